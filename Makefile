@@ -1,0 +1,36 @@
+# Two commands set everything up on a machine with only Python and Git:
+#   make demo   - create .venv, install, build the example desk, tour it
+#   make test   - create .venv, install, run the test suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DEMO_DIR ?= demo-desk
+
+.PHONY: demo test lint bench clean install
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[test,dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+test: $(VENV)/.installed
+	$(BIN)/python -m pytest -q -n auto
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check gitdesk tests bench example-repo
+	$(BIN)/mypy
+
+demo: $(VENV)/.installed
+	$(BIN)/python example-repo/replay.py $(DEMO_DIR)
+	@sh example-repo/tour.sh $(DEMO_DIR) $(BIN)/gitdesk
+
+bench: $(VENV)/.installed
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,3 @@
+from gitdesk.cli import main
+
+main()

@@ -1,0 +1,569 @@
+"""One function per verb: load → validate → write → commit.
+
+Each action holds the desk lock, refuses to touch a ticket with uncommitted
+hand edits, validates the result against the workflow, and makes exactly one
+commit containing only the files it wrote, with ``Gitdesk-*`` trailers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from gitdesk import assignment, changes, clock, git, ids, ticketfile, workflow
+from gitdesk.desk import Actor, Desk, LoadedTicket
+from gitdesk.durations import format_duration, parse_duration
+from gitdesk.errors import GitdeskError, TransitionError, UnsafePath, ValidationError
+from gitdesk.frontmatter import parse_scalar
+from gitdesk.model import (
+    ESCALATION,
+    IMMUTABLE_FIELDS,
+    NOTE,
+    QUESTION,
+    REJECTION,
+    REOPEN,
+    REPLY,
+    TIME,
+    Entry,
+    Ticket,
+)
+
+FIELD_NAME = re.compile(r"^[a-z_][a-z0-9_-]*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What an action did: the ticket as committed, and the commit."""
+
+    verb: str
+    ticket: Ticket
+    commit: str
+    path: str
+    changes: tuple[str, ...]
+
+
+# --- helpers ------------------------------------------------------------------
+
+
+def _text(value: str | None, what: str) -> str:
+    cleaned = ticketfile.escape_text(value or "")
+    if not cleaned.strip():
+        raise ValidationError(f"{what} is empty", hint=f"give the {what} with -m TEXT")
+    return cleaned
+
+
+def _person(actor: Actor, verb: str) -> str:
+    if actor.person is None:
+        raise ValidationError(
+            f"{actor.id} is not one of the desk's people, so cannot {verb}",
+            hint="add yourself under people: in .gitdesk/config.yml or pass --as HANDLE",
+        )
+    return actor.person.handle
+
+
+def _known_person(desk: Desk, name: str) -> str:
+    person = desk.config.person(name)
+    if person is None:
+        raise ValidationError(f"unknown person {name!r}",
+                              hint=f"known people: {', '.join(desk.config.people) or '(none)'}")
+    return person.handle
+
+
+def _one_line(value: str, what: str) -> str:
+    text = " ".join(value.split())
+    if not text:
+        raise ValidationError(f"{what} is empty")
+    return text
+
+
+def _message(verb: str, ticket: Ticket, lines: Sequence[str], actor: Actor, author_email: str) -> str:
+    subject = f"{verb} {ticket.id}: {' '.join(ticket.title.split())}"
+    if len(subject) > 72:
+        subject = subject[:71].rstrip() + "…"
+    body = "\n".join(" ".join(line.split()) for line in lines)
+    trailers = [f"Gitdesk-Ticket: {ticket.id}", f"Gitdesk-Action: {verb}"]
+    if (actor.email or actor.id).casefold() != author_email.casefold():
+        trailers.append(f"Gitdesk-Actor: {actor.id}")
+    return subject + "\n\n" + (body + "\n\n" if body else "") + "\n".join(trailers) + "\n"
+
+
+def _new_problems(desk: Desk, old: Ticket | None, new: Ticket, path: str) -> None:
+    """Raise the first problem the change introduces (old problems do not block)."""
+    before = {str(p) for p in workflow.findings(desk.config, old, path)} if old else set()
+    for problem in workflow.change_findings(desk.config, old, new, path):
+        if str(problem) not in before:
+            raise problem
+
+
+def _enter_status(desk: Desk, ticket: Ticket, status: str, *, again_ok: bool = False) -> Ticket:
+    if status not in desk.config.statuses:
+        raise ValidationError(f"unknown status {status!r}",
+                              hint=f"expected one of: {', '.join(desk.config.statuses)}")
+    if ticket.status == status:
+        if again_ok:
+            return ticket
+        raise TransitionError(f"{ticket.id} is already {status}")
+    workflow.check_transition(desk.config, ticket.status, status, ticket_path(ticket))
+    return replace(ticket, status=status)
+
+
+def ticket_path(ticket: Ticket) -> str:
+    return f"tickets/{ticket.id}.md"
+
+
+def _out_of_intake(desk: Desk, ticket: Ticket) -> Ticket:
+    """A ticket that gets a queue or an assignee leaves intake (new → open)."""
+    if ticket.status == desk.config.initial_status and ticket.queue:
+        return _enter_status(desk, ticket, workflow.OPEN)
+    return ticket
+
+
+def _queue_for(desk: Desk, ticket: Ticket, handle: str) -> str | None:
+    """Keep the ticket's queue if it has one; else the person's first queue."""
+    if ticket.queue:
+        return ticket.queue
+    queues = desk.config.queues_of(handle)
+    return queues[0] if queues else None
+
+
+def _enter_queue(desk: Desk, ticket: Ticket, queue: str, others: Callable[[], list[Ticket]]) -> Ticket:
+    """Move to ``queue``; drop an assignee who is not a member; auto-assign per the queue's rule."""
+    if queue not in desk.config.queues:
+        raise ValidationError(f"unknown queue {queue!r}",
+                              hint=f"known queues: {', '.join(desk.config.queues) or '(none)'}")
+    members = desk.config.queues[queue].members
+    assignee = ticket.assignee if ticket.assignee in members else None
+    if assignee is None:
+        assignee = assignment.pick(desk.config, queue, others())
+    return _out_of_intake(desk, replace(ticket, queue=queue, assignee=assignee))
+
+
+def _change(desk: Desk, typed_id: str, actor: Actor, verb: str,
+            mutate: Callable[[Ticket], Ticket]) -> Outcome:
+    with desk.writing():
+        loaded = desk.find(typed_id)
+        desk.ensure_clean([loaded.path])
+        new = mutate(loaded.ticket)
+        return _commit_change(desk, loaded, new, actor, verb)
+
+
+def _commit_change(desk: Desk, loaded: LoadedTicket, new: Ticket, actor: Actor, verb: str,
+                   also: Sequence[tuple[LoadedTicket, Ticket]] = ()) -> Outcome:
+    old = loaded.ticket
+    if new == old:
+        raise GitdeskError(f"nothing to change: {old.id} is already like that")
+    _new_problems(desk, old, new, loaded.path)
+    files = {loaded.path: ticketfile.render(loaded.document, old, new)}
+    for other_loaded, other_new in also:
+        _new_problems(desk, other_loaded.ticket, other_new, other_loaded.path)
+        files[other_loaded.path] = ticketfile.render(other_loaded.document, other_loaded.ticket, other_new)
+    lines = changes.describe(old, new)
+    for other_loaded, other_new in also:
+        lines += [f"{other_new.id} {line}" for line in changes.describe(other_loaded.ticket, other_new)]
+    _, email = git.identity(desk.repo)
+    commit = desk.commit(files, _message(verb, new, lines, actor, email), clock.now())
+    return Outcome(verb, new, commit, loaded.path, tuple(lines))
+
+
+def _others(desk: Desk) -> Callable[[], list[Ticket]]:
+    return lambda: desk.all_tickets(body=False)[0]
+
+
+def _entry(actor: Actor, kind: str, text: str, detail: str = "", at: datetime | None = None) -> Entry:
+    return Entry(at or clock.now(), actor.id, kind, text, detail)
+
+
+# --- creating -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NewTicket:
+    title: str
+    requester: str | None = None
+    queue: str | None = None
+    priority: str | None = None
+    category: str | None = None
+    asset: str | None = None
+    labels: tuple[str, ...] = ()
+    body: str = ""
+    assignee: str | None = None
+    extra: tuple[tuple[str, Any], ...] = ()
+
+
+def requester_value(desk: Desk, given: str | None, actor: Actor) -> str:
+    """The requester as stored: an email where one is known, else a handle."""
+    if not given:
+        return actor.email or actor.id
+    person = desk.config.person(given)
+    if person is not None:
+        return person.email or person.handle
+    if workflow.is_email(given):
+        return given
+    raise ValidationError(f"unknown requester {given!r}",
+                          hint="use an email address or a handle from people: in .gitdesk/config.yml")
+
+
+def create(desk: Desk, spec: NewTicket, actor: Actor) -> Outcome:
+    config = desk.config
+    title = _one_line(spec.title, "title")
+    for label in spec.labels:
+        _check_label(label)
+    with desk.writing():
+        now = clock.now()
+        ticket = Ticket(
+            id="",
+            title=title,
+            status=config.initial_status,
+            created=now,
+            requester=requester_value(desk, spec.requester, actor),
+            priority=spec.priority or config.default_priority,
+            category=spec.category or None,
+            asset=" ".join(spec.asset.split()) if spec.asset else None,
+            labels=tuple(dict.fromkeys(spec.labels)),
+            assignee=_known_person(desk, spec.assignee) if spec.assignee else None,
+            extra=dict(spec.extra),
+            description=ticketfile.escape_text(spec.body) if spec.body.strip() else "",
+        )
+        if spec.queue:
+            ticket = _enter_queue(desk, ticket, spec.queue, _others(desk))
+        elif ticket.assignee:
+            queue = _queue_for(desk, ticket, ticket.assignee)
+            ticket = _out_of_intake(desk, replace(ticket, queue=queue))
+        ticket = replace(ticket, id=_fresh_id(desk, now))
+        path = desk.path_of(ticket.id)
+        _new_problems(desk, None, ticket, path)
+        text = ticketfile.render_new(ticket)
+        ticketfile.parse(text, path)  # what we write must read back
+        lines = [f"{name}: {changes.show(ticket.field_value(name))}"
+                 for name in ("status", "queue", "assignee", "priority") if ticket.field_value(name)]
+        _, email = git.identity(desk.repo)
+        desk.tickets_dir.mkdir(exist_ok=True)
+        commit = desk.commit({path: text}, _message("new", ticket, lines, actor, email), now,
+                             new_files=frozenset({path}))
+        return Outcome("new", ticket, commit, path, tuple(lines))
+
+
+def _fresh_id(desk: Desk, now: datetime) -> str:
+    existing = set(desk.ticket_ids())
+    for _ in range(100):
+        candidate = ids.mint(desk.config.id_prefix, now)
+        if candidate not in existing and not (desk.tickets_dir / f"{candidate}.md").exists():
+            return candidate
+    raise UnsafePath("could not find a free ticket ID")  # pragma: no cover - 40 random bits
+
+
+# --- assignment -----------------------------------------------------------------
+
+
+def take(desk: Desk, typed_id: str, actor: Actor) -> Outcome:
+    handle = _person(actor, "take tickets")
+
+    def mutate(ticket: Ticket) -> Ticket:
+        queue = _queue_for(desk, ticket, handle)
+        if queue is None:
+            raise ValidationError(f"{ticket.id} has no queue and you are in none",
+                                  hint=f"set one first: gitdesk set {ticket.id} queue QUEUE")
+        if ticket.assignee == handle:
+            raise GitdeskError(f"{ticket.id} is already assigned to you")
+        return _out_of_intake(desk, replace(ticket, assignee=handle, queue=queue))
+
+    return _change(desk, typed_id, actor, "take", mutate)
+
+
+def assign(desk: Desk, typed_id: str, person: str, actor: Actor) -> Outcome:
+    _person(actor, "assign tickets")
+    handle = _known_person(desk, person)
+
+    def mutate(ticket: Ticket) -> Ticket:
+        queue = _queue_for(desk, ticket, handle)
+        if queue is None:
+            raise ValidationError(f"{ticket.id} has no queue and {handle} is in none",
+                                  hint=f"set one first: gitdesk set {ticket.id} queue QUEUE")
+        if ticket.assignee == handle:
+            raise GitdeskError(f"{ticket.id} is already assigned to {handle}")
+        return _out_of_intake(desk, replace(ticket, assignee=handle, queue=queue))
+
+    return _change(desk, typed_id, actor, "assign", mutate)
+
+
+def unassign(desk: Desk, typed_id: str, actor: Actor) -> Outcome:
+    _person(actor, "unassign tickets")
+    def mutate(ticket: Ticket) -> Ticket:
+        if ticket.assignee is None:
+            raise GitdeskError(f"{ticket.id} is not assigned to anyone")
+        return replace(ticket, assignee=None)
+
+    return _change(desk, typed_id, actor, "unassign", mutate)
+
+
+# --- conversation ---------------------------------------------------------------
+
+
+def reply(desk: Desk, typed_id: str, text: str, actor: Actor) -> Outcome:
+    body = _text(text, "reply")
+
+    def mutate(ticket: Ticket) -> Ticket:
+        new = replace(ticket, entries=(*ticket.entries, _entry(actor, REPLY, body)))
+        # The requester answering a clarifying question puts the ticket back in the queue.
+        if actor.is_requester_of(ticket) and ticket.status == workflow.PENDING:
+            new = _enter_status(desk, new, workflow.OPEN)
+        return new
+
+    return _change(desk, typed_id, actor, "reply", mutate)
+
+
+def note(desk: Desk, typed_id: str, text: str, actor: Actor) -> Outcome:
+    _person(actor, "write internal notes")
+    body = _text(text, "note")
+    return _change(desk, typed_id, actor, "note",
+                   lambda ticket: replace(ticket, entries=(*ticket.entries, _entry(actor, NOTE, body))))
+
+
+def _with_queue(desk: Desk, ticket: Ticket, handle: str) -> Ticket:
+    return ticket if ticket.queue else replace(ticket, queue=_queue_for(desk, ticket, handle))
+
+
+def ask(desk: Desk, typed_id: str, text: str, actor: Actor) -> Outcome:
+    handle = _person(actor, "ask questions")
+    body = _text(text, "question")
+
+    def mutate(ticket: Ticket) -> Ticket:
+        new = _with_queue(desk, ticket, handle)
+        new = replace(new, entries=(*ticket.entries, _entry(actor, QUESTION, body)))
+        return _enter_status(desk, new, workflow.PENDING, again_ok=True)
+
+    return _change(desk, typed_id, actor, "ask", mutate)
+
+
+def escalate(desk: Desk, typed_id: str, to: str | None, reason: str, actor: Actor) -> Outcome:
+    _person(actor, "escalate")
+    why = _text(reason, "reason")
+    config = desk.config
+
+    def mutate(ticket: Ticket) -> Ticket:
+        target = to
+        if not target:
+            queue = config.queues.get(ticket.queue or "")
+            target = queue.escalate_to if queue else None
+            if not target:
+                raise ValidationError(f"{ticket.id}'s queue has no escalation target",
+                                      hint="say where with --to QUEUE|PERSON")
+        entry = _entry(actor, ESCALATION, why, f"to {target}")
+        new = replace(ticket, entries=(*ticket.entries, entry))
+        if target in config.queues:
+            if target == ticket.queue:
+                raise ValidationError(f"{ticket.id} is already in {target}")
+            return _enter_queue(desk, replace(new, assignee=None), target, _others(desk))
+        person = config.person(target)
+        if person is None:
+            raise ValidationError(f"{target!r} is neither a queue nor a person",
+                                  hint=f"queues: {', '.join(config.queues)}; people: {', '.join(config.people)}")
+        if person.handle == ticket.assignee:
+            raise ValidationError(f"{ticket.id} is already assigned to {person.handle}")
+        queue = ticket.queue if ticket.queue and person.handle in config.queues[ticket.queue].members \
+            else (config.queues_of(person.handle) or (ticket.queue,))[0]
+        return _out_of_intake(desk, replace(new, assignee=person.handle, queue=queue))
+
+    return _change(desk, typed_id, actor, "escalate", mutate)
+
+
+def log_time(desk: Desk, typed_id: str, duration: str, text: str | None, actor: Actor) -> Outcome:
+    _person(actor, "log time")
+    spent = format_duration(parse_duration(duration))
+    body = ticketfile.escape_text(text or "")
+    return _change(desk, typed_id, actor, "time",
+                   lambda ticket: replace(ticket, entries=(*ticket.entries, _entry(actor, TIME, body, spent))))
+
+
+# --- status ------------------------------------------------------------------
+
+
+def resolve(desk: Desk, typed_id: str, note_text: str, actor: Actor) -> Outcome:
+    handle = _person(actor, "resolve tickets")
+    resolution = ticketfile.escape_text(note_text or "")
+    if not resolution.strip():
+        raise ValidationError("a resolution note is required",
+                              hint="say what fixed it: gitdesk resolve ID --note TEXT (or --note-file F)")
+
+    def mutate(ticket: Ticket) -> Ticket:
+        new = replace(_with_queue(desk, ticket, handle), resolution=resolution)
+        return _enter_status(desk, new, workflow.RESOLVED)
+
+    return _change(desk, typed_id, actor, "resolve", mutate)
+
+
+def close(desk: Desk, typed_id: str, actor: Actor) -> Outcome:
+    return _change(desk, typed_id, actor, "close",
+                   lambda ticket: _enter_status(desk, ticket, workflow.CLOSED))
+
+
+def reopen(desk: Desk, typed_id: str, text: str | None, actor: Actor) -> Outcome:
+    reason = ticketfile.escape_text(text or "")
+
+    def mutate(ticket: Ticket) -> Ticket:
+        if not workflow.is_done(desk.config, ticket.status):
+            raise TransitionError(f"{ticket.id} is {ticket.status}, not finished; nothing to reopen")
+        if desk.config.reopen_requires_reason and not reason.strip():
+            raise TransitionError("reopening needs a reason on this desk", hint="add -m REASON")
+        entries = (*ticket.entries, _entry(actor, REOPEN, reason)) if reason.strip() else ticket.entries
+        new = replace(ticket, entries=entries)
+        if actor.person is not None:
+            new = _with_queue(desk, new, actor.person.handle)
+        return _enter_status(desk, new, workflow.OPEN)
+
+    return _change(desk, typed_id, actor, "reopen", mutate)
+
+
+def reject(desk: Desk, typed_id: str, text: str | None, actor: Actor) -> Outcome:
+    _person(actor, "reject tickets")
+    reason = ticketfile.escape_text(text or "")
+
+    def mutate(ticket: Ticket) -> Ticket:
+        entries = (*ticket.entries, _entry(actor, REJECTION, reason)) if reason.strip() else ticket.entries
+        return _enter_status(desk, replace(ticket, entries=entries), workflow.REJECTED)
+
+    return _change(desk, typed_id, actor, "reject", mutate)
+
+
+# --- fields ------------------------------------------------------------------
+
+_TEXT_FIELDS = ("title", "priority", "category", "asset", "requester")
+
+
+def set_field(desk: Desk, typed_id: str, field: str, value: str, actor: Actor) -> Outcome:
+    name = field.strip().lower()
+    if not FIELD_NAME.match(name):
+        raise ValidationError(f"not a field name: {field!r}", hint="use lowercase letters, digits, '_' and '-'")
+    if name in IMMUTABLE_FIELDS:
+        raise ValidationError(f"{name} never changes once a ticket exists")
+    if name in ("labels", "related"):
+        raise ValidationError(f"{name} is a list", hint="use gitdesk label ID +ADD -REMOVE"
+                              if name == "labels" else "use gitdesk link ID --related OTHER")
+    cleared = value.strip() in ("", "-")
+    if name in ("assignee", "queue", "status", "duplicate_of") or name in _TEXT_FIELDS:
+        _person(actor, f"change {name}")
+
+    def mutate(ticket: Ticket) -> Ticket:
+        if name == "status":
+            return _enter_status(desk, ticket, value.strip())
+        if name == "queue":
+            if cleared:
+                return replace(ticket, queue=None)
+            return _enter_queue(desk, ticket, value.strip(), _others(desk))
+        if name == "assignee":
+            if cleared:
+                return replace(ticket, assignee=None)
+            handle = _known_person(desk, value.strip())
+            return _out_of_intake(desk, replace(ticket, assignee=handle,
+                                                queue=_queue_for(desk, ticket, handle)))
+        if name == "duplicate_of":
+            if cleared:
+                return replace(ticket, duplicate_of=None)
+            return replace(ticket, duplicate_of=_other_id(desk, ticket, value))
+        if name == "requester":
+            return replace(ticket, requester=requester_value(desk, value.strip(), actor))
+        if name == "title":
+            return replace(ticket, title=_one_line(value, "title"))
+        if name in _TEXT_FIELDS:
+            return replace(ticket, **{name: None if cleared else " ".join(value.split())})
+        extra = dict(ticket.extra)
+        if cleared:
+            extra.pop(name, None)
+        else:
+            extra[name] = parse_scalar(value)
+        return replace(ticket, extra=extra)
+
+    return _change(desk, typed_id, actor, "set", mutate)
+
+
+def _check_label(label: str) -> str:
+    text = label.strip()
+    if not text or any(c.isspace() for c in text) or text.startswith(("+", "-")):
+        raise ValidationError(f"not a label: {label!r}", hint="labels are single words, e.g. outlook")
+    return text
+
+
+def label(desk: Desk, typed_id: str, edits: Sequence[str], actor: Actor) -> Outcome:
+    """``edits`` like ``+outlook -auth vpn`` (no sign means add)."""
+    if not edits:
+        raise ValidationError("no labels given", hint="e.g. gitdesk label ID +outlook -auth")
+    plan: list[tuple[bool, str]] = []
+    for edit in edits:
+        if edit.startswith("-"):
+            plan.append((False, _check_label(edit[1:])))
+        else:
+            plan.append((True, _check_label(edit.removeprefix("+"))))
+
+    def mutate(ticket: Ticket) -> Ticket:
+        labels = list(ticket.labels)
+        for add, name in plan:
+            if add and name not in labels:
+                labels.append(name)
+            elif not add and name in labels:
+                labels.remove(name)
+        return replace(ticket, labels=tuple(labels))
+
+    return _change(desk, typed_id, actor, "label", mutate)
+
+
+def _other_id(desk: Desk, ticket: Ticket, typed: str) -> str:
+    other = desk.resolve(typed)
+    if other == ticket.id:
+        raise ValidationError(f"{ticket.id} cannot be linked to itself")
+    return other
+
+
+def link(desk: Desk, typed_id: str, actor: Actor, *, duplicate_of: str | None = None,
+         related: str | None = None) -> Outcome:
+    """Mark a duplicate (one way) or relate two tickets (both files, one commit)."""
+    if (duplicate_of is None) == (related is None):
+        raise ValidationError("say how to link", hint="give exactly one of --duplicate-of OTHER or --related OTHER")
+    _person(actor, "link tickets")
+    with desk.writing():
+        loaded = desk.find(typed_id)
+        other_id = _other_id(desk, loaded.ticket, duplicate_of or related or "")
+        if duplicate_of is not None:
+            desk.ensure_clean([loaded.path])
+            new = replace(loaded.ticket, duplicate_of=other_id)
+            return _commit_change(desk, loaded, new, actor, "link")
+        other = desk.load(other_id)
+        desk.ensure_clean([loaded.path, other.path])
+        new = replace(loaded.ticket, related=_add(loaded.ticket.related, other_id))
+        other_new = replace(other.ticket, related=_add(other.ticket.related, loaded.ticket.id))
+        also = [(other, other_new)] if other_new != other.ticket else []
+        return _commit_change(desk, loaded, new, actor, "link", also)
+
+
+def _add(items: tuple[str, ...], item: str) -> tuple[str, ...]:
+    return items if item in items else (*items, item)
+
+
+# --- editing the whole file ---------------------------------------------------
+
+
+def check_edit(desk: Desk, loaded: LoadedTicket, text: str) -> Ticket:
+    """Validate an edited file against the committed one; raise the first problem."""
+    ticket, _ = ticketfile.parse(text, loaded.path)
+    _new_problems(desk, loaded.ticket, ticket, loaded.path)
+    return ticket
+
+
+def save_edit(desk: Desk, typed_id: str, original: str, text: str, actor: Actor) -> Outcome:
+    """Commit an edited ticket file (from ``gitdesk edit``), if it is valid and still current."""
+    with desk.writing():
+        loaded = desk.find(typed_id)
+        desk.ensure_clean([loaded.path])
+        current = ticketfile.render(loaded.document, loaded.ticket, loaded.ticket)
+        if current != original:
+            raise GitdeskError(f"{loaded.ticket.id} changed while you were editing",
+                               hint="run gitdesk edit again; your text was not saved")
+        if text == original:
+            raise GitdeskError("nothing to change: the file was saved unchanged")
+        ticket = check_edit(desk, loaded, text)
+        lines = changes.describe(loaded.ticket, ticket)
+        _, email = git.identity(desk.repo)
+        commit = desk.commit({loaded.path: text}, _message("edit", ticket, lines, actor, email), clock.now())
+        return Outcome("edit", ticket, commit, loaded.path, tuple(lines))

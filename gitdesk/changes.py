@@ -1,0 +1,61 @@
+"""What changed between two versions of a ticket, in words people read.
+
+Used for commit message bodies, the commit-msg hook's trailers and the
+history timeline, so hand edits and CLI actions are described alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from gitdesk.model import Entry, Ticket
+
+
+@dataclass(frozen=True, slots=True)
+class FieldChange:
+    field: str
+    before: Any
+    after: Any
+
+    def __str__(self) -> str:
+        return f"{self.field}: {show(self.before)} -> {show(self.after)}"
+
+
+def show(value: Any) -> str:
+    if value in (None, "", [], ()):
+        return "-"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(str(item) for item in value) + "]"
+    return str(value)
+
+
+def field_changes(old: Ticket | None, new: Ticket) -> list[FieldChange]:
+    before = old.front_matter() if old is not None else {}
+    after = new.front_matter()
+    changes = []
+    for key in list(after) + [key for key in before if key not in after]:
+        was, now = before.get(key), after.get(key)
+        if show(was) != show(now) or type(was) is not type(now) and was is not None and now is not None:
+            changes.append(FieldChange(key, was, now))
+    return changes
+
+
+def added_entries(old: Ticket | None, new: Ticket) -> list[Entry]:
+    if old is None:
+        return list(new.entries)
+    seen = {(entry.at, entry.author, entry.kind, entry.text) for entry in old.entries}
+    return [entry for entry in new.entries if (entry.at, entry.author, entry.kind, entry.text) not in seen]
+
+
+def describe(old: Ticket | None, new: Ticket) -> list[str]:
+    """One line per change: fields, added entries, resolution."""
+    lines = [str(change) for change in field_changes(old, new) if old is not None]
+    for entry in added_entries(old, new):
+        detail = f" {entry.detail}" if entry.detail else ""
+        lines.append(f"{entry.kind}{detail} by {entry.author}")
+    if (new.resolution or "") != ((old.resolution if old else None) or "") and new.resolution:
+        lines.append("resolution written" if not (old and old.resolution) else "resolution rewritten")
+    if old is not None and old.description != new.description:
+        lines.append("description edited")
+    return lines

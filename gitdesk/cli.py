@@ -1,0 +1,615 @@
+"""The command line: parse options, call one library function, render the result.
+
+Only ``click`` and ``gitdesk.errors`` are imported at module level so that
+``gitdesk --help`` starts instantly; each command imports what it needs.
+Every ``GitdeskError`` becomes a one-line message and exit status 1 in
+``main``; click's usage errors exit 2; anything else is a bug.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from gitdesk import __version__
+from gitdesk.errors import GitdeskError
+
+if TYPE_CHECKING:
+    from gitdesk.desk import Actor, Desk
+
+F = TypeVar("F", bound=Callable[..., Any])
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+FORMAT = click.Choice(["table", "json", "csv"])
+
+
+@dataclass
+class Settings:
+    desk_path: Path | None = None
+    as_: str | None = None
+    _desk: Desk | None = None
+
+    @property
+    def desk(self) -> Desk:
+        if self._desk is None:
+            from gitdesk.desk import Desk
+
+            self._desk = Desk.open(self.desk_path, explicit=self.desk_path is not None)
+        return self._desk
+
+    def actor(self) -> Actor:
+        return self.desk.actor(self.as_)
+
+
+def _store(name: str) -> Callable[[click.Context, click.Parameter, Any], None]:
+    def callback(ctx: click.Context, _param: click.Parameter, value: Any) -> None:
+        if value is not None:
+            setattr(ctx.ensure_object(Settings), name, value)
+
+    return callback
+
+
+def desk_options(function: F) -> F:
+    """``--desk`` and ``--as`` on every command, as well as on ``gitdesk`` itself."""
+    function = click.option("--as", "as_", metavar="HANDLE", expose_value=False, callback=_store("as_"),
+                            help="Act as this person (handle or email).")(function)
+    function = click.option("--desk", type=click.Path(file_okay=False, path_type=Path),
+                            expose_value=False, callback=_store("desk_path"),
+                            help="The desk directory (default: found upward from here).")(function)
+    return function
+
+
+def pass_settings(function: F) -> F:
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return function(click.get_current_context().ensure_object(Settings), *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def format_option(choices: click.Choice = FORMAT) -> Callable[[F], F]:
+    return click.option("--format", "fmt", type=choices, default="table", show_default=True,
+                        help="Output format.")
+
+
+class GitdeskGroup(click.Group):
+    """Maps errors to exit statuses in one place: GitdeskError → 1 with a one-line
+    message, click usage errors → 2 (click's own), anything else → "this is a bug"."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except GitdeskError as error:
+            click.echo(f"gitdesk: error: {error}", err=True)
+            ctx.exit(1)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except KeyboardInterrupt:
+            click.echo("gitdesk: interrupted; nothing was changed", err=True)
+            ctx.exit(130)
+        except BrokenPipeError:
+            sys.stderr.close()  # `gitdesk list | head` is not an error
+            ctx.exit(0)
+        except Exception as error:
+            if ctx.params.get("debug") or os.environ.get("GITDESK_DEBUG"):
+                raise
+            click.echo("gitdesk: this is a bug in gitdesk, sorry; run the command again with "
+                       f"--debug and report the traceback ({type(error).__name__}: {error})", err=True)
+            ctx.exit(3)
+
+
+@click.group(cls=GitdeskGroup, context_settings=CONTEXT)
+@click.option("--desk", type=click.Path(file_okay=False, path_type=Path), envvar="GITDESK_DESK",
+              help="The desk directory (default: found upward from here).")
+@click.option("--as", "as_", metavar="HANDLE", help="Act as this person (handle or email).")
+@click.option("--debug", is_flag=True, help="Show a traceback for unexpected errors.")
+@click.version_option(__version__, prog_name="gitdesk")
+@click.pass_context
+def cli(ctx: click.Context, desk: Path | None, as_: str | None, debug: bool) -> None:
+    """gitdesk: a support desk that lives in a Git repository.
+
+    Tickets are Markdown files in tickets/; every action is one Git commit.
+
+    \b
+    Example:
+      gitdesk new "Printer on 2F jams" --queue it-helpdesk
+      gitdesk list --mine
+    """
+    ctx.obj = Settings(desk, as_)
+
+
+# --- setting up ------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--name", help="The desk's name (default: from the directory).")
+@desk_options
+@pass_settings
+def init(settings: Settings, directory: Path | None, name: str | None) -> None:
+    """Create a desk here (or in DIRECTORY): config, templates, one commit.
+
+    Runs git init first when the directory is not in a repository yet. The
+    config it writes is commented and works as is, with you as the only agent.
+
+    \b
+    Example:
+      mkdir helpdesk && cd helpdesk && gitdesk init
+    """
+    from gitdesk import newdesk, render
+
+    result = newdesk.init_desk(directory or settings.desk_path or Path.cwd(), name)
+    render.info(f"Initialised a desk in {result.root} [{result.commit[:7]}]"
+                + (" (new Git repository)" if result.created_repository else ""))
+    render.info(f"You are '{result.handle}'. Edit .gitdesk/config.yml to add people and queues.")
+
+
+# --- creating and reading ----------------------------------------------------------
+
+
+@cli.command()
+@click.argument("title", required=False)
+@click.option("--requester", "-r", help="Who asked: email or handle (default: you).")
+@click.option("--queue", "-q", help="Put it straight into a queue (status open).")
+@click.option("--priority", "-p", help="Priority (default from config).")
+@click.option("--category", "-c", help="Category.")
+@click.option("--asset", "-a", help="Machine or system concerned, e.g. laptop-0042.")
+@click.option("--label", "-l", "labels", multiple=True, help="Label (repeatable).")
+@click.option("--assignee", help="Assign it right away.")
+@click.option("--body", "-m", help="Description text.")
+@click.option("--body-file", type=click.File("r", encoding="utf-8"), help="Read the description from a file ('-' for stdin).")
+@format_option(click.Choice(["table", "json"]))
+@desk_options
+@pass_settings
+def new(settings: Settings, title: str | None, requester: str | None, queue: str | None,
+        priority: str | None, category: str | None, asset: str | None, labels: tuple[str, ...],
+        assignee: str | None, body: str | None, body_file: Any, fmt: str) -> None:
+    """Create a ticket and commit it.
+
+    Without --body/--body-file on a terminal, opens $EDITOR on a template
+    (.gitdesk/templates/<category>.md or default.md).
+
+    \b
+    Example:
+      gitdesk new "Outlook asks for my password" -r bob@example.com \\
+          --queue it-helpdesk --category email --asset laptop-0042 -l outlook
+    """
+    from gitdesk import actions, render
+
+    desk = settings.desk
+    actor = settings.actor()
+    text = body_file.read() if body_file is not None else body
+    extra: tuple[tuple[str, Any], ...] = ()
+    if text is None and sys.stdin.isatty() and sys.stdout.isatty():
+        spec = _edit_new(desk, title, requester, queue, priority, category, asset, labels)
+        if spec is None:
+            render.info("Cancelled: empty title, nothing created.")
+            return
+        title, requester, queue, priority, category, asset, labels, text, extra = spec
+    if not title:
+        raise click.UsageError("a TITLE is required (or run on a terminal to use the editor)")
+    result = actions.create(desk, actions.NewTicket(
+        title=title, requester=requester, queue=queue, priority=priority, category=category,
+        asset=asset, labels=labels, body=text or "", assignee=assignee, extra=extra), actor)
+    render.outcome(result, fmt)
+
+
+def _edit_new(desk: Desk, title: str | None, requester: str | None, queue: str | None,
+              priority: str | None, category: str | None, asset: str | None,
+              labels: tuple[str, ...]) -> tuple[Any, ...] | None:
+    from gitdesk import templates
+
+    given = {"title": title, "requester": requester, "queue": queue, "priority": priority,
+             "category": category, "asset": asset, "labels": list(labels)}
+    text = templates.draft_text(desk.root, given)
+    while True:
+        edited = click.edit(text, extension=".md", require_save=False)
+        if edited is None:
+            return None
+        try:
+            draft = templates.read_draft(edited)
+        except GitdeskError as error:
+            click.echo(f"gitdesk: error: {error}", err=True)
+            if not click.confirm("Edit again?", default=True):
+                raise click.Abort() from None
+            text = edited
+            continue
+        fields = draft.fields
+        if not fields.get("title"):
+            return None
+        known = set(templates.DRAFT_FIELDS)
+        extra = tuple((key, value) for key, value in fields.items() if key not in known)
+        return (str(fields["title"]), fields.get("requester"), fields.get("queue"), fields.get("priority"),
+                fields.get("category"), fields.get("asset"), tuple(fields.get("labels") or ()),
+                draft.body, extra)
+
+
+@cli.command(name="list")
+@click.option("--status", "-s", "statuses", multiple=True,
+              help="Only this status (repeatable; 'all' for every status). Default: unfinished ones.")
+@click.option("--all", "all_", is_flag=True, help="Every status, finished ones included.")
+@click.option("--queue", "-q", help="Only this queue.")
+@click.option("--assignee", help="Only tickets assigned to this person.")
+@click.option("--unassigned", is_flag=True, help="Only tickets nobody has taken.")
+@click.option("--mine", is_flag=True, help="Only tickets assigned to you.")
+@click.option("--requester", "-r", help="Only tickets from this requester (email or handle).")
+@click.option("--category", "-c", help="Only this category.")
+@click.option("--asset", "-a", help="Only this asset.")
+@click.option("--label", "-l", "labels", multiple=True, help="Only tickets with this label (repeatable).")
+@click.option("--sort", "sort_key", help="Sort by a field (-field for descending), e.g. priority, -created.")
+@format_option()
+@desk_options
+@pass_settings
+def list_(settings: Settings, statuses: tuple[str, ...], all_: bool, queue: str | None,
+          assignee: str | None, unassigned: bool, mine: bool, requester: str | None,
+          category: str | None, asset: str | None, labels: tuple[str, ...], sort_key: str | None,
+          fmt: str) -> None:
+    """List tickets, unfinished ones by default.
+
+    \b
+    Examples:
+      gitdesk list --mine
+      gitdesk list --unassigned --queue it-helpdesk --sort priority
+      gitdesk list --all --asset laptop-0042 --format json
+    """
+    from gitdesk import clock, listing, render
+
+    desk = settings.desk
+    if mine:
+        if assignee:
+            raise click.UsageError("--mine and --assignee exclude each other")
+        actor = settings.actor()
+        if actor.person is None:
+            raise GitdeskError(f"{actor.id} is not one of the desk's people", hint="pass --as HANDLE")
+        assignee = actor.person.handle
+    filters = listing.Filters(
+        statuses=("all",) if all_ else statuses, queue=queue, assignee=assignee, unassigned=unassigned,
+        requester=requester, category=category, asset=asset, labels=labels,
+    )
+    filters.validate(desk.config)
+    tickets, problems = desk.all_tickets(body=False)
+    render.warnings(problems)
+    chosen = listing.sort(listing.select(tickets, filters, desk.config), sort_key, desk.config)
+    render.ticket_list(chosen, fmt, clock.now())
+
+
+@cli.command()
+@click.argument("ticket_id", metavar="ID")
+@format_option(click.Choice(["table", "json"]))
+@desk_options
+@pass_settings
+def show(settings: Settings, ticket_id: str, fmt: str) -> None:
+    """Show a ticket with its whole conversation.
+
+    Internal notes, questions and escalations are marked; long tickets open
+    in a pager on a terminal. Any unique prefix of the ID will do.
+
+    \b
+    Example:
+      gitdesk show GD-01JD8X4K
+    """
+    from gitdesk import clock, render
+
+    desk = settings.desk
+    loaded = desk.find(ticket_id)
+    render.ticket_detail(loaded.ticket, desk.config, loaded.path, clock.now(), fmt)
+
+
+@cli.command()
+@click.argument("ticket_id", metavar="ID")
+@desk_options
+@pass_settings
+def edit(settings: Settings, ticket_id: str) -> None:
+    """Edit a ticket file in $EDITOR, validate it, and commit it.
+
+    An invalid file is never committed: you can edit again or abort, and
+    the ticket stays as it was.
+
+    \b
+    Example:
+      EDITOR=nano gitdesk edit GD-01JD8X4K
+    """
+    from gitdesk import actions, render
+
+    desk = settings.desk
+    actor = settings.actor()
+    loaded = desk.find(ticket_id)
+    desk.ensure_clean([loaded.path])
+    original = (desk.root / loaded.path).read_bytes().decode("utf-8")
+    text = original
+    while True:
+        edited = click.edit(text, extension=".md", require_save=False)
+        if edited is None or edited == original:
+            render.info("No changes; nothing committed.")
+            return
+        try:
+            actions.check_edit(desk, loaded, edited)
+        except GitdeskError as error:
+            click.echo(f"gitdesk: error: {error}", err=True)
+            if click.confirm("Edit again? (no aborts and keeps the ticket as it was)", default=True):
+                text = edited
+                continue
+            raise GitdeskError("edit aborted; nothing was changed") from None
+        result = actions.save_edit(desk, loaded.ticket.id, original, edited, actor)
+        render.outcome(result)
+        return
+
+
+# --- the everyday verbs ----------------------------------------------------------
+
+
+def _run(verb: Callable[..., Any], settings: Settings, *args: Any, fmt: str = "table", **kwargs: Any) -> None:
+    from gitdesk import render
+
+    desk = settings.desk
+    render.outcome(verb(desk, *args, actor=settings.actor(), **kwargs), fmt)
+
+
+def _action(function_name: str) -> Callable[..., Any]:
+    """Look up an action lazily, keeping ``gitdesk.actions`` out of start-up."""
+    def call(*args: Any, **kwargs: Any) -> Any:
+        from gitdesk import actions
+
+        return getattr(actions, function_name)(*args, **kwargs)
+
+    return call
+
+
+def _message(message: str | None, message_file: Any, what: str) -> str:
+    if message_file is not None:
+        return str(message_file.read())
+    if message is None:
+        raise click.UsageError(f"give the {what} with -m TEXT or --file F")
+    return message
+
+
+ID = click.argument("ticket_id", metavar="ID")
+FMT = format_option(click.Choice(["table", "json"]))
+
+
+@cli.command()
+@ID
+@FMT
+@desk_options
+@pass_settings
+def take(settings: Settings, ticket_id: str, fmt: str) -> None:
+    """Assign a ticket to yourself (a ticket in intake moves to your queue).
+
+    \b
+    Example:
+      gitdesk take GD-01JD8X4K
+    """
+    _run(_action("take"), settings, ticket_id, fmt=fmt)
+
+
+@cli.command()
+@ID
+@click.argument("person")
+@FMT
+@desk_options
+@pass_settings
+def assign(settings: Settings, ticket_id: str, person: str, fmt: str) -> None:
+    """Assign a ticket to PERSON (a handle or email from config).
+
+    \b
+    Example:
+      gitdesk assign GD-01JD8X4K alice
+    """
+    _run(_action("assign"), settings, ticket_id, person, fmt=fmt)
+
+
+@cli.command()
+@ID
+@FMT
+@desk_options
+@pass_settings
+def unassign(settings: Settings, ticket_id: str, fmt: str) -> None:
+    """Put a ticket back in its queue with nobody assigned.
+
+    \b
+    Example:
+      gitdesk unassign GD-01JD8X4K
+    """
+    _run(_action("unassign"), settings, ticket_id, fmt=fmt)
+
+
+def _text_command(name: str, verb: str, what: str, help_text: str) -> None:
+    @cli.command(name=name, help=help_text)
+    @ID
+    @click.option("-m", "--message", help=f"The {what}.")
+    @click.option("--file", "message_file", type=click.File("r", encoding="utf-8"),
+                  help=f"Read the {what} from a file ('-' for stdin).")
+    @FMT
+    @desk_options
+    @pass_settings
+    def command(settings: Settings, ticket_id: str, message: str | None, message_file: Any, fmt: str) -> None:
+        _run(_action(verb), settings, ticket_id, _message(message, message_file, what), fmt=fmt)
+
+
+_text_command("reply", "reply", "reply", """Add a public reply to the conversation.
+
+A reply by the requester on a pending ticket moves it back to open.
+
+\b
+Example:
+  gitdesk reply GD-01JD8X4K -m "Fixed: please try again."
+  gitdesk reply GD-01JD8X4K --as bob@example.com -m "Works now, thanks"
+""")
+_text_command("note", "note", "note", """Add an internal note (never shown to the requester or in the knowledge base).
+
+\b
+Example:
+  gitdesk note GD-01JD8X4K -m "Suspect the dock firmware; checking."
+""")
+_text_command("ask", "ask", "question", """Ask the requester a clarifying question; the ticket waits on them (pending).
+
+\b
+Example:
+  gitdesk ask GD-01JD8X4K -m "Does this happen on the VPN, in the office, or both?"
+""")
+
+
+@cli.command()
+@ID
+@click.option("--to", "to", metavar="QUEUE|PERSON", help="Where to (default: the queue's escalation target).")
+@click.option("--reason", required=True, help="Why: what you tried and what you need.")
+@FMT
+@desk_options
+@pass_settings
+def escalate(settings: Settings, ticket_id: str, to: str | None, reason: str, fmt: str) -> None:
+    """Hand a ticket to another queue or person, with a reason on record.
+
+    \b
+    Example:
+      gitdesk escalate GD-01JD8X4K --to it-infra --reason "Exchange-side, needs admin rights"
+    """
+    _run(_action("escalate"), settings, ticket_id, to, reason, fmt=fmt)
+
+
+@cli.command()
+@ID
+@click.option("--note", "note_text", help="The resolution note: what was wrong and what fixed it.")
+@click.option("--note-file", type=click.File("r", encoding="utf-8"), help="Read the note from a file ('-' for stdin).")
+@FMT
+@desk_options
+@pass_settings
+def resolve(settings: Settings, ticket_id: str, note_text: str | None, note_file: Any, fmt: str) -> None:
+    """Resolve a ticket with a resolution note (required; it feeds the knowledge base).
+
+    \b
+    Example:
+      gitdesk resolve GD-01JD8X4K --note "Removed stale credentials in Credential Manager."
+    """
+    text = note_file.read() if note_file is not None else note_text
+    _run(_action("resolve"), settings, ticket_id, text or "", fmt=fmt)
+
+
+@cli.command()
+@ID
+@FMT
+@desk_options
+@pass_settings
+def close(settings: Settings, ticket_id: str, fmt: str) -> None:
+    """Close a resolved ticket.
+
+    \b
+    Example:
+      gitdesk close GD-01JD8X4K
+    """
+    _run(_action("close"), settings, ticket_id, fmt=fmt)
+
+
+@cli.command()
+@ID
+@click.option("-m", "--message", help="Why it is reopened (required if the desk says so).")
+@FMT
+@desk_options
+@pass_settings
+def reopen(settings: Settings, ticket_id: str, message: str | None, fmt: str) -> None:
+    """Reopen a resolved, closed or rejected ticket.
+
+    \b
+    Example:
+      gitdesk reopen GD-01JD8X4K -m "The prompt is back since this morning"
+    """
+    _run(_action("reopen"), settings, ticket_id, message, fmt=fmt)
+
+
+@cli.command()
+@ID
+@click.option("-m", "--message", help="Why (spam, out of scope, …).")
+@FMT
+@desk_options
+@pass_settings
+def reject(settings: Settings, ticket_id: str, message: str | None, fmt: str) -> None:
+    """Reject a ticket (spam, out of scope): it ends, keeping its history.
+
+    \b
+    Example:
+      gitdesk reject GD-01JD8X4K -m "Spam"
+    """
+    _run(_action("reject"), settings, ticket_id, message, fmt=fmt)
+
+
+@cli.command(name="set")
+@ID
+@click.argument("field")
+@click.argument("value")
+@FMT
+@desk_options
+@pass_settings
+def set_(settings: Settings, ticket_id: str, field: str, value: str, fmt: str) -> None:
+    """Set one front-matter FIELD to VALUE ('-' or '' clears it).
+
+    Status changes follow the workflow; custom fields are kept as typed.
+
+    \b
+    Examples:
+      gitdesk set GD-01JD8X4K priority high
+      gitdesk set GD-01JD8X4K queue facilities
+      gitdesk set GD-01JD8X4K cost_centre 4100
+    """
+    _run(_action("set_field"), settings, ticket_id, field, value, fmt=fmt)
+
+
+@cli.command(context_settings={"ignore_unknown_options": True})
+@ID
+@click.argument("edits", nargs=-1, required=True, metavar="+ADD -REMOVE...")
+@desk_options
+@pass_settings
+def label(settings: Settings, ticket_id: str, edits: tuple[str, ...]) -> None:
+    """Add (+name or name) and remove (-name) labels.
+
+    \b
+    Example:
+      gitdesk label GD-01JD8X4K +outlook -auth
+    """
+    _run(_action("label"), settings, ticket_id, list(edits))
+
+
+@cli.command()
+@ID
+@click.option("--duplicate-of", metavar="OTHER", help="Mark ID as a duplicate of OTHER.")
+@click.option("--related", metavar="OTHER", help="Relate ID and OTHER (both files, one commit).")
+@FMT
+@desk_options
+@pass_settings
+def link(settings: Settings, ticket_id: str, duplicate_of: str | None, related: str | None, fmt: str) -> None:
+    """Link two tickets: a duplicate, or related work.
+
+    \b
+    Examples:
+      gitdesk link GD-01JD9A --duplicate-of GD-01JD8X
+      gitdesk link GD-01JD9A --related GD-01JC77
+    """
+    _run(_action("link"), settings, ticket_id, duplicate_of=duplicate_of, related=related, fmt=fmt)
+
+
+@cli.command(name="time")
+@ID
+@click.argument("duration")
+@click.option("-m", "--message", help="What the time went on.")
+@FMT
+@desk_options
+@pass_settings
+def time_(settings: Settings, ticket_id: str, duration: str, message: str | None, fmt: str) -> None:
+    """Log time spent on a ticket (45m, 1h30m, 2h, 1d); reports sum it.
+
+    \b
+    Example:
+      gitdesk time GD-01JD8X4K 1h30m -m "Reimaged the laptop"
+    """
+    _run(_action("log_time"), settings, ticket_id, duration, message, fmt=fmt)
+
+
+# --- entry point ---------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> None:
+    cli.main(args=argv, prog_name="gitdesk")

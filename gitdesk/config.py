@@ -1,0 +1,313 @@
+"""``.gitdesk/config.yml``: read, validate, and the default ``gitdesk init`` writes.
+
+Every error names the file, the key (as a dotted path) and the fix. Sections
+a config leaves out get the defaults below, so a small config works.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from gitdesk import frontmatter
+from gitdesk.durations import parse_duration
+from gitdesk.errors import ConfigError, GitdeskError
+from gitdesk.ids import PREFIX_PATTERN
+from gitdesk.model import ASSIGN_STRATEGIES, Config, Person, Priority, Queue, Status
+
+CONFIG_PATH = ".gitdesk/config.yml"
+NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+SECTIONS = ("desk", "people", "queues", "workflow", "priorities", "categories", "private_fields")
+
+DEFAULT_STATUSES: dict[str, dict[str, Any]] = {
+    "new": {"next": ["open", "pending", "resolved", "rejected"]},
+    "open": {"next": ["pending", "resolved", "rejected"], "requires": ["queue"]},
+    "pending": {"next": ["open", "resolved", "rejected"], "requires": ["queue"]},
+    "resolved": {"next": ["closed", "open"], "requires": ["queue", "resolution"], "done": True},
+    "closed": {"next": ["open"], "requires": ["resolution"], "done": True},
+    "rejected": {"next": ["open"], "done": True},
+}
+DEFAULT_PRIORITIES: dict[str, dict[str, Any]] = {
+    "urgent": {"first_response": "1h", "resolution": "8h"},
+    "high": {"first_response": "4h", "resolution": "2d"},
+    "normal": {"first_response": "1d", "resolution": "5d", "default": True},
+    "low": {"first_response": "3d", "resolution": "10d"},
+}
+DEFAULT_CATEGORIES = {
+    "access": "Accounts, passwords, permissions",
+    "email": "Email, calendar and contacts",
+    "hardware": "Computers, phones, printers and peripherals",
+    "network": "Wi-Fi, VPN and internet",
+    "software": "Applications and licences",
+    "facilities": "Office, furniture, heating, keys",
+    "other": "Anything else",
+}
+
+DEFAULT_TEMPLATE = """\
+# gitdesk desk configuration. Everything here is plain YAML; gitdesk check
+# validates it. Docs: docs/config.md in the gitdesk repository.
+
+desk:
+  name: {desk_name}
+  id_prefix: GD            # tickets are named GD-<16 characters>
+
+# Everyone gitdesk should know: agents, leads, and colleagues who ask for help.
+# The handle is what you type (gitdesk assign ID alice); the email maps Git
+# authors and mail senders to people; the team groups people in reports.
+people:
+  {handle}:
+    name: {name}
+    email: {email}
+    team: support
+    # away: true           # skipped by automatic assignment while set
+
+# Queues are where tickets wait for someone. members may take and are
+# auto-assigned tickets; escalate_to is a queue or a person; assign is how a
+# ticket entering the queue gets an assignee: manual, round-robin or fewest-open.
+queues:
+  helpdesk:
+    name: Helpdesk
+    members: [{handle}]
+    escalate_to:
+    assign: manual
+
+# Statuses, the moves between them, and what each status requires.
+# 'resolution' means a non-empty '## Resolution' section. done: true marks the
+# end states (hidden from 'gitdesk list' unless asked for).
+workflow:
+  initial: new
+  reopen_requires_reason: false
+  statuses:
+    new:      {{next: [open, pending, resolved, rejected]}}
+    open:     {{next: [pending, resolved, rejected], requires: [queue]}}
+    pending:  {{next: [open, resolved, rejected], requires: [queue]}}
+    resolved: {{next: [closed, open], requires: [queue, resolution], done: true}}
+    closed:   {{next: [open], requires: [resolution], done: true}}
+    rejected: {{next: [open], done: true}}   # spam and refused requests, kept with their history
+
+# Priorities with SLA targets (m, h, d, w). One is the default for new tickets.
+priorities:
+  urgent: {{first_response: 1h, resolution: 8h}}
+  high:   {{first_response: 4h, resolution: 2d}}
+  normal: {{first_response: 1d, resolution: 5d, default: true}}
+  low:    {{first_response: 3d, resolution: 10d}}
+
+# Categories group tickets for reports and the knowledge base.
+categories:
+  access: Accounts, passwords, permissions
+  email: Email, calendar and contacts
+  hardware: Computers, phones, printers and peripherals
+  network: Wi-Fi, VPN and internet
+  software: Applications and licences
+  facilities: Office, furniture, heating, keys
+  other: Anything else
+
+# Front-matter fields that never leave the desk (knowledge base, site, mail).
+private_fields: []
+"""
+
+
+def default_text(handle: str, name: str, email: str, desk_name: str = "Support desk") -> str:
+    return DEFAULT_TEMPLATE.format(
+        handle=handle, name=frontmatter.dump_value(name), email=frontmatter.dump_value(email),
+        desk_name=frontmatter.dump_value(desk_name),
+    )
+
+
+def handle_from_email(email: str) -> str:
+    local = email.split("@", 1)[0].lower()
+    handle = re.sub(r"[^a-z0-9._-]+", "-", local).strip("-._")
+    return handle or "me"
+
+
+class _Reader:
+    """Walks the raw mapping, collecting the key path for error messages."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def fail(self, key: str, message: str, hint: str | None = None) -> ConfigError:
+        return ConfigError(f"{key}: {message}" if key else message, path=self.path, hint=hint)
+
+    def mapping(self, value: Any, key: str) -> Mapping[str, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise self.fail(key, "must be a mapping of 'name: value' lines")
+        for name in value:
+            if not isinstance(name, str):
+                raise self.fail(key, f"key {name!r} must be text")
+        return value
+
+    def names(self, value: Any, key: str) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            return (value,)
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise self.fail(key, "must be a list of names", "write it as [first, second]")
+        return tuple(value)
+
+    def text(self, value: Any, key: str, default: str | None = None) -> str | None:
+        if value is None:
+            return default
+        if not isinstance(value, str):
+            raise self.fail(key, "must be text", f"quote it: '{value}'")
+        return value
+
+    def flag(self, value: Any, key: str) -> bool:
+        if value is None:
+            return False
+        if not isinstance(value, bool):
+            raise self.fail(key, "must be true or false")
+        return value
+
+    def duration(self, value: Any, key: str) -> timedelta | None:
+        if value is None:
+            return None
+        try:
+            return parse_duration(str(value))
+        except GitdeskError:
+            raise self.fail(key, f"not a duration: {value!r}", "write it like 30m, 4h, 2d") from None
+
+    def name(self, value: str, key: str) -> str:
+        if not NAME.match(value):
+            raise self.fail(key, f"{value!r} is not a valid name",
+                            "use lowercase letters, digits, '.', '_' and '-'")
+        return value
+
+
+def parse_config(text: str, path: str = CONFIG_PATH) -> Config:
+    try:
+        raw = frontmatter.load_mapping(text, path)
+    except GitdeskError as error:
+        raise ConfigError(error.message, path=path, line=error.line, hint="fix the YAML syntax") from None
+    read = _Reader(path)
+    top = read.mapping(raw, "")
+    for key in top:
+        if key not in SECTIONS:
+            raise read.fail(key, "unknown section", f"known sections: {', '.join(SECTIONS)}")
+
+    desk = read.mapping(top.get("desk"), "desk")
+    desk_name = read.text(desk.get("name"), "desk.name", "Support desk") or "Support desk"
+    prefix = read.text(desk.get("id_prefix"), "desk.id_prefix", "GD") or "GD"
+    if not PREFIX_PATTERN.match(prefix):
+        raise read.fail("desk.id_prefix", f"{prefix!r} is not a valid ID prefix",
+                        "use 1-10 capital letters or digits, starting with a letter, e.g. GD")
+
+    people: dict[str, Person] = {}
+    emails: dict[str, str] = {}
+    for handle, value in read.mapping(top.get("people"), "people").items():
+        key = f"people.{handle}"
+        read.name(handle, key)
+        fields = read.mapping(value, key)
+        email = read.text(fields.get("email"), f"{key}.email")
+        if email is not None:
+            if "@" not in email or any(c.isspace() for c in email):
+                raise read.fail(f"{key}.email", f"{email!r} is not an email address")
+            if email.casefold() in emails:
+                raise read.fail(f"{key}.email", f"{email} is also the email of {emails[email.casefold()]}",
+                                "each person needs their own address")
+            emails[email.casefold()] = handle
+        people[handle] = Person(
+            handle=handle,
+            name=read.text(fields.get("name"), f"{key}.name", handle) or handle,
+            email=email,
+            team=read.text(fields.get("team"), f"{key}.team"),
+            away=read.flag(fields.get("away"), f"{key}.away"),
+        )
+
+    queues: dict[str, Queue] = {}
+    raw_queues = read.mapping(top.get("queues"), "queues")
+    for name, value in raw_queues.items():
+        key = f"queues.{name}"
+        read.name(name, key)
+        fields = read.mapping(value, key)
+        members = read.names(fields.get("members"), f"{key}.members")
+        for member in members:
+            if member not in people:
+                raise read.fail(f"{key}.members", f"unknown person {member!r}",
+                                f"add {member} under people: or remove them from the queue")
+        target = read.text(fields.get("escalate_to"), f"{key}.escalate_to")
+        if target is not None and target not in raw_queues and target not in people:
+            raise read.fail(f"{key}.escalate_to", f"{target!r} is neither a queue nor a person",
+                            "name a queue from queues: or a handle from people:")
+        strategy = read.text(fields.get("assign"), f"{key}.assign", "manual") or "manual"
+        if strategy not in ASSIGN_STRATEGIES:
+            raise read.fail(f"{key}.assign", f"unknown strategy {strategy!r}",
+                            f"use one of: {', '.join(ASSIGN_STRATEGIES)}")
+        queues[name] = Queue(
+            name=name,
+            title=read.text(fields.get("name"), f"{key}.name", name) or name,
+            members=members,
+            escalate_to=target,
+            assign=strategy,
+        )
+
+    workflow = read.mapping(top.get("workflow"), "workflow")
+    raw_statuses = read.mapping(workflow.get("statuses"), "workflow.statuses") or DEFAULT_STATUSES
+    statuses: dict[str, Status] = {}
+    for name, value in raw_statuses.items():
+        key = f"workflow.statuses.{name}"
+        read.name(name, key)
+        fields = read.mapping(value, key)
+        statuses[name] = Status(
+            name=name,
+            next=read.names(fields.get("next"), f"{key}.next"),
+            requires=read.names(fields.get("requires"), f"{key}.requires"),
+            done=read.flag(fields.get("done"), f"{key}.done"),
+        )
+    for status in statuses.values():
+        for target in status.next:
+            if target not in statuses:
+                raise read.fail(f"workflow.statuses.{status.name}.next", f"unknown status {target!r}",
+                                f"known statuses: {', '.join(statuses)}")
+    initial = read.text(workflow.get("initial"), "workflow.initial", next(iter(statuses))) or ""
+    if initial not in statuses:
+        raise read.fail("workflow.initial", f"unknown status {initial!r}",
+                        f"known statuses: {', '.join(statuses)}")
+
+    priorities: dict[str, Priority] = {}
+    default_priority: str | None = None
+    raw_priorities = read.mapping(top.get("priorities"), "priorities") or DEFAULT_PRIORITIES
+    for name, value in raw_priorities.items():
+        key = f"priorities.{name}"
+        read.name(name, key)
+        fields = read.mapping(value, key)
+        priorities[name] = Priority(
+            name=name,
+            first_response=read.duration(fields.get("first_response"), f"{key}.first_response"),
+            resolution=read.duration(fields.get("resolution"), f"{key}.resolution"),
+        )
+        if read.flag(fields.get("default"), f"{key}.default"):
+            if default_priority is not None:
+                raise read.fail(f"{key}.default", f"{default_priority} is already the default",
+                                "mark only one priority 'default: true'")
+            default_priority = name
+
+    raw_categories = top.get("categories", DEFAULT_CATEGORIES)
+    categories: dict[str, str] = {}
+    if isinstance(raw_categories, list):
+        for name in read.names(raw_categories, "categories"):
+            categories[read.name(name, "categories")] = name
+    else:
+        for name, value in read.mapping(raw_categories, "categories").items():
+            read.name(name, f"categories.{name}")
+            categories[name] = read.text(value, f"categories.{name}", name) or name
+
+    return Config(
+        desk_name=desk_name,
+        id_prefix=prefix,
+        people=people,
+        queues=queues,
+        statuses=statuses,
+        initial_status=initial,
+        priorities=priorities,
+        default_priority=default_priority,
+        categories=categories,
+        reopen_requires_reason=read.flag(workflow.get("reopen_requires_reason"),
+                                         "workflow.reopen_requires_reason"),
+        private_fields=read.names(top.get("private_fields"), "private_fields"),
+    )

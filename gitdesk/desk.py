@@ -1,0 +1,227 @@
+"""The Desk: finds the repository, loads the config, reads and writes ticket files.
+
+A desk is a directory holding ``.gitdesk/config.yml``; it may be a whole
+repository or a folder inside one. Tickets are read from the work tree (what
+the user sees); writes go through ``transaction.commit_files``.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from gitdesk import git, ids, ticketfile, transaction
+from gitdesk.config import CONFIG_PATH, parse_config
+from gitdesk.errors import ConfigError, DirtyWorktree, GitdeskError, NotADesk, NotFound, UnsafePath
+from gitdesk.lock import desk_lock
+from gitdesk.model import Config, Person, Ticket
+from gitdesk.ticketfile import Document
+
+TICKETS = "tickets"
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedTicket:
+    ticket: Ticket
+    document: Document
+    path: str  # desk-relative, e.g. tickets/GD-….md: what messages show
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who is acting: a person from config, or a requester known only by email."""
+
+    id: str  # handle for people, email address otherwise
+    person: Person | None
+    email: str | None
+
+    def is_requester_of(self, ticket: Ticket) -> bool:
+        wanted = ticket.requester.casefold()
+        return self.id.casefold() == wanted or (self.email or "").casefold() == wanted
+
+
+def find_root(start: Path) -> Path | None:
+    current = start.resolve()
+    for candidate in (current, *current.parents):
+        if (candidate / CONFIG_PATH).is_file():
+            return candidate
+    return None
+
+
+class Desk:
+    def __init__(self, root: Path, repo: git.Repo, config: Config) -> None:
+        self.root = root
+        self.repo = repo
+        self.config = config
+        relative = root.resolve().relative_to(repo.top.resolve()).as_posix()
+        self.prefix = "" if relative == "." else relative + "/"
+
+    @classmethod
+    def open(cls, path: Path | None = None, *, explicit: bool = False) -> Desk:
+        start = path or Path.cwd()
+        if not start.exists():
+            raise NotADesk(f"no such directory: {start}")
+        root = (start.resolve() if (start / CONFIG_PATH).is_file() else None) if explicit else find_root(start)
+        if root is None:
+            where = f"in {start}" if explicit else f"in {start.resolve()} or any parent directory"
+            raise NotADesk(f"not a gitdesk desk: no {CONFIG_PATH} {where}",
+                           hint="run gitdesk init to create one, or pass --desk PATH")
+        repo = git.find(root)
+        if repo is None:
+            raise NotADesk(f"{root} is not inside a Git work tree", hint="run git init there first")
+        return cls(root, repo, load_config(root))
+
+    # --- paths ----------------------------------------------------------------
+
+    @property
+    def tickets_dir(self) -> Path:
+        return self.root / TICKETS
+
+    def path_of(self, ticket_id: str) -> str:
+        """Desk-relative path of a ticket file."""
+        return f"{TICKETS}/{ticket_id}.md"
+
+    def repo_path(self, desk_path: str) -> str:
+        """Repository-relative path Git knows the file by."""
+        return self.prefix + desk_path
+
+    def _checked_tickets_dir(self) -> Path:
+        directory = self.tickets_dir
+        if directory.is_symlink():
+            raise UnsafePath("tickets/ is a symbolic link; gitdesk never follows links",
+                             path=TICKETS, hint="replace it with a real directory")
+        return directory
+
+    # --- reading --------------------------------------------------------------
+
+    def ticket_ids(self) -> list[str]:
+        """IDs of ticket files in the work tree, by file name."""
+        directory = self._checked_tickets_dir()
+        pattern = ids.id_pattern(self.config.id_prefix)
+        try:
+            names = os.listdir(directory)
+        except FileNotFoundError:
+            return []
+        return sorted(name[:-3] for name in names if name.endswith(".md") and pattern.match(name[:-3]))
+
+    def resolve(self, typed: str) -> str:
+        """The full ID for what the user typed (a unique prefix will do)."""
+        prefix = self.config.id_prefix
+        wanted = ids.normalise(typed, prefix)
+        if ids.is_valid(wanted, prefix) and (self.tickets_dir / f"{wanted}.md").exists():
+            return wanted
+        return ids.resolve_prefix(typed, prefix, self.ticket_ids())
+
+    def read_bytes(self, desk_path: str) -> bytes:
+        directory = self._checked_tickets_dir()
+        target = self.root / desk_path
+        if target.parent != directory:
+            raise UnsafePath(f"{desk_path} is not a ticket file", path=desk_path)
+        try:
+            fd = os.open(target, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except FileNotFoundError:
+            raise NotFound(f"no ticket file {desk_path}") from None
+        except OSError as error:
+            if error.errno == errno.ELOOP:
+                raise UnsafePath("is a symbolic link; gitdesk never follows links in tickets/",
+                                 path=desk_path, hint="replace the link with the ticket file itself") from None
+            raise
+        with os.fdopen(fd, "rb") as handle:
+            if not os.path.isfile(target):
+                raise UnsafePath("is not a regular file", path=desk_path)
+            return handle.read()
+
+    def load(self, ticket_id: str) -> LoadedTicket:
+        path = self.path_of(ticket_id)
+        ticket, document = ticketfile.parse_bytes(self.read_bytes(path), path)
+        if ticket.id != ticket_id:
+            raise GitdeskError(f"file name says {ticket_id} but its id is {ticket.id}", path=path,
+                               line=document.front.spans["id"].line,
+                               hint=f"put back id: {ticket_id}")
+        return LoadedTicket(ticket, document, path)
+
+    def find(self, typed: str) -> LoadedTicket:
+        return self.load(self.resolve(typed))
+
+    def all_tickets(self, *, body: bool = True) -> tuple[list[Ticket], list[GitdeskError]]:
+        """Every readable ticket, and a problem for each file that is not."""
+        tickets: list[Ticket] = []
+        problems: list[GitdeskError] = []
+        for ticket_id in self.ticket_ids():
+            path = self.path_of(ticket_id)
+            try:
+                data = self.read_bytes(path)
+                ticket = (ticketfile.parse_bytes(data, path)[0] if body
+                          else ticketfile.parse_front(ticketfile.decode(data, path), path))
+            except GitdeskError as error:
+                problems.append(error)
+                continue
+            tickets.append(ticket)
+        return tickets, problems
+
+    # --- people ---------------------------------------------------------------
+
+    def actor(self, as_: str | None) -> Actor:
+        """Who is acting: ``--as`` (handle or email), else the Git identity's email."""
+        if as_:
+            person = self.config.person(as_)
+            if person is not None:
+                return Actor(person.handle, person, person.email)
+            from gitdesk.workflow import is_email
+
+            if is_email(as_):
+                return Actor(as_, None, as_)
+            raise GitdeskError(f"unknown person {as_!r}",
+                               hint="use a handle from people: in .gitdesk/config.yml, or an email address")
+        _, email = git.identity(self.repo)
+        person = self.config.person(email)
+        if person is None:
+            return Actor(email, None, email)
+        return Actor(person.handle, person, person.email)
+
+    # --- writing --------------------------------------------------------------
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the desk lock; finish any action a killed process left behind."""
+        with desk_lock(self.repo.state_dir):
+            transaction.recover(self.repo)
+            yield
+
+    def ensure_clean(self, desk_paths: list[str]) -> None:
+        """Refuse to act on a file with uncommitted hand edits (they would be lost or swept in)."""
+        changed = git.changed_paths(self.repo, [self.repo_path(path) for path in desk_paths])
+        if changed:
+            shown = changed[0][len(self.prefix):]
+            raise DirtyWorktree(
+                "has uncommitted changes", path=shown,
+                hint=f"commit them (git commit {changed[0]}) or discard them (git restore {changed[0]}) first",
+            )
+
+    def commit(self, files: dict[str, str], message: str, when: datetime,
+               *, new_files: frozenset[str] = frozenset()) -> str:
+        """Write desk-relative ``files`` and commit exactly them."""
+        author = git.identity(self.repo)
+        encoded = {self.repo_path(path): text.encode("utf-8") for path, text in files.items()}
+        return transaction.commit_files(
+            self.repo, encoded, message, author, when,
+            new_files=frozenset(self.repo_path(path) for path in new_files),
+        )
+
+
+def load_config(root: Path) -> Config:
+    path = root / CONFIG_PATH
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise ConfigError(f"cannot read: {error.strerror}", path=CONFIG_PATH) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError("not valid UTF-8", path=CONFIG_PATH, hint="re-save the file as UTF-8") from None
+    return parse_config(text, CONFIG_PATH)

@@ -1,0 +1,274 @@
+"""YAML front matter: split it off, load it safely, and edit it surgically.
+
+The only importer of ``yaml``. Loading uses the C safe loader when present
+and records where each top-level key sits, so a change splices one value into
+the original text instead of re-dumping the mapping: field order, comments
+and formatting of everything else survive, and diffs stay one line.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import yaml
+
+from gitdesk.clock import format_utc
+from gitdesk.errors import TicketFormatError
+
+try:  # the C loader is ~10x faster; fall back quietly where libyaml is missing
+    _Loader: Any = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - depends on how PyYAML was built
+    _Loader = yaml.SafeLoader
+
+MAX_FRONT_MATTER = 64 * 1024
+DELIMITER = "---"
+REMOVE = object()  # a change that deletes the key
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """Where one top-level key and its value sit, as indexes into the whole text."""
+
+    start: int  # first character of the key
+    end: int  # just after the last character of the value
+    line: int  # 1-based line of the key in the file
+
+
+@dataclass(frozen=True, slots=True)
+class FrontMatter:
+    data: dict[str, Any]
+    spans: dict[str, Span]
+    body_start: int  # index of the first character after the closing delimiter line
+    close_start: int  # index of the closing delimiter line
+
+
+def _error(message: str, path: str | None, line: int | None, hint: str | None = None) -> TicketFormatError:
+    return TicketFormatError(message, path=path, line=line, hint=hint)
+
+
+def split(text: str, path: str | None = None) -> tuple[int, int, int]:
+    """Find the front matter: (content start, closing line start, body start)."""
+    if not (text.startswith(DELIMITER + "\n") or text == DELIMITER):
+        raise _error("no front matter", path, 1, "a ticket starts with a line '---', then YAML, then '---'")
+    content_start = len(DELIMITER) + 1
+    position = content_start
+    while position <= len(text):
+        newline = text.find("\n", position)
+        line_end = len(text) if newline < 0 else newline
+        line = text[position:line_end].rstrip(" \t")
+        if line in (DELIMITER, "..."):
+            body_start = len(text) if newline < 0 else newline + 1
+            return content_start, position, body_start
+        if newline < 0:
+            break
+        position = newline + 1
+    raise _error("front matter is not closed", path, 1, "add a line '---' after the YAML fields")
+
+
+def load(text: str, path: str | None = None) -> FrontMatter:
+    """Parse the front matter of ``text`` (newlines already normalised to ``\\n``)."""
+    content_start, close_start, body_start = split(text, path)
+    source = text[content_start:close_start]
+    if len(source.encode("utf-8")) > MAX_FRONT_MATTER:
+        raise _error(
+            f"front matter is larger than {MAX_FRONT_MATTER // 1024} KiB", path, 2,
+            "keep long text in the body, below the second '---'",
+        )
+    first_line = 2  # the YAML starts on the file's second line
+    loader = _Loader(source)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return FrontMatter({}, {}, body_start, close_start)
+        _refuse_aliases(node, path, first_line)
+        if not isinstance(node, yaml.MappingNode):
+            raise _error("front matter must be 'key: value' lines", path, first_line + node.start_mark.line)
+        spans: dict[str, Span] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != "tag:yaml.org,2002:str":
+                raise _error("front matter keys must be plain names", path, first_line + key_node.start_mark.line)
+            key = key_node.value
+            if key in spans:
+                raise _error(
+                    f"field {key!r} appears twice", path, first_line + key_node.start_mark.line,
+                    "keep one of them",
+                )
+            spans[key] = Span(
+                content_start + key_node.start_mark.index,
+                content_start + _node_end(value_node),
+                first_line + key_node.start_mark.line,
+            )
+        data = loader.construct_document(node)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = first_line + mark.line if mark is not None else None
+        problem = error.problem or "invalid YAML"
+        raise _error(f"front matter is not valid YAML: {problem}", path, line,
+                     "quote values that contain ': ' or start with a special character") from None
+    except yaml.YAMLError as error:
+        raise _error(f"front matter is not valid YAML: {error}", path, first_line) from None
+    finally:
+        loader.dispose()
+    return FrontMatter(data, spans, body_start, close_start)
+
+
+def _walk(node: yaml.Node) -> Iterator[yaml.Node]:
+    yield node
+    if isinstance(node, yaml.SequenceNode):
+        for child in node.value:
+            yield from _walk(child)
+    elif isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            yield from _walk(key)
+            yield from _walk(value)
+
+
+def _refuse_aliases(root: yaml.Node, path: str | None, first_line: int) -> None:
+    # An alias shows up as the same node object twice. Refusing them rules out
+    # "billion laughs" expansions when a hostile file is later serialised.
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            raise _error("YAML anchors and aliases are not allowed in tickets", path,
+                         first_line + node.start_mark.line, "write the value out in full")
+        seen.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                stack.extend((key, value))
+
+
+def _node_end(node: yaml.Node) -> int:
+    """Index just after a node's last character (block collections end at their last child,
+    not at the next token, so trailing comments stay outside the span)."""
+    if isinstance(node, (yaml.SequenceNode, yaml.MappingNode)) and not node.flow_style and node.value:
+        last = node.value[-1]
+        return _node_end(last[1] if isinstance(last, tuple) else last)
+    return int(node.end_mark.index)
+
+
+# --- writing ---------------------------------------------------------------
+
+
+def dump_value(value: Any) -> str:
+    """One value as flow YAML, for ``key: <here>`` on a single line."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return format_utc(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, str):
+        return _dump_str(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_dump_flow_item(item) for item in value) + "]"
+    text: str = yaml.safe_dump(value, default_flow_style=True, allow_unicode=True, width=2**31)
+    return text.strip().removesuffix("...").strip()
+
+
+def _dump_str(value: str) -> str:
+    if value and value == value.strip() and "\n" not in value and _plain_ok(value):
+        return value
+    return _quoted(value)
+
+
+def _dump_flow_item(value: Any) -> str:
+    if isinstance(value, str):
+        if value and _plain_ok(value) and not any(c in value for c in ",[]{}"):
+            return value
+        return _quoted(value)
+    return dump_value(value)
+
+
+def _quoted(value: str) -> str:
+    # JSON strings are valid YAML double-quoted scalars; escape the line and
+    # paragraph separators YAML would otherwise fold.
+    return json.dumps(value, ensure_ascii=False).replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").replace("\u0085", "\\u0085")
+
+
+def _plain_ok(value: str) -> bool:
+    """Would ``key: value`` load back as exactly this string?"""
+    if any(ord(c) < 32 or c in "\u0085\u2028\u2029\ufeff" for c in value):
+        return False
+    try:
+        loaded = yaml.load(f"k: {value}\n", Loader=_Loader)
+    except yaml.YAMLError:
+        return False
+    return isinstance(loaded, dict) and loaded.get("k") == value and type(loaded.get("k")) is str
+
+
+def splice(text: str, front: FrontMatter, changes: Mapping[str, Any]) -> str:
+    """Apply field changes to the original text, touching only their lines.
+
+    Existing keys get their value replaced in place (comments after it stay);
+    ``REMOVE`` deletes the key's lines; new keys go at the end of the front
+    matter, in the order given.
+    """
+    edits: list[tuple[int, int, str]] = []
+    additions: list[str] = []
+    for key, value in changes.items():
+        span = front.spans.get(key)
+        if span is None:
+            if value is not REMOVE:
+                additions.append(_line(key, value))
+            continue
+        if value is REMOVE:
+            line_end = text.find("\n", span.end)
+            edits.append((span.start, len(text) if line_end < 0 else line_end + 1, ""))
+        else:
+            edits.append((span.start, span.end, _line(key, value).rstrip("\n")))
+    if additions:
+        edits.append((front.close_start, front.close_start, "".join(additions)))
+    for start, end, replacement in sorted(edits, key=lambda edit: edit[0], reverse=True):
+        text = text[:start] + replacement + text[end:]
+    return text
+
+
+def _line(key: str, value: Any) -> str:
+    dumped = dump_value(value)
+    return f"{key}: {dumped}\n" if dumped else f"{key}:\n"
+
+
+def render_new(fields: Mapping[str, Any]) -> str:
+    """Front matter for a new ticket, delimiters included."""
+    return DELIMITER + "\n" + "".join(_line(key, value) for key, value in fields.items()) + DELIMITER + "\n"
+
+
+def load_mapping(text: str, path: str | None = None) -> Any:
+    """Load a whole YAML document (config files); errors name the file and line."""
+    if len(text.encode("utf-8")) > 1024 * 1024:
+        raise TicketFormatError("file is larger than 1 MiB", path=path)
+    try:
+        return yaml.load(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        raise TicketFormatError(
+            f"not valid YAML: {error.problem or 'syntax error'}", path=path,
+            line=mark.line + 1 if mark is not None else None,
+        ) from None
+    except yaml.YAMLError as error:
+        raise TicketFormatError(f"not valid YAML: {error}", path=path) from None
+
+
+def parse_scalar(text: str) -> Any:
+    """A value typed on the command line, as YAML would read it (``12`` is a number,
+    ``true`` a flag); anything that is not a plain scalar stays text."""
+    stripped = text.strip()
+    try:
+        value = yaml.load(f"v: {stripped}\n", Loader=_Loader)["v"]
+    except (yaml.YAMLError, TypeError, KeyError):
+        return stripped
+    if isinstance(value, (str, int, float, bool, date)) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, datetime):
+        return value
+    return stripped

@@ -1,0 +1,95 @@
+"""Ticket IDs: minted offline on many clones, sortable by time, typed by prefix.
+
+An ID is ``<PREFIX>-<8 time chars><8 random chars>`` in Crockford base32, e.g.
+``GD-01JD8X4KQ7M3ZP2C``. The time part is the creation time in units of
+1.024 s (the first 8 characters of a ULID), so IDs sort by creation; the
+random part is 40 bits from ``secrets``. Two clones collide only if they mint
+in the same second *and* draw the same 40 bits: at a million tickets spread
+over even a week that is about 1e-5, and a local collision can never
+overwrite a file because tickets are created with ``O_EXCL``.
+Sequential numbers are out on purpose: they collide after every offline merge.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Iterable
+from datetime import datetime
+
+from gitdesk.errors import AmbiguousId, NotFound, ValidationError
+
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+TIME_CHARS = 8
+RANDOM_CHARS = 8
+BODY_CHARS = TIME_CHARS + RANDOM_CHARS
+_BODY = f"[{ALPHABET}]{{{BODY_CHARS}}}"
+PREFIX_PATTERN = re.compile(r"^[A-Z][A-Z0-9]{0,9}$")
+# What a user may type: letters, digits and at most one hyphen, never a leading '-'.
+_TYPED = re.compile(r"^[A-Za-z0-9]+(-[A-Za-z0-9]*)?$")
+# Crockford's decoding forgives the letters people confuse with digits.
+_FORGIVE = str.maketrans({"I": "1", "L": "1", "O": "0", "U": "V"})
+
+
+def id_pattern(prefix: str) -> re.Pattern[str]:
+    return re.compile(rf"^{re.escape(prefix)}-{_BODY}$")
+
+
+def encode(value: int, width: int) -> str:
+    chars = []
+    for _ in range(width):
+        chars.append(ALPHABET[value & 31])
+        value >>= 5
+    return "".join(reversed(chars))
+
+
+def mint(prefix: str, when: datetime) -> str:
+    """A new ID for a ticket created at ``when``."""
+    ticks = int(when.timestamp() * 1000) >> 10
+    return f"{prefix}-{encode(ticks, TIME_CHARS)}{encode(secrets.randbits(5 * RANDOM_CHARS), RANDOM_CHARS)}"
+
+
+def is_valid(ticket_id: str, prefix: str) -> bool:
+    return bool(id_pattern(prefix).match(ticket_id))
+
+
+def normalise(typed: str, prefix: str) -> str:
+    """Turn what a user typed (any case, with or without ``GD-``) into an ID prefix."""
+    text = typed.strip()
+    if not text or not _TYPED.match(text):
+        raise ValidationError(
+            f"not a ticket ID: {typed!r}", hint=f"IDs look like {prefix}-01JD8X4KQ7M3ZP2C"
+        )
+    text = text.upper()
+    head, sep, body = text.partition("-")
+    if not sep:
+        head, body = prefix, head
+    if head != prefix:
+        raise ValidationError(
+            f"not a ticket ID of this desk: {typed!r}", hint=f"this desk's IDs start with {prefix}-"
+        )
+    body = body.translate(_FORGIVE)
+    if not body or len(body) > BODY_CHARS or any(c not in ALPHABET for c in body):
+        raise ValidationError(
+            f"not a ticket ID: {typed!r}", hint=f"IDs look like {prefix}-01JD8X4KQ7M3ZP2C"
+        )
+    return f"{prefix}-{body}"
+
+
+def resolve_prefix(typed: str, prefix: str, known: Iterable[str]) -> str:
+    """The one known ID that starts with what the user typed.
+
+    Raises NotFound for no match and AmbiguousId (listing them) for several.
+    """
+    wanted = normalise(typed, prefix)
+    matches = sorted(ticket_id for ticket_id in known if ticket_id.startswith(wanted))
+    if not matches:
+        raise NotFound(f"no ticket {typed!r}", hint="gitdesk list --all shows every ticket")
+    if len(matches) > 1:
+        shown = ", ".join(matches[:8]) + (", …" if len(matches) > 8 else "")
+        raise AmbiguousId(
+            f"{typed!r} matches {len(matches)} tickets: {shown}",
+            hint="type more characters of the ID",
+        )
+    return matches[0]
+

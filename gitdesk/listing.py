@@ -1,0 +1,109 @@
+"""Filtering and sorting tickets for ``gitdesk list`` (and later, search)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from gitdesk.errors import ValidationError
+from gitdesk.model import KNOWN_FIELDS, Config, Ticket
+
+ALL = "all"
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    statuses: tuple[str, ...] = ()  # empty: every unfinished status
+    queue: str | None = None
+    assignee: str | None = None
+    unassigned: bool = False
+    requester: str | None = None
+    category: str | None = None
+    asset: str | None = None
+    labels: tuple[str, ...] = ()
+
+    def validate(self, config: Config) -> None:
+        for status in self.statuses:
+            if status != ALL and status not in config.statuses:
+                raise ValidationError(f"unknown status {status!r}",
+                                      hint=f"expected one of: {', '.join(config.statuses)}, or all")
+        if self.queue is not None and self.queue not in config.queues:
+            raise ValidationError(f"unknown queue {self.queue!r}",
+                                  hint=f"expected one of: {', '.join(config.queues)}")
+        if self.assignee is not None and config.person(self.assignee) is None:
+            raise ValidationError(f"unknown person {self.assignee!r}",
+                                  hint=f"known people: {', '.join(config.people)}")
+        if self.assignee is not None and self.unassigned:
+            raise ValidationError("--assignee, --mine and --unassigned exclude each other")
+
+
+def _requester_keys(config: Config, who: str) -> set[str]:
+    person = config.person(who)
+    keys = {who.casefold()}
+    if person is not None:
+        keys.add(person.handle.casefold())
+        if person.email:
+            keys.add(person.email.casefold())
+    return keys
+
+
+def select(tickets: Iterable[Ticket], filters: Filters, config: Config) -> list[Ticket]:
+    filters.validate(config)
+    if ALL in filters.statuses:
+        statuses: set[str] | None = None
+    else:
+        statuses = set(filters.statuses or config.open_statuses)
+    assignee = config.person(filters.assignee).handle if filters.assignee else None  # type: ignore[union-attr]
+    requesters = _requester_keys(config, filters.requester) if filters.requester else None
+    chosen = []
+    for ticket in tickets:
+        if statuses is not None and ticket.status not in statuses:
+            continue
+        if filters.queue is not None and ticket.queue != filters.queue:
+            continue
+        if assignee is not None and ticket.assignee != assignee:
+            continue
+        if filters.unassigned and ticket.assignee:
+            continue
+        if requesters is not None and ticket.requester.casefold() not in requesters:
+            continue
+        if filters.category is not None and ticket.category != filters.category:
+            continue
+        if filters.asset is not None and (ticket.asset or "").casefold() != filters.asset.casefold():
+            continue
+        if filters.labels and not set(filters.labels) <= set(ticket.labels):
+            continue
+        chosen.append(ticket)
+    return chosen
+
+
+def sort(tickets: list[Ticket], key: str | None, config: Config) -> list[Ticket]:
+    """Sort by a field; ``-field`` for descending. Priority and status sort in config order."""
+    if not key:
+        return sorted(tickets, key=lambda ticket: ticket.id)
+    descending = key.startswith("-")
+    name = key.lstrip("-").strip().lower()
+    if name in ("age", "created"):
+        name = "id"  # IDs sort by creation time, and break ties
+    orders = {"priority": list(config.priorities), "status": list(config.statuses)}
+
+    def value(ticket: Ticket) -> tuple[int, Any]:
+        raw = ticket.field_value(name)
+        if name in orders:
+            order = orders[name]
+            return (0, order.index(raw)) if raw in order else (1, len(order))
+        if raw in (None, "", ()):
+            return (1, "")
+        if isinstance(raw, datetime):
+            return (0, raw.timestamp())
+        if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+            return (0, raw)
+        return (0, str(raw).casefold())
+
+    if name not in KNOWN_FIELDS and not any(name in ticket.extra for ticket in tickets) and tickets:
+        raise ValidationError(f"cannot sort by {name!r}: no ticket has that field",
+                              hint="sort by id, created, status, priority, queue, assignee, category, title…")
+    ordered = sorted(tickets, key=lambda ticket: ticket.id)
+    return sorted(ordered, key=value, reverse=descending)

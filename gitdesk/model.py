@@ -1,0 +1,172 @@
+"""The typed core: Ticket, Entry and the desk Config.
+
+Immutable values, changed with ``dataclasses.replace``. A Ticket keeps the
+front-matter keys it does not know in ``extra`` so teams can add their own
+fields and every action carries them through untouched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+# Conversation entry kinds. Internal kinds never reach requesters, the
+# knowledge base or outgoing mail.
+REPLY = "reply"
+NOTE = "note"
+QUESTION = "question"
+ESCALATION = "escalation"
+REOPEN = "reopen"
+REJECTION = "rejection"
+TIME = "time"
+INTERNAL_KINDS = frozenset({NOTE, ESCALATION, TIME})
+PUBLIC_KINDS = frozenset({REPLY, QUESTION, REOPEN, REJECTION})
+
+# Front-matter fields gitdesk knows, in the order a new ticket is written.
+# Fields that change often (status, assignee, queue, priority, labels) are kept
+# apart by fields that never change (title, requester, created), so two clones
+# editing different fields do not touch adjacent lines and plain Git merges them.
+FIELD_ORDER = (
+    "id",
+    "status",
+    "title",
+    "assignee",
+    "requester",
+    "queue",
+    "created",
+    "priority",
+    "category",
+    "asset",
+    "labels",
+)
+OPTIONAL_LINK_FIELDS = ("duplicate_of", "related")
+KNOWN_FIELDS = frozenset(FIELD_ORDER + OPTIONAL_LINK_FIELDS)
+REQUIRED_FIELDS = ("id", "title", "status", "created", "requester")
+IMMUTABLE_FIELDS = frozenset({"id", "created"})
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One ``### <time> <author> — <kind> [detail]`` section of the conversation."""
+
+    at: datetime
+    author: str
+    kind: str
+    text: str
+    detail: str = ""
+
+    @property
+    def internal(self) -> bool:
+        return self.kind in INTERNAL_KINDS
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    id: str
+    title: str
+    status: str
+    created: datetime
+    requester: str
+    priority: str | None = None
+    queue: str | None = None
+    assignee: str | None = None
+    category: str | None = None
+    asset: str | None = None
+    labels: tuple[str, ...] = ()
+    duplicate_of: str | None = None
+    related: tuple[str, ...] = ()
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    description: str = ""
+    entries: tuple[Entry, ...] = ()
+    resolution: str | None = None
+
+    def field_value(self, name: str) -> Any:
+        """A front-matter field by name, known or custom."""
+        if name in KNOWN_FIELDS:
+            return getattr(self, name)
+        return self.extra.get(name)
+
+    def front_matter(self) -> dict[str, Any]:
+        """Known fields (in file order) then custom ones, as plain values."""
+        data: dict[str, Any] = {name: getattr(self, name) for name in FIELD_ORDER}
+        data["labels"] = list(self.labels)
+        if self.duplicate_of is not None:
+            data["duplicate_of"] = self.duplicate_of
+        if self.related:
+            data["related"] = list(self.related)
+        data.update(self.extra)
+        return data
+
+
+# --- config ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    handle: str
+    name: str
+    email: str | None = None
+    team: str | None = None
+    away: bool = False  # skipped by automatic assignment
+
+
+@dataclass(frozen=True, slots=True)
+class Queue:
+    name: str
+    title: str
+    members: tuple[str, ...] = ()
+    escalate_to: str | None = None
+    assign: str = "manual"  # manual | round-robin | fewest-open
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    name: str
+    next: tuple[str, ...]
+    requires: tuple[str, ...] = ()
+    done: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Priority:
+    name: str
+    first_response: timedelta | None = None
+    resolution: timedelta | None = None
+
+
+ASSIGN_STRATEGIES = ("manual", "round-robin", "fewest-open")
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    desk_name: str
+    id_prefix: str
+    people: Mapping[str, Person]
+    queues: Mapping[str, Queue]
+    statuses: Mapping[str, Status]
+    initial_status: str
+    priorities: Mapping[str, Priority]
+    default_priority: str | None
+    categories: Mapping[str, str]
+    reopen_requires_reason: bool = False
+    private_fields: tuple[str, ...] = ()
+
+    def person(self, handle_or_email: str) -> Person | None:
+        """Look a person up by handle or (case-insensitive) email."""
+        found = self.people.get(handle_or_email)
+        if found is not None:
+            return found
+        wanted = handle_or_email.casefold()
+        for person in self.people.values():
+            if person.email and person.email.casefold() == wanted:
+                return person
+        return None
+
+    def queues_of(self, handle: str) -> tuple[str, ...]:
+        return tuple(name for name, queue in self.queues.items() if handle in queue.members)
+
+    @property
+    def open_statuses(self) -> tuple[str, ...]:
+        return tuple(name for name, status in self.statuses.items() if not status.done)

@@ -1,0 +1,273 @@
+"""Every print, table and colour gitdesk makes.
+
+On a terminal: ``rich`` tables that fit the width, colour (off with
+``NO_COLOR``), long output through a pager. Piped: plain aligned text
+without colour or truncation, so ``grep`` and ``awk`` work. ``json`` and
+``csv`` are stable contracts for scripts: front-matter keys plus ``path``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from gitdesk.actions import Outcome
+    from gitdesk.errors import GitdeskError
+    from gitdesk.model import Config, Entry, Ticket
+
+FORMATS = ("table", "json", "csv")
+
+
+def is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def _console(*, width: int | None = None) -> Console:
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=False, width=width)
+
+
+# --- values -------------------------------------------------------------------
+
+
+def json_value(value: Any) -> Any:
+    from gitdesk.clock import format_utc
+
+    if isinstance(value, datetime):
+        return format_utc(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return int(value.total_seconds())
+    if isinstance(value, (list, tuple)):
+        return [json_value(item) for item in value]
+    if isinstance(value, Mapping):
+        return {str(key): json_value(item) for key, item in value.items()}
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+def ticket_record(ticket: Ticket, path: str) -> dict[str, Any]:
+    record = {key: json_value(value) for key, value in ticket.front_matter().items()}
+    record["path"] = path
+    return record
+
+
+def local_time(value: datetime) -> str:
+    return value.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def age(value: datetime, now: datetime) -> str:
+    seconds = max(0, int((now - value).total_seconds()))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return "now"
+
+
+def _ago(value: datetime, now: datetime) -> str:
+    text = age(value, now)
+    return "just now" if text == "now" else f"{text} ago"
+
+
+def _cell(value: Any) -> str:
+    if value in (None, "", (), []):
+        return "-"
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(item) for item in value)
+    return str(value)
+
+
+# --- listings -----------------------------------------------------------------
+
+LIST_COLUMNS = ("id", "status", "priority", "queue", "assignee", "age", "title")
+
+
+def ticket_list(tickets: Sequence[Ticket], fmt: str, now: datetime) -> None:
+    from gitdesk.desk import TICKETS
+
+    records = [ticket_record(ticket, f"{TICKETS}/{ticket.id}.md") for ticket in tickets]
+    if fmt == "json":
+        click.echo(json.dumps(records, ensure_ascii=False, indent=2))
+        return
+    if fmt == "csv":
+        write_csv(records)
+        return
+    rows = [[_cell(ticket.id), ticket.status, _cell(ticket.priority), _cell(ticket.queue),
+             _cell(ticket.assignee), age(ticket.created, now), ticket.title] for ticket in tickets]
+    table([c.upper() for c in LIST_COLUMNS], rows, flexible=len(LIST_COLUMNS) - 1)
+    if is_terminal():
+        click.echo(f"{len(tickets)} ticket{'s' if len(tickets) != 1 else ''}", err=True)
+
+
+def write_csv(records: Sequence[Mapping[str, Any]]) -> None:
+    columns: dict[str, None] = {}
+    for record in records:
+        columns.update(dict.fromkeys(record))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n")
+    writer.writeheader()
+    for record in records:
+        writer.writerow({key: "; ".join(map(str, value)) if isinstance(value, list) else
+                         ("" if value is None else value) for key, value in record.items()})
+    click.echo(buffer.getvalue(), nl=False)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, flexible: int) -> None:
+    """A table: rich on a terminal (column ``flexible`` is truncated to fit), plain when piped."""
+    if not is_terminal():
+        widths = [max([len(h)] + [len(row[i]) for row in rows]) for i, h in enumerate(headers)]
+        for line in [list(headers), *rows]:
+            cells = [cell.ljust(widths[i]) if i < len(line) - 1 else cell for i, cell in enumerate(line)]
+            click.echo("  ".join(cells).rstrip())
+        return
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    grid = Table(box=box.SIMPLE_HEAD, pad_edge=False, header_style="bold", expand=False)
+    for index, header in enumerate(headers):
+        grid.add_column(header, no_wrap=True, overflow="ellipsis",
+                        ratio=1 if index == flexible else None, min_width=10 if index == flexible else None)
+    for row in rows:
+        grid.add_row(*[Text(cell) for cell in row])
+    _console().print(grid)
+
+
+# --- one ticket -----------------------------------------------------------------
+
+_KIND_STYLE = {
+    "note": ("INTERNAL NOTE", "bold yellow"),
+    "question": ("QUESTION", "bold cyan"),
+    "escalation": ("ESCALATION", "bold red"),
+    "reply": ("reply", "bold green"),
+    "reopen": ("REOPENED", "bold magenta"),
+    "rejection": ("REJECTED", "bold magenta"),
+    "time": ("time logged", "dim"),
+}
+
+
+def ticket_detail(ticket: Ticket, config: Config, path: str, now: datetime, fmt: str = "table") -> None:
+    if fmt == "json":
+        record = ticket_record(ticket, path)
+        record["description"] = ticket.description
+        record["conversation"] = [
+            {"at": json_value(e.at), "author": e.author, "kind": e.kind, "detail": e.detail,
+             "internal": e.internal, "text": e.text} for e in ticket.entries
+        ]
+        record["resolution"] = ticket.resolution
+        click.echo(json.dumps(record, ensure_ascii=False, indent=2))
+        return
+    from rich.text import Text
+
+    out = Text()
+    out.append(ticket.id, "bold")
+    out.append("  ")
+    out.append(ticket.title + "\n", "bold")
+    facts = [
+        ("status", ticket.status), ("priority", ticket.priority), ("queue", ticket.queue),
+        ("assignee", ticket.assignee or "unassigned"), ("requester", ticket.requester),
+        ("category", ticket.category), ("asset", ticket.asset),
+        ("labels", ", ".join(ticket.labels) or None), ("duplicate of", ticket.duplicate_of),
+        ("related", ", ".join(ticket.related) or None),
+        ("created", f"{local_time(ticket.created)} ({_ago(ticket.created, now)})"),
+    ]
+    facts += [(key, _cell(json_value(value))) for key, value in ticket.extra.items()]
+    for name, value in facts:
+        if value:
+            out.append(f"{name + ':':<11}", "dim")
+            out.append(f"{value}\n")
+    out.append("\n")
+    out.append((ticket.description or "(no description)") + "\n")
+    for entry in ticket.entries:
+        out.append("\n")
+        out.append_text(_entry_heading(entry))
+        if entry.text:
+            out.append(entry.text + "\n")
+    if ticket.resolution:
+        out.append("\nResolution\n", "bold green")
+        out.append(ticket.resolution + "\n")
+    _emit(out)
+
+
+def _entry_heading(entry: Entry) -> Any:
+    from rich.text import Text
+
+    label, style = _KIND_STYLE.get(entry.kind, (entry.kind, "bold"))
+    heading = Text("── ")
+    heading.append(local_time(entry.at), "dim")
+    heading.append(f"  {entry.author}  ")
+    heading.append(label + (f" {entry.detail}" if entry.detail else ""), style)
+    if entry.internal and entry.kind != "time":
+        heading.append("  (internal: not visible to the requester)", "yellow")
+    heading.append("\n")
+    return heading
+
+
+def _emit(text: Any) -> None:
+    """Print rich Text; through a pager on a terminal when taller than the screen."""
+    if not is_terminal():
+        click.echo(text.plain, nl=False)
+        return
+    console = _console()
+    with console.capture() as capture:
+        console.print(text, end="")
+    rendered = capture.get()
+    height = shutil.get_terminal_size().lines
+    if rendered.count("\n") > height - 2 and not os.environ.get("GITDESK_NO_PAGER"):
+        click.echo_via_pager(rendered, color=not os.environ.get("NO_COLOR"))
+    else:
+        click.echo(rendered, nl=False)
+
+
+# --- actions ------------------------------------------------------------------
+
+
+def outcome(result: Outcome, fmt: str = "table") -> None:
+    if fmt == "json":
+        click.echo(json.dumps({
+            "action": result.verb, "id": result.ticket.id, "commit": result.commit,
+            "changes": list(result.changes), "ticket": ticket_record(result.ticket, result.path),
+        }, ensure_ascii=False, indent=2))
+        return
+    summary = "; ".join(result.changes)
+    if result.verb == "new":
+        head = f"Created {result.ticket.id}"
+    else:
+        head = f"{result.ticket.id}: {result.verb}"
+    click.echo(f"{head}" + (f" ({summary})" if summary else "") + f" [{result.commit[:7]}]")
+
+
+def created_path(path: str) -> None:
+    click.echo(path)
+
+
+def warnings(problems: Iterable[GitdeskError]) -> None:
+    for problem in problems:
+        click.echo(f"gitdesk: warning: {problem}; skipped", err=True)
+
+
+def error(message: str) -> None:
+    click.echo(f"gitdesk: error: {message}", err=True)
+
+
+def info(message: str) -> None:
+    click.echo(message)
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc)

@@ -1,0 +1,417 @@
+"""The ticket file format: front matter, description, conversation, resolution.
+
+``parse`` reads a file into a ``Ticket`` plus a ``Document`` that remembers
+where everything sits; ``render`` writes a changed ticket back by splicing
+only what changed into the original text (fields in place, entries appended,
+the resolution section replaced), so an unchanged ticket renders to the very
+same bytes and every change is a small diff.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from typing import Any
+
+from gitdesk import frontmatter
+from gitdesk.clock import as_utc, format_utc
+from gitdesk.errors import TicketFormatError
+from gitdesk.model import FIELD_ORDER, KNOWN_FIELDS, REQUIRED_FIELDS, Entry, Ticket
+
+CONVERSATION = "Conversation"
+RESOLUTION = "Resolution"
+_SECTION = re.compile(r"^## (Conversation|Resolution)[ \t]*$")
+_ENTRY = re.compile(r"^### (\S+) (\S+) — ([a-z][a-z0-9-]*)(?: (.*?))?[ \t]*$")
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_CONFLICT = re.compile(r"^(<{7}|={7}|>{7}|\|{7})( |$)")
+# A line of user text that the parser would read as structure gets a backslash.
+_NEEDS_ESCAPE = re.compile(r"^(## (Conversation|Resolution)[ \t]*|### \S+ \S+ — .*)$")
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A parsed ticket file: the original text and where its parts are."""
+
+    text: str  # with newlines normalised to \n
+    newline: str  # what the file uses on disk
+    front: frontmatter.FrontMatter
+    description_end: int
+    conversation: tuple[int, int] | None  # (heading start, section end)
+    resolution: tuple[int, int] | None
+
+
+def decode(data: bytes, path: str | None = None) -> str:
+    """Bytes to text, refusing what a ticket must not be."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise TicketFormatError(
+            f"not valid UTF-8 (byte 0x{data[error.start]:02x})", path=path, line=line,
+            hint="re-save the file as UTF-8",
+        ) from None
+    return text.removeprefix("\ufeff")
+
+
+def parse(text: str, path: str | None = None) -> tuple[Ticket, Document]:
+    newline = "\r\n" if "\r\n" in text else "\n"
+    normal = text.replace("\r\n", "\n") if newline == "\r\n" else text
+    _refuse_conflict_markers(normal, path)
+    if "\x00" in normal:
+        raise TicketFormatError("file contains NUL bytes", path=path, hint="tickets are plain text")
+    front = frontmatter.load(normal, path)
+    description_end, conversation, resolution = _sections(normal, front.body_start)
+    entries = _entries(normal, conversation, path) if conversation else ()
+    ticket = _ticket(front, path)
+    body = normal[front.body_start:description_end]
+    resolution_text = _section_text(normal, resolution) if resolution else None
+    ticket = _with_body(ticket, body.strip("\n"), entries, resolution_text or None)
+    return ticket, Document(normal, newline, front, description_end, conversation, resolution)
+
+
+def parse_front(text: str, path: str | None = None) -> Ticket:
+    """Only the front matter, for listings: the body is not parsed."""
+    normal = text.replace("\r\n", "\n") if "\r\n" in text else text
+    _refuse_conflict_markers(normal, path)
+    return _ticket(frontmatter.load(normal, path), path)
+
+
+def parse_bytes(data: bytes, path: str | None = None) -> tuple[Ticket, Document]:
+    return parse(decode(data, path), path)
+
+
+def _refuse_conflict_markers(text: str, path: str | None) -> None:
+    if "<<<<<<<" not in text and ">>>>>>>" not in text and "=======" not in text:
+        return
+    fenced = False
+    for number, line in enumerate(text.split("\n"), start=1):
+        if _FENCE.match(line):
+            fenced = not fenced
+        if not fenced and _CONFLICT.match(line) and line.startswith(("<<<<<<<", ">>>>>>>")):
+            raise TicketFormatError(
+                "unresolved merge conflict markers", path=path, line=number,
+                hint="resolve the conflict, remove the <<<<<<< ======= >>>>>>> lines, then commit",
+            )
+
+
+def _with_body(ticket: Ticket, description: str, entries: tuple[Entry, ...],
+               resolution: str | None) -> Ticket:
+    return replace(ticket, description=description, entries=entries, resolution=resolution)
+
+
+def _sections(text: str, body_start: int) -> tuple[int, tuple[int, int] | None, tuple[int, int] | None]:
+    """Find the level-2 Conversation and Resolution headings outside code fences."""
+    found: list[tuple[str, int]] = []
+    fence: str | None = None
+    position = body_start
+    length = len(text)
+    while position < length:
+        newline = text.find("\n", position)
+        end = length if newline < 0 else newline
+        line = text[position:end]
+        fence_match = _FENCE.match(line)
+        if fence_match:
+            marker = fence_match.group(1)
+            if fence is None:
+                fence = marker[0] * 3
+            elif marker.startswith(fence):
+                fence = None
+        elif fence is None and line.startswith("## "):
+            match = _SECTION.match(line)
+            if match and all(name != match.group(1) for name, _ in found):
+                found.append((match.group(1), position))
+        position = end + 1
+    description_end = found[0][1] if found else length
+    spans: dict[str, tuple[int, int]] = {}
+    for index, (name, start) in enumerate(found):
+        end = found[index + 1][1] if index + 1 < len(found) else length
+        spans[name] = (start, end)
+    return description_end, spans.get(CONVERSATION), spans.get(RESOLUTION)
+
+
+def _section_text(text: str, span: tuple[int, int]) -> str:
+    start, end = span
+    heading_end = text.find("\n", start, end)
+    return "" if heading_end < 0 else text[heading_end + 1:end].strip("\n")
+
+
+def _entries(text: str, span: tuple[int, int], path: str | None) -> tuple[Entry, ...]:
+    start, end = span
+    lines = text[start:end].split("\n")
+    first_line = text.count("\n", 0, start) + 1
+    entries: list[Entry] = []
+    current: tuple[datetime, str, str, str, int] | None = None
+    body: list[str] = []
+    fence: str | None = None
+
+    def flush() -> None:
+        if current is not None:
+            at, author, kind, detail, _ = current
+            entries.append(Entry(at, author, kind, "\n".join(body).strip("\n"), detail))
+
+    for offset, line in enumerate(lines[1:], start=1):
+        fence_match = _FENCE.match(line)
+        if fence_match:
+            marker = fence_match.group(1)
+            if fence is None:
+                fence = marker[0] * 3
+            elif marker.startswith(fence):
+                fence = None
+        match = _ENTRY.match(line) if fence is None and line.startswith("### ") else None
+        if match is None:
+            if current is not None:
+                body.append(line)
+            continue
+        try:
+            at = _entry_time(match.group(1))
+        except ValueError:
+            raise TicketFormatError(
+                f"conversation entry has a bad time {match.group(1)!r}", path=path,
+                line=first_line + offset, hint="entry headings look like '### 2026-11-20T09:40:00Z alice — reply'",
+            ) from None
+        flush()
+        current = (at, match.group(2), match.group(3), match.group(4) or "", offset)
+        body = []
+    flush()
+    return tuple(entries)
+
+
+def _entry_time(text: str) -> datetime:
+    value = text[:-1] + "+00:00" if text.endswith("Z") else text
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        raise ValueError(text)
+    return as_utc(parsed)
+
+
+def _ticket(front: frontmatter.FrontMatter, path: str | None) -> Ticket:
+    data = front.data
+    first_line = 2
+
+    def line_of(key: str) -> int:
+        span = front.spans.get(key)
+        return span.line if span else first_line
+
+    for key in REQUIRED_FIELDS:
+        if data.get(key) in (None, ""):
+            raise TicketFormatError(
+                f"missing required field {key!r}", path=path, line=line_of(key) if key in data else 1,
+                hint=f"add a line '{key}: …' to the front matter",
+            )
+
+    def text_field(key: str, required: bool = False) -> str | None:
+        value = data.get(key)
+        if value is None or (value == "" and not required):
+            return None
+        if not isinstance(value, str):
+            raise TicketFormatError(
+                f"{key} must be text, not {_type_name(value)}", path=path, line=line_of(key),
+                hint=f"quote it: {key}: '{value}'",
+            )
+        if "\n" in value and key != "title":
+            raise TicketFormatError(f"{key} must be on one line", path=path, line=line_of(key))
+        return value
+
+    def list_field(key: str) -> tuple[str, ...]:
+        value = data.get(key)
+        if value is None:
+            return ()
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise TicketFormatError(
+                f"{key} must be a list of names", path=path, line=line_of(key),
+                hint=f"write it as {key}: [first, second]",
+            )
+        return tuple(value)
+
+    created = data["created"]
+    if isinstance(created, (datetime, date)):
+        created_at = as_utc(created)
+    else:
+        raise TicketFormatError(
+            "created must be a time like 2026-11-20T09:14:00Z", path=path, line=line_of("created"),
+        )
+    title = text_field("title", required=True) or ""
+    if not title.strip():
+        raise TicketFormatError("title is empty", path=path, line=line_of("title"))
+    extra = {key: value for key, value in data.items() if key not in KNOWN_FIELDS}
+    return Ticket(
+        id=text_field("id", required=True) or "",
+        title=title,
+        status=text_field("status", required=True) or "",
+        created=created_at,
+        requester=text_field("requester", required=True) or "",
+        priority=text_field("priority"),
+        queue=text_field("queue"),
+        assignee=text_field("assignee"),
+        category=text_field("category"),
+        asset=text_field("asset"),
+        labels=list_field("labels"),
+        duplicate_of=text_field("duplicate_of"),
+        related=list_field("related"),
+        extra=extra,
+    )
+
+
+def _type_name(value: Any) -> str:
+    return {bool: "true/false", int: "a number", float: "a number", list: "a list",
+            dict: "a mapping"}.get(type(value), type(value).__name__)
+
+
+# --- writing ------------------------------------------------------------------
+
+
+def escape_text(text: str) -> str:
+    """Make user text safe to place in a ticket body.
+
+    Lines the parser would read as a section or entry heading get a leading
+    backslash (Markdown shows them literally), and an unclosed code fence is
+    closed so it cannot swallow the entries that follow.
+    """
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").strip("\n").split("\n")
+    fence: str | None = None
+    out: list[str] = []
+    for line in lines:
+        fence_match = _FENCE.match(line)
+        if fence_match:
+            marker = fence_match.group(1)
+            if fence is None:
+                fence = marker
+            elif marker.startswith(fence[0] * 3) and len(marker) >= len(fence):
+                fence = None
+        if fence is None and _NEEDS_ESCAPE.match(line):
+            line = "\\" + line
+        if _CONFLICT.match(line):
+            line = "\\" + line
+        out.append(line.rstrip())
+    if fence is not None:
+        out.append(fence)
+    return "\n".join(out)
+
+
+def entry_heading(entry: Entry) -> str:
+    detail = f" {entry.detail}" if entry.detail else ""
+    return f"### {format_utc(entry.at)} {entry.author} — {entry.kind}{detail}"
+
+
+def render_entry(entry: Entry) -> str:
+    return entry_heading(entry) + "\n" + (entry.text + "\n" if entry.text else "")
+
+
+def render_new(ticket: Ticket) -> str:
+    """The whole file for a brand-new ticket."""
+    fields: dict[str, Any] = {name: ticket.field_value(name) for name in FIELD_ORDER}
+    fields["labels"] = list(ticket.labels)
+    if ticket.duplicate_of:
+        fields["duplicate_of"] = ticket.duplicate_of
+    if ticket.related:
+        fields["related"] = list(ticket.related)
+    fields.update(ticket.extra)
+    text = frontmatter.render_new(fields)
+    if ticket.description:
+        text += ticket.description + "\n"
+    for entry in ticket.entries:
+        if entry is ticket.entries[0]:
+            text += f"\n## {CONVERSATION}\n"
+        text += "\n" + render_entry(entry)
+    if ticket.resolution:
+        text += f"\n## {RESOLUTION}\n" + ticket.resolution + "\n"
+    return text
+
+
+def render(document: Document, old: Ticket, new: Ticket) -> str:
+    """The file text for ``new``, spliced into the original of ``old``.
+
+    Supports what actions do: field changes, entries appended at the end of
+    the conversation, and the resolution set or replaced. An unchanged ticket
+    gives back the original text byte for byte.
+    """
+    if new == old:
+        return _denormalise(document.text, document.newline)
+    if new.description != old.description or new.entries[: len(old.entries)] != old.entries:
+        raise ValueError("render only appends entries; rewrite the file for other body changes")
+    if new.resolution != old.resolution and not new.resolution:
+        raise ValueError("render cannot remove a resolution")
+    text = document.text
+    # Body edits first: they sit after the front matter, so its spans stay valid.
+    # Re-parse between them so each edit sees where the sections now are.
+    added = new.entries[len(old.entries):]
+    if new.resolution != old.resolution and new.resolution:
+        text = _set_resolution(text, document, new.resolution)
+        if added:
+            document = parse(text)[1]
+    if added:
+        text = _append_entries(text, document, added)
+    changes = _field_changes(old, new)
+    if changes:
+        text = frontmatter.splice(text, document.front, changes)
+    reparsed, _ = parse(text)
+    if reparsed.front_matter() != new.front_matter() or reparsed.entries != new.entries:
+        raise AssertionError("ticket did not survive its own round trip")  # a bug, never user input
+    return _denormalise(text, document.newline)
+
+
+def _denormalise(text: str, newline: str) -> str:
+    return text.replace("\n", "\r\n") if newline == "\r\n" else text
+
+
+def _field_changes(old: Ticket, new: Ticket) -> dict[str, Any]:
+    before: Mapping[str, Any] = old.front_matter()
+    after: Mapping[str, Any] = new.front_matter()
+    changes: dict[str, Any] = {}
+    for key in after:
+        if key not in before or before[key] != after[key] or type(before[key]) is not type(after[key]):
+            changes[key] = after[key]
+    for key in before:
+        if key not in after:
+            changes[key] = frontmatter.REMOVE
+    return changes
+
+
+def _content_end(text: str, start: int, end: int) -> int:
+    """Index after the last non-newline character in text[start:end]."""
+    position = end
+    while position > start and text[position - 1] == "\n":
+        position -= 1
+    return position
+
+
+def _append_entries(text: str, document: Document, entries: tuple[Entry, ...]) -> str:
+    rendered = "".join("\n" + render_entry(entry) for entry in entries).rstrip("\n")
+    body_start = document.front.body_start
+    if document.conversation is not None:
+        start, end = document.conversation
+        at = _content_end(text, start, end)
+        return text[:at] + "\n" + rendered + _tail(text, at)
+    if document.resolution is not None:
+        start, _ = document.resolution
+        at = _content_end(text, body_start, start)
+    else:
+        at = _content_end(text, body_start, len(text))
+    lead = "\n" if at <= body_start else "\n\n"
+    block = f"## {CONVERSATION}\n" + rendered
+    return text[:at] + lead + block + _tail(text, at)
+
+
+def _tail(text: str, at: int) -> str:
+    rest = text[at:]
+    if not rest.strip("\n"):
+        return "\n"
+    # Something follows (the Resolution section): keep one blank line before it.
+    return "\n\n" + rest.lstrip("\n")
+
+
+def _set_resolution(text: str, document: Document, resolution: str) -> str:
+    if document.resolution is not None:
+        start, end = document.resolution
+        heading_end = text.find("\n", start, end)
+        content_start = end if heading_end < 0 else heading_end + 1
+        rest = text[end:]
+        after = resolution + "\n" + ("\n" if rest else "")
+        if heading_end < 0:
+            return text[:start] + f"## {RESOLUTION}\n" + after + rest
+        return text[:content_start] + after + rest
+    at = _content_end(text, document.front.body_start, len(text))
+    lead = "\n" if at <= document.front.body_start else "\n\n"
+    return text[:at] + lead + f"## {RESOLUTION}\n" + resolution + "\n"

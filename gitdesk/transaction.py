@@ -1,0 +1,193 @@
+"""All-or-nothing writes: files replaced atomically and committed, or nothing.
+
+The order is chosen so that a kill at any instant is recoverable:
+
+1. build the commit object first (objects nobody points at are harmless);
+2. write a journal in ``.git/gitdesk/journal.json`` with the old file bytes,
+   the old HEAD and the new commit;
+3. replace the work-tree files (temp file + rename: never half-written);
+4. move HEAD with a compare-and-swap, then record the files in the index;
+5. delete the journal.
+
+If anything fails in-process, the old bytes go back and HEAD is restored.
+If the process is killed, the next writer finds the journal (under the desk
+lock) and finishes the job: forward if HEAD already moved, back if not.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+
+from gitdesk import git
+from gitdesk.clock import git_date
+from gitdesk.errors import GitError, UnsafePath
+
+JOURNAL = "journal.json"
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write(path: Path, data: bytes, *, create_new: bool = False) -> None:
+    """Replace ``path`` with ``data`` via a temp file and a rename.
+
+    With ``create_new`` the file must not exist yet, and an existing one is
+    never overwritten (a hard link is atomic and exclusive).
+    """
+    if path.is_symlink():
+        raise UnsafePath(f"{path.name} is a symbolic link; gitdesk never writes through links",
+                         path=str(path))
+    temp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o666 & ~_umask())
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if create_new:
+            try:
+                os.link(temp, path)
+            except FileExistsError:
+                raise UnsafePath(f"{path.name} already exists; refusing to write over it",
+                                 path=str(path)) from None
+            except OSError:  # no hard links here: the desk lock keeps this check-then-rename safe
+                if path.exists():
+                    raise UnsafePath(f"{path.name} already exists; refusing to write over it",
+                                     path=str(path)) from None
+                os.replace(temp, path)
+        else:
+            os.replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def commit_files(
+    repo: git.Repo,
+    files: Mapping[str, bytes],
+    message: str,
+    author: tuple[str, str],
+    when: datetime,
+    *,
+    new_files: frozenset[str] = frozenset(),
+) -> str:
+    """Write ``files`` (repo-relative paths) and commit exactly them. Returns the commit id."""
+    branch, parent = git.head(repo)
+    if branch is None:
+        raise GitError("HEAD is detached; gitdesk commits to a branch",
+                       hint="check out a branch first: git switch main")
+    commit = git.create_commit(repo, parent, files, message, author, git_date(when))
+    old: dict[str, bytes | None] = {}
+    for path in files:
+        target = repo.top / path
+        old[path] = None if path in new_files else _read_or_none(target)
+    journal = repo.state_dir / JOURNAL
+    _write_journal(journal, parent, commit, old, repo, files)
+    moved = False
+    try:
+        for path, data in files.items():
+            atomic_write(repo.top / path, data, create_new=path in new_files)
+        git.move_head(repo, commit, parent, f"gitdesk: {message.splitlines()[0]}")
+        moved = True
+        git.refresh_index(repo, files)
+    except BaseException:
+        _roll_back(repo, old, files, commit if moved else None, parent)
+        journal.unlink(missing_ok=True)
+        raise
+    journal.unlink(missing_ok=True)
+    return commit
+
+
+def _read_or_none(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+def _write_journal(journal: Path, parent: str | None, commit: str, old: Mapping[str, bytes | None],
+                   repo: git.Repo, files: Mapping[str, bytes]) -> None:
+    record = {
+        "old_head": parent,
+        "new_head": commit,
+        "files": {
+            path: {
+                "old": None if data is None else base64.b64encode(data).decode(),
+                "new": git.blob_id(repo, files[path]),
+            }
+            for path, data in old.items()
+        },
+    }
+    temp = journal.with_suffix(".tmp")
+    with open(temp, "w", encoding="utf-8") as handle:
+        json.dump(record, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temp, journal)
+
+
+def _roll_back(repo: git.Repo, old: Mapping[str, bytes | None], files: Mapping[str, bytes],
+               moved_to: str | None, parent: str | None) -> None:
+    if moved_to is not None:
+        try:
+            if parent is None:
+                git.run(repo, "update-ref", "-d", "HEAD", moved_to)
+            else:
+                git.move_head(repo, parent, moved_to, "gitdesk: roll back")
+        except GitError:
+            pass  # HEAD moved on again; leave it rather than lose someone else's commit
+    for path, data in old.items():
+        target = repo.top / path
+        current = _read_or_none(target)
+        if current != files[path]:
+            continue  # not ours any more
+        if data is None:
+            target.unlink(missing_ok=True)
+        else:
+            atomic_write(target, data)
+    try:
+        git.refresh_index(repo, [p for p in old if (repo.top / p).exists()])
+    except GitError:
+        pass
+
+
+def recover(repo: git.Repo) -> str | None:
+    """Finish or undo an action a killed process left half done. Call under the desk lock.
+
+    Returns what was done ("completed" / "rolled back"), or None when there was nothing.
+    """
+    journal = repo.state_dir / JOURNAL
+    try:
+        record = json.loads(journal.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        journal.unlink(missing_ok=True)
+        return None
+    _, current = git.head(repo)
+    files: dict[str, dict[str, str | None]] = record.get("files", {})
+    outcome = "left alone"
+    if current == record.get("new_head"):
+        git.refresh_index(repo, [p for p in files if (repo.top / p).exists()])
+        outcome = "completed"
+    elif current == record.get("old_head"):
+        for path, states in files.items():
+            target = repo.top / path
+            data = _read_or_none(target)
+            if data is None or git.blob_id(repo, data) != states.get("new"):
+                continue  # never written, or changed since: not ours to touch
+            previous = states.get("old")
+            if previous is None:
+                target.unlink()
+            else:
+                atomic_write(target, base64.b64decode(previous))
+        outcome = "rolled back"
+    journal.unlink(missing_ok=True)
+    return outcome

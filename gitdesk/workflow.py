@@ -1,0 +1,128 @@
+"""The workflow: which statuses exist, which moves are allowed, what each requires.
+
+Validation returns every finding rather than stopping at the first, so
+``gitdesk check`` can list them all; actions raise the first one.
+"""
+
+from __future__ import annotations
+
+import re
+
+from gitdesk.errors import GitdeskError, TransitionError, ValidationError
+from gitdesk.model import REOPEN, Config, Ticket
+
+# The statuses the verbs move tickets to. A desk's config may rename or drop
+# others, but these names are what `take`, `ask`, `resolve` ... aim for.
+NEW = "new"
+OPEN = "open"
+PENDING = "pending"
+RESOLVED = "resolved"
+CLOSED = "closed"
+REJECTED = "rejected"
+RESOLUTION = "resolution"  # a 'requires' entry meaning a non-empty Resolution section
+
+_EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
+
+
+def _a(word: str) -> str:
+    return ("an " if word[:1].lower() in "aeiou" else "a ") + word
+
+
+def is_email(text: str) -> bool:
+    return bool(_EMAIL.match(text))
+
+
+def is_done(config: Config, status: str) -> bool:
+    known = config.statuses.get(status)
+    return bool(known and known.done)
+
+
+def require_status(config: Config, name: str) -> str:
+    if name not in config.statuses:
+        raise ValidationError(
+            f"this desk's workflow has no status {name!r}",
+            path=".gitdesk/config.yml",
+            hint=f"add it under workflow.statuses (known: {', '.join(config.statuses)})",
+        )
+    return name
+
+
+def check_transition(config: Config, old: str, new: str, path: str | None = None) -> None:
+    if old == new:
+        return
+    current = config.statuses.get(old)
+    if current is None:
+        raise TransitionError(f"current status {old!r} is not in this desk's workflow", path=path,
+                              hint=f"set a known status with gitdesk edit (known: {', '.join(config.statuses)})")
+    if new not in current.next:
+        allowed = ", ".join(current.next) or "nothing"
+        raise TransitionError(f"cannot move from {old} to {new}", path=path,
+                              hint=f"from {old} a ticket can go to: {allowed}")
+
+
+def findings(config: Config, ticket: Ticket, path: str | None = None,
+             line_of: dict[str, int] | None = None) -> list[GitdeskError]:
+    """Everything wrong with a ticket against the desk's config."""
+    lines = line_of or {}
+    problems: list[GitdeskError] = []
+
+    def add(error_type: type[GitdeskError], field: str, message: str, hint: str | None) -> None:
+        problems.append(error_type(message, path=path, line=lines.get(field), hint=hint))
+
+    if ticket.status not in config.statuses:
+        add(ValidationError, "status", f"unknown status {ticket.status!r}",
+            f"expected one of: {', '.join(config.statuses)}")
+    if ticket.priority is not None and ticket.priority not in config.priorities:
+        add(ValidationError, "priority", f"unknown priority {ticket.priority!r}",
+            f"expected one of: {', '.join(config.priorities)}")
+    if ticket.queue is not None and ticket.queue not in config.queues:
+        add(ValidationError, "queue", f"unknown queue {ticket.queue!r}",
+            f"expected one of: {', '.join(config.queues) or '(none configured)'}")
+    if ticket.assignee is not None and ticket.assignee not in config.people:
+        add(ValidationError, "assignee", f"unknown person {ticket.assignee!r}",
+            "assign someone listed under people: in .gitdesk/config.yml")
+    if ticket.category is not None and config.categories and ticket.category not in config.categories:
+        add(ValidationError, "category", f"unknown category {ticket.category!r}",
+            f"expected one of: {', '.join(config.categories)}")
+    if not is_email(ticket.requester) and ticket.requester not in config.people:
+        add(ValidationError, "requester", f"unknown requester {ticket.requester!r}",
+            "use an email address or a handle listed under people:")
+    status = config.statuses.get(ticket.status)
+    if status is not None:
+        for field in status.requires:
+            if field == RESOLUTION:
+                if not (ticket.resolution or "").strip():
+                    add(ValidationError, "status", f"{_a(ticket.status)} ticket needs a resolution note",
+                        "write it under '## Resolution' or run gitdesk resolve ID --note TEXT")
+            elif ticket.field_value(field) in (None, "", ()):
+                add(ValidationError, field, f"{_a(ticket.status)} ticket needs a {field}",
+                    f"set it with gitdesk set ID {field} VALUE")
+    return problems
+
+
+def change_findings(config: Config, old: Ticket | None, new: Ticket, path: str | None = None,
+                    line_of: dict[str, int] | None = None) -> list[GitdeskError]:
+    """Findings for a change from ``old`` (the committed version) to ``new``."""
+    problems = findings(config, new, path, line_of)
+    if old is None:
+        return problems
+    lines = line_of or {}
+    for field in ("id", "created"):
+        if old.field_value(field) != new.field_value(field):
+            problems.append(ValidationError(
+                f"{field} cannot change (was {old.field_value(field)!s})", path=path, line=lines.get(field),
+                hint=f"put back {field}: {old.field_value(field)!s}"))
+    if old.status != new.status and old.status in config.statuses and new.status in config.statuses:
+        try:
+            check_transition(config, old.status, new.status, path)
+        except TransitionError as error:
+            error.line = lines.get("status")
+            problems.append(error)
+        if (config.reopen_requires_reason and is_done(config, old.status)
+                and not is_done(config, new.status)):
+            added = new.entries[len(old.entries):]
+            if not any(entry.kind == REOPEN and entry.text.strip() for entry in added):
+                problems.append(TransitionError(
+                    "reopening needs a reason on this desk", path=path, line=lines.get("status"),
+                    hint="run gitdesk reopen ID -m REASON"))
+    return problems

@@ -1,0 +1,162 @@
+"""Fixtures that build real Git repositories with a desk in them.
+
+Every test runs with its own HOME (a pinned Git identity, no user or system
+config), TZ=UTC and no inherited GIT_* variables, like pre-commit's suite.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from gitdesk.cli import cli
+
+TEST_CONFIG = """\
+desk:
+  name: Test desk
+  id_prefix: GD
+people:
+  alice: {name: Alice Agent, email: alice@example.com, team: it}
+  bob: {name: Bob Agent, email: bob@example.com, team: it}
+  dana: {name: Dana Lead, email: dana@example.com, team: it}
+  fred: {name: Fred Facilities, email: fred@example.com, team: facilities}
+  gina: {name: Gina Facilities, email: gina@example.com, team: facilities}
+  carol: {name: Carol Requester, email: carol@example.com, team: sales}
+queues:
+  it-helpdesk:
+    name: IT helpdesk
+    members: [alice, bob]
+    escalate_to: it-infra
+    assign: manual
+  it-infra:
+    name: IT infrastructure
+    members: [dana]
+    assign: round-robin
+  facilities:
+    name: Facilities
+    members: [fred, gina]
+    assign: fewest-open
+categories:
+  email: Email and calendar
+  hardware: Computers and printers
+  network: Wi-Fi and VPN
+  facilities: The office
+"""
+
+
+def git(path: Path, *args: str, input: str | None = None, check: bool = True) -> str:
+    result = subprocess.run(["git", *args], cwd=path, capture_output=True, text=True, input=input,
+                            check=False)
+    if check and result.returncode != 0:
+        raise AssertionError(f"git {' '.join(args)} failed: {result.stderr}")
+    return result.stdout
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    home = tmp_path_factory.mktemp("home")
+    (home / ".gitconfig").write_text(
+        "[user]\n\tname = Alice Agent\n\temail = alice@example.com\n"
+        "[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n"
+    )
+    for name in list(os.environ):
+        if name.startswith(("GIT_", "GITDESK_")) or name in ("EDITOR", "VISUAL", "EMAIL"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    empty_templates = home / "git-templates"
+    empty_templates.mkdir()
+    monkeypatch.setenv("GIT_TEMPLATE_DIR", str(empty_templates))
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    time.tzset()
+
+
+class Desk:
+    """A real desk in a temporary Git repository, driven through the CLI."""
+
+    def __init__(self, path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.path = path
+        self.monkeypatch = monkeypatch
+
+    def run(self, *args: str, input: str | None = None, ok: bool = True) -> Result:
+        result = CliRunner().invoke(cli, ["--desk", str(self.path), *args], input=input)
+        if ok and result.exit_code != 0:
+            raise AssertionError(
+                f"gitdesk {' '.join(args)} exited {result.exit_code}:\n{result.output}"
+            ) from result.exception
+        return result
+
+    def fails(self, *args: str, code: int = 1, input: str | None = None) -> str:
+        """Run a command that must fail; return its one-line error."""
+        result = self.run(*args, ok=False, input=input)
+        assert result.exit_code == code, (result.exit_code, result.output, result.exception)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, result.stderr
+        return lines[0]
+
+    def new(self, title: str = "Printer on 2F jams", *args: str) -> str:
+        result = self.run("new", title, "--format", "json", *args)
+        import json
+
+        return str(json.loads(result.stdout)["id"])
+
+    def at(self, when: str) -> None:
+        """Fix gitdesk's clock (GITDESK_NOW)."""
+        self.monkeypatch.setenv("GITDESK_NOW", when)
+
+    def git(self, *args: str, input: str | None = None, check: bool = True) -> str:
+        return git(self.path, *args, input=input, check=check)
+
+    def file(self, ticket_id: str) -> Path:
+        return self.path / "tickets" / f"{ticket_id}.md"
+
+    def text(self, ticket_id: str) -> str:
+        return self.file(ticket_id).read_text(encoding="utf-8")
+
+    def head(self) -> str:
+        return self.git("rev-parse", "HEAD").strip()
+
+    def commits(self) -> int:
+        return int(self.git("rev-list", "--count", "HEAD").strip())
+
+    def last_message(self) -> str:
+        return self.git("log", "-1", "--format=%B")
+
+    def committed_files(self, rev: str = "HEAD") -> list[str]:
+        return self.git("show", "--name-only", "--format=", rev).split()
+
+    def status(self) -> str:
+        return self.git("status", "--porcelain")
+
+
+def make_desk(path: Path, monkeypatch: pytest.MonkeyPatch, config: str = TEST_CONFIG) -> Desk:
+    path.mkdir(parents=True, exist_ok=True)
+    git(path, "init", "-q")
+    desk = Desk(path, monkeypatch)
+    desk.run("init")
+    (path / ".gitdesk" / "config.yml").write_text(config)
+    git(path, "commit", "-qam", "Test config")
+    return desk
+
+
+@pytest.fixture
+def desk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Desk:
+    return make_desk(tmp_path / "desk", monkeypatch)
+
+
+def gitdesk_process(*args: str, cwd: Path, env: dict[str, str] | None = None,
+                    **kwargs: object) -> subprocess.CompletedProcess[str]:
+    """Run gitdesk as a real separate process (python -m gitdesk)."""
+    return subprocess.run([sys.executable, "-m", "gitdesk", *args], cwd=cwd, capture_output=True,
+                          text=True, env={**os.environ, **(env or {})}, check=False, **kwargs)  # type: ignore[call-overload]

@@ -1,0 +1,208 @@
+"""An agent's day: every verb is one commit of one ticket file, with trailers."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import Desk
+
+
+def test_new_ticket_lands_in_intake_without_a_queue(desk: Desk) -> None:
+    desk.at("2026-11-20T09:14:00Z")
+    ticket = desk.new("Outlook asks for my password every hour", "-r", "carol", "-c", "email",
+                      "-a", "laptop-0042", "-l", "outlook", "-l", "auth", "-m", "Since Monday…")
+    text = desk.text(ticket)
+    assert text.startswith("---\nid: " + ticket + "\nstatus: new\n")
+    assert "requester: carol@example.com\n" in text
+    assert "created: 2026-11-20T09:14:00Z\n" in text
+    assert "labels: [outlook, auth]\n" in text
+    assert text.endswith("---\nSince Monday…\n")
+    assert desk.committed_files() == [f"tickets/{ticket}.md"]
+    message = desk.last_message()
+    assert message.startswith(f"new {ticket}: Outlook asks for my password every hour\n")
+    assert f"Gitdesk-Ticket: {ticket}\nGitdesk-Action: new\n" in message
+    assert desk.git("log", "-1", "--format=%aI %an").strip() == "2026-11-20T09:14:00+00:00 Alice Agent"
+
+
+def test_new_ticket_with_a_queue_is_open(desk: Desk) -> None:
+    ticket = desk.new("Wi-Fi drops in room B", "--queue", "it-helpdesk")
+    shown = json.loads(desk.run("show", ticket, "--format", "json").stdout)
+    assert shown["status"] == "open" and shown["queue"] == "it-helpdesk" and shown["assignee"] is None
+
+
+def test_a_full_ticket_life_is_one_commit_per_action(desk: Desk) -> None:
+    desk.at("2026-11-20T09:00:00Z")
+    ticket = desk.new("Outlook asks for my password", "-r", "carol@example.com")
+    start = desk.commits()
+    desk.at("2026-11-20T09:30:00Z")
+    desk.run("take", ticket)
+    desk.at("2026-11-20T09:40:00Z")
+    desk.run("ask", ticket, "-m", "VPN, office, or both?")
+    desk.at("2026-11-20T10:02:00Z")
+    desk.run("reply", ticket, "--as", "carol@example.com", "-m", "Both.")
+    desk.run("note", ticket, "-m", "Probably stale credentials")
+    desk.run("time", ticket, "45m", "-m", "remote session")
+    desk.at("2026-11-20T11:00:00Z")
+    desk.run("resolve", ticket, "--note", "Removed stale credentials in Credential Manager.")
+    desk.run("close", ticket)
+    assert desk.commits() == start + 7
+    actions = desk.git("log", f"-{7}", "--format=%(trailers:key=Gitdesk-Action,valueonly)").split()
+    assert actions == ["close", "resolve", "time", "note", "reply", "ask", "take"]
+    text = desk.text(ticket)
+    assert "status: closed\n" in text and "assignee: alice\n" in text and "queue: it-helpdesk\n" in text
+    assert ("## Conversation\n\n### 2026-11-20T09:40:00Z alice — question\nVPN, office, or both?\n\n"
+            "### 2026-11-20T10:02:00Z carol — reply\nBoth.\n\n") in text
+    assert "### 2026-11-20T10:02:00Z alice — time 45m\nremote session\n" in text
+    assert text.endswith("\n## Resolution\nRemoved stale credentials in Credential Manager.\n")
+    assert desk.status() == ""
+
+
+def test_a_reply_by_the_requester_puts_a_pending_ticket_back_in_the_queue(desk: Desk) -> None:
+    ticket = desk.new("Scanner", "-r", "carol", "-q", "it-helpdesk")
+    desk.run("ask", ticket, "-m", "Which floor?")
+    assert "status: pending" in desk.text(ticket)
+    desk.run("reply", ticket, "--as", "bob", "-m", "Reminder: which floor?")
+    assert "status: pending" in desk.text(ticket), "an agent's reply does not end the wait"
+    out = desk.run("reply", ticket, "--as", "carol", "-m", "Second floor").stdout
+    assert "status: pending -> open" in out
+    assert "status: open" in desk.text(ticket)
+
+
+def test_actor_trailer_names_who_acted_when_it_is_not_the_git_author(desk: Desk) -> None:
+    ticket = desk.new("Desk lamp broken", "-q", "facilities")
+    desk.run("take", ticket, "--as", "gina")
+    assert "Gitdesk-Actor: gina" in desk.last_message()
+    desk.run("note", ticket, "-m", "ordered a bulb", "--as", "alice")
+    assert "Gitdesk-Actor" not in desk.last_message()
+
+
+def test_escalate_records_the_reason_and_moves_the_ticket(desk: Desk) -> None:
+    ticket = desk.new("Exchange rejects mail", "-q", "it-helpdesk")
+    desk.run("take", ticket)
+    desk.fails("escalate", ticket, "--to", "it-infra", "--reason", "  ")
+    desk.at("2026-11-21T08:00:00Z")
+    desk.run("escalate", ticket, "--reason", "Needs Exchange admin rights")  # queue's default target
+    text = desk.text(ticket)
+    assert "queue: it-infra\n" in text
+    assert "assignee: dana\n" in text, "it-infra assigns round-robin"
+    assert "### 2026-11-21T08:00:00Z alice — escalation to it-infra\nNeeds Exchange admin rights\n" in text
+    desk.run("escalate", ticket, "--to", "bob", "--reason", "Bob knows this mailbox")
+    text = desk.text(ticket)
+    assert "assignee: bob\n" in text and "queue: it-helpdesk\n" in text
+
+
+def test_escalate_needs_a_reason_flag(desk: Desk) -> None:
+    ticket = desk.new("x", "-q", "it-helpdesk")
+    result = desk.run("escalate", ticket, "--to", "it-infra", ok=False)
+    assert result.exit_code == 2 and "--reason" in result.stderr
+
+
+def test_resolve_without_note_is_refused_and_writes_nothing(desk: Desk) -> None:
+    ticket = desk.new("VPN slow", "-q", "it-helpdesk")
+    before, head = desk.text(ticket), desk.head()
+    error = desk.fails("resolve", ticket)
+    assert error == ("gitdesk: error: a resolution note is required "
+                     "(say what fixed it: gitdesk resolve ID --note TEXT (or --note-file F))")
+    assert desk.text(ticket) == before and desk.head() == head
+
+
+def test_resolve_reads_the_note_from_a_file(desk: Desk, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    ticket = desk.new("VPN slow", "-q", "it-helpdesk")
+    note = tmp_path / "note.md"
+    note.write_text("Split tunnelling was off.\n\n1. Open the VPN client\n2. Enable split tunnelling\n")
+    desk.run("resolve", ticket, "--note-file", str(note))
+    assert desk.text(ticket).endswith("## Resolution\nSplit tunnelling was off.\n\n1. Open the VPN client\n"
+                                      "2. Enable split tunnelling\n")
+
+
+def test_close_from_open_is_an_illegal_transition(desk: Desk) -> None:
+    ticket = desk.new("Chair squeaks", "-q", "facilities")
+    error = desk.fails("close", ticket)
+    assert error == (f"gitdesk: error: tickets/{ticket}.md: cannot move from open to closed "
+                     "(from open a ticket can go to: pending, resolved, rejected)")
+
+
+def test_reopen_and_reject_keep_the_history(desk: Desk) -> None:
+    ticket = desk.new("Buy our SEO services!!!", "-r", "spam@spam.example")
+    desk.run("reject", ticket, "-m", "Spam")
+    assert "status: rejected" in desk.text(ticket)
+    assert "— rejection\nSpam\n" in desk.text(ticket)
+    assert desk.fails("reject", ticket) == f"gitdesk: error: {ticket} is already rejected"
+    assert desk.fails("close", ticket).endswith("(from rejected a ticket can go to: open)")
+    desk.run("reopen", ticket, "-m", "Actually a customer")
+    text = desk.text(ticket)
+    assert "status: open" in text and "— reopen\nActually a customer\n" in text
+
+
+def test_reopen_of_an_unfinished_ticket_is_refused(desk: Desk) -> None:
+    ticket = desk.new("x", "-q", "it-helpdesk")
+    assert "not finished; nothing to reopen" in desk.fails("reopen", ticket)
+
+
+def test_reopen_requires_a_reason_where_config_says_so(desk: Desk) -> None:
+    config = desk.path / ".gitdesk" / "config.yml"
+    config.write_text(config.read_text() + "workflow:\n  reopen_requires_reason: true\n")
+    desk.git("commit", "-qam", "reasons please")
+    ticket = desk.new("x", "-q", "it-helpdesk")
+    desk.run("resolve", ticket, "--note", "done")
+    assert "reopening needs a reason" in desk.fails("reopen", ticket)
+    desk.run("reopen", ticket, "-m", "not done")
+
+
+def test_set_label_and_custom_fields_touch_only_their_line(desk: Desk) -> None:
+    ticket = desk.new("Monitor flickers", "-q", "it-helpdesk", "-l", "screen")
+    before = desk.text(ticket).splitlines()
+    desk.run("set", ticket, "priority", "high")
+    desk.run("label", ticket, "+hardware", "-screen", "dock")
+    desk.run("set", ticket, "cost_centre", "4100")
+    after = desk.text(ticket).splitlines()
+    end = before.index("---", 1)
+    assert after[end] == "cost_centre: 4100", "a new field goes at the end of the front matter"
+    del after[end]
+    changed = [(a, b) for a, b in zip(before, after) if a != b]
+    assert changed == [("priority: normal", "priority: high"), ("labels: [screen]", "labels: [hardware, dock]")]
+    shown = json.loads(desk.run("show", ticket, "--format", "json").stdout)
+    assert shown["cost_centre"] == 4100
+    desk.run("set", ticket, "cost_centre", "-")
+    assert "cost_centre" not in desk.text(ticket)
+
+
+def test_set_refuses_id_created_and_unknown_values(desk: Desk) -> None:
+    ticket = desk.new("x", "-q", "it-helpdesk")
+    assert desk.fails("set", ticket, "id", "GD-00000000000000000") == \
+        "gitdesk: error: id never changes once a ticket exists"
+    assert "unknown priority 'asap' (expected one of: urgent, high, normal, low)" in \
+        desk.fails("set", ticket, "priority", "asap")
+    assert "unknown category 'printers'" in desk.fails("set", ticket, "category", "printers")
+    assert "unknown queue 'it'" in desk.fails("set", ticket, "queue", "it")
+    assert "unknown person 'zed'" in desk.fails("set", ticket, "assignee", "zed")
+    assert "unknown status 'opne'" in desk.fails("set", ticket, "status", "opne")
+
+
+def test_link_duplicate_and_related(desk: Desk) -> None:
+    first = desk.new("Printer jams", "-q", "it-helpdesk")
+    second = desk.new("Printer jams again", "-q", "it-helpdesk")
+    third = desk.new("Toner low", "-q", "it-helpdesk")
+    desk.run("link", second, "--duplicate-of", first)
+    assert f"duplicate_of: {first}\n" in desk.text(second)
+    desk.run("link", third, "--related", first)
+    assert sorted(desk.committed_files()) == sorted([f"tickets/{third}.md", f"tickets/{first}.md"])
+    assert f"related: [{first}]" in desk.text(third) and f"related: [{third}]" in desk.text(first)
+    assert "cannot be linked to itself" in desk.fails("link", first, "--related", first)
+
+
+def test_assign_unassign_and_take_from_intake(desk: Desk) -> None:
+    ticket = desk.new("New starter needs a laptop")
+    desk.run("assign", ticket, "bob")
+    text = desk.text(ticket)
+    assert "status: open\n" in text and "assignee: bob\n" in text and "queue: it-helpdesk\n" in text
+    desk.run("unassign", ticket)
+    assert "assignee:\n" in desk.text(ticket)
+    assert desk.fails("unassign", ticket) == f"gitdesk: error: {ticket} is not assigned to anyone"
+
+
+def test_external_requester_cannot_do_agent_work(desk: Desk) -> None:
+    ticket = desk.new("Order 1234 missing", "-r", "customer@shop.example", "-q", "it-helpdesk")
+    assert "is not one of the desk's people, so cannot take tickets" in \
+        desk.fails("take", ticket, "--as", "customer@shop.example")
+    desk.run("reply", ticket, "--as", "customer@shop.example", "-m", "Any news?")
