@@ -249,7 +249,7 @@ def create(desk: Desk, spec: NewTicket, actor: Actor) -> Outcome:
 def _fresh_id(desk: Desk, now: datetime) -> str:
     existing = set(desk.ticket_ids())
     for _ in range(100):
-        candidate = ids.mint(desk.config.id_prefix, now)
+        candidate = ids.mint(desk.config.id_prefix, now, existing)
         if candidate not in existing and not (desk.tickets_dir / f"{candidate}.md").exists():
             return candidate
     raise UnsafePath("could not find a free ticket ID")  # pragma: no cover - 40 random bits

@@ -104,7 +104,7 @@ class GitdeskGroup(click.Group):
             ctx.exit(3)
 
 
-@click.group(cls=GitdeskGroup, context_settings=CONTEXT)
+@click.group(name="gitdesk", cls=GitdeskGroup, context_settings=CONTEXT)
 @click.option("--desk", type=click.Path(file_okay=False, path_type=Path), envvar="GITDESK_DESK",
               help="The desk directory (default: found upward from here).")
 @click.option("--as", "as_", metavar="HANDLE", help="Act as this person (handle or email).")

@@ -43,10 +43,30 @@ def encode(value: int, width: int) -> str:
     return "".join(reversed(chars))
 
 
-def mint(prefix: str, when: datetime) -> str:
-    """A new ID for a ticket created at ``when``."""
-    ticks = int(when.timestamp() * 1000) >> 10
-    return f"{prefix}-{encode(ticks, TIME_CHARS)}{encode(secrets.randbits(5 * RANDOM_CHARS), RANDOM_CHARS)}"
+def decode(text: str) -> int:
+    value = 0
+    for char in text:
+        value = value * 32 + ALPHABET.index(char)
+    return value
+
+
+def mint(prefix: str, when: datetime, existing: Iterable[str] = ()) -> str:
+    """A new ID for a ticket created at ``when``.
+
+    If the desk already has IDs from the same time slot (tickets created in
+    the same second, as in imports), the random part continues upward from the
+    largest of them by a random step, so IDs still sort in creation order
+    while two clones doing the same stay 24 bits apart by chance.
+    """
+    time_part = encode(int(when.timestamp() * 1000) >> 10, TIME_CHARS)
+    head = f"{prefix}-{time_part}"
+    same_slot = [ticket_id for ticket_id in existing if ticket_id.startswith(head)]
+    random_bits = 5 * RANDOM_CHARS
+    if same_slot:
+        after = decode(max(same_slot)[len(head):]) + 1 + secrets.randbelow(1 << 24)
+        if after < 1 << random_bits:
+            return head + encode(after, RANDOM_CHARS)
+    return head + encode(secrets.randbits(random_bits), RANDOM_CHARS)
 
 
 def is_valid(ticket_id: str, prefix: str) -> bool:

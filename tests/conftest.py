@@ -140,13 +140,15 @@ class Desk:
         return self.git("status", "--porcelain")
 
 
-def make_desk(path: Path, monkeypatch: pytest.MonkeyPatch, config: str = TEST_CONFIG) -> Desk:
+def make_desk(path: Path, monkeypatch: pytest.MonkeyPatch, config: str = TEST_CONFIG,
+              *, own_repository: bool = True) -> Desk:
     path.mkdir(parents=True, exist_ok=True)
-    git(path, "init", "-q")
+    if own_repository:
+        git(path, "init", "-q")
     desk = Desk(path, monkeypatch)
     desk.run("init")
     (path / ".gitdesk" / "config.yml").write_text(config)
-    git(path, "commit", "-qam", "Test config")
+    git(path, "commit", "-qm", "Test config", "--", ".gitdesk/config.yml")
     return desk
 
 

@@ -1,0 +1,249 @@
+"""Bad input gets a one-line error naming the file, line and fix, and writes nothing."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import Desk, git
+from gitdesk.cli import cli
+
+
+def unchanged(desk: Desk):  # type: ignore[no-untyped-def]
+    """Snapshot HEAD and the work tree; calling the result asserts nothing moved."""
+    head, status = desk.head(), desk.status()
+    files = {p: p.read_bytes() for p in (desk.path / "tickets").iterdir() if p.is_file()}
+
+    def check() -> None:
+        assert desk.head() == head
+        assert desk.status() == status
+        assert {p: p.read_bytes() for p in (desk.path / "tickets").iterdir() if p.is_file()} == files
+
+    return check
+
+
+def test_not_a_desk(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["--desk", str(tmp_path), "list"])
+    assert result.exit_code == 1
+    assert result.stderr == (f"gitdesk: error: not a gitdesk desk: no .gitdesk/config.yml in {tmp_path} "
+                             "(run gitdesk init to create one, or pass --desk PATH)\n")
+
+
+def test_desk_is_found_upward_from_a_subdirectory(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
+    ticket = desk.new("Found me")
+    monkeypatch.chdir(desk.path / "tickets")
+    result = CliRunner().invoke(cli, ["list", "--format", "csv"])
+    assert result.exit_code == 0 and ticket in result.stdout
+
+
+def test_unknown_id(desk: Desk) -> None:
+    desk.new()
+    assert desk.fails("show", "GD-ZZZZ") == \
+        "gitdesk: error: no ticket 'GD-ZZZZ' (gitdesk list --all shows every ticket)"
+
+
+def test_a_unique_prefix_works_and_an_ambiguous_one_lists_the_candidates(desk: Desk) -> None:
+    desk.at("2026-11-20T09:00:00Z")
+    first = desk.new("one")
+    second = desk.new("two")
+    assert first[:11] == second[:11], "same second, same time part"
+    error = desk.fails("show", first[:11])
+    assert error == (f"gitdesk: error: '{first[:11]}' matches 2 tickets: {min(first, second)}, "
+                     f"{max(first, second)} (type more characters of the ID)")
+    common = len(os.path.commonprefix([first, second]))
+    shown = desk.run("show", first[: common + 1].lower()).stdout
+    assert shown.startswith(first)
+    assert desk.run("show", first[3:common + 1]).stdout.startswith(first), "the GD- may be left out"
+
+
+@pytest.mark.parametrize("typed", ["-rf", "--help-me", "GD-01;rm", "../../etc/passwd", "GD-01 02"])
+def test_ids_that_could_be_options_or_paths_are_refused(desk: Desk, typed: str) -> None:
+    desk.new()
+    check = unchanged(desk)
+    result = desk.run("reply", "-m", "hi", "--", typed, ok=False)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"gitdesk: error: not a ticket ID: {typed!r}")
+    check()
+
+
+def test_values_starting_with_a_dash_are_data_not_git_options(desk: Desk) -> None:
+    import json
+
+    out = desk.run("new", "--format", "json", "-q", "it-helpdesk", "-m", "--exec=touch /tmp/x", "--",
+                   "--output=/tmp/pwned").stdout
+    ticket = json.loads(out)["id"]
+    desk.run("reply", ticket, "-m", "--version")
+    desk.run("set", ticket, "asset", "--", "--upload-pack=evil")
+    text = desk.text(ticket)
+    assert "title: --output=/tmp/pwned\n" in text and "asset: --upload-pack=evil\n" in text
+    assert "— reply\n--version\n" in text
+
+
+def test_broken_yaml_names_file_and_line(desk: Desk) -> None:
+    ticket = desk.new()
+    path = desk.file(ticket)
+    path.write_text(path.read_text().replace("title: Printer on 2F jams", "title: [unclosed"))
+    desk.git("commit", "-qam", "hand edit")
+    check = unchanged(desk)
+    error = desk.fails("reply", ticket, "-m", "hi")
+    assert error.startswith(f"gitdesk: error: tickets/{ticket}.md:5: front matter is not valid YAML: did not find expected ',' or ']'")
+    check()
+
+
+def test_a_broken_file_does_not_hide_the_rest_of_the_list(desk: Desk) -> None:
+    good = desk.new("good")
+    bad = desk.new("bad")
+    desk.file(bad).write_text("---\nid: [\n---\n")
+    result = desk.run("list", "--format", "csv")
+    assert good in result.stdout and bad not in result.stdout
+    assert f"gitdesk: warning: tickets/{bad}.md:3: front matter is not valid YAML" in result.stderr
+
+
+def test_unknown_person_queue_priority(desk: Desk) -> None:
+    ticket = desk.new(queue := "x", "-q", "it-helpdesk")
+    del queue
+    check = unchanged(desk)
+    assert desk.fails("assign", ticket, "zed") == \
+        "gitdesk: error: unknown person 'zed' (known people: alice, bob, dana, fred, gina, carol)"
+    assert desk.fails("new", "t", "-q", "nope").startswith("gitdesk: error: unknown queue 'nope'")
+    assert desk.fails("new", "t", "-p", "asap").startswith(
+        "gitdesk: error: tickets/") and "unknown priority 'asap'" in desk.fails("new", "t", "-p", "asap")
+    assert desk.fails("new", "t", "-r", "nobody") == (
+        "gitdesk: error: unknown requester 'nobody' (use an email address or a handle from people: "
+        "in .gitdesk/config.yml)")
+    assert desk.fails("reply", ticket, "--as", "zed", "-m", "x").startswith("gitdesk: error: unknown person 'zed'")
+    check()
+
+
+def test_unknown_status_in_a_hand_edited_file_blocks_only_status_moves(desk: Desk) -> None:
+    ticket = desk.new("x", "-q", "it-helpdesk")
+    path = desk.file(ticket)
+    path.write_text(path.read_text().replace("status: open", "status: opne"))
+    desk.git("commit", "-qam", "typo")
+    desk.run("note", ticket, "-m", "notes still work")
+    assert desk.fails("resolve", ticket, "--note", "x") == (
+        f"gitdesk: error: tickets/{ticket}.md: current status 'opne' is not in this desk's workflow "
+        "(set a known status with gitdesk edit (known: new, open, pending, resolved, closed, rejected))")
+
+
+def test_empty_title(desk: Desk) -> None:
+    check = unchanged(desk)
+    assert desk.fails("new", "   ") == "gitdesk: error: title is empty"
+    check()
+
+
+def test_non_utf8_ticket(desk: Desk) -> None:
+    ticket = desk.new()
+    path = desk.file(ticket)
+    path.write_bytes(path.read_bytes().replace(b"Printer on 2F", b"Imprimante \xe9tage"))
+    desk.git("commit", "-qam", "latin-1")
+    assert desk.fails("show", ticket) == (
+        f"gitdesk: error: tickets/{ticket}.md:4: not valid UTF-8 (byte 0xe9) (re-save the file as UTF-8)")
+
+
+def test_conflict_markers_are_refused(desk: Desk) -> None:
+    ticket = desk.new()
+    path = desk.file(ticket)
+    path.write_text(path.read_text().replace("status: new\n", "<<<<<<< ours\nstatus: open\n=======\n"
+                                             "status: pending\n>>>>>>> theirs\n"))
+    desk.git("commit", "-qam", "bad merge")
+    assert desk.fails("reply", ticket, "-m", "x") == (
+        f"gitdesk: error: tickets/{ticket}.md:3: unresolved merge conflict markers (resolve the conflict, "
+        "remove the <<<<<<< ======= >>>>>>> lines, then commit)")
+
+
+def test_a_symlink_in_tickets_is_refused_never_followed(desk: Desk, tmp_path: Path) -> None:
+    secret = tmp_path / "secret.md"
+    secret.write_text("---\nid: GD-01M7W2Y76XX6GSW0\ntitle: t\nstatus: new\ncreated: 2026-01-01\n"
+                      "requester: a@b.example\n---\n")
+    link = desk.path / "tickets" / "GD-01M7W2Y76XX6GSW0.md"
+    link.symlink_to(secret)
+    before = secret.read_bytes()
+    error = desk.fails("reply", "GD-01M7W2Y76XX6GSW0", "-m", "x")
+    assert error == ("gitdesk: error: tickets/GD-01M7W2Y76XX6GSW0.md: is a symbolic link; gitdesk never "
+                     "follows links in tickets/ (replace the link with the ticket file itself)")
+    assert secret.read_bytes() == before
+    listed = desk.run("list", "--all", "--format", "csv")
+    assert "GD-01M7W2Y76XX6GSW0" not in listed.stdout and "symbolic link" in listed.stderr
+
+
+def test_tickets_directory_as_a_symlink_is_refused(desk: Desk, tmp_path: Path) -> None:
+    desk.new()
+    elsewhere = tmp_path / "elsewhere"
+    (desk.path / "tickets").rename(elsewhere)
+    (desk.path / "tickets").symlink_to(elsewhere)
+    assert "tickets/ is a symbolic link" in desk.fails("list")
+
+
+def test_git_identity_not_configured(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
+    ticket = desk.new("x", "-q", "it-helpdesk")
+    check = unchanged(desk)
+    (Path(os.environ["HOME"]) / ".gitconfig").write_text("[init]\n\tdefaultBranch = main\n")
+    desk.git("config", "--unset", "user.email", check=False)
+    assert desk.fails("reply", ticket, "--as", "alice", "-m", "x") == (
+        'gitdesk: error: Git does not know who you are (run git config --global user.name "Your Name" and '
+        "git config --global user.email you@example.com)")
+    check()
+
+
+def test_detached_head(desk: Desk) -> None:
+    ticket = desk.new("x", "-q", "it-helpdesk")
+    desk.git("checkout", "-q", "--detach")
+    check = unchanged(desk)
+    assert desk.fails("reply", ticket, "-m", "x") == (
+        "gitdesk: error: HEAD is detached; gitdesk commits to a branch "
+        "(check out a branch first: git switch main)")
+    check()
+
+
+def test_broken_config_names_file_key_and_fix(desk: Desk) -> None:
+    config = desk.path / ".gitdesk" / "config.yml"
+    config.write_text(config.read_text().replace("members: [alice, bob]", "members: [alice, zed]"))
+    assert desk.fails("list") == ("gitdesk: error: .gitdesk/config.yml: queues.it-helpdesk.members: "
+                                  "unknown person 'zed' (add zed under people: or remove them from the queue)")
+    config.write_text("people: [\n")
+    assert desk.fails("list").startswith("gitdesk: error: .gitdesk/config.yml:2: not valid YAML")
+    config.write_text("queus: {}\n")
+    assert desk.fails("list").startswith("gitdesk: error: .gitdesk/config.yml: queus: unknown section")
+
+
+def test_usage_errors_exit_2(desk: Desk) -> None:
+    result = desk.run("reply", ok=False)
+    assert result.exit_code == 2
+    result = desk.run("frobnicate", ok=False)
+    assert result.exit_code == 2
+
+
+def test_hostile_text_cannot_forge_structure(desk: Desk) -> None:
+    ticket = desk.new("x", "-q", "it-helpdesk", "-m", "## Conversation\n### 2026-01-01T00:00:00Z dana — note\nfake")
+    desk.run("reply", ticket, "-m", "```\nunclosed fence")
+    desk.run("reply", ticket, "-m", "## Resolution\nfake resolution\n<<<<<<< HEAD")
+    import json
+
+    shown = json.loads(desk.run("show", ticket, "--format", "json").stdout)
+    assert [entry["author"] for entry in shown["conversation"]] == ["alice", "alice"]
+    assert shown["resolution"] is None
+    assert shown["status"] == "open"
+
+
+def test_a_multiline_title_becomes_one_line(desk: Desk) -> None:
+    ticket = desk.new("Line one\nstatus: closed")
+    assert "title: 'Line one status: closed'" in desk.text(ticket) or \
+        'title: "Line one status: closed"' in desk.text(ticket)
+
+
+def test_git_env_from_another_repository_is_ignored(desk: Desk, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    git(other, "init", "-q")
+    monkeypatch.setenv("GIT_DIR", str(other / ".git"))
+    monkeypatch.setenv("GIT_INDEX_FILE", str(other / ".git" / "index"))
+    ticket = desk.new("x", "-q", "it-helpdesk")
+    monkeypatch.delenv("GIT_DIR")
+    monkeypatch.delenv("GIT_INDEX_FILE")
+    assert desk.committed_files() == [f"tickets/{ticket}.md"]
+    assert git(other, "rev-list", "--all").strip() == ""

@@ -1,0 +1,221 @@
+"""One action, one commit, containing only the files that action wrote.
+
+A user's other staged or unstaged work is left exactly as it was; a ticket
+with uncommitted hand edits is refused; concurrent processes are serialised;
+a failed or killed action leaves no half-written file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from conftest import Desk, gitdesk_process
+
+
+def test_other_staged_and_unstaged_work_is_left_alone(desk: Desk) -> None:
+    ticket = desk.new("x", "-q", "it-helpdesk")
+    other = desk.new("other", "-q", "it-helpdesk")
+    (desk.path / "notes.txt").write_text("staged work\n")
+    desk.git("add", "notes.txt")
+    (desk.path / "README.md").write_text("unstaged, untracked\n")
+    other_path = desk.file(other)
+    other_path.write_text(other_path.read_text() + "hand edit in progress\n")
+    status_before = desk.status()
+    desk.run("reply", ticket, "-m", "on it")
+    assert desk.committed_files() == [f"tickets/{ticket}.md"]
+    assert desk.status() == status_before
+    assert desk.git("diff", "--cached", "--name-only").split() == ["notes.txt"]
+    assert other_path.read_text().endswith("hand edit in progress\n")
+
+
+def test_a_ticket_with_uncommitted_hand_edits_is_refused(desk: Desk) -> None:
+    ticket = desk.new("x", "-q", "it-helpdesk")
+    path = desk.file(ticket)
+    edited = path.read_text().replace("priority: normal", "priority: high")
+    path.write_text(edited)
+    head = desk.head()
+    error = desk.fails("reply", ticket, "-m", "x")
+    assert error == (f"gitdesk: error: tickets/{ticket}.md: has uncommitted changes (commit them "
+                     f"(git commit tickets/{ticket}.md) or discard them (git restore tickets/{ticket}.md) first)")
+    assert path.read_text() == edited and desk.head() == head
+    desk.git("add", path.name and f"tickets/{ticket}.md")
+    assert "has uncommitted changes" in desk.fails("reply", ticket, "-m", "x"), "staged edits count too"
+
+
+def test_a_desk_in_a_subfolder_of_a_code_repository(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from conftest import make_desk
+
+    repo = tmp_path / "product"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    (repo / "app.py").write_text("print('hi')\n")
+    subprocess.run(["git", "add", "app.py"], cwd=repo, check=True)
+    desk = make_desk(repo / "support", monkeypatch, own_repository=False)
+    assert desk.committed_files("HEAD~1") == [
+        "support/.gitdesk/config.yml", "support/.gitdesk/templates/default.md", "support/tickets/.gitkeep"]
+    ticket = desk.new("x", "-q", "it-helpdesk")
+    assert desk.committed_files() == [f"support/tickets/{ticket}.md"]
+    assert desk.git("diff", "--cached", "--name-only").split() == ["app.py"], "still staged, not swept up"
+
+
+def test_a_failing_commit_restores_the_file(desk: Desk) -> None:
+    ticket = desk.new("x", "-q", "it-helpdesk")
+    before, head = desk.text(ticket), desk.head()
+    lock = desk.path / ".git" / "refs" / "heads" / "main.lock"
+    lock.write_text("someone else\n")  # git update-ref cannot take the branch lock
+    try:
+        error = desk.fails("reply", ticket, "-m", "lost?")
+    finally:
+        lock.unlink()
+    assert error.startswith("gitdesk: error: git update-ref failed")
+    assert desk.text(ticket) == before and desk.head() == head and desk.status() == ""
+    assert not list(desk.path.joinpath("tickets").glob(".*tmp*"))
+
+
+def test_eight_concurrent_replies_lose_nothing(desk: Desk) -> None:
+    ticket = desk.new("busy ticket", "-q", "it-helpdesk")
+    start = desk.commits()
+
+    def reply(n: int) -> subprocess.CompletedProcess[str]:
+        return gitdesk_process("reply", ticket, "-m", f"reply number {n}", cwd=desk.path)
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(reply, range(8)))
+    assert [r.returncode for r in results] == [0] * 8, [r.stderr for r in results]
+    assert desk.commits() == start + 8
+    shown = json.loads(desk.run("show", ticket, "--format", "json").stdout)
+    assert sorted(e["text"] for e in shown["conversation"]) == sorted(f"reply number {n}" for n in range(8))
+    assert desk.status() == ""
+
+
+def _hold_lock_then(desk: Desk, code: str) -> subprocess.Popen[str]:
+    script = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from gitdesk.desk import Desk\n"
+        f"desk = Desk.open(Path({str(desk.path)!r}))\n"
+        "with desk.writing():\n"
+        "    print('locked', flush=True)\n"
+        f"    {code}\n"
+    )
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None and process.stdout.readline().strip() == "locked"
+    return process
+
+
+def test_a_killed_lock_holder_never_leaves_the_desk_stuck(desk: Desk) -> None:
+    ticket = desk.new("x", "-q", "it-helpdesk")
+    holder = _hold_lock_then(desk, "time.sleep(60)")
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    started = time.monotonic()
+    desk.run("reply", ticket, "-m", "after the crash")
+    assert time.monotonic() - started < 5
+
+
+def test_a_writer_waits_for_the_lock(desk: Desk) -> None:
+    ticket = desk.new("x", "-q", "it-helpdesk")
+    holder = _hold_lock_then(desk, "time.sleep(0.5)")
+    result = gitdesk_process("reply", ticket, "-m", "waited", cwd=desk.path)
+    holder.wait()
+    assert result.returncode == 0, result.stderr
+    assert "waited" in desk.text(ticket)
+
+
+def _kill_between(desk: Desk, ticket: str, stage: str) -> None:
+    """Run a reply in a process that is SIGKILLed right after ``stage`` of the commit."""
+    script = f"""
+import os, signal
+from pathlib import Path
+from gitdesk import git, actions
+from gitdesk.desk import Desk
+original = getattr(git, {stage!r})
+def then_die(*args, **kwargs):
+    result = original(*args, **kwargs)
+    os.kill(os.getpid(), signal.SIGKILL)
+setattr(git, {stage!r}, then_die)
+desk = Desk.open(Path({str(desk.path)!r}))
+actions.reply(desk, {ticket!r}, "half done", desk.actor(None))
+"""
+    process = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert process.returncode == -signal.SIGKILL, process.stderr
+
+
+def test_killed_before_the_branch_moved_is_rolled_back(desk: Desk) -> None:
+    ticket = desk.new("x", "-q", "it-helpdesk")
+    before, head = desk.text(ticket), desk.head()
+    _kill_between(desk, ticket, "create_commit")  # file not yet written: nothing to see
+    assert desk.text(ticket) == before
+    desk.run("note", ticket, "-m", "next action runs fine")
+    assert desk.commits() == int(desk.git("rev-list", "--count", head).strip()) + 1
+
+
+def test_killed_after_writing_the_file_is_finished_or_undone_by_the_next_writer(desk: Desk) -> None:
+    ticket = desk.new("x", "-q", "it-helpdesk")
+    head = desk.head()
+    # Killed after the temp file was renamed into place, before HEAD moved:
+    # the work tree shows the new text, uncommitted.
+    script_stage = "move_head"
+    _kill_between_before(desk, ticket, script_stage)
+    assert "half done" in desk.text(ticket) and desk.head() == head
+    desk.run("note", ticket, "-m", "recovering")
+    text = desk.text(ticket)
+    assert "half done" not in text and "recovering" in text, "rolled back, then the note"
+    assert desk.status() == ""
+
+
+def _kill_between_before(desk: Desk, ticket: str, stage: str) -> None:
+    script = f"""
+import os, signal
+from pathlib import Path
+from gitdesk import git, actions
+from gitdesk.desk import Desk
+def die(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGKILL)
+setattr(git, {stage!r}, die)
+desk = Desk.open(Path({str(desk.path)!r}))
+actions.reply(desk, {ticket!r}, "half done", desk.actor(None))
+"""
+    process = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert process.returncode == -signal.SIGKILL, process.stderr
+
+
+def test_killed_after_the_branch_moved_is_completed(desk: Desk) -> None:
+    ticket = desk.new("x", "-q", "it-helpdesk")
+    _kill_between_before(desk, ticket, "refresh_index")
+    assert "half done" in desk.last_message() or "reply" in desk.last_message()
+    desk.run("note", ticket, "-m", "after")
+    assert desk.status() == ""
+    assert "half done" in desk.text(ticket) and "after" in desk.text(ticket)
+
+
+def test_new_never_writes_over_an_existing_file(desk: Desk) -> None:
+    from gitdesk.errors import UnsafePath
+    from gitdesk.transaction import atomic_write
+
+    target = desk.path / "tickets" / "GD-EXISTS.md"
+    target.write_text("precious")
+    try:
+        atomic_write(target, b"new", create_new=True)
+    except UnsafePath as error:
+        assert "already exists" in str(error)
+    assert target.read_text() == "precious"
+
+
+def test_files_keep_the_users_permissions(desk: Desk) -> None:
+    ticket = desk.new("x", "-q", "it-helpdesk")
+    mode = os.stat(desk.file(ticket)).st_mode & 0o777
+    assert mode == 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

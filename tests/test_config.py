@@ -1,0 +1,44 @@
+"""The desk config: the default works as is; errors name file, key and fix."""
+
+from __future__ import annotations
+
+import pytest
+
+from gitdesk.config import default_text, parse_config
+from gitdesk.errors import ConfigError
+
+
+def test_the_default_config_loads_and_has_the_spec_workflow() -> None:
+    config = parse_config(default_text("alice", "Alice", "alice@example.com"))
+    assert list(config.statuses) == ["new", "open", "pending", "resolved", "closed", "rejected"]
+    assert config.statuses["new"].next == ("open", "pending", "resolved", "rejected")
+    assert "closed" not in config.statuses["new"].next
+    assert config.statuses["resolved"].requires == ("queue", "resolution")
+    assert config.default_priority == "normal"
+    assert config.priorities["urgent"].first_response is not None
+    assert config.queues["helpdesk"].members == ("alice",)
+    assert config.person("ALICE@example.com") is config.people["alice"]
+
+
+def test_missing_sections_get_defaults() -> None:
+    config = parse_config("people:\n  al: {email: al@example.com}\n")
+    assert "resolved" in config.statuses and "normal" in config.priorities and "email" in config.categories
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("desk: {id_prefix: gd}\n", "desk.id_prefix: 'gd' is not a valid ID prefix"),
+    ("people:\n  Al: {}\n", "people.Al: 'Al' is not a valid name"),
+    ("people:\n  a: {email: x@y.example}\n  b: {email: X@y.example}\n", "people.b.email: X@y.example is also the email of a"),
+    ("queues:\n  q: {members: [ghost]}\n", "queues.q.members: unknown person 'ghost'"),
+    ("queues:\n  q: {escalate_to: nowhere}\n", "queues.q.escalate_to: 'nowhere' is neither a queue nor a person"),
+    ("queues:\n  q: {assign: lottery}\n", "queues.q.assign: unknown strategy 'lottery' (use one of: manual, round-robin, fewest-open)"),
+    ("workflow:\n  statuses:\n    new: {next: [done]}\n", "workflow.statuses.new.next: unknown status 'done'"),
+    ("priorities:\n  p: {first_response: soon}\n", "priorities.p.first_response: not a duration: 'soon'"),
+    ("priorities:\n  a: {default: true}\n  b: {default: true}\n", "priorities.b.default: a is already the default"),
+    ("people: [a, b]\n", "people: must be a mapping"),
+    ("colours: {}\n", "colours: unknown section"),
+])
+def test_config_errors_name_the_key_and_the_fix(text: str, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text)
+    assert str(caught.value).startswith(".gitdesk/config.yml: " + message)

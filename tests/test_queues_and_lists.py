@@ -1,0 +1,122 @@
+"""The agent's and the lead's everyday views: list, show, and auto-assignment."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from conftest import TEST_CONFIG, Desk
+
+
+def ids_of(desk: Desk, *args: str) -> list[str]:
+    return [row["id"] for row in json.loads(desk.run("list", "--format", "json", *args).stdout)]
+
+
+def test_list_filters(desk: Desk) -> None:
+    printer = desk.new("Printer jams", "-q", "it-helpdesk", "-c", "hardware", "-a", "printer-2f", "-l", "paper")
+    mail = desk.new("Mailbox full", "-r", "carol", "-c", "email")
+    heating = desk.new("Too cold", "-q", "facilities", "-c", "facilities")
+    done = desk.new("Old one", "-q", "it-helpdesk")
+    desk.run("resolve", done, "--note", "fixed")
+    desk.run("take", printer)
+
+    assert ids_of(desk) == [printer, mail, heating], "unfinished tickets by default, oldest first"
+    assert ids_of(desk, "--all") == [printer, mail, heating, done]
+    assert ids_of(desk, "--status", "resolved") == [done]
+    assert ids_of(desk, "--status", "new", "--status", "open") == [printer, mail, heating]
+    assert ids_of(desk, "--queue", "it-helpdesk") == [printer]
+    assert ids_of(desk, "--mine") == [printer]
+    assert ids_of(desk, "--assignee", "alice@example.com") == [printer]
+    assert ids_of(desk, "--unassigned") == [mail]
+    assert ids_of(desk, "--requester", "carol") == [mail]
+    assert ids_of(desk, "--requester", "carol@example.com") == [mail]
+    assert ids_of(desk, "--category", "facilities") == [heating]
+    assert ids_of(desk, "--asset", "PRINTER-2F") == [printer]
+    assert ids_of(desk, "--label", "paper") == [printer]
+    assert ids_of(desk, "--sort", "-created") == [heating, mail, printer]
+    assert "unknown status 'opne'" in desk.fails("list", "--status", "opne")
+    assert "unknown queue 'x'" in desk.fails("list", "--queue", "x")
+
+
+def test_list_sorts_priority_in_config_order(desk: Desk) -> None:
+    low = desk.new("low", "-p", "low")
+    urgent = desk.new("urgent", "-p", "urgent")
+    normal = desk.new("normal")
+    assert ids_of(desk, "--sort", "priority") == [urgent, normal, low]
+    assert ids_of(desk, "--sort", "-priority") == [low, normal, urgent]
+
+
+def test_list_json_has_front_matter_keys_plus_path(desk: Desk) -> None:
+    ticket = desk.new("x", "-l", "a")
+    desk.run("set", ticket, "cost_centre", "41")
+    (row,) = json.loads(desk.run("list", "--format", "json").stdout)
+    assert row["id"] == ticket and row["path"] == f"tickets/{ticket}.md"
+    assert row["labels"] == ["a"] and row["cost_centre"] == 41 and row["created"].endswith("Z")
+
+
+def test_list_csv_and_plain_table_when_piped(desk: Desk) -> None:
+    ticket = desk.new("Title, with a comma", "-l", "a", "-l", "b")
+    rows = list(csv.DictReader(io.StringIO(desk.run("list", "--format", "csv").stdout)))
+    assert rows[0]["title"] == "Title, with a comma" and rows[0]["labels"] == "a; b"
+    table = desk.run("list").stdout.splitlines()
+    assert table[0].split() == ["ID", "STATUS", "PRIORITY", "QUEUE", "ASSIGNEE", "AGE", "TITLE"]
+    assert table[1].startswith(ticket + "  new") and table[1].endswith("Title, with a comma")
+    assert "\x1b[" not in desk.run("list").stdout, "no colour codes when piped"
+
+
+def test_show_marks_internal_notes_questions_and_escalations(desk: Desk) -> None:
+    desk.at("2026-11-20T09:00:00Z")
+    ticket = desk.new("VPN drops", "-q", "it-helpdesk", "-r", "carol", "-m", "Every ten minutes.")
+    desk.run("ask", ticket, "-m", "Wired or Wi-Fi?")
+    desk.run("note", ticket, "-m", "Might be the new firewall")
+    desk.run("escalate", ticket, "--to", "it-infra", "--reason", "Firewall logs needed")
+    out = desk.run("show", ticket).stdout
+    assert out.startswith(f"{ticket}  VPN drops\n")
+    assert "── 2026-11-20 09:00  alice  QUESTION\nWired or Wi-Fi?\n" in out
+    assert "INTERNAL NOTE  (internal: not visible to the requester)\nMight be the new firewall" in out
+    assert "ESCALATION to it-infra  (internal: not visible to the requester)\nFirewall logs needed" in out
+    assert "Every ten minutes." in out
+
+
+def test_show_json_carries_the_thread(desk: Desk) -> None:
+    ticket = desk.new("x", "-q", "it-helpdesk")
+    desk.run("note", ticket, "-m", "secret")
+    shown = json.loads(desk.run("show", ticket, "--format", "json").stdout)
+    assert shown["conversation"][0]["internal"] is True and shown["conversation"][0]["kind"] == "note"
+
+
+def test_round_robin_and_fewest_open_assignment(desk: Desk) -> None:
+    config = desk.path / ".gitdesk" / "config.yml"
+    config.write_text(TEST_CONFIG.replace("assign: manual", "assign: round-robin"))
+    desk.git("commit", "-qam", "round robin")
+    got = [json.loads(desk.run("new", f"t{n}", "-q", "it-helpdesk", "--format", "json").stdout)["ticket"]["assignee"]
+           for n in range(4)]
+    assert got == ["alice", "bob", "alice", "bob"]
+    # facilities: fewest-open; fred already has one more open ticket than gina
+    first = desk.new("f1", "-q", "facilities")
+    second = desk.new("f2", "-q", "facilities")
+    third = desk.new("f3", "-q", "facilities")
+    owners = [json.loads(desk.run("show", t, "--format", "json").stdout)["assignee"] for t in (first, second, third)]
+    assert owners == ["fred", "gina", "fred"]
+    desk.run("resolve", first, "--note", "done", "--as", "fred")
+    desk.run("resolve", third, "--note", "done", "--as", "fred")
+    fourth = desk.new("f4", "-q", "facilities")
+    assert json.loads(desk.run("show", fourth, "--format", "json").stdout)["assignee"] == "fred"
+
+
+def test_people_marked_away_are_skipped_by_auto_assignment(desk: Desk) -> None:
+    config = desk.path / ".gitdesk" / "config.yml"
+    config.write_text(TEST_CONFIG.replace("fred: {name: Fred Facilities, email: fred@example.com, team: facilities}",
+                                          "fred: {name: Fred Facilities, email: fred@example.com, team: facilities, away: true}"))
+    desk.git("commit", "-qam", "fred on holiday")
+    ticket = desk.new("f1", "-q", "facilities")
+    assert json.loads(desk.run("show", ticket, "--format", "json").stdout)["assignee"] == "gina"
+
+
+def test_moving_queue_drops_an_assignee_who_is_not_a_member(desk: Desk) -> None:
+    ticket = desk.new("x", "-q", "it-helpdesk")
+    desk.run("take", ticket)
+    desk.run("set", ticket, "queue", "facilities")
+    shown = json.loads(desk.run("show", ticket, "--format", "json").stdout)
+    assert shown["queue"] == "facilities" and shown["assignee"] == "fred"

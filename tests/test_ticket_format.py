@@ -1,0 +1,235 @@
+"""The file format: byte-stable round trips and surgical, one-line changes."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gitdesk import ticketfile
+from gitdesk.errors import TicketFormatError
+from gitdesk.model import Entry, Ticket
+
+HAND_WRITTEN = """\
+---
+id: GD-01JD8X4KQ7M3ZP2C
+title: "Outlook asks for my password: every hour"
+status: open   # moved from new by hand
+priority: normal
+queue: it-helpdesk
+assignee: alice
+requester: bob@example.com
+category: email
+asset: laptop-0042
+labels:
+  - outlook
+  - auth
+# the team's own fields below
+created: 2026-11-20T09:14:00Z
+cost_centre: 4100
+approved_by: {name: dana, date: 2026-11-19}
+---
+Since Monday Outlook prompts me for my password about every hour…
+
+```
+## Conversation  <- inside a code block, not a heading
+```
+
+## Conversation
+
+Some preamble text people write.
+
+### 2026-11-20T09:40:00Z alice — question
+Does this happen on the VPN, in the office, or both?
+
+### 2026-11-20T10:02:00Z bob@example.com — reply
+Both.
+
+### Not an entry heading, just text
+still part of bob's reply
+
+## Resolution
+Stale credentials in Windows Credential Manager; removed them and re-signed in.
+"""
+
+
+def test_a_hand_written_file_round_trips_byte_for_byte() -> None:
+    ticket, document = ticketfile.parse(HAND_WRITTEN)
+    assert ticketfile.render(document, ticket, ticket) == HAND_WRITTEN
+    assert ticket.title == "Outlook asks for my password: every hour"
+    assert ticket.labels == ("outlook", "auth")
+    assert ticket.extra == {"cost_centre": 4100, "approved_by": {"name": "dana", "date": __import__("datetime").date(2026, 11, 19)}}
+    assert [e.kind for e in ticket.entries] == ["question", "reply"]
+    assert ticket.entries[1].text == "Both.\n\n### Not an entry heading, just text\nstill part of bob's reply"
+    assert ticket.resolution and ticket.resolution.startswith("Stale credentials")
+
+
+def test_changing_a_field_keeps_its_comment_and_every_other_byte() -> None:
+    ticket, document = ticketfile.parse(HAND_WRITTEN)
+    text = ticketfile.render(document, ticket, replace(ticket, status="pending", labels=("outlook",)))
+    diff = [line for line in difflib.unified_diff(HAND_WRITTEN.splitlines(), text.splitlines(), lineterm="", n=0)
+            if line[:1] in "+-" and line[:3] not in ("+++", "---")]
+    assert diff == ["-status: open   # moved from new by hand", "+status: pending   # moved from new by hand",
+                    "-labels:", "-  - outlook", "-  - auth", "+labels: [outlook]"]
+
+
+def test_appending_an_entry_goes_at_the_end_of_the_conversation() -> None:
+    ticket, document = ticketfile.parse(HAND_WRITTEN)
+    entry = Entry(datetime(2026, 11, 21, 8, 0, tzinfo=timezone.utc), "alice", "note", "checked")
+    text = ticketfile.render(document, ticket, replace(ticket, entries=(*ticket.entries, entry)))
+    assert "still part of bob's reply\n\n### 2026-11-21T08:00:00Z alice — note\nchecked\n\n## Resolution\n" in text
+    assert len(text.splitlines()) == len(HAND_WRITTEN.splitlines()) + 3
+
+
+def test_crlf_files_stay_crlf() -> None:
+    crlf = HAND_WRITTEN.replace("\n", "\r\n")
+    ticket, document = ticketfile.parse(crlf)
+    assert ticketfile.render(document, ticket, ticket) == crlf
+    changed = ticketfile.render(document, ticket, replace(ticket, priority="high"))
+    assert "priority: high\r\n" in changed and "\n" not in changed.replace("\r\n", "")
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("no front matter\n", ":1: no front matter"),
+    ("---\nid: x\n", ":1: front matter is not closed"),
+    ("---\n- a\n- b\n---\n", ":2: front matter must be 'key: value' lines"),
+    ("---\nid: GD-1\ntitle: t\nstatus: new\nrequester: a@b.example\n---\n", ":1: missing required field 'created'"),
+    ("---\nid: GD-1\ntitle: t\nstatus: new\ncreated: soon\nrequester: a@b.example\n---\n", ":5: created must be a time"),
+    ("---\nid: GD-1\ntitle: t\nstatus: new\ncreated: 2026-01-01\nrequester: a@b.example\nlabels: x\n---\n",
+     ":7: labels must be a list of names"),
+    ("---\nid: GD-1\ntitle: t\nstatus: new\ncreated: 2026-01-01\nrequester: a@b.example\nasset: 42\n---\n",
+     ":7: asset must be text, not a number (quote it: asset: '42')"),
+    ("---\nid: GD-1\ntitle: t\ntitle: u\nstatus: new\n---\n", ":4: field 'title' appears twice"),
+    ("---\na: &x [1]\nb: *x\n---\n", "anchors and aliases are not allowed"),
+    ("---\nid: GD-1\n---\n\n## Conversation\n\n### 2026-13-45T00:00:00Z a — reply\n", ":7: conversation entry has a bad time"),
+])
+def test_broken_files_give_one_line_errors(text: str, message: str) -> None:
+    with pytest.raises(TicketFormatError) as caught:
+        ticketfile.parse(text, "tickets/GD-1.md")
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_huge_front_matter_is_refused() -> None:
+    text = "---\n" + "".join(f"k{i}: {'x' * 100}\n" for i in range(1000)) + "---\n"
+    with pytest.raises(TicketFormatError, match="larger than 64 KiB"):
+        ticketfile.parse(text)
+
+
+def test_billion_laughs_is_refused() -> None:
+    lines = ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    for i in range(1, 9):
+        prev = chr(ord("a") + i - 1)
+        cur = chr(ord("a") + i)
+        lines.append(f"{cur}: &{cur} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]")
+    with pytest.raises(TicketFormatError, match="aliases are not allowed"):
+        ticketfile.parse("---\n" + "\n".join(lines) + "\n---\n")
+
+
+# --- property tests -------------------------------------------------------------------
+
+safe_chars = st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp"), blacklist_characters="\ufeff\x85")
+words = st.text(st.characters(whitelist_categories=("Ll", "Lu", "Nd"), whitelist_characters="-_."),
+                min_size=1, max_size=12).filter(lambda w: not w.startswith(("-", "+")))
+one_line = st.text(safe_chars, min_size=1, max_size=60).map(lambda s: " ".join(s.split())).filter(bool)
+markdown_line = st.one_of(
+    st.text(safe_chars, max_size=50),
+    st.sampled_from(["## Conversation", "## Resolution", "### 2026-01-01T00:00:00Z x — reply", "```", "~~~",
+                     "---", "<<<<<<< HEAD", "=======", "# heading", "- item", "", "    code"]),
+)
+paragraphs = st.lists(markdown_line, max_size=8).map("\n".join)
+times = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1),
+                     timezones=st.just(timezone.utc)).map(lambda d: d.replace(microsecond=0))
+custom_keys = st.from_regex(r"[a-z][a-z0-9_]{0,10}", fullmatch=True).filter(
+    lambda k: k not in {"id", "title", "status", "created", "requester", "priority", "queue", "assignee",
+                        "category", "asset", "labels", "duplicate_of", "related", "true", "false", "null",
+                        "yes", "no", "on", "off", "y", "n"})
+scalars = st.one_of(one_line, st.integers(-10**6, 10**6), st.booleans())
+entries = st.builds(
+    lambda at, author, kind, text, detail: Entry(at, author, kind, ticketfile.escape_text(text), detail),
+    times, st.sampled_from(["alice", "bob@example.com", "dana"]),
+    st.sampled_from(["reply", "note", "question", "escalation", "time"]), paragraphs,
+    st.sampled_from(["", "to it-infra", "1h30m"]),
+)
+
+
+@st.composite
+def tickets(draw: st.DrawFn) -> Ticket:
+    return Ticket(
+        id="GD-" + draw(st.from_regex(r"[0-9A-HJKMNP-TV-Z]{16}", fullmatch=True)),
+        title=draw(one_line),
+        status=draw(st.sampled_from(["new", "open", "pending", "resolved", "closed"])),
+        created=draw(times),
+        requester=draw(st.sampled_from(["bob@example.com", "carol"])),
+        priority=draw(st.none() | st.sampled_from(["high", "normal"])),
+        queue=draw(st.none() | words),
+        assignee=draw(st.none() | words),
+        category=draw(st.none() | words),
+        asset=draw(st.none() | one_line),
+        labels=tuple(draw(st.lists(words, max_size=4, unique=True))),
+        extra=draw(st.dictionaries(custom_keys, scalars, max_size=3)),
+        description=ticketfile.escape_text(draw(paragraphs)),
+        entries=tuple(draw(st.lists(entries, max_size=4))),
+        resolution=draw(st.none() | paragraphs.map(ticketfile.escape_text).filter(lambda s: bool(s.strip()))),
+    )
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(tickets())
+def test_any_ticket_survives_write_then_read_then_write(ticket: Ticket) -> None:
+    text = ticketfile.render_new(ticket)
+    parsed, document = ticketfile.parse(text)
+    assert parsed.front_matter() == ticket.front_matter()
+    assert parsed.entries == tuple(replace(e, text=e.text.strip("\n")) for e in ticket.entries)
+    assert (parsed.resolution or None) == ((ticket.resolution or "").strip("\n") or None)
+    assert ticketfile.render(document, parsed, parsed) == text
+
+
+changes = st.one_of(
+    st.tuples(st.just("status"), st.sampled_from(["open", "pending", "resolved"])),
+    st.tuples(st.just("assignee"), st.none() | words),
+    st.tuples(st.just("title"), one_line),
+    st.tuples(st.just("labels"), st.lists(words, max_size=3, unique=True).map(tuple)),
+    st.tuples(st.just("custom"), scalars),
+)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(tickets(), changes)
+def test_one_field_change_touches_only_that_fields_line(ticket: Ticket, change: tuple[str, object]) -> None:
+    text = ticketfile.render_new(ticket)
+    parsed, document = ticketfile.parse(text)
+    field, value = change
+    if field == "custom":
+        changed = replace(parsed, extra={**parsed.extra, "custom_field": value})
+    else:
+        changed = replace(parsed, **{field: value})
+    out = ticketfile.render(document, parsed, changed)
+    reparsed, _ = ticketfile.parse(out)
+    assert reparsed.front_matter() == changed.front_matter()
+    assert reparsed.entries == parsed.entries and reparsed.description == parsed.description
+    before, after = text.splitlines(), out.splitlines()
+    removed = [line for line in difflib.ndiff(before, after) if line.startswith("- ")]
+    added = [line for line in difflib.ndiff(before, after) if line.startswith("+ ")]
+    assert len(removed) <= 1 and len(added) <= 1
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@given(tickets(), entries, st.none() | paragraphs.map(ticketfile.escape_text).filter(lambda s: bool(s.strip())))
+def test_appending_entries_and_writing_a_resolution_only_adds_lines(
+        ticket: Ticket, entry: Entry, resolution: str | None) -> None:
+    text = ticketfile.render_new(ticket)
+    parsed, document = ticketfile.parse(text)
+    at = (parsed.entries[-1].at if parsed.entries else parsed.created) + timedelta(minutes=1)
+    changed = replace(parsed, entries=(*parsed.entries, replace(entry, at=at)),
+                      resolution=resolution if resolution else parsed.resolution)
+    out = ticketfile.render(document, parsed, changed)
+    reparsed, _ = ticketfile.parse(out)
+    assert reparsed.entries == tuple(replace(e, text=e.text.strip("\n")) for e in changed.entries)
+    if resolution is None or parsed.resolution is None:
+        kept = [line for line in difflib.ndiff(text.splitlines(), out.splitlines()) if line.startswith("- ")]
+        assert kept == [] or all(not line[2:].strip() for line in kept)
