@@ -544,11 +544,23 @@ def _add(items: tuple[str, ...], item: str) -> tuple[str, ...]:
 # --- editing the whole file ---------------------------------------------------
 
 
+def edit_problems(desk: Desk, loaded: LoadedTicket, text: str) -> list[GitdeskError]:
+    """Everything wrong with an edited file, judged against the committed one."""
+    try:
+        ticket, document = ticketfile.parse(text, loaded.path)
+    except GitdeskError as error:
+        return [error]
+    lines = {key: span.line for key, span in document.front.spans.items()}
+    # Strict on purpose: whoever edits the whole file can fix whatever is wrong in it.
+    return workflow.change_findings(desk.config, loaded.ticket, ticket, loaded.path, lines)
+
+
 def check_edit(desk: Desk, loaded: LoadedTicket, text: str) -> Ticket:
     """Validate an edited file against the committed one; raise the first problem."""
-    ticket, _ = ticketfile.parse(text, loaded.path)
-    _new_problems(desk, loaded.ticket, ticket, loaded.path)
-    return ticket
+    problems = edit_problems(desk, loaded, text)
+    if problems:
+        raise problems[0]
+    return ticketfile.parse(text, loaded.path)[0]
 
 
 def save_edit(desk: Desk, typed_id: str, original: str, text: str, actor: Actor) -> Outcome:

@@ -164,12 +164,13 @@ def init(settings: Settings, directory: Path | None, name: str | None) -> None:
 @click.option("--assignee", help="Assign it right away.")
 @click.option("--body", "-m", help="Description text.")
 @click.option("--body-file", type=click.File("r", encoding="utf-8"), help="Read the description from a file ('-' for stdin).")
+@click.option("--edit", "force_edit", is_flag=True, help="Open $EDITOR on the template even when not on a terminal.")
 @format_option(click.Choice(["table", "json"]))
 @desk_options
 @pass_settings
 def new(settings: Settings, title: str | None, requester: str | None, queue: str | None,
         priority: str | None, category: str | None, asset: str | None, labels: tuple[str, ...],
-        assignee: str | None, body: str | None, body_file: Any, fmt: str) -> None:
+        assignee: str | None, body: str | None, body_file: Any, force_edit: bool, fmt: str) -> None:
     """Create a ticket and commit it.
 
     Without --body/--body-file on a terminal, opens $EDITOR on a template
@@ -186,7 +187,7 @@ def new(settings: Settings, title: str | None, requester: str | None, queue: str
     actor = settings.actor()
     text = body_file.read() if body_file is not None else body
     extra: tuple[tuple[str, Any], ...] = ()
-    if text is None and sys.stdin.isatty() and sys.stdout.isatty():
+    if text is None and (force_edit or (sys.stdin.isatty() and sys.stdout.isatty())):
         spec = _edit_new(desk, title, requester, queue, priority, category, asset, labels)
         if spec is None:
             render.info("Cancelled: empty title, nothing created.")
@@ -328,14 +329,14 @@ def edit(settings: Settings, ticket_id: str) -> None:
         if edited is None or edited == original:
             render.info("No changes; nothing committed.")
             return
-        try:
-            actions.check_edit(desk, loaded, edited)
-        except GitdeskError as error:
-            click.echo(f"gitdesk: error: {error}", err=True)
+        problems = actions.edit_problems(desk, loaded, edited)
+        if problems:
+            for problem in problems:
+                click.echo(f"gitdesk: error: {problem}", err=True)
             if click.confirm("Edit again? (no aborts and keeps the ticket as it was)", default=True):
                 text = edited
                 continue
-            raise GitdeskError("edit aborted; nothing was changed") from None
+            raise GitdeskError("edit aborted; nothing was changed")
         result = actions.save_edit(desk, loaded.ticket.id, original, edited, actor)
         render.outcome(result)
         return

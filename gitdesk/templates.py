@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gitdesk import frontmatter, ticketfile
+from gitdesk import frontmatter
 from gitdesk.errors import GitdeskError, TicketFormatError
 from gitdesk.model import KNOWN_FIELDS
 
@@ -69,4 +69,4 @@ def read_draft(text: str) -> Draft:
     labels = fields.get("labels") or []
     if not isinstance(labels, list):
         raise TicketFormatError("labels must be a list", path="draft", hint="write labels: [a, b]")
-    return Draft(fields, ticketfile.escape_text(normal[front.body_start:]))
+    return Draft(fields, normal[front.body_start:].strip("\n"))

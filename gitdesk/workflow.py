@@ -102,11 +102,12 @@ def findings(config: Config, ticket: Ticket, path: str | None = None,
 
 def change_findings(config: Config, old: Ticket | None, new: Ticket, path: str | None = None,
                     line_of: dict[str, int] | None = None) -> list[GitdeskError]:
-    """Findings for a change from ``old`` (the committed version) to ``new``."""
-    problems = findings(config, new, path, line_of)
+    """Findings for a change from ``old`` (the committed version) to ``new``:
+    the move itself first, then what the new version lacks."""
     if old is None:
-        return problems
+        return findings(config, new, path, line_of)
     lines = line_of or {}
+    problems: list[GitdeskError] = []
     for field in ("id", "created"):
         if old.field_value(field) != new.field_value(field):
             problems.append(ValidationError(
@@ -125,4 +126,4 @@ def change_findings(config: Config, old: Ticket | None, new: Ticket, path: str |
                 problems.append(TransitionError(
                     "reopening needs a reason on this desk", path=path, line=lines.get("status"),
                     hint="run gitdesk reopen ID -m REASON"))
-    return problems
+    return problems + findings(config, new, path, line_of)

@@ -1,0 +1,108 @@
+"""Editing in $EDITOR: validated before committing, never a broken file committed."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import Desk
+
+
+def fake_editor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *steps: tuple[str, str]) -> Path:
+    """An $EDITOR that applies one (old, new) replacement per invocation."""
+    plan = tmp_path / "editor-plan.json"
+    plan.write_text(json.dumps([list(step) for step in steps]))
+    script = tmp_path / "editor.py"
+    script.write_text(
+        "import json, sys\n"
+        f"plan_path = {str(plan)!r}\n"
+        "plan = json.load(open(plan_path))\n"
+        "old, new = plan.pop(0)\n"
+        "json.dump(plan, open(plan_path, 'w'))\n"
+        "path = sys.argv[1]\n"
+        "text = open(path, encoding='utf-8').read()\n"
+        "assert old in text, (old, text)\n"
+        "open(path, 'w', encoding='utf-8').write(text.replace(old, new, 1))\n"
+    )
+    monkeypatch.setenv("EDITOR", f"{sys.executable} {script}")
+    return plan
+
+
+def test_edit_commits_a_valid_change(desk: Desk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ticket = desk.new("x", "-q", "it-helpdesk", "-m", "Old description")
+    fake_editor(tmp_path, monkeypatch, ("Old description", "Better description\n\nwith steps"))
+    out = desk.run("edit", ticket).stdout
+    assert "description edited" in out
+    assert "Better description\n\nwith steps" in desk.text(ticket)
+    assert "Gitdesk-Action: edit" in desk.last_message()
+
+
+def test_edit_with_broken_yaml_can_be_fixed_in_a_second_round(desk: Desk, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    ticket = desk.new("x", "-q", "it-helpdesk")
+    fake_editor(tmp_path, monkeypatch, ("priority: normal", "priority: [high"), ("priority: [high", "priority: high"))
+    result = desk.run("edit", ticket, input="y\n")
+    assert "front matter is not valid YAML" in result.stderr
+    assert "priority: high\n" in desk.text(ticket)
+
+
+def test_edit_aborted_after_an_error_changes_nothing(desk: Desk, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    ticket = desk.new("x", "-q", "it-helpdesk")
+    before, head = desk.text(ticket), desk.head()
+    fake_editor(tmp_path, monkeypatch, ("status: open", "status: closed"))
+    result = desk.run("edit", ticket, input="n\n", ok=False)
+    assert result.exit_code == 1
+    assert f"tickets/{ticket}.md:3: cannot move from open to closed" in result.stderr
+    assert f"tickets/{ticket}.md:3: a closed ticket needs a resolution note" in result.stderr
+    assert result.stderr.strip().endswith("gitdesk: error: edit aborted; nothing was changed")
+    assert desk.text(ticket) == before and desk.head() == head and desk.status() == ""
+
+
+def test_edit_refuses_changing_the_id(desk: Desk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ticket = desk.new("x", "-q", "it-helpdesk")
+    fake_editor(tmp_path, monkeypatch, (f"id: {ticket}", "id: GD-01AAAAAAAAAAAAAA"))
+    result = desk.run("edit", ticket, input="n\n", ok=False)
+    assert f"id cannot change (was {ticket})" in result.stderr
+
+
+def test_edit_keeps_unknown_fields_and_comments(desk: Desk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ticket = desk.new("x", "-q", "it-helpdesk")
+    fake_editor(tmp_path, monkeypatch, ("priority: normal", "priority: high  # customer is a VIP\nsla_override: 2h"))
+    desk.run("edit", ticket)
+    desk.run("reply", ticket, "-m", "on it")
+    text = desk.text(ticket)
+    assert "priority: high  # customer is a VIP\nsla_override: 2h\n" in text
+
+
+def test_new_opens_the_category_template(desk: Desk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    templates = desk.path / ".gitdesk" / "templates"
+    (templates / "hardware.md").write_text("---\nlabels: [hw]\npriority: high\n---\nAsset tag:\nWhat broke:\n")
+    desk.git("add", "-A")
+    desk.git("commit", "-qm", "hardware template")
+    fake_editor(tmp_path, monkeypatch, ("What broke:", "What broke: the fan is loud\ntitle-is-not-here"),
+                )
+    plan = tmp_path / "editor-plan.json"
+    plan.write_text(json.dumps([["title:", "title: Loud fan"]]))
+    # first the title, then the body, in one editor session: chain two replacements
+    script = tmp_path / "editor.py"
+    script.write_text(script.read_text().replace(
+        "open(path, 'w', encoding='utf-8').write(text.replace(old, new, 1))",
+        "text = text.replace(old, new, 1).replace('What broke:', 'What broke: the fan is loud')\n"
+        "open(path, 'w', encoding='utf-8').write(text)"))
+    out = json.loads(desk.run("new", "--edit", "-c", "hardware", "-q", "it-helpdesk", "--format", "json").stdout)
+    ticket = out["id"]
+    text = desk.text(ticket)
+    assert "title: Loud fan\n" in text and "priority: high\n" in text and "labels: [hw]\n" in text
+    assert "Asset tag:\nWhat broke: the fan is loud" in text
+
+
+def test_new_in_the_editor_with_an_empty_title_cancels(desk: Desk, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    head = desk.head()
+    fake_editor(tmp_path, monkeypatch, ("What happened", "Nothing happened"))
+    out = desk.run("new", "--edit").stdout
+    assert "Cancelled" in out and desk.head() == head
