@@ -363,9 +363,12 @@ def escalate(desk: Desk, typed_id: str, to: str | None, reason: str, actor: Acto
                                   hint=f"queues: {', '.join(config.queues)}; people: {', '.join(config.people)}")
         if person.handle == ticket.assignee:
             raise ValidationError(f"{ticket.id} is already assigned to {person.handle}")
-        queue = ticket.queue if ticket.queue and person.handle in config.queues[ticket.queue].members \
-            else (config.queues_of(person.handle) or (ticket.queue,))[0]
-        return _out_of_intake(desk, replace(new, assignee=person.handle, queue=queue))
+        # Keep the queue if the person works it; else follow them to their own queue.
+        current = config.queues.get(ticket.queue or "")
+        theirs = config.queues_of(person.handle)
+        queue_name = ticket.queue if current and person.handle in current.members else \
+            (theirs[0] if theirs else ticket.queue)
+        return _out_of_intake(desk, replace(new, assignee=person.handle, queue=queue_name))
 
     return _change(desk, typed_id, actor, "escalate", mutate)
 
@@ -467,8 +470,10 @@ def set_field(desk: Desk, typed_id: str, field: str, value: str, actor: Actor) -
             return replace(ticket, requester=requester_value(desk, value.strip(), actor))
         if name == "title":
             return replace(ticket, title=_one_line(value, "title"))
-        if name in _TEXT_FIELDS:
-            return replace(ticket, **{name: None if cleared else " ".join(value.split())})
+        if name in ("priority", "category", "asset"):
+            text = None if cleared else " ".join(value.split())
+            return replace(ticket, priority=text) if name == "priority" else \
+                replace(ticket, category=text) if name == "category" else replace(ticket, asset=text)
         extra = dict(ticket.extra)
         if cleared:
             extra.pop(name, None)

@@ -25,9 +25,9 @@ def pick(config: Config, queue_name: str, tickets: Iterable[Ticket]) -> str | No
     if queue.assign == "round-robin":
         latest: Ticket | None = None
         for ticket in tickets:
-            if ticket.queue == queue_name and ticket.assignee in members:
-                if latest is None or ticket.id > latest.id:
-                    latest = ticket
+            if ticket.queue == queue_name and ticket.assignee in members and (
+                    latest is None or ticket.id > latest.id):
+                latest = ticket
         if latest is None or latest.assignee is None:
             return members[0]
         return members[(members.index(latest.assignee) + 1) % len(members)]

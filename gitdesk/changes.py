@@ -36,7 +36,7 @@ def field_changes(old: Ticket | None, new: Ticket) -> list[FieldChange]:
     changes = []
     for key in list(after) + [key for key in before if key not in after]:
         was, now = before.get(key), after.get(key)
-        if show(was) != show(now) or type(was) is not type(now) and was is not None and now is not None:
+        if show(was) != show(now) or (type(was) is not type(now) and was is not None and now is not None):
             changes.append(FieldChange(key, was, now))
     return changes
 

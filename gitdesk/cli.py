@@ -73,7 +73,7 @@ def pass_settings(function: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def format_option(choices: click.Choice = FORMAT) -> Callable[[F], F]:
+def format_option(choices: click.Choice[str] = FORMAT) -> Callable[[F], F]:
     return click.option("--format", "fmt", type=choices, default="table", show_default=True,
                         help="Output format.")
 
@@ -163,8 +163,10 @@ def init(settings: Settings, directory: Path | None, name: str | None) -> None:
 @click.option("--label", "-l", "labels", multiple=True, help="Label (repeatable).")
 @click.option("--assignee", help="Assign it right away.")
 @click.option("--body", "-m", help="Description text.")
-@click.option("--body-file", type=click.File("r", encoding="utf-8"), help="Read the description from a file ('-' for stdin).")
-@click.option("--edit", "force_edit", is_flag=True, help="Open $EDITOR on the template even when not on a terminal.")
+@click.option("--body-file", type=click.File("r", encoding="utf-8"),
+              help="Read the description from a file ('-' for stdin).")
+@click.option("--edit", "force_edit", is_flag=True,
+              help="Open $EDITOR on the template even when not on a terminal.")
 @format_option(click.Choice(["table", "json"]))
 @desk_options
 @pass_settings

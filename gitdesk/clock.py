@@ -39,7 +39,7 @@ def parse_time(text: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise GitdeskError(f"not an ISO 8601 time: {text!r}", hint="e.g. 2026-11-20T09:14:00Z")
+        raise GitdeskError(f"not an ISO 8601 time: {text!r}", hint="e.g. 2026-11-20T09:14:00Z") from None
     return as_utc(parsed)
 
 

@@ -192,7 +192,10 @@ def _dump_flow_item(value: Any) -> str:
 def _quoted(value: str) -> str:
     # JSON strings are valid YAML double-quoted scalars; escape the line and
     # paragraph separators YAML would otherwise fold.
-    return json.dumps(value, ensure_ascii=False).replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").replace("\u0085", "\\u0085")
+    text = json.dumps(value, ensure_ascii=False)
+    for separator in ("\u2028", "\u2029", "\u0085"):
+        text = text.replace(separator, f"\\u{ord(separator):04x}")
+    return text
 
 
 def _plain_ok(value: str) -> bool:

@@ -245,10 +245,7 @@ def outcome(result: Outcome, fmt: str = "table") -> None:
         }, ensure_ascii=False, indent=2))
         return
     summary = "; ".join(result.changes)
-    if result.verb == "new":
-        head = f"Created {result.ticket.id}"
-    else:
-        head = f"{result.ticket.id}: {result.verb}"
+    head = f"Created {result.ticket.id}" if result.verb == "new" else f"{result.ticket.id}: {result.verb}"
     click.echo(f"{head}" + (f" ({summary})" if summary else "") + f" [{result.commit[:7]}]")
 
 

@@ -287,7 +287,7 @@ def escape_text(text: str) -> str:
         out.append(line.rstrip())
     if fence is not None:
         out.append(fence)
-    return "\n".join(out)
+    return "\n".join(out).strip("\n")
 
 
 def entry_heading(entry: Entry) -> str:

@@ -17,6 +17,7 @@ lock) and finishes the job: forward if HEAD already moved, back if not.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 from collections.abc import Mapping
@@ -152,10 +153,8 @@ def _roll_back(repo: git.Repo, old: Mapping[str, bytes | None], files: Mapping[s
             target.unlink(missing_ok=True)
         else:
             atomic_write(target, data)
-    try:
+    with contextlib.suppress(GitError):
         git.refresh_index(repo, [p for p in old if (repo.top / p).exists()])
-    except GitError:
-        pass
 
 
 def recover(repo: git.Repo) -> str | None:

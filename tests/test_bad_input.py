@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import Desk, git
+
 from gitdesk.cli import cli
 
 
@@ -53,8 +53,8 @@ def test_a_unique_prefix_works_and_an_ambiguous_one_lists_the_candidates(desk: D
     error = desk.fails("show", first[:11])
     assert error == (f"gitdesk: error: '{first[:11]}' matches 2 tickets: {min(first, second)}, "
                      f"{max(first, second)} (type more characters of the ID)")
-    common = len(os.path.commonprefix([first, second]))
-    shown = desk.run("show", first[: common + 1].lower()).stdout
+    common = next(i for i, (a, b) in enumerate(zip(first, second, strict=True)) if a != b)
+    shown = desk.run("show", first[: common + 1].lower()).stdout  # unique once they differ
     assert shown.startswith(first)
     assert desk.run("show", first[3:common + 1]).stdout.startswith(first), "the GD- may be left out"
 

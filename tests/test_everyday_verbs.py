@@ -159,7 +159,7 @@ def test_set_label_and_custom_fields_touch_only_their_line(desk: Desk) -> None:
     end = before.index("---", 1)
     assert after[end] == "cost_centre: 4100", "a new field goes at the end of the front matter"
     del after[end]
-    changed = [(a, b) for a, b in zip(before, after) if a != b]
+    changed = [(a, b) for a, b in zip(before, after, strict=True) if a != b]
     assert changed == [("priority: normal", "priority: high"), ("labels: [screen]", "labels: [hardware, dock]")]
     shown = json.loads(desk.run("show", ticket, "--format", "json").stdout)
     assert shown["cost_centre"] == 4100
