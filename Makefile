@@ -27,7 +27,7 @@ lint: $(VENV)/.installed
 
 demo: $(VENV)/.installed
 	$(BIN)/python example-repo/replay.py $(DEMO_DIR)
-	@sh example-repo/tour.sh $(DEMO_DIR) $(BIN)/gitdesk
+	$(BIN)/python example-repo/tour.py $(DEMO_DIR) $(BIN)/gitdesk
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/run.py

@@ -1,0 +1,52 @@
+"""A short guided tour of the demo desk: runs real gitdesk commands and shows them.
+
+Usage: python example-repo/tour.py DESK GITDESK
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def run(desk: Path, command: list[str], note: str) -> None:
+    print(f"\n# {note}\n$ {' '.join(command)}", flush=True)
+    env = {**os.environ, "GITDESK_NO_PAGER": "1", "GITDESK_NOW": "2026-11-20T17:00:00Z"}
+    result = subprocess.run(command, cwd=desk, env=env, capture_output=True, text=True, check=False)
+    lines = result.stdout.rstrip("\n").splitlines()
+    for line in lines[:40]:
+        print("  " + line)
+    if len(lines) > 40:
+        print(f"  … ({len(lines) - 40} more lines)")
+    if result.returncode != 0:
+        print(result.stderr, file=sys.stderr)
+        raise SystemExit(f"tour step failed: {' '.join(command)}")
+
+
+def main() -> None:
+    desk = Path(sys.argv[1]).resolve()
+    gitdesk = str(Path(sys.argv[2]).resolve())
+    keys = json.loads((desk / ".git" / "gitdesk" / "demo-keys.json").read_text())["tickets"]
+    printer = keys["081-printer-2f-offline-contracts"]
+    print(f"\n=== A tour of {desk.name}: Fernhill Tea Co.'s desk, three months of history ===")
+    run(desk, [gitdesk, "list"], "What is still open, oldest first")
+    run(desk, [gitdesk, "list", "--unassigned"], "What nobody has taken yet: the lead's view")
+    run(desk, [gitdesk, "--as", "ravi", "list", "--mine", "--sort", "priority"], "Ravi's own queue")
+    run(desk, [gitdesk, "list", "--all", "--asset", "printer-2f"], "A machine that keeps failing")
+    run(desk, [gitdesk, "show", printer[:13]], "The whole thread of one of them (any unique ID prefix works)")
+    run(desk, ["git", "log", "--format=%h %ad %an: %s", "--date=short", "-6"],
+        "Every action is one commit: the audit log")
+    waiting = json.loads(subprocess.run([gitdesk, "list", "--unassigned", "--format", "json"], cwd=desk,
+                                        capture_output=True, text=True, check=True).stdout)
+    print(f"\nThe desk is in {desk}. Keep playing:\n"
+          f"  cd {desk}\n"
+          f"  {gitdesk} list --all --category email --requester bernard\n"
+          f"  {gitdesk} --as marta take {waiting[-1]['id'][:13] if waiting else printer[:13]}\n"
+          f"  git log --stat -3\n")
+
+
+if __name__ == "__main__":
+    main()
