@@ -137,7 +137,7 @@ def _enter_queue(desk: Desk, ticket: Ticket, queue: str, others: Callable[[], li
     members = desk.config.queues[queue].members
     assignee = ticket.assignee if ticket.assignee in members else None
     if assignee is None:
-        assignee = assignment.pick(desk.config, queue, others())
+        assignee = assignment.pick(desk.config, queue, others)
     return _out_of_intake(desk, replace(ticket, queue=queue, assignee=assignee))
 
 

@@ -10,15 +10,20 @@ derived from the ticket files themselves, so there is no state to merge.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from gitdesk.model import Config, Ticket
 
 
-def pick(config: Config, queue_name: str, tickets: Iterable[Ticket]) -> str | None:
+def pick(config: Config, queue_name: str, all_tickets: Callable[[], Iterable[Ticket]]) -> str | None:
+    """The member a ticket entering ``queue_name`` goes to, or None.
+
+    ``all_tickets`` is only called for strategies that need the desk's state.
+    """
     queue = config.queues.get(queue_name)
     if queue is None or queue.assign == "manual":
         return None
+    tickets = all_tickets()
     members = [m for m in queue.members if m in config.people and not config.people[m].away]
     if not members:
         return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -119,22 +120,9 @@ class Desk:
 
     def read_bytes(self, desk_path: str) -> bytes:
         directory = self._checked_tickets_dir()
-        target = self.root / desk_path
-        if target.parent != directory:
+        if (self.root / desk_path).parent != directory:
             raise UnsafePath(f"{desk_path} is not a ticket file", path=desk_path)
-        try:
-            fd = os.open(target, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-        except FileNotFoundError:
-            raise NotFound(f"no ticket file {desk_path}") from None
-        except OSError as error:
-            if error.errno == errno.ELOOP:
-                raise UnsafePath("is a symbolic link; gitdesk never follows links in tickets/",
-                                 path=desk_path, hint="replace the link with the ticket file itself") from None
-            raise
-        with os.fdopen(fd, "rb") as handle:
-            if not os.path.isfile(target):
-                raise UnsafePath("is not a regular file", path=desk_path)
-            return handle.read()
+        return _read_regular(str(self.root / desk_path), desk_path)
 
     def load(self, ticket_id: str) -> LoadedTicket:
         path = self.path_of(ticket_id)
@@ -152,10 +140,11 @@ class Desk:
         """Every readable ticket, and a problem for each file that is not."""
         tickets: list[Ticket] = []
         problems: list[GitdeskError] = []
+        directory = str(self._checked_tickets_dir())
         for ticket_id in self.ticket_ids():
             path = self.path_of(ticket_id)
             try:
-                data = self.read_bytes(path)
+                data = _read_regular(os.path.join(directory, ticket_id + ".md"), path)
                 ticket = (ticketfile.parse_bytes(data, path)[0] if body
                           else ticketfile.parse_front(ticketfile.decode(data, path), path))
             except GitdeskError as error:
@@ -212,6 +201,23 @@ class Desk:
             self.repo, encoded, message, author, when,
             new_files=frozenset(self.repo_path(path) for path in new_files),
         )
+
+
+def _read_regular(full_path: str, shown: str) -> bytes:
+    """Read a ticket file without ever following a symlink."""
+    try:
+        fd = os.open(full_path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except FileNotFoundError:
+        raise NotFound(f"no ticket file {shown}") from None
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise UnsafePath("is a symbolic link; gitdesk never follows links in tickets/",
+                             path=shown, hint="replace the link with the ticket file itself") from None
+        raise
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise UnsafePath("is not a regular file", path=shown)
+        return handle.read()
 
 
 def load_config(root: Path) -> Config:

@@ -72,10 +72,15 @@ def parse(text: str, path: str | None = None) -> tuple[Ticket, Document]:
 
 
 def parse_front(text: str, path: str | None = None) -> Ticket:
-    """Only the front matter, for listings: the body is not parsed."""
+    """Only the front matter, for listings: the body is not parsed, positions are
+    not kept, and a problem is re-read with positions to name its line."""
     normal = text.replace("\r\n", "\n") if "\r\n" in text else text
     _refuse_conflict_markers(normal, path)
-    return _ticket(frontmatter.load(normal, path), path)
+    data = frontmatter.load_data(normal, path)
+    try:
+        return _ticket(frontmatter.FrontMatter(data, {}, 0, 0), path)
+    except TicketFormatError:
+        return _ticket(frontmatter.load(normal, path), path)
 
 
 def parse_bytes(data: bytes, path: str | None = None) -> tuple[Ticket, Document]:

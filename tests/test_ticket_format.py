@@ -233,3 +233,45 @@ def test_appending_entries_and_writing_a_resolution_only_adds_lines(
     if resolution is None or parsed.resolution is None:
         kept = [line for line in difflib.ndiff(text.splitlines(), out.splitlines()) if line.startswith("- ")]
         assert kept == [] or all(not line[2:].strip() for line in kept)
+
+
+# --- the fast path agrees with YAML --------------------------------------------------
+
+fast_values = st.one_of(
+    st.sampled_from(["", "open", "yes", "No", "null", "~", "0", "007", "12", "-3", "1.5", "2026-11-20",
+                     "2026-11-20T09:14:00Z", "2026-13-20T09:14:00Z", "[]", "[a, b]", "[a,b]", "[yes, b]", "[ a ]",
+                     "[a b, c]", "a: b", "a #b", "'quoted'", "\"q\"", "x y", "it's", "a ", "é", "@home",
+                     "GD-01M84ZF6NWF5EKB3", "bob@example.com", "user.name+tag@x.example", "(x)", "a/b", "*ref",
+                     "&anchor x", "!tag x", "|", ">", "%x", "[a", "a]", "{a: 1}", ".inf", "Yes please"]),
+    st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=12),
+)
+fast_keys = st.sampled_from(["id", "title", "status", "labels", "created", "yes", "on", "n", "_x", "x-y", "1a", "a b"])
+fast_lines = st.one_of(
+    st.builds(lambda k, v: f"{k}: {v}" if v else f"{k}:", fast_keys, fast_values),
+    st.sampled_from(["# comment", "", "  indented: x", "key:value", "- item"]),
+)
+
+
+@settings(max_examples=2000)
+@given(st.lists(fast_lines, max_size=8).map("\n".join))
+def test_the_fast_front_matter_parser_agrees_with_yaml_or_declines(source: str) -> None:
+    import yaml
+
+    from gitdesk.frontmatter import parse_simple
+
+    quick = parse_simple(source)
+    if quick is None:
+        return
+    expected = yaml.safe_load(source) or {}
+    assert quick == expected
+    assert [type(v) for v in quick.values()] == [type(v) for v in expected.values()]
+
+
+def test_the_fast_parser_takes_what_gitdesk_writes() -> None:
+    from gitdesk.frontmatter import parse_simple
+
+    text = ticketfile.render_new(Ticket(id="GD-01M84ZF6NWF5EKB3", title="Printer on 2F jams", status="open",
+                                        created=datetime(2026, 11, 20, 9, 14, tzinfo=timezone.utc),
+                                        requester="bob@example.com", queue="it-helpdesk", labels=("paper", "2f")))
+    source = text[4:text.index("\n---\n") + 1]
+    assert parse_simple(source) is not None

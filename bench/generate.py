@@ -1,0 +1,123 @@
+"""Generate a large desk quickly for benchmarks: realistic tickets, one bulk commit.
+
+Tickets are written with gitdesk's own renderer (so they are valid and look
+like real ones: a few paragraphs and a conversation each), then added and
+committed with plain Git in one go.
+
+Usage: python bench/generate.py DIR COUNT [--seed N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from gitdesk import ids, ticketfile
+from gitdesk.model import Entry, Ticket
+
+AGENTS = ["alice", "bob", "dana", "fred", "gina"]
+QUEUES = {"it-helpdesk": ["alice", "bob"], "it-infra": ["dana"], "facilities": ["fred", "gina"]}
+CATEGORIES = ["email", "hardware", "network", "facilities", "access", "software"]
+STATUSES = ["new"] * 3 + ["open"] * 12 + ["pending"] * 5 + ["resolved"] * 10 + ["closed"] * 68 + ["rejected"] * 2
+WORDS = [
+    "printer", "jam", "toner", "outlook", "password", "vpn", "laptop", "dock", "monitor", "wifi", "meeting",
+    "room", "heating", "badge", "keyboard", "mouse", "invoice", "crm", "webshop", "order", "shipping",
+    "refund", "calendar", "license", "install", "update", "crash", "slow", "network", "drive", "backup",
+    "phone", "sso", "mfa", "account", "locked", "permission", "folder", "share", "battery", "fan", "noise",
+    "screen", "flicker", "cable", "adapter", "camera", "microphone", "audio", "teams", "zoom",
+]
+
+CONFIG = """\
+desk:
+  name: Benchmark desk
+people:
+  alice: {name: Alice, email: alice@example.com, team: it}
+  bob: {name: Bob, email: bob@example.com, team: it}
+  dana: {name: Dana, email: dana@example.com, team: it}
+  fred: {name: Fred, email: fred@example.com, team: facilities}
+  gina: {name: Gina, email: gina@example.com, team: facilities}
+queues:
+  it-helpdesk: {name: IT helpdesk, members: [alice, bob], escalate_to: it-infra, assign: manual}
+  it-infra: {name: IT infrastructure, members: [dana], assign: manual}
+  facilities: {name: Facilities, members: [fred, gina], assign: manual}
+categories: [email, hardware, network, facilities, access, software]
+"""
+
+
+def sentence(rng: random.Random) -> str:
+    words = [rng.choice(WORDS) for _ in range(rng.randint(6, 16))]
+    return " ".join(words).capitalize() + "."
+
+
+def paragraph(rng: random.Random) -> str:
+    return " ".join(sentence(rng) for _ in range(rng.randint(2, 5)))
+
+
+def make_ticket(rng: random.Random, created: datetime, existing: list[str]) -> Ticket:
+    status = rng.choice(STATUSES)
+    queue = None if status == "new" else rng.choice(list(QUEUES))
+    assignee = rng.choice(QUEUES[queue]) if queue and rng.random() < 0.85 else None
+    entries = []
+    at = created
+    for _ in range(rng.randint(1, 5)):
+        at += timedelta(minutes=rng.randint(5, 600))
+        kind = rng.choice(["reply", "reply", "question", "note", "time"])
+        requester = f"user{rng.randint(1, 400)}@example.com"
+        author = rng.choice(AGENTS) if kind != "reply" or rng.random() < 0.6 else requester
+        detail = f"{rng.randint(1, 4) * 15}m" if kind == "time" else ""
+        entries.append(Entry(at, author, kind, paragraph(rng), detail))
+    resolution = paragraph(rng) if status in ("resolved", "closed") else None
+    ticket_id = ids.mint("GD", created, existing[-50:])
+    return Ticket(
+        id=ticket_id, title=sentence(rng)[:70].rstrip("."), status=status, created=created,
+        requester=f"user{rng.randint(1, 400)}@example.com",
+        priority=rng.choice(["low", "normal", "normal", "high", "urgent"]),
+        queue=queue, assignee=assignee, category=rng.choice(CATEGORIES), asset=f"laptop-{rng.randint(1, 300):04d}",
+        labels=tuple(rng.sample(WORDS, rng.randint(0, 3))),
+        description="\n\n".join(paragraph(rng) for _ in range(rng.randint(1, 3))),
+        entries=tuple(entries), resolution=resolution,
+    )
+
+
+def generate(directory: Path, count: int, seed: int = 1) -> list[str]:
+    rng = random.Random(seed)
+    directory.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["git", "init", "-q", "-b", "main", str(directory)], check=True)
+    (directory / ".gitdesk").mkdir(exist_ok=True)
+    (directory / ".gitdesk" / "config.yml").write_text(CONFIG)
+    tickets_dir = directory / "tickets"
+    tickets_dir.mkdir(exist_ok=True)
+    start = datetime(2022, 1, 1, tzinfo=timezone.utc)
+    step = (datetime(2026, 11, 1, tzinfo=timezone.utc) - start) / count
+    made: list[str] = []
+    for n in range(count):
+        ticket = make_ticket(rng, start + step * n, made)
+        (tickets_dir / f"{ticket.id}.md").write_text(ticketfile.render_new(ticket), encoding="utf-8")
+        made.append(ticket.id)
+    env = {"GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "alice@example.com",
+           "GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "alice@example.com", "PATH": "/usr/bin:/bin"}
+    import os
+
+    env = {**os.environ, **env}
+    subprocess.run(["git", "add", "-A"], cwd=directory, check=True, env=env)
+    subprocess.run(["git", "commit", "-q", "-m", f"{count} generated tickets"], cwd=directory, check=True, env=env)
+    return made
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("directory", type=Path)
+    parser.add_argument("count", type=int)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    generate(args.directory, args.count, args.seed)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+"""Run every benchmark with one command: ``make bench`` (or python bench/run.py).
+
+Generates desks (cached under bench/out/), then times whole gitdesk processes,
+median of several runs, next to a floor measured on the same files: `git grep`
+for the status, and a Python process that reads and parses every front matter
+with the C YAML loader. Prints a Markdown table for bench/RESULTS.md.
+
+Usage: python bench/run.py [--sizes 10000,100000] [--runs 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "out"
+sys.path.insert(0, str(HERE))
+
+from generate import generate  # noqa: E402
+
+FLOOR_PARSE = """
+import os, sys, yaml
+d = sys.argv[1]
+n = 0
+for name in os.listdir(d):
+    with open(os.path.join(d, name), encoding='utf-8') as f:
+        text = f.read()
+    end = text.index('\\n---\\n', 4)
+    data = yaml.load(text[4:end], Loader=yaml.CSafeLoader)
+    n += data.get('status') == 'open'
+print(n)
+"""
+
+
+def gitdesk_command() -> list[str]:
+    script = Path(sys.executable).parent / "gitdesk"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "gitdesk"]
+
+
+def timed(command: list[str], cwd: Path, runs: int, before: Callable[[], None] | None = None) -> float:
+    samples = []
+    env = {**os.environ, "GITDESK_NO_PAGER": "1", "NO_COLOR": "1"}
+    subprocess.run(command, cwd=cwd, capture_output=True, env=env, check=False)  # warm the caches
+    for _ in range(runs):
+        if before:
+            before()
+        started = time.perf_counter()
+        result = subprocess.run(command, cwd=cwd, capture_output=True, env=env, check=False)
+        samples.append(time.perf_counter() - started)
+        if result.returncode != 0:
+            raise SystemExit(f"{' '.join(command)} failed: {result.stderr.decode()}")
+    return statistics.median(samples)
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = ""
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        memory = f", {kb / 1024 / 1024:.0f} GiB RAM"
+    except (OSError, ValueError, IndexError):
+        pass
+    git_version = subprocess.run(["git", "--version"], capture_output=True, text=True).stdout.strip()
+    return (f"{cpu}, {os.cpu_count()} cores{memory}; {platform.system()} {platform.release()}; "
+            f"Python {platform.python_version()}; {git_version}")
+
+
+def desk_for(size: int) -> Path:
+    path = OUT / f"desk-{size}"
+    marker = path / ".git" / "bench-complete"
+    if not marker.exists():
+        if path.exists():
+            shutil.rmtree(path)
+        print(f"generating a desk of {size} tickets…", file=sys.stderr)
+        generate(path, size)
+        marker.write_text("ok\n")
+    return path
+
+
+def bench_size(size: int, runs: int) -> list[tuple[str, float, str, str]]:
+    desk = desk_for(size)
+    gitdesk = gitdesk_command()
+    some_id = sorted(os.listdir(desk / "tickets"))[size // 2][:-3]
+    rows: list[tuple[str, float, str, str]] = []
+    floor_grep = timed(["git", "grep", "-l", "^status: open", "--", "tickets/"], desk, runs)
+    floor_parse = timed([sys.executable, "-c", FLOOR_PARSE, str(desk / "tickets")], desk, runs)
+    rows.append(("floor: `git grep -l '^status: open'`", floor_grep, "", ""))
+    rows.append(("floor: parse every front matter (C loader)", floor_parse, "", ""))
+
+    def add(name: str, command: list[str], floor: float | None, target: str) -> None:
+        seconds = timed(command, desk, runs)
+        ratio = f"{seconds / floor:.1f}× floor" if floor else ""
+        rows.append((name, seconds, ratio, target))
+
+    add("`gitdesk --help`", [*gitdesk, "--help"], None, "< 0.15 s")
+    add("`gitdesk list --status open`", [*gitdesk, "list", "--status", "open"], floor_parse, "< 1 s")
+    add("`gitdesk list --assignee alice --format json`",
+        [*gitdesk, "list", "--assignee", "alice", "--format", "json"], floor_parse, "< 1 s")
+    add("`gitdesk show ID`", [*gitdesk, "show", some_id], None, "< 1 s")
+    add("`gitdesk new` (with its commit)", [*gitdesk, "--as", "alice", "new", "Benchmark ticket", "-q", "it-helpdesk"],
+        None, "< 1 s")
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", default="10000")
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+    OUT.mkdir(exist_ok=True)
+    report = [f"Machine: {machine()}", f"Date: {time.strftime('%Y-%m-%d')}; median of {args.runs} runs "
+              "(whole processes, after one warm-up run)", ""]
+    for size in (int(s) for s in args.sizes.split(",")):
+        rows = bench_size(size, args.runs)
+        report += [f"### {size:,} tickets", "", "| operation | median | vs floor | target |",
+                   "| --- | --- | --- | --- |"]
+        report += [f"| {name} | {seconds:.3f} s | {ratio} | {target} |" for name, seconds, ratio, target in rows]
+        report.append("")
+    text = "\n".join(report)
+    print(text)
+    (OUT / "latest.md").write_text(text + "\n")
+    (OUT / "latest.json").write_text(json.dumps(report))
+
+
+if __name__ == "__main__":
+    main()
