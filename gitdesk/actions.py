@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from gitdesk import assignment, changes, clock, git, ids, ticketfile, workflow
+from gitdesk import assignment, changes, clock, ids, ticketfile, workflow
 from gitdesk.desk import Actor, Desk, LoadedTicket
 from gitdesk.durations import format_duration, parse_duration
 from gitdesk.errors import GitdeskError, TransitionError, UnsafePath, ValidationError
@@ -163,7 +163,7 @@ def _commit_change(desk: Desk, loaded: LoadedTicket, new: Ticket, actor: Actor, 
     lines = changes.describe(old, new)
     for other_loaded, other_new in also:
         lines += [f"{other_new.id} {line}" for line in changes.describe(other_loaded.ticket, other_new)]
-    _, email = git.identity(desk.repo)
+    _, email = desk.identity()
     commit = desk.commit(files, _message(verb, new, lines, actor, email), clock.now())
     return Outcome(verb, new, commit, loaded.path, tuple(lines))
 
@@ -239,7 +239,7 @@ def create(desk: Desk, spec: NewTicket, actor: Actor) -> Outcome:
         ticketfile.parse(text, path)  # what we write must read back
         lines = [f"{name}: {changes.show(ticket.field_value(name))}"
                  for name in ("status", "queue", "assignee", "priority") if ticket.field_value(name)]
-        _, email = git.identity(desk.repo)
+        _, email = desk.identity()
         desk.tickets_dir.mkdir(exist_ok=True)
         commit = desk.commit({path: text}, _message("new", ticket, lines, actor, email), now,
                              new_files=frozenset({path}))
@@ -581,6 +581,6 @@ def save_edit(desk: Desk, typed_id: str, original: str, text: str, actor: Actor)
             raise GitdeskError("nothing to change: the file was saved unchanged")
         ticket = check_edit(desk, loaded, text)
         lines = changes.describe(loaded.ticket, ticket)
-        _, email = git.identity(desk.repo)
+        _, email = desk.identity()
         commit = desk.commit({loaded.path: text}, _message("edit", ticket, lines, actor, email), clock.now())
         return Outcome("edit", ticket, commit, loaded.path, tuple(lines))

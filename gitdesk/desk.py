@@ -61,6 +61,16 @@ class Desk:
         self.config = config
         relative = root.resolve().relative_to(repo.top.resolve()).as_posix()
         self.prefix = "" if relative == "." else relative + "/"
+        self._identity: tuple[str, str] | None = None
+
+    def identity(self) -> tuple[str, str]:
+        """(name, email) of the Git author; Git's config is read once per Desk."""
+        name, email = os.environ.get("GIT_AUTHOR_NAME"), os.environ.get("GIT_AUTHOR_EMAIL")
+        if name and email:
+            return name, email
+        if self._identity is None:
+            self._identity = git.identity(self.repo)
+        return self._identity
 
     @classmethod
     def open(cls, path: Path | None = None, *, explicit: bool = False) -> Desk:
@@ -167,7 +177,7 @@ class Desk:
                 return Actor(as_, None, as_)
             raise GitdeskError(f"unknown person {as_!r}",
                                hint="use a handle from people: in .gitdesk/config.yml, or an email address")
-        _, email = git.identity(self.repo)
+        _, email = self.identity()
         person = self.config.person(email)
         if person is None:
             return Actor(email, None, email)
@@ -195,7 +205,7 @@ class Desk:
     def commit(self, files: dict[str, str], message: str, when: datetime,
                *, new_files: frozenset[str] = frozenset()) -> str:
         """Write desk-relative ``files`` and commit exactly them."""
-        author = git.identity(self.repo)
+        author = self.identity()
         encoded = {self.repo_path(path): text.encode("utf-8") for path, text in files.items()}
         return transaction.commit_files(
             self.repo, encoded, message, author, when,

@@ -15,7 +15,7 @@ import os
 import shutil
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -249,10 +249,6 @@ def outcome(result: Outcome, fmt: str = "table") -> None:
     click.echo(f"{head}" + (f" ({summary})" if summary else "") + f" [{result.commit[:7]}]")
 
 
-def created_path(path: str) -> None:
-    click.echo(path)
-
-
 def warnings(problems: Iterable[GitdeskError]) -> None:
     for problem in problems:
         click.echo(f"gitdesk: warning: {problem}; skipped", err=True)
@@ -264,7 +260,3 @@ def error(message: str) -> None:
 
 def info(message: str) -> None:
     click.echo(message)
-
-
-def now_utc() -> datetime:
-    return datetime.now(timezone.utc)

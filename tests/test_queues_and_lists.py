@@ -120,3 +120,15 @@ def test_moving_queue_drops_an_assignee_who_is_not_a_member(desk: Desk) -> None:
     desk.run("set", ticket, "queue", "facilities")
     shown = json.loads(desk.run("show", ticket, "--format", "json").stdout)
     assert shown["queue"] == "facilities" and shown["assignee"] == "fred"
+
+
+def test_on_a_terminal_the_table_fits_the_width_and_truncates_titles(desk: Desk, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from gitdesk import render
+
+    desk.new("A very long title " * 10, "-q", "it-helpdesk")
+    monkeypatch.setattr(render, "is_terminal", lambda: True)
+    monkeypatch.setenv("COLUMNS", "80")
+    out = desk.run("list").stdout
+    lines = [line for line in out.splitlines() if line.strip()]
+    assert all(len(line) <= 80 for line in lines), lines
+    assert "…" in out and "\x1b[" not in out, "NO_COLOR is honoured"
