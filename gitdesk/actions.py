@@ -258,35 +258,30 @@ def _fresh_id(desk: Desk, now: datetime) -> str:
 # --- assignment -----------------------------------------------------------------
 
 
-def take(desk: Desk, typed_id: str, actor: Actor) -> Outcome:
-    handle = _person(actor, "take tickets")
+def _assign_to(desk: Desk, handle: str, who: str) -> Callable[[Ticket], Ticket]:
+    """Assign to ``handle`` (``who`` names them in messages), entering their queue if needed."""
 
     def mutate(ticket: Ticket) -> Ticket:
         queue = _queue_for(desk, ticket, handle)
         if queue is None:
-            raise ValidationError(f"{ticket.id} has no queue and you are in none",
+            raise ValidationError(f"{ticket.id} has no queue and {who} {'are' if who == 'you' else 'is'} in none",
                                   hint=f"set one first: gitdesk set {ticket.id} queue QUEUE")
         if ticket.assignee == handle:
-            raise GitdeskError(f"{ticket.id} is already assigned to you")
+            raise GitdeskError(f"{ticket.id} is already assigned to {who}")
         return _out_of_intake(desk, replace(ticket, assignee=handle, queue=queue))
 
-    return _change(desk, typed_id, actor, "take", mutate)
+    return mutate
+
+
+def take(desk: Desk, typed_id: str, actor: Actor) -> Outcome:
+    handle = _person(actor, "take tickets")
+    return _change(desk, typed_id, actor, "take", _assign_to(desk, handle, "you"))
 
 
 def assign(desk: Desk, typed_id: str, person: str, actor: Actor) -> Outcome:
     _person(actor, "assign tickets")
     handle = _known_person(desk, person)
-
-    def mutate(ticket: Ticket) -> Ticket:
-        queue = _queue_for(desk, ticket, handle)
-        if queue is None:
-            raise ValidationError(f"{ticket.id} has no queue and {handle} is in none",
-                                  hint=f"set one first: gitdesk set {ticket.id} queue QUEUE")
-        if ticket.assignee == handle:
-            raise GitdeskError(f"{ticket.id} is already assigned to {handle}")
-        return _out_of_intake(desk, replace(ticket, assignee=handle, queue=queue))
-
-    return _change(desk, typed_id, actor, "assign", mutate)
+    return _change(desk, typed_id, actor, "assign", _assign_to(desk, handle, handle))
 
 
 def unassign(desk: Desk, typed_id: str, actor: Actor) -> Outcome:

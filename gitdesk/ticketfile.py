@@ -87,14 +87,26 @@ def parse_bytes(data: bytes, path: str | None = None) -> tuple[Ticket, Document]
     return parse(decode(data, path), path)
 
 
+def _next_fence(line: str, fence: str | None) -> str | None:
+    """The code fence open after ``line`` (None outside one). As in CommonMark,
+    a fence is closed by the same character repeated at least as often."""
+    match = _FENCE.match(line)
+    if match is None:
+        return fence
+    marker = match.group(1)
+    if fence is None:
+        return marker
+    return None if marker[0] == fence[0] and len(marker) >= len(fence) else fence
+
+
 def _refuse_conflict_markers(text: str, path: str | None) -> None:
-    if "<<<<<<<" not in text and ">>>>>>>" not in text and "=======" not in text:
+    if "<<<<<<<" not in text and ">>>>>>>" not in text:
         return
-    fenced = False
+    fence: str | None = None
     for number, line in enumerate(text.split("\n"), start=1):
-        if _FENCE.match(line):
-            fenced = not fenced
-        if not fenced and _CONFLICT.match(line) and line.startswith(("<<<<<<<", ">>>>>>>")):
+        outside = fence is None
+        fence = _next_fence(line, fence)
+        if outside and fence is None and line[:1] in "<>" and _CONFLICT.match(line):
             raise TicketFormatError(
                 "unresolved merge conflict markers", path=path, line=number,
                 hint="resolve the conflict, remove the <<<<<<< ======= >>>>>>> lines, then commit",
@@ -116,14 +128,9 @@ def _sections(text: str, body_start: int) -> tuple[int, tuple[int, int] | None, 
         newline = text.find("\n", position)
         end = length if newline < 0 else newline
         line = text[position:end]
-        fence_match = _FENCE.match(line)
-        if fence_match:
-            marker = fence_match.group(1)
-            if fence is None:
-                fence = marker[0] * 3
-            elif marker.startswith(fence):
-                fence = None
-        elif fence is None and line.startswith("## "):
+        outside = fence is None
+        fence = _next_fence(line, fence)
+        if outside and fence is None and line.startswith("## "):
             match = _SECTION.match(line)
             if match and all(name != match.group(1) for name, _ in found):
                 found.append((match.group(1), position))
@@ -157,14 +164,9 @@ def _entries(text: str, span: tuple[int, int], path: str | None) -> tuple[Entry,
             entries.append(Entry(at, author, kind, "\n".join(body).strip("\n"), detail))
 
     for offset, line in enumerate(lines[1:], start=1):
-        fence_match = _FENCE.match(line)
-        if fence_match:
-            marker = fence_match.group(1)
-            if fence is None:
-                fence = marker[0] * 3
-            elif marker.startswith(fence):
-                fence = None
-        match = _ENTRY.match(line) if fence is None and line.startswith("### ") else None
+        outside = fence is None
+        fence = _next_fence(line, fence)
+        match = _ENTRY.match(line) if outside and fence is None and line.startswith("### ") else None
         if match is None:
             if current is not None:
                 body.append(line)
@@ -278,14 +280,9 @@ def escape_text(text: str) -> str:
     fence: str | None = None
     out: list[str] = []
     for line in lines:
-        fence_match = _FENCE.match(line)
-        if fence_match:
-            marker = fence_match.group(1)
-            if fence is None:
-                fence = marker
-            elif marker.startswith(fence[0] * 3) and len(marker) >= len(fence):
-                fence = None
-        if fence is None and _NEEDS_ESCAPE.match(line):
+        outside = fence is None
+        fence = _next_fence(line, fence)
+        if outside and _NEEDS_ESCAPE.match(line):
             line = "\\" + line
         if _CONFLICT.match(line):
             line = "\\" + line

@@ -129,18 +129,19 @@ def test_a_writer_waits_for_the_lock(desk: Desk) -> None:
     assert "waited" in desk.text(ticket)
 
 
-def _kill_between(desk: Desk, ticket: str, stage: str) -> None:
-    """Run a reply in a process that is SIGKILLed right after ``stage`` of the commit."""
+def _kill_at(desk: Desk, ticket: str, stage: str, *, after: bool) -> None:
+    """Run a reply in a process that is SIGKILLed right before or after ``git.<stage>``."""
     script = f"""
 import os, signal
 from pathlib import Path
 from gitdesk import git, actions
 from gitdesk.desk import Desk
 original = getattr(git, {stage!r})
-def then_die(*args, **kwargs):
-    result = original(*args, **kwargs)
+def die(*args, **kwargs):
+    if {after!r}:
+        original(*args, **kwargs)
     os.kill(os.getpid(), signal.SIGKILL)
-setattr(git, {stage!r}, then_die)
+setattr(git, {stage!r}, die)
 desk = Desk.open(Path({str(desk.path)!r}))
 actions.reply(desk, {ticket!r}, "half done", desk.actor(None))
 """
@@ -151,7 +152,7 @@ actions.reply(desk, {ticket!r}, "half done", desk.actor(None))
 def test_killed_before_the_branch_moved_is_rolled_back(desk: Desk) -> None:
     ticket = desk.new("x", "-q", "it-helpdesk")
     before, head = desk.text(ticket), desk.head()
-    _kill_between(desk, ticket, "create_commit")  # file not yet written: nothing to see
+    _kill_at(desk, ticket, "create_commit", after=True)  # file not yet written: nothing to see
     assert desk.text(ticket) == before
     desk.run("note", ticket, "-m", "next action runs fine")
     assert desk.commits() == int(desk.git("rev-list", "--count", head).strip()) + 1
@@ -162,8 +163,7 @@ def test_killed_after_writing_the_file_is_finished_or_undone_by_the_next_writer(
     head = desk.head()
     # Killed after the temp file was renamed into place, before HEAD moved:
     # the work tree shows the new text, uncommitted.
-    script_stage = "move_head"
-    _kill_between_before(desk, ticket, script_stage)
+    _kill_at(desk, ticket, "move_head", after=False)
     assert "half done" in desk.text(ticket) and desk.head() == head
     desk.run("note", ticket, "-m", "recovering")
     text = desk.text(ticket)
@@ -171,25 +171,9 @@ def test_killed_after_writing_the_file_is_finished_or_undone_by_the_next_writer(
     assert desk.status() == ""
 
 
-def _kill_between_before(desk: Desk, ticket: str, stage: str) -> None:
-    script = f"""
-import os, signal
-from pathlib import Path
-from gitdesk import git, actions
-from gitdesk.desk import Desk
-def die(*args, **kwargs):
-    os.kill(os.getpid(), signal.SIGKILL)
-setattr(git, {stage!r}, die)
-desk = Desk.open(Path({str(desk.path)!r}))
-actions.reply(desk, {ticket!r}, "half done", desk.actor(None))
-"""
-    process = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
-    assert process.returncode == -signal.SIGKILL, process.stderr
-
-
 def test_killed_after_the_branch_moved_is_completed(desk: Desk) -> None:
     ticket = desk.new("x", "-q", "it-helpdesk")
-    _kill_between_before(desk, ticket, "refresh_index")
+    _kill_at(desk, ticket, "refresh_index", after=False)
     assert "half done" in desk.last_message() or "reply" in desk.last_message()
     desk.run("note", ticket, "-m", "after")
     assert desk.status() == ""
