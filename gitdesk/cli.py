@@ -611,6 +611,144 @@ def time_(settings: Settings, ticket_id: str, duration: str, message: str | None
     _run(_action("log_time"), settings, ticket_id, duration, message, fmt=fmt)
 
 
+# --- keeping hand edits honest ---------------------------------------------------------
+
+
+def _repository(settings: Settings) -> Any:
+    from gitdesk import git
+
+    start = settings.desk_path or Path.cwd()
+    repo = git.find_any(start) if start.exists() else None
+    if repo is None:
+        raise GitdeskError(f"{start} is not inside a Git repository")
+    return repo
+
+
+@cli.command(name="check")
+@click.option("--staged", "mode", flag_value="staged", help="What the index would commit (the pre-commit hook).")
+@click.option("--range", "revision_range", metavar="A..B", help="Every commit in a range (CI on a pull request).")
+@click.option("--all", "mode", flag_value="all", help="Every ticket in the desk as staged (the default).")
+@format_option(click.Choice(["table", "json"]))
+@desk_options
+@pass_settings
+def check_(settings: Settings, mode: str | None, revision_range: str | None, fmt: str) -> None:
+    """Check ticket files against the format and the workflow; list every problem.
+
+    Reads what is staged or committed, never the work tree. Each ticket is
+    judged against its previous committed version (status moves, id and
+    created unchanged) and against the desk's config. Exit 1 when anything
+    is wrong, 0 when clean.
+
+    \b
+    Examples:
+      gitdesk check --staged
+      gitdesk check --range origin/main..HEAD
+      gitdesk check --all --format json
+    """
+    from gitdesk import check, render
+
+    if revision_range and mode:
+        raise click.UsageError("--range excludes --staged and --all")
+    repo = _repository(settings)
+    if revision_range:
+        findings = check.check_range(repo, revision_range)
+    elif mode == "staged":
+        from gitdesk import git
+
+        # Inside a hook framework GIT_INDEX_FILE names the index being committed.
+        git.honour_repository_environment()
+        findings = check.check_staged(repo)
+    else:
+        findings = check.check_all(repo)
+    render.findings(findings, fmt)
+    if findings:
+        raise SystemExit(1)
+
+
+@cli.group()
+def hooks() -> None:
+    """Install, remove or inspect gitdesk's Git hooks in this clone.
+
+    \b
+    Example:
+      gitdesk hooks install
+      gitdesk hooks status
+    """
+
+
+def _hooks_command(name: str, help_text: str) -> None:
+    @hooks.command(name=name, help=help_text)
+    @click.option("--server", is_flag=True, help="The server-side pre-receive hook (run in the bare repository).")
+    @desk_options
+    @pass_settings
+    def command(settings: Settings, server: bool) -> None:
+        from gitdesk import hookscripts, render
+
+        repo = _repository(settings)
+        if name == "status":
+            for state in hookscripts.status(repo, server=server):
+                render.info(state.describe())
+            return
+        for line in getattr(hookscripts, name)(repo, server=server):
+            render.info(line)
+
+
+_hooks_command("install", """Install the hooks (respects core.hooksPath); existing hooks are kept and run first.
+
+Idempotent: running it again refreshes the scripts.
+
+\b
+Example:
+  gitdesk hooks install
+  gitdesk hooks install --server    # in a self-hosted bare repository
+""")
+_hooks_command("uninstall", """Remove gitdesk's hooks and restore the ones that were there before.
+
+\b
+Example:
+  gitdesk hooks uninstall
+""")
+_hooks_command("status", """Show which gitdesk hooks are installed.
+
+\b
+Example:
+  gitdesk hooks status
+""")
+
+
+@cli.command(name="hook", context_settings={"ignore_unknown_options": True})
+@click.argument("name")
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@desk_options
+@pass_settings
+def hook(settings: Settings, name: str, args: tuple[str, ...]) -> None:
+    """Run one hook's work (called by the scripts that gitdesk hooks install writes).
+
+    \b
+    Example:
+      gitdesk hook pre-commit
+      gitdesk hook commit-msg .git/COMMIT_EDITMSG
+    """
+    from gitdesk import hookpoints, render
+
+    repo = hookpoints.repository(settings.desk_path or Path.cwd())
+    if name == "pre-commit":
+        result = hookpoints.pre_commit(repo)
+    elif name == "commit-msg":
+        if not args:
+            raise click.UsageError("commit-msg needs the message file")
+        result = hookpoints.commit_msg(repo, Path(args[0]))
+    elif name in ("post-merge", "post-checkout", "post-rewrite"):
+        result = hookpoints.refresh(repo, name, args)
+    elif name == "pre-receive":
+        result = hookpoints.pre_receive(repo, sys.stdin.read())
+    else:
+        raise click.UsageError(f"unknown hook {name!r}")
+    render.hook_messages(result.messages)
+    if result.status:
+        raise SystemExit(result.status)
+
+
 # --- entry point ---------------------------------------------------------------------
 
 

@@ -94,6 +94,18 @@ def find(start: Path) -> Repo | None:
     return Repo(Path(lines[0]), Path(lines[1]), lines[2] if len(lines) > 2 else "sha1")
 
 
+def find_any(start: Path) -> Repo | None:
+    """Like ``find``, but a bare repository (a server's) is found too; its "top" is the git dir."""
+    repo = find(start)
+    if repo is not None:
+        return repo
+    result = _run(start, ["rev-parse", "--absolute-git-dir", "--show-object-format"], check=False)
+    if result.returncode != 0:
+        return None
+    lines = result.stdout.decode("utf-8", "surrogateescape").splitlines()
+    return Repo(Path(lines[0]), Path(lines[0]), lines[1] if len(lines) > 1 else "sha1")
+
+
 def init(path: Path) -> Repo:
     _run(path, ["init", "-q", "--", str(path)])
     repo = find(path)
@@ -219,3 +231,126 @@ def refresh_index(repo: Repo, paths: Iterable[str]) -> None:
     listed = list(paths)
     if listed:
         run(repo, "update-index", "--add", "--remove", "--", *listed)
+
+
+# --- reading what is committed or staged (for checks and hooks) -----------------
+
+EMPTY_TREE = {"sha1": "4b825dc642cb6eb9a060e54bf8d69288fbee4904",
+              "sha256": "6ef19b41225c5369f1c104d45d8d85efa9b057b53b14b4b9b939dd74decc5321"}
+
+
+@dataclass(frozen=True, slots=True)
+class RawChange:
+    """One line of ``git diff --raw``: a path whose blob changed between two trees."""
+
+    old_mode: str
+    new_mode: str
+    old: str  # blob id, all zeros when added
+    new: str  # blob id, all zeros when deleted
+    status: str  # A, M, D, T
+    path: str
+
+
+def _parse_raw(out: bytes) -> list[RawChange]:
+    changes = []
+    fields = out.split(b"\0")
+    index = 0
+    while index + 1 < len(fields):
+        head = fields[index].decode()
+        if not head.startswith(":"):
+            index += 1
+            continue
+        old_mode, new_mode, old, new, status = head[1:].split(" ")
+        path = fields[index + 1].decode("utf-8", "surrogateescape")
+        changes.append(RawChange(old_mode, new_mode, old, new, status[:1], path))
+        index += 2
+    return changes
+
+
+def staged_changes(repo: Repo, paths: Sequence[str]) -> list[RawChange]:
+    """What the index changes relative to HEAD (or to nothing, before the first commit)."""
+    _, commit = head(repo)
+    base = commit or EMPTY_TREE[repo.object_format]
+    return _parse_raw(run(repo, "diff-index", "--cached", "--raw", "-z", "--no-renames", base, "--", *paths))
+
+
+def tree_changes(repo: Repo, old: str | None, new: str, paths: Sequence[str]) -> list[RawChange]:
+    """What commit ``new`` changes relative to ``old`` (a parent, or nothing for a root commit)."""
+    base = old or EMPTY_TREE[repo.object_format]
+    return _parse_raw(run(repo, "diff-tree", "-r", "--raw", "-z", "--no-renames", base, new, "--", *paths))
+
+
+def index_entries(repo: Repo, paths: Sequence[str]) -> list[tuple[str, str, str]]:
+    """(mode, blob id, path) of index entries under ``paths``."""
+    out = run(repo, "ls-files", "-s", "-z", "--", *paths)
+    entries = []
+    for record in out.split(b"\0"):
+        if record:
+            meta, path = record.split(b"\t", 1)
+            mode, sha, _stage = meta.decode().split(" ")
+            entries.append((mode, sha, path.decode("utf-8", "surrogateescape")))
+    return entries
+
+
+def tree_entries(repo: Repo, treeish: str, paths: Sequence[str]) -> list[tuple[str, str, str]]:
+    """(mode, object id, path) of blobs under ``paths`` in a commit or tree."""
+    out = run(repo, "ls-tree", "-r", "-z", "--full-tree", treeish, "--", *paths)
+    entries = []
+    for record in out.split(b"\0"):
+        if record:
+            meta, path = record.split(b"\t", 1)
+            mode, _kind, sha = meta.decode().split(" ")
+            entries.append((mode, sha, path.decode("utf-8", "surrogateescape")))
+    return entries
+
+
+def tree_paths(repo: Repo, treeish: str) -> list[str]:
+    out = run(repo, "ls-tree", "-r", "-z", "--name-only", "--full-tree", treeish)
+    return [path.decode("utf-8", "surrogateescape") for path in out.split(b"\0") if path]
+
+
+def commits_in(repo: Repo, revision_range: str) -> list[tuple[str, list[str]]]:
+    """Commits of ``A..B`` (oldest first) with their parents."""
+    if revision_range.startswith("-"):
+        raise GitError(f"not a revision range: {revision_range!r}", hint="write it as A..B")
+    out = run(repo, "rev-list", "--reverse", "--parents", revision_range, "--")
+    return [(line.split()[0], line.split()[1:]) for line in out.decode().splitlines() if line]
+
+
+def new_commits(repo: Repo, tip: str) -> list[tuple[str, list[str]]]:
+    """Commits reachable from ``tip`` and from no existing ref (a pushed new branch)."""
+    out = run(repo, "rev-list", "--reverse", "--parents", tip, "--not", "--all", "--")
+    return [(line.split()[0], line.split()[1:]) for line in out.decode().splitlines() if line]
+
+
+def read_blobs(repo: Repo, shas: Iterable[str]) -> dict[str, bytes]:
+    """Many blobs through one ``git cat-file --batch`` process."""
+    wanted = list(dict.fromkeys(shas))
+    if not wanted:
+        return {}
+    out = run(repo, "cat-file", "--batch", input=("\n".join(wanted) + "\n").encode())
+    blobs: dict[str, bytes] = {}
+    position = 0
+    for sha in wanted:
+        newline = out.index(b"\n", position)
+        header = out[position:newline].decode().split(" ")
+        position = newline + 1
+        if len(header) < 3 or header[1] == "missing":
+            continue
+        size = int(header[2])
+        blobs[sha] = out[position:position + size]
+        position += size + 1
+    return blobs
+
+
+def show_file(repo: Repo, treeish: str, path: str) -> bytes | None:
+    """A file's bytes at a commit (``treeish:path``), or None when absent."""
+    result = _run(repo.top, ["cat-file", "blob", f"{treeish}:{path}"], check=False)
+    return result.stdout if result.returncode == 0 else None
+
+
+def hooks_dir(repo: Repo) -> Path:
+    """Where Git looks for hooks: ``core.hooksPath`` if set, else ``.git/hooks``."""
+    out = run(repo, "rev-parse", "--git-path", "hooks").decode().strip()
+    path = Path(out)
+    return path if path.is_absolute() else (repo.top / path)

@@ -249,6 +249,22 @@ def outcome(result: Outcome, fmt: str = "table") -> None:
     click.echo(f"{head}" + (f" ({summary})" if summary else "") + f" [{result.commit[:7]}]")
 
 
+def findings(found: Sequence[Any], fmt: str) -> None:
+    """Check findings: one line each on stdout, a count on stderr; or JSON."""
+    if fmt == "json":
+        click.echo(json.dumps([finding.as_dict() for finding in found], ensure_ascii=False, indent=2))
+        return
+    for finding in found:
+        click.echo(str(finding))
+    if found:
+        click.echo(f"gitdesk check: {len(found)} problem{'s' if len(found) != 1 else ''}", err=True)
+
+
+def hook_messages(messages: Iterable[str]) -> None:
+    for message in messages:
+        click.echo(message, err=True)
+
+
 def warnings(problems: Iterable[GitdeskError]) -> None:
     for problem in problems:
         click.echo(f"gitdesk: warning: {problem}; skipped", err=True)

@@ -1,0 +1,242 @@
+"""``gitdesk check``: the same rules as the CLI, for what is staged or pushed.
+
+A check reads Git objects (the index, or commits), never the work tree, so
+the pre-commit hook judges exactly what is being committed and CI judges
+exactly what was pushed. Each ticket file is judged against its previous
+committed version (for status moves and immutable fields) and against the
+desk's config as it is in the same snapshot. Every finding is reported, not
+only the first. The cost is proportional to what changed: IDs are file
+names, so a duplicate ID can only enter through a file whose name does not
+match its id, and that is one lookup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from gitdesk import git, ids, ticketfile, workflow
+from gitdesk.config import CONFIG_PATH, parse_config
+from gitdesk.errors import GitdeskError
+from gitdesk.model import Config, Ticket
+
+TICKETS = "tickets/"
+REGULAR = ("100644", "100755")
+ZERO_MODE = "000000"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    path: str
+    message: str
+    line: int | None = None
+    hint: str | None = None
+    commit: str | None = None
+
+    def __str__(self) -> str:
+        where = self.path + (f":{self.line}" if self.line is not None else "")
+        text = f"{where}: {self.message}" + (f" ({self.hint})" if self.hint else "")
+        if self.commit:
+            text += f" [in commit {self.commit[:10]}]"
+        return " ".join(text.splitlines())
+
+    def as_dict(self) -> dict[str, object]:
+        return {"path": self.path, "line": self.line, "message": self.message, "hint": self.hint,
+                "commit": self.commit}
+
+
+def _finding(error: GitdeskError, path: str, commit: str | None) -> Finding:
+    return Finding(path, error.message, error.line, error.hint, commit)
+
+
+@dataclass
+class Snapshot:
+    """One state of the repository to judge: the index, or a commit."""
+
+    repo: git.Repo
+    prefix: str  # the desk's folder inside the repository, '' or 'support/'
+    label: str | None  # the commit, for messages; None for the index
+    entries: Callable[[Sequence[str]], list[tuple[str, str, str]]]
+    _config: tuple[Config | None, Finding | None] | None = field(default=None)
+
+    def config(self) -> tuple[Config | None, Finding | None]:
+        if self._config is None:
+            path = self.prefix + CONFIG_PATH
+            found = self.entries([path])
+            if not found:
+                self._config = (None, Finding(path, "the desk's config is missing",
+                                              hint="restore .gitdesk/config.yml", commit=self.label))
+            else:
+                data = git.read_blobs(self.repo, [found[0][1]]).get(found[0][1], b"")
+                try:
+                    self._config = (parse_config(data.decode("utf-8"), path), None)
+                except UnicodeDecodeError:
+                    self._config = (None, Finding(path, "not valid UTF-8", commit=self.label))
+                except GitdeskError as error:
+                    self._config = (None, _finding(error, path, self.label))
+        return self._config
+
+    def has(self, path: str) -> bool:
+        return bool(self.entries([path]))
+
+
+def desk_prefixes(repo: git.Repo, treeish: str | None) -> list[str]:
+    """Folders holding a desk (``.gitdesk/config.yml``) in the index or a commit.
+
+    A desk at the top is found with one lookup; only a repository without one
+    is searched for desks in subfolders.
+    """
+    if treeish is None:
+        paths = [path for _, _, path in git.index_entries(repo, [CONFIG_PATH, f":(glob)**/{CONFIG_PATH}"])]
+    elif git.tree_entries(repo, treeish, [CONFIG_PATH]):
+        return [""]
+    else:
+        paths = [path for path in git.tree_paths(repo, treeish) if path.endswith("/" + CONFIG_PATH)]
+    return sorted({path[: -len(CONFIG_PATH)] for path in paths})
+
+
+# --- judging one file -------------------------------------------------------------
+
+
+def judge(snapshot: Snapshot, change: git.RawChange, old_bytes: bytes | None,
+          new_bytes: bytes | None) -> list[Finding]:
+    """Everything wrong with one changed path in a snapshot."""
+    path, commit = change.path, snapshot.label
+    relative = path[len(snapshot.prefix):]
+    if relative == CONFIG_PATH:
+        if change.status == "D":
+            return [Finding(path, "the desk's config was deleted", hint="restore .gitdesk/config.yml",
+                            commit=commit)]
+        problem = snapshot.config()[1]
+        return [problem] if problem else []
+    if not relative.startswith(TICKETS):
+        return []
+    name = relative[len(TICKETS):]
+    config = snapshot.config()[0]
+    prefix = config.id_prefix if config else "GD"
+    if change.status == "D":
+        return [Finding(path, "a ticket file was deleted", commit=commit,
+                        hint="tickets are kept forever: restore it, then close or reject it")]
+    if name.startswith(".") and "/" not in name:
+        return []  # .gitkeep and friends
+    if change.new_mode == "120000":
+        return [Finding(path, "is a symbolic link; tickets/ holds only ticket files", commit=commit,
+                        hint="replace the link with the ticket file itself")]
+    if change.new_mode not in REGULAR:
+        return [Finding(path, "is not a regular file", commit=commit)]
+    if change.status == "U":
+        return [Finding(path, "has an unresolved merge conflict", commit=commit,
+                        hint="resolve it and git add the file")]
+    stem = name[:-3] if name.endswith(".md") else name
+    not_ticket = Finding(path, "is not a ticket file", commit=commit,
+                         hint="tickets/ holds only <ID>.md ticket files; move it elsewhere")
+    if "/" in name or not name.endswith(".md"):
+        return [not_ticket]
+    if not ids.is_valid(stem, prefix) and not (new_bytes or b"").startswith(b"---"):
+        return [not_ticket]
+    findings: list[Finding] = []
+    try:
+        new, document = ticketfile.parse_bytes(new_bytes or b"", path)
+    except GitdeskError as error:
+        return [_finding(error, path, commit)]
+    lines = {key: span.line for key, span in document.front.spans.items()}
+    if new.id != stem:
+        id_line = lines.get("id")
+        if ids.is_valid(new.id, prefix) and snapshot.has(f"{snapshot.prefix}{TICKETS}{new.id}.md"):
+            findings.append(Finding(path, f"duplicate id {new.id}: tickets/{new.id}.md has it too",
+                                    id_line, hint="give this ticket a new id and file name with gitdesk new",
+                                    commit=commit))
+        else:
+            findings.append(Finding(path, f"file name does not match its id {new.id}", id_line,
+                                    hint=f"rename the file to tickets/{new.id}.md or set id: {stem}",
+                                    commit=commit))
+    elif not ids.is_valid(stem, prefix):
+        findings.append(Finding(path, f"{stem!r} is not a ticket ID of this desk", lines.get("id"),
+                                hint=f"IDs look like {prefix}-01JD8X4KQ7M3ZP2C", commit=commit))
+    if config is None:
+        return findings  # the broken config is reported once, on itself
+    old: Ticket | None = None
+    if old_bytes is not None:
+        try:
+            old = ticketfile.parse_bytes(old_bytes, path)[0]
+        except GitdeskError:
+            old = None  # the previous version was broken: judge the new one on its own
+    findings += [_finding(problem_, path, commit)
+                 for problem_ in workflow.change_findings(config, old, new, path, lines)]
+    return findings
+
+
+def _judge_changes(snapshot: Snapshot, changes: list[git.RawChange],
+                   previous: Callable[[git.RawChange], str | None]) -> list[Finding]:
+    wanted = [change.new for change in changes if change.status != "D"]
+    wanted += [old for old in map(previous, changes) if old]
+    blobs = git.read_blobs(snapshot.repo, wanted)
+    findings: list[Finding] = []
+    for change in changes:
+        old_sha = previous(change)
+        old_bytes = blobs.get(old_sha) if old_sha else None
+        new_bytes = blobs.get(change.new) if change.status != "D" else None
+        findings += judge(snapshot, change, old_bytes, new_bytes)
+    return findings
+
+
+def _scope(prefix: str) -> list[str]:
+    return [prefix + TICKETS, prefix + CONFIG_PATH]
+
+
+# --- the three modes ---------------------------------------------------------------
+
+
+def check_staged(repo: git.Repo) -> list[Finding]:
+    """What the index would commit, judged against HEAD."""
+    findings: list[Finding] = []
+    for prefix in desk_prefixes(repo, None):
+        snapshot = Snapshot(repo, prefix, None, lambda paths: git.index_entries(repo, paths))
+        changes = git.staged_changes(repo, _scope(prefix))
+        findings += _judge_changes(snapshot, changes, _old_of)
+    return findings
+
+
+def _old_of(change: git.RawChange) -> str | None:
+    return None if change.status == "A" or set(change.old) == {"0"} else change.old
+
+
+def check_commits(repo: git.Repo, commits: Iterable[tuple[str, list[str]]]) -> list[Finding]:
+    """Every commit, judged against its parent(s). A merge's file passes a rule if it
+    passes against any parent (each side was judged on its own commits)."""
+    findings: list[Finding] = []
+    for commit, parents in commits:
+        for prefix in desk_prefixes(repo, commit):
+            snapshot = Snapshot(repo, prefix, commit, _entries_at(repo, commit))
+            if len(parents) <= 1:
+                changes = git.tree_changes(repo, parents[0] if parents else None, commit, _scope(prefix))
+                findings += _judge_changes(snapshot, changes, _old_of)
+                continue
+            per_parent = [(parent, {c.path: c for c in git.tree_changes(repo, parent, commit, _scope(prefix))})
+                          for parent in parents]
+            touched = set.intersection(*(set(changes) for _, changes in per_parent))  # same as a parent: fine
+            for path in sorted(touched):
+                results: list[list[Finding]] = [_judge_changes(snapshot, [changes[path]], _old_of)
+                                                for _, changes in per_parent]
+                if all(results):
+                    findings.extend(sorted(results, key=len)[0])
+    return findings
+
+
+def _entries_at(repo: git.Repo, commit: str) -> Callable[[Sequence[str]], list[tuple[str, str, str]]]:
+    return lambda paths: git.tree_entries(repo, commit, paths)
+
+
+def check_range(repo: git.Repo, revision_range: str) -> list[Finding]:
+    return check_commits(repo, git.commits_in(repo, revision_range))
+
+
+def check_all(repo: git.Repo) -> list[Finding]:
+    """Every ticket in the index, on its own (no previous version)."""
+    findings: list[Finding] = []
+    for prefix in desk_prefixes(repo, None):
+        snapshot = Snapshot(repo, prefix, None, lambda paths: git.index_entries(repo, paths))
+        entries = git.index_entries(repo, _scope(prefix))
+        changes = [git.RawChange(ZERO_MODE, mode, "0" * len(sha), sha, "A", path) for mode, sha, path in entries]
+        findings += _judge_changes(snapshot, changes, _old_of)
+    return findings

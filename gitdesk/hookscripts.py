@@ -1,0 +1,177 @@
+"""The Git hook scripts and their installation, the pre-commit way.
+
+Each script is a few lines of POSIX sh that ``exec`` the Python gitdesk was
+installed with (recorded at install time) as ``python -m gitdesk hook NAME``,
+fall back to ``gitdesk`` on PATH, and otherwise say in one line what to do.
+A hook that was already there is kept as ``NAME.legacy`` and run first;
+``uninstall`` puts it back. A marker line tells our scripts from others.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from gitdesk import git
+from gitdesk.errors import GitdeskError
+
+MARKER = "# gitdesk-hook:"
+CLIENT_HOOKS = ("pre-commit", "commit-msg", "post-merge", "post-checkout", "post-rewrite")
+SERVER_HOOKS = ("pre-receive",)
+STDIN_HOOKS = frozenset({"post-rewrite", "pre-receive"})
+# When gitdesk is missing: hooks that guard something refuse; the others only say so.
+BLOCKING = frozenset({"pre-commit", "commit-msg", "pre-receive"})
+
+_MISSING = {
+    "pre-commit": "gitdesk is not installed, so this commit's tickets cannot be checked: "
+                  "install it (pip install gitdesk) or commit with --no-verify to skip the check",
+    "commit-msg": "gitdesk is not installed, so the Gitdesk-* trailers cannot be added: "
+                  "install it (pip install gitdesk) or commit with --no-verify",
+    "pre-receive": "gitdesk is not installed on this server, so pushed tickets cannot be checked: "
+                   "install it for the user running Git, then push again",
+}
+
+
+def script(name: str, python: str = "") -> str:
+    """The text of hook ``name``; ``python`` is the interpreter to prefer ('' for none)."""
+    if name not in CLIENT_HOOKS + SERVER_HOOKS:
+        raise GitdeskError(f"unknown hook {name!r}")
+    quoted = python.replace("'", "'\"'\"'")
+    reads_stdin = name in STDIN_HOOKS
+    lines = [
+        "#!/bin/sh",
+        f"{MARKER} {name}, installed by 'gitdesk hooks install'; 'gitdesk hooks uninstall' restores what was here.",
+        f"GITDESK_PYTHON='{quoted}'",
+        'here=$(dirname "$0")',
+    ]
+    if reads_stdin:
+        lines += ['input=$(cat)', 'feed() { printf "%s\\n" "$input"; }']
+    run_legacy = f'"$here/{name}.legacy" "$@"'
+    if reads_stdin:
+        run_legacy = f"feed | {run_legacy}"
+    lines += [
+        f'if [ -x "$here/{name}.legacy" ]; then',
+        f"    {run_legacy} || exit $?",
+        "fi",
+    ]
+    feed = "feed | " if reads_stdin else ""
+    if reads_stdin:
+        # `exec` cannot take a pipe; the hook's status is the last command's.
+        lines += [
+            'if [ -n "$GITDESK_PYTHON" ] && [ -x "$GITDESK_PYTHON" ]; then',
+            f'    {feed}"$GITDESK_PYTHON" -m gitdesk hook {name} "$@"; exit $?',
+            "fi",
+            "if command -v gitdesk >/dev/null 2>&1; then",
+            f'    {feed}gitdesk hook {name} "$@"; exit $?',
+            "fi",
+        ]
+    else:
+        lines += [
+            'if [ -n "$GITDESK_PYTHON" ] && [ -x "$GITDESK_PYTHON" ]; then',
+            f'    exec "$GITDESK_PYTHON" -m gitdesk hook {name} "$@"',
+            "fi",
+            "if command -v gitdesk >/dev/null 2>&1; then",
+            f'    exec gitdesk hook {name} "$@"',
+            "fi",
+        ]
+    if name in BLOCKING:
+        lines += [f'echo "gitdesk: {_MISSING[name]}" >&2', "exit 1"]
+    else:
+        lines += [f'echo "gitdesk: not installed, so the {name} hook did nothing '
+                  '(install gitdesk or run gitdesk hooks uninstall)" >&2', "exit 0"]
+    return "\n".join(lines) + "\n"
+
+
+def is_ours(path: Path) -> bool:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return MARKER in handle.read(400)
+    except OSError:
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class HookState:
+    name: str
+    state: str  # installed | missing | foreign | outdated
+    chains_to_legacy: bool
+    path: Path
+
+    def describe(self) -> str:
+        extra = f" (runs {self.name}.legacy first)" if self.chains_to_legacy else ""
+        return f"{self.name}: {self.state}{extra}"
+
+
+def _names(server: bool) -> tuple[str, ...]:
+    return SERVER_HOOKS if server else CLIENT_HOOKS
+
+
+def _write_executable(path: Path, text: str) -> None:
+    temp = path.with_name(f".{path.name}.gitdesk-tmp")
+    temp.write_text(text, encoding="utf-8")
+    mode = temp.stat().st_mode
+    temp.chmod(mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    os.replace(temp, path)
+
+
+def status(repo: git.Repo, *, server: bool = False) -> list[HookState]:
+    directory = git.hooks_dir(repo)
+    python = sys.executable
+    states = []
+    for name in _names(server):
+        path = directory / name
+        legacy = (directory / f"{name}.legacy").exists()
+        if not path.exists():
+            state = "missing"
+        elif not is_ours(path):
+            state = "foreign"
+        elif path.read_text(encoding="utf-8") != script(name, python):
+            state = "outdated"
+        else:
+            state = "installed"
+        states.append(HookState(name, state, legacy and state != "missing", path))
+    return states
+
+
+def install(repo: git.Repo, *, server: bool = False) -> list[str]:
+    """Install (or refresh) our hooks; keep foreign ones as NAME.legacy. Idempotent."""
+    directory = git.hooks_dir(repo)
+    directory.mkdir(parents=True, exist_ok=True)
+    done = []
+    for name in _names(server):
+        path = directory / name
+        legacy = directory / f"{name}.legacy"
+        if path.exists() and not is_ours(path):
+            if legacy.exists():
+                raise GitdeskError(f"both {name} and {name}.legacy exist in {directory} and neither is gitdesk's",
+                                   hint=f"merge them into {name}.legacy by hand, then run gitdesk hooks install again")
+            os.replace(path, legacy)
+            done.append(f"{name}: installed; your previous hook now runs first as {name}.legacy")
+        elif path.exists():
+            done.append(f"{name}: refreshed")
+        else:
+            done.append(f"{name}: installed")
+        _write_executable(path, script(name, sys.executable))
+    return done
+
+
+def uninstall(repo: git.Repo, *, server: bool = False) -> list[str]:
+    """Remove our hooks and put back what was there before."""
+    directory = git.hooks_dir(repo)
+    done = []
+    for name in _names(server):
+        path = directory / name
+        legacy = directory / f"{name}.legacy"
+        if path.exists() and is_ours(path):
+            path.unlink()
+            if legacy.exists():
+                os.replace(legacy, path)
+                done.append(f"{name}: removed; your previous hook is back")
+            else:
+                done.append(f"{name}: removed")
+        elif path.exists():
+            done.append(f"{name}: not gitdesk's; left alone")
+    return done

@@ -1,0 +1,361 @@
+"""Hand edits and pull requests get the CLI's guarantees through hooks and `gitdesk check`.
+
+Everything here makes real commits with the hooks installed, and real pushes
+to a local bare repository with the server-side hook.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import Desk, git
+from gitdesk import hookscripts
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def commit(desk: Desk, message: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", "commit", "-q", "-m", message, *args], cwd=desk.path, capture_output=True,
+                          text=True)
+
+
+def edit(desk: Desk, ticket: str, old: str, new: str) -> None:
+    path = desk.file(ticket)
+    text = path.read_text()
+    assert old in text, text
+    path.write_text(text.replace(old, new, 1))
+
+
+@pytest.fixture
+def hooked(desk: Desk) -> Desk:
+    desk.run("hooks", "install")
+    return desk
+
+
+def test_a_broken_hand_edit_is_refused_with_its_message(hooked: Desk) -> None:
+    ticket = hooked.new("Printer", "-q", "it-helpdesk")
+    head = hooked.head()
+    edit(hooked, ticket, "status: open", "status: closed")
+    result = commit(hooked, "close it by hand", "-a")
+    assert result.returncode == 1
+    assert f"tickets/{ticket}.md:3: cannot move from open to closed (from open a ticket can go to: pending, resolved, rejected)" in result.stderr
+    assert f"tickets/{ticket}.md:3: a closed ticket needs a resolution note" in result.stderr
+    assert "commit refused: 2 problems" in result.stderr
+    assert hooked.head() == head
+
+
+def test_a_valid_hand_edit_commits_with_trailers(hooked: Desk) -> None:
+    ticket = hooked.new("Printer", "-q", "it-helpdesk")
+    edit(hooked, ticket, "status: open", "status: resolved")
+    hooked.file(ticket).write_text(hooked.text(ticket) + "\n## Resolution\nReplaced the roller.\n")
+    result = commit(hooked, "Resolve the printer ticket", "-a")
+    assert result.returncode == 0, result.stderr
+    message = hooked.last_message()
+    assert message == (f"Resolve the printer ticket\n\nGitdesk-Ticket: {ticket}\n"
+                       "Gitdesk-Action: status open->resolved\nGitdesk-Action: resolution written\n\n")
+
+
+def test_trailers_are_never_duplicated(hooked: Desk) -> None:
+    ticket = hooked.new("Printer", "-q", "it-helpdesk")
+    edit(hooked, ticket, "priority: normal", "priority: high")
+    result = commit(hooked, f"Bump\n\nGitdesk-Ticket: {ticket}\nGitdesk-Action: priority normal->high", "-a")
+    assert result.returncode == 0, result.stderr
+    message = hooked.last_message()
+    assert message.count("Gitdesk-Ticket") == 1 and message.count("Gitdesk-Action") == 1
+
+
+def test_hand_made_new_ticket_and_reply_get_trailers(hooked: Desk) -> None:
+    ticket = hooked.new("Printer", "-q", "it-helpdesk")
+    path = hooked.file(ticket)
+    path.write_text(path.read_text() + "\n## Conversation\n\n### 2026-11-20T10:00:00Z alice — reply\nOn it.\n")
+    assert commit(hooked, "reply", "-a").returncode == 0
+    assert "Gitdesk-Action: reply\n" in hooked.last_message()
+
+
+def test_an_existing_user_hook_still_runs_and_uninstall_restores_it(desk: Desk) -> None:
+    hooks_dir = desk.path / ".git" / "hooks"
+    hooks_dir.mkdir(exist_ok=True)
+    user_hook = hooks_dir / "pre-commit"
+    marker = desk.path / "user-hook-ran"
+    original = f"#!/bin/sh\ntouch {marker}\n"
+    user_hook.write_text(original)
+    user_hook.chmod(0o755)
+    desk.run("hooks", "install")
+    desk.run("hooks", "install")  # idempotent
+    assert (hooks_dir / "pre-commit.legacy").read_text() == original
+    ticket = desk.new("x", "-q", "it-helpdesk")
+    edit(desk, ticket, "priority: normal", "priority: high")
+    assert commit(desk, "bump", "-a").returncode == 0
+    assert marker.exists(), "the user's own hook ran"
+    out = desk.run("hooks", "status").stdout
+    assert "pre-commit: installed (runs pre-commit.legacy first)" in out
+    desk.run("hooks", "uninstall")
+    assert user_hook.read_text() == original and not (hooks_dir / "pre-commit.legacy").exists()
+    assert not (hooks_dir / "commit-msg").exists()
+
+
+def test_a_failing_user_hook_still_blocks_the_commit(desk: Desk) -> None:
+    hooks_dir = desk.path / ".git" / "hooks"
+    hooks_dir.mkdir(exist_ok=True)
+    (hooks_dir / "pre-commit").write_text("#!/bin/sh\necho no >&2\nexit 3\n")
+    (hooks_dir / "pre-commit").chmod(0o755)
+    desk.run("hooks", "install")
+    ticket = desk.new("x", "-q", "it-helpdesk")
+    edit(desk, ticket, "priority: normal", "priority: high")
+    assert commit(desk, "bump", "-a").returncode != 0
+
+
+def test_install_respects_core_hooks_path(desk: Desk) -> None:
+    desk.git("config", "core.hooksPath", ".githooks")
+    desk.run("hooks", "install")
+    assert (desk.path / ".githooks" / "pre-commit").exists()
+    ticket = desk.new("x", "-q", "it-helpdesk")
+    edit(desk, ticket, "status: open", "status: opne")
+    result = commit(desk, "typo", "-a")
+    assert result.returncode == 1 and "unknown status 'opne'" in result.stderr
+
+
+def test_the_check_reads_the_index_not_the_work_tree(hooked: Desk) -> None:
+    ticket = hooked.new("x", "-q", "it-helpdesk")
+    edit(hooked, ticket, "priority: normal", "priority: high")
+    hooked.git("add", "-A")
+    edit(hooked, ticket, "priority: high", "priority: whenever")  # unstaged, and wrong
+    assert commit(hooked, "bump").returncode == 0
+
+
+def test_commit_dash_a_uses_the_temporary_index(hooked: Desk) -> None:
+    ticket = hooked.new("x", "-q", "it-helpdesk")
+    edit(hooked, ticket, "priority: normal", "priority: whenever")
+    result = commit(hooked, "bad", "-a")  # git commit -a stages into a temporary GIT_INDEX_FILE
+    assert result.returncode == 1 and "unknown priority 'whenever'" in result.stderr
+
+
+def test_post_hooks_are_quiet_and_fast(hooked: Desk) -> None:
+    hooked.new("x", "-q", "it-helpdesk")
+    hooked.git("checkout", "-q", "-b", "side")
+    hooked.new("y", "-q", "it-helpdesk")
+    result = subprocess.run(["git", "checkout", "-q", "main"], cwd=hooked.path, capture_output=True, text=True)
+    assert result.returncode == 0 and result.stderr == ""
+    result = subprocess.run(["git", "merge", "-q", "--no-edit", "side"], cwd=hooked.path, capture_output=True, text=True)
+    assert result.returncode == 0 and result.stderr == ""
+
+
+# --- check -------------------------------------------------------------------------------
+
+
+def check_lines(desk: Desk, *args: str) -> list[str]:
+    result = desk.run("check", *args, ok=False)
+    assert result.exit_code in (0, 1), result.output
+    return result.stdout.splitlines()
+
+
+def test_check_all_lists_every_problem(desk: Desk) -> None:
+    good = desk.new("fine", "-q", "it-helpdesk")
+    typo = desk.new("typo", "-q", "it-helpdesk")
+    edit(desk, typo, "status: open", "status: opne")
+    edit(desk, typo, "priority: normal", "priority: asap")
+    broken = desk.new("broken")
+    desk.file(broken).write_text("---\ntitle: [\n---\n")
+    missing = desk.new("missing")
+    edit(desk, missing, "requester: alice@example.com\n", "")
+    wrong_type = desk.new("typed")
+    edit(desk, wrong_type, "labels: []", "labels: urgent")
+    people = desk.new("people", "-q", "it-helpdesk")
+    edit(desk, people, "assignee:", "assignee: zed")
+    edit(desk, people, "category:", "category: printers")
+    edit(desk, people, "queue: it-helpdesk", "queue: nowhere")
+    (desk.path / "tickets" / "README.md").write_text("# not a ticket\n")
+    copy = desk.path / "tickets" / "copy-of-ticket.md"
+    copy.write_text(desk.text(good))
+    latin = desk.new("latin")
+    desk.file(latin).write_bytes(desk.file(latin).read_bytes().replace(b"title: latin", b"title: caf\xe9"))
+    conflict = desk.new("conflict")
+    edit(desk, conflict, "status: new\n", "<<<<<<< HEAD\nstatus: new\n=======\nstatus: open\n>>>>>>> other\n")
+    desk.git("add", "-A")
+    lines = check_lines(desk, "--all")
+    expected = [
+        f"tickets/{typo}.md:3: unknown status 'opne' (expected one of: new, open, pending, resolved, closed, rejected)",
+        f"tickets/{typo}.md:9: unknown priority 'asap' (expected one of: urgent, high, normal, low)",
+        f"tickets/{broken}.md:3: front matter is not valid YAML",
+        f"tickets/{missing}.md:1: missing required field 'requester'",
+        f"tickets/{wrong_type}.md:12: labels must be a list of names",
+        f"tickets/{people}.md:7: unknown queue 'nowhere'",
+        f"tickets/{people}.md:5: unknown person 'zed'",
+        f"tickets/{people}.md:10: unknown category 'printers'",
+        "tickets/README.md: is not a ticket file",
+        f"tickets/copy-of-ticket.md:2: duplicate id {good}: tickets/{good}.md has it too",
+        f"tickets/{latin}.md:4: not valid UTF-8 (byte 0xe9)",
+        f"tickets/{conflict}.md:3: unresolved merge conflict markers",
+    ]
+    for start in expected:
+        assert any(line.startswith(start) for line in lines), (start, lines)
+    assert not any(good in line and "copy-of" not in line for line in lines)
+
+
+def test_check_is_clean_and_exits_0_on_a_good_desk(desk: Desk) -> None:
+    desk.new("fine", "-q", "it-helpdesk")
+    result = desk.run("check")
+    assert result.stdout == ""
+
+
+def test_check_staged_judges_against_the_committed_version(desk: Desk) -> None:
+    ticket = desk.new("x", "-q", "it-helpdesk")
+    edit(desk, ticket, f"id: {ticket}", "id: GD-01AAAAAAAAAAAAAA")
+    edit(desk, ticket, "created: ", "created: 2020-01-01T00:00:00Z\nold_created: ")
+    desk.git("add", "-A")
+    lines = check_lines(desk, "--staged")
+    assert any(f"id cannot change (was {ticket})" in line for line in lines), lines
+    assert any("created cannot change" in line for line in lines), lines
+    assert any("file name does not match its id GD-01AAAAAAAAAAAAAA" in line for line in lines), lines
+
+
+def test_check_staged_reports_a_deleted_ticket_and_a_symlink(desk: Desk, tmp_path: Path) -> None:
+    ticket = desk.new("x", "-q", "it-helpdesk")
+    desk.git("rm", "-q", f"tickets/{ticket}.md")
+    target = tmp_path / "elsewhere.md"
+    target.write_text("x")
+    (desk.path / "tickets" / "GD-01AAAAAAAAAAAAAA.md").symlink_to(target)
+    desk.git("add", "-A")
+    lines = check_lines(desk, "--staged")
+    assert f"tickets/{ticket}.md: a ticket file was deleted" in lines[0] or any("deleted" in line for line in lines)
+    assert any("is a symbolic link" in line for line in lines)
+
+
+def test_reopening_without_a_reason_is_caught_where_config_requires_one(desk: Desk) -> None:
+    config = desk.path / ".gitdesk" / "config.yml"
+    config.write_text(config.read_text() + "workflow:\n  reopen_requires_reason: true\n")
+    desk.git("commit", "-qam", "reasons")
+    ticket = desk.new("x", "-q", "it-helpdesk")
+    desk.run("resolve", ticket, "--note", "done")
+    edit(desk, ticket, "status: resolved", "status: open")
+    desk.git("add", "-A")
+    assert any("reopening needs a reason" in line for line in check_lines(desk, "--staged"))
+
+
+def test_check_range_finds_a_bad_commit_in_the_middle(desk: Desk) -> None:
+    base = desk.head()
+    ticket = desk.new("x", "-q", "it-helpdesk")
+    edit(desk, ticket, "status: open", "status: closed")
+    desk.git("commit", "-qam", "bad: closed without resolution")
+    bad = desk.head()
+    edit(desk, ticket, "status: closed", "status: open")
+    desk.git("commit", "-qam", "put it back")
+    desk.run("note", ticket, "-m", "fine")
+    lines = check_lines(desk, "--range", f"{base}..HEAD")
+    assert lines and all(f"[in commit {bad[:10]}]" in line for line in lines), lines
+    assert any("cannot move from open to closed" in line for line in lines)
+    assert check_lines(desk, "--range", f"{desk.head()}~1..HEAD") == []
+
+
+def test_check_range_accepts_a_clean_merge(desk: Desk) -> None:
+    base = desk.head()
+    ticket = desk.new("x", "-q", "it-helpdesk")
+    desk.git("checkout", "-q", "-b", "side")
+    desk.run("resolve", ticket, "--note", "fixed")
+    desk.git("checkout", "-q", "main")
+    desk.run("label", ticket, "+printer")
+    desk.git("merge", "-q", "--no-edit", "side")
+    assert check_lines(desk, "--range", f"{base}..HEAD") == []
+
+
+def test_check_json(desk: Desk) -> None:
+    ticket = desk.new("x", "-q", "it-helpdesk")
+    edit(desk, ticket, "status: open", "status: opne")
+    desk.git("add", "-A")
+    import json
+
+    (finding,) = json.loads(desk.run("check", "--format", "json", ok=False).stdout)
+    assert finding["path"] == f"tickets/{ticket}.md" and finding["line"] == 3 and "opne" in finding["message"]
+
+
+# --- the server side -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def server(desk: Desk, tmp_path: Path) -> Path:
+    bare = tmp_path / "server.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(desk.path), str(bare)], check=True)
+    desk.git("remote", "add", "origin", str(bare))
+    desk.git("fetch", "-q", "origin")
+    desk.git("branch", "-q", "--set-upstream-to=origin/main")
+    subprocess.run([sys.executable, "-m", "gitdesk", "hooks", "install", "--server", "--desk", str(bare)],
+                   check=True, capture_output=True)
+    assert (bare / "hooks" / "pre-receive").exists()
+    return bare
+
+
+def push(desk: Desk, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", "push", "-q", "origin", *args], cwd=desk.path, capture_output=True, text=True)
+
+
+def test_pre_receive_rejects_a_bad_push_and_accepts_a_good_one(desk: Desk, server: Path) -> None:
+    ticket = desk.new("x", "-q", "it-helpdesk")
+    assert push(desk, "main").returncode == 0
+    edit(desk, ticket, "status: open", "status: closed")
+    desk.git("commit", "-qam", "bad")
+    result = push(desk, "main")
+    assert result.returncode != 0
+    assert f"tickets/{ticket}.md:3: cannot move from open to closed" in result.stderr
+    assert "push rejected" in result.stderr
+    assert git(server, "rev-parse", "main") != desk.head()
+    desk.git("reset", "-q", "--hard", "HEAD~1")
+    desk.run("resolve", ticket, "--note", "fixed")
+    assert push(desk, "main").returncode == 0
+    assert git(server, "rev-parse", "main").strip() == desk.head()
+
+
+def test_pre_receive_checks_a_new_branch(desk: Desk, server: Path) -> None:
+    ticket = desk.new("x", "-q", "it-helpdesk")
+    push(desk, "main")
+    desk.git("checkout", "-q", "-b", "feature")
+    edit(desk, ticket, "priority: normal", "priority: asap")
+    desk.git("commit", "-qam", "bad")
+    result = push(desk, "feature")
+    assert result.returncode != 0 and "unknown priority 'asap'" in result.stderr
+
+
+# --- the scripts themselves ----------------------------------------------------------------
+
+
+def test_the_shipped_hook_scripts_are_the_generated_ones() -> None:
+    for name in hookscripts.CLIENT_HOOKS + hookscripts.SERVER_HOOKS:
+        shipped = ROOT / "hooks" / name
+        assert shipped.read_text() == hookscripts.script(name), name
+        assert os.access(shipped, os.X_OK)
+
+
+def test_a_hook_without_gitdesk_says_what_to_do(tmp_path: Path) -> None:
+    script = tmp_path / "pre-commit"
+    script.write_text(hookscripts.script("pre-commit", str(tmp_path / "gone" / "python")))
+    script.chmod(0o755)
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    result = subprocess.run([str(script)], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip() == ("gitdesk: gitdesk is not installed, so this commit's tickets cannot be checked: "
+                                     "install it (pip install gitdesk) or commit with --no-verify to skip the check")
+    post = tmp_path / "post-merge"
+    post.write_text(hookscripts.script("post-merge", ""))
+    post.chmod(0o755)
+    result = subprocess.run([str(post)], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert result.returncode == 0 and "did nothing" in result.stderr
+
+
+def test_the_pre_commit_framework_runs_gitdesk_check(desk: Desk, tmp_path: Path) -> None:
+    pre_commit = shutil.which("pre-commit") or str(Path(sys.executable).parent / "pre-commit")
+    if not Path(pre_commit).exists():
+        pytest.skip("the pre-commit framework is not installed here (pip install pre-commit); "
+                    "it is part of the test extra, so `make test` installs it")
+    ticket = desk.new("x", "-q", "it-helpdesk")
+    edit(desk, ticket, "status: open", "status: opne")
+    desk.git("add", "-A")
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home")}
+    result = subprocess.run([pre_commit, "try-repo", str(ROOT), "gitdesk-check", "--verbose"], cwd=desk.path,
+                            capture_output=True, text=True, env=env, timeout=600)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "unknown status 'opne'" in result.stdout
