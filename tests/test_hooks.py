@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import Desk, git
+
 from gitdesk import hookscripts
 
 ROOT = Path(__file__).resolve().parent.parent
