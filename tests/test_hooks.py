@@ -359,3 +359,25 @@ def test_the_pre_commit_framework_runs_gitdesk_check(desk: Desk, tmp_path: Path)
                             capture_output=True, text=True, env=env, timeout=600)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "unknown status 'opne'" in result.stdout
+
+
+def test_the_github_workflow_runs_the_range_check_that_catches_a_bad_pull_request(desk: Desk, tmp_path: Path) -> None:
+    import shlex
+
+    import yaml
+
+    workflow = yaml.safe_load((ROOT / "docs" / "ci" / "gitdesk-check.yml").read_text())
+    runs = [step["run"] for step in workflow["jobs"]["check"]["steps"] if "run" in step]
+    (command,) = [run for run in runs if run.startswith("gitdesk check")]
+    assert workflow["jobs"]["check"]["steps"][0]["with"]["fetch-depth"] == 0
+    # Play the pull request: a clone, a branch with a bad hand edit, the check as CI runs it.
+    ticket = desk.new("x", "-q", "it-helpdesk")
+    clone = tmp_path / "ci"
+    subprocess.run(["git", "clone", "-q", str(desk.path), str(clone)], check=True)
+    git(clone, "checkout", "-q", "-b", "pr")
+    path = clone / "tickets" / f"{ticket}.md"
+    path.write_text(path.read_text().replace("status: open", "status: closed"))
+    git(clone, "commit", "-qam", "close by hand")
+    args = shlex.split(command.replace("${{ github.base_ref }}", "main"))
+    result = subprocess.run([sys.executable, "-m", "gitdesk", *args[1:]], cwd=clone, capture_output=True, text=True)
+    assert result.returncode == 1 and "cannot move from open to closed" in result.stdout
