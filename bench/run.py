@@ -50,6 +50,8 @@ def gitdesk_command() -> list[str]:
 def timed(command: list[str], cwd: Path, runs: int, before: Callable[[], None] | None = None) -> float:
     samples = []
     env = {**os.environ, "GITDESK_NO_PAGER": "1", "NO_COLOR": "1"}
+    if before:
+        before()
     subprocess.run(command, cwd=cwd, capture_output=True, env=env, check=False)  # warm the caches
     for _ in range(runs):
         if before:
@@ -119,16 +121,44 @@ def bench_size(size: int, runs: int) -> list[tuple[str, float, str, str]]:
     return rows
 
 
+def bench_hook_commit(size: int, runs: int) -> list[tuple[str, float, str, str]]:
+    """`git commit` of one hand-edited ticket, without and with gitdesk's hooks."""
+    desk = desk_for(size)
+    gitdesk = gitdesk_command()
+    names = sorted(os.listdir(desk / "tickets"))
+    counter = iter(range(10**6))
+
+    def edit_one() -> None:
+        path = desk / "tickets" / names[next(counter) % len(names)]
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text.replace("\nlabels: [", "\nlabels: [bench, ", 1) if "bench" not in text
+                        else text.replace("bench, ", "", 1), encoding="utf-8")
+
+    commit = ["git", "commit", "-q", "-a", "-m", "hand edit"]
+    subprocess.run([*gitdesk, "hooks", "uninstall"], cwd=desk, capture_output=True, check=True)
+    without = timed(commit, desk, runs, before=edit_one)
+    subprocess.run([*gitdesk, "hooks", "install"], cwd=desk, capture_output=True, check=True)
+    try:
+        with_hooks = timed(commit, desk, runs, before=edit_one)
+    finally:
+        subprocess.run([*gitdesk, "hooks", "uninstall"], cwd=desk, capture_output=True, check=True)
+    return [
+        ("`git commit -a` of one edited ticket, no hooks", without, "", ""),
+        ("the same with gitdesk's hooks (pre-commit + commit-msg)", with_hooks,
+         f"+{with_hooks - without:.3f} s", "< +0.5 s"),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--sizes", default="10000")
+    parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
     report = [f"Machine: {machine()}", f"Date: {time.strftime('%Y-%m-%d')}; median of {args.runs} runs "
               "(whole processes, after one warm-up run)", ""]
     for size in (int(s) for s in args.sizes.split(",")):
-        rows = bench_size(size, args.runs)
+        rows = bench_size(size, args.runs) + bench_hook_commit(size, args.runs)
         report += [f"### {size:,} tickets", "", "| operation | median | vs floor | target |",
                    "| --- | --- | --- | --- |"]
         report += [f"| {name} | {seconds:.3f} s | {ratio} | {target} |" for name, seconds, ratio, target in rows]

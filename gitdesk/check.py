@@ -152,7 +152,7 @@ def judge(snapshot: Snapshot, change: git.RawChange, old_bytes: bytes | None,
                                     commit=commit))
     elif not ids.is_valid(stem, prefix):
         findings.append(Finding(path, f"{stem!r} is not a ticket ID of this desk", lines.get("id"),
-                                hint=f"IDs look like {prefix}-01JD8X4KQ7M3ZP2C", commit=commit))
+                                hint=f"IDs look like {prefix}-01JD8X4KQ7M3ZP2C4X", commit=commit))
     if config is None:
         return findings  # the broken config is reported once, on itself
     old: Ticket | None = None

@@ -1,13 +1,12 @@
 """Ticket IDs: minted offline on many clones, sortable by time, typed by prefix.
 
-An ID is ``<PREFIX>-<8 time chars><8 random chars>`` in Crockford base32, e.g.
-``GD-01JD8X4KQ7M3ZP2C``. The time part is the creation time in units of
-1.024 s (the first 8 characters of a ULID), so IDs sort by creation; the
-random part is 40 bits from ``secrets``. Two clones collide only if they mint
-in the same second *and* draw the same 40 bits: at a million tickets spread
-over even a week that is about 1e-5, and a local collision can never
-overwrite a file because tickets are created with ``O_EXCL``.
-Sequential numbers are out on purpose: they collide after every offline merge.
+An ID is ``<PREFIX>-<10 time chars><8 random chars>`` in Crockford base32,
+e.g. ``GD-01JD8X4KQ7M3ZP2C4XW9``. The time part is the creation time in
+milliseconds (a ULID's timestamp), so IDs sort by creation; the random part
+is 40 bits from ``secrets``. Two clones collide only if they mint in the
+same millisecond *and* draw the same 40 bits; a local collision can never
+overwrite a file because new tickets are created exclusively. Sequential
+numbers are out on purpose: they collide after every offline merge.
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ from datetime import datetime
 from gitdesk.errors import AmbiguousId, NotFound, ValidationError
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-TIME_CHARS = 8
+TIME_CHARS = 10
 RANDOM_CHARS = 8
 BODY_CHARS = TIME_CHARS + RANDOM_CHARS
 _BODY = f"[{ALPHABET}]{{{BODY_CHARS}}}"
@@ -53,17 +52,17 @@ def decode(text: str) -> int:
 def mint(prefix: str, when: datetime, existing: Iterable[str] = ()) -> str:
     """A new ID for a ticket created at ``when``.
 
-    If the desk already has IDs from the same time slot (tickets created in
-    the same second, as in imports), the random part continues upward from the
-    largest of them by a random step, so IDs still sort in creation order
-    while two clones doing the same stay 24 bits apart by chance.
+    If the desk already has IDs from the same millisecond (which happens when
+    the clock is fixed, as in imports), the random part continues upward from
+    the largest of them by a random step of up to 2^32, so IDs still sort in
+    creation order and two clones doing the same stay 32 bits apart by chance.
     """
-    time_part = encode(int(when.timestamp() * 1000) >> 10, TIME_CHARS)
+    time_part = encode(int(when.timestamp() * 1000), TIME_CHARS)
     head = f"{prefix}-{time_part}"
     same_slot = [ticket_id for ticket_id in existing if ticket_id.startswith(head)]
     random_bits = 5 * RANDOM_CHARS
     if same_slot:
-        after = decode(max(same_slot)[len(head):]) + 1 + secrets.randbelow(1 << 24)
+        after = decode(max(same_slot)[len(head):]) + 1 + secrets.randbelow(1 << 32)
         if after < 1 << random_bits:
             return head + encode(after, RANDOM_CHARS)
     return head + encode(secrets.randbits(random_bits), RANDOM_CHARS)
@@ -78,7 +77,7 @@ def normalise(typed: str, prefix: str) -> str:
     text = typed.strip()
     if not text or not _TYPED.match(text):
         raise ValidationError(
-            f"not a ticket ID: {typed!r}", hint=f"IDs look like {prefix}-01JD8X4KQ7M3ZP2C"
+            f"not a ticket ID: {typed!r}", hint=f"IDs look like {prefix}-01JD8X4KQ7M3ZP2C4X"
         )
     text = text.upper()
     head, sep, body = text.partition("-")
@@ -91,7 +90,7 @@ def normalise(typed: str, prefix: str) -> str:
     body = body.translate(_FORGIVE)
     if not body or len(body) > BODY_CHARS or any(c not in ALPHABET for c in body):
         raise ValidationError(
-            f"not a ticket ID: {typed!r}", hint=f"IDs look like {prefix}-01JD8X4KQ7M3ZP2C"
+            f"not a ticket ID: {typed!r}", hint=f"IDs look like {prefix}-01JD8X4KQ7M3ZP2C4X"
         )
     return f"{prefix}-{body}"
 

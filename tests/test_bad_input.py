@@ -157,17 +157,17 @@ def test_conflict_markers_are_refused(desk: Desk) -> None:
 
 def test_a_symlink_in_tickets_is_refused_never_followed(desk: Desk, tmp_path: Path) -> None:
     secret = tmp_path / "secret.md"
-    secret.write_text("---\nid: GD-01M7W2Y76XX6GSW0\ntitle: t\nstatus: new\ncreated: 2026-01-01\n"
+    secret.write_text("---\nid: GD-01M7W2Y76XX6GSW012\ntitle: t\nstatus: new\ncreated: 2026-01-01\n"
                       "requester: a@b.example\n---\n")
-    link = desk.path / "tickets" / "GD-01M7W2Y76XX6GSW0.md"
+    link = desk.path / "tickets" / "GD-01M7W2Y76XX6GSW012.md"
     link.symlink_to(secret)
     before = secret.read_bytes()
-    error = desk.fails("reply", "GD-01M7W2Y76XX6GSW0", "-m", "x")
-    assert error == ("gitdesk: error: tickets/GD-01M7W2Y76XX6GSW0.md: is a symbolic link; gitdesk never "
+    error = desk.fails("reply", "GD-01M7W2Y76XX6GSW012", "-m", "x")
+    assert error == ("gitdesk: error: tickets/GD-01M7W2Y76XX6GSW012.md: is a symbolic link; gitdesk never "
                      "follows links in tickets/ (replace the link with the ticket file itself)")
     assert secret.read_bytes() == before
     listed = desk.run("list", "--all", "--format", "csv")
-    assert "GD-01M7W2Y76XX6GSW0" not in listed.stdout and "symbolic link" in listed.stderr
+    assert "GD-01M7W2Y76XX6GSW012" not in listed.stdout and "symbolic link" in listed.stderr
 
 
 def test_tickets_directory_as_a_symlink_is_refused(desk: Desk, tmp_path: Path) -> None:

@@ -63,7 +63,7 @@ def test_edit_aborted_after_an_error_changes_nothing(desk: Desk, tmp_path: Path,
 
 def test_edit_refuses_changing_the_id(desk: Desk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ticket = desk.new("x", "-q", "it-helpdesk")
-    fake_editor(tmp_path, monkeypatch, (f"id: {ticket}", "id: GD-01AAAAAAAAAAAAAA"))
+    fake_editor(tmp_path, monkeypatch, (f"id: {ticket}", "id: GD-01AAAAAAAAAAAAAAAA"))
     result = desk.run("edit", ticket, input="n\n", ok=False)
     assert f"id cannot change (was {ticket})" in result.stderr
 

@@ -206,13 +206,13 @@ def test_check_is_clean_and_exits_0_on_a_good_desk(desk: Desk) -> None:
 
 def test_check_staged_judges_against_the_committed_version(desk: Desk) -> None:
     ticket = desk.new("x", "-q", "it-helpdesk")
-    edit(desk, ticket, f"id: {ticket}", "id: GD-01AAAAAAAAAAAAAA")
+    edit(desk, ticket, f"id: {ticket}", "id: GD-01AAAAAAAAAAAAAAAA")
     edit(desk, ticket, "created: ", "created: 2020-01-01T00:00:00Z\nold_created: ")
     desk.git("add", "-A")
     lines = check_lines(desk, "--staged")
     assert any(f"id cannot change (was {ticket})" in line for line in lines), lines
     assert any("created cannot change" in line for line in lines), lines
-    assert any("file name does not match its id GD-01AAAAAAAAAAAAAA" in line for line in lines), lines
+    assert any("file name does not match its id GD-01AAAAAAAAAAAAAAAA" in line for line in lines), lines
 
 
 def test_check_staged_reports_a_deleted_ticket_and_a_symlink(desk: Desk, tmp_path: Path) -> None:
@@ -220,7 +220,7 @@ def test_check_staged_reports_a_deleted_ticket_and_a_symlink(desk: Desk, tmp_pat
     desk.git("rm", "-q", f"tickets/{ticket}.md")
     target = tmp_path / "elsewhere.md"
     target.write_text("x")
-    (desk.path / "tickets" / "GD-01AAAAAAAAAAAAAA.md").symlink_to(target)
+    (desk.path / "tickets" / "GD-01AAAAAAAAAAAAAAAA.md").symlink_to(target)
     desk.git("add", "-A")
     lines = check_lines(desk, "--staged")
     assert f"tickets/{ticket}.md: a ticket file was deleted" in lines[0] or any("deleted" in line for line in lines)

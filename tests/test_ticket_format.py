@@ -16,7 +16,7 @@ from gitdesk.model import Entry, Ticket
 
 HAND_WRITTEN = """\
 ---
-id: GD-01JD8X4KQ7M3ZP2C
+id: GD-01JD8X4KQ7M3ZP2C4X
 title: "Outlook asks for my password: every hour"
 status: open   # moved from new by hand
 priority: normal
@@ -160,7 +160,7 @@ entries = st.builds(
 @st.composite
 def tickets(draw: st.DrawFn) -> Ticket:
     return Ticket(
-        id="GD-" + draw(st.from_regex(r"[0-9A-HJKMNP-TV-Z]{16}", fullmatch=True)),
+        id="GD-" + draw(st.from_regex(r"[0-9A-HJKMNP-TV-Z]{18}", fullmatch=True)),
         title=draw(one_line),
         status=draw(st.sampled_from(["new", "open", "pending", "resolved", "closed"])),
         created=draw(times),
@@ -241,7 +241,7 @@ fast_values = st.one_of(
     st.sampled_from(["", "open", "yes", "No", "null", "~", "0", "007", "12", "-3", "1.5", "2026-11-20",
                      "2026-11-20T09:14:00Z", "2026-13-20T09:14:00Z", "[]", "[a, b]", "[a,b]", "[yes, b]", "[ a ]",
                      "[a b, c]", "a: b", "a #b", "'quoted'", "\"q\"", "x y", "it's", "a ", "é", "@home",
-                     "GD-01M84ZF6NWF5EKB3", "bob@example.com", "user.name+tag@x.example", "(x)", "a/b", "*ref",
+                     "GD-01M84ZF6NWF5EKB3A1", "bob@example.com", "user.name+tag@x.example", "(x)", "a/b", "*ref",
                      "&anchor x", "!tag x", "|", ">", "%x", "[a", "a]", "{a: 1}", ".inf", "Yes please"]),
     st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=12),
 )
@@ -270,7 +270,7 @@ def test_the_fast_front_matter_parser_agrees_with_yaml_or_declines(source: str) 
 def test_the_fast_parser_takes_what_gitdesk_writes() -> None:
     from gitdesk.frontmatter import parse_simple
 
-    text = ticketfile.render_new(Ticket(id="GD-01M84ZF6NWF5EKB3", title="Printer on 2F jams", status="open",
+    text = ticketfile.render_new(Ticket(id="GD-01M84ZF6NWF5EKB3A1", title="Printer on 2F jams", status="open",
                                         created=datetime(2026, 11, 20, 9, 14, tzinfo=timezone.utc),
                                         requester="bob@example.com", queue="it-helpdesk", labels=("paper", "2f")))
     source = text[4:text.index("\n---\n") + 1]
