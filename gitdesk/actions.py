@@ -225,7 +225,7 @@ def create(desk: Desk, spec: NewTicket, actor: Actor) -> Outcome:
             labels=tuple(dict.fromkeys(spec.labels)),
             assignee=_known_person(desk, spec.assignee) if spec.assignee else None,
             extra=dict(spec.extra),
-            description=ticketfile.escape_text(spec.body) if spec.body.strip() else "",
+            description=ticketfile.escape_text(spec.body, section=False) if spec.body.strip() else "",
         )
         if spec.queue:
             ticket = _enter_queue(desk, ticket, spec.queue, _others(desk))

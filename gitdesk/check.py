@@ -19,6 +19,7 @@ from gitdesk import git, ids, ticketfile, workflow
 from gitdesk.config import CONFIG_PATH, parse_config
 from gitdesk.errors import GitdeskError
 from gitdesk.model import Config, Ticket
+from gitdesk.terminal import one_line
 
 TICKETS = "tickets/"
 REGULAR = ("100644", "100755")
@@ -38,7 +39,7 @@ class Finding:
         text = f"{where}: {self.message}" + (f" ({self.hint})" if self.hint else "")
         if self.commit:
             text += f" [in commit {self.commit[:10]}]"
-        return " ".join(text.splitlines())
+        return one_line(text)
 
     def as_dict(self) -> dict[str, object]:
         return {"path": self.path, "line": self.line, "message": self.message, "hint": self.hint,

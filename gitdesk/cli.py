@@ -279,7 +279,7 @@ def list_(settings: Settings, statuses: tuple[str, ...], all_: bool, queue: str 
     tickets, problems = desk.all_tickets(body=False)
     render.warnings(problems)
     chosen = listing.sort(listing.select(tickets, filters, desk.config), sort_key, desk.config)
-    render.ticket_list(chosen, fmt, clock.now())
+    render.ticket_list(chosen, fmt, clock.now(), all_ids=(ticket.id for ticket in tickets))
 
 
 @cli.command()

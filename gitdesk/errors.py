@@ -32,8 +32,11 @@ class GitdeskError(Exception):
         text = where + self.message
         if self.hint:
             text += f" ({self.hint})"
-        # One line, whatever the parts held: a hostile value must not forge extra lines.
-        return " ".join(text.splitlines())
+        # One line, whatever the parts held: a hostile value must not forge extra
+        # lines or send escape sequences to the terminal.
+        from gitdesk.terminal import one_line
+
+        return one_line(text)
 
 
 class NotADesk(GitdeskError):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any
@@ -45,6 +45,7 @@ class FrontMatter:
     spans: dict[str, Span]
     body_start: int  # index of the first character after the closing delimiter line
     close_start: int  # index of the closing delimiter line
+    flow: bool = False  # written as one {…} mapping: values can change, keys cannot be added
 
 
 def _error(message: str, path: str | None, line: int | None, hint: str | None = None) -> TicketFormatError:
@@ -69,24 +70,15 @@ def split(text: str, path: str | None = None) -> tuple[int, int, int]:
 def load_data(text: str, path: str | None = None) -> dict[str, Any]:
     """Only the values, for listings: the C loader in one call, no positions.
 
-    Falls back to ``load`` (which knows lines, and refuses aliases) whenever the
-    text could hold an anchor or alias, or fails to load, so errors and
-    refusals are exactly those of ``load``.
+    Front matter that the exact fast parser declines goes through ``load``, so
+    errors and refusals (aliases, duplicate keys) are exactly those of ``load``.
     """
     content_start, close_start, _ = split(text, path)
     source = text[content_start:close_start]
     quick = parse_simple(source)
     if quick is not None:
         return quick
-    if "&" in source or "*" in source or len(source) > MAX_FRONT_MATTER // 4:
-        return load(text, path).data
-    try:
-        data = yaml.load(source, Loader=_Loader)
-    except yaml.YAMLError:
-        return load(text, path).data
-    if not isinstance(data, dict) or not all(isinstance(key, str) for key in data):
-        return load(text, path).data
-    return data
+    return load(text, path).data
 
 
 def load(text: str, path: str | None = None) -> FrontMatter:
@@ -119,10 +111,11 @@ def load(text: str, path: str | None = None) -> FrontMatter:
                 )
             spans[key] = Span(
                 content_start + key_node.start_mark.index,
-                content_start + _node_end(value_node),
+                content_start + _node_end(value_node, source),
                 first_line + key_node.start_mark.line,
             )
         data = loader.construct_document(node)
+        flow = bool(node.flow_style)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = first_line + mark.line if mark is not None else None
@@ -131,20 +124,18 @@ def load(text: str, path: str | None = None) -> FrontMatter:
                      "quote values that contain ': ' or start with a special character") from None
     except yaml.YAMLError as error:
         raise _error(f"front matter is not valid YAML: {error}", path, first_line) from None
+    except (ValueError, OverflowError, RecursionError, TypeError) as error:
+        # Valid YAML that Python cannot hold: 2026-02-30, a +99:00 offset, absurd nesting.
+        raise _error(f"front matter has a value that cannot be read: {_short(error)}", path, first_line,
+                     "correct the value, or quote it to keep it as text") from None
     finally:
         loader.dispose()
-    return FrontMatter(data, spans, body_start, close_start)
+    return FrontMatter(data, spans, body_start, close_start, flow)
 
 
-def _walk(node: yaml.Node) -> Iterator[yaml.Node]:
-    yield node
-    if isinstance(node, yaml.SequenceNode):
-        for child in node.value:
-            yield from _walk(child)
-    elif isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            yield from _walk(key)
-            yield from _walk(value)
+def _short(error: BaseException) -> str:
+    text = str(error) or type(error).__name__
+    return text if len(text) < 80 else text[:77] + "…"
 
 
 def _refuse_aliases(root: yaml.Node, path: str | None, first_line: int) -> None:
@@ -165,13 +156,37 @@ def _refuse_aliases(root: yaml.Node, path: str | None, first_line: int) -> None:
                 stack.extend((key, value))
 
 
-def _node_end(node: yaml.Node) -> int:
-    """Index just after a node's last character (block collections end at their last child,
-    not at the next token, so trailing comments stay outside the span)."""
+def _node_end(node: yaml.Node, source: str) -> int:
+    """Index just after a node's last character. Block collections end at their
+    last child and block scalars at their last indented line, not where the
+    parser's mark lands (at the next token), so a comment or key after them
+    stays outside the span."""
     if isinstance(node, (yaml.SequenceNode, yaml.MappingNode)) and not node.flow_style and node.value:
         last = node.value[-1]
-        return _node_end(last[1] if isinstance(last, tuple) else last)
+        return _node_end(last[1] if isinstance(last, tuple) else last, source)
+    if isinstance(node, yaml.ScalarNode) and node.style in ("|", ">"):
+        return _block_scalar_end(source, int(node.start_mark.index))
     return int(node.end_mark.index)
+
+
+def _block_scalar_end(source: str, start: int) -> int:
+    """End of a ``|`` / ``>`` scalar of a top-level key: its indicator line and the
+    indented (or blank) lines after it."""
+    newline = source.find("\n", start)
+    if newline < 0:
+        return len(source)
+    end = newline
+    position = newline + 1
+    while position < len(source):
+        line_end = source.find("\n", position)
+        line_end = len(source) if line_end < 0 else line_end
+        line = source[position:line_end]
+        if line.strip() and not line.startswith((" ", "\t")):
+            break
+        if line.strip():
+            end = line_end
+        position = line_end + 1
+    return end
 
 
 # --- a fast path for the front matter gitdesk itself writes ----------------
@@ -320,6 +335,10 @@ def splice(text: str, front: FrontMatter, changes: Mapping[str, Any]) -> str:
         else:
             edits.append((span.start, span.end, _line(key, value).rstrip("\n")))
     if additions:
+        if front.flow:
+            raise TicketFormatError(
+                "front matter is written as one {…} mapping, so gitdesk cannot add a field to it",
+                hint="write one 'key: value' per line")
         edits.append((front.close_start, front.close_start, "".join(additions)))
     for start, end, replacement in sorted(edits, key=lambda edit: edit[0], reverse=True):
         text = text[:start] + replacement + text[end:]

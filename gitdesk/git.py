@@ -71,9 +71,11 @@ def _run(cwd: Path, args: Sequence[str], *, input: bytes | None = None,
     except FileNotFoundError:
         raise GitError("git is not installed or not on PATH", hint="install Git 2.30 or newer") from None
     if check and result.returncode != 0:
-        message = result.stderr.decode("utf-8", "replace").strip().splitlines()
-        detail = message[-1] if message else f"exit status {result.returncode}"
-        raise GitError(f"git {args[0]} failed: {detail.removeprefix('fatal: ').removeprefix('error: ')}")
+        lines = [line.strip().removeprefix("fatal: ").removeprefix("error: ")
+                 for line in result.stderr.decode("utf-8", "replace").splitlines()
+                 if line.strip() and not line.startswith("hint:")]
+        detail = "; ".join(lines[-3:]) if lines else f"exit status {result.returncode}"
+        raise GitError(f"git {args[0]} failed: {detail}")
     return result
 
 
@@ -169,8 +171,10 @@ def changed_paths(repo: Repo, paths: Iterable[str]) -> list[str]:
     return changed
 
 
-def write_blob(repo: Repo, data: bytes) -> str:
-    return run(repo, "hash-object", "-w", "--stdin", input=data).decode().strip()
+def write_blob(repo: Repo, data: bytes, path: str) -> str:
+    """Store work-tree bytes as the blob Git would store for ``path``: its clean
+    and end-of-line filters (core.autocrlf, .gitattributes) apply, as with git add."""
+    return run(repo, "hash-object", "-w", "--stdin", f"--path={path}", input=data).decode().strip()
 
 
 def create_commit(
@@ -198,7 +202,7 @@ def create_commit(
             if data is None:
                 lines.append(f"0 {'0' * (64 if repo.object_format == 'sha256' else 40)}\t{path}")
             else:
-                lines.append(f"100644 {write_blob(repo, data)}\t{path}")
+                lines.append(f"100644 {write_blob(repo, data, path)}\t{path}")
         _run(repo.top, ["update-index", "--index-info"], input="\n".join(lines).encode() + b"\n", env=env)
         tree = _run(repo.top, ["write-tree"], env=env).stdout.decode().strip()
     finally:

@@ -3,8 +3,8 @@
 An ID is ``<PREFIX>-<10 time chars><8 random chars>`` in Crockford base32,
 e.g. ``GD-01JD8X4KQ7M3ZP2C4XW9``. The time part is the creation time in
 milliseconds (a ULID's timestamp), so IDs sort by creation; the random part
-is 40 bits from ``secrets``. Two clones collide only if they mint in the
-same millisecond *and* draw the same 40 bits; a local collision can never
+is 39 bits from ``secrets``. Two clones collide only if they mint in the
+same millisecond *and* draw the same 39 bits; a local collision can never
 overwrite a file because new tickets are created exclusively. Sequential
 numbers are out on purpose: they collide after every offline merge.
 """
@@ -54,18 +54,20 @@ def mint(prefix: str, when: datetime, existing: Iterable[str] = ()) -> str:
 
     If the desk already has IDs from the same millisecond (which happens when
     the clock is fixed, as in imports), the random part continues upward from
-    the largest of them by a random step of up to 2^32, so IDs still sort in
-    creation order and two clones doing the same stay 32 bits apart by chance.
+    the largest of them by a random step of up to 2^24, so IDs still sort in
+    creation order; a fresh millisecond starts in the lower half of the 40-bit
+    range, leaving room for some 65,000 IDs above it.
     """
     time_part = encode(int(when.timestamp() * 1000), TIME_CHARS)
     head = f"{prefix}-{time_part}"
     same_slot = [ticket_id for ticket_id in existing if ticket_id.startswith(head)]
     random_bits = 5 * RANDOM_CHARS
     if same_slot:
-        after = decode(max(same_slot)[len(head):]) + 1 + secrets.randbelow(1 << 32)
+        after = decode(max(same_slot)[len(head):]) + 1 + secrets.randbelow(1 << 24)
         if after < 1 << random_bits:
             return head + encode(after, RANDOM_CHARS)
-    return head + encode(secrets.randbits(random_bits), RANDOM_CHARS)
+    # A fresh slot starts in the lower half, leaving room above for the slot's later IDs.
+    return head + encode(secrets.randbits(random_bits - 1), RANDOM_CHARS)
 
 
 def is_valid(ticket_id: str, prefix: str) -> bool:
@@ -112,3 +114,18 @@ def resolve_prefix(typed: str, prefix: str, known: Iterable[str]) -> str:
         )
     return matches[0]
 
+
+
+def abbreviations(all_ids: Iterable[str], minimum: int = 12) -> dict[str, str]:
+    """The shortest prefix of each ID that no other ID shares (at least ``minimum``
+    characters), for tables on a terminal, like Git's abbreviated hashes."""
+    ordered = sorted(set(all_ids))
+    short: dict[str, str] = {}
+    for index, ticket_id in enumerate(ordered):
+        length = minimum
+        for neighbour in ordered[max(0, index - 1):index] + ordered[index + 1:index + 2]:
+            shared = next((i for i, (a, b) in enumerate(zip(ticket_id, neighbour)) if a != b),
+                          min(len(ticket_id), len(neighbour)))
+            length = max(length, shared + 1)
+        short[ticket_id] = ticket_id[:length]
+    return short

@@ -81,6 +81,7 @@ class Ticket:
     description: str = ""
     entries: tuple[Entry, ...] = ()
     resolution: str | None = None
+    conversation_text: str = ""  # hand-written text in the conversation outside any entry
 
     def field_value(self, name: str) -> Any:
         """A front-matter field by name, known or custom."""

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from gitdesk.terminal import one_line, visible
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -88,8 +90,8 @@ def _cell(value: Any) -> str:
     if value in (None, "", (), []):
         return "-"
     if isinstance(value, (list, tuple)):
-        return ",".join(str(item) for item in value)
-    return str(value)
+        return one_line(",".join(str(item) for item in value))
+    return one_line(str(value))
 
 
 # --- listings -----------------------------------------------------------------
@@ -97,7 +99,7 @@ def _cell(value: Any) -> str:
 LIST_COLUMNS = ("id", "status", "priority", "queue", "assignee", "age", "title")
 
 
-def ticket_list(tickets: Sequence[Ticket], fmt: str, now: datetime) -> None:
+def ticket_list(tickets: Sequence[Ticket], fmt: str, now: datetime, all_ids: Iterable[str] = ()) -> None:
     from gitdesk.desk import TICKETS
 
     records = [ticket_record(ticket, f"{TICKETS}/{ticket.id}.md") for ticket in tickets]
@@ -107,8 +109,13 @@ def ticket_list(tickets: Sequence[Ticket], fmt: str, now: datetime) -> None:
     if fmt == "csv":
         write_csv(records)
         return
-    rows = [[_cell(ticket.id), ticket.status, _cell(ticket.priority), _cell(ticket.queue),
-             _cell(ticket.assignee), age(ticket.created, now), ticket.title] for ticket in tickets]
+    shown = {ticket.id: ticket.id for ticket in tickets}
+    if is_terminal():  # abbreviated like Git's hashes; piped output keeps whole IDs
+        from gitdesk.ids import abbreviations
+
+        shown = abbreviations([*all_ids, *shown])
+    rows = [[_cell(shown[ticket.id]), _cell(ticket.status), _cell(ticket.priority), _cell(ticket.queue),
+             _cell(ticket.assignee), age(ticket.created, now), _cell(ticket.title)] for ticket in tickets]
     table([c.upper() for c in LIST_COLUMNS], rows, flexible=len(LIST_COLUMNS) - 1)
     if is_terminal():
         click.echo(f"{len(tickets)} ticket{'s' if len(tickets) != 1 else ''}", err=True)
@@ -139,13 +146,19 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, flexible: in
     from rich.table import Table
     from rich.text import Text
 
-    grid = Table(box=box.SIMPLE_HEAD, pad_edge=False, header_style="bold", expand=False)
-    for index, header in enumerate(headers):
-        grid.add_column(header, no_wrap=True, overflow="ellipsis",
-                        ratio=1 if index == flexible else None, min_width=10 if index == flexible else None)
+    console = _console()
+    natural = [max([len(header)] + [len(row[index]) for row in rows]) for index, header in enumerate(headers)]
+    # SIMPLE_HEAD puts three characters between columns (padding, an invisible rule, padding).
+    spare = console.width - sum(w for i, w in enumerate(natural) if i != flexible) - 3 * (len(headers) - 1)
+    room = max(10, spare)  # every column but ``flexible`` keeps its full width; that one gives way
+    grid = Table(box=box.SIMPLE_HEAD, pad_edge=False, header_style="bold", show_edge=False)
+    for header in headers:
+        grid.add_column(header, no_wrap=True)
     for row in rows:
-        grid.add_row(*[Text(cell) for cell in row])
-    _console().print(grid)
+        cells = [cell if index != flexible or len(cell) <= room else cell[: room - 1] + "…"
+                 for index, cell in enumerate(row)]
+        grid.add_row(*[Text(cell) for cell in cells])
+    console.print(grid)
 
 
 # --- one ticket -----------------------------------------------------------------
@@ -170,14 +183,15 @@ def ticket_detail(ticket: Ticket, config: Config, path: str, now: datetime, fmt:
              "internal": e.internal, "text": e.text} for e in ticket.entries
         ]
         record["resolution"] = ticket.resolution
+        record["conversation_text"] = ticket.conversation_text
         click.echo(json.dumps(record, ensure_ascii=False, indent=2))
         return
     from rich.text import Text
 
     out = Text()
-    out.append(ticket.id, "bold")
+    out.append(visible(ticket.id), "bold")
     out.append("  ")
-    out.append(ticket.title + "\n", "bold")
+    out.append(one_line(ticket.title) + "\n", "bold")
     facts = [
         ("status", ticket.status), ("priority", ticket.priority), ("queue", ticket.queue),
         ("assignee", ticket.assignee or "unassigned"), ("requester", ticket.requester),
@@ -189,18 +203,21 @@ def ticket_detail(ticket: Ticket, config: Config, path: str, now: datetime, fmt:
     facts += [(key, _cell(json_value(value))) for key, value in ticket.extra.items()]
     for name, value in facts:
         if value:
-            out.append(f"{name + ':':<11}", "dim")
-            out.append(f"{value}\n")
+            out.append(f"{one_line(name) + ':':<11}", "dim")
+            out.append(f"{one_line(str(value))}\n")
     out.append("\n")
-    out.append((ticket.description or "(no description)") + "\n")
+    out.append(visible(ticket.description or "(no description)") + "\n")
+    if ticket.conversation_text:
+        out.append("\n")
+        out.append(visible(ticket.conversation_text) + "\n")
     for entry in ticket.entries:
         out.append("\n")
         out.append_text(_entry_heading(entry))
         if entry.text:
-            out.append(entry.text + "\n")
+            out.append(visible(entry.text) + "\n")
     if ticket.resolution:
         out.append("\nResolution\n", "bold green")
-        out.append(ticket.resolution + "\n")
+        out.append(visible(ticket.resolution) + "\n")
     _emit(out)
 
 
@@ -210,8 +227,8 @@ def _entry_heading(entry: Entry) -> Any:
     label, style = _KIND_STYLE.get(entry.kind, (entry.kind, "bold"))
     heading = Text("── ")
     heading.append(local_time(entry.at), "dim")
-    heading.append(f"  {entry.author}  ")
-    heading.append(label + (f" {entry.detail}" if entry.detail else ""), style)
+    heading.append(f"  {one_line(entry.author)}  ")
+    heading.append(one_line(label + (f" {entry.detail}" if entry.detail else "")), style)
     if entry.internal and entry.kind != "time":
         heading.append("  (internal: not visible to the requester)", "yellow")
     heading.append("\n")
@@ -244,7 +261,7 @@ def outcome(result: Outcome, fmt: str = "table") -> None:
             "changes": list(result.changes), "ticket": ticket_record(result.ticket, result.path),
         }, ensure_ascii=False, indent=2))
         return
-    summary = "; ".join(result.changes)
+    summary = one_line("; ".join(result.changes))
     head = f"Created {result.ticket.id}" if result.verb == "new" else f"{result.ticket.id}: {result.verb}"
     click.echo(f"{head}" + (f" ({summary})" if summary else "") + f" [{result.commit[:7]}]")
 
@@ -255,14 +272,14 @@ def findings(found: Sequence[Any], fmt: str) -> None:
         click.echo(json.dumps([finding.as_dict() for finding in found], ensure_ascii=False, indent=2))
         return
     for finding in found:
-        click.echo(str(finding))
+        click.echo(str(finding))  # Finding.__str__ is already one visible line
     if found:
         click.echo(f"gitdesk check: {len(found)} problem{'s' if len(found) != 1 else ''}", err=True)
 
 
 def hook_messages(messages: Iterable[str]) -> None:
     for message in messages:
-        click.echo(message, err=True)
+        click.echo(one_line(message), err=True)
 
 
 def warnings(problems: Iterable[GitdeskError]) -> None:
@@ -275,4 +292,4 @@ def error(message: str) -> None:
 
 
 def info(message: str) -> None:
-    click.echo(message)
+    click.echo(visible(message))

@@ -5,6 +5,11 @@ where everything sits; ``render`` writes a changed ticket back by splicing
 only what changed into the original text (fields in place, entries appended,
 the resolution section replaced), so an unchanged ticket renders to the very
 same bytes and every change is a small diff.
+
+The body's structure: the description runs to the first ``## Conversation``
+or ``## Resolution`` heading; each of those two sections runs to the next
+level-2 heading, so a team's own ``## See also`` after them is kept as it is.
+Headings inside fenced code blocks do not count.
 """
 
 from __future__ import annotations
@@ -22,59 +27,81 @@ from gitdesk.model import FIELD_ORDER, KNOWN_FIELDS, REQUIRED_FIELDS, Entry, Tic
 
 CONVERSATION = "Conversation"
 RESOLUTION = "Resolution"
-_SECTION = re.compile(r"^## (Conversation|Resolution)[ \t]*$")
-_ENTRY = re.compile(r"^### (\S+) (\S+) — ([a-z][a-z0-9-]*)(?: (.*?))?[ \t]*$")
+BOM = "\ufeff"
+_SECTION = re.compile(r"^## (Conversation|Resolution)[ \t\r]*$")
+_ENTRY = re.compile(r"^### (\S+) (\S+) — ([a-z][a-z0-9-]*)(?: (.*?))?[ \t\r]*$")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_CONFLICT = re.compile(r"^(<{7}|={7}|>{7}|\|{7})( |$)")
-# A line of user text that the parser would read as structure gets a backslash.
-_NEEDS_ESCAPE = re.compile(r"^(## (Conversation|Resolution)[ \t]*|### \S+ \S+ — .*)$")
+_CONFLICT = re.compile(r"^(<{7}|={7}|>{7}|\|{7})( |\r?$)")
+_KNOWN_HEADING = re.compile(r"^## (Conversation|Resolution)$")
+_LEVEL2 = re.compile(r"^##(?=[ \t]|$)")
+_ENTRY_LIKE = re.compile(r"^### \S+ \S+ — ")
+_ATTEMPTED_ENTRY = re.compile(r"^### \d")
 
 
 @dataclass(frozen=True, slots=True)
 class Document:
     """A parsed ticket file: the original text and where its parts are."""
 
-    text: str  # with newlines normalised to \n
-    newline: str  # what the file uses on disk
+    text: str  # newlines normalised to \n when the file uses CRLF throughout; no BOM
+    newline: str  # "\r\n" when the file is CRLF throughout, else "\n" (mixed files stay as they are)
+    bom: bool
     front: frontmatter.FrontMatter
     description_end: int
     conversation: tuple[int, int] | None  # (heading start, section end)
     resolution: tuple[int, int] | None
+    open_fence_line: int | None  # a code fence the body never closes
+    odd_headings: tuple[int, ...]  # lines that look like entry headings but are not
+    path: str | None = None
 
 
 def decode(data: bytes, path: str | None = None) -> str:
-    """Bytes to text, refusing what a ticket must not be."""
+    """Bytes to text, refusing what a ticket must not be. A BOM is kept (parse handles it)."""
     try:
-        text = data.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as error:
         line = data.count(b"\n", 0, error.start) + 1
         raise TicketFormatError(
             f"not valid UTF-8 (byte 0x{data[error.start]:02x})", path=path, line=line,
             hint="re-save the file as UTF-8",
         ) from None
-    return text.removeprefix("\ufeff")
+
+
+def _normalise(text: str) -> tuple[str, str, bool]:
+    bom = text.startswith(BOM)
+    if bom:
+        text = text[1:]
+    crlf = "\r\n" in text and text.count("\r\n") == text.count("\n")
+    return (text.replace("\r\n", "\n") if crlf else text), ("\r\n" if crlf else "\n"), bom
 
 
 def parse(text: str, path: str | None = None) -> tuple[Ticket, Document]:
-    newline = "\r\n" if "\r\n" in text else "\n"
-    normal = text.replace("\r\n", "\n") if newline == "\r\n" else text
+    normal, newline, bom = _normalise(text)
     _refuse_conflict_markers(normal, path)
     if "\x00" in normal:
         raise TicketFormatError("file contains NUL bytes", path=path, hint="tickets are plain text")
     front = frontmatter.load(normal, path)
-    description_end, conversation, resolution = _sections(normal, front.body_start)
-    entries = _entries(normal, conversation, path) if conversation else ()
+    layout = _sections(normal, front.body_start)
+    entries, conversation_text, odd = (_entries(normal, layout.conversation, path) if layout.conversation
+                                       else ((), "", ()))
     ticket = _ticket(front, path)
-    body = normal[front.body_start:description_end]
-    resolution_text = _section_text(normal, resolution) if resolution else None
-    ticket = _with_body(ticket, body.strip("\n"), entries, resolution_text or None)
-    return ticket, Document(normal, newline, front, description_end, conversation, resolution)
+    description = _clean(normal[front.body_start:layout.description_end])
+    resolution = _clean(_section_text(normal, layout.resolution)) if layout.resolution else ""
+    ticket = replace(ticket, description=description, entries=entries, resolution=resolution or None,
+                     conversation_text=conversation_text)
+    document = Document(normal, newline, bom, front, layout.description_end, layout.conversation,
+                        layout.resolution, layout.open_fence_line, odd, path)
+    return ticket, document
+
+
+def _clean(text: str) -> str:
+    """Model text: no surrounding blank lines, no stray carriage returns."""
+    return "\n".join(line.rstrip("\r") for line in text.split("\n")).strip("\n")
 
 
 def parse_front(text: str, path: str | None = None) -> Ticket:
     """Only the front matter, for listings: the body is not parsed, positions are
     not kept, and a problem is re-read with positions to name its line."""
-    normal = text.replace("\r\n", "\n") if "\r\n" in text else text
+    normal, _, _ = _normalise(text)
     _refuse_conflict_markers(normal, path)
     data = frontmatter.load_data(normal, path)
     try:
@@ -113,15 +140,21 @@ def _refuse_conflict_markers(text: str, path: str | None) -> None:
             )
 
 
-def _with_body(ticket: Ticket, description: str, entries: tuple[Entry, ...],
-               resolution: str | None) -> Ticket:
-    return replace(ticket, description=description, entries=entries, resolution=resolution)
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    description_end: int
+    conversation: tuple[int, int] | None
+    resolution: tuple[int, int] | None
+    open_fence_line: int | None
 
 
-def _sections(text: str, body_start: int) -> tuple[int, tuple[int, int] | None, tuple[int, int] | None]:
-    """Find the level-2 Conversation and Resolution headings outside code fences."""
-    found: list[tuple[str, int]] = []
+def _sections(text: str, body_start: int) -> _Layout:
+    """Find the Conversation and Resolution sections outside code fences."""
+    found: dict[str, int] = {}
+    level2: list[int] = []  # every level-2 heading: each ends the section before it
     fence: str | None = None
+    fence_line: int | None = None
+    line_number = text.count("\n", 0, body_start) + 1
     position = body_start
     length = len(text)
     while position < length:
@@ -130,65 +163,80 @@ def _sections(text: str, body_start: int) -> tuple[int, tuple[int, int] | None, 
         line = text[position:end]
         outside = fence is None
         fence = _next_fence(line, fence)
-        if outside and fence is None and line.startswith("## "):
+        if outside and fence is not None:
+            fence_line = line_number
+        if outside and fence is None and line.startswith("##") and _LEVEL2.match(line):
+            level2.append(position)
             match = _SECTION.match(line)
-            if match and all(name != match.group(1) for name, _ in found):
-                found.append((match.group(1), position))
+            if match and match.group(1) not in found:
+                found[match.group(1)] = position
         position = end + 1
-    description_end = found[0][1] if found else length
+        line_number += 1
     spans: dict[str, tuple[int, int]] = {}
-    for index, (name, start) in enumerate(found):
-        end = found[index + 1][1] if index + 1 < len(found) else length
-        spans[name] = (start, end)
-    return description_end, spans.get(CONVERSATION), spans.get(RESOLUTION)
+    for name, start in found.items():
+        following = [p for p in level2 if p > start]
+        spans[name] = (start, following[0] if following else length)
+    description_end = min(found.values()) if found else length
+    return _Layout(description_end, spans.get(CONVERSATION), spans.get(RESOLUTION),
+                   fence_line if fence is not None else None)
 
 
 def _section_text(text: str, span: tuple[int, int]) -> str:
     start, end = span
     heading_end = text.find("\n", start, end)
-    return "" if heading_end < 0 else text[heading_end + 1:end].strip("\n")
+    return "" if heading_end < 0 else text[heading_end + 1:end]
 
 
-def _entries(text: str, span: tuple[int, int], path: str | None) -> tuple[Entry, ...]:
+def _entries(text: str, span: tuple[int, int], path: str | None) -> tuple[tuple[Entry, ...], str, tuple[int, ...]]:
+    """The entries of the Conversation section, the text before the first one,
+    and the lines that look like entry headings but are not."""
     start, end = span
     lines = text[start:end].split("\n")
     first_line = text.count("\n", 0, start) + 1
     entries: list[Entry] = []
-    current: tuple[datetime, str, str, str, int] | None = None
+    current: tuple[datetime, str, str, str] | None = None
     body: list[str] = []
+    before: list[str] = []
+    odd: list[int] = []
     fence: str | None = None
 
     def flush() -> None:
         if current is not None:
-            at, author, kind, detail, _ = current
-            entries.append(Entry(at, author, kind, "\n".join(body).strip("\n"), detail))
+            at, author, kind, detail = current
+            entries.append(Entry(at, author, kind, _clean("\n".join(body)), detail))
 
     for offset, line in enumerate(lines[1:], start=1):
         outside = fence is None
         fence = _next_fence(line, fence)
         match = _ENTRY.match(line) if outside and fence is None and line.startswith("### ") else None
         if match is None:
-            if current is not None:
-                body.append(line)
+            if outside and fence is None and _ATTEMPTED_ENTRY.match(line):
+                odd.append(first_line + offset)
+            (body if current is not None else before).append(line)
             continue
         try:
             at = _entry_time(match.group(1))
         except ValueError:
             raise TicketFormatError(
                 f"conversation entry has a bad time {match.group(1)!r}", path=path,
-                line=first_line + offset, hint="entry headings look like '### 2026-11-20T09:40:00Z alice — reply'",
+                line=first_line + offset,
+                hint="entry headings look like '### 2026-11-20T09:40:00Z alice — reply'",
             ) from None
         flush()
-        current = (at, match.group(2), match.group(3), match.group(4) or "", offset)
+        current = (at, match.group(2), match.group(3), match.group(4) or "")
         body = []
     flush()
-    return tuple(entries)
+    return tuple(entries), _clean("\n".join(before)), tuple(odd)
+
+
+def _plausible(value: date) -> bool:
+    return 1970 <= value.year <= 9998
 
 
 def _entry_time(text: str) -> datetime:
     value = text[:-1] + "+00:00" if text.endswith("Z") else text
     parsed = datetime.fromisoformat(value)
-    if parsed.tzinfo is None:
+    if parsed.tzinfo is None or not _plausible(parsed):
         raise ValueError(text)
     return as_utc(parsed)
 
@@ -233,12 +281,12 @@ def _ticket(front: frontmatter.FrontMatter, path: str | None) -> Ticket:
         return tuple(value)
 
     created = data["created"]
-    if isinstance(created, (datetime, date)):
-        created_at = as_utc(created)
-    else:
+    if not isinstance(created, (datetime, date)) or not _plausible(created):
         raise TicketFormatError(
-            "created must be a time like 2026-11-20T09:14:00Z", path=path, line=line_of("created"),
+            "created must be a time like 2026-11-20T09:14:00Z (years 1970 to 9998)", path=path,
+            line=line_of("created"),
         )
+    created_at = as_utc(created)
     title = text_field("title", required=True) or ""
     if not title.strip():
         raise TicketFormatError("title is empty", path=path, line=line_of("title"))
@@ -269,24 +317,32 @@ def _type_name(value: Any) -> str:
 # --- writing ------------------------------------------------------------------
 
 
-def escape_text(text: str) -> str:
+def escape_text(text: str, *, section: bool = True) -> str:
     """Make user text safe to place in a ticket body.
 
-    Lines the parser would read as a section or entry heading get a leading
-    backslash (Markdown shows them literally), and an unclosed code fence is
-    closed so it cannot swallow the entries that follow.
+    Trailing whitespace goes first (so a heading cannot hide behind a
+    non-breaking space). Lines that would read as an entry heading or a
+    conflict marker get a leading backslash, which Markdown shows literally.
+    In an entry or the resolution (``section``), level-2 headings become
+    level 3, since a level-2 heading would end the section; in a description
+    only ``## Conversation`` and ``## Resolution`` are escaped. An unclosed
+    code fence is closed so it cannot swallow what follows.
     """
     lines = text.replace("\r\n", "\n").replace("\r", "\n").strip("\n").split("\n")
     fence: str | None = None
     out: list[str] = []
-    for line in lines:
+    for raw in lines:
+        line = raw.rstrip()
         outside = fence is None
         fence = _next_fence(line, fence)
-        if outside and _NEEDS_ESCAPE.match(line):
-            line = "\\" + line
-        if _CONFLICT.match(line):
-            line = "\\" + line
-        out.append(line.rstrip())
+        if outside and fence is None:
+            if _ENTRY_LIKE.match(line) or _CONFLICT.match(line):
+                line = "\\" + line
+            elif section and _LEVEL2.match(line):
+                line = "#" + line
+            elif not section and _KNOWN_HEADING.match(line):
+                line = "\\" + line
+        out.append(line)
     if fence is not None:
         out.append(fence)
     return "\n".join(out).strip("\n")
@@ -322,6 +378,12 @@ def render_new(ticket: Ticket) -> str:
     return text
 
 
+def same_content(a: Ticket, b: Ticket) -> bool:
+    """Whether two tickets say the same: fields, description, entries, resolution."""
+    return (a.front_matter() == b.front_matter() and a.description == b.description
+            and a.entries == b.entries and (a.resolution or None) == (b.resolution or None))
+
+
 def render(document: Document, old: Ticket, new: Ticket) -> str:
     """The file text for ``new``, spliced into the original of ``old``.
 
@@ -330,32 +392,40 @@ def render(document: Document, old: Ticket, new: Ticket) -> str:
     gives back the original text byte for byte.
     """
     if new == old:
-        return _denormalise(document.text, document.newline)
+        return _denormalise(document.text, document)
     if new.description != old.description or new.entries[: len(old.entries)] != old.entries:
         raise ValueError("render only appends entries; rewrite the file for other body changes")
     if new.resolution != old.resolution and not new.resolution:
         raise ValueError("render cannot remove a resolution")
+    added = new.entries[len(old.entries):]
+    changing_body = bool(added) or new.resolution != old.resolution
+    if changing_body and document.open_fence_line is not None:
+        raise TicketFormatError(
+            "the ticket has a code block (```) that is never closed", path=document.path,
+            line=document.open_fence_line, hint="close it with gitdesk edit, then try again",
+        )
     text = document.text
     # Body edits first: they sit after the front matter, so its spans stay valid.
     # Re-parse between them so each edit sees where the sections now are.
-    added = new.entries[len(old.entries):]
     if new.resolution != old.resolution and new.resolution:
         text = _set_resolution(text, document, new.resolution)
         if added:
-            document = parse(text)[1]
+            document = parse(text, document.path)[1]
     if added:
         text = _append_entries(text, document, added)
     changes = _field_changes(old, new)
     if changes:
         text = frontmatter.splice(text, document.front, changes)
-    reparsed, _ = parse(text)
-    if reparsed.front_matter() != new.front_matter() or reparsed.entries != new.entries:
-        raise AssertionError("ticket did not survive its own round trip")  # a bug, never user input
-    return _denormalise(text, document.newline)
+    reparsed, _ = parse(text, document.path)
+    if not same_content(reparsed, new):
+        raise AssertionError(f"{document.path}: ticket did not survive its own round trip")  # a bug
+    return _denormalise(text, document)
 
 
-def _denormalise(text: str, newline: str) -> str:
-    return text.replace("\n", "\r\n") if newline == "\r\n" else text
+def _denormalise(text: str, document: Document) -> str:
+    if document.newline == "\r\n":
+        text = text.replace("\n", "\r\n")
+    return BOM + text if document.bom else text
 
 
 def _field_changes(old: Ticket, new: Ticket) -> dict[str, Any]:

@@ -172,7 +172,7 @@ def tickets(draw: st.DrawFn) -> Ticket:
         asset=draw(st.none() | one_line),
         labels=tuple(draw(st.lists(words, max_size=4, unique=True))),
         extra=draw(st.dictionaries(custom_keys, scalars, max_size=3)),
-        description=ticketfile.escape_text(draw(paragraphs)),
+        description=ticketfile.escape_text(draw(paragraphs), section=False),
         entries=tuple(draw(st.lists(entries, max_size=4))),
         resolution=draw(st.none() | paragraphs.map(ticketfile.escape_text).filter(lambda s: bool(s.strip()))),
     )

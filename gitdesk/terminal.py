@@ -1,0 +1,33 @@
+"""Text from tickets made safe to show on a terminal.
+
+Ticket files are untrusted: a title can carry escape sequences that clear the
+screen, retitle the window, forge hyperlinks, or (with bidirectional
+overrides) make text read differently from what it is. Everything gitdesk
+prints for people goes through ``visible``; JSON output escapes on its own.
+"""
+
+from __future__ import annotations
+
+import re
+
+# C0 controls except newline and tab, DEL, C1 controls, and the invisible
+# formatting characters that reorder or hide text.
+_UNSAFE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f"  # C0 (but \\t and \\n), DEL, C1
+    "\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"  # zero-width, bidi
+)
+
+
+def _show(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"<U+{code:04X}>"
+
+
+def visible(text: str) -> str:
+    """``text`` with every control or invisible formatting character written out."""
+    return _UNSAFE.sub(_show, text)
+
+
+def one_line(text: str) -> str:
+    """``visible`` and on one line: tabs and newlines become spaces."""
+    return visible(" ".join(text.replace("\t", " ").splitlines()))
