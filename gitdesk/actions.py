@@ -17,10 +17,11 @@ from gitdesk import assignment, changes, clock, ids, ticketfile, workflow
 from gitdesk.desk import Actor, Desk, LoadedTicket
 from gitdesk.durations import format_duration, parse_duration
 from gitdesk.errors import GitdeskError, TransitionError, UnsafePath, ValidationError
-from gitdesk.frontmatter import parse_scalar
+from gitdesk.frontmatter import NOT_TEXT, parse_scalar
 from gitdesk.model import (
     ESCALATION,
     IMMUTABLE_FIELDS,
+    KNOWN_FIELDS,
     NOTE,
     QUESTION,
     REJECTION,
@@ -48,10 +49,10 @@ class Outcome:
 # --- helpers ------------------------------------------------------------------
 
 
-def _text(value: str | None, what: str) -> str:
+def _text(value: str | None, what: str, flag: str = "-m TEXT") -> str:
     cleaned = ticketfile.escape_text(value or "")
     if not cleaned.strip():
-        raise ValidationError(f"{what} is empty", hint=f"give the {what} with -m TEXT")
+        raise ValidationError(f"{what} is empty", hint=f"give the {what} with {flag}")
     return cleaned
 
 
@@ -211,6 +212,8 @@ def create(desk: Desk, spec: NewTicket, actor: Actor) -> Outcome:
     title = _one_line(spec.title, "title")
     for label in spec.labels:
         _check_label(label)
+    for key, _ in spec.extra:
+        _custom_field_name(key)
     with desk.writing():
         now = clock.now()
         ticket = Ticket(
@@ -228,10 +231,13 @@ def create(desk: Desk, spec: NewTicket, actor: Actor) -> Outcome:
             description=ticketfile.escape_text(spec.body, section=False) if spec.body.strip() else "",
         )
         if spec.queue:
+            target = config.queues.get(spec.queue)
+            if ticket.assignee and target is not None and ticket.assignee not in target.members:
+                raise ValidationError(f"{ticket.assignee} is not a member of queue {spec.queue}",
+                                      hint=f"members: {', '.join(target.members) or '(none)'}")
             ticket = _enter_queue(desk, ticket, spec.queue, _others(desk))
         elif ticket.assignee:
-            queue = _queue_for(desk, ticket, ticket.assignee)
-            ticket = _out_of_intake(desk, replace(ticket, queue=queue))
+            ticket = _out_of_intake(desk, replace(ticket, queue=_queue_for(desk, ticket, ticket.assignee)))
         ticket = replace(ticket, id=_fresh_id(desk, now))
         path = desk.path_of(ticket.id)
         _new_problems(desk, None, ticket, path)
@@ -334,8 +340,8 @@ def ask(desk: Desk, typed_id: str, text: str, actor: Actor) -> Outcome:
 
 
 def escalate(desk: Desk, typed_id: str, to: str | None, reason: str, actor: Actor) -> Outcome:
-    _person(actor, "escalate")
-    why = _text(reason, "reason")
+    handle = _person(actor, "escalate")
+    why = _text(reason, "reason", "--reason TEXT")
     config = desk.config
 
     def mutate(ticket: Ticket) -> Ticket:
@@ -358,6 +364,8 @@ def escalate(desk: Desk, typed_id: str, to: str | None, reason: str, actor: Acto
                                   hint=f"queues: {', '.join(config.queues)}; people: {', '.join(config.people)}")
         if person.handle == ticket.assignee:
             raise ValidationError(f"{ticket.id} is already assigned to {person.handle}")
+        if person.handle == handle:
+            raise ValidationError("you cannot escalate a ticket to yourself", hint="use gitdesk take instead")
         # Keep the queue if the person works it; else follow them to their own queue.
         current = config.queues.get(ticket.queue or "")
         theirs = config.queues_of(person.handle)
@@ -431,10 +439,21 @@ def reject(desk: Desk, typed_id: str, text: str | None, actor: Actor) -> Outcome
 _TEXT_FIELDS = ("title", "priority", "category", "asset", "requester")
 
 
+def _custom_field_name(field: str) -> str:
+    name = field.strip()
+    if not FIELD_NAME.match(name) or name in NOT_TEXT:
+        raise ValidationError(f"not a field name: {field!r}",
+                              hint="use lowercase letters, digits, '_' and '-' (and not yes, no, on, off, null…)")
+    if name in KNOWN_FIELDS:
+        raise ValidationError(f"{name} is one of gitdesk's own fields", hint="set it with its own option")
+    return name
+
+
 def set_field(desk: Desk, typed_id: str, field: str, value: str, actor: Actor) -> Outcome:
     name = field.strip().lower()
-    if not FIELD_NAME.match(name):
-        raise ValidationError(f"not a field name: {field!r}", hint="use lowercase letters, digits, '_' and '-'")
+    if not FIELD_NAME.match(name) or name in NOT_TEXT:
+        raise ValidationError(f"not a field name: {field!r}",
+                              hint="use lowercase letters, digits, '_' and '-' (and not yes, no, on, off, null…)")
     if name in IMMUTABLE_FIELDS:
         raise ValidationError(f"{name} never changes once a ticket exists")
     if name in ("labels", "related"):

@@ -187,6 +187,8 @@ def new(settings: Settings, title: str | None, requester: str | None, queue: str
 
     desk = settings.desk
     actor = settings.actor()
+    if body is not None and body_file is not None:
+        raise click.UsageError("give the description with --body or --body-file, not both")
     text = body_file.read() if body_file is not None else body
     extra: tuple[tuple[str, Any], ...] = ()
     if text is None and (force_edit or (sys.stdin.isatty() and sys.stdout.isatty())):
@@ -194,7 +196,8 @@ def new(settings: Settings, title: str | None, requester: str | None, queue: str
         if spec is None:
             render.info("Cancelled: empty title, nothing created.")
             return
-        title, requester, queue, priority, category, asset, labels, text, extra = spec
+        title, requester, queue, priority, category, asset, labels, text, extra, drafted = spec
+        assignee = assignee or drafted
     if not title:
         raise click.UsageError("a TITLE is required (or run on a terminal to use the editor)")
     result = actions.create(desk, actions.NewTicket(
@@ -230,7 +233,7 @@ def _edit_new(desk: Desk, title: str | None, requester: str | None, queue: str |
         extra = tuple((key, value) for key, value in fields.items() if key not in known)
         return (str(fields["title"]), fields.get("requester"), fields.get("queue"), fields.get("priority"),
                 fields.get("category"), fields.get("asset"), tuple(fields.get("labels") or ()),
-                draft.body, extra)
+                draft.body, extra, fields.get("assignee"))
 
 
 @cli.command(name="list")
@@ -365,6 +368,8 @@ def _action(function_name: str) -> Callable[..., Any]:
 
 
 def _message(message: str | None, message_file: Any, what: str) -> str:
+    if message is not None and message_file is not None:
+        raise click.UsageError(f"give the {what} with -m or --file, not both")
     if message_file is not None:
         return str(message_file.read())
     if message is None:
@@ -489,6 +494,8 @@ def resolve(settings: Settings, ticket_id: str, note_text: str | None, note_file
     Example:
       gitdesk resolve GD-01JD8X4K --note "Removed stale credentials in Credential Manager."
     """
+    if note_text is not None and note_file is not None:
+        raise click.UsageError("give the note with --note or --note-file, not both")
     text = note_file.read() if note_file is not None else note_text
     _run(_action("resolve"), settings, ticket_id, text or "", fmt=fmt)
 
@@ -561,19 +568,20 @@ def set_(settings: Settings, ticket_id: str, field: str, value: str, fmt: str) -
     _run(_action("set_field"), settings, ticket_id, field, value, fmt=fmt)
 
 
-@cli.command(context_settings={"ignore_unknown_options": True})
+@cli.command(context_settings={"ignore_unknown_options": True, "help_option_names": ["--help"]})
 @ID
 @click.argument("edits", nargs=-1, required=True, metavar="+ADD -REMOVE...")
+@FMT
 @desk_options
 @pass_settings
-def label(settings: Settings, ticket_id: str, edits: tuple[str, ...]) -> None:
+def label(settings: Settings, ticket_id: str, edits: tuple[str, ...], fmt: str) -> None:
     """Add (+name or name) and remove (-name) labels.
 
     \b
     Example:
       gitdesk label GD-01JD8X4K +outlook -auth
     """
-    _run(_action("label"), settings, ticket_id, list(edits))
+    _run(_action("label"), settings, ticket_id, list(edits), fmt=fmt)
 
 
 @cli.command()

@@ -125,11 +125,13 @@ def handle_from_email(email: str) -> str:
 class _Reader:
     """Walks the raw mapping, collecting the key path for error messages."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, text: str) -> None:
         self.path = path
+        self.source = text
 
     def fail(self, key: str, message: str, hint: str | None = None) -> ConfigError:
-        return ConfigError(f"{key}: {message}" if key else message, path=self.path, hint=hint)
+        return ConfigError(f"{key}: {message}" if key else message, path=self.path,
+                           line=frontmatter.line_of_key(self.source, key) if key else None, hint=hint)
 
     def mapping(self, value: Any, key: str) -> Mapping[str, Any]:
         if value is None:
@@ -184,7 +186,7 @@ def parse_config(text: str, path: str = CONFIG_PATH) -> Config:
         raw = frontmatter.load_mapping(text, path)
     except GitdeskError as error:
         raise ConfigError(error.message, path=path, line=error.line, hint="fix the YAML syntax") from None
-    read = _Reader(path)
+    read = _Reader(path, text)
     top = read.mapping(raw, "")
     for key in top:
         if key not in SECTIONS:

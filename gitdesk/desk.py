@@ -18,7 +18,15 @@ from pathlib import Path
 
 from gitdesk import git, ids, ticketfile, transaction
 from gitdesk.config import CONFIG_PATH, parse_config
-from gitdesk.errors import ConfigError, DirtyWorktree, GitdeskError, NotADesk, NotFound, UnsafePath
+from gitdesk.errors import (
+    ConfigError,
+    DirtyWorktree,
+    GitdeskError,
+    NotADesk,
+    NotFound,
+    TicketFormatError,
+    UnsafePath,
+)
 from gitdesk.lock import desk_lock
 from gitdesk.model import Config, Person, Ticket
 from gitdesk.ticketfile import Document
@@ -120,6 +128,13 @@ class Desk:
             return []
         return sorted(name[:-3] for name in names if name.endswith(".md") and pattern.match(name[:-3]))
 
+    def _misnamed(self, valid: set[str]) -> list[str]:
+        try:
+            names = os.listdir(self.tickets_dir)
+        except FileNotFoundError:
+            return []
+        return sorted(name for name in names if name.endswith(".md") and name[:-3] not in valid)
+
     def resolve(self, typed: str) -> str:
         """The full ID for what the user typed (a unique prefix will do)."""
         prefix = self.config.id_prefix
@@ -151,7 +166,11 @@ class Desk:
         tickets: list[Ticket] = []
         problems: list[GitdeskError] = []
         directory = str(self._checked_tickets_dir())
-        for ticket_id in self.ticket_ids():
+        names = self.ticket_ids()
+        problems += [TicketFormatError("is not named like a ticket of this desk, so it is not listed",
+                                       path=f"{TICKETS}/{name}", hint="gitdesk check explains")
+                     for name in self._misnamed(set(names))]
+        for ticket_id in names:
             path = self.path_of(ticket_id)
             try:
                 data = _read_regular(os.path.join(directory, ticket_id + ".md"), path)

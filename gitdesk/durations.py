@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from gitdesk.errors import ValidationError
 
+MAXIMUM = timedelta(days=366)
 _UNITS = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1}
 _PART = re.compile(r"(\d+(?:\.\d+)?)\s*([wdhms])")
 _WHOLE = re.compile(r"^\s*(?:\d+(?:\.\d+)?\s*[wdhms]\s*)+$")
@@ -20,10 +21,12 @@ def parse_duration(text: str) -> timedelta:
         raise ValidationError(
             f"not a duration: {text!r}", hint="write it like 45m, 1h30m, 2h or 1d"
         )
-    seconds = sum(float(number) * _UNITS[unit] for number, unit in _PART.findall(value))
-    if seconds <= 0:
-        raise ValidationError(f"duration must be more than zero: {text!r}")
-    return timedelta(seconds=round(seconds))
+    seconds = round(sum(float(number) * _UNITS[unit] for number, unit in _PART.findall(value)))
+    if seconds < 1:
+        raise ValidationError(f"duration must be at least a second: {text!r}")
+    if seconds > MAXIMUM.total_seconds():
+        raise ValidationError(f"duration is longer than a year: {text!r}", hint="write it like 45m, 1h30m, 2h or 1d")
+    return timedelta(seconds=seconds)
 
 
 def format_duration(value: timedelta) -> str:

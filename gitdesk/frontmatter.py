@@ -196,7 +196,7 @@ _SIMPLE_STR = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._@/+()'-]*")
 _SIMPLE_INT = re.compile(r"0|[1-9][0-9]{0,17}")
 _SIMPLE_TIME = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)Z")
 # Plain words YAML 1.1 (as PyYAML resolves it) reads as something other than text.
-_NOT_TEXT = frozenset({
+NOT_TEXT = frozenset({
     "yes", "Yes", "YES", "no", "No", "NO", "true", "True", "TRUE", "false", "False", "FALSE",
     "on", "On", "ON", "off", "Off", "OFF", "null", "Null", "NULL",
 })
@@ -211,7 +211,7 @@ def _simple_str(value: str) -> bool:
     if value[0].isdigit():  # 2f is text, 0x1f and 1_000 are numbers: ask YAML's own resolver
         tag = _RESOLVER.resolve(yaml.ScalarNode, value, (True, False))  # type: ignore[no-untyped-call]
         return bool(tag == "tag:yaml.org,2002:str")
-    return value not in _NOT_TEXT
+    return value not in NOT_TEXT
 
 
 def parse_simple(source: str) -> dict[str, Any] | None:
@@ -231,7 +231,7 @@ def parse_simple(source: str) -> dict[str, Any] | None:
         if match is None:
             return None
         key, value = match.group(1), match.group(2)
-        if key in data or key in _NOT_TEXT:
+        if key in data or key in NOT_TEXT:
             return None
         if not value:
             data[key] = None
@@ -371,16 +371,60 @@ def load_mapping(text: str, path: str | None = None) -> Any:
         raise TicketFormatError(f"not valid YAML: {error}", path=path) from None
 
 
+_TYPED_INT = re.compile(r"-?(0|[1-9][0-9]{0,17})")
+_TYPED_FLOAT = re.compile(r"-?(0|[1-9][0-9]*)\.[0-9]+")
+_TYPED_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 def parse_scalar(text: str) -> Any:
-    """A value typed on the command line, as YAML would read it (``12`` is a number,
-    ``true`` a flag); anything that is not a plain scalar stays text."""
-    stripped = text.strip()
+    """A value typed on the command line: a whole number, a decimal, true/false,
+    an ISO date or time (stored in UTC), else text. Stricter than YAML 1.1 on
+    purpose: ``017`` stays the text it looks like, not octal 15."""
+    value = text.strip()
+    if _TYPED_INT.fullmatch(value):
+        return int(value)
+    if _TYPED_FLOAT.fullmatch(value):
+        return float(value)
+    if value in ("true", "false"):
+        return value == "true"
+    if _TYPED_DATE.fullmatch(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return value
+    if _TYPED_DATE.match(value) and ("T" in value or " " in value):
+        from gitdesk.clock import parse_time
+        from gitdesk.errors import GitdeskError
+
+        try:
+            return parse_time(value)
+        except GitdeskError:
+            return value
+    return value
+
+
+def line_of_key(text: str, dotted: str) -> int | None:
+    """The 1-based line of a nested key like ``queues.it-helpdesk.members`` in a
+    YAML document, for error messages; None when it cannot be found. Names may
+    contain dots, so each level takes the longest key that matches."""
+    loader = _Loader(text)
     try:
-        value = yaml.load(f"v: {stripped}\n", Loader=_Loader)["v"]
-    except (yaml.YAMLError, TypeError, KeyError):
-        return stripped
-    if isinstance(value, (str, int, float, bool, date)) and not isinstance(value, datetime):
-        return value
-    if isinstance(value, datetime):
-        return value
-    return stripped
+        node = loader.get_single_node()
+    except yaml.YAMLError:
+        return None
+    finally:
+        loader.dispose()
+    remaining = dotted
+    line: int | None = None
+    while remaining and isinstance(node, yaml.MappingNode):
+        best = None
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            if (remaining == key or remaining.startswith(key + ".")) and (best is None or len(key) > len(best[0])):
+                best = (key, key_node, value_node)
+        if best is None:
+            break
+        key, key_node, node = best
+        line = int(key_node.start_mark.line) + 1
+        remaining = remaining[len(key) + 1:]
+    return line

@@ -124,7 +124,7 @@ def abbreviations(all_ids: Iterable[str], minimum: int = 12) -> dict[str, str]:
     for index, ticket_id in enumerate(ordered):
         length = minimum
         for neighbour in ordered[max(0, index - 1):index] + ordered[index + 1:index + 2]:
-            shared = next((i for i, (a, b) in enumerate(zip(ticket_id, neighbour)) if a != b),
+            shared = next((i for i, (a, b) in enumerate(zip(ticket_id, neighbour, strict=False)) if a != b),
                           min(len(ticket_id), len(neighbour)))
             length = max(length, shared + 1)
         short[ticket_id] = ticket_id[:length]

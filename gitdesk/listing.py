@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
+from gitdesk.clock import as_utc
 from gitdesk.errors import ValidationError
 from gitdesk.model import KNOWN_FIELDS, Config, Ticket
 
@@ -90,17 +91,18 @@ def sort(tickets: list[Ticket], key: str | None, config: Config) -> list[Ticket]
     orders = {"priority": list(config.priorities), "status": list(config.statuses)}
 
     def value(ticket: Ticket) -> tuple[int, Any]:
+        # (kind, value): numbers, then times, then text, then empty; never compares across kinds.
         raw = ticket.field_value(name)
         if name in orders:
             order = orders[name]
-            return (0, order.index(raw)) if raw in order else (1, len(order))
+            return (0, order.index(raw)) if raw in order else (4, 0)
         if raw in (None, "", ()):
-            return (1, "")
-        if isinstance(raw, datetime):
-            return (0, raw.timestamp())
+            return (4, 0)
         if isinstance(raw, (int, float)) and not isinstance(raw, bool):
-            return (0, raw)
-        return (0, str(raw).casefold())
+            return (0, float(raw))
+        if isinstance(raw, (datetime, date)):
+            return (1, as_utc(raw).timestamp())
+        return (2, str(raw).casefold())
 
     if name not in KNOWN_FIELDS and not any(name in ticket.extra for ticket in tickets) and tickets:
         raise ValidationError(f"cannot sort by {name!r}: no ticket has that field",

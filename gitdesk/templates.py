@@ -16,7 +16,7 @@ from gitdesk.errors import GitdeskError, TicketFormatError
 from gitdesk.model import KNOWN_FIELDS
 
 TEMPLATES = ".gitdesk/templates"
-DRAFT_FIELDS = ("title", "requester", "queue", "priority", "category", "asset", "labels")
+DRAFT_FIELDS = ("title", "requester", "queue", "priority", "category", "asset", "labels", "assignee")
 _BUILTIN = """\
 ---
 title:

@@ -202,12 +202,12 @@ def test_detached_head(desk: Desk) -> None:
 def test_broken_config_names_file_key_and_fix(desk: Desk) -> None:
     config = desk.path / ".gitdesk" / "config.yml"
     config.write_text(config.read_text().replace("members: [alice, bob]", "members: [alice, zed]"))
-    assert desk.fails("list") == ("gitdesk: error: .gitdesk/config.yml: queues.it-helpdesk.members: "
+    assert desk.fails("list") == ("gitdesk: error: .gitdesk/config.yml:14: queues.it-helpdesk.members: "
                                   "unknown person 'zed' (add zed under people: or remove them from the queue)")
     config.write_text("people: [\n")
     assert desk.fails("list").startswith("gitdesk: error: .gitdesk/config.yml:2: not valid YAML")
     config.write_text("queus: {}\n")
-    assert desk.fails("list").startswith("gitdesk: error: .gitdesk/config.yml: queus: unknown section")
+    assert desk.fails("list").startswith("gitdesk: error: .gitdesk/config.yml:1: queus: unknown section")
 
 
 def test_usage_errors_exit_2(desk: Desk) -> None:

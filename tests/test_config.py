@@ -26,19 +26,19 @@ def test_missing_sections_get_defaults() -> None:
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ("desk: {id_prefix: gd}\n", "desk.id_prefix: 'gd' is not a valid ID prefix"),
-    ("people:\n  Al: {}\n", "people.Al: 'Al' is not a valid name"),
-    ("people:\n  a: {email: x@y.example}\n  b: {email: X@y.example}\n", "people.b.email: X@y.example is also the email of a"),
-    ("queues:\n  q: {members: [ghost]}\n", "queues.q.members: unknown person 'ghost'"),
-    ("queues:\n  q: {escalate_to: nowhere}\n", "queues.q.escalate_to: 'nowhere' is neither a queue nor a person"),
-    ("queues:\n  q: {assign: lottery}\n", "queues.q.assign: unknown strategy 'lottery' (use one of: manual, round-robin, fewest-open)"),
-    ("workflow:\n  statuses:\n    new: {next: [done]}\n", "workflow.statuses.new.next: unknown status 'done'"),
-    ("priorities:\n  p: {first_response: soon}\n", "priorities.p.first_response: not a duration: 'soon'"),
-    ("priorities:\n  a: {default: true}\n  b: {default: true}\n", "priorities.b.default: a is already the default"),
-    ("people: [a, b]\n", "people: must be a mapping"),
-    ("colours: {}\n", "colours: unknown section"),
+    ("desk: {id_prefix: gd}\n", "1: desk.id_prefix: 'gd' is not a valid ID prefix"),
+    ("people:\n  Al: {}\n", "2: people.Al: 'Al' is not a valid name"),
+    ("people:\n  a: {email: x@y.example}\n  b: {email: X@y.example}\n", "3: people.b.email: X@y.example is also the email of a"),
+    ("queues:\n  q: {members: [ghost]}\n", "2: queues.q.members: unknown person 'ghost'"),
+    ("queues:\n  q: {escalate_to: nowhere}\n", "2: queues.q.escalate_to: 'nowhere' is neither a queue nor a person"),
+    ("queues:\n  q: {assign: lottery}\n", "2: queues.q.assign: unknown strategy 'lottery' (use one of: manual, round-robin, fewest-open)"),
+    ("workflow:\n  statuses:\n    new: {next: [done]}\n", "3: workflow.statuses.new.next: unknown status 'done'"),
+    ("priorities:\n  p: {first_response: soon}\n", "2: priorities.p.first_response: not a duration: 'soon'"),
+    ("priorities:\n  a: {default: true}\n  b: {default: true}\n", "3: priorities.b.default: a is already the default"),
+    ("people: [a, b]\n", "1: people: must be a mapping"),
+    ("colours: {}\n", "1: colours: unknown section"),
 ])
 def test_config_errors_name_the_key_and_the_fix(text: str, message: str) -> None:
     with pytest.raises(ConfigError) as caught:
         parse_config(text)
-    assert str(caught.value).startswith(".gitdesk/config.yml: " + message)
+    assert str(caught.value).startswith(".gitdesk/config.yml:" + message)
