@@ -141,6 +141,12 @@ def judge(snapshot: Snapshot, change: git.RawChange, old_bytes: bytes | None,
     except GitdeskError as error:
         return [_finding(error, path, commit)]
     lines = {key: span.line for key, span in document.front.spans.items()}
+    if document.open_fence_line is not None:
+        findings.append(Finding(path, "a code block (```) opened here is never closed", document.open_fence_line,
+                                hint="close it, or the sections after it are read as code", commit=commit))
+    findings += [Finding(path, "looks like a conversation entry heading but is not one", line,
+                         hint="write it as '### 2026-11-20T09:40:00Z alice — reply' (UTC time, em dash)",
+                         commit=commit) for line in document.odd_headings]
     if new.id != stem:
         id_line = lines.get("id")
         if ids.is_valid(new.id, prefix) and snapshot.has(f"{snapshot.prefix}{TICKETS}{new.id}.md"):

@@ -138,22 +138,29 @@ def _short(error: BaseException) -> str:
     return text if len(text) < 80 else text[:77] + "…"
 
 
+MAX_DEPTH = 20
+
+
 def _refuse_aliases(root: yaml.Node, path: str | None, first_line: int) -> None:
     # An alias shows up as the same node object twice. Refusing them rules out
-    # "billion laughs" expansions when a hostile file is later serialised.
+    # "billion laughs" expansions when a hostile file is later serialised; the
+    # depth limit rules out values nested too deeply to print or serialise.
     seen: set[int] = set()
-    stack = [root]
+    stack = [(root, 0)]
     while stack:
-        node = stack.pop()
+        node, depth = stack.pop()
         if id(node) in seen:
             raise _error("YAML anchors and aliases are not allowed in tickets", path,
                          first_line + node.start_mark.line, "write the value out in full")
+        if depth > MAX_DEPTH:
+            raise _error(f"front matter is nested more than {MAX_DEPTH} levels deep", path,
+                         first_line + node.start_mark.line, "flatten the value")
         seen.add(id(node))
         if isinstance(node, yaml.SequenceNode):
-            stack.extend(node.value)
+            stack.extend((child, depth + 1) for child in node.value)
         elif isinstance(node, yaml.MappingNode):
             for key, value in node.value:
-                stack.extend((key, value))
+                stack.extend(((key, depth + 1), (value, depth + 1)))
 
 
 def _node_end(node: yaml.Node, source: str) -> int:
@@ -314,7 +321,7 @@ def _plain_ok(value: str) -> bool:
     return isinstance(loaded, dict) and loaded.get("k") == value and type(loaded.get("k")) is str
 
 
-def splice(text: str, front: FrontMatter, changes: Mapping[str, Any]) -> str:
+def splice(text: str, front: FrontMatter, changes: Mapping[str, Any], path: str | None = None) -> str:
     """Apply field changes to the original text, touching only their lines.
 
     Existing keys get their value replaced in place (comments after it stay);
@@ -338,7 +345,7 @@ def splice(text: str, front: FrontMatter, changes: Mapping[str, Any]) -> str:
         if front.flow:
             raise TicketFormatError(
                 "front matter is written as one {…} mapping, so gitdesk cannot add a field to it",
-                hint="write one 'key: value' per line")
+                path=path, hint="write one 'key: value' per line")
         edits.append((front.close_start, front.close_start, "".join(additions)))
     for start, end, replacement in sorted(edits, key=lambda edit: edit[0], reverse=True):
         text = text[:start] + replacement + text[end:]

@@ -71,10 +71,10 @@ def _run(cwd: Path, args: Sequence[str], *, input: bytes | None = None,
     except FileNotFoundError:
         raise GitError("git is not installed or not on PATH", hint="install Git 2.30 or newer") from None
     if check and result.returncode != 0:
-        lines = [line.strip().removeprefix("fatal: ").removeprefix("error: ")
-                 for line in result.stderr.decode("utf-8", "replace").splitlines()
-                 if line.strip() and not line.startswith("hint:")]
-        detail = "; ".join(lines[-3:]) if lines else f"exit status {result.returncode}"
+        lines = [line.strip() for line in result.stderr.decode("utf-8", "replace").splitlines() if line.strip()]
+        # Git's own verdict is on its fatal:/error: lines; the prose after them is advice.
+        verdicts = [line.split(": ", 1)[1] for line in lines if line.startswith(("fatal: ", "error: "))]
+        detail = "; ".join(verdicts or lines[-1:]) or f"exit status {result.returncode}"
         raise GitError(f"git {args[0]} failed: {detail}")
     return result
 

@@ -102,12 +102,12 @@ LIST_COLUMNS = ("id", "status", "priority", "queue", "assignee", "age", "title")
 def ticket_list(tickets: Sequence[Ticket], fmt: str, now: datetime, all_ids: Iterable[str] = ()) -> None:
     from gitdesk.desk import TICKETS
 
-    records = [ticket_record(ticket, f"{TICKETS}/{ticket.id}.md") for ticket in tickets]
-    if fmt == "json":
-        click.echo(json.dumps(records, ensure_ascii=False, indent=2))
-        return
-    if fmt == "csv":
-        write_csv(records)
+    if fmt in ("json", "csv"):
+        records = [ticket_record(ticket, f"{TICKETS}/{ticket.id}.md") for ticket in tickets]
+        if fmt == "json":
+            click.echo(json.dumps(records, ensure_ascii=False, indent=2))
+        else:
+            write_csv(records)
         return
     shown = {ticket.id: ticket.id for ticket in tickets}
     if is_terminal():  # abbreviated like Git's hashes; piped output keeps whole IDs
@@ -129,8 +129,10 @@ def write_csv(records: Sequence[Mapping[str, Any]]) -> None:
     writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n")
     writer.writeheader()
     for record in records:
-        writer.writerow({key: "; ".join(map(str, value)) if isinstance(value, list) else
-                         ("" if value is None else value) for key, value in record.items()})
+        # Spreadsheets get visible text too: a control character in a cell is never data anyone wants.
+        writer.writerow({key: visible("; ".join(map(str, value))) if isinstance(value, list) else
+                         ("" if value is None else visible(value) if isinstance(value, str) else value)
+                         for key, value in record.items()})
     click.echo(buffer.getvalue(), nl=False)
 
 

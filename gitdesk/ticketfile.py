@@ -415,7 +415,7 @@ def render(document: Document, old: Ticket, new: Ticket) -> str:
         text = _append_entries(text, document, added)
     changes = _field_changes(old, new)
     if changes:
-        text = frontmatter.splice(text, document.front, changes)
+        text = frontmatter.splice(text, document.front, changes, document.path)
     reparsed, _ = parse(text, document.path)
     if not same_content(reparsed, new):
         raise AssertionError(f"{document.path}: ticket did not survive its own round trip")  # a bug

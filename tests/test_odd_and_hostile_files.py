@@ -1,0 +1,253 @@
+"""Hand-written and hostile ticket files: nothing is lost, nothing leaks, no crash.
+
+Each test is a case found by reviewing the code with fresh eyes.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import Desk
+
+
+def handwritten(desk: Desk, front: str, body: str = "Body.\n", *, name: str = "GD-01M850FXY9SQB1AKQ7",
+                raw: bytes | None = None) -> str:
+    """Commit a hand-written ticket and return its ID."""
+    path = desk.path / "tickets" / f"{name}.md"
+    text = (f"---\nid: {name}\ntitle: Hand written\nstatus: open\nqueue: it-helpdesk\n"
+            f"requester: bob@example.com\ncreated: 2026-11-20T09:14:00Z\n{front}---\n{body}")
+    path.write_bytes(raw if raw is not None else text.encode("utf-8"))
+    desk.git("add", "-A")
+    desk.git("commit", "-qm", "hand written")
+    return name
+
+
+def test_escape_sequences_never_reach_the_terminal(desk: Desk) -> None:
+    ticket = handwritten(desk, 'asset: "evil\\e]0;PWNED\\a"\n',
+                         "Click \x1b]8;;http://evil.example/\x1b\\here\x1b]8;;\x1b\\ \x1b[2J\u202eop\n")
+    desk.path.joinpath("tickets", f"{ticket}.md").write_text(
+        desk.path.joinpath("tickets", f"{ticket}.md").read_text().replace("title: Hand written",
+                                                                          'title: "Evil \\e[2J\\e]0;PWNED\\a"'))
+    desk.git("commit", "-qam", "evil title")
+    for args in (["show", ticket], ["list"], ["list", "--format", "csv"]):
+        out = desk.run(*args).stdout
+        assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out, args
+    assert "\\x1b[2J" in desk.run("show", ticket).stdout
+    assert json.loads(desk.run("show", ticket, "--format", "json").stdout)["title"] == "Evil \x1b[2J\x1b]0;PWNED\x07"
+
+
+def test_an_error_message_cannot_carry_escape_sequences(desk: Desk) -> None:
+    error = desk.fails("assign", "GD-01", "zed\x1b[2J")
+    assert "\x1b" not in error and "\\x1b[2J" in error
+
+
+def test_autocrlf_repositories_get_one_line_diffs_and_a_clean_index(desk: Desk) -> None:
+    ticket = desk.new("x", "-q", "it-helpdesk", "-m", "line one\nline two")
+    desk.git("config", "core.autocrlf", "true")
+    desk.file(ticket).unlink()
+    desk.git("checkout", "--", f"tickets/{ticket}.md")
+    assert b"\r\n" in desk.file(ticket).read_bytes()
+    desk.run("note", ticket, "-m", "hi")
+    stat = desk.git("show", "--numstat", "--format=", "HEAD").split()
+    assert stat[:2] == ["5", "0"], stat  # the new Conversation section and the entry; nothing rewritten
+    assert desk.status() == ""
+    desk.run("note", ticket, "-m", "again")
+
+
+def test_a_heading_hidden_behind_a_non_breaking_space_cannot_forge_a_resolution(desk: Desk) -> None:
+    out = desk.run("new", "f", "--format", "json", "-m", "desc\n## Resolution\u00a0\nRun rm -rf ~").stdout
+    ticket = json.loads(out)["id"]
+    shown = json.loads(desk.run("show", ticket, "--format", "json").stdout)
+    assert shown["resolution"] is None and "Run rm -rf ~" in shown["description"]
+    desk.run("reply", ticket, "-m", "## Resolution\u00a0\nforged")
+    assert json.loads(desk.run("show", ticket, "--format", "json").stdout)["resolution"] is None
+
+
+def test_resolving_keeps_the_teams_own_sections_after_the_resolution(desk: Desk) -> None:
+    ticket = handwritten(desk, "", "Body.\n\n## Resolution\nOld.\n\n## See also\n- wiki link\n")
+    desk.git("commit", "--allow-empty", "-qm", "x")
+    text = desk.text(ticket).replace("status: open", "status: resolved")
+    desk.file(ticket).write_text(text)
+    desk.git("commit", "-qam", "resolved")
+    desk.run("reopen", ticket, "-m", "back")
+    desk.run("resolve", ticket, "--note", "New.\n## Steps\n1. do it")
+    text = desk.text(ticket)
+    assert "## Resolution\nNew.\n### Steps\n1. do it\n\n## See also\n- wiki link\n" in text
+    assert "Old." not in text
+
+
+def test_clearing_a_block_scalar_keeps_the_next_line(desk: Desk) -> None:
+    ticket = handwritten(desk, "notes: |\n  a\n  b\n# keep this comment\nbilling: 4100\n")
+    desk.run("set", ticket, "notes", "-")
+    text = desk.text(ticket)
+    assert "notes" not in text and "# keep this comment\nbilling: 4100\n" in text
+
+
+def test_a_folded_title_can_be_replaced(desk: Desk) -> None:
+    ticket = handwritten(desk, "")
+    path = desk.file(ticket)
+    path.write_text(path.read_text().replace("title: Hand written", "title: >-\n  A folded\n  title"))
+    desk.git("commit", "-qam", "folded")
+    desk.run("set", ticket, "title", "New title")
+    assert "title: New title\nstatus: open\n" in desk.text(ticket)
+
+
+def test_flow_mapping_front_matter_gets_a_clear_refusal(desk: Desk) -> None:
+    name = "GD-01M850FXY9SQB1AKQ7"
+    handwritten(desk, "", raw=(f"---\n{{id: {name}, title: t, status: open, queue: it-helpdesk, "
+                               "requester: bob@example.com, created: 2026-11-20T09:14:00Z}\n---\nBody\n").encode())
+    desk.run("set", name, "priority", "high") if False else None
+    error = desk.fails("take", name)
+    assert "written as one {…} mapping" in error and f"tickets/{name}.md" in error
+
+
+def test_an_unclosed_code_fence_is_refused_with_its_line_not_crashed_on(desk: Desk) -> None:
+    ticket = handwritten(desk, "", "Error:\n```\nTraceback (most recent call last):\n")
+    head = desk.head()
+    for args in (["reply", ticket, "-m", "hi"], ["resolve", ticket, "--note", "fixed"]):
+        error = desk.fails(*args)
+        assert error == (f"gitdesk: error: tickets/{ticket}.md:10: the ticket has a code block (```) that is "
+                         "never closed (close it with gitdesk edit, then try again)")
+    assert desk.head() == head
+    assert any("never closed" in line for line in desk.run("check", ok=False).stdout.splitlines())
+
+
+@pytest.mark.parametrize("front", [
+    "x: " + "[" * 15000 + "]" * 15000 + "\n",
+    "due: 2026-02-30\n",
+])
+def test_values_python_cannot_hold_are_one_line_problems(desk: Desk, front: str) -> None:
+    good = desk.new("good")
+    ticket = handwritten(desk, front)
+    result = desk.run("list", "--all", "--format", "csv")
+    assert good in result.stdout and ticket not in result.stdout
+    assert f"tickets/{ticket}.md" in result.stderr and "skipped" in result.stderr
+    assert desk.run("show", ticket, ok=False).exit_code == 1
+
+
+@pytest.mark.parametrize("created", ["2026-11-20T09:14:00+99:00", "0001-01-01T00:00:00Z"])
+def test_impossible_creation_times_are_reported(desk: Desk, created: str) -> None:
+    ticket = handwritten(desk, "")
+    path = desk.file(ticket)
+    path.write_text(path.read_text().replace("created: 2026-11-20T09:14:00Z", f"created: {created}"))
+    desk.git("commit", "-qam", "odd time")
+    assert desk.run("show", ticket, ok=False).exit_code == 1
+    assert "skipped" in desk.run("list", "--all").stderr
+
+
+def test_bom_and_crlf_survive_every_action(desk: Desk) -> None:
+    name = "GD-01M850FXY9SQB1AKQ7"
+    text = (f"\ufeff---\nid: {name}\ntitle: t\nstatus: open\nqueue: it-helpdesk\n"
+            "requester: bob@example.com\ncreated: 2026-11-20T09:14:00Z\npriority: normal\n---\nBody\n")
+    handwritten(desk, "", raw=text.replace("\n", "\r\n").encode())
+    desk.run("set", name, "priority", "high")
+    data = desk.file(name).read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf---\r\n") and b"priority: high\r\n" in data
+    assert data.count(b"\n") == data.count(b"\r\n")
+    stat = desk.git("show", "--numstat", "--format=", "HEAD").split()
+    assert stat[:2] == ["1", "1"]
+
+
+def test_a_stray_crlf_does_not_rewrite_the_whole_file(desk: Desk) -> None:
+    ticket = handwritten(desk, "", "Body line one\r\nBody line two\n")
+    desk.run("note", ticket, "-m", "hi")
+    stat = desk.git("show", "--numstat", "--format=", "HEAD").split()
+    assert stat[1] == "0", "no line removed"
+
+
+def test_edit_works_on_a_file_with_a_bom(desk: Desk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from test_editor import fake_editor
+
+    name = "GD-01M850FXY9SQB1AKQ7"
+    text = (f"\ufeff---\nid: {name}\ntitle: t\nstatus: open\nqueue: it-helpdesk\n"
+            "requester: bob@example.com\ncreated: 2026-11-20T09:14:00Z\npriority: normal\n---\nBody\n")
+    handwritten(desk, "", raw=text.encode())
+    fake_editor(tmp_path, monkeypatch, ("priority: normal", "priority: high"))
+    desk.run("edit", name)
+    assert "priority: high" in desk.text(name)
+
+
+def test_templates_cannot_smuggle_unvalidated_fields(desk: Desk, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    def editor_that(appends: str) -> None:
+        script = tmp_path / "editor.py"
+        script.write_text("import sys\np = sys.argv[1]\nt = open(p).read()\n"
+                          f"t = t.replace('title:', 'title: x', 1).replace('assignee:\\n', '').replace('---\\n', "
+                          f"'---\\n' + {appends!r}, 1)\nopen(p, 'w').write(t)\n")
+        monkeypatch.setenv("EDITOR", f"{sys.executable} {script}")
+
+    editor_that("assignee: zed\n")
+    assert "unknown person 'zed'" in desk.fails("new", "--edit")
+    editor_that("duplicate_of: GD-nope\n")
+    assert "duplicate_of is one of gitdesk's own fields" in desk.fails("new", "--edit")
+
+
+def test_odd_values_in_custom_fields_do_not_crash(desk: Desk) -> None:
+    one = desk.new("one")
+    two = desk.new("two")
+    desk.run("set", one, "cost", "5")
+    desk.run("set", two, "cost", "abc")
+    assert desk.run("list", "--sort", "cost", "--format", "csv").exit_code == 0
+    desk.run("set", one, "when", "2026-11-20 09:14:00")
+    assert "when: 2026-11-20T09:14:00Z" in desk.text(one)
+    desk.run("set", one, "code", "017")
+    assert "code: '017'" in desk.text(one) or 'code: "017"' in desk.text(one)
+    assert "not a field name: 'yes'" in desk.fails("set", one, "yes", "1")
+    assert "duration is longer than a year" in desk.fails("time", one, "99999999999w")
+    assert "at least a second" in desk.fails("time", one, "0.001s")
+
+
+def test_conversation_text_outside_entries_is_shown_and_odd_headings_are_flagged(desk: Desk) -> None:
+    ticket = handwritten(desk, "", "Body.\n\n## Conversation\n\nCalled Bob, he will send a photo.\n\n"
+                                   "### 2026-11-20 09:40 alice - question\nWhich floor?\n")
+    shown = desk.run("show", ticket).stdout
+    assert "Called Bob, he will send a photo." in shown and "Which floor?" in shown
+    lines = desk.run("check", ok=False).stdout.splitlines()
+    assert any("looks like a conversation entry heading but is not one" in line for line in lines)
+
+
+def test_an_explicit_assignee_outside_the_queue_is_refused(desk: Desk) -> None:
+    assert desk.fails("new", "x", "--queue", "facilities", "--assignee", "bob") == \
+        "gitdesk: error: bob is not a member of queue facilities (members: fred, gina)"
+
+
+def test_duplicate_keys_are_reported_not_silently_resolved(desk: Desk) -> None:
+    ticket = handwritten(desk, "status: closed\n")
+    result = desk.run("list", "--all", "--format", "csv")
+    assert ticket not in result.stdout and "appears twice" in result.stderr
+
+
+def test_misnamed_ticket_files_are_reported_by_list(desk: Desk) -> None:
+    (desk.path / "tickets" / "GD-1.md").write_text("---\nid: GD-1\n---\n")
+    assert "tickets/GD-1.md: is not named like a ticket" in desk.run("list").stderr
+
+
+def test_label_dash_h_removes_the_label_h(desk: Desk) -> None:
+    ticket = desk.new("x", "-l", "h")
+    desk.run("label", ticket, "-h")
+    assert "labels: []" in desk.text(ticket)
+
+
+def test_escalate_with_an_empty_reason_names_the_right_flag(desk: Desk) -> None:
+    ticket = desk.new("x", "-q", "it-helpdesk")
+    assert desk.fails("escalate", ticket, "--reason", "") == \
+        "gitdesk: error: reason is empty (give the reason with --reason TEXT)"
+    assert "cannot escalate a ticket to yourself" in desk.fails("escalate", ticket, "--to", "alice", "--reason", "x")
+
+
+def test_git_errors_keep_their_detail(desk: Desk) -> None:
+    ticket = desk.new("x", "-q", "it-helpdesk")
+    lock = desk.path / ".git" / "index.lock"
+    lock.write_text("")
+    try:
+        error = desk.fails("note", ticket, "-m", "x")
+    finally:
+        lock.unlink()
+    assert "index.lock" in error
+    assert subprocess.run(["git", "status"], cwd=desk.path, capture_output=True).returncode == 0
