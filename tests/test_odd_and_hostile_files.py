@@ -99,7 +99,6 @@ def test_flow_mapping_front_matter_gets_a_clear_refusal(desk: Desk) -> None:
     name = "GD-01M850FXY9SQB1AKQ7"
     handwritten(desk, "", raw=(f"---\n{{id: {name}, title: t, status: open, queue: it-helpdesk, "
                                "requester: bob@example.com, created: 2026-11-20T09:14:00Z}\n---\nBody\n").encode())
-    desk.run("set", name, "priority", "high") if False else None
     error = desk.fails("take", name)
     assert "written as one {…} mapping" in error and f"tickets/{name}.md" in error
 
