@@ -696,9 +696,13 @@ def _hooks_command(name: str, help_text: str) -> None:
         if name == "status":
             for state in hookscripts.status(repo, server=server):
                 render.info(state.describe())
+            if not server:
+                render.info(hookscripts.driver_state(repo))
             return
         for line in getattr(hookscripts, name)(repo, server=server):
             render.info(line)
+        if not server:
+            render.info(hookscripts.install_driver(repo) if name == "install" else hookscripts.uninstall_driver(repo))
 
 
 _hooks_command("install", """Install the hooks (respects core.hooksPath); existing hooks are kept and run first.
@@ -722,6 +726,35 @@ _hooks_command("status", """Show which gitdesk hooks are installed.
 Example:
   gitdesk hooks status
 """)
+
+
+@cli.command(name="merge-file")
+@click.option("--marker-size", default=7, show_default=True, help="Length of conflict markers (Git's %L).")
+@click.argument("base", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("ours", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("theirs", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("path", required=False)
+@desk_options
+@pass_settings
+def merge_file(settings: Settings, marker_size: int, base: Path, ours: Path, theirs: Path, path: str | None) -> None:
+    """Three-way merge of a ticket file; the result is written over OURS.
+
+    Git's merge driver for tickets (gitdesk hooks install registers it).
+    Fields merge one by one, labels as sets, conversation entries from both
+    sides in time order; only a field with two different new values is a
+    conflict, marked around that field alone. Exit 1 when anything conflicts.
+
+    \b
+    Example:
+      gitdesk merge-file base.md ours.md theirs.md
+    """
+    from gitdesk import mergefile, render
+
+    del settings
+    result = mergefile.merge_files(base, ours, theirs, path, marker_size)
+    if result.conflicts:
+        render.hook_messages([f"gitdesk merge: {path or ours}: conflict in {', '.join(result.conflicts)}"])
+        raise SystemExit(1)
 
 
 @cli.command(name="hook", context_settings={"ignore_unknown_options": True})

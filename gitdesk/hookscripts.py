@@ -175,3 +175,56 @@ def uninstall(repo: git.Repo, *, server: bool = False) -> list[str]:
         elif path.exists():
             done.append(f"{name}: not gitdesk's; left alone")
     return done
+
+
+# --- the merge driver ---------------------------------------------------------------
+
+DRIVER = "gitdesk"
+ATTRIBUTE_LINE = "**/tickets/*.md merge=gitdesk"
+
+
+def driver_command(python: str | None = None) -> str:
+    """The ``merge.gitdesk.driver`` value: Git fills in the temporary files."""
+    interpreter = python or sys.executable
+    quoted = "'" + interpreter.replace("'", "'\"'\"'") + "'"
+    return f"{quoted} -m gitdesk merge-file --marker-size %L %O %A %B %P"
+
+
+def driver_config(python: str | None = None) -> list[str]:
+    """``-c`` arguments that enable the driver for one Git command (used by sync)."""
+    return ["-c", f"merge.{DRIVER}.name=gitdesk ticket merge", "-c", f"merge.{DRIVER}.driver={driver_command(python)}"]
+
+
+def _attributes_file(repo: git.Repo) -> Path:
+    return repo.git_dir / "info" / "attributes"
+
+
+def install_driver(repo: git.Repo) -> str:
+    git.run(repo, "config", "--local", f"merge.{DRIVER}.name", "gitdesk ticket merge")
+    git.run(repo, "config", "--local", f"merge.{DRIVER}.driver", driver_command())
+    attributes = _attributes_file(repo)
+    attributes.parent.mkdir(parents=True, exist_ok=True)
+    lines = attributes.read_text(encoding="utf-8").splitlines() if attributes.exists() else []
+    if ATTRIBUTE_LINE not in lines:
+        attributes.write_text("\n".join([*lines, ATTRIBUTE_LINE]) + "\n", encoding="utf-8")
+    return "merge driver: installed (tickets/*.md merge=gitdesk)"
+
+
+def uninstall_driver(repo: git.Repo) -> str:
+    git.run(repo, "config", "--local", "--remove-section", f"merge.{DRIVER}", check=False)
+    attributes = _attributes_file(repo)
+    if attributes.exists():
+        lines = [line for line in attributes.read_text(encoding="utf-8").splitlines() if line != ATTRIBUTE_LINE]
+        attributes.write_text("\n".join(lines) + ("\n" if lines else ""), encoding="utf-8")
+    return "merge driver: removed"
+
+
+def driver_state(repo: git.Repo) -> str:
+    configured = git.run(repo, "config", "--get", f"merge.{DRIVER}.driver", check=False).decode().strip()
+    attributes = _attributes_file(repo)
+    listed = attributes.exists() and ATTRIBUTE_LINE in attributes.read_text(encoding="utf-8").splitlines()
+    if configured == driver_command() and listed:
+        return "merge driver: installed"
+    if configured or listed:
+        return "merge driver: outdated (run gitdesk hooks install)"
+    return "merge driver: missing"

@@ -12,6 +12,11 @@ from gitdesk.errors import GitdeskError
 from gitdesk.lock import desk_lock
 from gitdesk.templates import TEMPLATES
 
+GITATTRIBUTES = """\
+# Ticket files merge with gitdesk's driver where it is installed
+# (gitdesk hooks install); elsewhere Git's own line merge applies.
+tickets/*.md merge=gitdesk
+"""
 DEFAULT_TEMPLATE = """\
 ---
 # Fields here become the defaults of a new ticket; the body below is the
@@ -47,7 +52,8 @@ def init_desk(directory: Path, desk_name: str | None = None) -> Initialised:
     handle = handle_from_email(email)
     text = default_text(handle, name, email, desk_name or f"{directory.name} support desk")
     parse_config(text)  # the default must always load
-    files = {CONFIG_PATH: text, f"{TEMPLATES}/default.md": DEFAULT_TEMPLATE, f"{TICKETS}/.gitkeep": ""}
+    files = {CONFIG_PATH: text, f"{TEMPLATES}/default.md": DEFAULT_TEMPLATE, f"{TICKETS}/.gitkeep": "",
+             ".gitattributes": GITATTRIBUTES}
     for path in files:
         if (directory / path).exists():
             raise GitdeskError(f"{path} already exists", hint="move it away, then run gitdesk init again")

@@ -487,3 +487,42 @@ def _set_resolution(text: str, document: Document, resolution: str) -> str:
     at = _content_end(text, document.front.body_start, len(text))
     lead = "\n" if at <= document.front.body_start else "\n\n"
     return text[:at] + lead + f"## {RESOLUTION}\n" + resolution + "\n"
+
+
+def render_rewritten(document: Document, old: Ticket, new: Ticket) -> str:
+    """Like ``render``, but any body change is allowed: the description, the
+    conversation (reordered, with text outside entries) and the resolution are
+    rewritten where they changed. Used by merges; front matter is still
+    spliced, so unchanged fields keep their exact text."""
+    if new.description == old.description and new.conversation_text == old.conversation_text \
+            and new.entries[: len(old.entries)] == old.entries \
+            and (new.resolution or not old.resolution):
+        return render(document, old, new)
+    text = document.text
+    edits: list[tuple[int, int, str]] = []
+    if new.description != old.description:
+        end = document.description_end
+        tail = "\n" if end < len(text) else ""
+        edits.append((document.front.body_start, end, (new.description + "\n" if new.description else "") + tail))
+    if new.entries != old.entries or new.conversation_text != old.conversation_text:
+        if document.conversation is None:
+            raise ValueError("no conversation section to rewrite")
+        start, end = document.conversation
+        heading_end = text.find("\n", start, end) + 1 or end
+        parts = ([new.conversation_text + "\n"] if new.conversation_text else []) + [
+            render_entry(entry) for entry in new.entries]
+        tail = "\n" if end < len(text) else ""
+        edits.append((heading_end, end, "\n" + "\n".join(parts) + tail))
+    if (new.resolution or None) != (old.resolution or None):
+        if document.resolution is None or not new.resolution:
+            raise ValueError("merges only rewrite an existing resolution")
+        start, end = document.resolution
+        heading_end = text.find("\n", start, end) + 1 or end
+        tail = "\n" if end < len(text) else ""
+        edits.append((heading_end, end, new.resolution + "\n" + tail))
+    for start, end, replacement in sorted(edits, key=lambda edit: edit[0], reverse=True):
+        text = text[:start] + replacement + text[end:]
+    changes = _field_changes(old, new)
+    if changes:
+        text = frontmatter.splice(text, document.front, changes, document.path)
+    return _denormalise(text, document)
