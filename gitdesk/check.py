@@ -219,14 +219,20 @@ def check_commits(repo: git.Repo, commits: Iterable[tuple[str, list[str]]]) -> l
                 changes = git.tree_changes(repo, parents[0] if parents else None, commit, _scope(prefix))
                 findings += _judge_changes(snapshot, changes, _old_of)
                 continue
-            per_parent = [(parent, {c.path: c for c in git.tree_changes(repo, parent, commit, _scope(prefix))})
+            per_parent = [{c.path: c for c in git.tree_changes(repo, parent, commit, _scope(prefix))}
                           for parent in parents]
-            touched = set.intersection(*(set(changes) for _, changes in per_parent))  # same as a parent: fine
-            for path in sorted(touched):
-                results: list[list[Finding]] = [_judge_changes(snapshot, [changes[path]], _old_of)
-                                                for _, changes in per_parent]
-                if all(results):
-                    findings.extend(sorted(results, key=len)[0])
+            for path in sorted(set().union(*per_parent)):
+                if all(path in changes for changes in per_parent):
+                    # New in the merge itself: it must pass against at least one parent.
+                    results: list[list[Finding]] = [_judge_changes(snapshot, [changes[path]], _old_of)
+                                                    for changes in per_parent]
+                    if all(results):
+                        findings.extend(sorted(results, key=len)[0])
+                else:
+                    # Same as one parent, but now beside the other side's changes (its config
+                    # above all): judge it as it stands, without a status move.
+                    change = next(changes[path] for changes in per_parent if path in changes)
+                    findings += _judge_changes(snapshot, [change], lambda _change: None)
     return findings
 
 

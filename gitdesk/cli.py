@@ -728,6 +728,31 @@ Example:
 """)
 
 
+@cli.command(name="sync")
+@click.option("--rebase", "strategy", flag_value="rebase", help="Rebase on the upstream (the default).")
+@click.option("--merge", "strategy", flag_value="merge", help="Merge the upstream instead.")
+@desk_options
+@pass_settings
+def sync_(settings: Settings, strategy: str | None) -> None:
+    """Fetch, integrate the upstream with the ticket merge driver, and push.
+
+    Retries when another clone pushed first. On a real conflict it stops,
+    leaves your work tree and history as they were, and says what conflicts.
+
+    \b
+    Example:
+      gitdesk sync
+      gitdesk sync --merge
+    """
+    from gitdesk import render, sync
+
+    result = sync.sync(settings.desk, strategy=strategy)
+    for note in result.notes:
+        render.info(note)
+    render.info(f"Synced with {result.upstream}: {result.received} commit{'s' if result.received != 1 else ''} in, "
+                f"{result.sent} out.")
+
+
 @cli.command(name="merge-file")
 @click.option("--marker-size", default=7, show_default=True, help="Length of conflict markers (Git's %L).")
 @click.argument("base", type=click.Path(dir_okay=False, path_type=Path))

@@ -19,7 +19,7 @@ from gitdesk.model import ASSIGN_STRATEGIES, Config, Person, Priority, Queue, St
 
 CONFIG_PATH = ".gitdesk/config.yml"
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
-SECTIONS = ("desk", "people", "queues", "workflow", "priorities", "categories", "private_fields")
+SECTIONS = ("desk", "people", "queues", "workflow", "priorities", "categories", "private_fields", "sync")
 
 DEFAULT_STATUSES: dict[str, dict[str, Any]] = {
     "new": {"next": ["open", "pending", "resolved", "rejected"]},
@@ -106,6 +106,10 @@ categories:
 
 # Front-matter fields that never leave the desk (knowledge base, site, mail).
 private_fields: []
+
+# gitdesk sync: how to bring in what others pushed before pushing yours.
+sync:
+  strategy: rebase         # rebase (a straight history) or merge
 """
 
 
@@ -299,6 +303,11 @@ def parse_config(text: str, path: str = CONFIG_PATH) -> Config:
             read.name(name, f"categories.{name}")
             categories[name] = read.text(value, f"categories.{name}", name) or name
 
+    sync = read.mapping(top.get("sync"), "sync")
+    strategy = read.text(sync.get("strategy"), "sync.strategy", "rebase") or "rebase"
+    if strategy not in ("rebase", "merge"):
+        raise read.fail("sync.strategy", f"unknown strategy {strategy!r}", "use rebase or merge")
+
     return Config(
         desk_name=desk_name,
         id_prefix=prefix,
@@ -312,4 +321,5 @@ def parse_config(text: str, path: str = CONFIG_PATH) -> Config:
         reopen_requires_reason=read.flag(workflow.get("reopen_requires_reason"),
                                          "workflow.reopen_requires_reason"),
         private_fields=read.names(top.get("private_fields"), "private_fields"),
+        sync_strategy=strategy,
     )

@@ -79,6 +79,11 @@ def _run(cwd: Path, args: Sequence[str], *, input: bytes | None = None,
     return result
 
 
+def run_result(repo: Repo, *args: str, input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    """Run git and hand back the whole result, success or not (for callers that decide)."""
+    return _run(repo.top, args, input=input, check=False)
+
+
 def run(repo: Repo, *args: str, input: bytes | None = None,
         env: Mapping[str, str] | None = None, check: bool = True) -> bytes:
     return _run(repo.top, args, input=input, env=env, check=check).stdout

@@ -153,6 +153,7 @@ class Config:
     categories: Mapping[str, str]
     reopen_requires_reason: bool = False
     private_fields: tuple[str, ...] = ()
+    sync_strategy: str = "rebase"  # how gitdesk sync integrates the upstream: rebase | merge
 
     def person(self, handle_or_email: str) -> Person | None:
         """Look a person up by handle or (case-insensitive) email."""

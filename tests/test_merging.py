@@ -1,0 +1,249 @@
+"""Concurrent work on different clones meets at merge time and merges.
+
+Real clones of a real bare repository: replies made on two clones merge
+through `git pull`, `git pull --rebase` and `gitdesk sync`; a field given two
+values conflicts on that field alone; plain Git without the driver is
+measured, and `gitdesk check` catches what it leaves behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import TEST_CONFIG, git, make_desk
+from gitdesk.cli import cli
+
+
+class Clone:
+    def __init__(self, path: Path, who: str) -> None:
+        self.path = path
+        self.who = who
+
+    def run(self, *args: str, ok: bool = True) -> str:
+        result = CliRunner().invoke(cli, ["--desk", str(self.path), *args])
+        if ok and result.exit_code != 0:
+            raise AssertionError(f"{self.who}: gitdesk {' '.join(args)}: {result.output}")
+        return result.stdout + result.stderr
+
+    def git(self, *args: str, check: bool = True) -> str:
+        return git(self.path, *args, check=check)
+
+    def try_git(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["git", *args], cwd=self.path, capture_output=True, text=True)
+
+    def ticket(self, ticket_id: str) -> dict:  # type: ignore[type-arg]
+        return json.loads(self.run("show", ticket_id, "--format", "json"))
+
+    def text(self, ticket_id: str) -> str:
+        return (self.path / "tickets" / f"{ticket_id}.md").read_text()
+
+
+def clone(origin: Path, path: Path, who: str, *, driver: bool = True) -> Clone:
+    subprocess.run(["git", "clone", "-q", str(origin), str(path)], check=True)
+    git(path, "config", "user.email", f"{who}@example.com")
+    git(path, "config", "user.name", who.title())
+    c = Clone(path, who)
+    if driver:
+        c.run("hooks", "install")
+    return c
+
+
+@pytest.fixture
+def team(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Clone, Clone, str, Path]:
+    seed = make_desk(tmp_path / "seed", monkeypatch, TEST_CONFIG)
+    ticket = seed.new("Printer on 2F jams", "-q", "it-helpdesk", "-l", "printer", "-l", "paper")
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(seed.path), str(origin)], check=True)
+    return clone(origin, tmp_path / "alice", "alice"), clone(origin, tmp_path / "bob", "bob"), ticket, origin
+
+
+def at(monkeypatch: pytest.MonkeyPatch, when: str) -> None:
+    monkeypatch.setenv("GITDESK_NOW", when)
+
+
+def two_replies(alice: Clone, bob: Clone, ticket: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    at(monkeypatch, "2026-11-20T10:00:00Z")
+    alice.run("reply", ticket, "-m", "Alice: on my way")
+    alice.git("push", "-q")
+    at(monkeypatch, "2026-11-20T09:50:00Z")  # bob wrote his earlier, offline
+    bob.run("note", ticket, "-m", "Bob: tray 2 roller worn")
+
+
+@pytest.mark.parametrize("how", [["pull", "--no-rebase", "--no-edit"], ["pull", "--rebase"]])
+def test_concurrent_replies_merge_cleanly_through_git_pull(team, monkeypatch, how) -> None:  # type: ignore[no-untyped-def]
+    alice, bob, ticket, _ = team
+    two_replies(alice, bob, ticket, monkeypatch)
+    result = bob.try_git(*how)
+    assert result.returncode == 0, result.stdout + result.stderr
+    entries = bob.ticket(ticket)["conversation"]
+    assert [e["text"] for e in entries] == ["Bob: tray 2 roller worn", "Alice: on my way"], "time order"
+    assert bob.run("check") == ""
+
+
+def test_concurrent_replies_merge_through_gitdesk_sync(team, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    alice, bob, ticket, _ = team
+    two_replies(alice, bob, ticket, monkeypatch)
+    out = bob.run("sync")
+    assert "1 commit in, 1 out" in out
+    alice.run("sync")
+    assert [e["text"] for e in alice.ticket(ticket)["conversation"]] == ["Bob: tray 2 roller worn",
+                                                                         "Alice: on my way"]
+    assert alice.git("rev-parse", "HEAD") == bob.git("rev-parse", "HEAD")
+
+
+def test_sync_works_without_hooks_installed(team, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    alice, _, ticket, origin = team
+    carol = clone(origin, tmp_path / "carol", "carol", driver=False)
+    two_replies(alice, carol, ticket, monkeypatch)
+    carol.run("sync")
+    assert len(carol.ticket(ticket)["conversation"]) == 2
+
+
+def test_different_fields_and_label_sets_merge(team, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    alice, bob, ticket, _ = team
+    alice.run("set", ticket, "priority", "high")
+    alice.run("label", ticket, "+urgent", "-paper")
+    alice.git("push", "-q")
+    bob.run("take", ticket, "--as", "bob")
+    bob.run("label", ticket, "+hardware")
+    assert bob.try_git("pull", "--no-rebase", "--no-edit").returncode == 0
+    shown = bob.ticket(ticket)
+    assert shown["priority"] == "high" and shown["assignee"] == "bob"
+    assert shown["labels"] == ["printer", "hardware", "urgent"], "sets: both additions, alice's removal"
+
+
+def test_the_same_field_two_ways_conflicts_on_that_field_alone(team, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    alice, bob, ticket, _ = team
+    alice.run("set", ticket, "priority", "high")
+    alice.git("push", "-q")
+    bob.run("set", ticket, "priority", "low")
+    bob.run("note", ticket, "-m", "no rush")
+    result = bob.try_git("pull", "--no-rebase", "--no-edit")
+    assert result.returncode != 0
+    text = bob.text(ticket)
+    assert "<<<<<<< ours\npriority: low\n=======\npriority: high\n>>>>>>> theirs\n" in text
+    assert text.count("<<<<<<<") == 1 and "no rush" in text
+    bob.git("add", "-A")
+    lines = bob.run("check", "--staged", ok=False)
+    assert "unresolved merge conflict markers" in lines
+
+
+def test_sync_stops_on_a_real_conflict_and_changes_nothing(team, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    alice, bob, ticket, _ = team
+    alice.run("set", ticket, "priority", "high")
+    alice.git("push", "-q")
+    bob.run("set", ticket, "priority", "low")
+    head = bob.git("rev-parse", "HEAD")
+    result = CliRunner().invoke(cli, ["--desk", str(bob.path), "sync"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"gitdesk: error: sync stopped: a real conflict in tickets/{ticket}.md; "
+                                    "nothing was changed")
+    assert bob.git("rev-parse", "HEAD") == head
+    assert bob.git("status", "--porcelain") == ""
+    assert not (bob.path / ".git" / "rebase-merge").exists()
+
+
+def test_sync_retries_when_another_clone_pushes_first(team, monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    alice, bob, ticket, _ = team
+    import sys
+
+    bob.run("note", ticket, "-m", "bob's note")
+    marker = tmp_path / "raced"
+    hook = bob.path / ".git" / "hooks" / "pre-push"
+    hook.write_text(f"#!/bin/sh\n[ -e {marker} ] && exit 0\ntouch {marker}\ncd {alice.path} && "
+                    f"{sys.executable} -m gitdesk reply {ticket} -m 'alice got there first' >/dev/null && "
+                    "git push -q\n")
+    hook.chmod(0o755)
+    out = bob.run("sync")
+    assert "push raced another clone" in out
+    texts = [e["text"] for e in bob.ticket(ticket)["conversation"]]
+    assert "alice got there first" in texts and "bob's note" in texts
+
+
+def test_sync_refuses_uncommitted_work(team) -> None:  # type: ignore[no-untyped-def]
+    _, bob, ticket, _ = team
+    path = bob.path / "tickets" / f"{ticket}.md"
+    path.write_text(path.read_text() + "hand edit\n")
+    assert "has uncommitted changes" in bob.run("sync", ok=False)
+
+
+# --- plain Git, without the driver ----------------------------------------------------------
+
+PLAIN_GIT_CASES = {
+    # (alice's change, bob's change): conflicts without the driver?
+    ("status", "assignee"): False,
+    ("assignee", "queue"): False,
+    ("queue", "priority"): False,
+    ("status", "labels"): False,
+    ("priority", "labels"): False,
+    ("priority", "category"): True,
+    ("reply", "field"): False,
+    ("reply", "reply"): True,
+    ("resolve", "reply"): True,
+}
+
+
+def _change(c: Clone, ticket: str, what: str, who: str) -> None:
+    if what == "status":
+        c.run("set", ticket, "status", "pending")
+    elif what == "assignee":
+        c.run("assign", ticket, "bob")
+    elif what == "queue":  # by hand: every other queue auto-assigns, which would touch assignee too
+        path = c.path / "tickets" / f"{ticket}.md"
+        path.write_text(path.read_text().replace("queue: it-helpdesk", "queue: it-infra"))
+        c.git("commit", "-qam", "move")
+    elif what in ("priority", "field"):
+        c.run("set", ticket, "priority", "high")
+    elif what == "category":
+        c.run("set", ticket, "category", "hardware")
+    elif what == "labels":
+        c.run("label", ticket, "+urgent")
+    elif what == "reply":
+        c.run("reply", ticket, "-m", f"{who} was here")
+    elif what == "resolve":
+        c.run("resolve", ticket, "--note", "replaced the roller")
+
+
+@pytest.mark.parametrize(("mine", "theirs"), list(PLAIN_GIT_CASES))
+def test_what_plain_git_merges_without_the_driver(tmp_path, monkeypatch, mine, theirs) -> None:  # type: ignore[no-untyped-def]
+    seed = make_desk(tmp_path / "seed", monkeypatch, TEST_CONFIG)
+    ticket = seed.new("Printer on 2F jams", "-q", "it-helpdesk", "-l", "printer")
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(seed.path), str(origin)], check=True)
+    alice = clone(origin, tmp_path / "a", "alice", driver=False)
+    bob = clone(origin, tmp_path / "b", "bob", driver=False)
+    for c in (alice, bob):
+        (c.path / ".git" / "info").mkdir(exist_ok=True)
+        (c.path / ".git" / "info" / "attributes").write_text("*.md merge=text\n")  # no driver here
+    _change(alice, ticket, mine, "alice")
+    alice.git("push", "-q")
+    _change(bob, ticket, theirs, "bob")
+    conflicted = bob.try_git("pull", "--no-rebase", "--no-edit").returncode != 0
+    assert conflicted == PLAIN_GIT_CASES[(mine, theirs)], (mine, theirs, bob.text(ticket))
+    if conflicted:
+        bob.git("add", "-A")
+        assert "merge conflict markers" in bob.run("check", "--staged", ok=False)
+    else:
+        assert bob.run("check") == ""
+
+
+def test_check_in_ci_catches_a_bad_merge_made_by_a_host(team, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Two valid changes can merge cleanly, line by line, into an invalid desk:
+    here a category removed from config on one side and used on the other."""
+    alice, bob, ticket, _ = team
+    base = bob.git("rev-parse", "HEAD").strip()
+    config = alice.path / ".gitdesk" / "config.yml"
+    config.write_text(config.read_text().replace("  network: Wi-Fi and VPN\n", ""))
+    alice.git("commit", "-qam", "drop the network category")
+    alice.git("push", "-q")
+    bob.run("set", ticket, "category", "network")
+    assert bob.try_git("pull", "--no-rebase", "--no-edit").returncode == 0
+    findings = bob.run("check", "--range", f"{base}..HEAD", ok=False)
+    merge = bob.git("rev-parse", "HEAD").strip()
+    assert f"unknown category 'network'" in findings and f"[in commit {merge[:10]}]" in findings
