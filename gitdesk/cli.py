@@ -279,10 +279,17 @@ def list_(settings: Settings, statuses: tuple[str, ...], all_: bool, queue: str 
         requester=requester, category=category, asset=asset, labels=labels,
     )
     filters.validate(desk.config)
-    tickets, problems = desk.all_tickets(body=False)
+    with_timings = fmt in ("json", "csv")  # timings need the conversation: only read bodies then
+    tickets, problems = desk.all_tickets(body=with_timings)
     render.warnings(problems)
     chosen = listing.sort(listing.select(tickets, filters, desk.config), sort_key, desk.config)
-    render.ticket_list(chosen, fmt, clock.now(), all_ids=(ticket.id for ticket in tickets))
+    now = clock.now()
+    derived = None
+    if with_timings:
+        from gitdesk import timings
+
+        derived = timings.for_tickets(desk, chosen, now)
+    render.ticket_list(chosen, fmt, now, all_ids=(ticket.id for ticket in tickets), timings=derived)
 
 
 @cli.command()
@@ -300,11 +307,13 @@ def show(settings: Settings, ticket_id: str, fmt: str) -> None:
     Example:
       gitdesk show GD-01JD8X4K
     """
-    from gitdesk import clock, render
+    from gitdesk import clock, render, timings
 
     desk = settings.desk
     loaded = desk.find(ticket_id)
-    render.ticket_detail(loaded.ticket, desk.config, loaded.path, clock.now(), fmt)
+    now = clock.now()
+    derived = timings.for_tickets(desk, [loaded.ticket], now)[loaded.ticket.id]
+    render.ticket_detail(loaded.ticket, desk.config, loaded.path, now, fmt, derived)
 
 
 @cli.command()
@@ -617,6 +626,57 @@ def time_(settings: Settings, ticket_id: str, duration: str, message: str | None
       gitdesk time GD-01JD8X4K 1h30m -m "Reimaged the laptop"
     """
     _run(_action("log_time"), settings, ticket_id, duration, message, fmt=fmt)
+
+
+# --- the audit log ------------------------------------------------------------------------
+
+
+@cli.command(name="log")
+@click.argument("ticket_id", metavar="[ID]", required=False)
+@click.option("--since", metavar="DATE", help="Only changes at or after this time (ISO date or time).")
+@click.option("--until", metavar="DATE", help="Only changes before this time (a date means: up to its end).")
+@click.option("--author", metavar="WHO", help="Only changes by this person (handle, email or Git author name).")
+@click.option("--action", metavar="VERB", help="Only this action (reply, resolve, status, assignee, …).")
+@format_option()
+@desk_options
+@pass_settings
+def log_(settings: Settings, ticket_id: str | None, since: str | None, until: str | None, author: str | None,
+         action: str | None, fmt: str) -> None:
+    """A ticket's timeline, or the desk's activity, read from Git.
+
+    Hand-made commits are read like CLI ones: each version is compared with
+    the one before (fields, conversation, resolution).
+
+    \b
+    Examples:
+      gitdesk log GD-01M8
+      gitdesk log --since 2026-11-01 --author alice
+      gitdesk log --action resolve --format csv
+    """
+    from gitdesk import history, render
+
+    desk = settings.desk
+    if ticket_id:
+        if since or until or author or action:
+            raise click.UsageError("--since, --until, --author and --action are for the desk's log (no ID)")
+        entries = history.ticket_log(desk, desk.resolve(ticket_id))
+    else:
+        entries = history.desk_log(desk, history.LogFilter(
+            since=_when(since), until=_when(until, end_of_day=True), author=author, action=action))
+    render.log_entries(entries, fmt, with_ticket=ticket_id is None)
+
+
+def _when(text: str | None, *, end_of_day: bool = False) -> Any:
+    if not text:
+        return None
+    from datetime import timedelta
+
+    from gitdesk.clock import parse_time
+
+    value = parse_time(text)
+    if end_of_day and len(text.strip()) == 10:
+        value += timedelta(days=1)
+    return value
 
 
 # --- keeping hand edits honest ---------------------------------------------------------

@@ -260,7 +260,7 @@ class RawChange:
     path: str
 
 
-def _parse_raw(out: bytes) -> list[RawChange]:
+def parse_raw(out: bytes) -> list[RawChange]:
     changes = []
     fields = out.split(b"\0")
     index = 0
@@ -280,13 +280,13 @@ def staged_changes(repo: Repo, paths: Sequence[str]) -> list[RawChange]:
     """What the index changes relative to HEAD (or to nothing, before the first commit)."""
     _, commit = head(repo)
     base = commit or EMPTY_TREE[repo.object_format]
-    return _parse_raw(run(repo, "diff-index", "--cached", "--raw", "-z", "--no-renames", base, "--", *paths))
+    return parse_raw(run(repo, "diff-index", "--cached", "--raw", "-z", "--no-renames", base, "--", *paths))
 
 
 def tree_changes(repo: Repo, old: str | None, new: str, paths: Sequence[str]) -> list[RawChange]:
     """What commit ``new`` changes relative to ``old`` (a parent, or nothing for a root commit)."""
     base = old or EMPTY_TREE[repo.object_format]
-    return _parse_raw(run(repo, "diff-tree", "-r", "--raw", "-z", "--no-renames", base, new, "--", *paths))
+    return parse_raw(run(repo, "diff-tree", "-r", "--raw", "-z", "--no-renames", base, new, "--", *paths))
 
 
 def index_entries(repo: Repo, paths: Sequence[str]) -> list[tuple[str, str, str]]:

@@ -27,7 +27,9 @@ if TYPE_CHECKING:
 
     from gitdesk.actions import Outcome
     from gitdesk.errors import GitdeskError
+    from gitdesk.history import LogEntry
     from gitdesk.model import Config, Entry, Ticket
+    from gitdesk.timings import Timings
 
 FORMATS = ("table", "json", "csv")
 
@@ -99,11 +101,20 @@ def _cell(value: Any) -> str:
 LIST_COLUMNS = ("id", "status", "priority", "queue", "assignee", "age", "title")
 
 
-def ticket_list(tickets: Sequence[Ticket], fmt: str, now: datetime, all_ids: Iterable[str] = ()) -> None:
+def ticket_list(tickets: Sequence[Ticket], fmt: str, now: datetime, all_ids: Iterable[str] = (),
+                timings: Mapping[str, Timings] | None = None) -> None:
     from gitdesk.desk import TICKETS
 
     if fmt in ("json", "csv"):
         records = [ticket_record(ticket, f"{TICKETS}/{ticket.id}.md") for ticket in tickets]
+        if timings is not None:
+            for record, ticket in zip(records, tickets, strict=True):
+                derived = timings[ticket.id].as_dict()
+                if fmt == "json":
+                    record["timings"] = derived
+                else:  # CSV stays flat: the figures, without the list of time entries
+                    record.update({f"timings.{key}": value for key, value in derived.items()
+                                   if key != "time_entries"})
         if fmt == "json":
             click.echo(json.dumps(records, ensure_ascii=False, indent=2))
         else:
@@ -176,9 +187,43 @@ _KIND_STYLE = {
 }
 
 
-def ticket_detail(ticket: Ticket, config: Config, path: str, now: datetime, fmt: str = "table") -> None:
+def duration(seconds: int | None) -> str:
+    """45m, 3h10m, 2d4h: short, for people."""
+    if seconds is None:
+        return "-"
+    minutes = seconds // 60
+    days, minutes = divmod(minutes, 1440)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return f"{days}d{hours}h" if hours else f"{days}d"
+    if hours:
+        return f"{hours}h{minutes:02d}m" if minutes else f"{hours}h"
+    return f"{minutes}m" if minutes or seconds >= 60 else f"{seconds}s"
+
+
+def _timing_lines(derived: Timings) -> list[tuple[str, str]]:
+    lines = [("first response", f"{duration(derived.first_response_seconds)} after creation"
+              if derived.first_response_at else "none yet")]
+    if derived.pending_seconds:
+        lines.append(("waiting", f"{duration(derived.pending_seconds)} on the requester"))
+    if derived.resolved_at:
+        lines.append(("resolved", f"{local_time(derived.resolved_at)}, "
+                                  f"{duration(derived.resolution_seconds)} excluding waiting"))
+    if derived.reopen_count:
+        lines.append(("reopened", f"{derived.reopen_count} time{'s' if derived.reopen_count != 1 else ''}"))
+    if derived.escalation_count:
+        lines.append(("escalated", f"{derived.escalation_count} time{'s' if derived.escalation_count != 1 else ''}"))
+    if derived.time_spent_seconds:
+        lines.append(("time spent", duration(derived.time_spent_seconds)))
+    return lines
+
+
+def ticket_detail(ticket: Ticket, config: Config, path: str, now: datetime, fmt: str = "table",
+                  derived: Timings | None = None) -> None:
     if fmt == "json":
         record = ticket_record(ticket, path)
+        if derived is not None:
+            record["timings"] = derived.as_dict()
         record["description"] = ticket.description
         record["conversation"] = [
             {"at": json_value(e.at), "author": e.author, "kind": e.kind, "detail": e.detail,
@@ -203,9 +248,11 @@ def ticket_detail(ticket: Ticket, config: Config, path: str, now: datetime, fmt:
         ("created", f"{local_time(ticket.created)} ({_ago(ticket.created, now)})"),
     ]
     facts += [(key, _cell(json_value(value))) for key, value in ticket.extra.items()]
+    if derived is not None:
+        facts += _timing_lines(derived)
     for name, value in facts:
         if value:
-            out.append(f"{one_line(name) + ':':<11}", "dim")
+            out.append(f"{one_line(name) + ':':<16}", "dim")
             out.append(f"{one_line(str(value))}\n")
     out.append("\n")
     out.append(visible(ticket.description or "(no description)") + "\n")
@@ -251,6 +298,29 @@ def _emit(text: Any) -> None:
         click.echo_via_pager(rendered, color=not os.environ.get("NO_COLOR"))
     else:
         click.echo(rendered, nl=False)
+
+
+# --- the audit log ----------------------------------------------------------------
+
+
+def log_entries(entries: Sequence[LogEntry], fmt: str, *, with_ticket: bool) -> None:
+    if fmt in ("json", "csv"):
+        records = [{"commit": e.commit, "time": json_value(e.time), "who": e.who, "author": e.author,
+                    "action": e.action, "ticket": e.ticket, "changes": list(e.changes)} for e in entries]
+        if fmt == "json":
+            click.echo(json.dumps(records, ensure_ascii=False, indent=2))
+        else:
+            write_csv(records)
+        return
+    headers = ["WHEN", "COMMIT", "WHO"] + (["TICKET"] if with_ticket else []) + ["WHAT"]
+    rows = []
+    for entry in entries:
+        row = [local_time(entry.time), entry.commit[:7], one_line(entry.who)]
+        if with_ticket:
+            row.append(entry.ticket)
+        row.append(one_line("; ".join(entry.changes)))
+        rows.append(row)
+    table(headers, rows, flexible=len(headers) - 1)
 
 
 # --- actions ------------------------------------------------------------------

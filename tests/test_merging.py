@@ -9,14 +9,13 @@ measured, and `gitdesk check` catches what it leaves behind.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import TEST_CONFIG, git, make_desk
+
 from gitdesk.cli import cli
 
 
@@ -246,4 +245,4 @@ def test_check_in_ci_catches_a_bad_merge_made_by_a_host(team, monkeypatch) -> No
     assert bob.try_git("pull", "--no-rebase", "--no-edit").returncode == 0
     findings = bob.run("check", "--range", f"{base}..HEAD", ok=False)
     merge = bob.git("rev-parse", "HEAD").strip()
-    assert f"unknown category 'network'" in findings and f"[in commit {merge[:10]}]" in findings
+    assert "unknown category 'network'" in findings and f"[in commit {merge[:10]}]" in findings

@@ -1,0 +1,95 @@
+"""The disposable SQLite cache under ``.git/gitdesk/``.
+
+Everything in it is derived from Git and can be deleted at any time: it is
+rebuilt when missing, when its schema is not this gitdesk's, or when SQLite
+finds it corrupt. It is never a source of truth, and nothing is written to
+the work tree.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+from gitdesk import git
+
+FILE = "cache.sqlite"
+SCHEMA_VERSION = "3"  # bump whenever the tables or what they hold change
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS commits (
+    sha TEXT PRIMARY KEY, parents TEXT NOT NULL, time INTEGER NOT NULL,
+    author TEXT NOT NULL, email TEXT NOT NULL, actor TEXT, verb TEXT, subject TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS events (
+    commit_sha TEXT NOT NULL, ticket TEXT NOT NULL, seq INTEGER NOT NULL, time INTEGER NOT NULL,
+    kind TEXT NOT NULL, field TEXT, before TEXT, after TEXT, who TEXT, detail TEXT
+);
+CREATE INDEX IF NOT EXISTS events_by_ticket ON events (ticket, time, seq);
+CREATE INDEX IF NOT EXISTS events_by_commit ON events (commit_sha);
+CREATE TABLE IF NOT EXISTS scanned_tips (sha TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS reachable (sha TEXT PRIMARY KEY);
+"""
+
+
+def path_of(repo: git.Repo) -> Path:
+    return repo.state_dir / FILE
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    connection = sqlite3.connect(path, timeout=30, isolation_level=None)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")
+    return connection
+
+
+def _usable(connection: sqlite3.Connection) -> bool:
+    try:
+        row = connection.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+    except sqlite3.DatabaseError:
+        return False
+    return row is not None and row[0] == SCHEMA_VERSION
+
+
+def _remove(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def open_cache(repo: git.Repo) -> Iterator[sqlite3.Connection]:
+    """The cache, created or rebuilt from nothing when it is missing, foreign or corrupt."""
+    repo.state_dir.mkdir(parents=True, exist_ok=True)
+    path = path_of(repo)
+    connection: sqlite3.Connection | None = None
+    try:
+        connection = _connect(path)
+        if not _usable(connection):
+            connection.close()
+            _remove(path)
+            connection = _connect(path)
+            connection.executescript(SCHEMA)
+            connection.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+    except sqlite3.DatabaseError:
+        if connection is not None:
+            connection.close()
+        _remove(path)  # corrupt beyond opening: start again
+        connection = _connect(path)
+        connection.executescript(SCHEMA)
+        connection.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+def get_meta(connection: sqlite3.Connection, key: str) -> str | None:
+    row = connection.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def set_meta(connection: sqlite3.Connection, key: str, value: str) -> None:
+    connection.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))

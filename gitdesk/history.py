@@ -1,0 +1,371 @@
+"""The audit log: what happened to each ticket, read from Git and cached.
+
+Every commit that touched a ticket file is diffed, version against version
+(front matter and conversation), so hand-made commits read like CLI ones.
+The events are kept in the disposable cache keyed by commit: a commit's
+events never change, so the cache only ever scans commits it has not seen,
+and a separate table records which of them are reachable from HEAD now (a
+branch switch or a rebase recomputes that table, not the events).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from gitdesk import cache, changes, git, ticketfile
+from gitdesk.desk import Desk
+from gitdesk.errors import GitdeskError
+from gitdesk.model import Ticket
+
+_FORMAT = "%x1e%H%x1f%P%x1f%at%x1f%an%x1f%ae%x1f" \
+          "%(trailers:key=Gitdesk-Actor,valueonly,separator=%x2c)%x1f" \
+          "%(trailers:key=Gitdesk-Action,valueonly,separator=%x2c)%x1f%s"
+CHUNK = 2000  # commits whose blobs are read and parsed together
+MAX_TIPS = 12
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    commit: str
+    ticket: str
+    seq: int
+    time: datetime
+    kind: str  # new | field | entry | resolution | description | deleted | unreadable
+    field: str | None = None  # the field, or the entry's kind
+    before: str | None = None
+    after: str | None = None
+    who: str | None = None  # an entry's author
+    detail: str | None = None
+
+    def describe(self) -> str:
+        if self.kind == "new":
+            return f"created ({self.after})"
+        if self.kind == "field":
+            return f"{self.field}: {self.before} -> {self.after}"
+        if self.kind == "entry":
+            label = {"note": "internal note", "question": "question", "escalation": "escalation"}.get(
+                self.field or "", self.field or "entry")
+            extra = f" {self.detail}" if self.detail else ""
+            text = f": {self.after}" if self.after and self.field in ("escalation", "reopen", "rejection") else ""
+            return f"{label}{extra} added by {self.who}{text}"
+        if self.kind == "resolution":
+            return f"resolution {self.after}"
+        if self.kind == "description":
+            return "description edited"
+        if self.kind == "deleted":
+            return "ticket file deleted"
+        return f"unreadable version ({self.detail})"
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    """One commit's changes to one ticket."""
+
+    commit: str
+    time: datetime
+    who: str
+    author: str
+    action: str
+    ticket: str
+    changes: tuple[str, ...]
+    events: tuple[Event, ...]
+
+
+# --- scanning -----------------------------------------------------------------------
+
+
+@dataclass
+class _Commit:
+    sha: str
+    parents: list[str]
+    time: int
+    author: str
+    email: str
+    actor: str
+    action: str
+    subject: str
+    # per parent index: path -> (old blob or None, new blob or None)
+    diffs: dict[int, dict[str, tuple[str | None, str | None]]]
+
+
+def _parse_log(out: bytes) -> list[_Commit]:
+    commits: dict[str, _Commit] = {}
+    order: list[str] = []
+    for block in out.split(b"\x1e"):
+        if not block.strip():
+            continue
+        header, _, raw = block.partition(b"\0")
+        fields = header.decode("utf-8", "replace").split("\x1f")
+        if len(fields) < 8:
+            continue
+        sha, parents = fields[0], fields[1].split()
+        commit = commits.get(sha)
+        if commit is None:
+            commit = _Commit(sha, parents, int(fields[2] or 0), fields[3], fields[4], fields[5], fields[6],
+                             fields[7], {})
+            commits[sha] = commit
+            order.append(sha)
+        parent_index = len(commit.diffs)
+        diff: dict[str, tuple[str | None, str | None]] = {}
+        for change in git.parse_raw(raw.lstrip(b"\n")):
+            old = None if set(change.old) == {"0"} else change.old
+            new = None if set(change.new) == {"0"} else change.new
+            diff[change.path] = (old, new)
+        commit.diffs[parent_index] = diff
+    return [commits[sha] for sha in order]
+
+
+class _Versions:
+    """Parsed ticket versions by blob id, read in bulk."""
+
+    def __init__(self, repo: git.Repo) -> None:
+        self.repo = repo
+        self.parsed: dict[str, Ticket | str] = {}
+
+    def load(self, shas: Iterable[str]) -> None:
+        wanted = [sha for sha in set(shas) if sha not in self.parsed]
+        for sha, data in git.read_blobs(self.repo, wanted).items():
+            try:
+                self.parsed[sha] = ticketfile.parse_bytes(data)[0]
+            except GitdeskError as error:
+                self.parsed[sha] = error.message
+
+    def get(self, sha: str | None) -> Ticket | str | None:
+        return None if sha is None else self.parsed.get(sha, "missing")
+
+    def forget(self) -> None:
+        self.parsed.clear()
+
+
+def _ticket_id(path: str) -> str:
+    return path.rsplit("/", 1)[-1].removesuffix(".md")
+
+
+def _events_between(old: Ticket | None, new: Ticket) -> Iterator[tuple[str, str | None, str | None, str | None,
+                                                                      str | None, str | None]]:
+    """(kind, field, before, after, who, detail) for one version change."""
+    if old is None:
+        yield "new", "status", None, new.status, None, new.title
+    else:
+        for change in changes.field_changes(old, new):
+            yield "field", change.field, changes.show(change.before), changes.show(change.after), None, None
+    for entry in changes.added_entries(old, new):
+        first = entry.text.strip().split("\n", 1)[0][:200] if entry.text.strip() else None
+        yield "entry", entry.kind, None, first, entry.author, entry.detail or None
+    if old is not None:
+        if new.resolution and new.resolution != old.resolution:
+            first = new.resolution.strip().split("\n", 1)[0][:200]
+            yield "resolution", None, None, "rewritten" if old.resolution else "written", None, first
+        if new.description != old.description:
+            yield "description", None, None, None, None, None
+
+
+def _merge_events(parents: Sequence[Ticket | None], new: Ticket) -> Iterator[tuple[str, str | None, str | None,
+                                                                                  str | None, str | None,
+                                                                                  str | None]]:
+    """What a merge itself decided: values that differ from every parent's."""
+    known = [p for p in parents if p is not None]
+    if not known:
+        yield from _events_between(None, new)
+        return
+    first = known[0]
+    for change in changes.field_changes(first, new):
+        if all(changes.show(p.field_value(change.field)) != changes.show(change.after) for p in known):
+            yield "field", change.field, changes.show(change.before), changes.show(change.after), None, None
+    seen = {(e.at, e.author, e.kind, e.text) for p in known for e in p.entries}
+    for entry in new.entries:
+        if (entry.at, entry.author, entry.kind, entry.text) not in seen:
+            first_line = entry.text.strip().split("\n", 1)[0][:200] if entry.text.strip() else None
+            yield "entry", entry.kind, None, first_line, entry.author, entry.detail or None
+
+
+def _scan(repo: git.Repo, connection: sqlite3.Connection, head: str, prefixes: list[str]) -> None:
+    tips = [row[0] for row in connection.execute("SELECT sha FROM scanned_tips")]
+    args = ["log", "--reverse", "--topo-order", "-m", "--full-history", "--no-renames", "--raw", "-z",
+            "--no-abbrev", f"--format={_FORMAT}", head]
+    if tips:
+        args += ["--not", *tips]
+    result = git.run_result(repo, *args, "--", *[prefix + "tickets/" for prefix in prefixes])
+    if result.returncode != 0:  # a remembered tip is gone (gc after a rebase): forget them all
+        connection.execute("DELETE FROM scanned_tips")
+        result = git.run_result(repo, *args[: args.index(head) + 1], "--",
+                                *[prefix + "tickets/" for prefix in prefixes])
+        if result.returncode != 0:
+            raise GitdeskError("cannot read the history", hint=result.stderr.decode("utf-8", "replace").strip())
+    commits = _parse_log(result.stdout)
+    known = {row[0] for row in connection.execute("SELECT sha FROM commits")} if commits else set()
+    fresh = [commit for commit in commits if commit.sha not in known]
+    versions = _Versions(repo)
+    for start in range(0, len(fresh), CHUNK):
+        chunk = fresh[start:start + CHUNK]
+        versions.forget()
+        versions.load(sha for c in chunk for diff in c.diffs.values() for pair in diff.values()
+                      for sha in pair if sha)
+        rows: list[tuple[Any, ...]] = []
+        for commit in chunk:
+            rows += _commit_events(commit, versions)
+        connection.execute("BEGIN")
+        connection.executemany("INSERT OR REPLACE INTO commits VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
+            (c.sha, " ".join(c.parents), c.time, c.author, c.email, c.actor or None, c.action or None, c.subject)
+            for c in chunk])
+        connection.executemany("DELETE FROM events WHERE commit_sha = ?", [(c.sha,) for c in chunk])
+        connection.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        connection.execute("COMMIT")
+    tips = [head, *[tip for tip in tips if tip != head]][:MAX_TIPS]
+    connection.execute("BEGIN")
+    connection.execute("DELETE FROM scanned_tips")
+    connection.executemany("INSERT INTO scanned_tips VALUES (?)", [(tip,) for tip in tips])
+    connection.execute("COMMIT")
+
+
+def _commit_events(commit: _Commit, versions: _Versions) -> list[tuple[Any, ...]]:
+    rows: list[tuple[Any, ...]] = []
+    seq = 0
+    paths = set().union(*commit.diffs.values()) if commit.diffs else set()
+    for path in sorted(paths):
+        ticket_id = _ticket_id(path)
+        if not path.endswith(".md"):
+            continue
+        is_merge = len(commit.parents) > 1
+        if is_merge and not all(path in diff for diff in commit.diffs.values()):
+            continue  # the merge took this file from one side as it was
+        pairs = [diff[path] for diff in commit.diffs.values() if path in diff]
+        new_sha = pairs[0][1]
+        new = versions.get(new_sha)
+        found: list[tuple[str, str | None, str | None, str | None, str | None, str | None]]
+        if new is None:
+            found = [("deleted", None, None, None, None, None)]
+        elif isinstance(new, str):
+            found = [("unreadable", None, None, None, None, new)]
+        elif is_merge:
+            olds = [versions.get(old) for old, _ in pairs]
+            found = list(_merge_events([o if isinstance(o, Ticket) else None for o in olds], new))
+        else:
+            old = versions.get(pairs[0][0])
+            found = list(_events_between(old if isinstance(old, Ticket) else None, new))
+        for kind, field, before, after, who, detail in found:
+            rows.append((commit.sha, ticket_id, seq, commit.time, kind, field, before, after, who, detail))
+            seq += 1
+    return rows
+
+
+def _update_reachable(repo: git.Repo, connection: sqlite3.Connection, head: str) -> None:
+    tip = cache.get_meta(connection, "reach_tip")
+    if tip == head:
+        return
+    incremental = tip is not None and git.run_result(repo, "merge-base", "--is-ancestor", tip, head).returncode == 0
+    out = git.run(repo, "rev-list", head, *(["--not", tip] if incremental and tip else []))
+    shas = out.decode().split()
+    connection.execute("BEGIN")
+    if not incremental:
+        connection.execute("DELETE FROM reachable")
+    connection.executemany("INSERT OR IGNORE INTO reachable VALUES (?)", [(sha,) for sha in shas])
+    cache.set_meta(connection, "reach_tip", head)
+    connection.execute("COMMIT")
+
+
+def refresh(desk: Desk, connection: sqlite3.Connection) -> str | None:
+    """Bring the cache up to date with HEAD; returns HEAD (None before the first commit)."""
+    _, head = git.head(desk.repo)
+    if head is None:
+        return None
+    if cache.get_meta(connection, "reach_tip") == head and cache.get_meta(connection, "scan_head") == head:
+        return head
+    _scan(desk.repo, connection, head, [desk.prefix])
+    _update_reachable(desk.repo, connection, head)
+    cache.set_meta(connection, "scan_head", head)
+    return head
+
+
+# --- reading -------------------------------------------------------------------------
+
+
+def _who(config_people: Any, actor: str | None, email: str, author: str) -> str:
+    if actor:
+        return actor
+    person = config_people(email)
+    return person.handle if person is not None else author
+
+
+def _entries_from_rows(desk: Desk, rows: Iterable[tuple[Any, ...]]) -> list[LogEntry]:
+    grouped: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
+    for row in rows:
+        grouped.setdefault((row[0], row[1]), []).append(row)
+    result = []
+    for (commit, ticket), items in grouped.items():
+        first = items[0]
+        events = tuple(Event(row[0], row[1], row[2], datetime.fromtimestamp(row[3], timezone.utc), *row[4:10])
+                       for row in items)
+        who = _who(desk.config.person, first[11], first[12], first[10])
+        action = (first[13] or "edit").split(",")[0].strip().split(" ")[0]
+        result.append(LogEntry(commit, events[0].time, who, first[10], action, ticket,
+                               tuple(event.describe() for event in events), events))
+    return result
+
+
+_SELECT = """
+SELECT e.commit_sha, e.ticket, e.seq, e.time, e.kind, e.field, e.before, e.after, e.who, e.detail,
+       c.author, c.actor, c.email, c.verb
+FROM events e JOIN commits c ON c.sha = e.commit_sha JOIN reachable r ON r.sha = e.commit_sha
+"""
+
+
+def ticket_log(desk: Desk, ticket_id: str) -> list[LogEntry]:
+    with cache.open_cache(desk.repo) as connection:
+        refresh(desk, connection)
+        rows = connection.execute(_SELECT + " WHERE e.ticket = ? ORDER BY e.time, e.rowid", (ticket_id,)).fetchall()
+    return _entries_from_rows(desk, rows)
+
+
+@dataclass(frozen=True, slots=True)
+class LogFilter:
+    since: datetime | None = None
+    until: datetime | None = None
+    author: str | None = None
+    action: str | None = None
+
+
+def desk_log(desk: Desk, filters: LogFilter) -> list[LogEntry]:
+    clauses, params = [], []
+    if filters.since:
+        clauses.append("e.time >= ?")
+        params.append(int(filters.since.timestamp()))
+    if filters.until:
+        clauses.append("e.time < ?")
+        params.append(int(filters.until.timestamp()))
+    where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+    with cache.open_cache(desk.repo) as connection:
+        refresh(desk, connection)
+        rows = connection.execute(_SELECT + where + " ORDER BY e.time, e.rowid", params).fetchall()
+    entries = _entries_from_rows(desk, rows)
+    if filters.author:
+        wanted = filters.author.casefold()
+        person = desk.config.person(filters.author)
+        names = {wanted} | ({person.handle.casefold(), (person.email or "").casefold()} if person else set())
+        entries = [e for e in entries if e.who.casefold() in names or e.author.casefold() in names]
+    if filters.action:
+        wanted = filters.action.casefold()
+        entries = [e for e in entries if e.action.casefold() == wanted or any(
+            wanted in (ev.kind, (ev.field or "").casefold()) for ev in e.events)]
+    return entries
+
+
+def status_events(desk: Desk, ticket_ids: Sequence[str] | None = None) -> dict[str, list[tuple[datetime, str]]]:
+    """Each ticket's status over time: (when, new status), oldest first, from the audit log."""
+    query = _SELECT + " WHERE (e.kind = 'new' OR (e.kind = 'field' AND e.field = 'status'))"
+    with cache.open_cache(desk.repo) as connection:
+        refresh(desk, connection)
+        if ticket_ids is not None and len(ticket_ids) < 500:
+            marks = ",".join("?" * len(ticket_ids))
+            rows = connection.execute(query + f" AND e.ticket IN ({marks}) ORDER BY e.time, e.rowid",
+                                      list(ticket_ids)).fetchall()
+        else:
+            rows = connection.execute(query + " ORDER BY e.time, e.rowid").fetchall()
+    history: dict[str, list[tuple[datetime, str]]] = {}
+    for row in rows:
+        history.setdefault(row[1], []).append((datetime.fromtimestamp(row[3], timezone.utc), row[7]))
+    return history

@@ -1,0 +1,185 @@
+"""Git is the audit log: timelines for hand-made and CLI changes alike, timings
+derived to the second from backdated history, and a cache that never lies."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+import pytest
+from conftest import Desk
+
+
+def hand_commit(desk: Desk, ticket: str, old: str, new: str, when: str, message: str = "hand edit",
+                author: tuple[str, str] = ("Bob Agent", "bob@example.com")) -> None:
+    path = desk.file(ticket)
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+    env = {**os.environ, "GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when,
+           "GIT_AUTHOR_NAME": author[0], "GIT_AUTHOR_EMAIL": author[1]}
+    subprocess.run(["git", "commit", "-qam", message], cwd=desk.path, env=env, check=True)
+
+
+def log(desk: Desk, *args: str) -> list[dict]:  # type: ignore[type-arg]
+    return json.loads(desk.run("log", *args, "--format", "json").stdout)
+
+
+def test_log_shows_hand_made_and_cli_changes_alike(desk: Desk) -> None:
+    desk.at("2026-11-20T09:00:00Z")
+    ticket = desk.new("Printer", "-q", "it-helpdesk", "-r", "carol")
+    hand_commit(desk, ticket, "priority: normal", "priority: high", "2026-11-20T09:10:00Z")
+    text = desk.text(ticket) + "\n## Conversation\n\n### 2026-11-20T09:20:00Z bob — reply\nOn my way.\n"
+    hand_commit(desk, ticket, desk.text(ticket), text, "2026-11-20T09:20:00Z", "reply by hand")
+    desk.at("2026-11-20T09:30:00Z")
+    desk.run("ask", ticket, "-m", "Which tray?")
+    entries = log(desk, ticket)
+    assert [(e["time"], e["who"], e["changes"]) for e in entries] == [
+        ("2026-11-20T09:00:00Z", "alice", ["created (open)"]),
+        ("2026-11-20T09:10:00Z", "bob", ["priority: normal -> high"]),
+        ("2026-11-20T09:20:00Z", "bob", ["reply added by bob"]),
+        ("2026-11-20T09:30:00Z", "alice", ["status: open -> pending", "question added by alice"]),
+    ]
+    assert [e["action"] for e in entries] == ["new", "edit", "edit", "ask"]
+    table = desk.run("log", ticket).stdout.splitlines()
+    assert table[0].split() == ["WHEN", "COMMIT", "WHO", "WHAT"]
+    assert table[1].startswith("2026-11-20 09:00") and "created (open)" in table[1]
+
+
+def test_escalations_show_their_reason(desk: Desk) -> None:
+    ticket = desk.new("Exchange", "-q", "it-helpdesk")
+    desk.run("escalate", ticket, "--reason", "Needs admin rights")
+    (last,) = log(desk, ticket)[-1:]
+    assert last["changes"] == ["assignee: - -> dana", "queue: it-helpdesk -> it-infra",
+                               "escalation to it-infra added by alice: Needs admin rights"]
+
+
+def test_timings_match_a_scripted_scenario_to_the_second(desk: Desk) -> None:
+    desk.at("2026-11-20T09:00:00Z")
+    ticket = desk.new("VPN drops", "-q", "it-helpdesk", "-r", "carol")
+    desk.at("2026-11-20T09:30:00Z")
+    desk.run("ask", ticket, "-m", "Wired or Wi-Fi?")                      # first response: 30 min
+    desk.at("2026-11-20T11:30:00Z")
+    desk.run("reply", ticket, "--as", "carol", "-m", "Wi-Fi")              # 2 h pending ends
+    desk.at("2026-11-20T11:40:00Z")
+    desk.run("escalate", ticket, "--reason", "Firewall")
+    desk.run("time", ticket, "45m", "--as", "dana")
+    desk.at("2026-11-20T13:00:00Z")
+    desk.run("resolve", ticket, "--note", "Firmware", "--as", "dana")      # 4 h - 2 h = 2 h
+    hand_commit(desk, ticket, "status: resolved", "status: open",         # reopened by hand
+                "2026-11-21T09:00:00Z")
+    desk.at("2026-11-21T10:00:00Z")
+    desk.run("time", ticket, "1h30m", "--as", "dana", "-m", "second look")
+    desk.run("resolve", ticket, "--note", "Firmware, and the AP", "--as", "dana")
+    desk.at("2026-11-22T12:00:00Z")
+    timings = json.loads(desk.run("show", ticket, "--format", "json").stdout)["timings"]
+    assert timings == {
+        "created": "2026-11-20T09:00:00Z",
+        "first_response_at": "2026-11-20T09:30:00Z",
+        "first_response_seconds": 1800,
+        "pending_seconds": 7200,
+        "first_resolved_at": "2026-11-20T13:00:00Z",
+        "resolved_at": "2026-11-21T10:00:00Z",
+        "first_resolution_seconds": 4 * 3600 - 7200,
+        "resolution_seconds": 25 * 3600 - 7200,
+        "reopen_count": 1,
+        "escalation_count": 1,
+        "time_spent_seconds": 45 * 60 + 90 * 60,
+        "time_entries": [
+            {"at": "2026-11-20T11:40:00Z", "author": "dana", "seconds": 2700, "text": ""},
+            {"at": "2026-11-21T10:00:00Z", "author": "dana", "seconds": 5400, "text": "second look"},
+        ],
+    }
+    listed = json.loads(desk.run("list", "--all", "--format", "json").stdout)
+    assert listed[0]["timings"] == timings
+    shown = desk.run("show", ticket).stdout
+    assert "first response: 30m after creation" in shown and "waiting:        2h on the requester" in shown
+
+
+def test_a_ticket_still_pending_keeps_counting_waiting_time(desk: Desk) -> None:
+    desk.at("2026-11-20T09:00:00Z")
+    ticket = desk.new("x", "-q", "it-helpdesk", "-r", "carol")
+    desk.run("ask", ticket, "-m", "?")
+    desk.at("2026-11-20T12:00:00Z")
+    timings = json.loads(desk.run("show", ticket, "--format", "json").stdout)["timings"]
+    assert timings["pending_seconds"] == 3 * 3600 and timings["resolved_at"] is None
+
+
+def test_desk_log_filters(desk: Desk) -> None:
+    desk.at("2026-11-18T09:00:00Z")
+    one = desk.new("one", "-q", "it-helpdesk")
+    desk.at("2026-11-19T09:00:00Z")
+    desk.run("reply", one, "-m", "hi", "--as", "bob")
+    desk.at("2026-11-20T23:59:00Z")
+    desk.run("resolve", one, "--note", "done")
+    desk.at("2026-11-21T00:01:00Z")
+    two = desk.new("two", "-q", "facilities")
+    assert [e["ticket"] for e in log(desk, "--since", "2026-11-19", "--until", "2026-11-20")] == [one, one]
+    assert [e["action"] for e in log(desk, "--author", "bob")] == ["reply"]
+    assert [e["action"] for e in log(desk, "--action", "resolve")] == ["resolve"]
+    assert [e["ticket"] for e in log(desk, "--since", "2026-11-21")] == [two]
+    csv = desk.run("log", "--format", "csv").stdout.splitlines()
+    assert csv[0] == "commit,time,who,author,action,ticket,changes"
+
+
+def test_the_cache_is_rebuilt_when_deleted_or_corrupt(desk: Desk) -> None:
+    ticket = desk.new("x", "-q", "it-helpdesk")
+    desk.run("reply", ticket, "-m", "hi")
+    expected = log(desk, ticket)
+    cache = desk.path / ".git" / "gitdesk" / "cache.sqlite"
+    assert cache.exists()
+    for leftover in cache.parent.glob("cache.sqlite*"):
+        leftover.unlink()
+    assert log(desk, ticket) == expected
+    cache.write_bytes(b"this is not a database" * 100)
+    for leftover in cache.parent.glob("cache.sqlite-*"):
+        leftover.unlink()
+    assert log(desk, ticket) == expected
+
+
+def test_the_cache_follows_branch_switches_and_rebases(desk: Desk) -> None:
+    ticket = desk.new("x", "-q", "it-helpdesk")
+    desk.run("hooks", "install")  # the merge driver lets the rebase combine both appends
+    desk.git("checkout", "-q", "-b", "side")
+    desk.run("reply", ticket, "-m", "on side")
+    assert len(log(desk, ticket)) == 2
+    desk.git("checkout", "-q", "main")
+    assert len(log(desk, ticket)) == 1, "the side branch's reply is not in main's history"
+    desk.run("note", ticket, "-m", "on main")
+    desk.git("checkout", "-q", "side")
+    desk.git("rebase", "-q", "main")
+    changes = [e["changes"] for e in log(desk, ticket)]
+    assert changes == [["created (open)"], ["internal note added by alice"], ["reply added by alice"]]
+
+
+def test_a_merge_does_not_repeat_what_each_side_did(desk: Desk) -> None:
+    ticket = desk.new("x", "-q", "it-helpdesk")
+    desk.run("hooks", "install")
+    desk.git("checkout", "-q", "-b", "side")
+    desk.at("2026-11-20T10:00:00Z")
+    desk.run("reply", ticket, "-m", "on side")
+    desk.git("checkout", "-q", "main")
+    desk.at("2026-11-20T11:00:00Z")
+    desk.run("note", ticket, "-m", "on main")
+    desk.git("merge", "-q", "--no-edit", "side")
+    changes = [c for e in log(desk, ticket) for c in e["changes"]]
+    assert changes.count("reply added by alice") == 1 and changes.count("internal note added by alice") == 1
+
+
+@pytest.mark.parametrize("corrupt", ["truncate", "schema"])
+def test_a_foreign_cache_schema_is_replaced(desk: Desk, corrupt: str) -> None:
+    import sqlite3
+
+    ticket = desk.new("x", "-q", "it-helpdesk")
+    expected = log(desk, ticket)
+    path = desk.path / ".git" / "gitdesk" / "cache.sqlite"
+    connection = sqlite3.connect(path)
+    if corrupt == "schema":
+        connection.execute("UPDATE meta SET value = 'from-an-older-gitdesk' WHERE key = 'schema'")
+    else:
+        connection.execute("DELETE FROM events")
+        connection.execute("UPDATE meta SET value = 'x' WHERE key = 'schema'")
+    connection.commit()
+    connection.close()
+    assert log(desk, ticket) == expected
