@@ -115,8 +115,91 @@ def main() -> None:
     parser.add_argument("directory", type=Path)
     parser.add_argument("count", type=int)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--commits", type=int, default=0, help="generate a history of this many commits")
     args = parser.parse_args()
-    generate(args.directory, args.count, args.seed)
+    if args.commits:
+        generate_history(args.directory, args.count, args.commits, args.seed)
+    else:
+        generate(args.directory, args.count, args.seed)
+
+
+
+def generate_history(directory: Path, tickets: int, commits: int, seed: int = 2) -> None:
+    """A desk whose history has ``commits`` commits over ``tickets`` tickets, each
+    commit one action on one ticket, written with ``git fast-import``."""
+    from dataclasses import replace
+
+    rng = random.Random(seed)
+    directory.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["git", "init", "-q", "-b", "main", str(directory)], check=True)
+    importer = subprocess.Popen(["git", "fast-import", "--quiet"], cwd=directory, stdin=subprocess.PIPE)
+    assert importer.stdin is not None
+    out = importer.stdin
+    when = datetime(2022, 1, 1, tzinfo=timezone.utc)
+    step = (datetime(2026, 11, 1, tzinfo=timezone.utc) - when) / commits
+    state: dict[str, tuple[Ticket, str]] = {}
+    open_ids: list[str] = []
+    made: list[str] = []
+    flow = {"new": "open", "open": "pending", "pending": "open"}
+
+    def emit(mark: int, at: datetime, who: str, message: str, path: str, text: str) -> None:
+        stamp = int(at.timestamp())
+        data = message.encode()
+        body = text.encode()
+        out.write(f"commit refs/heads/main\nmark :{mark}\n".encode())
+        out.write(f"author {who.title()} <{who}@example.com> {stamp} +0000\n".encode())
+        out.write(f"committer {who.title()} <{who}@example.com> {stamp} +0000\n".encode())
+        out.write(f"data {len(data)}\n".encode() + data + b"\n")
+        if mark > 1:
+            out.write(f"from :{mark - 1}\n".encode())
+        out.write(f"M 100644 inline {path}\ndata {len(body)}\n".encode() + body + b"\n\n")
+
+    emit(1, when, "alice", "Configure the desk\n", ".gitdesk/config.yml", CONFIG)
+    for mark in range(2, commits + 1):
+        at = when + step * mark
+        who = rng.choice(AGENTS)
+        if len(made) < tickets and (not open_ids or rng.random() < (tickets - len(made)) / (commits - mark + 1) * 1.2):
+            ticket = replace(make_ticket(rng, at, made), status="new", queue=None, assignee=None, entries=(),
+                             resolution=None)
+            made.append(ticket.id)
+            text = ticketfile.render_new(ticket)
+            state[ticket.id] = (ticket, text)
+            open_ids.append(ticket.id)
+            verb = "new"
+        else:
+            ticket_id = open_ids[-1 - min(len(open_ids) - 1, int(rng.expovariate(1 / 30)))]
+            old, text = state[ticket_id]
+            parsed, document = ticketfile.parse(text)
+            roll = rng.random()
+            if roll < 0.5:
+                kind = rng.choice(["reply", "note", "reply", "time"])
+                entry = Entry(at, who, kind, paragraph(rng), "30m" if kind == "time" else "")
+                new = replace(parsed, entries=(*parsed.entries, entry))
+                verb = kind
+            elif parsed.status in flow:
+                status = flow[parsed.status]
+                new = replace(parsed, status=status, queue=parsed.queue or "it-helpdesk",
+                              assignee=parsed.assignee or who)
+                verb = "set"
+            elif parsed.status != "resolved":
+                new = replace(parsed, status="resolved", resolution=paragraph(rng))
+                verb = "resolve"
+            else:
+                new = replace(parsed, status="closed")
+                open_ids.remove(ticket_id)
+                verb = "close"
+            if parsed.status in ("open", "pending") and rng.random() < 0.3 and verb in ("reply", "note"):
+                new = replace(new, status="resolved", resolution=paragraph(rng))
+                verb = "resolve"
+            text = ticketfile.render(document, parsed, new)
+            state[ticket_id] = (new, text)
+            ticket = new
+        message = f"{verb} {ticket.id}: {ticket.title}\n\nGitdesk-Ticket: {ticket.id}\nGitdesk-Action: {verb}\n"
+        emit(mark, at, who, message, f"tickets/{ticket.id}.md", text)
+    out.close()
+    if importer.wait() != 0:
+        raise SystemExit("git fast-import failed")
+    subprocess.run(["git", "reset", "-q", "--hard", "main"], cwd=directory, check=True)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
 sys.path.insert(0, str(HERE))
 
-from generate import generate  # noqa: E402
+from generate import generate, generate_history  # noqa: E402
 
 FLOOR_PARSE = """
 import os, sys, yaml
@@ -149,10 +149,44 @@ def bench_hook_commit(size: int, runs: int) -> list[tuple[str, float, str, str]]
     ]
 
 
+def history_desk(tickets: int, commits: int) -> Path:
+    path = OUT / f"history-{tickets}-{commits}"
+    marker = path / ".git" / "bench-complete"
+    if not marker.exists():
+        if path.exists():
+            shutil.rmtree(path)
+        print(f"generating a desk of {tickets} tickets and {commits} commits…", file=sys.stderr)
+        generate_history(path, tickets, commits)
+        marker.write_text("ok\n")
+    return path
+
+
+def bench_history(tickets: int, commits: int, runs: int) -> list[tuple[str, float, str, str]]:
+    desk = history_desk(tickets, commits)
+    gitdesk = gitdesk_command()
+    some_id = sorted(os.listdir(desk / "tickets"))[tickets // 3][:-3]
+    cache_files = lambda: list((desk / ".git" / "gitdesk").glob("cache.sqlite*"))  # noqa: E731
+
+    def drop_cache() -> None:
+        for path in cache_files():
+            path.unlink()
+
+    cold = timed([*gitdesk, "log", some_id], desk, max(1, runs // 3), before=drop_cache)
+    warm_log = timed([*gitdesk, "log", some_id], desk, runs)
+    warm_all = timed([*gitdesk, "list", "--all", "--format", "json"], desk, runs)
+    return [
+        ("cold history build (`gitdesk log ID`, no cache)", cold, "", "< 60 s"),
+        ("`gitdesk log ID` (warm)", warm_log, "", "< 0.5 s"),
+        ("timings of all tickets: `gitdesk list --all --format json` (warm)", warm_all, "", "< 2 s"),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--history", default="10000:100000",
+                        help="TICKETS:COMMITS for the history benchmark ('' to skip)")
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
     report = [f"Machine: {machine()}", f"Date: {time.strftime('%Y-%m-%d')}; median of {args.runs} runs "
@@ -162,6 +196,13 @@ def main() -> None:
         report += [f"### {size:,} tickets", "", "| operation | median | vs floor | target |",
                    "| --- | --- | --- | --- |"]
         report += [f"| {name} | {seconds:.3f} s | {ratio} | {target} |" for name, seconds, ratio, target in rows]
+        report.append("")
+    if args.history:
+        tickets, commits = (int(n) for n in args.history.split(":"))
+        report += [f"### history: {tickets:,} tickets, {commits:,} commits", "",
+                   "| operation | median | vs floor | target |", "| --- | --- | --- | --- |"]
+        report += [f"| {name} | {seconds:.3f} s | {ratio} | {target} |"
+                   for name, seconds, ratio, target in bench_history(tickets, commits, args.runs)]
         report.append("")
     text = "\n".join(report)
     print(text)

@@ -16,7 +16,7 @@ from pathlib import Path
 from gitdesk import git
 
 FILE = "cache.sqlite"
-SCHEMA_VERSION = "3"  # bump whenever the tables or what they hold change
+SCHEMA_VERSION = "4"  # bump whenever the tables or what they hold change
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -31,12 +31,17 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_by_ticket ON events (ticket, time, seq);
 CREATE INDEX IF NOT EXISTS events_by_commit ON events (commit_sha);
 CREATE TABLE IF NOT EXISTS scanned_tips (sha TEXT PRIMARY KEY);
-CREATE TABLE IF NOT EXISTS reachable (sha TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS reachable (sha TEXT PRIMARY KEY, pos INTEGER NOT NULL);
 """
 
 
-def path_of(repo: git.Repo) -> Path:
-    return repo.state_dir / FILE
+def path_of(repo: git.Repo, prefix: str = "") -> Path:
+    """One cache per desk: a repository may hold desks in several folders."""
+    if not prefix:
+        return repo.state_dir / FILE
+    import hashlib
+
+    return repo.state_dir / f"cache-{hashlib.sha1(prefix.encode()).hexdigest()[:12]}.sqlite"
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -60,10 +65,10 @@ def _remove(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def open_cache(repo: git.Repo) -> Iterator[sqlite3.Connection]:
-    """The cache, created or rebuilt from nothing when it is missing, foreign or corrupt."""
+def open_cache(repo: git.Repo, prefix: str = "") -> Iterator[sqlite3.Connection]:
+    """The desk's cache, created or rebuilt from nothing when it is missing, foreign or corrupt."""
     repo.state_dir.mkdir(parents=True, exist_ok=True)
-    path = path_of(repo)
+    path = path_of(repo, prefix)
     connection: sqlite3.Connection | None = None
     try:
         connection = _connect(path)

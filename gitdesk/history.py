@@ -258,12 +258,16 @@ def _update_reachable(repo: git.Repo, connection: sqlite3.Connection, head: str)
     if tip == head:
         return
     incremental = tip is not None and git.run_result(repo, "merge-base", "--is-ancestor", tip, head).returncode == 0
-    out = git.run(repo, "rev-list", head, *(["--not", tip] if incremental and tip else []))
+    out = git.run(repo, "rev-list", "--topo-order", "--reverse", head,
+                  *(["--not", tip] if incremental and tip else []))
     shas = out.decode().split()
     connection.execute("BEGIN")
     if not incremental:
         connection.execute("DELETE FROM reachable")
-    connection.executemany("INSERT OR IGNORE INTO reachable VALUES (?)", [(sha,) for sha in shas])
+    # pos: a topological order, to order events that share a second
+    start = connection.execute("SELECT COALESCE(MAX(pos), 0) FROM reachable").fetchone()[0] + 1
+    connection.executemany("INSERT OR IGNORE INTO reachable VALUES (?, ?)",
+                           [(sha, start + index) for index, sha in enumerate(shas)])
     cache.set_meta(connection, "reach_tip", head)
     connection.execute("COMMIT")
 
@@ -315,9 +319,9 @@ FROM events e JOIN commits c ON c.sha = e.commit_sha JOIN reachable r ON r.sha =
 
 
 def ticket_log(desk: Desk, ticket_id: str) -> list[LogEntry]:
-    with cache.open_cache(desk.repo) as connection:
+    with cache.open_cache(desk.repo, desk.prefix) as connection:
         refresh(desk, connection)
-        rows = connection.execute(_SELECT + " WHERE e.ticket = ? ORDER BY e.time, e.rowid", (ticket_id,)).fetchall()
+        rows = connection.execute(_SELECT + " WHERE e.ticket = ? ORDER BY e.time, r.pos, e.seq", (ticket_id,)).fetchall()
     return _entries_from_rows(desk, rows)
 
 
@@ -338,9 +342,9 @@ def desk_log(desk: Desk, filters: LogFilter) -> list[LogEntry]:
         clauses.append("e.time < ?")
         params.append(int(filters.until.timestamp()))
     where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
-    with cache.open_cache(desk.repo) as connection:
+    with cache.open_cache(desk.repo, desk.prefix) as connection:
         refresh(desk, connection)
-        rows = connection.execute(_SELECT + where + " ORDER BY e.time, e.rowid", params).fetchall()
+        rows = connection.execute(_SELECT + where + " ORDER BY e.time, r.pos, e.seq", params).fetchall()
     entries = _entries_from_rows(desk, rows)
     if filters.author:
         wanted = filters.author.casefold()
@@ -357,14 +361,14 @@ def desk_log(desk: Desk, filters: LogFilter) -> list[LogEntry]:
 def status_events(desk: Desk, ticket_ids: Sequence[str] | None = None) -> dict[str, list[tuple[datetime, str]]]:
     """Each ticket's status over time: (when, new status), oldest first, from the audit log."""
     query = _SELECT + " WHERE (e.kind = 'new' OR (e.kind = 'field' AND e.field = 'status'))"
-    with cache.open_cache(desk.repo) as connection:
+    with cache.open_cache(desk.repo, desk.prefix) as connection:
         refresh(desk, connection)
         if ticket_ids is not None and len(ticket_ids) < 500:
             marks = ",".join("?" * len(ticket_ids))
-            rows = connection.execute(query + f" AND e.ticket IN ({marks}) ORDER BY e.time, e.rowid",
+            rows = connection.execute(query + f" AND e.ticket IN ({marks}) ORDER BY e.time, r.pos, e.seq",
                                       list(ticket_ids)).fetchall()
         else:
-            rows = connection.execute(query + " ORDER BY e.time, e.rowid").fetchall()
+            rows = connection.execute(query + " ORDER BY e.time, r.pos, e.seq").fetchall()
     history: dict[str, list[tuple[datetime, str]]] = {}
     for row in rows:
         history.setdefault(row[1], []).append((datetime.fromtimestamp(row[3], timezone.utc), row[7]))

@@ -100,12 +100,27 @@ def commit_msg(repo: git.Repo, message_file: Path) -> HookResult:
 
 
 def refresh(repo: git.Repo, name: str, args: Sequence[str]) -> HookResult:
-    """post-merge, post-checkout, post-rewrite: where derived data is refreshed.
+    """post-merge, post-checkout, post-rewrite: bring the caches up to date.
 
-    Nothing is cached yet, so there is nothing to do; the hook point exists so
-    later caches can hang off it without reinstalling hooks.
+    Only a cache that already exists is refreshed (incrementally, usually a
+    few milliseconds); a missing one is built by the next command that needs
+    it, never inside a checkout. Problems are not worth failing Git for.
     """
-    del repo, name, args
+    del name, args
+    from gitdesk import cache, history
+    from gitdesk.desk import Desk
+
+    if repo.top == repo.git_dir:
+        return HookResult()
+    try:
+        for prefix in check.desk_prefixes(repo, None):
+            if not cache.path_of(repo, prefix).exists():
+                continue
+            desk = Desk.open(repo.top / prefix, explicit=True)
+            with cache.open_cache(repo, prefix) as connection:
+                history.refresh(desk, connection)
+    except GitdeskError as error:
+        return HookResult(0, [f"gitdesk: caches not refreshed: {error}"])
     return HookResult()
 
 

@@ -183,3 +183,19 @@ def test_a_foreign_cache_schema_is_replaced(desk: Desk, corrupt: str) -> None:
     connection.commit()
     connection.close()
     assert log(desk, ticket) == expected
+
+
+def test_hooks_keep_an_existing_cache_warm_after_a_pull(desk: Desk, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    ticket = desk.new("x", "-q", "it-helpdesk")
+    desk.run("hooks", "install")
+    log(desk, ticket)  # the cache exists now
+    desk.git("checkout", "-q", "-b", "side")
+    desk.run("reply", ticket, "-m", "on side")
+    desk.git("checkout", "-q", "main")
+    desk.git("merge", "-q", "--ff-only", "side")  # post-merge refreshes
+    connection = sqlite3.connect(desk.path / ".git" / "gitdesk" / "cache.sqlite")
+    (tip,) = connection.execute("SELECT value FROM meta WHERE key = 'reach_tip'").fetchone()
+    connection.close()
+    assert tip == desk.head()
