@@ -168,7 +168,7 @@ def generate_history(directory: Path, tickets: int, commits: int, seed: int = 2)
             verb = "new"
         else:
             ticket_id = open_ids[-1 - min(len(open_ids) - 1, int(rng.expovariate(1 / 30)))]
-            old, text = state[ticket_id]
+            _, text = state[ticket_id]
             parsed, document = ticketfile.parse(text)
             roll = rng.random()
             if roll < 0.5:

@@ -84,15 +84,22 @@ def machine() -> str:
             f"Python {platform.python_version()}; {git_version}")
 
 
+GENERATION = "2"  # bump when generated desks must be made again (e.g. a new ID format)
+
+
+def _stale(marker: Path) -> bool:
+    return not marker.exists() or marker.read_text().strip() != GENERATION
+
+
 def desk_for(size: int) -> Path:
     path = OUT / f"desk-{size}"
     marker = path / ".git" / "bench-complete"
-    if not marker.exists():
+    if _stale(marker):
         if path.exists():
             shutil.rmtree(path)
         print(f"generating a desk of {size} tickets…", file=sys.stderr)
         generate(path, size)
-        marker.write_text("ok\n")
+        marker.write_text(GENERATION + "\n")
     return path
 
 
@@ -152,12 +159,12 @@ def bench_hook_commit(size: int, runs: int) -> list[tuple[str, float, str, str]]
 def history_desk(tickets: int, commits: int) -> Path:
     path = OUT / f"history-{tickets}-{commits}"
     marker = path / ".git" / "bench-complete"
-    if not marker.exists():
+    if _stale(marker):
         if path.exists():
             shutil.rmtree(path)
         print(f"generating a desk of {tickets} tickets and {commits} commits…", file=sys.stderr)
         generate_history(path, tickets, commits)
-        marker.write_text("ok\n")
+        marker.write_text(GENERATION + "\n")
     return path
 
 
