@@ -156,7 +156,7 @@ def generate_history(directory: Path, tickets: int, commits: int, seed: int = 2)
 
     emit(1, when, "alice", "Configure the desk\n", ".gitdesk/config.yml", CONFIG)
     for mark in range(2, commits + 1):
-        at = when + step * mark
+        at = (when + step * mark).replace(microsecond=0)
         who = rng.choice(AGENTS)
         if len(made) < tickets and (not open_ids or rng.random() < (tickets - len(made)) / (commits - mark + 1) * 1.2):
             ticket = replace(make_ticket(rng, at, made), status="new", queue=None, assignee=None, entries=(),
