@@ -278,18 +278,15 @@ def list_(settings: Settings, statuses: tuple[str, ...], all_: bool, queue: str 
         statuses=("all",) if all_ else statuses, queue=queue, assignee=assignee, unassigned=unassigned,
         requester=requester, category=category, asset=asset, labels=labels,
     )
-    filters.validate(desk.config)
-    with_timings = fmt in ("json", "csv")  # timings need the conversation: only read bodies then
-    tickets, problems = desk.all_tickets(body=with_timings)
-    render.warnings(problems)
-    chosen = listing.sort(listing.select(tickets, filters, desk.config), sort_key, desk.config)
+    found = listing.query(desk, filters, sort_key)
+    render.warnings(found.problems)
     now = clock.now()
     derived = None
-    if with_timings:
+    if fmt in ("json", "csv"):
         from gitdesk import timings
 
-        derived = timings.for_tickets(desk, chosen, now)
-    render.ticket_list(chosen, fmt, now, all_ids=(ticket.id for ticket in tickets), timings=derived)
+        derived = timings.for_tickets(desk, found.tickets, now)
+    render.ticket_list(found.tickets, fmt, now, all_ids=found.all_ids, timings=derived)
 
 
 @cli.command()

@@ -147,7 +147,7 @@ class Desk:
         directory = self._checked_tickets_dir()
         if (self.root / desk_path).parent != directory:
             raise UnsafePath(f"{desk_path} is not a ticket file", path=desk_path)
-        return _read_regular(str(self.root / desk_path), desk_path)
+        return read_regular(str(self.root / desk_path), desk_path)
 
     def load(self, ticket_id: str) -> LoadedTicket:
         path = self.path_of(ticket_id)
@@ -173,7 +173,7 @@ class Desk:
         for ticket_id in names:
             path = self.path_of(ticket_id)
             try:
-                data = _read_regular(os.path.join(directory, ticket_id + ".md"), path)
+                data = read_regular(os.path.join(directory, ticket_id + ".md"), path)
                 ticket = (ticketfile.parse_bytes(data, path)[0] if body
                           else ticketfile.parse_front(ticketfile.decode(data, path), path))
             except GitdeskError as error:
@@ -232,7 +232,7 @@ class Desk:
         )
 
 
-def _read_regular(full_path: str, shown: str) -> bytes:
+def read_regular(full_path: str, shown: str) -> bytes:
     """Read a ticket file without ever following a symlink."""
     try:
         fd = os.open(full_path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))

@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gitdesk.clock import as_utc
-from gitdesk.errors import ValidationError
+from gitdesk.errors import GitdeskError, ValidationError
 from gitdesk.model import KNOWN_FIELDS, Config, Ticket
+
+if TYPE_CHECKING:
+    from gitdesk.desk import Desk
 
 ALL = "all"
 
@@ -109,3 +112,27 @@ def sort(tickets: list[Ticket], key: str | None, config: Config) -> list[Ticket]
                               hint="sort by id, created, status, priority, queue, assignee, category, title…")
     ordered = sorted(tickets, key=lambda ticket: ticket.id)
     return sorted(ordered, key=value, reverse=descending)
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    tickets: list[Ticket]  # chosen and sorted
+    problems: list[GitdeskError]  # files that could not be read
+    all_ids: list[str]  # every ticket in the desk, for abbreviating IDs
+
+
+def query(desk: Desk, filters: Filters, sort_key: str | None) -> Listing:
+    """The tickets a listing shows, read through the index (refreshed from the work tree first).
+
+    The index narrows by status; the exact filtering and sorting are the same
+    ``select``/``sort`` used on tickets read straight from the files.
+    """
+    from gitdesk import cache, index
+
+    filters.validate(desk.config)
+    statuses = None if ALL in filters.statuses else list(filters.statuses or desk.config.open_statuses)
+    with cache.open_cache(desk.repo, desk.prefix) as connection:
+        found, problems = index.tickets(desk, connection, statuses)
+        every_id = index.all_ids(connection)
+    chosen = sort(select(found, filters, desk.config), sort_key, desk.config)
+    return Listing(chosen, problems, every_id)

@@ -110,6 +110,11 @@ def parse_front(text: str, path: str | None = None) -> Ticket:
         return _ticket(frontmatter.load(normal, path), path)
 
 
+def ticket_from_data(data: dict[str, Any], path: str | None = None) -> Ticket:
+    """A Ticket (front matter only) from an already loaded front-matter mapping."""
+    return _ticket(frontmatter.FrontMatter(data, {}, 0, 0), path)
+
+
 def parse_bytes(data: bytes, path: str | None = None) -> tuple[Ticket, Document]:
     return parse(decode(data, path), path)
 

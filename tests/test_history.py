@@ -139,18 +139,23 @@ def test_the_cache_is_rebuilt_when_deleted_or_corrupt(desk: Desk) -> None:
 
 
 def test_the_cache_follows_branch_switches_and_rebases(desk: Desk) -> None:
+    desk.at("2026-11-20T09:00:00Z")
     ticket = desk.new("x", "-q", "it-helpdesk")
     desk.run("hooks", "install")  # the merge driver lets the rebase combine both appends
     desk.git("checkout", "-q", "-b", "side")
+    desk.at("2026-11-20T10:00:00Z")
     desk.run("reply", ticket, "-m", "on side")
     assert len(log(desk, ticket)) == 2
     desk.git("checkout", "-q", "main")
     assert len(log(desk, ticket)) == 1, "the side branch's reply is not in main's history"
+    desk.at("2026-11-20T11:00:00Z")
     desk.run("note", ticket, "-m", "on main")
     desk.git("checkout", "-q", "side")
     desk.git("rebase", "-q", "main")
-    changes = [e["changes"] for e in log(desk, ticket)]
-    assert changes == [["created (open)"], ["internal note added by alice"], ["reply added by alice"]]
+    entries = log(desk, ticket)
+    assert [e["changes"] for e in entries] == [["created (open)"], ["reply added by alice"],
+                                               ["internal note added by alice"]], "a timeline, in time order"
+    assert entries[1]["commit"] == desk.head(), "the rebased commit, not the one the rebase replaced"
 
 
 def test_a_merge_does_not_repeat_what_each_side_did(desk: Desk) -> None:
