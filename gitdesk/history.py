@@ -321,7 +321,8 @@ FROM events e JOIN commits c ON c.sha = e.commit_sha JOIN reachable r ON r.sha =
 def ticket_log(desk: Desk, ticket_id: str) -> list[LogEntry]:
     with cache.open_cache(desk.repo, desk.prefix) as connection:
         refresh(desk, connection)
-        rows = connection.execute(_SELECT + " WHERE e.ticket = ? ORDER BY e.time, r.pos, e.seq", (ticket_id,)).fetchall()
+        rows = connection.execute(_SELECT + " WHERE e.ticket = ? ORDER BY e.time, r.pos, e.seq",
+                                  (ticket_id,)).fetchall()
     return _entries_from_rows(desk, rows)
 
 
