@@ -67,24 +67,34 @@ def _remove(path: Path) -> None:
 @contextlib.contextmanager
 def open_cache(repo: git.Repo, prefix: str = "") -> Iterator[sqlite3.Connection]:
     """The desk's cache, created or rebuilt from nothing when it is missing, foreign or corrupt."""
+    from gitdesk.lock import desk_lock
+
     repo.state_dir.mkdir(parents=True, exist_ok=True)
     path = path_of(repo, prefix)
     connection: sqlite3.Connection | None = None
     try:
         connection = _connect(path)
-        if not _usable(connection):
-            connection.close()
-            _remove(path)
-            connection = _connect(path)
-            connection.executescript(SCHEMA)
-            connection.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+        usable = _usable(connection)
     except sqlite3.DatabaseError:
+        connection, usable = None, False
+    if not usable:
         if connection is not None:
             connection.close()
-        _remove(path)  # corrupt beyond opening: start again
-        connection = _connect(path)
-        connection.executescript(SCHEMA)
-        connection.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+        # Rebuilding deletes the file: never while another process is creating it.
+        with desk_lock(repo.state_dir, name=path.name + ".lock"):
+            try:
+                connection = _connect(path)
+                usable = _usable(connection)
+            except sqlite3.DatabaseError:
+                connection, usable = None, False
+            if not usable:
+                if connection is not None:
+                    connection.close()
+                _remove(path)
+                connection = _connect(path)
+                connection.executescript(SCHEMA)
+                connection.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+    assert connection is not None
     try:
         yield connection
     finally:

@@ -79,6 +79,26 @@ def _run(cwd: Path, args: Sequence[str], *, input: bytes | None = None,
     return result
 
 
+def run_parallel(repo: Repo, commands: Sequence[Sequence[str]]) -> list[subprocess.CompletedProcess[bytes]]:
+    """Several git commands at once (one per core is the point), their whole results in order."""
+    import threading
+
+    processes = [subprocess.Popen(["git", *args], cwd=repo.top, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  env=base_env()) for args in commands]
+    results: list[subprocess.CompletedProcess[bytes] | None] = [None] * len(processes)
+
+    def collect(index: int) -> None:
+        out, err = processes[index].communicate()
+        results[index] = subprocess.CompletedProcess(commands[index], processes[index].returncode, out, err)
+
+    threads = [threading.Thread(target=collect, args=(index,)) for index in range(len(processes))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return [result for result in results if result is not None]
+
+
 def run_result(repo: Repo, *args: str, input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
     """Run git and hand back the whole result, success or not (for callers that decide)."""
     return _run(repo.top, args, input=input, check=False)

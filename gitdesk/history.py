@@ -130,7 +130,7 @@ class _Versions:
         wanted = [sha for sha in set(shas) if sha not in self.parsed]
         for sha, data in git.read_blobs(self.repo, wanted).items():
             try:
-                self.parsed[sha] = ticketfile.parse_bytes(data)[0]
+                self.parsed[sha] = ticketfile.read_ticket(ticketfile.decode(data))
             except GitdeskError as error:
                 self.parsed[sha] = error.message
 
@@ -183,20 +183,42 @@ def _merge_events(parents: Sequence[Ticket | None], new: Ticket) -> Iterator[tup
             yield "entry", entry.kind, None, first_line, entry.author, entry.detail or None
 
 
-def _scan(repo: git.Repo, connection: sqlite3.Connection, head: str, prefixes: list[str]) -> None:
-    tips = [row[0] for row in connection.execute("SELECT sha FROM scanned_tips")]
-    args = ["log", "--reverse", "--topo-order", "-m", "--full-history", "--no-renames", "--raw", "-z",
-            "--no-abbrev", f"--format={_FORMAT}", head]
-    if tips:
-        args += ["--not", *tips]
-    result = git.run_result(repo, *args, "--", *[prefix + "tickets/" for prefix in prefixes])
-    if result.returncode != 0:  # a remembered tip is gone (gc after a rebase): forget them all
-        connection.execute("DELETE FROM scanned_tips")
-        result = git.run_result(repo, *args[: args.index(head) + 1], "--",
-                                *[prefix + "tickets/" for prefix in prefixes])
+PARALLEL_FROM = 4000  # new commits worth splitting the log across processes
+
+
+def _read_log(repo: git.Repo, head: str, tips: list[str], paths: list[str]) -> list[_Commit] | None:
+    """The new commits with their ticket diffs, oldest first; None if a tip is gone.
+
+    Diffing trees is most of the cost of a first scan (a flat tickets/ tree
+    is large), so a long history is split in halves read by two processes.
+    """
+    log = ["log", "--reverse", "--topo-order", "-m", "--full-history", "--no-renames", "--raw", "-z",
+           "--no-abbrev", f"--format={_FORMAT}"]
+    exclude = ["--not", *tips] if tips else []
+    listed = git.run_result(repo, "rev-list", "--topo-order", "--reverse", head, *exclude)
+    if listed.returncode != 0:
+        return None
+    new = listed.stdout.decode().split()
+    if len(new) >= PARALLEL_FROM:
+        middle = new[len(new) // 2]
+        ranges = [[middle, *exclude], [head, "--not", middle, *tips]]
+    else:
+        ranges = [[head, *exclude]]
+    results = git.run_parallel(repo, [[*log, *part, "--", *paths] for part in ranges])
+    for result in results:
         if result.returncode != 0:
             raise GitdeskError("cannot read the history", hint=result.stderr.decode("utf-8", "replace").strip())
-    commits = _parse_log(result.stdout)
+    return [commit for result in results for commit in _parse_log(result.stdout)]
+
+
+def _scan(repo: git.Repo, connection: sqlite3.Connection, head: str, prefixes: list[str]) -> None:
+    tips = [row[0] for row in connection.execute("SELECT sha FROM scanned_tips")]
+    paths = [prefix + "tickets/" for prefix in prefixes]
+    commits = _read_log(repo, head, tips, paths)
+    if commits is None:  # a remembered tip is gone (gc after a rebase): forget them all
+        connection.execute("DELETE FROM scanned_tips")
+        tips = []
+        commits = _read_log(repo, head, tips, paths) or []
     known = {row[0] for row in connection.execute("SELECT sha FROM commits")} if commits else set()
     fresh = [commit for commit in commits if commit.sha not in known]
     versions = _Versions(repo)
@@ -208,7 +230,7 @@ def _scan(repo: git.Repo, connection: sqlite3.Connection, head: str, prefixes: l
         rows: list[tuple[Any, ...]] = []
         for commit in chunk:
             rows += _commit_events(commit, versions)
-        connection.execute("BEGIN")
+        connection.execute("BEGIN IMMEDIATE")
         connection.executemany("INSERT OR REPLACE INTO commits VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
             (c.sha, " ".join(c.parents), c.time, c.author, c.email, c.actor or None, c.action or None, c.subject)
             for c in chunk])
@@ -216,7 +238,7 @@ def _scan(repo: git.Repo, connection: sqlite3.Connection, head: str, prefixes: l
         connection.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         connection.execute("COMMIT")
     tips = [head, *[tip for tip in tips if tip != head]][:MAX_TIPS]
-    connection.execute("BEGIN")
+    connection.execute("BEGIN IMMEDIATE")
     connection.execute("DELETE FROM scanned_tips")
     connection.executemany("INSERT INTO scanned_tips VALUES (?)", [(tip,) for tip in tips])
     connection.execute("COMMIT")
@@ -261,7 +283,7 @@ def _update_reachable(repo: git.Repo, connection: sqlite3.Connection, head: str)
     out = git.run(repo, "rev-list", "--topo-order", "--reverse", head,
                   *(["--not", tip] if incremental and tip else []))
     shas = out.decode().split()
-    connection.execute("BEGIN")
+    connection.execute("BEGIN IMMEDIATE")
     if not incremental:
         connection.execute("DELETE FROM reachable")
     # pos: a topological order, to order events that share a second

@@ -145,7 +145,8 @@ def refresh(desk: Desk, connection: sqlite3.Connection) -> RefreshStats:
                                             path=path, hint="gitdesk check explains"))
         else:
             try:
-                ticket = ticketfile.parse_bytes(read_regular(os.path.join(directory, name), path), path)[0]
+                data = read_regular(os.path.join(directory, name), path)
+                ticket = ticketfile.read_ticket(ticketfile.decode(data, path), path)
                 if ticket.id != name[:-3]:
                     raise GitdeskError(f"file name says {name[:-3]} but its id is {ticket.id}", path=path,
                                        hint=f"put back id: {name[:-3]}")

@@ -25,9 +25,9 @@ DEFAULT_TIMEOUT = 60.0
 
 
 @contextmanager
-def desk_lock(directory: Path, timeout: float = DEFAULT_TIMEOUT) -> Iterator[None]:
+def desk_lock(directory: Path, timeout: float = DEFAULT_TIMEOUT, name: str = "lock") -> Iterator[None]:
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / "lock"
+    path = directory / name
     handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         _acquire(handle, path, timeout)

@@ -93,6 +93,27 @@ def parse(text: str, path: str | None = None) -> tuple[Ticket, Document]:
     return ticket, document
 
 
+def read_ticket(text: str, path: str | None = None) -> Ticket:
+    """The whole ticket, for reading only (history, the index): no positions are
+    kept, so the fast front-matter path applies. Errors are those of ``parse``."""
+    normal, _, _ = _normalise(text)
+    _refuse_conflict_markers(normal, path)
+    if "\x00" in normal:
+        raise TicketFormatError("file contains NUL bytes", path=path, hint="tickets are plain text")
+    _, _, body_start = frontmatter.split(normal, path)
+    data = frontmatter.load_data(normal, path)
+    try:
+        ticket = _ticket(frontmatter.FrontMatter(data, {}, body_start, 0), path)
+    except TicketFormatError:
+        ticket = _ticket(frontmatter.load(normal, path), path)
+    layout = _sections(normal, body_start)
+    entries, conversation_text, _ = (_entries(normal, layout.conversation, path) if layout.conversation
+                                     else ((), "", ()))
+    resolution = _clean(_section_text(normal, layout.resolution)) if layout.resolution else ""
+    return replace(ticket, description=_clean(normal[body_start:layout.description_end]), entries=entries,
+                   resolution=resolution or None, conversation_text=conversation_text)
+
+
 def _clean(text: str) -> str:
     """Model text: no surrounding blank lines, no stray carriage returns."""
     return "\n".join(line.rstrip("\r") for line in text.split("\n")).strip("\n")

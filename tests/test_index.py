@@ -1,0 +1,140 @@
+"""The index never lies: whatever happens to it or to the work tree, listings
+equal a fresh read of the ticket files."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import Desk
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def listed(desk: Desk, *args: str) -> list[dict]:  # type: ignore[type-arg]
+    return json.loads(desk.run("list", "--all", *args, "--format", "json").stdout)
+
+
+def fresh(desk: Desk) -> list[dict]:  # type: ignore[type-arg]
+    """What a listing must show: read straight from the files, no index."""
+    from gitdesk import listing, render
+    from gitdesk.desk import Desk as RealDesk
+
+    real = RealDesk.open(desk.path, explicit=True)
+    tickets, _ = real.all_tickets(body=False)
+    chosen = listing.sort(listing.select(tickets, listing.Filters(statuses=("all",)), real.config), None, real.config)
+    return [render.ticket_record(ticket, f"tickets/{ticket.id}.md") for ticket in chosen]
+
+
+def without_timings(rows: list[dict]) -> list[dict]:  # type: ignore[type-arg]
+    return [{key: value for key, value in row.items() if key != "timings"} for row in rows]
+
+
+def agree(desk: Desk) -> None:
+    assert without_timings(listed(desk)) == fresh(desk)
+
+
+@pytest.fixture
+def busy(desk: Desk) -> Desk:
+    for n in range(6):
+        ticket = desk.new(f"ticket {n}", "-q", "it-helpdesk" if n % 2 else "facilities", "-l", f"l{n}")
+        if n % 3 == 0:
+            desk.run("resolve", ticket, "--note", "done", "--as", "fred" if n % 2 == 0 else "alice")
+    return desk
+
+
+def cache_file(desk: Desk) -> Path:
+    return desk.path / ".git" / "gitdesk" / "cache.sqlite"
+
+
+def test_deleting_the_index_changes_nothing(busy: Desk) -> None:
+    agree(busy)
+    for path in cache_file(busy).parent.glob("cache.sqlite*"):
+        path.unlink()
+    agree(busy)
+
+
+def test_a_corrupt_index_is_rebuilt(busy: Desk) -> None:
+    agree(busy)
+    cache_file(busy).write_bytes(b"\0garbage" * 4096)
+    for path in cache_file(busy).parent.glob("cache.sqlite-*"):
+        path.unlink()
+    agree(busy)
+
+
+def test_an_index_with_wrong_rows_is_caught_by_its_freshness_check(busy: Desk) -> None:
+    agree(busy)
+    connection = sqlite3.connect(cache_file(busy))
+    connection.execute("UPDATE tickets SET mtime_ns = 0")  # as if written by a buggy or older gitdesk
+    connection.commit()
+    connection.close()
+    agree(busy)
+
+
+def test_hand_edits_that_are_not_committed_show_at_once(busy: Desk) -> None:
+    agree(busy)
+    ticket = listed(busy)[1]["id"]
+    path = busy.file(ticket)
+    path.write_text(path.read_text().replace("priority: normal", "priority: urgent"))
+    agree(busy)
+    assert [row["priority"] for row in listed(busy) if row["id"] == ticket] == ["urgent"]
+    path.unlink()
+    agree(busy)
+
+
+def test_switching_branches_and_rebasing(busy: Desk) -> None:
+    agree(busy)
+    busy.git("checkout", "-q", "-b", "side")
+    busy.new("only on side", "-q", "it-helpdesk")
+    agree(busy)
+    busy.git("checkout", "-q", "main")
+    agree(busy)
+    busy.new("only on main", "-q", "facilities")
+    busy.git("checkout", "-q", "side")
+    busy.git("rebase", "-q", "main")
+    agree(busy)
+    assert {row["title"] for row in listed(busy)} >= {"only on side", "only on main"}
+
+
+def test_a_file_broken_by_hand_is_reported_from_the_index_too(busy: Desk) -> None:
+    listed(busy)
+    ticket = listed(busy)[0]["id"]
+    busy.file(ticket).write_text("---\ntitle: [\n---\n")
+    result = busy.run("list", "--all", "--format", "csv")
+    assert ticket not in result.stdout and f"tickets/{ticket}.md:3" in result.stderr
+
+
+def test_two_processes_refreshing_at_once_agree(busy: Desk) -> None:
+    for path in cache_file(busy).parent.glob("cache.sqlite*"):
+        path.unlink()
+    runs = [subprocess.Popen([sys.executable, "-m", "gitdesk", "list", "--all", "--format", "json"], cwd=busy.path,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(4)]
+    results = [run.communicate() for run in runs]
+    assert all(run.returncode == 0 for run in runs), [err.decode() for _, err in results]
+    outputs = [json.loads(out) for out, _ in results]
+    assert all(without_timings(output) == fresh(busy) for output in outputs)
+
+
+def test_the_index_and_the_files_agree_on_a_generated_desk(tmp_path: Path) -> None:
+    sys.path.insert(0, str(ROOT / "bench"))
+    from generate import generate
+
+    generate(tmp_path / "big", 400, seed=7)
+    from gitdesk import listing, render
+    from gitdesk.desk import Desk as RealDesk
+
+    desk = RealDesk.open(tmp_path / "big", explicit=True)
+    for filters in (listing.Filters(statuses=("all",)), listing.Filters(), listing.Filters(statuses=("closed",)),
+                    listing.Filters(statuses=("all",), assignee="alice"), listing.Filters(queue="facilities"),
+                    listing.Filters(statuses=("all",), labels=("printer",)), listing.Filters(unassigned=True)):
+        for sort in (None, "priority", "-created", "title"):
+            from_index = listing.query(desk, filters, sort).tickets
+            tickets, _ = desk.all_tickets(body=False)
+            from_files = listing.sort(listing.select(tickets, filters, desk.config), sort, desk.config)
+            assert [render.ticket_record(t, "") for t in from_index] == [render.ticket_record(t, "")
+                                                                          for t in from_files], (filters, sort)
