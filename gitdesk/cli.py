@@ -203,7 +203,13 @@ def new(settings: Settings, title: str | None, requester: str | None, queue: str
     result = actions.create(desk, actions.NewTicket(
         title=title, requester=requester, queue=queue, priority=priority, category=category,
         asset=asset, labels=labels, body=text or "", assignee=assignee, extra=extra), actor)
-    render.outcome(result, fmt)
+    from gitdesk import search
+
+    try:  # what already worked for problems like this one
+        similar = search.similar(desk, ticket=result.ticket, limit=3)
+    except GitdeskError:
+        similar = []
+    render.outcome(result, fmt, similar)
 
 
 def _edit_new(desk: Desk, title: str | None, requester: str | None, queue: str | None,
@@ -623,6 +629,92 @@ def time_(settings: Settings, ticket_id: str, duration: str, message: str | None
       gitdesk time GD-01JD8X4K 1h30m -m "Reimaged the laptop"
     """
     _run(_action("log_time"), settings, ticket_id, duration, message, fmt=fmt)
+
+
+# --- finding what was solved before ----------------------------------------------------------
+
+
+def _list_filters(function: F) -> F:
+    """The filters of ``gitdesk list``, shared by search."""
+    for option in reversed([
+        click.option("--status", "-s", "statuses", multiple=True, help="Only this status (repeatable)."),
+        click.option("--queue", "-q", help="Only this queue."),
+        click.option("--assignee", help="Only tickets assigned to this person."),
+        click.option("--unassigned", is_flag=True, help="Only tickets nobody has taken."),
+        click.option("--mine", is_flag=True, help="Only tickets assigned to you."),
+        click.option("--requester", "-r", help="Only tickets from this requester."),
+        click.option("--category", "-c", help="Only this category."),
+        click.option("--asset", "-a", help="Only this asset."),
+        click.option("--label", "-l", "labels", multiple=True, help="Only tickets with this label."),
+    ]):
+        function = option(function)
+    return function
+
+
+@cli.command(name="search")
+@click.argument("query", nargs=-1, required=True)
+@_list_filters
+@click.option("--limit", "-n", default=20, show_default=True, help="At most this many results.")
+@format_option()
+@desk_options
+@pass_settings
+def search_(settings: Settings, query: tuple[str, ...], statuses: tuple[str, ...], queue: str | None,
+            assignee: str | None, unassigned: bool, mine: bool, requester: str | None, category: str | None,
+            asset: str | None, labels: tuple[str, ...], limit: int, fmt: str) -> None:
+    """Full-text search over titles, descriptions, conversations and resolutions.
+
+    Words must all match; "quoted phrases" and prefix* work; results are
+    ranked (BM25) and show where the words were found. Every status is
+    searched unless --status says otherwise. Internal notes are searched
+    for agents and marked as such.
+
+    \b
+    Examples:
+      gitdesk search printer offline
+      gitdesk search '"credential manager"' --category email
+      gitdesk search vpn* --status open --format json
+    """
+    from gitdesk import listing, render, search
+
+    desk = settings.desk
+    actor = settings.actor() if (mine or settings.as_) else None
+    if mine:
+        if actor is None or actor.person is None:
+            raise GitdeskError("--mine needs you to be one of the desk's people", hint="pass --as HANDLE")
+        assignee = actor.person.handle
+    filters = listing.Filters(statuses=statuses or ("all",), queue=queue, assignee=assignee, unassigned=unassigned,
+                              requester=requester, category=category, asset=asset, labels=labels)
+    internal = actor is None or actor.person is not None
+    hits = search.search(desk, " ".join(query), filters, limit=limit, include_internal=internal)
+    render.search_hits(hits, fmt)
+
+
+@cli.command(name="similar")
+@click.argument("ticket_id", metavar="[ID]", required=False)
+@click.option("--text", help="Describe the problem instead of naming a ticket.")
+@click.option("--limit", "-n", default=5, show_default=True, help="At most this many.")
+@format_option(click.Choice(["table", "json"]))
+@desk_options
+@pass_settings
+def similar_(settings: Settings, ticket_id: str | None, text: str | None, limit: int, fmt: str) -> None:
+    """The resolved tickets most like a ticket (or a description), with what fixed them.
+
+    Ranked by text similarity; the same category counts for more, the same
+    asset for more still; duplicates fold into the ticket they duplicate.
+
+    \b
+    Examples:
+      gitdesk similar GD-01M8
+      gitdesk similar --text "outlook keeps asking for my password"
+    """
+    from gitdesk import render, search
+
+    if (ticket_id is None) == (text is None):
+        raise click.UsageError("give an ID or --text, one of them")
+    desk = settings.desk
+    ticket = desk.find(ticket_id).ticket if ticket_id else None
+    found = search.similar(desk, ticket=ticket, text=text, limit=limit)
+    render.similar_tickets(found, fmt)
 
 
 # --- the audit log ------------------------------------------------------------------------

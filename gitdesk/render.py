@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from gitdesk.errors import GitdeskError
     from gitdesk.history import LogEntry
     from gitdesk.model import Config, Entry, Ticket
+    from gitdesk.search import Hit, Similar
     from gitdesk.timings import Timings
 
 FORMATS = ("table", "json", "csv")
@@ -300,6 +302,71 @@ def _emit(text: Any) -> None:
         click.echo(rendered, nl=False)
 
 
+# --- search -------------------------------------------------------------------------
+
+
+def _marked(snippet: str, bold: bool) -> Any:
+    """A snippet with its highlight markers as bold text (terminal) or **markdown** (elsewhere)."""
+    from gitdesk.search import END, START
+
+    clean = one_line(snippet.replace(START, "\x02").replace(END, "\x03"))  # markers survive `visible`
+    if not bold:
+        return clean.replace("\\x02", "**").replace("\\x03", "**")
+    from rich.text import Text
+
+    text = Text()
+    for index, part in enumerate(re.split(r"\\x0[23]", clean)):
+        text.append(part, "bold reverse" if index % 2 else "")
+    return text
+
+
+def search_hits(hits: Sequence[Hit], fmt: str) -> None:
+    if fmt in ("json", "csv"):
+        records = [{"id": hit.ticket.id, "status": hit.ticket.status, "title": hit.ticket.title,
+                    "score": round(hit.score, 4), "where": hit.where, "internal": hit.internal,
+                    "snippet": _marked(hit.snippet, False), "path": f"tickets/{hit.ticket.id}.md"} for hit in hits]
+        if fmt == "json":
+            click.echo(json.dumps(records, ensure_ascii=False, indent=2))
+        else:
+            write_csv(records)
+        return
+    terminal = is_terminal()
+    console = _console() if terminal else None
+    for hit in hits:
+        head = f"{hit.ticket.id}  {hit.ticket.status:<8}  {one_line(hit.ticket.title)}"
+        where = "internal note" if hit.internal else hit.where
+        if console is not None:
+            from rich.text import Text
+
+            line = Text("    ")
+            line.append_text(_marked(hit.snippet, True))
+            line.append(f"  [{where}]", "yellow" if hit.internal else "dim")
+            console.print(Text(head, "bold"), soft_wrap=False, overflow="ellipsis", no_wrap=True)
+            console.print(line, overflow="ellipsis", no_wrap=True)
+        else:
+            click.echo(head)
+            click.echo(f"    {_marked(hit.snippet, False)}  [{where}]")
+    if terminal:
+        click.echo(f"{len(hits)} match{'es' if len(hits) != 1 else ''}", err=True)
+
+
+def similar_tickets(found: Sequence[Similar], fmt: str, heading: str | None = None) -> None:
+    if fmt == "json":
+        click.echo(json.dumps([similar_record(item) for item in found], ensure_ascii=False, indent=2))
+        return
+    if heading and found:
+        click.echo(heading)
+    for item in found:
+        click.echo(f"  {item.ticket.id}  {item.ticket.status:<8}  {one_line(item.ticket.title)}")
+        if item.resolution_line:
+            click.echo(f"      → {one_line(item.resolution_line)[:150]}")
+
+
+def similar_record(item: Similar) -> dict[str, Any]:
+    return {"id": item.ticket.id, "title": item.ticket.title, "status": item.ticket.status,
+            "score": round(item.score, 4), "resolution": item.resolution_line, "path": f"tickets/{item.ticket.id}.md"}
+
+
 # --- the audit log ----------------------------------------------------------------
 
 
@@ -326,16 +393,21 @@ def log_entries(entries: Sequence[LogEntry], fmt: str, *, with_ticket: bool) -> 
 # --- actions ------------------------------------------------------------------
 
 
-def outcome(result: Outcome, fmt: str = "table") -> None:
+def outcome(result: Outcome, fmt: str = "table", similar: Sequence[Similar] | None = None) -> None:
     if fmt == "json":
-        click.echo(json.dumps({
+        record: dict[str, Any] = {
             "action": result.verb, "id": result.ticket.id, "commit": result.commit,
             "changes": list(result.changes), "ticket": ticket_record(result.ticket, result.path),
-        }, ensure_ascii=False, indent=2))
+        }
+        if similar is not None:
+            record["similar"] = [similar_record(item) for item in similar]
+        click.echo(json.dumps(record, ensure_ascii=False, indent=2))
         return
     summary = one_line("; ".join(result.changes))
     head = f"Created {result.ticket.id}" if result.verb == "new" else f"{result.ticket.id}: {result.verb}"
     click.echo(f"{head}" + (f" ({summary})" if summary else "") + f" [{result.commit[:7]}]")
+    if similar:
+        similar_tickets(similar, "table", "Similar resolved tickets (what worked before):")
 
 
 def findings(found: Sequence[Any], fmt: str) -> None:

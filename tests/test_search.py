@@ -1,0 +1,109 @@
+"""Has anyone solved this before? Ranked search and similar resolved tickets."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import Desk
+
+
+@pytest.fixture
+def solved(desk: Desk) -> dict[str, str]:
+    made = {}
+    made["outlook"] = desk.new("Outlook asks for my password every hour", "-q", "it-helpdesk", "-c", "email",
+                               "-a", "laptop-0042", "-m", "The prompt keeps coming back.")
+    desk.run("resolve", made["outlook"], "--note", "Removed stale credentials in Credential Manager.")
+    made["printer"] = desk.new("Printer on 2F jams", "-q", "it-helpdesk", "-c", "hardware", "-a", "printer-2f",
+                               "-m", "Paper jams in tray two.")
+    desk.run("note", made["printer"], "-m", "The pickup rollers look worn")
+    desk.run("resolve", made["printer"], "--note", "Replaced the pickup roller.")
+    made["vpn"] = desk.new("VPN drops at the hotel", "-q", "it-helpdesk", "-c", "network")
+    desk.run("reply", made["vpn"], "-m", "Try the split tunnel setting")
+    made["open_printer"] = desk.new("Printer again", "-q", "it-helpdesk", "-a", "printer-2f")
+    return made
+
+
+def hits(desk: Desk, *args: str) -> list[dict]:  # type: ignore[type-arg]
+    return json.loads(desk.run("search", *args, "--format", "json").stdout)
+
+
+def test_search_ranks_and_finds_every_part_of_a_ticket(desk: Desk, solved: dict[str, str]) -> None:
+    assert [h["id"] for h in hits(desk, "credential")] == [solved["outlook"]]
+    assert hits(desk, "credential")[0]["where"] == "resolution"
+    assert "**Credential**" in hits(desk, "credential")[0]["snippet"]
+    assert [h["id"] for h in hits(desk, "tray")] == [solved["printer"]]
+    assert [h["id"] for h in hits(desk, "split", "tunnel")] == [solved["vpn"]]
+    assert hits(desk, "printer")[0]["id"] in (solved["printer"], solved["open_printer"])
+    assert [h["id"] for h in hits(desk, "rollers")] == [solved["printer"]], "stemming: rollers finds roller"
+
+
+def test_phrases_and_prefixes(desk: Desk, solved: dict[str, str]) -> None:
+    assert [h["id"] for h in hits(desk, '"credential manager"')] == [solved["outlook"]]
+    assert hits(desk, '"manager credential"') == []
+    assert [h["id"] for h in hits(desk, "cred*")] == [solved["outlook"]]
+
+
+def test_search_combines_with_list_filters(desk: Desk, solved: dict[str, str]) -> None:
+    assert [h["id"] for h in hits(desk, "printer", "--status", "open")] == [solved["open_printer"]]
+    assert [h["id"] for h in hits(desk, "printer", "--status", "resolved")] == [solved["printer"]]
+    assert hits(desk, "printer", "--category", "email") == []
+
+
+def test_internal_notes_are_searchable_by_agents_and_marked(desk: Desk, solved: dict[str, str]) -> None:
+    (hit,) = hits(desk, "worn")
+    assert hit["id"] == solved["printer"] and hit["internal"] is True and hit["where"] == "notes"
+    assert "[internal note]" in desk.run("search", "worn").stdout
+    assert hits(desk, "worn", "--as", "someone@customer.example") == [], "requesters never match internal notes"
+
+
+@pytest.mark.parametrize("query", ['"unclosed', "a:b", "-x", "NEAR(a b)", "printer AND", "*", "{title}:x", "'; DROP"])
+def test_any_query_text_is_safe(desk: Desk, solved: dict[str, str], query: str) -> None:
+    result = desk.run("search", "--", query, ok=False)
+    assert result.exit_code in (0, 1), result.output
+    if result.exit_code == 1:
+        assert result.stderr.startswith("gitdesk: error: nothing to search for")
+
+
+def test_similar_finds_what_fixed_it_before(desk: Desk, solved: dict[str, str]) -> None:
+    later = desk.new("Outlook password prompt again", "-q", "it-helpdesk", "-c", "email", "-a", "laptop-0042")
+    found = json.loads(desk.run("similar", later, "--format", "json").stdout)
+    assert found[0]["id"] == solved["outlook"]
+    assert found[0]["resolution"] == "Removed stale credentials in Credential Manager."
+    assert all(item["id"] != later for item in found), "never itself"
+    assert solved["vpn"] not in [item["id"] for item in found], "only resolved tickets"
+    by_text = json.loads(desk.run("similar", "--text", "paper jam in the printer", "--format", "json").stdout)
+    assert by_text[0]["id"] == solved["printer"]
+
+
+def test_new_shows_what_worked_before(desk: Desk, solved: dict[str, str]) -> None:
+    out = desk.run("new", "Printer jams again on 2F", "-q", "it-helpdesk", "-a", "printer-2f").stdout
+    assert "Similar resolved tickets (what worked before):" in out
+    assert solved["printer"] in out and "Replaced the pickup roller." in out
+    made = json.loads(desk.run("new", "Outlook password", "--format", "json").stdout)
+    assert made["similar"][0]["id"] == solved["outlook"]
+
+
+def test_duplicates_fold_into_the_ticket_they_duplicate(desk: Desk, solved: dict[str, str]) -> None:
+    copy = desk.new("Printer on 2F jams", "-q", "it-helpdesk", "-m", "Paper jams in tray two.")
+    desk.run("link", copy, "--duplicate-of", solved["printer"])
+    desk.run("resolve", copy, "--note", "Replaced the pickup roller.")
+    found = json.loads(desk.run("similar", "--text", "printer paper jam tray", "--format", "json").stdout)
+    ids = [item["id"] for item in found]
+    assert solved["printer"] in ids and copy not in ids
+
+
+def test_the_example_desk_finds_nine_in_ten_repeat_problems(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    desk = tmp_path / "example"
+    subprocess.run([sys.executable, str(root / "example-repo" / "replay.py"), str(desk)], check=True,
+                   capture_output=True)
+    sys.path.insert(0, str(root / "bench"))
+    from relevance import measure
+
+    found, total, misses = measure(desk)
+    assert found / total >= 0.9, misses
