@@ -25,7 +25,15 @@ SHOWN_FIRST = ("title", "resolution", "description", "conversation", "notes")
 RESOLVED = ("resolved", "closed")
 _TOKEN = re.compile(r'"([^"]*)"|(\S+)')
 _WORD = re.compile(r"\w+", re.UNICODE)
-STOPWORDS = frozenset(["a", "about", "after", "again", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be", "because", "been", "before", "being", "but", "by", "can", "cannot", "could", "did", "do", "does", "doing", "done", "dont", "down", "each", "even", "every", "for", "from", "get", "gets", "getting", "got", "had", "has", "have", "having", "he", "her", "here", "hers", "him", "his", "how", "i", "if", "in", "into", "is", "it", "its", "just", "me", "more", "most", "my", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "out", "over", "own", "please", "same", "she", "should", "so", "some", "still", "such", "than", "thank", "thanks", "that", "the", "their", "them", "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "us", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "why", "will", "with", "would", "you", "your", "yours", "hi", "hello", "morning", "regards", "cheers", "since", "today", "yesterday", "again", "keeps", "keep"])
+STOPWORDS = frozenset("""
+a about after again all also am an and any are as at be because been before being but by can cannot
+could did do does doing done dont down each even every for from get gets getting got had has have
+having he her here hers him his how i if in into is it its just me more most my no nor not now of
+off on once only or other our out over own please same she should so some still such than thank
+thanks that the their them then there these they this those through to too under until up us very
+was we were what when where which while who why will with would you your yours hi hello morning
+regards cheers since today yesterday again keeps keep
+""".split())
 
 
 @dataclass(frozen=True, slots=True)
