@@ -107,7 +107,7 @@ def refresh(repo: git.Repo, name: str, args: Sequence[str]) -> HookResult:
     it, never inside a checkout. Problems are not worth failing Git for.
     """
     del name, args
-    from gitdesk import cache, history
+    from gitdesk import cache, history, index
     from gitdesk.desk import Desk
 
     if repo.top == repo.git_dir:
@@ -119,6 +119,7 @@ def refresh(repo: git.Repo, name: str, args: Sequence[str]) -> HookResult:
             desk = Desk.open(repo.top / prefix, explicit=True)
             with cache.open_cache(repo, prefix) as connection:
                 history.refresh(desk, connection)
+                index.refresh(desk, connection)
     except GitdeskError as error:
         return HookResult(0, [f"gitdesk: caches not refreshed: {error}"])
     return HookResult()

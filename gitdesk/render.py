@@ -426,9 +426,13 @@ def hook_messages(messages: Iterable[str]) -> None:
         click.echo(one_line(message), err=True)
 
 
-def warnings(problems: Iterable[GitdeskError]) -> None:
-    for problem in problems:
+def warnings(problems: Iterable[GitdeskError], most: int = 10) -> None:
+    listed = list(problems)
+    for problem in listed[:most]:
         click.echo(f"gitdesk: warning: {problem}; skipped", err=True)
+    if len(listed) > most:
+        click.echo(f"gitdesk: warning: and {len(listed) - most} more files skipped (gitdesk check lists them all)",
+                   err=True)
 
 
 def error(message: str) -> None:
