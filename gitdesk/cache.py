@@ -16,7 +16,7 @@ from pathlib import Path
 from gitdesk import git
 
 FILE = "cache.sqlite"
-SCHEMA_VERSION = "6"  # bump whenever the tables or what they hold change
+SCHEMA_VERSION = "7"  # bump whenever the tables or what they hold change
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

@@ -206,7 +206,8 @@ def new(settings: Settings, title: str | None, requester: str | None, queue: str
     from gitdesk import search
 
     try:  # what already worked for problems like this one
-        similar = search.similar(desk, ticket=result.ticket, limit=3)
+        similar = search.similar(desk, ticket=result.ticket, limit=3,
+                                 just_written=[result.path.rsplit("/", 1)[-1]])
     except GitdeskError:
         similar = []
     render.outcome(result, fmt, similar)

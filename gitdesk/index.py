@@ -19,20 +19,21 @@ import re
 import sqlite3
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any
 
 from gitdesk import ticketfile
 from gitdesk.desk import TICKETS, Desk, read_regular
 from gitdesk.errors import GitdeskError, TicketFormatError, UnsafePath
-from gitdesk.model import INTERNAL_KINDS, TIME, Entry, Ticket
+from gitdesk.model import INTERNAL_KINDS, KNOWN_FIELDS, TIME, Entry, Ticket
 
 RACY_NS = 2_000_000_000
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS tickets (
-    name TEXT PRIMARY KEY, id TEXT, mtime_ns INTEGER NOT NULL, size INTEGER NOT NULL, ino INTEGER NOT NULL,
+    rowid INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL, id TEXT,
+    mtime_ns INTEGER NOT NULL, size INTEGER NOT NULL, ino INTEGER NOT NULL,
     status TEXT, queue TEXT, assignee TEXT, created INTEGER,
     front TEXT, entries TEXT, resolution TEXT, problem TEXT
 );
@@ -42,6 +43,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS ticket_text USING fts5(
     tokenize = 'porter unicode61 remove_diacritics 2'
 );
 """
+# ticket_text.rowid is tickets.rowid: an FTS row is found (and deleted) by rowid, never by scanning.
 
 
 # --- values in and out of JSON, keeping dates ------------------------------------------
@@ -82,12 +84,21 @@ def _entries(ticket: Ticket) -> str:
 
 
 def ticket_from_row(front: str, entries: str, resolution: str | None) -> Ticket:
-    """A Ticket as listings and timings see it: front matter, entry facts (no text), resolution."""
-    data = _decode(json.loads(front))
-    parsed = ticketfile.ticket_from_data(data)
+    """A Ticket as listings and timings see it: front matter, entry facts (no text), resolution.
+
+    The row was validated when it was indexed, so it is rebuilt directly."""
+    data = json.loads(front)
+    extra = {key: _decode(value) for key, value in data.items() if key not in KNOWN_FIELDS}
     facts = tuple(Entry(datetime.fromtimestamp(at, timezone.utc), author, kind, text, detail)
                   for at, author, kind, detail, text in json.loads(entries))
-    return replace(parsed, entries=facts, resolution=resolution)
+    return Ticket(
+        id=data["id"], title=data["title"], status=data["status"],
+        created=datetime.fromisoformat(data["created"]["$dt"]), requester=data["requester"],
+        priority=data.get("priority"), queue=data.get("queue"), assignee=data.get("assignee"),
+        category=data.get("category"), asset=data.get("asset"), labels=tuple(data.get("labels") or ()),
+        duplicate_of=data.get("duplicate_of"), related=tuple(data.get("related") or ()), extra=extra,
+        entries=facts, resolution=resolution,
+    )
 
 
 # --- refreshing -----------------------------------------------------------------------
@@ -116,21 +127,107 @@ def _scan_directory(desk: Desk) -> dict[str, os.stat_result]:
     return found
 
 
+def _fingerprint(on_disk: dict[str, os.stat_result]) -> str:
+    """A summary of the directory's stat data; equal summaries mean nothing changed
+    (mtimes and inodes only move forward in practice, so changes never cancel out)."""
+    count, mtimes, sizes, inodes = len(on_disk), 0, 0, 0
+    for st in on_disk.values():
+        mtimes += st.st_mtime_ns
+        sizes += st.st_size
+        inodes ^= st.st_ino
+    return f"{count}:{mtimes}:{sizes}:{inodes}"
+
+
+def _racy(on_disk: dict[str, os.stat_result], last: int) -> list[str]:
+    return [name for name, st in on_disk.items() if st.st_mtime_ns >= last - RACY_NS]
+
+
+def _git_state(desk: Desk, last: int) -> str | None:
+    """What Git can tell cheaply about tickets/: the identity of its index file, and
+    the files that differ from it (modified, untracked or ignored), with their stat.
+
+    Git checks tracked files against its index in C, in parallel and racy-safe,
+    far faster than stat-ing every file from Python. If this summary equals the
+    one recorded at the last full refresh, the work tree holds exactly what was
+    indexed then. None when Git cannot vouch (no index file, a racy dirty file).
+    """
+    from gitdesk import git
+
+    try:
+        st = os.stat(desk.repo.git_dir / "index")
+    except FileNotFoundError:
+        return None
+    scope = desk.repo_path(TICKETS + "/")
+    results = git.run_parallel(desk.repo, [["diff-files", "--name-only", "-z", "--", scope],
+                                           ["ls-files", "-o", "-z", "--", scope]])
+    if any(result.returncode for result in results):
+        return None
+    dirty = sorted({name for result in results for name in result.stdout.decode("utf-8", "surrogateescape")
+                    .split("\0") if name})
+    parts = [f"{st.st_mtime_ns}:{st.st_size}:{st.st_ino}"]
+    for name in dirty:
+        try:
+            file_st = os.stat(desk.repo.top / name, follow_symlinks=False)
+        except FileNotFoundError:
+            parts.append(f"{name}:gone")
+            continue
+        if file_st.st_mtime_ns >= last - RACY_NS:
+            return None
+        parts.append(f"{name}:{file_st.st_mtime_ns}:{file_st.st_size}:{file_st.st_ino}")
+    return "\n".join(parts)
+
+
 def refresh(desk: Desk, connection: sqlite3.Connection) -> RefreshStats:
     """Make the index match the ticket files in the work tree."""
-    connection.executescript(TABLES)
-    on_disk = _scan_directory(desk)
-    stored = {name: (mtime, size, ino) for name, mtime, size, ino in
-              connection.execute("SELECT name, mtime_ns, size, ino FROM tickets")}
     from gitdesk.cache import get_meta, set_meta
 
+    connection.executescript(TABLES)
     last = int(get_meta(connection, "index_refreshed_ns") or 0)
-    started = time.time_ns()
-    changed = [name for name, st in on_disk.items()
-               if stored.get(name) != (st.st_mtime_ns, st.st_size, st.st_ino) or st.st_mtime_ns >= last - RACY_NS]
-    removed = [name for name in stored if name not in on_disk]
-    if not changed and not removed:
+    git_state = _git_state(desk, last)
+    if git_state is not None and get_meta(connection, "index_git_state") == git_state:
+        return RefreshStats(0, 0, -1)
+    stats = _refresh_by_stat(desk, connection, last)
+    if git_state is not None:
+        set_meta(connection, "index_git_state", git_state)
+    return stats
+
+
+def _refresh_by_stat(desk: Desk, connection: sqlite3.Connection, last: int) -> RefreshStats:
+    """Compare every file's stat with what was indexed; read the ones that differ."""
+    from gitdesk.cache import get_meta
+
+    on_disk = _scan_directory(desk)
+    fingerprint = _fingerprint(on_disk)
+    racy = _racy(on_disk, last)
+    if not racy and get_meta(connection, "index_fingerprint") == fingerprint:
         return RefreshStats(0, 0, len(on_disk))
+    stored = {name: (mtime, size, ino) for name, mtime, size, ino in
+              connection.execute("SELECT name, mtime_ns, size, ino FROM tickets")}
+    changed = sorted({name for name, st in on_disk.items()
+                      if stored.get(name) != (st.st_mtime_ns, st.st_size, st.st_ino)} | set(racy))
+    removed = [name for name in stored if name not in on_disk]
+    return _write(desk, connection, on_disk, changed, removed, fingerprint)
+
+
+def update(desk: Desk, connection: sqlite3.Connection, names: Sequence[str]) -> None:
+    """Re-index files this process just wrote, without a directory scan (the next
+    reader's full check still runs; this only makes what we wrote visible at once)."""
+    connection.executescript(TABLES)
+    directory = desk.tickets_dir
+    on_disk = {}
+    for name in names:
+        try:
+            on_disk[name] = os.stat(directory / name, follow_symlinks=False)
+        except FileNotFoundError:
+            continue
+    _write(desk, connection, on_disk, list(on_disk), [], None)
+
+
+def _write(desk: Desk, connection: sqlite3.Connection, on_disk: dict[str, os.stat_result], changed: list[str],
+           removed: list[str], fingerprint: str | None) -> RefreshStats:
+    from gitdesk.cache import set_meta
+
+    started = time.time_ns()
     pattern = re.compile(rf"^{re.escape(desk.config.id_prefix)}-[0-9A-HJKMNP-TV-Z]{{18}}\.md$")
     rows: list[tuple[Any, ...]] = []
     texts: list[tuple[str, ...]] = []
@@ -157,6 +254,7 @@ def refresh(desk: Desk, connection: sqlite3.Connection) -> RefreshStats:
         if ticket is None:
             rows.append((name, None, st.st_mtime_ns, st.st_size, st.st_ino, None, None, None, None, None, None,
                          None, problem))
+            texts.append(("", "", "", "", "", ""))
             continue
         rows.append((name, ticket.id, st.st_mtime_ns, st.st_size, st.st_ino, ticket.status, ticket.queue,
                      ticket.assignee, int(ticket.created.timestamp()), _front(ticket), _entries(ticket),
@@ -167,12 +265,24 @@ def refresh(desk: Desk, connection: sqlite3.Connection) -> RefreshStats:
                       ticket.resolution or ""))
     connection.execute("BEGIN IMMEDIATE")
     try:
-        gone = removed + changed
-        connection.executemany("DELETE FROM tickets WHERE name = ?", [(name,) for name in gone])
-        connection.executemany("DELETE FROM ticket_text WHERE name = ?", [(name,) for name in gone])
-        connection.executemany("INSERT INTO tickets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-        connection.executemany("INSERT INTO ticket_text VALUES (?, ?, ?, ?, ?, ?)", texts)
-        set_meta(connection, "index_refreshed_ns", str(started))
+        gone = [(name,) for name in removed + [row[0] for row in rows]]
+        old_rowids = [row for name in gone
+                      for row in connection.execute("SELECT rowid FROM tickets WHERE name = ?", name)]
+        connection.executemany("DELETE FROM ticket_text WHERE rowid = ?", old_rowids)
+        connection.executemany("DELETE FROM tickets WHERE rowid = ?", old_rowids)
+        for row, text in zip(rows, texts, strict=True):
+            cursor = connection.execute("INSERT INTO tickets (name, id, mtime_ns, size, ino, status, queue, assignee, "
+                                        "created, front, entries, resolution, problem) "
+                                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+            if text[0]:
+                connection.execute("INSERT INTO ticket_text (rowid, name, title, description, conversation, notes, "
+                                   "resolution) VALUES (?, ?, ?, ?, ?, ?, ?)", (cursor.lastrowid, *text))
+        if fingerprint is not None:
+            set_meta(connection, "index_refreshed_ns", str(started))
+            set_meta(connection, "index_fingerprint", fingerprint)
+        else:  # a partial update: the next reader checks everything
+            set_meta(connection, "index_fingerprint", "")
+            set_meta(connection, "index_git_state", "")
         connection.execute("COMMIT")
     except BaseException:
         connection.execute("ROLLBACK")
@@ -184,15 +294,28 @@ def refresh(desk: Desk, connection: sqlite3.Connection) -> RefreshStats:
 
 
 def tickets(desk: Desk, connection: sqlite3.Connection, statuses: Sequence[str] | None = None,
-            with_facts: bool = True) -> tuple[list[Ticket], list[GitdeskError]]:
-    """Tickets from the index (refreshed first), optionally only some statuses;
-    the problems of unreadable files, as ``Desk.all_tickets`` reports them."""
+            with_facts: bool = True, *, queue: str | None = None, assignee: str | None = None,
+            unassigned: bool = False) -> tuple[list[Ticket], list[GitdeskError]]:
+    """Tickets from the index (refreshed first), narrowed by status, queue and
+    assignee when given; the problems of unreadable files, as ``Desk.all_tickets``
+    reports them. Narrowing is a speed-up only: callers filter exactly afterwards."""
     refresh(desk, connection)
     query = "SELECT front, entries, resolution, problem, name FROM tickets"
+    clauses: list[str] = []
     params: list[str] = []
     if statuses is not None:
-        query += f" WHERE status IN ({','.join('?' * len(statuses))}) OR problem IS NOT NULL"
-        params = list(statuses)
+        clauses.append(f"status IN ({','.join('?' * len(statuses))})")
+        params += list(statuses)
+    if queue is not None:
+        clauses.append("queue = ?")
+        params.append(queue)
+    if assignee is not None:
+        clauses.append("assignee = ?")
+        params.append(assignee)
+    if unassigned:
+        clauses.append("assignee IS NULL")
+    if clauses:
+        query += " WHERE (" + " AND ".join(clauses) + ") OR problem IS NOT NULL"
     found: list[Ticket] = []
     problems: list[GitdeskError] = []
     for front, entries, resolution, problem, _name in connection.execute(query + " ORDER BY name", params):

@@ -132,7 +132,9 @@ def query(desk: Desk, filters: Filters, sort_key: str | None) -> Listing:
     filters.validate(desk.config)
     statuses = None if ALL in filters.statuses else list(filters.statuses or desk.config.open_statuses)
     with cache.open_cache(desk.repo, desk.prefix) as connection:
-        found, problems = index.tickets(desk, connection, statuses)
+        person = desk.config.person(filters.assignee) if filters.assignee else None
+        found, problems = index.tickets(desk, connection, statuses, queue=filters.queue,
+                                        assignee=person.handle if person else None, unassigned=filters.unassigned)
         every_id = index.all_ids(connection)
     chosen = sort(select(found, filters, desk.config), sort_key, desk.config)
     return Listing(chosen, problems, every_id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from gitdesk import cache, index, listing
@@ -128,9 +128,14 @@ def _terms(text: str, limit: int = 40) -> list[str]:
     return list(seen)[:limit]
 
 
-def similar(desk: Desk, *, ticket: Ticket | None = None, text: str | None = None, limit: int = 5) -> list[Similar]:
+def similar(desk: Desk, *, ticket: Ticket | None = None, text: str | None = None, limit: int = 5,
+            just_written: Sequence[str] = ()) -> list[Similar]:
     """The resolved tickets most like ``ticket`` (or ``text``): text similarity by BM25,
-    boosted for the same category and more for the same asset, duplicates folded."""
+    boosted for the same category and more for the same asset, duplicates folded.
+
+    ``just_written`` names ticket files this process has just written: they are
+    indexed directly and the full freshness check is skipped (a suggestion list
+    right after ``new`` need not pay for scanning the whole desk)."""
     source = text if text is not None else (f"{ticket.title}\n{ticket.title}\n{ticket.description}"
                                             if ticket else "")
     terms = _terms(source)
@@ -139,7 +144,10 @@ def similar(desk: Desk, *, ticket: Ticket | None = None, text: str | None = None
     match = "{title description resolution} : (" + " OR ".join(f'"{term}"' for term in terms) + ")"
     scored: list[Similar] = []
     with cache.open_cache(desk.repo, desk.prefix) as connection:
-        index.refresh(desk, connection)
+        if just_written and cache.get_meta(connection, "index_refreshed_ns"):
+            index.update(desk, connection, just_written)
+        else:  # never built yet, or asked for explicitly: the full check
+            index.refresh(desk, connection)
         rows = connection.execute(
             f"SELECT t.front, t.entries, t.resolution, bm25(ticket_text, {WEIGHTS}) FROM ticket_text "
             "JOIN tickets t ON t.name = ticket_text.name WHERE ticket_text MATCH ? AND t.problem IS NULL "

@@ -72,14 +72,15 @@ def atomic_write(path: Path, data: bytes, *, create_new: bool = False) -> None:
 
 def commit_files(
     repo: git.Repo,
-    files: Mapping[str, bytes],
+    files: Mapping[str, bytes | None],
     message: str,
     author: tuple[str, str],
     when: datetime,
     *,
     new_files: frozenset[str] = frozenset(),
 ) -> str:
-    """Write ``files`` (repo-relative paths) and commit exactly them. Returns the commit id."""
+    """Write ``files`` (repo-relative paths; None deletes) and commit exactly them.
+    Returns the commit id."""
     branch, parent = git.head(repo)
     if branch is None:
         raise GitError("HEAD is detached; gitdesk commits to a branch",
@@ -94,7 +95,12 @@ def commit_files(
     moved = False
     try:
         for path, data in files.items():
-            atomic_write(repo.top / path, data, create_new=path in new_files)
+            target = repo.top / path
+            if data is None:
+                target.unlink(missing_ok=True)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(target, data, create_new=path in new_files)
         git.move_head(repo, commit, parent, f"gitdesk: {message.splitlines()[0]}")
         moved = True
         git.refresh_index(repo, files)
@@ -114,14 +120,14 @@ def _read_or_none(path: Path) -> bytes | None:
 
 
 def _write_journal(journal: Path, parent: str | None, commit: str, old: Mapping[str, bytes | None],
-                   repo: git.Repo, files: Mapping[str, bytes]) -> None:
+                   repo: git.Repo, files: Mapping[str, bytes | None]) -> None:
     record = {
         "old_head": parent,
         "new_head": commit,
         "files": {
             path: {
                 "old": None if data is None else base64.b64encode(data).decode(),
-                "new": git.blob_id(repo, files[path]),
+                "new": None if files[path] is None else git.blob_id(repo, files[path] or b""),
             }
             for path, data in old.items()
         },
@@ -134,7 +140,7 @@ def _write_journal(journal: Path, parent: str | None, commit: str, old: Mapping[
     os.replace(temp, journal)
 
 
-def _roll_back(repo: git.Repo, old: Mapping[str, bytes | None], files: Mapping[str, bytes],
+def _roll_back(repo: git.Repo, old: Mapping[str, bytes | None], files: Mapping[str, bytes | None],
                moved_to: str | None, parent: str | None) -> None:
     if moved_to is not None:
         try:
@@ -180,6 +186,10 @@ def recover(repo: git.Repo) -> str | None:
         for path, states in files.items():
             target = repo.top / path
             data = _read_or_none(target)
+            if states.get("new") is None:  # we deleted it: put it back if it is still gone
+                if data is None and states.get("old") is not None:
+                    atomic_write(target, base64.b64decode(states["old"] or ""))
+                continue
             if data is None or git.blob_id(repo, data) != states.get("new"):
                 continue  # never written, or changed since: not ours to touch
             previous = states.get("old")
