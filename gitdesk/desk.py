@@ -226,10 +226,24 @@ class Desk:
         """Write desk-relative ``files`` and commit exactly them."""
         author = self.identity()
         encoded = {self.repo_path(path): text.encode("utf-8") for path, text in files.items()}
-        return transaction.commit_files(
+        commit = transaction.commit_files(
             self.repo, encoded, message, author, when,
             new_files=frozenset(self.repo_path(path) for path in new_files),
         )
+        self._index_written([path for path in files if path.startswith(TICKETS + "/")])
+        return commit
+
+    def _index_written(self, paths: list[str]) -> None:
+        """Write-through: what gitdesk itself wrote is visible in an existing index at once."""
+        from gitdesk import cache, index
+
+        if not paths or not cache.path_of(self.repo, self.prefix).exists():
+            return
+        try:
+            with cache.open_cache(self.repo, self.prefix) as connection:
+                index.update(self, connection, [path.rsplit("/", 1)[-1] for path in paths])
+        except Exception:  # noqa: BLE001 - the index is disposable; the next reader rebuilds what it must
+            pass
 
 
 def read_regular(full_path: str, shown: str) -> bytes:
