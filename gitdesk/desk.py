@@ -242,7 +242,7 @@ class Desk:
         try:
             with cache.open_cache(self.repo, self.prefix) as connection:
                 index.update(self, connection, [path.rsplit("/", 1)[-1] for path in paths])
-        except Exception:  # noqa: BLE001 - the index is disposable; the next reader rebuilds what it must
+        except Exception:
             pass
 
 
