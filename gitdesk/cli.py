@@ -718,6 +718,75 @@ def similar_(settings: Settings, ticket_id: str | None, text: str | None, limit:
     render.similar_tickets(found, fmt)
 
 
+# --- the knowledge base ----------------------------------------------------------------------
+
+
+@cli.group(name="kb")
+def kb_() -> None:
+    """The knowledge base: resolution notes as Markdown articles in kb/.
+
+    \b
+    Example:
+      gitdesk kb build
+      gitdesk kb search printer offline
+    """
+
+
+@kb_.command(name="build")
+@click.option("--no-commit", is_flag=True, help="Write kb/ but do not commit it.")
+@click.option("--check", "check_only", is_flag=True, help="Change nothing; exit 1 if kb/ is out of date (for CI).")
+@desk_options
+@pass_settings
+def kb_build(settings: Settings, no_commit: bool, check_only: bool) -> None:
+    """Write kb/ from resolved tickets with a resolution note, and commit it.
+
+    One article per problem (duplicates folded in), kb/README.md by category;
+    internal notes, requester addresses and private fields never appear.
+    Only changed files are written; the same desk always gives the same bytes.
+
+    \b
+    Examples:
+      gitdesk kb build
+      gitdesk kb build --check       # in CI: is kb/ up to date?
+    """
+    from gitdesk import kb, render
+
+    desk = settings.desk
+    if check_only:
+        stale = kb.stale_paths(desk)
+        for path in stale:
+            render.info(f"{path}: out of date")
+        if stale:
+            raise GitdeskError(f"the knowledge base is out of date ({len(stale)} files)", hint="run gitdesk kb build")
+        render.info("The knowledge base is up to date.")
+        return
+    result = kb.build(desk, commit=not no_commit)
+    if not result.written and not result.removed:
+        render.info(f"The knowledge base is up to date ({result.articles} articles in {kb.KB}/).")
+        return
+    where = f" [{result.commit[:7]}]" if result.commit else " (not committed)"
+    render.info(f"Knowledge base: {result.articles} articles; {len(result.written)} files written, "
+                f"{len(result.removed)} removed{where}. Start at {kb.KB}/README.md")
+
+
+@kb_.command(name="search")
+@click.argument("query", nargs=-1, required=True)
+@click.option("--limit", "-n", default=10, show_default=True, help="At most this many articles.")
+@format_option(click.Choice(["table", "json"]))
+@desk_options
+@pass_settings
+def kb_search(settings: Settings, query: tuple[str, ...], limit: int, fmt: str) -> None:
+    """Search the knowledge base only: articles' titles, symptoms and resolutions.
+
+    \b
+    Example:
+      gitdesk kb search outlook password
+    """
+    from gitdesk import kb, render
+
+    render.kb_hits(kb.search(settings.desk, " ".join(query), limit), fmt)
+
+
 # --- the audit log ------------------------------------------------------------------------
 
 
@@ -905,13 +974,16 @@ def sync_(settings: Settings, strategy: str | None) -> None:
 
 @cli.command(name="merge-file")
 @click.option("--marker-size", default=7, show_default=True, help="Length of conflict markers (Git's %L).")
+@click.option("--generated", is_flag=True,
+              help="A generated file (kb/): keep ours; the desk rebuilds it after the merge.")
 @click.argument("base", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("ours", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("theirs", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("path", required=False)
 @desk_options
 @pass_settings
-def merge_file(settings: Settings, marker_size: int, base: Path, ours: Path, theirs: Path, path: str | None) -> None:
+def merge_file(settings: Settings, marker_size: int, generated: bool, base: Path, ours: Path, theirs: Path,
+               path: str | None) -> None:
     """Three-way merge of a ticket file; the result is written over OURS.
 
     Git's merge driver for tickets (gitdesk hooks install registers it).
@@ -926,6 +998,9 @@ def merge_file(settings: Settings, marker_size: int, base: Path, ours: Path, the
     from gitdesk import mergefile, render
 
     del settings
+    if generated:
+        mergefile.mark_generated_stale(Path.cwd())
+        return
     result = mergefile.merge_files(base, ours, theirs, path, marker_size)
     if result.conflicts:
         render.hook_messages([f"gitdesk merge: {path or ours}: conflict in {', '.join(result.conflicts)}"])

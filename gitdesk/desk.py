@@ -233,6 +233,13 @@ class Desk:
         self._index_written([path for path in files if path.startswith(TICKETS + "/")])
         return commit
 
+    def commit_paths(self, files: dict[str, str | None], message: str, when: datetime) -> str:
+        """Write (or, with None, delete) desk-relative files and commit exactly them."""
+        author = self.identity()
+        encoded = {self.repo_path(path): None if text is None else text.encode("utf-8")
+                   for path, text in files.items()}
+        return transaction.commit_files(self.repo, encoded, message, author, when)
+
     def _index_written(self, paths: list[str]) -> None:
         """Write-through: what gitdesk itself wrote is visible in an existing index at once."""
         from gitdesk import cache, index

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gitdesk import changes, check, git, ticketfile
+from gitdesk import changes, check, git, mergefile, ticketfile
 from gitdesk.errors import GitdeskError
 from gitdesk.model import Ticket
 
@@ -106,13 +106,23 @@ def refresh(repo: git.Repo, name: str, args: Sequence[str]) -> HookResult:
     few milliseconds); a missing one is built by the next command that needs
     it, never inside a checkout. Problems are not worth failing Git for.
     """
-    del name, args
+    del args
     from gitdesk import cache, history, index
     from gitdesk.desk import Desk
 
     if repo.top == repo.git_dir:
         return HookResult()
+    messages: list[str] = []
+    stale = repo.state_dir / mergefile.STALE
     try:
+        if stale.exists() and name == "post-merge":
+            stale.unlink()
+            from gitdesk import kb
+
+            for prefix in check.desk_prefixes(repo, None):
+                result = kb.build(Desk.open(repo.top / prefix, explicit=True))
+                if result.commit:
+                    messages.append(f"gitdesk: rebuilt the knowledge base after the merge [{result.commit[:7]}]")
         for prefix in check.desk_prefixes(repo, None):
             if not cache.path_of(repo, prefix).exists():
                 continue
@@ -121,8 +131,8 @@ def refresh(repo: git.Repo, name: str, args: Sequence[str]) -> HookResult:
                 history.refresh(desk, connection)
                 index.refresh(desk, connection)
     except GitdeskError as error:
-        return HookResult(0, [f"gitdesk: caches not refreshed: {error}"])
-    return HookResult()
+        return HookResult(0, [*messages, f"gitdesk: caches not refreshed: {error}"])
+    return HookResult(0, messages)
 
 
 def pre_receive(repo: git.Repo, updates: str) -> HookResult:

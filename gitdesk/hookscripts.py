@@ -180,7 +180,10 @@ def uninstall(repo: git.Repo, *, server: bool = False) -> list[str]:
 # --- the merge driver ---------------------------------------------------------------
 
 DRIVER = "gitdesk"
+KB_DRIVER = "gitdesk-kb"
 ATTRIBUTE_LINE = "**/tickets/*.md merge=gitdesk"
+KB_ATTRIBUTE_LINE = "**/kb/** merge=gitdesk-kb"
+ATTRIBUTE_LINES = (ATTRIBUTE_LINE, KB_ATTRIBUTE_LINE)
 
 
 def driver_command(python: str | None = None) -> str:
@@ -190,9 +193,18 @@ def driver_command(python: str | None = None) -> str:
     return f"{quoted} -m gitdesk merge-file --marker-size %L %O %A %B %P"
 
 
+def kb_driver_command(python: str | None = None) -> str:
+    """The knowledge base's files are generated: a merge keeps ours and marks kb/ for a rebuild."""
+    interpreter = python or sys.executable
+    quoted = "'" + interpreter.replace("'", "'\"'\"'") + "'"
+    return f"{quoted} -m gitdesk merge-file --generated %O %A %B %P"
+
+
 def driver_config(python: str | None = None) -> list[str]:
-    """``-c`` arguments that enable the driver for one Git command (used by sync)."""
-    return ["-c", f"merge.{DRIVER}.name=gitdesk ticket merge", "-c", f"merge.{DRIVER}.driver={driver_command(python)}"]
+    """``-c`` arguments that enable the drivers for one Git command (used by sync)."""
+    return ["-c", f"merge.{DRIVER}.name=gitdesk ticket merge", "-c", f"merge.{DRIVER}.driver={driver_command(python)}",
+            "-c", f"merge.{KB_DRIVER}.name=gitdesk generated files",
+            "-c", f"merge.{KB_DRIVER}.driver={kb_driver_command(python)}"]
 
 
 def _attributes_file(repo: git.Repo) -> Path:
@@ -202,19 +214,28 @@ def _attributes_file(repo: git.Repo) -> Path:
 def install_driver(repo: git.Repo) -> str:
     git.run(repo, "config", "--local", f"merge.{DRIVER}.name", "gitdesk ticket merge")
     git.run(repo, "config", "--local", f"merge.{DRIVER}.driver", driver_command())
+    git.run(repo, "config", "--local", f"merge.{KB_DRIVER}.name", "gitdesk generated files")
+    git.run(repo, "config", "--local", f"merge.{KB_DRIVER}.driver", kb_driver_command())
+    ensure_attributes(repo)
+    return "merge drivers: installed (tickets/*.md merge=gitdesk, kb/** merge=gitdesk-kb)"
+
+
+def ensure_attributes(repo: git.Repo) -> None:
+    """The attribute lines in .git/info/attributes (local: nothing tracked changes)."""
     attributes = _attributes_file(repo)
     attributes.parent.mkdir(parents=True, exist_ok=True)
     lines = attributes.read_text(encoding="utf-8").splitlines() if attributes.exists() else []
-    if ATTRIBUTE_LINE not in lines:
-        attributes.write_text("\n".join([*lines, ATTRIBUTE_LINE]) + "\n", encoding="utf-8")
-    return "merge driver: installed (tickets/*.md merge=gitdesk)"
+    missing = [line for line in ATTRIBUTE_LINES if line not in lines]
+    if missing:
+        attributes.write_text("\n".join([*lines, *missing]) + "\n", encoding="utf-8")
 
 
 def uninstall_driver(repo: git.Repo) -> str:
     git.run(repo, "config", "--local", "--remove-section", f"merge.{DRIVER}", check=False)
+    git.run(repo, "config", "--local", "--remove-section", f"merge.{KB_DRIVER}", check=False)
     attributes = _attributes_file(repo)
     if attributes.exists():
-        lines = [line for line in attributes.read_text(encoding="utf-8").splitlines() if line != ATTRIBUTE_LINE]
+        lines = [line for line in attributes.read_text(encoding="utf-8").splitlines() if line not in ATTRIBUTE_LINES]
         attributes.write_text("\n".join(lines) + ("\n" if lines else ""), encoding="utf-8")
     return "merge driver: removed"
 
@@ -222,8 +243,10 @@ def uninstall_driver(repo: git.Repo) -> str:
 def driver_state(repo: git.Repo) -> str:
     configured = git.run(repo, "config", "--get", f"merge.{DRIVER}.driver", check=False).decode().strip()
     attributes = _attributes_file(repo)
-    listed = attributes.exists() and ATTRIBUTE_LINE in attributes.read_text(encoding="utf-8").splitlines()
-    if configured == driver_command() and listed:
+    present = attributes.read_text(encoding="utf-8").splitlines() if attributes.exists() else []
+    listed = all(line in present for line in ATTRIBUTE_LINES)
+    kb_configured = git.run(repo, "config", "--get", f"merge.{KB_DRIVER}.driver", check=False).decode().strip()
+    if configured == driver_command() and kb_configured == kb_driver_command() and listed:
         return "merge driver: installed"
     if configured or listed:
         return "merge driver: outdated (run gitdesk hooks install)"

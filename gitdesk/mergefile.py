@@ -206,3 +206,16 @@ def merge_files(base: Path, ours: Path, theirs: Path, path: str | None = None, m
     result = merge_texts(base_text, read(ours), read(theirs), path, marker_size)
     ours.write_text(result.text, encoding="utf-8", newline="")
     return result
+
+
+STALE = "kb-stale"
+
+
+def mark_generated_stale(start: Path) -> None:
+    """A generated file met a merge: ours stands for now; the post-merge hook rebuilds."""
+    from gitdesk import git
+
+    repo = git.find_any(start)
+    if repo is not None:
+        repo.state_dir.mkdir(parents=True, exist_ok=True)
+        (repo.state_dir / STALE).write_text("a merge kept one side of kb/; rebuild it\n")

@@ -16,6 +16,8 @@ GITATTRIBUTES = """\
 # Ticket files merge with gitdesk's driver where it is installed
 # (gitdesk hooks install); elsewhere Git's own line merge applies.
 tickets/*.md merge=gitdesk
+# kb/ is generated (gitdesk kb build): a merge keeps one side and rebuilds it.
+kb/** merge=gitdesk-kb linguist-generated
 """
 DEFAULT_TEMPLATE = """\
 ---

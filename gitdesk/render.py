@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from gitdesk.actions import Outcome
     from gitdesk.errors import GitdeskError
     from gitdesk.history import LogEntry
+    from gitdesk.kb import KbHit
     from gitdesk.model import Config, Entry, Ticket
     from gitdesk.search import Hit, Similar
     from gitdesk.timings import Timings
@@ -348,6 +349,18 @@ def search_hits(hits: Sequence[Hit], fmt: str) -> None:
             click.echo(f"    {_marked(hit.snippet, False)}  [{where}]")
     if terminal:
         click.echo(f"{len(hits)} match{'es' if len(hits) != 1 else ''}", err=True)
+
+
+def kb_hits(hits: Sequence[KbHit], fmt: str) -> None:
+    if fmt == "json":
+        click.echo(json.dumps([{"title": hit.article.title, "path": hit.article.path, "category": hit.article.category,
+                                "tickets": [t.id for t in hit.article.tickets], "score": round(hit.score, 4),
+                                "snippet": _marked(hit.snippet, False)} for hit in hits], ensure_ascii=False, indent=2))
+        return
+    for hit in hits:
+        click.echo(f"{one_line(hit.article.title)}  ({hit.article.category})")
+        click.echo(f"    {hit.article.path}")
+        click.echo(f"    {_marked(hit.snippet, False)}")
 
 
 def similar_tickets(found: Sequence[Similar], fmt: str, heading: str | None = None) -> None:

@@ -85,12 +85,14 @@ def _best_snippet(snippets: tuple[str, ...]) -> tuple[str, str]:
 
 
 def search(desk: Desk, text: str, filters: listing.Filters, *, limit: int = 20,
-           include_internal: bool = True) -> list[Hit]:
-    """Tickets matching ``text`` that pass ``filters``, best first."""
+           include_internal: bool = True, columns: Sequence[str] | None = None) -> list[Hit]:
+    """Tickets matching ``text`` that pass ``filters``, best first; ``columns`` limits
+    which parts of a ticket may match (the knowledge base searches only what it shows)."""
     filters.validate(desk.config)
     match = fts_query(text)
-    if not include_internal:  # requesters never match on what they must not see
-        match = "{title description conversation resolution} : (" + match + ")"
+    allowed = [c for c in (columns or COLUMNS) if include_internal or c != "notes"]
+    if len(allowed) < len(COLUMNS):  # requesters never match on what they must not see
+        match = "{" + " ".join(allowed) + "} : (" + match + ")"
     hits: list[Hit] = []
     with cache.open_cache(desk.repo, desk.prefix) as connection:
         index.refresh(desk, connection)

@@ -56,11 +56,7 @@ def _tracked_changes(repo: git.Repo) -> list[str]:
 
 def _ensure_attributes(repo: git.Repo) -> None:
     """Make sure ticket files use the driver, even where hooks were never installed."""
-    attributes = repo.git_dir / "info" / "attributes"
-    lines = attributes.read_text(encoding="utf-8").splitlines() if attributes.exists() else []
-    if hookscripts.ATTRIBUTE_LINE not in lines:
-        attributes.parent.mkdir(parents=True, exist_ok=True)
-        attributes.write_text("\n".join([*lines, hookscripts.ATTRIBUTE_LINE]) + "\n", encoding="utf-8")
+    hookscripts.ensure_attributes(repo)
 
 
 def _conflicted(repo: git.Repo) -> list[str]:

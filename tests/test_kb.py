@@ -1,0 +1,175 @@
+"""The knowledge base: articles people can browse on a Git host, private things kept out."""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import TEST_CONFIG, Desk, make_desk
+from markdown_it import MarkdownIt
+
+from gitdesk.kb import anchor
+
+
+@pytest.fixture
+def desk_with_answers(desk: Desk) -> dict[str, str]:
+    made = {}
+    made["outlook"] = desk.new("Outlook asks for my password", "-q", "it-helpdesk", "-c", "email",
+                               "-a", "laptop-0042", "-r", "carol",
+                               "-m", "Since Monday. Mail me at carol.private@example.com\n# My big heading")
+    desk.run("note", made["outlook"], "-m", "SECRET-NOTE: the admin password is hunter2")
+    desk.run("resolve", made["outlook"], "--note",
+             "Removed stale credentials in Credential Manager.\nAsk bob@example.com if it comes back.\n"
+             "See [the wiki](../../../.git/config) and [docs](https://example.com/docs).")
+    made["dup"] = desk.new("Password prompt in Outlook", "-q", "it-helpdesk", "-c", "email")
+    desk.run("link", made["dup"], "--duplicate-of", made["outlook"])
+    desk.run("resolve", made["dup"], "--note", "Same as the other one.")
+    made["printer"] = desk.new("Printer jams", "-q", "it-helpdesk", "-c", "hardware", "-a", "laptop-0042")
+    desk.run("link", made["printer"], "--related", made["outlook"])
+    desk.run("resolve", made["printer"], "--note", "Replaced the roller.")
+    desk.run("close", made["printer"])
+    made["optout"] = desk.new("Salary question", "-q", "it-helpdesk", "-c", "hardware")
+    desk.run("set", made["optout"], "kb", "false")
+    desk.run("resolve", made["optout"], "--note", "Confidential answer")
+    made["renamed"] = desk.new("asdf help!!", "-q", "facilities", "-c", "facilities")
+    desk.run("set", made["renamed"], "kb_title", "Heating in meeting room B does not come on")
+    desk.run("resolve", made["renamed"], "--note", "Reset the thermostat.", "--as", "fred")
+    made["open"] = desk.new("Still open", "-q", "it-helpdesk")
+    return made
+
+
+def kb_files(desk: Desk) -> dict[str, str]:
+    return {p.relative_to(desk.path).as_posix(): p.read_text() for p in sorted((desk.path / "kb").rglob("*.md"))}
+
+
+def test_articles_hold_symptoms_resolution_and_sources(desk: Desk, desk_with_answers: dict[str, str]) -> None:
+    out = desk.run("kb", "build").stdout
+    assert "Knowledge base: 3 articles" in out
+    assert desk.last_message().startswith("kb: rebuild the knowledge base (3 articles)")
+    files = kb_files(desk)
+    (outlook_path,) = [p for p in files if desk_with_answers["outlook"].lower() in p]
+    assert outlook_path.startswith("kb/email/outlook-asks-for-my-password-")
+    article = files[outlook_path]
+    assert "# Outlook asks for my password" in article
+    assert "## Symptoms\n\nSince Monday." in article and "### My big heading" in article
+    assert "Removed stale credentials in Credential Manager." in article
+    assert f"[{desk_with_answers['dup']}](../../tickets/{desk_with_answers['dup']}.md)" in article, "duplicate folded"
+    assert "**Reported:** 2 times" in article
+    assert "Printer jams" in article, "related article linked"
+    assert not [p for p in files if desk_with_answers["dup"].lower() in p], "no article of its own"
+    renamed = [text for p, text in files.items() if "heating-in-meeting-room-b" in p]
+    assert renamed and "# Heating in meeting room B does not come on" in renamed[0]
+
+
+def test_private_things_stay_out(desk: Desk, desk_with_answers: dict[str, str]) -> None:
+    config = desk.path / ".gitdesk" / "config.yml"
+    config.write_text(TEST_CONFIG + "private_fields: [asset]\n")
+    desk.git("commit", "-qam", "asset is private")
+    desk.run("kb", "build")
+    everything = "\n".join(kb_files(desk).values())
+    assert "SECRET-NOTE" not in everything and "hunter2" not in everything, "internal notes"
+    assert "carol.private@example.com" not in everything and "bob@example.com" not in everything
+    assert "carol@example.com" not in everything, "requesters"
+    assert "laptop-0042" not in everything, "a private field"
+    assert "Confidential answer" not in everything and "Salary" not in everything, "kb: false"
+    assert "Still open" not in everything
+    assert ".git/config" not in everything, "relative links from ticket text are dropped"
+    assert "[docs](https://example.com/docs)" in everything
+
+
+def test_every_relative_link_and_anchor_resolves(desk: Desk, desk_with_answers: dict[str, str]) -> None:
+    desk.run("kb", "build")
+    md = MarkdownIt("commonmark").enable("table")
+    anchors: dict[str, set[str]] = {}
+    links: list[tuple[str, str]] = []
+    for path, text in kb_files(desk).items():
+        tokens = md.parse(text)
+        anchors[path] = {anchor(tokens[i + 1].content) for i, t in enumerate(tokens) if t.type == "heading_open"}
+
+        def walk(tokens, source):  # type: ignore[no-untyped-def]
+            for token in tokens:
+                if token.type == "link_open":
+                    links.append((source, str(token.attrs["href"])))
+                if token.children:
+                    walk(token.children, source)
+
+        walk(tokens, path)
+    assert len(links) > 10
+    for source, href in links:
+        if re.match(r"^[a-z]+:", href):
+            continue
+        target, _, fragment = href.partition("#")
+        resolved = posixpath.normpath(posixpath.join(posixpath.dirname(source), target)) if target else source
+        assert (desk.path / resolved).is_file(), (source, href)
+        if fragment:
+            assert fragment in anchors[resolved], (source, href, anchors[resolved])
+
+
+def test_output_is_deterministic(desk: Desk, desk_with_answers: dict[str, str]) -> None:
+    desk.run("kb", "build")
+    first = kb_files(desk)
+    head = desk.head()
+    assert "up to date" in desk.run("kb", "build").stdout
+    assert desk.head() == head
+    desk.run("kb", "build", "--check")
+    for path in (desk.path / "kb").rglob("*.md"):
+        path.unlink()
+    desk.run("kb", "build", "--no-commit")
+    assert kb_files(desk) == first
+    assert desk.status() == ""
+
+
+def test_check_says_when_kb_is_out_of_date_and_removed_articles_go(desk: Desk,
+                                                                   desk_with_answers: dict[str, str]) -> None:
+    desk.run("kb", "build")
+    desk.run("reopen", desk_with_answers["renamed"], "-m", "cold again", "--as", "fred")
+    result = desk.run("kb", "build", "--check", ok=False)
+    assert result.exit_code == 1 and "out of date" in result.stderr
+    out = desk.run("kb", "build").stdout
+    assert "1 removed" in out
+    assert not [p for p in kb_files(desk) if "heating" in p]
+
+
+def test_a_persons_own_files_in_kb_are_left_alone(desk: Desk, desk_with_answers: dict[str, str]) -> None:
+    (desk.path / "kb").mkdir(exist_ok=True)
+    (desk.path / "kb" / "how-we-work.md").write_text("# How we work\n")
+    desk.git("add", "-A")
+    desk.git("commit", "-qm", "our own page")
+    desk.run("kb", "build")
+    assert (desk.path / "kb" / "how-we-work.md").read_text() == "# How we work\n"
+
+
+def test_kb_search_finds_articles_not_internal_notes(desk: Desk, desk_with_answers: dict[str, str]) -> None:
+    found = json.loads(desk.run("kb", "search", "credential", "--format", "json").stdout)
+    assert [hit["title"] for hit in found] == ["Outlook asks for my password"]
+    assert found[0]["path"].startswith("kb/email/")
+    assert json.loads(desk.run("kb", "search", "hunter2", "--format", "json").stdout) == []
+    assert json.loads(desk.run("kb", "search", "confidential", "--format", "json").stdout) == []
+
+
+def test_two_branches_that_resolve_tickets_merge_without_kb_conflicts(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    desk = make_desk(tmp_path / "desk", monkeypatch)
+    desk.run("hooks", "install")
+    one = desk.new("Monitor flickers", "-q", "it-helpdesk", "-c", "hardware")
+    two = desk.new("Mailbox full", "-q", "it-helpdesk", "-c", "email")
+    desk.run("kb", "build", ok=False)
+    base = desk.head()
+    desk.git("checkout", "-q", "-b", "side")
+    desk.run("resolve", two, "--note", "Archived old mail.")
+    desk.run("kb", "build")
+    desk.git("checkout", "-q", "main")
+    desk.run("resolve", one, "--note", "New cable.")
+    desk.run("kb", "build")
+    result = subprocess.run(["git", "merge", "--no-edit", "side"], cwd=desk.path, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "rebuilt the knowledge base after the merge" in result.stderr
+    readme = (desk.path / "kb" / "README.md").read_text()
+    assert "Monitor flickers" in readme and "Mailbox full" in readme
+    desk.run("kb", "build", "--check")
+    assert desk.status() == ""
+    assert desk.run("check", "--range", f"{base}..HEAD").stdout == ""
