@@ -19,6 +19,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 
 test: $(VENV)/.installed
+	@sh .ci/ensure-chromium
 	$(BIN)/python -m pytest -q -n auto
 
 lint: $(VENV)/.installed

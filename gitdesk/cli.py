@@ -787,6 +787,37 @@ def kb_search(settings: Settings, query: tuple[str, ...], limit: int, fmt: str) 
     render.kb_hits(kb.search(settings.desk, " ".join(query), limit), fmt)
 
 
+@cli.group(name="site")
+def site_() -> None:
+    """A static website of the knowledge base and the queue boards.
+
+    \b
+    Example:
+      gitdesk site build public/
+    """
+
+
+@site_.command(name="build")
+@click.argument("outdir", type=click.Path(file_okay=False, path_type=Path))
+@desk_options
+@pass_settings
+def site_build(settings: Settings, outdir: Path) -> None:
+    """Write the site into OUTDIR: articles, read-only queue boards, in-browser search.
+
+    Works opened from disk and on GitHub or GitLab Pages. OUTDIR must be
+    empty or hold a previous gitdesk site (which is replaced).
+
+    \b
+    Example:
+      gitdesk site build public/ && xdg-open public/index.html
+    """
+    from gitdesk import render, site
+
+    result = site.build(settings.desk, outdir)
+    render.info(f"Site: {result.articles} articles and {result.boards} queue boards in {result.directory}; "
+                f"open {result.directory / 'index.html'}")
+
+
 # --- the audit log ------------------------------------------------------------------------
 
 

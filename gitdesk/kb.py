@@ -153,7 +153,7 @@ def render_article(article: Article, related: Sequence[Article], ticket_dir: str
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _related(articles: Sequence[Article]) -> dict[str, list[Article]]:
+def related_articles(articles: Sequence[Article]) -> dict[str, list[Article]]:
     """Explicitly related tickets' articles first, then others about the same asset."""
     by_ticket = {ticket.id: article for article in articles for ticket in article.tickets}
     by_asset: dict[str, list[Article]] = defaultdict(list)
@@ -216,7 +216,7 @@ def render_readme(articles: Sequence[Article], categories: dict[str, str], resol
 
 def render_all(desk: Desk, articles: Sequence[Article]) -> dict[str, str]:
     """desk-relative path -> text of every file the knowledge base consists of."""
-    related = _related(articles)
+    related = related_articles(articles)
     ticket_dir = "tickets"
     files = {article.path: render_article(article, related[article.path], ticket_dir) for article in articles}
     resolved = sum(article.reports for article in articles)

@@ -1,0 +1,72 @@
+/* gitdesk site search: runs in the browser over window.GITDESK_SEARCH
+   (assets/search-index.js). Results are built as DOM nodes with textContent,
+   never as HTML, so nothing from a ticket can run. */
+(function () {
+  "use strict";
+  var docs = window.GITDESK_SEARCH || [];
+  var input = document.getElementById("q");
+  var list = document.getElementById("results");
+  if (!input || !list) { return; }
+
+  function words(text) {
+    return (text.toLowerCase().match(/[\p{L}\p{N}]+/gu) || []).filter(function (w) { return w.length > 1; });
+  }
+  var prepared = docs.map(function (doc) {
+    return { doc: doc, title: doc.t.toLowerCase(), text: (doc.t + " " + doc.x).toLowerCase() };
+  });
+
+  function score(entry, terms) {
+    var total = 0;
+    for (var i = 0; i < terms.length; i++) {
+      var term = terms[i];
+      var inText = entry.text.indexOf(term);
+      if (inText < 0) { return 0; }          /* every word must be there */
+      total += 1;
+      if (entry.title.indexOf(term) >= 0) { total += 3; }
+    }
+    return total;
+  }
+
+  function snippet(text, term) {
+    var at = text.toLowerCase().indexOf(term);
+    var start = Math.max(0, at - 60);
+    return (start > 0 ? "…" : "") + text.slice(start, start + 180) + "…";
+  }
+
+  function show() {
+    var terms = words(input.value);
+    while (list.firstChild) { list.removeChild(list.firstChild); }
+    if (!terms.length) { return; }
+    var hits = prepared.map(function (entry) { return { entry: entry, score: score(entry, terms) }; })
+      .filter(function (hit) { return hit.score > 0; })
+      .sort(function (a, b) { return b.score - a.score || a.entry.doc.t.localeCompare(b.entry.doc.t); })
+      .slice(0, 20);
+    if (!hits.length) {
+      var none = document.createElement("li");
+      none.textContent = "No article matches.";
+      list.appendChild(none);
+      return;
+    }
+    hits.forEach(function (hit) {
+      var item = document.createElement("li");
+      var link = document.createElement("a");
+      link.href = hit.entry.doc.u;
+      link.textContent = hit.entry.doc.t;
+      var where = document.createElement("small");
+      where.textContent = " " + hit.entry.doc.c;
+      var text = document.createElement("p");
+      text.textContent = snippet(hit.entry.doc.x, terms[0]);
+      item.appendChild(link);
+      item.appendChild(where);
+      item.appendChild(text);
+      list.appendChild(item);
+    });
+  }
+
+  input.addEventListener("input", show);
+  input.form.addEventListener("submit", function (event) { event.preventDefault(); show(); });
+  if (location.hash.indexOf("#q=") === 0) {
+    input.value = decodeURIComponent(location.hash.slice(3));
+    show();
+  }
+}());

@@ -1,0 +1,173 @@
+"""The static site: articles and boards as HTML, search in the browser, nothing
+from a ticket can run. The last test drives a real headless Chromium."""
+
+from __future__ import annotations
+
+import functools
+import html.parser
+import http.server
+import re
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import Desk
+
+HOSTILE_TITLE = '<script>alert("title")</script> Printer <img src=x onerror=alert(1)>'
+HOSTILE_BODY = """Click [here](javascript:alert('link')) or [there](data:text/html,<script>alert(2)</script>).
+<script>alert("body")</script>
+<iframe src="https://evil.example"></iframe>
+[ok](https://example.com/help)
+"""
+
+
+@pytest.fixture
+def site_desk(desk: Desk) -> Desk:
+    hostile = desk.new(HOSTILE_TITLE, "-q", "it-helpdesk", "-c", "hardware", "-m", HOSTILE_BODY)
+    desk.run("resolve", hostile, "--note", 'Fixed. <script>alert("resolution")</script> '
+                                           "[again](vbscript:msgbox) [file](file:///etc/passwd)")
+    good = desk.new("Printer on 2F jams", "-q", "it-helpdesk", "-c", "hardware", "-a", "printer-2f",
+                    "-m", "Paper jams in tray two.")
+    desk.run("resolve", good, "--note", "Replaced the pickup roller of tray 2.")
+    desk.new("Heating is off", "-q", "facilities")
+    return desk
+
+
+def build(desk: Desk, tmp_path: Path) -> Path:
+    out = tmp_path / "site"
+    desk.run("site", "build", str(out))
+    return out
+
+
+class _Collector(html.parser.HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+
+def parse(path: Path) -> list[tuple[str, dict[str, str | None]]]:
+    collector = _Collector()
+    collector.feed(path.read_text(encoding="utf-8"))
+    return collector.tags
+
+
+def test_no_ticket_text_can_inject_script(site_desk: Desk, tmp_path: Path) -> None:
+    out = build(site_desk, tmp_path)
+    pages = sorted(out.rglob("*.html"))
+    assert len(pages) >= 5
+    for page in pages:
+        for tag, attrs in parse(page):
+            assert tag not in ("iframe", "object", "embed", "img"), (page, tag)
+            if tag == "script":
+                assert attrs.get("src") in ("assets/search-index.js", "assets/search.js"), (page, attrs)
+            for name, value in attrs.items():
+                assert not name.startswith("on"), (page, tag, name)
+                if name in ("href", "src") and value:
+                    assert not re.match(r"^\s*(javascript|vbscript|data|file):", value, re.I), (page, value)
+        text = page.read_text()
+        assert 'content="default-src' in text and "script-src &#x27;self&#x27;" in text
+    article = next(p for p in (out / "articles").glob("*.html") if "script" in p.name)
+    text = article.read_text()
+    assert "&lt;script&gt;alert(&quot;title&quot;)&lt;/script&gt;" in text
+    assert '<a href="https://example.com/help">ok</a>' in text
+    index = (out / "assets" / "search-index.js").read_text()
+    assert "<" not in index, "the search index cannot close a script element"
+
+
+def test_boards_show_unfinished_tickets_without_requesters(site_desk: Desk, tmp_path: Path) -> None:
+    out = build(site_desk, tmp_path)
+    board = (out / "boards" / "facilities.html").read_text()
+    assert "Heating is off" in board and "alice@example.com" not in board
+    assert "Printer on 2F jams" not in (out / "boards" / "it-helpdesk.html").read_text(), "resolved: not on a board"
+
+
+def test_building_again_replaces_the_site_but_never_a_foreign_directory(site_desk: Desk, tmp_path: Path) -> None:
+    out = build(site_desk, tmp_path)
+    build(site_desk, tmp_path)
+    assert (out / "index.html").exists()
+    foreign = tmp_path / "precious"
+    foreign.mkdir()
+    (foreign / "thesis.tex").write_text("do not delete")
+    assert "is not empty and holds no gitdesk site" in site_desk.fails("site", "build", str(foreign))
+    assert (foreign / "thesis.tex").read_text() == "do not delete"
+
+
+SITE_FILE_URL: list[str] = [""]
+
+
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+@pytest.fixture
+def served(site_desk: Desk, tmp_path: Path) -> Iterator[str]:
+    out = build(site_desk, tmp_path)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(out))
+
+    class Quiet(handler.func):  # type: ignore[name-defined,misc]
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(out)))
+    SITE_FILE_URL[:] = [(out / "index.html").as_uri()]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+
+
+def test_a_real_browser_searches_and_follows_a_result(served: str) -> None:
+    browser_path = _chromium()
+    if browser_path is None:
+        pytest.skip("Debian's chromium is not installed (make test installs it where it may: see .ci/ensure-chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("playwright is not installed (it is in the test extra: pip install -e '.[test]')")
+    problems: list[str] = []
+    with sync_playwright() as driver:
+        browser = driver.chromium.launch(
+            executable_path=browser_path, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
+        page.on("console", lambda message: problems.append(f"console {message.type}: {message.text}")
+                if message.type in ("error", "warning") else None)
+        page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+        page.on("dialog", lambda dialog: (problems.append(f"dialog: {dialog.message}"), dialog.dismiss()))
+        page.goto(served + "/index.html")
+        page.fill("#q", "roller")
+        page.wait_for_selector("#results li a")
+        assert page.locator("#results li a").first.inner_text() == "Printer on 2F jams"
+        page.locator("#results li a").first.click()
+        page.wait_for_load_state()
+        assert page.url.startswith(served + "/articles/")
+        assert page.locator("h1").inner_text() == "Printer on 2F jams"
+        assert "Replaced the pickup roller" in page.content()
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, "readable on a phone: no sideways scrolling"
+        page.goto(served + "/index.html")
+        hrefs = page.eval_on_selector_all("a", "links => links.map(link => link.getAttribute('href'))")
+        for href in sorted({h for h in hrefs if h and h.startswith("articles/")}):
+            page.goto(f"{served}/{href}")  # the hostile article among them: no dialog may open
+        page.goto(served + "/boards/index.html")
+        page.goto(SITE_FILE_URL[0])  # the same site opened from disk
+        page.fill("#q", "roller")
+        page.wait_for_selector("#results li a")
+        page.locator("#results li a").first.click()
+        page.wait_for_load_state()
+        assert page.url.startswith("file://") and page.locator("h1").inner_text() == "Printer on 2F jams"
+        browser.close()
+    assert problems == []
