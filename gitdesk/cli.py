@@ -285,7 +285,7 @@ def list_(settings: Settings, statuses: tuple[str, ...], all_: bool, queue: str 
         statuses=("all",) if all_ else statuses, queue=queue, assignee=assignee, unassigned=unassigned,
         requester=requester, category=category, asset=asset, labels=labels,
     )
-    found = listing.query(desk, filters, sort_key)
+    found = listing.query(desk, filters, sort_key, with_facts=fmt != "table")
     render.warnings(found.problems)
     now = clock.now()
     derived = None

@@ -83,14 +83,18 @@ def _entries(ticket: Ticket) -> str:
                        for e in ticket.entries], ensure_ascii=False, separators=(",", ":"))
 
 
+_NO_ENTRIES = "[]"
+
+
 def ticket_from_row(front: str, entries: str, resolution: str | None) -> Ticket:
     """A Ticket as listings and timings see it: front matter, entry facts (no text), resolution.
 
     The row was validated when it was indexed, so it is rebuilt directly."""
     data = json.loads(front)
     extra = {key: _decode(value) for key, value in data.items() if key not in KNOWN_FIELDS}
-    facts = tuple(Entry(datetime.fromtimestamp(at, timezone.utc), author, kind, text, detail)
-                  for at, author, kind, detail, text in json.loads(entries))
+    facts = () if entries is _NO_ENTRIES else tuple(
+        Entry(datetime.fromtimestamp(at, timezone.utc), author, kind, text, detail)
+        for at, author, kind, detail, text in json.loads(entries))
     return Ticket(
         id=data["id"], title=data["title"], status=data["status"],
         created=datetime.fromisoformat(data["created"]["$dt"]), requester=data["requester"],
@@ -142,14 +146,16 @@ def _racy(on_disk: dict[str, os.stat_result], last: int) -> list[str]:
     return [name for name, st in on_disk.items() if st.st_mtime_ns >= last - RACY_NS]
 
 
-def _git_state(desk: Desk, last: int) -> str | None:
+def _stat_key(st: os.stat_result) -> str:
+    return f"{st.st_mtime_ns}:{st.st_size}:{st.st_ino}"
+
+
+def _git_state(desk: Desk) -> dict[str, Any] | None:
     """What Git can tell cheaply about tickets/: the identity of its index file, and
-    the files that differ from it (modified, untracked or ignored), with their stat.
+    the files that differ from it (modified, deleted, untracked, ignored), with their stat.
 
     Git checks tracked files against its index in C, in parallel and racy-safe,
-    far faster than stat-ing every file from Python. If this summary equals the
-    one recorded at the last full refresh, the work tree holds exactly what was
-    indexed then. None when Git cannot vouch (no index file, a racy dirty file).
+    far faster than stat-ing every file from Python. None when Git cannot vouch.
     """
     from gitdesk import git
 
@@ -162,37 +168,57 @@ def _git_state(desk: Desk, last: int) -> str | None:
                                            ["ls-files", "-o", "-z", "--", scope]])
     if any(result.returncode for result in results):
         return None
-    dirty = sorted({name for result in results for name in result.stdout.decode("utf-8", "surrogateescape")
-                    .split("\0") if name})
-    parts = [f"{st.st_mtime_ns}:{st.st_size}:{st.st_ino}"]
-    for name in dirty:
-        try:
-            file_st = os.stat(desk.repo.top / name, follow_symlinks=False)
-        except FileNotFoundError:
-            parts.append(f"{name}:gone")
-            continue
-        if file_st.st_mtime_ns >= last - RACY_NS:
-            return None
-        parts.append(f"{name}:{file_st.st_mtime_ns}:{file_st.st_size}:{file_st.st_ino}")
-    return "\n".join(parts)
+    dirty: dict[str, str] = {}
+    for result in results:
+        for path in result.stdout.decode("utf-8", "surrogateescape").split("\0"):
+            name = path[len(scope):] if path.startswith(scope) else ""
+            if not name or "/" in name or not name.endswith(".md"):
+                continue
+            try:
+                dirty[name] = _stat_key(os.stat(desk.tickets_dir / name, follow_symlinks=False))
+            except FileNotFoundError:
+                dirty[name] = "gone"
+    return {"index": _stat_key(st), "dirty": dirty}
 
 
 def refresh(desk: Desk, connection: sqlite3.Connection) -> RefreshStats:
-    """Make the index match the ticket files in the work tree."""
-    from gitdesk.cache import get_meta, set_meta
+    """Make the index match the ticket files in the work tree.
+
+    When Git's index file is the one seen at the last refresh, only files Git
+    reports as differing from it now or then can differ from what was indexed:
+    just those are compared. Anything else (a commit, a checkout, a first run)
+    compares every file's stat.
+    """
+    from gitdesk.cache import get_meta
 
     connection.executescript(TABLES)
     last = int(get_meta(connection, "index_refreshed_ns") or 0)
-    git_state = _git_state(desk, last)
-    if git_state is not None and get_meta(connection, "index_git_state") == git_state:
-        return RefreshStats(0, 0, -1)
-    stats = _refresh_by_stat(desk, connection, last)
-    if git_state is not None:
-        set_meta(connection, "index_git_state", git_state)
-    return stats
+    state = _git_state(desk)
+    try:
+        stored = json.loads(get_meta(connection, "index_git_state") or "null")
+    except ValueError:
+        stored = None
+    if state is not None and isinstance(stored, dict) and stored.get("index") == state["index"]:
+        before: dict[str, str] = stored.get("dirty") or {}
+        names = set(before) | set(state["dirty"])
+        racy = {name for name, key in state["dirty"].items()
+                if key != "gone" and int(key.split(":", 1)[0]) >= last - RACY_NS}
+        suspects = sorted(name for name in names if before.get(name) != state["dirty"].get(name)) + sorted(racy)
+        if not suspects:
+            return RefreshStats(0, 0, -1)
+        on_disk: dict[str, os.stat_result] = {}
+        gone: list[str] = []
+        for name in dict.fromkeys(suspects):
+            try:
+                on_disk[name] = os.stat(desk.tickets_dir / name, follow_symlinks=False)
+            except FileNotFoundError:
+                gone.append(name)
+        return _write(desk, connection, on_disk, list(on_disk), gone, None, state)
+    return _refresh_by_stat(desk, connection, last, state)
 
 
-def _refresh_by_stat(desk: Desk, connection: sqlite3.Connection, last: int) -> RefreshStats:
+def _refresh_by_stat(desk: Desk, connection: sqlite3.Connection, last: int,
+                     state: dict[str, Any] | None) -> RefreshStats:
     """Compare every file's stat with what was indexed; read the ones that differ."""
     from gitdesk.cache import get_meta
 
@@ -200,13 +226,17 @@ def _refresh_by_stat(desk: Desk, connection: sqlite3.Connection, last: int) -> R
     fingerprint = _fingerprint(on_disk)
     racy = _racy(on_disk, last)
     if not racy and get_meta(connection, "index_fingerprint") == fingerprint:
+        if state is not None:
+            from gitdesk.cache import set_meta
+
+            set_meta(connection, "index_git_state", json.dumps(state))
         return RefreshStats(0, 0, len(on_disk))
     stored = {name: (mtime, size, ino) for name, mtime, size, ino in
               connection.execute("SELECT name, mtime_ns, size, ino FROM tickets")}
     changed = sorted({name for name, st in on_disk.items()
                       if stored.get(name) != (st.st_mtime_ns, st.st_size, st.st_ino)} | set(racy))
     removed = [name for name in stored if name not in on_disk]
-    return _write(desk, connection, on_disk, changed, removed, fingerprint)
+    return _write(desk, connection, on_disk, changed, removed, fingerprint, state)
 
 
 def update(desk: Desk, connection: sqlite3.Connection, names: Sequence[str]) -> None:
@@ -220,11 +250,15 @@ def update(desk: Desk, connection: sqlite3.Connection, names: Sequence[str]) -> 
             on_disk[name] = os.stat(directory / name, follow_symlinks=False)
         except FileNotFoundError:
             continue
-    _write(desk, connection, on_disk, list(on_disk), [], None)
+    _write(desk, connection, on_disk, list(on_disk), [], None, None)
 
 
 def _write(desk: Desk, connection: sqlite3.Connection, on_disk: dict[str, os.stat_result], changed: list[str],
-           removed: list[str], fingerprint: str | None) -> RefreshStats:
+           removed: list[str], fingerprint: str | None, state: dict[str, Any] | None) -> RefreshStats:
+    """Index ``changed`` and drop ``removed``. ``fingerprint`` is the whole directory's
+    after a full scan (None after a partial one: the next full check cannot be skipped
+    by it); ``state`` is Git's view to record (None after a write-through, which cannot
+    vouch for the rest of the desk)."""
     from gitdesk.cache import set_meta
 
     started = time.time_ns()
@@ -277,12 +311,10 @@ def _write(desk: Desk, connection: sqlite3.Connection, on_disk: dict[str, os.sta
             if text[0]:
                 connection.execute("INSERT INTO ticket_text (rowid, name, title, description, conversation, notes, "
                                    "resolution) VALUES (?, ?, ?, ?, ?, ?, ?)", (cursor.lastrowid, *text))
-        if fingerprint is not None:
+        if fingerprint is not None or state is not None:
             set_meta(connection, "index_refreshed_ns", str(started))
-            set_meta(connection, "index_fingerprint", fingerprint)
-        else:  # a partial update: the next reader checks everything
-            set_meta(connection, "index_fingerprint", "")
-            set_meta(connection, "index_git_state", "")
+        set_meta(connection, "index_fingerprint", fingerprint or "")
+        set_meta(connection, "index_git_state", json.dumps(state) if state is not None else "")
         connection.execute("COMMIT")
     except BaseException:
         connection.execute("ROLLBACK")
@@ -322,7 +354,7 @@ def tickets(desk: Desk, connection: sqlite3.Connection, statuses: Sequence[str] 
         if problem is not None:
             problems.append(GitdeskError(problem))
             continue
-        found.append(ticket_from_row(front, entries if with_facts else "[]", resolution))
+        found.append(ticket_from_row(front, entries if with_facts else _NO_ENTRIES, resolution))
     return found, problems
 
 

@@ -121,7 +121,7 @@ class Listing:
     all_ids: list[str]  # every ticket in the desk, for abbreviating IDs
 
 
-def query(desk: Desk, filters: Filters, sort_key: str | None) -> Listing:
+def query(desk: Desk, filters: Filters, sort_key: str | None, *, with_facts: bool = True) -> Listing:
     """The tickets a listing shows, read through the index (refreshed from the work tree first).
 
     The index narrows by status; the exact filtering and sorting are the same
@@ -133,7 +133,7 @@ def query(desk: Desk, filters: Filters, sort_key: str | None) -> Listing:
     statuses = None if ALL in filters.statuses else list(filters.statuses or desk.config.open_statuses)
     with cache.open_cache(desk.repo, desk.prefix) as connection:
         person = desk.config.person(filters.assignee) if filters.assignee else None
-        found, problems = index.tickets(desk, connection, statuses, queue=filters.queue,
+        found, problems = index.tickets(desk, connection, statuses, with_facts, queue=filters.queue,
                                         assignee=person.handle if person else None, unassigned=filters.unassigned)
         every_id = index.all_ids(connection)
     chosen = sort(select(found, filters, desk.config), sort_key, desk.config)

@@ -130,6 +130,7 @@ def ticket_list(tickets: Sequence[Ticket], fmt: str, now: datetime, all_ids: Ite
         shown = abbreviations([*all_ids, *shown])
     rows = [[_cell(shown[ticket.id]), _cell(ticket.status), _cell(ticket.priority), _cell(ticket.queue),
              _cell(ticket.assignee), age(ticket.created, now), _cell(ticket.title)] for ticket in tickets]
+    # (every cell goes through _cell: a hand-edited file can put anything in any field)
     table([c.upper() for c in LIST_COLUMNS], rows, flexible=len(LIST_COLUMNS) - 1)
     if is_terminal():
         click.echo(f"{len(tickets)} ticket{'s' if len(tickets) != 1 else ''}", err=True)

@@ -137,3 +137,22 @@ def test_the_index_and_the_files_agree_on_a_generated_desk(tmp_path: Path) -> No
             from_files = listing.sort(listing.select(tickets, filters, desk.config), sort, desk.config)
             assert [render.ticket_record(t, "") for t in from_index] == [render.ticket_record(t, "")
                                                                           for t in from_files], (filters, sort)
+
+
+def test_edits_staged_reverted_and_untracked_files_show_through_gits_shortcut(busy: Desk) -> None:
+    agree(busy)
+    ticket = listed(busy)[2]["id"]
+    path = busy.file(ticket)
+    original = path.read_text()
+    path.write_text(original.replace("priority: normal", "priority: low"))
+    agree(busy)
+    busy.git("add", "-A")
+    agree(busy)
+    busy.git("reset", "-q")
+    busy.git("checkout", "-q", "--", f"tickets/{ticket}.md")  # back to the committed text
+    agree(busy)
+    stray = busy.path / "tickets" / "GD-01M850FXY9SQB1AKQ7.md"
+    stray.write_text(original.replace(ticket, "GD-01M850FXY9SQB1AKQ7"))
+    agree(busy)
+    stray.unlink()
+    agree(busy)

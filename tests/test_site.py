@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from conftest import Desk
 
 HOSTILE_TITLE = '<script>alert("title")</script> Printer <img src=x onerror=alert(1)>'
