@@ -210,6 +210,40 @@ def bench_history(tickets: int, commits: int, runs: int) -> list[tuple[str, floa
     ]
 
 
+def bench_kb(size: int, runs: int) -> list[tuple[str, float, str, str]]:
+    """kb build and site build over the generated desk's resolved tickets."""
+    desk = desk_for(size)
+    gitdesk = gitdesk_command()
+    resolved = sum(1 for name in os.listdir(desk / "tickets")
+                   if "\nstatus: closed\n" in (text := (desk / "tickets" / name).read_text())
+                   or "\nstatus: resolved\n" in text)
+    site_dir = OUT / f"site-{size}"
+
+    def reset_kb() -> None:
+        subprocess.run(["git", "reset", "-q", "--hard", "bench-before-kb"], cwd=desk, check=True)
+        subprocess.run(["git", "clean", "-qfdx", "kb"], cwd=desk, check=True)
+
+    subprocess.run(["git", "tag", "-f", "bench-before-kb"], cwd=desk, check=True, capture_output=True)
+    cold = timed([*gitdesk, "kb", "build"], desk, max(1, runs // 3), before=reset_kb)
+    subprocess.run([*gitdesk, "kb", "build"], cwd=desk, capture_output=True)
+    open_ids = [name[:-3] for name in sorted(os.listdir(desk / "tickets"))
+                if "\nstatus: open\n" in (desk / "tickets" / name).read_text()]
+    targets = iter(open_ids)
+
+    def resolve_one() -> None:
+        subprocess.run([*gitdesk, "--as", "alice", "resolve", next(targets), "--note", "Benchmark fix."],
+                       cwd=desk, check=True, capture_output=True)
+
+    incremental = timed([*gitdesk, "kb", "build"], desk, runs, before=resolve_one)
+    site = timed([*gitdesk, "site", "build", str(site_dir)], desk, max(1, runs // 3))
+    subprocess.run(["git", "reset", "-q", "--hard", "bench-before-kb"], cwd=desk, check=True)
+    return [
+        (f"`gitdesk kb build`, from nothing ({resolved:,} resolved tickets)", cold, "", "< 30 s"),
+        ("`gitdesk kb build` after one more ticket is resolved", incremental, "", "< 2 s"),
+        (f"`gitdesk site build` ({resolved:,} resolved tickets)", site, "", "< 30 s"),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="10000,100000")
@@ -222,6 +256,8 @@ def main() -> None:
               "(whole processes, after one warm-up run)", ""]
     for size in (int(s) for s in args.sizes.split(",")):
         rows = bench_size(size, args.runs) + bench_hook_commit(size, args.runs)
+        if size <= 10000:
+            rows += bench_kb(size, args.runs)
         report += [f"### {size:,} tickets", "", "| operation | median | vs floor | target |",
                    "| --- | --- | --- | --- |"]
         report += [f"| {name} | {seconds:.3f} s | {ratio} | {target} |" for name, seconds, ratio, target in rows]

@@ -39,8 +39,16 @@ def main() -> None:
     run(desk, [gitdesk, "show", printer[:13]], "The whole thread of one of them (any unique ID prefix works)")
     run(desk, ["git", "log", "--format=%h %ad %an: %s", "--date=short", "-6"],
         "Every action is one commit: the audit log")
+    run(desk, [gitdesk, "log", printer[:13]], "The same ticket's timeline, read back from Git")
+    run(desk, [gitdesk, "similar", "--text", "outlook keeps asking for my password"],
+        "Has anyone solved this before?")
+    run(desk, [gitdesk, "kb", "build"], "Resolution notes become a knowledge base in kb/ (one commit)")
+    site = desk.parent / (desk.name + "-site")
+    run(desk, [gitdesk, "site", "build", str(site)], "...and a static site with search, for Pages or your disk")
     waiting = json.loads(subprocess.run([gitdesk, "list", "--unassigned", "--format", "json"], cwd=desk,
                                         capture_output=True, text=True, check=True).stdout)
+    print(f"\nThe knowledge base: {desk / 'kb' / 'README.md'} (renders on any Git host)")
+    print(f"The static site:    {site / 'index.html'} (open it in a browser)")
     print(f"\nThe desk is in {desk}. Keep playing:\n"
           f"  cd {desk}\n"
           f"  {gitdesk} list --all --category email --requester bernard\n"

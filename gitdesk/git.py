@@ -222,12 +222,13 @@ def create_commit(
     try:
         if parent is not None:
             _run(repo.top, ["read-tree", parent], env=env)
+        blobs = _write_blobs(repo, {path: data for path, data in files.items() if data is not None})
         lines = []
         for path, data in files.items():
             if data is None:
                 lines.append(f"0 {'0' * (64 if repo.object_format == 'sha256' else 40)}\t{path}")
             else:
-                lines.append(f"100644 {write_blob(repo, data, path)}\t{path}")
+                lines.append(f"100644 {blobs[path]}\t{path}")
         _run(repo.top, ["update-index", "--index-info"], input="\n".join(lines).encode() + b"\n", env=env)
         tree = _run(repo.top, ["write-tree"], env=env).stdout.decode().strip()
     finally:
@@ -243,6 +244,30 @@ def create_commit(
     if _signing_wanted(repo):
         args.append("-S")
     return _run(repo.top, [*args, "-F", "-"], input=message.encode(), env=commit_env).stdout.decode().strip()
+
+
+BULK = 16  # from this many files on, blobs are stored by one process, not one each
+
+
+def _write_blobs(repo: Repo, files: Mapping[str, bytes]) -> dict[str, str]:
+    """Store many blobs. A few go one by one with their own path's filters (autocrlf,
+    clean); a bulk write (a rebuilt knowledge base) goes through one
+    ``hash-object --stdin-paths``, where core.autocrlf applies but path-specific
+    attributes cannot (the files are temporary copies)."""
+    if len(files) < BULK:
+        return {path: write_blob(repo, data, path) for path, data in files.items()}
+    import tempfile
+
+    with tempfile.TemporaryDirectory(dir=repo.state_dir, prefix="blobs-") as directory:
+        names = []
+        for number, data in enumerate(files.values()):
+            name = os.path.join(directory, str(number))
+            with open(name, "wb") as handle:
+                handle.write(data)
+            names.append(name)
+        out = run(repo, "hash-object", "-w", "--stdin-paths",
+                  input=("\n".join(names) + "\n").encode())
+    return dict(zip(files, out.decode().split(), strict=True))
 
 
 def _signing_wanted(repo: Repo) -> bool:
