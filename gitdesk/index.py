@@ -192,6 +192,9 @@ def refresh(desk: Desk, connection: sqlite3.Connection) -> RefreshStats:
     from gitdesk.cache import get_meta
 
     connection.executescript(TABLES)
+    if desk.tickets_dir.is_symlink():
+        raise UnsafePath("tickets/ is a symbolic link; gitdesk never follows links",
+                         path=TICKETS, hint="replace it with a real directory")
     last = int(get_meta(connection, "index_refreshed_ns") or 0)
     state = _git_state(desk)
     try:
