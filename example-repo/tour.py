@@ -42,6 +42,9 @@ def main() -> None:
     run(desk, [gitdesk, "log", printer[:13]], "The same ticket's timeline, read back from Git")
     run(desk, [gitdesk, "similar", "--text", "outlook keeps asking for my password"],
         "Has anyone solved this before?")
+    span = ["--since", "2026-08-24", "--until", "2026-11-20"]
+    run(desk, [gitdesk, "report", "assets", *span], "The case for replacing a machine: the assets report")
+    run(desk, [gitdesk, "report", "training", *span], "Who keeps asking about what: the training report")
     run(desk, [gitdesk, "kb", "build"], "Resolution notes become a knowledge base in kb/ (one commit)")
     site = desk.parent / (desk.name + "-site")
     run(desk, [gitdesk, "site", "build", str(site)], "...and a static site with search, for Pages or your disk")

@@ -818,6 +818,72 @@ def site_build(settings: Settings, outdir: Path) -> None:
                 f"open {result.directory / 'index.html'}")
 
 
+# --- reports and feedback ---------------------------------------------------------------------
+
+
+@cli.command(name="report")
+@click.argument("name", type=click.Choice(["queues", "workload", "training", "assets", "sla", "feedback"]))
+@click.option("--since", metavar="DATE", help="Start of the period (default: 30 days, 4 weeks or 3 months ago).")
+@click.option("--until", metavar="DATE", help="End of the period, excluded (a date means: up to its end).")
+@click.option("--period", type=click.Choice(["week", "month"]), help="Break the figures down by week or month.")
+@click.option("--queue", "-q", help="Only this queue's tickets.")
+@click.option("--team", help="Only tickets assigned to this team's people.")
+@format_option(click.Choice(["table", "md", "json", "csv"]))
+@desk_options
+@pass_settings
+def report_(settings: Settings, name: str, since: str | None, until: str | None, period: str | None,
+            queue: str | None, team: str | None, fmt: str) -> None:
+    """Figures from the tickets and their history, each traceable to its tickets.
+
+    queues (what waits where), workload (arrivals, resolutions, backlog,
+    effort: the hiring case), training (who keeps asking about what), assets
+    (what keeps failing), sla (targets per priority), feedback (the weekly
+    review). Each report states its period and definitions; --format json
+    carries the ticket IDs behind every count.
+
+    \b
+    Examples:
+      gitdesk report workload --period week --since 2026-09-01
+      gitdesk report assets --format md > assets.md
+      gitdesk report sla --queue it-helpdesk --format json
+    """
+    from gitdesk import clock, render, reports
+    from gitdesk.reports.base import Scope
+
+    built = reports.build(settings.desk, name, since=_when(since), until=_when(until, end_of_day=True),
+                          period=period, scope=Scope(queue, team), now=clock.now())
+    render.report(built, fmt)
+
+
+@cli.group(name="feedback")
+def feedback_() -> None:
+    """Satisfaction feedback: stored apart from tickets, collated per team.
+
+    \b
+    Example:
+      gitdesk feedback add GD-01M8 --score 4 --comment "Quick and friendly"
+    """
+
+
+@feedback_.command(name="add")
+@click.argument("ticket_id", metavar="ID")
+@click.option("--score", type=click.IntRange(1, 5), required=True, help="1 (very unhappy) to 5 (very happy).")
+@click.option("--comment", help="What the requester said.")
+@desk_options
+@pass_settings
+def feedback_add(settings: Settings, ticket_id: str, score: int, comment: str | None) -> None:
+    """Record a requester's feedback on a ticket (in feedback/, never in the ticket).
+
+    \b
+    Example:
+      gitdesk feedback add GD-01M8 --score 2 --comment "Took three days"
+    """
+    from gitdesk import feedback, render
+
+    added = feedback.add(settings.desk, ticket_id, score, comment, settings.actor())
+    render.info(f"Feedback on {added.feedback.ticket} recorded in {added.feedback.path} [{added.commit[:7]}]")
+
+
 # --- the audit log ------------------------------------------------------------------------
 
 

@@ -15,11 +15,22 @@ from gitdesk import frontmatter
 from gitdesk.durations import parse_duration
 from gitdesk.errors import ConfigError, GitdeskError
 from gitdesk.ids import PREFIX_PATTERN
-from gitdesk.model import ASSIGN_STRATEGIES, Config, Person, Priority, Queue, Status
+from gitdesk.model import (
+    ASSIGN_STRATEGIES,
+    WEEKDAYS,
+    Config,
+    Person,
+    Priority,
+    Queue,
+    ReportSettings,
+    SlaSettings,
+    Status,
+)
 
 CONFIG_PATH = ".gitdesk/config.yml"
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
-SECTIONS = ("desk", "people", "queues", "workflow", "priorities", "categories", "private_fields", "sync")
+SECTIONS = ("desk", "people", "queues", "workflow", "priorities", "categories", "private_fields", "sync",
+            "reports", "sla")
 
 DEFAULT_STATUSES: dict[str, dict[str, Any]] = {
     "new": {"next": ["open", "pending", "resolved", "rejected"]},
@@ -110,6 +121,24 @@ private_fields: []
 # gitdesk sync: how to bring in what others pushed before pushing yours.
 sync:
   strategy: rebase         # rebase (a straight history) or merge
+
+# SLA clocks: calendar time, or business hours (UTC) without weekends and holidays.
+sla:
+  clock: calendar          # calendar | business
+  business_hours: "09:00-17:00"
+  business_days: [mon, tue, wed, thu, fri]
+  holidays: []             # e.g. [2026-12-25, 2026-12-26]
+
+# Thresholds the reports use.
+reports:
+  training:                # flag requesters who keep asking about one thing
+    window: 30d
+    min_tickets: 3
+    factor: 2.0            # ...this many times their team's average
+  assets:
+    repeat_within: 30d     # another ticket on the same asset this soon is a repeat
+  feedback:
+    name_agents: false     # the weekly feedback digest names teams, not agents
 """
 
 
@@ -308,6 +337,9 @@ def parse_config(text: str, path: str = CONFIG_PATH) -> Config:
     if strategy not in ("rebase", "merge"):
         raise read.fail("sync.strategy", f"unknown strategy {strategy!r}", "use rebase or merge")
 
+    report_settings = _reports(read, read.mapping(top.get("reports"), "reports"))
+    sla_settings = _sla(read, read.mapping(top.get("sla"), "sla"))
+
     return Config(
         desk_name=desk_name,
         id_prefix=prefix,
@@ -322,4 +354,61 @@ def parse_config(text: str, path: str = CONFIG_PATH) -> Config:
                                          "workflow.reopen_requires_reason"),
         private_fields=read.names(top.get("private_fields"), "private_fields"),
         sync_strategy=strategy,
+        reports=report_settings,
+        sla=sla_settings,
     )
+
+
+def _number(read: _Reader, value: Any, key: str, default: float) -> float:
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise read.fail(key, f"must be a number, not {value!r}")
+    return float(value)
+
+
+def _reports(read: _Reader, raw: Mapping[str, Any]) -> ReportSettings:
+    defaults = ReportSettings()
+    training = read.mapping(raw.get("training"), "reports.training")
+    assets = read.mapping(raw.get("assets"), "reports.assets")
+    feedback = read.mapping(raw.get("feedback"), "reports.feedback")
+    return ReportSettings(
+        training_window=read.duration(training.get("window"), "reports.training.window") or defaults.training_window,
+        training_min_tickets=int(_number(read, training.get("min_tickets"), "reports.training.min_tickets",
+                                         defaults.training_min_tickets)),
+        training_factor=_number(read, training.get("factor"), "reports.training.factor", defaults.training_factor),
+        repeat_within=read.duration(assets.get("repeat_within"), "reports.assets.repeat_within")
+        or defaults.repeat_within,
+        name_agents_in_feedback=read.flag(feedback.get("name_agents"), "reports.feedback.name_agents"),
+    )
+
+
+def _minutes(read: _Reader, value: str, key: str) -> tuple[int, int]:
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})", value.strip())
+    if not match:
+        raise read.fail(key, f"not a span of hours: {value!r}", "write it like 09:00-17:00")
+    start = int(match.group(1)) * 60 + int(match.group(2))
+    end = int(match.group(3)) * 60 + int(match.group(4))
+    if not 0 <= start < end <= 24 * 60:
+        raise read.fail(key, f"the day must start before it ends: {value!r}")
+    return start, end
+
+
+def _sla(read: _Reader, raw: Mapping[str, Any]) -> SlaSettings:
+    clock = read.text(raw.get("clock"), "sla.clock", "calendar") or "calendar"
+    if clock not in ("calendar", "business"):
+        raise read.fail("sla.clock", f"unknown clock {clock!r}", "use calendar or business")
+    start, end = _minutes(read, read.text(raw.get("business_hours"), "sla.business_hours", "09:00-17:00")
+                          or "09:00-17:00", "sla.business_hours")
+    days = []
+    for day in read.names(raw.get("business_days"), "sla.business_days") or WEEKDAYS[:5]:
+        if day.lower()[:3] not in WEEKDAYS:
+            raise read.fail("sla.business_days", f"unknown day {day!r}", "use mon, tue, wed, thu, fri, sat, sun")
+        days.append(WEEKDAYS.index(day.lower()[:3]))
+    holidays = []
+    for value in raw.get("holidays") or []:
+        text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            raise read.fail("sla.holidays", f"not a date: {value!r}", "write dates like 2026-12-25")
+        holidays.append(text)
+    return SlaSettings(clock, start, end, tuple(sorted(set(days))), tuple(sorted(holidays)))

@@ -396,3 +396,17 @@ def status_events(desk: Desk, ticket_ids: Sequence[str] | None = None) -> dict[s
     for row in rows:
         history.setdefault(row[1], []).append((datetime.fromtimestamp(row[3], timezone.utc), row[7]))
     return history
+
+
+def field_events(desk: Desk, field: str) -> dict[str, list[tuple[datetime, str, str, str]]]:
+    """Each ticket's changes to one front-matter field: (when, before, after, who), oldest first.
+    Values are as the log shows them ('-' for empty)."""
+    query = _SELECT + " WHERE e.kind = 'field' AND e.field = ? ORDER BY e.time, r.pos, e.seq"
+    with cache.open_cache(desk.repo, desk.prefix) as connection:
+        refresh(desk, connection)
+        rows = connection.execute(query, (field,)).fetchall()
+    found: dict[str, list[tuple[datetime, str, str, str]]] = {}
+    for row in rows:
+        who = _who(desk.config.person, row[11], row[12], row[10])
+        found.setdefault(row[1], []).append((datetime.fromtimestamp(row[3], timezone.utc), row[6], row[7], who))
+    return found

@@ -138,6 +138,25 @@ class Priority:
 
 
 ASSIGN_STRATEGIES = ("manual", "round-robin", "fewest-open")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True, slots=True)
+class ReportSettings:
+    training_window: timedelta = timedelta(days=30)
+    training_min_tickets: int = 3  # flag a requester with this many tickets in one category in the window
+    training_factor: float = 2.0  # ... and this many times their team's average
+    repeat_within: timedelta = timedelta(days=30)  # assets: a repeat is another ticket this soon
+    name_agents_in_feedback: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SlaSettings:
+    clock: str = "calendar"  # calendar | business
+    day_start: int = 9 * 60  # minutes after midnight, UTC
+    day_end: int = 17 * 60
+    days: tuple[int, ...] = (0, 1, 2, 3, 4)  # Monday = 0
+    holidays: tuple[str, ...] = ()  # ISO dates
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +173,8 @@ class Config:
     reopen_requires_reason: bool = False
     private_fields: tuple[str, ...] = ()
     sync_strategy: str = "rebase"  # how gitdesk sync integrates the upstream: rebase | merge
+    reports: ReportSettings = field(default_factory=ReportSettings)
+    sla: SlaSettings = field(default_factory=SlaSettings)
 
     def person(self, handle_or_email: str) -> Person | None:
         """Look a person up by handle or (case-insensitive) email."""

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from gitdesk.errors import GitdeskError
     from gitdesk.history import LogEntry
     from gitdesk.kb import KbHit
+    from gitdesk.reports.base import Report
     from gitdesk.model import Config, Entry, Ticket
     from gitdesk.search import Hit, Similar
     from gitdesk.timings import Timings
@@ -379,6 +380,81 @@ def similar_tickets(found: Sequence[Similar], fmt: str, heading: str | None = No
 def similar_record(item: Similar) -> dict[str, Any]:
     return {"id": item.ticket.id, "title": item.ticket.title, "status": item.ticket.status,
             "score": round(item.score, 4), "resolution": item.resolution_line, "path": f"tickets/{item.ticket.id}.md"}
+
+
+# --- reports ------------------------------------------------------------------------
+
+
+def report(built: Report, fmt: str) -> None:
+    if fmt == "json":
+        click.echo(json.dumps({
+            "report": built.name, "title": built.title, "scope": built.scope or None,
+            "period": {"since": json_value(built.period.since), "until": json_value(built.period.until)},
+            "sections": [{"title": s.title, "columns": s.columns,
+                          "rows": [{column: cell.as_json() for column, cell in zip(s.columns, row, strict=True)}
+                                   for row in s.rows]} for s in built.sections],
+            "findings": built.findings, "definitions": built.definitions,
+        }, ensure_ascii=False, indent=2))
+        return
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        for section in built.sections:
+            writer.writerow(["section", *section.columns, "ids"])
+            for row in section.rows:
+                ids = sorted({i for cell in row for i in cell.ids})
+                writer.writerow([section.title, *[visible(cell.text) for cell in row], " ".join(ids)])
+        click.echo(buffer.getvalue(), nl=False)
+        return
+    if fmt == "md":
+        lines = [f"# {built.title}", "", f"Period: {built.period.label}" + (f"; {built.scope}" if built.scope else ""),
+                 ""]
+        if built.findings:
+            lines += [f"- {visible(finding)}" for finding in built.findings] + [""]
+        for section in built.sections:
+            lines += [f"## {section.title}", ""]
+            if not section.rows:
+                lines += ["_None._", ""]
+                continue
+            lines.append("| " + " | ".join(section.columns) + " |")
+            lines.append("| " + " | ".join("---" for _ in section.columns) + " |")
+            for row in section.rows:
+                lines.append("| " + " | ".join(one_line(cell.text).replace("|", "\\|") for cell in row) + " |")
+            lines.append("")
+        lines += ["## Definitions", ""] + [f"- {item}" for item in built.definitions]
+        click.echo("\n".join(lines))
+        return
+    click.echo(f"{built.title}: {built.period.label}" + (f" ({built.scope})" if built.scope else ""))
+    for finding in built.findings:
+        click.echo(f"  • {one_line(finding)}")
+    for section in built.sections:
+        click.echo("")
+        click.echo(section.title)
+        if not section.rows:
+            click.echo("  (none)")
+            continue
+        headers = list(section.columns)
+        rows = [[one_line(cell.text) for cell in row] for row in section.rows]
+        if section.chart is not None:
+            values = [row[section.chart].value if isinstance(row[section.chart].value, (int, float)) else 0
+                      for row in section.rows]
+            top = max(values) if values else 0
+            headers.append("")
+            for cells, value in zip(rows, values, strict=True):
+                cells.append(bar(value, top))
+        table(headers, rows, flexible=len(headers) - 1)
+    click.echo("")
+    click.echo("Definitions")
+    for item in built.definitions:
+        click.echo(f"  - {item}")
+
+
+def bar(value: float, top: float, width: int = 20) -> str:
+    """A horizontal bar in eighth blocks: charts people read at a glance in a terminal."""
+    if top <= 0 or value <= 0:
+        return ""
+    eighths = max(1, round(value / top * width * 8))
+    return "█" * (eighths // 8) + ("▏▎▍▌▋▊▉"[eighths % 8 - 1] if eighths % 8 else "")
 
 
 # --- the audit log ----------------------------------------------------------------

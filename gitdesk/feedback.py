@@ -1,0 +1,74 @@
+"""Satisfaction feedback, kept apart from tickets.
+
+Each piece of feedback is its own small YAML file under ``feedback/`` (so two
+clones adding feedback never touch the same file), never written into the
+ticket, never shown by ``gitdesk show`` and never named after the agent who
+handled the ticket. Reports collate it per team for a weekly review.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from gitdesk import clock, frontmatter
+from gitdesk.desk import Actor, Desk
+from gitdesk.errors import GitdeskError, ValidationError
+
+FEEDBACK = "feedback"
+
+
+@dataclass(frozen=True, slots=True)
+class Feedback:
+    ticket: str
+    score: int
+    comment: str
+    at: datetime
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class Added:
+    feedback: Feedback
+    commit: str
+
+
+def add(desk: Desk, typed_id: str, score: int, comment: str | None, actor: Actor) -> Added:
+    del actor  # who typed it in is not recorded: feedback is about the desk, not a person
+    if not 1 <= score <= 5:
+        raise ValidationError(f"score must be 1 to 5, not {score}", hint="1 is very unhappy, 5 very happy")
+    text = " ".join((comment or "").split())
+    with desk.writing():
+        ticket = desk.find(typed_id).ticket
+        now = clock.now()
+        name = f"{now.strftime('%Y%m%dT%H%M%SZ')}-{ticket.id}-{secrets.token_hex(3)}.yml"
+        path = f"{FEEDBACK}/{now.strftime('%Y-%m')}/{name}"
+        body = (f"ticket: {ticket.id}\nscore: {score}\nat: {clock.format_utc(now)}\n"
+                f"comment: {frontmatter.dump_value(text) if text else ''}\n").replace("comment: \n", "comment:\n")
+        message = f"feedback on {ticket.id}: score {score}\n\nGitdesk-Action: feedback\n"
+        commit = desk.commit_paths({path: body}, message, now)
+    return Added(Feedback(ticket.id, score, text, now, path), commit)
+
+
+def load_all(desk: Desk) -> tuple[list[Feedback], list[GitdeskError]]:
+    found: list[Feedback] = []
+    problems: list[GitdeskError] = []
+    root = desk.root / FEEDBACK
+    if not root.is_dir() or root.is_symlink():
+        return found, problems
+    for path in sorted(root.rglob("*.yml")):
+        shown = path.relative_to(desk.root).as_posix()
+        if path.is_symlink():
+            continue
+        try:
+            data = frontmatter.load_mapping(path.read_text(encoding="utf-8"), shown)
+            score = data.get("score") if isinstance(data, dict) else None
+            at = data.get("at") if isinstance(data, dict) else None
+            if not isinstance(score, int) or not 1 <= score <= 5 or not isinstance(at, datetime):
+                raise GitdeskError("is not feedback (needs ticket, score 1-5 and at)", path=shown)
+            found.append(Feedback(str(data.get("ticket") or ""), score, str(data.get("comment") or ""),
+                                  clock.as_utc(at), shown))
+        except (GitdeskError, UnicodeDecodeError) as error:
+            problems.append(error if isinstance(error, GitdeskError) else GitdeskError("not UTF-8", path=shown))
+    return found, problems

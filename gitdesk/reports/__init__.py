@@ -1,0 +1,38 @@
+"""Reports that make the case: queues, workload, training, assets, sla, feedback."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from gitdesk.desk import Desk
+from gitdesk.errors import ValidationError
+from gitdesk.reports.base import Facts, Report, Scope, periods, window
+
+NAMES = ("queues", "workload", "training", "assets", "sla", "feedback")
+
+
+def build(desk: Desk, name: str, *, since: datetime | None, until: datetime | None, period: str | None,
+          scope: Scope, now: datetime) -> Report:
+    """One report over ``since``..``until`` (defaults: see ``base.window``)."""
+    if name not in NAMES:
+        raise ValidationError(f"unknown report {name!r}", hint=f"reports: {', '.join(NAMES)}")
+    whole = window(since, until, period, now)
+    buckets = periods(whole, period)
+    facts = Facts(desk, min(now, whole.until) if until is None else whole.until, scope)
+    from gitdesk.reports import assets, feedback, queues, sla, training, workload
+
+    if name == "queues":
+        report = queues.build(facts, whole)
+    elif name == "workload":
+        report = workload.build(facts, whole, buckets)
+    elif name == "training":
+        report = training.build(facts, whole)
+    elif name == "assets":
+        report = assets.build(facts, whole)
+    elif name == "sla":
+        report = sla.build(facts, whole)
+    else:
+        report = feedback.build(facts, whole, buckets if period else periods(whole, "week"))
+    parts = [f"queue {scope.queue}" if scope.queue else "", f"team {scope.team}" if scope.team else ""]
+    report.scope = ", ".join(part for part in parts if part)
+    return report

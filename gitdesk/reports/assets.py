@@ -1,0 +1,54 @@
+"""The assets report: machines and systems that keep failing, with the evidence."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from gitdesk.model import TIME, Ticket
+from gitdesk.reports.base import Cell, Facts, Period, Report, Section, count, duration_text, plain
+from gitdesk.reports.workload import _seconds
+
+CANDIDATE_TICKETS = 3
+
+
+def build(facts: Facts, period: Period) -> Report:
+    repeat_within = facts.config.reports.repeat_within
+    by_asset: dict[str, list[Ticket]] = defaultdict(list)
+    for ticket in facts.tickets:
+        if ticket.asset and ticket.created in period:
+            by_asset[ticket.asset.casefold()].append(ticket)
+    section = Section("By asset", ["asset", "tickets", "reopened", "repeats", "time spent", "last seen"], chart=1)
+    ranked = sorted(by_asset.items(), key=lambda item: (-len(item[1]), item[0]))
+    candidates = []
+    for _key, tickets in ranked:
+        tickets.sort(key=lambda t: t.created)
+        name = tickets[-1].asset or ""
+        reopened = [t.id for t in tickets if any(at in period for at in facts.reopenings(t))]
+        repeats = [later.id for earlier, later in zip(tickets, tickets[1:], strict=False)
+                   if later.created - earlier.created <= repeat_within]
+        spent = {t.id: sum(_seconds(e.detail) for e in t.entries if e.kind == TIME) for t in tickets}
+        spent = {key: value for key, value in spent.items() if value}
+        seconds = sum(spent.values())
+        section.rows.append([plain(name), count(t.id for t in tickets), count(reopened), count(repeats),
+                             Cell(seconds, duration_text(seconds), tuple(sorted(spent))),
+                             plain(tickets[-1].created.strftime("%Y-%m-%d"))])
+        if len(tickets) >= CANDIDATE_TICKETS:
+            candidates.append((name, tickets, reopened, repeats, seconds))
+    top = Section("Candidates for replacement or upgrade", ["asset", "evidence"])
+    findings = []
+    for name, tickets, reopened, repeats, seconds in candidates[:10]:
+        ids = tuple(t.id for t in tickets)
+        evidence = (f"{len(tickets)} tickets, {len(repeats)} within {repeat_within.days} days of the one before, "
+                    f"{len(reopened)} reopened, {duration_text(seconds)} spent")
+        top.rows.append([plain(name), Cell(len(tickets), evidence, ids)])
+        findings.append(f"{name}: {evidence}: {', '.join(ids)}")
+    if not findings:
+        findings.append(f"No asset had {CANDIDATE_TICKETS} or more tickets in the period.")
+    definitions = [
+        "Tickets are counted by creation date and grouped by their asset field (case ignored).",
+        f"Repeats: tickets created within {repeat_within.days} days of the previous ticket on the same asset "
+        "(reports.assets.repeat_within). Reopened: tickets reopened during the period.",
+        "Time spent: all time entries on those tickets. A candidate has "
+        f"{CANDIDATE_TICKETS} or more tickets in the period.",
+    ]
+    return Report("assets", "Assets", period, [top, section], findings, definitions)

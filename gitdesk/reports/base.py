@@ -1,0 +1,314 @@
+"""What every report shares: periods, facts loaded once, cells that carry the
+ticket IDs behind their numbers, statistics with their n, and SLA clocks.
+
+Definitions (also in docs/reports.md; each report prints the ones it uses):
+times are UTC; a period includes its start and excludes its end; the median
+is the middle value (the mean of the two middle ones for an even count); the
+90th percentile is the nearest-rank value (the ceil(0.9·n)-th smallest).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+from gitdesk import history, index, timings, workflow
+from gitdesk.cache import open_cache
+from gitdesk.desk import Desk
+from gitdesk.errors import ValidationError
+from gitdesk.model import Config, SlaSettings, Ticket
+from gitdesk.timings import RESOLVED_STATUSES, Timings
+
+DAY = timedelta(days=1)
+
+
+# --- periods --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    since: datetime
+    until: datetime  # excluded
+    label: str
+
+    def __contains__(self, moment: datetime) -> bool:
+        return self.since <= moment < self.until
+
+
+def _midnight(value: datetime) -> datetime:
+    return value.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def window(since: datetime | None, until: datetime | None, granularity: str | None, now: datetime) -> Period:
+    """The whole range a report covers; defaults: the last four weeks, three months
+    (with --period month), or 30 days, ending now."""
+    end = until or now
+    if since is None:
+        if granularity == "month":
+            first = _midnight(end).replace(day=1)
+            start = _add_months(first, -2)
+        elif granularity == "week":
+            start = _midnight(end) - timedelta(days=_midnight(end).weekday()) - 3 * timedelta(weeks=1)
+        else:
+            start = end - timedelta(days=30)
+    else:
+        start = since
+    if start >= end:
+        raise ValidationError("the period is empty: --since must come before --until")
+    return Period(start, end, f"{_show(start)} to {_show(end)}")
+
+
+def _show(moment: datetime) -> str:
+    moment = moment.astimezone(timezone.utc)
+    return moment.strftime("%Y-%m-%d") if moment == _midnight(moment) else moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _add_months(moment: datetime, months: int) -> datetime:
+    month = moment.month - 1 + months
+    return moment.replace(year=moment.year + month // 12, month=month % 12 + 1, day=1)
+
+
+def periods(whole: Period, granularity: str | None) -> list[Period]:
+    """The calendar weeks (Monday first) or months that cover ``whole``, clipped to it."""
+    if granularity is None:
+        return [whole]
+    if granularity not in ("week", "month"):
+        raise ValidationError(f"unknown period {granularity!r}", hint="use week or month")
+    found = []
+    if granularity == "week":
+        start = _midnight(whole.since) - timedelta(days=_midnight(whole.since).weekday())
+    else:
+        start = _midnight(whole.since).replace(day=1)
+    while start < whole.until:
+        if granularity == "week":
+            end, label = start + timedelta(weeks=1), f"week of {start.strftime('%Y-%m-%d')}"
+        else:
+            end, label = _add_months(start, 1), start.strftime("%Y-%m")
+        found.append(Period(max(start, whole.since), min(end, whole.until), label))
+        start = end
+    return found
+
+
+# --- cells and sections -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """A value in a report, the text people read, and the tickets it counts."""
+
+    value: Any
+    text: str
+    ids: tuple[str, ...] = ()
+
+    def as_json(self) -> Any:
+        if not self.ids and not isinstance(self.value, dict):
+            return self.value
+        return {"value": self.value, "ids": list(self.ids)} if not isinstance(self.value, dict) else {
+            **self.value, "ids": list(self.ids)}
+
+
+def count(ids: Iterable[str]) -> Cell:
+    listed = tuple(sorted(set(ids)))
+    return Cell(len(listed), str(len(listed)), listed)
+
+
+def plain(value: Any, text: str | None = None) -> Cell:
+    return Cell(value, text if text is not None else ("-" if value is None else str(value)))
+
+
+def median(values: Sequence[float]) -> float | None:
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    middle = len(ordered) // 2
+    return float(ordered[middle]) if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def percentile90(values: Sequence[float]) -> float | None:
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    return float(ordered[max(0, math.ceil(0.9 * len(ordered)) - 1)])
+
+
+def duration_text(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    from gitdesk.render import duration
+
+    return duration(int(round(seconds)))
+
+
+def stat(samples: dict[str, float]) -> Cell:
+    """Median and 90th percentile of durations (seconds), with n and the tickets behind them."""
+    values = list(samples.values())
+    mid, p90 = median(values), percentile90(values)
+    text = "-" if not values else f"{duration_text(mid)} / {duration_text(p90)} (n={len(values)})"
+    return Cell({"median": mid, "p90": p90, "n": len(values)}, text, tuple(sorted(samples)))
+
+
+def rate(part: Iterable[str], whole: Iterable[str]) -> Cell:
+    numerator, denominator = sorted(set(part)), sorted(set(whole))
+    if not denominator:
+        return Cell(None, "-", ())
+    share = len(numerator) / len(denominator)
+    return Cell({"rate": round(share, 4), "of": len(denominator), "count": len(numerator)},
+                f"{share:.0%} ({len(numerator)}/{len(denominator)})", tuple(numerator))
+
+
+@dataclass
+class Section:
+    title: str
+    columns: list[str]
+    rows: list[list[Cell]] = field(default_factory=list)
+    chart: int | None = None  # a column whose numbers get a bar in terminal output
+    note: str = ""
+
+
+@dataclass
+class Report:
+    name: str
+    title: str
+    period: Period
+    sections: list[Section]
+    findings: list[str]
+    definitions: list[str]
+    scope: str = ""  # e.g. "queue it-helpdesk"
+
+
+# --- facts --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    queue: str | None = None
+    team: str | None = None
+
+
+class Facts:
+    """Everything a report needs, read once: tickets (with conversation facts),
+    their status and assignee histories, and their timings."""
+
+    def __init__(self, desk: Desk, now: datetime, scope: Scope) -> None:
+        self.desk = desk
+        self.config: Config = desk.config
+        self.now = now
+        if scope.queue is not None and scope.queue not in desk.config.queues:
+            raise ValidationError(f"unknown queue {scope.queue!r}",
+                                  hint=f"expected one of: {', '.join(desk.config.queues)}")
+        teams = {person.team for person in desk.config.people.values() if person.team}
+        if scope.team is not None and scope.team not in teams:
+            raise ValidationError(f"unknown team {scope.team!r}", hint=f"teams: {', '.join(sorted(teams))}")
+        with open_cache(desk.repo, desk.prefix) as connection:
+            found, _ = index.tickets(desk, connection)
+        self.statuses = history.status_events(desk)
+        self.status_changes = history.field_events(desk, "status")
+        self.assignee_changes = history.field_events(desk, "assignee")
+        self.all = found
+        self.tickets = [t for t in found if self._in_scope(t, scope)]
+        self.timings: dict[str, Timings] = {
+            t.id: timings.compute(desk.config, t, self.statuses.get(t.id, ()), now) for t in self.tickets}
+        self.scope = scope
+
+    def _in_scope(self, ticket: Ticket, scope: Scope) -> bool:
+        if scope.queue is not None and ticket.queue != scope.queue:
+            return False
+        return scope.team is None or self.team_of(ticket.assignee) == scope.team
+
+    def team_of(self, who: str | None) -> str | None:
+        person = self.config.person(who) if who else None
+        return person.team if person else None
+
+    def history(self, ticket: Ticket) -> list[tuple[datetime, str]]:
+        events = list(self.statuses.get(ticket.id, ()))
+        if not events or events[-1][1] != ticket.status:
+            events.append((max(events[-1][0], ticket.created) if events else ticket.created, ticket.status))
+        return events
+
+    def status_at(self, ticket: Ticket, moment: datetime) -> str | None:
+        """The ticket's status at ``moment`` (None before it existed)."""
+        if ticket.created > moment:
+            return None
+        current: str | None = None
+        for at, status in self.history(ticket):
+            if at > moment:
+                break
+            current = status
+        return current or self.history(ticket)[0][1]
+
+    def unfinished_at(self, ticket: Ticket, moment: datetime) -> bool:
+        status = self.status_at(ticket, moment)
+        return status is not None and not workflow.is_done(self.config, status)
+
+    def resolutions(self, ticket: Ticket) -> list[datetime]:
+        """Every move into a resolved status (not from another resolved one)."""
+        found, previous = [], None
+        for at, status in self.history(ticket):
+            if status in RESOLVED_STATUSES and previous not in RESOLVED_STATUSES:
+                found.append(at)
+            previous = status
+        return found
+
+    def reopenings(self, ticket: Ticket) -> list[datetime]:
+        found, previous = [], None
+        for at, status in self.history(ticket):
+            if previous is not None and workflow.is_done(self.config, previous) \
+                    and not workflow.is_done(self.config, status):
+                found.append(at)
+            previous = status
+        return found
+
+    def resolver(self, ticket: Ticket, moment: datetime) -> str | None:
+        """Who moved the ticket into a resolved status at ``moment``."""
+        for at, _before, after, who in self.status_changes.get(ticket.id, ()):
+            if at == moment and after in RESOLVED_STATUSES:
+                return who
+        return ticket.assignee
+
+    def pending_intervals(self, ticket: Ticket) -> list[tuple[datetime, datetime]]:
+        events = self.history(ticket)
+        spans = []
+        for number, (at, status) in enumerate(events):
+            if status == workflow.PENDING:
+                end = events[number + 1][0] if number + 1 < len(events) else self.now
+                spans.append((at, end))
+        return spans
+
+
+# --- SLA clocks ----------------------------------------------------------------------
+
+
+def business_seconds(start: datetime, end: datetime, sla: SlaSettings) -> float:
+    """Seconds of business time between two moments (UTC hours and days from config)."""
+    if end <= start:
+        return 0.0
+    holidays = {date.fromisoformat(day) for day in sla.holidays}
+    total = 0.0
+    day = _midnight(start)
+    while day < end:
+        if day.weekday() in sla.days and day.date() not in holidays:
+            open_at = day + timedelta(minutes=sla.day_start)
+            close_at = day + timedelta(minutes=sla.day_end)
+            overlap = (min(end, close_at) - max(start, open_at)).total_seconds()
+            total += max(0.0, overlap)
+        day += DAY
+    return total
+
+
+def elapsed(start: datetime, end: datetime, sla: SlaSettings,
+            excluded: Sequence[tuple[datetime, datetime]] = ()) -> float:
+    """Time between two moments on the desk's SLA clock, minus ``excluded`` spans."""
+    def measure(a: datetime, b: datetime) -> float:
+        if sla.clock == "business":
+            return business_seconds(a, b, sla)
+        return max(0.0, (b - a).total_seconds())
+
+    total = measure(start, end)
+    for a, b in excluded:
+        a, b = max(a, start), min(b, end)
+        if b > a:
+            total -= measure(a, b)
+    return max(0.0, total)

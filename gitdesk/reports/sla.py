@@ -1,0 +1,124 @@
+"""The SLA report: first response and resolution against each priority's targets."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from gitdesk.model import Ticket
+from gitdesk.reports.base import Cell, Facts, Period, Report, Section, count, duration_text, elapsed, plain, stat
+
+DEFINITIONS = [
+    "Targets come from the priorities in .gitdesk/config.yml; a ticket without a priority uses the default one.",
+    "First response: the first public entry (reply or question) by someone other than the requester. "
+    "It counts for tickets created in the period; a ticket still without one is a breach once the target passed.",
+    "Resolution: created to resolved, time waiting on the requester (pending) excluded. It counts for "
+    "resolutions in the period; an unfinished ticket already past its target is listed as a breach too.",
+]
+
+
+def _priority(facts: Facts, ticket: Ticket) -> str | None:
+    return ticket.priority if ticket.priority in facts.config.priorities else facts.config.default_priority
+
+
+def _first_response(facts: Facts, ticket: Ticket, until: datetime) -> tuple[float, bool]:
+    """(seconds on the SLA clock, whether it is final)."""
+    answered = facts.timings[ticket.id].first_response_at
+    end = answered if answered is not None and answered <= until else until
+    return elapsed(ticket.created, end, facts.config.sla), answered is not None and answered <= until
+
+
+def _resolution(facts: Facts, ticket: Ticket, end: datetime) -> float:
+    return elapsed(ticket.created, end, facts.config.sla, facts.pending_intervals(ticket))
+
+
+def breaches_resolved_in(facts: Facts, period: Period) -> set[str]:
+    """Tickets resolved in ``period`` that missed a first-response or resolution target."""
+    missed = set()
+    for ticket in facts.tickets:
+        priority = facts.config.priorities.get(_priority(facts, ticket) or "")
+        if priority is None:
+            continue
+        for at in facts.resolutions(ticket):
+            if at not in period:
+                continue
+            if priority.resolution and _resolution(facts, ticket, at) > priority.resolution.total_seconds():
+                missed.add(ticket.id)
+            first, _ = _first_response(facts, ticket, at)
+            if priority.first_response and first > priority.first_response.total_seconds():
+                missed.add(ticket.id)
+    return missed
+
+
+def build(facts: Facts, period: Period) -> Report:
+    clock = "business hours" if facts.config.sla.clock == "business" else "calendar time"
+    summary = Section("By priority", ["priority", "first response target", "first response (med / p90)",
+                                      "first response breaches", "resolution target", "resolution (med / p90)",
+                                      "resolution breaches"], chart=3)
+    breaches = Section("Breaches", ["ticket", "priority", "target", "kind", "took", "status"])
+    listed: list[tuple[str, str, str, str, float, str]] = []
+    for name, priority in facts.config.priorities.items():
+        members = [t for t in facts.tickets if _priority(facts, t) == name]
+        first: dict[str, float] = {}
+        first_missed: list[str] = []
+        resolution: dict[str, float] = {}
+        resolution_missed: list[str] = []
+        for ticket in members:
+            if ticket.created in period:
+                seconds, final = _first_response(facts, ticket, period.until)
+                target = priority.first_response.total_seconds() if priority.first_response else None
+                if final:
+                    first[ticket.id] = seconds
+                if target is not None and seconds > target:
+                    first_missed.append(ticket.id)
+                    listed.append((ticket.id, name, "first response", duration_text(target), seconds,
+                                   "answered" if final else "still waiting"))
+            target = priority.resolution.total_seconds() if priority.resolution else None
+            for at in facts.resolutions(ticket):
+                if at in period:
+                    seconds = _resolution(facts, ticket, at)
+                    resolution[f"{ticket.id}@{at.isoformat()}"] = seconds
+                    if target is not None and seconds > target:
+                        resolution_missed.append(ticket.id)
+                        listed.append((ticket.id, name, "resolution", duration_text(target), seconds, "resolved"))
+            if target is not None and facts.unfinished_at(ticket, period.until):
+                seconds = _resolution(facts, ticket, period.until)
+                if seconds > target:
+                    resolution_missed.append(ticket.id)
+                    listed.append((ticket.id, name, "resolution", duration_text(target), seconds,
+                                   f"still {facts.status_at(ticket, period.until)}"))
+        summary.rows.append([
+            plain(name), plain(duration_text(priority.first_response.total_seconds())
+                               if priority.first_response else "-"),
+            stat(first), count(first_missed),
+            plain(duration_text(priority.resolution.total_seconds()) if priority.resolution else "-"),
+            _by_ticket(stat(resolution)), count(resolution_missed),
+        ])
+    for ticket_id, priority_name, kind, target_text, seconds, state in sorted(listed, key=lambda item: item[0]):
+        breaches.rows.append([Cell(ticket_id, ticket_id, (ticket_id,)), plain(priority_name), plain(target_text),
+                              plain(kind), Cell(seconds, duration_text(seconds)), plain(state)])
+    findings = []
+    total = sum(row[3].value + row[6].value for row in summary.rows)
+    still = sum(1 for item in listed if item[5].startswith("still"))
+    if total:
+        findings.append(f"{total} target{'s were' if total != 1 else ' was'} missed in the period; "
+                        f"{still} of them on tickets still open.")
+    else:
+        findings.append("Every target was met in the period.")
+    definitions = [f"The SLA clock is {clock}"
+                   + (f" ({_hours(facts)})" if facts.config.sla.clock == "business" else "") + ".", *DEFINITIONS]
+    return Report("sla", "Service levels", period, [summary, breaches], findings, definitions)
+
+
+def _hours(facts: Facts) -> str:
+    from gitdesk.model import WEEKDAYS
+
+    sla = facts.config.sla
+    days = ", ".join(WEEKDAYS[day] for day in sla.days)
+    hours = f"{sla.day_start // 60:02d}:{sla.day_start % 60:02d}-{sla.day_end // 60:02d}:{sla.day_end % 60:02d} UTC"
+    holidays = f"; holidays {', '.join(sla.holidays)}" if sla.holidays else ""
+    return f"{hours} on {days}{holidays}"
+
+
+def _by_ticket(cell: Cell) -> Cell:
+    return Cell(cell.value, cell.text, tuple(sorted({key.split("@", 1)[0] for key in cell.ids})))
+
