@@ -30,8 +30,8 @@ if TYPE_CHECKING:
     from gitdesk.errors import GitdeskError
     from gitdesk.history import LogEntry
     from gitdesk.kb import KbHit
-    from gitdesk.reports.base import Report
     from gitdesk.model import Config, Entry, Ticket
+    from gitdesk.reports.base import Report
     from gitdesk.search import Hit, Similar
     from gitdesk.timings import Timings
 

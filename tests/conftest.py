@@ -61,6 +61,13 @@ def git(path: Path, *args: str, input: str | None = None, check: bool = True) ->
 
 @pytest.fixture(autouse=True)
 def isolated(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    isolate(tmp_path_factory, monkeypatch)
+    yield
+    time.tzset()
+
+
+def isolate(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A HOME with a pinned Git identity, no inherited Git or gitdesk settings, UTC."""
     home = tmp_path_factory.mktemp("home")
     (home / ".gitconfig").write_text(
         "[user]\n\tname = Alice Agent\n\temail = alice@example.com\n"
@@ -77,8 +84,6 @@ def isolated(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monke
     monkeypatch.setenv("GIT_TEMPLATE_DIR", str(empty_templates))
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
     time.tzset()
 
 

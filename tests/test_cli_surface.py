@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # The SPEC's command surface that has landed so far; later issues extend it.
 COMMANDS = ["init", "new", "list", "show", "edit", "take", "assign", "unassign", "reply", "note", "ask",
             "escalate", "resolve", "close", "reopen", "reject", "set", "label", "link", "time", "check",
-            "hooks", "hook", "log", "sync", "merge-file", "search", "similar", "kb", "site"]
+            "hooks", "hook", "log", "sync", "merge-file", "search", "similar", "kb", "site", "report", "feedback"]
 
 
 def _commands() -> list[list[str]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 
 from gitdesk.model import TIME, Ticket
@@ -24,7 +25,7 @@ def build(facts: Facts, period: Period) -> Report:
         tickets.sort(key=lambda t: t.created)
         name = tickets[-1].asset or ""
         reopened = [t.id for t in tickets if any(at in period for at in facts.reopenings(t))]
-        repeats = [later.id for earlier, later in zip(tickets, tickets[1:], strict=False)
+        repeats = [later.id for earlier, later in itertools.pairwise(tickets)
                    if later.created - earlier.created <= repeat_within]
         spent = {t.id: sum(_seconds(e.detail) for e in t.entries if e.kind == TIME) for t in tickets}
         spent = {key: value for key, value in spent.items() if value}

@@ -58,12 +58,15 @@ def window(since: datetime | None, until: datetime | None, granularity: str | No
         start = since
     if start >= end:
         raise ValidationError("the period is empty: --since must come before --until")
-    return Period(start, end, f"{_show(start)} to {_show(end)}")
+    return Period(start, end, f"{_show(start)} to {_show(end, end=True)}")
 
 
-def _show(moment: datetime) -> str:
+def _show(moment: datetime, *, end: bool = False) -> str:
+    """A date for a period's label; an end at midnight reads as the day before, inclusive."""
     moment = moment.astimezone(timezone.utc)
-    return moment.strftime("%Y-%m-%d") if moment == _midnight(moment) else moment.strftime("%Y-%m-%d %H:%M UTC")
+    if moment == _midnight(moment):
+        return (moment - DAY if end else moment).strftime("%Y-%m-%d")
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _add_months(moment: datetime, months: int) -> datetime:
@@ -102,12 +105,14 @@ class Cell:
     value: Any
     text: str
     ids: tuple[str, ...] = ()
+    traced: bool = True  # counts and statistics always say which tickets they stand for
 
     def as_json(self) -> Any:
-        if not self.ids and not isinstance(self.value, dict):
+        if not self.traced:
             return self.value
-        return {"value": self.value, "ids": list(self.ids)} if not isinstance(self.value, dict) else {
-            **self.value, "ids": list(self.ids)}
+        if isinstance(self.value, dict):
+            return {**self.value, "ids": list(self.ids)}
+        return {"value": self.value, "ids": list(self.ids)}
 
 
 def count(ids: Iterable[str]) -> Cell:
@@ -116,7 +121,7 @@ def count(ids: Iterable[str]) -> Cell:
 
 
 def plain(value: Any, text: str | None = None) -> Cell:
-    return Cell(value, text if text is not None else ("-" if value is None else str(value)))
+    return Cell(value, text if text is not None else ("-" if value is None else str(value)), traced=False)
 
 
 def median(values: Sequence[float]) -> float | None:
@@ -139,7 +144,7 @@ def duration_text(seconds: float | None) -> str:
         return "-"
     from gitdesk.render import duration
 
-    return duration(int(round(seconds)))
+    return duration(round(seconds))
 
 
 def stat(samples: dict[str, float]) -> Cell:

@@ -95,7 +95,7 @@ def build(facts: Facts, period: Period) -> Report:
         ])
     for ticket_id, priority_name, kind, target_text, seconds, state in sorted(listed, key=lambda item: item[0]):
         breaches.rows.append([Cell(ticket_id, ticket_id, (ticket_id,)), plain(priority_name), plain(target_text),
-                              plain(kind), Cell(seconds, duration_text(seconds)), plain(state)])
+                              plain(kind), plain(seconds, duration_text(seconds)), plain(state)])
     findings = []
     total = sum(row[3].value + row[6].value for row in summary.rows)
     still = sum(1 for item in listed if item[5].startswith("still"))

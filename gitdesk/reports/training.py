@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from gitdesk.model import Ticket
-from gitdesk.reports.base import Cell, Facts, Period, Report, Section, count, plain
+from gitdesk.reports.base import Facts, Period, Report, Section, count, plain
 
 TOP_REQUESTERS = 15
 TOP_CATEGORIES = 8
@@ -64,7 +64,7 @@ def build(facts: Facts, period: Period) -> Report:
         average = by_team_category[(ticket_team, category)] / size if size else 0.0
         if len(ids) >= settings.training_min_tickets and (not size or len(ids) >= settings.training_factor * average):
             flags.rows.append([plain(who), plain(category), count(ids),
-                               Cell(round(average, 2), f"{average:.1f}" if size else "-")])
+                               plain(round(average, 2), f"{average:.1f}" if size else "-")])
             findings.append(f"{who}: {len(ids)} tickets in category {category} in {window_days} days"
                             + (f" (team avg {average:.1f})" if size else "") + f": {', '.join(sorted(ids))}")
     definitions = [

@@ -1,0 +1,219 @@
+"""Reports, checked number by number against a scripted, backdated week.
+
+The scenario (UTC), in the IT desk of the test config:
+  T1 Mon 11-02 09:00 normal, email, laptop-1, from carol; alice takes it, asks at 09:30 (first
+     response 30m), carol answers at 11:30 (2h pending), 45m logged, resolved at 23:59
+     (14h59m - 2h pending = 12h59m).
+  T2 Tue 11-03 00:01 low, hardware, laptop-1, facilities (fred by fewest-open); reply 00:31,
+     30m logged, resolved 02:01 (2h).
+  T3 Wed 11-04 09:00 urgent, email; bob replies at 11:00 (2h > 1h target), escalates at 12:00
+     to it-infra (dana); still open.
+  T4 Thu 11-05 10:00 normal, email; nobody has answered.
+The report runs from Mon 11-02 to Sat 11-07 00:00.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from conftest import TEST_CONFIG, Desk, isolate, make_desk
+
+SPAN = ["--since", "2026-11-02", "--until", "2026-11-06"]  # a date as --until means through its end
+
+
+@pytest.fixture(scope="module")
+def week(tmp_path_factory: pytest.TempPathFactory) -> Desk:
+    monkeypatch = pytest.MonkeyPatch()
+    isolate(tmp_path_factory, monkeypatch)  # module-scoped: the autouse isolation has not run yet
+    desk = make_desk(tmp_path_factory.mktemp("reports") / "desk", monkeypatch,
+                     TEST_CONFIG + "reports:\n  training:\n    factor: 1.0\n")
+    ids: dict[str, str] = {}
+
+    def at(when: str, *args: str) -> str:
+        monkeypatch.setenv("GITDESK_NOW", when)
+        return desk.run(*args).stdout
+
+    monkeypatch.setenv("GITDESK_NOW", "2026-11-02T09:00:00Z")
+    ids["T1"] = desk.new("Outlook password", "-q", "it-helpdesk", "-c", "email", "-a", "laptop-1", "-r", "carol")
+    at("2026-11-02T09:10:00Z", "take", ids["T1"])
+    at("2026-11-02T09:30:00Z", "ask", ids["T1"], "-m", "VPN or office?")
+    at("2026-11-02T11:30:00Z", "reply", ids["T1"], "--as", "carol", "-m", "Both")
+    at("2026-11-02T12:00:00Z", "time", ids["T1"], "45m")
+    at("2026-11-02T23:59:00Z", "resolve", ids["T1"], "--note", "Cleared the credential cache.")
+    monkeypatch.setenv("GITDESK_NOW", "2026-11-03T00:01:00Z")
+    ids["T2"] = desk.new("Laptop fan loud", "-q", "facilities", "-c", "hardware", "-a", "laptop-1", "-r", "carol",
+                         "-p", "low")
+    at("2026-11-03T00:31:00Z", "reply", ids["T2"], "--as", "fred", "-m", "Bring it by")
+    at("2026-11-03T01:01:00Z", "time", ids["T2"], "30m", "--as", "fred")
+    at("2026-11-03T02:01:00Z", "resolve", ids["T2"], "--note", "Cleaned the fan.", "--as", "fred")
+    monkeypatch.setenv("GITDESK_NOW", "2026-11-04T09:00:00Z")
+    ids["T3"] = desk.new("Mail is down", "-q", "it-helpdesk", "-c", "email", "-r", "carol", "-p", "urgent")
+    at("2026-11-04T11:00:00Z", "reply", ids["T3"], "--as", "bob", "-m", "Looking")
+    at("2026-11-04T12:00:00Z", "escalate", ids["T3"], "--as", "bob", "--to", "it-infra", "--reason", "Exchange")
+    monkeypatch.setenv("GITDESK_NOW", "2026-11-05T10:00:00Z")
+    ids["T4"] = desk.new("Password reset", "-q", "it-helpdesk", "-c", "email", "-r", "carol")
+    at("2026-11-03T10:00:00Z", "feedback", "add", ids["T1"], "--score", "4", "--comment", "Quick fix")
+    at("2026-11-04T10:00:00Z", "feedback", "add", ids["T2"], "--score", "2", "--comment", "Took a while")
+    monkeypatch.setenv("GITDESK_NOW", "2026-11-20T00:00:00Z")
+    desk.ids = ids  # type: ignore[attr-defined]
+    yield desk
+    monkeypatch.undo()
+
+
+def data(desk: Desk, name: str, *args: str) -> dict:  # type: ignore[type-arg]
+    return json.loads(desk.run("report", name, *SPAN, *args, "--format", "json").stdout)
+
+
+def rows(report: dict, section: str) -> dict[str, dict]:  # type: ignore[type-arg]
+    (found,) = [s for s in report["sections"] if s["title"] == section]
+    return {next(iter(row.values())) if not isinstance(next(iter(row.values())), dict)
+            else next(iter(row.values()))["value"]: row for row in found["rows"]}
+
+
+def test_workload_figures(week: Desk) -> None:
+    t = week.ids  # type: ignore[attr-defined]
+    report = data(week, "workload")
+    assert report["period"] == {"since": "2026-11-02T00:00:00Z", "until": "2026-11-07T00:00:00Z"}
+    (row,) = rows(report, "By period").values()
+    assert row["opened"] == {"value": 4, "ids": sorted(t.values())}
+    assert row["resolved"] == {"value": 2, "ids": sorted([t["T1"], t["T2"]])}
+    assert row["backlog at end"] == {"value": 2, "ids": sorted([t["T3"], t["T4"]])}
+    assert row["net flow"] == 2
+    assert row["time spent"] == {"value": 4500, "ids": sorted([t["T1"], t["T2"]])}
+    assert row["first response (med / p90)"] == {"median": 1800.0, "p90": 7200.0, "n": 3,
+                                                 "ids": sorted([t["T1"], t["T2"], t["T3"]])}
+    assert row["resolution (med / p90)"] == {"median": (46740 + 7200) / 2, "p90": 46740.0, "n": 2,
+                                             "ids": sorted([t["T1"], t["T2"]])}, "pending time excluded"
+    assert row["SLA breaches"] == {"rate": 0.0, "of": 2, "count": 0, "ids": []}
+    people = rows(report, "By person")
+    assert people["alice"]["resolved"] == {"value": 1, "ids": [t["T1"]]}
+    assert people["fred"]["time spent"] == {"value": 1800, "ids": [t["T2"]]}
+    assert people["bob"]["first responses"] == {"value": 1, "ids": [t["T3"]]}
+    teams = rows(report, "By team")
+    assert teams["it"]["first responses"] == {"value": 2, "ids": sorted([t["T1"], t["T3"]])}
+    assert teams["facilities"]["resolved"] == {"value": 1, "ids": [t["T2"]]}
+
+
+def test_period_edges_one_minute_apart(week: Desk) -> None:
+    t = week.ids  # type: ignore[attr-defined]
+    report = json.loads(week.run("report", "workload", "--since", "2026-11-03", "--until", "2026-11-03",
+                                 "--format", "json").stdout)
+    (row,) = rows(report, "By period").values()
+    assert row["resolved"] == {"value": 1, "ids": [t["T2"]]}, "T1 resolved at 23:59 the day before is out"
+    assert row["opened"] == {"value": 1, "ids": [t["T2"]]}, "T2 created at 00:01 is in"
+
+
+def test_weekly_periods_and_the_trend_in_words(week: Desk) -> None:
+    report = json.loads(week.run("report", "workload", "--since", "2026-11-02", "--until", "2026-11-15",
+                                 "--period", "week", "--format", "json").stdout)
+    by_period = rows(report, "By period")
+    assert list(by_period) == ["week of 2026-11-02", "week of 2026-11-09"]
+    assert by_period["week of 2026-11-09"]["opened"]["value"] == 0
+    assert by_period["week of 2026-11-09"]["backlog at end"]["value"] == 2
+    assert any("backlog" in finding for finding in report["findings"])
+
+
+def test_sla_breaches_including_open_tickets_past_target(week: Desk) -> None:
+    t = week.ids  # type: ignore[attr-defined]
+    report = data(week, "sla")
+    by_priority = rows(report, "By priority")
+    assert by_priority["urgent"]["first response breaches"] == {"value": 1, "ids": [t["T3"]]}
+    assert by_priority["urgent"]["resolution breaches"] == {"value": 1, "ids": [t["T3"]]}
+    assert by_priority["normal"]["first response breaches"] == {"value": 1, "ids": [t["T4"]]}
+    assert by_priority["normal"]["first response (med / p90)"]["median"] == 1800.0
+    assert by_priority["normal"]["resolution (med / p90)"] == {"median": 46740.0, "p90": 46740.0, "n": 1,
+                                                               "ids": [t["T1"]]}
+    assert by_priority["low"]["resolution breaches"] == {"value": 0, "ids": []}
+    breaches = next(s for s in report["sections"] if s["title"] == "Breaches")["rows"]
+    assert [(row["ticket"]["value"], row["kind"], row["status"]) for row in breaches] == sorted([
+        (t["T3"], "first response", "answered"), (t["T3"], "resolution", "still open"),
+        (t["T4"], "first response", "still waiting")])
+
+
+def test_sla_in_business_hours(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    desk = make_desk(tmp_path / "desk", monkeypatch,
+                     TEST_CONFIG + "sla:\n  clock: business\n  business_hours: '09:00-17:00'\n")
+    desk.at("2026-11-06T16:00:00Z")  # a Friday, one business hour left
+    ticket = desk.new("Friday afternoon", "-q", "it-helpdesk", "-p", "high", "-r", "carol")
+    desk.at("2026-11-09T11:00:00Z")  # Monday 11:00: 1h Friday + 2h Monday = 3h < 4h target
+    desk.run("reply", ticket, "-m", "On it")
+    report = json.loads(desk.run("report", "sla", "--since", "2026-11-02", "--until", "2026-11-10",
+                                 "--format", "json").stdout)
+    high = rows(report, "By priority")["high"]
+    assert high["first response (med / p90)"]["median"] == 3 * 3600.0
+    assert high["first response breaches"]["value"] == 0
+    assert "business hours" in report["definitions"][0]
+
+
+def test_queues_snapshot(week: Desk) -> None:
+    t = week.ids  # type: ignore[attr-defined]
+    report = data(week, "queues")
+    queues = rows(report, "By queue")
+    assert queues["it-helpdesk"]["open"] == {"value": 1, "ids": [t["T4"]]}
+    assert queues["it-helpdesk"]["unassigned"] == {"value": 1, "ids": [t["T4"]]}
+    assert queues["it-helpdesk"]["oldest waiting"] == {"value": 38 * 3600.0, "ids": [t["T4"]]}
+    assert queues["it-helpdesk"]["1-3 d"] == {"value": 1, "ids": [t["T4"]]}
+    assert queues["it-infra"]["open"] == {"value": 1, "ids": [t["T3"]]}
+    assert queues["it-infra"]["escalated"] == {"value": 1, "ids": [t["T3"]]}
+    assert queues["facilities"]["open"] == {"value": 0, "ids": []}
+    assert rows(report, "By person")["dana"]["open"] == {"value": 1, "ids": [t["T3"]]}
+
+
+def test_training_flags_a_repeat_asker(week: Desk) -> None:
+    t = week.ids  # type: ignore[attr-defined]
+    report = data(week, "training")
+    assert report["findings"] == [
+        f"carol: 3 tickets in category email in 30 days (team avg 3.0): "
+        f"{', '.join(sorted([t['T1'], t['T3'], t['T4']]))}"]
+    matrix = rows(report, "Requesters by category")
+    assert matrix["carol"]["email"] == {"value": 3, "ids": sorted([t["T1"], t["T3"], t["T4"]])}
+
+
+def test_assets_count_repeats_and_time(week: Desk) -> None:
+    t = week.ids  # type: ignore[attr-defined]
+    report = data(week, "assets")
+    laptop = rows(report, "By asset")["laptop-1"]
+    assert laptop["tickets"] == {"value": 2, "ids": sorted([t["T1"], t["T2"]])}
+    assert laptop["repeats"] == {"value": 1, "ids": [t["T2"]]}
+    assert laptop["time spent"] == {"value": 4500, "ids": sorted([t["T1"], t["T2"]])}
+    assert laptop["last seen"] == "2026-11-03"
+
+
+def test_feedback_is_per_team_and_never_in_the_ticket(week: Desk) -> None:
+    t = week.ids  # type: ignore[attr-defined]
+    report = data(week, "feedback")
+    teams = rows(report, "By team")
+    assert teams["it"]["average"] == {"value": 4.0, "ids": [t["T1"]]}
+    assert teams["facilities"]["2"] == {"value": 1, "ids": [t["T2"]]}
+    assert "alice" not in json.dumps(report) and "fred" not in json.dumps(report), "agents are not named"
+    assert "Quick fix" not in week.run("show", t["T1"]).stdout
+    assert "Quick fix" not in (week.path / "tickets" / f"{t['T1']}.md").read_text()
+    assert "Quick fix" not in week.run("log", t["T1"]).stdout
+
+
+def test_every_format_carries_the_same_figures(week: Desk) -> None:
+    table = week.run("report", "workload", *SPAN).stdout
+    assert "Workload: 2026-11-02 to 2026-11-06" in table and "Definitions" in table and "█" in table
+    md = week.run("report", "workload", *SPAN, "--format", "md").stdout
+    assert "| period | opened | resolved |" in md and "## Definitions" in md
+    assert "| 2026-11-02 to 2026-11-06 | 4 | 2 | 2 | +2 | 1h15m |" in md
+    rows_ = list(csv.reader(io.StringIO(week.run("report", "workload", *SPAN, "--format", "csv").stdout)))
+    assert rows_[0][:3] == ["section", "period", "opened"]
+    assert rows_[1][:3] == ["By period", "2026-11-02 to 2026-11-06", "4"]
+    assert rows_[1][-1] == " ".join(sorted(week.ids.values()))  # type: ignore[attr-defined]
+
+
+def test_report_options_are_checked(week: Desk) -> None:
+    assert "unknown queue 'nope'" in week.fails("report", "queues", "--queue", "nope")
+    assert "unknown team 'nope'" in week.fails("report", "queues", "--team", "nope")
+    assert "the period is empty" in week.fails("report", "queues", "--since", "2026-11-05", "--until", "2026-11-01")
+    report = json.loads(week.run("report", "queues", *SPAN, "--queue", "it-infra", "--format", "json").stdout)
+    assert list(rows(report, "By queue")) == ["it-infra"]
+
+
+def test_feedback_scores_are_checked(week: Desk) -> None:
+    t = week.ids  # type: ignore[attr-defined]
+    assert week.run("feedback", "add", t["T1"], "--score", "6", ok=False).exit_code == 2
