@@ -310,14 +310,24 @@ def refresh(desk: Desk, connection: sqlite3.Connection) -> str | None:
 # --- reading -------------------------------------------------------------------------
 
 
-def _who(config_people: Any, actor: str | None, email: str, author: str) -> str:
-    if actor:
-        return actor
-    person = config_people(email)
-    return person.handle if person is not None else author
+def _who_resolver(desk: Desk) -> Any:
+    """who(actor, email, author): the actor trailer, else the person with the author's
+    email (looked up once per email), else the author's name."""
+    handles: dict[str, str | None] = {}
+
+    def who(actor: str | None, email: str, author: str) -> str:
+        if actor:
+            return actor
+        if email not in handles:
+            person = desk.config.person(email)
+            handles[email] = person.handle if person is not None else None
+        return handles[email] or author
+
+    return who
 
 
 def _entries_from_rows(desk: Desk, rows: Iterable[tuple[Any, ...]]) -> list[LogEntry]:
+    who_of = _who_resolver(desk)
     grouped: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
     for row in rows:
         grouped.setdefault((row[0], row[1]), []).append(row)
@@ -326,7 +336,7 @@ def _entries_from_rows(desk: Desk, rows: Iterable[tuple[Any, ...]]) -> list[LogE
         first = items[0]
         events = tuple(Event(row[0], row[1], row[2], datetime.fromtimestamp(row[3], timezone.utc), *row[4:10])
                        for row in items)
-        who = _who(desk.config.person, first[11], first[12], first[10])
+        who = who_of(first[11], first[12], first[10])
         action = (first[13] or "edit").split(",")[0].strip().split(" ")[0]
         result.append(LogEntry(commit, events[0].time, who, first[10], action, ticket,
                                tuple(event.describe() for event in events), events))
@@ -406,7 +416,8 @@ def field_events(desk: Desk, field: str) -> dict[str, list[tuple[datetime, str, 
         refresh(desk, connection)
         rows = connection.execute(query, (field,)).fetchall()
     found: dict[str, list[tuple[datetime, str, str, str]]] = {}
+    who_of = _who_resolver(desk)
     for row in rows:
-        who = _who(desk.config.person, row[11], row[12], row[10])
+        who = who_of(row[11], row[12], row[10])
         found.setdefault(row[1], []).append((datetime.fromtimestamp(row[3], timezone.utc), row[6], row[7], who))
     return found

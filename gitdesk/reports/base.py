@@ -9,6 +9,7 @@ is the middle value (the mean of the two middle ones for an even count); the
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -209,14 +210,23 @@ class Facts:
             raise ValidationError(f"unknown team {scope.team!r}", hint=f"teams: {', '.join(sorted(teams))}")
         with open_cache(desk.repo, desk.prefix) as connection:
             found, _ = index.tickets(desk, connection)
-        self.statuses = history.status_events(desk)
-        self.status_changes = history.field_events(desk, "status")
-        self.assignee_changes = history.field_events(desk, "assignee")
         self.all = found
         self.tickets = [t for t in found if self._in_scope(t, scope)]
-        self.timings: dict[str, Timings] = {
-            t.id: timings.compute(desk.config, t, self.statuses.get(t.id, ()), now) for t in self.tickets}
         self.scope = scope
+        self._histories: dict[str, list[tuple[datetime, str]]] = {}
+
+    # Read from the audit log only when a report asks: each costs a pass over the cache.
+    @functools.cached_property
+    def statuses(self) -> dict[str, list[tuple[datetime, str]]]:
+        return history.status_events(self.desk)
+
+    @functools.cached_property
+    def status_changes(self) -> dict[str, list[tuple[datetime, str, str, str]]]:
+        return history.field_events(self.desk, "status")
+
+    @functools.cached_property
+    def timings(self) -> dict[str, Timings]:
+        return {t.id: timings.compute(self.config, t, self.statuses.get(t.id, ()), self.now) for t in self.tickets}
 
     def _in_scope(self, ticket: Ticket, scope: Scope) -> bool:
         if scope.queue is not None and ticket.queue != scope.queue:
@@ -228,9 +238,13 @@ class Facts:
         return person.team if person else None
 
     def history(self, ticket: Ticket) -> list[tuple[datetime, str]]:
-        events = list(self.statuses.get(ticket.id, ()))
-        if not events or events[-1][1] != ticket.status:
-            events.append((max(events[-1][0], ticket.created) if events else ticket.created, ticket.status))
+        """(when, status) from creation on; the file has the last word on the status now."""
+        events = self._histories.get(ticket.id)
+        if events is None:
+            events = list(self.statuses.get(ticket.id, ()))
+            if not events or events[-1][1] != ticket.status:
+                events.append((max(events[-1][0], ticket.created) if events else ticket.created, ticket.status))
+            self._histories[ticket.id] = events
         return events
 
     def status_at(self, ticket: Ticket, moment: datetime) -> str | None:
