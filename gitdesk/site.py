@@ -21,7 +21,7 @@ import shutil
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timezone
+from datetime import timedelta, timezone
 from pathlib import Path
 
 from gitdesk import kb, workflow
@@ -77,7 +77,8 @@ def page(title: str, body: str, depth: int, desk_name: str) -> str:
 </head>
 <body>
 <header><a class="home" href="{up}index.html">{e(desk_name)}</a>
-<nav><a href="{up}index.html">Knowledge base</a> <a href="{up}boards/index.html">Queues</a></nav></header>
+<nav><a href="{up}index.html">Knowledge base</a> <a href="{up}boards/index.html">Queues</a>
+<a href="{up}reports.html">Reports</a></nav></header>
 <main>
 {body}
 </main>
@@ -163,6 +164,53 @@ def _board_page(name: str, title: str, tickets: Sequence[Ticket], priorities: li
     return page(title, body, 1, desk_name)
 
 
+def svg_bars(rows: Sequence[tuple[str, Sequence[float]]], series: Sequence[str], unit: str = "") -> str:
+    """Horizontal grouped bars as inline SVG: one group per row, one bar per series.
+    Drawn by hand: a few rectangles and labels, escaped, no script, scales to any width."""
+    top = max([value for _, values in rows for value in values] + [1])
+    bar, gap, label_width, width = 12, 8, 150, 600
+    height = len(rows) * (len(series) * bar + gap) + 24
+    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" xmlns="http://www.w3.org/2000/svg">']
+    for index, name in enumerate(series):
+        parts.append(f'<rect x="{label_width + index * 120}" y="2" width="10" height="10" class="s{index}"/>'
+                     f'<text x="{label_width + index * 120 + 14}" y="11">{e(name)}</text>')
+    y = 22
+    for label, values in rows:
+        parts.append(f'<text x="{label_width - 6}" y="{y + bar * len(series) / 2 + 4:.0f}" '
+                     f'text-anchor="end">{e(label[:24])}</text>')
+        for index, value in enumerate(values):
+            length = (width - label_width - 60) * value / top
+            parts.append(f'<rect x="{label_width}" y="{y}" width="{length:.1f}" height="{bar - 2}" class="s{index}">'
+                         f'<title>{e(label)}: {value:g}{e(unit)}</title></rect>'
+                         f'<text x="{label_width + length + 4:.1f}" y="{y + bar - 3}">{value:g}</text>')
+            y += bar
+        y += gap
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _reports_page(desk: Desk, name: str) -> str:
+    from gitdesk import clock, reports
+    from gitdesk.reports.base import Scope
+
+    now = clock.now()
+    workload = reports.build(desk, "workload", since=None, until=None, period="week", scope=Scope(), now=now)
+    assets = reports.build(desk, "assets", since=now - timedelta(days=90), until=None, period=None, scope=Scope(),
+                           now=now)
+    queues = reports.build(desk, "queues", since=None, until=None, period=None, scope=Scope(), now=now)
+    weeks = workload.sections[0].rows
+    flow = [(row[0].text.removeprefix("week of "), [float(row[1].value), float(row[2].value)]) for row in weeks]
+    top_assets = [(row[0].text, [float(row[1].value)]) for row in assets.sections[1].rows[:10]]
+    waiting = [(row[0].text, [float(row[1].value), float(row[2].value)]) for row in queues.sections[0].rows]
+    findings = "".join(f"<li>{e(text)}</li>" for text in workload.findings)
+    body = (f"<h1>Reports</h1><p>{e(workload.period.label)}. Figures from the tickets and their history; "
+            "<code>gitdesk report</code> gives every number with the tickets behind it.</p>"
+            f"<ul>{findings}</ul><h2>Arrivals and resolutions per week</h2>{svg_bars(flow, ['opened', 'resolved'])}"
+            f"<h2>Open tickets per queue</h2>{svg_bars(waiting, ['open', 'unassigned'])}"
+            f"<h2>Assets with the most tickets (90 days)</h2>{svg_bars(top_assets, ['tickets'])}")
+    return page("Reports", body, 0, name)
+
+
 def _search_index(articles: Sequence[kb.Article]) -> str:
     entries = [{"t": a.title, "u": _article_file(a), "c": a.category,
                 "x": " ".join(f"{a.symptoms} {a.resolution}".split())[:1500]} for a in articles]
@@ -203,6 +251,7 @@ def build(desk: Desk, directory: Path) -> SiteResult:
         (directory / "boards" / f"{queue}.html").write_text(_board_page(queue, title, members, priorities, name),
                                                              encoding="utf-8")
         links.append(f"<li><a href=\"{e(queue)}.html\">{e(title)}</a> <small>{len(members)}</small></li>")
+    (directory / "reports.html").write_text(_reports_page(desk, name), encoding="utf-8")
     (directory / "boards" / "index.html").write_text(
         page("Queues", "<h1>Queues</h1><ul>" + "".join(links) + "</ul>", 1, name), encoding="utf-8")
     assets = Path(__file__).parent / "resources"

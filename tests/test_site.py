@@ -21,11 +21,13 @@ HOSTILE_BODY = """Click [here](javascript:alert('link')) or [there](data:text/ht
 <iframe src="https://evil.example"></iframe>
 [ok](https://example.com/help)
 """
+HOSTILE_ASSET = "<script>alert(3)</script>"
 
 
 @pytest.fixture
 def site_desk(desk: Desk) -> Desk:
-    hostile = desk.new(HOSTILE_TITLE, "-q", "it-helpdesk", "-c", "hardware", "-m", HOSTILE_BODY)
+    hostile = desk.new(HOSTILE_TITLE, "-q", "it-helpdesk", "-c", "hardware", "-a", HOSTILE_ASSET,
+                       "-m", HOSTILE_BODY)
     desk.run("resolve", hostile, "--note", 'Fixed. <script>alert("resolution")</script> '
                                            "[again](vbscript:msgbox) [file](file:///etc/passwd)")
     good = desk.new("Printer on 2F jams", "-q", "it-helpdesk", "-c", "hardware", "-a", "printer-2f",
@@ -97,6 +99,15 @@ def test_building_again_replaces_the_site_but_never_a_foreign_directory(site_des
     assert (foreign / "thesis.tex").read_text() == "do not delete"
 
 
+def test_reports_page_draws_charts_as_plain_svg(site_desk: Desk, tmp_path: Path) -> None:
+    out = build(site_desk, tmp_path)
+    text = (out / "reports.html").read_text()
+    assert text.count('<svg class="chart"') == 3
+    assert "&lt;script&gt;alert(3)&lt;/script&gt;" in text and HOSTILE_ASSET not in text
+    assert '<a href="reports.html">Reports</a>' in (out / "index.html").read_text()
+    assert '<a href="../reports.html">Reports</a>' in (out / "boards" / "index.html").read_text()
+
+
 SITE_FILE_URL: list[str] = [""]
 
 
@@ -162,6 +173,10 @@ def test_a_real_browser_searches_and_follows_a_result(served: str) -> None:
         for href in sorted({h for h in hrefs if h and h.startswith("articles/")}):
             page.goto(f"{served}/{href}")  # the hostile article among them: no dialog may open
         page.goto(served + "/boards/index.html")
+        page.locator("nav a", has_text="Reports").click()
+        page.wait_for_load_state()
+        assert page.locator("svg.chart").count() == 3
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
         page.goto(SITE_FILE_URL[0])  # the same site opened from disk
         page.fill("#q", "roller")
         page.wait_for_selector("#results li a")
@@ -170,3 +185,4 @@ def test_a_real_browser_searches_and_follows_a_result(served: str) -> None:
         assert page.url.startswith("file://") and page.locator("h1").inner_text() == "Printer on 2F jams"
         browser.close()
     assert problems == []
+

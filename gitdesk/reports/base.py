@@ -32,11 +32,13 @@ DAY = timedelta(days=1)
 @dataclass(frozen=True, slots=True)
 class Period:
     since: datetime
-    until: datetime  # excluded
+    until: datetime  # excluded, unless the period runs up to now
     label: str
+    # A report "until now" must count what happened this very second (clocks tick in seconds).
+    through: bool = False
 
     def __contains__(self, moment: datetime) -> bool:
-        return self.since <= moment < self.until
+        return self.since <= moment < self.until or (self.through and moment == self.until)
 
 
 def _midnight(value: datetime) -> datetime:
@@ -59,7 +61,7 @@ def window(since: datetime | None, until: datetime | None, granularity: str | No
         start = since
     if start >= end:
         raise ValidationError("the period is empty: --since must come before --until")
-    return Period(start, end, f"{_show(start)} to {_show(end, end=True)}")
+    return Period(start, end, f"{_show(start)} to {_show(end, end=True)}", through=until is None)
 
 
 def _show(moment: datetime, *, end: bool = False) -> str:
@@ -91,7 +93,8 @@ def periods(whole: Period, granularity: str | None) -> list[Period]:
             end, label = start + timedelta(weeks=1), f"week of {start.strftime('%Y-%m-%d')}"
         else:
             end, label = _add_months(start, 1), start.strftime("%Y-%m")
-        found.append(Period(max(start, whole.since), min(end, whole.until), label))
+        found.append(Period(max(start, whole.since), min(end, whole.until), label,
+                            through=whole.through and end >= whole.until))
         start = end
     return found
 
