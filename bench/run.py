@@ -91,16 +91,21 @@ def _stale(marker: Path) -> bool:
     return not marker.exists() or marker.read_text().strip() != GENERATION
 
 
-def desk_for(size: int) -> Path:
-    path = OUT / f"desk-{size}"
+def _cached_desk(name: str, what: str, make: Callable[[Path], object]) -> Path:
+    """A generated desk under bench/out/, made again only when the generator changed."""
+    path = OUT / name
     marker = path / ".git" / "bench-complete"
     if _stale(marker):
         if path.exists():
             shutil.rmtree(path)
-        print(f"generating a desk of {size} tickets…", file=sys.stderr)
-        generate(path, size)
+        print(f"generating a desk of {what}…", file=sys.stderr)
+        make(path)
         marker.write_text(GENERATION + "\n")
     return path
+
+
+def desk_for(size: int) -> Path:
+    return _cached_desk(f"desk-{size}", f"{size} tickets", lambda path: generate(path, size))
 
 
 def bench_size(size: int, runs: int) -> list[tuple[str, float, str, str]]:
@@ -179,15 +184,8 @@ def bench_hook_commit(size: int, runs: int) -> list[tuple[str, float, str, str]]
 
 
 def history_desk(tickets: int, commits: int) -> Path:
-    path = OUT / f"history-{tickets}-{commits}"
-    marker = path / ".git" / "bench-complete"
-    if _stale(marker):
-        if path.exists():
-            shutil.rmtree(path)
-        print(f"generating a desk of {tickets} tickets and {commits} commits…", file=sys.stderr)
-        generate_history(path, tickets, commits)
-        marker.write_text(GENERATION + "\n")
-    return path
+    return _cached_desk(f"history-{tickets}-{commits}", f"{tickets} tickets and {commits} commits",
+                        lambda path: generate_history(path, tickets, commits))
 
 
 def bench_history(tickets: int, commits: int, runs: int) -> list[tuple[str, float, str, str]]:

@@ -64,6 +64,18 @@ def _remove(path: Path) -> None:
         Path(str(path) + suffix).unlink(missing_ok=True)
 
 
+def _open_if_usable(path: Path) -> sqlite3.Connection | None:
+    """A connection to the cache at ``path`` if it holds this schema, else None (and closed)."""
+    try:
+        connection = _connect(path)
+    except sqlite3.DatabaseError:
+        return None
+    if _usable(connection):
+        return connection
+    connection.close()
+    return None
+
+
 @contextlib.contextmanager
 def open_cache(repo: git.Repo, prefix: str = "") -> Iterator[sqlite3.Connection]:
     """The desk's cache, created or rebuilt from nothing when it is missing, foreign or corrupt."""
@@ -71,30 +83,16 @@ def open_cache(repo: git.Repo, prefix: str = "") -> Iterator[sqlite3.Connection]
 
     repo.state_dir.mkdir(parents=True, exist_ok=True)
     path = path_of(repo, prefix)
-    connection: sqlite3.Connection | None = None
-    try:
-        connection = _connect(path)
-        usable = _usable(connection)
-    except sqlite3.DatabaseError:
-        connection, usable = None, False
-    if not usable:
-        if connection is not None:
-            connection.close()
+    connection = _open_if_usable(path)
+    if connection is None:
         # Rebuilding deletes the file: never while another process is creating it.
         with desk_lock(repo.state_dir, name=path.name + ".lock"):
-            try:
-                connection = _connect(path)
-                usable = _usable(connection)
-            except sqlite3.DatabaseError:
-                connection, usable = None, False
-            if not usable:
-                if connection is not None:
-                    connection.close()
+            connection = _open_if_usable(path)  # another process may have just built it
+            if connection is None:
                 _remove(path)
                 connection = _connect(path)
                 connection.executescript(SCHEMA)
                 connection.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
-    assert connection is not None
     try:
         yield connection
     finally:

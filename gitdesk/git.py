@@ -336,25 +336,24 @@ def tree_changes(repo: Repo, old: str | None, new: str, paths: Sequence[str]) ->
 
 def index_entries(repo: Repo, paths: Sequence[str]) -> list[tuple[str, str, str]]:
     """(mode, blob id, path) of index entries under ``paths``."""
-    out = run(repo, "ls-files", "-s", "-z", "--", *paths)
-    entries = []
-    for record in out.split(b"\0"):
-        if record:
-            meta, path = record.split(b"\t", 1)
-            mode, sha, _stage = meta.decode().split(" ")
-            entries.append((mode, sha, path.decode("utf-8", "surrogateescape")))
-    return entries
+    entries = _listing(run(repo, "ls-files", "-s", "-z", "--", *paths))
+    return [(mode, sha, path) for (mode, sha, _stage), path in entries]
 
 
 def tree_entries(repo: Repo, treeish: str, paths: Sequence[str]) -> list[tuple[str, str, str]]:
     """(mode, object id, path) of blobs under ``paths`` in a commit or tree."""
-    out = run(repo, "ls-tree", "-r", "-z", "--full-tree", treeish, "--", *paths)
+    entries = _listing(run(repo, "ls-tree", "-r", "-z", "--full-tree", treeish, "--", *paths))
+    return [(mode, sha, path) for (mode, _kind, sha), path in entries]
+
+
+def _listing(out: bytes) -> list[tuple[tuple[str, str, str], str]]:
+    """NUL-separated "a b c<TAB>path" records (ls-files -s, ls-tree) as ((a, b, c), path)."""
     entries = []
     for record in out.split(b"\0"):
         if record:
             meta, path = record.split(b"\t", 1)
-            mode, _kind, sha = meta.decode().split(" ")
-            entries.append((mode, sha, path.decode("utf-8", "surrogateescape")))
+            first, second, third = meta.decode().split(" ")
+            entries.append(((first, second, third), path.decode("utf-8", "surrogateescape")))
     return entries
 
 

@@ -123,6 +123,15 @@ class Desk:
     def git(self, *args: str, input: str | None = None, check: bool = True) -> str:
         return git(self.path, *args, input=input, check=check)
 
+    @property
+    def config(self) -> str:
+        return (self.path / ".gitdesk" / "config.yml").read_text()
+
+    def configure(self, config: str, message: str) -> None:
+        """Replace the desk's configuration and commit it, as a team lead would."""
+        (self.path / ".gitdesk" / "config.yml").write_text(config)
+        self.git("commit", "-qam", message)
+
     def file(self, ticket_id: str) -> Path:
         return self.path / "tickets" / f"{ticket_id}.md"
 

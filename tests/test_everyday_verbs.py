@@ -140,9 +140,7 @@ def test_reopen_of_an_unfinished_ticket_is_refused(desk: Desk) -> None:
 
 
 def test_reopen_requires_a_reason_where_config_says_so(desk: Desk) -> None:
-    config = desk.path / ".gitdesk" / "config.yml"
-    config.write_text(config.read_text() + "workflow:\n  reopen_requires_reason: true\n")
-    desk.git("commit", "-qam", "reasons please")
+    desk.configure(desk.config + "workflow:\n  reopen_requires_reason: true\n", "reasons please")
     ticket = desk.new("x", "-q", "it-helpdesk")
     desk.run("resolve", ticket, "--note", "done")
     assert "reopening needs a reason" in desk.fails("reopen", ticket)

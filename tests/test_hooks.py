@@ -228,9 +228,7 @@ def test_check_staged_reports_a_deleted_ticket_and_a_symlink(desk: Desk, tmp_pat
 
 
 def test_reopening_without_a_reason_is_caught_where_config_requires_one(desk: Desk) -> None:
-    config = desk.path / ".gitdesk" / "config.yml"
-    config.write_text(config.read_text() + "workflow:\n  reopen_requires_reason: true\n")
-    desk.git("commit", "-qam", "reasons")
+    desk.configure(desk.config + "workflow:\n  reopen_requires_reason: true\n", "reasons")
     ticket = desk.new("x", "-q", "it-helpdesk")
     desk.run("resolve", ticket, "--note", "done")
     edit(desk, ticket, "status: resolved", "status: open")

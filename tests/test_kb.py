@@ -66,9 +66,7 @@ def test_articles_hold_symptoms_resolution_and_sources(desk: Desk, desk_with_ans
 
 
 def test_private_things_stay_out(desk: Desk, desk_with_answers: dict[str, str]) -> None:
-    config = desk.path / ".gitdesk" / "config.yml"
-    config.write_text(TEST_CONFIG + "private_fields: [asset]\n")
-    desk.git("commit", "-qam", "asset is private")
+    desk.configure(TEST_CONFIG + "private_fields: [asset]\n", "asset is private")
     desk.run("kb", "build")
     everything = "\n".join(kb_files(desk).values())
     assert "SECRET-NOTE" not in everything and "hunter2" not in everything, "internal notes"

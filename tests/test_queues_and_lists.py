@@ -87,9 +87,7 @@ def test_show_json_carries_the_thread(desk: Desk) -> None:
 
 
 def test_round_robin_and_fewest_open_assignment(desk: Desk) -> None:
-    config = desk.path / ".gitdesk" / "config.yml"
-    config.write_text(TEST_CONFIG.replace("assign: manual", "assign: round-robin"))
-    desk.git("commit", "-qam", "round robin")
+    desk.configure(TEST_CONFIG.replace("assign: manual", "assign: round-robin"), "round robin")
     got = [json.loads(desk.run("new", f"t{n}", "-q", "it-helpdesk", "--format", "json").stdout)["ticket"]["assignee"]
            for n in range(4)]
     assert got == ["alice", "bob", "alice", "bob"]
@@ -106,10 +104,8 @@ def test_round_robin_and_fewest_open_assignment(desk: Desk) -> None:
 
 
 def test_people_marked_away_are_skipped_by_auto_assignment(desk: Desk) -> None:
-    config = desk.path / ".gitdesk" / "config.yml"
-    config.write_text(TEST_CONFIG.replace("fred: {name: Fred Facilities, email: fred@example.com, team: facilities}",
-                                          "fred: {name: Fred Facilities, email: fred@example.com, team: facilities, away: true}"))
-    desk.git("commit", "-qam", "fred on holiday")
+    fred = "fred: {name: Fred Facilities, email: fred@example.com, team: facilities"
+    desk.configure(TEST_CONFIG.replace(fred + "}", fred + ", away: true}"), "fred on holiday")
     ticket = desk.new("f1", "-q", "facilities")
     assert json.loads(desk.run("show", ticket, "--format", "json").stdout)["assignee"] == "gina"
 
