@@ -91,7 +91,7 @@ def _message(verb: str, ticket: Ticket, lines: Sequence[str], actor: Actor, auth
     return subject + "\n\n" + (body + "\n\n" if body else "") + "\n".join(trailers) + "\n"
 
 
-def _new_problems(desk: Desk, old: Ticket | None, new: Ticket, path: str) -> None:
+def validate_change(desk: Desk, old: Ticket | None, new: Ticket, path: str) -> None:
     """Raise the first problem the change introduces (old problems do not block)."""
     before = {str(p) for p in workflow.findings(desk.config, old, path)} if old else set()
     for problem in workflow.change_findings(desk.config, old, new, path):
@@ -156,10 +156,10 @@ def _commit_change(desk: Desk, loaded: LoadedTicket, new: Ticket, actor: Actor, 
     old = loaded.ticket
     if new == old:
         raise GitdeskError(f"nothing to change: {old.id} is already like that")
-    _new_problems(desk, old, new, loaded.path)
+    validate_change(desk, old, new, loaded.path)
     files = {loaded.path: ticketfile.render(loaded.document, old, new)}
     for other_loaded, other_new in also:
-        _new_problems(desk, other_loaded.ticket, other_new, other_loaded.path)
+        validate_change(desk, other_loaded.ticket, other_new, other_loaded.path)
         files[other_loaded.path] = ticketfile.render(other_loaded.document, other_loaded.ticket, other_new)
     lines = changes.describe(old, new)
     for other_loaded, other_new in also:
@@ -208,43 +208,13 @@ def requester_value(desk: Desk, given: str | None, actor: Actor) -> str:
 
 
 def create(desk: Desk, spec: NewTicket, actor: Actor) -> Outcome:
-    config = desk.config
-    title = _one_line(spec.title, "title")
-    for label in spec.labels:
-        _check_label(label)
-    for key, _ in spec.extra:
-        _custom_field_name(key)
     with desk.writing():
         now = clock.now()
-        ticket = Ticket(
-            id="",
-            title=title,
-            status=config.initial_status,
-            created=now,
-            requester=requester_value(desk, spec.requester, actor),
-            priority=spec.priority or config.default_priority,
-            category=spec.category or None,
-            asset=" ".join(spec.asset.split()) if spec.asset else None,
-            labels=tuple(dict.fromkeys(spec.labels)),
-            assignee=_known_person(desk, spec.assignee) if spec.assignee else None,
-            extra=dict(spec.extra),
-            description=ticketfile.escape_text(spec.body, section=False) if spec.body.strip() else "",
-        )
-        if spec.queue:
-            target = config.queues.get(spec.queue)
-            if ticket.assignee and target is not None and ticket.assignee not in target.members:
-                raise ValidationError(f"{ticket.assignee} is not a member of queue {spec.queue}",
-                                      hint=f"members: {', '.join(target.members) or '(none)'}")
-            ticket = _enter_queue(desk, ticket, spec.queue, _others(desk))
-        elif ticket.assignee:
-            ticket = _out_of_intake(desk, replace(ticket, queue=_queue_for(desk, ticket, ticket.assignee)))
-        ticket = replace(ticket, id=_fresh_id(desk, now))
+        ticket = new_ticket(desk, spec, actor, now, ids.Taken(desk.ticket_ids()), _others(desk))
         path = desk.path_of(ticket.id)
-        _new_problems(desk, None, ticket, path)
         text = ticketfile.render_new(ticket)
         ticketfile.parse(text, path)  # what we write must read back
-        lines = [f"{name}: {changes.show(ticket.field_value(name))}"
-                 for name in ("status", "queue", "assignee", "priority") if ticket.field_value(name)]
+        lines = creation_lines(ticket)
         _, email = desk.identity()
         desk.tickets_dir.mkdir(exist_ok=True)
         commit = desk.commit({path: text}, _message("new", ticket, lines, actor, email), now,
@@ -252,8 +222,50 @@ def create(desk: Desk, spec: NewTicket, actor: Actor) -> Outcome:
         return Outcome("new", ticket, commit, path, tuple(lines))
 
 
-def _fresh_id(desk: Desk, now: datetime) -> str:
-    existing = set(desk.ticket_ids())
+def creation_lines(ticket: Ticket) -> list[str]:
+    """What a new ticket's commit message says about it."""
+    return [f"{name}: {changes.show(ticket.field_value(name))}"
+            for name in ("status", "queue", "assignee", "priority") if ticket.field_value(name)]
+
+
+def new_ticket(desk: Desk, spec: NewTicket, actor: Actor, now: datetime, existing: ids.Taken,
+               others: Callable[[], list[Ticket]]) -> Ticket:
+    """A valid new ticket with a fresh ID not in ``existing`` (which gains it). Call under the desk lock."""
+    config = desk.config
+    title = _one_line(spec.title, "title")
+    for label in spec.labels:
+        _check_label(label)
+    for key, _ in spec.extra:
+        _custom_field_name(key)
+    ticket = Ticket(
+        id="",
+        title=title,
+        status=config.initial_status,
+        created=now,
+        requester=requester_value(desk, spec.requester, actor),
+        priority=spec.priority or config.default_priority,
+        category=spec.category or None,
+        asset=" ".join(spec.asset.split()) if spec.asset else None,
+        labels=tuple(dict.fromkeys(spec.labels)),
+        assignee=_known_person(desk, spec.assignee) if spec.assignee else None,
+        extra=dict(spec.extra),
+        description=ticketfile.escape_text(spec.body, section=False) if spec.body.strip() else "",
+    )
+    if spec.queue:
+        target = config.queues.get(spec.queue)
+        if ticket.assignee and target is not None and ticket.assignee not in target.members:
+            raise ValidationError(f"{ticket.assignee} is not a member of queue {spec.queue}",
+                                  hint=f"members: {', '.join(target.members) or '(none)'}")
+        ticket = _enter_queue(desk, ticket, spec.queue, others)
+    elif ticket.assignee:
+        ticket = _out_of_intake(desk, replace(ticket, queue=_queue_for(desk, ticket, ticket.assignee)))
+    ticket = replace(ticket, id=_fresh_id(desk, now, existing))
+    validate_change(desk, None, ticket, desk.path_of(ticket.id))
+    existing.add(ticket.id)
+    return ticket
+
+
+def _fresh_id(desk: Desk, now: datetime, existing: ids.Taken) -> str:
     for _ in range(100):
         candidate = ids.mint(desk.config.id_prefix, now, existing)
         if candidate not in existing and not (desk.tickets_dir / f"{candidate}.md").exists():

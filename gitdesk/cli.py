@@ -818,6 +818,41 @@ def site_build(settings: Settings, outdir: Path) -> None:
                 f"open {result.directory / 'index.html'}")
 
 
+# --- mail, imports and exports -------------------------------------------------------------------
+
+
+@cli.command(name="intake")
+@click.argument("kind", type=click.Choice(["mbox", "maildir", "eml"]))
+@click.argument("path", type=click.Path(path_type=Path))
+@format_option()
+@desk_options
+@pass_settings
+def intake_(settings: Settings, kind: str, path: Path, fmt: str) -> None:
+    """Take in mail: new threads become tickets, replies join their ticket.
+
+    A reply is matched by its In-Reply-To/References headers or the [GD-…]
+    tag in its subject, and only from someone on that ticket; a requester's
+    reply moves a pending ticket back to open. Attachments are saved under
+    attachments/<ID>/. Auto-replies, bounces and the desk's own mail are
+    skipped. Running the same mailbox again takes nothing in twice. Exits 1
+    if any message could not be taken in (run it again to retry those).
+
+    \b
+    Examples:
+      gitdesk intake maildir ~/Maildir/support
+      gitdesk intake mbox export.mbox --format json
+      gitdesk intake eml message.eml
+    """
+    from gitdesk import intake, render
+
+    with render.Progress("Taking in mail") as progress:
+        result = intake.run(settings.desk, kind, path, progress=progress.advance)
+    render.intake_result(result, fmt)
+    if result.failed:
+        raise GitdeskError(f"{result.count('failed')} messages were not taken in",
+                           hint="see the list above; run the same intake again to retry them")
+
+
 # --- reports and feedback ---------------------------------------------------------------------
 
 

@@ -17,12 +17,15 @@ from gitdesk.errors import ConfigError, GitdeskError
 from gitdesk.ids import PREFIX_PATTERN
 from gitdesk.model import (
     ASSIGN_STRATEGIES,
+    SMTP_SECURITY,
     WEEKDAYS,
     Config,
+    MailSettings,
     Person,
     Priority,
     Queue,
     ReportSettings,
+    Route,
     SlaSettings,
     Status,
 )
@@ -30,7 +33,7 @@ from gitdesk.model import (
 CONFIG_PATH = ".gitdesk/config.yml"
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 SECTIONS = ("desk", "people", "queues", "workflow", "priorities", "categories", "private_fields", "sync",
-            "reports", "sla")
+            "reports", "sla", "mail")
 
 DEFAULT_STATUSES: dict[str, dict[str, Any]] = {
     "new": {"next": ["open", "pending", "resolved", "rejected"]},
@@ -139,6 +142,17 @@ reports:
     repeat_within: 30d     # another ticket on the same asset this soon is a repeat
   feedback:
     name_agents: false     # the weekly feedback digest names teams, not agents
+
+# Mail: 'gitdesk intake' takes tickets in from a mailbox, 'gitdesk reply --send'
+# mails the requester (to outbox/ while no SMTP host is set). The SMTP password
+# never goes here: set GITDESK_SMTP_PASSWORD where mail is sent.
+mail:
+  address:                 # the desk's own address, e.g. help@example.com
+  # name: Example help desk
+  # aliases: [it@example.com]
+  # smtp: {{host: smtp.example.com, port: 587, user: help@example.com, security: starttls}}
+  max_attachment_bytes: 10MB
+  routes: []               # first match wins, e.g. - {{to: [facilities@example.com], queue: facilities}}
 """
 
 
@@ -339,6 +353,7 @@ def parse_config(text: str, path: str = CONFIG_PATH) -> Config:
 
     report_settings = _reports(read, read.mapping(top.get("reports"), "reports"))
     sla_settings = _sla(read, read.mapping(top.get("sla"), "sla"))
+    mail_settings = _mail(read, read.mapping(top.get("mail"), "mail"), queues, categories, priorities)
 
     return Config(
         desk_name=desk_name,
@@ -356,6 +371,7 @@ def parse_config(text: str, path: str = CONFIG_PATH) -> Config:
         sync_strategy=strategy,
         reports=report_settings,
         sla=sla_settings,
+        mail=mail_settings,
     )
 
 
@@ -412,3 +428,81 @@ def _sla(read: _Reader, raw: Mapping[str, Any]) -> SlaSettings:
             raise read.fail("sla.holidays", f"not a date: {value!r}", "write dates like 2026-12-25")
         holidays.append(text)
     return SlaSettings(clock, start, end, tuple(sorted(set(days))), tuple(sorted(holidays)))
+
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]?i?b?)\s*$", re.IGNORECASE)
+
+
+def _size(read: _Reader, value: Any, key: str, default: int) -> int:
+    if value is None:
+        return default
+    match = _SIZE.match(str(value)) if not isinstance(value, bool) else None
+    if match is None:
+        raise read.fail(key, f"not a size: {value!r}", "write it like 10MB, 500KB or a number of bytes")
+    unit = match.group(2).lower()[:1]
+    return int(float(match.group(1)) * {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}[unit])
+
+
+def _address(read: _Reader, value: Any, key: str) -> str | None:
+    from gitdesk.workflow import is_email
+
+    text = read.text(value, key)
+    if text is not None and not is_email(text):
+        raise read.fail(key, f"not an email address: {text!r}")
+    return text
+
+
+def _mail(read: _Reader, raw: Mapping[str, Any], queues: Mapping[str, Any], categories: Mapping[str, str],
+          priorities: Mapping[str, Any]) -> MailSettings:
+    for key in raw:
+        if key not in ("address", "name", "aliases", "smtp", "max_attachment_bytes", "routes"):
+            raise read.fail(f"mail.{key}", "unknown setting",
+                            "known: address, name, aliases, smtp, max_attachment_bytes, routes")
+    smtp = read.mapping(raw.get("smtp"), "mail.smtp")
+    security = read.text(smtp.get("security"), "mail.smtp.security", "starttls") or "starttls"
+    if security not in SMTP_SECURITY:
+        raise read.fail("mail.smtp.security", f"unknown security {security!r}", "use starttls, ssl or none")
+    if "password" in smtp:
+        raise read.fail("mail.smtp.password", "passwords never go in the desk's repository",
+                        "set GITDESK_SMTP_PASSWORD in the environment of whoever sends mail")
+    port = smtp.get("port")
+    if port is not None and (isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536):
+        raise read.fail("mail.smtp.port", f"not a port number: {port!r}")
+    routes = []
+    raw_routes = raw.get("routes") or []
+    if not isinstance(raw_routes, list):
+        raise read.fail("mail.routes", "must be a list of routes", "write each route as '- to: ...' lines")
+    for number, value in enumerate(raw_routes):
+        key = f"mail.routes.{number}"
+        fields = read.mapping(value, "mail.routes")
+        for name in fields:
+            if name not in ("to", "senders", "keywords", "queue", "category", "priority", "labels"):
+                raise read.fail("mail.routes", f"route {number + 1}: unknown condition or setting {name!r}",
+                                "conditions: to, senders, keywords; settings: queue, category, priority, labels")
+        route = Route(
+            to=tuple(a.casefold() for a in read.names(fields.get("to"), key)),
+            senders=tuple(a.casefold() for a in read.names(fields.get("senders"), key)),
+            keywords=tuple(w.casefold() for w in read.names(fields.get("keywords"), key)),
+            queue=read.text(fields.get("queue"), key),
+            category=read.text(fields.get("category"), key),
+            priority=read.text(fields.get("priority"), key),
+            labels=read.names(fields.get("labels"), key),
+        )
+        for what, chosen, known in (("queue", route.queue, queues), ("category", route.category, categories),
+                                    ("priority", route.priority, priorities)):
+            if chosen is not None and chosen not in known:
+                raise read.fail("mail.routes", f"route {number + 1}: unknown {what} {chosen!r}",
+                                f"known: {', '.join(known)}")
+        routes.append(route)
+    return MailSettings(
+        address=_address(read, raw.get("address"), "mail.address"),
+        name=read.text(raw.get("name"), "mail.name"),
+        aliases=tuple(a.casefold() for a in read.names(raw.get("aliases"), "mail.aliases")),
+        smtp_host=read.text(smtp.get("host"), "mail.smtp.host"),
+        smtp_port=port,
+        smtp_user=read.text(smtp.get("user"), "mail.smtp.user"),
+        smtp_security=security,
+        max_attachment_bytes=_size(read, raw.get("max_attachment_bytes"), "mail.max_attachment_bytes",
+                                   MailSettings().max_attachment_bytes),
+        routes=tuple(routes),
+    )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -221,11 +221,12 @@ class Desk:
                 hint=f"commit them (git commit {changed[0]}) or discard them (git restore {changed[0]}) first",
             )
 
-    def commit(self, files: dict[str, str], message: str, when: datetime,
+    def commit(self, files: Mapping[str, str | bytes], message: str, when: datetime,
                *, new_files: frozenset[str] = frozenset()) -> str:
-        """Write desk-relative ``files`` and commit exactly them."""
+        """Write desk-relative ``files`` (text, or bytes as they are) and commit exactly them."""
         author = self.identity()
-        encoded = {self.repo_path(path): text.encode("utf-8") for path, text in files.items()}
+        encoded = {self.repo_path(path): data if isinstance(data, bytes) else data.encode("utf-8")
+                   for path, data in files.items()}
         commit = transaction.commit_files(
             self.repo, encoded, message, author, when,
             new_files=frozenset(self.repo_path(path) for path in new_files),

@@ -49,7 +49,30 @@ def decode(text: str) -> int:
     return value
 
 
-def mint(prefix: str, when: datetime, existing: Iterable[str] = ()) -> str:
+class Taken:
+    """IDs already in use, indexed by time slot, so minting thousands at once
+    (intake, imports) does not rescan every ID each time."""
+
+    def __init__(self, ids: Iterable[str] = ()) -> None:
+        self._all: set[str] = set()
+        self._largest: dict[str, str] = {}
+        for ticket_id in ids:
+            self.add(ticket_id)
+
+    def add(self, ticket_id: str) -> None:
+        self._all.add(ticket_id)
+        slot = ticket_id[:-RANDOM_CHARS]
+        if ticket_id > self._largest.get(slot, ""):
+            self._largest[slot] = ticket_id
+
+    def __contains__(self, ticket_id: object) -> bool:
+        return ticket_id in self._all
+
+    def largest_in(self, head: str) -> str | None:
+        return self._largest.get(head)
+
+
+def mint(prefix: str, when: datetime, existing: Iterable[str] | Taken = ()) -> str:
     """A new ID for a ticket created at ``when``.
 
     If the desk already has IDs from the same millisecond (which happens when
@@ -60,7 +83,12 @@ def mint(prefix: str, when: datetime, existing: Iterable[str] = ()) -> str:
     """
     time_part = encode(int(when.timestamp() * 1000), TIME_CHARS)
     head = f"{prefix}-{time_part}"
-    same_slot = [ticket_id for ticket_id in existing if ticket_id.startswith(head)]
+    if isinstance(existing, Taken):
+        largest = existing.largest_in(head)
+        same_slot = [largest] if largest is not None and len(largest) == len(head) + RANDOM_CHARS else []
+    else:
+        same_slot = [ticket_id for ticket_id in existing
+                     if ticket_id.startswith(head) and len(ticket_id) == len(head) + RANDOM_CHARS]
     random_bits = 5 * RANDOM_CHARS
     if same_slot:
         after = decode(max(same_slot)[len(head):]) + 1 + secrets.randbelow(1 << 24)

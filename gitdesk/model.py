@@ -160,6 +160,35 @@ class SlaSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class Route:
+    """Where mail goes: the first route whose conditions all hold (empty ones hold) wins."""
+
+    to: tuple[str, ...] = ()  # any recipient address (To, Cc, Delivered-To), case ignored
+    senders: tuple[str, ...] = ()  # a sender address, or @domain
+    keywords: tuple[str, ...] = ()  # any of these words in the subject or body
+    queue: str | None = None
+    category: str | None = None
+    priority: str | None = None
+    labels: tuple[str, ...] = ()
+
+
+SMTP_SECURITY = ("starttls", "ssl", "none")
+
+
+@dataclass(frozen=True, slots=True)
+class MailSettings:
+    address: str | None = None  # the desk's own address: From of replies; mail from it is a loop
+    name: str | None = None  # display name for the From header
+    aliases: tuple[str, ...] = ()  # other addresses that reach the desk
+    smtp_host: str | None = None  # none: --send writes to outbox/
+    smtp_port: int | None = None  # default by security: 587, 465 or 25
+    smtp_user: str | None = None
+    smtp_security: str = "starttls"
+    max_attachment_bytes: int = 10 * 1024 * 1024
+    routes: tuple[Route, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     desk_name: str
     id_prefix: str
@@ -175,6 +204,7 @@ class Config:
     sync_strategy: str = "rebase"  # how gitdesk sync integrates the upstream: rebase | merge
     reports: ReportSettings = field(default_factory=ReportSettings)
     sla: SlaSettings = field(default_factory=SlaSettings)
+    mail: MailSettings = field(default_factory=MailSettings)
 
     def person(self, handle_or_email: str) -> Person | None:
         """Look a person up by handle or (case-insensitive) email."""

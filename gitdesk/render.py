@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from gitdesk.actions import Outcome
     from gitdesk.errors import GitdeskError
     from gitdesk.history import LogEntry
+    from gitdesk.intake import IntakeResult
     from gitdesk.kb import KbHit
     from gitdesk.model import Config, Entry, Ticket
     from gitdesk.reports.base import Report
@@ -523,6 +524,60 @@ def warnings(problems: Iterable[GitdeskError], most: int = 10) -> None:
     if len(listed) > most:
         click.echo(f"gitdesk: warning: and {len(listed) - most} more files skipped (gitdesk check lists them all)",
                    err=True)
+
+
+# --- intake, import -----------------------------------------------------------
+
+ROUTINE_SHOWN = 100  # more messages than this: a terminal lists only what needs a look
+
+
+def intake_result(result: IntakeResult, fmt: str) -> None:
+    records = [{"position": item.position, "outcome": item.outcome, "ticket": item.ticket, "from": item.sender,
+                "message_id": item.message_id, "detail": item.detail} for item in result.items]
+    counts = {outcome: result.count(outcome) for outcome in ("new", "reply", "skipped", "failed")}
+    if fmt == "json":
+        click.echo(json.dumps({"source": result.source, "commits": result.commits, "counts": counts,
+                               "messages": records}, ensure_ascii=False, indent=2))
+        return
+    if fmt == "csv":
+        write_csv(records)
+        return
+    routine = len(records) > ROUTINE_SHOWN
+    rows = [[_cell(r["position"]), _cell(r["outcome"]), _cell(r["ticket"]), _cell(r["from"]), _cell(r["detail"])]
+            for r in records if not routine or r["outcome"] in ("skipped", "failed")]
+    if rows:
+        table(["MESSAGE", "OUTCOME", "TICKET", "FROM", "DETAIL"], rows, flexible=4)
+    commits = f" [{', '.join(c[:7] for c in result.commits)}]" if result.commits else ""
+    click.echo(visible(f"Intake from {result.source}: {counts['new']} new tickets, {counts['reply']} replies, "
+                       f"{counts['skipped']} skipped, {counts['failed']} not taken in{commits}"), err=True)
+
+
+class Progress:
+    """A progress line on a terminal's stderr for long work; silent when piped."""
+
+    def __init__(self, label: str, total: int | None = None) -> None:
+        self.label = label
+        self.total = total
+        self._progress: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> Progress:
+        if sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import Progress as RichProgress
+
+            self._progress = RichProgress(console=Console(stderr=True), transient=True)
+            self._progress.start()
+            self._task = self._progress.add_task(self.label, total=self.total)
+        return self
+
+    def advance(self, amount: int = 1) -> None:
+        if self._progress is not None:
+            self._progress.advance(self._task, amount)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
 
 
 def error(message: str) -> None:

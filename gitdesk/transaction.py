@@ -85,6 +85,8 @@ def commit_files(
     if branch is None:
         raise GitError("HEAD is detached; gitdesk commits to a branch",
                        hint="check out a branch first: git switch main")
+    for path in files:
+        _refuse_linked_parents(repo.top, path)
     commit = git.create_commit(repo, parent, files, message, author, git_date(when))
     old: dict[str, bytes | None] = {}
     for path in files:
@@ -110,6 +112,22 @@ def commit_files(
         raise
     journal.unlink(missing_ok=True)
     return commit
+
+
+def _refuse_linked_parents(top: Path, path: str) -> None:
+    """A folder on the way to a file we write must be a real folder inside the
+    work tree, never a link a hostile commit planted (attachments/ -> /etc)."""
+    parts = path.split("/")
+    if any(part in ("", ".", "..") for part in parts) or path.startswith("/"):
+        raise UnsafePath("is not a plain path inside the desk", path=path)
+    current = top
+    for part in parts[:-1]:
+        current = current / part
+        if current.is_symlink():
+            raise UnsafePath(f"{part}/ is a symbolic link; gitdesk never writes through links", path=path,
+                             hint=f"replace the link {current.relative_to(top)} with a folder")
+        if not current.exists():
+            return
 
 
 def _read_or_none(path: Path) -> bytes | None:

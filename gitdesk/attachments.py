@@ -1,0 +1,58 @@
+"""Files that came with a ticket, under ``attachments/<ID>/``.
+
+Names come from strangers: only the last path component is kept, and only
+letters, digits, '.', '_', '-' and spaces; no leading dots, no control or
+direction characters, bounded length, never an existing name. Whatever the
+sender wrote, the file lands inside its ticket's folder.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+import urllib.parse
+from collections.abc import Collection
+
+ATTACHMENTS = "attachments"
+MAX_NAME = 100
+_WINDOWS_RESERVED = frozenset({"con", "prn", "aux", "nul", *(f"com{n}" for n in range(10)),
+                               *(f"lpt{n}" for n in range(10))})
+
+
+def safe_name(name: str, taken: Collection[str] = ()) -> str:
+    """A harmless file name for ``name``, different from every name in ``taken`` (case ignored)."""
+    base = unicodedata.normalize("NFC", name).replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = "".join(ch if ch.isalnum() or ch in "._- " else "_" for ch in base)
+    cleaned = " ".join(cleaned.split()).lstrip(". ").rstrip(". ")
+    stem, dot, extension = cleaned.rpartition(".")
+    if not dot:
+        stem, extension = cleaned, ""
+    extension = extension[:16]
+    stem = stem[:MAX_NAME - len(extension) - 1].rstrip(". ") or "attachment"
+    if stem.casefold() in _WINDOWS_RESERVED:
+        stem = f"{stem}_"
+    candidate = f"{stem}.{extension}" if extension else stem
+    folded = {item.casefold() for item in taken}
+    number = 2
+    while candidate.casefold() in folded:
+        candidate = f"{stem}-{number}.{extension}" if extension else f"{stem}-{number}"
+        number += 1
+    return candidate
+
+
+def path_of(ticket_id: str, name: str) -> str:
+    """The desk-relative path of an attachment (``name`` must come from ``safe_name``)."""
+    return f"{ATTACHMENTS}/{ticket_id}/{name}"
+
+
+def link(ticket_id: str, name: str) -> str:
+    """A Markdown link from the ticket file to the attachment (works on Git hosts)."""
+    target = urllib.parse.quote(f"../{path_of(ticket_id, name)}")
+    shown = name.replace("[", "(").replace("]", ")")
+    return f"[{shown}]({target})"
+
+
+def size_text(size: int) -> str:
+    for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{size} bytes"

@@ -1,0 +1,64 @@
+"""HTML mail as readable plain text: paragraphs, line breaks, lists, links kept
+as "text (url)"; scripts, styles and head dropped. Standard library only:
+mail HTML is small and we need text, not a layout engine."""
+
+from __future__ import annotations
+
+import html.parser
+import re
+
+_BLOCKS = frozenset({"p", "div", "br", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre",
+                     "table", "ul", "ol", "hr", "section", "article", "header", "footer"})
+_SKIP = frozenset({"script", "style", "head", "title", "template", "noscript"})
+
+
+class _Text(html.parser.HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skipping = 0
+        self.href: str | None = None
+        self.link_text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIP:
+            self.skipping += 1
+        elif tag == "li":
+            self.parts.append("\n- ")
+        elif tag in _BLOCKS:
+            self.parts.append("\n\n" if tag in ("p", "div", "table", "ul", "ol", "h1", "h2", "h3") else "\n")
+        elif tag == "a":
+            self.href = dict(attrs).get("href")
+            self.link_text = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP:
+            self.skipping = max(0, self.skipping - 1)
+        elif tag == "a" and self.href is not None:
+            text = "".join(self.link_text).strip()
+            if self.href.startswith(("http://", "https://", "mailto:")) and self.href.removeprefix("mailto:") != text:
+                self.parts.append(f" ({self.href})")
+            self.href = None
+        elif tag in ("p", "div", "h1", "h2", "h3", "table", "blockquote"):
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if self.skipping:
+            return
+        text = re.sub(r"\s+", " ", data)
+        if self.href is not None:
+            self.link_text.append(text)
+        self.parts.append(text)
+
+
+def to_text(markup: str) -> str:
+    """Readable text from an HTML mail body."""
+    parser = _Text()
+    try:
+        parser.feed(markup)
+        parser.close()
+    except (AssertionError, ValueError):  # pragma: no cover - html.parser is lenient; be safe anyway
+        pass
+    lines = [line.strip() for line in "".join(parser.parts).replace("\xa0", " ").splitlines()]
+    text = "\n".join(lines)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()

@@ -1,0 +1,424 @@
+"""Mail in: ``gitdesk intake mbox|maildir|eml PATH``.
+
+A new thread becomes a ticket; a reply (matched by In-Reply-To/References,
+or by the ``[GD-…]`` tag in the subject, from someone on that ticket) is
+appended to its conversation. Message-IDs are kept in each ticket's
+``message_ids`` field, so running the same mailbox again takes nothing in
+twice, on any clone.
+
+Messages are read outside the desk lock and written in chunks: under the
+lock, the desk's current state is read, the chunk's messages are applied one
+by one (a message that fails leaves no trace), and the result is one commit
+listing every ticket it touched. A chunk either lands whole or not at all;
+only messages in a landed commit are reported as taken in.
+"""
+
+from __future__ import annotations
+
+import mailbox
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from gitdesk import actions, attachments, clock, ids, ticketfile, workflow
+from gitdesk.desk import Actor, Desk, LoadedTicket
+from gitdesk.errors import GitdeskError, NotFound, ValidationError
+from gitdesk.mailmessage import Incoming, MalformedMessage, parse, strip_quoted
+from gitdesk.model import REOPEN, REPLY, Entry, Route, Ticket
+
+KINDS = ("mbox", "maildir", "eml")
+MESSAGE_IDS = "message_ids"  # front-matter field: every Message-ID this ticket has seen
+CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Taken:
+    """What happened to one message."""
+
+    position: str  # where it was in the source: "message 3", a file name
+    outcome: str  # new | reply | skipped | failed
+    ticket: str | None
+    detail: str  # the title for new tickets; the reason for skipped and failed
+    sender: str | None = None
+    message_id: str | None = None
+
+
+@dataclass(slots=True)
+class IntakeResult:
+    source: str
+    items: list[Taken] = field(default_factory=list)
+    commits: list[str] = field(default_factory=list)
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for item in self.items if item.outcome == outcome)
+
+    @property
+    def failed(self) -> bool:
+        return any(item.outcome == "failed" for item in self.items)
+
+
+# --- sources ----------------------------------------------------------------------------
+
+
+def read_source(kind: str, path: Path) -> Iterator[tuple[str, bytes]]:
+    """(position, raw bytes) of every message in the mailbox, in mailbox order."""
+    if kind not in KINDS:
+        raise ValidationError(f"unknown mailbox kind {kind!r}", hint=f"use one of: {', '.join(KINDS)}")
+    if not path.exists():
+        raise NotFound(f"no such {kind}: {path}")
+    if kind == "eml":
+        files = sorted(p for p in path.rglob("*.eml") if p.is_file()) if path.is_dir() else [path]
+        for file in files:
+            yield (str(file.relative_to(path)) if path.is_dir() else file.name), file.read_bytes()
+        return
+    if kind == "mbox":
+        if not path.is_file():
+            raise ValidationError(f"{path} is not an mbox file", hint="give the mailbox file itself")
+        box: mailbox.Mailbox[mailbox.Message] = mailbox.mbox(str(path), factory=None, create=False)
+    else:
+        if not (path / "cur").is_dir() and not (path / "new").is_dir():
+            raise ValidationError(f"{path} is not a maildir (no cur/ or new/ inside)")
+        box = mailbox.Maildir(str(path), factory=None, create=False)
+    try:
+        keys = list(box.iterkeys())
+        if kind == "maildir":
+            keys.sort()
+        for number, key in enumerate(keys, 1):
+            yield (f"message {number}" if kind == "mbox" else f"message {key}"), box.get_bytes(key)
+    finally:
+        box.close()
+
+
+# --- what the desk knows ------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _State:
+    """The desk as this chunk sees it: tickets by id, and Message-IDs to tickets."""
+
+    desk: Desk
+    tickets: dict[str, Ticket]
+    by_message: dict[str, str]
+    taken: ids.Taken
+    loaded: dict[str, LoadedTicket] = field(default_factory=dict)
+    created: set[str] = field(default_factory=set)
+    attachment_names: dict[str, set[str]] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, desk: Desk) -> _State:
+        from gitdesk import cache, index
+
+        with cache.open_cache(desk.repo, desk.prefix) as connection:
+            found, _ = index.tickets(desk, connection)
+        by_message: dict[str, str] = {}
+        for ticket in found:
+            for message_id in _message_ids(ticket):
+                by_message[message_id] = ticket.id
+        return cls(desk, {t.id: t for t in found}, by_message, ids.Taken(t.id for t in found))
+
+    def others(self) -> list[Ticket]:
+        return list(self.tickets.values())
+
+
+def _message_ids(ticket: Ticket) -> list[str]:
+    value = ticket.extra.get(MESSAGE_IDS)
+    return [str(item) for item in value] if isinstance(value, list) else []
+
+
+def _with_message_id(ticket: Ticket, message_id: str) -> Ticket:
+    extra = dict(ticket.extra)
+    extra[MESSAGE_IDS] = [*_message_ids(ticket), message_id]
+    return replace(ticket, extra=extra)
+
+
+# --- deciding ------------------------------------------------------------------------------
+
+_TAG_CHARS = "0-9A-Za-z"
+
+
+def _tagged(desk: Desk, subject: str) -> str | None:
+    """The ticket named by a ``[GD-…]`` tag in the subject, if it exists."""
+    prefix = re.escape(desk.config.id_prefix)
+    for match in re.finditer(rf"\[({prefix}-[{_TAG_CHARS}]{{4,40}})\]", subject, re.IGNORECASE):
+        try:
+            return desk.resolve(match.group(1))
+        except GitdeskError:
+            continue
+    return None
+
+
+def _thread_ticket(state: _State, incoming: Incoming) -> str | None:
+    for reference in reversed(incoming.references):
+        if reference in state.by_message:
+            return state.by_message[reference]
+    return _tagged(state.desk, incoming.subject)
+
+
+def _on_ticket(desk: Desk, ticket: Ticket, sender: str) -> bool:
+    """Whether ``sender`` may add to ``ticket`` by mail: its requester, a person of
+    the desk, or someone who already wrote in its conversation."""
+    folded = sender.casefold()
+    person = desk.config.person(sender)
+    if folded == ticket.requester.casefold() or person is not None:
+        return True
+    requester = desk.config.person(ticket.requester)
+    if requester is not None and (requester.email or "").casefold() == folded:
+        return True
+    return any(entry.author.casefold() == folded for entry in ticket.entries)
+
+
+def route_for(routes: tuple[Route, ...], incoming: Incoming) -> Route | None:
+    """The first route whose conditions all hold."""
+    words = set(re.findall(r"[\w.+-]+", f"{incoming.subject}\n{incoming.text}".casefold()))
+    sender = incoming.sender.casefold()
+    for route in routes:
+        if route.to and not any(address in incoming.recipients for address in route.to):
+            continue
+        if route.senders and not any(sender == s or (s.startswith("@") and sender.endswith(s))
+                                     for s in route.senders):
+            continue
+        if route.keywords and not any(keyword in words for keyword in route.keywords):
+            continue
+        return route
+    return None
+
+
+def _is_loop(desk: Desk, incoming: Incoming) -> bool:
+    mail = desk.config.mail
+    ours = {a for a in (mail.address or "", *mail.aliases) if a}
+    return incoming.desk_header is not None or incoming.sender.casefold() in {a.casefold() for a in ours}
+
+
+# --- applying one message --------------------------------------------------------------------
+
+
+def _body_with_attachments(state: _State, ticket_id: str, text: str, incoming: Incoming,
+                           files: dict[str, bytes]) -> str:
+    """``text`` followed by links to the message's attachments, saved into ``files``;
+    those over the size limit are named but not kept."""
+    limit = state.desk.config.mail.max_attachment_bytes
+    lines = []
+    names = state.attachment_names.setdefault(ticket_id, _existing_attachments(state.desk, ticket_id))
+    for attachment in incoming.attachments:
+        name = attachments.safe_name(attachment.name or f"attachment.{attachment.content_type.split('/')[-1]}",
+                                     names)
+        if len(attachment.data) > limit:
+            lines.append(f"- {name} ({attachments.size_text(len(attachment.data))}): not kept, over the "
+                         f"{attachments.size_text(limit)} limit (mail.max_attachment_bytes)")
+            continue
+        names.add(name)
+        files[attachments.path_of(ticket_id, name)] = attachment.data
+        lines.append(f"- {attachments.link(ticket_id, name)} ({attachments.size_text(len(attachment.data))})")
+    if not lines:
+        return text
+    return f"{text}\n\nAttachments:\n" + "\n".join(lines) if text else "Attachments:\n" + "\n".join(lines)
+
+
+def _existing_attachments(desk: Desk, ticket_id: str) -> set[str]:
+    folder = desk.root / attachments.ATTACHMENTS / ticket_id
+    if folder.is_symlink() or not folder.is_dir():
+        return set()
+    return {entry.name for entry in folder.iterdir()}
+
+
+def _new(state: _State, incoming: Incoming, files: dict[str, bytes], related: str | None = None) -> Ticket:
+    desk = state.desk
+    route = route_for(desk.config.mail.routes, incoming)
+    requester = incoming.sender
+    # An agent forwarding a customer's mail opens the ticket for that customer.
+    if (incoming.forwarded_from and desk.config.person(incoming.sender) is not None
+            and desk.config.person(incoming.forwarded_from) is None and workflow.is_email(incoming.forwarded_from)):
+        requester = incoming.forwarded_from
+    actor = Actor(incoming.sender, desk.config.person(incoming.sender), incoming.sender)
+    tag = re.compile(rf"\s*\[{re.escape(desk.config.id_prefix)}-[{_TAG_CHARS}]{{4,40}}\]", re.IGNORECASE)
+    spec = actions.NewTicket(
+        title=tag.sub("", incoming.title).strip() or "(no subject)",
+        requester=requester,
+        queue=route.queue if route else None,
+        priority=route.priority if route else None,
+        category=route.category if route else None,
+        labels=route.labels if route else (),
+        extra=((MESSAGE_IDS, [incoming.message_id]),),
+    )
+    ticket = actions.new_ticket(desk, spec, actor, clock.now(), state.taken, state.others)
+    body = _body_with_attachments(state, ticket.id, incoming.text, incoming, files)
+    ticket = replace(ticket, description=ticketfile.escape_text(body, section=False) if body.strip() else "")
+    if related:
+        ticket = replace(ticket, related=(related,))
+    return ticket
+
+
+def _reply(state: _State, ticket: Ticket, incoming: Incoming, files: dict[str, bytes]) -> Ticket:
+    desk = state.desk
+    person = desk.config.person(incoming.sender)
+    author = person.handle if person else incoming.sender
+    text = _body_with_attachments(state, ticket.id, strip_quoted(incoming.text), incoming, files)
+    text = ticketfile.escape_text(text) or "(no text)"
+    if person is None:
+        is_requester = incoming.sender.casefold() == ticket.requester.casefold()
+    else:
+        is_requester = desk.config.person(ticket.requester) is person
+    new = _with_message_id(ticket, incoming.message_id)
+    status = desk.config.statuses
+    if (is_requester and ticket.status == workflow.RESOLVED and workflow.OPEN in status
+            and workflow.OPEN in status[ticket.status].next):
+        # Like most desks: the requester answering a resolved ticket reopens it; their words are the reason.
+        new = replace(new, entries=(*new.entries, Entry(clock.now(), author, REOPEN, text)), status=workflow.OPEN)
+    else:
+        new = replace(new, entries=(*new.entries, Entry(clock.now(), author, REPLY, text)))
+        if (is_requester and ticket.status == workflow.PENDING and workflow.OPEN in status
+                and workflow.OPEN in status[ticket.status].next):
+            new = replace(new, status=workflow.OPEN)
+    return new
+
+
+def _apply(state: _State, incoming: Incoming, files: dict[str, bytes]) -> tuple[str, Ticket, str]:
+    """(outcome, ticket after the message, detail) for one message; raises GitdeskError
+    when it cannot be applied, leaving ``state`` and ``files`` untouched."""
+    desk = state.desk
+    scratch: dict[str, bytes] = {}
+    names_before = {key: set(value) for key, value in state.attachment_names.items()}
+    try:
+        target = _thread_ticket(state, incoming)
+        if target is not None and target in state.tickets:
+            if target not in state.created and target not in state.loaded:
+                # The file, not the index, is what a reply is written onto.
+                state.loaded[target] = desk.load(target)
+                state.tickets[target] = state.loaded[target].ticket
+            ticket = state.tickets[target]
+            if not _on_ticket(desk, ticket, incoming.sender):
+                new = _new(state, incoming, scratch)
+                detail = f"{new.title} (mentions {target}, but {incoming.sender} is not on it)"
+                outcome = "new"
+            elif workflow.is_done(desk.config, ticket.status) and ticket.status != workflow.RESOLVED:
+                new = _new(state, incoming, scratch, related=target)
+                detail = f"{new.title} (follow-up to {ticket.status} {target})"
+                outcome = "new"
+            else:
+                if target in state.loaded:
+                    desk.ensure_clean([state.loaded[target].path])
+                new = _reply(state, ticket, incoming, scratch)
+                actions.validate_change(desk, state.loaded[target].ticket if target in state.loaded else None,
+                                        new, desk.path_of(new.id))
+                detail = f"{ticket.title}"
+                outcome = "reply"
+        else:
+            new = _new(state, incoming, scratch)
+            detail = new.title
+            outcome = "new"
+    except GitdeskError:
+        state.attachment_names = names_before
+        raise
+    if outcome == "new":
+        state.created.add(new.id)
+    files.update(scratch)
+    state.tickets[new.id] = new
+    state.by_message[incoming.message_id] = new.id
+    return outcome, new, detail
+
+
+# --- the run ----------------------------------------------------------------------------------
+
+
+def _commit_message(result_items: list[Taken], source: str) -> str:
+    new = [item for item in result_items if item.outcome == "new"]
+    replies = [item for item in result_items if item.outcome == "reply"]
+    parts = [f"{len(new)} new ticket{'s' * (len(new) != 1)}"] if new else []
+    parts += [f"{len(replies)} repl{'ies' if len(replies) != 1 else 'y'}"] if replies else []
+    subject = f"intake: {', '.join(parts)} from {source}"
+    lines = [f"{item.ticket} {item.outcome} from {item.sender}: {' '.join(item.detail.split())}"[:200]
+             for item in result_items if item.outcome in ("new", "reply")]
+    touched = list(dict.fromkeys(item.ticket for item in result_items if item.ticket))
+    trailers = ["Gitdesk-Action: intake"] + [f"Gitdesk-Ticket: {ticket_id}" for ticket_id in touched]
+    return subject + "\n\n" + "\n".join(lines) + "\n\n" + "\n".join(trailers) + "\n"
+
+
+def _land(desk: Desk, state: _State, items: list[Taken], files: dict[str, bytes], source: str,
+          result: IntakeResult) -> None:
+    """Render every touched ticket and commit the chunk; on failure report its messages as failed."""
+    landed = [item for item in items if item.outcome in ("new", "reply")]
+    if not landed:
+        result.items.extend(items)
+        return
+    try:
+        for ticket_id in dict.fromkeys(item.ticket for item in landed if item.ticket):
+            ticket = state.tickets[ticket_id]
+            path = desk.path_of(ticket_id)
+            if ticket_id in state.created:
+                text = ticketfile.render_new(ticket)
+            else:
+                loaded = state.loaded[ticket_id]
+                text = ticketfile.render(loaded.document, loaded.ticket, ticket)
+            ticketfile.parse(text, path)  # what we write must read back
+            files[path] = text.encode("utf-8")
+        desk.tickets_dir.mkdir(exist_ok=True)
+        commit = desk.commit(files, _commit_message(landed, source), clock.now(),
+                             new_files=frozenset(desk.path_of(t) for t in state.created)
+                             | frozenset(p for p in files if p.startswith(attachments.ATTACHMENTS + "/")))
+    except GitdeskError as error:
+        reason = f"not taken in: the commit failed: {error}"
+        result.items.extend(replace(item, outcome="failed", detail=reason, ticket=None)
+                            if item.outcome in ("new", "reply") else item for item in items)
+        return
+    result.commits.append(commit)
+    result.items.extend(items)
+
+
+def run(desk: Desk, kind: str, path: Path, *, chunk: int = CHUNK,
+        progress: Callable[[int], None] | None = None) -> IntakeResult:
+    """Take in every message of the mailbox at ``path``."""
+    result = IntakeResult(path.name)
+    source = read_source(kind, path)
+    pending: list[tuple[str, bytes]] = []
+    exhausted = False
+    while not exhausted:
+        pending = []
+        for item in source:
+            pending.append(item)
+            if len(pending) >= chunk:
+                break
+        else:
+            exhausted = True
+        if not pending:
+            break
+        _run_chunk(desk, pending, path.name, result)
+        if progress is not None:
+            progress(len(pending))
+    return result
+
+
+def _run_chunk(desk: Desk, messages: list[tuple[str, bytes]], source: str, result: IntakeResult) -> None:
+    parsed: list[tuple[str, Incoming | str]] = []
+    for position, raw in messages:
+        try:
+            parsed.append((position, parse(raw)))
+        except MalformedMessage as error:
+            parsed.append((position, str(error)))
+    with desk.writing():
+        state = _State.read(desk)
+        files: dict[str, bytes] = {}
+        items: list[Taken] = []
+        for position, incoming in parsed:
+            if isinstance(incoming, str):
+                items.append(Taken(position, "skipped", None, f"malformed: {incoming}"))
+                continue
+            items.append(_one(state, position, incoming, files))
+        _land(desk, state, items, files, source, result)
+
+
+def _one(state: _State, position: str, incoming: Incoming, files: dict[str, bytes]) -> Taken:
+    def taken(outcome: str, ticket: str | None, detail: str) -> Taken:
+        return Taken(position, outcome, ticket, detail, incoming.sender, incoming.message_id)
+
+    if _is_loop(state.desk, incoming):
+        return taken("skipped", None, "sent by this desk (a mail loop)")
+    if incoming.message_id in state.by_message:
+        return taken("skipped", state.by_message[incoming.message_id], "already taken in")
+    if incoming.automatic:
+        return taken("skipped", None, incoming.automatic)
+    try:
+        outcome, ticket, detail = _apply(state, incoming, files)
+    except GitdeskError as error:
+        return taken("failed", None, f"not taken in: {error}")
+    return taken(outcome, ticket.id, detail)

@@ -1,0 +1,308 @@
+"""One incoming mail message, read defensively into what the desk needs.
+
+Everything here is untrusted: headers may be missing or broken, charsets
+wrong, bodies HTML only, attachment names hostile. ``parse`` either returns
+an ``Incoming`` or raises ``MalformedMessage`` with a one-line reason; it
+never writes anything.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import email
+import email.header
+import email.policy
+import email.utils
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.message import Message
+
+from gitdesk import htmltext
+
+LOOP_HEADER = "X-Gitdesk-Desk"  # set on every mail gitdesk sends; seen coming back, it is a loop
+_REPLY_PREFIX = re.compile(r"^\s*((re|fwd?|aw|wg|sv|vs|antw|tr|r|rif|odp|fs)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
+_MESSAGE_ID = re.compile(r"<[^<>\s]{1,500}>")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+_AUTO_SUBJECT = re.compile(r"^\s*(automatic reply|auto(matic)?[- ]?reply|out of (the )?office|autosvar|"
+                           r"abwesenheitsnotiz|réponse automatique|undeliver(able|ed)|delivery status notification|"
+                           r"mail delivery (failed|subsystem))", re.IGNORECASE)
+
+
+class MalformedMessage(Exception):
+    """A message that cannot be taken in; the text says why in one line."""
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    name: str  # as the sender named it: untrusted, see attachments.safe_name
+    data: bytes
+    content_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    message_id: str  # "<...>"; made up from the bytes when the message has none
+    references: tuple[str, ...]  # In-Reply-To and References, oldest first
+    subject: str  # decoded, one line, control characters removed
+    sender: str  # the From address
+    sender_name: str
+    recipients: tuple[str, ...]  # To, Cc, Delivered-To, X-Original-To (lower case)
+    date: datetime | None
+    text: str  # the readable body
+    attachments: tuple[Attachment, ...]
+    automatic: str | None  # why this is an auto-reply or a bounce, else None
+    desk_header: str | None  # our loop header, if the message carries it
+    forwarded_from: str | None = None  # the original sender of a forwarded message
+
+    @property
+    def title(self) -> str:
+        """The subject without Re:/Fwd: prefixes, for a new ticket's title."""
+        title = _REPLY_PREFIX.sub("", self.subject).strip()
+        return title[:200] or "(no subject)"
+
+
+def one_line(text: str) -> str:
+    """Header text safe to show and store: no control or direction characters, single spaced."""
+    return " ".join(_CONTROL.sub(" ", text).split())
+
+
+def _header(message: Message, name: str) -> str:
+    try:
+        value = message.get(name)
+    except Exception:  # a header the parser cannot even decode
+        return ""
+    if value is None:
+        return ""
+    try:
+        text = str(value)
+    except Exception:
+        return ""
+    if "=?" in text:  # encoded words the lenient path left alone
+        with contextlib.suppress(Exception):
+            text = str(email.header.make_header(email.header.decode_header(text)))
+    return one_line(text)
+
+
+def _addresses(message: Message, *names: str) -> list[tuple[str, str]]:
+    found = []
+    for name in names:
+        try:
+            values = message.get_all(name) or []
+        except Exception:
+            continue
+        for display, address in email.utils.getaddresses([str(value) for value in values]):
+            if "@" in address:
+                found.append((one_line(display), address.strip().lower()))
+    return found
+
+
+def _decoded(part: Message) -> str:
+    """A text part's content, whatever its charset claims."""
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        return ""
+    charset = part.get_content_charset() or "utf-8"
+    for candidate in (charset, "utf-8", "cp1252"):
+        try:
+            return payload.decode(candidate)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return payload.decode("utf-8", errors="replace")
+
+
+def _filename(part: Message) -> str | None:
+    try:
+        name = part.get_filename()
+    except Exception:
+        name = None
+    if name is None:
+        return None
+    return str(email.header.make_header(email.header.decode_header(name))) if "=?" in name else str(name)
+
+
+class _Body:
+    """What a walk over the parts collects."""
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+        self.htmls: list[str] = []
+        self.attachments: list[Attachment] = []
+        self.forwarded_from: str | None = None
+
+
+def _walk(message: Message, body: _Body, depth: int = 0) -> None:
+    if depth > 20:  # a message nested in itself this deep is an attack, not mail
+        raise MalformedMessage("message parts nested more than 20 deep")
+    content_type = message.get_content_type()
+    if content_type == "message/rfc822":
+        inner = message.get_payload()
+        inner_message = inner[0] if isinstance(inner, list) and inner else inner
+        if isinstance(inner_message, Message):
+            _forwarded(inner_message, body, depth)
+        return
+    if message.is_multipart():
+        parts = message.get_payload()
+        if not isinstance(parts, list):
+            return
+        if content_type == "multipart/alternative":
+            plain = [p for p in parts if isinstance(p, Message) and p.get_content_type() == "text/plain"]
+            parts = plain[-1:] or [p for p in parts if isinstance(p, Message)][-1:]
+        for part in parts:
+            if isinstance(part, Message):
+                _walk(part, body, depth + 1)
+        return
+    disposition = (message.get_content_disposition() or "").lower()
+    name = _filename(message)
+    if disposition != "attachment" and name is None and content_type in ("text/plain", "text/html"):
+        (body.texts if content_type == "text/plain" else body.htmls).append(_decoded(message))
+        return
+    if content_type == "message/delivery-status":
+        return
+    payload = message.get_payload(decode=True)
+    data = payload if isinstance(payload, bytes) else b""
+    body.attachments.append(Attachment(name or "", data, content_type))
+
+
+def _forwarded(inner: Message, body: _Body, depth: int) -> None:
+    """A message attached whole (a forward): its text, under the headers people need."""
+    senders = _addresses(inner, "From")
+    if senders and body.forwarded_from is None:
+        body.forwarded_from = senders[0][1]
+    nested = _Body()
+    _walk(inner, nested, depth + 1)
+    text = "\n\n".join(nested.texts) or "\n\n".join(htmltext.to_text(h) for h in nested.htmls)
+    body.texts.append(f"---------- Forwarded message ----------\nFrom: {_header(inner, 'From')}\n"
+                      f"Date: {_header(inner, 'Date')}\nSubject: {_header(inner, 'Subject')}\n\n{text.strip()}")
+    body.attachments.extend(nested.attachments)
+
+
+_INLINE_FORWARD = re.compile(r"^-{5,}\s*(forwarded message|original message|weitergeleitete nachricht)\s*-{5,}\s*$"
+                             r"\s*^\*?(from|von|de)\s*:\*?\s*(?P<from>.+)$", re.IGNORECASE | re.MULTILINE)
+
+
+def _automatic(message: Message, sender: str, subject: str) -> str | None:
+    auto = _header(message, "Auto-Submitted").lower()
+    if auto and auto != "no":
+        return f"automatic mail (Auto-Submitted: {auto})"
+    if _header(message, "X-Autoreply") or _header(message, "X-Autorespond"):
+        return "automatic reply"
+    precedence = _header(message, "Precedence").lower()
+    if precedence in ("bulk", "junk", "auto_reply", "list"):
+        return f"bulk or automatic mail (Precedence: {precedence})"
+    if message.get_content_type() == "multipart/report":
+        return "a delivery report (bounce)"
+    if sender.split("@")[0] in ("mailer-daemon", "postmaster"):
+        return "a delivery report (bounce)"
+    if _header(message, "Return-Path") == "<>":
+        return "mail with an empty return path (bounce or auto-reply)"
+    if _AUTO_SUBJECT.match(subject):
+        return "an automatic reply (by its subject)"
+    return None
+
+
+def _date(message: Message) -> datetime | None:
+    text = _header(message, "Date")
+    if not text:
+        return None
+    try:
+        parsed = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def message_ids(text: str) -> list[str]:
+    return _MESSAGE_ID.findall(text)
+
+
+def parse(raw: bytes) -> Incoming:
+    """Read one message (the bytes of an .eml file or one mbox entry)."""
+    if not raw.strip():
+        raise MalformedMessage("empty message")
+    try:
+        message = email.message_from_bytes(raw, policy=email.policy.compat32)
+    except Exception as error:  # pragma: no cover - the parser is lenient by design
+        raise MalformedMessage(f"cannot be parsed: {error}") from None
+    if not message.keys():
+        raise MalformedMessage("no headers: this is not a mail message")
+    senders = _addresses(message, "From") or _addresses(message, "Sender", "Reply-To")
+    if not senders:
+        raise MalformedMessage("no sender address (From:)")
+    sender_name, sender = senders[0]
+    subject = _header(message, "Subject")
+    found_ids = message_ids(_header(message, "Message-ID"))
+    message_id = found_ids[0] if found_ids else f"<{hashlib.sha256(raw).hexdigest()[:40]}@gitdesk.invalid>"
+    references = message_ids(_header(message, "References")) + message_ids(_header(message, "In-Reply-To"))
+    parts = _Body()
+    try:
+        _walk(message, parts)
+    except MalformedMessage:
+        raise
+    except Exception as error:
+        raise MalformedMessage(f"the body cannot be read: {type(error).__name__}") from None
+    body = "\n\n".join(t.strip("\n") for t in parts.texts if t.strip())
+    if not body and parts.htmls:
+        body = "\n\n".join(htmltext.to_text(h) for h in parts.htmls)
+    body = unicodedata.normalize("NFC", body.replace("\r\n", "\n").replace("\r", "\n"))
+    forwarded_from = parts.forwarded_from
+    inline = _INLINE_FORWARD.search(body) if forwarded_from is None else None
+    if inline:
+        found = email.utils.getaddresses([inline.group("from")])
+        forwarded_from = found[0][1].lower() if found and "@" in found[0][1] else None
+    recipients = tuple(dict.fromkeys(address for _, address in
+                                     _addresses(message, "To", "Cc", "Delivered-To", "X-Original-To")))
+    return Incoming(
+        message_id=message_id,
+        references=tuple(dict.fromkeys(references)),
+        subject=subject,
+        sender=sender,
+        sender_name=sender_name,
+        recipients=recipients,
+        date=_date(message),
+        text=body.strip(),
+        attachments=tuple(parts.attachments),
+        forwarded_from=forwarded_from,
+        automatic=_automatic(message, sender, subject),
+        desk_header=_header(message, LOOP_HEADER) or None,
+    )
+
+
+# --- quoted text ------------------------------------------------------------------------
+
+_QUOTE_STARTS = (
+    re.compile(r"^-{2,}\s*(original message|ursprüngliche nachricht|message d'origine)\s*-{2,}", re.IGNORECASE),
+    re.compile(r"^_{20,}\s*$"),  # Outlook on the web puts a rule above the quoted headers
+)
+_WROTE = re.compile(r"^(on|am|le|el|op|den)\s.{4,300}(wrote|schrieb|a écrit|escribió|schreef|skrev)\s*:\s*$",
+                    re.IGNORECASE)
+_OUTLOOK_FROM = re.compile(r"^\*?(from|von|de|van)\s*:\*?\s", re.IGNORECASE)
+_OUTLOOK_SENT = re.compile(r"^\*?(sent|gesendet|envoyé|enviado|verzonden|date)\s*:\*?\s", re.IGNORECASE)
+
+
+def strip_quoted(text: str) -> str:
+    """A reply without the earlier mail it quotes (Gmail's "On … wrote:", Outlook's
+    "From:/Sent:" block or "Original Message" rule, trailing "> " lines)."""
+    lines = text.split("\n")
+    cut = len(lines)
+    for index, line in enumerate(lines):
+        stripped = line.strip()
+        joined = f"{stripped} {lines[index + 1].strip()}" if index + 1 < len(lines) else stripped
+        if any(p.match(stripped) for p in _QUOTE_STARTS) or _WROTE.match(stripped) or (
+                _WROTE.match(joined) and not stripped.endswith(":")):
+            cut = index
+            break
+        if _OUTLOOK_FROM.match(stripped) and any(_OUTLOOK_SENT.match(following.strip())
+                                                 for following in lines[index + 1:index + 4]):
+            cut = index
+            break
+    kept = lines[:cut]
+    while kept and (kept[-1].startswith(">") or not kept[-1].strip()):
+        kept.pop()
+    result = "\n".join(kept).strip()
+    return result or text.strip()  # all of it quoted: keep what was sent rather than nothing
+

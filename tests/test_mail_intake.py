@@ -1,0 +1,265 @@
+"""Mail in: real message files (Gmail, Outlook, forwards, attachments, auto-replies,
+bounces, broken encodings) fed through real mbox, maildir and .eml sources."""
+
+from __future__ import annotations
+
+import json
+import mailbox
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import TEST_CONFIG, Desk, gitdesk_process, make_desk
+
+MAIL = Path(__file__).parent / "mail"
+MAIL_CONFIG = TEST_CONFIG.replace("alice@example.com", "alice@fernhill.example") + """\
+mail:
+  address: help@fernhill.example
+  aliases: [it@fernhill.example]
+  max_attachment_bytes: 1KB
+  routes:
+    - {to: [facilities@fernhill.example], queue: facilities}
+    - {keywords: [printer, scanner], queue: it-helpdesk, category: hardware}
+"""
+
+
+@pytest.fixture
+def mail_desk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Desk:
+    desk = make_desk(tmp_path / "desk", monkeypatch, MAIL_CONFIG)
+    desk.at("2026-11-23T12:00:00Z")
+    return desk
+
+
+def message(name: str, **fill: str) -> bytes:
+    """A message file from tests/mail, with @@PLACEHOLDERS@@ filled in."""
+    raw = (MAIL / name).read_bytes()
+    for key, value in fill.items():
+        raw = raw.replace(f"@@{key.upper()}@@".encode(), value.encode())
+    return raw
+
+
+def eml(tmp_path: Path, raw: bytes, name: str = "message.eml") -> Path:
+    path = tmp_path / name
+    path.write_bytes(raw)
+    return path
+
+
+def mbox(tmp_path: Path, *messages: bytes, name: str = "inbox.mbox") -> Path:
+    path = tmp_path / name
+    box = mailbox.mbox(str(path))
+    for raw in messages:
+        box.add(raw)
+    box.close()
+    return path
+
+
+def intake(desk: Desk, kind: str, path: Path, ok: bool = True) -> dict:  # type: ignore[type-arg]
+    result = desk.run("intake", kind, str(path), "--format", "json", ok=ok)
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+def ticket(desk: Desk, ticket_id: str) -> dict:  # type: ignore[type-arg]
+    return json.loads(desk.run("show", ticket_id, "--format", "json").stdout)  # type: ignore[no-any-return]
+
+
+def test_a_gmail_thread_becomes_a_ticket_and_the_reply_joins_it(mail_desk: Desk, tmp_path: Path) -> None:
+    before = mail_desk.commits()
+    result = intake(mail_desk, "eml", eml(tmp_path, message("gmail-new.eml")))
+    assert result["counts"] == {"new": 1, "reply": 0, "skipped": 0, "failed": 0}
+    ticket_id = result["messages"][0]["ticket"]
+    text = mail_desk.text(ticket_id)
+    assert "title: Outlook fragt ständig nach dem Passwort – every hour" in text
+    assert "requester: bob.meyer@gmail.com" in text
+    assert "status: new" in text, "no route matched: the ticket waits in intake"
+    assert "Übrigens\nalso on the VPN." in text and "<div" not in text
+    assert "<CAH7x9+Zq3vR1kYp0=u8dQm5TgW@mail.gmail.com>" in text
+    assert mail_desk.commits() == before + 1
+    assert "Gitdesk-Action: intake" in mail_desk.last_message()
+    assert f"Gitdesk-Ticket: {ticket_id}" in mail_desk.last_message()
+
+    mail_desk.run("--as", "alice", "set", ticket_id, "queue", "it-helpdesk")
+    mail_desk.run("--as", "alice", "ask", ticket_id, "-m", "Does this happen on the VPN, in the office, or both?")
+    assert ticket(mail_desk, ticket_id)["status"] == "pending"
+    mail_desk.at("2026-11-23T12:40:00Z")
+    reply = message("gmail-reply.eml", in_reply_to="<unknown-outgoing@fernhill.example>", ticket="GD-NOPE")
+    result = intake(mail_desk, "eml", eml(tmp_path, reply, "reply.eml"))
+    assert result["counts"]["reply"] == 1 and result["messages"][0]["ticket"] == ticket_id
+    shown = ticket(mail_desk, ticket_id)
+    assert shown["status"] == "open", "the requester answered: back in the queue"
+    last = shown["conversation"][-1]
+    assert (last["author"], last["kind"], last["text"]) == ("bob.meyer@gmail.com", "reply",
+                                                           "Both, in the office and on the VPN.")
+
+
+def test_html_only_outlook_mail_is_routed_and_a_reply_is_found_by_its_subject_tag(mail_desk: Desk,
+                                                                                 tmp_path: Path) -> None:
+    result = intake(mail_desk, "eml", eml(tmp_path, message("outlook-html-only.eml")))
+    ticket_id = result["messages"][0]["ticket"]
+    record = ticket(mail_desk, ticket_id)
+    assert (record["queue"], record["category"], record["status"]) == ("it-helpdesk", "hardware", "open")
+    assert record["requester"] == "carol.jones@fernhill.example"
+    text = mail_desk.text(ticket_id)
+    assert "The label printer in the packing room prints blank labels – the roll is full." in text
+    assert "MsoNormal" not in text and "<p" not in text
+
+    reply = message("outlook-reply.eml", ticket=ticket_id[:10])  # people shorten IDs too
+    result = intake(mail_desk, "eml", eml(tmp_path, reply, "reply.eml"))
+    assert (result["messages"][0]["outcome"], result["messages"][0]["ticket"]) == ("reply", ticket_id)
+    entry = ticket(mail_desk, ticket_id)["conversation"][-1]
+    assert entry["text"] == "Yes – it is the Zebra one by the door.\n\nCarol", "Outlook's quoted block is cut"
+
+
+def test_the_same_mailbox_twice_takes_nothing_in_twice(mail_desk: Desk, tmp_path: Path) -> None:
+    box = mbox(tmp_path, message("gmail-new.eml"), message("outlook-html-only.eml"), message("minimal.eml"))
+    first = intake(mail_desk, "mbox", box)
+    assert first["counts"]["new"] == 3 and len(first["commits"]) == 1
+    head = mail_desk.head()
+    again = intake(mail_desk, "mbox", box)
+    assert again["counts"] == {"new": 0, "reply": 0, "skipped": 3, "failed": 0}
+    assert {m["detail"] for m in again["messages"]} == {"already taken in"}
+    assert mail_desk.head() == head, "nothing new: no commit"
+    # minimal.eml has no Message-ID: it is known by its bytes instead
+    assert len(list((mail_desk.path / "tickets").glob("*.md"))) == 3
+
+
+def test_a_maildir_is_read_in_order_and_only_once(mail_desk: Desk, tmp_path: Path) -> None:
+    folder = mailbox.Maildir(str(tmp_path / "Maildir"), create=True)
+    for name in ("gmail-new.eml", "outlook-html-only.eml"):
+        folder.add(message(name))
+    folder.close()
+    assert intake(mail_desk, "maildir", tmp_path / "Maildir")["counts"]["new"] == 2
+    assert intake(mail_desk, "maildir", tmp_path / "Maildir")["counts"]["new"] == 0
+
+
+def test_auto_replies_bounces_and_our_own_mail_are_not_tickets(mail_desk: Desk, tmp_path: Path) -> None:
+    own = (b"From: Fernhill Help <help@fernhill.example>\nTo: bob@example.com\nSubject: Re: x [GD-01]\n"
+           b"Message-ID: <ours@fernhill.example>\n\nOur own reply, bounced back to us.\n")
+    looped = (b"From: someone@elsewhere.example\nTo: help@fernhill.example\nSubject: Re: x\n"
+              b"X-Gitdesk-Desk: Test desk\nMessage-ID: <loop@elsewhere.example>\n\nA copy of our mail.\n")
+    head = mail_desk.head()
+    result = intake(mail_desk, "mbox", mbox(tmp_path, message("auto-reply.eml"), message("bounce.eml"), own, looped))
+    reasons = [m["detail"] for m in result["messages"]]
+    assert [m["outcome"] for m in result["messages"]] == ["skipped"] * 4
+    assert reasons[0].startswith("automatic mail") and "auto-replied" in reasons[0]
+    assert reasons[1].startswith("automatic mail")
+    assert reasons[2] == reasons[3] == "sent by this desk (a mail loop)"
+    assert mail_desk.head() == head
+
+
+def test_a_malformed_message_is_named_by_position_and_the_rest_still_go_in(mail_desk: Desk, tmp_path: Path) -> None:
+    box = mbox(tmp_path, message("gmail-new.eml"), message("no-sender.eml"), message("minimal.eml"))
+    result = intake(mail_desk, "mbox", box)
+    assert [(m["position"], m["outcome"]) for m in result["messages"]] == [
+        ("message 1", "new"), ("message 2", "skipped"), ("message 3", "new")]
+    assert result["messages"][1]["detail"] == "malformed: no sender address (From:)"
+    minimal = mail_desk.text(result["messages"][2]["ticket"])
+    assert "title: (no subject)" in minimal and "VPN drops every 10 minutes." in minimal
+
+
+def test_broken_encodings_and_missing_headers_still_give_a_readable_ticket(mail_desk: Desk, tmp_path: Path) -> None:
+    result = intake(mail_desk, "eml", eml(tmp_path, message("broken-encodings.eml")))
+    text = mail_desk.text(result["messages"][0]["ticket"])
+    assert "The heating in room 2.14 is off. Café too cold." in text
+    assert "requester: frank@fernhill.example" in text
+
+
+def test_attachments_land_inside_the_tickets_folder_under_safe_names(mail_desk: Desk, tmp_path: Path) -> None:
+    big = (b"From: erin@fernhill.example\nTo: help@fernhill.example\nSubject: Photo of the jam\n"
+           b"Message-ID: <big@fernhill.example>\nMIME-Version: 1.0\n"
+           b"Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nPhoto attached.\n"
+           b"--b\nContent-Type: image/jpeg\nContent-Disposition: attachment; filename=jam.jpg\n\n" + b"x" * 5000
+           + b"\n--b--\n")
+    result = intake(mail_desk, "mbox", mbox(tmp_path, message("with-attachments.eml"), big))
+    first, second = (m["ticket"] for m in result["messages"])
+    folder = mail_desk.path / "attachments" / first
+    assert sorted(p.name for p in folder.iterdir()) == ["passwd___31m.txt", "post-commit", "scanner log.txt"]
+    assert (folder / "scanner log.txt").read_bytes() == b"E42: paper path sensor\n"
+    assert not (mail_desk.path / ".git" / "hooks" / "post-commit").exists()
+    assert not list(mail_desk.path.glob("*passwd*")) and not Path("/tmp/pwned").exists()
+    text = mail_desk.text(first)
+    assert "[scanner log.txt](../attachments/" + first + "/scanner%20log.txt)" in text
+    assert "\x1b" not in text
+    committed = mail_desk.committed_files()
+    assert f"attachments/{first}/post-commit" in committed
+    assert "jam.jpg (4.9 KB): not kept, over the 1.0 KB limit" in mail_desk.text(second)
+    assert "Photo attached." in mail_desk.text(second), "the rest of the mail still came in"
+    assert not (mail_desk.path / "attachments" / second).exists()
+
+
+def test_a_subject_tag_from_a_stranger_opens_a_new_ticket(mail_desk: Desk, tmp_path: Path) -> None:
+    victim = mail_desk.new("Payroll question", "-q", "it-helpdesk", "--requester", "carol")
+    before = mail_desk.text(victim)
+    stranger = (f"From: mallory@evil.example\nTo: help@fernhill.example\nSubject: Re: [{victim}] Payroll\n"
+                "Message-ID: <m1@evil.example>\n\nPlease send me the payroll file.\n").encode()
+    result = intake(mail_desk, "eml", eml(tmp_path, stranger))
+    item = result["messages"][0]
+    assert item["outcome"] == "new" and item["ticket"] != victim
+    assert f"mentions {victim}, but mallory@evil.example is not on it" in item["detail"]
+    assert mail_desk.text(victim) == before
+    assert "title: Payroll" in mail_desk.text(item["ticket"])
+
+
+def test_forwarded_mail_from_an_agent_opens_a_ticket_for_the_customer(mail_desk: Desk, tmp_path: Path) -> None:
+    result = intake(mail_desk, "eml", eml(tmp_path, message("forwarded.eml")))
+    text = mail_desk.text(result["messages"][0]["ticket"])
+    assert "requester: dana@customer.example" in text and "title: Invoice 2291 is wrong" in text
+    assert "Customer mail below" in text and "charged twice" in text
+
+
+def test_replies_to_finished_tickets(mail_desk: Desk, tmp_path: Path) -> None:
+    def mail_about(ticket_id: str, number: int, sender: str = "carol@example.com") -> Path:
+        raw = (f"From: {sender}\nTo: help@fernhill.example\nSubject: Re: Printer [{ticket_id}]\n"
+               f"Message-ID: <r{number}@example.com>\n\nStill broken.\n").encode()
+        return eml(tmp_path, raw, f"r{number}.eml")
+
+    resolved = mail_desk.new("Printer", "-q", "it-helpdesk", "--requester", "carol")
+    mail_desk.run("--as", "alice", "resolve", resolved, "--note", "New toner.")
+    assert intake(mail_desk, "eml", mail_about(resolved, 1))["counts"]["reply"] == 1
+    shown = ticket(mail_desk, resolved)
+    assert shown["status"] == "open", "a requester answering a resolved ticket reopens it"
+    assert shown["conversation"][-1]["kind"] == "reopen"
+
+    mail_desk.run("--as", "alice", "resolve", resolved, "--note", "New drum.")
+    mail_desk.run("--as", "alice", "close", resolved)
+    result = intake(mail_desk, "eml", mail_about(resolved, 2))
+    follow_up = result["messages"][0]["ticket"]
+    assert follow_up != resolved and f"follow-up to closed {resolved}" in result["messages"][0]["detail"]
+    assert f"related: [{resolved}]" in mail_desk.text(follow_up)
+    assert ticket(mail_desk, resolved)["status"] == "closed"
+
+
+def test_mail_that_cannot_be_committed_is_never_reported_as_taken_in(mail_desk: Desk, tmp_path: Path) -> None:
+    ticket_id = mail_desk.new("Printer", "-q", "it-helpdesk", "--requester", "carol")
+    mail_desk.file(ticket_id).write_text(mail_desk.text(ticket_id) + "\nmy unsaved hand edit\n")
+    raw = (f"From: carol@example.com\nTo: help@fernhill.example\nSubject: Re: [{ticket_id}]\n"
+           "Message-ID: <late@example.com>\n\nAny news?\n").encode()
+    path = eml(tmp_path, raw)
+    result = mail_desk.run("intake", "eml", str(path), "--format", "json", ok=False)
+    assert result.exit_code == 1
+    record = json.loads(result.stdout)["messages"][0]
+    assert record["outcome"] == "failed" and "uncommitted changes" in record["detail"]
+    assert "my unsaved hand edit" in mail_desk.text(ticket_id), "the hand edit is untouched"
+    mail_desk.git("checkout", "--", f"tickets/{ticket_id}.md")
+    assert intake(mail_desk, "eml", path)["counts"]["reply"] == 1, "a re-run picks it up"
+
+
+def test_two_intakes_of_one_mailbox_at_once_take_each_message_once(mail_desk: Desk, tmp_path: Path) -> None:
+    raws = [(f"From: user{n}@example.org\nTo: help@fernhill.example\nSubject: Problem {n}\n"
+             f"Message-ID: <p{n}@example.org>\n\nDetails {n}.\n").encode() for n in range(30)]
+    box = mbox(tmp_path, *raws)
+    runs = [subprocess.Popen([sys.executable, "-m", "gitdesk", "--desk", str(mail_desk.path), "intake", "mbox", str(box)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    for run in runs:
+        run.communicate(timeout=120)
+        assert run.returncode == 0
+    assert len(list((mail_desk.path / "tickets").glob("*.md"))) == 30
+    assert mail_desk.status() == ""
+    listed = gitdesk_process("check", cwd=mail_desk.path)
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+
+
+def test_intake_names_a_missing_or_wrong_mailbox_in_one_line(mail_desk: Desk, tmp_path: Path) -> None:
+    assert mail_desk.fails("intake", "mbox", str(tmp_path / "nope.mbox")).startswith("gitdesk: error: no such mbox")
+    (tmp_path / "folder").mkdir()
+    assert "is not a maildir" in mail_desk.fails("intake", "maildir", str(tmp_path / "folder"))
