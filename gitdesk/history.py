@@ -408,16 +408,23 @@ def status_events(desk: Desk, ticket_ids: Sequence[str] | None = None) -> dict[s
     return history
 
 
-def field_events(desk: Desk, field: str) -> dict[str, list[tuple[datetime, str, str, str]]]:
-    """Each ticket's changes to one front-matter field: (when, before, after, who), oldest first.
-    Values are as the log shows them ('-' for empty)."""
-    query = _SELECT + " WHERE e.kind = 'field' AND e.field = ? ORDER BY e.time, r.pos, e.seq"
+StatusChange = tuple[datetime, str, str, str]  # when, before, after, who
+
+
+def status_log(desk: Desk) -> tuple[dict[str, list[tuple[datetime, str]]], dict[str, list[StatusChange]]]:
+    """Every ticket's statuses over time, (when, status) from creation on, and its
+    status changes, (when, before, after, who): both from one pass over the cache."""
+    query = _SELECT + " WHERE (e.kind = 'new' OR (e.kind = 'field' AND e.field = 'status'))" \
+                      " ORDER BY e.time, r.pos, e.seq"
     with cache.open_cache(desk.repo, desk.prefix) as connection:
         refresh(desk, connection)
-        rows = connection.execute(query, (field,)).fetchall()
-    found: dict[str, list[tuple[datetime, str, str, str]]] = {}
+        rows = connection.execute(query).fetchall()
+    statuses: dict[str, list[tuple[datetime, str]]] = {}
+    changes: dict[str, list[StatusChange]] = {}
     who_of = _who_resolver(desk)
     for row in rows:
-        who = who_of(row[11], row[12], row[10])
-        found.setdefault(row[1], []).append((datetime.fromtimestamp(row[3], timezone.utc), row[6], row[7], who))
-    return found
+        at = datetime.fromtimestamp(row[3], timezone.utc)
+        statuses.setdefault(row[1], []).append((at, row[7]))
+        if row[4] == "field":
+            changes.setdefault(row[1], []).append((at, row[6], row[7], who_of(row[11], row[12], row[10])))
+    return statuses, changes

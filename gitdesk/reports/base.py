@@ -217,15 +217,20 @@ class Facts:
         self.tickets = [t for t in found if self._in_scope(t, scope)]
         self.scope = scope
         self._histories: dict[str, list[tuple[datetime, str]]] = {}
+        self._resolutions: dict[str, list[datetime]] = {}
 
     # Read from the audit log only when a report asks: each costs a pass over the cache.
     @functools.cached_property
-    def statuses(self) -> dict[str, list[tuple[datetime, str]]]:
-        return history.status_events(self.desk)
+    def _status_log(self) -> tuple[dict[str, list[tuple[datetime, str]]], dict[str, list[history.StatusChange]]]:
+        return history.status_log(self.desk)
 
-    @functools.cached_property
-    def status_changes(self) -> dict[str, list[tuple[datetime, str, str, str]]]:
-        return history.field_events(self.desk, "status")
+    @property
+    def statuses(self) -> dict[str, list[tuple[datetime, str]]]:
+        return self._status_log[0]
+
+    @property
+    def status_changes(self) -> dict[str, list[history.StatusChange]]:
+        return self._status_log[1]
 
     @functools.cached_property
     def timings(self) -> dict[str, Timings]:
@@ -254,8 +259,11 @@ class Facts:
         """The ticket's status at ``moment`` (None before it existed)."""
         if ticket.created > moment:
             return None
+        events = self.history(ticket)
+        if events[-1][0] <= moment:  # most tickets stopped changing long before: no walk
+            return events[-1][1]
         current: str | None = None
-        for at, status in self.history(ticket):
+        for at, status in events:
             if at > moment:
                 break
             current = status
@@ -267,11 +275,14 @@ class Facts:
 
     def resolutions(self, ticket: Ticket) -> list[datetime]:
         """Every move into a resolved status (not from another resolved one)."""
-        found, previous = [], None
-        for at, status in self.history(ticket):
-            if status in RESOLVED_STATUSES and previous not in RESOLVED_STATUSES:
-                found.append(at)
-            previous = status
+        found = self._resolutions.get(ticket.id)  # asked once per ticket per period: worth keeping
+        if found is None:
+            found, previous = [], None
+            for at, status in self.history(ticket):
+                if status in RESOLVED_STATUSES and previous not in RESOLVED_STATUSES:
+                    found.append(at)
+                previous = status
+            self._resolutions[ticket.id] = found
         return found
 
     def reopenings(self, ticket: Ticket) -> list[datetime]:

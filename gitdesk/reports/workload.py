@@ -42,12 +42,18 @@ def build(facts: Facts, whole: Period, buckets: list[Period]) -> Report:
                                       "first response (med / p90)", "resolution (med / p90)", "SLA breaches"],
                         chart=1)
     trend: list[tuple[int, int, int]] = []
+    # Read every ticket once; each period then filters these lists.
+    all_resolved = [(t, at) for t in facts.tickets for at in facts.resolutions(t) if at in whole]
+    all_spent = [(t.id, e.at, _seconds(e.detail)) for t in facts.tickets for e in t.entries
+                 if e.kind == TIME and e.at in whole]
     for period in buckets:
         opened = [t.id for t in facts.tickets if t.created in period]
-        resolved = [(t, at) for t in facts.tickets for at in facts.resolutions(t) if at in period]
+        resolved = [(t, at) for t, at in all_resolved if at in period]
         backlog = [t.id for t in facts.tickets if facts.unfinished_at(t, period.until)]
-        spent = {t.id: sum(_seconds(e.detail) for e in t.entries if e.kind == TIME and e.at in period)
-                 for t in facts.tickets}
+        spent: dict[str, int] = defaultdict(int)
+        for ticket_id, at, seconds in all_spent:
+            if at in period:
+                spent[ticket_id] += seconds
         spent = {key: value for key, value in spent.items() if value}
         first = {t.id: float(facts.timings[t.id].first_response_seconds or 0) for t in facts.tickets
                  if t.created in period and facts.timings[t.id].first_response_seconds is not None}
