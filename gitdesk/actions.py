@@ -8,7 +8,7 @@ commit containing only the files it wrote, with ``Gitdesk-*`` trailers.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -152,20 +152,23 @@ def _change(desk: Desk, typed_id: str, actor: Actor, verb: str,
 
 
 def _commit_change(desk: Desk, loaded: LoadedTicket, new: Ticket, actor: Actor, verb: str,
-                   also: Sequence[tuple[LoadedTicket, Ticket]] = ()) -> Outcome:
+                   also: Sequence[tuple[LoadedTicket, Ticket]] = (), *,
+                   extra_files: Mapping[str, bytes] | None = None, notes: Sequence[str] = ()) -> Outcome:
     old = loaded.ticket
     if new == old:
         raise GitdeskError(f"nothing to change: {old.id} is already like that")
     validate_change(desk, old, new, loaded.path)
-    files = {loaded.path: ticketfile.render(loaded.document, old, new)}
+    files: dict[str, str | bytes] = {loaded.path: ticketfile.render(loaded.document, old, new)}
+    files.update(extra_files or {})
     for other_loaded, other_new in also:
         validate_change(desk, other_loaded.ticket, other_new, other_loaded.path)
         files[other_loaded.path] = ticketfile.render(other_loaded.document, other_loaded.ticket, other_new)
-    lines = changes.describe(old, new)
+    lines = changes.describe(old, new) + list(notes)
     for other_loaded, other_new in also:
         lines += [f"{other_new.id} {line}" for line in changes.describe(other_loaded.ticket, other_new)]
     _, email = desk.identity()
-    commit = desk.commit(files, _message(verb, new, lines, actor, email), clock.now())
+    commit = desk.commit(files, _message(verb, new, lines, actor, email), clock.now(),
+                         new_files=frozenset(extra_files or ()))
     return Outcome(verb, new, commit, loaded.path, tuple(lines))
 
 
@@ -315,7 +318,7 @@ def unassign(desk: Desk, typed_id: str, actor: Actor) -> Outcome:
 # --- conversation ---------------------------------------------------------------
 
 
-def reply(desk: Desk, typed_id: str, text: str, actor: Actor) -> Outcome:
+def reply(desk: Desk, typed_id: str, text: str, actor: Actor, *, send: bool = False) -> Outcome:
     body = _text(text, "reply")
 
     def mutate(ticket: Ticket) -> Ticket:
@@ -325,7 +328,39 @@ def reply(desk: Desk, typed_id: str, text: str, actor: Actor) -> Outcome:
             new = _enter_status(desk, new, workflow.OPEN)
         return new
 
-    return _change(desk, typed_id, actor, "reply", mutate)
+    if not send:
+        return _change(desk, typed_id, actor, "reply", mutate)
+    return _mailed(desk, typed_id, actor, "reply", mutate, text)
+
+
+def _mailed(desk: Desk, typed_id: str, actor: Actor, verb: str, mutate: Callable[[Ticket], Ticket],
+            text: str) -> Outcome:
+    """An action whose words also go to the requester by mail: sent over SMTP before
+    the commit (a failed send changes nothing), or queued in outbox/ by the commit."""
+    from gitdesk import outgoing
+    from gitdesk.mailmessage import thread_ids, with_thread_id
+
+    _person(actor, "mail the requester")
+    with desk.writing():
+        loaded = desk.find(typed_id)
+        desk.ensure_clean([loaded.path])
+        new = mutate(loaded.ticket)
+        validate_change(desk, loaded.ticket, new, loaded.path)
+        now = clock.now()
+        message = outgoing.compose(desk.config, new, text, actor.person, now, thread_ids(new))
+        new = with_thread_id(new, str(message["Message-ID"]))
+        to = outgoing.recipient(desk.config, new)
+        smtp = outgoing.smtp_settings(desk.config)
+        if smtp is None:
+            path = outgoing.outbox_path(new.id, now)
+            return _commit_change(desk, loaded, new, actor, verb, extra_files={path: message.as_bytes()},
+                                  notes=[f"mail to {to} queued in {path}"])
+        outgoing.send(message, smtp)
+        try:
+            return _commit_change(desk, loaded, new, actor, verb, notes=[f"mailed to {to}"])
+        except GitdeskError as error:
+            raise GitdeskError(f"the mail to {to} was sent, but the reply could not be recorded: {error}",
+                               hint=f"record it by hand: gitdesk reply {new.id} -m TEXT") from None
 
 
 def note(desk: Desk, typed_id: str, text: str, actor: Actor) -> Outcome:

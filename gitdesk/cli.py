@@ -453,15 +453,32 @@ def _text_command(name: str, verb: str, what: str, help_text: str) -> None:
         _run(_action(verb), settings, ticket_id, _message(message, message_file, what), fmt=fmt)
 
 
-_text_command("reply", "reply", "reply", """Add a public reply to the conversation.
+@cli.command()
+@ID
+@click.option("-m", "--message", help="The reply.")
+@click.option("--file", "message_file", type=click.File("r", encoding="utf-8"),
+              help="Read the reply from a file ('-' for stdin).")
+@click.option("--send", is_flag=True,
+              help="Also mail it to the requester (over SMTP, or into outbox/ without mail.smtp).")
+@FMT
+@desk_options
+@pass_settings
+def reply(settings: Settings, ticket_id: str, message: str | None, message_file: Any, send: bool, fmt: str) -> None:
+    """Add a public reply to the conversation; --send mails it to the requester.
 
-A reply by the requester on a pending ticket moves it back to open.
+    A reply by the requester on a pending ticket moves it back to open. With
+    --send the mail threads with the requester's earlier mail, carries [ID] in
+    its subject, and is sent before anything is committed (a failed send
+    changes nothing); without an SMTP host it is committed to outbox/.
 
-\b
-Example:
-  gitdesk reply GD-01JD8X4K -m "Fixed: please try again."
-  gitdesk reply GD-01JD8X4K --as bob@example.com -m "Works now, thanks"
-""")
+    \b
+    Example:
+      gitdesk reply GD-01JD8X4K -m "Fixed: please try again." --send
+      gitdesk reply GD-01JD8X4K --as bob@example.com -m "Works now, thanks"
+    """
+    _run(_action("reply"), settings, ticket_id, _message(message, message_file, "reply"), fmt=fmt, send=send)
+
+
 _text_command("note", "note", "note", """Add an internal note (never shown to the requester or in the knowledge base).
 
 \b

@@ -492,7 +492,7 @@ def _mail(read: _Reader, raw: Mapping[str, Any], queues: Mapping[str, Any], cate
                                     ("priority", route.priority, priorities)):
             if chosen is not None and chosen not in known:
                 raise read.fail("mail.routes", f"route {number + 1}: unknown {what} {chosen!r}",
-                                f"known: {', '.join(known)}")
+                                f"known: {', '.join(known) or '(none)'}")
         routes.append(route)
     return MailSettings(
         address=_address(read, raw.get("address"), "mail.address"),

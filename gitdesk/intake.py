@@ -24,11 +24,10 @@ from pathlib import Path
 from gitdesk import actions, attachments, clock, ids, ticketfile, workflow
 from gitdesk.desk import Actor, Desk, LoadedTicket
 from gitdesk.errors import GitdeskError, NotFound, ValidationError
-from gitdesk.mailmessage import Incoming, MalformedMessage, parse, strip_quoted
+from gitdesk.mailmessage import MESSAGE_IDS, Incoming, MalformedMessage, parse, strip_quoted, thread_ids, with_thread_id
 from gitdesk.model import REOPEN, REPLY, Entry, Route, Ticket
 
 KINDS = ("mbox", "maildir", "eml")
-MESSAGE_IDS = "message_ids"  # front-matter field: every Message-ID this ticket has seen
 CHUNK = 500
 
 
@@ -113,23 +112,12 @@ class _State:
             found, _ = index.tickets(desk, connection)
         by_message: dict[str, str] = {}
         for ticket in found:
-            for message_id in _message_ids(ticket):
+            for message_id in thread_ids(ticket):
                 by_message[message_id] = ticket.id
         return cls(desk, {t.id: t for t in found}, by_message, ids.Taken(t.id for t in found))
 
     def others(self) -> list[Ticket]:
         return list(self.tickets.values())
-
-
-def _message_ids(ticket: Ticket) -> list[str]:
-    value = ticket.extra.get(MESSAGE_IDS)
-    return [str(item) for item in value] if isinstance(value, list) else []
-
-
-def _with_message_id(ticket: Ticket, message_id: str) -> Ticket:
-    extra = dict(ticket.extra)
-    extra[MESSAGE_IDS] = [*_message_ids(ticket), message_id]
-    return replace(ticket, extra=extra)
 
 
 # --- deciding ------------------------------------------------------------------------------
@@ -259,7 +247,7 @@ def _reply(state: _State, ticket: Ticket, incoming: Incoming, files: dict[str, b
         is_requester = incoming.sender.casefold() == ticket.requester.casefold()
     else:
         is_requester = desk.config.person(ticket.requester) is person
-    new = _with_message_id(ticket, incoming.message_id)
+    new = with_thread_id(ticket, incoming.message_id)
     status = desk.config.statuses
     if (is_requester and ticket.status == workflow.RESOLVED and workflow.OPEN in status
             and workflow.OPEN in status[ticket.status].next):

@@ -21,8 +21,10 @@ from datetime import datetime, timezone
 from email.message import Message
 
 from gitdesk import htmltext
+from gitdesk.model import Ticket
 
 LOOP_HEADER = "X-Gitdesk-Desk"  # set on every mail gitdesk sends; seen coming back, it is a loop
+MESSAGE_IDS = "message_ids"  # front-matter field: every Message-ID of a ticket's mail thread
 _REPLY_PREFIX = re.compile(r"^\s*((re|fwd?|aw|wg|sv|vs|antw|tr|r|rif|odp|fs)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 _MESSAGE_ID = re.compile(r"<[^<>\s]{1,500}>")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
@@ -214,6 +216,18 @@ def _date(message: Message) -> datetime | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
     return parsed.astimezone(timezone.utc)
+
+
+def thread_ids(ticket: Ticket) -> list[str]:
+    """The Message-IDs of the ticket's mail, in the order they came and went."""
+    value = ticket.extra.get(MESSAGE_IDS)
+    return [str(item) for item in value] if isinstance(value, list) else []
+
+
+def with_thread_id(ticket: Ticket, message_id: str) -> Ticket:
+    from dataclasses import replace
+
+    return replace(ticket, extra={**ticket.extra, MESSAGE_IDS: [*thread_ids(ticket), message_id]})
 
 
 def message_ids(text: str) -> list[str]:

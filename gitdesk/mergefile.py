@@ -24,7 +24,7 @@ from gitdesk import frontmatter, ticketfile
 from gitdesk.errors import GitdeskError
 from gitdesk.model import Entry, Ticket
 
-SET_FIELDS = ("labels", "related")
+SET_FIELDS = ("labels", "related", "message_ids")  # merged as sets, removals honoured
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,8 +37,22 @@ def test_missing_sections_get_defaults() -> None:
     ("priorities:\n  a: {default: true}\n  b: {default: true}\n", "3: priorities.b.default: a is already the default"),
     ("people: [a, b]\n", "1: people: must be a mapping"),
     ("colours: {}\n", "1: colours: unknown section"),
+    ("mail:\n  address: not-an-address\n", "2: mail.address: not an email address: 'not-an-address'"),
+    ("mail:\n  max_attachment_bytes: huge\n", "2: mail.max_attachment_bytes: not a size: 'huge'"),
+    ("mail:\n  smtp: {security: tls13}\n", "2: mail.smtp.security: unknown security 'tls13'"),
+    ("mail:\n  smtp:\n    password: hunter2\n", "3: mail.smtp.password: passwords never go in the desk's repository"),
+    ("mail:\n  routes:\n    - {to: [a@b.example], queue: nowhere}\n", "2: mail.routes: route 1: unknown queue 'nowhere'"),
+    ("mail:\n  routes:\n    - {subject: printer}\n", "2: mail.routes: route 1: unknown condition or setting 'subject'"),
 ])
 def test_config_errors_name_the_key_and_the_fix(text: str, message: str) -> None:
     with pytest.raises(ConfigError) as caught:
         parse_config(text)
     assert str(caught.value).startswith(".gitdesk/config.yml:" + message)
+
+
+def test_mail_settings_read_sizes_and_routes() -> None:
+    config = parse_config("queues:\n  it: {}\nmail:\n  address: help@example.com\n  max_attachment_bytes: 2.5MB\n"
+                          "  routes:\n    - {to: [IT@Example.com], keywords: [Printer], queue: it}\n")
+    assert config.mail.max_attachment_bytes == int(2.5 * 1024 * 1024)
+    route = config.mail.routes[0]
+    assert (route.to, route.keywords, route.queue) == (("it@example.com",), ("printer",), "it")

@@ -1,0 +1,136 @@
+"""Mail out: a reply as a proper email to the requester.
+
+The message threads in the requester's mail program (Message-ID, In-Reply-To
+and References from the ticket's ``message_ids``), carries ``[ID]`` in its
+subject so an answer finds its ticket even without headers, and the loop
+header so our own mail coming back is never taken in. Only the reply's text
+goes out: never internal notes, other fields, or other people's addresses.
+Every header value is made one line first, and the standard library's
+email policy refuses line breaks in headers, so nothing a ticket says can
+add a header.
+
+SMTP settings come from ``mail.smtp`` in the config, overridden by
+``GITDESK_SMTP_HOST``, ``_PORT``, ``_USER``, ``_SECURITY``; the password only
+ever from ``GITDESK_SMTP_PASSWORD``. Without a host, mail goes to
+``outbox/`` in the desk, committed with the reply, for whatever relay the
+team runs.
+"""
+
+from __future__ import annotations
+
+import email.policy
+import email.utils
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+
+from gitdesk.errors import GitdeskError, ValidationError
+from gitdesk.mailmessage import LOOP_HEADER, one_line
+from gitdesk.model import Config, Person, Ticket
+
+OUTBOX = "outbox"
+REFERENCES_KEPT = 10  # References grows with a thread; mail programs need only the recent ones
+
+
+@dataclass(frozen=True, slots=True)
+class Smtp:
+    host: str
+    port: int
+    user: str | None
+    password: str | None
+    security: str  # starttls | ssl | none
+
+
+def smtp_settings(config: Config) -> Smtp | None:
+    """Where to send mail, or None when mail goes to outbox/."""
+    mail = config.mail
+    host = os.environ.get("GITDESK_SMTP_HOST") or mail.smtp_host
+    if not host:
+        return None
+    security = os.environ.get("GITDESK_SMTP_SECURITY") or mail.smtp_security
+    if security not in ("starttls", "ssl", "none"):
+        raise ValidationError(f"GITDESK_SMTP_SECURITY: unknown security {security!r}", hint="use starttls, ssl or none")
+    port_text = os.environ.get("GITDESK_SMTP_PORT")
+    try:
+        port = int(port_text) if port_text else mail.smtp_port or {"starttls": 587, "ssl": 465}.get(security, 25)
+    except ValueError:
+        raise ValidationError(f"GITDESK_SMTP_PORT: not a port number: {port_text!r}") from None
+    return Smtp(host, port, os.environ.get("GITDESK_SMTP_USER") or mail.smtp_user,
+                os.environ.get("GITDESK_SMTP_PASSWORD"), security)
+
+
+def recipient(config: Config, ticket: Ticket) -> str:
+    """The requester's address; a requester known only by handle needs an email in config."""
+    from gitdesk.workflow import is_email
+
+    if is_email(ticket.requester):
+        return ticket.requester
+    person = config.person(ticket.requester)
+    if person is not None and person.email:
+        return person.email
+    raise ValidationError(f"{ticket.id}: the requester {ticket.requester!r} has no email address",
+                          hint="add an email for them under people: in .gitdesk/config.yml")
+
+
+def _domain(address: str) -> str:
+    return address.rsplit("@", 1)[-1]
+
+
+def compose(config: Config, ticket: Ticket, text: str, agent: Person | None, now: datetime,
+            thread: list[str]) -> EmailMessage:
+    """The reply ``text`` on ``ticket`` as mail to its requester."""
+    desk_address = config.mail.address
+    if not desk_address:
+        raise ValidationError("the desk has no mail address", hint="set mail.address in .gitdesk/config.yml")
+    # Long subjects stay on one line (RFC 5322 allows 998): Python folds them before the
+    # first word otherwise, and some mail programs then show a leading space.
+    message = EmailMessage(policy=email.policy.SMTP.clone(max_line_length=998))
+    desk_name = one_line(config.mail.name or config.desk_name)
+    sender = f"{one_line(agent.name)} ({desk_name})" if agent is not None else desk_name
+    message["From"] = Address(display_name=sender, addr_spec=desk_address)
+    message["To"] = Address(addr_spec=recipient(config, ticket))
+    message["Reply-To"] = Address(display_name=desk_name, addr_spec=desk_address)
+    title = one_line(ticket.title)
+    message["Subject"] = f"Re: {title} [{ticket.id}]"
+    message["Date"] = email.utils.format_datetime(now)
+    message_id = f"<{ticket.id}.{secrets.token_hex(8)}@{_domain(desk_address)}>"
+    message["Message-ID"] = message_id
+    if thread:
+        message["In-Reply-To"] = thread[-1]
+        message["References"] = " ".join(thread[-REFERENCES_KEPT:])
+    message[LOOP_HEADER] = desk_name
+    signature = f"\n\n-- \n{one_line(agent.name) + chr(10) if agent is not None else ''}{desk_name}\n"
+    message.set_content(text.rstrip() + signature)
+    return message
+
+
+def send(message: EmailMessage, smtp: Smtp) -> None:
+    """Hand the message to the SMTP server; a failure is a one-line error and nothing is sent."""
+    import smtplib
+    import ssl
+
+    try:
+        if smtp.security == "ssl":
+            client: smtplib.SMTP = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=30,
+                                                    context=ssl.create_default_context())
+        else:
+            client = smtplib.SMTP(smtp.host, smtp.port, timeout=30)
+        with client:
+            if smtp.security == "starttls":
+                client.starttls(context=ssl.create_default_context())
+            if smtp.user:
+                if smtp.password is None:
+                    raise GitdeskError("mail.smtp.user is set but GITDESK_SMTP_PASSWORD is not",
+                                       hint="set GITDESK_SMTP_PASSWORD; nothing was sent or changed")
+                client.login(smtp.user, smtp.password)
+            client.send_message(message)
+    except (smtplib.SMTPException, OSError) as error:
+        raise GitdeskError(f"could not send the mail via {smtp.host}:{smtp.port}: {one_line(str(error))}",
+                           hint="nothing was sent or changed; check mail.smtp and try again") from None
+
+
+def outbox_path(ticket_id: str, now: datetime) -> str:
+    return f"{OUTBOX}/{now.strftime('%Y%m%dT%H%M%SZ')}-{ticket_id}-{secrets.token_hex(3)}.eml"

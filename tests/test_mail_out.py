@@ -1,0 +1,155 @@
+"""Mail out: `gitdesk reply --send` over a real SMTP server on 127.0.0.1 (aiosmtpd),
+or into outbox/ when the desk has no SMTP host; threading with what came in."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import socket
+from collections.abc import Iterator
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import Desk, make_desk
+from test_mail_intake import MAIL_CONFIG, eml, intake, message
+
+
+@pytest.fixture
+def mail_desk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Desk:
+    desk = make_desk(tmp_path / "desk", monkeypatch, MAIL_CONFIG.replace("  address: help@fernhill.example\n",
+                                                                         "  address: help@fernhill.example\n"
+                                                                         "  name: Fernhill IT\n"))
+    desk.at("2026-11-23T12:00:00Z")
+    return desk
+
+
+def from_mail(desk: Desk, tmp_path: Path) -> str:
+    """A ticket that arrived by mail from bob.meyer@gmail.com."""
+    result = intake(desk, "eml", eml(tmp_path, message("gmail-new.eml")))
+    ticket_id = str(result["messages"][0]["ticket"])
+    desk.run("--as", "alice", "set", ticket_id, "queue", "it-helpdesk")
+    return ticket_id
+
+
+def parse(raw: bytes) -> EmailMessage:
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(parsed, EmailMessage)
+    return parsed
+
+
+class Collector:
+    def __init__(self) -> None:
+        self.envelopes: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # aiosmtpd calls it so
+        self.envelopes.append(envelope)
+        return "250 Message accepted for delivery"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def smtp_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[Collector]:
+    controller_module = pytest.importorskip("aiosmtpd.controller", reason="aiosmtpd is in the test extra")
+    collector = Collector()
+    port = free_port()
+    controller = controller_module.Controller(collector, hostname="127.0.0.1", port=port)
+    controller.start()
+    monkeypatch.setenv("GITDESK_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("GITDESK_SMTP_PORT", str(port))
+    monkeypatch.setenv("GITDESK_SMTP_SECURITY", "none")
+    try:
+        yield collector
+    finally:
+        controller.stop()
+
+
+def test_without_smtp_the_mail_is_committed_to_the_outbox_and_the_answer_threads(mail_desk: Desk,
+                                                                                 tmp_path: Path) -> None:
+    ticket_id = from_mail(mail_desk, tmp_path)
+    mail_desk.run("--as", "alice", "note", ticket_id, "-m", "Internal: the AD sync is broken again.")
+    result = json.loads(mail_desk.run("--as", "alice", "reply", ticket_id, "-m", "Please restart Outlook.",
+                                      "--send", "--format", "json").stdout)
+    queued = [path for path in mail_desk.committed_files() if path.startswith("outbox/")]
+    assert len(queued) == 1 and sorted(mail_desk.committed_files()) == sorted([f"tickets/{ticket_id}.md", *queued])
+    assert any(line.startswith("mail to bob.meyer@gmail.com queued in outbox/") for line in result["changes"])
+    sent = parse((mail_desk.path / queued[0]).read_bytes())
+    assert sent["To"] == "bob.meyer@gmail.com"
+    assert sent["From"] == '"Alice Agent (Fernhill IT)" <help@fernhill.example>'
+    assert sent["Subject"] == f"Re: Outlook fragt ständig nach dem Passwort – every hour [{ticket_id}]"
+    assert sent["In-Reply-To"] == "<CAH7x9+Zq3vR1kYp0=u8dQm5TgW@mail.gmail.com>"
+    assert sent["X-Gitdesk-Desk"] == "Fernhill IT"
+    body = sent.get_content()
+    assert "Please restart Outlook." in body and "AD sync" not in body, "internal notes never go out"
+    assert sent["Message-ID"] in mail_desk.text(ticket_id), "the ticket remembers its own mail"
+
+    answer = (f"From: bob.meyer@gmail.com\nTo: help@fernhill.example\nSubject: Re: your mail\n"
+              f"In-Reply-To: {sent['Message-ID']}\nMessage-ID: <answer-1@mail.gmail.com>\n\nDone, works.\n").encode()
+    taken = intake(mail_desk, "eml", eml(tmp_path, answer, "answer.eml"))
+    assert (taken["messages"][0]["outcome"], taken["messages"][0]["ticket"]) == ("reply", ticket_id)
+    looped = intake(mail_desk, "eml", mail_desk.path / queued[0])
+    assert looped["messages"][0]["detail"] == "sent by this desk (a mail loop)"
+
+
+def test_a_reply_goes_out_over_a_real_smtp_server(mail_desk: Desk, tmp_path: Path, smtp_server: Collector) -> None:
+    ticket_id = from_mail(mail_desk, tmp_path)
+    mail_desk.run("--as", "alice", "reply", ticket_id, "-m", "Your password was reset.", "--send")
+    assert len(smtp_server.envelopes) == 1
+    envelope = smtp_server.envelopes[0]
+    assert envelope.rcpt_tos == ["bob.meyer@gmail.com"] and envelope.mail_from == "help@fernhill.example"
+    sent = parse(envelope.original_content)
+    assert f"[{ticket_id}]" in sent["Subject"] and "Your password was reset." in sent.get_content()
+    assert "mailed to bob.meyer@gmail.com" in mail_desk.last_message()
+    assert not (mail_desk.path / "outbox").exists()
+
+
+def test_a_failed_send_changes_nothing(mail_desk: Desk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ticket_id = from_mail(mail_desk, tmp_path)
+    before, head = mail_desk.text(ticket_id), mail_desk.head()
+    monkeypatch.setenv("GITDESK_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("GITDESK_SMTP_PORT", str(free_port()))  # nobody listens there
+    monkeypatch.setenv("GITDESK_SMTP_SECURITY", "none")
+    error = mail_desk.fails("--as", "alice", "reply", ticket_id, "-m", "Hello", "--send")
+    assert error.startswith("gitdesk: error: could not send the mail via 127.0.0.1:")
+    assert "nothing was sent or changed" in error
+    assert mail_desk.text(ticket_id) == before and mail_desk.head() == head and mail_desk.status() == ""
+
+
+def test_nothing_in_a_ticket_can_add_a_mail_header(mail_desk: Desk, tmp_path: Path) -> None:
+    ticket_id = from_mail(mail_desk, tmp_path)
+    path = mail_desk.file(ticket_id)
+    text = path.read_text()
+    title_line = next(line for line in text.splitlines() if line.startswith("title:"))
+    path.write_text(text.replace(title_line, 'title: "Hi\\r\\nBcc: everyone@evil.example\\r\\n\\r\\nInjected body"'))
+    mail_desk.git("commit", "-qam", "hand edit")
+    mail_desk.run("--as", "alice", "reply", ticket_id, "-m", "Hello", "--send")
+    queued = next(p for p in mail_desk.committed_files() if p.startswith("outbox/"))
+    raw = (mail_desk.path / queued).read_bytes()
+    sent = parse(raw)
+    assert sent["Bcc"] is None and sent.get_all("To") == ["bob.meyer@gmail.com"]
+    assert b"\r\nBcc:" not in raw and b"\nBcc:" not in raw
+    assert sent["Subject"].startswith("Re: Hi Bcc: everyone@evil.example Injected body [")
+
+
+def test_mail_settings_that_cannot_work_are_refused_in_one_line(mail_desk: Desk, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    ticket_id = mail_desk.new("Printer", "-q", "it-helpdesk", "--requester", "carol")
+    error = mail_desk.fails("--as", "stranger@example.org", "reply", ticket_id, "-m", "x", "--send")
+    assert "stranger@example.org is not one of the desk's people, so cannot mail the requester" in error
+    config = mail_desk.config
+    mail_desk.configure(config.replace("  aliases:", "  smtp: {host: smtp.example.com, password: hunter2}\n"
+                                       "  aliases:"), "password in config")
+    error = mail_desk.fails("list")
+    assert "mail.smtp.password: passwords never go in the desk's repository" in error
+    mail_desk.configure(config.replace("  aliases:", "  smtp: {host: 127.0.0.1, port: 1, user: help, "
+                                       "security: none}\n  aliases:"), "smtp user")
+    monkeypatch.delenv("GITDESK_SMTP_PASSWORD", raising=False)
+    error = mail_desk.fails("--as", "alice", "reply", ticket_id, "-m", "x", "--send")
+    assert "could not send" in error or "GITDESK_SMTP_PASSWORD is not" in error
