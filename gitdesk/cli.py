@@ -870,6 +870,73 @@ def intake_(settings: Settings, kind: str, path: Path, fmt: str) -> None:
                            hint="see the list above; run the same intake again to retry them")
 
 
+@cli.command(name="import")
+@click.argument("kind", type=click.Choice(["github", "csv", "backlog"]))
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--queue", "-q", help="Queue for imported tickets (default: the desk's first queue).")
+@click.option("--map", "mapping", multiple=True, metavar="FIELD=COLUMN",
+              help="csv: which column holds a field (columns named like fields are found by themselves).")
+@click.option("--repo", metavar="OWNER/NAME", help="github: the repository, when the export does not say.")
+@format_option()
+@desk_options
+@pass_settings
+def import_(settings: Settings, kind: str, path: Path, queue: str | None, mapping: tuple[str, ...],
+            repo: str | None, fmt: str) -> None:
+    """Import tickets from GitHub issues, a CSV file or a Backlog.md project.
+
+    Each ticket gets a backdated history (created, comments, closed) that
+    timings and reports read like any other; what is already imported is
+    skipped, and whatever could not be carried over is said per ticket.
+
+    \b
+    Examples:
+      gh issue list --state all --limit 10000 \\
+        --json number,title,body,state,labels,assignees,author,createdAt,closedAt,comments > issues.json
+      gitdesk import github issues.json --repo fernhill/it
+      gitdesk import csv old-tickets.csv --map title=Subject --map requester="E-mail"
+      gitdesk import backlog ~/src/website
+    """
+    from gitdesk import importing, render
+    from gitdesk.importers import backlog, csvfile, github
+
+    desk = settings.desk
+    if kind == "github":
+        items = github.records(path, frozenset(desk.config.people), repo)
+    elif kind == "csv":
+        pairs = dict(item.split("=", 1) for item in mapping if "=" in item)
+        if len(pairs) != len(mapping):
+            raise click.UsageError("--map takes FIELD=COLUMN")
+        items = csvfile.records(path, desk.config.statuses, pairs)
+    else:
+        items = backlog.records(path)
+    result = importing.run(desk, items, path.name, settings.actor(), queue)
+    render.import_result(result, fmt)
+
+
+@cli.command(name="export")
+@click.argument("kind", type=click.Choice(["json", "csv"]))
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file instead of standard output.")
+@desk_options
+@pass_settings
+def export_(settings: Settings, kind: str, output: Path | None) -> None:
+    """Every ticket with its whole conversation and derived timings, as JSON or CSV.
+
+    Not filtered for privacy (internal notes and requesters are included):
+    keep exports where the desk is kept.
+
+    \b
+    Examples:
+      gitdesk export json -o backup.json
+      gitdesk export csv > tickets.csv
+    """
+    from gitdesk import clock, export, render
+
+    records, problems = export.records(settings.desk, clock.now(), flat=kind == "csv")
+    render.warnings(problems)
+    render.export_records(records, kind, output)
+
+
 # --- reports and feedback ---------------------------------------------------------------------
 
 

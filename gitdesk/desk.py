@@ -10,7 +10,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -240,6 +240,21 @@ class Desk:
         encoded = {self.repo_path(path): None if text is None else text.encode("utf-8")
                    for path, text in files.items()}
         return transaction.commit_files(self.repo, encoded, message, author, when)
+
+    def commit_series(self, steps: Sequence[tuple[Mapping[str, str | bytes | None], str, datetime]],
+                      reason: str) -> str | None:
+        """Commit several (files, message, when) steps in order, backdated as given, and
+        land them at once (all or nothing). Returns the last commit, or None for no steps."""
+        from gitdesk.clock import git_date
+
+        author = self.identity()
+        prepared = [git.CommitStep({self.repo_path(path): data.encode("utf-8") if isinstance(data, str) else data
+                                    for path, data in files.items()}, message, author, git_date(when))
+                    for files, message, when in steps]
+        commit = transaction.commit_series(self.repo, prepared, reason)
+        touched = {path for files, _, _ in steps for path in files}
+        self._index_written(sorted(path for path in touched if path.startswith(TICKETS + "/")))
+        return commit
 
     def _index_written(self, paths: list[str]) -> None:
         """Write-through: what gitdesk itself wrote is visible in an existing index at once."""

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from gitdesk.actions import Outcome
     from gitdesk.errors import GitdeskError
     from gitdesk.history import LogEntry
+    from gitdesk.importing import ImportResult
     from gitdesk.intake import IntakeResult
     from gitdesk.kb import KbHit
     from gitdesk.model import Config, Entry, Ticket
@@ -139,6 +140,10 @@ def ticket_list(tickets: Sequence[Ticket], fmt: str, now: datetime, all_ids: Ite
 
 
 def write_csv(records: Sequence[Mapping[str, Any]]) -> None:
+    click.echo(csv_text(records), nl=False)
+
+
+def csv_text(records: Sequence[Mapping[str, Any]]) -> str:
     columns: dict[str, None] = {}
     for record in records:
         columns.update(dict.fromkeys(record))
@@ -146,11 +151,26 @@ def write_csv(records: Sequence[Mapping[str, Any]]) -> None:
     writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n")
     writer.writeheader()
     for record in records:
-        # Spreadsheets get visible text too: a control character in a cell is never data anyone wants.
-        writer.writerow({key: visible("; ".join(map(str, value))) if isinstance(value, list) else
-                         ("" if value is None else visible(value) if isinstance(value, str) else value)
-                         for key, value in record.items()})
-    click.echo(buffer.getvalue(), nl=False)
+        writer.writerow({key: _csv_cell(value) for key, value in record.items()})
+    return buffer.getvalue()
+
+
+_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
+
+
+def _csv_cell(value: Any) -> Any:
+    """A cell a spreadsheet shows as text: control characters written out (never data anyone
+    wants), and a leading = + - @ quoted so a hostile title is not run as a formula."""
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        value = "; ".join(map(str, value))
+    if not isinstance(value, str):
+        return value
+    text = visible(value)
+    if text[:1] in ("=", "+", "-", "@") and not _NUMBER.match(text):
+        return "'" + text
+    return text
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, flexible: int) -> None:
@@ -550,6 +570,44 @@ def intake_result(result: IntakeResult, fmt: str) -> None:
     commits = f" [{', '.join(c[:7] for c in result.commits)}]" if result.commits else ""
     click.echo(visible(f"Intake from {result.source}: {counts['new']} new tickets, {counts['reply']} replies, "
                        f"{counts['skipped']} skipped, {counts['failed']} not taken in{commits}"), err=True)
+
+
+def import_result(result: ImportResult, fmt: str) -> None:
+    records = [{"position": item.position, "key": item.key, "outcome": item.outcome, "ticket": item.ticket,
+                "detail": item.detail} for item in result.items]
+    if fmt == "json":
+        click.echo(json.dumps({"source": result.source, "commit": result.commit, "commits": result.commits,
+                               "counts": {"imported": result.count("imported"), "skipped": result.count("skipped")},
+                               "items": records}, ensure_ascii=False, indent=2))
+        return
+    if fmt == "csv":
+        write_csv(records)
+        return
+    routine = len(records) > ROUTINE_SHOWN
+    rows = [[_cell(r["position"]), _cell(r["outcome"]), _cell(r["ticket"]), _cell(r["detail"])]
+            for r in records if not routine or r["outcome"] == "skipped" or "; " in str(r["detail"])]
+    if rows:
+        table(["ITEM", "OUTCOME", "TICKET", "DETAIL"], rows, flexible=3)
+    where = f" in {result.commits} commits [{result.commit[:7]}]" if result.commit else ""
+    click.echo(visible(f"Import from {result.source}: {result.count('imported')} tickets imported{where}, "
+                       f"{result.count('skipped')} skipped"), err=True)
+
+
+def export_records(records: Sequence[Mapping[str, Any]], kind: str, output: Any) -> None:
+    """Export records as JSON or CSV, to standard output or a file."""
+    if output is None:
+        if kind == "json":
+            click.echo(json.dumps(list(records), ensure_ascii=False, indent=2))
+        else:
+            write_csv(records)
+        return
+    with open(output, "w", encoding="utf-8", newline="") as handle:
+        if kind == "json":
+            json.dump(list(records), handle, ensure_ascii=False, indent=2)
+            handle.write("\n")
+        else:
+            handle.write(csv_text(records))
+    click.echo(f"Exported {len(records)} tickets to {output}", err=True)
 
 
 class Progress:

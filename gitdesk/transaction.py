@@ -20,7 +20,7 @@ import base64
 import contextlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -88,6 +88,33 @@ def commit_files(
     for path in files:
         _refuse_linked_parents(repo.top, path)
     commit = git.create_commit(repo, parent, files, message, author, git_date(when))
+    return land(repo, parent, commit, files, message.splitlines()[0], new_files=new_files)
+
+
+def commit_series(repo: git.Repo, steps: Sequence[git.CommitStep], reason: str) -> str | None:
+    """Several commits on top of HEAD (e.g. an import's backdated history), landed at once:
+    the work tree gets each file's last version. None when there was nothing to commit."""
+    branch, parent = git.head(repo)
+    if branch is None:
+        raise GitError("HEAD is detached; gitdesk commits to a branch",
+                       hint="check out a branch first: git switch main")
+    final: dict[str, bytes | None] = {}
+    for step in steps:
+        for path in step.files:
+            _refuse_linked_parents(repo.top, path)
+        final.update(step.files)
+    if not steps:
+        return None
+    commit = git.fast_import(repo, parent, steps)
+    if commit is None:
+        return None
+    existing = {path for path in final if (repo.top / path).exists()}
+    return land(repo, parent, commit, final, reason, new_files=frozenset(final) - existing)
+
+
+def land(repo: git.Repo, parent: str | None, commit: str, files: Mapping[str, bytes | None], reason: str,
+         *, new_files: frozenset[str] = frozenset()) -> str:
+    """Move HEAD from ``parent`` to ``commit`` and put ``files`` in the work tree, all or nothing."""
     old: dict[str, bytes | None] = {}
     for path in files:
         target = repo.top / path
@@ -103,7 +130,7 @@ def commit_files(
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
             atomic_write(target, data, create_new=path in new_files)
-        git.move_head(repo, commit, parent, f"gitdesk: {message.splitlines()[0]}")
+        git.move_head(repo, commit, parent, f"gitdesk: {reason}")
         moved = True
         git.refresh_index(repo, files)
     except BaseException:

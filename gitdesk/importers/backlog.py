@@ -1,0 +1,107 @@
+"""Backlog.md task files: ``backlog/tasks``, ``backlog/drafts`` and
+``backlog/completed``, nested folders included; Markdown with YAML front matter
+(id, title, status, assignee, labels, priority, created_date) and sections
+(Description, Acceptance Criteria, Implementation Plan, Implementation Notes)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from gitdesk import frontmatter
+from gitdesk.errors import GitdeskError, NotFound
+from gitdesk.importers import parse_when
+from gitdesk.importing import Record, Skip
+
+FOLDERS = ("tasks", "drafts", "completed")
+PRIORITIES = {"high": "high", "medium": "normal", "low": "low"}
+_SECTION = re.compile(r"^##\s+(.+?)\s*$", re.MULTILINE)
+_FILE_ID = re.compile(r"^(task-[\w.]+)(?:\s+-\s+(.*))?$", re.IGNORECASE)
+
+
+def _sections(body: str) -> tuple[str, dict[str, str]]:
+    """Text before the first section, and each ``## Name`` section's text (markers removed)."""
+    body = re.sub(r"<!--\s*SECTION:[^>]*-->", "", body)
+    parts = _SECTION.split(body)
+    sections = {parts[i].strip().casefold(): parts[i + 1].strip() for i in range(1, len(parts) - 1, 2)}
+    return parts[0].strip(), sections
+
+
+def _names(value: Any) -> list[str]:
+    if isinstance(value, str):
+        value = [value]
+    return [str(item).strip().lstrip("@") for item in value or [] if str(item).strip()]
+
+
+def _root(path: Path) -> Path:
+    if not path.is_dir():
+        raise NotFound(f"no such folder: {path}")
+    if (path / "backlog").is_dir():
+        return path / "backlog"
+    return path
+
+
+def records(path: Path) -> Iterator[Record | Skip]:
+    root = _root(path)
+    if not any((root / folder).is_dir() for folder in FOLDERS):
+        raise NotFound(f"no Backlog.md tasks in {path}", hint="give the project folder or its backlog/ folder")
+    for folder in FOLDERS:
+        for file in sorted((root / folder).rglob("*.md")) if (root / folder).is_dir() else []:
+            if file.is_symlink() or not file.is_file():
+                continue
+            yield _record(file, folder, str(file.relative_to(root)))
+
+
+def _record(file: Path, folder: str, position: str) -> Record | Skip:
+    try:
+        text = file.read_bytes().decode("utf-8-sig").replace("\r\n", "\n")
+    except UnicodeDecodeError:
+        return Skip(position, "not UTF-8")
+    stem_match = _FILE_ID.match(file.stem)
+    notes = []
+    if text.startswith("---\n") and "\n---" in text[3:]:
+        end = text.index("\n---", 3)
+        try:
+            data = frontmatter.load_mapping(text[4:end + 1], position)
+        except GitdeskError as error:
+            return Skip(position, f"front matter is not valid YAML: {error.message}"
+                        + (f" (line {error.line + 1})" if error.line else ""))
+        if not isinstance(data, dict):
+            return Skip(position, "front matter is not a mapping of fields")
+        body = text[end + 4:].lstrip("-").lstrip("\n")
+    else:
+        data, body = {}, text
+        notes.append("no front matter: title and id from the file name")
+    lead, sections = _sections(body)
+    task_id = str(data.get("id") or (stem_match.group(1) if stem_match else file.stem)).strip()
+    title = str(data.get("title") or "").strip()
+    if not title:
+        heading = re.search(r"^#\s+(.+)$", body, re.MULTILINE)
+        title = heading.group(1).strip() if heading else (stem_match.group(2) if stem_match and stem_match.group(2)
+                                                         else file.stem)
+    description = "\n\n".join(part for part in (
+        lead if lead and not lead.startswith("# ") else "",
+        sections.get("description", ""),
+        *(f"**{name.title()}**\n\n{sections[name]}" for name in ("acceptance criteria", "implementation plan")
+          if sections.get(name))) if part)
+    record = Record(key=f"backlog:{task_id.lower()}", position=position, title=title, body=description)
+    status = str(data.get("status") or "").strip().casefold()
+    if folder == "completed" or status == "done":
+        record.status = "closed"
+        record.resolution = sections.get("implementation notes") or "Done in Backlog.md."
+        record.closed = parse_when(data.get("updated_date")) or parse_when(data.get("created_date"))
+    elif folder == "drafts":
+        record.status = "new"
+        record.labels.append("draft")
+    assignees = _names(data.get("assignee"))
+    if assignees:
+        record.assignee = assignees[0]
+    reporters = _names(data.get("reporter"))
+    record.requester = reporters[0] if reporters else None
+    record.created = parse_when(data.get("created_date"))
+    record.priority = PRIORITIES.get(str(data.get("priority") or "").casefold()) if data.get("priority") else None
+    record.labels += _names(data.get("labels"))
+    record.notes += notes
+    return record

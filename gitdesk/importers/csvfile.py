@@ -1,0 +1,138 @@
+"""Tickets from a spreadsheet: one row each, columns matched to fields by name
+(or by ``--map FIELD=COLUMN``). UTF-8 (with or without BOM), or Windows-1252 as
+Excel writes it; comma, semicolon or tab separated."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+from gitdesk.errors import ValidationError
+from gitdesk.importers import parse_when
+from gitdesk.importing import Comment, Record, Skip
+
+FIELDS: dict[str, tuple[str, ...]] = {
+    "key": ("key", "id", "number", "ticket", "ticket id", "issue", "#"),
+    "title": ("title", "subject", "summary", "name"),
+    "body": ("body", "description", "details", "text", "message"),
+    "requester": ("requester", "email", "from", "reporter", "requested by", "customer", "contact"),
+    "status": ("status", "state"),
+    "priority": ("priority", "urgency"),
+    "queue": ("queue", "team", "group", "department"),
+    "assignee": ("assignee", "assigned to", "owner", "agent"),
+    "category": ("category", "type"),
+    "asset": ("asset", "machine", "device", "system", "computer"),
+    "labels": ("labels", "tags", "label", "tag"),
+    "created": ("created", "created at", "created_at", "opened", "date", "submitted"),
+    "closed": ("closed", "closed at", "closed_at", "resolved at", "resolved_at", "completed"),
+    "resolution": ("resolution", "solution", "fix", "resolution note"),
+    "comments": ("comments", "notes", "history"),
+}
+STATUS_WORDS: dict[str, tuple[str, ...]] = {
+    "new": ("new", "unassigned", "triage", "untriaged", "draft"),
+    "open": ("open", "opened", "todo", "to do", "in progress", "in-progress", "assigned", "active", "working",
+             "reopened", "started"),
+    "pending": ("pending", "waiting", "on hold", "on-hold", "waiting for customer", "awaiting reply"),
+    "resolved": ("resolved", "fixed", "solved"),
+    "closed": ("closed", "done", "complete", "completed", "finished"),
+    "rejected": ("rejected", "wontfix", "won't fix", "spam", "cancelled", "canceled", "invalid", "duplicate",
+                 "declined"),
+}
+
+
+def _text(path: Path) -> tuple[str, str | None]:
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8-sig"), None
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="replace"), "not UTF-8: read as Windows-1252"
+
+
+def _columns(header: list[str], mapping: Mapping[str, str]) -> dict[str, int]:
+    folded = {name.strip().casefold(): index for index, name in enumerate(header)}
+    found: dict[str, int] = {}
+    for field, column in mapping.items():
+        if field not in FIELDS:
+            raise ValidationError(f"--map {field}={column}: unknown field {field!r}",
+                                  hint=f"fields: {', '.join(FIELDS)}")
+        if column.strip().casefold() not in folded:
+            raise ValidationError(f"--map {field}={column}: no column {column!r}",
+                                  hint=f"columns: {', '.join(header)}")
+        found[field] = folded[column.strip().casefold()]
+    for field, names in FIELDS.items():
+        if field not in found:
+            for name in names:
+                if name in folded:
+                    found[field] = folded[name]
+                    break
+    return found
+
+
+def status_of(word: str, statuses: Mapping[str, object]) -> str | None:
+    folded = " ".join(word.casefold().replace("_", " ").split())
+    if folded in statuses:
+        return folded
+    for status, words in STATUS_WORDS.items():
+        if folded in words and status in statuses:
+            return status
+    return None
+
+
+def records(path: Path, statuses: Mapping[str, object], mapping: Mapping[str, str] | None = None,
+            ) -> Iterator[Record | Skip]:
+    text, encoding_note = _text(path)
+    sample = text[:8192]
+    try:
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    rows = csv.reader(io.StringIO(text, newline=""), dialect)
+    header = next(rows, None)
+    if not header:
+        raise ValidationError(f"{path.name} is empty: expected a header row and one row per ticket")
+    columns = _columns(header, mapping or {})
+    if "title" not in columns:
+        raise ValidationError(f"{path.name}: no title column",
+                              hint=f"name one with --map title=COLUMN (columns: {', '.join(header)})")
+    for number, row in enumerate(rows, 2):
+        position = f"row {number}"
+        if not any(cell.strip() for cell in row):
+            continue
+
+        def cell(field: str, row: list[str] = row) -> str:
+            index = columns.get(field)
+            return row[index].strip() if index is not None and index < len(row) else ""
+
+        title = cell("title")
+        if not title:
+            yield Skip(position, "no title")
+            continue
+        key = cell("key") or hashlib.sha1("\x1f".join((title, cell("created"), cell("requester"))).encode()
+                                          ).hexdigest()[:12]
+        record = Record(key=f"csv:{key}", position=position, title=title, body=cell("body"))
+        record.requester = cell("requester") or None
+        record.created = parse_when(cell("created"))
+        if cell("created") and record.created is None:
+            record.notes.append(f"created {cell('created')!r} is not a date")
+        record.closed = parse_when(cell("closed"))
+        if cell("status"):
+            record.status = status_of(cell("status"), statuses)
+            if record.status is None:
+                record.notes.append(f"status {cell('status')!r} means nothing here: imported as open")
+        elif record.closed is not None:
+            record.status = "closed" if "closed" in statuses else None
+        for field in ("priority", "queue", "assignee", "category", "asset", "resolution"):
+            setattr(record, field, cell(field) or None)
+        if record.priority:
+            record.priority = record.priority.casefold()
+        if record.category:
+            record.category = record.category.casefold()
+        record.labels = [label for label in cell("labels").replace(";", ",").split(",") if label.strip()]
+        if cell("comments"):
+            record.comments.append(Comment(None, None, cell("comments")))
+        if encoding_note and number == 2:
+            record.notes.append(encoding_note)
+        yield record

@@ -1,0 +1,273 @@
+"""Tickets from other tools, with their history: ``gitdesk import github|csv|backlog``.
+
+Each importer (``gitdesk.importers.*``) reads its format into ``Record``s and
+``Skip``s; this module turns records into tickets. A record becomes a short,
+backdated history: the ticket appears when it was created, each comment when
+it was written, and its status moves along the desk's own workflow to where it
+ended when it was closed, so timings, reports and ``gitdesk log`` tell the
+truth about imported work and ``gitdesk check --range`` accepts every commit.
+All commits are written by one ``git fast-import`` and land together: an import
+adds everything or nothing.
+
+Every ticket keeps where it came from in ``imported_from`` (e.g. ``github#12``);
+importing the same data again skips what is already here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from gitdesk import actions, clock, ids, ticketfile, workflow
+from gitdesk.desk import Actor, Desk
+from gitdesk.errors import GitdeskError, ValidationError
+from gitdesk.model import REPLY, Entry, Ticket
+
+IMPORTED_FROM = "imported_from"  # front-matter field: the record's key in its source
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    at: datetime | None
+    author: str | None  # an email, a handle, or a login the importer mapped
+    text: str
+
+
+@dataclass(slots=True)
+class Record:
+    """One ticket as another tool had it; fields are the desk's words, not the source's."""
+
+    key: str  # unique in its source, e.g. "github#12": what makes a re-import skip it
+    position: str  # where it was in the input, for messages: "issue #12", "row 7", a file name
+    title: str
+    body: str = ""
+    requester: str | None = None
+    created: datetime | None = None
+    status: str | None = None  # a status of this desk; None: open (or new without a queue)
+    closed: datetime | None = None  # when it reached ``status``, if it is finished
+    assignee: str | None = None
+    queue: str | None = None
+    category: str | None = None
+    priority: str | None = None
+    asset: str | None = None
+    labels: list[str] = field(default_factory=list)
+    comments: list[Comment] = field(default_factory=list)
+    resolution: str | None = None
+    notes: list[str] = field(default_factory=list)  # what could not be carried over, said in the result
+
+
+@dataclass(frozen=True, slots=True)
+class Skip:
+    position: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Imported:
+    position: str
+    key: str | None
+    outcome: str  # imported | skipped
+    ticket: str | None
+    detail: str
+
+
+@dataclass(slots=True)
+class ImportResult:
+    source: str
+    items: list[Imported] = field(default_factory=list)
+    commit: str | None = None
+    commits: int = 0
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for item in self.items if item.outcome == outcome)
+
+
+_LABEL = re.compile(r"[^a-z0-9._-]+")
+
+
+def label_name(text: str) -> str | None:
+    """A source's label as a desk label: lower case, spaces and odd characters as '-'."""
+    name = _LABEL.sub("-", text.strip().lower()).strip("-._")
+    return name[:50] or None
+
+
+def status_path(desk: Desk, start: str, goal: str, ticket: Ticket) -> list[str] | None:
+    """The shortest walk through the workflow from ``start`` to ``goal`` whose every
+    status the ticket satisfies (a queue, a resolution), or None."""
+    config = desk.config
+    queue: deque[list[str]] = deque([[start]])
+    seen = {start}
+    while queue:
+        path = queue.popleft()
+        if path[-1] == goal:
+            return path[1:]
+        for following in config.statuses[path[-1]].next:
+            if following in seen or following not in config.statuses:
+                continue
+            if workflow.findings(config, replace(ticket, status=following)):
+                continue
+            seen.add(following)
+            queue.append([*path, following])
+    return None
+
+
+class _Builder:
+    """Turns records into ticket histories: (time, order, files, message) steps."""
+
+    def __init__(self, desk: Desk, actor: Actor, source: str, default_queue: str | None) -> None:
+        self.desk = desk
+        self.actor = actor
+        self.source = source
+        self.default_queue = default_queue
+        self.now = clock.now()
+        from gitdesk import cache, index
+
+        with cache.open_cache(desk.repo, desk.prefix) as connection:
+            existing, _ = index.tickets(desk, connection)
+        self.known = {str(t.extra[IMPORTED_FROM]): t.id for t in existing if t.extra.get(IMPORTED_FROM)}
+        self.taken = ids.Taken(t.id for t in existing)
+        self.others = existing
+        self.steps: list[tuple[datetime, int, dict[str, str | bytes | None], str]] = []
+
+    def _author(self, who: str | None) -> str:
+        """An entry author: a person's handle, else an email."""
+        if who:
+            person = self.desk.config.person(who)
+            if person is not None:
+                return person.handle
+            if workflow.is_email(who):
+                return who
+        return self.actor.id
+
+    def _requester(self, record: Record) -> str:
+        given = record.requester
+        if given and (self.desk.config.person(given) or workflow.is_email(given)):
+            return given
+        if given:
+            record.notes.append(f"requester {given!r} is neither a person nor an email: {self.actor.id} instead")
+        else:
+            record.notes.append(f"no requester in the source: {self.actor.id} instead")
+        return self.actor.email or self.actor.id
+
+    def _spec(self, record: Record) -> actions.NewTicket:
+        config = self.desk.config
+        queue = record.queue if record.queue in config.queues else None
+        if record.queue and queue is None:
+            record.notes.append(f"queue {record.queue!r} is not one of this desk's")
+        queue = queue or self.default_queue
+        assignee = None
+        if record.assignee:
+            person = config.person(record.assignee)
+            if person is None:
+                record.notes.append(f"assignee {record.assignee!r} is not one of the desk's people: unassigned")
+            elif queue and person.handle not in config.queues[queue].members:
+                record.notes.append(f"assignee {person.handle} is not a member of {queue}: unassigned")
+            else:
+                assignee = person.handle
+        category = record.category if record.category in config.categories else None
+        if record.category and category is None:
+            record.notes.append(f"category {record.category!r} is not one of this desk's")
+        priority = record.priority if record.priority in config.priorities else None
+        if record.priority and priority is None:
+            record.notes.append(f"priority {record.priority!r} is not one of this desk's: the default instead")
+        labels = tuple(dict.fromkeys(name for name in (label_name(label) for label in record.labels) if name))
+        return actions.NewTicket(
+            title=" ".join(record.title.split())[:200] or "(no title)",
+            requester=self._requester(record), queue=queue, priority=priority, category=category,
+            asset=record.asset, labels=labels, assignee=assignee, extra=((IMPORTED_FROM, record.key),),
+        )
+
+    def add(self, record: Record, order: int) -> Ticket:
+        desk = self.desk
+        created = record.created or self.now
+        if record.created is None:
+            record.notes.append("no creation date in the source: created now")
+        requester_actor = Actor(self.actor.id, self.actor.person, self.actor.email)
+        ticket = actions.new_ticket(desk, self._spec(record), requester_actor, created, self.taken,
+                                    lambda: self.others)
+        body = ticketfile.escape_text(record.body.replace("\r\n", "\n").replace("\r", "\n"), section=False)
+        ticket = replace(ticket, description=body if body.strip() else "")
+        path = desk.path_of(ticket.id)
+        goal = record.status or ticket.status
+        if goal not in desk.config.statuses:
+            record.notes.append(f"status {goal!r} is not one of this desk's: {ticket.status}")
+            goal = ticket.status
+        # Comments and the final status move, in the order they happened (a comment may follow the close).
+        events: list[tuple[datetime, int, Comment | None]] = [
+            (max(comment.at or created, created), number, comment) for number, comment in enumerate(record.comments)]
+        if goal != ticket.status:
+            finished = workflow.is_done(desk.config, goal)
+            last = max([created, *(at for at, _, _ in events)])
+            if finished and record.closed is None:
+                record.notes.append("no closing date in the source: closed at its last activity")
+            events.append((max(record.closed or last, created) if finished else created, len(events), None))
+        history: list[tuple[datetime, Ticket, str]] = [(created, ticket, f"import {ticket.id}: {ticket.title}")]
+        for at, _, comment in sorted(events, key=lambda event: (event[0], event[1])):
+            if comment is not None:
+                text = ticketfile.escape_text(comment.text.replace("\r\n", "\n")) or "(empty comment)"
+                ticket = replace(ticket, entries=(*ticket.entries,
+                                                  Entry(at, self._author(comment.author), REPLY, text)))
+                history.append((at, ticket, f"import {ticket.id}: a comment"))
+                continue
+            if workflow.RESOLUTION in _requirements(desk, goal) or goal in (workflow.RESOLVED, workflow.CLOSED):
+                resolution = (record.resolution or "").strip() or f"Closed in {self.source} before the import."
+                ticket = replace(ticket, resolution=ticketfile.escape_text(resolution))
+            path_found = status_path(desk, ticket.status, goal, ticket)
+            if path_found is None:
+                raise ValidationError(f"this desk's workflow has no way from {ticket.status} to {goal}")
+            for status in path_found:
+                ticket = replace(ticket, status=status)
+                history.append((at, ticket, f"import {ticket.id}: {status}"))
+        previous: Ticket | None = None
+        for _, state, _ in history:
+            actions.validate_change(desk, previous, state, path)
+            previous = state
+        for number, (at, state, message) in enumerate(history):
+            trailers = f"\n\nGitdesk-Ticket: {state.id}\nGitdesk-Action: import\n"
+            source_line = f"\n\nFrom {record.key} ({record.position})." if number == 0 else ""
+            self.steps.append((at, order * 1000 + number, {path: ticketfile.render_new(state)},
+                               message[:72] + source_line + trailers))
+        self.others.append(ticket)
+        self.known[record.key] = ticket.id
+        return ticket
+
+
+def _requirements(desk: Desk, status: str) -> tuple[str, ...]:
+    known = desk.config.statuses.get(status)
+    return known.requires if known else ()
+
+
+def run(desk: Desk, items: Iterable[Record | Skip], source: str, actor: Actor,
+        queue: str | None = None) -> ImportResult:
+    """Import every record (skipping those already here) in one all-or-nothing landing."""
+    if queue is not None and queue not in desk.config.queues:
+        raise ValidationError(f"unknown queue {queue!r}", hint=f"known queues: {', '.join(desk.config.queues)}")
+    result = ImportResult(source)
+    with desk.writing():
+        builder = _Builder(desk, actor, source, queue or next(iter(desk.config.queues), None))
+        for order, item in enumerate(items):
+            if isinstance(item, Skip):
+                result.items.append(Imported(item.position, None, "skipped", None, item.reason))
+                continue
+            if item.key in builder.known:
+                result.items.append(Imported(item.position, item.key, "skipped", builder.known[item.key],
+                                             "already imported"))
+                continue
+            try:
+                ticket = builder.add(item, order)
+            except GitdeskError as error:
+                result.items.append(Imported(item.position, item.key, "skipped", None, f"cannot import: {error}"))
+                continue
+            detail = ticket.title + "".join(f"; {note}" for note in item.notes)
+            result.items.append(Imported(item.position, item.key, "imported", ticket.id, detail))
+        steps: Sequence[tuple[datetime, int, dict[str, str | bytes | None], str]] = sorted(
+            builder.steps, key=lambda step: (step[0], step[1]))
+        if steps:
+            desk.tickets_dir.mkdir(exist_ok=True)
+            result.commit = desk.commit_series([(files, message, at) for at, _, files, message in steps],
+                                               f"import from {source}")
+            result.commits = len(steps)
+    return result
