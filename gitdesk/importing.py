@@ -90,7 +90,7 @@ _LABEL = re.compile(r"[^a-z0-9._-]+")
 
 def label_name(text: str) -> str | None:
     """A source's label as a desk label: lower case, spaces and odd characters as '-'."""
-    name = _LABEL.sub("-", text.strip().lower()).strip("-._")
+    name = re.sub("-{2,}", "-", _LABEL.sub("-", text.strip().lower())).strip("-._")
     return name[:50] or None
 
 
@@ -157,7 +157,8 @@ class _Builder:
         queue = record.queue if record.queue in config.queues else None
         if record.queue and queue is None:
             record.notes.append(f"queue {record.queue!r} is not one of this desk's")
-        queue = queue or self.default_queue
+        if queue is None and record.status != config.initial_status:  # drafts and the like wait in intake
+            queue = self.default_queue
         assignee = None
         if record.assignee:
             person = config.person(record.assignee)

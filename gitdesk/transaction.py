@@ -208,6 +208,10 @@ def _roll_back(repo: git.Repo, old: Mapping[str, bytes | None], files: Mapping[s
         git.refresh_index(repo, [p for p in old if (repo.top / p).exists()])
 
 
+def glob_escape(name: str) -> str:
+    return "".join(f"[{char}]" if char in "*?[" else char for char in name)
+
+
 def recover(repo: git.Repo) -> str | None:
     """Finish or undo an action a killed process left half done. Call under the desk lock.
 
@@ -223,6 +227,10 @@ def recover(repo: git.Repo) -> str | None:
         return None
     _, current = git.head(repo)
     files: dict[str, dict[str, str | None]] = record.get("files", {})
+    for path in files:  # a write cut short leaves its temp file; the lock says its writer is gone
+        target = repo.top / path
+        for temp in target.parent.glob(f".{glob_escape(target.name)}.tmp-*"):
+            temp.unlink(missing_ok=True)
     outcome = "left alone"
     if current == record.get("new_head"):
         git.refresh_index(repo, [p for p in files if (repo.top / p).exists()])

@@ -66,7 +66,7 @@ def _record(file: Path, folder: str, position: str) -> Record | Skip:
         try:
             data = frontmatter.load_mapping(text[4:end + 1], position)
         except GitdeskError as error:
-            return Skip(position, f"front matter is not valid YAML: {error.message}"
+            return Skip(position, f"front matter: {error.message}"
                         + (f" (line {error.line + 1})" if error.line else ""))
         if not isinstance(data, dict):
             return Skip(position, "front matter is not a mapping of fields")

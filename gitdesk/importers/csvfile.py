@@ -18,7 +18,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "key": ("key", "id", "number", "ticket", "ticket id", "issue", "#"),
     "title": ("title", "subject", "summary", "name"),
     "body": ("body", "description", "details", "text", "message"),
-    "requester": ("requester", "email", "from", "reporter", "requested by", "customer", "contact"),
+    "requester": ("requester", "email", "e-mail", "e mail", "from", "reporter", "requested by", "customer", "contact"),
     "status": ("status", "state"),
     "priority": ("priority", "urgency"),
     "queue": ("queue", "team", "group", "department"),
@@ -85,11 +85,11 @@ def records(path: Path, statuses: Mapping[str, object], mapping: Mapping[str, st
             ) -> Iterator[Record | Skip]:
     text, encoding_note = _text(path)
     sample = text[:8192]
-    try:
-        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
+    try:  # only the separator is guessed: the sniffer's quoting guesses break Excel's "" escapes
+        delimiter = csv.Sniffer().sniff(sample.split("\n", 1)[0], delimiters=",;\t").delimiter
     except csv.Error:
-        dialect = csv.excel
-    rows = csv.reader(io.StringIO(text, newline=""), dialect)
+        delimiter = ","
+    rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header = next(rows, None)
     if not header:
         raise ValidationError(f"{path.name} is empty: expected a header row and one row per ticket")

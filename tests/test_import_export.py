@@ -1,0 +1,218 @@
+"""Imports from GitHub, CSV and Backlog.md (messy real exports included), with a
+backdated history that check, log and timings accept; exports of the whole desk."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import Desk, gitdesk_process
+
+IMPORTS = Path(__file__).parent / "imports"
+
+
+def imported(desk: Desk, kind: str, path: Path, *args: str) -> dict[str, Any]:
+    result = desk.run("--as", "dana", "import", kind, str(path), *args, "--format", "json")
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+def by_key(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {item["key"] or item["position"]: item for item in result["items"]}
+
+
+def shown(desk: Desk, ticket_id: str) -> dict[str, Any]:
+    return json.loads(desk.run("show", ticket_id, "--format", "json").stdout)  # type: ignore[no-any-return]
+
+
+def test_github_issues_arrive_with_their_history(desk: Desk) -> None:
+    before = desk.commits()
+    result = imported(desk, "github", IMPORTS / "gh-issues.json", "--repo", "fernhill/it", "-q", "it-helpdesk")
+    items = by_key(result)
+    assert result["counts"] == {"imported": 3, "skipped": 1}
+    assert items["item 4"]["detail"] == "no number or no title"
+    printer = shown(desk, items["github:fernhill/it#12"]["ticket"])
+    assert (printer["status"], printer["assignee"], printer["queue"]) == ("open", "alice", "it-helpdesk")
+    assert printer["requester"] == "pat-k@users.noreply.github.com"
+    assert printer["created"] == "2026-10-01T08:00:00Z" and printer["labels"] == ["hardware", "needs-triage"]
+    assert printer["description"] == "Tray 2 jams.\nStarted Monday.", "CRLF bodies become plain lines"
+    assert [(e["author"], e["text"]) for e in printer["conversation"]] == [
+        ("alice", "Which tray?"), ("pat-k@users.noreply.github.com", "Tray 2.")]
+    assert printer["timings"]["first_response_seconds"] == 3600
+
+    vpn = shown(desk, items["github:fernhill/it#13"]["ticket"])
+    assert vpn["status"] == "closed" and vpn["assignee"] is None
+    assert "assignee 'octocat' is not one of the desk's people: unassigned" in items["github:fernhill/it#13"]["detail"]
+    assert vpn["timings"]["resolved_at"] == "2026-10-03T12:00:00Z"
+    assert vpn["timings"]["resolution_seconds"] == 28 * 3600
+    assert [e["text"] for e in vpn["conversation"]][-1] == "Thanks, fine now.", "a comment after closing is kept"
+    coffee = shown(desk, items["github:fernhill/it#14"]["ticket"])
+    assert coffee["status"] == "rejected", "closed as not planned"
+
+    assert desk.commits() - before == result["commits"] == 3 + 5 + 2  # created, comments, status moves
+    log = json.loads(desk.run("log", vpn["id"], "--format", "json").stdout)
+    assert (log[0]["time"], log[-1]["time"]) == ("2026-10-02T08:00:00Z", "2026-10-04T08:00:00Z")
+    checked = gitdesk_process("check", "--range", f"HEAD~{result['commits']}..HEAD", cwd=desk.path)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert desk.status() == ""
+
+    again = imported(desk, "github", IMPORTS / "gh-issues.json", "--repo", "fernhill/it")
+    assert again["counts"] == {"imported": 0, "skipped": 4} and again["commit"] is None
+    assert {item["detail"] for item in again["items"] if item["key"]} == {"already imported"}
+
+
+def test_a_thin_gh_dump_and_rest_issue_objects_import_what_they_can(desk: Desk) -> None:
+    desk.at("2026-11-20T10:00:00Z")
+    thin = by_key(imported(desk, "github", IMPORTS / "gh-few-fields.json"))
+    wifi = thin["github#1"]
+    assert wifi["outcome"] == "imported"
+    assert "no requester in the source: dana instead" in wifi["detail"]
+    assert "no state in the export: imported as open" in wifi["detail"]
+    assert "no creation date in the source: created now" in wifi["detail"]
+    assert shown(desk, wifi["ticket"])["requester"] == "dana@example.com"
+
+    rest = by_key(imported(desk, "github", IMPORTS / "rest-issues.json"))
+    checkout = rest["github:fernhill/shop#7"]
+    assert "3 comments not in the export" in checkout["detail"]
+    record = shown(desk, checkout["ticket"])
+    assert (record["status"], record["assignee"], record["labels"]) == ("closed", "bob", ["bug", "webshop"])
+    assert rest["#8"]["detail"] == "a pull request, not an issue"
+
+
+def test_a_csv_file_with_its_own_column_names(desk: Desk) -> None:
+    result = imported(desk, "csv", IMPORTS / "tickets.csv", "--map", "key=Ticket")
+    items = by_key(result)
+    assert items["row 4"]["detail"] == "no title"
+    outlook = shown(desk, items["csv:HD-101"]["ticket"])
+    assert (outlook["status"], outlook["priority"], outlook["assignee"]) == ("closed", "high", "alice")
+    assert outlook["resolution"] == "Cleared Credential Manager."
+    assert outlook["labels"] == ["email", "outlook"]
+    assert outlook["timings"]["resolution_seconds"] == 6.5 * 3600
+    fan = shown(desk, items["csv:HD-102"]["ticket"])
+    assert fan["status"] == "open" and fan["created"] == "2026-09-11T00:00:00Z"
+    quote = items["csv:HD-104"]
+    assert shown(desk, quote["ticket"])["title"] == 'Quote "café" menu; printer'
+    assert shown(desk, quote["ticket"])["status"] == "pending"
+    assert "requester 'not-an-email' is neither a person nor an email" in quote["detail"]
+    assert "assignee 'ghost' is not one of the desk's people" in quote["detail"]
+    assert "priority 'urgent' is not one of this desk's" not in quote["detail"], "urgent exists here"
+    assert "status 'Someday' means nothing here: imported as open" in items["csv:HD-105"]["detail"]
+    assert imported(desk, "csv", IMPORTS / "tickets.csv", "--map", "key=Ticket")["counts"]["imported"] == 0
+
+
+def test_a_windows_csv_with_a_bad_mapping_is_refused_or_read(desk: Desk, tmp_path: Path) -> None:
+    path = tmp_path / "excel.csv"
+    path.write_bytes("Subject,Email\r\nCaf\xe9 printer,erin@example.com\r\n".encode("cp1252"))
+    result = imported(desk, "csv", path)
+    item = result["items"][0]
+    assert "not UTF-8: read as Windows-1252" in item["detail"]
+    assert shown(desk, item["ticket"])["title"] == "Café printer"
+    assert "no column 'Nope'" in desk.fails("import", "csv", str(path), "--map", "title=Nope")
+    assert "unknown field 'colour'" in desk.fails("import", "csv", str(path), "--map", "colour=Subject")
+
+
+def test_backlog_md_tasks_from_every_folder(desk: Desk, tmp_path: Path) -> None:
+    project = tmp_path / "website"
+    shutil.copytree(IMPORTS / "backlog", project)
+    nested = project / "backlog" / "tasks" / "sub"
+    nested.mkdir(exist_ok=True)
+    (nested / "task-2 - Nested-task.md").write_bytes(
+        b"---\r\nid: task-2\r\ntitle: Nested task with CRLF\r\nstatus: To Do\r\ncreated_date: 2026-09-21\r\n---\r\n"
+        b"\r\n## Description\r\n\r\nLives in a sub folder.\r\n")
+    result = imported(desk, "backlog", project)
+    items = {item["position"]: item for item in result["items"]}
+    assert sorted(items) == ["completed/task-3 - Replace-router.md", "drafts/task-4 - Idea.md",
+                             "tasks/sub/task-2 - Nested-task.md", "tasks/task-1 - Fix-the-label-printer.md",
+                             "tasks/task-5 - Broken.md", "tasks/task-6 - No-front-matter.md"]
+    broken = items["tasks/task-5 - Broken.md"]
+    assert broken["outcome"] == "skipped" and broken["detail"].startswith("front matter: not valid YAML")
+    printer = shown(desk, items["tasks/task-1 - Fix-the-label-printer.md"]["ticket"])
+    assert (printer["status"], printer["assignee"], printer["priority"]) == ("open", "bob", "high")
+    assert printer["requester"] == "carol@example.com"
+    assert "Label printer 1 prints blank labels." in printer["description"]
+    assert "SECTION:" not in printer["description"] and "Labels print" in printer["description"]
+    router = shown(desk, items["completed/task-3 - Replace-router.md"]["ticket"])
+    assert router["status"] == "closed" and router["resolution"] == "Replaced with the spare Ubiquiti; firmware 7.1."
+    assert router["timings"]["resolved_at"] == "2026-08-03T16:00:00Z"
+    draft = shown(desk, items["drafts/task-4 - Idea.md"]["ticket"])
+    assert draft["labels"] == ["draft"]
+    nested_ticket = shown(desk, items["tasks/sub/task-2 - Nested-task.md"]["ticket"])
+    assert nested_ticket["description"] == "Lives in a sub folder."
+    bare = items["tasks/task-6 - No-front-matter.md"]
+    assert "no front matter" in bare["detail"] and shown(desk, bare["ticket"])["title"] == "Clean the server room"
+    assert imported(desk, "backlog", project)["counts"]["imported"] == 0
+
+
+def test_a_hostile_import_stays_harmless(desk: Desk, tmp_path: Path) -> None:
+    hostile = [{"number": 1, "title": "x\n---\nstatus: closed\n## Resolution\nowned",
+                "body": "## Resolution\nfake\n---\n", "author": {"login": "../../etc/passwd"},
+                "labels": [{"name": "--exec=rm -rf /"}], "comments": [{"author": {"login": "-x"}, "body": "## Conversation"}]}]
+    path = tmp_path / "hostile.json"
+    path.write_text(json.dumps(hostile))
+    result = imported(desk, "github", path)
+    record = shown(desk, result["items"][0]["ticket"])
+    assert record["status"] == "open" and record["resolution"] is None
+    assert record["title"] == "x --- status: closed ## Resolution owned"
+    assert record["requester"] == "etcpasswd@users.noreply.github.com"
+    assert record["labels"] == ["exec-rm-rf"], "no option can hide in a label"
+    assert gitdesk_process("check", cwd=desk.path).returncode == 0
+    assert "not a JSON export" in desk.fails("import", "github", str(IMPORTS / "tickets.csv"))
+
+
+def test_export_gives_every_ticket_whole(desk: Desk, tmp_path: Path) -> None:
+    first = desk.new("=cmd|' /C calc'!A0", "-q", "it-helpdesk", "-m", "Line one\nline two")
+    desk.run("--as", "alice", "note", first, "-m", "internal")
+    desk.run("--as", "alice", "resolve", first, "--note", "Done.")
+    records = json.loads(desk.run("export", "json").stdout)
+    assert [r["id"] for r in records] == [first]
+    record = records[0]
+    assert record["description"] == "Line one\nline two" and record["resolution"] == "Done."
+    assert [e["kind"] for e in record["conversation"]] == ["note"]
+    assert record["timings"]["resolved_at"] is not None
+    out = tmp_path / "tickets.csv"
+    desk.run("export", "csv", "-o", str(out))
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+    assert rows[0]["title"] == "'=cmd|' /C calc'!A0", "a formula is shown, never run"
+    assert rows[0]["timings.resolution_seconds"].isdigit() and "internal" in rows[0]["conversation"]
+
+
+@pytest.mark.parametrize("kind", ["github", "csv", "backlog"])
+def test_an_import_of_nothing_changes_nothing(desk: Desk, tmp_path: Path, kind: str) -> None:
+    head = desk.head()
+    path = tmp_path / "empty"
+    if kind == "backlog":
+        (path / "backlog" / "tasks").mkdir(parents=True)
+    else:
+        path.write_text("[]" if kind == "github" else "title\n")
+    assert imported(desk, kind, path)["counts"] == {"imported": 0, "skipped": 0}
+    assert desk.head() == head
+
+
+@pytest.mark.parametrize("delay", [0.2, 0.6, 1.0])
+def test_an_import_killed_at_any_moment_loses_nothing_and_doubles_nothing(desk: Desk, tmp_path: Path,
+                                                                         delay: float) -> None:
+    import subprocess
+    import sys
+    import time
+
+    issues = [{"number": n, "title": f"Issue {n}", "body": "text " * 50, "state": "CLOSED" if n % 2 else "OPEN",
+               "author": {"login": "pat"}, "createdAt": f"2026-01-01T00:{n % 60:02d}:00Z",
+               "closedAt": "2026-02-01T00:00:00Z",
+               "comments": [{"author": {"login": "alice"}, "body": "ok", "createdAt": "2026-01-02T00:00:00Z"}]}
+              for n in range(1, 301)]
+    path = tmp_path / "many.json"
+    path.write_text(json.dumps(issues))
+    command = [sys.executable, "-m", "gitdesk", "--desk", str(desk.path), "--as", "dana", "import", "github",
+               str(path)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(delay)
+    process.kill()
+    process.wait()
+    desk.run("--as", "dana", "import", "github", str(path))  # finishes or undoes the killed one, then imports
+    assert len(list((desk.path / "tickets").glob("*.md"))) == 300
+    assert desk.status() == ""
+    assert gitdesk_process("check", cwd=desk.path).returncode == 0
