@@ -213,13 +213,19 @@ class Desk:
 
     def ensure_clean(self, desk_paths: list[str]) -> None:
         """Refuse to act on a file with uncommitted hand edits (they would be lost or swept in)."""
-        changed = git.changed_paths(self.repo, [self.repo_path(path) for path in desk_paths])
+        changed = self.dirty_paths(desk_paths)
         if changed:
-            shown = changed[0][len(self.prefix):]
-            raise DirtyWorktree(
-                "has uncommitted changes", path=shown,
-                hint=f"commit them (git commit {changed[0]}) or discard them (git restore {changed[0]}) first",
-            )
+            raise self.dirty(sorted(changed)[0])
+
+    def dirty_paths(self, desk_paths: list[str]) -> set[str]:
+        """The desk-relative files under ``desk_paths`` that differ from HEAD (one git call)."""
+        changed = git.changed_paths(self.repo, [self.repo_path(path) for path in desk_paths])
+        return {path[len(self.prefix):] for path in changed}
+
+    def dirty(self, desk_path: str) -> DirtyWorktree:
+        shown = self.repo_path(desk_path)
+        return DirtyWorktree("has uncommitted changes", path=desk_path,
+                             hint=f"commit them (git commit {shown}) or discard them (git restore {shown}) first")
 
     def commit(self, files: Mapping[str, str | bytes], message: str, when: datetime,
                *, new_files: frozenset[str] = frozenset()) -> str:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from gitdesk import actions, attachments, clock, ids, ticketfile, workflow
-from gitdesk.desk import Actor, Desk, LoadedTicket
+from gitdesk.desk import TICKETS, Actor, Desk, LoadedTicket
 from gitdesk.errors import GitdeskError, NotFound, ValidationError
 from gitdesk.mailmessage import MESSAGE_IDS, Incoming, MalformedMessage, parse, strip_quoted, thread_ids, with_thread_id
 from gitdesk.model import REOPEN, REPLY, Entry, Route, Ticket
@@ -100,6 +100,7 @@ class _State:
     tickets: dict[str, Ticket]
     by_message: dict[str, str]
     taken: ids.Taken
+    dirty: set[str] = field(default_factory=set)  # ticket files with uncommitted edits: never written
     loaded: dict[str, LoadedTicket] = field(default_factory=dict)
     created: set[str] = field(default_factory=set)
     attachment_names: dict[str, set[str]] = field(default_factory=dict)
@@ -114,7 +115,8 @@ class _State:
         for ticket in found:
             for message_id in thread_ids(ticket):
                 by_message[message_id] = ticket.id
-        return cls(desk, {t.id: t for t in found}, by_message, ids.Taken(t.id for t in found))
+        return cls(desk, {t.id: t for t in found}, by_message, ids.Taken(t.id for t in found),
+                   desk.dirty_paths([TICKETS]))
 
     def others(self) -> list[Ticket]:
         return list(self.tickets.values())
@@ -284,8 +286,8 @@ def _apply(state: _State, incoming: Incoming, files: dict[str, bytes]) -> tuple[
                 detail = f"{new.title} (follow-up to {ticket.status} {target})"
                 outcome = "new"
             else:
-                if target in state.loaded:
-                    desk.ensure_clean([state.loaded[target].path])
+                if target in state.loaded and state.loaded[target].path in state.dirty:
+                    raise desk.dirty(state.loaded[target].path)
                 new = _reply(state, ticket, incoming, scratch)
                 actions.validate_change(desk, state.loaded[target].ticket if target in state.loaded else None,
                                         new, desk.path_of(new.id))
