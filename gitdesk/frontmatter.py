@@ -202,6 +202,8 @@ _SIMPLE_LINE = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*):(?: +(.*?))? *$")
 _SIMPLE_STR = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._@/+()'-]*")
 _SIMPLE_INT = re.compile(r"0|[1-9][0-9]{0,17}")
 _SIMPLE_TIME = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)Z")
+# Message-IDs in a flow list (message_ids): '<' starts no YAML token, and none of these characters ends one.
+_SIMPLE_ANGLE = re.compile(r"<[A-Za-z0-9._@+=$%~/-]{1,500}>")
 # Plain words YAML 1.1 (as PyYAML resolves it) reads as something other than text.
 NOT_TEXT = frozenset({
     "yes", "Yes", "YES", "no", "No", "NO", "true", "True", "TRUE", "false", "False", "FALSE",
@@ -247,7 +249,7 @@ def parse_simple(source: str) -> dict[str, Any] | None:
                 return None
             inner = value[1:-1].strip()
             items = [item.strip() for item in inner.split(",")] if inner else []
-            if not all(_simple_str(item) for item in items):
+            if not all(_simple_str(item) or _SIMPLE_ANGLE.fullmatch(item) for item in items):
                 return None
             data[key] = items
         elif _SIMPLE_INT.fullmatch(value):

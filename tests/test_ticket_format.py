@@ -242,8 +242,12 @@ fast_values = st.one_of(
                      "2026-11-20T09:14:00Z", "2026-13-20T09:14:00Z", "[]", "[a, b]", "[a,b]", "[yes, b]", "[ a ]",
                      "[a b, c]", "a: b", "a #b", "'quoted'", "\"q\"", "x y", "it's", "a ", "é", "@home",
                      "GD-01M84ZF6NWF5EKB3A1", "bob@example.com", "user.name+tag@x.example", "(x)", "a/b", "*ref",
-                     "&anchor x", "!tag x", "|", ">", "%x", "[a", "a]", "{a: 1}", ".inf", "Yes please"]),
+                     "&anchor x", "!tag x", "|", ">", "%x", "[a", "a]", "{a: 1}", ".inf", "Yes please",
+                     "[<CAH7x9+Zq3=u8dQ@mail.gmail.com>, <a@b>]", "[<a b@c>]", "[<a,b@c>]", "[<a:b@c>]",
+                     "[<x@y>, <>]", "<x@y>", "[<x#y@z>]", "[<x@y> #c]", "[<=>]", "[<%x@y>]"]),
     st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=12),
+    st.lists(st.from_regex(r"<[A-Za-z0-9._@+=$%~/:#, -]{0,12}>", fullmatch=True), max_size=3).map(
+        lambda items: "[" + ", ".join(items) + "]"),
 )
 fast_keys = st.sampled_from(["id", "title", "status", "labels", "created", "yes", "on", "n", "_x", "x-y", "1a", "a b"])
 fast_lines = st.one_of(
@@ -272,6 +276,7 @@ def test_the_fast_parser_takes_what_gitdesk_writes() -> None:
 
     text = ticketfile.render_new(Ticket(id="GD-01M84ZF6NWF5EKB3A1", title="Printer on 2F jams", status="open",
                                         created=datetime(2026, 11, 20, 9, 14, tzinfo=timezone.utc),
-                                        requester="bob@example.com", queue="it-helpdesk", labels=("paper", "2f")))
+                                        requester="bob@example.com", queue="it-helpdesk", labels=("paper", "2f"),
+                                        extra={"message_ids": ["<CAH7x9+Zq3=u8dQ@mail.gmail.com>", "<x.1@y>"]}))
     source = text[4:text.index("\n---\n") + 1]
     assert parse_simple(source) is not None
