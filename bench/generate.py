@@ -204,3 +204,54 @@ def generate_history(directory: Path, tickets: int, commits: int, seed: int = 2)
 
 if __name__ == "__main__":
     main()
+
+
+def generate_mbox(path: Path, count: int, seed: int = 3) -> None:
+    """An mbox of ``count`` messages shaped like a desk's real inbox: mostly new threads,
+    a quarter replies (threaded by In-Reply-To), some HTML-only, some with an attachment,
+    a few auto-replies."""
+    import mailbox
+    from email.message import EmailMessage
+
+    rng = random.Random(seed)
+    box = mailbox.mbox(str(path))
+    box.lock()
+    threads: list[tuple[str, str, str]] = []  # (message id, sender, subject)
+    when = datetime(2026, 11, 1, tzinfo=timezone.utc)
+    try:
+        for number in range(count):
+            when += timedelta(minutes=rng.randint(1, 20))
+            message = EmailMessage()
+            kind = rng.random()
+            if threads and kind < 0.25:
+                parent, sender, subject = rng.choice(threads)
+                message["Subject"] = f"Re: {subject}"
+                message["In-Reply-To"] = parent
+                message["References"] = parent
+                text = f"{sentence(rng)}\n\nOn Mon, {sender} wrote:\n> {sentence(rng)}\n"
+            else:
+                sender = f"user{rng.randint(1, 2000)}@example.org"
+                subject = sentence(rng)[:60].rstrip(".")
+                message["Subject"] = subject
+                text = paragraph(rng)
+            message_id = f"<bench-{number}@example.org>"
+            message["From"] = sender
+            message["To"] = "help@example.com"
+            message["Date"] = when.strftime("%a, %d %b %Y %H:%M:%S +0000")
+            message["Message-ID"] = message_id
+            if kind > 0.98:
+                message["Auto-Submitted"] = "auto-replied"
+            if 0.85 < kind <= 0.95:
+                message.set_content(f"<html><body><p>{text}</p></body></html>", subtype="html")
+            else:
+                message.set_content(text)
+            if 0.95 < kind <= 0.98:
+                message.add_attachment(rng.randbytes(20_000), maintype="application", subtype="octet-stream",
+                                       filename=f"log-{number}.bin")
+            if not message["In-Reply-To"]:
+                threads.append((message_id, sender, subject))
+            box.add(message)
+    finally:
+        box.flush()
+        box.unlock()
+        box.close()

@@ -26,7 +26,7 @@ HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
 sys.path.insert(0, str(HERE))
 
-from generate import generate, generate_history  # noqa: E402
+from generate import CONFIG, generate, generate_history, generate_mbox  # noqa: E402
 
 FLOOR_PARSE = """
 import os, sys, yaml
@@ -250,12 +250,39 @@ def bench_kb(size: int, runs: int) -> list[tuple[str, float, str, str]]:
     ]
 
 
+def bench_intake(messages: int, runs: int) -> list[tuple[str, float, str, str]]:
+    """Mail intake of a generated mbox into a fresh desk (issue 9: 10,000 messages under 60 s)."""
+    mbox = OUT / f"inbox-{messages}.mbox"
+    marker = OUT / f"inbox-{messages}.complete"
+    if _stale(marker):
+        mbox.unlink(missing_ok=True)
+        print(f"generating an mbox of {messages} messages…", file=sys.stderr)
+        generate_mbox(mbox, messages)
+        marker.write_text(GENERATION + "\n")
+    desk = OUT / "intake-desk"
+    gitdesk = gitdesk_command()
+
+    def fresh_desk() -> None:
+        if desk.exists():
+            shutil.rmtree(desk)
+        desk.mkdir()
+        subprocess.run(["git", "init", "-q"], cwd=desk, check=True)
+        subprocess.run([*gitdesk, "init"], cwd=desk, check=True, capture_output=True)
+        (desk / ".gitdesk" / "config.yml").write_text(CONFIG + "mail:\n  address: help@example.com\n")
+        subprocess.run(["git", "commit", "-qam", "config"], cwd=desk, check=True)
+
+    fresh_desk()
+    seconds = timed([*gitdesk, "intake", "mbox", str(mbox)], desk, max(1, runs // 3), before=fresh_desk)
+    return [(f"`gitdesk intake mbox` of {messages:,} messages into a new desk", seconds, "", "< 60 s")]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--history", default="10000:100000",
                         help="TICKETS:COMMITS for the history benchmark ('' to skip)")
+    parser.add_argument("--intake", type=int, default=10000, help="messages in the intake mbox (0 to skip)")
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
     report = [f"Machine: {machine()}", f"Date: {time.strftime('%Y-%m-%d')}; median of {args.runs} runs "
@@ -267,6 +294,11 @@ def main() -> None:
         report += [f"### {size:,} tickets", "", "| operation | median | vs floor | target |",
                    "| --- | --- | --- | --- |"]
         report += [f"| {name} | {seconds:.3f} s | {ratio} | {target} |" for name, seconds, ratio, target in rows]
+        report.append("")
+    if args.intake:
+        report += ["### mail intake", "", "| operation | median | vs floor | target |", "| --- | --- | --- | --- |"]
+        report += [f"| {name} | {seconds:.3f} s | {ratio} | {target} |"
+                   for name, seconds, ratio, target in bench_intake(args.intake, args.runs)]
         report.append("")
     if args.history:
         tickets, commits = (int(n) for n in args.history.split(":"))
