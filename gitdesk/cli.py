@@ -20,6 +20,7 @@ import click
 
 from gitdesk import __version__
 from gitdesk.errors import GitdeskError
+from gitdesk.wording import counted
 
 if TYPE_CHECKING:
     from gitdesk.desk import Actor, Desk
@@ -1184,7 +1185,7 @@ def sync_(settings: Settings, strategy: str | None) -> None:
     result = sync.sync(settings.desk, strategy=strategy)
     for note in result.notes:
         render.info(note)
-    render.info(f"Synced with {result.upstream}: {result.received} commit{'s' if result.received != 1 else ''} in, "
+    render.info(f"Synced with {result.upstream}: {counted(result.received, 'commit')} in, "
                 f"{result.sent} out.")
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from gitdesk import changes, check, git, mergefile, ticketfile
 from gitdesk.errors import GitdeskError
 from gitdesk.model import Ticket
+from gitdesk.wording import counted
 
 ZERO = frozenset("0")
 
@@ -37,7 +38,7 @@ def pre_commit(repo: git.Repo) -> HookResult:
     if not findings:
         return HookResult()
     return HookResult(1, [str(f) for f in findings] + [
-        f"gitdesk: commit refused: {len(findings)} problem{'s' if len(findings) != 1 else ''} in the staged "
+        f"gitdesk: commit refused: {counted(len(findings), 'problem')} in the staged "
         "tickets (fix them and git add again, or see gitdesk check --staged)"])
 
 
@@ -151,6 +152,6 @@ def pre_receive(repo: git.Repo, updates: str) -> HookResult:
     if not findings:
         return HookResult()
     return HookResult(1, [str(f) for f in findings] + [
-        f"gitdesk: push rejected: {len(findings)} problem{'s' if len(findings) != 1 else ''} in the pushed "
+        f"gitdesk: push rejected: {counted(len(findings), 'problem')} in the pushed "
         "tickets; fix them in new commits (or rewrite the bad ones) and push again"])
 

@@ -26,6 +26,7 @@ from gitdesk.desk import TICKETS, Actor, Desk, LoadedTicket
 from gitdesk.errors import GitdeskError, NotFound, ValidationError
 from gitdesk.mailmessage import MESSAGE_IDS, Incoming, MalformedMessage, parse, strip_quoted, thread_ids, with_thread_id
 from gitdesk.model import REOPEN, REPLY, Entry, Route, Ticket
+from gitdesk.wording import counted
 
 KINDS = ("mbox", "maildir", "eml")
 CHUNK = 500
@@ -314,8 +315,8 @@ def _apply(state: _State, incoming: Incoming, files: dict[str, bytes]) -> tuple[
 def _commit_message(result_items: list[Taken], source: str) -> str:
     new = [item for item in result_items if item.outcome == "new"]
     replies = [item for item in result_items if item.outcome == "reply"]
-    parts = [f"{len(new)} new ticket{'s' * (len(new) != 1)}"] if new else []
-    parts += [f"{len(replies)} repl{'ies' if len(replies) != 1 else 'y'}"] if replies else []
+    parts = [counted(len(new), "new ticket")] if new else []
+    parts += [counted(len(replies), "reply", "replies")] if replies else []
     subject = f"intake: {', '.join(parts)} from {source}"
     lines = [f"{item.ticket} {item.outcome} from {item.sender}: {' '.join(item.detail.split())}"[:200]
              for item in result_items if item.outcome in ("new", "reply")]

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from gitdesk.terminal import one_line, visible
+from gitdesk.wording import counted
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -136,7 +137,7 @@ def ticket_list(tickets: Sequence[Ticket], fmt: str, now: datetime, all_ids: Ite
     # (every cell goes through _cell: a hand-edited file can put anything in any field)
     table([c.upper() for c in LIST_COLUMNS], rows, flexible=len(LIST_COLUMNS) - 1)
     if is_terminal():
-        click.echo(f"{len(tickets)} ticket{'s' if len(tickets) != 1 else ''}", err=True)
+        click.echo(counted(len(tickets), "ticket"), err=True)
 
 
 def write_csv(records: Sequence[Mapping[str, Any]]) -> None:
@@ -236,9 +237,9 @@ def _timing_lines(derived: Timings) -> list[tuple[str, str]]:
         lines.append(("resolved", f"{local_time(derived.resolved_at)}, "
                                   f"{duration(derived.resolution_seconds)} excluding waiting"))
     if derived.reopen_count:
-        lines.append(("reopened", f"{derived.reopen_count} time{'s' if derived.reopen_count != 1 else ''}"))
+        lines.append(("reopened", counted(derived.reopen_count, "time")))
     if derived.escalation_count:
-        lines.append(("escalated", f"{derived.escalation_count} time{'s' if derived.escalation_count != 1 else ''}"))
+        lines.append(("escalated", counted(derived.escalation_count, "time")))
     if derived.time_spent_seconds:
         lines.append(("time spent", duration(derived.time_spent_seconds)))
     return lines
@@ -371,7 +372,7 @@ def search_hits(hits: Sequence[Hit], fmt: str) -> None:
             click.echo(head)
             click.echo(f"    {_marked(hit.snippet, False)}  [{where}]")
     if terminal:
-        click.echo(f"{len(hits)} match{'es' if len(hits) != 1 else ''}", err=True)
+        click.echo(counted(len(hits), "match", "matches"), err=True)
 
 
 def kb_hits(hits: Sequence[KbHit], fmt: str) -> None:
@@ -529,7 +530,7 @@ def findings(found: Sequence[Any], fmt: str) -> None:
     for finding in found:
         click.echo(str(finding))  # Finding.__str__ is already one visible line
     if found:
-        click.echo(f"gitdesk check: {len(found)} problem{'s' if len(found) != 1 else ''}", err=True)
+        click.echo(f"gitdesk check: {counted(len(found), 'problem')}", err=True)
 
 
 def hook_messages(messages: Iterable[str]) -> None:
@@ -568,8 +569,9 @@ def intake_result(result: IntakeResult, fmt: str) -> None:
     if rows:
         table(["MESSAGE", "OUTCOME", "TICKET", "FROM", "DETAIL"], rows, flexible=4)
     commits = f" [{', '.join(c[:7] for c in result.commits)}]" if result.commits else ""
-    click.echo(visible(f"Intake from {result.source}: {counts['new']} new tickets, {counts['reply']} replies, "
-                       f"{counts['skipped']} skipped, {counts['failed']} not taken in{commits}"), err=True)
+    click.echo(visible(f"Intake from {result.source}: {counted(counts['new'], 'new ticket')}, "
+                       f"{counted(counts['reply'], 'reply', 'replies')}, {counts['skipped']} skipped, "
+                       f"{counts['failed']} not taken in{commits}"), err=True)
 
 
 def import_result(result: ImportResult, fmt: str) -> None:
@@ -589,7 +591,7 @@ def import_result(result: ImportResult, fmt: str) -> None:
     if rows:
         table(["ITEM", "OUTCOME", "TICKET", "DETAIL"], rows, flexible=3)
     where = f" in {result.commits} commits [{result.commit[:7]}]" if result.commit else ""
-    click.echo(visible(f"Import from {result.source}: {result.count('imported')} tickets imported{where}, "
+    click.echo(visible(f"Import from {result.source}: {counted(result.count('imported'), 'ticket')} imported{where}, "
                        f"{result.count('skipped')} skipped"), err=True)
 
 
@@ -607,7 +609,7 @@ def export_records(records: Sequence[Mapping[str, Any]], kind: str, output: Any)
             handle.write("\n")
         else:
             handle.write(csv_text(records))
-    click.echo(f"Exported {len(records)} tickets to {output}", err=True)
+    click.echo(f"Exported {counted(len(records), 'ticket')} to {output}", err=True)
 
 
 class Progress:

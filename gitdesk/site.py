@@ -28,6 +28,7 @@ from gitdesk import kb, workflow
 from gitdesk.desk import Desk
 from gitdesk.errors import UnsafePath
 from gitdesk.model import Ticket
+from gitdesk.wording import counted
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https:; "
        "base-uri 'none'; form-action 'none'")
@@ -97,7 +98,7 @@ def _article_page(md: object, article: kb.Article, related: Sequence[kb.Article]
              "</span>"]
     if article.asset:
         facts.append(f"<span>Asset: {e(article.asset)}</span>")
-    facts.append(f"<span>Reported {article.reports} time{'s' if article.reports != 1 else ''}, last "
+    facts.append(f"<span>Reported {counted(article.reports, 'time')}, last "
                  f"{article.last_seen.astimezone(timezone.utc).strftime('%Y-%m-%d')}</span>")
     sources = "".join(f"<li><code>{e(t.id)}</code> {e(t.title)}</li>" for t in article.tickets)
     body = [f"<article><h1>{e(article.title)}</h1>", f"<p class=\"facts\">{' · '.join(facts)}</p>",
@@ -157,7 +158,7 @@ def _board_page(name: str, title: str, tickets: Sequence[Ticket], priorities: li
         f"<td>{e(t.priority or '')}</td><td>{e(t.assignee or 'unassigned')}</td>"
         f"<td>{t.created.astimezone(timezone.utc).strftime('%Y-%m-%d')}</td></tr>"
         for t in sorted(tickets, key=order))
-    body = (f"<h1>{e(title)}</h1><p>{len(tickets)} unfinished ticket{'s' if len(tickets) != 1 else ''}, "
+    body = (f"<h1>{e(title)}</h1><p>{counted(len(tickets), 'unfinished ticket')}, "
             "most urgent first. Read-only.</p><div class=\"scroll\"><table><thead><tr><th>ID</th><th>Title</th>"
             "<th>Status</th><th>Priority</th><th>Assignee</th><th>Created</th></tr></thead>"
             f"<tbody>{rows}</tbody></table></div>")

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from gitdesk import workflow
 from gitdesk.model import ESCALATION, Ticket
 from gitdesk.reports.base import Cell, Facts, Period, Report, Section, count, duration_text, plain
+from gitdesk.wording import counted
 
 BUCKETS = (("< 1 d", 0, 1), ("1-3 d", 1, 3), ("3-7 d", 3, 7), ("> 7 d", 7, 10**6))
 DEFINITIONS = [
@@ -59,7 +60,7 @@ def build(facts: Facts, period: Period) -> Report:
     findings = []
     for row in by_queue.rows:
         if row[2].value:
-            findings.append(f"{row[0].text}: {row[2].value} open ticket{'s' if row[2].value != 1 else ''} "
+            findings.append(f"{row[0].text}: {counted(int(row[2].value), 'open ticket')} "
                             f"with nobody assigned.")
         if row[-2].value:
             findings.append(f"{row[0].text}: {row[-2].value} open for more than a week.")
