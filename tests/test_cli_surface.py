@@ -13,10 +13,15 @@ from click.testing import CliRunner
 from gitdesk.cli import cli
 
 ROOT = Path(__file__).resolve().parent.parent
-# The SPEC's command surface that has landed so far; later issues extend it.
+# The SPEC's command surface.
 COMMANDS = ["init", "new", "list", "show", "edit", "take", "assign", "unassign", "reply", "note", "ask",
             "escalate", "resolve", "close", "reopen", "reject", "set", "label", "link", "time", "check",
-            "hooks", "hook", "log", "sync", "merge-file", "search", "similar", "kb", "site", "report", "feedback"]
+            "hooks", "hook", "log", "sync", "merge-file", "search", "similar", "kb", "site", "report", "feedback",
+            "intake", "import", "export"]
+
+
+def test_the_cli_has_exactly_the_spec_commands() -> None:
+    assert sorted(cli.commands) == sorted(COMMANDS)
 
 
 def _commands() -> list[list[str]]:
