@@ -20,7 +20,6 @@ import click
 
 from gitdesk import __version__
 from gitdesk.errors import GitdeskError
-from gitdesk.wording import counted
 
 if TYPE_CHECKING:
     from gitdesk.desk import Actor, Desk
@@ -1181,6 +1180,7 @@ def sync_(settings: Settings, strategy: str | None) -> None:
       gitdesk sync --merge
     """
     from gitdesk import render, sync
+    from gitdesk.wording import counted
 
     result = sync.sync(settings.desk, strategy=strategy)
     for note in result.notes:
