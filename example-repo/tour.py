@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
 
 
 def run(desk: Path, command: list[str], note: str) -> None:
-    print(f"\n# {note}\n$ {' '.join(command)}", flush=True)
+    print(f"\n# {note}\n$ {shlex.join(command)}", flush=True)
     env = {**os.environ, "GITDESK_NO_PAGER": "1", "GITDESK_NOW": "2026-11-20T17:00:00Z"}
     result = subprocess.run(command, cwd=desk, env=env, capture_output=True, text=True, check=False)
     lines = result.stdout.rstrip("\n").splitlines()
@@ -42,6 +43,15 @@ def main() -> None:
     run(desk, [gitdesk, "log", printer[:13]], "The same ticket's timeline, read back from Git")
     run(desk, [gitdesk, "similar", "--text", "outlook keeps asking for my password"],
         "Has anyone solved this before?")
+    inbox = Path(__file__).resolve().parent / "mail" / "inbox.mbox"
+    run(desk, [gitdesk, "intake", "mbox", str(inbox)],
+        "Mail in: new threads become tickets (routed by address), a reply joins its thread, auto-replies are skipped")
+    customer = json.loads(subprocess.run([gitdesk, "list", "--requester", "amelie.roux@example.org", "--format",
+                                          "json"], cwd=desk, capture_output=True, text=True, check=True).stdout)
+    if customer:
+        run(desk, [gitdesk, "--as", "lena", "reply", customer[0]["id"], "-m",
+                   "So sorry! A new tin is on its way today.", "--send"],
+            "Reply by mail: threaded, [ID] in the subject (no SMTP host here, so it waits in outbox/)")
     span = ["--since", "2026-08-24", "--until", "2026-11-20"]
     run(desk, [gitdesk, "report", "assets", *span], "The case for replacing a machine: the assets report")
     run(desk, [gitdesk, "report", "training", *span], "Who keeps asking about what: the training report")
