@@ -285,7 +285,8 @@ def list_(settings: Settings, statuses: tuple[str, ...], all_: bool, queue: str 
         statuses=("all",) if all_ else statuses, queue=queue, assignee=assignee, unassigned=unassigned,
         requester=requester, category=category, asset=asset, labels=labels,
     )
-    found = listing.query(desk, filters, sort_key, with_facts=fmt != "table")
+    found = listing.query(desk, filters, sort_key, with_facts=fmt != "table",
+                          with_ids=fmt == "table" and render.is_terminal())
     render.warnings(found.problems)
     now = clock.now()
     derived = None

@@ -178,9 +178,10 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, flexible: in
     """A table: rich on a terminal (column ``flexible`` is truncated to fit), plain when piped."""
     if not is_terminal():
         widths = [max([len(h)] + [len(row[i]) for row in rows]) for i, h in enumerate(headers)]
-        for line in [list(headers), *rows]:
-            cells = [cell.ljust(widths[i]) if i < len(line) - 1 else cell for i, cell in enumerate(line)]
-            click.echo("  ".join(cells).rstrip())
+        last = len(headers) - 1
+        lines = ["  ".join([*(cell.ljust(widths[i]) for i, cell in enumerate(line[:last])), *line[last:]]).rstrip()
+                 for line in [list(headers), *rows]]
+        click.echo("\n".join(lines))  # one write: a listing of 10,000 rows is not 10,000 calls
         return
     from rich import box
     from rich.table import Table

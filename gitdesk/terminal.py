@@ -25,9 +25,13 @@ def _show(match: re.Match[str]) -> str:
 
 def visible(text: str) -> str:
     """``text`` with every control or invisible formatting character written out."""
+    if text.isprintable():  # the common case; every character _UNSAFE matches is unprintable
+        return text
     return _UNSAFE.sub(_show, text)
 
 
 def one_line(text: str) -> str:
     """``visible`` and on one line: tabs and newlines become spaces."""
+    if text.isprintable():  # no line breaks, tabs or controls: nothing to do
+        return text
     return visible(" ".join(text.replace("\t", " ").splitlines()))

@@ -39,6 +39,16 @@ def test_escape_sequences_never_reach_the_terminal(desk: Desk) -> None:
     assert json.loads(desk.run("show", ticket, "--format", "json").stdout)["title"] == "Evil \x1b[2J\x1b]0;PWNED\x07"
 
 
+def test_the_fast_path_for_plain_text_skips_nothing_unsafe() -> None:
+    from gitdesk import terminal
+
+    # visible() and one_line() return printable text untouched; that is only safe if every
+    # character they rewrite is unprintable. Checked over all of Unicode, not a sample.
+    rewritten = [c for c in range(0x110000) if terminal._UNSAFE.match(chr(c)) or chr(c) in "\t\n\r"]
+    assert not [hex(c) for c in rewritten if chr(c).isprintable()]
+    assert not [hex(c) for c in range(0x110000) if chr(c).isprintable() and len(f"a{chr(c)}b".splitlines()) > 1]
+
+
 def test_an_error_message_cannot_carry_escape_sequences(desk: Desk) -> None:
     error = desk.fails("assign", "GD-01", "zed\x1b[2J")
     assert "\x1b" not in error and "\\x1b[2J" in error
