@@ -10,6 +10,7 @@ Usage: python bench/generate.py DIR COUNT [--seed N]
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import subprocess
 import sys
@@ -202,9 +203,6 @@ def generate_history(directory: Path, tickets: int, commits: int, seed: int = 2)
     subprocess.run(["git", "reset", "-q", "--hard", "main"], cwd=directory, check=True)
 
 
-if __name__ == "__main__":
-    main()
-
 
 def generate_mbox(path: Path, count: int, seed: int = 3) -> None:
     """An mbox of ``count`` messages shaped like a desk's real inbox: mostly new threads,
@@ -214,8 +212,9 @@ def generate_mbox(path: Path, count: int, seed: int = 3) -> None:
     from email.message import EmailMessage
 
     rng = random.Random(seed)
-    box = mailbox.mbox(str(path))
-    box.lock()
+    partial = path.with_name(path.name + ".partial")  # a killed run never leaves a half mailbox behind
+    partial.unlink(missing_ok=True)
+    box = mailbox.mbox(str(partial))  # ours alone: no dot-lock, which a killed run would leave stale
     threads: list[tuple[str, str, str]] = []  # (message id, sender, subject)
     when = datetime(2026, 11, 1, tzinfo=timezone.utc)
     try:
@@ -252,6 +251,8 @@ def generate_mbox(path: Path, count: int, seed: int = 3) -> None:
                 threads.append((message_id, sender, subject))
             box.add(message)
     finally:
-        box.flush()
-        box.unlock()
         box.close()
+    os.replace(partial, path)
+
+if __name__ == "__main__":
+    main()
