@@ -982,6 +982,7 @@ def feedback_() -> None:
     \b
     Example:
       gitdesk feedback add GD-01M8 --score 4 --comment "Quick and friendly"
+      gitdesk feedback request GD-01M8
     """
 
 
@@ -1002,6 +1003,28 @@ def feedback_add(settings: Settings, ticket_id: str, score: int, comment: str | 
 
     added = feedback.add(settings.desk, ticket_id, score, comment, settings.actor())
     render.info(f"Feedback on {added.feedback.ticket} recorded in {added.feedback.path} [{added.commit[:7]}]")
+
+
+@feedback_.command(name="request")
+@click.argument("ticket_id", metavar="ID")
+@desk_options
+@pass_settings
+def feedback_request(settings: Settings, ticket_id: str) -> None:
+    """Ask the requester of a finished ticket for a score, by mail.
+
+    The mail is signed by the desk, not the agent. The requester answers with
+    a number from 1 to 5 (and a comment); `gitdesk intake` files the answer in
+    feedback/. Sent over SMTP, or committed to outbox/ without mail.smtp.
+
+    \b
+    Example:
+      gitdesk feedback request GD-01M8
+    """
+    from gitdesk import feedback, render
+
+    asked = feedback.request(settings.desk, ticket_id, settings.actor())
+    where = f"queued in {asked.outbox} [{asked.commit[:7] if asked.commit else ''}]" if asked.outbox else "sent"
+    render.info(f"Feedback request for {asked.ticket} to {asked.to}: {where}")
 
 
 # --- the audit log ------------------------------------------------------------------------

@@ -24,12 +24,14 @@ from pathlib import Path
 from gitdesk import actions, attachments, clock, ids, ticketfile, workflow
 from gitdesk.desk import TICKETS, Actor, Desk, LoadedTicket
 from gitdesk.errors import GitdeskError, NotFound, ValidationError
+from gitdesk.feedback import FEEDBACK
 from gitdesk.mailmessage import MESSAGE_IDS, Incoming, MalformedMessage, parse, strip_quoted, thread_ids, with_thread_id
 from gitdesk.model import REOPEN, REPLY, Entry, Route, Ticket
 from gitdesk.wording import counted
 
 KINDS = ("mbox", "maildir", "eml")
 CHUNK = 500
+LANDED = ("new", "reply", "feedback")  # outcomes that are written in the chunk's commit
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +39,7 @@ class Taken:
     """What happened to one message."""
 
     position: str  # where it was in the source: "message 3", a file name
-    outcome: str  # new | reply | skipped | failed
+    outcome: str  # new | reply | feedback | skipped | failed
     ticket: str | None
     detail: str  # the title for new tickets; the reason for skipped and failed
     sender: str | None = None
@@ -104,11 +106,12 @@ class _State:
     dirty: set[str] = field(default_factory=set)  # ticket files with uncommitted edits: never written
     loaded: dict[str, LoadedTicket] = field(default_factory=dict)
     created: set[str] = field(default_factory=set)
+    changed: set[str] = field(default_factory=set)  # tickets this chunk wrote to (new or replied)
     attachment_names: dict[str, set[str]] = field(default_factory=dict)
 
     @classmethod
     def read(cls, desk: Desk) -> _State:
-        from gitdesk import cache, index
+        from gitdesk import cache, feedback, index
 
         with cache.open_cache(desk.repo, desk.prefix) as connection:
             found, _ = index.tickets(desk, connection)
@@ -116,6 +119,9 @@ class _State:
         for ticket in found:
             for message_id in thread_ids(ticket):
                 by_message[message_id] = ticket.id
+        for rating in feedback.load_all(desk)[0]:  # feedback by mail lives apart from its ticket
+            if rating.message_id:
+                by_message[rating.message_id] = rating.ticket
         return cls(desk, {t.id: t for t in found}, by_message, ids.Taken(t.id for t in found),
                    desk.dirty_paths([TICKETS]))
 
@@ -246,10 +252,7 @@ def _reply(state: _State, ticket: Ticket, incoming: Incoming, files: dict[str, b
     author = person.handle if person else incoming.sender
     text = _body_with_attachments(state, ticket.id, strip_quoted(incoming.text), incoming, files)
     text = ticketfile.escape_text(text) or "(no text)"
-    if person is None:
-        is_requester = incoming.sender.casefold() == ticket.requester.casefold()
-    else:
-        is_requester = desk.config.person(ticket.requester) is person
+    is_requester = _is_requester(desk, ticket, incoming.sender)
     new = with_thread_id(ticket, incoming.message_id)
     status = desk.config.statuses
     if (is_requester and ticket.status == workflow.RESOLVED and workflow.OPEN in status
@@ -262,6 +265,48 @@ def _reply(state: _State, ticket: Ticket, incoming: Incoming, files: dict[str, b
                 and workflow.OPEN in status[ticket.status].next):
             new = replace(new, status=workflow.OPEN)
     return new
+
+
+# A score opens the first line, alone or followed by punctuation: "4", "Score: 5 - quick!",
+# "3/5", "5 stars, thanks". "1 more thing: …" and "4.5" are words, not scores.
+_SCORE = re.compile(r"^\W*(?:(?:score|rating|note|bewertung)\s*[:=]?\s*)?([1-5])(?:\s*(?:/|of|out of|von)\s*5)?"
+                    r"(?:\s*stars?)?(?:\s*$|\s*[-–—:,.!)]+(?!\d)\s*(.*)$)", re.IGNORECASE)
+
+
+def feedback_score(text: str) -> tuple[int, str] | None:
+    """(score, comment) from the answer to a feedback request: a number 1-5 opening its
+    first line ("4", "Score: 5 - quick!", "3/5"); None when it does not start with one."""
+    lines = [line for line in strip_quoted(text).split("\n")]
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    match = _SCORE.match(lines[0].strip()) if lines else None
+    if match is None:
+        return None
+    comment = " ".join(" ".join([match.group(2) or "", *lines[1:]]).split())
+    return int(match.group(1)), comment[:2000]
+
+
+def _feedback(state: _State, ticket: Ticket, incoming: Incoming, files: dict[str, bytes]) -> str | None:
+    """Take the mail in as feedback on ``ticket`` if it answers a feedback request with a
+    score from the requester; the detail for the result, or None when it is not feedback."""
+    from gitdesk import feedback
+    from gitdesk.outgoing import FEEDBACK_TAG
+
+    if FEEDBACK_TAG not in incoming.subject.casefold() or not _is_requester(state.desk, ticket, incoming.sender):
+        return None
+    found = feedback_score(incoming.text)
+    if found is None:
+        return None
+    rating, body = feedback.record(ticket.id, found[0], found[1], clock.now(), incoming.message_id)
+    files[rating.path] = body.encode("utf-8")
+    return f"score {rating.score}"
+
+
+def _is_requester(desk: Desk, ticket: Ticket, sender: str) -> bool:
+    person = desk.config.person(sender)
+    if person is None:
+        return sender.casefold() == ticket.requester.casefold()
+    return desk.config.person(ticket.requester) is person
 
 
 def _apply(state: _State, incoming: Incoming, files: dict[str, bytes]) -> tuple[str, Ticket, str]:
@@ -278,6 +323,11 @@ def _apply(state: _State, incoming: Incoming, files: dict[str, bytes]) -> tuple[
                 state.loaded[target] = desk.load(target)
                 state.tickets[target] = state.loaded[target].ticket
             ticket = state.tickets[target]
+            rated = _feedback(state, ticket, incoming, scratch)
+            if rated is not None:
+                files.update(scratch)
+                state.by_message[incoming.message_id] = ticket.id
+                return "feedback", ticket, rated
             if not _on_ticket(desk, ticket, incoming.sender):
                 new = _new(state, incoming, scratch)
                 detail = f"{new.title} (mentions {target}, but {incoming.sender} is not on it)"
@@ -303,6 +353,7 @@ def _apply(state: _State, incoming: Incoming, files: dict[str, bytes]) -> tuple[
         raise
     if outcome == "new":
         state.created.add(new.id)
+    state.changed.add(new.id)
     files.update(scratch)
     state.tickets[new.id] = new
     state.by_message[incoming.message_id] = new.id
@@ -315,11 +366,13 @@ def _apply(state: _State, incoming: Incoming, files: dict[str, bytes]) -> tuple[
 def _commit_message(result_items: list[Taken], source: str) -> str:
     new = [item for item in result_items if item.outcome == "new"]
     replies = [item for item in result_items if item.outcome == "reply"]
+    ratings = [item for item in result_items if item.outcome == "feedback"]
     parts = [counted(len(new), "new ticket")] if new else []
     parts += [counted(len(replies), "reply", "replies")] if replies else []
+    parts += [f"feedback on {counted(len(ratings), 'ticket')}"] if ratings else []
     subject = f"intake: {', '.join(parts)} from {source}"
     lines = [f"{item.ticket} {item.outcome} from {item.sender}: {' '.join(item.detail.split())}"[:200]
-             for item in result_items if item.outcome in ("new", "reply")]
+             for item in result_items if item.outcome in LANDED]
     touched = list(dict.fromkeys(item.ticket for item in result_items if item.ticket))
     trailers = ["Gitdesk-Action: intake"] + [f"Gitdesk-Ticket: {ticket_id}" for ticket_id in touched]
     return subject + "\n\n" + "\n".join(lines) + "\n\n" + "\n".join(trailers) + "\n"
@@ -328,12 +381,12 @@ def _commit_message(result_items: list[Taken], source: str) -> str:
 def _land(desk: Desk, state: _State, items: list[Taken], files: dict[str, bytes], source: str,
           result: IntakeResult) -> None:
     """Render every touched ticket and commit the chunk; on failure report its messages as failed."""
-    landed = [item for item in items if item.outcome in ("new", "reply")]
+    landed = [item for item in items if item.outcome in LANDED]
     if not landed:
         result.items.extend(items)
         return
     try:
-        for ticket_id in dict.fromkeys(item.ticket for item in landed if item.ticket):
+        for ticket_id in dict.fromkeys(item.ticket for item in landed if item.ticket in state.changed):
             ticket = state.tickets[ticket_id]
             path = desk.path_of(ticket_id)
             if ticket_id in state.created:
@@ -346,11 +399,12 @@ def _land(desk: Desk, state: _State, items: list[Taken], files: dict[str, bytes]
         desk.tickets_dir.mkdir(exist_ok=True)
         commit = desk.commit(files, _commit_message(landed, source), clock.now(),
                              new_files=frozenset(desk.path_of(t) for t in state.created)
-                             | frozenset(p for p in files if p.startswith(attachments.ATTACHMENTS + "/")))
+                             | frozenset(p for p in files if p.startswith((attachments.ATTACHMENTS + "/",
+                                                                            FEEDBACK + "/"))))
     except GitdeskError as error:
         reason = f"not taken in: the commit failed: {error}"
         result.items.extend(replace(item, outcome="failed", detail=reason, ticket=None)
-                            if item.outcome in ("new", "reply") else item for item in items)
+                            if item.outcome in LANDED else item for item in items)
         return
     result.commits.append(commit)
     result.items.extend(items)

@@ -79,9 +79,13 @@ def _domain(address: str) -> str:
     return address.rsplit("@", 1)[-1]
 
 
+FEEDBACK_TAG = "[feedback]"  # in the subject of a feedback request; intake reads a score from the answer
+
+
 def compose(config: Config, ticket: Ticket, text: str, agent: Person | None, now: datetime,
-            thread: list[str]) -> EmailMessage:
-    """The reply ``text`` on ``ticket`` as mail to its requester."""
+            thread: list[str], *, subject: str | None = None) -> EmailMessage:
+    """The reply ``text`` on ``ticket`` as mail to its requester (``subject`` instead of
+    "Re: TITLE [ID]" when given)."""
     desk_address = config.mail.address
     if not desk_address:
         raise ValidationError("the desk has no mail address", hint="set mail.address in .gitdesk/config.yml")
@@ -94,7 +98,7 @@ def compose(config: Config, ticket: Ticket, text: str, agent: Person | None, now
     message["To"] = Address(addr_spec=recipient(config, ticket))
     message["Reply-To"] = Address(display_name=desk_name, addr_spec=desk_address)
     title = one_line(ticket.title)
-    message["Subject"] = f"Re: {title} [{ticket.id}]"
+    message["Subject"] = one_line(subject) if subject else f"Re: {title} [{ticket.id}]"
     message["Date"] = email.utils.format_datetime(now)
     message_id = f"<{ticket.id}.{secrets.token_hex(8)}@{_domain(desk_address)}>"
     message["Message-ID"] = message_id
@@ -134,3 +138,15 @@ def send(message: EmailMessage, smtp: Smtp) -> None:
 
 def outbox_path(ticket_id: str, now: datetime) -> str:
     return f"{OUTBOX}/{now.strftime('%Y%m%dT%H%M%SZ')}-{ticket_id}-{secrets.token_hex(3)}.eml"
+
+
+def feedback_request(config: Config, ticket: Ticket, agent: Person | None, now: datetime,
+                     thread: list[str]) -> EmailMessage:
+    """Mail asking the requester to rate the help on a finished ticket, answered by a plain reply."""
+    title = one_line(ticket.title)
+    text = (f"Your request \"{title}\" is done. How did we do?\n\n"
+            "Reply to this mail with a number from 1 (very unhappy) to 5 (very happy) on the first line, "
+            "and a comment below it if you like. Your answer goes to the desk's weekly review, "
+            "not to the person who helped you.")
+    return compose(config, ticket, text, agent, now, thread,
+                   subject=f"How did we do? {title} [{ticket.id}] {FEEDBACK_TAG}")

@@ -15,7 +15,7 @@ import os
 import re
 import shutil
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -553,47 +553,49 @@ def warnings(problems: Iterable[GitdeskError], most: int = 10) -> None:
 ROUTINE_SHOWN = 100  # more messages than this: a terminal lists only what needs a look
 
 
+def _outcomes(fmt: str, summary: Mapping[str, Any], key: str, records: Sequence[Mapping[str, Any]],
+              columns: Sequence[tuple[str, str]], notable: Callable[[Mapping[str, Any]], bool]) -> bool:
+    """Per-item outcomes of a batch (intake, import): JSON with ``summary``, CSV, or a table
+    that, for a long batch, shows only the ``notable`` items. True when a summary line should follow."""
+    if fmt == "json":
+        click.echo(json.dumps({**summary, key: list(records)}, ensure_ascii=False, indent=2))
+        return False
+    if fmt == "csv":
+        write_csv(records)
+        return False
+    routine = len(records) > ROUTINE_SHOWN
+    rows = [[_cell(record[name]) for name, _ in columns] for record in records if not routine or notable(record)]
+    if rows:
+        table([header for _, header in columns], rows, flexible=len(columns) - 1)
+    return True
+
+
 def intake_result(result: IntakeResult, fmt: str) -> None:
     records = [{"position": item.position, "outcome": item.outcome, "ticket": item.ticket, "from": item.sender,
                 "message_id": item.message_id, "detail": item.detail} for item in result.items]
-    counts = {outcome: result.count(outcome) for outcome in ("new", "reply", "skipped", "failed")}
-    if fmt == "json":
-        click.echo(json.dumps({"source": result.source, "commits": result.commits, "counts": counts,
-                               "messages": records}, ensure_ascii=False, indent=2))
-        return
-    if fmt == "csv":
-        write_csv(records)
-        return
-    routine = len(records) > ROUTINE_SHOWN
-    rows = [[_cell(r["position"]), _cell(r["outcome"]), _cell(r["ticket"]), _cell(r["from"]), _cell(r["detail"])]
-            for r in records if not routine or r["outcome"] in ("skipped", "failed")]
-    if rows:
-        table(["MESSAGE", "OUTCOME", "TICKET", "FROM", "DETAIL"], rows, flexible=4)
-    commits = f" [{', '.join(c[:7] for c in result.commits)}]" if result.commits else ""
-    click.echo(visible(f"Intake from {result.source}: {counted(counts['new'], 'new ticket')}, "
-                       f"{counted(counts['reply'], 'reply', 'replies')}, {counts['skipped']} skipped, "
-                       f"{counts['failed']} not taken in{commits}"), err=True)
+    counts = {outcome: result.count(outcome) for outcome in ("new", "reply", "feedback", "skipped", "failed")}
+    summary = {"source": result.source, "commits": result.commits, "counts": counts}
+    columns = (("position", "MESSAGE"), ("outcome", "OUTCOME"), ("ticket", "TICKET"), ("from", "FROM"),
+               ("detail", "DETAIL"))
+    if _outcomes(fmt, summary, "messages", records, columns, lambda r: r["outcome"] in ("skipped", "failed")):
+        commits = f" [{', '.join(c[:7] for c in result.commits)}]" if result.commits else ""
+        click.echo(visible(f"Intake from {result.source}: {counted(counts['new'], 'new ticket')}, "
+                           f"{counted(counts['reply'], 'reply', 'replies')}, "
+                           f"{counts['feedback']} feedback, {counts['skipped']} skipped, "
+                           f"{counts['failed']} not taken in{commits}"), err=True)
 
 
 def import_result(result: ImportResult, fmt: str) -> None:
     records = [{"position": item.position, "key": item.key, "outcome": item.outcome, "ticket": item.ticket,
                 "detail": item.detail} for item in result.items]
-    if fmt == "json":
-        click.echo(json.dumps({"source": result.source, "commit": result.commit, "commits": result.commits,
-                               "counts": {"imported": result.count("imported"), "skipped": result.count("skipped")},
-                               "items": records}, ensure_ascii=False, indent=2))
-        return
-    if fmt == "csv":
-        write_csv(records)
-        return
-    routine = len(records) > ROUTINE_SHOWN
-    rows = [[_cell(r["position"]), _cell(r["outcome"]), _cell(r["ticket"]), _cell(r["detail"])]
-            for r in records if not routine or r["outcome"] == "skipped" or "; " in str(r["detail"])]
-    if rows:
-        table(["ITEM", "OUTCOME", "TICKET", "DETAIL"], rows, flexible=3)
-    where = f" in {result.commits} commits [{result.commit[:7]}]" if result.commit else ""
-    click.echo(visible(f"Import from {result.source}: {counted(result.count('imported'), 'ticket')} imported{where}, "
-                       f"{result.count('skipped')} skipped"), err=True)
+    summary = {"source": result.source, "commit": result.commit, "commits": result.commits,
+               "counts": {"imported": result.count("imported"), "skipped": result.count("skipped")}}
+    columns = (("position", "ITEM"), ("outcome", "OUTCOME"), ("ticket", "TICKET"), ("detail", "DETAIL"))
+    if _outcomes(fmt, summary, "items", records, columns,
+                 lambda r: r["outcome"] == "skipped" or "; " in str(r["detail"])):
+        where = f" in {result.commits} commits [{result.commit[:7]}]" if result.commit else ""
+        click.echo(visible(f"Import from {result.source}: {counted(result.count('imported'), 'ticket')} "
+                           f"imported{where}, {result.count('skipped')} skipped"), err=True)
 
 
 def export_records(records: Sequence[Mapping[str, Any]], kind: str, output: Any) -> None:

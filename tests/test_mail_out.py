@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from conftest import Desk, make_desk
-from test_mail_intake import MAIL_CONFIG, eml, intake, message
+from test_mail_intake import MAIL_CONFIG, eml, intake, message, ticket
 
 
 @pytest.fixture
@@ -153,3 +153,69 @@ def test_mail_settings_that_cannot_work_are_refused_in_one_line(mail_desk: Desk,
     monkeypatch.delenv("GITDESK_SMTP_PASSWORD", raising=False)
     error = mail_desk.fails("--as", "alice", "reply", ticket_id, "-m", "x", "--send")
     assert "could not send" in error or "GITDESK_SMTP_PASSWORD is not" in error
+
+
+def answer_to(sent: EmailMessage, body: str, number: int, sender: str = "bob.meyer@gmail.com") -> bytes:
+    """The requester's answer to a mail we sent, as their mail program would write it (quoting it)."""
+    quoted = "\n".join("> " + line for line in sent.get_content().splitlines())
+    return (f"From: {sender}\nTo: help@fernhill.example\nSubject: Re: {sent['Subject']}\n"
+            f"In-Reply-To: {sent['Message-ID']}\nMessage-ID: <rating-{number}@mail.gmail.com>\n"
+            f"Content-Type: text/plain; charset=utf-8\n\n{body}\n\nOn Mon, Fernhill IT wrote:\n{quoted}\n").encode()
+
+
+def test_feedback_asked_for_by_mail_comes_back_to_the_desk_not_the_ticket(mail_desk: Desk, tmp_path: Path,
+                                                                          smtp_server: Collector) -> None:
+    ticket_id = from_mail(mail_desk, tmp_path)
+    error = mail_desk.fails("--as", "alice", "feedback", "request", ticket_id)
+    assert "is open, not finished" in error and not smtp_server.envelopes
+    mail_desk.run("--as", "alice", "resolve", ticket_id, "--note", "Re-entered the password in Credential Manager.")
+    head = mail_desk.head()
+    mail_desk.run("--as", "alice", "feedback", "request", ticket_id)
+    assert mail_desk.head() == head, "sent over SMTP: nothing to commit"
+    request = parse(smtp_server.envelopes[0].original_content)
+    assert request["Subject"] == f"How did we do? Outlook fragt ständig nach dem Passwort – every hour " \
+                                 f"[{ticket_id}] [feedback]"
+    assert request["From"] == "Fernhill IT <help@fernhill.example>", "signed by the desk, not the agent"
+    assert "Alice" not in request.get_content()
+
+    resolved = mail_desk.text(ticket_id)
+    taken = intake(mail_desk, "eml", eml(tmp_path, answer_to(request, "Score: 4/5 - quick, but I had to\nask twice.",
+                                                             1), "rating.eml"))
+    assert (taken["messages"][0]["outcome"], taken["messages"][0]["detail"]) == ("feedback", "score 4")
+    assert mail_desk.text(ticket_id) == resolved, "feedback never goes into the ticket, nor reopens it"
+    stored = [p for p in mail_desk.committed_files() if p.startswith("feedback/")]
+    assert len(stored) == 1
+    text = (mail_desk.path / stored[0]).read_text()
+    assert "score: 4\n" in text and "comment: quick, but I had to ask twice.\n" in text
+    assert "Fernhill IT wrote" not in text, "the quoted request is not part of the comment"
+    report = json.loads(mail_desk.run("report", "feedback", "--since", "2026-11-01", "--format", "json").stdout)
+    assert "4" in json.dumps(report) and ticket_id in json.dumps(report)
+
+    again = intake(mail_desk, "eml", tmp_path / "rating.eml")
+    assert (again["messages"][0]["outcome"], again["messages"][0]["detail"]) == ("skipped", "already taken in")
+
+
+def test_an_answer_without_a_score_or_from_someone_else_is_not_feedback(mail_desk: Desk, tmp_path: Path) -> None:
+    ticket_id = from_mail(mail_desk, tmp_path)
+    mail_desk.run("--as", "alice", "resolve", ticket_id, "--note", "Re-entered the password.")
+    mail_desk.run("--as", "alice", "feedback", "request", ticket_id)
+    queued = next(p for p in mail_desk.committed_files() if p.startswith("outbox/"))
+    request = parse((mail_desk.path / queued).read_bytes())
+
+    stranger = intake(mail_desk, "eml", eml(tmp_path, answer_to(request, "1", 2, "mallory@evil.example"), "s.eml"))
+    assert stranger["messages"][0]["outcome"] == "new", "only the requester rates their ticket"
+    words = intake(mail_desk, "eml", eml(tmp_path, answer_to(request, "It is broken again since today.", 3), "w.eml"))
+    assert words["messages"][0]["outcome"] == "reply"
+    assert ticket(mail_desk, ticket_id)["status"] == "open", "words, not a score: read like any reply"
+    assert not (mail_desk.path / "feedback").exists()
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("4", (4, "")), ("5 stars, thanks!", (5, "thanks!")), ("Rating: 2\nToo slow.", (2, "Too slow.")),
+    ("\n\n3/5\n", (3, "")), ("1 more thing: it broke again", None), ("10", None), ("4.5", None),
+    ("Thanks a lot", None), ("6", None), ("4 - quick", (4, "quick")), ("4 quick", None),
+])
+def test_scores_are_read_only_from_the_start_of_the_answer(text: str, expected: tuple[int, str] | None) -> None:
+    from gitdesk.intake import feedback_score
+
+    assert feedback_score(text) == expected
