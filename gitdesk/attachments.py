@@ -14,6 +14,7 @@ from collections.abc import Collection
 
 ATTACHMENTS = "attachments"
 MAX_NAME = 100
+MAX_NAME_BYTES = 150  # in UTF-8, with room for "-2" and the writer's temp suffix under the 255-byte limit
 _WINDOWS_RESERVED = frozenset({"con", "prn", "aux", "nul", *(f"com{n}" for n in range(10)),
                                *(f"lpt{n}" for n in range(10))})
 
@@ -28,8 +29,11 @@ def safe_name(name: str, taken: Collection[str] = ()) -> str:
         stem, extension = cleaned, ""
     extension = extension[:16]
     stem = stem[:MAX_NAME - len(extension) - 1].rstrip(". ") or "attachment"
-    if stem.casefold() in _WINDOWS_RESERVED:
-        stem = f"{stem}_"
+    while len(f"{stem}.{extension}".encode()) > MAX_NAME_BYTES:  # 100 CJK characters are 300 bytes
+        stem = stem[:-1]
+    stem = stem.rstrip(". ") or "attachment"
+    if stem.split(".", 1)[0].casefold() in _WINDOWS_RESERVED:  # aux.tar.gz is reserved too
+        stem = f"_{stem}"
     candidate = f"{stem}.{extension}" if extension else stem
     folded = {item.casefold() for item in taken}
     number = 2

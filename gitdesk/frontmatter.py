@@ -378,6 +378,8 @@ def load_mapping(text: str, path: str | None = None) -> Any:
         ) from None
     except yaml.YAMLError as error:
         raise TicketFormatError(f"not valid YAML: {error}", path=path) from None
+    except (ValueError, OverflowError, TypeError, RecursionError) as error:  # 2026-02-30, 9999-12-31T23:59-05:00
+        raise TicketFormatError(f"a value Python cannot hold: {error}", path=path) from None
 
 
 _TYPED_INT = re.compile(r"-?(0|[1-9][0-9]{0,17})")

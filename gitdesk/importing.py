@@ -196,6 +196,10 @@ class _Builder:
         if goal not in desk.config.statuses:
             record.notes.append(f"status {goal!r} is not one of this desk's: {ticket.status}")
             goal = ticket.status
+        if goal == desk.config.initial_status and ticket.status != goal:
+            # "New" in a queue: here a ticket in a queue is being worked on, so it starts there.
+            record.notes.append(f"status {goal} with queue {ticket.queue}: imported as {ticket.status}")
+            goal = ticket.status
         # Comments and the final status move, in the order they happened (a comment may follow the close).
         events: list[tuple[datetime, int, Comment | None]] = [
             (max(comment.at or created, created), number, comment) for number, comment in enumerate(record.comments)]

@@ -32,6 +32,7 @@ from gitdesk.wording import counted
 KINDS = ("mbox", "maildir", "eml")
 CHUNK = 500
 LANDED = ("new", "reply", "feedback")  # outcomes that are written in the chunk's commit
+MAX_THREAD = 400  # Message-IDs one ticket keeps; a longer thread continues in a related ticket
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +108,8 @@ class _State:
     loaded: dict[str, LoadedTicket] = field(default_factory=dict)
     created: set[str] = field(default_factory=set)
     changed: set[str] = field(default_factory=set)  # tickets this chunk wrote to (new or replied)
+    rendered: dict[str, str] = field(default_factory=dict)  # their text, checked to read back
+    rated: set[str] = field(default_factory=set)  # tickets that already have feedback by mail
     attachment_names: dict[str, set[str]] = field(default_factory=dict)
 
     @classmethod
@@ -119,11 +122,13 @@ class _State:
         for ticket in found:
             for message_id in thread_ids(ticket):
                 by_message[message_id] = ticket.id
+        rated: set[str] = set()
         for rating in feedback.load_all(desk)[0]:  # feedback by mail lives apart from its ticket
             if rating.message_id:
                 by_message[rating.message_id] = rating.ticket
+                rated.add(rating.ticket)
         return cls(desk, {t.id: t for t in found}, by_message, ids.Taken(t.id for t in found),
-                   desk.dirty_paths([TICKETS]))
+                   desk.dirty_paths([TICKETS]), rated=rated)
 
     def others(self) -> list[Ticket]:
         return list(self.tickets.values())
@@ -167,7 +172,8 @@ def _on_ticket(desk: Desk, ticket: Ticket, sender: str) -> bool:
 
 def route_for(routes: tuple[Route, ...], incoming: Incoming) -> Route | None:
     """The first route whose conditions all hold."""
-    words = set(re.findall(r"[\w.+-]+", f"{incoming.subject}\n{incoming.text}".casefold()))
+    # Words may hold dots (vpn.example.com) but never end in one: "my password." is "password".
+    words = {word.strip(".+-") for word in re.findall(r"[\w.+-]+", f"{incoming.subject}\n{incoming.text}".casefold())}
     sender = incoming.sender.casefold()
     for route in routes:
         if route.to and not any(address in incoming.recipients for address in route.to):
@@ -286,20 +292,24 @@ def feedback_score(text: str) -> tuple[int, str] | None:
     return int(match.group(1)), comment[:2000]
 
 
-def _feedback(state: _State, ticket: Ticket, incoming: Incoming, files: dict[str, bytes]) -> str | None:
+def _feedback(state: _State, ticket: Ticket, incoming: Incoming, files: dict[str, bytes]) -> tuple[str, str] | None:
     """Take the mail in as feedback on ``ticket`` if it answers a feedback request with a
-    score from the requester; the detail for the result, or None when it is not feedback."""
+    score from the requester: (outcome, detail), or None when it is not feedback."""
     from gitdesk import feedback
     from gitdesk.outgoing import FEEDBACK_TAG
 
-    if FEEDBACK_TAG not in incoming.subject.casefold() or not _is_requester(state.desk, ticket, incoming.sender):
+    if (FEEDBACK_TAG not in incoming.subject.casefold() or not _is_requester(state.desk, ticket, incoming.sender)
+            or not workflow.is_done(state.desk.config, ticket.status)):
         return None
     found = feedback_score(incoming.text)
     if found is None:
         return None
+    if ticket.id in state.rated:  # one score per ticket by mail: a second answer cannot stuff the review
+        return "skipped", f"{ticket.id} already has feedback by mail; one score per ticket counts"
+    state.rated.add(ticket.id)
     rating, body = feedback.record(ticket.id, found[0], found[1], clock.now(), incoming.message_id)
     files[rating.path] = body.encode("utf-8")
-    return f"score {rating.score}"
+    return "feedback", f"score {rating.score}"
 
 
 def _is_requester(desk: Desk, ticket: Ticket, sender: str) -> bool:
@@ -307,6 +317,19 @@ def _is_requester(desk: Desk, ticket: Ticket, sender: str) -> bool:
     if person is None:
         return sender.casefold() == ticket.requester.casefold()
     return desk.config.person(ticket.requester) is person
+
+
+def _rendered(state: _State, ticket: Ticket, created: bool) -> str:
+    """The ticket's file text after this message, checked to read back, so a message that
+    cannot be stored fails alone instead of failing its whole chunk at commit time."""
+    path = state.desk.path_of(ticket.id)
+    if created:
+        text = ticketfile.render_new(ticket)
+    else:
+        loaded = state.loaded[ticket.id]
+        text = ticketfile.render(loaded.document, loaded.ticket, ticket)
+    ticketfile.parse(text, path)
+    return text
 
 
 def _apply(state: _State, incoming: Incoming, files: dict[str, bytes]) -> tuple[str, Ticket, str]:
@@ -325,9 +348,10 @@ def _apply(state: _State, incoming: Incoming, files: dict[str, bytes]) -> tuple[
             ticket = state.tickets[target]
             rated = _feedback(state, ticket, incoming, scratch)
             if rated is not None:
-                files.update(scratch)
-                state.by_message[incoming.message_id] = ticket.id
-                return "feedback", ticket, rated
+                if rated[0] == "feedback":
+                    files.update(scratch)
+                    state.by_message[incoming.message_id] = ticket.id
+                return rated[0], ticket, rated[1]
             if not _on_ticket(desk, ticket, incoming.sender):
                 new = _new(state, incoming, scratch)
                 detail = f"{new.title} (mentions {target}, but {incoming.sender} is not on it)"
@@ -335,6 +359,10 @@ def _apply(state: _State, incoming: Incoming, files: dict[str, bytes]) -> tuple[
             elif workflow.is_done(desk.config, ticket.status) and ticket.status != workflow.RESOLVED:
                 new = _new(state, incoming, scratch, related=target)
                 detail = f"{new.title} (follow-up to {ticket.status} {target})"
+                outcome = "new"
+            elif len(thread_ids(ticket)) >= MAX_THREAD:
+                new = _new(state, incoming, scratch, related=target)
+                detail = f"{new.title} (the thread of {target} is over {MAX_THREAD} mails: continued here)"
                 outcome = "new"
             else:
                 if target in state.loaded and state.loaded[target].path in state.dirty:
@@ -348,9 +376,14 @@ def _apply(state: _State, incoming: Incoming, files: dict[str, bytes]) -> tuple[
             new = _new(state, incoming, scratch)
             detail = new.title
             outcome = "new"
+        text = _rendered(state, new, outcome == "new" or new.id in state.created)
     except GitdeskError:
         state.attachment_names = names_before
         raise
+    except RecursionError:  # pathological text deep in the renderer: this message alone fails
+        state.attachment_names = names_before
+        raise ValidationError("the message cannot be written as a ticket") from None
+    state.rendered[new.id] = text
     if outcome == "new":
         state.created.add(new.id)
     state.changed.add(new.id)
@@ -387,15 +420,7 @@ def _land(desk: Desk, state: _State, items: list[Taken], files: dict[str, bytes]
         return
     try:
         for ticket_id in dict.fromkeys(item.ticket for item in landed if item.ticket in state.changed):
-            ticket = state.tickets[ticket_id]
-            path = desk.path_of(ticket_id)
-            if ticket_id in state.created:
-                text = ticketfile.render_new(ticket)
-            else:
-                loaded = state.loaded[ticket_id]
-                text = ticketfile.render(loaded.document, loaded.ticket, ticket)
-            ticketfile.parse(text, path)  # what we write must read back
-            files[path] = text.encode("utf-8")
+            files[desk.path_of(ticket_id)] = state.rendered[ticket_id].encode("utf-8")
         desk.tickets_dir.mkdir(exist_ok=True)
         commit = desk.commit(files, _commit_message(landed, source), clock.now(),
                              new_files=frozenset(desk.path_of(t) for t in state.created)
@@ -462,6 +487,8 @@ def _one(state: _State, position: str, incoming: Incoming, files: dict[str, byte
         return taken("skipped", state.by_message[incoming.message_id], "already taken in")
     if incoming.automatic:
         return taken("skipped", None, incoming.automatic)
+    if state.desk.config.person(incoming.sender) is None and not workflow.is_email(incoming.sender):
+        return taken("skipped", None, f"the sender {incoming.sender!r} is not an address a ticket can hold")
     try:
         outcome, ticket, detail = _apply(state, incoming, files)
     except GitdeskError as error:

@@ -27,7 +27,8 @@ LOOP_HEADER = "X-Gitdesk-Desk"  # set on every mail gitdesk sends; seen coming b
 MESSAGE_IDS = "message_ids"  # front-matter field: every Message-ID of a ticket's mail thread
 _REPLY_PREFIX = re.compile(r"^\s*((re|fwd?|aw|wg|sv|vs|antw|tr|r|rif|odp|fs)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 _MESSAGE_ID = re.compile(r"<[^<>\s]{1,500}>")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2069"
+                      r"\ufeff\ufdd0-\ufdef\ufffe\uffff\ud800-\udfff]")
 _AUTO_SUBJECT = re.compile(r"^\s*(automatic reply|auto(matic)?[- ]?reply|out of (the )?office|autosvar|"
                            r"abwesenheitsnotiz|réponse automatique|undeliver(able|ed)|delivery status notification|"
                            r"mail delivery (failed|subsystem))", re.IGNORECASE)
@@ -71,6 +72,32 @@ def one_line(text: str) -> str:
     return " ".join(_CONTROL.sub(" ", text).split())
 
 
+def _raw_text(value: object) -> str:
+    """A header value as text. Raw 8-bit headers (common, though not allowed) come from the
+    parser as undecodable bytes: read them as UTF-8, else Windows-1252, not as U+FFFD."""
+    if isinstance(value, email.header.Header):
+        parts = []
+        for chunk, charset in email.header.decode_header(value):
+            if isinstance(chunk, str):
+                parts.append(chunk)
+            elif charset in (None, "unknown-8bit"):
+                parts.append(_bytes_text(chunk))
+            else:
+                try:
+                    parts.append(chunk.decode(charset))
+                except (LookupError, UnicodeError):
+                    parts.append(_bytes_text(chunk))
+        return "".join(parts)
+    return str(value)
+
+
+def _bytes_text(data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
 def _header(message: Message, name: str) -> str:
     try:
         value = message.get(name)
@@ -79,7 +106,7 @@ def _header(message: Message, name: str) -> str:
     if value is None:
         return ""
     try:
-        text = str(value)
+        text = _raw_text(value)
     except Exception:
         return ""
     if "=?" in text:  # encoded words the lenient path left alone
@@ -95,7 +122,11 @@ def _addresses(message: Message, *names: str) -> list[tuple[str, str]]:
             values = message.get_all(name) or []
         except Exception:
             continue
-        for display, address in email.utils.getaddresses([str(value) for value in values]):
+        try:
+            pairs = email.utils.getaddresses([_raw_text(value) for value in values])
+        except Exception:  # e.g. thousands of nested comments: RecursionError
+            continue
+        for display, address in pairs:
             if "@" in address:
                 found.append((one_line(display), address.strip().lower()))
     return found
@@ -110,7 +141,7 @@ def _decoded(part: Message) -> str:
     for candidate in (charset, "utf-8", "cp1252"):
         try:
             return payload.decode(candidate)
-        except (LookupError, UnicodeDecodeError):
+        except (LookupError, UnicodeError):
             continue
     return payload.decode("utf-8", errors="replace")
 
@@ -122,7 +153,12 @@ def _filename(part: Message) -> str | None:
         name = None
     if name is None:
         return None
-    return str(email.header.make_header(email.header.decode_header(name))) if "=?" in name else str(name)
+    if "=?" in name:
+        try:  # a bogus charset in an encoded name keeps the name as written, not the mail out
+            return str(email.header.make_header(email.header.decode_header(name)))
+        except Exception:
+            return str(name)
+    return str(name)
 
 
 class _Body:
@@ -211,11 +247,11 @@ def _date(message: Message) -> datetime | None:
         return None
     try:
         parsed = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=timezone.utc)
+        return parsed.astimezone(timezone.utc)
+    except (TypeError, ValueError, IndexError, OverflowError):  # "31 Dec 9999 -2359" overflows
         return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
 
 
 def thread_ids(ticket: Ticket) -> list[str]:
@@ -236,6 +272,15 @@ def message_ids(text: str) -> list[str]:
 
 def parse(raw: bytes) -> Incoming:
     """Read one message (the bytes of an .eml file or one mbox entry)."""
+    try:
+        return _parse(raw)
+    except MalformedMessage:
+        raise
+    except Exception as error:  # RecursionError, OverflowError…: hostile mail is skipped, never a crash
+        raise MalformedMessage(f"cannot be read: {type(error).__name__}") from None
+
+
+def _parse(raw: bytes) -> Incoming:
     if not raw.strip():
         raise MalformedMessage("empty message")
     try:

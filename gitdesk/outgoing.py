@@ -18,6 +18,7 @@ team runs.
 
 from __future__ import annotations
 
+import email.errors
 import email.policy
 import email.utils
 import os
@@ -94,9 +95,15 @@ def compose(config: Config, ticket: Ticket, text: str, agent: Person | None, now
     message = EmailMessage(policy=email.policy.SMTP.clone(max_line_length=998))
     desk_name = one_line(config.mail.name or config.desk_name)
     sender = f"{one_line(agent.name)} ({desk_name})" if agent is not None else desk_name
-    message["From"] = Address(display_name=sender, addr_spec=desk_address)
-    message["To"] = Address(addr_spec=recipient(config, ticket))
-    message["Reply-To"] = Address(display_name=desk_name, addr_spec=desk_address)
+    to = recipient(config, ticket)
+    try:
+        message["From"] = Address(display_name=sender, addr_spec=desk_address)
+        message["To"] = Address(addr_spec=to)
+        message["Reply-To"] = Address(display_name=desk_name, addr_spec=desk_address)
+    except (ValueError, TypeError, IndexError, email.errors.MessageError) as error:
+        # Addresses mail took in (taro..yamada.@docomo.ne.jp) that Python will not write back out.
+        raise ValidationError(f"{ticket.id}: cannot mail {to!r}: {one_line(str(error))}",
+                              hint="correct the requester's address (gitdesk set ID requester ADDRESS)") from None
     title = one_line(ticket.title)
     message["Subject"] = one_line(subject) if subject else f"Re: {title} [{ticket.id}]"
     message["Date"] = email.utils.format_datetime(now)

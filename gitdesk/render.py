@@ -161,7 +161,7 @@ _NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
 
 def _csv_cell(value: Any) -> Any:
     """A cell a spreadsheet shows as text: control characters written out (never data anyone
-    wants), and a leading = + - @ quoted so a hostile title is not run as a formula."""
+    wants), and a leading = + - @ tab or CR quoted so a hostile title is not run as a formula."""
     if value is None:
         return ""
     if isinstance(value, list):
@@ -169,7 +169,7 @@ def _csv_cell(value: Any) -> Any:
     if not isinstance(value, str):
         return value
     text = visible(value)
-    if text[:1] in ("=", "+", "-", "@") and not _NUMBER.match(text):
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _NUMBER.match(text):
         return "'" + text
     return text
 

@@ -26,9 +26,10 @@ from pathlib import Path
 
 from gitdesk import git
 from gitdesk.clock import git_date
-from gitdesk.errors import GitError, UnsafePath
+from gitdesk.errors import GitdeskError, GitError, UnsafePath
 
 JOURNAL = "journal.json"
+MAX_NAME_BYTES = 200  # per path component; file systems allow 255, and temp names add a suffix
 
 
 def _umask() -> int:
@@ -133,9 +134,12 @@ def land(repo: git.Repo, parent: str | None, commit: str, files: Mapping[str, by
         git.move_head(repo, commit, parent, f"gitdesk: {reason}")
         moved = True
         git.refresh_index(repo, files)
-    except BaseException:
+    except BaseException as error:
         _roll_back(repo, old, files, commit if moved else None, parent)
         journal.unlink(missing_ok=True)
+        if isinstance(error, OSError):  # a full disk, a name the file system refuses: rolled back, say so
+            raise GitdeskError(f"could not write the files: {error.strerror or error}",
+                               hint="nothing was changed; fix the cause and run the command again") from error
         raise
     journal.unlink(missing_ok=True)
     return commit
@@ -147,6 +151,9 @@ def _refuse_linked_parents(top: Path, path: str) -> None:
     parts = path.split("/")
     if any(part in ("", ".", "..") for part in parts) or path.startswith("/"):
         raise UnsafePath("is not a plain path inside the desk", path=path)
+    if any(len(part.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES for part in parts):
+        # File systems stop at 255 bytes, and the temp file's name is longer than the file's.
+        raise UnsafePath(f"a name in this path is longer than {MAX_NAME_BYTES} bytes", path=path)
     current = top
     for part in parts[:-1]:
         current = current / part
@@ -160,7 +167,7 @@ def _refuse_linked_parents(top: Path, path: str) -> None:
 def _read_or_none(path: Path) -> bytes | None:
     try:
         return path.read_bytes()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return None
 
 
@@ -197,13 +204,14 @@ def _roll_back(repo: git.Repo, old: Mapping[str, bytes | None], files: Mapping[s
             pass  # HEAD moved on again; leave it rather than lose someone else's commit
     for path, data in old.items():
         target = repo.top / path
-        current = _read_or_none(target)
-        if current != files[path]:
-            continue  # not ours any more
-        if data is None:
-            target.unlink(missing_ok=True)
-        else:
-            atomic_write(target, data)
+        with contextlib.suppress(OSError):  # undo what can be undone; one stubborn file must not stop the rest
+            current = _read_or_none(target)
+            if current != files[path]:
+                continue  # not ours any more
+            if data is None:
+                target.unlink(missing_ok=True)
+            else:
+                atomic_write(target, data)
     with contextlib.suppress(GitError):
         git.refresh_index(repo, [p for p in old if (repo.top / p).exists()])
 
@@ -229,8 +237,9 @@ def recover(repo: git.Repo) -> str | None:
     files: dict[str, dict[str, str | None]] = record.get("files", {})
     for path in files:  # a write cut short leaves its temp file; the lock says its writer is gone
         target = repo.top / path
-        for temp in target.parent.glob(f".{glob_escape(target.name)}.tmp-*"):
-            temp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            for temp in target.parent.glob(f".{glob_escape(target.name)}.tmp-*"):
+                temp.unlink(missing_ok=True)
     outcome = "left alone"
     if current == record.get("new_head"):
         git.refresh_index(repo, [p for p in files if (repo.top / p).exists()])

@@ -163,6 +163,38 @@ def test_a_hostile_import_stays_harmless(desk: Desk, tmp_path: Path) -> None:
     assert "not a JSON export" in desk.fails("import", "github", str(IMPORTS / "tickets.csv"))
 
 
+def test_odd_values_skip_their_record_not_the_import(desk: Desk, tmp_path: Path) -> None:
+    """Cases a fresh-eyes review found: each once stopped an import with a crash."""
+    issues = [{"number": 1, "title": "Assignees as a number", "assignees": 5},
+              {"number": 2, "title": "Created before time began", "createdAt": "0001-01-01T00:00:00+01:00"},
+              {"number": 3, "title": "Fine"}]
+    (tmp_path / "issues.json").write_text(json.dumps(issues))
+    result = imported(desk, "github", tmp_path / "issues.json")
+    assert result["counts"] == {"imported": 3, "skipped": 0}
+    assert "no creation date in the source" in by_key(result)["github#2"]["detail"]
+
+    project = tmp_path / "backlog" / "tasks"
+    project.mkdir(parents=True)
+    (project / "task-1 - Bad date.md").write_text("---\nid: task-1\ntitle: Bad date\ncreated_date: 2026-02-30\n---\n")
+    (project / "task-2 - Odd labels.md").write_text("---\nid: task-2\ntitle: Odd labels\nlabels: 5\n---\n")
+    result = imported(desk, "backlog", tmp_path)
+    items = {item["position"]: item for item in result["items"]}
+    assert items["tasks/task-1 - Bad date.md"]["outcome"] == "skipped"
+    assert "a value Python cannot hold" in items["tasks/task-1 - Bad date.md"]["detail"]
+    assert items["tasks/task-2 - Odd labels.md"]["outcome"] == "imported"
+
+    rows = [["Subject", "Body", "State", "Queue"], ["Huge body", "x" * 200_000, "", ""],
+            ["New but queued", "", "New", "it-helpdesk"]]
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    (tmp_path / "big.csv").write_text(buffer.getvalue())
+    result = imported(desk, "csv", tmp_path / "big.csv")
+    assert result["counts"] == {"imported": 2, "skipped": 0}
+    queued = next(item for item in result["items"] if item["position"] == "row 3")
+    assert "status new with queue it-helpdesk: imported as open" in queued["detail"]
+    assert shown(desk, queued["ticket"])["status"] == "open"
+
+
 def test_export_gives_every_ticket_whole(desk: Desk, tmp_path: Path) -> None:
     first = desk.new("=cmd|' /C calc'!A0", "-q", "it-helpdesk", "-m", "Line one\nline two")
     desk.run("--as", "alice", "note", first, "-m", "internal")

@@ -7,6 +7,7 @@ import json
 import mailbox
 import subprocess
 import sys
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -263,3 +264,63 @@ def test_intake_names_a_missing_or_wrong_mailbox_in_one_line(mail_desk: Desk, tm
     assert mail_desk.fails("intake", "mbox", str(tmp_path / "nope.mbox")).startswith("gitdesk: error: no such mbox")
     (tmp_path / "folder").mkdir()
     assert "is not a maildir" in mail_desk.fails("intake", "maildir", str(tmp_path / "folder"))
+
+
+def test_one_hostile_message_never_holds_up_the_rest_of_the_mailbox(mail_desk: Desk, tmp_path: Path) -> None:
+    """Cases a fresh-eyes review found: each once crashed intake or failed its whole chunk."""
+    def mail(number: int, headers: str, body: bytes = b"Hello.\n") -> bytes:
+        return f"To: help@fernhill.example\nMessage-ID: <h{number}@example.org>\n{headers}\n".encode() + b"\n" + body
+
+    long_name = "漢" * 120 + ".pdf"
+    messages = [
+        mail(1, "From: erin@example.org\nSubject: Scan\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b",
+             f"--b\nContent-Type: text/plain\n\nScan attached.\n--b\nContent-Type: application/pdf\n"
+             f"Content-Disposition: attachment; filename*=utf-8''{urllib.parse.quote(long_name)}"
+             f"\n\nPDF\n--b--\n".encode()),
+        mail(2, "From: c1@example.org\nSubject: =?utf-8?q?x=C2=9By?="),
+        mail(3, "From: " + "(" * 5000 + "a@example.org\nSubject: nested comments"),
+        mail(4, "From: dates@example.org\nSubject: far future\nDate: Fri, 31 Dec 9999 23:59:59 -2359"),
+        mail(5, "From: root@localhost\nSubject: cron output"),
+        mail(6, "From: bogus@example.org\nSubject: odd name\nMIME-Version: 1.0\n"
+             "Content-Type: multipart/mixed; boundary=b",
+             b"--b\nContent-Type: text/plain; charset=undefined\n\nText.\n--b\nContent-Type: text/plain\n"
+             b"Content-Disposition: attachment; filename=\"=?x-bogus?q?a.txt?=\"\n\nA\n--b--\n"),
+        "From: José <jose@example.org>\nTo: help@fernhill.example\nMessage-ID: <h7@example.org>\n"
+        "Subject: héllo wörld, my printer.\n\nRaw UTF-8 headers.\n".encode(),
+    ]
+    result = intake(mail_desk, "mbox", mbox(tmp_path, *messages))
+    outcomes = {m["position"]: (m["outcome"], m["detail"]) for m in result["messages"]}
+    assert result["counts"]["failed"] == 0, outcomes
+    assert outcomes["message 1"][0] == "new"
+    first = result["messages"][0]["ticket"]
+    stored = [p.name for p in (mail_desk.path / "attachments" / first).iterdir()]
+    assert len(stored) == 1 and stored[0].endswith(".pdf") and len(stored[0].encode()) <= 150
+    assert outcomes["message 2"][0] == "new" and "\x9b" not in mail_desk.text(result["messages"][1]["ticket"])
+    assert outcomes["message 3"] == ("skipped", "malformed: no sender address (From:)")
+    assert outcomes["message 4"][0] == "new"
+    assert outcomes["message 5"] == ("skipped", "the sender 'root@localhost' is not an address a ticket can hold")
+    assert outcomes["message 6"][0] == "new"
+    assert "Text." in mail_desk.text(result["messages"][5]["ticket"])
+    jose = mail_desk.text(result["messages"][6]["ticket"])
+    assert "title: héllo wörld, my printer." in jose and "requester: jose@example.org" in jose
+    assert "queue: it-helpdesk" in jose, "a keyword before a full stop still routes"
+    assert not (mail_desk.path / ".git" / "gitdesk" / "journal.json").exists()
+    mail_desk.new("Still works afterwards")
+
+
+def test_a_very_long_thread_continues_in_a_related_ticket(mail_desk: Desk, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from gitdesk import intake as intake_module
+
+    monkeypatch.setattr(intake_module, "MAX_THREAD", 3)
+    replies = [(f"From: carol@example.com\nTo: help@fernhill.example\nSubject: Re: Printer\n"
+                f"Message-ID: <t{n}@example.com>\nIn-Reply-To: <t{n - 1}@example.com>\n\nMore {n}.\n").encode()
+               for n in range(1, 5)]
+    first = b"From: carol@example.com\nTo: help@fernhill.example\nSubject: Printer\nMessage-ID: <t0@example.com>\n\nJam.\n"
+    result = intake(mail_desk, "mbox", mbox(tmp_path, first, *replies))
+    outcomes = [m["outcome"] for m in result["messages"]]
+    assert outcomes == ["new", "reply", "reply", "new", "reply"]
+    original, continued = result["messages"][0]["ticket"], result["messages"][3]["ticket"]
+    assert "is over 3 mails: continued here" in result["messages"][3]["detail"]
+    assert f"related: [{original}]" in mail_desk.text(continued)
+    assert result["messages"][4]["ticket"] == continued

@@ -219,3 +219,11 @@ def test_scores_are_read_only_from_the_start_of_the_answer(text: str, expected: 
     from gitdesk.intake import feedback_score
 
     assert feedback_score(text) == expected
+
+
+def test_an_address_mail_took_in_but_python_cannot_write_is_one_clear_error(mail_desk: Desk) -> None:
+    ticket_id = mail_desk.new("Docomo phone", "-q", "it-helpdesk", "--requester", "taro..yamada.@docomo.ne.jp")
+    head, before = mail_desk.head(), mail_desk.text(ticket_id)
+    error = mail_desk.fails("--as", "alice", "reply", ticket_id, "-m", "Hello", "--send")
+    assert f"{ticket_id}: cannot mail 'taro..yamada.@docomo.ne.jp'" in error
+    assert mail_desk.head() == head and mail_desk.text(ticket_id) == before

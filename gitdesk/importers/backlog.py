@@ -12,7 +12,7 @@ from typing import Any
 
 from gitdesk import frontmatter
 from gitdesk.errors import GitdeskError, NotFound
-from gitdesk.importers import parse_when
+from gitdesk.importers import guarded, parse_when
 from gitdesk.importing import Record, Skip
 
 FOLDERS = ("tasks", "drafts", "completed")
@@ -30,9 +30,11 @@ def _sections(body: str) -> tuple[str, dict[str, str]]:
 
 
 def _names(value: Any) -> list[str]:
-    if isinstance(value, str):
+    if isinstance(value, (str, int, float)):
         value = [value]
-    return [str(item).strip().lstrip("@") for item in value or [] if str(item).strip()]
+    if not isinstance(value, list):
+        return []
+    return [str(item).strip().lstrip("@") for item in value if str(item).strip()]
 
 
 def _root(path: Path) -> Path:
@@ -51,7 +53,8 @@ def records(path: Path) -> Iterator[Record | Skip]:
         for file in sorted((root / folder).rglob("*.md")) if (root / folder).is_dir() else []:
             if file.is_symlink() or not file.is_file():
                 continue
-            yield _record(file, folder, str(file.relative_to(root)))
+            position = str(file.relative_to(root))
+            yield guarded(position, _record, file, folder, position)
 
 
 def _record(file: Path, folder: str, position: str) -> Record | Skip:

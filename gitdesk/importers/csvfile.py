@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from gitdesk.errors import ValidationError
-from gitdesk.importers import parse_when
+from gitdesk.importers import guarded, parse_when
 from gitdesk.importing import Comment, Record, Skip
 
 FIELDS: dict[str, tuple[str, ...]] = {
@@ -71,6 +71,19 @@ def _columns(header: list[str], mapping: Mapping[str, str]) -> dict[str, int]:
     return found
 
 
+def _rows(reader: Iterator[list[str]], name: str) -> Iterator[list[str]]:
+    """The reader's rows; a row the csv module cannot read stops the import with its line."""
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            line = getattr(reader, "line_num", "?")
+            raise ValidationError(f"{name}: line {line}: {error}", hint="nothing was imported; fix that line") from None
+        yield row
+
+
 def status_of(word: str, statuses: Mapping[str, object]) -> str | None:
     folded = " ".join(word.casefold().replace("_", " ").split())
     if folded in statuses:
@@ -89,7 +102,8 @@ def records(path: Path, statuses: Mapping[str, object], mapping: Mapping[str, st
         delimiter = csv.Sniffer().sniff(sample.split("\n", 1)[0], delimiters=",;\t").delimiter
     except csv.Error:
         delimiter = ","
-    rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    csv.field_size_limit(max(csv.field_size_limit(), 16 * 1024 * 1024))  # the default 128 KiB cuts real bodies
+    rows = _rows(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), path.name)
     header = next(rows, None)
     if not header:
         raise ValidationError(f"{path.name} is empty: expected a header row and one row per ticket")
@@ -98,41 +112,44 @@ def records(path: Path, statuses: Mapping[str, object], mapping: Mapping[str, st
         raise ValidationError(f"{path.name}: no title column",
                               hint=f"name one with --map title=COLUMN (columns: {', '.join(header)})")
     for number, row in enumerate(rows, 2):
-        position = f"row {number}"
-        if not any(cell.strip() for cell in row):
-            continue
+        if any(cell.strip() for cell in row):
+            yield guarded(f"row {number}", _record, row, number, columns, statuses, encoding_note)
 
-        def cell(field: str, row: list[str] = row) -> str:
-            index = columns.get(field)
-            return row[index].strip() if index is not None and index < len(row) else ""
 
-        title = cell("title")
-        if not title:
-            yield Skip(position, "no title")
-            continue
-        key = cell("key") or hashlib.sha1("\x1f".join((title, cell("created"), cell("requester"))).encode()
-                                          ).hexdigest()[:12]
-        record = Record(key=f"csv:{key}", position=position, title=title, body=cell("body"))
-        record.requester = cell("requester") or None
-        record.created = parse_when(cell("created"))
-        if cell("created") and record.created is None:
-            record.notes.append(f"created {cell('created')!r} is not a date")
-        record.closed = parse_when(cell("closed"))
-        if cell("status"):
-            record.status = status_of(cell("status"), statuses)
-            if record.status is None:
-                record.notes.append(f"status {cell('status')!r} means nothing here: imported as open")
-        elif record.closed is not None:
-            record.status = "closed" if "closed" in statuses else None
-        for field in ("priority", "queue", "assignee", "category", "asset", "resolution"):
-            setattr(record, field, cell(field) or None)
-        if record.priority:
-            record.priority = record.priority.casefold()
-        if record.category:
-            record.category = record.category.casefold()
-        record.labels = [label for label in cell("labels").replace(";", ",").split(",") if label.strip()]
-        if cell("comments"):
-            record.comments.append(Comment(None, None, cell("comments")))
-        if encoding_note and number == 2:
-            record.notes.append(encoding_note)
-        yield record
+def _record(row: list[str], number: int, columns: Mapping[str, int], statuses: Mapping[str, object],
+            encoding_note: str | None) -> Record | Skip:
+    position = f"row {number}"
+
+    def cell(field: str) -> str:
+        index = columns.get(field)
+        return row[index].strip() if index is not None and index < len(row) else ""
+
+    title = cell("title")
+    if not title:
+        return Skip(position, "no title")
+    key = cell("key") or hashlib.sha1("\x1f".join((title, cell("created"), cell("requester"))).encode()
+                                      ).hexdigest()[:12]
+    record = Record(key=f"csv:{key}", position=position, title=title, body=cell("body"))
+    record.requester = cell("requester") or None
+    record.created = parse_when(cell("created"))
+    if cell("created") and record.created is None:
+        record.notes.append(f"created {cell('created')!r} is not a date")
+    record.closed = parse_when(cell("closed"))
+    if cell("status"):
+        record.status = status_of(cell("status"), statuses)
+        if record.status is None:
+            record.notes.append(f"status {cell('status')!r} means nothing here: imported as open")
+    elif record.closed is not None:
+        record.status = "closed" if "closed" in statuses else None
+    for field in ("priority", "queue", "assignee", "category", "asset", "resolution"):
+        setattr(record, field, cell(field) or None)
+    if record.priority:
+        record.priority = record.priority.casefold()
+    if record.category:
+        record.category = record.category.casefold()
+    record.labels = [label for label in cell("labels").replace(";", ",").split(",") if label.strip()]
+    if cell("comments"):
+        record.comments.append(Comment(None, None, cell("comments")))
+    if encoding_note and number == 2:
+        record.notes.append(encoding_note)
+    return record

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from gitdesk.errors import ValidationError
-from gitdesk.importers import parse_when
+from gitdesk.importers import guarded, parse_when
 from gitdesk.importing import Comment, Record, Skip
 
 NOREPLY = "users.noreply.github.com"
@@ -64,47 +64,48 @@ def records(path: Path, handles: frozenset[str] = frozenset(), repository: str |
     if not isinstance(data, list):
         raise ValidationError(f"{path.name}: expected a list of issues")
     for number, issue in enumerate(data, 1):
-        position = f"item {number}"
-        if not isinstance(issue, dict):
-            yield Skip(position, "not an issue object")
-            continue
-        if "pull_request" in issue:
-            yield Skip(f"#{issue.get('number', '?')}", "a pull request, not an issue")
-            continue
-        issue_number = issue.get("number")
-        title = issue.get("title")
-        if not isinstance(issue_number, int) or not isinstance(title, str) or not title.strip():
-            yield Skip(position, "no number or no title")
-            continue
-        repo = repository or _repository(issue)
-        key = f"github:{repo}#{issue_number}" if repo else f"github#{issue_number}"
-        record = Record(key=key, position=f"#{issue_number}", title=title, body=str(issue.get("body") or ""))
-        record.requester = _person(_login(issue.get("author") or issue.get("user")), handles)
-        record.created = parse_when(issue.get("createdAt") or issue.get("created_at"))
-        record.closed = parse_when(issue.get("closedAt") or issue.get("closed_at"))
-        state = str(issue.get("state") or "").lower()
-        reason = str(issue.get("stateReason") or issue.get("state_reason") or "").lower()
-        if state == "closed":
-            record.status = "rejected" if reason in ("not_planned", "duplicate") else "closed"
-        elif not state:
-            record.notes.append("no state in the export: imported as open")
-        assignees = [login for login in (_login(a) for a in issue.get("assignees") or []) if login]
-        if not assignees and _login(issue.get("assignee")):
-            assignees = [str(_login(issue.get("assignee")))]
-        if assignees:
-            record.assignee = assignees[0]
-            if len(assignees) > 1:
-                record.notes.append(f"only the first of {len(assignees)} assignees kept")
-        record.labels = _labels(issue.get("labels"))
-        comments = issue.get("comments")
-        if isinstance(comments, int):
-            if comments:
-                record.notes.append(f"{comments} comments not in the export (REST issue objects carry a count)")
-        elif isinstance(comments, list):
-            for comment in comments:
-                if isinstance(comment, dict) and str(comment.get("body") or "").strip():
-                    record.comments.append(Comment(parse_when(comment.get("createdAt") or comment.get("created_at")),
-                                                   _person(_login(comment.get("author") or comment.get("user")),
-                                                           handles),
-                                                   str(comment["body"])))
-        yield record
+        yield guarded(f"item {number}", _record, issue, f"item {number}", handles, repository)
+
+
+def _record(issue: Any, position: str, handles: frozenset[str], repository: str | None) -> Record | Skip:
+    if not isinstance(issue, dict):
+        return Skip(position, "not an issue object")
+    if "pull_request" in issue:
+        return Skip(f"#{issue.get('number', '?')}", "a pull request, not an issue")
+    issue_number = issue.get("number")
+    title = issue.get("title")
+    if not isinstance(issue_number, int) or not isinstance(title, str) or not title.strip():
+        return Skip(position, "no number or no title")
+    repo = repository or _repository(issue)
+    key = f"github:{repo}#{issue_number}" if repo else f"github#{issue_number}"
+    record = Record(key=key, position=f"#{issue_number}", title=title, body=str(issue.get("body") or ""))
+    record.requester = _person(_login(issue.get("author") or issue.get("user")), handles)
+    record.created = parse_when(issue.get("createdAt") or issue.get("created_at"))
+    record.closed = parse_when(issue.get("closedAt") or issue.get("closed_at"))
+    state = str(issue.get("state") or "").lower()
+    reason = str(issue.get("stateReason") or issue.get("state_reason") or "").lower()
+    if state == "closed":
+        record.status = "rejected" if reason in ("not_planned", "duplicate") else "closed"
+    elif not state:
+        record.notes.append("no state in the export: imported as open")
+    listed = issue.get("assignees")
+    assignees = [login for login in (_login(a) for a in (listed if isinstance(listed, list) else [])) if login]
+    if not assignees and _login(issue.get("assignee")):
+        assignees = [str(_login(issue.get("assignee")))]
+    if assignees:
+        record.assignee = assignees[0]
+        if len(assignees) > 1:
+            record.notes.append(f"only the first of {len(assignees)} assignees kept")
+    record.labels = _labels(issue.get("labels"))
+    comments = issue.get("comments")
+    if isinstance(comments, int):
+        if comments:
+            record.notes.append(f"{comments} comments not in the export (REST issue objects carry a count)")
+    elif isinstance(comments, list):
+        for comment in comments:
+            if isinstance(comment, dict) and str(comment.get("body") or "").strip():
+                record.comments.append(Comment(parse_when(comment.get("createdAt") or comment.get("created_at")),
+                                               _person(_login(comment.get("author") or comment.get("user")),
+                                                       handles),
+                                               str(comment["body"])))
+    return record
