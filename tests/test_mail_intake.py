@@ -287,6 +287,9 @@ def test_one_hostile_message_never_holds_up_the_rest_of_the_mailbox(mail_desk: D
              b"Content-Disposition: attachment; filename=\"=?x-bogus?q?a.txt?=\"\n\nA\n--b--\n"),
         "From: José <jose@example.org>\nTo: help@fernhill.example\nMessage-ID: <h7@example.org>\n"
         "Subject: héllo wörld, my printer.\n\nRaw UTF-8 headers.\n".encode(),
+        # html.parser rescans the rest of the input for every unclosed tag: minutes for this one mail.
+        mail(8, "From: html@example.org\nSubject: unclosed tags\nContent-Type: text/html",
+             b"<p>Before</p>" + b"<a " * 70_000 + b"<!--x>" * 30_000),
     ]
     result = intake(mail_desk, "mbox", mbox(tmp_path, *messages))
     outcomes = {m["position"]: (m["outcome"], m["detail"]) for m in result["messages"]}
@@ -304,6 +307,8 @@ def test_one_hostile_message_never_holds_up_the_rest_of_the_mailbox(mail_desk: D
     jose = mail_desk.text(result["messages"][6]["ticket"])
     assert "title: héllo wörld, my printer." in jose and "requester: jose@example.org" in jose
     assert "queue: it-helpdesk" in jose, "a keyword before a full stop still routes"
+    assert outcomes["message 8"][0] == "new"
+    assert mail_desk.text(result["messages"][7]["ticket"]).split("---\n", 2)[2].startswith("Before\n<a <a ")
     assert not (mail_desk.path / ".git" / "gitdesk" / "journal.json").exists()
     mail_desk.new("Still works afterwards")
 
