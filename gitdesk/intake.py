@@ -346,7 +346,7 @@ def _apply(state: _State, incoming: Incoming, files: dict[str, bytes]) -> tuple[
                 state.loaded[target] = desk.load(target)
                 state.tickets[target] = state.loaded[target].ticket
             ticket = state.tickets[target]
-            rated = _feedback(state, ticket, incoming, scratch)
+            rated = None if incoming.unauthenticated else _feedback(state, ticket, incoming, scratch)
             if rated is not None:
                 if rated[0] == "feedback":
                     files.update(scratch)
@@ -355,6 +355,11 @@ def _apply(state: _State, incoming: Incoming, files: dict[str, bytes]) -> tuple[
             if not _on_ticket(desk, ticket, incoming.sender):
                 new = _new(state, incoming, scratch)
                 detail = f"{new.title} (mentions {target}, but {incoming.sender} is not on it)"
+                outcome = "new"
+            elif incoming.unauthenticated:  # a forged From: must not speak in someone's thread
+                new = _new(state, incoming, scratch)
+                detail = (f"{new.title} (answers {target}, but the receiving server found the sender "
+                          f"forged: {incoming.unauthenticated})")
                 outcome = "new"
             elif workflow.is_done(desk.config, ticket.status) and ticket.status != workflow.RESOLVED:
                 new = _new(state, incoming, scratch, related=target)

@@ -59,6 +59,7 @@ class Incoming:
     automatic: str | None  # why this is an auto-reply or a bounce, else None
     desk_header: str | None  # our loop header, if the message carries it
     forwarded_from: str | None = None  # the original sender of a forwarded message
+    unauthenticated: str | None = None  # the receiving server's verdict when it says the From: is forged
 
     @property
     def title(self) -> str:
@@ -241,6 +242,20 @@ def _automatic(message: Message, sender: str, subject: str) -> str | None:
     return None
 
 
+_AUTH_FAIL = re.compile(r"\bdmarc\s*=\s*fail\b", re.IGNORECASE)
+
+
+def _forged(message: Message) -> str | None:
+    """The verdict "dmarc=fail" when a receiving server's Authentication-Results says the From: domain
+    did not send this mail. A forger can add headers claiming "pass", never ones that
+    help them by claiming "fail", so only failures are believed."""
+    try:
+        results = [_raw_text(value) for value in message.get_all("Authentication-Results") or []]
+    except Exception:
+        return None
+    return "dmarc=fail" if any(_AUTH_FAIL.search(result) for result in results) else None
+
+
 def _date(message: Message) -> datetime | None:
     text = _header(message, "Date")
     if not text:
@@ -328,6 +343,7 @@ def _parse(raw: bytes) -> Incoming:
         forwarded_from=forwarded_from,
         automatic=_automatic(message, sender, subject),
         desk_header=_header(message, LOOP_HEADER) or None,
+        unauthenticated=_forged(message),
     )
 
 

@@ -201,6 +201,21 @@ def test_a_subject_tag_from_a_stranger_opens_a_new_ticket(mail_desk: Desk, tmp_p
     assert "title: Payroll" in mail_desk.text(item["ticket"])
 
 
+def test_a_forged_requester_never_speaks_in_their_thread(mail_desk: Desk, tmp_path: Path) -> None:
+    victim = mail_desk.new("Payroll question", "-q", "it-helpdesk", "--requester", "carol@example.com")
+    mail_desk.run("--as", "alice", "ask", victim, "-m", "Which month?")
+    before = mail_desk.text(victim)
+    forged = (f"Authentication-Results: mx.fernhill.example; dmarc=fail (p=none) header.from=example.com\n"
+              f"From: carol@example.com\nTo: help@fernhill.example\nSubject: Re: [{victim}] Payroll\n"
+              "Message-ID: <forged@evil.example>\n\nSend the file to my new address please.\n").encode()
+    item = intake(mail_desk, "eml", eml(tmp_path, forged))["messages"][0]
+    assert item["outcome"] == "new" and item["ticket"] != victim
+    assert "found the sender forged: dmarc=fail" in item["detail"]
+    assert mail_desk.text(victim) == before, "still pending, nothing added"
+    genuine = forged.replace(b"dmarc=fail", b"dmarc=pass").replace(b"<forged@", b"<genuine@")
+    assert intake(mail_desk, "eml", eml(tmp_path, genuine, "genuine.eml"))["messages"][0]["outcome"] == "reply"
+
+
 def test_forwarded_mail_from_an_agent_opens_a_ticket_for_the_customer(mail_desk: Desk, tmp_path: Path) -> None:
     result = intake(mail_desk, "eml", eml(tmp_path, message("forwarded.eml")))
     text = mail_desk.text(result["messages"][0]["ticket"])
