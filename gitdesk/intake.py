@@ -25,13 +25,22 @@ from gitdesk import actions, attachments, clock, ids, ticketfile, workflow
 from gitdesk.desk import TICKETS, Actor, Desk, LoadedTicket
 from gitdesk.errors import GitdeskError, NotFound, ValidationError
 from gitdesk.feedback import FEEDBACK
-from gitdesk.mailmessage import MESSAGE_IDS, Incoming, MalformedMessage, parse, strip_quoted, thread_ids, with_thread_id
-from gitdesk.model import REOPEN, REPLY, Entry, Route, Ticket
+from gitdesk.mailmessage import (
+    MESSAGE_IDS,
+    Bounce,
+    Incoming,
+    MalformedMessage,
+    parse,
+    strip_quoted,
+    thread_ids,
+    with_thread_id,
+)
+from gitdesk.model import NOTE, REOPEN, REPLY, Entry, Route, Ticket
 from gitdesk.wording import counted
 
 KINDS = ("mbox", "maildir", "eml")
 CHUNK = 500
-LANDED = ("new", "reply", "feedback")  # outcomes that are written in the chunk's commit
+LANDED = ("new", "reply", "feedback", "bounce")  # outcomes that are written in the chunk's commit
 MAX_THREAD = 400  # Message-IDs one ticket keeps; a longer thread continues in a related ticket
 
 
@@ -40,7 +49,7 @@ class Taken:
     """What happened to one message."""
 
     position: str  # where it was in the source: "message 3", a file name
-    outcome: str  # new | reply | feedback | skipped | failed
+    outcome: str  # new | reply | feedback | bounce | skipped | failed
     ticket: str | None
     detail: str  # the title for new tickets; the reason for skipped and failed
     sender: str | None = None
@@ -151,7 +160,8 @@ def _tagged(desk: Desk, subject: str) -> str | None:
 
 
 def _thread_ticket(state: _State, incoming: Incoming) -> str | None:
-    for reference in reversed(incoming.references):
+    quoted = incoming.bounce.quoted if incoming.bounce is not None else ()
+    for reference in reversed((*incoming.references, *quoted)):
         if reference in state.by_message:
             return state.by_message[reference]
     return _tagged(state.desk, incoming.subject)
@@ -346,6 +356,13 @@ def _apply(state: _State, incoming: Incoming, files: dict[str, bytes]) -> tuple[
                 state.loaded[target] = desk.load(target)
                 state.tickets[target] = state.loaded[target].ticket
             ticket = state.tickets[target]
+            if incoming.bounce is not None:  # only reached when it quotes mail of this ticket
+                _ensure_writable(state, target)
+                new = _bounce_note(ticket, incoming, incoming.bounce)
+                _validate(state, target, new)
+                return _applied(state, "bounce", new, _rendered(state, new, target in state.created),
+                                incoming, scratch, files,
+                                f"mail to {incoming.bounce.recipient or 'the requester'} was not delivered")
             rated = None if incoming.unauthenticated else _feedback(state, ticket, incoming, scratch)
             if rated is not None:
                 if rated[0] == "feedback":
@@ -370,11 +387,9 @@ def _apply(state: _State, incoming: Incoming, files: dict[str, bytes]) -> tuple[
                 detail = f"{new.title} (the thread of {target} is over {MAX_THREAD} mails: continued here)"
                 outcome = "new"
             else:
-                if target in state.loaded and state.loaded[target].path in state.dirty:
-                    raise desk.dirty(state.loaded[target].path)
+                _ensure_writable(state, target)
                 new = _reply(state, ticket, incoming, scratch)
-                actions.validate_change(desk, state.loaded[target].ticket if target in state.loaded else None,
-                                        new, desk.path_of(new.id))
+                _validate(state, target, new)
                 detail = f"{ticket.title}"
                 outcome = "reply"
         else:
@@ -388,6 +403,12 @@ def _apply(state: _State, incoming: Incoming, files: dict[str, bytes]) -> tuple[
     except RecursionError:  # pathological text deep in the renderer: this message alone fails
         state.attachment_names = names_before
         raise ValidationError("the message cannot be written as a ticket") from None
+    return _applied(state, outcome, new, text, incoming, scratch, files, detail)
+
+
+def _applied(state: _State, outcome: str, new: Ticket, text: str, incoming: Incoming, scratch: dict[str, bytes],
+             files: dict[str, bytes], detail: str) -> tuple[str, Ticket, str]:
+    """Record in ``state`` and ``files`` what one message did to ``new``."""
     state.rendered[new.id] = text
     if outcome == "new":
         state.created.add(new.id)
@@ -396,6 +417,26 @@ def _apply(state: _State, incoming: Incoming, files: dict[str, bytes]) -> tuple[
     state.tickets[new.id] = new
     state.by_message[incoming.message_id] = new.id
     return outcome, new, detail
+
+
+def _ensure_writable(state: _State, target: str) -> None:
+    """A ticket file with uncommitted hand edits is never written over."""
+    if target in state.loaded and state.loaded[target].path in state.dirty:
+        raise state.desk.dirty(state.loaded[target].path)
+
+
+def _validate(state: _State, target: str, new: Ticket) -> None:
+    before = state.loaded[target].ticket if target in state.loaded else None
+    actions.validate_change(state.desk, before, new, state.desk.path_of(new.id))
+
+
+def _bounce_note(ticket: Ticket, incoming: Incoming, bounce: Bounce) -> Ticket:
+    """An internal note that mail from this ticket never arrived, so an agent finds out."""
+    text = (f"Mail to {bounce.recipient or 'the requester'} could not be delivered ({bounce.reason}). "
+            "They have not seen the last reply: check the address, or reach them another way.")
+    new = with_thread_id(ticket, incoming.message_id)
+    return replace(new, entries=(*new.entries, Entry(clock.now(), incoming.sender, NOTE,
+                                                     ticketfile.escape_text(text))))
 
 
 # --- the run ----------------------------------------------------------------------------------
@@ -408,6 +449,8 @@ def _commit_message(result_items: list[Taken], source: str) -> str:
     parts = [counted(len(new), "new ticket")] if new else []
     parts += [counted(len(replies), "reply", "replies")] if replies else []
     parts += [f"feedback on {counted(len(ratings), 'ticket')}"] if ratings else []
+    bounces = sum(1 for item in result_items if item.outcome == "bounce")
+    parts += [f"{counted(bounces, 'bounce')} noted"] if bounces else []
     subject = f"intake: {', '.join(parts)} from {source}"
     lines = [f"{item.ticket} {item.outcome} from {item.sender}: {' '.join(item.detail.split())}"[:200]
              for item in result_items if item.outcome in LANDED]
@@ -482,6 +525,12 @@ def _run_chunk(desk: Desk, messages: list[tuple[str, bytes]], source: str, resul
         _land(desk, state, items, files, source, result)
 
 
+def _about_our_mail(state: _State, incoming: Incoming) -> bool:
+    """Whether a delivery report quotes mail of one of the desk's tickets."""
+    return incoming.bounce is not None and any(state.by_message.get(quoted) in state.tickets
+                                               for quoted in incoming.bounce.quoted)
+
+
 def _one(state: _State, position: str, incoming: Incoming, files: dict[str, bytes]) -> Taken:
     def taken(outcome: str, ticket: str | None, detail: str) -> Taken:
         return Taken(position, outcome, ticket, detail, incoming.sender, incoming.message_id)
@@ -490,7 +539,7 @@ def _one(state: _State, position: str, incoming: Incoming, files: dict[str, byte
         return taken("skipped", None, "sent by this desk (a mail loop)")
     if incoming.message_id in state.by_message:
         return taken("skipped", state.by_message[incoming.message_id], "already taken in")
-    if incoming.automatic:
+    if incoming.automatic and not _about_our_mail(state, incoming):
         return taken("skipped", None, incoming.automatic)
     if state.desk.config.person(incoming.sender) is None and not workflow.is_email(incoming.sender):
         return taken("skipped", None, f"the sender {incoming.sender!r} is not an address a ticket can hold")

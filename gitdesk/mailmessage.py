@@ -46,6 +46,16 @@ class Attachment:
 
 
 @dataclass(frozen=True, slots=True)
+class Bounce:
+    """What a delivery report says: the Message-IDs it quotes (ours among them, if it is
+    about our mail), who could not be reached, and why."""
+
+    quoted: tuple[str, ...]
+    recipient: str | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Incoming:
     message_id: str  # "<...>"; made up from the bytes when the message has none
     references: tuple[str, ...]  # In-Reply-To and References, oldest first
@@ -60,6 +70,7 @@ class Incoming:
     desk_header: str | None  # our loop header, if the message carries it
     forwarded_from: str | None = None  # the original sender of a forwarded message
     unauthenticated: str | None = None  # the receiving server's verdict when it says the From: is forged
+    bounce: Bounce | None = None  # for a delivery report: what it says about which mail
 
     @property
     def title(self) -> str:
@@ -256,6 +267,30 @@ def _forged(message: Message) -> str | None:
     return "dmarc=fail" if any(_AUTH_FAIL.search(result) for result in results) else None
 
 
+_DSN_FIELD = re.compile(r"^(Final-Recipient|Original-Recipient|Status|Diagnostic-Code)\s*:\s*(.+)$",
+                        re.IGNORECASE | re.MULTILINE)
+
+
+def _is_report(message: Message, sender: str) -> bool:
+    """A delivery report: multipart/report, or mail from the mail system itself. (Out-of-office
+    replies also quote our Message-ID, but say nothing about delivery.)"""
+    return message.get_content_type() == "multipart/report" or sender.split("@")[0] in ("mailer-daemon", "postmaster")
+
+
+def _bounce(message: Message, raw: bytes, own_id: str) -> Bounce | None:
+    """Read a delivery report (multipart/report, or mail from MAILER-DAEMON)."""
+    text = raw[:1024 * 1024].decode("utf-8", "replace")
+    fields: dict[str, str] = {}
+    for name, value in _DSN_FIELD.findall(text):
+        fields.setdefault(name.casefold(), one_line(value)[:200])
+    recipient = fields.get("final-recipient") or fields.get("original-recipient")
+    if recipient and ";" in recipient:
+        recipient = recipient.split(";", 1)[1].strip()
+    reason = " ".join(part for part in (fields.get("status"), fields.get("diagnostic-code")) if part)
+    quoted = tuple(dict.fromkeys(found for found in message_ids(text) if found != own_id))
+    return Bounce(quoted, recipient, reason or "no reason given")
+
+
 def _date(message: Message) -> datetime | None:
     text = _header(message, "Date")
     if not text:
@@ -319,6 +354,7 @@ def _parse(raw: bytes) -> Incoming:
         raise
     except Exception as error:
         raise MalformedMessage(f"the body cannot be read: {type(error).__name__}") from None
+    automatic = _automatic(message, sender, subject)
     body = "\n\n".join(t.strip("\n") for t in parts.texts if t.strip())
     if not body and parts.htmls:
         body = "\n\n".join(htmltext.to_text(h) for h in parts.htmls)
@@ -341,9 +377,10 @@ def _parse(raw: bytes) -> Incoming:
         text=body.strip(),
         attachments=tuple(parts.attachments),
         forwarded_from=forwarded_from,
-        automatic=_automatic(message, sender, subject),
+        automatic=automatic,
         desk_header=_header(message, LOOP_HEADER) or None,
         unauthenticated=_forged(message),
+        bounce=_bounce(message, raw, message_id) if _is_report(message, sender) else None,
     )
 
 

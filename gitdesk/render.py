@@ -573,7 +573,8 @@ def _outcomes(fmt: str, summary: Mapping[str, Any], key: str, records: Sequence[
 def intake_result(result: IntakeResult, fmt: str) -> None:
     records = [{"position": item.position, "outcome": item.outcome, "ticket": item.ticket, "from": item.sender,
                 "message_id": item.message_id, "detail": item.detail} for item in result.items]
-    counts = {outcome: result.count(outcome) for outcome in ("new", "reply", "feedback", "skipped", "failed")}
+    counts = {outcome: result.count(outcome) for outcome in ("new", "reply", "feedback", "bounce", "skipped",
+                                                              "failed")}
     summary = {"source": result.source, "commits": result.commits, "counts": counts}
     columns = (("position", "MESSAGE"), ("outcome", "OUTCOME"), ("ticket", "TICKET"), ("from", "FROM"),
                ("detail", "DETAIL"))
@@ -581,7 +582,8 @@ def intake_result(result: IntakeResult, fmt: str) -> None:
         commits = f" [{', '.join(c[:7] for c in result.commits)}]" if result.commits else ""
         click.echo(visible(f"Intake from {result.source}: {counted(counts['new'], 'new ticket')}, "
                            f"{counted(counts['reply'], 'reply', 'replies')}, "
-                           f"{counts['feedback']} feedback, {counts['skipped']} skipped, "
+                           f"{counts['feedback']} feedback, {counted(counts['bounce'], 'bounce')}, "
+                           f"{counts['skipped']} skipped, "
                            f"{counts['failed']} not taken in{commits}"), err=True)
 
 

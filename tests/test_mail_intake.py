@@ -67,7 +67,7 @@ def ticket(desk: Desk, ticket_id: str) -> dict:  # type: ignore[type-arg]
 def test_a_gmail_thread_becomes_a_ticket_and_the_reply_joins_it(mail_desk: Desk, tmp_path: Path) -> None:
     before = mail_desk.commits()
     result = intake(mail_desk, "eml", eml(tmp_path, message("gmail-new.eml")))
-    assert result["counts"] == {"new": 1, "reply": 0, "feedback": 0, "skipped": 0, "failed": 0}
+    assert result["counts"] == {"new": 1, "reply": 0, "feedback": 0, "bounce": 0, "skipped": 0, "failed": 0}
     ticket_id = result["messages"][0]["ticket"]
     text = mail_desk.text(ticket_id)
     assert "title: Outlook fragt ständig nach dem Passwort – every hour" in text
@@ -117,7 +117,7 @@ def test_the_same_mailbox_twice_takes_nothing_in_twice(mail_desk: Desk, tmp_path
     assert first["counts"]["new"] == 3 and len(first["commits"]) == 1
     head = mail_desk.head()
     again = intake(mail_desk, "mbox", box)
-    assert again["counts"] == {"new": 0, "reply": 0, "feedback": 0, "skipped": 3, "failed": 0}
+    assert again["counts"] == {"new": 0, "reply": 0, "feedback": 0, "bounce": 0, "skipped": 3, "failed": 0}
     assert {m["detail"] for m in again["messages"]} == {"already taken in"}
     assert mail_desk.head() == head, "nothing new: no commit"
     # minimal.eml has no Message-ID: it is known by its bytes instead

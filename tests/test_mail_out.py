@@ -227,3 +227,30 @@ def test_an_address_mail_took_in_but_python_cannot_write_is_one_clear_error(mail
     error = mail_desk.fails("--as", "alice", "reply", ticket_id, "-m", "Hello", "--send")
     assert f"{ticket_id}: cannot mail 'taro..yamada.@docomo.ne.jp'" in error
     assert mail_desk.head() == head and mail_desk.text(ticket_id) == before
+
+
+def test_a_bounce_of_our_reply_becomes_an_internal_note_on_the_ticket(mail_desk: Desk, tmp_path: Path) -> None:
+    ticket_id = from_mail(mail_desk, tmp_path)
+    mail_desk.run("--as", "alice", "reply", ticket_id, "-m", "Please restart Outlook.", "--send")
+    queued = next(p for p in mail_desk.committed_files() if p.startswith("outbox/"))
+    sent = parse((mail_desk.path / queued).read_bytes())
+    original_headers = "\n".join(f"{name}: {value}" for name, value in sent.items())
+    bounce = (message("bounce.eml").decode()
+              .replace("Final-Recipient: rfc822; nobody@nowhere.example",
+                       "Final-Recipient: rfc822; bob.meyer@gmail.com\nDiagnostic-Code: smtp; 550 5.1.1 no such user")
+              .replace("--bounce-b--", f"--bounce-b\nContent-Type: text/rfc822-headers\n\n{original_headers}\n\n"
+                                       "--bounce-b--"))
+    result = intake(mail_desk, "eml", eml(tmp_path, bounce.encode(), "bounce.eml"))
+    item = result["messages"][0]
+    assert (item["outcome"], item["ticket"]) == ("bounce", ticket_id)
+    assert item["detail"] == "mail to bob.meyer@gmail.com was not delivered"
+    shown = ticket(mail_desk, ticket_id)
+    note = shown["conversation"][-1]
+    assert (note["kind"], note["author"]) == ("note", "mailer-daemon@mx.fernhill.example")
+    assert "Mail to bob.meyer@gmail.com could not be delivered (5.1.1 smtp; 550 5.1.1 no such user)" in note["text"]
+    assert shown["status"] == "open", "a bounce tells the agent; it changes no status"
+    assert "1 bounce noted" in mail_desk.last_message()
+    again = intake(mail_desk, "eml", tmp_path / "bounce.eml")
+    assert again["messages"][0]["detail"] == "already taken in"
+    other = intake(mail_desk, "eml", eml(tmp_path, message("bounce.eml"), "other-bounce.eml"))
+    assert other["messages"][0]["outcome"] == "skipped", "a bounce of mail that is not ours stays skipped"
