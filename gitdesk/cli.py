@@ -851,9 +851,11 @@ def intake_(settings: Settings, kind: str, path: Path, fmt: str) -> None:
     A reply is matched by its In-Reply-To/References headers or the [GD-…]
     tag in its subject, and only from someone on that ticket; a requester's
     reply moves a pending ticket back to open. Attachments are saved under
-    attachments/<ID>/. Auto-replies, bounces and the desk's own mail are
-    skipped. Running the same mailbox again takes nothing in twice. Exits 1
-    if any message could not be taken in (run it again to retry those).
+    attachments/<ID>/. An answer to `gitdesk feedback request` is filed as
+    feedback, and a bounce of a reply the desk sent becomes an internal note;
+    other auto-replies, bounces and the desk's own mail are skipped. Running
+    the same mailbox again takes nothing in twice. Exits 1 if any message
+    could not be taken in (run it again to retry those). See docs/mail.md.
 
     \b
     Examples:
