@@ -159,8 +159,17 @@ def _tagged(desk: Desk, subject: str) -> str | None:
     return None
 
 
+def _sent_by_us(state: _State, message_id: str) -> bool:
+    """Whether a Message-ID is one ``reply --send`` made: ``<ID.random@desk-domain>``. Only those
+    make a delivery report count; a customer's own IDs are known to everyone in the thread."""
+    address = state.desk.config.mail.address or ""
+    ticket = state.by_message.get(message_id)
+    return bool(address and ticket and message_id.startswith(f"<{ticket}.")
+                and message_id.casefold().endswith(f"@{address.rsplit('@', 1)[-1].casefold()}>"))
+
+
 def _thread_ticket(state: _State, incoming: Incoming) -> str | None:
-    quoted = incoming.bounce.quoted if incoming.bounce is not None else ()
+    quoted = tuple(q for q in incoming.bounce.quoted if _sent_by_us(state, q)) if incoming.bounce is not None else ()
     for reference in reversed((*incoming.references, *quoted)):
         if reference in state.by_message:
             return state.by_message[reference]
@@ -527,7 +536,7 @@ def _run_chunk(desk: Desk, messages: list[tuple[str, bytes]], source: str, resul
 
 def _about_our_mail(state: _State, incoming: Incoming) -> bool:
     """Whether a delivery report quotes mail of one of the desk's tickets."""
-    return incoming.bounce is not None and any(state.by_message.get(quoted) in state.tickets
+    return incoming.bounce is not None and any(_sent_by_us(state, quoted) and state.by_message[quoted] in state.tickets
                                                for quoted in incoming.bounce.quoted)
 
 

@@ -254,3 +254,7 @@ def test_a_bounce_of_our_reply_becomes_an_internal_note_on_the_ticket(mail_desk:
     assert again["messages"][0]["detail"] == "already taken in"
     other = intake(mail_desk, "eml", eml(tmp_path, message("bounce.eml"), "other-bounce.eml"))
     assert other["messages"][0]["outcome"] == "skipped", "a bounce of mail that is not ours stays skipped"
+    # Everyone in the thread knows the customer's own Message-ID; only IDs the desk made count.
+    forged = bounce.replace(sent["Message-ID"], "<CAH7x9+Zq3vR1kYp0=u8dQm5TgW@mail.gmail.com>").replace(
+        "<bounce-1@", "<bounce-2@")
+    assert intake(mail_desk, "eml", eml(tmp_path, forged.encode(), "forged.eml"))["messages"][0]["outcome"] == "skipped"
