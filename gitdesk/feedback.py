@@ -79,7 +79,9 @@ def request(desk: Desk, typed_id: str, actor: Actor) -> Requested:
     from gitdesk import outgoing, workflow
     from gitdesk.mailmessage import thread_ids
 
-    del actor  # signed by the desk: the answer is about the desk, not the agent
+    if actor.person is None:  # signed by the desk, but only its people may send in its name
+        raise ValidationError(f"{actor.id} is not one of the desk's people, so cannot ask for feedback",
+                              hint="pass --as HANDLE")
     with desk.writing():
         ticket = desk.find(typed_id).ticket
         if not workflow.is_done(desk.config, ticket.status):

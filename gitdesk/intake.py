@@ -323,8 +323,8 @@ def _feedback(state: _State, ticket: Ticket, incoming: Incoming, files: dict[str
     found = feedback_score(incoming.text)
     if found is None:
         return None
-    if ticket.id in state.rated:  # one score per ticket by mail: a second answer cannot stuff the review
-        return "skipped", f"{ticket.id} already has feedback by mail; one score per ticket counts"
+    if ticket.id in state.rated:  # one score per ticket: a second answer is read as ordinary mail
+        return None
     state.rated.add(ticket.id)
     rating, body = feedback.record(ticket.id, found[0], found[1], clock.now(), incoming.message_id)
     files[rating.path] = body.encode("utf-8")
@@ -348,6 +348,10 @@ def _rendered(state: _State, ticket: Ticket, created: bool) -> str:
         loaded = state.loaded[ticket.id]
         text = ticketfile.render(loaded.document, loaded.ticket, ticket)
     ticketfile.parse(text, path)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate from some exotic codec: this message alone fails
+        raise ValidationError("the message holds text that cannot be stored as UTF-8") from None
     return text
 
 
@@ -358,7 +362,7 @@ def _apply(state: _State, incoming: Incoming, files: dict[str, bytes]) -> tuple[
     scratch: dict[str, bytes] = {}
     names_before = {key: set(value) for key, value in state.attachment_names.items()}
     try:
-        target = _thread_ticket(state, incoming)
+        target = _continued(state, _thread_ticket(state, incoming))
         if target is not None and target in state.tickets:
             if target not in state.created and target not in state.loaded:
                 # The file, not the index, is what a reply is written onto.
@@ -439,13 +443,20 @@ def _validate(state: _State, target: str, new: Ticket) -> None:
     actions.validate_change(state.desk, before, new, state.desk.path_of(new.id))
 
 
+MAIL_SYSTEM = "mail-system"  # author of bounce notes: not the sender, who must not become "on the ticket"
+
+
 def _bounce_note(ticket: Ticket, incoming: Incoming, bounce: Bounce) -> Ticket:
-    """An internal note that mail from this ticket never arrived, so an agent finds out."""
-    text = (f"Mail to {bounce.recipient or 'the requester'} could not be delivered ({bounce.reason}). "
-            "They have not seen the last reply: check the address, or reach them another way.")
+    """An internal note that mail from this ticket never arrived, so an agent finds out. Only
+    facts the desk can check go in: the requester's address (when the report names it) and
+    the status code; never the report's free text."""
+    to = ticket.requester if (bounce.recipient or "").casefold() == ticket.requester.casefold() else None
+    text = (f"Mail to {to} could not be delivered ({bounce.reason}; reported by {incoming.sender}). "
+            "They may not have seen the last mail from this desk: check the address, or reach them another way."
+            if to else
+            f"Mail sent from this ticket could not be delivered ({bounce.reason}; reported by {incoming.sender}).")
     new = with_thread_id(ticket, incoming.message_id)
-    return replace(new, entries=(*new.entries, Entry(clock.now(), incoming.sender, NOTE,
-                                                     ticketfile.escape_text(text))))
+    return replace(new, entries=(*new.entries, Entry(clock.now(), MAIL_SYSTEM, NOTE, ticketfile.escape_text(text))))
 
 
 # --- the run ----------------------------------------------------------------------------------
@@ -534,10 +545,27 @@ def _run_chunk(desk: Desk, messages: list[tuple[str, bytes]], source: str, resul
         _land(desk, state, items, files, source, result)
 
 
+def _continued(state: _State, target: str | None) -> str | None:
+    """Where mail to ``target`` goes: a full thread's open continuation (a related ticket
+    that mail opened), so replies to its older messages follow the newest ticket."""
+    seen = set()
+    while target is not None and target in state.tickets and target not in seen:
+        seen.add(target)
+        if len(thread_ids(state.tickets[target])) < MAX_THREAD:
+            return target
+        following = [t for t in state.tickets.values() if target in t.related and thread_ids(t)
+                     and not workflow.is_done(state.desk.config, t.status) and t.id > target]
+        if not following:
+            return target
+        target = min(following, key=lambda t: t.id).id
+    return target
+
+
 def _about_our_mail(state: _State, incoming: Incoming) -> bool:
     """Whether a delivery report quotes mail of one of the desk's tickets."""
-    return incoming.bounce is not None and any(_sent_by_us(state, quoted) and state.by_message[quoted] in state.tickets
-                                               for quoted in incoming.bounce.quoted)
+    return (incoming.bounce is not None and not incoming.unauthenticated
+            and any(_sent_by_us(state, quoted) and state.by_message[quoted] in state.tickets
+                    for quoted in incoming.bounce.quoted))
 
 
 def _one(state: _State, position: str, incoming: Incoming, files: dict[str, bytes]) -> Taken:

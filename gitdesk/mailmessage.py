@@ -8,6 +8,7 @@ never writes anything.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import email
 import email.header
@@ -29,6 +30,7 @@ _REPLY_PREFIX = re.compile(r"^\s*((re|fwd?|aw|wg|sv|vs|antw|tr|r|rif|odp|fs)\s*(
 _MESSAGE_ID = re.compile(r"<[^<>\s]{1,500}>")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2069"
                       r"\ufeff\ufdd0-\ufdef\ufffe\uffff\ud800-\udfff]")
+_SURROGATES = re.compile("[\ud800-\udfff]")
 _AUTO_SUBJECT = re.compile(r"^\s*(automatic reply|auto(matic)?[- ]?reply|out of (the )?office|autosvar|"
                            r"abwesenheitsnotiz|réponse automatique|undeliver(able|ed)|delivery status notification|"
                            r"mail delivery (failed|subsystem))", re.IGNORECASE)
@@ -152,7 +154,9 @@ def _decoded(part: Message) -> str:
     charset = part.get_content_charset() or "utf-8"
     for candidate in (charset, "utf-8", "cp1252"):
         try:
-            return payload.decode(candidate)
+            if not codecs.lookup(candidate)._is_text_encoding:  # unicode_escape and friends make lone surrogates
+                continue
+            return _SURROGATES.sub("\ufffd", payload.decode(candidate))
         except (LookupError, UnicodeError):
             continue
     return payload.decode("utf-8", errors="replace")
@@ -267,14 +271,18 @@ def _forged(message: Message) -> str | None:
     return "dmarc=fail" if any(_AUTH_FAIL.search(result) for result in results) else None
 
 
-_DSN_FIELD = re.compile(r"^(Final-Recipient|Original-Recipient|Status|Diagnostic-Code)\s*:\s*(.+)$",
+_DSN_FIELD = re.compile(r"^(Final-Recipient|Original-Recipient|Status|Action)\s*:\s*(.+)$",
                         re.IGNORECASE | re.MULTILINE)
+_STATUS = re.compile(r"^[245]\.\d{1,3}\.\d{1,3}$")
 
 
 def _is_report(message: Message, sender: str) -> bool:
     """A delivery report: multipart/report, or mail from the mail system itself. (Out-of-office
     replies also quote our Message-ID, but say nothing about delivery.)"""
-    return message.get_content_type() == "multipart/report" or sender.split("@")[0] in ("mailer-daemon", "postmaster")
+    if message.get_content_type() == "multipart/report":
+        # Not read receipts (disposition-notification): only reports about delivery.
+        return str(message.get_param("report-type") or "").lower() == "delivery-status"
+    return sender.split("@")[0] in ("mailer-daemon", "postmaster")
 
 
 def _bounce(message: Message, raw: bytes, own_id: str) -> Bounce | None:
@@ -283,12 +291,17 @@ def _bounce(message: Message, raw: bytes, own_id: str) -> Bounce | None:
     fields: dict[str, str] = {}
     for name, value in _DSN_FIELD.findall(text):
         fields.setdefault(name.casefold(), one_line(value)[:200])
+    action = fields.get("action", "failed").split()[0].lower() if fields.get("action") else "failed"
+    if action != "failed":  # "delayed", "delivered", "relayed": the mail may still arrive
+        return None
     recipient = fields.get("final-recipient") or fields.get("original-recipient")
     if recipient and ";" in recipient:
         recipient = recipient.split(";", 1)[1].strip()
-    reason = " ".join(part for part in (fields.get("status"), fields.get("diagnostic-code")) if part)
+    # Only the status code is kept: a diagnostic is free text anyone can write, and the note
+    # must not carry a stranger's instructions ("send further replies to …") to the agent.
+    status = (fields.get("status") or "").split()[0] if fields.get("status") else ""
     quoted = tuple(dict.fromkeys(found for found in message_ids(text) if found != own_id))
-    return Bounce(quoted, recipient, reason or "no reason given")
+    return Bounce(quoted, recipient, f"status {status}" if _STATUS.match(status) else "no status given")
 
 
 def _date(message: Message) -> datetime | None:

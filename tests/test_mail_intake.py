@@ -305,6 +305,8 @@ def test_one_hostile_message_never_holds_up_the_rest_of_the_mailbox(mail_desk: D
         # html.parser rescans the rest of the input for every unclosed tag: minutes for this one mail.
         mail(8, "From: html@example.org\nSubject: unclosed tags\nContent-Type: text/html",
              b"<p>Before</p>" + b"<a " * 70_000 + b"<!--x>" * 30_000),
+        mail(9, "From: codec@example.org\nSubject: exotic codec\nContent-Type: text/plain; charset=unicode_escape",
+             b"hello \\ud800 there\n"),
     ]
     result = intake(mail_desk, "mbox", mbox(tmp_path, *messages))
     outcomes = {m["position"]: (m["outcome"], m["detail"]) for m in result["messages"]}
@@ -323,6 +325,7 @@ def test_one_hostile_message_never_holds_up_the_rest_of_the_mailbox(mail_desk: D
     assert "title: héllo wörld, my printer." in jose and "requester: jose@example.org" in jose
     assert "queue: it-helpdesk" in jose, "a keyword before a full stop still routes"
     assert outcomes["message 8"][0] == "new"
+    assert outcomes["message 9"][0] == "new"
     assert mail_desk.text(result["messages"][7]["ticket"]).split("---\n", 2)[2].startswith("Before\n<a <a ")
     assert not (mail_desk.path / ".git" / "gitdesk" / "journal.json").exists()
     mail_desk.new("Still works afterwards")
@@ -336,11 +339,14 @@ def test_a_very_long_thread_continues_in_a_related_ticket(mail_desk: Desk, tmp_p
     replies = [(f"From: carol@example.com\nTo: help@fernhill.example\nSubject: Re: Printer\n"
                 f"Message-ID: <t{n}@example.com>\nIn-Reply-To: <t{n - 1}@example.com>\n\nMore {n}.\n").encode()
                for n in range(1, 5)]
+    replies.append(b"From: carol@example.com\nTo: help@fernhill.example\nSubject: Re: Printer\n"
+                   b"Message-ID: <late@example.com>\nIn-Reply-To: <t1@example.com>\n\nAn answer to an old one.\n")
     first = b"From: carol@example.com\nTo: help@fernhill.example\nSubject: Printer\nMessage-ID: <t0@example.com>\n\nJam.\n"
     result = intake(mail_desk, "mbox", mbox(tmp_path, first, *replies))
     outcomes = [m["outcome"] for m in result["messages"]]
-    assert outcomes == ["new", "reply", "reply", "new", "reply"]
+    assert outcomes == ["new", "reply", "reply", "new", "reply", "reply"]
     original, continued = result["messages"][0]["ticket"], result["messages"][3]["ticket"]
     assert "is over 3 mails: continued here" in result["messages"][3]["detail"]
     assert f"related: [{original}]" in mail_desk.text(continued)
     assert result["messages"][4]["ticket"] == continued
+    assert result["messages"][5]["ticket"] == continued, "answers to older mail follow the thread, not a third ticket"

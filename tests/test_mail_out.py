@@ -195,6 +195,22 @@ def test_feedback_asked_for_by_mail_comes_back_to_the_desk_not_the_ticket(mail_d
     assert (again["messages"][0]["outcome"], again["messages"][0]["detail"]) == ("skipped", "already taken in")
 
 
+def test_a_second_scored_answer_is_read_as_ordinary_mail(mail_desk: Desk, tmp_path: Path) -> None:
+    ticket_id = from_mail(mail_desk, tmp_path)
+    mail_desk.run("--as", "alice", "resolve", ticket_id, "--note", "Re-entered the password.")
+    error = mail_desk.fails("--as", "stranger@example.org", "feedback", "request", ticket_id)
+    assert "is not one of the desk's people, so cannot ask for feedback" in error
+    mail_desk.run("--as", "alice", "feedback", "request", ticket_id)
+    queued = next(p for p in mail_desk.committed_files() if p.startswith("outbox/"))
+    request = parse((mail_desk.path / queued).read_bytes())
+    first = intake(mail_desk, "eml", eml(tmp_path, answer_to(request, "5", 1), "first.eml"))
+    assert first["messages"][0]["outcome"] == "feedback"
+    second = intake(mail_desk, "eml", eml(tmp_path, answer_to(request, "1 - it broke again, please help", 2),
+                                          "second.eml"))
+    assert second["messages"][0]["outcome"] == "reply", "one score per ticket; the words still reach an agent"
+    assert ticket(mail_desk, ticket_id)["status"] == "open"
+
+
 def test_an_answer_without_a_score_or_from_someone_else_is_not_feedback(mail_desk: Desk, tmp_path: Path) -> None:
     ticket_id = from_mail(mail_desk, tmp_path)
     mail_desk.run("--as", "alice", "resolve", ticket_id, "--note", "Re-entered the password.")
@@ -246,8 +262,10 @@ def test_a_bounce_of_our_reply_becomes_an_internal_note_on_the_ticket(mail_desk:
     assert item["detail"] == "mail to bob.meyer@gmail.com was not delivered"
     shown = ticket(mail_desk, ticket_id)
     note = shown["conversation"][-1]
-    assert (note["kind"], note["author"]) == ("note", "mailer-daemon@mx.fernhill.example")
-    assert "Mail to bob.meyer@gmail.com could not be delivered (5.1.1 smtp; 550 5.1.1 no such user)" in note["text"]
+    assert (note["kind"], note["author"]) == ("note", "mail-system"), "the reporter does not join the thread"
+    assert note["text"].startswith("Mail to bob.meyer@gmail.com could not be delivered (status 5.1.1; reported by "
+                                   "mailer-daemon@mx.fernhill.example)")
+    assert "no such user" not in note["text"], "a report's free text never reaches the agent"
     assert shown["status"] == "open", "a bounce tells the agent; it changes no status"
     assert "1 bounce noted" in mail_desk.last_message()
     again = intake(mail_desk, "eml", tmp_path / "bounce.eml")
@@ -258,3 +276,9 @@ def test_a_bounce_of_our_reply_becomes_an_internal_note_on_the_ticket(mail_desk:
     forged = bounce.replace(sent["Message-ID"], "<CAH7x9+Zq3vR1kYp0=u8dQm5TgW@mail.gmail.com>").replace(
         "<bounce-1@", "<bounce-2@")
     assert intake(mail_desk, "eml", eml(tmp_path, forged.encode(), "forged.eml"))["messages"][0]["outcome"] == "skipped"
+    for number, change in enumerate([("Action: failed", "Action: delayed"),  # may still arrive
+                                     ("report-type=delivery-status", "report-type=disposition-notification"),
+                                     ("Auto-Submitted", "Authentication-Results: mx; dmarc=fail\nAuto-Submitted")]):
+        variant = bounce.replace(*change).replace("<bounce-1@", f"<variant-{number}@")
+        taken = intake(mail_desk, "eml", eml(tmp_path, variant.encode(), f"variant-{number}.eml"))
+        assert taken["messages"][0]["outcome"] == "skipped", change
