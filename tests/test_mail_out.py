@@ -266,6 +266,7 @@ def test_a_bounce_of_our_reply_becomes_an_internal_note_on_the_ticket(mail_desk:
     assert note["text"].startswith("Mail to bob.meyer@gmail.com could not be delivered (status 5.1.1; reported by "
                                    "mailer-daemon@mx.fernhill.example)")
     assert "no such user" not in note["text"], "a report's free text never reaches the agent"
+    assert mail_desk.run("check").exit_code == 0
     assert shown["status"] == "open", "a bounce tells the agent; it changes no status"
     assert "1 bounce noted" in mail_desk.last_message()
     again = intake(mail_desk, "eml", tmp_path / "bounce.eml")
