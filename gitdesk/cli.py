@@ -869,7 +869,8 @@ def intake_(settings: Settings, kind: str, path: Path, fmt: str) -> None:
         result = intake.run(settings.desk, kind, path, progress=progress.advance)
     render.intake_result(result, fmt)
     if result.failed:
-        raise GitdeskError(f"{result.count('failed')} messages were not taken in",
+        failed = result.count("failed")
+        raise GitdeskError(f"{failed} message{' was' if failed == 1 else 's were'} not taken in",
                            hint="see the list above; run the same intake again to retry them")
 
 

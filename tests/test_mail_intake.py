@@ -253,6 +253,8 @@ def test_mail_that_cannot_be_committed_is_never_reported_as_taken_in(mail_desk: 
     path = eml(tmp_path, raw)
     result = mail_desk.run("intake", "eml", str(path), "--format", "json", ok=False)
     assert result.exit_code == 1
+    assert result.stderr.strip() == ("gitdesk: error: 1 message was not taken in (see the list above; run the same "
+                                     "intake again to retry them)")
     record = json.loads(result.stdout)["messages"][0]
     assert record["outcome"] == "failed" and "uncommitted changes" in record["detail"]
     assert "my unsaved hand edit" in mail_desk.text(ticket_id), "the hand edit is untouched"
