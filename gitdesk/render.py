@@ -595,7 +595,7 @@ def import_result(result: ImportResult, fmt: str) -> None:
     columns = (("position", "ITEM"), ("outcome", "OUTCOME"), ("ticket", "TICKET"), ("detail", "DETAIL"))
     if _outcomes(fmt, summary, "items", records, columns,
                  lambda r: r["outcome"] == "skipped" or "; " in str(r["detail"])):
-        where = f" in {result.commits} commits [{result.commit[:7]}]" if result.commit else ""
+        where = f" in {counted(result.commits, 'commit')} [{result.commit[:7]}]" if result.commit else ""
         click.echo(visible(f"Import from {result.source}: {counted(result.count('imported'), 'ticket')} "
                            f"imported{where}, {result.count('skipped')} skipped"), err=True)
 
