@@ -15,8 +15,10 @@ only messages in a landed commit are reported as taken in.
 
 from __future__ import annotations
 
+import itertools
 import mailbox
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -117,7 +119,7 @@ class _State:
     loaded: dict[str, LoadedTicket] = field(default_factory=dict)
     created: set[str] = field(default_factory=set)
     changed: set[str] = field(default_factory=set)  # tickets this chunk wrote to (new or replied)
-    rendered: dict[str, str] = field(default_factory=dict)  # their text, checked to read back
+    rendered: dict[str, bytes] = field(default_factory=dict)  # their files, checked to read back
     rated: set[str] = field(default_factory=set)  # tickets that already have feedback by mail
     attachment_names: dict[str, set[str]] = field(default_factory=dict)
 
@@ -145,13 +147,14 @@ class _State:
 
 # --- deciding ------------------------------------------------------------------------------
 
-_TAG_CHARS = "0-9A-Za-z"
+def _tag(desk: Desk) -> re.Pattern[str]:
+    """A ``[GD-…]`` tag in a subject, with the ID as group 1."""
+    return re.compile(rf"\s*\[({re.escape(desk.config.id_prefix)}-[0-9A-Za-z]{{4,40}})\]", re.IGNORECASE)
 
 
 def _tagged(desk: Desk, subject: str) -> str | None:
     """The ticket named by a ``[GD-…]`` tag in the subject, if it exists."""
-    prefix = re.escape(desk.config.id_prefix)
-    for match in re.finditer(rf"\[({prefix}-[{_TAG_CHARS}]{{4,40}})\]", subject, re.IGNORECASE):
+    for match in _tag(desk).finditer(subject):
         try:
             return desk.resolve(match.group(1))
         except GitdeskError:
@@ -179,13 +182,9 @@ def _thread_ticket(state: _State, incoming: Incoming) -> str | None:
 def _on_ticket(desk: Desk, ticket: Ticket, sender: str) -> bool:
     """Whether ``sender`` may add to ``ticket`` by mail: its requester, a person of
     the desk, or someone who already wrote in its conversation."""
+    if desk.config.person(sender) is not None or _is_requester(desk, ticket, sender):
+        return True
     folded = sender.casefold()
-    person = desk.config.person(sender)
-    if folded == ticket.requester.casefold() or person is not None:
-        return True
-    requester = desk.config.person(ticket.requester)
-    if requester is not None and (requester.email or "").casefold() == folded:
-        return True
     return any(entry.author.casefold() == folded for entry in ticket.entries)
 
 
@@ -253,9 +252,8 @@ def _new(state: _State, incoming: Incoming, files: dict[str, bytes], related: st
             and desk.config.person(incoming.forwarded_from) is None and workflow.is_email(incoming.forwarded_from)):
         requester = incoming.forwarded_from
     actor = Actor(incoming.sender, desk.config.person(incoming.sender), incoming.sender)
-    tag = re.compile(rf"\s*\[{re.escape(desk.config.id_prefix)}-[{_TAG_CHARS}]{{4,40}}\]", re.IGNORECASE)
     spec = actions.NewTicket(
-        title=tag.sub("", incoming.title).strip() or "(no subject)",
+        title=_tag(desk).sub("", incoming.title).strip() or "(no subject)",
         requester=requester,
         queue=route.queue if route else None,
         priority=route.priority if route else None,
@@ -280,16 +278,12 @@ def _reply(state: _State, ticket: Ticket, incoming: Incoming, files: dict[str, b
     is_requester = _is_requester(desk, ticket, incoming.sender)
     new = with_thread_id(ticket, incoming.message_id)
     status = desk.config.statuses
-    if (is_requester and ticket.status == workflow.RESOLVED and workflow.OPEN in status
-            and workflow.OPEN in status[ticket.status].next):
+    may_open = is_requester and workflow.OPEN in status and workflow.OPEN in status[ticket.status].next
+    if may_open and ticket.status == workflow.RESOLVED:
         # Like most desks: the requester answering a resolved ticket reopens it; their words are the reason.
-        new = replace(new, entries=(*new.entries, Entry(clock.now(), author, REOPEN, text)), status=workflow.OPEN)
-    else:
-        new = replace(new, entries=(*new.entries, Entry(clock.now(), author, REPLY, text)))
-        if (is_requester and ticket.status == workflow.PENDING and workflow.OPEN in status
-                and workflow.OPEN in status[ticket.status].next):
-            new = replace(new, status=workflow.OPEN)
-    return new
+        return replace(new, entries=(*new.entries, Entry(clock.now(), author, REOPEN, text)), status=workflow.OPEN)
+    new = replace(new, entries=(*new.entries, Entry(clock.now(), author, REPLY, text)))
+    return replace(new, status=workflow.OPEN) if may_open and ticket.status == workflow.PENDING else new
 
 
 # A score opens the first line, alone or followed by punctuation: "4", "Score: 5 - quick!",
@@ -338,8 +332,8 @@ def _is_requester(desk: Desk, ticket: Ticket, sender: str) -> bool:
     return desk.config.person(ticket.requester) is person
 
 
-def _rendered(state: _State, ticket: Ticket, created: bool) -> str:
-    """The ticket's file text after this message, checked to read back, so a message that
+def _rendered(state: _State, ticket: Ticket, created: bool) -> bytes:
+    """The ticket's file after this message, checked to read back, so a message that
     cannot be stored fails alone instead of failing its whole chunk at commit time."""
     path = state.desk.path_of(ticket.id)
     if created:
@@ -349,10 +343,9 @@ def _rendered(state: _State, ticket: Ticket, created: bool) -> str:
         text = ticketfile.render(loaded.document, loaded.ticket, ticket)
     ticketfile.parse(text, path)
     try:
-        text.encode("utf-8")
+        return text.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate from some exotic codec: this message alone fails
         raise ValidationError("the message holds text that cannot be stored as UTF-8") from None
-    return text
 
 
 def _apply(state: _State, incoming: Incoming, files: dict[str, bytes]) -> tuple[str, Ticket, str]:
@@ -419,7 +412,7 @@ def _apply(state: _State, incoming: Incoming, files: dict[str, bytes]) -> tuple[
     return _applied(state, outcome, new, text, incoming, scratch, files, detail)
 
 
-def _applied(state: _State, outcome: str, new: Ticket, text: str, incoming: Incoming, scratch: dict[str, bytes],
+def _applied(state: _State, outcome: str, new: Ticket, text: bytes, incoming: Incoming, scratch: dict[str, bytes],
              files: dict[str, bytes], detail: str) -> tuple[str, Ticket, str]:
     """Record in ``state`` and ``files`` what one message did to ``new``."""
     state.rendered[new.id] = text
@@ -463,14 +456,13 @@ def _bounce_note(ticket: Ticket, incoming: Incoming, bounce: Bounce) -> Ticket:
 
 
 def _commit_message(result_items: list[Taken], source: str) -> str:
-    new = [item for item in result_items if item.outcome == "new"]
-    replies = [item for item in result_items if item.outcome == "reply"]
-    ratings = [item for item in result_items if item.outcome == "feedback"]
-    parts = [counted(len(new), "new ticket")] if new else []
-    parts += [counted(len(replies), "reply", "replies")] if replies else []
-    parts += [f"feedback on {counted(len(ratings), 'ticket')}"] if ratings else []
-    bounces = sum(1 for item in result_items if item.outcome == "bounce")
-    parts += [f"{counted(bounces, 'bounce')} noted"] if bounces else []
+    count = Counter(item.outcome for item in result_items)
+    parts = [part for number, part in (
+        (count["new"], counted(count["new"], "new ticket")),
+        (count["reply"], counted(count["reply"], "reply", "replies")),
+        (count["feedback"], f"feedback on {counted(count['feedback'], 'ticket')}"),
+        (count["bounce"], f"{counted(count['bounce'], 'bounce')} noted"),
+    ) if number]
     subject = f"intake: {', '.join(parts)} from {source}"
     lines = [f"{item.ticket} {item.outcome} from {item.sender}: {' '.join(item.detail.split())}"[:200]
              for item in result_items if item.outcome in LANDED]
@@ -488,7 +480,7 @@ def _land(desk: Desk, state: _State, items: list[Taken], files: dict[str, bytes]
         return
     try:
         for ticket_id in dict.fromkeys(item.ticket for item in landed if item.ticket in state.changed):
-            files[desk.path_of(ticket_id)] = state.rendered[ticket_id].encode("utf-8")
+            files[desk.path_of(ticket_id)] = state.rendered[ticket_id]
         desk.tickets_dir.mkdir(exist_ok=True)
         commit = desk.commit(files, _commit_message(landed, source), clock.now(),
                              new_files=frozenset(desk.path_of(t) for t in state.created)
@@ -508,18 +500,7 @@ def run(desk: Desk, kind: str, path: Path, *, chunk: int = CHUNK,
     """Take in every message of the mailbox at ``path``."""
     result = IntakeResult(path.name)
     source = read_source(kind, path)
-    pending: list[tuple[str, bytes]] = []
-    exhausted = False
-    while not exhausted:
-        pending = []
-        for item in source:
-            pending.append(item)
-            if len(pending) >= chunk:
-                break
-        else:
-            exhausted = True
-        if not pending:
-            break
+    while pending := list(itertools.islice(source, chunk)):
         _run_chunk(desk, pending, path.name, result)
         if progress is not None:
             progress(len(pending))
