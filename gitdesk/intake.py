@@ -495,12 +495,12 @@ def _land(desk: Desk, state: _State, items: list[Taken], files: dict[str, bytes]
     result.items.extend(items)
 
 
-def run(desk: Desk, kind: str, path: Path, *, chunk: int = CHUNK,
+def run(desk: Desk, kind: str, path: Path, *, chunk: int | None = None,
         progress: Callable[[int], None] | None = None) -> IntakeResult:
-    """Take in every message of the mailbox at ``path``."""
+    """Take in every message of the mailbox at ``path``, ``chunk`` (default CHUNK) per commit."""
     result = IntakeResult(path.name)
     source = read_source(kind, path)
-    while pending := list(itertools.islice(source, chunk)):
+    while pending := list(itertools.islice(source, chunk or CHUNK)):
         _run_chunk(desk, pending, path.name, result)
         if progress is not None:
             progress(len(pending))

@@ -277,6 +277,19 @@ def test_two_intakes_of_one_mailbox_at_once_take_each_message_once(mail_desk: De
     assert listed.returncode == 0, listed.stdout + listed.stderr
 
 
+def test_a_long_mailbox_lands_in_one_commit_per_chunk(mail_desk: Desk, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from gitdesk import intake as intake_module
+
+    monkeypatch.setattr(intake_module, "CHUNK", 2)
+    raws = [(f"From: user{n}@example.org\nTo: help@fernhill.example\nSubject: Problem {n}\n"
+             f"Message-ID: <c{n}@example.org>\n\nDetails {n}.\n").encode() for n in range(5)]
+    before = mail_desk.commits()
+    result = intake(mail_desk, "mbox", mbox(tmp_path, *raws))
+    assert result["counts"]["new"] == 5 and len(result["commits"]) == 3
+    assert mail_desk.commits() == before + 3
+
+
 def test_intake_names_a_missing_or_wrong_mailbox_in_one_line(mail_desk: Desk, tmp_path: Path) -> None:
     assert mail_desk.fails("intake", "mbox", str(tmp_path / "nope.mbox")).startswith("gitdesk: error: no such mbox")
     (tmp_path / "folder").mkdir()
