@@ -17,7 +17,7 @@ import email.utils
 import hashlib
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from email.message import Message
 
@@ -246,9 +246,7 @@ def _automatic(message: Message, sender: str, subject: str) -> str | None:
     precedence = _header(message, "Precedence").lower()
     if precedence in ("bulk", "junk", "auto_reply", "list"):
         return f"bulk or automatic mail (Precedence: {precedence})"
-    if message.get_content_type() == "multipart/report":
-        return "a delivery report (bounce)"
-    if sender.split("@")[0] in ("mailer-daemon", "postmaster"):
+    if message.get_content_type() == "multipart/report" or _from_mail_system(sender):
         return "a delivery report (bounce)"
     if _header(message, "Return-Path") == "<>":
         return "mail with an empty return path (bounce or auto-reply)"
@@ -282,6 +280,10 @@ def _is_report(message: Message, sender: str) -> bool:
     if message.get_content_type() == "multipart/report":
         # Not read receipts (disposition-notification): only reports about delivery.
         return str(message.get_param("report-type") or "").lower() == "delivery-status"
+    return _from_mail_system(sender)
+
+
+def _from_mail_system(sender: str) -> bool:
     return sender.split("@")[0] in ("mailer-daemon", "postmaster")
 
 
@@ -291,7 +293,7 @@ def _bounce(message: Message, raw: bytes, own_id: str) -> Bounce | None:
     fields: dict[str, str] = {}
     for name, value in _DSN_FIELD.findall(text):
         fields.setdefault(name.casefold(), one_line(value)[:200])
-    action = fields.get("action", "failed").split()[0].lower() if fields.get("action") else "failed"
+    action = (fields.get("action") or "failed").split()[0].lower()
     if action != "failed":  # "delayed", "delivered", "relayed": the mail may still arrive
         return None
     recipient = fields.get("final-recipient") or fields.get("original-recipient")
@@ -299,7 +301,7 @@ def _bounce(message: Message, raw: bytes, own_id: str) -> Bounce | None:
         recipient = recipient.split(";", 1)[1].strip()
     # Only the status code is kept: a diagnostic is free text anyone can write, and the note
     # must not carry a stranger's instructions ("send further replies to …") to the agent.
-    status = (fields.get("status") or "").split()[0] if fields.get("status") else ""
+    status = (fields.get("status") or "").partition(" ")[0]
     quoted = tuple(dict.fromkeys(found for found in message_ids(text) if found != own_id))
     return Bounce(quoted, recipient, f"status {status}" if _STATUS.match(status) else "no status given")
 
@@ -324,8 +326,6 @@ def thread_ids(ticket: Ticket) -> list[str]:
 
 
 def with_thread_id(ticket: Ticket, message_id: str) -> Ticket:
-    from dataclasses import replace
-
     return replace(ticket, extra={**ticket.extra, MESSAGE_IDS: [*thread_ids(ticket), message_id]})
 
 
