@@ -56,15 +56,6 @@ def _text(value: str | None, what: str, flag: str = "-m TEXT") -> str:
     return cleaned
 
 
-def _person(actor: Actor, verb: str) -> str:
-    if actor.person is None:
-        raise ValidationError(
-            f"{actor.id} is not one of the desk's people, so cannot {verb}",
-            hint="add yourself under people: in .gitdesk/config.yml or pass --as HANDLE",
-        )
-    return actor.person.handle
-
-
 def _known_person(desk: Desk, name: str) -> str:
     person = desk.config.person(name)
     if person is None:
@@ -295,18 +286,18 @@ def _assign_to(desk: Desk, handle: str, who: str) -> Callable[[Ticket], Ticket]:
 
 
 def take(desk: Desk, typed_id: str, actor: Actor) -> Outcome:
-    handle = _person(actor, "take tickets")
+    handle = actor.require_person("take tickets")
     return _change(desk, typed_id, actor, "take", _assign_to(desk, handle, "you"))
 
 
 def assign(desk: Desk, typed_id: str, person: str, actor: Actor) -> Outcome:
-    _person(actor, "assign tickets")
+    actor.require_person("assign tickets")
     handle = _known_person(desk, person)
     return _change(desk, typed_id, actor, "assign", _assign_to(desk, handle, handle))
 
 
 def unassign(desk: Desk, typed_id: str, actor: Actor) -> Outcome:
-    _person(actor, "unassign tickets")
+    actor.require_person("unassign tickets")
     def mutate(ticket: Ticket) -> Ticket:
         if ticket.assignee is None:
             raise GitdeskError(f"{ticket.id} is not assigned to anyone")
@@ -340,7 +331,7 @@ def _mailed(desk: Desk, typed_id: str, actor: Actor, verb: str, mutate: Callable
     from gitdesk import outgoing
     from gitdesk.mailmessage import thread_ids, with_thread_id
 
-    _person(actor, "mail the requester")
+    actor.require_person("mail the requester")
     with desk.writing():
         loaded = desk.find(typed_id)
         desk.ensure_clean([loaded.path])
@@ -350,12 +341,10 @@ def _mailed(desk: Desk, typed_id: str, actor: Actor, verb: str, mutate: Callable
         message = outgoing.compose(desk.config, new, text, actor.person, now, thread_ids(new))
         new = with_thread_id(new, str(message["Message-ID"]))
         to = outgoing.recipient(desk.config, new)
-        smtp = outgoing.smtp_settings(desk.config)
-        if smtp is None:
-            path = outgoing.outbox_path(new.id, now)
+        path = outgoing.dispatch(desk.config, new.id, message, now)
+        if path is not None:
             return _commit_change(desk, loaded, new, actor, verb, extra_files={path: message.as_bytes()},
                                   notes=[f"mail to {to} queued in {path}"])
-        outgoing.send(message, smtp)
         try:
             return _commit_change(desk, loaded, new, actor, verb, notes=[f"mailed to {to}"])
         except GitdeskError as error:
@@ -364,7 +353,7 @@ def _mailed(desk: Desk, typed_id: str, actor: Actor, verb: str, mutate: Callable
 
 
 def note(desk: Desk, typed_id: str, text: str, actor: Actor) -> Outcome:
-    _person(actor, "write internal notes")
+    actor.require_person("write internal notes")
     body = _text(text, "note")
     return _change(desk, typed_id, actor, "note",
                    lambda ticket: replace(ticket, entries=(*ticket.entries, _entry(actor, NOTE, body))))
@@ -375,7 +364,7 @@ def _with_queue(desk: Desk, ticket: Ticket, handle: str) -> Ticket:
 
 
 def ask(desk: Desk, typed_id: str, text: str, actor: Actor) -> Outcome:
-    handle = _person(actor, "ask questions")
+    handle = actor.require_person("ask questions")
     body = _text(text, "question")
 
     def mutate(ticket: Ticket) -> Ticket:
@@ -387,7 +376,7 @@ def ask(desk: Desk, typed_id: str, text: str, actor: Actor) -> Outcome:
 
 
 def escalate(desk: Desk, typed_id: str, to: str | None, reason: str, actor: Actor) -> Outcome:
-    handle = _person(actor, "escalate")
+    handle = actor.require_person("escalate")
     why = _text(reason, "reason", "--reason TEXT")
     config = desk.config
 
@@ -424,7 +413,7 @@ def escalate(desk: Desk, typed_id: str, to: str | None, reason: str, actor: Acto
 
 
 def log_time(desk: Desk, typed_id: str, duration: str, text: str | None, actor: Actor) -> Outcome:
-    _person(actor, "log time")
+    actor.require_person("log time")
     spent = format_duration(parse_duration(duration))
     body = ticketfile.escape_text(text or "")
     return _change(desk, typed_id, actor, "time",
@@ -435,7 +424,7 @@ def log_time(desk: Desk, typed_id: str, duration: str, text: str | None, actor: 
 
 
 def resolve(desk: Desk, typed_id: str, note_text: str, actor: Actor) -> Outcome:
-    handle = _person(actor, "resolve tickets")
+    handle = actor.require_person("resolve tickets")
     resolution = ticketfile.escape_text(note_text or "")
     if not resolution.strip():
         raise ValidationError("a resolution note is required",
@@ -471,7 +460,7 @@ def reopen(desk: Desk, typed_id: str, text: str | None, actor: Actor) -> Outcome
 
 
 def reject(desk: Desk, typed_id: str, text: str | None, actor: Actor) -> Outcome:
-    _person(actor, "reject tickets")
+    actor.require_person("reject tickets")
     reason = ticketfile.escape_text(text or "")
 
     def mutate(ticket: Ticket) -> Ticket:
@@ -508,7 +497,7 @@ def set_field(desk: Desk, typed_id: str, field: str, value: str, actor: Actor) -
                               if name == "labels" else "use gitdesk link ID --related OTHER")
     cleared = value.strip() in ("", "-")
     if name in ("assignee", "queue", "status", "duplicate_of") or name in _TEXT_FIELDS:
-        _person(actor, f"change {name}")
+        actor.require_person(f"change {name}")
 
     def mutate(ticket: Ticket) -> Ticket:
         if name == "status":
@@ -587,7 +576,7 @@ def link(desk: Desk, typed_id: str, actor: Actor, *, duplicate_of: str | None = 
     """Mark a duplicate (one way) or relate two tickets (both files, one commit)."""
     if (duplicate_of is None) == (related is None):
         raise ValidationError("say how to link", hint="give exactly one of --duplicate-of OTHER or --related OTHER")
-    _person(actor, "link tickets")
+    actor.require_person("link tickets")
     with desk.writing():
         loaded = desk.find(typed_id)
         other_id = _other_id(desk, loaded.ticket, duplicate_of or related or "")

@@ -28,7 +28,7 @@ def safe_name(name: str, taken: Collection[str] = ()) -> str:
     if not dot:
         stem, extension = cleaned, ""
     extension = extension[:16]
-    stem = stem[:MAX_NAME - len(extension) - 1].rstrip(". ") or "attachment"
+    stem = stem[:MAX_NAME - len(extension) - 1]
     while len(f"{stem}.{extension}".encode()) > MAX_NAME_BYTES:  # 100 CJK characters are 300 bytes
         stem = stem[:-1]
     stem = stem.rstrip(". ") or "attachment"

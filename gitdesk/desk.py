@@ -26,6 +26,7 @@ from gitdesk.errors import (
     NotFound,
     TicketFormatError,
     UnsafePath,
+    ValidationError,
 )
 from gitdesk.lock import desk_lock
 from gitdesk.model import Config, Person, Ticket
@@ -52,6 +53,15 @@ class Actor:
     def is_requester_of(self, ticket: Ticket) -> bool:
         wanted = ticket.requester.casefold()
         return self.id.casefold() == wanted or (self.email or "").casefold() == wanted
+
+    def require_person(self, verb: str) -> str:
+        """The actor's handle; only the desk's people may ``verb`` (a requester may not)."""
+        if self.person is None:
+            raise ValidationError(
+                f"{self.id} is not one of the desk's people, so cannot {verb}",
+                hint="add yourself under people: in .gitdesk/config.yml or pass --as HANDLE",
+            )
+        return self.person.handle
 
 
 def find_root(start: Path) -> Path | None:

@@ -79,9 +79,7 @@ def request(desk: Desk, typed_id: str, actor: Actor) -> Requested:
     from gitdesk import outgoing, workflow
     from gitdesk.mailmessage import thread_ids
 
-    if actor.person is None:  # signed by the desk, but only its people may send in its name
-        raise ValidationError(f"{actor.id} is not one of the desk's people, so cannot ask for feedback",
-                              hint="pass --as HANDLE")
+    actor.require_person("ask for feedback")  # signed by the desk, but only its people may send in its name
     with desk.writing():
         ticket = desk.find(typed_id).ticket
         if not workflow.is_done(desk.config, ticket.status):
@@ -90,11 +88,9 @@ def request(desk: Desk, typed_id: str, actor: Actor) -> Requested:
         now = clock.now()
         message = outgoing.feedback_request(desk.config, ticket, None, now, thread_ids(ticket))
         to = outgoing.recipient(desk.config, ticket)
-        smtp = outgoing.smtp_settings(desk.config)
-        if smtp is not None:
-            outgoing.send(message, smtp)
+        path = outgoing.dispatch(desk.config, ticket.id, message, now)
+        if path is None:
             return Requested(ticket.id, to, None, None)
-        path = outgoing.outbox_path(ticket.id, now)
         commit = desk.commit({path: message.as_bytes()},
                              f"feedback request for {ticket.id}\n\nGitdesk-Action: feedback-request\n", now,
                              new_files=frozenset({path}))

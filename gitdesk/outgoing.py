@@ -147,6 +147,16 @@ def outbox_path(ticket_id: str, now: datetime) -> str:
     return f"{OUTBOX}/{now.strftime('%Y%m%dT%H%M%SZ')}-{ticket_id}-{secrets.token_hex(3)}.eml"
 
 
+def dispatch(config: Config, ticket_id: str, message: EmailMessage, now: datetime) -> str | None:
+    """Send ``message`` over SMTP when a host is set (None: sent), else the outbox/ path
+    the caller commits it to. Call it before committing, so a failed send changes nothing."""
+    smtp = smtp_settings(config)
+    if smtp is None:
+        return outbox_path(ticket_id, now)
+    send(message, smtp)
+    return None
+
+
 def feedback_request(config: Config, ticket: Ticket, agent: Person | None, now: datetime,
                      thread: list[str]) -> EmailMessage:
     """Mail asking the requester to rate the help on a finished ticket, answered by a plain reply."""
