@@ -22,9 +22,9 @@ class FieldChange:
         before, after = self.before or [], self.after or []
         if isinstance(before, list) and isinstance(after, list) and (before or after):
             # Lists grow long (message_ids, labels): say what came and went, not both whole lists.
-            shown = [str(item) for item in before]
-            added = [f"+{item}" for item in after if str(item) not in shown]
-            removed = [f"-{item}" for item in before if str(item) not in {str(x) for x in after}]
+            was, now = {str(item) for item in before}, {str(item) for item in after}
+            added = [f"+{item}" for item in after if str(item) not in was]
+            removed = [f"-{item}" for item in before if str(item) not in now]
             if added or removed:
                 return f"{self.field}: {' '.join(added + removed)}"
         return f"{self.field}: {show(self.before)} -> {show(self.after)}"

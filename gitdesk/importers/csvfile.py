@@ -73,15 +73,11 @@ def _columns(header: list[str], mapping: Mapping[str, str]) -> dict[str, int]:
 
 def _rows(reader: Iterator[list[str]], name: str) -> Iterator[list[str]]:
     """The reader's rows; a row the csv module cannot read stops the import with its line."""
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as error:
-            line = getattr(reader, "line_num", "?")
-            raise ValidationError(f"{name}: line {line}: {error}", hint="nothing was imported; fix that line") from None
-        yield row
+    try:
+        yield from reader
+    except csv.Error as error:
+        line = getattr(reader, "line_num", "?")
+        raise ValidationError(f"{name}: line {line}: {error}", hint="nothing was imported; fix that line") from None
 
 
 def status_of(word: str, statuses: Mapping[str, object]) -> str | None:
