@@ -864,13 +864,14 @@ def intake_(settings: Settings, kind: str, path: Path, fmt: str) -> None:
       gitdesk intake eml message.eml
     """
     from gitdesk import intake, render
+    from gitdesk.wording import counted
 
     with render.Progress("Taking in mail") as progress:
         result = intake.run(settings.desk, kind, path, progress=progress.advance)
     render.intake_result(result, fmt)
     if result.failed:
         failed = result.count("failed")
-        raise GitdeskError(f"{failed} message{' was' if failed == 1 else 's were'} not taken in",
+        raise GitdeskError(f"{counted(failed, 'message')} {'was' if failed == 1 else 'were'} not taken in",
                            hint="see the list above; run the same intake again to retry them")
 
 
