@@ -19,8 +19,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
-from gitdesk import search  # noqa: E402
 from gitdesk.desk import Desk  # noqa: E402
+from gitdesk.knowledge import search  # noqa: E402
 
 
 def example_desk() -> Path:

@@ -328,8 +328,8 @@ def _mailed(desk: Desk, typed_id: str, actor: Actor, verb: str, mutate: Callable
             text: str) -> Outcome:
     """An action whose words also go to the requester by mail: sent over SMTP before
     the commit (a failed send changes nothing), or queued in outbox/ by the commit."""
-    from gitdesk import outgoing
-    from gitdesk.mailmessage import thread_ids, with_thread_id
+    from gitdesk.mail import outgoing
+    from gitdesk.mail.message import thread_ids, with_thread_id
 
     actor.require_person("mail the requester")
     with desk.writing():

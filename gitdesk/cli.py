@@ -203,7 +203,7 @@ def new(settings: Settings, title: str | None, requester: str | None, queue: str
     result = actions.create(desk, actions.NewTicket(
         title=title, requester=requester, queue=queue, priority=priority, category=category,
         asset=asset, labels=labels, body=text or "", assignee=assignee, extra=extra), actor)
-    from gitdesk import search
+    from gitdesk.knowledge import search
 
     try:  # what already worked for problems like this one
         similar = search.similar(desk, ticket=result.ticket, limit=3,
@@ -693,7 +693,8 @@ def search_(settings: Settings, query: tuple[str, ...], statuses: tuple[str, ...
       gitdesk search '"credential manager"' --category email
       gitdesk search vpn* --status open --format json
     """
-    from gitdesk import listing, render, search
+    from gitdesk import listing, render
+    from gitdesk.knowledge import search
 
     desk = settings.desk
     actor = settings.actor() if (mine or settings.as_) else None
@@ -726,7 +727,8 @@ def similar_(settings: Settings, ticket_id: str | None, text: str | None, limit:
       gitdesk similar GD-01M8
       gitdesk similar --text "outlook keeps asking for my password"
     """
-    from gitdesk import render, search
+    from gitdesk import render
+    from gitdesk.knowledge import search
 
     if (ticket_id is None) == (text is None):
         raise click.UsageError("give an ID or --text, one of them")
@@ -767,7 +769,8 @@ def kb_build(settings: Settings, no_commit: bool, check_only: bool) -> None:
       gitdesk kb build
       gitdesk kb build --check       # in CI: is kb/ up to date?
     """
-    from gitdesk import kb, render
+    from gitdesk import render
+    from gitdesk.knowledge import kb
 
     desk = settings.desk
     if check_only:
@@ -800,7 +803,8 @@ def kb_search(settings: Settings, query: tuple[str, ...], limit: int, fmt: str) 
     Example:
       gitdesk kb search outlook password
     """
-    from gitdesk import kb, render
+    from gitdesk import render
+    from gitdesk.knowledge import kb
 
     render.kb_hits(kb.search(settings.desk, " ".join(query), limit), fmt)
 
@@ -829,7 +833,8 @@ def site_build(settings: Settings, outdir: Path) -> None:
     Example:
       gitdesk site build public/ && xdg-open public/index.html
     """
-    from gitdesk import render, site
+    from gitdesk import render
+    from gitdesk.knowledge import site
 
     result = site.build(settings.desk, outdir)
     render.info(f"Site: {result.articles} articles and {result.boards} queue boards in {result.directory}; "
@@ -863,8 +868,9 @@ def intake_(settings: Settings, kind: str, path: Path, fmt: str) -> None:
       gitdesk intake mbox export.mbox --format json
       gitdesk intake eml message.eml
     """
-    from gitdesk import intake, render
-    from gitdesk.wording import counted
+    from gitdesk import render
+    from gitdesk.mail import intake
+    from gitdesk.text import counted
 
     with render.Progress("Taking in mail") as progress:
         result = intake.run(settings.desk, kind, path, progress=progress.advance)
@@ -901,8 +907,9 @@ def import_(settings: Settings, kind: str, path: Path, queue: str | None, mappin
       gitdesk import csv old-tickets.csv --map title=Subject --map requester="E-mail"
       gitdesk import backlog ~/src/website
     """
-    from gitdesk import importing, render
-    from gitdesk.importers import backlog, csvfile, github
+    from gitdesk import render
+    from gitdesk.interop import importing
+    from gitdesk.interop.readers import backlog, csvfile, github
 
     desk = settings.desk
     if kind == "github":
@@ -935,7 +942,8 @@ def export_(settings: Settings, kind: str, output: Path | None) -> None:
       gitdesk export json -o backup.json
       gitdesk export csv > tickets.csv
     """
-    from gitdesk import clock, export, render
+    from gitdesk import clock, render
+    from gitdesk.interop import export
 
     records, problems = export.records(settings.desk, clock.now(), flat=kind == "csv")
     render.warnings(problems)
@@ -1056,7 +1064,8 @@ def log_(settings: Settings, ticket_id: str | None, since: str | None, until: st
       gitdesk log --since 2026-11-01 --author alice
       gitdesk log --action resolve --format csv
     """
-    from gitdesk import history, render
+    from gitdesk import render
+    from gitdesk.cache import history
 
     desk = settings.desk
     if ticket_id:
@@ -1116,7 +1125,8 @@ def check_(settings: Settings, mode: str | None, revision_range: str | None, fmt
       gitdesk check --range origin/main..HEAD
       gitdesk check --all --format json
     """
-    from gitdesk import check, render
+    from gitdesk import render
+    from gitdesk.githooks import check
 
     if revision_range and mode:
         raise click.UsageError("--range excludes --staged and --all")
@@ -1153,7 +1163,8 @@ def _hooks_command(name: str, help_text: str) -> None:
     @desk_options
     @pass_settings
     def command(settings: Settings, server: bool) -> None:
-        from gitdesk import hookscripts, render
+        from gitdesk import render
+        from gitdesk.githooks import install as hookscripts
 
         repo = _repository(settings)
         if name == "status":
@@ -1207,8 +1218,9 @@ def sync_(settings: Settings, strategy: str | None) -> None:
       gitdesk sync
       gitdesk sync --merge
     """
-    from gitdesk import render, sync
-    from gitdesk.wording import counted
+    from gitdesk import render
+    from gitdesk.githooks import sync
+    from gitdesk.text import counted
 
     result = sync.sync(settings.desk, strategy=strategy)
     for note in result.notes:
@@ -1240,7 +1252,8 @@ def merge_file(settings: Settings, marker_size: int, generated: bool, base: Path
     Example:
       gitdesk merge-file base.md ours.md theirs.md
     """
-    from gitdesk import mergefile, render
+    from gitdesk import render
+    from gitdesk.githooks import merge as mergefile
 
     del settings
     if generated:
@@ -1265,7 +1278,8 @@ def hook(settings: Settings, name: str, args: tuple[str, ...]) -> None:
       gitdesk hook pre-commit
       gitdesk hook commit-msg .git/COMMIT_EDITMSG
     """
-    from gitdesk import hookpoints, render
+    from gitdesk import render
+    from gitdesk.githooks import handlers as hookpoints
 
     repo = hookpoints.repository(settings.desk_path or Path.cwd())
     if name == "pre-commit":

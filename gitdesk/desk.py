@@ -274,7 +274,8 @@ class Desk:
 
     def _index_written(self, paths: list[str]) -> None:
         """Write-through: what gitdesk itself wrote is visible in an existing index at once."""
-        from gitdesk import cache, index
+        from gitdesk.cache import db as cache
+        from gitdesk.cache import index
 
         if not paths or not cache.path_of(self.repo, self.prefix).exists():
             return

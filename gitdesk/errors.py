@@ -34,7 +34,7 @@ class GitdeskError(Exception):
             text += f" ({self.hint})"
         # One line, whatever the parts held: a hostile value must not forge extra
         # lines or send escape sequences to the terminal.
-        from gitdesk.terminal import one_line
+        from gitdesk.text import one_line
 
         return one_line(text)
 

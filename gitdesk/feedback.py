@@ -76,8 +76,9 @@ class Requested:
 def request(desk: Desk, typed_id: str, actor: Actor) -> Requested:
     """Ask the requester of a finished ticket for a score by mail; their answer comes
     back through ``gitdesk intake``. Sent over SMTP, or committed to outbox/."""
-    from gitdesk import outgoing, workflow
-    from gitdesk.mailmessage import thread_ids
+    from gitdesk import workflow
+    from gitdesk.mail import outgoing
+    from gitdesk.mail.message import thread_ids
 
     actor.require_person("ask for feedback")  # signed by the desk, but only its people may send in its name
     with desk.writing():

@@ -128,7 +128,8 @@ def query(desk: Desk, filters: Filters, sort_key: str | None, *, with_facts: boo
     The index narrows by status; the exact filtering and sorting are the same
     ``select``/``sort`` used on tickets read straight from the files.
     """
-    from gitdesk import cache, index
+    from gitdesk.cache import db as cache
+    from gitdesk.cache import index
 
     filters.validate(desk.config)
     statuses = None if ALL in filters.statuses else list(filters.statuses or desk.config.open_statuses)

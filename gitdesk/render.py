@@ -21,21 +21,20 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from gitdesk.terminal import one_line, visible
-from gitdesk.wording import counted
+from gitdesk.text import counted, one_line, visible
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from gitdesk.actions import Outcome
+    from gitdesk.cache.history import LogEntry
     from gitdesk.errors import GitdeskError
-    from gitdesk.history import LogEntry
-    from gitdesk.importing import ImportResult
-    from gitdesk.intake import IntakeResult
-    from gitdesk.kb import KbHit
+    from gitdesk.interop.importing import ImportResult
+    from gitdesk.knowledge.kb import KbHit
+    from gitdesk.knowledge.search import Hit, Similar
+    from gitdesk.mail.intake import IntakeResult
     from gitdesk.model import Config, Entry, Ticket
     from gitdesk.reports.base import Report
-    from gitdesk.search import Hit, Similar
     from gitdesk.timings import Timings
 
 FORMATS = ("table", "json", "csv")
@@ -333,7 +332,7 @@ def _emit(text: Any) -> None:
 
 def _marked(snippet: str, bold: bool) -> Any:
     """A snippet with its highlight markers as bold text (terminal) or **markdown** (elsewhere)."""
-    from gitdesk.search import END, START
+    from gitdesk.knowledge.search import END, START
 
     clean = one_line(snippet.replace(START, "\x02").replace(END, "\x03"))  # markers survive `visible`
     if not bold:

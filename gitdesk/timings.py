@@ -151,7 +151,7 @@ def compute(config: Config, ticket: Ticket, statuses: Sequence[tuple[datetime, s
 
 def for_tickets(desk: Desk, tickets: Sequence[Ticket], now: datetime) -> dict[str, Timings]:
     """Timings of many tickets, with one read of the audit log."""
-    from gitdesk import history
+    from gitdesk.cache import history
 
     statuses = history.status_events(desk, [ticket.id for ticket in tickets])
     return {ticket.id: compute(desk.config, ticket, statuses.get(ticket.id, ()), now) for ticket in tickets}

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import Desk, git
 
-from gitdesk import hookscripts
+from gitdesk.githooks import install as hookscripts
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -12,7 +12,7 @@ import pytest
 from conftest import TEST_CONFIG, Desk, make_desk
 from markdown_it import MarkdownIt
 
-from gitdesk.kb import anchor
+from gitdesk.knowledge.kb import anchor
 
 
 @pytest.fixture

@@ -279,7 +279,7 @@ def test_two_intakes_of_one_mailbox_at_once_take_each_message_once(mail_desk: De
 
 def test_a_long_mailbox_lands_in_one_commit_per_chunk(mail_desk: Desk, tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    from gitdesk import intake as intake_module
+    from gitdesk.mail import intake as intake_module
 
     monkeypatch.setattr(intake_module, "CHUNK", 2)
     raws = [(f"From: user{n}@example.org\nTo: help@fernhill.example\nSubject: Problem {n}\n"
@@ -348,7 +348,7 @@ def test_one_hostile_message_never_holds_up_the_rest_of_the_mailbox(mail_desk: D
 
 def test_a_very_long_thread_continues_in_a_related_ticket(mail_desk: Desk, tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    from gitdesk import intake as intake_module
+    from gitdesk.mail import intake as intake_module
 
     monkeypatch.setattr(intake_module, "MAX_THREAD", 3)
     replies = [(f"From: carol@example.com\nTo: help@fernhill.example\nSubject: Re: Printer\n"

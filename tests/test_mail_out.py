@@ -232,7 +232,7 @@ def test_an_answer_without_a_score_or_from_someone_else_is_not_feedback(mail_des
     ("Thanks a lot", None), ("6", None), ("4 - quick", (4, "quick")), ("4 quick", None),
 ])
 def test_scores_are_read_only_from_the_start_of_the_answer(text: str, expected: tuple[int, str] | None) -> None:
-    from gitdesk.intake import feedback_score
+    from gitdesk.mail.intake import feedback_score
 
     assert feedback_score(text) == expected
 

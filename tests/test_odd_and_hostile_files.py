@@ -40,7 +40,7 @@ def test_escape_sequences_never_reach_the_terminal(desk: Desk) -> None:
 
 
 def test_the_fast_path_for_plain_text_skips_nothing_unsafe() -> None:
-    from gitdesk import terminal
+    from gitdesk import text as terminal
 
     # visible() and one_line() return printable text untouched; that is only safe if every
     # character they rewrite is unprintable. Checked over all of Unicode, not a sample.

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from gitdesk import history, index, timings, workflow
-from gitdesk.cache import open_cache
+from gitdesk import timings, workflow
+from gitdesk.cache import history, index
+from gitdesk.cache.db import open_cache
 from gitdesk.desk import Desk
 from gitdesk.errors import ValidationError
 from gitdesk.model import Config, SlaSettings, Ticket

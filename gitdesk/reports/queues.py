@@ -7,7 +7,7 @@ from collections.abc import Callable
 from gitdesk import workflow
 from gitdesk.model import ESCALATION, Ticket
 from gitdesk.reports.base import Cell, Facts, Period, Report, Section, count, duration_text, plain
-from gitdesk.wording import counted
+from gitdesk.text import counted
 
 BUCKETS = (("< 1 d", 0, 1), ("1-3 d", 1, 3), ("3-7 d", 3, 7), ("> 7 d", 7, 10**6))
 DEFINITIONS = [

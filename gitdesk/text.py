@@ -35,3 +35,8 @@ def one_line(text: str) -> str:
     if text.isprintable():  # no line breaks, tabs or controls: nothing to do
         return text
     return visible(" ".join(text.replace("\t", " ").splitlines()))
+
+
+def counted(number: int, singular: str, plural: str | None = None) -> str:
+    """``1 ticket``, ``2 tickets``: a count with its noun in the right number."""
+    return f"{number} {singular if number == 1 else plural or singular + 's'}"

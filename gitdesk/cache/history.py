@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from gitdesk import cache, changes, git, ticketfile
+from gitdesk import changes, git, ticketfile
+from gitdesk.cache import db as cache
 from gitdesk.desk import Desk
 from gitdesk.errors import GitdeskError
 from gitdesk.model import Ticket

@@ -19,7 +19,7 @@ from gitdesk import git, ids, ticketfile, workflow
 from gitdesk.config import CONFIG_PATH, parse_config
 from gitdesk.errors import GitdeskError
 from gitdesk.model import Config, Ticket
-from gitdesk.terminal import one_line
+from gitdesk.text import one_line
 
 TICKETS = "tickets/"
 REGULAR = ("100644", "100755")

@@ -12,8 +12,8 @@ from typing import Any
 
 from gitdesk import frontmatter
 from gitdesk.errors import GitdeskError, NotFound
-from gitdesk.importers import guarded, parse_when
-from gitdesk.importing import Record, Skip
+from gitdesk.interop.importing import Record, Skip
+from gitdesk.interop.readers import guarded, parse_when
 
 FOLDERS = ("tasks", "drafts", "completed")
 PRIORITIES = {"high": "high", "medium": "normal", "low": "low"}

@@ -11,8 +11,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from gitdesk.errors import ValidationError
-from gitdesk.importers import guarded, parse_when
-from gitdesk.importing import Comment, Record, Skip
+from gitdesk.interop.importing import Comment, Record, Skip
+from gitdesk.interop.readers import guarded, parse_when
 
 FIELDS: dict[str, tuple[str, ...]] = {
     "key": ("key", "id", "number", "ticket", "ticket id", "issue", "#"),

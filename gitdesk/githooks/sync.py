@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from gitdesk import git, hookscripts
+from gitdesk import git
 from gitdesk.desk import Desk
 from gitdesk.errors import GitdeskError, GitError
+from gitdesk.githooks import install as hookscripts
 
 STRATEGIES = ("rebase", "merge")
 

@@ -13,7 +13,9 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from gitdesk import cache, index, listing
+from gitdesk import listing
+from gitdesk.cache import db as cache
+from gitdesk.cache import index
 from gitdesk.desk import Desk
 from gitdesk.errors import ValidationError
 from gitdesk.model import Ticket

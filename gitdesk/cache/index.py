@@ -189,7 +189,7 @@ def refresh(desk: Desk, connection: sqlite3.Connection) -> RefreshStats:
     just those are compared. Anything else (a commit, a checkout, a first run)
     compares every file's stat.
     """
-    from gitdesk.cache import get_meta
+    from gitdesk.cache.db import get_meta
 
     connection.executescript(TABLES)
     if desk.tickets_dir.is_symlink():
@@ -223,14 +223,14 @@ def refresh(desk: Desk, connection: sqlite3.Connection) -> RefreshStats:
 def _refresh_by_stat(desk: Desk, connection: sqlite3.Connection, last: int,
                      state: dict[str, Any] | None) -> RefreshStats:
     """Compare every file's stat with what was indexed; read the ones that differ."""
-    from gitdesk.cache import get_meta
+    from gitdesk.cache.db import get_meta
 
     on_disk = _scan_directory(desk)
     fingerprint = _fingerprint(on_disk)
     racy = _racy(on_disk, last)
     if not racy and get_meta(connection, "index_fingerprint") == fingerprint:
         if state is not None:
-            from gitdesk.cache import set_meta
+            from gitdesk.cache.db import set_meta
 
             set_meta(connection, "index_git_state", json.dumps(state))
         return RefreshStats(0, 0, len(on_disk))
@@ -262,7 +262,7 @@ def _write(desk: Desk, connection: sqlite3.Connection, on_disk: dict[str, os.sta
     after a full scan (None after a partial one: the next full check cannot be skipped
     by it); ``state`` is Git's view to record (None after a write-through, which cannot
     vouch for the rest of the desk)."""
-    from gitdesk.cache import set_meta
+    from gitdesk.cache.db import set_meta
 
     started = time.time_ns()
     pattern = re.compile(rf"^{re.escape(desk.config.id_prefix)}-[0-9A-HJKMNP-TV-Z]{{18}}\.md$")

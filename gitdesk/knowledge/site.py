@@ -24,11 +24,12 @@ from dataclasses import dataclass
 from datetime import timedelta, timezone
 from pathlib import Path
 
-from gitdesk import kb, workflow
+from gitdesk import workflow
 from gitdesk.desk import Desk
 from gitdesk.errors import UnsafePath
+from gitdesk.knowledge import kb
 from gitdesk.model import Ticket
-from gitdesk.wording import counted
+from gitdesk.text import counted
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https:; "
        "base-uri 'none'; form-action 'none'")
@@ -222,7 +223,8 @@ def _search_index(articles: Sequence[kb.Article]) -> str:
 
 def build(desk: Desk, directory: Path) -> SiteResult:
     """Write the site into ``directory`` (created, or emptied if it holds a previous site)."""
-    from gitdesk import cache, index
+    from gitdesk.cache import db as cache
+    from gitdesk.cache import index
 
     directory = directory.resolve()
     if directory.exists() and any(directory.iterdir()) and not (directory / ".gitdesk-site").exists():

@@ -29,7 +29,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 
 from gitdesk.errors import GitdeskError, ValidationError
-from gitdesk.mailmessage import LOOP_HEADER, one_line
+from gitdesk.mail.message import LOOP_HEADER, one_line
 from gitdesk.model import Config, Person, Ticket
 
 OUTBOX = "outbox"

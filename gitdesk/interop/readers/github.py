@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from gitdesk.errors import ValidationError
-from gitdesk.importers import guarded, parse_when
-from gitdesk.importing import Comment, Record, Skip
+from gitdesk.interop.importing import Comment, Record, Skip
+from gitdesk.interop.readers import guarded, parse_when
 
 NOREPLY = "users.noreply.github.com"
 

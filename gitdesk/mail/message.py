@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from email.message import Message
 
-from gitdesk import htmltext
+from gitdesk.mail import html as htmltext
 from gitdesk.model import Ticket
 
 LOOP_HEADER = "X-Gitdesk-Desk"  # set on every mail gitdesk sends; seen coming back, it is a loop

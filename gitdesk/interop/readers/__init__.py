@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from gitdesk.importing import Record, Skip
+    from gitdesk.interop.importing import Record, Skip
 
 _FORMATS = ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%d %H:%M:%S%z", "%Y-%m-%d %H:%M:%S",
             "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d", "%d.%m.%Y %H:%M", "%d.%m.%Y")
@@ -45,7 +45,7 @@ def parse_when(value: Any) -> datetime | None:
 def guarded(position: str, read: Callable[..., Record | Skip], *args: Any) -> Record | Skip:
     """One record read by ``read``; a value of a shape no reader expected (a number where a
     list belongs, a date past 9999) skips that record with the reason, never the import."""
-    from gitdesk.importing import Skip
+    from gitdesk.interop.importing import Skip
 
     try:
         return read(*args)

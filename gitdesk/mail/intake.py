@@ -23,11 +23,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from gitdesk import actions, attachments, clock, ids, ticketfile, workflow
+from gitdesk import actions, clock, ids, ticketfile, workflow
 from gitdesk.desk import TICKETS, Actor, Desk, LoadedTicket
 from gitdesk.errors import GitdeskError, NotFound, ValidationError
 from gitdesk.feedback import FEEDBACK
-from gitdesk.mailmessage import (
+from gitdesk.mail import attachments
+from gitdesk.mail.message import (
     MESSAGE_IDS,
     Bounce,
     Incoming,
@@ -38,7 +39,7 @@ from gitdesk.mailmessage import (
     with_thread_id,
 )
 from gitdesk.model import NOTE, REOPEN, REPLY, Entry, Route, Ticket
-from gitdesk.wording import counted
+from gitdesk.text import counted
 
 KINDS = ("mbox", "maildir", "eml")
 CHUNK = 500
@@ -125,7 +126,9 @@ class _State:
 
     @classmethod
     def read(cls, desk: Desk) -> _State:
-        from gitdesk import cache, feedback, index
+        from gitdesk import feedback
+        from gitdesk.cache import db as cache
+        from gitdesk.cache import index
 
         with cache.open_cache(desk.repo, desk.prefix) as connection:
             found, _ = index.tickets(desk, connection)
@@ -309,7 +312,7 @@ def _feedback(state: _State, ticket: Ticket, incoming: Incoming, files: dict[str
     """Take the mail in as feedback on ``ticket`` if it answers a feedback request with a
     score from the requester: (outcome, detail), or None when it is not feedback."""
     from gitdesk import feedback
-    from gitdesk.outgoing import FEEDBACK_TAG
+    from gitdesk.mail.outgoing import FEEDBACK_TAG
 
     if (FEEDBACK_TAG not in incoming.subject.casefold() or not _is_requester(state.desk, ticket, incoming.sender)
             or not workflow.is_done(state.desk.config, ticket.status)):

@@ -11,10 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gitdesk import changes, check, git, mergefile, ticketfile
+from gitdesk import changes, git, ticketfile
 from gitdesk.errors import GitdeskError
+from gitdesk.githooks import check
+from gitdesk.githooks import merge as mergefile
 from gitdesk.model import Ticket
-from gitdesk.wording import counted
+from gitdesk.text import counted
 
 ZERO = frozenset("0")
 
@@ -108,7 +110,8 @@ def refresh(repo: git.Repo, name: str, args: Sequence[str]) -> HookResult:
     it, never inside a checkout. Problems are not worth failing Git for.
     """
     del args
-    from gitdesk import cache, history, index
+    from gitdesk.cache import db as cache
+    from gitdesk.cache import history, index
     from gitdesk.desk import Desk
 
     if repo.top == repo.git_dir:
@@ -118,7 +121,7 @@ def refresh(repo: git.Repo, name: str, args: Sequence[str]) -> HookResult:
     try:
         if stale.exists() and name == "post-merge":
             stale.unlink()
-            from gitdesk import kb
+            from gitdesk.knowledge import kb
 
             for prefix in check.desk_prefixes(repo, None):
                 result = kb.build(Desk.open(repo.top / prefix, explicit=True))

@@ -123,7 +123,8 @@ class _Builder:
         self.source = source
         self.default_queue = default_queue
         self.now = clock.now()
-        from gitdesk import cache, index
+        from gitdesk.cache import db as cache
+        from gitdesk.cache import index
 
         with cache.open_cache(desk.repo, desk.prefix) as connection:
             existing, _ = index.tickets(desk, connection)

@@ -1,0 +1,1 @@
+"""The disposable SQLite data under .git/gitdesk: the ticket index and the audit-log history."""

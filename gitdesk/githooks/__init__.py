@@ -1,0 +1,1 @@
+"""Git integration: check, the hook scripts and what they run, the merge drivers, sync."""

@@ -1,0 +1,1 @@
+"""Interop: import from other tools (one reader per source) and export."""

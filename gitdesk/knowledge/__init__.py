@@ -1,0 +1,1 @@
+"""Knowledge: search and similar tickets, the knowledge base, the static site."""

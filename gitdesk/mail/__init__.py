@@ -1,0 +1,1 @@
+"""Mail: reading a message, HTML to text, attachments, intake, outgoing mail."""
