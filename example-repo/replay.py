@@ -26,8 +26,8 @@ import yaml
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from gitdesk import actions, newdesk  # noqa: E402
-from gitdesk.desk import Desk  # noqa: E402
+from gitdesk import actions  # noqa: E402
+from gitdesk.desk import Desk, create  # noqa: E402
 from gitdesk.errors import GitdeskError  # noqa: E402
 from gitdesk.model import Config  # noqa: E402
 
@@ -100,7 +100,7 @@ def replay(target: Path) -> dict[str, str]:
     lead = config.person("dana") or next(iter(config.people.values()))
     prepare(target)
     set_clock("2026-08-21T08:00:00Z", (lead.name, lead.email or INTAKE[1]))
-    newdesk.init_desk(target, config.desk_name)
+    create(target, config.desk_name)
     (target / ".gitdesk" / "config.yml").write_text(config_text, encoding="utf-8")
     subprocess.run(["git", "commit", "-q", "-m", "Configure people, queues and categories",
                     "-m", "Gitdesk-Action: config", "--", ".gitdesk/config.yml"],

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from gitdesk import assignment, changes, clock, ids, ticketfile, workflow
+from gitdesk import assignment, changes, clock, ids, paths, ticketfile, workflow
 from gitdesk.desk import Actor, Desk, LoadedTicket
 from gitdesk.durations import format_duration, parse_duration
 from gitdesk.errors import GitdeskError, TransitionError, UnsafePath, ValidationError
@@ -31,6 +31,7 @@ from gitdesk.model import (
     Entry,
     Ticket,
 )
+from gitdesk.text import clean_line
 
 FIELD_NAME = re.compile(r"^[a-z_][a-z0-9_-]*$")
 
@@ -44,6 +45,11 @@ class Outcome:
     commit: str
     path: str
     changes: tuple[str, ...]
+    also: tuple[str, ...] = ()  # other ticket files the commit changed (the other side of a link)
+
+    @property
+    def ticket_files(self) -> tuple[str, ...]:
+        return (self.path, *self.also)
 
 
 # --- helpers ------------------------------------------------------------------
@@ -65,17 +71,17 @@ def _known_person(desk: Desk, name: str) -> str:
 
 
 def _one_line(value: str, what: str) -> str:
-    text = " ".join(value.split())
+    text = clean_line(value)
     if not text:
         raise ValidationError(f"{what} is empty")
     return text
 
 
 def _message(verb: str, ticket: Ticket, lines: Sequence[str], actor: Actor, author_email: str) -> str:
-    subject = f"{verb} {ticket.id}: {' '.join(ticket.title.split())}"
+    subject = f"{verb} {ticket.id}: {clean_line(ticket.title)}"
     if len(subject) > 72:
         subject = subject[:71].rstrip() + "…"
-    body = "\n".join(" ".join(line.split()) for line in lines)
+    body = "\n".join(clean_line(line) for line in lines)
     trailers = [f"Gitdesk-Ticket: {ticket.id}", f"Gitdesk-Action: {verb}"]
     if (actor.email or actor.id).casefold() != author_email.casefold():
         trailers.append(f"Gitdesk-Actor: {actor.id}")
@@ -98,12 +104,8 @@ def _enter_status(desk: Desk, ticket: Ticket, status: str, *, again_ok: bool = F
         if again_ok:
             return ticket
         raise TransitionError(f"{ticket.id} is already {status}")
-    workflow.check_transition(desk.config, ticket.status, status, ticket_path(ticket))
+    workflow.check_transition(desk.config, ticket.status, status, paths.ticket_path(ticket.id) if ticket.id else None)
     return replace(ticket, status=status)
-
-
-def ticket_path(ticket: Ticket) -> str:
-    return f"tickets/{ticket.id}.md"
 
 
 def _out_of_intake(desk: Desk, ticket: Ticket) -> Ticket:
@@ -139,10 +141,10 @@ def _change(desk: Desk, typed_id: str, actor: Actor, verb: str,
         loaded = desk.find(typed_id)
         desk.ensure_clean([loaded.path])
         new = mutate(loaded.ticket)
-        return _commit_change(desk, loaded, new, actor, verb)
+        return commit_change(desk, loaded, new, actor, verb)
 
 
-def _commit_change(desk: Desk, loaded: LoadedTicket, new: Ticket, actor: Actor, verb: str,
+def commit_change(desk: Desk, loaded: LoadedTicket, new: Ticket, actor: Actor, verb: str,
                    also: Sequence[tuple[LoadedTicket, Ticket]] = (), *,
                    extra_files: Mapping[str, bytes] | None = None, notes: Sequence[str] = ()) -> Outcome:
     old = loaded.ticket
@@ -160,7 +162,7 @@ def _commit_change(desk: Desk, loaded: LoadedTicket, new: Ticket, actor: Actor, 
     _, email = desk.identity()
     commit = desk.commit(files, _message(verb, new, lines, actor, email), clock.now(),
                          new_files=frozenset(extra_files or ()))
-    return Outcome(verb, new, commit, loaded.path, tuple(lines))
+    return Outcome(verb, new, commit, loaded.path, tuple(lines), tuple(other.path for other, _ in also))
 
 
 def _others(desk: Desk) -> Callable[[], list[Ticket]]:
@@ -239,7 +241,7 @@ def new_ticket(desk: Desk, spec: NewTicket, actor: Actor, now: datetime, existin
         requester=requester_value(desk, spec.requester, actor),
         priority=spec.priority or config.default_priority,
         category=spec.category or None,
-        asset=" ".join(spec.asset.split()) if spec.asset else None,
+        asset=clean_line(spec.asset) if spec.asset else None,
         labels=tuple(dict.fromkeys(spec.labels)),
         assignee=_known_person(desk, spec.assignee) if spec.assignee else None,
         extra=dict(spec.extra),
@@ -309,47 +311,23 @@ def unassign(desk: Desk, typed_id: str, actor: Actor) -> Outcome:
 # --- conversation ---------------------------------------------------------------
 
 
-def reply(desk: Desk, typed_id: str, text: str, actor: Actor, *, send: bool = False) -> Outcome:
+def replying(desk: Desk, text: str, actor: Actor) -> Callable[[Ticket], Ticket]:
+    """The change a public reply makes: the entry, and a pending ticket back to open
+    when its requester is the one answering."""
     body = _text(text, "reply")
 
     def mutate(ticket: Ticket) -> Ticket:
         new = replace(ticket, entries=(*ticket.entries, _entry(actor, REPLY, body)))
         # The requester answering a clarifying question puts the ticket back in the queue.
-        if actor.is_requester_of(ticket) and ticket.status == workflow.PENDING:
+        if workflow.is_requester(desk.config, ticket, actor.id) and ticket.status == workflow.PENDING:
             new = _enter_status(desk, new, workflow.OPEN)
         return new
 
-    if not send:
-        return _change(desk, typed_id, actor, "reply", mutate)
-    return _mailed(desk, typed_id, actor, "reply", mutate, text)
+    return mutate
 
 
-def _mailed(desk: Desk, typed_id: str, actor: Actor, verb: str, mutate: Callable[[Ticket], Ticket],
-            text: str) -> Outcome:
-    """An action whose words also go to the requester by mail: sent over SMTP before
-    the commit (a failed send changes nothing), or queued in outbox/ by the commit."""
-    from gitdesk.mail import outgoing
-    from gitdesk.mail.message import thread_ids, with_thread_id
-
-    actor.require_person("mail the requester")
-    with desk.writing():
-        loaded = desk.find(typed_id)
-        desk.ensure_clean([loaded.path])
-        new = mutate(loaded.ticket)
-        validate_change(desk, loaded.ticket, new, loaded.path)
-        now = clock.now()
-        message = outgoing.compose(desk.config, new, text, actor.person, now, thread_ids(new))
-        new = with_thread_id(new, str(message["Message-ID"]))
-        to = outgoing.recipient(desk.config, new)
-        path = outgoing.dispatch(desk.config, new.id, message, now)
-        if path is not None:
-            return _commit_change(desk, loaded, new, actor, verb, extra_files={path: message.as_bytes()},
-                                  notes=[f"mail to {to} queued in {path}"])
-        try:
-            return _commit_change(desk, loaded, new, actor, verb, notes=[f"mailed to {to}"])
-        except GitdeskError as error:
-            raise GitdeskError(f"the mail to {to} was sent, but the reply could not be recorded: {error}",
-                               hint=f"record it by hand: gitdesk reply {new.id} -m TEXT") from None
+def reply(desk: Desk, typed_id: str, text: str, actor: Actor) -> Outcome:
+    return _change(desk, typed_id, actor, "reply", replying(desk, text, actor))
 
 
 def note(desk: Desk, typed_id: str, text: str, actor: Actor) -> Outcome:
@@ -414,7 +392,7 @@ def escalate(desk: Desk, typed_id: str, to: str | None, reason: str, actor: Acto
 
 def log_time(desk: Desk, typed_id: str, duration: str, text: str | None, actor: Actor) -> Outcome:
     actor.require_person("log time")
-    spent = format_duration(parse_duration(duration))
+    spent = format_duration(parse_duration(duration), exact=True)
     body = ticketfile.escape_text(text or "")
     return _change(desk, typed_id, actor, "time",
                    lambda ticket: replace(ticket, entries=(*ticket.entries, _entry(actor, TIME, body, spent))))
@@ -521,7 +499,7 @@ def set_field(desk: Desk, typed_id: str, field: str, value: str, actor: Actor) -
         if name == "title":
             return replace(ticket, title=_one_line(value, "title"))
         if name in ("priority", "category", "asset"):
-            text = None if cleared else " ".join(value.split())
+            text = None if cleared else clean_line(value)
             return replace(ticket, priority=text) if name == "priority" else \
                 replace(ticket, category=text) if name == "category" else replace(ticket, asset=text)
         extra = dict(ticket.extra)
@@ -583,13 +561,13 @@ def link(desk: Desk, typed_id: str, actor: Actor, *, duplicate_of: str | None = 
         if duplicate_of is not None:
             desk.ensure_clean([loaded.path])
             new = replace(loaded.ticket, duplicate_of=other_id)
-            return _commit_change(desk, loaded, new, actor, "link")
+            return commit_change(desk, loaded, new, actor, "link")
         other = desk.load(other_id)
         desk.ensure_clean([loaded.path, other.path])
         new = replace(loaded.ticket, related=_add(loaded.ticket.related, other_id))
         other_new = replace(other.ticket, related=_add(other.ticket.related, loaded.ticket.id))
         also = [(other, other_new)] if other_new != other.ticket else []
-        return _commit_change(desk, loaded, new, actor, "link", also)
+        return commit_change(desk, loaded, new, actor, "link", also)
 
 
 def _add(items: tuple[str, ...], item: str) -> tuple[str, ...]:

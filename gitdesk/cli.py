@@ -142,9 +142,10 @@ def init(settings: Settings, directory: Path | None, name: str | None) -> None:
     Example:
       mkdir helpdesk && cd helpdesk && gitdesk init
     """
-    from gitdesk import newdesk, render
+    from gitdesk import desk as desks
+    from gitdesk import render
 
-    result = newdesk.init_desk(directory or settings.desk_path or Path.cwd(), name)
+    result = desks.create(directory or settings.desk_path or Path.cwd(), name)
     render.info(f"Initialised a desk in {result.root} [{result.commit[:7]}]"
                 + (" (new Git repository)" if result.created_repository else ""))
     render.info(f"You are '{result.handle}'. Edit .gitdesk/config.yml to add people and queues.")
@@ -203,8 +204,10 @@ def new(settings: Settings, title: str | None, requester: str | None, queue: str
     result = actions.create(desk, actions.NewTicket(
         title=title, requester=requester, queue=queue, priority=priority, category=category,
         asset=asset, labels=labels, body=text or "", assignee=assignee, extra=extra), actor)
+    from gitdesk.cache import index
     from gitdesk.knowledge import search
 
+    index.written(desk, result.ticket_files)
     try:  # what already worked for problems like this one
         similar = search.similar(desk, ticket=result.ticket, limit=3,
                                  just_written=[result.path.rsplit("/", 1)[-1]])
@@ -285,15 +288,15 @@ def list_(settings: Settings, statuses: tuple[str, ...], all_: bool, queue: str 
         statuses=("all",) if all_ else statuses, queue=queue, assignee=assignee, unassigned=unassigned,
         requester=requester, category=category, asset=asset, labels=labels,
     )
-    found = listing.query(desk, filters, sort_key, with_facts=fmt != "table",
+    from gitdesk.cache import history, index
+
+    found = index.query(desk, filters, sort_key, with_facts=fmt != "table",
                           with_ids=fmt == "table" and render.is_terminal())
     render.warnings(found.problems)
     now = clock.now()
     derived = None
     if fmt in ("json", "csv"):
-        from gitdesk import timings
-
-        derived = timings.for_tickets(desk, found.tickets, now)
+        derived = history.timings(desk, found.tickets, now)
     render.ticket_list(found.tickets, fmt, now, all_ids=found.all_ids, timings=derived)
 
 
@@ -312,12 +315,13 @@ def show(settings: Settings, ticket_id: str, fmt: str) -> None:
     Example:
       gitdesk show GD-01JD8X4K
     """
-    from gitdesk import clock, render, timings
+    from gitdesk import clock, render
+    from gitdesk.cache import history
 
     desk = settings.desk
     loaded = desk.find(ticket_id)
     now = clock.now()
-    derived = timings.for_tickets(desk, [loaded.ticket], now)[loaded.ticket.id]
+    derived = history.timings(desk, [loaded.ticket], now)[loaded.ticket.id]
     render.ticket_detail(loaded.ticket, desk.config, loaded.path, now, fmt, derived)
 
 
@@ -366,9 +370,12 @@ def edit(settings: Settings, ticket_id: str) -> None:
 
 def _run(verb: Callable[..., Any], settings: Settings, *args: Any, fmt: str = "table", **kwargs: Any) -> None:
     from gitdesk import render
+    from gitdesk.cache import index
 
     desk = settings.desk
-    render.outcome(verb(desk, *args, actor=settings.actor(), **kwargs), fmt)
+    result = verb(desk, *args, actor=settings.actor(), **kwargs)
+    index.written(desk, result.ticket_files)
+    render.outcome(result, fmt)
 
 
 def _action(function_name: str) -> Callable[..., Any]:
@@ -477,7 +484,12 @@ def reply(settings: Settings, ticket_id: str, message: str | None, message_file:
       gitdesk reply GD-01JD8X4K -m "Fixed: please try again." --send
       gitdesk reply GD-01JD8X4K --as bob@example.com -m "Works now, thanks"
     """
-    _run(_action("reply"), settings, ticket_id, _message(message, message_file, "reply"), fmt=fmt, send=send)
+    if send:
+        from gitdesk.mail import outgoing
+
+        _run(outgoing.reply, settings, ticket_id, _message(message, message_file, "reply"), fmt=fmt)
+        return
+    _run(_action("reply"), settings, ticket_id, _message(message, message_file, "reply"), fmt=fmt)
 
 
 _text_command("note", "note", "note", """Add an internal note (never shown to the requester or in the knowledge base).
@@ -1032,9 +1044,10 @@ def feedback_request(settings: Settings, ticket_id: str) -> None:
     Example:
       gitdesk feedback request GD-01M8
     """
-    from gitdesk import feedback, render
+    from gitdesk import render
+    from gitdesk.mail import outgoing
 
-    asked = feedback.request(settings.desk, ticket_id, settings.actor())
+    asked = outgoing.request_feedback(settings.desk, ticket_id, settings.actor())
     where = f"queued in {asked.outbox} [{asked.commit[:7] if asked.commit else ''}]" if asked.outbox else "sent"
     render.info(f"Feedback request for {asked.ticket} to {asked.to}: {where}")
 

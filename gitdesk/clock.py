@@ -8,11 +8,18 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
-from gitdesk.errors import GitdeskError
+from gitdesk.errors import GitdeskError, ValidationError
 
-_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# The one date parser: ISO 8601 as people and exports write it (date; T or a space;
+# minutes, seconds and a fraction optional; Z, +HH:MM, +HHMM or no zone, which is
+# UTC), and the day-first dotted dates of European spreadsheets. A regex, not
+# fromisoformat, so every Python version accepts exactly the same strings.
+_ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,]\d{1,9})?)?"
+                  r"\s*(Z|[+-]\d{2}(?::?\d{2})?)?)?", re.IGNORECASE)
+_DOTTED = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})(?:[ T](\d{2}):(\d{2})(?::(\d{2}))?)?")
+FIRST_YEAR, LAST_YEAR = 1970, 9998  # what Git dates and every later sum can hold
 
 
 def now() -> datetime:
@@ -22,25 +29,42 @@ def now() -> datetime:
         try:
             return parse_time(fixed)
         except GitdeskError as error:
-            raise GitdeskError(
-                f"GITDESK_NOW={fixed!r} is not an ISO 8601 time",
-                hint="use e.g. 2026-11-20T09:14:00Z",
-            ) from error
+            raise GitdeskError(f"GITDESK_NOW: {error.message}", hint="set it like 2026-11-20T09:14:00Z, or unset it")\
+                from None
     return datetime.now(timezone.utc).replace(microsecond=0)
 
 
 def parse_time(text: str) -> datetime:
-    """Parse an ISO 8601 time or date; naive values are taken as UTC."""
+    """A time or date as ISO 8601 (or ``20.11.2026 09:14``) in UTC, whole seconds."""
     value = text.strip()
-    if _DATE_ONLY.match(value):
-        value += "T00:00:00"
-    if value.endswith(("Z", "z")):
-        value = value[:-1] + "+00:00"
+    iso = _ISO.fullmatch(value)
+    dotted = None if iso else _DOTTED.fullmatch(value)
     try:
-        parsed = datetime.fromisoformat(value)
+        if iso:
+            year, month, day, hour, minute, second, zone = iso.groups()
+        elif dotted:
+            day, month, year, hour, minute, second = dotted.groups()
+            zone = None
+        else:
+            raise ValueError(value)
+        moment = datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0),
+                          tzinfo=_zone(zone))
     except ValueError:
-        raise GitdeskError(f"not an ISO 8601 time: {text!r}", hint="e.g. 2026-11-20T09:14:00Z") from None
-    return as_utc(parsed)
+        raise ValidationError(f"not a date or time: {text!r}", hint="write it like 2026-11-20 or 2026-11-20T09:14:00Z")\
+            from None
+    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+        raise ValidationError(f"{text!r} is out of range", hint=f"use a date from {FIRST_YEAR} to {LAST_YEAR}")
+    return as_utc(moment)
+
+
+def _zone(text: str | None) -> timezone:
+    if not text or text.upper() == "Z":
+        return timezone.utc
+    digits = text[1:].replace(":", "")
+    offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:] or 0))
+    if offset >= timedelta(hours=24):
+        raise ValueError(text)
+    return timezone(-offset if text[0] == "-" else offset)
 
 
 def as_utc(value: datetime | date) -> datetime:

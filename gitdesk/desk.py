@@ -10,14 +10,15 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol
 
-from gitdesk import git, ids, ticketfile, transaction
-from gitdesk.config import CONFIG_PATH, parse_config
+from gitdesk import clock, git, ids, paths, ticketfile, transaction
+from gitdesk.config import CONFIG_PATH, default_text, handle_from_email, parse_config
 from gitdesk.errors import (
     ConfigError,
     DirtyWorktree,
@@ -30,9 +31,9 @@ from gitdesk.errors import (
 )
 from gitdesk.lock import desk_lock
 from gitdesk.model import Config, Person, Ticket
+from gitdesk.paths import TICKETS
+from gitdesk.templates import TEMPLATES
 from gitdesk.ticketfile import Document
-
-TICKETS = "tickets"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,10 +50,6 @@ class Actor:
     id: str  # handle for people, email address otherwise
     person: Person | None
     email: str | None
-
-    def is_requester_of(self, ticket: Ticket) -> bool:
-        wanted = ticket.requester.casefold()
-        return self.id.casefold() == wanted or (self.email or "").casefold() == wanted
 
     def require_person(self, verb: str) -> str:
         """The actor's handle; only the desk's people may ``verb`` (a requester may not)."""
@@ -72,11 +69,24 @@ def find_root(start: Path) -> Path | None:
     return None
 
 
+class Progress(Protocol):
+    """Shows how long work is getting on: ``with desk.progress("Indexing", 5000) as advance:
+    advance(100)``. Quiet by default; the command line shows a bar on a terminal."""
+
+    def __call__(self, label: str, total: int | None = None) -> AbstractContextManager[Callable[[int], None]]: ...
+
+
+def quiet(label: str, total: int | None = None) -> AbstractContextManager[Callable[[int], None]]:
+    del label, total
+    return nullcontext(lambda amount: None)
+
+
 class Desk:
     def __init__(self, root: Path, repo: git.Repo, config: Config) -> None:
         self.root = root
         self.repo = repo
         self.config = config
+        self.progress: Progress = quiet  # long work (a cold index, a kb build) reports through this
         relative = root.resolve().relative_to(repo.top.resolve()).as_posix()
         self.prefix = "" if relative == "." else relative + "/"
         self._identity: tuple[str, str] | None = None
@@ -113,7 +123,7 @@ class Desk:
 
     def path_of(self, ticket_id: str) -> str:
         """Desk-relative path of a ticket file."""
-        return f"{TICKETS}/{ticket_id}.md"
+        return paths.ticket_path(ticket_id)
 
     def repo_path(self, desk_path: str) -> str:
         """Repository-relative path Git knows the file by."""
@@ -121,9 +131,7 @@ class Desk:
 
     def _checked_tickets_dir(self) -> Path:
         directory = self.tickets_dir
-        if directory.is_symlink():
-            raise UnsafePath("tickets/ is a symbolic link; gitdesk never follows links",
-                             path=TICKETS, hint="replace it with a real directory")
+        paths.refuse_link(directory, TICKETS + "/", hint="replace it with a real directory")
         return directory
 
     # --- reading --------------------------------------------------------------
@@ -247,7 +255,6 @@ class Desk:
             self.repo, encoded, message, author, when,
             new_files=frozenset(self.repo_path(path) for path in new_files),
         )
-        self._index_written([path for path in files if path.startswith(TICKETS + "/")])
         return commit
 
     def commit_paths(self, files: dict[str, str | None], message: str, when: datetime) -> str:
@@ -267,23 +274,7 @@ class Desk:
         prepared = [git.CommitStep({self.repo_path(path): data.encode("utf-8") if isinstance(data, str) else data
                                     for path, data in files.items()}, message, author, git_date(when))
                     for files, message, when in steps]
-        commit = transaction.commit_series(self.repo, prepared, reason)
-        touched = {path for files, _, _ in steps for path in files}
-        self._index_written(sorted(path for path in touched if path.startswith(TICKETS + "/")))
-        return commit
-
-    def _index_written(self, paths: list[str]) -> None:
-        """Write-through: what gitdesk itself wrote is visible in an existing index at once."""
-        from gitdesk.cache import db as cache
-        from gitdesk.cache import index
-
-        if not paths or not cache.path_of(self.repo, self.prefix).exists():
-            return
-        try:
-            with cache.open_cache(self.repo, self.prefix) as connection:
-                index.update(self, connection, [path.rsplit("/", 1)[-1] for path in paths])
-        except Exception:
-            pass
+        return transaction.commit_series(self.repo, prepared, reason)
 
 
 def read_regular(full_path: str, shown: str) -> bytes:
@@ -294,7 +285,7 @@ def read_regular(full_path: str, shown: str) -> bytes:
         raise NotFound(f"no ticket file {shown}") from None
     except OSError as error:
         if error.errno == errno.ELOOP:
-            raise UnsafePath("is a symbolic link; gitdesk never follows links in tickets/",
+            raise UnsafePath("is a symbolic link; gitdesk never follows links",
                              path=shown, hint="replace the link with the ticket file itself") from None
         raise
     with os.fdopen(fd, "rb") as handle:
@@ -314,3 +305,64 @@ def load_config(root: Path) -> Config:
     except UnicodeDecodeError:
         raise ConfigError("not valid UTF-8", path=CONFIG_PATH, hint="re-save the file as UTF-8") from None
     return parse_config(text, CONFIG_PATH)
+
+
+# --- gitdesk init ------------------------------------------------------------
+
+GITATTRIBUTES = """\
+# Ticket files merge with gitdesk's driver where it is installed
+# (gitdesk hooks install); elsewhere Git's own line merge applies.
+tickets/*.md merge=gitdesk
+# kb/ is generated (gitdesk kb build): a merge keeps one side and rebuilds it.
+kb/** merge=gitdesk-kb linguist-generated
+"""
+DEFAULT_TEMPLATE = """\
+---
+# Fields here become the defaults of a new ticket; the body below is the
+# starting text. Add <category>.md next to this file for per-category templates.
+priority: normal
+---
+What happened, and what did you expect?
+
+Which machine or system (asset tag if you know it)?
+
+What have you tried already?
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Initialised:
+    root: Path
+    commit: str
+    handle: str
+    created_repository: bool
+
+
+def create(directory: Path, desk_name: str | None = None) -> Initialised:
+    directory = directory.resolve()
+    if (directory / CONFIG_PATH).exists():
+        raise GitdeskError(f"{directory} is already a desk ({CONFIG_PATH} exists)")
+    directory.mkdir(parents=True, exist_ok=True)
+    repo = git.find(directory)
+    created = repo is None
+    if repo is None:
+        repo = git.init(directory)
+    name, email = git.identity(repo)  # before writing anything: no identity, no desk
+    handle = handle_from_email(email)
+    text = default_text(handle, name, email, desk_name or f"{directory.name} support desk")
+    parse_config(text)  # the default must always load
+    files = {CONFIG_PATH: text, f"{TEMPLATES}/default.md": DEFAULT_TEMPLATE, f"{TICKETS}/.gitkeep": "",
+             ".gitattributes": GITATTRIBUTES}
+    for path in files:
+        if (directory / path).exists():
+            raise GitdeskError(f"{path} already exists", hint="move it away, then run gitdesk init again")
+    with desk_lock(repo.state_dir):
+        for path in files:
+            (directory / path).parent.mkdir(parents=True, exist_ok=True)
+        relative = directory.relative_to(repo.top.resolve()).as_posix()
+        prefix = "" if relative == "." else relative + "/"
+        encoded = {prefix + path: content.encode("utf-8") for path, content in files.items()}
+        message = "Initialise gitdesk desk\n\nGitdesk-Action: init\n"
+        commit = transaction.commit_files(repo, encoded, message, (name, email), clock.now(),
+                                          new_files=frozenset(encoded))
+    return Initialised(directory, commit, handle, created)

@@ -29,12 +29,37 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-def format_duration(value: timedelta) -> str:
-    """``1h30m``: the form gitdesk writes; days only when whole days remain."""
-    seconds = int(value.total_seconds())
-    parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        count, seconds = divmod(seconds, size)
-        if count:
-            parts.append(f"{count}{unit}")
-    return "".join(parts) or "0m"
+def format_duration(value: timedelta | float | None, *, exact: bool = False) -> str:
+    """How gitdesk writes every duration, in files and on screen: ``45m``, ``1h03m``, ``2d4h``.
+
+    Units are d (24 hours), h, m and, under a minute, s; minutes after hours take
+    two digits. For people the two largest units are kept (``2d4h``); ``exact``
+    keeps them all (``2d4h05m``), for what is written into ticket files."""
+    if value is None:
+        return "-"
+    seconds = max(0, round(value.total_seconds() if isinstance(value, timedelta) else value))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes = seconds // 60
+    days, minutes = divmod(minutes, 1440)
+    hours, minutes = divmod(minutes, 60)
+    parts = [(days, "d", "{}"), (hours, "h", "{}"), (minutes, "m", "{:02d}" if days or hours else "{}")]
+    while parts and not parts[0][0]:
+        parts.pop(0)
+    if not exact:
+        parts = parts[:2]
+    while parts and not parts[-1][0]:
+        parts.pop()
+    text = "".join(fmt.format(count) + unit for count, unit, fmt in parts)
+    if exact and seconds % 60:
+        text += f"{seconds % 60:02d}s"
+    return text
+
+
+def format_age(seconds: float) -> str:
+    """``5d``, ``3h``, ``12m`` or ``now``: how old something is, in its largest unit."""
+    whole = max(0, int(seconds))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if whole >= size:
+            return f"{whole // size}{unit}"
+    return "now"

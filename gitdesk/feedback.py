@@ -15,6 +15,7 @@ from datetime import datetime
 from gitdesk import clock, frontmatter
 from gitdesk.desk import Actor, Desk
 from gitdesk.errors import GitdeskError, ValidationError
+from gitdesk.text import clean_line
 
 FEEDBACK = "feedback"
 
@@ -44,7 +45,7 @@ def record(ticket_id: str, score: int, comment: str | None, now: datetime,
            message_id: str | None = None) -> tuple[Feedback, str]:
     """One piece of feedback and the text of its file (a new, uniquely named file)."""
     check_score(score)
-    text = " ".join((comment or "").split())
+    text = clean_line(comment or "")
     name = f"{now.strftime('%Y%m%dT%H%M%SZ')}-{ticket_id}-{secrets.token_hex(3)}.yml"
     path = f"{FEEDBACK}/{now.strftime('%Y-%m')}/{name}"
     lines = [f"ticket: {ticket_id}", f"score: {score}", f"at: {clock.format_utc(now)}",
@@ -63,39 +64,6 @@ def add(desk: Desk, typed_id: str, score: int, comment: str | None, actor: Actor
         message = f"feedback on {ticket.id}: score {score}\n\nGitdesk-Action: feedback\n"
         commit = desk.commit_paths({found.path: body}, message, found.at)
     return Added(found, commit)
-
-
-@dataclass(frozen=True, slots=True)
-class Requested:
-    ticket: str
-    to: str
-    outbox: str | None  # where the mail waits when no SMTP host is set
-    commit: str | None  # the commit that added it to outbox/
-
-
-def request(desk: Desk, typed_id: str, actor: Actor) -> Requested:
-    """Ask the requester of a finished ticket for a score by mail; their answer comes
-    back through ``gitdesk intake``. Sent over SMTP, or committed to outbox/."""
-    from gitdesk import workflow
-    from gitdesk.mail import outgoing
-    from gitdesk.mail.message import thread_ids
-
-    actor.require_person("ask for feedback")  # signed by the desk, but only its people may send in its name
-    with desk.writing():
-        ticket = desk.find(typed_id).ticket
-        if not workflow.is_done(desk.config, ticket.status):
-            raise ValidationError(f"{ticket.id} is {ticket.status}, not finished",
-                                  hint="ask for feedback once the ticket is resolved or closed")
-        now = clock.now()
-        message = outgoing.feedback_request(desk.config, ticket, None, now, thread_ids(ticket))
-        to = outgoing.recipient(desk.config, ticket)
-        path = outgoing.dispatch(desk.config, ticket.id, message, now)
-        if path is None:
-            return Requested(ticket.id, to, None, None)
-        commit = desk.commit({path: message.as_bytes()},
-                             f"feedback request for {ticket.id}\n\nGitdesk-Action: feedback-request\n", now,
-                             new_files=frozenset({path}))
-    return Requested(ticket.id, to, path, commit)
 
 
 def load_all(desk: Desk) -> tuple[list[Feedback], list[GitdeskError]]:

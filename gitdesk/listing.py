@@ -5,14 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from gitdesk.clock import as_utc
 from gitdesk.errors import GitdeskError, ValidationError
 from gitdesk.model import KNOWN_FIELDS, Config, Ticket
-
-if TYPE_CHECKING:
-    from gitdesk.desk import Desk
+from gitdesk.workflow import is_requester
 
 ALL = "all"
 
@@ -43,16 +41,6 @@ class Filters:
             raise ValidationError("--assignee, --mine and --unassigned exclude each other")
 
 
-def _requester_keys(config: Config, who: str) -> set[str]:
-    person = config.person(who)
-    keys = {who.casefold()}
-    if person is not None:
-        keys.add(person.handle.casefold())
-        if person.email:
-            keys.add(person.email.casefold())
-    return keys
-
-
 def select(tickets: Iterable[Ticket], filters: Filters, config: Config) -> list[Ticket]:
     filters.validate(config)
     if ALL in filters.statuses:
@@ -60,7 +48,6 @@ def select(tickets: Iterable[Ticket], filters: Filters, config: Config) -> list[
     else:
         statuses = set(filters.statuses or config.open_statuses)
     assignee = config.person(filters.assignee).handle if filters.assignee else None  # type: ignore[union-attr]
-    requesters = _requester_keys(config, filters.requester) if filters.requester else None
     chosen = []
     for ticket in tickets:
         if statuses is not None and ticket.status not in statuses:
@@ -71,7 +58,7 @@ def select(tickets: Iterable[Ticket], filters: Filters, config: Config) -> list[
             continue
         if filters.unassigned and ticket.assignee:
             continue
-        if requesters is not None and ticket.requester.casefold() not in requesters:
+        if filters.requester is not None and not is_requester(config, ticket, filters.requester):
             continue
         if filters.category is not None and ticket.category != filters.category:
             continue
@@ -119,24 +106,3 @@ class Listing:
     tickets: list[Ticket]  # chosen and sorted
     problems: list[GitdeskError]  # files that could not be read
     all_ids: list[str]  # every ticket in the desk, for abbreviating IDs (when asked for)
-
-
-def query(desk: Desk, filters: Filters, sort_key: str | None, *, with_facts: bool = True,
-          with_ids: bool = False) -> Listing:
-    """The tickets a listing shows, read through the index (refreshed from the work tree first).
-
-    The index narrows by status; the exact filtering and sorting are the same
-    ``select``/``sort`` used on tickets read straight from the files.
-    """
-    from gitdesk.cache import db as cache
-    from gitdesk.cache import index
-
-    filters.validate(desk.config)
-    statuses = None if ALL in filters.statuses else list(filters.statuses or desk.config.open_statuses)
-    with cache.open_cache(desk.repo, desk.prefix) as connection:
-        person = desk.config.person(filters.assignee) if filters.assignee else None
-        found, problems = index.tickets(desk, connection, statuses, with_facts, queue=filters.queue,
-                                        assignee=person.handle if person else None, unassigned=filters.unassigned)
-        every_id = index.all_ids(connection) if with_ids else []  # 100,000 ids cost 0.08 s
-    chosen = sort(select(found, filters, desk.config), sort_key, desk.config)
-    return Listing(chosen, problems, every_id)

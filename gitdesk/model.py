@@ -82,6 +82,7 @@ class Ticket:
     entries: tuple[Entry, ...] = ()
     resolution: str | None = None
     conversation_text: str = ""  # hand-written text in the conversation outside any entry
+    appendix: str = ""  # a team's own sections after the conversation or resolution (## See also), as written
 
     def field_value(self, name: str) -> Any:
         """A front-matter field by name, known or custom."""
@@ -205,17 +206,19 @@ class Config:
     reports: ReportSettings = field(default_factory=ReportSettings)
     sla: SlaSettings = field(default_factory=SlaSettings)
     mail: MailSettings = field(default_factory=MailSettings)
+    _by_email: Mapping[str, Person] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Listings ask once per ticket: a dict, not a scan of every person.
+        by_email = {person.email.casefold(): person for person in reversed(list(self.people.values())) if person.email}
+        object.__setattr__(self, "_by_email", by_email)
 
     def person(self, handle_or_email: str) -> Person | None:
         """Look a person up by handle or (case-insensitive) email."""
         found = self.people.get(handle_or_email)
         if found is not None:
             return found
-        wanted = handle_or_email.casefold()
-        for person in self.people.values():
-            if person.email and person.email.casefold() == wanted:
-                return person
-        return None
+        return self._by_email.get(handle_or_email.casefold())
 
     def queues_of(self, handle: str) -> tuple[str, ...]:
         return tuple(name for name, queue in self.queues.items() if handle in queue.members)

@@ -109,7 +109,7 @@ LIST_COLUMNS = ("id", "status", "priority", "queue", "assignee", "age", "title")
 
 def ticket_list(tickets: Sequence[Ticket], fmt: str, now: datetime, all_ids: Iterable[str] = (),
                 timings: Mapping[str, Timings] | None = None) -> None:
-    from gitdesk.desk import TICKETS
+    from gitdesk.paths import TICKETS
 
     if fmt in ("json", "csv"):
         records = [ticket_record(ticket, f"{TICKETS}/{ticket.id}.md") for ticket in tickets]

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import re
 
-# C0 controls except newline and tab, DEL, C1 controls, and the invisible
-# formatting characters that reorder or hide text.
+# C0 controls except newline and tab, DEL, C1 controls, the invisible formatting
+# characters that reorder or hide text, noncharacters and lone surrogates.
 _UNSAFE = re.compile(
     "[\x00-\x08\x0b-\x1f\x7f-\x9f"  # C0 (but \\t and \\n), DEL, C1
-    "\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"  # zero-width, bidi
+    "\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2069\ufeff"  # zero-width, bidi
+    "\ufdd0-\ufdef\ufffe\uffff\ud800-\udfff]"  # noncharacters, surrogates
 )
 
 
@@ -28,6 +29,14 @@ def visible(text: str) -> str:
     if text.isprintable():  # the common case; every character _UNSAFE matches is unprintable
         return text
     return _UNSAFE.sub(_show, text)
+
+
+def clean_line(text: str) -> str:
+    """``text`` as one clean line: control and invisible formatting characters dropped,
+    every run of white space one space. What a title, a name or a mail header keeps."""
+    if text.isprintable() and "  " not in text and text == text.strip():
+        return text
+    return " ".join(_UNSAFE.sub(" ", text).split())
 
 
 def one_line(text: str) -> str:

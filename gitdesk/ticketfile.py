@@ -21,8 +21,8 @@ from datetime import date, datetime
 from typing import Any
 
 from gitdesk import frontmatter
-from gitdesk.clock import as_utc, format_utc
-from gitdesk.errors import TicketFormatError
+from gitdesk.clock import FIRST_YEAR, LAST_YEAR, as_utc, format_utc, parse_time
+from gitdesk.errors import GitdeskError, TicketFormatError
 from gitdesk.model import FIELD_ORDER, KNOWN_FIELDS, REQUIRED_FIELDS, Entry, Ticket
 
 CONVERSATION = "Conversation"
@@ -87,7 +87,7 @@ def parse(text: str, path: str | None = None) -> tuple[Ticket, Document]:
     description = _clean(normal[front.body_start:layout.description_end])
     resolution = _clean(_section_text(normal, layout.resolution)) if layout.resolution else ""
     ticket = replace(ticket, description=description, entries=entries, resolution=resolution or None,
-                     conversation_text=conversation_text)
+                     conversation_text=conversation_text, appendix=layout.appendix(normal))
     document = Document(normal, newline, bom, front, layout.description_end, layout.conversation,
                         layout.resolution, layout.open_fence_line, odd, path)
     return ticket, document
@@ -111,7 +111,8 @@ def read_ticket(text: str, path: str | None = None) -> Ticket:
                                      else ((), "", ()))
     resolution = _clean(_section_text(normal, layout.resolution)) if layout.resolution else ""
     return replace(ticket, description=_clean(normal[body_start:layout.description_end]), entries=entries,
-                   resolution=resolution or None, conversation_text=conversation_text)
+                   resolution=resolution or None, conversation_text=conversation_text,
+                   appendix=layout.appendix(normal))
 
 
 def _clean(text: str) -> str:
@@ -172,6 +173,10 @@ class _Layout:
     conversation: tuple[int, int] | None
     resolution: tuple[int, int] | None
     open_fence_line: int | None
+    others: tuple[tuple[int, int], ...] = ()  # every other level-2 section after the description
+
+    def appendix(self, text: str) -> str:
+        return "\n\n".join(part for part in (_clean(text[start:end]) for start, end in self.others) if part)
 
 
 def _sections(text: str, body_start: int) -> _Layout:
@@ -203,8 +208,11 @@ def _sections(text: str, body_start: int) -> _Layout:
         following = [p for p in level2 if p > start]
         spans[name] = (start, following[0] if following else length)
     description_end = min(found.values()) if found else length
+    known = set(found.values())
+    others = tuple((start, next((p for p in level2 if p > start), length)) for start in level2
+                   if start >= description_end and start not in known)
     return _Layout(description_end, spans.get(CONVERSATION), spans.get(RESOLUTION),
-                   fence_line if fence is not None else None)
+                   fence_line if fence is not None else None, others)
 
 
 def _section_text(text: str, span: tuple[int, int]) -> str:
@@ -241,8 +249,8 @@ def _entries(text: str, span: tuple[int, int], path: str | None) -> tuple[tuple[
             (body if current is not None else before).append(line)
             continue
         try:
-            at = _entry_time(match.group(1))
-        except ValueError:
+            at = parse_time(match.group(1))
+        except GitdeskError:
             raise TicketFormatError(
                 f"conversation entry has a bad time {match.group(1)!r}", path=path,
                 line=first_line + offset,
@@ -253,18 +261,6 @@ def _entries(text: str, span: tuple[int, int], path: str | None) -> tuple[tuple[
         body = []
     flush()
     return tuple(entries), _clean("\n".join(before)), tuple(odd)
-
-
-def _plausible(value: date) -> bool:
-    return 1970 <= value.year <= 9998
-
-
-def _entry_time(text: str) -> datetime:
-    value = text[:-1] + "+00:00" if text.endswith("Z") else text
-    parsed = datetime.fromisoformat(value)
-    if parsed.tzinfo is None or not _plausible(parsed):
-        raise ValueError(text)
-    return as_utc(parsed)
 
 
 def _ticket(front: frontmatter.FrontMatter, path: str | None) -> Ticket:
@@ -307,7 +303,7 @@ def _ticket(front: frontmatter.FrontMatter, path: str | None) -> Ticket:
         return tuple(value)
 
     created = data["created"]
-    if not isinstance(created, (datetime, date)) or not _plausible(created):
+    if not isinstance(created, (datetime, date)) or not FIRST_YEAR <= created.year <= LAST_YEAR:
         raise TicketFormatError(
             "created must be a time like 2026-11-20T09:14:00Z (years 1970 to 9998)", path=path,
             line=line_of("created"),

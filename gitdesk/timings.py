@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from gitdesk import workflow
-from gitdesk.desk import Desk
 from gitdesk.durations import parse_duration
 from gitdesk.errors import GitdeskError
 from gitdesk.model import ESCALATION, QUESTION, REPLY, TIME, Config, Ticket
@@ -78,18 +77,11 @@ class Timings:
         }
 
 
-def is_requester(config: Config, ticket: Ticket, author: str) -> bool:
-    if author.casefold() == ticket.requester.casefold():
-        return True
-    person, requester = config.person(author), config.person(ticket.requester)
-    return person is not None and person is requester
-
-
 def _seconds(delta: timedelta) -> int:
     return max(0, int(delta.total_seconds()))
 
 
-def compute(config: Config, ticket: Ticket, statuses: Sequence[tuple[datetime, str]], now: datetime) -> Timings:
+def derive(config: Config, ticket: Ticket, statuses: Sequence[tuple[datetime, str]], now: datetime) -> Timings:
     """Timings of ``ticket`` from its status history ``[(when, status), …]`` (oldest first)."""
     history = list(statuses) or [(ticket.created, ticket.status)]
     if history[-1][1] != ticket.status:  # uncommitted or history-less: the file has the last word
@@ -123,7 +115,7 @@ def compute(config: Config, ticket: Ticket, statuses: Sequence[tuple[datetime, s
         return max(0, _seconds(end - ticket.created) - pending_until(end))
 
     responses = [entry.at for entry in ticket.entries
-                 if entry.kind in (REPLY, QUESTION) and not is_requester(config, ticket, entry.author)]
+                 if entry.kind in (REPLY, QUESTION) and not workflow.is_requester(config, ticket, entry.author)]
     first_response = min(responses) if responses else None
     entries = []
     for entry in ticket.entries:
@@ -147,11 +139,3 @@ def compute(config: Config, ticket: Ticket, statuses: Sequence[tuple[datetime, s
         time_spent_seconds=sum(entry.seconds for entry in entries),
         time_entries=tuple(entries),
     )
-
-
-def for_tickets(desk: Desk, tickets: Sequence[Ticket], now: datetime) -> dict[str, Timings]:
-    """Timings of many tickets, with one read of the audit log."""
-    from gitdesk.cache import history
-
-    statuses = history.status_events(desk, [ticket.id for ticket in tickets])
-    return {ticket.id: compute(desk.config, ticket, statuses.get(ticket.id, ()), now) for ticket in tickets}

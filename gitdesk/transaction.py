@@ -24,12 +24,11 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from gitdesk import git
+from gitdesk import git, paths
 from gitdesk.clock import git_date
 from gitdesk.errors import GitdeskError, GitError, UnsafePath
 
 JOURNAL = "journal.json"
-MAX_NAME_BYTES = 200  # per path component; file systems allow 255, and temp names add a suffix
 
 
 def _umask() -> int:
@@ -44,9 +43,7 @@ def atomic_write(path: Path, data: bytes, *, create_new: bool = False) -> None:
     With ``create_new`` the file must not exist yet, and an existing one is
     never overwritten (a hard link is atomic and exclusive).
     """
-    if path.is_symlink():
-        raise UnsafePath(f"{path.name} is a symbolic link; gitdesk never writes through links",
-                         path=str(path))
+    paths.refuse_link(path, str(path))
     temp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o666 & ~_umask())
     try:
@@ -148,20 +145,7 @@ def land(repo: git.Repo, parent: str | None, commit: str, files: Mapping[str, by
 def _refuse_linked_parents(top: Path, path: str) -> None:
     """A folder on the way to a file we write must be a real folder inside the
     work tree, never a link a hostile commit planted (attachments/ -> /etc)."""
-    parts = path.split("/")
-    if any(part in ("", ".", "..") for part in parts) or path.startswith("/"):
-        raise UnsafePath("is not a plain path inside the desk", path=path)
-    if any(len(part.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES for part in parts):
-        # File systems stop at 255 bytes, and the temp file's name is longer than the file's.
-        raise UnsafePath(f"a name in this path is longer than {MAX_NAME_BYTES} bytes", path=path)
-    current = top
-    for part in parts[:-1]:
-        current = current / part
-        if current.is_symlink():
-            raise UnsafePath(f"{part}/ is a symbolic link; gitdesk never writes through links", path=path,
-                             hint=f"replace the link {current.relative_to(top)} with a folder")
-        if not current.exists():
-            return
+    paths.inside(top, path)
 
 
 def _read_or_none(path: Path) -> bytes | None:

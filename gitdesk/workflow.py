@@ -32,6 +32,15 @@ def is_email(text: str) -> bool:
     return bool(_EMAIL.match(text))
 
 
+def is_requester(config: Config, ticket: Ticket, who: str) -> bool:
+    """Whether ``who`` (a handle or an address) asked for ``ticket``: the same address or
+    handle, ignoring case, or the same person in config under another name."""
+    if who.casefold() == ticket.requester.casefold():
+        return True
+    person = config.person(who)
+    return person is not None and person is config.person(ticket.requester)
+
+
 def is_done(config: Config, status: str) -> bool:
     known = config.statuses.get(status)
     return bool(known and known.done)

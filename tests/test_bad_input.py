@@ -164,7 +164,7 @@ def test_a_symlink_in_tickets_is_refused_never_followed(desk: Desk, tmp_path: Pa
     before = secret.read_bytes()
     error = desk.fails("reply", "GD-01M7W2Y76XX6GSW012", "-m", "x")
     assert error == ("gitdesk: error: tickets/GD-01M7W2Y76XX6GSW012.md: is a symbolic link; gitdesk never "
-                     "follows links in tickets/ (replace the link with the ticket file itself)")
+                     "follows links (replace the link with the ticket file itself)")
     assert secret.read_bytes() == before
     listed = desk.run("list", "--all", "--format", "csv")
     assert "GD-01M7W2Y76XX6GSW012" not in listed.stdout and "symbolic link" in listed.stderr
@@ -175,7 +175,7 @@ def test_tickets_directory_as_a_symlink_is_refused(desk: Desk, tmp_path: Path) -
     elsewhere = tmp_path / "elsewhere"
     (desk.path / "tickets").rename(elsewhere)
     (desk.path / "tickets").symlink_to(elsewhere)
-    assert "tickets/ is a symbolic link" in desk.fails("list")
+    assert "tickets/: is a symbolic link" in desk.fails("list")
 
 
 def test_git_identity_not_configured(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:

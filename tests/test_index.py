@@ -125,6 +125,7 @@ def test_the_index_and_the_files_agree_on_a_generated_desk(tmp_path: Path) -> No
 
     generate(tmp_path / "big", 400, seed=7)
     from gitdesk import listing, render
+    from gitdesk.cache import index
     from gitdesk.desk import Desk as RealDesk
 
     desk = RealDesk.open(tmp_path / "big", explicit=True)
@@ -132,7 +133,7 @@ def test_the_index_and_the_files_agree_on_a_generated_desk(tmp_path: Path) -> No
                     listing.Filters(statuses=("all",), assignee="alice"), listing.Filters(queue="facilities"),
                     listing.Filters(statuses=("all",), labels=("printer",)), listing.Filters(unassigned=True)):
         for sort in (None, "priority", "-created", "title"):
-            from_index = listing.query(desk, filters, sort).tickets
+            from_index = index.query(desk, filters, sort).tickets
             tickets, _ = desk.all_tickets(body=False)
             from_files = listing.sort(listing.select(tickets, filters, desk.config), sort, desk.config)
             assert [render.ticket_record(t, "") for t in from_index] == [render.ticket_record(t, "")

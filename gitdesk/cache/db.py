@@ -12,8 +12,12 @@ import contextlib
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gitdesk import git
+
+if TYPE_CHECKING:
+    from gitdesk.desk import Desk
 
 FILE = "cache.sqlite"
 SCHEMA_VERSION = "7"  # bump whenever the tables or what they hold change
@@ -74,6 +78,11 @@ def _open_if_usable(path: Path) -> sqlite3.Connection | None:
         return connection
     connection.close()
     return None
+
+
+def connect(desk: Desk) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+    """The desk's cache (see ``open_cache``)."""
+    return open_cache(desk.repo, desk.prefix)
 
 
 @contextlib.contextmanager

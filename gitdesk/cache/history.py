@@ -17,10 +17,11 @@ from datetime import datetime, timezone
 from typing import Any
 
 from gitdesk import changes, git, ticketfile
-from gitdesk.cache import db as cache
+from gitdesk.cache import db
 from gitdesk.desk import Desk
 from gitdesk.errors import GitdeskError
 from gitdesk.model import Ticket
+from gitdesk.timings import Timings, derive
 
 _FORMAT = "%x1e%H%x1f%P%x1f%at%x1f%an%x1f%ae%x1f" \
           "%(trailers:key=Gitdesk-Actor,valueonly,separator=%x2c)%x1f" \
@@ -277,7 +278,7 @@ def _commit_events(commit: _Commit, versions: _Versions) -> list[tuple[Any, ...]
 
 
 def _update_reachable(repo: git.Repo, connection: sqlite3.Connection, head: str) -> None:
-    tip = cache.get_meta(connection, "reach_tip")
+    tip = db.get_meta(connection, "reach_tip")
     if tip == head:
         return
     incremental = tip is not None and git.run_result(repo, "merge-base", "--is-ancestor", tip, head).returncode == 0
@@ -291,7 +292,7 @@ def _update_reachable(repo: git.Repo, connection: sqlite3.Connection, head: str)
     start = connection.execute("SELECT COALESCE(MAX(pos), 0) FROM reachable").fetchone()[0] + 1
     connection.executemany("INSERT OR IGNORE INTO reachable VALUES (?, ?)",
                            [(sha, start + index) for index, sha in enumerate(shas)])
-    cache.set_meta(connection, "reach_tip", head)
+    db.set_meta(connection, "reach_tip", head)
     connection.execute("COMMIT")
 
 
@@ -300,11 +301,11 @@ def refresh(desk: Desk, connection: sqlite3.Connection) -> str | None:
     _, head = git.head(desk.repo)
     if head is None:
         return None
-    if cache.get_meta(connection, "reach_tip") == head and cache.get_meta(connection, "scan_head") == head:
+    if db.get_meta(connection, "reach_tip") == head and db.get_meta(connection, "scan_head") == head:
         return head
     _scan(desk.repo, connection, head, [desk.prefix])
     _update_reachable(desk.repo, connection, head)
-    cache.set_meta(connection, "scan_head", head)
+    db.set_meta(connection, "scan_head", head)
     return head
 
 
@@ -352,7 +353,7 @@ FROM events e JOIN commits c ON c.sha = e.commit_sha JOIN reachable r ON r.sha =
 
 
 def ticket_log(desk: Desk, ticket_id: str) -> list[LogEntry]:
-    with cache.open_cache(desk.repo, desk.prefix) as connection:
+    with db.connect(desk) as connection:
         refresh(desk, connection)
         rows = connection.execute(_SELECT + " WHERE e.ticket = ? ORDER BY e.time, r.pos, e.seq",
                                   (ticket_id,)).fetchall()
@@ -376,7 +377,7 @@ def desk_log(desk: Desk, filters: LogFilter) -> list[LogEntry]:
         clauses.append("e.time < ?")
         params.append(int(filters.until.timestamp()))
     where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
-    with cache.open_cache(desk.repo, desk.prefix) as connection:
+    with db.connect(desk) as connection:
         refresh(desk, connection)
         rows = connection.execute(_SELECT + where + " ORDER BY e.time, r.pos, e.seq", params).fetchall()
     entries = _entries_from_rows(desk, rows)
@@ -395,7 +396,7 @@ def desk_log(desk: Desk, filters: LogFilter) -> list[LogEntry]:
 def status_events(desk: Desk, ticket_ids: Sequence[str] | None = None) -> dict[str, list[tuple[datetime, str]]]:
     """Each ticket's status over time: (when, new status), oldest first, from the audit log."""
     query = _SELECT + " WHERE (e.kind = 'new' OR (e.kind = 'field' AND e.field = 'status'))"
-    with cache.open_cache(desk.repo, desk.prefix) as connection:
+    with db.connect(desk) as connection:
         refresh(desk, connection)
         if ticket_ids is not None and len(ticket_ids) < 500:
             marks = ",".join("?" * len(ticket_ids))
@@ -417,7 +418,7 @@ def status_log(desk: Desk) -> tuple[dict[str, list[tuple[datetime, str]]], dict[
     status changes, (when, before, after, who): both from one pass over the cache."""
     query = _SELECT + " WHERE (e.kind = 'new' OR (e.kind = 'field' AND e.field = 'status'))" \
                       " ORDER BY e.time, r.pos, e.seq"
-    with cache.open_cache(desk.repo, desk.prefix) as connection:
+    with db.connect(desk) as connection:
         refresh(desk, connection)
         rows = connection.execute(query).fetchall()
     statuses: dict[str, list[tuple[datetime, str]]] = {}
@@ -429,3 +430,9 @@ def status_log(desk: Desk) -> tuple[dict[str, list[tuple[datetime, str]]], dict[
         if row[4] == "field":
             changes.setdefault(row[1], []).append((at, row[6], row[7], who_of(row[11], row[12], row[10])))
     return statuses, changes
+
+
+def timings(desk: Desk, tickets: Sequence[Ticket], now: datetime) -> dict[str, Timings]:
+    """Timings of many tickets, with one read of the audit log."""
+    statuses = status_events(desk, [ticket.id for ticket in tickets])
+    return {ticket.id: derive(desk.config, ticket, statuses.get(ticket.id, ()), now) for ticket in tickets}

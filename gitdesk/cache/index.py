@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sqlite3
 import time
 from collections.abc import Iterable, Sequence
@@ -23,10 +22,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any
 
-from gitdesk import ticketfile
-from gitdesk.desk import TICKETS, Desk, read_regular
-from gitdesk.errors import GitdeskError, TicketFormatError, UnsafePath
+from gitdesk import ids, listing, paths, ticketfile
+from gitdesk.cache import db
+from gitdesk.desk import Desk, read_regular
+from gitdesk.errors import GitdeskError, TicketFormatError
 from gitdesk.model import INTERNAL_KINDS, KNOWN_FIELDS, TIME, Entry, Ticket
+from gitdesk.paths import TICKETS
 
 RACY_NS = 2_000_000_000
 
@@ -117,9 +118,7 @@ class RefreshStats:
 
 def _scan_directory(desk: Desk) -> dict[str, os.stat_result]:
     directory = desk.tickets_dir
-    if directory.is_symlink():
-        raise UnsafePath("tickets/ is a symbolic link; gitdesk never follows links",
-                         path=TICKETS, hint="replace it with a real directory")
+    paths.refuse_link(directory, TICKETS + "/", hint="replace it with a real directory")
     found: dict[str, os.stat_result] = {}
     try:
         with os.scandir(directory) as entries:
@@ -189,16 +188,12 @@ def refresh(desk: Desk, connection: sqlite3.Connection) -> RefreshStats:
     just those are compared. Anything else (a commit, a checkout, a first run)
     compares every file's stat.
     """
-    from gitdesk.cache.db import get_meta
-
     connection.executescript(TABLES)
-    if desk.tickets_dir.is_symlink():
-        raise UnsafePath("tickets/ is a symbolic link; gitdesk never follows links",
-                         path=TICKETS, hint="replace it with a real directory")
-    last = int(get_meta(connection, "index_refreshed_ns") or 0)
+    paths.refuse_link(desk.tickets_dir, TICKETS + "/", hint="replace it with a real directory")
+    last = int(db.get_meta(connection, "index_refreshed_ns") or 0)
     state = _git_state(desk)
     try:
-        stored = json.loads(get_meta(connection, "index_git_state") or "null")
+        stored = json.loads(db.get_meta(connection, "index_git_state") or "null")
     except ValueError:
         stored = None
     if state is not None and isinstance(stored, dict) and stored.get("index") == state["index"]:
@@ -223,16 +218,12 @@ def refresh(desk: Desk, connection: sqlite3.Connection) -> RefreshStats:
 def _refresh_by_stat(desk: Desk, connection: sqlite3.Connection, last: int,
                      state: dict[str, Any] | None) -> RefreshStats:
     """Compare every file's stat with what was indexed; read the ones that differ."""
-    from gitdesk.cache.db import get_meta
-
     on_disk = _scan_directory(desk)
     fingerprint = _fingerprint(on_disk)
     racy = _racy(on_disk, last)
-    if not racy and get_meta(connection, "index_fingerprint") == fingerprint:
+    if not racy and db.get_meta(connection, "index_fingerprint") == fingerprint:
         if state is not None:
-            from gitdesk.cache.db import set_meta
-
-            set_meta(connection, "index_git_state", json.dumps(state))
+            db.set_meta(connection, "index_git_state", json.dumps(state))
         return RefreshStats(0, 0, len(on_disk))
     stored = {name: (mtime, size, ino) for name, mtime, size, ino in
               connection.execute("SELECT name, mtime_ns, size, ino FROM tickets")}
@@ -256,16 +247,29 @@ def update(desk: Desk, connection: sqlite3.Connection, names: Sequence[str]) -> 
     _write(desk, connection, on_disk, list(on_disk), [], None, None)
 
 
+def written(desk: Desk, ticket_files: Sequence[str]) -> None:
+    """Index ticket files this process has just committed, so that a shortcut that
+    skips the full freshness check (suggestions right after ``new``) sees them.
+    Only an index that exists is updated; the next full check would find them anyway."""
+    names = [path.rsplit("/", 1)[-1] for path in ticket_files if path.startswith(TICKETS + "/")]
+    if not names or not db.path_of(desk.repo, desk.prefix).exists():
+        return
+    try:
+        with db.connect(desk) as connection:
+            update(desk, connection, names)
+    except sqlite3.Error as error:
+        raise GitdeskError(f"the change is committed, but the index in .git/gitdesk could not be updated: {error}",
+                           hint="the next gitdesk command rebuilds what it needs") from None
+
+
 def _write(desk: Desk, connection: sqlite3.Connection, on_disk: dict[str, os.stat_result], changed: list[str],
            removed: list[str], fingerprint: str | None, state: dict[str, Any] | None) -> RefreshStats:
     """Index ``changed`` and drop ``removed``. ``fingerprint`` is the whole directory's
     after a full scan (None after a partial one: the next full check cannot be skipped
     by it); ``state`` is Git's view to record (None after a write-through, which cannot
     vouch for the rest of the desk)."""
-    from gitdesk.cache.db import set_meta
-
     started = time.time_ns()
-    pattern = re.compile(rf"^{re.escape(desk.config.id_prefix)}-[0-9A-HJKMNP-TV-Z]{{18}}\.md$")
+    pattern = ids.id_pattern(desk.config.id_prefix)
     rows: list[tuple[Any, ...]] = []
     texts: list[tuple[str, ...]] = []
     directory = str(desk.tickets_dir)
@@ -274,7 +278,7 @@ def _write(desk: Desk, connection: sqlite3.Connection, on_disk: dict[str, os.sta
         path = f"{TICKETS}/{name}"
         problem: str | None = None
         ticket: Ticket | None = None
-        if not pattern.match(name):
+        if not name.endswith(".md") or not pattern.match(name[:-3]):
             problem = str(TicketFormatError("is not named like a ticket of this desk, so it is not listed",
                                             path=path, hint="gitdesk check explains"))
         else:
@@ -315,9 +319,9 @@ def _write(desk: Desk, connection: sqlite3.Connection, on_disk: dict[str, os.sta
                 connection.execute("INSERT INTO ticket_text (rowid, name, title, description, conversation, notes, "
                                    "resolution) VALUES (?, ?, ?, ?, ?, ?, ?)", (cursor.lastrowid, *text))
         if fingerprint is not None or state is not None:
-            set_meta(connection, "index_refreshed_ns", str(started))
-        set_meta(connection, "index_fingerprint", fingerprint or "")
-        set_meta(connection, "index_git_state", json.dumps(state) if state is not None else "")
+            db.set_meta(connection, "index_refreshed_ns", str(started))
+        db.set_meta(connection, "index_fingerprint", fingerprint or "")
+        db.set_meta(connection, "index_git_state", json.dumps(state) if state is not None else "")
         connection.execute("COMMIT")
     except BaseException:
         connection.execute("ROLLBACK")
@@ -369,3 +373,21 @@ def ids_where(connection: sqlite3.Connection, names: Iterable[str]) -> list[str]
     wanted = list(names)
     return [row[0] for row in connection.execute(
         f"SELECT id FROM tickets WHERE name IN ({','.join('?' * len(wanted))})", wanted)]
+
+
+def query(desk: Desk, filters: listing.Filters, sort_key: str | None, *, with_facts: bool = True,
+          with_ids: bool = False) -> listing.Listing:
+    """The tickets a listing shows, read through the index (refreshed from the work tree first).
+
+    The index narrows by status; the exact filtering and sorting are the same
+    ``select``/``sort`` used on tickets read straight from the files.
+    """
+    filters.validate(desk.config)
+    statuses = None if listing.ALL in filters.statuses else list(filters.statuses or desk.config.open_statuses)
+    with db.connect(desk) as connection:
+        person = desk.config.person(filters.assignee) if filters.assignee else None
+        found, problems = tickets(desk, connection, statuses, with_facts, queue=filters.queue,
+                                        assignee=person.handle if person else None, unassigned=filters.unassigned)
+        every_id = all_ids(connection) if with_ids else []  # 100,000 ids cost 0.08 s
+    chosen = listing.sort(listing.select(found, filters, desk.config), sort_key, desk.config)
+    return listing.Listing(chosen, problems, every_id)

@@ -110,8 +110,7 @@ def refresh(repo: git.Repo, name: str, args: Sequence[str]) -> HookResult:
     it, never inside a checkout. Problems are not worth failing Git for.
     """
     del args
-    from gitdesk.cache import db as cache
-    from gitdesk.cache import history, index
+    from gitdesk.cache import db, history, index
     from gitdesk.desk import Desk
 
     if repo.top == repo.git_dir:
@@ -128,10 +127,10 @@ def refresh(repo: git.Repo, name: str, args: Sequence[str]) -> HookResult:
                 if result.commit:
                     messages.append(f"gitdesk: rebuilt the knowledge base after the merge [{result.commit[:7]}]")
         for prefix in check.desk_prefixes(repo, None):
-            if not cache.path_of(repo, prefix).exists():
+            if not db.path_of(repo, prefix).exists():
                 continue
             desk = Desk.open(repo.top / prefix, explicit=True)
-            with cache.open_cache(repo, prefix) as connection:
+            with db.open_cache(repo, prefix) as connection:
                 history.refresh(desk, connection)
                 index.refresh(desk, connection)
     except GitdeskError as error:

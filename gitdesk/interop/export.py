@@ -11,9 +11,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from gitdesk import timings
-from gitdesk.desk import TICKETS, Desk
+from gitdesk.cache import history
+from gitdesk.desk import Desk
 from gitdesk.errors import GitdeskError
+from gitdesk.paths import TICKETS
 
 
 def records(desk: Desk, now: datetime, *, flat: bool = False) -> tuple[list[dict[str, Any]], list[GitdeskError]]:
@@ -24,7 +25,7 @@ def records(desk: Desk, now: datetime, *, flat: bool = False) -> tuple[list[dict
 
     tickets, problems = desk.all_tickets()  # the whole text of every file: the index keeps only facts
     tickets.sort(key=lambda ticket: ticket.id)
-    derived = timings.for_tickets(desk, tickets, now)
+    derived = history.timings(desk, tickets, now)
     found = []
     for ticket in tickets:
         record = ticket_record(ticket, f"{TICKETS}/{ticket.id}.md")

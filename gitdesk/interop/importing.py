@@ -22,9 +22,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from gitdesk import actions, clock, ids, ticketfile, workflow
+from gitdesk.cache import db, index
 from gitdesk.desk import Actor, Desk
 from gitdesk.errors import GitdeskError, ValidationError
 from gitdesk.model import REPLY, Entry, Ticket
+from gitdesk.text import clean_line
 
 IMPORTED_FROM = "imported_from"  # front-matter field: the record's key in its source
 
@@ -123,10 +125,7 @@ class _Builder:
         self.source = source
         self.default_queue = default_queue
         self.now = clock.now()
-        from gitdesk.cache import db as cache
-        from gitdesk.cache import index
-
-        with cache.open_cache(desk.repo, desk.prefix) as connection:
+        with db.connect(desk) as connection:
             existing, _ = index.tickets(desk, connection)
         self.known = {str(t.extra[IMPORTED_FROM]): t.id for t in existing if t.extra.get(IMPORTED_FROM)}
         self.taken = ids.Taken(t.id for t in existing)
@@ -177,7 +176,7 @@ class _Builder:
             record.notes.append(f"priority {record.priority!r} is not one of this desk's: the default instead")
         labels = tuple(dict.fromkeys(name for name in (label_name(label) for label in record.labels) if name))
         return actions.NewTicket(
-            title=" ".join(record.title.split())[:200] or "(no title)",
+            title=clean_line(record.title)[:200] or "(no title)",
             requester=self._requester(record), queue=queue, priority=priority, category=category,
             asset=record.asset, labels=labels, assignee=assignee, extra=((IMPORTED_FROM, record.key),),
         )
@@ -276,4 +275,5 @@ def run(desk: Desk, items: Iterable[Record | Skip], source: str, actor: Actor,
             result.commit = desk.commit_series([(files, message, at) for at, _, files, message in steps],
                                                f"import from {source}")
             result.commits = len(steps)
+            index.written(desk, sorted({path for _, _, files, _ in steps for path in files}))
     return result

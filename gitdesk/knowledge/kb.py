@@ -22,8 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from gitdesk.cache import db as cache
-from gitdesk.cache import index
+from gitdesk.cache import db, index
 from gitdesk.desk import Desk
 from gitdesk.model import Ticket
 from gitdesk.text import counted
@@ -79,7 +78,7 @@ def _eligible(ticket: Ticket) -> bool:
 def collect(desk: Desk) -> list[Article]:
     """Every article the desk's tickets make, in a stable order."""
     private = set(desk.config.private_fields)
-    with cache.open_cache(desk.repo, desk.prefix) as connection:
+    with db.connect(desk) as connection:
         index.refresh(desk, connection)
         rows = connection.execute(
             "SELECT t.front, t.entries, t.resolution, x.description FROM tickets t "

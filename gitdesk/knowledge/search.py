@@ -14,8 +14,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from gitdesk import listing
-from gitdesk.cache import db as cache
-from gitdesk.cache import index
+from gitdesk.cache import db, index
 from gitdesk.desk import Desk
 from gitdesk.errors import ValidationError
 from gitdesk.model import Ticket
@@ -96,7 +95,7 @@ def search(desk: Desk, text: str, filters: listing.Filters, *, limit: int = 20,
     if len(allowed) < len(COLUMNS):  # requesters never match on what they must not see
         match = "{" + " ".join(allowed) + "} : (" + match + ")"
     hits: list[Hit] = []
-    with cache.open_cache(desk.repo, desk.prefix) as connection:
+    with db.connect(desk) as connection:
         index.refresh(desk, connection)
         try:
             for row in _rows(connection, match, max(limit * 4, 50)):
@@ -147,8 +146,8 @@ def similar(desk: Desk, *, ticket: Ticket | None = None, text: str | None = None
         raise ValidationError("nothing to compare with", hint="give a ticket with a title, or --text TEXT")
     match = "{title description resolution} : (" + " OR ".join(f'"{term}"' for term in terms) + ")"
     scored: list[Similar] = []
-    with cache.open_cache(desk.repo, desk.prefix) as connection:
-        if just_written and cache.get_meta(connection, "index_refreshed_ns"):
+    with db.connect(desk) as connection:
+        if just_written and db.get_meta(connection, "index_refreshed_ns"):
             index.update(desk, connection, just_written)
         else:  # never built yet, or asked for explicitly: the full check
             index.refresh(desk, connection)

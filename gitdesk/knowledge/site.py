@@ -223,8 +223,7 @@ def _search_index(articles: Sequence[kb.Article]) -> str:
 
 def build(desk: Desk, directory: Path) -> SiteResult:
     """Write the site into ``directory`` (created, or emptied if it holds a previous site)."""
-    from gitdesk.cache import db as cache
-    from gitdesk.cache import index
+    from gitdesk.cache import db, index
 
     directory = directory.resolve()
     if directory.exists() and any(directory.iterdir()) and not (directory / ".gitdesk-site").exists():
@@ -244,7 +243,7 @@ def build(desk: Desk, directory: Path) -> SiteResult:
         (directory / _article_file(article)).write_text(
             _article_page(md, article, related[article.path], name), encoding="utf-8")
     (directory / "index.html").write_text(_index_page(articles, dict(desk.config.categories), name), encoding="utf-8")
-    with cache.open_cache(desk.repo, desk.prefix) as connection:
+    with db.connect(desk) as connection:
         tickets, _ = index.tickets(desk, connection, list(desk.config.open_statuses), with_facts=False)
     boards = _boards(desk, tickets)
     priorities = list(desk.config.priorities)

@@ -23,8 +23,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from gitdesk import actions, clock, ids, ticketfile, workflow
-from gitdesk.desk import TICKETS, Actor, Desk, LoadedTicket
+from gitdesk import actions, clock, feedback, ids, ticketfile, workflow
+from gitdesk.cache import db, index
+from gitdesk.desk import Actor, Desk, LoadedTicket
 from gitdesk.errors import GitdeskError, NotFound, ValidationError
 from gitdesk.feedback import FEEDBACK
 from gitdesk.mail import attachments
@@ -39,6 +40,7 @@ from gitdesk.mail.message import (
     with_thread_id,
 )
 from gitdesk.model import NOTE, REOPEN, REPLY, Entry, Route, Ticket
+from gitdesk.paths import TICKETS
 from gitdesk.text import counted
 
 KINDS = ("mbox", "maildir", "eml")
@@ -126,11 +128,7 @@ class _State:
 
     @classmethod
     def read(cls, desk: Desk) -> _State:
-        from gitdesk import feedback
-        from gitdesk.cache import db as cache
-        from gitdesk.cache import index
-
-        with cache.open_cache(desk.repo, desk.prefix) as connection:
+        with db.connect(desk) as connection:
             found, _ = index.tickets(desk, connection)
         by_message: dict[str, str] = {}
         for ticket in found:
@@ -185,7 +183,7 @@ def _thread_ticket(state: _State, incoming: Incoming) -> str | None:
 def _on_ticket(desk: Desk, ticket: Ticket, sender: str) -> bool:
     """Whether ``sender`` may add to ``ticket`` by mail: its requester, a person of
     the desk, or someone who already wrote in its conversation."""
-    if desk.config.person(sender) is not None or _is_requester(desk, ticket, sender):
+    if desk.config.person(sender) is not None or workflow.is_requester(desk.config, ticket, sender):
         return True
     folded = sender.casefold()
     return any(entry.author.casefold() == folded for entry in ticket.entries)
@@ -278,7 +276,7 @@ def _reply(state: _State, ticket: Ticket, incoming: Incoming, files: dict[str, b
     author = person.handle if person else incoming.sender
     text = _body_with_attachments(state, ticket.id, strip_quoted(incoming.text), incoming, files)
     text = ticketfile.escape_text(text) or "(no text)"
-    is_requester = _is_requester(desk, ticket, incoming.sender)
+    is_requester = workflow.is_requester(desk.config, ticket, incoming.sender)
     new = with_thread_id(ticket, incoming.message_id)
     status = desk.config.statuses
     may_open = is_requester and workflow.OPEN in status and workflow.OPEN in status[ticket.status].next
@@ -311,11 +309,11 @@ def feedback_score(text: str) -> tuple[int, str] | None:
 def _feedback(state: _State, ticket: Ticket, incoming: Incoming, files: dict[str, bytes]) -> tuple[str, str] | None:
     """Take the mail in as feedback on ``ticket`` if it answers a feedback request with a
     score from the requester: (outcome, detail), or None when it is not feedback."""
-    from gitdesk import feedback
     from gitdesk.mail.outgoing import FEEDBACK_TAG
 
-    if (FEEDBACK_TAG not in incoming.subject.casefold() or not _is_requester(state.desk, ticket, incoming.sender)
-            or not workflow.is_done(state.desk.config, ticket.status)):
+    config = state.desk.config
+    if (FEEDBACK_TAG not in incoming.subject.casefold() or not workflow.is_requester(config, ticket, incoming.sender)
+            or not workflow.is_done(config, ticket.status)):
         return None
     found = feedback_score(incoming.text)
     if found is None:
@@ -326,13 +324,6 @@ def _feedback(state: _State, ticket: Ticket, incoming: Incoming, files: dict[str
     rating, body = feedback.record(ticket.id, found[0], found[1], clock.now(), incoming.message_id)
     files[rating.path] = body.encode("utf-8")
     return "feedback", f"score {rating.score}"
-
-
-def _is_requester(desk: Desk, ticket: Ticket, sender: str) -> bool:
-    person = desk.config.person(sender)
-    if person is None:
-        return sender.casefold() == ticket.requester.casefold()
-    return desk.config.person(ticket.requester) is person
 
 
 def _rendered(state: _State, ticket: Ticket, created: bool) -> bytes:
@@ -496,6 +487,7 @@ def _land(desk: Desk, state: _State, items: list[Taken], files: dict[str, bytes]
         return
     result.commits.append(commit)
     result.items.extend(items)
+    index.written(desk, [path for path in files if path.startswith(TICKETS + "/")])
 
 
 def run(desk: Desk, kind: str, path: Path, *, chunk: int | None = None,

@@ -23,13 +23,12 @@ from email.message import Message
 
 from gitdesk.mail import html as htmltext
 from gitdesk.model import Ticket
+from gitdesk.text import clean_line
 
 LOOP_HEADER = "X-Gitdesk-Desk"  # set on every mail gitdesk sends; seen coming back, it is a loop
 MESSAGE_IDS = "message_ids"  # front-matter field: every Message-ID of a ticket's mail thread
 _REPLY_PREFIX = re.compile(r"^\s*((re|fwd?|aw|wg|sv|vs|antw|tr|r|rif|odp|fs)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 _MESSAGE_ID = re.compile(r"<[^<>\s]{1,500}>")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2069"
-                      r"\ufeff\ufdd0-\ufdef\ufffe\uffff\ud800-\udfff]")
 _SURROGATES = re.compile("[\ud800-\udfff]")
 _AUTO_SUBJECT = re.compile(r"^\s*(automatic reply|auto(matic)?[- ]?reply|out of (the )?office|autosvar|"
                            r"abwesenheitsnotiz|réponse automatique|undeliver(able|ed)|delivery status notification|"
@@ -81,11 +80,6 @@ class Incoming:
         return title[:200] or "(no subject)"
 
 
-def one_line(text: str) -> str:
-    """Header text safe to show and store: no control or direction characters, single spaced."""
-    return " ".join(_CONTROL.sub(" ", text).split())
-
-
 def _raw_text(value: object) -> str:
     """A header value as text. Raw 8-bit headers (common, though not allowed) come from the
     parser as undecodable bytes: read them as UTF-8, else Windows-1252, not as U+FFFD."""
@@ -126,7 +120,7 @@ def _header(message: Message, name: str) -> str:
     if "=?" in text:  # encoded words the lenient path left alone
         with contextlib.suppress(Exception):
             text = str(email.header.make_header(email.header.decode_header(text)))
-    return one_line(text)
+    return clean_line(text)
 
 
 def _addresses(message: Message, *names: str) -> list[tuple[str, str]]:
@@ -142,7 +136,7 @@ def _addresses(message: Message, *names: str) -> list[tuple[str, str]]:
             continue
         for display, address in pairs:
             if "@" in address:
-                found.append((one_line(display), address.strip().lower()))
+                found.append((clean_line(display), address.strip().lower()))
     return found
 
 
@@ -292,7 +286,7 @@ def _bounce(message: Message, raw: bytes, own_id: str) -> Bounce | None:
     text = raw[:1024 * 1024].decode("utf-8", "replace")
     fields: dict[str, str] = {}
     for name, value in _DSN_FIELD.findall(text):
-        fields.setdefault(name.casefold(), one_line(value)[:200])
+        fields.setdefault(name.casefold(), clean_line(value)[:200])
     action = (fields.get("action") or "failed").split()[0].lower()
     if action != "failed":  # "delayed", "delivered", "relayed": the mail may still arrive
         return None

@@ -28,9 +28,13 @@ from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 
+from gitdesk import actions, clock, workflow
+from gitdesk.actions import Outcome
+from gitdesk.desk import Actor, Desk
 from gitdesk.errors import GitdeskError, ValidationError
-from gitdesk.mail.message import LOOP_HEADER, one_line
+from gitdesk.mail.message import LOOP_HEADER, thread_ids, with_thread_id
 from gitdesk.model import Config, Person, Ticket
+from gitdesk.text import clean_line
 
 OUTBOX = "outbox"
 REFERENCES_KEPT = 10  # References grows with a thread; mail programs need only the recent ones
@@ -65,9 +69,7 @@ def smtp_settings(config: Config) -> Smtp | None:
 
 def recipient(config: Config, ticket: Ticket) -> str:
     """The requester's address; a requester known only by handle needs an email in config."""
-    from gitdesk.workflow import is_email
-
-    if is_email(ticket.requester):
+    if workflow.is_email(ticket.requester):
         return ticket.requester
     person = config.person(ticket.requester)
     if person is not None and person.email:
@@ -93,8 +95,8 @@ def compose(config: Config, ticket: Ticket, text: str, agent: Person | None, now
     # Long subjects stay on one line (RFC 5322 allows 998): Python folds them before the
     # first word otherwise, and some mail programs then show a leading space.
     message = EmailMessage(policy=email.policy.SMTP.clone(max_line_length=998))
-    desk_name = one_line(config.mail.name or config.desk_name)
-    sender = f"{one_line(agent.name)} ({desk_name})" if agent is not None else desk_name
+    desk_name = clean_line(config.mail.name or config.desk_name)
+    sender = f"{clean_line(agent.name)} ({desk_name})" if agent is not None else desk_name
     to = recipient(config, ticket)
     try:
         message["From"] = Address(display_name=sender, addr_spec=desk_address)
@@ -102,10 +104,10 @@ def compose(config: Config, ticket: Ticket, text: str, agent: Person | None, now
         message["Reply-To"] = Address(display_name=desk_name, addr_spec=desk_address)
     except (ValueError, TypeError, IndexError, email.errors.MessageError) as error:
         # Addresses mail took in (taro..yamada.@docomo.ne.jp) that Python will not write back out.
-        raise ValidationError(f"{ticket.id}: cannot mail {to!r}: {one_line(str(error))}",
+        raise ValidationError(f"{ticket.id}: cannot mail {to!r}: {clean_line(str(error))}",
                               hint="correct the requester's address (gitdesk set ID requester ADDRESS)") from None
-    title = one_line(ticket.title)
-    message["Subject"] = one_line(subject) if subject else f"Re: {title} [{ticket.id}]"
+    title = clean_line(ticket.title)
+    message["Subject"] = clean_line(subject) if subject else f"Re: {title} [{ticket.id}]"
     message["Date"] = email.utils.format_datetime(now)
     message_id = f"<{ticket.id}.{secrets.token_hex(8)}@{_domain(desk_address)}>"
     message["Message-ID"] = message_id
@@ -113,7 +115,7 @@ def compose(config: Config, ticket: Ticket, text: str, agent: Person | None, now
         message["In-Reply-To"] = thread[-1]
         message["References"] = " ".join(thread[-REFERENCES_KEPT:])
     message[LOOP_HEADER] = desk_name
-    signature = f"\n\n-- \n{one_line(agent.name) + chr(10) if agent is not None else ''}{desk_name}\n"
+    signature = f"\n\n-- \n{clean_line(agent.name) + chr(10) if agent is not None else ''}{desk_name}\n"
     message.set_content(text.rstrip() + signature)
     return message
 
@@ -139,7 +141,7 @@ def send(message: EmailMessage, smtp: Smtp) -> None:
                 client.login(smtp.user, smtp.password)
             client.send_message(message)
     except (smtplib.SMTPException, OSError) as error:
-        raise GitdeskError(f"could not send the mail via {smtp.host}:{smtp.port}: {one_line(str(error))}",
+        raise GitdeskError(f"could not send the mail via {smtp.host}:{smtp.port}: {clean_line(str(error))}",
                            hint="nothing was sent or changed; check mail.smtp and try again") from None
 
 
@@ -160,10 +162,69 @@ def dispatch(config: Config, ticket_id: str, message: EmailMessage, now: datetim
 def feedback_request(config: Config, ticket: Ticket, agent: Person | None, now: datetime,
                      thread: list[str]) -> EmailMessage:
     """Mail asking the requester to rate the help on a finished ticket, answered by a plain reply."""
-    title = one_line(ticket.title)
+    title = clean_line(ticket.title)
     text = (f"Your request \"{title}\" is done. How did we do?\n\n"
             "Reply to this mail with a number from 1 (very unhappy) to 5 (very happy) on the first line, "
             "and a comment below it if you like. Your answer goes to the desk's weekly review, "
             "not to the person who helped you.")
     return compose(config, ticket, text, agent, now, thread,
                    subject=f"How did we do? {title} [{ticket.id}] {FEEDBACK_TAG}")
+
+
+# --- actions that mail -------------------------------------------------------------
+
+
+def reply(desk: Desk, typed_id: str, text: str, actor: Actor) -> Outcome:
+    """A public reply that also goes to the requester by mail: sent over SMTP before
+    the commit (a failed send changes nothing), or queued in outbox/ by the commit."""
+    actor.require_person("mail the requester")
+    mutate = actions.replying(desk, text, actor)
+    with desk.writing():
+        loaded = desk.find(typed_id)
+        desk.ensure_clean([loaded.path])
+        new = mutate(loaded.ticket)
+        actions.validate_change(desk, loaded.ticket, new, loaded.path)
+        now = clock.now()
+        message = compose(desk.config, new, text, actor.person, now, thread_ids(new))
+        new = with_thread_id(new, str(message["Message-ID"]))
+        to = recipient(desk.config, new)
+        path = dispatch(desk.config, new.id, message, now)
+        if path is not None:
+            return actions.commit_change(desk, loaded, new, actor, "reply", extra_files={path: message.as_bytes()},
+                                         notes=[f"mail to {to} queued in {path}"])
+        try:
+            return actions.commit_change(desk, loaded, new, actor, "reply", notes=[f"mailed to {to}"])
+        except GitdeskError as error:
+            raise GitdeskError(f"the mail to {to} was sent, but the reply could not be recorded: {error}",
+                               hint=f"record it by hand: gitdesk reply {new.id} -m TEXT") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Requested:
+    ticket: str
+    to: str
+    outbox: str | None  # where the mail waits when no SMTP host is set
+    commit: str | None  # the commit that added it to outbox/
+
+
+def request_feedback(desk: Desk, typed_id: str, actor: Actor) -> Requested:
+    """Ask the requester of a finished ticket for a score by mail; their answer comes
+    back through ``gitdesk intake``. Sent over SMTP, or committed to outbox/."""
+    actor.require_person("ask for feedback")  # signed by the desk, but only its people may send in its name
+    with desk.writing():
+        ticket = desk.find(typed_id).ticket
+        if not workflow.is_done(desk.config, ticket.status):
+            raise ValidationError(f"{ticket.id} is {ticket.status}, not finished",
+                                  hint="ask for feedback once the ticket is resolved or closed")
+        now = clock.now()
+        message = feedback_request(desk.config, ticket, None, now, thread_ids(ticket))
+        to = recipient(desk.config, ticket)
+        path = dispatch(desk.config, ticket.id, message, now)
+        if path is None:
+            return Requested(ticket.id, to, None, None)
+        commit = desk.commit({path: message.as_bytes()},
+                             f"feedback request for {ticket.id}\n\nGitdesk-Action: feedback-request\n", now,
+                             new_files=frozenset({path}))
+    return Requested(ticket.id, to, path, commit)
+
+

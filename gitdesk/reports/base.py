@@ -17,9 +17,9 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from gitdesk import timings, workflow
-from gitdesk.cache import history, index
-from gitdesk.cache.db import open_cache
+from gitdesk.cache import db, history, index
 from gitdesk.desk import Desk
+from gitdesk.durations import format_duration
 from gitdesk.errors import ValidationError
 from gitdesk.model import Config, SlaSettings, Ticket
 from gitdesk.timings import RESOLVED_STATUSES, Timings
@@ -145,11 +145,7 @@ def percentile90(values: Sequence[float]) -> float | None:
 
 
 def duration_text(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    from gitdesk.render import duration
-
-    return duration(round(seconds))
+    return format_duration(seconds)
 
 
 def stat(samples: dict[str, float]) -> Cell:
@@ -212,7 +208,7 @@ class Facts:
         teams = {person.team for person in desk.config.people.values() if person.team}
         if scope.team is not None and scope.team not in teams:
             raise ValidationError(f"unknown team {scope.team!r}", hint=f"teams: {', '.join(sorted(teams))}")
-        with open_cache(desk.repo, desk.prefix) as connection:
+        with db.connect(desk) as connection:
             found, _ = index.tickets(desk, connection)
         self.all = found
         self.tickets = [t for t in found if self._in_scope(t, scope)]
@@ -235,7 +231,7 @@ class Facts:
 
     @functools.cached_property
     def timings(self) -> dict[str, Timings]:
-        return {t.id: timings.compute(self.config, t, self.statuses.get(t.id, ()), self.now) for t in self.tickets}
+        return {t.id: timings.derive(self.config, t, self.statuses.get(t.id, ()), self.now) for t in self.tickets}
 
     def _in_scope(self, ticket: Ticket, scope: Scope) -> bool:
         if scope.queue is not None and ticket.queue != scope.queue:

@@ -3,42 +3,29 @@ and ``importing.Skip``s, and never writes anything: ``gitdesk.importing`` does t
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
+
+from gitdesk import clock
+from gitdesk.errors import GitdeskError
 
 if TYPE_CHECKING:
     from gitdesk.interop.importing import Record, Skip
 
-_FORMATS = ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%d %H:%M:%S%z", "%Y-%m-%d %H:%M:%S",
-            "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d", "%d.%m.%Y %H:%M", "%d.%m.%Y")
-
-
 def parse_when(value: Any) -> datetime | None:
-    """A date or time as exports write them (ISO 8601, with or without zone or time), in UTC."""
-    if isinstance(value, datetime):
-        moment = value
-    elif value is None or not str(value).strip():
-        return None
-    else:
-        text = re.sub(r"Z$", "+0000", str(value).strip())
-        text = re.sub(r"([+-]\d\d):(\d\d)$", r"\1\2", text)
-        for pattern in _FORMATS:
-            try:
-                moment = datetime.strptime(text, pattern)
-                break
-            except ValueError:
-                continue
-        else:
-            if hasattr(value, "isoformat"):  # a YAML date
-                return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
+    """A date or time from an export (a string, or a YAML date or time), in UTC; None when
+    missing or not a date (the reader says what it could not carry over)."""
+    if isinstance(value, (datetime, date)):
+        try:
+            return clock.as_utc(value)
+        except (OverflowError, ValueError):  # 0001-01-01T00:00:00+01:00 is before the first moment
             return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+    if value is None or not str(value).strip():
+        return None
     try:
-        return moment.astimezone(timezone.utc)
-    except OverflowError:  # 0001-01-01T00:00:00+01:00 is before the first representable moment
+        return clock.parse_time(str(value))
+    except GitdeskError:
         return None
 
 
