@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from gitdesk import assignment, changes, clock, ids, paths, ticketfile, workflow
+from gitdesk import assignment, changes, clock, ids, paths, templates, ticketfile, workflow
 from gitdesk.desk import Actor, Desk, LoadedTicket
 from gitdesk.durations import format_duration, parse_duration
 from gitdesk.errors import GitdeskError, TransitionError, UnsafePath, ValidationError
@@ -188,6 +188,29 @@ class NewTicket:
     body: str = ""
     assignee: str | None = None
     extra: tuple[tuple[str, Any], ...] = ()
+
+    def draft_fields(self) -> dict[str, Any]:
+        """What was given on the command line, to prefill the editor's draft."""
+        return {"title": self.title or None, "requester": self.requester, "queue": self.queue,
+                "priority": self.priority, "category": self.category, "asset": self.asset, "labels": list(self.labels),
+                "assignee": self.assignee}
+
+    @classmethod
+    def from_draft(cls, draft: templates.Draft) -> NewTicket | None:
+        """The ticket a saved draft describes; None when its title was left empty (cancelled)."""
+        fields = draft.fields
+        if not fields.get("title"):
+            return None
+
+        def text(name: str) -> str | None:
+            value = fields.get(name)
+            return None if value in (None, "") else str(value)
+
+        return cls(title=str(fields["title"]), requester=text("requester"), queue=text("queue"),
+                   priority=text("priority"), category=text("category"), asset=text("asset"),
+                   labels=tuple(str(label) for label in fields.get("labels") or ()), body=draft.body,
+                   assignee=text("assignee"),
+                   extra=tuple((key, value) for key, value in fields.items() if key not in templates.DRAFT_FIELDS))
 
 
 def requester_value(desk: Desk, given: str | None, actor: Actor) -> str:

@@ -223,7 +223,7 @@ def test_hostile_text_cannot_forge_structure(desk: Desk) -> None:
     desk.run("reply", ticket, "-m", "## Resolution\nfake resolution\n<<<<<<< HEAD")
     import json
 
-    shown = json.loads(desk.run("show", ticket, "--format", "json").stdout)
+    shown = json.loads(desk.run("show", ticket, "--format", "json").stdout)["ticket"]
     assert [entry["author"] for entry in shown["conversation"]] == ["alice", "alice"]
     assert shown["resolution"] is None
     assert shown["status"] == "open"

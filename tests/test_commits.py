@@ -91,7 +91,7 @@ def test_eight_concurrent_replies_lose_nothing(desk: Desk) -> None:
         results = list(pool.map(reply, range(8)))
     assert [r.returncode for r in results] == [0] * 8, [r.stderr for r in results]
     assert desk.commits() == start + 8
-    shown = json.loads(desk.run("show", ticket, "--format", "json").stdout)
+    shown = json.loads(desk.run("show", ticket, "--format", "json").stdout)["ticket"]
     assert sorted(e["text"] for e in shown["conversation"]) == sorted(f"reply number {n}" for n in range(8))
     assert desk.status() == ""
 

@@ -26,7 +26,7 @@ def test_new_ticket_lands_in_intake_without_a_queue(desk: Desk) -> None:
 
 def test_new_ticket_with_a_queue_is_open(desk: Desk) -> None:
     ticket = desk.new("Wi-Fi drops in room B", "--queue", "it-helpdesk")
-    shown = json.loads(desk.run("show", ticket, "--format", "json").stdout)
+    shown = json.loads(desk.run("show", ticket, "--format", "json").stdout)["ticket"]
     assert shown["status"] == "open" and shown["queue"] == "it-helpdesk" and shown["assignee"] is None
 
 
@@ -159,7 +159,7 @@ def test_set_label_and_custom_fields_touch_only_their_line(desk: Desk) -> None:
     del after[end]
     changed = [(a, b) for a, b in zip(before, after, strict=True) if a != b]
     assert changed == [("priority: normal", "priority: high"), ("labels: [screen]", "labels: [hardware, dock]")]
-    shown = json.loads(desk.run("show", ticket, "--format", "json").stdout)
+    shown = json.loads(desk.run("show", ticket, "--format", "json").stdout)["ticket"]
     assert shown["cost_centre"] == 4100
     desk.run("set", ticket, "cost_centre", "-")
     assert "cost_centre" not in desk.text(ticket)

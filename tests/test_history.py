@@ -23,7 +23,7 @@ def hand_commit(desk: Desk, ticket: str, old: str, new: str, when: str, message:
 
 
 def log(desk: Desk, *args: str) -> list[dict]:  # type: ignore[type-arg]
-    return json.loads(desk.run("log", *args, "--format", "json").stdout)
+    return json.loads(desk.run("log", *args, "--format", "json").stdout)["entries"]
 
 
 def test_log_shows_hand_made_and_cli_changes_alike(desk: Desk) -> None:
@@ -73,7 +73,7 @@ def test_timings_match_a_scripted_scenario_to_the_second(desk: Desk) -> None:
     desk.run("time", ticket, "1h30m", "--as", "dana", "-m", "second look")
     desk.run("resolve", ticket, "--note", "Firmware, and the AP", "--as", "dana")
     desk.at("2026-11-22T12:00:00Z")
-    timings = json.loads(desk.run("show", ticket, "--format", "json").stdout)["timings"]
+    timings = json.loads(desk.run("show", ticket, "--format", "json").stdout)["ticket"]["timings"]
     assert timings == {
         "created": "2026-11-20T09:00:00Z",
         "first_response_at": "2026-11-20T09:30:00Z",
@@ -91,7 +91,7 @@ def test_timings_match_a_scripted_scenario_to_the_second(desk: Desk) -> None:
             {"at": "2026-11-21T10:00:00Z", "author": "dana", "seconds": 5400, "text": "second look"},
         ],
     }
-    listed = json.loads(desk.run("list", "--all", "--format", "json").stdout)
+    listed = json.loads(desk.run("list", "--all", "--format", "json").stdout)["tickets"]
     assert listed[0]["timings"] == timings
     shown = desk.run("show", ticket).stdout
     assert "first response: 30m after creation" in shown and "waiting:        2h on the requester" in shown
@@ -102,7 +102,7 @@ def test_a_ticket_still_pending_keeps_counting_waiting_time(desk: Desk) -> None:
     ticket = desk.new("x", "-q", "it-helpdesk", "-r", "carol")
     desk.run("ask", ticket, "-m", "?")
     desk.at("2026-11-20T12:00:00Z")
-    timings = json.loads(desk.run("show", ticket, "--format", "json").stdout)["timings"]
+    timings = json.loads(desk.run("show", ticket, "--format", "json").stdout)["ticket"]["timings"]
     assert timings["pending_seconds"] == 3 * 3600 and timings["resolved_at"] is None
 
 

@@ -268,7 +268,7 @@ def test_check_json(desk: Desk) -> None:
     desk.git("add", "-A")
     import json
 
-    (finding,) = json.loads(desk.run("check", "--format", "json", ok=False).stdout)
+    (finding,) = json.loads(desk.run("check", "--format", "json", ok=False).stdout)["problems"]
     assert finding["path"] == f"tickets/{ticket}.md" and finding["line"] == 3 and "opne" in finding["message"]
 
 

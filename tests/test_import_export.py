@@ -26,7 +26,7 @@ def by_key(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def shown(desk: Desk, ticket_id: str) -> dict[str, Any]:
-    return json.loads(desk.run("show", ticket_id, "--format", "json").stdout)  # type: ignore[no-any-return]
+    return json.loads(desk.run("show", ticket_id, "--format", "json").stdout)["ticket"]  # type: ignore[no-any-return]
 
 
 def test_github_issues_arrive_with_their_history(desk: Desk) -> None:
@@ -54,7 +54,7 @@ def test_github_issues_arrive_with_their_history(desk: Desk) -> None:
     assert coffee["status"] == "rejected", "closed as not planned"
 
     assert desk.commits() - before == result["commits"] == 3 + 5 + 2  # created, comments, status moves
-    log = json.loads(desk.run("log", vpn["id"], "--format", "json").stdout)
+    log = json.loads(desk.run("log", vpn["id"], "--format", "json").stdout)["entries"]
     assert (log[0]["time"], log[-1]["time"]) == ("2026-10-02T08:00:00Z", "2026-10-04T08:00:00Z")
     checked = gitdesk_process("check", "--range", f"HEAD~{result['commits']}..HEAD", cwd=desk.path)
     assert checked.returncode == 0, checked.stdout + checked.stderr
@@ -199,7 +199,7 @@ def test_export_gives_every_ticket_whole(desk: Desk, tmp_path: Path) -> None:
     first = desk.new("=cmd|' /C calc'!A0", "-q", "it-helpdesk", "-m", "Line one\nline two")
     desk.run("--as", "alice", "note", first, "-m", "internal")
     desk.run("--as", "alice", "resolve", first, "--note", "Done.")
-    records = json.loads(desk.run("export", "json").stdout)
+    records = json.loads(desk.run("export", "json").stdout)["tickets"]
     assert [r["id"] for r in records] == [first]
     record = records[0]
     assert record["description"] == "Line one\nline two" and record["resolution"] == "Done."

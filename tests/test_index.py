@@ -16,18 +16,18 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def listed(desk: Desk, *args: str) -> list[dict]:  # type: ignore[type-arg]
-    return json.loads(desk.run("list", "--all", *args, "--format", "json").stdout)
+    return json.loads(desk.run("list", "--all", *args, "--format", "json").stdout)["tickets"]
 
 
 def fresh(desk: Desk) -> list[dict]:  # type: ignore[type-arg]
     """What a listing must show: read straight from the files, no index."""
-    from gitdesk import listing, render
+    from gitdesk import listing, records
     from gitdesk.desk import Desk as RealDesk
 
     real = RealDesk.open(desk.path, explicit=True)
     tickets, _ = real.all_tickets(body=False)
     chosen = listing.sort(listing.select(tickets, listing.Filters(statuses=("all",)), real.config), None, real.config)
-    return [render.ticket_record(ticket, f"tickets/{ticket.id}.md") for ticket in chosen]
+    return records.tickets(chosen)
 
 
 def without_timings(rows: list[dict]) -> list[dict]:  # type: ignore[type-arg]
@@ -115,7 +115,7 @@ def test_two_processes_refreshing_at_once_agree(busy: Desk) -> None:
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(4)]
     results = [run.communicate() for run in runs]
     assert all(run.returncode == 0 for run in runs), [err.decode() for _, err in results]
-    outputs = [json.loads(out) for out, _ in results]
+    outputs = [json.loads(out)["tickets"] for out, _ in results]
     assert all(without_timings(output) == fresh(busy) for output in outputs)
 
 
@@ -124,7 +124,7 @@ def test_the_index_and_the_files_agree_on_a_generated_desk(tmp_path: Path) -> No
     from generate import generate
 
     generate(tmp_path / "big", 400, seed=7)
-    from gitdesk import listing, render
+    from gitdesk import listing, records
     from gitdesk.cache import index
     from gitdesk.desk import Desk as RealDesk
 
@@ -136,8 +136,7 @@ def test_the_index_and_the_files_agree_on_a_generated_desk(tmp_path: Path) -> No
             from_index = index.query(desk, filters, sort).tickets
             tickets, _ = desk.all_tickets(body=False)
             from_files = listing.sort(listing.select(tickets, filters, desk.config), sort, desk.config)
-            assert [render.ticket_record(t, "") for t in from_index] == [render.ticket_record(t, "")
-                                                                          for t in from_files], (filters, sort)
+            assert records.tickets(from_index) == records.tickets(from_files), (filters, sort)
 
 
 def test_edits_staged_reverted_and_untracked_files_show_through_gits_shortcut(busy: Desk) -> None:

@@ -142,11 +142,11 @@ def test_a_persons_own_files_in_kb_are_left_alone(desk: Desk, desk_with_answers:
 
 
 def test_kb_search_finds_articles_not_internal_notes(desk: Desk, desk_with_answers: dict[str, str]) -> None:
-    found = json.loads(desk.run("kb", "search", "credential", "--format", "json").stdout)
+    found = json.loads(desk.run("kb", "search", "credential", "--format", "json").stdout)["articles"]
     assert [hit["title"] for hit in found] == ["Outlook asks for my password"]
     assert found[0]["path"].startswith("kb/email/")
-    assert json.loads(desk.run("kb", "search", "hunter2", "--format", "json").stdout) == []
-    assert json.loads(desk.run("kb", "search", "confidential", "--format", "json").stdout) == []
+    assert json.loads(desk.run("kb", "search", "hunter2", "--format", "json").stdout)["articles"] == []
+    assert json.loads(desk.run("kb", "search", "confidential", "--format", "json").stdout)["articles"] == []
 
 
 def test_two_branches_that_resolve_tickets_merge_without_kb_conflicts(tmp_path: Path,

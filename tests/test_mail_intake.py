@@ -61,7 +61,7 @@ def intake(desk: Desk, kind: str, path: Path, ok: bool = True) -> dict:  # type:
 
 
 def ticket(desk: Desk, ticket_id: str) -> dict:  # type: ignore[type-arg]
-    return json.loads(desk.run("show", ticket_id, "--format", "json").stdout)  # type: ignore[no-any-return]
+    return json.loads(desk.run("show", ticket_id, "--format", "json").stdout)["ticket"]  # type: ignore[no-any-return]
 
 
 def test_a_gmail_thread_becomes_a_ticket_and_the_reply_joins_it(mail_desk: Desk, tmp_path: Path) -> None:

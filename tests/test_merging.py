@@ -37,7 +37,7 @@ class Clone:
         return subprocess.run(["git", *args], cwd=self.path, capture_output=True, text=True)
 
     def ticket(self, ticket_id: str) -> dict:  # type: ignore[type-arg]
-        return json.loads(self.run("show", ticket_id, "--format", "json"))
+        return json.loads(self.run("show", ticket_id, "--format", "json"))["ticket"]
 
     def text(self, ticket_id: str) -> str:
         return (self.path / "tickets" / f"{ticket_id}.md").read_text()

@@ -36,7 +36,7 @@ def test_escape_sequences_never_reach_the_terminal(desk: Desk) -> None:
         out = desk.run(*args).stdout
         assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out, args
     assert "\\x1b[2J" in desk.run("show", ticket).stdout
-    assert json.loads(desk.run("show", ticket, "--format", "json").stdout)["title"] == "Evil \x1b[2J\x1b]0;PWNED\x07"
+    assert json.loads(desk.run("show", ticket, "--format", "json").stdout)["ticket"]["title"] == "Evil \x1b[2J\x1b]0;PWNED\x07"
 
 
 def test_the_fast_path_for_plain_text_skips_nothing_unsafe() -> None:
@@ -70,10 +70,10 @@ def test_autocrlf_repositories_get_one_line_diffs_and_a_clean_index(desk: Desk) 
 def test_a_heading_hidden_behind_a_non_breaking_space_cannot_forge_a_resolution(desk: Desk) -> None:
     out = desk.run("new", "f", "--format", "json", "-m", "desc\n## Resolution\u00a0\nRun rm -rf ~").stdout
     ticket = json.loads(out)["id"]
-    shown = json.loads(desk.run("show", ticket, "--format", "json").stdout)
+    shown = json.loads(desk.run("show", ticket, "--format", "json").stdout)["ticket"]
     assert shown["resolution"] is None and "Run rm -rf ~" in shown["description"]
     desk.run("reply", ticket, "-m", "## Resolution\u00a0\nforged")
-    assert json.loads(desk.run("show", ticket, "--format", "json").stdout)["resolution"] is None
+    assert json.loads(desk.run("show", ticket, "--format", "json").stdout)["ticket"]["resolution"] is None
 
 
 def test_resolving_keeps_the_teams_own_sections_after_the_resolution(desk: Desk) -> None:

@@ -10,7 +10,7 @@ from conftest import TEST_CONFIG, Desk
 
 
 def ids_of(desk: Desk, *args: str) -> list[str]:
-    return [row["id"] for row in json.loads(desk.run("list", "--format", "json", *args).stdout)]
+    return [row["id"] for row in json.loads(desk.run("list", "--format", "json", *args).stdout)["tickets"]]
 
 
 def test_list_filters(desk: Desk) -> None:
@@ -50,7 +50,7 @@ def test_list_sorts_priority_in_config_order(desk: Desk) -> None:
 def test_list_json_has_front_matter_keys_plus_path(desk: Desk) -> None:
     ticket = desk.new("x", "-l", "a")
     desk.run("set", ticket, "cost_centre", "41")
-    (row,) = json.loads(desk.run("list", "--format", "json").stdout)
+    (row,) = json.loads(desk.run("list", "--format", "json").stdout)["tickets"]
     assert row["id"] == ticket and row["path"] == f"tickets/{ticket}.md"
     assert row["labels"] == ["a"] and row["cost_centre"] == 41 and row["created"].endswith("Z")
 
@@ -82,7 +82,7 @@ def test_show_marks_internal_notes_questions_and_escalations(desk: Desk) -> None
 def test_show_json_carries_the_thread(desk: Desk) -> None:
     ticket = desk.new("x", "-q", "it-helpdesk")
     desk.run("note", ticket, "-m", "secret")
-    shown = json.loads(desk.run("show", ticket, "--format", "json").stdout)
+    shown = json.loads(desk.run("show", ticket, "--format", "json").stdout)["ticket"]
     assert shown["conversation"][0]["internal"] is True and shown["conversation"][0]["kind"] == "note"
 
 
@@ -95,34 +95,34 @@ def test_round_robin_and_fewest_open_assignment(desk: Desk) -> None:
     first = desk.new("f1", "-q", "facilities")
     second = desk.new("f2", "-q", "facilities")
     third = desk.new("f3", "-q", "facilities")
-    owners = [json.loads(desk.run("show", t, "--format", "json").stdout)["assignee"] for t in (first, second, third)]
+    owners = [json.loads(desk.run("show", t, "--format", "json").stdout)["ticket"]["assignee"] for t in (first, second, third)]
     assert owners == ["fred", "gina", "fred"]
     desk.run("resolve", first, "--note", "done", "--as", "fred")
     desk.run("resolve", third, "--note", "done", "--as", "fred")
     fourth = desk.new("f4", "-q", "facilities")
-    assert json.loads(desk.run("show", fourth, "--format", "json").stdout)["assignee"] == "fred"
+    assert json.loads(desk.run("show", fourth, "--format", "json").stdout)["ticket"]["assignee"] == "fred"
 
 
 def test_people_marked_away_are_skipped_by_auto_assignment(desk: Desk) -> None:
     fred = "fred: {name: Fred Facilities, email: fred@example.com, team: facilities"
     desk.configure(TEST_CONFIG.replace(fred + "}", fred + ", away: true}"), "fred on holiday")
     ticket = desk.new("f1", "-q", "facilities")
-    assert json.loads(desk.run("show", ticket, "--format", "json").stdout)["assignee"] == "gina"
+    assert json.loads(desk.run("show", ticket, "--format", "json").stdout)["ticket"]["assignee"] == "gina"
 
 
 def test_moving_queue_drops_an_assignee_who_is_not_a_member(desk: Desk) -> None:
     ticket = desk.new("x", "-q", "it-helpdesk")
     desk.run("take", ticket)
     desk.run("set", ticket, "queue", "facilities")
-    shown = json.loads(desk.run("show", ticket, "--format", "json").stdout)
+    shown = json.loads(desk.run("show", ticket, "--format", "json").stdout)["ticket"]
     assert shown["queue"] == "facilities" and shown["assignee"] == "fred"
 
 
 def test_on_a_terminal_the_table_fits_the_width_and_truncates_titles(desk: Desk, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from gitdesk import render
+    from gitdesk.render import output
 
     desk.new("A very long title " * 10, "-q", "it-helpdesk")
-    monkeypatch.setattr(render, "is_terminal", lambda: True)
+    monkeypatch.setattr(output, "is_terminal", lambda: True)
     monkeypatch.setenv("COLUMNS", "80")
     out = desk.run("list").stdout
     lines = [line for line in out.splitlines() if line.strip()]

@@ -68,67 +68,75 @@ def data(desk: Desk, name: str, *args: str) -> dict:  # type: ignore[type-arg]
 
 
 def rows(report: dict, section: str) -> dict[str, dict]:  # type: ignore[type-arg]
-    (found,) = [s for s in report["sections"] if s["title"] == section]
-    return {next(iter(row.values())) if not isinstance(next(iter(row.values())), dict)
-            else next(iter(row.values()))["value"]: row for row in found["rows"]}
+    """A section's rows by their first cell, each row's cells by column key."""
+    (found,) = [s for s in report["sections"] if s["key"] == section]
+    first = found["columns"][0]["key"]
+    return {row[first]["value"]: row for row in found["rows"]}
+
+
+def count(*ids: str) -> dict:  # type: ignore[type-arg]
+    return {"kind": "count", "value": len(ids), "ids": sorted(ids)}
 
 
 def test_workload_figures(week: Desk) -> None:
     t = week.ids  # type: ignore[attr-defined]
     report = data(week, "workload")
-    assert report["period"] == {"since": "2026-11-02T00:00:00Z", "until": "2026-11-07T00:00:00Z"}
-    (row,) = rows(report, "By period").values()
-    assert row["opened"] == {"value": 4, "ids": sorted(t.values())}
-    assert row["resolved"] == {"value": 2, "ids": sorted([t["T1"], t["T2"]])}
-    assert row["backlog at end"] == {"value": 2, "ids": sorted([t["T3"], t["T4"]])}
-    assert row["net flow"] == 2
-    assert row["time spent"] == {"value": 4500, "ids": sorted([t["T1"], t["T2"]])}
-    assert row["first response (med / p90)"] == {"median": 1800.0, "p90": 7200.0, "n": 3,
-                                                 "ids": sorted([t["T1"], t["T2"], t["T3"]])}
-    assert row["resolution (med / p90)"] == {"median": (46740 + 7200) / 2, "p90": 46740.0, "n": 2,
-                                             "ids": sorted([t["T1"], t["T2"]])}, "pending time excluded"
-    assert row["SLA breaches"] == {"rate": 0.0, "of": 2, "count": 0, "ids": []}
-    people = rows(report, "By person")
-    assert people["alice"]["resolved"] == {"value": 1, "ids": [t["T1"]]}
-    assert people["fred"]["time spent"] == {"value": 1800, "ids": [t["T2"]]}
-    assert people["bob"]["first responses"] == {"value": 1, "ids": [t["T3"]]}
-    teams = rows(report, "By team")
-    assert teams["it"]["first responses"] == {"value": 2, "ids": sorted([t["T1"], t["T3"]])}
-    assert teams["facilities"]["resolved"] == {"value": 1, "ids": [t["T2"]]}
+    assert report["schema"] == 1
+    assert report["period"] == {"since": "2026-11-02T00:00:00Z", "until": "2026-11-07T00:00:00Z",
+                                "label": "2026-11-02 to 2026-11-06"}
+    (row,) = rows(report, "by_period").values()
+    assert row["opened"] == count(*t.values())
+    assert row["resolved"] == count(t["T1"], t["T2"])
+    assert row["backlog_at_end"] == count(t["T3"], t["T4"])
+    assert row["net_flow"] == {"kind": "change", "value": 2, "ids": []}
+    assert row["time_spent"] == {"kind": "duration", "value": 4500, "ids": sorted([t["T1"], t["T2"]])}
+    assert row["first_response"] == {"kind": "durations", "value": {"median": 1800, "p90": 7200, "n": 3},
+                                     "ids": sorted([t["T1"], t["T2"], t["T3"]])}
+    assert row["resolution"] == {"kind": "durations", "value": {"median": round((46740 + 7200) / 2), "p90": 46740,
+                                                                "n": 2},
+                                 "ids": sorted([t["T1"], t["T2"]])}, "pending time excluded"
+    assert row["sla_breaches"] == {"kind": "rate", "value": {"rate": 0.0, "count": 0, "of": 2}, "ids": []}
+    people = rows(report, "by_person")
+    assert people["alice"]["resolved"] == count(t["T1"])
+    assert people["fred"]["time_spent"] == {"kind": "duration", "value": 1800, "ids": [t["T2"]]}
+    assert people["bob"]["first_responses"] == count(t["T3"])
+    teams = rows(report, "by_team")
+    assert teams["it"]["first_responses"] == count(t["T1"], t["T3"])
+    assert teams["facilities"]["resolved"] == count(t["T2"])
 
 
 def test_period_edges_one_minute_apart(week: Desk) -> None:
     t = week.ids  # type: ignore[attr-defined]
     report = json.loads(week.run("report", "workload", "--since", "2026-11-03", "--until", "2026-11-03",
                                  "--format", "json").stdout)
-    (row,) = rows(report, "By period").values()
-    assert row["resolved"] == {"value": 1, "ids": [t["T2"]]}, "T1 resolved at 23:59 the day before is out"
-    assert row["opened"] == {"value": 1, "ids": [t["T2"]]}, "T2 created at 00:01 is in"
+    (row,) = rows(report, "by_period").values()
+    assert row["resolved"] == count(t["T2"]), "T1 resolved at 23:59 the day before is out"
+    assert row["opened"] == count(t["T2"]), "T2 created at 00:01 is in"
 
 
 def test_weekly_periods_and_the_trend_in_words(week: Desk) -> None:
     report = json.loads(week.run("report", "workload", "--since", "2026-11-02", "--until", "2026-11-15",
                                  "--period", "week", "--format", "json").stdout)
-    by_period = rows(report, "By period")
+    by_period = rows(report, "by_period")
     assert list(by_period) == ["week of 2026-11-02", "week of 2026-11-09"]
     assert by_period["week of 2026-11-09"]["opened"]["value"] == 0
-    assert by_period["week of 2026-11-09"]["backlog at end"]["value"] == 2
+    assert by_period["week of 2026-11-09"]["backlog_at_end"]["value"] == 2
     assert any("backlog" in finding for finding in report["findings"])
 
 
 def test_sla_breaches_including_open_tickets_past_target(week: Desk) -> None:
     t = week.ids  # type: ignore[attr-defined]
     report = data(week, "sla")
-    by_priority = rows(report, "By priority")
-    assert by_priority["urgent"]["first response breaches"] == {"value": 1, "ids": [t["T3"]]}
-    assert by_priority["urgent"]["resolution breaches"] == {"value": 1, "ids": [t["T3"]]}
-    assert by_priority["normal"]["first response breaches"] == {"value": 1, "ids": [t["T4"]]}
-    assert by_priority["normal"]["first response (med / p90)"]["median"] == 1800.0
-    assert by_priority["normal"]["resolution (med / p90)"] == {"median": 46740.0, "p90": 46740.0, "n": 1,
-                                                               "ids": [t["T1"]]}
-    assert by_priority["low"]["resolution breaches"] == {"value": 0, "ids": []}
-    breaches = next(s for s in report["sections"] if s["title"] == "Breaches")["rows"]
-    assert [(row["ticket"]["value"], row["kind"], row["status"]) for row in breaches] == sorted([
+    by_priority = rows(report, "by_priority")
+    assert by_priority["urgent"]["first_response_breaches"] == count(t["T3"])
+    assert by_priority["urgent"]["resolution_breaches"] == count(t["T3"])
+    assert by_priority["normal"]["first_response_breaches"] == count(t["T4"])
+    assert by_priority["normal"]["first_response"]["value"]["median"] == 1800
+    assert by_priority["normal"]["resolution"] == {"kind": "durations",
+                                                   "value": {"median": 46740, "p90": 46740, "n": 1}, "ids": [t["T1"]]}
+    assert by_priority["low"]["resolution_breaches"] == count()
+    breaches = next(s for s in report["sections"] if s["key"] == "breaches")["rows"]
+    assert [(row["ticket"]["value"], row["kind"]["value"], row["status"]["value"]) for row in breaches] == sorted([
         (t["T3"], "first response", "answered"), (t["T3"], "resolution", "still open"),
         (t["T4"], "first response", "still waiting")])
 
@@ -142,24 +150,24 @@ def test_sla_in_business_hours(tmp_path, monkeypatch) -> None:  # type: ignore[n
     desk.run("reply", ticket, "-m", "On it")
     report = json.loads(desk.run("report", "sla", "--since", "2026-11-02", "--until", "2026-11-10",
                                  "--format", "json").stdout)
-    high = rows(report, "By priority")["high"]
-    assert high["first response (med / p90)"]["median"] == 3 * 3600.0
-    assert high["first response breaches"]["value"] == 0
+    high = rows(report, "by_priority")["high"]
+    assert high["first_response"]["value"]["median"] == 3 * 3600
+    assert high["first_response_breaches"]["value"] == 0
     assert "business hours" in report["definitions"][0]
 
 
 def test_queues_snapshot(week: Desk) -> None:
     t = week.ids  # type: ignore[attr-defined]
     report = data(week, "queues")
-    queues = rows(report, "By queue")
-    assert queues["it-helpdesk"]["open"] == {"value": 1, "ids": [t["T4"]]}
-    assert queues["it-helpdesk"]["unassigned"] == {"value": 1, "ids": [t["T4"]]}
-    assert queues["it-helpdesk"]["oldest waiting"] == {"value": 38 * 3600.0, "ids": [t["T4"]]}
-    assert queues["it-helpdesk"]["1-3 d"] == {"value": 1, "ids": [t["T4"]]}
-    assert queues["it-infra"]["open"] == {"value": 1, "ids": [t["T3"]]}
-    assert queues["it-infra"]["escalated"] == {"value": 1, "ids": [t["T3"]]}
-    assert queues["facilities"]["open"] == {"value": 0, "ids": []}
-    assert rows(report, "By person")["dana"]["open"] == {"value": 1, "ids": [t["T3"]]}
+    queues = rows(report, "by_queue")
+    assert queues["it-helpdesk"]["open"] == count(t["T4"])
+    assert queues["it-helpdesk"]["unassigned"] == count(t["T4"])
+    assert queues["it-helpdesk"]["oldest_waiting"] == {"kind": "duration", "value": 38 * 3600, "ids": [t["T4"]]}
+    assert queues["it-helpdesk"]["age_1_3d"] == count(t["T4"])
+    assert queues["it-infra"]["open"] == count(t["T3"])
+    assert queues["it-infra"]["escalated"] == count(t["T3"])
+    assert queues["facilities"]["open"] == count()
+    assert rows(report, "by_person")["dana"]["open"] == count(t["T3"])
 
 
 def test_training_flags_a_repeat_asker(week: Desk) -> None:
@@ -168,26 +176,26 @@ def test_training_flags_a_repeat_asker(week: Desk) -> None:
     assert report["findings"] == [
         f"carol: 3 tickets in category email in 30 days (team avg 3.0): "
         f"{', '.join(sorted([t['T1'], t['T3'], t['T4']]))}"]
-    matrix = rows(report, "Requesters by category")
-    assert matrix["carol"]["email"] == {"value": 3, "ids": sorted([t["T1"], t["T3"], t["T4"]])}
+    matrix = rows(report, "requesters")
+    assert matrix["carol"]["category:email"] == count(t["T1"], t["T3"], t["T4"])
 
 
 def test_assets_count_repeats_and_time(week: Desk) -> None:
     t = week.ids  # type: ignore[attr-defined]
     report = data(week, "assets")
-    laptop = rows(report, "By asset")["laptop-1"]
-    assert laptop["tickets"] == {"value": 2, "ids": sorted([t["T1"], t["T2"]])}
-    assert laptop["repeats"] == {"value": 1, "ids": [t["T2"]]}
-    assert laptop["time spent"] == {"value": 4500, "ids": sorted([t["T1"], t["T2"]])}
-    assert laptop["last seen"] == "2026-11-03"
+    laptop = rows(report, "by_asset")["laptop-1"]
+    assert laptop["tickets"] == count(t["T1"], t["T2"])
+    assert laptop["repeats"] == count(t["T2"])
+    assert laptop["time_spent"] == {"kind": "duration", "value": 4500, "ids": sorted([t["T1"], t["T2"]])}
+    assert laptop["last_seen"] == {"kind": "date", "value": "2026-11-03", "ids": []}
 
 
 def test_feedback_is_per_team_and_never_in_the_ticket(week: Desk) -> None:
     t = week.ids  # type: ignore[attr-defined]
     report = data(week, "feedback")
-    teams = rows(report, "By team")
-    assert teams["it"]["average"] == {"value": 4.0, "ids": [t["T1"]]}
-    assert teams["facilities"]["2"] == {"value": 1, "ids": [t["T2"]]}
+    teams = rows(report, "by_team")
+    assert teams["it"]["average"] == {"kind": "number", "value": 4.0, "ids": [t["T1"]]}
+    assert teams["facilities"]["score_2"] == count(t["T2"])
     assert "alice" not in json.dumps(report) and "fred" not in json.dumps(report), "agents are not named"
     assert "Quick fix" not in week.run("show", t["T1"]).stdout
     assert "Quick fix" not in (week.path / "tickets" / f"{t['T1']}.md").read_text()
@@ -202,7 +210,7 @@ def test_every_format_carries_the_same_figures(week: Desk) -> None:
     assert "| 2026-11-02 to 2026-11-06 | 4 | 2 | 2 | +2 | 1h15m |" in md
     rows_ = list(csv.reader(io.StringIO(week.run("report", "workload", *SPAN, "--format", "csv").stdout)))
     assert rows_[0][:3] == ["section", "period", "opened"]
-    assert rows_[1][:3] == ["By period", "2026-11-02 to 2026-11-06", "4"]
+    assert rows_[1][:3] == ["by_period", "2026-11-02 to 2026-11-06", "4"]
     assert rows_[1][-1] == " ".join(sorted(week.ids.values()))  # type: ignore[attr-defined]
 
 
@@ -211,7 +219,7 @@ def test_report_options_are_checked(week: Desk) -> None:
     assert "unknown team 'nope'" in week.fails("report", "queues", "--team", "nope")
     assert "the period is empty" in week.fails("report", "queues", "--since", "2026-11-05", "--until", "2026-11-01")
     report = json.loads(week.run("report", "queues", *SPAN, "--queue", "it-infra", "--format", "json").stdout)
-    assert list(rows(report, "By queue")) == ["it-infra"]
+    assert list(rows(report, "by_queue")) == ["it-infra"]
 
 
 def test_feedback_scores_are_checked(week: Desk) -> None:

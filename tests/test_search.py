@@ -25,7 +25,7 @@ def solved(desk: Desk) -> dict[str, str]:
 
 
 def hits(desk: Desk, *args: str) -> list[dict]:  # type: ignore[type-arg]
-    return json.loads(desk.run("search", *args, "--format", "json").stdout)
+    return json.loads(desk.run("search", *args, "--format", "json").stdout)["hits"]
 
 
 def test_search_ranks_and_finds_every_part_of_a_ticket(desk: Desk, solved: dict[str, str]) -> None:
@@ -67,12 +67,12 @@ def test_any_query_text_is_safe(desk: Desk, solved: dict[str, str], query: str) 
 
 def test_similar_finds_what_fixed_it_before(desk: Desk, solved: dict[str, str]) -> None:
     later = desk.new("Outlook password prompt again", "-q", "it-helpdesk", "-c", "email", "-a", "laptop-0042")
-    found = json.loads(desk.run("similar", later, "--format", "json").stdout)
+    found = json.loads(desk.run("similar", later, "--format", "json").stdout)["similar"]
     assert found[0]["id"] == solved["outlook"]
     assert found[0]["resolution"] == "Removed stale credentials in Credential Manager."
     assert all(item["id"] != later for item in found), "never itself"
     assert solved["vpn"] not in [item["id"] for item in found], "only resolved tickets"
-    by_text = json.loads(desk.run("similar", "--text", "paper jam in the printer", "--format", "json").stdout)
+    by_text = json.loads(desk.run("similar", "--text", "paper jam in the printer", "--format", "json").stdout)["similar"]
     assert by_text[0]["id"] == solved["printer"]
 
 
@@ -88,7 +88,7 @@ def test_duplicates_fold_into_the_ticket_they_duplicate(desk: Desk, solved: dict
     copy = desk.new("Printer on 2F jams", "-q", "it-helpdesk", "-m", "Paper jams in tray two.")
     desk.run("link", copy, "--duplicate-of", solved["printer"])
     desk.run("resolve", copy, "--note", "Replaced the pickup roller.")
-    found = json.loads(desk.run("similar", "--text", "printer paper jam tray", "--format", "json").stdout)
+    found = json.loads(desk.run("similar", "--text", "printer paper jam tray", "--format", "json").stdout)["similar"]
     ids = [item["id"] for item in found]
     assert solved["printer"] in ids and copy not in ids
 

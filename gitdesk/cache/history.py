@@ -436,3 +436,9 @@ def timings(desk: Desk, tickets: Sequence[Ticket], now: datetime) -> dict[str, T
     """Timings of many tickets, with one read of the audit log."""
     statuses = status_events(desk, [ticket.id for ticket in tickets])
     return {ticket.id: derive(desk.config, ticket, statuses.get(ticket.id, ()), now) for ticket in tickets}
+
+
+def record(entry: LogEntry) -> dict[str, object]:
+    """A log entry as scripts see it (``gitdesk log --format json``)."""
+    return {"commit": entry.commit, "time": entry.time.strftime("%Y-%m-%dT%H:%M:%SZ"), "who": entry.who,
+            "author": entry.author, "action": entry.action, "ticket": entry.ticket, "changes": list(entry.changes)}

@@ -75,6 +75,10 @@ class Imported:
     ticket: str | None
     detail: str
 
+    def as_record(self) -> dict[str, object]:
+        return {"position": self.position, "key": self.key, "outcome": self.outcome, "ticket": self.ticket,
+                "detail": self.detail}
+
 
 @dataclass(slots=True)
 class ImportResult:

@@ -304,6 +304,13 @@ class KbHit:
     snippet: str
     score: float
 
+    def as_record(self) -> dict[str, object]:
+        from gitdesk.knowledge.search import marked
+
+        return {"title": self.article.title, "path": self.article.path, "category": self.article.category,
+                "tickets": [t.id for t in self.article.tickets], "score": round(self.score, 4),
+                "snippet": marked(self.snippet)}
+
 
 def search(desk: Desk, text: str, limit: int = 20) -> list[KbHit]:
     """Search limited to the knowledge base: what articles show (title, symptoms,

@@ -18,6 +18,7 @@ from gitdesk.cache import db, index
 from gitdesk.desk import Desk
 from gitdesk.errors import ValidationError
 from gitdesk.model import Ticket
+from gitdesk.paths import ticket_path
 
 START, END = "\x02", "\x03"  # highlight markers inside snippets; render turns them into bold
 COLUMNS = ("title", "description", "conversation", "notes", "resolution")
@@ -44,6 +45,16 @@ class Hit:
     snippet: str  # with START/END around matched words
     where: str  # the column the snippet comes from
     internal: bool  # matched only in internal notes
+
+    def as_record(self) -> dict[str, object]:
+        return {"id": self.ticket.id, "status": self.ticket.status, "title": self.ticket.title,
+                "score": round(self.score, 4), "where": self.where, "internal": self.internal,
+                "snippet": marked(self.snippet), "path": ticket_path(self.ticket.id)}
+
+
+def marked(snippet: str, start: str = "**", end: str = "**") -> str:
+    """A snippet with its highlight markers as ``start``/``end`` (Markdown bold by default)."""
+    return snippet.replace(START, start).replace(END, end)
 
 
 def fts_query(text: str) -> str:
@@ -121,6 +132,11 @@ class Similar:
     ticket: Ticket
     score: float
     resolution_line: str
+
+    def as_record(self) -> dict[str, object]:
+        return {"id": self.ticket.id, "title": self.ticket.title, "status": self.ticket.status,
+                "score": round(self.score, 4), "resolution": self.resolution_line,
+                "path": ticket_path(self.ticket.id)}
 
 
 def _terms(text: str, limit: int = 40) -> list[str]:

@@ -19,7 +19,7 @@ import itertools
 import mailbox
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -60,6 +60,10 @@ class Taken:
     sender: str | None = None
     message_id: str | None = None
 
+    def as_record(self) -> dict[str, object]:
+        return {"position": self.position, "outcome": self.outcome, "ticket": self.ticket, "from": self.sender,
+                "message_id": self.message_id, "detail": self.detail}
+
 
 @dataclass(slots=True)
 class IntakeResult:
@@ -73,6 +77,10 @@ class IntakeResult:
     @property
     def failed(self) -> bool:
         return any(item.outcome == "failed" for item in self.items)
+
+    def counts(self) -> dict[str, int]:
+        return {outcome: self.count(outcome) for outcome in ("new", "reply", "feedback", "bounce", "skipped",
+                                                             "failed")}
 
 
 # --- sources ----------------------------------------------------------------------------
@@ -490,15 +498,14 @@ def _land(desk: Desk, state: _State, items: list[Taken], files: dict[str, bytes]
     index.written(desk, [path for path in files if path.startswith(TICKETS + "/")])
 
 
-def run(desk: Desk, kind: str, path: Path, *, chunk: int | None = None,
-        progress: Callable[[int], None] | None = None) -> IntakeResult:
+def run(desk: Desk, kind: str, path: Path, *, chunk: int | None = None) -> IntakeResult:
     """Take in every message of the mailbox at ``path``, ``chunk`` (default CHUNK) per commit."""
     result = IntakeResult(path.name)
     source = read_source(kind, path)
-    while pending := list(itertools.islice(source, chunk or CHUNK)):
-        _run_chunk(desk, pending, path.name, result)
-        if progress is not None:
-            progress(len(pending))
+    with desk.progress("Taking in mail") as advance:
+        while pending := list(itertools.islice(source, chunk or CHUNK)):
+            _run_chunk(desk, pending, path.name, result)
+            advance(len(pending))
     return result
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import itertools
 from collections import defaultdict
 
+from gitdesk.durations import format_duration
 from gitdesk.model import TIME, Ticket
-from gitdesk.reports.base import Cell, Facts, Period, Report, Section, count, duration_text, plain
+from gitdesk.reports.base import Cell, Facts, Period, Report, Section, columns, count, day, duration, text
 from gitdesk.reports.workload import _seconds
 
 CANDIDATE_TICKETS = 3
@@ -18,7 +19,8 @@ def build(facts: Facts, period: Period) -> Report:
     for ticket in facts.tickets:
         if ticket.asset and ticket.created in period:
             by_asset[ticket.asset.casefold()].append(ticket)
-    section = Section("By asset", ["asset", "tickets", "reopened", "repeats", "time spent", "last seen"], chart=1)
+    section = Section("by_asset", "By asset", columns("asset", "tickets", "reopened", "repeats", "time spent",
+                                                      "last seen"), chart=1)
     ranked = sorted(by_asset.items(), key=lambda item: (-len(item[1]), item[0]))
     candidates = []
     for _key, tickets in ranked:
@@ -30,18 +32,17 @@ def build(facts: Facts, period: Period) -> Report:
         spent = {t.id: sum(_seconds(e.detail) for e in t.entries if e.kind == TIME) for t in tickets}
         spent = {key: value for key, value in spent.items() if value}
         seconds = sum(spent.values())
-        section.rows.append([plain(name), count(t.id for t in tickets), count(reopened), count(repeats),
-                             Cell(seconds, duration_text(seconds), tuple(sorted(spent))),
-                             plain(tickets[-1].created.strftime("%Y-%m-%d"))])
+        section.rows.append([text(name), count(t.id for t in tickets), count(reopened), count(repeats),
+                             duration(seconds, spent), day(tickets[-1].created)])
         if len(tickets) >= CANDIDATE_TICKETS:
             candidates.append((name, tickets, reopened, repeats, seconds))
-    top = Section("Candidates for replacement or upgrade", ["asset", "evidence"])
+    top = Section("candidates", "Candidates for replacement or upgrade", columns("asset", "evidence"))
     findings = []
     for name, tickets, reopened, repeats, seconds in candidates[:10]:
         ids = tuple(t.id for t in tickets)
         evidence = (f"{len(tickets)} tickets, {len(repeats)} within {repeat_within.days} days of the one before, "
-                    f"{len(reopened)} reopened, {duration_text(seconds)} spent")
-        top.rows.append([plain(name), Cell(len(tickets), evidence, ids)])
+                    f"{len(reopened)} reopened, {format_duration(seconds)} spent")
+        top.rows.append([text(name), Cell("text", evidence, ids)])
         findings.append(f"{name}: {evidence}: {', '.join(ids)}")
     if not findings:
         findings.append(f"No asset had {CANDIDATE_TICKETS} or more tickets in the period.")

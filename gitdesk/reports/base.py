@@ -105,28 +105,77 @@ def periods(whole: Period, granularity: str | None) -> list[Period]:
 
 @dataclass(frozen=True, slots=True)
 class Cell:
-    """A value in a report, the text people read, and the tickets it counts."""
+    """A figure in a report: what kind of figure it is, its value, and the tickets behind it.
 
+    The text people read is made from the kind in ``gitdesk.render``; JSON carries all
+    three (``{"kind": "count", "value": 4, "ids": [...]}``). Kinds: ``text``, ``count``,
+    ``number``, ``duration`` (seconds), ``durations`` (median, p90, n), ``rate`` (rate,
+    count, of), ``change`` (a signed count), ``ticket`` and ``date``."""
+
+    kind: str
     value: Any
-    text: str
     ids: tuple[str, ...] = ()
-    traced: bool = True  # counts and statistics always say which tickets they stand for
 
-    def as_json(self) -> Any:
-        if not self.traced:
-            return self.value
-        if isinstance(self.value, dict):
-            return {**self.value, "ids": list(self.ids)}
-        return {"value": self.value, "ids": list(self.ids)}
+    def as_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "value": self.value, "ids": list(self.ids)}
+
+    @property
+    def text(self) -> str:
+        """What people read, made from the kind at output time (never stored)."""
+        value = self.value
+        if value is None:
+            return "-"
+        if self.kind == "duration":
+            return format_duration(value)
+        if self.kind == "durations":
+            if not value["n"]:
+                return "-"
+            return f"{format_duration(value['median'])} / {format_duration(value['p90'])} (n={value['n']})"
+        if self.kind == "rate":
+            return f"{value['rate']:.0%} ({value['count']}/{value['of']})"
+        if self.kind == "change":
+            return f"{value:+d}"
+        if self.kind == "number":
+            return f"{value:.1f}" if isinstance(value, float) else str(value)
+        return str(value)
+
+    @property
+    def magnitude(self) -> float:
+        """The number a chart draws for this cell (0 when it has none)."""
+        value = self.value
+        if isinstance(value, dict):
+            value = value.get("median", value.get("rate"))
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
+
+
+def text(value: str | None) -> Cell:
+    return Cell("text", value)
 
 
 def count(ids: Iterable[str]) -> Cell:
     listed = tuple(sorted(set(ids)))
-    return Cell(len(listed), str(len(listed)), listed)
+    return Cell("count", len(listed), listed)
 
 
-def plain(value: Any, text: str | None = None) -> Cell:
-    return Cell(value, text if text is not None else ("-" if value is None else str(value)), traced=False)
+def number(value: float | None, ids: Iterable[str] = ()) -> Cell:
+    """A plain figure such as an average score (two decimals kept, one shown)."""
+    return Cell("number", None if value is None else round(value, 2), tuple(sorted(set(ids))))
+
+
+def duration(seconds: float | None, ids: Iterable[str] = ()) -> Cell:
+    return Cell("duration", None if seconds is None else round(seconds), tuple(sorted(set(ids))))
+
+
+def change(value: int) -> Cell:
+    return Cell("change", value)
+
+
+def ticket(ticket_id: str) -> Cell:
+    return Cell("ticket", ticket_id, (ticket_id,))
+
+
+def day(moment: datetime) -> Cell:
+    return Cell("date", moment.strftime("%Y-%m-%d"))
 
 
 def median(values: Sequence[float]) -> float | None:
@@ -144,31 +193,40 @@ def percentile90(values: Sequence[float]) -> float | None:
     return float(ordered[max(0, math.ceil(0.9 * len(ordered)) - 1)])
 
 
-def duration_text(seconds: float | None) -> str:
-    return format_duration(seconds)
-
-
 def stat(samples: dict[str, float]) -> Cell:
-    """Median and 90th percentile of durations (seconds), with n and the tickets behind them."""
+    """Median and 90th percentile of durations (seconds), with n and the tickets behind them.
+    A sample's key is a ticket id, or ``id@time`` when a ticket gives several."""
     values = list(samples.values())
     mid, p90 = median(values), percentile90(values)
-    text = "-" if not values else f"{duration_text(mid)} / {duration_text(p90)} (n={len(values)})"
-    return Cell({"median": mid, "p90": p90, "n": len(values)}, text, tuple(sorted(samples)))
+    return Cell("durations", {"median": None if mid is None else round(mid), "p90": None if p90 is None
+                              else round(p90), "n": len(values)},
+                tuple(sorted({key.split("@", 1)[0] for key in samples})))
 
 
 def rate(part: Iterable[str], whole: Iterable[str]) -> Cell:
     numerator, denominator = sorted(set(part)), sorted(set(whole))
     if not denominator:
-        return Cell(None, "-", ())
-    share = len(numerator) / len(denominator)
-    return Cell({"rate": round(share, 4), "of": len(denominator), "count": len(numerator)},
-                f"{share:.0%} ({len(numerator)}/{len(denominator)})", tuple(numerator))
+        return Cell("rate", None)
+    return Cell("rate", {"rate": round(len(numerator) / len(denominator), 4), "count": len(numerator),
+                         "of": len(denominator)}, tuple(numerator))
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    key: str  # stable, for scripts
+    label: str  # for people
+
+
+def columns(*names: str | tuple[str, str]) -> list[Column]:
+    """Columns from labels (the key is the label with underscores) or (key, label) pairs."""
+    return [Column(*name) if isinstance(name, tuple) else Column(name.replace(" ", "_"), name) for name in names]
 
 
 @dataclass
 class Section:
+    key: str
     title: str
-    columns: list[str]
+    columns: list[Column]
     rows: list[list[Cell]] = field(default_factory=list)
     chart: int | None = None  # a column whose numbers get a bar in terminal output
     note: str = ""

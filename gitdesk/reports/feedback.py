@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from gitdesk.feedback import Feedback, load_all
-from gitdesk.reports.base import Cell, Facts, Period, Report, Section, count, plain
+from gitdesk.reports.base import Facts, Period, Report, Section, columns, count, number, text, ticket
 
 
 def build(facts: Facts, whole: Period, buckets: list[Period]) -> Report:
@@ -26,28 +26,26 @@ def build(facts: Facts, whole: Period, buckets: list[Period]) -> Report:
     by_group: dict[str, list[Feedback]] = defaultdict(list)
     for item in mine:
         by_group[group(item)].append(item)
-    summary = Section("By team" if not name_agents else "By team and agent",
-                      ["team" if not name_agents else "team / agent", "responses", "average", "1", "2", "3", "4", "5",
-                       *[period.label for period in buckets]] if len(buckets) > 1 else
-                      ["team" if not name_agents else "team / agent", "responses", "average", "1", "2", "3", "4", "5"],
+    weekly = [(f"average:{period.label}", period.label) for period in buckets] if len(buckets) > 1 else []
+    summary = Section("by_team", "By team" if not name_agents else "By team and agent",
+                      columns(("team", "team") if not name_agents else ("team", "team / agent"), "responses",
+                              "average", *[(f"score_{score}", str(score)) for score in range(1, 6)], *weekly),
                       chart=1)
     for name in sorted(by_group):
         items = by_group[name]
         average = sum(f.score for f in items) / len(items)
-        row = [plain(name), count(f.ticket for f in items), Cell(round(average, 2), f"{average:.1f}",
-                                                                  tuple(sorted({f.ticket for f in items})))]
+        row = [text(name), count(f.ticket for f in items), number(average, (f.ticket for f in items))]
         row += [count(f.ticket for f in items if f.score == score) for score in range(1, 6)]
         if len(buckets) > 1:
             for period in buckets:
                 inside = [f.score for f in items if f.at in period]
-                row.append(plain(round(sum(inside) / len(inside), 2) if inside else None,
-                                 f"{sum(inside) / len(inside):.1f}" if inside else "-"))
+                row.append(number(sum(inside) / len(inside) if inside else None))
         summary.rows.append(row)
-    comments = Section("Comments by category", ["category", "score", "comment", "ticket"])
+    comments = Section("comments", "Comments by category", columns("category", "score", "comment", "ticket"))
     for item in sorted(mine, key=lambda f: (tickets[f.ticket].category or "", f.at)):
         if item.comment:
-            comments.rows.append([plain(tickets[item.ticket].category or "(none)"), plain(item.score),
-                                  plain(item.comment), Cell(item.ticket, item.ticket, (item.ticket,))])
+            comments.rows.append([text(tickets[item.ticket].category or "(none)"), number(item.score),
+                                  text(item.comment), ticket(item.ticket)])
     findings = []
     if mine:
         average = sum(f.score for f in mine) / len(mine)

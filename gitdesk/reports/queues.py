@@ -6,10 +6,11 @@ from collections.abc import Callable
 
 from gitdesk import workflow
 from gitdesk.model import ESCALATION, Ticket
-from gitdesk.reports.base import Cell, Facts, Period, Report, Section, count, duration_text, plain
+from gitdesk.reports.base import Cell, Facts, Period, Report, Section, columns, count, duration, text
 from gitdesk.text import counted
 
-BUCKETS = (("< 1 d", 0, 1), ("1-3 d", 1, 3), ("3-7 d", 3, 7), ("> 7 d", 7, 10**6))
+BUCKETS = (("age_under_1d", "< 1 d", 0, 1), ("age_1_3d", "1-3 d", 1, 3), ("age_3_7d", "3-7 d", 3, 7),
+           ("age_over_7d", "> 7 d", 7, 10**6))
 DEFINITIONS = [
     "Open: not in a finished status at the end of the period (a stock, not a flow); queue and assignee "
     "are as the tickets say now.",
@@ -25,20 +26,20 @@ def _row(label: str, members: list[Ticket], facts: Facts, period: Period) -> lis
     open_now = [t for t in members if facts.unfinished_at(t, end)]
     ages = {t.id: (end - t.created).total_seconds() for t in open_now}
     buckets = [count(t.id for t in open_now if low * 86400 <= ages[t.id] < high * 86400)
-               for _name, low, high in BUCKETS]
+               for _key, _label, low, high in BUCKETS]
     oldest_id = max(ages, key=lambda key: ages[key]) if ages else None
-    oldest = Cell(ages[oldest_id] if oldest_id else None,
-                  duration_text(ages[oldest_id]) if oldest_id else "-", (oldest_id,) if oldest_id else ())
+    oldest = duration(ages[oldest_id], [oldest_id]) if oldest_id else duration(None)
     escalated = [t.id for t in members
                  if any(e.kind == ESCALATION and e.at in period for e in t.entries)]
-    return [plain(label), count(t.id for t in open_now), count(t.id for t in open_now if not t.assignee),
+    return [text(label), count(t.id for t in open_now), count(t.id for t in open_now if not t.assignee),
             count(t.id for t in open_now if facts.status_at(t, end) == workflow.PENDING), oldest, *buckets,
             count(escalated)]
 
 
 def build(facts: Facts, period: Period) -> Report:
-    columns = ["", "open", "unassigned", "pending", "oldest waiting", *[name for name, _, _ in BUCKETS], "escalated"]
-    by_queue = Section("By queue", ["queue", *columns[1:]], chart=1)
+    figures = columns("open", "unassigned", "pending", "oldest waiting",
+                      *[(key, label) for key, label, _, _ in BUCKETS], "escalated")
+    by_queue = Section("by_queue", "By queue", [*columns("queue"), *figures], chart=1)
 
     def group(key: Callable[[Ticket], str | None]) -> dict[str, list[Ticket]]:
         found: dict[str, list[Ticket]] = {}
@@ -52,7 +53,7 @@ def build(facts: Facts, period: Period) -> Report:
             continue
         by_queue.rows.append(_row(name, queues.get(name, []), facts, period))
     people = group(lambda t: t.assignee)
-    by_person = Section("By person", ["person", *columns[1:]], chart=1)
+    by_person = Section("by_person", "By person", [*columns("person"), *figures], chart=1)
     for name in sorted(people):
         if name == "(none)":
             continue
@@ -60,8 +61,8 @@ def build(facts: Facts, period: Period) -> Report:
     findings = []
     for row in by_queue.rows:
         if row[2].value:
-            findings.append(f"{row[0].text}: {counted(int(row[2].value), 'open ticket')} "
+            findings.append(f"{row[0].value}: {counted(int(row[2].value), 'open ticket')} "
                             f"with nobody assigned.")
         if row[-2].value:
-            findings.append(f"{row[0].text}: {row[-2].value} open for more than a week.")
+            findings.append(f"{row[0].value}: {row[-2].value} open for more than a week.")
     return Report("queues", "Queues", period, [by_queue, by_person], findings, DEFINITIONS)

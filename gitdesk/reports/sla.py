@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from gitdesk.model import Ticket
-from gitdesk.reports.base import Cell, Facts, Period, Report, Section, count, duration_text, elapsed, plain, stat
+from gitdesk.reports import base
 
 DEFINITIONS = [
     "Targets come from the priorities in .gitdesk/config.yml; a ticket without a priority uses the default one.",
@@ -16,22 +16,22 @@ DEFINITIONS = [
 ]
 
 
-def _priority(facts: Facts, ticket: Ticket) -> str | None:
+def _priority(facts: base.Facts, ticket: Ticket) -> str | None:
     return ticket.priority if ticket.priority in facts.config.priorities else facts.config.default_priority
 
 
-def _first_response(facts: Facts, ticket: Ticket, until: datetime) -> tuple[float, bool]:
+def _first_response(facts: base.Facts, ticket: Ticket, until: datetime) -> tuple[float, bool]:
     """(seconds on the SLA clock, whether it is final)."""
     answered = facts.timings[ticket.id].first_response_at
     end = answered if answered is not None and answered <= until else until
-    return elapsed(ticket.created, end, facts.config.sla), answered is not None and answered <= until
+    return base.elapsed(ticket.created, end, facts.config.sla), answered is not None and answered <= until
 
 
-def _resolution(facts: Facts, ticket: Ticket, end: datetime) -> float:
-    return elapsed(ticket.created, end, facts.config.sla, facts.pending_intervals(ticket))
+def _resolution(facts: base.Facts, ticket: Ticket, end: datetime) -> float:
+    return base.elapsed(ticket.created, end, facts.config.sla, facts.pending_intervals(ticket))
 
 
-def breaches_resolved_in(facts: Facts, period: Period) -> set[str]:
+def breaches_resolved_in(facts: base.Facts, period: base.Period) -> set[str]:
     """Tickets resolved in ``period`` that missed a first-response or resolution target."""
     missed = set()
     for ticket in facts.tickets:
@@ -49,13 +49,16 @@ def breaches_resolved_in(facts: Facts, period: Period) -> set[str]:
     return missed
 
 
-def build(facts: Facts, period: Period) -> Report:
+def build(facts: base.Facts, period: base.Period) -> base.Report:
     clock = "business hours" if facts.config.sla.clock == "business" else "calendar time"
-    summary = Section("By priority", ["priority", "first response target", "first response (med / p90)",
-                                      "first response breaches", "resolution target", "resolution (med / p90)",
-                                      "resolution breaches"], chart=3)
-    breaches = Section("Breaches", ["ticket", "priority", "target", "kind", "took", "status"])
-    listed: list[tuple[str, str, str, str, float, str]] = []
+    summary = base.Section("by_priority", "By priority",
+                           base.columns("priority", "first response target",
+                                        ("first_response", "first response (med / p90)"),
+                                        "first response breaches", "resolution target",
+                                        ("resolution", "resolution (med / p90)"), "resolution breaches"), chart=3)
+    breaches = base.Section("breaches", "Breaches",
+                            base.columns("ticket", "priority", "target", "kind", "took", "status"))
+    listed: list[tuple[str, str, str, float, float, str]] = []
     for name, priority in facts.config.priorities.items():
         members = [t for t in facts.tickets if _priority(facts, t) == name]
         first: dict[str, float] = {}
@@ -70,7 +73,7 @@ def build(facts: Facts, period: Period) -> Report:
                     first[ticket.id] = seconds
                 if target is not None and seconds > target:
                     first_missed.append(ticket.id)
-                    listed.append((ticket.id, name, "first response", duration_text(target), seconds,
+                    listed.append((ticket.id, name, "first response", target, seconds,
                                    "answered" if final else "still waiting"))
             target = priority.resolution.total_seconds() if priority.resolution else None
             for at in facts.resolutions(ticket):
@@ -79,23 +82,23 @@ def build(facts: Facts, period: Period) -> Report:
                     resolution[f"{ticket.id}@{at.isoformat()}"] = seconds
                     if target is not None and seconds > target:
                         resolution_missed.append(ticket.id)
-                        listed.append((ticket.id, name, "resolution", duration_text(target), seconds, "resolved"))
+                        listed.append((ticket.id, name, "resolution", target, seconds, "resolved"))
             if target is not None and facts.unfinished_at(ticket, period.until):
                 seconds = _resolution(facts, ticket, period.until)
                 if seconds > target:
                     resolution_missed.append(ticket.id)
-                    listed.append((ticket.id, name, "resolution", duration_text(target), seconds,
+                    listed.append((ticket.id, name, "resolution", target, seconds,
                                    f"still {facts.status_at(ticket, period.until)}"))
         summary.rows.append([
-            plain(name), plain(duration_text(priority.first_response.total_seconds())
-                               if priority.first_response else "-"),
-            stat(first), count(first_missed),
-            plain(duration_text(priority.resolution.total_seconds()) if priority.resolution else "-"),
-            _by_ticket(stat(resolution)), count(resolution_missed),
+            base.text(name),
+            base.duration(priority.first_response.total_seconds() if priority.first_response else None),
+            base.stat(first), base.count(first_missed),
+            base.duration(priority.resolution.total_seconds() if priority.resolution else None),
+            base.stat(resolution), base.count(resolution_missed),
         ])
-    for ticket_id, priority_name, kind, target_text, seconds, state in sorted(listed, key=lambda item: item[0]):
-        breaches.rows.append([Cell(ticket_id, ticket_id, (ticket_id,)), plain(priority_name), plain(target_text),
-                              plain(kind), plain(seconds, duration_text(seconds)), plain(state)])
+    for ticket_id, priority_name, kind, target, seconds, state in sorted(listed, key=lambda item: item[0]):
+        breaches.rows.append([base.ticket(ticket_id), base.text(priority_name), base.duration(target),
+                              base.text(kind), base.duration(seconds), base.text(state)])
     findings = []
     total = sum(row[3].value + row[6].value for row in summary.rows)
     still = sum(1 for item in listed if item[5].startswith("still"))
@@ -106,10 +109,10 @@ def build(facts: Facts, period: Period) -> Report:
         findings.append("Every target was met in the period.")
     definitions = [f"The SLA clock is {clock}"
                    + (f" ({_hours(facts)})" if facts.config.sla.clock == "business" else "") + ".", *DEFINITIONS]
-    return Report("sla", "Service levels", period, [summary, breaches], findings, definitions)
+    return base.Report("sla", "Service levels", period, [summary, breaches], findings, definitions)
 
 
-def _hours(facts: Facts) -> str:
+def _hours(facts: base.Facts) -> str:
     from gitdesk.model import WEEKDAYS
 
     sla = facts.config.sla
@@ -118,7 +121,4 @@ def _hours(facts: Facts) -> str:
     holidays = f"; holidays {', '.join(sla.holidays)}" if sla.holidays else ""
     return f"{hours} on {days}{holidays}"
 
-
-def _by_ticket(cell: Cell) -> Cell:
-    return Cell(cell.value, cell.text, tuple(sorted({key.split("@", 1)[0] for key in cell.ids})))
 

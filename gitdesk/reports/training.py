@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from gitdesk.model import Ticket
-from gitdesk.reports.base import Facts, Period, Report, Section, count, plain
+from gitdesk.reports.base import Facts, Period, Report, Section, columns, count, number, text
 
 TOP_REQUESTERS = 15
 TOP_CATEGORIES = 8
@@ -35,15 +35,17 @@ def build(facts: Facts, period: Period) -> Report:
         totals[ticket.category or "(none)"] += 1
     categories = [name for name, _ in sorted(totals.items(), key=lambda item: (-item[1], item[0]))][:TOP_CATEGORIES]
     busiest = sorted(per, key=lambda who: (-sum(len(ids) for ids in per[who].values()), who))[:TOP_REQUESTERS]
-    matrix = Section("Requesters by category", ["requester", "team", "tickets", *categories], chart=2)
+    by_category = [(f"category:{name}", name) for name in categories]
+    matrix = Section("requesters", "Requesters by category", columns("requester", "team", "tickets", *by_category),
+                     chart=2)
     for who in busiest:
         person = facts.config.person(who)
-        matrix.rows.append([plain(who), plain((person.team if person else None) or "(outside)"),
+        matrix.rows.append([text(who), text((person.team if person else None) or "(outside)"),
                             count(i for ids in per[who].values() for i in ids),
                             *[count(per[who].get(category, [])) for category in categories]])
-    teams = Section("Teams by category", ["team", "tickets", *categories], chart=1)
+    teams = Section("teams", "Teams by category", columns("team", "tickets", *by_category), chart=1)
     for name in sorted(per_team):
-        teams.rows.append([plain(name), count(i for ids in per_team[name].values() for i in ids),
+        teams.rows.append([text(name), count(i for ids in per_team[name].values() for i in ids),
                            *[count(per_team[name].get(category, [])) for category in categories]])
     # Flags: within the last training window of the period, one requester and one category,
     # at least min_tickets and at least factor x their team's average per member.
@@ -56,15 +58,14 @@ def build(facts: Facts, period: Period) -> Report:
     for ticket in recent:
         by_pair[(requester(ticket), ticket.category or "(none)")].append(ticket.id)
         by_team_category[(team(ticket), ticket.category or "(none)")] += 1
-    flags = Section("Flags", ["requester", "category", "tickets", "team average"])
+    flags = Section("flags", "Flags", columns("requester", "category", "tickets", "team average"))
     findings = []
     for (who, category), ids in sorted(by_pair.items(), key=lambda item: (-len(item[1]), item[0])):
         ticket_team = next(team(t) for t in recent if t.id == ids[0])
         size = members.get(ticket_team, 0) if ticket_team != "(outside)" else 0
         average = by_team_category[(ticket_team, category)] / size if size else 0.0
         if len(ids) >= settings.training_min_tickets and (not size or len(ids) >= settings.training_factor * average):
-            flags.rows.append([plain(who), plain(category), count(ids),
-                               plain(round(average, 2), f"{average:.1f}" if size else "-")])
+            flags.rows.append([text(who), text(category), count(ids), number(average if size else None)])
             findings.append(f"{who}: {len(ids)} tickets in category {category} in {window_days} days"
                             + (f" (team avg {average:.1f})" if size else "") + f": {', '.join(sorted(ids))}")
     definitions = [

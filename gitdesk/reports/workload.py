@@ -13,12 +13,14 @@ from gitdesk.reports.base import (
     Period,
     Report,
     Section,
+    change,
+    columns,
     count,
-    duration_text,
+    duration,
     elapsed,
-    plain,
     rate,
     stat,
+    text,
 )
 from gitdesk.reports.sla import breaches_resolved_in
 
@@ -38,8 +40,10 @@ DEFINITIONS = [
 
 
 def build(facts: Facts, whole: Period, buckets: list[Period]) -> Report:
-    by_period = Section("By period", ["period", "opened", "resolved", "backlog at end", "net flow", "time spent",
-                                      "first response (med / p90)", "resolution (med / p90)", "SLA breaches"],
+    by_period = Section("by_period", "By period",
+                        columns("period", "opened", "resolved", "backlog at end", "net flow", "time spent",
+                                ("first_response", "first response (med / p90)"),
+                                ("resolution", "resolution (med / p90)"), ("sla_breaches", "SLA breaches")),
                         chart=1)
     trend: list[tuple[int, int, int]] = []
     # Read every ticket once; each period then filters these lists.
@@ -60,16 +64,15 @@ def build(facts: Facts, whole: Period, buckets: list[Period]) -> Report:
         resolution = {f"{t.id}@{at.isoformat()}": _resolution_seconds(facts, t, at) for t, at in resolved}
         breaches = breaches_resolved_in(facts, period)
         by_period.rows.append([
-            plain(period.label), count(opened), Cell(len(resolved), str(len(resolved)),
-                                                     tuple(sorted({t.id for t, _ in resolved}))),
-            count(backlog), plain(len(opened) - len(resolved), f"{len(opened) - len(resolved):+d}"),
-            Cell(sum(spent.values()), duration_text(sum(spent.values())), tuple(sorted(spent))),
-            stat(first), _stat_by_ticket(resolution),
+            text(period.label), count(opened), Cell("count", len(resolved), tuple(sorted({t.id for t, _ in resolved}))),
+            count(backlog), change(len(opened) - len(resolved)), duration(sum(spent.values()), spent),
+            stat(first), stat(resolution),
             rate(breaches, {t.id for t, _ in resolved}),
         ])
         trend.append((len(opened), len(resolved), len(backlog)))
-    by_person = Section("By person", ["person", "team", "resolved", "time spent", "first responses",
-                                      "resolution (med / p90)"], chart=2)
+    by_person = Section("by_person", "By person",
+                        columns("person", "team", "resolved", "time spent", "first responses",
+                                ("resolution", "resolution (med / p90)")), chart=2)
     resolved_by: dict[str, list[str]] = defaultdict(list)
     resolution_by: dict[str, dict[str, float]] = defaultdict(dict)
     spent_by: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -96,19 +99,19 @@ def build(facts: Facts, whole: Period, buckets: list[Period]) -> Report:
         if facts.scope.team and team != facts.scope.team:
             continue
         spent = spent_by.get(who, {})
-        by_person.rows.append([plain(who), plain(team), count(resolved_by.get(who, [])),
-                               Cell(sum(spent.values()), duration_text(sum(spent.values())), tuple(sorted(spent))),
-                               count(first_by.get(who, [])), _stat_by_ticket(resolution_by.get(who, {}))])
+        by_person.rows.append([text(who), text(team), count(resolved_by.get(who, [])),
+                               duration(sum(spent.values()), spent), count(first_by.get(who, [])),
+                               stat(resolution_by.get(who, {}))])
         by_team[team]["resolved"] += resolved_by.get(who, [])
         by_team[team]["first"] += first_by.get(who, [])
         by_team[team]["spent"] += list(spent)
         team_seconds[team] += sum(spent.values())
-    team_section = Section("By team", ["team", "resolved", "time spent", "first responses"], chart=1)
+    team_section = Section("by_team", "By team", columns("team", "resolved", "time spent", "first responses"),
+                           chart=1)
     for team in sorted(by_team):
-        team_section.rows.append([plain(team), Cell(len(by_team[team]["resolved"]), str(len(by_team[team]["resolved"])),
-                                                    tuple(sorted(set(by_team[team]["resolved"])))),
-                                  Cell(team_seconds[team], duration_text(team_seconds[team]),
-                                       tuple(sorted(set(by_team[team]["spent"])))),
+        resolved_ids = by_team[team]["resolved"]
+        team_section.rows.append([text(team), Cell("count", len(resolved_ids), tuple(sorted(set(resolved_ids)))),
+                                  duration(team_seconds[team], by_team[team]["spent"]),
                                   count(by_team[team]["first"])])
     return Report("workload", "Workload", whole, [by_period, team_section, by_person], _findings(trend, buckets),
                   DEFINITIONS)
@@ -127,11 +130,6 @@ def _seconds(detail: str) -> int:
 def _resolution_seconds(facts: Facts, ticket: Ticket, at: datetime) -> float:
     """Resolution time in calendar time, waiting on the requester excluded."""
     return elapsed(ticket.created, at, CALENDAR, facts.pending_intervals(ticket))
-
-
-def _stat_by_ticket(samples: dict[str, float]) -> Cell:
-    cell = stat(samples)
-    return Cell(cell.value, cell.text, tuple(sorted({key.split("@", 1)[0] for key in samples})))
 
 
 def _findings(trend: list[tuple[int, int, int]], buckets: list[Period]) -> list[str]:

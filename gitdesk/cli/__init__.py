@@ -1,0 +1,119 @@
+"""The command line: parse options, call one library function, hand the result to render.
+
+Subcommands load lazily (click's ``LazyGroup`` pattern): ``gitdesk --help``
+imports only click and the small ``cli`` modules, never YAML, Git, SQLite or
+rich. Errors become exit statuses here and nowhere else: a ``GitdeskError``
+is a one-line message and exit 1, click's usage errors exit 2, Ctrl-C exits
+130, anything else is a bug (exit 3, traceback with ``--debug``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from gitdesk.cli.options import CONTEXT, Session
+from gitdesk.errors import GitdeskError
+
+# The commands people see in `gitdesk --help`, by what they are for; each is
+# "module:function" under gitdesk.cli, imported only when used (or listed).
+SECTIONS: tuple[tuple[str, dict[str, str]], ...] = (
+    ("Tickets", {"new": "tickets:new", "list": "tickets:list_", "show": "tickets:show", "edit": "tickets:edit"}),
+    ("Working a ticket", {
+        "take": "verbs:take", "assign": "verbs:assign", "unassign": "verbs:unassign", "reply": "verbs:reply",
+        "note": "verbs:note", "ask": "verbs:ask", "escalate": "verbs:escalate", "resolve": "verbs:resolve",
+        "close": "verbs:close", "reopen": "verbs:reopen", "reject": "verbs:reject", "set": "verbs:set_",
+        "label": "verbs:label", "link": "verbs:link", "time": "verbs:time_",
+    }),
+    ("Finding what was solved before", {"search": "finding:search", "similar": "finding:similar",
+                                         "kb": "knowledge:kb", "site": "knowledge:site"}),
+    ("Reports and the record", {"report": "data:report", "log": "data:log", "feedback": "data:feedback",
+                                "export": "data:export", "import": "data:import_"}),
+    ("Mail", {"intake": "mail:intake"}),
+    ("Setting up and sharing", {"init": "tickets:init", "sync": "githooks:sync", "check": "githooks:check",
+                                "hooks": "githooks:hooks"}),
+)
+HIDDEN = {"hook": "githooks:hook", "merge-file": "githooks:merge_file"}  # what Git calls, not people
+COMMANDS = {name: where for _, commands in SECTIONS for name, where in commands.items()} | HIDDEN
+
+
+class Gitdesk(click.Group):
+    """The root group: lazy subcommands, help by section, and errors mapped to exit statuses."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        where = COMMANDS.get(cmd_name)
+        if where is None:
+            return None
+        module, name = where.split(":")
+        command = getattr(importlib.import_module(f"gitdesk.cli.{module}"), name)
+        assert isinstance(command, click.Command), where
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        for title, commands in SECTIONS:
+            rows = []
+            for name in commands:
+                command = self.get_command(ctx, name)
+                if command is not None and not command.hidden:
+                    rows.append((name, command.get_short_help_str(formatter.width - 20)))
+            with formatter.section(title):
+                formatter.write_dl(rows)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except GitdeskError as error:
+            click.echo(f"gitdesk: error: {error}", err=True)
+            ctx.exit(1)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except KeyboardInterrupt:
+            click.echo("gitdesk: interrupted; nothing was changed", err=True)
+            ctx.exit(130)
+        except BrokenPipeError:
+            sys.stderr.close()  # `gitdesk list | head` is not an error
+            ctx.exit(0)
+        except Exception as error:
+            if ctx.params.get("debug") or os.environ.get("GITDESK_DEBUG"):
+                raise
+            click.echo("gitdesk: this is a bug in gitdesk, sorry; run the command again with "
+                       f"--debug and report the traceback ({type(error).__name__}: {error})", err=True)
+            ctx.exit(3)
+
+
+@click.group(name="gitdesk", cls=Gitdesk, context_settings=CONTEXT)
+@click.option("--desk", type=click.Path(file_okay=False, path_type=Path), envvar="GITDESK_DESK",
+              help="The desk directory (default: found upward from here).")
+@click.option("--as", "as_", metavar="HANDLE", help="Act as this person (handle or email).")
+@click.option("--debug", is_flag=True, help="Show a traceback for unexpected errors.")
+@click.version_option(package_name="gitdesk", prog_name="gitdesk")
+@click.pass_context
+def cli(ctx: click.Context, desk: Path | None, as_: str | None, debug: bool) -> None:
+    """gitdesk: a support desk that lives in a Git repository.
+
+    Tickets are Markdown files in tickets/; every action is one Git commit.
+    Run `gitdesk COMMAND --help` for a command's options and examples.
+
+    \b
+    Example:
+      gitdesk new "Printer on 2F jams" --queue it-helpdesk
+      gitdesk list --mine
+    """
+    del debug  # read by Gitdesk.invoke from ctx.params
+    ctx.obj = Session(desk, as_)
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        cli.main(args=argv, prog_name="gitdesk")
+    except KeyboardInterrupt:  # before a command started (click's own start-up)
+        click.echo("gitdesk: interrupted; nothing was changed", err=True)
+        sys.exit(130)

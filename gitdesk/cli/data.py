@@ -1,0 +1,207 @@
+"""Reports and the record: report, log, feedback, export, import."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from gitdesk.cli.options import CONTEXT, Session, desk_options, format_option, pass_session, ticket_id, when
+
+REPORTS = ("queues", "workload", "training", "assets", "sla", "feedback")
+
+
+@click.command(name="report")
+@click.argument("name", type=click.Choice(REPORTS))
+@click.option("--since", metavar="DATE", help="Start of the period (default: 30 days, 4 weeks or 3 months ago).")
+@click.option("--until", metavar="DATE", help="End of the period, excluded (a date means: up to its end).")
+@click.option("--period", type=click.Choice(["week", "month"]), help="Break the figures down by week or month.")
+@click.option("--queue", "-q", help="Only this queue's tickets.")
+@click.option("--team", help="Only tickets assigned to this team's people.")
+@format_option("table", "md", "json", "csv")
+@desk_options
+@pass_session
+def report(session: Session, name: str, since: str | None, until: str | None, period: str | None,
+           queue: str | None, team: str | None, fmt: str) -> None:
+    """Figures from the tickets and their history, each traceable to its tickets.
+
+    queues (what waits where), workload (arrivals, resolutions, backlog,
+    effort: the hiring case), training (who keeps asking about what), assets
+    (what keeps failing), sla (targets per priority), feedback (the weekly
+    review). Each report states its period and definitions; --format json
+    carries the ticket IDs behind every figure.
+
+    \b
+    Examples:
+      gitdesk report workload --period week --since 2026-09-01
+      gitdesk report assets --format md > assets.md
+      gitdesk report sla --queue it-helpdesk --format json
+    """
+    from gitdesk import clock, reports
+    from gitdesk.render import views
+    from gitdesk.reports.base import Scope
+
+    built = reports.build(session.desk, name, since=when(since), until=when(until, end_of_day=True), period=period,
+                          scope=Scope(queue, team), now=clock.now())
+    views.report(built, fmt)
+
+
+@click.command(name="log")
+@click.argument("ticket_id", metavar="[ID]", required=False)
+@click.option("--since", metavar="DATE", help="Only changes at or after this time (ISO date or time).")
+@click.option("--until", metavar="DATE", help="Only changes before this time (a date means: up to its end).")
+@click.option("--author", metavar="WHO", help="Only changes by this person (handle, email or Git author name).")
+@click.option("--action", metavar="VERB", help="Only this action (reply, resolve, status, assignee, …).")
+@format_option()
+@desk_options
+@pass_session
+def log(session: Session, ticket_id: str | None, since: str | None, until: str | None, author: str | None,
+        action: str | None, fmt: str) -> None:
+    """A ticket's timeline, or the desk's activity, read from Git.
+
+    Hand-made commits are read like CLI ones: each version is compared with
+    the one before (fields, conversation, resolution).
+
+    \b
+    Examples:
+      gitdesk log GD-01M8
+      gitdesk log --since 2026-11-01 --author alice
+      gitdesk log --action resolve --format csv
+    """
+    from gitdesk.cache import history
+    from gitdesk.render import views
+
+    desk = session.desk
+    if ticket_id:
+        if since or until or author or action:
+            raise click.UsageError("--since, --until, --author and --action are for the desk's log (no ID)")
+        entries = history.ticket_log(desk, desk.resolve(ticket_id))
+    else:
+        entries = history.desk_log(desk, history.LogFilter(
+            since=when(since), until=when(until, end_of_day=True), author=author, action=action))
+    views.log_entries(entries, fmt, with_ticket=ticket_id is None)
+
+
+@click.group(name="feedback", context_settings=CONTEXT)
+def feedback() -> None:
+    """Satisfaction feedback: stored apart from tickets, collated per team.
+
+    \b
+    Example:
+      gitdesk feedback add GD-01M8 --score 4 --comment "Quick and friendly"
+      gitdesk feedback request GD-01M8
+    """
+
+
+@feedback.command(name="add")
+@ticket_id
+@click.option("--score", type=click.IntRange(1, 5), required=True, help="1 (very unhappy) to 5 (very happy).")
+@click.option("--comment", help="What the requester said.")
+@desk_options
+@pass_session
+def feedback_add(session: Session, ticket_id: str, score: int, comment: str | None) -> None:
+    """Record a requester's feedback on a ticket (in feedback/, never in the ticket).
+
+    \b
+    Example:
+      gitdesk feedback add GD-01M8 --score 2 --comment "Took three days"
+    """
+    from gitdesk import feedback as satisfaction
+    from gitdesk.render import output
+
+    added = satisfaction.add(session.desk, ticket_id, score, comment, session.actor())
+    output.info(f"Feedback on {added.feedback.ticket} recorded in {added.feedback.path} [{added.commit[:7]}]")
+
+
+@feedback.command(name="request")
+@ticket_id
+@desk_options
+@pass_session
+def feedback_request(session: Session, ticket_id: str) -> None:
+    """Ask the requester of a finished ticket for a score, by mail.
+
+    The mail is signed by the desk, not the agent. The requester answers with
+    a number from 1 to 5 (and a comment); `gitdesk intake` files the answer in
+    feedback/. Sent over SMTP, or committed to outbox/ without mail.smtp.
+
+    \b
+    Example:
+      gitdesk feedback request GD-01M8
+    """
+    from gitdesk.mail import outgoing
+    from gitdesk.render import output
+
+    asked = outgoing.request_feedback(session.desk, ticket_id, session.actor())
+    where = f"queued in {asked.outbox} [{asked.commit[:7] if asked.commit else ''}]" if asked.outbox else "sent"
+    output.info(f"Feedback request for {asked.ticket} to {asked.to}: {where}")
+
+
+@click.command(name="export")
+@click.argument("kind", type=click.Choice(["json", "csv"]))
+@click.option("--output", "-o", "target", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file instead of standard output.")
+@desk_options
+@pass_session
+def export(session: Session, kind: str, target: Path | None) -> None:
+    """Every ticket with its whole conversation and derived timings, as JSON or CSV.
+
+    Everything a ticket file says is in its record (the same as show
+    --format json). Not filtered for privacy (internal notes and requesters
+    are included): keep exports where the desk is kept.
+
+    \b
+    Examples:
+      gitdesk export json -o backup.json
+      gitdesk export csv > tickets.csv
+    """
+    from gitdesk import clock
+    from gitdesk.interop import export as exporting
+    from gitdesk.render import output, views
+
+    now = clock.now()
+    found, problems = exporting.tickets(session.desk, now)
+    output.warnings(problems)
+    views.export(found, kind, target, clock.format_utc(now))
+
+
+@click.command(name="import")
+@click.argument("kind", type=click.Choice(["github", "csv", "backlog"]))
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--queue", "-q", help="Queue for imported tickets (default: the desk's first queue).")
+@click.option("--map", "mapping", multiple=True, metavar="FIELD=COLUMN",
+              help="csv: which column holds a field (columns named like fields are found by themselves).")
+@click.option("--repo", metavar="OWNER/NAME", help="github: the repository, when the export does not say.")
+@format_option()
+@desk_options
+@pass_session
+def import_(session: Session, kind: str, path: Path, queue: str | None, mapping: tuple[str, ...],
+            repo: str | None, fmt: str) -> None:
+    """Import tickets from GitHub issues, a CSV file or a Backlog.md project.
+
+    Each ticket gets a backdated history (created, comments, closed) that
+    timings and reports read like any other; what is already imported is
+    skipped, and whatever could not be carried over is said per ticket.
+
+    \b
+    Examples:
+      gh issue list --state all --limit 10000 \\
+        --json number,title,body,state,labels,assignees,author,createdAt,closedAt,comments > issues.json
+      gitdesk import github issues.json --repo fernhill/it
+      gitdesk import csv old-tickets.csv --map title=Subject --map requester="E-mail"
+      gitdesk import backlog ~/src/website
+    """
+    from gitdesk.interop import importing
+    from gitdesk.interop.readers import backlog, csvfile, github
+    from gitdesk.render import views
+
+    desk = session.desk
+    if kind == "github":
+        items = github.records(path, frozenset(desk.config.people), repo)
+    elif kind == "csv":
+        pairs = dict(item.split("=", 1) for item in mapping if "=" in item)
+        if len(pairs) != len(mapping):
+            raise click.UsageError("--map takes FIELD=COLUMN")
+        items = csvfile.records(path, desk.config.statuses, pairs)
+    else:
+        items = backlog.records(path)
+    views.import_result(importing.run(desk, items, path.name, session.actor(), queue), fmt)

@@ -1,0 +1,66 @@
+"""Finding what was solved before: search and similar."""
+
+from __future__ import annotations
+
+import click
+
+from gitdesk.cli.options import FilterOptions, Session, desk_options, format_option, list_filters, pass_session
+
+
+@click.command(name="search")
+@click.argument("query", nargs=-1, required=True)
+@list_filters
+@click.option("--limit", "-n", default=20, show_default=True, help="At most this many results.")
+@format_option()
+@desk_options
+@pass_session
+def search(session: Session, query: tuple[str, ...], chosen: FilterOptions, limit: int, fmt: str) -> None:
+    """Full-text search over titles, descriptions, conversations and resolutions.
+
+    Words must all match; "quoted phrases" and prefix* work; results are
+    ranked (BM25) and show where the words were found. Every status is
+    searched unless --status says otherwise. Internal notes are searched
+    for agents and marked as such.
+
+    \b
+    Examples:
+      gitdesk search printer offline
+      gitdesk search '"credential manager"' --category email
+      gitdesk search vpn* --status open --format json
+    """
+    from gitdesk.knowledge import search as finding
+    from gitdesk.render import views
+
+    desk = session.desk
+    filters = chosen.resolve(session, ("all",))
+    # A requester (someone not among the desk's people) never sees internal notes.
+    internal = session.as_ is None or session.actor().person is not None
+    views.search_hits(finding.search(desk, " ".join(query), filters, limit=limit, include_internal=internal), fmt)
+
+
+@click.command(name="similar")
+@click.argument("ticket_id", metavar="[ID]", required=False)
+@click.option("--text", help="Describe the problem instead of naming a ticket.")
+@click.option("--limit", "-n", default=5, show_default=True, help="At most this many.")
+@format_option("table", "json")
+@desk_options
+@pass_session
+def similar(session: Session, ticket_id: str | None, text: str | None, limit: int, fmt: str) -> None:
+    """The resolved tickets most like a ticket (or a description), with what fixed them.
+
+    Ranked by text similarity; the same category counts for more, the same
+    asset for more still; duplicates fold into the ticket they duplicate.
+
+    \b
+    Examples:
+      gitdesk similar GD-01M8
+      gitdesk similar --text "outlook keeps asking for my password"
+    """
+    from gitdesk.knowledge import search as finding
+    from gitdesk.render import views
+
+    if (ticket_id is None) == (text is None):
+        raise click.UsageError("give an ID or --text, one of them")
+    desk = session.desk
+    ticket = desk.find(ticket_id).ticket if ticket_id else None
+    views.similar_tickets(finding.similar(desk, ticket=ticket, text=text, limit=limit), fmt)

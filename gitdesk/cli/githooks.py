@@ -1,0 +1,242 @@
+"""Git integration: check, hooks, sync, and what Git itself calls (hook, merge-file)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from gitdesk.cli.options import CONTEXT, Session, desk_options, format_option, pass_session
+from gitdesk.errors import GitdeskError
+
+if TYPE_CHECKING:
+    from gitdesk.git import Repo
+
+
+def _repository(session: Session) -> Repo:
+    from gitdesk import git
+
+    start = session.start()
+    repo = git.find_any(start) if start.exists() else None
+    if repo is None:
+        raise GitdeskError(f"{start} is not inside a Git repository")
+    return repo
+
+
+@click.command(name="check")
+@click.option("--staged", "mode", flag_value="staged", help="What the index would commit (the pre-commit hook).")
+@click.option("--range", "revision_range", metavar="A..B", help="Every commit in a range (CI on a pull request).")
+@click.option("--all", "mode", flag_value="all", help="Every ticket in the desk as staged (the default).")
+@format_option("table", "json")
+@desk_options
+@pass_session
+def check(session: Session, mode: str | None, revision_range: str | None, fmt: str) -> None:
+    """Check ticket files against the format and the workflow; list every problem.
+
+    Reads what is staged or committed, never the work tree. Each ticket is
+    judged against its previous committed version (status moves, id and
+    created unchanged) and against the desk's config. Exit 1 when anything
+    is wrong, 0 when clean.
+
+    \b
+    Examples:
+      gitdesk check --staged
+      gitdesk check --range origin/main..HEAD
+      gitdesk check --all --format json
+    """
+    from gitdesk import git
+    from gitdesk.githooks import check as checking
+    from gitdesk.render import views
+
+    if revision_range and mode:
+        raise click.UsageError("--range excludes --staged and --all")
+    repo = _repository(session)
+    if revision_range:
+        findings = checking.check_range(repo, revision_range)
+    elif mode == "staged":
+        # Inside a hook framework GIT_INDEX_FILE names the index being committed.
+        git.honour_repository_environment()
+        findings = checking.check_staged(repo)
+    else:
+        findings = checking.check_all(repo)
+    views.findings(findings, fmt)
+    if findings:
+        raise SystemExit(1)
+
+
+@click.group(name="hooks", context_settings=CONTEXT)
+def hooks() -> None:
+    """Install, remove or inspect gitdesk's Git hooks in this clone.
+
+    \b
+    Example:
+      gitdesk hooks install
+      gitdesk hooks status
+    """
+
+
+server_option = click.option("--server", is_flag=True,
+                             help="The server-side pre-receive hook (run in the bare repository).")
+
+
+@hooks.command(name="install")
+@server_option
+@desk_options
+@pass_session
+def hooks_install(session: Session, server: bool) -> None:
+    """Install the hooks (respects core.hooksPath); existing hooks are kept and run first.
+
+    Idempotent: running it again refreshes the scripts. In a clone it also
+    registers the ticket merge driver.
+
+    \b
+    Example:
+      gitdesk hooks install
+      gitdesk hooks install --server    # in a self-hosted bare repository
+    """
+    from gitdesk.githooks import install
+    from gitdesk.render import output
+
+    repo = _repository(session)
+    for line in install.install(repo, server=server):
+        output.info(line)
+    if not server:
+        output.info(install.install_driver(repo))
+
+
+@hooks.command(name="uninstall")
+@server_option
+@desk_options
+@pass_session
+def hooks_uninstall(session: Session, server: bool) -> None:
+    """Remove gitdesk's hooks and restore the ones that were there before.
+
+    \b
+    Example:
+      gitdesk hooks uninstall
+    """
+    from gitdesk.githooks import install
+    from gitdesk.render import output
+
+    repo = _repository(session)
+    for line in install.uninstall(repo, server=server):
+        output.info(line)
+    if not server:
+        output.info(install.uninstall_driver(repo))
+
+
+@hooks.command(name="status")
+@server_option
+@desk_options
+@pass_session
+def hooks_status(session: Session, server: bool) -> None:
+    """Show which gitdesk hooks are installed.
+
+    \b
+    Example:
+      gitdesk hooks status
+    """
+    from gitdesk.githooks import install
+    from gitdesk.render import output
+
+    repo = _repository(session)
+    for state in install.status(repo, server=server):
+        output.info(state.describe())
+    if not server:
+        output.info(install.driver_state(repo))
+
+
+@click.command(name="sync")
+@click.option("--rebase", "strategy", flag_value="rebase", help="Rebase on the upstream (the default).")
+@click.option("--merge", "strategy", flag_value="merge", help="Merge the upstream instead.")
+@desk_options
+@pass_session
+def sync(session: Session, strategy: str | None) -> None:
+    """Fetch, integrate the upstream with the ticket merge driver, and push.
+
+    Retries when another clone pushed first. On a real conflict it stops,
+    leaves your work tree and history as they were, and says what conflicts.
+
+    \b
+    Example:
+      gitdesk sync
+      gitdesk sync --merge
+    """
+    from gitdesk.githooks import sync as syncing
+    from gitdesk.render import output
+    from gitdesk.text import counted
+
+    result = syncing.sync(session.desk, strategy=strategy)
+    for line in result.notes:
+        output.info(line)
+    output.info(f"Synced with {result.upstream}: {counted(result.received, 'commit')} in, {result.sent} out.")
+
+
+@click.command(name="merge-file", hidden=True)
+@click.option("--marker-size", default=7, show_default=True, help="Length of conflict markers (Git's %L).")
+@click.option("--generated", is_flag=True,
+              help="A generated file (kb/): keep ours; the desk rebuilds it after the merge.")
+@click.argument("base", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("ours", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("theirs", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("path", required=False)
+@desk_options
+def merge_file(marker_size: int, generated: bool, base: Path, ours: Path, theirs: Path, path: str | None) -> None:
+    """Three-way merge of a ticket file; the result is written over OURS.
+
+    Git's merge driver for tickets (gitdesk hooks install registers it).
+    Fields merge one by one, labels as sets, conversation entries from both
+    sides in time order; only a field with two different new values is a
+    conflict, marked around that field alone. Exit 1 when anything conflicts.
+
+    \b
+    Example:
+      gitdesk merge-file base.md ours.md theirs.md
+    """
+    from gitdesk.githooks import merge
+    from gitdesk.render import views
+
+    if generated:
+        merge.mark_generated_stale(Path.cwd())
+        return
+    result = merge.merge_files(base, ours, theirs, path, marker_size)
+    if result.conflicts:
+        views.hook_messages([f"gitdesk merge: {path or ours}: conflict in {', '.join(result.conflicts)}"])
+        raise SystemExit(1)
+
+
+GIT_HOOKS = ("pre-commit", "commit-msg", "post-merge", "post-checkout", "post-rewrite", "pre-receive")
+
+
+@click.command(name="hook", hidden=True, context_settings={"ignore_unknown_options": True})
+@click.argument("name", type=click.Choice(GIT_HOOKS))
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@desk_options
+@pass_session
+def hook(session: Session, name: str, args: tuple[str, ...]) -> None:
+    """Run one hook's work (called by the scripts that gitdesk hooks install writes).
+
+    \b
+    Example:
+      gitdesk hook pre-commit
+      gitdesk hook commit-msg .git/COMMIT_EDITMSG
+    """
+    from gitdesk.githooks import handlers
+    from gitdesk.render import views
+
+    repo = handlers.repository(session.start())
+    if name == "pre-commit":
+        result = handlers.pre_commit(repo)
+    elif name == "commit-msg":
+        if not args:
+            raise click.UsageError("commit-msg needs the message file")
+        result = handlers.commit_msg(repo, Path(args[0]))
+    elif name == "pre-receive":
+        result = handlers.pre_receive(repo, sys.stdin.read())
+    else:
+        result = handlers.refresh(repo, name, args)
+    views.hook_messages(result.messages)
+    if result.status:
+        raise SystemExit(result.status)

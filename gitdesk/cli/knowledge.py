@@ -1,0 +1,110 @@
+"""The knowledge base (kb build, kb search) and the static site."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from gitdesk.cli.options import CONTEXT, Session, desk_options, format_option, pass_session
+from gitdesk.errors import GitdeskError
+
+
+@click.group(name="kb", context_settings=CONTEXT)
+def kb() -> None:
+    """The knowledge base: resolution notes as Markdown articles in kb/.
+
+    \b
+    Example:
+      gitdesk kb build
+      gitdesk kb search printer offline
+    """
+
+
+@kb.command(name="build")
+@click.option("--no-commit", is_flag=True, help="Write kb/ but do not commit it.")
+@click.option("--check", "check_only", is_flag=True, help="Change nothing; exit 1 if kb/ is out of date (for CI).")
+@desk_options
+@pass_session
+def kb_build(session: Session, no_commit: bool, check_only: bool) -> None:
+    """Write kb/ from resolved tickets with a resolution note, and commit it.
+
+    One article per problem (duplicates folded in), kb/README.md by category;
+    internal notes, requester addresses and private fields never appear.
+    Only changed files are written; the same desk always gives the same bytes.
+
+    \b
+    Examples:
+      gitdesk kb build
+      gitdesk kb build --check       # in CI: is kb/ up to date?
+    """
+    from gitdesk.knowledge import kb as knowledge_base
+    from gitdesk.render import output
+
+    desk = session.desk
+    if check_only:
+        stale = knowledge_base.stale_paths(desk)
+        for path in stale:
+            output.info(f"{path}: out of date")
+        if stale:
+            raise GitdeskError(f"the knowledge base is out of date ({len(stale)} files)", hint="run gitdesk kb build")
+        output.info("The knowledge base is up to date.")
+        return
+    result = knowledge_base.build(desk, commit=not no_commit)
+    if not result.written and not result.removed:
+        output.info(f"The knowledge base is up to date ({result.articles} articles in {knowledge_base.KB}/).")
+        return
+    where = f" [{result.commit[:7]}]" if result.commit else " (not committed)"
+    output.info(f"Knowledge base: {result.articles} articles; {len(result.written)} files written, "
+                f"{len(result.removed)} removed{where}. Start at {knowledge_base.KB}/README.md")
+
+
+@kb.command(name="search")
+@click.argument("query", nargs=-1, required=True)
+@click.option("--limit", "-n", default=10, show_default=True, help="At most this many articles.")
+@format_option("table", "json")
+@desk_options
+@pass_session
+def kb_search(session: Session, query: tuple[str, ...], limit: int, fmt: str) -> None:
+    """Search the knowledge base only: articles' titles, symptoms and resolutions.
+
+    \b
+    Example:
+      gitdesk kb search outlook password
+    """
+    from gitdesk.knowledge import kb as knowledge_base
+    from gitdesk.render import views
+
+    views.kb_hits(knowledge_base.search(session.desk, " ".join(query), limit), fmt)
+
+
+@click.group(name="site", context_settings=CONTEXT)
+def site() -> None:
+    """A static website of the knowledge base and the queue boards.
+
+    \b
+    Example:
+      gitdesk site build public/
+    """
+
+
+@site.command(name="build")
+@click.argument("outdir", type=click.Path(file_okay=False, path_type=Path))
+@desk_options
+@pass_session
+def site_build(session: Session, outdir: Path) -> None:
+    """Write the site into OUTDIR: articles, read-only queue boards, in-browser search.
+
+    Works opened from disk and on GitHub or GitLab Pages. OUTDIR must be
+    empty or hold a previous gitdesk site (which is replaced).
+
+    \b
+    Example:
+      gitdesk site build public/ && xdg-open public/index.html
+    """
+    from gitdesk.knowledge import site as static_site
+    from gitdesk.render import output
+
+    result = static_site.build(session.desk, outdir)
+    output.info(f"Site: {result.articles} articles and {result.boards} queue boards in {result.directory}; "
+                f"open {result.directory / 'index.html'}")

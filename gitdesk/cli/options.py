@@ -1,0 +1,173 @@
+"""What every command shares: the session (desk and actor), ``--desk``/``--as``,
+``--format``, the ticket ID argument, text from ``-m``/``--file``, and the list
+filters that ``list`` and ``search`` both take. Only click is imported here."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, TypeVar
+
+import click
+
+if TYPE_CHECKING:
+    from gitdesk.desk import Actor, Desk
+    from gitdesk.listing import Filters
+
+F = TypeVar("F", bound=Callable[..., Any])
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@dataclass
+class Session:
+    """One invocation: the desk (opened once, when first needed) and who is acting."""
+
+    desk_path: Path | None = None
+    as_: str | None = None
+    _desk: Desk | None = None
+
+    @property
+    def desk(self) -> Desk:
+        if self._desk is None:
+            from gitdesk.desk import Desk
+            from gitdesk.render import progress
+
+            self._desk = Desk.open(self.desk_path, explicit=self.desk_path is not None)
+            self._desk.progress = progress.bar
+        return self._desk
+
+    def actor(self) -> Actor:
+        return self.desk.actor(self.as_)
+
+    def start(self) -> Path:
+        """Where to look for a repository (commands that work without a desk)."""
+        return self.desk_path or Path.cwd()
+
+
+pass_session = click.make_pass_decorator(Session, ensure=True)
+
+
+def _store(name: str) -> Callable[[click.Context, click.Parameter, Any], None]:
+    def callback(ctx: click.Context, _param: click.Parameter, value: Any) -> None:
+        if value is not None:
+            setattr(ctx.ensure_object(Session), name, value)
+
+    return callback
+
+
+def desk_options(function: F) -> F:
+    """``--desk`` and ``--as`` on every command, as well as on ``gitdesk`` itself."""
+    function = click.option("--as", "as_", metavar="HANDLE", expose_value=False, callback=_store("as_"),
+                            help="Act as this person (handle or email).")(function)
+    function = click.option("--desk", type=click.Path(file_okay=False, path_type=Path),
+                            expose_value=False, callback=_store("desk_path"),
+                            help="The desk directory (default: found upward from here).")(function)
+    return function
+
+
+def format_option(*choices: str) -> Callable[[F], F]:
+    return click.option("--format", "fmt", type=click.Choice(list(choices or ("table", "json", "csv"))),
+                        default="table", show_default=True, help="Output format.")
+
+
+ticket_id = click.argument("ticket_id", metavar="ID")
+
+
+def read_text(message: str | None, message_file: IO[str] | None, what: str, *, required: bool = True) -> str | None:
+    """Text given with ``-m TEXT`` or ``--file F`` (not both)."""
+    if message is not None and message_file is not None:
+        raise click.UsageError(f"give the {what} with -m or --file, not both")
+    if message_file is not None:
+        return message_file.read()
+    if message is None and required:
+        raise click.UsageError(f"give the {what} with -m TEXT or --file F")
+    return message
+
+
+def when(text: str | None, *, end_of_day: bool = False) -> datetime | None:
+    """A --since/--until value; a bare date as --until means up to the end of that day."""
+    if not text:
+        return None
+    from datetime import timedelta
+
+    from gitdesk.clock import parse_time
+
+    value = parse_time(text)
+    if end_of_day and len(text.strip()) == 10:
+        value += timedelta(days=1)
+    return value
+
+
+# --- the list filters, shared by list and search ------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FilterOptions:
+    statuses: tuple[str, ...]
+    queue: str | None
+    assignee: str | None
+    unassigned: bool
+    mine: bool
+    requester: str | None
+    category: str | None
+    asset: str | None
+    labels: tuple[str, ...]
+
+    def resolve(self, session: Session, default_statuses: tuple[str, ...] = ()) -> Filters:
+        """The library's filters; ``--mine`` becomes the acting person's handle."""
+        from gitdesk.errors import GitdeskError
+        from gitdesk.listing import Filters
+
+        assignee = self.assignee
+        if self.mine:
+            if assignee:
+                raise click.UsageError("--mine and --assignee exclude each other")
+            person = session.actor().person
+            if person is None:
+                raise GitdeskError("--mine needs you to be one of the desk's people", hint="pass --as HANDLE")
+            assignee = person.handle
+        return Filters(statuses=self.statuses or default_statuses, queue=self.queue, assignee=assignee,
+                       unassigned=self.unassigned, requester=self.requester, category=self.category,
+                       asset=self.asset, labels=self.labels)
+
+    def constant_columns(self) -> list[str]:
+        """Columns every listed row has the same value in, so a table need not show them."""
+        hidden = []
+        if self.queue:
+            hidden.append("queue")
+        if self.mine or self.assignee or self.unassigned:
+            hidden.append("assignee")
+        if len(self.statuses) == 1 and self.statuses[0] != "all":
+            hidden.append("status")
+        return hidden
+
+
+_FILTERS = (
+    click.option("--status", "-s", "statuses", multiple=True,
+                 help="Only this status (repeatable; 'all' for every status)."),
+    click.option("--queue", "-q", help="Only this queue."),
+    click.option("--assignee", help="Only tickets assigned to this person."),
+    click.option("--unassigned", is_flag=True, help="Only tickets nobody has taken."),
+    click.option("--mine", is_flag=True, help="Only tickets assigned to you."),
+    click.option("--requester", "-r", help="Only tickets from this requester (email or handle)."),
+    click.option("--category", "-c", help="Only this category."),
+    click.option("--asset", "-a", help="Only this asset."),
+    click.option("--label", "-l", "labels", multiple=True, help="Only tickets with this label (repeatable)."),
+)
+_FILTER_NAMES = ("statuses", "queue", "assignee", "unassigned", "mine", "requester", "category", "asset", "labels")
+
+
+def list_filters(function: F) -> F:
+    """The filters of ``gitdesk list``, handed to the command as one ``chosen: FilterOptions``."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        chosen = FilterOptions(**{name: kwargs.pop(name) for name in _FILTER_NAMES})
+        return function(*args, chosen=chosen, **kwargs)
+
+    for option in reversed(_FILTERS):
+        wrapper = option(wrapper)
+    return wrapper  # type: ignore[return-value]

@@ -1,0 +1,228 @@
+"""Creating and reading tickets: init, new, list, show, edit."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+import click
+
+from gitdesk.cli.options import (
+    FilterOptions,
+    Session,
+    desk_options,
+    format_option,
+    list_filters,
+    pass_session,
+    ticket_id,
+)
+from gitdesk.errors import GitdeskError
+
+if TYPE_CHECKING:
+    from gitdesk.actions import NewTicket
+
+
+@click.command()
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--name", help="The desk's name (default: from the directory).")
+@desk_options
+@pass_session
+def init(session: Session, directory: Path | None, name: str | None) -> None:
+    """Create a desk here (or in DIRECTORY): config, templates, one commit.
+
+    Runs git init first when the directory is not in a repository yet. The
+    config it writes is commented and works as is, with you as the only agent.
+
+    \b
+    Example:
+      mkdir helpdesk && cd helpdesk && gitdesk init
+    """
+    from gitdesk import desk
+    from gitdesk.render import output
+
+    result = desk.create(directory or session.start(), name)
+    output.info(f"Initialised a desk in {result.root} [{result.commit[:7]}]"
+                + (" (new Git repository)" if result.created_repository else ""))
+    output.info(f"You are '{result.handle}'. Edit .gitdesk/config.yml to add people and queues.")
+
+
+@click.command()
+@click.argument("title", required=False)
+@click.option("--requester", "-r", help="Who asked: email or handle (default: you).")
+@click.option("--queue", "-q", help="Put it straight into a queue (status open).")
+@click.option("--priority", "-p", help="Priority (default from config).")
+@click.option("--category", "-c", help="Category.")
+@click.option("--asset", "-a", help="Machine or system concerned, e.g. laptop-0042.")
+@click.option("--label", "-l", "labels", multiple=True, help="Label (repeatable).")
+@click.option("--assignee", help="Assign it right away.")
+@click.option("--body", "-m", help="Description text.")
+@click.option("--body-file", type=click.File("r", encoding="utf-8"),
+              help="Read the description from a file ('-' for stdin).")
+@click.option("--edit", "force_edit", is_flag=True,
+              help="Open $EDITOR on the template even when not on a terminal.")
+@format_option("table", "json")
+@desk_options
+@pass_session
+def new(session: Session, title: str | None, requester: str | None, queue: str | None,
+        priority: str | None, category: str | None, asset: str | None, labels: tuple[str, ...],
+        assignee: str | None, body: str | None, body_file: IO[str] | None, force_edit: bool, fmt: str) -> None:
+    """Create a ticket and commit it; show solved tickets like it.
+
+    Without --body/--body-file on a terminal, opens $EDITOR on a template
+    (.gitdesk/templates/<category>.md or default.md).
+
+    \b
+    Example:
+      gitdesk new "Outlook asks for my password" -r bob@example.com \\
+          --queue it-helpdesk --category email --asset laptop-0042 -l outlook
+    """
+    from gitdesk import actions
+    from gitdesk.cache import index
+    from gitdesk.knowledge import search
+    from gitdesk.render import output, views
+
+    desk = session.desk
+    actor = session.actor()
+    if body is not None and body_file is not None:
+        raise click.UsageError("give the description with --body or --body-file, not both")
+    text = body_file.read() if body_file is not None else body
+    given = actions.NewTicket(title=title or "", requester=requester, queue=queue, priority=priority,
+                              category=category, asset=asset, labels=labels, body=text or "", assignee=assignee)
+    spec: actions.NewTicket | None = given
+    if text is None and (force_edit or (sys.stdin.isatty() and sys.stdout.isatty())):
+        spec = _drafted(desk.root, given)
+        if spec is None:
+            output.info("Cancelled: empty title, nothing created.")
+            return
+    if spec is None or not spec.title:
+        raise click.UsageError("a TITLE is required (or run on a terminal to use the editor)")
+    result = actions.create(desk, spec, actor)
+    index.written(desk, result.ticket_files)
+    try:  # what already worked for problems like this one
+        similar = search.similar(desk, ticket=result.ticket, limit=3,
+                                 just_written=[result.path.rsplit("/", 1)[-1]])
+    except GitdeskError:
+        similar = []
+    views.outcome(result, fmt, similar)
+
+
+def _drafted(root: Path, given: NewTicket) -> NewTicket | None:
+    """The ticket the person wrote in $EDITOR, starting from a template and ``given``;
+    None when they left the title empty."""
+    from gitdesk import actions, templates
+
+    text = templates.draft_text(root, given.draft_fields())
+    while True:
+        edited = click.edit(text, extension=".md", require_save=False)
+        if edited is None:
+            return None
+        try:
+            draft = templates.read_draft(edited)
+        except GitdeskError as error:
+            click.echo(f"gitdesk: error: {error}", err=True)
+            if not click.confirm("Edit again?", default=True):
+                raise click.Abort() from None
+            text = edited
+            continue
+        return actions.NewTicket.from_draft(draft)
+
+
+@click.command(name="list")
+@list_filters
+@click.option("--all", "all_", is_flag=True, help="Every status, finished ones included.")
+@click.option("--sort", "sort_key", help="Sort by a field (-field for descending), e.g. priority, -created.")
+@format_option()
+@desk_options
+@pass_session
+def list_(session: Session, chosen: FilterOptions, all_: bool, sort_key: str | None, fmt: str) -> None:
+    """List tickets, unfinished ones by default.
+
+    \b
+    Examples:
+      gitdesk list --mine
+      gitdesk list --unassigned --queue it-helpdesk --sort priority
+      gitdesk list --all --asset laptop-0042 --format json
+    """
+    from gitdesk import clock
+    from gitdesk.cache import history, index
+    from gitdesk.ids import abbreviations
+    from gitdesk.render import output, views
+
+    desk = session.desk
+    filters = chosen.resolve(session, ("all",) if all_ else ())
+    terminal = fmt == "table" and output.is_terminal()
+    found = index.query(desk, filters, sort_key, with_facts=fmt != "table", with_ids=terminal)
+    output.warnings(found.problems)
+    now = clock.now()
+    derived = history.timings(desk, found.tickets, now) if fmt != "table" else None
+    shown = abbreviations([*found.all_ids, *(t.id for t in found.tickets)]) if terminal else None
+    views.ticket_list(found.tickets, fmt, now, shown_ids=shown, timings=derived, hide=chosen.constant_columns())
+
+
+@click.command()
+@ticket_id
+@format_option("table", "json")
+@desk_options
+@pass_session
+def show(session: Session, ticket_id: str, fmt: str) -> None:
+    """Show a ticket with its whole conversation.
+
+    Internal notes, questions and escalations are marked; long tickets open
+    in a pager on a terminal. Any unique prefix of the ID will do.
+
+    \b
+    Example:
+      gitdesk show GD-01JD8X4K
+    """
+    from gitdesk import clock
+    from gitdesk.cache import history
+    from gitdesk.render import views
+
+    desk = session.desk
+    loaded = desk.find(ticket_id)
+    now = clock.now()
+    derived = history.timings(desk, [loaded.ticket], now)[loaded.ticket.id]
+    views.ticket_detail(loaded.ticket, now, fmt, derived)
+
+
+@click.command()
+@ticket_id
+@desk_options
+@pass_session
+def edit(session: Session, ticket_id: str) -> None:
+    """Edit a ticket file in $EDITOR, validate it, and commit it.
+
+    An invalid file is never committed: you can edit again or abort, and
+    the ticket stays as it was.
+
+    \b
+    Example:
+      EDITOR=nano gitdesk edit GD-01JD8X4K
+    """
+    from gitdesk import actions
+    from gitdesk.cache import index
+    from gitdesk.render import output, views
+
+    desk = session.desk
+    actor = session.actor()
+    loaded = desk.find(ticket_id)
+    desk.ensure_clean([loaded.path])
+    original = (desk.root / loaded.path).read_bytes().decode("utf-8")
+    text = original
+    while True:
+        edited = click.edit(text, extension=".md", require_save=False)
+        if edited is None or edited == original:
+            output.info("No changes; nothing committed.")
+            return
+        problems = actions.edit_problems(desk, loaded, edited)
+        if not problems:
+            break
+        for problem in problems:
+            click.echo(f"gitdesk: error: {problem}", err=True)
+        if not click.confirm("Edit again? (no aborts and keeps the ticket as it was)", default=True):
+            raise GitdeskError("edit aborted; nothing was changed")
+        text = edited
+    result = actions.save_edit(desk, loaded.ticket.id, original, edited, actor)
+    index.written(desk, result.ticket_files)
+    views.outcome(result)

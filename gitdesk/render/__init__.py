@@ -1,0 +1,1 @@
+"""Everything people see: tables, JSON and CSV through one emit(), views, progress."""

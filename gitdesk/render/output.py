@@ -1,0 +1,298 @@
+"""The one output path: records out as a table, JSON or CSV.
+
+Tables fit the terminal: identifiers, statuses and numbers are never cut;
+a column marked ``shrink`` (a title) gives way first, and when the figures
+alone are wider than the terminal each row becomes a short block instead.
+Piped, a table is plain aligned text with nothing cut, for grep and awk.
+JSON is an object with a ``schema`` version: indented on a terminal, compact
+(and fast: the C encoder) when piped. CSV cells that a spreadsheet would run
+as a formula are quoted.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import shutil
+import sys
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import click
+
+from gitdesk.records import SCHEMA
+from gitdesk.text import one_line, visible
+
+GAP = "  "
+
+
+def is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def width() -> int:
+    return shutil.get_terminal_size((100, 24)).columns
+
+
+def colour() -> bool:
+    return is_terminal() and not os.environ.get("NO_COLOR")
+
+
+def bold(text: str) -> str:
+    return f"\x1b[1m{text}\x1b[0m" if colour() else text
+
+
+def dim(text: str) -> str:
+    return f"\x1b[2m{text}\x1b[0m" if colour() else text
+
+
+# --- text width -----------------------------------------------------------------
+
+
+def cells(text: str) -> int:
+    """How many terminal columns ``text`` takes (wide East Asian characters take two)."""
+    if text.isascii():
+        return len(text)
+    total = 0
+    for char in text:
+        if unicodedata.combining(char):
+            continue
+        total += 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+    return total
+
+
+def cut(text: str, room: int) -> str:
+    """``text`` in at most ``room`` columns, with … where it was cut."""
+    if cells(text) <= room:
+        return text
+    out, used = [], 0
+    for char in text:
+        size = cells(char)
+        if used + size > room - 1:
+            break
+        out.append(char)
+        used += size
+    return "".join(out) + "…"
+
+
+def fold(text: str, room: int) -> list[str]:
+    """``text`` broken into lines of at most ``room`` columns, at spaces where it can."""
+    lines: list[str] = []
+    current = ""
+    for word in text.split(" "):
+        candidate = f"{current} {word}" if current else word
+        if cells(candidate) <= room:
+            current = candidate
+            continue
+        if current:
+            lines.append(current)
+        while cells(word) > room:
+            head = cut(word, room + 1)[:-1]
+            lines.append(head)
+            word = word[len(head):]
+        current = word
+    lines.append(current)
+    return lines
+
+
+def pad(text: str, size: int, right: bool = False) -> str:
+    space = " " * max(0, size - cells(text))
+    return space + text if right else text + space
+
+
+# --- tables ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """A table column: its header, how a record shows in it, and how it gives way.
+
+    ``fit``: ``keep`` is never cut (ids, statuses, numbers); ``shrink`` is cut to
+    fit with … (titles; a terminal only); ``chart`` is dropped when there is no room."""
+
+    header: str
+    show: Callable[[Any], str]
+    fit: str = "keep"
+    right: bool = False
+
+
+def table(columns: Sequence[Column], records: Sequence[Any]) -> None:
+    """Records as an aligned table that fits the terminal (or plain text when piped)."""
+    rows = [[one_line(column.show(record)) for column in columns] for record in records]
+    headers = [column.header for column in columns]
+    click.echo("\n".join(table_lines(columns, headers, rows, width() if is_terminal() else None)))
+
+
+def table_lines(columns: Sequence[Column], headers: Sequence[str], rows: Sequence[Sequence[str]],
+                room: int | None) -> list[str]:
+    natural = [max([cells(header), *(cells(row[index]) for row in rows)]) for index, header in enumerate(headers)]
+    shown = list(range(len(columns)))
+
+    def total(indexes: Sequence[int], sizes: Sequence[int]) -> int:
+        return sum(sizes[index] for index in indexes) + len(GAP) * (len(indexes) - 1)
+
+    sizes = list(natural)
+    if room is not None and total(shown, sizes) > room:
+        shown = [index for index in shown if columns[index].fit != "chart"]
+        fixed = [index for index in shown if columns[index].fit != "shrink"]
+        flexible = [index for index in shown if columns[index].fit == "shrink"]
+        spare = room - total(fixed, sizes) - len(GAP) * len(flexible)
+        wanted = sum(natural[index] for index in flexible)
+        if flexible and spare >= 12 * len(flexible):
+            for index in flexible:  # shrink titles in proportion to their natural width
+                sizes[index] = min(natural[index], max(12, spare * natural[index] // max(1, wanted)))
+        elif total(shown, sizes) > room:
+            return _blocks(columns, headers, rows, room)
+    last = shown[-1]
+    lines = []
+    for line, is_header in [(list(headers), True), *((list(row), False) for row in rows)]:
+        parts = []
+        for index in shown:
+            text = cut(line[index], sizes[index])
+            parts.append(text if index == last and not columns[index].right
+                         else pad(text, sizes[index], columns[index].right))
+        joined = GAP.join(parts).rstrip()
+        lines.append(bold(joined) if is_header else joined)
+    return lines
+
+
+def _blocks(columns: Sequence[Column], headers: Sequence[str], rows: Sequence[Sequence[str]],
+            room: int) -> list[str]:
+    """Rows too wide for the terminal as blocks: the first cell on its own line, then
+    ``header value`` pairs wrapped to the width. Nothing is cut."""
+    lines: list[str] = []
+    for row in rows:
+        lines.append(bold(row[0]))
+        pairs = [f"{headers[index]} {row[index]}" for index in range(1, len(columns))
+                 if columns[index].fit != "chart" and row[index] not in ("", "-")]
+        current = " "
+        for pair in pairs:
+            candidate = f"{current} {pair} ·" if current.strip() else f"  {pair} ·"
+            if cells(candidate) > room and current.strip():
+                lines.append(current.rstrip(" ·"))
+                candidate = f"  {pair} ·"
+            current = candidate
+        if current.strip():
+            lines.append(current.rstrip(" ·"))
+    return lines
+
+
+def bar(value: float, top: float, size: int = 20) -> str:
+    """A horizontal bar in eighth blocks: a chart people read at a glance."""
+    if top <= 0 or value <= 0:
+        return ""
+    eighths = max(1, round(value / top * size * 8))
+    return "█" * (eighths // 8) + ("▏▎▍▌▋▊▉"[eighths % 8 - 1] if eighths % 8 else "")
+
+
+# --- JSON and CSV -------------------------------------------------------------------
+
+
+def write_json(data: Mapping[str, Any], output: io.TextIOBase | None = None) -> None:
+    """An object with its schema version first; indented for people, compact for programs."""
+    document = {"schema": SCHEMA, **data}
+    pretty = output is None and is_terminal()
+    text = json.dumps(document, ensure_ascii=False, indent=2 if pretty else None,
+                      separators=None if pretty else (",", ":"))
+    if output is None:
+        click.echo(text)
+    else:
+        output.write(text + "\n")
+
+
+def csv_text(records: Sequence[Mapping[str, Any]]) -> str:
+    columns: dict[str, None] = {}
+    for record in records:
+        columns.update(dict.fromkeys(record))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n")
+    writer.writeheader()
+    for record in records:
+        writer.writerow({key: csv_cell(value) for key, value in record.items()})
+    return buffer.getvalue()
+
+
+_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
+
+
+def csv_cell(value: Any) -> Any:
+    """A cell a spreadsheet shows as text: control characters written out (never data anyone
+    wants), and a leading = + - @ tab or CR quoted so a hostile title is not run as a formula."""
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        value = "; ".join(map(str, value))
+    if not isinstance(value, str):
+        return value
+    text = visible(value)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _NUMBER.match(text):
+        return "'" + text
+    return text
+
+
+# --- the one path -------------------------------------------------------------------
+
+
+def emit(fmt: str, key: str, records: Sequence[Mapping[str, Any]], *, columns: Sequence[Column] = (),
+         rows: Sequence[Any] | None = None, text: Callable[[], None] | None = None,
+         meta: Mapping[str, Any] | None = None, flat: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None,
+         ) -> None:
+    """Records as JSON (``{"schema": …, **meta, key: records}``), CSV (one row per
+    record, ``flat`` making each one value per column) or a table of ``columns``
+    over ``rows`` (the records themselves unless given); ``text`` replaces the table
+    for views that are not tables (a ticket, a report)."""
+    if fmt == "json":
+        write_json({**(meta or {}), key: records})
+    elif fmt == "csv":
+        click.echo(csv_text([flat(record) if flat else record for record in records]), nl=False)
+    elif text is not None:
+        text()
+    else:
+        table(columns, records if rows is None else rows)
+
+
+def emit_one(fmt: str, key: str, record: Mapping[str, Any], text: Callable[[], None],
+             meta: Mapping[str, Any] | None = None) -> None:
+    """One record (a ticket, an action's outcome): JSON, or the view's own text."""
+    if fmt == "json":
+        write_json({**(meta or {}), key: record})
+    else:
+        text()
+
+
+# --- messages --------------------------------------------------------------------
+
+
+def info(message: str) -> None:
+    click.echo(visible(message))
+
+
+def note(message: str) -> None:
+    """A line for people on stderr, so piped output stays data."""
+    click.echo(visible(message), err=True)
+
+
+def warnings(problems: Sequence[Any], most: int = 10) -> None:
+    for problem in problems[:most]:
+        click.echo(f"gitdesk: warning: {problem}; skipped", err=True)
+    if len(problems) > most:
+        click.echo(f"gitdesk: warning: and {len(problems) - most} more files skipped (gitdesk check lists them all)",
+                   err=True)
+
+
+def error(message: str) -> None:
+    click.echo(f"gitdesk: error: {message}", err=True)
+
+
+def page(text: str) -> None:
+    """Long text through a pager on a terminal (GITDESK_NO_PAGER turns it off)."""
+    height = shutil.get_terminal_size().lines
+    if is_terminal() and text.count("\n") > height - 2 and not os.environ.get("GITDESK_NO_PAGER"):
+        click.echo_via_pager(text, color=colour())
+    else:
+        click.echo(text, nl=False)

@@ -1,0 +1,418 @@
+"""How each kind of result looks: a ticket list, one ticket, a report, search hits…
+
+Every view hands its records to ``output.emit`` (JSON, CSV or a table) and
+only writes its own text for what is not a table. Everything shown from a
+ticket goes through ``one_line``/``visible``: ticket files are untrusted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from gitdesk import records
+from gitdesk.durations import format_age, format_duration
+from gitdesk.render import output
+from gitdesk.render.output import (
+    Column,
+    bar,
+    bold,
+    csv_text,
+    dim,
+    emit,
+    note,
+    page,
+    table_lines,
+    width,
+    write_json,
+)
+from gitdesk.text import counted, one_line, visible
+
+if TYPE_CHECKING:
+    from gitdesk.actions import Outcome
+    from gitdesk.cache.history import LogEntry
+    from gitdesk.githooks.check import Finding
+    from gitdesk.interop.importing import ImportResult
+    from gitdesk.knowledge.kb import KbHit
+    from gitdesk.knowledge.search import Hit, Similar
+    from gitdesk.mail.intake import IntakeResult
+    from gitdesk.model import Entry, Ticket
+    from gitdesk.reports.base import Report
+    from gitdesk.timings import Timings
+
+
+def local_time(value: datetime) -> str:
+    return value.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def _item(key: Any) -> Callable[[Any], str]:
+    """A column's cell: item ``key`` of a row or record, shown."""
+    return lambda row: _cell(row[key])
+
+
+def _cell(value: Any) -> str:
+    if value in (None, "", (), []):
+        return "-"
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(item) for item in value)
+    return str(value)
+
+
+# --- ticket lists --------------------------------------------------------------------
+
+
+def ticket_list(tickets: Sequence[Ticket], fmt: str, now: datetime, *, shown_ids: Mapping[str, str] | None = None,
+                timings: Mapping[str, Timings] | None = None, hide: Iterable[str] = ()) -> None:
+    """``gitdesk list``: a table that fits (titles give way), or every field as JSON/CSV.
+
+    ``shown_ids`` abbreviates IDs on a terminal (unique prefixes, as Git shows hashes);
+    ``hide`` drops columns a filter made the same on every row (``--queue``, ``--mine``)."""
+    if fmt != "table":
+        emit(fmt, "tickets", records.tickets(tickets, timings), flat=records.flat)
+        return
+    ids = shown_ids or {}
+    columns = [Column("ID", lambda t: ids.get(t.id, t.id)), Column("STATUS", lambda t: _cell(t.status)),
+               Column("PRIORITY", lambda t: _cell(t.priority)), Column("QUEUE", lambda t: _cell(t.queue)),
+               Column("ASSIGNEE", lambda t: _cell(t.assignee)),
+               Column("AGE", lambda t: format_age((now - t.created).total_seconds()), right=True),
+               Column("TITLE", lambda t: _cell(t.title), fit="shrink")]
+    hidden = {name.upper() for name in hide}
+    emit(fmt, "tickets", [], columns=[column for column in columns if column.header not in hidden], rows=tickets)
+    if output.is_terminal():
+        note(counted(len(tickets), "ticket"))
+
+
+# --- one ticket ---------------------------------------------------------------------
+
+_KINDS = {
+    "note": ("INTERNAL NOTE", "33"),
+    "question": ("QUESTION", "36"),
+    "escalation": ("ESCALATION", "31"),
+    "reply": ("reply", "32"),
+    "reopen": ("REOPENED", "35"),
+    "rejection": ("REJECTED", "35"),
+    "time": ("TIME LOGGED", "2"),
+}
+# Plumbing that people do not need to read in the field list (it is in the JSON).
+_PLUMBING = frozenset({"message_ids"})
+
+
+def _paint(text: str, code: str) -> str:
+    from gitdesk.render.output import colour
+
+    return f"\x1b[1;{code}m{text}\x1b[0m" if colour() else text
+
+
+def _timing_lines(derived: Timings) -> list[tuple[str, str]]:
+    lines = [("first response", f"{format_duration(derived.first_response_seconds)} after creation"
+              if derived.first_response_at else "none yet")]
+    if derived.pending_seconds:
+        lines.append(("waiting", f"{format_duration(derived.pending_seconds)} on the requester"))
+    if derived.resolved_at:
+        lines.append(("resolved", f"{local_time(derived.resolved_at)}, "
+                                  f"{format_duration(derived.resolution_seconds)} excluding waiting"))
+    if derived.reopen_count:
+        lines.append(("reopened", counted(derived.reopen_count, "time")))
+    if derived.escalation_count:
+        lines.append(("escalated", counted(derived.escalation_count, "time")))
+    if derived.time_spent_seconds:
+        lines.append(("time spent", format_duration(derived.time_spent_seconds)))
+    return lines
+
+
+def ticket_detail(ticket: Ticket, now: datetime, fmt: str, derived: Timings | None = None) -> None:
+    """``gitdesk show``: the fields, the timings and the whole thread, internal parts marked."""
+    if fmt == "json":
+        write_json({"ticket": records.whole_ticket(ticket, derived)})
+        return
+    lines = [bold(visible(ticket.id)) + "  " + bold(one_line(ticket.title)), ""]
+    ago = format_age((now - ticket.created).total_seconds())
+    facts: list[tuple[str, Any]] = [
+        ("status", ticket.status), ("priority", ticket.priority), ("queue", ticket.queue),
+        ("assignee", ticket.assignee or "unassigned"), ("requester", ticket.requester),
+        ("category", ticket.category), ("asset", ticket.asset),
+        ("labels", ", ".join(ticket.labels) or None), ("duplicate of", ticket.duplicate_of),
+        ("related", ", ".join(ticket.related) or None),
+        ("created", f"{local_time(ticket.created)} ({'just now' if ago == 'now' else ago + ' ago'})"),
+    ]
+    facts += [(key, _cell(records.json_value(value))) for key, value in ticket.extra.items() if key not in _PLUMBING]
+    if derived is not None:
+        facts += _timing_lines(derived)
+    for name, value in facts:
+        if value:
+            lines.append(dim(f"{one_line(name) + ':':<16}") + one_line(str(value)))
+    lines += ["", visible(ticket.description or "(no description)")]
+    if ticket.conversation_text:
+        lines += ["", visible(ticket.conversation_text)]
+    for entry in ticket.entries:
+        lines += ["", _entry_heading(entry)]
+        if entry.text:
+            lines.append(visible(entry.text))
+    if ticket.resolution:
+        lines += ["", _paint("Resolution", "32"), visible(ticket.resolution)]
+    if ticket.appendix:
+        lines += ["", visible(ticket.appendix)]
+    page("\n".join(lines) + "\n")
+
+
+def _entry_heading(entry: Entry) -> str:
+    label, code = _KINDS.get(entry.kind, (entry.kind, "1"))
+    heading = f"── {dim(local_time(entry.at))}  {one_line(entry.author)}  "
+    heading += _paint(one_line(label + (f" {entry.detail}" if entry.detail else "")), code)
+    if entry.internal:
+        heading += _paint("  (internal: not visible to the requester)", "33")
+    return heading
+
+
+# --- actions ----------------------------------------------------------------------
+
+
+def outcome(result: Outcome, fmt: str = "table", similar: Sequence[Similar] | None = None,
+            similar_note: str | None = None) -> None:
+    if fmt == "json":
+        document: dict[str, Any] = {"action": result.verb, "id": result.ticket.id, "commit": result.commit,
+                                    "changes": list(result.changes), "ticket": records.ticket_fields(result.ticket)}
+        if similar is not None:
+            document["similar"] = [item.as_record() for item in similar]
+        write_json(document)
+        return
+    summary = one_line("; ".join(result.changes))
+    head = f"Created {result.ticket.id}" if result.verb == "new" else f"{result.ticket.id}: {result.verb}"
+    click.echo(head + (f" ({summary})" if summary else "") + f" [{result.commit[:7]}]")
+    if similar:
+        similar_tickets(similar, "table", "Similar resolved tickets (what worked before):")
+    elif similar_note:
+        click.echo(similar_note)
+
+
+# --- finding -----------------------------------------------------------------------
+
+
+def _highlighted(snippet: str) -> str:
+    from gitdesk.knowledge.search import END, START
+
+    clean = one_line(snippet.replace(START, "\x02").replace(END, "\x03"))  # markers survive one_line
+    on, off = ("\x1b[1;7m", "\x1b[0m") if output.is_terminal() and not _no_colour() else ("**", "**")
+    return clean.replace("\\x02", on).replace("\\x03", off)
+
+
+def _no_colour() -> bool:
+    from gitdesk.render.output import colour
+
+    return not colour()
+
+
+def search_hits(hits: Sequence[Hit], fmt: str) -> None:
+    def text() -> None:
+        room = width() if output.is_terminal() else None
+        for hit in hits:
+            head = f"{hit.ticket.id}  {hit.ticket.status:<8}  {one_line(hit.ticket.title)}"
+            where = "internal note" if hit.internal else hit.where
+            click.echo(bold(head) if room is None else bold(_fit(head, room)))
+            click.echo(f"    {_highlighted(hit.snippet)}  " + dim(f"[{where}]"))
+        if output.is_terminal():
+            note(counted(len(hits), "match", "matches"))
+
+    emit(fmt, "hits", [hit.as_record() for hit in hits], text=text)
+
+
+def _fit(text: str, room: int) -> str:
+    from gitdesk.render.output import cut
+
+    return cut(text, room)
+
+
+def similar_tickets(found: Sequence[Similar], fmt: str, heading: str | None = None) -> None:
+    def text() -> None:
+        if heading and found:
+            click.echo(heading)
+        for item in found:
+            click.echo(f"  {item.ticket.id}  {item.ticket.status:<8}  {one_line(item.ticket.title)}")
+            if item.resolution_line:
+                click.echo(f"      → {one_line(item.resolution_line)[:150]}")
+
+    emit(fmt, "similar", [item.as_record() for item in found], text=text)
+
+
+def kb_hits(hits: Sequence[KbHit], fmt: str) -> None:
+    def text() -> None:
+        for hit in hits:
+            click.echo(f"{bold(one_line(hit.article.title))}  ({one_line(hit.article.category)})")
+            click.echo(f"    {hit.article.path}")
+            click.echo(f"    {_highlighted(hit.snippet)}")
+
+    emit(fmt, "articles", [hit.as_record() for hit in hits], text=text)
+
+
+# --- reports ----------------------------------------------------------------------
+
+
+def report_record(built: Report) -> dict[str, Any]:
+    return {
+        "report": built.name, "title": built.title, "scope": built.scope or None,
+        "period": {"since": records.json_value(built.period.since), "until": records.json_value(built.period.until),
+                   "label": built.period.label},
+        "findings": built.findings,
+        "sections": [{"key": s.key, "title": s.title,
+                      "columns": [{"key": c.key, "label": c.label} for c in s.columns],
+                      "rows": [{c.key: cell.as_json() for c, cell in zip(s.columns, row, strict=True)}
+                               for row in s.rows]} for s in built.sections],
+        "definitions": built.definitions,
+    }
+
+
+def report(built: Report, fmt: str) -> None:
+    if fmt == "json":
+        write_json(report_record(built))
+        return
+    if fmt == "csv":  # one table: every section's columns, the ticket ids last
+        rows: list[dict[str, Any]] = []
+        keys: dict[str, None] = {"section": None}
+        for section in built.sections:
+            keys.update(dict.fromkeys(column.key for column in section.columns))
+            for row in section.rows:
+                line: dict[str, Any] = {"section": section.key}
+                line.update({column.key: cell.text for column, cell in zip(section.columns, row, strict=True)})
+                line["ids"] = " ".join(sorted({i for cell in row for i in cell.ids}))
+                rows.append(line)
+        click.echo(csv_text([{key: row.get(key) for key in [*keys, "ids"]} for row in rows]), nl=False)
+        return
+    if fmt == "md":
+        click.echo("\n".join(_report_markdown(built)))
+        return
+    room = width() if output.is_terminal() else None
+    lines = [bold(f"{built.title}: {built.period.label}" + (f" ({built.scope})" if built.scope else ""))]
+    lines += [f"  • {one_line(finding)}" for finding in built.findings]
+    for section in built.sections:
+        lines += ["", bold(section.title)]
+        if not section.rows:
+            lines.append("  (none)")
+            continue
+        columns = [Column(column.label, _item(index), right=index > 0 and _numeric(section, index),
+                          fit="keep" if index else "shrink")
+                   for index, column in enumerate(section.columns)]
+        shown = [[one_line(cell.text) for cell in row] for row in section.rows]
+        headers = [column.label for column in section.columns]
+        if section.chart is not None:
+            values = [row[section.chart].magnitude for row in section.rows]
+            top = max(values, default=0)
+            columns.append(Column("", lambda cells: cells[-1], fit="chart"))
+            headers.append("")
+            shown = [[*cells, bar(value, top)] for cells, value in zip(shown, values, strict=True)]
+        lines += table_lines(columns, headers, shown, room)
+    lines += ["", bold("Definitions")] + [f"  - {item}" for item in built.definitions]
+    click.echo("\n".join(lines))
+
+
+def _numeric(section: Any, index: int) -> bool:
+    return all(row[index].kind in ("count", "number", "change") for row in section.rows)
+
+
+def _report_markdown(built: Report) -> list[str]:
+    lines = [f"# {built.title}", "", f"Period: {built.period.label}" + (f"; {built.scope}" if built.scope else ""), ""]
+    if built.findings:
+        lines += [f"- {visible(finding)}" for finding in built.findings] + [""]
+    for section in built.sections:
+        lines += [f"## {section.title}", ""]
+        if not section.rows:
+            lines += ["_None._", ""]
+            continue
+        lines.append("| " + " | ".join(column.label for column in section.columns) + " |")
+        lines.append("| " + " | ".join("---" for _ in section.columns) + " |")
+        for row in section.rows:
+            lines.append("| " + " | ".join(one_line(cell.text).replace("|", "\\|") for cell in row) + " |")
+        lines.append("")
+    return lines + ["## Definitions", ""] + [f"- {item}" for item in built.definitions]
+
+
+# --- the audit log ----------------------------------------------------------------
+
+
+def log_entries(entries: Sequence[LogEntry], fmt: str, *, with_ticket: bool) -> None:
+    from gitdesk.cache.history import record
+
+    columns = [Column("WHEN", lambda e: local_time(e.time)), Column("COMMIT", lambda e: e.commit[:7]),
+               Column("WHO", lambda e: e.who)]
+    if with_ticket:
+        columns.append(Column("TICKET", lambda e: e.ticket))
+    columns.append(Column("WHAT", lambda e: "; ".join(e.changes), fit="shrink"))
+    emit(fmt, "entries", [record(entry) for entry in entries], columns=columns, rows=entries)
+
+
+# --- checks and hooks -------------------------------------------------------------
+
+
+def findings(found: Sequence[Finding], fmt: str) -> None:
+    """Check findings: one line each on stdout, a count on stderr; or JSON."""
+    def text() -> None:
+        for finding in found:
+            click.echo(str(finding))  # Finding.__str__ is already one visible line
+        if found:
+            note(f"gitdesk check: {counted(len(found), 'problem')}")
+
+    emit(fmt, "problems", [finding.as_dict() for finding in found], text=text)
+
+
+def hook_messages(messages: Iterable[str]) -> None:
+    for message in messages:
+        click.echo(one_line(message), err=True)
+
+
+# --- intake, import, export --------------------------------------------------------
+
+ROUTINE_SHOWN = 100  # more items than this: a terminal lists only the ones that need a look
+
+
+def _batch(fmt: str, key: str, items: Sequence[Mapping[str, Any]], meta: Mapping[str, Any],
+           columns: Sequence[tuple[str, str]], notable: Any) -> bool:
+    """Per-item outcomes of a batch; for a long one, the table shows only ``notable``
+    items. True when the caller should print its summary line (table form)."""
+    shown = [item for item in items if len(items) <= ROUTINE_SHOWN or notable(item)]
+    table_columns = [Column(header, _item(name),
+                            fit="shrink" if index == len(columns) - 1 else "keep")
+                     for index, (name, header) in enumerate(columns)]
+    emit(fmt, key, items, meta=meta, columns=table_columns, rows=shown if shown else None,
+         text=(lambda: None) if not shown else None)
+    return fmt == "table"
+
+
+def intake_result(result: IntakeResult, fmt: str) -> None:
+    counts = result.counts()
+    items = [item.as_record() for item in result.items]
+    if _batch(fmt, "messages", items, {"source": result.source, "commits": result.commits, "counts": counts},
+              (("position", "MESSAGE"), ("outcome", "OUTCOME"), ("ticket", "TICKET"), ("from", "FROM"),
+               ("detail", "DETAIL")), lambda r: r["outcome"] in ("skipped", "failed")):
+        commits = f" [{', '.join(c[:7] for c in result.commits)}]" if result.commits else ""
+        note(f"Intake from {result.source}: {counted(counts['new'], 'new ticket')}, "
+             f"{counted(counts['reply'], 'reply', 'replies')}, {counts['feedback']} feedback, "
+             f"{counted(counts['bounce'], 'bounce')}, {counts['skipped']} skipped, "
+             f"{counts['failed']} not taken in{commits}")
+
+
+def import_result(result: ImportResult, fmt: str) -> None:
+    items = [item.as_record() for item in result.items]
+    meta = {"source": result.source, "commit": result.commit, "commits": result.commits,
+            "counts": {"imported": result.count("imported"), "skipped": result.count("skipped")}}
+    if _batch(fmt, "items", items, meta, (("position", "ITEM"), ("outcome", "OUTCOME"), ("ticket", "TICKET"),
+                                          ("detail", "DETAIL")),
+              lambda r: r["outcome"] == "skipped" or "; " in str(r["detail"])):
+        where = f" in {counted(result.commits, 'commit')} [{result.commit[:7]}]" if result.commit else ""
+        note(f"Import from {result.source}: {counted(result.count('imported'), 'ticket')} imported{where}, "
+             f"{result.count('skipped')} skipped")
+
+
+def export(found: Sequence[Mapping[str, Any]], kind: str, output: Path | None, exported_at: str) -> None:
+    """``gitdesk export``: every ticket's whole record, to standard output or a file."""
+    if output is None:
+        emit(kind, "tickets", found, meta={"exported_at": exported_at}, flat=records.flat)
+        return
+    with open(output, "w", encoding="utf-8", newline="") as handle:
+        if kind == "json":
+            write_json({"exported_at": exported_at, "tickets": list(found)}, handle)
+        else:
+            handle.write(csv_text([records.flat(record) for record in found]))
+    note(f"Exported {counted(len(found), 'ticket')} to {output}")
