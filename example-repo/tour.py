@@ -47,7 +47,8 @@ def main() -> None:
     run(desk, [gitdesk, "intake", "mbox", str(inbox)],
         "Mail in: new threads become tickets (routed by address), a reply joins its thread, auto-replies are skipped")
     customer = json.loads(subprocess.run([gitdesk, "list", "--requester", "amelie.roux@example.org", "--format",
-                                          "json"], cwd=desk, capture_output=True, text=True, check=True).stdout)
+                                          "json"], cwd=desk, capture_output=True, text=True,
+                                         check=True).stdout)["tickets"]
     if customer:
         run(desk, [gitdesk, "--as", "lena", "reply", customer[0]["id"], "-m",
                    "So sorry! A new tin is on its way today.", "--send"],
@@ -59,7 +60,7 @@ def main() -> None:
     site = desk.parent / (desk.name + "-site")
     run(desk, [gitdesk, "site", "build", str(site)], "...and a static site with search, for Pages or your disk")
     waiting = json.loads(subprocess.run([gitdesk, "list", "--unassigned", "--format", "json"], cwd=desk,
-                                        capture_output=True, text=True, check=True).stdout)
+                                        capture_output=True, text=True, check=True).stdout)["tickets"]
     print(f"\nThe knowledge base: {desk / 'kb' / 'README.md'} (renders on any Git host)")
     print(f"The static site:    {site / 'index.html'} (open it in a browser)")
     print(f"\nThe desk is in {desk}. Keep playing:\n"

@@ -27,6 +27,7 @@ from gitdesk.model import (
     REJECTION,
     REOPEN,
     REPLY,
+    RESERVED_NAMES,
     TIME,
     Entry,
     Ticket,
@@ -476,21 +477,27 @@ def reject(desk: Desk, typed_id: str, text: str | None, actor: Actor) -> Outcome
 _TEXT_FIELDS = ("title", "priority", "category", "asset", "requester")
 
 
-def _custom_field_name(field: str) -> str:
+def _field_name(field: str) -> str:
+    """A field name a ticket file can hold (its own or a team's)."""
     name = field.strip()
     if not FIELD_NAME.match(name) or name in NOT_TEXT:
         raise ValidationError(f"not a field name: {field!r}",
                               hint="use lowercase letters, digits, '_' and '-' (and not yes, no, on, off, null…)")
+    if name in RESERVED_NAMES:
+        raise ValidationError(f"{name!r} cannot be a field: it names part of the ticket in its JSON record",
+                              hint=f"rename the field, e.g. {name}_note")
+    return name
+
+
+def _custom_field_name(field: str) -> str:
+    name = _field_name(field)
     if name in KNOWN_FIELDS:
         raise ValidationError(f"{name} is one of gitdesk's own fields", hint="set it with its own option")
     return name
 
 
 def set_field(desk: Desk, typed_id: str, field: str, value: str, actor: Actor) -> Outcome:
-    name = field.strip().lower()
-    if not FIELD_NAME.match(name) or name in NOT_TEXT:
-        raise ValidationError(f"not a field name: {field!r}",
-                              hint="use lowercase letters, digits, '_' and '-' (and not yes, no, on, off, null…)")
+    name = _field_name(field.lower())
     if name in IMMUTABLE_FIELDS:
         raise ValidationError(f"{name} never changes once a ticket exists")
     if name in ("labels", "related"):

@@ -79,6 +79,14 @@ def _run(cwd: Path, args: Sequence[str], *, input: bytes | None = None,
     return result
 
 
+def merge_file_lines(ours: Path, base: Path, theirs: Path, marker_size: int) -> tuple[bytes, int]:
+    """Git's own three-way line merge of three files: the merged text and how many
+    conflicts it left (Git's exit status; negative when it failed)."""
+    result = _run(ours.parent, ["merge-file", "-p", f"--marker-size={marker_size}", "-L", "ours", "-L", "base",
+                                "-L", "theirs", "--", str(ours), str(base), str(theirs)], check=False)
+    return result.stdout, result.returncode if result.returncode <= 127 else -1
+
+
 def run_parallel(repo: Repo, commands: Sequence[Sequence[str]]) -> list[subprocess.CompletedProcess[bytes]]:
     """Several git commands at once (one per core is the point), their whole results in order."""
     import threading

@@ -45,6 +45,9 @@ OPTIONAL_LINK_FIELDS = ("duplicate_of", "related")
 KNOWN_FIELDS = frozenset(FIELD_ORDER + OPTIONAL_LINK_FIELDS)
 REQUIRED_FIELDS = ("id", "title", "status", "created", "requester")
 IMMUTABLE_FIELDS = frozenset({"id", "created"})
+# What a ticket's record (JSON, CSV, export) calls its body and derived figures; no field may take these names.
+RESERVED_NAMES = frozenset({"path", "description", "conversation", "conversation_text", "resolution", "appendix",
+                            "timings"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,11 +20,7 @@ from gitdesk.model import Entry, Ticket
 from gitdesk.paths import ticket_path
 from gitdesk.timings import Timings
 
-SCHEMA = 1
-# Keys a ticket's record uses for its body and derived figures. A custom front-matter
-# field may not take one of these names (gitdesk check says so): it would be lost.
-RESERVED = frozenset({"path", "description", "conversation", "conversation_text", "resolution", "appendix",
-                      "timings"})
+SCHEMA = 1  # a ticket's record also uses model.RESERVED_NAMES, which no field may take
 
 
 def json_value(value: Any) -> Any:

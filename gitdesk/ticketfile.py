@@ -23,7 +23,7 @@ from typing import Any
 from gitdesk import frontmatter
 from gitdesk.clock import FIRST_YEAR, LAST_YEAR, as_utc, format_utc, parse_time
 from gitdesk.errors import GitdeskError, TicketFormatError
-from gitdesk.model import FIELD_ORDER, KNOWN_FIELDS, REQUIRED_FIELDS, Entry, Ticket
+from gitdesk.model import FIELD_ORDER, KNOWN_FIELDS, REQUIRED_FIELDS, RESERVED_NAMES, Entry, Ticket
 
 CONVERSATION = "Conversation"
 RESOLUTION = "Resolution"
@@ -313,6 +313,10 @@ def _ticket(front: frontmatter.FrontMatter, path: str | None) -> Ticket:
     if not title.strip():
         raise TicketFormatError("title is empty", path=path, line=line_of("title"))
     extra = {key: value for key, value in data.items() if key not in KNOWN_FIELDS}
+    for key in extra:
+        if key in RESERVED_NAMES:
+            raise TicketFormatError(f"{key!r} cannot be a field: it names part of the ticket in its JSON record",
+                                    path=path, line=line_of(key), hint=f"rename the field, e.g. {key}_note")
     return Ticket(
         id=text_field("id", required=True) or "",
         title=title,

@@ -14,13 +14,12 @@ side) falls back to Git's own line merge, so the driver never loses text.
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from gitdesk import frontmatter, ticketfile
+from gitdesk import frontmatter, git, ticketfile
 from gitdesk.errors import GitdeskError
 from gitdesk.model import Entry, Ticket
 
@@ -184,16 +183,12 @@ def _line_merge(base: str, ours: str, theirs: str, marker_size: int) -> MergeRes
         for name, text in (("ours", ours), ("base", base), ("theirs", theirs)):
             path = Path(directory) / name
             path.write_text(text, encoding="utf-8")
-            paths.append(str(path))
-        result = subprocess.run(
-            ["git", "merge-file", "-p", f"--marker-size={marker_size}", "-L", "ours", "-L", "base",
-             "-L", "theirs", "--", *paths],
-            capture_output=True, check=False,
-        )
-    if result.returncode < 0 or result.returncode > 127:
+            paths.append(path)
+        merged, conflicts = git.merge_file_lines(paths[0], paths[1], paths[2], marker_size)
+    if conflicts < 0:
         raise GitdeskError("git merge-file failed")
-    text = result.stdout.decode("utf-8", "replace")
-    return MergeResult(text, ("lines",) if result.returncode else ())
+    text = merged.decode("utf-8", "replace")
+    return MergeResult(text, ("lines",) if conflicts else ())
 
 
 def merge_files(base: Path, ours: Path, theirs: Path, path: str | None = None, marker_size: int = 7) -> MergeResult:
@@ -213,7 +208,6 @@ STALE = "kb-stale"
 
 def mark_generated_stale(start: Path) -> None:
     """A generated file met a merge: ours stands for now; the post-merge hook rebuilds."""
-    from gitdesk import git
 
     repo = git.find_any(start)
     if repo is not None:

@@ -29,6 +29,8 @@ from gitdesk.records import SCHEMA
 from gitdesk.text import one_line, visible
 
 GAP = "  "
+INDENT = "    "
+MIN_SHRUNK = 20  # a title cut shorter than this says too little: it goes on a line of its own
 
 
 def is_terminal() -> bool:
@@ -137,16 +139,21 @@ def table_lines(columns: Sequence[Column], headers: Sequence[str], rows: Sequenc
         return sum(sizes[index] for index in indexes) + len(GAP) * (len(indexes) - 1)
 
     sizes = list(natural)
+    below: list[int] = []  # columns shown on a line of their own under each row
     if room is not None and total(shown, sizes) > room:
         shown = [index for index in shown if columns[index].fit != "chart"]
         fixed = [index for index in shown if columns[index].fit != "shrink"]
         flexible = [index for index in shown if columns[index].fit == "shrink"]
         spare = room - total(fixed, sizes) - len(GAP) * len(flexible)
         wanted = sum(natural[index] for index in flexible)
-        if flexible and spare >= 12 * len(flexible):
-            for index in flexible:  # shrink titles in proportion to their natural width
-                sizes[index] = min(natural[index], max(12, spare * natural[index] // max(1, wanted)))
-        elif total(shown, sizes) > room:
+        if total(shown, sizes) <= room:
+            pass
+        elif flexible and spare >= MIN_SHRUNK * len(flexible):
+            for index in flexible:  # titles give way, in proportion to their natural width
+                sizes[index] = min(natural[index], max(MIN_SHRUNK, spare * natural[index] // max(1, wanted)))
+        elif flexible and fixed and total(fixed, sizes) <= room:
+            shown, below = fixed, flexible  # too narrow for a readable title beside the rest: put it under
+        else:
             return _blocks(columns, headers, rows, room)
     last = shown[-1]
     lines = []
@@ -158,6 +165,8 @@ def table_lines(columns: Sequence[Column], headers: Sequence[str], rows: Sequenc
                          else pad(text, sizes[index], columns[index].right))
         joined = GAP.join(parts).rstrip()
         lines.append(bold(joined) if is_header else joined)
+        if not is_header and room is not None:
+            lines += [INDENT + cut(line[index], room - len(INDENT)) for index in below if line[index]]
     return lines
 
 

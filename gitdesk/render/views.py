@@ -286,14 +286,13 @@ def report(built: Report, fmt: str) -> None:
         return
     room = width() if output.is_terminal() else None
     lines = [bold(f"{built.title}: {built.period.label}" + (f" ({built.scope})" if built.scope else ""))]
-    lines += [f"  • {one_line(finding)}" for finding in built.findings]
+    lines += [line for finding in built.findings for line in _wrapped(one_line(finding), "  • ", room)]
     for section in built.sections:
         lines += ["", bold(section.title)]
         if not section.rows:
             lines.append("  (none)")
             continue
-        columns = [Column(column.label, _item(index), right=index > 0 and _numeric(section, index),
-                          fit="keep" if index else "shrink")
+        columns = [Column(column.label, _item(index), right=index > 0 and _numeric(section, index))
                    for index, column in enumerate(section.columns)]
         shown = [[one_line(cell.text) for cell in row] for row in section.rows]
         headers = [column.label for column in section.columns]
@@ -304,8 +303,19 @@ def report(built: Report, fmt: str) -> None:
             headers.append("")
             shown = [[*cells, bar(value, top)] for cells, value in zip(shown, values, strict=True)]
         lines += table_lines(columns, headers, shown, room)
-    lines += ["", bold("Definitions")] + [f"  - {item}" for item in built.definitions]
+    lines += ["", bold("Definitions")]
+    lines += [line for item in built.definitions for line in _wrapped(item, "  - ", room)]
     click.echo("\n".join(lines))
+
+
+def _wrapped(text: str, bullet: str, room: int | None) -> list[str]:
+    """A paragraph under a bullet, wrapped to the terminal (one line when piped)."""
+    if room is None:
+        return [bullet + text]
+    import textwrap
+
+    return textwrap.wrap(text, width=max(40, room - 1), initial_indent=bullet, subsequent_indent=" " * len(bullet),
+                         break_long_words=False, break_on_hyphens=False) or [bullet]
 
 
 def _numeric(section: Any, index: int) -> bool:

@@ -1,0 +1,203 @@
+"""What people and scripts read: tables that fit, JSON that is a contract, exports that keep everything."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from conftest import TEST_CONFIG, Desk, make_desk
+
+ROOT = Path(__file__).resolve().parent.parent
+WIDE_CONFIG = TEST_CONFIG.replace("  facilities:\n    name: Facilities", "  customer-support:\n    name: Customers") \
+    .replace("gina: {name: Gina Facilities", "maximiliane: {name: Maximiliane Facilities") \
+    .replace("members: [fred, gina]", "members: [fred, maximiliane]")
+
+
+@pytest.fixture
+def wide(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Desk:
+    """A desk whose queue and people have long names, with long titles, as real desks do."""
+    desk = make_desk(tmp_path / "desk", monkeypatch, WIDE_CONFIG)
+    for number in range(6):
+        ticket = desk.new(f"Customs charge on order {number} was never explained in the confirmation mail",
+                          "-q", "customer-support", "-p", "urgent" if number % 2 else "low")
+        desk.run("assign", ticket, "maximiliane")
+        if number % 3 == 0:
+            desk.run("ask", ticket, "-m", "Which order number?")
+    return desk
+
+
+def on_terminal(monkeypatch: pytest.MonkeyPatch, columns: int) -> None:
+    from gitdesk.render import output
+
+    monkeypatch.setattr(output, "is_terminal", lambda: True)
+    monkeypatch.setenv("COLUMNS", str(columns))
+    monkeypatch.setenv("GITDESK_NO_PAGER", "1")
+
+
+@pytest.mark.parametrize("columns", [80, 110])
+def test_ids_statuses_and_names_are_never_cut_titles_give_way(wide: Desk, monkeypatch: pytest.MonkeyPatch,
+                                                              columns: int) -> None:
+    ids = [row["id"] for row in json.loads(wide.run("list", "--format", "json").stdout)["tickets"]]
+    on_terminal(monkeypatch, columns)
+    out = wide.run("list").stdout
+    lines = out.splitlines()
+    assert all(len(line) <= columns for line in lines), lines
+    assert lines[0].split()[:6] == ["ID", "STATUS", "PRIORITY", "QUEUE", "ASSIGNEE", "AGE"]
+    shown = [line.split()[0] for line in lines[1:] if line.startswith("GD-")]
+    assert len(shown) == 6 and all(any(full.startswith(short) for full in ids) for short in shown)
+    assert all(len(short) >= 12 for short in shown), "an abbreviated ID can be pasted back"
+    rows = [line for line in lines if line.startswith("GD-")]
+    assert all(re.search(r"\b(open|pending)\b", row) and re.search(r"\b(urgent|low)\b", row) for row in rows)
+    assert all("customer-support" in row and "maximiliane" in row for row in rows)
+    assert "Customs charge on order" in out, "titles shrink or move under the row, but are shown"
+
+
+def test_piped_tables_cut_nothing(wide: Desk) -> None:
+    out = wide.run("list").stdout
+    assert "…" not in out and "Customs charge on order 1 was never explained in the confirmation mail" in out
+
+
+def test_filters_drop_the_columns_they_make_the_same(wide: Desk) -> None:
+    header = wide.run("list", "--queue", "customer-support", "--assignee", "maximiliane").stdout.splitlines()[0]
+    assert "QUEUE" not in header and "ASSIGNEE" not in header and "TITLE" in header
+
+
+@pytest.mark.parametrize("columns", [80, 110])
+def test_reports_fit_or_wrap_at_80_and_110_columns(wide: Desk, monkeypatch: pytest.MonkeyPatch, columns: int) -> None:
+    on_terminal(monkeypatch, columns)
+    for name in ("workload", "sla", "queues", "training", "assets"):
+        out = wide.run("report", name, "--period", "week").stdout if name == "workload" else \
+            wide.run("report", name).stdout
+        too_wide = [line for line in out.splitlines() if len(line) > columns]
+        assert too_wide == [], (name, too_wide)
+
+
+def test_show_keeps_mail_plumbing_out_and_marks_time_internal(desk: Desk) -> None:
+    ticket = desk.new("Printer", "-q", "it-helpdesk")
+    desk.run("set", ticket, "message_ids", "<a@b.example>")
+    desk.run("time", ticket, "30m", "-m", "on site")
+    out = desk.run("show", ticket).stdout
+    assert "message_ids" not in out and "<a@b.example>" not in out
+    assert re.search(r"TIME LOGGED 30m\s+\(internal: not visible to the requester\)", out), out
+    assert json.loads(desk.run("show", ticket, "--format", "json").stdout)["ticket"]["message_ids"] == "<a@b.example>"
+
+
+def test_one_duration_format_everywhere(desk: Desk) -> None:
+    ticket = desk.new("Printer", "-q", "it-helpdesk")
+    desk.run("time", ticket, "63m")  # 3,780 seconds
+    assert "### " in desk.text(ticket) and "— time 1h03m" in desk.text(ticket)
+    assert "time spent:     1h03m" in desk.run("show", ticket).stdout
+
+
+HAND_WRITTEN = """\
+---
+id: {id}
+title: Dock flickers — second monitor
+status: open
+created: 2026-11-20T09:14:00Z
+requester: carol@example.com
+queue: it-helpdesk
+labels: [dock, monitor]
+cost_centre: 4100
+notes_for_finance: "approved by Dana"
+---
+The second monitor flickers when the laptop is docked.
+
+## Notes from the phone call
+Carol says it started after the firmware update.
+
+## Conversation
+
+Carol also mentioned this at the Monday stand-up (written by hand).
+
+### 2026-11-20T09:40:00Z alice — question
+Which dock model?
+
+### 2026-11-20T10:02:00Z carol@example.com — reply
+The grey one, WD19.
+
+### 2026-11-20T10:30:00Z alice — note
+Known issue with WD19 firmware 1.0.3.
+
+## Resolution
+Updated the dock firmware to 1.0.7.
+
+## See also
+- https://example.com/wd19-firmware
+"""
+
+
+def test_export_and_show_keep_every_line_of_a_hand_written_ticket(desk: Desk) -> None:
+    ticket = "GD-01M84ZF6NW5EKB3QT7"
+    text = HAND_WRITTEN.format(id=ticket)
+    desk.file(ticket).write_text(text, encoding="utf-8")
+    desk.git("add", "-A")
+    desk.git("commit", "-qm", "A hand-written ticket")
+    exported = json.loads(desk.run("export", "json").stdout)
+    assert exported["schema"] == 1 and exported["exported_at"]
+    (record,) = exported["tickets"]
+    shown = json.loads(desk.run("show", ticket, "--format", "json").stdout)["ticket"]
+    assert {key: value for key, value in shown.items()} == record, "show and export share one record"
+    everything = json.dumps(record, ensure_ascii=False)
+    for line in text.splitlines():
+        meaning = line.strip().removeprefix("- ").removeprefix("## ").removeprefix("### ")
+        if meaning in ("---", "Conversation", "Resolution", ""):
+            continue
+        if ": " in meaning and not meaning.startswith("20"):
+            key, _, value = meaning.partition(": ")
+            assert key in record and str(record[key]).strip("[]").replace("'", "") in value.replace('"', ""), line
+            continue
+        if meaning.startswith("20") and " — " in meaning:  # an entry heading: its parts are fields
+            at, author, kind = re.match(r"(\S+) (\S+) — (\S+)", meaning).groups()  # type: ignore[union-attr]
+            assert {"at": at, "author": author, "kind": kind}.items() <= next(
+                e for e in record["conversation"] if e["at"] == at).items(), line
+            continue
+        assert meaning in everything, f"lost in export: {line!r}"
+    assert record["conversation_text"] == "Carol also mentioned this at the Monday stand-up (written by hand)."
+    assert record["appendix"] == "## See also\n- https://example.com/wd19-firmware"
+    assert [entry["internal"] for entry in record["conversation"]] == [False, False, True]
+
+
+def json_outputs(desk: Desk) -> dict[str, dict]:  # type: ignore[type-arg]
+    ticket = desk.new("Printer on 2F jams", "-q", "it-helpdesk", "-c", "hardware")
+    desk.run("resolve", ticket, "--note", "Replaced the roller.")
+    commands = {
+        "new": ["new", "Printer jams again", "-q", "it-helpdesk"],
+        "list": ["list", "--all"], "show": ["show", ticket], "reply": ["reply", ticket, "-m", "Done"],
+        "search": ["search", "printer"], "similar": ["similar", "--text", "printer jams"],
+        "log": ["log", ticket], "check": ["check"], "kb search": ["kb", "search", "roller"],
+        "report": ["report", "workload"],
+    }
+    found = {name: json.loads(desk.run(*args, "--format", "json").stdout) for name, args in commands.items()}
+    found["export"] = json.loads(desk.run("export", "json").stdout)
+    return found
+
+
+def test_every_json_output_is_a_documented_object_with_a_schema(desk: Desk) -> None:
+    docs = (ROOT / "docs" / "json.md").read_text(encoding="utf-8")
+    for name, document in json_outputs(desk).items():
+        assert document["schema"] == 1, name
+        assert f"gitdesk {name}" in docs, f"docs/json.md does not describe gitdesk {name}"
+        for key in document:
+            assert f"`{key}`" in docs, f"docs/json.md does not document {name}'s key {key!r}"
+
+
+def test_json_keys_are_machine_keys_never_display_labels(desk: Desk) -> None:
+    report = json_outputs(desk)["report"]
+    for section in report["sections"]:
+        for row in section["rows"]:
+            assert all(re.fullmatch(r"[a-z0-9_:.\-]+", key) for key in row), row.keys()
+            assert all(set(cell) == {"kind", "value", "ids"} for cell in row.values())
+
+
+def test_a_field_cannot_take_a_name_the_record_uses(desk: Desk) -> None:
+    ticket = desk.new("Printer", "-q", "it-helpdesk")
+    error = desk.fails("set", ticket, "description", "x")
+    assert error == ("gitdesk: error: 'description' cannot be a field: it names part of the ticket in its JSON "
+                     "record (rename the field, e.g. description_note)")
+    desk.file(ticket).write_text(desk.text(ticket).replace("labels: []", "labels: []\npath: elsewhere"))
+    desk.git("add", "-A")
+    found = desk.run("check", ok=False).stdout
+    assert "'path' cannot be a field" in found
