@@ -99,7 +99,7 @@ def generate(directory: Path, count: int, seed: int = 1) -> list[str]:
     made: list[str] = []
     for n in range(count):
         ticket = make_ticket(rng, start + step * n, made)
-        (tickets_dir / f"{ticket.id}.md").write_text(ticketfile.render_new(ticket), encoding="utf-8")
+        (tickets_dir / f"{ticket.id}.md").write_text(ticketfile.new_text(ticket), encoding="utf-8")
         made.append(ticket.id)
     env = {"GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "alice@example.com",
            "GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "alice@example.com", "PATH": "/usr/bin:/bin"}
@@ -163,7 +163,7 @@ def generate_history(directory: Path, tickets: int, commits: int, seed: int = 2)
             ticket = replace(make_ticket(rng, at, made), status="new", queue=None, assignee=None, entries=(),
                              resolution=None)
             made.append(ticket.id)
-            text = ticketfile.render_new(ticket)
+            text = ticketfile.new_text(ticket)
             state[ticket.id] = (ticket, text)
             open_ids.append(ticket.id)
             verb = "new"
@@ -192,7 +192,7 @@ def generate_history(directory: Path, tickets: int, commits: int, seed: int = 2)
             if parsed.status in ("open", "pending") and rng.random() < 0.3 and verb in ("reply", "note"):
                 new = replace(new, status="resolved", resolution=paragraph(rng))
                 verb = "resolve"
-            text = ticketfile.render(document, parsed, new)
+            text = ticketfile.updated_text(document, parsed, new)
             state[ticket_id] = (new, text)
             ticket = new
         message = f"{verb} {ticket.id}: {ticket.title}\n\nGitdesk-Ticket: {ticket.id}\nGitdesk-Action: {verb}\n"

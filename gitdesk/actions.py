@@ -152,11 +152,11 @@ def commit_change(desk: Desk, loaded: LoadedTicket, new: Ticket, actor: Actor, v
     if new == old:
         raise GitdeskError(f"nothing to change: {old.id} is already like that")
     validate_change(desk, old, new, loaded.path)
-    files: dict[str, str | bytes] = {loaded.path: ticketfile.render(loaded.document, old, new)}
+    files: dict[str, str | bytes] = {loaded.path: ticketfile.updated_text(loaded.document, old, new)}
     files.update(extra_files or {})
     for other_loaded, other_new in also:
         validate_change(desk, other_loaded.ticket, other_new, other_loaded.path)
-        files[other_loaded.path] = ticketfile.render(other_loaded.document, other_loaded.ticket, other_new)
+        files[other_loaded.path] = ticketfile.updated_text(other_loaded.document, other_loaded.ticket, other_new)
     lines = changes.describe(old, new) + list(notes)
     for other_loaded, other_new in also:
         lines += [f"{other_new.id} {line}" for line in changes.describe(other_loaded.ticket, other_new)]
@@ -232,7 +232,7 @@ def create(desk: Desk, spec: NewTicket, actor: Actor) -> Outcome:
         now = clock.now()
         ticket = new_ticket(desk, spec, actor, now, ids.Taken(desk.ticket_ids()), _others(desk))
         path = desk.path_of(ticket.id)
-        text = ticketfile.render_new(ticket)
+        text = ticketfile.new_text(ticket)
         ticketfile.parse(text, path)  # what we write must read back
         lines = creation_lines(ticket)
         _, email = desk.identity()
@@ -631,7 +631,7 @@ def save_edit(desk: Desk, typed_id: str, original: str, text: str, actor: Actor)
     with desk.writing():
         loaded = desk.find(typed_id)
         desk.ensure_clean([loaded.path])
-        current = ticketfile.render(loaded.document, loaded.ticket, loaded.ticket)
+        current = ticketfile.updated_text(loaded.document, loaded.ticket, loaded.ticket)
         if current != original:
             raise GitdeskError(f"{loaded.ticket.id} changed while you were editing",
                                hint="run gitdesk edit again; your text was not saved")

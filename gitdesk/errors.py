@@ -67,10 +67,6 @@ class AmbiguousId(GitdeskError):
     """An ID prefix that matches more than one ticket."""
 
 
-class DuplicateId(GitdeskError):
-    """Two ticket files claim the same ID."""
-
-
 class DirtyWorktree(GitdeskError):
     """A file gitdesk must write has uncommitted changes."""
 

@@ -359,7 +359,7 @@ def _line(key: str, value: Any) -> str:
     return f"{key}: {dumped}\n" if dumped else f"{key}:\n"
 
 
-def render_new(fields: Mapping[str, Any]) -> str:
+def new_text(fields: Mapping[str, Any]) -> str:
     """Front matter for a new ticket, delimiters included."""
     return DELIMITER + "\n" + "".join(_line(key, value) for key, value in fields.items()) + DELIMITER + "\n"
 

@@ -469,12 +469,6 @@ def read_blobs(repo: Repo, shas: Iterable[str]) -> dict[str, bytes]:
     return blobs
 
 
-def show_file(repo: Repo, treeish: str, path: str) -> bytes | None:
-    """A file's bytes at a commit (``treeish:path``), or None when absent."""
-    result = _run(repo.top, ["cat-file", "blob", f"{treeish}:{path}"], check=False)
-    return result.stdout if result.returncode == 0 else None
-
-
 def hooks_dir(repo: Repo) -> Path:
     """Where Git looks for hooks: ``core.hooksPath`` if set, else ``.git/hooks``."""
     out = run(repo, "rev-parse", "--git-path", "hooks").decode().strip()

@@ -22,7 +22,6 @@ REOPEN = "reopen"
 REJECTION = "rejection"
 TIME = "time"
 INTERNAL_KINDS = frozenset({NOTE, ESCALATION, TIME})
-PUBLIC_KINDS = frozenset({REPLY, QUESTION, REOPEN, REJECTION})
 
 # Front-matter fields gitdesk knows, in the order a new ticket is written.
 # Fields that change often (status, assignee, queue, priority, labels) are kept

@@ -8,8 +8,6 @@ its root and any symbolic link on the way, so no value can reach outside.
 
 from __future__ import annotations
 
-import os
-import stat
 from pathlib import Path
 
 from gitdesk.errors import UnsafePath
@@ -51,18 +49,3 @@ def inside(root: Path, relative: str) -> Path:
         refuse_link(current, relative, hint=f"replace the link {current.relative_to(root).as_posix()} "
                                             "with a real file or folder")
     return current
-
-
-def is_plain_file(path: Path) -> bool:
-    """A regular file, not a link, FIFO, socket or device (checked without opening it)."""
-    try:
-        return stat.S_ISREG(os.lstat(path).st_mode)
-    except OSError:
-        return False
-
-
-def is_plain_dir(path: Path) -> bool:
-    try:
-        return stat.S_ISDIR(os.lstat(path).st_mode)
-    except OSError:
-        return False

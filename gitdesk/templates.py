@@ -54,7 +54,7 @@ def draft_text(root: Path, given: dict[str, Any]) -> str:
     fields.update({key: value for key, value in defaults.items() if key not in DRAFT_FIELDS
                    and key not in KNOWN_FIELDS})
     fields.update({key: value for key, value in given.items() if value not in (None, (), [])})
-    head = frontmatter.render_new(fields)
+    head = frontmatter.new_text(fields)
     return head[:4] + _HELP + head[4:] + body
 
 

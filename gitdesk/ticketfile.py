@@ -132,11 +132,6 @@ def parse_front(text: str, path: str | None = None) -> Ticket:
         return _ticket(frontmatter.load(normal, path), path)
 
 
-def ticket_from_data(data: dict[str, Any], path: str | None = None) -> Ticket:
-    """A Ticket (front matter only) from an already loaded front-matter mapping."""
-    return _ticket(frontmatter.FrontMatter(data, {}, 0, 0), path)
-
-
 def parse_bytes(data: bytes, path: str | None = None) -> tuple[Ticket, Document]:
     return parse(decode(data, path), path)
 
@@ -379,11 +374,11 @@ def entry_heading(entry: Entry) -> str:
     return f"### {format_utc(entry.at)} {entry.author} — {entry.kind}{detail}"
 
 
-def render_entry(entry: Entry) -> str:
+def entry_text(entry: Entry) -> str:
     return entry_heading(entry) + "\n" + (entry.text + "\n" if entry.text else "")
 
 
-def render_new(ticket: Ticket) -> str:
+def new_text(ticket: Ticket) -> str:
     """The whole file for a brand-new ticket."""
     fields: dict[str, Any] = {name: ticket.field_value(name) for name in FIELD_ORDER}
     fields["labels"] = list(ticket.labels)
@@ -392,13 +387,13 @@ def render_new(ticket: Ticket) -> str:
     if ticket.related:
         fields["related"] = list(ticket.related)
     fields.update(ticket.extra)
-    text = frontmatter.render_new(fields)
+    text = frontmatter.new_text(fields)
     if ticket.description:
         text += ticket.description + "\n"
     for entry in ticket.entries:
         if entry is ticket.entries[0]:
             text += f"\n## {CONVERSATION}\n"
-        text += "\n" + render_entry(entry)
+        text += "\n" + entry_text(entry)
     if ticket.resolution:
         text += f"\n## {RESOLUTION}\n" + ticket.resolution + "\n"
     return text
@@ -410,7 +405,7 @@ def same_content(a: Ticket, b: Ticket) -> bool:
             and a.entries == b.entries and (a.resolution or None) == (b.resolution or None))
 
 
-def render(document: Document, old: Ticket, new: Ticket) -> str:
+def updated_text(document: Document, old: Ticket, new: Ticket) -> str:
     """The file text for ``new``, spliced into the original of ``old``.
 
     Supports what actions do: field changes, entries appended at the end of
@@ -420,9 +415,9 @@ def render(document: Document, old: Ticket, new: Ticket) -> str:
     if new == old:
         return _denormalise(document.text, document)
     if new.description != old.description or new.entries[: len(old.entries)] != old.entries:
-        raise ValueError("render only appends entries; rewrite the file for other body changes")
+        raise ValueError("updated_text only appends entries; rewrite the file for other body changes")
     if new.resolution != old.resolution and not new.resolution:
-        raise ValueError("render cannot remove a resolution")
+        raise ValueError("updated_text cannot remove a resolution")
     added = new.entries[len(old.entries):]
     changing_body = bool(added) or new.resolution != old.resolution
     if changing_body and document.open_fence_line is not None:
@@ -476,7 +471,7 @@ def _content_end(text: str, start: int, end: int) -> int:
 
 
 def _append_entries(text: str, document: Document, entries: tuple[Entry, ...]) -> str:
-    rendered = "".join("\n" + render_entry(entry) for entry in entries).rstrip("\n")
+    rendered = "".join("\n" + entry_text(entry) for entry in entries).rstrip("\n")
     body_start = document.front.body_start
     if document.conversation is not None:
         start, end = document.conversation
@@ -515,7 +510,7 @@ def _set_resolution(text: str, document: Document, resolution: str) -> str:
     return text[:at] + lead + f"## {RESOLUTION}\n" + resolution + "\n"
 
 
-def render_rewritten(document: Document, old: Ticket, new: Ticket) -> str:
+def rewritten_text(document: Document, old: Ticket, new: Ticket) -> str:
     """Like ``render``, but any body change is allowed: the description, the
     conversation (reordered, with text outside entries) and the resolution are
     rewritten where they changed. Used by merges; front matter is still
@@ -523,7 +518,7 @@ def render_rewritten(document: Document, old: Ticket, new: Ticket) -> str:
     if new.description == old.description and new.conversation_text == old.conversation_text \
             and new.entries[: len(old.entries)] == old.entries \
             and (new.resolution or not old.resolution):
-        return render(document, old, new)
+        return updated_text(document, old, new)
     text = document.text
     edits: list[tuple[int, int, str]] = []
     if new.description != old.description:
@@ -536,7 +531,7 @@ def render_rewritten(document: Document, old: Ticket, new: Ticket) -> str:
         start, end = document.conversation
         heading_end = text.find("\n", start, end) + 1 or end
         parts = ([new.conversation_text + "\n"] if new.conversation_text else []) + [
-            render_entry(entry) for entry in new.entries]
+            entry_text(entry) for entry in new.entries]
         tail = "\n" if end < len(text) else ""
         edits.append((heading_end, end, "\n" + "\n".join(parts) + tail))
     if (new.resolution or None) != (old.resolution or None):

@@ -13,7 +13,6 @@ from gitdesk.model import REOPEN, Config, Ticket
 
 # The statuses the verbs move tickets to. A desk's config may rename or drop
 # others, but these names are what `take`, `ask`, `resolve` ... aim for.
-NEW = "new"
 OPEN = "open"
 PENDING = "pending"
 RESOLVED = "resolved"
@@ -44,16 +43,6 @@ def is_requester(config: Config, ticket: Ticket, who: str) -> bool:
 def is_done(config: Config, status: str) -> bool:
     known = config.statuses.get(status)
     return bool(known and known.done)
-
-
-def require_status(config: Config, name: str) -> str:
-    if name not in config.statuses:
-        raise ValidationError(
-            f"this desk's workflow has no status {name!r}",
-            path=".gitdesk/config.yml",
-            hint=f"add it under workflow.statuses (known: {', '.join(config.statuses)})",
-        )
-    return name
 
 
 def check_transition(config: Config, old: str, new: str, path: str | None = None) -> None:

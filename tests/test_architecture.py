@@ -80,7 +80,7 @@ def test_the_import_graph_has_no_cycle() -> None:
         path.append(module)
         for target in sorted(graph.get(module, ())):
             if state.get(target) == "open":
-                cycles.append(path[path.index(target):] + [target])
+                cycles.append([*path[path.index(target):], target])
             elif target in graph and target not in state:
                 visit(target)
         path.pop()

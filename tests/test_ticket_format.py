@@ -59,7 +59,7 @@ Stale credentials in Windows Credential Manager; removed them and re-signed in.
 
 def test_a_hand_written_file_round_trips_byte_for_byte() -> None:
     ticket, document = ticketfile.parse(HAND_WRITTEN)
-    assert ticketfile.render(document, ticket, ticket) == HAND_WRITTEN
+    assert ticketfile.updated_text(document, ticket, ticket) == HAND_WRITTEN
     assert ticket.title == "Outlook asks for my password: every hour"
     assert ticket.labels == ("outlook", "auth")
     assert ticket.extra == {"cost_centre": 4100, "approved_by": {"name": "dana", "date": __import__("datetime").date(2026, 11, 19)}}
@@ -70,7 +70,7 @@ def test_a_hand_written_file_round_trips_byte_for_byte() -> None:
 
 def test_changing_a_field_keeps_its_comment_and_every_other_byte() -> None:
     ticket, document = ticketfile.parse(HAND_WRITTEN)
-    text = ticketfile.render(document, ticket, replace(ticket, status="pending", labels=("outlook",)))
+    text = ticketfile.updated_text(document, ticket, replace(ticket, status="pending", labels=("outlook",)))
     diff = [line for line in difflib.unified_diff(HAND_WRITTEN.splitlines(), text.splitlines(), lineterm="", n=0)
             if line[:1] in "+-" and line[:3] not in ("+++", "---")]
     assert diff == ["-status: open   # moved from new by hand", "+status: pending   # moved from new by hand",
@@ -80,7 +80,7 @@ def test_changing_a_field_keeps_its_comment_and_every_other_byte() -> None:
 def test_appending_an_entry_goes_at_the_end_of_the_conversation() -> None:
     ticket, document = ticketfile.parse(HAND_WRITTEN)
     entry = Entry(datetime(2026, 11, 21, 8, 0, tzinfo=timezone.utc), "alice", "note", "checked")
-    text = ticketfile.render(document, ticket, replace(ticket, entries=(*ticket.entries, entry)))
+    text = ticketfile.updated_text(document, ticket, replace(ticket, entries=(*ticket.entries, entry)))
     assert "still part of bob's reply\n\n### 2026-11-21T08:00:00Z alice — note\nchecked\n\n## Resolution\n" in text
     assert len(text.splitlines()) == len(HAND_WRITTEN.splitlines()) + 3
 
@@ -88,8 +88,8 @@ def test_appending_an_entry_goes_at_the_end_of_the_conversation() -> None:
 def test_crlf_files_stay_crlf() -> None:
     crlf = HAND_WRITTEN.replace("\n", "\r\n")
     ticket, document = ticketfile.parse(crlf)
-    assert ticketfile.render(document, ticket, ticket) == crlf
-    changed = ticketfile.render(document, ticket, replace(ticket, priority="high"))
+    assert ticketfile.updated_text(document, ticket, ticket) == crlf
+    changed = ticketfile.updated_text(document, ticket, replace(ticket, priority="high"))
     assert "priority: high\r\n" in changed and "\n" not in changed.replace("\r\n", "")
 
 
@@ -181,12 +181,12 @@ def tickets(draw: st.DrawFn) -> Ticket:
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 @given(tickets())
 def test_any_ticket_survives_write_then_read_then_write(ticket: Ticket) -> None:
-    text = ticketfile.render_new(ticket)
+    text = ticketfile.new_text(ticket)
     parsed, document = ticketfile.parse(text)
     assert parsed.front_matter() == ticket.front_matter()
     assert parsed.entries == tuple(replace(e, text=e.text.strip("\n")) for e in ticket.entries)
     assert (parsed.resolution or None) == ((ticket.resolution or "").strip("\n") or None)
-    assert ticketfile.render(document, parsed, parsed) == text
+    assert ticketfile.updated_text(document, parsed, parsed) == text
 
 
 changes = st.one_of(
@@ -201,14 +201,14 @@ changes = st.one_of(
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 @given(tickets(), changes)
 def test_one_field_change_touches_only_that_fields_line(ticket: Ticket, change: tuple[str, object]) -> None:
-    text = ticketfile.render_new(ticket)
+    text = ticketfile.new_text(ticket)
     parsed, document = ticketfile.parse(text)
     field, value = change
     if field == "custom":
         changed = replace(parsed, extra={**parsed.extra, "custom_field": value})
     else:
         changed = replace(parsed, **{field: value})
-    out = ticketfile.render(document, parsed, changed)
+    out = ticketfile.updated_text(document, parsed, changed)
     reparsed, _ = ticketfile.parse(out)
     assert reparsed.front_matter() == changed.front_matter()
     assert reparsed.entries == parsed.entries and reparsed.description == parsed.description
@@ -222,12 +222,12 @@ def test_one_field_change_touches_only_that_fields_line(ticket: Ticket, change: 
 @given(tickets(), entries, st.none() | paragraphs.map(ticketfile.escape_text).filter(lambda s: bool(s.strip())))
 def test_appending_entries_and_writing_a_resolution_only_adds_lines(
         ticket: Ticket, entry: Entry, resolution: str | None) -> None:
-    text = ticketfile.render_new(ticket)
+    text = ticketfile.new_text(ticket)
     parsed, document = ticketfile.parse(text)
     at = (parsed.entries[-1].at if parsed.entries else parsed.created) + timedelta(minutes=1)
     changed = replace(parsed, entries=(*parsed.entries, replace(entry, at=at)),
                       resolution=resolution if resolution else parsed.resolution)
-    out = ticketfile.render(document, parsed, changed)
+    out = ticketfile.updated_text(document, parsed, changed)
     reparsed, _ = ticketfile.parse(out)
     assert reparsed.entries == tuple(replace(e, text=e.text.strip("\n")) for e in changed.entries)
     if resolution is None or parsed.resolution is None:
@@ -274,7 +274,7 @@ def test_the_fast_front_matter_parser_agrees_with_yaml_or_declines(source: str) 
 def test_the_fast_parser_takes_what_gitdesk_writes() -> None:
     from gitdesk.frontmatter import parse_simple
 
-    text = ticketfile.render_new(Ticket(id="GD-01M84ZF6NWF5EKB3A1", title="Printer on 2F jams", status="open",
+    text = ticketfile.new_text(Ticket(id="GD-01M84ZF6NWF5EKB3A1", title="Printer on 2F jams", status="open",
                                         created=datetime(2026, 11, 20, 9, 14, tzinfo=timezone.utc),
                                         requester="bob@example.com", queue="it-helpdesk", labels=("paper", "2f"),
                                         extra={"message_ids": ["<CAH7x9+Zq3=u8dQ@mail.gmail.com>", "<x.1@y>"]}))

@@ -114,7 +114,7 @@ def merge_texts(base: str | None, ours: str, theirs: str, path: str | None = Non
         return _line_merge(base or "", ours, theirs, marker_size)
     merged, conflicts = merge_tickets(base_ticket, ours_ticket, theirs_ticket)
     try:
-        text = ticketfile.render_rewritten(ours_doc, ours_ticket, merged)
+        text = ticketfile.rewritten_text(ours_doc, ours_ticket, merged)
     except (ValueError, GitdeskError):
         return _line_merge(base or "", ours, theirs, marker_size)
     if conflicts:

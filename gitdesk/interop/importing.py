@@ -237,7 +237,7 @@ class _Builder:
         for number, (at, state, message) in enumerate(history):
             trailers = f"\n\nGitdesk-Ticket: {state.id}\nGitdesk-Action: import\n"
             source_line = f"\n\nFrom {record.key} ({record.position})." if number == 0 else ""
-            self.steps.append((at, order * 1000 + number, {path: ticketfile.render_new(state)},
+            self.steps.append((at, order * 1000 + number, {path: ticketfile.new_text(state)},
                                message[:72] + source_line + trailers))
         self.others.append(ticket)
         self.known[record.key] = ticket.id

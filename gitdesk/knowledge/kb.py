@@ -18,7 +18,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -292,10 +292,6 @@ def stale_paths(desk: Desk) -> list[str]:
     """Generated files that differ from what the tickets say now (for CI)."""
     changes, _ = plan(desk)
     return sorted(changes)
-
-
-def all_paths(articles: Iterable[Article]) -> list[str]:
-    return [article.path for article in articles]
 
 
 @dataclass(frozen=True, slots=True)

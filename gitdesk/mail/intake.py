@@ -339,10 +339,10 @@ def _rendered(state: _State, ticket: Ticket, created: bool) -> bytes:
     cannot be stored fails alone instead of failing its whole chunk at commit time."""
     path = state.desk.path_of(ticket.id)
     if created:
-        text = ticketfile.render_new(ticket)
+        text = ticketfile.new_text(ticket)
     else:
         loaded = state.loaded[ticket.id]
-        text = ticketfile.render(loaded.document, loaded.ticket, ticket)
+        text = ticketfile.updated_text(loaded.document, loaded.ticket, ticket)
     ticketfile.parse(text, path)
     try:
         return text.encode("utf-8")

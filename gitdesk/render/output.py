@@ -82,26 +82,6 @@ def cut(text: str, room: int) -> str:
     return "".join(out) + "…"
 
 
-def fold(text: str, room: int) -> list[str]:
-    """``text`` broken into lines of at most ``room`` columns, at spaces where it can."""
-    lines: list[str] = []
-    current = ""
-    for word in text.split(" "):
-        candidate = f"{current} {word}" if current else word
-        if cells(candidate) <= room:
-            current = candidate
-            continue
-        if current:
-            lines.append(current)
-        while cells(word) > room:
-            head = cut(word, room + 1)[:-1]
-            lines.append(head)
-            word = word[len(head):]
-        current = word
-    lines.append(current)
-    return lines
-
-
 def pad(text: str, size: int, right: bool = False) -> str:
     space = " " * max(0, size - cells(text))
     return space + text if right else text + space
@@ -263,15 +243,6 @@ def emit(fmt: str, key: str, records: Sequence[Mapping[str, Any]], *, columns: S
         text()
     else:
         table(columns, records if rows is None else rows)
-
-
-def emit_one(fmt: str, key: str, record: Mapping[str, Any], text: Callable[[], None],
-             meta: Mapping[str, Any] | None = None) -> None:
-    """One record (a ticket, an action's outcome): JSON, or the view's own text."""
-    if fmt == "json":
-        write_json({**(meta or {}), key: record})
-    else:
-        text()
 
 
 # --- messages --------------------------------------------------------------------
