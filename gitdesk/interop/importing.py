@@ -255,9 +255,10 @@ def run(desk: Desk, items: Iterable[Record | Skip], source: str, actor: Actor,
     if queue is not None and queue not in desk.config.queues:
         raise ValidationError(f"unknown queue {queue!r}", hint=f"known queues: {', '.join(desk.config.queues)}")
     result = ImportResult(source)
-    with desk.writing():
+    with desk.writing(), desk.progress("Reading records to import") as advance:
         builder = _Builder(desk, actor, source, queue or next(iter(desk.config.queues), None))
         for order, item in enumerate(items):
+            advance(1)
             if isinstance(item, Skip):
                 result.items.append(Imported(item.position, None, "skipped", None, item.reason))
                 continue

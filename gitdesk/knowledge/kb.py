@@ -219,7 +219,11 @@ def render_all(desk: Desk, articles: Sequence[Article]) -> dict[str, str]:
     """desk-relative path -> text of every file the knowledge base consists of."""
     related = related_articles(articles)
     ticket_dir = "tickets"
-    files = {article.path: render_article(article, related[article.path], ticket_dir) for article in articles}
+    files = {}
+    with desk.progress("Writing knowledge-base articles", len(articles)) as advance:
+        for article in articles:
+            files[article.path] = render_article(article, related[article.path], ticket_dir)
+            advance(1)
     resolved = sum(article.reports for article in articles)
     files[f"{KB}/README.md"] = render_readme(articles, dict(desk.config.categories), resolved)
     return files

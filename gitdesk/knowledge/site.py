@@ -239,9 +239,11 @@ def build(desk: Desk, directory: Path) -> SiteResult:
     related = kb.related_articles(articles)
     md = _markdown()
     name = desk.config.desk_name
-    for article in articles:
-        (directory / _article_file(article)).write_text(
-            _article_page(md, article, related[article.path], name), encoding="utf-8")
+    with desk.progress("Writing the site's articles", len(articles)) as advance:
+        for article in articles:
+            (directory / _article_file(article)).write_text(
+                _article_page(md, article, related[article.path], name), encoding="utf-8")
+            advance(1)
     (directory / "index.html").write_text(_index_page(articles, dict(desk.config.categories), name), encoding="utf-8")
     with db.connect(desk) as connection:
         tickets, _ = index.tickets(desk, connection, list(desk.config.open_statuses), with_facts=False)
