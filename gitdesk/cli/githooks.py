@@ -96,14 +96,7 @@ def hooks_install(session: Session, server: bool) -> None:
       gitdesk hooks install
       gitdesk hooks install --server    # in a self-hosted bare repository
     """
-    from gitdesk.githooks import install
-    from gitdesk.render import output
-
-    repo = _repository(session)
-    for line in install.install(repo, server=server):
-        output.info(line)
-    if not server:
-        output.info(install.install_driver(repo))
+    _change_hooks(session, server, installing=True)
 
 
 @hooks.command(name="uninstall")
@@ -117,14 +110,18 @@ def hooks_uninstall(session: Session, server: bool) -> None:
     Example:
       gitdesk hooks uninstall
     """
+    _change_hooks(session, server, installing=False)
+
+
+def _change_hooks(session: Session, server: bool, *, installing: bool) -> None:
     from gitdesk.githooks import install
     from gitdesk.render import output
 
     repo = _repository(session)
-    for line in install.uninstall(repo, server=server):
+    for line in (install.install if installing else install.uninstall)(repo, server=server):
         output.info(line)
     if not server:
-        output.info(install.uninstall_driver(repo))
+        output.info(install.install_driver(repo) if installing else install.uninstall_driver(repo))
 
 
 @hooks.command(name="status")

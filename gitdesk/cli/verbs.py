@@ -6,7 +6,8 @@ typed arguments, tells the index what it wrote, and shows the outcome.
 
 from __future__ import annotations
 
-from typing import IO, TYPE_CHECKING
+from collections.abc import Callable
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -15,10 +16,20 @@ from gitdesk.cli.options import Session, desk_options, format_option, pass_sessi
 if TYPE_CHECKING:
     from gitdesk.actions import Outcome
 
-fmt_option = format_option("table", "json")
-message_option = click.option("-m", "--message", help="The text.")
-file_option = click.option("--file", "message_file", type=click.File("r", encoding="utf-8"),
-                           help="Read the text from a file ('-' for stdin).")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def common(function: F) -> F:
+    """What every verb takes after its own options: --format, --desk, --as, and the session."""
+    with_session: F = pass_session(function)  # type: ignore[assignment]  # click's decorator is not generic
+    return format_option("table", "json")(desk_options(with_session))
+
+
+def text_options(function: F) -> F:
+    """The verb's text, with ``-m TEXT`` or ``--file F``."""
+    function = click.option("--file", "message_file", type=click.File("r", encoding="utf-8"),
+                            help="Read the text from a file ('-' for stdin).")(function)
+    return click.option("-m", "--message", help="The text.")(function)
 
 
 def _done(session: Session, result: Outcome, fmt: str) -> None:
@@ -31,9 +42,7 @@ def _done(session: Session, result: Outcome, fmt: str) -> None:
 
 @click.command()
 @ticket_id
-@fmt_option
-@desk_options
-@pass_session
+@common
 def take(session: Session, ticket_id: str, fmt: str) -> None:
     """Assign a ticket to yourself (a ticket in intake moves to your queue).
 
@@ -49,9 +58,7 @@ def take(session: Session, ticket_id: str, fmt: str) -> None:
 @click.command()
 @ticket_id
 @click.argument("person")
-@fmt_option
-@desk_options
-@pass_session
+@common
 def assign(session: Session, ticket_id: str, person: str, fmt: str) -> None:
     """Assign a ticket to PERSON (a handle or email from config).
 
@@ -66,9 +73,7 @@ def assign(session: Session, ticket_id: str, person: str, fmt: str) -> None:
 
 @click.command()
 @ticket_id
-@fmt_option
-@desk_options
-@pass_session
+@common
 def unassign(session: Session, ticket_id: str, fmt: str) -> None:
     """Put a ticket back in its queue with nobody assigned.
 
@@ -83,13 +88,10 @@ def unassign(session: Session, ticket_id: str, fmt: str) -> None:
 
 @click.command()
 @ticket_id
-@message_option
-@file_option
+@text_options
 @click.option("--send", is_flag=True,
               help="Also mail it to the requester (over SMTP, or into outbox/ without mail.smtp).")
-@fmt_option
-@desk_options
-@pass_session
+@common
 def reply(session: Session, ticket_id: str, message: str | None, message_file: IO[str] | None, send: bool,
           fmt: str) -> None:
     """Add a public reply to the conversation; --send mails it to the requester.
@@ -117,11 +119,8 @@ def reply(session: Session, ticket_id: str, message: str | None, message_file: I
 
 @click.command()
 @ticket_id
-@message_option
-@file_option
-@fmt_option
-@desk_options
-@pass_session
+@text_options
+@common
 def note(session: Session, ticket_id: str, message: str | None, message_file: IO[str] | None, fmt: str) -> None:
     """Add an internal note (never shown to the requester or in the knowledge base).
 
@@ -137,11 +136,8 @@ def note(session: Session, ticket_id: str, message: str | None, message_file: IO
 
 @click.command()
 @ticket_id
-@message_option
-@file_option
-@fmt_option
-@desk_options
-@pass_session
+@text_options
+@common
 def ask(session: Session, ticket_id: str, message: str | None, message_file: IO[str] | None, fmt: str) -> None:
     """Ask the requester a clarifying question; the ticket waits on them (pending).
 
@@ -159,9 +155,7 @@ def ask(session: Session, ticket_id: str, message: str | None, message_file: IO[
 @ticket_id
 @click.option("--to", "to", metavar="QUEUE|PERSON", help="Where to (default: the queue's escalation target).")
 @click.option("--reason", required=True, help="Why: what you tried and what you need.")
-@fmt_option
-@desk_options
-@pass_session
+@common
 def escalate(session: Session, ticket_id: str, to: str | None, reason: str, fmt: str) -> None:
     """Hand a ticket to another queue or person, with a reason on record.
 
@@ -178,9 +172,7 @@ def escalate(session: Session, ticket_id: str, to: str | None, reason: str, fmt:
 @ticket_id
 @click.option("--note", "note_text", help="The resolution note: what was wrong and what fixed it.")
 @click.option("--note-file", type=click.File("r", encoding="utf-8"), help="Read the note from a file ('-' for stdin).")
-@fmt_option
-@desk_options
-@pass_session
+@common
 def resolve(session: Session, ticket_id: str, note_text: str | None, note_file: IO[str] | None, fmt: str) -> None:
     """Resolve a ticket with a resolution note (required; it feeds the knowledge base).
 
@@ -198,9 +190,7 @@ def resolve(session: Session, ticket_id: str, note_text: str | None, note_file: 
 
 @click.command()
 @ticket_id
-@fmt_option
-@desk_options
-@pass_session
+@common
 def close(session: Session, ticket_id: str, fmt: str) -> None:
     """Close a resolved ticket.
 
@@ -216,9 +206,7 @@ def close(session: Session, ticket_id: str, fmt: str) -> None:
 @click.command()
 @ticket_id
 @click.option("-m", "--message", help="Why it is reopened (required if the desk says so).")
-@fmt_option
-@desk_options
-@pass_session
+@common
 def reopen(session: Session, ticket_id: str, message: str | None, fmt: str) -> None:
     """Reopen a resolved, closed or rejected ticket.
 
@@ -234,9 +222,7 @@ def reopen(session: Session, ticket_id: str, message: str | None, fmt: str) -> N
 @click.command()
 @ticket_id
 @click.option("-m", "--message", help="Why (spam, out of scope, …).")
-@fmt_option
-@desk_options
-@pass_session
+@common
 def reject(session: Session, ticket_id: str, message: str | None, fmt: str) -> None:
     """Reject a ticket (spam, out of scope): it ends, keeping its history.
 
@@ -253,9 +239,7 @@ def reject(session: Session, ticket_id: str, message: str | None, fmt: str) -> N
 @ticket_id
 @click.argument("field")
 @click.argument("value")
-@fmt_option
-@desk_options
-@pass_session
+@common
 def set_(session: Session, ticket_id: str, field: str, value: str, fmt: str) -> None:
     """Set one front-matter FIELD to VALUE ('-' or '' clears it).
 
@@ -275,9 +259,7 @@ def set_(session: Session, ticket_id: str, field: str, value: str, fmt: str) -> 
 @click.command(context_settings={"ignore_unknown_options": True, "help_option_names": ["--help"]})
 @ticket_id
 @click.argument("edits", nargs=-1, required=True, metavar="+ADD -REMOVE...")
-@fmt_option
-@desk_options
-@pass_session
+@common
 def label(session: Session, ticket_id: str, edits: tuple[str, ...], fmt: str) -> None:
     """Add (+name or name) and remove (-name) labels.
 
@@ -294,9 +276,7 @@ def label(session: Session, ticket_id: str, edits: tuple[str, ...], fmt: str) ->
 @ticket_id
 @click.option("--duplicate-of", metavar="OTHER", help="Mark ID as a duplicate of OTHER.")
 @click.option("--related", metavar="OTHER", help="Relate ID and OTHER (both files, one commit).")
-@fmt_option
-@desk_options
-@pass_session
+@common
 def link(session: Session, ticket_id: str, duplicate_of: str | None, related: str | None, fmt: str) -> None:
     """Link two tickets: a duplicate, or related work.
 
@@ -315,9 +295,7 @@ def link(session: Session, ticket_id: str, duplicate_of: str | None, related: st
 @ticket_id
 @click.argument("duration")
 @click.option("-m", "--message", help="What the time went on.")
-@fmt_option
-@desk_options
-@pass_session
+@common
 def time_(session: Session, ticket_id: str, duration: str, message: str | None, fmt: str) -> None:
     """Log time spent on a ticket (45m, 1h30m, 2h, 1d); reports sum it.
 
