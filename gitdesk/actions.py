@@ -11,9 +11,9 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from gitdesk import assignment, changes, clock, ids, paths, templates, ticketfile, workflow
+from gitdesk import assignment, attachments, changes, clock, ids, paths, templates, ticketfile, workflow
 from gitdesk.desk import Actor, Desk, LoadedTicket
 from gitdesk.durations import format_duration, parse_duration
 from gitdesk.errors import GitdeskError, TransitionError, UnsafePath, ValidationError
@@ -35,6 +35,8 @@ from gitdesk.model import (
 from gitdesk.text import clean_line
 
 FIELD_NAME = re.compile(r"^[a-z_][a-z0-9_-]*$")
+CC = "cc"  # addresses that hear of every public step, as the requester does
+WATCHERS = "watchers"  # agents who asked to hear when the ticket is answered or reopened
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,10 +49,29 @@ class Outcome:
     path: str
     changes: tuple[str, ...]
     also: tuple[str, ...] = ()  # other ticket files the commit changed (the other side of a link)
+    mailed: tuple[str, ...] = ()  # Message-IDs of the mail this action queued in outbox/
+
 
     @property
     def ticket_files(self) -> tuple[str, ...]:
         return (self.path, *self.also)
+
+
+@dataclass(frozen=True, slots=True)
+class Mail:
+    """Mail an action writes into outbox/ in its own commit, and the ticket that threads it."""
+
+    ticket: Ticket  # the ticket with the mail's Message-IDs added to its thread
+    files: Mapping[str, bytes]  # desk-relative outbox path -> the whole message
+    notes: tuple[str, ...] = ()  # for the commit message: "mail to … queued in outbox/…"
+    message_ids: tuple[str, ...] = ()
+
+
+class Mailer(Protocol):
+    """What an action mails, given what it did (``gitdesk.mail.outgoing.Mailer`` is one).
+    Called with the changed ticket before the commit; None: no mail."""
+
+    def __call__(self, verb: str, old: Ticket, new: Ticket, actor: Actor) -> Mail | None: ...
 
 
 # --- helpers ------------------------------------------------------------------
@@ -137,23 +158,32 @@ def _enter_queue(desk: Desk, ticket: Ticket, queue: str, others: Callable[[], li
 
 
 def _change(desk: Desk, typed_id: str, actor: Actor, verb: str,
-            mutate: Callable[[Ticket], Ticket]) -> Outcome:
+            mutate: Callable[[Ticket], Ticket], mailer: Mailer | None = None) -> Outcome:
     with desk.writing():
         loaded = desk.find(typed_id)
         desk.ensure_clean([loaded.path])
         new = mutate(loaded.ticket)
-        return commit_change(desk, loaded, new, actor, verb)
+        return commit_change(desk, loaded, new, actor, verb, mailer=mailer)
 
 
 def commit_change(desk: Desk, loaded: LoadedTicket, new: Ticket, actor: Actor, verb: str,
-                   also: Sequence[tuple[LoadedTicket, Ticket]] = (), *,
-                   extra_files: Mapping[str, bytes] | None = None, notes: Sequence[str] = ()) -> Outcome:
+                  also: Sequence[tuple[LoadedTicket, Ticket]] = (), *,
+                  extra_files: Mapping[str, bytes] | None = None, notes: Sequence[str] = (),
+                  mailer: Mailer | None = None) -> Outcome:
+    """Validate ``new`` against the ticket as loaded, add the mail ``mailer`` makes of the
+    change, and commit it all at once: the ticket, the mail in outbox/, nothing else."""
     old = loaded.ticket
     if new == old:
         raise GitdeskError(f"nothing to change: {old.id} is already like that")
     validate_change(desk, old, new, loaded.path)
+    mail = mailer(verb, old, new, actor) if mailer is not None else None
+    added: dict[str, bytes] = dict(extra_files or {})
+    if mail is not None:
+        new = mail.ticket
+        added.update(mail.files)
+        notes = [*notes, *mail.notes]
     files: dict[str, str | bytes] = {loaded.path: ticketfile.updated_text(loaded.document, old, new)}
-    files.update(extra_files or {})
+    files.update(added)
     for other_loaded, other_new in also:
         validate_change(desk, other_loaded.ticket, other_new, other_loaded.path)
         files[other_loaded.path] = ticketfile.updated_text(other_loaded.document, other_loaded.ticket, other_new)
@@ -161,9 +191,9 @@ def commit_change(desk: Desk, loaded: LoadedTicket, new: Ticket, actor: Actor, v
     for other_loaded, other_new in also:
         lines += [f"{other_new.id} {line}" for line in changes.describe(other_loaded.ticket, other_new)]
     _, email = desk.identity()
-    commit = desk.commit(files, _message(verb, new, lines, actor, email), clock.now(),
-                         new_files=frozenset(extra_files or ()))
-    return Outcome(verb, new, commit, loaded.path, tuple(lines), tuple(other.path for other, _ in also))
+    commit = desk.commit(files, _message(verb, new, lines, actor, email), clock.now(), new_files=frozenset(added))
+    return Outcome(verb, new, commit, loaded.path, tuple(lines), tuple(other.path for other, _ in also),
+                   mail.message_ids if mail is not None else ())
 
 
 def _others(desk: Desk) -> Callable[[], list[Ticket]]:
@@ -189,6 +219,7 @@ class NewTicket:
     body: str = ""
     assignee: str | None = None
     extra: tuple[tuple[str, Any], ...] = ()
+    attach: tuple[tuple[str, bytes], ...] = ()  # files (name as given, bytes) stored under attachments/<ID>/
 
     def draft_fields(self) -> dict[str, Any]:
         """What was given on the command line, to prefill the editor's draft."""
@@ -232,13 +263,20 @@ def create(desk: Desk, spec: NewTicket, actor: Actor) -> Outcome:
         now = clock.now()
         ticket = new_ticket(desk, spec, actor, now, ids.Taken(desk.ticket_ids()), _others(desk))
         path = desk.path_of(ticket.id)
+        files: dict[str, str | bytes] = {}
+        if spec.attach:
+            stored: dict[str, bytes] = {}
+            description = attachments.attach(ticket.id, ticket.description, spec.attach, set(),
+                                             desk.config.mail.max_attachment_bytes, stored)
+            ticket = replace(ticket, description=ticketfile.escape_text(description, section=False))
+            files.update(stored)
         text = ticketfile.new_text(ticket)
         ticketfile.parse(text, path)  # what we write must read back
         lines = creation_lines(ticket)
         _, email = desk.identity()
         desk.tickets_dir.mkdir(exist_ok=True)
-        commit = desk.commit({path: text}, _message("new", ticket, lines, actor, email), now,
-                             new_files=frozenset({path}))
+        files[path] = text
+        commit = desk.commit(files, _message("new", ticket, lines, actor, email), now, new_files=frozenset(files))
         return Outcome("new", ticket, commit, path, tuple(lines))
 
 
@@ -311,25 +349,25 @@ def _assign_to(desk: Desk, handle: str, who: str) -> Callable[[Ticket], Ticket]:
     return mutate
 
 
-def take(desk: Desk, typed_id: str, actor: Actor) -> Outcome:
+def take(desk: Desk, typed_id: str, actor: Actor, *, mailer: Mailer | None = None) -> Outcome:
     handle = actor.require_person("take tickets")
-    return _change(desk, typed_id, actor, "take", _assign_to(desk, handle, "you"))
+    return _change(desk, typed_id, actor, "take", _assign_to(desk, handle, "you"), mailer)
 
 
-def assign(desk: Desk, typed_id: str, person: str, actor: Actor) -> Outcome:
+def assign(desk: Desk, typed_id: str, person: str, actor: Actor, *, mailer: Mailer | None = None) -> Outcome:
     actor.require_person("assign tickets")
     handle = _known_person(desk, person)
-    return _change(desk, typed_id, actor, "assign", _assign_to(desk, handle, handle))
+    return _change(desk, typed_id, actor, "assign", _assign_to(desk, handle, handle), mailer)
 
 
-def unassign(desk: Desk, typed_id: str, actor: Actor) -> Outcome:
+def unassign(desk: Desk, typed_id: str, actor: Actor, *, mailer: Mailer | None = None) -> Outcome:
     actor.require_person("unassign tickets")
     def mutate(ticket: Ticket) -> Ticket:
         if ticket.assignee is None:
             raise GitdeskError(f"{ticket.id} is not assigned to anyone")
         return replace(ticket, assignee=None)
 
-    return _change(desk, typed_id, actor, "unassign", mutate)
+    return _change(desk, typed_id, actor, "unassign", mutate, mailer)
 
 
 # --- conversation ---------------------------------------------------------------
@@ -350,22 +388,97 @@ def replying(desk: Desk, text: str, actor: Actor) -> Callable[[Ticket], Ticket]:
     return mutate
 
 
-def reply(desk: Desk, typed_id: str, text: str, actor: Actor) -> Outcome:
-    return _change(desk, typed_id, actor, "reply", replying(desk, text, actor))
+def reply(desk: Desk, typed_id: str, text: str, actor: Actor, *, attach: Sequence[tuple[str, bytes]] = (),
+          fields: Mapping[str, Any] | None = None, mailer: Mailer | None = None) -> Outcome:
+    """A public reply; ``attach`` (name, bytes) are stored under attachments/<ID>/ and linked
+    from the reply; ``fields`` (from a canned reply) are set in the same commit."""
+    body = _text(text, "reply")
+    with desk.writing():
+        loaded = desk.find(typed_id)
+        desk.ensure_clean([loaded.path])
+        files: dict[str, bytes] = {}
+        if attach:
+            body = attachments.attach(loaded.ticket.id, body, attach, attachments.existing(desk.root, loaded.ticket.id),
+                                      desk.config.mail.max_attachment_bytes, files)
+        new = replying(desk, body, actor)(loaded.ticket)
+        if fields:
+            new = _with_fields(desk, new, fields)
+        return commit_change(desk, loaded, new, actor, "reply", extra_files=files, mailer=mailer)
 
 
-def note(desk: Desk, typed_id: str, text: str, actor: Actor) -> Outcome:
+def _with_fields(desk: Desk, ticket: Ticket, fields: Mapping[str, Any]) -> Ticket:
+    """The fields a canned reply sets: status (by the workflow), priority, category, labels (added)."""
+    for name, value in fields.items():
+        if name == "status":
+            ticket = _enter_status(desk, ticket, str(value), again_ok=True)
+        elif name == "priority":
+            ticket = replace(ticket, priority=clean_line(str(value)) or None)
+        elif name == "category":
+            ticket = replace(ticket, category=clean_line(str(value)) or None)
+        elif name == "labels":
+            added = [_check_label(str(label)) for label in (value if isinstance(value, list) else [value])]
+            ticket = replace(ticket, labels=tuple(dict.fromkeys((*ticket.labels, *added))))
+        else:
+            raise ValidationError(f"a canned reply cannot set {name!r}", hint="it may set status, priority, "
+                                                                               "category and labels")
+    return ticket
+
+
+def cc(desk: Desk, typed_id: str, edits: Sequence[str], actor: Actor) -> Outcome:
+    """``edits`` like ``+carol@example.com -dave@example.com``: who else hears of every public step."""
+    actor.require_person("change who is in Cc")
+    plan = [(not edit.startswith("-"), edit.lstrip("+-")) for edit in edits]
+    if not plan:
+        raise ValidationError("no addresses given", hint="e.g. gitdesk cc ID +carol@example.com -dave@example.com")
+    for _, address in plan:
+        if not workflow.is_email(address):
+            raise ValidationError(f"not an email address: {address!r}", hint="e.g. +carol@example.com")
+
+    def mutate(ticket: Ticket) -> Ticket:
+        current = [str(item) for item in ticket.extra.get(CC) or [] if isinstance(item, str)]
+        for add, address in plan:
+            present = [item for item in current if item.casefold() == address.casefold()]
+            if add and not present:
+                current.append(clean_line(address))
+            elif not add:
+                current = [item for item in current if item not in present]
+        extra = {**ticket.extra, CC: current}
+        if not current:
+            extra.pop(CC)
+        return replace(ticket, extra=extra)
+
+    return _change(desk, typed_id, actor, "cc", mutate)
+
+
+def watch(desk: Desk, typed_id: str, actor: Actor, *, watching: bool = True) -> Outcome:
+    """Start (or stop) watching a ticket: its watchers hear when it is answered or reopened."""
+    handle = actor.require_person("watch tickets")
+
+    def mutate(ticket: Ticket) -> Ticket:
+        current = [str(item) for item in ticket.extra.get(WATCHERS) or [] if isinstance(item, str)]
+        if watching == (handle in current):
+            raise GitdeskError(f"you {'already watch' if watching else 'do not watch'} {ticket.id}")
+        current = [*current, handle] if watching else [item for item in current if item != handle]
+        extra = {**ticket.extra, WATCHERS: current}
+        if not current:
+            extra.pop(WATCHERS)
+        return replace(ticket, extra=extra)
+
+    return _change(desk, typed_id, actor, "watch" if watching else "unwatch", mutate)
+
+
+def note(desk: Desk, typed_id: str, text: str, actor: Actor, *, mailer: Mailer | None = None) -> Outcome:
     actor.require_person("write internal notes")
     body = _text(text, "note")
     return _change(desk, typed_id, actor, "note",
-                   lambda ticket: replace(ticket, entries=(*ticket.entries, _entry(actor, NOTE, body))))
+                   lambda ticket: replace(ticket, entries=(*ticket.entries, _entry(actor, NOTE, body))), mailer)
 
 
 def _with_queue(desk: Desk, ticket: Ticket, handle: str) -> Ticket:
     return ticket if ticket.queue else replace(ticket, queue=_queue_for(desk, ticket, handle))
 
 
-def ask(desk: Desk, typed_id: str, text: str, actor: Actor) -> Outcome:
+def ask(desk: Desk, typed_id: str, text: str, actor: Actor, *, mailer: Mailer | None = None) -> Outcome:
     handle = actor.require_person("ask questions")
     body = _text(text, "question")
 
@@ -374,10 +487,11 @@ def ask(desk: Desk, typed_id: str, text: str, actor: Actor) -> Outcome:
         new = replace(new, entries=(*ticket.entries, _entry(actor, QUESTION, body)))
         return _enter_status(desk, new, workflow.PENDING, again_ok=True)
 
-    return _change(desk, typed_id, actor, "ask", mutate)
+    return _change(desk, typed_id, actor, "ask", mutate, mailer)
 
 
-def escalate(desk: Desk, typed_id: str, to: str | None, reason: str, actor: Actor) -> Outcome:
+def escalate(desk: Desk, typed_id: str, to: str | None, reason: str, actor: Actor,
+             *, mailer: Mailer | None = None) -> Outcome:
     handle = actor.require_person("escalate")
     why = _text(reason, "reason", "--reason TEXT")
     config = desk.config
@@ -411,21 +525,22 @@ def escalate(desk: Desk, typed_id: str, to: str | None, reason: str, actor: Acto
             (theirs[0] if theirs else ticket.queue)
         return _out_of_intake(desk, replace(new, assignee=person.handle, queue=queue_name))
 
-    return _change(desk, typed_id, actor, "escalate", mutate)
+    return _change(desk, typed_id, actor, "escalate", mutate, mailer)
 
 
-def log_time(desk: Desk, typed_id: str, duration: str, text: str | None, actor: Actor) -> Outcome:
+def log_time(desk: Desk, typed_id: str, duration: str, text: str | None, actor: Actor,
+             *, mailer: Mailer | None = None) -> Outcome:
     actor.require_person("log time")
     spent = format_duration(parse_duration(duration), exact=True)
     body = ticketfile.escape_text(text or "")
     return _change(desk, typed_id, actor, "time",
-                   lambda ticket: replace(ticket, entries=(*ticket.entries, _entry(actor, TIME, body, spent))))
+                   lambda ticket: replace(ticket, entries=(*ticket.entries, _entry(actor, TIME, body, spent))), mailer)
 
 
 # --- status ------------------------------------------------------------------
 
 
-def resolve(desk: Desk, typed_id: str, note_text: str, actor: Actor) -> Outcome:
+def resolve(desk: Desk, typed_id: str, note_text: str, actor: Actor, *, mailer: Mailer | None = None) -> Outcome:
     handle = actor.require_person("resolve tickets")
     resolution = ticketfile.escape_text(note_text or "")
     if not resolution.strip():
@@ -436,15 +551,15 @@ def resolve(desk: Desk, typed_id: str, note_text: str, actor: Actor) -> Outcome:
         new = replace(_with_queue(desk, ticket, handle), resolution=resolution)
         return _enter_status(desk, new, workflow.RESOLVED)
 
-    return _change(desk, typed_id, actor, "resolve", mutate)
+    return _change(desk, typed_id, actor, "resolve", mutate, mailer)
 
 
-def close(desk: Desk, typed_id: str, actor: Actor) -> Outcome:
-    return _change(desk, typed_id, actor, "close",
-                   lambda ticket: _enter_status(desk, ticket, workflow.CLOSED))
+def close(desk: Desk, typed_id: str, actor: Actor, *, mailer: Mailer | None = None) -> Outcome:
+    return _change(desk, typed_id, actor, "close", lambda ticket: _enter_status(desk, ticket, workflow.CLOSED),
+                   mailer)
 
 
-def reopen(desk: Desk, typed_id: str, text: str | None, actor: Actor) -> Outcome:
+def reopen(desk: Desk, typed_id: str, text: str | None, actor: Actor, *, mailer: Mailer | None = None) -> Outcome:
     reason = ticketfile.escape_text(text or "")
 
     def mutate(ticket: Ticket) -> Ticket:
@@ -458,10 +573,10 @@ def reopen(desk: Desk, typed_id: str, text: str | None, actor: Actor) -> Outcome
             new = _with_queue(desk, new, actor.person.handle)
         return _enter_status(desk, new, workflow.OPEN)
 
-    return _change(desk, typed_id, actor, "reopen", mutate)
+    return _change(desk, typed_id, actor, "reopen", mutate, mailer)
 
 
-def reject(desk: Desk, typed_id: str, text: str | None, actor: Actor) -> Outcome:
+def reject(desk: Desk, typed_id: str, text: str | None, actor: Actor, *, mailer: Mailer | None = None) -> Outcome:
     actor.require_person("reject tickets")
     reason = ticketfile.escape_text(text or "")
 
@@ -469,7 +584,7 @@ def reject(desk: Desk, typed_id: str, text: str | None, actor: Actor) -> Outcome
         entries = (*ticket.entries, _entry(actor, REJECTION, reason)) if reason.strip() else ticket.entries
         return _enter_status(desk, replace(ticket, entries=entries), workflow.REJECTED)
 
-    return _change(desk, typed_id, actor, "reject", mutate)
+    return _change(desk, typed_id, actor, "reject", mutate, mailer)
 
 
 # --- fields ------------------------------------------------------------------
@@ -496,7 +611,8 @@ def _custom_field_name(field: str) -> str:
     return name
 
 
-def set_field(desk: Desk, typed_id: str, field: str, value: str, actor: Actor) -> Outcome:
+def set_field(desk: Desk, typed_id: str, field: str, value: str, actor: Actor,
+              *, mailer: Mailer | None = None) -> Outcome:
     name = _field_name(field.lower())
     if name in IMMUTABLE_FIELDS:
         raise ValidationError(f"{name} never changes once a ticket exists")
@@ -539,7 +655,7 @@ def set_field(desk: Desk, typed_id: str, field: str, value: str, actor: Actor) -
             extra[name] = parse_scalar(value)
         return replace(ticket, extra=extra)
 
-    return _change(desk, typed_id, actor, "set", mutate)
+    return _change(desk, typed_id, actor, "set", mutate, mailer)
 
 
 def _check_label(label: str) -> str:
@@ -549,7 +665,7 @@ def _check_label(label: str) -> str:
     return text
 
 
-def label(desk: Desk, typed_id: str, edits: Sequence[str], actor: Actor) -> Outcome:
+def label(desk: Desk, typed_id: str, edits: Sequence[str], actor: Actor, *, mailer: Mailer | None = None) -> Outcome:
     """``edits`` like ``+outlook -auth vpn`` (no sign means add)."""
     if not edits:
         raise ValidationError("no labels given", hint="e.g. gitdesk label ID +outlook -auth")
@@ -569,7 +685,7 @@ def label(desk: Desk, typed_id: str, edits: Sequence[str], actor: Actor) -> Outc
                 labels.remove(name)
         return replace(ticket, labels=tuple(labels))
 
-    return _change(desk, typed_id, actor, "label", mutate)
+    return _change(desk, typed_id, actor, "label", mutate, mailer)
 
 
 def _other_id(desk: Desk, ticket: Ticket, typed: str) -> str:

@@ -17,6 +17,9 @@ from gitdesk.errors import ConfigError, GitdeskError
 from gitdesk.ids import PREFIX_PATTERN
 from gitdesk.model import (
     ASSIGN_STRATEGIES,
+    MAIL_AUDIENCES,
+    MAIL_EVENTS,
+    SIGN_AS,
     SMTP_SECURITY,
     WEEKDAYS,
     Config,
@@ -180,7 +183,8 @@ class _Reader:
         return ConfigError(f"{key}: {message}" if key else message, path=self.path,
                            line=frontmatter.line_of_key(self.source, key) if key else None, hint=hint)
 
-    def mapping(self, value: Any, key: str) -> Mapping[str, Any]:
+    def mapping(self, value: Any, key: str, known: tuple[str, ...] | None = None) -> Mapping[str, Any]:
+        """A mapping; with ``known``, a key that is not one of them is an error (with a guess)."""
         if value is None:
             return {}
         if not isinstance(value, dict):
@@ -188,6 +192,8 @@ class _Reader:
         for name in value:
             if not isinstance(name, str):
                 raise self.fail(key, f"key {name!r} must be text")
+            if known is not None and name not in known:
+                raise self.fail(f"{key}.{name}" if key else name, "unknown setting", _suggest(name, known))
         return value
 
     def names(self, value: Any, key: str) -> tuple[str, ...]:
@@ -228,6 +234,13 @@ class _Reader:
         return value
 
 
+def _suggest(name: str, known: tuple[str, ...]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    return (f"did you mean {close[0]}? " if close else "") + f"known: {', '.join(known)}"
+
+
 def parse_config(text: str, path: str = CONFIG_PATH) -> Config:
     try:
         raw = frontmatter.load_mapping(text, path)
@@ -237,9 +250,9 @@ def parse_config(text: str, path: str = CONFIG_PATH) -> Config:
     top = read.mapping(raw, "")
     for key in top:
         if key not in SECTIONS:
-            raise read.fail(key, "unknown section", f"known sections: {', '.join(SECTIONS)}")
+            raise read.fail(key, "unknown section", _suggest(key, SECTIONS))
 
-    desk = read.mapping(top.get("desk"), "desk")
+    desk = read.mapping(top.get("desk"), "desk", ("name", "id_prefix"))
     desk_name = read.text(desk.get("name"), "desk.name", "Support desk") or "Support desk"
     prefix = read.text(desk.get("id_prefix"), "desk.id_prefix", "GD") or "GD"
     if not PREFIX_PATTERN.match(prefix):
@@ -251,7 +264,7 @@ def parse_config(text: str, path: str = CONFIG_PATH) -> Config:
     for handle, value in read.mapping(top.get("people"), "people").items():
         key = f"people.{handle}"
         read.name(handle, key)
-        fields = read.mapping(value, key)
+        fields = read.mapping(value, key, ("name", "email", "team", "away", "notify"))
         email = read.text(fields.get("email"), f"{key}.email")
         if email is not None:
             if "@" not in email or any(c.isspace() for c in email):
@@ -266,6 +279,7 @@ def parse_config(text: str, path: str = CONFIG_PATH) -> Config:
             email=email,
             team=read.text(fields.get("team"), f"{key}.team"),
             away=read.flag(fields.get("away"), f"{key}.away"),
+            notify=read.flag(fields.get("notify"), f"{key}.notify"),
         )
 
     queues: dict[str, Queue] = {}
@@ -273,7 +287,7 @@ def parse_config(text: str, path: str = CONFIG_PATH) -> Config:
     for name, value in raw_queues.items():
         key = f"queues.{name}"
         read.name(name, key)
-        fields = read.mapping(value, key)
+        fields = read.mapping(value, key, ("name", "members", "escalate_to", "assign", "mail"))
         members = read.names(fields.get("members"), f"{key}.members")
         for member in members:
             if member not in people:
@@ -293,15 +307,17 @@ def parse_config(text: str, path: str = CONFIG_PATH) -> Config:
             members=members,
             escalate_to=target,
             assign=strategy,
+            notify=_notify(read, read.mapping(fields.get("mail"), f"{key}.mail", ("notify",)).get("notify"),
+                           f"{key}.mail.notify", partial=True),
         )
 
-    workflow = read.mapping(top.get("workflow"), "workflow")
+    workflow = read.mapping(top.get("workflow"), "workflow", ("initial", "reopen_requires_reason", "statuses"))
     raw_statuses = read.mapping(workflow.get("statuses"), "workflow.statuses") or DEFAULT_STATUSES
     statuses: dict[str, Status] = {}
     for name, value in raw_statuses.items():
         key = f"workflow.statuses.{name}"
         read.name(name, key)
-        fields = read.mapping(value, key)
+        fields = read.mapping(value, key, ("next", "requires", "done"))
         statuses[name] = Status(
             name=name,
             next=read.names(fields.get("next"), f"{key}.next"),
@@ -324,7 +340,7 @@ def parse_config(text: str, path: str = CONFIG_PATH) -> Config:
     for name, value in raw_priorities.items():
         key = f"priorities.{name}"
         read.name(name, key)
-        fields = read.mapping(value, key)
+        fields = read.mapping(value, key, ("first_response", "resolution", "default"))
         priorities[name] = Priority(
             name=name,
             first_response=read.duration(fields.get("first_response"), f"{key}.first_response"),
@@ -346,13 +362,14 @@ def parse_config(text: str, path: str = CONFIG_PATH) -> Config:
             read.name(name, f"categories.{name}")
             categories[name] = read.text(value, f"categories.{name}", name) or name
 
-    sync = read.mapping(top.get("sync"), "sync")
+    sync = read.mapping(top.get("sync"), "sync", ("strategy",))
     strategy = read.text(sync.get("strategy"), "sync.strategy", "rebase") or "rebase"
     if strategy not in ("rebase", "merge"):
         raise read.fail("sync.strategy", f"unknown strategy {strategy!r}", "use rebase or merge")
 
-    report_settings = _reports(read, read.mapping(top.get("reports"), "reports"))
-    sla_settings = _sla(read, read.mapping(top.get("sla"), "sla"))
+    report_settings = _reports(read, read.mapping(top.get("reports"), "reports", ("training", "assets", "feedback")))
+    sla_settings = _sla(read, read.mapping(top.get("sla"), "sla", ("clock", "business_hours", "business_days",
+                                                                   "holidays")))
     mail_settings = _mail(read, read.mapping(top.get("mail"), "mail"), queues, categories, priorities)
 
     return Config(
@@ -385,9 +402,9 @@ def _number(read: _Reader, value: Any, key: str, default: float) -> float:
 
 def _reports(read: _Reader, raw: Mapping[str, Any]) -> ReportSettings:
     defaults = ReportSettings()
-    training = read.mapping(raw.get("training"), "reports.training")
-    assets = read.mapping(raw.get("assets"), "reports.assets")
-    feedback = read.mapping(raw.get("feedback"), "reports.feedback")
+    training = read.mapping(raw.get("training"), "reports.training", ("window", "min_tickets", "factor"))
+    assets = read.mapping(raw.get("assets"), "reports.assets", ("repeat_within",))
+    feedback = read.mapping(raw.get("feedback"), "reports.feedback", ("name_agents",))
     return ReportSettings(
         training_window=read.duration(training.get("window"), "reports.training.window") or defaults.training_window,
         training_min_tickets=int(_number(read, training.get("min_tickets"), "reports.training.min_tickets",
@@ -454,17 +471,14 @@ def _address(read: _Reader, value: Any, key: str) -> str | None:
 
 def _mail(read: _Reader, raw: Mapping[str, Any], queues: Mapping[str, Any], categories: Mapping[str, str],
           priorities: Mapping[str, Any]) -> MailSettings:
-    for key in raw:
-        if key not in ("address", "name", "aliases", "smtp", "max_attachment_bytes", "routes"):
-            raise read.fail(f"mail.{key}", "unknown setting",
-                            "known: address, name, aliases, smtp, max_attachment_bytes, routes")
-    smtp = read.mapping(raw.get("smtp"), "mail.smtp")
+    read.mapping(raw, "mail", MAIL_KEYS)
+    if "password" in (raw.get("smtp") or {}):
+        raise read.fail("mail.smtp.password", "passwords never go in the desk's repository",
+                        "set GITDESK_SMTP_PASSWORD in the environment of whoever sends mail")
+    smtp = read.mapping(raw.get("smtp"), "mail.smtp", ("host", "port", "user", "security"))
     security = read.text(smtp.get("security"), "mail.smtp.security", "starttls") or "starttls"
     if security not in SMTP_SECURITY:
         raise read.fail("mail.smtp.security", f"unknown security {security!r}", "use starttls, ssl or none")
-    if "password" in smtp:
-        raise read.fail("mail.smtp.password", "passwords never go in the desk's repository",
-                        "set GITDESK_SMTP_PASSWORD in the environment of whoever sends mail")
     port = smtp.get("port")
     if port is not None and (isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536):
         raise read.fail("mail.smtp.port", f"not a port number: {port!r}")
@@ -505,4 +519,34 @@ def _mail(read: _Reader, raw: Mapping[str, Any], queues: Mapping[str, Any], cate
         max_attachment_bytes=_size(read, raw.get("max_attachment_bytes"), "mail.max_attachment_bytes",
                                    MailSettings().max_attachment_bytes),
         routes=tuple(routes),
+        sign_as=_choice(read, raw.get("sign_as"), "mail.sign_as", SIGN_AS),
+        notify=_notify(read, raw.get("notify"), "mail.notify", partial=False),
     )
+
+
+MAIL_KEYS = ("address", "name", "aliases", "smtp", "max_attachment_bytes", "routes", "sign_as", "notify")
+
+
+def _choice(read: _Reader, value: Any, key: str, choices: tuple[str, ...]) -> str:
+    text = read.text(value, key, choices[0]) or choices[0]
+    if text not in choices:
+        raise read.fail(key, f"unknown value {text!r}", f"use one of: {', '.join(choices)}")
+    return text
+
+
+def _notify(read: _Reader, raw: Any, key: str, *, partial: bool) -> dict[str, tuple[str, ...]]:
+    """Which public steps mail whom: ``event: [requester, cc]``, ``[requester]`` or ``[]``.
+    The desk's setting covers every event (unnamed ones keep the default); a queue's only
+    the events it names."""
+    found: dict[str, tuple[str, ...]] = {} if partial else {event: MAIL_AUDIENCES for event in MAIL_EVENTS}
+    for event, value in read.mapping(raw, key, MAIL_EVENTS).items():
+        if isinstance(value, bool):  # true: requester and Cc; false: nobody
+            found[event] = MAIL_AUDIENCES if value else ()
+            continue
+        audience = read.names(value, f"{key}.{event}")
+        for who in audience:
+            if who not in MAIL_AUDIENCES:
+                raise read.fail(f"{key}.{event}", f"unknown audience {who!r}",
+                                "use [requester, cc], [requester], or [] (or true / false)")
+        found[event] = audience
+    return found

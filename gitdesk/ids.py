@@ -31,7 +31,13 @@ _FORGIVE = str.maketrans({"I": "1", "L": "1", "O": "0", "U": "V"})
 
 
 def id_pattern(prefix: str) -> re.Pattern[str]:
+    """A whole ticket ID of this desk, and nothing else."""
     return re.compile(rf"^{re.escape(prefix)}-{_BODY}$")
+
+
+def tag_pattern(prefix: str) -> re.Pattern[str]:
+    """A ``[GD-…]`` tag in a mail subject, the ID (or a prefix a person typed) as group 1."""
+    return re.compile(rf"\s*\[({re.escape(prefix)}-[0-9A-Za-z]{{4,{BODY_CHARS}}})\]", re.IGNORECASE)
 
 
 def encode(value: int, width: int) -> str:

@@ -114,6 +114,7 @@ class Person:
     email: str | None = None
     team: str | None = None
     away: bool = False  # skipped by automatic assignment
+    notify: bool = False  # mail me about tickets I watch, and tickets escalated or assigned to me
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +124,7 @@ class Queue:
     members: tuple[str, ...] = ()
     escalate_to: str | None = None
     assign: str = "manual"  # manual | round-robin | fewest-open
+    notify: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # overrides MailSettings.notify
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +178,10 @@ class Route:
 
 
 SMTP_SECURITY = ("starttls", "ssl", "none")
+# The public steps of a ticket that mail its requester, and who hears of each by default.
+MAIL_EVENTS = ("acknowledgement", "question", "reply", "resolution", "rejection", "reopen")
+MAIL_AUDIENCES = ("requester", "cc")
+SIGN_AS = ("agent", "desk")
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +195,15 @@ class MailSettings:
     smtp_security: str = "starttls"
     max_attachment_bytes: int = 10 * 1024 * 1024
     routes: tuple[Route, ...] = ()
+    sign_as: str = "agent"  # agent: mail names the agent; desk: only the desk's name
+    notify: Mapping[str, tuple[str, ...]] = field(
+        default_factory=lambda: {event: MAIL_AUDIENCES for event in MAIL_EVENTS})
+
+    def audience(self, event: str, queue: Queue | None) -> tuple[str, ...]:
+        """Who hears of ``event`` on a ticket in ``queue``: the queue's setting, else the desk's."""
+        if queue is not None and event in queue.notify:
+            return queue.notify[event]
+        return self.notify.get(event, ())
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,19 +1,25 @@
-"""Ticket drafts for ``$EDITOR``: built from ``.gitdesk/templates/`` and read back.
+"""Texts a desk keeps for reuse: ticket drafts, and the placeholders of mail
+templates and canned replies.
 
-A template is Markdown with optional front matter (defaults such as
-``priority`` or ``labels``). ``<category>.md`` is used for that category,
-else ``default.md``, else a built-in one.
+A ticket template is Markdown with optional front matter (defaults such as
+``priority`` or ``labels``) in ``.gitdesk/templates/``: ``<category>.md`` is
+used for that category, else ``default.md``, else a built-in one, and opened
+in ``$EDITOR`` for ``gitdesk new``. Mail templates and canned replies
+(``.gitdesk/replies/<name>.md``) say ``{{title}}``, ``{{agent}}``… where a
+ticket's values go; an unknown placeholder is an error naming its line.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from gitdesk import frontmatter
-from gitdesk.errors import GitdeskError, TicketFormatError
-from gitdesk.model import KNOWN_FIELDS
+from gitdesk.errors import GitdeskError, NotFound, TicketFormatError
+from gitdesk.model import KNOWN_FIELDS, Config, Ticket
 
 TEMPLATES = ".gitdesk/templates"
 DRAFT_FIELDS = ("title", "requester", "queue", "priority", "category", "asset", "labels", "assignee")
@@ -70,3 +76,199 @@ def read_draft(text: str) -> Draft:
     if not isinstance(labels, list):
         raise TicketFormatError("labels must be a list", path="draft", hint="write labels: [a, b]")
     return Draft(fields, normal[front.body_start:].strip("\n"))
+
+
+# --- placeholders: mail templates and canned replies ----------------------------------
+
+PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+# What a mail template or a canned reply may say about its ticket; `text` is the entry's
+# own words (the question, the reply, the resolution note, the reason).
+TICKET_PLACEHOLDERS = ("id", "title", "status", "priority", "queue", "category", "asset", "requester",
+                       "requester_name")
+PLACEHOLDERS = (*TICKET_PLACEHOLDERS, "text", "agent", "desk", "desk_address")
+
+
+def placeholder_problems(text: str, path: str, known: tuple[str, ...] = PLACEHOLDERS,
+                         first_line: int = 1) -> list[GitdeskError]:
+    """Every ``{{name}}`` in ``text`` that is not one of ``known``, with its line."""
+    import difflib
+
+    problems: list[GitdeskError] = []
+    for match in PLACEHOLDER.finditer(text):
+        name = match.group(1)
+        if name in known:
+            continue
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+        problems.append(TicketFormatError(
+            f"unknown placeholder {{{{{name}}}}}", path=path, line=first_line + text.count("\n", 0, match.start()),
+            hint=(f"did you mean {{{{{close[0]}}}}}? " if close else "") + f"known: {', '.join(known)}"))
+    return problems
+
+
+def fill(text: str, values: Mapping[str, str]) -> str:
+    """``text`` with each ``{{name}}`` replaced by its value (an unknown one is kept as written:
+    ``gitdesk check`` reports it, and a mail never loses words because of it)."""
+    return PLACEHOLDER.sub(lambda match: values.get(match.group(1), match.group(0)), text)
+
+
+def values(ticket: Ticket, config: Config, agent: str | None = None, text: str = "") -> dict[str, str]:
+    """What every placeholder stands for on ``ticket``; ``agent`` is who signs (the desk's
+    name when None), ``text`` the entry's own words."""
+    person = config.person(ticket.requester)
+    desk = " ".join((config.mail.name or config.desk_name).split())
+    return {"id": ticket.id, "title": " ".join(ticket.title.split()), "status": ticket.status,
+            "priority": ticket.priority or "", "queue": ticket.queue or "", "category": ticket.category or "",
+            "asset": ticket.asset or "", "requester": ticket.requester,
+            "requester_name": person.name if person else ticket.requester.split("@", 1)[0],
+            "text": text.strip(), "agent": " ".join(agent.split()) if agent else desk, "desk": desk,
+            "desk_address": config.mail.address or ""}
+
+
+# --- canned replies -------------------------------------------------------------------
+
+REPLIES = ".gitdesk/replies"
+CANNED_FIELDS = ("status", "priority", "category", "labels")
+
+
+@dataclass(frozen=True, slots=True)
+class Canned:
+    """A reusable answer: its text (with placeholders), and the fields it sets when used."""
+
+    name: str
+    body: str
+    fields: Mapping[str, Any]
+    path: str
+
+    @property
+    def first_line(self) -> str:
+        return next((line.strip() for line in self.body.splitlines() if line.strip()), "")
+
+
+def read_canned(text: str, name: str, path: str) -> Canned:
+    """A canned reply file, checked: known fields only, a non-empty text, known placeholders."""
+    normal = text.replace("\r\n", "\n")
+    if normal.startswith("---\n"):
+        front = frontmatter.load(normal, path)
+        fields, body, first = dict(front.data), normal[front.body_start:], normal.count("\n", 0, front.body_start) + 1
+    else:
+        fields, body, first = {}, normal, 1
+    for key in fields:
+        if key not in CANNED_FIELDS:
+            raise TicketFormatError(f"a canned reply cannot set {key!r}", path=path,
+                                    hint=f"it may set: {', '.join(CANNED_FIELDS)}")
+    if not body.strip():
+        raise TicketFormatError("the canned reply has no text", path=path)
+    problems = placeholder_problems(body, path, (*TICKET_PLACEHOLDERS, "agent", "desk", "desk_address"), first)
+    if problems:
+        raise problems[0]
+    return Canned(name, body.strip("\n"), fields, path)
+
+
+def canned_replies(root: Path) -> list[Canned]:
+    """Every canned reply of the desk, by name; broken files raise (gitdesk check names them)."""
+    directory = root / REPLIES
+    if not directory.is_dir() or directory.is_symlink():
+        return []
+    found = []
+    for path in sorted(directory.glob("*.md")):
+        if path.is_symlink() or not path.is_file():
+            continue
+        found.append(read_canned(path.read_text(encoding="utf-8"), path.stem, f"{REPLIES}/{path.name}"))
+    return found
+
+
+def canned(root: Path, name: str) -> Canned:
+    replies = {reply.name: reply for reply in canned_replies(root)}
+    if name not in replies:
+        import difflib
+
+        close = difflib.get_close_matches(name, list(replies), n=1)
+        raise NotFound(f"no canned reply {name!r}", hint=(f"did you mean {close[0]}? " if close else "")
+                       + ("gitdesk replies lists them" if replies else f"write one in {REPLIES}/{name}.md"))
+    return replies[name]
+
+
+# --- mail templates: what the desk says at each public step (gitdesk.mail.compose) ---------
+
+MAIL_TEMPLATES = ".gitdesk/templates/mail"
+FEEDBACK_REQUEST = "feedback-request"
+NOTIFICATION = "notification"  # to an agent who asked to hear of a ticket
+
+_FEEDBACK_QUESTION = (
+    "How did we do? Reply with a number from 1 (very unhappy) to 5 (very happy) on the first line, "
+    "and a comment below it if you like. Your answer goes to the desk's weekly review, not to the "
+    "person who helped you.")
+
+MAIL_DEFAULTS: dict[str, str] = {
+    "acknowledgement": """\
+---
+subject: "Re: {{title}} [{{id}}]"
+---
+Hello,
+
+we have your request, and it has the number {{id}}. Someone from {{desk}} will
+answer you by mail.
+
+To add anything (more details, a screenshot), reply to this mail and keep
+[{{id}}] in the subject.
+""",
+    "question": """\
+---
+subject: "Re: {{title}} [{{id}}]"
+---
+{{text}}
+
+Please reply to this mail with your answer: it goes straight to your request {{id}}.
+""",
+    "reply": """\
+---
+subject: "Re: {{title}} [{{id}}]"
+---
+{{text}}
+""",
+    "resolution": f"""\
+---
+subject: "Solved: {{{{title}}}} [{{{{id}}}}]"
+---
+We believe your request {{{{id}}}} is solved:
+
+{{{{text}}}}
+
+If it is not, reply to this mail and say what still goes wrong: your request opens again.
+
+{_FEEDBACK_QUESTION}
+""",
+    "rejection": """\
+---
+subject: "Re: {{title}} [{{id}}]"
+---
+{{text}}
+
+We have closed your request {{id}} without further action. If we got this wrong,
+reply to this mail and we will look again.
+""",
+    "reopen": """\
+---
+subject: "Reopened: {{title}} [{{id}}]"
+---
+We have opened your request {{id}} again.
+
+{{text}}
+""",
+    NOTIFICATION: """\
+---
+subject: "[{{id}}] {{title}}"
+---
+{{text}}
+
+You hear of {{id}} because you watch it or it was given to you.
+""",
+    FEEDBACK_REQUEST: f"""\
+---
+subject: "How did we do? {{{{title}}}} [{{{{id}}}}]"
+---
+Your request "{{{{title}}}}" is done.
+
+{_FEEDBACK_QUESTION}
+""",
+}

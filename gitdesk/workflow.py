@@ -85,6 +85,14 @@ def findings(config: Config, ticket: Ticket, path: str | None = None,
     if not is_email(ticket.requester) and ticket.requester not in config.people:
         add(ValidationError, "requester", f"unknown requester {ticket.requester!r}",
             "use an email address or a handle listed under people:")
+    cc = ticket.extra.get("cc")
+    if cc is not None and (not isinstance(cc, list) or not all(isinstance(a, str) and is_email(a) for a in cc)):
+        add(ValidationError, "cc", "cc must be a list of email addresses", "write it as cc: [carol@example.com]")
+    watchers = ticket.extra.get("watchers")
+    if watchers is not None and (not isinstance(watchers, list)
+                                 or not all(isinstance(w, str) and w in config.people for w in watchers)):
+        add(ValidationError, "watchers", "watchers must be a list of people from the config",
+            "write it as watchers: [alice], with handles listed under people:")
     status = config.statuses.get(ticket.status)
     if status is not None:
         for field in status.requires:

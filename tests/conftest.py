@@ -148,7 +148,7 @@ class Desk:
         return self.git("log", "-1", "--format=%B")
 
     def committed_files(self, rev: str = "HEAD") -> list[str]:
-        return self.git("show", "--name-only", "--format=", rev).split()
+        return [line for line in self.git("show", "--name-only", "--format=", "-z", rev).split("\0") if line.strip()]
 
     def status(self) -> str:
         return self.git("status", "--porcelain")

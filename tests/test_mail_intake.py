@@ -351,6 +351,9 @@ def test_a_very_long_thread_continues_in_a_related_ticket(mail_desk: Desk, tmp_p
     from gitdesk.mail import intake as intake_module
 
     monkeypatch.setattr(intake_module, "MAX_THREAD", 3)
+    mail_desk.configure(MAIL_CONFIG.replace("  address: help@fernhill.example\n",
+                                            "  address: help@fernhill.example\n  notify: {acknowledgement: false}\n"),
+                        "No acknowledgements: only the requester's mail counts here")
     replies = [(f"From: carol@example.com\nTo: help@fernhill.example\nSubject: Re: Printer\n"
                 f"Message-ID: <t{n}@example.com>\nIn-Reply-To: <t{n - 1}@example.com>\n\nMore {n}.\n").encode()
                for n in range(1, 5)]

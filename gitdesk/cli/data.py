@@ -115,25 +115,29 @@ def feedback_add(session: Session, ticket_id: str, score: int, comment: str | No
 
 @feedback.command(name="request")
 @ticket_id
+@click.option("--send", is_flag=True, help="Deliver it at once when SMTP is set up here.")
 @desk_options
 @pass_session
-def feedback_request(session: Session, ticket_id: str) -> None:
+def feedback_request(session: Session, ticket_id: str, send: bool) -> None:
     """Ask the requester of a finished ticket for a score, by mail.
 
-    The mail is signed by the desk, not the agent. The requester answers with
-    a number from 1 to 5 (and a comment); `gitdesk intake` files the answer in
-    feedback/. Sent over SMTP, or committed to outbox/ without mail.smtp.
+    The mail is signed by the desk, not the agent, and queued in outbox/ in
+    one commit (gitdesk mail send delivers it). The requester answers with a
+    number from 1 to 5 (and a comment); `gitdesk intake` files the answer in
+    feedback/.
 
     \b
     Example:
       gitdesk feedback request GD-01M8
     """
-    from gitdesk.mail import outgoing
+    from gitdesk.mail import notify
     from gitdesk.render import output
 
-    asked = outgoing.request_feedback(session.desk, ticket_id, session.actor())
-    where = f"queued in {asked.outbox} [{asked.commit[:7] if asked.commit else ''}]" if asked.outbox else "sent"
-    output.info(f"Feedback request for {asked.ticket} to {asked.to}: {where}")
+    asked = notify.request_feedback(session.desk, ticket_id, session.actor())
+    output.info(f"Feedback request for {asked.ticket} to {asked.to}: queued in {asked.outbox} [{asked.commit[:7]}]")
+    if send:
+        for line in notify.deliver_now(session.desk, [asked.message_id]):
+            output.note(line)
 
 
 @click.command(name="export")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -59,6 +60,8 @@ def init(session: Session, directory: Path | None, name: str | None) -> None:
 @click.option("--body", "-m", help="Description text.")
 @click.option("--body-file", type=click.File("r", encoding="utf-8"),
               help="Read the description from a file ('-' for stdin).")
+@click.option("--attach", "attach", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Attach a file (repeatable): kept under attachments/<ID>/.")
 @click.option("--edit", "force_edit", is_flag=True,
               help="Open $EDITOR on the template even when not on a terminal.")
 @format_option("table", "json")
@@ -66,7 +69,8 @@ def init(session: Session, directory: Path | None, name: str | None) -> None:
 @pass_session
 def new(session: Session, title: str | None, requester: str | None, queue: str | None,
         priority: str | None, category: str | None, asset: str | None, labels: tuple[str, ...],
-        assignee: str | None, body: str | None, body_file: IO[str] | None, force_edit: bool, fmt: str) -> None:
+        assignee: str | None, body: str | None, body_file: IO[str] | None, attach: tuple[Path, ...],
+        force_edit: bool, fmt: str) -> None:
     """Create a ticket and commit it; show solved tickets like it.
 
     Without --body/--body-file on a terminal, opens $EDITOR on a template
@@ -97,6 +101,8 @@ def new(session: Session, title: str | None, requester: str | None, queue: str |
             return
     if spec is None or not spec.title:
         raise click.UsageError("a TITLE is required (or run on a terminal to use the editor)")
+    if attach:
+        spec = replace(spec, attach=tuple((path.name, path.read_bytes()) for path in attach))
     result = actions.create(desk, spec, actor)
     index.written(desk, result.ticket_files)
     try:  # what already worked for problems like this one

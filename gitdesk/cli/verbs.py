@@ -6,7 +6,8 @@ typed arguments, tells the index what it wrote, and shows the outcome.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -14,7 +15,7 @@ import click
 from gitdesk.cli.options import Session, desk_options, format_option, pass_session, read_text, ticket_id
 
 if TYPE_CHECKING:
-    from gitdesk.actions import Outcome
+    from gitdesk.actions import Mailer, Outcome
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -32,12 +33,37 @@ def text_options(function: F) -> F:
     return click.option("-m", "--message", help="The text.")(function)
 
 
-def _done(session: Session, result: Outcome, fmt: str) -> None:
+send_option = click.option("--send/--no-send", "send", default=None,
+                           help="Mail the requester (and Cc) even if the desk's mail.notify says not to, and "
+                                "deliver it now when SMTP is set up here; --no-send: no mail this time.")
+attach_option = click.option("--attach", "attach", multiple=True, type=click.Path(exists=True, dir_okay=False,
+                                                                                 path_type=Path),
+                             help="Attach a file (repeatable): kept under attachments/<ID>/ and mailed.")
+
+
+def mailer(session: Session, send: bool | None = None, attach: Sequence[tuple[str, bytes]] = ()) -> Mailer:
+    """What the action mails: the requester by the desk's policy (or ``send``), and the agents
+    who asked to hear of it."""
+    from gitdesk.mail import notify
+
+    return notify.Mailer(session.desk, send, tuple(attach))
+
+
+def _done(session: Session, result: Outcome, fmt: str, send: bool | None = None) -> None:
     from gitdesk.cache import index
     from gitdesk.render import views
 
     index.written(session.desk, result.ticket_files)
     views.outcome(result, fmt)
+    if send and result.mailed:
+        from gitdesk.mail import notify
+
+        for line in notify.deliver_now(session.desk, result.mailed):
+            views.hook_messages([line])
+
+
+def _files(paths: Sequence[Path]) -> list[tuple[str, bytes]]:
+    return [(path.name, path.read_bytes()) for path in paths]
 
 
 @click.command()
@@ -52,7 +78,7 @@ def take(session: Session, ticket_id: str, fmt: str) -> None:
     """
     from gitdesk import actions
 
-    _done(session, actions.take(session.desk, ticket_id, session.actor()), fmt)
+    _done(session, actions.take(session.desk, ticket_id, session.actor(), mailer=mailer(session)), fmt)
 
 
 @click.command()
@@ -68,7 +94,7 @@ def assign(session: Session, ticket_id: str, person: str, fmt: str) -> None:
     """
     from gitdesk import actions
 
-    _done(session, actions.assign(session.desk, ticket_id, person, session.actor()), fmt)
+    _done(session, actions.assign(session.desk, ticket_id, person, session.actor(), mailer=mailer(session)), fmt)
 
 
 @click.command()
@@ -89,32 +115,58 @@ def unassign(session: Session, ticket_id: str, fmt: str) -> None:
 @click.command()
 @ticket_id
 @text_options
-@click.option("--send", is_flag=True,
-              help="Also mail it to the requester (over SMTP, or into outbox/ without mail.smtp).")
+@click.option("--use", "canned_name", metavar="NAME", help="Start from the canned reply .gitdesk/replies/NAME.md.")
+@click.option("--from-kb", "article", metavar="ARTICLE", help="Start from a knowledge-base article (its path "
+                                                               "or a word of its name).")
+@click.option("--edit", "edit_first", is_flag=True, help="Adjust the text in $EDITOR before it is sent.")
+@attach_option
+@send_option
 @common
-def reply(session: Session, ticket_id: str, message: str | None, message_file: IO[str] | None, send: bool,
-          fmt: str) -> None:
-    """Add a public reply to the conversation; --send mails it to the requester.
+def reply(session: Session, ticket_id: str, message: str | None, message_file: IO[str] | None,
+          canned_name: str | None, article: str | None, edit_first: bool, attach: tuple[Path, ...],
+          send: bool | None, fmt: str) -> None:
+    """Add a public reply to the conversation; it is mailed to the requester and Cc.
 
-    A reply by the requester on a pending ticket moves it back to open. With
-    --send the mail threads with the requester's earlier mail, carries [ID] in
-    its subject, and is sent before anything is committed (a failed send
-    changes nothing); without an SMTP host it is committed to outbox/.
+    The mail is written into outbox/ in the same commit (see docs/outbox.md);
+    --send also delivers it at once when SMTP is set up here. A reply by the
+    requester on a pending ticket moves it back to open. --use starts from a
+    canned reply (which may also set status, priority, category or labels),
+    --from-kb from a knowledge-base article.
 
     \b
     Example:
-      gitdesk reply GD-01JD8X4K -m "Fixed: please try again." --send
+      gitdesk reply GD-01JD8X4K -m "Fixed: please try again."
+      gitdesk reply GD-01JD8X4K --use restart-outlook --edit --send
       gitdesk reply GD-01JD8X4K --as bob@example.com -m "Works now, thanks"
     """
-    from gitdesk import actions
+    from gitdesk import actions, templates
 
-    text = read_text(message, message_file, "reply") or ""
-    if send:
-        from gitdesk.mail import outgoing
+    desk = session.desk
+    given = read_text(message, message_file, "reply", required=not (canned_name or article))
+    if sum(item is not None for item in (given, canned_name, article)) > 1:
+        raise click.UsageError("give the reply with one of -m/--file, --use or --from-kb")
+    fields = None
+    text = given or ""
+    if canned_name or article:
+        ticket = desk.find(ticket_id).ticket
+        if canned_name:
+            canned = templates.canned(desk.root, canned_name)
+            text, fields = canned.body, dict(canned.fields)
+        else:
+            from gitdesk.knowledge import kb
 
-        _done(session, outgoing.reply(session.desk, ticket_id, text, session.actor()), fmt)
-    else:
-        _done(session, actions.reply(session.desk, ticket_id, text, session.actor()), fmt)
+            text = kb.answer_from(desk, article or "")
+        person = session.actor().person
+        text = templates.fill(text, templates.values(ticket, desk.config, person.name if person else None))
+    if edit_first:
+        edited = click.edit(text, extension=".md", require_save=False)
+        if edited is None or not edited.strip():
+            raise click.Abort()
+        text = edited
+    files = _files(attach)
+    result = actions.reply(desk, ticket_id, text, session.actor(), attach=files, fields=fields,
+                           mailer=mailer(session, send, files))
+    _done(session, result, fmt, send)
 
 
 @click.command()
@@ -137,8 +189,10 @@ def note(session: Session, ticket_id: str, message: str | None, message_file: IO
 @click.command()
 @ticket_id
 @text_options
+@send_option
 @common
-def ask(session: Session, ticket_id: str, message: str | None, message_file: IO[str] | None, fmt: str) -> None:
+def ask(session: Session, ticket_id: str, message: str | None, message_file: IO[str] | None, send: bool | None,
+        fmt: str) -> None:
     """Ask the requester a clarifying question; the ticket waits on them (pending).
 
     \b
@@ -148,7 +202,8 @@ def ask(session: Session, ticket_id: str, message: str | None, message_file: IO[
     from gitdesk import actions
 
     text = read_text(message, message_file, "question") or ""
-    _done(session, actions.ask(session.desk, ticket_id, text, session.actor()), fmt)
+    _done(session, actions.ask(session.desk, ticket_id, text, session.actor(), mailer=mailer(session, send)), fmt,
+          send)
 
 
 @click.command()
@@ -165,15 +220,17 @@ def escalate(session: Session, ticket_id: str, to: str | None, reason: str, fmt:
     """
     from gitdesk import actions
 
-    _done(session, actions.escalate(session.desk, ticket_id, to, reason, session.actor()), fmt)
+    _done(session, actions.escalate(session.desk, ticket_id, to, reason, session.actor(), mailer=mailer(session)), fmt)
 
 
 @click.command()
 @ticket_id
 @click.option("--note", "note_text", help="The resolution note: what was wrong and what fixed it.")
 @click.option("--note-file", type=click.File("r", encoding="utf-8"), help="Read the note from a file ('-' for stdin).")
+@send_option
 @common
-def resolve(session: Session, ticket_id: str, note_text: str | None, note_file: IO[str] | None, fmt: str) -> None:
+def resolve(session: Session, ticket_id: str, note_text: str | None, note_file: IO[str] | None, send: bool | None,
+            fmt: str) -> None:
     """Resolve a ticket with a resolution note (required; it feeds the knowledge base).
 
     \b
@@ -185,7 +242,8 @@ def resolve(session: Session, ticket_id: str, note_text: str | None, note_file: 
     if note_text is not None and note_file is not None:
         raise click.UsageError("give the note with --note or --note-file, not both")
     text = note_file.read() if note_file is not None else note_text
-    _done(session, actions.resolve(session.desk, ticket_id, text or "", session.actor()), fmt)
+    _done(session, actions.resolve(session.desk, ticket_id, text or "", session.actor(),
+                                   mailer=mailer(session, send)), fmt, send)
 
 
 @click.command()
@@ -206,8 +264,9 @@ def close(session: Session, ticket_id: str, fmt: str) -> None:
 @click.command()
 @ticket_id
 @click.option("-m", "--message", help="Why it is reopened (required if the desk says so).")
+@send_option
 @common
-def reopen(session: Session, ticket_id: str, message: str | None, fmt: str) -> None:
+def reopen(session: Session, ticket_id: str, message: str | None, send: bool | None, fmt: str) -> None:
     """Reopen a resolved, closed or rejected ticket.
 
     \b
@@ -216,14 +275,16 @@ def reopen(session: Session, ticket_id: str, message: str | None, fmt: str) -> N
     """
     from gitdesk import actions
 
-    _done(session, actions.reopen(session.desk, ticket_id, message, session.actor()), fmt)
+    _done(session, actions.reopen(session.desk, ticket_id, message, session.actor(), mailer=mailer(session, send)),
+          fmt, send)
 
 
 @click.command()
 @ticket_id
 @click.option("-m", "--message", help="Why (spam, out of scope, …).")
+@send_option
 @common
-def reject(session: Session, ticket_id: str, message: str | None, fmt: str) -> None:
+def reject(session: Session, ticket_id: str, message: str | None, send: bool | None, fmt: str) -> None:
     """Reject a ticket (spam, out of scope): it ends, keeping its history.
 
     \b
@@ -232,7 +293,8 @@ def reject(session: Session, ticket_id: str, message: str | None, fmt: str) -> N
     """
     from gitdesk import actions
 
-    _done(session, actions.reject(session.desk, ticket_id, message, session.actor()), fmt)
+    _done(session, actions.reject(session.desk, ticket_id, message, session.actor(), mailer=mailer(session, send)),
+          fmt, send)
 
 
 @click.command(name="set")
@@ -253,7 +315,8 @@ def set_(session: Session, ticket_id: str, field: str, value: str, fmt: str) -> 
     """
     from gitdesk import actions
 
-    _done(session, actions.set_field(session.desk, ticket_id, field, value, session.actor()), fmt)
+    _done(session, actions.set_field(session.desk, ticket_id, field, value, session.actor(),
+                                     mailer=mailer(session)), fmt)
 
 
 @click.command(context_settings={"ignore_unknown_options": True, "help_option_names": ["--help"]})
@@ -306,3 +369,73 @@ def time_(session: Session, ticket_id: str, duration: str, message: str | None, 
     from gitdesk import actions
 
     _done(session, actions.log_time(session.desk, ticket_id, duration, message, session.actor()), fmt)
+
+
+@click.command(context_settings={"ignore_unknown_options": True, "help_option_names": ["--help"]})
+@ticket_id
+@click.argument("edits", nargs=-1, required=True, metavar="+ADDR -ADDR...")
+@common
+def cc(session: Session, ticket_id: str, edits: tuple[str, ...], fmt: str) -> None:
+    """Add (+addr) and remove (-addr) addresses that hear of every public step, as the requester does.
+
+    A ticket from mail keeps the Cc of the mail that opened it; people in Cc
+    may answer into the thread.
+
+    \b
+    Example:
+      gitdesk cc GD-01JD8X4K +carol@example.com -dave@example.com
+    """
+    from gitdesk import actions
+
+    _done(session, actions.cc(session.desk, ticket_id, list(edits), session.actor()), fmt)
+
+
+@click.command()
+@ticket_id
+@common
+def watch(session: Session, ticket_id: str, fmt: str) -> None:
+    """Watch a ticket: hear by mail when it is answered or reopened (with notify: true in config).
+
+    \b
+    Example:
+      gitdesk watch GD-01JD8X4K
+    """
+    from gitdesk import actions
+
+    _done(session, actions.watch(session.desk, ticket_id, session.actor()), fmt)
+
+
+@click.command()
+@ticket_id
+@common
+def unwatch(session: Session, ticket_id: str, fmt: str) -> None:
+    """Stop watching a ticket.
+
+    \b
+    Example:
+      gitdesk unwatch GD-01JD8X4K
+    """
+    from gitdesk import actions
+
+    _done(session, actions.watch(session.desk, ticket_id, session.actor(), watching=False), fmt)
+
+
+@click.command()
+@format_option()
+@desk_options
+@pass_session
+def replies(session: Session, fmt: str) -> None:
+    """List the canned replies (.gitdesk/replies/NAME.md) with their first line.
+
+    Use one with gitdesk reply ID --use NAME; it may also set status,
+    priority, category or labels, named in its front matter.
+
+    \b
+    Example:
+      gitdesk replies
+      gitdesk reply GD-01JD8X4K --use restart-outlook --edit
+    """
+    from gitdesk import templates
+    from gitdesk.render import views
+
+    views.canned_replies(templates.canned_replies(session.desk.root), fmt)

@@ -15,13 +15,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from gitdesk import git, ids, ticketfile, workflow
+from gitdesk import git, ids, paths, templates, ticketfile, workflow
 from gitdesk.config import CONFIG_PATH, parse_config
 from gitdesk.errors import GitdeskError
+from gitdesk.mail import compose
 from gitdesk.model import Config, Ticket
+from gitdesk.templates import MAIL_TEMPLATES, REPLIES
 from gitdesk.text import one_line
 
-TICKETS = "tickets/"
+TICKETS = paths.TICKETS + "/"
 REGULAR = ("100644", "100755")
 ZERO_MODE = "000000"
 
@@ -110,6 +112,8 @@ def judge(snapshot: Snapshot, change: git.RawChange, old_bytes: bytes | None,
                             commit=commit)]
         problem = snapshot.config()[1]
         return [problem] if problem else []
+    if relative.startswith((MAIL_TEMPLATES + "/", REPLIES + "/")):
+        return _judge_text_file(relative, path, commit, change, new_bytes)
     if not relative.startswith(TICKETS):
         return []
     name = relative[len(TICKETS):]
@@ -173,6 +177,30 @@ def judge(snapshot: Snapshot, change: git.RawChange, old_bytes: bytes | None,
     return findings
 
 
+def _judge_text_file(relative: str, path: str, commit: str | None, change: git.RawChange,
+                     new_bytes: bytes | None) -> list[Finding]:
+    """A mail template or a canned reply: readable, and every placeholder one gitdesk knows."""
+    if change.status == "D" or new_bytes is None or not relative.endswith(".md"):
+        return []
+    if change.new_mode not in REGULAR:
+        return [Finding(path, "is not a regular file", commit=commit)]
+    try:
+        text = new_bytes.decode("utf-8")
+    except UnicodeDecodeError:
+        return [Finding(path, "not valid UTF-8", commit=commit, hint="re-save the file as UTF-8")]
+    name = relative.rsplit("/", 1)[-1][:-3]
+    if relative.startswith(MAIL_TEMPLATES + "/"):
+        if name not in compose.EVENTS:
+            return [Finding(path, f"there is no mail event {name!r}", commit=commit,
+                            hint=f"mail templates are named: {', '.join(e + '.md' for e in compose.EVENTS)}")]
+        return [_finding(problem, path, commit) for problem in compose.template_problems(text, path)]
+    try:
+        templates.read_canned(text, name, path)
+    except GitdeskError as error:
+        return [_finding(error, path, commit)]
+    return []
+
+
 def _judge_changes(snapshot: Snapshot, changes: list[git.RawChange],
                    previous: Callable[[git.RawChange], str | None]) -> list[Finding]:
     wanted = [change.new for change in changes if change.status != "D"]
@@ -188,7 +216,7 @@ def _judge_changes(snapshot: Snapshot, changes: list[git.RawChange],
 
 
 def _scope(prefix: str) -> list[str]:
-    return [prefix + TICKETS, prefix + CONFIG_PATH]
+    return [prefix + TICKETS, prefix + CONFIG_PATH, prefix + MAIL_TEMPLATES, prefix + REPLIES]
 
 
 # --- the three modes ---------------------------------------------------------------

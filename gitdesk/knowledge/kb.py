@@ -24,6 +24,7 @@ from datetime import datetime, timezone
 
 from gitdesk.cache import db, index
 from gitdesk.desk import Desk
+from gitdesk.errors import AmbiguousId, NotFound
 from gitdesk.model import Ticket
 from gitdesk.text import counted
 
@@ -332,3 +333,20 @@ def search(desk: Desk, text: str, limit: int = 20) -> list[KbHit]:
         if len(found) >= limit:
             break
     return found
+
+
+def answer_from(desk: Desk, wanted: str) -> str:
+    """The resolution of the knowledge-base article ``wanted`` names (its path, its file
+    name, or words of its title), to start a reply from."""
+    articles = collect(desk)
+    key = wanted.strip().casefold()
+    exact = [a for a in articles if key in (a.path.casefold(), a.path.rsplit("/", 1)[-1].casefold(),
+                                            a.path.rsplit("/", 1)[-1].removesuffix(".md").casefold())]
+    words = key.split()
+    found = exact or [a for a in articles if words and all(w in f"{a.title} {a.path}".casefold() for w in words)]
+    if not found:
+        raise NotFound(f"no knowledge-base article matches {wanted!r}", hint="find one with gitdesk kb search WORDS")
+    if len(found) > 1:
+        listed = ", ".join(a.path for a in found[:3]) + (" …" if len(found) > 3 else "")
+        raise AmbiguousId(f"{wanted!r} matches {len(found)} articles: {listed}", hint="give its path")
+    return found[0].resolution

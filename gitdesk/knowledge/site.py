@@ -13,10 +13,8 @@ forbids inline script.
 
 from __future__ import annotations
 
-import html
 import json
 import os
-import re
 import shutil
 from collections import defaultdict
 from collections.abc import Sequence
@@ -24,7 +22,7 @@ from dataclasses import dataclass
 from datetime import timedelta, timezone
 from pathlib import Path
 
-from gitdesk import workflow
+from gitdesk import markup, workflow
 from gitdesk.desk import Desk
 from gitdesk.errors import UnsafePath
 from gitdesk.knowledge import kb
@@ -33,8 +31,6 @@ from gitdesk.text import counted
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https:; "
        "base-uri 'none'; form-action 'none'")
-SAFE_SCHEMES = ("http:", "https:", "mailto:")
-_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,24 +41,15 @@ class SiteResult:
 
 
 def _markdown() -> object:
-    from markdown_it import MarkdownIt
-
-    md = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
-
-    def validate_link(url: str) -> bool:
-        cleaned = url.strip().lower()
-        return not _SCHEME.match(cleaned) or cleaned.startswith(SAFE_SCHEMES)
-
-    md.validateLink = validate_link  # type: ignore[method-assign]
-    return md
+    return markup.renderer()
 
 
 def _render(md: object, text: str) -> str:
-    return str(md.render(text))  # type: ignore[attr-defined]
+    return markup.to_html(md, text)
 
 
 def e(text: object) -> str:
-    return html.escape(str(text), quote=True)
+    return markup.escape(text)
 
 
 def page(title: str, body: str, depth: int, desk_name: str) -> str:

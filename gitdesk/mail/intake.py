@@ -21,14 +21,16 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from gitdesk import actions, clock, feedback, ids, ticketfile, workflow
+from gitdesk import actions, attachments, clock, feedback, ids, ticketfile, workflow
+from gitdesk.actions import CC
 from gitdesk.cache import db, index
 from gitdesk.desk import Actor, Desk, LoadedTicket
 from gitdesk.errors import GitdeskError, NotFound, ValidationError
 from gitdesk.feedback import FEEDBACK
-from gitdesk.mail import attachments
+from gitdesk.mail import compose, notify
 from gitdesk.mail.message import (
     MESSAGE_IDS,
     Bounce,
@@ -133,6 +135,7 @@ class _State:
     rendered: dict[str, bytes] = field(default_factory=dict)  # their files, checked to read back
     rated: set[str] = field(default_factory=set)  # tickets that already have feedback by mail
     attachment_names: dict[str, set[str]] = field(default_factory=dict)
+    acknowledged: dict[str, datetime] = field(default_factory=dict)  # sender -> their last acknowledgement
 
     @classmethod
     def read(cls, desk: Desk) -> _State:
@@ -148,7 +151,8 @@ class _State:
                 by_message[rating.message_id] = rating.ticket
                 rated.add(rating.ticket)
         return cls(desk, {t.id: t for t in found}, by_message, ids.Taken(t.id for t in found),
-                   desk.dirty_paths([TICKETS]), rated=rated)
+                   desk.dirty_paths([TICKETS]), rated=rated,
+                   acknowledged=notify.recent_acknowledgements(desk, clock.now() - ACK_INTERVAL))
 
     def others(self) -> list[Ticket]:
         return list(self.tickets.values())
@@ -157,8 +161,7 @@ class _State:
 # --- deciding ------------------------------------------------------------------------------
 
 def _tag(desk: Desk) -> re.Pattern[str]:
-    """A ``[GD-…]`` tag in a subject, with the ID as group 1."""
-    return re.compile(rf"\s*\[({re.escape(desk.config.id_prefix)}-[0-9A-Za-z]{{4,40}})\]", re.IGNORECASE)
+    return ids.tag_pattern(desk.config.id_prefix)
 
 
 def _tagged(desk: Desk, subject: str) -> str | None:
@@ -185,16 +188,34 @@ def _thread_ticket(state: _State, incoming: Incoming) -> str | None:
     for reference in reversed((*incoming.references, *quoted)):
         if reference in state.by_message:
             return state.by_message[reference]
+    for reference in reversed(incoming.references):  # mail the desk made names its ticket: <ID.event.x@desk>
+        named = _desk_made(state.desk, reference)
+        if named is not None:
+            return named
     return _tagged(state.desk, incoming.subject)
+
+
+def _desk_made(desk: Desk, message_id: str) -> str | None:
+    """The ticket a Message-ID of the desk's own mail names, if it exists."""
+    address = desk.config.mail.address or ""
+    local, _, domain = message_id.strip("<>").rpartition("@")
+    if not address or domain.casefold() != address.rsplit("@", 1)[-1].casefold() or "." not in local:
+        return None
+    try:
+        return desk.resolve(local.split(".", 1)[0]) if ids.is_valid(local.split(".", 1)[0],
+                                                                     desk.config.id_prefix) else None
+    except GitdeskError:
+        return None
 
 
 def _on_ticket(desk: Desk, ticket: Ticket, sender: str) -> bool:
     """Whether ``sender`` may add to ``ticket`` by mail: its requester, a person of
-    the desk, or someone who already wrote in its conversation."""
+    the desk, someone in its Cc, or someone who already wrote in its conversation."""
     if desk.config.person(sender) is not None or workflow.is_requester(desk.config, ticket, sender):
         return True
     folded = sender.casefold()
-    return any(entry.author.casefold() == folded for entry in ticket.entries)
+    return (any(address.casefold() == folded for address in notify.cc_of(ticket))
+            or any(entry.author.casefold() == folded for entry in ticket.entries))
 
 
 def route_for(routes: tuple[Route, ...], incoming: Incoming) -> Route | None:
@@ -225,31 +246,10 @@ def _is_loop(desk: Desk, incoming: Incoming) -> bool:
 
 def _body_with_attachments(state: _State, ticket_id: str, text: str, incoming: Incoming,
                            files: dict[str, bytes]) -> str:
-    """``text`` followed by links to the message's attachments, saved into ``files``;
-    those over the size limit are named but not kept."""
-    limit = state.desk.config.mail.max_attachment_bytes
-    lines = []
-    names = state.attachment_names.setdefault(ticket_id, _existing_attachments(state.desk, ticket_id))
-    for attachment in incoming.attachments:
-        name = attachments.safe_name(attachment.name or f"attachment.{attachment.content_type.split('/')[-1]}",
-                                     names)
-        if len(attachment.data) > limit:
-            lines.append(f"- {name} ({attachments.size_text(len(attachment.data))}): not kept, over the "
-                         f"{attachments.size_text(limit)} limit (mail.max_attachment_bytes)")
-            continue
-        names.add(name)
-        files[attachments.path_of(ticket_id, name)] = attachment.data
-        lines.append(f"- {attachments.link(ticket_id, name)} ({attachments.size_text(len(attachment.data))})")
-    if not lines:
-        return text
-    return f"{text}\n\nAttachments:\n" + "\n".join(lines) if text else "Attachments:\n" + "\n".join(lines)
-
-
-def _existing_attachments(desk: Desk, ticket_id: str) -> set[str]:
-    folder = desk.root / attachments.ATTACHMENTS / ticket_id
-    if folder.is_symlink() or not folder.is_dir():
-        return set()
-    return {entry.name for entry in folder.iterdir()}
+    """``text`` followed by links to the message's attachments, saved into ``files``."""
+    names = state.attachment_names.setdefault(ticket_id, attachments.existing(state.desk.root, ticket_id))
+    items = [(a.name or f"attachment.{a.content_type.split('/')[-1]}", a.data) for a in incoming.attachments]
+    return attachments.attach(ticket_id, text, items, names, state.desk.config.mail.max_attachment_bytes, files)
 
 
 def _new(state: _State, incoming: Incoming, files: dict[str, bytes], related: str | None = None) -> Ticket:
@@ -275,7 +275,36 @@ def _new(state: _State, incoming: Incoming, files: dict[str, bytes], related: st
     ticket = replace(ticket, description=ticketfile.escape_text(body, section=False) if body.strip() else "")
     if related:
         ticket = replace(ticket, related=(related,))
-    return ticket
+    cc = _cc(desk, incoming, requester)
+    if cc:
+        ticket = replace(ticket, extra={**ticket.extra, CC: cc})
+    return _acknowledged(state, ticket, incoming, files)
+
+
+def _cc(desk: Desk, incoming: Incoming, requester: str) -> list[str]:
+    """Who else the opening mail was written to (To and Cc), but the desk, the requester and the sender."""
+    ours = {desk.config.mail.address or "", *desk.config.mail.aliases, requester, incoming.sender}
+    return [address for address in incoming.addressed
+            if address.casefold() not in {a.casefold() for a in ours if a} and workflow.is_email(address)][:20]
+
+
+ACK_INTERVAL = timedelta(hours=1)  # at most one acknowledgement per sender in this time (RFC 3834's spirit)
+
+
+def _acknowledged(state: _State, ticket: Ticket, incoming: Incoming, files: dict[str, bytes]) -> Ticket:
+    """The new ticket with its acknowledgement queued in outbox/ (by the desk's policy), unless
+    this sender was acknowledged within the hour: a mail loop or a flood gets one answer."""
+    now = clock.now()
+    last = state.acknowledged.get(incoming.sender.casefold())
+    if last is not None and now - last < ACK_INTERVAL:
+        return ticket
+    made = notify.acknowledgement(state.desk, ticket, now)
+    if made is None:
+        return ticket
+    threaded, path, message = made
+    files[path] = message.as_bytes()
+    state.acknowledged[incoming.sender.casefold()] = now
+    return threaded
 
 
 def _reply(state: _State, ticket: Ticket, incoming: Incoming, files: dict[str, bytes]) -> Ticket:
@@ -320,8 +349,11 @@ def _feedback(state: _State, ticket: Ticket, incoming: Incoming, files: dict[str
     from gitdesk.mail.outgoing import FEEDBACK_TAG
 
     config = state.desk.config
-    if (FEEDBACK_TAG not in incoming.subject.casefold() or not workflow.is_requester(config, ticket, incoming.sender)
-            or not workflow.is_done(config, ticket.status)):
+    asked = FEEDBACK_TAG in incoming.subject.casefold() or any(
+        f"{ticket.id}.{event}.".casefold() in reference.casefold()
+        for reference in incoming.references for event in ("resolution", "feedback-request"))
+    if not asked or not workflow.is_requester(config, ticket, incoming.sender) \
+            or not workflow.is_done(config, ticket.status):
         return None
     found = feedback_score(incoming.text)
     if found is None:
@@ -398,6 +430,7 @@ def _apply(state: _State, incoming: Incoming, files: dict[str, bytes]) -> tuple[
                 _ensure_writable(state, target)
                 new = _reply(state, ticket, incoming, scratch)
                 _validate(state, target, new)
+                _tell_agents(state, ticket, new, incoming, scratch)
                 detail = f"{ticket.title}"
                 outcome = "reply"
         else:
@@ -436,6 +469,15 @@ def _ensure_writable(state: _State, target: str) -> None:
 def _validate(state: _State, target: str, new: Ticket) -> None:
     before = state.loaded[target].ticket if target in state.loaded else None
     actions.validate_change(state.desk, before, new, state.desk.path_of(new.id))
+
+
+def _tell_agents(state: _State, old: Ticket, new: Ticket, incoming: Incoming, files: dict[str, bytes]) -> None:
+    """Word to the agents who watch the ticket (or asked to hear of it) that the requester answered."""
+    actor = Actor(incoming.sender, state.desk.config.person(incoming.sender), incoming.sender)
+    now = clock.now()
+    for letter in notify.agent_letters(state.desk.config, old, new, actor):
+        message = compose.message(state.desk.config, state.desk.root, letter, now, [])
+        files[notify.outbox_path(new.id, now, str(message["Message-ID"]))] = message.as_bytes()
 
 
 MAIL_SYSTEM = "mail-system"  # author of bounce notes: not the sender, who must not become "on the ticket"

@@ -29,6 +29,7 @@ LOOP_HEADER = "X-Gitdesk-Desk"  # set on every mail gitdesk sends; seen coming b
 MESSAGE_IDS = "message_ids"  # front-matter field: every Message-ID of a ticket's mail thread
 _REPLY_PREFIX = re.compile(r"^\s*((re|fwd?|aw|wg|sv|vs|antw|tr|r|rif|odp|fs)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 _MESSAGE_ID = re.compile(r"<[^<>\s]{1,500}>")
+_RETURNED_ID = re.compile(r"^Message-ID:[ \t]*(<[^<>\s]{1,500}>)", re.IGNORECASE | re.MULTILINE)
 _SURROGATES = re.compile("[\ud800-\udfff]")
 _AUTO_SUBJECT = re.compile(r"^\s*(automatic reply|auto(matic)?[- ]?reply|out of (the )?office|autosvar|"
                            r"abwesenheitsnotiz|réponse automatique|undeliver(able|ed)|delivery status notification|"
@@ -72,6 +73,7 @@ class Incoming:
     forwarded_from: str | None = None  # the original sender of a forwarded message
     unauthenticated: str | None = None  # the receiving server's verdict when it says the From: is forged
     bounce: Bounce | None = None  # for a delivery report: what it says about which mail
+    addressed: tuple[str, ...] = ()  # To and Cc as written (case kept): who else was in the conversation
 
     @property
     def title(self) -> str:
@@ -296,7 +298,10 @@ def _bounce(message: Message, raw: bytes, own_id: str) -> Bounce | None:
     # Only the status code is kept: a diagnostic is free text anyone can write, and the note
     # must not carry a stranger's instructions ("send further replies to …") to the agent.
     status = (fields.get("status") or "").partition(" ")[0]
-    quoted = tuple(dict.fromkeys(found for found in message_ids(text) if found != own_id))
+    # The bounced mail is named by its own Message-ID header in the returned headers; the IDs
+    # in its References are earlier mail anyone in the thread knows, so they do not count.
+    quoted = tuple(dict.fromkeys(found for line in _RETURNED_ID.findall(text) for found in message_ids(line)
+                                 if found != own_id))
     return Bounce(quoted, recipient, f"status {status}" if _STATUS.match(status) else "no status given")
 
 
@@ -388,6 +393,7 @@ def _parse(raw: bytes) -> Incoming:
         desk_header=_header(message, LOOP_HEADER) or None,
         unauthenticated=_forged(message),
         bounce=_bounce(message, raw, message_id) if _is_report(message, sender) else None,
+        addressed=tuple(dict.fromkeys(address for _, address in _addresses(message, "To", "Cc"))),
     )
 
 

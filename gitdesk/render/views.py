@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from gitdesk.mail.intake import IntakeResult
     from gitdesk.model import Entry, Ticket
     from gitdesk.reports.base import Report
+    from gitdesk.templates import Canned
     from gitdesk.timings import Timings
 
 
@@ -337,6 +338,20 @@ def _report_markdown(built: Report) -> list[str]:
             lines.append("| " + " | ".join(one_line(cell.text).replace("|", "\\|") for cell in row) + " |")
         lines.append("")
     return lines + ["## Definitions", ""] + [f"- {item}" for item in built.definitions]
+
+
+# --- canned replies --------------------------------------------------------------
+
+
+def canned_replies(found: Sequence[Canned], fmt: str) -> None:
+    records_ = [{"name": item.name, "path": item.path, "first_line": item.first_line, "sets": dict(item.fields)}
+                for item in found]
+    columns = [Column("NAME", _item("name")),
+               Column("SETS", lambda r: ", ".join(f"{k}={v}" for k, v in r["sets"].items()) or "-"),
+               Column("FIRST LINE", _item("first_line"), fit="shrink")]
+    emit(fmt, "replies", records_, columns=columns, flat=records.flat)
+    if fmt == "table" and not found:
+        note("No canned replies yet: write one in .gitdesk/replies/NAME.md (see docs/mail.md)")
 
 
 # --- the audit log ----------------------------------------------------------------

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import unicodedata
 import urllib.parse
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
+from pathlib import Path
 
 ATTACHMENTS = "attachments"
 MAX_NAME = 100
@@ -60,3 +61,31 @@ def size_text(size: int) -> str:
         if size >= scale:
             return f"{size / scale:.1f} {unit}"
     return f"{size} bytes"
+
+
+def existing(root: Path, ticket_id: str) -> set[str]:
+    """The names already in ``attachments/<ID>/`` (a link there is never followed)."""
+    folder = root / ATTACHMENTS / ticket_id
+    if folder.is_symlink() or not folder.is_dir():
+        return set()
+    return {entry.name for entry in folder.iterdir()}
+
+
+def attach(ticket_id: str, text: str, items: Sequence[tuple[str, bytes]], taken: set[str], limit: int,
+           files: dict[str, bytes]) -> str:
+    """``text`` followed by links to ``items`` (name as given, bytes), each saved into
+    ``files`` under a safe name not in ``taken`` (which gains it); those over ``limit``
+    bytes are named but not kept."""
+    lines = []
+    for given, data in items:
+        name = safe_name(given, taken)
+        if len(data) > limit:
+            lines.append(f"- {name} ({size_text(len(data))}): not kept, over the {size_text(limit)} limit "
+                         "(mail.max_attachment_bytes)")
+            continue
+        taken.add(name)
+        files[path_of(ticket_id, name)] = data
+        lines.append(f"- {link(ticket_id, name)} ({size_text(len(data))})")
+    if not lines:
+        return text
+    return f"{text}\n\nAttachments:\n" + "\n".join(lines) if text else "Attachments:\n" + "\n".join(lines)

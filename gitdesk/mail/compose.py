@@ -1,0 +1,182 @@
+"""Mail the desk writes: the templates in ``.gitdesk/templates/mail/``, and the message made from them.
+
+One template per public step (``acknowledgement``, ``question``, ``reply``,
+``resolution``, ``rejection``, ``reopen``, and ``feedback-request``): Markdown
+with a ``subject:`` in front matter and ``{{placeholders}}`` for the ticket's
+values, the entry's words (``{{text}}``), the agent and the desk. A desk
+without its own template gets the built-in one. Every message has a plain
+text part and an HTML alternative rendered with raw HTML off; it threads in
+the requester's mail program (Message-ID, In-Reply-To, References) and
+carries ``[ID]`` in its subject, so an answer finds its ticket.
+
+Only what the step says goes out: never internal notes, other fields, or
+anyone's address but the requester's and the ticket's Cc. Every header value
+is made one clean line first, and the standard library's SMTP policy refuses
+a line break in a header, so nothing a ticket says can add a header.
+"""
+
+from __future__ import annotations
+
+import email.errors
+import email.policy
+import email.utils
+import mimetypes
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from pathlib import Path
+
+from gitdesk import frontmatter, markup, templates
+from gitdesk.errors import GitdeskError, TicketFormatError, ValidationError
+from gitdesk.mail.message import LOOP_HEADER
+from gitdesk.model import MAIL_EVENTS, Config, Person, Ticket
+from gitdesk.templates import FEEDBACK_REQUEST, MAIL_DEFAULTS, MAIL_TEMPLATES, NOTIFICATION
+from gitdesk.text import clean_line
+
+EVENTS = (*MAIL_EVENTS, FEEDBACK_REQUEST, NOTIFICATION)
+AUTOMATIC = frozenset({"acknowledgement", NOTIFICATION})  # sent without a person deciding to: RFC 3834's auto-replied
+TICKET_HEADER = "X-Gitdesk-Ticket"
+EVENT_HEADER = "X-Gitdesk-Event"
+REFERENCES_KEPT = 10  # References grows with a thread; mail programs need only the recent ones
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    event: str
+    subject: str
+    body: str
+
+
+def read_template(text: str, event: str, path: str) -> Template:
+    """A mail template, checked: a subject, a body, and only known placeholders."""
+    problems = template_problems(text, path)
+    if problems:
+        raise problems[0]
+    front = frontmatter.load(text.replace("\r\n", "\n"), path)
+    return Template(event, str(front.data["subject"]), text.replace("\r\n", "\n")[front.body_start:].strip("\n"))
+
+
+def template_problems(text: str, path: str) -> list[GitdeskError]:
+    """Everything wrong with a mail template, each naming its line (for gitdesk check)."""
+    normal = text.replace("\r\n", "\n")
+    if not normal.startswith("---\n"):
+        return [TicketFormatError("a mail template starts with front matter holding its subject", path=path,
+                                  line=1, hint='begin with ---, subject: "Re: {{title}} [{{id}}]", ---')]
+    try:
+        front = frontmatter.load(normal, path)
+    except GitdeskError as error:
+        return [error]
+    problems: list[GitdeskError] = []
+    for key in front.data:
+        if key != "subject":
+            problems.append(TicketFormatError(f"a mail template has no setting {key!r}", path=path,
+                                              line=front.spans[key].line if key in front.spans else None,
+                                              hint="its front matter holds only subject"))
+    subject = front.data.get("subject")
+    if not isinstance(subject, str) or not subject.strip():
+        problems.append(TicketFormatError("the template has no subject", path=path, line=1,
+                                          hint='add subject: "Re: {{title}} [{{id}}]"'))
+    else:
+        problems += templates.placeholder_problems(subject, path, first_line=front.spans["subject"].line)
+    body = normal[front.body_start:]
+    if not body.strip():
+        problems.append(TicketFormatError("the template has no text", path=path))
+    problems += templates.placeholder_problems(body, path, first_line=normal.count("\n", 0, front.body_start) + 1)
+    return problems
+
+
+def template(root: Path, event: str) -> Template:
+    """The desk's template for ``event`` (``.gitdesk/templates/mail/<event>.md``), else the built-in one."""
+    path = root / MAIL_TEMPLATES / f"{event}.md"
+    shown = f"{MAIL_TEMPLATES}/{event}.md"
+    if path.is_file() and not path.is_symlink():
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise TicketFormatError("not valid UTF-8", path=shown, hint="re-save the file as UTF-8") from None
+        return read_template(text, event, shown)
+    return read_template(MAIL_DEFAULTS[event], event, f"(built-in {event} template)")
+
+
+# --- the message ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Letter:
+    """What one mail says and to whom; ``message`` turns it into the bytes that are sent."""
+
+    event: str
+    ticket: Ticket
+    text: str  # the entry's own words: the question, the reply, the resolution note, the reason
+    to: str
+    cc: tuple[str, ...] = ()
+    agent: Person | None = None  # who acted; named in the mail unless mail.sign_as is desk
+    attachments: tuple[tuple[str, bytes], ...] = ()
+
+
+def new_message_id(ticket_id: str, event: str, desk_address: str) -> str:
+    """``<ID.event.random@desk-domain>``: which ticket and which step a mail was, readable
+    from any answer's In-Reply-To (a score answering the resolution mail is feedback)."""
+    return f"<{ticket_id}.{event}.{secrets.token_hex(8)}@{desk_address.rsplit('@', 1)[-1]}>"
+
+
+def message(config: Config, root: Path, letter: Letter, now: datetime, thread: Sequence[str]) -> EmailMessage:
+    """The whole message for ``letter``, threaded after ``thread`` (the ticket's Message-IDs)."""
+    desk_address = config.mail.address
+    if not desk_address:
+        raise ValidationError("the desk has no mail address", hint="set mail.address in .gitdesk/config.yml")
+    found = template(root, letter.event)
+    named = letter.agent if config.mail.sign_as == "agent" and letter.event not in AUTOMATIC else None
+    values = templates.values(letter.ticket, config, clean_line(named.name) if named is not None else None,
+                              letter.text)
+    desk_name, agent_name = header_text(values["desk"]), header_text(values["agent"])
+    body = templates.fill(found.body, values).strip("\n")
+    signature = f"{agent_name}\n{desk_name}" if named is not None else desk_name
+    # Long subjects stay on one line (RFC 5322 allows 998): Python folds them before the
+    # first word otherwise, and some mail programs then show a leading space.
+    mail = EmailMessage(policy=email.policy.SMTP.clone(max_line_length=998))
+    try:
+        mail["From"] = Address(display_name=f"{agent_name} ({desk_name})" if named is not None else desk_name,
+                               addr_spec=desk_address)
+        mail["To"] = Address(addr_spec=letter.to)
+        if letter.cc:
+            mail["Cc"] = [Address(addr_spec=address) for address in letter.cc]
+        mail["Reply-To"] = Address(display_name=desk_name, addr_spec=desk_address)
+    except (ValueError, TypeError, IndexError, email.errors.MessageError) as error:
+        # Addresses mail took in (taro..yamada.@docomo.ne.jp) that Python will not write back out.
+        raise ValidationError(f"{letter.ticket.id}: cannot mail {', '.join((letter.to, *letter.cc))!r}: "
+                              f"{clean_line(str(error))}",
+                              hint="correct the address (gitdesk set ID requester ADDRESS, gitdesk cc ID)") from None
+    mail["Subject"] = header_text(templates.fill(found.subject, values))
+    mail["Date"] = email.utils.format_datetime(now)
+    mail["Message-ID"] = new_message_id(letter.ticket.id, letter.event, desk_address)
+    if thread:
+        mail["In-Reply-To"] = thread[-1]
+        mail["References"] = " ".join(thread[-REFERENCES_KEPT:])
+    mail[LOOP_HEADER] = desk_name
+    mail[TICKET_HEADER] = letter.ticket.id
+    mail[EVENT_HEADER] = letter.event
+    if letter.event in AUTOMATIC:  # RFC 3834: no auto-reply answers it
+        mail["Auto-Submitted"] = "auto-generated" if letter.event == NOTIFICATION else "auto-replied"
+    text = f"{body}\n\n-- \n{signature}\n"
+    mail.set_content(text)
+    mail.add_alternative(_html(body, signature), subtype="html")
+    for name, data in letter.attachments:
+        kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        maintype, subtype = kind.split("/", 1)
+        mail.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+    return mail
+
+
+def header_text(value: str) -> str:
+    """A value as a header holds it: one clean line, and no ``=?`` that a mail program (or
+    Python's own folding, which then fails) would read as the start of an encoded word."""
+    return clean_line(value).replace("=?", "= ?")
+
+
+def _html(body: str, signature: str) -> str:
+    signed = "<br>".join(markup.escape(line) for line in signature.splitlines())
+    return (f"<!DOCTYPE html><html><body>{markup.to_html(markup.renderer(), body)}"
+            f"<p>-- <br>{signed}</p></body></html>")

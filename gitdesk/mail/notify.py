@@ -1,0 +1,272 @@
+"""Which mail an action sends: every public step to the requester (and Cc), and word
+to the agents who asked for it. Each mail is a file in outbox/ in the action's commit.
+
+The public steps and their mail: ``ask`` → question, an agent's ``reply`` →
+reply, ``resolve`` → resolution (with the satisfaction question), ``reject`` →
+rejection, an agent's ``reopen`` → reopen; a ticket taken in from mail gets an
+acknowledgement (``gitdesk.mail.intake``). Internal notes, escalations and time
+entries never leave the desk. ``mail.notify`` in the config (per desk, and per
+queue) says who hears of each step; ``--send``/``--no-send`` override it for
+one action.
+
+Agents who set ``notify: true`` under people: in the config are mailed when a
+ticket they watch is answered by its requester or reopened, and when a ticket
+is escalated or assigned to them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+
+from gitdesk import clock, templates, workflow
+from gitdesk.actions import CC, WATCHERS, Mail
+from gitdesk.desk import Actor, Desk
+from gitdesk.errors import ValidationError
+from gitdesk.mail import compose
+from gitdesk.mail.message import thread_ids, with_thread_id
+from gitdesk.model import ESCALATION, QUESTION, REJECTION, REOPEN, REPLY, Config, Ticket
+from gitdesk.text import clean_line
+
+OUTBOX = "outbox"
+
+# verb → (event, the kind of entry whose words the mail carries)
+PUBLIC_STEPS = {"ask": ("question", QUESTION), "reply": ("reply", REPLY), "resolve": ("resolution", None),
+                "reject": ("rejection", REJECTION), "reopen": ("reopen", REOPEN)}
+
+
+def outbox_path(ticket_id: str, now: datetime, message_id: str) -> str:
+    """``outbox/<time>-<ID>-<6 hex>.eml``: sorted by when it was written; the hex is the
+    Message-ID's own random part, so a file and its message are known by each other."""
+    random = message_id.strip("<>").split("@", 1)[0].rsplit(".", 1)[-1][:6]
+    return f"{OUTBOX}/{now.strftime('%Y%m%dT%H%M%SZ')}-{ticket_id}-{random}.eml"
+
+
+def requester_address(config: Config, ticket: Ticket) -> str | None:
+    """The requester's mail address; a requester known only by handle needs an email in config."""
+    if workflow.is_email(ticket.requester):
+        return ticket.requester
+    person = config.person(ticket.requester)
+    return person.email if person is not None and person.email else None
+
+
+def cc_of(ticket: Ticket) -> tuple[str, ...]:
+    value = ticket.extra.get(CC)
+    return tuple(str(item) for item in value if isinstance(item, str)) if isinstance(value, list) else ()
+
+
+def watchers_of(ticket: Ticket) -> tuple[str, ...]:
+    value = ticket.extra.get(WATCHERS)
+    return tuple(str(item) for item in value if isinstance(item, str)) if isinstance(value, list) else ()
+
+
+@dataclass(frozen=True, slots=True)
+class Mailer:
+    """An ``actions.Mailer``: the mail one action sends, by the desk's policy or ``send``.
+
+    ``send``: None follows ``mail.notify``; True mails the requester (and Cc) whatever it
+    says, and refuses when that cannot be done; False sends nothing to the requester."""
+
+    desk: Desk
+    send: bool | None = None
+    attachments: tuple[tuple[str, bytes], ...] = ()
+
+    def __call__(self, verb: str, old: Ticket, new: Ticket, actor: Actor) -> Mail | None:
+        now = clock.now()
+        letters = [*self._public(verb, old, new, actor), *self._agents(verb, old, new, actor)]
+        if not letters:
+            return None
+        ticket, files, notes, ids = new, {}, [], []
+        for letter in letters:
+            message = compose.message(self.desk.config, self.desk.root, letter, now, thread_ids(ticket))
+            message_id = str(message["Message-ID"])
+            path = outbox_path(ticket.id, now, message_id)
+            files[path] = message.as_bytes()
+            ids.append(message_id)
+            notes.append(f"mail to {', '.join((letter.to, *letter.cc))} queued in {path}")
+            if letter.event != templates.NOTIFICATION:  # agents' mail is not part of the requester's thread
+                ticket = with_thread_id(ticket, message_id)
+        return Mail(ticket, files, tuple(notes), tuple(ids))
+
+    def _public(self, verb: str, old: Ticket, new: Ticket, actor: Actor) -> list[compose.Letter]:
+        step = PUBLIC_STEPS.get(verb)
+        if step is None or self.send is False:
+            return []
+        event, kind = step
+        config = self.desk.config
+        if actor.person is None or workflow.is_requester(config, new, actor.id):
+            return []  # a requester's own words are not mailed back to them
+        audience = compose_audience(config, new, event, forced=self.send is True)
+        if not audience:
+            return []
+        to = requester_address(config, new)
+        if to is None or not config.mail.address:
+            if self.send:
+                raise ValidationError(
+                    f"{new.id}: cannot mail the requester " + ("(the desk has no mail.address)"
+                                                               if not config.mail.address else
+                                                               f"({new.requester!r} has no email address)"),
+                    hint="set mail.address in .gitdesk/config.yml" if not config.mail.address
+                    else "add an email for them under people: in .gitdesk/config.yml")
+            return []
+        text = (new.resolution or "") if event == "resolution" else _added_text(old, new, kind)
+        cc = tuple(address for address in cc_of(new) if address.casefold() != to.casefold()) \
+            if "cc" in audience else ()
+        if "requester" not in audience:
+            if not cc:
+                return []
+            to, cc = cc[0], cc[1:]
+        return [compose.Letter(event, new, text, to, cc, actor.person, self.attachments)]
+
+    def _agents(self, verb: str, old: Ticket, new: Ticket, actor: Actor) -> list[compose.Letter]:
+        del verb
+        return agent_letters(self.desk.config, old, new, actor)
+
+
+def agent_letters(config: Config, old: Ticket, new: Ticket, actor: Actor) -> list[compose.Letter]:
+    """Word to agents who asked for it (``notify: true``): a ticket they watch was answered
+    by its requester or reopened; a ticket was escalated or assigned to them. Never to the
+    one who acted."""
+    if not config.mail.address:
+        return []
+    told: dict[str, str] = {}
+    added = new.entries[len(old.entries):]
+    answer = next((e for e in added if e.kind in (REPLY, REOPEN) and workflow.is_requester(config, new, e.author)),
+                  None)
+    reopened = workflow.is_done(config, old.status) and not workflow.is_done(config, new.status)
+    for handle in watchers_of(new):
+        if reopened:
+            told[handle] = f"Reopened by {answer.author if answer else actor.id}" + (
+                f":\n\n{answer.text}" if answer and answer.text else ".")
+        elif answer is not None:
+            told[handle] = f"{answer.author} answered:\n\n{answer.text}"
+    if new.assignee and new.assignee != old.assignee:
+        escalation = next((e for e in added if e.kind == ESCALATION), None)
+        told[new.assignee] = (f"Escalated to you by {actor.id}:\n\n{escalation.text}" if escalation is not None
+                              else f"Assigned to you by {actor.id}.")
+    letters = []
+    for handle, why in told.items():
+        person = config.people.get(handle)
+        if person is None or not person.notify or not person.email or person is actor.person:
+            continue
+        letters.append(compose.Letter(templates.NOTIFICATION, new, why, person.email, agent=actor.person))
+    return letters
+
+
+def compose_audience(config: Config, ticket: Ticket, event: str, *, forced: bool) -> tuple[str, ...]:
+    """Who hears of ``event`` on ``ticket``: the queue's setting, else the desk's; all when forced."""
+    if forced:
+        return ("requester", "cc")
+    return config.mail.audience(event, config.queues.get(ticket.queue or ""))
+
+
+def _added_text(old: Ticket, new: Ticket, kind: str | None) -> str:
+    added = [entry for entry in new.entries[len(old.entries):] if entry.kind == kind]
+    return added[-1].text if added else ""
+
+
+# --- mail without an action: the acknowledgement, a request for feedback -------------
+
+
+def acknowledgement(desk: Desk, ticket: Ticket, now: datetime) -> tuple[Ticket, str, EmailMessage] | None:
+    """The acknowledgement of a ticket taken in from mail (None when the policy says none
+    or the requester has no address): the ticket threaded, the outbox path, the message."""
+    config = desk.config
+    to = requester_address(config, ticket)
+    if to is None or not config.mail.address or not compose_audience(config, ticket, "acknowledgement",
+                                                                     forced=False):
+        return None
+    audience = compose_audience(config, ticket, "acknowledgement", forced=False)
+    cc = tuple(a for a in cc_of(ticket) if a.casefold() != to.casefold()) if "cc" in audience else ()
+    letter = compose.Letter("acknowledgement", ticket, "", to, cc)
+    message = compose.message(config, desk.root, letter, now, thread_ids(ticket))
+    message_id = str(message["Message-ID"])
+    return with_thread_id(ticket, message_id), outbox_path(ticket.id, now, message_id), message
+
+
+@dataclass(frozen=True, slots=True)
+class Requested:
+    ticket: str
+    to: str
+    outbox: str  # where the mail waits for gitdesk mail send
+    commit: str
+    message_id: str
+
+
+def request_feedback(desk: Desk, typed_id: str, actor: Actor) -> Requested:
+    """Ask the requester of a finished ticket to rate the help, by a mail signed by the desk
+    and queued in outbox/ (one commit). The ticket is not changed: feedback lives apart, and
+    the answer is known by its subject tag and by the request's Message-ID."""
+    actor.require_person("ask for feedback")  # signed by the desk, but only its people may send in its name
+    config = desk.config
+    with desk.writing():
+        ticket = desk.find(typed_id).ticket
+        if not workflow.is_done(config, ticket.status):
+            raise ValidationError(f"{ticket.id} is {ticket.status}, not finished",
+                                  hint="ask for feedback once the ticket is resolved or closed")
+        to = requester_address(config, ticket)
+        if to is None:
+            raise ValidationError(f"{ticket.id}: the requester {ticket.requester!r} has no email address",
+                                  hint="add an email for them under people: in .gitdesk/config.yml")
+        now = clock.now()
+        letter = compose.Letter(templates.FEEDBACK_REQUEST, ticket, "", to)
+        message = compose.message(config, desk.root, letter, now, thread_ids(ticket))
+        message_id = str(message["Message-ID"])
+        path = outbox_path(ticket.id, now, message_id)
+        commit = desk.commit({path: message.as_bytes()},
+                             f"feedback request for {ticket.id}\n\nmail to {to} queued in {path}\n\n"
+                             f"Gitdesk-Ticket: {ticket.id}\nGitdesk-Action: feedback-request\n", now,
+                             new_files=frozenset({path}))
+    return Requested(ticket.id, to, path, commit, message_id)
+
+
+def clean_addresses(values: Sequence[str]) -> list[str]:
+    """Addresses as a ticket keeps them: one clean line each, valid, no duplicates."""
+    found: dict[str, str] = {}
+    for value in values:
+        address = clean_line(value).strip("<>").strip()
+        if not workflow.is_email(address):
+            raise ValidationError(f"not an email address: {value!r}", hint="e.g. +carol@example.com")
+        found.setdefault(address.casefold(), address)
+    return list(found.values())
+
+
+SENT = "sent"  # delivered mail, moved out of outbox/ by gitdesk mail send: sent/<YYYY-MM>/<name>.eml
+
+
+def recent_acknowledgements(desk: Desk, since: datetime) -> dict[str, datetime]:
+    """Who got an acknowledgement since ``since`` (queued or sent), by address (folded):
+    file names start with their time, so only the last hour's files are opened."""
+    import email.parser
+    import email.utils
+
+    found: dict[str, datetime] = {}
+    folders = [desk.root / OUTBOX, desk.root / SENT / since.strftime("%Y-%m"),
+               desk.root / SENT / datetime.now(since.tzinfo).strftime("%Y-%m")]
+    first = since.strftime("%Y%m%dT%H%M%SZ")
+    for folder in dict.fromkeys(folders):
+        if folder.is_symlink() or not folder.is_dir():
+            continue
+        for path in folder.glob("*.eml"):
+            if path.name[:16] < first or path.is_symlink() or not path.is_file():
+                continue
+            with path.open("rb") as handle:
+                headers = email.parser.BytesHeaderParser().parse(handle)
+            if headers.get(compose.EVENT_HEADER) != "acknowledgement":
+                continue
+            try:
+                at = datetime.strptime(path.name[:16], "%Y%m%dT%H%M%SZ").replace(tzinfo=since.tzinfo)
+            except ValueError:
+                continue
+            for _, address in email.utils.getaddresses(headers.get_all("To") or []):
+                found[address.casefold()] = max(at, found.get(address.casefold(), at))
+    return found
+
+
+def deliver_now(desk: Desk, message_ids: Sequence[str]) -> list[str]:
+    """Deliver these queued messages at once when SMTP is set up here (``--send``);
+    what happened, in lines for people. Otherwise they wait for ``gitdesk mail send``."""
+    del desk
+    return [f"queued: {len(message_ids)} mail(s) wait in outbox/ for gitdesk mail send"]

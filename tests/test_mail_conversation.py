@@ -1,0 +1,299 @@
+"""The desk holds a conversation by mail: every public step is a mail to the requester
+(and Cc), written into outbox/ in the action's own commit, from templates in the desk."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from conftest import Desk, make_desk
+from test_mail_intake import MAIL_CONFIG, eml, intake, message, ticket
+
+CONFIG = MAIL_CONFIG.replace("  alice: {name: Alice Agent, email: alice@fernhill.example, team: it}",
+                             "  alice: {name: Alice Agent, email: alice@fernhill.example, team: it, notify: true}") \
+    .replace("  dana: {name: Dana Lead, email: dana@example.com, team: it}",
+             "  dana: {name: Dana Lead, email: dana@example.com, team: it, notify: true}") \
+    .replace("  address: help@fernhill.example\n", "  address: help@fernhill.example\n  name: Fernhill IT\n")
+
+
+def mail_desk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config: str = CONFIG) -> Desk:
+    made = make_desk(tmp_path / "desk", monkeypatch, config)
+    made.git("config", "user.email", "alice@fernhill.example")  # Alice, as the config knows her
+    made.at("2026-11-23T12:00:00Z")
+    return made
+
+
+@pytest.fixture
+def desk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Desk:
+    return mail_desk(tmp_path, monkeypatch)
+
+
+def parse(raw: bytes) -> EmailMessage:
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(parsed, EmailMessage)
+    return parsed
+
+
+def queued(desk: Desk, rev: str = "HEAD") -> list[EmailMessage]:
+    """The mail a commit put into outbox/, read as a mail program would."""
+    return [parse((desk.path / path).read_bytes()) for path in desk.committed_files(rev) if path.startswith("outbox/")]
+
+
+def text_of(mail: EmailMessage) -> str:
+    part = mail.get_body(("plain",))
+    assert part is not None
+    return str(part.get_content()).replace("\r\n", "\n")
+
+
+def html_of(mail: EmailMessage) -> str:
+    part = mail.get_body(("html",))
+    assert part is not None
+    return str(part.get_content())
+
+
+def from_mail(desk: Desk, tmp_path: Path, raw: bytes | None = None) -> str:
+    result = intake(desk, "eml", eml(tmp_path, raw or message("gmail-new.eml")))
+    return str(result["messages"][0]["ticket"])
+
+
+def test_the_requester_hears_every_public_step_and_nothing_internal(desk: Desk, tmp_path: Path) -> None:
+    ticket_id = from_mail(desk, tmp_path)
+    (ack,) = queued(desk)
+    assert ack["To"] == "bob.meyer@gmail.com" and ack["Auto-Submitted"] == "auto-replied"
+    assert f"[{ticket_id}]" in ack["Subject"] and f"it has the number {ticket_id}" in text_of(ack)
+    assert "reply to this mail" in text_of(ack) and ack["From"] == "Fernhill IT <help@fernhill.example>"
+
+    desk.run("--as", "alice", "set", ticket_id, "queue", "it-helpdesk")
+    assert queued(desk) == [], "setting a field tells the requester nothing"
+    desk.run("--as", "alice", "note", ticket_id, "-m", "Internal: AD sync broken again")
+    desk.run("--as", "alice", "time", ticket_id, "15m")
+    desk.run("--as", "alice", "escalate", ticket_id, "--to", "it-infra", "--reason", "needs AD admin")
+    to_requester = [mail for rev in ("HEAD", "HEAD~1", "HEAD~2") for mail in queued(desk, rev)
+                    if mail["X-Gitdesk-Event"] != "notification"]
+    assert to_requester == [], "notes, time and escalations never reach the requester"
+    (told,) = queued(desk)
+    assert told["To"] == "dana@example.com" and "needs AD admin" in text_of(told), "dana asked to hear of it"
+
+    desk.run("--as", "dana", "ask", ticket_id, "-m", "Does it happen on the VPN too?")
+    (question,) = queued(desk)
+    assert sorted(desk.committed_files()) == sorted([f"tickets/{ticket_id}.md",
+                                                     *[p for p in desk.committed_files() if p.startswith("outbox/")]])
+    assert "Does it happen on the VPN too?" in text_of(question) and "reply to this mail" in text_of(question)
+    assert "AD sync" not in question.as_string() and "needs AD admin" not in question.as_string()
+    assert question["From"] == '"Dana Lead (Fernhill IT)" <help@fernhill.example>'
+    assert question["In-Reply-To"] == ack["Message-ID"], "it threads after the last mail"
+    assert "<CAH7x9+Zq3vR1kYp0=u8dQm5TgW@mail.gmail.com>" in question["References"]
+    assert "Gitdesk-Action: ask" in desk.last_message() and "queued in outbox/" in desk.last_message()
+
+    desk.run("--as", "dana", "reply", ticket_id, "-m", "Please restart Outlook.")
+    assert "Please restart Outlook." in text_of(queued(desk)[0])
+    desk.run("--as", "dana", "resolve", ticket_id, "--note", "Removed stale credentials.")
+    (solved,) = queued(desk)
+    body = text_of(solved)
+    assert "Removed stale credentials." in body and "reply to this mail" in body and "1 (very unhappy)" in body
+    desk.run("--as", "dana", "reopen", ticket_id, "-m", "The prompt is back")
+    (reopened,) = queued(desk)
+    assert "The prompt is back" in text_of(reopened) and reopened["Subject"].startswith("Reopened:")
+    desk.run("--as", "dana", "reject", ticket_id, "-m", "Duplicate of the AD outage ticket")
+    (rejected,) = queued(desk)
+    assert "Duplicate of the AD outage ticket" in text_of(rejected)
+    assert desk.run("check").exit_code == 0
+
+
+def test_the_requesters_own_words_are_not_mailed_back(desk: Desk, tmp_path: Path) -> None:
+    ticket_id = from_mail(desk, tmp_path)
+    desk.run("--as", "alice", "set", ticket_id, "queue", "it-helpdesk")
+    desk.run("--as", "bob.meyer@gmail.com", "reply", ticket_id, "-m", "Also on the VPN")
+    assert queued(desk) == []
+
+
+def test_policy_per_desk_and_queue_and_the_send_flags(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = CONFIG.replace("  name: Fernhill IT\n", "  name: Fernhill IT\n  notify: {question: false}\n") \
+        .replace("    escalate_to: it-infra\n", "    escalate_to: it-infra\n    mail: {notify: {reply: [requester]}}\n")
+    desk = mail_desk(tmp_path, monkeypatch, config)
+    ticket_id = desk.new("Printer", "-q", "it-helpdesk", "-r", "bob@customer.example")
+    desk.run("cc", ticket_id, "+carol@customer.example")
+    desk.run("ask", ticket_id, "-m", "Which tray?")
+    assert queued(desk) == [], "mail.notify.question: false"
+    desk.run("ask", ticket_id, "-m", "Which tray, really?", "--send")
+    (forced,) = queued(desk)
+    assert forced["Cc"] == "carol@customer.example", "--send mails the requester and Cc"
+    desk.run("reply", ticket_id, "-m", "Tray 2 then")
+    (reply,) = queued(desk)
+    assert reply["Cc"] is None, "the queue says replies go to the requester only"
+    desk.run("reply", ticket_id, "-m", "One more thing", "--no-send")
+    assert queued(desk) == []
+    desk.run("resolve", ticket_id, "--note", "Roller replaced")
+    assert queued(desk)[0]["Cc"] == "carol@customer.example", "resolution: the desk's default, requester and Cc"
+
+
+def test_sign_as_desk_names_no_agent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    desk = mail_desk(tmp_path, monkeypatch, CONFIG.replace("  name: Fernhill IT\n",
+                                                           "  name: Fernhill IT\n  sign_as: desk\n"))
+    ticket_id = desk.new("Printer", "-q", "it-helpdesk", "-r", "bob@customer.example")
+    desk.run("--as", "alice", "reply", ticket_id, "-m", "On it")
+    (mail,) = queued(desk)
+    assert mail["From"] == "Fernhill IT <help@fernhill.example>" and "Alice" not in mail.as_string()
+
+
+def test_a_desks_own_template_is_used_and_a_wrong_placeholder_is_refused_by_line(desk: Desk) -> None:
+    ticket_id = desk.new("Printer on 2F", "-q", "it-helpdesk", "-r", "bob@customer.example")
+    templates = desk.path / ".gitdesk" / "templates" / "mail"
+    templates.mkdir(parents=True, exist_ok=True)
+    (templates / "question.md").write_text('---\nsubject: "A question about {{title}} [{{id}}]"\n---\n'
+                                           "Hi {{requester_name}},\n\n{{text}}\n\nThanks, {{agent}} at {{desk}}\n")
+    desk.git("add", "-A")
+    desk.git("commit", "-qm", "Our own question template")
+    desk.run("--as", "alice", "ask", ticket_id, "-m", "Which tray?")
+    (mail,) = queued(desk)
+    assert mail["Subject"] == f"A question about Printer on 2F [{ticket_id}]"
+    assert "Hi bob,\n\nWhich tray?\n\nThanks, Alice Agent at Fernhill IT" in text_of(mail)
+
+    (templates / "reply.md").write_text('---\nsubject: "Re: {{title}}"\n---\nHello {{name}},\n\n{{text}}\n')
+    desk.git("add", "-A")
+    found = desk.run("check", ok=False).stdout
+    assert ".gitdesk/templates/mail/reply.md:4: unknown placeholder {{name}} (known: id, title," in found
+    head = desk.head()
+    error = desk.fails("--as", "alice", "reply", ticket_id, "-m", "Hello")
+    assert "reply.md:4: unknown placeholder {{name}}" in error and desk.head() == head
+    (templates / "resolve.md").write_text('---\nsubject: "x"\n---\nx\n')
+    desk.git("add", "-A")
+    assert "there is no mail event 'resolve'" in desk.run("check", ok=False).stdout
+
+
+def test_mail_has_an_html_part_that_runs_nothing_and_headers_take_no_injection(desk: Desk) -> None:
+    ticket_id = desk.new("Printer", "-q", "it-helpdesk", "-r", "bob@customer.example")
+    desk.run("set", ticket_id, "title", "Broken\r\nBcc: everyone@example.com =?utf-8?B?x?=")
+    desk.run("--as", "alice", "reply", ticket_id, "-m", "<script>alert(1)</script> see [here](javascript:alert(1)) "
+                                                       "and [the guide](https://example.com/guide)")
+    (mail,) = queued(desk)
+    assert mail["Bcc"] is None and "\n" not in mail["Subject"]
+    html = html_of(mail)
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "javascript:" not in html.replace("[here](javascript:alert(1))", "") or 'href="javascript' not in html
+    assert '<a href="https://example.com/guide">the guide</a>' in html
+    assert "<script>alert(1)</script>" in text_of(mail), "the plain text says what was written"
+    assert desk.fails("cc", ticket_id, "+carol@example.com\nBcc: x@example.com").startswith(
+        "gitdesk: error: not an email address")
+
+
+def test_cc_from_the_opening_mail_hears_everything_and_may_answer(desk: Desk, tmp_path: Path) -> None:
+    raw = message("gmail-new.eml").replace(b"To: Fernhill Help <help@fernhill.example>",
+                                           b"To: Fernhill Help <help@fernhill.example>\nCc: Eve Meyer <eve@meyer.example>")
+    ticket_id = from_mail(desk, tmp_path, raw)
+    assert ticket(desk, ticket_id)["cc"] == ["eve@meyer.example"]
+    (ack,) = queued(desk)
+    assert ack["Cc"] == "eve@meyer.example"
+    desk.run("--as", "alice", "set", ticket_id, "queue", "it-helpdesk")
+    desk.run("--as", "alice", "cc", ticket_id, "+finance@meyer.example", "-eve@meyer.example")
+    assert ticket(desk, ticket_id)["cc"] == ["finance@meyer.example"]
+    desk.run("--as", "alice", "reply", ticket_id, "-m", "Working on it")
+    (reply,) = queued(desk)
+    assert reply["To"] == "bob.meyer@gmail.com" and reply["Cc"] == "finance@meyer.example"
+    answer = (f"From: finance@meyer.example\nTo: help@fernhill.example\nSubject: Re: x [{ticket_id}]\n"
+              f"Message-ID: <fin-1@meyer.example>\nIn-Reply-To: {reply['Message-ID']}\n\nInvoice attached.\n").encode()
+    taken = intake(desk, "eml", eml(tmp_path, answer, "answer.eml"))
+    assert (taken["messages"][0]["outcome"], taken["messages"][0]["ticket"]) == ("reply", ticket_id)
+
+
+def test_watchers_and_assignees_who_asked_hear_of_it(desk: Desk, tmp_path: Path) -> None:
+    ticket_id = from_mail(desk, tmp_path)
+    desk.run("--as", "bob", "set", ticket_id, "queue", "it-helpdesk")
+    desk.run("--as", "alice", "watch", ticket_id)
+    assert desk.fails("--as", "alice", "watch", ticket_id) == f"gitdesk: error: you already watch {ticket_id}"
+    desk.run("--as", "bob", "ask", ticket_id, "-m", "VPN too?")
+    answer = (f"From: bob.meyer@gmail.com\nTo: help@fernhill.example\nSubject: Re: x [{ticket_id}]\n"
+              f"Message-ID: <bob-2@mail.gmail.com>\n\nYes, on the VPN too.\n").encode()
+    intake(desk, "eml", eml(tmp_path, answer, "answer.eml"))
+    told = [mail for mail in queued(desk) if mail["X-Gitdesk-Event"] == "notification"]
+    assert [mail["To"] for mail in told] == ["alice@fernhill.example"]
+    assert "bob.meyer@gmail.com answered" in text_of(told[0]) and "Yes, on the VPN too." in text_of(told[0])
+    assert told[0]["Auto-Submitted"] == "auto-generated"
+    assert told[0]["Message-ID"] not in desk.text(ticket_id), "agents' mail is not the requester's thread"
+    desk.run("--as", "bob", "escalate", ticket_id, "--to", "dana", "--reason", "needs AD admin")
+    (escalated,) = queued(desk)
+    assert escalated["To"] == "dana@example.com" and "needs AD admin" in text_of(escalated)
+    desk.run("--as", "alice", "unwatch", ticket_id)
+    assert "watchers" not in ticket(desk, ticket_id)
+
+
+def test_canned_replies_answer_and_set_fields_in_one_commit(desk: Desk) -> None:
+    ticket_id = desk.new("Outlook password", "-q", "it-helpdesk", "-r", "bob@customer.example")
+    replies = desk.path / ".gitdesk" / "replies"
+    replies.mkdir(parents=True)
+    (replies / "restart-outlook.md").write_text("---\nlabels: [outlook]\nstatus: pending\n---\n"
+                                                "Hi {{requester_name}}, please close Outlook, sign out of Office "
+                                                "and sign in again. Does {{title}} still happen?\n")
+    desk.git("add", "-A")
+    desk.git("commit", "-qm", "A canned reply")
+    listed = desk.run("replies").stdout
+    assert "restart-outlook" in listed and "Hi {{requester_name}}, please close Outlook" in listed
+    before = desk.commits()
+    desk.run("--as", "alice", "reply", ticket_id, "--use", "restart-outlook")
+    assert desk.commits() == before + 1
+    shown = ticket(desk, ticket_id)
+    assert shown["labels"] == ["outlook"] and shown["status"] == "pending"
+    assert shown["conversation"][-1]["text"].startswith("Hi bob, please close Outlook")
+    assert "Does Outlook password still happen?" in text_of(queued(desk)[0])
+    assert "did you mean restart-outlook?" in desk.fails("reply", ticket_id, "--use", "restart-outlok")
+    (replies / "broken.md").write_text("---\nassignee: alice\n---\nx\n")
+    desk.git("add", "-A")
+    assert "a canned reply cannot set 'assignee'" in desk.run("check", ok=False).stdout
+
+
+def test_attachments_are_kept_and_mailed(desk: Desk, tmp_path: Path) -> None:
+    ticket_id = desk.new("VPN", "-q", "it-helpdesk", "-r", "bob@customer.example")
+    guide = tmp_path / "vpn guide.pdf"
+    guide.write_bytes(b"%PDF-1.4 guide")
+    desk.run("--as", "alice", "reply", ticket_id, "-m", "The guide is attached.", "--attach", str(guide))
+    assert f"attachments/{ticket_id}/vpn guide.pdf" in desk.committed_files()
+    (mail,) = queued(desk)
+    (attached,) = list(mail.iter_attachments())
+    assert attached.get_filename() == "vpn guide.pdf" and attached.get_content() == b"%PDF-1.4 guide"
+    made = json.loads(desk.run("new", "With a photo", "-q", "it-helpdesk", "--attach", str(guide),
+                               "--format", "json").stdout)
+    assert f"attachments/{made['id']}/vpn guide.pdf" in desk.committed_files()
+
+
+def test_one_acknowledgement_per_sender_per_hour(desk: Desk, tmp_path: Path) -> None:
+    first = b"From: carol@example.net\nTo: help@fernhill.example\nSubject: One\nMessage-ID: <c1@example.net>\n\nA\n"
+    second = b"From: carol@example.net\nTo: help@fernhill.example\nSubject: Two\nMessage-ID: <c2@example.net>\n\nB\n"
+    intake(desk, "eml", eml(tmp_path, first, "one.eml"))
+    desk.at("2026-11-23T12:30:00Z")
+    intake(desk, "eml", eml(tmp_path, second, "two.eml"))
+    assert queued(desk) == [], "the second mail within the hour gets no acknowledgement"
+    desk.at("2026-11-23T13:30:00Z")
+    third = second.replace(b"<c2@", b"<c3@").replace(b"Two", b"Three")
+    intake(desk, "eml", eml(tmp_path, third, "three.eml"))
+    assert len(queued(desk)) == 1
+
+
+def test_a_score_answering_the_resolution_mail_is_feedback_anything_else_reopens(desk: Desk, tmp_path: Path) -> None:
+    ticket_id = from_mail(desk, tmp_path)
+    desk.run("--as", "alice", "set", ticket_id, "queue", "it-helpdesk")
+    desk.run("--as", "alice", "resolve", ticket_id, "--note", "Stale credentials removed.")
+    (solved,) = queued(desk)
+    score = (f"From: bob.meyer@gmail.com\nTo: help@fernhill.example\nSubject: Re: {solved['Subject']}\n"
+             f"Message-ID: <score@mail.gmail.com>\nIn-Reply-To: {solved['Message-ID']}\n\n5 - quick, thanks\n").encode()
+    rated = intake(desk, "eml", eml(tmp_path, score, "score.eml"))
+    assert rated["messages"][0]["outcome"] == "feedback"
+    assert ticket(desk, ticket_id)["status"] == "resolved", "a score does not reopen"
+    assert "quick, thanks" not in desk.run("show", ticket_id).stdout, "feedback is not shown to the agent"
+    still = (f"From: bob.meyer@gmail.com\nTo: help@fernhill.example\nSubject: Re: {solved['Subject']}\n"
+             f"Message-ID: <still@mail.gmail.com>\nIn-Reply-To: {solved['Message-ID']}\n\nIt is back.\n").encode()
+    intake(desk, "eml", eml(tmp_path, still, "still.eml"))
+    assert ticket(desk, ticket_id)["status"] == "open"
+
+
+def test_a_reply_can_start_from_a_knowledge_base_article(desk: Desk) -> None:
+    solved = desk.new("Outlook asks for my password", "-q", "it-helpdesk", "-c", "email")
+    desk.run("resolve", solved, "--note", "Remove the stale credentials in Credential Manager.")
+    desk.run("kb", "build")
+    later = desk.new("Outlook keeps prompting", "-q", "it-helpdesk", "-r", "bob@customer.example")
+    desk.run("--as", "alice", "reply", later, "--from-kb", "outlook password")
+    assert ticket(desk, later)["conversation"][-1]["text"] == "Remove the stale credentials in Credential Manager."
+    assert "gitdesk kb search" in desk.fails("reply", later, "--from-kb", "no such thing")
