@@ -1,10 +1,12 @@
 """docs/commands.md shows every command's real --help: the option lists are
-generated (`make docs`) and a test fails when they drift from the code."""
+generated (`make docs`) and a test fails when they drift from the code. The
+docs pin the release pyproject.toml and CHANGELOG.md name."""
 
 from __future__ import annotations
 
 import difflib
 import importlib.util
+import re
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -83,3 +85,19 @@ def test_the_generator_walks_a_lazy_group_and_skips_hidden_commands(generator: M
     assert "--level INTEGER  How much." in text
     assert "secret" not in text.split("<!-- END gitdesk --help -->")[1]
     assert generator.generate(text, root) == text
+
+
+def test_the_docs_pin_the_release_that_pyproject_and_the_changelog_name() -> None:
+    version = re.search(r'^version = "([^"]+)"$', (ROOT / "pyproject.toml").read_text(encoding="utf-8"),
+                        re.MULTILINE)
+    assert version
+    changelog = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert re.search(rf"^## {re.escape(version[1])}\b", changelog, re.MULTILINE), \
+        f"CHANGELOG.md has no '## {version[1]}' entry"
+    # releasing.md is left out: its numbers are a worked example.
+    pages = [ROOT / "README.md", *(ROOT / "docs").rglob("*.md"), *(ROOT / "docs").rglob("*.yml")]
+    pins = [(page.relative_to(ROOT).as_posix(), found[1])
+            for page in pages if page.name != "releasing.md"
+            for found in re.finditer(r"(?:rev: |/gitdesk@)v(\d[\w.]*)", page.read_text(encoding="utf-8"))]
+    assert ("docs/hooks.md", version[1]) in pins
+    assert [pin for pin in pins if pin[1] != version[1]] == [], f"the docs should pin v{version[1]}"

@@ -110,3 +110,14 @@ def test_bash_completion_offers_commands_and_subcommands() -> None:
     assert _complete("gitdesk lis") == ["list"]
     assert _complete("gitdesk kb b") == ["build"]
     assert "--queue" in _complete("gitdesk list --qu")
+
+
+@pytest.mark.skipif(shutil.which("fish") is None, reason="fish is not installed")
+def test_fish_completion_offers_subcommands(tmp_path: Path) -> None:
+    env = {**os.environ, "PATH": f"{GITDESK.parent}{os.pathsep}{os.environ['PATH']}"}
+    script = subprocess.run(["gitdesk"], env={**env, "_GITDESK_COMPLETE": "fish_source"}, capture_output=True,
+                            text=True, check=True).stdout
+    (tmp_path / "gitdesk.fish").write_text(script)  # what docs/install.md puts in fish's completions folder
+    result = subprocess.run(["fish", "--no-config", "-c", f"source {tmp_path / 'gitdesk.fish'}; complete -C 'gitdesk kb '"],
+                            env=env, capture_output=True, text=True, check=True)
+    assert [line.split("\t")[0] for line in result.stdout.splitlines()] == ["build", "search"]
