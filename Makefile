@@ -1,12 +1,14 @@
 # Two commands set everything up on a machine with only Python and Git:
 #   make demo   - create .venv, install, build the example desk, tour it
 #   make test   - create .venv, install, run the test suite
+# PYTHON and VENV choose another interpreter, e.g. the oldest supported one:
+#   make test PYTHON=python3.10 VENV=.venv310
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_DIR ?= demo-desk
 
-.PHONY: demo test lint bench clean install
+.PHONY: demo test lint docs bench clean install
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +25,12 @@ test: $(VENV)/.installed
 	$(BIN)/python -m pytest -q -n auto
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check gitdesk tests bench example-repo
+	$(BIN)/ruff check gitdesk tests bench example-repo docs
 	$(BIN)/mypy
+
+# docs/commands.md's option lists, from each command's --help (tests/test_docs.py checks them).
+docs: $(VENV)/.installed
+	$(BIN)/python docs/generate_commands.py
 
 demo: $(VENV)/.installed
 	$(BIN)/python example-repo/replay.py $(DEMO_DIR)
@@ -34,4 +40,4 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) $(DEMO_DIR) $(DEMO_DIR)-site .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv310 $(DEMO_DIR) $(DEMO_DIR)-site .pytest_cache .mypy_cache .ruff_cache

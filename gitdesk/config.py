@@ -68,7 +68,7 @@ DEFAULT_TEMPLATE = """\
 
 desk:
   name: {desk_name}
-  id_prefix: GD            # tickets are named GD-<16 characters>
+  id_prefix: GD            # tickets are named GD-<18 characters>
 
 # Everyone gitdesk should know: agents, leads, and colleagues who ask for help.
 # The handle is what you type (gitdesk assign ID alice); the email maps Git

@@ -339,6 +339,19 @@ class Initialised:
 
 
 def create(directory: Path, desk_name: str | None = None) -> Initialised:
+    def _name_from_folder(folder: str) -> str:
+        """'acme-it' -> 'Acme IT support desk'; a folder that only says what it is
+        ('desk', 'helpdesk', 'support') gives 'Support desk', not 'Desk support desk'."""
+        generic = {"desk", "helpdesk", "servicedesk", "gitdesk", "support", "help", "service", "tickets", "ticket"}
+        acronyms = {"it": "IT", "hr": "HR"}
+        words = [word for word in folder.replace("_", " ").replace("-", " ").replace(".", " ").split()
+                 if word.lower() not in generic]
+        if not words:
+            return "Support desk"
+        # A word typed with capitals is kept as typed (ACME, McKay); a lowercase one gets one.
+        shown = [acronyms.get(word, word[:1].upper() + word[1:]) if word.islower() else word for word in words]
+        return " ".join(shown) + " support desk"
+
     directory = directory.resolve()
     if (directory / CONFIG_PATH).exists():
         raise GitdeskError(f"{directory} is already a desk ({CONFIG_PATH} exists)")
@@ -349,7 +362,7 @@ def create(directory: Path, desk_name: str | None = None) -> Initialised:
         repo = git.init(directory)
     name, email = git.identity(repo)  # before writing anything: no identity, no desk
     handle = handle_from_email(email)
-    text = default_text(handle, name, email, desk_name or f"{directory.name} support desk")
+    text = default_text(handle, name, email, desk_name or _name_from_folder(directory.name))
     parse_config(text)  # the default must always load
     files = {CONFIG_PATH: text, f"{TEMPLATES}/default.md": DEFAULT_TEMPLATE, f"{TICKETS}/.gitkeep": "",
              ".gitattributes": GITATTRIBUTES}
