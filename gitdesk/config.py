@@ -146,9 +146,11 @@ reports:
   feedback:
     name_agents: false     # the weekly feedback digest names teams, not agents
 
-# Mail: 'gitdesk intake' takes tickets in from a mailbox, 'gitdesk reply --send'
-# mails the requester (to outbox/ while no SMTP host is set). The SMTP password
-# never goes here: set GITDESK_SMTP_PASSWORD where mail is sent.
+# Mail: 'gitdesk intake' takes tickets in from a mailbox; every public step (a
+# question, a reply, the resolution…) mails the requester through outbox/, in the
+# action's own commit, and 'gitdesk mail send' delivers it. The texts are in
+# .gitdesk/templates/mail/. The SMTP password never goes here: set
+# GITDESK_SMTP_PASSWORD where mail is sent.
 mail:
   address:                 # the desk's own address, e.g. help@example.com
   # name: Example help desk
@@ -156,6 +158,16 @@ mail:
   # smtp: {{host: smtp.example.com, port: 587, user: help@example.com, security: starttls}}
   max_attachment_bytes: 10MB
   routes: []               # first match wins, e.g. - {{to: [facilities@example.com], queue: facilities}}
+  sign_as: agent           # agent: mail names the agent; desk: only the desk's name
+  # Who hears of each public step: [requester, cc] (the default), [requester], or [] for nobody.
+  # A queue can say otherwise: queues: {{helpdesk: {{mail: {{notify: {{reply: [requester]}}}}}}}}
+  notify:
+    acknowledgement: [requester, cc]   # a ticket taken in from mail (at most one per sender an hour)
+    question: [requester, cc]          # gitdesk ask
+    reply: [requester, cc]             # gitdesk reply by an agent
+    resolution: [requester, cc]        # gitdesk resolve (with the satisfaction question)
+    rejection: [requester, cc]         # gitdesk reject
+    reopen: [requester, cc]            # gitdesk reopen by an agent
 """
 
 

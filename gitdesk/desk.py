@@ -32,7 +32,7 @@ from gitdesk.errors import (
 from gitdesk.lock import desk_lock
 from gitdesk.model import Config, Person, Ticket
 from gitdesk.paths import TICKETS
-from gitdesk.templates import TEMPLATES
+from gitdesk.templates import TEMPLATES, starter_files
 from gitdesk.ticketfile import Document
 
 
@@ -365,7 +365,7 @@ def create(directory: Path, desk_name: str | None = None) -> Initialised:
     text = default_text(handle, name, email, desk_name or _name_from_folder(directory.name))
     parse_config(text)  # the default must always load
     files = {CONFIG_PATH: text, f"{TEMPLATES}/default.md": DEFAULT_TEMPLATE, f"{TICKETS}/.gitkeep": "",
-             ".gitattributes": GITATTRIBUTES}
+             ".gitattributes": GITATTRIBUTES, **starter_files()}
     for path in files:
         if (directory / path).exists():
             raise GitdeskError(f"{path} already exists", hint="move it away, then run gitdesk init again")

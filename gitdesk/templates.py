@@ -272,3 +272,27 @@ Your request "{{{{title}}}}" is done.
 {_FEEDBACK_QUESTION}
 """,
 }
+
+
+EXAMPLE_REPLY = """\
+---
+# A canned reply: gitdesk reply ID --use more-details. Front matter may set
+# status, priority, category and labels when the reply is used.
+labels: [needs-details]
+---
+Hi {{requester_name}},
+
+thanks for writing to {{desk}}. To help you quickly, could you tell us:
+
+- which computer or system it is (its asset tag, if you have one),
+- what you see (the exact error message, or a screenshot),
+- since when it happens?
+"""
+
+
+def starter_files() -> dict[str, str]:
+    """What gitdesk init writes besides the config: the ticket template, every mail
+    template, and one canned reply to copy from."""
+    files = {f"{MAIL_TEMPLATES}/{event}.md": text for event, text in MAIL_DEFAULTS.items()}
+    files[f"{REPLIES}/more-details.md"] = EXAMPLE_REPLY
+    return files

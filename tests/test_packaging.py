@@ -68,8 +68,6 @@ def test_importing_gitdesk_reads_no_metadata() -> None:
     assert result.stdout.strip() == "False"
 
 
-@pytest.mark.xfail(strict=True, reason="gitdesk/cli.py still reads gitdesk.__version__ at import; remove this "
-                                       "mark when the root group's --version reads it only when asked")
 def test_help_reads_no_package_metadata() -> None:
     probe = ("import sys\nfrom gitdesk.cli import main\n"
              "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"

@@ -347,7 +347,7 @@ def canned_replies(found: Sequence[Canned], fmt: str) -> None:
     records_ = [{"name": item.name, "path": item.path, "first_line": item.first_line, "sets": dict(item.fields)}
                 for item in found]
     columns = [Column("NAME", _item("name")),
-               Column("SETS", lambda r: ", ".join(f"{k}={v}" for k, v in r["sets"].items()) or "-"),
+               Column("SETS", lambda r: "; ".join(f"{k}: {_cell(v)}" for k, v in r["sets"].items()) or "-"),
                Column("FIRST LINE", _item("first_line"), fit="shrink")]
     emit(fmt, "replies", records_, columns=columns, flat=records.flat)
     if fmt == "table" and not found:
