@@ -651,11 +651,25 @@ def set_field(desk: Desk, typed_id: str, field: str, value: str, actor: Actor,
         extra = dict(ticket.extra)
         if cleared:
             extra.pop(name, None)
+        elif name in FLAGS:
+            extra[name] = _flag(name, value)
         else:
             extra[name] = parse_scalar(value)
         return replace(ticket, extra=extra)
 
     return _change(desk, typed_id, actor, "set", mutate, mailer)
+
+
+FLAGS = frozenset({"kb"})  # fields gitdesk reads as true or false, however a person types it
+
+
+def _flag(name: str, value: str) -> bool:
+    word = value.strip().casefold()
+    if word in ("true", "yes", "on", "1", "y"):
+        return True
+    if word in ("false", "no", "off", "0", "n"):
+        return False
+    raise ValidationError(f"{name} is true or false, not {value!r}", hint=f"e.g. gitdesk set ID {name} false")
 
 
 def _check_label(label: str) -> str:

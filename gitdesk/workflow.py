@@ -85,6 +85,10 @@ def findings(config: Config, ticket: Ticket, path: str | None = None,
     if not is_email(ticket.requester) and ticket.requester not in config.people:
         add(ValidationError, "requester", f"unknown requester {ticket.requester!r}",
             "use an email address or a handle listed under people:")
+    kb = ticket.extra.get("kb")
+    if kb is not None and not isinstance(kb, bool):
+        add(ValidationError, "kb", f"kb must be true or false, not {kb!r}",
+            "write kb: false to keep the ticket out of the knowledge base")
     cc = ticket.extra.get("cc")
     if cc is not None and (not isinstance(cc, list) or not all(isinstance(a, str) and is_email(a) for a in cc)):
         add(ValidationError, "cc", "cc must be a list of email addresses", "write it as cc: [carol@example.com]")

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from datetime import timedelta, timezone
 from pathlib import Path
 
-from gitdesk import markup, workflow
+from gitdesk import markup, paths, workflow
 from gitdesk.desk import Desk
-from gitdesk.errors import UnsafePath
+from gitdesk.errors import UnsafePath, ValidationError
 from gitdesk.knowledge import kb
 from gitdesk.model import Ticket
 from gitdesk.text import counted
@@ -133,7 +133,12 @@ def _boards(desk: Desk, tickets: Sequence[Ticket]) -> dict[str, list[Ticket]]:
     for ticket in tickets:
         if workflow.is_done(desk.config, ticket.status):
             continue
-        boards.setdefault(ticket.queue or "intake", []).append(ticket)
+        if ticket.queue is not None and ticket.queue not in desk.config.queues:
+            # A board's file and link are made from the name: only the config's own names.
+            raise ValidationError(f"unknown queue {ticket.queue!r}", path=paths.ticket_path(ticket.id),
+                                  hint=f"expected one of: {', '.join(desk.config.queues)}; "
+                                       "gitdesk check lists every problem")
+        boards[ticket.queue or "intake"].append(ticket)
     return boards
 
 
@@ -209,46 +214,49 @@ def _search_index(articles: Sequence[kb.Article]) -> str:
 
 
 def build(desk: Desk, directory: Path) -> SiteResult:
-    """Write the site into ``directory`` (created, or emptied if it holds a previous site)."""
+    """Write the site into ``directory`` (created, or emptied if it holds a previous site).
+
+    Every page is made (and every value a file name or link is made from checked
+    against the config) before anything is written; each file is written inside
+    ``directory`` only, and no email address reaches a page in any spelling."""
     from gitdesk.cache import db, index
 
     directory = directory.resolve()
-    if directory.exists() and any(directory.iterdir()) and not (directory / ".gitdesk-site").exists():
+    marker = directory / ".gitdesk-site"
+    if directory.exists() and any(directory.iterdir()) and not marker.exists():
         raise UnsafePath(f"{directory} is not empty and holds no gitdesk site",
                          hint="give an empty or new directory; a previous site there is replaced")
-    if (directory / ".gitdesk-site").exists():
-        shutil.rmtree(directory)
-    (directory / "articles").mkdir(parents=True)
-    (directory / "boards").mkdir()
-    (directory / "assets").mkdir()
-    (directory / ".gitdesk-site").write_text("made by gitdesk site build; replaced on every build\n")
     articles = kb.collect(desk)
-    related = kb.related_articles(articles)
-    md = _markdown()
-    name = desk.config.desk_name
-    with desk.progress("Writing the site's articles", len(articles)) as advance:
-        for article in articles:
-            (directory / _article_file(article)).write_text(
-                _article_page(md, article, related[article.path], name), encoding="utf-8")
-            advance(1)
-    (directory / "index.html").write_text(_index_page(articles, dict(desk.config.categories), name), encoding="utf-8")
     with db.connect(desk) as connection:
         tickets, _ = index.tickets(desk, connection, list(desk.config.open_statuses), with_facts=False)
     boards = _boards(desk, tickets)
+    related = kb.related_articles(articles)
+    md = _markdown()
+    name = desk.config.desk_name
+    pages: dict[str, str] = {".gitdesk-site": "made by gitdesk site build; replaced on every build\n"}
+    with desk.progress("Writing the site's articles", len(articles)) as advance:
+        for article in articles:
+            pages[_article_file(article)] = _article_page(md, article, related[article.path], name)
+            advance(1)
+    pages["index.html"] = _index_page(articles, dict(desk.config.categories), name)
     priorities = list(desk.config.priorities)
     links = []
     for queue, members in sorted(boards.items()):
         title = desk.config.queues[queue].title if queue in desk.config.queues else "Intake (no queue yet)"
-        (directory / "boards" / f"{queue}.html").write_text(_board_page(queue, title, members, priorities, name),
-                                                             encoding="utf-8")
+        pages[f"boards/{queue}.html"] = _board_page(queue, title, members, priorities, name)
         links.append(f"<li><a href=\"{e(queue)}.html\">{e(title)}</a> <small>{len(members)}</small></li>")
-    (directory / "reports.html").write_text(_reports_page(desk, name), encoding="utf-8")
-    (directory / "boards" / "index.html").write_text(
-        page("Queues", "<h1>Queues</h1><ul>" + "".join(links) + "</ul>", 1, name), encoding="utf-8")
-    assets = Path(__file__).parent / "resources"
+    pages["reports.html"] = _reports_page(desk, name)
+    pages["boards/index.html"] = page("Queues", "<h1>Queues</h1><ul>" + "".join(links) + "</ul>", 1, name)
+    pages["assets/search-index.js"] = _search_index(articles)
+    resources = Path(__file__).parent / "resources"
     for asset in ("style.css", "search.js", "favicon.svg"):
-        shutil.copyfile(assets / asset, directory / "assets" / asset)
-    (directory / "assets" / "search-index.js").write_text(_search_index(articles), encoding="utf-8")
+        pages[f"assets/{asset}"] = (resources / asset).read_text(encoding="utf-8")
+    targets = {relative: paths.inside(directory, relative) for relative in pages}  # all checked before writing
+    if marker.exists():
+        shutil.rmtree(directory)
+    for relative, text in pages.items():
+        targets[relative].parent.mkdir(parents=True, exist_ok=True)
+        targets[relative].write_text(kb.without_addresses(text), encoding="utf-8")
     return SiteResult(directory, len(articles), len(boards))
 
 

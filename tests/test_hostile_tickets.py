@@ -1,0 +1,120 @@
+"""Every value in a ticket file is untrusted: a hand edit or a pull request can put anything
+in a field, and nothing it says may reach outside the desk, leak an address, or make a link
+that runs script."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from conftest import Desk
+
+
+def hand_edit(desk: Desk, ticket: str, old: str, new: str) -> None:
+    """Change a ticket file as a person (or a pull request) would, and commit it past the hooks."""
+    desk.file(ticket).write_text(desk.text(ticket).replace(old, new), encoding="utf-8")
+    desk.git("commit", "-qam", "hand edit", "--no-verify")
+
+
+def solved(desk: Desk, title: str = "Outlook asks for my password", **fields: str) -> str:
+    ticket = desk.new(title, "-q", "it-helpdesk", "-c", "email", *[a for k, v in fields.items() for a in (f"--{k}", v)])
+    desk.run("resolve", ticket, "--note", "Removed stale credentials.")
+    return ticket
+
+
+@pytest.mark.parametrize("field, value", [("queue", "../../../../tmp/gitdesk-escape"),
+                                          ("queue", "javascript:alert(1)")])
+def test_a_queue_value_never_makes_a_file_or_link_outside_the_site(desk: Desk, tmp_path: Path, field: str,
+                                                                    value: str) -> None:
+    ticket = desk.new("Printer", "-q", "it-helpdesk")
+    hand_edit(desk, ticket, f"{field}: it-helpdesk", f"{field}: '{value}'")
+    out = tmp_path / "site"
+    error = desk.fails("site", "build", str(out))
+    assert error == (f"gitdesk: error: tickets/{ticket}.md: unknown queue {value!r} (expected one of: it-helpdesk, "
+                     "it-infra, facilities; gitdesk check lists every problem)")
+    assert not out.exists(), "nothing is written before every value is checked"
+    assert not Path("/tmp/gitdesk-escape.html").exists()
+
+
+def test_a_category_value_never_makes_a_folder_outside_kb(desk: Desk) -> None:
+    ticket = solved(desk)
+    hand_edit(desk, ticket, "category: email", "category: ../../..")
+    error = desk.fails("kb", "build", "--no-commit")
+    assert error.startswith(f"gitdesk: error: tickets/{ticket}.md: unknown category '../../..'")
+    assert not (desk.path / "kb").exists()
+
+
+def test_a_committed_symlink_in_kb_is_never_followed(desk: Desk, tmp_path: Path) -> None:
+    solved(desk)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (desk.path / "kb").mkdir()
+    (desk.path / "kb" / "email").symlink_to(outside)
+    desk.git("add", "-A")
+    desk.git("commit", "-qm", "a link", "--no-verify")
+    error = desk.fails("kb", "build", "--no-commit")
+    assert "kb/email" in error and "symbolic link" in error
+    assert list(outside.iterdir()) == []
+
+
+@pytest.mark.parametrize("spelling", ["bob@example.com", "bob\\@example.com", "dave&#64;example&#46;com",
+                                      "dave&#x40;example.com"])
+def test_no_address_in_any_spelling_reaches_the_kb_or_the_site(desk: Desk, tmp_path: Path, spelling: str) -> None:
+    ticket = solved(desk, f"Mail from {spelling} bounces")
+    desk.run("set", ticket, "kb_title", f"Bounces for {spelling}")
+    desk.run("kb", "build")
+    readme = (desk.path / "kb" / "README.md").read_text()
+    articles = list((desk.path / "kb" / "email").iterdir())
+    for text in [readme, *(path.read_text() for path in articles), *(path.name for path in articles)]:
+        assert "example" not in text.replace("example.com/", ""), text
+    desk.run("site", "build", str(tmp_path / "site"))
+    for page in (tmp_path / "site").rglob("*"):
+        if page.is_file():
+            assert "@example" not in page.read_text(errors="replace") and "&#64;" not in page.read_text(), page
+
+
+@pytest.mark.parametrize("written", ["false", "False", "no", "0", "off"])
+def test_kb_false_is_honoured_however_it_is_written(desk: Desk, written: str) -> None:
+    ticket = solved(desk)
+    hand_edit(desk, ticket, "labels: []", f"labels: []\nkb: {written}")
+    desk.run("kb", "build")
+    assert "Outlook" not in (desk.path / "kb" / "README.md").read_text()
+
+
+def test_set_kb_writes_a_boolean_and_check_refuses_anything_else(desk: Desk) -> None:
+    ticket = solved(desk)
+    desk.run("set", ticket, "kb", "False")
+    assert "kb: false\n" in desk.text(ticket)
+    assert "kb is true or false" in desk.fails("set", ticket, "kb", "maybe")
+    hand_edit(desk, ticket, "kb: false", 'kb: "nope"')
+    desk.git("add", "-A")
+    assert "kb must be true or false, not 'nope'" in desk.run("check", ok=False).stdout
+
+
+def test_links_on_the_site_are_only_http_https_mailto_or_relative(desk: Desk, tmp_path: Path) -> None:
+    ticket = desk.new("VPN", "-q", "it-helpdesk", "-c", "network")
+    desk.run("resolve", ticket, "--note", "[guide](https://example.org/vpn) [evil](javascript:alert(1)) "
+                                         "[also](JaVaScRiPt:alert(2)) [data](data:text/html,x) <a href='javascript:x'>raw</a>")
+    desk.run("site", "build", str(tmp_path / "site"))
+    html = "".join(page.read_text() for page in (tmp_path / "site" / "articles").iterdir())
+    assert 'href="https://example.org/vpn"' in html
+    for bad in ("javascript:", "JaVaScRiPt:", "data:text"):
+        assert f'href="{bad}' not in html
+    assert "<a href='javascript" not in html
+    hrefs = [part.split('"', 1)[0] for part in "".join(
+        page.read_text() for page in (tmp_path / "site").rglob("*.html")).split('href="')[1:]]
+    assert all(h.startswith(("http:", "https:", "mailto:", "#", "../", "./")) or ":" not in h for h in hrefs), hrefs
+
+
+def test_every_command_refuses_a_value_check_refuses_with_the_same_message(desk: Desk) -> None:
+    ticket = desk.new("Printer", "-q", "it-helpdesk")
+    hand_edit(desk, ticket, "queue: it-helpdesk", "queue: nowhere")
+    desk.git("add", "-A")
+    checked = desk.run("check", ok=False).stdout.strip()
+    assert checked == (f"tickets/{ticket}.md:6: unknown queue 'nowhere' (expected one of: it-helpdesk, it-infra, "
+                       "facilities)") or "unknown queue 'nowhere'" in checked
+    listed = json.loads(desk.run("list", "--format", "json").stdout)["tickets"]
+    assert [row["id"] for row in listed] == [ticket], "reading still works"
+    assert os.path.exists(desk.file(ticket))
