@@ -110,12 +110,19 @@ def _message(verb: str, ticket: Ticket, lines: Sequence[str], actor: Actor, auth
     return subject + "\n\n" + (body + "\n\n" if body else "") + "\n".join(trailers) + "\n"
 
 
-def validate_change(desk: Desk, old: Ticket | None, new: Ticket, path: str) -> None:
-    """Raise the first problem the change introduces (old problems do not block)."""
-    before = {str(p) for p in workflow.findings(desk.config, old, path)} if old else set()
-    for problem in workflow.change_findings(desk.config, old, new, path):
+def validate_change(desk: Desk, old: Ticket | None, new: Ticket, path: str,
+                    lines: Mapping[str, int] | None = None, *, strict: bool = True) -> None:
+    """Raise the first problem of the change, with the message gitdesk check gives: a command
+    refuses a ticket check would refuse (unless the change fixes it). Not ``strict``: only
+    problems the change brings count (mail taken in must not stick on an old one)."""
+    before = set() if strict or old is None else {str(p) for p in workflow.findings(desk.config, old, path)}
+    for problem in workflow.change_findings(desk.config, old, new, path, dict(lines or {})):
         if str(problem) not in before:
             raise problem
+
+
+def _lines(loaded: LoadedTicket) -> dict[str, int]:
+    return {key: span.line for key, span in loaded.document.front.spans.items()}
 
 
 def _enter_status(desk: Desk, ticket: Ticket, status: str, *, again_ok: bool = False) -> Ticket:
@@ -175,7 +182,7 @@ def commit_change(desk: Desk, loaded: LoadedTicket, new: Ticket, actor: Actor, v
     old = loaded.ticket
     if new == old:
         raise GitdeskError(f"nothing to change: {old.id} is already like that")
-    validate_change(desk, old, new, loaded.path)
+    validate_change(desk, old, new, loaded.path, _lines(loaded))
     mail = mailer(verb, old, new, actor) if mailer is not None else None
     added: dict[str, bytes] = dict(extra_files or {})
     if mail is not None:
@@ -185,7 +192,7 @@ def commit_change(desk: Desk, loaded: LoadedTicket, new: Ticket, actor: Actor, v
     files: dict[str, str | bytes] = {loaded.path: ticketfile.updated_text(loaded.document, old, new)}
     files.update(added)
     for other_loaded, other_new in also:
-        validate_change(desk, other_loaded.ticket, other_new, other_loaded.path)
+        validate_change(desk, other_loaded.ticket, other_new, other_loaded.path, _lines(other_loaded))
         files[other_loaded.path] = ticketfile.updated_text(other_loaded.document, other_loaded.ticket, other_new)
     lines = changes.describe(old, new) + list(notes)
     for other_loaded, other_new in also:

@@ -118,12 +118,17 @@ def test_unknown_person_queue_priority(desk: Desk) -> None:
     check()
 
 
-def test_unknown_status_in_a_hand_edited_file_blocks_only_status_moves(desk: Desk) -> None:
+def test_a_ticket_check_refuses_is_refused_by_every_command_with_checks_message(desk: Desk) -> None:
     ticket = desk.new("x", "-q", "it-helpdesk")
     path = desk.file(ticket)
     path.write_text(path.read_text().replace("status: open", "status: opne"))
     desk.git("commit", "-qam", "typo")
-    desk.run("note", ticket, "-m", "notes still work")
+    checked = desk.run("check", ok=False).stdout.strip()
+    assert checked == (f"tickets/{ticket}.md:3: unknown status 'opne' (expected one of: new, open, pending, "
+                       "resolved, closed, rejected)")
+    head = desk.head()
+    assert desk.fails("note", ticket, "-m", "x") == f"gitdesk: error: {checked}", "the same message as check"
+    assert desk.head() == head, "nothing was committed on top of the broken file"
     assert desk.fails("resolve", ticket, "--note", "x") == (
         f"gitdesk: error: tickets/{ticket}.md: current status 'opne' is not in this desk's workflow "
         "(set a known status with gitdesk edit (known: new, open, pending, resolved, closed, rejected))")

@@ -224,7 +224,7 @@ def test_watchers_and_assignees_who_asked_hear_of_it(desk: Desk, tmp_path: Path)
 def test_canned_replies_answer_and_set_fields_in_one_commit(desk: Desk) -> None:
     ticket_id = desk.new("Outlook password", "-q", "it-helpdesk", "-r", "bob@customer.example")
     replies = desk.path / ".gitdesk" / "replies"
-    replies.mkdir(parents=True)
+    replies.mkdir(parents=True, exist_ok=True)
     (replies / "restart-outlook.md").write_text("---\nlabels: [outlook]\nstatus: pending\n---\n"
                                                 "Hi {{requester_name}}, please close Outlook, sign out of Office "
                                                 "and sign in again. Does {{title}} still happen?\n")

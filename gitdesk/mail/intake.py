@@ -468,7 +468,7 @@ def _ensure_writable(state: _State, target: str) -> None:
 
 def _validate(state: _State, target: str, new: Ticket) -> None:
     before = state.loaded[target].ticket if target in state.loaded else None
-    actions.validate_change(state.desk, before, new, state.desk.path_of(new.id))
+    actions.validate_change(state.desk, before, new, state.desk.path_of(new.id), strict=False)
 
 
 def _tell_agents(state: _State, old: Ticket, new: Ticket, incoming: Incoming, files: dict[str, bytes]) -> None:
