@@ -151,18 +151,28 @@ def play(desk: Desk, step: Step, story: dict[str, Any], who: str, ids: dict[str,
             labels=tuple(story.get("labels") or ()), body=story.get("body") or "",
         ), actor)
         ids[step.key] = result.ticket.id
-    elif verb in ("take", "unassign", "close"):
-        getattr(actions, verb)(desk, ticket, actor)
+    elif verb == "take":  # a story's take is a hand-over the team agreed on
+        actions.take(desk, ticket, actor, force=True)
+    elif verb == "unassign":
+        actions.unassign(desk, ticket, actor)
+    elif verb == "close":
+        actions.close(desk, ticket, actor)
     elif verb == "assign":
         actions.assign(desk, ticket, event["person"], actor)
-    elif verb in ("reply", "note", "ask"):
-        getattr(actions, verb)(desk, ticket, event["text"], actor)
+    elif verb == "reply":
+        actions.reply(desk, ticket, event["text"], actor)
+    elif verb == "note":
+        actions.note(desk, ticket, event["text"], actor)
+    elif verb == "ask":
+        actions.ask(desk, ticket, event["text"], actor)
     elif verb == "escalate":
         actions.escalate(desk, ticket, event.get("to"), event["reason"], actor)
     elif verb == "resolve":
         actions.resolve(desk, ticket, event["text"], actor)
-    elif verb in ("reopen", "reject"):
-        getattr(actions, verb)(desk, ticket, event.get("text"), actor)
+    elif verb == "reopen":
+        actions.reopen(desk, ticket, event.get("text"), actor)
+    elif verb == "reject":
+        actions.reject(desk, ticket, event.get("text"), actor)
     elif verb == "set":
         actions.set_field(desk, ticket, event["field"], str(event["value"]), actor)
     elif verb == "label":

@@ -312,7 +312,7 @@ def new_ticket(desk: Desk, spec: NewTicket, actor: Actor, now: datetime, existin
         category=spec.category or None,
         asset=clean_line(spec.asset) if spec.asset else None,
         labels=tuple(dict.fromkeys(spec.labels)),
-        assignee=_known_person(desk, spec.assignee) if spec.assignee else None,
+        assignee=_agent(desk, spec.assignee) if spec.assignee else None,
         extra=dict(spec.extra),
         description=ticketfile.escape_text(spec.body, section=False) if spec.body.strip() else "",
     )
@@ -341,8 +341,9 @@ def _fresh_id(desk: Desk, now: datetime, existing: ids.Taken) -> str:
 # --- assignment -----------------------------------------------------------------
 
 
-def _assign_to(desk: Desk, handle: str, who: str) -> Callable[[Ticket], Ticket]:
-    """Assign to ``handle`` (``who`` names them in messages), entering their queue if needed."""
+def _assign_to(desk: Desk, handle: str, who: str, *, force: bool = True) -> Callable[[Ticket], Ticket]:
+    """Assign to ``handle`` (``who`` names them in messages), entering their queue if needed;
+    without ``force``, a ticket another agent holds is not taken from them."""
 
     def mutate(ticket: Ticket) -> Ticket:
         queue = _queue_for(desk, ticket, handle)
@@ -351,19 +352,31 @@ def _assign_to(desk: Desk, handle: str, who: str) -> Callable[[Ticket], Ticket]:
                                   hint=f"set one first: gitdesk set {ticket.id} queue QUEUE")
         if ticket.assignee == handle:
             raise GitdeskError(f"{ticket.id} is already assigned to {who}")
+        if ticket.assignee and not force:
+            raise ValidationError(f"{ticket.id} is assigned to {ticket.assignee}",
+                                  hint=f"ask them, or take it anyway with gitdesk take {ticket.id} --force")
         return _out_of_intake(desk, replace(ticket, assignee=handle, queue=queue))
 
     return mutate
 
 
-def take(desk: Desk, typed_id: str, actor: Actor, *, mailer: Mailer | None = None) -> Outcome:
-    handle = actor.require_person("take tickets")
-    return _change(desk, typed_id, actor, "take", _assign_to(desk, handle, "you"), mailer)
+def _agent(desk: Desk, name: str) -> str:
+    """A person who works tickets, by handle or email: the only ones a ticket may be given to."""
+    handle = _known_person(desk, name)
+    if not desk.config.is_agent(handle):
+        raise ValidationError(f"{handle} works no queue, so cannot be given tickets",
+                              hint=f"add {handle} to a queue's members, or agent: true under people:")
+    return handle
+
+
+def take(desk: Desk, typed_id: str, actor: Actor, *, force: bool = False, mailer: Mailer | None = None) -> Outcome:
+    handle = actor.require_agent(desk.config, "take tickets")
+    return _change(desk, typed_id, actor, "take", _assign_to(desk, handle, "you", force=force), mailer)
 
 
 def assign(desk: Desk, typed_id: str, person: str, actor: Actor, *, mailer: Mailer | None = None) -> Outcome:
-    actor.require_person("assign tickets")
-    handle = _known_person(desk, person)
+    actor.require_agent(desk.config, "assign tickets")
+    handle = _agent(desk, person)
     return _change(desk, typed_id, actor, "assign", _assign_to(desk, handle, handle), mailer)
 
 
@@ -499,7 +512,7 @@ def ask(desk: Desk, typed_id: str, text: str, actor: Actor, *, mailer: Mailer | 
 
 def escalate(desk: Desk, typed_id: str, to: str | None, reason: str, actor: Actor,
              *, mailer: Mailer | None = None) -> Outcome:
-    handle = actor.require_person("escalate")
+    handle = actor.require_agent(desk.config, "escalate")
     why = _text(reason, "reason", "--reason TEXT")
     config = desk.config
 
@@ -525,11 +538,10 @@ def escalate(desk: Desk, typed_id: str, to: str | None, reason: str, actor: Acto
             raise ValidationError(f"{ticket.id} is already assigned to {person.handle}")
         if person.handle == handle:
             raise ValidationError("you cannot escalate a ticket to yourself", hint="use gitdesk take instead")
-        # Keep the queue if the person works it; else follow them to their own queue.
-        current = config.queues.get(ticket.queue or "")
-        theirs = config.queues_of(person.handle)
-        queue_name = ticket.queue if current and person.handle in current.members else \
-            (theirs[0] if theirs else ticket.queue)
+        _agent(desk, person.handle)
+        # A person is asked for help: the ticket stays in its queue (in theirs only when it had none).
+        queues = config.queues_of(person.handle)
+        queue_name = ticket.queue or (queues[0] if queues else None)
         return _out_of_intake(desk, replace(new, assignee=person.handle, queue=queue_name))
 
     return _change(desk, typed_id, actor, "escalate", mutate, mailer)
@@ -548,7 +560,7 @@ def log_time(desk: Desk, typed_id: str, duration: str, text: str | None, actor: 
 
 
 def resolve(desk: Desk, typed_id: str, note_text: str, actor: Actor, *, mailer: Mailer | None = None) -> Outcome:
-    handle = actor.require_person("resolve tickets")
+    handle = actor.require_agent(desk.config, "resolve tickets")
     resolution = ticketfile.escape_text(note_text or "")
     if not resolution.strip():
         raise ValidationError("a resolution note is required",
@@ -640,7 +652,7 @@ def set_field(desk: Desk, typed_id: str, field: str, value: str, actor: Actor,
         if name == "assignee":
             if cleared:
                 return replace(ticket, assignee=None)
-            handle = _known_person(desk, value.strip())
+            handle = _agent(desk, value.strip())
             return _out_of_intake(desk, replace(ticket, assignee=handle,
                                                 queue=_queue_for(desk, ticket, handle)))
         if name == "duplicate_of":

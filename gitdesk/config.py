@@ -276,7 +276,7 @@ def parse_config(text: str, path: str = CONFIG_PATH) -> Config:
     for handle, value in read.mapping(top.get("people"), "people").items():
         key = f"people.{handle}"
         read.name(handle, key)
-        fields = read.mapping(value, key, ("name", "email", "team", "away", "notify"))
+        fields = read.mapping(value, key, ("name", "email", "team", "away", "notify", "agent"))
         email = read.text(fields.get("email"), f"{key}.email")
         if email is not None:
             if "@" not in email or any(c.isspace() for c in email):
@@ -292,6 +292,7 @@ def parse_config(text: str, path: str = CONFIG_PATH) -> Config:
             team=read.text(fields.get("team"), f"{key}.team"),
             away=read.flag(fields.get("away"), f"{key}.away"),
             notify=read.flag(fields.get("notify"), f"{key}.notify"),
+            agent=read.flag(fields.get("agent"), f"{key}.agent"),
         )
 
     queues: dict[str, Queue] = {}

@@ -51,6 +51,15 @@ class Actor:
     person: Person | None
     email: str | None
 
+    def require_agent(self, config: Config, verb: str) -> str:
+        """The actor's handle; only people who work tickets (a queue's members, escalation
+        targets, people marked agent: true) may ``verb``."""
+        handle = self.require_person(verb)
+        if not config.is_agent(handle):
+            raise ValidationError(f"{handle} works no queue, so cannot {verb}",
+                                  hint=f"add {handle} to a queue's members, or agent: true under people:")
+        return handle
+
     def require_person(self, verb: str) -> str:
         """The actor's handle; only the desk's people may ``verb`` (a requester may not)."""
         if self.person is None:

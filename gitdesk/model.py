@@ -115,6 +115,7 @@ class Person:
     team: str | None = None
     away: bool = False  # skipped by automatic assignment
     notify: bool = False  # mail me about tickets I watch, and tickets escalated or assigned to me
+    agent: bool = False  # works tickets though in no queue (a lead, a specialist escalated to)
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,6 +237,14 @@ class Config:
         if found is not None:
             return found
         return self._by_email.get(handle_or_email.casefold())
+
+    def is_agent(self, handle: str) -> bool:
+        """Whether a person works tickets: a queue's member, an escalation target, or marked agent."""
+        person = self.people.get(handle)
+        if person is None:
+            return False
+        return person.agent or any(handle in queue.members or queue.escalate_to == handle
+                                   for queue in self.queues.values())
 
     def queues_of(self, handle: str) -> tuple[str, ...]:
         return tuple(name for name, queue in self.queues.items() if handle in queue.members)

@@ -307,6 +307,9 @@ def _ticket(front: frontmatter.FrontMatter, path: str | None) -> Ticket:
     title = text_field("title", required=True) or ""
     if not title.strip():
         raise TicketFormatError("title is empty", path=path, line=line_of("title"))
+    if "\n" in title.strip() or "\r" in title.strip():
+        raise TicketFormatError("the title must be one line", path=path, line=line_of("title"),
+                                hint="write it on the title: line itself, without | or >")
     extra = {key: value for key, value in data.items() if key not in KNOWN_FIELDS}
     for key in extra:
         if key in RESERVED_NAMES:

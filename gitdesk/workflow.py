@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from gitdesk.errors import GitdeskError, TransitionError, ValidationError
+from gitdesk.ids import id_pattern
 from gitdesk.model import REOPEN, Config, Ticket
 
 # The statuses the verbs move tickets to. A desk's config may rename or drop
@@ -85,6 +86,13 @@ def findings(config: Config, ticket: Ticket, path: str | None = None,
     if not is_email(ticket.requester) and ticket.requester not in config.people:
         add(ValidationError, "requester", f"unknown requester {ticket.requester!r}",
             "use an email address or a handle listed under people:")
+    pattern = id_pattern(config.id_prefix)
+    for field, values in (("duplicate_of", [ticket.duplicate_of] if ticket.duplicate_of else []),
+                          ("related", list(ticket.related))):
+        for value in values:
+            if not pattern.match(value):
+                add(ValidationError, field, f"{field}: {value!r} is not a ticket ID of this desk",
+                    f"IDs look like {config.id_prefix}-01JD8X4KQ7M3ZP2C4X; use gitdesk link ID --related OTHER")
     kb = ticket.extra.get("kb")
     if kb is not None and not isinstance(kb, bool):
         add(ValidationError, "kb", f"kb must be true or false, not {kb!r}",

@@ -70,7 +70,9 @@ def test_a_reply_by_the_requester_puts_a_pending_ticket_back_in_the_queue(desk: 
 
 def test_actor_trailer_names_who_acted_when_it_is_not_the_git_author(desk: Desk) -> None:
     ticket = desk.new("Desk lamp broken", "-q", "facilities")
-    desk.run("take", ticket, "--as", "gina")
+    assert desk.fails("take", ticket, "--as", "gina") == (
+        f"gitdesk: error: {ticket} is assigned to fred (ask them, or take it anyway with gitdesk take {ticket} --force)")
+    desk.run("take", ticket, "--as", "gina", "--force")
     assert "Gitdesk-Actor: gina" in desk.last_message()
     desk.run("note", ticket, "-m", "ordered a bulb", "--as", "alice")
     assert "Gitdesk-Actor" not in desk.last_message()
@@ -88,7 +90,7 @@ def test_escalate_records_the_reason_and_moves_the_ticket(desk: Desk) -> None:
     assert "### 2026-11-21T08:00:00Z alice — escalation to it-infra\nNeeds Exchange admin rights\n" in text
     desk.run("escalate", ticket, "--to", "bob", "--reason", "Bob knows this mailbox")
     text = desk.text(ticket)
-    assert "assignee: bob\n" in text and "queue: it-helpdesk\n" in text
+    assert "assignee: bob\n" in text and "queue: it-infra\n" in text, "a person is asked: the queue stays"
 
 
 def test_escalate_needs_a_reason_flag(desk: Desk) -> None:

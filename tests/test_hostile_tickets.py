@@ -118,3 +118,30 @@ def test_every_command_refuses_a_value_check_refuses_with_the_same_message(desk:
     listed = json.loads(desk.run("list", "--format", "json").stdout)["tickets"]
     assert [row["id"] for row in listed] == [ticket], "reading still works"
     assert os.path.exists(desk.file(ticket))
+
+
+def test_only_people_who_work_tickets_take_resolve_escalate_or_are_given_them(desk: Desk) -> None:
+    ticket = desk.new("Printer", "-q", "it-helpdesk")
+    assert desk.fails("take", ticket, "--as", "carol") == (
+        "gitdesk: error: carol works no queue, so cannot take tickets (add carol to a queue's members, or agent: "
+        "true under people:)")
+    assert "carol works no queue, so cannot be given tickets" in desk.fails("assign", ticket, "carol")
+    assert "carol works no queue" in desk.fails("set", ticket, "assignee", "carol")
+    assert "cannot resolve tickets" in desk.fails("resolve", ticket, "--as", "carol@example.com", "--note", "x")
+    assert "cannot escalate" in desk.fails("escalate", ticket, "--as", "bob@customer.example", "--reason", "x")
+    desk.run("assign", ticket, "dana")  # an escalation target works tickets, though in no member list here
+
+
+@pytest.mark.parametrize("front, message", [
+    ("title: |\n  Two\n  lines", "the title must be one line"),
+    ("related: [not-an-id]", "related: 'not-an-id' is not a ticket ID of this desk"),
+    ("duplicate_of: ../../etc", "duplicate_of: '../../etc' is not a ticket ID of this desk"),
+])
+def test_values_that_are_not_what_the_field_holds_are_refused(desk: Desk, front: str, message: str) -> None:
+    ticket = desk.new("Printer", "-q", "it-helpdesk")
+    text = desk.text(ticket).replace("title: Printer\n", "") if front.startswith("title") else desk.text(ticket)
+    desk.file(ticket).write_text(text.replace("labels: []", f"labels: []\n{front}"), encoding="utf-8")
+    desk.git("add", "-A")
+    assert message in desk.run("check", ok=False).stdout
+    desk.git("commit", "-qm", "hand edit", "--no-verify")
+    assert message in desk.fails("note", ticket, "-m", "x")

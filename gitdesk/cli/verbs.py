@@ -68,9 +68,12 @@ def _files(paths: Sequence[Path]) -> list[tuple[str, bytes]]:
 
 @click.command()
 @ticket_id
+@click.option("--force", is_flag=True, help="Take it even though another agent holds it.")
 @common
-def take(session: Session, ticket_id: str, fmt: str) -> None:
+def take(session: Session, ticket_id: str, force: bool, fmt: str) -> None:
     """Assign a ticket to yourself (a ticket in intake moves to your queue).
+
+    A ticket another agent holds is not taken from them without --force.
 
     \b
     Example:
@@ -78,7 +81,7 @@ def take(session: Session, ticket_id: str, fmt: str) -> None:
     """
     from gitdesk import actions
 
-    _done(session, actions.take(session.desk, ticket_id, session.actor(), mailer=mailer(session)), fmt)
+    _done(session, actions.take(session.desk, ticket_id, session.actor(), force=force, mailer=mailer(session)), fmt)
 
 
 @click.command()
