@@ -78,6 +78,9 @@ def find_root(start: Path) -> Path | None:
     return None
 
 
+MAX_TICKET_BYTES = 2 * 1024 * 1024  # a ticket is text: 2 MB is hundreds of long mails
+
+
 class Progress(Protocol):
     """Shows how long work is getting on: ``with desk.progress("Indexing", 5000) as advance:
     advance(100)``. Quiet by default; the command line shows a bar on a terminal."""
@@ -287,19 +290,30 @@ class Desk:
 
 
 def read_regular(full_path: str, shown: str) -> bytes:
-    """Read a ticket file without ever following a symlink."""
+    """Read a ticket file: never through a symlink, never blocking on a FIFO or a device
+    (opened non-blocking, judged by fstat before a byte is read), never a huge file."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
-        fd = os.open(full_path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        fd = os.open(full_path, flags)
     except FileNotFoundError:
         raise NotFound(f"no ticket file {shown}") from None
     except OSError as error:
         if error.errno == errno.ELOOP:
             raise UnsafePath("is a symbolic link; gitdesk never follows links",
                              path=shown, hint="replace the link with the ticket file itself") from None
-        raise
+        raise UnsafePath(f"cannot be read: {error.strerror or error}", path=shown,
+                         hint="tickets/ holds only ticket files; move it away") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise UnsafePath("is not a regular file (a folder, a pipe or a device)", path=shown,
+                         hint="tickets/ holds only ticket files; move it away")
+    if info.st_size > MAX_TICKET_BYTES:
+        os.close(fd)
+        raise TicketFormatError(f"is {info.st_size // 1024 // 1024} MB; a ticket file holds at most "
+                                f"{MAX_TICKET_BYTES // 1024 // 1024} MB", path=shown,
+                                hint="move large text into an attachment (attachments/<ID>/)")
     with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise UnsafePath("is not a regular file", path=shown)
         return handle.read()
 
 

@@ -145,3 +145,38 @@ def test_values_that_are_not_what_the_field_holds_are_refused(desk: Desk, front:
     assert message in desk.run("check", ok=False).stdout
     desk.git("commit", "-qm", "hand edit", "--no-verify")
     assert message in desk.fails("note", ticket, "-m", "x")
+
+
+def test_odd_files_named_like_tickets_never_hang_or_crash_a_command(desk: Desk, tmp_path: Path) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    real = desk.new("Printer", "-q", "it-helpdesk")
+    desk.run("resolve", real, "--note", "Roller replaced")
+    tickets = desk.path / "tickets"
+    os.mkfifo(tickets / "GD-01M84ZF6NW5EKB3QT1.md")
+    (tickets / "GD-01M84ZF6NW5EKB3QT2.md").mkdir()
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(tickets / "GD-01M84ZF6NW5EKB3QT3.md"))
+    huge = tickets / "GD-01M84ZF6NW5EKB3QT4.md"
+    huge.write_text(desk.text(real).replace(real, "GD-01M84ZF6NW5EKB3QT4") + "x" * (3 * 1024 * 1024))
+    commands = [["list"], ["list", "--all", "--format", "json"], ["show", "GD-01M84ZF6NW5EKB3QT1"],
+                ["note", "GD-01M84ZF6NW5EKB3QT2", "-m", "x"], ["show", "GD-01M84ZF6NW5EKB3QT4"],
+                ["search", "printer"], ["similar", "--text", "printer roller"], ["report", "workload"],
+                ["report", "queues"], ["kb", "build", "--no-commit"], ["site", "build", str(tmp_path / "site")],
+                ["export", "json"], ["log"], ["check"], ["reply", real, "-m", "still works"]]
+    for args in commands:
+        try:
+            done = subprocess.run([sys.executable, "-m", "gitdesk", *args], cwd=desk.path, capture_output=True,
+                                  text=True, timeout=60, env={**os.environ, "GITDESK_NO_PAGER": "1"})
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"gitdesk {' '.join(args)} hung")
+        assert done.returncode in (0, 1), (args, done.stderr)
+        assert "Traceback" not in done.stderr and "bug in gitdesk" not in done.stderr, (args, done.stderr)
+    server.close()
+    assert "is 3 MB; a ticket file holds at most 2 MB" in subprocess.run(
+        [sys.executable, "-m", "gitdesk", "show", "GD-01M84ZF6NW5EKB3QT4"], cwd=desk.path, capture_output=True,
+        text=True, timeout=60).stderr
+    desk.git("add", str(huge))
+    assert "a ticket file holds at most 2 MB" in desk.run("check", "--staged", ok=False).stdout

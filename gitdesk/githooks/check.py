@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from gitdesk import git, ids, paths, templates, ticketfile, workflow
 from gitdesk.config import CONFIG_PATH, parse_config
+from gitdesk.desk import MAX_TICKET_BYTES
 from gitdesk.errors import GitdeskError
 from gitdesk.mail import compose
 from gitdesk.model import Config, Ticket
@@ -132,6 +133,10 @@ def judge(snapshot: Snapshot, change: git.RawChange, old_bytes: bytes | None,
     if change.status == "U":
         return [Finding(path, "has an unresolved merge conflict", commit=commit,
                         hint="resolve it and git add the file")]
+    if new_bytes is not None and len(new_bytes) > MAX_TICKET_BYTES:
+        return [Finding(path, f"is {len(new_bytes) // 1024 // 1024} MB; a ticket file holds at most "
+                              f"{MAX_TICKET_BYTES // 1024 // 1024} MB", commit=commit,
+                        hint="move large text into an attachment (attachments/<ID>/)")]
     stem = name[:-3] if name.endswith(".md") else name
     not_ticket = Finding(path, "is not a ticket file", commit=commit,
                          hint="tickets/ holds only <ID>.md ticket files; move it elsewhere")
