@@ -455,9 +455,9 @@ def _address(read: _Reader, value: Any, key: str) -> str | None:
 def _mail(read: _Reader, raw: Mapping[str, Any], queues: Mapping[str, Any], categories: Mapping[str, str],
           priorities: Mapping[str, Any]) -> MailSettings:
     for key in raw:
-        if key not in ("address", "name", "aliases", "smtp", "max_attachment_bytes", "routes"):
+        if key not in ("address", "name", "aliases", "smtp", "max_attachment_bytes", "routes", "branch"):
             raise read.fail(f"mail.{key}", "unknown setting",
-                            "known: address, name, aliases, smtp, max_attachment_bytes, routes")
+                            "known: address, name, aliases, smtp, max_attachment_bytes, routes, branch")
     smtp = read.mapping(raw.get("smtp"), "mail.smtp")
     security = read.text(smtp.get("security"), "mail.smtp.security", "starttls") or "starttls"
     if security not in SMTP_SECURITY:
@@ -505,4 +505,17 @@ def _mail(read: _Reader, raw: Mapping[str, Any], queues: Mapping[str, Any], cate
         max_attachment_bytes=_size(read, raw.get("max_attachment_bytes"), "mail.max_attachment_bytes",
                                    MailSettings().max_attachment_bytes),
         routes=tuple(routes),
+        branch=_branch(read, raw.get("branch"), "mail.branch"),
     )
+
+
+# A branch name as Git allows it, without the odd corners (no leading '-', no '..',
+# no '@{'): it is passed to Git, so it must never read as an option or a revision.
+_BRANCH = re.compile(r"^(?!-)(?!.*\.\.)(?!.*@\{)(?!.*//)[A-Za-z0-9._/-]{1,100}(?<![./])$")
+
+
+def _branch(read: _Reader, value: Any, key: str) -> str | None:
+    text = read.text(value, key)
+    if text is not None and (not _BRANCH.match(text) or text.endswith(".lock")):
+        raise read.fail(key, f"not a branch name: {text!r}", "write the branch mail is sent from, e.g. main")
+    return text

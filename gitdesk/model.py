@@ -189,6 +189,7 @@ class MailSettings:
     smtp_security: str = "starttls"
     max_attachment_bytes: int = 10 * 1024 * 1024
     routes: tuple[Route, ...] = ()
+    branch: str | None = None  # the branch mail send delivers from; None: the remote's default, else main
 
 
 @dataclass(frozen=True, slots=True)
