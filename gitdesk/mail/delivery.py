@@ -20,8 +20,9 @@ Exactly once, keyed by Message-ID:
   refused, and the run fetches, integrates, re-reads the outbox and claims
   what is left. Only what a run claimed is sent. A claim older than
   ``CLAIM_TIMEOUT`` whose clone never recorded it may be taken over;
-- **the records**: a Message-ID already under ``sent/`` or ``undeliverable/``
-  is never sent again, whatever file brings it back into the outbox.
+- **the records**: a Message-ID recorded under ``sent/`` anywhere in the
+  history is never sent again, whatever brings it back into the outbox (a
+  revert, a merge, a copy under another name).
 
 A temporary failure (4xx, a dropped connection) leaves the message queued with
 ``outbox/<name>.retry`` (attempts, next attempt, last answer), committed so
@@ -650,32 +651,43 @@ def clone_id(repo: git.Repo) -> str:
 
 
 def delivered_ids(desk: Desk, commit: str) -> dict[str, str]:
-    """Message-ID -> its record under sent/ or undeliverable/ in ``commit``. The Message-ID of
-    each record blob is cached under .git/gitdesk/ by blob id (a blob never changes), so only
-    new records are read; the cache can be deleted at any time."""
-    records = {**_tree(desk, commit, SENT), **_tree(desk, commit, UNDELIVERABLE)}
-    if not records:
-        return {}
-    cache_path = desk.repo.state_dir / SENT_IDS
+    """Message-ID -> record of every message ever recorded under sent/ in the history of
+    ``commit``, not only in its tree: a revert of a mail-send commit brings the outbox file
+    back, never the right to send it again. The records seen are cached under .git/gitdesk/
+    with the commit they were read up to, so each run reads only the commits since; the
+    cache can be deleted at any time. (undeliverable/ does not count: that mail arrived
+    nowhere, and a person may queue it again.)"""
+    repo = desk.repo
+    cache_path = repo.state_dir / SENT_IDS
     try:
-        loaded = json.loads(cache_path.read_text(encoding="utf-8"))
-        cache: dict[str, str] = {str(k): str(v) for k, v in loaded.items()} if isinstance(loaded, dict) else {}
-    except (OSError, ValueError):
-        cache = {}
-    wanted = [blob.sha for blob in records.values()
-              if blob.sha not in cache and blob.mode in REGULAR and 0 <= blob.size <= MAX_MESSAGE_BYTES]
-    for start in range(0, len(wanted), 2000):
-        for sha, data in git.read_blobs(desk.repo, wanted[start:start + 2000]).items():
-            cache[sha] = message_id_of(data) or ""
-    current = {blob.sha for blob in records.values()}
-    if wanted or len(cache) != len(current):
+        cached = json.loads(cache_path.read_text(encoding="utf-8"))
+        tip = str(cached["tip"])
+        seen: dict[str, list[str]] = {str(blob): [str(value[0]), str(value[1])]
+                                      for blob, value in cached["records"].items()}
+    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
+        tip, seen = "", {}
+    if tip and git.run_result(repo, "merge-base", "--is-ancestor", tip, commit).returncode != 0:
+        tip, seen = "", {}  # history was rewritten under the cache: read it all again
+    if tip != commit:
+        out = git.run(repo, "log", "--format=", "--raw", "-z", "--no-renames", "--diff-filter=AM",
+                      f"{tip}..{commit}" if tip else commit, "--", desk.repo_path(SENT) + "/")
+        fields = out.split(b"\0")
+        added: dict[str, str] = {}
+        for index, meta in enumerate(fields[:-1]):
+            meta = meta.lstrip(b"\n")
+            if meta.startswith(b":"):
+                parts = meta.decode().split()
+                if len(parts) >= 4 and parts[1] in REGULAR and parts[3] not in seen:
+                    added[parts[3]] = fields[index + 1].decode("utf-8", "surrogateescape")[len(desk.prefix):]
+        shas = list(added)
+        for start in range(0, len(shas), 2000):
+            for sha, data in git.read_blobs(repo, shas[start:start + 2000]).items():
+                seen[sha] = [message_id_of(data) or "", added[sha]]
         with contextlib.suppress(OSError, GitdeskError):  # a cache that cannot be written is read again next time
-            desk.repo.state_dir.mkdir(parents=True, exist_ok=True)
-            transaction.atomic_write(cache_path, json.dumps({sha: cache[sha] for sha in current if sha in cache})
-                                     .encode())
+            repo.state_dir.mkdir(parents=True, exist_ok=True)
+            transaction.atomic_write(cache_path, json.dumps({"tip": commit, "records": seen}).encode())
     found: dict[str, str] = {}
-    for path, blob in sorted(records.items()):
-        message_id = cache.get(blob.sha)
+    for message_id, path in seen.values():
         if message_id:
             found.setdefault(message_id, path)
     return found
