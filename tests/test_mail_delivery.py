@@ -146,13 +146,14 @@ def use(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
 
 def queue(desk: Desk, *texts: str, requester: str = REQUESTER) -> tuple[str, list[str]]:
     """A ticket from ``requester`` and one reply --send per text, each committed to outbox/
-    (no SMTP host is set while they are written). Returns (ticket, outbox paths)."""
+    (no SMTP host is set while they are written). Returns (ticket, outbox paths in the order
+    they are sent: by name, which is by time, then by chance within the same second)."""
     ticket_id = desk.new("Outlook asks for my password", "-q", "it-helpdesk", "--requester", requester)
     queued = []
     for text in texts:
         desk.run("--as", "alice", "reply", ticket_id, "-m", text, "--send")
         queued += [path for path in desk.committed_files() if path.startswith("outbox/")]
-    return ticket_id, queued
+    return ticket_id, sorted(queued)
 
 
 def send(desk: Desk, *args: str, ok: bool = True) -> dict[str, Any]:
@@ -546,3 +547,138 @@ def test_an_unreachable_server_a_refused_login_or_bad_settings_change_nothing(ma
         assert mail_desk.fails("mail", "send") == expected
         assert mail_desk.head() == head and mail_desk.status() == "" and outbox(mail_desk) == queued
     assert not server.accepted
+
+
+# --- what is never sent ----------------------------------------------------------------------------
+
+
+def test_a_hostile_outbox_file_is_refused_alone_and_the_rest_goes(mail_desk: Desk, server: Server,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    _, queued = queue(mail_desk, "The real reply.")
+    good = GOOD.format(to=REQUESTER, mid="{mid}")
+    hostile = {
+        "outbox/garbage.eml": (b"\x00\x01\x02 not mail at all", "a header holds control characters"),
+        "outbox/no-id.eml": (handmade(good.replace("Message-ID: <{mid}@fernhill.example>\n", "")),
+                             "it has no Message-ID"),
+        "outbox/no-rcpt.eml": (handmade(good.replace(f"To: {REQUESTER}\n", "").format(mid="r")),
+                               "it has no recipient in To or Cc"),
+        "outbox/lf-injection.eml": (handmade(good.format(mid="lf")).replace(
+            b"Subject: Re: printer\r\n", b"Subject: Re: printer\nBcc: everyone@evil.example\r\n"),
+            "a header line ends in a bare line feed (header injection)"),
+        "outbox/cr-injection.eml": (handmade(good.format(mid="cr")).replace(
+            b"Subject: Re: printer\r\n", b"Subject: Re: printer\rBcc: everyone@evil.example\r\n"),
+            "a header line holds a bare carriage return (header injection)"),
+        "outbox/bcc.eml": (handmade(good.format(mid="b") + "Bcc: everyone@evil.example\n"),
+                           "it has a Bcc header; the desk sends only to To and Cc"),
+        "outbox/forged.eml": (handmade(good.format(mid="f").replace("help@fernhill.example", "ceo@fernhill.example")),
+                              "its From is not the desk's mail.address (the desk sends only as itself)"),
+        "outbox/not-an-address.eml": (handmade(good.format(mid="n").replace(REQUESTER, "root")),
+                                      "it has a recipient that is not an address: 'root'"),
+        "outbox/nested/inner.eml": (handmade(good.format(mid="i")), "not a plain file name directly in outbox/"),
+    }
+    for path, (data, _) in hostile.items():
+        commit_file(mail_desk, path, data)
+    os.symlink("../.gitdesk/config.yml", mail_desk.path / "outbox" / "link.eml")
+    mail_desk.git("add", "outbox/link.eml")
+    mail_desk.git("commit", "-qm", "a link", "--no-verify")
+    use(monkeypatch, server.env())
+    result = mail_desk.run("mail", "send", "--format", "json", ok=False)
+    assert result.exit_code == 1
+    assert result.stderr.strip() == ("gitdesk: error: 10 outbox files were refused and never sent (see the list "
+                                     "above; fix or remove them (git rm), then commit)")
+    report = json.loads(result.stdout)
+    assert outcomes(report) == {queued[0]: "sent", "outbox/link.eml": "refused",
+                                **{path: "refused" for path in hostile}}
+    details = {item["file"]: item["detail"] for item in report["messages"]}
+    for path, (_, reason) in hostile.items():
+        assert details[path].startswith(reason), (path, details[path])
+    assert details["outbox/link.eml"] == "is a symbolic link; never sent"
+    assert [e.rcpt_tos for e in server.accepted] == [[REQUESTER]], "only the real reply went out"
+    assert sorted(outbox(mail_desk)) == sorted([*hostile, "outbox/link.eml"]), "refused files stay for a person"
+
+
+def test_mail_goes_only_from_the_mail_branch_and_only_as_committed(mail_desk: Desk, server: Server,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    ticket_id = mail_desk.new("Outlook asks for my password", "-q", "it-helpdesk", "--requester", REQUESTER)
+    mail_desk.git("switch", "-q", "-c", "replies")
+    mail_desk.run("--as", "alice", "reply", ticket_id, "-m", "Drafted on a branch.", "--send")
+    on_branch = next(path for path in mail_desk.committed_files() if path.startswith("outbox/"))
+    use(monkeypatch, server.env())
+    assert mail_desk.fails("mail", "send") == (
+        "gitdesk: error: mail is sent only from the branch main (mail.branch); this is replies (run it on main "
+        "(git switch main) once the mail is merged there; nothing was sent)")
+    data = (mail_desk.path / on_branch).read_bytes()
+    mail_desk.git("switch", "-q", "main")
+    (mail_desk.path / "outbox").mkdir()
+    (mail_desk.path / on_branch).write_bytes(data)  # on main, but never committed
+    assert send(mail_desk, "--dry-run")["messages"] == [] and send(mail_desk)["messages"] == []
+    assert not server.accepted and mail_desk.git("status", "--porcelain", "-uall") == f"?? {on_branch}\n"
+
+    mail_desk.git("add", on_branch)
+    mail_desk.git("commit", "-qm", "the reviewed mail")
+    (mail_desk.path / on_branch).write_bytes(data.replace(b"Drafted on a branch.", b"Edited after review!"))
+    report = send(mail_desk, ok=False)
+    assert outcomes(report) == {on_branch: "refused"} and not server.accepted
+    assert report["messages"][0]["detail"].startswith("has uncommitted changes; only what is committed is sent")
+
+    mail_desk.git("checkout", "--", on_branch)
+    mail_desk.configure(mail_desk.config + "  branch: support\n", "mail goes out from support")
+    assert "mail is sent only from the branch support (mail.branch); this is main" in mail_desk.fails("mail", "send")
+    mail_desk.configure(mail_desk.config.replace("  branch: support\n", "  branch: --upload-pack=evil\n"), "bad")
+    error = mail_desk.fails("mail", "send")
+    assert error.startswith("gitdesk: error: .gitdesk/config.yml:") and error.endswith(
+        ": mail.branch: not a branch name: '--upload-pack=evil' (write the branch mail is sent from, e.g. main)")
+
+
+def test_a_message_already_delivered_is_never_sent_again(mail_desk: Desk, server: Server,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    _, queued = queue(mail_desk, "Hello")
+    use(monkeypatch, server.env())
+    send(mail_desk)
+    mail_desk.git("revert", "--no-edit", "HEAD")  # the outbox file comes back
+    assert outbox(mail_desk) == queued
+    report = send(mail_desk)
+    assert outcomes(report) == {queued[0]: "duplicate"} and len(server.accepted) == 1
+    assert report["messages"][0]["detail"].startswith("already delivered (sent/2026-11/")
+    assert outbox(mail_desk) == [] and mail_desk.last_message().startswith("mail-send: 1 already sent\n")
+
+
+def test_the_author_of_delivery_notes_is_intakes_mail_system() -> None:
+    from gitdesk.mail import delivery, intake
+
+    assert delivery.MAIL_SYSTEM == intake.MAIL_SYSTEM
+
+
+# --- review before send, in CI ------------------------------------------------------------------
+
+
+def test_replies_reviewed_in_a_pull_request_go_out_once_after_the_merge(team: tuple[Desk, Desk, Path],
+                                                                         server: Server, tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    alice, _, origin = team
+    ticket_id = alice.new("Outlook asks for my password", "-q", "it-helpdesk", "--requester", REQUESTER)
+    alice.git("push", "-q")
+    # An agent (or an automation) writes the reply on a branch and opens a pull request.
+    alice.git("switch", "-q", "-c", "reply-bob")
+    alice.run("--as", "alice", "reply", ticket_id, "-m", "Please restart Outlook.", "--send")
+    alice.git("push", "-q", "-u", "origin", "reply-bob")
+    shown = git(origin, "diff", "--name-only", "main...reply-bob").split()
+    mail = next(path for path in shown if path.startswith("outbox/"))
+    assert git(origin, "show", f"reply-bob:{mail}").count("Please restart Outlook.") == 1, "the PR shows the mail"
+
+    use(monkeypatch, server.env())
+    ci = member(origin, tmp_path / "ci-pr", "ci", monkeypatch)  # a CI job on the pull request's branch
+    ci.git("switch", "-q", "reply-bob")
+    assert "mail is sent only from the branch main" in ci.fails("mail", "send")
+    assert not server.accepted
+
+    alice.git("switch", "-q", "main")  # the reviewer merges
+    alice.git("merge", "-q", "--no-ff", "--no-edit", "reply-bob")
+    alice.git("push", "-q")
+    for run in ("ci-main-1", "ci-main-2"):  # the job on main, after the merge and again later
+        ci = member(origin, tmp_path / run, "ci", monkeypatch)
+        ci.run("mail", "send")
+    assert len(server.accepted) == 1 and server.accepted[0].rcpt_tos == [REQUESTER]
+    alice.run("sync")
+    assert outbox(alice) == [] and records(alice) == [mail.replace("outbox/", "sent/2026-11/")]
+    assert alice.git("log", "--format=%s", "--", "sent/").splitlines() == ["mail-send: 1 sent"]
