@@ -448,6 +448,15 @@ def test_a_temporary_failure_waits_with_back_off_and_goes_later(mail_desk: Desk,
     assert outbox(mail_desk) == [] and records(mail_desk) == [queued[0].replace("outbox/", "sent/2026-11/")]
 
 
+def test_a_server_hanging_up_delays_one_message_and_the_next_goes_on_a_new_connection(
+        mail_desk: Desk, server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    _, queued = queue(mail_desk, "First.", "Second.")
+    use(monkeypatch, server.env())
+    server.answers["DATA"] = ["421 4.3.2 Service shutting down"]
+    assert outcomes(send(mail_desk)) == {queued[0]: "retry", queued[1]: "sent"}
+    assert len(server.accepted) == 1 and outbox(mail_desk) == [queued[0], retry_file(queued[0])]
+
+
 def test_three_days_of_temporary_failures_count_as_permanent(mail_desk: Desk, server: Server,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     ticket_id, queued = queue(mail_desk, "Hello")

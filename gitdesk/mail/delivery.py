@@ -173,13 +173,11 @@ class Answer:
 class Rejected(Exception):
     """The server would not take one message: ``temporary`` for 4xx, else permanent."""
 
-    def __init__(self, answer: str, *, temporary: bool, recipients: Sequence[str] = (),
-                 connection_lost: bool = False) -> None:
+    def __init__(self, answer: str, *, temporary: bool, recipients: Sequence[str] = ()) -> None:
         super().__init__(answer)
         self.answer = answer
         self.temporary = temporary
         self.recipients = tuple(recipients)  # the ones refused; all of them when empty
-        self.connection_lost = connection_lost
 
 
 class SenderRefused(GitdeskError):
@@ -290,7 +288,7 @@ class Connection:
 
         client = self._client
         if client is None:
-            raise Rejected("no connection to the SMTP server", temporary=True, connection_lost=True)
+            raise Rejected("no connection to the SMTP server", temporary=True)
         try:
             options: list[str] = []
             if not data.isascii() and client.has_extn("8bitmime"):
@@ -302,9 +300,9 @@ class Connection:
                 options.append("SMTPUTF8")
             code, text = client.mail(sender, options)
             if code != 250:
-                self._reset()
-                if code == 421 or 400 <= code < 500:
-                    raise Rejected(_reply(code, text), temporary=True, connection_lost=code == 421)
+                self._after_refusal(code)
+                if 400 <= code < 500:
+                    raise Rejected(_reply(code, text), temporary=True)
                 raise SenderRefused(f"the SMTP server {self.smtp.where} refuses mail from {sender}: "
                                     f"{_reply(code, text)}",
                                     hint="check mail.address and that the SMTP user may send as it; "
@@ -313,27 +311,34 @@ class Connection:
             for recipient in recipients:
                 code, text = client.rcpt(recipient)
                 if code == 421:
-                    raise Rejected(_reply(code, text), temporary=True, connection_lost=True)
+                    self._after_refusal(code)
+                    raise Rejected(_reply(code, text), temporary=True)
                 if code not in (250, 251):
                     refused.append((recipient, _reply(code, text)))
             if len(refused) == len(recipients):
-                self._reset()
+                self._after_refusal(0)
                 temporary = any(answer.startswith("4") for _, answer in refused)
                 raise Rejected(refused[0][1], temporary=temporary, recipients=[address for address, _ in refused])
             code, text = client.data(data)
             if code != 250:
-                self._reset()
-                raise Rejected(_reply(code, text), temporary=400 <= code < 500, connection_lost=code == 421)
+                self._after_refusal(code)
+                raise Rejected(_reply(code, text), temporary=400 <= code < 500)
             return Answer(_reply(code, text), tuple(refused))
         except smtplib.SMTPResponseException as error:  # DATA refused before the message went
-            self._reset()
-            raise Rejected(_reply(error.smtp_code, error.smtp_error), temporary=400 <= error.smtp_code < 500,
-                           connection_lost=error.smtp_code == 421) from None
+            self._after_refusal(error.smtp_code)
+            raise Rejected(_reply(error.smtp_code, error.smtp_error),
+                           temporary=400 <= error.smtp_code < 500) from None
         except (smtplib.SMTPException, OSError) as error:  # the connection dropped or timed out
             self.close()
             raise Rejected(f"the connection to {self.smtp.where} was lost: "
-                           f"{clean_line(str(error)) or type(error).__name__}"[:200],
-                           temporary=True, connection_lost=True) from None
+                           f"{clean_line(str(error)) or type(error).__name__}"[:200], temporary=True) from None
+
+    def _after_refusal(self, code: int) -> None:
+        """Ready the session for the next message: 421 means the server is hanging up."""
+        if code == 421:
+            self.close()
+        else:
+            self._reset()
 
     def _reset(self) -> None:
         client = self._client
