@@ -691,3 +691,56 @@ def test_replies_reviewed_in_a_pull_request_go_out_once_after_the_merge(team: tu
     alice.run("sync")
     assert outbox(alice) == [] and records(alice) == [mail.replace("outbox/", "sent/2026-11/")]
     assert alice.git("log", "--format=%s", "--", "sent/").splitlines() == ["mail-send: 1 sent"]
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def ci_checkout(kind: str, origin: Path, path: Path) -> None:
+    """A clone as the CI service leaves it before the recipe's own steps run."""
+    if kind == "github":  # what actions/checkout does on a push to main
+        path.mkdir()
+        for args in (["init", "-q"], ["remote", "add", "origin", str(origin)],
+                     ["fetch", "-q", "origin", "+refs/heads/main:refs/remotes/origin/main"],
+                     ["checkout", "-q", "--force", "-B", "main", "refs/remotes/origin/main"]):
+            git(path, *args)
+    else:  # GitLab's runner: a clone at the pipeline's commit, HEAD detached
+        subprocess.run(["git", "clone", "-q", str(origin), str(path)], check=True)
+        git(path, "checkout", "-q", "--detach", "origin/main")
+        git(path, "remote", "set-head", "origin", "-d")
+    git(path, "config", "user.name", "gitdesk mail")
+    git(path, "config", "user.email", "help@fernhill.example")
+
+
+@pytest.mark.parametrize("kind", ["github", "gitlab"])
+def test_the_ci_recipes_send_what_was_merged(kind: str, team: tuple[Desk, Desk, Path], server: Server,
+                                             tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import yaml
+
+    alice, _, origin = team
+    _, queued = queue(alice, "Reviewed and merged.")
+    alice.run("sync")
+    recipe = yaml.safe_load((ROOT / "docs" / "ci" / ("mail-send.yml" if kind == "github"
+                                                     else "mail-send.gitlab-ci.yml")).read_text())
+    if kind == "github":
+        job = recipe["jobs"]["send"]
+        assert recipe["permissions"]["contents"] == "write"
+        assert job["steps"][0]["with"]["fetch-depth"] == 0
+        step = next(step for step in job["steps"] if step.get("name") == "Deliver the outbox")
+        assert "GITDESK_SMTP_HOST" in step["env"] and "GITDESK_SMTP_PASSWORD" in step["env"]
+        script = [step["run"]]
+    else:
+        job = recipe["gitdesk-mail-send"]
+        assert job["variables"]["GIT_DEPTH"] == "0" and "GITDESK_SMTP_HOST" in job["variables"]
+        script = [line.replace("$CI_COMMIT_BRANCH", "main").replace('"', "") for line in job["script"]
+                  if line.startswith(("git checkout", "git branch"))] + [job["script"][-1]]
+    assert script[-1] == "gitdesk mail send"
+    runner = tmp_path / f"runner-{kind}"
+    ci_checkout(kind, origin, runner)
+    use(monkeypatch, server.env())
+    for line in script[:-1]:
+        git(runner, *line.split()[1:])
+    Desk(runner, monkeypatch).run("mail", "send")
+    assert len(server.accepted) == 1
+    alice.run("sync")
+    assert outbox(alice) == [] and records(alice) == [queued[0].replace("outbox/", "sent/2026-11/")]
