@@ -714,14 +714,19 @@ class Delivery:
     message_id: str | None = None
     to: tuple[str, ...] = ()
     detail: str = ""
+    event: str | None = None  # reply, question, … when the message says (X-Gitdesk-Event)
 
     @property
     def path(self) -> str:
         return f"{OUTBOX}/{self.name}"
 
+    @classmethod
+    def of(cls, queued: Queued, outcome: str, detail: str) -> Delivery:
+        return cls(queued.name, outcome, queued.ticket, queued.message_id, queued.recipients, detail, queued.event)
+
     def as_record(self) -> dict[str, object]:
-        return {"file": self.path, "outcome": self.outcome, "ticket": self.ticket, "message_id": self.message_id,
-                "to": list(self.to), "detail": self.detail}
+        return {"file": self.path, "outcome": self.outcome, "ticket": self.ticket, "event": self.event,
+                "message_id": self.message_id, "to": list(self.to), "detail": self.detail}
 
 
 @dataclass
@@ -882,13 +887,13 @@ def _plan(desk: Desk, accepted: Mapping[str, Accepted], only: set[str] | None, n
         if only is not None and queued.message_id not in only:
             continue
         if path in dirty:
-            plan.items.append(Delivery(name, "refused", queued.ticket, queued.message_id, queued.recipients,
-                                       "has uncommitted changes; only what is committed is sent (commit or "
+            plan.items.append(Delivery.of(queued, "refused",
+                                 "has uncommitted changes; only what is committed is sent (commit or "
                                        "discard them)"))
             continue
         if queued.message_id in first_of:
-            plan.items.append(Delivery(name, "refused", queued.ticket, queued.message_id, queued.recipients,
-                                       f"has the same Message-ID as {OUTBOX}/{first_of[queued.message_id]}, "
+            plan.items.append(Delivery.of(queued, "refused",
+                                 f"has the same Message-ID as {OUTBOX}/{first_of[queued.message_id]}, "
                                        "which is the one sent"))
             continue
         first_of[queued.message_id] = name
@@ -900,15 +905,15 @@ def _plan(desk: Desk, accepted: Mapping[str, Accepted], only: set[str] | None, n
         claim = Claim.read(blobs.get(claim_blob.sha, b"")) if claim_blob else None
         retry = Retry.read(blobs.get(retry_blob.sha, b"")) if retry_blob else None
         if claim is not None and claim.clone != clone and now - claim.at < CLAIM_TIMEOUT:
-            plan.items.append(Delivery(name, "claimed", queued.ticket, queued.message_id, queued.recipients,
-                                       f"being sent by clone {claim.clone} since {format_utc(claim.at)}"))
+            plan.items.append(Delivery.of(queued, "claimed",
+                                 f"being sent by clone {claim.clone} since {format_utc(claim.at)}"))
             continue
         if queued.message_id in accepted:
             plan.accepted.append((queued, accepted[queued.message_id]))
             continue
         if retry is not None and retry.next_attempt > now:
-            plan.items.append(Delivery(name, "waiting", queued.ticket, queued.message_id, queued.recipients,
-                                       f"next attempt at {format_utc(retry.next_attempt)} (attempt "
+            plan.items.append(Delivery.of(queued, "waiting",
+                                 f"next attempt at {format_utc(retry.next_attempt)} (attempt "
                                        f"{retry.attempts} failed: {retry.last_answer})"))
             continue
         plan.due.append(_Due(queued, retry, claim))
@@ -919,20 +924,19 @@ def _would(plan: _Plan, clone: str) -> list[Delivery]:
     """The plan as a dry run shows it."""
     items = list(plan.items)
     for queued, record in plan.duplicates:
-        items.append(Delivery(queued.name, "duplicate", queued.ticket, queued.message_id, queued.recipients,
-                              f"already delivered ({record}): would be removed from the outbox, not sent"))
+        items.append(Delivery.of(queued, "duplicate",
+                                 f"already delivered ({record}): would be removed from the outbox, not sent"))
     for queued, accepted in plan.accepted:
-        items.append(Delivery(queued.name, "recorded", queued.ticket, queued.message_id, queued.recipients,
-                              f"the server took it at {format_utc(accepted.at)} ({accepted.answer}): would be "
-                              "recorded, not sent again"))
+        items.append(Delivery.of(queued, "recorded",
+                                 f"the server took it at {format_utc(accepted.at)} ({accepted.answer}): would be "
+                                 "recorded, not sent again"))
     for due in plan.due:
         notes = []
         if due.retry:
             notes.append(f"attempt {due.retry.attempts + 1}")
         if due.claim and due.claim.clone != clone:
             notes.append(f"takes over the claim clone {due.claim.clone} left at {format_utc(due.claim.at)}")
-        items.append(Delivery(due.queued.name, "would-send", due.queued.ticket, due.queued.message_id,
-                              due.queued.recipients, "; ".join(notes)))
+        items.append(Delivery.of(due.queued, "would-send", "; ".join(notes)))
     return sorted(items, key=lambda item: item.name)
 
 
@@ -1082,7 +1086,8 @@ def _record(desk: Desk, batch: Sequence[_Done], host: str) -> tuple[str | None, 
             files[record] = _stamped(queued.data, stamp)
             new.add(record)
             verb = "undeliverable" if undeliverable else "sent"
-            lines.append(f"{message} {verb} to {', '.join(queued.recipients)}: {done.answer}"[:300])
+            what = f" ({queued.event})" if queued.event else ""
+            lines.append(f"{message}{what} {verb} to {', '.join(queued.recipients)}: {done.answer}"[:300])
             if undeliverable or done.refused:
                 problem = _add_note(desk, done, record, host, notes, dirty_tickets)
                 if problem:
@@ -1142,7 +1147,8 @@ def send(desk: Desk, *, only: Collection[str] | None = None, dry_run: bool = Fal
     ``only``: the Message-IDs to send now (others wait for the next run). ``dry_run``:
     list what would be sent; send, fetch and change nothing. Problems before anything
     was sent raise a one-line ``GitdeskError`` and leave the outbox as it was; a problem
-    after mail went out is in ``result.error``, with what was done."""
+    after mail went out is in ``result.error``, with what was done. Takes the desk lock
+    itself (for each commit): call it after an action's commit, never inside one."""
     repo = desk.repo
     sender = desk.config.mail.address
     if not sender:
@@ -1161,20 +1167,20 @@ def send(desk: Desk, *, only: Collection[str] | None = None, dry_run: bool = Fal
             paths.inside(repo.top, desk.repo_path(folder))
     result = DeliveryResult(branch, str(upstream) if upstream else None, dry_run)
     wanted = None if only is None else set(only)
-    clone = clone_id(repo)
     journal = Journal(repo.state_dir / JOURNAL)
     with desk_lock(repo.state_dir, name=SEND_LOCK):  # one run per clone; other commands go on meanwhile
+        clone = clone_id(repo)
         connection: Connection | None = None
         try:
             plan = _claimed_plan(desk, upstream, journal, wanted, clone, dry_run, smtp, result)
-            if plan is None:
-                return result
-            connection = plan[1]
-            _deliver(desk, plan[0], connection, sender, clone, chunk, upstream, result)
+            if plan is not None:
+                connection = plan[1]
+                _deliver(desk, plan[0], connection, sender, clone, chunk, upstream, result)
         finally:
             if connection is not None:
                 connection.close()
-        _tidy(desk, journal, upstream)
+        if not dry_run:
+            _tidy(desk, journal, upstream)
     return result
 
 
@@ -1229,7 +1235,8 @@ def _deliver(desk: Desk, plan: _Plan, connection: Connection | None, sender: str
         try:
             commit, problems = _record(desk, done, host)
         except GitdeskError as error:
-            result.items.extend(_delivery(item, f"{_detail(item)}; NOT recorded") for item in done)
+            result.items.extend(Delivery.of(item.queued, item.outcome, f"{_detail(item)}; NOT recorded")
+                                for item in done)
             raise GitdeskError(f"mail went out but its record could not be committed: {error.message}",
                                hint="fix that, then run gitdesk mail send again: it records what was sent "
                                     "from its journal and sends nothing twice") from None
@@ -1238,7 +1245,8 @@ def _deliver(desk: Desk, plan: _Plan, connection: Connection | None, sender: str
         said = dict(problem.split(": ", 1) for problem in problems)
         for item in done:
             extra = said.get(f"{OUTBOX}/{item.queued.name}")
-            result.items.append(_delivery(item, _detail(item) + (f"; {extra}" if extra else "")))
+            result.items.append(Delivery.of(item.queued, item.outcome,
+                                            _detail(item) + (f"; {extra}" if extra else "")))
 
     try:
         with desk.progress("Sending mail", len(plan.due)) as advance:
@@ -1307,11 +1315,6 @@ def _detail(done: _Done) -> str:
         return "not tried: the run stopped; still queued"
     refused = f"; refused for {', '.join(address for address, _ in done.refused)}" if done.refused else ""
     return done.answer + refused
-
-
-def _delivery(done: _Done, detail: str) -> Delivery:
-    queued = done.queued
-    return Delivery(queued.name, done.outcome, queued.ticket, queued.message_id, queued.recipients, detail)
 
 
 def _tidy(desk: Desk, journal: Journal, upstream: Upstream | None) -> None:
