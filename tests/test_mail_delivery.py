@@ -412,6 +412,57 @@ def test_without_the_remote_nothing_is_sent(team: tuple[Desk, Desk, Path], serve
     assert not server.accepted and alice.head() == head and outbox(alice) == queued
 
 
+def test_a_clone_killed_after_its_claim_finishes_its_own_claims_from_its_journal(
+        team: tuple[Desk, Desk, Path], server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    alice, dan, origin = team
+    _, queued = queue(alice, "First answer.", "Second answer.")
+    alice.run("sync")
+    server.block_mail = 2
+    process = gitdesk_process(alice, "mail", "send", env=server.env())
+    try:
+        assert server.blocked.wait(60), process.communicate()
+        os.kill(process.pid, signal.SIGKILL)
+    finally:
+        process.wait()
+    claims = [subject for subject in remote_log(origin) if subject.startswith("mail-send: clone")]
+    assert len(claims) == 1 and len(server.accepted) == 1, "claimed both, one sent, then killed"
+    dan.run("sync")
+    use(monkeypatch, server.env())
+    assert outcomes(send(dan)) == {path: "claimed" for path in queued}, "Alice's claims keep Dan away"
+
+    process = gitdesk_process(alice, "mail", "send", "--format", "json", env=server.env())
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err
+    assert outcomes(json.loads(out)) == {queued[0]: "recorded", queued[1]: "sent"}
+    assert len(server.accepted) == 2 and len(set(server.message_ids())) == 2
+    assert [s for s in remote_log(origin) if s.startswith("mail-send: clone")] == claims, "no second claim"
+    dan.run("sync")
+    assert outbox(dan) == [] and len(records(dan)) == 2
+
+
+def test_a_claim_whose_clone_never_came_back_is_taken_over_after_six_hours(
+        team: tuple[Desk, Desk, Path], server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    alice, dan, _ = team
+    _, queued = queue(alice, "Stuck behind a dead runner.", "Held back by a forged claim.")
+    alice.run("sync")
+    dan.run("sync")
+    for path, when in zip(queued, ("2026-11-23T12:00:00Z", "2030-01-01T00:00:00Z"), strict=True):
+        (dan.path / path.replace(".eml", ".claim")).write_text(f"clone: 0123456789ab\nclaimed: {when}\n")
+    dan.git("add", "outbox")
+    dan.git("commit", "-qm", "claims of a CI runner that was thrown away", "--no-verify")
+    dan.git("push", "-q")
+    use(monkeypatch, server.env())
+    alice.at("2026-11-23T13:00:00Z")
+    report = send(alice)
+    assert outcomes(report) == {queued[0]: "claimed", queued[1]: "sent"}, "a claim from the future is no claim"
+    assert report["messages"][0]["detail"] == "being sent by clone 0123456789ab since 2026-11-23T12:00:00Z"
+    alice.at("2026-11-23T18:01:00Z")
+    assert outcomes(send(alice)) == {queued[0]: "sent"}
+    record = (alice.path / queued[0].replace("outbox/", "sent/2026-11/")).read_bytes()
+    assert b"\r\nX-Gitdesk-Takeover: claim of clone 0123456789ab from 2026-11-23T12:00:00Z\r\n" in record
+    assert len(server.accepted) == 2 and outbox(alice) == []
+
+
 # --- failures -----------------------------------------------------------------------------------
 
 

@@ -75,6 +75,7 @@ CLAIM_ATTEMPTS = 5  # claims refused because another clone pushed first, before 
 RETRY_FIRST = timedelta(minutes=5)  # the first wait after a temporary failure; doubled each time
 RETRY_LONGEST = timedelta(hours=6)
 GIVE_UP_AFTER = timedelta(days=3)  # a temporary failure this long counts as permanent
+CLOCK_SKEW = timedelta(hours=1)  # clones' clocks differ; a claim or failure later than this is made up
 JOURNAL_KEPT = timedelta(days=30)  # a journal entry whose message left the outbox another way
 MAX_MESSAGE_BYTES = 25 * 1024 * 1024  # more than any mail server takes
 MAX_RECIPIENTS = 50
@@ -531,11 +532,13 @@ class Claim:
                 f"clone: {self.clone}\nclaimed: {format_utc(self.at)}\n")
 
     @classmethod
-    def read(cls, data: bytes) -> Claim | None:
+    def read(cls, data: bytes, now: datetime) -> Claim | None:
+        """The claim in a file, or None when it cannot be one of ours: unreadable, or dated
+        in the future (a claim made to hold a message back forever)."""
         values = _fields(data[:4096].decode("utf-8", "replace"))
         at = _time(values.get("claimed"))
         clone = clean_line(values.get("clone", ""))[:40]
-        return cls(clone, at) if clone and at else None
+        return cls(clone, at) if clone and at and at <= now + CLOCK_SKEW else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -551,12 +554,16 @@ class Retry:
                 f"next-attempt: {format_utc(self.next_attempt)}\nlast-answer: {clean_line(self.last_answer)[:200]}\n")
 
     @classmethod
-    def read(cls, data: bytes) -> Retry | None:
+    def read(cls, data: bytes, now: datetime) -> Retry | None:
+        """The state in a file, or None (the message is simply tried again) when it is
+        unreadable or says what no run writes: a failure in the future, a wait beyond the
+        give-up time (a file made to hold a message back forever)."""
         values = _fields(data[:4096].decode("utf-8", "replace"))
         first, due = _time(values.get("first-failure")), _time(values.get("next-attempt"))
         attempts = values.get("attempts", "")
-        if not (first and due and attempts.isdigit()):
-            return None  # unreadable: the message is simply tried again
+        if not (first and due and attempts.isdigit()) or first > now + CLOCK_SKEW \
+                or due > first + GIVE_UP_AFTER + RETRY_LONGEST:
+            return None
         return cls(min(int(attempts), 1000), first, due, clean_line(values.get("last-answer", ""))[:200])
 
     @classmethod
@@ -902,8 +909,8 @@ def _plan(desk: Desk, accepted: Mapping[str, Accepted], only: set[str] | None, n
             continue
         claim_blob = tree.get(f"{OUTBOX}/{queued.stem}.claim")
         retry_blob = tree.get(f"{OUTBOX}/{queued.stem}.retry")
-        claim = Claim.read(blobs.get(claim_blob.sha, b"")) if claim_blob else None
-        retry = Retry.read(blobs.get(retry_blob.sha, b"")) if retry_blob else None
+        claim = Claim.read(blobs.get(claim_blob.sha, b""), now) if claim_blob else None
+        retry = Retry.read(blobs.get(retry_blob.sha, b""), now) if retry_blob else None
         if claim is not None and claim.clone != clone and now - claim.at < CLAIM_TIMEOUT:
             plan.items.append(Delivery.of(queued, "claimed",
                                  f"being sent by clone {claim.clone} since {format_utc(claim.at)}"))
@@ -1291,11 +1298,9 @@ def _send_one(connection: Connection, journal: Journal, sender: str, due: _Due, 
             retry = Retry.after(due.retry, error.answer, now)
             if now - retry.first_failure < GIVE_UP_AFTER:
                 return _Done(queued, "retry", now, error.answer, retry=retry, takeover=takeover)
-            answer_text = f"{error.answer} (no delivery in {GIVE_UP_AFTER.days} days)"
-            return _Done(queued, "undeliverable", now, answer_text, tuple((address, error.answer) for address in
-                                                                          (error.recipients or queued.recipients)))
         refused = tuple((address, error.answer) for address in (error.recipients or queued.recipients))
-        return _Done(queued, "undeliverable", now, error.answer, refused, takeover=takeover)
+        final = f"{error.answer} (no delivery in {GIVE_UP_AFTER.days} days)" if error.temporary else error.answer
+        return _Done(queued, "undeliverable", now, final, refused, takeover=takeover)
     now = clock.now()
     # The journal first: from here on, a crash must not send this message again.
     journal.add(Accepted(queued.message_id, queued.name, now, answer.text, answer.refused))
