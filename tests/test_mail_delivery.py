@@ -795,3 +795,16 @@ def test_the_ci_recipes_send_what_was_merged(kind: str, team: tuple[Desk, Desk, 
     assert len(server.accepted) == 1
     alice.run("sync")
     assert outbox(alice) == [] and records(alice) == [queued[0].replace("outbox/", "sent/2026-11/")]
+
+
+def test_only_the_messages_asked_for_go_now(mail_desk: Desk, server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`only` is the shortcut for `reply --send` where SMTP is set: queue the file, send just it."""
+    from gitdesk.desk import Desk as Library
+    from gitdesk.mail import delivery
+
+    _, queued = queue(mail_desk, "Earlier, still waiting.", "This one now.")
+    now = str(parse((mail_desk.path / queued[1]).read_bytes())["Message-ID"])
+    use(monkeypatch, server.env())
+    result = delivery.send(Library.open(mail_desk.path), only=[now])
+    assert [(item.path, item.outcome) for item in result.items] == [(queued[1], "sent")]
+    assert server.message_ids() == [now] and outbox(mail_desk) == [queued[0]] and result.error is None
