@@ -534,10 +534,12 @@ def _mail(read: _Reader, raw: Mapping[str, Any], queues: Mapping[str, Any], cate
         routes=tuple(routes),
         sign_as=_choice(read, raw.get("sign_as"), "mail.sign_as", SIGN_AS),
         notify=_notify(read, raw.get("notify"), "mail.notify", partial=False),
+        branch=_branch(read, raw.get("branch"), "mail.branch"),
     )
 
 
-MAIL_KEYS = ("address", "name", "aliases", "smtp", "max_attachment_bytes", "routes", "sign_as", "notify")
+MAIL_KEYS = ("address", "name", "aliases", "smtp", "max_attachment_bytes", "routes", "sign_as", "notify",
+             "branch")
 
 
 def _choice(read: _Reader, value: Any, key: str, choices: tuple[str, ...]) -> str:
@@ -563,3 +565,15 @@ def _notify(read: _Reader, raw: Any, key: str, *, partial: bool) -> dict[str, tu
                                 "use [requester, cc], [requester], or [] (or true / false)")
         found[event] = audience
     return found
+
+
+# A branch name as Git allows it, without the odd corners (no leading '-', no '..',
+# no '@{'): it is passed to Git, so it must never read as an option or a revision.
+_BRANCH = re.compile(r"^(?!-)(?!.*\.\.)(?!.*@\{)(?!.*//)[A-Za-z0-9._/-]{1,100}(?<![./])$")
+
+
+def _branch(read: _Reader, value: Any, key: str) -> str | None:
+    text = read.text(value, key)
+    if text is not None and (not _BRANCH.match(text) or text.endswith(".lock")):
+        raise read.fail(key, f"not a branch name: {text!r}", "write the branch mail is sent from, e.g. main")
+    return text

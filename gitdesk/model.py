@@ -196,6 +196,7 @@ class MailSettings:
     smtp_security: str = "starttls"
     max_attachment_bytes: int = 10 * 1024 * 1024
     routes: tuple[Route, ...] = ()
+    branch: str | None = None  # the branch mail send delivers from; None: the remote's default, else main
     sign_as: str = "agent"  # agent: mail names the agent; desk: only the desk's name
     notify: Mapping[str, tuple[str, ...]] = field(
         default_factory=lambda: {event: MAIL_AUDIENCES for event in MAIL_EVENTS})

@@ -144,8 +144,8 @@ class Desk:
     def commits(self) -> int:
         return int(self.git("rev-list", "--count", "HEAD").strip())
 
-    def last_message(self) -> str:
-        return self.git("log", "-1", "--format=%B")
+    def last_message(self, rev: str = "HEAD") -> str:
+        return self.git("log", "-1", "--format=%B", rev)
 
     def committed_files(self, rev: str = "HEAD") -> list[str]:
         return [line for line in self.git("show", "--name-only", "--format=", "-z", rev).split("\0") if line.strip()]

@@ -34,6 +34,12 @@ def from_mail(desk: Desk, tmp_path: Path) -> str:
     return ticket_id
 
 
+def text_of(mail: EmailMessage) -> str:
+    part = mail.get_body(("plain",))
+    assert part is not None
+    return str(part.get_content()).replace("\r\n", "\n")
+
+
 def parse(raw: bytes) -> EmailMessage:
     parsed = email.message_from_bytes(raw, policy=email.policy.default)
     assert isinstance(parsed, EmailMessage)
@@ -84,9 +90,10 @@ def test_without_smtp_the_mail_is_committed_to_the_outbox_and_the_answer_threads
     assert sent["To"] == "bob.meyer@gmail.com"
     assert sent["From"] == '"Alice Agent (Fernhill IT)" <help@fernhill.example>'
     assert sent["Subject"] == f"Re: Outlook fragt ständig nach dem Passwort – every hour [{ticket_id}]"
-    assert sent["In-Reply-To"] == "<CAH7x9+Zq3vR1kYp0=u8dQm5TgW@mail.gmail.com>"
+    assert sent["In-Reply-To"].startswith(f"<{ticket_id}.acknowledgement."), "after the desk's acknowledgement"
+    assert "<CAH7x9+Zq3vR1kYp0=u8dQm5TgW@mail.gmail.com>" in sent["References"]
     assert sent["X-Gitdesk-Desk"] == "Fernhill IT"
-    body = sent.get_content()
+    body = text_of(sent)
     assert "Please restart Outlook." in body and "AD sync" not in body, "internal notes never go out"
     assert sent["Message-ID"] in mail_desk.text(ticket_id), "the ticket remembers its own mail"
 
@@ -100,26 +107,30 @@ def test_without_smtp_the_mail_is_committed_to_the_outbox_and_the_answer_threads
 
 def test_a_reply_goes_out_over_a_real_smtp_server(mail_desk: Desk, tmp_path: Path, smtp_server: Collector) -> None:
     ticket_id = from_mail(mail_desk, tmp_path)
+    smtp_server.envelopes.clear()  # the acknowledgement waited in outbox/; --send delivers only this reply
     mail_desk.run("--as", "alice", "reply", ticket_id, "-m", "Your password was reset.", "--send")
     assert len(smtp_server.envelopes) == 1
     envelope = smtp_server.envelopes[0]
     assert envelope.rcpt_tos == ["bob.meyer@gmail.com"] and envelope.mail_from == "help@fernhill.example"
     sent = parse(envelope.original_content)
-    assert f"[{ticket_id}]" in sent["Subject"] and "Your password was reset." in sent.get_content()
-    assert "mailed to bob.meyer@gmail.com" in mail_desk.last_message()
-    assert not (mail_desk.path / "outbox").exists()
+    assert f"[{ticket_id}]" in sent["Subject"] and "Your password was reset." in text_of(sent)
+    assert "mail to bob.meyer@gmail.com queued in outbox/" in mail_desk.last_message(rev="HEAD~1")
+    assert "Gitdesk-Action: mail-send" in mail_desk.last_message(), "the delivery is recorded in a commit"
+    delivered = [p for p in mail_desk.committed_files() if p.startswith("sent/")]
+    assert len(delivered) == 1 and b"X-Gitdesk-Delivered:" in (mail_desk.path / delivered[0]).read_bytes()
 
 
-def test_a_failed_send_changes_nothing(mail_desk: Desk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_send_leaves_the_mail_queued_and_says_so(mail_desk: Desk, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     ticket_id = from_mail(mail_desk, tmp_path)
-    before, head = mail_desk.text(ticket_id), mail_desk.head()
     monkeypatch.setenv("GITDESK_SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("GITDESK_SMTP_PORT", str(free_port()))  # nobody listens there
     monkeypatch.setenv("GITDESK_SMTP_SECURITY", "none")
     error = mail_desk.fails("--as", "alice", "reply", ticket_id, "-m", "Hello", "--send")
-    assert error.startswith("gitdesk: error: could not send the mail via 127.0.0.1:")
-    assert "nothing was sent or changed" in error
-    assert mail_desk.text(ticket_id) == before and mail_desk.head() == head and mail_desk.status() == ""
+    assert "the change is committed and its mail waits in outbox/" in error
+    queued = [p for p in mail_desk.committed_files() if p.startswith("outbox/")]
+    assert len(queued) == 1 and "Hello" in text_of(parse((mail_desk.path / queued[0]).read_bytes()))
+    assert mail_desk.status() == "", "nothing half-written"
 
 
 def test_nothing_in_a_ticket_can_add_a_mail_header(mail_desk: Desk, tmp_path: Path) -> None:
@@ -129,6 +140,9 @@ def test_nothing_in_a_ticket_can_add_a_mail_header(mail_desk: Desk, tmp_path: Pa
     title_line = next(line for line in text.splitlines() if line.startswith("title:"))
     path.write_text(text.replace(title_line, 'title: "Hi\\r\\nBcc: everyone@evil.example\\r\\n\\r\\nInjected body"'))
     mail_desk.git("commit", "-qam", "hand edit")
+    assert "the title must be one line" in mail_desk.fails("--as", "alice", "reply", ticket_id, "-m", "Hello")
+    mail_desk.git("revert", "--no-edit", "HEAD")
+    mail_desk.run("--as", "alice", "set", ticket_id, "title", "Hi\r\nBcc: everyone@evil.example\r\n\r\nInjected body")
     mail_desk.run("--as", "alice", "reply", ticket_id, "-m", "Hello", "--send")
     queued = next(p for p in mail_desk.committed_files() if p.startswith("outbox/"))
     raw = (mail_desk.path / queued).read_bytes()
@@ -157,7 +171,7 @@ def test_mail_settings_that_cannot_work_are_refused_in_one_line(mail_desk: Desk,
 
 def answer_to(sent: EmailMessage, body: str, number: int, sender: str = "bob.meyer@gmail.com") -> bytes:
     """The requester's answer to a mail we sent, as their mail program would write it (quoting it)."""
-    quoted = "\n".join("> " + line for line in sent.get_content().splitlines())
+    quoted = "\n".join("> " + line for line in text_of(sent).splitlines())
     return (f"From: {sender}\nTo: help@fernhill.example\nSubject: Re: {sent['Subject']}\n"
             f"In-Reply-To: {sent['Message-ID']}\nMessage-ID: <rating-{number}@mail.gmail.com>\n"
             f"Content-Type: text/plain; charset=utf-8\n\n{body}\n\nOn Mon, Fernhill IT wrote:\n{quoted}\n").encode()
@@ -169,14 +183,13 @@ def test_feedback_asked_for_by_mail_comes_back_to_the_desk_not_the_ticket(mail_d
     error = mail_desk.fails("--as", "alice", "feedback", "request", ticket_id)
     assert "is open, not finished" in error and not smtp_server.envelopes
     mail_desk.run("--as", "alice", "resolve", ticket_id, "--note", "Re-entered the password in Credential Manager.")
-    head = mail_desk.head()
-    mail_desk.run("--as", "alice", "feedback", "request", ticket_id)
-    assert mail_desk.head() == head, "sent over SMTP: nothing to commit"
+    smtp_server.envelopes.clear()
+    mail_desk.run("--as", "alice", "feedback", "request", ticket_id, "--send")
+    assert "Gitdesk-Action: feedback-request" in mail_desk.last_message(rev="HEAD~1"), "queued in its own commit"
     request = parse(smtp_server.envelopes[0].original_content)
-    assert request["Subject"] == f"How did we do? Outlook fragt ständig nach dem Passwort – every hour " \
-                                 f"[{ticket_id}] [feedback]"
+    assert request["Subject"] == f"How did we do? Outlook fragt ständig nach dem Passwort – every hour [{ticket_id}]"
     assert request["From"] == "Fernhill IT <help@fernhill.example>", "signed by the desk, not the agent"
-    assert "Alice" not in request.get_content()
+    assert "Alice" not in text_of(request)
 
     resolved = mail_desk.text(ticket_id)
     taken = intake(mail_desk, "eml", eml(tmp_path, answer_to(request, "Score: 4/5 - quick, but I had to\nask twice.",

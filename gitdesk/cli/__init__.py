@@ -35,7 +35,7 @@ SECTIONS: tuple[tuple[str, dict[str, str]], ...] = (
                                          "kb": "knowledge:kb", "site": "knowledge:site"}),
     ("Reports and the record", {"report": "data:report", "log": "data:log", "feedback": "data:feedback",
                                 "export": "data:export", "import": "data:import_"}),
-    ("Mail", {"intake": "mail:intake"}),
+    ("Mail", {"intake": "mail:intake", "mail": "delivery:mail"}),
     ("Setting up and sharing", {"init": "tickets:init", "sync": "githooks:sync", "check": "githooks:check",
                                 "hooks": "githooks:hooks"}),
 )

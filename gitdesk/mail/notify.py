@@ -24,7 +24,7 @@ from email.message import EmailMessage
 from gitdesk import clock, templates, workflow
 from gitdesk.actions import CC, WATCHERS, Mail
 from gitdesk.desk import Actor, Desk
-from gitdesk.errors import ValidationError
+from gitdesk.errors import GitdeskError, ValidationError
 from gitdesk.mail import compose
 from gitdesk.mail.message import thread_ids, with_thread_id
 from gitdesk.model import ESCALATION, QUESTION, REJECTION, REOPEN, REPLY, Config, Ticket
@@ -96,6 +96,8 @@ class Mailer:
             return []
         event, kind = step
         config = self.desk.config
+        if self.send:
+            actor.require_person("mail the requester")
         if actor.person is None or workflow.is_requester(config, new, actor.id):
             return []  # a requester's own words are not mailed back to them
         audience = compose_audience(config, new, event, forced=self.send is True)
@@ -266,7 +268,20 @@ def recent_acknowledgements(desk: Desk, since: datetime) -> dict[str, datetime]:
 
 
 def deliver_now(desk: Desk, message_ids: Sequence[str]) -> list[str]:
-    """Deliver these queued messages at once when SMTP is set up here (``--send``);
-    what happened, in lines for people. Otherwise they wait for ``gitdesk mail send``."""
-    del desk
-    return [f"queued: {len(message_ids)} mail(s) wait in outbox/ for gitdesk mail send"]
+    """Deliver these queued messages at once when SMTP is set up here (``--send``): lines
+    that say what happened. Without SMTP they wait for ``gitdesk mail send``. A failure is
+    raised as one line: the action is committed and the mail stays queued."""
+    from gitdesk.mail import delivery
+
+    if delivery.smtp_settings(desk.config) is None:
+        return ["the mail waits in outbox/ for gitdesk mail send (no SMTP server is set here)"]
+    try:
+        result = delivery.send(desk, only=set(message_ids))
+    except GitdeskError as error:
+        raise GitdeskError(f"{error.message}; the change is committed and its mail waits in outbox/",
+                           path=error.path, line=error.line, hint=error.hint) from None
+    lines = [f"mail to {', '.join(item.to)}: {item.outcome}" + (f" ({item.detail})" if item.detail else "")
+             for item in result.items if item.message_id in message_ids]
+    if result.error is not None:
+        raise result.error
+    return lines

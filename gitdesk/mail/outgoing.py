@@ -9,11 +9,10 @@ Every header value is made one line first, and the standard library's
 email policy refuses line breaks in headers, so nothing a ticket says can
 add a header.
 
-SMTP settings come from ``mail.smtp`` in the config, overridden by
-``GITDESK_SMTP_HOST``, ``_PORT``, ``_USER``, ``_SECURITY``; the password only
-ever from ``GITDESK_SMTP_PASSWORD``. Without a host, mail goes to
-``outbox/`` in the desk, committed with the reply, for whatever relay the
-team runs.
+SMTP settings and sending live in ``mail/delivery.py`` (``smtp_settings``,
+``send_now``), which also delivers ``outbox/`` with ``gitdesk mail send``.
+Without a host, mail goes to ``outbox/`` in the desk, committed with the
+reply, for ``gitdesk mail send`` (or whatever relay the team runs).
 """
 
 from __future__ import annotations
@@ -21,7 +20,6 @@ from __future__ import annotations
 import email.errors
 import email.policy
 import email.utils
-import os
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,39 +30,12 @@ from gitdesk import actions, clock, workflow
 from gitdesk.actions import Outcome
 from gitdesk.desk import Actor, Desk
 from gitdesk.errors import GitdeskError, ValidationError
+from gitdesk.mail.delivery import OUTBOX, Smtp, send_now, smtp_settings
 from gitdesk.mail.message import LOOP_HEADER, thread_ids, with_thread_id
 from gitdesk.model import Config, Person, Ticket
 from gitdesk.text import clean_line
 
-OUTBOX = "outbox"
 REFERENCES_KEPT = 10  # References grows with a thread; mail programs need only the recent ones
-
-
-@dataclass(frozen=True, slots=True)
-class Smtp:
-    host: str
-    port: int
-    user: str | None
-    password: str | None
-    security: str  # starttls | ssl | none
-
-
-def smtp_settings(config: Config) -> Smtp | None:
-    """Where to send mail, or None when mail goes to outbox/."""
-    mail = config.mail
-    host = os.environ.get("GITDESK_SMTP_HOST") or mail.smtp_host
-    if not host:
-        return None
-    security = os.environ.get("GITDESK_SMTP_SECURITY") or mail.smtp_security
-    if security not in ("starttls", "ssl", "none"):
-        raise ValidationError(f"GITDESK_SMTP_SECURITY: unknown security {security!r}", hint="use starttls, ssl or none")
-    port_text = os.environ.get("GITDESK_SMTP_PORT")
-    try:
-        port = int(port_text) if port_text else mail.smtp_port or {"starttls": 587, "ssl": 465}.get(security, 25)
-    except ValueError:
-        raise ValidationError(f"GITDESK_SMTP_PORT: not a port number: {port_text!r}") from None
-    return Smtp(host, port, os.environ.get("GITDESK_SMTP_USER") or mail.smtp_user,
-                os.environ.get("GITDESK_SMTP_PASSWORD"), security)
 
 
 def recipient(config: Config, ticket: Ticket) -> str:
@@ -122,27 +93,7 @@ def compose(config: Config, ticket: Ticket, text: str, agent: Person | None, now
 
 def send(message: EmailMessage, smtp: Smtp) -> None:
     """Hand the message to the SMTP server; a failure is a one-line error and nothing is sent."""
-    import smtplib
-    import ssl
-
-    try:
-        if smtp.security == "ssl":
-            client: smtplib.SMTP = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=30,
-                                                    context=ssl.create_default_context())
-        else:
-            client = smtplib.SMTP(smtp.host, smtp.port, timeout=30)
-        with client:
-            if smtp.security == "starttls":
-                client.starttls(context=ssl.create_default_context())
-            if smtp.user:
-                if smtp.password is None:
-                    raise GitdeskError("mail.smtp.user is set but GITDESK_SMTP_PASSWORD is not",
-                                       hint="set GITDESK_SMTP_PASSWORD; nothing was sent or changed")
-                client.login(smtp.user, smtp.password)
-            client.send_message(message)
-    except (smtplib.SMTPException, OSError) as error:
-        raise GitdeskError(f"could not send the mail via {smtp.host}:{smtp.port}: {clean_line(str(error))}",
-                           hint="nothing was sent or changed; check mail.smtp and try again") from None
+    send_now(message, smtp)
 
 
 def outbox_path(ticket_id: str, now: datetime) -> str:
