@@ -293,7 +293,7 @@ def mail_send_desk(messages: int) -> Path:
                                "--requester", "bob.meyer@gmail.example", "--format", "json"], cwd=path, check=True,
                               capture_output=True)
         from gitdesk.desk import Desk
-        from gitdesk.mail import outgoing
+        from gitdesk.mail import compose, notify
 
         desk = Desk.open(path)
         ticket = desk.find(json.loads(made.stdout)["id"]).ticket
@@ -301,9 +301,10 @@ def mail_send_desk(messages: int) -> Path:
         (path / "outbox").mkdir()
         for number in range(messages):
             now = start + timedelta(seconds=number)
-            message = outgoing.compose(desk.config, ticket, f"Reply number {number}: please restart Outlook.",
-                                       desk.config.person("alice"), now, [])
-            (path / outgoing.outbox_path(ticket.id, now)).write_bytes(message.as_bytes())
+            letter = compose.Letter("reply", ticket, f"Reply number {number}: please restart Outlook.",
+                                    "bob.meyer@gmail.example", agent=desk.config.person("alice"))
+            message = compose.message(desk.config, desk.root, letter, now, [])
+            (path / notify.outbox_path(ticket.id, now, str(message["Message-ID"]))).write_bytes(message.as_bytes())
         subprocess.run(["git", "add", "outbox"], cwd=path, check=True)
         subprocess.run(["git", "commit", "-qm", f"{messages} replies queued"], cwd=path, check=True)
         subprocess.run(["git", "tag", "bench-before-send"], cwd=path, check=True)

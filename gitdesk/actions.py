@@ -68,7 +68,7 @@ class Mail:
 
 
 class Mailer(Protocol):
-    """What an action mails, given what it did (``gitdesk.mail.outgoing.Mailer`` is one).
+    """What an action mails, given what it did (``gitdesk.mail.notify.Mailer`` is one).
     Called with the changed ticket before the commit; None: no mail."""
 
     def __call__(self, verb: str, old: Ticket, new: Ticket, actor: Actor) -> Mail | None: ...

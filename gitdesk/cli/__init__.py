@@ -35,7 +35,7 @@ SECTIONS: tuple[tuple[str, dict[str, str]], ...] = (
                                          "kb": "knowledge:kb", "site": "knowledge:site"}),
     ("Reports and the record", {"report": "data:report", "log": "data:log", "feedback": "data:feedback",
                                 "export": "data:export", "import": "data:import_"}),
-    ("Mail", {"intake": "mail:intake", "mail": "delivery:mail"}),
+    ("Mail", {"intake": "mail:intake", "mail": "mail:mail"}),
     ("Setting up and sharing", {"init": "tickets:init", "sync": "githooks:sync", "check": "githooks:check",
                                 "hooks": "githooks:hooks"}),
 )
@@ -64,7 +64,7 @@ class Gitdesk(click.Group):
             for name in commands:
                 command = self.get_command(ctx, name)
                 if command is not None and not command.hidden:
-                    rows.append((name, command.get_short_help_str(formatter.width - 20)))
+                    rows.append((name, command.get_short_help_str(limit=150)))
             with formatter.section(title):
                 formatter.write_dl(rows)
 

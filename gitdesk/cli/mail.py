@@ -1,4 +1,4 @@
-"""Mail in: gitdesk intake."""
+"""Mail: gitdesk intake takes it in; gitdesk mail send delivers the outbox."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from gitdesk.cli.options import Session, desk_options, format_option, pass_session
+from gitdesk.cli.options import CONTEXT, Session, desk_options, format_option, pass_session
 from gitdesk.errors import GitdeskError
 
 
@@ -44,3 +44,51 @@ def intake(session: Session, kind: str, path: Path, fmt: str) -> None:
         failed = result.count("failed")
         raise GitdeskError(f"{counted(failed, 'message')} {'was' if failed == 1 else 'were'} not taken in",
                            hint="see the list above; run the same intake again to retry them")
+
+
+@click.group(name="mail", context_settings=CONTEXT)
+def mail() -> None:
+    """Mail out: deliver what the desk's actions queued in outbox/.
+
+    \b
+    Example:
+      gitdesk mail send --dry-run
+      gitdesk mail send
+    """
+
+
+@mail.command(name="send")
+@click.option("--dry-run", is_flag=True, help="List what would be sent; send, fetch and change nothing.")
+@format_option()
+@desk_options
+@pass_session
+def send(session: Session, dry_run: bool, fmt: str) -> None:
+    """Deliver the committed outbox/ of the mail branch, each message exactly once.
+
+    Each message goes to the SMTP server (mail.smtp, GITDESK_SMTP_*) and
+    moves to sent/YYYY-MM/ with the server's answer, in one commit per run.
+    With an upstream, the messages are first claimed by a pushed commit, so
+    two clones never send the same one. A temporary failure waits in
+    outbox/NAME.retry and is tried again later; a permanent one moves to
+    undeliverable/ and becomes an internal note on its ticket. Exits 1 when
+    an outbox file was refused or the run stopped early. See docs/outbox.md.
+
+    \b
+    Examples:
+      gitdesk mail send --dry-run
+      GITDESK_SMTP_HOST=smtp.example.com GITDESK_SMTP_PASSWORD=… gitdesk mail send
+      gitdesk mail send --format json
+    """
+    from gitdesk.errors import GitdeskError
+    from gitdesk.mail import delivery
+    from gitdesk.render import views
+    from gitdesk.text import counted
+
+    result = delivery.send(session.desk, dry_run=dry_run)
+    views.mail_send(result, fmt)
+    if result.error is not None:
+        raise result.error
+    refused = result.count("refused")
+    if refused:
+        raise GitdeskError(f"{counted(refused, 'outbox file')} {'was' if refused == 1 else 'were'} refused "
+                           "and never sent", hint="see the list above; fix or remove them (git rm), then commit")

@@ -1,1 +1,2 @@
-"""Mail: reading a message, HTML to text, attachments, intake, outgoing mail."""
+"""Mail: reading a message and HTML to text, intake, composing mail (templates, who hears
+what), and delivering the outbox."""

@@ -30,679 +30,60 @@ every clone sees it; after ``GIVE_UP_AFTER`` it counts as permanent. A
 permanent failure (5xx) moves it to ``undeliverable/`` and adds an internal
 note to its ticket naming the recipient and the status code.
 
-SMTP settings: ``mail.smtp`` in the config, overridden by ``GITDESK_SMTP_HOST``,
-``_PORT``, ``_USER``, ``_SECURITY``; the password only ever from
-``GITDESK_SMTP_PASSWORD``, and only to the host named in ``GITDESK_SMTP_HOST``
-(a commit can change the config, never the environment), never in clear text
-beyond localhost. ``GITDESK_SMTP_CAFILE`` names a CA to trust besides the
-system's. See docs/outbox.md.
+How the server is reached is ``gitdesk.mail.smtp``; the outbox, claims, retries
+and the journal are ``gitdesk.mail.outbox``. See docs/outbox.md.
 """
 
 from __future__ import annotations
 
 import contextlib
-import email.parser
-import email.policy
-import email.utils
-import json
 import os
-import re
-import secrets
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from email.message import EmailMessage
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gitdesk import clock, git, ids, paths, ticketfile, transaction, workflow
+from gitdesk import clock, git, paths, ticketfile, transaction
 from gitdesk.clock import format_utc
 from gitdesk.desk import Desk, LoadedTicket
 from gitdesk.errors import GitdeskError, GitError, ValidationError
 from gitdesk.lock import desk_lock
-from gitdesk.model import NOTE, Config, Entry, Ticket
+from gitdesk.model import NOTE, Entry, Ticket
 from gitdesk.text import clean_line, counted
 
 if TYPE_CHECKING:
-    import smtplib
+    pass
 
-OUTBOX = "outbox"
-SENT = "sent"
-UNDELIVERABLE = "undeliverable"
+from gitdesk.mail.outbox import (
+    _NAME,
+    GIVE_UP_AFTER,
+    JOURNAL,
+    MAX_MESSAGE_BYTES,
+    OUTBOX,
+    REGULAR,
+    SENT,
+    UNDELIVERABLE,
+    Accepted,
+    Claim,
+    Journal,
+    Queued,
+    Retry,
+    check_message,
+    clone_id,
+    delivered_ids,
+    tree,
+)
+from gitdesk.mail.smtp import Connection, Rejected, SenderRefused, Smtp, smtp_settings, status_code
+
 CHUNK = 200  # messages recorded per commit: a crash loses at most this many records (the journal has them)
 CLAIM_TIMEOUT = timedelta(hours=6)  # a claim this old, never recorded, was left by a clone that died
 CLAIM_ATTEMPTS = 5  # claims refused because another clone pushed first, before giving up
-RETRY_FIRST = timedelta(minutes=5)  # the first wait after a temporary failure; doubled each time
-RETRY_LONGEST = timedelta(hours=6)
-GIVE_UP_AFTER = timedelta(days=3)  # a temporary failure this long counts as permanent
-CLOCK_SKEW = timedelta(hours=1)  # clones' clocks differ; a claim or failure later than this is made up
 JOURNAL_KEPT = timedelta(days=30)  # a journal entry whose message left the outbox another way
-MAX_MESSAGE_BYTES = 25 * 1024 * 1024  # more than any mail server takes
-MAX_RECIPIENTS = 50
-TIMEOUT = 30.0  # seconds for one SMTP command
-LOOPBACK = ("localhost", "127.0.0.1", "::1", "[::1]")
 # The author of notes about mail that could not be delivered: the same as intake's bounce
 # notes (mail/intake.py MAIL_SYSTEM; not imported from there, which would import in a circle).
 MAIL_SYSTEM = "mail-system"
-
-JOURNAL = "mail-journal"
-CLONE_ID = "mail-clone-id"
-SENT_IDS = "mail-sent-ids.json"
 SEND_LOCK = "mail-send.lock"
-
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,150}\.eml$")
-_MESSAGE_ID = re.compile(r"^<[\x21-\x3b\x3d\x3f-\x7e]{1,200}@[\x21-\x3b\x3d\x3f-\x7e]{1,200}>$")
-_FIELD = re.compile(rb"^[\x21-\x39\x3b-\x7e]+:")
-_ENHANCED = re.compile(r"^([245]\.\d{1,3}\.\d{1,3})\b")
 _REJECTED = ("rejected", "fetch first", "non-fast-forward", "failed to update ref", "cannot lock ref")
-REGULAR = ("100644", "100755")
-
-
-# --- SMTP settings ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Smtp:
-    host: str
-    port: int
-    user: str | None
-    password: str | None
-    security: str  # starttls | ssl | none
-    cafile: str | None = None  # a CA to trust besides the system's (GITDESK_SMTP_CAFILE)
-
-    @property
-    def where(self) -> str:
-        return f"{self.host}:{self.port}"
-
-
-def is_loopback(host: str) -> bool:
-    return host.strip().lower() in LOOPBACK
-
-
-def smtp_settings(config: Config) -> Smtp | None:
-    """Where to send mail, or None when no SMTP host is set (mail waits in outbox/).
-
-    The password is only ever used with ``GITDESK_SMTP_HOST``: the config's host can be
-    changed by any commit (a pull request, a merge), the environment cannot, so a commit
-    can never redirect the password to another server. It never crosses the network in
-    clear text: with security ``none`` it is only sent to localhost."""
-    mail = config.mail
-    pinned = os.environ.get("GITDESK_SMTP_HOST")
-    host = pinned or mail.smtp_host
-    if not host:
-        return None
-    security = os.environ.get("GITDESK_SMTP_SECURITY") or mail.smtp_security
-    if security not in ("starttls", "ssl", "none"):
-        raise ValidationError(f"GITDESK_SMTP_SECURITY: unknown security {security!r}", hint="use starttls, ssl or none")
-    port_text = os.environ.get("GITDESK_SMTP_PORT")
-    try:
-        port = int(port_text) if port_text else mail.smtp_port or {"starttls": 587, "ssl": 465}.get(security, 25)
-    except ValueError:
-        raise ValidationError(f"GITDESK_SMTP_PORT: not a port number: {port_text!r}") from None
-    if not 0 < port < 65536:
-        raise ValidationError(f"GITDESK_SMTP_PORT: not a port number: {port_text!r}")
-    user = os.environ.get("GITDESK_SMTP_USER") or mail.smtp_user
-    password = os.environ.get("GITDESK_SMTP_PASSWORD") or None
-    if password is not None and not pinned:
-        raise ValidationError(
-            f"GITDESK_SMTP_PASSWORD is set but GITDESK_SMTP_HOST is not, so the password would go to {host}, "
-            "a host any commit can change",
-            hint="set GITDESK_SMTP_HOST next to the password, to the server it belongs to; nothing was sent")
-    if password is not None and user and security == "none" and not is_loopback(host):
-        raise ValidationError(
-            f"the SMTP password would cross the network unencrypted to {host} (security: none)",
-            hint="use GITDESK_SMTP_SECURITY=starttls or ssl; none is only for a relay on localhost; nothing was sent")
-    cafile = os.environ.get("GITDESK_SMTP_CAFILE") or None
-    if cafile is not None and not os.path.isfile(cafile):
-        raise ValidationError(f"GITDESK_SMTP_CAFILE: no such file: {cafile}",
-                              hint="point it at the PEM file of the CA that signed the server's certificate")
-    return Smtp(host, port, user, password, security, cafile)
-
-
-# --- talking SMTP ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Answer:
-    """The server's answer to one message: "250 2.0.0 Ok: queued as ABC", and the
-    recipients it refused while taking the rest."""
-
-    text: str
-    refused: tuple[tuple[str, str], ...] = ()  # (recipient, answer)
-
-
-class Rejected(Exception):
-    """The server would not take one message: ``temporary`` for 4xx, else permanent."""
-
-    def __init__(self, answer: str, *, temporary: bool, recipients: Sequence[str] = ()) -> None:
-        super().__init__(answer)
-        self.answer = answer
-        self.temporary = temporary
-        self.recipients = tuple(recipients)  # the ones refused; all of them when empty
-
-
-class SenderRefused(GitdeskError):
-    """The server refuses mail from the desk's address at all: no message can go."""
-
-
-def _reply(code: int, text: bytes | str) -> str:
-    """An SMTP reply as one short line of printable ASCII, e.g. "550 5.1.1 no such user"."""
-    if isinstance(text, bytes):
-        text = text.decode("ascii", "replace")
-    first = next((line for line in text.splitlines() if line.strip()), "")
-    printable = "".join(char if " " <= char <= "~" else "?" for char in first)
-    return f"{code} {' '.join(printable.split())}".strip()[:200]
-
-
-def status_code(answer: str) -> str:
-    """"550 5.1.1" from "550 5.1.1 <bob@x>: no such user": the facts of an answer, none of its prose."""
-    code, _, rest = answer.partition(" ")
-    enhanced = _ENHANCED.match(rest)
-    return f"{code} {enhanced.group(1)}" if enhanced else code
-
-
-class Connection:
-    """One SMTP session: opened (and logged in) once, many messages, closed."""
-
-    def __init__(self, smtp: Smtp) -> None:
-        self.smtp = smtp
-        self._client: smtplib.SMTP | None = None  # None: closed, or dropped by the server
-
-    def open(self) -> None:
-        """Connect, secure and log in; any failure is a one-line error with the fix."""
-        import smtplib
-        import ssl
-
-        smtp = self.smtp
-        step = "connect"
-        try:
-            context = ssl.create_default_context(cafile=smtp.cafile)
-            if smtp.security == "ssl":
-                client: smtplib.SMTP = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=TIMEOUT, context=context)
-            else:
-                client = smtplib.SMTP(smtp.host, smtp.port, timeout=TIMEOUT)
-            try:
-                client.ehlo()
-                if smtp.security == "starttls":
-                    step = "starttls"
-                    client.starttls(context=context)
-                    client.ehlo()
-                if smtp.user:
-                    step = "login"
-                    if smtp.password is None:
-                        raise GitdeskError(f"the SMTP user is {smtp.user} but GITDESK_SMTP_PASSWORD is not set",
-                                           hint="set GITDESK_SMTP_PASSWORD (and GITDESK_SMTP_HOST); "
-                                                "nothing was sent or changed")
-                    client.login(smtp.user, smtp.password)
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    client.close()
-                raise
-        except smtplib.SMTPAuthenticationError as error:
-            raise GitdeskError(f"the SMTP server {smtp.where} refused the login of {smtp.user}: "
-                               f"{_reply(error.smtp_code, error.smtp_error)}",
-                               hint="check GITDESK_SMTP_USER (or mail.smtp.user) and GITDESK_SMTP_PASSWORD; "
-                                    "nothing was sent or changed") from None
-        except smtplib.SMTPNotSupportedError:
-            if step == "starttls":
-                raise GitdeskError(f"the SMTP server {smtp.where} does not offer STARTTLS",
-                                   hint="use security ssl (port 465), or none only for a relay on localhost; "
-                                        "nothing was sent or changed") from None
-            raise GitdeskError(f"the SMTP server {smtp.where} does not offer a login (AUTH) here",
-                               hint="most servers offer it only over TLS: use security starttls or ssl; "
-                                    "nothing was sent or changed") from None
-        except ssl.SSLCertVerificationError as error:
-            raise GitdeskError(f"the TLS certificate of {smtp.where} could not be verified: "
-                               f"{clean_line(error.verify_message or str(error))}",
-                               hint="set GITDESK_SMTP_CAFILE to the CA that signed it, or fix the host name; "
-                                    "nothing was sent or changed") from None
-        except (smtplib.SMTPException, OSError, ValueError) as error:
-            detail = clean_line(str(error)) or type(error).__name__
-            raise GitdeskError(f"could not send the mail via {smtp.where}: {detail}",
-                               hint="nothing was sent or changed; check mail.smtp (or GITDESK_SMTP_HOST, _PORT, "
-                                    "_SECURITY) and that the server is up, then try again") from None
-        self._client = client
-
-    @property
-    def is_open(self) -> bool:
-        return self._client is not None
-
-    def close(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            with contextlib.suppress(Exception):  # saying goodbye to a server that hung up is not an error
-                client.quit()
-            with contextlib.suppress(Exception):
-                client.close()
-
-    def __enter__(self) -> Connection:
-        self.open()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
-
-    def transfer(self, sender: str, recipients: Sequence[str], data: bytes) -> Answer:
-        """Hand one message over. Raises ``Rejected`` (this message), ``SenderRefused``
-        (every message), never an smtplib error."""
-        import smtplib
-
-        client = self._client
-        if client is None:
-            raise Rejected("no connection to the SMTP server", temporary=True)
-        try:
-            options: list[str] = []
-            if not data.isascii() and client.has_extn("8bitmime"):
-                options.append("BODY=8BITMIME")
-            if not (sender.isascii() and all(address.isascii() for address in recipients)):
-                if not client.has_extn("smtputf8"):
-                    raise Rejected("553 the server does not take addresses with non-ASCII letters (SMTPUTF8)",
-                                   temporary=False)
-                options.append("SMTPUTF8")
-            code, text = client.mail(sender, options)
-            if code != 250:
-                self._after_refusal(code)
-                if 400 <= code < 500:
-                    raise Rejected(_reply(code, text), temporary=True)
-                raise SenderRefused(f"the SMTP server {self.smtp.where} refuses mail from {sender}: "
-                                    f"{_reply(code, text)}",
-                                    hint="check mail.address and that the SMTP user may send as it; "
-                                         "what was not sent stays queued")
-            refused: list[tuple[str, str]] = []
-            for recipient in recipients:
-                code, text = client.rcpt(recipient)
-                if code == 421:
-                    self._after_refusal(code)
-                    raise Rejected(_reply(code, text), temporary=True)
-                if code not in (250, 251):
-                    refused.append((recipient, _reply(code, text)))
-            if len(refused) == len(recipients):
-                self._after_refusal(0)
-                temporary = any(answer.startswith("4") for _, answer in refused)
-                raise Rejected(refused[0][1], temporary=temporary, recipients=[address for address, _ in refused])
-            code, text = client.data(data)
-            if code != 250:
-                self._after_refusal(code)
-                raise Rejected(_reply(code, text), temporary=400 <= code < 500)
-            return Answer(_reply(code, text), tuple(refused))
-        except smtplib.SMTPResponseException as error:  # DATA refused before the message went
-            self._after_refusal(error.smtp_code)
-            raise Rejected(_reply(error.smtp_code, error.smtp_error),
-                           temporary=400 <= error.smtp_code < 500) from None
-        except (smtplib.SMTPException, OSError) as error:  # the connection dropped or timed out
-            self.close()
-            raise Rejected(f"the connection to {self.smtp.where} was lost: "
-                           f"{clean_line(str(error)) or type(error).__name__}"[:200], temporary=True) from None
-
-    def _after_refusal(self, code: int) -> None:
-        """Ready the session for the next message: 421 means the server is hanging up."""
-        if code == 421:
-            self.close()
-        else:
-            self._reset()
-
-    def _reset(self) -> None:
-        client = self._client
-        if client is not None:
-            try:
-                client.rset()
-            except Exception:  # a session that cannot reset is closed and opened again
-                self.close()
-
-
-def envelope(message: EmailMessage) -> tuple[str, list[str]]:
-    """(sender, recipients) of a composed message: its From, and every To and Cc."""
-    sender = email.utils.parseaddr(str(message.get("From", "")))[1]
-    recipients = [address for _, address in email.utils.getaddresses(
-        [str(value) for name in ("To", "Cc") for value in message.get_all(name, [])]) if address]
-    return sender, recipients
-
-
-def send_now(message: EmailMessage, smtp: Smtp) -> str:
-    """Hand one composed message to the SMTP server at once (``reply --send`` with a host
-    set); the server's answer. A failure is a one-line error and nothing was sent."""
-    sender, recipients = envelope(message)
-    with Connection(smtp) as connection:
-        try:
-            return connection.transfer(sender, recipients, message.as_bytes()).text
-        except Rejected as error:
-            raise GitdeskError(f"could not send the mail via {smtp.where}: {error.answer}",
-                               hint="nothing was sent or changed; check the address and try again") from None
-
-
-# --- the outbox as committed --------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Queued:
-    """One message in outbox/, checked: what it says about itself."""
-
-    name: str  # the file name in outbox/
-    data: bytes
-    message_id: str
-    recipients: tuple[str, ...]
-    ticket: str | None
-    event: str | None  # acknowledgement, reply, … (X-Gitdesk-Event), when the file says
-
-    @property
-    def stem(self) -> str:
-        return self.name[:-len(".eml")]
-
-
-@dataclass(frozen=True, slots=True)
-class _Blob:
-    mode: str
-    sha: str
-    size: int  # -1 for what is not a blob (a submodule)
-
-
-def _tree(desk: Desk, commit: str, folder: str) -> dict[str, _Blob]:
-    """Desk-relative path -> blob of everything under ``folder`` in ``commit``."""
-    out = git.run(desk.repo, "ls-tree", "-r", "-z", "-l", "--full-tree", commit, "--", desk.repo_path(folder) + "/")
-    found: dict[str, _Blob] = {}
-    for record in out.split(b"\0"):
-        if not record:
-            continue
-        meta, path = record.split(b"\t", 1)
-        mode, _kind, sha, size = meta.decode().split()
-        found[path.decode("utf-8", "surrogateescape")[len(desk.prefix):]] = _Blob(
-            mode, sha, int(size) if size.isdigit() else -1)
-    return found
-
-
-def _header_problem(data: bytes) -> str | None:
-    """Why the header section is not one a mail program or the server would read as
-    written (a forged line break could add a header), or None."""
-    crlf = data.split(b"\n", 1)[0].endswith(b"\r")
-    for number, line in enumerate(data.split(b"\n")):
-        if crlf and not line.endswith(b"\r"):
-            return "a header line ends in a bare line feed (header injection)"
-        line = line[:-1] if line.endswith(b"\r") else line
-        if not line:
-            return None if number else "it has no headers"
-        if b"\r" in line:
-            return "a header line holds a bare carriage return (header injection)"
-        if any(byte > 0x7E or (byte < 0x20 and byte != 0x09) for byte in line):
-            return "a header holds control characters or raw non-ASCII bytes"
-        if len(line) > 998:
-            return "a header line is longer than mail allows (998 characters)"
-        if line[:1] in (b" ", b"\t"):
-            if not number:
-                return "it starts with a folded line"
-            continue
-        if not _FIELD.match(line):
-            return "a header line is not 'Name: value'"
-    return "no blank line ends the headers"
-
-
-def check_message(name: str, data: bytes, config: Config) -> Queued:
-    """Read one outbox file as a stranger's: ``Queued``, or ``ValidationError`` saying why it
-    will never be sent. Nothing in it is trusted but what is checked here."""
-    if len(data) > MAX_MESSAGE_BYTES:
-        raise ValidationError(f"larger than {MAX_MESSAGE_BYTES // 1024 // 1024} MB")
-    problem = _header_problem(data)
-    if problem:
-        raise ValidationError(problem)
-    try:
-        # compat32: the raw header values, as the server will see them; addresses are read by getaddresses
-        message = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(data, headersonly=True)
-        for hidden in ("Bcc", "Resent-To", "Resent-Cc", "Resent-Bcc", "Resent-From", "Resent-Sender"):
-            if hidden in message:
-                raise ValidationError(f"it has a {hidden} header; the desk sends only to To and Cc")
-        for single in ("Message-ID", "From", "To", "Cc", "Subject", "X-Gitdesk-Ticket"):
-            if len(message.get_all(single, [])) > 1:
-                raise ValidationError(f"it has more than one {single} header")
-        message_id = str(message.get("Message-ID", "")).strip()
-        if not message_id:
-            raise ValidationError("it has no Message-ID")
-        if not _MESSAGE_ID.match(message_id):
-            raise ValidationError("its Message-ID is not <local@domain>")
-        senders = email.utils.getaddresses([str(message.get("From", ""))])
-        ours = {address.casefold() for address in (config.mail.address or "", *config.mail.aliases) if address}
-        if len(senders) != 1 or senders[0][1].casefold() not in ours:
-            raise ValidationError("its From is not the desk's mail.address",
-                                  hint="the desk sends only as itself")
-        recipients: dict[str, str] = {}
-        for _, address in email.utils.getaddresses([str(value) for header in ("To", "Cc")
-                                                    for value in message.get_all(header, [])]):
-            if not address:
-                continue
-            if not workflow.is_email(address) or address != clean_line(address):
-                raise ValidationError(f"it has a recipient that is not an address: {clean_line(address)[:80]!r}")
-            recipients.setdefault(address.casefold(), address)
-        if not recipients:
-            raise ValidationError("it has no recipient in To or Cc")
-        if len(recipients) > MAX_RECIPIENTS:
-            raise ValidationError(f"it has more than {MAX_RECIPIENTS} recipients")
-        ticket = _ticket_of(name, str(message.get("X-Gitdesk-Ticket", "")).strip(), config.id_prefix)
-        event = clean_line(str(message.get("X-Gitdesk-Event", "")))[:40] or None
-    except ValidationError:
-        raise
-    except Exception as error:  # hostile bytes (RecursionError, odd encodings…) refuse this file, never the run
-        raise ValidationError(f"it is not a message that can be read ({type(error).__name__})") from None
-    return Queued(name, data, message_id, tuple(recipients.values()), ticket, event)
-
-
-def _ticket_of(name: str, header: str, prefix: str) -> str | None:
-    """The ticket a message is about: its X-Gitdesk-Ticket header, or the ID in its file name
-    (older outbox files have no header)."""
-    pattern = ids.id_pattern(prefix)
-    if pattern.match(header):
-        return header
-    found = re.search(rf"{re.escape(prefix)}-[{ids.ALPHABET}]{{{ids.BODY_CHARS}}}", name)
-    return found.group(0) if found and pattern.match(found.group(0)) else None
-
-
-def message_id_of(data: bytes) -> str | None:
-    """The Message-ID of a recorded message (its first 64 KiB are plenty)."""
-    try:
-        parsed = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(data[:65536], headersonly=True)
-        value = str(parsed.get("Message-ID", "")).strip()
-    except Exception:  # a record anyone could have edited; unreadable means unknown
-        return None
-    return value if _MESSAGE_ID.match(value) else None
-
-
-# --- state next to a message: claims and retries --------------------------------------------
-
-
-def _fields(text: str) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for line in text.splitlines()[:20]:
-        key, sep, value = line.partition(":")
-        if sep and not key.startswith("#"):
-            found[key.strip().lower()] = value.strip()
-    return found
-
-
-def _time(value: str | None) -> datetime | None:
-    try:
-        return clock.parse_time(value) if value else None
-    except GitdeskError:
-        return None
-
-
-@dataclass(frozen=True, slots=True)
-class Claim:
-    clone: str
-    at: datetime
-
-    def text(self) -> str:
-        return (f"# gitdesk mail send: clone {self.clone} is sending this message (docs/outbox.md)\n"
-                f"clone: {self.clone}\nclaimed: {format_utc(self.at)}\n")
-
-    @classmethod
-    def read(cls, data: bytes, now: datetime) -> Claim | None:
-        """The claim in a file, or None when it cannot be one of ours: unreadable, or dated
-        in the future (a claim made to hold a message back forever)."""
-        values = _fields(data[:4096].decode("utf-8", "replace"))
-        at = _time(values.get("claimed"))
-        clone = clean_line(values.get("clone", ""))[:40]
-        return cls(clone, at) if clone and at and at <= now + CLOCK_SKEW else None
-
-
-@dataclass(frozen=True, slots=True)
-class Retry:
-    attempts: int
-    first_failure: datetime
-    next_attempt: datetime
-    last_answer: str
-
-    def text(self) -> str:
-        return (f"# gitdesk mail send: waiting to try this message again (docs/outbox.md)\n"
-                f"attempts: {self.attempts}\nfirst-failure: {format_utc(self.first_failure)}\n"
-                f"next-attempt: {format_utc(self.next_attempt)}\nlast-answer: {clean_line(self.last_answer)[:200]}\n")
-
-    @classmethod
-    def read(cls, data: bytes, now: datetime) -> Retry | None:
-        """The state in a file, or None (the message is simply tried again) when it is
-        unreadable or says what no run writes: a failure in the future, a wait beyond the
-        give-up time (a file made to hold a message back forever)."""
-        values = _fields(data[:4096].decode("utf-8", "replace"))
-        first, due = _time(values.get("first-failure")), _time(values.get("next-attempt"))
-        attempts = values.get("attempts", "")
-        if not (first and due and attempts.isdigit()) or first > now + CLOCK_SKEW \
-                or due > first + GIVE_UP_AFTER + RETRY_LONGEST:
-            return None
-        return cls(min(int(attempts), 1000), first, due, clean_line(values.get("last-answer", ""))[:200])
-
-    @classmethod
-    def after(cls, previous: Retry | None, answer: str, now: datetime) -> Retry:
-        """The state after one more temporary failure: the wait doubles, up to RETRY_LONGEST."""
-        attempts = (previous.attempts if previous else 0) + 1
-        wait = min(RETRY_FIRST * 2 ** min(attempts - 1, 20), RETRY_LONGEST)
-        return cls(attempts, previous.first_failure if previous else now, now + wait, answer)
-
-
-# --- the journal ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Accepted:
-    """A message the server accepted, as the journal keeps it until its record is committed."""
-
-    message_id: str
-    name: str
-    at: datetime
-    answer: str
-    refused: tuple[tuple[str, str], ...] = ()
-
-
-class Journal:
-    """``.git/gitdesk/mail-journal``: one JSON line per message the server accepted, appended
-    and fsynced before anything is committed, read at the start of every run."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def read(self) -> dict[str, Accepted]:
-        found: dict[str, Accepted] = {}
-        try:
-            lines = self.path.read_bytes().splitlines()
-        except FileNotFoundError:
-            return found
-        for line in lines:
-            try:  # a line cut short by a crash is the only thing that can be wrong here
-                record = json.loads(line)
-                accepted = Accepted(str(record["message_id"]), str(record["name"]), clock.parse_time(record["at"]),
-                                    str(record["answer"]),
-                                    tuple((str(a), str(b)) for a, b in record.get("refused", ())))
-            except (ValueError, KeyError, TypeError, GitdeskError):
-                continue
-            found[accepted.message_id] = accepted
-        return found
-
-    def add(self, accepted: Accepted) -> None:
-        line = json.dumps({"message_id": accepted.message_id, "name": accepted.name, "at": format_utc(accepted.at),
-                           "answer": accepted.answer, "refused": [list(pair) for pair in accepted.refused]})
-        created = not self.path.exists()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
-        try:
-            os.write(fd, line.encode() + b"\n")
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        if created:  # the file's name must survive a crash too
-            _fsync_directory(self.path.parent)
-
-    def keep(self, entries: Sequence[Accepted]) -> None:
-        """Rewrite the journal with only ``entries`` (after their records are safe)."""
-        if not entries:
-            self.path.unlink(missing_ok=True)
-            return
-        text = "".join(json.dumps({"message_id": a.message_id, "name": a.name, "at": format_utc(a.at),
-                                   "answer": a.answer, "refused": [list(p) for p in a.refused]}) + "\n"
-                       for a in entries)
-        transaction.atomic_write(self.path, text.encode())
-
-
-def _fsync_directory(directory: Path) -> None:
-    with contextlib.suppress(OSError):  # not every file system lets a directory be opened
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def clone_id(repo: git.Repo) -> str:
-    """This clone's name in claims: made once, kept in .git/gitdesk/."""
-    path = repo.state_dir / CLONE_ID
-    with contextlib.suppress(FileNotFoundError):
-        text = path.read_text(encoding="ascii", errors="replace").strip()
-        if re.fullmatch(r"[0-9a-f]{12}", text):
-            return text
-    repo.state_dir.mkdir(parents=True, exist_ok=True)
-    made = secrets.token_hex(6)
-    transaction.atomic_write(path, made.encode() + b"\n")
-    return made
-
-
-# --- what was delivered before ----------------------------------------------------------------
-
-
-def delivered_ids(desk: Desk, commit: str) -> dict[str, str]:
-    """Message-ID -> record of every message ever recorded under sent/ in the history of
-    ``commit``, not only in its tree: a revert of a mail-send commit brings the outbox file
-    back, never the right to send it again. The records seen are cached under .git/gitdesk/
-    with the commit they were read up to, so each run reads only the commits since; the
-    cache can be deleted at any time. (undeliverable/ does not count: that mail arrived
-    nowhere, and a person may queue it again.)"""
-    repo = desk.repo
-    cache_path = repo.state_dir / SENT_IDS
-    try:
-        cached = json.loads(cache_path.read_text(encoding="utf-8"))
-        tip = str(cached["tip"])
-        seen: dict[str, list[str]] = {str(blob): [str(value[0]), str(value[1])]
-                                      for blob, value in cached["records"].items()}
-    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
-        tip, seen = "", {}
-    if tip and git.run_result(repo, "merge-base", "--is-ancestor", tip, commit).returncode != 0:
-        tip, seen = "", {}  # history was rewritten under the cache: read it all again
-    if tip != commit:
-        out = git.run(repo, "log", "--format=", "--raw", "-z", "--no-renames", "--diff-filter=AM",
-                      f"{tip}..{commit}" if tip else commit, "--", desk.repo_path(SENT) + "/")
-        fields = out.split(b"\0")
-        added: dict[str, str] = {}
-        for index, meta in enumerate(fields[:-1]):
-            meta = meta.lstrip(b"\n")
-            if meta.startswith(b":"):
-                parts = meta.decode().split()
-                if len(parts) >= 4 and parts[1] in REGULAR and parts[3] not in seen:
-                    added[parts[3]] = fields[index + 1].decode("utf-8", "surrogateescape")[len(desk.prefix):]
-        shas = list(added)
-        for start in range(0, len(shas), 2000):
-            for sha, data in git.read_blobs(repo, shas[start:start + 2000]).items():
-                seen[sha] = [message_id_of(data) or "", added[sha]]
-        with contextlib.suppress(OSError, GitdeskError):  # a cache that cannot be written is read again next time
-            repo.state_dir.mkdir(parents=True, exist_ok=True)
-            transaction.atomic_write(cache_path, json.dumps({"tip": commit, "records": seen}).encode())
-    found: dict[str, str] = {}
-    for message_id, path in seen.values():
-        if message_id:
-            found.setdefault(message_id, path)
-    return found
 
 
 # --- results ------------------------------------------------------------------------------------
@@ -856,12 +237,12 @@ def _plan(desk: Desk, accepted: Mapping[str, Accepted], only: set[str] | None, n
     plan = _Plan(head)
     if head is None:
         return plan
-    tree = _tree(desk, head, OUTBOX)
-    plan.state_files = {path for path in tree if path.endswith((".claim", ".retry"))}
-    messages = {path: blob for path, blob in tree.items() if path.endswith(".eml")}
+    files = tree(desk, head, OUTBOX)
+    plan.state_files = {path for path in files if path.endswith((".claim", ".retry"))}
+    messages = {path: blob for path, blob in files.items() if path.endswith(".eml")}
     readable = [blob.sha for path, blob in messages.items()
                 if blob.mode in REGULAR and 0 <= blob.size <= MAX_MESSAGE_BYTES]
-    state = [blob.sha for path, blob in tree.items() if path in plan.state_files and 0 <= blob.size <= 4096]
+    state = [blob.sha for path, blob in files.items() if path in plan.state_files and 0 <= blob.size <= 4096]
     blobs = git.read_blobs(desk.repo, [*readable, *state]) if messages else {}
     dirty = desk.dirty_paths([OUTBOX]) if messages else set()
     delivered = delivered_ids(desk, head) if messages else {}
@@ -907,8 +288,8 @@ def _plan(desk: Desk, accepted: Mapping[str, Accepted], only: set[str] | None, n
         if queued.message_id in delivered:
             plan.duplicates.append((queued, delivered[queued.message_id]))
             continue
-        claim_blob = tree.get(f"{OUTBOX}/{queued.stem}.claim")
-        retry_blob = tree.get(f"{OUTBOX}/{queued.stem}.retry")
+        claim_blob = files.get(f"{OUTBOX}/{queued.stem}.claim")
+        retry_blob = files.get(f"{OUTBOX}/{queued.stem}.retry")
         claim = Claim.read(blobs.get(claim_blob.sha, b""), now) if claim_blob else None
         retry = Retry.read(blobs.get(retry_blob.sha, b""), now) if retry_blob else None
         if claim is not None and claim.clone != clone and now - claim.at < CLAIM_TIMEOUT:
@@ -1052,11 +433,11 @@ def _record(desk: Desk, batch: Sequence[_Done], host: str) -> tuple[str | None, 
     taken: set[str] = set()
     with desk.writing():
         _, head = git.head(repo)
-        state_files = set(_tree(desk, head, OUTBOX)) if head else set()
+        state_files = set(tree(desk, head, OUTBOX)) if head else set()
         months = {f"{folder}/{done.at.strftime('%Y-%m')}" for done in batch for folder in (SENT, UNDELIVERABLE)}
         for month in months:  # names already recorded this month, in HEAD or lying in the work tree
             if head is not None:
-                taken.update(_tree(desk, head, month))
+                taken.update(tree(desk, head, month))
             with contextlib.suppress(OSError):
                 taken.update(f"{month}/{entry}" for entry in os.listdir(desk.root / month))
         noting = any(done.outcome == "undeliverable" or done.refused for done in batch)

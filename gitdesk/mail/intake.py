@@ -346,10 +346,8 @@ def feedback_score(text: str) -> tuple[int, str] | None:
 def _feedback(state: _State, ticket: Ticket, incoming: Incoming, files: dict[str, bytes]) -> tuple[str, str] | None:
     """Take the mail in as feedback on ``ticket`` if it answers a feedback request with a
     score from the requester: (outcome, detail), or None when it is not feedback."""
-    from gitdesk.mail.outgoing import FEEDBACK_TAG
-
     config = state.desk.config
-    asked = FEEDBACK_TAG in incoming.subject.casefold() or any(
+    asked = notify.FEEDBACK_TAG in incoming.subject.casefold() or any(
         f"{ticket.id}.{event}.".casefold() in reference.casefold()
         for reference in incoming.references for event in ("resolution", "feedback-request"))
     if not asked or not workflow.is_requester(config, ticket, incoming.sender) \

@@ -31,6 +31,7 @@ from gitdesk.model import ESCALATION, QUESTION, REJECTION, REOPEN, REPLY, Config
 from gitdesk.text import clean_line
 
 OUTBOX = "outbox"
+FEEDBACK_TAG = "[feedback]"  # in the subject of older feedback requests: an answer with a score is feedback
 
 # verb → (event, the kind of entry whose words the mail carries)
 PUBLIC_STEPS = {"ask": ("question", QUESTION), "reply": ("reply", REPLY), "resolve": ("resolution", None),
@@ -271,9 +272,9 @@ def deliver_now(desk: Desk, message_ids: Sequence[str]) -> list[str]:
     """Deliver these queued messages at once when SMTP is set up here (``--send``): lines
     that say what happened. Without SMTP they wait for ``gitdesk mail send``. A failure is
     raised as one line: the action is committed and the mail stays queued."""
-    from gitdesk.mail import delivery
+    from gitdesk.mail import delivery, smtp
 
-    if delivery.smtp_settings(desk.config) is None:
+    if smtp.smtp_settings(desk.config) is None:
         return ["the mail waits in outbox/ for gitdesk mail send (no SMTP server is set here)"]
     try:
         result = delivery.send(desk, only=set(message_ids))

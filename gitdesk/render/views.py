@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from gitdesk.interop.importing import ImportResult
     from gitdesk.knowledge.kb import KbHit
     from gitdesk.knowledge.search import Hit, Similar
+    from gitdesk.mail.delivery import DeliveryResult
     from gitdesk.mail.intake import IntakeResult
     from gitdesk.model import Entry, Ticket
     from gitdesk.reports.base import Report
@@ -366,6 +367,34 @@ def log_entries(entries: Sequence[LogEntry], fmt: str, *, with_ticket: bool) -> 
         columns.append(Column("TICKET", lambda e: e.ticket))
     columns.append(Column("WHAT", lambda e: "; ".join(e.changes), fit="shrink"))
     emit(fmt, "entries", [record(entry) for entry in entries], columns=columns, rows=entries)
+
+
+# --- mail out -------------------------------------------------------------------
+
+
+def mail_send(result: DeliveryResult, fmt: str) -> None:
+    """The run as a list of outbox files (all of them on a dry run, else what needs a look)."""
+    records = [item.as_record() for item in result.items]
+    counts = result.counts()
+    meta = {"branch": result.branch, "upstream": result.upstream, "dry_run": result.dry_run,
+            "commits": result.commits, "counts": counts}
+    quiet = ("sent", "recorded")  # a table of a thousand "sent" rows says less than the count
+    rows = records if result.dry_run or len(records) <= 20 else [r for r in records if r["outcome"] not in quiet]
+    columns = (Column("FILE", lambda r: str(r["file"])), Column("OUTCOME", lambda r: str(r["outcome"])),
+               Column("TICKET", lambda r: str(r["ticket"] or "-")),
+               Column("TO", lambda r: ", ".join(map(str, r["to"])) or "-", fit="shrink"),
+               Column("DETAIL", lambda r: str(r["detail"]), fit="shrink"))
+    emit(fmt, "messages", records, columns=columns if rows else (), rows=rows,
+         text=None if rows else (lambda: None), meta=meta)
+    if fmt != "table":
+        return
+    shown = ", ".join(f"{number} {outcome}" for outcome, number in counts.items() if number) or "nothing queued"
+    commits = f" [{', '.join(commit[:7] for commit in result.commits)}]" if result.commits else ""
+    where = f"{result.branch}" + (f", coordinated through {result.upstream}" if result.upstream else "")
+    if result.dry_run:
+        note(f"Dry run on {where}: {shown}; nothing was sent or changed")
+    else:
+        note(f"Mail send on {where}: {shown}{commits}")
 
 
 # --- checks and hooks -------------------------------------------------------------
