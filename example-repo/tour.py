@@ -27,6 +27,55 @@ def run(desk: Path, command: list[str], note: str) -> None:
         raise SystemExit(f"tour step failed: {' '.join(command)}")
 
 
+def mail_round_trip(desk: Path, gitdesk: str, mailbox: Path, ticket: str) -> None:
+    """Deliver the outbox to a real SMTP server on 127.0.0.1 that keeps each mail as an .eml
+    file, then answer the reply as the customer's mail program would, and take the answer in."""
+    import email
+    import email.policy
+    import socket
+    import time
+
+    from aiosmtpd.controller import Controller
+
+    mailbox.mkdir(exist_ok=True)
+
+    class Keep:
+        async def handle_DATA(self, server: object, session: object, envelope: object) -> str:  # aiosmtpd calls it
+            count = len(list(mailbox.glob("*.eml"))) + 1
+            (mailbox / f"{count:03d}.eml").write_bytes(getattr(envelope, "original_content", b""))
+            return "250 2.0.0 Ok: kept"
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = Controller(Keep(), hostname="127.0.0.1", port=port)
+    server.start()
+    try:
+        os.environ.update({"GITDESK_SMTP_HOST": "127.0.0.1", "GITDESK_SMTP_PORT": str(port),
+                           "GITDESK_SMTP_SECURITY": "none"})
+        run(desk, [gitdesk, "mail", "send"],
+            f"gitdesk mail send: the outbox goes out, exactly once, each delivery recorded in sent/ "
+            f"(here to a local SMTP server on port {port})")
+    finally:
+        server.stop()
+        for name in ("GITDESK_SMTP_HOST", "GITDESK_SMTP_PORT", "GITDESK_SMTP_SECURITY"):
+            os.environ.pop(name, None)
+        time.sleep(0.1)
+    mails = [email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+             for path in sorted(mailbox.glob("*.eml"))]
+    to_customer = [m for m in mails if m["X-Gitdesk-Ticket"] == ticket and m["X-Gitdesk-Event"] == "reply"]
+    if not to_customer:
+        return
+    got = to_customer[-1]
+    answer = mailbox / "answer-from-amelie.eml"
+    answer.write_bytes(
+        f"From: Amelie Roux <amelie.roux@example.org>\nTo: {got['Reply-To']}\nSubject: Re: {got['Subject']}\n"
+        f"Message-ID: <answer-{ticket}@example.org>\nIn-Reply-To: {got['Message-ID']}\n"
+        f"References: {got['Message-ID']}\n\nThank you, that is very kind!\n".encode())
+    run(desk, [gitdesk, "intake", "eml", str(answer)],
+        "The customer answers from her mail program: it joins the thread")
+
+
 def main() -> None:
     desk = Path(sys.argv[1]).resolve()
     gitdesk = str(Path(sys.argv[2]).resolve())
@@ -49,10 +98,13 @@ def main() -> None:
     customer = json.loads(subprocess.run([gitdesk, "list", "--requester", "amelie.roux@example.org", "--format",
                                           "json"], cwd=desk, capture_output=True, text=True,
                                          check=True).stdout)["tickets"]
+    mailbox = desk.parent / (desk.name + "-mail")
     if customer:
         run(desk, [gitdesk, "--as", "lena", "reply", customer[0]["id"], "-m",
-                   "So sorry! A new tin is on its way today.", "--send"],
-            "Reply by mail: threaded, [ID] in the subject (no SMTP host here, so it waits in outbox/)")
+                   "So sorry! A new tin is on its way today."],
+            "Every public step mails the requester: the reply waits in outbox/, in the same commit")
+        run(desk, ["git", "show", "--stat", "--format=%h %s", "HEAD"], "...which a pull request would show")
+        mail_round_trip(desk, gitdesk, mailbox, customer[0]["id"])
     span = ["--since", "2026-08-24", "--until", "2026-11-20"]
     run(desk, [gitdesk, "report", "assets", *span], "The case for replacing a machine: the assets report")
     run(desk, [gitdesk, "report", "training", *span], "Who keeps asking about what: the training report")
@@ -61,7 +113,8 @@ def main() -> None:
     run(desk, [gitdesk, "site", "build", str(site)], "...and a static site with search, for Pages or your disk")
     waiting = json.loads(subprocess.run([gitdesk, "list", "--unassigned", "--format", "json"], cwd=desk,
                                         capture_output=True, text=True, check=True).stdout)["tickets"]
-    print(f"\nThe knowledge base: {desk / 'kb' / 'README.md'} (renders on any Git host)")
+    print(f"\nThe mail the requesters got: {mailbox} (open the .eml files in any mail program)")
+    print(f"The knowledge base: {desk / 'kb' / 'README.md'} (renders on any Git host)")
     print(f"The static site:    {site / 'index.html'} (open it in a browser)")
     print(f"\nThe desk is in {desk}. Keep playing:\n"
           f"  cd {desk}\n"

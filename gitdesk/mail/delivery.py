@@ -164,12 +164,17 @@ def upstream_of(repo: git.Repo) -> Upstream | None:
 
 def mail_branch(desk: Desk, upstream: Upstream | None) -> str:
     """The branch mail is sent from: ``mail.branch``, else the branch the remote's HEAD
-    names (what a pull request merges into), else main."""
+    names (what a pull request merges into), else main (or master, where that is the main line)."""
     if desk.config.mail.branch:
         return desk.config.mail.branch
     remote = upstream.remote if upstream else "origin"
     ref = git.run(desk.repo, "symbolic-ref", "-q", f"refs/remotes/{remote}/HEAD", check=False).decode().strip()
-    return ref.removeprefix(f"refs/remotes/{remote}/") if ref.startswith(f"refs/remotes/{remote}/") else "main"
+    if ref.startswith(f"refs/remotes/{remote}/"):
+        return ref.removeprefix(f"refs/remotes/{remote}/")
+    for name in ("main", "master"):  # a desk without a remote: its main line, whichever Git named it
+        if git.run(desk.repo, "rev-parse", "-q", "--verify", f"refs/heads/{name}", check=False).strip():
+            return name
+    return "main"
 
 
 def _on_mail_branch(desk: Desk, upstream: Upstream | None) -> str:

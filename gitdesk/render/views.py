@@ -182,7 +182,8 @@ def outcome(result: Outcome, fmt: str = "table", similar: Sequence[Similar] | No
             document["similar"] = [item.as_record() for item in similar]
         write_json(document)
         return
-    summary = one_line("; ".join(result.changes))
+    # Mail plumbing (the thread's Message-IDs) is in the commit message, not worth a reader's line here.
+    summary = one_line("; ".join(line for line in result.changes if not line.startswith("message_ids:")))
     head = f"Created {result.ticket.id}" if result.verb == "new" else f"{result.ticket.id}: {result.verb}"
     click.echo(head + (f" ({summary})" if summary else "") + f" [{result.commit[:7]}]")
     if similar:
