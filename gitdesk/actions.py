@@ -259,7 +259,7 @@ def requester_value(desk: Desk, given: str | None, actor: Actor) -> str:
     person = desk.config.person(given)
     if person is not None:
         return person.email or person.handle
-    if workflow.is_email(given):
+    if workflow.is_email(given, local=desk.config.mail.local_senders):
         return given
     raise ValidationError(f"unknown requester {given!r}",
                           hint="use an email address or a handle from people: in .gitdesk/config.yml")

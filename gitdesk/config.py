@@ -535,11 +535,12 @@ def _mail(read: _Reader, raw: Mapping[str, Any], queues: Mapping[str, Any], cate
         sign_as=_choice(read, raw.get("sign_as"), "mail.sign_as", SIGN_AS),
         notify=_notify(read, raw.get("notify"), "mail.notify", partial=False),
         branch=_branch(read, raw.get("branch"), "mail.branch"),
+        local_senders=read.flag(raw.get("local_senders"), "mail.local_senders"),
     )
 
 
 MAIL_KEYS = ("address", "name", "aliases", "smtp", "max_attachment_bytes", "routes", "sign_as", "notify",
-             "branch")
+             "branch", "local_senders")
 
 
 def _choice(read: _Reader, value: Any, key: str, choices: tuple[str, ...]) -> str:

@@ -197,6 +197,7 @@ class MailSettings:
     max_attachment_bytes: int = 10 * 1024 * 1024
     routes: tuple[Route, ...] = ()
     branch: str | None = None  # the branch mail send delivers from; None: the remote's default, else main
+    local_senders: bool = False  # take in mail from machines' own addresses (root@localhost): internal desks
     sign_as: str = "agent"  # agent: mail names the agent; desk: only the desk's name
     notify: Mapping[str, tuple[str, ...]] = field(
         default_factory=lambda: {event: MAIL_AUDIENCES for event in MAIL_EVENTS})

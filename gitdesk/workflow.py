@@ -21,6 +21,8 @@ CLOSED = "closed"
 REJECTED = "rejected"
 RESOLUTION = "resolution"  # a 'requires' entry meaning a non-empty Resolution section
 
+_MESSAGE_ID = re.compile(r"<[^<>\s]{1,500}>")
+_LOCAL_ADDRESS = re.compile(r"^[A-Za-z0-9._+-]{1,64}@[A-Za-z0-9-]{1,63}$")
 _EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
 
 
@@ -28,8 +30,10 @@ def _a(word: str) -> str:
     return ("an " if word[:1].lower() in "aeiou" else "a ") + word
 
 
-def is_email(text: str) -> bool:
-    return bool(_EMAIL.match(text))
+def is_email(text: str, *, local: bool = False) -> bool:
+    """An ordinary address (name@domain.tld); with ``local``, also a machine's own
+    (root@localhost, backup@nas01), as cron and monitoring send from."""
+    return bool(_EMAIL.match(text) or (local and _LOCAL_ADDRESS.match(text)))
 
 
 def is_requester(config: Config, ticket: Ticket, who: str) -> bool:
@@ -83,7 +87,7 @@ def findings(config: Config, ticket: Ticket, path: str | None = None,
     if ticket.category is not None and config.categories and ticket.category not in config.categories:
         add(ValidationError, "category", f"unknown category {ticket.category!r}",
             f"expected one of: {', '.join(config.categories)}")
-    if not is_email(ticket.requester) and ticket.requester not in config.people:
+    if not is_email(ticket.requester, local=config.mail.local_senders) and ticket.requester not in config.people:
         add(ValidationError, "requester", f"unknown requester {ticket.requester!r}",
             "use an email address or a handle listed under people:")
     pattern = id_pattern(config.id_prefix)
@@ -93,6 +97,11 @@ def findings(config: Config, ticket: Ticket, path: str | None = None,
             if not pattern.match(value):
                 add(ValidationError, field, f"{field}: {value!r} is not a ticket ID of this desk",
                     f"IDs look like {config.id_prefix}-01JD8X4KQ7M3ZP2C4X; use gitdesk link ID --related OTHER")
+    message_ids = ticket.extra.get("message_ids")
+    if message_ids is not None and (not isinstance(message_ids, list) or not all(
+            isinstance(item, str) and _MESSAGE_ID.fullmatch(item) for item in message_ids)):
+        add(ValidationError, "message_ids", "message_ids must be a list of Message-IDs like <id@host>",
+            "gitdesk writes this field itself: put back what it wrote")
     kb = ticket.extra.get("kb")
     if kb is not None and not isinstance(kb, bool):
         add(ValidationError, "kb", f"kb must be true or false, not {kb!r}",

@@ -184,3 +184,17 @@ def test_odd_files_named_like_tickets_never_hang_or_crash_a_command(desk: Desk, 
         text=True, timeout=60).stderr
     desk.git("add", str(huge))
     assert "a ticket file holds at most 2 MB" in desk.run("check", "--staged", ok=False).stdout
+
+
+def test_a_line_break_in_message_ids_never_reaches_a_header_and_check_refuses_it(desk: Desk) -> None:
+    ticket = desk.new("Printer", "-q", "it-helpdesk", "-r", "bob@customer.example")
+    hand_edit(desk, ticket, "labels: []", 'labels: []\nmessage_ids: ["<a@b>\\nBcc: x@evil.example"]')
+    desk.git("add", "-A")
+    assert "message_ids must be a list of Message-IDs" in desk.run("check", ok=False).stdout
+    assert "message_ids must be a list of Message-IDs" in desk.fails("reply", ticket, "-m", "x", "--send")
+
+
+def test_export_into_a_missing_folder_is_one_line(desk: Desk, tmp_path: Path) -> None:
+    desk.new("Printer", "-q", "it-helpdesk")
+    error = desk.fails("export", "json", "-o", str(tmp_path / "no" / "such" / "export.json"))
+    assert error.startswith("gitdesk: error: cannot write ") and "No such file or directory" in error

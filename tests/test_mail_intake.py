@@ -333,7 +333,9 @@ def test_one_hostile_message_never_holds_up_the_rest_of_the_mailbox(mail_desk: D
     assert outcomes["message 2"][0] == "new" and "\x9b" not in mail_desk.text(result["messages"][1]["ticket"])
     assert outcomes["message 3"] == ("skipped", "malformed: no sender address (From:)")
     assert outcomes["message 4"][0] == "new"
-    assert outcomes["message 5"] == ("skipped", "the sender 'root@localhost' is not an address a ticket can hold")
+    assert outcomes["message 5"] == ("skipped", "the sender 'root@localhost' is not an address a ticket can hold "
+                                                "(set mail.local_senders: true to take in mail from machines such "
+                                                "as cron)")
     assert outcomes["message 6"][0] == "new"
     assert "Text." in mail_desk.text(result["messages"][5]["ticket"])
     jose = mail_desk.text(result["messages"][6]["ticket"])
@@ -368,3 +370,29 @@ def test_a_very_long_thread_continues_in_a_related_ticket(mail_desk: Desk, tmp_p
     assert f"related: [{original}]" in mail_desk.text(continued)
     assert result["messages"][4]["ticket"] == continued
     assert result["messages"][5]["ticket"] == continued, "answers to older mail follow the thread, not a third ticket"
+
+
+def test_mail_that_holds_nul_bytes_or_mislabelled_utf16_is_cleaned_not_retried_forever(mail_desk: Desk,
+                                                                                       tmp_path: Path) -> None:
+    nul = (b"From: carol@example.com\nTo: help@fernhill.example\nSubject: Scanner\nMessage-ID: <nul-1@example.com>\n"
+           b"Content-Type: text/plain; charset=utf-8\n\nThe scanner\x00 jams\x00.\n")
+    utf16 = (b"From: carol@example.com\nTo: help@fernhill.example\nSubject: Heating\nMessage-ID: <u16-1@example.com>\n"
+             b"Content-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: 8bit\n\n"
+             + "The heating in room 2.14 is off.".encode("utf-16-le") + b"\n")
+    result = intake(mail_desk, "mbox", mbox(tmp_path, nul, utf16))
+    assert [m["outcome"] for m in result["messages"]] == ["new", "new"]
+    texts = [ticket(mail_desk, m["ticket"])["description"] for m in result["messages"]]
+    assert texts == ["The scanner jams.", "The heating in room 2.14 is off."]
+
+
+def test_mail_from_a_machine_is_taken_in_where_the_desk_says_so(mail_desk: Desk, tmp_path: Path) -> None:
+    cron = (b"From: root@backup01\nTo: help@fernhill.example\nSubject: Backup failed\n"
+            b"Message-ID: <cron-1@backup01>\n\nrsync exited 23\n")
+    skipped = intake(mail_desk, "eml", eml(tmp_path, cron, "cron.eml"))
+    assert skipped["messages"][0]["outcome"] == "skipped"
+    assert "set mail.local_senders: true" in skipped["messages"][0]["detail"]
+    mail_desk.configure(MAIL_CONFIG.replace("  aliases:", "  local_senders: true\n  aliases:"), "internal desk")
+    taken = intake(mail_desk, "eml", eml(tmp_path, cron, "cron.eml"))
+    assert taken["messages"][0]["outcome"] == "new"
+    assert ticket(mail_desk, taken["messages"][0]["ticket"])["requester"] == "root@backup01"
+    assert mail_desk.run("check").exit_code == 0

@@ -601,8 +601,11 @@ def _one(state: _State, position: str, incoming: Incoming, files: dict[str, byte
         return taken("skipped", state.by_message[incoming.message_id], "already taken in")
     if incoming.automatic and not _about_our_mail(state, incoming):
         return taken("skipped", None, incoming.automatic)
-    if state.desk.config.person(incoming.sender) is None and not workflow.is_email(incoming.sender):
-        return taken("skipped", None, f"the sender {incoming.sender!r} is not an address a ticket can hold")
+    local = state.desk.config.mail.local_senders
+    if state.desk.config.person(incoming.sender) is None and not workflow.is_email(incoming.sender, local=local):
+        hint = "" if local or "@" not in incoming.sender else " (set mail.local_senders: true to take in mail " \
+                                                              "from machines such as cron)"
+        return taken("skipped", None, f"the sender {incoming.sender!r} is not an address a ticket can hold{hint}")
     try:
         outcome, ticket, detail = _apply(state, incoming, files)
     except GitdeskError as error:

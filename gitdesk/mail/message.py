@@ -31,6 +31,7 @@ _REPLY_PREFIX = re.compile(r"^\s*((re|fwd?|aw|wg|sv|vs|antw|tr|r|rif|odp|fs)\s*(
 _MESSAGE_ID = re.compile(r"<[^<>\s]{1,500}>")
 _RETURNED_ID = re.compile(r"^Message-ID:[ \t]*(<[^<>\s]{1,500}>)", re.IGNORECASE | re.MULTILINE)
 _SURROGATES = re.compile("[\ud800-\udfff]")
+_TEXT_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # never text; a ticket file refuses NUL
 _AUTO_SUBJECT = re.compile(r"^\s*(automatic reply|auto(matic)?[- ]?reply|out of (the )?office|autosvar|"
                            r"abwesenheitsnotiz|réponse automatique|undeliver(able|ed)|delivery status notification|"
                            r"mail delivery (failed|subsystem))", re.IGNORECASE)
@@ -143,11 +144,22 @@ def _addresses(message: Message, *names: str) -> list[tuple[str, str]]:
 
 
 def _decoded(part: Message) -> str:
-    """A text part's content, whatever its charset claims."""
+    """A text part's content, whatever its charset claims. UTF-16 sent under another label
+    (every other byte a NUL) is read as UTF-16; NUL and other control bytes are dropped,
+    so no message is unstorable because of them."""
     payload = part.get_payload(decode=True)
     if not isinstance(payload, bytes):
         return ""
-    charset = part.get_content_charset() or "utf-8"
+    return _TEXT_CONTROLS.sub("", _as_text(payload, part.get_content_charset() or "utf-8"))
+
+
+def _as_text(payload: bytes, charset: str) -> str:
+    if payload[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) or _looks_utf16(payload):
+        for candidate in ("utf-16", "utf-16-le", "utf-16-be"):
+            try:
+                return payload.decode(candidate)
+            except UnicodeError:
+                continue
     for candidate in (charset, "utf-8", "cp1252"):
         try:
             if not codecs.lookup(candidate)._is_text_encoding:  # unicode_escape and friends make lone surrogates
@@ -156,6 +168,14 @@ def _decoded(part: Message) -> str:
         except (LookupError, UnicodeError):
             continue
     return payload.decode("utf-8", errors="replace")
+
+
+def _looks_utf16(payload: bytes) -> bool:
+    """Text in UTF-16 without a BOM: most of one byte of each pair is NUL."""
+    sample = payload[:400]
+    if len(sample) < 8:
+        return False
+    return max(sample[0::2].count(0), sample[1::2].count(0)) > len(sample) // 4
 
 
 def _filename(part: Message) -> str | None:
@@ -319,9 +339,12 @@ def _date(message: Message) -> datetime | None:
 
 
 def thread_ids(ticket: Ticket) -> list[str]:
-    """The Message-IDs of the ticket's mail, in the order they came and went."""
+    """The Message-IDs of the ticket's mail, in the order they came and went; a value that
+    is not one (a hand edit with a line break) is left out, never put in a header."""
     value = ticket.extra.get(MESSAGE_IDS)
-    return [str(item) for item in value] if isinstance(value, list) else []
+    if not isinstance(value, list):
+        return []
+    return [item for item in value if isinstance(item, str) and _MESSAGE_ID.fullmatch(item)]
 
 
 def with_thread_id(ticket: Ticket, message_id: str) -> Ticket:

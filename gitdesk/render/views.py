@@ -16,6 +16,7 @@ import click
 
 from gitdesk import records
 from gitdesk.durations import format_age, format_duration
+from gitdesk.errors import GitdeskError
 from gitdesk.render import output
 from gitdesk.render.output import (
     Column,
@@ -465,9 +466,13 @@ def export(found: Sequence[Mapping[str, Any]], kind: str, output: Path | None, e
     if output is None:
         emit(kind, "tickets", found, meta={"exported_at": exported_at}, flat=records.flat)
         return
-    with open(output, "w", encoding="utf-8", newline="") as handle:
-        if kind == "json":
-            write_json({"exported_at": exported_at, "tickets": list(found)}, handle)
-        else:
-            handle.write(csv_text([records.flat(record) for record in found]))
+    try:
+        with open(output, "w", encoding="utf-8", newline="") as handle:
+            if kind == "json":
+                write_json({"exported_at": exported_at, "tickets": list(found)}, handle)
+            else:
+                handle.write(csv_text([records.flat(record) for record in found]))
+    except OSError as error:
+        raise GitdeskError(f"cannot write {output}: {error.strerror or error}",
+                           hint="give a file in a folder that exists and you may write to") from None
     note(f"Exported {counted(len(found), 'ticket')} to {output}")
