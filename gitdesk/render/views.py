@@ -148,26 +148,54 @@ def ticket_detail(ticket: Ticket, now: datetime, fmt: str, derived: Timings | No
     for name, value in facts:
         if value:
             lines.append(dim(f"{one_line(name) + ':':<16}") + one_line(str(value)))
-    lines += ["", visible(ticket.description or "(no description)")]
+    room = width() if output.is_terminal() else None
+    lines += ["", _wrapped_text(ticket.description or "(no description)", room)]
     if ticket.conversation_text:
-        lines += ["", visible(ticket.conversation_text)]
+        lines += ["", _wrapped_text(ticket.conversation_text, room)]
     for entry in ticket.entries:
-        lines += ["", _entry_heading(entry)]
+        lines += ["", _entry_heading(entry, room)]
         if entry.text:
-            lines.append(visible(entry.text))
+            lines.append(_wrapped_text(entry.text, room))
     if ticket.resolution:
-        lines += ["", _paint("Resolution", "32"), visible(ticket.resolution)]
+        lines += ["", _paint("Resolution", "32"), _wrapped_text(ticket.resolution, room)]
     if ticket.appendix:
-        lines += ["", visible(ticket.appendix)]
+        lines += ["", _wrapped_text(ticket.appendix, room)]
     page("\n".join(lines) + "\n")
 
 
-def _entry_heading(entry: Entry) -> str:
+def _wrapped_text(text: str, room: int | None) -> str:
+    """Ticket text made visible and, on a terminal, wrapped at words to its width; code
+    (fenced or indented) and tables keep their lines."""
+    shown = visible(text)
+    if room is None:
+        return shown
+    import textwrap
+
+    out: list[str] = []
+    fenced = False
+    for line in shown.split("\n"):
+        if line.lstrip().startswith(("```", "~~~")):
+            fenced = not fenced
+        keep = fenced or line.startswith(("    ", "\t", "|")) or len(line) <= room
+        if keep:
+            out.append(line)
+            continue
+        indent = line[:len(line) - len(line.lstrip())]
+        bullet = indent + line.lstrip()[:2] if line.lstrip()[:2] in ("- ", "* ", "> ") else indent
+        out += textwrap.wrap(line, width=room, subsequent_indent=" " * len(bullet), break_long_words=False,
+                             break_on_hyphens=False) or [line]
+    return "\n".join(out)
+
+
+def _entry_heading(entry: Entry, room: int | None = None) -> str:
     label, code = _KINDS.get(entry.kind, (entry.kind, "1"))
-    heading = f"── {dim(local_time(entry.at))}  {one_line(entry.author)}  "
-    heading += _paint(one_line(label + (f" {entry.detail}" if entry.detail else "")), code)
+    when, author = local_time(entry.at), one_line(entry.author)
+    kind = one_line(label + (f" {entry.detail}" if entry.detail else ""))
+    heading = f"── {dim(when)}  {author}  " + _paint(kind, code)
     if entry.internal:
-        heading += _paint("  (internal: not visible to the requester)", "33")
+        long = "  (internal: not visible to the requester)"
+        fits = room is None or len(f"── {when}  {author}  {kind}{long}") <= room
+        heading += _paint(long if fits else "  (internal)", "33")
     return heading
 
 
