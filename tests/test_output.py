@@ -76,12 +76,13 @@ def test_reports_fit_or_wrap_at_80_and_110_columns(wide: Desk, monkeypatch: pyte
 
 def test_show_keeps_mail_plumbing_out_and_marks_time_internal(desk: Desk) -> None:
     ticket = desk.new("Printer", "-q", "it-helpdesk")
-    desk.run("set", ticket, "message_ids", "<a@b.example>")
+    desk.file(ticket).write_text(desk.text(ticket).replace("labels: []", 'labels: []\nmessage_ids: ["<a@b.example>"]'))
+    desk.git("commit", "-qam", "a thread id, as intake writes it")
     desk.run("time", ticket, "30m", "-m", "on site")
     out = desk.run("show", ticket).stdout
     assert "message_ids" not in out and "<a@b.example>" not in out
     assert re.search(r"TIME LOGGED 30m\s+\(internal: not visible to the requester\)", out), out
-    assert json.loads(desk.run("show", ticket, "--format", "json").stdout)["ticket"]["message_ids"] == "<a@b.example>"
+    assert json.loads(desk.run("show", ticket, "--format", "json").stdout)["ticket"]["message_ids"] == ["<a@b.example>"]
 
 
 def test_one_duration_format_everywhere(desk: Desk) -> None:
