@@ -29,14 +29,33 @@ from gitdesk.model import (
     REPLY,
     RESERVED_NAMES,
     TIME,
+    Config,
     Entry,
     Ticket,
 )
-from gitdesk.text import clean_line
+from gitdesk.text import clean_line, one_line
 
 FIELD_NAME = re.compile(r"^[a-z_][a-z0-9_-]*$")
 CC = "cc"  # addresses that hear of every public step, as the requester does
 WATCHERS = "watchers"  # agents who asked to hear when the ticket is answered or reopened
+
+
+def requester_address(config: Config, ticket: Ticket) -> str | None:
+    """The requester's mail address; a requester known only by handle needs an email in config."""
+    if workflow.is_email(ticket.requester):
+        return ticket.requester
+    person = config.person(ticket.requester)
+    return person.email if person is not None and person.email else None
+
+
+def cc_of(ticket: Ticket) -> tuple[str, ...]:
+    value = ticket.extra.get(CC)
+    return tuple(str(item) for item in value if isinstance(item, str)) if isinstance(value, list) else ()
+
+
+def watchers_of(ticket: Ticket) -> tuple[str, ...]:
+    value = ticket.extra.get(WATCHERS)
+    return tuple(str(item) for item in value if isinstance(item, str)) if isinstance(value, list) else ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -747,6 +766,40 @@ def link(desk: Desk, typed_id: str, actor: Actor, *, duplicate_of: str | None = 
         other_new = replace(other.ticket, related=_add(other.ticket.related, loaded.ticket.id))
         also = [(other, other_new)] if other_new != other.ticket else []
         return commit_change(desk, loaded, new, actor, "link", also)
+
+
+def close_as_duplicate(desk: Desk, typed_id: str, of: str, actor: Actor, text: str | None = None, *,
+                       mailer: Mailer | None = None) -> Outcome:
+    """Link ``typed_id`` as a duplicate of ``of`` and resolve it in one commit, with a note
+    that tells the requester where the answer is: the other ticket's resolution if it is
+    solved, else that they are copied on it and will hear when it is."""
+    handle = actor.require_agent(desk.config, "close tickets as duplicates")
+    said = ticketfile.escape_text(text or "").strip()
+    with desk.writing():
+        loaded = desk.find(typed_id)
+        other_id = _other_id(desk, loaded.ticket, of)
+        other = desk.load(other_id)
+        if other.ticket.duplicate_of == loaded.ticket.id:
+            raise ValidationError(f"{other_id} is already a duplicate of {loaded.ticket.id}",
+                                  hint=f"close it the other way round: gitdesk duplicate {other_id} --of "
+                                       f"{loaded.ticket.id}")
+        desk.ensure_clean([loaded.path, other.path])
+        title = one_line(other.ticket.title)
+        also: list[tuple[LoadedTicket, Ticket]] = []
+        if workflow.is_done(desk.config, other.ticket.status) and (other.ticket.resolution or "").strip():
+            answer = f"This is the same problem as {other_id} ({title}), which was solved:\n\n{other.ticket.resolution}"
+        else:
+            answer = (f"This is the same problem as {other_id} ({title}). We are working on it there "
+                      "and you will hear when it is solved.")
+            address = requester_address(desk.config, loaded.ticket)
+            if address and address != other.ticket.requester and address not in cc_of(other.ticket):
+                other_new = replace(other.ticket, extra={**other.ticket.extra,
+                                                         CC: [*cc_of(other.ticket), address]})
+                also.append((other, other_new))
+        resolution = f"{said}\n\n{answer}" if said else answer
+        new = replace(_with_queue(desk, loaded.ticket, handle), duplicate_of=other_id, resolution=resolution)
+        new = _enter_status(desk, new, workflow.RESOLVED)
+        return commit_change(desk, loaded, new, actor, "duplicate", also, mailer=mailer)
 
 
 def _add(items: tuple[str, ...], item: str) -> tuple[str, ...]:

@@ -367,13 +367,21 @@ def parse_config(text: str, path: str = CONFIG_PATH) -> Config:
 
     raw_categories = top.get("categories", DEFAULT_CATEGORIES)
     categories: dict[str, str] = {}
+    kb_excluded: list[str] = []
     if isinstance(raw_categories, list):
         for name in read.names(raw_categories, "categories"):
             categories[read.name(name, "categories")] = name
     else:
         for name, value in read.mapping(raw_categories, "categories").items():
-            read.name(name, f"categories.{name}")
-            categories[name] = read.text(value, f"categories.{name}", name) or name
+            key = f"categories.{name}"
+            read.name(name, key)
+            if isinstance(value, dict):  # {name: HR questions, kb: false}: kept out of the knowledge base
+                fields = read.mapping(value, key, ("name", "kb"))
+                categories[name] = read.text(fields.get("name"), f"{key}.name", name) or name
+                if fields.get("kb") is not None and not read.flag(fields.get("kb"), f"{key}.kb"):
+                    kb_excluded.append(name)
+            else:
+                categories[name] = read.text(value, key, name) or name
 
     sync = read.mapping(top.get("sync"), "sync", ("strategy",))
     strategy = read.text(sync.get("strategy"), "sync.strategy", "rebase") or "rebase"
@@ -398,6 +406,7 @@ def parse_config(text: str, path: str = CONFIG_PATH) -> Config:
         reopen_requires_reason=read.flag(workflow.get("reopen_requires_reason"),
                                          "workflow.reopen_requires_reason"),
         private_fields=read.names(top.get("private_fields"), "private_fields"),
+        kb_excluded_categories=tuple(kb_excluded),
         sync_strategy=strategy,
         reports=report_settings,
         sla=sla_settings,

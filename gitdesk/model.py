@@ -222,6 +222,7 @@ class Config:
     categories: Mapping[str, str]
     reopen_requires_reason: bool = False
     private_fields: tuple[str, ...] = ()
+    kb_excluded_categories: tuple[str, ...] = ()  # categories whose tickets never become articles
     sync_strategy: str = "rebase"  # how gitdesk sync integrates the upstream: rebase | merge
     reports: ReportSettings = field(default_factory=ReportSettings)
     sla: SlaSettings = field(default_factory=SlaSettings)

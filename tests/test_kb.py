@@ -171,3 +171,69 @@ def test_two_branches_that_resolve_tickets_merge_without_kb_conflicts(tmp_path: 
     desk.run("kb", "build", "--check")
     assert desk.status() == ""
     assert desk.run("check", "--range", f"{base}..HEAD").stdout == ""
+
+
+# --- readable anywhere, private beyond addresses, every duplicate counted ----------------
+
+
+def _article_paths(desk: Desk) -> list[str]:
+    return [p for p in kb_files(desk) if p != "kb/README.md"]
+
+
+def test_slugs_keep_non_ascii_titles_readable(desk: Desk) -> None:
+    for title in ("Störung im Drucker", "关税系统无法登录"):
+        made = desk.new(title, "-q", "it-helpdesk", "-c", "hardware")
+        desk.run("resolve", made, "--note", "Fixed.")
+    desk.run("kb", "build")
+    names = [p.rsplit("/", 1)[-1] for p in _article_paths(desk)]
+    assert any(name.startswith("storung-im-drucker-") for name in names), names
+    assert not any(name.startswith("article-") for name in names), "a Chinese title keeps its words"
+    assert not any("st-rung" in name for name in names)
+
+
+def test_phone_numbers_and_opted_out_categories_stay_out(desk: Desk) -> None:
+    desk.configure(TEST_CONFIG.replace("  facilities: The office\n",
+                                       "  facilities: The office\n  hr: {name: HR questions, kb: false}\n"),
+                   "HR answers stay out of the knowledge base")
+    made = desk.new("VPN drops", "-q", "it-helpdesk", "-c", "network",
+                    "-m", "Call me on +49 30 1234567 or (030) 123-4567 after 2026-11-30, Windows 10.0.19045.")
+    desk.run("resolve", made, "--note", "Updated the client to 5.2.1; reach Dana on 0171/1234567.")
+    hr = desk.new("Parental leave form", "-q", "it-helpdesk", "-c", "hr")
+    desk.run("resolve", hr, "--note", "Sent the form privately.")
+    desk.run("kb", "build")
+    everything = "\n".join(kb_files(desk).values())
+    for number in ("1234567", "123-4567", "0171"):
+        assert number not in everything
+    assert "[phone removed]" in everything
+    assert "2026-11-30" in everything and "10.0.19045" in everything and "5.2.1" in everything, "not phones"
+    assert made in everything
+    assert "Parental leave" not in everything and "form privately" not in everything, "category opted out"
+
+
+def test_a_duplicate_counts_however_it_was_finished(desk: Desk) -> None:
+    first = desk.new("Outlook asks for my password", "-q", "it-helpdesk", "-c", "email")
+    desk.run("resolve", first, "--note", "Removed stale credentials.")
+    rejected = desk.new("Outlook password again", "-q", "it-helpdesk", "-c", "email")
+    desk.run("link", rejected, "--duplicate-of", first)
+    desk.run("reject", rejected, "-m", "Same as the other one")
+    desk.run("kb", "build")
+    (article,) = [text for p, text in kb_files(desk).items() if first.lower() in p]
+    assert "**Reported:** 2 times" in article and rejected in article
+
+
+def test_recently_solved_is_ordered_and_dated_by_resolution(desk: Desk) -> None:
+    desk.at("2026-10-01T09:00:00Z")
+    old = desk.new("Old problem solved late", "-q", "it-helpdesk", "-c", "hardware")
+    desk.at("2026-10-05T09:00:00Z")
+    new = desk.new("New problem solved at once", "-q", "it-helpdesk", "-c", "hardware")
+    desk.run("resolve", new, "--note", "Quick fix.")
+    desk.at("2026-11-20T09:00:00Z")
+    desk.run("resolve", old, "--note", "Slow fix.")
+    desk.run("kb", "build")
+    readme = kb_files(desk)["kb/README.md"]
+    recent = readme.split("## Recently solved", 1)[1]
+    assert recent.index("Old problem solved late") < recent.index("New problem solved at once")
+    assert "hardware, solved 2026-11-20" in recent and "hardware, solved 2026-10-05" in recent
+    (article,) = [text for p, text in kb_files(desk).items() if old.lower() in p]
+    assert "**Solved:** 2026-11-20" in article
+

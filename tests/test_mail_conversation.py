@@ -297,3 +297,34 @@ def test_a_reply_can_start_from_a_knowledge_base_article(desk: Desk) -> None:
     desk.run("--as", "alice", "reply", later, "--from-kb", "outlook password")
     assert ticket(desk, later)["conversation"][-1]["text"] == "Remove the stale credentials in Credential Manager."
     assert "gitdesk kb search" in desk.fails("reply", later, "--from-kb", "no such thing")
+
+
+def test_duplicate_closes_links_and_tells_the_requester_where_the_answer_is(desk: Desk) -> None:
+    first = desk.new("Outlook asks for my password", "-q", "it-helpdesk", "-c", "email", "-r", "carol@example.com")
+    desk.run("resolve", first, "--note", "Removed stale credentials in Credential Manager.")
+    again = desk.new("Mail keeps prompting for credentials", "-q", "it-helpdesk", "-c", "email",
+                     "-r", "erin@example.com")
+    desk.run("duplicate", again, "--of", first, "-m", "Thanks for the report.")
+    text = desk.text(again)
+    assert f"duplicate_of: {first}" in text and "status: resolved" in text
+    assert "Removed stale credentials in Credential Manager." in text.split("## Resolution", 1)[1]
+    (mail,) = queued(desk)
+    assert mail["To"] == "erin@example.com"
+    body = text_of(mail)
+    assert "Thanks for the report." in body and first in body and "Removed stale credentials" in body
+    desk.run("kb", "build")
+    article = next((desk.path / "kb").rglob(f"*{first.lower()}*.md")).read_text()
+    assert "**Reported:** 2 times" in article, "the duplicate counts in the article"
+
+
+def test_duplicate_of_an_open_ticket_copies_the_requester_on_it(desk: Desk) -> None:
+    first = desk.new("Heating is off in room B", "-q", "it-helpdesk", "-r", "carol@example.com")
+    again = desk.new("Room B is cold", "-q", "it-helpdesk", "-r", "erin@example.com")
+    desk.run("duplicate", again, "--of", first)
+    assert "erin@example.com" in desk.text(first).split("---", 2)[1], "copied on the open ticket"
+    assert "will hear when it is solved" in text_of(queued(desk)[0])
+    desk.run("resolve", first, "--note", "Replaced the valve.")
+    (mail,) = queued(desk)
+    assert "erin@example.com" in mail["Cc"], "hears the answer"
+    assert "cannot be linked to itself" in desk.fails("duplicate", first, "--of", first)
+    assert "is already a duplicate of" in desk.fails("duplicate", first, "--of", again)

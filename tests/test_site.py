@@ -34,6 +34,12 @@ def site_desk(desk: Desk) -> Desk:
                     "-m", "Paper jams in tray two.")
     desk.run("resolve", good, "--note", "Replaced the pickup roller of tray 2.")
     desk.new("Heating is off", "-q", "facilities")
+    long = desk.new("Störung: VPN token rejected", "-q", "it-helpdesk", "-c", "network",
+                    "-m", "Log says HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies\\Microsoft\\Windows\\NetworkConnections"
+                          "\\ProhibitNetworkBridgingOnDomainNetworkAndEverythingElseTooLongToFit")
+    desk.run("resolve", long, "--note",
+             "Re-enrolled from https://vpn.example.com/enroll/" + "a1b2c3d4e5f6" * 12 + " then:\n\n"
+             "| Setting | Value |\n| --- | --- |\n| " + "x" * 90 + " | " + "y" * 90 + " |\n")
     return desk
 
 
@@ -169,14 +175,22 @@ def test_a_real_browser_searches_and_follows_a_result(served: str) -> None:
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, "readable on a phone: no sideways scrolling"
         page.goto(served + "/index.html")
+        assert "solved" in page.locator("h2 + ul").first.inner_text(), "Recently solved shows when"
         hrefs = page.eval_on_selector_all("a", "links => links.map(link => link.getAttribute('href'))")
-        for href in sorted({h for h in hrefs if h and h.startswith("articles/")}):
+        boards = ["boards/index.html", "boards/it-helpdesk.html", "boards/facilities.html"]
+        for href in [*sorted({h for h in hrefs if h and h.startswith("articles/")}), *boards]:
             page.goto(f"{served}/{href}")  # the hostile article among them: no dialog may open
-        page.goto(served + "/boards/index.html")
+            # Long tokens and a wide table in a resolution note never push the page sideways.
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390, href
+        page.goto(served + "/boards/facilities.html")
+        card = page.locator("table.board td.title").first.bounding_box()
+        assert card is not None and card["width"] > 250, "a board row is a card across the phone"
         page.locator("nav a", has_text="Reports").click()
         page.wait_for_load_state()
         assert page.locator("svg.chart").count() == 3
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        label = page.locator("svg.chart text").first.bounding_box()
+        assert label is not None and label["height"] >= 10, "chart labels legible on a phone"
         page.goto(SITE_FILE_URL[0])  # the same site opened from disk
         page.fill("#q", "roller")
         page.wait_for_selector("#results li a")

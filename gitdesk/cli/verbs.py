@@ -357,6 +357,29 @@ def link(session: Session, ticket_id: str, duplicate_of: str | None, related: st
                                 related=related), fmt)
 
 
+@click.command()
+@ticket_id
+@click.option("--of", "of", metavar="OTHER", required=True, help="The ticket that holds (or will hold) the answer.")
+@click.option("-m", "--message", help="A word to the requester before the pointer to the answer.")
+@send_option
+@common
+def duplicate(session: Session, ticket_id: str, of: str, message: str | None, send: bool | None, fmt: str) -> None:
+    """Close ID as a duplicate of OTHER: link, resolve, and tell the requester where the answer is.
+
+    If OTHER is solved, its resolution note is the answer; if not, the
+    requester is copied on OTHER and hears when it is solved. The duplicate
+    counts in OTHER's knowledge-base article.
+
+    \b
+    Example:
+      gitdesk duplicate GD-01JD9A --of GD-01JD8X -m "Thanks, we know this one."
+    """
+    from gitdesk import actions
+
+    _done(session, actions.close_as_duplicate(session.desk, ticket_id, of, session.actor(), message,
+                                              mailer=mailer(session, send)), fmt, send)
+
+
 @click.command(name="time")
 @ticket_id
 @click.argument("duration")

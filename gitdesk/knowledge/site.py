@@ -88,6 +88,7 @@ def _article_page(md: object, article: kb.Article, related: Sequence[kb.Article]
         facts.append(f"<span>Asset: {e(article.asset)}</span>")
     facts.append(f"<span>Reported {counted(article.reports, 'time')}, last "
                  f"{article.last_seen.astimezone(timezone.utc).strftime('%Y-%m-%d')}</span>")
+    facts.append(f"<span>Solved {article.solved.astimezone(timezone.utc).strftime('%Y-%m-%d')}</span>")
     sources = "".join(f"<li><code>{e(t.id)}</code> {e(t.title)}</li>" for t in article.tickets)
     body = [f"<article><h1>{e(article.title)}</h1>", f"<p class=\"facts\">{' · '.join(facts)}</p>",
             "<h2>Symptoms</h2>", _render(md, article.symptoms or "_No description was given._"),
@@ -109,10 +110,11 @@ def _index_page(articles: Sequence[kb.Article], categories: dict[str, str], desk
              '<form class="search" role="search" action="#"><label for="q">Search the knowledge base</label>'
              '<input id="q" name="q" type="search" autocomplete="off" placeholder="e.g. printer offline">'
              '</form><ol id="results" aria-live="polite"></ol>']
-    recent = sorted(articles, key=lambda a: (-a.last_seen.timestamp(), a.path))[:10]
+    recent = kb.recently_solved(articles)
     if recent:
         parts.append("<h2>Recently solved</h2><ul>" + "".join(
-            f"<li><a href=\"{e(_article_file(a))}\">{e(a.title)}</a> <small>{e(a.category)}</small></li>"
+            f"<li><a href=\"{e(_article_file(a))}\">{e(a.title)}</a> <small>{e(a.category)}, solved "
+            f"{a.solved.astimezone(timezone.utc).strftime('%Y-%m-%d')}</small></li>"
             for a in recent) + "</ul>")
     for name in sorted(by_category):
         members = sorted(by_category[name], key=lambda a: (-a.reports, -a.last_seen.timestamp(), a.path))
@@ -147,13 +149,13 @@ def _board_page(name: str, title: str, tickets: Sequence[Ticket], priorities: li
         return (priorities.index(ticket.priority) if ticket.priority in priorities else len(priorities), ticket.id)
 
     rows = "".join(
-        f"<tr><td><code>{e(t.id)}</code></td><td>{e(t.title)}</td><td>{e(t.status)}</td>"
-        f"<td>{e(t.priority or '')}</td><td>{e(t.assignee or 'unassigned')}</td>"
-        f"<td>{t.created.astimezone(timezone.utc).strftime('%Y-%m-%d')}</td></tr>"
+        f"<tr><td><code>{e(t.id)}</code></td><td class=\"title\">{e(t.title)}</td><td class=\"meta\">{e(t.status)}</td>"
+        f"<td class=\"meta\">{e(t.priority or '')}</td><td class=\"meta\">{e(t.assignee or 'unassigned')}</td>"
+        f"<td class=\"meta\">{t.created.astimezone(timezone.utc).strftime('%Y-%m-%d')}</td></tr>"
         for t in sorted(tickets, key=order))
     body = (f"<h1>{e(title)}</h1><p>{counted(len(tickets), 'unfinished ticket')}, "
-            "most urgent first. Read-only.</p><div class=\"scroll\"><table><thead><tr><th>ID</th><th>Title</th>"
-            "<th>Status</th><th>Priority</th><th>Assignee</th><th>Created</th></tr></thead>"
+            "most urgent first. Read-only.</p><div class=\"scroll\"><table class=\"board\"><thead><tr>"
+            "<th>ID</th><th>Title</th><th>Status</th><th>Priority</th><th>Assignee</th><th>Created</th></tr></thead>"
             f"<tbody>{rows}</tbody></table></div>")
     return page(title, body, 1, desk_name)
 
@@ -162,18 +164,18 @@ def svg_bars(rows: Sequence[tuple[str, Sequence[float]]], series: Sequence[str],
     """Horizontal grouped bars as inline SVG: one group per row, one bar per series.
     Drawn by hand: a few rectangles and labels, escaped, no script, scales to any width."""
     top = max([value for _, values in rows for value in values] + [1])
-    bar, gap, label_width, width = 12, 8, 150, 600
+    bar, gap, label_width, width = 14, 8, 112, 360
     height = len(rows) * (len(series) * bar + gap) + 24
     parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" xmlns="http://www.w3.org/2000/svg">']
     for index, name in enumerate(series):
-        parts.append(f'<rect x="{label_width + index * 120}" y="2" width="10" height="10" class="s{index}"/>'
-                     f'<text x="{label_width + index * 120 + 14}" y="11">{e(name)}</text>')
+        parts.append(f'<rect x="{label_width + index * 100}" y="2" width="10" height="10" class="s{index}"/>'
+                     f'<text x="{label_width + index * 100 + 14}" y="11">{e(name)}</text>')
     y = 22
     for label, values in rows:
         parts.append(f'<text x="{label_width - 6}" y="{y + bar * len(series) / 2 + 4:.0f}" '
-                     f'text-anchor="end">{e(label[:24])}</text>')
+                     f'text-anchor="end">{e(label if len(label) <= 16 else label[:15] + "…")}</text>')
         for index, value in enumerate(values):
-            length = (width - label_width - 60) * value / top
+            length = (width - label_width - 40) * value / top
             parts.append(f'<rect x="{label_width}" y="{y}" width="{length:.1f}" height="{bar - 2}" class="s{index}">'
                          f'<title>{e(label)}: {value:g}{e(unit)}</title></rect>'
                          f'<text x="{label_width + length + 4:.1f}" y="{y + bar - 3}">{value:g}</text>')

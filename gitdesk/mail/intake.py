@@ -214,7 +214,7 @@ def _on_ticket(desk: Desk, ticket: Ticket, sender: str) -> bool:
     if desk.config.person(sender) is not None or workflow.is_requester(desk.config, ticket, sender):
         return True
     folded = sender.casefold()
-    return (any(address.casefold() == folded for address in notify.cc_of(ticket))
+    return (any(address.casefold() == folded for address in actions.cc_of(ticket))
             or any(entry.author.casefold() == folded for entry in ticket.entries))
 
 

@@ -2,7 +2,7 @@
 to the agents who asked for it. Each mail is a file in outbox/ in the action's commit.
 
 The public steps and their mail: ``ask`` → question, an agent's ``reply`` →
-reply, ``resolve`` → resolution (with the satisfaction question), ``reject`` →
+reply, ``resolve`` and ``duplicate`` → resolution (with the satisfaction question), ``reject`` →
 rejection, an agent's ``reopen`` → reopen; a ticket taken in from mail gets an
 acknowledgement (``gitdesk.mail.intake``). Internal notes, escalations and time
 entries never leave the desk. ``mail.notify`` in the config (per desk, and per
@@ -22,7 +22,7 @@ from datetime import datetime
 from email.message import EmailMessage
 
 from gitdesk import clock, templates, workflow
-from gitdesk.actions import CC, WATCHERS, Mail
+from gitdesk.actions import Mail, cc_of, requester_address, watchers_of
 from gitdesk.desk import Actor, Desk
 from gitdesk.errors import GitdeskError, ValidationError
 from gitdesk.mail import compose
@@ -35,7 +35,8 @@ FEEDBACK_TAG = "[feedback]"  # in the subject of older feedback requests: an ans
 
 # verb → (event, the kind of entry whose words the mail carries)
 PUBLIC_STEPS = {"ask": ("question", QUESTION), "reply": ("reply", REPLY), "resolve": ("resolution", None),
-                "reject": ("rejection", REJECTION), "reopen": ("reopen", REOPEN)}
+                "reject": ("rejection", REJECTION), "reopen": ("reopen", REOPEN),
+                "duplicate": ("resolution", None)}
 
 
 def outbox_path(ticket_id: str, now: datetime, message_id: str) -> str:
@@ -43,24 +44,6 @@ def outbox_path(ticket_id: str, now: datetime, message_id: str) -> str:
     Message-ID's own random part, so a file and its message are known by each other."""
     random = message_id.strip("<>").split("@", 1)[0].rsplit(".", 1)[-1][:6]
     return f"{OUTBOX}/{now.strftime('%Y%m%dT%H%M%SZ')}-{ticket_id}-{random}.eml"
-
-
-def requester_address(config: Config, ticket: Ticket) -> str | None:
-    """The requester's mail address; a requester known only by handle needs an email in config."""
-    if workflow.is_email(ticket.requester):
-        return ticket.requester
-    person = config.person(ticket.requester)
-    return person.email if person is not None and person.email else None
-
-
-def cc_of(ticket: Ticket) -> tuple[str, ...]:
-    value = ticket.extra.get(CC)
-    return tuple(str(item) for item in value if isinstance(item, str)) if isinstance(value, list) else ()
-
-
-def watchers_of(ticket: Ticket) -> tuple[str, ...]:
-    value = ticket.extra.get(WATCHERS)
-    return tuple(str(item) for item in value if isinstance(item, str)) if isinstance(value, list) else ()
 
 
 @dataclass(frozen=True, slots=True)
