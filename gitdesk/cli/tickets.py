@@ -105,11 +105,12 @@ def new(session: Session, title: str | None, requester: str | None, queue: str |
         spec = replace(spec, attach=tuple((path.name, path.read_bytes()) for path in attach))
     result = actions.create(desk, spec, actor)
     index.written(desk, result.ticket_files)
+    similar: search.Suggestions | None
     try:  # what already worked for problems like this one
         similar = search.similar(desk, ticket=result.ticket, limit=3,
                                  just_written=[result.path.rsplit("/", 1)[-1]])
     except GitdeskError:
-        similar = []
+        similar = None
     views.outcome(result, fmt, similar)
 
 
