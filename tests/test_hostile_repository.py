@@ -105,3 +105,180 @@ def test_a_lock_held_too_long_says_who_and_what_to_do(desk: Desk) -> None:
         holder.wait()
     assert out == (f"another gitdesk process (pid {holder.pid}) has been writing to this desk for over 0s "
                    "(wait for it to finish, or stop it; the lock frees itself when it exits)")
+
+
+# --- clones of one bare remote --------------------------------------------------------------
+
+
+class Clone:
+    """One person's clone of the team's remote, driven as they would."""
+
+    def __init__(self, path: Path, who: str) -> None:
+        self.path = path
+        self.who = who
+
+    def run(self, *args: str, code: int = 0) -> str:
+        result = CliRunner().invoke(cli, ["--desk", str(self.path), *args])
+        assert result.exit_code == code, (self.who, args, result.exit_code, result.output, result.exception)
+        return result.stdout + result.stderr
+
+    def fails(self, *args: str) -> str:
+        """A command that must fail as a user's mistake: exit 1, one line."""
+        result = CliRunner().invoke(cli, ["--desk", str(self.path), *args])
+        assert result.exit_code == 1, (result.exit_code, result.output, result.exception)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, result.stderr
+        return lines[0]
+
+    def git(self, *args: str, check: bool = True) -> str:
+        return git(self.path, *args, check=check)
+
+    def try_git(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["git", *args], cwd=self.path, capture_output=True, text=True,
+                              env={**os.environ, "GIT_EDITOR": "true"})
+
+    def file(self, relative: str) -> Path:
+        return self.path / relative
+
+    def ticket_file(self, ticket: str) -> Path:
+        return self.path / "tickets" / f"{ticket}.md"
+
+    def edit(self, relative: str, old: str, new: str, message: str) -> None:
+        path = self.file(relative)
+        text = path.read_text(encoding="utf-8")
+        assert old in text, text
+        path.write_text(text.replace(old, new, 1), encoding="utf-8")
+        self.git("commit", "-qam", message)
+
+    def head(self) -> str:
+        return self.git("rev-parse", "HEAD").strip()
+
+
+def clone(origin: Path, path: Path, who: str, *, hooks: bool = True) -> Clone:
+    subprocess.run(["git", "clone", "-q", str(origin), str(path)], check=True)
+    git(path, "config", "user.email", f"{who}@example.com")
+    git(path, "config", "user.name", who.title())
+    person = Clone(path, who)
+    if hooks:
+        person.run("hooks", "install")
+    return person
+
+
+@pytest.fixture
+def team(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Clone, Clone, str, Path]:
+    """Alice and Bob, each with a clone of one bare remote holding one open ticket."""
+    seed = make_desk(tmp_path / "seed", monkeypatch, TEST_CONFIG)
+    monkeypatch.setenv("GITDESK_NOW", "2026-11-20T09:00:00Z")
+    ticket = seed.new("Printer on 2F jams", "-q", "it-helpdesk")
+    monkeypatch.setenv("GITDESK_NOW", "2026-11-20T09:30:00Z")
+    seed.run("reply", ticket, "-m", "Which tray jams?\nTell me the tray number.")
+    monkeypatch.delenv("GITDESK_NOW")
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(seed.path), str(origin)], check=True)
+    return clone(origin, tmp_path / "alice", "alice"), clone(origin, tmp_path / "bob", "bob"), ticket, origin
+
+
+# --- merges never drop work silently (item 6) -----------------------------------------------
+
+
+def test_a_gitattributes_line_cannot_make_a_merge_keep_one_side_of_the_config(team) -> None:  # type: ignore[no-untyped-def]
+    alice, bob, _, _ = team
+    # Someone routes the config through the knowledge base's driver ("keep ours").
+    alice.file(".gitattributes").write_text(alice.file(".gitattributes").read_text()
+                                            + ".gitdesk/config.yml merge=gitdesk-kb\n")
+    alice.git("commit", "-qam", "attributes")
+    alice.edit(".gitdesk/config.yml", "  email: Email and calendar\n",
+               "  email: Email and calendar\n  phones: Desk phones\n", "add phones")
+    alice.git("push", "-q")
+    bob.git("pull", "-q", "--no-rebase")  # bob gets the attribute first, as a team would
+    alice.edit(".gitdesk/config.yml", "  facilities: The office\n",
+               "  facilities: The office\n  printing: Printers and scanners\n", "add printing")
+    alice.git("push", "-q")
+    bob.edit(".gitdesk/config.yml", "  network: Wi-Fi and VPN\n",
+             "  network: Wi-Fi and VPN\n  security: Accounts and access\n", "add security")
+    merged = bob.try_git("pull", "--no-rebase", "--no-edit")
+    assert merged.returncode == 0, merged.stdout + merged.stderr
+    config = bob.file(".gitdesk/config.yml").read_text()
+    assert "printing: Printers and scanners" in config and "security: Accounts and access" in config
+    assert not (bob.path / ".git" / "gitdesk" / "kb-stale").exists()
+
+
+def test_a_hand_written_page_in_kb_merges_line_by_line_with_conflicts_marked(team) -> None:  # type: ignore[no-untyped-def]
+    alice, bob, _, _ = team
+    guide = "# Printer guide\n\nStep one: open tray 2.\n\nStep two: remove the paper.\n\nStep three: close it.\n"
+    alice.file("kb").mkdir()
+    alice.file("kb/printer-guide.md").write_text(guide)
+    alice.git("add", "kb/printer-guide.md")
+    alice.git("commit", "-qm", "a page written by hand")
+    alice.git("push", "-q")
+    bob.git("pull", "-q", "--no-rebase")
+    alice.edit("kb/printer-guide.md", "Step one: open tray 2.", "Step one: open tray 2 (the lower one).",
+               "clearer step one")
+    alice.git("push", "-q")
+    bob.edit("kb/printer-guide.md", "Step three: close it.", "Step three: close it gently.", "clearer step three")
+    merged = bob.try_git("pull", "--no-rebase", "--no-edit")
+    assert merged.returncode == 0, merged.stdout + merged.stderr
+    page = bob.file("kb/printer-guide.md").read_text()
+    assert "(the lower one)" in page and "close it gently" in page, "both edits kept"
+    # The same line two ways: a conflict, with both sides in the file.
+    bob.git("push", "-q")
+    alice.git("pull", "-q", "--no-rebase")
+    alice.edit("kb/printer-guide.md", "Step two: remove the paper.", "Step two: pull the paper out.", "alice")
+    alice.git("push", "-q")
+    bob.edit("kb/printer-guide.md", "Step two: remove the paper.", "Step two: take the paper out.", "bob")
+    conflicted = bob.try_git("pull", "--no-rebase", "--no-edit")
+    assert conflicted.returncode != 0
+    page = bob.file("kb/printer-guide.md").read_text()
+    assert "<<<<<<<" in page and "pull the paper out" in page and "take the paper out" in page
+
+
+def test_the_same_entry_edited_two_ways_is_a_conflict_not_two_entries(team) -> None:  # type: ignore[no-untyped-def]
+    alice, bob, ticket, _ = team
+    path = f"tickets/{ticket}.md"
+    alice.edit(path, "Tell me the tray number.", "Tell me the tray number, please.", "polite")
+    alice.git("push", "-q")
+    bob.edit(path, "Tell me the tray number.", "Tell me the tray number and the model.", "precise")
+    result = bob.try_git("pull", "--no-rebase", "--no-edit")
+    assert result.returncode != 0, "a real conflict, not a clean merge"
+    text = bob.ticket_file(ticket).read_text()
+    heading = "### 2026-11-20T09:30:00Z alice — reply"
+    assert text.count(heading) == 2, "once on each side of the markers"
+    ours, theirs = text.split("<<<<<<< ours\n")[1].split("\n>>>>>>> theirs")[0].split("=======\n")
+    assert ours.startswith(heading) and "and the model" in ours
+    assert theirs.startswith(heading) and "please" in theirs
+    assert "conflict in entry 2026-11-20T09:30:00Z alice — reply" in result.stderr
+    bob.git("add", path)
+    assert "unresolved merge conflict markers" in bob.run("check", "--staged", code=1)
+
+
+def test_the_same_entry_edited_the_same_way_merges_cleanly(team) -> None:  # type: ignore[no-untyped-def]
+    alice, bob, ticket, _ = team
+    path = f"tickets/{ticket}.md"
+    alice.edit(path, "Tell me the tray number.", "Tell me the tray number, please.", "typo")
+    alice.run("set", ticket, "priority", "high")
+    alice.git("push", "-q")
+    bob.edit(path, "Tell me the tray number.", "Tell me the tray number, please.", "same typo")
+    result = bob.try_git("pull", "--no-rebase", "--no-edit")
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = bob.ticket_file(ticket).read_text()
+    assert text.count("alice — reply") == 1 and "please" in text and "priority: high" in text
+
+
+def test_a_ticket_that_is_not_utf8_merges_without_losing_a_byte(team) -> None:  # type: ignore[no-untyped-def]
+    alice, bob, ticket, _ = team
+    path = alice.ticket_file(ticket)
+    data = path.read_bytes().replace(b"Which tray jams?", b"Which tray jams? caf\xe9")
+    path.write_bytes(data)
+    alice.git("commit", "-qam", "latin-1 by accident", "--no-verify")  # a clone without the hooks
+    alice.git("push", "-q")
+    bob.git("pull", "-q", "--no-rebase")
+    path = alice.ticket_file(ticket)
+    path.write_bytes(path.read_bytes().replace(b"Which tray", b"Which paper tray"))
+    alice.git("commit", "-qam", "alice", "--no-verify")
+    alice.git("push", "-q")
+    path = bob.ticket_file(ticket)
+    path.write_bytes(path.read_bytes().replace(b"number.", b"number, please."))
+    bob.git("commit", "-qam", "bob", "--no-verify")
+    result = bob.try_git("pull", "--no-rebase", "--no-edit")
+    merged = bob.ticket_file(ticket).read_bytes()
+    assert b"caf\xe9" in merged and b"Which paper tray" in merged and b"please" in merged, result.stderr

@@ -174,7 +174,8 @@ def sync(session: Session, strategy: str | None) -> None:
 @click.command(name="merge-file", hidden=True)
 @click.option("--marker-size", default=7, show_default=True, help="Length of conflict markers (Git's %L).")
 @click.option("--generated", is_flag=True,
-              help="A generated file (kb/): keep ours; the desk rebuilds it after the merge.")
+              help="The kb/ driver: a file gitdesk generated keeps ours and kb/ is rebuilt after the merge; "
+                   "any other file merges line by line.")
 @click.argument("base", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("ours", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("theirs", type=click.Path(dir_okay=False, path_type=Path))
@@ -196,9 +197,9 @@ def merge_file(marker_size: int, generated: bool, base: Path, ours: Path, theirs
     from gitdesk.render import views
 
     if generated:
-        merge.mark_generated_stale(Path.cwd())
-        return
-    result = merge.merge_files(base, ours, theirs, path, marker_size)
+        result = merge.merge_generated(base, ours, theirs, path, marker_size)
+    else:
+        result = merge.merge_files(base, ours, theirs, path, marker_size)
     if result.conflicts:
         views.hook_messages([f"gitdesk merge: {path or ours}: conflict in {', '.join(result.conflicts)}"])
         raise SystemExit(1)

@@ -190,14 +190,16 @@ def driver_command(python: str | None = None) -> str:
     """The ``merge.gitdesk.driver`` value: Git fills in the temporary files."""
     interpreter = python or sys.executable
     quoted = "'" + interpreter.replace("'", "'\"'\"'") + "'"
-    return f"{quoted} -m gitdesk merge-file --marker-size %L %O %A %B %P"
+    # "--": a path is a path, even one a hostile .gitattributes names "--generated".
+    return f"{quoted} -m gitdesk merge-file --marker-size %L -- %O %A %B %P"
 
 
 def kb_driver_command(python: str | None = None) -> str:
-    """The knowledge base's files are generated: a merge keeps ours and marks kb/ for a rebuild."""
+    """The knowledge base's files are generated: a merge keeps ours and marks kb/ for a rebuild
+    (only for files gitdesk wrote, judged by path and content; others merge line by line)."""
     interpreter = python or sys.executable
     quoted = "'" + interpreter.replace("'", "'\"'\"'") + "'"
-    return f"{quoted} -m gitdesk merge-file --generated %O %A %B %P"
+    return f"{quoted} -m gitdesk merge-file --generated --marker-size %L -- %O %A %B %P"
 
 
 def driver_config(python: str | None = None) -> list[str]:
