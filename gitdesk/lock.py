@@ -15,6 +15,7 @@ in the timeout message.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import warnings
@@ -71,10 +72,8 @@ def desk_lock(directory: Path, timeout: float = DEFAULT_TIMEOUT, name: str = "lo
 
 
 def _note_holder(holder: Path) -> None:
-    try:
+    with contextlib.suppress(OSError):  # only a name for a message; never a reason to fail
         holder.write_text(f"{os.getpid()}\n", encoding="utf-8")
-    except OSError:
-        pass  # only a name for a message; never a reason to fail
 
 
 def _holder(holder: Path) -> str:

@@ -282,3 +282,131 @@ def test_a_ticket_that_is_not_utf8_merges_without_losing_a_byte(team) -> None:  
     result = bob.try_git("pull", "--no-rebase", "--no-edit")
     merged = bob.ticket_file(ticket).read_bytes()
     assert b"caf\xe9" in merged and b"Which paper tray" in merged and b"please" in merged, result.stderr
+
+
+# --- a kill between the branch moving and the index: the next commit recovers (item 6) -------
+
+
+def _reply_killed_at(desk: Desk, ticket: str, stage: str, *, after: bool) -> None:
+    """`gitdesk reply` in a process SIGKILLed right before (or after) its call to ``git.<stage>``."""
+    script = f"""
+import os, signal
+from pathlib import Path
+from gitdesk import git, actions
+from gitdesk.desk import Desk
+original = getattr(git, {stage!r})
+def die(*args, **kwargs):
+    if {after!r}:
+        original(*args, **kwargs)
+    os.kill(os.getpid(), signal.SIGKILL)
+setattr(git, {stage!r}, die)
+desk = Desk.open(Path({str(desk.path)!r}))
+actions.reply(desk, {ticket!r}, "half done", desk.actor(None))
+"""
+    process = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert process.returncode == -signal.SIGKILL, process.stderr
+
+
+def test_a_commit_after_a_kill_never_undoes_the_action_that_landed(desk: Desk) -> None:
+    desk.run("hooks", "install")
+    ticket = desk.new("x", "-q", "it-helpdesk")
+    (desk.path / "notes.txt").write_text("my own work\n")
+    desk.git("add", "notes.txt")
+    _reply_killed_at(desk, ticket, "refresh_index", after=False)  # the branch moved, the index did not
+    landed = desk.head()
+    assert "half done" in desk.git("show", f"HEAD:tickets/{ticket}.md")
+    result = subprocess.run(["git", "commit", "-q", "-m", "my notes"], cwd=desk.path, capture_output=True,
+                            text=True)
+    assert result.returncode == 0, result.stderr
+    assert "an interrupted gitdesk action was completed before this commit" in result.stderr
+    assert desk.committed_files() == ["notes.txt"], "the stale index did not sneak the old ticket back in"
+    assert desk.git("rev-parse", "HEAD~1").strip() == landed
+    assert "half done" in desk.git("show", f"HEAD:tickets/{ticket}.md")
+    assert desk.status() == "" and not (desk.path / ".git" / "gitdesk" / "journal.json").exists()
+
+
+def test_a_commit_all_after_a_kill_never_sweeps_up_the_half_written_file(desk: Desk) -> None:
+    desk.run("hooks", "install")
+    ticket = desk.new("x", "-q", "it-helpdesk")
+    (desk.path / "notes.txt").write_text("v1\n")
+    desk.git("add", "notes.txt")
+    desk.git("commit", "-qm", "notes")
+    before = desk.text(ticket)
+    _reply_killed_at(desk, ticket, "move_head", after=False)  # the file is written, the branch never moved
+    assert "half done" in desk.text(ticket)
+    (desk.path / "notes.txt").write_text("v2\n")
+    result = subprocess.run(["git", "commit", "-q", "-a", "-m", "notes v2"], cwd=desk.path, capture_output=True,
+                            text=True)
+    assert result.returncode == 0, result.stderr
+    assert "was rolled back before this commit" in result.stderr
+    assert desk.committed_files() == ["notes.txt"]
+    assert desk.text(ticket) == before and desk.status() == ""
+
+
+def test_check_staged_recovers_first_as_the_pre_commit_framework_runs_it(desk: Desk) -> None:
+    ticket = desk.new("x", "-q", "it-helpdesk")
+    _reply_killed_at(desk, ticket, "refresh_index", after=False)
+    assert desk.git("diff", "--cached", "--name-only").strip() == f"tickets/{ticket}.md", "stale: a revert is staged"
+    result = desk.run("check", "--staged")
+    assert "an interrupted gitdesk action was completed" in result.stderr
+    assert desk.git("diff", "--cached", "--name-only") == "" and desk.status() == ""
+
+
+# --- pushes are judged by the state they leave (item 7) ---------------------------------------
+
+
+@pytest.fixture
+def server(tmp_path: Path, desk: Desk) -> Path:
+    """A self-hosted bare remote with the pre-receive hook, and the desk cloned from it."""
+    bare = tmp_path / "server.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(desk.path), str(bare)], check=True)
+    desk.git("remote", "add", "origin", str(bare))
+    desk.git("fetch", "-q", "origin")
+    desk.git("branch", "-q", "--set-upstream-to=origin/main")
+    subprocess.run([sys.executable, "-m", "gitdesk", "hooks", "install", "--server", "--desk", str(bare)],
+                   check=True, capture_output=True)
+    return bare
+
+
+def _push(desk: Desk) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", "push", "-q", "origin", "main"], cwd=desk.path, capture_output=True, text=True)
+
+
+def test_a_rejected_push_is_accepted_once_a_new_commit_fixes_it(desk: Desk, server: Path) -> None:
+    ticket = desk.new("x", "-q", "it-helpdesk")
+    assert _push(desk).returncode == 0
+    path = desk.file(ticket)
+    path.write_text(path.read_text().replace("status: open", "status: closed"))
+    desk.git("commit", "-qam", "close by hand")  # no hooks here
+    refused = _push(desk)
+    assert refused.returncode != 0
+    assert "push rejected: 2 problems in the pushed tickets; fix them in a new commit on top" in refused.stderr
+    # The advice, followed: a new commit on top, no history rewritten.
+    path.write_text(path.read_text().replace("status: closed", "status: open"))
+    desk.git("commit", "-qam", "reopen: closed by mistake")
+    accepted = _push(desk)
+    assert accepted.returncode == 0, accepted.stderr
+    assert git(server, "rev-parse", "main").strip() == desk.head()
+
+
+def test_a_push_is_judged_by_the_state_it_leaves_not_one_jump(desk: Desk, server: Path) -> None:
+    ticket = desk.new("x", "-q", "it-helpdesk")
+    assert _push(desk).returncode == 0
+    desk.run("resolve", ticket, "--note", "fixed")
+    desk.run("close", ticket)  # open -> resolved -> closed: each step legal, the jump is not
+    assert _push(desk).returncode == 0
+    path = desk.file(ticket)
+    path.write_text(path.read_text().replace("status: closed", "status: pending"))
+    desk.git("commit", "-qam", "bad")
+    desk.new("a later commit that fixes nothing", "-q", "it-helpdesk")
+    refused = _push(desk)
+    assert refused.returncode != 0 and "cannot move from closed to pending" in refused.stderr
+
+
+def test_a_config_problem_is_called_one_in_the_config(desk: Desk) -> None:
+    desk.run("hooks", "install")
+    config = desk.path / ".gitdesk" / "config.yml"
+    config.write_text(config.read_text().replace("members: [alice, bob]", "members: [alice, zed]"))
+    result = subprocess.run(["git", "commit", "-qam", "add zed"], cwd=desk.path, capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "commit refused: 1 problem in the staged config (" in result.stderr

@@ -56,8 +56,14 @@ def check(session: Session, mode: str | None, revision_range: str | None, fmt: s
     if revision_range:
         findings = checking.check_range(repo, revision_range)
     elif mode == "staged":
+        from gitdesk.githooks import handlers
+        from gitdesk.render import output
+
         # Inside a hook framework GIT_INDEX_FILE names the index being committed.
         git.honour_repository_environment()
+        recovered = handlers.recover_interrupted(repo)  # before judging an index a kill left stale
+        if recovered:
+            output.note(recovered)
         findings = checking.check_staged(repo)
     else:
         findings = checking.check_all(repo)
