@@ -352,7 +352,72 @@ def test_check_staged_recovers_first_as_the_pre_commit_framework_runs_it(desk: D
     assert desk.git("diff", "--cached", "--name-only") == "" and desk.status() == ""
 
 
-# --- pushes are judged by the state they leave (item 7) ---------------------------------------
+# --- sync never pushes what check refuses, and leaves kb/ current (item 7) ------------------
+
+
+def _keep_side(text: str, keep: str) -> str:
+    """Resolve every conflict block by keeping the lines of the side that contains ``keep``."""
+    out, block, inside = [], [], False
+    for line in text.splitlines(keepends=True):
+        if line.startswith("<<<<<<<"):
+            inside, block = True, []
+        elif inside and line.startswith(">>>>>>>"):
+            ours, theirs = "".join(block).split("=======\n")
+            out.append(ours if keep in ours else theirs)
+            inside = False
+        elif inside:
+            block.append(line)
+        else:
+            out.append(line)
+    return "".join(out)
+
+
+def test_sync_refuses_to_push_a_move_check_refuses(team) -> None:  # type: ignore[no-untyped-def]
+    alice, bob, ticket, origin = team
+    alice.run("resolve", ticket, "--note", "Replaced the roller in tray 2.")
+    alice.git("push", "-q")
+    bob.run("ask", ticket, "-m", "Does it still jam?")  # open -> pending, on an older view
+    # Bob integrates by hand: git pull --rebase runs no hook, and he keeps his status.
+    assert bob.try_git("pull", "--rebase").returncode != 0
+    path = bob.ticket_file(ticket)
+    path.write_text(_keep_side(path.read_text(), "status: pending"))
+    bob.git("add", f"tickets/{ticket}.md")
+    assert bob.try_git("rebase", "--continue").returncode == 0
+    remote_before = git(origin, "rev-parse", "main").strip()
+    error = bob.fails("sync")
+    assert error.startswith(f"gitdesk: error: sync stopped before pushing: tickets/{ticket}.md:")
+    assert "cannot move from resolved to pending" in error
+    assert error.endswith("[in commit " + bob.head()[:10] + "] (nothing was pushed to origin/main; put it right "
+                          "in a new commit, then gitdesk sync again)")
+    assert git(origin, "rev-parse", "main").strip() == remote_before
+    # The advice works: a new commit on top that puts it right, and sync pushes.
+    bob.edit(f"tickets/{ticket}.md", "status: pending", "status: resolved", "keep it resolved after all")
+    assert "0 commits in, 2 out" in bob.run("sync")
+    assert git(origin, "rev-parse", "main").strip() == bob.head()
+
+
+@pytest.mark.parametrize("strategy", ["--rebase", "--merge"])
+def test_sync_rebuilds_the_knowledge_base_a_merge_kept_one_side_of(team, monkeypatch, strategy) -> None:  # type: ignore[no-untyped-def]
+    alice, bob, ticket, origin = team
+    other = alice.run("new", "Mailbox full", "-q", "it-helpdesk", "-c", "email", "--format", "json")
+    other = json.loads(other)["id"]
+    alice.run("kb", "build")
+    alice.git("push", "-q")
+    bob.git("pull", "-q", "--no-rebase")
+    alice.run("resolve", ticket, "--note", "Replaced the roller in tray 2.")
+    alice.run("kb", "build")
+    alice.git("push", "-q")
+    bob.run("resolve", other, "--note", "Archived the old mail.")
+    bob.run("kb", "build")
+    started = time.monotonic()
+    out = bob.run("sync", strategy)
+    assert time.monotonic() - started < 30, "no hook waits for the lock sync holds"
+    assert "rebuilt the knowledge base after the merge" in out
+    readme = git(origin, "show", "main:kb/README.md")
+    assert "Printer on 2F jams" in readme and "Mailbox full" in readme, "both articles reached the remote"
+    bob.run("kb", "build", "--check")
+    assert bob.git("status", "--porcelain") == "" and git(origin, "rev-parse", "main").strip() == bob.head()
+    assert not (bob.path / ".git" / "gitdesk" / "kb-stale").exists()
 
 
 @pytest.fixture
