@@ -475,3 +475,140 @@ def test_a_config_problem_is_called_one_in_the_config(desk: Desk) -> None:
     result = subprocess.run(["git", "commit", "-qam", "add zed"], cwd=desk.path, capture_output=True, text=True)
     assert result.returncode == 1
     assert "commit refused: 1 problem in the staged config (" in result.stderr
+
+
+# --- every failure a user can cause: exit 1, one line, the fix (item 9) ---------------------
+
+
+def test_a_full_disk_at_the_journal_is_one_line_and_changes_nothing(desk: Desk, tmp_path: Path) -> None:
+    body = tmp_path / "body.txt"
+    body.write_text("The printer log says: paper jam in tray 2. " * 8000)  # ~350 KB; compresses to little
+    ticket = desk.new("Printer log attached", "-q", "it-helpdesk", "--body-file", str(body))
+    before, head = desk.text(ticket), desk.head()
+    # A file-size limit is a real way to make the disk refuse a write (EFBIG), as a full one would:
+    # the journal (the old bytes, base64) is the first file too large to write.
+    code = ("import resource, sys\n"
+            "resource.setrlimit(resource.RLIMIT_FSIZE, (300_000, 300_000))\n"
+            "from gitdesk.cli import main\n"
+            f"main({['--desk', str(desk.path), 'reply', ticket, '-m', 'on it']!r})\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr == ("gitdesk: error: could not write the journal in .git/gitdesk: File too large "
+                             "(nothing was changed; free some disk space or fix the permissions, then run the "
+                             "command again)\n")
+    assert desk.text(ticket) == before and desk.head() == head and desk.status() == ""
+    assert not (desk.path / ".git" / "gitdesk" / "journal.json").exists()
+
+
+def test_merge_file_with_a_missing_file_is_a_one_line_error(desk: Desk, tmp_path: Path) -> None:
+    (tmp_path / "base.md").write_text("a\n")
+    (tmp_path / "ours.md").write_text("b\n")
+    error = desk.fails("merge-file", str(tmp_path / "base.md"), str(tmp_path / "ours.md"),
+                       str(tmp_path / "gone.md"))
+    assert error == (f"gitdesk: error: cannot read {tmp_path / 'gone.md'}: No such file or directory "
+                     "(merge-file merges three existing files: BASE OURS THEIRS [PATH])")
+    assert desk.fails("merge-file", "--generated", str(tmp_path / "base.md"), str(tmp_path / "nope.md"),
+                      str(tmp_path / "ours.md")).startswith(f"gitdesk: error: cannot read {tmp_path / 'nope.md'}")
+
+
+def test_a_stale_index_lock_says_to_remove_it_and_changes_nothing(desk: Desk) -> None:
+    ticket = desk.new("x", "-q", "it-helpdesk")
+    before, head = desk.text(ticket), desk.head()
+    (desk.path / ".git" / "index.lock").write_text("")  # a Git that crashed
+    error = desk.fails("reply", ticket, "-m", "hello")
+    assert error.startswith("gitdesk: error: git update-index failed: Unable to create")
+    assert error.endswith("(another Git command may be running; if not, remove .git/index.lock)")
+    (desk.path / ".git" / "index.lock").unlink()
+    assert desk.text(ticket) == before and desk.head() == head and desk.status() == ""
+
+
+def test_a_detached_head_names_the_branch_this_clone_really_uses(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    desk_path = tmp_path / "desk"
+    desk_path.mkdir()
+    git(desk_path, "init", "-q", "-b", "master")
+    desk = make_desk(desk_path, monkeypatch, own_repository=False)
+    ticket = desk.new("x", "-q", "it-helpdesk")
+    desk.git("checkout", "-q", "--detach")
+    assert desk.fails("reply", ticket, "-m", "x") == ("gitdesk: error: HEAD is detached; gitdesk commits to a branch "
+                                                      "(check out a branch first: git switch master)")
+
+
+def test_in_the_middle_of_a_rebase_the_hint_is_to_finish_it(team) -> None:  # type: ignore[no-untyped-def]
+    alice, bob, ticket, _ = team
+    alice.run("set", ticket, "priority", "high")
+    alice.git("push", "-q")
+    bob.run("set", ticket, "priority", "low")
+    assert bob.try_git("pull", "--rebase").returncode != 0  # stopped on the conflict
+    hint = "(a rebase is in progress: finish the rebase first with git rebase --continue, or stop it with " \
+           "git rebase --abort)"
+    assert bob.fails("new", "Another", "-q", "it-helpdesk") == \
+        f"gitdesk: error: HEAD is detached; gitdesk commits to a branch {hint}"
+    assert bob.fails("sync") == ("gitdesk: error: sync cannot start in the middle of a rebase (finish the rebase "
+                                 "first with git rebase --continue, or stop it with git rebase --abort)")
+
+
+def test_a_sync_conflict_while_merging_says_git_pull_no_rebase(team) -> None:  # type: ignore[no-untyped-def]
+    alice, bob, ticket, _ = team
+    alice.run("set", ticket, "priority", "high")
+    alice.git("push", "-q")
+    bob.run("set", ticket, "priority", "low")
+    error = bob.fails("sync", "--merge")
+    assert error == (f"gitdesk: error: sync stopped: a real conflict in tickets/{ticket}.md (priority); nothing "
+                     f"was changed (git pull --no-rebase, fix the lines between <<<<<<< and >>>>>>> in "
+                     f"tickets/{ticket}.md, git add it, git commit, then gitdesk sync)")
+    assert bob.try_git("pull", "--no-rebase").returncode != 0, "the hint's command exists and does the merge"
+
+
+def test_a_sync_conflict_over_a_deleted_file_says_keep_or_delete(team) -> None:  # type: ignore[no-untyped-def]
+    alice, bob, _, _ = team
+    alice.file("notes.md").write_text("shared notes\n")
+    alice.git("add", "notes.md")
+    alice.git("commit", "-qm", "notes")
+    alice.git("push", "-q")
+    bob.git("pull", "-q", "--no-rebase")
+    alice.git("rm", "-q", "notes.md")
+    alice.git("commit", "-qm", "no more notes")
+    alice.git("push", "-q")
+    bob.edit("notes.md", "shared notes", "shared notes, longer", "more notes")
+    error = bob.fails("sync")
+    assert error == ("gitdesk: error: sync stopped: a real conflict in notes.md; nothing was changed (git pull "
+                     "--rebase, notes.md was deleted on one side and changed on the other: keep it (git add "
+                     "notes.md) or delete it (git rm notes.md), git rebase --continue, then gitdesk sync)")
+    assert "<<<<<<<" not in error.split("(", 1)[1]
+
+
+def test_a_hand_made_commit_setting_a_new_field_reads_set_in_its_trailer(desk: Desk) -> None:
+    desk.run("hooks", "install")
+    ticket = desk.new("x", "-q", "it-helpdesk")
+    path = desk.file(ticket)
+    text = path.read_text()
+    end = text.index("\n---\n", 4)
+    path.write_text(text[:end] + "\ncost_centre: 4100" + text[end:])
+    result = subprocess.run(["git", "commit", "-qam", "cost centre"], cwd=desk.path, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert desk.last_message() == f"cost centre\n\nGitdesk-Ticket: {ticket}\nGitdesk-Action: set cost_centre 4100\n\n"
+    path.write_text(path.read_text().replace("\ncost_centre: 4100", ""))
+    subprocess.run(["git", "commit", "-qam", "no cost centre"], cwd=desk.path, check=True)
+    assert desk.last_message().endswith("Gitdesk-Action: unset cost_centre\n\n")
+
+
+def test_a_config_list_left_open_is_reported_on_its_own_line(desk: Desk) -> None:
+    config = desk.path / ".gitdesk" / "config.yml"
+    lines = config.read_text().splitlines(keepends=True)
+    number = next(n for n, line in enumerate(lines, 1) if "members: [alice, bob]" in line)
+    lines[number - 1] = lines[number - 1].replace("[alice, bob]", "[alice, bob")
+    config.write_text("".join(lines))
+    assert desk.fails("list").startswith(f"gitdesk: error: .gitdesk/config.yml:{number}: not valid YAML")
+    config.write_text("people: [\n")
+    assert desk.fails("list").startswith("gitdesk: error: .gitdesk/config.yml:1: not valid YAML")
+
+
+def test_a_holiday_that_is_no_date_names_the_setting_and_its_line(desk: Desk) -> None:
+    config = desk.path / ".gitdesk" / "config.yml"
+    text = config.read_text()
+    line = text.count("\n") + 3
+    config.write_text(text + "sla:\n  clock: business\n  holidays: [2026-12-25, 2026-02-30]\n")
+    assert desk.fails("list") == (f"gitdesk: error: .gitdesk/config.yml:{line}: sla.holidays: 2026-02-30 is not a "
+                                  "real date (day is out of range for month) (write a real date, like 2026-12-25)")
+    config.write_text(text + "sla:\n  clock: business\n  holidays: 2026-12-25\n")
+    desk.run("list")  # one date on its own is a list of one (it used to crash)
