@@ -69,11 +69,21 @@ def _run(cwd: Path, args: Sequence[str], *, input: bytes | None = None,
             ["git", *args], cwd=cwd, input=input, capture_output=True,
             env=base_env(env), check=False,
         )
-    except FileNotFoundError:
-        raise GitError("git is not installed or not on PATH", hint="install Git 2.30 or newer") from None
+    except OSError as error:
+        raise _cannot_run(cwd, error) from None
     if check and result.returncode != 0:
         raise failure(cwd, args[0], result)
     return result
+
+
+def _cannot_run(cwd: Path, error: OSError) -> GitError:
+    """Git could not even start: not installed, or the folder to run it in is gone or closed."""
+    if not cwd.is_dir():
+        return GitError(f"{cwd} is not a folder that exists", hint="pass an existing folder with --desk")
+    if isinstance(error, FileNotFoundError):
+        return GitError("git is not installed or not on PATH", hint="install Git 2.30 or newer")
+    return GitError(f"cannot run git in {cwd}: {error.strerror or error}",
+                    hint="check that the folder and Git are readable by you")
 
 
 # Git's words for a lock file someone left behind (a crashed Git, an editor's Git plugin).
@@ -115,8 +125,11 @@ def run_parallel(repo: Repo, commands: Sequence[Sequence[str]]) -> list[subproce
     """Several git commands at once (one per core is the point), their whole results in order."""
     import threading
 
-    processes = [subprocess.Popen(["git", *args], cwd=repo.top, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  env=base_env()) for args in commands]
+    try:
+        processes = [subprocess.Popen(["git", *args], cwd=repo.top, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                      env=base_env()) for args in commands]
+    except OSError as error:
+        raise _cannot_run(repo.top, error) from None
     results: list[subprocess.CompletedProcess[bytes] | None] = [None] * len(processes)
 
     def collect(index: int) -> None:
@@ -348,9 +361,12 @@ def fast_import(repo: Repo, parent: str | None, steps: Iterable[CommitStep]) -> 
     import secrets
 
     ref = f"refs/gitdesk/import-{os.getpid()}-{secrets.token_hex(4)}"
-    process = subprocess.Popen(["git", "fast-import", "--quiet", "--done", "--date-format=raw"],
-                               cwd=repo.top, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, env=base_env())
+    try:
+        process = subprocess.Popen(["git", "fast-import", "--quiet", "--done", "--date-format=raw"],
+                                   cwd=repo.top, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.PIPE, env=base_env())
+    except OSError as failed:
+        raise _cannot_run(repo.top, failed) from None
     assert process.stdin is not None
     first, wrote = True, False
     try:
@@ -548,7 +564,11 @@ def commits_in(repo: Repo, revision_range: str) -> list[tuple[str, list[str]]]:
     """Commits of ``A..B`` (oldest first) with their parents."""
     if revision_range.startswith("-"):
         raise GitError(f"not a revision range: {revision_range!r}", hint="write it as A..B")
-    out = run(repo, "rev-list", "--reverse", "--parents", revision_range, "--")
+    try:
+        out = run(repo, "rev-list", "--reverse", "--parents", revision_range, "--")
+    except GitError as error:
+        raise GitError(error.message, hint="name commits or branches this clone has, like origin/main..HEAD "
+                                           "(in CI, fetch the base branch and its history first)") from None
     return [(line.split()[0], line.split()[1:]) for line in out.decode().splitlines() if line]
 
 

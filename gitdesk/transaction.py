@@ -105,7 +105,10 @@ def commit_series(repo: git.Repo, steps: Sequence[git.CommitStep], reason: str) 
         final.update(step.files)
     if not steps:
         return None
-    commit = git.fast_import(repo, parent, steps)
+    try:
+        commit = git.fast_import(repo, parent, steps)
+    except OSError as error:  # fast-import's pipe, a full disk: nothing is written yet
+        raise _not_written("could not build the commits", error) from error
     if commit is None:
         return None
     existing = {path for path in final if (repo.top / path).exists()}
@@ -232,7 +235,8 @@ def recover(repo: git.Repo) -> str | None:
     except FileNotFoundError:
         return None
     except (OSError, ValueError):
-        journal.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # unreadable or not ours: nothing in it can be trusted to act on
+            journal.unlink(missing_ok=True)
         return None
     try:
         outcome = _recover(repo, record)
@@ -253,7 +257,7 @@ def _recover(repo: git.Repo, record: dict[str, Any]) -> str:
             paths.inside(repo.top, path)  # the journal lives in .git, but a path is still only a name
         except UnsafePath:
             continue
-        if isinstance(states, dict):
+        if isinstance(states, dict) and all(isinstance(states.get(k), (str, type(None))) for k in ("old", "new")):
             files[path] = states
     for path in files:  # a write cut short leaves its temp file; the lock says its writer is gone
         target = repo.top / path

@@ -612,3 +612,21 @@ def test_a_holiday_that_is_no_date_names_the_setting_and_its_line(desk: Desk) ->
                                   "real date (day is out of range for month) (write a real date, like 2026-12-25)")
     config.write_text(text + "sla:\n  clock: business\n  holidays: 2026-12-25\n")
     desk.run("list")  # one date on its own is a list of one (it used to crash)
+
+
+def test_a_persons_own_attributes_in_any_encoding_survive_hooks_install_and_sync(team) -> None:  # type: ignore[no-untyped-def]
+    _, bob, _, _ = team
+    attributes = bob.path / ".git" / "info" / "attributes"
+    mine = b"*.dat -diff # caf\xe9, written in Latin-1\n"
+    attributes.write_bytes(mine + attributes.read_bytes())
+    bob.run("hooks", "uninstall")
+    bob.run("hooks", "install")
+    bob.run("sync")
+    assert attributes.read_bytes().startswith(mine), "kept byte for byte"
+
+
+def test_check_range_naming_no_commit_says_what_to_name(desk: Desk) -> None:
+    error = desk.fails("check", "--range", "origin/main..HEAD")
+    assert error.startswith("gitdesk: error: git rev-list failed: ")
+    assert error.endswith("(name commits or branches this clone has, like origin/main..HEAD (in CI, fetch the "
+                          "base branch and its history first))")

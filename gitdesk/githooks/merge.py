@@ -150,7 +150,10 @@ def merge_texts(base: str | None, ours: str, theirs: str, path: str | None = Non
     except (ValueError, GitdeskError):
         return _line_merge(base or "", ours, theirs, marker_size)
     if conflicts:
-        text = _mark_all(text, conflicts, path, marker_size)
+        try:
+            text = _mark_all(text, conflicts, path, marker_size)
+        except (ValueError, GitdeskError):  # a merged ticket we cannot mark field by field: Git's way
+            return _line_merge(base or "", ours, theirs, marker_size)
     return MergeResult(text, tuple(conflicts))
 
 
