@@ -18,7 +18,7 @@ from gitdesk.errors import GitdeskError
 from gitdesk.githooks import check
 from gitdesk.githooks import merge as mergefile
 from gitdesk.model import Ticket
-from gitdesk.text import counted
+from gitdesk.text import clean_line, counted
 
 ZERO = frozenset("0")
 # Set by gitdesk sync for the Git commands it runs: it holds the desk lock, rebuilds kb/
@@ -86,7 +86,7 @@ def trailers_for_staged(repo: git.Repo) -> list[tuple[str, str]]:
             old = _parse(blobs.get(change.old)) if change.status == "M" else None
             actions = _actions(old, new)
             if actions:
-                result.append(("Gitdesk-Ticket", new.id))
+                result.append(("Gitdesk-Ticket", clean_line(new.id)))  # unchecked with --no-verify: one line
                 result += [("Gitdesk-Action", action) for action in actions]
     return result
 
@@ -109,7 +109,7 @@ def _actions(old: Ticket | None, new: Ticket) -> list[str]:
         actions.append("resolution written" if not old.resolution else "resolution rewritten")
     if new.description != old.description:
         actions.append("description edited")
-    return list(dict.fromkeys(" ".join(action.split()) for action in actions))
+    return list(dict.fromkeys(clean_line(action) for action in actions))
 
 
 EMPTY: tuple[object, ...] = (None, "", [], ())
