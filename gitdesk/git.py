@@ -578,6 +578,13 @@ def new_commits(repo: Repo, tip: str) -> list[tuple[str, list[str]]]:
     return [(line.split()[0], line.split()[1:]) for line in out.decode().splitlines() if line]
 
 
+def is_ancestor(repo: Repo, ancestor: str, descendant: str) -> bool:
+    """Whether ``ancestor`` is in the history of ``descendant`` (False for unknown commits)."""
+    if ancestor.startswith("-") or descendant.startswith("-"):
+        return False
+    return _run(repo.top, ["merge-base", "--is-ancestor", ancestor, descendant], check=False).returncode == 0
+
+
 def unmerged(repo: Repo) -> dict[str, set[int]]:
     """Paths with an unresolved conflict in the index, and the stages they have
     (1 the common version, 2 ours, 3 theirs: a missing 2 or 3 means that side deleted it)."""

@@ -219,13 +219,14 @@ def glob_escape(name: str) -> str:
     return "".join(f"[{char}]" if char in "*?[" else char for char in name)
 
 
-def recover(repo: git.Repo) -> str | None:
+def recover(repo: git.Repo, *, keep_journal: bool = False) -> str | None:
     """Finish or undo an action a killed process left half done. Call under the desk lock.
 
     Returns what was done ("completed" / "rolled back"), or None when there was nothing.
     Runs before every gitdesk writer and in the pre-commit hook: a kill after HEAD moved
     leaves the index holding the old versions, and a plain ``git commit`` would quietly
-    commit them back.
+    commit them back. ``keep_journal`` when the index fixed is not the clone's own (a
+    commit of named paths): the next recovery fixes the real one.
     """
     journal = repo.state_dir / JOURNAL
     try:
@@ -245,7 +246,8 @@ def recover(repo: git.Repo) -> str | None:
                            f"{error.strerror or error}",
                            hint="free some disk space or fix the permissions, then run the command again; "
                                 ".git/gitdesk/journal.json keeps what is needed") from error
-    journal.unlink(missing_ok=True)
+    if not keep_journal:
+        journal.unlink(missing_ok=True)
     return outcome
 
 
@@ -272,7 +274,15 @@ def _recover(repo: git.Repo, record: dict[str, Any]) -> str:
         git.index_to_commit(repo, current, list(files), stale_tree=old_head if isinstance(old_head, str) else None)
         return "completed"
     if current != record.get("old_head"):
-        return "left alone"  # HEAD moved on since (a reset, a pull): nothing here is ours to undo
+        # HEAD moved on since (a commit, a reset, a pull): nothing here is ours to undo. But
+        # when the action landed and a commit was made on top (git commit with paths can
+        # only fix its own temporary index), the index may still hold the versions from
+        # before the action: a later commit would quietly take them back.
+        new_head, old_head = record.get("new_head"), record.get("old_head")
+        if current is not None and isinstance(new_head, str) and isinstance(old_head, str) \
+                and git.is_ancestor(repo, new_head, current):
+            git.index_to_commit(repo, current, list(files), stale_tree=old_head)
+        return "left alone"
     restored: dict[str, str] = {}  # path -> the half-written blob a commit under way may have staged
     for path, states in files.items():
         target = repo.top / path

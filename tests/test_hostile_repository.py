@@ -634,3 +634,23 @@ def test_check_range_naming_no_commit_says_what_to_name(desk: Desk) -> None:
     assert error.startswith("gitdesk: error: git rev-list failed: ")
     assert error.endswith("(name commits or branches this clone has, like origin/main..HEAD (in CI, fetch the "
                           "base branch and its history first))")
+
+
+def test_a_commit_of_named_paths_after_a_kill_leaves_nothing_stale_behind(desk: Desk) -> None:
+    desk.run("hooks", "install")
+    ticket = desk.new("x", "-q", "it-helpdesk")
+    (desk.path / "notes.txt").write_text("v1\n")
+    (desk.path / "todo.txt").write_text("v1\n")
+    desk.git("add", "notes.txt", "todo.txt")
+    desk.git("commit", "-qm", "files")
+    _reply_killed_at(desk, ticket, "refresh_index", after=False)
+    (desk.path / "notes.txt").write_text("v2\n")
+    # `git commit PATH` commits a temporary index; the clone's own stays locked meanwhile.
+    subprocess.run(["git", "commit", "-q", "-m", "notes", "notes.txt"], cwd=desk.path, check=True,
+                   capture_output=True)
+    assert desk.committed_files() == ["notes.txt"]
+    (desk.path / "todo.txt").write_text("v2\n")
+    desk.git("add", "todo.txt")
+    subprocess.run(["git", "commit", "-q", "-m", "todo"], cwd=desk.path, check=True, capture_output=True)
+    assert desk.committed_files() == ["todo.txt"], "the ticket's old version never came back"
+    assert "half done" in desk.git("show", f"HEAD:tickets/{ticket}.md") and desk.status() == ""

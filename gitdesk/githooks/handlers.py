@@ -54,8 +54,12 @@ def recover_interrupted(repo: git.Repo) -> str | None:
         return None  # sync holds the lock and has recovered already; a server has no work tree
     if not (repo.state_dir / transaction.JOURNAL).exists():
         return None  # the usual case, without waiting for the lock
+    # `git commit PATH…` commits a temporary index and keeps the real one locked: fix the
+    # index being committed now, and leave the journal for the real one's turn.
+    index = os.environ.get("GIT_INDEX_FILE")
+    partial = index is not None and Path(index).name not in ("index", "index.lock")
     with desk_lock(repo.state_dir):
-        outcome = transaction.recover(repo)
+        outcome = transaction.recover(repo, keep_journal=partial)
     if outcome is None:
         return None  # a writer was mid-action and finished it
     return f"gitdesk: an interrupted gitdesk action was {outcome} before this commit"

@@ -191,7 +191,7 @@ def sync(desk: Desk, *, strategy: str | None = None, attempts: int = 5) -> SyncR
             old = git.run(repo, "rev-parse", "--verify", f"{tracking}^{{commit}}").decode().strip()
             _refuse_bad_push(repo, old, upstream)
             push = git.run_result(repo, "push", "--quiet", "--porcelain", "--", remote,
-                                  f"HEAD:refs/heads/{remote_branch}", env=SYNC_ENV)
+                                  f"HEAD:refs/heads/{remote_branch}")
             if push.returncode == 0:
                 result.sent = outgoing
                 return result
