@@ -654,3 +654,22 @@ def test_a_commit_of_named_paths_after_a_kill_leaves_nothing_stale_behind(desk: 
     subprocess.run(["git", "commit", "-q", "-m", "todo"], cwd=desk.path, check=True, capture_output=True)
     assert desk.committed_files() == ["todo.txt"], "the ticket's old version never came back"
     assert "half done" in desk.git("show", f"HEAD:tickets/{ticket}.md") and desk.status() == ""
+
+
+def test_git_pull_rebase_rebuilds_the_knowledge_base_it_kept_one_side_of(team) -> None:  # type: ignore[no-untyped-def]
+    alice, bob, ticket, _ = team
+    other = json.loads(alice.run("new", "Mailbox full", "-q", "it-helpdesk", "-c", "email", "--format", "json"))["id"]
+    alice.run("kb", "build")
+    alice.git("push", "-q")
+    bob.git("pull", "-q", "--no-rebase")
+    alice.run("resolve", ticket, "--note", "Replaced the roller in tray 2.")
+    alice.run("kb", "build")
+    alice.git("push", "-q")
+    bob.run("resolve", other, "--note", "Archived the old mail.")
+    bob.run("kb", "build")
+    result = bob.try_git("pull", "--rebase")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "rebuilt the knowledge base after the merge" in result.stderr, "post-rewrite did it, as post-merge does"
+    readme = bob.file("kb/README.md").read_text()
+    assert "Printer on 2F jams" in readme and "Mailbox full" in readme
+    bob.run("kb", "build", "--check")
