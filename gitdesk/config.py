@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from gitdesk import frontmatter
@@ -246,6 +246,54 @@ class _Reader:
         return value
 
 
+def _first_broken_line(text: str, reported: int | None) -> int | None:
+    """The line where the YAML goes wrong. The parser reports where it gave up, often the
+    next line or the end of the file (a list or a quote left open): the first line whose
+    text up to it no longer loads, and after which nothing loads again, is the culprit."""
+    lines = text.splitlines(keepends=True)
+    last = min(reported or len(lines), len(lines))
+    line = last
+    while line > 1 and last - line < 500:  # an error path, but never a slow one
+        try:
+            frontmatter.load_mapping("".join(lines[:line - 1]))
+        except GitdeskError:
+            line -= 1  # still broken without this line: the trouble starts higher up
+            continue
+        break
+    return line if lines else reported
+
+
+def _unloadable(value: str) -> bool:
+    """Whether YAML reads ``value`` as a date or time that does not exist (2026-02-30)."""
+    try:
+        frontmatter.load_mapping(value)
+    except GitdeskError:
+        return True
+    return False
+
+
+def _key_at(text: str, line: int) -> str | None:
+    """The dotted setting a line of a block-style YAML file belongs to (``sla.holidays``), for messages."""
+    keys: list[str] = []
+    indent: int | None = None
+    for raw in reversed(text.splitlines()[:line]):
+        stripped = raw.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        depth = len(raw) - len(raw.lstrip(" "))
+        if indent is not None and depth >= indent:
+            continue
+        match = re.match(r"(?:- )?([\w.-]+)\s*:(?:\s|$)", stripped)
+        if match:
+            keys.insert(0, match.group(1))
+            indent = depth
+        elif indent is None:
+            indent = depth  # a list item: its key is on a line above, less indented
+        if depth == 0:
+            break
+    return ".".join(keys) or None
+
+
 def _suggest(name: str, known: tuple[str, ...]) -> str:
     import difflib
 
@@ -257,7 +305,18 @@ def parse_config(text: str, path: str = CONFIG_PATH) -> Config:
     try:
         raw = frontmatter.load_mapping(text, path)
     except GitdeskError as error:
-        raise ConfigError(error.message, path=path, line=error.line, hint="fix the YAML syntax") from None
+        bad_value = error.message.startswith("a value Python cannot hold")
+        line = _first_broken_line(text, error.line) if error.line or bad_value else error.line
+        if bad_value and line is not None:
+            # A date like 2026-02-30 is valid YAML syntax but no date: name the setting.
+            key = _key_at(text, line)
+            reason = error.message.removeprefix("a value Python cannot hold: ")
+            written = [token for token in re.findall(r"\d{4}-\d\d?-\d\d?[^\s,\]}#]*", text.splitlines()[line - 1])
+                       if _unloadable(token)]
+            what = f"{written[0]} is not a real date" if written else "not a real date or time"
+            raise ConfigError(f"{key + ': ' if key else ''}{what} ({reason})", path=path, line=line,
+                              hint="write a real date, like 2026-12-25") from None
+        raise ConfigError(error.message, path=path, line=line, hint="fix the YAML syntax") from None
     read = _Reader(path, text)
     top = read.mapping(raw, "")
     for key in top:
@@ -461,10 +520,14 @@ def _sla(read: _Reader, raw: Mapping[str, Any]) -> SlaSettings:
             raise read.fail("sla.business_days", f"unknown day {day!r}", "use mon, tue, wed, thu, fri, sat, sun")
         days.append(WEEKDAYS.index(day.lower()[:3]))
     holidays = []
-    for value in raw.get("holidays") or []:
-        text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    listed = raw.get("holidays")
+    if isinstance(listed, dict):
+        raise read.fail("sla.holidays", "must be a list of dates", "write it as [2026-12-25, 2026-12-26]")
+    # One date on its own is a list of one, as a single name is elsewhere in the config.
+    for value in listed if isinstance(listed, list) else [listed] if listed else []:
+        text = value.isoformat() if isinstance(value, date) and not isinstance(value, datetime) else str(value)
         if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            raise read.fail("sla.holidays", f"not a date: {value!r}", "write dates like 2026-12-25")
+            raise read.fail("sla.holidays", f"not a date: {text!r}", "write dates like 2026-12-25")
         holidays.append(text)
     return SlaSettings(clock, start, end, tuple(sorted(set(days))), tuple(sorted(holidays)))
 

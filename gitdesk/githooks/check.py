@@ -49,6 +49,21 @@ class Finding:
                 "commit": self.commit}
 
 
+def what_was_found(findings: Iterable[Finding]) -> str:
+    """What findings are about, for a summary line: 'tickets', 'config', 'tickets and config'…"""
+    kinds: dict[str, None] = {}
+    for finding in findings:
+        path = "/" + finding.path
+        if path.endswith("/" + CONFIG_PATH):
+            kinds["config"] = None
+        elif f"/{MAIL_TEMPLATES}/" in path or f"/{REPLIES}/" in path:
+            kinds["templates"] = None
+        else:
+            kinds["tickets"] = None
+    names = list(kinds) or ["tickets"]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
 def _finding(error: GitdeskError, path: str, commit: str | None) -> Finding:
     return Finding(path, error.message, error.line, error.hint, commit)
 
@@ -275,6 +290,29 @@ def _entries_at(repo: git.Repo, commit: str) -> Callable[[Sequence[str]], list[t
 
 def check_range(repo: git.Repo, revision_range: str) -> list[Finding]:
     return check_commits(repo, git.commits_in(repo, revision_range))
+
+
+def check_push(repo: git.Repo, old: str | None, new: str) -> list[Finding]:
+    """A push (or what sync is about to push) moving a branch from ``old`` (None: a new
+    branch) to ``new``, judged by the state it leaves.
+
+    Every commit is judged against its parent, as ``check_range`` does. A file whose
+    commits broke a rule still passes when its final version passes against its version
+    before the push: a mistake fixed in a later commit of the same push is fine, which is
+    what "fix it in a new commit" promises. What is reported for such a file is what is
+    still wrong at the tip. A file whose every commit passes is never judged as one jump
+    (open -> resolved -> closed in two commits is legal, open -> closed is not).
+    """
+    commits = git.commits_in(repo, f"{old}..{new}") if old else git.new_commits(repo, new)
+    findings = check_commits(repo, commits)
+    if not findings:
+        return []
+    base = old or git.fork_point(repo, new)
+    if base is None:
+        return findings  # a history of its own: no state before it to compare with
+    at_tip = check_commits(repo, [(new, [base])])  # the whole push as one change
+    broken = {finding.path for finding in findings}
+    return [finding for finding in at_tip if finding.path in broken]
 
 
 def check_all(repo: git.Repo) -> list[Finding]:
