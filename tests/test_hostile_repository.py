@@ -673,3 +673,14 @@ def test_git_pull_rebase_rebuilds_the_knowledge_base_it_kept_one_side_of(team) -
     readme = bob.file("kb/README.md").read_text()
     assert "Printer on 2F jams" in readme and "Mailbox full" in readme
     bob.run("kb", "build", "--check")
+
+
+def test_a_ticket_changed_by_a_merge_in_progress_says_how_to_finish_the_merge(desk: Desk) -> None:
+    made = desk.new("Printer on 2F jams", "-q", "it-helpdesk")
+    desk.git("switch", "-qc", "other")
+    desk.run("set", made, "priority", "high")
+    desk.git("switch", "-q", "-")
+    desk.git("merge", "-q", "--no-ff", "--no-commit", "other")
+    error = desk.fails("take", made, "--as", "alice")
+    assert "while a merge is in progress" in error and "git merge --abort" in error
+    assert "git commit tickets/" not in error, "Git refuses to commit one file mid-merge"
