@@ -19,6 +19,8 @@ from gitdesk.model import (
     ASSIGN_STRATEGIES,
     MAIL_AUDIENCES,
     MAIL_EVENTS,
+    MAIL_SYSTEM,
+    RULES_AUTHOR,
     SIGN_AS,
     SMTP_SECURITY,
     WEEKDAYS,
@@ -69,6 +71,7 @@ DEFAULT_TEMPLATE = """\
 desk:
   name: {desk_name}
   id_prefix: GD            # tickets are named GD-<18 characters>
+  leads: [{handle}]        # hear of untaken tickets and get the weekly digests (.gitdesk/rules.yml)
 
 # Everyone gitdesk should know: agents, leads, and colleagues who ask for help.
 # The handle is what you type (gitdesk assign ID alice); the email maps Git
@@ -89,6 +92,7 @@ queues:
     members: [{handle}]
     escalate_to:
     assign: manual
+    # lead: {handle}       # warned when the queue's targets are at risk (else the desk's leads)
 
 # Statuses, the moves between them, and what each status requires.
 # 'resolution' means a non-empty '## Resolution' section. done: true marks the
@@ -323,7 +327,7 @@ def parse_config(text: str, path: str = CONFIG_PATH) -> Config:
         if key not in SECTIONS:
             raise read.fail(key, "unknown section", _suggest(key, SECTIONS))
 
-    desk = read.mapping(top.get("desk"), "desk", ("name", "id_prefix"))
+    desk = read.mapping(top.get("desk"), "desk", ("name", "id_prefix", "leads"))
     desk_name = read.text(desk.get("name"), "desk.name", "Support desk") or "Support desk"
     prefix = read.text(desk.get("id_prefix"), "desk.id_prefix", "GD") or "GD"
     if not PREFIX_PATTERN.match(prefix):
@@ -335,6 +339,8 @@ def parse_config(text: str, path: str = CONFIG_PATH) -> Config:
     for handle, value in read.mapping(top.get("people"), "people").items():
         key = f"people.{handle}"
         read.name(handle, key)
+        if handle in (RULES_AUTHOR, MAIL_SYSTEM):
+            raise read.fail(key, f"{handle!r} is gitdesk's own name in ticket threads", "choose another handle")
         fields = read.mapping(value, key, ("name", "email", "team", "away", "notify", "agent"))
         email = read.text(fields.get("email"), f"{key}.email")
         if email is not None:
@@ -359,8 +365,11 @@ def parse_config(text: str, path: str = CONFIG_PATH) -> Config:
     for name, value in raw_queues.items():
         key = f"queues.{name}"
         read.name(name, key)
-        fields = read.mapping(value, key, ("name", "members", "escalate_to", "assign", "mail"))
+        fields = read.mapping(value, key, ("name", "members", "escalate_to", "assign", "mail", "lead"))
         members = read.names(fields.get("members"), f"{key}.members")
+        lead = read.text(fields.get("lead"), f"{key}.lead")
+        if lead is not None and lead not in people:
+            raise read.fail(f"{key}.lead", f"unknown person {lead!r}", f"add {lead} under people: or name another lead")
         for member in members:
             if member not in people:
                 raise read.fail(f"{key}.members", f"unknown person {member!r}",
@@ -379,9 +388,15 @@ def parse_config(text: str, path: str = CONFIG_PATH) -> Config:
             members=members,
             escalate_to=target,
             assign=strategy,
+            lead=lead,
             notify=_notify(read, read.mapping(fields.get("mail"), f"{key}.mail", ("notify",)).get("notify"),
                            f"{key}.mail.notify", partial=True),
         )
+
+    leads = read.names(desk.get("leads"), "desk.leads")
+    for lead in leads:
+        if lead not in people:
+            raise read.fail("desk.leads", f"unknown person {lead!r}", f"add {lead} under people: or remove them")
 
     workflow = read.mapping(top.get("workflow"), "workflow", ("initial", "reopen_requires_reason", "statuses"))
     raw_statuses = read.mapping(workflow.get("statuses"), "workflow.statuses") or DEFAULT_STATUSES
@@ -466,6 +481,7 @@ def parse_config(text: str, path: str = CONFIG_PATH) -> Config:
                                          "workflow.reopen_requires_reason"),
         private_fields=read.names(top.get("private_fields"), "private_fields"),
         kb_excluded_categories=tuple(kb_excluded),
+        leads=leads,
         sync_strategy=strategy,
         reports=report_settings,
         sla=sla_settings,

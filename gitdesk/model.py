@@ -23,6 +23,11 @@ REJECTION = "rejection"
 TIME = "time"
 INTERNAL_KINDS = frozenset({NOTE, ESCALATION, TIME})
 
+# Authors that are not people: the rules that run unattended, and the mail system
+# (bounces, failed deliveries). No person may take these handles.
+RULES_AUTHOR = "gitdesk"
+MAIL_SYSTEM = "mail-system"
+
 # Front-matter fields gitdesk knows, in the order a new ticket is written.
 # Fields that change often (status, assignee, queue, priority, labels) are kept
 # apart by fields that never change (title, requester, created), so two clones
@@ -125,6 +130,7 @@ class Queue:
     members: tuple[str, ...] = ()
     escalate_to: str | None = None
     assign: str = "manual"  # manual | round-robin | fewest-open
+    lead: str | None = None  # who hears when the queue's promises are at risk (rules' notify: lead)
     notify: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # overrides MailSettings.notify
 
 
@@ -223,6 +229,7 @@ class Config:
     reopen_requires_reason: bool = False
     private_fields: tuple[str, ...] = ()
     kb_excluded_categories: tuple[str, ...] = ()  # categories whose tickets never become articles
+    leads: tuple[str, ...] = ()  # the desk's leads: digests, and tickets in no queue
     sync_strategy: str = "rebase"  # how gitdesk sync integrates the upstream: rebase | merge
     reports: ReportSettings = field(default_factory=ReportSettings)
     sla: SlaSettings = field(default_factory=SlaSettings)

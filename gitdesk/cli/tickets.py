@@ -103,7 +103,9 @@ def new(session: Session, title: str | None, requester: str | None, queue: str |
         raise click.UsageError("a TITLE is required (or run on a terminal to use the editor)")
     if attach:
         spec = replace(spec, attach=tuple((path.name, path.read_bytes()) for path in attach))
-    result = actions.create(desk, spec, actor)
+    from gitdesk.rules.engine import EventRules
+
+    result = actions.create(desk, spec, actor, automation=EventRules(desk))
     index.written(desk, result.ticket_files)
     try:  # what already worked for problems like this one
         similar = search.similar(desk, ticket=result.ticket, limit=3,

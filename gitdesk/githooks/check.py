@@ -21,7 +21,7 @@ from gitdesk.desk import MAX_TICKET_BYTES
 from gitdesk.errors import GitdeskError
 from gitdesk.mail import compose
 from gitdesk.model import Config, Ticket
-from gitdesk.templates import MAIL_TEMPLATES, REPLIES
+from gitdesk.templates import MAIL_TEMPLATES, REPLIES, RULES_PATH
 from gitdesk.text import one_line
 
 TICKETS = paths.TICKETS + "/"
@@ -130,6 +130,8 @@ def judge(snapshot: Snapshot, change: git.RawChange, old_bytes: bytes | None,
         return [problem] if problem else []
     if relative.startswith((MAIL_TEMPLATES + "/", REPLIES + "/")):
         return _judge_text_file(relative, path, commit, change, new_bytes)
+    if relative == RULES_PATH:
+        return _judge_rules(snapshot, path, commit, change, new_bytes)
     if not relative.startswith(TICKETS):
         return []
     name = relative[len(TICKETS):]
@@ -221,6 +223,28 @@ def _judge_text_file(relative: str, path: str, commit: str | None, change: git.R
     return []
 
 
+def _judge_rules(snapshot: Snapshot, path: str, commit: str | None, change: git.RawChange,
+                 new_bytes: bytes | None) -> list[Finding]:
+    """The rules file: readable, and every name in it one the config (and desk) knows."""
+    from gitdesk.rules.spec import rule_problems
+
+    if change.status == "D" or new_bytes is None:
+        return []
+    if change.new_mode not in REGULAR:
+        return [Finding(path, "is not a regular file", commit=commit)]
+    config = snapshot.config()[0]
+    if config is None:
+        return []  # the broken config is reported once, on itself
+    try:
+        text = new_bytes.decode("utf-8")
+    except UnicodeDecodeError:
+        return [Finding(path, "not valid UTF-8", commit=commit, hint="re-save the file as UTF-8")]
+    folder = snapshot.prefix + REPLIES + "/"
+    replies = {entry[2][len(folder):-3] for entry in snapshot.entries([folder])
+               if entry[2].endswith(".md") and "/" not in entry[2][len(folder):]}
+    return [_finding(problem, path, commit) for problem in rule_problems(text, config, replies, path)]
+
+
 def _judge_changes(snapshot: Snapshot, changes: list[git.RawChange],
                    previous: Callable[[git.RawChange], str | None]) -> list[Finding]:
     wanted = [change.new for change in changes if change.status != "D"]
@@ -236,7 +260,7 @@ def _judge_changes(snapshot: Snapshot, changes: list[git.RawChange],
 
 
 def _scope(prefix: str) -> list[str]:
-    return [prefix + TICKETS, prefix + CONFIG_PATH, prefix + MAIL_TEMPLATES, prefix + REPLIES]
+    return [prefix + TICKETS, prefix + CONFIG_PATH, prefix + MAIL_TEMPLATES, prefix + REPLIES, prefix + RULES_PATH]
 
 
 # --- the three modes ---------------------------------------------------------------

@@ -44,6 +44,8 @@ if TYPE_CHECKING:
     from gitdesk.mail.intake import IntakeResult
     from gitdesk.model import Entry, Ticket
     from gitdesk.reports.base import Report
+    from gitdesk.rules.engine import Plan, RunReport
+    from gitdesk.rules.spec import Rule
     from gitdesk.templates import Canned
     from gitdesk.timings import Timings
 
@@ -425,6 +427,79 @@ def mail_send(result: DeliveryResult, fmt: str) -> None:
         note(f"Dry run on {where}: {shown}; nothing was sent or changed")
     else:
         note(f"Mail send on {where}: {shown}{commits}")
+
+
+# --- rules ---------------------------------------------------------------------------
+
+
+def rules_overview(rules: Sequence[Rule], plan: Plan, fmt: str) -> None:
+    """Each rule: when it acts, what it does, what is due now and what comes next."""
+    from gitdesk.clock import format_utc
+
+    due: dict[str, list[str]] = {}
+    for item in plan.due:
+        due.setdefault(item.rule.name, []).append(item.ticket.id if item.ticket else "desk")
+    records: list[dict[str, Any]] = []
+    for rule in rules:
+        upcoming = plan.upcoming.get(rule.name)
+        records.append({"name": rule.name, "when": rule.trigger.describe(),
+                        "do": [step.describe() for step in rule.steps], "line": rule.line,
+                        "due_now": due.get(rule.name, []),
+                        "next": None if upcoming is None else {"at": format_utc(upcoming.at),
+                                                               "ticket": upcoming.ticket_id}})
+
+    def next_of(record: Mapping[str, Any]) -> str:
+        now = record["due_now"]
+        if now:
+            return f"{len(now)} due now" if len(now) > 1 or now[0] != "desk" else "due now"
+        upcoming = plan.upcoming.get(str(record["name"]))
+        if upcoming is None or rule_is_event(record):
+            return "on the event" if rule_is_event(record) else "nothing waiting"
+        return local_time(upcoming.at) + (f" {upcoming.ticket_id}" if upcoming.ticket_id else "")
+
+    def rule_is_event(record: Mapping[str, Any]) -> bool:
+        return str(record["when"]).startswith("when a ticket")
+
+    columns = (Column("RULE", lambda r: str(r["name"])), Column("WHEN", lambda r: str(r["when"]), fit="shrink"),
+               Column("DO", lambda r: "; ".join(r["do"]), fit="shrink"), Column("NEXT", next_of))
+
+    def text() -> None:
+        if not records:
+            click.echo("No rules: write them in .gitdesk/rules.yml (docs/automations.md).")
+            return
+        output.table(columns, records)
+        waiting = sum(len(r["due_now"]) for r in records)
+        note(f"{counted(len(records), 'rule')}; {counted(waiting, 'action')} due now"
+             + ("; gitdesk rules run --dry-run shows them" if waiting else ""))
+
+    emit(fmt, "rules", records, text=text)
+
+
+def rules_run(report: RunReport, fmt: str) -> None:
+    """What a run did (or would do): per rule, with ticket IDs."""
+    from gitdesk.rules.engine import summary
+
+    records = [item.as_record() for item in report.done]
+
+    def outcome(record: Mapping[str, Any]) -> str:
+        if record["error"]:
+            return "failed"
+        if record["skipped"]:
+            return "skipped"
+        return "would do" if report.dry_run else "done"
+
+    def detail(record: Mapping[str, Any]) -> str:
+        return str(record["error"] or record["skipped"] or "; ".join(record["what"]))
+
+    columns = (Column("RULE", lambda r: str(r["rule"])), Column("TICKET", lambda r: str(r["ticket"] or "desk")),
+               Column("OUTCOME", outcome), Column("WHAT", detail, fit="shrink"))
+
+    def text() -> None:
+        if records:
+            output.table(columns, records)
+        note(summary(report) + (" Nothing was changed." if report.dry_run else ""))
+
+    emit(fmt, "actions", records, text=text, meta={"dry_run": report.dry_run})
 
 
 # --- checks and hooks -------------------------------------------------------------
