@@ -12,6 +12,7 @@ match its id, and that is one lookup.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -132,6 +133,8 @@ def judge(snapshot: Snapshot, change: git.RawChange, old_bytes: bytes | None,
         return _judge_text_file(relative, path, commit, change, new_bytes)
     if relative == RULES_PATH:
         return _judge_rules(snapshot, path, commit, change, new_bytes)
+    if path.rsplit("/", 1)[-1] == ".gitattributes":
+        return _judge_attributes(snapshot, path, commit, change, new_bytes)
     if not relative.startswith(TICKETS):
         return []
     name = relative[len(TICKETS):]
@@ -223,6 +226,67 @@ def _judge_text_file(relative: str, path: str, commit: str | None, change: git.R
     return []
 
 
+# Attributes that change the bytes a ticket file has in the work tree, or how it merges:
+# a ticket read through them is not the ticket that was committed.
+_RISKY_ATTRIBUTES = ("working-tree-encoding", "encoding", "filter", "ident", "eol", "text", "crlf", "merge")
+_SAMPLE_TICKET = "GD-01JD8X4KQ7M3ZP2C4X.md"
+
+
+def _judge_attributes(snapshot: Snapshot, path: str, commit: str | None, change: git.RawChange,
+                      new_bytes: bytes | None) -> list[Finding]:
+    """A .gitattributes line that would change how ticket files are checked out or merged
+    (every ticket unreadable on a fresh clone, or merged without gitdesk's driver)."""
+    if change.status == "D" or new_bytes is None:
+        return []
+    folder = path[:-len(".gitattributes")]
+    sample = f"{snapshot.prefix}{TICKETS}{_SAMPLE_TICKET}"
+    if not sample.startswith(folder):
+        return []
+    inside = sample[len(folder):]
+    findings: list[Finding] = []
+    for number, raw in enumerate(new_bytes.decode("utf-8", "replace").splitlines(), start=1):
+        parts = raw.split()
+        if not parts or parts[0].startswith("#") or not _matches(parts[0], inside):
+            continue
+        for attribute in parts[1:]:
+            name, _, value = attribute.lstrip("-!").partition("=")
+            if name not in _RISKY_ATTRIBUTES:
+                continue
+            if name == "merge" and value == "gitdesk" and not attribute.startswith(("-", "!")):
+                continue  # gitdesk's own ticket driver
+            if name == "text" and not value and not attribute.startswith(("-", "!")):
+                continue  # plain "text": line endings normalised in the repository, which tickets already are
+            findings.append(Finding(path, f"{attribute} would apply to the ticket files ({parts[0]})", number,
+                                    hint="ticket files must reach the work tree as committed, UTF-8 with LF, "
+                                         "and merge with merge=gitdesk: leave tickets/ out of this line",
+                                    commit=commit))
+    return findings
+
+
+def _matches(pattern: str, path: str) -> bool:
+    """Whether a .gitattributes pattern matches ``path`` (relative to the file's folder),
+    as Git reads it: without a slash it matches the name in any folder; ``**`` spans folders."""
+    if "/" not in pattern.rstrip("/"):
+        return re.fullmatch(_glob(pattern), path.rsplit("/", 1)[-1]) is not None
+    return re.fullmatch(_glob(pattern.removeprefix("/")), path) is not None
+
+
+def _glob(pattern: str) -> str:
+    out, index = "", 0
+    while index < len(pattern):
+        if pattern.startswith("**/", index):
+            out, index = out + "(?:.*/)?", index + 3
+        elif pattern.startswith("/**", index) and index + 3 == len(pattern):
+            out, index = out + "/.*", index + 3
+        elif pattern[index] == "*":
+            out, index = out + "[^/]*", index + 1
+        elif pattern[index] == "?":
+            out, index = out + "[^/]", index + 1
+        else:
+            out, index = out + re.escape(pattern[index]), index + 1
+    return out
+
+
 def _judge_rules(snapshot: Snapshot, path: str, commit: str | None, change: git.RawChange,
                  new_bytes: bytes | None) -> list[Finding]:
     """The rules file: readable, and every name in it one the config (and desk) knows."""
@@ -260,7 +324,8 @@ def _judge_changes(snapshot: Snapshot, changes: list[git.RawChange],
 
 
 def _scope(prefix: str) -> list[str]:
-    return [prefix + TICKETS, prefix + CONFIG_PATH, prefix + MAIL_TEMPLATES, prefix + REPLIES, prefix + RULES_PATH]
+    return [prefix + TICKETS, prefix + CONFIG_PATH, prefix + MAIL_TEMPLATES, prefix + REPLIES, prefix + RULES_PATH,
+            ".gitattributes", prefix + ".gitattributes"]
 
 
 # --- the three modes ---------------------------------------------------------------
