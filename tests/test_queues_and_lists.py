@@ -128,3 +128,11 @@ def test_on_a_terminal_the_table_fits_the_width_and_truncates_titles(desk: Desk,
     lines = [line for line in out.splitlines() if line.strip()]
     assert all(len(line) <= 80 for line in lines), lines
     assert "…" in out and "\x1b[" not in out, "NO_COLOR is honoured"
+
+
+def test_a_status_typo_is_named_by_list_instead_of_hiding_the_ticket(desk: Desk) -> None:
+    made = desk.new("Printer on 2F jams", "-q", "it-helpdesk")
+    desk.file(made).write_text(desk.text(made).replace("status: open", "status: opne"))
+    result = desk.run("list")
+    assert made not in result.stdout
+    assert f"tickets/{made}.md: status 'opne' is not one of this desk's, so no list shows it" in result.stderr

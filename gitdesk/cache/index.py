@@ -25,7 +25,7 @@ from typing import Any
 from gitdesk import ids, listing, paths, ticketfile
 from gitdesk.cache import db
 from gitdesk.desk import Desk, read_regular
-from gitdesk.errors import GitdeskError, TicketFormatError
+from gitdesk.errors import GitdeskError, TicketFormatError, ValidationError
 from gitdesk.model import INTERNAL_KINDS, KNOWN_FIELDS, TIME, Entry, Ticket
 from gitdesk.paths import TICKETS
 
@@ -365,6 +365,17 @@ def tickets(desk: Desk, connection: sqlite3.Connection, statuses: Sequence[str] 
     return found, problems
 
 
+def unknown_statuses(connection: sqlite3.Connection, desk: Desk) -> list[GitdeskError]:
+    """A problem for each ticket whose status the config does not know: no listing by
+    status would show it, so it must not vanish without a word."""
+    known = list(desk.config.statuses)
+    rows = connection.execute(f"SELECT name, status FROM tickets WHERE problem IS NULL AND status NOT IN "
+                              f"({','.join('?' * len(known))}) ORDER BY name", known).fetchall()
+    return [ValidationError(f"status {status!r} is not one of this desk's, so no list shows it",
+                            path=f"{TICKETS}/{name}", hint="gitdesk set ID status STATUS; gitdesk check lists "
+                                                           "every problem") for name, status in rows]
+
+
 def all_ids(connection: sqlite3.Connection) -> list[str]:
     return [row[0] for row in connection.execute("SELECT id FROM tickets WHERE id IS NOT NULL ORDER BY id")]
 
@@ -389,5 +400,6 @@ def query(desk: Desk, filters: listing.Filters, sort_key: str | None, *, with_fa
         found, problems = tickets(desk, connection, statuses, with_facts, queue=filters.queue,
                                         assignee=person.handle if person else None, unassigned=filters.unassigned)
         every_id = all_ids(connection) if with_ids else []  # 100,000 ids cost 0.08 s
+        problems += unknown_statuses(connection, desk)
     chosen = listing.sort(listing.select(found, filters, desk.config), sort_key, desk.config)
     return listing.Listing(chosen, problems, every_id)
