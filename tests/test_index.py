@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from conftest import Desk
 
+from gitdesk.cache import db
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -117,6 +119,54 @@ def test_two_processes_refreshing_at_once_agree(busy: Desk) -> None:
     assert all(run.returncode == 0 for run in runs), [err.decode() for _, err in results]
     outputs = [json.loads(out) for out, _ in results]
     assert all(without_timings(output) == fresh(busy) for output in outputs)
+
+
+HOLD_OPEN = """
+import os, sqlite3, sys
+path = sys.argv[1]
+connection = sqlite3.connect(path, isolation_level=None)  # as a gitdesk process that has just created it
+connection.execute("PRAGMA journal_mode=WAL")
+inode = os.stat(path).st_ino
+print("open", flush=True)
+sys.stdin.readline()
+schema = connection.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+print(os.stat(path).st_ino == inode, schema[0] if schema else None, flush=True)
+"""
+
+
+def hold_open(path: Path) -> subprocess.Popen[str]:
+    """Another process that has the cache file open (a gitdesk command that created it an
+    instant earlier, or someone looking inside with sqlite3)."""
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_OPEN, str(path)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline() == "open\n"
+    return holder
+
+
+def test_a_new_cache_another_process_has_open_is_built_in_place_never_swapped(busy: Desk) -> None:
+    # The race behind 'no such table: meta' when several commands start at once on a new
+    # desk: the first to build the cache deleted the empty file another had just opened.
+    for path in cache_file(busy).parent.glob("cache.sqlite*"):
+        path.unlink()
+    holder = hold_open(cache_file(busy))
+    result = subprocess.run([sys.executable, "-m", "gitdesk", "list", "--all", "--format", "json"], cwd=busy.path,
+                            capture_output=True, text=True, check=False)
+    same_file, schema = holder.communicate("go\n")[0].split()
+    assert result.returncode == 0, result.stderr
+    assert without_timings(json.loads(result.stdout)) == fresh(busy)
+    assert (same_file, schema) == ("True", db.SCHEMA_VERSION)
+
+
+def test_a_cache_of_another_schema_is_rebuilt_in_place(busy: Desk) -> None:
+    agree(busy)
+    connection = sqlite3.connect(cache_file(busy))
+    connection.execute("UPDATE meta SET value = 'an older gitdesk' WHERE key = 'schema'")
+    connection.execute("UPDATE tickets SET front = '{}'")  # whatever it held means nothing now
+    connection.commit()
+    connection.close()
+    holder = hold_open(cache_file(busy))
+    agree(busy)
+    assert holder.communicate("go\n")[0].split() == ["True", db.SCHEMA_VERSION]
 
 
 def test_the_index_and_the_files_agree_on_a_generated_desk(tmp_path: Path) -> None:
