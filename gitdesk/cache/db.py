@@ -154,6 +154,17 @@ def open_cache(repo: git.Repo, prefix: str = "") -> Iterator[sqlite3.Connection]
         connection.close()
 
 
+BUILD_WAIT = 600.0  # seconds to wait for another process's build before giving up
+
+
+def building(desk: Desk, part: str) -> contextlib.AbstractContextManager[None]:
+    """Held while a process builds ``part`` of the cache ("index", "history"): another
+    process that needs the same waits, then finds it done instead of doing it again."""
+    from gitdesk.lock import desk_lock
+
+    return desk_lock(desk.repo.state_dir, BUILD_WAIT, name=f"{path_of(desk.repo, desk.prefix).name}.{part}.lock")
+
+
 def get_meta(connection: sqlite3.Connection, key: str) -> str | None:
     row = connection.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
     return None if row is None else str(row[0])

@@ -13,6 +13,7 @@ with another version's only costs a rebuild.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
@@ -23,9 +24,9 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 from gitdesk import ids, listing, paths, ticketfile
-from gitdesk.cache import db
-from gitdesk.desk import Desk, read_regular
-from gitdesk.errors import GitdeskError, TicketFormatError
+from gitdesk.cache import db, workers
+from gitdesk.desk import Desk, quiet, read_regular
+from gitdesk.errors import GitdeskError, NotFound, TicketFormatError
 from gitdesk.model import INTERNAL_KINDS, KNOWN_FIELDS, TIME, Entry, Ticket
 from gitdesk.paths import TICKETS
 
@@ -180,6 +181,24 @@ def _git_state(desk: Desk) -> dict[str, Any] | None:
     return {"index": _stat_key(st), "dirty": dirty}
 
 
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What a refresh writes: the files to (re)read and the names to drop; what to record."""
+
+    on_disk: dict[str, os.stat_result]  # the stat of each file to read (after a full scan, of every file)
+    changed: list[str]
+    removed: list[str]
+    fingerprint: str | None  # the whole directory's, after a full scan
+    state: dict[str, Any] | None  # Git's view, to vouch for the files next time
+
+
+BUILD_FROM = 500  # files to read that make a refresh a build: shown as progress, done by one process at a time
+PARALLEL_FROM = 4000  # files to read that pay for worker processes (each row comes back pickled)
+CHUNK = 400  # files per task for a worker, and per step of the progress
+COMMIT_EVERY = 8000  # rows per transaction in a build: other writers get a turn, the WAL stays small
+BUILD_CACHE_KIB = 64 * 1024  # SQLite's page cache while building (2 MiB by default)
+
+
 def refresh(desk: Desk, connection: sqlite3.Connection) -> RefreshStats:
     """Make the index match the ticket files in the work tree.
 
@@ -189,6 +208,19 @@ def refresh(desk: Desk, connection: sqlite3.Connection) -> RefreshStats:
     compares every file's stat.
     """
     connection.executescript(TABLES)
+    plan = _plan(desk, connection)
+    if isinstance(plan, RefreshStats):
+        return plan
+    if len(plan.changed) < BUILD_FROM:
+        return _write(desk, connection, plan)
+    # Seconds of work: one process does it while others wait, then find it done.
+    with db.building(desk, "index"):
+        plan = _plan(desk, connection)
+        return plan if isinstance(plan, RefreshStats) else _write(desk, connection, plan)
+
+
+def _plan(desk: Desk, connection: sqlite3.Connection) -> _Plan | RefreshStats:
+    """What to write, or the stats of a refresh that found nothing to do."""
     paths.refuse_link(desk.tickets_dir, TICKETS + "/", hint="replace it with a real directory")
     last = int(db.get_meta(connection, "index_refreshed_ns") or 0)
     state = _git_state(desk)
@@ -211,12 +243,12 @@ def refresh(desk: Desk, connection: sqlite3.Connection) -> RefreshStats:
                 on_disk[name] = os.stat(desk.tickets_dir / name, follow_symlinks=False)
             except FileNotFoundError:
                 gone.append(name)
-        return _write(desk, connection, on_disk, list(on_disk), gone, None, state)
-    return _refresh_by_stat(desk, connection, last, state)
+        return _Plan(on_disk, list(on_disk), gone, None, state)
+    return _plan_by_stat(desk, connection, last, state)
 
 
-def _refresh_by_stat(desk: Desk, connection: sqlite3.Connection, last: int,
-                     state: dict[str, Any] | None) -> RefreshStats:
+def _plan_by_stat(desk: Desk, connection: sqlite3.Connection, last: int,
+                  state: dict[str, Any] | None) -> _Plan | RefreshStats:
     """Compare every file's stat with what was indexed; read the ones that differ."""
     on_disk = _scan_directory(desk)
     fingerprint = _fingerprint(on_disk)
@@ -230,7 +262,7 @@ def _refresh_by_stat(desk: Desk, connection: sqlite3.Connection, last: int,
     changed = sorted({name for name, st in on_disk.items()
                       if stored.get(name) != (st.st_mtime_ns, st.st_size, st.st_ino)} | set(racy))
     removed = [name for name in stored if name not in on_disk]
-    return _write(desk, connection, on_disk, changed, removed, fingerprint, state)
+    return _Plan(on_disk, changed, removed, fingerprint, state)
 
 
 def update(desk: Desk, connection: sqlite3.Connection, names: Sequence[str]) -> None:
@@ -244,7 +276,7 @@ def update(desk: Desk, connection: sqlite3.Connection, names: Sequence[str]) -> 
             on_disk[name] = os.stat(directory / name, follow_symlinks=False)
         except FileNotFoundError:
             continue
-    _write(desk, connection, on_disk, list(on_disk), [], None, None)
+    _write(desk, connection, _Plan(on_disk, list(on_disk), [], None, None))
 
 
 def written(desk: Desk, ticket_files: Sequence[str]) -> None:
@@ -262,71 +294,125 @@ def written(desk: Desk, ticket_files: Sequence[str]) -> None:
                            hint="the next gitdesk command rebuilds what it needs") from None
 
 
-def _write(desk: Desk, connection: sqlite3.Connection, on_disk: dict[str, os.stat_result], changed: list[str],
-           removed: list[str], fingerprint: str | None, state: dict[str, Any] | None) -> RefreshStats:
-    """Index ``changed`` and drop ``removed``. ``fingerprint`` is the whole directory's
-    after a full scan (None after a partial one: the next full check cannot be skipped
-    by it); ``state`` is Git's view to record (None after a write-through, which cannot
-    vouch for the rest of the desk)."""
-    started = time.time_ns()
-    pattern = ids.id_pattern(desk.config.id_prefix)
-    rows: list[tuple[Any, ...]] = []
-    texts: list[tuple[str, ...]] = []
-    directory = str(desk.tickets_dir)
-    for name in changed:
-        st = on_disk[name]
+_Stat = tuple[str, int, int, int]  # name, mtime_ns, size, inode
+_Parsed = tuple[str, "tuple[Any, ...] | None", "tuple[str, ...] | None"]  # name, tickets row, full-text row
+
+
+def _parse_files(directory: str, id_prefix: str, files: list[_Stat]) -> list[_Parsed]:
+    """The index rows of ticket files: a tickets row (its ``problem`` set for a file that
+    cannot be read) and a full-text row (None for such a file); no rows for a file that is
+    gone since the scan. Plain values in and out: this runs in worker processes too."""
+    pattern = ids.id_pattern(id_prefix)
+    parsed: list[_Parsed] = []
+    for name, mtime_ns, size, ino in files:
         path = f"{TICKETS}/{name}"
-        problem: str | None = None
-        ticket: Ticket | None = None
         if not name.endswith(".md") or not pattern.match(name[:-3]):
             problem = str(TicketFormatError("is not named like a ticket of this desk, so it is not listed",
                                             path=path, hint="gitdesk check explains"))
-        else:
-            try:
-                data = read_regular(os.path.join(directory, name), path)
-                ticket = ticketfile.read_ticket(ticketfile.decode(data, path), path)
-                if ticket.id != name[:-3]:
-                    raise GitdeskError(f"file name says {name[:-3]} but its id is {ticket.id}", path=path,
-                                       hint=f"put back id: {name[:-3]}")
-            except GitdeskError as error:
-                problem, ticket = str(error), None
-            except FileNotFoundError:
-                continue  # gone between the scan and the read: the next refresh sees it
-        if ticket is None:
-            rows.append((name, None, st.st_mtime_ns, st.st_size, st.st_ino, None, None, None, None, None, None,
-                         None, problem))
-            texts.append(("", "", "", "", "", ""))
+            parsed.append((name, (name, None, mtime_ns, size, ino, None, None, None, None, None, None, None,
+                                  problem), None))
             continue
-        rows.append((name, ticket.id, st.st_mtime_ns, st.st_size, st.st_ino, ticket.status, ticket.queue,
-                     ticket.assignee, int(ticket.created.timestamp()), _front(ticket), _entries(ticket),
-                     ticket.resolution, None))
+        try:
+            data = read_regular(os.path.join(directory, name), path)
+            ticket = ticketfile.read_ticket(ticketfile.decode(data, path), path)
+            if ticket.id != name[:-3]:
+                raise GitdeskError(f"file name says {name[:-3]} but its id is {ticket.id}", path=path,
+                                   hint=f"put back id: {name[:-3]}")
+        except NotFound:
+            parsed.append((name, None, None))  # gone between the scan and the read: the next refresh sees it
+            continue
+        except GitdeskError as error:
+            parsed.append((name, (name, None, mtime_ns, size, ino, None, None, None, None, None, None, None,
+                                  str(error)), None))
+            continue
         public = "\n\n".join(e.text for e in ticket.entries if e.kind not in INTERNAL_KINDS)
         internal = "\n\n".join(e.text for e in ticket.entries if e.kind in INTERNAL_KINDS)
-        texts.append((name, ticket.title, ticket.description + "\n" + ticket.conversation_text, public, internal,
-                      ticket.resolution or ""))
-    connection.execute("BEGIN IMMEDIATE")
-    try:
-        gone = [(name,) for name in removed + [row[0] for row in rows]]
-        old_rowids = [row for name in gone
-                      for row in connection.execute("SELECT rowid FROM tickets WHERE name = ?", name)]
-        connection.executemany("DELETE FROM ticket_text WHERE rowid = ?", old_rowids)
-        connection.executemany("DELETE FROM tickets WHERE rowid = ?", old_rowids)
-        for row, text in zip(rows, texts, strict=True):
-            cursor = connection.execute("INSERT INTO tickets (name, id, mtime_ns, size, ino, status, queue, assignee, "
-                                        "created, front, entries, resolution, problem) "
-                                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
-            if text[0]:
-                connection.execute("INSERT INTO ticket_text (rowid, name, title, description, conversation, notes, "
-                                   "resolution) VALUES (?, ?, ?, ?, ?, ?, ?)", (cursor.lastrowid, *text))
-        if fingerprint is not None or state is not None:
-            db.set_meta(connection, "index_refreshed_ns", str(started))
-        db.set_meta(connection, "index_fingerprint", fingerprint or "")
-        db.set_meta(connection, "index_git_state", json.dumps(state) if state is not None else "")
-        connection.execute("COMMIT")
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
-    return RefreshStats(len(rows), len(removed), len(on_disk))
+        parsed.append((name, (name, ticket.id, mtime_ns, size, ino, ticket.status, ticket.queue, ticket.assignee,
+                              int(ticket.created.timestamp()), _front(ticket), _entries(ticket),
+                              ticket.resolution, None),
+                       (name, ticket.title, ticket.description + "\n" + ticket.conversation_text, public, internal,
+                        ticket.resolution or "")))
+    return parsed
+
+
+def _write(desk: Desk, connection: sqlite3.Connection, plan: _Plan) -> RefreshStats:
+    """Index ``plan.changed`` and drop ``plan.removed``. ``plan.fingerprint`` is None after
+    a partial scan (the next full check cannot be skipped by it); ``plan.state`` is None
+    after a write-through, which cannot vouch for the rest of the desk.
+
+    A build commits every few thousand rows, each file's old row replaced by its new one
+    in the same transaction: a reader never misses a ticket, and what an interrupted
+    build wrote is true (each row matches the stat it records), so it is only resumed.
+    What vouches for the whole desk (fingerprint, Git's view) is written last."""
+    started = time.time_ns()
+    files = [(name, st.st_mtime_ns, st.st_size, st.st_ino) for name in plan.changed
+             for st in (plan.on_disk[name],)]
+    jobs = [files[start:start + CHUNK] for start in range(0, len(files), CHUNK)]
+    parse = functools.partial(_parse_files, str(desk.tickets_dir), desk.config.id_prefix)
+    building = len(files) >= BUILD_FROM
+    read = 0
+    with desk.progress("Indexing tickets", len(files)) if building else quiet("") as advance:
+        if building:
+            cache_size = connection.execute("PRAGMA cache_size").fetchone()[0]
+            connection.execute(f"PRAGMA cache_size = -{BUILD_CACHE_KIB}")
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            pending = 0
+            with workers.map_in_order(parse, jobs, parallel=len(files) >= PARALLEL_FROM) as results:
+                for parsed in results:
+                    read += _replace(connection, parsed)
+                    pending += len(parsed)
+                    if pending >= COMMIT_EVERY:
+                        connection.execute("COMMIT")
+                        connection.execute("BEGIN IMMEDIATE")
+                        pending = 0
+                    advance(len(parsed))
+            _drop(connection, plan.removed)
+            if plan.fingerprint is not None or plan.state is not None:
+                db.set_meta(connection, "index_refreshed_ns", str(started))
+            db.set_meta(connection, "index_fingerprint", plan.fingerprint or "")
+            db.set_meta(connection, "index_git_state", json.dumps(plan.state) if plan.state is not None else "")
+            connection.execute("COMMIT")
+        except BaseException:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise
+        finally:
+            if building:
+                connection.execute(f"PRAGMA cache_size = {int(cache_size)}")
+    return RefreshStats(read, len(plan.removed), len(plan.on_disk))
+
+
+def _drop(connection: sqlite3.Connection, names: Sequence[str]) -> None:
+    """Delete the rows of ``names`` (a few hundred at a time: SQLite's limit on parameters)."""
+    for start in range(0, len(names), CHUNK):
+        part = names[start:start + CHUNK]
+        marks = ",".join("?" * len(part))
+        rowids = [row for row in connection.execute(f"SELECT rowid FROM tickets WHERE name IN ({marks})", part)]
+        connection.executemany("DELETE FROM ticket_text WHERE rowid = ?", rowids)
+        connection.executemany("DELETE FROM tickets WHERE rowid = ?", rowids)
+
+
+def _replace(connection: sqlite3.Connection, parsed: list[_Parsed]) -> int:
+    """Write the rows of one chunk in place of what the index held for those files; the rows written."""
+    if not parsed:
+        return 0
+    _drop(connection, [name for name, _, _ in parsed])
+    # ticket_text.rowid is tickets.rowid: both are given, so a chunk is two executemany calls
+    first = connection.execute("SELECT COALESCE(MAX(rowid), 0) + 1 FROM tickets").fetchone()[0]
+    rows: list[tuple[Any, ...]] = []
+    texts: list[tuple[Any, ...]] = []
+    for _, row, text in parsed:
+        if row is not None:
+            if text is not None:
+                texts.append((first + len(rows), *text))
+            rows.append((first + len(rows), *row))
+    connection.executemany("INSERT INTO tickets (rowid, name, id, mtime_ns, size, ino, status, queue, assignee, "
+                           "created, front, entries, resolution, problem) "
+                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    connection.executemany("INSERT INTO ticket_text (rowid, name, title, description, conversation, notes, "
+                           "resolution) VALUES (?, ?, ?, ?, ?, ?, ?)", texts)
+    return len(rows)
 
 
 # --- reading --------------------------------------------------------------------------
