@@ -1,6 +1,6 @@
-"""The first command on a large clone builds the index: it says how far it has got
-while it works, says nothing once it is built, and what several processes build
-together is exactly what one builds alone."""
+"""The first command on a large clone builds the index and the history: it says how
+far it has got while it works, says nothing once they are built, and what several
+processes build together is exactly what one builds alone."""
 
 from __future__ import annotations
 
@@ -10,19 +10,22 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from gitdesk import listing
-from gitdesk.cache import db, index
+from gitdesk.cache import db, history, index
 from gitdesk.desk import Desk
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from generate import generate  # noqa: E402
+from generate import generate, generate_history  # noqa: E402
+
+NOW = datetime(2026, 11, 23, tzinfo=timezone.utc)
 
 
 class ShownProgress:
@@ -53,13 +56,15 @@ def test_a_first_listing_of_a_large_desk_shows_its_progress_and_later_ones_do_no
     shown = ShownProgress()
     desk.progress = shown
     found = index.query(desk, listing.Filters(statuses=("all",)), None).tickets
-    assert shown.bars == [["Indexing tickets", 520, 520]]
+    history.timings(desk, found, NOW)
+    assert shown.bars == [["Indexing tickets", 520, 520], ["Reading ticket versions", 520, 520]]
 
     index.query(desk, listing.Filters(statuses=("all",)), None)
+    history.timings(desk, found, NOW)
     ticket = desk.tickets_dir / f"{found[0].id}.md"
     ticket.write_text(ticket.read_text().replace("\n---\n", "\nchecked_by: dana\n---\n", 1))
     assert index.query(desk, listing.Filters(statuses=("all",)), None).tickets[0].extra == {"checked_by": "dana"}
-    assert len(shown.bars) == 1  # warm, and one changed file: nothing worth a bar
+    assert len(shown.bars) == 2  # warm, and one changed file: nothing worth a bar
 
 
 def index_rows(desk: Desk) -> list[tuple[Any, ...]]:
@@ -86,6 +91,26 @@ def test_worker_processes_index_exactly_what_one_process_does(tmp_path: Path,
     monkeypatch.setattr(index, "PARALLEL_FROM", 1)  # and chunks of 400: two workers
     assert index_rows(desk) == one_by_one
     assert len(one_by_one) == 601 and sum(row[12] is not None for row in one_by_one) == 3
+
+
+def history_rows(desk: Desk) -> list[tuple[Any, ...]]:
+    with db.connect(desk) as connection:
+        history.refresh(desk, connection)
+        return [*connection.execute("SELECT * FROM commits ORDER BY sha"),
+                *connection.execute("SELECT * FROM events ORDER BY commit_sha, seq")]
+
+
+def test_worker_processes_read_the_history_exactly_as_one_process_does(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    generate_history(tmp_path / "old", 200, 1000)
+    desk = Desk.open(tmp_path / "old", explicit=True)
+    monkeypatch.setattr(history, "CHUNK", 400)  # commits in three chunks, their versions read in parts of 500
+    monkeypatch.setattr(history, "PARSE_IN_PARALLEL_FROM", 10**9)
+    one_by_one = history_rows(desk)
+    drop_cache(desk)
+    monkeypatch.setattr(history, "PARSE_IN_PARALLEL_FROM", 1)
+    assert history_rows(desk) == one_by_one
+    assert len(one_by_one) > 1000
 
 
 def test_processes_started_together_on_a_large_clone_build_once_and_agree(tmp_path: Path) -> None:
