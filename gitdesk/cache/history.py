@@ -11,6 +11,7 @@ branch switch or a rebase recomputes that table, not the events).
 from __future__ import annotations
 
 import functools
+import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -435,20 +436,28 @@ def desk_log(desk: Desk, filters: LogFilter) -> list[LogEntry]:
     return entries
 
 
+_STATUS_EVENTS = """
+SELECT e.ticket, e.time, e.after FROM events e JOIN reachable r ON r.sha = e.commit_sha
+WHERE (e.kind = 'new' OR (e.kind = 'field' AND e.field = 'status'))
+"""
+
+
 def status_events(desk: Desk, ticket_ids: Sequence[str] | None = None) -> dict[str, list[tuple[datetime, str]]]:
     """Each ticket's status over time: (when, new status), oldest first, from the audit log."""
-    query = _SELECT + " WHERE (e.kind = 'new' OR (e.kind = 'field' AND e.field = 'status'))"
     with db.connect(desk) as connection:
         refresh(desk, connection)
-        if ticket_ids is not None and len(ticket_ids) < 500:
-            marks = ",".join("?" * len(ticket_ids))
-            rows = connection.execute(query + f" AND e.ticket IN ({marks}) ORDER BY e.time, r.pos, e.seq",
-                                      list(ticket_ids)).fetchall()
+        if ticket_ids is None:
+            rows = connection.execute(_STATUS_EVENTS + " ORDER BY e.time, r.pos, e.seq").fetchall()
         else:
-            rows = connection.execute(query + " ORDER BY e.time, r.pos, e.seq").fetchall()
+            # One parameter, however many tickets (a listing passes thousands): a JSON array,
+            # looked up ticket by ticket through events_by_ticket.
+            rows = connection.execute(_STATUS_EVENTS + " AND e.ticket IN (SELECT value FROM json_each(?))"
+                                                       " ORDER BY e.time, r.pos, e.seq",
+                                      (json.dumps(list(ticket_ids)),)).fetchall()
     history: dict[str, list[tuple[datetime, str]]] = {}
-    for row in rows:
-        history.setdefault(row[1], []).append((datetime.fromtimestamp(row[3], timezone.utc), row[7]))
+    utc = timezone.utc
+    for ticket, at, status in rows:
+        history.setdefault(ticket, []).append((datetime.fromtimestamp(at, utc), status))
     return history
 
 
