@@ -4,9 +4,11 @@ equal a fresh read of the ticket files."""
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -205,5 +207,27 @@ def test_edits_staged_reverted_and_untracked_files_show_through_gits_shortcut(bu
     stray = busy.path / "tickets" / "GD-01M850FXY9SQB1AKQ7.md"
     stray.write_text(original.replace(ticket, "GD-01M850FXY9SQB1AKQ7"))
     agree(busy)
+    stray.unlink()
+    agree(busy)
+
+
+def test_untracked_files_show_at_once_in_a_folder_that_had_long_been_still(busy: Desk) -> None:
+    # Untracked files are listed again only when the folder's mtime moves: check that
+    # adding, editing in place and removing one are all seen.
+    folder = busy.path / "tickets"
+    an_hour_ago = time.time() - 3600
+    os.utime(folder, (an_hour_ago, an_hour_ago))
+    agree(busy)
+    agree(busy)
+    original = busy.file(listed(busy)[0]["id"]).read_text()
+    stray = folder / "GD-01M850FXY9SQB1AKQ7.md"
+    stray.write_text(original.replace(listed(busy)[0]["id"], "GD-01M850FXY9SQB1AKQ7"))
+    agree(busy)
+    os.utime(folder, (an_hour_ago, an_hour_ago))
+    agree(busy)
+    stray.write_text(stray.read_text().replace("priority: normal", "priority: urgent"))
+    os.utime(stray, (an_hour_ago, an_hour_ago))  # even an edit that looks old
+    agree(busy)
+    assert [row["priority"] for row in listed(busy) if row["id"] == "GD-01M850FXY9SQB1AKQ7"] == ["urgent"]
     stray.unlink()
     agree(busy)

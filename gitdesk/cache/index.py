@@ -153,12 +153,19 @@ def _stat_key(st: os.stat_result) -> str:
     return f"{st.st_mtime_ns}:{st.st_size}:{st.st_ino}"
 
 
-def _git_state(desk: Desk) -> dict[str, Any] | None:
+def _git_state(desk: Desk, stored: Any) -> dict[str, Any] | None:
     """What Git can tell cheaply about tickets/: the identity of its index file, and
     the files that differ from it (modified, deleted, untracked, ignored), with their stat.
 
     Git checks tracked files against its index in C, in parallel and racy-safe,
     far faster than stat-ing every file from Python. None when Git cannot vouch.
+
+    Untracked files are listed again only when the folder may have changed since
+    ``stored`` listed them: adding, removing or renaming a file changes the folder's
+    mtime (the principle of Git's untracked cache), so while Git's index and the
+    folder's stat are as they were, and the folder had settled then (its mtime over
+    two seconds old, so no later change can share it), they are the ones seen then;
+    each is stat-ed again for edits.
     """
     from gitdesk import git
 
@@ -166,22 +173,36 @@ def _git_state(desk: Desk) -> dict[str, Any] | None:
         st = os.stat(desk.repo.git_dir / "index")
     except FileNotFoundError:
         return None
+    index_key, listed_at = _stat_key(st), time.time_ns()
+    try:
+        folder = os.stat(desk.tickets_dir)
+        folder_key, settled = _stat_key(folder), folder.st_mtime_ns < listed_at - RACY_NS
+    except FileNotFoundError:
+        folder_key, settled = "none", False
+    known = (isinstance(stored, dict) and stored.get("index") == index_key and stored.get("folder") == folder_key
+             and stored.get("settled") is True and isinstance(stored.get("untracked"), list))
     scope = desk.repo_path(TICKETS + "/")
-    results = git.run_parallel(desk.repo, [["diff-files", "--name-only", "-z", "--", scope],
-                                           ["ls-files", "-o", "-z", "--", scope]])
+    commands = [["diff-files", "--name-only", "-z", "--", scope]]
+    if not known:
+        commands.append(["ls-files", "-o", "-z", "--", scope])
+    results = git.run_parallel(desk.repo, commands)
     if any(result.returncode for result in results):
         return None
+
+    def ticket_names(out: bytes) -> list[str]:
+        paths = out.decode("utf-8", "surrogateescape").split("\0")
+        return [name for name in (path[len(scope):] for path in paths if path.startswith(scope))
+                if name and "/" not in name and name.endswith(".md")]
+
+    untracked = [str(name) for name in stored["untracked"]] if known else ticket_names(results[1].stdout)
     dirty: dict[str, str] = {}
-    for result in results:
-        for path in result.stdout.decode("utf-8", "surrogateescape").split("\0"):
-            name = path[len(scope):] if path.startswith(scope) else ""
-            if not name or "/" in name or not name.endswith(".md"):
-                continue
-            try:
-                dirty[name] = _stat_key(os.stat(desk.tickets_dir / name, follow_symlinks=False))
-            except FileNotFoundError:
-                dirty[name] = "gone"
-    return {"index": _stat_key(st), "dirty": dirty}
+    for name in [*ticket_names(results[0].stdout), *untracked]:
+        try:
+            dirty[name] = _stat_key(os.stat(desk.tickets_dir / name, follow_symlinks=False))
+        except FileNotFoundError:
+            dirty[name] = "gone"
+    return {"index": index_key, "folder": folder_key, "settled": settled, "untracked": sorted(set(untracked)),
+            "dirty": dirty}
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,11 +247,11 @@ def _plan(desk: Desk, connection: sqlite3.Connection) -> _Plan | RefreshStats:
     """What to write, or the stats of a refresh that found nothing to do."""
     paths.refuse_link(desk.tickets_dir, TICKETS + "/", hint="replace it with a real directory")
     last = int(db.get_meta(connection, "index_refreshed_ns") or 0)
-    state = _git_state(desk)
     try:
         stored = json.loads(db.get_meta(connection, "index_git_state") or "null")
     except ValueError:
         stored = None
+    state = _git_state(desk, stored)
     if state is not None and isinstance(stored, dict) and stored.get("index") == state["index"]:
         before: dict[str, str] = stored.get("dirty") or {}
         names = set(before) | set(state["dirty"])
@@ -238,6 +259,8 @@ def _plan(desk: Desk, connection: sqlite3.Connection) -> _Plan | RefreshStats:
                 if key != "gone" and int(key.split(":", 1)[0]) >= last - RACY_NS}
         suspects = sorted(name for name in names if before.get(name) != state["dirty"].get(name)) + sorted(racy)
         if not suspects:
+            if state != stored:  # the same files; the folder has settled since: list untracked ones less often
+                db.set_meta(connection, "index_git_state", json.dumps(state))
             return RefreshStats(0, 0, -1)
         on_disk: dict[str, os.stat_result] = {}
         gone: list[str] = []
