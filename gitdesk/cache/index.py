@@ -381,18 +381,20 @@ def _write(desk: Desk, connection: sqlite3.Connection, plan: _Plan) -> RefreshSt
         if building:
             cache_size = connection.execute("PRAGMA cache_size").fetchone()[0]
             connection.execute(f"PRAGMA cache_size = -{BUILD_CACHE_KIB}")
-        connection.execute("BEGIN IMMEDIATE")
         try:
             pending = 0
             with workers.map_in_order(parse, jobs, parallel=len(files) >= PARALLEL_FROM) as results:
-                for parsed in results:
+                for parsed in results:  # waiting for the workers outside a transaction: others may write
+                    if not connection.in_transaction:
+                        connection.execute("BEGIN IMMEDIATE")
                     read += _replace(connection, parsed)
                     pending += len(parsed)
                     if pending >= COMMIT_EVERY:
                         connection.execute("COMMIT")
-                        connection.execute("BEGIN IMMEDIATE")
                         pending = 0
                     advance(len(parsed))
+            if not connection.in_transaction:
+                connection.execute("BEGIN IMMEDIATE")
             _drop(connection, plan.removed)
             if plan.fingerprint is not None or plan.state is not None:
                 db.set_meta(connection, "index_refreshed_ns", str(started))
