@@ -9,6 +9,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -124,3 +125,36 @@ def test_processes_started_together_on_a_large_clone_build_once_and_agree(tmp_pa
     assert len({out for out, _ in results}) == 1
     connection = sqlite3.connect(tmp_path / "big" / ".git" / "gitdesk" / "cache.sqlite")
     assert connection.execute("SELECT count(*), max(rowid) FROM tickets").fetchone() == (600, 600)
+
+
+def pythons_in_group(group: int) -> int:
+    """The Python processes (gitdesk and its workers, not its git commands) in a process group."""
+    python = os.path.realpath(sys.executable)
+    count = 0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                in_group = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[2]) == group
+                count += in_group and os.readlink(entry / "exe") == python
+    return count
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="worker processes are forked on Linux only")
+def test_a_build_killed_midway_leaves_no_worker_behind_and_the_next_command_finishes_it(tmp_path: Path) -> None:
+    # Forked workers share the parent's open files, desk locks included: were they left
+    # waiting for work after the parent is killed, the desk would stay locked.
+    generate(tmp_path / "big", 4500, seed=13)
+    build = subprocess.Popen([sys.executable, "-m", "gitdesk", "list"], cwd=tmp_path / "big",
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while pythons_in_group(build.pid) < 3 and build.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert build.poll() is None, "the build ended before its workers could be seen"
+    build.kill()
+    build.wait()
+    deadline = time.monotonic() + 10
+    while pythons_in_group(build.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert pythons_in_group(build.pid) == 0
+    desk = Desk.open(tmp_path / "big", explicit=True)
+    assert len(index.query(desk, listing.Filters(statuses=("all",)), None).tickets) == 4500

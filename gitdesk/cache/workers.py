@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import multiprocessing.connection
 import os
 import signal
 import sys
@@ -40,10 +41,20 @@ def _can_fork() -> bool:
     return sys.platform.startswith("linux") and threading.active_count() == 1
 
 
-def _ignore_interrupts() -> None:
+def _start_worker() -> None:
     # Ctrl-C reaches every process in the terminal's group: the parent stops the work,
     # the workers must not each print a traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A forked worker shares the parent's open files, its desk lock among them: if the
+    # parent is killed, the worker must not wait for work forever and keep the lock held.
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_exit_with, args=(parent.sentinel,), daemon=True).start()
+
+
+def _exit_with(parent_sentinel: int) -> None:
+    multiprocessing.connection.wait([parent_sentinel])
+    os._exit(1)
 
 
 @contextlib.contextmanager
@@ -58,7 +69,7 @@ def map_in_order(function: Callable[[Job], Result], jobs: Sequence[Job], *,
         yield map(function, jobs)
         return
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_ignore_interrupts) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker) as pool:
         queued = iter(jobs)  # a few in flight: results are held only until the caller takes them
         waiting: deque[Future[Result]] = deque(pool.submit(function, job) for job in islice(queued, 2 * workers))
 
