@@ -172,6 +172,32 @@ def test_a_merge_does_not_repeat_what_each_side_did(desk: Desk) -> None:
     assert changes.count("reply added by alice") == 1 and changes.count("internal note added by alice") == 1
 
 
+def test_a_history_read_in_parts_tells_the_same_story(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A first scan of a long history runs several `git log`s at once, each reading the
+    # commits up to a boundary less those up to the boundaries before: merges included,
+    # every commit is read once.
+    from gitdesk.cache import history
+
+    desk.at("2026-11-20T09:00:00Z")
+    ticket = desk.new("x", "-q", "it-helpdesk")
+    desk.run("hooks", "install")
+    desk.git("checkout", "-q", "-b", "side")
+    desk.at("2026-11-20T10:00:00Z")
+    desk.run("reply", ticket, "-m", "on side")
+    other = desk.new("y", "-q", "facilities")
+    desk.git("checkout", "-q", "main")
+    desk.at("2026-11-20T11:00:00Z")
+    desk.run("note", ticket, "-m", "on main")
+    desk.git("merge", "-q", "--no-edit", "side")
+    desk.run("resolve", other, "--note", "done", "--as", "fred")
+    whole = log(desk)
+    for path in (desk.path / ".git" / "gitdesk").glob("cache.sqlite*"):
+        path.unlink()
+    monkeypatch.setattr(history, "LOG_PART", 1)
+    assert log(desk) == whole
+    assert len(whole) == 5  # the merge itself decided nothing
+
+
 @pytest.mark.parametrize("corrupt", ["truncate", "schema"])
 def test_a_foreign_cache_schema_is_replaced(desk: Desk, corrupt: str) -> None:
     import sqlite3
