@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from gitdesk import frontmatter
-from gitdesk.durations import parse_duration
+from gitdesk.durations import Span, parse_span
 from gitdesk.errors import ConfigError, GitdeskError
 from gitdesk.ids import PREFIX_PATTERN
 from gitdesk.model import (
@@ -22,6 +22,7 @@ from gitdesk.model import (
     SIGN_AS,
     SMTP_SECURITY,
     WEEKDAYS,
+    BusinessHours,
     Config,
     MailSettings,
     Person,
@@ -128,12 +129,16 @@ private_fields: []
 sync:
   strategy: rebase         # rebase (a straight history) or merge
 
-# SLA clocks: calendar time, or business hours (UTC) without weekends and holidays.
+# SLA clocks: calendar time, or business hours in the desk's time zone without
+# days off and holidays (on the business clock a target's 1d is one working day).
 sla:
   clock: calendar          # calendar | business
+  timezone: UTC            # an IANA name, e.g. Europe/Berlin
   business_hours: "09:00-17:00"
   business_days: [mon, tue, wed, thu, fri]
-  holidays: []             # e.g. [2026-12-25, 2026-12-26]
+  # hours: {{fri: "09:00-13:00"}}   # a weekday's own hours (or closed)
+  holidays: []             # dates and/or a country code, e.g. [DE-BY, 2026-12-24]
+  # queues: {{it-us: {{timezone: America/New_York, holidays: [US]}}}}   # a queue's own calendar
 
 # Thresholds the reports use.
 reports:
@@ -232,10 +237,14 @@ class _Reader:
         return value
 
     def duration(self, value: Any, key: str) -> timedelta | None:
+        span = self.span(value, key)
+        return None if span is None else span.calendar()
+
+    def span(self, value: Any, key: str) -> Span | None:
         if value is None:
             return None
         try:
-            return parse_duration(str(value))
+            return parse_span(str(value))
         except GitdeskError:
             raise self.fail(key, f"not a duration: {value!r}", "write it like 30m, 4h, 2d") from None
 
@@ -356,8 +365,8 @@ def parse_config(text: str, path: str = CONFIG_PATH) -> Config:
         fields = read.mapping(value, key, ("first_response", "resolution", "default"))
         priorities[name] = Priority(
             name=name,
-            first_response=read.duration(fields.get("first_response"), f"{key}.first_response"),
-            resolution=read.duration(fields.get("resolution"), f"{key}.resolution"),
+            first_response=read.span(fields.get("first_response"), f"{key}.first_response"),
+            resolution=read.span(fields.get("resolution"), f"{key}.resolution"),
         )
         if read.flag(fields.get("default"), f"{key}.default"):
             if default_priority is not None:
@@ -389,8 +398,7 @@ def parse_config(text: str, path: str = CONFIG_PATH) -> Config:
         raise read.fail("sync.strategy", f"unknown strategy {strategy!r}", "use rebase or merge")
 
     report_settings = _reports(read, read.mapping(top.get("reports"), "reports", ("training", "assets", "feedback")))
-    sla_settings = _sla(read, read.mapping(top.get("sla"), "sla", ("clock", "business_hours", "business_days",
-                                                                   "holidays")))
+    sla_settings = _sla(read, read.mapping(top.get("sla"), "sla", ("clock", *CALENDAR_KEYS, "queues")), queues)
     mail_settings = _mail(read, read.mapping(top.get("mail"), "mail"), queues, categories, priorities)
 
     return Config(
@@ -438,35 +446,96 @@ def _reports(read: _Reader, raw: Mapping[str, Any]) -> ReportSettings:
     )
 
 
-def _minutes(read: _Reader, value: str, key: str) -> tuple[int, int]:
-    match = re.fullmatch(r"(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})", value.strip())
-    if not match:
-        raise read.fail(key, f"not a span of hours: {value!r}", "write it like 09:00-17:00")
-    start = int(match.group(1)) * 60 + int(match.group(2))
-    end = int(match.group(3)) * 60 + int(match.group(4))
-    if not 0 <= start < end <= 24 * 60:
-        raise read.fail(key, f"the day must start before it ends: {value!r}")
-    return start, end
+def _spans(read: _Reader, value: Any, key: str) -> tuple[tuple[int, int], ...]:
+    """Working spans of a day: ``09:00-17:00``, ``08:00-12:00, 13:00-17:00``, or closed
+    (``closed``, an empty list, ``false``)."""
+    if value in (None, False, "", [], "closed", "off"):
+        return ()
+    parts = value if isinstance(value, list) else str(value).split(",")
+    spans: list[tuple[int, int]] = []
+    for part in parts:
+        match = re.fullmatch(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})", str(part).strip())
+        if not match:
+            raise read.fail(key, f"not a span of hours: {part!r}", "write it like 09:00-17:00 (or closed)")
+        start = int(match.group(1)) * 60 + int(match.group(2))
+        end = int(match.group(3)) * 60 + int(match.group(4))
+        if not 0 <= start < end <= 24 * 60 or int(match.group(2)) > 59 or int(match.group(4)) > 59:
+            raise read.fail(key, f"the day must start before it ends: {part!r}")
+        if spans and start < spans[-1][1]:
+            raise read.fail(key, f"spans overlap or are out of order: {value!r}", "write them earliest first")
+        spans.append((start, end))
+    return tuple(spans)
 
 
-def _sla(read: _Reader, raw: Mapping[str, Any]) -> SlaSettings:
+def _weekday(read: _Reader, day: Any, key: str) -> int:
+    name = str(day).lower()[:3]
+    if name not in WEEKDAYS:
+        raise read.fail(key, f"unknown day {day!r}", "use mon, tue, wed, thu, fri, sat, sun")
+    return WEEKDAYS.index(name)
+
+
+CALENDAR_KEYS = ("timezone", "business_hours", "business_days", "hours", "holidays")
+
+
+def _business_hours(read: _Reader, raw: Mapping[str, Any], key: str, base: BusinessHours | None) -> BusinessHours:
+    """A business calendar from ``sla`` (or ``sla.queues.<name>``, which starts from the desk's)."""
+    from gitdesk import calendar
+
+    base = base or BusinessHours()
+    name = read.text(raw.get("timezone"), f"{key}.timezone", base.timezone) or base.timezone
+    try:
+        calendar.zone(name)
+    except GitdeskError as error:
+        raise read.fail(f"{key}.timezone", error.message, error.hint) from None
+    hours = list(base.hours)
+    if "business_hours" in raw or "business_days" in raw:
+        default = (_spans(read, raw["business_hours"], f"{key}.business_hours") if "business_hours" in raw
+                   else next((spans for spans in base.hours if spans), ()))
+        if "business_days" in raw:
+            days = {_weekday(read, day, f"{key}.business_days")
+                    for day in read.names(raw.get("business_days"), f"{key}.business_days")}
+        else:
+            days = {weekday for weekday, spans in enumerate(base.hours) if spans}
+        hours = [default if weekday in days else () for weekday in range(7)]
+    per_day = read.mapping(raw.get("hours"), f"{key}.hours", (*WEEKDAYS, *(d + "day" for d in WEEKDAYS)))
+    for day, value in per_day.items():
+        hours[_weekday(read, day, f"{key}.hours")] = _spans(read, value, f"{key}.hours.{day}")
+    if not any(hours):
+        raise read.fail(key, "no working hours on any day", "set business_hours and business_days")
+    dates: list[str] = []
+    countries: list[str] = []
+    raw_holidays = raw.get("holidays", None)
+    if raw_holidays is None and "holidays" not in raw:
+        dates, countries = list(base.holidays), list(base.countries)
+    else:
+        items = raw_holidays if isinstance(raw_holidays, list) else [raw_holidays] if raw_holidays else []
+        for value in items:
+            text = value.isoformat() if hasattr(value, "isoformat") else str(value).strip()
+            if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+                dates.append(text)
+            elif re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,4})?", text):
+                problem = calendar.check_country(text.upper())
+                if problem:
+                    raise read.fail(f"{key}.holidays", problem, "use a country code such as DE, or DE-BY for a region")
+                countries.append(text.upper())
+            else:
+                raise read.fail(f"{key}.holidays", f"not a date or a country: {value!r}",
+                                "write dates like 2026-12-25, or a country code such as DE")
+    return BusinessHours(name, tuple(hours), tuple(sorted(set(dates))), tuple(dict.fromkeys(countries)))
+
+
+def _sla(read: _Reader, raw: Mapping[str, Any], queues: Mapping[str, Queue]) -> SlaSettings:
     clock = read.text(raw.get("clock"), "sla.clock", "calendar") or "calendar"
     if clock not in ("calendar", "business"):
         raise read.fail("sla.clock", f"unknown clock {clock!r}", "use calendar or business")
-    start, end = _minutes(read, read.text(raw.get("business_hours"), "sla.business_hours", "09:00-17:00")
-                          or "09:00-17:00", "sla.business_hours")
-    days = []
-    for day in read.names(raw.get("business_days"), "sla.business_days") or WEEKDAYS[:5]:
-        if day.lower()[:3] not in WEEKDAYS:
-            raise read.fail("sla.business_days", f"unknown day {day!r}", "use mon, tue, wed, thu, fri, sat, sun")
-        days.append(WEEKDAYS.index(day.lower()[:3]))
-    holidays = []
-    for value in raw.get("holidays") or []:
-        text = value.isoformat() if hasattr(value, "isoformat") else str(value)
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            raise read.fail("sla.holidays", f"not a date: {value!r}", "write dates like 2026-12-25")
-        holidays.append(text)
-    return SlaSettings(clock, start, end, tuple(sorted(set(days))), tuple(sorted(holidays)))
+    desk = _business_hours(read, raw, "sla", None)
+    own: dict[str, BusinessHours] = {}
+    for name, value in read.mapping(raw.get("queues"), "sla.queues").items():
+        if name not in queues:
+            raise read.fail(f"sla.queues.{name}", f"unknown queue {name!r}", _suggest(name, tuple(queues)))
+        key = f"sla.queues.{name}"
+        own[name] = _business_hours(read, read.mapping(value, key, CALENDAR_KEYS), key, desk)
+    return SlaSettings(clock, desk, own)
 
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]?i?b?)\s*$", re.IGNORECASE)

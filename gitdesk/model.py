@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from gitdesk.durations import Span
+
 # Conversation entry kinds. Internal kinds never reach requesters, the
 # knowledge base or outgoing mail.
 REPLY = "reply"
@@ -139,8 +141,8 @@ class Status:
 @dataclass(frozen=True, slots=True)
 class Priority:
     name: str
-    first_response: timedelta | None = None
-    resolution: timedelta | None = None
+    first_response: Span | None = None  # as written: on a business clock 1d is one working day
+    resolution: Span | None = None
 
 
 ASSIGN_STRATEGIES = ("manual", "round-robin", "fewest-open")
@@ -156,13 +158,25 @@ class ReportSettings:
     name_agents_in_feedback: bool = False
 
 
+Spans = tuple[tuple[int, int], ...]  # working spans of one day, minutes after local midnight
+OFFICE_HOURS: tuple[Spans, ...] = (((540, 1020),),) * 5 + ((), ())  # 09:00-17:00, Monday to Friday
+
+
+@dataclass(frozen=True, slots=True)
+class BusinessHours:
+    """When a desk (or one queue) works: its time zone, hours per weekday, holidays."""
+
+    timezone: str = "UTC"  # an IANA name, e.g. Europe/Berlin
+    hours: tuple[Spans, ...] = OFFICE_HOURS  # Monday first; () is a day off
+    holidays: tuple[str, ...] = ()  # ISO dates
+    countries: tuple[str, ...] = ()  # public holidays of a country (DE) or a region (DE-BY), via `holidays`
+
+
 @dataclass(frozen=True, slots=True)
 class SlaSettings:
     clock: str = "calendar"  # calendar | business
-    day_start: int = 9 * 60  # minutes after midnight, UTC
-    day_end: int = 17 * 60
-    days: tuple[int, ...] = (0, 1, 2, 3, 4)  # Monday = 0
-    holidays: tuple[str, ...] = ()  # ISO dates
+    hours: BusinessHours = field(default_factory=BusinessHours)
+    queues: Mapping[str, BusinessHours] = field(default_factory=dict)  # a queue's own calendar
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,15 +13,16 @@ import functools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from gitdesk import timings, workflow
 from gitdesk.cache import db, history, index
+from gitdesk.calendar import Calendar
 from gitdesk.desk import Desk
 from gitdesk.durations import format_duration
 from gitdesk.errors import ValidationError
-from gitdesk.model import Config, SlaSettings, Ticket
+from gitdesk.model import Config, Ticket
 from gitdesk.timings import RESOLVED_STATUSES, Timings
 
 DAY = timedelta(days=1)
@@ -115,6 +116,7 @@ class Cell:
     kind: str
     value: Any
     ids: tuple[str, ...] = ()
+    day: int = 86400  # a day's seconds when durations are shown: 24 hours, or one working day
 
     def as_json(self) -> dict[str, Any]:
         return {"kind": self.kind, "value": self.value, "ids": list(self.ids)}
@@ -126,11 +128,12 @@ class Cell:
         if value is None:
             return "-"
         if self.kind == "duration":
-            return format_duration(value)
+            return format_duration(value, day=self.day)
         if self.kind == "durations":
             if not value["n"]:
                 return "-"
-            return f"{format_duration(value['median'])} / {format_duration(value['p90'])} (n={value['n']})"
+            return (f"{format_duration(value['median'], day=self.day)} / "
+                    f"{format_duration(value['p90'], day=self.day)} (n={value['n']})")
         if self.kind == "rate":
             return f"{value['rate']:.0%} ({value['count']}/{value['of']})"
         if self.kind == "change":
@@ -162,8 +165,8 @@ def number(value: float | None, ids: Iterable[str] = ()) -> Cell:
     return Cell("number", None if value is None else round(value, 2), tuple(sorted(set(ids))))
 
 
-def duration(seconds: float | None, ids: Iterable[str] = ()) -> Cell:
-    return Cell("duration", None if seconds is None else round(seconds), tuple(sorted(set(ids))))
+def duration(seconds: float | None, ids: Iterable[str] = (), *, day: int = 86400) -> Cell:
+    return Cell("duration", None if seconds is None else round(seconds), tuple(sorted(set(ids))), day)
 
 
 def change(value: int) -> Cell:
@@ -193,14 +196,14 @@ def percentile90(values: Sequence[float]) -> float | None:
     return float(ordered[max(0, math.ceil(0.9 * len(ordered)) - 1)])
 
 
-def stat(samples: dict[str, float]) -> Cell:
+def stat(samples: dict[str, float], *, day: int = 86400) -> Cell:
     """Median and 90th percentile of durations (seconds), with n and the tickets behind them.
     A sample's key is a ticket id, or ``id@time`` when a ticket gives several."""
     values = list(samples.values())
     mid, p90 = median(values), percentile90(values)
     return Cell("durations", {"median": None if mid is None else round(mid), "p90": None if p90 is None
                               else round(p90), "n": len(values)},
-                tuple(sorted({key.split("@", 1)[0] for key in samples})))
+                tuple(sorted({key.split("@", 1)[0] for key in samples})), day)
 
 
 def rate(part: Iterable[str], whole: Iterable[str]) -> Cell:
@@ -369,34 +372,12 @@ class Facts:
 # --- SLA clocks ----------------------------------------------------------------------
 
 
-def business_seconds(start: datetime, end: datetime, sla: SlaSettings) -> float:
-    """Seconds of business time between two moments (UTC hours and days from config)."""
-    if end <= start:
-        return 0.0
-    holidays = {date.fromisoformat(day) for day in sla.holidays}
-    total = 0.0
-    day = _midnight(start)
-    while day < end:
-        if day.weekday() in sla.days and day.date() not in holidays:
-            open_at = day + timedelta(minutes=sla.day_start)
-            close_at = day + timedelta(minutes=sla.day_end)
-            overlap = (min(end, close_at) - max(start, open_at)).total_seconds()
-            total += max(0.0, overlap)
-        day += DAY
-    return total
-
-
-def elapsed(start: datetime, end: datetime, sla: SlaSettings,
+def elapsed(start: datetime, end: datetime, clock: Calendar,
             excluded: Sequence[tuple[datetime, datetime]] = ()) -> float:
-    """Time between two moments on the desk's SLA clock, minus ``excluded`` spans."""
-    def measure(a: datetime, b: datetime) -> float:
-        if sla.clock == "business":
-            return business_seconds(a, b, sla)
-        return max(0.0, (b - a).total_seconds())
-
-    total = measure(start, end)
+    """Time between two moments on ``clock``, minus ``excluded`` spans."""
+    total = clock.elapsed(start, end)
     for a, b in excluded:
         a, b = max(a, start), min(b, end)
         if b > a:
-            total -= measure(a, b)
+            total -= clock.elapsed(a, b)
     return max(0.0, total)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from gitdesk.calendar import Calendar
 from gitdesk.model import Ticket
 from gitdesk.reports import base
 
@@ -16,6 +17,10 @@ DEFINITIONS = [
 ]
 
 
+def _clock(facts: base.Facts, ticket: Ticket) -> Calendar:
+    return Calendar.for_queue(facts.config, ticket.queue)
+
+
 def _priority(facts: base.Facts, ticket: Ticket) -> str | None:
     return ticket.priority if ticket.priority in facts.config.priorities else facts.config.default_priority
 
@@ -24,11 +29,11 @@ def _first_response(facts: base.Facts, ticket: Ticket, until: datetime) -> tuple
     """(seconds on the SLA clock, whether it is final)."""
     answered = facts.timings[ticket.id].first_response_at
     end = answered if answered is not None and answered <= until else until
-    return base.elapsed(ticket.created, end, facts.config.sla), answered is not None and answered <= until
+    return base.elapsed(ticket.created, end, _clock(facts, ticket)), answered is not None and answered <= until
 
 
 def _resolution(facts: base.Facts, ticket: Ticket, end: datetime) -> float:
-    return base.elapsed(ticket.created, end, facts.config.sla, facts.pending_intervals(ticket))
+    return base.elapsed(ticket.created, end, _clock(facts, ticket), facts.pending_intervals(ticket))
 
 
 def breaches_resolved_in(facts: base.Facts, period: base.Period) -> set[str]:
@@ -41,10 +46,11 @@ def breaches_resolved_in(facts: base.Facts, period: base.Period) -> set[str]:
         for at in facts.resolutions(ticket):
             if at not in period:
                 continue
-            if priority.resolution and _resolution(facts, ticket, at) > priority.resolution.total_seconds():
+            limit = _clock(facts, ticket).seconds(priority.resolution) if priority.resolution else None
+            if limit is not None and _resolution(facts, ticket, at) > limit:
                 missed.add(ticket.id)
             first, _ = _first_response(facts, ticket, at)
-            if priority.first_response and first > priority.first_response.total_seconds():
+            if priority.first_response and first > _clock(facts, ticket).seconds(priority.first_response):
                 missed.add(ticket.id)
     return missed
 
@@ -59,6 +65,7 @@ def build(facts: base.Facts, period: base.Period) -> base.Report:
     breaches = base.Section("breaches", "Breaches",
                             base.columns("ticket", "priority", "target", "kind", "took", "status"))
     listed: list[tuple[str, str, str, float, float, str]] = []
+    desk = Calendar.for_queue(facts.config, None)
     for name, priority in facts.config.priorities.items():
         members = [t for t in facts.tickets if _priority(facts, t) == name]
         first: dict[str, float] = {}
@@ -68,14 +75,14 @@ def build(facts: base.Facts, period: base.Period) -> base.Report:
         for ticket in members:
             if ticket.created in period:
                 seconds, final = _first_response(facts, ticket, period.until)
-                target = priority.first_response.total_seconds() if priority.first_response else None
+                target = _clock(facts, ticket).seconds(priority.first_response) if priority.first_response else None
                 if final:
                     first[ticket.id] = seconds
                 if target is not None and seconds > target:
                     first_missed.append(ticket.id)
                     listed.append((ticket.id, name, "first response", target, seconds,
                                    "answered" if final else "still waiting"))
-            target = priority.resolution.total_seconds() if priority.resolution else None
+            target = _clock(facts, ticket).seconds(priority.resolution) if priority.resolution else None
             for at in facts.resolutions(ticket):
                 if at in period:
                     seconds = _resolution(facts, ticket, at)
@@ -91,14 +98,17 @@ def build(facts: base.Facts, period: base.Period) -> base.Report:
                                    f"still {facts.status_at(ticket, period.until)}"))
         summary.rows.append([
             base.text(name),
-            base.duration(priority.first_response.total_seconds() if priority.first_response else None),
-            base.stat(first), base.count(first_missed),
-            base.duration(priority.resolution.total_seconds() if priority.resolution else None),
-            base.stat(resolution), base.count(resolution_missed),
+            base.duration(desk.seconds(priority.first_response) if priority.first_response else None,
+                          day=desk.day_seconds),
+            base.stat(first, day=desk.day_seconds), base.count(first_missed),
+            base.duration(desk.seconds(priority.resolution) if priority.resolution else None,
+                          day=desk.day_seconds),
+            base.stat(resolution, day=desk.day_seconds), base.count(resolution_missed),
         ])
     for ticket_id, priority_name, kind, target, seconds, state in sorted(listed, key=lambda item: item[0]):
-        breaches.rows.append([base.ticket(ticket_id), base.text(priority_name), base.duration(target),
-                              base.text(kind), base.duration(seconds), base.text(state)])
+        breaches.rows.append([base.ticket(ticket_id), base.text(priority_name),
+                              base.duration(target, day=desk.day_seconds),
+                              base.text(kind), base.duration(seconds, day=desk.day_seconds), base.text(state)])
     findings = []
     total = sum(row[3].value + row[6].value for row in summary.rows)
     still = sum(1 for item in listed if item[5].startswith("still"))
@@ -107,18 +117,5 @@ def build(facts: base.Facts, period: base.Period) -> base.Report:
                         f"{still} of them on tickets still open.")
     else:
         findings.append("Every target was met in the period.")
-    definitions = [f"The SLA clock is {clock}"
-                   + (f" ({_hours(facts)})" if facts.config.sla.clock == "business" else "") + ".", *DEFINITIONS]
+    definitions = [f"The SLA clock is {clock}: {Calendar.for_queue(facts.config, None).describe()}.", *DEFINITIONS]
     return base.Report("sla", "Service levels", period, [summary, breaches], findings, definitions)
-
-
-def _hours(facts: base.Facts) -> str:
-    from gitdesk.model import WEEKDAYS
-
-    sla = facts.config.sla
-    days = ", ".join(WEEKDAYS[day] for day in sla.days)
-    hours = f"{sla.day_start // 60:02d}:{sla.day_start % 60:02d}-{sla.day_end // 60:02d}:{sla.day_end % 60:02d} UTC"
-    holidays = f"; holidays {', '.join(sla.holidays)}" if sla.holidays else ""
-    return f"{hours} on {days}{holidays}"
-
-

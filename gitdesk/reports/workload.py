@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
-from gitdesk.model import TIME, SlaSettings, Ticket
+from gitdesk.calendar import Calendar
+from gitdesk.model import TIME, Ticket
 from gitdesk.reports.base import (
     Cell,
     Facts,
@@ -24,7 +25,6 @@ from gitdesk.reports.base import (
 )
 from gitdesk.reports.sla import breaches_resolved_in
 
-CALENDAR = SlaSettings(clock="calendar")
 DEFINITIONS = [
     "Opened: tickets created in the period. Resolved: moves into resolved (or straight to closed) in the period; "
     "a ticket resolved twice counts twice.",
@@ -129,7 +129,7 @@ def _seconds(detail: str) -> int:
 
 def _resolution_seconds(facts: Facts, ticket: Ticket, at: datetime) -> float:
     """Resolution time in calendar time, waiting on the requester excluded."""
-    return elapsed(ticket.created, at, CALENDAR, facts.pending_intervals(ticket))
+    return elapsed(ticket.created, at, Calendar(), facts.pending_intervals(ticket))
 
 
 def _findings(trend: list[tuple[int, int, int]], buckets: list[Period]) -> list[str]:
