@@ -150,6 +150,9 @@ reports:
     repeat_within: 30d     # another ticket on the same asset this soon is a repeat
   feedback:
     name_agents: false     # the weekly feedback digest names teams, not agents
+  workload:                # an agent's capacity (people can say otherwise: hours_per_week, support_share)
+    hours_per_week: 40
+    support_share: 1.0     # the share of their job that is support, 0 to 1
 
 # Mail: 'gitdesk intake' takes tickets in from a mailbox; every public step (a
 # question, a reply, the resolution…) mails the requester through outbox/, in the
@@ -285,7 +288,8 @@ def parse_config(text: str, path: str = CONFIG_PATH) -> Config:
     for handle, value in read.mapping(top.get("people"), "people").items():
         key = f"people.{handle}"
         read.name(handle, key)
-        fields = read.mapping(value, key, ("name", "email", "team", "away", "notify", "agent"))
+        fields = read.mapping(value, key, ("name", "email", "team", "away", "notify", "agent", "hours_per_week",
+                                           "support_share"))
         email = read.text(fields.get("email"), f"{key}.email")
         if email is not None:
             if "@" not in email or any(c.isspace() for c in email):
@@ -302,6 +306,8 @@ def parse_config(text: str, path: str = CONFIG_PATH) -> Config:
             away=read.flag(fields.get("away"), f"{key}.away"),
             notify=read.flag(fields.get("notify"), f"{key}.notify"),
             agent=read.flag(fields.get("agent"), f"{key}.agent"),
+            hours_per_week=_optional_number(read, fields.get("hours_per_week"), f"{key}.hours_per_week", 168),
+            support_share=_optional_number(read, fields.get("support_share"), f"{key}.support_share", 1),
         )
 
     queues: dict[str, Queue] = {}
@@ -397,7 +403,8 @@ def parse_config(text: str, path: str = CONFIG_PATH) -> Config:
     if strategy not in ("rebase", "merge"):
         raise read.fail("sync.strategy", f"unknown strategy {strategy!r}", "use rebase or merge")
 
-    report_settings = _reports(read, read.mapping(top.get("reports"), "reports", ("training", "assets", "feedback")))
+    report_settings = _reports(read, read.mapping(top.get("reports"), "reports", ("training", "assets", "feedback",
+                                                                                  "workload")))
     sla_settings = _sla(read, read.mapping(top.get("sla"), "sla", ("clock", *CALENDAR_KEYS, "queues")), queues)
     mail_settings = _mail(read, read.mapping(top.get("mail"), "mail"), queues, categories, priorities)
 
@@ -435,6 +442,7 @@ def _reports(read: _Reader, raw: Mapping[str, Any]) -> ReportSettings:
     training = read.mapping(raw.get("training"), "reports.training", ("window", "min_tickets", "factor"))
     assets = read.mapping(raw.get("assets"), "reports.assets", ("repeat_within",))
     feedback = read.mapping(raw.get("feedback"), "reports.feedback", ("name_agents",))
+    workload = read.mapping(raw.get("workload"), "reports.workload", ("hours_per_week", "support_share"))
     return ReportSettings(
         training_window=read.duration(training.get("window"), "reports.training.window") or defaults.training_window,
         training_min_tickets=int(_number(read, training.get("min_tickets"), "reports.training.min_tickets",
@@ -443,7 +451,24 @@ def _reports(read: _Reader, raw: Mapping[str, Any]) -> ReportSettings:
         repeat_within=read.duration(assets.get("repeat_within"), "reports.assets.repeat_within")
         or defaults.repeat_within,
         name_agents_in_feedback=read.flag(feedback.get("name_agents"), "reports.feedback.name_agents"),
+        hours_per_week=_optional_number(read, workload.get("hours_per_week"), "reports.workload.hours_per_week", 168)
+        or defaults.hours_per_week,
+        support_share=_share(read, workload.get("support_share"), "reports.workload.support_share"),
     )
+
+
+def _optional_number(read: _Reader, value: Any, key: str, most: float) -> float | None:
+    if value is None:
+        return None
+    number = _number(read, value, key, 0.0)
+    if number > most:
+        raise read.fail(key, f"must be at most {most:g}, not {value!r}")
+    return number
+
+
+def _share(read: _Reader, value: Any, key: str) -> float:
+    number = _optional_number(read, value, key, 1)
+    return 1.0 if number is None else number
 
 
 def _spans(read: _Reader, value: Any, key: str) -> tuple[tuple[int, int], ...]:

@@ -149,6 +149,12 @@ def init(path: Path) -> Repo:
     return repo
 
 
+def is_shallow(repo: Repo) -> bool:
+    """Whether the clone lacks part of its history (``git clone --depth``, ``--shallow-since``)."""
+    result = run_result(repo, "rev-parse", "--is-shallow-repository")
+    return result.returncode == 0 and result.stdout.strip() == b"true"
+
+
 def identity(repo: Repo) -> tuple[str, str]:
     """(name, email) Git will author commits with; refuses when unset."""
     name = os.environ.get("GIT_AUTHOR_NAME")

@@ -118,6 +118,8 @@ class Person:
     away: bool = False  # skipped by automatic assignment
     notify: bool = False  # mail me about tickets I watch, and tickets escalated or assigned to me
     agent: bool = False  # works tickets though in no queue (a lead, a specialist escalated to)
+    hours_per_week: float | None = None  # capacity for the workload report; None: the desk's default
+    support_share: float | None = None  # the share of their job that is support (0-1); None: the default
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +158,8 @@ class ReportSettings:
     training_factor: float = 2.0  # ... and this many times their team's average
     repeat_within: timedelta = timedelta(days=30)  # assets: a repeat is another ticket this soon
     name_agents_in_feedback: bool = False
+    hours_per_week: float = 40.0  # an agent's working hours a week (workload: capacity)
+    support_share: float = 1.0  # the share of an agent's job that is support
 
 
 Spans = tuple[tuple[int, int], ...]  # working spans of one day, minutes after local midnight

@@ -289,12 +289,26 @@ def report_record(built: Report) -> dict[str, Any]:
         "period": {"since": records.json_value(built.period.since), "until": records.json_value(built.period.until),
                    "label": built.period.label},
         "findings": built.findings,
+        "evidence": [list(ids) for ids in built.evidence],
         "sections": [{"key": s.key, "title": s.title,
                       "columns": [{"key": c.key, "label": c.label} for c in s.columns],
                       "rows": [{c.key: cell.as_json() for c, cell in zip(s.columns, row, strict=True)}
                                for row in s.rows]} for s in built.sections],
         "definitions": built.definitions,
+        "source": built.source or None,
     }
+
+
+SHOWN_IDS = 6  # a finding's tickets shown after it on screen and in Markdown; JSON has them all
+
+
+def _finding(text: str, ids: Sequence[str]) -> str:
+    """A finding with the tickets behind it, unless the sentence names them all already."""
+    missing = [ticket_id for ticket_id in ids if ticket_id not in text]
+    if not missing:
+        return text
+    shown = ", ".join(ids[:SHOWN_IDS]) + (f" and {len(ids) - SHOWN_IDS} more" if len(ids) > SHOWN_IDS else "")
+    return f"{text} [{shown}]"
 
 
 def report(built: Report, fmt: str) -> None:
@@ -318,7 +332,8 @@ def report(built: Report, fmt: str) -> None:
         return
     room = width() if output.is_terminal() else None
     lines = [bold(f"{built.title}: {built.period.label}" + (f" ({built.scope})" if built.scope else ""))]
-    lines += [line for finding in built.findings for line in _wrapped(one_line(finding), "  • ", room)]
+    lines += [line for finding, ids in zip(built.findings, built.evidence, strict=True)
+              for line in _wrapped(one_line(_finding(finding, ids)), "  • ", room)]
     for section in built.sections:
         lines += ["", bold(section.title)]
         if not section.rows:
@@ -337,6 +352,8 @@ def report(built: Report, fmt: str) -> None:
         lines += table_lines(columns, headers, shown, room)
     lines += ["", bold("Definitions")]
     lines += [line for item in built.definitions for line in _wrapped(item, "  - ", room)]
+    if built.source:
+        lines += [line for line in _wrapped(f"Source: {built.source}", "  ", room)]
     click.echo("\n".join(lines))
 
 
@@ -357,7 +374,8 @@ def _numeric(section: Any, index: int) -> bool:
 def _report_markdown(built: Report) -> list[str]:
     lines = [f"# {built.title}", "", f"Period: {built.period.label}" + (f"; {built.scope}" if built.scope else ""), ""]
     if built.findings:
-        lines += [f"- {visible(finding)}" for finding in built.findings] + [""]
+        lines += [f"- {visible(_finding(finding, ids))}" for finding, ids in zip(built.findings, built.evidence,
+                                                                                   strict=True)] + [""]
     for section in built.sections:
         lines += [f"## {section.title}", ""]
         if not section.rows:
@@ -368,7 +386,8 @@ def _report_markdown(built: Report) -> list[str]:
         for row in section.rows:
             lines.append("| " + " | ".join(one_line(cell.text).replace("|", "\\|") for cell in row) + " |")
         lines.append("")
-    return lines + ["## Definitions", ""] + [f"- {item}" for item in built.definitions]
+    lines += ["## Definitions", ""] + [f"- {item}" for item in built.definitions]
+    return lines + (["", f"Source: {built.source}"] if built.source else [])
 
 
 # --- canned replies --------------------------------------------------------------
