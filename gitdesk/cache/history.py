@@ -301,6 +301,15 @@ def refresh(desk: Desk, connection: sqlite3.Connection) -> str | None:
     _, head = git.head(desk.repo)
     if head is None:
         return None
+    boundary = git.shallow_boundary(desk.repo)
+    if (db.get_meta(connection, "shallow") or "") != boundary:
+        # Deepened or unshallowed (or cut): what was read of the old history is not the history.
+        connection.execute("BEGIN IMMEDIATE")
+        for table in ("events", "commits", "reachable", "scanned_tips"):
+            connection.execute(f"DELETE FROM {table}")
+        connection.execute("DELETE FROM meta WHERE key IN ('reach_tip', 'scan_head')")
+        db.set_meta(connection, "shallow", boundary)
+        connection.execute("COMMIT")
     if db.get_meta(connection, "reach_tip") == head and db.get_meta(connection, "scan_head") == head:
         return head
     _scan(desk.repo, connection, head, [desk.prefix])

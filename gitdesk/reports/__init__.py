@@ -9,6 +9,7 @@ from gitdesk.errors import ValidationError
 from gitdesk.reports.base import Facts, Report, Scope, periods, window
 
 NAMES = ("queues", "workload", "training", "assets", "sla", "feedback")
+FROM_FILES_ONLY = ("training",)  # every other report reads the history, and refuses a shallow clone
 
 
 def build(desk: Desk, name: str, *, since: datetime | None, until: datetime | None, period: str | None,
@@ -19,6 +20,8 @@ def build(desk: Desk, name: str, *, since: datetime | None, until: datetime | No
     whole = window(since, until, period, now)
     buckets = periods(whole, period)
     facts = Facts(desk, min(now, whole.until) if until is None else whole.until, scope)
+    if name not in FROM_FILES_ONLY:
+        facts.changes  # noqa: B018 (read the history now: a shallow clone is refused before any work)
     from gitdesk.reports import assets, feedback, queues, sla, training, workload
 
     if name == "queues":
