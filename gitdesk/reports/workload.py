@@ -91,8 +91,8 @@ def build(facts: Facts, whole: Period, buckets: list[Period]) -> Report:
                                    ("time_spent", "time logged")), chart=1)
     by_person = Section("by_person", "By person",
                         columns("person", "team", "resolved", "first responses", "tickets handled",
-                                "entries written", ("time_spent", "time logged"), "capacity",
-                                ("capacity_used", "logged / capacity"),
+                                "entries written", ("time_spent", "time logged"),
+                                ("capacity", "capacity (h)"), ("capacity_used", "logged / capacity"),
                                 ("resolution", "resolution (med / p90)")), chart=2)
     teams: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     team_logged: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -105,8 +105,8 @@ def build(facts: Facts, whole: Period, buckets: list[Period]) -> Report:
         by_person.rows.append([
             text(who), text(team), events(work.resolved), count(work.first), count(work.handled),
             events(work.entries), duration(logged_seconds, work.logged),
-            duration(capacity) if capacity else duration(None),
-            number(logged_seconds / capacity if capacity else None, work.logged),
+            number(capacity / 3600 if capacity is not None else None),
+            _used(logged_seconds, capacity, work.logged),
             stat(work.resolution_times, day=day),
         ])
         for key, ids in (("resolved", work.resolved), ("first", work.first), ("handled", work.handled),
@@ -122,6 +122,14 @@ def build(facts: Facts, whole: Period, buckets: list[Period]) -> Report:
     said = _findings(facts, whole, buckets, trend, people, weeks)
     return Report("workload", "Workload", whole, [by_period, team_section, by_person], said.texts,
                   definitions(facts), evidence=said.ids)
+
+
+def _used(logged: float, capacity: float | None, ids: dict[str, int]) -> Cell:
+    """Time logged as a share of capacity: a rate whose count and of are whole hours."""
+    if not capacity:
+        return Cell("rate", None)
+    return Cell("rate", {"rate": round(logged / capacity, 4), "count": round(logged / 3600),
+                         "of": round(capacity / 3600)}, tuple(sorted(ids)))
 
 
 def _breach_rate(missed: list[tuple[Ticket, Measure]], decided: list[tuple[Ticket, Measure]]) -> Cell:
@@ -213,10 +221,10 @@ def _findings(facts: Facts, whole: Period, buckets: list[Period], trend: list[di
         if capacity is None:
             continue
         logged = sum(work.logged.values())
-        share = f", {logged / capacity:.0%} of their support capacity ({facts.clock.format(capacity)})" \
-            if capacity else ""
-        said.say(f"{who} handled {counted(len(work.handled), 'ticket')}, wrote {counted(len(work.entries), 'entry')}"
-                 f" and logged {_hours(logged)}{share}.", work.handled)
+        share = f", {logged / capacity:.0%} of their support capacity ({capacity / 3600:.0f}h)" if capacity else ""
+        entries = counted(len(work.entries), "entry", "entries")
+        said.say(f"{who} handled {counted(len(work.handled), 'ticket')}, wrote {entries} and logged {_hours(logged)}"
+                 f"{share}.", work.handled)
     handled = {i for work in people.values() for i in work.handled}
     unlogged = sorted(i for i in handled if not any(i in work.logged for work in people.values()))
     if unlogged:
