@@ -251,6 +251,23 @@ def bench_history(tickets: int, commits: int, runs: int) -> list[Row]:
     return rows
 
 
+REPORT_WINDOW = ["--since", "2025-11-01", "--until", "2026-11-01"]  # a year of the generated history
+
+
+def bench_reports(tickets: int, commits: int, runs: int) -> list[Row]:
+    """Every report over a year of a generated history, warm (the history cache built once first)."""
+    desk = history_desk(tickets, commits)
+    gitdesk = gitdesk_command()
+    subprocess.run([*gitdesk, "log", "--since", "2026-10-31"], cwd=desk, capture_output=True, check=False)
+    rows = []
+    for name in ("queues", "workload", "training", "assets", "sla", "feedback"):
+        period = ["--period", "month"] if name in ("workload", "feedback") else []
+        seconds = timed([*gitdesk, "report", name, *REPORT_WINDOW, *period, "--format", "json"], desk, runs)
+        rows.append((f"`gitdesk report {name}` over a year{' by month' if period else ''} (warm)", seconds, "",
+                     "< 2 s"))
+    return rows
+
+
 def bench_kb(size: int, runs: int) -> list[Row]:
     """kb build and site build over the generated desk's resolved tickets."""
     desk = desk_for(size)
@@ -395,6 +412,9 @@ def main() -> None:
                         help="TICKETS:COMMITS for the history benchmark ('' to skip)")
     parser.add_argument("--intake", type=int, default=10000, help="messages in the intake mbox (0 to skip)")
     parser.add_argument("--mail-send", type=int, default=1000, help="queued mails for mail send (0 to skip)")
+    parser.add_argument("--reports", default="",
+                        help="TICKETS:COMMITS[,...]: only the report timings on these histories, e.g. "
+                             "10000:100000,100000:100000")
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
     report = [f"Machine: {machine()}", f"Date: {time.strftime('%Y-%m-%d')}; median of {args.runs} runs "
@@ -412,6 +432,10 @@ def main() -> None:
         tickets, commits = (int(n) for n in args.history.split(":"))
         report += [f"### history: {tickets:,} tickets, {commits:,} commits", "",
                    *table(bench_history(tickets, commits, args.runs)), ""]
+    for size in (part for part in args.reports.split(",") if part):
+        tickets, commits = (int(n) for n in size.split(":"))
+        report += [f"### reports: {tickets:,} tickets, {commits:,} commits", "",
+                   *table(bench_reports(tickets, commits, args.runs)), ""]
     text = "\n".join(report)
     print(text)
     (OUT / "latest.md").write_text(text + "\n")

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from gitdesk import frontmatter
-from gitdesk.durations import parse_duration
+from gitdesk.durations import Span, parse_span
 from gitdesk.errors import ConfigError, GitdeskError
 from gitdesk.ids import PREFIX_PATTERN
 from gitdesk.model import (
@@ -24,6 +24,7 @@ from gitdesk.model import (
     SIGN_AS,
     SMTP_SECURITY,
     WEEKDAYS,
+    BusinessHours,
     Config,
     MailSettings,
     Person,
@@ -132,12 +133,16 @@ private_fields: []
 sync:
   strategy: rebase         # rebase (a straight history) or merge
 
-# SLA clocks: calendar time, or business hours (UTC) without weekends and holidays.
+# SLA clocks: calendar time, or business hours in the desk's time zone without
+# days off and holidays (on the business clock a target's 1d is one working day).
 sla:
   clock: calendar          # calendar | business
+  timezone: UTC            # an IANA name, e.g. Europe/Berlin
   business_hours: "09:00-17:00"
   business_days: [mon, tue, wed, thu, fri]
-  holidays: []             # e.g. [2026-12-25, 2026-12-26]
+  # hours: {{fri: "09:00-13:00"}}   # a weekday's own hours (or closed)
+  holidays: []             # dates and/or a country code, e.g. [DE-BY, 2026-12-24]
+  # queues: {{it-us: {{timezone: America/New_York, holidays: [US]}}}}   # a queue's own calendar
 
 # Thresholds the reports use.
 reports:
@@ -149,6 +154,9 @@ reports:
     repeat_within: 30d     # another ticket on the same asset this soon is a repeat
   feedback:
     name_agents: false     # the weekly feedback digest names teams, not agents
+  workload:                # an agent's capacity (people can say otherwise: hours_per_week, support_share)
+    hours_per_week: 40
+    support_share: 1.0     # the share of their job that is support, 0 to 1
 
 # Mail: 'gitdesk intake' takes tickets in from a mailbox; every public step (a
 # question, a reply, the resolution…) mails the requester through outbox/, in the
@@ -236,10 +244,14 @@ class _Reader:
         return value
 
     def duration(self, value: Any, key: str) -> timedelta | None:
+        span = self.span(value, key)
+        return None if span is None else span.calendar()
+
+    def span(self, value: Any, key: str) -> Span | None:
         if value is None:
             return None
         try:
-            return parse_duration(str(value))
+            return parse_span(str(value))
         except GitdeskError:
             raise self.fail(key, f"not a duration: {value!r}", "write it like 30m, 4h, 2d") from None
 
@@ -341,7 +353,8 @@ def parse_config(text: str, path: str = CONFIG_PATH) -> Config:
         read.name(handle, key)
         if handle in (RULES_AUTHOR, MAIL_SYSTEM):
             raise read.fail(key, f"{handle!r} is gitdesk's own name in ticket threads", "choose another handle")
-        fields = read.mapping(value, key, ("name", "email", "team", "away", "notify", "agent"))
+        fields = read.mapping(value, key, ("name", "email", "team", "away", "notify", "agent", "hours_per_week",
+                                           "support_share"))
         email = read.text(fields.get("email"), f"{key}.email")
         if email is not None:
             if "@" not in email or any(c.isspace() for c in email):
@@ -358,6 +371,8 @@ def parse_config(text: str, path: str = CONFIG_PATH) -> Config:
             away=read.flag(fields.get("away"), f"{key}.away"),
             notify=read.flag(fields.get("notify"), f"{key}.notify"),
             agent=read.flag(fields.get("agent"), f"{key}.agent"),
+            hours_per_week=_optional_number(read, fields.get("hours_per_week"), f"{key}.hours_per_week", 168),
+            support_share=_optional_number(read, fields.get("support_share"), f"{key}.support_share", 1),
         )
 
     queues: dict[str, Queue] = {}
@@ -430,8 +445,8 @@ def parse_config(text: str, path: str = CONFIG_PATH) -> Config:
         fields = read.mapping(value, key, ("first_response", "resolution", "default"))
         priorities[name] = Priority(
             name=name,
-            first_response=read.duration(fields.get("first_response"), f"{key}.first_response"),
-            resolution=read.duration(fields.get("resolution"), f"{key}.resolution"),
+            first_response=read.span(fields.get("first_response"), f"{key}.first_response"),
+            resolution=read.span(fields.get("resolution"), f"{key}.resolution"),
         )
         if read.flag(fields.get("default"), f"{key}.default"):
             if default_priority is not None:
@@ -462,9 +477,9 @@ def parse_config(text: str, path: str = CONFIG_PATH) -> Config:
     if strategy not in ("rebase", "merge"):
         raise read.fail("sync.strategy", f"unknown strategy {strategy!r}", "use rebase or merge")
 
-    report_settings = _reports(read, read.mapping(top.get("reports"), "reports", ("training", "assets", "feedback")))
-    sla_settings = _sla(read, read.mapping(top.get("sla"), "sla", ("clock", "business_hours", "business_days",
-                                                                   "holidays")))
+    report_settings = _reports(read, read.mapping(top.get("reports"), "reports", ("training", "assets", "feedback",
+                                                                                  "workload")))
+    sla_settings = _sla(read, read.mapping(top.get("sla"), "sla", ("clock", *CALENDAR_KEYS, "queues")), queues)
     mail_settings = _mail(read, read.mapping(top.get("mail"), "mail"), queues, categories, priorities)
 
     return Config(
@@ -502,6 +517,7 @@ def _reports(read: _Reader, raw: Mapping[str, Any]) -> ReportSettings:
     training = read.mapping(raw.get("training"), "reports.training", ("window", "min_tickets", "factor"))
     assets = read.mapping(raw.get("assets"), "reports.assets", ("repeat_within",))
     feedback = read.mapping(raw.get("feedback"), "reports.feedback", ("name_agents",))
+    workload = read.mapping(raw.get("workload"), "reports.workload", ("hours_per_week", "support_share"))
     return ReportSettings(
         training_window=read.duration(training.get("window"), "reports.training.window") or defaults.training_window,
         training_min_tickets=int(_number(read, training.get("min_tickets"), "reports.training.min_tickets",
@@ -510,42 +526,116 @@ def _reports(read: _Reader, raw: Mapping[str, Any]) -> ReportSettings:
         repeat_within=read.duration(assets.get("repeat_within"), "reports.assets.repeat_within")
         or defaults.repeat_within,
         name_agents_in_feedback=read.flag(feedback.get("name_agents"), "reports.feedback.name_agents"),
+        hours_per_week=_optional_number(read, workload.get("hours_per_week"), "reports.workload.hours_per_week", 168)
+        or defaults.hours_per_week,
+        support_share=_share(read, workload.get("support_share"), "reports.workload.support_share"),
     )
 
 
-def _minutes(read: _Reader, value: str, key: str) -> tuple[int, int]:
-    match = re.fullmatch(r"(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})", value.strip())
-    if not match:
-        raise read.fail(key, f"not a span of hours: {value!r}", "write it like 09:00-17:00")
-    start = int(match.group(1)) * 60 + int(match.group(2))
-    end = int(match.group(3)) * 60 + int(match.group(4))
-    if not 0 <= start < end <= 24 * 60:
-        raise read.fail(key, f"the day must start before it ends: {value!r}")
-    return start, end
+def _optional_number(read: _Reader, value: Any, key: str, most: float) -> float | None:
+    if value is None:
+        return None
+    number = _number(read, value, key, 0.0)
+    if number > most:
+        raise read.fail(key, f"must be at most {most:g}, not {value!r}")
+    return number
 
 
-def _sla(read: _Reader, raw: Mapping[str, Any]) -> SlaSettings:
+def _share(read: _Reader, value: Any, key: str) -> float:
+    number = _optional_number(read, value, key, 1)
+    return 1.0 if number is None else number
+
+
+def _spans(read: _Reader, value: Any, key: str) -> tuple[tuple[int, int], ...]:
+    """Working spans of a day: ``09:00-17:00``, ``08:00-12:00, 13:00-17:00``, or closed
+    (``closed``, an empty list, ``false``)."""
+    if value in (None, False, "", [], "closed", "off"):
+        return ()
+    parts = value if isinstance(value, list) else str(value).split(",")
+    spans: list[tuple[int, int]] = []
+    for part in parts:
+        match = re.fullmatch(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})", str(part).strip())
+        if not match:
+            raise read.fail(key, f"not a span of hours: {part!r}", "write it like 09:00-17:00 (or closed)")
+        start = int(match.group(1)) * 60 + int(match.group(2))
+        end = int(match.group(3)) * 60 + int(match.group(4))
+        if not 0 <= start < end <= 24 * 60 or int(match.group(2)) > 59 or int(match.group(4)) > 59:
+            raise read.fail(key, f"the day must start before it ends: {part!r}")
+        if spans and start < spans[-1][1]:
+            raise read.fail(key, f"spans overlap or are out of order: {value!r}", "write them earliest first")
+        spans.append((start, end))
+    return tuple(spans)
+
+
+def _weekday(read: _Reader, day: Any, key: str) -> int:
+    name = str(day).lower()[:3]
+    if name not in WEEKDAYS:
+        raise read.fail(key, f"unknown day {day!r}", "use mon, tue, wed, thu, fri, sat, sun")
+    return WEEKDAYS.index(name)
+
+
+CALENDAR_KEYS = ("timezone", "business_hours", "business_days", "hours", "holidays")
+
+
+def _business_hours(read: _Reader, raw: Mapping[str, Any], key: str, base: BusinessHours | None) -> BusinessHours:
+    """A business calendar from ``sla`` (or ``sla.queues.<name>``, which starts from the desk's)."""
+    from gitdesk import calendar
+
+    base = base or BusinessHours()
+    name = read.text(raw.get("timezone"), f"{key}.timezone", base.timezone) or base.timezone
+    try:
+        calendar.zone(name)
+    except GitdeskError as error:
+        raise read.fail(f"{key}.timezone", error.message, error.hint) from None
+    hours = list(base.hours)
+    if "business_hours" in raw or "business_days" in raw:
+        default = (_spans(read, raw["business_hours"], f"{key}.business_hours") if "business_hours" in raw
+                   else next((spans for spans in base.hours if spans), ()))
+        if "business_days" in raw:
+            days = {_weekday(read, day, f"{key}.business_days")
+                    for day in read.names(raw.get("business_days"), f"{key}.business_days")}
+        else:
+            days = {weekday for weekday, spans in enumerate(base.hours) if spans}
+        hours = [default if weekday in days else () for weekday in range(7)]
+    per_day = read.mapping(raw.get("hours"), f"{key}.hours", (*WEEKDAYS, *(d + "day" for d in WEEKDAYS)))
+    for day, value in per_day.items():
+        hours[_weekday(read, day, f"{key}.hours")] = _spans(read, value, f"{key}.hours.{day}")
+    if not any(hours):
+        raise read.fail(key, "no working hours on any day", "set business_hours and business_days")
+    dates: list[str] = []
+    countries: list[str] = []
+    raw_holidays = raw.get("holidays", None)
+    if raw_holidays is None and "holidays" not in raw:
+        dates, countries = list(base.holidays), list(base.countries)
+    else:
+        items = raw_holidays if isinstance(raw_holidays, list) else [raw_holidays] if raw_holidays else []
+        for value in items:
+            text = value.isoformat() if hasattr(value, "isoformat") else str(value).strip()
+            if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+                dates.append(text)
+            elif re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,4})?", text):
+                problem = calendar.check_country(text.upper())
+                if problem:
+                    raise read.fail(f"{key}.holidays", problem, "use a country code such as DE, or DE-BY for a region")
+                countries.append(text.upper())
+            else:
+                raise read.fail(f"{key}.holidays", f"not a date or a country: {value!r}",
+                                "write dates like 2026-12-25, or a country code such as DE")
+    return BusinessHours(name, tuple(hours), tuple(sorted(set(dates))), tuple(dict.fromkeys(countries)))
+
+
+def _sla(read: _Reader, raw: Mapping[str, Any], queues: Mapping[str, Queue]) -> SlaSettings:
     clock = read.text(raw.get("clock"), "sla.clock", "calendar") or "calendar"
     if clock not in ("calendar", "business"):
         raise read.fail("sla.clock", f"unknown clock {clock!r}", "use calendar or business")
-    start, end = _minutes(read, read.text(raw.get("business_hours"), "sla.business_hours", "09:00-17:00")
-                          or "09:00-17:00", "sla.business_hours")
-    days = []
-    for day in read.names(raw.get("business_days"), "sla.business_days") or WEEKDAYS[:5]:
-        if day.lower()[:3] not in WEEKDAYS:
-            raise read.fail("sla.business_days", f"unknown day {day!r}", "use mon, tue, wed, thu, fri, sat, sun")
-        days.append(WEEKDAYS.index(day.lower()[:3]))
-    holidays = []
-    listed = raw.get("holidays")
-    if isinstance(listed, dict):
-        raise read.fail("sla.holidays", "must be a list of dates", "write it as [2026-12-25, 2026-12-26]")
-    # One date on its own is a list of one, as a single name is elsewhere in the config.
-    for value in listed if isinstance(listed, list) else [listed] if listed else []:
-        text = value.isoformat() if isinstance(value, date) and not isinstance(value, datetime) else str(value)
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            raise read.fail("sla.holidays", f"not a date: {text!r}", "write dates like 2026-12-25")
-        holidays.append(text)
-    return SlaSettings(clock, start, end, tuple(sorted(set(days))), tuple(sorted(holidays)))
+    desk = _business_hours(read, raw, "sla", None)
+    own: dict[str, BusinessHours] = {}
+    for name, value in read.mapping(raw.get("queues"), "sla.queues").items():
+        if name not in queues:
+            raise read.fail(f"sla.queues.{name}", f"unknown queue {name!r}", _suggest(name, tuple(queues)))
+        key = f"sla.queues.{name}"
+        own[name] = _business_hours(read, read.mapping(value, key, CALENDAR_KEYS), key, desk)
+    return SlaSettings(clock, desk, own)
 
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]?i?b?)\s*$", re.IGNORECASE)

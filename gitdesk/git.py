@@ -187,6 +187,27 @@ def init(path: Path) -> Repo:
     return repo
 
 
+def shallow_boundary(repo: Repo) -> str:
+    """The commits where a shallow clone's history is cut (Git's ``shallow`` file), or "" for a
+    whole history: a cheap read that changes whenever the clone is deepened or unshallowed."""
+    common = repo.git_dir
+    try:
+        pointer = (repo.git_dir / "commondir").read_text(encoding="utf-8").strip()
+        common = (repo.git_dir / pointer).resolve()
+    except OSError:
+        pass
+    try:
+        return (common / "shallow").read_text(encoding="utf-8").strip()
+    except OSError:
+        return ""
+
+
+def is_shallow(repo: Repo) -> bool:
+    """Whether the clone lacks part of its history (``git clone --depth``, ``--shallow-since``)."""
+    result = run_result(repo, "rev-parse", "--is-shallow-repository")
+    return result.returncode == 0 and result.stdout.strip() == b"true"
+
+
 def identity(repo: Repo) -> tuple[str, str]:
     """(name, email) Git will author commits with; refuses when unset."""
     name = os.environ.get("GIT_AUTHOR_NAME")

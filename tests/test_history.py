@@ -76,13 +76,20 @@ def test_timings_match_a_scripted_scenario_to_the_second(desk: Desk) -> None:
     timings = json.loads(desk.run("show", ticket, "--format", "json").stdout)["ticket"]["timings"]
     assert timings == {
         "created": "2026-11-20T09:00:00Z",
+        "clock": "calendar",
         "first_response_at": "2026-11-20T09:30:00Z",
+        "first_response_by": "alice",
         "first_response_seconds": 1800,
         "pending_seconds": 7200,
         "first_resolved_at": "2026-11-20T13:00:00Z",
         "resolved_at": "2026-11-21T10:00:00Z",
         "first_resolution_seconds": 4 * 3600 - 7200,
-        "resolution_seconds": 25 * 3600 - 7200,
+        # The resolution clock stopped while the ticket was resolved and restarted at the reopening.
+        "resolution_seconds": 3600,
+        "resolutions": [{"at": "2026-11-20T13:00:00Z", "status": "resolved", "by": "dana", "seconds": 7200},
+                        {"at": "2026-11-21T10:00:00Z", "status": "resolved", "by": "dana", "seconds": 3600}],
+        "next_due": None,
+        "next_due_at": None,
         "reopen_count": 1,
         "escalation_count": 1,
         "time_spent_seconds": 45 * 60 + 90 * 60,

@@ -23,9 +23,9 @@ from typing import Any
 from gitdesk import changes, git, ticketfile
 from gitdesk.cache import db, workers
 from gitdesk.desk import Desk, Progress, quiet
-from gitdesk.errors import GitdeskError
+from gitdesk.errors import GitdeskError, ShallowHistory
 from gitdesk.model import Ticket
-from gitdesk.timings import Timings, derive
+from gitdesk.timings import TRACKED, Change, Clocks, Timings
 
 _FORMAT = "%x1e%H%x1f%P%x1f%at%x1f%an%x1f%ae%x1f" \
           "%(trailers:key=Gitdesk-Actor,valueonly,separator=%x2c)%x1f" \
@@ -337,6 +337,15 @@ def refresh(desk: Desk, connection: sqlite3.Connection) -> str | None:
     _, head = git.head(desk.repo)
     if head is None:
         return None
+    boundary = git.shallow_boundary(desk.repo)
+    if (db.get_meta(connection, "shallow") or "") != boundary:
+        # Deepened or unshallowed (or cut): what was read of the old history is not the history.
+        connection.execute("BEGIN IMMEDIATE")
+        for table in ("events", "commits", "reachable", "scanned_tips"):
+            connection.execute(f"DELETE FROM {table}")
+        connection.execute("DELETE FROM meta WHERE key IN ('reach_tip', 'scan_head')")
+        db.set_meta(connection, "shallow", boundary)
+        connection.execute("COMMIT")
     if _scanned(connection, head):
         return head
     # A first scan takes a while: one process does it while others wait, then find it done.
@@ -436,57 +445,51 @@ def desk_log(desk: Desk, filters: LogFilter) -> list[LogEntry]:
     return entries
 
 
-_STATUS_EVENTS = """
-SELECT e.ticket, e.time, e.after FROM events e JOIN reachable r ON r.sha = e.commit_sha
-WHERE (e.kind = 'new' OR (e.kind = 'field' AND e.field = 'status'))
-"""
+def require_full(desk: Desk) -> None:
+    """Refuse to compute figures from a shallow clone: its history starts at the cut, so every
+    ticket would look created, resolved or changed there (and reports silently wrong)."""
+    if git.is_shallow(desk.repo):
+        raise ShallowHistory("this clone is shallow: reports need the whole history",
+                             hint="run git fetch --unshallow; in CI check out with fetch-depth: 0 (GitHub) "
+                                  "or GIT_DEPTH: 0 (GitLab)")
 
 
-def status_events(desk: Desk, ticket_ids: Sequence[str] | None = None) -> dict[str, list[tuple[datetime, str]]]:
-    """Each ticket's status over time: (when, new status), oldest first, from the audit log."""
+def tracked_changes(desk: Desk, ticket_ids: Sequence[str] | None = None) -> dict[str, list[Change]]:
+    """Each ticket's tracked fields over time (status, priority, queue, assignee), oldest
+    first, from the audit log: a new ticket's first status, then every change with who made it.
+    One pass over the cache."""
+    fields = ",".join(f"'{name}'" for name in TRACKED)
+    query = _SELECT + f" WHERE (e.kind = 'new' OR (e.kind = 'field' AND e.field IN ({fields})))"
     with db.connect(desk) as connection:
         refresh(desk, connection)
         if ticket_ids is None:
-            rows = connection.execute(_STATUS_EVENTS + " ORDER BY e.time, r.pos, e.seq").fetchall()
+            rows = connection.execute(query + " ORDER BY e.time, r.pos, e.seq").fetchall()
         else:
-            # One parameter, however many tickets (a listing passes thousands): a JSON array,
-            # looked up ticket by ticket through events_by_ticket.
-            rows = connection.execute(_STATUS_EVENTS + " AND e.ticket IN (SELECT value FROM json_each(?))"
-                                                       " ORDER BY e.time, r.pos, e.seq",
+            # One parameter, however many tickets (a listing passes thousands): a JSON array.
+            rows = connection.execute(query + " AND e.ticket IN (SELECT value FROM json_each(?))"
+                                              " ORDER BY e.time, r.pos, e.seq",
                                       (json.dumps(list(ticket_ids)),)).fetchall()
-    history: dict[str, list[tuple[datetime, str]]] = {}
-    utc = timezone.utc
-    for ticket, at, status in rows:
-        history.setdefault(ticket, []).append((datetime.fromtimestamp(at, utc), status))
-    return history
-
-
-StatusChange = tuple[datetime, str, str, str]  # when, before, after, who
-
-
-def status_log(desk: Desk) -> tuple[dict[str, list[tuple[datetime, str]]], dict[str, list[StatusChange]]]:
-    """Every ticket's statuses over time, (when, status) from creation on, and its
-    status changes, (when, before, after, who): both from one pass over the cache."""
-    query = _SELECT + " WHERE (e.kind = 'new' OR (e.kind = 'field' AND e.field = 'status'))" \
-                      " ORDER BY e.time, r.pos, e.seq"
-    with db.connect(desk) as connection:
-        refresh(desk, connection)
-        rows = connection.execute(query).fetchall()
-    statuses: dict[str, list[tuple[datetime, str]]] = {}
-    changes: dict[str, list[StatusChange]] = {}
+    found: dict[str, list[Change]] = {}
     who_of = _who_resolver(desk)
     for row in rows:
         at = datetime.fromtimestamp(row[3], timezone.utc)
-        statuses.setdefault(row[1], []).append((at, row[7]))
-        if row[4] == "field":
-            changes.setdefault(row[1], []).append((at, row[6], row[7], who_of(row[11], row[12], row[10])))
-    return statuses, changes
+        if row[4] == "new":
+            change = Change(at, "status", None, row[7], who_of(row[11], row[12], row[10]))
+        else:
+            change = Change(at, row[5], _value(row[6]), _value(row[7]), who_of(row[11], row[12], row[10]))
+        found.setdefault(row[1], []).append(change)
+    return found
+
+
+def _value(shown: str | None) -> str | None:
+    """A field's value as the log shows it (changes.show writes nothing as '-' or '')."""
+    return None if shown in (None, "", "-") else shown
 
 
 def timings(desk: Desk, tickets: Sequence[Ticket], now: datetime) -> dict[str, Timings]:
     """Timings of many tickets, with one read of the audit log."""
-    statuses = status_events(desk, [ticket.id for ticket in tickets])
-    return {ticket.id: derive(desk.config, ticket, statuses.get(ticket.id, ()), now) for ticket in tickets}
+    found = tracked_changes(desk, [ticket.id for ticket in tickets])
+    return {ticket.id: Clocks(desk.config, ticket, found.get(ticket.id, ())).timings(now) for ticket in tickets}
 
 
 def record(entry: LogEntry) -> dict[str, object]:

@@ -19,55 +19,24 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 
 from gitdesk import actions, clock, templates, ticketfile, workflow
 from gitdesk.actions import Automated
 from gitdesk.cache import db, history, index
+from gitdesk.calendar import Calendar
 from gitdesk.clock import format_utc
 from gitdesk.desk import Actor, Desk, LoadedTicket
 from gitdesk.errors import GitdeskError, ValidationError
-from gitdesk.model import NOTE, QUESTION, REPLY, RULES_AUTHOR, Config, Entry, Person, Ticket
+from gitdesk.model import NOTE, QUESTION, RULES_AUTHOR, Config, Entry, Person, Ticket
 from gitdesk.rules.spec import Rule, Step, read_rules
 from gitdesk.text import clean_line, counted
+from gitdesk.timings import Change, Clocks
 
 CATCH_UP_WEEKLY = timedelta(days=2)
 CATCH_UP_DAILY = timedelta(hours=12)
 ACTOR = Actor(RULES_AUTHOR, Person(RULES_AUTHOR, "gitdesk rules", agent=True), None)
 DETAIL = "rule {name}"
-
-
-# --- the clock a rule counts on ------------------------------------------------------------
-
-
-def _measure(config: Config, start: datetime, end: datetime, business: bool) -> float:
-    """Seconds between two moments: wall-clock, or working time of the desk's calendar."""
-    if end <= start:
-        return 0.0
-    if not business:
-        return (end - start).total_seconds()
-    from gitdesk.reports.base import business_seconds
-
-    return business_seconds(start, end, config.sla)
-
-
-def _moment(config: Config, start: datetime, seconds: float, business: bool) -> datetime:
-    """When ``seconds`` of (working) time have passed since ``start``."""
-    if not business:
-        return start + timedelta(seconds=seconds)
-    low, high = start, start + timedelta(seconds=max(seconds, 60))
-    limit = start + timedelta(days=3660)
-    while _measure(config, start, high, True) < seconds:
-        low, high = high, start + (high - start) * 2
-        if high > limit:
-            return limit  # a calendar with no working time: never
-    while (high - low) > timedelta(seconds=1):
-        middle = low + (high - low) / 2
-        if _measure(config, start, middle, True) >= seconds:
-            high = middle
-        else:
-            low = middle
-    return high.replace(microsecond=0) + (timedelta(seconds=1) if high.microsecond else timedelta(0))
 
 
 # --- what is due ---------------------------------------------------------------------------
@@ -102,48 +71,20 @@ def _acted(ticket: Ticket, rule: Rule, since: datetime) -> bool:
                for entry in ticket.entries)
 
 
-def _status_since(ticket: Ticket, statuses: Sequence[tuple[datetime, str]]) -> datetime:
+def _status_since(ticket: Ticket, changes: Sequence[Change]) -> datetime:
     """When the ticket last entered its current status (its creation, with no history)."""
     entered = ticket.created
     previous: str | None = None
-    for at, status in statuses:
-        if status == ticket.status and previous != ticket.status:
-            entered = at
-        previous = status
+    for change in changes:
+        if change.field != "status":
+            continue
+        if change.after == ticket.status and previous != ticket.status:
+            entered = change.at
+        previous = change.after
     return max(entered, ticket.created)
 
 
-def _last_opened(config: Config, ticket: Ticket, statuses: Sequence[tuple[datetime, str]]) -> datetime:
-    """The start of the ticket's current unfinished spell: its creation or its last reopening."""
-    start, previous = ticket.created, None
-    for at, status in statuses:
-        if previous is not None and workflow.is_done(config, previous) and not workflow.is_done(config, status):
-            start = at
-        previous = status
-    return start
-
-
-def _target_seconds(config: Config, ticket: Ticket, target: str) -> float | None:
-    priority = config.priorities.get(ticket.priority or "") or config.priorities.get(config.default_priority or "")
-    value = getattr(priority, target, None) if priority is not None else None
-    return value.total_seconds() if isinstance(value, timedelta) else None
-
-
-def _responded(config: Config, ticket: Ticket) -> bool:
-    return any(entry.kind in (REPLY, QUESTION) and entry.author != RULES_AUTHOR
-               and not workflow.is_requester(config, ticket, entry.author) for entry in ticket.entries)
-
-
-def _pending_seconds(statuses: Sequence[tuple[datetime, str]], since: datetime, now: datetime) -> float:
-    total = 0.0
-    for number, (at, status) in enumerate(statuses):
-        if status == workflow.PENDING:
-            end = statuses[number + 1][0] if number + 1 < len(statuses) else now
-            total += max(0.0, (min(end, now) - max(at, since)).total_seconds())
-    return total
-
-
-def _ticket_due(config: Config, rule: Rule, ticket: Ticket, statuses: Sequence[tuple[datetime, str]],
+def _ticket_due(config: Config, rule: Rule, ticket: Ticket, changes: Sequence[Change],
                 now: datetime) -> tuple[datetime, datetime] | None:
     """(due moment, start of the state) when ``rule`` is due on ``ticket`` at some moment,
     whether or not that moment has come; None when it will not be in the ticket's state."""
@@ -153,24 +94,25 @@ def _ticket_due(config: Config, rule: Rule, ticket: Ticket, statuses: Sequence[t
     if trigger.kind == "status":
         if ticket.status != trigger.status or trigger.after is None:
             return None
-        since = _status_since(ticket, statuses)
-        return _moment(config, since, trigger.after.total_seconds(), trigger.business), since
+        since = _status_since(ticket, changes)
+        calendar = Calendar.for_queue(config, ticket.queue, "business" if trigger.business else "calendar")
+        return calendar.add(since, trigger.after), since
     if trigger.kind == "target":
-        if workflow.is_done(config, ticket.status) or ticket.status == workflow.PENDING:
-            return None  # finished tickets' clocks have stopped; pending pauses them
-        target = trigger.target or ""
-        seconds = _target_seconds(config, ticket, target)
-        if seconds is None:
+        # The same clocks show, list and the SLA report read: paused while pending,
+        # stopped by a response or a finish, judged by the priority and queue of the time.
+        clocks = Clocks(config, ticket, changes)
+        if trigger.target == "first_response":
+            measure = clocks.first_response(now)
+        else:
+            running = clocks.resolution_clocks(now)
+            measure = running[-1] if running else None
+        if measure is None or measure.stopped is not None or measure.stop == "paused" or measure.target is None:
             return None
-        if target == "first_response":
-            if _responded(config, ticket):
-                return None
-            since = ticket.created
-            return _moment(config, since, seconds * (trigger.used or 1.0), trigger.business), since
-        since = _last_opened(config, ticket, statuses)
-        paused = _pending_seconds(statuses, since, now)
-        due = _moment(config, since, seconds * (trigger.used or 1.0), trigger.business) + timedelta(seconds=paused)
-        return due, since
+        wanted = measure.target * (trigger.used or 1.0)
+        if measure.seconds >= wanted:
+            reached = clocks.reached(measure, wanted, now)
+            return (reached or now), measure.started
+        return Calendar.for_queue(config, measure.queue).add(now, wanted - measure.seconds), measure.started
     return None
 
 
@@ -181,21 +123,30 @@ def _stamp(ticket: Ticket, due: datetime, since: datetime) -> datetime:
     return max(due, latest, since).replace(microsecond=0)
 
 
-def _occurrence(rule: Rule, now: datetime, zone: timezone = timezone.utc) -> datetime:
-    """The last scheduled moment of an ``every`` rule at or before ``now``."""
+def _occurrences(config: Config, rule: Rule, now: datetime) -> tuple[datetime, datetime]:
+    """The last scheduled moment of an ``every`` rule at or before ``now``, and the next
+    one: at its time of day in the desk's time zone (so 08:00 stays 08:00 across daylight
+    saving), on its weekday, or on the desk calendar's working days."""
     trigger = rule.trigger
-    local = now.astimezone(zone)
-    moment = local.replace(hour=trigger.minute // 60, minute=trigger.minute % 60, second=0, microsecond=0)
-    if moment > local:
-        moment -= timedelta(days=1)
-    if trigger.weekday is not None:
-        moment -= timedelta(days=(moment.weekday() - trigger.weekday) % 7)
-    return moment.astimezone(timezone.utc)
+    calendar = Calendar.for_queue(config, None, "business")
+    local_now = now.astimezone(calendar.zone)
 
+    def scheduled(day: date) -> bool:
+        if trigger.workdays:
+            return calendar.works_on(day)
+        return trigger.weekday is None or day.weekday() == trigger.weekday
 
-def _next_occurrence(rule: Rule, now: datetime) -> datetime:
-    step = timedelta(days=1 if rule.trigger.weekday is None else 7)
-    return _occurrence(rule, now) + step
+    def at(day: date) -> datetime:
+        local = datetime.combine(day, time(trigger.minute // 60, trigger.minute % 60), calendar.zone)
+        return local.astimezone(timezone.utc)
+
+    day = local_now.date()
+    last = next((at(day - timedelta(days=n)) for n in range(0, 400)
+                 if scheduled(day - timedelta(days=n)) and at(day - timedelta(days=n)) <= now), None)
+    upcoming = next((at(day + timedelta(days=n)) for n in range(0, 400)
+                     if scheduled(day + timedelta(days=n)) and at(day + timedelta(days=n)) > now), None)
+    never = datetime.max.replace(tzinfo=timezone.utc)
+    return (last or datetime.min.replace(tzinfo=timezone.utc)), (upcoming or never)
 
 
 @dataclass
@@ -222,9 +173,9 @@ def plan(desk: Desk, rules: Sequence[Rule], now: datetime) -> Plan:
                               if not workflow.is_done(config, name) and name != workflow.PENDING)
         with db.connect(desk) as connection:
             tickets, _problems = index.tickets(desk, connection, sorted(wanted))
-        statuses = history.status_events(desk, [ticket.id for ticket in tickets]) if tickets else {}
+        tracked = history.tracked_changes(desk, [ticket.id for ticket in tickets]) if tickets else {}
         for ticket in tickets:
-            events = statuses.get(ticket.id, [])
+            events = tracked.get(ticket.id, [])
             for rule in ticket_rules:
                 timed = _ticket_due(config, rule, ticket, events, now)
                 if timed is None:
@@ -241,8 +192,8 @@ def plan(desk: Desk, rules: Sequence[Rule], now: datetime) -> Plan:
     for rule in rules:
         if rule.trigger.kind != "every":
             continue
-        occurrence = _occurrence(rule, now)
-        found.upcoming[rule.name] = Upcoming(rule, _next_occurrence(rule, now))
+        occurrence, following = _occurrences(config, rule, now)
+        found.upcoming[rule.name] = Upcoming(rule, following)
         # A run that missed the moment (the scheduler was down) still sends it, within a
         # while; a desk that just got its rules does not send last week's digest.
         late = now - occurrence > (CATCH_UP_WEEKLY if rule.trigger.weekday is not None else CATCH_UP_DAILY)

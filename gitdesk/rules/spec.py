@@ -12,14 +12,13 @@ import difflib
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from gitdesk import templates
-from gitdesk.durations import parse_duration
+from gitdesk.durations import Span, parse_span
 from gitdesk.errors import ConfigError, GitdeskError
 from gitdesk.model import Config, Ticket
 
@@ -44,31 +43,27 @@ class Trigger:
 
     kind: str  # status | target | event | every
     status: str | None = None
-    after: timedelta | None = None
-    business: bool = False  # count working time of the desk's calendar, not wall-clock time
+    after: Span | None = None  # on the business calendar a day is one working day
+    business: bool = False  # count working time of the ticket's calendar, not wall-clock time
     target: str | None = None
     used: float | None = None  # 0.8 for 80 %; 1.0 when missed
     event: str | None = None
     weekday: int | None = None  # 0 = Monday; None = every day
+    workdays: bool = False  # every: weekday, i.e. the desk calendar's working days, holidays off
     minute: int = 0  # minutes after midnight, in the desk's time zone
 
     def describe(self) -> str:
         clock = " working time" if self.business else ""
         if self.kind == "status":
-            return f"{self.status} for {_span(self.after)}{clock}"
+            return f"{self.status} for {self.after.text if self.after else ''}{clock}"
         if self.kind == "target":
             what = self.target.replace("_", " ") if self.target else ""
             return f"{what} target missed" if self.used == 1.0 else f"{what} target {self.used:.0%} used"
         if self.kind == "event":
             return f"when a ticket is {self.event}"
-        day = "every day" if self.weekday is None else f"every {WEEKDAYS[self.weekday].capitalize()}"
+        day = "every working day" if self.workdays else "every day" if self.weekday is None else \
+            f"every {WEEKDAYS[self.weekday].capitalize()}"
         return f"{day} at {self.minute // 60:02d}:{self.minute % 60:02d}"
-
-
-def _span(value: timedelta | None) -> str:
-    from gitdesk.durations import format_duration
-
-    return format_duration(value or timedelta(0), exact=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,13 +197,13 @@ class _Reader:
                 self.fail(where, f"unknown {what} {name!r}",
                           _guess(name, choices) or f"expected one of: {', '.join(choices)}")
 
-    def duration(self, value: Any, where: tuple[Any, ...]) -> timedelta | None:
+    def duration(self, value: Any, where: tuple[Any, ...]) -> Span | None:
         try:
-            found = parse_duration(str(value))
+            found = parse_span(str(value))
         except GitdeskError:
             self.fail(where, f"{value!r} is not a duration", "write e.g. 30m, 4h, 2d or 1w")
             return None
-        if found <= timedelta(0):
+        if found.calendar().total_seconds() <= 0:
             self.fail(where, "a duration is longer than nothing", "write e.g. 30m, 4h, 2d or 1w")
             return None
         return found
@@ -323,6 +318,10 @@ def _trigger(reader: _Reader, value: Any, where: tuple[Any, ...]) -> Trigger | N
     if clock not in ("calendar", "business"):
         reader.fail((*where, "clock"), f"unknown clock {clock!r}", "use calendar or business (working time)")
     business = clock == "business"
+    if "clock" in value and kind != "status":
+        reader.fail((*where, "clock"), "clock: belongs to a status trigger" if kind != "target" else
+                    "a target counts on the desk's SLA clock", "drop clock: here" if kind != "target" else
+                    "drop clock: here (sla.clock in .gitdesk/config.yml sets the SLA clock)")
     config = reader.config
     if kind == "status":
         status = str(value["status"])
@@ -344,7 +343,7 @@ def _trigger(reader: _Reader, value: Any, where: tuple[Any, ...]) -> Trigger | N
             reader.fail(where, "a target trigger says how much of it is used",
                         "e.g. {target: first_response, used: 80%} or {target: resolution, missed: true}")
             return None
-        return Trigger("target", target=target, used=used, business=business)
+        return Trigger("target", target=target, used=used)
     if kind == "event":
         event = str(value["event"])
         reader.known([event], EVENTS, (*where, "event"), "event")
@@ -361,7 +360,8 @@ def _trigger(reader: _Reader, value: Any, where: tuple[Any, ...]) -> Trigger | N
     if not match:
         reader.fail((*where, "at"), f"{at!r} is not a time of day", "write it as HH:MM in quotes, e.g. '08:00'")
         return None
-    return Trigger("every", weekday=weekday, minute=int(match.group(1)) * 60 + int(match.group(2)))
+    return Trigger("every", weekday=weekday, workdays=day == "weekday",
+                   minute=int(match.group(1)) * 60 + int(match.group(2)))
 
 
 def _fraction(reader: _Reader, value: Any, where: tuple[Any, ...]) -> float | None:
