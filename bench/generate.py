@@ -1,8 +1,10 @@
 """Generate a large desk quickly for benchmarks: realistic tickets, one bulk commit.
 
 Tickets are written with gitdesk's own renderer (so they are valid and look
-like real ones: a few paragraphs and a conversation each), then added and
-committed with plain Git in one go.
+like real ones: a title as people type them, a few paragraphs of description
+(now and then a pasted error message), a conversation of one to five entries,
+a resolution on finished ones), then added and committed with plain Git in
+one go.
 
 Usage: python bench/generate.py DIR COUNT [--seed N]
 """
@@ -60,6 +62,39 @@ def paragraph(rng: random.Random) -> str:
     return " ".join(sentence(rng) for _ in range(rng.randint(2, 5)))
 
 
+SUBJECTS = ["Outlook", "VPN", "Laptop", "Printer on 2F", "Teams", "Wi-Fi in room 3.14", "Badge reader", "SSO login",
+            "Monitor", "Docking station", "Café machine", "Büro heating", "Zoom", "CRM export", "Shared drive"]
+PROBLEMS = ["asks for my password every hour", "drops every few minutes", "won't start", "is very slow",
+            "shows a blank screen", "can't connect", "keeps crashing", "is making a loud noise", "doesn't work",
+            "lost all settings after the update", "says access denied"]
+ERRORS = ["Error 0x80070005: access is denied.", "ssl: certificate verify failed (self-signed certificate)",
+          "HTTP 502 Bad Gateway from proxy.example.com", "The trust relationship between this workstation and "
+          "the primary domain failed.", "Printer offline (paper jam in tray 2)"]
+
+
+def title(rng: random.Random) -> str:
+    """A title as people type them: punctuation, a colon, a question, the odd accent or reply prefix."""
+    text = f"{rng.choice(SUBJECTS)} {rng.choice(PROBLEMS)}"
+    roll = rng.random()
+    if roll < 0.15:
+        text = f"{rng.choice(SUBJECTS)}: {rng.choice(PROBLEMS)}"
+    elif roll < 0.25:
+        text = f"Re: {text}"
+    elif roll < 0.4:
+        text = f"{text}, {rng.choice(['again', 'since Monday', 'urgent', 'please help'])}"
+    if rng.random() < 0.2:
+        text += rng.choice(["?", "!", "!!", " (again)"])
+    return text
+
+
+def description(rng: random.Random) -> str:
+    """A few paragraphs; now and then the error message, pasted as a code block."""
+    parts = [paragraph(rng) for _ in range(rng.randint(2, 4))]
+    if rng.random() < 0.15:
+        parts.insert(1, f"```\n{rng.choice(ERRORS)}\n```")
+    return "\n\n".join(parts)
+
+
 def make_ticket(rng: random.Random, created: datetime, existing: list[str]) -> Ticket:
     status = rng.choice(STATUSES)
     queue = None if status == "new" else rng.choice(list(QUEUES))
@@ -76,12 +111,12 @@ def make_ticket(rng: random.Random, created: datetime, existing: list[str]) -> T
     resolution = paragraph(rng) if status in ("resolved", "closed") else None
     ticket_id = ids.mint("GD", created, existing[-50:])
     return Ticket(
-        id=ticket_id, title=sentence(rng)[:70].rstrip("."), status=status, created=created,
+        id=ticket_id, title=title(rng), status=status, created=created,
         requester=f"user{rng.randint(1, 400)}@example.com",
         priority=rng.choice(["low", "normal", "normal", "high", "urgent"]),
         queue=queue, assignee=assignee, category=rng.choice(CATEGORIES), asset=f"laptop-{rng.randint(1, 300):04d}",
         labels=tuple(rng.sample(WORDS, rng.randint(0, 3))),
-        description="\n\n".join(paragraph(rng) for _ in range(rng.randint(1, 3))),
+        description=description(rng),
         entries=tuple(entries), resolution=resolution,
     )
 

@@ -109,6 +109,9 @@ def main() -> None:
     run(desk, [gitdesk, "report", "assets", *span], "The case for replacing a machine: the assets report")
     run(desk, [gitdesk, "report", "training", *span], "Who keeps asking about what: the training report")
     run(desk, [gitdesk, "kb", "build"], "Resolution notes become a knowledge base in kb/ (one commit)")
+    run(desk, [gitdesk, "rules"], "Rules keep the desk's promises with nobody at the keyboard")
+    run(desk, [gitdesk, "rules", "run", "--dry-run"],
+        "What cron or a CI schedule would do now (a dry run: nothing changes)")
     site = desk.parent / (desk.name + "-site")
     run(desk, [gitdesk, "site", "build", str(site)], "...and a static site with search, for Pages or your disk")
     waiting = json.loads(subprocess.run([gitdesk, "list", "--unassigned", "--format", "json"], cwd=desk,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -96,6 +96,25 @@ class Mailer(Protocol):
 # --- helpers ------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class Automated:
+    """What the desk's event rules made of a ticket: the ticket as they left it, the mail
+    they queued, and a line each for the commit message."""
+
+    ticket: Ticket
+    files: Mapping[str, bytes] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    rules: tuple[str, ...] = ()  # the rules that acted, for Gitdesk-Rule trailers
+
+
+class Automation(Protocol):
+    """The event rules (``gitdesk.rules``): called as an action creates (``created``) or
+    reopens (``reopened``) a ticket, inside that action, so one commit holds both. What a
+    rule does never calls rules again."""
+
+    def __call__(self, event: str, ticket: Ticket) -> Automated: ...
+
+
 def _text(value: str | None, what: str, flag: str = "-m TEXT") -> str:
     cleaned = ticketfile.escape_text(value or "")
     if not cleaned.strip():
@@ -118,7 +137,8 @@ def _one_line(value: str, what: str) -> str:
     return text
 
 
-def _message(verb: str, ticket: Ticket, lines: Sequence[str], actor: Actor, author_email: str) -> str:
+def _message(verb: str, ticket: Ticket, lines: Sequence[str], actor: Actor, author_email: str,
+             rules: Sequence[str] = ()) -> str:
     subject = f"{verb} {ticket.id}: {clean_line(ticket.title)}"
     if len(subject) > 72:
         subject = subject[:71].rstrip() + "…"
@@ -126,6 +146,7 @@ def _message(verb: str, ticket: Ticket, lines: Sequence[str], actor: Actor, auth
     trailers = [f"Gitdesk-Ticket: {ticket.id}", f"Gitdesk-Action: {verb}"]
     if (actor.email or actor.id).casefold() != author_email.casefold():
         trailers.append(f"Gitdesk-Actor: {actor.id}")
+    trailers += [f"Gitdesk-Rule: {rule}" for rule in rules]
     return subject + "\n\n" + (body + "\n\n" if body else "") + "\n".join(trailers) + "\n"
 
 
@@ -142,6 +163,17 @@ def validate_change(desk: Desk, old: Ticket | None, new: Ticket, path: str,
 
 def _lines(loaded: LoadedTicket) -> dict[str, int]:
     return {key: span.line for key, span in loaded.document.front.spans.items()}
+
+
+def entering(desk: Desk, status: str, *, resolution: str | None = None) -> Callable[[Ticket], Ticket]:
+    """A move to ``status`` as the workflow allows it (a rule's ``close`` and ``resolve``
+    steps), with the resolution note a resolved status needs."""
+    def mutate(ticket: Ticket) -> Ticket:
+        if resolution is not None:
+            ticket = replace(ticket, resolution=ticketfile.escape_text(resolution))
+        return _enter_status(desk, ticket, status)
+
+    return mutate
 
 
 def _enter_status(desk: Desk, ticket: Ticket, status: str, *, again_ok: bool = False) -> Ticket:
@@ -195,7 +227,7 @@ def _change(desk: Desk, typed_id: str, actor: Actor, verb: str,
 def commit_change(desk: Desk, loaded: LoadedTicket, new: Ticket, actor: Actor, verb: str,
                   also: Sequence[tuple[LoadedTicket, Ticket]] = (), *,
                   extra_files: Mapping[str, bytes] | None = None, notes: Sequence[str] = (),
-                  mailer: Mailer | None = None) -> Outcome:
+                  mailer: Mailer | None = None, rules: Sequence[str] = ()) -> Outcome:
     """Validate ``new`` against the ticket as loaded, add the mail ``mailer`` makes of the
     change, and commit it all at once: the ticket, the mail in outbox/, nothing else."""
     old = loaded.ticket
@@ -217,7 +249,8 @@ def commit_change(desk: Desk, loaded: LoadedTicket, new: Ticket, actor: Actor, v
     for other_loaded, other_new in also:
         lines += [f"{other_new.id} {line}" for line in changes.describe(other_loaded.ticket, other_new)]
     _, email = desk.identity()
-    commit = desk.commit(files, _message(verb, new, lines, actor, email), clock.now(), new_files=frozenset(added))
+    commit = desk.commit(files, _message(verb, new, lines, actor, email, rules), clock.now(),
+                         new_files=frozenset(added))
     return Outcome(verb, new, commit, loaded.path, tuple(lines), tuple(other.path for other, _ in also),
                    mail.message_ids if mail is not None else ())
 
@@ -284,12 +317,18 @@ def requester_value(desk: Desk, given: str | None, actor: Actor) -> str:
                           hint="use an email address or a handle from people: in .gitdesk/config.yml")
 
 
-def create(desk: Desk, spec: NewTicket, actor: Actor) -> Outcome:
+def create(desk: Desk, spec: NewTicket, actor: Actor, *, automation: Automation | None = None) -> Outcome:
     with desk.writing():
         now = clock.now()
         ticket = new_ticket(desk, spec, actor, now, ids.Taken(desk.ticket_ids()), _others(desk))
         path = desk.path_of(ticket.id)
         files: dict[str, str | bytes] = {}
+        automated = Automated(ticket)
+        if automation is not None:
+            automated = automation("created", ticket)
+            ticket = automated.ticket
+            validate_change(desk, None, ticket, path)
+            files.update(automated.files)
         if spec.attach:
             stored: dict[str, bytes] = {}
             description = attachments.attach(ticket.id, ticket.description, spec.attach, set(),
@@ -298,11 +337,12 @@ def create(desk: Desk, spec: NewTicket, actor: Actor) -> Outcome:
             files.update(stored)
         text = ticketfile.new_text(ticket)
         ticketfile.parse(text, path)  # what we write must read back
-        lines = creation_lines(ticket)
+        lines = [*creation_lines(ticket), *automated.notes]
         _, email = desk.identity()
         desk.tickets_dir.mkdir(exist_ok=True)
         files[path] = text
-        commit = desk.commit(files, _message("new", ticket, lines, actor, email), now, new_files=frozenset(files))
+        commit = desk.commit(files, _message("new", ticket, lines, actor, email, automated.rules), now,
+                             new_files=frozenset(files))
         return Outcome("new", ticket, commit, path, tuple(lines))
 
 
@@ -379,6 +419,12 @@ def _assign_to(desk: Desk, handle: str, who: str, *, force: bool = True) -> Call
     return mutate
 
 
+def assigning(desk: Desk, person: str) -> Callable[[Ticket], Ticket]:
+    """The change ``gitdesk assign ID PERSON`` makes (also a rule's ``assign`` step)."""
+    handle = _agent(desk, person)
+    return _assign_to(desk, handle, handle)
+
+
 def _agent(desk: Desk, name: str) -> str:
     """A person who works tickets, by handle or email: the only ones a ticket may be given to."""
     handle = _known_person(desk, name)
@@ -395,8 +441,7 @@ def take(desk: Desk, typed_id: str, actor: Actor, *, force: bool = False, mailer
 
 def assign(desk: Desk, typed_id: str, person: str, actor: Actor, *, mailer: Mailer | None = None) -> Outcome:
     actor.require_agent(desk.config, "assign tickets")
-    handle = _agent(desk, person)
-    return _change(desk, typed_id, actor, "assign", _assign_to(desk, handle, handle), mailer)
+    return _change(desk, typed_id, actor, "assign", assigning(desk, person), mailer)
 
 
 def unassign(desk: Desk, typed_id: str, actor: Actor, *, mailer: Mailer | None = None) -> Outcome:
@@ -532,6 +577,11 @@ def ask(desk: Desk, typed_id: str, text: str, actor: Actor, *, mailer: Mailer | 
 def escalate(desk: Desk, typed_id: str, to: str | None, reason: str, actor: Actor,
              *, mailer: Mailer | None = None) -> Outcome:
     handle = actor.require_agent(desk.config, "escalate")
+    return _change(desk, typed_id, actor, "escalate", escalating(desk, to, reason, actor, handle), mailer)
+
+
+def escalating(desk: Desk, to: str | None, reason: str, actor: Actor, handle: str) -> Callable[[Ticket], Ticket]:
+    """The change ``gitdesk escalate`` makes (also a rule's ``escalate`` step)."""
     why = _text(reason, "reason", "--reason TEXT")
     config = desk.config
 
@@ -563,7 +613,7 @@ def escalate(desk: Desk, typed_id: str, to: str | None, reason: str, actor: Acto
         queue_name = ticket.queue or (queues[0] if queues else None)
         return _out_of_intake(desk, replace(new, assignee=person.handle, queue=queue_name))
 
-    return _change(desk, typed_id, actor, "escalate", mutate, mailer)
+    return mutate
 
 
 def log_time(desk: Desk, typed_id: str, duration: str, text: str | None, actor: Actor,
@@ -597,7 +647,8 @@ def close(desk: Desk, typed_id: str, actor: Actor, *, mailer: Mailer | None = No
                    mailer)
 
 
-def reopen(desk: Desk, typed_id: str, text: str | None, actor: Actor, *, mailer: Mailer | None = None) -> Outcome:
+def reopen(desk: Desk, typed_id: str, text: str | None, actor: Actor, *, mailer: Mailer | None = None,
+           automation: Automation | None = None) -> Outcome:
     reason = ticketfile.escape_text(text or "")
 
     def mutate(ticket: Ticket) -> Ticket:
@@ -611,7 +662,14 @@ def reopen(desk: Desk, typed_id: str, text: str | None, actor: Actor, *, mailer:
             new = _with_queue(desk, new, actor.person.handle)
         return _enter_status(desk, new, workflow.OPEN)
 
-    return _change(desk, typed_id, actor, "reopen", mutate, mailer)
+    if automation is None:
+        return _change(desk, typed_id, actor, "reopen", mutate, mailer)
+    with desk.writing():
+        loaded = desk.find(typed_id)
+        desk.ensure_clean([loaded.path])
+        automated = automation("reopened", mutate(loaded.ticket))
+        return commit_change(desk, loaded, automated.ticket, actor, "reopen", extra_files=automated.files,
+                             notes=automated.notes, mailer=mailer, rules=automated.rules)
 
 
 def reject(desk: Desk, typed_id: str, text: str | None, actor: Actor, *, mailer: Mailer | None = None) -> Outcome:
@@ -651,6 +709,11 @@ def _custom_field_name(field: str) -> str:
 
 def set_field(desk: Desk, typed_id: str, field: str, value: str, actor: Actor,
               *, mailer: Mailer | None = None) -> Outcome:
+    return _change(desk, typed_id, actor, "set", setting(desk, field, value, actor), mailer)
+
+
+def setting(desk: Desk, field: str, value: str, actor: Actor) -> Callable[[Ticket], Ticket]:
+    """The change ``gitdesk set ID FIELD VALUE`` makes (also a rule's ``set`` step)."""
     name = _field_name(field.lower())
     if name in IMMUTABLE_FIELDS:
         raise ValidationError(f"{name} never changes once a ticket exists")
@@ -695,7 +758,7 @@ def set_field(desk: Desk, typed_id: str, field: str, value: str, actor: Actor,
             extra[name] = parse_scalar(value)
         return replace(ticket, extra=extra)
 
-    return _change(desk, typed_id, actor, "set", mutate, mailer)
+    return mutate
 
 
 FLAGS = frozenset({"kb"})  # fields gitdesk reads as true or false, however a person types it
@@ -719,6 +782,11 @@ def _check_label(label: str) -> str:
 
 def label(desk: Desk, typed_id: str, edits: Sequence[str], actor: Actor, *, mailer: Mailer | None = None) -> Outcome:
     """``edits`` like ``+outlook -auth vpn`` (no sign means add)."""
+    return _change(desk, typed_id, actor, "label", labelling(edits), mailer)
+
+
+def labelling(edits: Sequence[str]) -> Callable[[Ticket], Ticket]:
+    """The change ``gitdesk label`` makes (also a rule's ``label`` step)."""
     if not edits:
         raise ValidationError("no labels given", hint="e.g. gitdesk label ID +outlook -auth")
     plan: list[tuple[bool, str]] = []
@@ -737,7 +805,7 @@ def label(desk: Desk, typed_id: str, edits: Sequence[str], actor: Actor, *, mail
                 labels.remove(name)
         return replace(ticket, labels=tuple(labels))
 
-    return _change(desk, typed_id, actor, "label", mutate, mailer)
+    return mutate
 
 
 def _other_id(desk: Desk, ticket: Ticket, typed: str) -> str:

@@ -12,16 +12,19 @@ from datetime import timedelta
 from typing import Any
 
 from gitdesk import frontmatter
-from gitdesk.durations import parse_duration
+from gitdesk.durations import Span, parse_span
 from gitdesk.errors import ConfigError, GitdeskError
 from gitdesk.ids import PREFIX_PATTERN
 from gitdesk.model import (
     ASSIGN_STRATEGIES,
     MAIL_AUDIENCES,
     MAIL_EVENTS,
+    MAIL_SYSTEM,
+    RULES_AUTHOR,
     SIGN_AS,
     SMTP_SECURITY,
     WEEKDAYS,
+    BusinessHours,
     Config,
     MailSettings,
     Person,
@@ -70,6 +73,7 @@ DEFAULT_TEMPLATE = """\
 desk:
   name: {desk_name}
   id_prefix: GD            # tickets are named GD-<18 characters>
+  leads: [{handle}]        # hear of untaken tickets and get the weekly digests (.gitdesk/rules.yml)
 
 # Everyone gitdesk should know: agents, leads, and colleagues who ask for help.
 # The handle is what you type (gitdesk assign ID alice); the email maps Git
@@ -90,6 +94,7 @@ queues:
     members: [{handle}]
     escalate_to:
     assign: manual
+    # lead: {handle}       # warned when the queue's targets are at risk (else the desk's leads)
 
 # Statuses, the moves between them, and what each status requires.
 # 'resolution' means a non-empty '## Resolution' section. done: true marks the
@@ -129,12 +134,16 @@ private_fields: []
 sync:
   strategy: rebase         # rebase (a straight history) or merge
 
-# SLA clocks: calendar time, or business hours (UTC) without weekends and holidays.
+# SLA clocks: calendar time, or business hours in the desk's time zone without
+# days off and holidays (on the business clock a target's 1d is one working day).
 sla:
   clock: calendar          # calendar | business
+  timezone: UTC            # an IANA name, e.g. Europe/Berlin
   business_hours: "09:00-17:00"
   business_days: [mon, tue, wed, thu, fri]
-  holidays: []             # e.g. [2026-12-25, 2026-12-26]
+  # hours: {{fri: "09:00-13:00"}}   # a weekday's own hours (or closed)
+  holidays: []             # dates and/or a country code, e.g. [DE-BY, 2026-12-24]
+  # queues: {{it-us: {{timezone: America/New_York, holidays: [US]}}}}   # a queue's own calendar
 
 # Thresholds the reports use.
 reports:
@@ -146,6 +155,9 @@ reports:
     repeat_within: 30d     # another ticket on the same asset this soon is a repeat
   feedback:
     name_agents: false     # the weekly feedback digest names teams, not agents
+  workload:                # an agent's capacity (people can say otherwise: hours_per_week, support_share)
+    hours_per_week: 40
+    support_share: 1.0     # the share of their job that is support, 0 to 1
 
 # Mail: 'gitdesk intake' takes tickets in from a mailbox; every public step (a
 # question, a reply, the resolution…) mails the requester through outbox/, in the
@@ -233,10 +245,14 @@ class _Reader:
         return value
 
     def duration(self, value: Any, key: str) -> timedelta | None:
+        span = self.span(value, key)
+        return None if span is None else span.calendar()
+
+    def span(self, value: Any, key: str) -> Span | None:
         if value is None:
             return None
         try:
-            return parse_duration(str(value))
+            return parse_span(str(value))
         except GitdeskError:
             raise self.fail(key, f"not a duration: {value!r}", "write it like 30m, 4h, 2d") from None
 
@@ -245,6 +261,54 @@ class _Reader:
             raise self.fail(key, f"{value!r} is not a valid name",
                             "use lowercase letters, digits, '.', '_' and '-'")
         return value
+
+
+def _first_broken_line(text: str, reported: int | None) -> int | None:
+    """The line where the YAML goes wrong. The parser reports where it gave up, often the
+    next line or the end of the file (a list or a quote left open): the first line whose
+    text up to it no longer loads, and after which nothing loads again, is the culprit."""
+    lines = text.splitlines(keepends=True)
+    last = min(reported or len(lines), len(lines))
+    line = last
+    while line > 1 and last - line < 500:  # an error path, but never a slow one
+        try:
+            frontmatter.load_mapping("".join(lines[:line - 1]))
+        except GitdeskError:
+            line -= 1  # still broken without this line: the trouble starts higher up
+            continue
+        break
+    return line if lines else reported
+
+
+def _unloadable(value: str) -> bool:
+    """Whether YAML reads ``value`` as a date or time that does not exist (2026-02-30)."""
+    try:
+        frontmatter.load_mapping(value)
+    except GitdeskError:
+        return True
+    return False
+
+
+def _key_at(text: str, line: int) -> str | None:
+    """The dotted setting a line of a block-style YAML file belongs to (``sla.holidays``), for messages."""
+    keys: list[str] = []
+    indent: int | None = None
+    for raw in reversed(text.splitlines()[:line]):
+        stripped = raw.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        depth = len(raw) - len(raw.lstrip(" "))
+        if indent is not None and depth >= indent:
+            continue
+        match = re.match(r"(?:- )?([\w.-]+)\s*:(?:\s|$)", stripped)
+        if match:
+            keys.insert(0, match.group(1))
+            indent = depth
+        elif indent is None:
+            indent = depth  # a list item: its key is on a line above, less indented
+        if depth == 0:
+            break
+    return ".".join(keys) or None
 
 
 def _suggest(name: str, known: tuple[str, ...]) -> str:
@@ -258,14 +322,25 @@ def parse_config(text: str, path: str = CONFIG_PATH) -> Config:
     try:
         raw = frontmatter.load_mapping(text, path)
     except GitdeskError as error:
-        raise ConfigError(error.message, path=path, line=error.line, hint="fix the YAML syntax") from None
+        bad_value = error.message.startswith("a value Python cannot hold")
+        line = _first_broken_line(text, error.line) if error.line or bad_value else error.line
+        if bad_value and line is not None:
+            # A date like 2026-02-30 is valid YAML syntax but no date: name the setting.
+            key = _key_at(text, line)
+            reason = error.message.removeprefix("a value Python cannot hold: ")
+            written = [token for token in re.findall(r"\d{4}-\d\d?-\d\d?[^\s,\]}#]*", text.splitlines()[line - 1])
+                       if _unloadable(token)]
+            what = f"{written[0]} is not a real date" if written else "not a real date or time"
+            raise ConfigError(f"{key + ': ' if key else ''}{what} ({reason})", path=path, line=line,
+                              hint="write a real date, like 2026-12-25") from None
+        raise ConfigError(error.message, path=path, line=line, hint="fix the YAML syntax") from None
     read = _Reader(path, text)
     top = read.mapping(raw, "")
     for key in top:
         if key not in SECTIONS:
             raise read.fail(key, "unknown section", _suggest(key, SECTIONS))
 
-    desk = read.mapping(top.get("desk"), "desk", ("name", "id_prefix"))
+    desk = read.mapping(top.get("desk"), "desk", ("name", "id_prefix", "leads"))
     desk_name = read.text(desk.get("name"), "desk.name", "Support desk") or "Support desk"
     prefix = read.text(desk.get("id_prefix"), "desk.id_prefix", "GD") or "GD"
     if not PREFIX_PATTERN.match(prefix):
@@ -277,7 +352,10 @@ def parse_config(text: str, path: str = CONFIG_PATH) -> Config:
     for handle, value in read.mapping(top.get("people"), "people").items():
         key = f"people.{handle}"
         read.name(handle, key)
-        fields = read.mapping(value, key, ("name", "email", "team", "away", "notify", "agent"))
+        if handle in (RULES_AUTHOR, MAIL_SYSTEM):
+            raise read.fail(key, f"{handle!r} is gitdesk's own name in ticket threads", "choose another handle")
+        fields = read.mapping(value, key, ("name", "email", "team", "away", "notify", "agent", "hours_per_week",
+                                           "support_share"))
         email = read.text(fields.get("email"), f"{key}.email")
         if email is not None:
             if "@" not in email or any(c.isspace() for c in email):
@@ -294,6 +372,8 @@ def parse_config(text: str, path: str = CONFIG_PATH) -> Config:
             away=read.flag(fields.get("away"), f"{key}.away"),
             notify=read.flag(fields.get("notify"), f"{key}.notify"),
             agent=read.flag(fields.get("agent"), f"{key}.agent"),
+            hours_per_week=_optional_number(read, fields.get("hours_per_week"), f"{key}.hours_per_week", 168),
+            support_share=_optional_number(read, fields.get("support_share"), f"{key}.support_share", 1),
         )
 
     queues: dict[str, Queue] = {}
@@ -301,8 +381,11 @@ def parse_config(text: str, path: str = CONFIG_PATH) -> Config:
     for name, value in raw_queues.items():
         key = f"queues.{name}"
         read.name(name, key)
-        fields = read.mapping(value, key, ("name", "members", "escalate_to", "assign", "mail"))
+        fields = read.mapping(value, key, ("name", "members", "escalate_to", "assign", "mail", "lead"))
         members = read.names(fields.get("members"), f"{key}.members")
+        lead = read.text(fields.get("lead"), f"{key}.lead")
+        if lead is not None and lead not in people:
+            raise read.fail(f"{key}.lead", f"unknown person {lead!r}", f"add {lead} under people: or name another lead")
         for member in members:
             if member not in people:
                 raise read.fail(f"{key}.members", f"unknown person {member!r}",
@@ -321,9 +404,15 @@ def parse_config(text: str, path: str = CONFIG_PATH) -> Config:
             members=members,
             escalate_to=target,
             assign=strategy,
+            lead=lead,
             notify=_notify(read, read.mapping(fields.get("mail"), f"{key}.mail", ("notify",)).get("notify"),
                            f"{key}.mail.notify", partial=True),
         )
+
+    leads = read.names(desk.get("leads"), "desk.leads")
+    for lead in leads:
+        if lead not in people:
+            raise read.fail("desk.leads", f"unknown person {lead!r}", f"add {lead} under people: or remove them")
 
     workflow = read.mapping(top.get("workflow"), "workflow", ("initial", "reopen_requires_reason", "statuses"))
     raw_statuses = read.mapping(workflow.get("statuses"), "workflow.statuses") or DEFAULT_STATUSES
@@ -357,8 +446,8 @@ def parse_config(text: str, path: str = CONFIG_PATH) -> Config:
         fields = read.mapping(value, key, ("first_response", "resolution", "default"))
         priorities[name] = Priority(
             name=name,
-            first_response=read.duration(fields.get("first_response"), f"{key}.first_response"),
-            resolution=read.duration(fields.get("resolution"), f"{key}.resolution"),
+            first_response=read.span(fields.get("first_response"), f"{key}.first_response"),
+            resolution=read.span(fields.get("resolution"), f"{key}.resolution"),
         )
         if read.flag(fields.get("default"), f"{key}.default"):
             if default_priority is not None:
@@ -389,9 +478,9 @@ def parse_config(text: str, path: str = CONFIG_PATH) -> Config:
     if strategy not in ("rebase", "merge"):
         raise read.fail("sync.strategy", f"unknown strategy {strategy!r}", "use rebase or merge")
 
-    report_settings = _reports(read, read.mapping(top.get("reports"), "reports", ("training", "assets", "feedback")))
-    sla_settings = _sla(read, read.mapping(top.get("sla"), "sla", ("clock", "business_hours", "business_days",
-                                                                   "holidays")))
+    report_settings = _reports(read, read.mapping(top.get("reports"), "reports", ("training", "assets", "feedback",
+                                                                                  "workload")))
+    sla_settings = _sla(read, read.mapping(top.get("sla"), "sla", ("clock", *CALENDAR_KEYS, "queues")), queues)
     mail_settings = _mail(read, read.mapping(top.get("mail"), "mail"), queues, categories, priorities)
     search_settings = _search(read, read.mapping(top.get("search"), "search", ("model", "threshold", "learn")))
 
@@ -409,6 +498,7 @@ def parse_config(text: str, path: str = CONFIG_PATH) -> Config:
                                          "workflow.reopen_requires_reason"),
         private_fields=read.names(top.get("private_fields"), "private_fields"),
         kb_excluded_categories=tuple(kb_excluded),
+        leads=leads,
         sync_strategy=strategy,
         reports=report_settings,
         sla=sla_settings,
@@ -447,6 +537,7 @@ def _reports(read: _Reader, raw: Mapping[str, Any]) -> ReportSettings:
     training = read.mapping(raw.get("training"), "reports.training", ("window", "min_tickets", "factor"))
     assets = read.mapping(raw.get("assets"), "reports.assets", ("repeat_within",))
     feedback = read.mapping(raw.get("feedback"), "reports.feedback", ("name_agents",))
+    workload = read.mapping(raw.get("workload"), "reports.workload", ("hours_per_week", "support_share"))
     return ReportSettings(
         training_window=read.duration(training.get("window"), "reports.training.window") or defaults.training_window,
         training_min_tickets=int(_number(read, training.get("min_tickets"), "reports.training.min_tickets",
@@ -455,38 +546,116 @@ def _reports(read: _Reader, raw: Mapping[str, Any]) -> ReportSettings:
         repeat_within=read.duration(assets.get("repeat_within"), "reports.assets.repeat_within")
         or defaults.repeat_within,
         name_agents_in_feedback=read.flag(feedback.get("name_agents"), "reports.feedback.name_agents"),
+        hours_per_week=_optional_number(read, workload.get("hours_per_week"), "reports.workload.hours_per_week", 168)
+        or defaults.hours_per_week,
+        support_share=_share(read, workload.get("support_share"), "reports.workload.support_share"),
     )
 
 
-def _minutes(read: _Reader, value: str, key: str) -> tuple[int, int]:
-    match = re.fullmatch(r"(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})", value.strip())
-    if not match:
-        raise read.fail(key, f"not a span of hours: {value!r}", "write it like 09:00-17:00")
-    start = int(match.group(1)) * 60 + int(match.group(2))
-    end = int(match.group(3)) * 60 + int(match.group(4))
-    if not 0 <= start < end <= 24 * 60:
-        raise read.fail(key, f"the day must start before it ends: {value!r}")
-    return start, end
+def _optional_number(read: _Reader, value: Any, key: str, most: float) -> float | None:
+    if value is None:
+        return None
+    number = _number(read, value, key, 0.0)
+    if number > most:
+        raise read.fail(key, f"must be at most {most:g}, not {value!r}")
+    return number
 
 
-def _sla(read: _Reader, raw: Mapping[str, Any]) -> SlaSettings:
+def _share(read: _Reader, value: Any, key: str) -> float:
+    number = _optional_number(read, value, key, 1)
+    return 1.0 if number is None else number
+
+
+def _spans(read: _Reader, value: Any, key: str) -> tuple[tuple[int, int], ...]:
+    """Working spans of a day: ``09:00-17:00``, ``08:00-12:00, 13:00-17:00``, or closed
+    (``closed``, an empty list, ``false``)."""
+    if value in (None, False, "", [], "closed", "off"):
+        return ()
+    parts = value if isinstance(value, list) else str(value).split(",")
+    spans: list[tuple[int, int]] = []
+    for part in parts:
+        match = re.fullmatch(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})", str(part).strip())
+        if not match:
+            raise read.fail(key, f"not a span of hours: {part!r}", "write it like 09:00-17:00 (or closed)")
+        start = int(match.group(1)) * 60 + int(match.group(2))
+        end = int(match.group(3)) * 60 + int(match.group(4))
+        if not 0 <= start < end <= 24 * 60 or int(match.group(2)) > 59 or int(match.group(4)) > 59:
+            raise read.fail(key, f"the day must start before it ends: {part!r}")
+        if spans and start < spans[-1][1]:
+            raise read.fail(key, f"spans overlap or are out of order: {value!r}", "write them earliest first")
+        spans.append((start, end))
+    return tuple(spans)
+
+
+def _weekday(read: _Reader, day: Any, key: str) -> int:
+    name = str(day).lower()[:3]
+    if name not in WEEKDAYS:
+        raise read.fail(key, f"unknown day {day!r}", "use mon, tue, wed, thu, fri, sat, sun")
+    return WEEKDAYS.index(name)
+
+
+CALENDAR_KEYS = ("timezone", "business_hours", "business_days", "hours", "holidays")
+
+
+def _business_hours(read: _Reader, raw: Mapping[str, Any], key: str, base: BusinessHours | None) -> BusinessHours:
+    """A business calendar from ``sla`` (or ``sla.queues.<name>``, which starts from the desk's)."""
+    from gitdesk import calendar
+
+    base = base or BusinessHours()
+    name = read.text(raw.get("timezone"), f"{key}.timezone", base.timezone) or base.timezone
+    try:
+        calendar.zone(name)
+    except GitdeskError as error:
+        raise read.fail(f"{key}.timezone", error.message, error.hint) from None
+    hours = list(base.hours)
+    if "business_hours" in raw or "business_days" in raw:
+        default = (_spans(read, raw["business_hours"], f"{key}.business_hours") if "business_hours" in raw
+                   else next((spans for spans in base.hours if spans), ()))
+        if "business_days" in raw:
+            days = {_weekday(read, day, f"{key}.business_days")
+                    for day in read.names(raw.get("business_days"), f"{key}.business_days")}
+        else:
+            days = {weekday for weekday, spans in enumerate(base.hours) if spans}
+        hours = [default if weekday in days else () for weekday in range(7)]
+    per_day = read.mapping(raw.get("hours"), f"{key}.hours", (*WEEKDAYS, *(d + "day" for d in WEEKDAYS)))
+    for day, value in per_day.items():
+        hours[_weekday(read, day, f"{key}.hours")] = _spans(read, value, f"{key}.hours.{day}")
+    if not any(hours):
+        raise read.fail(key, "no working hours on any day", "set business_hours and business_days")
+    dates: list[str] = []
+    countries: list[str] = []
+    raw_holidays = raw.get("holidays", None)
+    if raw_holidays is None and "holidays" not in raw:
+        dates, countries = list(base.holidays), list(base.countries)
+    else:
+        items = raw_holidays if isinstance(raw_holidays, list) else [raw_holidays] if raw_holidays else []
+        for value in items:
+            text = value.isoformat() if hasattr(value, "isoformat") else str(value).strip()
+            if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+                dates.append(text)
+            elif re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,4})?", text):
+                problem = calendar.check_country(text.upper())
+                if problem:
+                    raise read.fail(f"{key}.holidays", problem, "use a country code such as DE, or DE-BY for a region")
+                countries.append(text.upper())
+            else:
+                raise read.fail(f"{key}.holidays", f"not a date or a country: {value!r}",
+                                "write dates like 2026-12-25, or a country code such as DE")
+    return BusinessHours(name, tuple(hours), tuple(sorted(set(dates))), tuple(dict.fromkeys(countries)))
+
+
+def _sla(read: _Reader, raw: Mapping[str, Any], queues: Mapping[str, Queue]) -> SlaSettings:
     clock = read.text(raw.get("clock"), "sla.clock", "calendar") or "calendar"
     if clock not in ("calendar", "business"):
         raise read.fail("sla.clock", f"unknown clock {clock!r}", "use calendar or business")
-    start, end = _minutes(read, read.text(raw.get("business_hours"), "sla.business_hours", "09:00-17:00")
-                          or "09:00-17:00", "sla.business_hours")
-    days = []
-    for day in read.names(raw.get("business_days"), "sla.business_days") or WEEKDAYS[:5]:
-        if day.lower()[:3] not in WEEKDAYS:
-            raise read.fail("sla.business_days", f"unknown day {day!r}", "use mon, tue, wed, thu, fri, sat, sun")
-        days.append(WEEKDAYS.index(day.lower()[:3]))
-    holidays = []
-    for value in raw.get("holidays") or []:
-        text = value.isoformat() if hasattr(value, "isoformat") else str(value)
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            raise read.fail("sla.holidays", f"not a date: {value!r}", "write dates like 2026-12-25")
-        holidays.append(text)
-    return SlaSettings(clock, start, end, tuple(sorted(set(days))), tuple(sorted(holidays)))
+    desk = _business_hours(read, raw, "sla", None)
+    own: dict[str, BusinessHours] = {}
+    for name, value in read.mapping(raw.get("queues"), "sla.queues").items():
+        if name not in queues:
+            raise read.fail(f"sla.queues.{name}", f"unknown queue {name!r}", _suggest(name, tuple(queues)))
+        key = f"sla.queues.{name}"
+        own[name] = _business_hours(read, read.mapping(value, key, CALENDAR_KEYS), key, desk)
+    return SlaSettings(clock, desk, own)
 
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]?i?b?)\s*$", re.IGNORECASE)

@@ -253,6 +253,10 @@ class Desk:
         return {path[len(self.prefix):] for path in changed}
 
     def dirty(self, desk_path: str) -> DirtyWorktree:
+        operation = git.operation_in_progress(self.repo)
+        if operation is not None:  # "git commit FILE" is refused mid-merge: say how to finish instead
+            return DirtyWorktree(f"has uncommitted changes while a{'n' if operation == 'am' else ''} "
+                                 f"{operation} is in progress", path=desk_path, hint=git.finish_hint(operation))
         shown = self.repo_path(desk_path)
         return DirtyWorktree("has uncommitted changes", path=desk_path,
                              hint=f"commit them (git commit {shown}) or discard them (git restore {shown}) first")

@@ -1,8 +1,14 @@
-"""Durations as people type them: ``45m``, ``1h30m``, ``2d``, ``1.5h``."""
+"""Durations as people type them: ``45m``, ``1h30m``, ``2d``, ``1.5h``.
+
+``parse_duration`` reads one as calendar time (a day is 24 hours: time logged,
+windows). ``parse_span`` keeps the weeks, days and the rest apart, so a
+business calendar can read ``1d`` as one working day (``gitdesk.calendar``).
+"""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import timedelta
 
 from gitdesk.errors import ValidationError
@@ -13,7 +19,24 @@ _PART = re.compile(r"(\d+(?:\.\d+)?)\s*([wdhms])")
 _WHOLE = re.compile(r"^\s*(?:\d+(?:\.\d+)?\s*[wdhms]\s*)+$")
 
 
-def parse_duration(text: str) -> timedelta:
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A duration as written: weeks, days and the rest (hours, minutes, seconds) apart.
+
+    On the calendar clock a day is 24 hours; on a business calendar a day is one
+    working day and a week one working week (``Calendar.seconds``)."""
+
+    weeks: float = 0.0
+    days: float = 0.0
+    seconds: float = 0.0
+    text: str = ""
+
+    def calendar(self) -> timedelta:
+        """The span in calendar time (a day is 24 hours)."""
+        return timedelta(seconds=round(self.weeks * 7 * 86400 + self.days * 86400 + self.seconds))
+
+
+def parse_span(text: str) -> Span:
     value = text.strip().lower()
     if re.fullmatch(r"\d+", value):  # a bare number is minutes, as people log time
         value += "m"
@@ -21,27 +44,42 @@ def parse_duration(text: str) -> timedelta:
         raise ValidationError(
             f"not a duration: {text!r}", hint="write it like 45m, 1h30m, 2h or 1d"
         )
-    seconds = round(sum(float(number) * _UNITS[unit] for number, unit in _PART.findall(value)))
+    weeks = days = rest = 0.0
+    for number, unit in _PART.findall(value):
+        if unit == "w":
+            weeks += float(number)
+        elif unit == "d":
+            days += float(number)
+        else:
+            rest += float(number) * _UNITS[unit]
+    span = Span(weeks, days, rest, text.strip())
+    seconds = span.calendar().total_seconds()
     if seconds < 1:
         raise ValidationError(f"duration must be at least a second: {text!r}")
     if seconds > MAXIMUM.total_seconds():
         raise ValidationError(f"duration is longer than a year: {text!r}", hint="write it like 45m, 1h30m, 2h or 1d")
-    return timedelta(seconds=seconds)
+    return span
 
 
-def format_duration(value: timedelta | float | None, *, exact: bool = False) -> str:
+def parse_duration(text: str) -> timedelta:
+    """A duration in calendar time (a day is 24 hours)."""
+    return parse_span(text).calendar()
+
+
+def format_duration(value: timedelta | float | None, *, exact: bool = False, day: int = 86400) -> str:
     """How gitdesk writes every duration, in files and on screen: ``45m``, ``1h03m``, ``2d4h``.
 
-    Units are d (24 hours), h, m and, under a minute, s; minutes after hours take
-    two digits. For people the two largest units are kept (``2d4h``); ``exact``
-    keeps them all (``2d4h05m``), for what is written into ticket files."""
+    Units are d (``day`` seconds: 24 hours, or one working day of a business
+    calendar), h, m and, under a minute, s; minutes after hours take two digits.
+    For people the two largest units are kept (``2d4h``); ``exact`` keeps them
+    all (``2d4h05m``), for what is written into ticket files."""
     if value is None:
         return "-"
     seconds = max(0, round(value.total_seconds() if isinstance(value, timedelta) else value))
     if seconds < 60:
         return f"{seconds}s"
     minutes = seconds // 60
-    days, minutes = divmod(minutes, 1440)
+    days, minutes = divmod(minutes, max(1, day // 60))
     hours, minutes = divmod(minutes, 60)
     parts = [(days, "d", "{}"), (hours, "h", "{}"), (minutes, "m", "{:02d}" if days or hours else "{}")]
     while parts and not parts[0][0]:

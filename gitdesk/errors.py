@@ -75,6 +75,10 @@ class GitError(GitdeskError):
     """Git refused or failed: identity, detached HEAD, a failed commit."""
 
 
+class ShallowHistory(GitdeskError):
+    """A figure needs history this clone does not have (a shallow clone)."""
+
+
 class LockTimeout(GitdeskError):
     """Another gitdesk process held the desk lock for too long."""
 

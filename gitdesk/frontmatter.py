@@ -212,11 +212,24 @@ NOT_TEXT = frozenset({
 
 
 _RESOLVER = yaml.resolver.Resolver()
+# A value alone on its line (block context), as gitdesk writes titles with punctuation
+# or accents: plain text that starts with a letter or digit and holds no ':' or '#'
+# (either could end it); or quoted text with nothing to unescape (gitdesk writes JSON
+# quotes around text plain YAML cannot hold). Beyond ASCII, only what YAML reads as
+# text on one line: its printable set less the line breaks U+0085, U+2028, U+2029 and
+# the byte-order mark.
+_BEYOND_ASCII = "\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff"
+_PLAIN_TEXT = re.compile("[^\\W_][ -\"$-9;-~" + _BEYOND_ASCII + "]*")
+_QUOTED_TEXT = re.compile('"([ !#-\\[\\]-~' + _BEYOND_ASCII + ']*)"')
 
 
 def _simple_str(value: str) -> bool:
     if not _SIMPLE_STR.fullmatch(value) or value.endswith(" "):
         return False
+    return _resolves_to_text(value)
+
+
+def _resolves_to_text(value: str) -> bool:
     if value[0].isdigit():  # 2f is text, 0x1f and 1_000 are numbers: ask YAML's own resolver
         tag = _RESOLVER.resolve(yaml.ScalarNode, value, (True, False))  # type: ignore[no-untyped-call]
         return bool(tag == "tag:yaml.org,2002:str")
@@ -224,9 +237,9 @@ def _simple_str(value: str) -> bool:
 
 
 def parse_simple(source: str) -> dict[str, Any] | None:
-    """Parse front matter made only of ``key: value`` lines with plain words,
-    whole numbers, UTC times and flat lists of words, exactly as YAML would;
-    None for anything else (the caller then uses the YAML loader).
+    """Parse front matter made only of ``key: value`` lines with plain or simply
+    quoted text, whole numbers, UTC times and flat lists of words, exactly as YAML
+    would; None for anything else (the caller then uses the YAML loader).
 
     About ten times faster than constructing through PyYAML, which matters
     when a listing reads every ticket. A property test checks it agrees with
@@ -254,8 +267,10 @@ def parse_simple(source: str) -> dict[str, Any] | None:
             data[key] = items
         elif _SIMPLE_INT.fullmatch(value):
             data[key] = int(value)
-        elif _simple_str(value):
+        elif _simple_str(value) or (_PLAIN_TEXT.fullmatch(value) and _resolves_to_text(value)):
             data[key] = value
+        elif quoted := _QUOTED_TEXT.fullmatch(value):
+            data[key] = quoted.group(1)
         else:
             stamp = _SIMPLE_TIME.fullmatch(value)
             if stamp is None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -68,15 +69,48 @@ def _run(cwd: Path, args: Sequence[str], *, input: bytes | None = None,
             ["git", *args], cwd=cwd, input=input, capture_output=True,
             env=base_env(env), check=False,
         )
-    except FileNotFoundError:
-        raise GitError("git is not installed or not on PATH", hint="install Git 2.30 or newer") from None
+    except OSError as error:
+        raise _cannot_run(cwd, error) from None
     if check and result.returncode != 0:
-        lines = [line.strip() for line in result.stderr.decode("utf-8", "replace").splitlines() if line.strip()]
-        # Git's own verdict is on its fatal:/error: lines; the prose after them is advice.
-        verdicts = [line.split(": ", 1)[1] for line in lines if line.startswith(("fatal: ", "error: "))]
-        detail = "; ".join(verdicts or lines[-1:]) or f"exit status {result.returncode}"
-        raise GitError(f"git {args[0]} failed: {detail}")
+        raise failure(cwd, args[0], result)
     return result
+
+
+def _cannot_run(cwd: Path, error: OSError) -> GitError:
+    """Git could not even start: not installed, or the folder to run it in is gone or closed."""
+    if not cwd.is_dir():
+        return GitError(f"{cwd} is not a folder that exists", hint="pass an existing folder with --desk")
+    if isinstance(error, FileNotFoundError):
+        return GitError("git is not installed or not on PATH", hint="install Git 2.30 or newer")
+    return GitError(f"cannot run git in {cwd}: {error.strerror or error}",
+                    hint="check that the folder and Git are readable by you")
+
+
+# Git's words for a lock file someone left behind (a crashed Git, an editor's Git plugin).
+_LOCK_EXISTS = re.compile(r"Unable to create '(?P<path>[^']+\.lock)': File exists")
+
+
+def failure(cwd: Path, command: str, result: subprocess.CompletedProcess[bytes]) -> GitError:
+    """The one-line error for a failed git command: Git's own verdict, and the fix where we know it."""
+    text = result.stderr.decode("utf-8", "replace")
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    # Git's own verdict is on its fatal:/error: lines; the prose after them is advice.
+    verdicts = [line.split(": ", 1)[1] for line in lines if line.startswith(("fatal: ", "error: "))]
+    detail = "; ".join(dict.fromkeys(verdicts or lines[-1:])) or f"exit status {result.returncode}"
+    hint = None
+    stale = _LOCK_EXISTS.search(text)
+    if stale:
+        # Git's advice is a paragraph; ours is the line that matters.
+        hint = f"another Git command may be running; if not, remove {_shown(cwd, stale['path'])}"
+    return GitError(f"git {command} failed: {detail}", hint=hint)
+
+
+def _shown(cwd: Path, path: str) -> str:
+    """``path`` relative to the work tree when it is inside it (``.git/index.lock``)."""
+    try:
+        return Path(path).resolve().relative_to(cwd.resolve()).as_posix()
+    except ValueError:
+        return path
 
 
 def merge_file_lines(ours: Path, base: Path, theirs: Path, marker_size: int) -> tuple[bytes, int]:
@@ -91,8 +125,11 @@ def run_parallel(repo: Repo, commands: Sequence[Sequence[str]]) -> list[subproce
     """Several git commands at once (one per core is the point), their whole results in order."""
     import threading
 
-    processes = [subprocess.Popen(["git", *args], cwd=repo.top, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  env=base_env()) for args in commands]
+    try:
+        processes = [subprocess.Popen(["git", *args], cwd=repo.top, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                      env=base_env()) for args in commands]
+    except OSError as error:
+        raise _cannot_run(repo.top, error) from None
     results: list[subprocess.CompletedProcess[bytes] | None] = [None] * len(processes)
 
     def collect(index: int) -> None:
@@ -107,9 +144,10 @@ def run_parallel(repo: Repo, commands: Sequence[Sequence[str]]) -> list[subproce
     return [result for result in results if result is not None]
 
 
-def run_result(repo: Repo, *args: str, input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+def run_result(repo: Repo, *args: str, input: bytes | None = None,
+               env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
     """Run git and hand back the whole result, success or not (for callers that decide)."""
-    return _run(repo.top, args, input=input, check=False)
+    return _run(repo.top, args, input=input, env=env, check=False)
 
 
 def run(repo: Repo, *args: str, input: bytes | None = None,
@@ -149,6 +187,27 @@ def init(path: Path) -> Repo:
     return repo
 
 
+def shallow_boundary(repo: Repo) -> str:
+    """The commits where a shallow clone's history is cut (Git's ``shallow`` file), or "" for a
+    whole history: a cheap read that changes whenever the clone is deepened or unshallowed."""
+    common = repo.git_dir
+    try:
+        pointer = (repo.git_dir / "commondir").read_text(encoding="utf-8").strip()
+        common = (repo.git_dir / pointer).resolve()
+    except OSError:
+        pass
+    try:
+        return (common / "shallow").read_text(encoding="utf-8").strip()
+    except OSError:
+        return ""
+
+
+def is_shallow(repo: Repo) -> bool:
+    """Whether the clone lacks part of its history (``git clone --depth``, ``--shallow-since``)."""
+    result = run_result(repo, "rev-parse", "--is-shallow-repository")
+    return result.returncode == 0 and result.stdout.strip() == b"true"
+
+
 def identity(repo: Repo) -> tuple[str, str]:
     """(name, email) Git will author commits with; refuses when unset."""
     name = os.environ.get("GIT_AUTHOR_NAME")
@@ -175,6 +234,53 @@ def head(repo: Repo) -> tuple[str | None, str | None]:
     commit = _run(repo.top, ["rev-parse", "-q", "--verify", "HEAD^{commit}"], check=False)
     sha = commit.stdout.decode().strip() if commit.returncode == 0 else None
     return branch, sha
+
+
+def operation_in_progress(repo: Repo) -> str | None:
+    """The Git operation someone left half done in this work tree, as its command
+    ('rebase', 'merge', 'cherry-pick', 'revert', 'am', 'bisect'), or None."""
+    here = repo.git_dir
+    if (here / "rebase-merge").is_dir() or (here / "rebase-apply" / "rebasing").exists():
+        return "rebase"
+    if (here / "rebase-apply" / "applying").exists():
+        return "am"
+    for name, command in (("MERGE_HEAD", "merge"), ("CHERRY_PICK_HEAD", "cherry-pick"),
+                          ("REVERT_HEAD", "revert"), ("BISECT_LOG", "bisect")):
+        if (here / name).exists():
+            return command
+    return None
+
+
+def finish_hint(operation: str) -> str:
+    """How to finish or stop a Git operation in progress, in Git's own commands."""
+    if operation == "bisect":
+        return "end the bisect first with git bisect reset"
+    if operation == "merge":
+        return "finish the merge first with git commit (or git merge --continue), or stop it with git merge --abort"
+    return f"finish the {operation} first with git {operation} --continue, or stop it with git {operation} --abort"
+
+
+def detached_hint(repo: Repo) -> str:
+    """What to do when HEAD is on no branch: finish what left it there, or go back to a real branch."""
+    operation = operation_in_progress(repo)
+    if operation is not None:
+        return f"a{'n' if operation == 'am' else ''} {operation} is in progress: {finish_hint(operation)}"
+    return f"check out a branch first: git switch {_branch_to_return_to(repo) or '<branch>'}"
+
+
+def _branch_to_return_to(repo: Repo) -> str | None:
+    """The branch someone most likely means: the one they left last, else the only one,
+    else the default branch, named as it is in this clone (main, master, trunk…)."""
+    previous = _run(repo.top, ["rev-parse", "-q", "--verify", "--symbolic-full-name", "@{-1}"], check=False)
+    name = previous.stdout.decode("utf-8", "replace").strip()
+    if previous.returncode == 0 and name.startswith("refs/heads/"):
+        return name.removeprefix("refs/heads/")
+    out = _run(repo.top, ["for-each-ref", "--format=%(refname:short)", "refs/heads/"], check=False).stdout
+    branches = out.decode("utf-8", "replace").split()
+    if len(branches) == 1:
+        return branches[0]
+    default = _run(repo.top, ["config", "--get", "init.defaultBranch"], check=False).stdout.decode().strip()
+    return next((name for name in (default, "main", "master", "trunk") if name and name in branches), None)
 
 
 def blob_id(repo: Repo, data: bytes) -> str:
@@ -276,9 +382,12 @@ def fast_import(repo: Repo, parent: str | None, steps: Iterable[CommitStep]) -> 
     import secrets
 
     ref = f"refs/gitdesk/import-{os.getpid()}-{secrets.token_hex(4)}"
-    process = subprocess.Popen(["git", "fast-import", "--quiet", "--done", "--date-format=raw"],
-                               cwd=repo.top, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, env=base_env())
+    try:
+        process = subprocess.Popen(["git", "fast-import", "--quiet", "--done", "--date-format=raw"],
+                                   cwd=repo.top, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.PIPE, env=base_env())
+    except OSError as failed:
+        raise _cannot_run(repo.top, failed) from None
     assert process.stdin is not None
     first, wrote = True, False
     try:
@@ -360,6 +469,43 @@ def refresh_index(repo: Repo, paths: Iterable[str]) -> None:
             input=b"".join(path.encode("utf-8", "surrogateescape") + b"\0" for path in listed))
 
 
+def index_to_commit(repo: Repo, commit: str, paths: Sequence[str], *, stale_tree: str | None = None,
+                    stale_blobs: Mapping[str, str] | None = None) -> list[str]:
+    """Point the index entries of ``paths`` at their versions in ``commit`` where they
+    hold a stale version: the one in ``stale_tree``, or the blob ``stale_blobs`` names
+    (any other entry was staged since, is someone's work, and is left alone). Returns
+    the paths changed. Work-tree bytes are not read: whatever a hook framework stashed
+    meanwhile, the index gets exactly what was committed."""
+    literal = {"GIT_LITERAL_PATHSPECS": "1"}  # a file name is a name, never a pattern
+    changed: list[str] = []
+    zero = "0" * (64 if repo.object_format == "sha256" else 40)
+    for start in range(0, len(paths), 500):  # a command line holds only so many paths
+        chunk = list(paths[start:start + 500])
+        index = {path: (mode, sha) for (mode, sha, stage), path in
+                 _listing(run(repo, "ls-files", "-s", "-z", "--", *chunk, env=literal)) if stage == "0"}
+
+        def tree(treeish: str | None, chunk: list[str] = chunk) -> dict[str, tuple[str, str]]:
+            if treeish is None:
+                return {}
+            out = run(repo, "ls-tree", "-r", "-z", "--full-tree", treeish, "--", *chunk, env=literal)
+            return {path: (mode, sha) for (mode, _kind, sha), path in _listing(out)}
+
+        wanted, before = tree(commit), tree(stale_tree)
+        records = []
+        for path in chunk:
+            have, want = index.get(path), wanted.get(path)
+            staged_blob = have[1] if have else None
+            is_stale = have == before.get(path) if stale_tree else staged_blob == (stale_blobs or {}).get(path)
+            if have == want or not is_stale:
+                continue
+            mode, sha = want or ("0", zero)
+            records.append(f"{mode} {sha}\t{path}".encode("utf-8", "surrogateescape") + b"\0")
+            changed.append(path)
+        if records:
+            run(repo, "update-index", "-z", "--index-info", input=b"".join(records))
+    return changed
+
+
 # --- reading what is committed or staged (for checks and hooks) -----------------
 
 EMPTY_TREE = {"sha1": "4b825dc642cb6eb9a060e54bf8d69288fbee4904",
@@ -439,7 +585,11 @@ def commits_in(repo: Repo, revision_range: str) -> list[tuple[str, list[str]]]:
     """Commits of ``A..B`` (oldest first) with their parents."""
     if revision_range.startswith("-"):
         raise GitError(f"not a revision range: {revision_range!r}", hint="write it as A..B")
-    out = run(repo, "rev-list", "--reverse", "--parents", revision_range, "--")
+    try:
+        out = run(repo, "rev-list", "--reverse", "--parents", revision_range, "--")
+    except GitError as error:
+        raise GitError(error.message, hint="name commits or branches this clone has, like origin/main..HEAD "
+                                           "(in CI, fetch the base branch and its history first)") from None
     return [(line.split()[0], line.split()[1:]) for line in out.decode().splitlines() if line]
 
 
@@ -447,6 +597,30 @@ def new_commits(repo: Repo, tip: str) -> list[tuple[str, list[str]]]:
     """Commits reachable from ``tip`` and from no existing ref (a pushed new branch)."""
     out = run(repo, "rev-list", "--reverse", "--parents", tip, "--not", "--all", "--")
     return [(line.split()[0], line.split()[1:]) for line in out.decode().splitlines() if line]
+
+
+def is_ancestor(repo: Repo, ancestor: str, descendant: str) -> bool:
+    """Whether ``ancestor`` is in the history of ``descendant`` (False for unknown commits)."""
+    if ancestor.startswith("-") or descendant.startswith("-"):
+        return False
+    return _run(repo.top, ["merge-base", "--is-ancestor", ancestor, descendant], check=False).returncode == 0
+
+
+def unmerged(repo: Repo) -> dict[str, set[int]]:
+    """Paths with an unresolved conflict in the index, and the stages they have
+    (1 the common version, 2 ours, 3 theirs: a missing 2 or 3 means that side deleted it)."""
+    stages: dict[str, set[int]] = {}
+    for (_mode, _sha, stage), path in _listing(run(repo, "ls-files", "-u", "-z")):
+        stages.setdefault(path, set()).add(int(stage))
+    return stages
+
+
+def fork_point(repo: Repo, tip: str) -> str | None:
+    """Where the new commits of ``tip`` (a pushed new branch) leave existing history: the one
+    existing commit they build on, or None when there are several or none."""
+    out = run(repo, "rev-list", "--boundary", tip, "--not", "--all", "--")
+    boundary = {line[1:] for line in out.decode().split() if line.startswith("-")}
+    return boundary.pop() if len(boundary) == 1 else None
 
 
 def read_blobs(repo: Repo, shas: Iterable[str]) -> dict[str, bytes]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -10,6 +10,7 @@ from typing import Any
 from gitdesk.clock import as_utc
 from gitdesk.errors import GitdeskError, ValidationError
 from gitdesk.model import KNOWN_FIELDS, Config, Ticket
+from gitdesk.timings import Timings
 from gitdesk.workflow import is_requester
 
 ALL = "all"
@@ -76,8 +77,10 @@ def sort(tickets: list[Ticket], key: str | None, config: Config) -> list[Ticket]
         return sorted(tickets, key=lambda ticket: ticket.id)
     descending = key.startswith("-")
     name = key.lstrip("-").strip().lower()
-    if name in ("age", "created"):
-        name = "id"  # IDs sort by creation time, and break ties
+    if name in ("age", "created"):  # by the created time (IDs only roughly follow it: clocks, imports), then id
+        return sorted(tickets, key=lambda ticket: (ticket.created, ticket.id), reverse=descending)
+    if name == "due":
+        raise ValidationError("cannot sort by due here", hint="gitdesk list --sort due puts the next target first")
     orders = {"priority": list(config.priorities), "status": list(config.statuses)}
 
     def value(ticket: Ticket) -> tuple[int, Any]:
@@ -99,6 +102,23 @@ def sort(tickets: list[Ticket], key: str | None, config: Config) -> list[Ticket]
                               hint="sort by id, created, status, priority, queue, assignee, category, title…")
     ordered = sorted(tickets, key=lambda ticket: ticket.id)
     return sorted(ordered, key=value, reverse=descending)
+
+
+def wants_due(key: str | None) -> bool:
+    """Whether ``--sort`` asks for the most urgent first (``due``, or ``-due`` for the least)."""
+    return key is not None and key.lstrip("-").strip().lower() == "due"
+
+
+def by_due(tickets: list[Ticket], timings: Mapping[str, Timings], key: str) -> list[Ticket]:
+    """The most urgent first: by when the next target falls due (overdue ones first, the most
+    overdue on top); tickets with no running target (paused, finished, none set) after, oldest first."""
+    def urgency(ticket: Ticket) -> tuple[int, float, float, str]:
+        due = timings[ticket.id].next_due
+        moment = due.due if due is not None else None
+        return (0, moment.timestamp(), 0.0, ticket.id) if moment else (1, 0.0, ticket.created.timestamp(), ticket.id)
+
+    ordered = sorted(tickets, key=urgency)
+    return ordered[::-1] if key.startswith("-") else ordered
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from gitdesk.durations import Span
+
 # Conversation entry kinds. Internal kinds never reach requesters, the
 # knowledge base or outgoing mail.
 REPLY = "reply"
@@ -22,6 +24,11 @@ REOPEN = "reopen"
 REJECTION = "rejection"
 TIME = "time"
 INTERNAL_KINDS = frozenset({NOTE, ESCALATION, TIME})
+
+# Authors that are not people: the rules that run unattended, and the mail system
+# (bounces, failed deliveries). No person may take these handles.
+RULES_AUTHOR = "gitdesk"
+MAIL_SYSTEM = "mail-system"
 
 # Front-matter fields gitdesk knows, in the order a new ticket is written.
 # Fields that change often (status, assignee, queue, priority, labels) are kept
@@ -116,6 +123,8 @@ class Person:
     away: bool = False  # skipped by automatic assignment
     notify: bool = False  # mail me about tickets I watch, and tickets escalated or assigned to me
     agent: bool = False  # works tickets though in no queue (a lead, a specialist escalated to)
+    hours_per_week: float | None = None  # capacity for the workload report; None: the desk's default
+    support_share: float | None = None  # the share of their job that is support (0-1); None: the default
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +134,7 @@ class Queue:
     members: tuple[str, ...] = ()
     escalate_to: str | None = None
     assign: str = "manual"  # manual | round-robin | fewest-open
+    lead: str | None = None  # who hears when the queue's promises are at risk (rules' notify: lead)
     notify: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # overrides MailSettings.notify
 
 
@@ -139,8 +149,8 @@ class Status:
 @dataclass(frozen=True, slots=True)
 class Priority:
     name: str
-    first_response: timedelta | None = None
-    resolution: timedelta | None = None
+    first_response: Span | None = None  # as written: on a business clock 1d is one working day
+    resolution: Span | None = None
 
 
 ASSIGN_STRATEGIES = ("manual", "round-robin", "fewest-open")
@@ -154,6 +164,22 @@ class ReportSettings:
     training_factor: float = 2.0  # ... and this many times their team's average
     repeat_within: timedelta = timedelta(days=30)  # assets: a repeat is another ticket this soon
     name_agents_in_feedback: bool = False
+    hours_per_week: float = 40.0  # an agent's working hours a week (workload: capacity)
+    support_share: float = 1.0  # the share of an agent's job that is support
+
+
+Spans = tuple[tuple[int, int], ...]  # working spans of one day, minutes after local midnight
+OFFICE_HOURS: tuple[Spans, ...] = (((540, 1020),),) * 5 + ((), ())  # 09:00-17:00, Monday to Friday
+
+
+@dataclass(frozen=True, slots=True)
+class BusinessHours:
+    """When a desk (or one queue) works: its time zone, hours per weekday, holidays."""
+
+    timezone: str = "UTC"  # an IANA name, e.g. Europe/Berlin
+    hours: tuple[Spans, ...] = OFFICE_HOURS  # Monday first; () is a day off
+    holidays: tuple[str, ...] = ()  # ISO dates
+    countries: tuple[str, ...] = ()  # public holidays of a country (DE) or a region (DE-BY), via `holidays`
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,10 +194,8 @@ class SearchSettings:
 @dataclass(frozen=True, slots=True)
 class SlaSettings:
     clock: str = "calendar"  # calendar | business
-    day_start: int = 9 * 60  # minutes after midnight, UTC
-    day_end: int = 17 * 60
-    days: tuple[int, ...] = (0, 1, 2, 3, 4)  # Monday = 0
-    holidays: tuple[str, ...] = ()  # ISO dates
+    hours: BusinessHours = field(default_factory=BusinessHours)
+    queues: Mapping[str, BusinessHours] = field(default_factory=dict)  # a queue's own calendar
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,6 +256,7 @@ class Config:
     reopen_requires_reason: bool = False
     private_fields: tuple[str, ...] = ()
     kb_excluded_categories: tuple[str, ...] = ()  # categories whose tickets never become articles
+    leads: tuple[str, ...] = ()  # the desk's leads: digests, and tickets in no queue
     sync_strategy: str = "rebase"  # how gitdesk sync integrates the upstream: rebase | merge
     reports: ReportSettings = field(default_factory=ReportSettings)
     sla: SlaSettings = field(default_factory=SlaSettings)

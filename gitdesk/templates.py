@@ -193,6 +193,7 @@ def canned(root: Path, name: str) -> Canned:
 MAIL_TEMPLATES = ".gitdesk/templates/mail"
 FEEDBACK_REQUEST = "feedback-request"
 NOTIFICATION = "notification"  # to an agent who asked to hear of a ticket
+REMINDER = "reminder"  # a rule reminds a requester who has not answered a question
 
 _FEEDBACK_QUESTION = (
     "How did we do? Reply with a number from 1 (very unhappy) to 5 (very happy) on the first line, "
@@ -263,6 +264,19 @@ subject: "[{{id}}] {{title}}"
 
 You hear of {{id}} because you watch it or it was given to you.
 """,
+    REMINDER: """\
+---
+subject: "Waiting for your answer: {{title}} [{{id}}]"
+---
+Hello,
+
+your request {{id}} is waiting for your answer to our question:
+
+{{text}}
+
+Please reply to this mail: it goes straight to your request. If we do not
+hear from you, we will close it in a few days; a reply opens it again.
+""",
     FEEDBACK_REQUEST: f"""\
 ---
 subject: "How did we do? {{{{title}}}} [{{{{id}}}}]"
@@ -290,9 +304,71 @@ thanks for writing to {{desk}}. To help you quickly, could you tell us:
 """
 
 
+RULES_PATH = ".gitdesk/rules.yml"
+DEFAULT_RULES = """\
+# Rules: what the desk does on time with nobody at the keyboard.
+#   gitdesk rules               lists them, and what each would do next
+#   gitdesk rules run --dry-run shows what is due; without --dry-run, does it
+# Run 'gitdesk rules run' from cron or a CI schedule (docs/ci/). Every change is
+# a commit with a Gitdesk-Rule trailer; gitdesk check validates this file.
+# A rule: name, when (one trigger), if (conditions, optional), do (steps).
+# Docs: docs/automations.md in the gitdesk repository.
+rules:
+  # A resolved ticket the requester never answered is closed after a week.
+  - name: close-resolved
+    when: {status: resolved, for: 7d}
+    do:
+      - close
+
+  # A requester who has not answered a clarifying question is reminded once,
+  # after two working days...
+  - name: remind-pending
+    when: {status: pending, for: 2d, clock: business}
+    do:
+      - mail: reminder           # .gitdesk/templates/mail/reminder.md
+
+  # ...and seven working days after that, the ticket is resolved as unanswered.
+  - name: resolve-unanswered
+    when: {status: pending, for: 9d, clock: business}
+    do:
+      - resolve: >-
+          We have not heard back from you, so we have closed this request.
+          If the problem is still there, reply to this mail and it opens again.
+
+  # Warn the assignee when 80 % of the first-response target is used (nobody
+  # assigned: the queue's lead, else the desk's leads).
+  - name: first-response-warning
+    when: {target: first_response, used: 80%}
+    do:
+      - notify: assignee
+
+  # New tickets nobody has taken for four working hours: tell the leads.
+  - name: untaken
+    when: {status: new, for: 4h, clock: business}
+    do:
+      - notify: leads
+
+  # Monday morning: last week's feedback and workload to the leads.
+  - name: weekly-digest
+    when: {every: monday, at: "07:00"}
+    do:
+      - digest: [feedback, workload]
+    to: leads
+
+  # An example of an event rule: runs as a ticket is created.
+  # - name: board-members-first
+  #   when: {event: created}
+  #   if: {requester_domain: board.example.com}
+  #   do:
+  #     - set: {priority: high}
+  #     - label: vip
+"""
+
+
 def starter_files() -> dict[str, str]:
     """What gitdesk init writes besides the config: the ticket template, every mail
-    template, and one canned reply to copy from."""
+    template, one canned reply to copy from, and the default rules."""
     files = {f"{MAIL_TEMPLATES}/{event}.md": text for event, text in MAIL_DEFAULTS.items()}
     files[f"{REPLIES}/more-details.md"] = EXAMPLE_REPLY
+    files[RULES_PATH] = DEFAULT_RULES
     return files

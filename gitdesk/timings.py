@@ -1,34 +1,58 @@
-"""Derived timings of a ticket: response, waiting, resolution, reopenings, time spent.
+"""The clocks of a ticket, computed in one place: first response, resolution,
+waiting, reopenings, escalations and time logged.
 
-Status moves come from the audit log (Git history, through the cache), the
-conversation from the ticket itself. Definitions, written once for reports
-to reuse:
+Status, priority, queue and assignee changes come from the audit log (Git
+history, through the cache), the conversation from the ticket itself. Every
+report, ``show``, ``list`` and ``export`` reads its figures from here, so a
+figure never reads two ways. Definitions (docs/reports.md has them for people):
 
-- first response: the first public entry (reply or question) by someone
-  other than the requester;
-- pending: time spent in the waiting status (``pending``), waiting on the
-  requester; reported apart and excluded from resolution times;
-- resolved at: the last move into a resolved status (``resolved``, or
-  ``closed`` straight from an open one) of a ticket that is finished now;
-  first resolved at: the first such move ever;
-- resolution time: created → resolved at, minus pending time in between
-  (first resolution time likewise, up to the first resolution);
-- reopen count: moves from a finished status back to an unfinished one;
-- escalation count: escalation entries; time spent: the sum of time entries.
+- **first response**: the first public entry (reply or question) by someone
+  other than the requester. Its clock runs from creation; waiting on the
+  requester (``pending``) pauses it; it stops at the first response, or when the
+  ticket is finished first (resolved, closed, rejected: a resolution reaches the
+  requester too). Reopening does not restart it.
+- **resolution**: a move from an unfinished status into ``resolved`` or
+  ``closed``. Its clock runs from creation (or from a reopening, for a later
+  resolution), paused while pending, and stops at the next move into any
+  finished status (a rejection stops it without a resolution). Each
+  resolution has its own time: a ticket resolved twice has two.
+- **pending**: time in the ``pending`` status, measured apart.
+- Clocks count on the calendar of the queue the ticket was in when the clock
+  stopped (or at the moment judged, while it runs), and a clock's target is
+  the one of the priority the ticket had then (``gitdesk.calendar``).
+- A target is **decided** once: met when the clock stops in time, missed at
+  the moment the target passed (its deadline). A breach belongs to the period
+  its deadline falls in, whenever the ticket was answered.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+import bisect
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from gitdesk import workflow
+from gitdesk.calendar import Calendar
 from gitdesk.durations import parse_duration
 from gitdesk.errors import GitdeskError
-from gitdesk.model import ESCALATION, QUESTION, REPLY, TIME, Config, Ticket
+from gitdesk.model import ESCALATION, QUESTION, REPLY, TIME, Config, Priority, Ticket
 
 RESOLVED_STATUSES = (workflow.RESOLVED, workflow.CLOSED)
+TRACKED = ("status", "priority", "queue", "assignee")
+FIRST_RESPONSE = "first_response"
+RESOLUTION = "resolution"
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One change of a tracked field, as the audit log has it (``before`` is None for a new ticket)."""
+
+    at: datetime
+    field: str
+    before: str | None
+    after: str | None
+    who: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +61,54 @@ class TimeEntry:
     author: str
     seconds: int
     text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Escalation:
+    at: datetime
+    by: str
+    source: str | None  # the queue it left (None: intake or unknown)
+    target: str | None  # the queue it went to (None: a person in the same queue)
+
+
+@dataclass(frozen=True, slots=True)
+class Measure:
+    """One clock judged at a moment: how long it ran, against which target."""
+
+    kind: str  # first_response | resolution
+    started: datetime
+    stopped: datetime | None  # None: still running (or paused) at the moment judged
+    stop: str  # what stopped it: response, resolved, closed, rejected, …; running; paused
+    seconds: float  # on the clock, up to the stop or the moment judged
+    priority: str | None  # the priority it is judged by (a known one; None: no priority and no default)
+    queue: str | None
+    target: float | None  # seconds on the clock
+    due: datetime | None  # when the target passes (passed, for a breach); None when met, paused or no target
+    by: str | None = None  # who answered or resolved
+    day: int = 86400  # a day on this clock, for showing it
+
+    @property
+    def breached(self) -> bool:
+        return self.target is not None and self.seconds > self.target
+
+    @property
+    def decided(self) -> datetime | None:
+        """When the target was decided: its deadline if missed, else the stop (None while open)."""
+        if self.breached:
+            return self.due
+        return self.stopped if self.target is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    at: datetime
+    status: str
+    by: str | None
+    measure: Measure
+
+    @property
+    def seconds(self) -> float:
+        return self.measure.seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +125,12 @@ class Timings:
     escalation_count: int
     time_spent_seconds: int
     time_entries: tuple[TimeEntry, ...]
+    first_response_by: str | None = None
+    resolutions: tuple[Resolution, ...] = ()
+    next_due: Measure | None = None  # the running clock whose target comes next
+    clock: str = "calendar"
+    day: int = 86400
+    unknown: tuple[str, ...] = field(default=())  # values from history the config does not know
 
     def as_dict(self) -> dict[str, object]:
         from gitdesk.clock import format_utc
@@ -60,82 +138,307 @@ class Timings:
         def when(value: datetime | None) -> str | None:
             return None if value is None else format_utc(value)
 
+        due = self.next_due
         return {
             "created": when(self.created),
+            "clock": self.clock,
             "first_response_at": when(self.first_response_at),
+            "first_response_by": self.first_response_by,
             "first_response_seconds": self.first_response_seconds,
             "pending_seconds": self.pending_seconds,
             "first_resolved_at": when(self.first_resolved_at),
             "resolved_at": when(self.resolved_at),
             "first_resolution_seconds": self.first_resolution_seconds,
             "resolution_seconds": self.resolution_seconds,
+            "resolutions": [{"at": when(r.at), "status": r.status, "by": r.by, "seconds": round(r.seconds)}
+                            for r in self.resolutions],
             "reopen_count": self.reopen_count,
             "escalation_count": self.escalation_count,
             "time_spent_seconds": self.time_spent_seconds,
             "time_entries": [{"at": when(e.at), "author": e.author, "seconds": e.seconds, "text": e.text}
                              for e in self.time_entries],
+            "next_due": None if due is None else due.kind,
+            "next_due_at": when(due.due if due is not None else None),
         }
 
 
-def _seconds(delta: timedelta) -> int:
-    return max(0, int(delta.total_seconds()))
+def entry_seconds(detail: str) -> int | None:
+    """A time entry's duration (``45m``), or None when a hand-written one is not a duration."""
+    try:
+        return int(parse_duration(detail).total_seconds())
+    except GitdeskError:
+        return None
 
 
-def derive(config: Config, ticket: Ticket, statuses: Sequence[tuple[datetime, str]], now: datetime) -> Timings:
-    """Timings of ``ticket`` from its status history ``[(when, status), …]`` (oldest first)."""
-    history = list(statuses) or [(ticket.created, ticket.status)]
-    if history[-1][1] != ticket.status:  # uncommitted or history-less: the file has the last word
-        history.append((max(history[-1][0], ticket.created), ticket.status))
-    intervals = [(at, (history[i + 1][0] if i + 1 < len(history) else now), status)
-                 for i, (at, status) in enumerate(history)]
+class Clocks:
+    """Everything timed about one ticket, from its file and its tracked fields' history."""
 
-    def pending_until(end: datetime) -> int:
-        total = 0
-        for start, stop, status in intervals:
-            if status == workflow.PENDING:
-                total += _seconds(min(stop, end) - start)
-        return total
+    def __init__(self, config: Config, ticket: Ticket, changes: Sequence[Change]) -> None:
+        self.config = config
+        self.ticket = ticket
+        self.unknown: list[str] = []
+        statuses = [(c.at, c.after or "", c.who) for c in changes if c.field == "status"]
+        if not statuses or statuses[-1][1] != ticket.status:  # uncommitted or history-less: the file has the last word
+            statuses.append((max(statuses[-1][0], ticket.created) if statuses else ticket.created, ticket.status, None))
+        self.statuses = statuses
+        self._times = [at for at, _, _ in statuses]
+        self._changes: dict[str, list[Change]] = {}
+        for change in changes:
+            if change.field != "status":
+                self._changes.setdefault(change.field, []).append(change)
+        self._done = {name for name, status in config.statuses.items() if status.done}
 
-    resolutions: list[datetime] = []
-    reopens = 0
-    previous: str | None = None
-    for at, status in history:
-        if previous is not None and workflow.is_done(config, previous) and not workflow.is_done(config, status):
-            reopens += 1
-        if status in RESOLVED_STATUSES and previous not in RESOLVED_STATUSES:
-            resolutions.append(at)
-        previous = status
-    finished = workflow.is_done(config, ticket.status) and ticket.status in RESOLVED_STATUSES
-    resolved_at = resolutions[-1] if finished and resolutions else None
-    first_resolved_at = resolutions[0] if resolutions else None
+    # --- values over time ----------------------------------------------------------
 
-    def resolution_time(end: datetime | None) -> int | None:
-        if end is None:
+    def finished(self, status: str | None) -> bool:
+        return status in self._done
+
+    def status_at(self, moment: datetime) -> str | None:
+        """The status at ``moment`` (after every change made then); None before creation."""
+        if moment < self.ticket.created:
             return None
-        return max(0, _seconds(end - ticket.created) - pending_until(end))
+        index = bisect.bisect_right(self._times, moment)
+        return self.statuses[index - 1][1] if index else self.statuses[0][1]
 
-    responses = [entry.at for entry in ticket.entries
-                 if entry.kind in (REPLY, QUESTION) and not workflow.is_requester(config, ticket, entry.author)]
-    first_response = min(responses) if responses else None
-    entries = []
-    for entry in ticket.entries:
-        if entry.kind == TIME:
-            try:
-                seconds = int(parse_duration(entry.detail).total_seconds())
-            except GitdeskError:
-                continue  # a hand-written time entry that is not a duration
-            entries.append(TimeEntry(entry.at, entry.author, seconds, entry.text))
-    return Timings(
-        created=ticket.created,
-        first_response_at=first_response,
-        first_response_seconds=None if first_response is None else _seconds(first_response - ticket.created),
-        pending_seconds=pending_until(now),
-        first_resolved_at=first_resolved_at,
-        resolved_at=resolved_at,
-        first_resolution_seconds=resolution_time(first_resolved_at),
-        resolution_seconds=resolution_time(resolved_at),
-        reopen_count=reopens,
-        escalation_count=sum(1 for entry in ticket.entries if entry.kind == ESCALATION),
-        time_spent_seconds=sum(entry.seconds for entry in entries),
-        time_entries=tuple(entries),
-    )
+    def value_at(self, name: str, moment: datetime, *, before: bool = False) -> str | None:
+        """A tracked field's value at ``moment`` (after the changes made then, or just before them)."""
+        changes = self._changes.get(name, [])
+        value = self.ticket.field_value(name)
+        current = value if isinstance(value, str) else None
+        if not changes:
+            return current
+        for change in changes:
+            if change.at > moment or (before and change.at == moment):
+                return change.before
+        return current
+
+    def priority_at(self, moment: datetime) -> str | None:
+        """The priority at ``moment`` checked against the config: an unknown one is noted and the
+        default used (None when the desk has no default)."""
+        value = self.value_at("priority", moment)
+        if value in self.config.priorities:
+            return value
+        if value:
+            self.unknown.append(f"priority {value!r}")
+        return self.config.default_priority
+
+    def queue_at(self, moment: datetime, *, before: bool = False) -> str | None:
+        value = self.value_at("queue", moment, before=before)
+        if value is None or value in self.config.queues:
+            return value
+        self.unknown.append(f"queue {value!r}")
+        return None
+
+    def unfinished_at(self, moment: datetime) -> bool:
+        status = self.status_at(moment)
+        return status is not None and not self.finished(status)
+
+    def intervals(self, end: datetime) -> list[tuple[datetime, datetime, str]]:
+        """(start, end, status) from creation up to ``end``."""
+        found = []
+        for number, (at, status, _) in enumerate(self.statuses):
+            start = max(at, self.ticket.created)
+            stop = self.statuses[number + 1][0] if number + 1 < len(self.statuses) else end
+            stop = min(stop, end)
+            if stop > start or (stop == start and number + 1 == len(self.statuses)):
+                found.append((start, stop, status))
+        return found
+
+    def pending_spans(self, end: datetime) -> list[tuple[datetime, datetime]]:
+        return [(a, b) for a, b, status in self.intervals(end) if status == workflow.PENDING and b > a]
+
+    # --- events ---------------------------------------------------------------------
+
+    def resolution_moments(self) -> list[tuple[datetime, str, str | None]]:
+        """(when, status, who) of every move from an unfinished status into resolved or closed
+        (a ticket created finished counts as resolved when created)."""
+        found = []
+        previous: str | None = None
+        for at, status, who in self.statuses:
+            if status in RESOLVED_STATUSES and (previous is None or not self.finished(previous)):
+                found.append((at, status, who))
+            previous = status
+        return found
+
+    def reopenings(self) -> list[datetime]:
+        found, previous = [], None
+        for at, status, _ in self.statuses:
+            if previous is not None and self.finished(previous) and not self.finished(status):
+                found.append(at)
+            previous = status
+        return found
+
+    def finishes(self) -> list[tuple[datetime, str, str | None]]:
+        """Every move from an unfinished status into a finished one."""
+        found = []
+        previous: str | None = None
+        for at, status, who in self.statuses:
+            if self.finished(status) and (previous is None or not self.finished(previous)):
+                found.append((at, status, who))
+            previous = status
+        return found
+
+    def first_response_entry(self) -> tuple[datetime, str] | None:
+        """(when, author) of the first public reply or question by someone other than the requester;
+        an internal note written in the same second never takes it."""
+        best: tuple[datetime, str] | None = None
+        for entry in self.ticket.entries:
+            if entry.kind in (REPLY, QUESTION) and (best is None or entry.at < best[0]) \
+                    and not workflow.is_requester(self.config, self.ticket, entry.author):
+                best = (entry.at, entry.author)
+        return best
+
+    def escalations(self) -> list[Escalation]:
+        found = []
+        for entry in self.ticket.entries:
+            if entry.kind != ESCALATION:
+                continue
+            source = self.queue_at(entry.at, before=True)
+            named = entry.detail.removeprefix("to ").strip() if entry.detail.startswith("to ") else ""
+            target = named if named in self.config.queues else self.queue_at(entry.at)
+            found.append(Escalation(entry.at, entry.author, source, target if target != source else None))
+        return found
+
+    def time_entries(self) -> list[TimeEntry]:
+        found = []
+        for entry in self.ticket.entries:
+            if entry.kind == TIME:
+                seconds = entry_seconds(entry.detail)
+                if seconds is not None:  # a hand-written time entry that is not a duration is left out
+                    found.append(TimeEntry(entry.at, entry.author, seconds, entry.text))
+        return found
+
+    # --- clocks ---------------------------------------------------------------------
+
+    def _targets(self, priority: str | None) -> Priority | None:
+        return self.config.priorities.get(priority) if priority else None
+
+    def _measure(self, kind: str, start: datetime, stopped: datetime | None, stop: str, as_of: datetime,
+                 by: str | None) -> Measure:
+        end = stopped if stopped is not None else as_of
+        queue = self.queue_at(end)
+        clock = Calendar.for_queue(self.config, queue)
+        running = self._running(start, end)
+        seconds = sum(clock.elapsed(a, b) for a, b in running if b > a)
+        priority = self.priority_at(end)
+        targets = self._targets(priority)
+        span = None if targets is None else (targets.first_response if kind == FIRST_RESPONSE else targets.resolution)
+        target = None if span is None else clock.seconds(span)
+        due = None
+        if target is not None:
+            if seconds > target:  # when it passed
+                due = self._reached(clock, running, target)
+            elif stopped is None and self.status_at(as_of) != workflow.PENDING:
+                due = clock.add(as_of, target - seconds)
+        if stopped is None and self.status_at(as_of) == workflow.PENDING:
+            stop = "paused"
+        return Measure(kind, start, stopped, stop, seconds, priority, queue, target, due, by, clock.day_seconds)
+
+    def _running(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+        """The spans from ``start`` to ``end`` in which a clock runs: not pending, not finished."""
+        return [(max(a, start), b) for a, b, status in self.intervals(end)
+                if b > start and status != workflow.PENDING and not self.finished(status)]
+
+    @staticmethod
+    def _reached(clock: Calendar, running: Sequence[tuple[datetime, datetime]], seconds: float) -> datetime | None:
+        left = seconds
+        for a, b in running:
+            length = clock.elapsed(a, b)
+            if length >= left:
+                return clock.add(a, left)
+            left -= length
+        return None
+
+    def reached(self, measure: Measure, seconds: float, as_of: datetime) -> datetime | None:
+        """When ``measure`` (judged at ``as_of``) had run ``seconds`` on its clock, walking the
+        same spans it was measured over; None if it had not by then. A rule's "80 % used"."""
+        end = measure.stopped if measure.stopped is not None else as_of
+        return self._reached(Calendar.for_queue(self.config, measure.queue), self._running(measure.started, end),
+                             seconds)
+
+    def first_response(self, as_of: datetime) -> Measure | None:
+        """The first-response clock as it stood at ``as_of`` (None before the ticket existed)."""
+        created = self.ticket.created
+        if as_of < created:
+            return None
+        answered = self.first_response_entry()
+        finished = self.finishes()
+        stopped: datetime | None = None
+        stop, by = "running", None
+        if answered is not None and answered[0] <= as_of:
+            stopped, stop, by = max(answered[0], created), "response", answered[1]
+        if finished and finished[0][0] <= as_of and (stopped is None or finished[0][0] < stopped):
+            stopped, stop, by = max(finished[0][0], created), finished[0][1], finished[0][2]
+        return self._measure(FIRST_RESPONSE, created, stopped, stop, as_of, by)
+
+    def resolution_clocks(self, as_of: datetime) -> list[Measure]:
+        """Every resolution clock up to ``as_of``: one per stint from creation or a reopening to
+        the next finish, the last one still running if the ticket was unfinished then."""
+        created = self.ticket.created
+        if as_of < created:
+            return []
+        found = []
+        start: datetime | None = created
+        previous: str | None = None
+        for at, status, who in self.statuses:
+            if at > as_of:
+                break
+            if previous is not None and self.finished(previous) and not self.finished(status):
+                start = at
+            elif self.finished(status) and (previous is None or not self.finished(previous)) and start is not None:
+                found.append(self._measure(RESOLUTION, start, max(at, start), status, as_of, who))
+                start = None
+            previous = status
+        if start is not None:
+            found.append(self._measure(RESOLUTION, start, None, "running", as_of, None))
+        return found
+
+    def resolutions(self, as_of: datetime) -> list[Resolution]:
+        return [Resolution(m.stopped, m.stop, m.by, m) for m in self.resolution_clocks(as_of)
+                if m.stopped is not None and m.stop in RESOLVED_STATUSES]
+
+    def pending_seconds(self, as_of: datetime) -> float:
+        clock = Calendar.for_queue(self.config, self.queue_at(as_of))
+        return sum(clock.elapsed(a, b) for a, b in self.pending_spans(as_of))
+
+    def timings(self, now: datetime) -> Timings:
+        """The ticket's timings as they stand ``now`` (show, list, export)."""
+        first = self.first_response(now)
+        answered = first if first is not None and first.stop == "response" else None
+        clocks = self.resolution_clocks(now)
+        resolutions = [Resolution(m.stopped, m.stop, m.by, m) for m in clocks
+                       if m.stopped is not None and m.stop in RESOLVED_STATUSES]
+        finished_now = self.finished(self.ticket.status) and self.ticket.status in RESOLVED_STATUSES
+        last = resolutions[-1] if finished_now and resolutions else None
+        running = [m for m in (first, clocks[-1] if clocks else None)
+                   if m is not None and m.stopped is None and m.due is not None]
+        entries = self.time_entries()
+        clock = Calendar.for_queue(self.config, self.ticket.queue)
+        return Timings(
+            created=self.ticket.created,
+            first_response_at=answered.stopped if answered else None,
+            first_response_seconds=round(answered.seconds) if answered else None,
+            pending_seconds=round(self.pending_seconds(now)),
+            first_resolved_at=resolutions[0].at if resolutions else None,
+            resolved_at=last.at if last else None,
+            first_resolution_seconds=round(resolutions[0].seconds) if resolutions else None,
+            resolution_seconds=round(last.seconds) if last else None,
+            reopen_count=len(self.reopenings()),
+            escalation_count=sum(1 for entry in self.ticket.entries if entry.kind == ESCALATION),
+            time_spent_seconds=sum(entry.seconds for entry in entries),
+            time_entries=tuple(entries),
+            first_response_by=answered.by if answered else None,
+            resolutions=tuple(resolutions),
+            next_due=min(running, key=lambda m: m.due or now) if running else None,
+            clock="business" if clock.business else "calendar",
+            day=clock.day_seconds,
+            unknown=tuple(dict.fromkeys(self.unknown)),
+        )
+
+
+def derive(config: Config, ticket: Ticket, changes: Iterable[Change | tuple[datetime, str]],
+           now: datetime) -> Timings:
+    """Timings of ``ticket`` from its tracked fields' history (oldest first). Plain
+    ``(when, status)`` pairs are accepted for a history of statuses only."""
+    listed = [item if isinstance(item, Change) else Change(item[0], "status", None, item[1]) for item in changes]
+    return Clocks(config, ticket, listed).timings(now)

@@ -23,6 +23,7 @@ import os
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from gitdesk import git, paths
 from gitdesk.clock import git_date
@@ -81,11 +82,13 @@ def commit_files(
     Returns the commit id."""
     branch, parent = git.head(repo)
     if branch is None:
-        raise GitError("HEAD is detached; gitdesk commits to a branch",
-                       hint="check out a branch first: git switch main")
+        raise GitError("HEAD is detached; gitdesk commits to a branch", hint=git.detached_hint(repo))
     for path in files:
         _refuse_linked_parents(repo.top, path)
-    commit = git.create_commit(repo, parent, files, message, author, git_date(when))
+    try:
+        commit = git.create_commit(repo, parent, files, message, author, git_date(when))
+    except OSError as error:  # .git/gitdesk full or read-only: nothing is written yet
+        raise _not_written("could not build the commit", error) from error
     return land(repo, parent, commit, files, message.splitlines()[0], new_files=new_files)
 
 
@@ -94,8 +97,7 @@ def commit_series(repo: git.Repo, steps: Sequence[git.CommitStep], reason: str) 
     the work tree gets each file's last version. None when there was nothing to commit."""
     branch, parent = git.head(repo)
     if branch is None:
-        raise GitError("HEAD is detached; gitdesk commits to a branch",
-                       hint="check out a branch first: git switch main")
+        raise GitError("HEAD is detached; gitdesk commits to a branch", hint=git.detached_hint(repo))
     final: dict[str, bytes | None] = {}
     for step in steps:
         for path in step.files:
@@ -103,7 +105,10 @@ def commit_series(repo: git.Repo, steps: Sequence[git.CommitStep], reason: str) 
         final.update(step.files)
     if not steps:
         return None
-    commit = git.fast_import(repo, parent, steps)
+    try:
+        commit = git.fast_import(repo, parent, steps)
+    except OSError as error:  # fast-import's pipe, a full disk: nothing is written yet
+        raise _not_written("could not build the commits", error) from error
     if commit is None:
         return None
     existing = {path for path in final if (repo.top / path).exists()}
@@ -114,11 +119,15 @@ def land(repo: git.Repo, parent: str | None, commit: str, files: Mapping[str, by
          *, new_files: frozenset[str] = frozenset()) -> str:
     """Move HEAD from ``parent`` to ``commit`` and put ``files`` in the work tree, all or nothing."""
     old: dict[str, bytes | None] = {}
-    for path in files:
-        target = repo.top / path
-        old[path] = None if path in new_files else _read_or_none(target)
     journal = repo.state_dir / JOURNAL
-    _write_journal(journal, parent, commit, old, repo, files)
+    try:
+        for path in files:
+            target = repo.top / path
+            old[path] = None if path in new_files else _read_or_none(target)
+        _write_journal(journal, parent, commit, old, repo, files)
+    except OSError as error:  # a full disk, a read-only .git: nothing is written yet
+        journal.with_suffix(".tmp").unlink(missing_ok=True)
+        raise _not_written("could not write the journal in .git/gitdesk", error) from error
     moved = False
     try:
         for path, data in files.items():
@@ -135,11 +144,17 @@ def land(repo: git.Repo, parent: str | None, commit: str, files: Mapping[str, by
         _roll_back(repo, old, files, commit if moved else None, parent)
         journal.unlink(missing_ok=True)
         if isinstance(error, OSError):  # a full disk, a name the file system refuses: rolled back, say so
-            raise GitdeskError(f"could not write the files: {error.strerror or error}",
-                               hint="nothing was changed; fix the cause and run the command again") from error
+            raise _not_written("could not write the files", error) from error
         raise
     journal.unlink(missing_ok=True)
     return commit
+
+
+def _not_written(what: str, error: OSError) -> GitdeskError:
+    """A write the machine refused (no space, too large, read-only), after everything was put back."""
+    return GitdeskError(f"{what}: {error.strerror or error}",
+                        hint="nothing was changed; free some disk space or fix the permissions, then run the "
+                             "command again")
 
 
 def _refuse_linked_parents(top: Path, path: str) -> None:
@@ -204,45 +219,87 @@ def glob_escape(name: str) -> str:
     return "".join(f"[{char}]" if char in "*?[" else char for char in name)
 
 
-def recover(repo: git.Repo) -> str | None:
+def recover(repo: git.Repo, *, keep_journal: bool = False) -> str | None:
     """Finish or undo an action a killed process left half done. Call under the desk lock.
 
     Returns what was done ("completed" / "rolled back"), or None when there was nothing.
+    Runs before every gitdesk writer and in the pre-commit hook: a kill after HEAD moved
+    leaves the index holding the old versions, and a plain ``git commit`` would quietly
+    commit them back. ``keep_journal`` when the index fixed is not the clone's own (a
+    commit of named paths): the next recovery fixes the real one.
     """
     journal = repo.state_dir / JOURNAL
     try:
         record = json.loads(journal.read_text(encoding="utf-8"))
+        if not isinstance(record, dict) or not isinstance(record.get("files", {}), dict):
+            raise ValueError("not a journal")
     except FileNotFoundError:
         return None
     except (OSError, ValueError):
-        journal.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # unreadable or not ours: nothing in it can be trusted to act on
+            journal.unlink(missing_ok=True)
         return None
+    try:
+        outcome = _recover(repo, record)
+    except OSError as error:
+        raise GitdeskError(f"could not finish an action an interrupted gitdesk left half done: "
+                           f"{error.strerror or error}",
+                           hint="free some disk space or fix the permissions, then run the command again; "
+                                ".git/gitdesk/journal.json keeps what is needed") from error
+    if not keep_journal:
+        journal.unlink(missing_ok=True)
+    return outcome
+
+
+def _recover(repo: git.Repo, record: dict[str, Any]) -> str:
     _, current = git.head(repo)
-    files: dict[str, dict[str, str | None]] = record.get("files", {})
+    files: dict[str, dict[str, str | None]] = {}
+    for path, states in record.get("files", {}).items():
+        try:
+            paths.inside(repo.top, path)  # the journal lives in .git, but a path is still only a name
+        except UnsafePath:
+            continue
+        if isinstance(states, dict) and all(isinstance(states.get(k), (str, type(None))) for k in ("old", "new")):
+            files[path] = states
     for path in files:  # a write cut short leaves its temp file; the lock says its writer is gone
         target = repo.top / path
         with contextlib.suppress(OSError):
             for temp in target.parent.glob(f".{glob_escape(target.name)}.tmp-*"):
                 temp.unlink(missing_ok=True)
-    outcome = "left alone"
-    if current == record.get("new_head"):
-        git.refresh_index(repo, [p for p in files if (repo.top / p).exists()])
-        outcome = "completed"
-    elif current == record.get("old_head"):
-        for path, states in files.items():
-            target = repo.top / path
-            data = _read_or_none(target)
-            if states.get("new") is None:  # we deleted it: put it back if it is still gone
-                if data is None and states.get("old") is not None:
-                    atomic_write(target, base64.b64decode(states["old"] or ""))
-                continue
-            if data is None or git.blob_id(repo, data) != states.get("new"):
-                continue  # never written, or changed since: not ours to touch
-            previous = states.get("old")
-            if previous is None:
-                target.unlink()
-            else:
-                atomic_write(target, base64.b64decode(previous))
-        outcome = "rolled back"
-    journal.unlink(missing_ok=True)
-    return outcome
+    if current is not None and current == record.get("new_head"):
+        # The commit landed; the index may still hold the old versions. Give it the
+        # committed ones, from the commit itself, not from the work tree.
+        old_head = record.get("old_head")
+        # (No old HEAD: the first commit, and a stale index simply lacks the files.)
+        git.index_to_commit(repo, current, list(files), stale_tree=old_head if isinstance(old_head, str) else None)
+        return "completed"
+    if current != record.get("old_head"):
+        # HEAD moved on since (a commit, a reset, a pull): nothing here is ours to undo. But
+        # when the action landed and a commit was made on top (git commit with paths can
+        # only fix its own temporary index), the index may still hold the versions from
+        # before the action: a later commit would quietly take them back.
+        new_head, old_head = record.get("new_head"), record.get("old_head")
+        if current is not None and isinstance(new_head, str) and isinstance(old_head, str) \
+                and git.is_ancestor(repo, new_head, current):
+            git.index_to_commit(repo, current, list(files), stale_tree=old_head)
+        return "left alone"
+    restored: dict[str, str] = {}  # path -> the half-written blob a commit under way may have staged
+    for path, states in files.items():
+        target = repo.top / path
+        data = _read_or_none(target)
+        if states.get("new") is None:  # we deleted it: put it back if it is still gone
+            if data is None and states.get("old") is not None:
+                atomic_write(target, base64.b64decode(states["old"] or ""))
+            continue
+        if data is None or git.blob_id(repo, data) != states.get("new"):
+            continue  # never written, or changed since: not ours to touch
+        previous = states.get("old")
+        if previous is None:
+            target.unlink()
+        else:
+            atomic_write(target, base64.b64decode(previous))
+        restored[path] = str(states["new"])
+    if restored and current is not None:
+        # A commit under way (git commit -a) may have staged the half-written files already.
+        git.index_to_commit(repo, current, list(restored), stale_blobs=restored)
+    return "rolled back"

@@ -11,7 +11,7 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "gitdesk"
-PARTS = ("cache", "githooks", "mail", "knowledge", "reports", "interop", "cli", "render")
+PARTS = ("cache", "githooks", "mail", "knowledge", "reports", "interop", "rules", "cli", "render")
 
 
 def _module(path: Path) -> str:

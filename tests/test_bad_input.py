@@ -210,7 +210,7 @@ def test_broken_config_names_file_key_and_fix(desk: Desk) -> None:
     assert desk.fails("list") == ("gitdesk: error: .gitdesk/config.yml:14: queues.it-helpdesk.members: "
                                   "unknown person 'zed' (add zed under people: or remove them from the queue)")
     config.write_text("people: [\n")
-    assert desk.fails("list").startswith("gitdesk: error: .gitdesk/config.yml:2: not valid YAML")
+    assert desk.fails("list").startswith("gitdesk: error: .gitdesk/config.yml:1: not valid YAML")
     config.write_text("queus: {}\n")
     assert desk.fails("list").startswith("gitdesk: error: .gitdesk/config.yml:1: queus: unknown section")
 

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 COMMANDS = ["init", "new", "list", "show", "edit", "take", "assign", "unassign", "reply", "note", "ask",
             "escalate", "resolve", "close", "reopen", "reject", "set", "label", "link", "time", "check",
             "hooks", "hook", "log", "sync", "merge-file", "search", "similar", "kb", "site", "report", "feedback",
-            "intake", "mail", "import", "export", "cc", "watch", "unwatch", "replies", "duplicate"]
+            "intake", "mail", "import", "export", "cc", "watch", "unwatch", "replies", "duplicate", "rules"]
 
 
 def command(name: str) -> click.Command:

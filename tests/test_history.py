@@ -76,13 +76,20 @@ def test_timings_match_a_scripted_scenario_to_the_second(desk: Desk) -> None:
     timings = json.loads(desk.run("show", ticket, "--format", "json").stdout)["ticket"]["timings"]
     assert timings == {
         "created": "2026-11-20T09:00:00Z",
+        "clock": "calendar",
         "first_response_at": "2026-11-20T09:30:00Z",
+        "first_response_by": "alice",
         "first_response_seconds": 1800,
         "pending_seconds": 7200,
         "first_resolved_at": "2026-11-20T13:00:00Z",
         "resolved_at": "2026-11-21T10:00:00Z",
         "first_resolution_seconds": 4 * 3600 - 7200,
-        "resolution_seconds": 25 * 3600 - 7200,
+        # The resolution clock stopped while the ticket was resolved and restarted at the reopening.
+        "resolution_seconds": 3600,
+        "resolutions": [{"at": "2026-11-20T13:00:00Z", "status": "resolved", "by": "dana", "seconds": 7200},
+                        {"at": "2026-11-21T10:00:00Z", "status": "resolved", "by": "dana", "seconds": 3600}],
+        "next_due": None,
+        "next_due_at": None,
         "reopen_count": 1,
         "escalation_count": 1,
         "time_spent_seconds": 45 * 60 + 90 * 60,
@@ -170,6 +177,32 @@ def test_a_merge_does_not_repeat_what_each_side_did(desk: Desk) -> None:
     desk.git("merge", "-q", "--no-edit", "side")
     changes = [c for e in log(desk, ticket) for c in e["changes"]]
     assert changes.count("reply added by alice") == 1 and changes.count("internal note added by alice") == 1
+
+
+def test_a_history_read_in_parts_tells_the_same_story(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A first scan of a long history runs several `git log`s at once, each reading the
+    # commits up to a boundary less those up to the boundaries before: merges included,
+    # every commit is read once.
+    from gitdesk.cache import history
+
+    desk.at("2026-11-20T09:00:00Z")
+    ticket = desk.new("x", "-q", "it-helpdesk")
+    desk.run("hooks", "install")
+    desk.git("checkout", "-q", "-b", "side")
+    desk.at("2026-11-20T10:00:00Z")
+    desk.run("reply", ticket, "-m", "on side")
+    other = desk.new("y", "-q", "facilities")
+    desk.git("checkout", "-q", "main")
+    desk.at("2026-11-20T11:00:00Z")
+    desk.run("note", ticket, "-m", "on main")
+    desk.git("merge", "-q", "--no-edit", "side")
+    desk.run("resolve", other, "--note", "done", "--as", "fred")
+    whole = log(desk)
+    for path in (desk.path / ".git" / "gitdesk").glob("cache.sqlite*"):
+        path.unlink()
+    monkeypatch.setattr(history, "LOG_PART", 1)
+    assert log(desk) == whole
+    assert len(whole) == 5  # the merge itself decided nothing
 
 
 @pytest.mark.parametrize("corrupt", ["truncate", "schema"])

@@ -4,13 +4,17 @@ equal a fresh read of the ticket files."""
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from conftest import Desk
+
+from gitdesk.cache import db
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -119,6 +123,54 @@ def test_two_processes_refreshing_at_once_agree(busy: Desk) -> None:
     assert all(without_timings(output) == fresh(busy) for output in outputs)
 
 
+HOLD_OPEN = """
+import os, sqlite3, sys
+path = sys.argv[1]
+connection = sqlite3.connect(path, isolation_level=None)  # as a gitdesk process that has just created it
+connection.execute("PRAGMA journal_mode=WAL")
+inode = os.stat(path).st_ino
+print("open", flush=True)
+sys.stdin.readline()
+schema = connection.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+print(os.stat(path).st_ino == inode, schema[0] if schema else None, flush=True)
+"""
+
+
+def hold_open(path: Path) -> subprocess.Popen[str]:
+    """Another process that has the cache file open (a gitdesk command that created it an
+    instant earlier, or someone looking inside with sqlite3)."""
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_OPEN, str(path)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline() == "open\n"
+    return holder
+
+
+def test_a_new_cache_another_process_has_open_is_built_in_place_never_swapped(busy: Desk) -> None:
+    # The race behind 'no such table: meta' when several commands start at once on a new
+    # desk: the first to build the cache deleted the empty file another had just opened.
+    for path in cache_file(busy).parent.glob("cache.sqlite*"):
+        path.unlink()
+    holder = hold_open(cache_file(busy))
+    result = subprocess.run([sys.executable, "-m", "gitdesk", "list", "--all", "--format", "json"], cwd=busy.path,
+                            capture_output=True, text=True, check=False)
+    same_file, schema = holder.communicate("go\n")[0].split()
+    assert result.returncode == 0, result.stderr
+    assert without_timings(json.loads(result.stdout)["tickets"]) == fresh(busy)
+    assert (same_file, schema) == ("True", db.SCHEMA_VERSION)
+
+
+def test_a_cache_of_another_schema_is_rebuilt_in_place(busy: Desk) -> None:
+    agree(busy)
+    connection = sqlite3.connect(cache_file(busy))
+    connection.execute("UPDATE meta SET value = 'an older gitdesk' WHERE key = 'schema'")
+    connection.execute("UPDATE tickets SET front = '{}'")  # whatever it held means nothing now
+    connection.commit()
+    connection.close()
+    holder = hold_open(cache_file(busy))
+    agree(busy)
+    assert holder.communicate("go\n")[0].split() == ["True", db.SCHEMA_VERSION]
+
+
 def test_the_index_and_the_files_agree_on_a_generated_desk(tmp_path: Path) -> None:
     sys.path.insert(0, str(ROOT / "bench"))
     from generate import generate
@@ -154,5 +206,27 @@ def test_edits_staged_reverted_and_untracked_files_show_through_gits_shortcut(bu
     stray = busy.path / "tickets" / "GD-01M850FXY9SQB1AKQ7.md"
     stray.write_text(original.replace(ticket, "GD-01M850FXY9SQB1AKQ7"))
     agree(busy)
+    stray.unlink()
+    agree(busy)
+
+
+def test_untracked_files_show_at_once_in_a_folder_that_had_long_been_still(busy: Desk) -> None:
+    # Untracked files are listed again only when the folder's mtime moves: check that
+    # adding, editing in place and removing one are all seen.
+    folder = busy.path / "tickets"
+    an_hour_ago = time.time() - 3600
+    os.utime(folder, (an_hour_ago, an_hour_ago))
+    agree(busy)
+    agree(busy)
+    original = busy.file(listed(busy)[0]["id"]).read_text()
+    stray = folder / "GD-01M850FXY9SQB1AKQ7.md"
+    stray.write_text(original.replace(listed(busy)[0]["id"], "GD-01M850FXY9SQB1AKQ7"))
+    agree(busy)
+    os.utime(folder, (an_hour_ago, an_hour_ago))
+    agree(busy)
+    stray.write_text(stray.read_text().replace("priority: normal", "priority: urgent"))
+    os.utime(stray, (an_hour_ago, an_hour_ago))  # even an edit that looks old
+    agree(busy)
+    assert [row["priority"] for row in listed(busy) if row["id"] == "GD-01M850FXY9SQB1AKQ7"] == ["urgent"]
     stray.unlink()
     agree(busy)

@@ -141,8 +141,8 @@ def test_sync_stops_on_a_real_conflict_and_changes_nothing(team, monkeypatch) ->
     head = bob.git("rev-parse", "HEAD")
     result = CliRunner().invoke(cli, ["--desk", str(bob.path), "sync"])
     assert result.exit_code == 1
-    assert result.stderr.startswith(f"gitdesk: error: sync stopped: a real conflict in tickets/{ticket}.md; "
-                                    "nothing was changed")
+    assert result.stderr.startswith(f"gitdesk: error: sync stopped: a real conflict in tickets/{ticket}.md "
+                                    "(priority); nothing was changed")
     assert bob.git("rev-parse", "HEAD") == head
     assert bob.git("status", "--porcelain") == ""
     assert not (bob.path / ".git" / "rebase-merge").exists()

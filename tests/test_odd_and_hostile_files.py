@@ -259,3 +259,25 @@ def test_git_errors_keep_their_detail(desk: Desk) -> None:
         lock.unlink()
     assert "index.lock" in error
     assert subprocess.run(["git", "status"], cwd=desk.path, capture_output=True).returncode == 0
+
+
+@pytest.mark.parametrize(("line", "flagged"), [
+    ("*.md working-tree-encoding=UTF-16LE", True),
+    ("tickets/** filter=lfs diff=lfs merge=lfs -text", True),
+    ("**/*.md merge=union", True),
+    ("* eol=crlf", True),
+    ("tickets/*.md merge=gitdesk", False),
+    ("kb/** merge=gitdesk-kb linguist-generated", False),
+    ("*.png -text", False),
+])
+def test_check_flags_gitattributes_that_would_change_how_tickets_are_checked_out_or_merged(
+        desk: Desk, line: str, flagged: bool) -> None:
+    attributes = desk.path / ".gitattributes"
+    attributes.write_text(attributes.read_text() + line + "\n")
+    desk.git("add", ".gitattributes")
+    result = desk.run("check", "--staged", ok=not flagged)
+    if flagged:
+        assert f".gitattributes:{len(attributes.read_text().splitlines())}:" in result.stdout
+        assert "would apply to the ticket files" in result.stdout and "leave tickets/ out" in result.stdout
+    else:
+        assert result.stdout == ""

@@ -128,3 +128,45 @@ def test_on_a_terminal_the_table_fits_the_width_and_truncates_titles(desk: Desk,
     lines = [line for line in out.splitlines() if line.strip()]
     assert all(len(line) <= 80 for line in lines), lines
     assert "…" in out and "\x1b[" not in out, "NO_COLOR is honoured"
+
+
+def test_a_status_typo_is_named_by_list_instead_of_hiding_the_ticket(desk: Desk) -> None:
+    made = desk.new("Printer on 2F jams", "-q", "it-helpdesk")
+    desk.file(made).write_text(desk.text(made).replace("status: open", "status: opne"))
+    result = desk.run("list")
+    assert made not in result.stdout
+    assert f"tickets/{made}.md: status 'opne' is not one of this desk's, so no list shows it" in result.stderr
+
+
+def test_list_sort_due_puts_the_most_urgent_first_and_says_when(desk: Desk) -> None:
+    desk.at("2026-11-02T09:00:00Z")
+    normal = desk.new("Printer", "-q", "it-helpdesk", "-r", "carol")               # first response due in 1d
+    desk.at("2026-11-02T10:00:00Z")
+    urgent = desk.new("Mail down", "-q", "it-helpdesk", "-r", "carol", "-p", "urgent")  # due 11:00
+    low = desk.new("Chair", "-q", "facilities", "-r", "carol", "-p", "low")          # due in 3d
+    desk.run("ask", low, "-m", "Which floor?", "--as", "fred")                    # pending: its clocks are paused
+    desk.at("2026-11-02T12:00:00Z")
+    listed = desk.run("list", "--sort", "due").stdout.splitlines()
+    assert [line.split()[0] for line in listed[1:]] == [urgent, normal, low]
+    assert "DUE" in listed[0] and "FR late 1h" in listed[1] and "FR in 21h" in listed[2]
+    shown = desk.run("show", urgent).stdout
+    assert "next target:    first response due 2026-11-02 11:00 (1h overdue)" in shown
+    record = json.loads(desk.run("list", "--format", "json").stdout)["tickets"]
+    due = {item["id"]: (item["timings"]["next_due"], item["timings"]["next_due_at"]) for item in record}
+    assert due == {normal: ("first_response", "2026-11-03T09:00:00Z"), urgent: ("first_response",
+                   "2026-11-02T11:00:00Z"), low: (None, None)}
+
+
+def test_list_sort_created_follows_the_created_time_not_the_id(desk: Desk) -> None:
+    desk.at("2026-11-01T09:00:00Z")
+    later = desk.new("Typed in first, happened later")
+    desk.at("2026-11-05T09:00:00Z")
+    earlier = desk.new("Typed in later, happened first")
+    path = desk.file(earlier)  # the agent corrects when it really came in, by hand
+    path.write_text(desk.text(earlier).replace("created: 2026-11-05T09:00:00Z", "created: 2026-10-30T09:00:00Z"))
+    desk.git("commit", "-qam", "The phone call came in on the 30th")
+    assert later < earlier
+    ordered = desk.run("list", "--sort", "created").stdout.splitlines()[1:]
+    assert [line.split()[0] for line in ordered] == [earlier, later]
+    newest_first = desk.run("list", "--sort", "-created").stdout.splitlines()[1:]
+    assert [line.split()[0] for line in newest_first] == [later, earlier]

@@ -246,6 +246,14 @@ fast_values = st.one_of(
                      "[<CAH7x9+Zq3=u8dQ@mail.gmail.com>, <a@b>]", "[<a b@c>]", "[<a,b@c>]", "[<a:b@c>]",
                      "[<x@y>, <>]", "<x@y>", "[<x#y@z>]", "[<x@y> #c]", "[<=>]", "[<%x@y>]"]),
     st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=12),
+    # titles as people write them: punctuation, accents, other scripts, odd spaces and breaks
+    st.sampled_from(["Can't print, paper jam!", "Ärger mit dem Drucker", "Re: VPN", "50% of [x] {y} done?",
+                     "C# build", "a\u2028b", "x\x85y", "x\u00a0", "\u00a0x", "e\u0301", "١٢٣", "Ⅻ", "½ done",
+                     "\"Re: VPN\"", "\"a \\\" b\"", "\"tab\there\"", "\"\"", "\" x \"", "'it''s'"]),
+    st.text(st.characters(min_codepoint=9, max_codepoint=0x2100, blacklist_characters="\n"), max_size=12),
+    st.text(st.characters(min_codepoint=9, max_codepoint=0x2100, blacklist_characters="\n"), max_size=12).map(
+        lambda text: f'"{text}"'),
+    st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\n"), max_size=8),
     st.lists(st.from_regex(r"<[A-Za-z0-9._@+=$%~/:#, -]{0,12}>", fullmatch=True), max_size=3).map(
         lambda items: "[" + ", ".join(items) + "]"),
 )

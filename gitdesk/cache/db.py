@@ -1,9 +1,9 @@
 """The disposable SQLite cache under ``.git/gitdesk/``.
 
 Everything in it is derived from Git and can be deleted at any time: it is
-rebuilt when missing, when its schema is not this gitdesk's, or when SQLite
-finds it corrupt. It is never a source of truth, and nothing is written to
-the work tree.
+built when missing, rebuilt in place when its schema is not this gitdesk's,
+and deleted only when SQLite finds it corrupt. It is never a source of truth,
+and nothing is written to the work tree.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gitdesk import git
+from gitdesk.errors import GitdeskError
 
 if TYPE_CHECKING:
     from gitdesk.desk import Desk
@@ -55,12 +56,42 @@ def _connect(path: Path) -> sqlite3.Connection:
     return connection
 
 
-def _usable(connection: sqlite3.Connection) -> bool:
+def _busy(error: sqlite3.Error) -> bool:
+    """SQLITE_BUSY or SQLITE_LOCKED: another connection holds the database (after our timeout)."""
+    code = getattr(error, "sqlite_errorcode", None)  # Python 3.11+; before it, the message says
+    if code is not None:
+        return code & 0xFF in (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED (extended codes keep them in the low byte)
+    return "locked" in str(error) or "busy" in str(error)
+
+
+def _still_busy() -> GitdeskError:
+    return GitdeskError("the cache in .git/gitdesk stayed locked by another process for over 30 seconds",
+                        hint="wait for the other gitdesk command to finish, then run this one again")
+
+
+_READY, _STALE, _CORRUPT = "ready", "stale", "corrupt"
+
+
+def _inspect(path: Path) -> tuple[str, sqlite3.Connection | None]:
+    """What the file at ``path`` holds: this schema (ready), nothing yet or another schema
+    (stale), or something SQLite cannot read (corrupt, and no connection). A busy database
+    is waited for (the connection's timeout), never taken for a corrupt one."""
+    try:
+        connection = _connect(path)
+    except sqlite3.DatabaseError as error:
+        if _busy(error):
+            raise _still_busy() from None
+        return _CORRUPT, None
     try:
         row = connection.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-    except sqlite3.DatabaseError:
-        return False
-    return row is not None and row[0] == SCHEMA_VERSION
+    except sqlite3.DatabaseError as error:
+        if str(error).startswith("no such table"):  # a new, empty file
+            return _STALE, connection
+        connection.close()
+        if _busy(error):
+            raise _still_busy() from None
+        return _CORRUPT, None
+    return (_READY if row is not None and row[0] == SCHEMA_VERSION else _STALE), connection
 
 
 def _remove(path: Path) -> None:
@@ -68,16 +99,27 @@ def _remove(path: Path) -> None:
         Path(str(path) + suffix).unlink(missing_ok=True)
 
 
-def _open_if_usable(path: Path) -> sqlite3.Connection | None:
-    """A connection to the cache at ``path`` if it holds this schema, else None (and closed)."""
+def _create(connection: sqlite3.Connection) -> None:
+    """This schema in place of whatever the file holds, in one transaction. The file is
+    never deleted: a process that has it open (another gitdesk that has just created it)
+    sees the old tables or the new ones. Deleting a SQLite file in use would corrupt
+    what that process sees (its WAL would be the new file's)."""
+    connection.execute("BEGIN IMMEDIATE")
     try:
-        connection = _connect(path)
-    except sqlite3.DatabaseError:
-        return None
-    if _usable(connection):
-        return connection
-    connection.close()
-    return None
+        tables = connection.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table' "
+                                    "AND name NOT LIKE 'sqlite_%'").fetchall()
+        # Virtual tables first: dropping one drops its shadow tables.
+        tables.sort(key=lambda table: not str(table[1] or "").upper().startswith("CREATE VIRTUAL"))
+        for name, _sql in tables:
+            connection.execute('DROP TABLE IF EXISTS "{}"'.format(str(name).replace('"', '""')))
+        for statement in SCHEMA.split(";"):
+            if statement.strip():
+                connection.execute(statement)
+        connection.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
 
 
 def connect(desk: Desk) -> contextlib.AbstractContextManager[sqlite3.Connection]:
@@ -87,25 +129,40 @@ def connect(desk: Desk) -> contextlib.AbstractContextManager[sqlite3.Connection]
 
 @contextlib.contextmanager
 def open_cache(repo: git.Repo, prefix: str = "") -> Iterator[sqlite3.Connection]:
-    """The desk's cache, created or rebuilt from nothing when it is missing, foreign or corrupt."""
+    """The desk's cache: created when missing, emptied when it holds another schema,
+    deleted and made again only when SQLite finds it corrupt."""
     from gitdesk.lock import desk_lock
 
     repo.state_dir.mkdir(parents=True, exist_ok=True)
     path = path_of(repo, prefix)
-    connection = _open_if_usable(path)
-    if connection is None:
-        # Rebuilding deletes the file: never while another process is creating it.
+    state, connection = _inspect(path)
+    if state != _READY or connection is None:
+        if connection is not None:
+            connection.close()
+        # One process makes the schema; the others wait for it and then find it made.
         with desk_lock(repo.state_dir, name=path.name + ".lock"):
-            connection = _open_if_usable(path)  # another process may have just built it
-            if connection is None:
+            state, connection = _inspect(path)
+            if connection is None:  # corrupt: no one can be reading it, so only now is a file deleted
                 _remove(path)
                 connection = _connect(path)
-                connection.executescript(SCHEMA)
-                connection.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+                state = _STALE
+            if state == _STALE:
+                _create(connection)
     try:
         yield connection
     finally:
         connection.close()
+
+
+BUILD_WAIT = 600.0  # seconds to wait for another process's build before giving up
+
+
+def building(desk: Desk, part: str) -> contextlib.AbstractContextManager[None]:
+    """Held while a process builds ``part`` of the cache ("index", "history"): another
+    process that needs the same waits, then finds it done instead of doing it again."""
+    from gitdesk.lock import desk_lock
+
+    return desk_lock(desk.repo.state_dir, BUILD_WAIT, name=f"{path_of(desk.repo, desk.prefix).name}.{part}.lock")
 
 
 def get_meta(connection: sqlite3.Connection, key: str) -> str | None:

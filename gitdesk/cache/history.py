@@ -10,23 +10,30 @@ branch switch or a rebase recomputes that table, not the events).
 
 from __future__ import annotations
 
+import functools
+import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from itertools import pairwise
 from typing import Any
 
 from gitdesk import changes, git, ticketfile
-from gitdesk.cache import db
-from gitdesk.desk import Desk
-from gitdesk.errors import GitdeskError
+from gitdesk.cache import db, workers
+from gitdesk.desk import Desk, Progress, quiet
+from gitdesk.errors import GitdeskError, ShallowHistory
 from gitdesk.model import Ticket
-from gitdesk.timings import Timings, derive
+from gitdesk.timings import TRACKED, Change, Clocks, Timings
 
 _FORMAT = "%x1e%H%x1f%P%x1f%at%x1f%an%x1f%ae%x1f" \
           "%(trailers:key=Gitdesk-Actor,valueonly,separator=%x2c)%x1f" \
           "%(trailers:key=Gitdesk-Action,valueonly,separator=%x2c)%x1f%s"
-CHUNK = 2000  # commits whose blobs are read and parsed together
+CHUNK = 2000  # commits whose events are written together
+VERSIONS_PER_PART = 500  # ticket versions read and parsed by one task (and per step of the progress)
+PARSE_IN_PARALLEL_FROM = 4000  # ticket versions to read that pay for worker processes
+PROGRESS_FROM = 500  # new commits, or ticket versions to read, that make a scan worth showing
 MAX_TIPS = 12
 
 
@@ -121,26 +128,26 @@ def _parse_log(out: bytes) -> list[_Commit]:
     return [commits[sha] for sha in order]
 
 
+def _read_versions(repo: git.Repo, shas: list[str]) -> dict[str, Ticket | str]:
+    """Ticket versions by blob id, through one ``git cat-file --batch``: each parsed, or the
+    reason it cannot be (a missing blob is left out). Runs in worker processes too."""
+    parsed: dict[str, Ticket | str] = {}
+    for sha, data in git.read_blobs(repo, shas).items():
+        try:
+            parsed[sha] = ticketfile.read_ticket(ticketfile.decode(data))
+        except GitdeskError as error:
+            parsed[sha] = error.message
+    return parsed
+
+
 class _Versions:
-    """Parsed ticket versions by blob id, read in bulk."""
+    """Parsed ticket versions by blob id."""
 
-    def __init__(self, repo: git.Repo) -> None:
-        self.repo = repo
-        self.parsed: dict[str, Ticket | str] = {}
-
-    def load(self, shas: Iterable[str]) -> None:
-        wanted = [sha for sha in set(shas) if sha not in self.parsed]
-        for sha, data in git.read_blobs(self.repo, wanted).items():
-            try:
-                self.parsed[sha] = ticketfile.read_ticket(ticketfile.decode(data))
-            except GitdeskError as error:
-                self.parsed[sha] = error.message
+    def __init__(self, parsed: dict[str, Ticket | str]) -> None:
+        self.parsed = parsed
 
     def get(self, sha: str | None) -> Ticket | str | None:
         return None if sha is None else self.parsed.get(sha, "missing")
-
-    def forget(self) -> None:
-        self.parsed.clear()
 
 
 def _ticket_id(path: str) -> str:
@@ -185,14 +192,18 @@ def _merge_events(parents: Sequence[Ticket | None], new: Ticket) -> Iterator[tup
             yield "entry", entry.kind, None, first_line, entry.author, entry.detail or None
 
 
-PARALLEL_FROM = 4000  # new commits worth splitting the log across processes
+LOG_PART = 5000  # new commits per `git log`: parts keep every core busy and mark the progress
 
 
-def _read_log(repo: git.Repo, head: str, tips: list[str], paths: list[str]) -> list[_Commit] | None:
+def _read_log(repo: git.Repo, head: str, tips: list[str], paths: list[str],
+              progress: Progress = quiet) -> list[_Commit] | None:
     """The new commits with their ticket diffs, oldest first; None if a tip is gone.
 
     Diffing trees is most of the cost of a first scan (a flat tickets/ tree
-    is large), so a long history is split in halves read by two processes.
+    is large), so a long history is read in parts, by as many `git log`
+    processes at once as there are cores: each part is the commits up to a
+    boundary less those up to the boundaries before it (whatever the merges,
+    the parts together are the new commits, each once).
     """
     log = ["log", "--reverse", "--topo-order", "-m", "--full-history", "--no-renames", "--raw", "-z",
            "--no-abbrev", f"--format={_FORMAT}"]
@@ -201,44 +212,69 @@ def _read_log(repo: git.Repo, head: str, tips: list[str], paths: list[str]) -> l
     if listed.returncode != 0:
         return None
     new = listed.stdout.decode().split()
-    if len(new) >= PARALLEL_FROM:
-        middle = new[len(new) // 2]
-        ranges = [[middle, *exclude], [head, "--not", middle, *tips]]
-    else:
-        ranges = [[head, *exclude]]
-    results = git.run_parallel(repo, [[*log, *part, "--", *paths] for part in ranges])
-    for result in results:
-        if result.returncode != 0:
-            raise GitdeskError("cannot read the history", hint=result.stderr.decode("utf-8", "replace").strip())
-    return [commit for result in results for commit in _parse_log(result.stdout)]
+    ends = [*range(LOG_PART, len(new), LOG_PART), len(new)] if new else []
+    boundaries = [new[end - 1] for end in ends]  # the last is head
+    parts = [[boundary, *(["--not", *boundaries[:number], *tips] if number or tips else [])]
+             for number, boundary in enumerate(boundaries)]
+    sizes = [end - start for start, end in pairwise([0, *ends])]
+    read: dict[int, list[_Commit]] = {}
+    with (progress("Reading history", len(new)) if len(new) >= PROGRESS_FROM else quiet("") as advance,
+          ThreadPoolExecutor(max_workers=workers.cores()) as pool):
+        running = {pool.submit(git.run_result, repo, *log, *part, "--", *paths): number
+                   for number, part in enumerate(parts)}
+        for done in as_completed(running):  # parsed while later parts are still being read
+            result = done.result()
+            if result.returncode != 0:
+                raise GitdeskError("cannot read the history",
+                                   hint=result.stderr.decode("utf-8", "replace").strip())
+            read[running[done]] = _parse_log(result.stdout)
+            advance(sizes[running[done]])
+    return [commit for number in range(len(parts)) for commit in read[number]]
 
 
-def _scan(repo: git.Repo, connection: sqlite3.Connection, head: str, prefixes: list[str]) -> None:
+def _blobs(chunk: list[_Commit]) -> list[str]:
+    """The ticket versions a chunk of commits is diffed from and to."""
+    return sorted({sha for commit in chunk for diff in commit.diffs.values() for pair in diff.values()
+                   for sha in pair if sha})
+
+
+def _scan(repo: git.Repo, connection: sqlite3.Connection, head: str, prefixes: list[str],
+          progress: Progress = quiet) -> None:
     tips = [row[0] for row in connection.execute("SELECT sha FROM scanned_tips")]
     paths = [prefix + "tickets/" for prefix in prefixes]
-    commits = _read_log(repo, head, tips, paths)
+    commits = _read_log(repo, head, tips, paths, progress)
     if commits is None:  # a remembered tip is gone (gc after a rebase): forget them all
         connection.execute("DELETE FROM scanned_tips")
         tips = []
-        commits = _read_log(repo, head, tips, paths) or []
+        commits = _read_log(repo, head, tips, paths, progress) or []
     known = {row[0] for row in connection.execute("SELECT sha FROM commits")} if commits else set()
     fresh = [commit for commit in commits if commit.sha not in known]
-    versions = _Versions(repo)
-    for start in range(0, len(fresh), CHUNK):
-        chunk = fresh[start:start + CHUNK]
-        versions.forget()
-        versions.load(sha for c in chunk for diff in c.diffs.values() for pair in diff.values()
-                      for sha in pair if sha)
-        rows: list[tuple[Any, ...]] = []
-        for commit in chunk:
-            rows += _commit_events(commit, versions)
-        connection.execute("BEGIN IMMEDIATE")
-        connection.executemany("INSERT OR REPLACE INTO commits VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
-            (c.sha, " ".join(c.parents), c.time, c.author, c.email, c.actor or None, c.action or None, c.subject)
-            for c in chunk])
-        connection.executemany("DELETE FROM events WHERE commit_sha = ?", [(c.sha,) for c in chunk])
-        connection.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-        connection.execute("COMMIT")
+    chunks = [fresh[start:start + CHUNK] for start in range(0, len(fresh), CHUNK)]
+    # Parsing every version is most of a first scan's Python time: the versions of all
+    # chunks are read in parts, in order, by worker processes when there are many.
+    parts = [[shas[start:start + VERSIONS_PER_PART] for start in range(0, len(shas), VERSIONS_PER_PART)]
+             for shas in map(_blobs, chunks)]
+    total = sum(len(part) for chunk_parts in parts for part in chunk_parts)
+    jobs = [part for chunk_parts in parts for part in chunk_parts]
+    with (progress("Reading ticket versions", total) if total >= PROGRESS_FROM else quiet("") as advance,
+          workers.map_in_order(functools.partial(_read_versions, repo), jobs,
+                               parallel=total >= PARSE_IN_PARALLEL_FROM) as read):
+        for chunk, chunk_parts in zip(chunks, parts, strict=True):
+            parsed: dict[str, Ticket | str] = {}
+            for part in chunk_parts:
+                parsed.update(next(read))
+                advance(len(part))
+            versions = _Versions(parsed)
+            rows: list[tuple[Any, ...]] = []
+            for commit in chunk:
+                rows += _commit_events(commit, versions)
+            connection.execute("BEGIN IMMEDIATE")
+            connection.executemany("INSERT OR REPLACE INTO commits VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
+                (c.sha, " ".join(c.parents), c.time, c.author, c.email, c.actor or None, c.action or None,
+                 c.subject) for c in chunk])
+            connection.executemany("DELETE FROM events WHERE commit_sha = ?", [(c.sha,) for c in chunk])
+            connection.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            connection.execute("COMMIT")
     tips = [head, *[tip for tip in tips if tip != head]][:MAX_TIPS]
     connection.execute("BEGIN IMMEDIATE")
     connection.execute("DELETE FROM scanned_tips")
@@ -301,12 +337,28 @@ def refresh(desk: Desk, connection: sqlite3.Connection) -> str | None:
     _, head = git.head(desk.repo)
     if head is None:
         return None
-    if db.get_meta(connection, "reach_tip") == head and db.get_meta(connection, "scan_head") == head:
+    boundary = git.shallow_boundary(desk.repo)
+    if (db.get_meta(connection, "shallow") or "") != boundary:
+        # Deepened or unshallowed (or cut): what was read of the old history is not the history.
+        connection.execute("BEGIN IMMEDIATE")
+        for table in ("events", "commits", "reachable", "scanned_tips"):
+            connection.execute(f"DELETE FROM {table}")
+        connection.execute("DELETE FROM meta WHERE key IN ('reach_tip', 'scan_head')")
+        db.set_meta(connection, "shallow", boundary)
+        connection.execute("COMMIT")
+    if _scanned(connection, head):
         return head
-    _scan(desk.repo, connection, head, [desk.prefix])
-    _update_reachable(desk.repo, connection, head)
-    db.set_meta(connection, "scan_head", head)
+    # A first scan takes a while: one process does it while others wait, then find it done.
+    with db.building(desk, "history"):
+        if not _scanned(connection, head):
+            _scan(desk.repo, connection, head, [desk.prefix], desk.progress)
+            _update_reachable(desk.repo, connection, head)
+            db.set_meta(connection, "scan_head", head)
     return head
+
+
+def _scanned(connection: sqlite3.Connection, head: str) -> bool:
+    return db.get_meta(connection, "reach_tip") == head and db.get_meta(connection, "scan_head") == head
 
 
 # --- reading -------------------------------------------------------------------------
@@ -393,49 +445,51 @@ def desk_log(desk: Desk, filters: LogFilter) -> list[LogEntry]:
     return entries
 
 
-def status_events(desk: Desk, ticket_ids: Sequence[str] | None = None) -> dict[str, list[tuple[datetime, str]]]:
-    """Each ticket's status over time: (when, new status), oldest first, from the audit log."""
-    query = _SELECT + " WHERE (e.kind = 'new' OR (e.kind = 'field' AND e.field = 'status'))"
+def require_full(desk: Desk) -> None:
+    """Refuse to compute figures from a shallow clone: its history starts at the cut, so every
+    ticket would look created, resolved or changed there (and reports silently wrong)."""
+    if git.is_shallow(desk.repo):
+        raise ShallowHistory("this clone is shallow: reports need the whole history",
+                             hint="run git fetch --unshallow; in CI check out with fetch-depth: 0 (GitHub) "
+                                  "or GIT_DEPTH: 0 (GitLab)")
+
+
+def tracked_changes(desk: Desk, ticket_ids: Sequence[str] | None = None) -> dict[str, list[Change]]:
+    """Each ticket's tracked fields over time (status, priority, queue, assignee), oldest
+    first, from the audit log: a new ticket's first status, then every change with who made it.
+    One pass over the cache."""
+    fields = ",".join(f"'{name}'" for name in TRACKED)
+    query = _SELECT + f" WHERE (e.kind = 'new' OR (e.kind = 'field' AND e.field IN ({fields})))"
     with db.connect(desk) as connection:
         refresh(desk, connection)
-        if ticket_ids is not None and len(ticket_ids) < 500:
-            marks = ",".join("?" * len(ticket_ids))
-            rows = connection.execute(query + f" AND e.ticket IN ({marks}) ORDER BY e.time, r.pos, e.seq",
-                                      list(ticket_ids)).fetchall()
-        else:
+        if ticket_ids is None:
             rows = connection.execute(query + " ORDER BY e.time, r.pos, e.seq").fetchall()
-    history: dict[str, list[tuple[datetime, str]]] = {}
-    for row in rows:
-        history.setdefault(row[1], []).append((datetime.fromtimestamp(row[3], timezone.utc), row[7]))
-    return history
-
-
-StatusChange = tuple[datetime, str, str, str]  # when, before, after, who
-
-
-def status_log(desk: Desk) -> tuple[dict[str, list[tuple[datetime, str]]], dict[str, list[StatusChange]]]:
-    """Every ticket's statuses over time, (when, status) from creation on, and its
-    status changes, (when, before, after, who): both from one pass over the cache."""
-    query = _SELECT + " WHERE (e.kind = 'new' OR (e.kind = 'field' AND e.field = 'status'))" \
-                      " ORDER BY e.time, r.pos, e.seq"
-    with db.connect(desk) as connection:
-        refresh(desk, connection)
-        rows = connection.execute(query).fetchall()
-    statuses: dict[str, list[tuple[datetime, str]]] = {}
-    changes: dict[str, list[StatusChange]] = {}
+        else:
+            # One parameter, however many tickets (a listing passes thousands): a JSON array.
+            rows = connection.execute(query + " AND e.ticket IN (SELECT value FROM json_each(?))"
+                                              " ORDER BY e.time, r.pos, e.seq",
+                                      (json.dumps(list(ticket_ids)),)).fetchall()
+    found: dict[str, list[Change]] = {}
     who_of = _who_resolver(desk)
     for row in rows:
         at = datetime.fromtimestamp(row[3], timezone.utc)
-        statuses.setdefault(row[1], []).append((at, row[7]))
-        if row[4] == "field":
-            changes.setdefault(row[1], []).append((at, row[6], row[7], who_of(row[11], row[12], row[10])))
-    return statuses, changes
+        if row[4] == "new":
+            change = Change(at, "status", None, row[7], who_of(row[11], row[12], row[10]))
+        else:
+            change = Change(at, row[5], _value(row[6]), _value(row[7]), who_of(row[11], row[12], row[10]))
+        found.setdefault(row[1], []).append(change)
+    return found
+
+
+def _value(shown: str | None) -> str | None:
+    """A field's value as the log shows it (changes.show writes nothing as '-' or '')."""
+    return None if shown in (None, "", "-") else shown
 
 
 def timings(desk: Desk, tickets: Sequence[Ticket], now: datetime) -> dict[str, Timings]:
     """Timings of many tickets, with one read of the audit log."""
-    statuses = status_events(desk, [ticket.id for ticket in tickets])
-    return {ticket.id: derive(desk.config, ticket, statuses.get(ticket.id, ()), now) for ticket in tickets}
+    found = tracked_changes(desk, [ticket.id for ticket in tickets])
+    return {ticket.id: Clocks(desk.config, ticket, found.get(ticket.id, ())).timings(now) for ticket in tickets}
 
 
 def record(entry: LogEntry) -> dict[str, object]:

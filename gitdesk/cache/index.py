@@ -13,6 +13,7 @@ with another version's only costs a rebuild.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
@@ -23,9 +24,9 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 from gitdesk import ids, listing, paths, ticketfile
-from gitdesk.cache import db
-from gitdesk.desk import Desk, read_regular
-from gitdesk.errors import GitdeskError, TicketFormatError
+from gitdesk.cache import db, workers
+from gitdesk.desk import Desk, quiet, read_regular
+from gitdesk.errors import GitdeskError, NotFound, TicketFormatError, ValidationError
 from gitdesk.model import INTERNAL_KINDS, KNOWN_FIELDS, TIME, Entry, Ticket
 from gitdesk.paths import TICKETS
 
@@ -85,24 +86,27 @@ def _entries(ticket: Ticket) -> str:
 
 
 _NO_ENTRIES = "[]"
+_read_json = json.JSONDecoder().raw_decode  # json.loads less its whitespace checks: rows hold compact JSON
+_fromtimestamp = datetime.fromtimestamp
 
 
 def ticket_from_row(front: str, entries: str, resolution: str | None) -> Ticket:
     """A Ticket as listings and timings see it: front matter, entry facts (no text), resolution.
 
-    The row was validated when it was indexed, so it is rebuilt directly."""
-    data = json.loads(front)
+    The row was validated when it was indexed, so it is rebuilt directly. A listing
+    rebuilds thousands of them, so this is kept to the few calls it needs."""
+    data = _read_json(front)[0]
     extra = {key: _decode(value) for key, value in data.items() if key not in KNOWN_FIELDS}
-    facts = () if entries is _NO_ENTRIES else tuple(
-        Entry(datetime.fromtimestamp(at, timezone.utc), author, kind, text, detail)
-        for at, author, kind, detail, text in json.loads(entries))
+    facts = () if entries == _NO_ENTRIES else tuple([
+        Entry(_fromtimestamp(at, timezone.utc), author, kind, text, detail)
+        for at, author, kind, detail, text in _read_json(entries)[0]])
+    get = data.get
     return Ticket(
         id=data["id"], title=data["title"], status=data["status"],
         created=datetime.fromisoformat(data["created"]["$dt"]), requester=data["requester"],
-        priority=data.get("priority"), queue=data.get("queue"), assignee=data.get("assignee"),
-        category=data.get("category"), asset=data.get("asset"), labels=tuple(data.get("labels") or ()),
-        duplicate_of=data.get("duplicate_of"), related=tuple(data.get("related") or ()), extra=extra,
-        entries=facts, resolution=resolution,
+        priority=get("priority"), queue=get("queue"), assignee=get("assignee"), category=get("category"),
+        asset=get("asset"), labels=tuple(get("labels") or ()), duplicate_of=get("duplicate_of"),
+        related=tuple(get("related") or ()), extra=extra, entries=facts, resolution=resolution,
     )
 
 
@@ -149,12 +153,19 @@ def _stat_key(st: os.stat_result) -> str:
     return f"{st.st_mtime_ns}:{st.st_size}:{st.st_ino}"
 
 
-def _git_state(desk: Desk) -> dict[str, Any] | None:
+def _git_state(desk: Desk, stored: Any) -> dict[str, Any] | None:
     """What Git can tell cheaply about tickets/: the identity of its index file, and
     the files that differ from it (modified, deleted, untracked, ignored), with their stat.
 
     Git checks tracked files against its index in C, in parallel and racy-safe,
     far faster than stat-ing every file from Python. None when Git cannot vouch.
+
+    Untracked files are listed again only when the folder may have changed since
+    ``stored`` listed them: adding, removing or renaming a file changes the folder's
+    mtime (the principle of Git's untracked cache), so while Git's index and the
+    folder's stat are as they were, and the folder had settled then (its mtime over
+    two seconds old, so no later change can share it), they are the ones seen then;
+    each is stat-ed again for edits.
     """
     from gitdesk import git
 
@@ -162,22 +173,54 @@ def _git_state(desk: Desk) -> dict[str, Any] | None:
         st = os.stat(desk.repo.git_dir / "index")
     except FileNotFoundError:
         return None
+    index_key, listed_at = _stat_key(st), time.time_ns()
+    try:
+        folder = os.stat(desk.tickets_dir)
+        folder_key, settled = _stat_key(folder), folder.st_mtime_ns < listed_at - RACY_NS
+    except FileNotFoundError:
+        folder_key, settled = "none", False
+    known = (isinstance(stored, dict) and stored.get("index") == index_key and stored.get("folder") == folder_key
+             and stored.get("settled") is True and isinstance(stored.get("untracked"), list))
     scope = desk.repo_path(TICKETS + "/")
-    results = git.run_parallel(desk.repo, [["diff-files", "--name-only", "-z", "--", scope],
-                                           ["ls-files", "-o", "-z", "--", scope]])
+    commands = [["diff-files", "--name-only", "-z", "--", scope]]
+    if not known:
+        commands.append(["ls-files", "-o", "-z", "--", scope])
+    results = git.run_parallel(desk.repo, commands)
     if any(result.returncode for result in results):
         return None
+
+    def ticket_names(out: bytes) -> list[str]:
+        paths = out.decode("utf-8", "surrogateescape").split("\0")
+        return [name for name in (path[len(scope):] for path in paths if path.startswith(scope))
+                if name and "/" not in name and name.endswith(".md")]
+
+    untracked = [str(name) for name in stored["untracked"]] if known else ticket_names(results[1].stdout)
     dirty: dict[str, str] = {}
-    for result in results:
-        for path in result.stdout.decode("utf-8", "surrogateescape").split("\0"):
-            name = path[len(scope):] if path.startswith(scope) else ""
-            if not name or "/" in name or not name.endswith(".md"):
-                continue
-            try:
-                dirty[name] = _stat_key(os.stat(desk.tickets_dir / name, follow_symlinks=False))
-            except FileNotFoundError:
-                dirty[name] = "gone"
-    return {"index": _stat_key(st), "dirty": dirty}
+    for name in [*ticket_names(results[0].stdout), *untracked]:
+        try:
+            dirty[name] = _stat_key(os.stat(desk.tickets_dir / name, follow_symlinks=False))
+        except FileNotFoundError:
+            dirty[name] = "gone"
+    return {"index": index_key, "folder": folder_key, "settled": settled, "untracked": sorted(set(untracked)),
+            "dirty": dirty}
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What a refresh writes: the files to (re)read and the names to drop; what to record."""
+
+    on_disk: dict[str, os.stat_result]  # the stat of each file to read (after a full scan, of every file)
+    changed: list[str]
+    removed: list[str]
+    fingerprint: str | None  # the whole directory's, after a full scan
+    state: dict[str, Any] | None  # Git's view, to vouch for the files next time
+
+
+BUILD_FROM = 500  # files to read that make a refresh a build: shown as progress, done by one process at a time
+PARALLEL_FROM = 4000  # files to read that pay for worker processes (each row comes back pickled)
+CHUNK = 400  # files per task for a worker, and per step of the progress
+COMMIT_EVERY = 8000  # rows per transaction in a build: other writers get a turn, the WAL stays small
+BUILD_CACHE_KIB = 64 * 1024  # SQLite's page cache while building (2 MiB by default)
 
 
 def refresh(desk: Desk, connection: sqlite3.Connection) -> RefreshStats:
@@ -189,13 +232,26 @@ def refresh(desk: Desk, connection: sqlite3.Connection) -> RefreshStats:
     compares every file's stat.
     """
     connection.executescript(TABLES)
+    plan = _plan(desk, connection)
+    if isinstance(plan, RefreshStats):
+        return plan
+    if len(plan.changed) < BUILD_FROM:
+        return _write(desk, connection, plan)
+    # Seconds of work: one process does it while others wait, then find it done.
+    with db.building(desk, "index"):
+        plan = _plan(desk, connection)
+        return plan if isinstance(plan, RefreshStats) else _write(desk, connection, plan)
+
+
+def _plan(desk: Desk, connection: sqlite3.Connection) -> _Plan | RefreshStats:
+    """What to write, or the stats of a refresh that found nothing to do."""
     paths.refuse_link(desk.tickets_dir, TICKETS + "/", hint="replace it with a real directory")
     last = int(db.get_meta(connection, "index_refreshed_ns") or 0)
-    state = _git_state(desk)
     try:
         stored = json.loads(db.get_meta(connection, "index_git_state") or "null")
     except ValueError:
         stored = None
+    state = _git_state(desk, stored)
     if state is not None and isinstance(stored, dict) and stored.get("index") == state["index"]:
         before: dict[str, str] = stored.get("dirty") or {}
         names = set(before) | set(state["dirty"])
@@ -203,6 +259,8 @@ def refresh(desk: Desk, connection: sqlite3.Connection) -> RefreshStats:
                 if key != "gone" and int(key.split(":", 1)[0]) >= last - RACY_NS}
         suspects = sorted(name for name in names if before.get(name) != state["dirty"].get(name)) + sorted(racy)
         if not suspects:
+            if state != stored:  # the same files; the folder has settled since: list untracked ones less often
+                db.set_meta(connection, "index_git_state", json.dumps(state))
             return RefreshStats(0, 0, -1)
         on_disk: dict[str, os.stat_result] = {}
         gone: list[str] = []
@@ -211,12 +269,12 @@ def refresh(desk: Desk, connection: sqlite3.Connection) -> RefreshStats:
                 on_disk[name] = os.stat(desk.tickets_dir / name, follow_symlinks=False)
             except FileNotFoundError:
                 gone.append(name)
-        return _write(desk, connection, on_disk, list(on_disk), gone, None, state)
-    return _refresh_by_stat(desk, connection, last, state)
+        return _Plan(on_disk, list(on_disk), gone, None, state)
+    return _plan_by_stat(desk, connection, last, state)
 
 
-def _refresh_by_stat(desk: Desk, connection: sqlite3.Connection, last: int,
-                     state: dict[str, Any] | None) -> RefreshStats:
+def _plan_by_stat(desk: Desk, connection: sqlite3.Connection, last: int,
+                  state: dict[str, Any] | None) -> _Plan | RefreshStats:
     """Compare every file's stat with what was indexed; read the ones that differ."""
     on_disk = _scan_directory(desk)
     fingerprint = _fingerprint(on_disk)
@@ -230,7 +288,7 @@ def _refresh_by_stat(desk: Desk, connection: sqlite3.Connection, last: int,
     changed = sorted({name for name, st in on_disk.items()
                       if stored.get(name) != (st.st_mtime_ns, st.st_size, st.st_ino)} | set(racy))
     removed = [name for name in stored if name not in on_disk]
-    return _write(desk, connection, on_disk, changed, removed, fingerprint, state)
+    return _Plan(on_disk, changed, removed, fingerprint, state)
 
 
 def update(desk: Desk, connection: sqlite3.Connection, names: Sequence[str]) -> None:
@@ -244,7 +302,7 @@ def update(desk: Desk, connection: sqlite3.Connection, names: Sequence[str]) -> 
             on_disk[name] = os.stat(directory / name, follow_symlinks=False)
         except FileNotFoundError:
             continue
-    _write(desk, connection, on_disk, list(on_disk), [], None, None)
+    _write(desk, connection, _Plan(on_disk, list(on_disk), [], None, None))
 
 
 def written(desk: Desk, ticket_files: Sequence[str]) -> None:
@@ -262,71 +320,127 @@ def written(desk: Desk, ticket_files: Sequence[str]) -> None:
                            hint="the next gitdesk command rebuilds what it needs") from None
 
 
-def _write(desk: Desk, connection: sqlite3.Connection, on_disk: dict[str, os.stat_result], changed: list[str],
-           removed: list[str], fingerprint: str | None, state: dict[str, Any] | None) -> RefreshStats:
-    """Index ``changed`` and drop ``removed``. ``fingerprint`` is the whole directory's
-    after a full scan (None after a partial one: the next full check cannot be skipped
-    by it); ``state`` is Git's view to record (None after a write-through, which cannot
-    vouch for the rest of the desk)."""
-    started = time.time_ns()
-    pattern = ids.id_pattern(desk.config.id_prefix)
-    rows: list[tuple[Any, ...]] = []
-    texts: list[tuple[str, ...]] = []
-    directory = str(desk.tickets_dir)
-    for name in changed:
-        st = on_disk[name]
+_Stat = tuple[str, int, int, int]  # name, mtime_ns, size, inode
+_Parsed = tuple[str, "tuple[Any, ...] | None", "tuple[str, ...] | None"]  # name, tickets row, full-text row
+
+
+def _parse_files(directory: str, id_prefix: str, files: list[_Stat]) -> list[_Parsed]:
+    """The index rows of ticket files: a tickets row (its ``problem`` set for a file that
+    cannot be read) and a full-text row (None for such a file); no rows for a file that is
+    gone since the scan. Plain values in and out: this runs in worker processes too."""
+    pattern = ids.id_pattern(id_prefix)
+    parsed: list[_Parsed] = []
+    for name, mtime_ns, size, ino in files:
         path = f"{TICKETS}/{name}"
-        problem: str | None = None
-        ticket: Ticket | None = None
         if not name.endswith(".md") or not pattern.match(name[:-3]):
             problem = str(TicketFormatError("is not named like a ticket of this desk, so it is not listed",
                                             path=path, hint="gitdesk check explains"))
-        else:
-            try:
-                data = read_regular(os.path.join(directory, name), path)
-                ticket = ticketfile.read_ticket(ticketfile.decode(data, path), path)
-                if ticket.id != name[:-3]:
-                    raise GitdeskError(f"file name says {name[:-3]} but its id is {ticket.id}", path=path,
-                                       hint=f"put back id: {name[:-3]}")
-            except GitdeskError as error:
-                problem, ticket = str(error), None
-            except FileNotFoundError:
-                continue  # gone between the scan and the read: the next refresh sees it
-        if ticket is None:
-            rows.append((name, None, st.st_mtime_ns, st.st_size, st.st_ino, None, None, None, None, None, None,
-                         None, problem))
-            texts.append(("", "", "", "", "", ""))
+            parsed.append((name, (name, None, mtime_ns, size, ino, None, None, None, None, None, None, None,
+                                  problem), None))
             continue
-        rows.append((name, ticket.id, st.st_mtime_ns, st.st_size, st.st_ino, ticket.status, ticket.queue,
-                     ticket.assignee, int(ticket.created.timestamp()), _front(ticket), _entries(ticket),
-                     ticket.resolution, None))
+        try:
+            data = read_regular(os.path.join(directory, name), path)
+            ticket = ticketfile.read_ticket(ticketfile.decode(data, path), path)
+            if ticket.id != name[:-3]:
+                raise GitdeskError(f"file name says {name[:-3]} but its id is {ticket.id}", path=path,
+                                   hint=f"put back id: {name[:-3]}")
+        except NotFound:
+            parsed.append((name, None, None))  # gone between the scan and the read: the next refresh sees it
+            continue
+        except GitdeskError as error:
+            parsed.append((name, (name, None, mtime_ns, size, ino, None, None, None, None, None, None, None,
+                                  str(error)), None))
+            continue
         public = "\n\n".join(e.text for e in ticket.entries if e.kind not in INTERNAL_KINDS)
         internal = "\n\n".join(e.text for e in ticket.entries if e.kind in INTERNAL_KINDS)
-        texts.append((name, ticket.title, ticket.description + "\n" + ticket.conversation_text, public, internal,
-                      ticket.resolution or ""))
-    connection.execute("BEGIN IMMEDIATE")
-    try:
-        gone = [(name,) for name in removed + [row[0] for row in rows]]
-        old_rowids = [row for name in gone
-                      for row in connection.execute("SELECT rowid FROM tickets WHERE name = ?", name)]
-        connection.executemany("DELETE FROM ticket_text WHERE rowid = ?", old_rowids)
-        connection.executemany("DELETE FROM tickets WHERE rowid = ?", old_rowids)
-        for row, text in zip(rows, texts, strict=True):
-            cursor = connection.execute("INSERT INTO tickets (name, id, mtime_ns, size, ino, status, queue, assignee, "
-                                        "created, front, entries, resolution, problem) "
-                                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
-            if text[0]:
-                connection.execute("INSERT INTO ticket_text (rowid, name, title, description, conversation, notes, "
-                                   "resolution) VALUES (?, ?, ?, ?, ?, ?, ?)", (cursor.lastrowid, *text))
-        if fingerprint is not None or state is not None:
-            db.set_meta(connection, "index_refreshed_ns", str(started))
-        db.set_meta(connection, "index_fingerprint", fingerprint or "")
-        db.set_meta(connection, "index_git_state", json.dumps(state) if state is not None else "")
-        connection.execute("COMMIT")
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
-    return RefreshStats(len(rows), len(removed), len(on_disk))
+        parsed.append((name, (name, ticket.id, mtime_ns, size, ino, ticket.status, ticket.queue, ticket.assignee,
+                              int(ticket.created.timestamp()), _front(ticket), _entries(ticket),
+                              ticket.resolution, None),
+                       (name, ticket.title, ticket.description + "\n" + ticket.conversation_text, public, internal,
+                        ticket.resolution or "")))
+    return parsed
+
+
+def _write(desk: Desk, connection: sqlite3.Connection, plan: _Plan) -> RefreshStats:
+    """Index ``plan.changed`` and drop ``plan.removed``. ``plan.fingerprint`` is None after
+    a partial scan (the next full check cannot be skipped by it); ``plan.state`` is None
+    after a write-through, which cannot vouch for the rest of the desk.
+
+    A build commits every few thousand rows, each file's old row replaced by its new one
+    in the same transaction: a reader never misses a ticket, and what an interrupted
+    build wrote is true (each row matches the stat it records), so it is only resumed.
+    What vouches for the whole desk (fingerprint, Git's view) is written last."""
+    started = time.time_ns()
+    files = [(name, st.st_mtime_ns, st.st_size, st.st_ino) for name in plan.changed
+             for st in (plan.on_disk[name],)]
+    jobs = [files[start:start + CHUNK] for start in range(0, len(files), CHUNK)]
+    parse = functools.partial(_parse_files, str(desk.tickets_dir), desk.config.id_prefix)
+    building = len(files) >= BUILD_FROM
+    read = 0
+    with desk.progress("Indexing tickets", len(files)) if building else quiet("") as advance:
+        if building:
+            cache_size = connection.execute("PRAGMA cache_size").fetchone()[0]
+            connection.execute(f"PRAGMA cache_size = -{BUILD_CACHE_KIB}")
+        try:
+            pending = 0
+            with workers.map_in_order(parse, jobs, parallel=len(files) >= PARALLEL_FROM) as results:
+                for parsed in results:  # waiting for the workers outside a transaction: others may write
+                    if not connection.in_transaction:
+                        connection.execute("BEGIN IMMEDIATE")
+                    read += _replace(connection, parsed)
+                    pending += len(parsed)
+                    if pending >= COMMIT_EVERY:
+                        connection.execute("COMMIT")
+                        pending = 0
+                    advance(len(parsed))
+            if not connection.in_transaction:
+                connection.execute("BEGIN IMMEDIATE")
+            _drop(connection, plan.removed)
+            if plan.fingerprint is not None or plan.state is not None:
+                db.set_meta(connection, "index_refreshed_ns", str(started))
+            db.set_meta(connection, "index_fingerprint", plan.fingerprint or "")
+            db.set_meta(connection, "index_git_state", json.dumps(plan.state) if plan.state is not None else "")
+            connection.execute("COMMIT")
+        except BaseException:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise
+        finally:
+            if building:
+                connection.execute(f"PRAGMA cache_size = {int(cache_size)}")
+    return RefreshStats(read, len(plan.removed), len(plan.on_disk))
+
+
+def _drop(connection: sqlite3.Connection, names: Sequence[str]) -> None:
+    """Delete the rows of ``names`` (a few hundred at a time: SQLite's limit on parameters)."""
+    for start in range(0, len(names), CHUNK):
+        part = names[start:start + CHUNK]
+        marks = ",".join("?" * len(part))
+        rowids = [row for row in connection.execute(f"SELECT rowid FROM tickets WHERE name IN ({marks})", part)]
+        connection.executemany("DELETE FROM ticket_text WHERE rowid = ?", rowids)
+        connection.executemany("DELETE FROM tickets WHERE rowid = ?", rowids)
+
+
+def _replace(connection: sqlite3.Connection, parsed: list[_Parsed]) -> int:
+    """Write the rows of one chunk in place of what the index held for those files; the rows written."""
+    if not parsed:
+        return 0
+    _drop(connection, [name for name, _, _ in parsed])
+    # ticket_text.rowid is tickets.rowid: both are given, so a chunk is two executemany calls
+    first = connection.execute("SELECT COALESCE(MAX(rowid), 0) + 1 FROM tickets").fetchone()[0]
+    rows: list[tuple[Any, ...]] = []
+    texts: list[tuple[Any, ...]] = []
+    for _, row, text in parsed:
+        if row is not None:
+            if text is not None:
+                texts.append((first + len(rows), *text))
+            rows.append((first + len(rows), *row))
+    connection.executemany("INSERT INTO tickets (rowid, name, id, mtime_ns, size, ino, status, queue, assignee, "
+                           "created, front, entries, resolution, problem) "
+                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    connection.executemany("INSERT INTO ticket_text (rowid, name, title, description, conversation, notes, "
+                           "resolution) VALUES (?, ?, ?, ?, ?, ?, ?)", texts)
+    return len(rows)
 
 
 # --- reading --------------------------------------------------------------------------
@@ -365,6 +479,17 @@ def tickets(desk: Desk, connection: sqlite3.Connection, statuses: Sequence[str] 
     return found, problems
 
 
+def unknown_statuses(connection: sqlite3.Connection, desk: Desk) -> list[GitdeskError]:
+    """A problem for each ticket whose status the config does not know: no listing by
+    status would show it, so it must not vanish without a word."""
+    known = list(desk.config.statuses)
+    rows = connection.execute(f"SELECT name, status FROM tickets WHERE problem IS NULL AND status NOT IN "
+                              f"({','.join('?' * len(known))}) ORDER BY name", known).fetchall()
+    return [ValidationError(f"status {status!r} is not one of this desk's, so no list shows it",
+                            path=f"{TICKETS}/{name}", hint="gitdesk set ID status STATUS; gitdesk check lists "
+                                                           "every problem") for name, status in rows]
+
+
 def all_ids(connection: sqlite3.Connection) -> list[str]:
     return [row[0] for row in connection.execute("SELECT id FROM tickets WHERE id IS NOT NULL ORDER BY id")]
 
@@ -389,5 +514,6 @@ def query(desk: Desk, filters: listing.Filters, sort_key: str | None, *, with_fa
         found, problems = tickets(desk, connection, statuses, with_facts, queue=filters.queue,
                                         assignee=person.handle if person else None, unassigned=filters.unassigned)
         every_id = all_ids(connection) if with_ids else []  # 100,000 ids cost 0.08 s
+        problems += unknown_statuses(connection, desk)
     chosen = listing.sort(listing.select(found, filters, desk.config), sort_key, desk.config)
     return listing.Listing(chosen, problems, every_id)

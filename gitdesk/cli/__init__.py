@@ -36,6 +36,7 @@ SECTIONS: tuple[tuple[str, dict[str, str]], ...] = (
     ("Reports and the record", {"report": "data:report", "log": "data:log", "feedback": "data:feedback",
                                 "export": "data:export", "import": "data:import_"}),
     ("Mail", {"intake": "mail:intake", "mail": "mail:mail"}),
+    ("Keeping promises unattended", {"rules": "rules:rules"}),
     ("Setting up and sharing", {"init": "tickets:init", "sync": "githooks:sync", "check": "githooks:check",
                                 "hooks": "githooks:hooks"}),
 )

@@ -56,8 +56,14 @@ def check(session: Session, mode: str | None, revision_range: str | None, fmt: s
     if revision_range:
         findings = checking.check_range(repo, revision_range)
     elif mode == "staged":
+        from gitdesk.githooks import handlers
+        from gitdesk.render import output
+
         # Inside a hook framework GIT_INDEX_FILE names the index being committed.
         git.honour_repository_environment()
+        recovered = handlers.recover_interrupted(repo)  # before judging an index a kill left stale
+        if recovered:
+            output.note(recovered)
         findings = checking.check_staged(repo)
     else:
         findings = checking.check_all(repo)
@@ -174,7 +180,8 @@ def sync(session: Session, strategy: str | None) -> None:
 @click.command(name="merge-file", hidden=True)
 @click.option("--marker-size", default=7, show_default=True, help="Length of conflict markers (Git's %L).")
 @click.option("--generated", is_flag=True,
-              help="A generated file (kb/): keep ours; the desk rebuilds it after the merge.")
+              help="The kb/ driver: a file gitdesk generated keeps ours and kb/ is rebuilt after the merge; "
+                   "any other file merges line by line.")
 @click.argument("base", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("ours", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("theirs", type=click.Path(dir_okay=False, path_type=Path))
@@ -196,9 +203,9 @@ def merge_file(marker_size: int, generated: bool, base: Path, ours: Path, theirs
     from gitdesk.render import views
 
     if generated:
-        merge.mark_generated_stale(Path.cwd())
-        return
-    result = merge.merge_files(base, ours, theirs, path, marker_size)
+        result = merge.merge_generated(base, ours, theirs, path, marker_size)
+    else:
+        result = merge.merge_files(base, ours, theirs, path, marker_size)
     if result.conflicts:
         views.hook_messages([f"gitdesk merge: {path or ours}: conflict in {', '.join(result.conflicts)}"])
         raise SystemExit(1)

@@ -103,7 +103,9 @@ def new(session: Session, title: str | None, requester: str | None, queue: str |
         raise click.UsageError("a TITLE is required (or run on a terminal to use the editor)")
     if attach:
         spec = replace(spec, attach=tuple((path.name, path.read_bytes()) for path in attach))
-    result = actions.create(desk, spec, actor)
+    from gitdesk.rules.engine import EventRules
+
+    result = actions.create(desk, spec, actor, automation=EventRules(desk))
     index.written(desk, result.ticket_files)
     similar: search.Suggestions | None
     try:  # what already worked for problems like this one
@@ -138,7 +140,8 @@ def _drafted(root: Path, given: NewTicket) -> NewTicket | None:
 @click.command(name="list")
 @list_filters
 @click.option("--all", "all_", is_flag=True, help="Every status, finished ones included.")
-@click.option("--sort", "sort_key", help="Sort by a field (-field for descending), e.g. priority, -created.")
+@click.option("--sort", "sort_key", help="Sort by a field (-field for descending), e.g. priority, -created; "
+              "due: the next SLA target first.")
 @format_option()
 @desk_options
 @pass_session
@@ -150,8 +153,9 @@ def list_(session: Session, chosen: FilterOptions, all_: bool, sort_key: str | N
       gitdesk list --mine
       gitdesk list --unassigned --queue it-helpdesk --sort priority
       gitdesk list --all --asset laptop-0042 --format json
+      gitdesk list --sort due
     """
-    from gitdesk import clock
+    from gitdesk import clock, listing
     from gitdesk.cache import history, index
     from gitdesk.ids import abbreviations
     from gitdesk.render import output, views
@@ -159,12 +163,15 @@ def list_(session: Session, chosen: FilterOptions, all_: bool, sort_key: str | N
     desk = session.desk
     filters = chosen.resolve(session, ("all",) if all_ else ())
     terminal = fmt == "table" and output.is_terminal()
-    found = index.query(desk, filters, sort_key, with_facts=fmt != "table", with_ids=terminal)
+    due = listing.wants_due(sort_key)
+    found = index.query(desk, filters, None if due else sort_key, with_facts=fmt != "table" or due,
+                        with_ids=terminal)
     output.warnings(found.problems)
     now = clock.now()
-    derived = history.timings(desk, found.tickets, now) if fmt != "table" else None
-    shown = abbreviations([*found.all_ids, *(t.id for t in found.tickets)]) if terminal else None
-    views.ticket_list(found.tickets, fmt, now, shown_ids=shown, timings=derived, hide=chosen.constant_columns())
+    derived = history.timings(desk, found.tickets, now) if fmt != "table" or due else None
+    tickets = listing.by_due(found.tickets, derived, sort_key or "") if due and derived is not None else found.tickets
+    shown = abbreviations([*found.all_ids, *(t.id for t in tickets)]) if terminal else None
+    views.ticket_list(tickets, fmt, now, shown_ids=shown, timings=derived, hide=chosen.constant_columns(), due=due)
 
 
 @click.command()

@@ -277,9 +277,10 @@ def reopen(session: Session, ticket_id: str, message: str | None, send: bool | N
       gitdesk reopen GD-01JD8X4K -m "The prompt is back since this morning"
     """
     from gitdesk import actions
+    from gitdesk.rules.engine import EventRules
 
-    _done(session, actions.reopen(session.desk, ticket_id, message, session.actor(), mailer=mailer(session, send)),
-          fmt, send)
+    _done(session, actions.reopen(session.desk, ticket_id, message, session.actor(), mailer=mailer(session, send),
+                                  automation=EventRules(session.desk)), fmt, send)
 
 
 @click.command()

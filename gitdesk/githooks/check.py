@@ -12,6 +12,7 @@ match its id, and that is one lookup.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -21,7 +22,7 @@ from gitdesk.desk import MAX_TICKET_BYTES
 from gitdesk.errors import GitdeskError
 from gitdesk.mail import compose
 from gitdesk.model import Config, Ticket
-from gitdesk.templates import MAIL_TEMPLATES, REPLIES
+from gitdesk.templates import MAIL_TEMPLATES, REPLIES, RULES_PATH
 from gitdesk.text import one_line
 
 TICKETS = paths.TICKETS + "/"
@@ -47,6 +48,21 @@ class Finding:
     def as_dict(self) -> dict[str, object]:
         return {"path": self.path, "line": self.line, "message": self.message, "hint": self.hint,
                 "commit": self.commit}
+
+
+def what_was_found(findings: Iterable[Finding]) -> str:
+    """What findings are about, for a summary line: 'tickets', 'config', 'tickets and config'…"""
+    kinds: dict[str, None] = {}
+    for finding in findings:
+        path = "/" + finding.path
+        if path.endswith("/" + CONFIG_PATH):
+            kinds["config"] = None
+        elif f"/{MAIL_TEMPLATES}/" in path or f"/{REPLIES}/" in path:
+            kinds["templates"] = None
+        else:
+            kinds["tickets"] = None
+    names = list(kinds) or ["tickets"]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def _finding(error: GitdeskError, path: str, commit: str | None) -> Finding:
@@ -115,6 +131,10 @@ def judge(snapshot: Snapshot, change: git.RawChange, old_bytes: bytes | None,
         return [problem] if problem else []
     if relative.startswith((MAIL_TEMPLATES + "/", REPLIES + "/")):
         return _judge_text_file(relative, path, commit, change, new_bytes)
+    if relative == RULES_PATH:
+        return _judge_rules(snapshot, path, commit, change, new_bytes)
+    if path.rsplit("/", 1)[-1] == ".gitattributes":
+        return _judge_attributes(snapshot, path, commit, change, new_bytes)
     if not relative.startswith(TICKETS):
         return []
     name = relative[len(TICKETS):]
@@ -206,6 +226,89 @@ def _judge_text_file(relative: str, path: str, commit: str | None, change: git.R
     return []
 
 
+# Attributes that change the bytes a ticket file has in the work tree, or how it merges:
+# a ticket read through them is not the ticket that was committed.
+_RISKY_ATTRIBUTES = ("working-tree-encoding", "encoding", "filter", "ident", "eol", "text", "crlf", "merge")
+_SAMPLE_TICKET = "GD-01JD8X4KQ7M3ZP2C4X.md"
+
+
+def _judge_attributes(snapshot: Snapshot, path: str, commit: str | None, change: git.RawChange,
+                      new_bytes: bytes | None) -> list[Finding]:
+    """A .gitattributes line that would change how ticket files are checked out or merged
+    (every ticket unreadable on a fresh clone, or merged without gitdesk's driver)."""
+    if change.status == "D" or new_bytes is None:
+        return []
+    folder = path[:-len(".gitattributes")]
+    sample = f"{snapshot.prefix}{TICKETS}{_SAMPLE_TICKET}"
+    if not sample.startswith(folder):
+        return []
+    inside = sample[len(folder):]
+    findings: list[Finding] = []
+    for number, raw in enumerate(new_bytes.decode("utf-8", "replace").splitlines(), start=1):
+        parts = raw.split()
+        if not parts or parts[0].startswith("#") or not _matches(parts[0], inside):
+            continue
+        for attribute in parts[1:]:
+            name, _, value = attribute.lstrip("-!").partition("=")
+            if name not in _RISKY_ATTRIBUTES:
+                continue
+            if name == "merge" and value == "gitdesk" and not attribute.startswith(("-", "!")):
+                continue  # gitdesk's own ticket driver
+            if name == "text" and not value and not attribute.startswith(("-", "!")):
+                continue  # plain "text": line endings normalised in the repository, which tickets already are
+            findings.append(Finding(path, f"{attribute} would apply to the ticket files ({parts[0]})", number,
+                                    hint="ticket files must reach the work tree as committed, UTF-8 with LF, "
+                                         "and merge with merge=gitdesk: leave tickets/ out of this line",
+                                    commit=commit))
+    return findings
+
+
+def _matches(pattern: str, path: str) -> bool:
+    """Whether a .gitattributes pattern matches ``path`` (relative to the file's folder),
+    as Git reads it: without a slash it matches the name in any folder; ``**`` spans folders."""
+    if "/" not in pattern.rstrip("/"):
+        return re.fullmatch(_glob(pattern), path.rsplit("/", 1)[-1]) is not None
+    return re.fullmatch(_glob(pattern.removeprefix("/")), path) is not None
+
+
+def _glob(pattern: str) -> str:
+    out, index = "", 0
+    while index < len(pattern):
+        if pattern.startswith("**/", index):
+            out, index = out + "(?:.*/)?", index + 3
+        elif pattern.startswith("/**", index) and index + 3 == len(pattern):
+            out, index = out + "/.*", index + 3
+        elif pattern[index] == "*":
+            out, index = out + "[^/]*", index + 1
+        elif pattern[index] == "?":
+            out, index = out + "[^/]", index + 1
+        else:
+            out, index = out + re.escape(pattern[index]), index + 1
+    return out
+
+
+def _judge_rules(snapshot: Snapshot, path: str, commit: str | None, change: git.RawChange,
+                 new_bytes: bytes | None) -> list[Finding]:
+    """The rules file: readable, and every name in it one the config (and desk) knows."""
+    from gitdesk.rules.spec import rule_problems
+
+    if change.status == "D" or new_bytes is None:
+        return []
+    if change.new_mode not in REGULAR:
+        return [Finding(path, "is not a regular file", commit=commit)]
+    config = snapshot.config()[0]
+    if config is None:
+        return []  # the broken config is reported once, on itself
+    try:
+        text = new_bytes.decode("utf-8")
+    except UnicodeDecodeError:
+        return [Finding(path, "not valid UTF-8", commit=commit, hint="re-save the file as UTF-8")]
+    folder = snapshot.prefix + REPLIES + "/"
+    replies = {entry[2][len(folder):-3] for entry in snapshot.entries([folder])
+               if entry[2].endswith(".md") and "/" not in entry[2][len(folder):]}
+    return [_finding(problem, path, commit) for problem in rule_problems(text, config, replies, path)]
+
+
 def _judge_changes(snapshot: Snapshot, changes: list[git.RawChange],
                    previous: Callable[[git.RawChange], str | None]) -> list[Finding]:
     wanted = [change.new for change in changes if change.status != "D"]
@@ -221,7 +324,8 @@ def _judge_changes(snapshot: Snapshot, changes: list[git.RawChange],
 
 
 def _scope(prefix: str) -> list[str]:
-    return [prefix + TICKETS, prefix + CONFIG_PATH, prefix + MAIL_TEMPLATES, prefix + REPLIES]
+    return [prefix + TICKETS, prefix + CONFIG_PATH, prefix + MAIL_TEMPLATES, prefix + REPLIES, prefix + RULES_PATH,
+            ".gitattributes", prefix + ".gitattributes"]
 
 
 # --- the three modes ---------------------------------------------------------------
@@ -275,6 +379,29 @@ def _entries_at(repo: git.Repo, commit: str) -> Callable[[Sequence[str]], list[t
 
 def check_range(repo: git.Repo, revision_range: str) -> list[Finding]:
     return check_commits(repo, git.commits_in(repo, revision_range))
+
+
+def check_push(repo: git.Repo, old: str | None, new: str) -> list[Finding]:
+    """A push (or what sync is about to push) moving a branch from ``old`` (None: a new
+    branch) to ``new``, judged by the state it leaves.
+
+    Every commit is judged against its parent, as ``check_range`` does. A file whose
+    commits broke a rule still passes when its final version passes against its version
+    before the push: a mistake fixed in a later commit of the same push is fine, which is
+    what "fix it in a new commit" promises. What is reported for such a file is what is
+    still wrong at the tip. A file whose every commit passes is never judged as one jump
+    (open -> resolved -> closed in two commits is legal, open -> closed is not).
+    """
+    commits = git.commits_in(repo, f"{old}..{new}") if old else git.new_commits(repo, new)
+    findings = check_commits(repo, commits)
+    if not findings:
+        return []
+    base = old or git.fork_point(repo, new)
+    if base is None:
+        return findings  # a history of its own: no state before it to compare with
+    at_tip = check_commits(repo, [(new, [base])])  # the whole push as one change
+    broken = {finding.path for finding in findings}
+    return [finding for finding in at_tip if finding.path in broken]
 
 
 def check_all(repo: git.Repo) -> list[Finding]:

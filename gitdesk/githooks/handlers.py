@@ -7,6 +7,8 @@ the findings or messages to print and an exit status; the CLI prints them.
 
 from __future__ import annotations
 
+import os
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,9 +18,12 @@ from gitdesk.errors import GitdeskError
 from gitdesk.githooks import check
 from gitdesk.githooks import merge as mergefile
 from gitdesk.model import Ticket
-from gitdesk.text import counted
+from gitdesk.text import clean_line, counted
 
 ZERO = frozenset("0")
+# Set by gitdesk sync for the Git commands it runs: it holds the desk lock, rebuilds kb/
+# itself, and has recovered any interrupted action, so the hooks Git runs leave those alone.
+SYNCING = "GITDESK_SYNCING"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,13 +40,40 @@ def repository(start: Path) -> git.Repo:
     return repo
 
 
+def recover_interrupted(repo: git.Repo) -> str | None:
+    """Finish an action a killed gitdesk left half done, before Git commits the index it left.
+
+    A kill after the branch moved leaves the index holding the ticket's old version, and a
+    plain ``git commit`` would quietly commit it back, undoing the action. Returns a note
+    when something was done.
+    """
+    from gitdesk import transaction
+    from gitdesk.lock import desk_lock
+
+    if os.environ.get(SYNCING) or repo.top == repo.git_dir:
+        return None  # sync holds the lock and has recovered already; a server has no work tree
+    if not (repo.state_dir / transaction.JOURNAL).exists():
+        return None  # the usual case, without waiting for the lock
+    # `git commit PATH…` commits a temporary index and keeps the real one locked: fix the
+    # index being committed now, and leave the journal for the real one's turn.
+    index = os.environ.get("GIT_INDEX_FILE")
+    partial = index is not None and Path(index).name not in ("index", "index.lock")
+    with desk_lock(repo.state_dir):
+        outcome = transaction.recover(repo, keep_journal=partial)
+    if outcome is None:
+        return None  # a writer was mid-action and finished it
+    return f"gitdesk: an interrupted gitdesk action was {outcome} before this commit"
+
+
 def pre_commit(repo: git.Repo) -> HookResult:
+    recovered = recover_interrupted(repo)
+    notes = [recovered] if recovered else []
     findings = check.check_staged(repo)
     if not findings:
-        return HookResult()
-    return HookResult(1, [str(f) for f in findings] + [
+        return HookResult(0, notes)
+    return HookResult(1, notes + [str(f) for f in findings] + [
         f"gitdesk: commit refused: {counted(len(findings), 'problem')} in the staged "
-        "tickets (fix them and git add again, or see gitdesk check --staged)"])
+        f"{check.what_was_found(findings)} (fix them and git add again, or see gitdesk check --staged)"])
 
 
 def trailers_for_staged(repo: git.Repo) -> list[tuple[str, str]]:
@@ -58,7 +90,7 @@ def trailers_for_staged(repo: git.Repo) -> list[tuple[str, str]]:
             old = _parse(blobs.get(change.old)) if change.status == "M" else None
             actions = _actions(old, new)
             if actions:
-                result.append(("Gitdesk-Ticket", new.id))
+                result.append(("Gitdesk-Ticket", clean_line(new.id)))  # unchecked with --no-verify: one line
                 result += [("Gitdesk-Action", action) for action in actions]
     return result
 
@@ -75,21 +107,43 @@ def _parse(data: bytes | None) -> Ticket | None:
 def _actions(old: Ticket | None, new: Ticket) -> list[str]:
     if old is None:
         return ["new"]
-    actions = [f"{c.field} {changes.show(c.before)}->{changes.show(c.after)}"
-               for c in changes.field_changes(old, new)]
+    actions = [_field_action(change) for change in changes.field_changes(old, new)]
     actions += [entry.kind for entry in changes.added_entries(old, new)]
     if new.resolution and new.resolution != old.resolution:
         actions.append("resolution written" if not old.resolution else "resolution rewritten")
     if new.description != old.description:
         actions.append("description edited")
-    return list(dict.fromkeys(" ".join(action.split()) for action in actions))
+    return list(dict.fromkeys(clean_line(action) for action in actions))
+
+
+EMPTY: tuple[object, ...] = (None, "", [], ())
+SHOWN = 60  # characters of a value in a trailer; the diff holds the rest
+
+
+def _field_action(change: changes.FieldChange) -> str:
+    """``set cost_centre 4100``, ``unset asset``, ``status open->resolved``: a trailer people can read
+    (a field that was empty is set, not changed from '-')."""
+    def short(value: object) -> str:
+        shown = changes.show(value)
+        return shown if len(shown) <= SHOWN else shown[:SHOWN - 1] + "…"
+
+    if change.before in EMPTY:
+        return f"set {change.field} {short(change.after)}"
+    if change.after in EMPTY:
+        return f"unset {change.field}"
+    return f"{change.field} {short(change.before)}->{short(change.after)}"
 
 
 def commit_msg(repo: git.Repo, message_file: Path) -> HookResult:
     """Add the trailers to the message; never twice, never to an empty or merge message."""
     if (repo.git_dir / "MERGE_HEAD").exists():
         return HookResult()
-    text = message_file.read_text(encoding="utf-8", errors="replace")
+    try:
+        text = message_file.read_text(encoding="utf-8", errors="replace")
+    except OSError as error:
+        raise GitdeskError(f"cannot read the commit message {message_file}: {error.strerror or error}",
+                           hint="Git passes the message file; run it as git commit does: "
+                                "gitdesk hook commit-msg .git/COMMIT_EDITMSG") from None
     if not any(line.strip() and not line.startswith("#") for line in text.splitlines()):
         return HookResult()  # an empty message aborts the commit; keep it empty
     trailers = trailers_for_staged(repo)
@@ -107,25 +161,21 @@ def refresh(repo: git.Repo, name: str, args: Sequence[str]) -> HookResult:
 
     Only a cache that already exists is refreshed (incrementally, usually a
     few milliseconds); a missing one is built by the next command that needs
-    it, never inside a checkout. Problems are not worth failing Git for.
+    it, never inside a checkout. After a merge or a rebase that kept one side
+    of kb/, the knowledge base is rebuilt. Problems are not worth failing Git
+    for: they are said, and Git goes on.
     """
-    del args
     from gitdesk.cache import db, history, index
     from gitdesk.desk import Desk
 
     if repo.top == repo.git_dir:
         return HookResult()
     messages: list[str] = []
-    stale = repo.state_dir / mergefile.STALE
+    integrated = name == "post-merge" or (name == "post-rewrite" and list(args[:1]) == ["rebase"])
     try:
-        if stale.exists() and name == "post-merge":
-            stale.unlink()
-            from gitdesk.knowledge import kb
-
-            for prefix in check.desk_prefixes(repo, None):
-                result = kb.build(Desk.open(repo.top / prefix, explicit=True))
-                if result.commit:
-                    messages.append(f"gitdesk: rebuilt the knowledge base after the merge [{result.commit[:7]}]")
+        if integrated and not os.environ.get(SYNCING):  # sync rebuilds it itself, under its own lock
+            messages += [f"gitdesk: rebuilt the knowledge base after the merge [{commit[:7]}]"
+                         for commit in rebuild_stale_kb(repo)]
         for prefix in check.desk_prefixes(repo, None):
             if not db.path_of(repo, prefix).exists():
                 continue
@@ -135,7 +185,29 @@ def refresh(repo: git.Repo, name: str, args: Sequence[str]) -> HookResult:
                 index.refresh(desk, connection)
     except GitdeskError as error:
         return HookResult(0, [*messages, f"gitdesk: caches not refreshed: {error}"])
+    except (OSError, sqlite3.Error) as error:  # a full disk, a read-only .git: the next command rebuilds
+        return HookResult(0, [*messages, f"gitdesk: caches not refreshed: {error} (the next gitdesk command "
+                                         "rebuilds them)"])
     return HookResult(0, messages)
+
+
+def rebuild_stale_kb(repo: git.Repo) -> list[str]:
+    """Rebuild and commit kb/ when a merge kept one side of it (the kb driver left the
+    stale mark); the commits made. Call holding no desk lock, or the one this thread
+    holds (sync)."""
+    from gitdesk.desk import Desk
+    from gitdesk.knowledge import kb
+
+    stale = repo.state_dir / mergefile.STALE
+    if not stale.exists():
+        return []
+    commits = []
+    for prefix in check.desk_prefixes(repo, None):
+        result = kb.build(Desk.open(repo.top / prefix, explicit=True))
+        if result.commit:
+            commits.append(result.commit)
+    stale.unlink(missing_ok=True)  # only once rebuilt: a failure leaves it for the next merge or sync
+    return commits
 
 
 def pre_receive(repo: git.Repo, updates: str) -> HookResult:
@@ -148,12 +220,14 @@ def pre_receive(repo: git.Repo, updates: str) -> HookResult:
         old, new, ref = parts
         if set(new) == ZERO:
             continue  # a deleted ref brings no new commits
-        commits = git.new_commits(repo, new) if set(old) == ZERO else git.commits_in(repo, f"{old}..{new}")
-        findings += [f for f in check.check_commits(repo, commits) if f not in findings]
+        # Judged by the state the push leaves, so the advice below works: a later commit
+        # in the same push that fixes a bad one makes the push good.
+        findings += [f for f in check.check_push(repo, None if set(old) == ZERO else old, new) if f not in findings]
         del ref
     if not findings:
         return HookResult()
     return HookResult(1, [str(f) for f in findings] + [
         f"gitdesk: push rejected: {counted(len(findings), 'problem')} in the pushed "
-        "tickets; fix them in new commits (or rewrite the bad ones) and push again"])
+        f"{check.what_was_found(findings)}; fix them in a new commit on top (or rewrite the bad ones) "
+        "and push again"])
 

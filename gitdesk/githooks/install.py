@@ -117,6 +117,11 @@ def _write_executable(path: Path, text: str) -> None:
     os.replace(temp, path)
 
 
+def _unwritable(where: Path, error: OSError) -> GitdeskError:
+    return GitdeskError(f"cannot change {where}: {error.strerror or error}",
+                        hint="make it writable (or free some disk space), then run gitdesk hooks install again")
+
+
 def status(repo: git.Repo, *, server: bool = False) -> list[HookState]:
     directory = git.hooks_dir(repo)
     python = sys.executable
@@ -128,7 +133,7 @@ def status(repo: git.Repo, *, server: bool = False) -> list[HookState]:
             state = "missing"
         elif not is_ours(path):
             state = "foreign"
-        elif path.read_text(encoding="utf-8") != script(name, python):
+        elif path.read_text(encoding="utf-8", errors="replace") != script(name, python):
             state = "outdated"
         else:
             state = "installed"
@@ -139,6 +144,13 @@ def status(repo: git.Repo, *, server: bool = False) -> list[HookState]:
 def install(repo: git.Repo, *, server: bool = False) -> list[str]:
     """Install (or refresh) our hooks; keep foreign ones as NAME.legacy. Idempotent."""
     directory = git.hooks_dir(repo)
+    try:
+        return _install(directory, server)
+    except OSError as error:
+        raise _unwritable(directory, error) from None
+
+
+def _install(directory: Path, server: bool) -> list[str]:
     directory.mkdir(parents=True, exist_ok=True)
     done = []
     for name in _names(server):
@@ -161,6 +173,13 @@ def install(repo: git.Repo, *, server: bool = False) -> list[str]:
 def uninstall(repo: git.Repo, *, server: bool = False) -> list[str]:
     """Remove our hooks and put back what was there before."""
     directory = git.hooks_dir(repo)
+    try:
+        return _uninstall(directory, server)
+    except OSError as error:
+        raise _unwritable(directory, error) from None
+
+
+def _uninstall(directory: Path, server: bool) -> list[str]:
     done = []
     for name in _names(server):
         path = directory / name
@@ -190,14 +209,16 @@ def driver_command(python: str | None = None) -> str:
     """The ``merge.gitdesk.driver`` value: Git fills in the temporary files."""
     interpreter = python or sys.executable
     quoted = "'" + interpreter.replace("'", "'\"'\"'") + "'"
-    return f"{quoted} -m gitdesk merge-file --marker-size %L %O %A %B %P"
+    # "--": a path is a path, even one a hostile .gitattributes names "--generated".
+    return f"{quoted} -m gitdesk merge-file --marker-size %L -- %O %A %B %P"
 
 
 def kb_driver_command(python: str | None = None) -> str:
-    """The knowledge base's files are generated: a merge keeps ours and marks kb/ for a rebuild."""
+    """The knowledge base's files are generated: a merge keeps ours and marks kb/ for a rebuild
+    (only for files gitdesk wrote, judged by path and content; others merge line by line)."""
     interpreter = python or sys.executable
     quoted = "'" + interpreter.replace("'", "'\"'\"'") + "'"
-    return f"{quoted} -m gitdesk merge-file --generated %O %A %B %P"
+    return f"{quoted} -m gitdesk merge-file --generated --marker-size %L -- %O %A %B %P"
 
 
 def driver_config(python: str | None = None) -> list[str]:
@@ -220,14 +241,26 @@ def install_driver(repo: git.Repo) -> str:
     return "merge drivers: installed (tickets/*.md merge=gitdesk, kb/** merge=gitdesk-kb)"
 
 
+def _attribute_lines(attributes: Path) -> list[str]:
+    # A person's own lines may be in any encoding: keep their bytes as they are.
+    return attributes.read_text(encoding="utf-8", errors="surrogateescape").splitlines() if attributes.exists() else []
+
+
+def _write_attribute_lines(attributes: Path, lines: list[str]) -> None:
+    try:
+        attributes.parent.mkdir(parents=True, exist_ok=True)
+        attributes.write_text("\n".join(lines) + ("\n" if lines else ""), encoding="utf-8", errors="surrogateescape")
+    except OSError as error:
+        raise _unwritable(attributes, error) from None
+
+
 def ensure_attributes(repo: git.Repo) -> None:
     """The attribute lines in .git/info/attributes (local: nothing tracked changes)."""
     attributes = _attributes_file(repo)
-    attributes.parent.mkdir(parents=True, exist_ok=True)
-    lines = attributes.read_text(encoding="utf-8").splitlines() if attributes.exists() else []
+    lines = _attribute_lines(attributes)
     missing = [line for line in ATTRIBUTE_LINES if line not in lines]
     if missing:
-        attributes.write_text("\n".join([*lines, *missing]) + "\n", encoding="utf-8")
+        _write_attribute_lines(attributes, [*lines, *missing])
 
 
 def uninstall_driver(repo: git.Repo) -> str:
@@ -235,15 +268,14 @@ def uninstall_driver(repo: git.Repo) -> str:
     git.run(repo, "config", "--local", "--remove-section", f"merge.{KB_DRIVER}", check=False)
     attributes = _attributes_file(repo)
     if attributes.exists():
-        lines = [line for line in attributes.read_text(encoding="utf-8").splitlines() if line not in ATTRIBUTE_LINES]
-        attributes.write_text("\n".join(lines) + ("\n" if lines else ""), encoding="utf-8")
+        _write_attribute_lines(attributes, [line for line in _attribute_lines(attributes)
+                                            if line not in ATTRIBUTE_LINES])
     return "merge driver: removed"
 
 
 def driver_state(repo: git.Repo) -> str:
     configured = git.run(repo, "config", "--get", f"merge.{DRIVER}.driver", check=False).decode().strip()
-    attributes = _attributes_file(repo)
-    present = attributes.read_text(encoding="utf-8").splitlines() if attributes.exists() else []
+    present = _attribute_lines(_attributes_file(repo))
     listed = all(line in present for line in ATTRIBUTE_LINES)
     kb_configured = git.run(repo, "config", "--get", f"merge.{KB_DRIVER}.driver", check=False).decode().strip()
     if configured == driver_command() and kb_configured == kb_driver_command() and listed:

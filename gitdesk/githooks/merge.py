@@ -14,12 +14,15 @@ side) falls back to Git's own line merge, so the driver never loses text.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from gitdesk import frontmatter, git, ticketfile
+from gitdesk.clock import format_utc
 from gitdesk.errors import GitdeskError
 from gitdesk.model import Entry, Ticket
 
@@ -49,17 +52,45 @@ def _merge_set(base: Sequence[str], ours: Sequence[str], theirs: Sequence[str]) 
     return tuple(item for item in merged if item not in removed)
 
 
-def _entry_key(entry: Entry) -> tuple[Any, ...]:
-    return (entry.at, entry.author, entry.kind, entry.detail, entry.text)
+EntryId = tuple[datetime, str, str, int]  # time, author, kind, and which one of that heading
 
 
-def _merge_entries(base: Sequence[Entry], ours: Sequence[Entry], theirs: Sequence[Entry]) -> tuple[Entry, ...]:
-    ours_keys = {_entry_key(e) for e in ours}
-    theirs_keys = {_entry_key(e) for e in theirs}
-    dropped = {_entry_key(e) for e in base if _entry_key(e) not in ours_keys or _entry_key(e) not in theirs_keys}
-    merged = list(ours) + [e for e in theirs if _entry_key(e) not in ours_keys]
-    kept = [e for e in merged if _entry_key(e) not in dropped]
-    return tuple(sorted(kept, key=lambda e: e.at))  # stable: ours first among equal times
+def _identified(entries: Sequence[Entry]) -> dict[EntryId, Entry]:
+    """Entries by what identifies one: its heading (``### <time> <author> — <kind>``). The
+    same entry edited on two clones keeps its heading, so the two versions meet."""
+    seen: Counter[tuple[datetime, str, str]] = Counter()
+    identified: dict[EntryId, Entry] = {}
+    for entry in entries:
+        heading = (entry.at, entry.author, entry.kind)
+        identified[(entry.at, entry.author, entry.kind, seen[heading])] = entry
+        seen[heading] += 1
+    return identified
+
+
+def entry_label(identity: EntryId) -> str:
+    """How a conflicting entry is named in messages: ``entry 2026-11-20T10:00:00Z alice — reply``."""
+    at, author, kind, number = identity
+    return f"entry {format_utc(at)} {author} — {kind}" + (f" #{number + 1}" if number else "")
+
+
+def _merge_entries(base: Sequence[Entry], ours: Sequence[Entry],
+                   theirs: Sequence[Entry]) -> tuple[tuple[Entry, ...], dict[str, Entry]]:
+    """Entries from both sides, in time order, none twice; an entry deleted on one side
+    stays deleted. The same entry edited differently on both sides is a conflict (ours
+    is kept in place; theirs is returned by label), never two entries with one heading."""
+    base_ids, ours_ids, theirs_ids = _identified(base), _identified(ours), _identified(theirs)
+    merged: list[Entry] = []
+    conflicts: dict[str, Entry] = {}
+    for identity in list(ours_ids) + [i for i in theirs_ids if i not in ours_ids]:
+        was, mine, other = base_ids.get(identity), ours_ids.get(identity), theirs_ids.get(identity)
+        if mine is not None and other is not None:
+            value, conflicted = _three_way(was, mine, other)
+            if conflicted:
+                conflicts[entry_label(identity)] = other
+            merged.append(value)
+        elif (kept := mine or other) is not None and kept != was:
+            merged.append(kept)  # added on one side, or edited there while the other deleted it: kept
+    return tuple(sorted(merged, key=lambda e: e.at)), conflicts  # stable: ours first among equal times
 
 
 def merge_tickets(base: Ticket | None, ours: Ticket, theirs: Ticket) -> tuple[Ticket, dict[str, Any]]:
@@ -90,7 +121,8 @@ def merge_tickets(base: Ticket | None, ours: Ticket, theirs: Ticket) -> tuple[Ti
         if conflicted:
             conflicts[part] = getattr(theirs, part)
         body[part] = value
-    entries = _merge_entries(base.entries if base else (), ours.entries, theirs.entries)
+    entries, entry_conflicts = _merge_entries(base.entries if base else (), ours.entries, theirs.entries)
+    conflicts.update(entry_conflicts)
     return replace(result, entries=entries, **body), conflicts
 
 
@@ -118,7 +150,10 @@ def merge_texts(base: str | None, ours: str, theirs: str, path: str | None = Non
     except (ValueError, GitdeskError):
         return _line_merge(base or "", ours, theirs, marker_size)
     if conflicts:
-        text = _mark_all(text, conflicts, path, marker_size)
+        try:
+            text = _mark_all(text, conflicts, path, marker_size)
+        except (ValueError, GitdeskError):  # a merged ticket we cannot mark field by field: Git's way
+            return _line_merge(base or "", ours, theirs, marker_size)
     return MergeResult(text, tuple(conflicts))
 
 
@@ -130,7 +165,13 @@ def _mark_all(text: str, conflicts: dict[str, Any], path: str | None, size: int)
     ticket, document = ticketfile.parse(text, path)
     normal = document.text
     edits: list[tuple[int, int, str]] = []
+    entries = {name: value for name, value in conflicts.items() if isinstance(value, Entry)}
+    if entries and document.conversation is not None:
+        edits.append(_conversation_marked(normal, document.conversation, ticket, conflicts, entries,
+                                          (ours_marker, middle, theirs_marker)))
     for name, theirs_value in conflicts.items():
+        if isinstance(theirs_value, Entry) or (name == "conversation_text" and entries):
+            continue  # marked with the whole conversation above
         if name in ("description", "conversation_text", "resolution"):
             region = _region(document, ticket, name)
             if region is None:
@@ -159,6 +200,31 @@ def _mark_all(text: str, conflicts: dict[str, Any], path: str | None, size: int)
     return ("\ufeff" + normal) if document.bom else normal
 
 
+def _conversation_marked(text: str, section: tuple[int, int], ticket: Ticket, conflicts: dict[str, Any],
+                         entries: dict[str, Entry], markers: tuple[str, str, str]) -> tuple[int, int, str]:
+    """The conversation written out again with each conflicting entry as ours above, theirs
+    below (headings included: a person sees whole entries and keeps one, or both)."""
+    ours_marker, middle, theirs_marker = markers
+    start, end = section
+    heading_end = text.find("\n", start, end) + 1 or end
+    parts = []
+    if ticket.conversation_text or "conversation_text" in conflicts:
+        if "conversation_text" in conflicts:
+            parts.append(f"{ours_marker}\n{ticket.conversation_text}\n{middle}\n"
+                         f"{conflicts['conversation_text'] or ''}\n{theirs_marker}\n")
+        else:
+            parts.append(ticket.conversation_text + "\n")
+    for identity, entry in _identified(ticket.entries).items():
+        theirs = entries.get(entry_label(identity))
+        if theirs is None:
+            parts.append(ticketfile.entry_text(entry))
+        else:
+            parts.append(f"{ours_marker}\n{ticketfile.entry_text(entry)}{middle}\n"
+                         f"{ticketfile.entry_text(theirs)}{theirs_marker}\n")
+    tail = "\n" if end < len(text) else ""
+    return heading_end, end, "\n" + "\n".join(parts) + tail
+
+
 def _region(document: ticketfile.Document, ticket: Ticket, name: str) -> tuple[int, int] | None:
     text = document.text
     if name == "description":
@@ -176,40 +242,116 @@ def _region(document: ticketfile.Document, ticket: Ticket, name: str) -> tuple[i
 
 def _line_merge(base: str, ours: str, theirs: str, marker_size: int) -> MergeResult:
     """Git's own line merge, for files that are not (yet) valid tickets."""
+    merged, conflicted = line_merge(base.encode("utf-8"), ours.encode("utf-8"), theirs.encode("utf-8"), marker_size)
+    if merged is None:
+        raise GitdeskError("git merge-file failed")
+    return MergeResult(merged.decode("utf-8", "replace"), ("lines",) if conflicted else ())
+
+
+def line_merge(base: bytes, ours: bytes, theirs: bytes, marker_size: int) -> tuple[bytes | None, bool]:
+    """Git's line merge of three versions, bytes as they are: (merged, conflicted), or
+    (None, True) when Git cannot merge them (binary files)."""
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="gitdesk-merge-") as directory:
         paths = []
-        for name, text in (("ours", ours), ("base", base), ("theirs", theirs)):
+        for name, data in (("ours", ours), ("base", base), ("theirs", theirs)):
             path = Path(directory) / name
-            path.write_text(text, encoding="utf-8")
+            path.write_bytes(data)
             paths.append(path)
         merged, conflicts = git.merge_file_lines(paths[0], paths[1], paths[2], marker_size)
     if conflicts < 0:
-        raise GitdeskError("git merge-file failed")
-    text = merged.decode("utf-8", "replace")
-    return MergeResult(text, ("lines",) if conflicts else ())
+        return None, True
+    return merged, conflicts > 0
+
+
+NOT_TEXT = "the whole file (not text: ours is kept)"
+
+
+def _read_sides(base: Path, ours: Path, theirs: Path) -> tuple[bytes, bytes, bytes]:
+    """The three versions Git hands a driver; a missing base is an empty one (added on both sides)."""
+    try:
+        base_data = base.read_bytes() if base.exists() else b""
+        return base_data, ours.read_bytes(), theirs.read_bytes()
+    except OSError as error:
+        raise GitdeskError(f"cannot read {error.filename}: {error.strerror or error}",
+                           hint="merge-file merges three existing files: BASE OURS THEIRS [PATH]") from None
+
+
+def _write_ours(ours: Path, data: bytes) -> None:
+    try:
+        ours.write_bytes(data)
+    except OSError as error:
+        raise GitdeskError(f"cannot write the merge result to {ours}: {error.strerror or error}",
+                           hint="free some disk space or fix the permissions, then merge again") from None
 
 
 def merge_files(base: Path, ours: Path, theirs: Path, path: str | None = None, marker_size: int = 7) -> MergeResult:
     """Merge as Git's driver does: the result is written over ``ours``."""
-    def read(p: Path) -> str:
-        data = p.read_bytes()
-        return data.decode("utf-8", "replace")
-
-    base_text = read(base) if base.exists() and base.stat().st_size else None
-    result = merge_texts(base_text, read(ours), read(theirs), path, marker_size)
-    ours.write_text(result.text, encoding="utf-8", newline="")
+    base_data, ours_data, theirs_data = _read_sides(base, ours, theirs)
+    try:
+        texts = [data.decode("utf-8") for data in (base_data, ours_data, theirs_data)]
+    except UnicodeDecodeError:
+        # Not UTF-8, so not a ticket: Git's line merge on the bytes, none of them replaced.
+        return _merge_bytes(base_data, ours_data, theirs_data, ours, marker_size)
+    result = merge_texts(texts[0] or None, texts[1], texts[2], path, marker_size)
+    _write_ours(ours, result.text.encode("utf-8"))
     return result
 
+
+def _merge_bytes(base: bytes, ours: bytes, theirs: bytes, ours_file: Path, marker_size: int) -> MergeResult:
+    merged, conflicted = line_merge(base, ours, theirs, marker_size)
+    if merged is None:  # binary: like Git, keep ours and call it a conflict
+        return MergeResult(ours.decode("utf-8", "replace"), (NOT_TEXT,))
+    _write_ours(ours_file, merged)
+    return MergeResult(merged.decode("utf-8", "replace"), ("lines",) if conflicted else ())
+
+
+# --- generated files (kb/) ---------------------------------------------------------------
 
 STALE = "kb-stale"
 
 
-def mark_generated_stale(start: Path) -> None:
-    """A generated file met a merge: ours stands for now; the post-merge hook rebuilds."""
+def merge_generated(base: Path, ours: Path, theirs: Path, path: str | None, marker_size: int = 7,
+                    start: Path | None = None) -> MergeResult:
+    """The kb/ driver. A file gitdesk generated (it starts with the knowledge base's marker
+    line, on both sides) in a desk's kb/ keeps ours and marks kb/ for a rebuild from the
+    merged tickets. Anything else a ``.gitattributes`` line sends here (a hand-written page
+    in kb/, the config, a ticket) merges line by line as Git would, conflicts marked:
+    never one side kept silently."""
+    base_data, ours_data, theirs_data = _read_sides(base, ours, theirs)
+    repo = git.find_any(start or Path.cwd())
+    if repo is not None and path is not None and _generated(repo, path, base_data, ours_data, theirs_data):
+        mark_generated_stale(repo)
+        return MergeResult(ours_data.decode("utf-8", "replace"), ())
+    return _merge_bytes(base_data, ours_data, theirs_data, ours, marker_size)
 
-    repo = git.find_any(start)
-    if repo is not None:
+
+def _generated(repo: git.Repo, path: str, *versions: bytes) -> bool:
+    from gitdesk.config import CONFIG_PATH
+    from gitdesk.knowledge.kb import KB, MARKER
+
+    marker = MARKER.encode("utf-8")
+    base, ours, theirs = versions
+    if not (ours.startswith(marker) and theirs.startswith(marker) and (not base or base.startswith(marker))):
+        return False
+    parts = path.split("/")
+    if any(part in ("", ".", "..") for part in parts) or len(parts) < 2:
+        return False
+    # Under the kb/ folder of a desk: a desk's config sits beside that folder.
+    for at, part in enumerate(parts[:-1]):
+        if part == KB:
+            prefix = "".join(p + "/" for p in parts[:at])
+            if git.index_entries(repo, [prefix + CONFIG_PATH]):
+                return True
+    return False
+
+
+def mark_generated_stale(repo: git.Repo) -> None:
+    """A generated file met a merge: ours stands for now; the post-merge hook or sync rebuilds."""
+    try:
         repo.state_dir.mkdir(parents=True, exist_ok=True)
         (repo.state_dir / STALE).write_text("a merge kept one side of kb/; rebuild it\n")
+    except OSError as error:
+        raise GitdeskError(f"cannot mark the knowledge base for a rebuild: {error.strerror or error}",
+                           hint="run gitdesk kb build after the merge") from None

@@ -3,8 +3,14 @@
 Pushes race: when another clone pushed first, the push is refused, and sync
 fetches and integrates again, a few times. A real conflict (the same field
 given two values) stops everything with the operation aborted, so the work
-tree and history are exactly as before, and a message that says what
-conflicts and how to resolve it by hand.
+tree and history are exactly as before, and a message that says which file
+and field conflict and how to resolve it by hand.
+
+Before pushing, sync rebuilds ``kb/`` when the merge kept one side of it (as
+the post-merge hook does), and judges what it is about to push as the
+server's pre-receive hook and CI would: commits made where no hook ran (a
+conflict resolved with ``git pull --rebase``) never reach the remote when
+``gitdesk check`` refuses the state they leave.
 """
 
 from __future__ import annotations
@@ -14,13 +20,22 @@ from dataclasses import dataclass, field
 from gitdesk import git
 from gitdesk.desk import Desk
 from gitdesk.errors import GitdeskError, GitError
+from gitdesk.githooks import check, handlers
 from gitdesk.githooks import install as hookscripts
+from gitdesk.githooks import merge as mergefile
 
 STRATEGIES = ("rebase", "merge")
+# The Git commands sync runs tell our hooks that sync holds the desk lock (see handlers.SYNCING).
+SYNC_ENV = {handlers.SYNCING: "1"}
+DRIVER_NOTE = "gitdesk merge: "  # how the merge driver names a conflict on stderr (cli merge-file)
 
 
 class SyncConflict(GitdeskError):
     """Integrating the upstream hit a real conflict; nothing was changed."""
+
+
+class SyncRefused(GitdeskError):
+    """What sync would push breaks the desk's rules; nothing was pushed."""
 
 
 @dataclass
@@ -40,7 +55,7 @@ def _upstream(repo: git.Repo) -> tuple[str, str, str]:
     """(remote, remote branch, tracking ref like origin/main) of the current branch."""
     branch, _ = git.head(repo)
     if branch is None:
-        raise GitError("HEAD is detached; sync works on a branch", hint="check out a branch first: git switch main")
+        raise GitError("HEAD is detached; sync works on a branch", hint=git.detached_hint(repo))
     name = branch.removeprefix("refs/heads/")
     remote = git.run(repo, "config", "--get", f"branch.{name}.remote", check=False).decode().strip()
     merge = git.run(repo, "config", "--get", f"branch.{name}.merge", check=False).decode().strip()
@@ -60,32 +75,73 @@ def _ensure_attributes(repo: git.Repo) -> None:
     hookscripts.ensure_attributes(repo)
 
 
-def _conflicted(repo: git.Repo) -> list[str]:
-    out = git.run(repo, "diff", "--name-only", "--diff-filter=U", "-z", check=False)
-    return [path.decode("utf-8", "replace") for path in out.split(b"\0") if path]
+def _driver_conflicts(output: bytes) -> dict[str, str]:
+    """path -> what conflicted in it (fields, sections, entries), as the ticket driver said."""
+    found: dict[str, str] = {}
+    for line in output.decode("utf-8", "replace").splitlines():
+        if line.startswith(DRIVER_NOTE) and ": conflict in " in line:
+            path, what = line[len(DRIVER_NOTE):].split(": conflict in ", 1)
+            found[path] = what.strip()
+    return found
 
 
 def _integrate(repo: git.Repo, tracking: str, strategy: str) -> None:
     with_driver = hookscripts.driver_config()
+    stale = repo.state_dir / mergefile.STALE
+    was_stale = stale.exists()
     if strategy == "rebase":
-        result = git.run_result(repo, *with_driver, "rebase", "--no-autostash", tracking)
+        result = git.run_result(repo, *with_driver, "rebase", "--no-autostash", tracking, env=SYNC_ENV)
         abort = ["rebase", "--abort"]
     else:
-        result = git.run_result(repo, *with_driver, "merge", "--no-edit", "--no-ff", tracking)
+        result = git.run_result(repo, *with_driver, "merge", "--no-edit", "--no-ff", tracking, env=SYNC_ENV)
         abort = ["merge", "--abort"]
     if result.returncode == 0:
         return
-    conflicted = _conflicted(repo)
+    conflicted = git.unmerged(repo)
     git.run(repo, *abort, check=False)
+    if not was_stale:
+        stale.unlink(missing_ok=True)  # the merge that marked kb/ stale was undone
     if not conflicted:
-        detail = result.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise GitError(f"git {strategy} failed: {detail[-1] if detail else 'unknown error'}; nothing was changed")
-    shown = ", ".join(conflicted[:5]) + (" …" if len(conflicted) > 5 else "")
-    raise SyncConflict(
-        f"sync stopped: a real conflict in {shown}; nothing was changed",
-        hint=f"git pull --{strategy}, fix the lines between <<<<<<< and >>>>>>>, git add them, "
-             f"git {strategy} --continue, then gitdesk sync",
-    )
+        error = git.failure(repo.top, strategy, result)
+        raise GitError(f"{error.message}; nothing was changed", hint=error.hint)
+    raise SyncConflict(_conflict_message(conflicted, _driver_conflicts(result.stderr + result.stdout)),
+                       hint=_conflict_hint(conflicted, strategy))
+
+
+def _conflict_message(conflicted: dict[str, set[int]], details: dict[str, str]) -> str:
+    named = [f"{path} ({details[path]})" if path in details else path for path in conflicted]
+    shown = ", ".join(named[:5]) + (" …" if len(named) > 5 else "")
+    return f"sync stopped: a real conflict in {shown}; nothing was changed"
+
+
+def _conflict_hint(conflicted: dict[str, set[int]], strategy: str) -> str:
+    """The steps to resolve it by hand, in Git's own commands for what kind of conflict it is."""
+    pull, finish = ("git pull --rebase", "git rebase --continue") if strategy == "rebase" else \
+        ("git pull --no-rebase", "git commit")
+    edited = [path for path, stages in conflicted.items() if {2, 3} <= stages]
+    deleted = [path for path, stages in conflicted.items() if not {2, 3} <= stages]
+    steps = [pull]
+    if edited:
+        steps.append(f"fix the lines between <<<<<<< and >>>>>>> in {', '.join(edited[:3])}, git add "
+                     f"{'it' if len(edited) == 1 else 'them'}")
+    for path in deleted[:3]:
+        steps.append(f"{path} was deleted on one side and changed on the other: keep it (git add {path}) "
+                     f"or delete it (git rm {path})")
+    return ", ".join(steps) + f", {finish}, then gitdesk sync"
+
+
+def _refuse_bad_push(repo: git.Repo, old: str, upstream: str) -> None:
+    """Judge what the push would do to the remote branch, as its pre-receive hook would."""
+    tip = git.run(repo, "rev-parse", "--verify", "HEAD^{commit}").decode().strip()
+    findings = check.check_push(repo, old, tip)
+    if not findings:
+        return
+    more = f" (and {len(findings) - 1} more)" if len(findings) > 1 else ""
+    # A later commit that puts it right is enough: the push is judged by the state it
+    # leaves on the remote, as the pre-receive hook judges it.
+    raise SyncRefused(f"sync stopped before pushing: {findings[0]}{more}",
+                      hint=f"nothing was pushed to {upstream}; put it right in a new commit, then gitdesk sync "
+                           "again")
 
 
 def sync(desk: Desk, *, strategy: str | None = None, attempts: int = 5) -> SyncResult:
@@ -93,8 +149,13 @@ def sync(desk: Desk, *, strategy: str | None = None, attempts: int = 5) -> SyncR
     how = strategy or desk.config.sync_strategy
     if how not in STRATEGIES:
         raise GitdeskError(f"unknown sync strategy {how!r}", hint="use rebase or merge")
+    operation = git.operation_in_progress(repo)
+    if operation is not None:
+        raise GitError(f"sync cannot start in the middle of a{'n' if operation == 'am' else ''} {operation}",
+                       hint=git.finish_hint(operation))
     remote, remote_branch, tracking = _upstream(repo)
-    result = SyncResult(f"{remote}/{remote_branch}")
+    upstream = f"{remote}/{remote_branch}"
+    result = SyncResult(upstream)
     with desk.writing():
         dirty = _tracked_changes(repo)
         if dirty:
@@ -103,17 +164,32 @@ def sync(desk: Desk, *, strategy: str | None = None, attempts: int = 5) -> SyncR
         _ensure_attributes(repo)
         for attempt in range(1, attempts + 1):
             result.attempts = attempt
-            git.run(repo, "fetch", "--quiet", "--", remote)
+            fetched = git.run_result(repo, "fetch", "--quiet", "--", remote)
+            if fetched.returncode != 0:
+                error = git.failure(repo.top, "fetch", fetched)
+                raise GitError(error.message, hint=error.hint or "check the remote's address (git remote -v) and "
+                                                                 "your access to it, then sync again")
+            if not git.run(repo, "rev-parse", "-q", "--verify", f"{tracking}^{{commit}}", check=False).strip():
+                raise GitError(f"the remote has no branch {upstream}",
+                               hint=f"push this branch to it once: git push -u {remote} HEAD:{remote_branch}")
             incoming = _count(repo, f"HEAD..{tracking}")
             if incoming:
                 if _count(repo, f"{tracking}..HEAD"):
                     _integrate(repo, tracking, how)
                 else:
-                    git.run(repo, "merge", "--ff-only", "--quiet", tracking)
+                    merged = git.run_result(repo, "merge", "--ff-only", "--quiet", tracking, env=SYNC_ENV)
+                    if merged.returncode != 0:
+                        raise git.failure(repo.top, "merge", merged)
                 result.received += incoming
+            # The merge may have kept one side of kb/: rebuild it from the merged tickets and
+            # commit that too, as the post-merge hook does after a plain git merge.
+            result.notes += [f"rebuilt the knowledge base after the merge [{commit[:7]}]"
+                             for commit in handlers.rebuild_stale_kb(repo)]
             outgoing = _count(repo, f"{tracking}..HEAD")
             if not outgoing:
                 return result
+            old = git.run(repo, "rev-parse", "--verify", f"{tracking}^{{commit}}").decode().strip()
+            _refuse_bad_push(repo, old, upstream)
             push = git.run_result(repo, "push", "--quiet", "--porcelain", "--", remote,
                                   f"HEAD:refs/heads/{remote_branch}")
             if push.returncode == 0:
@@ -121,7 +197,9 @@ def sync(desk: Desk, *, strategy: str | None = None, attempts: int = 5) -> SyncR
                 return result
             text = (push.stdout + push.stderr).decode("utf-8", "replace")
             if "rejected" not in text and "fetch first" not in text and "non-fast-forward" not in text:
-                raise GitError(f"git push failed: {text.strip().splitlines()[-1] if text.strip() else 'unknown'}")
+                shown = git.failure(repo.top, "push", push)
+                raise GitError(f"{shown.message}; nothing was pushed",
+                               hint=shown.hint or "the remote refused the push; its message above says why")
             result.notes.append(f"push raced another clone (attempt {attempt}); integrating again")
     raise GitError(f"gave up after {attempts} attempts: the remote keeps moving",
                    hint="run gitdesk sync again in a moment")

@@ -135,6 +135,9 @@ class _Builder:
         self.taken = ids.Taken(t.id for t in existing)
         self.others = existing
         self.steps: list[tuple[datetime, int, dict[str, str | bytes | None], str]] = []
+        from gitdesk.rules.engine import EventRules
+
+        self.automation = EventRules(desk, mail=False)
 
     def _author(self, who: str | None) -> str:
         """An entry author: a person's handle, else an email."""
@@ -195,6 +198,7 @@ class _Builder:
                                     lambda: self.others)
         body = ticketfile.escape_text(record.body.replace("\r\n", "\n").replace("\r", "\n"), section=False)
         ticket = replace(ticket, description=body if body.strip() else "")
+        ticket = self.automation("created", ticket).ticket  # the desk's event rules, without their mail
         path = desk.path_of(ticket.id)
         goal = record.status or ticket.status
         if goal not in desk.config.statuses:

@@ -187,17 +187,22 @@ def svg_bars(rows: Sequence[tuple[str, Sequence[float]]], series: Sequence[str],
 
 def _reports_page(desk: Desk, name: str) -> str:
     from gitdesk import clock, reports
-    from gitdesk.reports.base import Scope
+    from gitdesk.reports.base import Cell, Report, Scope
 
     now = clock.now()
     workload = reports.build(desk, "workload", since=None, until=None, period="week", scope=Scope(), now=now)
     assets = reports.build(desk, "assets", since=now - timedelta(days=90), until=None, period=None, scope=Scope(),
                            now=now)
     queues = reports.build(desk, "queues", since=None, until=None, period=None, scope=Scope(), now=now)
-    weeks = workload.sections[0].rows
-    flow = [(row[0].text.removeprefix("week of "), [float(row[1].value), float(row[2].value)]) for row in weeks]
-    top_assets = [(row[0].text, [float(row[1].value)]) for row in assets.sections[1].rows[:10]]
-    waiting = [(row[0].text, [float(row[1].value), float(row[2].value)]) for row in queues.sections[0].rows]
+    def rows(report: Report, key: str) -> list[dict[str, Cell]]:
+        (section,) = [s for s in report.sections if s.key == key]
+        return [{column.key: cell for column, cell in zip(section.columns, row, strict=True)} for row in section.rows]
+
+    flow = [(row["period"].text.removeprefix("week of "), [row["opened"].magnitude, row["resolved"].magnitude])
+            for row in rows(workload, "by_period")]
+    top_assets = [(row["asset"].text, [row["tickets"].magnitude]) for row in rows(assets, "by_asset")[:10]]
+    waiting = [(row["queue"].text, [row["open"].magnitude, row["unassigned"].magnitude])
+               for row in rows(queues, "by_queue")]
     findings = "".join(f"<li>{e(text)}</li>" for text in workload.findings)
     body = (f"<h1>Reports</h1><p>{e(workload.period.label)}. Figures from the tickets and their history; "
             "<code>gitdesk report</code> gives every number with the tickets behind it.</p>"

@@ -20,6 +20,7 @@ from __future__ import annotations
 import email.errors
 import email.policy
 import email.utils
+import hashlib
 import mimetypes
 import secrets
 from collections.abc import Sequence
@@ -33,11 +34,12 @@ from gitdesk import frontmatter, markup, templates
 from gitdesk.errors import GitdeskError, TicketFormatError, ValidationError
 from gitdesk.mail.message import LOOP_HEADER
 from gitdesk.model import MAIL_EVENTS, Config, Person, Ticket
-from gitdesk.templates import FEEDBACK_REQUEST, MAIL_DEFAULTS, MAIL_TEMPLATES, NOTIFICATION
+from gitdesk.templates import FEEDBACK_REQUEST, MAIL_DEFAULTS, MAIL_TEMPLATES, NOTIFICATION, REMINDER
 from gitdesk.text import clean_line
 
-EVENTS = (*MAIL_EVENTS, FEEDBACK_REQUEST, NOTIFICATION)
-AUTOMATIC = frozenset({"acknowledgement", NOTIFICATION})  # sent without a person deciding to: RFC 3834's auto-replied
+EVENTS = (*MAIL_EVENTS, FEEDBACK_REQUEST, NOTIFICATION, REMINDER)
+# Sent without a person deciding to: RFC 3834's Auto-Submitted, so no auto-reply answers them.
+AUTOMATIC = frozenset({"acknowledgement", NOTIFICATION, REMINDER})
 TICKET_HEADER = "X-Gitdesk-Ticket"
 EVENT_HEADER = "X-Gitdesk-Event"
 REFERENCES_KEPT = 10  # References grows with a thread; mail programs need only the recent ones
@@ -116,14 +118,19 @@ class Letter:
     attachments: tuple[tuple[str, bytes], ...] = ()
 
 
-def new_message_id(ticket_id: str, event: str, desk_address: str) -> str:
+def new_message_id(ticket_id: str, event: str, desk_address: str, seed: str | None = None) -> str:
     """``<ID.event.random@desk-domain>``: which ticket and which step a mail was, readable
-    from any answer's In-Reply-To (a score answering the resolution mail is feedback)."""
-    return f"<{ticket_id}.{event}.{secrets.token_hex(8)}@{desk_address.rsplit('@', 1)[-1]}>"
+    from any answer's In-Reply-To (a score answering the resolution mail is feedback).
+    With ``seed`` the random part is derived from it: two clones making the same mail
+    (a rule's reminder) make the same Message-ID, and it is delivered once."""
+    unique = secrets.token_hex(8) if seed is None else hashlib.sha256(seed.encode()).hexdigest()[:16]
+    return f"<{ticket_id}.{event}.{unique}@{desk_address.rsplit('@', 1)[-1]}>"
 
 
-def message(config: Config, root: Path, letter: Letter, now: datetime, thread: Sequence[str]) -> EmailMessage:
-    """The whole message for ``letter``, threaded after ``thread`` (the ticket's Message-IDs)."""
+def message(config: Config, root: Path, letter: Letter, now: datetime, thread: Sequence[str],
+            seed: str | None = None) -> EmailMessage:
+    """The whole message for ``letter``, threaded after ``thread`` (the ticket's Message-IDs);
+    ``seed`` makes its Message-ID the same wherever it is made (see ``new_message_id``)."""
     desk_address = config.mail.address
     if not desk_address:
         raise ValidationError("the desk has no mail address", hint="set mail.address in .gitdesk/config.yml")
@@ -151,7 +158,7 @@ def message(config: Config, root: Path, letter: Letter, now: datetime, thread: S
                               hint="correct the address (gitdesk set ID requester ADDRESS, gitdesk cc ID)") from None
     mail["Subject"] = header_text(templates.fill(found.subject, values))
     mail["Date"] = email.utils.format_datetime(now)
-    mail["Message-ID"] = new_message_id(letter.ticket.id, letter.event, desk_address)
+    mail["Message-ID"] = new_message_id(letter.ticket.id, letter.event, desk_address, seed)
     if thread:
         mail["In-Reply-To"] = thread[-1]
         mail["References"] = " ".join(thread[-REFERENCES_KEPT:])
@@ -159,7 +166,7 @@ def message(config: Config, root: Path, letter: Letter, now: datetime, thread: S
     mail[TICKET_HEADER] = letter.ticket.id
     mail[EVENT_HEADER] = letter.event
     if letter.event in AUTOMATIC:  # RFC 3834: no auto-reply answers it
-        mail["Auto-Submitted"] = "auto-generated" if letter.event == NOTIFICATION else "auto-replied"
+        mail["Auto-Submitted"] = "auto-generated" if letter.event in (NOTIFICATION, REMINDER) else "auto-replied"
     text = f"{body}\n\n-- \n{signature}\n"
     mail.set_content(text)
     mail.add_alternative(_html(body, signature), subtype="html")
@@ -167,6 +174,39 @@ def message(config: Config, root: Path, letter: Letter, now: datetime, thread: S
         kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
         maintype, subtype = kind.split("/", 1)
         mail.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+    if seed is not None:
+        _fixed_boundaries(mail, seed)
+    return mail
+
+
+def _fixed_boundaries(mail: EmailMessage, seed: str) -> None:
+    """MIME boundaries made from ``seed`` instead of chance: the same mail made on two
+    clones is the same bytes, so Git sees one file where there were two."""
+    for number, part in enumerate(mail.walk()):
+        if part.is_multipart():
+            part.set_boundary("=_gd_" + hashlib.sha256(f"{seed}:{number}".encode()).hexdigest()[:28])
+
+
+def desk_message(config: Config, to: Sequence[str], subject: str, body: str, now: datetime,
+                 seed: str) -> EmailMessage:
+    """A message from the desk about no one ticket (a weekly digest to the leads), with a
+    Message-ID made from ``seed``: the same digest made on two clones is sent once."""
+    desk_address = config.mail.address
+    if not desk_address:
+        raise ValidationError("the desk has no mail address", hint="set mail.address in .gitdesk/config.yml")
+    desk_name = header_text(config.mail.name or config.desk_name)
+    mail = EmailMessage(policy=email.policy.SMTP.clone(max_line_length=998))
+    mail["From"] = Address(display_name=desk_name, addr_spec=desk_address)
+    mail["To"] = [Address(addr_spec=address) for address in to]
+    mail["Subject"] = header_text(subject)
+    mail["Date"] = email.utils.format_datetime(now)
+    unique = hashlib.sha256(seed.encode()).hexdigest()[:16]
+    mail["Message-ID"] = f"<desk.digest.{unique}@{desk_address.rsplit('@', 1)[-1]}>"
+    mail[LOOP_HEADER] = desk_name
+    mail[EVENT_HEADER] = "digest"
+    mail["Auto-Submitted"] = "auto-generated"
+    mail.set_content(f"{body}\n\n-- \n{desk_name}\n")
+    mail.add_alternative(_html(body, desk_name), subtype="html")
     return mail
 
 

@@ -48,7 +48,7 @@ from gitdesk.clock import format_utc
 from gitdesk.desk import Desk, LoadedTicket
 from gitdesk.errors import GitdeskError, GitError, ValidationError
 from gitdesk.lock import desk_lock
-from gitdesk.model import NOTE, Entry, Ticket
+from gitdesk.model import MAIL_SYSTEM, NOTE, Entry, Ticket
 from gitdesk.text import clean_line, counted
 
 if TYPE_CHECKING:
@@ -81,7 +81,6 @@ CLAIM_ATTEMPTS = 5  # claims refused because another clone pushed first, before 
 JOURNAL_KEPT = timedelta(days=30)  # a journal entry whose message left the outbox another way
 # The author of notes about mail that could not be delivered: the same as intake's bounce
 # notes (mail/intake.py MAIL_SYSTEM; not imported from there, which would import in a circle).
-MAIL_SYSTEM = "mail-system"
 SEND_LOCK = "mail-send.lock"
 _REJECTED = ("rejected", "fetch first", "non-fast-forward", "failed to update ref", "cannot lock ref")
 

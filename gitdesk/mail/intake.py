@@ -41,7 +41,7 @@ from gitdesk.mail.message import (
     thread_ids,
     with_thread_id,
 )
-from gitdesk.model import NOTE, REOPEN, REPLY, Entry, Route, Ticket
+from gitdesk.model import MAIL_SYSTEM, NOTE, REOPEN, REPLY, Entry, Route, Ticket
 from gitdesk.paths import TICKETS
 from gitdesk.text import counted
 
@@ -278,7 +278,16 @@ def _new(state: _State, incoming: Incoming, files: dict[str, bytes], related: st
     cc = _cc(desk, incoming, requester)
     if cc:
         ticket = replace(ticket, extra={**ticket.extra, CC: cc})
-    return _acknowledged(state, ticket, incoming, files)
+    return _acknowledged(state, _event(state, "created", ticket, files), incoming, files)
+
+
+def _event(state: _State, event: str, ticket: Ticket, files: dict[str, bytes]) -> Ticket:
+    """The ticket as the desk's event rules leave it, their mail added to the intake's commit."""
+    from gitdesk.rules.engine import EventRules
+
+    automated = EventRules(state.desk)(event, ticket)
+    files.update(automated.files)
+    return automated.ticket
 
 
 def _cc(desk: Desk, incoming: Incoming, requester: str) -> list[str]:
@@ -319,7 +328,8 @@ def _reply(state: _State, ticket: Ticket, incoming: Incoming, files: dict[str, b
     may_open = is_requester and workflow.OPEN in status and workflow.OPEN in status[ticket.status].next
     if may_open and ticket.status == workflow.RESOLVED:
         # Like most desks: the requester answering a resolved ticket reopens it; their words are the reason.
-        return replace(new, entries=(*new.entries, Entry(clock.now(), author, REOPEN, text)), status=workflow.OPEN)
+        reopened = replace(new, entries=(*new.entries, Entry(clock.now(), author, REOPEN, text)), status=workflow.OPEN)
+        return _event(state, "reopened", reopened, files)
     new = replace(new, entries=(*new.entries, Entry(clock.now(), author, REPLY, text)))
     return replace(new, status=workflow.OPEN) if may_open and ticket.status == workflow.PENDING else new
 
@@ -478,7 +488,6 @@ def _tell_agents(state: _State, old: Ticket, new: Ticket, incoming: Incoming, fi
         files[notify.outbox_path(new.id, now, str(message["Message-ID"]))] = message.as_bytes()
 
 
-MAIL_SYSTEM = "mail-system"  # author of bounce notes: not the sender, who must not become "on the ticket"
 
 
 def _bounce_note(ticket: Ticket, incoming: Incoming, bounce: Bounce) -> Ticket:

@@ -44,6 +44,8 @@ if TYPE_CHECKING:
     from gitdesk.mail.intake import IntakeResult
     from gitdesk.model import Entry, Ticket
     from gitdesk.reports.base import Report
+    from gitdesk.rules.engine import Plan, RunReport
+    from gitdesk.rules.spec import Rule
     from gitdesk.templates import Canned
     from gitdesk.timings import Timings
 
@@ -69,11 +71,12 @@ def _cell(value: Any) -> str:
 
 
 def ticket_list(tickets: Sequence[Ticket], fmt: str, now: datetime, *, shown_ids: Mapping[str, str] | None = None,
-                timings: Mapping[str, Timings] | None = None, hide: Iterable[str] = ()) -> None:
+                timings: Mapping[str, Timings] | None = None, hide: Iterable[str] = (), due: bool = False) -> None:
     """``gitdesk list``: a table that fits (titles give way), or every field as JSON/CSV.
 
     ``shown_ids`` abbreviates IDs on a terminal (unique prefixes, as Git shows hashes);
-    ``hide`` drops columns a filter made the same on every row (``--queue``, ``--mine``)."""
+    ``hide`` drops columns a filter made the same on every row (``--queue``, ``--mine``);
+    ``due`` adds when each ticket's next target falls due (``--sort due``)."""
     if fmt != "table":
         emit(fmt, "tickets", records.tickets(tickets, timings), flat=records.flat)
         return
@@ -83,6 +86,8 @@ def ticket_list(tickets: Sequence[Ticket], fmt: str, now: datetime, *, shown_ids
                Column("ASSIGNEE", lambda t: _cell(t.assignee)),
                Column("AGE", lambda t: format_age((now - t.created).total_seconds()), right=True),
                Column("TITLE", lambda t: _cell(t.title), fit="shrink")]
+    if due and timings is not None:
+        columns.insert(-1, Column("DUE", lambda t: due_text(timings[t.id], now, short=True)))
     hidden = {name.upper() for name in hide}
     emit(fmt, "tickets", [], columns=[column for column in columns if column.header not in hidden], rows=tickets)
     if output.is_terminal():
@@ -110,14 +115,40 @@ def _paint(text: str, code: str) -> str:
     return f"\x1b[1;{code}m{text}\x1b[0m" if colour() else text
 
 
-def _timing_lines(derived: Timings) -> list[tuple[str, str]]:
-    lines = [("first response", f"{format_duration(derived.first_response_seconds)} after creation"
+_DUE_NAMES = {"first_response": "first response", "resolution": "resolution"}
+
+
+def due_text(derived: Timings, now: datetime, *, short: bool = False) -> str:
+    """When the next target falls due: ``first response due 2026-11-21 09:00 (in 3h)``, or overdue."""
+    due = derived.next_due
+    if due is None or due.due is None:
+        return "-" if short else ""
+    left = (due.due - now).total_seconds()
+    if short:
+        kind = "FR" if due.kind == "first_response" else "RES"
+        return f"{kind} {'in ' + format_age(left) if left > 0 else 'late ' + format_age(-left)}"
+    when = f"in {format_age(left)}" if left > 0 else f"{format_age(-left)} overdue"
+    return f"{_DUE_NAMES.get(due.kind, due.kind)} due {local_time(due.due)} ({when})"
+
+
+def _timing_lines(derived: Timings, now: datetime) -> list[tuple[str, str]]:
+    working = " working time" if derived.clock == "business" else ""
+
+    def shown(seconds: float | None) -> str:
+        return format_duration(seconds, day=derived.day)
+
+    lines = [("first response", f"{shown(derived.first_response_seconds)}{working} after creation"
+              + (f", by {derived.first_response_by}" if derived.first_response_by else "")
               if derived.first_response_at else "none yet")]
+    due = due_text(derived, now)
+    if due:
+        lines.append(("next target", due))
     if derived.pending_seconds:
-        lines.append(("waiting", f"{format_duration(derived.pending_seconds)} on the requester"))
+        lines.append(("waiting", f"{shown(derived.pending_seconds)}{working} on the requester"))
     if derived.resolved_at:
+        since = " since the reopening" if derived.reopen_count and len(derived.resolutions) > 1 else ""
         lines.append(("resolved", f"{local_time(derived.resolved_at)}, "
-                                  f"{format_duration(derived.resolution_seconds)} excluding waiting"))
+                                  f"{shown(derived.resolution_seconds)}{working}{since} excluding waiting"))
     if derived.reopen_count:
         lines.append(("reopened", counted(derived.reopen_count, "time")))
     if derived.escalation_count:
@@ -144,7 +175,7 @@ def ticket_detail(ticket: Ticket, now: datetime, fmt: str, derived: Timings | No
     ]
     facts += [(key, _cell(records.json_value(value))) for key, value in ticket.extra.items() if key not in _PLUMBING]
     if derived is not None:
-        facts += _timing_lines(derived)
+        facts += _timing_lines(derived, now)
     for name, value in facts:
         if value:
             lines.append(dim(f"{one_line(name) + ':':<16}") + one_line(str(value)))
@@ -311,12 +342,26 @@ def report_record(built: Report) -> dict[str, Any]:
         "period": {"since": records.json_value(built.period.since), "until": records.json_value(built.period.until),
                    "label": built.period.label},
         "findings": built.findings,
+        "evidence": [list(ids) for ids in built.evidence],
         "sections": [{"key": s.key, "title": s.title,
                       "columns": [{"key": c.key, "label": c.label} for c in s.columns],
                       "rows": [{c.key: cell.as_json() for c, cell in zip(s.columns, row, strict=True)}
                                for row in s.rows]} for s in built.sections],
         "definitions": built.definitions,
+        "source": built.source or None,
     }
+
+
+SHOWN_IDS = 6  # a finding's tickets shown after it on screen and in Markdown; JSON has them all
+
+
+def _finding(text: str, ids: Sequence[str]) -> str:
+    """A finding with the tickets behind it, unless the sentence names them all already."""
+    missing = [ticket_id for ticket_id in ids if ticket_id not in text]
+    if not missing:
+        return text
+    shown = ", ".join(ids[:SHOWN_IDS]) + (f" and {len(ids) - SHOWN_IDS} more" if len(ids) > SHOWN_IDS else "")
+    return f"{text} [{shown}]"
 
 
 def report(built: Report, fmt: str) -> None:
@@ -340,7 +385,8 @@ def report(built: Report, fmt: str) -> None:
         return
     room = width() if output.is_terminal() else None
     lines = [bold(f"{built.title}: {built.period.label}" + (f" ({built.scope})" if built.scope else ""))]
-    lines += [line for finding in built.findings for line in _wrapped(one_line(finding), "  • ", room)]
+    lines += [line for finding, ids in zip(built.findings, built.evidence, strict=True)
+              for line in _wrapped(one_line(_finding(finding, ids)), "  • ", room)]
     for section in built.sections:
         lines += ["", bold(section.title)]
         if not section.rows:
@@ -359,6 +405,8 @@ def report(built: Report, fmt: str) -> None:
         lines += table_lines(columns, headers, shown, room)
     lines += ["", bold("Definitions")]
     lines += [line for item in built.definitions for line in _wrapped(item, "  - ", room)]
+    if built.source:
+        lines += [line for line in _wrapped(f"Source: {built.source}", "  ", room)]
     click.echo("\n".join(lines))
 
 
@@ -379,7 +427,8 @@ def _numeric(section: Any, index: int) -> bool:
 def _report_markdown(built: Report) -> list[str]:
     lines = [f"# {built.title}", "", f"Period: {built.period.label}" + (f"; {built.scope}" if built.scope else ""), ""]
     if built.findings:
-        lines += [f"- {visible(finding)}" for finding in built.findings] + [""]
+        lines += [f"- {visible(_finding(finding, ids))}" for finding, ids in zip(built.findings, built.evidence,
+                                                                                   strict=True)] + [""]
     for section in built.sections:
         lines += [f"## {section.title}", ""]
         if not section.rows:
@@ -390,7 +439,8 @@ def _report_markdown(built: Report) -> list[str]:
         for row in section.rows:
             lines.append("| " + " | ".join(one_line(cell.text).replace("|", "\\|") for cell in row) + " |")
         lines.append("")
-    return lines + ["## Definitions", ""] + [f"- {item}" for item in built.definitions]
+    lines += ["## Definitions", ""] + [f"- {item}" for item in built.definitions]
+    return lines + (["", f"Source: {built.source}"] if built.source else [])
 
 
 # --- canned replies --------------------------------------------------------------
@@ -447,6 +497,79 @@ def mail_send(result: DeliveryResult, fmt: str) -> None:
         note(f"Dry run on {where}: {shown}; nothing was sent or changed")
     else:
         note(f"Mail send on {where}: {shown}{commits}")
+
+
+# --- rules ---------------------------------------------------------------------------
+
+
+def rules_overview(rules: Sequence[Rule], plan: Plan, fmt: str) -> None:
+    """Each rule: when it acts, what it does, what is due now and what comes next."""
+    from gitdesk.clock import format_utc
+
+    due: dict[str, list[str]] = {}
+    for item in plan.due:
+        due.setdefault(item.rule.name, []).append(item.ticket.id if item.ticket else "desk")
+    records: list[dict[str, Any]] = []
+    for rule in rules:
+        upcoming = plan.upcoming.get(rule.name)
+        records.append({"name": rule.name, "when": rule.trigger.describe(),
+                        "do": [step.describe() for step in rule.steps], "line": rule.line,
+                        "due_now": due.get(rule.name, []),
+                        "next": None if upcoming is None else {"at": format_utc(upcoming.at),
+                                                               "ticket": upcoming.ticket_id}})
+
+    def next_of(record: Mapping[str, Any]) -> str:
+        now = record["due_now"]
+        if now:
+            return f"{len(now)} due now" if len(now) > 1 or now[0] != "desk" else "due now"
+        upcoming = plan.upcoming.get(str(record["name"]))
+        if upcoming is None or rule_is_event(record):
+            return "on the event" if rule_is_event(record) else "nothing waiting"
+        return local_time(upcoming.at) + (f" {upcoming.ticket_id}" if upcoming.ticket_id else "")
+
+    def rule_is_event(record: Mapping[str, Any]) -> bool:
+        return str(record["when"]).startswith("when a ticket")
+
+    columns = (Column("RULE", lambda r: str(r["name"])), Column("WHEN", lambda r: str(r["when"]), fit="shrink"),
+               Column("DO", lambda r: "; ".join(r["do"]), fit="shrink"), Column("NEXT", next_of))
+
+    def text() -> None:
+        if not records:
+            click.echo("No rules: write them in .gitdesk/rules.yml (docs/automations.md).")
+            return
+        output.table(columns, records)
+        waiting = sum(len(r["due_now"]) for r in records)
+        note(f"{counted(len(records), 'rule')}; {counted(waiting, 'action')} due now"
+             + ("; gitdesk rules run --dry-run shows them" if waiting else ""))
+
+    emit(fmt, "rules", records, text=text)
+
+
+def rules_run(report: RunReport, fmt: str) -> None:
+    """What a run did (or would do): per rule, with ticket IDs."""
+    from gitdesk.rules.engine import summary
+
+    records = [item.as_record() for item in report.done]
+
+    def outcome(record: Mapping[str, Any]) -> str:
+        if record["error"]:
+            return "failed"
+        if record["skipped"]:
+            return "skipped"
+        return "would do" if report.dry_run else "done"
+
+    def detail(record: Mapping[str, Any]) -> str:
+        return str(record["error"] or record["skipped"] or "; ".join(record["what"]))
+
+    columns = (Column("RULE", lambda r: str(r["rule"])), Column("TICKET", lambda r: str(r["ticket"] or "desk")),
+               Column("OUTCOME", outcome), Column("WHAT", detail, fit="shrink"))
+
+    def text() -> None:
+        if records:
+            output.table(columns, records)
+        note(summary(report) + (" Nothing was changed." if report.dry_run else ""))
+
+    emit(fmt, "actions", records, text=text, meta={"dry_run": report.dry_run})
 
 
 # --- checks and hooks -------------------------------------------------------------

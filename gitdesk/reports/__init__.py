@@ -9,6 +9,7 @@ from gitdesk.errors import ValidationError
 from gitdesk.reports.base import Facts, Report, Scope, periods, window
 
 NAMES = ("queues", "workload", "training", "assets", "sla", "feedback")
+FROM_FILES_ONLY = ("training",)  # every other report reads the history, and refuses a shallow clone
 
 
 def build(desk: Desk, name: str, *, since: datetime | None, until: datetime | None, period: str | None,
@@ -19,6 +20,8 @@ def build(desk: Desk, name: str, *, since: datetime | None, until: datetime | No
     whole = window(since, until, period, now)
     buckets = periods(whole, period)
     facts = Facts(desk, min(now, whole.until) if until is None else whole.until, scope)
+    if name not in FROM_FILES_ONLY:
+        facts.changes  # noqa: B018 (read the history now: a shallow clone is refused before any work)
     from gitdesk.reports import assets, feedback, queues, sla, training, workload
 
     if name == "queues":
@@ -35,4 +38,18 @@ def build(desk: Desk, name: str, *, since: datetime | None, until: datetime | No
         report = feedback.build(facts, whole, buckets if period else periods(whole, "week"))
     parts = [f"queue {scope.queue}" if scope.queue else "", f"team {scope.team}" if scope.team else ""]
     report.scope = ", ".join(part for part in parts if part)
+    report.definitions += [f"Not known to the config (reported, not used as such): {value}."
+                           for value in facts.unknown_values()]
+    report.source = source(facts)
     return report
+
+
+def source(facts: Facts) -> str:
+    """Where a report's figures come from, in one line."""
+    from gitdesk import git
+
+    _, head = git.head(facts.desk.repo)
+    commit = f"commit {head[:10]}" if head else "no commit yet"
+    history = "and their Git history" if "changes" in facts.__dict__ else "(no history needed)"
+    return (f"{len(facts.everything)} ticket files in tickets/ ({len(facts.all)} in the desk) {history}, "
+            f"as of {commit}; the index and history cache under .git/gitdesk are rebuilt from them.")

@@ -6,9 +6,8 @@ import itertools
 from collections import defaultdict
 
 from gitdesk.durations import format_duration
-from gitdesk.model import TIME, Ticket
-from gitdesk.reports.base import Cell, Facts, Period, Report, Section, columns, count, day, duration, text
-from gitdesk.reports.workload import _seconds
+from gitdesk.model import Ticket
+from gitdesk.reports.base import Cell, Facts, Findings, Period, Report, Section, columns, count, day, duration, text
 
 CANDIDATE_TICKETS = 3
 
@@ -29,7 +28,7 @@ def build(facts: Facts, period: Period) -> Report:
         reopened = [t.id for t in tickets if any(at in period for at in facts.reopenings(t))]
         repeats = [later.id for earlier, later in itertools.pairwise(tickets)
                    if later.created - earlier.created <= repeat_within]
-        spent = {t.id: sum(_seconds(e.detail) for e in t.entries if e.kind == TIME) for t in tickets}
+        spent = {t.id: sum(e.seconds for e in facts.clocks(t).time_entries()) for t in tickets}
         spent = {key: value for key, value in spent.items() if value}
         seconds = sum(spent.values())
         section.rows.append([text(name), count(t.id for t in tickets), count(reopened), count(repeats),
@@ -37,20 +36,24 @@ def build(facts: Facts, period: Period) -> Report:
         if len(tickets) >= CANDIDATE_TICKETS:
             candidates.append((name, tickets, reopened, repeats, seconds))
     top = Section("candidates", "Candidates for replacement or upgrade", columns("asset", "evidence"))
-    findings = []
+    said = Findings()
     for name, tickets, reopened, repeats, seconds in candidates[:10]:
         ids = tuple(t.id for t in tickets)
         evidence = (f"{len(tickets)} tickets, {len(repeats)} within {repeat_within.days} days of the one before, "
                     f"{len(reopened)} reopened, {format_duration(seconds)} spent")
         top.rows.append([text(name), Cell("text", evidence, ids)])
-        findings.append(f"{name}: {evidence}: {', '.join(ids)}")
-    if not findings:
-        findings.append(f"No asset had {CANDIDATE_TICKETS} or more tickets in the period.")
+        said.say(f"{name}: {evidence}: {', '.join(ids)}", ids)
+    if not said.texts:
+        said.say(f"No asset had {CANDIDATE_TICKETS} or more tickets in the period.")
+    noise = facts.left_out_sentence(period)
+    if noise:
+        said.say(noise, [i for ids in facts.left_out(period).values() for i in ids])
     definitions = [
-        "Tickets are counted by creation date and grouped by their asset field (case ignored).",
+        "Tickets are counted by creation date and grouped by their asset field (case ignored). Rejected tickets "
+        "(spam, refused) and duplicates are left out: they are not failures of the asset.",
         f"Repeats: tickets created within {repeat_within.days} days of the previous ticket on the same asset "
         "(reports.assets.repeat_within). Reopened: tickets reopened during the period.",
         "Time spent: all time entries on those tickets. A candidate has "
         f"{CANDIDATE_TICKETS} or more tickets in the period.",
     ]
-    return Report("assets", "Assets", period, [top, section], findings, definitions)
+    return Report("assets", "Assets", period, [top, section], said.texts, definitions, evidence=said.ids)

@@ -13,16 +13,17 @@ import functools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from gitdesk import timings, workflow
+from gitdesk import workflow
 from gitdesk.cache import db, history, index
+from gitdesk.calendar import Calendar
 from gitdesk.desk import Desk
 from gitdesk.durations import format_duration
 from gitdesk.errors import ValidationError
-from gitdesk.model import Config, SlaSettings, Ticket
-from gitdesk.timings import RESOLVED_STATUSES, Timings
+from gitdesk.model import Config, Ticket
+from gitdesk.timings import Change, Clocks, Escalation, Measure, Resolution, TimeEntry, Timings
 
 DAY = timedelta(days=1)
 
@@ -115,6 +116,7 @@ class Cell:
     kind: str
     value: Any
     ids: tuple[str, ...] = ()
+    day: int = 86400  # a day's seconds when durations are shown: 24 hours, or one working day
 
     def as_json(self) -> dict[str, Any]:
         return {"kind": self.kind, "value": self.value, "ids": list(self.ids)}
@@ -126,11 +128,12 @@ class Cell:
         if value is None:
             return "-"
         if self.kind == "duration":
-            return format_duration(value)
+            return format_duration(value, day=self.day)
         if self.kind == "durations":
             if not value["n"]:
                 return "-"
-            return f"{format_duration(value['median'])} / {format_duration(value['p90'])} (n={value['n']})"
+            return (f"{format_duration(value['median'], day=self.day)} / "
+                    f"{format_duration(value['p90'], day=self.day)} (n={value['n']})")
         if self.kind == "rate":
             return f"{value['rate']:.0%} ({value['count']}/{value['of']})"
         if self.kind == "change":
@@ -162,8 +165,13 @@ def number(value: float | None, ids: Iterable[str] = ()) -> Cell:
     return Cell("number", None if value is None else round(value, 2), tuple(sorted(set(ids))))
 
 
-def duration(seconds: float | None, ids: Iterable[str] = ()) -> Cell:
-    return Cell("duration", None if seconds is None else round(seconds), tuple(sorted(set(ids))))
+def duration(seconds: float | None, ids: Iterable[str] = (), *, day: int = 86400) -> Cell:
+    return Cell("duration", None if seconds is None else round(seconds), tuple(sorted(set(ids))), day)
+
+
+def events(ids: Sequence[str]) -> Cell:
+    """A count of events (a ticket resolved twice counts twice), with the tickets behind them."""
+    return Cell("count", len(ids), tuple(sorted(set(ids))))
 
 
 def change(value: int) -> Cell:
@@ -193,14 +201,14 @@ def percentile90(values: Sequence[float]) -> float | None:
     return float(ordered[max(0, math.ceil(0.9 * len(ordered)) - 1)])
 
 
-def stat(samples: dict[str, float]) -> Cell:
+def stat(samples: dict[str, float], *, day: int = 86400) -> Cell:
     """Median and 90th percentile of durations (seconds), with n and the tickets behind them.
     A sample's key is a ticket id, or ``id@time`` when a ticket gives several."""
     values = list(samples.values())
     mid, p90 = median(values), percentile90(values)
     return Cell("durations", {"median": None if mid is None else round(mid), "p90": None if p90 is None
                               else round(p90), "n": len(values)},
-                tuple(sorted({key.split("@", 1)[0] for key in samples})))
+                tuple(sorted({key.split("@", 1)[0] for key in samples})), day)
 
 
 def rate(part: Iterable[str], whole: Iterable[str]) -> Cell:
@@ -238,9 +246,26 @@ class Report:
     title: str
     period: Period
     sections: list[Section]
-    findings: list[str]
+    findings: list[str]  # sentences a manager can paste
     definitions: list[str]
     scope: str = ""  # e.g. "queue it-helpdesk"
+    evidence: list[tuple[str, ...]] = field(default_factory=list)  # the tickets behind each finding
+    source: str = ""  # where the figures come from
+
+    def __post_init__(self) -> None:
+        self.evidence += [()] * (len(self.findings) - len(self.evidence))
+
+
+class Findings:
+    """Sentences with the tickets behind each, in the order they were said."""
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+        self.ids: list[tuple[str, ...]] = []
+
+    def say(self, text: str, ids: Iterable[str] = ()) -> None:
+        self.texts.append(text)
+        self.ids.append(tuple(sorted(set(ids))))
 
 
 # --- facts --------------------------------------------------------------------------
@@ -253,8 +278,9 @@ class Scope:
 
 
 class Facts:
-    """Everything a report needs, read once: tickets (with conversation facts),
-    their status and assignee histories, and their timings."""
+    """Everything a report needs, read once: the tickets, their clocks (``timings.Clocks``)
+    and each figure, computed here and nowhere else, so every report shows the same
+    figure for the same period and scope the same way."""
 
     def __init__(self, desk: Desk, now: datetime, scope: Scope) -> None:
         self.desk = desk
@@ -269,27 +295,30 @@ class Facts:
         with db.connect(desk) as connection:
             found, _ = index.tickets(desk, connection)
         self.all = found
-        self.tickets = [t for t in found if self._in_scope(t, scope)]
+        self.by_id = {t.id: t for t in found}
         self.scope = scope
-        self._histories: dict[str, list[tuple[datetime, str]]] = {}
-        self._resolutions: dict[str, list[datetime]] = {}
+        self.everything = [t for t in found if self._in_scope(t, scope)]  # noise included
+        self.tickets = [t for t in self.everything if not self.noise(t)]  # the demand
+        self.in_scope = {t.id for t in self.everything}
+        self._clocks: dict[str, Clocks] = {}
+        self._measures: dict[tuple[str, datetime], list[Measure]] = {}
+        self.clock = Calendar.for_queue(self.config, scope.queue)
 
-    # Read from the audit log only when a report asks: each costs a pass over the cache.
+    # Read from the audit log only when a report asks: it costs a pass over the cache.
     @functools.cached_property
-    def _status_log(self) -> tuple[dict[str, list[tuple[datetime, str]]], dict[str, list[history.StatusChange]]]:
-        return history.status_log(self.desk)
+    def changes(self) -> dict[str, list[Change]]:
+        history.require_full(self.desk)
+        return history.tracked_changes(self.desk)
 
-    @property
-    def statuses(self) -> dict[str, list[tuple[datetime, str]]]:
-        return self._status_log[0]
-
-    @property
-    def status_changes(self) -> dict[str, list[history.StatusChange]]:
-        return self._status_log[1]
+    def clocks(self, ticket: Ticket) -> Clocks:
+        found = self._clocks.get(ticket.id)
+        if found is None:
+            found = self._clocks[ticket.id] = Clocks(self.config, ticket, self.changes.get(ticket.id, ()))
+        return found
 
     @functools.cached_property
     def timings(self) -> dict[str, Timings]:
-        return {t.id: timings.derive(self.config, t, self.statuses.get(t.id, ()), self.now) for t in self.tickets}
+        return {t.id: self.clocks(t).timings(self.now) for t in self.tickets}
 
     def _in_scope(self, ticket: Ticket, scope: Scope) -> bool:
         if scope.queue is not None and ticket.queue != scope.queue:
@@ -300,103 +329,186 @@ class Facts:
         person = self.config.person(who) if who else None
         return person.team if person else None
 
-    def history(self, ticket: Ticket) -> list[tuple[datetime, str]]:
-        """(when, status) from creation on; the file has the last word on the status now."""
-        events = self._histories.get(ticket.id)
-        if events is None:
-            events = list(self.statuses.get(ticket.id, ()))
-            if not events or events[-1][1] != ticket.status:
-                events.append((max(events[-1][0], ticket.created) if events else ticket.created, ticket.status))
-            self._histories[ticket.id] = events
-        return events
+    def person(self, who: str | None) -> str:
+        """A person's handle where config knows them, else what was written."""
+        person = self.config.person(who) if who else None
+        return person.handle if person else (who or "(unknown)")
+
+    # --- noise --------------------------------------------------------------------
+
+    def noise(self, ticket: Ticket) -> str | None:
+        """Why a ticket is not demand: ``rejected`` (spam, refused) or ``duplicate`` (of
+        another ticket); None for demand. Judged by what the ticket is now: a ticket later
+        found to be spam was spam all along."""
+        if ticket.status == workflow.REJECTED:
+            return "rejected"
+        if ticket.duplicate_of:
+            return "duplicate"
+        return None
+
+    def left_out(self, period: Period) -> dict[str, list[str]]:
+        """Noise created in ``period``, by reason: what a report leaves out."""
+        found: dict[str, list[str]] = {}
+        for ticket in self.everything:
+            reason = self.noise(ticket)
+            if reason and ticket.created in period:
+                found.setdefault(reason, []).append(ticket.id)
+        return found
+
+    def left_out_sentence(self, period: Period) -> str | None:
+        found = self.left_out(period)
+        if not found:
+            return None
+        parts = [f"{len(ids)} {'rejected (spam or refused)' if reason == 'rejected' else 'duplicate'}"
+                 f" ({', '.join(sorted(ids))})" for reason, ids in sorted(found.items())]
+        return ("Left out as noise, not demand: " + "; ".join(parts) + ".")
+
+    # --- states -------------------------------------------------------------------
 
     def status_at(self, ticket: Ticket, moment: datetime) -> str | None:
-        """The ticket's status at ``moment`` (None before it existed)."""
-        if ticket.created > moment:
-            return None
-        events = self.history(ticket)
-        if events[-1][0] <= moment:  # most tickets stopped changing long before: no walk
-            return events[-1][1]
-        current: str | None = None
-        for at, status in events:
-            if at > moment:
-                break
-            current = status
-        return current or self.history(ticket)[0][1]
+        return self.clocks(ticket).status_at(moment)
 
     def unfinished_at(self, ticket: Ticket, moment: datetime) -> bool:
-        status = self.status_at(ticket, moment)
-        return status is not None and not workflow.is_done(self.config, status)
+        return self.clocks(ticket).unfinished_at(moment)
 
-    def resolutions(self, ticket: Ticket) -> list[datetime]:
-        """Every move into a resolved status (not from another resolved one)."""
-        found = self._resolutions.get(ticket.id)  # asked once per ticket per period: worth keeping
-        if found is None:
-            found, previous = [], None
-            for at, status in self.history(ticket):
-                if status in RESOLVED_STATUSES and previous not in RESOLVED_STATUSES:
-                    found.append(at)
-                previous = status
-            self._resolutions[ticket.id] = found
-        return found
+    def queue_at(self, ticket: Ticket, moment: datetime) -> str | None:
+        return self.clocks(ticket).queue_at(moment)
 
     def reopenings(self, ticket: Ticket) -> list[datetime]:
-        found, previous = [], None
-        for at, status in self.history(ticket):
-            if previous is not None and workflow.is_done(self.config, previous) \
-                    and not workflow.is_done(self.config, status):
-                found.append(at)
-            previous = status
+        return self.clocks(ticket).reopenings()
+
+    # --- the figures: each defined once (docs/reports.md) ---------------------------
+
+    def opened(self, period: Period, tickets: Iterable[Ticket] | None = None) -> list[str]:
+        """Tickets created in the period."""
+        return [t.id for t in (self.tickets if tickets is None else tickets) if t.created in period]
+
+    def resolved(self, period: Period, tickets: Iterable[Ticket] | None = None) -> list[tuple[Ticket, Resolution]]:
+        """Every resolution in the period (a ticket resolved twice counts twice)."""
+        found = []
+        for ticket in self.tickets if tickets is None else tickets:
+            if ticket.created > period.until:
+                continue
+            for resolution in self.clocks(ticket).resolutions(self.now):
+                if resolution.at in period:
+                    found.append((ticket, resolution))
         return found
 
-    def resolver(self, ticket: Ticket, moment: datetime) -> str | None:
-        """Who moved the ticket into a resolved status at ``moment``."""
-        for at, _before, after, who in self.status_changes.get(ticket.id, ()):
-            if at == moment and after in RESOLVED_STATUSES:
-                return who
-        return ticket.assignee
+    def reopened(self, period: Period, tickets: Iterable[Ticket] | None = None) -> list[tuple[Ticket, datetime]]:
+        """Every reopening in the period."""
+        return [(t, at) for t in (self.tickets if tickets is None else tickets) for at in self.reopenings(t)
+                if at in period]
 
-    def pending_intervals(self, ticket: Ticket) -> list[tuple[datetime, datetime]]:
-        events = self.history(ticket)
-        spans = []
-        for number, (at, status) in enumerate(events):
-            if status == workflow.PENDING:
-                end = events[number + 1][0] if number + 1 < len(events) else self.now
-                spans.append((at, end))
-        return spans
+    def backlog(self, moment: datetime, tickets: Iterable[Ticket] | None = None) -> list[str]:
+        """Tickets not finished at ``moment`` (a stock)."""
+        return [t.id for t in (self.tickets if tickets is None else tickets) if self.unfinished_at(t, moment)]
+
+    def measures(self, ticket: Ticket, as_of: datetime) -> list[Measure]:
+        """The ticket's first-response and resolution clocks, judged at ``as_of``."""
+        key = (ticket.id, as_of)
+        found = self._measures.get(key)
+        if found is None:
+            clocks = self.clocks(ticket)
+            first = clocks.first_response(as_of)
+            found = ([first] if first is not None else []) + clocks.resolution_clocks(as_of)
+            self._measures[key] = found
+        return found
+
+    def _judged(self, period: Period) -> datetime:
+        return min(period.until, self.now)
+
+    def _alive(self, ticket: Ticket, period: Period) -> bool:
+        """Whether any clock of the ticket can stop or pass its target in the period."""
+        if ticket.created > period.until:
+            return False
+        clocks = self.clocks(ticket)
+        if clocks.unfinished_at(period.since):
+            return True
+        return any(period.since <= at <= period.until for at, _, _ in clocks.statuses)
+
+    def first_responses(self, period: Period, tickets: Iterable[Ticket] | None = None) -> list[tuple[Ticket, Measure]]:
+        """First responses made in the period (the clock stopped by a public reply or question)."""
+        found = []
+        for ticket in self.tickets if tickets is None else tickets:
+            if not self._alive(ticket, period):
+                continue
+            first = self.measures(ticket, self._judged(period))[:1]
+            if first and first[0].stop == "response" and first[0].stopped is not None and first[0].stopped in period:
+                found.append((ticket, first[0]))
+        return found
+
+    def decided(self, period: Period, tickets: Iterable[Ticket] | None = None) -> list[tuple[Ticket, Measure]]:
+        """Every target decided in the period: met (the clock stopped in time, in the period)
+        or missed (the target passed in the period, whenever the clock stopped)."""
+        found = []
+        judged = self._judged(period)
+        for ticket in self.tickets if tickets is None else tickets:
+            if not self._alive(ticket, period):
+                continue
+            for measure in self.measures(ticket, judged):
+                moment = measure.decided
+                if moment is not None and moment in period:
+                    found.append((ticket, measure))
+        return found
+
+    def breaches(self, period: Period, tickets: Iterable[Ticket] | None = None) -> list[tuple[Ticket, Measure]]:
+        """Targets missed in the period (dated by when the target passed)."""
+        return [(t, m) for t, m in self.decided(period, tickets) if m.breached]
+
+    def running(self, moment: datetime, tickets: Iterable[Ticket] | None = None) -> list[tuple[Ticket, Measure]]:
+        """Clocks still running at ``moment`` (not yet decided), with when they fall due."""
+        found = []
+        for ticket in self.tickets if tickets is None else tickets:
+            if ticket.created > moment or not self.unfinished_at(ticket, moment):
+                continue
+            for measure in self.measures(ticket, moment):
+                if measure.stopped is None and not measure.breached:
+                    found.append((ticket, measure))
+        return found
+
+    def escalations(self, period: Period, tickets: Iterable[Ticket] | None = None) -> list[tuple[Ticket, Escalation]]:
+        """Escalation entries dated in the period, with the queues they left and went to."""
+        return [(t, e) for t in (self.tickets if tickets is None else tickets) for e in self.clocks(t).escalations()
+                if e.at in period]
+
+    def time_logged(self, period: Period, tickets: Iterable[Ticket] | None = None) -> list[tuple[Ticket, TimeEntry]]:
+        """Time entries dated in the period."""
+        return [(t, e) for t in (self.tickets if tickets is None else tickets) for e in self.clocks(t).time_entries()
+                if e.at in period]
+
+    def pending(self, period: Period, tickets: Iterable[Ticket] | None = None) -> dict[str, float]:
+        """Time waiting on the requester within the period, per ticket, on each ticket's clock."""
+        found: dict[str, float] = {}
+        end = self._judged(period)
+        for ticket in self.tickets if tickets is None else tickets:
+            if not self._alive(ticket, period):
+                continue
+            clocks = self.clocks(ticket)
+            spans = [(max(a, period.since), min(b, end)) for a, b in clocks.pending_spans(end)]
+            clock = Calendar.for_queue(self.config, clocks.queue_at(end))
+            seconds = sum(clock.elapsed(a, b) for a, b in spans if b > a)
+            if seconds:
+                found[ticket.id] = seconds
+        return found
+
+    def unknown_values(self) -> list[str]:
+        """Priorities and queues met in history that the config does not know (reported, never used as keys)."""
+        found: dict[str, list[str]] = {}
+        for ticket_id, clocks in self._clocks.items():
+            for value in clocks.unknown:
+                found.setdefault(value, []).append(ticket_id)
+        return [f"unknown {value} on {', '.join(sorted(set(ids)))}: the default used" for value, ids in found.items()]
 
 
 # --- SLA clocks ----------------------------------------------------------------------
 
 
-def business_seconds(start: datetime, end: datetime, sla: SlaSettings) -> float:
-    """Seconds of business time between two moments (UTC hours and days from config)."""
-    if end <= start:
-        return 0.0
-    holidays = {date.fromisoformat(day) for day in sla.holidays}
-    total = 0.0
-    day = _midnight(start)
-    while day < end:
-        if day.weekday() in sla.days and day.date() not in holidays:
-            open_at = day + timedelta(minutes=sla.day_start)
-            close_at = day + timedelta(minutes=sla.day_end)
-            overlap = (min(end, close_at) - max(start, open_at)).total_seconds()
-            total += max(0.0, overlap)
-        day += DAY
-    return total
-
-
-def elapsed(start: datetime, end: datetime, sla: SlaSettings,
+def elapsed(start: datetime, end: datetime, clock: Calendar,
             excluded: Sequence[tuple[datetime, datetime]] = ()) -> float:
-    """Time between two moments on the desk's SLA clock, minus ``excluded`` spans."""
-    def measure(a: datetime, b: datetime) -> float:
-        if sla.clock == "business":
-            return business_seconds(a, b, sla)
-        return max(0.0, (b - a).total_seconds())
-
-    total = measure(start, end)
+    """Time between two moments on ``clock``, minus ``excluded`` spans."""
+    total = clock.elapsed(start, end)
     for a, b in excluded:
         a, b = max(a, start), min(b, end)
         if b > a:
-            total -= measure(a, b)
+            total -= clock.elapsed(a, b)
     return max(0.0, total)

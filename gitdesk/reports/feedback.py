@@ -1,7 +1,7 @@
 """The feedback report: satisfaction per team and week, for the weekly review.
 
-Feedback is collated per team (the team of the ticket's queue members'
-assignee); agents are named only if config says so (reports.feedback.name_agents).
+Feedback is collated per team (the team of the ticket's assignee); agents are
+named only if config says so (reports.feedback.name_agents).
 """
 
 from __future__ import annotations
@@ -9,19 +9,43 @@ from __future__ import annotations
 from collections import defaultdict
 
 from gitdesk.feedback import Feedback, load_all
-from gitdesk.reports.base import Facts, Period, Report, Section, columns, count, number, text, ticket
+from gitdesk.reports.base import Facts, Findings, Period, Report, Section, columns, count, number, text, ticket
+from gitdesk.timings import RESOLVED_STATUSES
+
+
+def scores(facts: Facts, everything: list[Feedback]) -> tuple[list[Feedback], dict[str, list[str]]]:
+    """The scores that count: on a ticket in the report's scope that was resolved or closed when
+    the score was given, the latest one per ticket (its requester's; an earlier answer is
+    replaced, and stays in history). Also what was left out, by reason."""
+    latest: dict[str, Feedback] = {}
+    left: dict[str, list[str]] = defaultdict(list)
+    for item in sorted(everything, key=lambda f: (f.at, f.path)):
+        found = facts.by_id.get(item.ticket)
+        if found is None:
+            left["unknown ticket"].append(item.ticket)
+            continue
+        if found.id not in facts.in_scope or facts.noise(found):
+            continue
+        if facts.status_at(found, item.at) not in RESOLVED_STATUSES:
+            left["not resolved or closed when given"].append(item.ticket)
+            continue
+        if item.ticket in latest:
+            left["replaced by a later answer"].append(item.ticket)
+        latest[item.ticket] = item
+    return list(latest.values()), left
 
 
 def build(facts: Facts, whole: Period, buckets: list[Period]) -> Report:
     everything, _ = load_all(facts.desk)
-    tickets = {t.id: t for t in facts.tickets}
-    mine = [f for f in everything if f.ticket in tickets and f.at in whole]
+    counted_scores, left = scores(facts, everything)
+    mine = [f for f in counted_scores if f.at in whole]
+    tickets = facts.by_id
     name_agents = facts.config.reports.name_agents_in_feedback
 
     def group(item: Feedback) -> str:
-        ticket = tickets[item.ticket]
-        team = facts.team_of(ticket.assignee) or "(no team)"
-        return f"{team} / {ticket.assignee}" if name_agents and ticket.assignee else team
+        found = tickets[item.ticket]
+        team = facts.team_of(found.assignee) or "(no team)"
+        return f"{team} / {found.assignee}" if name_agents and found.assignee else team
 
     by_group: dict[str, list[Feedback]] = defaultdict(list)
     for item in mine:
@@ -38,26 +62,35 @@ def build(facts: Facts, whole: Period, buckets: list[Period]) -> Report:
         row += [count(f.ticket for f in items if f.score == score) for score in range(1, 6)]
         if len(buckets) > 1:
             for period in buckets:
-                inside = [f.score for f in items if f.at in period]
-                row.append(number(sum(inside) / len(inside) if inside else None))
+                inside = [f for f in items if f.at in period]
+                row.append(number(sum(f.score for f in inside) / len(inside) if inside else None,
+                                  (f.ticket for f in inside)))
         summary.rows.append(row)
     comments = Section("comments", "Comments by category", columns("category", "score", "comment", "ticket"))
     for item in sorted(mine, key=lambda f: (tickets[f.ticket].category or "", f.at)):
         if item.comment:
             comments.rows.append([text(tickets[item.ticket].category or "(none)"), number(item.score),
                                   text(item.comment), ticket(item.ticket)])
-    findings = []
+    said = Findings()
     if mine:
         average = sum(f.score for f in mine) / len(mine)
-        low = [f for f in mine if f.score <= 2]
-        findings.append(f"{len(mine)} responses, average {average:.1f} of 5; {len(low)} scored 1 or 2.")
+        low = [f.ticket for f in mine if f.score <= 2]
+        said.say(f"{len(mine)} responses, average {average:.1f} of 5; {len(low)} scored 1 or 2.",
+                 [f.ticket for f in mine])
+        if low:
+            said.say(f"Low scores to review: {', '.join(sorted(low))}.", low)
     else:
-        findings.append("No feedback in the period.")
+        said.say("No feedback in the period.")
+    for reason, ids in sorted(left.items()):
+        said.say(f"Left out: {len(ids)} {'score' if len(ids) == 1 else 'scores'} ({reason}).", ids)
     definitions = [
-        "Feedback is stored apart from tickets (feedback/), given with gitdesk feedback add, and counted by the "
-        "date it was given.",
+        "Feedback is stored apart from tickets (feedback/), given with gitdesk feedback add or by mail, and counted "
+        "by the date it was given.",
+        "A score counts only on a ticket that was resolved or closed when it was given, and only the latest one "
+        "per ticket (its requester's): a later answer replaces an earlier one, which stays in history. Every "
+        "column counts the same scores. Rejected tickets and duplicates are left out.",
         "It is grouped by the team of the ticket's assignee"
         + ("; agents are named (reports.feedback.name_agents)." if name_agents else
            "; agents are not named (set reports.feedback.name_agents to change that)."),
     ]
-    return Report("feedback", "Feedback", whole, [summary, comments], findings, definitions)
+    return Report("feedback", "Feedback", whole, [summary, comments], said.texts, definitions, evidence=said.ids)

@@ -2,67 +2,80 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from datetime import datetime
 
 from gitdesk import workflow
-from gitdesk.model import ESCALATION, Ticket
-from gitdesk.reports.base import Cell, Facts, Period, Report, Section, columns, count, duration, text
+from gitdesk.model import Ticket
+from gitdesk.reports.base import Cell, Facts, Findings, Period, Report, Section, columns, count, duration, text
 from gitdesk.text import counted
 
 BUCKETS = (("age_under_1d", "< 1 d", 0, 1), ("age_1_3d", "1-3 d", 1, 3), ("age_3_7d", "3-7 d", 3, 7),
            ("age_over_7d", "> 7 d", 7, 10**6))
 DEFINITIONS = [
-    "Open: not in a finished status at the end of the period (a stock, not a flow); queue and assignee "
-    "are as the tickets say now.",
+    "Open: not in a finished status at the end of the period (a stock, not a flow), in the queue and with the "
+    "assignee the ticket had then (from its history).",
     "Pending: waiting on the requester. Unassigned: open with nobody assigned.",
-    "Oldest waiting: the age of the oldest open ticket at the end of the period.",
-    "Age buckets count open tickets by time since creation at the end of the period.",
-    "Escalated: tickets with an escalation entry dated inside the period.",
+    "Oldest waiting: the age of the oldest open ticket at the end of the period (calendar time).",
+    "Age buckets count open tickets by time since creation at the end of the period (calendar days).",
+    "Escalated in / out: escalation entries dated in the period, counted in the queue the ticket went to and the "
+    "queue it left (an escalation to a person within the same queue counts as out only).",
+    "Rejected tickets (spam, refused) and duplicates are left out and counted apart.",
 ]
 
 
-def _row(label: str, members: list[Ticket], facts: Facts, period: Period) -> list[Cell]:
-    end = period.until
-    open_now = [t for t in members if facts.unfinished_at(t, end)]
-    ages = {t.id: (end - t.created).total_seconds() for t in open_now}
-    buckets = [count(t.id for t in open_now if low * 86400 <= ages[t.id] < high * 86400)
+def _row(label: str, members: list[Ticket], facts: Facts, end: datetime, escalated_in: list[str],
+         escalated_out: list[str]) -> list[Cell]:
+    ages = {t.id: (end - t.created).total_seconds() for t in members}
+    buckets = [count(t.id for t in members if low * 86400 <= ages[t.id] < high * 86400)
                for _key, _label, low, high in BUCKETS]
-    oldest_id = max(ages, key=lambda key: ages[key]) if ages else None
+    oldest_id = max(ages, key=lambda key: (ages[key], key)) if ages else None
     oldest = duration(ages[oldest_id], [oldest_id]) if oldest_id else duration(None)
-    escalated = [t.id for t in members
-                 if any(e.kind == ESCALATION and e.at in period for e in t.entries)]
-    return [text(label), count(t.id for t in open_now), count(t.id for t in open_now if not t.assignee),
-            count(t.id for t in open_now if facts.status_at(t, end) == workflow.PENDING), oldest, *buckets,
-            count(escalated)]
+    unassigned = [t.id for t in members if not facts.clocks(t).value_at("assignee", end)]
+    pending = [t.id for t in members if facts.status_at(t, end) == workflow.PENDING]
+    return [text(label), count(t.id for t in members), count(unassigned), count(pending), oldest, *buckets,
+            count(escalated_in), count(escalated_out)]
 
 
 def build(facts: Facts, period: Period) -> Report:
+    end = min(period.until, facts.now)
     figures = columns("open", "unassigned", "pending", "oldest waiting",
-                      *[(key, label) for key, label, _, _ in BUCKETS], "escalated")
+                      *[(key, label) for key, label, _, _ in BUCKETS], "escalated in", "escalated out")
     by_queue = Section("by_queue", "By queue", [*columns("queue"), *figures], chart=1)
-
-    def group(key: Callable[[Ticket], str | None]) -> dict[str, list[Ticket]]:
-        found: dict[str, list[Ticket]] = {}
-        for ticket in facts.tickets:
-            found.setdefault(key(ticket) or "(none)", []).append(ticket)
-        return found
-
-    queues = group(lambda t: t.queue)
-    for name in sorted(set(facts.config.queues) | set(queues)):
+    open_tickets = [t for t in facts.tickets if t.id in set(facts.backlog(end))]
+    queues: dict[str, list[Ticket]] = {}
+    people: dict[str, list[Ticket]] = {}
+    for ticket in open_tickets:
+        queues.setdefault(facts.queue_at(ticket, end) or "(intake)", []).append(ticket)
+        assignee = facts.clocks(ticket).value_at("assignee", end)
+        if assignee:
+            people.setdefault(facts.person(assignee), []).append(ticket)
+    went_in: dict[str, list[str]] = {}
+    went_out: dict[str, list[str]] = {}
+    for ticket, escalation in facts.escalations(period):
+        if escalation.target:
+            went_in.setdefault(escalation.target, []).append(ticket.id)
+        went_out.setdefault(escalation.source or "(intake)", []).append(ticket.id)
+    for name in sorted(set(facts.config.queues) | set(queues) | set(went_in) | set(went_out)):
         if facts.scope.queue and name != facts.scope.queue:
             continue
-        by_queue.rows.append(_row(name, queues.get(name, []), facts, period))
-    people = group(lambda t: t.assignee)
-    by_person = Section("by_person", "By person", [*columns("person"), *figures], chart=1)
+        by_queue.rows.append(_row(name, queues.get(name, []), facts, end, went_in.get(name, []),
+                                  went_out.get(name, [])))
+    by_person = Section("by_person", "By person", [*columns("person"), *figures[:-2]], chart=1)
     for name in sorted(people):
-        if name == "(none)":
-            continue
-        by_person.rows.append(_row(name, people[name], facts, period))
-    findings = []
+        by_person.rows.append(_row(name, people[name], facts, end, [], [])[:-2])
+    said = Findings()
     for row in by_queue.rows:
         if row[2].value:
-            findings.append(f"{row[0].value}: {counted(int(row[2].value), 'open ticket')} "
-                            f"with nobody assigned.")
+            said.say(f"{row[0].value}: {counted(int(row[2].value), 'open ticket')} with nobody assigned.", row[2].ids)
+        if row[8].value:
+            said.say(f"{row[0].value}: {row[8].value} open for more than a week.", row[8].ids)
         if row[-2].value:
-            findings.append(f"{row[0].value}: {row[-2].value} open for more than a week.")
-    return Report("queues", "Queues", period, [by_queue, by_person], findings, DEFINITIONS)
+            said.say(f"{row[0].value}: {counted(int(row[-2].value), 'escalation')} came in during the period.",
+                     row[-2].ids)
+    if not said.texts:
+        said.say(f"{counted(len(open_tickets), 'ticket')} open at the end of the period; none waits unassigned or "
+                 "longer than a week.", [t.id for t in open_tickets])
+    noise = facts.left_out_sentence(period)
+    if noise:
+        said.say(noise, [i for ids in facts.left_out(period).values() for i in ids])
+    return Report("queues", "Queues", period, [by_queue, by_person], said.texts, DEFINITIONS, evidence=said.ids)

@@ -2,123 +2,102 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections import defaultdict
 
 from gitdesk.model import Ticket
 from gitdesk.reports import base
+from gitdesk.timings import FIRST_RESPONSE, Measure
 
-DEFINITIONS = [
-    "Targets come from the priorities in .gitdesk/config.yml; a ticket without a priority uses the default one.",
-    "First response: the first public entry (reply or question) by someone other than the requester. "
-    "It counts for tickets created in the period; a ticket still without one is a breach once the target passed.",
-    "Resolution: created to resolved, time waiting on the requester (pending) excluded. It counts for "
-    "resolutions in the period; an unfinished ticket already past its target is listed as a breach too.",
-]
+KINDS = {FIRST_RESPONSE: "first response", "resolution": "resolution"}
+OUTCOMES = {"response": "answered", "resolved": "resolved", "closed": "closed", "running": "still open",
+            "paused": "still open (pending)"}
 
 
-def _priority(facts: base.Facts, ticket: Ticket) -> str | None:
-    return ticket.priority if ticket.priority in facts.config.priorities else facts.config.default_priority
-
-
-def _first_response(facts: base.Facts, ticket: Ticket, until: datetime) -> tuple[float, bool]:
-    """(seconds on the SLA clock, whether it is final)."""
-    answered = facts.timings[ticket.id].first_response_at
-    end = answered if answered is not None and answered <= until else until
-    return base.elapsed(ticket.created, end, facts.config.sla), answered is not None and answered <= until
-
-
-def _resolution(facts: base.Facts, ticket: Ticket, end: datetime) -> float:
-    return base.elapsed(ticket.created, end, facts.config.sla, facts.pending_intervals(ticket))
-
-
-def breaches_resolved_in(facts: base.Facts, period: base.Period) -> set[str]:
-    """Tickets resolved in ``period`` that missed a first-response or resolution target."""
-    missed = set()
-    for ticket in facts.tickets:
-        priority = facts.config.priorities.get(_priority(facts, ticket) or "")
-        if priority is None:
-            continue
-        for at in facts.resolutions(ticket):
-            if at not in period:
-                continue
-            if priority.resolution and _resolution(facts, ticket, at) > priority.resolution.total_seconds():
-                missed.add(ticket.id)
-            first, _ = _first_response(facts, ticket, at)
-            if priority.first_response and first > priority.first_response.total_seconds():
-                missed.add(ticket.id)
-    return missed
+def definitions(facts: base.Facts) -> list[str]:
+    return [
+        f"The SLA clock is {facts.clock.describe()}; a queue with its own hours (sla.queues) is measured by them.",
+        "Targets come from the priorities in .gitdesk/config.yml: the priority the ticket had when the clock "
+        "stopped (or at the end of the period, while it runs), else the default one.",
+        "First response: the first public reply or question by someone other than the requester. Its clock runs "
+        "from creation; waiting on the requester (pending) pauses it; resolving, rejecting or closing the ticket "
+        "stops it; reopening does not restart it.",
+        "Resolution: from creation, or from a reopening, to the next move into resolved or closed, pending time "
+        "excluded; rejecting or closing stops it too. Each resolution in the period is a sample.",
+        "A target is decided once: met when its clock stops in time, missed when it passes. A breach belongs to "
+        "the period in which its target passed, whether the ticket was answered later or is still open; the "
+        "workload report's SLA breaches are these.",
+        "Rejected tickets (spam, refused) and duplicates are left out and counted apart.",
+    ]
 
 
 def build(facts: base.Facts, period: base.Period) -> base.Report:
-    clock = "business hours" if facts.config.sla.clock == "business" else "calendar time"
+    desk = facts.clock
+    day = desk.day_seconds
     summary = base.Section("by_priority", "By priority",
                            base.columns("priority", "first response target",
                                         ("first_response", "first response (med / p90)"),
                                         "first response breaches", "resolution target",
                                         ("resolution", "resolution (med / p90)"), "resolution breaches"), chart=3)
     breaches = base.Section("breaches", "Breaches",
-                            base.columns("ticket", "priority", "target", "kind", "took", "status"))
-    listed: list[tuple[str, str, str, float, float, str]] = []
+                            base.columns("ticket", "priority", "kind", "target", "took", ("due", "target passed"),
+                                         ("status", "outcome")))
+    first: dict[str | None, dict[str, float]] = defaultdict(dict)
+    for ticket, measure in facts.first_responses(period):
+        first[measure.priority][ticket.id] = measure.seconds
+    resolution: dict[str | None, dict[str, float]] = defaultdict(dict)
+    for ticket, done in facts.resolved(period):
+        resolution[done.measure.priority][f"{ticket.id}@{done.at.isoformat()}"] = done.seconds
+    missed: dict[tuple[str | None, str], list[str]] = defaultdict(list)
+    listed: list[tuple[Ticket, Measure]] = []
+    decided = facts.decided(period)
+    for ticket, measure in decided:
+        if measure.breached:
+            missed[(measure.priority, measure.kind)].append(ticket.id)
+            listed.append((ticket, measure))
     for name, priority in facts.config.priorities.items():
-        members = [t for t in facts.tickets if _priority(facts, t) == name]
-        first: dict[str, float] = {}
-        first_missed: list[str] = []
-        resolution: dict[str, float] = {}
-        resolution_missed: list[str] = []
-        for ticket in members:
-            if ticket.created in period:
-                seconds, final = _first_response(facts, ticket, period.until)
-                target = priority.first_response.total_seconds() if priority.first_response else None
-                if final:
-                    first[ticket.id] = seconds
-                if target is not None and seconds > target:
-                    first_missed.append(ticket.id)
-                    listed.append((ticket.id, name, "first response", target, seconds,
-                                   "answered" if final else "still waiting"))
-            target = priority.resolution.total_seconds() if priority.resolution else None
-            for at in facts.resolutions(ticket):
-                if at in period:
-                    seconds = _resolution(facts, ticket, at)
-                    resolution[f"{ticket.id}@{at.isoformat()}"] = seconds
-                    if target is not None and seconds > target:
-                        resolution_missed.append(ticket.id)
-                        listed.append((ticket.id, name, "resolution", target, seconds, "resolved"))
-            if target is not None and facts.unfinished_at(ticket, period.until):
-                seconds = _resolution(facts, ticket, period.until)
-                if seconds > target:
-                    resolution_missed.append(ticket.id)
-                    listed.append((ticket.id, name, "resolution", target, seconds,
-                                   f"still {facts.status_at(ticket, period.until)}"))
         summary.rows.append([
             base.text(name),
-            base.duration(priority.first_response.total_seconds() if priority.first_response else None),
-            base.stat(first), base.count(first_missed),
-            base.duration(priority.resolution.total_seconds() if priority.resolution else None),
-            base.stat(resolution), base.count(resolution_missed),
+            base.duration(desk.seconds(priority.first_response) if priority.first_response else None, day=day),
+            base.stat(first[name], day=day), base.count(missed[(name, FIRST_RESPONSE)]),
+            base.duration(desk.seconds(priority.resolution) if priority.resolution else None, day=day),
+            base.stat(resolution[name], day=day), base.events(missed[(name, "resolution")]),
         ])
-    for ticket_id, priority_name, kind, target, seconds, state in sorted(listed, key=lambda item: item[0]):
-        breaches.rows.append([base.ticket(ticket_id), base.text(priority_name), base.duration(target),
-                              base.text(kind), base.duration(seconds), base.text(state)])
-    findings = []
-    total = sum(row[3].value + row[6].value for row in summary.rows)
-    still = sum(1 for item in listed if item[5].startswith("still"))
-    if total:
-        findings.append(f"{total} target{'s were' if total != 1 else ' was'} missed in the period; "
-                        f"{still} of them on tickets still open.")
+    listed.sort(key=lambda item: (item[1].due or period.since, item[0].id))
+    for ticket, measure in listed:
+        breaches.rows.append([base.ticket(ticket.id), base.text(measure.priority), base.text(KINDS[measure.kind]),
+                              base.duration(measure.target, day=measure.day),
+                              base.duration(measure.seconds, day=measure.day),
+                              base.Cell("text", measure.due.strftime("%Y-%m-%d %H:%M") if measure.due else None),
+                              base.text(_outcome(measure))])
+    said = base.Findings()
+    still = [t.id for t, m in listed if m.stopped is None]
+    if listed:
+        kinds = defaultdict(list)
+        for ticket, measure in listed:
+            kinds[measure.kind].append(ticket.id)
+        parts = [f"{len(ids)} {KINDS[kind]}" for kind, ids in sorted(kinds.items())]
+        said.say(f"{len(listed)} of {len(decided)} targets decided in the period were missed ({', '.join(parts)}).",
+                 [t.id for t, _ in listed])
+        if still:
+            said.say(f"{len(still)} of the missed targets are on tickets still unfinished at the end of the period.",
+                     still)
+        finished = [t.id for t, m in listed if m.stopped is not None]
+        if finished:
+            said.say(f"{len(finished)} were met late: the ticket was answered or resolved after its target.",
+                     finished)
+    elif decided:
+        said.say(f"Every one of the {len(decided)} targets decided in the period was met.", [t.id for t, _ in decided])
     else:
-        findings.append("Every target was met in the period.")
-    definitions = [f"The SLA clock is {clock}"
-                   + (f" ({_hours(facts)})" if facts.config.sla.clock == "business" else "") + ".", *DEFINITIONS]
-    return base.Report("sla", "Service levels", period, [summary, breaches], findings, definitions)
+        said.say("No target fell due in the period.")
+    noise = facts.left_out_sentence(period)
+    if noise:
+        said.say(noise, [i for ids in facts.left_out(period).values() for i in ids])
+    return base.Report("sla", "Service levels", period, [summary, breaches], said.texts, definitions(facts),
+                       evidence=said.ids)
 
 
-def _hours(facts: base.Facts) -> str:
-    from gitdesk.model import WEEKDAYS
-
-    sla = facts.config.sla
-    days = ", ".join(WEEKDAYS[day] for day in sla.days)
-    hours = f"{sla.day_start // 60:02d}:{sla.day_start % 60:02d}-{sla.day_end // 60:02d}:{sla.day_end % 60:02d} UTC"
-    holidays = f"; holidays {', '.join(sla.holidays)}" if sla.holidays else ""
-    return f"{hours} on {days}{holidays}"
-
-
+def _outcome(measure: Measure) -> str:
+    if measure.stopped is None:
+        return "still waiting" if measure.kind == FIRST_RESPONSE and measure.stop != "paused" else \
+            OUTCOMES.get(measure.stop, measure.stop)
+    return OUTCOMES.get(measure.stop, measure.stop) + " late"

@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 from gitdesk.model import Ticket
-from gitdesk.reports.base import Facts, Period, Report, Section, columns, count, number, text
+from gitdesk.reports.base import Facts, Findings, Period, Report, Section, columns, count, number, text
 
 TOP_REQUESTERS = 15
 TOP_CATEGORIES = 8
+SMALL_TEAM = 3  # teams with fewer people are compared with the whole desk
+
+
+def topic(tickets: list[Ticket]) -> tuple[str, list[str]] | None:
+    """What most of these tickets are about: the commonest label or asset shared by two or more."""
+    seen: Counter[str] = Counter()
+    for ticket in tickets:
+        for label in set(ticket.labels):
+            seen[label] += 1
+        if ticket.asset:
+            seen[f"asset {ticket.asset}"] += 1
+    if not seen:
+        return None
+    name, times = max(seen.items(), key=lambda item: (item[1], item[0]))
+    if times < 2:
+        return None
+    ids = [t.id for t in tickets if name in t.labels or f"asset {t.asset}" == name]
+    return name, ids
 
 
 def build(facts: Facts, period: Period) -> Report:
@@ -48,34 +66,54 @@ def build(facts: Facts, period: Period) -> Report:
         teams.rows.append([text(name), count(i for ids in per_team[name].values() for i in ids),
                            *[count(per_team[name].get(category, [])) for category in categories]])
     # Flags: within the last training window of the period, one requester and one category,
-    # at least min_tickets and at least factor x their team's average per member.
+    # at least min_tickets and at least factor x their team's average per member (the desk's for small teams).
     recent = [t for t in asked if t.created >= period.until - settings.training_window]
     members: dict[str, int] = defaultdict(int)
     for person in facts.config.people.values():
         members[person.team or "(outside)"] += 1
-    by_pair: dict[tuple[str, str], list[str]] = defaultdict(list)
+    desk_size = len(facts.config.people)
+    by_pair: dict[tuple[str, str], list[Ticket]] = defaultdict(list)
     by_team_category: dict[tuple[str, str], int] = defaultdict(int)
+    by_category_total: dict[str, int] = defaultdict(int)
     for ticket in recent:
-        by_pair[(requester(ticket), ticket.category or "(none)")].append(ticket.id)
-        by_team_category[(team(ticket), ticket.category or "(none)")] += 1
-    flags = Section("flags", "Flags", columns("requester", "category", "tickets", "team average"))
-    findings = []
-    for (who, category), ids in sorted(by_pair.items(), key=lambda item: (-len(item[1]), item[0])):
-        ticket_team = next(team(t) for t in recent if t.id == ids[0])
+        category = ticket.category or "(none)"
+        by_pair[(requester(ticket), category)].append(ticket)
+        by_team_category[(team(ticket), category)] += 1
+        by_category_total[category] += 1
+    flags = Section("flags", "Flags", columns("requester", "category", "tickets", "average", ("basis", "compared with"),
+                                              "topic"))
+    said = Findings()
+    for (who, category), found in sorted(by_pair.items(), key=lambda item: (-len(item[1]), item[0])):
+        ids = [t.id for t in found]
+        ticket_team = team(found[0])
         size = members.get(ticket_team, 0) if ticket_team != "(outside)" else 0
-        average = by_team_category[(ticket_team, category)] / size if size else 0.0
-        if len(ids) >= settings.training_min_tickets and (not size or len(ids) >= settings.training_factor * average):
-            flags.rows.append([text(who), text(category), count(ids), number(average if size else None)])
-            findings.append(f"{who}: {len(ids)} tickets in category {category} in {window_days} days"
-                            + (f" (team avg {average:.1f})" if size else "") + f": {', '.join(sorted(ids))}")
+        if size >= SMALL_TEAM:
+            average, basis = by_team_category[(ticket_team, category)] / size, f"team {ticket_team}"
+        else:
+            average, basis = (by_category_total[category] / desk_size if desk_size else 0.0), "the whole desk"
+        if len(ids) < settings.training_min_tickets or (average and len(ids) < settings.training_factor * average):
+            continue
+        about = topic(found)
+        flags.rows.append([text(who), text(category), count(ids), number(average), text(basis),
+                           text(about[0] if about else None)])
+        times = f", {len(ids) / average:.1f} times the average of {basis} ({average:.1f})" if average else ""
+        words = f"; {len(about[1])} of them about {about[0]}" if about else ""
+        said.say(f"{who} opened {len(ids)} {category} tickets in {window_days} days{times}{words}: "
+                 f"{', '.join(sorted(ids))}", ids)
+    if not said.texts:
+        said.say("Nobody stands out: no requester crossed the thresholds.")
+    noise = facts.left_out_sentence(period)
+    if noise:
+        said.say(noise, [i for ids in facts.left_out(period).values() for i in ids])
     definitions = [
         "Tickets are counted by creation date, per requester (people from config by handle, others by email) "
-        "and per requester's team.",
+        "and per requester's team. Rejected tickets (spam, refused) and duplicates are left out.",
         f"A flag: one requester with at least {settings.training_min_tickets} tickets in one category within "
-        f"the last {window_days} days of the period, and at least {settings.training_factor:g} times their team's "
-        "average (that category's tickets from the team divided by the team's people in config). "
+        f"the last {window_days} days of the period, and at least {settings.training_factor:g} times the average: "
+        "that category's tickets from their team divided by the team's people in config, or, for a team of fewer "
+        f"than {SMALL_TEAM} people (and requesters outside config), the whole desk's divided by everyone in config. "
         "Thresholds: reports.training in .gitdesk/config.yml.",
+        "Topic: the label or asset most of the flagged tickets share (at least two).",
     ]
-    if not findings:
-        findings.append("Nobody stands out: no requester crossed the thresholds.")
-    return Report("training", "Training needs", period, [flags, matrix, teams], findings, definitions)
+    return Report("training", "Training needs", period, [flags, matrix, teams], said.texts, definitions,
+                  evidence=said.ids)

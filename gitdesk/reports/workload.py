@@ -1,15 +1,16 @@
 """The workload report: arrivals, resolutions, backlog and effort over time,
-per team and per person. The hiring case."""
+per team and per person, against capacity. The hiring case, in words."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import timedelta
 
-from gitdesk.model import TIME, SlaSettings, Ticket
+from gitdesk.model import TIME, Ticket
 from gitdesk.reports.base import (
     Cell,
     Facts,
+    Findings,
     Period,
     Report,
     Section,
@@ -17,144 +18,250 @@ from gitdesk.reports.base import (
     columns,
     count,
     duration,
-    elapsed,
-    rate,
+    events,
+    median,
+    number,
     stat,
     text,
 )
-from gitdesk.reports.sla import breaches_resolved_in
+from gitdesk.text import counted
+from gitdesk.timings import Measure
+from gitdesk.workflow import is_requester
 
-CALENDAR = SlaSettings(clock="calendar")
-DEFINITIONS = [
-    "Opened: tickets created in the period. Resolved: moves into resolved (or straight to closed) in the period; "
-    "a ticket resolved twice counts twice.",
-    "Backlog at end: tickets not finished at the end of the period (a stock). Net flow: opened minus resolved "
-    "(a flow); the two differ when tickets are rejected, reopened, or older than the period.",
-    "Time spent: the sum of gitdesk time entries dated in the period.",
-    "First response: the first public entry (reply or question) by someone other than the requester, "
-    "for tickets created in the period; resolution time: created to resolved, time waiting on the requester "
-    "excluded, for resolutions in the period. Median / 90th percentile (n).",
-    "SLA breach rate: resolutions in the period that missed their priority's first-response or resolution "
-    "target (see the sla report for the clock used).",
-]
+WEEK = timedelta(weeks=1)
+
+
+def definitions(facts: Facts) -> list[str]:
+    clock = facts.clock.describe()
+    return [
+        "Opened: tickets created in the period. Resolved: moves from an unfinished status into resolved or "
+        "closed in the period; a ticket resolved twice counts twice, in every row (per period, team and person: "
+        "the person who moved it). Reopened: moves from a finished status back to an unfinished one.",
+        "Backlog at end: tickets not finished at the end of the period (a stock). Net flow: opened minus resolved "
+        "(a flow); the two differ when tickets are rejected, reopened, or older than the period.",
+        "Rejected tickets (spam, refused) and duplicates are noise, not demand: they are left out of every figure "
+        "and counted apart.",
+        "First response: the first public reply or question by someone other than the requester, counted in the "
+        "period it was made; resolution: the time from creation (or the reopening) to the resolution. Both run "
+        "only while the ticket is unfinished and not waiting on the requester (pending), on the desk's clock: "
+        f"{clock}. Median / 90th percentile (n).",
+        "SLA breaches: targets missed in the period (a breach is dated when its target passed) out of the targets "
+        "decided in it (met when the clock stopped in time, missed when the target passed): the sla report lists "
+        "the same ones.",
+        "Time logged: the sum of gitdesk time entries dated in the period. Entries written: conversation entries "
+        "(replies, questions, notes, escalations) dated in the period. Tickets handled: tickets a person wrote an "
+        "entry on, logged time on, or resolved in the period.",
+        "Capacity: hours per week (reports.workload.hours_per_week, or the person's hours_per_week) times the "
+        "share of the job that is support (support_share) times the weeks in the period.",
+    ]
 
 
 def build(facts: Facts, whole: Period, buckets: list[Period]) -> Report:
+    day = facts.clock.day_seconds
     by_period = Section("by_period", "By period",
-                        columns("period", "opened", "resolved", "backlog at end", "net flow", "time spent",
+                        columns("period", "opened", "resolved", "reopened", "backlog at end", "net flow",
+                                ("time_spent", "time logged"),
                                 ("first_response", "first response (med / p90)"),
                                 ("resolution", "resolution (med / p90)"), ("sla_breaches", "SLA breaches")),
                         chart=1)
-    trend: list[tuple[int, int, int]] = []
-    # Read every ticket once; each period then filters these lists.
-    all_resolved = [(t, at) for t in facts.tickets for at in facts.resolutions(t) if at in whole]
-    all_spent = [(t.id, e.at, _seconds(e.detail)) for t in facts.tickets for e in t.entries
-                 if e.kind == TIME and e.at in whole]
+    trend: list[dict[str, object]] = []
     for period in buckets:
-        opened = [t.id for t in facts.tickets if t.created in period]
-        resolved = [(t, at) for t, at in all_resolved if at in period]
-        backlog = [t.id for t in facts.tickets if facts.unfinished_at(t, period.until)]
-        spent: dict[str, int] = defaultdict(int)
-        for ticket_id, at, seconds in all_spent:
-            if at in period:
-                spent[ticket_id] += seconds
-        spent = {key: value for key, value in spent.items() if value}
-        first = {t.id: float(facts.timings[t.id].first_response_seconds or 0) for t in facts.tickets
-                 if t.created in period and facts.timings[t.id].first_response_seconds is not None}
-        resolution = {f"{t.id}@{at.isoformat()}": _resolution_seconds(facts, t, at) for t, at in resolved}
-        breaches = breaches_resolved_in(facts, period)
+        opened = facts.opened(period)
+        resolved = facts.resolved(period)
+        reopened = facts.reopened(period)
+        backlog = facts.backlog(period.until)
+        logged: dict[str, int] = defaultdict(int)
+        for ticket, entry in facts.time_logged(period):
+            logged[ticket.id] += entry.seconds
+        first = {t.id: m.seconds for t, m in facts.first_responses(period)}
+        resolution = {f"{t.id}@{r.at.isoformat()}": r.seconds for t, r in resolved}
+        decided = facts.decided(period)
+        missed = [(t, m) for t, m in decided if m.breached]
         by_period.rows.append([
-            text(period.label), count(opened), Cell("count", len(resolved), tuple(sorted({t.id for t, _ in resolved}))),
-            count(backlog), change(len(opened) - len(resolved)), duration(sum(spent.values()), spent),
-            stat(first), stat(resolution),
-            rate(breaches, {t.id for t, _ in resolved}),
+            text(period.label), count(opened), events([t.id for t, _ in resolved]),
+            events([t.id for t, _ in reopened]), count(backlog), change(len(opened) - len(resolved)),
+            duration(sum(logged.values()), logged, day=day), stat(first, day=day), stat(resolution, day=day),
+            _breach_rate(missed, decided),
         ])
-        trend.append((len(opened), len(resolved), len(backlog)))
+        trend.append({"period": period, "opened": opened, "resolved": [t.id for t, _ in resolved],
+                      "backlog": backlog, "first": first, "resolution": resolution})
+    people = _people(facts, whole)
+    team_section = Section("by_team", "By team",
+                           columns("team", "resolved", "first responses", "tickets handled", "entries written",
+                                   ("time_spent", "time logged")), chart=1)
     by_person = Section("by_person", "By person",
-                        columns("person", "team", "resolved", "time spent", "first responses",
+                        columns("person", "team", "resolved", "first responses", "tickets handled",
+                                "entries written", ("time_spent", "time logged"),
+                                ("capacity", "capacity (h)"), ("capacity_used", "logged / capacity"),
                                 ("resolution", "resolution (med / p90)")), chart=2)
-    resolved_by: dict[str, list[str]] = defaultdict(list)
-    resolution_by: dict[str, dict[str, float]] = defaultdict(dict)
-    spent_by: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    first_by: dict[str, list[str]] = defaultdict(list)
-    for ticket in facts.tickets:
-        for at in facts.resolutions(ticket):
-            if at in whole:
-                who = facts.resolver(ticket, at) or "(unknown)"
-                resolved_by[who].append(ticket.id)
-                resolution_by[who][f"{ticket.id}@{at.isoformat()}"] = _resolution_seconds(facts, ticket, at)
-        for entry in ticket.entries:
-            if entry.kind == TIME and entry.at in whole:
-                spent_by[entry.author][ticket.id] += _seconds(entry.detail)
-        first_at = facts.timings[ticket.id].first_response_at
-        if first_at is not None and first_at in whole:
-            author = next((e.author for e in ticket.entries if e.at == first_at), None)
-            if author:
-                first_by[author].append(ticket.id)
-    people = sorted(set(resolved_by) | set(spent_by) | set(first_by))
-    by_team: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-    team_seconds: dict[str, int] = defaultdict(int)
-    for who in people:
+    teams: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    team_logged: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    weeks = (whole.until - whole.since) / WEEK
+    for who in sorted(people):
+        work = people[who]
         team = facts.team_of(who) or "(no team)"
-        if facts.scope.team and team != facts.scope.team:
-            continue
-        spent = spent_by.get(who, {})
-        by_person.rows.append([text(who), text(team), count(resolved_by.get(who, [])),
-                               duration(sum(spent.values()), spent), count(first_by.get(who, [])),
-                               stat(resolution_by.get(who, {}))])
-        by_team[team]["resolved"] += resolved_by.get(who, [])
-        by_team[team]["first"] += first_by.get(who, [])
-        by_team[team]["spent"] += list(spent)
-        team_seconds[team] += sum(spent.values())
-    team_section = Section("by_team", "By team", columns("team", "resolved", "time spent", "first responses"),
-                           chart=1)
-    for team in sorted(by_team):
-        resolved_ids = by_team[team]["resolved"]
-        team_section.rows.append([text(team), Cell("count", len(resolved_ids), tuple(sorted(set(resolved_ids)))),
-                                  duration(team_seconds[team], by_team[team]["spent"]),
-                                  count(by_team[team]["first"])])
-    return Report("workload", "Workload", whole, [by_period, team_section, by_person], _findings(trend, buckets),
-                  DEFINITIONS)
+        capacity = _capacity(facts, who, weeks)
+        logged_seconds = sum(work.logged.values())
+        by_person.rows.append([
+            text(who), text(team), events(work.resolved), count(work.first), count(work.handled),
+            events(work.entries), duration(logged_seconds, work.logged),
+            number(capacity / 3600 if capacity is not None else None),
+            _used(logged_seconds, capacity, work.logged),
+            stat(work.resolution_times, day=day),
+        ])
+        for key, ids in (("resolved", work.resolved), ("first", work.first), ("handled", work.handled),
+                         ("entries", work.entries)):
+            teams[team][key] += ids
+        for ticket_id, seconds in work.logged.items():
+            team_logged[team][ticket_id] += seconds
+    for team in sorted(teams):
+        figures = teams[team]
+        team_section.rows.append([text(team), events(figures["resolved"]), count(figures["first"]),
+                                  count(figures["handled"]), events(figures["entries"]),
+                                  duration(sum(team_logged[team].values()), team_logged[team])])
+    said = _findings(facts, whole, buckets, trend, people, weeks)
+    return Report("workload", "Workload", whole, [by_period, team_section, by_person], said.texts,
+                  definitions(facts), evidence=said.ids)
 
 
-def _seconds(detail: str) -> int:
-    from gitdesk.durations import parse_duration
-    from gitdesk.errors import GitdeskError
-
-    try:
-        return int(parse_duration(detail).total_seconds())
-    except GitdeskError:
-        return 0
+def _used(logged: float, capacity: float | None, ids: dict[str, int]) -> Cell:
+    """Time logged as a share of capacity: a rate whose count and of are whole hours."""
+    if not capacity:
+        return Cell("rate", None)
+    return Cell("rate", {"rate": round(logged / capacity, 4), "count": round(logged / 3600),
+                         "of": round(capacity / 3600)}, tuple(sorted(ids)))
 
 
-def _resolution_seconds(facts: Facts, ticket: Ticket, at: datetime) -> float:
-    """Resolution time in calendar time, waiting on the requester excluded."""
-    return elapsed(ticket.created, at, CALENDAR, facts.pending_intervals(ticket))
+def _breach_rate(missed: list[tuple[Ticket, Measure]], decided: list[tuple[Ticket, Measure]]) -> Cell:
+    if not decided:
+        return Cell("rate", None)
+    ids = tuple(sorted({t.id for t, _ in missed}))
+    return Cell("rate", {"rate": round(len(missed) / len(decided), 4), "count": len(missed), "of": len(decided)}, ids)
 
 
-def _findings(trend: list[tuple[int, int, int]], buckets: list[Period]) -> list[str]:
-    if len(trend) < 2:
-        if trend:
-            opened, resolved, backlog = trend[0]
-            return [f"{opened} tickets arrived and {resolved} were resolved; {backlog} were unfinished at the end."]
-        return []
-    first_backlog, last_backlog = trend[0][2], trend[-1][2]
-    arrived = sum(opened for opened, _, _ in trend)
-    resolved = sum(done for _, done, _ in trend)
-    ahead = sum(1 for opened, done, _ in trend if opened > done)
-    words = [f"Over {len(trend)} periods, {arrived} tickets arrived and {resolved} were resolved."]
-    if last_backlog > first_backlog:
-        words.append(f"The backlog is growing: from {first_backlog} at the end of {buckets[0].label} to "
-                     f"{last_backlog} at the end of {buckets[-1].label}; arrivals outpaced resolutions in "
-                     f"{ahead} of {len(trend)} periods.")
-    elif last_backlog < first_backlog:
-        words.append(f"The backlog is shrinking: from {first_backlog} to {last_backlog}.")
+class _Work:
+    def __init__(self) -> None:
+        self.resolved: list[str] = []  # one per resolution
+        self.resolution_times: dict[str, float] = {}
+        self.first: list[str] = []
+        self.entries: list[str] = []  # one per entry
+        self.logged: dict[str, int] = defaultdict(int)
+        self.handled: set[str] = set()
+
+
+def _people(facts: Facts, whole: Period) -> dict[str, _Work]:
+    people: dict[str, _Work] = defaultdict(_Work)
+    for ticket, resolution in facts.resolved(whole):
+        who = facts.person(resolution.by)
+        people[who].resolved.append(ticket.id)
+        people[who].resolution_times[f"{ticket.id}@{resolution.at.isoformat()}"] = resolution.seconds
+        people[who].handled.add(ticket.id)
+    for ticket, measure in facts.first_responses(whole):
+        people[facts.person(measure.by)].first.append(ticket.id)
+    for ticket, logged in facts.time_logged(whole):
+        who = facts.person(logged.author)
+        people[who].logged[ticket.id] += logged.seconds
+        people[who].handled.add(ticket.id)
+    for ticket in facts.tickets:
+        for entry in ticket.entries:
+            if entry.kind == TIME or entry.at not in whole or facts.config.person(entry.author) is None \
+                    or is_requester(facts.config, ticket, entry.author):
+                continue
+            who = facts.person(entry.author)
+            people[who].entries.append(ticket.id)
+            people[who].handled.add(ticket.id)
+    return dict(people)
+
+
+def _capacity(facts: Facts, who: str, weeks: float) -> float | None:
+    """Support hours a person has in ``weeks`` (seconds); None for people who are not agents."""
+    person = facts.config.person(who)
+    if person is None or not facts.config.is_agent(person.handle):
+        return None
+    settings = facts.config.reports
+    hours = person.hours_per_week if person.hours_per_week is not None else settings.hours_per_week
+    share = person.support_share if person.support_share is not None else settings.support_share
+    return hours * share * weeks * 3600
+
+
+def _findings(facts: Facts, whole: Period, buckets: list[Period], trend: list[dict[str, object]],
+              people: dict[str, _Work], weeks: float) -> Findings:
+    said = Findings()
+    opened = [i for row in trend for i in row["opened"]]  # type: ignore[attr-defined]
+    resolved = [i for row in trend for i in row["resolved"]]  # type: ignore[attr-defined]
+    backlog_start = facts.backlog(whole.since)
+    backlog_end: list[str] = trend[-1]["backlog"] if trend else []  # type: ignore[assignment]
+    unit = {"week": "week", "month": "month"}.get(_granularity(buckets), "period")
+    if len(trend) > 1:
+        ahead = [row for row in trend if len(row["opened"]) > len(row["resolved"])]  # type: ignore[arg-type]
+        said.say(f"Arrivals outpaced resolutions in {len(ahead)} of {len(trend)} {unit}s: {len(opened)} tickets "
+                 f"arrived and {len(resolved)} were resolved.", [*opened, *resolved])
     else:
-        words.append(f"The backlog held steady at {last_backlog}.")
-    first_half = trend[: len(trend) // 2] or trend[:1]
-    second_half = trend[len(trend) // 2:]
-    early = sum(o for o, _, _ in first_half) / len(first_half)
-    late = sum(o for o, _, _ in second_half) / len(second_half)
-    if early and late > early * 1.2:
-        words.append(f"Arrivals rose from {early:.1f} to {late:.1f} per period.")
-    return words
+        said.say(f"{counted(len(opened), 'ticket')} arrived and {len(resolved)} "
+                 f"{'was' if len(resolved) == 1 else 'were'} resolved.", [*opened, *resolved])
+    if len(backlog_end) > len(backlog_start):
+        said.say(f"The backlog is growing: {len(backlog_start)} unfinished at the start, {len(backlog_end)} at the "
+                 "end.", backlog_end)
+    elif len(backlog_end) < len(backlog_start):
+        said.say(f"The backlog is shrinking: {len(backlog_start)} unfinished at the start, {len(backlog_end)} at "
+                 "the end.", backlog_end)
+    else:
+        said.say(f"The backlog held steady at {len(backlog_end)} unfinished.", backlog_end)
+    for key, name in (("first", "first response"), ("resolution", "resolution time")):
+        halves = _halves(trend, key)
+        if halves is None:
+            continue
+        (early, early_ids), (late, late_ids) = halves
+        way = "rose" if late > early * 1.2 else "fell" if late < early / 1.2 else "held"
+        said.say(f"The median {name} {way} from {facts.clock.format(early)} in the first half of the period to "
+                 f"{facts.clock.format(late)} in the second.", [*early_ids, *late_ids])
+    agents = sorted(people.items(), key=lambda item: (-len(item[1].handled), item[0]))
+    for who, work in agents[:8]:
+        capacity = _capacity(facts, who, weeks)
+        if capacity is None:
+            continue
+        logged = sum(work.logged.values())
+        share = f", {logged / capacity:.0%} of their support capacity ({capacity / 3600:.0f}h)" if capacity else ""
+        entries = counted(len(work.entries), "entry", "entries")
+        said.say(f"{who} handled {counted(len(work.handled), 'ticket')}, wrote {entries} and logged {_hours(logged)}"
+                 f"{share}.", work.handled)
+    handled = {i for work in people.values() for i in work.handled}
+    unlogged = sorted(i for i in handled if not any(i in work.logged for work in people.values()))
+    if unlogged:
+        said.say(f"{len(unlogged)} of {counted(len(handled), 'ticket')} handled have no time logged, so time logged "
+                 "understates the work.", unlogged)
+    if whole.through and buckets and buckets[-1].through:
+        last = buckets[-1]
+        said.say(f"The last {unit} ({last.label}) is partial: it runs to now, "
+                 f"{last.until.strftime('%Y-%m-%d %H:%M')} UTC.")
+    noise = facts.left_out_sentence(whole)
+    if noise:
+        said.say(noise, [i for ids in facts.left_out(whole).values() for i in ids])
+    return said
+
+
+def _granularity(buckets: list[Period]) -> str:
+    if len(buckets) > 1:
+        return "week" if buckets[0].label.startswith("week") else "month"
+    return ""
+
+
+def _halves(trend: list[dict[str, object]], key: str) -> tuple[tuple[float, list[str]], tuple[float, list[str]]] \
+        | None:
+    if len(trend) < 2:
+        return None
+    middle = len(trend) // 2
+    found = []
+    for half in (trend[:middle], trend[middle:]):
+        samples = {k: v for row in half for k, v in row[key].items()}  # type: ignore[attr-defined]
+        value = median(list(samples.values()))
+        if value is None:
+            return None
+        found.append((value, sorted({k.split("@", 1)[0] for k in samples})))
+    return found[0], found[1]
+
+
+def _hours(seconds: float) -> str:
+    from gitdesk.durations import format_duration
+
+    return format_duration(seconds) if seconds else "no time"

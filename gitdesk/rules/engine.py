@@ -1,0 +1,564 @@
+"""Running the rules: what is due, and doing it, each change an ordinary commit.
+
+Time rules (``status`` for a while, a ``target`` nearly used, ``every`` week) run
+from ``gitdesk rules run`` on a schedule; event rules (``created``,
+``reopened``) run inside the action that creates or reopens a ticket.
+
+Once, however often and wherever it runs. A time rule that acts on a ticket
+writes an internal note in its thread (``### <when> gitdesk — note rule NAME``)
+stamped with the moment the rule became due, not the moment it ran; the rule
+never acts again on that ticket until the ticket enters the state anew. What a
+rule does is made only from the ticket and that moment, so two clones that run
+the same rules on the same history write the same bytes: the same note, and mail
+with the same name and Message-ID. Sync then finds one change where there were
+two, and ``gitdesk mail send`` delivers a Message-ID once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta, timezone
+
+from gitdesk import actions, clock, templates, ticketfile, workflow
+from gitdesk.actions import Automated
+from gitdesk.cache import db, history, index
+from gitdesk.calendar import Calendar
+from gitdesk.clock import format_utc
+from gitdesk.desk import Actor, Desk, LoadedTicket
+from gitdesk.errors import GitdeskError, ValidationError
+from gitdesk.model import NOTE, QUESTION, RULES_AUTHOR, Config, Entry, Person, Ticket
+from gitdesk.rules.spec import Rule, Step, read_rules
+from gitdesk.text import clean_line, counted
+from gitdesk.timings import Change, Clocks
+
+CATCH_UP_WEEKLY = timedelta(days=2)
+CATCH_UP_DAILY = timedelta(hours=12)
+ACTOR = Actor(RULES_AUTHOR, Person(RULES_AUTHOR, "gitdesk rules", agent=True), None)
+DETAIL = "rule {name}"
+
+
+# --- what is due ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """A rule that has something to do now: on one ticket, or (a digest) on the desk."""
+
+    rule: Rule
+    at: datetime  # the moment it became due: what it writes is stamped with it
+    since: datetime  # the start of the state it answers (the pending spell, the week)
+    ticket: Ticket | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.rule.name}:{self.ticket.id if self.ticket else 'desk'}:{format_utc(self.since)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Upcoming:
+    """The next time a rule will act, when known: on which ticket and when."""
+
+    rule: Rule
+    at: datetime
+    ticket_id: str | None = None
+
+
+def _acted(ticket: Ticket, rule: Rule, since: datetime) -> bool:
+    detail = DETAIL.format(name=rule.name)
+    return any(entry.author == RULES_AUTHOR and entry.detail == detail and entry.at >= since
+               for entry in ticket.entries)
+
+
+def _status_since(ticket: Ticket, changes: Sequence[Change]) -> datetime:
+    """When the ticket last entered its current status (its creation, with no history)."""
+    entered = ticket.created
+    previous: str | None = None
+    for change in changes:
+        if change.field != "status":
+            continue
+        if change.after == ticket.status and previous != ticket.status:
+            entered = change.at
+        previous = change.after
+    return max(entered, ticket.created)
+
+
+def _ticket_due(config: Config, rule: Rule, ticket: Ticket, changes: Sequence[Change],
+                now: datetime) -> tuple[datetime, datetime] | None:
+    """(due moment, start of the state) when ``rule`` is due on ``ticket`` at some moment,
+    whether or not that moment has come; None when it will not be in the ticket's state."""
+    trigger = rule.trigger
+    if not rule.conditions.hold(ticket):
+        return None
+    if trigger.kind == "status":
+        if ticket.status != trigger.status or trigger.after is None:
+            return None
+        since = _status_since(ticket, changes)
+        calendar = Calendar.for_queue(config, ticket.queue, "business" if trigger.business else "calendar")
+        return calendar.add(since, trigger.after), since
+    if trigger.kind == "target":
+        # The same clocks show, list and the SLA report read: paused while pending,
+        # stopped by a response or a finish, judged by the priority and queue of the time.
+        clocks = Clocks(config, ticket, changes)
+        if trigger.target == "first_response":
+            measure = clocks.first_response(now)
+        else:
+            running = clocks.resolution_clocks(now)
+            measure = running[-1] if running else None
+        if measure is None or measure.stopped is not None or measure.stop == "paused" or measure.target is None:
+            return None
+        wanted = measure.target * (trigger.used or 1.0)
+        if measure.seconds >= wanted:
+            reached = clocks.reached(measure, wanted, now)
+            return (reached or now), measure.started
+        return Calendar.for_queue(config, measure.queue).add(now, wanted - measure.seconds), measure.started
+    return None
+
+
+def _stamp(ticket: Ticket, due: datetime, since: datetime) -> datetime:
+    """The moment a rule's note and mail carry: when it became due, never before the
+    ticket's last entry (the thread stays in order), to the second."""
+    latest = max((entry.at for entry in ticket.entries), default=since)
+    return max(due, latest, since).replace(microsecond=0)
+
+
+def _occurrences(config: Config, rule: Rule, now: datetime) -> tuple[datetime, datetime]:
+    """The last scheduled moment of an ``every`` rule at or before ``now``, and the next
+    one: at its time of day in the desk's time zone (so 08:00 stays 08:00 across daylight
+    saving), on its weekday, or on the desk calendar's working days."""
+    trigger = rule.trigger
+    calendar = Calendar.for_queue(config, None, "business")
+    local_now = now.astimezone(calendar.zone)
+
+    def scheduled(day: date) -> bool:
+        if trigger.workdays:
+            return calendar.works_on(day)
+        return trigger.weekday is None or day.weekday() == trigger.weekday
+
+    def at(day: date) -> datetime:
+        local = datetime.combine(day, time(trigger.minute // 60, trigger.minute % 60), calendar.zone)
+        return local.astimezone(timezone.utc)
+
+    day = local_now.date()
+    last = next((at(day - timedelta(days=n)) for n in range(0, 400)
+                 if scheduled(day - timedelta(days=n)) and at(day - timedelta(days=n)) <= now), None)
+    upcoming = next((at(day + timedelta(days=n)) for n in range(0, 400)
+                     if scheduled(day + timedelta(days=n)) and at(day + timedelta(days=n)) > now), None)
+    never = datetime.max.replace(tzinfo=timezone.utc)
+    return (last or datetime.min.replace(tzinfo=timezone.utc)), (upcoming or never)
+
+
+@dataclass
+class Plan:
+    """What the rules would do now, and what they skip."""
+
+    due: list[Due] = field(default_factory=list)
+    upcoming: dict[str, Upcoming] = field(default_factory=dict)
+    skipped: list[tuple[Rule, str, str]] = field(default_factory=list)  # rule, ticket, why
+
+
+def plan(desk: Desk, rules: Sequence[Rule], now: datetime) -> Plan:
+    """Every time rule's due work, the next it will do, and the tickets it must skip."""
+    config = desk.config
+    found = Plan()
+    ticket_rules = [rule for rule in rules if rule.trigger.kind in ("status", "target")]
+    if ticket_rules:
+        wanted: set[str] = set()
+        for rule in ticket_rules:
+            if rule.trigger.kind == "status":
+                wanted.add(rule.trigger.status or "")
+            else:
+                wanted.update(name for name in config.statuses
+                              if not workflow.is_done(config, name) and name != workflow.PENDING)
+        with db.connect(desk) as connection:
+            tickets, _problems = index.tickets(desk, connection, sorted(wanted))
+        tracked = history.tracked_changes(desk, [ticket.id for ticket in tickets]) if tickets else {}
+        for ticket in tickets:
+            events = tracked.get(ticket.id, [])
+            for rule in ticket_rules:
+                timed = _ticket_due(config, rule, ticket, events, now)
+                if timed is None:
+                    continue
+                due, since = timed
+                if _acted(ticket, rule, since):
+                    continue
+                if due <= now:
+                    found.due.append(Due(rule, _stamp(ticket, due, since), since, ticket))
+                else:
+                    upcoming = found.upcoming.get(rule.name)
+                    if upcoming is None or due < upcoming.at:
+                        found.upcoming[rule.name] = Upcoming(rule, due, ticket.id)
+    for rule in rules:
+        if rule.trigger.kind != "every":
+            continue
+        occurrence, following = _occurrences(config, rule, now)
+        found.upcoming[rule.name] = Upcoming(rule, following)
+        # A run that missed the moment (the scheduler was down) still sends it, within a
+        # while; a desk that just got its rules does not send last week's digest.
+        late = now - occurrence > (CATCH_UP_WEEKLY if rule.trigger.weekday is not None else CATCH_UP_DAILY)
+        if not late and not _digest_sent(desk, rule, occurrence):
+            found.due.append(Due(rule, occurrence, occurrence))
+    found.due.sort(key=lambda item: (item.at, item.rule.name, item.ticket.id if item.ticket else ""))
+    return found
+
+
+# --- doing it ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    """One rule's work on one ticket (or the desk), committed or, in a dry run, planned."""
+
+    rule: str
+    ticket: str | None
+    at: datetime
+    what: tuple[str, ...]
+    commit: str | None = None
+    error: str | None = None
+    skipped: str | None = None
+
+    def as_record(self) -> dict[str, object]:
+        return {"rule": self.rule, "ticket": self.ticket, "due": format_utc(self.at), "what": list(self.what),
+                "commit": self.commit, "error": self.error, "skipped": self.skipped}
+
+
+@dataclass(frozen=True, slots=True)
+class _Made:
+    ticket: Ticket
+    files: dict[str, bytes]
+    what: list[str]
+
+
+def _letters_for(desk: Desk, rule: Rule, step: Step, old: Ticket, ticket: Ticket) -> tuple[list[object], list[str]]:
+    """The mail one step sends, and what to say of it."""
+    from gitdesk.mail import compose, notify
+
+    config = desk.config
+    letters: list[object] = []
+    said: list[str] = []
+    if step.verb in ("mail", "reply", "resolve"):
+        event = "resolution" if step.verb == "resolve" else ("reply" if step.verb == "reply" else str(step.value))
+        audience = notify.compose_audience(config, ticket, event, forced=step.verb != "resolve")
+        to = actions.requester_address(config, ticket)
+        if not audience or to is None or not config.mail.address:
+            if step.verb != "resolve":
+                said.append("could not mail the requester (" + ("the desk has no mail.address"
+                                                                 if not config.mail.address else "no address") + ")")
+            return letters, said
+        if step.verb == "resolve":
+            text = ticket.resolution or ""
+        elif step.verb == "reply":
+            canned = templates.canned(desk.root, str(step.value))
+            text = templates.fill(canned.body, templates.values(ticket, config))
+        else:
+            question = next((entry.text for entry in reversed(ticket.entries) if entry.kind == QUESTION), "")
+            text = question
+        cc = tuple(a for a in actions.cc_of(ticket) if a.casefold() != to.casefold()) if "cc" in audience else ()
+        letters.append(compose.Letter(event, ticket, text, to, cc))
+        said.append(f"mailed the requester ({event})" if step.verb != "resolve" else "mailed the resolution")
+        return letters, said
+    # notify
+    if not config.mail.address:
+        return letters, ["could not tell anyone (the desk has no mail.address)"]
+    handles = _audience(config, ticket, step.value)
+    if not handles:
+        said.append("nobody to tell (name the desk's leads: desk: {leads: [HANDLE]} in .gitdesk/config.yml)")
+    for handle in handles:
+        person = config.people.get(handle)
+        if person is None or not person.email:
+            said.append(f"could not tell {handle} (no email)")
+            continue
+        why = f"Rule {rule.name}: {rule.trigger.describe()}. {ticket.id} ({clean_line(ticket.title)}) " \
+              f"is {ticket.status}" + (f", assigned to {ticket.assignee}" if ticket.assignee else ", unassigned") + "."
+        letters.append(compose.Letter(templates.NOTIFICATION, ticket, why, person.email))
+        said.append(f"told {handle}")
+    return letters, said
+
+
+def _readers(config: Config, names: Sequence[str]) -> list[str]:
+    """A digest's readers: the desk's leads, or people by handle."""
+    handles: list[str] = []
+    for name in names:
+        person = config.person(name)
+        for handle in (config.leads if name == "leads" else [person.handle] if person else []):
+            if handle not in handles:
+                handles.append(handle)
+    return handles
+
+
+def _audience(config: Config, ticket: Ticket, who: object) -> list[str]:
+    names = who if isinstance(who, (list, tuple)) else [str(who)]
+    handles: list[str] = []
+    for name in names:
+        if name == "assignee" and ticket.assignee:
+            found = [ticket.assignee]
+        elif name in ("assignee", "lead"):
+            queue = config.queues.get(ticket.queue or "")
+            found = [queue.lead] if queue is not None and queue.lead else list(config.leads)
+        elif name == "leads":
+            found = list(config.leads)
+        elif name in config.queues:
+            found = list(config.queues[name].members)
+        else:
+            person = config.person(str(name))
+            found = [person.handle] if person else []
+        handles += [handle for handle in found if handle not in handles]
+    return handles
+
+
+def apply_steps(desk: Desk, rule: Rule, ticket: Ticket, stamp: datetime, *, mail: bool = True) -> _Made:
+    """``ticket`` as ``rule``'s steps leave it, with its note and the mail it sends (as files)."""
+    from gitdesk.mail import compose, notify
+    from gitdesk.mail.message import thread_ids, with_thread_id
+
+    start = ticket
+    what: list[str] = []
+    letters: list[object] = []
+    for step in rule.steps:
+        before = ticket
+        ticket = _change(desk, step)(ticket)
+        if step.verb in ("mail", "reply", "notify", "resolve"):
+            if mail:
+                made, said = _letters_for(desk, rule, step, before, ticket)
+                letters += made
+                what += said
+            elif step.verb in ("mail", "reply", "notify"):
+                what.append(f"{step.verb}: no mail for imported tickets")
+        if step.verb not in ("mail", "reply", "notify"):
+            what.append(step.describe())
+    note = f"Rule {rule.name} ({rule.trigger.describe()}): " + "; ".join(what) + "."
+    entry = Entry(stamp, RULES_AUTHOR, NOTE, ticketfile.escape_text(note), DETAIL.format(name=rule.name))
+    ticket = replace(ticket, entries=(*ticket.entries, entry))
+    files: dict[str, bytes] = {}
+    for number, letter in enumerate(letters):
+        assert isinstance(letter, compose.Letter)
+        seed = f"{rule.name}:{start.id}:{format_utc(stamp)}:{number}"
+        message = compose.message(desk.config, desk.root, letter, stamp, thread_ids(ticket), seed=seed)
+        message_id = str(message["Message-ID"])
+        files[notify.outbox_path(start.id, stamp, message_id)] = message.as_bytes()
+        if letter.event != templates.NOTIFICATION:
+            ticket = with_thread_id(ticket, message_id)
+    return _Made(ticket, files, what)
+
+
+def _change(desk: Desk, step: Step) -> Callable[[Ticket], Ticket]:
+    value = step.value
+    if step.verb == "set":
+        changes = [actions.setting(desk, name, str(item), ACTOR) for name, item in dict(value).items()]
+
+        def set_all(ticket: Ticket) -> Ticket:
+            for change in changes:
+                ticket = change(ticket)
+            return ticket
+
+        return set_all
+    if step.verb == "assign":
+        return actions.assigning(desk, str(value))
+    if step.verb == "label":
+        return actions.labelling(list(value))
+    if step.verb == "escalate":
+        return actions.escalating(desk, value.get("to"), str(value["reason"]), ACTOR, RULES_AUTHOR)
+    if step.verb == "close":
+        return actions.entering(desk, workflow.CLOSED)
+    if step.verb == "resolve":
+        return actions.entering(desk, workflow.RESOLVED, resolution=str(value))
+    if step.verb == "note":
+        text = ticketfile.escape_text(str(value))
+        return lambda ticket: replace(ticket, entries=(*ticket.entries, Entry(clock.now(), RULES_AUTHOR, NOTE, text)))
+    return lambda ticket: ticket  # mail, reply and notify change nothing in the file
+
+
+@dataclass
+class RunReport:
+    done: list[Done] = field(default_factory=list)
+    upcoming: list[Upcoming] = field(default_factory=list)
+    dry_run: bool = False
+
+    @property
+    def failed(self) -> list[Done]:
+        return [item for item in self.done if item.error]
+
+
+def run(desk: Desk, now: datetime, *, dry_run: bool = False, only: str | None = None) -> RunReport:
+    """Apply every rule that is due: one commit per rule and ticket (and per digest), each
+    with a ``Gitdesk-Rule`` trailer. A ticket with uncommitted hand edits is skipped."""
+    rules = read_rules(desk.root, desk.config)
+    if only is not None:
+        rules = [rule for rule in rules if rule.name == only]
+        if not rules:
+            raise ValidationError(f"no rule {only!r}", hint="gitdesk rules lists them")
+    report = RunReport(dry_run=dry_run)
+    with desk.writing():
+        found = plan(desk, rules, now)
+        report.upcoming = sorted(found.upcoming.values(), key=lambda item: (item.at, item.rule.name))
+        dirty = desk.dirty_paths([desk.path_of(item.ticket.id) for item in found.due if item.ticket]) \
+            if any(item.ticket for item in found.due) else set()
+        for item in found.due:
+            if item.ticket is None:
+                report.done.append(_digest(desk, item, dry_run))
+                continue
+            path = desk.path_of(item.ticket.id)
+            if path in dirty:
+                report.done.append(Done(item.rule.name, item.ticket.id, item.at, (),
+                                        skipped=f"{path} has uncommitted changes; commit or discard them"))
+                continue
+            report.done.append(_on_ticket(desk, item, dry_run))
+    return report
+
+
+def _on_ticket(desk: Desk, item: Due, dry_run: bool) -> Done:
+    assert item.ticket is not None
+    try:
+        loaded = desk.load(item.ticket.id)
+        made = apply_steps(desk, item.rule, loaded.ticket, item.at)
+        if dry_run:
+            actions.validate_change(desk, loaded.ticket, made.ticket, loaded.path)
+            return Done(item.rule.name, item.ticket.id, item.at, tuple(made.what))
+        outcome = _commit(desk, loaded, made, item.rule)
+        return Done(item.rule.name, item.ticket.id, item.at, tuple(made.what), commit=outcome.commit)
+    except GitdeskError as error:
+        return Done(item.rule.name, item.ticket.id, item.at, (), error=str(error))
+
+
+def _commit(desk: Desk, loaded: LoadedTicket, made: _Made, rule: Rule) -> actions.Outcome:
+    return actions.commit_change(desk, loaded, made.ticket, ACTOR, "rule", extra_files=made.files,
+                                 notes=[f"rule {rule.name}: {'; '.join(made.what)}"], rules=(rule.name,))
+
+
+# --- digests -------------------------------------------------------------------------------
+
+
+def _digest_seed(rule: Rule, occurrence: datetime) -> str:
+    return f"digest:{rule.name}:{format_utc(occurrence)}"
+
+
+def _digest_path(rule: Rule, occurrence: datetime) -> str:
+    from gitdesk.mail.notify import OUTBOX
+
+    unique = hashlib.sha256(_digest_seed(rule, occurrence).encode()).hexdigest()[:6]
+    return f"{OUTBOX}/{occurrence.strftime('%Y%m%dT%H%M%SZ')}-digest-{rule.name}-{unique}.eml"
+
+
+def _digest_sent(desk: Desk, rule: Rule, occurrence: datetime) -> bool:
+    """Whether this occurrence's digest is in the outbox or was ever delivered."""
+    from gitdesk import git
+    from gitdesk.mail import outbox
+
+    if (desk.root / _digest_path(rule, occurrence)).exists():
+        return True
+    head = git.head(desk.repo)[1]
+    if head is None:
+        return False
+    domain = (desk.config.mail.address or "gitdesk.invalid").rsplit("@", 1)[-1]
+    unique = hashlib.sha256(_digest_seed(rule, occurrence).encode()).hexdigest()[:16]
+    return f"<desk.digest.{unique}@{domain}>" in outbox.delivered_ids(desk, head)
+
+
+def digest_text(desk: Desk, rule: Rule, occurrence: datetime) -> tuple[str, str]:
+    """The subject and body of a digest for the week (or day) before ``occurrence``."""
+    from gitdesk import reports
+    from gitdesk.reports.base import Scope
+
+    span = timedelta(days=1 if rule.trigger.weekday is None else 7)
+    parts: list[str] = []
+    names = [str(name) for name in rule.steps[0].value] if rule.steps else []
+    for step in rule.steps[1:]:
+        names += [str(name) for name in step.value]
+    for name in names:
+        report = reports.build(desk, name, since=occurrence - span, until=occurrence, period=None, scope=Scope(),
+                               now=occurrence)
+        parts.append(f"## {report.title}: {report.period.label}")
+        parts += [f"- {finding}" for finding in report.findings] or ["- Nothing to report."]
+        for section in report.sections:
+            if not section.rows:
+                continue
+            parts.append(f"\n{section.title}:\n")
+            for row in section.rows[:15]:
+                cells = [f"{column.label}: {cell.text}" for column, cell in zip(section.columns, row, strict=False)]
+                parts.append("- " + "; ".join(cells))
+        parts.append("")
+    subject = f"{desk.config.desk_name}: {' and '.join(names)} for the week to {occurrence:%Y-%m-%d}" \
+        if rule.trigger.weekday is not None else f"{desk.config.desk_name}: {' and '.join(names)} for " \
+                                                 f"{(occurrence - span):%Y-%m-%d}"
+    body = "\n".join(parts).strip() + "\n\nFull figures, each with its tickets: gitdesk report " + \
+        " / ".join(names) + "."
+    return subject, body
+
+
+def _digest(desk: Desk, item: Due, dry_run: bool) -> Done:
+    from gitdesk.mail import compose
+
+    rule = item.rule
+    config = desk.config
+    readers = _readers(config, rule.to)
+    addresses = [config.people[handle].email for handle in readers
+                 if handle in config.people and config.people[handle].email]
+    what = (f"digest to {', '.join(readers) or 'nobody'}",)
+    if not config.mail.address:
+        return Done(rule.name, None, item.at, what, skipped="the desk has no mail.address (.gitdesk/config.yml)")
+    if not addresses:
+        return Done(rule.name, None, item.at, what, skipped="nobody to mail it to: name the desk's leads "
+                    "(desk: {leads: [HANDLE]}) with an email under people:")
+    if dry_run:
+        return Done(rule.name, None, item.at, what)
+    try:
+        subject, body = digest_text(desk, rule, item.at)
+        message = compose.desk_message(config, [str(a) for a in addresses], subject, body, item.at,
+                                       _digest_seed(rule, item.at))
+        path = _digest_path(rule, item.at)
+        trailers = f"\n\nGitdesk-Action: rule\nGitdesk-Rule: {rule.name}\n"
+        commit = desk.commit({path: message.as_bytes()}, f"rule {rule.name}: {clean_line(subject)}{trailers}",
+                             clock.now(), new_files=frozenset({path}))
+        return Done(rule.name, None, item.at, what, commit=commit)
+    except GitdeskError as error:
+        return Done(rule.name, None, item.at, what, error=str(error))
+
+
+# --- event rules ------------------------------------------------------------------------------
+
+
+class EventRules:
+    """An ``actions.Automation``: the desk's ``created`` and ``reopened`` rules, applied to a
+    ticket inside the action that makes the event. ``mail`` False (imports) leaves out the
+    steps that mail someone: an imported history is not news."""
+
+    def __init__(self, desk: Desk, *, mail: bool = True) -> None:
+        self.desk = desk
+        self.mail = mail
+        self._rules: list[Rule] | None = None
+
+    def __call__(self, event: str, ticket: Ticket) -> Automated:
+        if self._rules is None:  # read once: an import calls this for every ticket
+            found = read_rules(self.desk.root, self.desk.config)
+            self._rules = [rule for rule in found if rule.trigger.kind == "event"]
+        rules = [rule for rule in self._rules if rule.trigger.event == event]
+        files: dict[str, bytes] = {}
+        notes: list[str] = []
+        acted: list[str] = []
+        for rule in rules:
+            if not rule.conditions.hold(ticket):
+                continue
+            # A new ticket's rules act as it is created (an imported one, when it was).
+            stamp = ticket.created if event == "created" else clock.now()
+            made = apply_steps(self.desk, rule, ticket, stamp, mail=self.mail)
+            ticket = made.ticket
+            files.update(made.files)
+            notes.append(f"rule {rule.name}: {'; '.join(made.what)}")
+            acted.append(rule.name)
+        return Automated(ticket, files, tuple(notes), tuple(acted))
+
+
+def overview(desk: Desk, now: datetime) -> tuple[list[Rule], Plan]:
+    """The desk's rules and what each would do now and next."""
+    rules = read_rules(desk.root, desk.config)
+    return rules, plan(desk, rules, now)
+
+
+def summary(report: RunReport) -> str:
+    made = [item for item in report.done if item.commit or (report.dry_run and not item.error and not item.skipped)]
+    verb = "would make" if report.dry_run else "made"
+    return (f"Rules {verb} {counted(len(made), 'change')}"
+            + (f", skipped {len([i for i in report.done if i.skipped])}" if any(i.skipped for i in report.done) else "")
+            + (f", {len(report.failed)} failed" if report.failed else "") + ".")
+

@@ -1,0 +1,124 @@
+"""Business time as a team lead sets it up: a time zone, hours per weekday,
+holidays, and targets where 1d means one working day."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import pytest
+from conftest import TEST_CONFIG, Desk, make_desk
+
+from gitdesk.calendar import Calendar
+from gitdesk.config import parse_config
+from gitdesk.durations import parse_span
+from gitdesk.errors import ConfigError
+
+
+def utc(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
+
+
+def calendar(sla: str) -> Calendar:
+    config = parse_config(TEST_CONFIG + "sla:\n  clock: business\n" + sla)
+    return Calendar.for_queue(config, None)
+
+
+def test_a_business_day_is_one_working_day_not_24_hours() -> None:
+    office = calendar("  business_hours: '08:00-17:00'\n")
+    assert office.day_seconds == 9 * 3600
+    tuesday_3pm = utc("2026-11-03T15:00:00Z")
+    assert office.add(tuesday_3pm, parse_span("1d")) == utc("2026-11-04T15:00:00Z"), "due the next working day"
+    friday_3pm = utc("2026-11-06T15:00:00Z")
+    assert office.add(friday_3pm, parse_span("1d")) == utc("2026-11-09T15:00:00Z"), "the weekend does not count"
+    assert office.elapsed(friday_3pm, utc("2026-11-09T15:00:00Z")) == 9 * 3600
+    assert office.format(office.elapsed(tuesday_3pm, utc("2026-11-05T10:00:00Z"))) == "1d4h"
+    assert office.seconds(parse_span("1w")) == 5 * 9 * 3600, "a working week is five working days"
+
+
+def test_the_clock_stands_still_outside_working_hours() -> None:
+    office = calendar("  business_hours: '09:00-17:00'\n")
+    saturday = utc("2026-11-07T10:00:00Z")
+    assert office.elapsed(saturday, utc("2026-11-08T23:00:00Z")) == 0
+    assert office.add(saturday, parse_span("1h")) == utc("2026-11-09T10:00:00Z")
+    assert not office.is_open(saturday) and office.is_open(utc("2026-11-09T09:00:00Z"))
+
+
+def test_hours_per_weekday_with_a_lunch_break_and_a_short_friday() -> None:
+    office = calendar("  hours:\n    mon: '08:00-12:00, 13:00-17:00'\n    fri: '08:00-12:00'\n"
+                      "    sat: closed\n  business_days: [mon, tue, wed, thu]\n")
+    monday = utc("2026-11-02T11:00:00Z")
+    assert office.elapsed(monday, utc("2026-11-02T14:00:00Z")) == 2 * 3600, "lunch is not working time"
+    assert office.day_seconds == 8 * 3600, "Mon-Thu have 8 hours: the usual working day"
+    assert office.add(utc("2026-11-06T11:00:00Z"), parse_span("2h")) == utc("2026-11-09T09:00:00Z")
+    assert "08:00-12:00" in office.describe() and "Fri" in office.describe()
+
+
+def test_business_hours_follow_the_desks_time_zone_across_daylight_saving() -> None:
+    berlin = calendar("  timezone: Europe/Berlin\n  business_hours: '09:00-17:00'\n")
+    # Summer time (UTC+2) ends on Sunday 2026-10-25: 09:00 in Berlin is 07:00Z before, 08:00Z after.
+    assert berlin.is_open(utc("2026-10-23T07:00:00Z")) and not berlin.is_open(utc("2026-10-23T15:00:00Z"))
+    assert berlin.is_open(utc("2026-10-26T08:00:00Z")) and not berlin.is_open(utc("2026-10-26T07:30:00Z"))
+    friday_4pm = utc("2026-10-23T14:00:00Z")  # 16:00 in Berlin
+    assert berlin.add(friday_4pm, parse_span("2h")) == utc("2026-10-26T09:00:00Z"), "10:00 Berlin time, in winter"
+    assert berlin.elapsed(friday_4pm, utc("2026-10-26T09:00:00Z")) == 2 * 3600
+    # And into summer time (Sunday 2026-03-29): 09:00 is 08:00Z on Friday and 07:00Z on Monday.
+    assert berlin.add(utc("2026-03-27T15:00:00Z"), parse_span("1d")) == utc("2026-03-30T14:00:00Z")
+
+
+def test_holidays_from_a_list_and_from_a_country() -> None:
+    listed = calendar("  holidays: [2026-12-24, 2026-12-25]\n")
+    assert listed.add(utc("2026-12-23T16:00:00Z"), parse_span("2h")) == utc("2026-12-28T10:00:00Z")
+    bavaria = calendar("  timezone: Europe/Berlin\n  holidays: [DE-BY]\n")
+    assert bavaria.is_holiday(datetime(2026, 1, 6).date()), "Epiphany is a holiday in Bavaria"
+    assert bavaria.elapsed(utc("2026-01-05T16:00:00Z"), utc("2026-01-07T09:00:00Z")) == 3600, "Monday's last hour only"
+    berlin = calendar("  timezone: Europe/Berlin\n  holidays: [DE]\n")
+    assert not berlin.is_holiday(datetime(2026, 1, 6).date())
+
+
+def test_a_queue_can_have_its_own_calendar() -> None:
+    config = parse_config(TEST_CONFIG + "sla:\n  clock: business\n  timezone: Europe/Berlin\n"
+                          "  queues:\n    facilities: {timezone: America/New_York, holidays: [US]}\n")
+    assert Calendar.for_queue(config, "facilities").describe().startswith("business hours 09:00-17:00 Mon-Fri "
+                                                                          "(America/New_York)")
+    assert "(Europe/Berlin)" in Calendar.for_queue(config, "it-helpdesk").describe()
+    assert Calendar.for_queue(config, "no-such-queue") is Calendar.for_queue(config, None)
+    calendar_clock = parse_config(TEST_CONFIG)
+    assert not Calendar.for_queue(calendar_clock, "facilities").business
+    assert Calendar.for_queue(calendar_clock, "facilities", clock="business").business
+
+
+@pytest.mark.parametrize(("sla", "error"), [
+    ("  timezone: Europe/Berln\n", "sla.timezone: unknown time zone 'Europe/Berln' (did you mean Europe/Berlin?"),
+    ("  holidays: [XX]\n", "sla.holidays: unknown country 'XX'"),
+    ("  holidays: [DE-ZZ]\n", "sla.holidays: unknown region 'ZZ' of DE"),
+    ("  holidays: [christmas]\n", "sla.holidays: not a date or a country: 'christmas'"),
+    ("  hours: {mon: '9-5'}\n", "sla.hours.mon: not a span of hours: '9-5'"),
+    ("  hours: {moonday: '09:00-17:00'}\n", "sla.hours.moonday: unknown setting (did you mean monday?"),
+    ("  busines_hours: '09:00-17:00'\n", "sla.busines_hours: unknown setting (did you mean business_hours?"),
+    ("  business_days: []\n", "sla: no working hours on any day"),
+    ("  queues: {helpdesk: {timezone: UTC}}\n", "sla.queues.helpdesk: unknown queue 'helpdesk'"),
+    ("  queues: {facilities: {clock: business}}\n", "sla.queues.facilities.clock: unknown setting"),
+])
+def test_calendar_settings_are_checked_with_a_guess(sla: str, error: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_config(TEST_CONFIG + "sla:\n" + sla)
+    assert error in str(raised.value)
+
+
+def test_the_sla_report_reads_a_1d_target_as_one_working_day(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    desk: Desk = make_desk(tmp_path / "desk", monkeypatch, TEST_CONFIG + "sla:\n  clock: business\n"
+                           "  timezone: Europe/Berlin\n  business_hours: '08:00-17:00'\n")
+    desk.at("2026-11-03T14:00:00Z")  # Tuesday 15:00 in Berlin
+    ticket = desk.new("VPN drops", "-q", "it-helpdesk", "-r", "carol")  # normal: first response 1d
+    desk.at("2026-11-04T15:00:00Z")  # Wednesday 16:00: 10 working hours later, past one working day
+    desk.run("reply", ticket, "-m", "Looking into it")
+    report = json.loads(desk.run("report", "sla", "--since", "2026-11-02", "--until", "2026-11-06",
+                                 "--format", "json").stdout)
+    normal = next(row for row in next(s for s in report["sections"] if s["key"] == "by_priority")["rows"]
+                  if row["priority"]["value"] == "normal")
+    assert normal["first_response_target"]["value"] == 9 * 3600
+    assert normal["first_response"]["value"]["median"] == 10 * 3600
+    assert normal["first_response_breaches"]["ids"] == [ticket]
+    table = desk.run("report", "sla", "--since", "2026-11-02", "--until", "2026-11-06").stdout
+    assert "a working day is 9h" in table and "1d1h" in table, "working days and hours, not 24-hour days"

@@ -1,0 +1,399 @@
+"""Rules: the desk keeps its promises while nobody is looking (issue 17).
+
+A scripted clock (GITDESK_NOW) walks a desk through days; `gitdesk rules run`
+does what is due, each change a commit with a Gitdesk-Rule trailer, once however
+often it runs and on however many clones; event rules act inside the action.
+Real Git, real clones of a bare remote, and the digest through a real SMTP server.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import subprocess
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import TEST_CONFIG, Desk, git, make_desk
+
+CONFIG = TEST_CONFIG.replace("desk:\n  name: Test desk\n", "desk:\n  name: Test desk\n  leads: [dana]\n") + """\
+mail:
+  address: help@example.com
+  name: Example IT
+"""
+REQUESTER = "erin@customer.example"
+CALENDAR_RULES = """\
+rules:
+  - name: close-resolved
+    when: {status: resolved, for: 7d}
+    do: [close]
+  - name: remind-pending
+    when: {status: pending, for: 2d}
+    do:
+      - mail: reminder
+  - name: resolve-unanswered
+    when: {status: pending, for: 9d}
+    do:
+      - resolve: We have not heard back from you, so we closed this request.
+  - name: first-response-warning
+    when: {target: first_response, used: 80%}
+    do:
+      - notify: assignee
+  - name: untaken
+    when: {status: new, for: 4h}
+    do:
+      - notify: leads
+  - name: board-members-first
+    when: {event: created}
+    if: {requester_domain: board.example.com}
+    do:
+      - set: {priority: high}
+      - label: vip
+"""
+
+
+def rules_desk(path: Path, monkeypatch: pytest.MonkeyPatch, rules: str = CALENDAR_RULES) -> Desk:
+    desk = make_desk(path, monkeypatch, CONFIG)
+    (desk.path / ".gitdesk" / "rules.yml").write_text(rules)
+    desk.git("commit", "-qm", "Our rules", "--", ".gitdesk/rules.yml")
+    desk.at("2026-11-23T09:00:00Z")  # a Monday, after the digest's hour: no digest is due
+    desk.git("config", "user.email", "alice@example.com")
+    return desk
+
+
+@pytest.fixture
+def desk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Desk:
+    return rules_desk(tmp_path / "desk", monkeypatch)
+
+
+def run(desk: Desk, *args: str, ok: bool = True) -> dict[str, Any]:
+    return json.loads(desk.run("rules", "run", "--format", "json", *args, ok=ok).stdout)  # type: ignore[no-any-return]
+
+
+def done(report: dict[str, Any]) -> list[tuple[str, str | None]]:
+    return [(item["rule"], item["ticket"]) for item in report["actions"] if item["commit"]]
+
+
+def parse(raw: bytes) -> EmailMessage:
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(parsed, EmailMessage)
+    return parsed
+
+
+def outbox(desk: Desk) -> list[EmailMessage]:
+    return [parse((desk.path / path).read_bytes()) for path in sorted(desk.git("ls-files", "outbox").split())]
+
+
+def pending_ticket(desk: Desk) -> str:
+    made = desk.new("VPN drops every hour", "-q", "it-helpdesk", "-r", REQUESTER)
+    desk.run("take", made, "--as", "alice")
+    desk.run("ask", made, "-m", "Does it happen at home as well?", "--as", "alice")
+    return made
+
+
+# --- the default rules, one by one --------------------------------------------------------------
+
+
+def test_init_writes_commented_default_rules_that_check_accepts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                                                ) -> None:
+    fresh = make_desk(tmp_path / "fresh", monkeypatch, CONFIG)
+    text = (fresh.path / ".gitdesk" / "rules.yml").read_text()
+    assert "# A resolved ticket the requester never answered is closed after a week." in text
+    assert fresh.run("check", "--all").exit_code == 0
+    listed = json.loads(fresh.run("rules", "--format", "json").stdout)["rules"]
+    assert [rule["name"] for rule in listed] == ["close-resolved", "remind-pending", "resolve-unanswered",
+                                                 "first-response-warning", "untaken", "weekly-digest"]
+    assert listed[1]["when"] == "pending for 2d working time"
+
+
+def test_a_resolved_ticket_nobody_answered_is_closed_after_a_week_once(desk: Desk) -> None:
+    made = desk.new("Printer on 2F jams", "-q", "it-helpdesk")
+    desk.run("resolve", made, "--note", "Replaced the roller.", "--as", "alice")
+    desk.at("2026-11-30T08:59:00Z")
+    assert done(run(desk)) == [], "six days and 23 hours: not yet"
+    desk.at("2026-11-30T09:30:00Z")
+    assert done(run(desk)) == [("close-resolved", made)]
+    assert "status: closed" in desk.text(made)
+    message = desk.last_message()
+    assert "Gitdesk-Rule: close-resolved" in message and "Gitdesk-Action: rule" in message
+    assert "### 2026-11-30T09:00:00Z gitdesk — note rule close-resolved" in desk.text(made), \
+        "the thread names the rule, stamped when it became due"
+    head = desk.git("rev-parse", "HEAD")
+    assert done(run(desk)) == [] and desk.git("rev-parse", "HEAD") == head, "running again changes nothing"
+
+
+def test_a_requester_is_reminded_once_per_pending_spell_then_resolved(desk: Desk) -> None:
+    made = pending_ticket(desk)
+    desk.at("2026-11-25T10:00:00Z")
+    assert done(run(desk)) == [("remind-pending", made)]
+    (reminder,) = [mail for mail in outbox(desk) if mail["X-Gitdesk-Event"] == "reminder"]
+    assert reminder["To"] == REQUESTER and reminder["Auto-Submitted"] == "auto-generated"
+    assert "Does it happen at home as well?" in reminder.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert done(run(desk)) == [], "once per pending spell, not once per run"
+    desk.at("2026-11-26T10:00:00Z")
+    assert done(run(desk)) == []
+    desk.at("2026-12-02T10:00:00Z")
+    assert done(run(desk)) == [("resolve-unanswered", made)]
+    text = desk.text(made)
+    assert "status: resolved" in text and "We have not heard back from you" in text.split("## Resolution")[1]
+    resolution = [mail for mail in outbox(desk) if mail["X-Gitdesk-Event"] == "resolution"]
+    assert len(resolution) == 1 and resolution[0]["To"] == REQUESTER
+
+
+def test_an_answer_ends_the_spell_and_a_new_question_starts_another(desk: Desk) -> None:
+    made = pending_ticket(desk)
+    desk.at("2026-11-25T10:00:00Z")
+    run(desk)
+    desk.run("reply", made, "-m", "Only in the office.", "--as", REQUESTER)  # the requester answers: open again
+    desk.at("2026-11-25T11:00:00Z")
+    desk.run("ask", made, "-m", "Which floor?", "--as", "alice")
+    desk.at("2026-11-27T10:00:00Z")
+    assert done(run(desk)) == [], "two days into the second spell: not yet"
+    desk.at("2026-11-27T11:30:00Z")
+    assert done(run(desk)) == [("remind-pending", made)]
+    reminders = [mail for mail in outbox(desk) if mail["X-Gitdesk-Event"] == "reminder"]
+    assert len(reminders) == 2 and "Which floor?" in reminders[1].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+
+
+def test_the_assignee_is_warned_when_most_of_the_first_response_target_is_used(desk: Desk) -> None:
+    made = desk.new("Mail server down", "-q", "it-helpdesk", "-p", "urgent", "-r", REQUESTER)
+    desk.run("assign", made, "bob", "--as", "alice")
+    # urgent: a first response within an hour (the default priorities)
+    desk.at("2026-11-23T09:40:00Z")
+    assert done(run(desk)) == []
+    desk.at("2026-11-23T09:50:00Z")
+    assert done(run(desk)) == [("first-response-warning", made)]
+    (warning,) = [mail for mail in outbox(desk) if mail["X-Gitdesk-Event"] == "notification"]
+    assert warning["To"] == "bob@example.com" and made in warning["Subject"]
+    assert done(run(desk)) == []
+    answered = desk.new("Second outage", "-q", "it-helpdesk", "-p", "urgent", "-r", REQUESTER)
+    desk.run("reply", answered, "-m", "Looking at it now.", "--as", "alice")
+    desk.at("2026-11-23T11:00:00Z")
+    assert answered not in [ticket for _, ticket in done(run(desk))], "answered: no warning"
+
+
+def test_new_tickets_nobody_took_are_told_to_the_leads(desk: Desk) -> None:
+    made = desk.new("Laptop for the new starter")
+    desk.at("2026-11-23T13:00:00Z")
+    assert done(run(desk)) == [("untaken", made)]
+    (told,) = [mail for mail in outbox(desk) if mail["X-Gitdesk-Event"] == "notification"]
+    assert told["To"] == "dana@example.com"
+
+
+def test_an_event_rule_acts_inside_the_action_in_one_commit(desk: Desk) -> None:
+    before = int(desk.git("rev-list", "--count", "HEAD"))
+    made = desk.new("Projector in the boardroom", "-r", "chair@board.example.com")
+    assert int(desk.git("rev-list", "--count", "HEAD")) == before + 1, "one commit: the ticket as the rules left it"
+    text = desk.text(made)
+    assert "priority: high" in text and "vip" in text and "note rule board-members-first" in text
+    assert "Gitdesk-Rule: board-members-first" in desk.last_message()
+    plain = desk.new("Projector again", "-r", REQUESTER)
+    assert "vip" not in desk.text(plain)
+
+
+# --- once, however often and wherever it runs -----------------------------------------------------
+
+
+def test_a_dry_run_lists_what_would_happen_with_ids_and_changes_nothing(desk: Desk) -> None:
+    made = desk.new("Printer on 2F jams", "-q", "it-helpdesk")
+    desk.run("resolve", made, "--note", "Replaced the roller.", "--as", "alice")
+    desk.at("2026-12-01T09:00:00Z")
+    head = desk.git("rev-parse", "HEAD")
+    report = run(desk, "--dry-run")
+    assert report["dry_run"] is True
+    assert [(item["rule"], item["ticket"]) for item in report["actions"]] == [("close-resolved", made)]
+    assert desk.git("rev-parse", "HEAD") == head and desk.status() == ""
+    table = desk.run("rules", "run", "--dry-run")
+    assert made in table.stdout and "would do" in table.stdout and "Nothing was changed" in table.stderr
+
+
+def test_a_ticket_with_uncommitted_hand_edits_is_skipped_and_named(desk: Desk) -> None:
+    made = desk.new("Printer on 2F jams", "-q", "it-helpdesk")
+    desk.run("resolve", made, "--note", "Replaced the roller.", "--as", "alice")
+    desk.file(made).write_text(desk.text(made) + "\nA thought.\n")
+    desk.at("2026-12-01T09:00:00Z")
+    (item,) = run(desk)["actions"]
+    assert item["skipped"] and "uncommitted changes" in item["skipped"] and item["ticket"] == made
+    assert "A thought." in desk.text(made), "the hand edit is untouched"
+
+
+def member(origin: Path, path: Path, who: str, monkeypatch: pytest.MonkeyPatch) -> Desk:
+    subprocess.run(["git", "clone", "-q", str(origin), str(path)], check=True)
+    git(path, "config", "user.email", f"{who}@example.com")
+    git(path, "config", "user.name", who.title())
+    clone = Desk(path, monkeypatch)
+    clone.run("hooks", "install")
+    return clone
+
+
+def test_two_clones_that_both_run_the_rules_and_sync_send_each_reminder_once(tmp_path: Path,
+                                                                                monkeypatch: pytest.MonkeyPatch
+                                                                                ) -> None:
+    seed = rules_desk(tmp_path / "seed", monkeypatch)
+    made = pending_ticket(seed)
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(seed.path), str(origin)], check=True)
+    alice, bob = member(origin, tmp_path / "alice", "alice", monkeypatch), member(origin, tmp_path / "bob", "bob",
+                                                                                monkeypatch)
+    seed.at("2026-11-25T10:00:00Z")
+    assert done(run(alice)) == [("remind-pending", made)]
+    assert done(run(bob)) == [("remind-pending", made)]
+    alice.run("sync")
+    bob.run("sync")
+    alice.run("sync")
+    for clone in (alice, bob):
+        reminders = [mail for mail in outbox(clone) if mail["X-Gitdesk-Event"] == "reminder"]
+        assert len(reminders) == 1, "one reminder, not one per clone"
+        assert clone.text(made).count("note rule remind-pending") == 1
+        assert clone.status() == ""
+    assert alice.git("rev-parse", "HEAD") == bob.git("rev-parse", "HEAD")
+
+
+# --- the weekly digest, through a real SMTP server ---------------------------------------------------
+
+
+DIGEST_RULE = """\
+  - name: weekly-digest
+    when: {every: monday, at: "07:00"}
+    do:
+      - digest: [feedback, workload]
+    to: leads
+"""
+
+
+def test_the_weekly_digest_reaches_the_lead_through_smtp_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                                               ) -> None:
+    from test_mail_delivery import Server
+
+    desk = rules_desk(tmp_path / "desk", monkeypatch, CALENDAR_RULES + DIGEST_RULE)
+    made = desk.new("Printer on 2F jams", "-q", "it-helpdesk", "-r", REQUESTER)
+    desk.run("resolve", made, "--note", "Replaced the roller.", "--as", "alice")
+    desk.run("feedback", "add", made, "--score", "4", "--comment", "Quick, thanks", "--as", "alice")
+    desk.at("2026-11-30T07:05:00Z")
+    report = run(desk)
+    assert ("weekly-digest", None) in done(report)
+    assert done(run(desk)) == [] or ("weekly-digest", None) not in done(run(desk)), "once a week"
+    server = Server().start()
+    try:
+        for name, value in server.env().items():
+            desk.monkeypatch.setenv(name, value)
+        desk.run("mail", "send")
+    finally:
+        server.stop()
+    digests = [parse(envelope.original_content) for envelope in server.accepted
+               if parse(envelope.original_content)["X-Gitdesk-Event"] == "digest"]
+    assert len(digests) == 1 and digests[0]["To"] == "dana@example.com"
+    body = digests[0].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Feedback" in body and "Workload" in body
+    desk.at("2026-11-30T09:00:00Z")
+    assert ("weekly-digest", None) not in done(run(desk)), "delivered: never again"
+
+
+# --- rules that are wrong -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("rules", "expected"), [
+    ("rules:\n  - name: x\n    when: {status: pending, for: 2d}\n    do: [clsoe]\n",
+     ".gitdesk/rules.yml:4: unknown step 'clsoe' (did you mean 'close'?)"),
+    ("rules:\n  - name: x\n    when: {status: pendng, for: 2d}\n    do: [close]\n",
+     ".gitdesk/rules.yml:3: unknown status 'pendng' (did you mean 'pending'?)"),
+    ("rules:\n  - name: x\n    when: {status: pending, for: 2d}\n    if: {queu: it-helpdesk}\n    do: [close]\n",
+     ".gitdesk/rules.yml:4: if: has no condition 'queu' (did you mean 'queue'?)"),
+    ("rules:\n  - name: x\n    when: {status: pending, for: 2d}\n    do:\n      - mail: remindr\n",
+     ".gitdesk/rules.yml:5: no mail template 'remindr' for a rule (did you mean 'reminder'?)"),
+    ("rules:\n  - name: x\n    when: {status: new, for: 4h}\n    do:\n      - notify: dnaa\n",
+     ".gitdesk/rules.yml:5: unknown person or queue 'dnaa' (did you mean 'dana'?)"),
+    ("rules:\n  - name: x\n    when: {status: new, for: 4h}\n    do:\n      - reply: more-detials\n",
+     ".gitdesk/rules.yml:5: no canned reply 'more-detials' (did you mean 'more-details'?)"),
+    ("rules:\n  - name: x\n    when: {status: new, for: soon}\n    do: [close]\n",
+     ".gitdesk/rules.yml:3: 'soon' is not a duration (write e.g. 30m, 4h, 2d or 1w)"),
+])
+def test_check_names_the_file_the_line_and_a_guess(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rules: str,
+                                                   expected: str) -> None:
+    desk = make_desk(tmp_path / "desk", monkeypatch, CONFIG)
+    (desk.path / ".gitdesk" / "rules.yml").write_text(rules)
+    desk.git("add", ".gitdesk/rules.yml")
+    result = desk.run("check", "--staged", ok=False)
+    assert result.exit_code == 1 and expected in result.stdout
+    failed = desk.run("rules", "run", ok=False)
+    assert failed.exit_code == 1 and expected in failed.stderr and len(failed.stderr.strip().splitlines()) == 1
+
+
+# --- event rules wherever a ticket is made; the scheduled round ---------------------------------------
+
+GMAIL_RULE = """\
+  - name: personal-addresses-to-triage
+    when: {event: created}
+    if: {requester_domain: gmail.com}
+    do:
+      - label: personal-address
+"""
+
+
+def test_a_ticket_taken_in_from_mail_passes_the_event_rules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from test_mail_intake import eml, intake, message
+
+    desk = rules_desk(tmp_path / "desk", monkeypatch, CALENDAR_RULES + GMAIL_RULE)
+    made = intake(desk, "eml", eml(tmp_path, message("gmail-new.eml")))["messages"][0]["ticket"]
+    text = desk.text(made)
+    assert "personal-address" in text and "note rule personal-addresses-to-triage" in text
+    assert f"tickets/{made}.md" in desk.committed_files(), "in the intake's own commit"
+
+
+def test_an_import_passes_the_event_rules_without_mailing_anyone(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    desk = rules_desk(tmp_path / "desk", monkeypatch, CALENDAR_RULES)
+    source = tmp_path / "old.csv"
+    source.write_text("id,title,requester,status,created\n"
+                      "7,Projector broken,chair@board.example.com,open,2026-10-01T09:00:00Z\n")
+    desk.run("import", "csv", str(source), "--queue", "it-helpdesk")
+    (path,) = [p for p in desk.git("ls-files", "tickets").split() if p.endswith(".md")]
+    text = (desk.path / path).read_text()
+    assert "priority: high" in text and "vip" in text
+    assert desk.git("ls-files", "outbox") == ""
+
+
+ROUND = Path(__file__).resolve().parent.parent / "docs" / "ci" / "gitdesk-round.sh"
+
+
+def round_trip(clone: Desk, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    import os
+    import sys
+
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    return subprocess.run(["sh", str(ROUND)], cwd=clone.path, capture_output=True, text=True, check=False,
+                          env={**os.environ, "PATH": path, **env})
+
+
+def test_the_scheduled_round_takes_mail_in_applies_rules_and_pushes_on_two_clones(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import mailbox
+
+    from test_mail_intake import message
+
+    seed = rules_desk(tmp_path / "seed", monkeypatch)
+    made = pending_ticket(seed)
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(seed.path), str(origin)], check=True)
+    alice, bob = member(origin, tmp_path / "alice", "alice", monkeypatch), member(origin, tmp_path / "bob", "bob",
+                                                                                monkeypatch)
+    maildir = mailbox.Maildir(str(tmp_path / "Maildir"), create=True)
+    maildir.add(message("gmail-new.eml"))
+    seed.at("2026-11-25T10:00:00Z")
+    bob.new("Someone else's work", "-q", "it-helpdesk")
+    bob.run("sync")  # alice's push will have to integrate this first
+    env = {"GITDESK_NOW": "2026-11-25T10:00:00Z", "GITDESK_MAILDIR": str(tmp_path / "Maildir")}
+    first = round_trip(alice, env)
+    assert first.returncode == 0, first.stderr
+    second = round_trip(bob, env)  # the same mail, the same due rule: nothing twice
+    assert second.returncode == 0, second.stderr
+    alice.run("sync")
+    log = git(origin, "log", "--format=%s", "main").splitlines()
+    assert sum(subject.startswith("rule ") and made in subject for subject in log) == 1
+    assert sum("intake" in subject for subject in log) == 1
+    for clone in (alice, bob):
+        assert clone.text(made).count("note rule remind-pending") == 1
+        assert len([m for m in outbox(clone) if m["X-Gitdesk-Event"] == "reminder"]) == 1
