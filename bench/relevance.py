@@ -202,13 +202,118 @@ def measure(path: Path, cases: Sequence[Case], layer: str, model: str | None = N
     return scores
 
 
+# --- tuning ------------------------------------------------------------------------------
+
+SIGNALS = ("words", "concepts", "learned", "bm25", "model")
+
+
+def collect(path: Path, cases: Sequence[Case], layer: str, model: str | None) -> list[tuple[Case, list[tuple[str, dict[str, float], bool, bool]]]]:  # noqa: E501
+    """Every candidate of every case with its signals and whether category / asset match."""
+    desk = Desk.open(path, explicit=True)
+    collected = []
+    for case in cases:
+        ticket = desk.load(case.query).ticket
+        result = search.similar(desk, ticket=ticket, limit=400, layer=layer, model=model, threshold=0.0)
+        rows = []
+        for item in result.found:
+            same_category = bool(ticket.category and item.ticket.category == ticket.category)
+            same_asset = bool(ticket.asset and item.ticket.asset
+                              and ticket.asset.casefold() == item.ticket.asset.casefold())
+            rows.append((item.ticket.id, dict(item.signals or {}), same_category, same_asset))
+        collected.append((case, rows))
+    return collected
+
+
+def evaluate(collected: Sequence[tuple[Case, list[tuple[str, dict[str, float], bool, bool]]]],
+             weights: dict[str, float], threshold: float) -> Score:
+    score = Score()
+    for case, rows in collected:
+        ranked = []
+        for ticket_id, signals, same_category, same_asset in rows:
+            total = sum(weights[name] for name in signals if name in weights) or 1.0
+            value = sum(weights.get(name, 0.0) * part for name, part in signals.items()) / total
+            value *= (1 + weights["category"] * same_category) * (1 + weights["asset"] * same_asset)
+            ranked.append((value, ticket_id))
+        ranked.sort(key=lambda item: (-item[0], item[1]))
+        ids = [ticket_id for _, ticket_id in ranked]
+        above = [ticket_id for value, ticket_id in ranked if value >= threshold]
+        if case.twin is None:
+            score.novel += 1
+            score.quiet += not above[:3]
+            continue
+        score.pairs += 1
+        position = ids.index(case.twin) if case.twin in ids else None
+        score.top1 += position == 0
+        score.top3 += position is not None and position < 3
+        score.kept += case.twin in above[:3]
+        shown = ids[:3] if position is None else ids[:position]
+        score.near_above += any(near in shown for near in case.near)
+    return score
+
+
+def tune(layer: str, model: str | None) -> None:
+    """Grid search of the fusion weights and the threshold on the tuning half only: the
+    weights that put the most twins in the top 3 (then top 1, then fewest near misses
+    above), and the highest threshold that still keeps 95 % of the twins found."""
+    import itertools
+
+    import numpy as np
+
+    path, cases = paraphrase_desk()
+    tuning = collect(path, [case for case in cases if case.half == "tune"], layer, model)
+    held = collect(path, [case for case in cases if case.half == "held-out"], layer, model)
+    names = [name for name in SIGNALS if name != "model" or layer == "model"]
+    arrays = []
+    for case, rows in tuning:
+        if case.twin is None:
+            continue
+        matrix = np.array([[signals.get(name, 0.0) for name in names] for _, signals, _, _ in rows])
+        flags = np.array([[same_category, same_asset] for _, _, same_category, same_asset in rows], dtype=float)
+        ids = [ticket_id for ticket_id, _, _, _ in rows]
+        twin = ids.index(case.twin) if case.twin in ids else -1
+        near = [ids.index(n) for n in case.near if n in ids]
+        arrays.append((matrix, flags, twin, near))
+    grid = [0.0, 0.1, 0.2, 0.35, 0.5]
+    best: tuple[tuple[int, int, int], dict[str, float]] | None = None
+    for values in itertools.product(grid, repeat=len(names)):
+        if not any(values):
+            continue
+        w = np.array(values) / sum(values)
+        for category, asset in itertools.product([0.0, 0.1, 0.2, 0.3], [0.0, 0.1, 0.2, 0.4]):
+            top3 = top1 = near_above = 0
+            for matrix, flags, twin, near in arrays:
+                scores = (matrix @ w) * (1 + category * flags[:, 0]) * (1 + asset * flags[:, 1])
+                if twin < 0:
+                    continue
+                rank = int((scores > scores[twin]).sum())
+                top3 += rank < 3
+                top1 += rank == 0
+                near_above += any(scores[n] > scores[twin] for n in near)
+            key = (top3, top1, -near_above)
+            if best is None or key > best[0]:
+                best = (key, {**dict(zip(names, values, strict=True)), "category": category, "asset": asset})
+    assert best is not None
+    weights = best[1]
+    found = evaluate(tuning, weights, 0.0).top3
+    chosen = max(t / 100 for t in range(0, 80) if evaluate(tuning, weights, t / 100).kept >= 0.95 * found)
+    print(f"{layer}: weights {weights}, threshold {chosen}")
+    print(evaluate(tuning, weights, chosen).line(f"{layer} (tune)"))
+    print(evaluate(held, weights, chosen).line(f"{layer} (held-out)"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", help="a model2vec model directory for the model layer")
     parser.add_argument("--layers", default="words,desk,model")
     parser.add_argument("--example", type=Path, help="the example desk (built under bench/out/ when not given)")
     parser.add_argument("--misses", action="store_true", help="list the twins not in the top 3")
+    parser.add_argument("--tune", metavar="LAYER", help="grid-search the weights of LAYER on the tuning half")
     args = parser.parse_args()
+    if args.model:  # the desk would read a relative directory as inside itself
+        args.model = str(Path(args.model).resolve())
+    if args.tune:
+        tune(args.tune, args.model)
+        return
     layers = [name for name in args.layers.split(",") if name]
     if "model" in layers and not args.model:
         print("no --model DIR: the model layer is not measured", file=sys.stderr)

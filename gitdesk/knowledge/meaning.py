@@ -433,30 +433,33 @@ def associations(connection: sqlite3.Connection, weights: Weights, query: Mappin
 @dataclass(frozen=True, slots=True)
 class Signals:
     """How alike a query and a ticket are, by each signal (0 to 1)."""
-    words: float
-    concepts: float
-    learned: float
-    model: float | None = None
+    words: float  # the same words (stems)
+    concepts: float  # the same words or the same concepts of the vocabulary
+    learned: float  # the query's words and the words the desk uses with them
 
 
 def compare(connection: sqlite3.Connection, query: Bag, candidates: Sequence[Doc], *, learn: bool = True,
             weights: Weights | None = None) -> dict[str, Signals]:
-    """The signals of every candidate (by name) for ``query``."""
+    """The signals of every candidate (by name) for ``query``.
+
+    Concepts are compared in one space with the words (a concept is one more
+    feature), so naming one common concept alone cannot make two tickets alike."""
     weights = weights or Weights(connection)
     weights.need([*query.terms, *query.concepts])
     for candidate in candidates:
         weights.need(candidate.bag.terms)
         weights.need(candidate.bag.concepts)
     q_terms = _vector(query.terms, weights)
-    q_concepts = _vector(query.concepts, weights)
+    q_both = {**q_terms, **_vector(query.concepts, weights)}
     expanded = associations(connection, weights, query.terms) if learn else {}
-    q_learned = {term: value * weights.idf(term) for term, value in expanded.items()}
+    q_learned = {**q_terms, **{term: value * weights.idf(term) for term, value in expanded.items()}}
     found: dict[str, Signals] = {}
     for candidate in candidates:
         d_terms = _vector(candidate.bag.terms, weights)
-        found[candidate.name] = Signals(cosine(q_terms, d_terms),
-                                        cosine(q_concepts, _vector(candidate.bag.concepts, weights)),
-                                        cosine(q_learned, d_terms) if q_learned else 0.0)
+        d_both = {**d_terms, **_vector(candidate.bag.concepts, weights)}
+        words = cosine(q_terms, d_terms)
+        found[candidate.name] = Signals(words, cosine(q_both, d_both),
+                                        cosine(q_learned, d_terms) if expanded else words)
     return found
 
 

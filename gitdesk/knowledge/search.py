@@ -247,7 +247,7 @@ def similar(desk: Desk, *, ticket: Ticket | None = None, text: str | None = None
             return Suggestions(_fold(found)[:limit], "words", 0.0, found[0].score if found else None, warning)
         vocab = meaning.vocabulary(desk)
         meaning.refresh(desk, connection, vocab)
-        found = _fused(desk, connection, vocab, ticket, text, source, fusion, loaded)
+        found = _fused(desk, connection, vocab, ticket, text, source, fusion, loaded, max(60, limit))
     families = _fold(found)
     best = families[0].score if families else None
     return Suggestions([item for item in families if item.score >= threshold][:limit], layer, threshold, best,
@@ -319,7 +319,8 @@ def _bm25(connection: sqlite3.Connection, words: Sequence[str], limit: int) -> d
 
 
 def _fused(desk: Desk, connection: sqlite3.Connection, vocab: meaning.Vocabulary, ticket: Ticket | None,
-           text: str | None, source: str, fusion: Fusion, model: embedding.Model | None) -> list[Similar]:
+           text: str | None, source: str, fusion: Fusion, model: embedding.Model | None,
+           keep: int = 60) -> list[Similar]:
     """Every candidate scored by the fused signals, boosted, best first (not yet folded)."""
     from gitdesk.knowledge import embedding, meaning
 
@@ -362,7 +363,7 @@ def _fused(desk: Desk, connection: sqlite3.Connection, vocab: meaning.Vocabulary
                 value *= 1 + fusion.category
         scored.append((value, doc, parts_of))
     scored.sort(key=lambda item: (-item[0], item[1].id))
-    shown = scored[:60]
+    shown = scored[:keep]
     tickets = _tickets(connection, [doc.name for _, doc, _ in shown])
     return [Similar(tickets[doc.name], value, _first_line(tickets[doc.name].resolution), parts_of)
             for value, doc, parts_of in shown if doc.name in tickets]
