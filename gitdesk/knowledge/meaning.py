@@ -11,13 +11,13 @@ Three signals compare a query with a ticket, each a cosine from 0 to 1:
   "credentials");
 - **learned**: term associations learned from the desk's resolved tickets
   (words that keep appearing together, by normalised PMI), computed when
-  asked from the stored bags and a postings table, so nothing is trained
-  ahead and every change is one row.
+  asked from the stored bags of the tickets that the full-text index finds
+  for a word, so nothing is trained ahead and every change is one row.
 
 Everything lives in tables of the disposable cache (``meaning_*``). They
-follow the ticket index: ``refresh`` compares a summary of the index's
-resolved rows with the one it last learned from and, when it differs,
-re-reads only the tickets whose index row changed (a resolve is one ticket).
+follow the ticket index: triggers count every change to the index's rows, and
+when the count differs from the one last learned from, ``refresh`` re-reads
+only the tickets whose index row changed (a resolve is one ticket).
 Nothing here is a source of truth; deleting the cache only costs a rebuild.
 """
 
@@ -36,10 +36,10 @@ from dataclasses import dataclass, field
 from importlib import resources
 
 from gitdesk import paths
-from gitdesk.cache import db
+from gitdesk.cache import db, workers
 from gitdesk.desk import Desk
 
-VERSION = "1"  # bump when stems, field weights or the stored bags change
+VERSION = "2"  # bump when stems, field weights or the stored bags change
 RESOLVED = ("resolved", "closed")
 FIELD_WEIGHTS = {"title": 2.0, "description": 1.0, "resolution": 0.5}
 MAX_CONCEPTS_BYTES = 256 * 1024
@@ -51,9 +51,15 @@ CREATE TABLE IF NOT EXISTS meaning_docs (
     category TEXT, asset TEXT, duplicate_of TEXT, bag TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS meaning_terms (term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS meaning_postings (term TEXT NOT NULL, doc INTEGER NOT NULL,
-    PRIMARY KEY (term, doc)) WITHOUT ROWID;
+DROP TABLE IF EXISTS meaning_postings;
 """
+# Every change to the ticket index bumps a counter, so an unchanged index costs one lookup.
+TRIGGERS = "".join(f"""
+CREATE TRIGGER IF NOT EXISTS meaning_seen_{event.lower()} AFTER {event} ON tickets BEGIN
+    INSERT INTO meta VALUES ('tickets_changes', '1')
+    ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1;
+END;""" for event in ("INSERT", "UPDATE", "DELETE"))
+PARALLEL_FROM = 4000  # tickets to learn before the work is spread over the cores
 
 _TOKEN = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*", re.UNICODE)
 STOPWORDS = frozenset("""
@@ -220,12 +226,6 @@ _ELIGIBLE = (f"t.status IN ({','.join(repr(status) for status in RESOLVED)}) AND
              "AND t.problem IS NULL")
 
 
-def _summary(connection: sqlite3.Connection) -> str:
-    row = connection.execute(f"SELECT count(*), total(t.mtime_ns), total(t.size), total(t.ino), max(t.rowid) "
-                             f"FROM tickets t WHERE {_ELIGIBLE}").fetchone()
-    return ":".join(str(value) for value in row)
-
-
 @dataclass(frozen=True, slots=True)
 class Learned:
     read: int  # tickets (re)learned
@@ -236,24 +236,28 @@ class Learned:
 def refresh(desk: Desk, connection: sqlite3.Connection, vocab: Vocabulary | None = None) -> Learned:
     """Bring the learned tables in step with the ticket index (which the caller has refreshed).
 
-    Cheap when nothing changed (one aggregate over the index); otherwise only the
-    tickets whose index row changed are read again, and a new vocabulary relearns all."""
+    Cheap when nothing changed (one lookup of the index's change counter); otherwise
+    only the tickets whose index row changed are read again (a resolve is one ticket),
+    and a new vocabulary relearns all. Large builds spread over the cores and show progress."""
     vocab = vocab or vocabulary(desk)
-    connection.executescript(TABLES)
+    connection.executescript(TABLES + TRIGGERS)
     version = f"{VERSION}:{vocab.digest}"
-    summary = _summary(connection)
+    changes = db.get_meta(connection, "tickets_changes")
+    if changes is None:  # no change counted since the triggers were made: start counting
+        db.set_meta(connection, "tickets_changes", "0")
+        changes = "0"
     if db.get_meta(connection, "meaning_version") != version:
         connection.execute("BEGIN IMMEDIATE")
         try:
-            for table in ("meaning_docs", "meaning_terms", "meaning_postings"):
+            for table in ("meaning_docs", "meaning_terms"):
                 connection.execute(f"DELETE FROM {table}")
             db.set_meta(connection, "meaning_version", version)
-            db.set_meta(connection, "meaning_summary", "")
+            db.set_meta(connection, "meaning_changes", "")
             connection.execute("COMMIT")
         except BaseException:
             connection.execute("ROLLBACK")
             raise
-    elif db.get_meta(connection, "meaning_summary") == summary:
+    elif db.get_meta(connection, "meaning_changes") == changes:
         return Learned(0, 0, -1)
     stamp = "t.mtime_ns || ':' || t.size || ':' || t.ino"
     changed = [row[0] for row in connection.execute(
@@ -263,54 +267,78 @@ def refresh(desk: Desk, connection: sqlite3.Connection, vocab: Vocabulary | None
         f"SELECT m.name FROM meaning_docs m LEFT JOIN tickets t ON t.name = m.name AND {_ELIGIBLE} "
         "WHERE t.name IS NULL")]
     if not changed and not gone:
-        db.set_meta(connection, "meaning_summary", summary)
+        db.set_meta(connection, "meaning_changes", changes)
         return Learned(0, 0, -1)
-    learned: list[tuple[str, str, str, str | None, str | None, str | None, Bag]] = []
-    with desk.progress("Learning from resolved tickets", len(changed) if len(changed) > 2000 else None) as advance:
-        for start in range(0, len(changed), 500):
-            names = changed[start:start + 500]
-            rows = connection.execute(
-                f"SELECT t.name, {stamp}, t.front, x.title, x.description, t.resolution FROM tickets t "
-                f"JOIN ticket_text x ON x.rowid = t.rowid WHERE t.name IN ({','.join('?' * len(names))})",
-                names).fetchall()
-            for name, row_stamp, front, title, description, resolution in rows:
-                data = json.loads(front)
-                parts = {"title": str(title or ""), "description": str(description or ""),
-                         "resolution": str(resolution or "")}
-                learned.append((name, row_stamp, str(data.get("id") or name[:-3]), _text(data.get("category")),
-                                _text(data.get("asset")), _text(data.get("duplicate_of")), bag(vocab, parts)))
-            advance(len(names))
+    chunks = [changed[start:start + 1000] for start in range(0, len(changed), 1000)]
+    learned = 0
+    df: Counter[str] = Counter()
     connection.execute("BEGIN IMMEDIATE")
     try:
-        df: Counter[str] = Counter()
-        for name in [*gone, *changed]:
+        for name in gone + changed:
             row = connection.execute("SELECT doc, bag FROM meaning_docs WHERE name = ?", (name,)).fetchone()
-            if row is None:
-                continue
-            old = Bag.from_json(row[1])
-            df.subtract([*old.terms, *old.concepts])
-            connection.executemany("DELETE FROM meaning_postings WHERE term = ? AND doc = ?",
-                                   [(term, row[0]) for term in old.terms])
-            connection.execute("DELETE FROM meaning_docs WHERE doc = ?", (row[0],))
-        for name, row_stamp, ticket_id, category, asset, duplicate_of, new in learned:
-            cursor = connection.execute(
-                "INSERT INTO meaning_docs (name, stamp, id, category, asset, duplicate_of, bag) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)", (name, row_stamp, ticket_id, category, asset, duplicate_of,
-                                                 new.as_json()))
-            connection.executemany("INSERT OR IGNORE INTO meaning_postings VALUES (?, ?)",
-                                   [(term, cursor.lastrowid) for term in new.terms])
-            df.update([*new.terms, *new.concepts])
+            if row is not None:
+                old = Bag.from_json(row[1])
+                df.subtract([*old.terms, *old.concepts])
+                connection.execute("DELETE FROM meaning_docs WHERE doc = ?", (row[0],))
+        jobs = _Jobs(connection, vocab, chunks, stamp)
+        shown = len(changed) if len(changed) > 2000 else None
+        with desk.progress("Learning from resolved tickets", shown) as advance, \
+                workers.map_in_order(_bags, jobs, parallel=len(changed) >= PARALLEL_FROM) as results:
+            for made in results:
+                connection.executemany(
+                    "INSERT INTO meaning_docs (name, stamp, id, category, asset, duplicate_of, bag) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)", [row for row, _ in made])
+                for _, features in made:
+                    df.update(features)
+                learned += len(made)
+                advance(len(made))
         connection.executemany(
             "INSERT INTO meaning_terms VALUES (?, ?) ON CONFLICT(term) DO UPDATE SET df = df + excluded.df",
             [(term, count) for term, count in df.items() if count])
         connection.execute("DELETE FROM meaning_terms WHERE df <= 0")
-        db.set_meta(connection, "meaning_summary", summary)
+        db.set_meta(connection, "meaning_changes", changes)
         connection.execute("COMMIT")
     except BaseException:
         connection.execute("ROLLBACK")
         raise
     total = connection.execute("SELECT count(*) FROM meaning_docs").fetchone()[0]
-    return Learned(len(learned), len(gone), int(total))
+    return Learned(learned, len(gone), int(total))
+
+
+Row = tuple[str, str, str, str | None, str | None, str | None, str]
+
+
+def _rows(connection: sqlite3.Connection, names: Sequence[str], stamp: str) -> list[tuple[str, ...]]:
+    return [tuple("" if value is None else str(value) for value in row) for row in connection.execute(
+        f"SELECT t.name, {stamp}, t.front, x.title, x.description, t.resolution FROM tickets t "
+        f"JOIN ticket_text x ON x.rowid = t.rowid WHERE t.name IN ({','.join('?' * len(names))})", list(names))]
+
+
+class _Jobs(Sequence[tuple[Vocabulary, list[tuple[str, ...]]]]):
+    """Chunks of ticket rows, read from the index only when a worker is about to take them."""
+
+    def __init__(self, connection: sqlite3.Connection, vocab: Vocabulary, chunks: list[list[str]],
+                 stamp: str) -> None:
+        self.connection, self.vocab, self.chunks, self.stamp = connection, vocab, chunks, stamp
+
+    def __len__(self) -> int:
+        return len(self.chunks)
+
+    def __getitem__(self, position: int) -> tuple[Vocabulary, list[tuple[str, ...]]]:  # type: ignore[override]
+        return self.vocab, _rows(self.connection, self.chunks[position], self.stamp)
+
+
+def _bags(job: tuple[Vocabulary, list[tuple[str, ...]]]) -> list[tuple[Row, list[str]]]:
+    """The rows to store for one chunk of tickets, and the features each one has (for df)."""
+    vocab, rows = job
+    made: list[tuple[Row, list[str]]] = []
+    for name, row_stamp, front, title, description, resolution in rows:
+        data = json.loads(front) if front else {}
+        new = bag(vocab, {"title": title, "description": description, "resolution": resolution})
+        made.append(((name, row_stamp, str(data.get("id") or name[:-3]), _text(data.get("category")),
+                      _text(data.get("asset")), _text(data.get("duplicate_of")), new.as_json()),
+                     [*new.terms, *new.concepts]))
+    return made
 
 
 def _text(value: object) -> str | None:
@@ -357,6 +385,7 @@ class Weights:
         self.connection = connection
         self.total = count(connection)
         self._df: dict[str, int] = {}
+        self._idf: dict[str, float] = {}
 
     def need(self, terms: Iterable[str]) -> None:
         missing = [term for term in set(terms) if term not in self._df]
@@ -371,11 +400,15 @@ class Weights:
         return self._df.get(term, 0)
 
     def idf(self, term: str) -> float:
-        return math.log(1 + (self.total + 1) / (self.df(term) + 0.5))
+        found = self._idf.get(term)
+        if found is None:
+            found = self._idf[term] = math.log(1 + (self.total + 1) / (self._df.get(term, 0) + 0.5))
+        return found
 
 
 def _vector(values: Mapping[str, float], weights: Weights) -> dict[str, float]:
-    return {key: (1 + math.log(value) if value >= 1 else value) * weights.idf(key)
+    idf = weights.idf
+    return {key: (1 + math.log(value) if value >= 1 else value) * idf(key)
             for key, value in values.items() if value > 0}
 
 
@@ -404,7 +437,9 @@ def associations(connection: sqlite3.Connection, weights: Weights, query: Mappin
     expanded: dict[str, float] = {}
     for term in chosen:
         found = [row[0] for row in connection.execute(
-            "SELECT doc FROM meaning_postings WHERE term = ? ORDER BY doc DESC LIMIT ?", (term, sample))]
+            "SELECT m.doc FROM ticket_text x JOIN meaning_docs m ON m.name = x.name "
+            "WHERE ticket_text MATCH ? ORDER BY x.rowid DESC LIMIT ?",
+            ('{title description resolution} : "' + term.replace('"', "") + '"*', sample))]
         missing = [doc for doc in found if doc not in cache]
         for start in range(0, len(missing), 500):
             chunk = missing[start:start + 500]

@@ -183,10 +183,14 @@ class Fusion:
         return replace(self, **(changes or {}))
 
 
-DESK_FUSION = Fusion(words=0.5, concepts=0.3, learned=0.1, model=0.0, bm25=0.1, category=0.1, asset=0.1,
-                     threshold=0.15)
-MODEL_FUSION = Fusion(words=0.3, concepts=0.2, learned=0.05, model=0.35, bm25=0.1, category=0.1, asset=0.1,
-                      threshold=0.25)
+# Chosen by `python bench/relevance.py --tune desk|model` on the tuning half of the
+# paraphrase set (bench/RESULTS.md has the held-out figures). The learned co-occurrence
+# signal earned no weight there (192 resolved tickets teach it too little), so it is
+# computed only when a weight asks for it (`bench/relevance.py --layers learned`).
+DESK_FUSION = Fusion(words=0.0, concepts=0.35, learned=0.0, model=0.0, bm25=0.1, category=0.3, asset=0.1,
+                     threshold=0.3)
+MODEL_FUSION = Fusion(words=0.0, concepts=0.5, learned=0.0, model=0.5, bm25=0.1, category=0.3, asset=0.2,
+                      threshold=0.2)
 FULL_SCAN = 3000  # desks with at most this many resolved tickets compare every one of them
 CANDIDATES = 300  # larger desks: the best of a full-text search for the query and its concepts
 
@@ -306,16 +310,37 @@ def _first_line(resolution: str | None) -> str:
 
 
 def _bm25(connection: sqlite3.Connection, words: Sequence[str], limit: int) -> dict[str, float]:
-    """Full-text candidates for ``words`` (any of them), name -> BM25 (higher is better)."""
+    """Full-text candidates for ``words`` (any of them), name -> BM25 (higher is better),
+    open tickets included (the caller keeps the learned, resolved ones)."""
     if not words:
         return {}
     match = "{title description resolution} : (" + " OR ".join(f'"{word}"' for word in words) + ")"
     rows = connection.execute(
-        f"SELECT t.name, bm25(ticket_text, {WEIGHTS}) AS score FROM ticket_text "
-        "JOIN tickets t ON t.name = ticket_text.name WHERE ticket_text MATCH ? AND t.problem IS NULL "
-        f"AND t.status IN ({','.join('?' * len(RESOLVED))}) AND t.resolution IS NOT NULL "
-        "ORDER BY score LIMIT ?", (match, *RESOLVED, limit)).fetchall()
+        f"SELECT name, bm25(ticket_text, {WEIGHTS}) AS score FROM ticket_text WHERE ticket_text MATCH ? "
+        "ORDER BY score LIMIT ?", (match, limit)).fetchall()
     return {str(name): -float(score) for name, score in rows}
+
+
+def _newest(connection: sqlite3.Connection, words: Sequence[str], limit: int) -> list[str]:
+    """The newest tickets naming any of ``words``, unranked: FTS reads them in order and
+    stops at ``limit`` (for queries whose every word is everywhere, where ranking all
+    matches would cost seconds and tell little)."""
+    match = "{title description resolution} : (" + " OR ".join(f'"{word}"' for word in words) + ")"
+    return [str(row[0]) for row in connection.execute(
+        "SELECT name FROM ticket_text WHERE ticket_text MATCH ? ORDER BY rowid DESC LIMIT ?", (match, limit))]
+
+
+def _selective(connection: sqlite3.Connection, words: Sequence[str], total: int) -> tuple[list[str], list[str]]:
+    """``words`` split into those rare enough to rank by and the rest (by how many
+    resolved tickets use each word's stem)."""
+    from gitdesk.knowledge import meaning
+
+    weights = meaning.Weights(connection)
+    stems = {word: meaning.stem(meaning.fold(word)) for word in words}
+    weights.need(stems.values())
+    cap = max(50, total // 10)
+    rare = [word for word in words if weights.df(stems[word]) <= cap]
+    return rare, [word for word in words if word not in rare]
 
 
 def _fused(desk: Desk, connection: sqlite3.Connection, vocab: meaning.Vocabulary, ticket: Ticket | None,
@@ -332,15 +357,22 @@ def _fused(desk: Desk, connection: sqlite3.Connection, vocab: meaning.Vocabulary
         parts = {"description": text or ""}
     query = meaning.bag(vocab, parts)
     words = _terms(source, 20)
-    bm25 = _bm25(connection, [*words, *[w for w in meaning.expansion_words(vocab, query) if w not in words]],
-                 CANDIDATES)
+    words += [word for word in meaning.expansion_words(vocab, query) if word not in words]
     total = meaning.count(connection)
-    candidates = meaning.docs(connection) if total <= FULL_SCAN else meaning.docs(connection, list(bm25))
+    if total <= FULL_SCAN:
+        bm25 = _bm25(connection, words, CANDIDATES)
+        candidates = meaning.docs(connection)
+    else:  # large desks: candidates by the words that tell tickets apart
+        rare, common = _selective(connection, words, total)
+        bm25 = _bm25(connection, rare, 2 * CANDIDATES)
+        names = list(bm25) or _newest(connection, common[:5], CANDIDATES)
+        candidates = meaning.docs(connection, names)[:CANDIDATES]
     if ticket is not None:
         candidates = [doc for doc in candidates if doc.id != ticket.id]
     if not candidates:
         return []
-    signals = meaning.compare(connection, query, candidates, learn=desk.config.search.learn and fusion.learned > 0)
+    learn = desk.config.search.learn and fusion.learned > 0
+    signals = meaning.compare(connection, query, candidates, learn=learn)
     closeness: dict[str, float] = {}
     if model is not None:
         texts = _texts(connection, [doc.name for doc in candidates])
@@ -350,8 +382,10 @@ def _fused(desk: Desk, connection: sqlite3.Connection, vocab: meaning.Vocabulary
     scored: list[tuple[float, meaning.Doc, dict[str, float]]] = []
     for doc in candidates:
         found = signals[doc.name]
-        parts_of = {"words": found.words, "concepts": found.concepts, "learned": found.learned,
+        parts_of = {"words": found.words, "concepts": found.concepts,
                     "bm25": max(0.0, bm25.get(doc.name, 0.0)) / top_bm25}
+        if learn:
+            parts_of["learned"] = found.learned
         if model is not None:
             parts_of["model"] = closeness.get(doc.name, 0.0)
         weight_sum = sum(getattr(fusion, name) for name in parts_of) or 1.0
