@@ -39,7 +39,7 @@ from gitdesk import paths
 from gitdesk.cache import db, workers
 from gitdesk.desk import Desk
 
-VERSION = "2"  # bump when stems, field weights or the stored bags change
+VERSION = "3"  # bump when stems, field weights or the stored bags change
 RESOLVED = ("resolved", "closed")
 FIELD_WEIGHTS = {"title": 2.0, "description": 1.0, "resolution": 0.5}
 MAX_CONCEPTS_BYTES = 256 * 1024
@@ -82,9 +82,11 @@ problem problems issue issues help need needs work works working since ago via
 # --- words ------------------------------------------------------------------------------
 
 
-def fold(word: str) -> str:
+def fold(text: str) -> str:
     """Lower case without accents: "Störung" -> "storung", "Straße" -> "strasse"."""
-    decomposed = unicodedata.normalize("NFKD", word)
+    if text.isascii():
+        return text.lower()
+    decomposed = unicodedata.normalize("NFKD", text)
     return "".join(char for char in decomposed if not unicodedata.combining(char)).casefold()
 
 
@@ -112,8 +114,12 @@ def stem(word: str) -> str:
 
 def tokens(text: str) -> list[str]:
     """Every word of ``text`` as a stem, stop words included (phrases need them)."""
-    return [stem(fold(token).replace("'", "").replace("’", "").replace("-", ""))
-            for token in _TOKEN.findall(text)]
+    return [_normal(token) for token in _TOKEN.findall(fold(text))]
+
+
+@functools.lru_cache(maxsize=200_000)
+def _normal(token: str) -> str:
+    return stem(token.replace("'", "").replace("’", "").replace("-", ""))
 
 
 def _useful(token: str) -> bool:
@@ -132,8 +138,13 @@ class Vocabulary:
 
     def concepts(self, stems: Sequence[str]) -> Counter[str]:
         found: Counter[str] = Counter()
+        phrases = self.phrases
+        if phrases.keys().isdisjoint(stems):
+            return found
         for position, token in enumerate(stems):
-            for phrase, concept in self.phrases.get(token, ()):
+            if token not in phrases:
+                continue
+            for phrase, concept in phrases[token]:
                 if tuple(stems[position:position + len(phrase)]) == phrase:
                     found[concept] += 1
         return found
@@ -212,9 +223,9 @@ def bag(vocab: Vocabulary, parts: Mapping[str, str]) -> Bag:
             continue
         weight = FIELD_WEIGHTS.get(part, 1.0)
         stems = tokens(text)
-        for token in stems:
+        for token, times in Counter(stems).items():
             if _useful(token):
-                terms[token] = terms.get(token, 0.0) + weight
+                terms[token] = terms.get(token, 0.0) + weight * times
         for concept, count in vocab.concepts(stems).items():
             concepts[concept] = concepts.get(concept, 0.0) + weight * count
     return Bag(terms, concepts)
