@@ -183,7 +183,8 @@ def measure(path: Path, cases: Sequence[Case], layer: str, model: str | None = N
         result = search.similar(desk, ticket=ticket, limit=10, layer=layer, model=model, threshold=0.0,
                                 weights=weights)
         ranked = [item.ticket.id for item in result.found]
-        limit = result.threshold if threshold is None else threshold
+        tuned = {"desk": search.DESK_FUSION.threshold, "model": search.MODEL_FUSION.threshold}.get(result.layer, 0.0)
+        limit = tuned if threshold is None else threshold
         above = [item.ticket.id for item in result.found if item.score >= limit]
         for half in dict.fromkeys((case.half, "all")):
             score = scores.setdefault(half, Score())

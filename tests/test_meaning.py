@@ -144,3 +144,18 @@ def test_a_tiny_model_built_here_ranks_through_model2vec(desk: Desk, solved: dic
     first = found["similar"][0]
     assert first["id"] == solved["password"] and first["signals"]["model"] > 0.9
     assert similar(desk, "--text", "paper stuck in the printer")["similar"][0]["id"] == solved["printer"]
+
+
+def test_show_of_an_open_ticket_lists_what_solved_problems_like_it(desk: Desk, solved: dict[str, str]) -> None:
+    desk.run("kb", "build")
+    later = desk.new("The 2F printer jams again", "-q", "it-helpdesk", "-a", "printer-2f",
+                     "-m", "Paper is stuck in tray two every morning.")
+    out = desk.run("show", later).stdout
+    assert "Solved before (what worked)" in out
+    assert solved["printer"] in out and "Replaced the pickup roller." in out
+    assert f"kb/hardware/printer-on-2f-jams-{solved['printer'].lower()}.md" in out
+    (first, *_) = json.loads(desk.run("show", later, "--format", "json").stdout)["solved_before"]
+    assert first["id"] == solved["printer"] and first["article"].startswith("kb/hardware/")
+    assert solved["heating"] not in out, "only what is similar enough"
+    assert json.loads(desk.run("show", solved["printer"], "--format", "json").stdout)["solved_before"] == [], \
+        "a solved ticket needs no suggestions"

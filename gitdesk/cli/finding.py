@@ -52,10 +52,10 @@ def similar(session: Session, ticket_id: str | None, text: str | None, limit: in
             fmt: str) -> None:
     """The resolved tickets most like a ticket (or a description), with what fixed them.
 
-    Ranked by meaning as well as words: BM25 fused with what the desk's
-    resolved tickets teach, a built-in support vocabulary and, where the
-    desk names one, an embedding model (docs/search.md). The same category
-    and asset count for more; duplicates fold into the ticket they
+    Ranked by meaning as well as words: BM25 fused with a support
+    vocabulary (built in, plus the desk's .gitdesk/concepts.txt) and, where
+    the desk names one, an embedding model (docs/search.md). The same
+    category and asset count for more; duplicates fold into the ticket they
     duplicate. When nothing scores above the threshold it says so.
 
     \b

@@ -403,6 +403,18 @@ def search(desk: Desk, text: str, limit: int = 20) -> list[KbHit]:
     return found
 
 
+def article_of(desk: Desk, ticket_id: str) -> str | None:
+    """The path of the built article about ``ticket_id`` (kb/CATEGORY/SLUG-ID.md), if
+    ``kb build`` has made one: a look at the folder, not a rebuild."""
+    folder = desk.root / KB
+    if not folder.is_dir() or not re.fullmatch(r"[\w-]+", ticket_id):
+        return None
+    for found in sorted(folder.glob(f"*/*{ticket_id.lower()}.md")):
+        if found.name == f"{ticket_id.lower()}.md" or found.name.endswith(f"-{ticket_id.lower()}.md"):
+            return found.relative_to(desk.root).as_posix()
+    return None
+
+
 def answer_from(desk: Desk, wanted: str) -> str:
     """The resolution of the knowledge-base article ``wanted`` names (its path, its file
     name, or words of its title), to start a reply from."""

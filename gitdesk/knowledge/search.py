@@ -209,7 +209,8 @@ def _source(ticket: Ticket | None, text: str | None) -> str:
 
 def similar(desk: Desk, *, ticket: Ticket | None = None, text: str | None = None, limit: int = 5,
             just_written: Sequence[str] = (), layer: str | None = None, model: str | None = None,
-            threshold: float | None = None, weights: dict[str, float] | None = None) -> Suggestions:
+            threshold: float | None = None, weights: dict[str, float] | None = None,
+            fresh: bool = True) -> Suggestions:
     """The resolved tickets most like ``ticket`` (or ``text``) that score at least the
     threshold, boosted for the same category and asset, duplicates folded.
 
@@ -223,7 +224,9 @@ def similar(desk: Desk, *, ticket: Ticket | None = None, text: str | None = None
 
     ``just_written`` names ticket files this process has just written: they are
     indexed directly and the full freshness check is skipped (a suggestion list
-    right after ``new`` need not pay for scanning the whole desk)."""
+    right after ``new`` need not pay for scanning the whole desk). Without ``fresh``
+    the cache is used as it is, and a desk that has never learned gets nothing (for
+    ``show``, which must stay instant)."""
     from gitdesk.knowledge import meaning
 
     source = _source(ticket, text)
@@ -242,7 +245,10 @@ def similar(desk: Desk, *, ticket: Ticket | None = None, text: str | None = None
     if threshold is None:
         threshold = desk.config.search.threshold if desk.config.search.threshold is not None else fusion.threshold
     with db.connect(desk) as connection:
-        if just_written and db.get_meta(connection, "index_refreshed_ns"):
+        if not fresh:
+            if layer == "words" or db.get_meta(connection, "meaning_version") is None:
+                return Suggestions([], layer, threshold, None, warning)
+        elif just_written and db.get_meta(connection, "index_refreshed_ns"):
             index.update(desk, connection, just_written)
         else:  # never built yet, or asked for explicitly: the full check
             index.refresh(desk, connection)
@@ -256,6 +262,21 @@ def similar(desk: Desk, *, ticket: Ticket | None = None, text: str | None = None
     best = families[0].score if families else None
     return Suggestions([item for item in families if item.score >= threshold][:limit], layer, threshold, best,
                        warning)
+
+
+SOLVED_BEFORE = 3  # what `show` lists for an open ticket
+
+
+def solved_before(desk: Desk, ticket: Ticket) -> Suggestions | None:
+    """What `show` lists under an open ticket: the few resolved tickets most like it
+    (above the threshold), from the cache as it is and without the model, so that
+    `show` stays instant; None for a finished ticket or one with nothing to compare."""
+    if ticket.status in (*RESOLVED, "rejected"):
+        return None
+    try:
+        return similar(desk, ticket=ticket, limit=SOLVED_BEFORE, layer="desk", fresh=False)
+    except GitdeskError:
+        return None
 
 
 def _model(desk: Desk, override: str | None) -> embedding.Model:

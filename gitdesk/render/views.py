@@ -158,10 +158,16 @@ def _timing_lines(derived: Timings, now: datetime) -> list[tuple[str, str]]:
     return lines
 
 
-def ticket_detail(ticket: Ticket, now: datetime, fmt: str, derived: Timings | None = None) -> None:
-    """``gitdesk show``: the fields, the timings and the whole thread, internal parts marked."""
+def ticket_detail(ticket: Ticket, now: datetime, fmt: str, derived: Timings | None = None,
+                  solved: Suggestions | None = None, articles: Mapping[str, str | None] | None = None) -> None:
+    """``gitdesk show``: the fields, the timings and the whole thread, internal parts marked;
+    under an open ticket, what solved problems like it and their knowledge-base articles."""
+    articles = articles or {}
+    found = solved.found if solved is not None else []
     if fmt == "json":
-        write_json({"ticket": records.whole_ticket(ticket, derived)})
+        write_json({"ticket": records.whole_ticket(ticket, derived),
+                    "solved_before": [{**item.as_record(), "article": articles.get(item.ticket.id)}
+                                      for item in found]})
         return
     lines = [bold(visible(ticket.id)) + "  " + bold(one_line(ticket.title)), ""]
     ago = format_age((now - ticket.created).total_seconds())
@@ -191,6 +197,14 @@ def ticket_detail(ticket: Ticket, now: datetime, fmt: str, derived: Timings | No
         lines += ["", _paint("Resolution", "32"), _wrapped_text(ticket.resolution, room)]
     if ticket.appendix:
         lines += ["", _wrapped_text(ticket.appendix, room)]
+    if found:
+        lines += ["", _paint("Solved before (what worked)", "32")]
+        for item in found:
+            lines.append(f"  {visible(item.ticket.id)}  {item.score:.2f}  {one_line(item.ticket.title)}")
+            if item.resolution_line:
+                lines.append(f"      → {one_line(item.resolution_line)}"[:150])
+            if articles.get(item.ticket.id):
+                lines.append(dim(f"      {one_line(str(articles[item.ticket.id]))}"))
     page("\n".join(lines) + "\n")
 
 
