@@ -159,3 +159,17 @@ def test_show_of_an_open_ticket_lists_what_solved_problems_like_it(desk: Desk, s
     assert solved["heating"] not in out, "only what is similar enough"
     assert json.loads(desk.run("show", solved["printer"], "--format", "json").stdout)["solved_before"] == [], \
         "a solved ticket needs no suggestions"
+
+
+def test_kb_build_suggests_merging_articles_that_say_the_same_thing(desk: Desk, solved: dict[str, str]) -> None:
+    again = solve(desk, "Outlook keeps asking for my password",
+                  "Outlook prompts for my password again and again since Monday.",
+                  "Removed the stale Office credentials in Windows Credential Manager and signed in again.",
+                  "-c", "email")
+    out = desk.run("kb", "build").output
+    assert "These articles seem to say the same thing" in out
+    suggested = [line for line in out.splitlines() if "kb/" in line and "README" not in line]
+    assert any(solved["password"].lower() in line for line in suggested)
+    assert any(again.lower() in line for line in suggested)
+    assert solved["printer"].lower() not in out and solved["attachment"].lower() not in out
+    assert desk.git("status", "--porcelain") == "", "a suggestion, nothing rewritten"

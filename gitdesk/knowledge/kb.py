@@ -301,11 +301,59 @@ def render_all(desk: Desk, articles: Sequence[Article]) -> dict[str, str]:
 
 
 @dataclass(frozen=True, slots=True)
+class Overlap:
+    """Two articles that seem to say the same thing (a suggestion to merge them)."""
+    first: Article
+    second: Article
+    score: float  # cosine of their words and vocabulary concepts, 0 to 1
+
+
+@dataclass(frozen=True, slots=True)
 class BuildResult:
     articles: int
     written: tuple[str, ...]
     removed: tuple[str, ...]
     commit: str | None
+    overlaps: tuple[Overlap, ...] = ()
+
+
+SAME_THING = 0.6  # articles at least this alike are suggested for merging
+MOST_OVERLAPS = 20
+
+
+def overlaps(desk: Desk, articles: Sequence[Article]) -> list[Overlap]:
+    """Pairs of articles that say the same thing in their title, symptoms and resolution,
+    most alike first: compared by the words and vocabulary concepts the cache has learned
+    for their tickets. Candidate pairs share one of each article's most telling words,
+    so this stays near-linear at any size. Nothing is rewritten."""
+    from gitdesk.knowledge import meaning
+
+    by_id = {article.root.id: article for article in articles}
+    with db.connect(desk) as connection:
+        meaning.refresh(desk, connection)
+        docs = [doc for doc in meaning.docs(connection) if doc.id in by_id]
+        weights = meaning.Weights(connection)
+        weights.need(term for doc in docs for term in (*doc.bag.terms, *doc.bag.concepts))
+    vectors: dict[str, dict[str, float]] = {}
+    postings: dict[str, list[str]] = defaultdict(list)
+    for doc in docs:
+        vector = {**meaning._vector(doc.bag.terms, weights), **meaning._vector(doc.bag.concepts, weights)}
+        vectors[doc.id] = vector
+        telling = sorted((term for term in doc.bag.terms if weights.df(term) > 1), key=lambda t: -vector[t])[:4]
+        for term in telling:
+            postings[term].append(doc.id)
+    pairs: set[tuple[str, str]] = set()
+    for ids in postings.values():
+        if len(ids) <= 50:  # a word in many articles tells nothing about any two of them
+            pairs.update((a, b) for position, a in enumerate(ids) for b in ids[position + 1:])
+    found = []
+    for a, b in pairs:
+        score = meaning.cosine(vectors[a], vectors[b])
+        if score >= SAME_THING:
+            first, second = sorted((by_id[a], by_id[b]), key=lambda article: article.path)
+            found.append(Overlap(first, second, score))
+    found.sort(key=lambda overlap: (-overlap.score, overlap.first.path, overlap.second.path))
+    return found[:MOST_OVERLAPS]
 
 
 def _existing(desk: Desk) -> dict[str, str]:
@@ -328,12 +376,17 @@ def _existing(desk: Desk) -> dict[str, str]:
 
 def plan(desk: Desk) -> tuple[dict[str, str | None], int]:
     """What a build would change: path -> new text (None removes), and the article count."""
+    changes, articles = _plan(desk)
+    return changes, len(articles)
+
+
+def _plan(desk: Desk) -> tuple[dict[str, str | None], list[Article]]:
     articles = collect(desk)
     wanted = render_all(desk, articles)
     existing = _existing(desk)
     changes: dict[str, str | None] = {path: text for path, text in wanted.items() if existing.get(path) != text}
     changes.update({path: None for path in existing if path not in wanted})
-    return changes, len(articles)
+    return changes, articles
 
 
 def build(desk: Desk, *, commit: bool = True) -> BuildResult:
@@ -341,9 +394,11 @@ def build(desk: Desk, *, commit: bool = True) -> BuildResult:
     from gitdesk import clock
 
     with desk.writing():
-        changes, count = plan(desk)
+        changes, articles = _plan(desk)
+        count = len(articles)
+        alike = tuple(overlaps(desk, articles))
         if not changes:
-            return BuildResult(count, (), (), None)
+            return BuildResult(count, (), (), None, alike)
         written = tuple(sorted(path for path, text in changes.items() if text is not None))
         removed = tuple(sorted(path for path, text in changes.items() if text is None))
         if not commit:
@@ -354,11 +409,11 @@ def build(desk: Desk, *, commit: bool = True) -> BuildResult:
                 transaction.atomic_write(targets[path], (changes[path] or "").encode("utf-8"))
             for path in removed:
                 targets[path].unlink(missing_ok=True)
-            return BuildResult(count, written, removed, None)
+            return BuildResult(count, written, removed, None, alike)
         message = (f"kb: rebuild the knowledge base ({counted(count, 'article')})\n\n"
                    f"{len(written)} written, {len(removed)} removed\n\nGitdesk-Action: kb-build\n")
         made = desk.commit_paths(changes, message, clock.now())
-        return BuildResult(count, written, removed, made)
+        return BuildResult(count, written, removed, made, alike)
 
 
 def stale_paths(desk: Desk) -> list[str]:
