@@ -274,7 +274,8 @@ def evaluate(collected: Sequence[tuple[Case, list[tuple[str, dict[str, float], b
 def tune(layer: str, model: str | None) -> None:
     """Grid search of the fusion weights and the threshold on the tuning half only: the
     weights that put the most twins in the top 3 (then top 1, then fewest near misses
-    above), and the highest threshold that still keeps 95 % of the twins found."""
+    above), and the threshold with the best sum of twins kept and novel queries left
+    quiet (the lowest such)."""
     import itertools
 
     import numpy as np
@@ -305,18 +306,21 @@ def tune(layer: str, model: str | None) -> None:
                 scores = (matrix @ w) * (1 + category * flags[:, 0]) * (1 + asset * flags[:, 1])
                 if twin[0] < 0:
                     continue
-                best = max(scores[at] for at in twin)
-                rank = int((scores > best).sum())
+                answer = max(scores[at] for at in twin)
+                rank = int((scores > answer).sum())
                 top3 += rank < 3
                 top1 += rank == 0
-                near_above += any(scores[n] > best for n in near)
+                near_above += any(scores[n] > answer for n in near)
             key = (top3, top1, -near_above)
             if best is None or key > best[0]:
                 best = (key, {**dict(zip(names, values, strict=True)), "category": category, "asset": asset})
     assert best is not None
     weights = best[1]
-    found = evaluate(tuning, weights, 0.0).top3
-    chosen = max(t / 100 for t in range(0, 80) if evaluate(tuning, weights, t / 100).kept >= 0.95 * found)
+    def balance(threshold: float) -> tuple[float, float]:
+        score = evaluate(tuning, weights, threshold)
+        return score.kept / max(1, score.pairs) + score.quiet / max(1, score.novel), -threshold
+
+    chosen = max((t / 100 for t in range(0, 80)), key=balance)
     print(f"{layer}: weights {weights}, threshold {chosen}")
     print(evaluate(tuning, weights, chosen).line(f"{layer} (tune)"))
     print(evaluate(held, weights, chosen).line(f"{layer} (held-out)"))
