@@ -274,8 +274,8 @@ def evaluate(collected: Sequence[tuple[Case, list[tuple[str, dict[str, float], b
 def tune(layer: str, model: str | None) -> None:
     """Grid search of the fusion weights and the threshold on the tuning half only: the
     weights that put the most twins in the top 3 (then top 1, then fewest near misses
-    above), and the threshold with the best sum of twins kept and novel queries left
-    quiet (the lowest such)."""
+    above), and the threshold that leaves the most novel queries quiet while keeping
+    three in four of the twins found (the lowest such)."""
     import itertools
 
     import numpy as np
@@ -316,9 +316,11 @@ def tune(layer: str, model: str | None) -> None:
                 best = (key, {**dict(zip(names, values, strict=True)), "category": category, "asset": asset})
     assert best is not None
     weights = best[1]
-    def balance(threshold: float) -> tuple[float, float]:
+    found = evaluate(tuning, weights, 0.0).top3
+
+    def balance(threshold: float) -> tuple[bool, int, float]:
         score = evaluate(tuning, weights, threshold)
-        return score.kept / max(1, score.pairs) + score.quiet / max(1, score.novel), -threshold
+        return score.kept >= 0.75 * found, score.quiet, -threshold
 
     chosen = max((t / 100 for t in range(0, 80)), key=balance)
     print(f"{layer}: weights {weights}, threshold {chosen}")

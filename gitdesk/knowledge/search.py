@@ -187,10 +187,10 @@ class Fusion:
 # paraphrase set (bench/RESULTS.md has the held-out figures). The learned co-occurrence
 # signal earned no weight there (192 resolved tickets teach it too little), so it is
 # computed only when a weight asks for it (`bench/relevance.py --layers learned`).
-DESK_FUSION = Fusion(words=0.0, concepts=0.35, learned=0.0, model=0.0, bm25=0.1, category=0.3, asset=0.1,
-                     threshold=0.3)
-MODEL_FUSION = Fusion(words=0.0, concepts=0.5, learned=0.0, model=0.5, bm25=0.1, category=0.3, asset=0.2,
-                      threshold=0.2)
+DESK_FUSION = Fusion(words=0.0, concepts=0.1, learned=0.0, model=0.0, bm25=0.5, category=0.3, asset=0.4,
+                     threshold=0.06)
+MODEL_FUSION = Fusion(words=0.0, concepts=0.1, learned=0.0, model=0.1, bm25=0.35, category=0.3, asset=0.2,
+                      threshold=0.09)
 FULL_SCAN = 3000  # desks with at most this many resolved tickets compare every one of them
 CANDIDATES = 300  # larger desks: the best of a full-text search for the query and its concepts
 
@@ -399,12 +399,17 @@ def _fused(desk: Desk, connection: sqlite3.Connection, vocab: meaning.Vocabulary
         texts = _texts(connection, [doc.name for doc in candidates])
         closeness = embedding.similarities(connection, model, source.strip(),
                                            {doc.name: (doc.stamp, texts.get(doc.name, "")) for doc in candidates})
+    # BM25 has no scale of its own: relative to the best match, times how much that best
+    # match shares the query's words, so that a query like nothing on the desk does not
+    # lend its best (poor) match a full BM25 score.
     top_bm25 = max(bm25.values(), default=0.0) or 1.0
+    best = max(bm25, key=lambda name: bm25[name], default=None)
+    scale = signals[best].words if best in signals else max((found.words for found in signals.values()), default=0.0)
     scored: list[tuple[float, meaning.Doc, dict[str, float]]] = []
     for doc in candidates:
         found = signals[doc.name]
         parts_of = {"words": found.words, "concepts": found.concepts,
-                    "bm25": max(0.0, bm25.get(doc.name, 0.0)) / top_bm25}
+                    "bm25": max(0.0, bm25.get(doc.name, 0.0)) / top_bm25 * scale}
         if learn:
             parts_of["learned"] = found.learned
         if model is not None:
