@@ -15,9 +15,8 @@ Three signals compare a query with a ticket, each a cosine from 0 to 1:
   for a word, so nothing is trained ahead and every change is one row.
 
 Everything lives in tables of the disposable cache (``meaning_*``). They
-follow the ticket index: triggers count every change to the index's rows, and
-when the count differs from the one last learned from, ``refresh`` re-reads
-only the tickets whose index row changed (a resolve is one ticket).
+follow the ticket index: triggers note every ticket whose index row changes,
+and ``refresh`` re-reads only those (a resolve is one ticket).
 Nothing here is a source of truth; deleting the cache only costs a rebuild.
 """
 
@@ -39,7 +38,7 @@ from gitdesk import paths
 from gitdesk.cache import db, workers
 from gitdesk.desk import Desk
 
-VERSION = "3"  # bump when stems, field weights or the stored bags change
+VERSION = "4"  # bump when stems, field weights or the stored bags change
 RESOLVED = ("resolved", "closed")
 FIELD_WEIGHTS = {"title": 2.0, "description": 1.0, "resolution": 0.5}
 MAX_CONCEPTS_BYTES = 256 * 1024
@@ -53,12 +52,20 @@ CREATE TABLE IF NOT EXISTS meaning_docs (
 CREATE TABLE IF NOT EXISTS meaning_terms (term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
 DROP TABLE IF EXISTS meaning_postings;
 """
-# Every change to the ticket index bumps a counter, so an unchanged index costs one lookup.
-TRIGGERS = "".join(f"""
-CREATE TRIGGER IF NOT EXISTS meaning_seen_{event.lower()} AFTER {event} ON tickets BEGIN
-    INSERT INTO meta VALUES ('tickets_changes', '1')
-    ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1;
-END;""" for event in ("INSERT", "UPDATE", "DELETE"))
+# Every change to the ticket index notes the ticket, so keeping up costs what changed.
+TRIGGERS = """
+CREATE TABLE IF NOT EXISTS meaning_dirty (name TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS meaning_seen_insert AFTER INSERT ON tickets BEGIN
+    INSERT OR IGNORE INTO meaning_dirty VALUES (NEW.name);
+END;
+CREATE TRIGGER IF NOT EXISTS meaning_seen_update AFTER UPDATE ON tickets BEGIN
+    INSERT OR IGNORE INTO meaning_dirty VALUES (OLD.name);
+    INSERT OR IGNORE INTO meaning_dirty VALUES (NEW.name);
+END;
+CREATE TRIGGER IF NOT EXISTS meaning_seen_delete AFTER DELETE ON tickets BEGIN
+    INSERT OR IGNORE INTO meaning_dirty VALUES (OLD.name);
+END;
+"""
 PARALLEL_FROM = 4000  # tickets to learn before the work is spread over the cores
 
 _TOKEN = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*", re.UNICODE)
@@ -247,38 +254,42 @@ class Learned:
 def refresh(desk: Desk, connection: sqlite3.Connection, vocab: Vocabulary | None = None) -> Learned:
     """Bring the learned tables in step with the ticket index (which the caller has refreshed).
 
-    Cheap when nothing changed (one lookup of the index's change counter); otherwise
-    only the tickets whose index row changed are read again (a resolve is one ticket),
-    and a new vocabulary relearns all. Large builds spread over the cores and show progress."""
+    Cheap when nothing changed (one look at the tickets the triggers noted); otherwise
+    only those tickets are read again (a resolve is one ticket), and a new vocabulary
+    relearns all. Large builds spread over the cores and show progress."""
     vocab = vocab or vocabulary(desk)
     connection.executescript(TABLES + TRIGGERS)
     version = f"{VERSION}:{vocab.digest}"
-    changes = db.get_meta(connection, "tickets_changes")
-    if changes is None:  # no change counted since the triggers were made: start counting
-        db.set_meta(connection, "tickets_changes", "0")
-        changes = "0"
-    if db.get_meta(connection, "meaning_version") != version:
+    stamp = "t.mtime_ns || ':' || t.size || ':' || t.ino"
+    if db.get_meta(connection, "meaning_version") != version:  # never learned, or learned otherwise
         connection.execute("BEGIN IMMEDIATE")
         try:
-            for table in ("meaning_docs", "meaning_terms"):
+            for table in ("meaning_docs", "meaning_terms", "meaning_dirty"):
                 connection.execute(f"DELETE FROM {table}")
             db.set_meta(connection, "meaning_version", version)
-            db.set_meta(connection, "meaning_changes", "")
             connection.execute("COMMIT")
         except BaseException:
             connection.execute("ROLLBACK")
             raise
-    elif db.get_meta(connection, "meaning_changes") == changes:
-        return Learned(0, 0, -1)
-    stamp = "t.mtime_ns || ':' || t.size || ':' || t.ino"
-    changed = [row[0] for row in connection.execute(
-        f"SELECT t.name FROM tickets t LEFT JOIN meaning_docs m ON m.name = t.name "
-        f"WHERE {_ELIGIBLE} AND (m.stamp IS NULL OR m.stamp != {stamp})")]
-    gone = [row[0] for row in connection.execute(
-        f"SELECT m.name FROM meaning_docs m LEFT JOIN tickets t ON t.name = m.name AND {_ELIGIBLE} "
-        "WHERE t.name IS NULL")]
+        dirty: list[str] = []
+        changed = [row[0] for row in connection.execute(f"SELECT t.name FROM tickets t WHERE {_ELIGIBLE}")]
+        gone: list[str] = []
+    else:
+        dirty = [row[0] for row in connection.execute("SELECT name FROM meaning_dirty")]
+        if not dirty:
+            return Learned(0, 0, -1)
+        changed, gone = [], []
+        for start in range(0, len(dirty), 500):
+            chunk = dirty[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            changed += [row[0] for row in connection.execute(
+                f"SELECT t.name FROM tickets t LEFT JOIN meaning_docs m ON m.name = t.name "
+                f"WHERE t.name IN ({marks}) AND {_ELIGIBLE} AND (m.stamp IS NULL OR m.stamp != {stamp})", chunk)]
+            gone += [row[0] for row in connection.execute(
+                f"SELECT m.name FROM meaning_docs m LEFT JOIN tickets t ON t.name = m.name AND {_ELIGIBLE} "
+                f"WHERE m.name IN ({marks}) AND t.name IS NULL", chunk)]
     if not changed and not gone:
-        db.set_meta(connection, "meaning_changes", changes)
+        connection.executemany("DELETE FROM meaning_dirty WHERE name = ?", [(name,) for name in dirty])
         return Learned(0, 0, -1)
     chunks = [changed[start:start + 1000] for start in range(0, len(changed), 1000)]
     learned = 0
@@ -307,7 +318,7 @@ def refresh(desk: Desk, connection: sqlite3.Connection, vocab: Vocabulary | None
             "INSERT INTO meaning_terms VALUES (?, ?) ON CONFLICT(term) DO UPDATE SET df = df + excluded.df",
             [(term, count) for term, count in df.items() if count])
         connection.execute("DELETE FROM meaning_terms WHERE df <= 0")
-        db.set_meta(connection, "meaning_changes", changes)
+        connection.executemany("DELETE FROM meaning_dirty WHERE name = ?", [(name,) for name in dirty])
         connection.execute("COMMIT")
     except BaseException:
         connection.execute("ROLLBACK")
