@@ -327,6 +327,15 @@ def refresh(desk: Desk, connection: sqlite3.Connection, vocab: Vocabulary | None
     return Learned(learned, len(gone), int(total))
 
 
+def behind(connection: sqlite3.Connection, vocab: Vocabulary) -> int:
+    """How many tickets ``refresh`` would read again (a very large number when it would
+    learn everything anew), without reading any."""
+    found = connection.execute("SELECT 1 FROM sqlite_master WHERE name = 'meaning_dirty'").fetchone()
+    if found is None or db.get_meta(connection, "meaning_version") != f"{VERSION}:{vocab.digest}":
+        return 1 << 40
+    return int(connection.execute("SELECT count(*) FROM meaning_dirty").fetchone()[0])
+
+
 Row = tuple[str, str, str, str | None, str | None, str | None, str]
 
 

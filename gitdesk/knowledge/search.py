@@ -192,7 +192,7 @@ DESK_FUSION = Fusion(words=0.0, concepts=0.1, learned=0.0, model=0.0, bm25=0.5, 
 MODEL_FUSION = Fusion(words=0.0, concepts=0.1, learned=0.0, model=0.1, bm25=0.35, category=0.3, asset=0.2,
                       threshold=0.09)
 FULL_SCAN = 3000  # desks with at most this many resolved tickets compare every one of them
-CANDIDATES = 300  # larger desks: the best of a full-text search for the query and its concepts
+CANDIDATES = 120  # larger desks: the best of a full-text search for the query and its concepts
 
 
 def _terms(text: str, limit: int = 40) -> list[str]:
@@ -210,7 +210,7 @@ def _source(ticket: Ticket | None, text: str | None) -> str:
 def similar(desk: Desk, *, ticket: Ticket | None = None, text: str | None = None, limit: int = 5,
             just_written: Sequence[str] = (), layer: str | None = None, model: str | None = None,
             threshold: float | None = None, weights: dict[str, float] | None = None,
-            fresh: bool = True) -> Suggestions:
+            fresh: bool = True, candidates: int = CANDIDATES) -> Suggestions:
     """The resolved tickets most like ``ticket`` (or ``text``) that score at least the
     threshold, boosted for the same category and asset, duplicates folded.
 
@@ -245,19 +245,18 @@ def similar(desk: Desk, *, ticket: Ticket | None = None, text: str | None = None
     if threshold is None:
         threshold = desk.config.search.threshold if desk.config.search.threshold is not None else fusion.threshold
     with db.connect(desk) as connection:
-        if not fresh:
-            if layer == "words" or db.get_meta(connection, "meaning_version") is None:
-                return Suggestions([], layer, threshold, None, warning)
-        elif just_written and db.get_meta(connection, "index_refreshed_ns"):
+        vocab = meaning.vocabulary(desk)
+        if not fresh and (layer == "words" or meaning.behind(connection, vocab) > STALE):
+            return Suggestions([], layer, threshold, None, warning)
+        if fresh and just_written and db.get_meta(connection, "index_refreshed_ns"):
             index.update(desk, connection, just_written)
-        else:  # never built yet, or asked for explicitly: the full check
+        elif fresh:  # never built yet, or asked for explicitly: the full check
             index.refresh(desk, connection)
         if layer == "words":
             found = _by_words(connection, ticket, source)
             return Suggestions(_fold(found)[:limit], "words", 0.0, found[0].score if found else None, warning)
-        vocab = meaning.vocabulary(desk)
         meaning.refresh(desk, connection, vocab)
-        found = _fused(desk, connection, vocab, ticket, text, source, fusion, loaded, max(60, limit))
+        found = _fused(desk, connection, vocab, ticket, text, source, fusion, loaded, max(60, limit), candidates)
     families = _fold(found)
     best = families[0].score if families else None
     return Suggestions([item for item in families if item.score >= threshold][:limit], layer, threshold, best,
@@ -265,6 +264,8 @@ def similar(desk: Desk, *, ticket: Ticket | None = None, text: str | None = None
 
 
 SOLVED_BEFORE = 3  # what `show` lists for an open ticket
+SHOW_CANDIDATES = 40  # show compares fewer candidates: it must stay instant
+STALE = 200  # show lists nothing rather than relearn more tickets than this
 
 
 def solved_before(desk: Desk, ticket: Ticket) -> Suggestions | None:
@@ -274,7 +275,8 @@ def solved_before(desk: Desk, ticket: Ticket) -> Suggestions | None:
     if ticket.status in (*RESOLVED, "rejected"):
         return None
     try:
-        return similar(desk, ticket=ticket, limit=SOLVED_BEFORE, layer="desk", fresh=False)
+        return similar(desk, ticket=ticket, limit=SOLVED_BEFORE, layer="desk", fresh=False,
+                       candidates=SHOW_CANDIDATES)
     except GitdeskError:
         return None
 
@@ -366,7 +368,7 @@ def _selective(connection: sqlite3.Connection, words: Sequence[str], total: int)
 
 def _fused(desk: Desk, connection: sqlite3.Connection, vocab: meaning.Vocabulary, ticket: Ticket | None,
            text: str | None, source: str, fusion: Fusion, model: embedding.Model | None,
-           keep: int = 60) -> list[Similar]:
+           keep: int = 60, cap: int = CANDIDATES) -> list[Similar]:
     """Every candidate scored by the fused signals, boosted, best first (not yet folded)."""
     from gitdesk.knowledge import embedding, meaning
 
@@ -385,9 +387,10 @@ def _fused(desk: Desk, connection: sqlite3.Connection, vocab: meaning.Vocabulary
         candidates = meaning.docs(connection)
     else:  # large desks: candidates by the words that tell tickets apart
         rare, common = _selective(connection, words, total)
-        bm25 = _bm25(connection, rare, 2 * CANDIDATES)
-        names = list(bm25) or _newest(connection, common[:5], CANDIDATES)
-        candidates = meaning.docs(connection, names)[:CANDIDATES]
+        bm25 = _bm25(connection, rare, 3 * cap)
+        names = list(bm25) or _newest(connection, common[:5], 3 * cap)
+        order = {name: position for position, name in enumerate(names)}  # best BM25 first
+        candidates = sorted(meaning.docs(connection, names), key=lambda doc: order[doc.name])[:cap]
     if ticket is not None:
         candidates = [doc for doc in candidates if doc.id != ticket.id]
     if not candidates:
