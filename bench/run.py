@@ -268,6 +268,81 @@ def bench_reports(tickets: int, commits: int, runs: int) -> list[Row]:
     return rows
 
 
+RULES_NOW = "2026-11-02T09:00:00Z"  # the day after the generated desk's last ticket
+
+
+def rules_desk(size: int) -> Path:
+    """A clone of the generated desk with the default rules committed, tagged to reset to."""
+
+    def make(path: Path) -> None:
+        from gitdesk.templates import DEFAULT_RULES
+
+        subprocess.run(["git", "clone", "-q", str(desk_for(size)), str(path)], check=True)
+        (path / ".gitdesk" / "rules.yml").write_text(DEFAULT_RULES)
+        env = {**os.environ, "GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "alice@example.com",
+               "GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "alice@example.com"}
+        subprocess.run(["git", "add", ".gitdesk/rules.yml"], cwd=path, check=True)
+        subprocess.run(["git", "commit", "-qm", "The default rules"], cwd=path, check=True, env=env)
+        subprocess.run(["git", "config", "user.email", "alice@example.com"], cwd=path, check=True)
+        subprocess.run(["git", "config", "user.name", "Bench"], cwd=path, check=True)
+        subprocess.run(["git", "tag", "bench-rules"], cwd=path, check=True)
+
+    return _cached_desk(f"rules-{size}", f"{size} tickets with the default rules", make)
+
+
+# One rule that closes the resolved tickets of one queue at the highest priorities: about
+# 1,000 of the 100,000 generated tickets (the row says how many exactly).
+DUE_RULES = """\
+rules:
+  - name: close-resolved
+    when: {status: resolved, for: 7d}
+    if: {queue: it-infra, priority: [high, urgent], category: [email, hardware, network, access]}
+    do:
+      - close
+"""
+
+
+def bench_rules(size: int, runs: int) -> list[Row]:
+    """The scheduler command (issue 17): every rule checked on every ticket with nothing due,
+    and a run that acts on about 1,000 tickets, one commit each."""
+    desk = rules_desk(size)
+    gitdesk = gitdesk_command()
+    env = {**os.environ, "GITDESK_NO_PAGER": "1"}
+
+    def reset() -> None:
+        subprocess.run(["git", "reset", "-q", "--hard", "bench-rules"], cwd=desk, check=True)
+
+    reset()
+    # Before the first ticket was made, every rule is checked on every ticket and none is due:
+    # the work of a run on a settled desk, without first doing years of overdue work.
+    os.environ["GITDESK_NOW"] = "2022-01-01T00:00:00Z"
+    try:
+        idle = timed([*gitdesk, "rules", "run"], desk, runs)
+        os.environ["GITDESK_NOW"] = RULES_NOW
+        planned = json.loads(subprocess.run([*gitdesk, "rules", "run", "--dry-run", "--format", "json"], cwd=desk,
+                                            capture_output=True, check=True, env=env).stdout)
+        dry = timed([*gitdesk, "rules", "run", "--dry-run"], desk, runs)
+
+        def due_rules() -> None:
+            reset()
+            (desk / ".gitdesk" / "rules.yml").write_text(DUE_RULES)
+            subprocess.run(["git", "commit", "-qam", "Close one queue's resolved tickets"], cwd=desk, check=True)
+
+        due_rules()
+        count = len(json.loads(subprocess.run([*gitdesk, "rules", "run", "--dry-run", "--format", "json"], cwd=desk,
+                                              capture_output=True, check=True, env=env).stdout)["actions"])
+        acting = timed([*gitdesk, "rules", "run"], desk, max(1, runs // 3), before=due_rules)
+    finally:
+        os.environ.pop("GITDESK_NOW", None)
+        reset()
+    return [
+        (f"`gitdesk rules run` on {size:,} tickets, default rules, nothing due", idle, "", "< 2 s"),
+        (f"`gitdesk rules run --dry-run`, default rules, {len(planned['actions']):,} due (planned, not done)",
+         dry, "", ""),
+        (f"`gitdesk rules run` acting on {count:,} due tickets, one commit each", acting, "", "< 60 s"),
+    ]
+
+
 def bench_kb(size: int, runs: int) -> list[Row]:
     """kb build and site build over the generated desk's resolved tickets."""
     desk = desk_for(size)
@@ -412,6 +487,7 @@ def main() -> None:
                         help="TICKETS:COMMITS for the history benchmark ('' to skip)")
     parser.add_argument("--intake", type=int, default=10000, help="messages in the intake mbox (0 to skip)")
     parser.add_argument("--mail-send", type=int, default=1000, help="queued mails for mail send (0 to skip)")
+    parser.add_argument("--rules", default="100000", help="tickets for the rules benchmark ('' to skip)")
     parser.add_argument("--reports", default="",
                         help="TICKETS:COMMITS[,...]: only the report timings on these histories, e.g. "
                              "10000:100000,100000:100000")
@@ -432,6 +508,8 @@ def main() -> None:
         tickets, commits = (int(n) for n in args.history.split(":"))
         report += [f"### history: {tickets:,} tickets, {commits:,} commits", "",
                    *table(bench_history(tickets, commits, args.runs)), ""]
+    for size in (int(part) for part in args.rules.split(",") if part):
+        report += [f"### rules: {size:,} tickets", "", *table(bench_rules(size, args.runs)), ""]
     for size in (part for part in args.reports.split(",") if part):
         tickets, commits = (int(n) for n in size.split(":"))
         report += [f"### reports: {tickets:,} tickets, {commits:,} commits", "",

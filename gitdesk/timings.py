@@ -36,7 +36,7 @@ from gitdesk import workflow
 from gitdesk.calendar import Calendar
 from gitdesk.durations import parse_duration
 from gitdesk.errors import GitdeskError
-from gitdesk.model import ESCALATION, QUESTION, REPLY, TIME, Config, Priority, Ticket
+from gitdesk.model import ESCALATION, MAIL_SYSTEM, QUESTION, REPLY, RULES_AUTHOR, TIME, Config, Priority, Ticket
 
 RESOLVED_STATUSES = (workflow.RESOLVED, workflow.CLOSED)
 TRACKED = ("status", "priority", "queue", "assignee")
@@ -280,10 +280,12 @@ class Clocks:
 
     def first_response_entry(self) -> tuple[datetime, str] | None:
         """(when, author) of the first public reply or question by someone other than the requester;
-        an internal note written in the same second never takes it."""
+        an internal note written in the same second never takes it, nor does the desk's own
+        automated mail (a rule's reply is not a person answering)."""
         best: tuple[datetime, str] | None = None
         for entry in self.ticket.entries:
             if entry.kind in (REPLY, QUESTION) and (best is None or entry.at < best[0]) \
+                    and entry.author not in (RULES_AUTHOR, MAIL_SYSTEM) \
                     and not workflow.is_requester(self.config, self.ticket, entry.author):
                 best = (entry.at, entry.author)
         return best

@@ -397,3 +397,76 @@ def test_the_scheduled_round_takes_mail_in_applies_rules_and_pushes_on_two_clone
     for clone in (alice, bob):
         assert clone.text(made).count("note rule remind-pending") == 1
         assert len([m for m in outbox(clone) if m["X-Gitdesk-Event"] == "reminder"]) == 1
+
+
+# --- working time: the desk's calendar, its time zone and its holidays ---------------------------
+
+BUSINESS = CONFIG + """\
+sla:
+  clock: business
+  timezone: Europe/Berlin
+  business_hours: "09:00-17:00"
+  holidays: [2026-12-24]
+"""
+WORKING_RULES = """\
+rules:
+  - name: remind-pending
+    when: {status: pending, for: 2d, clock: business}
+    do:
+      - mail: reminder
+  - name: first-response-warning
+    when: {target: first_response, used: 80%}
+    do:
+      - notify: assignee
+  - name: morning-digest
+    when: {every: weekday, at: '08:00'}
+    do:
+      - digest: workload
+"""
+
+
+@pytest.fixture
+def office(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Desk:
+    desk = make_desk(tmp_path / "office", monkeypatch, BUSINESS)
+    (desk.path / ".gitdesk" / "rules.yml").write_text(WORKING_RULES)
+    desk.git("commit", "-qm", "Our rules", "--", ".gitdesk/rules.yml")
+    return desk
+
+
+def test_two_working_days_pending_skip_the_weekend_in_the_desks_time_zone(office: Desk) -> None:
+    office.at("2026-11-27T15:00:00Z")  # Friday 16:00 in Berlin: one working hour left this week
+    made = pending_ticket(office)
+    office.at("2026-12-01T13:59:00Z")  # Tuesday 14:59 Berlin: 1 h Friday + 8 h Monday + 5h59 today
+    assert "remind-pending" not in [rule for rule, _ in done(run(office))]
+    office.at("2026-12-01T16:30:00Z")
+    assert ("remind-pending", made) in done(run(office))
+    note = office.text(made).split("rule remind-pending")[0].rsplit("### ", 1)[1]
+    assert note.startswith("2026-12-01T15:00:00Z"), "stamped when two working days (16 h) had passed: 16:00 Berlin"
+
+
+def test_the_first_response_warning_counts_working_time_and_waits_while_pending(office: Desk) -> None:
+    office.at("2026-11-27T15:30:00Z")  # Friday 16:30 Berlin; urgent: a first response within 1 working hour
+    made = office.new("Mail server down", "-q", "it-helpdesk", "-p", "urgent", "-r", REQUESTER)
+    office.run("assign", made, "bob", "--as", "alice")
+    office.at("2026-11-29T12:00:00Z")  # Sunday: half an hour used, the office is shut
+    assert done(run(office)) == []
+    office.at("2026-11-30T08:30:00Z")  # Monday 09:30 Berlin: 30 + 30 min = all of it; 80 % was at 09:18
+    assert ("first-response-warning", made) in done(run(office))
+    stamped = office.text(made).split("rule first-response-warning")[0].rsplit("### ", 1)[1]
+    assert stamped.startswith("2026-11-30T08:18:00Z")
+
+
+def test_a_working_day_digest_keeps_its_local_hour_across_daylight_saving_and_skips_holidays(
+        office: Desk) -> None:
+    def digest_due(now: str) -> str | None:
+        office.at(now)
+        planned = run(office, "--dry-run")
+        found = [item for item in planned["actions"] if item["rule"] == "morning-digest"]
+        return found[0]["due"] if found else None
+
+    assert digest_due("2026-12-01T07:30:00Z") == "2026-12-01T07:00:00Z"  # 08:00 in Berlin in winter (UTC+1)
+    assert digest_due("2026-07-01T06:30:00Z") == "2026-07-01T06:00:00Z"  # 08:00 in Berlin in summer (UTC+2)
+    assert digest_due("2026-12-24T07:30:00Z") is None, "Christmas Eve is a holiday of this desk"
+    assert digest_due("2026-12-05T07:30:00Z") is None, "Saturday"
+    upcoming = json.loads(office.run("rules", "--format", "json").stdout)["rules"]
+    assert [rule["when"] for rule in upcoming][2] == "every working day at 08:00"
