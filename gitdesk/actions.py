@@ -224,12 +224,31 @@ def _change(desk: Desk, typed_id: str, actor: Actor, verb: str,
         return commit_change(desk, loaded, new, actor, verb, mailer=mailer)
 
 
-def commit_change(desk: Desk, loaded: LoadedTicket, new: Ticket, actor: Actor, verb: str,
-                  also: Sequence[tuple[LoadedTicket, Ticket]] = (), *,
-                  extra_files: Mapping[str, bytes] | None = None, notes: Sequence[str] = (),
-                  mailer: Mailer | None = None, rules: Sequence[str] = ()) -> Outcome:
-    """Validate ``new`` against the ticket as loaded, add the mail ``mailer`` makes of the
-    change, and commit it all at once: the ticket, the mail in outbox/, nothing else."""
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A change validated and written out, not yet committed (``commit_change`` commits
+    it at once; ``rules run`` commits many in one series)."""
+
+    verb: str
+    ticket: Ticket
+    path: str
+    files: dict[str, str | bytes]
+    new_files: frozenset[str]
+    message: str
+    changes: tuple[str, ...]
+    also: tuple[str, ...]
+    mailed: tuple[str, ...]
+
+    def outcome(self, commit: str) -> Outcome:
+        return Outcome(self.verb, self.ticket, commit, self.path, self.changes, self.also, self.mailed)
+
+
+def prepare_change(desk: Desk, loaded: LoadedTicket, new: Ticket, actor: Actor, verb: str,
+                   also: Sequence[tuple[LoadedTicket, Ticket]] = (), *,
+                   extra_files: Mapping[str, bytes] | None = None, notes: Sequence[str] = (),
+                   mailer: Mailer | None = None, rules: Sequence[str] = ()) -> Prepared:
+    """Validate ``new`` against the ticket as loaded and add the mail ``mailer`` makes of
+    the change: the ticket, the mail in outbox/, nothing else, and the commit message."""
     old = loaded.ticket
     if new == old:
         raise GitdeskError(f"nothing to change: {old.id} is already like that")
@@ -249,10 +268,20 @@ def commit_change(desk: Desk, loaded: LoadedTicket, new: Ticket, actor: Actor, v
     for other_loaded, other_new in also:
         lines += [f"{other_new.id} {line}" for line in changes.describe(other_loaded.ticket, other_new)]
     _, email = desk.identity()
-    commit = desk.commit(files, _message(verb, new, lines, actor, email, rules), clock.now(),
-                         new_files=frozenset(added))
-    return Outcome(verb, new, commit, loaded.path, tuple(lines), tuple(other.path for other, _ in also),
-                   mail.message_ids if mail is not None else ())
+    return Prepared(verb, new, loaded.path, files, frozenset(added), _message(verb, new, lines, actor, email, rules),
+                    tuple(lines), tuple(other.path for other, _ in also),
+                    mail.message_ids if mail is not None else ())
+
+
+def commit_change(desk: Desk, loaded: LoadedTicket, new: Ticket, actor: Actor, verb: str,
+                  also: Sequence[tuple[LoadedTicket, Ticket]] = (), *,
+                  extra_files: Mapping[str, bytes] | None = None, notes: Sequence[str] = (),
+                  mailer: Mailer | None = None, rules: Sequence[str] = ()) -> Outcome:
+    """Validate ``new``, add its mail, and commit it all at once (``prepare_change``)."""
+    prepared = prepare_change(desk, loaded, new, actor, verb, also, extra_files=extra_files, notes=notes,
+                              mailer=mailer, rules=rules)
+    commit = desk.commit(prepared.files, prepared.message, clock.now(), new_files=prepared.new_files)
+    return prepared.outcome(commit)
 
 
 def _others(desk: Desk) -> Callable[[], list[Ticket]]:

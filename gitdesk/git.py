@@ -593,6 +593,12 @@ def commits_in(repo: Repo, revision_range: str) -> list[tuple[str, list[str]]]:
     return [(line.split()[0], line.split()[1:]) for line in out.decode().splitlines() if line]
 
 
+def commits_after(repo: Repo, old: str | None, new: str) -> list[str]:
+    """The commits from ``old`` (excluded) to ``new``, oldest first, along first parents."""
+    out = run(repo, "rev-list", "--reverse", "--first-parent", new if old is None else f"{old}..{new}", "--")
+    return out.decode().split()
+
+
 def new_commits(repo: Repo, tip: str) -> list[tuple[str, list[str]]]:
     """Commits reachable from ``tip`` and from no existing ref (a pushed new branch)."""
     out = run(repo, "rev-list", "--reverse", "--parents", tip, "--not", "--all", "--")
