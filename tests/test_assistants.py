@@ -21,7 +21,7 @@ from conftest import TEST_CONFIG, Desk, make_desk
 
 pytest.importorskip("mcp", reason="the MCP SDK is an optional extra: pip install 'gitdesk[mcp]'")
 
-from mcp import ClientSession
+from mcp import ClientSession, MCPError
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
 ASSISTANT_CONFIG = TEST_CONFIG.replace(
@@ -113,6 +113,10 @@ def test_an_assistant_finds_reads_drafts_and_notes_and_every_write_names_it(help
         assert "gitdesk://kb/README.md" in pages
         text = (await session.read_resource(article)).contents[0].text  # type: ignore[union-attr]
         assert "Credential Manager" in text and "carol@example.com" not in text
+        with pytest.raises(MCPError, match=r"no knowledge-base article kb/email/nothing\.md"):
+            await session.read_resource("gitdesk://kb/email/nothing.md")
+        with pytest.raises(MCPError):  # nothing outside kb/ is a page
+            await session.read_resource("gitdesk://kb/../.gitdesk/config.yml")
 
     session_with(desk, story)
 

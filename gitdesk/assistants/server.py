@@ -48,7 +48,9 @@ class DeskServer(MCPServer):
     tickets are solved, so it is listed on every request rather than registered once)."""
 
     def __init__(self, assistant: Assistant) -> None:
-        super().__init__("gitdesk", instructions=INSTRUCTIONS, log_level="WARNING")
+        from gitdesk import __version__
+
+        super().__init__("gitdesk", version=__version__, instructions=INSTRUCTIONS, log_level="WARNING")
         self.assistant = assistant
 
     async def list_resources(self) -> list[Resource]:
