@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from gitdesk import actions, clock, listing, records
+from gitdesk import actions, clock, listing, records, ticketfile
 from gitdesk.desk import Actor, Desk
 from gitdesk.errors import GitdeskError, ValidationError
 from gitdesk.text import one_line, visible
@@ -132,7 +132,8 @@ def review_text(ticket_id: str, branch: str, base: str, outbox: list[str]) -> st
 def thread_text(record: dict[str, Any]) -> str:
     """A ticket's record as the thread people read in ``gitdesk show``: fields, then the
     description, every entry (internal ones marked), the resolution. Ticket text is
-    untrusted: control characters are written out, one-line values kept to one line."""
+    untrusted: control characters are written out, one-line values kept to one line, and no
+    text can forge an entry (an "internal" note, say) or a resolution."""
     lines = [f"{one_line(str(record['id']))}: {one_line(str(record.get('title') or ''))}", ""]
     skip = {"id", "title", "path", "description", "conversation_text", "conversation", "resolution", "appendix",
             "timings", "message_ids"}
@@ -146,21 +147,27 @@ def thread_text(record: dict[str, Any]) -> str:
             lines.append(f"{key.replace('_', ' ')}: {one_line(str(timings[key]))}")
     if timings.get("next_due_at"):
         lines.append(f"next target: {one_line(str(timings['next_due']))} due {timings['next_due_at']}")
-    lines += ["", "## Description", visible(record.get("description") or "(no description)").strip()]
+    lines += ["", "## Description", _block(record.get("description") or "(no description)", section=False)]
     if record.get("conversation_text"):
-        lines += ["", visible(record["conversation_text"]).strip()]
+        lines += ["", _block(record["conversation_text"])]
     if record.get("conversation"):
         lines += ["", "## Conversation"]
     for entry in record.get("conversation") or []:
         kind = entry["kind"] + (f" {entry['detail']}" if entry.get("detail") else "")
         marker = " (internal: not visible to the requester)" if entry.get("internal") else ""
         lines += ["", f"### {entry['at']} {one_line(entry['author'])} — {one_line(kind)}{marker}",
-                  visible(entry.get("text") or "").strip()]
+                  _block(entry.get("text") or "")]
     if record.get("resolution"):
-        lines += ["", "## Resolution", visible(record["resolution"]).strip()]
+        lines += ["", "## Resolution", _block(record["resolution"])]
     if record.get("appendix"):
-        lines += ["", visible(record["appendix"]).strip()]
+        lines += ["", _block(record["appendix"])]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _block(text: str, *, section: bool = True) -> str:
+    """Ticket text shown inside the thread: no line in it can pass for an entry heading or a
+    section of the thread (what the ticket file itself does), nothing unprintable."""
+    return visible(ticketfile.escape_text(text, section=section))
 
 
 def _limit(value: int) -> int:
