@@ -82,6 +82,7 @@ async def error_of(session: ClientSession, tool: str, **arguments: Any) -> str:
 def test_an_assistant_finds_reads_drafts_and_notes_and_every_write_names_it(helpdesk: Desk) -> None:
     desk = helpdesk
     solved, fresh = solved_and_open(desk)
+    urgent = desk.new("VPN down for the whole floor", "--queue", "it-helpdesk", "--priority", "urgent")
     head, commits = desk.head(), desk.commits()
     expected_error = desk.fails("--as", "assistant", "set", fresh, "priority", "urgentest")
     found: dict[str, Any] = {}
@@ -99,7 +100,7 @@ def test_an_assistant_finds_reads_drafts_and_notes_and_every_write_names_it(help
         record = await call(session, "read_ticket", ticket=solved, format="json")
         assert record["ticket"]["status"] == "resolved" and record["ticket"]["requester"] == "carol@example.com"
         queue = await call(session, "list_tickets", queue="it-helpdesk")
-        assert [ticket["id"] for ticket in queue["tickets"]] == [fresh]
+        assert [ticket["id"] for ticket in queue["tickets"]] == [urgent, fresh]  # most urgent first
 
         found["draft"] = await call(session, "draft_reply", ticket=fresh,
                                     text="This is usually stale credentials: open Credential Manager, remove the "

@@ -126,7 +126,8 @@ def build(assistant: Assistant) -> MCPServer:
                      unassigned: Annotated[bool, Field(description="Only tickets nobody has taken")] = False,
                      limit: Annotated[int, Field(ge=1, le=100)] = 50,
                      ) -> CallToolResult:
-        """List a queue's tickets as `gitdesk list` does, most urgent first: each ticket's fields."""
+        """List a queue's tickets as `gitdesk list --sort priority` does (most urgent first, then oldest):
+        each ticket's fields, and how many there are in all."""
         return _answer(lambda: assistant.queue(queue, tuple(status), assignee, unassigned, limit))
 
     @server.tool(annotations=_WRITES)

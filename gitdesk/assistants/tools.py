@@ -78,14 +78,15 @@ class Assistant:
 
     def queue(self, queue: str = "", statuses: tuple[str, ...] = (), assignee: str = "", unassigned: bool = False,
               limit: int = 50) -> dict[str, Any]:
-        """Tickets as ``gitdesk list`` shows them (unfinished ones unless ``statuses`` say
-        otherwise), in its order; at most ``limit``, with how many there are in all."""
+        """Tickets as ``gitdesk list --sort priority`` shows them (unfinished ones unless
+        ``statuses`` say otherwise): most urgent first, then oldest; at most ``limit``, with
+        how many there are in all."""
         from gitdesk.cache import index
 
         desk = self.desk()
         filters = listing.Filters(statuses=statuses, queue=queue or None, assignee=assignee or None,
                                   unassigned=unassigned)
-        found = index.query(desk, filters, None, with_facts=False)
+        found = index.query(desk, filters, "priority", with_facts=False)
         shown = found.tickets[:_limit(limit)]
         return {"total": len(found.tickets), "shown": len(shown), "tickets": records.tickets(shown),
                 "problems": [str(problem) for problem in found.problems]}
