@@ -157,7 +157,7 @@ def test_an_assistant_finds_reads_drafts_and_notes_and_every_write_names_it(help
     assert any(path.startswith("outbox/") for path in desk.git("ls-tree", "-r", "--name-only", "HEAD").split())
 
 
-def test_a_second_draft_gets_its_own_branch_and_a_hand_edit_in_progress_is_refused(helpdesk: Desk) -> None:
+def test_a_second_draft_gets_its_own_branch_and_what_a_person_must_decide_is_refused(helpdesk: Desk) -> None:
     desk = helpdesk
     _, fresh = solved_and_open(desk)
     found: dict[str, Any] = {}
@@ -170,11 +170,16 @@ def test_a_second_draft_gets_its_own_branch_and_a_hand_edit_in_progress_is_refus
         found["first"] = await call(session, "draft_reply", ticket=fresh, text="First try")
         found["second"] = await call(session, "draft_reply", ticket=fresh, text="Second try")
         found["empty"] = await error_of(session, "draft_reply", ticket=fresh, text="   ")
+        found["requester"] = await error_of(session, "set_field", ticket=fresh, field="Requester",
+                                            value="someone@elsewhere.example")
 
     session_with(desk, story)
     assert found["dirty"] == expected
     assert (found["first"]["branch"], found["second"]["branch"]) == (f"drafts/{fresh}-1", f"drafts/{fresh}-2")
     assert found["empty"] == "gitdesk: error: reply is empty (give the reply with -m TEXT)"
+    assert found["requester"] == ("gitdesk: error: an assistant cannot change requester: it decides who hears of "
+                                  "the ticket (a person can, with gitdesk set ID requester VALUE)")
+    assert "erin@example.org" in desk.text(fresh)
     assert desk.status() == ""
 
 

@@ -22,6 +22,9 @@ from gitdesk.text import one_line, visible
 VIA = "mcp"  # what Gitdesk-Via says on every commit an assistant makes
 DEFAULT_HANDLE = "assistant"  # the person an assistant acts as, unless --as names another
 MAX_LIMIT = 100
+# Who hears of a ticket is a person's decision: text in a ticket must not be able to talk an
+# assistant into sending the thread somewhere else.
+WHO_HEARS = ("requester", "cc", "watchers", "message_ids")
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,9 +103,14 @@ class Assistant:
 
     def set_field(self, ticket: str, field: str, value: str) -> dict[str, Any]:
         """One field (``gitdesk set``): one commit, the same rules. The requester is not
-        mailed about it (agents who watch the ticket are, as they would be)."""
+        mailed about it (agents who watch the ticket are, as they would be). The fields
+        that decide who hears of the ticket are left to people."""
         from gitdesk.mail import notify
 
+        name = field.strip().lower()
+        if name in WHO_HEARS:
+            raise ValidationError(f"an assistant cannot change {name}: it decides who hears of the ticket",
+                                  hint=f"a person can, with gitdesk set ID {name} VALUE")
         desk = self.desk()
         return _done(desk, actions.set_field(desk, ticket, field, value, self.actor(desk),
                                              mailer=notify.Mailer(desk, False)))
