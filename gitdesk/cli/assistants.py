@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from gitdesk.cli.options import Session, desk_options, pass_session
@@ -43,4 +45,7 @@ def mcp(session: Session) -> None:
     refused = assistant.can_write()
     if refused:  # stdout is the protocol; clients show stderr in their logs
         click.echo(f"gitdesk mcp: the assistant can read but not write: {refused}", err=True)
+    if sys.stdin.isatty():  # started by hand, not by a client
+        click.echo("gitdesk mcp: serving MCP on stdin/stdout for an MCP client to start (docs/assistants.md); "
+                   "Ctrl-C stops it", err=True)
     server.serve(desk.root, assistant.handle)
