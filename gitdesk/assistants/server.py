@@ -16,17 +16,19 @@ import json
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import MCPServer, ResourceSecurity
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
+from mcp.shared.exceptions import MCPError
 from mcp.types import CallToolResult, Resource, TextContent, ToolAnnotations
+from mcp.types.jsonrpc import INTERNAL_ERROR
 from pydantic import Field
 
 from gitdesk.assistants.tools import Assistant, thread_text
 from gitdesk.errors import GitdeskError, NotFound
+from gitdesk.text import one_line
 
-T = TypeVar("T")
 SCHEME = "gitdesk://"
 INSTRUCTIONS = """\
 This is a support desk kept in a Git repository (gitdesk). Tickets have IDs like GD-01M8...; any unique
@@ -40,6 +42,7 @@ _READS = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent
 _WRITES = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False,
                           open_world_hint=False)
 
+_ONE_AT_A_TIME = threading.Lock()  # the SDK runs tools in threads; the desk is worked one call at a time
 TicketId = Annotated[str, Field(description="A ticket ID or any unique prefix of one, e.g. GD-01M8")]
 
 
@@ -59,8 +62,8 @@ class DeskServer(MCPServer):
         listed = await super().list_resources()
         try:
             pages = await anyio.to_thread.run_sync(self._pages)
-        except GitdeskError:
-            return listed
+        except GitdeskError as error:  # a broken config, say: the client shows why
+            raise MCPError(INTERNAL_ERROR, f"gitdesk: error: {error}") from None
         return [*listed, *pages]
 
     def _pages(self) -> list[Resource]:
@@ -70,12 +73,12 @@ class DeskServer(MCPServer):
             articles = kb.collect(self.assistant.desk())
         index = Resource(uri=f"{SCHEME}{kb.KB}/README.md", name="kb/README.md", title="Knowledge base: index",
                          description="Every article, by category", mime_type="text/markdown")
-        return [index, *(Resource(uri=f"{SCHEME}{article.path}", name=article.path, title=article.title,
-                                  description=f"Solved: {article.category}; {article.reports} report(s)",
+        # Titles and categories come from tickets: one line, no addresses, as in the articles.
+        return [index, *(Resource(uri=f"{SCHEME}{article.path}", name=article.path,
+                                  title=kb.without_addresses(one_line(article.title)),
+                                  description=kb.without_addresses(one_line(
+                                      f"Solved: {article.category}; {article.reports} report(s)")),
                                   mime_type="text/markdown") for article in articles)]
-
-
-_ONE_AT_A_TIME = threading.Lock()  # the SDK runs tools in threads; the desk is worked one call at a time
 
 
 def _answer(work: Callable[[], dict[str, Any] | str]) -> CallToolResult:
