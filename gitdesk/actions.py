@@ -144,8 +144,10 @@ def _message(verb: str, ticket: Ticket, lines: Sequence[str], actor: Actor, auth
         subject = subject[:71].rstrip() + "…"
     body = "\n".join(clean_line(line) for line in lines)
     trailers = [f"Gitdesk-Ticket: {ticket.id}", f"Gitdesk-Action: {verb}"]
-    if (actor.email or actor.id).casefold() != author_email.casefold():
+    if actor.via or (actor.email or actor.id).casefold() != author_email.casefold():
         trailers.append(f"Gitdesk-Actor: {actor.id}")
+    if actor.via:  # an assistant's write says so, whoever it acts as
+        trailers.append(f"Gitdesk-Via: {actor.via}")
     trailers += [f"Gitdesk-Rule: {rule}" for rule in rules]
     return subject + "\n\n" + (body + "\n\n" if body else "") + "\n".join(trailers) + "\n"
 
@@ -517,6 +519,39 @@ def reply(desk: Desk, typed_id: str, text: str, actor: Actor, *, attach: Sequenc
         if fields:
             new = _with_fields(desk, new, fields)
         return commit_change(desk, loaded, new, actor, "reply", extra_files=files, mailer=mailer)
+
+
+DRAFTS = "drafts"  # review branches: drafts/<ID>-<n>
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A public reply committed on a review branch and not sent: what merging it will do."""
+
+    ticket: Ticket  # as it will be once the branch is merged
+    branch: str  # drafts/<ID>-<n>
+    base: str  # the branch it starts from, to merge it into
+    commit: str
+    path: str
+    files: tuple[str, ...]  # what the commit holds: the ticket, and the mail waiting in outbox/
+    changes: tuple[str, ...]
+    mailed: tuple[str, ...]  # Message-IDs of the mail it will send once merged
+
+
+def draft_reply(desk: Desk, typed_id: str, text: str, actor: Actor, *, mailer: Mailer | None = None) -> Draft:
+    """The same reply ``reply`` would commit (entry, mail in outbox/, validation), committed
+    instead on a new branch ``drafts/<ID>-<n>`` for a person to review and merge. The
+    checked-out branch, the index and the work tree are not touched, and nothing is sent:
+    mail goes out only from the mail branch, so only once the draft is merged."""
+    actor.require_person("draft replies")
+    body = _text(text, "reply")
+    with desk.writing():
+        loaded = desk.find(typed_id)
+        desk.ensure_clean([loaded.path])  # the draft starts from the committed ticket, which this is then
+        change = prepare_change(desk, loaded, replying(desk, body, actor)(loaded.ticket), actor, "reply", mailer=mailer)
+        branch, commit, base = desk.commit_on_branch(change.files, change.message, clock.now(),
+                                                     f"{DRAFTS}/{change.ticket.id}-")
+    return Draft(change.ticket, branch, base, commit, change.path, tuple(change.files), change.changes, change.mailed)
 
 
 def _with_fields(desk: Desk, ticket: Ticket, fields: Mapping[str, Any]) -> Ticket:

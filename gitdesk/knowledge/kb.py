@@ -297,6 +297,19 @@ def render_all(desk: Desk, articles: Sequence[Article]) -> dict[str, str]:
     return {path: without_addresses(text) for path, text in files.items()}
 
 
+def page(desk: Desk, path: str) -> str:
+    """One file of the knowledge base (``kb/README.md`` or an article's path) as ``kb build``
+    would write it from the tickets as they are now, whether or not kb/ was built."""
+    articles = collect(desk)
+    if path == f"{KB}/README.md":
+        text = render_readme(articles, dict(desk.config.categories), sum(article.reports for article in articles))
+        return without_addresses(text)
+    for article in articles:
+        if article.path == path:
+            return without_addresses(render_article(article, related_articles(articles)[path], "tickets"))
+    raise NotFound(f"no knowledge-base article {path}", hint="find one with gitdesk kb search WORDS")
+
+
 # --- building ---------------------------------------------------------------------------
 
 
