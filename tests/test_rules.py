@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TEST_CONFIG, Desk, git, make_desk
+from conftest import TEST_CONFIG, Desk, git, make_desk, member
 
 CONFIG = TEST_CONFIG.replace("desk:\n  name: Test desk\n", "desk:\n  name: Test desk\n  leads: [dana]\n") + """\
 mail:
@@ -220,24 +220,20 @@ def test_a_ticket_with_uncommitted_hand_edits_is_skipped_and_named(desk: Desk) -
     assert "A thought." in desk.text(made), "the hand edit is untouched"
 
 
-def member(origin: Path, path: Path, who: str, monkeypatch: pytest.MonkeyPatch) -> Desk:
-    subprocess.run(["git", "clone", "-q", str(origin), str(path)], check=True)
-    git(path, "config", "user.email", f"{who}@example.com")
-    git(path, "config", "user.name", who.title())
-    clone = Desk(path, monkeypatch)
-    clone.run("hooks", "install")
-    return clone
+def team(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Desk, str, Desk, Desk]:
+    """A desk with a pending ticket, pushed to a bare remote, and alice's and bob's clones."""
+    seed = rules_desk(tmp_path / "seed", monkeypatch)
+    made = pending_ticket(seed)
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(seed.path), str(origin)], check=True)
+    return seed, made, member(origin, tmp_path / "alice", "alice", monkeypatch), \
+        member(origin, tmp_path / "bob", "bob", monkeypatch)
 
 
 def test_two_clones_that_both_run_the_rules_and_sync_send_each_reminder_once(tmp_path: Path,
                                                                                 monkeypatch: pytest.MonkeyPatch
                                                                                 ) -> None:
-    seed = rules_desk(tmp_path / "seed", monkeypatch)
-    made = pending_ticket(seed)
-    origin = tmp_path / "origin.git"
-    subprocess.run(["git", "clone", "-q", "--bare", str(seed.path), str(origin)], check=True)
-    alice, bob = member(origin, tmp_path / "alice", "alice", monkeypatch), member(origin, tmp_path / "bob", "bob",
-                                                                                monkeypatch)
+    seed, made, alice, bob = team(tmp_path, monkeypatch)
     seed.at("2026-11-25T10:00:00Z")
     assert done(run(alice)) == [("remind-pending", made)]
     assert done(run(bob)) == [("remind-pending", made)]
@@ -374,12 +370,8 @@ def test_the_scheduled_round_takes_mail_in_applies_rules_and_pushes_on_two_clone
 
     from test_mail_intake import message
 
-    seed = rules_desk(tmp_path / "seed", monkeypatch)
-    made = pending_ticket(seed)
+    seed, made, alice, bob = team(tmp_path, monkeypatch)
     origin = tmp_path / "origin.git"
-    subprocess.run(["git", "clone", "-q", "--bare", str(seed.path), str(origin)], check=True)
-    alice, bob = member(origin, tmp_path / "alice", "alice", monkeypatch), member(origin, tmp_path / "bob", "bob",
-                                                                                monkeypatch)
     maildir = mailbox.Maildir(str(tmp_path / "Maildir"), create=True)
     maildir.add(message("gmail-new.eml"))
     seed.at("2026-11-25T10:00:00Z")
