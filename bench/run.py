@@ -300,8 +300,8 @@ rules:
 
 
 def bench_rules(size: int, runs: int) -> list[Row]:
-    """The scheduler command (issue 17): every rule checked on every ticket with nothing due,
-    and a run that acts on about 1,000 tickets, one commit each."""
+    """The scheduler command (issue 17): every default rule judged on every ticket with
+    nothing due, and a run that acts on about 1,000 tickets, one commit each."""
     desk = rules_desk(size)
     gitdesk = gitdesk_command()
 
@@ -311,22 +311,20 @@ def bench_rules(size: int, runs: int) -> list[Row]:
     def planned() -> int:
         out = subprocess.run([*gitdesk, "rules", "run", "--dry-run", "--format", "json"], cwd=desk,
                              capture_output=True, check=True, env={**os.environ, "GITDESK_NO_PAGER": "1"}).stdout
-        return len(json.loads(out)["actions"])
+        return sum(1 for action in json.loads(out)["actions"] if not action["skipped"])
 
     reset()
-    # Before the first ticket was made, every rule is checked on every ticket and none is due:
-    # the work of a run on a settled desk, without first doing years of overdue work.
-    os.environ["GITDESK_NOW"] = "2022-01-01T00:00:00Z"
+    # The generated tickets entered their states when they were committed. A minute later
+    # every rule is judged on every ticket and none is due yet (the shortest, an urgent
+    # first-response warning, comes at 48 minutes): the work of a run on a settled desk.
+    # A week and a day later every resolved ticket is due to close, and much else is due.
+    committed = int(subprocess.run(["git", "log", "-1", "--format=%ct"], cwd=desk, capture_output=True,
+                                   text=True, check=True).stdout)
+    os.environ["GITDESK_NOW"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(committed + 60))
     try:
+        nothing = planned()
         idle = timed([*gitdesk, "rules", "run"], desk, runs)
-        # The generated tickets entered their states when they were committed: a week and a
-        # day later every resolved one is due to close, and much else is due.
-        committed = int(subprocess.run(["git", "log", "-1", "--format=%ct"], cwd=desk, capture_output=True,
-                                       text=True, check=True).stdout)
-        later = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(committed + 8 * 86400))
-        os.environ["GITDESK_NOW"] = later
-        planned_all = planned()
-        dry = timed([*gitdesk, "rules", "run", "--dry-run"], desk, max(1, runs // 3))
+        os.environ["GITDESK_NOW"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(committed + 8 * 86400))
 
         def due_rules() -> None:
             reset()
@@ -340,9 +338,7 @@ def bench_rules(size: int, runs: int) -> list[Row]:
         os.environ.pop("GITDESK_NOW", None)
         reset()
     return [
-        (f"`gitdesk rules run` on {size:,} tickets, default rules, nothing due", idle, "", "< 2 s"),
-        (f"`gitdesk rules run --dry-run`, default rules, {planned_all:,} due (planned, not done)",
-         dry, "", ""),
+        (f"`gitdesk rules run` on {size:,} tickets, default rules, {nothing or 'nothing'} due", idle, "", "< 2 s"),
         (f"`gitdesk rules run` acting on {count:,} due tickets, one commit each", acting, "", "< 60 s"),
     ]
 

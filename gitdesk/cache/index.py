@@ -448,11 +448,13 @@ def _replace(connection: sqlite3.Connection, parsed: list[_Parsed]) -> int:
 
 def tickets(desk: Desk, connection: sqlite3.Connection, statuses: Sequence[str] | None = None,
             with_facts: bool = True, *, queue: str | None = None, assignee: str | None = None,
-            unassigned: bool = False) -> tuple[list[Ticket], list[GitdeskError]]:
-    """Tickets from the index (refreshed first), narrowed by status, queue and
-    assignee when given; the problems of unreadable files, as ``Desk.all_tickets``
-    reports them. Narrowing is a speed-up only: callers filter exactly afterwards."""
-    refresh(desk, connection)
+            unassigned: bool = False, refreshed: bool = False) -> tuple[list[Ticket], list[GitdeskError]]:
+    """Tickets from the index (refreshed first, unless the caller just did), narrowed by
+    status, queue and assignee when given; the problems of unreadable files, as
+    ``Desk.all_tickets`` reports them. Narrowing is a speed-up only: callers filter
+    exactly afterwards."""
+    if not refreshed:
+        refresh(desk, connection)
     query = "SELECT front, entries, resolution, problem, name FROM tickets"
     clauses: list[str] = []
     params: list[str] = []

@@ -63,6 +63,8 @@ class Upcoming:
     rule: Rule
     at: datetime
     ticket_id: str | None = None
+    since: datetime | None = None  # the start of the state it answers
+    calendar: Calendar | None = None  # the calendar a status rule counted on
 
 
 def _acted(ticket: Ticket, rule: Rule, since: datetime) -> bool:
@@ -84,12 +86,18 @@ def _status_since(ticket: Ticket, changes: Sequence[Change]) -> datetime:
     return max(entered, ticket.created)
 
 
+def _calendar(config: Config, rule: Rule, ticket: Ticket) -> Calendar | None:
+    if rule.trigger.kind != "status":
+        return None
+    return Calendar.for_queue(config, ticket.queue, "business" if rule.trigger.business else "calendar")
+
+
 def _ticket_due(config: Config, rule: Rule, ticket: Ticket, changes: Sequence[Change],
-                now: datetime, beyond: datetime | None = None) -> tuple[datetime, datetime] | None:
+                now: datetime, beyond: Upcoming | None = None) -> tuple[datetime, datetime] | None:
     """(due moment, start of the state) when ``rule`` is due on ``ticket`` at some moment,
     whether or not that moment has come; None when it will not be in the ticket's state,
     or (to spare the exact sum on a big desk) when it is surely later than both ``now``
-    and ``beyond`` (the soonest upcoming moment found so far)."""
+    and ``beyond`` (the soonest upcoming work of the rule found so far)."""
     trigger = rule.trigger
     if not rule.conditions.hold(ticket):
         return None
@@ -97,13 +105,18 @@ def _ticket_due(config: Config, rule: Rule, ticket: Ticket, changes: Sequence[Ch
         if ticket.status != trigger.status or trigger.after is None:
             return None
         since = _status_since(ticket, changes)
-        calendar = Calendar.for_queue(config, ticket.queue, "business" if trigger.business else "calendar")
-        # Working time never runs faster than the wall clock: a bound without the calendar.
-        earliest = since + timedelta(seconds=calendar.seconds(trigger.after))
-        if beyond is not None and earliest > now and earliest >= beyond:
+        calendar = _calendar(config, rule, ticket)
+        assert calendar is not None
+        # Later than the soonest upcoming one: surely not due, and not the soonest. On the
+        # same calendar a later start ends later; working time never outruns the wall clock.
+        if beyond is not None and beyond.since is not None and beyond.at > now and (
+                (beyond.calendar is calendar and since >= beyond.since)
+                or since + timedelta(seconds=calendar.seconds(trigger.after)) >= beyond.at):
             return None
         return calendar.add(since, trigger.after), since
     if trigger.kind == "target":
+        if workflow.is_done(config, ticket.status) or ticket.status == workflow.PENDING:
+            return None  # finished tickets' clocks have stopped; pending pauses them
         # The same clocks show, list and the SLA report read: paused while pending,
         # stopped by a response or a finish, judged by the priority and queue of the time.
         clocks = Clocks(config, ticket, changes)
@@ -118,7 +131,7 @@ def _ticket_due(config: Config, rule: Rule, ticket: Ticket, changes: Sequence[Ch
         if measure.seconds >= wanted:
             reached = clocks.reached(measure, wanted, now)
             return (reached or now), measure.started
-        if beyond is not None and beyond <= now + timedelta(seconds=wanted - measure.seconds):
+        if beyond is not None and beyond.at <= now + timedelta(seconds=wanted - measure.seconds):
             return None
         return Calendar.for_queue(config, measure.queue).add(now, wanted - measure.seconds), measure.started
     return None
@@ -184,16 +197,18 @@ def plan(desk: Desk, rules: Sequence[Rule], now: datetime) -> Plan:
         judged = {name for name in wanted if not workflow.is_done(config, name) and name != workflow.PENDING} \
             if any(rule.trigger.kind == "target" for rule in ticket_rules) else set()
         with db.connect(desk) as connection:
-            tickets, _problems = index.tickets(desk, connection, sorted(judged)) if judged else ([], [])
+            index.refresh(desk, connection)
+            tickets = index.tickets(desk, connection, sorted(judged), refreshed=True)[0] if judged else []
             if wanted - judged:
-                tickets += index.tickets(desk, connection, sorted(wanted - judged), with_facts=False)[0]
+                tickets += index.tickets(desk, connection, sorted(wanted - judged), with_facts=False,
+                                         refreshed=True)[0]
             tracked = history.tracked_changes(desk, [ticket.id for ticket in tickets]) if tickets else {}
             candidates: list[tuple[Rule, Ticket, datetime, datetime]] = []
             for ticket in tickets:
                 events = tracked.get(ticket.id, [])
                 for rule in ticket_rules:
                     soonest = found.upcoming.get(rule.name)
-                    timed = _ticket_due(config, rule, ticket, events, now, soonest.at if soonest else None)
+                    timed = _ticket_due(config, rule, ticket, events, now, soonest)
                     if timed is None:
                         continue
                     due, since = timed
@@ -201,7 +216,8 @@ def plan(desk: Desk, rules: Sequence[Rule], now: datetime) -> Plan:
                         candidates.append((rule, ticket, due, since))
                     elif soonest is None or due < soonest.at:
                         # Not due yet, so not yet acted on in this spell: no need to look.
-                        found.upcoming[rule.name] = Upcoming(rule, due, ticket.id)
+                        found.upcoming[rule.name] = Upcoming(rule, due, ticket.id, since, _calendar(config, rule,
+                                                                                                    ticket))
             light = [ticket.id for _, ticket, _, _ in candidates if ticket.status not in judged]
             facts = index.entries_of(connection, light) if light else {}
         for rule, ticket, due, since in candidates:
