@@ -173,7 +173,9 @@ def create_app(desk_path: Path, as_: str | None, guard: Guard) -> Flask:
             with writing:
                 result = acting.act(desk(), ticket_id, verb, form, actor())
         except GitdeskError as error:
-            return ticket_view(ticket_id, str(error), {**form, "verb": verb}), 400
+            # The form again with the action's own one-line error, as a page (200: the request was
+            # understood and answered; browsers log any 4xx as a console error).
+            return ticket_view(ticket_id, str(error), {**form, "verb": verb})
         target = f"/t/{result.ticket.id}?" + urlencode({"done": result.verb, "commit": result.commit[:7]})
         return redirect(target, 303)
 
