@@ -211,6 +211,8 @@ def test_an_agent_takes_asks_replies_and_resolves_in_the_browser(served: Served,
     ticket = desk.new("Outlook asks for my password every hour", "-q", "it-helpdesk", "-c", "email",
                       "-r", "carol@example.com", "-m", "Since Monday.")
     start = desk.head()
+    page.goto(f"{served.base}/t/{ticket}/similar")
+    assert page.locator("h1").inner_text() == f"Solved tickets like {ticket}"
     page.goto(served.base + "/board/it-helpdesk")  # made after the server started: no restart needed
     fits_a_phone(page)
     page.get_by_role("link", name="Outlook asks for my password every hour").click()
@@ -267,8 +269,8 @@ def test_a_hand_edit_in_progress_is_refused_as_the_cli_refuses_it(served: Served
 
 def test_a_hostile_ticket_runs_no_script_anywhere(served: Served, phone: tuple[Any, list[str]]) -> None:
     page, problems = phone
-    for path in (f"/t/{served.hostile}", "/board/it-helpdesk", "/search?q=scanner", "/search?q=note",
-                 "/list?status=open", "/"):
+    for path in (f"/t/{served.hostile}", f"/t/{served.hostile}/similar", "/board/it-helpdesk", "/search?q=scanner",
+                 "/search?q=note", "/list?status=open", "/"):
         page.goto(served.base + path)
         fits_a_phone(page)
         assert page.locator("script, iframe, object, embed").count() == 0, path

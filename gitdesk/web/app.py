@@ -164,6 +164,11 @@ def create_app(desk_path: Path, as_: str | None, guard: Guard) -> Flask:
         return page("ticket.html", shown.ticket.title, t=shown, error=error, form=form, done=done, commit=commit,
                     html=Markup)
 
+    @app.get("/t/<ticket_id>/similar")
+    def similar(ticket_id: str) -> str:
+        shown, found = pages.similar(desk(), ticket_id)
+        return page("similar.html", f"Like {shown.id}", ticket=shown, found=found)
+
     @app.post("/t/<ticket_id>/<verb>")
     def act(ticket_id: str, verb: str) -> Any:
         from gitdesk.web import acting
