@@ -285,3 +285,20 @@ def test_a_hostile_ticket_runs_no_script_anywhere(served: Served, phone: tuple[A
     note = page.locator(".entry.internal")
     assert "INTERNAL NOTE" in note.inner_text() and "not visible to the requester" in note.inner_text()
     assert problems == []
+
+
+def test_reports_and_the_knowledge_base_are_a_click_away(served: Served, phone: tuple[Any, list[str]]) -> None:
+    page, problems = phone
+    page.get_by_role("link", name="Reports").click()
+    assert page.locator("svg.chart").count() == 3, "the static site's charts, drawn as plain SVG"
+    fits_a_phone(page)
+    page.get_by_role("link", name="Knowledge base").click()
+    page.fill("#q", "roller")
+    page.press("#q", "Enter")
+    page.get_by_role("link", name="Printer on 2F jams").click()
+    assert "Replaced the pickup roller of tray 2." in page.locator("article").inner_text()
+    fits_a_phone(page)
+    page.get_by_role("link", name="Printer on 2F jams").click()  # the source ticket
+    assert page.url == f"{served.base}/t/{served.solved}"
+    assert request(served, "GET", "/kb/../../.gitdesk/config.yml").status == 404
+    assert problems == []

@@ -145,6 +145,20 @@ def create_app(desk_path: Path, as_: str | None, guard: Guard) -> Flask:
         return page("search.html", "Search", query=query, hits=hits, args=request.args,
                     statuses=list(config.statuses), queues=list(config.queues), categories=list(config.categories))
 
+    @app.get("/reports")
+    def reports() -> str:
+        return page("reports.html", "Reports", body=Markup(pages.reports(desk())))
+
+    @app.get("/kb")
+    def knowledge() -> str:
+        query = request.args.get("q", "").strip()
+        return page("kb.html", "Knowledge base", query=query, articles=pages.articles(desk(), query))
+
+    @app.get("/kb/<path:name>")
+    def article(name: str) -> str:
+        shown = pages.article(desk(), name, md())
+        return page("article.html", shown.title, a=shown)
+
     @app.get("/t/<ticket_id>")
     def ticket(ticket_id: str) -> str:
         return ticket_view(ticket_id)

@@ -315,3 +315,56 @@ def filters_from(args: Any, desk: Desk, actor_handle: str | None) -> tuple[listi
                               category=one("category"), asset=one("asset"), labels=labels)
     filters.validate(desk.config)
     return filters, bool(args.get("intake"))
+
+
+def reports(desk: Desk) -> str:
+    """The reports of the static site (findings, arrivals and resolutions per week, open
+    tickets per queue, the assets with most tickets), as HTML with every value escaped."""
+    from gitdesk.knowledge import site
+
+    return site.reports_body(desk)
+
+
+@dataclass(frozen=True)
+class ArticleLink:
+    name: str  # the path under kb/, which the page's address carries
+    title: str
+    category: str
+    reports: int
+
+
+def articles(desk: Desk, query: str = "") -> list[ArticleLink]:
+    """The knowledge base's articles (``gitdesk kb search`` when there are words), most
+    reported first."""
+    from gitdesk.knowledge import kb
+
+    if query:
+        found = [hit.article for hit in kb.search(desk, query, limit=PAGE)]
+    else:
+        found = sorted(kb.collect(desk), key=lambda a: (a.category, -a.reports, a.title))
+    return [ArticleLink(a.path.removeprefix("kb/"), a.title, a.category, a.reports) for a in found]
+
+
+@dataclass(frozen=True)
+class ArticlePage:
+    title: str
+    category: str
+    reports: int
+    solved: str
+    symptoms: str
+    resolution: str
+    tickets: list[tuple[str, str]]
+
+
+def article(desk: Desk, name: str, md: Any) -> ArticlePage:
+    """One article as ``gitdesk kb build`` writes it, found by its path (never read by it)."""
+    from gitdesk import markup
+    from gitdesk.errors import NotFound
+    from gitdesk.knowledge import kb
+
+    chosen = next((a for a in kb.collect(desk) if a.path == "kb/" + name), None)
+    if chosen is None:
+        raise NotFound(f"no knowledge-base article kb/{name}", hint="pick one from the knowledge base's list")
+    return ArticlePage(chosen.title, chosen.category, chosen.reports, local_time(chosen.solved),
+                       markup.to_html(md, chosen.symptoms or "_No description was given._"),
+                       markup.to_html(md, chosen.resolution), [(t.id, t.title) for t in chosen.tickets])
