@@ -302,3 +302,19 @@ def test_reports_and_the_knowledge_base_are_a_click_away(served: Served, phone: 
     assert page.url == f"{served.base}/t/{served.solved}"
     assert request(served, "GET", "/kb/../../.gitdesk/config.yml").status == 404
     assert problems == []
+
+
+def test_a_reply_can_start_from_a_canned_reply_whose_fields_apply_too(served: Served,
+                                                                      phone: tuple[Any, list[str]]) -> None:
+    page, problems = phone
+    desk = served.desk
+    ticket = desk.new("Laptop will not boot", "-q", "it-helpdesk", "-r", "carol@example.com")
+    page.goto(f"{served.base}/t/{ticket}")
+    page.select_option("select[name=use]", "more-details")
+    page.get_by_role("button", name="Start from it").click()
+    assert page.locator("#reply-text").input_value().startswith("Hi Carol Requester,")  # as reply --use --edit
+    page.fill("#reply-text", page.locator("#reply-text").input_value() + "\nAlice")
+    page.get_by_role("button", name="Send reply").click()
+    assert page.locator(".done").inner_text().startswith(f"{ticket}: reply [")
+    assert "needs-details" in desk.text(ticket) and "since when it happens?\nAlice" in desk.text(ticket)
+    assert problems == []
