@@ -449,7 +449,10 @@ def bench_web(size: int, runs: int) -> list[Row]:
         return [
             ("`gitdesk serve`: board of a queue (`/board/it-helpdesk`)", timed_get("/board/it-helpdesk"), "",
              "< 0.3 s"),
+            ("`gitdesk serve`: intake board (`/board/intake`: every open ticket read)", timed_get("/board/intake"),
+             "", ""),
             ("`gitdesk serve`: ticket page (`/t/ID`)", timed_get(f"/t/{ticket}"), "", "< 0.3 s"),
+            ("`gitdesk serve`: similar solved tickets (`/t/ID/similar`)", timed_get(f"/t/{ticket}/similar"), "", ""),
             ("`gitdesk serve`: mine (`/list?mine=1`, one page)", timed_get("/list?mine=1"), "", "< 0.3 s"),
             ("`gitdesk serve`: search (`/search?q=printer+jam`)", timed_get("/search?q=printer+jam"), "", ""),
         ]
