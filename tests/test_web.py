@@ -291,6 +291,7 @@ def test_reports_and_the_knowledge_base_are_a_click_away(served: Served, phone: 
     page, problems = phone
     page.get_by_role("link", name="Reports").click()
     assert page.locator("svg.chart").count() == 3, "the static site's charts, drawn as plain SVG"
+    assert page.locator("ul.definitions li").count() > 3, "what each figure means"
     fits_a_phone(page)
     page.get_by_role("link", name="Knowledge base").click()
     page.fill("#q", "roller")

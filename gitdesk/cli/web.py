@@ -46,8 +46,10 @@ def serve(session: Session, port: int, host: str, fmt: str) -> None:
         click.echo(f"    {running.url}")
         click.echo("The address holds a secret token: share it only with whom may act as you. Ctrl-C stops.")
     try:
-        running.serve_forever()
+        running.serve_forever()  # Werkzeug's returns on Ctrl-C
     except KeyboardInterrupt:
-        click.echo("Stopped.")
+        pass
     finally:
         running.server.server_close()
+    if fmt != "json":
+        click.echo("Stopped.")

@@ -215,7 +215,9 @@ def reports_body(desk: Desk) -> str:
             f"<ul>{findings}</ul><h2>Arrivals and resolutions per week</h2>{svg_bars(flow, ['opened', 'resolved'])}"
             f"<h2>Open tickets per queue</h2>{svg_bars(waiting, ['open', 'unassigned'])}"
             f"<h2>Assets with the most tickets (90 days)</h2>{svg_bars(top_assets, ['tickets'])}")
-    return body
+    definitions = dict.fromkeys(item for built in (workload, queues, assets) for item in built.definitions)
+    return body + "<h2>Definitions</h2><ul class=\"definitions\">" + "".join(
+        f"<li>{e(item)}</li>" for item in definitions) + "</ul>"
 
 
 def _search_index(articles: Sequence[kb.Article]) -> str:
