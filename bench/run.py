@@ -504,6 +504,63 @@ def bench_mail_send(messages: int, runs: int) -> list[tuple[str, float, str, str
     return [(f"`gitdesk mail send` of {messages:,} queued mails to a local SMTP server", seconds, "", "< 30 s")]
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time a running process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def bench_web(size: int, runs: int) -> list[Row]:
+    """gitdesk serve: the time from sending a request to the last byte of the page, on this
+    machine (so almost all of it server time), and the server's CPU time for it."""
+    import http.client
+    import urllib.parse
+
+    desk = desk_for(size)
+    ticket = sorted(os.listdir(desk / "tickets"))[size // 2].removesuffix(".md")
+    process = subprocess.Popen([*gitdesk_command(), "--desk", str(desk), "serve", "--as", "alice", "--format",
+                                "json"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                               env={**os.environ, "GITDESK_NO_PAGER": "1"})
+    assert process.stdout is not None
+    printed = json.loads(process.stdout.readline())
+    token = urllib.parse.parse_qs(urllib.parse.urlsplit(printed["url"]).query)["token"][0]
+    headers = {"Cookie": f"gitdesk-{printed['port']}={token}"}
+
+    def get(path: str) -> None:
+        connection = http.client.HTTPConnection(printed["host"], printed["port"], timeout=600)
+        connection.request("GET", path, headers=headers)
+        response = connection.getresponse()
+        response.read()
+        if response.status != 200:
+            raise SystemExit(f"GET {path}: {response.status}")
+
+    def timed_get(path: str) -> Timing:
+        get(path)  # warm: the first request of a fresh server builds or checks the index
+        walls, cpus = [], []
+        for _ in range(runs):
+            used = _cpu_seconds(process.pid)
+            started = time.perf_counter()
+            get(path)
+            walls.append(time.perf_counter() - started)
+            cpus.append(_cpu_seconds(process.pid) - used)
+        return Timing(statistics.median(walls), statistics.median(cpus))
+
+    try:
+        return [
+            ("`gitdesk serve`: board of a queue (`/board/it-helpdesk`)", timed_get("/board/it-helpdesk"), "",
+             "< 0.3 s"),
+            ("`gitdesk serve`: intake board (`/board/intake`: every open ticket read)", timed_get("/board/intake"),
+             "", ""),
+            ("`gitdesk serve`: ticket page (`/t/ID`)", timed_get(f"/t/{ticket}"), "", "< 0.3 s"),
+            ("`gitdesk serve`: similar solved tickets (`/t/ID/similar`)", timed_get(f"/t/{ticket}/similar"), "", ""),
+            ("`gitdesk serve`: mine (`/list?mine=1`, one page)", timed_get("/list?mine=1"), "", "< 0.3 s"),
+            ("`gitdesk serve`: search (`/search?q=printer+jam`)", timed_get("/search?q=printer+jam"), "", ""),
+        ]
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="10000,100000")
@@ -516,6 +573,8 @@ def main() -> None:
     parser.add_argument("--reports", default="",
                         help="TICKETS:COMMITS[,...]: only the report timings on these histories, e.g. "
                              "10000:100000,100000:100000")
+    parser.add_argument("--web", default="", help="SIZES: only the gitdesk serve timings on these desks, e.g. "
+                                                   "10000,100000")
     args = parser.parse_args()
     # Installed gitdesk runs from compiled bytecode; a shell that forbids writing it (some
     # sandboxes set this) would time Python compiling 80 modules on every start instead.
@@ -542,6 +601,8 @@ def main() -> None:
         tickets, commits = (int(n) for n in size.split(":"))
         report += [f"### reports: {tickets:,} tickets, {commits:,} commits", "",
                    *table(bench_reports(tickets, commits, args.runs)), ""]
+    for size in (int(part) for part in args.web.split(",") if part):
+        report += [f"### gitdesk serve: {size:,} tickets", "", *table(bench_web(size, args.runs)), ""]
     text = "\n".join(report)
     print(text)
     (OUT / "latest.md").write_text(text + "\n")

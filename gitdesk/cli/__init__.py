@@ -38,6 +38,7 @@ SECTIONS: tuple[tuple[str, dict[str, str]], ...] = (
     ("Mail", {"intake": "mail:intake", "mail": "mail:mail"}),
     ("Keeping promises unattended", {"rules": "rules:rules"}),
     ("AI assistants", {"mcp": "assistants:mcp"}),
+    ("In a browser", {"serve": "web:serve"}),
     ("Setting up and sharing", {"init": "tickets:init", "sync": "githooks:sync", "check": "githooks:check",
                                 "hooks": "githooks:hooks"}),
 )
