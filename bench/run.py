@@ -190,6 +190,41 @@ def bench_size(size: int, runs: int) -> list[Row]:
     return rows
 
 
+def bench_similar(size: int, runs: int) -> list[Row]:
+    """similar, search and new with the meaning layer (issue 18), and the learned tables built cold."""
+    desk = desk_for(size)
+    gitdesk = gitdesk_command()
+    names = sorted(os.listdir(desk / "tickets"))
+    some_id = names[size // 2][:-3]
+    open_id = next(name[:-3] for name in reversed(names)
+                   if "\nstatus: open\n" in (desk / "tickets" / name).read_text(encoding="utf-8"))
+    cache = desk / ".git" / "gitdesk" / "cache.sqlite"
+
+    def forget_learned() -> None:
+        import sqlite3
+
+        with sqlite3.connect(cache) as connection:
+            connection.execute("DELETE FROM meta WHERE key = 'meaning_version'")
+
+    text = [*gitdesk, "similar", "--text", "outlook keeps asking for my password"]
+    subprocess.run([*gitdesk, "list", "--status", "open"], cwd=desk, capture_output=True, check=True)  # the index
+    rows: list[Row] = [
+        ("learned tables built cold (`similar --text …`, 100 % of resolved tickets)",
+         timed(text, desk, max(1, runs // 3), before=forget_learned), "", "< 60 s"),
+        ("`gitdesk similar --text \"outlook keeps asking for my password\"` (warm)", timed(text, desk, runs), "",
+         "< 0.6 s"),
+        ("`gitdesk similar ID` (warm)", timed([*gitdesk, "similar", some_id], desk, runs), "", "< 0.6 s"),
+        ("`gitdesk search printer offline` (warm)", timed([*gitdesk, "search", "printer", "offline"], desk, runs), "",
+         "< 0.6 s"),
+        ("`gitdesk show ID` of an open ticket (with what solved it before)",
+         timed([*gitdesk, "show", open_id], desk, runs), "", "< 0.4 s"),
+        ("`gitdesk new` with its suggestions (and its commit)",
+         timed([*gitdesk, "--as", "alice", "new", "Outlook keeps asking for my password", "-q", "it-helpdesk"],
+               desk, runs), "", "< 0.8 s"),
+    ]
+    return rows
+
+
 def bench_hook_commit(size: int, runs: int) -> list[Row]:
     """`git commit` of one hand-edited ticket, without and with gitdesk's hooks."""
     desk = desk_for(size)
@@ -575,6 +610,7 @@ def main() -> None:
                              "10000:100000,100000:100000")
     parser.add_argument("--web", default="", help="SIZES: only the gitdesk serve timings on these desks, e.g. "
                                                    "10000,100000")
+    parser.add_argument("--similar", default="100000", help="desk sizes for the similar/search/new rows ('' to skip)")
     args = parser.parse_args()
     # Installed gitdesk runs from compiled bytecode; a shell that forbids writing it (some
     # sandboxes set this) would time Python compiling 80 modules on every start instead.
@@ -587,6 +623,9 @@ def main() -> None:
         if size <= 10000:
             rows += bench_kb(size, args.runs)
         report += [f"### {size:,} tickets ({describe(desk_for(size))})", "", *table(rows), ""]
+    for size in (int(s) for s in args.similar.split(",") if s):
+        report += [f"### similar, search and new with meaning: {size:,} tickets", "",
+                   *table(bench_similar(size, args.runs)), ""]
     if args.intake:
         report += ["### mail intake", "", *table(bench_intake(args.intake, args.runs)), ""]
     if args.mail_send:

@@ -67,7 +67,7 @@ class Assistant:
             found["hits"] = [hit.as_record() for hit in hits]
         like = desk.find(ticket).ticket if ticket.strip() else None
         similar = search.similar(desk, ticket=like, text=None if like else text, limit=limit)
-        found["similar"] = [item.as_record() for item in similar]
+        found["similar"] = [item.as_record() for item in similar.found]
         return found
 
     def read(self, ticket: str) -> dict[str, Any]:
