@@ -257,3 +257,22 @@ def test_assets_make_the_case_in_words(story: Desk) -> None:
     text, ids = said(found, "laptop-7: 3 tickets")
     assert set(ids) == {t["bernard"][0], t["bernard"][3], ticket}
     assert "2 within 30 days of the one before" in text
+
+
+def test_a_flag_names_the_knowledge_base_article_its_tickets_were_answered_with(story: Desk) -> None:
+    t = story.ids  # type: ignore[attr-defined]
+    story.at("2026-10-01T09:00:00Z")  # solved long before: its article is what bob points lena to
+    solved = story.new("VPN client keeps dropping", "-q", "it-helpdesk", "-c", "network", "-r", "carol")
+    story.at("2026-10-01T10:00:00Z")
+    story.run("resolve", solved, "--note", "Reinstalled the VPN client.", "--as", "bob")
+    story.run("kb", "build")
+    (article,) = [path.relative_to(story.path).as_posix() for path in (story.path / "kb" / "network").glob("*.md")]
+    story.at("2026-11-12T15:00:00Z")
+    story.run("link", t["lena"][0], "--related", solved, "--as", "bob")
+    for ticket in t["lena"][1:]:
+        story.run("reply", ticket, "-m", f"This should help: {article}", "--as", "bob")
+    found = report(story, "training")
+    text, _ = said(found, "lena opened 3 network tickets")
+    # Three tickets share the label vpn and three the article: the article says more.
+    assert text.endswith(f"; 3 of them about kb article {article}: {', '.join(sorted(t['lena']))}")
+    assert rows(found, "flags")["lena"]["topic"]["value"] == f"kb article {article}"
