@@ -276,3 +276,13 @@ def test_a_flag_names_the_knowledge_base_article_its_tickets_were_answered_with(
     # Three tickets share the label vpn and three the article: the article says more.
     assert text.endswith(f"; 3 of them about kb article {article}: {', '.join(sorted(t['lena']))}")
     assert rows(found, "flags")["lena"]["topic"]["value"] == f"kb article {article}"
+
+
+@pytest.mark.parametrize("name", ["queues", "workload", "training", "assets", "sla", "feedback"])
+def test_every_report_prints_its_definitions_and_where_its_figures_come_from(story: Desk, name: str) -> None:
+    found = report(story, name)
+    assert found["definitions"] and "commit" in found["source"] and "tickets/" in found["source"]
+    for fmt, heading in (("table", "Definitions"), ("md", "## Definitions")):
+        shown = story.run("report", name, *SPAN, "--format", fmt).stdout
+        assert heading in shown and "Source: " in shown
+        assert shown.index(found["findings"][0][:30]) < shown.index("Definitions"), "findings come first"
