@@ -286,3 +286,24 @@ def test_every_report_prints_its_definitions_and_where_its_figures_come_from(sto
         shown = story.run("report", name, *SPAN, "--format", fmt).stdout
         assert heading in shown and "Source: " in shown
         assert shown.index(found["findings"][0][:30]) < shown.index("Definitions"), "findings come first"
+
+
+def test_the_weekly_digest_counts_feedback_as_the_report_does(story: Desk) -> None:
+    """Monday's digest of week 1 and the report of the same week say the same, column by column."""
+    (story.path / ".gitdesk" / "rules.yml").write_text(
+        "rules:\n  - name: weekly-digest\n    when: {every: monday, at: \"07:00\"}\n"
+        "    do:\n      - digest: [feedback]\n    to: [dana]\n")
+    config = story.path / ".gitdesk" / "config.yml"
+    config.write_text(config.read_text() + "mail:\n  address: help@example.com\n")
+    story.git("commit", "-qm", "A weekly digest", "--", ".gitdesk/rules.yml", ".gitdesk/config.yml")
+    story.at("2026-11-09T07:05:00Z")
+    story.run("rules", "run")
+    (digest,) = (story.path / "outbox").rglob("*digest-weekly-digest*.eml")
+    body = digest.read_text()
+    assert "- 1 response, average 2.0 of 5; 1 scored 1 or 2." in body
+    assert "responses: 1; average: 2.0; 1: 0; 2: 1; 3: 0; 4: 0; 5: 0" in body
+    assert "Left out: 1 score (on a duplicate)." in body
+    assert "replaced" not in body, "the answer of week 2 was not given yet"
+    week = json.loads(story.run("report", "feedback", "--since", "2026-11-02T00:00:00Z", "--until",
+                                "2026-11-09T07:00:00Z", "--format", "json").stdout)
+    assert all(f"- {finding}\n" in body for finding in week["findings"]), "the same sentences, the same counts"
