@@ -307,3 +307,13 @@ def test_the_weekly_digest_counts_feedback_as_the_report_does(story: Desk) -> No
     week = json.loads(story.run("report", "feedback", "--since", "2026-11-02T00:00:00Z", "--until",
                                 "2026-11-09T07:00:00Z", "--format", "json").stdout)
     assert all(f"- {finding}\n" in body for finding in week["findings"]), "the same sentences, the same counts"
+
+
+def test_workload_says_how_response_times_moved(story: Desk) -> None:
+    """By now lena's three tickets were answered in week 2, a day or two after they came in."""
+    t = story.ids  # type: ignore[attr-defined]
+    story.at("2026-11-20T00:00:00Z")
+    found = report(story, "workload", "--period", "week")
+    text, ids = said(found, "The median first response rose from 30m in the first half of the period to ")
+    assert text.endswith(" in the second.")
+    assert set(ids) == {*t["bernard"], *t["lena"]}
