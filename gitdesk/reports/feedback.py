@@ -99,8 +99,10 @@ def build(facts: Facts, whole: Period, buckets: list[Period]) -> Report:
         "Feedback is stored apart from tickets (feedback/), given with gitdesk feedback add or by mail, and counted "
         "by the date it was given.",
         "A score counts only on a ticket that was resolved or closed when it was given, and only the latest one "
-        "per ticket (its requester's): a later answer replaces an earlier one, which stays in history. Every "
-        "column counts the same scores. Rejected tickets and duplicates are left out.",
+        "per ticket (its requester's): a later answer replaces an earlier one, which stays in history; an answer "
+        "given after the period's end is not known to the report. Every column (responses, average, scores, "
+        "weeks) counts the same scores, each in the week it was given. Scores on rejected tickets and duplicates "
+        "are left out; the findings say how many scores given in the period were left out, and why.",
         "It is grouped by the team of the ticket's assignee"
         + ("; agents are named (reports.feedback.name_agents)." if name_agents else
            "; agents are not named (set reports.feedback.name_agents to change that)."),
