@@ -205,6 +205,8 @@ def test_workload_opens_with_findings_a_manager_can_paste(story: Desk) -> None:
     text, ids = said(found, "Arrivals outpaced resolutions in ")
     assert text == "Arrivals outpaced resolutions in 2 of 2 weeks: 10 tickets arrived and 6 were resolved."
     assert set(ids) == {*t["bernard"], t["carol"], *t["lena"]}
+    assert said(found, "Week by week")[0] == ("Week by week, arrived and resolved: week of 2026-11-02: 7 in, "
+                                              "6 resolved; week of 2026-11-09: 3 in, 0 resolved.")
     text, ids = said(found, "The backlog is growing: ")
     assert text == "The backlog is growing: 0 unfinished at the start, 4 at the end."
     assert set(ids) == {t["carol"], *t["lena"]}
