@@ -302,6 +302,9 @@ class Facts:
         self.in_scope = {t.id for t in self.everything}
         self._clocks: dict[str, Clocks] = {}
         self._measures: dict[tuple[str, datetime], list[Measure]] = {}
+        # Each read once per ticket: several sections (periods, teams, people) ask for them.
+        self._resolutions: dict[str, list[Resolution]] = {}
+        self._time_entries: dict[str, list[TimeEntry]] = {}
         self.clock = Calendar.for_queue(self.config, scope.queue)
 
     # Read from the audit log only when a report asks: it costs a pass over the cache.
@@ -389,7 +392,10 @@ class Facts:
         for ticket in self.tickets if tickets is None else tickets:
             if ticket.created > period.until:
                 continue
-            for resolution in self.clocks(ticket).resolutions(self.now):
+            found_resolutions = self._resolutions.get(ticket.id)
+            if found_resolutions is None:
+                found_resolutions = self._resolutions[ticket.id] = self.clocks(ticket).resolutions(self.now)
+            for resolution in found_resolutions:
                 if resolution.at in period:
                     found.append((ticket, resolution))
         return found
@@ -473,8 +479,15 @@ class Facts:
 
     def time_logged(self, period: Period, tickets: Iterable[Ticket] | None = None) -> list[tuple[Ticket, TimeEntry]]:
         """Time entries dated in the period."""
-        return [(t, e) for t in (self.tickets if tickets is None else tickets) for e in self.clocks(t).time_entries()
+        return [(t, e) for t in (self.tickets if tickets is None else tickets) for e in self.entries_of_time(t)
                 if e.at in period]
+
+    def entries_of_time(self, ticket: Ticket) -> list[TimeEntry]:
+        """A ticket's time entries (all of them), read once."""
+        found = self._time_entries.get(ticket.id)
+        if found is None:
+            found = self._time_entries[ticket.id] = self.clocks(ticket).time_entries()
+        return found
 
     def pending(self, period: Period, tickets: Iterable[Ticket] | None = None) -> dict[str, float]:
         """Time waiting on the requester within the period, per ticket, on each ticket's clock."""
