@@ -229,6 +229,15 @@ class Clocks:
         self.unknown.append(f"queue {value!r}")
         return None
 
+    def tracked_changes(self) -> list[Change]:
+        """Changes of the tracked fields other than the status (priority, queue, assignee)."""
+        return [change for changes in self._changes.values() for change in changes]
+
+    def changed_between(self, start: datetime, end: datetime) -> bool:
+        """Whether the status changed (or was first set) from ``start`` to ``end``, both included."""
+        index = bisect.bisect_left(self._times, start)
+        return index < len(self._times) and self._times[index] <= end
+
     def unfinished_at(self, moment: datetime) -> bool:
         status = self.status_at(moment)
         return status is not None and not self.finished(status)
