@@ -462,3 +462,16 @@ def test_a_working_day_digest_keeps_its_local_hour_across_daylight_saving_and_sk
     assert digest_due("2026-12-05T07:30:00Z") is None, "Saturday"
     upcoming = json.loads(office.run("rules", "--format", "json").stdout)["rules"]
     assert [rule["when"] for rule in upcoming][2] == "every working day at 08:00"
+
+
+def test_what_the_rules_did_reads_as_the_desks_own_work_in_the_workload_report(desk: Desk) -> None:
+    made = pending_ticket(desk)
+    desk.at("2026-12-08T09:00:00Z")  # nine working days later: resolved as unanswered by the rule
+    assert ("resolve-unanswered", made) in done(run(desk))
+    report = json.loads(desk.run("report", "workload", "--since", "2026-11-23", "--until", "2026-12-09",
+                                 "--format", "json").stdout)
+    sections = {section["key"]: section["rows"] for section in report["sections"]}
+    people = {row["person"]["value"]: row for row in sections["by_person"]}
+    assert people["gitdesk"]["team"]["value"] == "(automation)"
+    assert made in people["gitdesk"]["resolved"]["ids"]
+    assert "(automation)" in {row["team"]["value"] for row in sections["by_team"]}

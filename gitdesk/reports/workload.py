@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import timedelta
 
-from gitdesk.model import TIME, Ticket
+from gitdesk.model import MAIL_SYSTEM, RULES_AUTHOR, TIME, Ticket
 from gitdesk.reports.base import (
     Cell,
     Facts,
@@ -51,6 +51,8 @@ def definitions(facts: Facts) -> list[str]:
         "Time logged: the sum of gitdesk time entries dated in the period. Entries written: conversation entries "
         "(replies, questions, notes, escalations) dated in the period. Tickets handled: tickets a person wrote an "
         "entry on, logged time on, or resolved in the period.",
+        f"The desk's own work ({RULES_AUTHOR}: what its rules did, such as resolving a ticket nobody answered; "
+        f"{MAIL_SYSTEM}: delivery reports) is shown in the team (automation), apart from the people.",
         "Capacity: hours per week (reports.workload.hours_per_week, or the person's hours_per_week) times the "
         "share of the job that is support (support_share) times the weeks in the period.",
     ]
@@ -99,7 +101,7 @@ def build(facts: Facts, whole: Period, buckets: list[Period]) -> Report:
     weeks = (whole.until - whole.since) / WEEK
     for who in sorted(people):
         work = people[who]
-        team = facts.team_of(who) or "(no team)"
+        team = facts.team_of(who) or ("(automation)" if who in (RULES_AUTHOR, MAIL_SYSTEM) else "(no team)")
         capacity = _capacity(facts, who, weeks)
         logged_seconds = sum(work.logged.values())
         by_person.rows.append([
