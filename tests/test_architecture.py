@@ -11,7 +11,8 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "gitdesk"
-PARTS = ("cache", "githooks", "mail", "knowledge", "reports", "interop", "rules", "cli", "render")
+PARTS = ("cache", "githooks", "mail", "knowledge", "reports", "interop", "rules", "assistants", "cli", "render",
+         "web")
 
 
 def _module(path: Path) -> str:
@@ -56,9 +57,17 @@ def test_the_core_never_imports_a_part() -> None:
 
 
 def test_the_library_never_imports_click_or_render() -> None:
+    """The web desk may borrow render's text helpers (how show words a timing), never click."""
     wrong = [f"{module} imports {target}" for module, targets in _imports().items()
              if _part(module) not in ("cli", "render") and module != "gitdesk.__main__"
-             for target in targets if target.split(".")[0] in ("click", "rich") or target.startswith("gitdesk.render")]
+             for target in targets if target.split(".")[0] in ("click", "rich")
+             or (target.startswith("gitdesk.render") and _part(module) != "web")]
+    assert wrong == []
+
+
+def test_only_the_command_line_starts_the_web_desk() -> None:
+    wrong = [f"{module} imports {target}" for module, targets in _imports().items()
+             if _part(module) not in ("cli", "web") for target in targets if target.startswith("gitdesk.web")]
     assert wrong == []
 
 
@@ -66,6 +75,19 @@ def test_render_never_imports_the_command_line() -> None:
     wrong = [f"{module} imports {target}" for module, targets in _imports().items()
              if _part(module) == "render" for target in targets if target.startswith("gitdesk.cli")]
     assert wrong == []
+
+
+def test_only_the_mcp_command_starts_the_assistants_server() -> None:
+    """Nothing in the library leans on the assistants' part, and the MCP SDK (an optional
+    extra) is imported by its server alone, so gitdesk works without it."""
+    found = _imports()
+    users = sorted(module for module, targets in found.items()
+                   if not module.startswith("gitdesk.assistants")
+                   and any(target.startswith("gitdesk.assistants") for target in targets))
+    sdk = sorted(module for module, targets in found.items()
+                 if any(target == "mcp" or target.startswith("mcp.") for target in targets))
+    assert users == ["gitdesk.cli.assistants"]
+    assert sdk == ["gitdesk.assistants.server"]
 
 
 def test_the_import_graph_has_no_cycle() -> None:

@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 COMMANDS = ["init", "new", "list", "show", "edit", "take", "assign", "unassign", "reply", "note", "ask",
             "escalate", "resolve", "close", "reopen", "reject", "set", "label", "link", "time", "check",
             "hooks", "hook", "log", "sync", "merge-file", "search", "similar", "kb", "site", "report", "feedback",
-            "intake", "mail", "import", "export", "cc", "watch", "unwatch", "replies", "duplicate", "rules"]
+            "intake", "mail", "import", "export", "cc", "watch", "unwatch", "replies", "duplicate", "rules",
+            "mcp", "serve"]
 
 
 def command(name: str) -> click.Command:
@@ -68,7 +69,8 @@ def test_help_starts_without_heavy_imports() -> None:
     probe = ("import sys\n"
              "from gitdesk.cli import main\n"
              "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-             "heavy = sorted(m for m in ('git', 'yaml', 'markdown_it', 'rich', 'sqlite3') if m in sys.modules)\n"
+             "heavy = sorted(m for m in ('git', 'yaml', 'markdown_it', 'rich', 'sqlite3', 'mcp', 'pydantic', "
+             "'flask', 'jinja2', 'werkzeug') if m in sys.modules)\n"
              "print('heavy=' + ','.join(heavy))\n")
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert result.stdout.strip().splitlines()[-1] == "heavy="

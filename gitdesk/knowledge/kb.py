@@ -27,7 +27,7 @@ from gitdesk import paths, transaction
 from gitdesk.cache import db, index
 from gitdesk.desk import Desk
 from gitdesk.errors import AmbiguousId, NotFound, ValidationError
-from gitdesk.model import Ticket
+from gitdesk.model import Config, Ticket
 from gitdesk.text import counted
 
 if TYPE_CHECKING:
@@ -121,6 +121,21 @@ def _eligible(ticket: Ticket) -> bool:
             and not kb_off(ticket.extra.get("kb")))
 
 
+def _place(root: Ticket, private: set[str]) -> tuple[str, str, str]:
+    """An article's title, category folder and path, from the ticket it is about."""
+    title = without_private(" ".join(str(root.extra.get("kb_title") or root.title).split()))
+    category = root.category if root.category and "category" not in private else UNCATEGORISED
+    return title, category, f"{KB}/{category}/{slug(title)}-{root.id.lower()}.md"
+
+
+def article_path(config: Config, ticket: Ticket) -> str | None:
+    """The path of the article a solved ticket makes in ``kb/`` (what ``kb build`` writes), or None
+    when it makes none (not solved with a note, opted out, an excluded category, a duplicate)."""
+    if not _eligible(ticket) or ticket.duplicate_of or ticket.category in config.kb_excluded_categories:
+        return None
+    return _place(ticket, set(config.private_fields))[2]
+
+
 def collect(desk: Desk) -> list[Article]:
     """Every article the desk's tickets make, in a stable order: one per resolved ticket with
     a resolution note, its duplicates folded in however they were finished (resolved,
@@ -158,17 +173,15 @@ def collect(desk: Desk) -> list[Article]:
     for root_id, members in families.items():
         root = tickets[root_id]
         ordered = (root, *[t for t in members if t.id != root_id])
-        title = without_private(" ".join(str(root.extra.get("kb_title") or root.title).split()))
-        category = root.category if root.category and "category" not in private else UNCATEGORISED
+        title, category, path = _place(root, private)
         if category != UNCATEGORISED and category not in desk.config.categories:
             # A folder is made from it: only the config's own names (gitdesk check refuses the rest).
             raise ValidationError(f"unknown category {category!r}", path=paths.ticket_path(root.id),
                                   hint=f"expected one of: {', '.join(desk.config.categories)}; "
                                        "gitdesk check lists every problem")
         asset = root.asset if "asset" not in private else None
-        name = f"{slug(title)}-{root.id.lower()}.md"
         articles.append(Article(
-            path=f"{KB}/{category}/{name}", title=title, category=category, asset=asset, tickets=ordered,
+            path=path, title=title, category=category, asset=asset, tickets=ordered,
             symptoms=redact(descriptions.get(root_id, "")), resolution=redact(root.resolution or ""),
             last_seen=max(t.created for t in ordered),
             solved=solved[root_id].resolved_at or solved[root_id].first_resolved_at or root.created,
@@ -299,6 +312,19 @@ def render_all(desk: Desk, articles: Sequence[Article]) -> dict[str, str]:
     resolved = sum(article.reports for article in articles)
     files[f"{KB}/README.md"] = render_readme(articles, dict(desk.config.categories), resolved)
     return {path: without_addresses(text) for path, text in files.items()}
+
+
+def page(desk: Desk, path: str) -> str:
+    """One file of the knowledge base (``kb/README.md`` or an article's path) as ``kb build``
+    would write it from the tickets as they are now, whether or not kb/ was built."""
+    articles = collect(desk)
+    if path == f"{KB}/README.md":
+        text = render_readme(articles, dict(desk.config.categories), sum(article.reports for article in articles))
+        return without_addresses(text)
+    for article in articles:
+        if article.path == path:
+            return without_addresses(render_article(article, related_articles(articles)[path], "tickets"))
+    raise NotFound(f"no knowledge-base article {path}", hint="find one with gitdesk kb search WORDS")
 
 
 # --- building ---------------------------------------------------------------------------

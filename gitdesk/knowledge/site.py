@@ -186,6 +186,12 @@ def svg_bars(rows: Sequence[tuple[str, Sequence[float]]], series: Sequence[str],
 
 
 def _reports_page(desk: Desk, name: str) -> str:
+    return page("Reports", reports_body(desk), 0, name)
+
+
+def reports_body(desk: Desk) -> str:
+    """The reports page's HTML (findings and three charts), every value escaped: the site's
+    page, and gitdesk serve's."""
     from gitdesk import clock, reports
     from gitdesk.reports.base import Cell, Report, Scope
 
@@ -209,7 +215,9 @@ def _reports_page(desk: Desk, name: str) -> str:
             f"<ul>{findings}</ul><h2>Arrivals and resolutions per week</h2>{svg_bars(flow, ['opened', 'resolved'])}"
             f"<h2>Open tickets per queue</h2>{svg_bars(waiting, ['open', 'unassigned'])}"
             f"<h2>Assets with the most tickets (90 days)</h2>{svg_bars(top_assets, ['tickets'])}")
-    return page("Reports", body, 0, name)
+    definitions = dict.fromkeys(item for built in (workload, queues, assets) for item in built.definitions)
+    return body + "<h2>Definitions</h2><ul class=\"definitions\">" + "".join(
+        f"<li>{e(item)}</li>" for item in definitions) + "</ul>"
 
 
 def _search_index(articles: Sequence[kb.Article]) -> str:

@@ -131,7 +131,9 @@ def due_text(derived: Timings, now: datetime, *, short: bool = False) -> str:
     return f"{_DUE_NAMES.get(due.kind, due.kind)} due {local_time(due.due)} ({when})"
 
 
-def _timing_lines(derived: Timings, now: datetime) -> list[tuple[str, str]]:
+def timing_lines(derived: Timings, now: datetime) -> list[tuple[str, str]]:
+    """The timings ``show`` lists, as (name, text): first response, next target, waiting…
+    (the web desk shows the same lines)."""
     working = " working time" if derived.clock == "business" else ""
 
     def shown(seconds: float | None) -> str:
@@ -181,7 +183,7 @@ def ticket_detail(ticket: Ticket, now: datetime, fmt: str, derived: Timings | No
     ]
     facts += [(key, _cell(records.json_value(value))) for key, value in ticket.extra.items() if key not in _PLUMBING]
     if derived is not None:
-        facts += _timing_lines(derived, now)
+        facts += timing_lines(derived, now)
     for name, value in facts:
         if value:
             lines.append(dim(f"{one_line(name) + ':':<16}") + one_line(str(value)))
@@ -230,6 +232,12 @@ def _wrapped_text(text: str, room: int | None) -> str:
         out += textwrap.wrap(line, width=room, subsequent_indent=" " * len(bullet), break_long_words=False,
                              break_on_hyphens=False) or [line]
     return "\n".join(out)
+
+
+def entry_label(entry: Entry) -> str:
+    """What kind of entry this is, as ``show`` names it (INTERNAL NOTE, QUESTION, ESCALATION…)."""
+    label = _KINDS.get(entry.kind, (entry.kind, "1"))[0]
+    return one_line(label + (f" {entry.detail}" if entry.detail else ""))
 
 
 def _entry_heading(entry: Entry, room: int | None = None) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import timedelta
 
-from gitdesk.model import TIME, Ticket
+from gitdesk.model import MAIL_SYSTEM, RULES_AUTHOR, TIME, Ticket
 from gitdesk.reports.base import (
     Cell,
     Facts,
@@ -51,6 +51,8 @@ def definitions(facts: Facts) -> list[str]:
         "Time logged: the sum of gitdesk time entries dated in the period. Entries written: conversation entries "
         "(replies, questions, notes, escalations) dated in the period. Tickets handled: tickets a person wrote an "
         "entry on, logged time on, or resolved in the period.",
+        f"The desk's own work ({RULES_AUTHOR}: what its rules did, such as resolving a ticket nobody answered; "
+        f"{MAIL_SYSTEM}: delivery reports) is shown in the team (automation), apart from the people.",
         "Capacity: hours per week (reports.workload.hours_per_week, or the person's hours_per_week) times the "
         "share of the job that is support (support_share) times the weeks in the period.",
     ]
@@ -99,7 +101,7 @@ def build(facts: Facts, whole: Period, buckets: list[Period]) -> Report:
     weeks = (whole.until - whole.since) / WEEK
     for who in sorted(people):
         work = people[who]
-        team = facts.team_of(who) or "(no team)"
+        team = facts.team_of(who) or ("(automation)" if who in (RULES_AUTHOR, MAIL_SYSTEM) else "(no team)")
         capacity = _capacity(facts, who, weeks)
         logged_seconds = sum(work.logged.values())
         by_person.rows.append([
@@ -196,6 +198,10 @@ def _findings(facts: Facts, whole: Period, buckets: list[Period], trend: list[di
         ahead = [row for row in trend if len(row["opened"]) > len(row["resolved"])]  # type: ignore[arg-type]
         said.say(f"Arrivals outpaced resolutions in {len(ahead)} of {len(trend)} {unit}s: {len(opened)} tickets "
                  f"arrived and {len(resolved)} were resolved.", [*opened, *resolved])
+        if len(trend) <= 13:  # a quarter by week still reads as one sentence
+            steps = "; ".join(f"{row['period'].label}: {len(row['opened'])} in, "  # type: ignore[attr-defined,arg-type]
+                              f"{len(row['resolved'])} resolved" for row in trend)  # type: ignore[arg-type]
+            said.say(f"{unit.capitalize()} by {unit}, arrived and resolved: {steps}.", [*opened, *resolved])
     else:
         said.say(f"{counted(len(opened), 'ticket')} arrived and {len(resolved)} "
                  f"{'was' if len(resolved) == 1 else 'were'} resolved.", [*opened, *resolved])
@@ -228,7 +234,8 @@ def _findings(facts: Facts, whole: Period, buckets: list[Period], trend: list[di
     handled = {i for work in people.values() for i in work.handled}
     unlogged = sorted(i for i in handled if not any(i in work.logged for work in people.values()))
     if unlogged:
-        said.say(f"{len(unlogged)} of {counted(len(handled), 'ticket')} handled have no time logged, so time logged "
+        verb = "has" if len(unlogged) == 1 else "have"
+        said.say(f"{len(unlogged)} of {counted(len(handled), 'ticket')} handled {verb} no time logged, so time logged "
                  "understates the work.", unlogged)
     if whole.through and buckets and buckets[-1].through:
         last = buckets[-1]
@@ -241,9 +248,10 @@ def _findings(facts: Facts, whole: Period, buckets: list[Period], trend: list[di
 
 
 def _granularity(buckets: list[Period]) -> str:
-    if len(buckets) > 1:
-        return "week" if buckets[0].label.startswith("week") else "month"
-    return ""
+    """``week`` or ``month`` when the report is by period (even one that fits in a single one), else ""."""
+    if not buckets or buckets[0].label.startswith("week of "):
+        return "week" if buckets else ""
+    return "month" if len(buckets[0].label) == len("2026-11") else ""
 
 
 def _halves(trend: list[dict[str, object]], key: str) -> tuple[tuple[float, list[str]], tuple[float, list[str]]] \

@@ -1,0 +1,108 @@
+"""A button on the ticket page is the CLI verb of the same name.
+
+Each verb calls the same ``gitdesk.actions`` function with the same mailer and
+rules as ``gitdesk/cli/verbs.py``: one commit, the same validation, the same
+one-line errors (a hand edit in progress on the ticket is refused as the CLI
+refuses it). Mail goes to outbox/ in the action's commit, by the desk's policy;
+``gitdesk mail send`` delivers it, as after any CLI action without --send.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from gitdesk import actions
+from gitdesk.actions import Outcome
+from gitdesk.desk import Actor, Desk
+from gitdesk.errors import ValidationError
+
+
+def _mailer(desk: Desk) -> actions.Mailer:
+    from gitdesk.mail import notify
+
+    return notify.Mailer(desk, None, ())
+
+
+def _take(desk: Desk, ticket_id: str, form: Mapping[str, str], actor: Actor) -> Outcome:
+    return actions.take(desk, ticket_id, actor, force=bool(form.get("force")), mailer=_mailer(desk))
+
+
+def _assign(desk: Desk, ticket_id: str, form: Mapping[str, str], actor: Actor) -> Outcome:
+    return actions.assign(desk, ticket_id, form.get("person", ""), actor, mailer=_mailer(desk))
+
+
+def _unassign(desk: Desk, ticket_id: str, form: Mapping[str, str], actor: Actor) -> Outcome:
+    return actions.unassign(desk, ticket_id, actor)
+
+
+def _reply(desk: Desk, ticket_id: str, form: Mapping[str, str], actor: Actor) -> Outcome:
+    fields = None
+    if form.get("canned"):  # started from a canned reply: it may set fields too (reply --use NAME --edit)
+        from gitdesk import templates
+
+        fields = dict(templates.canned(desk.root, form["canned"]).fields)
+    return actions.reply(desk, ticket_id, form.get("text", ""), actor, fields=fields, mailer=_mailer(desk))
+
+
+def _note(desk: Desk, ticket_id: str, form: Mapping[str, str], actor: Actor) -> Outcome:
+    return actions.note(desk, ticket_id, form.get("text", ""), actor)
+
+
+def _ask(desk: Desk, ticket_id: str, form: Mapping[str, str], actor: Actor) -> Outcome:
+    return actions.ask(desk, ticket_id, form.get("text", ""), actor, mailer=_mailer(desk))
+
+
+def _escalate(desk: Desk, ticket_id: str, form: Mapping[str, str], actor: Actor) -> Outcome:
+    return actions.escalate(desk, ticket_id, form.get("to") or None, form.get("reason", ""), actor,
+                            mailer=_mailer(desk))
+
+
+def _resolve(desk: Desk, ticket_id: str, form: Mapping[str, str], actor: Actor) -> Outcome:
+    return actions.resolve(desk, ticket_id, form.get("text", ""), actor, mailer=_mailer(desk))
+
+
+def _close(desk: Desk, ticket_id: str, form: Mapping[str, str], actor: Actor) -> Outcome:
+    return actions.close(desk, ticket_id, actor)
+
+
+def _reopen(desk: Desk, ticket_id: str, form: Mapping[str, str], actor: Actor) -> Outcome:
+    from gitdesk.rules.engine import EventRules
+
+    return actions.reopen(desk, ticket_id, form.get("text") or None, actor, mailer=_mailer(desk),
+                          automation=EventRules(desk))
+
+
+def _reject(desk: Desk, ticket_id: str, form: Mapping[str, str], actor: Actor) -> Outcome:
+    return actions.reject(desk, ticket_id, form.get("text") or None, actor, mailer=_mailer(desk))
+
+
+def _set(desk: Desk, ticket_id: str, form: Mapping[str, str], actor: Actor) -> Outcome:
+    return actions.set_field(desk, ticket_id, form.get("field", "").strip(), form.get("value", ""), actor,
+                             mailer=_mailer(desk))
+
+
+def _label(desk: Desk, ticket_id: str, form: Mapping[str, str], actor: Actor) -> Outcome:
+    edits = form.get("edits", "").replace(",", " ").split()  # "+outlook -auth", as gitdesk label takes them
+    if not edits:
+        raise ValidationError("no labels given", hint="write +NAME to add a label and -NAME to remove one")
+    return actions.label(desk, ticket_id, edits, actor)
+
+
+VERBS: dict[str, Callable[[Desk, str, Mapping[str, str], Actor], Outcome]] = {
+    "take": _take, "assign": _assign, "unassign": _unassign, "reply": _reply, "note": _note, "ask": _ask,
+    "escalate": _escalate, "resolve": _resolve, "close": _close, "reopen": _reopen, "reject": _reject,
+    "set": _set, "label": _label,
+}
+
+
+def act(desk: Desk, ticket_id: str, verb: str, form: Mapping[str, Any], actor: Actor) -> Outcome:
+    """Do ``verb`` on the ticket as the CLI does, and tell the index what was written."""
+    from gitdesk.cache import index
+    from gitdesk.errors import NotFound
+
+    if verb not in VERBS:
+        raise NotFound(f"no action {verb!r}", hint=f"expected one of: {', '.join(VERBS)}")
+    result = VERBS[verb](desk, ticket_id, form, actor)
+    index.written(desk, result.ticket_files)
+    return result

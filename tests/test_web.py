@@ -1,0 +1,321 @@
+"""gitdesk serve: an agent works a ticket in a real browser, every click one commit as the
+CLI makes it; the token, CSRF and Host checks hold; a hostile ticket runs nothing.
+
+One server per module (a real `gitdesk serve` process on port 0) and one headless
+Chromium, so the module stays fast.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import urllib.parse
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from conftest import Desk, isolate, make_desk
+
+pytest.importorskip("flask", reason="gitdesk serve needs the web extra: pip install -e '.[web]'")
+
+HOSTILE_TITLE = '<script>alert("title")</script> Scanner <img src=x onerror=alert(1)>'
+HOSTILE_BODY = """Click [here](javascript:alert('link')) or [there](data:text/html,<script>alert(2)</script>).
+<script>alert("body")</script>
+<img src=x onerror="alert(3)">
+<iframe src="https://evil.example"></iframe>
+<a href="javascript:alert(4)" onclick="alert(5)">raw link</a>
+[ok](https://example.com/help)
+"""
+
+
+@dataclass
+class Served:
+    desk: Desk
+    url: str  # with the token, as printed
+    host: str
+    port: int
+    token: str
+    hostile: str
+    solved: str
+
+    @property
+    def base(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        isolate(tmp_path_factory, monkeypatch)
+        desk = make_desk(tmp_path_factory.mktemp("web") / "desk", monkeypatch)
+        hostile = desk.new(HOSTILE_TITLE, "-q", "it-helpdesk", "-c", "hardware", "-a", "<b>scanner</b>",
+                           "-m", HOSTILE_BODY)
+        desk.run("note", hostile, "-m", "<script>alert('note')</script> [x](javascript:alert(6))")
+        solved = desk.new("Printer on 2F jams", "-q", "it-helpdesk", "-c", "hardware", "-m", "Paper jams in tray 2")
+        desk.run("resolve", solved, "--note", "Replaced the pickup roller of tray 2.")
+        errors = desk.path.parent / "serve.err"  # a file, not a pipe nobody reads while it runs
+        process = subprocess.Popen([sys.executable, "-m", "gitdesk", "--desk", str(desk.path), "serve", "--as", "alice",
+                                    "--format", "json"], stdout=subprocess.PIPE, stderr=errors.open("w"), text=True,
+                                   env=dict(os.environ))
+        try:
+            assert process.stdout is not None
+            line = process.stdout.readline()
+            if not line:
+                raise AssertionError(f"gitdesk serve did not start: {errors.read_text()}")
+            printed = json.loads(line)
+            token = urllib.parse.parse_qs(urllib.parse.urlsplit(printed["url"]).query)["token"][0]
+            yield Served(desk, printed["url"], printed["host"], printed["port"], token, hostile, solved)
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+def request(served: Served, method: str, path: str, *, host: str | None = None, cookie: bool = True,
+            form: dict[str, str] | None = None, headers: dict[str, str] | None = None) -> http.client.HTTPResponse:
+    connection = http.client.HTTPConnection(served.host, served.port, timeout=30)
+    sent = {"Host": host or f"{served.host}:{served.port}", **(headers or {})}
+    if cookie:
+        sent["Cookie"] = f"gitdesk-{served.port}={served.token}"
+    body = None
+    if form is not None:
+        body = urllib.parse.urlencode(form)
+        sent["Content-Type"] = "application/x-www-form-urlencoded"
+    connection.request(method, path, body=body, headers=sent)
+    response = connection.getresponse()
+    response.read()
+    return response
+
+
+def csrf(served: Served) -> str:
+    connection = http.client.HTTPConnection(served.host, served.port, timeout=30)
+    connection.request("GET", "/", headers={"Cookie": f"gitdesk-{served.port}={served.token}"})
+    found = re.search(r'name="csrf" value="([0-9a-f]+)"', connection.getresponse().read().decode())
+    if found is None:  # the home page has no form; a ticket page has several
+        connection.request("GET", "/t/" + served.solved, headers={"Cookie": f"gitdesk-{served.port}={served.token}"})
+        found = re.search(r'name="csrf" value="([0-9a-f]+)"', connection.getresponse().read().decode())
+    assert found is not None
+    return found.group(1)
+
+
+# --- the security model, over plain HTTP ------------------------------------------------
+
+
+def test_without_the_token_nothing_is_shown(served: Served) -> None:
+    assert request(served, "GET", "/", cookie=False).status == 403
+    assert request(served, "GET", "/t/" + served.hostile, cookie=False).status == 403
+    assert request(served, "GET", "/?token=wrong", cookie=False).status == 403
+    connection = http.client.HTTPConnection(served.host, served.port, timeout=30)
+    connection.request("GET", "/board/it-helpdesk?token=wrong", headers={"Cookie": f"gitdesk-{served.port}=guess"})
+    assert connection.getresponse().status == 403
+
+
+def test_the_printed_address_trades_its_token_for_a_cookie_and_drops_it(served: Served) -> None:
+    response = request(served, "GET", f"/board/it-helpdesk?token={served.token}&status=open", cookie=False)
+    assert response.status == 303
+    assert response.getheader("Location") == "/board/it-helpdesk?status=open"
+    cookie = response.getheader("Set-Cookie") or ""
+    assert cookie.startswith(f"gitdesk-{served.port}={served.token}")
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_a_page_under_another_host_name_is_refused(served: Served) -> None:
+    # DNS rebinding: evil.example resolves to 127.0.0.1, the browser sends its own name.
+    assert request(served, "GET", "/", host=f"evil.example:{served.port}").status == 403
+    assert request(served, "GET", f"/?token={served.token}", host="evil.example", cookie=False).status == 403
+    assert request(served, "GET", "/", host=f"localhost:{served.port}").status == 200
+
+
+def test_a_form_without_its_csrf_token_or_from_another_origin_writes_nothing(served: Served) -> None:
+    before = served.desk.head()
+    assert request(served, "POST", f"/t/{served.hostile}/note", form={"text": "forged"}).status == 403
+    assert request(served, "POST", f"/t/{served.hostile}/note", form={"text": "forged", "csrf": "0" * 64}).status == 403
+    assert request(served, "POST", f"/t/{served.hostile}/note", form={"text": "forged", "csrf": csrf(served)},
+                   headers={"Origin": "http://evil.example"}).status == 403
+    assert request(served, "GET", f"/t/{served.hostile}/note").status == 405, "a GET never writes"
+    assert served.desk.head() == before and "forged" not in served.desk.text(served.hostile)
+
+
+def test_every_page_forbids_script_and_framing(served: Served) -> None:
+    for path in ("/", "/board/it-helpdesk", f"/t/{served.hostile}", "/search?q=scanner", "/list?mine=1"):
+        response = request(served, "GET", path)
+        assert response.status == 200, path
+        policy = response.getheader("Content-Security-Policy") or ""
+        assert "default-src 'none'" in policy and "script-src" not in policy and "frame-ancestors 'none'" in policy
+        assert response.getheader("X-Frame-Options") == "DENY"
+        assert response.getheader("X-Content-Type-Options") == "nosniff"
+
+
+def test_serve_refuses_to_listen_everywhere_or_as_a_stranger(desk: Desk) -> None:
+    assert "will not listen on every address (0.0.0.0)" in desk.fails("serve", "--host", "0.0.0.0")
+    assert "zoe@example.com is not one of the desk's people" in desk.fails("serve", "--as", "zoe@example.com")
+
+
+# --- in a real browser ---------------------------------------------------------------------
+
+
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    path = _chromium()
+    if path is None:
+        pytest.skip("Debian's chromium is not installed (make test installs it where it may: see .ci/ensure-chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("playwright is not installed (it is in the test extra: pip install -e '.[test]')")
+    with sync_playwright() as driver:
+        launched = driver.chromium.launch(
+            executable_path=path, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def phone(browser: Any, served: Served) -> Iterator[tuple[Any, list[str]]]:
+    """A phone-sized page signed in with the printed address; what went wrong in it is collected."""
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda message: problems.append(f"console {message.type}: {message.text}")
+            if message.type in ("error", "warning") else None)
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    page.on("dialog", lambda dialog: (problems.append(f"dialog: {dialog.message}"), dialog.dismiss()))
+    page.goto(served.url)
+    assert page.url == served.base + "/", "the token leaves the address bar"
+    yield page, problems
+    context.close()
+
+
+def fits_a_phone(page: Any) -> None:
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390, f"sideways scrolling on {page.url}"
+
+
+def test_an_agent_takes_asks_replies_and_resolves_in_the_browser(served: Served, phone: tuple[Any, list[str]]) -> None:
+    page, problems = phone
+    desk = served.desk
+    ticket = desk.new("Outlook asks for my password every hour", "-q", "it-helpdesk", "-c", "email",
+                      "-r", "carol@example.com", "-m", "Since Monday.")
+    start = desk.head()
+    page.goto(f"{served.base}/t/{ticket}/similar")
+    assert page.locator("h1").inner_text() == f"Solved tickets like {ticket}"
+    page.goto(served.base + "/board/it-helpdesk")  # made after the server started: no restart needed
+    fits_a_phone(page)
+    page.get_by_role("link", name="Outlook asks for my password every hour").click()
+    assert page.url == f"{served.base}/t/{ticket}"
+    fits_a_phone(page)
+
+    page.get_by_role("button", name="Take").click()
+    assert page.locator(".done").inner_text().startswith(f"{ticket}: take [")
+    page.fill("#ask-text", "Does this happen on the VPN, in the office, or both?")
+    page.get_by_role("button", name="Ask").click()
+    assert "pending" in page.locator("dl.facts").inner_text()
+    desk.run("reply", ticket, "--as", "carol@example.com", "-m", "Both, since the update.")  # from mail, say
+    page.reload()
+    assert "Both, since the update." in page.locator("article").inner_text(), "a change by the CLI shows at once"
+    page.fill("#reply-text", "Please remove the old entries in Credential Manager.")
+    page.get_by_role("button", name="Send reply").click()
+    page.get_by_role("button", name="Resolve").click()  # without a note: refused as the CLI refuses it
+    refused = page.locator(".error").inner_text()
+    assert refused == "gitdesk: error: " + desk.fails("resolve", ticket).removeprefix("gitdesk: error: ")
+    page.fill("#resolve-text", "Stale credentials in Credential Manager; removed them.")
+    page.get_by_role("button", name="Resolve").click()
+    assert page.locator(".done").inner_text().startswith(f"{ticket}: resolve [")
+    assert "resolved" in page.locator("dl.facts").inner_text()
+    fits_a_phone(page)
+
+    actions = desk.git("log", "--format=%(trailers:key=Gitdesk-Action,valueonly)", f"{start}..HEAD").split()
+    assert actions == ["resolve", "reply", "reply", "ask", "take"]
+    for commit in desk.git("rev-list", f"{start}..HEAD").split():
+        files = desk.committed_files(commit)
+        assert f"tickets/{ticket}.md" in files and all(f == f"tickets/{ticket}.md" or f.startswith("outbox/")
+                                                       for f in files), files
+    assert "Gitdesk-Ticket: " + ticket in desk.last_message()
+    assert "Stale credentials in Credential Manager" in desk.text(ticket)
+    assert desk.status() == ""
+    assert problems == []
+
+
+def test_a_hand_edit_in_progress_is_refused_as_the_cli_refuses_it(served: Served, phone: tuple[Any, list[str]]) -> None:
+    page, problems = phone
+    desk = served.desk
+    ticket = desk.new("Monitor flickers", "-q", "it-helpdesk")
+    page.goto(f"{served.base}/t/{ticket}")
+    desk.file(ticket).write_text(desk.text(ticket) + "\nhalf-written thought\n")
+    try:
+        page.fill("#note-text", "checking the cable")
+        page.get_by_role("button", name="Add note").click()
+        expected = desk.fails("note", ticket, "-m", "checking the cable")
+        assert page.locator(".error").inner_text() == expected
+        assert page.locator("#note-text").input_value() == "checking the cable", "the typed text is kept"
+    finally:
+        desk.git("checkout", "--", f"tickets/{ticket}.md")
+    assert problems == []
+
+
+def test_a_hostile_ticket_runs_no_script_anywhere(served: Served, phone: tuple[Any, list[str]]) -> None:
+    page, problems = phone
+    for path in (f"/t/{served.hostile}", f"/t/{served.hostile}/similar", "/board/it-helpdesk", "/search?q=scanner",
+                 "/search?q=note", "/list?status=open", "/"):
+        page.goto(served.base + path)
+        fits_a_phone(page)
+        assert page.locator("script, iframe, object, embed").count() == 0, path
+        handlers = page.evaluate("""() => [...document.querySelectorAll('*')].flatMap(
+            element => [...element.attributes].filter(a => a.name.startsWith('on')).map(a => a.name))""")
+        assert handlers == [], path
+        links = page.eval_on_selector_all("a[href]", "links => links.map(link => link.getAttribute('href'))")
+        assert not [link for link in links if re.match(r"\s*(javascript|data|vbscript):", link, re.I)], path
+    page.goto(f"{served.base}/t/{served.hostile}")
+    assert page.locator("h1").inner_text().endswith(HOSTILE_TITLE), "shown as text, not markup"
+    assert page.locator("a", has_text="ok").get_attribute("href") == "https://example.com/help"
+    note = page.locator(".entry.internal")
+    assert "INTERNAL NOTE" in note.inner_text() and "not visible to the requester" in note.inner_text()
+    assert problems == []
+
+
+def test_reports_and_the_knowledge_base_are_a_click_away(served: Served, phone: tuple[Any, list[str]]) -> None:
+    page, problems = phone
+    page.get_by_role("link", name="Reports").click()
+    assert page.locator("svg.chart").count() == 3, "the static site's charts, drawn as plain SVG"
+    assert page.locator("ul.definitions li").count() > 3, "what each figure means"
+    fits_a_phone(page)
+    page.get_by_role("link", name="Knowledge base").click()
+    page.fill("#q", "roller")
+    page.press("#q", "Enter")
+    page.get_by_role("link", name="Printer on 2F jams").click()
+    assert "Replaced the pickup roller of tray 2." in page.locator("article").inner_text()
+    fits_a_phone(page)
+    page.get_by_role("link", name="Printer on 2F jams").click()  # the source ticket
+    assert page.url == f"{served.base}/t/{served.solved}"
+    assert request(served, "GET", "/kb/../../.gitdesk/config.yml").status == 404
+    assert problems == []
+
+
+def test_a_reply_can_start_from_a_canned_reply_whose_fields_apply_too(served: Served,
+                                                                      phone: tuple[Any, list[str]]) -> None:
+    page, problems = phone
+    desk = served.desk
+    ticket = desk.new("Laptop will not boot", "-q", "it-helpdesk", "-r", "carol@example.com")
+    page.goto(f"{served.base}/t/{ticket}")
+    page.select_option("select[name=use]", "more-details")
+    page.get_by_role("button", name="Start from it").click()
+    assert page.locator("#reply-text").input_value().startswith("Hi Carol Requester,")  # as reply --use --edit
+    page.fill("#reply-text", page.locator("#reply-text").input_value() + "\nAlice")
+    page.get_by_role("button", name="Send reply").click()
+    assert page.locator(".done").inner_text().startswith(f"{ticket}: reply [")
+    assert "needs-details" in desk.text(ticket) and "since when it happens?\nAlice" in desk.text(ticket)
+    assert problems == []
