@@ -138,9 +138,9 @@ def generate(directory: Path, count: int, seed: int = 1) -> list[str]:
         made.append(ticket.id)
     env = {"GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "alice@example.com",
            "GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "alice@example.com", "PATH": "/usr/bin:/bin"}
-    import os
 
-    env = {**os.environ, **env}
+    # Only ever this repository: were it deleted meanwhile, Git must not find the one around it.
+    env = {**os.environ, **env, "GIT_DIR": str(directory / ".git"), "GIT_WORK_TREE": str(directory)}
     subprocess.run(["git", "add", "-A"], cwd=directory, check=True, env=env)
     subprocess.run(["git", "commit", "-q", "-m", f"{count} generated tickets"], cwd=directory, check=True, env=env)
     return made
@@ -168,7 +168,8 @@ def generate_history(directory: Path, tickets: int, commits: int, seed: int = 2)
     rng = random.Random(seed)
     directory.mkdir(parents=True, exist_ok=True)
     subprocess.run(["git", "init", "-q", "-b", "main", str(directory)], check=True)
-    importer = subprocess.Popen(["git", "fast-import", "--quiet"], cwd=directory, stdin=subprocess.PIPE)
+    alone = {**os.environ, "GIT_DIR": str(directory / ".git"), "GIT_WORK_TREE": str(directory)}
+    importer = subprocess.Popen(["git", "fast-import", "--quiet"], cwd=directory, stdin=subprocess.PIPE, env=alone)
     assert importer.stdin is not None
     out = importer.stdin
     when = datetime(2022, 1, 1, tzinfo=timezone.utc)
@@ -235,7 +236,7 @@ def generate_history(directory: Path, tickets: int, commits: int, seed: int = 2)
     out.close()
     if importer.wait() != 0:
         raise SystemExit("git fast-import failed")
-    subprocess.run(["git", "reset", "-q", "--hard", "main"], cwd=directory, check=True)
+    subprocess.run(["git", "reset", "-q", "--hard", "main"], cwd=directory, check=True, env=alone)
 
 
 

@@ -144,8 +144,10 @@ def _message(verb: str, ticket: Ticket, lines: Sequence[str], actor: Actor, auth
         subject = subject[:71].rstrip() + "…"
     body = "\n".join(clean_line(line) for line in lines)
     trailers = [f"Gitdesk-Ticket: {ticket.id}", f"Gitdesk-Action: {verb}"]
-    if (actor.email or actor.id).casefold() != author_email.casefold():
+    if actor.via or (actor.email or actor.id).casefold() != author_email.casefold():
         trailers.append(f"Gitdesk-Actor: {actor.id}")
+    if actor.via:  # an assistant's write says so, whoever it acts as
+        trailers.append(f"Gitdesk-Via: {actor.via}")
     trailers += [f"Gitdesk-Rule: {rule}" for rule in rules]
     return subject + "\n\n" + (body + "\n\n" if body else "") + "\n".join(trailers) + "\n"
 
@@ -224,12 +226,31 @@ def _change(desk: Desk, typed_id: str, actor: Actor, verb: str,
         return commit_change(desk, loaded, new, actor, verb, mailer=mailer)
 
 
-def commit_change(desk: Desk, loaded: LoadedTicket, new: Ticket, actor: Actor, verb: str,
-                  also: Sequence[tuple[LoadedTicket, Ticket]] = (), *,
-                  extra_files: Mapping[str, bytes] | None = None, notes: Sequence[str] = (),
-                  mailer: Mailer | None = None, rules: Sequence[str] = ()) -> Outcome:
-    """Validate ``new`` against the ticket as loaded, add the mail ``mailer`` makes of the
-    change, and commit it all at once: the ticket, the mail in outbox/, nothing else."""
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A change validated and written out, not yet committed (``commit_change`` commits
+    it at once; ``rules run`` commits many in one series)."""
+
+    verb: str
+    ticket: Ticket
+    path: str
+    files: dict[str, str | bytes]
+    new_files: frozenset[str]
+    message: str
+    changes: tuple[str, ...]
+    also: tuple[str, ...]
+    mailed: tuple[str, ...]
+
+    def outcome(self, commit: str) -> Outcome:
+        return Outcome(self.verb, self.ticket, commit, self.path, self.changes, self.also, self.mailed)
+
+
+def prepare_change(desk: Desk, loaded: LoadedTicket, new: Ticket, actor: Actor, verb: str,
+                   also: Sequence[tuple[LoadedTicket, Ticket]] = (), *,
+                   extra_files: Mapping[str, bytes] | None = None, notes: Sequence[str] = (),
+                   mailer: Mailer | None = None, rules: Sequence[str] = ()) -> Prepared:
+    """Validate ``new`` against the ticket as loaded and add the mail ``mailer`` makes of
+    the change: the ticket, the mail in outbox/, nothing else, and the commit message."""
     old = loaded.ticket
     if new == old:
         raise GitdeskError(f"nothing to change: {old.id} is already like that")
@@ -249,10 +270,20 @@ def commit_change(desk: Desk, loaded: LoadedTicket, new: Ticket, actor: Actor, v
     for other_loaded, other_new in also:
         lines += [f"{other_new.id} {line}" for line in changes.describe(other_loaded.ticket, other_new)]
     _, email = desk.identity()
-    commit = desk.commit(files, _message(verb, new, lines, actor, email, rules), clock.now(),
-                         new_files=frozenset(added))
-    return Outcome(verb, new, commit, loaded.path, tuple(lines), tuple(other.path for other, _ in also),
-                   mail.message_ids if mail is not None else ())
+    return Prepared(verb, new, loaded.path, files, frozenset(added), _message(verb, new, lines, actor, email, rules),
+                    tuple(lines), tuple(other.path for other, _ in also),
+                    mail.message_ids if mail is not None else ())
+
+
+def commit_change(desk: Desk, loaded: LoadedTicket, new: Ticket, actor: Actor, verb: str,
+                  also: Sequence[tuple[LoadedTicket, Ticket]] = (), *,
+                  extra_files: Mapping[str, bytes] | None = None, notes: Sequence[str] = (),
+                  mailer: Mailer | None = None, rules: Sequence[str] = ()) -> Outcome:
+    """Validate ``new``, add its mail, and commit it all at once (``prepare_change``)."""
+    prepared = prepare_change(desk, loaded, new, actor, verb, also, extra_files=extra_files, notes=notes,
+                              mailer=mailer, rules=rules)
+    commit = desk.commit(prepared.files, prepared.message, clock.now(), new_files=prepared.new_files)
+    return prepared.outcome(commit)
 
 
 def _others(desk: Desk) -> Callable[[], list[Ticket]]:
@@ -488,6 +519,39 @@ def reply(desk: Desk, typed_id: str, text: str, actor: Actor, *, attach: Sequenc
         if fields:
             new = _with_fields(desk, new, fields)
         return commit_change(desk, loaded, new, actor, "reply", extra_files=files, mailer=mailer)
+
+
+DRAFTS = "drafts"  # review branches: drafts/<ID>-<n>
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A public reply committed on a review branch and not sent: what merging it will do."""
+
+    ticket: Ticket  # as it will be once the branch is merged
+    branch: str  # drafts/<ID>-<n>
+    base: str  # the branch it starts from, to merge it into
+    commit: str
+    path: str
+    files: tuple[str, ...]  # what the commit holds: the ticket, and the mail waiting in outbox/
+    changes: tuple[str, ...]
+    mailed: tuple[str, ...]  # Message-IDs of the mail it will send once merged
+
+
+def draft_reply(desk: Desk, typed_id: str, text: str, actor: Actor, *, mailer: Mailer | None = None) -> Draft:
+    """The same reply ``reply`` would commit (entry, mail in outbox/, validation), committed
+    instead on a new branch ``drafts/<ID>-<n>`` for a person to review and merge. The
+    checked-out branch, the index and the work tree are not touched, and nothing is sent:
+    mail goes out only from the mail branch, so only once the draft is merged."""
+    actor.require_person("draft replies")
+    body = _text(text, "reply")
+    with desk.writing():
+        loaded = desk.find(typed_id)
+        desk.ensure_clean([loaded.path])  # the draft starts from the committed ticket, which this is then
+        change = prepare_change(desk, loaded, replying(desk, body, actor)(loaded.ticket), actor, "reply", mailer=mailer)
+        branch, commit, base = desk.commit_on_branch(change.files, change.message, clock.now(),
+                                                     f"{DRAFTS}/{change.ticket.id}-")
+    return Draft(change.ticket, branch, base, commit, change.path, tuple(change.files), change.changes, change.mailed)
 
 
 def _with_fields(desk: Desk, ticket: Ticket, fields: Mapping[str, Any]) -> Ticket:

@@ -32,6 +32,7 @@ from gitdesk.model import (
     Queue,
     ReportSettings,
     Route,
+    SearchSettings,
     SlaSettings,
     Status,
 )
@@ -39,7 +40,7 @@ from gitdesk.model import (
 CONFIG_PATH = ".gitdesk/config.yml"
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 SECTIONS = ("desk", "people", "queues", "workflow", "priorities", "categories", "private_fields", "sync",
-            "reports", "sla", "mail")
+            "reports", "sla", "mail", "search")
 
 DEFAULT_STATUSES: dict[str, dict[str, Any]] = {
     "new": {"next": ["open", "pending", "resolved", "rejected"]},
@@ -481,6 +482,7 @@ def parse_config(text: str, path: str = CONFIG_PATH) -> Config:
                                                                                   "workload")))
     sla_settings = _sla(read, read.mapping(top.get("sla"), "sla", ("clock", *CALENDAR_KEYS, "queues")), queues)
     mail_settings = _mail(read, read.mapping(top.get("mail"), "mail"), queues, categories, priorities)
+    search_settings = _search(read, read.mapping(top.get("search"), "search", ("model", "threshold", "learn")))
 
     return Config(
         desk_name=desk_name,
@@ -501,6 +503,7 @@ def parse_config(text: str, path: str = CONFIG_PATH) -> Config:
         reports=report_settings,
         sla=sla_settings,
         mail=mail_settings,
+        search=search_settings,
     )
 
 
@@ -510,6 +513,23 @@ def _number(read: _Reader, value: Any, key: str, default: float) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
         raise read.fail(key, f"must be a number, not {value!r}")
     return float(value)
+
+
+def _search(read: _Reader, raw: Mapping[str, Any]) -> SearchSettings:
+    """search: {model: DIR, threshold: 0.2, learn: true}. The model directory is relative to
+    the desk (and must stay inside it) or absolute; it is checked when a command uses it."""
+    model = read.text(raw.get("model"), "search.model")
+    if model is not None and not model.startswith("/") and (
+            "\0" in model or any(part == ".." for part in model.replace("\\", "/").split("/"))):
+        raise read.fail("search.model", f"{model!r} leaves the desk",
+                        "give a folder inside the desk (e.g. models/potion) or an absolute path")
+    threshold = raw.get("threshold")
+    if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, (int, float))
+                                  or not 0 <= threshold <= 1):
+        raise read.fail("search.threshold", f"must be a number from 0 to 1, not {threshold!r}",
+                        "e.g. threshold: 0.2 (0 shows every match)")
+    learn = read.flag(raw.get("learn"), "search.learn") if raw.get("learn") is not None else True
+    return SearchSettings(model=model, threshold=None if threshold is None else float(threshold), learn=learn)
 
 
 def _reports(read: _Reader, raw: Mapping[str, Any]) -> ReportSettings:

@@ -23,6 +23,7 @@ from gitdesk.errors import (
     ConfigError,
     DirtyWorktree,
     GitdeskError,
+    GitError,
     NotADesk,
     NotFound,
     TicketFormatError,
@@ -50,6 +51,7 @@ class Actor:
     id: str  # handle for people, email address otherwise
     person: Person | None
     email: str | None
+    via: str | None = None  # the tool that acted for them (``mcp``: an AI assistant), named in every commit
 
     def require_agent(self, config: Config, verb: str) -> str:
         """The actor's handle; only people who work tickets (a queue's members, escalation
@@ -272,6 +274,22 @@ class Desk:
             new_files=frozenset(self.repo_path(path) for path in new_files),
         )
         return commit
+
+    def commit_on_branch(self, files: Mapping[str, str | bytes], message: str, when: datetime,
+                         prefix: str) -> tuple[str, str, str]:
+        """Commit desk-relative ``files`` on top of HEAD as a new branch ``<prefix><n>`` (the
+        next free n), for someone to review and merge. HEAD, the index and the work tree are
+        left alone. Returns (branch, commit, the branch it starts from)."""
+        base, parent = git.head(self.repo)
+        if base is None:
+            raise GitError("HEAD is detached; gitdesk commits to a branch", hint=git.detached_hint(self.repo))
+        encoded = {self.repo_path(path): data if isinstance(data, bytes) else data.encode("utf-8")
+                   for path, data in files.items()}
+        commit = git.create_commit(self.repo, parent, encoded, message, self.identity(), clock.git_date(when))
+        taken = [name[len(prefix):] for name in git.branches(self.repo, prefix + "*")]
+        branch = prefix + str(1 + max((int(n) for n in taken if n.isdigit()), default=0))
+        git.create_branch(self.repo, branch, commit, f"gitdesk: {message.splitlines()[0]}")
+        return branch, commit, base.removeprefix("refs/heads/")
 
     def commit_paths(self, files: dict[str, str | None], message: str, when: datetime) -> str:
         """Write (or, with None, delete) desk-relative files and commit exactly them."""

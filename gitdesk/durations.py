@@ -53,7 +53,7 @@ def parse_span(text: str) -> Span:
         else:
             rest += float(number) * _UNITS[unit]
     span = Span(weeks, days, rest, text.strip())
-    seconds = span.calendar().total_seconds()
+    seconds = weeks * 7 * 86400 + days * 86400 + rest  # before a timedelta, which overflows on 99999999999w
     if seconds < 1:
         raise ValidationError(f"duration must be at least a second: {text!r}")
     if seconds > MAXIMUM.total_seconds():

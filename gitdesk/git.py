@@ -461,6 +461,18 @@ def move_head(repo: Repo, new: str, old: str | None, reason: str) -> None:
     run(repo, "update-ref", "-m", reason, "HEAD", new, old or "")
 
 
+def branches(repo: Repo, pattern: str) -> list[str]:
+    """Local branch names matching ``pattern`` (a for-each-ref glob such as ``drafts/GD-01M8-*``)."""
+    out = run(repo, "for-each-ref", "--format=%(refname:strip=2)", f"refs/heads/{pattern}")
+    return [line for line in out.decode("utf-8", "surrogateescape").splitlines() if line]
+
+
+def create_branch(repo: Repo, name: str, commit: str, reason: str) -> None:
+    """A new branch ``name`` at ``commit``; refused if it exists already (compare-and-swap
+    with nothing), so two writers never share one. HEAD and the work tree are not touched."""
+    run(repo, "update-ref", "-m", reason, f"refs/heads/{name}", commit, "")
+
+
 def refresh_index(repo: Repo, paths: Iterable[str]) -> None:
     """Record the work-tree state of ``paths`` in the user's index (after our commit)."""
     listed = list(paths)
@@ -591,6 +603,12 @@ def commits_in(repo: Repo, revision_range: str) -> list[tuple[str, list[str]]]:
         raise GitError(error.message, hint="name commits or branches this clone has, like origin/main..HEAD "
                                            "(in CI, fetch the base branch and its history first)") from None
     return [(line.split()[0], line.split()[1:]) for line in out.decode().splitlines() if line]
+
+
+def commits_after(repo: Repo, old: str | None, new: str) -> list[str]:
+    """The commits from ``old`` (excluded) to ``new``, oldest first, along first parents."""
+    out = run(repo, "rev-list", "--reverse", "--first-parent", new if old is None else f"{old}..{new}", "--")
+    return out.decode().split()
 
 
 def new_commits(repo: Repo, tip: str) -> list[tuple[str, list[str]]]:

@@ -183,6 +183,15 @@ class BusinessHours:
 
 
 @dataclass(frozen=True, slots=True)
+class SearchSettings:
+    """How ``similar`` ranks: an optional static embedding model (a directory, relative to
+    the desk or absolute), the relevance threshold, and whether to learn from the desk."""
+    model: str | None = None
+    threshold: float | None = None  # None: the tuned default of the layer in use
+    learn: bool = True  # learn term associations from the desk's resolved tickets
+
+
+@dataclass(frozen=True, slots=True)
 class SlaSettings:
     clock: str = "calendar"  # calendar | business
     hours: BusinessHours = field(default_factory=BusinessHours)
@@ -252,6 +261,7 @@ class Config:
     reports: ReportSettings = field(default_factory=ReportSettings)
     sla: SlaSettings = field(default_factory=SlaSettings)
     mail: MailSettings = field(default_factory=MailSettings)
+    search: SearchSettings = field(default_factory=SearchSettings)
     _by_email: Mapping[str, Person] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -36,7 +36,7 @@ from gitdesk import workflow
 from gitdesk.calendar import Calendar
 from gitdesk.durations import parse_duration
 from gitdesk.errors import GitdeskError
-from gitdesk.model import ESCALATION, QUESTION, REPLY, TIME, Config, Priority, Ticket
+from gitdesk.model import ESCALATION, MAIL_SYSTEM, QUESTION, REPLY, RULES_AUTHOR, TIME, Config, Priority, Ticket
 
 RESOLVED_STATUSES = (workflow.RESOLVED, workflow.CLOSED)
 TRACKED = ("status", "priority", "queue", "assignee")
@@ -229,6 +229,15 @@ class Clocks:
         self.unknown.append(f"queue {value!r}")
         return None
 
+    def tracked_changes(self) -> list[Change]:
+        """Changes of the tracked fields other than the status (priority, queue, assignee)."""
+        return [change for changes in self._changes.values() for change in changes]
+
+    def changed_between(self, start: datetime, end: datetime) -> bool:
+        """Whether the status changed (or was first set) from ``start`` to ``end``, both included."""
+        index = bisect.bisect_left(self._times, start)
+        return index < len(self._times) and self._times[index] <= end
+
     def unfinished_at(self, moment: datetime) -> bool:
         status = self.status_at(moment)
         return status is not None and not self.finished(status)
@@ -280,10 +289,12 @@ class Clocks:
 
     def first_response_entry(self) -> tuple[datetime, str] | None:
         """(when, author) of the first public reply or question by someone other than the requester;
-        an internal note written in the same second never takes it."""
+        an internal note written in the same second never takes it, nor does the desk's own
+        automated mail (a rule's reply is not a person answering)."""
         best: tuple[datetime, str] | None = None
         for entry in self.ticket.entries:
             if entry.kind in (REPLY, QUESTION) and (best is None or entry.at < best[0]) \
+                    and entry.author not in (RULES_AUTHOR, MAIL_SYSTEM) \
                     and not workflow.is_requester(self.config, self.ticket, entry.author):
                 best = (entry.at, entry.author)
         return best

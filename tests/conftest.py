@@ -154,6 +154,16 @@ class Desk:
         return self.git("status", "--porcelain")
 
 
+def member(origin: Path, path: Path, who: str, monkeypatch: pytest.MonkeyPatch) -> Desk:
+    """A clone of the team's remote, with the hooks installed, as `team-sandbox` makes them."""
+    subprocess.run(["git", "clone", "-q", str(origin), str(path)], check=True)
+    git(path, "config", "user.email", f"{who}@example.com")
+    git(path, "config", "user.name", who.title())
+    clone = Desk(path, monkeypatch)
+    clone.run("hooks", "install")
+    return clone
+
+
 def make_desk(path: Path, monkeypatch: pytest.MonkeyPatch, config: str = TEST_CONFIG,
               *, own_repository: bool = True) -> Desk:
     path.mkdir(parents=True, exist_ok=True)

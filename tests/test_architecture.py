@@ -11,7 +11,8 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "gitdesk"
-PARTS = ("cache", "githooks", "mail", "knowledge", "reports", "interop", "rules", "cli", "render", "web")
+PARTS = ("cache", "githooks", "mail", "knowledge", "reports", "interop", "rules", "assistants", "cli", "render",
+         "web")
 
 
 def _module(path: Path) -> str:
@@ -74,6 +75,19 @@ def test_render_never_imports_the_command_line() -> None:
     wrong = [f"{module} imports {target}" for module, targets in _imports().items()
              if _part(module) == "render" for target in targets if target.startswith("gitdesk.cli")]
     assert wrong == []
+
+
+def test_only_the_mcp_command_starts_the_assistants_server() -> None:
+    """Nothing in the library leans on the assistants' part, and the MCP SDK (an optional
+    extra) is imported by its server alone, so gitdesk works without it."""
+    found = _imports()
+    users = sorted(module for module, targets in found.items()
+                   if not module.startswith("gitdesk.assistants")
+                   and any(target.startswith("gitdesk.assistants") for target in targets))
+    sdk = sorted(module for module, targets in found.items()
+                 if any(target == "mcp" or target.startswith("mcp.") for target in targets))
+    assert users == ["gitdesk.cli.assistants"]
+    assert sdk == ["gitdesk.assistants.server"]
 
 
 def test_the_import_graph_has_no_cycle() -> None:

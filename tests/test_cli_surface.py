@@ -19,7 +19,7 @@ COMMANDS = ["init", "new", "list", "show", "edit", "take", "assign", "unassign",
             "escalate", "resolve", "close", "reopen", "reject", "set", "label", "link", "time", "check",
             "hooks", "hook", "log", "sync", "merge-file", "search", "similar", "kb", "site", "report", "feedback",
             "intake", "mail", "import", "export", "cc", "watch", "unwatch", "replies", "duplicate", "rules",
-            "serve"]
+            "mcp", "serve"]
 
 
 def command(name: str) -> click.Command:
@@ -69,7 +69,7 @@ def test_help_starts_without_heavy_imports() -> None:
     probe = ("import sys\n"
              "from gitdesk.cli import main\n"
              "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-             "heavy = sorted(m for m in ('git', 'yaml', 'markdown_it', 'rich', 'sqlite3', "
+             "heavy = sorted(m for m in ('git', 'yaml', 'markdown_it', 'rich', 'sqlite3', 'mcp', 'pydantic', "
              "'flask', 'jinja2', 'werkzeug') if m in sys.modules)\n"
              "print('heavy=' + ','.join(heavy))\n")
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)

@@ -67,6 +67,39 @@ def test_a_desk_in_a_subfolder_of_a_code_repository(tmp_path: Path, monkeypatch)
     assert desk.git("diff", "--cached", "--name-only").split() == ["app.py"], "still staged, not swept up"
 
 
+def test_a_drafted_reply_is_a_commit_on_its_own_branch_and_touches_nothing_here(tmp_path: Path,
+                                                                                monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # What gitdesk mcp's draft_reply does, without the MCP SDK: in a desk inside a code
+    # repository, with the user's staged and unstaged work around it.
+    from conftest import make_desk
+
+    from gitdesk import actions
+    from gitdesk.desk import Desk as Library
+
+    repo = tmp_path / "product"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    desk = make_desk(repo / "support", monkeypatch, own_repository=False)
+    ticket = desk.new("Printer on 2F jams", "-q", "it-helpdesk")
+    (repo / "app.py").write_text("staged\n")
+    desk.git("add", "../app.py")
+    (repo / "app.py").write_text("staged, then changed\n")
+    head, status, before = desk.head(), desk.status(), desk.text(ticket)
+
+    library = Library.open(desk.path, explicit=True)
+    draft = actions.draft_reply(library, ticket[:8], "Please try the tray on the left.", library.actor("bob"))
+
+    assert (draft.branch, draft.base) == (f"drafts/{ticket}-1", "main")
+    assert desk.committed_files(draft.branch) == [f"support/tickets/{ticket}.md"]  # only the ticket: no mailer here
+    assert desk.git("rev-parse", f"{draft.branch}^").strip() == head
+    assert "bob — reply" in desk.git("show", f"{draft.branch}:support/tickets/{ticket}.md")
+    assert "Gitdesk-Action: reply" in desk.last_message(draft.branch)
+    assert desk.head() == head and desk.status() == status and desk.text(ticket) == before
+    assert (repo / "app.py").read_text() == "staged, then changed\n"
+    again = actions.draft_reply(library, ticket, "Or the one on the right.", library.actor("bob"))
+    assert again.branch == f"drafts/{ticket}-2"
+
+
 def test_a_failing_commit_restores_the_file(desk: Desk) -> None:
     ticket = desk.new("x", "-q", "it-helpdesk")
     before, head = desk.text(ticket), desk.head()

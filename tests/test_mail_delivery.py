@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TEST_CONFIG, Desk, git, make_desk
+from conftest import TEST_CONFIG, Desk, git, make_desk, member
 
 MAIL_CONFIG = TEST_CONFIG.replace("alice@example.com", "alice@fernhill.example") + """\
 mail:
@@ -319,16 +319,6 @@ def test_a_run_killed_after_the_server_took_a_message_never_sends_it_again(mail_
     first = (mail_desk.path / queued[0].replace("outbox/", "sent/2026-11/")).read_bytes()
     assert first.startswith(b"X-Gitdesk-Delivered: 2026-11-23T12:00:00Z; 250 2.0.0 Ok: queued as Q0001\r\n")
     assert not (mail_desk.path / ".git" / "gitdesk" / "mail-journal").exists(), "recorded: the journal forgets it"
-
-
-def member(origin: Path, path: Path, who: str, monkeypatch: pytest.MonkeyPatch) -> Desk:
-    """A clone of the team's remote, with the hooks installed, as `team-sandbox` makes them."""
-    subprocess.run(["git", "clone", "-q", str(origin), str(path)], check=True)
-    git(path, "config", "user.email", f"{who}@example.com")
-    git(path, "config", "user.name", who.title())
-    clone = Desk(path, monkeypatch)
-    clone.run("hooks", "install")
-    return clone
 
 
 @pytest.fixture

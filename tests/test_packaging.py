@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import Desk
 
 from gitdesk.cli import cli
 from gitdesk.config import CONFIG_PATH, parse_config
@@ -119,3 +120,15 @@ def test_fish_completion_offers_subcommands(tmp_path: Path) -> None:
     result = subprocess.run(["fish", "--no-config", "-c", f"source {tmp_path / 'gitdesk.fish'}; complete -C 'gitdesk kb '"],
                             env=env, capture_output=True, text=True, check=True)
     assert [line.split("\t")[0] for line in result.stdout.splitlines()] == ["build", "search"]
+
+
+def test_gitdesk_mcp_without_its_extra_says_how_to_install_it(desk: Desk) -> None:
+    # The MCP SDK is the optional extra gitdesk[mcp]; None in sys.modules makes its import fail
+    # as it does where it was never installed.
+    probe = ("import sys\nsys.modules['mcp'] = None\nfrom gitdesk.cli import main\n"
+             f"main(['--desk', {str(desk.path)!r}, 'mcp'])\n")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    assert result.returncode == 1
+    assert result.stdout == ""  # stdout is the protocol's, even for an error
+    assert result.stderr == ("gitdesk: error: gitdesk mcp needs the MCP SDK, which is not installed "
+                             "(pip install 'gitdesk[mcp]')\n")

@@ -103,7 +103,7 @@ def check_consistency(desk: Desk, since: str, until: str, end: str) -> dict[str,
     by_team = section(feedback, "by_team")
     scored = total(by_team, "responses")
     assert scored == sum(total(by_team, f"score_{score}") for score in range(1, 6))
-    assert not by_team or feedback["findings"][0].startswith(f"{scored} responses")
+    assert not by_team or feedback["findings"][0].startswith(f"{scored} response")
     return row
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TEST_CONFIG, Desk, git, make_desk
+from conftest import TEST_CONFIG, Desk, git, make_desk, member
 
 CONFIG = TEST_CONFIG.replace("desk:\n  name: Test desk\n", "desk:\n  name: Test desk\n  leads: [dana]\n") + """\
 mail:
@@ -220,24 +220,20 @@ def test_a_ticket_with_uncommitted_hand_edits_is_skipped_and_named(desk: Desk) -
     assert "A thought." in desk.text(made), "the hand edit is untouched"
 
 
-def member(origin: Path, path: Path, who: str, monkeypatch: pytest.MonkeyPatch) -> Desk:
-    subprocess.run(["git", "clone", "-q", str(origin), str(path)], check=True)
-    git(path, "config", "user.email", f"{who}@example.com")
-    git(path, "config", "user.name", who.title())
-    clone = Desk(path, monkeypatch)
-    clone.run("hooks", "install")
-    return clone
+def team(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Desk, str, Desk, Desk]:
+    """A desk with a pending ticket, pushed to a bare remote, and alice's and bob's clones."""
+    seed = rules_desk(tmp_path / "seed", monkeypatch)
+    made = pending_ticket(seed)
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(seed.path), str(origin)], check=True)
+    return seed, made, member(origin, tmp_path / "alice", "alice", monkeypatch), \
+        member(origin, tmp_path / "bob", "bob", monkeypatch)
 
 
 def test_two_clones_that_both_run_the_rules_and_sync_send_each_reminder_once(tmp_path: Path,
                                                                                 monkeypatch: pytest.MonkeyPatch
                                                                                 ) -> None:
-    seed = rules_desk(tmp_path / "seed", monkeypatch)
-    made = pending_ticket(seed)
-    origin = tmp_path / "origin.git"
-    subprocess.run(["git", "clone", "-q", "--bare", str(seed.path), str(origin)], check=True)
-    alice, bob = member(origin, tmp_path / "alice", "alice", monkeypatch), member(origin, tmp_path / "bob", "bob",
-                                                                                monkeypatch)
+    seed, made, alice, bob = team(tmp_path, monkeypatch)
     seed.at("2026-11-25T10:00:00Z")
     assert done(run(alice)) == [("remind-pending", made)]
     assert done(run(bob)) == [("remind-pending", made)]
@@ -374,12 +370,8 @@ def test_the_scheduled_round_takes_mail_in_applies_rules_and_pushes_on_two_clone
 
     from test_mail_intake import message
 
-    seed = rules_desk(tmp_path / "seed", monkeypatch)
-    made = pending_ticket(seed)
+    seed, made, alice, bob = team(tmp_path, monkeypatch)
     origin = tmp_path / "origin.git"
-    subprocess.run(["git", "clone", "-q", "--bare", str(seed.path), str(origin)], check=True)
-    alice, bob = member(origin, tmp_path / "alice", "alice", monkeypatch), member(origin, tmp_path / "bob", "bob",
-                                                                                monkeypatch)
     maildir = mailbox.Maildir(str(tmp_path / "Maildir"), create=True)
     maildir.add(message("gmail-new.eml"))
     seed.at("2026-11-25T10:00:00Z")
@@ -397,3 +389,76 @@ def test_the_scheduled_round_takes_mail_in_applies_rules_and_pushes_on_two_clone
     for clone in (alice, bob):
         assert clone.text(made).count("note rule remind-pending") == 1
         assert len([m for m in outbox(clone) if m["X-Gitdesk-Event"] == "reminder"]) == 1
+
+
+# --- working time: the desk's calendar, its time zone and its holidays ---------------------------
+
+BUSINESS = CONFIG + """\
+sla:
+  clock: business
+  timezone: Europe/Berlin
+  business_hours: "09:00-17:00"
+  holidays: [2026-12-24]
+"""
+WORKING_RULES = """\
+rules:
+  - name: remind-pending
+    when: {status: pending, for: 2d, clock: business}
+    do:
+      - mail: reminder
+  - name: first-response-warning
+    when: {target: first_response, used: 80%}
+    do:
+      - notify: assignee
+  - name: morning-digest
+    when: {every: weekday, at: '08:00'}
+    do:
+      - digest: workload
+"""
+
+
+@pytest.fixture
+def office(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Desk:
+    desk = make_desk(tmp_path / "office", monkeypatch, BUSINESS)
+    (desk.path / ".gitdesk" / "rules.yml").write_text(WORKING_RULES)
+    desk.git("commit", "-qm", "Our rules", "--", ".gitdesk/rules.yml")
+    return desk
+
+
+def test_two_working_days_pending_skip_the_weekend_in_the_desks_time_zone(office: Desk) -> None:
+    office.at("2026-11-27T15:00:00Z")  # Friday 16:00 in Berlin: one working hour left this week
+    made = pending_ticket(office)
+    office.at("2026-12-01T13:59:00Z")  # Tuesday 14:59 Berlin: 1 h Friday + 8 h Monday + 5h59 today
+    assert "remind-pending" not in [rule for rule, _ in done(run(office))]
+    office.at("2026-12-01T16:30:00Z")
+    assert ("remind-pending", made) in done(run(office))
+    note = office.text(made).split("rule remind-pending")[0].rsplit("### ", 1)[1]
+    assert note.startswith("2026-12-01T15:00:00Z"), "stamped when two working days (16 h) had passed: 16:00 Berlin"
+
+
+def test_the_first_response_warning_counts_working_time_and_waits_while_pending(office: Desk) -> None:
+    office.at("2026-11-27T15:30:00Z")  # Friday 16:30 Berlin; urgent: a first response within 1 working hour
+    made = office.new("Mail server down", "-q", "it-helpdesk", "-p", "urgent", "-r", REQUESTER)
+    office.run("assign", made, "bob", "--as", "alice")
+    office.at("2026-11-29T12:00:00Z")  # Sunday: half an hour used, the office is shut
+    assert done(run(office)) == []
+    office.at("2026-11-30T08:30:00Z")  # Monday 09:30 Berlin: 30 + 30 min = all of it; 80 % was at 09:18
+    assert ("first-response-warning", made) in done(run(office))
+    stamped = office.text(made).split("rule first-response-warning")[0].rsplit("### ", 1)[1]
+    assert stamped.startswith("2026-11-30T08:18:00Z")
+
+
+def test_a_working_day_digest_keeps_its_local_hour_across_daylight_saving_and_skips_holidays(
+        office: Desk) -> None:
+    def digest_due(now: str) -> str | None:
+        office.at(now)
+        planned = run(office, "--dry-run")
+        found = [item for item in planned["actions"] if item["rule"] == "morning-digest"]
+        return found[0]["due"] if found else None
+
+    assert digest_due("2026-12-01T07:30:00Z") == "2026-12-01T07:00:00Z"  # 08:00 in Berlin in winter (UTC+1)
+    assert digest_due("2026-07-01T06:30:00Z") == "2026-07-01T06:00:00Z"  # 08:00 in Berlin in summer (UTC+2)
+    assert digest_due("2026-12-24T07:30:00Z") is None, "Christmas Eve is a holiday of this desk"
+    assert digest_due("2026-12-05T07:30:00Z") is None, "Saturday"
+    upcoming = json.loads(office.run("rules", "--format", "json").stdout)["rules"]
+    assert [rule["when"] for rule in upcoming][2] == "every working day at 08:00"

@@ -103,7 +103,7 @@ def test_the_example_desk_finds_nine_in_ten_repeat_problems(tmp_path) -> None:  
     subprocess.run([sys.executable, str(root / "example-repo" / "replay.py"), str(desk)], check=True,
                    capture_output=True)
     sys.path.insert(0, str(root / "bench"))
-    from relevance import measure
+    from relevance import example_cases, measure
 
-    found, total, misses = measure(desk)
-    assert found / total >= 0.9, misses
+    score = measure(desk, example_cases(desk), "desk")["all"]
+    assert score.top3 / score.pairs >= 0.9, score.misses

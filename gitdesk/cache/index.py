@@ -451,13 +451,16 @@ Parse = Callable[[str, str, "str | None"], Ticket]  # ticket_from_row, or a memo
 
 def tickets(desk: Desk, connection: sqlite3.Connection, statuses: Sequence[str] | None = None,
             with_facts: bool = True, *, queue: str | None = None, assignee: str | None = None,
-            unassigned: bool = False, parse: Parse | None = None) -> tuple[list[Ticket], list[GitdeskError]]:
-    """Tickets from the index (refreshed first), narrowed by status, queue and
-    assignee when given; the problems of unreadable files, as ``Desk.all_tickets``
-    reports them. Narrowing is a speed-up only: callers filter exactly afterwards.
-    ``parse`` rebuilds a Ticket from a row (``ticket_from_row`` unless given)."""
+            unassigned: bool = False, refreshed: bool = False,
+            parse: Parse | None = None) -> tuple[list[Ticket], list[GitdeskError]]:
+    """Tickets from the index (refreshed first, unless the caller just did), narrowed by
+    status, queue and assignee when given; the problems of unreadable files, as
+    ``Desk.all_tickets`` reports them. Narrowing is a speed-up only: callers filter
+    exactly afterwards. ``parse`` rebuilds a Ticket from a row (``ticket_from_row``
+    unless given)."""
     rebuild = parse or ticket_from_row
-    refresh(desk, connection)
+    if not refreshed:
+        refresh(desk, connection)
     query = "SELECT front, entries, resolution, problem, name FROM tickets"
     clauses: list[str] = []
     params: list[str] = []
@@ -498,6 +501,18 @@ def unknown_statuses(connection: sqlite3.Connection, desk: Desk) -> list[Gitdesk
     return [ValidationError(f"status {status!r} is not one of this desk's, so no list shows it",
                             path=f"{TICKETS}/{name}", hint="gitdesk set ID status STATUS; gitdesk check lists "
                                                            "every problem") for name, status in rows]
+
+
+def entries_of(connection: sqlite3.Connection, ids: Sequence[str]) -> dict[str, tuple[Entry, ...]]:
+    """The entry facts (no text) of tickets by id, as ``tickets`` gives them: for callers
+    that listed many without facts and need them for a few."""
+    found: dict[str, tuple[Entry, ...]] = {}
+    rows = connection.execute("SELECT id, entries FROM tickets WHERE id IN (SELECT value FROM json_each(?))",
+                              (json.dumps(list(ids)),))
+    for ticket_id, entries in rows:
+        found[ticket_id] = tuple(Entry(_fromtimestamp(at, timezone.utc), author, kind, text, detail)
+                                 for at, author, kind, detail, text in _read_json(entries)[0])
+    return found
 
 
 def all_ids(connection: sqlite3.Connection) -> list[str]:

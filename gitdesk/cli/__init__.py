@@ -37,6 +37,7 @@ SECTIONS: tuple[tuple[str, dict[str, str]], ...] = (
                                 "export": "data:export", "import": "data:import_"}),
     ("Mail", {"intake": "mail:intake", "mail": "mail:mail"}),
     ("Keeping promises unattended", {"rules": "rules:rules"}),
+    ("AI assistants", {"mcp": "assistants:mcp"}),
     ("In a browser", {"serve": "web:serve"}),
     ("Setting up and sharing", {"init": "tickets:init", "sync": "githooks:sync", "check": "githooks:check",
                                 "hooks": "githooks:hooks"}),

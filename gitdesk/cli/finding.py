@@ -42,19 +42,27 @@ def search(session: Session, query: tuple[str, ...], chosen: FilterOptions, limi
 @click.argument("ticket_id", metavar="[ID]", required=False)
 @click.option("--text", help="Describe the problem instead of naming a ticket.")
 @click.option("--limit", "-n", default=5, show_default=True, help="At most this many.")
+@click.option("--threshold", type=click.FloatRange(0, 1), metavar="SCORE",
+              help="Show only tickets scoring at least this (0 shows every match; default: search.threshold "
+                   "in the config, else the tuned one).")
 @format_option("table", "json")
 @desk_options
 @pass_session
-def similar(session: Session, ticket_id: str | None, text: str | None, limit: int, fmt: str) -> None:
+def similar(session: Session, ticket_id: str | None, text: str | None, limit: int, threshold: float | None,
+            fmt: str) -> None:
     """The resolved tickets most like a ticket (or a description), with what fixed them.
 
-    Ranked by text similarity; the same category counts for more, the same
-    asset for more still; duplicates fold into the ticket they duplicate.
+    Ranked by meaning as well as words: BM25 fused with a support
+    vocabulary (built in, plus the desk's .gitdesk/concepts.txt) and, where
+    the desk names one, an embedding model (docs/search.md). The same
+    category and asset count for more; duplicates fold into the ticket they
+    duplicate. When nothing scores above the threshold it says so.
 
     \b
     Examples:
       gitdesk similar GD-01M8
       gitdesk similar --text "outlook keeps asking for my password"
+      gitdesk similar GD-01M8 --threshold 0 --format json
     """
     from gitdesk.knowledge import search as finding
     from gitdesk.render import views
@@ -63,4 +71,4 @@ def similar(session: Session, ticket_id: str | None, text: str | None, limit: in
         raise click.UsageError("give an ID or --text, one of them")
     desk = session.desk
     ticket = desk.find(ticket_id).ticket if ticket_id else None
-    views.similar_tickets(finding.similar(desk, ticket=ticket, text=text, limit=limit), fmt)
+    views.similar_tickets(finding.similar(desk, ticket=ticket, text=text, limit=limit, threshold=threshold), fmt)

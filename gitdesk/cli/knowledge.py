@@ -32,6 +32,8 @@ def kb_build(session: Session, no_commit: bool, check_only: bool) -> None:
     One article per problem (duplicates folded in), kb/README.md by category;
     internal notes, requester addresses and private fields never appear.
     Only changed files are written; the same desk always gives the same bytes.
+    Articles that seem to say the same thing are listed as suggestions to
+    merge (nothing is rewritten).
 
     \b
     Examples:
@@ -53,10 +55,15 @@ def kb_build(session: Session, no_commit: bool, check_only: bool) -> None:
     result = knowledge_base.build(desk, commit=not no_commit)
     if not result.written and not result.removed:
         output.info(f"The knowledge base is up to date ({result.articles} articles in {knowledge_base.KB}/).")
-        return
-    where = f" [{result.commit[:7]}]" if result.commit else " (not committed)"
-    output.info(f"Knowledge base: {result.articles} articles; {len(result.written)} files written, "
-                f"{len(result.removed)} removed{where}. Start at {knowledge_base.KB}/README.md")
+    else:
+        where = f" [{result.commit[:7]}]" if result.commit else " (not committed)"
+        output.info(f"Knowledge base: {result.articles} articles; {len(result.written)} files written, "
+                    f"{len(result.removed)} removed{where}. Start at {knowledge_base.KB}/README.md")
+    if result.overlaps:
+        output.info("These articles seem to say the same thing; to merge two, mark one ticket a duplicate "
+                    "of the other (gitdesk link ID --duplicate-of ID) and build again:")
+        for overlap in result.overlaps:
+            output.info(f"  {overlap.score:.2f}  {overlap.first.path}\n        {overlap.second.path}")
 
 
 @kb.command(name="search")

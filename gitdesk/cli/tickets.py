@@ -107,11 +107,12 @@ def new(session: Session, title: str | None, requester: str | None, queue: str |
 
     result = actions.create(desk, spec, actor, automation=EventRules(desk))
     index.written(desk, result.ticket_files)
+    similar: search.Suggestions | None
     try:  # what already worked for problems like this one
         similar = search.similar(desk, ticket=result.ticket, limit=3,
                                  just_written=[result.path.rsplit("/", 1)[-1]])
     except GitdeskError:
-        similar = []
+        similar = None
     views.outcome(result, fmt, similar)
 
 
@@ -182,7 +183,9 @@ def show(session: Session, ticket_id: str, fmt: str) -> None:
     """Show a ticket with its whole conversation.
 
     Internal notes, questions and escalations are marked; long tickets open
-    in a pager on a terminal. Any unique prefix of the ID will do.
+    in a pager on a terminal. Any unique prefix of the ID will do. Under an
+    open ticket: the solved tickets most like it, with what worked and
+    their knowledge-base articles.
 
     \b
     Example:
@@ -190,13 +193,17 @@ def show(session: Session, ticket_id: str, fmt: str) -> None:
     """
     from gitdesk import clock
     from gitdesk.cache import history
+    from gitdesk.knowledge import kb
+    from gitdesk.knowledge import search as finding
     from gitdesk.render import views
 
     desk = session.desk
     loaded = desk.find(ticket_id)
     now = clock.now()
     derived = history.timings(desk, [loaded.ticket], now)[loaded.ticket.id]
-    views.ticket_detail(loaded.ticket, now, fmt, derived)
+    solved = finding.solved_before(desk, loaded.ticket) if session.as_ is None else None
+    articles = {item.ticket.id: kb.article_of(desk, item.ticket.id) for item in (solved.found if solved else [])}
+    views.ticket_detail(loaded.ticket, now, fmt, derived, solved, articles)
 
 
 @click.command()

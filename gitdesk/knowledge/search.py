@@ -12,13 +12,17 @@ import re
 import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from gitdesk import listing
 from gitdesk.cache import db, index
 from gitdesk.desk import Desk
-from gitdesk.errors import ValidationError
+from gitdesk.errors import GitdeskError, ValidationError
 from gitdesk.model import Ticket
 from gitdesk.paths import ticket_path
+
+if TYPE_CHECKING:
+    from gitdesk.knowledge import embedding, meaning
 
 START, END = "\x02", "\x03"  # highlight markers inside snippets; render turns them into bold
 COLUMNS = ("title", "description", "conversation", "notes", "resolution")
@@ -126,17 +130,69 @@ def search(desk: Desk, text: str, filters: listing.Filters, *, limit: int = 20,
 
 # --- similar tickets ---------------------------------------------------------------------
 
+LAYERS = ("words", "desk", "model")
+
 
 @dataclass(frozen=True, slots=True)
 class Similar:
     ticket: Ticket
     score: float
     resolution_line: str
+    signals: dict[str, float] | None = None  # each signal's cosine (desk and model layers)
 
     def as_record(self) -> dict[str, object]:
-        return {"id": self.ticket.id, "title": self.ticket.title, "status": self.ticket.status,
-                "score": round(self.score, 4), "resolution": self.resolution_line,
-                "path": ticket_path(self.ticket.id)}
+        record: dict[str, object] = {
+            "id": self.ticket.id, "title": self.ticket.title, "status": self.ticket.status,
+            "score": round(self.score, 4), "resolution": self.resolution_line, "path": ticket_path(self.ticket.id)}
+        if self.signals is not None:
+            record["signals"] = {name: round(value, 4) for name, value in self.signals.items()}
+        return record
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestions:
+    """What ``similar`` found: the tickets above the threshold, best first."""
+    found: list[Similar]
+    layer: str  # words | desk | model: the ranking that was used
+    threshold: float
+    best: float | None = None  # the best score, shown or not (None: no candidate at all)
+    warning: str | None = None  # why the configured model was not used (one line)
+
+    def meta(self) -> dict[str, object]:
+        return {"layer": self.layer, "threshold": self.threshold,
+                "best": None if self.best is None else round(self.best, 4)}
+
+
+@dataclass(frozen=True, slots=True)
+class Fusion:
+    """How the signals are weighed into one score (0 to 1 before the boosts), and the
+    boosts for the same category and the same asset. Tuned on the tuning half of the
+    paraphrase set (bench/relevance.py --tune); see docs/search.md."""
+    words: float
+    concepts: float
+    learned: float
+    model: float
+    bm25: float
+    category: float  # the score is multiplied by 1 + this for the same category
+    asset: float
+    threshold: float
+
+    def replace(self, changes: dict[str, float] | None) -> Fusion:
+        from dataclasses import replace
+
+        return replace(self, **(changes or {}))
+
+
+# Chosen by `python bench/relevance.py --tune desk|model` on the tuning half of the
+# paraphrase set (bench/RESULTS.md has the held-out figures). The learned co-occurrence
+# signal earned no weight there (192 resolved tickets teach it too little), so it is
+# computed only when a weight asks for it (`bench/relevance.py --layers learned`).
+DESK_FUSION = Fusion(words=0.0, concepts=0.1, learned=0.0, model=0.0, bm25=0.5, category=0.3, asset=0.4,
+                     threshold=0.06)
+MODEL_FUSION = Fusion(words=0.0, concepts=0.1, learned=0.0, model=0.1, bm25=0.35, category=0.3, asset=0.2,
+                      threshold=0.09)
+FULL_SCAN = 3000  # desks with at most this many resolved tickets compare every one of them
+CANDIDATES = 120  # larger desks: the best of a full-text search for the query and its concepts
 
 
 def _terms(text: str, limit: int = 40) -> list[str]:
@@ -147,31 +203,117 @@ def _terms(text: str, limit: int = 40) -> list[str]:
     return list(seen)[:limit]
 
 
+def _source(ticket: Ticket | None, text: str | None) -> str:
+    return text if text is not None else (f"{ticket.title}\n{ticket.title}\n{ticket.description}" if ticket else "")
+
+
 def similar(desk: Desk, *, ticket: Ticket | None = None, text: str | None = None, limit: int = 5,
-            just_written: Sequence[str] = ()) -> list[Similar]:
-    """The resolved tickets most like ``ticket`` (or ``text``): text similarity by BM25,
-    boosted for the same category and more for the same asset, duplicates folded.
+            just_written: Sequence[str] = (), layer: str | None = None, model: str | None = None,
+            threshold: float | None = None, weights: dict[str, float] | None = None,
+            fresh: bool = True, candidates: int = CANDIDATES) -> Suggestions:
+    """The resolved tickets most like ``ticket`` (or ``text``) that score at least the
+    threshold, boosted for the same category and asset, duplicates folded.
+
+    ``layer`` picks the ranking: ``words`` (BM25 alone, as before meaning was added),
+    ``desk`` (BM25 fused with the desk's learned layer and the vocabulary) or
+    ``model`` (also the configured embedding model). By default the model layer is
+    used when the desk names a model, else the desk layer; a model that cannot be
+    loaded falls back to the desk layer with a ``warning``. ``model`` names a model
+    directory instead of the config's (for benchmarks); ``threshold`` and
+    ``weights`` override the tuned ones.
 
     ``just_written`` names ticket files this process has just written: they are
     indexed directly and the full freshness check is skipped (a suggestion list
-    right after ``new`` need not pay for scanning the whole desk)."""
-    source = text if text is not None else (f"{ticket.title}\n{ticket.title}\n{ticket.description}"
-                                            if ticket else "")
+    right after ``new`` need not pay for scanning the whole desk). Without ``fresh``
+    the cache is used as it is, and a desk that has never learned gets nothing (for
+    ``show``, which must stay instant)."""
+    from gitdesk.knowledge import meaning
+
+    source = _source(ticket, text)
+    if not _terms(source) and not meaning.tokens(source):
+        raise ValidationError("nothing to compare with", hint="give a ticket with a title, or --text TEXT")
+    warning: str | None = None
+    loaded: embedding.Model | None = None
+    if layer is None:
+        layer = "model" if (model or desk.config.search.model) else "desk"
+    if layer == "model":
+        try:
+            loaded = _model(desk, model)
+        except GitdeskError as error:
+            warning, layer = str(error), "desk"
+    fusion = (MODEL_FUSION if layer == "model" else DESK_FUSION).replace(weights)
+    if threshold is None:
+        threshold = desk.config.search.threshold if desk.config.search.threshold is not None else fusion.threshold
+    with db.connect(desk) as connection:
+        vocab = meaning.vocabulary(desk)
+        if not fresh and (layer == "words" or meaning.behind(connection, vocab) > STALE):
+            return Suggestions([], layer, threshold, None, warning)
+        if fresh and just_written and db.get_meta(connection, "index_refreshed_ns"):
+            index.update(desk, connection, just_written)
+        elif fresh:  # never built yet, or asked for explicitly: the full check
+            index.refresh(desk, connection)
+        if layer == "words":
+            found = _by_words(connection, ticket, source)
+            return Suggestions(_fold(found)[:limit], "words", 0.0, found[0].score if found else None, warning)
+        meaning.refresh(desk, connection, vocab)
+        found = _fused(desk, connection, vocab, ticket, text, source, fusion, loaded, max(60, limit), candidates)
+    families = _fold(found)
+    best = families[0].score if families else None
+    return Suggestions([item for item in families if item.score >= threshold][:limit], layer, threshold, best,
+                       warning)
+
+
+SOLVED_BEFORE = 3  # what `show` lists for an open ticket
+SHOW_CANDIDATES = 40  # show compares fewer candidates: it must stay instant
+STALE = 200  # show lists nothing rather than relearn more tickets than this
+
+
+def solved_before(desk: Desk, ticket: Ticket) -> Suggestions | None:
+    """What `show` lists under an open ticket: the few resolved tickets most like it
+    (above the threshold), from the cache as it is and without the model, so that
+    `show` stays instant; None for a finished ticket or one with nothing to compare."""
+    if ticket.status in (*RESOLVED, "rejected"):
+        return None
+    try:
+        return similar(desk, ticket=ticket, limit=SOLVED_BEFORE, layer="desk", fresh=False,
+                       candidates=SHOW_CANDIDATES)
+    except GitdeskError:
+        return None
+
+
+def _model(desk: Desk, override: str | None) -> embedding.Model:
+    from gitdesk.knowledge import embedding
+
+    if override is not None:
+        desk = _with_model(desk, override)
+    loaded = embedding.load(desk)
+    if loaded is None:
+        raise GitdeskError("no model is configured", hint="set search.model in .gitdesk/config.yml")
+    return loaded
+
+
+def _with_model(desk: Desk, directory: str) -> Desk:
+    """The desk as if its config named ``directory`` as the model (benchmarks)."""
+    import copy
+    from dataclasses import replace
+
+    other = copy.copy(desk)
+    other.config = replace(desk.config, search=replace(desk.config.search, model=directory))
+    return other
+
+
+def _by_words(connection: sqlite3.Connection, ticket: Ticket | None, source: str) -> list[Similar]:
+    """BM25 alone: the query's words against titles, descriptions and resolutions."""
     terms = _terms(source)
     if not terms:
-        raise ValidationError("nothing to compare with", hint="give a ticket with a title, or --text TEXT")
+        return []
     match = "{title description resolution} : (" + " OR ".join(f'"{term}"' for term in terms) + ")"
+    rows = connection.execute(
+        f"SELECT t.front, t.entries, t.resolution, bm25(ticket_text, {WEIGHTS}) FROM ticket_text "
+        "JOIN tickets t ON t.name = ticket_text.name WHERE ticket_text MATCH ? AND t.problem IS NULL "
+        f"AND t.status IN ({','.join('?' * len(RESOLVED))}) AND t.resolution IS NOT NULL "
+        "ORDER BY bm25(ticket_text, " + WEIGHTS + ") LIMIT 200", (match, *RESOLVED)).fetchall()
     scored: list[Similar] = []
-    with db.connect(desk) as connection:
-        if just_written and db.get_meta(connection, "index_refreshed_ns"):
-            index.update(desk, connection, just_written)
-        else:  # never built yet, or asked for explicitly: the full check
-            index.refresh(desk, connection)
-        rows = connection.execute(
-            f"SELECT t.front, t.entries, t.resolution, bm25(ticket_text, {WEIGHTS}) FROM ticket_text "
-            "JOIN tickets t ON t.name = ticket_text.name WHERE ticket_text MATCH ? AND t.problem IS NULL "
-            f"AND t.status IN ({','.join('?' * len(RESOLVED))}) AND t.resolution IS NOT NULL "
-            "ORDER BY bm25(ticket_text, " + WEIGHTS + ") LIMIT 200", (match, *RESOLVED)).fetchall()
     for front, entries, resolution, score in rows:
         candidate = index.ticket_from_row(front, entries, resolution)
         if ticket is not None and candidate.id == ticket.id:
@@ -182,10 +324,139 @@ def similar(desk: Desk, *, ticket: Ticket | None = None, text: str | None = None
                 value *= 1.6
             if ticket.category and candidate.category == ticket.category:
                 value *= 1.3
-        first_line = next((line.strip() for line in (resolution or "").splitlines() if line.strip()), "")
-        scored.append(Similar(candidate, value, first_line))
-    # A duplicate folds into the ticket it duplicates: the family keeps its best
-    # score and is shown by the original when the original is a candidate too.
+        scored.append(Similar(candidate, value, _first_line(resolution)))
+    return scored
+
+
+def _first_line(resolution: str | None) -> str:
+    return next((line.strip() for line in (resolution or "").splitlines() if line.strip()), "")
+
+
+def _bm25(connection: sqlite3.Connection, words: Sequence[str], limit: int) -> dict[str, float]:
+    """Full-text candidates for ``words`` (any of them), name -> BM25 (higher is better),
+    open tickets included (the caller keeps the learned, resolved ones)."""
+    if not words:
+        return {}
+    match = "{title description resolution} : (" + " OR ".join(f'"{word}"' for word in words) + ")"
+    rows = connection.execute(
+        f"SELECT name, bm25(ticket_text, {WEIGHTS}) AS score FROM ticket_text WHERE ticket_text MATCH ? "
+        "ORDER BY score LIMIT ?", (match, limit)).fetchall()
+    return {str(name): -float(score) for name, score in rows}
+
+
+def _newest(connection: sqlite3.Connection, words: Sequence[str], limit: int) -> list[str]:
+    """The newest tickets naming any of ``words``, unranked: FTS reads them in order and
+    stops at ``limit`` (for queries whose every word is everywhere, where ranking all
+    matches would cost seconds and tell little)."""
+    match = "{title description resolution} : (" + " OR ".join(f'"{word}"' for word in words) + ")"
+    return [str(row[0]) for row in connection.execute(
+        "SELECT name FROM ticket_text WHERE ticket_text MATCH ? ORDER BY rowid DESC LIMIT ?", (match, limit))]
+
+
+def _selective(connection: sqlite3.Connection, words: Sequence[str], total: int) -> tuple[list[str], list[str]]:
+    """``words`` split into those rare enough to rank by and the rest (by how many
+    resolved tickets use each word's stem)."""
+    from gitdesk.knowledge import meaning
+
+    weights = meaning.Weights(connection)
+    stems = {word: meaning.stem(meaning.fold(word)) for word in words}
+    weights.need(stems.values())
+    cap = max(50, total // 10)
+    rare = [word for word in words if weights.df(stems[word]) <= cap]
+    return rare, [word for word in words if word not in rare]
+
+
+def _fused(desk: Desk, connection: sqlite3.Connection, vocab: meaning.Vocabulary, ticket: Ticket | None,
+           text: str | None, source: str, fusion: Fusion, model: embedding.Model | None,
+           keep: int = 60, cap: int = CANDIDATES) -> list[Similar]:
+    """Every candidate scored by the fused signals, boosted, best first (not yet folded)."""
+    from gitdesk.knowledge import embedding, meaning
+
+    if ticket is not None:
+        parts = {"title": ticket.title, "description": ticket.description}
+        if ticket.resolution and ticket.status in RESOLVED:
+            parts["resolution"] = ticket.resolution
+    else:
+        parts = {"description": text or ""}
+    query = meaning.bag(vocab, parts)
+    words = _terms(source, 20)
+    words += [word for word in meaning.expansion_words(vocab, query) if word not in words]
+    total = meaning.count(connection)
+    if total <= FULL_SCAN:
+        bm25 = _bm25(connection, words, CANDIDATES)
+        candidates = meaning.docs(connection)
+    else:  # large desks: candidates by the words that tell tickets apart
+        rare, common = _selective(connection, words, total)
+        bm25 = _bm25(connection, rare, 3 * cap)
+        names = list(bm25) or _newest(connection, common[:5], 3 * cap)
+        order = {name: position for position, name in enumerate(names)}  # best BM25 first
+        candidates = sorted(meaning.docs(connection, names), key=lambda doc: order[doc.name])[:cap]
+    if ticket is not None:
+        candidates = [doc for doc in candidates if doc.id != ticket.id]
+    if not candidates:
+        return []
+    learn = desk.config.search.learn and fusion.learned > 0
+    signals = meaning.compare(connection, query, candidates, learn=learn)
+    closeness: dict[str, float] = {}
+    if model is not None:
+        texts = _texts(connection, [doc.name for doc in candidates])
+        closeness = embedding.similarities(connection, model, source.strip(),
+                                           {doc.name: (doc.stamp, texts.get(doc.name, "")) for doc in candidates})
+    # BM25 has no scale of its own: relative to the best match, times how much that best
+    # match shares the query's words, so that a query like nothing on the desk does not
+    # lend its best (poor) match a full BM25 score.
+    top_bm25 = max(bm25.values(), default=0.0) or 1.0
+    best = max(bm25, key=lambda name: bm25[name], default=None)
+    scale = signals[best].words if best in signals else max((found.words for found in signals.values()), default=0.0)
+    scored: list[tuple[float, meaning.Doc, dict[str, float]]] = []
+    for doc in candidates:
+        found = signals[doc.name]
+        parts_of = {"words": found.words, "concepts": found.concepts,
+                    "bm25": max(0.0, bm25.get(doc.name, 0.0)) / top_bm25 * scale}
+        if learn:
+            parts_of["learned"] = found.learned
+        if model is not None:
+            parts_of["model"] = closeness.get(doc.name, 0.0)
+        weight_sum = sum(getattr(fusion, name) for name in parts_of) or 1.0
+        value = sum(getattr(fusion, name) * part for name, part in parts_of.items()) / weight_sum
+        if ticket is not None:
+            if ticket.asset and doc.asset and ticket.asset.casefold() == doc.asset.casefold():
+                value *= 1 + fusion.asset
+            if ticket.category and doc.category == ticket.category:
+                value *= 1 + fusion.category
+        scored.append((value, doc, parts_of))
+    scored.sort(key=lambda item: (-item[0], item[1].id))
+    shown = scored[:keep]
+    tickets = _tickets(connection, [doc.name for _, doc, _ in shown])
+    return [Similar(tickets[doc.name], value, _first_line(tickets[doc.name].resolution), parts_of)
+            for value, doc, parts_of in shown if doc.name in tickets]
+
+
+def _texts(connection: sqlite3.Connection, names: Sequence[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for start in range(0, len(names), 500):
+        chunk = list(names[start:start + 500])
+        for name, title, description, resolution in connection.execute(
+                "SELECT t.name, x.title, x.description, t.resolution FROM tickets t JOIN ticket_text x "
+                f"ON x.rowid = t.rowid WHERE t.name IN ({','.join('?' * len(chunk))})", chunk):
+            found[str(name)] = f"{title}\n{description}\n{resolution or ''}"[:2000]
+    return found
+
+
+def _tickets(connection: sqlite3.Connection, names: Sequence[str]) -> dict[str, Ticket]:
+    found: dict[str, Ticket] = {}
+    for start in range(0, len(names), 500):
+        chunk = list(names[start:start + 500])
+        for name, front, entries, resolution in connection.execute(
+                f"SELECT name, front, entries, resolution FROM tickets WHERE name IN ({','.join('?' * len(chunk))})",
+                chunk):
+            found[str(name)] = index.ticket_from_row(front, entries, resolution)
+    return found
+
+
+def _fold(scored: Sequence[Similar]) -> list[Similar]:
+    """A duplicate folds into the ticket it duplicates: the family keeps its best score
+    and is shown by the original when the original is a candidate too."""
     by_id = {found.ticket.id: found for found in scored}
     families: dict[str, Similar] = {}
     for found in scored:
@@ -193,5 +464,5 @@ def similar(desk: Desk, *, ticket: Ticket | None = None, text: str | None = None
         shown = by_id[family]
         best = families.get(family)
         if best is None or found.score > best.score:
-            families[family] = Similar(shown.ticket, found.score, shown.resolution_line)
-    return sorted(families.values(), key=lambda found: found.score, reverse=True)[:limit]
+            families[family] = Similar(shown.ticket, found.score, shown.resolution_line, found.signals)
+    return sorted(families.values(), key=lambda found: (-found.score, found.ticket.id))

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from gitdesk.githooks.check import Finding
     from gitdesk.interop.importing import ImportResult
     from gitdesk.knowledge.kb import KbHit
-    from gitdesk.knowledge.search import Hit, Similar
+    from gitdesk.knowledge.search import Hit, Suggestions
     from gitdesk.mail.delivery import DeliveryResult
     from gitdesk.mail.intake import IntakeResult
     from gitdesk.model import Entry, Ticket
@@ -160,10 +160,16 @@ def timing_lines(derived: Timings, now: datetime) -> list[tuple[str, str]]:
     return lines
 
 
-def ticket_detail(ticket: Ticket, now: datetime, fmt: str, derived: Timings | None = None) -> None:
-    """``gitdesk show``: the fields, the timings and the whole thread, internal parts marked."""
+def ticket_detail(ticket: Ticket, now: datetime, fmt: str, derived: Timings | None = None,
+                  solved: Suggestions | None = None, articles: Mapping[str, str | None] | None = None) -> None:
+    """``gitdesk show``: the fields, the timings and the whole thread, internal parts marked;
+    under an open ticket, what solved problems like it and their knowledge-base articles."""
+    articles = articles or {}
+    found = solved.found if solved is not None else []
     if fmt == "json":
-        write_json({"ticket": records.whole_ticket(ticket, derived)})
+        write_json({"ticket": records.whole_ticket(ticket, derived),
+                    "solved_before": [{**item.as_record(), "article": articles.get(item.ticket.id)}
+                                      for item in found]})
         return
     lines = [bold(visible(ticket.id)) + "  " + bold(one_line(ticket.title)), ""]
     ago = format_age((now - ticket.created).total_seconds())
@@ -193,6 +199,14 @@ def ticket_detail(ticket: Ticket, now: datetime, fmt: str, derived: Timings | No
         lines += ["", _paint("Resolution", "32"), _wrapped_text(ticket.resolution, room)]
     if ticket.appendix:
         lines += ["", _wrapped_text(ticket.appendix, room)]
+    if found:
+        lines += ["", _paint("Solved before (what worked)", "32")]
+        for item in found:
+            lines.append(f"  {visible(item.ticket.id)}  {item.score:.2f}  {one_line(item.ticket.title)}")
+            if item.resolution_line:
+                lines.append(f"      → {one_line(item.resolution_line)}"[:150])
+            if articles.get(item.ticket.id):
+                lines.append(dim(f"      {one_line(str(articles[item.ticket.id]))}"))
     page("\n".join(lines) + "\n")
 
 
@@ -241,23 +255,29 @@ def _entry_heading(entry: Entry, room: int | None = None) -> str:
 # --- actions ----------------------------------------------------------------------
 
 
-def outcome(result: Outcome, fmt: str = "table", similar: Sequence[Similar] | None = None,
+def outcome(result: Outcome, fmt: str = "table", similar: Suggestions | None = None,
             similar_note: str | None = None) -> None:
     if fmt == "json":
         document: dict[str, Any] = {"action": result.verb, "id": result.ticket.id, "commit": result.commit,
                                     "changes": list(result.changes), "ticket": records.ticket_fields(result.ticket)}
         if similar is not None:
-            document["similar"] = [item.as_record() for item in similar]
+            document["similar"] = [item.as_record() for item in similar.found]
+            document["similar_threshold"] = similar.threshold
+            document["similar_layer"] = similar.layer
         write_json(document)
         return
     # Mail plumbing (the thread's Message-IDs) is in the commit message, not worth a reader's line here.
     summary = one_line("; ".join(line for line in result.changes if not line.startswith("message_ids:")))
     head = f"Created {result.ticket.id}" if result.verb == "new" else f"{result.ticket.id}: {result.verb}"
     click.echo(head + (f" ({summary})" if summary else "") + f" [{result.commit[:7]}]")
-    if similar:
+    if similar is not None and similar.found:
         similar_tickets(similar, "table", "Similar resolved tickets (what worked before):")
+    elif similar is not None and similar.best is not None:
+        click.echo(nothing_similar(similar))
     elif similar_note:
         click.echo(similar_note)
+    if similar is not None and similar.warning:
+        note(f"gitdesk: warning: {similar.warning}; ranked without the model")
 
 
 # --- finding -----------------------------------------------------------------------
@@ -297,16 +317,32 @@ def _fit(text: str, room: int) -> str:
     return cut(text, room)
 
 
-def similar_tickets(found: Sequence[Similar], fmt: str, heading: str | None = None) -> None:
-    def text() -> None:
-        if heading and found:
-            click.echo(heading)
-        for item in found:
-            click.echo(f"  {item.ticket.id}  {item.ticket.status:<8}  {one_line(item.ticket.title)}")
-            if item.resolution_line:
-                click.echo(f"      → {one_line(item.resolution_line)[:150]}")
+def nothing_similar(found: Suggestions) -> str:
+    """The line that says no solved ticket is close enough (rather than offering an unrelated one)."""
+    best = "" if found.best is None else f"best {found.best:.2f}, "
+    return f"No solved ticket is similar enough ({best}threshold {found.threshold:.2f})."
 
-    emit(fmt, "similar", [item.as_record() for item in found], text=text)
+
+def similar_tickets(found: Suggestions, fmt: str, heading: str | None = None) -> None:
+    def text() -> None:
+        if heading and found.found:
+            click.echo(heading)
+        room = width() if output.is_terminal() else None
+        for item in found.found:
+            head = f"  {item.ticket.id}  {item.ticket.status:<8}  {item.score:.2f}  "
+            title = one_line(item.ticket.title)
+            click.echo(head + (title if room is None else _fit(title, max(10, room - len(head)))))
+            if item.resolution_line:
+                line = f"      → {one_line(item.resolution_line)}"
+                click.echo(line[:150] if room is None else _fit(line, room))
+        if not found.found:
+            note(nothing_similar(found) if found.best is not None else "No solved ticket shares anything with it.")
+        if found.warning:
+            note(f"gitdesk: warning: {found.warning}; ranked without the model")
+
+    emit(fmt, "similar", [item.as_record() for item in found.found], text=text, meta=found.meta())
+    if fmt == "json" and found.warning:
+        note(f"gitdesk: warning: {found.warning}; ranked without the model")
 
 
 def kb_hits(hits: Sequence[KbHit], fmt: str) -> None:

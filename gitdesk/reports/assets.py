@@ -28,7 +28,7 @@ def build(facts: Facts, period: Period) -> Report:
         reopened = [t.id for t in tickets if any(at in period for at in facts.reopenings(t))]
         repeats = [later.id for earlier, later in itertools.pairwise(tickets)
                    if later.created - earlier.created <= repeat_within]
-        spent = {t.id: sum(e.seconds for e in facts.clocks(t).time_entries()) for t in tickets}
+        spent = {t.id: sum(e.seconds for e in facts.entries_of_time(t)) for t in tickets}
         spent = {key: value for key, value in spent.items() if value}
         seconds = sum(spent.values())
         section.rows.append([text(name), count(t.id for t in tickets), count(reopened), count(repeats),

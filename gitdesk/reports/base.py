@@ -302,6 +302,11 @@ class Facts:
         self.in_scope = {t.id for t in self.everything}
         self._clocks: dict[str, Clocks] = {}
         self._measures: dict[tuple[str, datetime], list[Measure]] = {}
+        # Each read once per ticket: several sections (periods, teams, people) ask for them.
+        self._resolutions: dict[str, list[Resolution]] = {}
+        self._time_entries: dict[str, list[TimeEntry]] = {}
+        self._reopenings: dict[str, list[datetime]] = {}
+        self._decides: dict[tuple[str, datetime, datetime], bool] = {}
         self.clock = Calendar.for_queue(self.config, scope.queue)
 
     # Read from the audit log only when a report asks: it costs a pass over the cache.
@@ -375,7 +380,10 @@ class Facts:
         return self.clocks(ticket).queue_at(moment)
 
     def reopenings(self, ticket: Ticket) -> list[datetime]:
-        return self.clocks(ticket).reopenings()
+        found = self._reopenings.get(ticket.id)
+        if found is None:
+            found = self._reopenings[ticket.id] = self.clocks(ticket).reopenings()
+        return found
 
     # --- the figures: each defined once (docs/reports.md) ---------------------------
 
@@ -389,7 +397,10 @@ class Facts:
         for ticket in self.tickets if tickets is None else tickets:
             if ticket.created > period.until:
                 continue
-            for resolution in self.clocks(ticket).resolutions(self.now):
+            found_resolutions = self._resolutions.get(ticket.id)
+            if found_resolutions is None:
+                found_resolutions = self._resolutions[ticket.id] = self.clocks(ticket).resolutions(self.now)
+            for resolution in found_resolutions:
                 if resolution.at in period:
                     found.append((ticket, resolution))
         return found
@@ -405,10 +416,15 @@ class Facts:
 
     def measures(self, ticket: Ticket, as_of: datetime) -> list[Measure]:
         """The ticket's first-response and resolution clocks, judged at ``as_of``."""
+        clocks = self.clocks(ticket)
+        last_at, last_status, _ = clocks.statuses[-1]
+        if as_of > last_at and clocks.finished(last_status):
+            # Finished for good by then: every clock had stopped and every target was decided, so
+            # the clocks read the same at any later moment (a report by month asks twelve times).
+            as_of = last_at
         key = (ticket.id, as_of)
         found = self._measures.get(key)
         if found is None:
-            clocks = self.clocks(ticket)
             first = clocks.first_response(as_of)
             found = ([first] if first is not None else []) + clocks.resolution_clocks(as_of)
             self._measures[key] = found
@@ -424,13 +440,47 @@ class Facts:
         clocks = self.clocks(ticket)
         if clocks.unfinished_at(period.since):
             return True
-        return any(period.since <= at <= period.until for at, _, _ in clocks.statuses)
+        return clocks.changed_between(period.since, period.until)
+
+    def _deciding(self, ticket: Ticket, period: Period) -> bool:
+        """Whether a clock of the ticket can stop, or a target pass, in the period. A ticket left
+        waiting through the period, with nothing changed in it, paused (pending) or with every
+        target it still runs against already missed before, cannot: its clocks need not be read
+        again (on a desk with old forgotten tickets, that is most of them in every period)."""
+        key = (ticket.id, period.since, period.until)
+        found = self._decides.get(key)
+        if found is None:
+            found = self._decides[key] = self._alive(ticket, period) and self._may_decide(ticket, period)
+        return found
+
+    def _may_decide(self, ticket: Ticket, period: Period) -> bool:
+        clocks = self.clocks(ticket)
+        if not clocks.unfinished_at(period.since) or clocks.changed_between(period.since, period.until):
+            return True
+        answered = clocks.first_response_entry()
+        if answered is not None and period.since <= answered[0] <= period.until:
+            return True
+        changes = clocks.tracked_changes()
+        if any(period.since <= change.at <= period.until for change in changes):
+            return True  # a priority or queue changed: the targets may read otherwise
+        if clocks.status_at(period.since) == workflow.PENDING:
+            return False  # paused all through the period: no clock runs, so no target can pass
+        # Nothing changed since the last change before the period: a target missed then is missed
+        # still (a running clock only grows), and that moment is the same for every later period.
+        last = max([at for at, _, _ in clocks.statuses if at <= period.since]
+                   + [change.at for change in changes if change.at <= period.since]
+                   + ([answered[0]] if answered is not None and answered[0] <= period.since else []))
+        for moment in (last, period.since):
+            if not any(m.stopped is None and m.target is not None and not m.breached
+                       for m in self.measures(ticket, moment)):
+                return False
+        return True
 
     def first_responses(self, period: Period, tickets: Iterable[Ticket] | None = None) -> list[tuple[Ticket, Measure]]:
         """First responses made in the period (the clock stopped by a public reply or question)."""
         found = []
         for ticket in self.tickets if tickets is None else tickets:
-            if not self._alive(ticket, period):
+            if not self._deciding(ticket, period):
                 continue
             first = self.measures(ticket, self._judged(period))[:1]
             if first and first[0].stop == "response" and first[0].stopped is not None and first[0].stopped in period:
@@ -443,7 +493,7 @@ class Facts:
         found = []
         judged = self._judged(period)
         for ticket in self.tickets if tickets is None else tickets:
-            if not self._alive(ticket, period):
+            if not self._deciding(ticket, period):
                 continue
             for measure in self.measures(ticket, judged):
                 moment = measure.decided
@@ -473,8 +523,15 @@ class Facts:
 
     def time_logged(self, period: Period, tickets: Iterable[Ticket] | None = None) -> list[tuple[Ticket, TimeEntry]]:
         """Time entries dated in the period."""
-        return [(t, e) for t in (self.tickets if tickets is None else tickets) for e in self.clocks(t).time_entries()
+        return [(t, e) for t in (self.tickets if tickets is None else tickets) for e in self.entries_of_time(t)
                 if e.at in period]
+
+    def entries_of_time(self, ticket: Ticket) -> list[TimeEntry]:
+        """A ticket's time entries (all of them), read once."""
+        found = self._time_entries.get(ticket.id)
+        if found is None:
+            found = self._time_entries[ticket.id] = self.clocks(ticket).time_entries()
+        return found
 
     def pending(self, period: Period, tickets: Iterable[Ticket] | None = None) -> dict[str, float]:
         """Time waiting on the requester within the period, per ticket, on each ticket's clock."""

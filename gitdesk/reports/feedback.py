@@ -10,26 +10,38 @@ from collections import defaultdict
 
 from gitdesk.feedback import Feedback, load_all
 from gitdesk.reports.base import Facts, Findings, Period, Report, Section, columns, count, number, text, ticket
+from gitdesk.text import counted
 from gitdesk.timings import RESOLVED_STATUSES
 
 
-def scores(facts: Facts, everything: list[Feedback]) -> tuple[list[Feedback], dict[str, list[str]]]:
+def scores(facts: Facts, everything: list[Feedback], period: Period) -> tuple[list[Feedback], dict[str, list[str]]]:
     """The scores that count: on a ticket in the report's scope that was resolved or closed when
     the score was given, the latest one per ticket (its requester's; an earlier answer is
-    replaced, and stays in history). Also what was left out, by reason."""
+    replaced, and stays in history). An answer given after the report's end is not known yet,
+    so a past period reads the same later. Also what was left out of ``period``, by reason."""
     latest: dict[str, Feedback] = {}
     left: dict[str, list[str]] = defaultdict(list)
     for item in sorted(everything, key=lambda f: (f.at, f.path)):
+        if item.at > facts.now:
+            continue
         found = facts.by_id.get(item.ticket)
         if found is None:
-            left["unknown ticket"].append(item.ticket)
+            if item.at in period:
+                left["on a ticket the desk does not have"].append(item.ticket)
             continue
-        if found.id not in facts.in_scope or facts.noise(found):
+        if found.id not in facts.in_scope:
             continue
-        if facts.status_at(found, item.at) not in RESOLVED_STATUSES:
-            left["not resolved or closed when given"].append(item.ticket)
+        reason = facts.noise(found)
+        if reason is None and facts.status_at(found, item.at) not in RESOLVED_STATUSES:
+            reason = "not resolved or closed when given"
+        elif reason is not None:
+            reason = "on a rejected ticket" if reason == "rejected" else "on a duplicate"
+        if reason is not None:
+            if item.at in period:
+                left[reason].append(item.ticket)
             continue
-        if item.ticket in latest:
+        earlier = latest.get(item.ticket)
+        if earlier is not None and earlier.at in period:
             left["replaced by a later answer"].append(item.ticket)
         latest[item.ticket] = item
     return list(latest.values()), left
@@ -37,7 +49,7 @@ def scores(facts: Facts, everything: list[Feedback]) -> tuple[list[Feedback], di
 
 def build(facts: Facts, whole: Period, buckets: list[Period]) -> Report:
     everything, _ = load_all(facts.desk)
-    counted_scores, left = scores(facts, everything)
+    counted_scores, left = scores(facts, everything, whole)
     mine = [f for f in counted_scores if f.at in whole]
     tickets = facts.by_id
     name_agents = facts.config.reports.name_agents_in_feedback
@@ -75,7 +87,7 @@ def build(facts: Facts, whole: Period, buckets: list[Period]) -> Report:
     if mine:
         average = sum(f.score for f in mine) / len(mine)
         low = [f.ticket for f in mine if f.score <= 2]
-        said.say(f"{len(mine)} responses, average {average:.1f} of 5; {len(low)} scored 1 or 2.",
+        said.say(f"{counted(len(mine), 'response')}, average {average:.1f} of 5; {len(low)} scored 1 or 2.",
                  [f.ticket for f in mine])
         if low:
             said.say(f"Low scores to review: {', '.join(sorted(low))}.", low)
@@ -87,8 +99,10 @@ def build(facts: Facts, whole: Period, buckets: list[Period]) -> Report:
         "Feedback is stored apart from tickets (feedback/), given with gitdesk feedback add or by mail, and counted "
         "by the date it was given.",
         "A score counts only on a ticket that was resolved or closed when it was given, and only the latest one "
-        "per ticket (its requester's): a later answer replaces an earlier one, which stays in history. Every "
-        "column counts the same scores. Rejected tickets and duplicates are left out.",
+        "per ticket (its requester's): a later answer replaces an earlier one, which stays in history; an answer "
+        "given after the period's end is not known to the report. Every column (responses, average, scores, "
+        "weeks) counts the same scores, each in the week it was given. Scores on rejected tickets and duplicates "
+        "are left out; the findings say how many scores given in the period were left out, and why.",
         "It is grouped by the team of the ticket's assignee"
         + ("; agents are named (reports.feedback.name_agents)." if name_agents else
            "; agents are not named (set reports.feedback.name_agents to change that)."),

@@ -41,7 +41,8 @@ def build(facts: Facts, period: Period) -> Report:
     figures = columns("open", "unassigned", "pending", "oldest waiting",
                       *[(key, label) for key, label, _, _ in BUCKETS], "escalated in", "escalated out")
     by_queue = Section("by_queue", "By queue", [*columns("queue"), *figures], chart=1)
-    open_tickets = [t for t in facts.tickets if t.id in set(facts.backlog(end))]
+    backlog = set(facts.backlog(end))  # once: inside the comprehension it was read per ticket
+    open_tickets = [t for t in facts.tickets if t.id in backlog]
     queues: dict[str, list[Ticket]] = {}
     people: dict[str, list[Ticket]] = {}
     for ticket in open_tickets:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 
+from gitdesk.errors import GitdeskError
 from gitdesk.model import Ticket
 from gitdesk.reports.base import Facts, Findings, Period, Report, Section, columns, count, number, text
 
@@ -12,21 +14,49 @@ TOP_CATEGORIES = 8
 SMALL_TEAM = 3  # teams with fewer people are compared with the whole desk
 
 
-def topic(tickets: list[Ticket]) -> tuple[str, list[str]] | None:
-    """What most of these tickets are about: the commonest label or asset shared by two or more."""
-    seen: Counter[str] = Counter()
-    for ticket in tickets:
-        for label in set(ticket.labels):
-            seen[label] += 1
-        if ticket.asset:
-            seen[f"asset {ticket.asset}"] += 1
+KB_LINK = re.compile(r"\bkb/[\w.-]+(?:/[\w.-]+)*\.md\b")
+
+
+def topics(facts: Facts, ticket: Ticket) -> set[str]:
+    """What one ticket is about, beyond its category: its labels, its asset, and the
+    knowledge-base articles it was answered with (a kb/ link in a public entry, or a related
+    ticket that makes an article)."""
+    found = set(ticket.labels)
+    if ticket.asset:
+        found.add(f"asset {ticket.asset}")
+    try:
+        written = facts.desk.load(ticket.id).ticket.entries  # the index keeps no entry text; flags are few
+    except GitdeskError:
+        written = ()
+    for entry in written:
+        if not entry.internal:
+            found.update(f"kb article {link}" for link in KB_LINK.findall(entry.text))
+    if ticket.related:
+        from gitdesk.knowledge import kb
+
+        for other in ticket.related:
+            solved = facts.by_id.get(other)
+            path = kb.article_path(facts.config, solved) if solved is not None else None
+            if path:
+                found.add(f"kb article {path}")
+    return found
+
+
+def _rank(name: str) -> int:
+    """On a tie, the most telling topic first: an article, then a label, then an asset."""
+    return 2 if name.startswith("kb article ") else 0 if name.startswith("asset ") else 1
+
+
+def topic(facts: Facts, tickets: list[Ticket]) -> tuple[str, list[str]] | None:
+    """What most of these tickets are about: the commonest topic shared by two or more."""
+    each = {t.id: topics(facts, t) for t in tickets}
+    seen: Counter[str] = Counter(name for names in each.values() for name in names)
     if not seen:
         return None
-    name, times = max(seen.items(), key=lambda item: (item[1], item[0]))
+    name, times = max(seen.items(), key=lambda item: (item[1], _rank(item[0]), item[0]))
     if times < 2:
         return None
-    ids = [t.id for t in tickets if name in t.labels or f"asset {t.asset}" == name]
-    return name, ids
+    return name, [t.id for t in tickets if name in each[t.id]]
 
 
 def build(facts: Facts, period: Period) -> Report:
@@ -93,7 +123,7 @@ def build(facts: Facts, period: Period) -> Report:
             average, basis = (by_category_total[category] / desk_size if desk_size else 0.0), "the whole desk"
         if len(ids) < settings.training_min_tickets or (average and len(ids) < settings.training_factor * average):
             continue
-        about = topic(found)
+        about = topic(facts, found)
         flags.rows.append([text(who), text(category), count(ids), number(average), text(basis),
                            text(about[0] if about else None)])
         times = f", {len(ids) / average:.1f} times the average of {basis} ({average:.1f})" if average else ""
@@ -113,7 +143,8 @@ def build(facts: Facts, period: Period) -> Report:
         "that category's tickets from their team divided by the team's people in config, or, for a team of fewer "
         f"than {SMALL_TEAM} people (and requesters outside config), the whole desk's divided by everyone in config. "
         "Thresholds: reports.training in .gitdesk/config.yml.",
-        "Topic: the label or asset most of the flagged tickets share (at least two).",
+        "Topic: what most of the flagged tickets share (at least two): a knowledge-base article they were answered "
+        "with (a kb/ link in a reply, or a related ticket that makes one), a label, or an asset.",
     ]
     return Report("training", "Training needs", period, [flags, matrix, teams], said.texts, definitions,
                   evidence=said.ids)

@@ -196,6 +196,10 @@ def _findings(facts: Facts, whole: Period, buckets: list[Period], trend: list[di
         ahead = [row for row in trend if len(row["opened"]) > len(row["resolved"])]  # type: ignore[arg-type]
         said.say(f"Arrivals outpaced resolutions in {len(ahead)} of {len(trend)} {unit}s: {len(opened)} tickets "
                  f"arrived and {len(resolved)} were resolved.", [*opened, *resolved])
+        if len(trend) <= 13:  # a quarter by week still reads as one sentence
+            steps = "; ".join(f"{row['period'].label}: {len(row['opened'])} in, "  # type: ignore[attr-defined,arg-type]
+                              f"{len(row['resolved'])} resolved" for row in trend)  # type: ignore[arg-type]
+            said.say(f"{unit.capitalize()} by {unit}, arrived and resolved: {steps}.", [*opened, *resolved])
     else:
         said.say(f"{counted(len(opened), 'ticket')} arrived and {len(resolved)} "
                  f"{'was' if len(resolved) == 1 else 'were'} resolved.", [*opened, *resolved])
@@ -228,7 +232,8 @@ def _findings(facts: Facts, whole: Period, buckets: list[Period], trend: list[di
     handled = {i for work in people.values() for i in work.handled}
     unlogged = sorted(i for i in handled if not any(i in work.logged for work in people.values()))
     if unlogged:
-        said.say(f"{len(unlogged)} of {counted(len(handled), 'ticket')} handled have no time logged, so time logged "
+        verb = "has" if len(unlogged) == 1 else "have"
+        said.say(f"{len(unlogged)} of {counted(len(handled), 'ticket')} handled {verb} no time logged, so time logged "
                  "understates the work.", unlogged)
     if whole.through and buckets and buckets[-1].through:
         last = buckets[-1]
@@ -241,9 +246,10 @@ def _findings(facts: Facts, whole: Period, buckets: list[Period], trend: list[di
 
 
 def _granularity(buckets: list[Period]) -> str:
-    if len(buckets) > 1:
-        return "week" if buckets[0].label.startswith("week") else "month"
-    return ""
+    """``week`` or ``month`` when the report is by period (even one that fits in a single one), else ""."""
+    if not buckets or buckets[0].label.startswith("week of "):
+        return "week" if buckets else ""
+    return "month" if len(buckets[0].label) == len("2026-11") else ""
 
 
 def _halves(trend: list[dict[str, object]], key: str) -> tuple[tuple[float, list[str]], tuple[float, list[str]]] \

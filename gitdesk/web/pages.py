@@ -262,7 +262,7 @@ def similar(desk: Desk, typed_id: str, limit: int = 10) -> tuple[Ticket, list[tu
 
     ticket = desk.find(typed_id).ticket
     try:
-        found = search.similar(desk, ticket=ticket, limit=limit)
+        found = search.similar(desk, ticket=ticket, limit=limit).found
     except GitdeskError:  # nothing to compare with (no words in the title)
         found = []
     return ticket, [(item.ticket.id, item.ticket.title, item.resolution_line) for item in found]

@@ -1,0 +1,194 @@
+"""What an assistant may do at the desk: a few plain functions over the library calls the
+command line makes, with the same validation and the same one-line errors.
+
+The desk is opened afresh for every call, so the assistant sees what the CLI, an
+editor or ``git pull`` changed meanwhile (config included). Every write acts as
+the assistant's handle with ``via="mcp"`` (trailers ``Gitdesk-Actor`` and
+``Gitdesk-Via``). Writes on the checked-out branch never mail the requester;
+a public reply is only drafted, on a review branch (``actions.draft_reply``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from gitdesk import actions, clock, listing, records, ticketfile
+from gitdesk.desk import Actor, Desk
+from gitdesk.errors import GitdeskError, ValidationError
+from gitdesk.text import one_line, visible
+
+VIA = "mcp"  # what Gitdesk-Via says on every commit an assistant makes
+DEFAULT_HANDLE = "assistant"  # the person an assistant acts as, unless --as names another
+MAX_LIMIT = 100
+# Who hears of a ticket is a person's decision: text in a ticket must not be able to talk an
+# assistant into sending the thread somewhere else.
+WHO_HEARS = ("requester", "cc", "watchers", "message_ids")
+
+
+@dataclass(frozen=True, slots=True)
+class Assistant:
+    """An assistant at the desk in ``root``, acting as ``handle``."""
+
+    root: Path
+    handle: str = DEFAULT_HANDLE
+
+    def desk(self) -> Desk:
+        return Desk.open(self.root, explicit=True)
+
+    def actor(self, desk: Desk) -> Actor:
+        return replace(desk.actor(self.handle), via=VIA)
+
+    def can_write(self) -> str | None:
+        """Why this assistant's writes will be refused, or None when they will not be."""
+        desk = self.desk()
+        try:
+            self.actor(desk).require_person("write")
+        except GitdeskError as error:  # an unknown handle, or not a person: what the writes will say
+            return str(error)
+        return None
+
+    # --- reading ------------------------------------------------------------------
+
+    def find(self, text: str = "", ticket: str = "", limit: int = 10) -> dict[str, Any]:
+        """Tickets whose words match ``text`` (``gitdesk search``, every status), and the
+        solved tickets most like ``text`` or like ``ticket`` (``gitdesk similar``), with
+        what fixed them. The second finds a problem however it was worded."""
+        from gitdesk.knowledge import search
+
+        desk = self.desk()
+        limit = _limit(limit)
+        if not text.strip() and not ticket.strip():
+            raise ValidationError("nothing to find", hint="give words to look for, or a ticket ID to find tickets like")
+        found: dict[str, Any] = {}
+        if text.strip():
+            hits = search.search(desk, text, listing.Filters(statuses=(listing.ALL,)), limit=limit)
+            found["hits"] = [hit.as_record() for hit in hits]
+        like = desk.find(ticket).ticket if ticket.strip() else None
+        similar = search.similar(desk, ticket=like, text=None if like else text, limit=limit)
+        found["similar"] = [item.as_record() for item in similar.found]
+        return found
+
+    def read(self, ticket: str) -> dict[str, Any]:
+        """The ticket's whole record, as ``gitdesk show --format json`` gives it."""
+        from gitdesk.cache import history
+
+        desk = self.desk()
+        loaded = desk.find(ticket)
+        derived = history.timings(desk, [loaded.ticket], clock.now())[loaded.ticket.id]
+        return records.whole_ticket(loaded.ticket, derived)
+
+    def queue(self, queue: str = "", statuses: tuple[str, ...] = (), assignee: str = "", unassigned: bool = False,
+              limit: int = 50) -> dict[str, Any]:
+        """Tickets as ``gitdesk list --sort priority`` shows them (unfinished ones unless
+        ``statuses`` say otherwise): most urgent first, then oldest; at most ``limit``, with
+        how many there are in all."""
+        from gitdesk.cache import index
+
+        desk = self.desk()
+        filters = listing.Filters(statuses=statuses, queue=queue or None, assignee=assignee or None,
+                                  unassigned=unassigned)
+        found = index.query(desk, filters, "priority", with_facts=False)
+        shown = found.tickets[:_limit(limit)]
+        return {"total": len(found.tickets), "shown": len(shown), "tickets": records.tickets(shown),
+                "problems": [str(problem) for problem in found.problems]}
+
+    # --- writing ------------------------------------------------------------------
+
+    def note(self, ticket: str, text: str) -> dict[str, Any]:
+        """An internal note (``gitdesk note``): one commit, never shown to the requester."""
+        desk = self.desk()
+        return _done(desk, actions.note(desk, ticket, text, self.actor(desk)))
+
+    def set_field(self, ticket: str, field: str, value: str) -> dict[str, Any]:
+        """One field (``gitdesk set``): one commit, the same rules. The requester is not
+        mailed about it (agents who watch the ticket are, as they would be). The fields
+        that decide who hears of the ticket are left to people."""
+        from gitdesk.mail import notify
+
+        name = field.strip().lower()
+        if name in WHO_HEARS:
+            raise ValidationError(f"an assistant cannot change {name}: it decides who hears of the ticket",
+                                  hint=f"a person can, with gitdesk set ID {name} VALUE")
+        desk = self.desk()
+        return _done(desk, actions.set_field(desk, ticket, field, value, self.actor(desk),
+                                             mailer=notify.Mailer(desk, False)))
+
+    def draft_reply(self, ticket: str, text: str) -> dict[str, Any]:
+        """A public reply on a review branch, not sent; says how a person reviews and sends it."""
+        from gitdesk.mail import notify
+
+        desk = self.desk()
+        draft = actions.draft_reply(desk, ticket, text, self.actor(desk), mailer=notify.Mailer(desk))
+        outbox = [path for path in draft.files if path != draft.path]
+        return {
+            "action": "draft-reply", "id": draft.ticket.id, "branch": draft.branch, "base": draft.base,
+            "commit": draft.commit, "files": list(draft.files), "sent": False,
+            "review": review_text(draft.ticket.id, draft.branch, draft.base, outbox),
+        }
+
+
+def review_text(ticket_id: str, branch: str, base: str, outbox: list[str]) -> str:
+    mail = (f"Merged, the mail in {', '.join(outbox)} goes out with the next `gitdesk mail send` on {base}."
+            if outbox else "The desk's mail.notify sends no mail for this reply; merged, it is on the record only.")
+    return (f"Drafted a reply to {ticket_id} on the branch {branch}. Nothing was sent and {base} is unchanged. "
+            f"A person reviews it: `git show {branch}` (or `git switch {branch}`, or push it and open a pull "
+            f"request), then sends it by merging: `git switch {base} && git merge {branch}`. {mail} "
+            f"To drop it: `git branch -D {branch}`.")
+
+
+def thread_text(record: dict[str, Any]) -> str:
+    """A ticket's record as the thread people read in ``gitdesk show``: fields, then the
+    description, every entry (internal ones marked), the resolution. Ticket text is
+    untrusted: control characters are written out, one-line values kept to one line, and no
+    text can forge an entry (an "internal" note, say) or a resolution."""
+    lines = [f"{one_line(str(record['id']))}: {one_line(str(record.get('title') or ''))}", ""]
+    skip = {"id", "title", "path", "description", "conversation_text", "conversation", "resolution", "appendix",
+            "timings", "message_ids"}
+    for key, value in record.items():
+        if key not in skip and value not in (None, "", []):
+            shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+            lines.append(f"{one_line(key)}: {one_line(shown)}")
+    timings = record.get("timings") or {}
+    for key in ("first_response_at", "first_response_by", "resolved_at", "reopen_count", "escalation_count"):
+        if timings.get(key):
+            lines.append(f"{key.replace('_', ' ')}: {one_line(str(timings[key]))}")
+    if timings.get("next_due_at"):
+        lines.append(f"next target: {one_line(str(timings['next_due']))} due {timings['next_due_at']}")
+    lines += ["", "## Description", _block(record.get("description") or "(no description)", section=False)]
+    if record.get("conversation_text"):
+        lines += ["", _block(record["conversation_text"])]
+    if record.get("conversation"):
+        lines += ["", "## Conversation"]
+    for entry in record.get("conversation") or []:
+        kind = entry["kind"] + (f" {entry['detail']}" if entry.get("detail") else "")
+        marker = " (internal: not visible to the requester)" if entry.get("internal") else ""
+        lines += ["", f"### {entry['at']} {one_line(entry['author'])} — {one_line(kind)}{marker}",
+                  _block(entry.get("text") or "")]
+    if record.get("resolution"):
+        lines += ["", "## Resolution", _block(record["resolution"])]
+    if record.get("appendix"):
+        lines += ["", _block(record["appendix"])]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _block(text: str, *, section: bool = True) -> str:
+    """Ticket text shown inside the thread: no line in it can pass for an entry heading or a
+    section of the thread (what the ticket file itself does), nothing unprintable."""
+    return visible(ticketfile.escape_text(text, section=section))
+
+
+def _limit(value: int) -> int:
+    if value < 1:
+        raise ValidationError(f"limit must be at least 1, not {value}")
+    return min(value, MAX_LIMIT)
+
+
+def _done(desk: Desk, result: actions.Outcome) -> dict[str, Any]:
+    """What a write did, with the keys of ``--format json`` of the same CLI verb."""
+    from gitdesk.cache import index
+
+    index.written(desk, result.ticket_files)
+    return {"action": result.verb, "id": result.ticket.id, "commit": result.commit, "changes": list(result.changes),
+            "ticket": records.ticket_fields(result.ticket)}

@@ -1,0 +1,146 @@
+"""The optional model layer of ``similar``: a pre-trained static embedding model.
+
+A team that wants it puts a model2vec model directory somewhere (see
+docs/search.md for how to obtain one) and names it in ``.gitdesk/config.yml``::
+
+    search:
+      model: models/potion-multilingual    # inside the desk, or an absolute path
+
+Nothing is downloaded, ever: the directory must hold the model's files
+(``model.safetensors``, ``tokenizer.json``, ``config.json``), model2vec is
+told to stay offline, and a name that is not a directory is refused rather
+than looked up on a hub. model2vec and numpy are imported only here, only
+when a model is configured (``pip install 'gitdesk[semantic]'``).
+
+A ticket's vector is computed the first time it is a candidate and kept in
+the cache (``meaning_vectors``, keyed by the ticket's index row and the
+model), so the model is paid for once per ticket.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import sqlite3
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from gitdesk import paths
+from gitdesk.desk import Desk
+from gitdesk.errors import ConfigError
+
+SETTING = "search.model"
+REQUIRED = ("model.safetensors", "tokenizer.json")
+TABLE = """
+CREATE TABLE IF NOT EXISTS meaning_vectors (
+    name TEXT NOT NULL, model TEXT NOT NULL, stamp TEXT NOT NULL, vector BLOB NOT NULL,
+    PRIMARY KEY (name, model)
+) WITHOUT ROWID;
+"""
+FIX = "see docs/search.md to obtain a model, or remove search.model from .gitdesk/config.yml"
+
+
+def _problem(message: str, hint: str = FIX) -> ConfigError:
+    return ConfigError(f"{SETTING}: {message}", path=".gitdesk/config.yml", hint=hint)
+
+
+def directory(desk: Desk) -> Path | None:
+    """The configured model directory (relative to the desk and contained, or absolute), or None."""
+    setting = desk.config.search.model
+    if not setting:
+        return None
+    if os.path.isabs(setting):
+        return Path(setting)
+    try:
+        return paths.inside(desk.root, setting.strip("/"))
+    except Exception as error:  # an unsafe path: say which setting
+        raise _problem(f"{setting!r} is not a folder inside the desk ({error})",
+                       "give a folder inside the desk or an absolute path") from None
+
+
+class Model:
+    """A loaded model: ``encode`` gives unit-length float32 vectors."""
+
+    def __init__(self, static: Any, key: str) -> None:
+        self.static = static
+        self.key = key
+
+    def encode(self, texts: Sequence[str]) -> Any:
+        import numpy as np
+
+        vectors = np.asarray(self.static.encode(list(texts), show_progress_bar=False), dtype=np.float32)
+        if vectors.ndim == 1:
+            vectors = vectors[None, :]
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        norms[norms == 0] = 1.0
+        return vectors / norms
+
+
+def load(desk: Desk) -> Model | None:
+    """The desk's model, or None when none is configured. A missing or broken model is
+    a ConfigError naming the setting and the fix."""
+    found = directory(desk)
+    if found is None:
+        return None
+    shown = desk.config.search.model
+    if not found.is_dir():
+        raise _problem(f"no model directory at {shown}")
+    missing = [name for name in REQUIRED if not (found / name).is_file()]
+    if missing:
+        raise _problem(f"{shown} is not a model2vec model (missing {', '.join(missing)})")
+    stat = (found / "model.safetensors").stat()
+    return _load(str(found), f"{stat.st_size}:{stat.st_mtime_ns}", shown or "")
+
+
+@functools.lru_cache(maxsize=2)
+def _load(path: str, version: str, shown: str) -> Model:
+    try:
+        from model2vec import StaticModel
+    except ImportError:
+        raise _problem("is set, but model2vec is not installed",
+                       "pip install 'gitdesk[semantic]', or remove search.model") from None
+    saved = {name: os.environ.get(name) for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
+    os.environ.update({"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"})  # a local folder, never a hub
+    try:
+        static = StaticModel.from_pretrained(path)
+    except Exception as error:  # the library's errors are many; each means "not a usable model"
+        detail = " ".join(str(error).split())[:160] or type(error).__name__
+        raise _problem(f"cannot load the model in {shown}: {detail}") from None
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    key = hashlib.sha1(f"{os.path.realpath(path)}:{version}".encode()).hexdigest()[:16]
+    return Model(static, key)
+
+
+def similarities(connection: sqlite3.Connection, model: Model, query: str,
+                 candidates: Mapping[str, tuple[str, str]]) -> dict[str, float]:
+    """Cosine of ``query`` with each candidate (name -> (stamp, text)), 0 at worst;
+    vectors of tickets are kept in the cache per model and index row."""
+    import numpy as np
+
+    connection.executescript(TABLE)
+    names = list(candidates)
+    stored: dict[str, Any] = {}
+    for start in range(0, len(names), 500):
+        chunk = names[start:start + 500]
+        for name, stamp, blob in connection.execute(
+                f"SELECT name, stamp, vector FROM meaning_vectors WHERE model = ? AND name IN "
+                f"({','.join('?' * len(chunk))})", (model.key, *chunk)):
+            if candidates[name][0] == stamp:
+                stored[name] = np.frombuffer(blob, dtype=np.float32)
+    missing = [name for name in names if name not in stored]
+    if missing:
+        fresh = model.encode([candidates[name][1] for name in missing])
+        for name, vector in zip(missing, fresh, strict=True):
+            stored[name] = vector
+        connection.executemany("INSERT OR REPLACE INTO meaning_vectors VALUES (?, ?, ?, ?)",
+                               [(name, model.key, candidates[name][0], stored[name].astype(np.float32).tobytes())
+                                for name in missing])
+    wanted = model.encode([query])[0]
+    return {name: max(0.0, float(np.dot(vector, wanted))) for name, vector in stored.items()}
