@@ -236,3 +236,16 @@ def test_report_options_are_checked(week: Desk) -> None:
 def test_feedback_scores_are_checked(week: Desk) -> None:
     t = week.ids  # type: ignore[attr-defined]
     assert week.run("feedback", "add", t["T1"], "--score", "6", ok=False).exit_code == 2
+
+
+def test_a_ticket_written_by_hand_long_after_it_came_in_does_not_break_the_weekly_report(desk: Desk) -> None:
+    # A phone call from October typed into a file in November: its history starts at the
+    # commit, weeks after the created time; a week before the commit has no status to read.
+    desk.at("2026-11-20T09:00:00Z")
+    made = desk.new("Projector in room 4 flickers", "-q", "facilities", "-p", "high")
+    path = desk.file(made)
+    path.write_text(desk.text(made).replace("created: 2026-11-20T09:00:00Z", "created: 2026-10-01T09:00:00Z"))
+    desk.git("commit", "-qam", "It came in by phone on 1 October")
+    result = desk.run("report", "workload", "--since", "2026-09-28", "--until", "2026-11-23", "--period", "week")
+    assert "Workload" in result.stdout
+    assert desk.run("report", "sla", "--since", "2026-09-28", "--until", "2026-11-23").exit_code == 0

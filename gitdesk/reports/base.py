@@ -469,7 +469,8 @@ class Facts:
         # still (a running clock only grows), and that moment is the same for every later period.
         last = max([at for at, _, _ in clocks.statuses if at <= period.since]
                    + [change.at for change in changes if change.at <= period.since]
-                   + ([answered[0]] if answered is not None and answered[0] <= period.since else []))
+                   + ([answered[0]] if answered is not None and answered[0] <= period.since else []),
+                   default=period.since)  # history that starts later (a file committed after it came in)
         for moment in (last, period.since):
             if not any(m.stopped is None and m.target is not None and not m.breached
                        for m in self.measures(ticket, moment)):
