@@ -307,6 +307,7 @@ class Facts:
         self._time_entries: dict[str, list[TimeEntry]] = {}
         self._reopenings: dict[str, list[datetime]] = {}
         self._decides: dict[tuple[str, datetime, datetime], bool] = {}
+        self.history_read = False
         self.clock = Calendar.for_queue(self.config, scope.queue)
 
     # Read from the audit log only when a report asks: it costs a pass over the cache.
@@ -314,6 +315,21 @@ class Facts:
     def changes(self) -> dict[str, list[Change]]:
         history.require_full(self.desk)
         return history.tracked_changes(self.desk)
+
+    def read_history(self, ticket_ids: Sequence[str] | None = None) -> None:
+        """Read the audit log now (a shallow clone is refused before any work): all of it, or only
+        that of ``ticket_ids`` for a report that needs a few tickets' (feedback)."""
+        self.history_read = True
+        if ticket_ids is None:
+            self.changes  # noqa: B018
+            return
+        history.require_full(self.desk)
+        wanted = [i for i in ticket_ids if i in self.by_id and i not in self._clocks]
+        if "changes" in self.__dict__ or not wanted:
+            return
+        found = history.tracked_changes(self.desk, wanted)
+        for ticket_id in wanted:
+            self._clocks[ticket_id] = Clocks(self.config, self.by_id[ticket_id], found.get(ticket_id, ()))
 
     def clocks(self, ticket: Ticket) -> Clocks:
         found = self._clocks.get(ticket.id)
