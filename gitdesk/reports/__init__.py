@@ -10,6 +10,7 @@ from gitdesk.reports.base import Facts, Report, Scope, periods, window
 
 NAMES = ("queues", "workload", "training", "assets", "sla", "feedback")
 FROM_FILES_ONLY = ("training",)  # every other report reads the history, and refuses a shallow clone
+FEW_TICKETS = ("feedback", "assets")  # these read the history of the tickets they show only (Facts.read_history)
 
 
 def build(desk: Desk, name: str, *, since: datetime | None, until: datetime | None, period: str | None,
@@ -20,7 +21,7 @@ def build(desk: Desk, name: str, *, since: datetime | None, until: datetime | No
     whole = window(since, until, period, now)
     buckets = periods(whole, period)
     facts = Facts(desk, min(now, whole.until) if until is None else whole.until, scope)
-    if name not in (*FROM_FILES_ONLY, "feedback"):  # feedback reads the history of the tickets it has scores on
+    if name not in (*FROM_FILES_ONLY, *FEW_TICKETS):
         facts.read_history()
     from gitdesk.reports import assets, feedback, queues, sla, training, workload
 
