@@ -314,6 +314,11 @@ def test_the_weekly_digest_counts_feedback_as_the_report_does(story: Desk) -> No
 def test_workload_says_how_response_times_moved(story: Desk) -> None:
     """By now lena's three tickets were answered in week 2, a day or two after they came in."""
     t = story.ids  # type: ignore[attr-defined]
+    for ticket, when in zip(t["lena"], ("2026-11-12T12:00:00Z", "2026-11-12T15:00:00Z", "2026-11-12T15:00:00Z"),
+                            strict=True):
+        if "— reply" not in story.text(ticket):  # answered here unless an earlier test (same process) did
+            story.at(when)
+            story.run("reply", ticket, "-m", "Looking into it", "--as", "bob")
     story.at("2026-11-20T00:00:00Z")
     found = report(story, "workload", "--period", "week")
     text, ids = said(found, "The median first response rose from 30m in the first half of the period to ")

@@ -10,6 +10,7 @@ from gitdesk.reports.base import Facts, Report, Scope, periods, window
 
 NAMES = ("queues", "workload", "training", "assets", "sla", "feedback")
 FROM_FILES_ONLY = ("training",)  # every other report reads the history, and refuses a shallow clone
+FEW_TICKETS = ("feedback", "assets")  # these read the history of the tickets they show only (Facts.read_history)
 
 
 def build(desk: Desk, name: str, *, since: datetime | None, until: datetime | None, period: str | None,
@@ -20,8 +21,8 @@ def build(desk: Desk, name: str, *, since: datetime | None, until: datetime | No
     whole = window(since, until, period, now)
     buckets = periods(whole, period)
     facts = Facts(desk, min(now, whole.until) if until is None else whole.until, scope)
-    if name not in FROM_FILES_ONLY:
-        facts.changes  # noqa: B018 (read the history now: a shallow clone is refused before any work)
+    if name not in (*FROM_FILES_ONLY, *FEW_TICKETS):
+        facts.read_history()
     from gitdesk.reports import assets, feedback, queues, sla, training, workload
 
     if name == "queues":
@@ -50,6 +51,6 @@ def source(facts: Facts) -> str:
 
     _, head = git.head(facts.desk.repo)
     commit = f"commit {head[:10]}" if head else "no commit yet"
-    history = "and their Git history" if "changes" in facts.__dict__ else "(no history needed)"
+    history = "and their Git history" if facts.history_read else "(no history needed)"
     return (f"{len(facts.everything)} ticket files in tickets/ ({len(facts.all)} in the desk) {history}, "
             f"as of {commit}; the index and history cache under .git/gitdesk are rebuilt from them.")

@@ -18,6 +18,7 @@ def build(facts: Facts, period: Period) -> Report:
     for ticket in facts.tickets:
         if ticket.asset and ticket.created in period:
             by_asset[ticket.asset.casefold()].append(ticket)
+    facts.read_history([t.id for tickets in by_asset.values() for t in tickets])
     section = Section("by_asset", "By asset", columns("asset", "tickets", "reopened", "repeats", "time spent",
                                                       "last seen"), chart=1)
     ranked = sorted(by_asset.items(), key=lambda item: (-len(item[1]), item[0]))

@@ -307,6 +307,8 @@ class Facts:
         self._time_entries: dict[str, list[TimeEntry]] = {}
         self._reopenings: dict[str, list[datetime]] = {}
         self._decides: dict[tuple[str, datetime, datetime], bool] = {}
+        self.history_read = False
+        self._active: dict[tuple[datetime, datetime], list[Ticket]] = {}
         self.clock = Calendar.for_queue(self.config, scope.queue)
 
     # Read from the audit log only when a report asks: it costs a pass over the cache.
@@ -314,6 +316,36 @@ class Facts:
     def changes(self) -> dict[str, list[Change]]:
         history.require_full(self.desk)
         return history.tracked_changes(self.desk)
+
+    def active(self, period: Period) -> list[Ticket]:
+        """The tickets (demand) any figure of ``period`` can be about: unfinished at its start, or
+        changed or written to within it. The others were finished before and left alone, so no
+        figure of the period or of any part of it counts them; a report with many parts loops over
+        these only."""
+        key = (period.since, period.until)
+        found = self._active.get(key)
+        if found is None:
+            found = self._active[key] = [
+                t for t in self.tickets if t.created <= period.until
+                and (self.clocks(t).unfinished_at(period.since) or self.clocks(t).changed_between(period.since,
+                                                                                                  period.until)
+                     or any(entry.at in period for entry in t.entries))]
+        return found
+
+    def read_history(self, ticket_ids: Sequence[str] | None = None) -> None:
+        """Read the audit log now (a shallow clone is refused before any work): all of it, or only
+        that of ``ticket_ids`` for a report that needs a few tickets' (feedback)."""
+        self.history_read = True
+        if ticket_ids is None:
+            self.changes  # noqa: B018
+            return
+        history.require_full(self.desk)
+        wanted = [i for i in ticket_ids if i in self.by_id and i not in self._clocks]
+        if "changes" in self.__dict__ or not wanted:
+            return
+        found = history.tracked_changes(self.desk, wanted)
+        for ticket_id in wanted:
+            self._clocks[ticket_id] = Clocks(self.config, self.by_id[ticket_id], found.get(ticket_id, ()))
 
     def clocks(self, ticket: Ticket) -> Clocks:
         found = self._clocks.get(ticket.id)

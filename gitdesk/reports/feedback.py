@@ -21,6 +21,7 @@ def scores(facts: Facts, everything: list[Feedback], period: Period) -> tuple[li
     so a past period reads the same later. Also what was left out of ``period``, by reason."""
     latest: dict[str, Feedback] = {}
     left: dict[str, list[str]] = defaultdict(list)
+    facts.read_history(sorted({item.ticket for item in everything if item.at <= facts.now}))
     for item in sorted(everything, key=lambda f: (f.at, f.path)):
         if item.at > facts.now:
             continue

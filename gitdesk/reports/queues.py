@@ -41,7 +41,8 @@ def build(facts: Facts, period: Period) -> Report:
     figures = columns("open", "unassigned", "pending", "oldest waiting",
                       *[(key, label) for key, label, _, _ in BUCKETS], "escalated in", "escalated out")
     by_queue = Section("by_queue", "By queue", [*columns("queue"), *figures], chart=1)
-    backlog = set(facts.backlog(end))  # once: inside the comprehension it was read per ticket
+    active = facts.active(period)  # unfinished at the end means unfinished at the start, or changed within
+    backlog = set(facts.backlog(end, active))  # once: inside the comprehension it was read per ticket
     open_tickets = [t for t in facts.tickets if t.id in backlog]
     queues: dict[str, list[Ticket]] = {}
     people: dict[str, list[Ticket]] = {}
@@ -52,7 +53,7 @@ def build(facts: Facts, period: Period) -> Report:
             people.setdefault(facts.person(assignee), []).append(ticket)
     went_in: dict[str, list[str]] = {}
     went_out: dict[str, list[str]] = {}
-    for ticket, escalation in facts.escalations(period):
+    for ticket, escalation in facts.escalations(period, active):
         if escalation.target:
             went_in.setdefault(escalation.target, []).append(ticket.id)
         went_out.setdefault(escalation.source or "(intake)", []).append(ticket.id)

@@ -41,15 +41,16 @@ def build(facts: base.Facts, period: base.Period) -> base.Report:
     breaches = base.Section("breaches", "Breaches",
                             base.columns("ticket", "priority", "kind", "target", "took", ("due", "target passed"),
                                          ("status", "outcome")))
+    active = facts.active(period)  # the tickets anything in the period can be about
     first: dict[str | None, dict[str, float]] = defaultdict(dict)
-    for ticket, measure in facts.first_responses(period):
+    for ticket, measure in facts.first_responses(period, active):
         first[measure.priority][ticket.id] = measure.seconds
     resolution: dict[str | None, dict[str, float]] = defaultdict(dict)
-    for ticket, done in facts.resolved(period):
+    for ticket, done in facts.resolved(period, active):
         resolution[done.measure.priority][f"{ticket.id}@{done.at.isoformat()}"] = done.seconds
     missed: dict[tuple[str | None, str], list[str]] = defaultdict(list)
     listed: list[tuple[Ticket, Measure]] = []
-    decided = facts.decided(period)
+    decided = facts.decided(period, active)
     for ticket, measure in decided:
         if measure.breached:
             missed[(measure.priority, measure.kind)].append(ticket.id)

@@ -67,17 +67,18 @@ def build(facts: Facts, whole: Period, buckets: list[Period]) -> Report:
                                 ("resolution", "resolution (med / p90)"), ("sla_breaches", "SLA breaches")),
                         chart=1)
     trend: list[dict[str, object]] = []
+    active = facts.active(whole)  # the tickets anything in the report can be about
     for period in buckets:
-        opened = facts.opened(period)
-        resolved = facts.resolved(period)
-        reopened = facts.reopened(period)
-        backlog = facts.backlog(period.until)
+        opened = facts.opened(period, active)
+        resolved = facts.resolved(period, active)
+        reopened = facts.reopened(period, active)
+        backlog = facts.backlog(period.until, active)
         logged: dict[str, int] = defaultdict(int)
-        for ticket, entry in facts.time_logged(period):
+        for ticket, entry in facts.time_logged(period, active):
             logged[ticket.id] += entry.seconds
-        first = {t.id: m.seconds for t, m in facts.first_responses(period)}
+        first = {t.id: m.seconds for t, m in facts.first_responses(period, active)}
         resolution = {f"{t.id}@{r.at.isoformat()}": r.seconds for t, r in resolved}
-        decided = facts.decided(period)
+        decided = facts.decided(period, active)
         missed = [(t, m) for t, m in decided if m.breached]
         by_period.rows.append([
             text(period.label), count(opened), events([t.id for t, _ in resolved]),
@@ -153,18 +154,18 @@ class _Work:
 
 def _people(facts: Facts, whole: Period) -> dict[str, _Work]:
     people: dict[str, _Work] = defaultdict(_Work)
-    for ticket, resolution in facts.resolved(whole):
+    for ticket, resolution in facts.resolved(whole, facts.active(whole)):
         who = facts.person(resolution.by)
         people[who].resolved.append(ticket.id)
         people[who].resolution_times[f"{ticket.id}@{resolution.at.isoformat()}"] = resolution.seconds
         people[who].handled.add(ticket.id)
-    for ticket, measure in facts.first_responses(whole):
+    for ticket, measure in facts.first_responses(whole, facts.active(whole)):
         people[facts.person(measure.by)].first.append(ticket.id)
-    for ticket, logged in facts.time_logged(whole):
+    for ticket, logged in facts.time_logged(whole, facts.active(whole)):
         who = facts.person(logged.author)
         people[who].logged[ticket.id] += logged.seconds
         people[who].handled.add(ticket.id)
-    for ticket in facts.tickets:
+    for ticket in facts.active(whole):
         for entry in ticket.entries:
             if entry.kind == TIME or entry.at not in whole or facts.config.person(entry.author) is None \
                     or is_requester(facts.config, ticket, entry.author):
@@ -191,7 +192,7 @@ def _findings(facts: Facts, whole: Period, buckets: list[Period], trend: list[di
     said = Findings()
     opened = [i for row in trend for i in row["opened"]]  # type: ignore[attr-defined]
     resolved = [i for row in trend for i in row["resolved"]]  # type: ignore[attr-defined]
-    backlog_start = facts.backlog(whole.since)
+    backlog_start = facts.backlog(whole.since, facts.active(whole))
     backlog_end: list[str] = trend[-1]["backlog"] if trend else []  # type: ignore[assignment]
     unit = {"week": "week", "month": "month"}.get(_granularity(buckets), "period")
     if len(trend) > 1:
