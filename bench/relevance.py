@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -168,6 +169,22 @@ class Score:
     quiet: int = 0  # novel queries with nothing above the threshold
     misses: list[str] = field(default_factory=list)
 
+    def count(self, case: Any, ranked: list[str], above: list[str]) -> None:
+        """One query: where its twin (or another report of the same problem) ranked, whether a
+        near miss came first, and what the threshold kept."""
+        if case.twin is None:
+            self.novel += 1
+            self.quiet += not above[:3]
+            return
+        self.pairs += 1
+        answers = [case.twin, *case.also]
+        position = next((at for at, found in enumerate(ranked) if found in answers), None)
+        self.top1 += position == 0
+        self.top3 += position is not None and position < 3
+        self.kept += any(found in answers for found in above[:3])
+        shown = ranked[:3] if position is None else ranked[:position]
+        self.near_above += any(near in shown for near in case.near)
+
     def line(self, name: str) -> str:
         def pct(part: int, whole: int) -> str:
             return f"{part}/{whole} ({100 * part / whole:.0f} %)" if whole else "-"
@@ -197,18 +214,11 @@ def measure(path: Path, cases: Sequence[Case], layer: str, model: str | None = N
         above = [item.ticket.id for item in result.found if item.score >= limit]
         for half in dict.fromkeys((case.half, "all")):
             score = scores.setdefault(half, Score())
+            score.count(case, ranked, above)
             if case.twin is None:
-                score.novel += 1
-                score.quiet += not above[:3]
                 continue
-            score.pairs += 1
             answers = [case.twin, *case.also]
             position = next((at for at, found in enumerate(ranked) if found in answers), None)
-            score.top1 += position == 0
-            score.top3 += position is not None and position < 3
-            score.kept += any(found in answers for found in above[:3])
-            shown = ranked[:3] if position is None else ranked[:position]
-            score.near_above += any(near in shown for near in case.near)
             if half == "all" and (position is None or position >= 3):
                 score.misses.append(f"{case.label}: {ticket.title!r} -> twin at "
                                     f"{'-' if position is None else position + 1}; top: "
@@ -256,18 +266,7 @@ def evaluate(collected: Sequence[tuple[Case, list[tuple[str, dict[str, float], b
         ranked.sort(key=lambda item: (-item[0], item[1]))
         ids = [ticket_id for _, ticket_id in ranked]
         above = [ticket_id for value, ticket_id in ranked if value >= threshold]
-        if case.twin is None:
-            score.novel += 1
-            score.quiet += not above[:3]
-            continue
-        score.pairs += 1
-        answers = [case.twin, *case.also]
-        position = next((at for at, found in enumerate(ids) if found in answers), None)
-        score.top1 += position == 0
-        score.top3 += position is not None and position < 3
-        score.kept += any(found in answers for found in above[:3])
-        shown = ids[:3] if position is None else ids[:position]
-        score.near_above += any(near in shown for near in case.near)
+        score.count(case, ids, above)
     return score
 
 

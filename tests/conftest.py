@@ -6,12 +6,15 @@ config), TZ=UTC and no inherited GIT_* variables, like pre-commit's suite.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -152,6 +155,29 @@ class Desk:
 
     def status(self) -> str:
         return self.git("status", "--porcelain")
+
+
+@contextlib.contextmanager
+def headless_chromium() -> Iterator[Any]:
+    """Debian's Chromium, headless, driven by Playwright; the test is skipped where either is
+    missing (``make test`` installs Chromium where it may: see .ci/ensure-chromium)."""
+    path = next((found for found in map(shutil.which, ("chromium", "chromium-browser")) if found), None)
+    if path is None:
+        pytest.skip("Debian's chromium is not installed (make test installs it where it may: see .ci/ensure-chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("playwright is not installed (it is in the test extra: pip install -e '.[test]')")
+    with sync_playwright() as driver:
+        # The flags keep Chromium off the network this machine does not have.
+        browser = driver.chromium.launch(
+            executable_path=path, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 def member(origin: Path, path: Path, who: str, monkeypatch: pytest.MonkeyPatch) -> Desk:

@@ -7,13 +7,12 @@ import functools
 import html.parser
 import http.server
 import re
-import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Desk
+from conftest import Desk, headless_chromium
 
 HOSTILE_TITLE = '<script>alert("title")</script> Printer <img src=x onerror=alert(1)>'
 HOSTILE_BODY = """Click [here](javascript:alert('link')) or [there](data:text/html,<script>alert(2)</script>).
@@ -117,14 +116,6 @@ def test_reports_page_draws_charts_as_plain_svg(site_desk: Desk, tmp_path: Path)
 SITE_FILE_URL: list[str] = [""]
 
 
-def _chromium() -> str | None:
-    for name in ("chromium", "chromium-browser"):
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
-
-
 @pytest.fixture
 def served(site_desk: Desk, tmp_path: Path) -> Iterator[str]:
     out = build(site_desk, tmp_path)
@@ -145,19 +136,8 @@ def served(site_desk: Desk, tmp_path: Path) -> Iterator[str]:
 
 
 def test_a_real_browser_searches_and_follows_a_result(served: str) -> None:
-    browser_path = _chromium()
-    if browser_path is None:
-        pytest.skip("Debian's chromium is not installed (make test installs it where it may: see .ci/ensure-chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("playwright is not installed (it is in the test extra: pip install -e '.[test]')")
     problems: list[str] = []
-    with sync_playwright() as driver:
-        browser = driver.chromium.launch(
-            executable_path=browser_path, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+    with headless_chromium() as browser:
         page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
         page.on("console", lambda message: problems.append(f"console {message.type}: {message.text}")
                 if message.type in ("error", "warning") else None)
@@ -197,6 +177,5 @@ def test_a_real_browser_searches_and_follows_a_result(served: str) -> None:
         page.locator("#results li a").first.click()
         page.wait_for_load_state()
         assert page.url.startswith("file://") and page.locator("h1").inner_text() == "Printer on 2F jams"
-        browser.close()
     assert problems == []
 

@@ -11,7 +11,6 @@ import http.client
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import urllib.parse
@@ -20,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from conftest import Desk, isolate, make_desk
+from conftest import Desk, headless_chromium, isolate, make_desk
 
 pytest.importorskip("flask", reason="gitdesk serve needs the web extra: pip install -e '.[web]'")
 
@@ -159,30 +158,10 @@ def test_serve_refuses_to_listen_everywhere_or_as_a_stranger(desk: Desk) -> None
 # --- in a real browser ---------------------------------------------------------------------
 
 
-def _chromium() -> str | None:
-    for name in ("chromium", "chromium-browser"):
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
-
-
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    path = _chromium()
-    if path is None:
-        pytest.skip("Debian's chromium is not installed (make test installs it where it may: see .ci/ensure-chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("playwright is not installed (it is in the test extra: pip install -e '.[test]')")
-    with sync_playwright() as driver:
-        launched = driver.chromium.launch(
-            executable_path=path, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+    with headless_chromium() as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture
