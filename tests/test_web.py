@@ -298,3 +298,18 @@ def test_a_reply_can_start_from_a_canned_reply_whose_fields_apply_too(served: Se
     assert page.locator(".done").inner_text().startswith(f"{ticket}: reply [")
     assert "needs-details" in desk.text(ticket) and "since when it happens?\nAlice" in desk.text(ticket)
     assert problems == []
+
+
+def test_an_open_ticket_shows_what_solved_the_same_problem_before_and_its_article(
+        served: Served, phone: tuple[Any, list[str]]) -> None:
+    page, problems = phone
+    desk = served.desk
+    desk.run("kb", "build")
+    again = desk.new("Printer on 2F jams again", "-q", "it-helpdesk", "-c", "hardware", "-m", "Tray 2 jams")
+    page.goto(f"{served.base}/t/{again}")
+    beside = page.locator("aside.beside")
+    assert "Printer on 2F jams" in beside.inner_text() and "Replaced the pickup roller" in beside.inner_text()
+    beside.get_by_role("link", name="Knowledge-base article").click()
+    assert "Replaced the pickup roller of tray 2." in page.locator("article").inner_text()
+    fits_a_phone(page)
+    assert problems == []

@@ -214,6 +214,31 @@ class TicketPage:
     targets: list[str] = field(default_factory=list)  # where escalation may go
     statuses: list[str] = field(default_factory=list)
     priorities: list[str] = field(default_factory=list)
+    solved: list[Solved] = field(default_factory=list)  # beside an open ticket, as `show` lists them
+
+
+@dataclass(frozen=True)
+class Solved:
+    id: str
+    title: str
+    worked: str  # the first line of what fixed it
+    article: str | None  # its knowledge-base page under /kb/, when kb build made one
+
+
+def _solved_before(desk: Desk, ticket: Ticket) -> list[Solved]:
+    """What ``gitdesk show`` lists under an open ticket, from the cache as it is (never a
+    cold build, so the page stays fast), with each one's knowledge-base article."""
+    from gitdesk.knowledge import kb, search
+
+    found = search.solved_before(desk, ticket)
+    if found is None:
+        return []
+    shown = []
+    for item in found.found:
+        path = kb.article_of(desk, item.ticket.id)
+        shown.append(Solved(item.ticket.id, item.ticket.title, item.resolution_line,
+                            path.removeprefix("kb/") if path else None))
+    return shown
 
 
 def ticket_page(desk: Desk, typed_id: str, md: Any) -> TicketPage:
@@ -251,7 +276,8 @@ def ticket_page(desk: Desk, typed_id: str, md: Any) -> TicketPage:
         markup.to_html(md, ticket.appendix) if ticket.appendix else "", canned=canned,
         done=workflow.is_done(config, ticket.status), people=[h for h in config.people if config.is_agent(h)],
         targets=[*config.queues, *(h for h in config.people if config.is_agent(h))],
-        statuses=list(config.statuses), priorities=list(config.priorities))
+        statuses=list(config.statuses), priorities=list(config.priorities),
+        solved=[] if workflow.is_done(config, ticket.status) else _solved_before(desk, ticket))
 
 
 def similar(desk: Desk, typed_id: str, limit: int = 10) -> tuple[Ticket, list[tuple[str, str, str]]]:
