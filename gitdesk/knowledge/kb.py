@@ -85,6 +85,8 @@ def redact(text: str) -> str:
 def without_addresses(text: str) -> str:
     """``text`` with every email address removed, in any spelling that renders as one. Run
     over whole generated files and pages too, so no field or title can carry one out."""
+    if "@" not in text and "&" not in text:  # every spelling of the at sign has one of them
+        return text  # (and the pattern is slow on long text with none: it tries each word)
     return _EMAIL.sub("[email removed]", text)
 
 
@@ -140,8 +142,8 @@ def collect(desk: Desk) -> list[Article]:
     """Every article the desk's tickets make, in a stable order: one per resolved ticket with
     a resolution note, its duplicates folded in however they were finished (resolved,
     closed or rejected), each with when it was solved."""
-    from gitdesk import clock
     from gitdesk.cache import history
+    from gitdesk.timings import Clocks
 
     private = set(desk.config.private_fields)
     excluded = set(desk.config.kb_excluded_categories)
@@ -168,7 +170,13 @@ def collect(desk: Desk) -> list[Article]:
         family = ticket.duplicate_of if ticket.duplicate_of in tickets else ticket.id
         if family in tickets:
             families[family].append(ticket)
-    solved = history.timings(desk, [tickets[root] for root in families], clock.now())
+    # When each was solved: its last move into resolved or closed, from the audit log (only
+    # that: the full clocks of thousands of tickets would cost seconds for one date each).
+    changes = history.tracked_changes(desk, list(families))
+    solved: dict[str, datetime] = {}
+    for root_id in families:
+        moments = Clocks(desk.config, tickets[root_id], changes.get(root_id, ())).resolution_moments()
+        solved[root_id] = moments[-1][0] if moments else tickets[root_id].created
     articles = []
     for root_id, members in families.items():
         root = tickets[root_id]
@@ -184,7 +192,7 @@ def collect(desk: Desk) -> list[Article]:
             path=path, title=title, category=category, asset=asset, tickets=ordered,
             symptoms=redact(descriptions.get(root_id, "")), resolution=redact(root.resolution or ""),
             last_seen=max(t.created for t in ordered),
-            solved=solved[root_id].resolved_at or solved[root_id].first_resolved_at or root.created,
+            solved=solved[root_id],
         ))
     return sorted(articles, key=lambda a: a.path)
 
