@@ -42,6 +42,7 @@ UNCATEGORISED = "uncategorised"
 # "dave&#64;example&#46;com" render as addresses on a Git host and in a browser.
 _AT = r"(?:@|\\@|&#0*64;|&#[xX]0*40;|&commat;)"
 _DOT = r"(?:\.|\\\.|&#0*46;|&#[xX]0*2[eE];|&period;)"
+_AT_SIGN = re.compile(_AT)
 _EMAIL = re.compile(rf"(?:[\w+-]|{_DOT}|\\[_+-])+{_AT}[\w-]+(?:{_DOT}[\w-]+)+")
 # A phone number as people write one: +49 30 1234567, (030) 123-4567, 0171/1234567: at
 # least seven digits in groups; dates, times, versions and IDs do not look like this.
@@ -85,8 +86,8 @@ def redact(text: str) -> str:
 def without_addresses(text: str) -> str:
     """``text`` with every email address removed, in any spelling that renders as one. Run
     over whole generated files and pages too, so no field or title can carry one out."""
-    if "@" not in text and "&" not in text:  # every spelling of the at sign has one of them
-        return text  # (and the pattern is slow on long text with none: it tries each word)
+    if not _AT_SIGN.search(text):  # the pattern is slow on long text without one: it tries each word
+        return text
     return _EMAIL.sub("[email removed]", text)
 
 
