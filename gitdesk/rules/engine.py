@@ -17,7 +17,7 @@ two, and ``gitdesk mail send`` delivers a Message-ID once.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
 
@@ -50,10 +50,6 @@ class Due:
     at: datetime  # the moment it became due: what it writes is stamped with it
     since: datetime  # the start of the state it answers (the pending spell, the week)
     ticket: Ticket | None = None
-
-    @property
-    def key(self) -> str:
-        return f"{self.rule.name}:{self.ticket.id if self.ticket else 'desk'}:{format_utc(self.since)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,22 +157,23 @@ def _occurrences(config: Config, rule: Rule, now: datetime) -> tuple[datetime, d
         local = datetime.combine(day, time(trigger.minute // 60, trigger.minute % 60), calendar.zone)
         return local.astimezone(timezone.utc)
 
-    day = local_now.date()
-    last = next((at(day - timedelta(days=n)) for n in range(0, 400)
-                 if scheduled(day - timedelta(days=n)) and at(day - timedelta(days=n)) <= now), None)
-    upcoming = next((at(day + timedelta(days=n)) for n in range(0, 400)
-                     if scheduled(day + timedelta(days=n)) and at(day + timedelta(days=n)) > now), None)
-    never = datetime.max.replace(tzinfo=timezone.utc)
-    return (last or datetime.min.replace(tzinfo=timezone.utc)), (upcoming or never)
+    def walk(step: int) -> Iterator[datetime]:  # scheduled moments from today on, one way, for a year
+        for n in range(400):
+            day = local_now.date() + timedelta(days=n * step)
+            if scheduled(day):
+                yield at(day)
+
+    last = next((moment for moment in walk(-1) if moment <= now), datetime.min.replace(tzinfo=timezone.utc))
+    upcoming = next((moment for moment in walk(1) if moment > now), datetime.max.replace(tzinfo=timezone.utc))
+    return last, upcoming
 
 
 @dataclass
 class Plan:
-    """What the rules would do now, and what they skip."""
+    """What the rules would do now, and the next each will do."""
 
     due: list[Due] = field(default_factory=list)
     upcoming: dict[str, Upcoming] = field(default_factory=dict)
-    skipped: list[tuple[Rule, str, str]] = field(default_factory=list)  # rule, ticket, why
 
 
 def plan(desk: Desk, rules: Sequence[Rule], now: datetime) -> Plan:
@@ -266,7 +263,7 @@ class _Made:
     what: list[str]
 
 
-def _letters_for(desk: Desk, rule: Rule, step: Step, old: Ticket, ticket: Ticket) -> tuple[list[object], list[str]]:
+def _letters_for(desk: Desk, rule: Rule, step: Step, ticket: Ticket) -> tuple[list[object], list[str]]:
     """The mail one step sends, and what to say of it."""
     from gitdesk.mail import compose, notify
 
@@ -352,11 +349,10 @@ def apply_steps(desk: Desk, rule: Rule, ticket: Ticket, stamp: datetime, *, mail
     what: list[str] = []
     letters: list[object] = []
     for step in rule.steps:
-        before = ticket
         ticket = _change(desk, step)(ticket)
         if step.verb in ("mail", "reply", "notify", "resolve"):
             if mail:
-                made, said = _letters_for(desk, rule, step, before, ticket)
+                made, said = _letters_for(desk, rule, step, ticket)
                 letters += made
                 what += said
             elif step.verb in ("mail", "reply", "notify"):
