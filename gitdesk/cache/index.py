@@ -90,6 +90,12 @@ _read_json = json.JSONDecoder().raw_decode  # json.loads less its whitespace che
 _fromtimestamp = datetime.fromtimestamp
 
 
+def _facts(entries: str) -> tuple[Entry, ...]:
+    """A row's entry facts (no text), as stored by ``_entries``."""
+    return tuple([Entry(_fromtimestamp(at, timezone.utc), author, kind, text, detail)
+                  for at, author, kind, detail, text in _read_json(entries)[0]])
+
+
 def ticket_from_row(front: str, entries: str, resolution: str | None) -> Ticket:
     """A Ticket as listings and timings see it: front matter, entry facts (no text), resolution.
 
@@ -97,9 +103,7 @@ def ticket_from_row(front: str, entries: str, resolution: str | None) -> Ticket:
     rebuilds thousands of them, so this is kept to the few calls it needs."""
     data = _read_json(front)[0]
     extra = {key: _decode(value) for key, value in data.items() if key not in KNOWN_FIELDS}
-    facts = () if entries == _NO_ENTRIES else tuple([
-        Entry(_fromtimestamp(at, timezone.utc), author, kind, text, detail)
-        for at, author, kind, detail, text in _read_json(entries)[0]])
+    facts = () if entries == _NO_ENTRIES else _facts(entries)
     get = data.get
     return Ticket(
         id=data["id"], title=data["title"], status=data["status"],
@@ -510,8 +514,7 @@ def entries_of(connection: sqlite3.Connection, ids: Sequence[str]) -> dict[str, 
     rows = connection.execute("SELECT id, entries FROM tickets WHERE id IN (SELECT value FROM json_each(?))",
                               (json.dumps(list(ids)),))
     for ticket_id, entries in rows:
-        found[ticket_id] = tuple(Entry(_fromtimestamp(at, timezone.utc), author, kind, text, detail)
-                                 for at, author, kind, detail, text in _read_json(entries)[0])
+        found[ticket_id] = _facts(entries)
     return found
 
 
