@@ -35,7 +35,7 @@ from gitdesk.model import (
 )
 from gitdesk.text import clean_line, one_line
 
-FIELD_NAME = re.compile(r"^[a-z_][a-z0-9_-]*$")
+FIELD_NAME = re.compile(r"^[a-z_][a-z0-9_-]*\Z")
 CC = "cc"  # addresses that hear of every public step, as the requester does
 WATCHERS = "watchers"  # agents who asked to hear when the ticket is answered or reopened
 

@@ -38,7 +38,7 @@ from gitdesk.model import (
 )
 
 CONFIG_PATH = ".gitdesk/config.yml"
-NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*\Z")
 SECTIONS = ("desk", "people", "queues", "workflow", "priorities", "categories", "private_fields", "sync",
             "reports", "sla", "mail", "search")
 
@@ -768,7 +768,7 @@ def _notify(read: _Reader, raw: Any, key: str, *, partial: bool) -> dict[str, tu
 
 # A branch name as Git allows it, without the odd corners (no leading '-', no '..',
 # no '@{'): it is passed to Git, so it must never read as an option or a revision.
-_BRANCH = re.compile(r"^(?!-)(?!.*\.\.)(?!.*@\{)(?!.*//)[A-Za-z0-9._/-]{1,100}(?<![./])$")
+_BRANCH = re.compile(r"^(?!-)(?!.*\.\.)(?!.*@\{)(?!.*//)[A-Za-z0-9._/-]{1,100}(?<![./])\Z")
 
 
 def _branch(read: _Reader, value: Any, key: str) -> str | None:

@@ -23,9 +23,9 @@ TIME_CHARS = 10
 RANDOM_CHARS = 8
 BODY_CHARS = TIME_CHARS + RANDOM_CHARS
 _BODY = f"[{ALPHABET}]{{{BODY_CHARS}}}"
-PREFIX_PATTERN = re.compile(r"^[A-Z][A-Z0-9]{0,9}$")
+PREFIX_PATTERN = re.compile(r"^[A-Z][A-Z0-9]{0,9}\Z")
 # What a user may type: letters, digits and at most one hyphen, never a leading '-'.
-_TYPED = re.compile(r"^[A-Za-z0-9]+(-[A-Za-z0-9]*)?$")
+_TYPED = re.compile(r"^[A-Za-z0-9]+(-[A-Za-z0-9]*)?\Z")
 # Crockford's decoding forgives the letters people confuse with digits.
 _FORGIVE = str.maketrans({"I": "1", "L": "1", "O": "0", "U": "V"})
 

@@ -56,3 +56,12 @@ def test_mail_settings_read_sizes_and_routes() -> None:
     assert config.mail.max_attachment_bytes == int(2.5 * 1024 * 1024)
     route = config.mail.routes[0]
     assert (route.to, route.keywords, route.queue) == (("it@example.com",), ("printer",), "it")
+
+
+def test_a_name_with_a_line_break_at_its_end_is_not_a_name(desk) -> None:  # type: ignore[no-untyped-def]
+    # A queue's name becomes a file name on the site and a value in commit trailers: a
+    # trailing line break (easy to write in YAML) must not slip past the name rule.
+    config = desk.path / ".gitdesk" / "config.yml"
+    config.write_text(config.read_text().replace("  facilities:\n    name: Facilities",
+                                                 '  "facilities\\n":\n    name: Facilities'))
+    assert "'facilities\\n' is not a valid name" in desk.fails("list")

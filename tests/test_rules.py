@@ -306,6 +306,11 @@ def test_the_weekly_digest_reaches_the_lead_through_smtp_once(tmp_path: Path, mo
      ".gitdesk/rules.yml:5: no canned reply 'more-detials' (did you mean 'more-details'?)"),
     ("rules:\n  - name: x\n    when: {status: new, for: soon}\n    do: [close]\n",
      ".gitdesk/rules.yml:3: 'soon' is not a duration (write e.g. 30m, 4h, 2d or 1w)"),
+    # A name becomes a commit trailer and a file name: a line break in it would forge a trailer.
+    ("rules:\n  - name: \"x\\nGitdesk-Actor: dana\"\n    when: {status: new, for: 4h}\n    do: [close]\n",
+     ".gitdesk/rules.yml:2: rule name 'x\\nGitdesk-Actor: dana' is not a name"),
+    ("rules:\n  - name: \"x\\n\"\n    when: {status: new, for: 4h}\n    do: [close]\n",
+     ".gitdesk/rules.yml:2: rule name 'x\\n' is not a name"),
 ])
 def test_check_names_the_file_the_line_and_a_guess(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rules: str,
                                                    expected: str) -> None:

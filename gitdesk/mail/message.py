@@ -287,7 +287,7 @@ def _forged(message: Message) -> str | None:
 
 _DSN_FIELD = re.compile(r"^(Final-Recipient|Original-Recipient|Status|Action)\s*:\s*(.+)$",
                         re.IGNORECASE | re.MULTILINE)
-_STATUS = re.compile(r"^[245]\.\d{1,3}\.\d{1,3}$")
+_STATUS = re.compile(r"^[245]\.\d{1,3}\.\d{1,3}\Z")
 
 
 def _is_report(message: Message, sender: str) -> bool:

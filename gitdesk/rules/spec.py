@@ -260,7 +260,7 @@ def _read(text: str, config: Config, replies: Collection[str] | None,
     return rules, reader.problems
 
 
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 
 
 def _rule(reader: _Reader, item: Any, where: tuple[Any, ...]) -> Rule | None:
@@ -273,7 +273,7 @@ def _rule(reader: _Reader, item: Any, where: tuple[Any, ...]) -> Rule | None:
             reader.fail((*where, str(key)), f"a rule has no setting {key!r}",
                         _guess(str(key), ("name", "when", "if", "do", "to")) or "use name, when, if, do and to")
     name = item.get("name")
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
         reader.fail((*where, "name"), f"rule name {name!r} is not a name",
                     "use lowercase letters, digits, '-' and '_', e.g. remind-pending")
         name = "?"

@@ -23,8 +23,8 @@ from gitdesk.errors import GitdeskError, NotFound
 from gitdesk.web import pages
 from gitdesk.web.security import HEADERS, Guard
 
-_SHORT_COMMIT = re.compile(r"^[0-9a-f]{7,40}$")
-_VERB = re.compile(r"^[a-z][a-z-]{0,30}$")
+_SHORT_COMMIT = re.compile(r"^[0-9a-f]{7,40}\Z")
+_VERB = re.compile(r"^[a-z][a-z-]{0,30}\Z")
 
 
 def create_app(desk_path: Path, as_: str | None, guard: Guard) -> Flask:
