@@ -220,9 +220,10 @@ def test_a_ticket_with_uncommitted_hand_edits_is_skipped_and_named(desk: Desk) -
     assert "A thought." in desk.text(made), "the hand edit is untouched"
 
 
-def team(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Desk, str, Desk, Desk]:
+def team(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rules: str = CALENDAR_RULES
+         ) -> tuple[Desk, str, Desk, Desk]:
     """A desk with a pending ticket, pushed to a bare remote, and alice's and bob's clones."""
-    seed = rules_desk(tmp_path / "seed", monkeypatch)
+    seed = rules_desk(tmp_path / "seed", monkeypatch, rules)
     made = pending_ticket(seed)
     origin = tmp_path / "origin.git"
     subprocess.run(["git", "clone", "-q", "--bare", str(seed.path), str(origin)], check=True)
@@ -480,3 +481,16 @@ def test_what_the_rules_did_reads_as_the_desks_own_work_in_the_workload_report(d
     assert people["gitdesk"]["team"]["value"] == "(automation)"
     assert made in people["gitdesk"]["resolved"]["ids"]
     assert "(automation)" in {row["team"]["value"] for row in sections["by_team"]}
+
+
+def test_two_clones_that_both_make_the_weekly_digest_sync_without_a_conflict(tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    digest = CALENDAR_RULES + "  - name: weekly-digest\n    when: {every: monday, at: '07:00'}\n" \
+                              "    do:\n      - digest: [feedback, workload]\n    to: leads\n"
+    seed, _made, alice, bob = team(tmp_path, monkeypatch, digest)
+    seed.at("2026-11-30T08:00:00Z")  # Monday, an hour after the digest's time
+    for clone in (alice, bob):
+        assert ("weekly-digest", None) in done(run(clone))
+    alice.run("sync")
+    bob.run("sync")  # the same digest, byte for byte (its MIME boundaries too): nothing to merge
+    assert len([path for path in bob.git("ls-files", "outbox").split() if "digest" in path]) == 1

@@ -207,6 +207,7 @@ def desk_message(config: Config, to: Sequence[str], subject: str, body: str, now
     mail["Auto-Submitted"] = "auto-generated"
     mail.set_content(f"{body}\n\n-- \n{desk_name}\n")
     mail.add_alternative(_html(body, desk_name), subtype="html")
+    _fixed_boundaries(mail, seed)
     return mail
 
 
