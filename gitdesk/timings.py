@@ -30,7 +30,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 
 from gitdesk import workflow
 from gitdesk.calendar import Calendar
@@ -445,6 +445,22 @@ class Clocks:
             day=clock.day_seconds,
             unknown=tuple(dict.fromkeys(self.unknown)),
         )
+
+
+    def steady_until(self, now: datetime, timings: Timings) -> datetime | None:
+        """Until when ``timings`` (made at ``now``) stay what they are: the first moment after
+        ``now`` at which a target falls due or a future-dated entry or change takes effect
+        (``STEADY`` when none does); None while waiting on the requester, whose wait grows."""
+        if self.status_at(now) == workflow.PENDING:
+            return None
+        moments = [self.ticket.created, *(entry.at for entry in self.ticket.entries), *self._times,
+                   *(change.at for changes in self._changes.values() for change in changes)]
+        due = timings.next_due.due if timings.next_due is not None else None
+        later = [moment for moment in (*moments, due) if moment is not None and moment > now]
+        return min(later) if later else STEADY
+
+
+STEADY = datetime.max.replace(tzinfo=timezone.utc)  # nothing changes them as time passes
 
 
 def derive(config: Config, ticket: Ticket, changes: Iterable[Change | tuple[datetime, str]],

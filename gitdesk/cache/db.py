@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from gitdesk.desk import Desk
 
 FILE = "cache.sqlite"
-SCHEMA_VERSION = "7"  # bump whenever the tables or what they hold change
+SCHEMA_VERSION = "8"  # bump whenever the tables or what they hold change
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -37,6 +37,9 @@ CREATE INDEX IF NOT EXISTS events_by_ticket ON events (ticket, time, seq);
 CREATE INDEX IF NOT EXISTS events_by_commit ON events (commit_sha);
 CREATE TABLE IF NOT EXISTS scanned_tips (sha TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS reachable (sha TEXT PRIMARY KEY, pos INTEGER NOT NULL);
+-- Ticket records ready for listings (gitdesk.cache.listed): the JSON a listing shows,
+-- good until ``until`` (unix seconds) unless the file, its history or the config change.
+CREATE TABLE IF NOT EXISTS records (id TEXT PRIMARY KEY, until INTEGER NOT NULL, record TEXT NOT NULL);
 """
 
 
@@ -53,6 +56,7 @@ def _connect(path: Path) -> sqlite3.Connection:
     connection = sqlite3.connect(path, timeout=30, isolation_level=None)
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=NORMAL")
+    connection.execute("PRAGMA mmap_size=1073741824")  # reads without a system call per page
     return connection
 
 
@@ -172,3 +176,13 @@ def get_meta(connection: sqlite3.Connection, key: str) -> str | None:
 
 def set_meta(connection: sqlite3.Connection, key: str, value: str) -> None:
     connection.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+
+GENERATION = "generation"
+
+
+def changed(connection: sqlite3.Connection) -> None:
+    """Note, inside the transaction that changes what the index or the history holds, that
+    it changed: a reader that computed something from the old state then does not store it."""
+    connection.execute("INSERT INTO meta VALUES (?, '1') ON CONFLICT(key) DO UPDATE SET value = value + 1",
+                       (GENERATION,))

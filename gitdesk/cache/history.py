@@ -324,6 +324,11 @@ def _update_reachable(repo: git.Repo, connection: sqlite3.Connection, head: str)
     connection.execute("BEGIN IMMEDIATE")
     if not incremental:
         connection.execute("DELETE FROM reachable")
+        connection.execute("DELETE FROM records")
+    else:  # the records of tickets these commits changed no longer tell their history
+        connection.execute("DELETE FROM records WHERE id IN (SELECT ticket FROM events WHERE commit_sha IN "
+                           "(SELECT value FROM json_each(?)))", (json.dumps(shas),))
+    db.changed(connection)
     # pos: a topological order, to order events that share a second
     start = connection.execute("SELECT COALESCE(MAX(pos), 0) FROM reachable").fetchone()[0] + 1
     connection.executemany("INSERT OR IGNORE INTO reachable VALUES (?, ?)",
@@ -341,8 +346,9 @@ def refresh(desk: Desk, connection: sqlite3.Connection) -> str | None:
     if (db.get_meta(connection, "shallow") or "") != boundary:
         # Deepened or unshallowed (or cut): what was read of the old history is not the history.
         connection.execute("BEGIN IMMEDIATE")
-        for table in ("events", "commits", "reachable", "scanned_tips"):
+        for table in ("events", "commits", "reachable", "scanned_tips", "records"):
             connection.execute(f"DELETE FROM {table}")
+        db.changed(connection)
         connection.execute("DELETE FROM meta WHERE key IN ('reach_tip', 'scan_head')")
         db.set_meta(connection, "shallow", boundary)
         connection.execute("COMMIT")

@@ -36,16 +36,19 @@ TABLES = """
 CREATE TABLE IF NOT EXISTS tickets (
     rowid INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL, id TEXT,
     mtime_ns INTEGER NOT NULL, size INTEGER NOT NULL, ino INTEGER NOT NULL,
-    status TEXT, queue TEXT, assignee TEXT, created INTEGER,
-    front TEXT, entries TEXT, resolution TEXT, problem TEXT
+    status TEXT, queue TEXT, assignee TEXT, created INTEGER, problem TEXT,
+    front TEXT, resolution TEXT, entries TEXT
 );
 CREATE INDEX IF NOT EXISTS tickets_by_status ON tickets (status);
+CREATE INDEX IF NOT EXISTS tickets_with_problem ON tickets (name) WHERE problem IS NOT NULL;
 CREATE VIRTUAL TABLE IF NOT EXISTS ticket_text USING fts5(
     name UNINDEXED, title, description, conversation, notes, resolution,
     tokenize = 'porter unicode61 remove_diacritics 2'
 );
 """
 # ticket_text.rowid is tickets.rowid: an FTS row is found (and deleted) by rowid, never by scanning.
+# Small columns first, the long texts last: a row's later columns are read through its overflow
+# pages, so a listing that needs no entries never reads them.
 
 
 # --- values in and out of JSON, keeping dates ------------------------------------------
@@ -400,6 +403,7 @@ def _write(desk: Desk, connection: sqlite3.Connection, plan: _Plan) -> RefreshSt
             if not connection.in_transaction:
                 connection.execute("BEGIN IMMEDIATE")
             _drop(connection, plan.removed)
+            db.changed(connection)
             if plan.fingerprint is not None or plan.state is not None:
                 db.set_meta(connection, "index_refreshed_ns", str(started))
             db.set_meta(connection, "index_fingerprint", plan.fingerprint or "")
@@ -421,6 +425,7 @@ def _drop(connection: sqlite3.Connection, names: Sequence[str]) -> None:
         part = names[start:start + CHUNK]
         marks = ",".join("?" * len(part))
         rowids = [row for row in connection.execute(f"SELECT rowid FROM tickets WHERE name IN ({marks})", part)]
+        connection.execute(f"DELETE FROM records WHERE id IN (SELECT id FROM tickets WHERE name IN ({marks}))", part)
         connection.executemany("DELETE FROM ticket_text WHERE rowid = ?", rowids)
         connection.executemany("DELETE FROM tickets WHERE rowid = ?", rowids)
 
@@ -444,6 +449,7 @@ def _replace(connection: sqlite3.Connection, parsed: list[_Parsed]) -> int:
                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
     connection.executemany("INSERT INTO ticket_text (rowid, name, title, description, conversation, notes, "
                            "resolution) VALUES (?, ?, ?, ?, ?, ?, ?)", texts)
+    connection.executemany("DELETE FROM records WHERE id = ?", [(row[2],) for row in rows if row[2] is not None])
     return len(rows)
 
 
@@ -465,7 +471,8 @@ def tickets(desk: Desk, connection: sqlite3.Connection, statuses: Sequence[str] 
     rebuild = parse or ticket_from_row
     if not refreshed:
         refresh(desk, connection)
-    query = "SELECT front, entries, resolution, problem, name FROM tickets"
+    # Without facts the entries are not even read (the longest column, stored last).
+    query = f"SELECT front, {'entries' if with_facts else repr(_NO_ENTRIES)}, resolution, problem, name FROM tickets"
     clauses: list[str] = []
     params: list[str] = []
     if statuses is not None:
@@ -546,3 +553,35 @@ def query(desk: Desk, filters: listing.Filters, sort_key: str | None, *, with_fa
         problems += unknown_statuses(connection, desk)
     chosen = listing.sort(listing.select(found, filters, desk.config), sort_key, desk.config)
     return listing.Listing(chosen, problems, every_id)
+
+
+def query_ids(desk: Desk, filters: listing.Filters, sort_key: str | None) -> tuple[list[str], list[GitdeskError]]:
+    """The IDs a listing shows, in order, and the problems it warns of: what ``query`` finds,
+    read from the index's columns alone when the filters and the order allow (status,
+    queue, assignee; by ID), so that no ticket is rebuilt."""
+    if filters.requester or filters.category or filters.asset or filters.labels or sort_key:
+        listing_ = query(desk, filters, sort_key, with_facts=False)
+        return [ticket.id for ticket in listing_.tickets], listing_.problems
+    filters.validate(desk.config)
+    clauses, params = ["id IS NOT NULL"], []
+    if listing.ALL not in filters.statuses:
+        statuses = list(filters.statuses or desk.config.open_statuses)
+        clauses.append(f"status IN ({','.join('?' * len(statuses))})")
+        params += statuses
+    if filters.queue is not None:
+        clauses.append("queue = ?")
+        params.append(filters.queue)
+    if filters.assignee is not None:
+        person = desk.config.person(filters.assignee)
+        clauses.append("assignee = ?")
+        params.append(person.handle if person else filters.assignee)
+    if filters.unassigned:
+        clauses.append("(assignee IS NULL OR assignee = '')")
+    with db.connect(desk) as connection:
+        refresh(desk, connection)
+        problems: list[GitdeskError] = [GitdeskError(row[0]) for row in connection.execute(
+            "SELECT problem FROM tickets WHERE problem IS NOT NULL ORDER BY name")]
+        chosen = [row[0] for row in connection.execute(
+            f"SELECT id FROM tickets WHERE {' AND '.join(clauses)} ORDER BY id", params)]
+        problems += unknown_statuses(connection, desk)
+    return chosen, problems

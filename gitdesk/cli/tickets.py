@@ -164,6 +164,13 @@ def list_(session: Session, chosen: FilterOptions, all_: bool, sort_key: str | N
     filters = chosen.resolve(session, ("all",) if all_ else ())
     terminal = fmt == "table" and output.is_terminal()
     due = listing.wants_due(sort_key)
+    if fmt != "table" and not due:  # records with their timings, kept ready in the cache
+        from gitdesk.cache import listed
+
+        ids, problems = index.query_ids(desk, filters, sort_key)
+        output.warnings(problems)
+        views.ticket_records(listed.ticket_records(desk, ids, clock.now()), fmt)
+        return
     found = index.query(desk, filters, None if due else sort_key, with_facts=fmt != "table" or due,
                         with_ids=terminal)
     output.warnings(found.problems)

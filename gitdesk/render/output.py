@@ -112,7 +112,8 @@ def table(columns: Sequence[Column], records: Sequence[Any]) -> None:
 
 def table_lines(columns: Sequence[Column], headers: Sequence[str], rows: Sequence[Sequence[str]],
                 room: int | None) -> list[str]:
-    natural = [max([cells(header), *(cells(row[index]) for row in rows)]) for index, header in enumerate(headers)]
+    widths = [[cells(text) for text in row] for row in rows]  # measured once: a listing has 100,000 cells
+    natural = [max([cells(header), *(row[index] for row in widths)]) for index, header in enumerate(headers)]
     shown = list(range(len(columns)))
 
     def total(indexes: Sequence[int], sizes: Sequence[int]) -> int:
@@ -137,12 +138,20 @@ def table_lines(columns: Sequence[Column], headers: Sequence[str], rows: Sequenc
             return _blocks(columns, headers, rows, room)
     last = shown[-1]
     lines = []
-    for line, is_header in [(list(headers), True), *((list(row), False) for row in rows)]:
+    header_widths = [cells(header) for header in headers]
+    lined = [(list(row), row_widths, False) for row, row_widths in zip(rows, widths, strict=True)]
+    for line, line_widths, is_header in [(list(headers), header_widths, True), *lined]:
         parts = []
         for index in shown:
-            text = cut(line[index], sizes[index])
-            parts.append(text if index == last and not columns[index].right
-                         else pad(text, sizes[index], columns[index].right))
+            text, size = line[index], line_widths[index]
+            if size > sizes[index]:
+                text = cut(text, sizes[index])
+                size = cells(text)
+            if index == last and not columns[index].right:
+                parts.append(text)
+            else:
+                space = " " * (sizes[index] - size)
+                parts.append(space + text if columns[index].right else text + space)
         joined = GAP.join(parts).rstrip()
         lines.append(bold(joined) if is_header else joined)
         if not is_header and room is not None:
@@ -192,6 +201,16 @@ def write_json(data: Mapping[str, Any], output: io.TextIOBase | None = None) -> 
         click.echo(text)
     else:
         output.write(text + "\n")
+
+
+def write_json_texts(key: str, texts: Sequence[str]) -> None:
+    """Records already in compact JSON (a listing's, from the cache) under ``key``: joined
+    as they are, not decoded and encoded again; on a terminal indented, as ``write_json``."""
+    if is_terminal():
+        write_json({key: [json.loads(text) for text in texts]})
+        return
+    head = json.dumps({"schema": SCHEMA, key: []}, ensure_ascii=False, separators=(",", ":"))[:-3]
+    click.echo(head + "[" + ",".join(texts) + "]}")
 
 
 def csv_text(records: Sequence[Mapping[str, Any]]) -> str:

@@ -7,6 +7,7 @@ ticket goes through ``one_line``/``visible``: ticket files are untrusted.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -92,6 +93,14 @@ def ticket_list(tickets: Sequence[Ticket], fmt: str, now: datetime, *, shown_ids
     emit(fmt, "tickets", [], columns=[column for column in columns if column.header not in hidden], rows=tickets)
     if output.is_terminal():
         note(counted(len(tickets), "ticket"))
+
+
+def ticket_records(texts: Sequence[str], fmt: str) -> None:
+    """``gitdesk list --format json|csv`` from records kept as JSON text (``cache.listed``)."""
+    if fmt == "json":
+        output.write_json_texts("tickets", texts)
+    else:
+        emit(fmt, "tickets", [json.loads(text) for text in texts], flat=records.flat)
 
 
 # --- one ticket ---------------------------------------------------------------------
