@@ -21,6 +21,12 @@ from click.testing import CliRunner, Result
 
 from gitdesk.cli import cli
 
+# The two tests that replay the whole example desk (half a minute each) run on the
+# default Python only: what they check (a relevance figure, reports agreeing on a
+# long history) does not change with the Python version, and every code path
+# they take is also tested on 3.10 by smaller desks. Keeps CI well inside its budget.
+once = pytest.mark.skipif(sys.version_info < (3, 11), reason="replays the example desk: run on the default Python")
+
 TEST_CONFIG = """\
 desk:
   name: Test desk

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import Desk
+from conftest import Desk, once
 
 
 @pytest.fixture
@@ -93,6 +93,7 @@ def test_duplicates_fold_into_the_ticket_they_duplicate(desk: Desk, solved: dict
     assert solved["printer"] in ids and copy not in ids
 
 
+@once
 def test_the_example_desk_finds_nine_in_ten_repeat_problems(tmp_path) -> None:  # type: ignore[no-untyped-def]
     import subprocess
     import sys
