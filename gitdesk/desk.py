@@ -150,15 +150,17 @@ class Desk:
 
     # --- reading --------------------------------------------------------------
 
-    def ticket_ids(self) -> list[str]:
-        """IDs of ticket files in the work tree, by file name."""
+    def ticket_ids(self, starting: str = "") -> list[str]:
+        """IDs of ticket files in the work tree, by file name (those ``starting`` so, when given:
+        a new ticket needs only the IDs of its own millisecond)."""
         directory = self._checked_tickets_dir()
         pattern = ids.id_pattern(self.config.id_prefix)
         try:
             names = os.listdir(directory)
         except FileNotFoundError:
             return []
-        return sorted(name[:-3] for name in names if name.endswith(".md") and pattern.match(name[:-3]))
+        return sorted(name[:-3] for name in names
+                      if name.startswith(starting) and name.endswith(".md") and pattern.match(name[:-3]))
 
     def _misnamed(self, valid: set[str]) -> list[str]:
         try:

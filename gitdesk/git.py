@@ -12,7 +12,9 @@ nothing can be read as a Git option.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
+import itertools
 import os
 import re
 import subprocess
@@ -326,27 +328,13 @@ def create_commit(
 ) -> str:
     """A commit of ``parent`` with ``files`` (repo-relative; None deletes) replaced.
 
-    Built in a temporary index, so the user's index and work tree are not
-    touched and nothing else of theirs is included. Returns the commit id;
-    no ref points at it yet.
+    Its tree is made from the parent's by editing only the trees on the changed
+    paths, so the user's index and work tree are not touched and nothing else of
+    theirs is included. Returns the commit id; no ref points at it yet.
     """
-    repo.state_dir.mkdir(parents=True, exist_ok=True)
-    index_file = repo.state_dir / f"index.{os.getpid()}"
-    env = {"GIT_INDEX_FILE": str(index_file)}
-    try:
-        if parent is not None:
-            _run(repo.top, ["read-tree", parent], env=env)
-        blobs = _write_blobs(repo, {path: data for path, data in files.items() if data is not None})
-        lines = []
-        for path, data in files.items():
-            if data is None:
-                lines.append(f"0 {'0' * (64 if repo.object_format == 'sha256' else 40)}\t{path}")
-            else:
-                lines.append(f"100644 {blobs[path]}\t{path}")
-        _run(repo.top, ["update-index", "--index-info"], input="\n".join(lines).encode() + b"\n", env=env)
-        tree = _run(repo.top, ["write-tree"], env=env).stdout.decode().strip()
-    finally:
-        index_file.unlink(missing_ok=True)
+    blobs = _write_blobs(repo, {path: data for path, data in files.items() if data is not None})
+    changes = {path: (blobs[path] if data is not None else None) for path, data in files.items()}
+    tree = _edited_tree(repo, f"{parent}^{{tree}}" if parent is not None else None, changes)
     name, email = author
     commit_env = {
         "GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email, "GIT_AUTHOR_DATE": date,
@@ -358,6 +346,79 @@ def create_commit(
     if _signing_wanted(repo):
         args.append("-S")
     return _run(repo.top, [*args, "-F", "-"], input=message.encode(), env=commit_env).stdout.decode().strip()
+
+
+_TREE_ENTRY = {size: re.compile(rb"([0-7]+) ([^\x00]*)\x00.{%d}" % size, re.S) for size in (20, 32)}
+_DIRECTORY = b"40000"
+
+
+def _edited_tree(repo: Repo, base: str | None, changes: Mapping[str, str | None]) -> str:
+    """The tree ``base`` (a tree-ish; None: empty) with ``changes`` made (path: blob id,
+    or None to delete), written to the object store. Only the trees on the changed
+    paths are read and written: a commit to a folder of 100,000 tickets edits one
+    entry of its tree in place, where a temporary index read and wrote all of them
+    (0.4 s a commit at 100,000 tickets)."""
+    data = _run(repo.top, ["cat-file", "tree", base]).stdout if base is not None else b""
+    size = 32 if repo.object_format == "sha256" else 20
+    keys, spans = _tree_entries(data, size)
+    here: dict[bytes, tuple[bytes, bytes] | None] = {}
+    below: dict[bytes, dict[str, str | None]] = {}
+    for path, blob in changes.items():
+        first, _, rest = path.partition("/")
+        if not first or first in (".", "..") or "\0" in first:
+            raise GitError(f"unsafe path for a commit: {path!r}")
+        if rest:
+            below.setdefault(first.encode("utf-8", "surrogateescape"), {})[rest] = blob
+        else:
+            here[first.encode("utf-8", "surrogateescape")] = None if blob is None else (b"100644", bytes.fromhex(blob))
+    for name, inner in below.items():
+        at = bisect.bisect_left(keys, name + b"/")
+        old = data[spans[at][1] - size:spans[at][1]].hex() if at < len(keys) and keys[at] == name + b"/" else None
+        tree = _edited_tree(repo, old, inner)
+        here[name] = None if tree == EMPTY_TREE[repo.object_format] else (_DIRECTORY, bytes.fromhex(tree))
+    edited = _splice_tree(data, keys, spans, here)
+    return _run(repo.top, ["hash-object", "-t", "tree", "-w", "--stdin"], input=edited).stdout.decode().strip()
+
+
+def _tree_entries(data: bytes, size: int) -> tuple[list[bytes], list[tuple[int, int]]]:
+    """A raw tree's entries: their sort keys (a folder's name ends in ``/``, as Git
+    orders them) and where each lies in ``data``. Matched by one ``findall`` in C (a
+    Python loop over 100,000 entries took twice as long); the matches cannot overlap,
+    so when their lengths add up to the whole tree they are every entry, in order."""
+    found = _TREE_ENTRY[size].findall(data)
+    ends = list(itertools.accumulate(len(mode) + len(name) + 2 + size for mode, name in found))
+    if (ends[-1] if ends else 0) != len(data):
+        raise GitError("a tree in the repository cannot be read", hint="git fsck tells what is wrong")
+    keys = [name + b"/" if mode == _DIRECTORY else name for mode, name in found]
+    return keys, list(zip([0, *ends[:-1]] if ends else [], ends, strict=True))
+
+
+def _splice_tree(data: bytes, keys: list[bytes], spans: list[tuple[int, int]],
+                 edits: Mapping[bytes, tuple[bytes, bytes] | None]) -> bytes:
+    """``data`` with the entries named in ``edits`` replaced (or removed, for None),
+    each new entry put in its sorted place; the rest copied as it was."""
+    dropped: set[int] = set()
+    added: list[tuple[int, bytes, bytes]] = []
+    for name, new in edits.items():
+        for key in (name, name + b"/"):
+            at = bisect.bisect_left(keys, key)
+            if at < len(keys) and keys[at] == key:
+                dropped.add(at)
+        if new is not None:
+            mode, object_id = new
+            key = name + b"/" if mode == _DIRECTORY else name
+            added.append((bisect.bisect_left(keys, key), key, mode + b" " + name + b"\0" + object_id))
+    added.sort()
+    pieces, copied, next_added = [], 0, 0
+    for at in sorted(dropped | {position for position, _, _ in added}):
+        start = spans[at][0] if at < len(spans) else len(data)
+        pieces.append(data[copied:start])
+        while next_added < len(added) and added[next_added][0] == at:
+            pieces.append(added[next_added][2])
+            next_added += 1
+        copied = spans[at][1] if at in dropped else start
+    pieces.append(data[copied:])
+    return b"".join(pieces)
 
 
 @dataclass(frozen=True, slots=True)

@@ -78,6 +78,11 @@ class Taken:
         return self._largest.get(head)
 
 
+def slot(prefix: str, when: datetime) -> str:
+    """What every ID minted at ``when`` (to the millisecond) starts with."""
+    return f"{prefix}-{encode(int(when.timestamp() * 1000), TIME_CHARS)}"
+
+
 def mint(prefix: str, when: datetime, existing: Iterable[str] | Taken = ()) -> str:
     """A new ID for a ticket created at ``when``.
 
@@ -87,8 +92,7 @@ def mint(prefix: str, when: datetime, existing: Iterable[str] | Taken = ()) -> s
     creation order; a fresh millisecond starts in the lower half of the 40-bit
     range, leaving room for some 65,000 IDs above it.
     """
-    time_part = encode(int(when.timestamp() * 1000), TIME_CHARS)
-    head = f"{prefix}-{time_part}"
+    head = slot(prefix, when)
     if isinstance(existing, Taken):
         largest = existing.largest_in(head)
         same_slot = [largest] if largest is not None and len(largest) == len(head) + RANDOM_CHARS else []

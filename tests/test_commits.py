@@ -17,6 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from conftest import Desk, gitdesk_process
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 
 def test_other_staged_and_unstaged_work_is_left_alone(desk: Desk) -> None:
@@ -238,3 +240,39 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+NAMES = ["a.md", "b c.md", "é.md", "a", "a-b.md", "a.md.md", "tickets", "z"]
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(before=st.dictionaries(st.lists(st.sampled_from(NAMES), min_size=1, max_size=3).map("/".join),
+                              st.binary(max_size=4), max_size=6),
+       change=st.dictionaries(st.lists(st.sampled_from(NAMES), min_size=1, max_size=3).map("/".join),
+                              st.one_of(st.none(), st.binary(max_size=4)), min_size=1, max_size=4))
+def test_a_commit_edits_only_the_trees_on_its_paths_and_equals_gits_own(tmp_path: Path, before: dict[str, bytes],
+                                                                         change: dict[str, bytes | None]) -> None:
+    """gitdesk writes a commit's trees itself (editing the parent's in place); Git's own
+    fast-import, given the same files, must make the very same tree."""
+    from gitdesk import git
+
+    path = tmp_path / f"repo-{len(list(tmp_path.iterdir()))}"
+    subprocess.run(["git", "init", "-q", str(path)], check=True)
+    repo = git.find(path)
+    assert repo is not None
+    author, date = ("Test", "test@example.com"), "1700000000 +0000"
+    # Paths that are both a file and a folder cannot be in one tree: keep the first of each.
+    files: dict[str, bytes] = {}
+    for name, data in before.items():
+        if not any(other.startswith(name + "/") or name.startswith(other + "/") for other in files):
+            files[name] = data
+    parent = git.fast_import(repo, None, [git.CommitStep(files, "base", author, date)]) if files else None
+    edits = {name: data for name, data in change.items()
+             if not any(other != name and (other.startswith(name + "/") or name.startswith(other + "/"))
+                        for other in [*files, *change])}
+    if not edits:
+        return
+    ours = git.create_commit(repo, parent, edits, "edit", author, date)
+    theirs = git.fast_import(repo, parent, [git.CommitStep(edits, "edit", author, date)])
+    assert git.run(repo, "rev-parse", ours + "^{tree}") == git.run(repo, "rev-parse", f"{theirs}^{{tree}}")
+    assert subprocess.run(["git", "fsck", "--strict", "--no-dangling"], cwd=path, capture_output=True).returncode == 0
