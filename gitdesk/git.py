@@ -1,7 +1,7 @@
 """Every call gitdesk makes to Git, as small named functions.
 
-Writes go through the real ``git`` binary (plumbing: a temporary index,
-``commit-tree`` and a compare-and-swap ``update-ref``) so an action commits
+Writes go through the real ``git`` binary (plumbing: blobs and the trees on
+the changed paths, ``commit-tree`` and a compare-and-swap ``update-ref``) so an action commits
 exactly its own paths and never sweeps up the user's staged work, and so
 ``GIT_INDEX_FILE`` and friends behave inside hooks. Hot-path reads use the
 binary too: importing GitPython costs ~60 ms, more than most commands take.
