@@ -8,6 +8,7 @@ terms; anything else a user types is quoted, never read as FTS syntax.
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from collections.abc import Iterator, Sequence
@@ -78,18 +79,33 @@ def fts_query(text: str) -> str:
     return " ".join(terms)
 
 
-def _rows(connection: sqlite3.Connection, match: str, batch: int) -> Iterator[tuple[object, ...]]:
-    snippets = ", ".join(f"snippet(ticket_text, {i + 1}, '{START}', '{END}', '…', 12)" for i in range(len(COLUMNS)))
-    sql = (f"SELECT t.front, t.entries, t.resolution, bm25(ticket_text, {WEIGHTS}) AS score, {snippets} "
-           "FROM ticket_text JOIN tickets t ON t.name = ticket_text.name "
-           "WHERE ticket_text MATCH ? AND t.problem IS NULL ORDER BY score LIMIT ? OFFSET ?")
+def _rows(connection: sqlite3.Connection, match: str, batch: int) -> Iterator[tuple[int, str, str, str | None, float]]:
+    """(rowid, front, entries, resolution, score) of the matching tickets, best first. Ranked
+    by bm25 alone first, the rows read only for the best of each batch: with snippets in the
+    same query SQLite made one for every match (0.6 s for a word in 98,000 tickets)."""
     offset = 0
     while True:
-        rows = connection.execute(sql, (match, batch, offset)).fetchall()
-        yield from rows
-        if len(rows) < batch:
+        top = connection.execute(f"SELECT rowid, bm25(ticket_text, {WEIGHTS}) AS score FROM ticket_text "
+                                 "WHERE ticket_text MATCH ? ORDER BY score LIMIT ? OFFSET ?",
+                                 (match, batch, offset)).fetchall()
+        rows = {row[0]: row[1:] for row in connection.execute(
+            "SELECT rowid, front, entries, resolution FROM tickets WHERE problem IS NULL AND rowid IN "
+            "(SELECT value FROM json_each(?))", (json.dumps([rowid for rowid, _ in top]),))} if top else {}
+        for rowid, score in top:
+            if rowid in rows:
+                front, entries, resolution = rows[rowid]
+                yield rowid, front, entries, resolution, score
+        if len(top) < batch:
             return
         offset += batch
+
+
+def _snippets(connection: sqlite3.Connection, match: str, rowid: int) -> tuple[str, ...]:
+    """Each column's snippet of one matching ticket, the matched words marked."""
+    columns = ", ".join(f"snippet(ticket_text, {i + 1}, '{START}', '{END}', '…', 12)" for i in range(len(COLUMNS)))
+    row = connection.execute(f"SELECT {columns} FROM ticket_text WHERE ticket_text MATCH ? AND rowid = ?",
+                             (match, rowid)).fetchone()
+    return tuple(str(value or "") for value in (row or ("",) * len(COLUMNS)))
 
 
 def _best_snippet(snippets: tuple[str, ...]) -> tuple[str, str]:
@@ -113,14 +129,12 @@ def search(desk: Desk, text: str, filters: listing.Filters, *, limit: int = 20,
     with db.connect(desk) as connection:
         index.refresh(desk, connection)
         try:
-            for row in _rows(connection, match, max(limit * 4, 50)):
-                front, entries, resolution, score = row[0], row[1], row[2], row[3]
-                ticket = index.ticket_from_row(str(front), str(entries), resolution if resolution is None
-                                               else str(resolution))
+            for rowid, front, entries, resolution, score in _rows(connection, match, max(limit * 4, 50)):
+                ticket = index.ticket_from_row(front, entries, resolution)
                 if not listing.select([ticket], filters, desk.config):
                     continue
-                snippet, where = _best_snippet(tuple(str(value or "") for value in row[4:]))
-                hits.append(Hit(ticket, -float(str(score)), snippet, where, where == "notes"))
+                snippet, where = _best_snippet(_snippets(connection, match, rowid))
+                hits.append(Hit(ticket, -float(score), snippet, where, where == "notes"))
                 if len(hits) >= limit:
                     break
         except sqlite3.OperationalError as error:
