@@ -20,7 +20,6 @@ from gitdesk import git, ids, paths, templates, ticketfile, workflow
 from gitdesk.config import CONFIG_PATH, parse_config
 from gitdesk.desk import MAX_TICKET_BYTES
 from gitdesk.errors import GitdeskError
-from gitdesk.mail import compose
 from gitdesk.model import Config, Ticket
 from gitdesk.templates import MAIL_TEMPLATES, REPLIES, RULES_PATH
 from gitdesk.text import one_line
@@ -215,6 +214,8 @@ def _judge_text_file(relative: str, path: str, commit: str | None, change: git.R
         return [Finding(path, "not valid UTF-8", commit=commit, hint="re-save the file as UTF-8")]
     name = relative.rsplit("/", 1)[-1][:-3]
     if relative.startswith(MAIL_TEMPLATES + "/"):
+        from gitdesk.mail import compose  # here: the mail code and Python's email package cost every hook 25 ms
+
         if name not in compose.EVENTS:
             return [Finding(path, f"there is no mail event {name!r}", commit=commit,
                             hint=f"mail templates are named: {', '.join(e + '.md' for e in compose.EVENTS)}")]

@@ -16,7 +16,6 @@ from pathlib import Path
 from gitdesk import changes, git, ticketfile
 from gitdesk.errors import GitdeskError
 from gitdesk.githooks import check
-from gitdesk.githooks import merge as mergefile
 from gitdesk.model import Ticket
 from gitdesk.text import clean_line, counted
 
@@ -196,6 +195,7 @@ def rebuild_stale_kb(repo: git.Repo) -> list[str]:
     stale mark); the commits made. Call holding no desk lock, or the one this thread
     holds (sync)."""
     from gitdesk.desk import Desk
+    from gitdesk.githooks import merge as mergefile
     from gitdesk.knowledge import kb
 
     stale = repo.state_dir / mergefile.STALE
