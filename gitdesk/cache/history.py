@@ -14,7 +14,6 @@ import functools
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from itertools import pairwise
@@ -218,6 +217,8 @@ def _read_log(repo: git.Repo, head: str, tips: list[str], paths: list[str],
              for number, boundary in enumerate(boundaries)]
     sizes = [end - start for start, end in pairwise([0, *ends])]
     read: dict[int, list[_Commit]] = {}
+    from concurrent.futures import ThreadPoolExecutor, as_completed  # here: only a scan needs it (10 ms)
+
     with (progress("Reading history", len(new)) if len(new) >= PROGRESS_FROM else quiet("") as advance,
           ThreadPoolExecutor(max_workers=workers.cores()) as pool):
         running = {pool.submit(git.run_result, repo, *log, *part, "--", *paths): number

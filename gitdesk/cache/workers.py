@@ -9,17 +9,20 @@ would give. Small jobs never start a pool at all.
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
-import multiprocessing.connection
 import os
 import signal
 import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
 from itertools import islice
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
+
+# multiprocessing and concurrent.futures are imported where a pool starts: every command
+# imports this module (through the cache), and only cold builds use them (20 ms saved).
 
 Job = TypeVar("Job")
 Result = TypeVar("Result")
@@ -44,6 +47,8 @@ def _can_fork() -> bool:
 def _start_worker() -> None:
     # Ctrl-C reaches every process in the terminal's group: the parent stops the work,
     # the workers must not each print a traceback.
+    import multiprocessing
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # A forked worker shares the parent's open files, its desk lock among them: if the
     # parent is killed, the worker must not wait for work forever and keep the lock held.
@@ -53,6 +58,8 @@ def _start_worker() -> None:
 
 
 def _exit_with(parent_sentinel: int) -> None:
+    import multiprocessing.connection
+
     multiprocessing.connection.wait([parent_sentinel])
     os._exit(1)
 
@@ -68,6 +75,9 @@ def map_in_order(function: Callable[[Job], Result], jobs: Sequence[Job], *,
     if not parallel or workers < 2 or not _can_fork():
         yield map(function, jobs)
         return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker) as pool:
         queued = iter(jobs)  # a few in flight: results are held only until the caller takes them
