@@ -200,14 +200,14 @@ def merge_file(marker_size: int, generated: bool, base: Path, ours: Path, theirs
       gitdesk merge-file base.md ours.md theirs.md
     """
     from gitdesk.githooks import merge
-    from gitdesk.render import views
+    from gitdesk.render import output
 
     if generated:
         result = merge.merge_generated(base, ours, theirs, path, marker_size)
     else:
         result = merge.merge_files(base, ours, theirs, path, marker_size)
     if result.conflicts:
-        views.hook_messages([f"gitdesk merge: {path or ours}: conflict in {', '.join(result.conflicts)}"])
+        output.hook_messages([f"gitdesk merge: {path or ours}: conflict in {', '.join(result.conflicts)}"])
         raise SystemExit(1)
 
 
@@ -228,7 +228,7 @@ def hook(session: Session, name: str, args: tuple[str, ...]) -> None:
       gitdesk hook commit-msg .git/COMMIT_EDITMSG
     """
     from gitdesk.githooks import handlers
-    from gitdesk.render import views
+    from gitdesk.render import output
 
     repo = handlers.repository(session.start())
     if name == "pre-commit":
@@ -241,6 +241,6 @@ def hook(session: Session, name: str, args: tuple[str, ...]) -> None:
         result = handlers.pre_receive(repo, sys.stdin.read())
     else:
         result = handlers.refresh(repo, name, args)
-    views.hook_messages(result.messages)
+    output.hook_messages(result.messages)
     if result.status:
         raise SystemExit(result.status)

@@ -51,7 +51,7 @@ def mailer(session: Session, send: bool | None = None, attach: Sequence[tuple[st
 
 def _done(session: Session, result: Outcome, fmt: str, send: bool | None = None) -> None:
     from gitdesk.cache import index
-    from gitdesk.render import views
+    from gitdesk.render import output, views
 
     index.written(session.desk, result.ticket_files)
     views.outcome(result, fmt)
@@ -59,7 +59,7 @@ def _done(session: Session, result: Outcome, fmt: str, send: bool | None = None)
         from gitdesk.mail import notify
 
         for line in notify.deliver_now(session.desk, result.mailed):
-            views.hook_messages([line])
+            output.hook_messages([line])
 
 
 def _files(paths: Sequence[Path]) -> list[tuple[str, bytes]]:

@@ -25,7 +25,6 @@ from typing import Any
 
 import click
 
-from gitdesk.records import SCHEMA
 from gitdesk.text import one_line, visible
 
 GAP = "  "
@@ -193,6 +192,8 @@ def bar(value: float, top: float, size: int = 20) -> str:
 
 def write_json(data: Mapping[str, Any], output: io.TextIOBase | None = None) -> None:
     """An object with its schema version first; indented for people, compact for programs."""
+    from gitdesk.records import SCHEMA  # here: hooks print through this module and need no records
+
     document = {"schema": SCHEMA, **data}
     pretty = output is None and is_terminal()
     text = json.dumps(document, ensure_ascii=False, indent=2 if pretty else None,
@@ -209,6 +210,8 @@ def write_json_texts(key: str, texts: Sequence[str]) -> None:
     if is_terminal():
         write_json({key: [json.loads(text) for text in texts]})
         return
+    from gitdesk.records import SCHEMA
+
     head = json.dumps({"schema": SCHEMA, key: []}, ensure_ascii=False, separators=(",", ":"))[:-3]
     click.echo(head + "[" + ",".join(texts) + "]}")
 
@@ -282,6 +285,12 @@ def warnings(problems: Sequence[Any], most: int = 10) -> None:
     if len(problems) > most:
         click.echo(f"gitdesk: warning: and {len(problems) - most} more files skipped (gitdesk check lists them all)",
                    err=True)
+
+
+def hook_messages(messages: Sequence[str]) -> None:
+    """What a hook or a merge driver says, one line each, on stderr (Git shows it)."""
+    for message in messages:
+        click.echo(one_line(message), err=True)
 
 
 def error(message: str) -> None:

@@ -617,11 +617,6 @@ def findings(found: Sequence[Finding], fmt: str) -> None:
     emit(fmt, "problems", [finding.as_dict() for finding in found], text=text)
 
 
-def hook_messages(messages: Iterable[str]) -> None:
-    for message in messages:
-        click.echo(one_line(message), err=True)
-
-
 # --- intake, import, export --------------------------------------------------------
 
 ROUTINE_SHOWN = 100  # more items than this: a terminal lists only the ones that need a look
