@@ -7,6 +7,7 @@ the findings or messages to print and an exit status; the CLI prints them.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sqlite3
 from collections.abc import Sequence
@@ -69,28 +70,68 @@ def pre_commit(repo: git.Repo) -> HookResult:
     notes = [recovered] if recovered else []
     findings = check.check_staged(repo)
     if not findings:
+        _hand_over_trailers(repo)
         return HookResult(0, notes)
     return HookResult(1, notes + [str(f) for f in findings] + [
         f"gitdesk: commit refused: {counted(len(findings), 'problem')} in the staged "
         f"{check.what_was_found(findings)} (fix them and git add again, or see gitdesk check --staged)"])
 
 
+HANDOFF = "trailers"  # in .git/gitdesk/: what pre-commit found for commit-msg (see install.script)
+
+
+def _staged_raw(repo: git.Repo, spec: str) -> bytes:
+    """The staged change under ``spec``, as the commit-msg script reads it in shell."""
+    _, commit = git.head(repo)
+    return git.run(repo, "--literal-pathspecs", "diff-index", "--cached", "--raw", "-z", "--no-renames",
+                   commit or git.EMPTY_TREE[repo.object_format], "--", spec)
+
+
+def _hand_over_trailers(repo: git.Repo) -> None:
+    """Leave the trailers of the staged change for the commit-msg hook with the change's
+    key (``git diff-index … | git hash-object --stdin``) and where it looked: the hook then
+    adds them in shell, without a second Python process (0.2 s a commit); if the key no
+    longer matches it works them out itself. One desk per repository only (the shell reads
+    one folder); otherwise commit-msg always works them out."""
+    handoff = repo.state_dir / HANDOFF
+    handoff.unlink(missing_ok=True)
+    try:
+        prefixes = check.desk_prefixes(repo, None)
+        if len(prefixes) != 1 or any(char.isspace() for char in prefixes[0]):
+            return
+        spec = prefixes[0] + check.TICKETS
+        raw = _staged_raw(repo, spec)
+        digest = hashlib.new("sha256" if repo.object_format == "sha256" else "sha1")
+        digest.update(b"blob %d\0" % len(raw) + raw)
+        trailers = _trailers(repo, git.parse_raw(raw))
+        lines = [digest.hexdigest(), spec, *(f"{key}: {value}" for key, value in trailers)]
+        repo.state_dir.mkdir(parents=True, exist_ok=True)
+        handoff.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    except (GitdeskError, OSError):
+        handoff.unlink(missing_ok=True)  # commit-msg works them out itself
+
+
 def trailers_for_staged(repo: git.Repo) -> list[tuple[str, str]]:
     """Gitdesk-Ticket / Gitdesk-Action trailers describing the staged ticket changes."""
     result: list[tuple[str, str]] = []
     for prefix in check.desk_prefixes(repo, None):
-        staged = [c for c in git.staged_changes(repo, [prefix + check.TICKETS])
-                  if c.path.endswith(".md") and c.status in ("A", "M")]
-        blobs = git.read_blobs(repo, [c.new for c in staged] + [c.old for c in staged if set(c.old) != ZERO])
-        for change in staged:
-            new = _parse(blobs.get(change.new))
-            if new is None:
-                continue
-            old = _parse(blobs.get(change.old)) if change.status == "M" else None
-            actions = _actions(old, new)
-            if actions:
-                result.append(("Gitdesk-Ticket", clean_line(new.id)))  # unchecked with --no-verify: one line
-                result += [("Gitdesk-Action", action) for action in actions]
+        result += _trailers(repo, git.parse_raw(_staged_raw(repo, prefix + check.TICKETS)))
+    return result
+
+
+def _trailers(repo: git.Repo, changes: Sequence[git.RawChange]) -> list[tuple[str, str]]:
+    result: list[tuple[str, str]] = []
+    staged = [c for c in changes if c.path.endswith(".md") and c.status in ("A", "M")]
+    blobs = git.read_blobs(repo, [c.new for c in staged] + [c.old for c in staged if set(c.old) != ZERO])
+    for change in staged:
+        new = _parse(blobs.get(change.new))
+        if new is None:
+            continue
+        old = _parse(blobs.get(change.old)) if change.status == "M" else None
+        actions = _actions(old, new)
+        if actions:
+            result.append(("Gitdesk-Ticket", clean_line(new.id)))  # unchecked with --no-verify: one line
+            result += [("Gitdesk-Action", action) for action in actions]
     return result
 
 

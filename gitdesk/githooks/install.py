@@ -35,6 +35,32 @@ _MISSING = {
 }
 
 
+# commit-msg adds the trailers pre-commit left for it (handlers.HANDOFF) when they are of the
+# change being committed (the same key, worked out as handlers.staged_key does), in shell:
+# no second Python process per commit. Otherwise it runs `gitdesk hook commit-msg`.
+_COMMIT_MSG_FROM_PRE_COMMIT = [
+    'state=$(git rev-parse --git-dir)/gitdesk',
+    'if [ -f "$state/trailers" ] && [ ! -f "$(git rev-parse --git-dir)/MERGE_HEAD" ]; then',
+    '    { read -r expected; read -r spec; } < "$state/trailers"',
+    '    base=$(git rev-parse -q --verify HEAD) || base=$(git hash-object -t tree /dev/null)',
+    '    key=$(git --literal-pathspecs diff-index --cached --raw -z --no-renames "$base" -- "$spec" |',
+    '          git hash-object --stdin)',
+    '    if [ -n "$key" ] && [ "$key" = "$expected" ]; then',
+    '        message=$1',
+    '        if grep -v "^#" "$message" | grep -q "[^[:space:]]"; then',
+    '            set --',
+    '            { read -r _; read -r _; while IFS= read -r line; do set -- "$@" --trailer "$line"; done; } \\',
+    '                < "$state/trailers"',
+    '            if [ $# -gt 0 ]; then',
+    '                git interpret-trailers --in-place --if-exists addIfDifferent "$@" -- "$message" || exit $?',
+    '            fi',
+    '        fi',
+    '        exit 0',
+    '    fi',
+    'fi',
+]
+
+
 def script(name: str, python: str = "") -> str:
     """The text of hook ``name``; ``python`` is the interpreter to prefer ('' for none)."""
     if name not in CLIENT_HOOKS + SERVER_HOOKS:
@@ -57,6 +83,8 @@ def script(name: str, python: str = "") -> str:
         f"    {run_legacy} || exit $?",
         "fi",
     ]
+    if name == "commit-msg":
+        lines += _COMMIT_MSG_FROM_PRE_COMMIT
     feed = "feed | " if reads_stdin else ""
     if reads_stdin:
         # `exec` cannot take a pipe; the hook's status is the last command's.
