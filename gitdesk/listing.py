@@ -122,6 +122,19 @@ def by_due(tickets: list[Ticket], timings: Mapping[str, Timings], key: str) -> l
 
 
 @dataclass(frozen=True, slots=True)
+class Row:
+    """What a listing's table shows of a ticket, read from the index's columns."""
+
+    id: str
+    status: str
+    priority: str | None
+    queue: str | None
+    assignee: str | None
+    created: datetime
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
 class Listing:
     tickets: list[Ticket]  # chosen and sorted
     problems: list[GitdeskError]  # files that could not be read

@@ -559,9 +559,40 @@ def query_ids(desk: Desk, filters: listing.Filters, sort_key: str | None) -> tup
     """The IDs a listing shows, in order, and the problems it warns of: what ``query`` finds,
     read from the index's columns alone when the filters and the order allow (status,
     queue, assignee; by ID), so that no ticket is rebuilt."""
+    found = _by_columns(desk, filters, sort_key, "id")
+    if found is None:
+        chosen = query(desk, filters, sort_key, with_facts=False)
+        return [ticket.id for ticket in chosen.tickets], chosen.problems
+    rows, problems = found
+    return [row[0] for row in rows], problems
+
+
+def query_rows(desk: Desk, filters: listing.Filters, sort_key: str | None, *,
+               with_ids: bool = False) -> tuple[list[Ticket] | list[listing.Row], list[GitdeskError], list[str]]:
+    """What a listing's table shows: ``query``, but read from the index's columns as
+    ``listing.Row`` when the filters and the order allow (0.1 s less for 12,000 rows than
+    rebuilding each Ticket), and from ``query`` otherwise; with every ID when asked (to
+    abbreviate IDs)."""
+    found = _by_columns(desk, filters, sort_key, "id, status, json_extract(front, '$.priority'), queue, "
+                                                 "assignee, created, json_extract(front, '$.title')")
+    if found is None:
+        chosen = query(desk, filters, sort_key, with_facts=False, with_ids=with_ids)
+        return chosen.tickets, chosen.problems, chosen.all_ids
+    rows, problems = found
+    every: list[str] = []
+    if with_ids:
+        with db.connect(desk) as connection:
+            every = all_ids(connection)
+    return [listing.Row(ticket_id, status, priority, queue, assignee, _fromtimestamp(created, timezone.utc), title)
+            for ticket_id, status, priority, queue, assignee, created, title in rows], problems, every
+
+
+def _by_columns(desk: Desk, filters: listing.Filters, sort_key: str | None,
+                columns: str) -> tuple[list[tuple[Any, ...]], list[GitdeskError]] | None:
+    """``columns`` of the tickets a listing shows, by ID, and its problems; None when the
+    filters or the order need the whole ticket (requester, category, asset, labels, a sort)."""
     if filters.requester or filters.category or filters.asset or filters.labels or sort_key:
-        listing_ = query(desk, filters, sort_key, with_facts=False)
-        return [ticket.id for ticket in listing_.tickets], listing_.problems
+        return None
     filters.validate(desk.config)
     clauses, params = ["id IS NOT NULL"], []
     if listing.ALL not in filters.statuses:
@@ -581,7 +612,7 @@ def query_ids(desk: Desk, filters: listing.Filters, sort_key: str | None) -> tup
         refresh(desk, connection)
         problems: list[GitdeskError] = [GitdeskError(row[0]) for row in connection.execute(
             "SELECT problem FROM tickets WHERE problem IS NOT NULL ORDER BY name")]
-        chosen = [row[0] for row in connection.execute(
-            f"SELECT id FROM tickets WHERE {' AND '.join(clauses)} ORDER BY id", params)]
+        rows = connection.execute(f"SELECT {columns} FROM tickets WHERE {' AND '.join(clauses)} ORDER BY id",
+                                  params).fetchall()
         problems += unknown_statuses(connection, desk)
-    return chosen, problems
+    return rows, problems

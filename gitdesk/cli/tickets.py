@@ -171,14 +171,23 @@ def list_(session: Session, chosen: FilterOptions, all_: bool, sort_key: str | N
         output.warnings(problems)
         views.ticket_records(listed.ticket_records(desk, ids, clock.now()), fmt)
         return
-    found = index.query(desk, filters, None if due else sort_key, with_facts=fmt != "table" or due,
-                        with_ids=terminal)
-    output.warnings(found.problems)
     now = clock.now()
-    derived = history.timings(desk, found.tickets, now) if fmt != "table" or due else None
-    tickets = listing.by_due(found.tickets, derived, sort_key or "") if due and derived is not None else found.tickets
+    if not due:
+        rows, problems, every = index.query_rows(desk, filters, sort_key, with_ids=terminal)
+        output.warnings(problems)
+        shown = abbreviations([*every, *(row.id for row in rows)]) if terminal else None
+        views.ticket_list(rows, now, shown_ids=shown, hide=chosen.constant_columns())
+        return
+    # The next target first: every listed ticket's clocks.
+    found = index.query(desk, filters, None, with_facts=True, with_ids=terminal)
+    output.warnings(found.problems)
+    derived = history.timings(desk, found.tickets, now)
+    tickets = listing.by_due(found.tickets, derived, sort_key or "")
+    if fmt != "table":
+        views.ticket_records_of(tickets, derived, fmt)
+        return
     shown = abbreviations([*found.all_ids, *(t.id for t in tickets)]) if terminal else None
-    views.ticket_list(tickets, fmt, now, shown_ids=shown, timings=derived, hide=chosen.constant_columns(), due=due)
+    views.ticket_list(tickets, now, shown_ids=shown, timings=derived, hide=chosen.constant_columns(), due=True)
 
 
 @click.command()

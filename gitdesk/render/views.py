@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from gitdesk.interop.importing import ImportResult
     from gitdesk.knowledge.kb import KbHit
     from gitdesk.knowledge.search import Hit, Suggestions
+    from gitdesk.listing import Row
     from gitdesk.mail.delivery import DeliveryResult
     from gitdesk.mail.intake import IntakeResult
     from gitdesk.model import Entry, Ticket
@@ -71,16 +72,13 @@ def _cell(value: Any) -> str:
 # --- ticket lists --------------------------------------------------------------------
 
 
-def ticket_list(tickets: Sequence[Ticket], fmt: str, now: datetime, *, shown_ids: Mapping[str, str] | None = None,
+def ticket_list(tickets: Sequence[Ticket | Row], now: datetime, *, shown_ids: Mapping[str, str] | None = None,
                 timings: Mapping[str, Timings] | None = None, hide: Iterable[str] = (), due: bool = False) -> None:
-    """``gitdesk list``: a table that fits (titles give way), or every field as JSON/CSV.
+    """``gitdesk list``: a table that fits (titles give way); ``ticket_records`` gives JSON/CSV.
 
     ``shown_ids`` abbreviates IDs on a terminal (unique prefixes, as Git shows hashes);
     ``hide`` drops columns a filter made the same on every row (``--queue``, ``--mine``);
     ``due`` adds when each ticket's next target falls due (``--sort due``)."""
-    if fmt != "table":
-        emit(fmt, "tickets", records.tickets(tickets, timings), flat=records.flat)
-        return
     ids = shown_ids or {}
     columns = [Column("ID", lambda t: ids.get(t.id, t.id)), Column("STATUS", lambda t: _cell(t.status)),
                Column("PRIORITY", lambda t: _cell(t.priority)), Column("QUEUE", lambda t: _cell(t.queue)),
@@ -90,7 +88,7 @@ def ticket_list(tickets: Sequence[Ticket], fmt: str, now: datetime, *, shown_ids
     if due and timings is not None:
         columns.insert(-1, Column("DUE", lambda t: due_text(timings[t.id], now, short=True)))
     hidden = {name.upper() for name in hide}
-    emit(fmt, "tickets", [], columns=[column for column in columns if column.header not in hidden], rows=tickets)
+    emit("table", "tickets", [], columns=[column for column in columns if column.header not in hidden], rows=tickets)
     if output.is_terminal():
         note(counted(len(tickets), "ticket"))
 
@@ -101,6 +99,11 @@ def ticket_records(texts: Sequence[str], fmt: str) -> None:
         output.write_json_texts("tickets", texts)
     else:
         emit(fmt, "tickets", [json.loads(text) for text in texts], flat=records.flat)
+
+
+def ticket_records_of(tickets: Sequence[Ticket], timings: Mapping[str, Timings], fmt: str) -> None:
+    """``gitdesk list --sort due --format json|csv``: records made here, in that order."""
+    emit(fmt, "tickets", records.tickets(tickets, timings), flat=records.flat)
 
 
 # --- one ticket ---------------------------------------------------------------------
