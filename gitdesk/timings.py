@@ -446,7 +446,6 @@ class Clocks:
             unknown=tuple(dict.fromkeys(self.unknown)),
         )
 
-
     def steady_until(self, now: datetime, timings: Timings) -> datetime | None:
         """Until when ``timings`` (made at ``now``) stay what they are: the first moment after
         ``now`` at which a target falls due or a future-dated entry or change takes effect

@@ -473,6 +473,23 @@ def tickets(desk: Desk, connection: sqlite3.Connection, statuses: Sequence[str] 
         refresh(desk, connection)
     # Without facts the entries are not even read (the longest column, stored last).
     query = f"SELECT front, {'entries' if with_facts else repr(_NO_ENTRIES)}, resolution, problem, name FROM tickets"
+    clauses, params = _narrowing(statuses, queue, assignee, unassigned)
+    if clauses:
+        query += " WHERE (" + " AND ".join(clauses) + ") OR problem IS NOT NULL"
+    found: list[Ticket] = []
+    problems: list[GitdeskError] = []
+    for front, entries, resolution, problem, _name in connection.execute(query + " ORDER BY name", params):
+        if problem is not None:
+            problems.append(GitdeskError(problem))
+            continue
+        found.append(rebuild(front, entries if with_facts else _NO_ENTRIES, resolution))
+    return found, problems
+
+
+def _narrowing(statuses: Sequence[str] | None, queue: str | None, assignee: str | None,
+               unassigned: bool) -> tuple[list[str], list[str]]:
+    """The WHERE clauses (and their parameters) that pick tickets by the index's columns:
+    status, queue, assignee (a handle), or nobody assigned."""
     clauses: list[str] = []
     params: list[str] = []
     if statuses is not None:
@@ -485,17 +502,8 @@ def tickets(desk: Desk, connection: sqlite3.Connection, statuses: Sequence[str] 
         clauses.append("assignee = ?")
         params.append(assignee)
     if unassigned:
-        clauses.append("assignee IS NULL")
-    if clauses:
-        query += " WHERE (" + " AND ".join(clauses) + ") OR problem IS NOT NULL"
-    found: list[Ticket] = []
-    problems: list[GitdeskError] = []
-    for front, entries, resolution, problem, _name in connection.execute(query + " ORDER BY name", params):
-        if problem is not None:
-            problems.append(GitdeskError(problem))
-            continue
-        found.append(rebuild(front, entries if with_facts else _NO_ENTRIES, resolution))
-    return found, problems
+        clauses.append("(assignee IS NULL OR assignee = '')")
+    return clauses, params
 
 
 def unknown_statuses(connection: sqlite3.Connection, desk: Desk) -> list[GitdeskError]:
@@ -563,7 +571,7 @@ def query_ids(desk: Desk, filters: listing.Filters, sort_key: str | None) -> tup
     if found is None:
         chosen = query(desk, filters, sort_key, with_facts=False)
         return [ticket.id for ticket in chosen.tickets], chosen.problems
-    rows, problems = found
+    rows, problems, _ = found
     return [row[0] for row in rows], problems
 
 
@@ -574,45 +582,33 @@ def query_rows(desk: Desk, filters: listing.Filters, sort_key: str | None, *,
     rebuilding each Ticket), and from ``query`` otherwise; with every ID when asked (to
     abbreviate IDs)."""
     found = _by_columns(desk, filters, sort_key, "id, status, json_extract(front, '$.priority'), queue, "
-                                                 "assignee, created, json_extract(front, '$.title')")
+                                                 "assignee, created, json_extract(front, '$.title')",
+                        with_ids=with_ids)
     if found is None:
         chosen = query(desk, filters, sort_key, with_facts=False, with_ids=with_ids)
         return chosen.tickets, chosen.problems, chosen.all_ids
-    rows, problems = found
-    every: list[str] = []
-    if with_ids:
-        with db.connect(desk) as connection:
-            every = all_ids(connection)
+    rows, problems, every = found
     return [listing.Row(ticket_id, status, priority, queue, assignee, _fromtimestamp(created, timezone.utc), title)
             for ticket_id, status, priority, queue, assignee, created, title in rows], problems, every
 
 
-def _by_columns(desk: Desk, filters: listing.Filters, sort_key: str | None,
-                columns: str) -> tuple[list[tuple[Any, ...]], list[GitdeskError]] | None:
-    """``columns`` of the tickets a listing shows, by ID, and its problems; None when the
-    filters or the order need the whole ticket (requester, category, asset, labels, a sort)."""
+def _by_columns(desk: Desk, filters: listing.Filters, sort_key: str | None, columns: str, *,
+                with_ids: bool = False) -> tuple[list[tuple[Any, ...]], list[GitdeskError], list[str]] | None:
+    """``columns`` of the tickets a listing shows, by ID, its problems (and every ID, when
+    asked); None when the filters or the order need the whole ticket (requester, category,
+    asset, labels, a sort)."""
     if filters.requester or filters.category or filters.asset or filters.labels or sort_key:
         return None
     filters.validate(desk.config)
-    clauses, params = ["id IS NOT NULL"], []
-    if listing.ALL not in filters.statuses:
-        statuses = list(filters.statuses or desk.config.open_statuses)
-        clauses.append(f"status IN ({','.join('?' * len(statuses))})")
-        params += statuses
-    if filters.queue is not None:
-        clauses.append("queue = ?")
-        params.append(filters.queue)
-    if filters.assignee is not None:
-        person = desk.config.person(filters.assignee)
-        clauses.append("assignee = ?")
-        params.append(person.handle if person else filters.assignee)
-    if filters.unassigned:
-        clauses.append("(assignee IS NULL OR assignee = '')")
+    statuses = None if listing.ALL in filters.statuses else list(filters.statuses or desk.config.open_statuses)
+    person = desk.config.person(filters.assignee) if filters.assignee else None
+    clauses, params = _narrowing(statuses, filters.queue, person.handle if person else None, filters.unassigned)
     with db.connect(desk) as connection:
         refresh(desk, connection)
         problems: list[GitdeskError] = [GitdeskError(row[0]) for row in connection.execute(
             "SELECT problem FROM tickets WHERE problem IS NOT NULL ORDER BY name")]
-        rows = connection.execute(f"SELECT {columns} FROM tickets WHERE {' AND '.join(clauses)} ORDER BY id",
-                                  params).fetchall()
+        rows = connection.execute(f"SELECT {columns} FROM tickets WHERE {' AND '.join(['id IS NOT NULL', *clauses])} "
+                                  "ORDER BY id", params).fetchall()
         problems += unknown_statuses(connection, desk)
-    return rows, problems
+        every = all_ids(connection) if with_ids else []
+    return rows, problems, every

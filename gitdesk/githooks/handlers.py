@@ -7,7 +7,6 @@ the findings or messages to print and an exit status; the CLI prints them.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sqlite3
 from collections.abc import Sequence
@@ -101,10 +100,8 @@ def _hand_over_trailers(repo: git.Repo) -> None:
             return
         spec = prefixes[0] + check.TICKETS
         raw = _staged_raw(repo, spec)
-        digest = hashlib.new("sha256" if repo.object_format == "sha256" else "sha1")
-        digest.update(b"blob %d\0" % len(raw) + raw)
         trailers = _trailers(repo, git.parse_raw(raw))
-        lines = [digest.hexdigest(), spec, *(f"{key}: {value}" for key, value in trailers)]
+        lines = [git.blob_id(repo, raw), spec, *(f"{key}: {value}" for key, value in trailers)]
         repo.state_dir.mkdir(parents=True, exist_ok=True)
         handoff.write_text("\n".join(lines) + "\n", encoding="utf-8")
     except (GitdeskError, OSError):

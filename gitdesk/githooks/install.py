@@ -35,9 +35,10 @@ _MISSING = {
 }
 
 
-# commit-msg adds the trailers pre-commit left for it (handlers.HANDOFF) when they are of the
-# change being committed (the same key, worked out as handlers.staged_key does), in shell:
-# no second Python process per commit. Otherwise it runs `gitdesk hook commit-msg`.
+# commit-msg adds the trailers pre-commit left for it (handlers.HANDOFF, written by
+# handlers._hand_over_trailers) when they are of the change being committed: the same key,
+# `git hash-object` of the same diff-index, here in shell, so no second Python process runs
+# per commit. Otherwise it runs `gitdesk hook commit-msg`.
 _COMMIT_MSG_FROM_PRE_COMMIT = [
     'state=$(git rev-parse --git-dir)/gitdesk',
     'if [ -f "$state/trailers" ] && [ ! -f "$(git rev-parse --git-dir)/MERGE_HEAD" ]; then',
