@@ -230,3 +230,28 @@ def test_untracked_files_show_at_once_in_a_folder_that_had_long_been_still(busy:
     assert [row["priority"] for row in listed(busy) if row["id"] == "GD-01M850FXY9SQB1AKQ7"] == ["urgent"]
     stray.unlink()
     agree(busy)
+
+
+def test_gits_check_started_early_is_trusted_only_while_its_index_stands(busy: Desk) -> None:
+    # Commands that read the index start `git diff-files` before importing the rest
+    # (cache.gitstate.prefetch). An edit made while it runs, or a staging that moves
+    # Git's index under it, must still be seen: by this refresh or the next one.
+    from gitdesk.cache import gitstate, index
+    from gitdesk.desk import Desk as RealDesk
+
+    real = RealDesk.open(busy.path, explicit=True)
+    agree(busy)
+    first, second = (row["id"] for row in listed(busy)[:2])
+    gitstate.prefetch(real)
+    busy.file(first).write_text(busy.file(first).read_text().replace("priority: normal", "priority: low"))
+    with db.connect(real) as connection:
+        index.refresh(real, connection)
+    agree(busy)
+    gitstate.prefetch(real)
+    busy.file(second).write_text(busy.file(second).read_text().replace("priority: normal", "priority: high"))
+    busy.git("add", "-A")  # Git's index moves after the check started: its answer is dropped
+    with db.connect(real) as connection:
+        index.refresh(real, connection)
+        assert gitstate._started == {}
+    agree(busy)
+    assert {row["id"]: row["priority"] for row in listed(busy)}[second] == "high"

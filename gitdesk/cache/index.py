@@ -24,13 +24,13 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 from gitdesk import ids, listing, paths, ticketfile
-from gitdesk.cache import db, workers
+from gitdesk.cache import db, gitstate, workers
 from gitdesk.desk import Desk, quiet, read_regular
 from gitdesk.errors import GitdeskError, NotFound, TicketFormatError, ValidationError
 from gitdesk.model import INTERNAL_KINDS, KNOWN_FIELDS, TIME, Entry, Ticket
 from gitdesk.paths import TICKETS
 
-RACY_NS = 2_000_000_000
+RACY_NS = gitstate.RACY_NS
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS tickets (
@@ -156,62 +156,6 @@ def _racy(on_disk: dict[str, os.stat_result], last: int) -> list[str]:
     return [name for name, st in on_disk.items() if st.st_mtime_ns >= last - RACY_NS]
 
 
-def _stat_key(st: os.stat_result) -> str:
-    return f"{st.st_mtime_ns}:{st.st_size}:{st.st_ino}"
-
-
-def _git_state(desk: Desk, stored: Any) -> dict[str, Any] | None:
-    """What Git can tell cheaply about tickets/: the identity of its index file, and
-    the files that differ from it (modified, deleted, untracked, ignored), with their stat.
-
-    Git checks tracked files against its index in C, in parallel and racy-safe,
-    far faster than stat-ing every file from Python. None when Git cannot vouch.
-
-    Untracked files are listed again only when the folder may have changed since
-    ``stored`` listed them: adding, removing or renaming a file changes the folder's
-    mtime (the principle of Git's untracked cache), so while Git's index and the
-    folder's stat are as they were, and the folder had settled then (its mtime over
-    two seconds old, so no later change can share it), they are the ones seen then;
-    each is stat-ed again for edits.
-    """
-    from gitdesk import git
-
-    try:
-        st = os.stat(desk.repo.git_dir / "index")
-    except FileNotFoundError:
-        return None
-    index_key, listed_at = _stat_key(st), time.time_ns()
-    try:
-        folder = os.stat(desk.tickets_dir)
-        folder_key, settled = _stat_key(folder), folder.st_mtime_ns < listed_at - RACY_NS
-    except FileNotFoundError:
-        folder_key, settled = "none", False
-    known = (isinstance(stored, dict) and stored.get("index") == index_key and stored.get("folder") == folder_key
-             and stored.get("settled") is True and isinstance(stored.get("untracked"), list))
-    scope = desk.repo_path(TICKETS + "/")
-    commands = [["diff-files", "--name-only", "-z", "--", scope]]
-    if not known:
-        commands.append(["ls-files", "-o", "-z", "--", scope])
-    results = git.run_parallel(desk.repo, commands)
-    if any(result.returncode for result in results):
-        return None
-
-    def ticket_names(out: bytes) -> list[str]:
-        paths = out.decode("utf-8", "surrogateescape").split("\0")
-        return [name for name in (path[len(scope):] for path in paths if path.startswith(scope))
-                if name and "/" not in name and name.endswith(".md")]
-
-    untracked = [str(name) for name in stored["untracked"]] if known else ticket_names(results[1].stdout)
-    dirty: dict[str, str] = {}
-    for name in [*ticket_names(results[0].stdout), *untracked]:
-        try:
-            dirty[name] = _stat_key(os.stat(desk.tickets_dir / name, follow_symlinks=False))
-        except FileNotFoundError:
-            dirty[name] = "gone"
-    return {"index": index_key, "folder": folder_key, "settled": settled, "untracked": sorted(set(untracked)),
-            "dirty": dirty}
-
-
 @dataclass(frozen=True, slots=True)
 class _Plan:
     """What a refresh writes: the files to (re)read and the names to drop; what to record."""
@@ -258,7 +202,7 @@ def _plan(desk: Desk, connection: sqlite3.Connection) -> _Plan | RefreshStats:
         stored = json.loads(db.get_meta(connection, "index_git_state") or "null")
     except ValueError:
         stored = None
-    state = _git_state(desk, stored)
+    state = gitstate.state(desk, stored)
     if state is not None and isinstance(stored, dict) and stored.get("index") == state["index"]:
         before: dict[str, str] = stored.get("dirty") or {}
         names = set(before) | set(state["dirty"])

@@ -28,10 +28,10 @@ def search(session: Session, query: tuple[str, ...], chosen: FilterOptions, limi
       gitdesk search '"credential manager"' --category email
       gitdesk search vpn* --status open --format json
     """
+    desk = session.indexed_desk
     from gitdesk.knowledge import search as finding
     from gitdesk.render import views
 
-    desk = session.desk
     filters = chosen.resolve(session, ("all",))
     # A requester (someone not among the desk's people) never sees internal notes.
     internal = session.as_ is None or session.actor().person is not None
@@ -64,11 +64,11 @@ def similar(session: Session, ticket_id: str | None, text: str | None, limit: in
       gitdesk similar --text "outlook keeps asking for my password"
       gitdesk similar GD-01M8 --threshold 0 --format json
     """
+    if (ticket_id is None) == (text is None):
+        raise click.UsageError("give an ID or --text, one of them")
+    desk = session.indexed_desk
     from gitdesk.knowledge import search as finding
     from gitdesk.render import views
 
-    if (ticket_id is None) == (text is None):
-        raise click.UsageError("give an ID or --text, one of them")
-    desk = session.desk
     ticket = desk.find(ticket_id).ticket if ticket_id else None
     views.similar_tickets(finding.similar(desk, ticket=ticket, text=text, limit=limit, threshold=threshold), fmt)

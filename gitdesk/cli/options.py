@@ -39,6 +39,16 @@ class Session:
             self._desk.progress = progress.bar
         return self._desk
 
+    @property
+    def indexed_desk(self) -> Desk:
+        """The desk, for a command that reads the index: Git's check of the tickets starts
+        now and runs while the command imports the rest (``gitdesk.cache.gitstate``)."""
+        desk = self.desk
+        from gitdesk.cache import gitstate
+
+        gitstate.prefetch(desk)
+        return desk
+
     def actor(self) -> Actor:
         return self.desk.actor(self.as_)
 

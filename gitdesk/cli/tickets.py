@@ -155,12 +155,12 @@ def list_(session: Session, chosen: FilterOptions, all_: bool, sort_key: str | N
       gitdesk list --all --asset laptop-0042 --format json
       gitdesk list --sort due
     """
+    desk = session.indexed_desk
     from gitdesk import clock, listing
     from gitdesk.cache import history, index
     from gitdesk.ids import abbreviations
     from gitdesk.render import output, views
 
-    desk = session.desk
     filters = chosen.resolve(session, ("all",) if all_ else ())
     terminal = fmt == "table" and output.is_terminal()
     due = listing.wants_due(sort_key)

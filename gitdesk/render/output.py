@@ -104,15 +104,25 @@ class Column:
 
 def table(columns: Sequence[Column], records: Sequence[Any]) -> None:
     """Records as an aligned table that fits the terminal (or plain text when piped)."""
-    rows = [[one_line(column.show(record)) for column in columns] for record in records]
+    # Column by column: a listing has 100,000 cells, and each column is one comprehension.
+    by_column = [[one_line(show(record)) for record in records] for show in (column.show for column in columns)]
+    rows = list(zip(*by_column, strict=True)) if by_column else []
     headers = [column.header for column in columns]
     click.echo("\n".join(table_lines(columns, headers, rows, width() if is_terminal() else None)))
 
 
+def _widths(texts: Sequence[str]) -> list[int]:
+    """Each text's width in columns; a column all in ASCII (most are) is measured by len alone."""
+    if "".join(texts).isascii():
+        return list(map(len, texts))
+    return [cells(text) for text in texts]
+
+
 def table_lines(columns: Sequence[Column], headers: Sequence[str], rows: Sequence[Sequence[str]],
                 room: int | None) -> list[str]:
-    widths = [[cells(text) for text in row] for row in rows]  # measured once: a listing has 100,000 cells
-    natural = [max([cells(header), *(row[index] for row in widths)]) for index, header in enumerate(headers)]
+    texts = [[row[index] for row in rows] for index in range(len(headers))]
+    widths = [_widths(column) for column in texts]  # measured once
+    natural = [max([cells(header), *widths[index]]) for index, header in enumerate(headers)]
     shown = list(range(len(columns)))
 
     def total(indexes: Sequence[int], sizes: Sequence[int]) -> int:
@@ -136,25 +146,29 @@ def table_lines(columns: Sequence[Column], headers: Sequence[str], rows: Sequenc
         else:
             return _blocks(columns, headers, rows, room)
     last = shown[-1]
-    lines = []
-    header_widths = [cells(header) for header in headers]
-    lined = [(list(row), row_widths, False) for row, row_widths in zip(rows, widths, strict=True)]
-    for line, line_widths, is_header in [(list(headers), header_widths, True), *lined]:
-        parts = []
-        for index in shown:
-            text, size = line[index], line_widths[index]
-            if size > sizes[index]:
-                text = cut(text, sizes[index])
-                size = cells(text)
-            if index == last and not columns[index].right:
-                parts.append(text)
-            else:
-                space = " " * (sizes[index] - size)
-                parts.append(space + text if columns[index].right else text + space)
-        joined = GAP.join(parts).rstrip()
-        lines.append(bold(joined) if is_header else joined)
-        if not is_header and room is not None:
-            lines += [INDENT + cut(line[index], room - len(INDENT)) for index in below if line[index]]
+    laid_out = []
+    for index in shown:
+        size, right, alone = sizes[index], columns[index].right, index == last and not columns[index].right
+        column, measured = texts[index], widths[index]
+        if any(width > size for width in measured):
+            column = [cut(text, size) if width > size else text for text, width in zip(column, measured, strict=True)]
+            measured = _widths(column)
+        if alone:
+            laid_out.append(column)
+        elif right:
+            laid_out.append([" " * (size - width) + text for text, width in zip(column, measured, strict=True)])
+        else:
+            laid_out.append([text + " " * (size - width) for text, width in zip(column, measured, strict=True)])
+    header = [cut(headers[index], sizes[index]) for index in shown]
+    header = [text if index == last and not columns[index].right else
+              pad(text, sizes[index], columns[index].right) for text, index in zip(header, shown, strict=True)]
+    lines = [bold(GAP.join(header).rstrip())]
+    joined = [GAP.join(parts).rstrip() for parts in zip(*laid_out, strict=True)]
+    if room is None or not below:
+        return lines + joined
+    for line, row in zip(joined, rows, strict=True):
+        lines.append(line)
+        lines += [INDENT + cut(row[index], room - len(INDENT)) for index in below if row[index]]
     return lines
 
 
