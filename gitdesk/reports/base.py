@@ -9,6 +9,7 @@ is the middle value (the mean of the two middle ones for an even count); the
 
 from __future__ import annotations
 
+import bisect
 import functools
 import math
 from collections.abc import Iterable, Sequence
@@ -268,6 +269,23 @@ class Findings:
         self.ids.append(tuple(sorted(set(ids))))
 
 
+class Timeline:
+    """Events in time order, so that a period's are found by bisection instead of a pass over
+    every ticket; each comes back in the order its ticket was given (then its own order)."""
+
+    def __init__(self, events: list[tuple[datetime, int, int, Any]]) -> None:
+        events.sort(key=lambda event: (event[0], event[1], event[2]))
+        self.moments = [event[0] for event in events]
+        self.events = events
+
+    def within(self, period: Period) -> list[Any]:
+        start = bisect.bisect_left(self.moments, period.since)
+        end = (bisect.bisect_right if period.through else bisect.bisect_left)(self.moments, period.until)
+        chosen = self.events[start:end]
+        chosen.sort(key=lambda event: (event[1], event[2]))
+        return [event[3] for event in chosen]
+
+
 # --- facts --------------------------------------------------------------------------
 
 
@@ -306,6 +324,10 @@ class Facts:
         self._resolutions: dict[str, list[Resolution]] = {}
         self._time_entries: dict[str, list[TimeEntry]] = {}
         self._reopenings: dict[str, list[datetime]] = {}
+        self._first_entries: dict[str, datetime | None] = {}
+        self._course: dict[str, list[datetime]] = {}
+        self._timelines: dict[tuple[str, int], tuple[Sequence[Ticket], Timeline]] = {}
+        self._stocks: dict[int, tuple[Sequence[Ticket], list[tuple[str, datetime, list[datetime], list[bool]]]]] = {}
         self._decides: dict[tuple[str, datetime, datetime], bool] = {}
         self.history_read = False
         self._active: dict[tuple[datetime, datetime], list[Ticket]] = {}
@@ -419,32 +441,69 @@ class Facts:
 
     # --- the figures: each defined once (docs/reports.md) ---------------------------
 
+    def _timeline(self, what: str, tickets: Iterable[Ticket] | None) -> Timeline:
+        """The events ``what`` of ``tickets`` in time order, made once per set of tickets: a report
+        with many periods asks for the same ones in each."""
+        chosen = self.tickets if tickets is None else tickets
+        if not isinstance(chosen, (list, tuple)):
+            chosen = list(chosen)
+        # Keyed by the list itself (kept with it, so its id cannot be reused): reports pass the same one.
+        kept = self._timelines.get((what, id(chosen)))
+        if kept is not None and kept[0] is chosen:
+            return kept[1]
+        found = Timeline([(moment, order, number, payload) for order, ticket in enumerate(chosen)
+                          for number, (moment, payload) in enumerate(self._events(what, ticket))])
+        self._timelines[(what, id(chosen))] = (chosen, found)
+        return found
+
+    def _events(self, what: str, ticket: Ticket) -> list[tuple[datetime, Any]]:
+        if what == "opened":
+            return [(ticket.created, ticket.id)]
+        if what == "resolved":
+            found = self._resolutions.get(ticket.id)
+            if found is None:
+                found = self._resolutions[ticket.id] = self.clocks(ticket).resolutions(self.now)
+            return [(resolution.at, (ticket, resolution)) for resolution in found]
+        if what == "reopened":
+            return [(at, (ticket, at)) for at in self.reopenings(ticket)]
+        if what == "answered":
+            answered = self._answered(ticket)
+            # A clock stopped by the response stopped then (or at creation, for a reply dated before it).
+            return [] if answered is None else [(max(answered, ticket.created), ticket)]
+        if what == "escalations":
+            return [(escalation.at, (ticket, escalation)) for escalation in self.clocks(ticket).escalations()]
+        return [(entry.at, (ticket, entry)) for entry in self.entries_of_time(ticket)]  # time logged
+
     def opened(self, period: Period, tickets: Iterable[Ticket] | None = None) -> list[str]:
         """Tickets created in the period."""
-        return [t.id for t in (self.tickets if tickets is None else tickets) if t.created in period]
+        found: list[str] = self._timeline("opened", tickets).within(period)
+        return found
 
     def resolved(self, period: Period, tickets: Iterable[Ticket] | None = None) -> list[tuple[Ticket, Resolution]]:
         """Every resolution in the period (a ticket resolved twice counts twice)."""
-        found = []
-        for ticket in self.tickets if tickets is None else tickets:
-            if ticket.created > period.until:
-                continue
-            found_resolutions = self._resolutions.get(ticket.id)
-            if found_resolutions is None:
-                found_resolutions = self._resolutions[ticket.id] = self.clocks(ticket).resolutions(self.now)
-            for resolution in found_resolutions:
-                if resolution.at in period:
-                    found.append((ticket, resolution))
-        return found
+        return [(ticket, resolution) for ticket, resolution in self._timeline("resolved", tickets).within(period)
+                if ticket.created <= period.until]
 
     def reopened(self, period: Period, tickets: Iterable[Ticket] | None = None) -> list[tuple[Ticket, datetime]]:
         """Every reopening in the period."""
-        return [(t, at) for t in (self.tickets if tickets is None else tickets) for at in self.reopenings(t)
-                if at in period]
+        found: list[tuple[Ticket, datetime]] = self._timeline("reopened", tickets).within(period)
+        return found
 
     def backlog(self, moment: datetime, tickets: Iterable[Ticket] | None = None) -> list[str]:
         """Tickets not finished at ``moment`` (a stock)."""
-        return [t.id for t in (self.tickets if tickets is None else tickets) if self.unfinished_at(t, moment)]
+        chosen = self.tickets if tickets is None else tickets
+        if not isinstance(chosen, (list, tuple)):
+            chosen = list(chosen)
+        # Asked at every period's end for every ticket: each ticket's status moments are read once,
+        # as (id, created, moments, unfinished after each), and the question is one bisection.
+        kept = self._stocks.get(id(chosen))
+        if kept is None or kept[0] is not chosen:
+            kept = self._stocks[id(chosen)] = (chosen, [
+                (t.id, t.created, clocks.times, [not clocks.finished(status) for _, status, _ in clocks.statuses])
+                for t in chosen for clocks in (self.clocks(t),)])
+        right = bisect.bisect_right
+        return [ticket_id for ticket_id, created, moments, unfinished in kept[1]
+                if created <= moment and unfinished[max(0, right(moments, moment) - 1)]]
 
     def measures(self, ticket: Ticket, as_of: datetime) -> list[Measure]:
         """The ticket's first-response and resolution clocks, judged at ``as_of``."""
@@ -487,38 +546,52 @@ class Facts:
 
     def _may_decide(self, ticket: Ticket, period: Period) -> bool:
         clocks = self.clocks(ticket)
-        if not clocks.unfinished_at(period.since) or clocks.changed_between(period.since, period.until):
+        if not clocks.unfinished_at(period.since):
             return True
-        answered = clocks.first_response_entry()
-        if answered is not None and period.since <= answered[0] <= period.until:
+        # A status, priority, queue or assignee changed, or the first response came, in the period:
+        # the clocks or their targets may read otherwise.
+        moments = self._moments(ticket)
+        after = bisect.bisect_left(moments, period.since)
+        if after < len(moments) and moments[after] <= period.until:
             return True
-        changes = clocks.tracked_changes()
-        if any(period.since <= change.at <= period.until for change in changes):
-            return True  # a priority or queue changed: the targets may read otherwise
         if clocks.status_at(period.since) == workflow.PENDING:
             return False  # paused all through the period: no clock runs, so no target can pass
-        # Nothing changed since the last change before the period: a target missed then is missed
-        # still (a running clock only grows), and that moment is the same for every later period.
-        last = max([at for at, _, _ in clocks.statuses if at <= period.since]
-                   + [change.at for change in changes if change.at <= period.since]
-                   + ([answered[0]] if answered is not None and answered[0] <= period.since else []),
-                   default=period.since)  # history that starts later (a file committed after it came in)
-        for moment in (last, period.since):
-            if not any(m.stopped is None and m.target is not None and not m.breached
-                       for m in self.measures(ticket, moment)):
-                return False
-        return True
+        # Nothing changed from the last change before the period to its end: the clocks running then
+        # run on unbroken, on the same targets, so each passes its target when it said it would then
+        # (``due``). That moment is the same for every later period, so its clocks are read once; a
+        # day's margin either side leaves the exact dating to ``decided``.
+        last = moments[after - 1] if after else period.since  # history may start later (a file committed late)
+        return any(m.stopped is None and m.target is not None and not m.breached
+                   and (m.due is None or period.since - DAY <= m.due <= period.until + DAY)
+                   for m in self.measures(ticket, last))
+
+    def _moments(self, ticket: Ticket) -> list[datetime]:
+        """Every moment the ticket's clocks can change course, in order: its status changes, its other
+        tracked changes, its first response. Read once per ticket."""
+        found = self._course.get(ticket.id)
+        if found is None:
+            clocks = self.clocks(ticket)
+            answered = self._answered(ticket)
+            found = self._course[ticket.id] = sorted(
+                [at for at, _, _ in clocks.statuses] + [change.at for change in clocks.tracked_changes()]
+                + ([answered] if answered is not None else []))
+        return found
 
     def first_responses(self, period: Period, tickets: Iterable[Ticket] | None = None) -> list[tuple[Ticket, Measure]]:
         """First responses made in the period (the clock stopped by a public reply or question)."""
         found = []
-        for ticket in self.tickets if tickets is None else tickets:
-            if not self._deciding(ticket, period):
-                continue
+        for ticket in self._timeline("answered", tickets).within(period):  # no other can have stopped in it
             first = self.measures(ticket, self._judged(period))[:1]
             if first and first[0].stop == "response" and first[0].stopped is not None and first[0].stopped in period:
                 found.append((ticket, first[0]))
         return found
+
+    def _answered(self, ticket: Ticket) -> datetime | None:
+        """When the ticket's first response was written (None if never), read once."""
+        if ticket.id not in self._first_entries:
+            found = self.clocks(ticket).first_response_entry()
+            self._first_entries[ticket.id] = found[0] if found is not None else None
+        return self._first_entries[ticket.id]
 
     def decided(self, period: Period, tickets: Iterable[Ticket] | None = None) -> list[tuple[Ticket, Measure]]:
         """Every target decided in the period: met (the clock stopped in time, in the period)
@@ -551,13 +624,13 @@ class Facts:
 
     def escalations(self, period: Period, tickets: Iterable[Ticket] | None = None) -> list[tuple[Ticket, Escalation]]:
         """Escalation entries dated in the period, with the queues they left and went to."""
-        return [(t, e) for t in (self.tickets if tickets is None else tickets) for e in self.clocks(t).escalations()
-                if e.at in period]
+        found: list[tuple[Ticket, Escalation]] = self._timeline("escalations", tickets).within(period)
+        return found
 
     def time_logged(self, period: Period, tickets: Iterable[Ticket] | None = None) -> list[tuple[Ticket, TimeEntry]]:
         """Time entries dated in the period."""
-        return [(t, e) for t in (self.tickets if tickets is None else tickets) for e in self.entries_of_time(t)
-                if e.at in period]
+        found: list[tuple[Ticket, TimeEntry]] = self._timeline("time", tickets).within(period)
+        return found
 
     def entries_of_time(self, ticket: Ticket) -> list[TimeEntry]:
         """A ticket's time entries (all of them), read once."""
