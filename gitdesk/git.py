@@ -146,6 +146,16 @@ def run_parallel(repo: Repo, commands: Sequence[Sequence[str]]) -> list[subproce
     return [result for result in results if result is not None]
 
 
+def start(repo: Repo, *args: str) -> subprocess.Popen[bytes]:
+    """Start git and return at once (its output piped, its errors dropped): for a read whose
+    answer is collected later, while this process does other work."""
+    try:
+        return subprocess.Popen(["git", *args], cwd=repo.top, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                env=base_env())
+    except OSError as error:
+        raise _cannot_run(repo.top, error) from None
+
+
 def run_result(repo: Repo, *args: str, input: bytes | None = None,
                env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
     """Run git and hand back the whole result, success or not (for callers that decide)."""

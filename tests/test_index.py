@@ -252,6 +252,6 @@ def test_gits_check_started_early_is_trusted_only_while_its_index_stands(busy: D
     busy.git("add", "-A")  # Git's index moves after the check started: its answer is dropped
     with db.connect(real) as connection:
         index.refresh(real, connection)
-        assert gitstate._started == {}
+        assert (str(real.repo.top), real.prefix) not in gitstate._started
     agree(busy)
     assert {row["id"]: row["priority"] for row in listed(busy)}[second] == "high"

@@ -16,12 +16,14 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from gitdesk import git
+from gitdesk.errors import GitError
 from gitdesk.paths import TICKETS
 
 if TYPE_CHECKING:
     from gitdesk.desk import Desk
 
 RACY_NS = 2_000_000_000  # a file changed this close to a check may share its mtime with a later edit
+MAX_AGE_NS = 10_000_000_000  # a prefetched answer not collected within this is older than a command
 
 
 def stat_key(st: os.stat_result) -> str:
@@ -74,9 +76,7 @@ class _Started:
         self.listed_at = time.time_ns()
         folder_key, _ = _folder(desk, self.listed_at)
         wanted = ["modified"] if _known(_recorded(desk), self.index_key, folder_key) else ["modified", "untracked"]
-        self.processes = {what: subprocess.Popen(["git", *_command(desk, what)], cwd=desk.repo.top,
-                                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                                 env=git.base_env()) for what in wanted}
+        self.processes = {what: git.start(desk.repo, *_command(desk, what)) for what in wanted}
 
     def result(self, what: str) -> subprocess.CompletedProcess[bytes] | None:
         process = self.processes.pop(what, None)
@@ -101,7 +101,7 @@ def prefetch(desk: Desk) -> None:
     key = (str(desk.repo.top), desk.prefix)
     if key in _started:
         return
-    with contextlib.suppress(OSError):
+    with contextlib.suppress(OSError, GitError):
         _started[key] = _Started(desk)
 
 
@@ -124,7 +124,9 @@ def state(desk: Desk, stored: Any) -> dict[str, Any] | None:
     each is stat-ed again for edits.
 
     Prefetched checks count only if Git's index file is still the one they started
-    with; their start time stands for the listing's (earlier is the cautious side).
+    with, and only for a few seconds; their start time stands for the listing's
+    (earlier is the cautious side). A file changed while they ran is seen by the
+    next refresh, as with any change made while a command starts.
     """
     started = _take(desk)
     try:
@@ -133,7 +135,7 @@ def state(desk: Desk, stored: Any) -> dict[str, Any] | None:
         if started is not None:
             started.stop()
         return None
-    if started is not None and started.index_key != index_key:
+    if started is not None and (started.index_key != index_key or time.time_ns() - started.listed_at > MAX_AGE_NS):
         started.stop()
         started = None
     listed_at = started.listed_at if started is not None else time.time_ns()
