@@ -626,8 +626,24 @@ def parse_raw(out: bytes) -> list[RawChange]:
 def staged_changes(repo: Repo, paths: Sequence[str]) -> list[RawChange]:
     """What the index changes relative to HEAD (or to nothing, before the first commit)."""
     _, commit = head(repo)
-    base = commit or EMPTY_TREE[repo.object_format]
-    return parse_raw(run(repo, "diff-index", "--cached", "--raw", "-z", "--no-renames", base, "--", *paths))
+    return parse_raw(staged_raw(repo, paths, commit))
+
+
+def staged_raw(repo: Repo, paths: Sequence[str], commit: str | None) -> bytes:
+    """``git diff-index --cached --raw`` of ``paths`` against ``commit`` (None: nothing yet),
+    as Git prints it (the commit-msg script hashes the same command's output)."""
+    return run(repo, "--literal-pathspecs", "diff-index", "--cached", "--raw", "-z", "--no-renames",
+               commit or EMPTY_TREE[repo.object_format], "--", *paths)
+
+
+def raw_under(raw: bytes, folder: str) -> bytes:
+    """The records of a ``--raw -z`` listing (no renames) whose path is under ``folder``: the
+    bytes Git prints when asked for that folder alone."""
+    fields = raw.split(b"\0")
+    prefix = folder.encode("utf-8", "surrogateescape")
+    kept = [field for index in range(0, len(fields) - 1, 2) if fields[index + 1].startswith(prefix)
+            for field in fields[index:index + 2]]
+    return b"\0".join(kept) + b"\0" if kept else b""
 
 
 def tree_changes(repo: Repo, old: str | None, new: str, paths: Sequence[str]) -> list[RawChange]:

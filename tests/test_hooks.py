@@ -386,6 +386,9 @@ def test_commit_msg_adds_what_pre_commit_found_without_starting_python(hooked: D
     (a second Python process cost 0.2 to 0.3 s a commit), and only for that change."""
     ticket = hooked.new("Printer", "-q", "it-helpdesk")
     edit(hooked, ticket, "priority: normal", "priority: high")
+    # Staged beside it, in what check reads but outside tickets/: pre-commit's one read of the
+    # staged change must still give the key of the tickets alone.
+    (hooked.path / ".gitattributes").write_text("*.png binary\n")
     hooked.git("add", "-A")
     assert subprocess.run([str(hooked.path / ".git" / "hooks" / "pre-commit")], cwd=hooked.path).returncode == 0
     script = tmp_path / "commit-msg"

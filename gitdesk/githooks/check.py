@@ -332,13 +332,28 @@ def _scope(prefix: str) -> list[str]:
 # --- the three modes ---------------------------------------------------------------
 
 
-def check_staged(repo: git.Repo) -> list[Finding]:
+@dataclass(frozen=True, slots=True)
+class Staged:
+    """What the index would commit, read once for a hook: the desks in it, and each desk's
+    staged change (``git diff-index --cached --raw`` of what check judges, as Git printed it)."""
+
+    prefixes: list[str]
+    raw: dict[str, bytes]
+
+
+def read_staged(repo: git.Repo) -> Staged:
+    prefixes = desk_prefixes(repo, None)
+    _, commit = git.head(repo) if prefixes else (None, None)
+    return Staged(prefixes, {prefix: git.staged_raw(repo, _scope(prefix), commit) for prefix in prefixes})
+
+
+def check_staged(repo: git.Repo, staged: Staged | None = None) -> list[Finding]:
     """What the index would commit, judged against HEAD."""
+    staged = staged or read_staged(repo)
     findings: list[Finding] = []
-    for prefix in desk_prefixes(repo, None):
+    for prefix in staged.prefixes:
         snapshot = Snapshot(repo, prefix, None, lambda paths: git.index_entries(repo, paths))
-        changes = git.staged_changes(repo, _scope(prefix))
-        findings += _judge_changes(snapshot, changes, _old_of)
+        findings += _judge_changes(snapshot, git.parse_raw(staged.raw[prefix]), _old_of)
     return findings
 
 

@@ -67,9 +67,10 @@ def recover_interrupted(repo: git.Repo) -> str | None:
 def pre_commit(repo: git.Repo) -> HookResult:
     recovered = recover_interrupted(repo)
     notes = [recovered] if recovered else []
-    findings = check.check_staged(repo)
+    staged = check.read_staged(repo)
+    findings = check.check_staged(repo, staged)
     if not findings:
-        _hand_over_trailers(repo)
+        _hand_over_trailers(repo, staged)
         return HookResult(0, notes)
     return HookResult(1, notes + [str(f) for f in findings] + [
         f"gitdesk: commit refused: {counted(len(findings), 'problem')} in the staged "
@@ -82,11 +83,10 @@ HANDOFF = "trailers"  # in .git/gitdesk/: what pre-commit found for commit-msg (
 def _staged_raw(repo: git.Repo, spec: str) -> bytes:
     """The staged change under ``spec``, as the commit-msg script reads it in shell."""
     _, commit = git.head(repo)
-    return git.run(repo, "--literal-pathspecs", "diff-index", "--cached", "--raw", "-z", "--no-renames",
-                   commit or git.EMPTY_TREE[repo.object_format], "--", spec)
+    return git.staged_raw(repo, [spec], commit)
 
 
-def _hand_over_trailers(repo: git.Repo) -> None:
+def _hand_over_trailers(repo: git.Repo, staged: check.Staged) -> None:
     """Leave the trailers of the staged change for the commit-msg hook with the change's
     key (``git diff-index … | git hash-object --stdin``) and where it looked: the hook then
     adds them in shell, without a second Python process (0.2 s a commit); if the key no
@@ -95,11 +95,11 @@ def _hand_over_trailers(repo: git.Repo) -> None:
     handoff = repo.state_dir / HANDOFF
     handoff.unlink(missing_ok=True)
     try:
-        prefixes = check.desk_prefixes(repo, None)
+        prefixes = staged.prefixes
         if len(prefixes) != 1 or any(char.isspace() for char in prefixes[0]):
             return
         spec = prefixes[0] + check.TICKETS
-        raw = _staged_raw(repo, spec)
+        raw = git.raw_under(staged.raw[prefixes[0]], spec)  # what diff-index prints for spec alone
         trailers = _trailers(repo, git.parse_raw(raw))
         lines = [git.blob_id(repo, raw), spec, *(f"{key}: {value}" for key, value in trailers)]
         repo.state_dir.mkdir(parents=True, exist_ok=True)
