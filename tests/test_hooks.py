@@ -409,3 +409,22 @@ def test_commit_msg_adds_what_pre_commit_found_without_starting_python(hooked: D
                             capture_output=True, text=True)
     assert result.returncode == 1 and "gitdesk is not installed" in result.stderr
     assert message.read_text() == "Lower it\n"
+
+
+def test_checking_out_a_file_leaves_the_caches_to_the_next_command(hooked: Desk) -> None:
+    # post-checkout skips `git checkout -- FILE` (no branch moved): the next listing still
+    # shows the file as checked out.
+    import json
+
+    ticket = hooked.new("Printer", "-q", "it-helpdesk")
+    edit(hooked, ticket, "priority: normal", "priority: high")
+
+    def priority() -> str:
+        rows = json.loads(hooked.run("list", "--format", "json").stdout)["tickets"]
+        return next(row["priority"] for row in rows if row["id"] == ticket)
+
+    assert priority() == "high"
+    result = subprocess.run(["git", "checkout", "--", f"tickets/{ticket}.md"], cwd=hooked.path,
+                            capture_output=True, text=True)
+    assert result.returncode == 0 and result.stderr == ""
+    assert priority() == "normal"
