@@ -197,8 +197,9 @@ def _findings(facts: Facts, whole: Period, buckets: list[Period], trend: list[di
     unit = {"week": "week", "month": "month"}.get(_granularity(buckets), "period")
     if len(trend) > 1:
         ahead = [row for row in trend if len(row["opened"]) > len(row["resolved"])]  # type: ignore[arg-type]
-        said.say(f"Arrivals outpaced resolutions in {len(ahead)} of {len(trend)} {unit}s: {len(opened)} tickets "
-                 f"arrived and {len(resolved)} were resolved.", [*opened, *resolved])
+        said.say(f"Arrivals outpaced resolutions in {len(ahead)} of {len(trend)} {unit}s: "
+                 f"{counted(len(opened), 'ticket')} arrived and {len(resolved)} "
+                 f"{'was' if len(resolved) == 1 else 'were'} resolved.", [*opened, *resolved])
         if len(trend) <= 13:  # a quarter by week still reads as one sentence
             steps = "; ".join(f"{row['period'].label}: {len(row['opened'])} in, "  # type: ignore[attr-defined,arg-type]
                               f"{len(row['resolved'])} resolved" for row in trend)  # type: ignore[arg-type]
