@@ -412,9 +412,9 @@ def count(connection: sqlite3.Connection) -> int:
 class Weights:
     """Inverse document frequencies, fetched as needed."""
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(self, connection: sqlite3.Connection, total: int | None = None) -> None:
         self.connection = connection
-        self.total = count(connection)
+        self.total = count(connection) if total is None else total  # counting scans the table: once
         self._df: dict[str, int] = {}
         self._idf: dict[str, float] = {}
 

@@ -410,7 +410,7 @@ def _fused(desk: Desk, connection: sqlite3.Connection, vocab: meaning.Vocabulary
     if not candidates:
         return []
     learn = desk.config.search.learn and fusion.learned > 0
-    signals = meaning.compare(connection, query, candidates, learn=learn)
+    signals = meaning.compare(connection, query, candidates, learn=learn, weights=meaning.Weights(connection, total))
     closeness: dict[str, float] = {}
     if model is not None:
         texts = _texts(connection, [doc.name for doc in candidates])
