@@ -351,7 +351,7 @@ def requester_value(desk: Desk, given: str | None, actor: Actor) -> str:
 def create(desk: Desk, spec: NewTicket, actor: Actor, *, automation: Automation | None = None) -> Outcome:
     with desk.writing():
         now = clock.now()
-        taken = ids.Taken(desk.ticket_ids(starting=ids.slot(desk.config.id_prefix, now)))
+        taken = ids.Taken(desk.ids_minted_in(ids.slot(desk.config.id_prefix, now)))
         ticket = new_ticket(desk, spec, actor, now, taken, _others(desk))
         path = desk.path_of(ticket.id)
         files: dict[str, str | bytes] = {}

@@ -150,17 +150,26 @@ class Desk:
 
     # --- reading --------------------------------------------------------------
 
-    def ticket_ids(self, starting: str = "") -> list[str]:
-        """IDs of ticket files in the work tree, by file name (those ``starting`` so, when given:
-        a new ticket needs only the IDs of its own millisecond)."""
+    def ticket_ids(self) -> list[str]:
+        """IDs of ticket files in the work tree, by file name."""
         directory = self._checked_tickets_dir()
         pattern = ids.id_pattern(self.config.id_prefix)
         try:
             names = os.listdir(directory)
         except FileNotFoundError:
             return []
-        return sorted(name[:-3] for name in names
-                      if name.startswith(starting) and name.endswith(".md") and pattern.match(name[:-3]))
+        return sorted(name[:-3] for name in names if name.endswith(".md") and pattern.match(name[:-3]))
+
+    def ids_minted_in(self, slot: str) -> list[str]:
+        """IDs already minted in a time slot (``ids.slot``), from Git's index, so that a new
+        ticket's ID sorts after them without listing a folder of 100,000 files. A file not
+        yet added is missed, which costs only that order: the new ID's own file is checked
+        on disk before it is taken."""
+        folder = self.repo_path(TICKETS + "/")
+        pattern = ids.id_pattern(self.config.id_prefix)
+        names = [path[len(folder):] for path in git.tracked_starting(self.repo, folder + slot)]
+        return sorted(name[:-3] for name in names if "/" not in name and name.endswith(".md")
+                      and pattern.match(name[:-3]))
 
     def _misnamed(self, valid: set[str]) -> list[str]:
         try:

@@ -652,6 +652,15 @@ def tree_changes(repo: Repo, old: str | None, new: str, paths: Sequence[str]) ->
     return parse_raw(run(repo, "diff-tree", "-r", "--raw", "-z", "--no-renames", base, new, "--", *paths))
 
 
+def tracked_starting(repo: Repo, prefix: str) -> list[str]:
+    """Tracked paths that start with ``prefix`` (a repository path; its own wildcards are
+    escaped), from Git's index: a few milliseconds, where listing a folder of 100,000 files
+    takes a tenth of a second. Files not yet added are not among them."""
+    pattern = re.sub(r"([*?\[\]\\])", r"\\\1", prefix) + "*"  # * stops at a /, as in a shell
+    out = run(repo, "ls-files", "-z", "--", f":(glob){pattern}", env={"GIT_LITERAL_PATHSPECS": "0"})
+    return [path for path in out.decode("utf-8", "surrogateescape").split("\0") if path]
+
+
 def index_entries(repo: Repo, paths: Sequence[str]) -> list[tuple[str, str, str]]:
     """(mode, blob id, path) of index entries under ``paths``."""
     entries = _listing(run(repo, "ls-files", "-s", "-z", "--", *paths))
