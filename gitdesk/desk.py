@@ -10,7 +10,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
@@ -153,12 +153,10 @@ class Desk:
     def ticket_ids(self) -> list[str]:
         """IDs of ticket files in the work tree, by file name."""
         directory = self._checked_tickets_dir()
-        pattern = ids.id_pattern(self.config.id_prefix)
         try:
-            names = os.listdir(directory)
+            return self._ids_named(os.listdir(directory))
         except FileNotFoundError:
             return []
-        return sorted(name[:-3] for name in names if name.endswith(".md") and pattern.match(name[:-3]))
 
     def ids_minted_in(self, slot: str) -> list[str]:
         """IDs already minted in a time slot (``ids.slot``), from Git's index, so that a new
@@ -166,10 +164,12 @@ class Desk:
         yet added is missed, which costs only that order: the new ID's own file is checked
         on disk before it is taken."""
         folder = self.repo_path(TICKETS + "/")
+        return self._ids_named(path[len(folder):] for path in git.tracked_starting(self.repo, folder + slot))
+
+    def _ids_named(self, names: Iterable[str]) -> list[str]:
+        """The IDs of the ticket files among ``names`` (file names in tickets/), in order."""
         pattern = ids.id_pattern(self.config.id_prefix)
-        names = [path[len(folder):] for path in git.tracked_starting(self.repo, folder + slot)]
-        return sorted(name[:-3] for name in names if "/" not in name and name.endswith(".md")
-                      and pattern.match(name[:-3]))
+        return sorted(name[:-3] for name in names if name.endswith(".md") and pattern.match(name[:-3]))
 
     def _misnamed(self, valid: set[str]) -> list[str]:
         try:

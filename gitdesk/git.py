@@ -123,29 +123,6 @@ def merge_file_lines(ours: Path, base: Path, theirs: Path, marker_size: int) -> 
     return result.stdout, result.returncode if result.returncode <= 127 else -1
 
 
-def run_parallel(repo: Repo, commands: Sequence[Sequence[str]]) -> list[subprocess.CompletedProcess[bytes]]:
-    """Several git commands at once (one per core is the point), their whole results in order."""
-    import threading
-
-    try:
-        processes = [subprocess.Popen(["git", *args], cwd=repo.top, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                      env=base_env()) for args in commands]
-    except OSError as error:
-        raise _cannot_run(repo.top, error) from None
-    results: list[subprocess.CompletedProcess[bytes] | None] = [None] * len(processes)
-
-    def collect(index: int) -> None:
-        out, err = processes[index].communicate()
-        results[index] = subprocess.CompletedProcess(commands[index], processes[index].returncode, out, err)
-
-    threads = [threading.Thread(target=collect, args=(index,)) for index in range(len(processes))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return [result for result in results if result is not None]
-
-
 def start(repo: Repo, *args: str) -> subprocess.Popen[bytes]:
     """Start git and return at once (its output piped, its errors dropped): for a read whose
     answer is collected later, while this process does other work."""
@@ -621,12 +598,6 @@ def parse_raw(out: bytes) -> list[RawChange]:
         changes.append(RawChange(old_mode, new_mode, old, new, status[:1], path))
         index += 2
     return changes
-
-
-def staged_changes(repo: Repo, paths: Sequence[str]) -> list[RawChange]:
-    """What the index changes relative to HEAD (or to nothing, before the first commit)."""
-    _, commit = head(repo)
-    return parse_raw(staged_raw(repo, paths, commit))
 
 
 def staged_raw(repo: Repo, paths: Sequence[str], commit: str | None) -> bytes:

@@ -181,7 +181,7 @@ class Clocks:
         if not statuses or statuses[-1][1] != ticket.status:  # uncommitted or history-less: the file has the last word
             statuses.append((max(statuses[-1][0], ticket.created) if statuses else ticket.created, ticket.status, None))
         self.statuses = statuses
-        self.times = [at for at, _, _ in statuses]  # when each status began, for bisection
+        self._times = [at for at, _, _ in statuses]
         self._changes: dict[str, list[Change]] = {}
         for change in changes:
             if change.field != "status":
@@ -197,7 +197,7 @@ class Clocks:
         """The status at ``moment`` (after every change made then); None before creation."""
         if moment < self.ticket.created:
             return None
-        index = bisect.bisect_right(self.times, moment)
+        index = bisect.bisect_right(self._times, moment)
         return self.statuses[index - 1][1] if index else self.statuses[0][1]
 
     def value_at(self, name: str, moment: datetime, *, before: bool = False) -> str | None:
@@ -235,8 +235,8 @@ class Clocks:
 
     def changed_between(self, start: datetime, end: datetime) -> bool:
         """Whether the status changed (or was first set) from ``start`` to ``end``, both included."""
-        index = bisect.bisect_left(self.times, start)
-        return index < len(self.times) and self.times[index] <= end
+        index = bisect.bisect_left(self._times, start)
+        return index < len(self._times) and self._times[index] <= end
 
     def unfinished_at(self, moment: datetime) -> bool:
         status = self.status_at(moment)
@@ -452,7 +452,7 @@ class Clocks:
         (``STEADY`` when none does); None while waiting on the requester, whose wait grows."""
         if self.status_at(now) == workflow.PENDING:
             return None
-        moments = [self.ticket.created, *(entry.at for entry in self.ticket.entries), *self.times,
+        moments = [self.ticket.created, *(entry.at for entry in self.ticket.entries), *self._times,
                    *(change.at for changes in self._changes.values() for change in changes)]
         due = timings.next_due.due if timings.next_due is not None else None
         later = [moment for moment in (*moments, due) if moment is not None and moment > now]

@@ -71,19 +71,32 @@ def _recorded(desk: Desk) -> Any:
 class _Started:
     """Git's checks under way, and what was true when they started."""
 
-    def __init__(self, desk: Desk) -> None:
-        self.index_key = stat_key(os.stat(desk.repo.git_dir / "index"))
+    def __init__(self, index_key: str) -> None:
+        self.index_key = index_key
         self.listed_at = time.time_ns()
-        folder_key, _ = _folder(desk, self.listed_at)
-        wanted = ["modified"] if _known(_recorded(desk), self.index_key, folder_key) else ["modified", "untracked"]
-        self.processes = {what: git.start(desk.repo, *_command(desk, what)) for what in wanted}
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
 
-    def result(self, what: str) -> subprocess.CompletedProcess[bytes] | None:
-        process = self.processes.pop(what, None)
-        if process is None:
-            return None
-        out, _ = process.communicate()
-        return subprocess.CompletedProcess(process.args, process.returncode, out, b"")
+    @classmethod
+    def ahead(cls, desk: Desk) -> _Started:
+        """The checks a refresh will want, started before it runs: untracked files only
+        when the ones the index recorded may be out of date."""
+        started = cls(stat_key(os.stat(desk.repo.git_dir / "index")))
+        started.add(desk, "modified")
+        folder_key, _ = _folder(desk, started.listed_at)
+        if not _known(_recorded(desk), started.index_key, folder_key):
+            started.add(desk, "untracked")
+        return started
+
+    def add(self, desk: Desk, what: str) -> None:
+        """Start the check ``what`` too, unless it is under way."""
+        if what not in self.processes:
+            self.processes[what] = git.start(desk.repo, *_command(desk, what))
+
+    def results(self) -> dict[str, tuple[int, bytes]]:
+        """(exit status, output) of each check, waited for."""
+        found = {what: (process.communicate()[0], process.returncode) for what, process in self.processes.items()}
+        self.processes.clear()
+        return {what: (status, out) for what, (out, status) in found.items()}
 
     def stop(self) -> None:
         for process in self.processes.values():
@@ -102,7 +115,7 @@ def prefetch(desk: Desk) -> None:
     if key in _started:
         return
     with contextlib.suppress(OSError, GitError):
-        _started[key] = _Started(desk)
+        _started[key] = _Started.ahead(desk)
 
 
 def _take(desk: Desk) -> _Started | None:
@@ -138,15 +151,13 @@ def state(desk: Desk, stored: Any) -> dict[str, Any] | None:
     if started is not None and (started.index_key != index_key or time.time_ns() - started.listed_at > MAX_AGE_NS):
         started.stop()
         started = None
-    listed_at = started.listed_at if started is not None else time.time_ns()
-    folder_key, settled = _folder(desk, listed_at)
-    known = _known(stored, index_key, folder_key)
-    found = {what: started.result(what) for what in ("modified", "untracked")} if started is not None else {}
-    wanted = [what for what in ("modified", "untracked") if found.get(what) is None
-              and (what == "modified" or not known)]
-    found.update(zip(wanted, git.run_parallel(desk.repo, [_command(desk, what) for what in wanted]), strict=True))
-    results = [result for result in found.values() if result is not None]
-    if any(result.returncode for result in results):
+    started = started or _Started(index_key)
+    folder_key, settled = _folder(desk, started.listed_at)
+    started.add(desk, "modified")
+    if not _known(stored, index_key, folder_key):
+        started.add(desk, "untracked")
+    found = started.results()
+    if any(status for status, _ in found.values()):
         return None
     scope = desk.repo_path(TICKETS + "/")
 
@@ -155,12 +166,10 @@ def state(desk: Desk, stored: Any) -> dict[str, Any] | None:
         return [name for name in (path[len(scope):] for path in paths if path.startswith(scope))
                 if name and "/" not in name and name.endswith(".md")]
 
-    listing = found.get("untracked")
-    untracked = ticket_names(listing.stdout) if listing is not None else [str(name) for name in stored["untracked"]]
-    modified = found["modified"]
-    assert modified is not None
+    untracked = (ticket_names(found["untracked"][1]) if "untracked" in found
+                 else [str(name) for name in stored["untracked"]])
     dirty: dict[str, str] = {}
-    for name in [*ticket_names(modified.stdout), *untracked]:
+    for name in [*ticket_names(found["modified"][1]), *untracked]:
         try:
             dirty[name] = stat_key(os.stat(desk.tickets_dir / name, follow_symlinks=False))
         except FileNotFoundError:

@@ -80,12 +80,6 @@ def pre_commit(repo: git.Repo) -> HookResult:
 HANDOFF = "trailers"  # in .git/gitdesk/: what pre-commit found for commit-msg (see install.script)
 
 
-def _staged_raw(repo: git.Repo, spec: str) -> bytes:
-    """The staged change under ``spec``, as the commit-msg script reads it in shell."""
-    _, commit = git.head(repo)
-    return git.staged_raw(repo, [spec], commit)
-
-
 def _hand_over_trailers(repo: git.Repo, staged: check.Staged) -> None:
     """Leave the trailers of the staged change for the commit-msg hook with the change's
     key (``git diff-index … | git hash-object --stdin``) and where it looked: the hook then
@@ -110,9 +104,10 @@ def _hand_over_trailers(repo: git.Repo, staged: check.Staged) -> None:
 
 def trailers_for_staged(repo: git.Repo) -> list[tuple[str, str]]:
     """Gitdesk-Ticket / Gitdesk-Action trailers describing the staged ticket changes."""
+    staged = check.read_staged(repo)
     result: list[tuple[str, str]] = []
-    for prefix in check.desk_prefixes(repo, None):
-        result += _trailers(repo, git.parse_raw(_staged_raw(repo, prefix + check.TICKETS)))
+    for prefix in staged.prefixes:
+        result += _trailers(repo, git.parse_raw(git.raw_under(staged.raw[prefix], prefix + check.TICKETS)))
     return result
 
 

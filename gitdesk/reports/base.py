@@ -12,7 +12,7 @@ from __future__ import annotations
 import bisect
 import functools
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -326,8 +326,7 @@ class Facts:
         self._reopenings: dict[str, list[datetime]] = {}
         self._first_entries: dict[str, datetime | None] = {}
         self._course: dict[str, list[datetime]] = {}
-        self._timelines: dict[tuple[str, int], tuple[Sequence[Ticket], Timeline]] = {}
-        self._stocks: dict[int, tuple[Sequence[Ticket], list[tuple[str, datetime, list[datetime], list[bool]]]]] = {}
+        self._per_set: dict[tuple[str, int], tuple[Sequence[Ticket], Any]] = {}
         self._decides: dict[tuple[str, datetime, datetime], bool] = {}
         self.history_read = False
         self._active: dict[tuple[datetime, datetime], list[Ticket]] = {}
@@ -441,20 +440,23 @@ class Facts:
 
     # --- the figures: each defined once (docs/reports.md) ---------------------------
 
-    def _timeline(self, what: str, tickets: Iterable[Ticket] | None) -> Timeline:
-        """The events ``what`` of ``tickets`` in time order, made once per set of tickets: a report
-        with many periods asks for the same ones in each."""
+    def _per_tickets(self, what: str, tickets: Iterable[Ticket] | None, make: Callable[[Sequence[Ticket]], Any]) -> Any:
+        """``make(tickets)``, made once per list of tickets: a report with many periods passes the
+        same list for each. Kept with the list itself, so that its id cannot be reused."""
         chosen = self.tickets if tickets is None else tickets
         if not isinstance(chosen, (list, tuple)):
             chosen = list(chosen)
-        # Keyed by the list itself (kept with it, so its id cannot be reused): reports pass the same one.
-        kept = self._timelines.get((what, id(chosen)))
-        if kept is not None and kept[0] is chosen:
-            return kept[1]
-        found = Timeline([(moment, order, number, payload) for order, ticket in enumerate(chosen)
-                          for number, (moment, payload) in enumerate(self._events(what, ticket))])
-        self._timelines[(what, id(chosen))] = (chosen, found)
-        return found
+        kept = self._per_set.get((what, id(chosen)))
+        if kept is None or kept[0] is not chosen:
+            kept = self._per_set[(what, id(chosen))] = (chosen, make(chosen))
+        return kept[1]
+
+    def _timeline(self, what: str, tickets: Iterable[Ticket] | None) -> Timeline:
+        """The events ``what`` of ``tickets`` in time order."""
+        timeline: Timeline = self._per_tickets(what, tickets, lambda chosen: Timeline(
+            [(moment, order, number, payload) for order, ticket in enumerate(chosen)
+             for number, (moment, payload) in enumerate(self._events(what, ticket))]))
+        return timeline
 
     def _events(self, what: str, ticket: Ticket) -> list[tuple[datetime, Any]]:
         if what == "opened":
@@ -491,19 +493,10 @@ class Facts:
 
     def backlog(self, moment: datetime, tickets: Iterable[Ticket] | None = None) -> list[str]:
         """Tickets not finished at ``moment`` (a stock)."""
-        chosen = self.tickets if tickets is None else tickets
-        if not isinstance(chosen, (list, tuple)):
-            chosen = list(chosen)
-        # Asked at every period's end for every ticket: each ticket's status moments are read once,
-        # as (id, created, moments, unfinished after each), and the question is one bisection.
-        kept = self._stocks.get(id(chosen))
-        if kept is None or kept[0] is not chosen:
-            kept = self._stocks[id(chosen)] = (chosen, [
-                (t.id, t.created, clocks.times, [not clocks.finished(status) for _, status, _ in clocks.statuses])
-                for t in chosen for clocks in (self.clocks(t),)])
-        right = bisect.bisect_right
-        return [ticket_id for ticket_id, created, moments, unfinished in kept[1]
-                if created <= moment and unfinished[max(0, right(moments, moment) - 1)]]
+        # Asked at every period's end for every ticket: their clocks are looked up once.
+        clocked: list[tuple[str, Clocks]] = self._per_tickets(
+            "clocks", tickets, lambda chosen: [(t.id, self.clocks(t)) for t in chosen])
+        return [ticket_id for ticket_id, clocks in clocked if clocks.unfinished_at(moment)]
 
     def measures(self, ticket: Ticket, as_of: datetime) -> list[Measure]:
         """The ticket's first-response and resolution clocks, judged at ``as_of``."""
