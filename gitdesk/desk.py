@@ -103,16 +103,20 @@ class Desk:
         self.progress: Progress = quiet  # long work (a cold index, a kb build) reports through this
         relative = root.resolve().relative_to(repo.top.resolve()).as_posix()
         self.prefix = "" if relative == "." else relative + "/"
-        self._identity: tuple[str, str] | None = None
+        self._settings: git.CommitSettings | None = None
+
+    def commit_settings(self) -> git.CommitSettings:
+        """Who authors our commits and whether they are signed: Git's config, read once per Desk."""
+        if self._settings is None:
+            self._settings = git.commit_settings(self.repo)
+        return self._settings
 
     def identity(self) -> tuple[str, str]:
-        """(name, email) of the Git author; Git's config is read once per Desk."""
+        """(name, email) of the Git author (GIT_AUTHOR_* first, then Git's config)."""
         name, email = os.environ.get("GIT_AUTHOR_NAME"), os.environ.get("GIT_AUTHOR_EMAIL")
         if name and email:
             return name, email
-        if self._identity is None:
-            self._identity = git.identity(self.repo)
-        return self._identity
+        return self.commit_settings().author()
 
     @classmethod
     def open(cls, path: Path | None = None, *, explicit: bool = False) -> Desk:
@@ -282,7 +286,7 @@ class Desk:
                    for path, data in files.items()}
         commit = transaction.commit_files(
             self.repo, encoded, message, author, when,
-            new_files=frozenset(self.repo_path(path) for path in new_files),
+            new_files=frozenset(self.repo_path(path) for path in new_files), sign=self.commit_settings().sign,
         )
         return commit
 
@@ -296,7 +300,8 @@ class Desk:
             raise GitError("HEAD is detached; gitdesk commits to a branch", hint=git.detached_hint(self.repo))
         encoded = {self.repo_path(path): data if isinstance(data, bytes) else data.encode("utf-8")
                    for path, data in files.items()}
-        commit = git.create_commit(self.repo, parent, encoded, message, self.identity(), clock.git_date(when))
+        commit = git.create_commit(self.repo, parent, encoded, message, self.identity(), clock.git_date(when),
+                                   sign=self.commit_settings().sign)
         taken = [name[len(prefix):] for name in git.branches(self.repo, prefix + "*")]
         branch = prefix + str(1 + max((int(n) for n in taken if n.isdigit()), default=0))
         git.create_branch(self.repo, branch, commit, f"gitdesk: {message.splitlines()[0]}")
@@ -307,7 +312,7 @@ class Desk:
         author = self.identity()
         encoded = {self.repo_path(path): None if text is None else text.encode("utf-8")
                    for path, text in files.items()}
-        return transaction.commit_files(self.repo, encoded, message, author, when)
+        return transaction.commit_files(self.repo, encoded, message, author, when, sign=self.commit_settings().sign)
 
     def commit_series(self, steps: Sequence[tuple[Mapping[str, str | bytes | None], str, datetime]],
                       reason: str) -> str | None:

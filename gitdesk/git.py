@@ -197,27 +197,66 @@ def is_shallow(repo: Repo) -> bool:
     return result.returncode == 0 and result.stdout.strip() == b"true"
 
 
+@dataclass(frozen=True, slots=True)
+class CommitSettings:
+    """What Git's config says about the commits we make: who authors them, and whether
+    they are signed (commit.gpgSign, which ``commit-tree`` does not read by itself)."""
+
+    name: str | None
+    email: str | None
+    sign: bool
+
+    def author(self) -> tuple[str, str]:
+        """(name, email) to author commits with: GIT_AUTHOR_* first, as Git does; refused when unset."""
+        name = os.environ.get("GIT_AUTHOR_NAME") or self.name
+        email = os.environ.get("GIT_AUTHOR_EMAIL") or self.email
+        if not name or not email:
+            raise GitError(
+                "Git does not know who you are",
+                hint='run git config --global user.name "Your Name" and git config --global user.email you@example.com',
+            )
+        return name, email
+
+
+def commit_settings(repo: Repo) -> CommitSettings:
+    """The identity and signing settings, read by one ``git config`` (a process each was a
+    sixth of a small desk's commit)."""
+    out = _run(repo.top, ["config", "--get-regexp", r"^(user\.(name|email)|commit\.gpgsign)$"], check=False).stdout
+    values: dict[str, str] = {}
+    for line in out.decode("utf-8", "replace").splitlines():
+        key, _, value = line.partition(" ")
+        values[key] = value if _ else "true"  # a key with no value is a true boolean in Git
+    return CommitSettings(values.get("user.name"), values.get("user.email"), _boolean(values.get("commit.gpgsign")))
+
+
+def _boolean(value: str | None) -> bool:
+    """A Git boolean as ``git config --type=bool`` reads it (an unreadable one counts as false)."""
+    if value is None:
+        return False
+    word = value.strip().lower()
+    if word in ("true", "yes", "on"):
+        return True
+    try:
+        return int(word, 0) != 0
+    except ValueError:
+        return False
+
+
 def identity(repo: Repo) -> tuple[str, str]:
     """(name, email) Git will author commits with; refuses when unset."""
-    name = os.environ.get("GIT_AUTHOR_NAME")
-    email = os.environ.get("GIT_AUTHOR_EMAIL")
-    if not (name and email):
-        out = _run(repo.top, ["config", "--get-regexp", r"^user\.(name|email)$"], check=False).stdout
-        values = dict(
-            line.split(" ", 1) for line in out.decode("utf-8", "replace").splitlines() if " " in line
-        )
-        name = name or values.get("user.name")
-        email = email or values.get("user.email")
-    if not name or not email:
-        raise GitError(
-            "Git does not know who you are",
-            hint='run git config --global user.name "Your Name" and git config --global user.email you@example.com',
-        )
-    return name, email
+    if os.environ.get("GIT_AUTHOR_NAME") and os.environ.get("GIT_AUTHOR_EMAIL"):
+        return os.environ["GIT_AUTHOR_NAME"], os.environ["GIT_AUTHOR_EMAIL"]
+    return commit_settings(repo).author()
 
 
 def head(repo: Repo) -> tuple[str | None, str | None]:
     """(branch ref, commit) of HEAD; branch None when detached, commit None when unborn."""
+    # One process in the usual case (a commit, on a branch or detached); the ``--`` keeps a
+    # file named HEAD from making the argument ambiguous.
+    both = _run(repo.top, ["rev-parse", "HEAD^{commit}", "--symbolic-full-name", "HEAD", "--"], check=False)
+    lines = both.stdout.decode().split()
+    if both.returncode == 0 and len(lines) == 3 and lines[2] == "--":
+        return (None if lines[1] == "HEAD" else lines[1]), lines[0]
     ref = _run(repo.top, ["symbolic-ref", "-q", "HEAD"], check=False)
     branch = ref.stdout.decode().strip() if ref.returncode == 0 else None
     commit = _run(repo.top, ["rev-parse", "-q", "--verify", "HEAD^{commit}"], check=False)
@@ -274,8 +313,13 @@ def _branch_to_return_to(repo: Repo) -> str | None:
 
 def blob_id(repo: Repo, data: bytes) -> str:
     """The object id Git gives ``data`` as a blob, computed without a process."""
+    return object_id(repo, b"blob", data)
+
+
+def object_id(repo: Repo, kind: bytes, data: bytes) -> str:
+    """The object id Git gives ``data`` as an object of ``kind`` (blob, tree)."""
     digest = hashlib.sha256() if repo.object_format == "sha256" else hashlib.sha1()
-    digest.update(b"blob %d\0" % len(data))
+    digest.update(b"%s %d\0" % (kind, len(data)))
     digest.update(data)
     return digest.hexdigest()
 
@@ -312,16 +356,23 @@ def create_commit(
     message: str,
     author: tuple[str, str],
     date: str,
+    *,
+    sign: bool | None = None,
 ) -> str:
     """A commit of ``parent`` with ``files`` (repo-relative; None deletes) replaced.
 
     Its tree is made from the parent's by editing only the trees on the changed
     paths, so the user's index and work tree are not touched and nothing else of
-    theirs is included. Returns the commit id; no ref points at it yet.
+    theirs is included. ``sign`` is commit.gpgSign as the caller read it (None: read
+    it now). Returns the commit id; no ref points at it yet.
     """
     blobs = _write_blobs(repo, {path: data for path, data in files.items() if data is not None})
     changes = {path: (blobs[path] if data is not None else None) for path, data in files.items()}
-    tree = _edited_tree(repo, f"{parent}^{{tree}}" if parent is not None else None, changes)
+    edited: dict[str, bytes] = {}
+    with _TreeReader(repo) as reader:
+        tree = _edited_tree(repo, reader, reader.tree(f"{parent}^{{tree}}") if parent is not None else b"",
+                            changes, edited)
+    _write_trees(repo, edited)
     name, email = author
     commit_env = {
         "GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email, "GIT_AUTHOR_DATE": date,
@@ -330,7 +381,7 @@ def create_commit(
     args = ["commit-tree", tree]
     if parent is not None:
         args += ["-p", parent]
-    if _signing_wanted(repo):
+    if _signing_wanted(repo) if sign is None else sign:
         args.append("-S")
     return _run(repo.top, [*args, "-F", "-"], input=message.encode(), env=commit_env).stdout.decode().strip()
 
@@ -339,13 +390,13 @@ _TREE_ENTRY = {size: re.compile(rb"([0-7]+) ([^\x00]*)\x00.{%d}" % size, re.S) f
 _DIRECTORY = b"40000"
 
 
-def _edited_tree(repo: Repo, base: str | None, changes: Mapping[str, str | None]) -> str:
-    """The tree ``base`` (a tree-ish; None: empty) with ``changes`` made (path: blob id,
-    or None to delete), written to the object store. Only the trees on the changed
-    paths are read and written: a commit to a folder of 100,000 tickets edits one
-    entry of its tree in place, where a temporary index read and wrote all of them
-    (0.4 s a commit at 100,000 tickets)."""
-    data = _run(repo.top, ["cat-file", "tree", base]).stdout if base is not None else b""
+def _edited_tree(repo: Repo, reader: _TreeReader, data: bytes, changes: Mapping[str, str | None],
+                 edited: dict[str, bytes]) -> str:
+    """The id of the raw tree ``data`` with ``changes`` made (path: blob id, or None to
+    delete); the trees made are added to ``edited`` (id: raw tree) for one write. Only the
+    trees on the changed paths are read and made: a commit to a folder of 100,000
+    tickets edits one entry of its tree in place, where a temporary index read and
+    wrote all of them (0.4 s a commit at 100,000 tickets)."""
     size = 32 if repo.object_format == "sha256" else 20
     keys, spans = _tree_entries(data, size)
     here: dict[bytes, tuple[bytes, bytes] | None] = {}
@@ -361,10 +412,72 @@ def _edited_tree(repo: Repo, base: str | None, changes: Mapping[str, str | None]
     for name, inner in below.items():
         at = bisect.bisect_left(keys, name + b"/")
         old = data[spans[at][1] - size:spans[at][1]].hex() if at < len(keys) and keys[at] == name + b"/" else None
-        tree = _edited_tree(repo, old, inner)
+        tree = _edited_tree(repo, reader, reader.tree(old) if old is not None else b"", inner, edited)
         here[name] = None if tree == EMPTY_TREE[repo.object_format] else (_DIRECTORY, bytes.fromhex(tree))
-    edited = _splice_tree(data, keys, spans, here)
-    return _run(repo.top, ["hash-object", "-t", "tree", "-w", "--stdin"], input=edited).stdout.decode().strip()
+    result = _splice_tree(data, keys, spans, here)
+    tree_id = object_id(repo, b"tree", result)
+    edited[tree_id] = result
+    return tree_id
+
+
+class _TreeReader:
+    """Raw trees read by one ``git cat-file --batch``, started at the first read: a
+    commit's trees (the root's, then the folders' on its paths) cost one process, not one each."""
+
+    def __init__(self, repo: Repo) -> None:
+        self.repo = repo
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> _TreeReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process is not None:
+            assert self.process.stdin is not None
+            self.process.stdin.close()
+            if exc[0] is not None:
+                self.process.kill()
+            self.process.wait()
+
+    def tree(self, treeish: str) -> bytes:
+        if self.process is None:
+            try:
+                self.process = subprocess.Popen(["git", "cat-file", "--batch"], cwd=self.repo.top,
+                                                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                                stderr=subprocess.DEVNULL, env=base_env())
+            except OSError as error:
+                raise _cannot_run(self.repo.top, error) from None
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(treeish.encode() + b"\n")
+        self.process.stdin.flush()
+        header = self.process.stdout.readline().split()
+        if len(header) != 3 or header[1] != b"tree":
+            raise GitError(f"git cat-file failed: cannot read the tree {treeish}",
+                           hint="git fsck tells what is wrong")
+        data = self.process.stdout.read(int(header[2]) + 1)  # and the newline after it
+        return data[:-1]
+
+
+def _write_trees(repo: Repo, trees: Mapping[str, bytes]) -> None:
+    """Store the raw ``trees`` (id: data) with one ``hash-object``, and make sure Git
+    gave each the id we computed for it (the id is already in the commit we build)."""
+    if len(trees) == 1:
+        stored = [run(repo, "hash-object", "-t", "tree", "-w", "--stdin", input=next(iter(trees.values())))]
+    else:
+        import tempfile
+
+        repo.state_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=repo.state_dir, prefix="trees-") as directory:
+            names = []
+            for number, data in enumerate(trees.values()):
+                name = os.path.join(directory, str(number))
+                with open(name, "wb") as handle:
+                    handle.write(data)
+                names.append(name)
+            stored = run(repo, "hash-object", "-t", "tree", "-w", "--no-filters", "--stdin-paths",
+                         input=("\n".join(names) + "\n").encode()).split()
+    if [line.strip().decode() for line in stored] != list(trees):
+        raise GitError("Git stored a tree under another id than gitdesk computed", hint="git fsck tells what is wrong")
 
 
 def _tree_entries(data: bytes, size: int) -> tuple[list[bytes], list[tuple[int, int]]]:

@@ -77,16 +77,17 @@ def commit_files(
     when: datetime,
     *,
     new_files: frozenset[str] = frozenset(),
+    sign: bool | None = None,
 ) -> str:
-    """Write ``files`` (repo-relative paths; None deletes) and commit exactly them.
-    Returns the commit id."""
+    """Write ``files`` (repo-relative paths; None deletes) and commit exactly them
+    (signed as ``sign`` says; None: as Git's config says). Returns the commit id."""
     branch, parent = git.head(repo)
     if branch is None:
         raise GitError("HEAD is detached; gitdesk commits to a branch", hint=git.detached_hint(repo))
     for path in files:
         _refuse_linked_parents(repo.top, path)
     try:
-        commit = git.create_commit(repo, parent, files, message, author, git_date(when))
+        commit = git.create_commit(repo, parent, files, message, author, git_date(when), sign=sign)
     except OSError as error:  # .git/gitdesk full or read-only: nothing is written yet
         raise _not_written("could not build the commit", error) from error
     return land(repo, parent, commit, files, message.splitlines()[0], new_files=new_files)

@@ -21,10 +21,10 @@ from click.testing import CliRunner, Result
 
 from gitdesk.cli import cli
 
-# The two tests that replay the whole example desk (half a minute each) run on the
-# default Python only: what they check (a relevance figure, reports agreeing on a
-# long history) does not change with the Python version, and every code path
-# they take is also tested on 3.10 by smaller desks. Keeps CI well inside its budget.
+# The tests that replay the whole example desk (half a minute) run on the default
+# Python only: what they check (a relevance figure, reports agreeing on a long
+# history) does not change with the Python version, and every code path they take
+# is also tested on 3.10 by smaller desks. Keeps CI well inside its budget.
 once = pytest.mark.skipif(sys.version_info < (3, 11), reason="replays the example desk: run on the default Python")
 
 TEST_CONFIG = """\
@@ -211,6 +211,32 @@ def make_desk(path: Path, monkeypatch: pytest.MonkeyPatch, config: str = TEST_CO
 @pytest.fixture
 def desk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Desk:
     return make_desk(tmp_path / "desk", monkeypatch)
+
+
+@pytest.fixture(scope="session")
+def example_desk(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example desk as ``make demo`` builds it, replayed once per run: the first
+    xdist worker to need it builds it in the run's shared temporary folder while any
+    other waits (pytest-xdist's loadgroup cannot keep two tests on one worker with
+    pytest 9.2, pytest-xdist#1386). Its tests only read it; the cache under
+    .git/gitdesk is theirs to share, as two commands of one person would."""
+    import fcntl
+
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # the run's, not the worker's
+    path, done = shared / "example-desk", shared / "example-desk.built"
+    with open(shared / "example-desk.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            monkeypatch = pytest.MonkeyPatch()
+            isolate(tmp_path_factory, monkeypatch)
+            try:
+                replay = Path(__file__).resolve().parent.parent / "example-repo" / "replay.py"
+                subprocess.run([sys.executable, str(replay), str(path)], check=True, capture_output=True)
+            finally:
+                monkeypatch.undo()
+            done.touch()
+    return path
 
 
 def gitdesk_process(*args: str, cwd: Path, env: dict[str, str] | None = None,

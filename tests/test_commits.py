@@ -276,3 +276,35 @@ def test_a_commit_edits_only_the_trees_on_its_paths_and_equals_gits_own(tmp_path
     theirs = git.fast_import(repo, parent, [git.CommitStep(edits, "edit", author, date)])
     assert git.run(repo, "rev-parse", ours + "^{tree}") == git.run(repo, "rev-parse", f"{theirs}^{{tree}}")
     assert subprocess.run(["git", "fsck", "--strict", "--no-dangling"], cwd=path, capture_output=True).returncode == 0
+
+
+def test_commits_are_signed_when_git_config_asks_for_it(desk: Desk, tmp_path: Path) -> None:
+    key = tmp_path / "signing-key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "alice", "-f", str(key)], check=True)
+    desk.git("config", "gpg.format", "ssh")
+    desk.git("config", "user.signingkey", str(key))
+    ticket = desk.new("Unsigned until asked", "-q", "it-helpdesk")
+    assert "gpgsig" not in desk.git("cat-file", "commit", "HEAD")
+    # Git's spellings of true: a bare key (no value), yes, 1; and of false: off.
+    for spelling, signed in (("\tgpgsign\n", True), ("\tgpgsign = yes\n", True), ("\tgpgsign = 1\n", True),
+                             ("\tgpgsign = off\n", False)):
+        config = desk.path / ".git" / "config"
+        text = config.read_text().split("[commit]")[0]
+        config.write_text(text + "[commit]\n" + spelling)
+        desk.run("note", ticket, "-m", f"signed: {signed}")
+        assert ("gpgsig" in desk.git("cat-file", "commit", "HEAD")) is signed, spelling
+
+
+def test_head_is_read_on_a_branch_detached_and_unborn_even_beside_a_file_named_head(tmp_path: Path) -> None:
+    from gitdesk import git
+
+    path = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", "-b", "trunk", str(path)], check=True)
+    repo = git.Repo(path, path / ".git")
+    assert git.head(repo) == ("refs/heads/trunk", None)
+    (path / "HEAD").write_text("a file named like the ref\n")
+    subprocess.run(["git", "commit", "-q", "--allow-empty", "-m", "first"], cwd=path, check=True)
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=path, capture_output=True, text=True).stdout.strip()
+    assert git.head(repo) == ("refs/heads/trunk", commit)
+    subprocess.run(["git", "checkout", "-q", "--detach"], cwd=path, check=True)
+    assert git.head(repo) == (None, commit)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -240,13 +239,10 @@ def test_weeks_judge_a_ticket_by_its_priority_then(awkward: Desk) -> None:
 
 
 @pytest.fixture(scope="module")
-def example(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
+def example(tmp_path_factory: pytest.TempPathFactory, example_desk: Path) -> Iterator[Desk]:
     monkeypatch = pytest.MonkeyPatch()
     isolate(tmp_path_factory, monkeypatch)
-    path = tmp_path_factory.mktemp("example") / "desk"
-    subprocess.run([sys.executable, str(ROOT / "example-repo" / "replay.py"), str(path)], check=True,
-                   capture_output=True)
-    desk = Desk(path, monkeypatch)
+    desk = Desk(example_desk, monkeypatch)
     desk.at("2026-11-21T00:00:00Z")
     yield desk
     monkeypatch.undo()

@@ -357,7 +357,8 @@ def _claim(desk: Desk, upstream: Upstream, plan: _Plan, clone: str, now: datetim
                + (f", {len(taken)} taken over" if taken else "") + "\n\n" + "\n".join(lines) + "\n\n"
                + _trailers("mail-claim", [due.queued.ticket for due in fresh]))
     parent = plan.head
-    commit = git.create_commit(repo, parent, files, message, desk.identity(), clock.git_date(now))
+    commit = git.create_commit(repo, parent, files, message, desk.identity(), clock.git_date(now),
+                               sign=desk.commit_settings().sign)
     push = git.run_result(repo, "push", "--quiet", "--porcelain", "--", upstream.remote,
                           f"{commit}:refs/heads/{upstream.branch}")
     if push.returncode != 0:
@@ -499,7 +500,8 @@ def _record(desk: Desk, batch: Sequence[_Done], host: str) -> tuple[str | None, 
                 + _trailers("mail-send", [done.queued.ticket for done in batch]))
         commit = transaction.commit_files(repo, {desk.repo_path(path): data for path, data in files.items()}, text,
                                           desk.identity(), clock.now(),
-                                          new_files=frozenset(desk.repo_path(path) for path in new))
+                                          new_files=frozenset(desk.repo_path(path) for path in new),
+                                          sign=desk.commit_settings().sign)
     if notes:
         index.written(desk, [loaded.path for loaded, _ in notes.values()])
     return commit, problems
