@@ -118,6 +118,8 @@ def main() -> None:
         ("`search printer` (warm)", ["search", "printer"], None, args.runs),
         ("`show ID`", ["show", some_id], None, args.runs),
         ("`new` (with its commit)", ["new", "Benchmark ticket", "-q", "it-helpdesk"], None, args.runs),
+        ("`reply ID` (with its commit and queued mail)", ["reply", some_id, "-m", "Benchmark reply"], None,
+         args.runs),
         ("`git commit -a` of one edited ticket, with gitdesk's hooks", [], edit_one, args.runs),
     ]
     rows = [row for row in rows if not args.only or any(word in row[0] for word in args.only.split(","))]
