@@ -21,11 +21,13 @@ from click.testing import CliRunner, Result
 
 from gitdesk.cli import cli
 
-# The tests that replay the whole example desk (half a minute) run on the default
-# Python only: what they check (a relevance figure, reports agreeing on a long
-# history) does not change with the Python version, and every code path they take
-# is also tested on 3.10 by smaller desks. Keeps CI well inside its budget.
-once = pytest.mark.skipif(sys.version_info < (3, 11), reason="replays the example desk: run on the default Python")
+# Slow tests whose subject does not change with the Python version run on the default
+# Python only: the two that read the replayed example desk (a relevance figure, reports
+# agreeing on a long history) and the pre-commit framework's (it builds its own venv).
+# Every code path they take is also tested on 3.10 by smaller tests. Keeps CI well
+# inside its budget.
+once = pytest.mark.skipif(sys.version_info < (3, 11),
+                          reason="slow and the same on every Python: runs on the default Python only")
 
 TEST_CONFIG = """\
 desk:

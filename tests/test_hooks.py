@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import Desk, git
+from conftest import Desk, git, once
 
 from gitdesk.githooks import install as hookscripts
 
@@ -344,6 +344,7 @@ def test_a_hook_without_gitdesk_says_what_to_do(tmp_path: Path) -> None:
     assert result.returncode == 0 and "did nothing" in result.stderr
 
 
+@once
 def test_the_pre_commit_framework_runs_gitdesk_check(desk: Desk, tmp_path: Path) -> None:
     pre_commit = shutil.which("pre-commit") or str(Path(sys.executable).parent / "pre-commit")
     if not Path(pre_commit).exists():

@@ -249,3 +249,21 @@ def test_a_ticket_written_by_hand_long_after_it_came_in_does_not_break_the_weekl
     result = desk.run("report", "workload", "--since", "2026-09-28", "--until", "2026-11-23", "--period", "week")
     assert "Workload" in result.stdout
     assert desk.run("report", "sla", "--since", "2026-09-28", "--until", "2026-11-23").exit_code == 0
+
+
+def test_sla_findings_read_right_for_one_target(desk: Desk) -> None:
+    desk.at("2026-11-02T09:00:00Z")
+    ticket = desk.new("Monday morning", "-q", "it-helpdesk", "-p", "high", "-r", "carol")
+    desk.at("2026-11-02T10:00:00Z")
+    desk.run("reply", ticket, "-m", "On it")  # within the high priority's first response target
+
+    def findings(until: str) -> list[str]:
+        return [line.split(":")[0] for line in json.loads(desk.run(
+            "report", "sla", "--since", "2026-11-02", "--until", until, "--format", "json").stdout)["findings"]]
+
+    assert findings("2026-11-03")[0] == "The one target decided in the period was met."
+    desk.at("2026-11-20T10:00:00Z")
+    desk.run("resolve", ticket, "--note", "Done at last")  # long after its resolution target
+    assert findings("2026-11-21")[:2] == [
+        "1 of 2 targets decided in the period was missed (1 resolution).",
+        "It was met late"]

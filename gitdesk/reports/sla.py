@@ -77,15 +77,20 @@ def build(facts: base.Facts, period: base.Period) -> base.Report:
         for ticket, measure in listed:
             kinds[measure.kind].append(ticket.id)
         parts = [f"{len(ids)} {KINDS[kind]}" for kind, ids in sorted(kinds.items())]
-        said.say(f"{len(listed)} of {len(decided)} targets decided in the period were missed ({', '.join(parts)}).",
-                 [t.id for t, _ in listed])
+        missed = ("The one target decided in the period was missed" if len(decided) == 1 else
+                  f"{len(listed)} of {len(decided)} targets decided in the period "
+                  f"{'was' if len(listed) == 1 else 'were'} missed")
+        said.say(f"{missed} ({', '.join(parts)}).", [t.id for t, _ in listed])
         if still:
-            said.say(f"{len(still)} of the missed targets are on tickets still unfinished at the end of the period.",
-                     still)
+            on = ("It is on a ticket" if len(listed) == 1 else
+                  f"{len(still)} of the missed targets {'is on a ticket' if len(still) == 1 else 'are on tickets'}")
+            said.say(f"{on} still unfinished at the end of the period.", still)
         finished = [t.id for t, m in listed if m.stopped is not None]
         if finished:
-            said.say(f"{len(finished)} were met late: the ticket was answered or resolved after its target.",
-                     finished)
+            late = "It was" if len(listed) == 1 else f"{len(finished)} {'was' if len(finished) == 1 else 'were'}"
+            said.say(f"{late} met late: the ticket was answered or resolved after its target.", finished)
+    elif len(decided) == 1:
+        said.say("The one target decided in the period was met.", [t.id for t, _ in decided])
     elif decided:
         said.say(f"Every one of the {len(decided)} targets decided in the period was met.", [t.id for t, _ in decided])
     else:
