@@ -48,9 +48,11 @@ def build(desk: Desk, name: str, *, since: datetime | None, until: datetime | No
 def source(facts: Facts) -> str:
     """Where a report's figures come from, in one line."""
     from gitdesk import git
+    from gitdesk.text import counted
 
     _, head = git.head(facts.desk.repo)
     commit = f"commit {head[:10]}" if head else "no commit yet"
-    history = "and their Git history" if facts.history_read else "(no history needed)"
-    return (f"{len(facts.everything)} ticket files in tickets/ ({len(facts.all)} in the desk) {history}, "
+    history = (f"and {'its' if len(facts.everything) == 1 else 'their'} Git history" if facts.history_read
+               else "(no history needed)")
+    return (f"{counted(len(facts.everything), 'ticket file')} in tickets/ ({len(facts.all)} in the desk) {history}, "
             f"as of {commit}; the index and history cache under .git/gitdesk are rebuilt from them.")

@@ -77,10 +77,10 @@ def build(facts: base.Facts, period: base.Period) -> base.Report:
         for ticket, measure in listed:
             kinds[measure.kind].append(ticket.id)
         parts = [f"{len(ids)} {KINDS[kind]}" for kind, ids in sorted(kinds.items())]
-        missed = ("The one target decided in the period was missed" if len(decided) == 1 else
-                  f"{len(listed)} of {len(decided)} targets decided in the period "
-                  f"{'was' if len(listed) == 1 else 'were'} missed")
-        said.say(f"{missed} ({', '.join(parts)}).", [t.id for t, _ in listed])
+        lost = ("The one target decided in the period was missed" if len(decided) == 1 else
+                f"{len(listed)} of {len(decided)} targets decided in the period "
+                f"{'was' if len(listed) == 1 else 'were'} missed")
+        said.say(f"{lost} ({', '.join(parts)}).", [t.id for t, _ in listed])
         if still:
             on = ("It is on a ticket" if len(listed) == 1 else
                   f"{len(still)} of the missed targets {'is on a ticket' if len(still) == 1 else 'are on tickets'}")
