@@ -464,18 +464,7 @@ def _write_trees(repo: Repo, trees: Mapping[str, bytes]) -> None:
     if len(trees) == 1:
         stored = [run(repo, "hash-object", "-t", "tree", "-w", "--stdin", input=next(iter(trees.values())))]
     else:
-        import tempfile
-
-        repo.state_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=repo.state_dir, prefix="trees-") as directory:
-            names = []
-            for number, data in enumerate(trees.values()):
-                name = os.path.join(directory, str(number))
-                with open(name, "wb") as handle:
-                    handle.write(data)
-                names.append(name)
-            stored = run(repo, "hash-object", "-t", "tree", "-w", "--no-filters", "--stdin-paths",
-                         input=("\n".join(names) + "\n").encode()).split()
+        stored = _hash_objects(repo, list(trees.values()), "-t", "tree", "--no-filters")
     if [line.strip().decode() for line in stored] != list(trees):
         raise GitError("Git stored a tree under another id than gitdesk computed", hint="git fsck tells what is wrong")
 
@@ -598,18 +587,25 @@ def _write_blobs(repo: Repo, files: Mapping[str, bytes]) -> dict[str, str]:
     attributes cannot (the files are temporary copies)."""
     if len(files) < BULK:
         return {path: write_blob(repo, data, path) for path, data in files.items()}
+    stored = _hash_objects(repo, list(files.values()))
+    return dict(zip(files, (line.decode() for line in stored), strict=True))
+
+
+def _hash_objects(repo: Repo, objects: Sequence[bytes], *options: str) -> list[bytes]:
+    """Store many objects with one ``hash-object -w --stdin-paths`` (it reads files, so each
+    goes through a temporary one under .git/gitdesk); their ids, in order."""
     import tempfile
 
-    with tempfile.TemporaryDirectory(dir=repo.state_dir, prefix="blobs-") as directory:
+    repo.state_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=repo.state_dir, prefix="objects-") as directory:
         names = []
-        for number, data in enumerate(files.values()):
+        for number, data in enumerate(objects):
             name = os.path.join(directory, str(number))
             with open(name, "wb") as handle:
                 handle.write(data)
             names.append(name)
-        out = run(repo, "hash-object", "-w", "--stdin-paths",
-                  input=("\n".join(names) + "\n").encode())
-    return dict(zip(files, out.decode().split(), strict=True))
+        return run(repo, "hash-object", *options, "-w", "--stdin-paths",
+                   input=("\n".join(names) + "\n").encode()).split()
 
 
 def _signing_wanted(repo: Repo) -> bool:
