@@ -201,7 +201,7 @@ class Fusion:
 # paraphrase set (bench/RESULTS.md has the held-out figures). The learned co-occurrence
 # signal earned no weight there (192 resolved tickets teach it too little), so it is
 # computed only when a weight asks for it (`bench/relevance.py --layers learned`).
-DESK_FUSION = Fusion(words=0.0, concepts=0.1, learned=0.0, model=0.0, bm25=0.5, category=0.3, asset=0.4,
+DESK_FUSION = Fusion(words=0.0, concepts=0.1, learned=0.0, model=0.0, bm25=0.5, category=0.3, asset=0.1,
                      threshold=0.06)
 MODEL_FUSION = Fusion(words=0.0, concepts=0.1, learned=0.0, model=0.1, bm25=0.35, category=0.3, asset=0.2,
                       threshold=0.09)
