@@ -274,8 +274,8 @@ def tune(layer: str, model: str | None) -> None:
     """Grid search of the fusion weights and the threshold on the tuning half only: the
     weights with the most twins in the top 3 less the near misses ranked above a twin
     (the issue's two goals weigh alike; then the most top 1, then top 3), the layer's own
-    meaning signal and both boosts kept above zero, and the threshold that leaves the most novel queries quiet while keeping
-    three in four of the twins found (the lowest such)."""
+    meaning signal and both boosts kept above zero, and the threshold that leaves the most
+    novel queries quiet while keeping three in four of the twins found (the lowest such)."""
     import itertools
 
     import numpy as np
