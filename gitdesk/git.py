@@ -229,17 +229,24 @@ def commit_settings(repo: Repo) -> CommitSettings:
     return CommitSettings(values.get("user.name"), values.get("user.email"), _boolean(values.get("commit.gpgsign")))
 
 
+_GIT_INTEGER = re.compile(r"[-+]?(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)[kKmMgG]?")
+
+
 def _boolean(value: str | None) -> bool:
-    """A Git boolean as ``git config --type=bool`` reads it (an unreadable one counts as false)."""
+    """A Git boolean as ``git config --type=bool`` reads it: true/yes/on, false/no/off or
+    an integer as C reads one (``0x1f``, octal ``01``, a k/m/g unit). What Git refuses
+    (``maybe``, Python's ``0b1``) counts as false, as it did when Git was asked."""
     if value is None:
         return False
-    word = value.strip().lower()
+    word = value.lower()  # not stripped: Git keeps a quoted " 1 " and refuses it
     if word in ("true", "yes", "on"):
         return True
-    try:
-        return int(word, 0) != 0
-    except ValueError:
+    found = _GIT_INTEGER.fullmatch(word)
+    if found is None:
         return False
+    digits = found.group(1)
+    base = 16 if digits[:2] in ("0x", "0X") else 8 if digits.startswith("0") else 10
+    return int(digits[2:] if base == 16 else digits, base) != 0
 
 
 def identity(repo: Repo) -> tuple[str, str]:
@@ -254,11 +261,12 @@ def head(repo: Repo) -> tuple[str | None, str | None]:
     # One process in the usual case (a commit, on a branch or detached); the ``--`` keeps a
     # file named HEAD from making the argument ambiguous.
     both = _run(repo.top, ["rev-parse", "HEAD^{commit}", "--symbolic-full-name", "HEAD", "--"], check=False)
-    lines = both.stdout.decode().split()
+    # A branch name is bytes to Git: one that is not UTF-8 round-trips through surrogates.
+    lines = both.stdout.decode("utf-8", "surrogateescape").split()
     if both.returncode == 0 and len(lines) == 3 and lines[2] == "--":
         return (None if lines[1] == "HEAD" else lines[1]), lines[0]
     ref = _run(repo.top, ["symbolic-ref", "-q", "HEAD"], check=False)
-    branch = ref.stdout.decode().strip() if ref.returncode == 0 else None
+    branch = ref.stdout.decode("utf-8", "surrogateescape").strip() if ref.returncode == 0 else None
     commit = _run(repo.top, ["rev-parse", "-q", "--verify", "HEAD^{commit}"], check=False)
     sha = commit.stdout.decode().strip() if commit.returncode == 0 else None
     return branch, sha
@@ -413,7 +421,13 @@ def _edited_tree(repo: Repo, reader: _TreeReader, data: bytes, changes: Mapping[
         at = bisect.bisect_left(keys, name + b"/")
         old = data[spans[at][1] - size:spans[at][1]].hex() if at < len(keys) and keys[at] == name + b"/" else None
         tree = _edited_tree(repo, reader, reader.tree(old) if old is not None else b"", inner, edited)
-        here[name] = None if tree == EMPTY_TREE[repo.object_format] else (_DIRECTORY, bytes.fromhex(tree))
+        if tree == EMPTY_TREE[repo.object_format]:
+            here.setdefault(name, None)  # the folder is gone; a file given the same name in this commit stays
+        elif here.get(name) is not None:
+            shown = name.decode("utf-8", "replace")
+            raise GitError(f"unsafe paths for a commit: {shown!r} is both a file and a folder")
+        else:
+            here[name] = (_DIRECTORY, bytes.fromhex(tree))
     result = _splice_tree(data, keys, spans, here)
     tree_id = object_id(repo, b"tree", result)
     edited[tree_id] = result

@@ -308,3 +308,40 @@ def test_head_is_read_on_a_branch_detached_and_unborn_even_beside_a_file_named_h
     assert git.head(repo) == ("refs/heads/trunk", commit)
     subprocess.run(["git", "checkout", "-q", "--detach"], cwd=path, check=True)
     assert git.head(repo) == (None, commit)
+    subprocess.run([b"git", b"switch", b"-q", b"-c", b"caf\xe9"], cwd=path, check=True)  # Latin-1, not UTF-8
+    assert git.head(repo) == ("refs/heads/caf\udce9", commit), "a name Git takes round-trips, never crashes"
+
+
+def test_commit_gpgsign_is_read_as_git_reads_it(tmp_path: Path) -> None:
+    from gitdesk import git
+
+    path = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", str(path)], check=True)
+    repo = git.Repo(path, path / ".git")
+    for spelling in ("true", "YES", "on", "false", "no", "off", "", "0", "1", "-1", "01", "00", "10", "0x1f", "0x0",
+                     "1k", "1M", "0g", "maybe", "0b1", "0o1", "1_0", " 1 "):
+        subprocess.run(["git", "config", "commit.gpgsign", spelling], cwd=path, check=True)
+        asked = subprocess.run(["git", "config", "--type=bool", "--get", "commit.gpgsign"], cwd=path,
+                               capture_output=True, text=True)
+        assert git.commit_settings(repo).sign is (asked.stdout.strip() == "true"), spelling
+
+
+def test_a_folder_replaced_by_a_file_of_its_name_in_one_commit_keeps_the_file(tmp_path: Path) -> None:
+    from gitdesk import git
+    from gitdesk.errors import GitError
+
+    path = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", str(path)], check=True)
+    repo = git.Repo(path, path / ".git")
+    author, date = ("Alice", "alice@example.com"), "1700000000 +0000"
+    first = git.create_commit(repo, None, {"b/deep/a": b"1\n", "c": b"c\n"}, "one", author, date)
+    second = git.create_commit(repo, first, {"b/deep/a": None, "b": b"now a file\n"}, "two", author, date)
+    listed = subprocess.run(["git", "ls-tree", "-r", "--name-only", second], cwd=path, capture_output=True,
+                            text=True).stdout.split()
+    assert listed == ["b", "c"]
+    try:
+        git.create_commit(repo, first, {"b": b"a file\n", "b/other": b"and a folder\n"}, "both", author, date)
+    except GitError as error:
+        assert "both a file and a folder" in str(error)
+    else:
+        raise AssertionError("a file and a folder of one name were committed")
