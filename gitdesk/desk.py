@@ -405,6 +405,8 @@ def create(directory: Path, desk_name: str | None = None) -> Initialised:
         ('desk', 'helpdesk', 'support') gives 'Support desk', not 'Desk support desk'."""
         generic = {"desk", "helpdesk", "servicedesk", "gitdesk", "support", "help", "service", "tickets", "ticket"}
         acronyms = {"it": "IT", "hr": "HR"}
+        # A folder name that is not UTF-8 (Latin-1 bytes from an old archive) becomes text.
+        folder = folder.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
         words = [word for word in folder.replace("_", " ").replace("-", " ").replace(".", " ").split()
                  if word.lower() not in generic]
         if not words:

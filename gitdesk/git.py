@@ -618,8 +618,9 @@ def _hash_objects(repo: Repo, objects: Sequence[bytes], *options: str) -> list[b
             with open(name, "wb") as handle:
                 handle.write(data)
             names.append(name)
+        # File names as bytes: the repository's own path may not be UTF-8.
         return run(repo, "hash-object", *options, "-w", "--stdin-paths",
-                   input=("\n".join(names) + "\n").encode()).split()
+                   input=b"".join(os.fsencode(name) + b"\n" for name in names)).split()
 
 
 def _signing_wanted(repo: Repo) -> bool:

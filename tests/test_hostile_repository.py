@@ -684,3 +684,18 @@ def test_a_ticket_changed_by_a_merge_in_progress_says_how_to_finish_the_merge(de
     error = desk.fails("take", made, "--as", "alice")
     assert "while a merge is in progress" in error and "git merge --abort" in error
     assert "git commit tickets/" not in error, "Git refuses to commit one file mid-merge"
+
+
+def test_a_desk_in_a_folder_whose_name_is_not_utf8_works(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / os.fsdecode(b"archiv-caf\xe9")  # Latin-1 bytes, as an old archive leaves them
+    folder.mkdir()
+    git(folder, "init", "-q")
+    result = CliRunner().invoke(cli, ["--desk", str(folder), "init"])
+    assert result.exit_code == 0, result.output
+    assert "name: Archiv Caf\ufffd support desk" in (folder / ".gitdesk" / "config.yml").read_text()
+    desk = Desk(folder, monkeypatch)
+    (folder / ".gitdesk" / "config.yml").write_text(TEST_CONFIG)
+    git(folder, "commit", "-qam", "config")
+    ticket = desk.new("Printer jams", "-q", "it-helpdesk")
+    desk.run("resolve", ticket, "--note", "Cleaned the rollers.")  # writes the knowledge base: many objects at once
+    assert git(folder, "fsck", "--strict") == "" and desk.status() == ""
