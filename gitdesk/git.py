@@ -452,6 +452,8 @@ class _TreeReader:
             if exc[0] is not None:
                 self.process.kill()
             self.process.wait()
+            if self.process.stdout is not None:
+                self.process.stdout.close()
 
     def tree(self, treeish: str) -> bytes:
         if self.process is None:
