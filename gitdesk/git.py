@@ -13,6 +13,7 @@ nothing can be read as a Git option.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import hashlib
 import itertools
 import os
@@ -581,8 +582,13 @@ def fast_import(repo: Repo, parent: str | None, steps: Iterable[CommitStep]) -> 
     except BrokenPipeError:
         pass
     finally:
+        if not process.stdin.closed:  # stopped midway (an unsafe path): without "done", Git stops too
+            with contextlib.suppress(BrokenPipeError):
+                process.stdin.close()
         error = process.stderr.read().decode("utf-8", "replace") if process.stderr else ""
         status = process.wait()
+        if process.stderr is not None:
+            process.stderr.close()
     try:
         if status != 0:
             raise GitError(f"git fast-import failed: {error.strip().splitlines()[-1] if error.strip() else status}")

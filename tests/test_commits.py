@@ -345,3 +345,19 @@ def test_a_folder_replaced_by_a_file_of_its_name_in_one_commit_keeps_the_file(tm
         assert "both a file and a folder" in str(error)
     else:
         raise AssertionError("a file and a folder of one name were committed")
+
+
+def test_an_import_stopped_by_an_unsafe_path_fails_at_once_and_leaves_no_ref(tmp_path: Path) -> None:
+    path = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", str(path)], check=True)
+    script = (
+        "from pathlib import Path\nfrom gitdesk import git\n"
+        f"repo = git.Repo(Path({str(path)!r}), Path({str(path / '.git')!r}))\n"
+        "step = lambda files: git.CommitStep(files, 'm', ('Alice', 'alice@example.com'), '1700000000 +0000')\n"
+        "try:\n    git.fast_import(repo, None, [step({'a': b'1'}), step({'b\"c': b'2'})])\n"
+        "except git.GitError as error:\n    print(error)\n"
+    )
+    # It used to wait forever for Git, which waited for the rest of the stream.
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "unsafe path for an import: 'b\"c'", done.stderr
+    assert subprocess.run(["git", "for-each-ref"], cwd=path, capture_output=True, text=True).stdout == ""
