@@ -657,8 +657,27 @@ def refresh_index(repo: Repo, paths: Iterable[str]) -> None:
     """Record the work-tree state of ``paths`` in the user's index (after our commit)."""
     listed = list(paths)
     if listed:  # on stdin: an import can list more paths than a command line holds
+        before = _index_stat(repo)
         run(repo, "update-index", "--add", "--remove", "-z", "--stdin",
             input=b"".join(path.encode("utf-8", "surrogateescape") + b"\0" for path in listed))
+        _own_index_writes[str(repo.git_dir)] = (before, _index_stat(repo), frozenset(listed))
+
+
+# Git's index before and after this process's last update-index, and the paths it
+# updated: the cache's freshness check can then tell its own change from anyone's.
+_own_index_writes: dict[str, tuple[os.stat_result | None, os.stat_result | None, frozenset[str]]] = {}
+
+
+def _index_stat(repo: Repo) -> os.stat_result | None:
+    try:
+        return os.stat(repo.git_dir / "index")
+    except FileNotFoundError:
+        return None
+
+
+def own_index_write(repo: Repo) -> tuple[os.stat_result | None, os.stat_result | None, frozenset[str]] | None:
+    """(index stat before, after, repo paths) of this process's last update of Git's index, if any."""
+    return _own_index_writes.get(str(repo.git_dir))
 
 
 def index_to_commit(repo: Repo, commit: str, paths: Sequence[str], *, stale_tree: str | None = None,

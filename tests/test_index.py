@@ -255,3 +255,35 @@ def test_gits_check_started_early_is_trusted_only_while_its_index_stands(busy: D
         assert (str(real.repo.top), real.prefix) not in gitstate._started
     agree(busy)
     assert {row["id"]: row["priority"] for row in listed(busy)}[second] == "high"
+
+
+def _recorded_git_state(desk: Desk) -> dict | None:  # type: ignore[type-arg]
+    with sqlite3.connect(cache_file(desk)) as connection:
+        row = connection.execute("SELECT value FROM meta WHERE key = 'index_git_state'").fetchone()
+    return json.loads(row[0]) if row and row[0] else None
+
+
+def test_after_its_own_action_the_next_listing_still_trusts_git_and_sees_what_others_did(busy: Desk) -> None:
+    from gitdesk.cache import gitstate
+
+    first, second, third = (row["id"] for row in listed(busy)[:3])
+    agree(busy)
+    busy.run("reply", first, "-m", "On it")
+    # Only gitdesk's own update of Git's index happened: the state is carried, not dropped,
+    # so the next command need not stat every file.
+    state = _recorded_git_state(busy)
+    assert state is not None and state["index"] == gitstate.stat_key(os.stat(busy.path / ".git" / "index"))
+    agree(busy)
+    # Someone changes Git's index first (a commit by hand), then gitdesk acts on another
+    # ticket: their change must still be seen, so the state is not carried.
+    path = busy.file(second)
+    path.write_text(path.read_text().replace("priority: normal", "priority: high"))
+    busy.git("commit", "-qam", "priority by hand")
+    busy.run("reply", third, "-m", "Looking")
+    agree(busy)
+    assert [row["priority"] for row in listed(busy) if row["id"] == second] == ["high"]
+    # A hand edit after gitdesk's action shows at once.
+    busy.run("note", first, "-m", "checked", "--as", "alice")
+    path = busy.file(first)
+    path.write_text(path.read_text().replace("priority: normal", "priority: urgent"))
+    agree(busy)

@@ -176,3 +176,33 @@ def state(desk: Desk, stored: Any) -> dict[str, Any] | None:
             dirty[name] = "gone"
     return {"index": index_key, "folder": folder_key, "settled": settled, "untracked": sorted(set(untracked)),
             "dirty": dirty}
+
+
+def after_own_write(desk: Desk, stored: Any, written: set[str]) -> dict[str, Any] | None:
+    """The state to record after this process committed ticket files ``written`` and put
+    them in Git's index, when that was the only change to Git's index since ``stored``
+    was recorded: ``stored`` less those files, which Git now holds as they are. None
+    when anyone else changed Git's index too (the next check then stats every file).
+
+    Without it, every command after a gitdesk action stat-ed all 100,000 files (1.1 s):
+    Git's index had changed, so Git's list of changed files could not be trusted."""
+    own = git.own_index_write(desk.repo)
+    if own is None or not isinstance(stored, dict) or not isinstance(stored.get("dirty"), dict):
+        return None
+    before, after, paths = own
+    scope = desk.repo_path(TICKETS + "/")
+    updated = {path[len(scope):] for path in paths if path.startswith(scope)}
+    if before is None or after is None or not updated <= written:
+        return None
+    if stored.get("index") not in (stat_key(before), stat_key(after)):  # after: carried already, re-indexed again
+        return None
+    try:
+        if stat_key(os.stat(desk.repo.git_dir / "index")) != stat_key(after):
+            return None  # changed again since
+    except FileNotFoundError:
+        return None
+    folder_key, _ = _folder(desk, time.time_ns())
+    untracked: list[Any] = stored["untracked"] if isinstance(stored.get("untracked"), list) else []
+    return {"index": stat_key(after), "folder": folder_key, "settled": False,  # untracked files: listed again
+            "untracked": sorted(str(name) for name in untracked if name not in updated),
+            "dirty": {name: key for name, key in stored["dirty"].items() if name not in updated}}

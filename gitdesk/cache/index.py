@@ -243,9 +243,14 @@ def _plan_by_stat(desk: Desk, connection: sqlite3.Connection, last: int,
 
 
 def update(desk: Desk, connection: sqlite3.Connection, names: Sequence[str]) -> None:
-    """Re-index files this process just wrote, without a directory scan (the next
-    reader's full check still runs; this only makes what we wrote visible at once)."""
+    """Re-index files this process just wrote, without a directory scan. The next
+    reader's check trusts Git again only if this process's own update of Git's index
+    was the only change to it (``gitstate.after_own_write``); else it stats every file."""
     connection.executescript(TABLES)
+    try:
+        stored = json.loads(db.get_meta(connection, "index_git_state") or "null")
+    except ValueError:
+        stored = None
     directory = desk.tickets_dir
     on_disk = {}
     for name in names:
@@ -254,6 +259,9 @@ def update(desk: Desk, connection: sqlite3.Connection, names: Sequence[str]) -> 
         except FileNotFoundError:
             continue
     _write(desk, connection, _Plan(on_disk, list(on_disk), [], None, None))
+    carried = gitstate.after_own_write(desk, stored, set(names))
+    if carried is not None:  # the next command trusts Git's list of changed files again
+        db.set_meta(connection, "index_git_state", json.dumps(carried))
 
 
 def written(desk: Desk, ticket_files: Sequence[str]) -> None:
