@@ -113,10 +113,7 @@ class Desk:
 
     def identity(self) -> tuple[str, str]:
         """(name, email) of the Git author (GIT_AUTHOR_* first, then Git's config)."""
-        name, email = os.environ.get("GIT_AUTHOR_NAME"), os.environ.get("GIT_AUTHOR_EMAIL")
-        if name and email:
-            return name, email
-        return self.commit_settings().author()
+        return git.author_in_environment() or self.commit_settings().author()
 
     @classmethod
     def open(cls, path: Path | None = None, *, explicit: bool = False) -> Desk:

@@ -250,11 +250,16 @@ def _boolean(value: str | None) -> bool:
     return int(digits[2:] if base == 16 else digits, base) != 0
 
 
+def author_in_environment() -> tuple[str, str] | None:
+    """(name, email) when GIT_AUTHOR_NAME and GIT_AUTHOR_EMAIL both name the author:
+    Git's config need not be read for them then."""
+    name, email = os.environ.get("GIT_AUTHOR_NAME"), os.environ.get("GIT_AUTHOR_EMAIL")
+    return (name, email) if name and email else None
+
+
 def identity(repo: Repo) -> tuple[str, str]:
     """(name, email) Git will author commits with; refuses when unset."""
-    if os.environ.get("GIT_AUTHOR_NAME") and os.environ.get("GIT_AUTHOR_EMAIL"):
-        return os.environ["GIT_AUTHOR_NAME"], os.environ["GIT_AUTHOR_EMAIL"]
-    return commit_settings(repo).author()
+    return author_in_environment() or commit_settings(repo).author()
 
 
 def head(repo: Repo) -> tuple[str | None, str | None]:
@@ -390,7 +395,7 @@ def create_commit(
     args = ["commit-tree", tree]
     if parent is not None:
         args += ["-p", parent]
-    if _signing_wanted(repo) if sign is None else sign:
+    if commit_settings(repo).sign if sign is None else sign:
         args.append("-S")
     return _run(repo.top, [*args, "-F", "-"], input=message.encode(), env=commit_env).stdout.decode().strip()
 
@@ -629,11 +634,6 @@ def _hash_objects(repo: Repo, objects: Sequence[bytes], *options: str) -> list[b
         # File names as bytes: the repository's own path may not be UTF-8.
         return run(repo, "hash-object", *options, "-w", "--stdin-paths",
                    input=b"".join(os.fsencode(name) + b"\n" for name in names)).split()
-
-
-def _signing_wanted(repo: Repo) -> bool:
-    out = _run(repo.top, ["config", "--type=bool", "--get", "commit.gpgSign"], check=False).stdout
-    return out.strip() == b"true"
 
 
 def move_head(repo: Repo, new: str, old: str | None, reason: str) -> None:

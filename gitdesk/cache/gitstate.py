@@ -94,9 +94,12 @@ class _Started:
 
     def results(self) -> dict[str, tuple[int, bytes]]:
         """(exit status, output) of each check, waited for."""
-        found = {what: (process.communicate()[0], process.returncode) for what, process in self.processes.items()}
+        found = {}
+        for what, process in self.processes.items():
+            out, _ = process.communicate()
+            found[what] = (process.returncode, out)
         self.processes.clear()
-        return {what: (status, out) for what, (out, status) in found.items()}
+        return found
 
     def stop(self) -> None:
         for process in self.processes.values():
