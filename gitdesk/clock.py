@@ -18,6 +18,7 @@ from gitdesk.errors import GitdeskError, ValidationError
 # fromisoformat, so every Python version accepts exactly the same strings.
 _ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,]\d{1,9})?)?"
                   r"\s*(Z|[+-]\d{2}(?::?\d{2})?)?)?", re.IGNORECASE)
+_CANONICAL = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z")  # a subset of _ISO
 _DOTTED = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})(?:[ T](\d{2}):(\d{2})(?::(\d{2}))?)?")
 FIRST_YEAR, LAST_YEAR = 1970, 9998  # what Git dates and every later sum can hold
 
@@ -36,6 +37,16 @@ def now() -> datetime:
 
 def parse_time(text: str) -> datetime:
     """A time or date as ISO 8601 (or ``20.11.2026 09:14``) in UTC, whole seconds."""
+    canonical = _CANONICAL.fullmatch(text)
+    if canonical is not None:  # as gitdesk writes times: a quarter of the cost (a cold build parses 300,000)
+        try:
+            parts = [int(part) for part in canonical.groups()]
+            moment = datetime(parts[0], parts[1], parts[2], parts[3], parts[4], parts[5], tzinfo=timezone.utc)
+        except ValueError:
+            pass  # the general way below gives the error
+        else:
+            if FIRST_YEAR <= moment.year <= LAST_YEAR:
+                return moment
     value = text.strip()
     iso = _ISO.fullmatch(value)
     dotted = None if iso else _DOTTED.fullmatch(value)

@@ -246,41 +246,68 @@ def parse_simple(source: str) -> dict[str, Any] | None:
     YAML on every input it accepts.
     """
     data: dict[str, Any] = {}
+    memo = _LINES
     for line in source.split("\n"):
+        known = memo.get(line)
+        if known is not None:
+            key, value = known
+            if key in data:
+                return None
+            data[key] = list(value) if type(value) is tuple else value
+            continue
         if not line or line.startswith("#"):
             continue
         match = _SIMPLE_LINE.fullmatch(line)
         if match is None:
             return None
-        key, value = match.group(1), match.group(2)
+        key, text = match.group(1), match.group(2)
         if key in data or key in NOT_TEXT:
             return None
-        if not value:
-            data[key] = None
-        elif value[0] == "[":
-            if not value.endswith("]"):
-                return None
-            inner = value[1:-1].strip()
-            items = [item.strip() for item in inner.split(",")] if inner else []
-            if not all(_simple_str(item) or _SIMPLE_ANGLE.fullmatch(item) for item in items):
-                return None
-            data[key] = items
-        elif _SIMPLE_INT.fullmatch(value):
-            data[key] = int(value)
-        elif _simple_str(value) or (_PLAIN_TEXT.fullmatch(value) and _resolves_to_text(value)):
-            data[key] = value
-        elif quoted := _QUOTED_TEXT.fullmatch(value):
-            data[key] = quoted.group(1)
-        else:
-            stamp = _SIMPLE_TIME.fullmatch(value)
-            if stamp is None:
-                return None
-            try:
-                year, month, day, hour, minute, second = (int(part) for part in stamp.groups())
-                data[key] = datetime(year, month, day, hour, minute, second, tzinfo=timezone.utc)
-            except ValueError:
-                return None
+        value = _simple_value(text)
+        if value is _DECLINED:
+            return None
+        data[key] = value
+        if key not in _UNIQUE:
+            if len(memo) >= _LINES_KEPT:
+                memo.clear()
+            memo[line] = (key, tuple(value) if type(value) is list else value)
     return data
+
+
+# A desk's front matter repeats most of its lines (status, queue, priority, requester...):
+# each distinct line is parsed once per process. Not the lines that differ in every ticket.
+_LINES: dict[str, tuple[str, Any]] = {}
+_LINES_KEPT = 8192
+_UNIQUE = frozenset({"id", "title", "created"})
+_DECLINED = object()
+
+
+def _simple_value(value: str | None) -> Any:
+    """One value of ``parse_simple``, or ``_DECLINED``."""
+    if not value:
+        return None
+    if value[0] == "[":
+        if not value.endswith("]"):
+            return _DECLINED
+        inner = value[1:-1].strip()
+        items = [item.strip() for item in inner.split(",")] if inner else []
+        if not all(_simple_str(item) or _SIMPLE_ANGLE.fullmatch(item) for item in items):
+            return _DECLINED
+        return items
+    if _SIMPLE_INT.fullmatch(value):
+        return int(value)
+    if _simple_str(value) or (_PLAIN_TEXT.fullmatch(value) and _resolves_to_text(value)):
+        return value
+    if quoted := _QUOTED_TEXT.fullmatch(value):
+        return quoted.group(1)
+    stamp = _SIMPLE_TIME.fullmatch(value)
+    if stamp is None:
+        return _DECLINED
+    try:
+        year, month, day, hour, minute, second = (int(part) for part in stamp.groups())
+        return datetime(year, month, day, hour, minute, second, tzinfo=timezone.utc)
+    except ValueError:
+        return _DECLINED
 
 
 # --- writing ---------------------------------------------------------------

@@ -15,7 +15,7 @@ Headings inside fenced code blocks do not count.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
@@ -102,22 +102,29 @@ def read_ticket(text: str, path: str | None = None) -> Ticket:
         raise TicketFormatError("file contains NUL bytes", path=path, hint="tickets are plain text")
     _, _, body_start = frontmatter.split(normal, path)
     data = frontmatter.load_data(normal, path)
-    try:
-        ticket = _ticket(frontmatter.FrontMatter(data, {}, body_start, 0), path)
-    except TicketFormatError:
-        ticket = _ticket(frontmatter.load(normal, path), path)
     layout = _sections(normal, body_start)
     entries, conversation_text, _ = (_entries(normal, layout.conversation, path) if layout.conversation
                                      else ((), "", ()))
     resolution = _clean(_section_text(normal, layout.resolution)) if layout.resolution else ""
-    return replace(ticket, description=_clean(normal[body_start:layout.description_end]), entries=entries,
-                   resolution=resolution or None, conversation_text=conversation_text,
-                   appendix=layout.appendix(normal))
+    body = {"description": _clean(normal[body_start:layout.description_end]), "entries": entries,
+            "resolution": resolution or None, "conversation_text": conversation_text,
+            "appendix": layout.appendix(normal)}  # given to the one Ticket made (replace would make two)
+    try:
+        return _ticket(frontmatter.FrontMatter(data, {}, body_start, 0), path, body)
+    except TicketFormatError:  # again, with positions, to name the line
+        return _ticket(frontmatter.load(normal, path), path, body)
 
 
 def _clean(text: str) -> str:
     """Model text: no surrounding blank lines, no stray carriage returns."""
+    if "\r" not in text:
+        return text.strip("\n")
     return "\n".join(line.rstrip("\r") for line in text.split("\n")).strip("\n")
+
+
+def _unfenced(text: str, start: int, end: int | None = None) -> bool:
+    """No code fence can open in ``text[start:end]`` (every fence line holds one of these)."""
+    return text.find("```", start, end) < 0 and text.find("~~~", start, end) < 0
 
 
 def parse_front(text: str, path: str | None = None) -> Ticket:
@@ -176,6 +183,40 @@ class _Layout:
 
 def _sections(text: str, body_start: int) -> _Layout:
     """Find the Conversation and Resolution sections outside code fences."""
+    if _unfenced(text, body_start):
+        found: dict[str, int] = {}
+        level2 = [start for start in _lines_starting(text, "##", body_start, len(text))
+                  if text[start + 2:start + 3] in ("", " ", "\t", "\n")]  # as _LEVEL2
+        for position in level2:
+            match = _SECTION.match(text[position:_line_end(text, position)])
+            if match and match.group(1) not in found:
+                found[match.group(1)] = position
+        return _layout(text, found, level2, None)
+    return _sections_by_line(text, body_start)
+
+
+def _lines_starting(text: str, prefix: str, start: int, end: int) -> Iterator[int]:
+    """Where the lines that start with ``prefix`` start, from ``start`` (a line's start) to ``end``.
+
+    For a body with no code fence ("```" and "~~~" appear nowhere in it, so no line can open
+    one): a string search finds the few headings much faster than a loop over every line,
+    or than a multi-line regular expression, which tries every position."""
+    if text.startswith(prefix, start, end):
+        yield start
+    needle = "\n" + prefix
+    found = text.find(needle, start, end)
+    while found >= 0:
+        yield found + 1
+        found = text.find(needle, found + 1, end)
+
+
+def _line_end(text: str, position: int) -> int:
+    newline = text.find("\n", position)
+    return len(text) if newline < 0 else newline
+
+
+def _sections_by_line(text: str, body_start: int) -> _Layout:
+    """``_sections``, a line at a time, following code fences."""
     found: dict[str, int] = {}
     level2: list[int] = []  # every level-2 heading: each ends the section before it
     fence: str | None = None
@@ -198,6 +239,11 @@ def _sections(text: str, body_start: int) -> _Layout:
                 found[match.group(1)] = position
         position = end + 1
         line_number += 1
+    return _layout(text, found, level2, fence_line if fence is not None else None)
+
+
+def _layout(text: str, found: dict[str, int], level2: list[int], open_fence_line: int | None) -> _Layout:
+    length = len(text)
     spans: dict[str, tuple[int, int]] = {}
     for name, start in found.items():
         following = [p for p in level2 if p > start]
@@ -206,8 +252,7 @@ def _sections(text: str, body_start: int) -> _Layout:
     known = set(found.values())
     others = tuple((start, next((p for p in level2 if p > start), length)) for start in level2
                    if start >= description_end and start not in known)
-    return _Layout(description_end, spans.get(CONVERSATION), spans.get(RESOLUTION),
-                   fence_line if fence is not None else None, others)
+    return _Layout(description_end, spans.get(CONVERSATION), spans.get(RESOLUTION), open_fence_line, others)
 
 
 def _section_text(text: str, span: tuple[int, int]) -> str:
@@ -219,6 +264,49 @@ def _section_text(text: str, span: tuple[int, int]) -> str:
 def _entries(text: str, span: tuple[int, int], path: str | None) -> tuple[tuple[Entry, ...], str, tuple[int, ...]]:
     """The entries of the Conversation section, the text before the first one,
     and the lines that look like entry headings but are not."""
+    start, end = span
+    if not _unfenced(text, start, end):
+        return _entries_by_line(text, span, path)
+    entries: list[Entry] = []
+    odd: list[int] = []
+    before_end: int | None = None
+    current: tuple[datetime, str, str, str] | None = None
+    body_start = _line_end(text, start) + 1
+    for line_start in _lines_starting(text, "### ", body_start, end):
+        line_end = min(_line_end(text, line_start), end)
+        line = text[line_start:line_end]
+        match = _ENTRY.match(line)
+        if match is None:
+            if _ATTEMPTED_ENTRY.match(line):
+                odd.append(text.count("\n", 0, line_start) + 1)
+            continue
+        at = _entry_time(match.group(1), path, text.count("\n", 0, line_start) + 1)
+        if current is None:
+            before_end = line_start
+        else:
+            entries.append(Entry(current[0], current[1], current[2], _clean(text[body_start:line_start]),
+                                 current[3]))
+        current = (at, match.group(2), match.group(3), match.group(4) or "")
+        body_start = line_end + 1
+    if current is not None:
+        entries.append(Entry(current[0], current[1], current[2], _clean(text[body_start:end]), current[3]))
+    before = text[_line_end(text, start) + 1:end if before_end is None else before_end]
+    return tuple(entries), _clean(before), tuple(odd)
+
+
+def _entry_time(value: str, path: str | None, line: int) -> datetime:
+    try:
+        return parse_time(value)
+    except GitdeskError:
+        raise TicketFormatError(
+            f"conversation entry has a bad time {value!r}", path=path, line=line,
+            hint="entry headings look like '### 2026-11-20T09:40:00Z alice — reply'",
+        ) from None
+
+
+def _entries_by_line(text: str, span: tuple[int, int],
+                     path: str | None) -> tuple[tuple[Entry, ...], str, tuple[int, ...]]:
+    """``_entries``, a line at a time, following code fences."""
     start, end = span
     lines = text[start:end].split("\n")
     first_line = text.count("\n", 0, start) + 1
@@ -243,14 +331,7 @@ def _entries(text: str, span: tuple[int, int], path: str | None) -> tuple[tuple[
                 odd.append(first_line + offset)
             (body if current is not None else before).append(line)
             continue
-        try:
-            at = parse_time(match.group(1))
-        except GitdeskError:
-            raise TicketFormatError(
-                f"conversation entry has a bad time {match.group(1)!r}", path=path,
-                line=first_line + offset,
-                hint="entry headings look like '### 2026-11-20T09:40:00Z alice — reply'",
-            ) from None
+        at = _entry_time(match.group(1), path, first_line + offset)
         flush()
         current = (at, match.group(2), match.group(3), match.group(4) or "")
         body = []
@@ -258,7 +339,7 @@ def _entries(text: str, span: tuple[int, int], path: str | None) -> tuple[tuple[
     return tuple(entries), _clean("\n".join(before)), tuple(odd)
 
 
-def _ticket(front: frontmatter.FrontMatter, path: str | None) -> Ticket:
+def _ticket(front: frontmatter.FrontMatter, path: str | None, body: Mapping[str, Any] | None = None) -> Ticket:
     data = front.data
     first_line = 2
 
@@ -330,6 +411,7 @@ def _ticket(front: frontmatter.FrontMatter, path: str | None) -> Ticket:
         duplicate_of=text_field("duplicate_of"),
         related=list_field("related"),
         extra=extra,
+        **(body or {}),
     )
 
 

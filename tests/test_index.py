@@ -287,3 +287,27 @@ def test_after_its_own_action_the_next_listing_still_trusts_git_and_sees_what_ot
     path = busy.file(first)
     path.write_text(path.read_text().replace("priority: normal", "priority: urgent"))
     agree(busy)
+
+
+def test_front_matter_is_stored_the_same_by_the_quick_encoder_and_the_general_one() -> None:
+    """Rows keep front matter as JSON with dates marked; the quick path (no mappings) must
+    write exactly what the general walk writes, and the general walk takes the rest."""
+    from dataclasses import replace
+    from datetime import date, datetime, timezone
+
+    from gitdesk.cache import index
+    from gitdesk.model import Ticket
+
+    ticket = Ticket(id="GD-01M84ZF6NWF5EKB3A1", title="Drucker „2F“ jams", status="open",
+                    created=datetime(2026, 11, 20, 9, 14, tzinfo=timezone.utc), requester="bob@example.com",
+                    labels=("paper", "2f"))
+    extras: list[dict[str, object]] = [
+        {}, {"due": date(2026, 12, 1), "seen": [datetime(2026, 1, 2, tzinfo=timezone.utc), 3, None, 1.5, True]},
+        {"approved_by": {"name": "dana", "date": date(2026, 11, 19)}}, {"pairs": [[1, {True: "x"}]]},
+    ]
+    for extra in extras:
+        changed = replace(ticket, extra=extra)
+        general = json.dumps(index._encode(changed.front_matter()), ensure_ascii=False, separators=(",", ":"))
+        assert index._front(changed) == general
+        if "pairs" not in extra:  # (a mapping's keys are stored as text)
+            assert index.ticket_from_row(index._front(changed), "[]", None).extra == extra

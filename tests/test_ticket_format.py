@@ -288,3 +288,30 @@ def test_the_fast_parser_takes_what_gitdesk_writes() -> None:
                                         extra={"message_ids": ["<CAH7x9+Zq3=u8dQ@mail.gmail.com>", "<x.1@y>"]}))
     source = text[4:text.index("\n---\n") + 1]
     assert parse_simple(source) is not None
+
+
+body_lines = st.one_of(
+    st.sampled_from(["## Conversation", "## Resolution", "## Resolution \r", "## See also", "##", "##\tx", "#### x",
+                     "### 2026-11-20T09:40:00Z alice — reply", "### 2026-11-20T09:41:00Z bob@example.com — time 5m",
+                     "### 2026-13-20T09:40:00Z alice — reply", "### 2 odd", "### Not an entry", "", "text\r",
+                     "  indented", "## Conversation extra"]),
+    st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\n`~"), max_size=12),
+)
+
+
+@settings(max_examples=1500)
+@given(st.lists(body_lines, max_size=14).map("\n".join), st.booleans())
+def test_finding_headings_by_search_agrees_with_the_line_by_line_scan(body: str, final_newline: bool) -> None:
+    """Without a code fence, sections and entries are found by one regular-expression search;
+    it must cut the body exactly where the fence-aware scan does, errors included."""
+    text = "---\nid: x\n---\n" + body + ("\n" if final_newline else "")
+    start = len("---\nid: x\n---\n")
+    layout = ticketfile._sections(text, start)
+    assert layout == ticketfile._sections_by_line(text, start)
+    if layout.conversation:
+        def outcome(scan):  # type: ignore[no-untyped-def]
+            try:
+                return scan(text, layout.conversation, "t.md")
+            except TicketFormatError as error:
+                return str(error)
+        assert outcome(ticketfile._entries) == outcome(ticketfile._entries_by_line)

@@ -79,7 +79,27 @@ def _decode(value: Any) -> Any:
 
 
 def _front(ticket: Ticket) -> str:
-    return json.dumps(_encode(ticket.front_matter()), ensure_ascii=False, separators=(",", ":"))
+    front = ticket.front_matter()
+    if all(type(key) is str and _no_mapping(value) for key, value in front.items()):
+        # No mapping to walk (the usual case): the C encoder calls _special for the dates only.
+        return _dump_front(front)
+    return json.dumps(_encode(front), ensure_ascii=False, separators=(",", ":"))
+
+
+def _no_mapping(value: Any) -> bool:
+    # A mapping's keys are where the encoder and _encode differ (True becomes "true", not "True").
+    kind = type(value)
+    return kind is not dict and (kind not in (list, tuple) or all(_no_mapping(item) for item in value))
+
+
+def _special(value: Any) -> Any:
+    """``_encode`` of a value the JSON encoder cannot write itself."""
+    if isinstance(value, (date, datetime)):
+        return _encode(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+_dump_front = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_special).encode
 
 
 def _entries(ticket: Ticket) -> str:
@@ -183,6 +203,7 @@ def refresh(desk: Desk, connection: sqlite3.Connection) -> RefreshStats:
     compares every file's stat.
     """
     connection.executescript(TABLES)
+    generation = db.get_meta(connection, db.GENERATION)
     plan = _plan(desk, connection)
     if isinstance(plan, RefreshStats):
         return plan
@@ -190,7 +211,8 @@ def refresh(desk: Desk, connection: sqlite3.Connection) -> RefreshStats:
         return _write(desk, connection, plan)
     # Seconds of work: one process does it while others wait, then find it done.
     with db.building(desk, "index"):
-        plan = _plan(desk, connection)
+        if db.get_meta(connection, db.GENERATION) != generation:  # written meanwhile: the plan may be stale
+            plan = _plan(desk, connection)
         return plan if isinstance(plan, RefreshStats) else _write(desk, connection, plan)
 
 
