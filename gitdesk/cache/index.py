@@ -362,6 +362,9 @@ def _write(desk: Desk, connection: sqlite3.Connection, plan: _Plan) -> RefreshSt
         if building:
             cache_size = connection.execute("PRAGMA cache_size").fetchone()[0]
             connection.execute(f"PRAGMA cache_size = -{BUILD_CACHE_KIB}")
+            # No flush to the disk at each commit: a build is redone if the machine dies meanwhile
+            # (the cache is disposable, and a damaged one is rebuilt); a crash of gitdesk loses nothing.
+            connection.execute("PRAGMA synchronous = OFF")
         try:
             pending = 0
             with workers.map_in_order(parse, jobs, parallel=len(files) >= PARALLEL_FROM) as results:
@@ -390,6 +393,7 @@ def _write(desk: Desk, connection: sqlite3.Connection, plan: _Plan) -> RefreshSt
         finally:
             if building:
                 connection.execute(f"PRAGMA cache_size = {int(cache_size)}")
+                connection.execute("PRAGMA synchronous = NORMAL")
     return RefreshStats(read, len(plan.removed), len(plan.on_disk))
 
 

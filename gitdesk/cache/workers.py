@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 # multiprocessing and concurrent.futures are imported where a pool starts: every command
 # imports this module (through the cache), and only cold builds use them (20 ms saved).
 
+AHEAD = 6  # jobs in flight per worker
 Job = TypeVar("Job")
 Result = TypeVar("Result")
 
@@ -80,8 +81,10 @@ def map_in_order(function: Callable[[Job], Result], jobs: Sequence[Job], *,
 
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker) as pool:
-        queued = iter(jobs)  # a few in flight: results are held only until the caller takes them
-        waiting: deque[Future[Result]] = deque(pool.submit(function, job) for job in islice(queued, 2 * workers))
+        # Enough in flight that the workers keep going while the caller writes a slow chunk (a
+        # commit, a merge of the full-text index), few enough that results wait in memory briefly.
+        queued = iter(jobs)
+        waiting: deque[Future[Result]] = deque(pool.submit(function, job) for job in islice(queued, AHEAD * workers))
 
         def results() -> Iterator[Result]:
             while waiting:
