@@ -289,6 +289,70 @@ def test_after_its_own_action_the_next_listing_still_trusts_git_and_sees_what_ot
     agree(busy)
 
 
+def test_when_others_move_gits_index_only_the_files_it_moved_are_read_again(
+        busy: Desk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A commit by hand, a checkout, a pull or a reset changes Git's index: the next listing
+    asks Git which entries differ from a base commit (now and at the last refresh) and reads
+    those, instead of stat-ing every file; it must still see every change."""
+    from gitdesk.cache import gitstate, index
+    from gitdesk.desk import Desk as RealDesk
+
+    monkeypatch.setattr(gitstate, "REBASE_FROM", 1)  # a new base as soon as one file differs: counts are exact
+    real = RealDesk.open(busy.path, explicit=True)
+    every = len(listed(busy))
+
+    def read_again() -> int:
+        with db.connect(real) as connection:
+            stats = index.refresh(real, connection)
+        agree(busy)
+        return stats.read
+
+    def edit(ticket: str, old: str, new: str) -> None:
+        path = busy.file(ticket)
+        path.write_text(path.read_text().replace(old, new, 1))
+
+    first, second, third = (row["id"] for row in listed(busy)[:3])
+    busy.git("status", "--short")
+    read_again()
+    busy.git("status", "--short")
+    read_again()
+    busy.git("status", "--short")  # Git refreshes its index's stat data only
+    assert read_again() == 0
+    edit(first, "priority: normal", "priority: high")
+    busy.git("commit", "-qam", "by hand")
+    assert read_again() == 1
+    edit(second, "priority: normal", "priority: low")
+    assert read_again() == 1
+    busy.git("checkout", "--", f"tickets/{second}.md")
+    assert read_again() == 1
+    other = tmp_path / "other"
+    subprocess.run(["git", "clone", "-q", str(busy.path), str(other)], check=True)
+    theirs = other / "tickets" / f"{third}.md"
+    theirs.write_text(theirs.read_text().replace("priority: normal", "priority: urgent", 1))
+    for args in (["config", "user.email", "o@example.com"], ["config", "user.name", "O"],
+                 ["commit", "-qam", "theirs"]):
+        subprocess.run(["git", *args], cwd=other, check=True)
+    busy.git("pull", "-q", "--no-rebase", str(other), "HEAD")
+    assert read_again() == 1
+    assert {row["id"]: row["priority"] for row in listed(busy)}[third] == "urgent"
+    busy.git("reset", "-q", "--hard", "HEAD~2")
+    assert read_again() == 2
+    busy.file(third).with_name("GD-01ZZZZZZZZZZZZZZZZ.md").write_text(
+        busy.file(third).read_text().replace(third, "GD-01ZZZZZZZZZZZZZZZZ"))
+    busy.git("add", "tickets/")
+    assert read_again() == 1
+    # A base commit Git no longer has (recorded, then lost to a rebase and gc): every file is stat-ed.
+    state = _recorded_git_state(busy)
+    assert state is not None and state["base"] == busy.git("rev-parse", "HEAD").strip()
+    with sqlite3.connect(cache_file(busy)) as connection:
+        connection.execute("UPDATE meta SET value = ? WHERE key = 'index_git_state'",
+                           (json.dumps({**state, "base": "0" * 40}),))
+    busy.git("commit", "-qm", "add one")
+    with db.connect(real) as connection:
+        assert index.refresh(real, connection).total == every + 1
+    assert (_recorded_git_state(busy) or {}).get("base") == busy.git("rev-parse", "HEAD").strip()
+
+
 def test_front_matter_is_stored_the_same_by_the_quick_encoder_and_the_general_one() -> None:
     """Rows keep front matter as JSON with dates marked; the quick path (no mappings) must
     write exactly what the general walk writes, and the general walk takes the rest."""

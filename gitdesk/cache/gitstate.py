@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import subprocess
 import time
 from typing import TYPE_CHECKING, Any
@@ -30,11 +31,25 @@ def stat_key(st: os.stat_result) -> str:
     return f"{st.st_mtime_ns}:{st.st_size}:{st.st_ino}"
 
 
-def _command(desk: Desk, what: str) -> list[str]:
+REBASE_FROM = 200  # files Git's index holds apart from the base commit that make HEAD the new base
+_COMMIT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+
+
+def _command(desk: Desk, what: str, base: str | None = None) -> list[str]:
     scope = desk.repo_path(TICKETS + "/")
     if what == "modified":
         return ["diff-files", "--name-only", "-z", "--", scope]
+    if what == "staged":  # files whose entry in Git's index differs from the base commit's
+        assert base is not None and _COMMIT_ID.fullmatch(base)
+        return ["diff-index", "--cached", "--name-only", "-z", base, "--", scope]
     return ["ls-files", "-o", "-z", "--", scope]  # untracked and ignored files
+
+
+def _base(stored: Any) -> str | None:
+    """The base commit ``stored`` recorded (see ``state``), if it is a well-formed id."""
+    base = stored.get("base") if isinstance(stored, dict) else None
+    return base if isinstance(base, str) and _COMMIT_ID.fullmatch(base) and isinstance(stored.get("staged"), list) \
+        else None
 
 
 def _folder(desk: Desk, listed_at: int) -> tuple[str, bool]:
@@ -83,14 +98,19 @@ class _Started:
         started = cls(stat_key(os.stat(desk.repo.git_dir / "index")))
         started.add(desk, "modified")
         folder_key, _ = _folder(desk, started.listed_at)
-        if not _known(_recorded(desk), started.index_key, folder_key):
+        recorded = _recorded(desk)
+        if not _known(recorded, started.index_key, folder_key):
             started.add(desk, "untracked")
+        base = _base(recorded)
+        if base is not None and recorded.get("index") != started.index_key:
+            started.add(desk, "staged", base)
         return started
 
-    def add(self, desk: Desk, what: str) -> None:
-        """Start the check ``what`` too, unless it is under way."""
-        if what not in self.processes:
-            self.processes[what] = git.start(desk.repo, *_command(desk, what))
+    def add(self, desk: Desk, what: str, base: str | None = None) -> None:
+        """Start the check ``what`` too, unless it is under way (for "staged", against ``base``)."""
+        key = what if base is None else f"{what} {base}"
+        if key not in self.processes:
+            self.processes[key] = git.start(desk.repo, *_command(desk, what, base))
 
     def results(self) -> dict[str, tuple[int, bytes]]:
         """(exit status, output) of each check, waited for."""
@@ -159,7 +179,14 @@ def state(desk: Desk, stored: Any) -> dict[str, Any] | None:
     started.add(desk, "modified")
     if not _known(stored, index_key, folder_key):
         started.add(desk, "untracked")
+    base = _base(stored)
+    index_moved = not (isinstance(stored, dict) and stored.get("index") == index_key)
+    if index_moved and base is not None:
+        started.add(desk, "staged", base)
     found = started.results()
+    staged_check = found.pop(f"staged {base}", None)
+    for key in [key for key in found if key.startswith("staged ")]:  # prefetched against another base
+        del found[key]
     if any(status for status, _ in found.values()):
         return None
     scope = desk.repo_path(TICKETS + "/")
@@ -177,8 +204,29 @@ def state(desk: Desk, stored: Any) -> dict[str, Any] | None:
             dirty[name] = stat_key(os.stat(desk.tickets_dir / name, follow_symlinks=False))
         except FileNotFoundError:
             dirty[name] = "gone"
-    return {"index": index_key, "folder": folder_key, "settled": settled, "untracked": sorted(set(untracked)),
-            "dirty": dirty}
+    result: dict[str, Any] = {"index": index_key, "folder": folder_key, "settled": settled,
+                              "untracked": sorted(set(untracked)), "dirty": dirty}
+    if not index_moved:
+        if base is not None:
+            result.update(base=base, staged=stored["staged"])
+        return result
+    # Git's index changed (a commit, a checkout, a pull, git add, or only its stat data refreshed).
+    # Files whose entry differs from the base commit's now or did then are the only ones it can
+    # have changed: with the files Git now and then saw differ from its index, they are all a
+    # refresh must read. Without a base (the first time, an unborn branch) every file is stat-ed.
+    if staged_check is not None and staged_check[0] == 0:
+        differing = ticket_names(staged_check[1])
+        result["moved"] = sorted(set(differing) | {str(name) for name in stored["staged"]})
+        if len(differing) < REBASE_FROM:
+            result.update(base=base, staged=differing)
+            return result
+    head = git.run_result(desk.repo, "rev-parse", "-q", "--verify", "HEAD^{commit}")
+    commit = head.stdout.decode("ascii", "replace").strip()
+    if head.returncode == 0 and _COMMIT_ID.fullmatch(commit):
+        check = git.run_result(desk.repo, *_command(desk, "staged", commit))
+        if check.returncode == 0:
+            result.update(base=commit, staged=ticket_names(check.stdout))
+    return result
 
 
 def after_own_write(desk: Desk, stored: Any, written: set[str]) -> dict[str, Any] | None:
@@ -206,6 +254,10 @@ def after_own_write(desk: Desk, stored: Any, written: set[str]) -> dict[str, Any
         return None
     folder_key, _ = _folder(desk, time.time_ns())
     untracked: list[Any] = stored["untracked"] if isinstance(stored.get("untracked"), list) else []
-    return {"index": stat_key(after), "folder": folder_key, "settled": False,  # untracked files: listed again
-            "untracked": sorted(str(name) for name in untracked if name not in updated),
-            "dirty": {name: key for name, key in stored["dirty"].items() if name not in updated}}
+    carried = {"index": stat_key(after), "folder": folder_key, "settled": False,  # untracked files: listed again
+               "untracked": sorted(str(name) for name in untracked if name not in updated),
+               "dirty": {name: key for name, key in stored["dirty"].items() if name not in updated}}
+    base = _base(stored)
+    if base is not None:  # the files written now differ from the base commit too
+        carried.update(base=base, staged=sorted({str(name) for name in stored["staged"]} | updated))
+    return carried

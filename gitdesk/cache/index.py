@@ -225,12 +225,14 @@ def _plan(desk: Desk, connection: sqlite3.Connection) -> _Plan | RefreshStats:
     except ValueError:
         stored = None
     state = gitstate.state(desk, stored)
-    if state is not None and isinstance(stored, dict) and stored.get("index") == state["index"]:
+    moved: list[str] | None = state.pop("moved", None) if state is not None else None
+    if state is not None and isinstance(stored, dict) and (stored.get("index") == state["index"] or moved is not None):
         before: dict[str, str] = stored.get("dirty") or {}
         names = set(before) | set(state["dirty"])
         racy = {name for name, key in state["dirty"].items()
                 if key != "gone" and int(key.split(":", 1)[0]) >= last - RACY_NS}
-        suspects = sorted(name for name in names if before.get(name) != state["dirty"].get(name)) + sorted(racy)
+        suspects = (sorted(name for name in names if before.get(name) != state["dirty"].get(name)) + sorted(racy)
+                    + (moved or []))
         if not suspects:
             if state != stored:  # the same files; the folder has settled since: list untracked ones less often
                 db.set_meta(connection, "index_git_state", json.dumps(state))
