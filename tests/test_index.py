@@ -70,6 +70,24 @@ def test_a_corrupt_index_is_rebuilt(busy: Desk) -> None:
     agree(busy)
 
 
+def test_damage_deep_in_the_cache_gets_a_one_line_error_with_the_fix(busy: Desk) -> None:
+    """Damage SQLite only meets in a query (a machine that stopped mid-build, when builds skip
+    the flush to disk) is not a bug in gitdesk: the error says how to get a new cache."""
+    busy.run("search", "ticket")
+    with sqlite3.connect(cache_file(busy)) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        page = connection.execute("SELECT rootpage FROM sqlite_master WHERE name = 'ticket_text_content'").fetchone()[0]
+        size = connection.execute("PRAGMA page_size").fetchone()[0]
+    with open(cache_file(busy), "r+b") as handle:
+        handle.seek(size * (page - 1))
+        handle.write(b"\xde\xad\xbe\xef" * (size // 4))
+    error = busy.fails("search", "ticket")
+    assert "the cache in .git/gitdesk is damaged" in error and "delete .git/gitdesk/cache*.sqlite*" in error
+    for path in cache_file(busy).parent.glob("cache*.sqlite*"):
+        path.unlink()
+    assert "ticket" in busy.run("search", "ticket").stdout
+
+
 def test_an_index_with_wrong_rows_is_caught_by_its_freshness_check(busy: Desk) -> None:
     agree(busy)
     connection = sqlite3.connect(cache_file(busy))

@@ -86,11 +86,24 @@ class Gitdesk(click.Group):
             sys.stderr.close()  # `gitdesk list | head` is not an error
             ctx.exit(0)
         except Exception as error:
+            if _damaged_cache(error):  # a machine that stopped mid-build: not a bug, and the fix is easy
+                click.echo("gitdesk: error: the cache in .git/gitdesk is damaged "
+                           f"({error}); delete .git/gitdesk/cache*.sqlite* and run the command again "
+                           "(it is rebuilt from the files and Git; nothing is lost)", err=True)
+                ctx.exit(1)
             if ctx.params.get("debug") or os.environ.get("GITDESK_DEBUG"):
                 raise
             click.echo("gitdesk: this is a bug in gitdesk, sorry; run the command again with "
                        f"--debug and report the traceback ({type(error).__name__}: {error})", err=True)
             ctx.exit(3)
+
+
+def _damaged_cache(error: Exception) -> bool:
+    """SQLite found the cache's file damaged (SQLITE_CORRUPT, SQLITE_NOTADB): plain DatabaseError,
+    not one of its kinds (a busy database is an OperationalError). sqlite3 is not imported for this:
+    if it is not loaded, the error cannot be one of its."""
+    sqlite3 = sys.modules.get("sqlite3")
+    return sqlite3 is not None and type(error) is sqlite3.DatabaseError
 
 
 def _show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
