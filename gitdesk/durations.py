@@ -7,6 +7,7 @@ business calendar can read ``1d`` as one working day (``gitdesk.calendar``).
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import timedelta
@@ -36,6 +37,7 @@ class Span:
         return timedelta(seconds=round(self.weeks * 7 * 86400 + self.days * 86400 + self.seconds))
 
 
+@functools.lru_cache(maxsize=1024)  # reports read every time entry; a desk logs the same few values
 def parse_span(text: str) -> Span:
     value = text.strip().lower()
     if re.fullmatch(r"\d+", value):  # a bare number is minutes, as people log time

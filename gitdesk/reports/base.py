@@ -12,7 +12,7 @@ from __future__ import annotations
 import bisect
 import functools
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -493,10 +493,32 @@ class Facts:
 
     def backlog(self, moment: datetime, tickets: Iterable[Ticket] | None = None) -> list[str]:
         """Tickets not finished at ``moment`` (a stock)."""
-        # Asked at every period's end for every ticket: their clocks are looked up once.
-        clocked: list[tuple[str, Clocks]] = self._per_tickets(
-            "clocks", tickets, lambda chosen: [(t.id, self.clocks(t)) for t in chosen])
-        return [ticket_id for ticket_id, clocks in clocked if clocks.unfinished_at(moment)]
+        # Asked at every period's end for every ticket: after its last status change, a ticket's
+        # status is its last one, so only tickets still changing then need their clocks read.
+        return [ticket.id for ticket, clocks, created, last, done in self._ends(tickets)
+                if created <= moment and (clocks.unfinished_at(moment) if last >= moment else not done)]
+
+    def _ends(self, tickets: Iterable[Ticket] | None) -> list[tuple[Ticket, Clocks, datetime, datetime, bool]]:
+        """Each ticket with its clocks, its creation, its last status change and whether that change
+        finished it: what a loop over periods needs to pass over, cheaply, the tickets a period
+        cannot concern (created after it, or finished for good before it)."""
+        def make(chosen: Sequence[Ticket]) -> list[tuple[Ticket, Clocks, datetime, datetime, bool]]:
+            found = []
+            for ticket in chosen:
+                clocks = self.clocks(ticket)
+                last_at, last_status, _ = clocks.statuses[-1]
+                found.append((ticket, clocks, ticket.created, last_at, clocks.finished(last_status)))
+            return found
+        ends: list[tuple[Ticket, Clocks, datetime, datetime, bool]] = self._per_tickets("ends", tickets, make)
+        return ends
+
+    def _may_be_alive(self, period: Period, tickets: Iterable[Ticket] | None) -> Iterator[Ticket]:
+        """The tickets for which ``_alive`` may be true in ``period``: the others were created after
+        it, or finished for good before it (no status change from its start on)."""
+        since, until = period.since, period.until
+        for ticket, _, created, last, done in self._ends(tickets):
+            if created <= until and not (done and last < since):
+                yield ticket
 
     def measures(self, ticket: Ticket, as_of: datetime) -> list[Measure]:
         """The ticket's first-response and resolution clocks, judged at ``as_of``."""
@@ -591,7 +613,7 @@ class Facts:
         or missed (the target passed in the period, whenever the clock stopped)."""
         found = []
         judged = self._judged(period)
-        for ticket in self.tickets if tickets is None else tickets:
+        for ticket in self._may_be_alive(period, tickets):
             if not self._deciding(ticket, period):
                 continue
             for measure in self.measures(ticket, judged):
@@ -636,7 +658,7 @@ class Facts:
         """Time waiting on the requester within the period, per ticket, on each ticket's clock."""
         found: dict[str, float] = {}
         end = self._judged(period)
-        for ticket in self.tickets if tickets is None else tickets:
+        for ticket in self._may_be_alive(period, tickets):
             if not self._alive(ticket, period):
                 continue
             clocks = self.clocks(ticket)
