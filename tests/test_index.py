@@ -371,6 +371,29 @@ def test_when_others_move_gits_index_only_the_files_it_moved_are_read_again(
     assert (_recorded_git_state(busy) or {}).get("base") == busy.git("rev-parse", "HEAD").strip()
 
 
+def test_a_refresh_during_which_gits_index_moves_keeps_no_base(busy: Desk) -> None:
+    """An entry moved away from the base and back while a refresh reads its file would be in
+    neither list next time: if Git's index changed during the refresh, it records no base,
+    and the next refresh compares every file's stat."""
+    from gitdesk.cache import index
+    from gitdesk.desk import Desk as RealDesk
+
+    real = RealDesk.open(busy.path, explicit=True)
+    first = listed(busy)[0]["id"]
+    path = busy.file(first)
+    path.write_text(path.read_text().replace("priority: normal", "priority: high", 1))
+    busy.git("commit", "-qam", "by hand")  # Git's index moves: the next plan asks Git against its base
+    with db.connect(real) as connection:
+        plan = index._plan(real, connection)
+        assert isinstance(plan, index._Plan) and plan.state is not None and "base" in plan.state
+        busy.git("update-index", "--really-refresh")  # someone's git status, while this refresh runs
+        index._write(real, connection, plan)
+    state = _recorded_git_state(busy)
+    assert state is not None and "base" not in state and "staged" not in state
+    agree(busy)
+    assert "base" in (_recorded_git_state(busy) or {})  # the next refresh, with every file stat-ed, records one
+
+
 def test_front_matter_is_stored_the_same_by_the_quick_encoder_and_the_general_one() -> None:
     """Rows keep front matter as JSON with dates marked; the quick path (no mappings) must
     write exactly what the general walk writes, and the general walk takes the rest."""

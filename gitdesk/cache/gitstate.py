@@ -229,6 +229,20 @@ def state(desk: Desk, stored: Any) -> dict[str, Any] | None:
     return result
 
 
+def as_recorded(desk: Desk, state: dict[str, Any]) -> dict[str, Any]:
+    """``state`` as a refresh may record it once it has read the files: without its base when
+    Git's index changed while the refresh ran. An entry moved away from the base and back in
+    that time, around the read of its file, would be in neither list of moved entries next
+    time; without a base, the next refresh compares every file's stat instead."""
+    try:
+        unchanged = stat_key(os.stat(desk.repo.git_dir / "index")) == state.get("index")
+    except FileNotFoundError:
+        unchanged = False
+    if unchanged or "base" not in state:
+        return state
+    return {key: value for key, value in state.items() if key not in ("base", "staged")}
+
+
 def after_own_write(desk: Desk, stored: Any, written: set[str]) -> dict[str, Any] | None:
     """The state to record after this process committed ticket files ``written`` and put
     them in Git's index, when that was the only change to Git's index since ``stored``

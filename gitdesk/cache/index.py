@@ -386,7 +386,8 @@ def _write(desk: Desk, connection: sqlite3.Connection, plan: _Plan) -> RefreshSt
             if plan.fingerprint is not None or plan.state is not None:
                 db.set_meta(connection, "index_refreshed_ns", str(started))
             db.set_meta(connection, "index_fingerprint", plan.fingerprint or "")
-            db.set_meta(connection, "index_git_state", json.dumps(plan.state) if plan.state is not None else "")
+            recorded = gitstate.as_recorded(desk, plan.state) if plan.state is not None else None
+            db.set_meta(connection, "index_git_state", json.dumps(recorded) if recorded is not None else "")
             connection.execute("COMMIT")
         except BaseException:
             if connection.in_transaction:
