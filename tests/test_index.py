@@ -394,6 +394,43 @@ def test_a_refresh_during_which_gits_index_moves_keeps_no_base(busy: Desk) -> No
     assert "base" in (_recorded_git_state(busy) or {})  # the next refresh, with every file stat-ed, records one
 
 
+@pytest.mark.parametrize("hide", ["--assume-unchanged", "--skip-worktree", "replace"])
+def test_entries_git_does_not_check_or_a_replaced_base_do_not_hide_an_edit(busy: Desk, hide: str) -> None:
+    """Git's index moves, and the only change is one diff-files does not report (an entry marked
+    assume-unchanged or skip-worktree, as a sparse checkout does) or one that `git replace` hides
+    from the base: the listing must still show the file as it is."""
+    first, second = (row["id"] for row in listed(busy)[:2])
+    with sqlite3.connect(cache_file(busy)) as connection:  # a base Git lacks: the next check takes HEAD
+        state = json.loads(connection.execute("SELECT value FROM meta WHERE key = 'index_git_state'").fetchone()[0])
+        connection.execute("UPDATE meta SET value = ? WHERE key = 'index_git_state'",
+                           (json.dumps({**state, "base": "0" * 40, "staged": []}),))
+    (busy.path / ".git" / "index").touch()
+    agree(busy)
+    assert (_recorded_git_state(busy) or {}).get("staged") == []  # nothing re-read for being staged
+    path = busy.file(first)
+    path.write_text(path.read_text().replace("priority: normal", "priority: urgent", 1))
+    if hide == "replace":  # the base's stand-in already holds the edit
+        busy.git("add", f"tickets/{first}.md")
+        tree = busy.git("write-tree").strip()
+        base = (_recorded_git_state(busy) or {})["base"]
+        stand_in = busy.git("commit-tree", tree, "-p", base, "-m", "stand-in").strip()
+        busy.git("replace", base, stand_in)
+    else:
+        busy.git("update-index", hide, f"tickets/{first}.md")
+    assert {row["id"]: row["priority"] for row in listed(busy)}[first] == "urgent"
+    agree(busy)
+    # A name read back from the cache never reaches outside tickets/.
+    with sqlite3.connect(cache_file(busy)) as connection:
+        state = json.loads(connection.execute("SELECT value FROM meta WHERE key = 'index_git_state'").fetchone()[0])
+        state["staged"] = ["../../outside.md", f"{second}.md"]
+        connection.execute("UPDATE meta SET value = ? WHERE key = 'index_git_state'", (json.dumps(state),))
+    (busy.path / "outside.md").write_text("not a ticket")
+    (busy.path / ".git" / "index").touch()
+    result = busy.run("list", "--all")
+    assert "outside" not in result.output
+    agree(busy)
+
+
 def test_front_matter_is_stored_the_same_by_the_quick_encoder_and_the_general_one() -> None:
     """Rows keep front matter as JSON with dates marked; the quick path (no mappings) must
     write exactly what the general walk writes, and the general walk takes the rest."""

@@ -41,8 +41,19 @@ def _command(desk: Desk, what: str, base: str | None = None) -> list[str]:
         return ["diff-files", "--name-only", "-z", "--", scope]
     if what == "staged":  # files whose entry in Git's index differs from the base commit's
         assert base is not None and _COMMIT_ID.fullmatch(base)
-        return ["diff-index", "--cached", "--name-only", "-z", base, "--", scope]
+        # The base as committed: `git replace` must not swap in another tree for it.
+        return ["--no-replace-objects", "diff-index", "--cached", "--name-only", "-z", base, "--", scope]
+    if what == "flags":  # each entry with its tag: assume-unchanged (lower case) or skip-worktree (S)
+        return ["ls-files", "-v", "-z", "--", scope]
     return ["ls-files", "-o", "-z", "--", scope]  # untracked and ignored files
+
+
+_HIDDEN_ENTRY = re.compile(rb"\0[a-zS] ")  # in "\0" + ls-files -v -z: an entry diff-files does not check
+
+
+def _is_ticket_name(name: object) -> bool:
+    """A file directly in tickets/ named like a ticket file (names read back from the cache too)."""
+    return isinstance(name, str) and name.endswith(".md") and "/" not in name and "\0" not in name
 
 
 def _base(stored: Any) -> str | None:
@@ -104,6 +115,7 @@ class _Started:
         base = _base(recorded)
         if base is not None and recorded.get("index") != started.index_key:
             started.add(desk, "staged", base)
+            started.add(desk, "flags")
         return started
 
     def add(self, desk: Desk, what: str, base: str | None = None) -> None:
@@ -183,8 +195,10 @@ def state(desk: Desk, stored: Any) -> dict[str, Any] | None:
     index_moved = not (isinstance(stored, dict) and stored.get("index") == index_key)
     if index_moved and base is not None:
         started.add(desk, "staged", base)
+        started.add(desk, "flags")
     found = started.results()
     staged_check = found.pop(f"staged {base}", None)
+    flags_check = found.pop("flags", None)
     for key in [key for key in found if key.startswith("staged ")]:  # prefetched against another base
         del found[key]
     if any(status for status, _ in found.values()):
@@ -194,7 +208,7 @@ def state(desk: Desk, stored: Any) -> dict[str, Any] | None:
     def ticket_names(out: bytes) -> list[str]:
         paths = out.decode("utf-8", "surrogateescape").split("\0")
         return [name for name in (path[len(scope):] for path in paths if path.startswith(scope))
-                if name and "/" not in name and name.endswith(".md")]
+                if _is_ticket_name(name)]
 
     untracked = (ticket_names(found["untracked"][1]) if "untracked" in found
                  else [str(name) for name in stored["untracked"]])
@@ -214,13 +228,17 @@ def state(desk: Desk, stored: Any) -> dict[str, Any] | None:
     # Files whose entry differs from the base commit's now or did then are the only ones it can
     # have changed: with the files Git now and then saw differ from its index, they are all a
     # refresh must read. Without a base (the first time, an unborn branch) every file is stat-ed.
-    if staged_check is not None and staged_check[0] == 0:
+    # Entries Git is told not to check (assume-unchanged, skip-worktree, a sparse checkout) may
+    # differ from their files unseen: then the base cannot vouch for the rest.
+    vouched = (staged_check is not None and staged_check[0] == 0 and flags_check is not None
+               and flags_check[0] == 0 and _HIDDEN_ENTRY.search(b"\0" + flags_check[1]) is None)
+    if vouched and staged_check is not None:
         differing = ticket_names(staged_check[1])
-        result["moved"] = sorted(set(differing) | {str(name) for name in stored["staged"]})
+        result["moved"] = sorted(set(differing) | {name for name in stored["staged"] if _is_ticket_name(name)})
         if len(differing) < REBASE_FROM:
             result.update(base=base, staged=differing)
             return result
-    head = git.run_result(desk.repo, "rev-parse", "-q", "--verify", "HEAD^{commit}")
+    head = git.run_result(desk.repo, "--no-replace-objects", "rev-parse", "-q", "--verify", "HEAD^{commit}")
     commit = head.stdout.decode("ascii", "replace").strip()
     if head.returncode == 0 and _COMMIT_ID.fullmatch(commit):
         check = git.run_result(desk.repo, *_command(desk, "staged", commit))
