@@ -185,12 +185,14 @@ def _sections(text: str, body_start: int) -> _Layout:
     """Find the Conversation and Resolution sections outside code fences."""
     if _unfenced(text, body_start):
         found: dict[str, int] = {}
-        level2 = [start for start in _lines_starting(text, "##", body_start, len(text))
-                  if text[start + 2:start + 3] in ("", " ", "\t", "\n")]  # as _LEVEL2
-        for position in level2:
-            match = _SECTION.match(text[position:_line_end(text, position)])
-            if match and match.group(1) not in found:
-                found[match.group(1)] = position
+        level2: list[int] = []
+        for position in _lines_starting(text, "##", body_start, len(text)):
+            line = text[position:_line_end(text, position)]
+            if _LEVEL2.match(line):
+                level2.append(position)
+                match = _SECTION.match(line)
+                if match and match.group(1) not in found:
+                    found[match.group(1)] = position
         return _layout(text, found, level2, None)
     return _sections_by_line(text, body_start)
 
@@ -271,8 +273,8 @@ def _entries(text: str, span: tuple[int, int], path: str | None) -> tuple[tuple[
     odd: list[int] = []
     before_end: int | None = None
     current: tuple[datetime, str, str, str] | None = None
-    body_start = _line_end(text, start) + 1
-    for line_start in _lines_starting(text, "### ", body_start, end):
+    first = body_start = _line_end(text, start) + 1  # the line after the section's heading
+    for line_start in _lines_starting(text, "### ", first, end):
         line_end = min(_line_end(text, line_start), end)
         line = text[line_start:line_end]
         match = _ENTRY.match(line)
@@ -290,7 +292,7 @@ def _entries(text: str, span: tuple[int, int], path: str | None) -> tuple[tuple[
         body_start = line_end + 1
     if current is not None:
         entries.append(Entry(current[0], current[1], current[2], _clean(text[body_start:end]), current[3]))
-    before = text[_line_end(text, start) + 1:end if before_end is None else before_end]
+    before = text[first:end if before_end is None else before_end]
     return tuple(entries), _clean(before), tuple(odd)
 
 

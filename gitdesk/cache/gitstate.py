@@ -114,8 +114,7 @@ class _Started:
             started.add(desk, "untracked")
         base = _base(recorded)
         if base is not None and recorded.get("index") != started.index_key:
-            started.add(desk, "staged", base)
-            started.add(desk, "flags")
+            started.add_base_checks(desk, base)
         return started
 
     def add(self, desk: Desk, what: str, base: str | None = None) -> None:
@@ -123,6 +122,12 @@ class _Started:
         key = what if base is None else f"{what} {base}"
         if key not in self.processes:
             self.processes[key] = git.start(desk.repo, *_command(desk, what, base))
+
+    def add_base_checks(self, desk: Desk, base: str) -> None:
+        """What a refresh asks when Git's index has moved: the entries that differ from ``base``,
+        and whether Git checks every entry (see ``state``)."""
+        self.add(desk, "staged", base)
+        self.add(desk, "flags")
 
     def results(self) -> dict[str, tuple[int, bytes]]:
         """(exit status, output) of each check, waited for."""
@@ -194,8 +199,7 @@ def state(desk: Desk, stored: Any) -> dict[str, Any] | None:
     base = _base(stored)
     index_moved = not (isinstance(stored, dict) and stored.get("index") == index_key)
     if index_moved and base is not None:
-        started.add(desk, "staged", base)
-        started.add(desk, "flags")
+        started.add_base_checks(desk, base)
     found = started.results()
     staged_check = found.pop(f"staged {base}", None)
     flags_check = found.pop("flags", None)
@@ -238,9 +242,8 @@ def state(desk: Desk, stored: Any) -> dict[str, Any] | None:
         if len(differing) < REBASE_FROM:
             result.update(base=base, staged=differing)
             return result
-    head = git.run_result(desk.repo, "--no-replace-objects", "rev-parse", "-q", "--verify", "HEAD^{commit}")
-    commit = head.stdout.decode("ascii", "replace").strip()
-    if head.returncode == 0 and _COMMIT_ID.fullmatch(commit):
+    _, commit = git.head(desk.repo)
+    if commit is not None and _COMMIT_ID.fullmatch(commit):
         check = git.run_result(desk.repo, *_command(desk, "staged", commit))
         if check.returncode == 0:
             result.update(base=commit, staged=ticket_names(check.stdout))

@@ -364,8 +364,8 @@ def _write(desk: Desk, connection: sqlite3.Connection, plan: _Plan) -> RefreshSt
         if building:
             cache_size = connection.execute("PRAGMA cache_size").fetchone()[0]
             connection.execute(f"PRAGMA cache_size = -{BUILD_CACHE_KIB}")
-            # No flush to the disk at each commit: a build is redone if the machine dies meanwhile
-            # (the cache is disposable, and a damaged one is rebuilt); a crash of gitdesk loses nothing.
+            # No flush to the disk at each commit: a crash of gitdesk loses nothing (the build resumes);
+            # a machine that dies meanwhile may leave a damaged cache, which is disposable (docs/concepts.md).
             connection.execute("PRAGMA synchronous = OFF")
         try:
             pending = 0
