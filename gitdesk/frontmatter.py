@@ -267,7 +267,7 @@ def parse_simple(source: str) -> dict[str, Any] | None:
         if value is _DECLINED:
             return None
         data[key] = value
-        if key not in _UNIQUE:
+        if key not in _UNIQUE and len(line) <= _LINE_KEPT_CHARS:
             if len(memo) >= _LINES_KEPT:
                 memo.clear()
             memo[line] = (key, tuple(value) if type(value) is list else value)
@@ -278,6 +278,7 @@ def parse_simple(source: str) -> dict[str, Any] | None:
 # each distinct line is parsed once per process. Not the lines that differ in every ticket.
 _LINES: dict[str, tuple[str, Any]] = {}
 _LINES_KEPT = 8192
+_LINE_KEPT_CHARS = 256  # the lines that repeat are short; a hostile desk's long ones must not fill memory
 _UNIQUE = frozenset({"id", "title", "created"})
 _DECLINED = object()
 

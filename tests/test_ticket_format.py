@@ -315,3 +315,15 @@ def test_finding_headings_by_search_agrees_with_the_line_by_line_scan(body: str,
             except TicketFormatError as error:
                 return str(error)
         assert outcome(ticketfile._entries) == outcome(ticketfile._entries_by_line)
+
+
+def test_repeated_front_matter_lines_are_remembered_but_long_ones_are_not() -> None:
+    """parse_simple keeps lines it has parsed (a desk repeats status, queue, priority...), but not
+    a long line from a hostile file: 8,192 of those could hold gigabytes in a long-lived process."""
+    from gitdesk import frontmatter
+
+    long_line = "labels: [" + ", ".join(f"l{n}" for n in range(3000)) + "]"
+    assert frontmatter.parse_simple(f"status: open\n{long_line}\n") is not None
+    assert "status: open" in frontmatter._LINES
+    assert long_line not in frontmatter._LINES
+    assert frontmatter.parse_simple("status: open\nstatus: open\n") is None  # a repeated key still declines
