@@ -263,11 +263,15 @@ class Config:
     mail: MailSettings = field(default_factory=MailSettings)
     search: SearchSettings = field(default_factory=SearchSettings)
     _by_email: Mapping[str, Person] = field(default_factory=dict, init=False, repr=False, compare=False)
+    done_statuses: frozenset[str] = field(default=frozenset(), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # Listings ask once per ticket: a dict, not a scan of every person.
         by_email = {person.email.casefold(): person for person in reversed(list(self.people.values())) if person.email}
         object.__setattr__(self, "_by_email", by_email)
+        # Asked for every ticket's clocks (a report makes thousands): made once.
+        object.__setattr__(self, "done_statuses", frozenset(name for name, status in self.statuses.items()
+                                                            if status.done))
 
     def person(self, handle_or_email: str) -> Person | None:
         """Look a person up by handle or (case-insensitive) email."""

@@ -31,6 +31,7 @@ import bisect
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import NamedTuple
 
 from gitdesk import workflow
 from gitdesk.calendar import Calendar
@@ -44,9 +45,9 @@ FIRST_RESPONSE = "first_response"
 RESOLUTION = "resolution"
 
 
-@dataclass(frozen=True, slots=True)
-class Change:
-    """One change of a tracked field, as the audit log has it (``before`` is None for a new ticket)."""
+class Change(NamedTuple):
+    """One change of a tracked field, as the audit log has it (``before`` is None for a new ticket).
+    A tuple, not a dataclass: a report makes one per change of the whole desk."""
 
     at: datetime
     field: str
@@ -186,7 +187,7 @@ class Clocks:
         for change in changes:
             if change.field != "status":
                 self._changes.setdefault(change.field, []).append(change)
-        self._done = {name for name, status in config.statuses.items() if status.done}
+        self._done = config.done_statuses
 
     # --- values over time ----------------------------------------------------------
 

@@ -46,8 +46,7 @@ def is_requester(config: Config, ticket: Ticket, who: str) -> bool:
 
 
 def is_done(config: Config, status: str) -> bool:
-    known = config.statuses.get(status)
-    return bool(known and known.done)
+    return status in config.done_statuses
 
 
 def check_transition(config: Config, old: str, new: str, path: str | None = None) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
+from collections.abc import Iterator
 from datetime import datetime
 
 from gitdesk.desk import Desk
@@ -16,6 +19,27 @@ FEW_TICKETS = ("feedback", "assets")  # these read the history of the tickets th
 def build(desk: Desk, name: str, *, since: datetime | None, until: datetime | None, period: str | None,
           scope: Scope, now: datetime) -> Report:
     """One report over ``since``..``until`` (defaults: see ``base.window``)."""
+    with _collector_paused():
+        return _build(desk, name, since=since, until=until, period=period, scope=scope, now=now)
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector paused while a report is made. A report holds a large heap of
+    long-lived objects without cycles (every ticket, change and clock), which each full
+    collection would walk again: a fifth of the time of a report over 10,000 tickets."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def _build(desk: Desk, name: str, *, since: datetime | None, until: datetime | None, period: str | None,
+           scope: Scope, now: datetime) -> Report:
     if name not in NAMES:
         raise ValidationError(f"unknown report {name!r}", hint=f"reports: {', '.join(NAMES)}")
     whole = window(since, until, period, now)
