@@ -68,6 +68,40 @@ def test_a_first_listing_of_a_large_desk_shows_its_progress_and_later_ones_do_no
     assert len(shown.bars) == 2  # warm, and one changed file: nothing worth a bar
 
 
+def words_in_step(desk: Desk) -> None:
+    """FTS5's own check: the full-text index holds exactly the words of the stored texts."""
+    with sqlite3.connect(desk.repo.state_dir / "cache.sqlite") as connection:
+        connection.execute("INSERT INTO ticket_text (ticket_text, rank) VALUES ('integrity-check', 1)")
+
+
+def test_the_first_listing_leaves_the_words_to_the_first_search_which_finds_every_ticket(tmp_path: Path) -> None:
+    generate(tmp_path / "big", 520, seed=4)
+    desk = Desk.open(tmp_path / "big", explicit=True)
+    shown = ShownProgress()
+    desk.progress = shown
+    tickets = index.query(desk, listing.Filters(statuses=("all",)), None).tickets
+    assert [bar[0] for bar in shown.bars] == ["Indexing tickets"]  # a listing needs no word index
+
+    from gitdesk.knowledge import search
+
+    first = tickets[7]
+    found = search.search(desk, first.title, listing.Filters(statuses=("all",)), limit=50)
+    assert first.id in [hit.ticket.id for hit in found]
+    assert shown.bars[-1] == ["Indexing words for search", 520, 520]
+    words_in_step(desk)
+
+    # Made once, then kept in step with every edit and removal, without another bar.
+    path = desk.tickets_dir / f"{first.id}.md"
+    path.write_text(path.read_text().replace(first.title, "Zeppelin hangar door jammed", 1))
+    gone = tickets[8]
+    (desk.tickets_dir / f"{gone.id}.md").unlink()
+    assert [hit.ticket.id for hit in search.search(desk, "zeppelin", listing.Filters(statuses=("all",)))] == [first.id]
+    assert gone.id not in [hit.ticket.id for hit in search.search(desk, gone.title, listing.Filters(statuses=("all",)),
+                                                                   limit=50)]
+    assert [bar[0] for bar in shown.bars].count("Indexing words for search") == 1
+    words_in_step(desk)
+
+
 def index_rows(desk: Desk) -> list[tuple[Any, ...]]:
     """Every ticket's row with its full-text row (joined by rowid, as search joins them)."""
     with db.connect(desk) as connection:

@@ -76,7 +76,7 @@ def test_damage_deep_in_the_cache_gets_a_one_line_error_with_the_fix(busy: Desk)
     busy.run("search", "ticket")
     with sqlite3.connect(cache_file(busy)) as connection:
         connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        page = connection.execute("SELECT rootpage FROM sqlite_master WHERE name = 'ticket_text_content'").fetchone()[0]
+        page = connection.execute("SELECT rootpage FROM sqlite_master WHERE name = 'texts'").fetchone()[0]
         size = connection.execute("PRAGMA page_size").fetchone()[0]
     with open(cache_file(busy), "r+b") as handle:
         handle.seek(size * (page - 1))

@@ -371,6 +371,7 @@ def overlaps(desk: Desk, articles: Sequence[Article], changed: Sequence[str] | N
     by_id = {article.root.id: article for article in articles}
     with db.connect(desk) as connection:
         meaning.refresh(desk, connection)
+        index.full_text(desk, connection)
         weights = meaning.Weights(connection)
         if changed is not None and len(changed) <= INCREMENTAL:
             fresh = {article.root.id for article in articles if article.path in set(changed)}

@@ -128,6 +128,7 @@ def search(desk: Desk, text: str, filters: listing.Filters, *, limit: int = 20,
     hits: list[Hit] = []
     with db.connect(desk) as connection:
         index.refresh(desk, connection)
+        index.full_text(desk, connection)
         try:
             for rowid, front, entries, resolution, score in _rows(connection, match, max(limit * 4, 50)):
                 ticket = index.ticket_from_row(front, entries, resolution)
@@ -266,6 +267,7 @@ def similar(desk: Desk, *, ticket: Ticket | None = None, text: str | None = None
             index.update(desk, connection, just_written)
         elif fresh:  # never built yet, or asked for explicitly: the full check
             index.refresh(desk, connection)
+        index.full_text(desk, connection)
         if layer == "words":
             found = _by_words(connection, ticket, source)
             return Suggestions(_fold(found)[:limit], "words", 0.0, found[0].score if found else None, warning)
