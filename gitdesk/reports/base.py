@@ -328,6 +328,7 @@ class Facts:
         self._course: dict[str, list[datetime]] = {}
         self._per_set: dict[tuple[str, int], tuple[Sequence[Ticket], Any]] = {}
         self._decides: dict[tuple[str, datetime, datetime], bool] = {}
+        self._settled: dict[str, tuple[datetime, list[datetime | None]]] = {}
         self.history_read = False
         self._active: dict[tuple[datetime, datetime], list[Ticket]] = {}
         self.clock = Calendar.for_queue(self.config, scope.queue)
@@ -520,6 +521,35 @@ class Facts:
             if created <= until and not (done and last < since):
                 yield ticket
 
+    def _may_decide_in(self, period: Period, tickets: Iterable[Ticket] | None) -> Iterator[Ticket]:
+        """The tickets for which ``_deciding`` may be true in ``period``: ``_may_be_alive`` less
+        the unfinished tickets that have settled before it. After its last moment (``_moments``)
+        such a ticket's clocks run on unbroken, so a period starting later can only see a target
+        pass that was due then; one waiting on the requester sees none. Asked once per ticket,
+        not once per ticket and period (a year by month has thousands of these on a big desk)."""
+        since, until = period.since, period.until
+        for ticket, clocks, created, last, done in self._ends(tickets):
+            if created > until or (done and last < since):
+                continue
+            if done:
+                yield ticket
+                continue
+            settled = self._course_end(ticket, clocks)
+            if since <= settled[0] or any(due is None or since - DAY <= due <= until + DAY for due in settled[1]):
+                yield ticket
+
+    def _course_end(self, ticket: Ticket, clocks: Clocks) -> tuple[datetime, list[datetime | None]]:
+        """An unfinished ticket's last moment, and when its running clocks' targets fall due after it
+        (None: not known, so any period may see it); none while it waits on the requester."""
+        found = self._settled.get(ticket.id)
+        if found is None:
+            last = self._moments(ticket)[-1]
+            dues: list[datetime | None] = [] if clocks.statuses[-1][1] == workflow.PENDING else [
+                m.due for m in self.measures(ticket, last)
+                if m.stopped is None and m.target is not None and not m.breached]
+            found = self._settled[ticket.id] = (last, dues)
+        return found
+
     def measures(self, ticket: Ticket, as_of: datetime) -> list[Measure]:
         """The ticket's first-response and resolution clocks, judged at ``as_of``."""
         clocks = self.clocks(ticket)
@@ -613,7 +643,7 @@ class Facts:
         or missed (the target passed in the period, whenever the clock stopped)."""
         found = []
         judged = self._judged(period)
-        for ticket in self._may_be_alive(period, tickets):
+        for ticket in self._may_decide_in(period, tickets):
             if not self._deciding(ticket, period):
                 continue
             for measure in self.measures(ticket, judged):
