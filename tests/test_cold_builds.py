@@ -132,7 +132,8 @@ def history_rows(desk: Desk) -> list[tuple[Any, ...]]:
     with db.connect(desk) as connection:
         history.refresh(desk, connection)
         return [*connection.execute("SELECT * FROM commits ORDER BY sha"),
-                *connection.execute("SELECT * FROM events ORDER BY commit_sha, seq")]
+                *connection.execute("SELECT c.sha, e.* FROM events e JOIN commits c ON c.id = e.commit_id "
+                                    "ORDER BY c.sha, e.seq")]
 
 
 def test_worker_processes_read_the_history_exactly_as_one_process_does(tmp_path: Path,

@@ -21,22 +21,22 @@ if TYPE_CHECKING:
     from gitdesk.desk import Desk
 
 FILE = "cache.sqlite"
-SCHEMA_VERSION = "9"  # bump whenever the tables or what they hold change
+SCHEMA_VERSION = "10"  # bump whenever the tables or what they hold change
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS commits (
-    sha TEXT PRIMARY KEY, parents TEXT NOT NULL, time INTEGER NOT NULL,
-    author TEXT NOT NULL, email TEXT NOT NULL, actor TEXT, verb TEXT, subject TEXT NOT NULL
+    id INTEGER PRIMARY KEY, sha TEXT UNIQUE NOT NULL, parents TEXT NOT NULL, time INTEGER NOT NULL,
+    author TEXT NOT NULL, email TEXT NOT NULL, actor TEXT, verb TEXT, subject TEXT NOT NULL,
+    pos INTEGER  -- a topological position when reachable from HEAD now, else NULL
 );
 CREATE TABLE IF NOT EXISTS events (
-    commit_sha TEXT NOT NULL, ticket TEXT NOT NULL, seq INTEGER NOT NULL, time INTEGER NOT NULL,
+    commit_id INTEGER NOT NULL, ticket TEXT NOT NULL, seq INTEGER NOT NULL, time INTEGER NOT NULL,
     kind TEXT NOT NULL, field TEXT, before TEXT, after TEXT, who TEXT, detail TEXT
 );
 CREATE INDEX IF NOT EXISTS events_by_ticket ON events (ticket, time, seq);
-CREATE INDEX IF NOT EXISTS events_by_commit ON events (commit_sha);
+CREATE INDEX IF NOT EXISTS events_by_commit ON events (commit_id);
 CREATE TABLE IF NOT EXISTS scanned_tips (sha TEXT PRIMARY KEY);
-CREATE TABLE IF NOT EXISTS reachable (sha TEXT PRIMARY KEY, pos INTEGER NOT NULL);
 -- Ticket records ready for listings (gitdesk.cache.listed): the JSON a listing shows,
 -- good until ``until`` (unix seconds) unless the file, its history or the config change.
 CREATE TABLE IF NOT EXISTS records (id TEXT PRIMARY KEY, until INTEGER NOT NULL, record TEXT NOT NULL);

@@ -4,8 +4,9 @@ Every commit that touched a ticket file is diffed, version against version
 (front matter and conversation), so hand-made commits read like CLI ones.
 The events are kept in the disposable cache keyed by commit: a commit's
 events never change, so the cache only ever scans commits it has not seen,
-and a separate table records which of them are reachable from HEAD now (a
-branch switch or a rebase recomputes that table, not the events).
+and each commit's ``pos`` says whether it is reachable from HEAD now, and
+where in a topological order (a branch switch or a rebase recomputes those
+positions, not the events).
 """
 
 from __future__ import annotations
@@ -270,11 +271,14 @@ def _scan(repo: git.Repo, connection: sqlite3.Connection, head: str, prefixes: l
             for commit in chunk:
                 rows += _commit_events(commit, versions)
             connection.execute("BEGIN IMMEDIATE")
-            connection.executemany("INSERT OR REPLACE INTO commits VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
-                (c.sha, " ".join(c.parents), c.time, c.author, c.email, c.actor or None, c.action or None,
-                 c.subject) for c in chunk])
-            connection.executemany("DELETE FROM events WHERE commit_sha = ?", [(c.sha,) for c in chunk])
-            connection.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            # Events name their commit by an integer key: reports join 100,000s of them.
+            first = connection.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM commits").fetchone()[0]
+            ids = {c.sha: first + number for number, c in enumerate(chunk)}
+            connection.executemany("INSERT INTO commits VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)", [
+                (ids[c.sha], c.sha, " ".join(c.parents), c.time, c.author, c.email, c.actor or None,
+                 c.action or None, c.subject) for c in chunk])
+            connection.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                   [(ids[row[0]], *row[1:]) for row in rows])
             connection.execute("COMMIT")
     tips = [head, *[tip for tip in tips if tip != head]][:MAX_TIPS]
     connection.execute("BEGIN IMMEDIATE")
@@ -324,16 +328,18 @@ def _update_reachable(repo: git.Repo, connection: sqlite3.Connection, head: str)
     shas = out.decode().split()
     connection.execute("BEGIN IMMEDIATE")
     if not incremental:
-        connection.execute("DELETE FROM reachable")
+        connection.execute("UPDATE commits SET pos = NULL WHERE pos IS NOT NULL")
         connection.execute("DELETE FROM records")
     else:  # the records of tickets these commits changed no longer tell their history
-        connection.execute("DELETE FROM records WHERE id IN (SELECT ticket FROM events WHERE commit_sha IN "
-                           "(SELECT value FROM json_each(?)))", (json.dumps(shas),))
+        connection.execute("DELETE FROM records WHERE id IN (SELECT e.ticket FROM events e JOIN commits c "
+                           "ON c.id = e.commit_id WHERE c.sha IN (SELECT value FROM json_each(?)))",
+                           (json.dumps(shas),))
     db.changed(connection)
-    # pos: a topological order, to order events that share a second
-    start = connection.execute("SELECT COALESCE(MAX(pos), 0) FROM reachable").fetchone()[0] + 1
-    connection.executemany("INSERT OR IGNORE INTO reachable VALUES (?, ?)",
-                           [(sha, start + index) for index, sha in enumerate(shas)])
+    # pos: a topological order, to order events that share a second (commits that touch no
+    # ticket are not in the table: they have no events to order)
+    start = connection.execute("SELECT COALESCE(MAX(pos), 0) FROM commits").fetchone()[0] + 1
+    connection.executemany("UPDATE commits SET pos = ? WHERE sha = ? AND pos IS NULL",
+                           [(start + index, sha) for index, sha in enumerate(shas)])
     db.set_meta(connection, "reach_tip", head)
     connection.execute("COMMIT")
 
@@ -347,7 +353,7 @@ def refresh(desk: Desk, connection: sqlite3.Connection) -> str | None:
     if (db.get_meta(connection, "shallow") or "") != boundary:
         # Deepened or unshallowed (or cut): what was read of the old history is not the history.
         connection.execute("BEGIN IMMEDIATE")
-        for table in ("events", "commits", "reachable", "scanned_tips", "records"):
+        for table in ("events", "commits", "scanned_tips", "records"):
             connection.execute(f"DELETE FROM {table}")
         db.changed(connection)
         connection.execute("DELETE FROM meta WHERE key IN ('reach_tip', 'scan_head')")
@@ -405,16 +411,16 @@ def _entries_from_rows(desk: Desk, rows: Iterable[tuple[Any, ...]]) -> list[LogE
 
 
 _SELECT = """
-SELECT e.commit_sha, e.ticket, e.seq, e.time, e.kind, e.field, e.before, e.after, e.who, e.detail,
+SELECT c.sha, e.ticket, e.seq, e.time, e.kind, e.field, e.before, e.after, e.who, e.detail,
        c.author, c.actor, c.email, c.verb
-FROM events e JOIN commits c ON c.sha = e.commit_sha JOIN reachable r ON r.sha = e.commit_sha
+FROM events e JOIN commits c ON c.id = e.commit_id AND c.pos IS NOT NULL
 """
 
 
 def ticket_log(desk: Desk, ticket_id: str) -> list[LogEntry]:
     with db.connect(desk) as connection:
         refresh(desk, connection)
-        rows = connection.execute(_SELECT + " WHERE e.ticket = ? ORDER BY e.time, r.pos, e.seq",
+        rows = connection.execute(_SELECT + " WHERE e.ticket = ? ORDER BY e.time, c.pos, e.seq",
                                   (ticket_id,)).fetchall()
     return _entries_from_rows(desk, rows)
 
@@ -438,7 +444,7 @@ def desk_log(desk: Desk, filters: LogFilter) -> list[LogEntry]:
     where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
     with db.connect(desk) as connection:
         refresh(desk, connection)
-        rows = connection.execute(_SELECT + where + " ORDER BY e.time, r.pos, e.seq", params).fetchall()
+        rows = connection.execute(_SELECT + where + " ORDER BY e.time, c.pos, e.seq", params).fetchall()
     entries = _entries_from_rows(desk, rows)
     if filters.author:
         wanted = filters.author.casefold()
@@ -463,7 +469,7 @@ def require_full(desk: Desk) -> None:
 
 _TRACKED_SELECT = """
 SELECT e.ticket, e.time, e.kind, e.field, e.before, e.after, c.actor, c.email, c.author
-FROM events e JOIN commits c ON c.sha = e.commit_sha JOIN reachable r ON r.sha = e.commit_sha
+FROM events e JOIN commits c ON c.id = e.commit_id AND c.pos IS NOT NULL
 """
 
 
@@ -476,11 +482,11 @@ def tracked_changes(desk: Desk, ticket_ids: Sequence[str] | None = None) -> dict
     with db.connect(desk) as connection:
         refresh(desk, connection)
         if ticket_ids is None:
-            rows = connection.execute(query + " ORDER BY e.time, r.pos, e.seq").fetchall()
+            rows = connection.execute(query + " ORDER BY e.time, c.pos, e.seq").fetchall()
         else:
             # One parameter, however many tickets (a listing passes thousands): a JSON array.
             rows = connection.execute(query + " AND e.ticket IN (SELECT value FROM json_each(?))"
-                                              " ORDER BY e.time, r.pos, e.seq",
+                                              " ORDER BY e.time, c.pos, e.seq",
                                       (json.dumps(list(ticket_ids)),)).fetchall()
     # A report reads every change of the desk (100,000 and more): one loop, each moment and
     # each person made once.
