@@ -20,6 +20,7 @@ import pytest
 from gitdesk import listing
 from gitdesk.cache import db, history, index
 from gitdesk.desk import Desk
+from gitdesk.model import Ticket
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
@@ -51,12 +52,17 @@ def drop_cache(desk: Desk) -> None:
         path.unlink()
 
 
-def test_a_first_listing_of_a_large_desk_shows_its_progress_and_later_ones_do_not(tmp_path: Path) -> None:
-    generate(tmp_path / "big", 520, seed=3)
-    desk = Desk.open(tmp_path / "big", explicit=True)
+def large_desk(where: Path, seed: int) -> tuple[Desk, ShownProgress, list[Ticket]]:
+    """A desk of 520 tickets, cold, with a progress display plugged in; its first listing."""
+    generate(where, 520, seed=seed)
+    desk = Desk.open(where, explicit=True)
     shown = ShownProgress()
     desk.progress = shown
-    found = index.query(desk, listing.Filters(statuses=("all",)), None).tickets
+    return desk, shown, index.query(desk, listing.Filters(statuses=("all",)), None).tickets
+
+
+def test_a_first_listing_of_a_large_desk_shows_its_progress_and_later_ones_do_not(tmp_path: Path) -> None:
+    desk, shown, found = large_desk(tmp_path / "big", 3)
     history.timings(desk, found, NOW)
     assert shown.bars == [["Indexing tickets", 520, 520], ["Reading ticket versions", 520, 520]]
 
@@ -75,11 +81,7 @@ def words_in_step(desk: Desk) -> None:
 
 
 def test_the_first_listing_leaves_the_words_to_the_first_search_which_finds_every_ticket(tmp_path: Path) -> None:
-    generate(tmp_path / "big", 520, seed=4)
-    desk = Desk.open(tmp_path / "big", explicit=True)
-    shown = ShownProgress()
-    desk.progress = shown
-    tickets = index.query(desk, listing.Filters(statuses=("all",)), None).tickets
+    desk, shown, tickets = large_desk(tmp_path / "big", 4)
     assert [bar[0] for bar in shown.bars] == ["Indexing tickets"]  # a listing needs no word index
 
     from gitdesk.knowledge import search
