@@ -52,10 +52,10 @@ def main() -> None:
     args = parser.parse_args()
     tickets, commits = (int(n) for n in args.history.split(":"))
     desk = run.history_desk(tickets, commits)
-    twin = desk.with_name(desk.name + "-base")
+    new, base = run.gitdesk_command(), base_command(args.base)
+    twin = desk.with_name(f"{desk.name}-{Path(base[-1]).parent.name}")  # one per earlier code: its own cache
     if not twin.is_dir():
         subprocess.run(["git", "clone", "-q", "--shared", str(desk), str(twin)], check=True)
-    new, base = run.gitdesk_command(), base_command(args.base)
     subprocess.run([*new, "log", "--since", "2026-10-31"], cwd=desk, capture_output=True, check=False)
     subprocess.run([*base, "log", "--since", "2026-10-31"], cwd=twin, capture_output=True, check=False)
     print(f"Machine: {run.machine()}\n")
