@@ -4,9 +4,11 @@ Tickets are written with gitdesk's own renderer (so they are valid and look
 like real ones: a title as people type them, a few paragraphs of description
 (now and then a pasted error message), a conversation of one to five entries,
 a resolution on finished ones), then added and committed with plain Git in
-one go.
+one go. With --commits, a history instead: one commit an action (see
+generate_history), written as a pack by packwriter.py.
 
 Usage: python bench/generate.py DIR COUNT [--seed N]
+       python bench/generate.py DIR TICKETS --commits N [--seed N] [--imported N] [--writer fast-import]
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from packwriter import PackHistory
 
 from gitdesk import ids, ticketfile
 from gitdesk.model import Entry, Ticket
@@ -95,7 +99,19 @@ def description(rng: random.Random) -> str:
     return "\n\n".join(parts)
 
 
-def make_ticket(rng: random.Random, created: datetime, existing: list[str]) -> Ticket:
+def mint(draws: random.Random, created: datetime, existing: list[str]) -> str:
+    """An ID as ``ids.mint`` makes it, its random part drawn from ``draws`` rather than from
+    ``secrets``, so that the same seed makes the same desk (and the same commit ids)."""
+    head = ids.slot("GD", created)
+    same_slot = [ticket_id for ticket_id in existing if ticket_id.startswith(head)]
+    if same_slot:
+        after = ids.decode(max(same_slot)[len(head):]) + 1 + draws.randrange(1 << 24)
+        if after < 1 << 5 * ids.RANDOM_CHARS:
+            return head + ids.encode(after, ids.RANDOM_CHARS)
+    return head + ids.encode(draws.getrandbits(5 * ids.RANDOM_CHARS - 1), ids.RANDOM_CHARS)
+
+
+def make_ticket(rng: random.Random, created: datetime, existing: list[str], draws: random.Random) -> Ticket:
     status = rng.choice(STATUSES)
     queue = None if status == "new" else rng.choice(list(QUEUES))
     assignee = rng.choice(QUEUES[queue]) if queue and rng.random() < 0.85 else None
@@ -109,7 +125,7 @@ def make_ticket(rng: random.Random, created: datetime, existing: list[str]) -> T
         detail = f"{rng.randint(1, 4) * 15}m" if kind == "time" else ""
         entries.append(Entry(at, author, kind, paragraph(rng), detail))
     resolution = paragraph(rng) if status in ("resolved", "closed") else None
-    ticket_id = ids.mint("GD", created, existing[-50:])
+    ticket_id = mint(draws, created, existing[-50:])
     return Ticket(
         id=ticket_id, title=title(rng), status=status, created=created,
         requester=f"user{rng.randint(1, 400)}@example.com",
@@ -122,7 +138,7 @@ def make_ticket(rng: random.Random, created: datetime, existing: list[str]) -> T
 
 
 def generate(directory: Path, count: int, seed: int = 1) -> list[str]:
-    rng = random.Random(seed)
+    rng, draws = random.Random(seed), random.Random(f"ticket ids {seed}")
     directory.mkdir(parents=True, exist_ok=True)
     subprocess.run(["git", "init", "-q", "-b", "main", str(directory)], check=True)
     (directory / ".gitdesk").mkdir(exist_ok=True)
@@ -133,7 +149,7 @@ def generate(directory: Path, count: int, seed: int = 1) -> list[str]:
     step = (datetime(2026, 11, 1, tzinfo=timezone.utc) - start) / count
     made: list[str] = []
     for n in range(count):
-        ticket = make_ticket(rng, start + step * n, made)
+        ticket = make_ticket(rng, start + step * n, made, draws)
         (tickets_dir / f"{ticket.id}.md").write_text(ticketfile.new_text(ticket), encoding="utf-8")
         made.append(ticket.id)
     env = {"GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "alice@example.com",
@@ -152,26 +168,38 @@ def main() -> None:
     parser.add_argument("count", type=int)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--commits", type=int, default=0, help="generate a history of this many commits")
+    parser.add_argument("--imported", type=int, help="tickets the history starts with an import of")
+    parser.add_argument("--writer", choices=["pack", "fast-import"], default="pack")
     args = parser.parse_args()
     if args.commits:
-        generate_history(args.directory, args.count, args.commits, args.seed)
+        generate_history(args.directory, args.count, args.commits, args.seed, args.imported, args.writer)
     else:
         generate(args.directory, args.count, args.seed)
 
 
 
-def generate_history(directory: Path, tickets: int, commits: int, seed: int = 2) -> None:
+def generate_history(directory: Path, tickets: int, commits: int, seed: int = 2, imported: int | None = None,
+                     writer: str = "pack") -> None:
     """A desk whose history has ``commits`` commits over ``tickets`` tickets, each
-    commit one action on one ticket, written with ``git fast-import``."""
+    commit one action on one ticket.
+
+    When the tickets are many for the commits (``tickets * 3 > commits``) the
+    desk got there as real ones do, by an import: commit 2 brings ``imported``
+    tickets finished in the old desk (created and closed in 2019-2021, with a
+    conversation and a resolution), and the other commits work the rest, ten
+    commits a ticket as on the 10,000 x 100,000 desk. ``writer`` is "pack"
+    (packwriter.py, fast at any size) or "fast-import" (the same commits, but
+    some 0.1 s a commit once a directory holds 100,000 files).
+    """
     from dataclasses import replace
 
-    rng = random.Random(seed)
+    if imported is None:
+        imported = tickets - commits // 10 if tickets * 3 > commits else 0
+    rng, draws = random.Random(seed), random.Random(f"ticket ids {seed}")
     directory.mkdir(parents=True, exist_ok=True)
     subprocess.run(["git", "init", "-q", "-b", "main", str(directory)], check=True)
     alone = {**os.environ, "GIT_DIR": str(directory / ".git"), "GIT_WORK_TREE": str(directory)}
-    importer = subprocess.Popen(["git", "fast-import", "--quiet"], cwd=directory, stdin=subprocess.PIPE, env=alone)
-    assert importer.stdin is not None
-    out = importer.stdin
+    history = PackHistory(directory / ".git") if writer == "pack" else FastImport(directory, alone)
     when = datetime(2022, 1, 1, tzinfo=timezone.utc)
     step = (datetime(2026, 11, 1, tzinfo=timezone.utc) - when) / commits
     state: dict[str, tuple[Ticket, str]] = {}
@@ -179,24 +207,29 @@ def generate_history(directory: Path, tickets: int, commits: int, seed: int = 2)
     made: list[str] = []
     flow = {"new": "open", "open": "pending", "pending": "open"}
 
-    def emit(mark: int, at: datetime, who: str, message: str, path: str, text: str) -> None:
-        stamp = int(at.timestamp())
-        data = message.encode()
-        body = text.encode()
-        out.write(f"commit refs/heads/main\nmark :{mark}\n".encode())
-        out.write(f"author {who.title()} <{who}@example.com> {stamp} +0000\n".encode())
-        out.write(f"committer {who.title()} <{who}@example.com> {stamp} +0000\n".encode())
-        out.write(f"data {len(data)}\n".encode() + data + b"\n")
-        if mark > 1:
-            out.write(f"from :{mark - 1}\n".encode())
-        out.write(f"M 100644 inline {path}\ndata {len(body)}\n".encode() + body + b"\n\n")
+    def emit(at: datetime, who: str, message: str, files: list[tuple[str, str]]) -> None:
+        history.commit(f"{who.title()} <{who}@example.com> {int(at.timestamp())} +0000", message, files)
 
-    emit(1, when, "alice", "Configure the desk\n", ".gitdesk/config.yml", CONFIG)
-    for mark in range(2, commits + 1):
+    emit(when, "alice", "Configure the desk\n", [(".gitdesk/config.yml", CONFIG)])
+    if imported:
+        old: list[tuple[str, str]] = []
+        start, span = datetime(2019, 1, 1, tzinfo=timezone.utc), timedelta(days=3 * 365 - 10)
+        for n in range(imported):
+            ticket = make_ticket(rng, start + span * n / imported, made, draws)
+            queue = ticket.queue or rng.choice(list(QUEUES))
+            assignee = ticket.assignee or rng.choice(QUEUES[queue])
+            ticket = replace(ticket, status="closed", queue=queue, assignee=assignee,
+                             resolution=ticket.resolution or paragraph(rng), extra={"imported_from": f"csv:{n + 1}"})
+            made.append(ticket.id)
+            old.append((f"tickets/{ticket.id}.md", ticketfile.new_text(ticket)))
+        emit((when + step * 2).replace(microsecond=0), "alice",
+             f"Import {imported} tickets from the old desk\n\nGitdesk-Action: import\n", old)
+        del old
+    for mark in range(3 if imported else 2, commits + 1):
         at = (when + step * mark).replace(microsecond=0)
         who = rng.choice(AGENTS)
         if len(made) < tickets and (not open_ids or rng.random() < (tickets - len(made)) / (commits - mark + 1) * 1.2):
-            ticket = replace(make_ticket(rng, at, made), status="new", queue=None, assignee=None, entries=(),
+            ticket = replace(make_ticket(rng, at, made, draws), status="new", queue=None, assignee=None, entries=(),
                              resolution=None)
             made.append(ticket.id)
             text = ticketfile.new_text(ticket)
@@ -232,12 +265,38 @@ def generate_history(directory: Path, tickets: int, commits: int, seed: int = 2)
             state[ticket_id] = (new, text)
             ticket = new
         message = f"{verb} {ticket.id}: {ticket.title}\n\nGitdesk-Ticket: {ticket.id}\nGitdesk-Action: {verb}\n"
-        emit(mark, at, who, message, f"tickets/{ticket.id}.md", text)
-    out.close()
-    if importer.wait() != 0:
-        raise SystemExit("git fast-import failed")
+        emit(at, who, message, [(f"tickets/{ticket.id}.md", text)])
+    history.finish()
     subprocess.run(["git", "reset", "-q", "--hard", "main"], cwd=directory, check=True, env=alone)
 
+
+class FastImport:
+    """The same commits as PackHistory, through ``git fast-import`` (slow for large directories)."""
+
+    def __init__(self, directory: Path, env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(["git", "fast-import", "--quiet"], cwd=directory, stdin=subprocess.PIPE,
+                                        env=env)
+        self.marks = 0
+
+    def commit(self, person: str, message: str, files: list[tuple[str, str]]) -> None:
+        out = self.process.stdin
+        assert out is not None
+        self.marks += 1
+        data = message.encode()
+        out.write(f"commit refs/heads/main\nmark :{self.marks}\nauthor {person}\ncommitter {person}\n".encode())
+        out.write(f"data {len(data)}\n".encode() + data + b"\n")
+        if self.marks > 1:
+            out.write(f"from :{self.marks - 1}\n".encode())
+        for path, text in files:
+            body = text.encode()
+            out.write(f"M 100644 inline {path}\ndata {len(body)}\n".encode() + body + b"\n")
+        out.write(b"\n")
+
+    def finish(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        if self.process.wait() != 0:
+            raise SystemExit("git fast-import failed")
 
 
 def generate_mbox(path: Path, count: int, seed: int = 3) -> None:
