@@ -222,7 +222,8 @@ def _read_log(repo: git.Repo, head: str, tips: list[str], paths: list[str],
 
     with (progress("Reading history", len(new)) if len(new) >= PROGRESS_FROM else quiet("") as advance,
           ThreadPoolExecutor(max_workers=workers.cores()) as pool):
-        running = {pool.submit(git.run_result, repo, *log, *part, "--", *paths): number
+        env = git.large_trees_env()
+        running = {pool.submit(git.run_result, repo, *log, *part, "--", *paths, env=env): number
                    for number, part in enumerate(parts)}
         for done in as_completed(running):  # parsed while later parts are still being read
             result = done.result()
