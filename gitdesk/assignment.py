@@ -38,7 +38,6 @@ def pick(config: Config, queue_name: str, all_tickets: Callable[[], Iterable[Tic
         return members[(members.index(latest.assignee) + 1) % len(members)]
     load: Counter[str] = Counter()
     for ticket in tickets:
-        status = config.statuses.get(ticket.status)
-        if ticket.assignee in members and not (status and status.done):
+        if ticket.assignee in members and ticket.status not in config.done_statuses:
             load[ticket.assignee] += 1
     return min(members, key=lambda member: (load[member], members.index(member)))

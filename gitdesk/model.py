@@ -293,4 +293,4 @@ class Config:
 
     @property
     def open_statuses(self) -> tuple[str, ...]:
-        return tuple(name for name, status in self.statuses.items() if not status.done)
+        return tuple(name for name in self.statuses if name not in self.done_statuses)

@@ -411,17 +411,18 @@ def _entries_from_rows(desk: Desk, rows: Iterable[tuple[Any, ...]]) -> list[LogE
     return result
 
 
-_SELECT = """
-SELECT c.sha, e.ticket, e.seq, e.time, e.kind, e.field, e.before, e.after, e.who, e.detail,
-       c.author, c.actor, c.email, c.verb
-FROM events e JOIN commits c ON c.id = e.commit_id AND c.pos IS NOT NULL
-"""
+# Events of commits reachable from HEAD now, and the order they happened in (a topological
+# position breaks ties within a second).
+_REACHABLE = " FROM events e JOIN commits c ON c.id = e.commit_id AND c.pos IS NOT NULL"
+_IN_ORDER = " ORDER BY e.time, c.pos, e.seq"
+_SELECT = ("SELECT c.sha, e.ticket, e.seq, e.time, e.kind, e.field, e.before, e.after, e.who, e.detail,"
+           " c.author, c.actor, c.email, c.verb" + _REACHABLE)
 
 
 def ticket_log(desk: Desk, ticket_id: str) -> list[LogEntry]:
     with db.connect(desk) as connection:
         refresh(desk, connection)
-        rows = connection.execute(_SELECT + " WHERE e.ticket = ? ORDER BY e.time, c.pos, e.seq",
+        rows = connection.execute(_SELECT + " WHERE e.ticket = ?" + _IN_ORDER,
                                   (ticket_id,)).fetchall()
     return _entries_from_rows(desk, rows)
 
@@ -445,7 +446,7 @@ def desk_log(desk: Desk, filters: LogFilter) -> list[LogEntry]:
     where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
     with db.connect(desk) as connection:
         refresh(desk, connection)
-        rows = connection.execute(_SELECT + where + " ORDER BY e.time, c.pos, e.seq", params).fetchall()
+        rows = connection.execute(_SELECT + where + _IN_ORDER, params).fetchall()
     entries = _entries_from_rows(desk, rows)
     if filters.author:
         wanted = filters.author.casefold()
@@ -468,10 +469,7 @@ def require_full(desk: Desk) -> None:
                                   "or GIT_DEPTH: 0 (GitLab)")
 
 
-_TRACKED_SELECT = """
-SELECT e.ticket, e.time, e.kind, e.field, e.before, e.after, c.actor, c.email, c.author
-FROM events e JOIN commits c ON c.id = e.commit_id AND c.pos IS NOT NULL
-"""
+_TRACKED_SELECT = "SELECT e.ticket, e.time, e.kind, e.field, e.before, e.after, c.actor, c.email, c.author" + _REACHABLE
 
 
 def tracked_changes(desk: Desk, ticket_ids: Sequence[str] | None = None) -> dict[str, list[Change]]:
@@ -483,11 +481,10 @@ def tracked_changes(desk: Desk, ticket_ids: Sequence[str] | None = None) -> dict
     with db.connect(desk) as connection:
         refresh(desk, connection)
         if ticket_ids is None:
-            rows = connection.execute(query + " ORDER BY e.time, c.pos, e.seq").fetchall()
+            rows = connection.execute(query + _IN_ORDER).fetchall()
         else:
             # One parameter, however many tickets (a listing passes thousands): a JSON array.
-            rows = connection.execute(query + " AND e.ticket IN (SELECT value FROM json_each(?))"
-                                              " ORDER BY e.time, c.pos, e.seq",
+            rows = connection.execute(query + " AND e.ticket IN (SELECT value FROM json_each(?))" + _IN_ORDER,
                                       (json.dumps(list(ticket_ids)),)).fetchall()
     # A report reads every change of the desk (100,000 and more): one loop, each moment and
     # each person made once.
@@ -499,7 +496,7 @@ def tracked_changes(desk: Desk, ticket_ids: Sequence[str] | None = None) -> dict
         at = moments.get(stamp)
         if at is None:
             at = moments[stamp] = fromtimestamp(stamp, utc)
-        who = actor or who_of(None, email, author)
+        who = who_of(actor, email, author)
         if kind == "new":
             change = Change(at, "status", None, after, who)
         else:

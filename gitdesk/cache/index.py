@@ -13,12 +13,13 @@ with another version's only costs a rebuild.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any
@@ -372,13 +373,8 @@ def _write(desk: Desk, connection: sqlite3.Connection, plan: _Plan) -> RefreshSt
     parse = functools.partial(_parse_files, str(desk.tickets_dir), desk.config.id_prefix)
     building = len(files) >= BUILD_FROM
     read = 0
-    with desk.progress("Indexing tickets", len(files)) if building else quiet("") as advance:
-        if building:
-            cache_size = connection.execute("PRAGMA cache_size").fetchone()[0]
-            connection.execute(f"PRAGMA cache_size = -{BUILD_CACHE_KIB}")
-            # No flush to the disk at each commit: a crash of gitdesk loses nothing (the build resumes);
-            # a machine that dies meanwhile may leave a damaged cache, which is disposable (docs/concepts.md).
-            connection.execute("PRAGMA synchronous = OFF")
+    with (desk.progress("Indexing tickets", len(files)) if building else quiet("") as advance,
+          _bulk_writes(connection) if building else contextlib.nullcontext()):
         try:
             pending = 0
             if building and connection.execute("SELECT 1 FROM tickets LIMIT 1").fetchone() is None:
@@ -408,11 +404,22 @@ def _write(desk: Desk, connection: sqlite3.Connection, plan: _Plan) -> RefreshSt
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
             raise
-        finally:
-            if building:
-                connection.execute(f"PRAGMA cache_size = {int(cache_size)}")
-                connection.execute("PRAGMA synchronous = NORMAL")
     return RefreshStats(read, len(plan.removed), len(plan.on_disk))
+
+
+@contextlib.contextmanager
+def _bulk_writes(connection: sqlite3.Connection) -> Iterator[None]:
+    """SQLite set for a build: a larger page cache, and no flush to the disk at each commit. A
+    crash of gitdesk loses nothing (the build resumes); a machine that dies meanwhile may leave
+    a damaged cache, which is disposable (docs/concepts.md)."""
+    cache_size = connection.execute("PRAGMA cache_size").fetchone()[0]
+    connection.execute(f"PRAGMA cache_size = -{BUILD_CACHE_KIB}")
+    connection.execute("PRAGMA synchronous = OFF")
+    try:
+        yield
+    finally:
+        connection.execute(f"PRAGMA cache_size = {int(cache_size)}")
+        connection.execute("PRAGMA synchronous = NORMAL")
 
 
 def _drop(connection: sqlite3.Connection, names: Sequence[str], text: bool) -> None:
@@ -463,23 +470,20 @@ def full_text(desk: Desk, connection: sqlite3.Connection) -> None:
         if db.get_meta(connection, TEXT_BEHIND) is None:  # made by another process meanwhile
             return
         total, top = connection.execute("SELECT COUNT(*), COALESCE(MAX(rowid), 0) FROM texts").fetchone()
-        connection.execute("PRAGMA synchronous = OFF")  # as in a build: the cache is disposable
-        try:
-            with desk.progress("Indexing words for search", total) if total >= BUILD_FROM else quiet("") as advance:
-                connection.execute("BEGIN IMMEDIATE")
-                try:
-                    connection.execute("INSERT INTO ticket_text (ticket_text) VALUES ('delete-all')")
-                    for start in range(1, top + 1, TEXT_STEP):
-                        advance(connection.execute(
-                            f"INSERT INTO ticket_text ({_TEXT_COLUMNS}) SELECT {_TEXT_COLUMNS} FROM texts "
-                            "WHERE rowid BETWEEN ? AND ?", (start, start + TEXT_STEP - 1)).rowcount)
-                    connection.execute("DELETE FROM meta WHERE key = ?", (TEXT_BEHIND,))
-                    connection.execute("COMMIT")
-                except BaseException:
-                    connection.execute("ROLLBACK")
-                    raise
-        finally:
-            connection.execute("PRAGMA synchronous = NORMAL")
+        with (desk.progress("Indexing words for search", total) if total >= BUILD_FROM else quiet("") as advance,
+              _bulk_writes(connection)):
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                connection.execute("INSERT INTO ticket_text (ticket_text) VALUES ('delete-all')")
+                for start in range(1, top + 1, TEXT_STEP):
+                    advance(connection.execute(
+                        f"INSERT INTO ticket_text ({_TEXT_COLUMNS}) SELECT {_TEXT_COLUMNS} FROM texts "
+                        "WHERE rowid BETWEEN ? AND ?", (start, start + TEXT_STEP - 1)).rowcount)
+                connection.execute("DELETE FROM meta WHERE key = ?", (TEXT_BEHIND,))
+                connection.execute("COMMIT")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
 
 
 # --- reading --------------------------------------------------------------------------

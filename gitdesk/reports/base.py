@@ -538,10 +538,9 @@ class Facts:
         pass that was due then; one waiting on the requester sees none. Asked once per ticket,
         not once per ticket and period (a year by month has thousands of these on a big desk)."""
         since, until = period.since, period.until
-        for ticket, clocks, created, last, done in self._ends(tickets):
-            if created > until or (done and last < since):
-                continue
-            if done:
+        for ticket in self._may_be_alive(period, tickets):
+            clocks = self.clocks(ticket)
+            if clocks.finished(clocks.statuses[-1][1]):
                 yield ticket
                 continue
             settled = self._course_end(ticket, clocks)
