@@ -36,8 +36,8 @@ from gitdesk.model import (
     SlaSettings,
     Status,
 )
+from gitdesk.paths import CONFIG_PATH
 
-CONFIG_PATH = ".gitdesk/config.yml"
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*\Z")
 SECTIONS = ("desk", "people", "queues", "workflow", "priorities", "categories", "private_fields", "sync",
             "reports", "sla", "mail", "search")

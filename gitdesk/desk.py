@@ -18,13 +18,12 @@ from pathlib import Path
 from typing import Protocol
 
 from gitdesk import clock, git, ids, paths, ticketfile, transaction
-from gitdesk.config import CONFIG_PATH, default_text, handle_from_email, parse_config
+from gitdesk.config import default_text, handle_from_email, parse_config
 from gitdesk.errors import (
     ConfigError,
     DirtyWorktree,
     GitdeskError,
     GitError,
-    NotADesk,
     NotFound,
     TicketFormatError,
     UnsafePath,
@@ -32,7 +31,7 @@ from gitdesk.errors import (
 )
 from gitdesk.lock import desk_lock
 from gitdesk.model import Config, Person, Ticket
-from gitdesk.paths import TICKETS
+from gitdesk.paths import CONFIG_PATH, TICKETS
 from gitdesk.templates import TEMPLATES, starter_files
 from gitdesk.ticketfile import Document
 
@@ -72,14 +71,6 @@ class Actor:
         return self.person.handle
 
 
-def find_root(start: Path) -> Path | None:
-    current = start.resolve()
-    for candidate in (current, *current.parents):
-        if (candidate / CONFIG_PATH).is_file():
-            return candidate
-    return None
-
-
 MAX_TICKET_BYTES = 2 * 1024 * 1024  # a ticket is text: 2 MB is hundreds of long mails
 
 
@@ -117,18 +108,12 @@ class Desk:
 
     @classmethod
     def open(cls, path: Path | None = None, *, explicit: bool = False) -> Desk:
-        start = path or Path.cwd()
-        if not start.exists():
-            raise NotADesk(f"no such directory: {start}")
-        root = (start.resolve() if (start / CONFIG_PATH).is_file() else None) if explicit else find_root(start)
-        if root is None:
-            where = f"in {start}" if explicit else f"in {start.resolve()} or any parent directory"
-            raise NotADesk(f"not a gitdesk desk: no {CONFIG_PATH} {where}",
-                           hint="run gitdesk init to create one, or pass --desk PATH")
-        repo = git.find(root)
-        if repo is None:
-            raise NotADesk(f"{root} is not inside a Git work tree", hint="run git init there first")
-        return cls(root, repo, load_config(root))
+        return cls.at(paths.locate(path, explicit=explicit))
+
+    @classmethod
+    def at(cls, location: paths.Location) -> Desk:
+        """The desk found at ``location``, its config read and checked."""
+        return cls(location.root, location.repo, load_config(location.root))
 
     # --- paths ----------------------------------------------------------------
 

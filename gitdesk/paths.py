@@ -8,12 +8,58 @@ its root and any symbolic link on the way, so no value can reach outside.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
-from gitdesk.errors import UnsafePath
+from gitdesk import git
+from gitdesk.errors import NotADesk, UnsafePath
 
 TICKETS = "tickets"
+CONFIG_PATH = ".gitdesk/config.yml"
 MAX_NAME_BYTES = 200  # per path component; file systems allow 255, and temp names add a suffix
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where a desk is: its folder and the repository holding it. Found before the config is
+    read, so that Git's check of the tickets can start that early (``cache.gitstate``)."""
+
+    root: Path
+    repo: git.Repo
+    prefix: str  # the desk's folder inside the repository, "" or ending in "/"
+
+    @property
+    def tickets_dir(self) -> Path:
+        return self.root / TICKETS
+
+    def repo_path(self, desk_path: str) -> str:
+        """Repository-relative path Git knows the file by."""
+        return self.prefix + desk_path
+
+
+def find_root(start: Path) -> Path | None:
+    current = start.resolve()
+    for candidate in (current, *current.parents):
+        if (candidate / CONFIG_PATH).is_file():
+            return candidate
+    return None
+
+
+def locate(path: Path | None = None, *, explicit: bool = False) -> Location:
+    """The desk at ``path`` (``explicit``: exactly there), or found upward from it or from here."""
+    start = path or Path.cwd()
+    if not start.exists():
+        raise NotADesk(f"no such directory: {start}")
+    root = (start.resolve() if (start / CONFIG_PATH).is_file() else None) if explicit else find_root(start)
+    if root is None:
+        where = f"in {start}" if explicit else f"in {start.resolve()} or any parent directory"
+        raise NotADesk(f"not a gitdesk desk: no {CONFIG_PATH} {where}",
+                       hint="run gitdesk init to create one, or pass --desk PATH")
+    repo = git.find(root)
+    if repo is None:
+        raise NotADesk(f"{root} is not inside a Git work tree", hint="run git init there first")
+    relative = root.resolve().relative_to(repo.top.resolve()).as_posix()
+    return Location(root, repo, "" if relative == "." else relative + "/")
 
 
 def ticket_path(ticket_id: str) -> str:

@@ -16,7 +16,8 @@ from click.testing import CliRunner
 from conftest import Desk
 
 from gitdesk.cli import cli
-from gitdesk.config import CONFIG_PATH, parse_config
+from gitdesk.config import parse_config
+from gitdesk.paths import CONFIG_PATH
 
 ROOT = Path(__file__).resolve().parent.parent
 # The installed entry point, next to the interpreter running the tests (the venv's bin/).

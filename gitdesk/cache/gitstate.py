@@ -14,14 +14,24 @@ import os
 import re
 import subprocess
 import time
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any, Protocol
 
 from gitdesk import git
 from gitdesk.errors import GitError
 from gitdesk.paths import TICKETS
 
-if TYPE_CHECKING:
-    from gitdesk.desk import Desk
+
+class Where(Protocol):
+    """A desk, or only where it is (``paths.Location``): all these checks need."""
+
+    @property
+    def repo(self) -> git.Repo: ...
+    @property
+    def prefix(self) -> str: ...
+    @property
+    def tickets_dir(self) -> Path: ...
+    def repo_path(self, desk_path: str) -> str: ...
 
 RACY_NS = 2_000_000_000  # a file changed this close to a check may share its mtime with a later edit
 MAX_AGE_NS = 10_000_000_000  # a prefetched answer not collected within this is older than a command
@@ -35,7 +45,7 @@ REBASE_FROM = 200  # files Git's index holds apart from the base commit that mak
 _COMMIT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 
-def _command(desk: Desk, what: str, base: str | None = None) -> list[str]:
+def _command(desk: Where, what: str, base: str | None = None) -> list[str]:
     scope = desk.repo_path(TICKETS + "/")
     if what == "modified":
         return ["diff-files", "--name-only", "-z", "--", scope]
@@ -63,7 +73,7 @@ def _base(stored: Any) -> str | None:
         else None
 
 
-def _folder(desk: Desk, listed_at: int) -> tuple[str, bool]:
+def _folder(desk: Where, listed_at: int) -> tuple[str, bool]:
     """The stat of tickets/, and whether it had settled (mtime more than two seconds before)."""
     try:
         folder = os.stat(desk.tickets_dir)
@@ -78,7 +88,7 @@ def _known(stored: Any, index_key: str, folder_key: str) -> bool:
             and stored.get("settled") is True and isinstance(stored.get("untracked"), list))
 
 
-def _recorded(desk: Desk) -> Any:
+def _recorded(desk: Where) -> Any:
     """The state the index recorded at its last refresh, read without waiting; None when none."""
     import json
     import sqlite3
@@ -103,7 +113,7 @@ class _Started:
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
 
     @classmethod
-    def ahead(cls, desk: Desk) -> _Started:
+    def ahead(cls, desk: Where) -> _Started:
         """The checks a refresh will want, started before it runs: untracked files only
         when the ones the index recorded may be out of date."""
         started = cls(stat_key(os.stat(desk.repo.git_dir / "index")))
@@ -117,13 +127,13 @@ class _Started:
             started.add_base_checks(desk, base)
         return started
 
-    def add(self, desk: Desk, what: str, base: str | None = None) -> None:
+    def add(self, desk: Where, what: str, base: str | None = None) -> None:
         """Start the check ``what`` too, unless it is under way (for "staged", against ``base``)."""
         key = what if base is None else f"{what} {base}"
         if key not in self.processes:
             self.processes[key] = git.start(desk.repo, *_command(desk, what, base))
 
-    def add_base_checks(self, desk: Desk, base: str) -> None:
+    def add_base_checks(self, desk: Where, base: str) -> None:
         """What a refresh asks when Git's index has moved: the entries that differ from ``base``,
         and whether Git checks every entry (see ``state``)."""
         self.add(desk, "staged", base)
@@ -148,7 +158,7 @@ class _Started:
 _started: dict[tuple[str, str], _Started] = {}
 
 
-def prefetch(desk: Desk) -> None:
+def prefetch(desk: Where) -> None:
     """Start Git's checks of the tickets now; ``state`` collects them. Nothing happens
     when they cannot start (no index file yet, no git): ``state`` then runs them itself."""
     key = (str(desk.repo.top), desk.prefix)
@@ -158,11 +168,11 @@ def prefetch(desk: Desk) -> None:
         _started[key] = _Started.ahead(desk)
 
 
-def _take(desk: Desk) -> _Started | None:
+def _take(desk: Where) -> _Started | None:
     return _started.pop((str(desk.repo.top), desk.prefix), None)
 
 
-def state(desk: Desk, stored: Any) -> dict[str, Any] | None:
+def state(desk: Where, stored: Any) -> dict[str, Any] | None:
     """What Git can tell cheaply about tickets/: the identity of its index file, and
     the files that differ from it (modified, deleted, untracked, ignored), with their stat.
 
@@ -250,7 +260,7 @@ def state(desk: Desk, stored: Any) -> dict[str, Any] | None:
     return result
 
 
-def as_recorded(desk: Desk, state: dict[str, Any]) -> dict[str, Any]:
+def as_recorded(desk: Where, state: dict[str, Any]) -> dict[str, Any]:
     """``state`` as a refresh may record it once it has read the files: without its base when
     Git's index changed while the refresh ran. An entry moved away from the base and back in
     that time, around the read of its file, would be in neither list of moved entries next
@@ -264,7 +274,7 @@ def as_recorded(desk: Desk, state: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in state.items() if key not in ("base", "staged")}
 
 
-def after_own_write(desk: Desk, stored: Any, written: set[str]) -> dict[str, Any] | None:
+def after_own_write(desk: Where, stored: Any, written: set[str]) -> dict[str, Any] | None:
     """The state to record after this process committed ticket files ``written`` and put
     them in Git's index, when that was the only change to Git's index since ``stored``
     was recorded: ``stored`` less those files, which Git now holds as they are. None

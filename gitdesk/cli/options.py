@@ -31,23 +31,34 @@ class Session:
 
     @property
     def desk(self) -> Desk:
-        if self._desk is None:
-            from gitdesk.desk import Desk
-            from gitdesk.render import progress
-
-            self._desk = Desk.open(self.desk_path, explicit=self.desk_path is not None)
-            self._desk.progress = progress.bar
-        return self._desk
+        return self._open(prefetch=False)
 
     @property
     def indexed_desk(self) -> Desk:
         """The desk, for a command that reads the index: Git's check of the tickets starts
-        now and runs while the command imports the rest (``gitdesk.cache.gitstate``)."""
-        desk = self.desk
-        from gitdesk.cache import gitstate
+        as soon as the desk is found, and runs while this process reads the config and
+        imports the rest (``gitdesk.cache.gitstate``)."""
+        return self._open(prefetch=True)
 
-        gitstate.prefetch(desk)
-        return desk
+    def _open(self, *, prefetch: bool) -> Desk:
+        if self._desk is None:
+            from gitdesk import paths
+
+            location = paths.locate(self.desk_path, explicit=self.desk_path is not None)
+            if prefetch:
+                from gitdesk.cache import gitstate
+
+                gitstate.prefetch(location)
+            from gitdesk.desk import Desk
+            from gitdesk.render import progress
+
+            self._desk = Desk.at(location)
+            self._desk.progress = progress.bar
+        elif prefetch:
+            from gitdesk.cache import gitstate
+
+            gitstate.prefetch(self._desk)
+        return self._desk
 
     def actor(self) -> Actor:
         return self.desk.actor(self.as_)

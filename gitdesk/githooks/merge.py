@@ -328,8 +328,8 @@ def merge_generated(base: Path, ours: Path, theirs: Path, path: str | None, mark
 
 
 def _generated(repo: git.Repo, path: str, *versions: bytes) -> bool:
-    from gitdesk.config import CONFIG_PATH
     from gitdesk.knowledge.kb import KB, MARKER
+    from gitdesk.paths import CONFIG_PATH
 
     marker = MARKER.encode("utf-8")
     base, ours, theirs = versions
