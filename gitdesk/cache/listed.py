@@ -7,7 +7,7 @@ the record is kept in the cache as the JSON text a listing prints, with that
 moment; a ticket waiting on the requester is not kept (its waiting time grows).
 The index drops a ticket's record when it re-reads the file, the history when a
 commit that changed the ticket becomes part of HEAD; a different config (or
-gitdesk code) drops them all. Computing the timings of 12,000 open tickets
+gitdesk's code) drops them all. Computing the timings of 12,000 open tickets
 took 1.5 s of a 2 s listing; read from here it takes a few milliseconds.
 """
 

@@ -207,18 +207,21 @@ def show(session: Session, ticket_id: str, fmt: str) -> None:
     Example:
       gitdesk show GD-01JD8X4K
     """
-    from gitdesk import clock
+    from gitdesk import clock, workflow
     from gitdesk.cache import history
-    from gitdesk.knowledge import kb
-    from gitdesk.knowledge import search as finding
     from gitdesk.render import views
 
     desk = session.desk
     loaded = desk.find(ticket_id)
     now = clock.now()
     derived = history.timings(desk, [loaded.ticket], now)[loaded.ticket.id]
-    solved = finding.solved_before(desk, loaded.ticket) if session.as_ is None else None
-    articles = {item.ticket.id: kb.article_of(desk, item.ticket.id) for item in (solved.found if solved else [])}
+    solved, articles = None, {}
+    if session.as_ is None and not workflow.is_done(desk.config, loaded.ticket.status):
+        from gitdesk.knowledge import kb
+        from gitdesk.knowledge import search as finding
+
+        solved = finding.solved_before(desk, loaded.ticket)
+        articles = {item.ticket.id: kb.article_of(desk, item.ticket.id) for item in (solved.found if solved else [])}
     views.ticket_detail(loaded.ticket, now, fmt, derived, solved, articles)
 
 

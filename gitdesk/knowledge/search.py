@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from gitdesk import listing
+from gitdesk import listing, workflow
 from gitdesk.cache import db, index
 from gitdesk.desk import Desk
 from gitdesk.errors import GitdeskError, ValidationError
@@ -288,7 +288,7 @@ def solved_before(desk: Desk, ticket: Ticket) -> Suggestions | None:
     """What `show` lists under an open ticket: the few resolved tickets most like it
     (above the threshold), from the cache as it is and without the model, so that
     `show` stays instant; None for a finished ticket or one with nothing to compare."""
-    if ticket.status in (*RESOLVED, "rejected"):
+    if workflow.is_done(desk.config, ticket.status):
         return None
     try:
         return similar(desk, ticket=ticket, limit=SOLVED_BEFORE, layer="desk", fresh=False,
