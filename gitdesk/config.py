@@ -6,9 +6,10 @@ a config leaves out get the defaults below, so a small config works.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from gitdesk import frontmatter
@@ -311,6 +312,68 @@ def _key_at(text: str, line: int) -> str | None:
     return ".".join(keys) or None
 
 
+# --- the YAML data remembered -----------------------------------------------------------
+# A valid config's data is kept as JSON in the disposable cache, keyed by the file's
+# bytes: reading it back costs far less than importing YAML (20 ms of every command).
+
+class _NotPlain(Exception):
+    """A value JSON cannot hold exactly (a set, bytes, a key that is not text)."""
+
+
+def remembered(data: Any, digest: str) -> str:
+    """``data`` (a config's YAML data) as the text to keep, or "" when JSON cannot hold it."""
+    try:
+        return json.dumps({"v": 1, "sha1": digest, "data": _plain(data)}, ensure_ascii=False,
+                          allow_nan=False)
+    except (_NotPlain, ValueError):
+        return ""
+
+
+def recalled(text: str, digest: str) -> Any:
+    """The data ``remembered`` kept for the config with ``digest``; None when it is another's,
+    or unreadable."""
+    try:
+        kept = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(kept, dict) or kept.get("v") != 1 or kept.get("sha1") != digest:
+        return None
+    try:
+        return _unplain(kept.get("data"))
+    except (ValueError, TypeError):
+        return None
+
+
+def _plain(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, str, int)):
+        return value
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise _NotPlain
+        return value
+    if isinstance(value, datetime):
+        return {"$t": value.isoformat()}
+    if isinstance(value, date):
+        return {"$d": value.isoformat()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict) and all(isinstance(key, str) and not key.startswith("$") for key in value):
+        return {key: _plain(item) for key, item in value.items()}
+    raise _NotPlain
+
+
+def _unplain(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_unplain(item) for item in value]
+    if isinstance(value, dict):
+        if len(value) == 1 and isinstance(value.get("$t"), str):
+            return datetime.fromisoformat(value["$t"])
+        if len(value) == 1 and isinstance(value.get("$d"), str):
+            return date.fromisoformat(value["$d"])
+        return {key: _unplain(item) for key, item in value.items()}
+    return value
+
+
 def _suggest(name: str, known: tuple[str, ...]) -> str:
     import difflib
 
@@ -318,9 +381,11 @@ def _suggest(name: str, known: tuple[str, ...]) -> str:
     return (f"did you mean {close[0]}? " if close else "") + f"known: {', '.join(known)}"
 
 
-def parse_config(text: str, path: str = CONFIG_PATH) -> Config:
+def parse_config(text: str, path: str = CONFIG_PATH, loaded: Any = None) -> Config:
+    """The config in ``text``, checked. ``loaded``: its YAML data as ``remembered`` gave it
+    back (the text is then read only for the lines errors name)."""
     try:
-        raw = frontmatter.load_mapping(text, path)
+        raw = frontmatter.load_mapping(text, path) if loaded is None else loaded
     except GitdeskError as error:
         bad_value = error.message.startswith("a value Python cannot hold")
         line = _first_broken_line(text, error.line) if error.line or bad_value else error.line

@@ -7,7 +7,9 @@ the user sees); writes go through ``transaction.commit_files``.
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import hashlib
 import os
 import stat
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -17,8 +19,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
-from gitdesk import clock, git, ids, paths, ticketfile, transaction
-from gitdesk.config import default_text, handle_from_email, parse_config
+from gitdesk import clock, frontmatter, git, ids, paths, ticketfile, transaction
+from gitdesk.config import default_text, handle_from_email, parse_config, recalled, remembered
 from gitdesk.errors import (
     ConfigError,
     DirtyWorktree,
@@ -113,7 +115,7 @@ class Desk:
     @classmethod
     def at(cls, location: paths.Location) -> Desk:
         """The desk found at ``location``, its config read and checked."""
-        return cls(location.root, location.repo, load_config(location.root))
+        return cls(location.root, location.repo, load_config(location.root, kept_config(location)))
 
     # --- paths ----------------------------------------------------------------
 
@@ -342,7 +344,16 @@ def read_regular(full_path: str, shown: str) -> bytes:
         os.close(fd)
 
 
-def load_config(root: Path) -> Config:
+def kept_config(location: paths.Location) -> Path:
+    """Where the desk's config data is remembered: one file per desk in the repository."""
+    name = "config.json" if not location.prefix else \
+        f"config-{hashlib.sha1(location.prefix.encode()).hexdigest()[:12]}.json"
+    return location.repo.state_dir / name
+
+
+def load_config(root: Path, kept: Path | None = None) -> Config:
+    """The desk's config. ``kept``: a file in the disposable cache where its YAML data is
+    remembered (``config.remembered``), so that a config read once is not parsed as YAML again."""
     path = root / CONFIG_PATH
     try:
         data = path.read_bytes()
@@ -352,7 +363,23 @@ def load_config(root: Path) -> Config:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise ConfigError("not valid UTF-8", path=CONFIG_PATH, hint="re-save the file as UTF-8") from None
-    return parse_config(text, CONFIG_PATH)
+    if kept is None:
+        return parse_config(text, CONFIG_PATH)
+    digest = hashlib.sha1(data).hexdigest()
+    try:
+        loaded = recalled(kept.read_text(encoding="utf-8"), digest)
+    except (OSError, UnicodeDecodeError):
+        loaded = None
+    if loaded is not None:
+        return parse_config(text, CONFIG_PATH, loaded)
+    parsed = parse_config(text, CONFIG_PATH)  # a config that does not check is not kept
+    if keep := remembered(frontmatter.load_mapping(text, CONFIG_PATH), digest):
+        with contextlib.suppress(OSError):  # keeping it is only a speed-up
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            temporary = kept.with_name(f"{kept.name}.{os.getpid()}.tmp")
+            temporary.write_text(keep, encoding="utf-8")
+            os.replace(temporary, kept)
+    return parsed
 
 
 # --- gitdesk init ------------------------------------------------------------

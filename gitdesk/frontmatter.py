@@ -1,6 +1,9 @@
 """YAML front matter: split it off, load it safely, and edit it surgically.
 
-The only importer of ``yaml``. Loading uses the C safe loader when present
+The only importer of ``yaml``, and only when first needed: front matter that
+gitdesk wrote is read by a small exact parser, and a config already read is
+remembered (``config.load``), so most commands never pay YAML's 20 ms of
+imports. Loading uses the C safe loader when present
 and records where each top-level key sits, so a change splices one value into
 the original text instead of re-dumping the mapping: field order, comments
 and formatting of everything else survive, and diffs stay one line.
@@ -13,17 +16,22 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
-from typing import Any
-
-import yaml
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from gitdesk.clock import format_utc
 from gitdesk.errors import TicketFormatError
 
-try:  # the C loader is ~10x faster; fall back quietly where libyaml is missing
-    _Loader: Any = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - depends on how PyYAML was built
-    _Loader = yaml.SafeLoader
+if TYPE_CHECKING:
+    import yaml
+
+
+@cache
+def _loader() -> Any:
+    """The C safe loader (~10x faster), or the Python one where libyaml is missing."""
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 MAX_FRONT_MATTER = 64 * 1024
 DELIMITER = "---"
@@ -83,6 +91,8 @@ def load_data(text: str, path: str | None = None) -> dict[str, Any]:
 
 def load(text: str, path: str | None = None) -> FrontMatter:
     """Parse the front matter of ``text`` (newlines already normalised to ``\\n``)."""
+    import yaml
+
     content_start, close_start, body_start = split(text, path)
     source = text[content_start:close_start]
     if len(source.encode("utf-8")) > MAX_FRONT_MATTER:
@@ -91,7 +101,7 @@ def load(text: str, path: str | None = None) -> FrontMatter:
             "keep long text in the body, below the second '---'",
         )
     first_line = 2  # the YAML starts on the file's second line
-    loader = _Loader(source)
+    loader = _loader()(source)
     try:
         node = loader.get_single_node()
         if node is None:
@@ -145,6 +155,8 @@ def _refuse_aliases(root: yaml.Node, path: str | None, first_line: int) -> None:
     # An alias shows up as the same node object twice. Refusing them rules out
     # "billion laughs" expansions when a hostile file is later serialised; the
     # depth limit rules out values nested too deeply to print or serialise.
+    import yaml
+
     seen: set[int] = set()
     stack = [(root, 0)]
     while stack:
@@ -168,6 +180,8 @@ def _node_end(node: yaml.Node, source: str) -> int:
     last child and block scalars at their last indented line, not where the
     parser's mark lands (at the next token), so a comment or key after them
     stays outside the span."""
+    import yaml
+
     if isinstance(node, (yaml.SequenceNode, yaml.MappingNode)) and not node.flow_style and node.value:
         last = node.value[-1]
         return _node_end(last[1] if isinstance(last, tuple) else last, source)
@@ -211,7 +225,13 @@ NOT_TEXT = frozenset({
 })
 
 
-_RESOLVER = yaml.resolver.Resolver()
+@cache
+def _resolver() -> Any:
+    import yaml
+
+    return yaml.resolver.Resolver()
+
+
 # A value alone on its line (block context), as gitdesk writes titles with punctuation
 # or accents: plain text that starts with a letter or digit and holds no ':' or '#'
 # (either could end it); or quoted text with nothing to unescape (gitdesk writes JSON
@@ -231,7 +251,9 @@ def _simple_str(value: str) -> bool:
 
 def _resolves_to_text(value: str) -> bool:
     if value[0].isdigit():  # 2f is text, 0x1f and 1_000 are numbers: ask YAML's own resolver
-        tag = _RESOLVER.resolve(yaml.ScalarNode, value, (True, False))  # type: ignore[no-untyped-call]
+        import yaml
+
+        tag = _resolver().resolve(yaml.ScalarNode, value, (True, False))
         return bool(tag == "tag:yaml.org,2002:str")
     return value not in NOT_TEXT
 
@@ -316,6 +338,8 @@ def _simple_value(value: str | None) -> Any:
 
 def dump_value(value: Any) -> str:
     """One value as flow YAML, for ``key: <here>`` on a single line."""
+    import yaml
+
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -357,10 +381,12 @@ def _quoted(value: str) -> str:
 
 def _plain_ok(value: str) -> bool:
     """Would ``key: value`` load back as exactly this string?"""
+    import yaml
+
     if any(ord(c) < 32 or c in "\u0085\u2028\u2029\ufeff" for c in value):
         return False
     try:
-        loaded = yaml.load(f"k: {value}\n", Loader=_Loader)
+        loaded = yaml.load(f"k: {value}\n", Loader=_loader())
     except yaml.YAMLError:
         return False
     return isinstance(loaded, dict) and loaded.get("k") == value and type(loaded.get("k")) is str
@@ -409,10 +435,12 @@ def new_text(fields: Mapping[str, Any]) -> str:
 
 def load_mapping(text: str, path: str | None = None) -> Any:
     """Load a whole YAML document (config files); errors name the file and line."""
+    import yaml
+
     if len(text.encode("utf-8")) > 1024 * 1024:
         raise TicketFormatError("file is larger than 1 MiB", path=path)
     try:
-        return yaml.load(text, Loader=_Loader)
+        return yaml.load(text, Loader=_loader())
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         raise TicketFormatError(
@@ -461,7 +489,9 @@ def line_of_key(text: str, dotted: str) -> int | None:
     """The 1-based line of a nested key like ``queues.it-helpdesk.members`` in a
     YAML document, for error messages; None when it cannot be found. Names may
     contain dots, so each level takes the longest key that matches."""
-    loader = _Loader(text)
+    import yaml
+
+    loader = _loader()(text)
     try:
         node = loader.get_single_node()
     except yaml.YAMLError:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from typing import Any
+
 import pytest
 
-from gitdesk.config import default_text, parse_config
+from gitdesk.config import default_text, parse_config, recalled, remembered
 from gitdesk.errors import ConfigError
 
 
@@ -65,3 +70,60 @@ def test_a_name_with_a_line_break_at_its_end_is_not_a_name(desk) -> None:  # typ
     config.write_text(config.read_text().replace("  facilities:\n    name: Facilities",
                                                  '  "facilities\\n":\n    name: Facilities'))
     assert "'facilities\\n' is not a valid name" in desk.fails("list")
+
+
+# --- a config read once is remembered ------------------------------------------------------
+
+
+def test_a_config_read_once_is_read_back_without_yaml_and_means_the_same(desk: Any) -> None:
+    """After the first command, the config's data is kept in the cache as JSON: the next
+    command reads it back without importing YAML, and gets the very same config (dates,
+    numbers and order included)."""
+    from gitdesk.desk import Desk
+
+    config = desk.path / ".gitdesk" / "config.yml"
+    config.write_text(config.read_text() + "sla:\n  clock: business\n  holidays: [2026-12-24, 2026-12-31]\n"
+                      "reports:\n  training: {min_tickets: 3, factor: 1.5}\n")
+    first = Desk.open(desk.path, explicit=True)
+    kept = first.repo.state_dir / "config.json"
+    assert kept.is_file()
+    assert Desk.open(desk.path, explicit=True).config == first.config == parse_config(config.read_text())
+    probe = ("import sys; from pathlib import Path; from gitdesk.desk import Desk; "
+             f"d = Desk.open(Path({str(desk.path)!r}), explicit=True); "
+             "print(sorted(d.config.sla.hours.holidays), 'yaml' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["['2026-12-24',", "'2026-12-31']", "False"]
+
+
+def test_a_changed_or_damaged_kept_config_is_never_used(desk: Any) -> None:
+    """The kept data names the file's bytes it came from: an edited config is read again,
+    and a damaged kept file is read past; an invalid config is refused as before."""
+    from gitdesk.desk import Desk
+
+    config = desk.path / ".gitdesk" / "config.yml"
+    kept = Desk.open(desk.path, explicit=True).repo.state_dir / "config.json"
+    config.write_text(config.read_text().replace("name: Test desk", "name: Renamed desk"))
+    assert Desk.open(desk.path, explicit=True).config.desk_name == "Renamed desk"
+    kept.write_text("{not json")
+    assert Desk.open(desk.path, explicit=True).config.desk_name == "Renamed desk"
+    assert json.loads(kept.read_text())["data"]["desk"]["name"] == "Renamed desk"
+    config.write_text(config.read_text() + "colours: {}\n")
+    with pytest.raises(ConfigError, match="colours: unknown section"):
+        Desk.open(desk.path, explicit=True)
+
+
+@pytest.mark.parametrize("data", [
+    {"a": {1, 2}}, {"a": b"bytes"}, {1: "a key that is a number"}, {"$d": "a key like ours"}, {"a": float("nan")},
+])
+def test_what_json_cannot_hold_exactly_is_not_kept(data: Any) -> None:
+    assert remembered(data, "x") == ""
+
+
+def test_kept_data_comes_back_as_it_was() -> None:
+    from datetime import date, datetime, timedelta, timezone
+
+    data = {"z": [1, 2.5, True, None, "text"], "a": {"when": date(2026, 12, 24),
+            "at": datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=5)))}}
+    back = recalled(remembered(data, "digest"), "digest")
+    assert back == data and list(back) == ["z", "a"]
+    assert recalled(remembered(data, "digest"), "another") is None
