@@ -198,3 +198,14 @@ def test_export_into_a_missing_folder_is_one_line(desk: Desk, tmp_path: Path) ->
     desk.new("Printer", "-q", "it-helpdesk")
     error = desk.fails("export", "json", "-o", str(tmp_path / "no" / "such" / "export.json"))
     assert error.startswith("gitdesk: error: cannot write ") and "No such file or directory" in error
+
+
+def test_a_file_whose_id_is_not_its_name_is_refused_by_show_and_by_edits_alike(desk: Desk) -> None:
+    """show reads a ticket without YAML's positions, yet refuses what the editing verbs refuse,
+    with the same one line naming the line of the id."""
+    first, second = desk.new("First"), desk.new("Second")
+    path = desk.path / "tickets" / f"{first}.md"
+    path.write_text(path.read_text(encoding="utf-8").replace(f"id: {first}", f"id: {second}"), encoding="utf-8")
+    refused = desk.fails("show", first)
+    assert f"file name says {first} but its id is {second}" in refused and ":2:" in refused
+    assert desk.fails("reply", first, "-m", "hello") == refused

@@ -212,17 +212,17 @@ def show(session: Session, ticket_id: str, fmt: str) -> None:
     from gitdesk.render import views
 
     desk = session.desk
-    loaded = desk.find(ticket_id)
+    ticket = desk.read(ticket_id)
     now = clock.now()
-    derived = history.timings(desk, [loaded.ticket], now)[loaded.ticket.id]
+    derived = history.timings(desk, [ticket], now)[ticket.id]
     solved, articles = None, {}
-    if session.as_ is None and not workflow.is_done(desk.config, loaded.ticket.status):
+    if session.as_ is None and not workflow.is_done(desk.config, ticket.status):
         from gitdesk.knowledge import kb
         from gitdesk.knowledge import search as finding
 
-        solved = finding.solved_before(desk, loaded.ticket)
+        solved = finding.solved_before(desk, ticket)
         articles = {item.ticket.id: kb.article_of(desk, item.ticket.id) for item in (solved.found if solved else [])}
-    views.ticket_detail(loaded.ticket, now, fmt, derived, solved, articles)
+    views.ticket_detail(ticket, now, fmt, derived, solved, articles)
 
 
 @click.command()
