@@ -1,10 +1,10 @@
 """YAML front matter: split it off, load it safely, and edit it surgically.
 
-The only importer of ``yaml``, and only when first needed: front matter that
-gitdesk wrote is read by a small exact parser, and a config already read is
-remembered (``config.load``), so most commands never pay YAML's 20 ms of
-imports. Loading uses the C safe loader when present
-and records where each top-level key sits, so a change splices one value into
+With ``rules.spec`` (rule files), the only importer of ``yaml``, and only when
+first needed: front matter that gitdesk wrote is read and written by small
+exact code, and a config already read is remembered (``desk.load_config``),
+so most commands never pay YAML's 20 ms of imports. Loading uses the C safe
+loader when present and records where each top-level key sits, so a change splices one value into
 the original text instead of re-dumping the mapping: field order, comments
 and formatting of everything else survive, and diffs stay one line.
 """
@@ -338,8 +338,6 @@ def _simple_value(value: str | None) -> Any:
 
 def dump_value(value: Any) -> str:
     """One value as flow YAML, for ``key: <here>`` on a single line."""
-    import yaml
-
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -352,6 +350,8 @@ def dump_value(value: Any) -> str:
         return _dump_str(value)
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_dump_flow_item(item) for item in value) + "]"
+    import yaml
+
     text: str = yaml.safe_dump(value, default_flow_style=True, allow_unicode=True, width=2**31)
     return text.strip().removesuffix("...").strip()
 
@@ -364,32 +364,49 @@ def _dump_str(value: str) -> str:
 
 def _dump_flow_item(value: Any) -> str:
     if isinstance(value, str):
-        if value and _plain_ok(value) and not any(c in value for c in ",[]{}"):
+        if value and _plain_ok(value, flow=True):
             return value
         return _quoted(value)
     return dump_value(value)
 
 
+_NOT_YAML_PRINTABLE = re.compile("[\x7f-\x9f\u2028\u2029\ufffe\uffff]")
+
+
 def _quoted(value: str) -> str:
     # JSON strings are valid YAML double-quoted scalars; escape the line and
-    # paragraph separators YAML would otherwise fold.
+    # paragraph separators YAML would otherwise fold, and what YAML refuses to
+    # read even quoted (DEL, the C1 controls, U+FFFE and U+FFFF).
     text = json.dumps(value, ensure_ascii=False)
-    for separator in ("\u2028", "\u2029", "\u0085"):
-        text = text.replace(separator, f"\\u{ord(separator):04x}")
-    return text
+    return _NOT_YAML_PRINTABLE.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
 
 
-def _plain_ok(value: str) -> bool:
-    """Would ``key: value`` load back as exactly this string?"""
-    import yaml
-
+def _plain_ok(value: str, *, flow: bool = False) -> bool:
+    """Would ``key: value`` (``flow``: ``key: [value]``) load back as exactly this string?"""
     if any(ord(c) < 32 or c in "\u0085\u2028\u2029\ufeff" for c in value):
         return False
-    try:
-        loaded = yaml.load(f"k: {value}\n", Loader=_loader())
-    except yaml.YAMLError:
+    if flow and any(c in value for c in ",[]{}"):
         return False
-    return isinstance(loaded, dict) and loaded.get("k") == value and type(loaded.get("k")) is str
+    # What parse_simple reads back as this very string (property tests hold it to YAML); in a
+    # flow list only its list items' narrower rule (PyYAML reads "[0?]" as no list at all).
+    if _simple_str(value) or (not flow and not value.endswith(" ") and _PLAIN_TEXT.fullmatch(value)
+                              and _resolves_to_text(value)):
+        return True
+    import yaml
+
+    # Both of PyYAML's loaders must read it back: they differ at the edges (libyaml takes
+    # "[0?]" as a list, the pure-Python loader refuses it), and other tools use either.
+    for loader in dict.fromkeys((_loader(), yaml.SafeLoader)):
+        try:
+            loaded = yaml.load(f"k: [{value}]\n" if flow else f"k: {value}\n", Loader=loader)
+        except yaml.YAMLError:
+            return False
+        found = loaded.get("k") if isinstance(loaded, dict) else None
+        if flow:
+            found = found[0] if isinstance(found, list) and len(found) == 1 else None
+        if found != value or type(found) is not str:
+            return False
+    return True
 
 
 def splice(text: str, front: FrontMatter, changes: Mapping[str, Any], path: str | None = None) -> str:

@@ -327,3 +327,25 @@ def test_repeated_front_matter_lines_are_remembered_but_long_ones_are_not() -> N
     assert "status: open" in frontmatter._LINES
     assert long_line not in frontmatter._LINES
     assert frontmatter.parse_simple("status: open\nstatus: open\n") is None  # a repeated key still declines
+
+
+written_values = st.one_of(
+    st.text(st.characters(blacklist_categories=["Cs"]), max_size=12),
+    st.from_regex(r"[0-9][0-9a-zA-Z_.:+ -]{0,6}", fullmatch=True),  # 2f, 0x1f, 1_000, 12:30, 1e3, 2026-01-01
+    st.sampled_from(["yes", "No", "on", "null", "~", "true", ".inf", "-", "a: b", "a #b", "Printer on 2F", "Störung"]),
+)
+
+
+@settings(max_examples=2000)
+@given(written_values, st.lists(written_values, max_size=3))
+def test_a_written_value_reads_back_as_itself_by_yaml_and_by_the_fast_parser(value: str, items: list[str]) -> None:
+    """What gitdesk writes plain (without asking YAML when its own reader is sure) loads back
+    as the very same text, in YAML and in the fast parser alike."""
+    import yaml
+
+    from gitdesk.frontmatter import dump_value, parse_simple
+
+    source = f"title: {dump_value(value)}\nlabels: {dump_value(items)}\n"
+    assert yaml.safe_load(source) == {"title": value, "labels": items}
+    quick = parse_simple(source)
+    assert quick is None or quick == {"title": value, "labels": items}

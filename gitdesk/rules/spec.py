@@ -13,14 +13,15 @@ import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from gitdesk import templates
 from gitdesk.durations import Span, parse_span
 from gitdesk.errors import ConfigError, GitdeskError
 from gitdesk.model import Config, Ticket
+
+if TYPE_CHECKING:  # YAML is imported when a rules file is read: most commands on most desks never do
+    import yaml
 
 RULES_PATH = templates.RULES_PATH
 MAX_RULES_BYTES = 256 * 1024
@@ -145,6 +146,8 @@ class _Lines:
     """The line of each node of the YAML document, by its path (``rules``, 2, ``do``, 0)."""
 
     def __init__(self, text: str) -> None:
+        import yaml
+
         self.lines: dict[tuple[Any, ...], int] = {}
         try:
             node = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
@@ -154,6 +157,8 @@ class _Lines:
             self._walk(node, ())
 
     def _walk(self, node: yaml.Node, path: tuple[Any, ...]) -> None:
+        import yaml
+
         self.lines.setdefault(path, int(node.start_mark.line) + 1)
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
@@ -230,6 +235,8 @@ def _read(text: str, config: Config, replies: Collection[str] | None,
     if len(text.encode("utf-8", "surrogatepass")) > MAX_RULES_BYTES:
         return [], [ConfigError(f"is larger than {MAX_RULES_BYTES // 1024} KB", path=path,
                                 hint="a desk needs a few dozen rules at most")]
+    import yaml
+
     try:
         data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as error:
