@@ -94,8 +94,7 @@ class Desk:
         self.repo = repo
         self.config = config
         self.progress: Progress = quiet  # long work (a cold index, a kb build) reports through this
-        relative = root.resolve().relative_to(repo.top.resolve()).as_posix()
-        self.prefix = "" if relative == "." else relative + "/"
+        self.prefix = paths.prefix_of(root, repo)
         self._settings: git.CommitSettings | None = None
 
     def commit_settings(self) -> git.CommitSettings:
@@ -355,10 +354,8 @@ def read_regular(full_path: str, shown: str) -> bytes:
 
 
 def kept_config(location: paths.Location) -> Path:
-    """Where the desk's config data is remembered: one file per desk in the repository."""
-    name = "config.json" if not location.prefix else \
-        f"config-{hashlib.sha1(location.prefix.encode()).hexdigest()[:12]}.json"
-    return location.repo.state_dir / name
+    """Where the desk's config data is remembered."""
+    return paths.state_file(location.repo, location.prefix, "config.json")
 
 
 def load_config(root: Path, kept: Path | None = None) -> Config:
@@ -382,8 +379,13 @@ def load_config(root: Path, kept: Path | None = None) -> Config:
         loaded = None
     if loaded is not None:
         return parse_config(text, CONFIG_PATH, loaded)
-    parsed = parse_config(text, CONFIG_PATH)  # a config that does not check is not kept
-    if keep := remembered(frontmatter.load_mapping(text, CONFIG_PATH), digest):
+    try:
+        loaded = frontmatter.load_mapping(text, CONFIG_PATH)
+    except GitdeskError:
+        return parse_config(text, CONFIG_PATH)  # raises, naming the line and the fix
+    keep = remembered(loaded, digest)  # before the checks, which are given the same data
+    parsed = parse_config(text, CONFIG_PATH, loaded)  # a config that does not check is not kept
+    if keep:
         with contextlib.suppress(OSError):  # keeping it is only a speed-up
             kept.parent.mkdir(parents=True, exist_ok=True)
             temporary = kept.with_name(f"{kept.name}.{os.getpid()}.tmp")
@@ -459,8 +461,7 @@ def create(directory: Path, desk_name: str | None = None) -> Initialised:
     with desk_lock(repo.state_dir):
         for path in files:
             (directory / path).parent.mkdir(parents=True, exist_ok=True)
-        relative = directory.relative_to(repo.top.resolve()).as_posix()
-        prefix = "" if relative == "." else relative + "/"
+        prefix = paths.prefix_of(directory, repo)
         encoded = {prefix + path: content.encode("utf-8") for path, content in files.items()}
         message = "Initialise gitdesk desk\n\nGitdesk-Action: init\n"
         commit = transaction.commit_files(repo, encoded, message, (name, email), clock.now(),

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 
 @cache
-def _loader() -> Any:
+def safe_loader() -> Any:
     """The C safe loader (~10x faster), or the Python one where libyaml is missing."""
     import yaml
 
@@ -101,7 +101,7 @@ def load(text: str, path: str | None = None) -> FrontMatter:
             "keep long text in the body, below the second '---'",
         )
     first_line = 2  # the YAML starts on the file's second line
-    loader = _loader()(source)
+    loader = safe_loader()(source)
     try:
         node = loader.get_single_node()
         if node is None:
@@ -249,6 +249,11 @@ def _simple_str(value: str) -> bool:
     return _resolves_to_text(value)
 
 
+def _plain_text(value: str) -> bool:
+    """Whether ``key: value`` (trailing spaces aside) reads as this text in parse_simple."""
+    return _simple_str(value) or bool(_PLAIN_TEXT.fullmatch(value) and _resolves_to_text(value))
+
+
 def _resolves_to_text(value: str) -> bool:
     if value[0].isdigit():  # 2f is text, 0x1f and 1_000 are numbers: ask YAML's own resolver
         import yaml
@@ -319,7 +324,7 @@ def _simple_value(value: str | None) -> Any:
         return items
     if _SIMPLE_INT.fullmatch(value):
         return int(value)
-    if _simple_str(value) or (_PLAIN_TEXT.fullmatch(value) and _resolves_to_text(value)):
+    if _plain_text(value):
         return value
     if quoted := _QUOTED_TEXT.fullmatch(value):
         return quoted.group(1)
@@ -389,14 +394,13 @@ def _plain_ok(value: str, *, flow: bool = False) -> bool:
         return False
     # What parse_simple reads back as this very string (property tests hold it to YAML); in a
     # flow list only its list items' narrower rule (PyYAML reads "[0?]" as no list at all).
-    if _simple_str(value) or (not flow and not value.endswith(" ") and _PLAIN_TEXT.fullmatch(value)
-                              and _resolves_to_text(value)):
+    if _simple_str(value) if flow else (not value.endswith(" ") and _plain_text(value)):
         return True
     import yaml
 
     # Both of PyYAML's loaders must read it back: they differ at the edges (libyaml takes
     # "[0?]" as a list, the pure-Python loader refuses it), and other tools use either.
-    for loader in dict.fromkeys((_loader(), yaml.SafeLoader)):
+    for loader in dict.fromkeys((safe_loader(), yaml.SafeLoader)):
         try:
             loaded = yaml.load(f"k: [{value}]\n" if flow else f"k: {value}\n", Loader=loader)
         except yaml.YAMLError:
@@ -457,7 +461,7 @@ def load_mapping(text: str, path: str | None = None) -> Any:
     if len(text.encode("utf-8")) > 1024 * 1024:
         raise TicketFormatError("file is larger than 1 MiB", path=path)
     try:
-        return yaml.load(text, Loader=_loader())
+        return yaml.load(text, Loader=safe_loader())
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         raise TicketFormatError(
@@ -508,7 +512,7 @@ def line_of_key(text: str, dotted: str) -> int | None:
     contain dots, so each level takes the longest key that matches."""
     import yaml
 
-    loader = _loader()(text)
+    loader = safe_loader()(text)
     try:
         node = loader.get_single_node()
     except yaml.YAMLError:

@@ -58,8 +58,24 @@ def locate(path: Path | None = None, *, explicit: bool = False) -> Location:
     repo = git.find(root)
     if repo is None:
         raise NotADesk(f"{root} is not inside a Git work tree", hint="run git init there first")
+    return Location(root, repo, prefix_of(root, repo))
+
+
+def prefix_of(root: Path, repo: git.Repo) -> str:
+    """The desk's folder inside the repository: "" at its top, else ending in "/"."""
     relative = root.resolve().relative_to(repo.top.resolve()).as_posix()
-    return Location(root, repo, "" if relative == "." else relative + "/")
+    return "" if relative == "." else relative + "/"
+
+
+def state_file(repo: git.Repo, prefix: str, name: str) -> Path:
+    """A desk's own file under ``.git/gitdesk/`` (``cache.sqlite``, ``config.json``): a
+    repository may hold desks in several folders, each gets its own."""
+    if not prefix:
+        return repo.state_dir / name
+    import hashlib
+
+    stem, dot, suffix = name.partition(".")
+    return repo.state_dir / f"{stem}-{hashlib.sha1(prefix.encode()).hexdigest()[:12]}{dot}{suffix}"
 
 
 def ticket_path(ticket_id: str) -> str:

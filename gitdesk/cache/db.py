@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gitdesk import git
+from gitdesk import git, paths
 from gitdesk.errors import GitdeskError
 
 if TYPE_CHECKING:
@@ -45,11 +45,7 @@ CREATE TABLE IF NOT EXISTS records (id TEXT PRIMARY KEY, until INTEGER NOT NULL,
 
 def path_of(repo: git.Repo, prefix: str = "") -> Path:
     """One cache per desk: a repository may hold desks in several folders."""
-    if not prefix:
-        return repo.state_dir / FILE
-    import hashlib
-
-    return repo.state_dir / f"cache-{hashlib.sha1(prefix.encode()).hexdigest()[:12]}.sqlite"
+    return paths.state_file(repo, prefix, FILE)
 
 
 def _connect(path: Path) -> sqlite3.Connection:

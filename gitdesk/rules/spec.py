@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gitdesk import templates
+from gitdesk import frontmatter, templates
 from gitdesk.durations import Span, parse_span
 from gitdesk.errors import ConfigError, GitdeskError
 from gitdesk.model import Config, Ticket
@@ -150,7 +150,7 @@ class _Lines:
 
         self.lines: dict[tuple[Any, ...], int] = {}
         try:
-            node = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+            node = yaml.compose(text, Loader=frontmatter.safe_loader())
         except yaml.YAMLError:
             node = None
         if node is not None:
@@ -238,7 +238,7 @@ def _read(text: str, config: Config, replies: Collection[str] | None,
     import yaml
 
     try:
-        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        data = yaml.load(text, Loader=frontmatter.safe_loader())
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         return [], [ConfigError("is not valid YAML: " + " ".join(str(getattr(error, "problem", error)).split()),
