@@ -12,8 +12,9 @@ resolved tickets), `desk` (the default without a model: BM25 fused with the
 built-in vocabulary, as tuned), `model` (also a static embedding model; needs
 --model DIR).
 
-Usage: python bench/relevance.py [--model DIR] [--layers words,learned,desk,model] [--misses] [--example DESK]
-       python bench/relevance.py --tune      (grid search of the fusion weights on the tuning half)
+Usage: python bench/relevance.py [--model DIR ...] [--layers words,learned,desk,model] [--misses] [--example DESK]
+       python bench/relevance.py --tune desk|model [--model DIR ...]
+                                 (grid search of the fusion weights on the tuning half)
 """
 
 from __future__ import annotations
@@ -189,10 +190,10 @@ class Score:
         def pct(part: int, whole: int) -> str:
             return f"{part}/{whole} ({100 * part / whole:.0f} %)" if whole else "-"
 
-        text = (f"{name:<26} top-1 {pct(self.top1, self.pairs):<14} top-3 {pct(self.top3, self.pairs):<14} "
+        text = (f"{name:<30} top-1 {pct(self.top1, self.pairs):<14} top-3 {pct(self.top3, self.pairs):<14} "
                 f"near miss above {pct(self.near_above, self.pairs)}")
         if self.novel or self.kept:
-            text += f"\n{'':<26} with the threshold: twins kept {pct(self.kept, self.pairs)}, " \
+            text += f"\n{'':<30} with the threshold: twins kept {pct(self.kept, self.pairs)}, " \
                     f"novel quiet {pct(self.quiet, self.novel)}"
         return text
 
@@ -270,8 +271,10 @@ def evaluate(collected: Sequence[tuple[Case, list[tuple[str, dict[str, float], b
     return score
 
 
-def tune(layer: str, model: str | None) -> None:
-    """Grid search of the fusion weights and the threshold on the tuning half only: the
+def tune(layer: str, models: Sequence[str | None]) -> None:
+    """Grid search of the fusion weights and the threshold on the tuning half only (with
+    several models, one set of weights for all of them: the default must suit whatever
+    model a team names): the
     weights with the most twins in the top 3 less the near misses ranked above a twin
     (the issue's two goals weigh alike; then the most top 1, then top 3), the layer's own
     meaning signal and both boosts kept above zero, and the threshold that leaves the most
@@ -281,8 +284,10 @@ def tune(layer: str, model: str | None) -> None:
     import numpy as np
 
     path, cases = paraphrase_desk()
-    tuning = collect(path, [case for case in cases if case.half == "tune"], layer, model)
-    held = collect(path, [case for case in cases if case.half == "held-out"], layer, model)
+    tuning = [row for model in models
+              for row in collect(path, [case for case in cases if case.half == "tune"], layer, model)]
+    held = [row for model in models
+            for row in collect(path, [case for case in cases if case.half == "held-out"], layer, model)]
     names = [name for name in SIGNALS if name != "model" or layer == "model"]
     arrays = []
     for case, rows in tuning:
@@ -334,31 +339,35 @@ def tune(layer: str, model: str | None) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", help="a model2vec model directory for the model layer")
+    parser.add_argument("--model", action="append", default=[],
+                        help="a model2vec model directory for the model layer (again for another model)")
     parser.add_argument("--layers", default="words,learned,desk,model")
     parser.add_argument("--example", type=Path, help="the example desk (built under bench/out/ when not given)")
     parser.add_argument("--misses", action="store_true", help="list the twins not in the top 3")
     parser.add_argument("--tune", metavar="LAYER", help="grid-search the weights of LAYER on the tuning half")
     args = parser.parse_args()
-    if args.model:  # the desk would read a relative directory as inside itself
-        args.model = str(Path(args.model).resolve())
+    models = [str(Path(model).resolve()) for model in args.model]  # not read as inside the desk
     if args.tune:
-        tune(args.tune, args.model)
+        tune(args.tune, models or [None])
         return
     layers = [name for name in args.layers.split(",") if name]
-    if "model" in layers and not args.model:
-        print("no --model DIR: the model layer is not measured", file=sys.stderr)
+    if "model" in layers:
         layers.remove("model")
+        if not models:
+            print("no --model DIR: the model layer is not measured", file=sys.stderr)
+        layers += [f"model:{model}" for model in models]
     para_path, para_cases = paraphrase_desk()
     example = args.example or example_desk()
     sets = [("paraphrase set", para_path, para_cases), ("example desk", example, example_cases(example))]
     for title, path, cases in sets:
         print(f"## {title}")
         for layer in layers:
-            scores = measure(path, cases, layer, args.model)
+            name, _, model = layer.partition(":")
+            scores = measure(path, cases, name, model or None)
             for half in ("tune", "held-out", "all"):
                 if half in scores:
-                    print(scores[half].line(f"{layer} ({half})"))
+                    print(scores[half].line(f"{name} {Path(model).name if model else ''} ({half})"
+                                            .replace("  ", " ")))
             if args.misses:
                 for miss in scores["all"].misses:
                     print("   missed:", miss)

@@ -112,8 +112,10 @@ def test_a_missing_or_broken_model_is_one_line_and_search_still_works(desk: Desk
     assert desk.new("Scanner is offline", "-q", "it-helpdesk"), "new still works"
 
 
-def tiny_model(folder: Path) -> None:
-    """A five-dimension model2vec model whose words for signing in point the same way."""
+def tiny_model(folder: Path, common: float = 0.0) -> None:
+    """A five-dimension model2vec model whose words for signing in point the same way;
+    ``common`` adds a sixth dimension every word shares (as in a distilled model, which
+    finds any two texts alike)."""
     np = pytest.importorskip("numpy")
     model2vec = pytest.importorskip("model2vec")
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
@@ -122,12 +124,12 @@ def tiny_model(folder: Path) -> None:
               1: "printer jam paper roller tray".split(), 2: "heating radiator cold thermostat".split(),
               3: "attachment crash crashes closes office".split()}
     vocab = {"[UNK]": 0, "[PAD]": 1}
-    rows = [np.zeros(5), np.zeros(5)]
+    rows = [np.zeros(6), np.zeros(6)]
     for axis, words in groups.items():
         for word in words:
             vocab[word] = len(vocab)
-            row = np.full(5, 0.05)
-            row[axis] = 1.0
+            row = np.full(6, 0.05)
+            row[axis], row[5] = 1.0, common
             rows.append(row)
     tokenizer = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
     tokenizer.normalizer = normalizers.Lowercase()
@@ -144,6 +146,34 @@ def test_a_tiny_model_built_here_ranks_through_model2vec(desk: Desk, solved: dic
     first = found["similar"][0]
     assert first["id"] == solved["password"] and first["signals"]["model"] > 0.9
     assert similar(desk, "--text", "paper stuck in the printer")["similar"][0]["id"] == solved["printer"]
+
+
+def test_a_model_that_finds_every_text_alike_is_counted_from_its_baseline(desk: Desk,
+                                                                         solved: dict[str, str]) -> None:
+    tiny_model(desk.path / "models" / "alike", common=2.0)
+    model2vec = pytest.importorskip("model2vec")
+    raw = model2vec.StaticModel.from_pretrained(str(desk.path / "models" / "alike")).encode(
+        ["asking for my kennwort", "radiator cold"])
+    assert float(raw[0] @ raw[1]) > 0.6, "the model alone finds the heating ticket alike"
+    desk.configure(desk.config + "search:\n  model: models/alike\n", "Use a distilled model")
+    found = similar(desk, "--text", "mail client keeps asking for my Kennwort", "--threshold", "0")
+    model = {item["id"]: item["signals"]["model"] for item in found["similar"]}
+    assert model[solved["password"]] > 0.8
+    assert model[solved["heating"]] < 0.2, "counted from how alike two of the desk's tickets look"
+    assert similar(desk, "--text", "mail client keeps asking for my Kennwort")["similar"][0]["id"] == solved["password"]
+    # The baseline is kept, and measured again once more tickets are solved.
+    library = Library.open(desk.path, explicit=True)
+
+    def kept() -> list[str]:
+        with db.connect(library) as connection:
+            return [row[0] for row in connection.execute("SELECT value FROM meta WHERE key LIKE 'model_baseline:%'")]
+
+    (first,) = kept()
+    assert first.endswith(":4")
+    solve(desk, "Badge does not open the garage", "The gate stays shut.", "Re-enrolled the badge.")
+    similar(desk, "--text", "printer jam")
+    (second,) = kept()
+    assert second.endswith(":5")
 
 
 def test_show_of_an_open_ticket_lists_what_solved_problems_like_it(desk: Desk, solved: dict[str, str]) -> None:

@@ -15,6 +15,14 @@ when a model is configured (``pip install 'gitdesk[semantic]'``).
 A ticket's vector is computed the first time it is a candidate and kept in
 the cache (``meaning_vectors``, keyed by the ticket's index row and the
 model), so the model is paid for once per ticket.
+
+Models differ in how alike they find any two texts: a model distilled from a
+sentence-transformer puts two unrelated tickets at a cosine of 0.7 or more,
+another near 0. The signal therefore counts from the model's **baseline** on
+this desk (the mean cosine between its resolved tickets, from a sample kept
+in the cache): 0 is "as alike as two tickets picked at random", 1 the same
+text, so the fused weights and the threshold mean the same whatever model the
+team names.
 """
 
 from __future__ import annotations
@@ -23,11 +31,12 @@ import functools
 import hashlib
 import os
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from gitdesk import paths
+from gitdesk.cache import db
 from gitdesk.desk import Desk
 from gitdesk.errors import ConfigError
 
@@ -39,6 +48,7 @@ CREATE TABLE IF NOT EXISTS meaning_vectors (
     PRIMARY KEY (name, model)
 ) WITHOUT ROWID;
 """
+BASELINE_SAMPLE = 200  # resolved tickets whose mutual cosines give the baseline
 FIX = "see docs/search.md to obtain a model, or remove search.model from .gitdesk/config.yml"
 
 
@@ -119,9 +129,10 @@ def _load(path: str, version: str, shown: str) -> Model:
 
 
 def similarities(connection: sqlite3.Connection, model: Model, query: str,
-                 candidates: Mapping[str, tuple[str, str]]) -> dict[str, float]:
-    """Cosine of ``query`` with each candidate (name -> (stamp, text)), 0 at worst;
-    vectors of tickets are kept in the cache per model and index row."""
+                 candidates: Mapping[str, tuple[str, str]], baseline: float = 0.0) -> dict[str, float]:
+    """Cosine of ``query`` with each candidate (name -> (stamp, text)), counted from
+    ``baseline`` (see the module's doc) and 0 at worst; vectors of tickets are kept
+    in the cache per model and index row."""
     import numpy as np
 
     connection.executescript(TABLE)
@@ -143,4 +154,31 @@ def similarities(connection: sqlite3.Connection, model: Model, query: str,
                                [(name, model.key, candidates[name][0], stored[name].astype(np.float32).tobytes())
                                 for name in missing])
     wanted = model.encode([query])[0]
-    return {name: max(0.0, float(np.dot(vector, wanted))) for name, vector in stored.items()}
+    return {name: max(0.0, (float(np.dot(vector, wanted)) - baseline) / (1.0 - baseline))
+            for name, vector in stored.items()}
+
+
+def baseline(connection: sqlite3.Connection, model: Model, resolved: int,
+             sample: Callable[[int], list[str]]) -> float:
+    """The model's mean cosine between two of the desk's ``resolved`` tickets (texts from
+    ``sample(n)``), kept in the cache and measured again once the desk has grown past
+    the sample or doubled; 0 while fewer than two tickets are resolved."""
+    import numpy as np
+
+    key = f"model_baseline:{model.key}"
+    kept = (db.get_meta(connection, key) or "").split(":")
+    if len(kept) == 2:
+        value, seen = float(kept[0]), int(kept[1])
+        if resolved < 2 * seen and (resolved == seen or seen >= BASELINE_SAMPLE):
+            return value
+    texts = sample(BASELINE_SAMPLE)
+    if len(texts) < 2:
+        return 0.0
+    vectors = model.encode(texts)
+    count = len(vectors)
+    total = vectors.sum(axis=0)
+    # the mean over distinct pairs: |sum|^2 counts every pair twice and each vector once
+    value = (float(np.dot(total, total)) - count) / (count * (count - 1))
+    value = min(0.9, max(0.0, value))
+    db.set_meta(connection, key, f"{value!r}:{resolved}")
+    return value

@@ -199,13 +199,14 @@ class Fusion:
 
 
 # Chosen by `python bench/relevance.py --tune desk|model` on the tuning half of the
-# paraphrase set (bench/RESULTS.md has the held-out figures). The learned co-occurrence
+# paraphrase set (bench/RESULTS.md has the held-out figures); the model layer's for
+# three models at once, as a team may name any. The learned co-occurrence
 # signal earned no weight there (192 resolved tickets teach it too little), so it is
 # computed only when a weight asks for it (`bench/relevance.py --layers learned`).
 DESK_FUSION = Fusion(words=0.0, concepts=0.1, learned=0.0, model=0.0, bm25=0.5, category=0.3, asset=0.1,
                      threshold=0.06)
-MODEL_FUSION = Fusion(words=0.0, concepts=0.1, learned=0.0, model=0.1, bm25=0.35, category=0.3, asset=0.2,
-                      threshold=0.09)
+MODEL_FUSION = Fusion(words=0.0, concepts=0.5, learned=0.0, model=0.35, bm25=0.5, category=0.3, asset=0.4,
+                      threshold=0.18)
 FULL_SCAN = 3000  # desks with at most this many resolved tickets compare every one of them
 CANDIDATES = 120  # larger desks: the best of a full-text search for the query and its concepts
 
@@ -416,8 +417,9 @@ def _fused(desk: Desk, connection: sqlite3.Connection, vocab: meaning.Vocabulary
     closeness: dict[str, float] = {}
     if model is not None:
         texts = _texts(connection, [doc.name for doc in candidates])
-        closeness = embedding.similarities(connection, model, source.strip(),
-                                           {doc.name: (doc.stamp, texts.get(doc.name, "")) for doc in candidates})
+        closeness = embedding.similarities(
+            connection, model, source.strip(), {doc.name: (doc.stamp, texts.get(doc.name, "")) for doc in candidates},
+            embedding.baseline(connection, model, total, lambda size: _sample(connection, total, size)))
     # BM25 has no scale of its own: relative to the best match, times how much that best
     # match shares the query's words, so that a query like nothing on the desk does not
     # lend its best (poor) match a full BM25 score.
@@ -457,6 +459,13 @@ def _texts(connection: sqlite3.Connection, names: Sequence[str]) -> dict[str, st
                 f"ON x.rowid = t.rowid WHERE t.name IN ({','.join('?' * len(chunk))})", chunk):
             found[str(name)] = f"{title}\n{description}\n{resolution or ''}"[:2000]
     return found
+
+
+def _sample(connection: sqlite3.Connection, total: int, size: int) -> list[str]:
+    """The texts of ``size`` learned tickets spread evenly over the desk."""
+    step = max(1, total // size)
+    names = [str(row[0]) for row in connection.execute("SELECT name FROM meaning_docs ORDER BY name")][::step]
+    return list(_texts(connection, names[:size]).values())
 
 
 def _tickets(connection: sqlite3.Connection, names: Sequence[str]) -> dict[str, Ticket]:
