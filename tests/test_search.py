@@ -44,6 +44,12 @@ def test_phrases_and_prefixes(desk: Desk, solved: dict[str, str]) -> None:
     assert [h["id"] for h in hits(desk, "cred*")] == [solved["outlook"]]
 
 
+def test_a_search_that_finds_nothing_says_so_on_stderr_even_when_piped(desk: Desk, solved: dict[str, str]) -> None:
+    result = desk.run("search", "zebra")
+    assert result.stdout == "" and result.stderr.strip() == "0 matches"
+    assert desk.run("search", "zebra", "--format", "json").stdout.strip().endswith('"hits":[]}')
+
+
 def test_search_combines_with_list_filters(desk: Desk, solved: dict[str, str]) -> None:
     assert [h["id"] for h in hits(desk, "printer", "--status", "open")] == [solved["open_printer"]]
     assert [h["id"] for h in hits(desk, "printer", "--status", "resolved")] == [solved["printer"]]

@@ -317,7 +317,7 @@ def search_hits(hits: Sequence[Hit], fmt: str) -> None:
             where = "internal note" if hit.internal else hit.where
             click.echo(bold(head) if room is None else bold(_fit(head, room)))
             click.echo(f"    {_highlighted(hit.snippet)}  " + dim(f"[{where}]"))
-        if output.is_terminal():
+        if output.is_terminal() or not hits:  # piped: say "0 matches" on stderr, not nothing at all
             note(counted(len(hits), "match", "matches"))
 
     emit(fmt, "hits", [hit.as_record() for hit in hits], text=text)
