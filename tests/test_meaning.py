@@ -174,6 +174,10 @@ def test_a_model_that_finds_every_text_alike_is_counted_from_its_baseline(desk: 
     similar(desk, "--text", "printer jam")
     (second,) = kept()
     assert second.endswith(":5")
+    with db.connect(library) as connection:  # the cache is disposable: a damaged value is measured again
+        connection.execute("UPDATE meta SET value = 'nan:x' WHERE key LIKE 'model_baseline:%'")
+    assert similar(desk, "--text", "mail client keeps asking for my Kennwort")["similar"][0]["id"] == solved["password"]
+    assert kept() == [second]
 
 
 def test_show_of_an_open_ticket_lists_what_solved_problems_like_it(desk: Desk, solved: dict[str, str]) -> None:

@@ -166,11 +166,13 @@ def baseline(connection: sqlite3.Connection, model: Model, resolved: int,
     import numpy as np
 
     key = f"model_baseline:{model.key}"
-    kept = (db.get_meta(connection, key) or "").split(":")
-    if len(kept) == 2:
-        value, seen = float(kept[0]), int(kept[1])
-        if resolved < 2 * seen and (resolved == seen or seen >= BASELINE_SAMPLE):
-            return value
+    try:
+        text, seen_text = (db.get_meta(connection, key) or "").split(":")
+        value, seen = float(text), int(seen_text)
+    except ValueError:  # none kept yet, or a damaged value: measure it
+        value, seen = 0.0, 0
+    if 0.0 <= value <= 0.9 and resolved < 2 * seen and (resolved == seen or seen >= BASELINE_SAMPLE):
+        return value
     texts = sample(BASELINE_SAMPLE)
     if len(texts) < 2:
         return 0.0
