@@ -330,14 +330,18 @@ class Facts:
         self._decides: dict[tuple[str, datetime, datetime], bool] = {}
         self._settled: dict[str, tuple[datetime, list[datetime | None]]] = {}
         self.history_read = False
+        self._changes: dict[str, list[Change]] | None = None
         self._active: dict[tuple[datetime, datetime], list[Ticket]] = {}
         self.clock = Calendar.for_queue(self.config, scope.queue)
 
-    # Read from the audit log only when a report asks: it costs a pass over the cache.
-    @functools.cached_property
+    @property
     def changes(self) -> dict[str, list[Change]]:
-        history.require_full(self.desk)
-        return history.tracked_changes(self.desk)
+        """Every ticket's changes from the audit log, read only when a report asks (it costs a
+        pass over the cache)."""
+        if self._changes is None:
+            history.require_full(self.desk)
+            self._changes = history.tracked_changes(self.desk)
+        return self._changes
 
     def active(self, period: Period) -> list[Ticket]:
         """The tickets (demand) any figure of ``period`` can be about: unfinished at its start, or
@@ -359,7 +363,7 @@ class Facts:
         told without making its clocks: on a desk with years of closed tickets, most of them."""
         if ticket.status not in self.config.done_statuses or ticket.created >= moment:
             return False
-        changes = self.changes.get(ticket.id) if "changes" in self.__dict__ else None
+        changes = None if self._changes is None else self._changes.get(ticket.id)
         if changes is None or changes[-1].at >= moment:  # (changes are in time order)
             return False
         return all(entry.at < moment for entry in ticket.entries)
@@ -373,7 +377,7 @@ class Facts:
             return
         history.require_full(self.desk)
         wanted = [i for i in ticket_ids if i in self.by_id and i not in self._clocks]
-        if "changes" in self.__dict__ or not wanted:
+        if self._changes is not None or not wanted:
             return
         found = history.tracked_changes(self.desk, wanted)
         for ticket_id in wanted:
