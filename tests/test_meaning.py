@@ -4,6 +4,8 @@ threshold, the learned layer kept in step after resolve, and the optional model.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -139,6 +141,8 @@ def tiny_model(folder: Path, common: float = 0.0) -> None:
 
 
 def test_a_tiny_model_built_here_ranks_through_model2vec(desk: Desk, solved: dict[str, str]) -> None:
+    np = pytest.importorskip("numpy")
+    model2vec = pytest.importorskip("model2vec")
     tiny_model(desk.path / "models" / "tiny")
     desk.configure(desk.config + "search:\n  model: models/tiny\n", "Use the team's model")
     found = similar(desk, "--text", "mail client keeps asking for my Kennwort")
@@ -146,6 +150,16 @@ def test_a_tiny_model_built_here_ranks_through_model2vec(desk: Desk, solved: dic
     first = found["similar"][0]
     assert first["id"] == solved["password"] and first["signals"]["model"] > 0.9
     assert similar(desk, "--text", "paper stuck in the printer")["similar"][0]["id"] == solved["printer"]
+    # The folder is read without model2vec's loader (its Hub client costs a quarter of a
+    # second a command), into the same model as the library's own loader makes.
+    probe = ("import sys; from pathlib import Path; from gitdesk.desk import Desk; from gitdesk.knowledge import embedding; "
+             f"model = embedding.load(Desk.open(Path({str(desk.path)!r}), explicit=True)); "
+             "print('huggingface_hub' in sys.modules, model.encode(['kennwort prompt', 'printer jam']).tolist())")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split(" ", 1)
+    assert out[0] == "False"
+    theirs = model2vec.StaticModel.from_pretrained(str(desk.path / "models" / "tiny")).encode(
+        ["kennwort prompt", "printer jam"])
+    assert np.allclose(json.loads(out[1]), theirs / np.linalg.norm(theirs, axis=1, keepdims=True), atol=1e-6)
 
 
 def test_a_model_that_finds_every_text_alike_is_counted_from_its_baseline(desk: Desk,

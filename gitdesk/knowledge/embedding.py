@@ -107,25 +107,55 @@ def load(desk: Desk) -> Model | None:
 @functools.lru_cache(maxsize=2)
 def _load(path: str, version: str, shown: str) -> Model:
     try:
-        from model2vec import StaticModel
+        from model2vec.model import StaticModel
     except ImportError:
         raise _problem("is set, but model2vec is not installed",
                        "pip install 'gitdesk[semantic]', or remove search.model") from None
-    saved = {name: os.environ.get(name) for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
-    os.environ.update({"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"})  # a local folder, never a hub
     try:
-        static = StaticModel.from_pretrained(path)
+        static = _read(Path(path), StaticModel)
     except Exception as error:  # the library's errors are many; each means "not a usable model"
         detail = " ".join(str(error).split())[:160] or type(error).__name__
         raise _problem(f"cannot load the model in {shown}: {detail}") from None
+    key = hashlib.sha1(f"{os.path.realpath(path)}:{version}".encode()).hexdigest()[:16]
+    return Model(static, key)
+
+
+def _read(folder: Path, static_model: Any) -> Any:
+    """A model2vec StaticModel from its folder. model2vec's own loader
+    (``StaticModel.from_pretrained``) imports its Hub client first, a quarter of a
+    second on every command; a local folder needs only the three files, read here
+    as that loader reads them, and model2vec still does all the encoding. A folder
+    this reader does not know (or an older model2vec) goes through the library's
+    loader, told to stay offline."""
+    import json
+
+    import safetensors
+    from tokenizers import Tokenizer
+
+    try:
+        with safetensors.safe_open(str(folder / "model.safetensors"), framework="numpy") as tensors:
+            names = set(tensors.keys())
+            found = {name: tensors.get_tensor(name) for name in ("embeddings", "weights", "mapping") if name in names}
+        config_file = folder / "config.json"
+        config = json.loads(config_file.read_text(encoding="utf-8")) if config_file.is_file() else {}
+        extra = {"weights": found.get("weights"), "token_mapping": found.get("mapping")}
+        if "max_length" in config:
+            extra["max_length"] = config["max_length"]
+        return static_model(vectors=found["embeddings"], tokenizer=Tokenizer.from_file(str(folder / "tokenizer.json")),
+                            config=config, normalize=bool(config.get("normalize", False)),
+                            **{name: value for name, value in extra.items() if value is not None})
+    except (KeyError, TypeError):  # another layout, or a model2vec that builds models otherwise
+        pass
+    saved = {name: os.environ.get(name) for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
+    os.environ.update({"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"})  # a local folder, never a hub
+    try:
+        return static_model.from_pretrained(str(folder))
     finally:
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-    key = hashlib.sha1(f"{os.path.realpath(path)}:{version}".encode()).hexdigest()[:16]
-    return Model(static, key)
 
 
 def similarities(connection: sqlite3.Connection, model: Model, query: str,
