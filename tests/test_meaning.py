@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from conftest import Desk
 
 from gitdesk.cache import db, index
 from gitdesk.desk import Desk as Library
-from gitdesk.knowledge import meaning, search
+from gitdesk.knowledge import embedding, meaning, search
 
 
 def solve(desk: Desk, title: str, body: str, note: str, *args: str) -> str:
@@ -114,10 +115,10 @@ def test_a_missing_or_broken_model_is_one_line_and_search_still_works(desk: Desk
     assert desk.new("Scanner is offline", "-q", "it-helpdesk"), "new still works"
 
 
-def tiny_model(folder: Path, common: float = 0.0) -> None:
+def tiny_model(folder: Path, common: float = 0.0, spread: Sequence[str] = ()) -> None:
     """A five-dimension model2vec model whose words for signing in point the same way;
     ``common`` adds a sixth dimension every word shares (as in a distilled model, which
-    finds any two texts alike)."""
+    finds any two texts alike); ``spread`` words are known too, each on one of the five."""
     np = pytest.importorskip("numpy")
     model2vec = pytest.importorskip("model2vec")
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
@@ -133,6 +134,11 @@ def tiny_model(folder: Path, common: float = 0.0) -> None:
             row = np.full(6, 0.05)
             row[axis], row[5] = 1.0, common
             rows.append(row)
+    for at, word in enumerate(spread):
+        vocab[word] = len(vocab)
+        row = np.full(6, 0.05)
+        row[at % 5], row[5] = 1.0, common
+        rows.append(row)
     tokenizer = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
     tokenizer.normalizer = normalizers.Lowercase()
     tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
@@ -192,6 +198,55 @@ def test_a_model_that_finds_every_text_alike_is_counted_from_its_baseline(desk: 
         connection.execute("UPDATE meta SET value = 'nan:x' WHERE key LIKE 'model_baseline:%'")
     assert similar(desk, "--text", "mail client keeps asking for my Kennwort")["similar"][0]["id"] == solved["password"]
     assert kept() == [second]
+
+
+def test_one_solved_ticket_is_not_offered_for_an_unrelated_problem(desk: Desk) -> None:
+    """One ticket tells nothing about how alike the model finds any two: a fixed set of
+    unrelated requests is measured with it."""
+    words = [sentence.split()[1].lower().strip(".,?") for sentence in embedding.UNRELATED]
+    tiny_model(desk.path / "models" / "alike", common=2.0, spread=words)
+    password = solve(desk, "Outlook asks for my password every hour", "It prompts for my password.",
+                     "Removed stale credentials.", "-c", "email")
+    desk.configure(desk.config + "search:\n  model: models/alike\n", "Use a distilled model")
+    found = similar(desk, "--text", "the radiator is cold")
+    assert found["similar"] == [] and found["layer"] == "model"
+    assert similar(desk, "--text", "Outlook asks for my kennwort")["similar"][0]["id"] == password
+
+
+def test_kept_vectors_that_are_damaged_or_of_another_model_are_made_again(desk: Desk,
+                                                                          solved: dict[str, str]) -> None:
+    tiny_model(desk.path / "models" / "tiny")
+    desk.configure(desk.config + "search:\n  model: models/tiny\n", "Use the team's model")
+    clean = similar(desk, "--text", "asking for my kennwort", "--threshold", "0")
+    library = Library.open(desk.path, explicit=True)
+    for damage in ("x'00'", "randomblob(24)", "x'0000c07f0000c07f0000c07f0000c07f0000c07f0000c07f'", "'text'"):
+        with db.connect(library) as connection:
+            connection.execute(f"UPDATE meaning_vectors SET vector = {damage}")
+        assert similar(desk, "--text", "asking for my kennwort", "--threshold", "0") == clean, damage
+    # A changed tokenizer or config is another model: its vectors are not the old ones.
+    before = embedding.load(library)
+    assert before is not None
+    config = desk.path / "models" / "tiny" / "config.json"
+    config.write_text(config.read_text().replace("{", '{"note": "edited", ', 1))
+    after = embedding.load(library)
+    assert after is not None and after.key != before.key
+
+
+def test_the_similar_options_refuse_what_means_nothing(desk: Desk, solved: dict[str, str]) -> None:
+    for args in (["--threshold", "nan"], ["-n", "0"], ["-n", "-1"]):
+        result = desk.run("similar", "--text", "printer jam", *args, ok=False)
+        assert result.exit_code == 2, (args, result.output)
+    assert desk.run("search", "printer", "-n", "0", ok=False).exit_code == 2
+    assert similar(desk, "--text", "printer jam", "--threshold", "-0")["threshold"] == 0
+
+
+def test_new_says_once_that_the_model_could_not_be_used(desk: Desk, solved: dict[str, str]) -> None:
+    desk.configure(desk.config + "search:\n  model: models/gone\n", "Name a model")
+    made = desk.run("new", "Printer on 2F jams again", "-q", "it-helpdesk", "-c", "hardware", "-a", "printer-2f")
+    assert "Created GD-" in made.stdout and solved["printer"] in made.stdout
+    assert made.stderr.count("no model directory at models/gone") == 1
+    record = json.loads(desk.run("new", "Printer on 2F jams again", "-q", "it-helpdesk", "--format", "json").stdout)
+    assert "no model directory" in record["similar_warning"]
 
 
 def test_show_of_an_open_ticket_lists_what_solved_problems_like_it(desk: Desk, solved: dict[str, str]) -> None:

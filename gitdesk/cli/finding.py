@@ -10,7 +10,8 @@ from gitdesk.cli.options import FilterOptions, Session, desk_options, format_opt
 @click.command(name="search")
 @click.argument("query", nargs=-1, required=True)
 @list_filters
-@click.option("--limit", "-n", default=20, show_default=True, help="At most this many results.")
+@click.option("--limit", "-n", type=click.IntRange(min=1), default=20, show_default=True,
+              help="At most this many results.")
 @format_option()
 @desk_options
 @pass_session
@@ -41,7 +42,7 @@ def search(session: Session, query: tuple[str, ...], chosen: FilterOptions, limi
 @click.command(name="similar")
 @click.argument("ticket_id", metavar="[ID]", required=False)
 @click.option("--text", help="Describe the problem instead of naming a ticket.")
-@click.option("--limit", "-n", default=5, show_default=True, help="At most this many.")
+@click.option("--limit", "-n", type=click.IntRange(min=1), default=5, show_default=True, help="At most this many.")
 @click.option("--threshold", type=click.FloatRange(0, 1), metavar="SCORE",
               help="Show only tickets scoring at least this (0 shows every match; default: search.threshold "
                    "in the config, else the tuned one).")
@@ -66,6 +67,10 @@ def similar(session: Session, ticket_id: str | None, text: str | None, limit: in
     """
     if (ticket_id is None) == (text is None):
         raise click.UsageError("give an ID or --text, one of them")
+    if threshold is not None:
+        if not 0 <= threshold <= 1:  # FloatRange lets NaN through
+            raise click.BadParameter(f"{threshold} is not a number from 0 to 1", param_hint="'--threshold'")
+        threshold += 0.0  # -0 is 0
     desk = session.indexed_desk
     from gitdesk.knowledge import search as finding
     from gitdesk.render import views

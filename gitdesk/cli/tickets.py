@@ -113,6 +113,10 @@ def new(session: Session, title: str | None, requester: str | None, queue: str |
                                  just_written=[result.path.rsplit("/", 1)[-1]])
     except GitdeskError:
         similar = None
+    except Exception as error:  # the ticket is committed: say so, whatever went wrong after
+        output.note(f"gitdesk: warning: this is a bug in gitdesk: no similar tickets listed "
+                    f"({type(error).__name__}: {error})")
+        similar = None
     views.outcome(result, fmt, similar)
 
 

@@ -27,10 +27,16 @@ team names.
 
 from __future__ import annotations
 
+import array
 import functools
 import hashlib
+import math
+import mmap
+import operator
 import os
 import sqlite3
+import struct
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -49,6 +55,25 @@ CREATE TABLE IF NOT EXISTS meaning_vectors (
 ) WITHOUT ROWID;
 """
 BASELINE_SAMPLE = 200  # resolved tickets whose mutual cosines give the baseline
+FEW = 20  # below this many resolved tickets, UNRELATED joins the sample
+UNRELATED = [
+    "The quarterly budget review moved to Thursday afternoon.",
+    "Please water the plants on the third floor while I am away.",
+    "Our delivery van needs new winter tyres before December.",
+    "Can someone explain the new parental leave policy?",
+    "The conference room projector shows everything in green.",
+    "My expense report for the Berlin trip was rejected.",
+    "The parking garage gate does not open with my badge.",
+    "The coffee machine on the second floor leaks water.",
+    "Der Drucker im Flur druckt nur leere Seiten.",
+    "La réunion du comité est reportée à la semaine prochaine.",
+    "El servidor de correo rechaza los archivos adjuntos grandes.",
+    "My laptop battery is empty within an hour.",
+    "The website still shows last year's opening hours.",
+    "Please add Maria to the sales newsletter list.",
+    "A customer asks whether invoices can be sent by post.",
+    "The VPN disconnects every few minutes when I work from home.",
+]
 FIX = "see docs/search.md to obtain a model, or remove search.model from .gitdesk/config.yml"
 
 
@@ -71,21 +96,138 @@ def directory(desk: Desk) -> Path | None:
 
 
 class Model:
-    """A loaded model: ``encode`` gives unit-length float32 vectors."""
+    """A loaded model. ``query`` encodes one text in plain Python (a command pays for
+    neither numpy nor model2vec, a third of a second of imports, when the desk's
+    vectors are already kept); ``encode`` encodes tickets through model2vec. Both
+    give unit-length vectors (zero for a text of unknown tokens only)."""
 
-    def __init__(self, static: Any, key: str) -> None:
-        self.static = static
+    def __init__(self, folder: Path, key: str) -> None:
+        self.folder = folder
         self.key = key
+        self.reader = _Reader(folder)
+
+    @functools.cached_property
+    def static(self) -> Any:
+        from model2vec.model import StaticModel
+
+        return _read(self.folder, StaticModel)
 
     def encode(self, texts: Sequence[str]) -> Any:
         import numpy as np
 
-        vectors = np.asarray(self.static.encode(list(texts), show_progress_bar=False), dtype=np.float32)
+        try:
+            vectors = np.asarray(self.static.encode(list(texts), show_progress_bar=False), dtype=np.float32)
+        except Exception as error:  # loaded, yet model2vec cannot use it: the model's fault, said in one line
+            detail = " ".join(str(error).split())[:160] or type(error).__name__
+            raise _problem(f"cannot encode with the model in {self.folder}: {detail}") from None
+        if vectors.ndim != 2 or vectors.shape[1] != self.reader.embeddings.width:
+            raise _problem(f"the model in {self.folder} gives vectors of shape {vectors.shape}")
         if vectors.ndim == 1:
             vectors = vectors[None, :]
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         norms[norms == 0] = 1.0
         return vectors / norms
+
+    def query(self, text: str) -> array.array[float]:
+        return self.reader.vector(text)
+
+
+_FLOATS = {"F64": "d", "F32": "f", "F16": "e", "I8": "b"}
+_INTEGERS = {"I64": "q", "I32": "i"}
+
+
+class _Tensor:
+    """One tensor of a safetensors file, read a row at a time."""
+
+    def __init__(self, data: mmap.mmap, entry: Any, base: int, kinds: Mapping[str, str], dimensions: int) -> None:
+        if not isinstance(entry, dict) or entry.get("dtype") not in kinds:
+            raise ValueError(f"tensors of type {entry.get('dtype') if isinstance(entry, dict) else entry!r} "
+                             "are not supported")
+        shape, (start, end) = entry["shape"], entry["data_offsets"]
+        if len(shape) != dimensions or not all(type(n) is int and n > 0 for n in shape):
+            raise ValueError(f"a tensor of shape {shape} where {dimensions} dimension(s) belong")
+        self.rows, self.width = shape[0], (shape[1] if len(shape) == 2 else 1)
+        code = kinds[entry["dtype"]]
+        self.stride = self.width * struct.calcsize(code)
+        if end - start != self.rows * self.stride or base + end > len(data):
+            raise ValueError("a tensor does not fit the file")
+        self.data, self.start, self.format = data, base + start, f"<{self.width}{code}"
+
+    def row(self, at: int) -> tuple[float, ...]:
+        if not 0 <= at < self.rows:
+            raise ValueError(f"token {at} has no vector")
+        return struct.unpack_from(self.format, self.data, self.start + at * self.stride)
+
+
+class _Reader:
+    """A model2vec folder read as model2vec reads it (tokenizer.json, config.json and the
+    embeddings, weights and mapping of model.safetensors), to encode one text the way
+    ``StaticModel.encode`` does: the text cut to ``max_length`` times the median token
+    length, tokenized without special tokens and cut to ``max_length`` tokens, unknown
+    tokens dropped, the (weighted) vectors averaged."""
+
+    def __init__(self, folder: Path) -> None:
+        import json
+
+        from tokenizers import Tokenizer
+
+        config_file = folder / "config.json"
+        config = json.loads(config_file.read_text(encoding="utf-8")) if config_file.is_file() else {}
+        if not isinstance(config, dict):
+            raise ValueError("config.json is not a mapping")
+        self.max_length = config.get("max_length", 512)  # model2vec's default
+        if self.max_length is not None and (type(self.max_length) is not int or self.max_length < 1):
+            raise ValueError(f"config.json: max_length {self.max_length!r} is not a positive whole number")
+        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self.tokenizer.no_padding()
+        if self.max_length is None:
+            self.tokenizer.no_truncation()
+        else:
+            self.tokenizer.enable_truncation(self.max_length)
+        with open(folder / "model.safetensors", "rb") as file:
+            data = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+        (size,) = struct.unpack_from("<Q", data)
+        header = json.loads(bytes(data[8:8 + size]))
+        if not isinstance(header, dict) or "embeddings" not in header:
+            raise ValueError("model.safetensors holds no embeddings")
+        self.embeddings = _Tensor(data, header["embeddings"], 8 + size, _FLOATS, 2)
+        self.weights = _Tensor(data, header["weights"], 8 + size, _FLOATS, 1) if "weights" in header else None
+        self.mapping = _Tensor(data, header["mapping"], 8 + size, _INTEGERS, 1) if "mapping" in header else None
+        tokens = self.tokenizer.get_vocab_size(with_added_tokens=True)
+        if self.mapping is None and tokens != self.embeddings.rows:
+            raise ValueError(f"{tokens} tokens but {self.embeddings.rows} vectors")
+        self.unknown = _unknown_token(self.tokenizer)
+
+    @functools.cached_property
+    def median_token(self) -> int:
+        import statistics
+
+        return int(statistics.median(len(token) for token in self.tokenizer.get_vocab(with_added_tokens=True)))
+
+    def vector(self, text: str) -> array.array[float]:
+        if self.max_length is not None and len(text) > self.max_length:  # else shorter than any cut
+            text = text[:self.max_length * self.median_token]
+        ids = [at for at in self.tokenizer.encode(text, add_special_tokens=False).ids if at != self.unknown]
+        total = [0.0] * self.embeddings.width
+        for at in ids:
+            row = self.embeddings.row(int(self.mapping.row(at)[0]) if self.mapping else at)
+            if self.weights is not None:
+                weight = self.weights.row(at)[0]
+                row = tuple(value * weight for value in row)
+            total = list(map(operator.add, total, row))
+        norm = math.sqrt(sum(value * value for value in total))  # the mean's direction is the sum's
+        return array.array("f", (value / norm for value in total) if norm else total)
+
+
+def _unknown_token(tokenizer: Any) -> int | None:
+    """The id model2vec drops from every text (the tokenizer's unknown token), as it finds it."""
+    model = tokenizer.model
+    if hasattr(model, "unk_token"):  # WordPiece, BPE, WordLevel
+        return None if model.unk_token is None else tokenizer.token_to_id(model.unk_token)
+    import json
+
+    found = json.loads(tokenizer.to_str())["model"].get("unk_id")  # Unigram
+    return None if found is None else int(found)
 
 
 def load(desk: Desk) -> Model | None:
@@ -100,24 +242,26 @@ def load(desk: Desk) -> Model | None:
     missing = [name for name in REQUIRED if not (found / name).is_file()]
     if missing:
         raise _problem(f"{shown} is not a model2vec model (missing {', '.join(missing)})")
-    stat = (found / "model.safetensors").stat()
-    return _load(str(found), f"{stat.st_size}:{stat.st_mtime_ns}", shown or "")
+    # Kept vectors belong to this exact model: a changed tokenizer or config is another one.
+    version = ":".join(f"{stat.st_size}:{stat.st_mtime_ns}" for stat in (
+        (found / name).stat() for name in ("model.safetensors", "tokenizer.json", "config.json")
+        if (found / name).exists()))
+    return _load(str(found), version, shown or "")
 
 
 @functools.lru_cache(maxsize=2)
 def _load(path: str, version: str, shown: str) -> Model:
-    try:
-        from model2vec.model import StaticModel
-    except ImportError:
+    import importlib.util
+
+    if importlib.util.find_spec("model2vec") is None:
         raise _problem("is set, but model2vec is not installed",
-                       "pip install 'gitdesk[semantic]', or remove search.model") from None
+                       "pip install 'gitdesk[semantic]', or remove search.model")
+    key = hashlib.sha1(f"{os.path.realpath(path)}:{version}".encode()).hexdigest()[:16]
     try:
-        static = _read(Path(path), StaticModel)
-    except Exception as error:  # the library's errors are many; each means "not a usable model"
+        return Model(Path(path), key)
+    except Exception as error:  # the libraries' errors are many; each means "not a usable model"
         detail = " ".join(str(error).split())[:160] or type(error).__name__
         raise _problem(f"cannot load the model in {shown}: {detail}") from None
-    key = hashlib.sha1(f"{os.path.realpath(path)}:{version}".encode()).hexdigest()[:16]
-    return Model(static, key)
 
 
 def _read(folder: Path, static_model: Any) -> Any:
@@ -162,37 +306,49 @@ def similarities(connection: sqlite3.Connection, model: Model, query: str,
                  candidates: Mapping[str, tuple[str, str]], baseline: float = 0.0) -> dict[str, float]:
     """Cosine of ``query`` with each candidate (name -> (stamp, text)), counted from
     ``baseline`` (see the module's doc) and 0 at worst; vectors of tickets are kept
-    in the cache per model and index row."""
-    import numpy as np
-
+    in the cache per model and index row, so a warm query imports no numpy."""
     connection.executescript(TABLE)
     names = list(candidates)
-    stored: dict[str, Any] = {}
+    stored: dict[str, array.array[float]] = {}
     for start in range(0, len(names), 500):
         chunk = names[start:start + 500]
         for name, stamp, blob in connection.execute(
                 f"SELECT name, stamp, vector FROM meaning_vectors WHERE model = ? AND name IN "
                 f"({','.join('?' * len(chunk))})", (model.key, *chunk)):
-            if candidates[name][0] == stamp:
-                stored[name] = np.frombuffer(blob, dtype=np.float32)
+            vector = _floats(blob, model.reader.embeddings.width) if candidates[name][0] == stamp else None
+            if vector is not None:  # else stale or damaged (the cache is disposable): encoded again
+                stored[name] = vector
     missing = [name for name in names if name not in stored]
     if missing:
         fresh = model.encode([candidates[name][1] for name in missing])
-        for name, vector in zip(missing, fresh, strict=True):
-            stored[name] = vector
-        connection.executemany("INSERT OR REPLACE INTO meaning_vectors VALUES (?, ?, ?, ?)",
-                               [(name, model.key, candidates[name][0], stored[name].astype(np.float32).tobytes())
-                                for name in missing])
-    wanted = model.encode([query])[0]
-    return {name: max(0.0, (float(np.dot(vector, wanted)) - baseline) / (1.0 - baseline))
-            for name, vector in stored.items()}
+        rows = [(name, model.key, candidates[name][0], vector.astype("<f4").tobytes())
+                for name, vector in zip(missing, fresh, strict=True)]
+        connection.executemany("INSERT OR REPLACE INTO meaning_vectors VALUES (?, ?, ?, ?)", rows)
+        stored.update((name, _floats(blob, len(blob) // 4) or array.array("f")) for name, _, _, blob in rows)
+    wanted = model.query(query)
+    return {name: max(0.0, (sum(map(operator.mul, vector, wanted)) - baseline) / (1.0 - baseline))
+            for name, vector in stored.items() if len(vector) == len(wanted)}
+
+
+def _floats(blob: object, width: int) -> array.array[float] | None:
+    """A kept vector, or None unless it is ``width`` floats of unit length (or all zero, a
+    text of unknown tokens only)."""
+    if not isinstance(blob, bytes) or len(blob) != 4 * width:
+        return None
+    found = array.array("f")
+    found.frombytes(blob)
+    if sys.byteorder == "big":  # kept little-endian, as numpy's "<f4" writes them
+        found.byteswap()
+    length = sum(value * value for value in found)
+    return found if length == 0 or abs(length - 1.0) < 1e-3 else None  # NaN fails both
 
 
 def baseline(connection: sqlite3.Connection, model: Model, resolved: int,
              sample: Callable[[int], list[str]]) -> float:
     """The model's mean cosine between two of the desk's ``resolved`` tickets (texts from
     ``sample(n)``), kept in the cache and measured again once the desk has grown past
-    the sample or doubled; 0 while fewer than two tickets are resolved."""
+    the sample or doubled; on a desk with few resolved tickets, a fixed set of unrelated
+    requests is measured with them (one ticket alone tells nothing)."""
     import numpy as np
 
     key = f"model_baseline:{model.key}"
@@ -204,12 +360,15 @@ def baseline(connection: sqlite3.Connection, model: Model, resolved: int,
     if 0.0 <= value <= 0.9 and resolved < 2 * seen and (resolved == seen or seen >= BASELINE_SAMPLE):
         return value
     texts = sample(BASELINE_SAMPLE)
-    if len(texts) < 2:
-        return 0.0
+    if len(texts) < FEW:  # too few to tell: unrelated requests in several languages help
+        texts += UNRELATED
     vectors = model.encode(texts)
+    vectors = vectors[np.linalg.norm(vectors, axis=1) > 0.5]  # a text of unknown tokens only tells nothing
     count = len(vectors)
+    if count < 2:
+        return 0.0
     total = vectors.sum(axis=0)
-    # the mean over distinct pairs: |sum|^2 counts every pair twice and each vector once
+    # the mean over distinct pairs: |sum|^2 counts every pair twice and each (unit) vector once
     value = (float(np.dot(total, total)) - count) / (count * (count - 1))
     value = min(0.9, max(0.0, value))
     db.set_meta(connection, key, f"{value!r}:{resolved}")

@@ -276,15 +276,18 @@ def outcome(result: Outcome, fmt: str = "table", similar: Suggestions | None = N
             document["similar"] = [item.as_record() for item in similar.found]
             document["similar_threshold"] = similar.threshold
             document["similar_layer"] = similar.layer
+            if similar.warning:
+                document["similar_warning"] = similar.warning
         write_json(document)
         return
     # Mail plumbing (the thread's Message-IDs) is in the commit message, not worth a reader's line here.
     summary = one_line("; ".join(line for line in result.changes if not line.startswith("message_ids:")))
     head = f"Created {result.ticket.id}" if result.verb == "new" else f"{result.ticket.id}: {result.verb}"
     click.echo(head + (f" ({summary})" if summary else "") + f" [{result.commit[:7]}]")
-    if similar is not None and similar.found:
+    if similar is not None and similar.found:  # with its warning, if any
         similar_tickets(similar, "table", "Similar resolved tickets (what worked before):")
-    elif similar is not None and similar.best is not None:
+        return
+    if similar is not None and similar.best is not None:
         click.echo(nothing_similar(similar))
     elif similar_note:
         click.echo(similar_note)
@@ -346,7 +349,7 @@ def similar_tickets(found: Suggestions, fmt: str, heading: str | None = None) ->
             click.echo(head + (title if room is None else _fit(title, max(10, room - len(head)))))
             if item.resolution_line:
                 line = f"      → {one_line(item.resolution_line)}"
-                click.echo(line[:150] if room is None else _fit(line, room))
+                click.echo(_fit(line, 150 if room is None else room))
         if not found.found:
             note(nothing_similar(found) if found.best is not None else "No solved ticket shares anything with it.")
         if found.warning:
