@@ -156,6 +156,10 @@ def test_a_tiny_model_built_here_ranks_through_model2vec(desk: Desk, solved: dic
     first = found["similar"][0]
     assert first["id"] == solved["password"] and first["signals"]["model"] > 0.9
     assert similar(desk, "--text", "paper stuck in the printer")["similar"][0]["id"] == solved["printer"]
+    for spelled in ("./models/tiny", "models//tiny/"):
+        desk.configure(desk.config.replace("models/tiny", spelled), f"The same folder as {spelled}")
+        assert similar(desk, "--text", "paper stuck in the printer")["layer"] == "model", spelled
+        desk.configure(desk.config.replace(spelled, "models/tiny"), "Back")
     # A query is encoded without numpy or model2vec (a third of a second of imports a
     # command), into the vector model2vec makes of it; model2vec encodes tickets.
     texts = ["kennwort prompt", "printer jam", "nothing known here", "", "Paper ROLLER tray " * 200]

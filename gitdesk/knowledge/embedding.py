@@ -89,7 +89,8 @@ def directory(desk: Desk) -> Path | None:
     if os.path.isabs(setting):
         return Path(setting)
     try:
-        return paths.inside(desk.root, setting.strip("/"))
+        # "./models/m" and "models//m" name the same folder as "models/m"
+        return paths.inside(desk.root, "/".join(part for part in setting.split("/") if part not in ("", ".")))
     except Exception as error:  # an unsafe path: say which setting
         raise _problem(f"{setting!r} is not a folder inside the desk ({error})",
                        "give a folder inside the desk or an absolute path") from None
