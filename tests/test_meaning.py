@@ -289,3 +289,13 @@ def test_kb_build_suggests_merging_articles_that_say_the_same_thing(desk: Desk, 
                   "Removed the stale credentials in Credential Manager and signed in again.", "-c", "email")
     out = desk.run("kb", "build").output
     assert third.lower() in out, "a later build compares what it wrote with every other article"
+
+
+def test_an_assistant_is_told_when_the_model_could_not_be_used(desk: Desk, solved: dict[str, str]) -> None:
+    from gitdesk.assistants.tools import Assistant
+
+    assert "similar_warning" not in Assistant(desk.path).find(text="printer paper jam")
+    desk.configure(desk.config + "search:\n  model: models/gone\n", "Name a model")
+    found = Assistant(desk.path).find(text="printer paper jam")
+    assert found["similar"][0]["id"] == solved["printer"]
+    assert "no model directory at models/gone" in found["similar_warning"]

@@ -68,6 +68,8 @@ class Assistant:
         like = desk.find(ticket).ticket if ticket.strip() else None
         similar = search.similar(desk, ticket=like, text=None if like else text, limit=limit)
         found["similar"] = [item.as_record() for item in similar.found]
+        if similar.warning:  # the configured model could not be used: the assistant should say so
+            found["similar_warning"] = similar.warning
         return found
 
     def read(self, ticket: str) -> dict[str, Any]:
