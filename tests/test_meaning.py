@@ -174,6 +174,11 @@ def test_a_tiny_model_built_here_ranks_through_model2vec(desk: Desk, solved: dic
     theirs = model2vec.StaticModel.from_pretrained(str(desk.path / "models" / "tiny")).encode(texts)
     norms = np.linalg.norm(theirs, axis=1, keepdims=True)
     assert np.allclose(ours, theirs / np.where(norms == 0, 1, norms), atol=1e-6)
+    warm = ("import sys, runpy; sys.argv = ['gitdesk', '--desk', " + repr(str(desk.path)) + ", 'similar', '--text', "
+            "'printer jam']\ntry:\n    runpy.run_module('gitdesk', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+            "print(sorted({'numpy', 'model2vec'} & set(sys.modules)))")
+    shown = subprocess.run([sys.executable, "-c", warm], capture_output=True, text=True, check=True).stdout
+    assert shown.splitlines()[-1] == "[]", "a warm similar with a model imports neither"
 
 
 def test_a_model_that_finds_every_text_alike_is_counted_from_its_baseline(desk: Desk,

@@ -350,8 +350,6 @@ def baseline(connection: sqlite3.Connection, model: Model, resolved: int,
     ``sample(n)``), kept in the cache and measured again once the desk has grown past
     the sample or doubled; on a desk with few resolved tickets, a fixed set of unrelated
     requests is measured with them (one ticket alone tells nothing)."""
-    import numpy as np
-
     key = f"model_baseline:{model.key}"
     try:
         text, seen_text = (db.get_meta(connection, key) or "").split(":")
@@ -360,6 +358,8 @@ def baseline(connection: sqlite3.Connection, model: Model, resolved: int,
         value, seen = 0.0, 0
     if 0.0 <= value <= 0.9 and resolved < 2 * seen and (resolved == seen or seen >= BASELINE_SAMPLE):
         return value
+    import numpy as np
+
     texts = sample(BASELINE_SAMPLE)
     if len(texts) < FEW:  # too few to tell: unrelated requests in several languages help
         texts += UNRELATED
