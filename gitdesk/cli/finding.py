@@ -10,7 +10,7 @@ from gitdesk.cli.options import FilterOptions, Session, desk_options, format_opt
 @click.command(name="search")
 @click.argument("query", nargs=-1, required=True)
 @list_filters
-@click.option("--limit", "-n", type=click.IntRange(min=1), default=20, show_default=True,
+@click.option("--limit", "-n", type=click.IntRange(min=1), metavar="N", default=20, show_default=True,
               help="At most this many results.")
 @format_option()
 @desk_options
@@ -42,7 +42,8 @@ def search(session: Session, query: tuple[str, ...], chosen: FilterOptions, limi
 @click.command(name="similar")
 @click.argument("ticket_id", metavar="[ID]", required=False)
 @click.option("--text", help="Describe the problem instead of naming a ticket.")
-@click.option("--limit", "-n", type=click.IntRange(min=1), default=5, show_default=True, help="At most this many.")
+@click.option("--limit", "-n", type=click.IntRange(min=1), metavar="N", default=5, show_default=True,
+              help="At most this many.")
 @click.option("--threshold", type=click.FloatRange(0, 1), metavar="SCORE",
               help="Show only tickets scoring at least this (0 shows every match; default: search.threshold "
                    "in the config, else the tuned one).")
