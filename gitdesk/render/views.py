@@ -181,7 +181,10 @@ def ticket_detail(ticket: Ticket, now: datetime, fmt: str, derived: Timings | No
     if fmt == "json":
         write_json({"ticket": records.whole_ticket(ticket, derived),
                     "solved_before": [{**item.as_record(), "article": articles.get(item.ticket.id)}
-                                      for item in found]})
+                                      for item in found],
+                    # show ranks with the desk layer (it must stay instant), whatever the desk's model
+                    "solved_before_layer": solved.layer if solved is not None else None,
+                    "solved_before_threshold": solved.threshold if solved is not None else None})
         return
     lines = [bold(visible(ticket.id)) + "  " + bold(one_line(ticket.title)), ""]
     ago = format_age((now - ticket.created).total_seconds())
