@@ -111,6 +111,13 @@ def test_a_missing_or_broken_model_is_one_line_and_search_still_works(desk: Desk
     assert solved["printer"] in result.stdout
     (line,) = result.stderr.strip().splitlines()
     assert "cannot load the model in models/potion" in line
+    model2vec = pytest.importorskip("model2vec")
+    tiny_model(broken)  # a model whose export went wrong: loads, but every vector is NaN
+    vectors = model2vec.StaticModel.from_pretrained(str(broken))
+    vectors.embedding[:] = float("nan")
+    vectors.save_pretrained(str(broken))
+    result = desk.run("similar", "--text", "printer paper jam")
+    assert solved["printer"] in result.stdout and "values that are not numbers" in result.stderr
     assert json.loads(desk.run("search", "roller", "--format", "json").stdout)["hits"][0]["id"] == solved["printer"]
     assert desk.new("Scanner is offline", "-q", "it-helpdesk"), "new still works"
 

@@ -197,6 +197,10 @@ class _Reader:
         tokens = self.tokenizer.get_vocab_size(with_added_tokens=True)
         if self.mapping is None and tokens != self.embeddings.rows:
             raise ValueError(f"{tokens} tokens but {self.embeddings.rows} vectors")
+        step = max(1, self.embeddings.rows // 64)  # a sample: a broken export is broken throughout
+        if not all(math.isfinite(value) for at in range(0, self.embeddings.rows, step)
+                   for value in self.embeddings.row(at)):
+            raise ValueError("its vectors hold values that are not numbers (NaN or infinity)")
         self.unknown = _unknown_token(self.tokenizer)
 
     @functools.cached_property
