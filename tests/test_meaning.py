@@ -111,6 +111,7 @@ def test_a_missing_or_broken_model_is_one_line_and_search_still_works(desk: Desk
     assert solved["printer"] in result.stdout
     (line,) = result.stderr.strip().splitlines()
     assert "cannot load the model in models/potion" in line
+    np = pytest.importorskip("numpy")
     model2vec = pytest.importorskip("model2vec")
     tiny_model(broken)  # a model whose export went wrong: loads, but every vector is NaN
     vectors = model2vec.StaticModel.from_pretrained(str(broken))
@@ -118,6 +119,16 @@ def test_a_missing_or_broken_model_is_one_line_and_search_still_works(desk: Desk
     vectors.save_pretrained(str(broken))
     result = desk.run("similar", "--text", "printer paper jam")
     assert solved["printer"] in result.stdout and "values that are not numbers" in result.stderr
+    # Loads, then fails on a text (its token mapping points past its vectors): the desk layer ranks.
+    from safetensors.numpy import load_file, save_file
+
+    tiny_model(broken)
+    tensors = load_file(str(broken / "model.safetensors"))
+    save_file({**tensors, "mapping": np.full(len(tensors["embeddings"]), 10_000, dtype=np.int64)},
+              str(broken / "model.safetensors"))
+    for command in (["similar", "--text", "printer paper jam"], ["new", "Printer paper jam", "-q", "it-helpdesk"]):
+        result = desk.run(*command)
+        assert solved["printer"] in result.stdout and "cannot encode with the model" in result.stderr, command
     assert json.loads(desk.run("search", "roller", "--format", "json").stdout)["hits"][0]["id"] == solved["printer"]
     assert desk.new("Scanner is offline", "-q", "it-helpdesk"), "new still works"
 

@@ -130,7 +130,10 @@ class Model:
         return vectors / norms
 
     def query(self, text: str) -> array.array[float]:
-        return self.reader.vector(text)
+        try:
+            return self.reader.vector(text)
+        except ValueError as error:  # a mapping or tokenizer that names a token the model lacks
+            raise _problem(f"cannot encode with the model in {self.folder}: {error}") from None
 
 
 _FLOATS = {"F64": "d", "F32": "f", "F16": "e", "I8": "b"}

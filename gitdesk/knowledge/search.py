@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from gitdesk import listing, workflow
 from gitdesk.cache import db, index
 from gitdesk.desk import Desk
-from gitdesk.errors import GitdeskError, ValidationError
+from gitdesk.errors import ConfigError, GitdeskError, ValidationError
 from gitdesk.model import Ticket
 from gitdesk.paths import ticket_path
 
@@ -258,6 +258,7 @@ def similar(desk: Desk, *, ticket: Ticket | None = None, text: str | None = None
         except GitdeskError as error:
             warning, layer = str(error), "desk"
     fusion = (MODEL_FUSION if layer == "model" else DESK_FUSION).replace(weights)
+    given = threshold
     if threshold is None:
         threshold = desk.config.search.threshold if desk.config.search.threshold is not None else fusion.threshold
     with db.connect(desk) as connection:
@@ -273,7 +274,15 @@ def similar(desk: Desk, *, ticket: Ticket | None = None, text: str | None = None
             found = _by_words(connection, ticket, source)
             return Suggestions(_fold(found)[:limit], "words", 0.0, found[0].score if found else None, warning)
         meaning.refresh(desk, connection, vocab)
-        found = _fused(desk, connection, vocab, ticket, text, source, fusion, loaded, max(60, limit), candidates)
+        try:
+            found = _fused(desk, connection, vocab, ticket, text, source, fusion, loaded, max(60, limit), candidates)
+        except ConfigError as error:  # the model loaded, then failed on a text: rank as if it had not loaded
+            if loaded is None:
+                raise
+            warning, layer, fusion = str(error), "desk", DESK_FUSION.replace(weights)
+            if given is None and desk.config.search.threshold is None:
+                threshold = fusion.threshold
+            found = _fused(desk, connection, vocab, ticket, text, source, fusion, None, max(60, limit), candidates)
     families = _fold(found)
     best = families[0].score if families else None
     return Suggestions([item for item in families if item.score >= threshold][:limit], layer, threshold, best,
