@@ -293,8 +293,10 @@ def _read(folder: Path, static_model: Any) -> Any:
         extra = {"weights": found.get("weights"), "token_mapping": found.get("mapping")}
         if "max_length" in config:
             extra["max_length"] = config["max_length"]
+        # gitdesk normalises every vector itself; one fixed value keeps model2vec from
+        # logging that a config's own (say "no") was overridden
         return static_model(vectors=found["embeddings"], tokenizer=Tokenizer.from_file(str(folder / "tokenizer.json")),
-                            config=config, normalize=bool(config.get("normalize", False)),
+                            config={**config, "normalize": True}, normalize=True,
                             **{name: value for name, value in extra.items() if value is not None})
     except (KeyError, TypeError):  # another layout, or a model2vec that builds models otherwise
         pass
