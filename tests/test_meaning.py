@@ -129,6 +129,13 @@ def test_a_missing_or_broken_model_is_one_line_and_search_still_works(desk: Desk
     for command in (["similar", "--text", "printer paper jam"], ["new", "Printer paper jam", "-q", "it-helpdesk"]):
         result = desk.run(*command)
         assert solved["printer"] in result.stdout and "cannot encode with the model" in result.stderr, command
+    # A tokenizer whose unknown token is not in its vocabulary fails on any unknown word.
+    tiny_model(broken)
+    tokenizer = json.loads((broken / "tokenizer.json").read_text())
+    tokenizer["model"]["unk_token"] = "[MISSING]"
+    (broken / "tokenizer.json").write_text(json.dumps(tokenizer))
+    result = desk.run("similar", "--text", "printer paper jam")
+    assert solved["printer"] in result.stdout and "cannot encode with the model" in result.stderr
     assert json.loads(desk.run("search", "roller", "--format", "json").stdout)["hits"][0]["id"] == solved["printer"]
     assert desk.new("Scanner is offline", "-q", "it-helpdesk"), "new still works"
 
@@ -174,6 +181,8 @@ def test_a_tiny_model_built_here_ranks_through_model2vec(desk: Desk, solved: dic
     first = found["similar"][0]
     assert first["id"] == solved["password"] and first["signals"]["model"] > 0.9
     assert similar(desk, "--text", "paper stuck in the printer")["similar"][0]["id"] == solved["printer"]
+    # Bytes that are not UTF-8 on the command line arrive as lone surrogates.
+    assert similar(desk, "--text", "paper \udcff stuck in the printer")["layer"] == "model"
     for spelled in ("./models/tiny", "models//tiny/"):
         desk.configure(desk.config.replace("models/tiny", spelled), f"The same folder as {spelled}")
         assert similar(desk, "--text", "paper stuck in the printer")["layer"] == "model", spelled

@@ -30,14 +30,15 @@ from __future__ import annotations
 import array
 import functools
 import hashlib
+import itertools
 import math
-import mmap
 import operator
 import os
 import sqlite3
 import struct
 import sys
-from collections.abc import Callable, Mapping, Sequence
+import weakref
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -130,10 +131,14 @@ class Model:
         return vectors / norms
 
     def query(self, text: str) -> array.array[float]:
+        # Undecodable bytes from the command line arrive as lone surrogates, which the
+        # tokenizer refuses; ticket text is UTF-8 already.
+        text = text.encode("utf-8", "replace").decode("utf-8")
         try:
             return self.reader.vector(text)
-        except ValueError as error:  # a mapping or tokenizer that names a token the model lacks
-            raise _problem(f"cannot encode with the model in {self.folder}: {error}") from None
+        except Exception as error:  # the tokenizer's errors are bare Exceptions: the model's fault, one line
+            detail = " ".join(str(error).split())[:160] or type(error).__name__
+            raise _problem(f"cannot encode with the model in {self.folder}: {detail}") from None
 
 
 _FLOATS = {"F64": "d", "F32": "f", "F16": "e", "I8": "b"}
@@ -141,26 +146,38 @@ _INTEGERS = {"I64": "q", "I32": "i"}
 
 
 class _Tensor:
-    """One tensor of a safetensors file, read a row at a time."""
+    """One tensor of a safetensors file, read a row at a time with ``pread`` (not mapped
+    into memory: a model rewritten while a command runs is then a short read, an error,
+    not a crash)."""
 
-    def __init__(self, data: mmap.mmap, entry: Any, base: int, kinds: Mapping[str, str], dimensions: int) -> None:
+    def __init__(self, file: int, size: int, entry: Any, base: int, kinds: Mapping[str, str],
+                 dimensions: int) -> None:
         if not isinstance(entry, dict) or entry.get("dtype") not in kinds:
             raise ValueError(f"tensors of type {entry.get('dtype') if isinstance(entry, dict) else entry!r} "
                              "are not supported")
-        shape, (start, end) = entry["shape"], entry["data_offsets"]
-        if len(shape) != dimensions or not all(type(n) is int and n > 0 for n in shape):
+        shape, offsets = entry.get("shape"), entry.get("data_offsets")
+        if not isinstance(shape, list) or len(shape) != dimensions or not all(type(n) is int and n > 0 for n in shape):
             raise ValueError(f"a tensor of shape {shape} where {dimensions} dimension(s) belong")
+        if not isinstance(offsets, list) or len(offsets) != 2 or not all(type(n) is int for n in offsets):
+            raise ValueError(f"a tensor's data_offsets {offsets!r} are not two whole numbers")
         self.rows, self.width = shape[0], (shape[1] if len(shape) == 2 else 1)
         code = kinds[entry["dtype"]]
         self.stride = self.width * struct.calcsize(code)
-        if end - start != self.rows * self.stride or base + end > len(data):
+        start, end = offsets
+        if not 0 <= start <= end or end - start != self.rows * self.stride or base + end > size:
             raise ValueError("a tensor does not fit the file")
-        self.data, self.start, self.format = data, base + start, f"<{self.width}{code}"
+        self.file, self.start, self.span, self.format = file, base + start, (start, end), f"<{self.width}{code}"
 
     def row(self, at: int) -> tuple[float, ...]:
         if not 0 <= at < self.rows:
             raise ValueError(f"token {at} has no vector")
-        return struct.unpack_from(self.format, self.data, self.start + at * self.stride)
+        data = os.pread(self.file, self.stride, self.start + at * self.stride)
+        if len(data) != self.stride:
+            raise ValueError("the model file is shorter than it was (rewritten while in use?)")
+        return struct.unpack(self.format, data)
+
+    def finite(self, rows: Iterable[int]) -> bool:
+        return all(math.isfinite(value) for at in rows for value in self.row(at))
 
 
 class _Reader:
@@ -188,21 +205,30 @@ class _Reader:
             self.tokenizer.no_truncation()
         else:
             self.tokenizer.enable_truncation(self.max_length)
-        with open(folder / "model.safetensors", "rb") as file:
-            data = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
-        (size,) = struct.unpack_from("<Q", data)
-        header = json.loads(bytes(data[8:8 + size]))
+        # open while the model is (two at most are kept loaded); closed with it
+        file = os.open(folder / "model.safetensors", os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        weakref.finalize(self, os.close, file)
+        total = os.fstat(file).st_size
+        head = os.pread(file, 8, 0)
+        size = struct.unpack("<Q", head)[0] if len(head) == 8 else total
+        if size > total - 8:
+            raise ValueError("model.safetensors is not a safetensors file")
+        header = json.loads(os.pread(file, size, 8))
         if not isinstance(header, dict) or "embeddings" not in header:
             raise ValueError("model.safetensors holds no embeddings")
-        self.embeddings = _Tensor(data, header["embeddings"], 8 + size, _FLOATS, 2)
-        self.weights = _Tensor(data, header["weights"], 8 + size, _FLOATS, 1) if "weights" in header else None
-        self.mapping = _Tensor(data, header["mapping"], 8 + size, _INTEGERS, 1) if "mapping" in header else None
+        self.embeddings = _Tensor(file, total, header["embeddings"], 8 + size, _FLOATS, 2)
+        self.weights = _Tensor(file, total, header["weights"], 8 + size, _FLOATS, 1) if "weights" in header else None
+        self.mapping = (_Tensor(file, total, header["mapping"], 8 + size, _INTEGERS, 1) if "mapping" in header
+                        else None)
+        spans = sorted(tensor.span for tensor in (self.embeddings, self.weights, self.mapping) if tensor)
+        if any(end > start for (_, end), (start, _) in itertools.pairwise(spans)):
+            raise ValueError("its tensors overlap")
         tokens = self.tokenizer.get_vocab_size(with_added_tokens=True)
         if self.mapping is None and tokens != self.embeddings.rows:
             raise ValueError(f"{tokens} tokens but {self.embeddings.rows} vectors")
         step = max(1, self.embeddings.rows // 64)  # a sample: a broken export is broken throughout
-        if not all(math.isfinite(value) for at in range(0, self.embeddings.rows, step)
-                   for value in self.embeddings.row(at)):
+        if not self.embeddings.finite(range(0, self.embeddings.rows, step)) or (
+                self.weights is not None and not self.weights.finite(range(self.weights.rows))):
             raise ValueError("its vectors hold values that are not numbers (NaN or infinity)")
         self.unknown = _unknown_token(self.tokenizer)
 
@@ -224,7 +250,9 @@ class _Reader:
                 row = tuple(value * weight for value in row)
             total = list(map(operator.add, total, row))
         norm = math.sqrt(sum(value * value for value in total))  # the mean's direction is the sum's
-        return array.array("f", (value / norm for value in total) if norm else total)
+        if not 0 < norm < math.inf:  # nothing known, or rows the sample let through that are not numbers
+            return array.array("f", [0.0] * self.embeddings.width)
+        return array.array("f", (value / norm for value in total))
 
 
 def _unknown_token(tokenizer: Any) -> int | None:
