@@ -387,6 +387,10 @@ def test_a_refresh_during_which_gits_index_moves_keeps_no_base(busy: Desk) -> No
         plan = index._plan(real, connection)
         assert isinstance(plan, index._Plan) and plan.state is not None and "base" in plan.state
         busy.git("update-index", "--really-refresh")  # someone's git status, while this refresh runs
+        # which rewrites the index only when an entry was racily clean: make sure it moved
+        index_file = busy.path / ".git" / "index"
+        moved = index_file.stat().st_mtime_ns + 1_000_000_000
+        os.utime(index_file, ns=(moved, moved))
         index._write(real, connection, plan)
     state = _recorded_git_state(busy)
     assert state is not None and "base" not in state and "staged" not in state
