@@ -112,7 +112,7 @@ class Model:
     def static(self) -> Any:
         from model2vec.model import StaticModel
 
-        return _read(self.folder, StaticModel)
+        return _read(self.folder, StaticModel, self.reader)
 
     def encode(self, texts: Sequence[str]) -> Any:
         import numpy as np
@@ -120,12 +120,9 @@ class Model:
         try:
             vectors = np.asarray(self.static.encode(list(texts), show_progress_bar=False), dtype=np.float32)
         except Exception as error:  # loaded, yet model2vec cannot use it: the model's fault, said in one line
-            detail = " ".join(str(error).split())[:160] or type(error).__name__
-            raise _problem(f"cannot encode with the model in {self.folder}: {detail}") from None
+            raise _problem(f"cannot encode with the model in {self.folder}: {_detail(error)}") from None
         if vectors.ndim != 2 or vectors.shape[1] != self.reader.embeddings.width:
             raise _problem(f"the model in {self.folder} gives vectors of shape {vectors.shape}")
-        if vectors.ndim == 1:
-            vectors = vectors[None, :]
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         norms[norms == 0] = 1.0
         return vectors / norms
@@ -137,8 +134,12 @@ class Model:
         try:
             return self.reader.vector(text)
         except Exception as error:  # the tokenizer's errors are bare Exceptions: the model's fault, one line
-            detail = " ".join(str(error).split())[:160] or type(error).__name__
-            raise _problem(f"cannot encode with the model in {self.folder}: {detail}") from None
+            raise _problem(f"cannot encode with the model in {self.folder}: {_detail(error)}") from None
+
+
+def _detail(error: Exception) -> str:
+    """A library's error on one short line."""
+    return " ".join(str(error).split())[:160] or type(error).__name__
 
 
 _FLOATS = {"F64": "d", "F32": "f", "F16": "e", "I8": "b"}
@@ -166,15 +167,20 @@ class _Tensor:
         start, end = offsets
         if not 0 <= start <= end or end - start != self.rows * self.stride or base + end > size:
             raise ValueError("a tensor does not fit the file")
-        self.file, self.start, self.span, self.format = file, base + start, (start, end), f"<{self.width}{code}"
+        self.file, self.start, self.span, self.code = file, base + start, (start, end), code
+        self.format = f"<{self.width}{code}"
 
     def row(self, at: int) -> tuple[float, ...]:
-        if not 0 <= at < self.rows:
-            raise ValueError(f"token {at} has no vector")
-        data = os.pread(self.file, self.stride, self.start + at * self.stride)
-        if len(data) != self.stride:
+        return self.values(at, 1)
+
+    def values(self, first: int, count: int) -> tuple[float, ...]:
+        """Rows ``first`` to ``first + count - 1``, flattened, in one read."""
+        if first < 0 or first + count > self.rows:
+            raise ValueError(f"token {first if first < 0 else first + count - 1} has no vector")
+        data = os.pread(self.file, count * self.stride, self.start + first * self.stride)
+        if len(data) != count * self.stride:
             raise ValueError("the model file is shorter than it was (rewritten while in use?)")
-        return struct.unpack(self.format, data)
+        return struct.unpack(self.format if count == 1 else f"<{count * self.width}{self.code}", data)
 
     def finite(self, rows: Iterable[int]) -> bool:
         return all(math.isfinite(value) for at in rows for value in self.row(at))
@@ -196,6 +202,7 @@ class _Reader:
         config = json.loads(config_file.read_text(encoding="utf-8")) if config_file.is_file() else {}
         if not isinstance(config, dict):
             raise ValueError("config.json is not a mapping")
+        self.config: dict[str, Any] = config
         self.max_length = config.get("max_length", 512)  # model2vec's default
         if self.max_length is not None and (type(self.max_length) is not int or self.max_length < 1):
             raise ValueError(f"config.json: max_length {self.max_length!r} is not a positive whole number")
@@ -228,7 +235,7 @@ class _Reader:
             raise ValueError(f"{tokens} tokens but {self.embeddings.rows} vectors")
         step = max(1, self.embeddings.rows // 64)  # a sample: a broken export is broken throughout
         if not self.embeddings.finite(range(0, self.embeddings.rows, step)) or (
-                self.weights is not None and not self.weights.finite(range(self.weights.rows))):
+                self.weights is not None and not all(map(math.isfinite, self.weights.values(0, self.weights.rows)))):
             raise ValueError("its vectors hold values that are not numbers (NaN or infinity)")
         self.unknown = _unknown_token(self.tokenizer)
 
@@ -296,34 +303,30 @@ def _load(path: str, version: str, shown: str) -> Model:
     try:
         return Model(Path(path), key)
     except Exception as error:  # the libraries' errors are many; each means "not a usable model"
-        detail = " ".join(str(error).split())[:160] or type(error).__name__
-        raise _problem(f"cannot load the model in {shown}: {detail}") from None
+        raise _problem(f"cannot load the model in {shown}: {_detail(error)}") from None
 
 
-def _read(folder: Path, static_model: Any) -> Any:
+def _read(folder: Path, static_model: Any, reader: _Reader) -> Any:
     """A model2vec StaticModel from its folder. model2vec's own loader
     (``StaticModel.from_pretrained``) imports its Hub client first, a quarter of a
     second on every command; a local folder needs only the three files, read here
-    as that loader reads them, and model2vec still does all the encoding. A folder
-    this reader does not know (or an older model2vec) goes through the library's
-    loader, told to stay offline."""
-    import json
-
+    as that loader reads them (the tokenizer and config as ``reader`` already read
+    them; model2vec copies the tokenizer and sets its own cuts), and model2vec still
+    does all the encoding. A folder this reader does not know (or an older model2vec)
+    goes through the library's loader, told to stay offline."""
     import safetensors
-    from tokenizers import Tokenizer
 
     try:
         with safetensors.safe_open(str(folder / "model.safetensors"), framework="numpy") as tensors:
             names = set(tensors.keys())
             found = {name: tensors.get_tensor(name) for name in ("embeddings", "weights", "mapping") if name in names}
-        config_file = folder / "config.json"
-        config = json.loads(config_file.read_text(encoding="utf-8")) if config_file.is_file() else {}
+        config = reader.config
         extra = {"weights": found.get("weights"), "token_mapping": found.get("mapping")}
         if "max_length" in config:
             extra["max_length"] = config["max_length"]
         # gitdesk normalises every vector itself; one fixed value keeps model2vec from
         # logging that a config's own (say "no") was overridden
-        return static_model(vectors=found["embeddings"], tokenizer=Tokenizer.from_file(str(folder / "tokenizer.json")),
+        return static_model(vectors=found["embeddings"], tokenizer=reader.tokenizer,
                             config={**config, "normalize": True}, normalize=True,
                             **{name: value for name, value in extra.items() if value is not None})
     except (KeyError, TypeError):  # another layout, or a model2vec that builds models otherwise
