@@ -258,9 +258,7 @@ def similar(desk: Desk, *, ticket: Ticket | None = None, text: str | None = None
         except GitdeskError as error:
             warning, layer = str(error), "desk"
     fusion = (MODEL_FUSION if layer == "model" else DESK_FUSION).replace(weights)
-    given = threshold
-    if threshold is None:
-        threshold = desk.config.search.threshold if desk.config.search.threshold is not None else fusion.threshold
+    given, threshold = threshold, _threshold(desk, fusion, threshold)
     with db.connect(desk) as connection:
         vocab = meaning.vocabulary(desk)
         if not fresh and (layer == "words" or meaning.behind(connection, vocab) > STALE):
@@ -280,13 +278,19 @@ def similar(desk: Desk, *, ticket: Ticket | None = None, text: str | None = None
             if loaded is None:
                 raise
             warning, layer, fusion = str(error), "desk", DESK_FUSION.replace(weights)
-            if given is None and desk.config.search.threshold is None:
-                threshold = fusion.threshold
+            threshold = _threshold(desk, fusion, given)
             found = _fused(desk, connection, vocab, ticket, text, source, fusion, None, max(60, limit), candidates)
     families = _fold(found)
     best = families[0].score if families else None
     return Suggestions([item for item in families if item.score >= threshold][:limit], layer, threshold, best,
                        warning)
+
+
+def _threshold(desk: Desk, fusion: Fusion, given: float | None) -> float:
+    """The threshold asked for, else the desk's, else the layer's tuned one."""
+    if given is not None:
+        return given
+    return desk.config.search.threshold if desk.config.search.threshold is not None else fusion.threshold
 
 
 SOLVED_BEFORE = 3  # what `show` lists for an open ticket
