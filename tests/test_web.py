@@ -181,6 +181,8 @@ def phone(browser: Any, served: Served) -> Iterator[tuple[Any, list[str]]]:
 
 
 def fits_a_phone(page: Any) -> None:
+    # A click returns once the navigation commits; the new document may not be parsed yet.
+    page.wait_for_load_state("load")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390, f"sideways scrolling on {page.url}"
 
 
@@ -195,7 +197,7 @@ def test_an_agent_takes_asks_replies_and_resolves_in_the_browser(served: Served,
     page.goto(served.base + "/board/it-helpdesk")  # made after the server started: no restart needed
     fits_a_phone(page)
     page.get_by_role("link", name="Outlook asks for my password every hour").click()
-    assert page.url == f"{served.base}/t/{ticket}"
+    page.wait_for_url(f"{served.base}/t/{ticket}")
     fits_a_phone(page)
 
     page.get_by_role("button", name="Take").click()
@@ -279,7 +281,7 @@ def test_reports_and_the_knowledge_base_are_a_click_away(served: Served, phone: 
     assert "Replaced the pickup roller of tray 2." in page.locator("article").inner_text()
     fits_a_phone(page)
     page.get_by_role("link", name="Printer on 2F jams").click()  # the source ticket
-    assert page.url == f"{served.base}/t/{served.solved}"
+    page.wait_for_url(f"{served.base}/t/{served.solved}")
     assert request(served, "GET", "/kb/../../.gitdesk/config.yml").status == 404
     assert problems == []
 
