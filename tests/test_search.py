@@ -82,6 +82,17 @@ def test_similar_finds_what_fixed_it_before(desk: Desk, solved: dict[str, str]) 
     assert by_text[0]["id"] == solved["printer"]
 
 
+def test_a_large_desk_picks_candidates_by_rare_words_and_finds_nothing_for_unknown_ones(
+        desk: Desk, solved: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from gitdesk.knowledge import search
+
+    monkeypatch.setattr(search, "FULL_SCAN", 0)  # the path desks of more than 3,000 solved tickets take
+    found = json.loads(desk.run("similar", "--text", "paper jam in the printer", "--format", "json").stdout)
+    assert found["similar"][0]["id"] == solved["printer"]
+    nothing = json.loads(desk.run("similar", "--text", "warm up the vectors", "--format", "json").stdout)
+    assert nothing["similar"] == []
+
+
 def test_new_shows_what_worked_before(desk: Desk, solved: dict[str, str]) -> None:
     out = desk.run("new", "Printer jams again on 2F", "-q", "it-helpdesk", "-a", "printer-2f").stdout
     assert "Similar resolved tickets (what worked before):" in out

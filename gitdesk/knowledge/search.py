@@ -378,6 +378,8 @@ def _newest(connection: sqlite3.Connection, words: Sequence[str], limit: int) ->
     """The newest tickets naming any of ``words``, unranked: FTS reads them in order and
     stops at ``limit`` (for queries whose every word is everywhere, where ranking all
     matches would cost seconds and tell little)."""
+    if not words:
+        return []
     match = "{title description resolution} : (" + " OR ".join(f'"{word}"' for word in words) + ")"
     return [str(row[0]) for row in connection.execute(
         "SELECT name FROM ticket_text WHERE ticket_text MATCH ? ORDER BY rowid DESC LIMIT ?", (match, limit))]
