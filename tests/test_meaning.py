@@ -4,6 +4,7 @@ threshold, the learned layer kept in step after resolve, and the optional model.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -103,6 +104,14 @@ def test_a_missing_or_broken_model_is_one_line_and_search_still_works(desk: Desk
     assert json.loads(result.stdout)["layer"] == "desk"
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("gitdesk: warning:") and "search.model: no model directory at models/potion" in line
+    elsewhere = desk.path.parent / "shared-models" / "potion"
+    elsewhere.mkdir(parents=True)
+    (desk.path / "models").symlink_to(elsewhere.parent)  # a link inside the desk is not followed
+    (line,) = desk.run("similar", "--text", "printer paper jam").stderr.strip().splitlines()
+    assert line == ("gitdesk: warning: .gitdesk/config.yml: search.model: models is a symbolic link, and gitdesk "
+                    f"follows none inside the desk (name the folder by its absolute path: model: "
+                    f"{os.path.realpath(elsewhere)}); ranked without the model")
+    (desk.path / "models").unlink()
     broken = desk.path / "models" / "potion"
     broken.mkdir(parents=True)
     (broken / "model.safetensors").write_bytes(b"not a model")

@@ -45,7 +45,7 @@ from typing import Any
 from gitdesk import paths
 from gitdesk.cache import db
 from gitdesk.desk import Desk
-from gitdesk.errors import ConfigError
+from gitdesk.errors import ConfigError, UnsafePath
 
 SETTING = "search.model"
 REQUIRED = ("model.safetensors", "tokenizer.json")
@@ -89,12 +89,20 @@ def directory(desk: Desk) -> Path | None:
         return None
     if os.path.isabs(setting):
         return Path(setting)
+    relative = "/".join(part for part in setting.split("/") if part not in ("", "."))  # "./models/m" too
     try:
-        # "./models/m" and "models//m" name the same folder as "models/m"
-        return paths.inside(desk.root, "/".join(part for part in setting.split("/") if part not in ("", ".")))
-    except Exception as error:  # an unsafe path: say which setting
-        raise _problem(f"{setting!r} is not a folder inside the desk ({error})",
-                       "give a folder inside the desk or an absolute path") from None
+        return paths.inside(desk.root, relative)
+    except UnsafePath as error:
+        # A link inside the desk may have come with a pull request; the team names a folder
+        # elsewhere by its absolute path, deliberately.
+        current = desk.root
+        for part in relative.split("/"):
+            current = current / part
+            if current.is_symlink():
+                shown = current.relative_to(desk.root).as_posix()
+                raise _problem(f"{shown} is a symbolic link, and gitdesk follows none inside the desk",
+                               f"name the folder by its absolute path: model: {os.path.realpath(desk.root / relative)}") from None
+        raise _problem(f"{setting!r} {error.message}", "give a folder inside the desk or an absolute path") from None
 
 
 class Model:
