@@ -220,7 +220,9 @@ def _read_log(repo: git.Repo, head: str, tips: list[str], paths: list[str],
     read: dict[int, list[_Commit]] = {}
     from concurrent.futures import ThreadPoolExecutor, as_completed  # here: only a scan needs it (10 ms)
 
-    with (progress("Reading history", len(new)) if len(new) >= PROGRESS_FROM else quiet("") as advance,
+    # A first scan's log of few commits can still be long (an import of 100,000 tickets).
+    shown = len(new) >= PROGRESS_FROM or not tips
+    with (progress("Reading history", len(new)) if shown else quiet("") as advance,
           ThreadPoolExecutor(max_workers=workers.cores()) as pool):
         env = git.large_trees_env()
         running = {pool.submit(git.run_result, repo, *log, *part, "--", *paths, env=env): number
@@ -259,7 +261,10 @@ def _scan(repo: git.Repo, connection: sqlite3.Connection, head: str, prefixes: l
              for shas in map(_blobs, chunks)]
     total = sum(len(part) for chunk_parts in parts for part in chunk_parts)
     jobs = [part for chunk_parts in parts for part in chunk_parts]
-    with (progress("Reading ticket versions", total) if total >= PROGRESS_FROM else quiet("") as advance,
+    # Counted: each version read, then each commit's changes worked out (seconds of their own
+    # for a commit that adds 100,000 tickets).
+    with (progress("Reading ticket versions", total + len(fresh)) if total >= PROGRESS_FROM else quiet("")
+          as advance,
           workers.map_in_order(functools.partial(_read_versions, repo), jobs,
                                parallel=total >= PARSE_IN_PARALLEL_FROM) as read):
         for chunk, chunk_parts in zip(chunks, parts, strict=True):
@@ -271,6 +276,7 @@ def _scan(repo: git.Repo, connection: sqlite3.Connection, head: str, prefixes: l
             rows: list[tuple[Any, ...]] = []
             for commit in chunk:
                 rows += _commit_events(commit, versions)
+                advance(1)
             connection.execute("BEGIN IMMEDIATE")
             # Events name their commit by an integer key: reports join 100,000s of them.
             first = connection.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM commits").fetchone()[0]
