@@ -100,8 +100,9 @@ def directory(desk: Desk) -> Path | None:
             current = current / part
             if current.is_symlink():
                 shown = current.relative_to(desk.root).as_posix()
+                real = os.path.realpath(desk.root / relative)
                 raise _problem(f"{shown} is a symbolic link, and gitdesk follows none inside the desk",
-                               f"name the folder by its absolute path: model: {os.path.realpath(desk.root / relative)}") from None
+                               f"name the folder by its absolute path: model: {real}") from None
         raise _problem(f"{setting!r} {error.message}", "give a folder inside the desk or an absolute path") from None
 
 

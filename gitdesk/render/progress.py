@@ -31,8 +31,14 @@ def bar(label: str, total: int | None = None) -> Iterator[Callable[[int], None]]
 
     def show() -> None:  # after SHOW_AFTER, advanced or not: a first step may itself be long
         from rich.console import Console
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
-                                   TimeRemainingColumn)
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeRemainingColumn,
+        )
 
         with lock:
             if state["over"]:
