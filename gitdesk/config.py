@@ -235,7 +235,8 @@ class _Reader:
         if value is None:
             return default
         if not isinstance(value, str):
-            raise self.fail(key, "must be text", f"quote it: '{value}'")
+            kind, hint = frontmatter.not_text(key.rsplit(".", 1)[-1], value)
+            raise self.fail(key, f"must be text, not {kind}", hint)
         return value
 
     def flag(self, value: Any, key: str) -> bool:

@@ -26,6 +26,18 @@ if TYPE_CHECKING:
     import yaml
 
 
+def not_text(key: str, value: Any) -> tuple[str, str]:
+    """What a YAML value that should be text is instead, and how to write it as text:
+    ``("a number", "quote it: asset: '42'")``."""
+    kind = {bool: "true/false", int: "a number", float: "a number", list: "a list", dict: "a mapping",
+            date: "a date", datetime: "a date"}.get(type(value), type(value).__name__)
+    if isinstance(value, (list, dict)):
+        return kind, f"give one value as text: {key}: …"
+    if isinstance(value, bool):  # written as yes, no, on, off, true or false: which one is lost
+        return kind, f"quote it: {key}: '…'; unquoted, YAML reads yes, no, on, off, true and false as true/false"
+    return kind, f"quote it: {key}: '{value}'"
+
+
 @cache
 def safe_loader() -> Any:
     """The C safe loader (~10x faster), or the Python one where libyaml is missing."""

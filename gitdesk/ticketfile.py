@@ -361,10 +361,8 @@ def _ticket(front: frontmatter.FrontMatter, path: str | None, body: Mapping[str,
         if value is None or (value == "" and not required):
             return None
         if not isinstance(value, str):
-            raise TicketFormatError(
-                f"{key} must be text, not {_type_name(value)}", path=path, line=line_of(key),
-                hint=f"quote it: {key}: '{value}'",
-            )
+            kind, hint = frontmatter.not_text(key, value)
+            raise TicketFormatError(f"{key} must be text, not {kind}", path=path, line=line_of(key), hint=hint)
         if "\n" in value and key != "title":
             raise TicketFormatError(f"{key} must be on one line", path=path, line=line_of(key))
         return value
@@ -415,11 +413,6 @@ def _ticket(front: frontmatter.FrontMatter, path: str | None, body: Mapping[str,
         extra=extra,
         **(body or {}),
     )
-
-
-def _type_name(value: Any) -> str:
-    return {bool: "true/false", int: "a number", float: "a number", list: "a list",
-            dict: "a mapping"}.get(type(value), type(value).__name__)
 
 
 # --- writing ------------------------------------------------------------------

@@ -48,6 +48,8 @@ def test_missing_sections_get_defaults() -> None:
     ("mail:\n  smtp:\n    password: hunter2\n", "3: mail.smtp.password: passwords never go in the desk's repository"),
     ("mail:\n  routes:\n    - {to: [a@b.example], queue: nowhere}\n", "2: mail.routes: route 1: unknown queue 'nowhere'"),
     ("mail:\n  routes:\n    - {subject: printer}\n", "2: mail.routes: route 1: unknown condition or setting 'subject'"),
+    ("search:\n  model: true\n", "2: search.model: must be text, not true/false (quote it: model: '…'; unquoted, YAML reads yes, no, on, off, true and false as true/false)"),
+    ("search:\n  model: [a, b]\n", "2: search.model: must be text, not a list (give one value as text: model: …)"),
 ])
 def test_config_errors_name_the_key_and_the_fix(text: str, message: str) -> None:
     with pytest.raises(ConfigError) as caught:
