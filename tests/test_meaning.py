@@ -104,6 +104,9 @@ def test_a_missing_or_broken_model_is_one_line_and_search_still_works(desk: Desk
     assert json.loads(result.stdout)["layer"] == "desk"
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("gitdesk: warning:") and "search.model: no model directory at models/potion" in line
+    checked = desk.run("check")  # an admin checking the desk hears of it too, and the check still passes
+    assert checked.exit_code == 0 and "search.model: no model directory at models/potion" in checked.stderr
+    assert "rank without the model" in checked.stderr
     elsewhere = desk.path.parent / "shared-models" / "potion"
     elsewhere.mkdir(parents=True)
     (desk.path / "models").symlink_to(elsewhere.parent)  # a link inside the desk is not followed

@@ -67,9 +67,26 @@ def check(session: Session, mode: str | None, revision_range: str | None, fmt: s
         findings = checking.check_staged(repo)
     else:
         findings = checking.check_all(repo)
+        _say_if_the_model_is_unusable(session)
     views.findings(findings, fmt)
     if findings:
         raise SystemExit(1)
+
+
+def _say_if_the_model_is_unusable(session: Session) -> None:
+    """A warning, not a finding: the model folder belongs to this clone, not to what is
+    committed, and a broken one only costs ``similar`` its model layer."""
+    from gitdesk.knowledge import embedding
+    from gitdesk.render import output
+
+    try:
+        desk = session.desk
+    except GitdeskError:  # not a desk, or a config it cannot read: the check itself says so
+        return
+    try:
+        embedding.load(desk)
+    except GitdeskError as error:
+        output.note(f"gitdesk: warning: {error}; similar and new rank without the model")
 
 
 @click.group(name="hooks", context_settings=CONTEXT)
