@@ -71,6 +71,14 @@ def test_any_query_text_is_safe(desk: Desk, solved: dict[str, str], query: str) 
         assert result.stderr.startswith("gitdesk: error: nothing to search for")
 
 
+def test_a_pasted_wall_of_words_is_refused_in_one_line_and_repeats_count_once(desk: Desk,
+                                                                              solved: dict[str, str]) -> None:
+    assert [h["id"] for h in hits(desk, *["credential"] * 500)] == [solved["outlook"]]
+    error = desk.fails("search", *(f"word{number}" for number in range(33)))
+    assert error == ("gitdesk: error: too many words to search for (33; at most 32) (search for the telling words, "
+                     "or use gitdesk similar --text for a whole description)")
+
+
 def test_similar_finds_what_fixed_it_before(desk: Desk, solved: dict[str, str]) -> None:
     later = desk.new("Outlook password prompt again", "-q", "it-helpdesk", "-c", "email", "-a", "laptop-0042")
     found = json.loads(desk.run("similar", later, "--format", "json").stdout)["similar"]

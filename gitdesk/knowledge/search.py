@@ -62,6 +62,9 @@ def marked(snippet: str, start: str = "**", end: str = "**") -> str:
     return snippet.replace(START, start).replace(END, end)
 
 
+MAX_TERMS = 32
+
+
 def fts_query(text: str) -> str:
     """What a person typed, as a safe FTS5 query: words, "phrases", prefix*."""
     terms = []
@@ -76,6 +79,11 @@ def fts_query(text: str) -> str:
             terms.append(f'"{part}"' + ("*" if prefix else ""))
     if not terms:
         raise ValidationError(f"nothing to search for in {text!r}", hint="give a word, a \"phrase\" or a prefix*")
+    terms = list(dict.fromkeys(terms))  # a repeated word finds nothing more
+    if len(terms) > MAX_TERMS:  # ranking costs each match once per term: a pasted log took minutes
+        raise ValidationError(f"too many words to search for ({len(terms)}; at most {MAX_TERMS})",
+                              hint="search for the telling words, or use gitdesk similar --text for a whole "
+                                   "description")
     return " ".join(terms)
 
 
