@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 
 import pytest
@@ -99,6 +100,62 @@ def test_a_large_desk_picks_candidates_by_rare_words_and_finds_nothing_for_unkno
     assert found["similar"][0]["id"] == solved["printer"]
     nothing = json.loads(desk.run("similar", "--text", "warm up the vectors", "--format", "json").stdout)
     assert nothing["similar"] == []
+
+
+def imported(desk: Desk, rows: list[dict[str, str]]) -> dict[str, str]:
+    """Tickets imported from CSV (quicker than one commit each); title -> ID."""
+    path = desk.path.parent / "rows.csv"
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["title", "body", "status", "resolution"])
+        writer.writeheader()
+        writer.writerows(rows)
+    desk.run("import", "csv", str(path), "-q", "it-helpdesk")
+    listed = json.loads(desk.run("list", "--all", "--format", "json").stdout)["tickets"]
+    return {item["title"]: item["id"] for item in listed}
+
+
+def similar_ids(desk: Desk, text: str) -> list[str]:
+    found = desk.run("similar", "--text", text, "--threshold", "0", "-n", "5", "--format", "json").stdout
+    return [item["id"] for item in json.loads(found)["similar"]]
+
+
+@pytest.mark.parametrize("full_scan", [3000, 0], ids=["small desk", "large desk"])
+def test_during_an_outage_the_open_reports_do_not_hide_the_fix(desk: Desk, monkeypatch: pytest.MonkeyPatch,
+                                                             full_scan: int) -> None:
+    from gitdesk.knowledge import search
+
+    monkeypatch.setattr(search, "FULL_SCAN", full_scan)
+    made = imported(desk, [{"title": "VPN drops at the hotel", "body": "It stops every few minutes.",
+                            "status": "resolved", "resolution": "Reinstalled the client."}]
+                    + [{"title": f"VPN drops {n}", "body": "VPN drops", "status": "open", "resolution": ""}
+                       for n in range(400)])  # more than the large path's candidates
+    assert similar_ids(desk, "VPN drops") == [made["VPN drops at the hotel"]]
+
+
+@pytest.mark.parametrize("full_scan", [3000, 0], ids=["small desk", "large desk"])
+def test_a_word_that_is_everywhere_still_finds_candidates_beside_a_rare_one(
+        desk: Desk, monkeypatch: pytest.MonkeyPatch, full_scan: int) -> None:
+    from gitdesk.knowledge import search
+
+    monkeypatch.setattr(search, "FULL_SCAN", full_scan)
+    made = imported(desk, [{"title": f"Printer {n} is offline", "body": "Printer offline", "status": "resolved",
+                            "resolution": "Reseated the network cable."} for n in range(60)]
+                    + [{"title": "Coffee machine leaks since Tuesday", "body": "Water on the floor",
+                        "status": "resolved", "resolution": "Replaced the gasket."},
+                       {"title": "Scanner sends to e-mail with a grey button", "body": "The scan button is grey",
+                        "status": "resolved", "resolution": "Enabled scan to folder."},
+                       *({"title": f"Email bounces for user {n}", "body": "Email bounces back", "status": "resolved",
+                          "resolution": "Fixed the mail flow rule."} for n in range(60))])
+    # "tuesday" is in one solved ticket, "printer" in sixty: the rare word must not choose alone.
+    assert {made[f"Printer {n} is offline"] for n in range(60)} & set(similar_ids(desk, "printer offline since tuesday"))
+    # "email" brings in "e-mail", which is as common as email once its hyphen goes (as tickets' words are kept).
+    found = similar_ids(desk, "email bounces")
+    assert found and found[0] != made["Scanner sends to e-mail with a grey button"]
+    from gitdesk.cache import db
+    from gitdesk.desk import Desk as Library
+
+    with db.connect(Library.open(desk.path, explicit=True)) as connection:
+        assert search._selective(connection, ["e-mail", "email", "tuesday"], 122) == (["tuesday"], ["e-mail", "email"])
 
 
 def test_new_shows_what_worked_before(desk: Desk, solved: dict[str, str]) -> None:

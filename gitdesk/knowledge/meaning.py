@@ -240,7 +240,8 @@ def bag(vocab: Vocabulary, parts: Mapping[str, str]) -> Bag:
 
 # --- keeping the tables in step with the index -------------------------------------------
 
-_ELIGIBLE = (f"t.status IN ({','.join(repr(status) for status in RESOLVED)}) AND t.resolution IS NOT NULL "
+# What a ticket must be to be learned (and offered as solved before), as SQL over ``tickets t``.
+ELIGIBLE = (f"t.status IN ({','.join(repr(status) for status in RESOLVED)}) AND t.resolution IS NOT NULL "
              "AND t.problem IS NULL")
 
 
@@ -272,7 +273,7 @@ def refresh(desk: Desk, connection: sqlite3.Connection, vocab: Vocabulary | None
             connection.execute("ROLLBACK")
             raise
         dirty: list[str] = []
-        changed = [row[0] for row in connection.execute(f"SELECT t.name FROM tickets t WHERE {_ELIGIBLE}")]
+        changed = [row[0] for row in connection.execute(f"SELECT t.name FROM tickets t WHERE {ELIGIBLE}")]
         gone: list[str] = []
     else:
         dirty = [row[0] for row in connection.execute("SELECT name FROM meaning_dirty")]
@@ -284,9 +285,9 @@ def refresh(desk: Desk, connection: sqlite3.Connection, vocab: Vocabulary | None
             marks = ",".join("?" * len(chunk))
             changed += [row[0] for row in connection.execute(
                 f"SELECT t.name FROM tickets t LEFT JOIN meaning_docs m ON m.name = t.name "
-                f"WHERE t.name IN ({marks}) AND {_ELIGIBLE} AND (m.stamp IS NULL OR m.stamp != {stamp})", chunk)]
+                f"WHERE t.name IN ({marks}) AND {ELIGIBLE} AND (m.stamp IS NULL OR m.stamp != {stamp})", chunk)]
             gone += [row[0] for row in connection.execute(
-                f"SELECT m.name FROM meaning_docs m LEFT JOIN tickets t ON t.name = m.name AND {_ELIGIBLE} "
+                f"SELECT m.name FROM meaning_docs m LEFT JOIN tickets t ON t.name = m.name AND {ELIGIBLE} "
                 f"WHERE m.name IN ({marks}) AND t.name IS NULL", chunk)]
     if not changed and not gone:
         connection.executemany("DELETE FROM meaning_dirty WHERE name = ?", [(name,) for name in dirty])

@@ -370,27 +370,37 @@ def _first_line(resolution: str | None) -> str:
     return next((line.strip() for line in (resolution or "").splitlines() if line.strip()), "")
 
 
+def _solved() -> str:
+    """FROM … WHERE for full-text matches among the tickets that could be offered: during
+    an outage hundreds of open tickets share the query's words, and would fill every place
+    in a limit."""
+    from gitdesk.knowledge import meaning
+
+    return "FROM ticket_text JOIN tickets t ON t.rowid = ticket_text.rowid WHERE ticket_text MATCH ? AND " + \
+        meaning.ELIGIBLE
+
+
 def _bm25(connection: sqlite3.Connection, words: Sequence[str], limit: int) -> dict[str, float]:
-    """Full-text candidates for ``words`` (any of them), name -> BM25 (higher is better),
-    open tickets included (the caller keeps the learned, resolved ones)."""
+    """Solved tickets naming any of ``words``, name -> BM25 (higher is better), the best
+    ``limit`` of them."""
     if not words:
         return {}
     match = "{title description resolution} : (" + " OR ".join(f'"{word}"' for word in words) + ")"
     rows = connection.execute(
-        f"SELECT name, bm25(ticket_text, {WEIGHTS}) AS score FROM ticket_text WHERE ticket_text MATCH ? "
+        f"SELECT t.name, bm25(ticket_text, {WEIGHTS}) AS score {_solved()} "
         "ORDER BY score LIMIT ?", (match, limit)).fetchall()
     return {str(name): -float(score) for name, score in rows}
 
 
 def _newest(connection: sqlite3.Connection, words: Sequence[str], limit: int) -> list[str]:
-    """The newest tickets naming any of ``words``, unranked: FTS reads them in order and
-    stops at ``limit`` (for queries whose every word is everywhere, where ranking all
-    matches would cost seconds and tell little)."""
+    """The newest solved tickets naming any of ``words``, unranked: FTS reads them in order
+    and stops at ``limit`` (for words that are everywhere, where ranking all matches would
+    cost seconds and tell little)."""
     if not words:
         return []
     match = "{title description resolution} : (" + " OR ".join(f'"{word}"' for word in words) + ")"
     return [str(row[0]) for row in connection.execute(
-        "SELECT name FROM ticket_text WHERE ticket_text MATCH ? ORDER BY rowid DESC LIMIT ?", (match, limit))]
+        f"SELECT t.name {_solved()} ORDER BY ticket_text.rowid DESC LIMIT ?", (match, limit))]
 
 
 def _selective(connection: sqlite3.Connection, words: Sequence[str], total: int) -> tuple[list[str], list[str]]:
@@ -399,7 +409,7 @@ def _selective(connection: sqlite3.Connection, words: Sequence[str], total: int)
     from gitdesk.knowledge import meaning
 
     weights = meaning.Weights(connection)
-    stems = {word: meaning.stem(meaning.fold(word)) for word in words}
+    stems = {word: "".join(meaning.tokens(word)) for word in words}  # as tickets' terms are kept: "wi-fi" is wifi
     weights.need(stems.values())
     cap = max(50, total // 10)
     rare = [word for word in words if weights.df(stems[word]) <= cap]
@@ -428,7 +438,9 @@ def _fused(desk: Desk, connection: sqlite3.Connection, vocab: meaning.Vocabulary
     else:  # large desks: candidates by the words that tell tickets apart
         rare, common = _selective(connection, words, total)
         bm25 = _bm25(connection, rare, 3 * cap)
-        names = list(bm25) or _newest(connection, common[:5], 3 * cap)
+        names = list(bm25)
+        if len(names) < cap:  # one incidental rare word ("tuesday") must not choose alone
+            names += [name for name in _newest(connection, common[:5], 3 * cap) if name not in bm25]
         order = {name: position for position, name in enumerate(names)}  # best BM25 first
         candidates = sorted(meaning.docs(connection, names), key=lambda doc: order[doc.name])[:cap]
     if ticket is not None:
