@@ -392,6 +392,18 @@ def _bm25(connection: sqlite3.Connection, words: Sequence[str], limit: int) -> d
     return {str(name): -float(score) for name, score in rows}
 
 
+def _own_bm25(connection: sqlite3.Connection, words: Sequence[str], ticket: Ticket) -> float | None:
+    """The query ticket's own BM25 for ``words`` (None when it is not indexed): what a
+    perfect match scores, the yardstick for the candidates'."""
+    if not words:
+        return None
+    match = "{title description resolution} : (" + " OR ".join(f'"{word}"' for word in words) + ")"
+    row = connection.execute(
+        f"SELECT bm25(ticket_text, {WEIGHTS}) FROM ticket_text WHERE ticket_text MATCH ? AND rowid = "
+        "(SELECT rowid FROM tickets WHERE name = ?)", (match, f"{ticket.id}.md")).fetchone()
+    return None if row is None else -float(row[0])
+
+
 def _newest(connection: sqlite3.Connection, words: Sequence[str], limit: int) -> list[str]:
     """The newest solved tickets naming any of ``words``, unranked: FTS reads them in order
     and stops at ``limit`` (for words that are everywhere, where ranking all matches would
@@ -433,10 +445,12 @@ def _fused(desk: Desk, connection: sqlite3.Connection, vocab: meaning.Vocabulary
     words += [word for word in meaning.expansion_words(vocab, query) if word not in words]
     total = meaning.count(connection)
     if total <= FULL_SCAN:
+        ranked_by = words
         bm25 = _bm25(connection, words, CANDIDATES)
         candidates = meaning.docs(connection)
     else:  # large desks: candidates by the words that tell tickets apart
         rare, common = _selective(connection, words, total)
+        ranked_by = rare
         bm25 = _bm25(connection, rare, 3 * cap)
         names = list(bm25)
         if len(names) < cap:  # one incidental rare word ("tuesday") must not choose alone
@@ -458,8 +472,12 @@ def _fused(desk: Desk, connection: sqlite3.Connection, vocab: meaning.Vocabulary
     # BM25 has no scale of its own: relative to the best match, times how much that best
     # match shares the query's words, so that a query like nothing on the desk does not
     # lend its best (poor) match a full BM25 score.
-    top_bm25 = max(bm25.values(), default=0.0) or 1.0
+    top_bm25 = max(bm25.values(), default=0.0)
     best = max(bm25, key=lambda name: bm25[name], default=None)
+    own = _own_bm25(connection, ranked_by, ticket) if ticket is not None else None
+    if own is not None and own > top_bm25:  # a ticket's own words are the best match there is
+        top_bm25, best = own, None
+    top_bm25 = top_bm25 or 1.0
     scale = signals[best].words if best in signals else max((found.words for found in signals.values()), default=0.0)
     scored: list[tuple[float, meaning.Doc, dict[str, float]]] = []
     for doc in candidates:
