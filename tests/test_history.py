@@ -179,6 +179,29 @@ def test_a_merge_does_not_repeat_what_each_side_did(desk: Desk) -> None:
     assert changes.count("reply added by alice") == 1 and changes.count("internal note added by alice") == 1
 
 
+def test_a_merge_whose_other_side_changed_no_ticket_adds_nothing(desk: Desk) -> None:
+    # What `gitdesk sync --merge` makes when the other clone only touched the config or kb/.
+    desk.at("2026-03-02T09:00:00Z")
+    ticket = desk.new("VPN drops", "-q", "it-helpdesk")
+    desk.git("checkout", "-q", "-b", "side")
+    desk.at("2026-03-02T10:00:00Z")
+    desk.run("escalate", ticket, "--to", "it-infra", "--reason", "needs the firewall team")
+    desk.at("2026-03-02T11:00:00Z")
+    desk.run("resolve", ticket, "--note", "Raised the idle timeout.")
+    desk.git("checkout", "-q", "main")
+    (desk.path / "kb").mkdir(exist_ok=True)
+    (desk.path / "kb" / "README.md").write_text("# Knowledge base\n")
+    desk.git("add", "kb")
+    desk.git("commit", "-qm", "not a ticket")
+    desk.git("merge", "-q", "--no-ff", "--no-edit", "side")
+    entries = log(desk, ticket)
+    assert desk.head() not in [entry["commit"] for entry in entries], "the merge took the ticket as it was"
+    assert len(entries) == 3
+    at = json.loads(desk.run("report", "queues", "--since", "2026-03-01", "--until", "2026-03-02T10:30:00Z",
+                             "--format", "json").stdout)
+    assert "it-infra" in json.dumps(at), at
+
+
 def test_a_history_read_in_parts_tells_the_same_story(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
     # A first scan of a long history runs several `git log`s at once, each reading the
     # commits up to a boundary less those up to the boundaries before: merges included,
