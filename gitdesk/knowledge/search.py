@@ -345,7 +345,7 @@ def _by_words(connection: sqlite3.Connection, ticket: Ticket | None, source: str
     terms = _terms(source)
     if not terms:
         return []
-    match = "{title description resolution} : (" + " OR ".join(f'"{term}"' for term in terms) + ")"
+    match = _any_of(terms)
     rows = connection.execute(
         f"SELECT t.front, t.entries, t.resolution, bm25(ticket_text, {WEIGHTS}) FROM ticket_text "
         "JOIN tickets t ON t.name = ticket_text.name WHERE ticket_text MATCH ? AND t.problem IS NULL "
@@ -370,6 +370,12 @@ def _first_line(resolution: str | None) -> str:
     return next((line.strip() for line in (resolution or "").splitlines() if line.strip()), "")
 
 
+def _any_of(words: Sequence[str]) -> str:
+    """An FTS5 match for any of ``words`` (plain words, as ``_terms`` gives them) in the
+    parts of a ticket that say what the problem was and what fixed it."""
+    return "{title description resolution} : (" + " OR ".join(f'"{word}"' for word in words) + ")"
+
+
 def _solved() -> str:
     """FROM … WHERE for full-text matches among the tickets that could be offered: during
     an outage hundreds of open tickets share the query's words, and would fill every place
@@ -385,7 +391,7 @@ def _bm25(connection: sqlite3.Connection, words: Sequence[str], limit: int) -> d
     ``limit`` of them."""
     if not words:
         return {}
-    match = "{title description resolution} : (" + " OR ".join(f'"{word}"' for word in words) + ")"
+    match = _any_of(words)
     rows = connection.execute(
         f"SELECT t.name, bm25(ticket_text, {WEIGHTS}) AS score {_solved()} "
         "ORDER BY score LIMIT ?", (match, limit)).fetchall()
@@ -397,7 +403,7 @@ def _own_bm25(connection: sqlite3.Connection, words: Sequence[str], ticket: Tick
     perfect match scores, the yardstick for the candidates'."""
     if not words:
         return None
-    match = "{title description resolution} : (" + " OR ".join(f'"{word}"' for word in words) + ")"
+    match = _any_of(words)
     row = connection.execute(
         f"SELECT bm25(ticket_text, {WEIGHTS}) FROM ticket_text WHERE ticket_text MATCH ? AND rowid = "
         "(SELECT rowid FROM tickets WHERE name = ?)", (match, f"{ticket.id}.md")).fetchone()
@@ -410,7 +416,7 @@ def _newest(connection: sqlite3.Connection, words: Sequence[str], limit: int) ->
     cost seconds and tell little)."""
     if not words:
         return []
-    match = "{title description resolution} : (" + " OR ".join(f'"{word}"' for word in words) + ")"
+    match = _any_of(words)
     return [str(row[0]) for row in connection.execute(
         f"SELECT t.name {_solved()} ORDER BY ticket_text.rowid DESC LIMIT ?", (match, limit))]
 
