@@ -125,6 +125,13 @@ def _parse_log(out: bytes) -> list[_Commit]:
             new = None if set(change.new) == {"0"} else change.new
             diff[change.path] = (old, new)
         commit.diffs[parent_index] = diff
+    for commit in commits.values():
+        if len(commit.parents) > 1 and len(commit.diffs) < len(commit.parents):
+            # `git log -m` prints no diff against a parent the merge equals (within tickets/):
+            # every ticket is as that side left it, so the merge changed nothing. Its one
+            # printed diff (against the other side) would replay that side's work, and read
+            # its versions for nothing.
+            commit.diffs.clear()
     return [commits[sha] for sha in order]
 
 
@@ -295,11 +302,6 @@ def _scan(repo: git.Repo, connection: sqlite3.Connection, head: str, prefixes: l
 
 
 def _commit_events(commit: _Commit, versions: _Versions) -> list[tuple[Any, ...]]:
-    if len(commit.parents) > 1 and len(commit.diffs) < len(commit.parents):
-        # `git log -m` prints no diff against a parent the merge equals (within tickets/):
-        # every ticket is as that side left it, so the merge itself changed nothing. (Its
-        # one printed diff, against the other side, would replay that side's work.)
-        return []
     rows: list[tuple[Any, ...]] = []
     seq = 0
     paths = set().union(*commit.diffs.values()) if commit.diffs else set()
