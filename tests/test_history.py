@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 
 import pytest
@@ -260,3 +261,77 @@ def test_hooks_keep_an_existing_cache_warm_after_a_pull(desk: Desk, tmp_path) ->
     (tip,) = connection.execute("SELECT value FROM meta WHERE key = 'reach_tip'").fetchone()
     connection.close()
     assert tip == desk.head()
+
+
+def both_clones_act(desk: Desk) -> str:
+    """One clone resolves a ticket at 10:00 while the other asks its requester at 11:00;
+    merging them conflicts on the status."""
+    desk.at("2026-03-02T09:00:00Z")
+    ticket = desk.new("VPN drops", "-q", "it-helpdesk")
+    desk.run("hooks", "install")
+    desk.git("checkout", "-q", "-b", "side")
+    desk.at("2026-03-02T10:00:00Z")
+    desk.run("resolve", ticket, "--note", "Raised the idle timeout.")
+    desk.git("checkout", "-q", "main")
+    desk.at("2026-03-02T11:00:00Z")
+    desk.run("ask", ticket, "-m", "Which office?")
+    desk.git("merge", "-q", "--no-edit", "side", check=False)
+    assert desk.status().startswith("UU"), "the status conflicts"
+    return ticket
+
+
+def keep_status(desk: Desk, ticket: str, status: str) -> None:
+    """Settle the status conflict by hand, keeping both sides' conversation."""
+    kept = re.sub(r"<<<<<<<[^\n]*\n.*?>>>>>>>[^\n]*\n", f"status: {status}\n", desk.text(ticket), flags=re.S)
+    desk.file(ticket).write_text(kept)
+    desk.git("add", str(desk.file(ticket)))
+    desk.git("commit", "-qm", f"keep {status}")
+
+
+def timings_of(desk: Desk, ticket: str) -> dict:  # type: ignore[type-arg]
+    return json.loads(desk.run("show", ticket, "--format", "json").stdout)["ticket"]["timings"]
+
+
+def test_a_status_the_merge_threw_away_is_not_counted(desk: Desk) -> None:
+    ticket = both_clones_act(desk)
+    keep_status(desk, ticket, "resolved")
+    timings = timings_of(desk, ticket)
+    assert [r["at"] for r in timings["resolutions"]] == ["2026-03-02T10:00:00Z"], "resolved once, not twice"
+    assert timings["reopen_count"] == 0 and timings["pending_seconds"] == 0
+    workload = json.loads(desk.run("report", "workload", "--since", "2026-03-01", "--until", "2026-03-03",
+                                   "--format", "json").stdout)
+    (row,) = next(s["rows"] for s in workload["sections"] if s["key"] == "by_period")
+    assert (row["resolved"]["value"], row["reopened"]["value"]) == (1, 0)
+    changes = [c for e in log(desk, ticket) for c in e["changes"]]
+    merge = desk.head()[:7]
+    assert f"status: open -> pending (not kept by merge {merge})" in changes, "the log still shows what happened"
+
+
+def test_a_resolution_the_merge_threw_away_is_not_counted(desk: Desk) -> None:
+    ticket = both_clones_act(desk)
+    desk.git("checkout", "--ours", "--", str(desk.file(ticket)))  # the whole file as this clone had it
+    desk.git("add", str(desk.file(ticket)))
+    desk.git("commit", "-qm", "keep the question")
+    timings = timings_of(desk, ticket)
+    assert timings["resolutions"] == [] and timings["reopen_count"] == 0
+    assert json.loads(desk.run("show", ticket, "--format", "json").stdout)["ticket"]["status"] == "pending"
+    desk.git("reset", "-q", "--hard", "side")  # back to the side that resolved: its resolution counts
+    assert len(timings_of(desk, ticket)["resolutions"]) == 1
+
+
+def test_a_side_that_changed_a_status_and_back_keeps_its_history(desk: Desk) -> None:
+    desk.at("2026-03-02T09:00:00Z")
+    ticket = desk.new("VPN drops", "-q", "it-helpdesk")
+    desk.run("hooks", "install")
+    desk.git("checkout", "-q", "-b", "side")
+    desk.at("2026-03-02T10:00:00Z")
+    desk.run("ask", ticket, "-m", "Which office?")
+    desk.at("2026-03-02T11:00:00Z")
+    desk.run("reply", ticket, "-m", "Second floor.", "--as", "alice@example.com")
+    desk.git("checkout", "-q", "main")
+    desk.at("2026-03-02T12:00:00Z")
+    desk.run("resolve", ticket, "--note", "Raised the idle timeout.")
+    desk.git("merge", "-q", "--no-edit", "side")
+    timings = timings_of(desk, ticket)
+    assert timings["pending_seconds"] == 3600, "the hour it waited on the requester counts"
+    assert len(timings["resolutions"]) == 1

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from gitdesk.desk import Desk
 
 FILE = "cache.sqlite"
-SCHEMA_VERSION = "11"  # bump whenever the tables or what they hold change
+SCHEMA_VERSION = "12"  # bump whenever the tables or what they hold change
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -37,6 +37,11 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_by_ticket ON events (ticket, time, seq);
 CREATE INDEX IF NOT EXISTS events_by_commit ON events (commit_id);
 CREATE TABLE IF NOT EXISTS scanned_tips (sha TEXT PRIMARY KEY);
+-- Tracked-field changes a merge threw away (gitdesk.cache.merges): left out of figures
+-- while the merge is reachable.
+CREATE TABLE IF NOT EXISTS overridden (
+    commit_sha TEXT NOT NULL, ticket TEXT NOT NULL, field TEXT NOT NULL, merge_sha TEXT NOT NULL
+);
 -- Ticket records ready for listings (gitdesk.cache.listed): the JSON a listing shows,
 -- good until ``until`` (unix seconds) unless the file, its history or the config change.
 CREATE TABLE IF NOT EXISTS records (id TEXT PRIMARY KEY, until INTEGER NOT NULL, record TEXT NOT NULL);

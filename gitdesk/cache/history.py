@@ -21,7 +21,7 @@ from itertools import pairwise
 from typing import Any
 
 from gitdesk import changes, git, ticketfile
-from gitdesk.cache import db, workers
+from gitdesk.cache import db, merges, workers
 from gitdesk.desk import Desk, Progress, quiet
 from gitdesk.errors import GitdeskError, ShallowHistory
 from gitdesk.model import Ticket
@@ -49,12 +49,14 @@ class Event:
     after: str | None = None
     who: str | None = None  # an entry's author
     detail: str | None = None
+    dropped_by: str | None = None  # the merge that kept another value (gitdesk.cache.merges)
 
     def describe(self) -> str:
         if self.kind == "new":
             return f"created ({self.after})"
         if self.kind == "field":
-            return f"{self.field}: {self.before} -> {self.after}"
+            dropped = f" (not kept by merge {self.dropped_by[:7]})" if self.dropped_by else ""
+            return f"{self.field}: {self.before} -> {self.after}{dropped}"
         if self.kind == "entry":
             label = {"note": "internal note", "question": "question", "escalation": "escalation"}.get(
                 self.field or "", self.field or "entry")
@@ -294,10 +296,13 @@ def _scan(repo: git.Repo, connection: sqlite3.Connection, head: str, prefixes: l
             connection.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                                    [(ids[row[0]], *row[1:]) for row in rows])
             connection.execute("COMMIT")
+    dropped = merges.overridden(repo, [(c.sha, c.parents) for c in fresh if len(c.parents) > 1], paths,
+                                functools.partial(_read_versions, repo), _ticket_id)
     tips = [head, *[tip for tip in tips if tip != head]][:MAX_TIPS]
     connection.execute("BEGIN IMMEDIATE")
     connection.execute("DELETE FROM scanned_tips")
     connection.executemany("INSERT INTO scanned_tips VALUES (?)", [(tip,) for tip in tips])
+    connection.executemany("INSERT INTO overridden VALUES (?, ?, ?, ?)", dropped)
     connection.execute("COMMIT")
 
 
@@ -344,9 +349,10 @@ def _update_reachable(repo: git.Repo, connection: sqlite3.Connection, head: str)
     if not incremental:
         connection.execute("UPDATE commits SET pos = NULL WHERE pos IS NOT NULL")
         connection.execute("DELETE FROM records")
-    else:  # the records of tickets these commits changed no longer tell their history
+    else:  # the records of tickets these commits changed (or merged) no longer tell their history
         connection.execute("DELETE FROM records WHERE id IN (SELECT e.ticket FROM events e JOIN commits c "
-                           "ON c.id = e.commit_id WHERE c.sha IN (SELECT value FROM json_each(?)))",
+                           "ON c.id = e.commit_id WHERE c.sha IN (SELECT value FROM json_each(?1))"
+                           " UNION SELECT ticket FROM overridden WHERE merge_sha IN (SELECT value FROM json_each(?1)))",
                            (json.dumps(shas),))
     db.changed(connection)
     # pos: a topological order, to order events that share a second (commits that touch no
@@ -367,7 +373,7 @@ def refresh(desk: Desk, connection: sqlite3.Connection) -> str | None:
     if (db.get_meta(connection, "shallow") or "") != boundary:
         # Deepened or unshallowed (or cut): what was read of the old history is not the history.
         connection.execute("BEGIN IMMEDIATE")
-        for table in ("events", "commits", "scanned_tips", "records"):
+        for table in ("events", "commits", "scanned_tips", "records", "overridden"):
             connection.execute(f"DELETE FROM {table}")
         db.changed(connection)
         connection.execute("DELETE FROM meta WHERE key IN ('reach_tip', 'scan_head')")
@@ -407,7 +413,8 @@ def _who_resolver(desk: Desk) -> Any:
     return who
 
 
-def _entries_from_rows(desk: Desk, rows: Iterable[tuple[Any, ...]]) -> list[LogEntry]:
+def _entries_from_rows(desk: Desk, rows: Iterable[tuple[Any, ...]],
+                       dropped: dict[tuple[str, str, str], str]) -> list[LogEntry]:
     who_of = _who_resolver(desk)
     grouped: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
     for row in rows:
@@ -415,7 +422,9 @@ def _entries_from_rows(desk: Desk, rows: Iterable[tuple[Any, ...]]) -> list[LogE
     result = []
     for (commit, ticket), items in grouped.items():
         first = items[0]
-        events = tuple(Event(row[0], row[1], row[2], datetime.fromtimestamp(row[3], timezone.utc), *row[4:10])
+        events = tuple(Event(row[0], row[1], row[2], datetime.fromtimestamp(row[3], timezone.utc), row[4], row[5],
+                             row[6], row[7], row[8], row[9],
+                             dropped.get((row[0], row[1], row[5])) if row[4] == "field" else None)
                        for row in items)
         who = who_of(first[11], first[12], first[10])
         action = (first[13] or "edit").split(",")[0].strip().split(" ")[0]
@@ -432,12 +441,20 @@ _SELECT = ("SELECT c.sha, e.ticket, e.seq, e.time, e.kind, e.field, e.before, e.
            " c.author, c.actor, c.email, c.verb" + _REACHABLE)
 
 
+def _dropped(connection: sqlite3.Connection) -> dict[tuple[str, str, str], str]:
+    """(commit, ticket, field) -> the reachable merge that threw that change away."""
+    return {(commit, ticket, name): merge for commit, ticket, name, merge in connection.execute(
+        "SELECT o.commit_sha, o.ticket, o.field, o.merge_sha FROM overridden o JOIN commits m"
+        " ON m.sha = o.merge_sha AND m.pos IS NOT NULL")}
+
+
 def ticket_log(desk: Desk, ticket_id: str) -> list[LogEntry]:
     with db.connect(desk) as connection:
         refresh(desk, connection)
         rows = connection.execute(_SELECT + " WHERE e.ticket = ?" + _IN_ORDER,
                                   (ticket_id,)).fetchall()
-    return _entries_from_rows(desk, rows)
+        dropped = _dropped(connection)
+    return _entries_from_rows(desk, rows, dropped)
 
 
 @dataclass(frozen=True, slots=True)
@@ -460,7 +477,8 @@ def desk_log(desk: Desk, filters: LogFilter) -> list[LogEntry]:
     with db.connect(desk) as connection:
         refresh(desk, connection)
         rows = connection.execute(_SELECT + where + _IN_ORDER, params).fetchall()
-    entries = _entries_from_rows(desk, rows)
+        dropped = _dropped(connection)
+    entries = _entries_from_rows(desk, rows, dropped)
     if filters.author:
         wanted = filters.author.casefold()
         person = desk.config.person(filters.author)
@@ -482,7 +500,11 @@ def require_full(desk: Desk) -> None:
                                   "or GIT_DEPTH: 0 (GitLab)")
 
 
-_TRACKED_SELECT = "SELECT e.ticket, e.time, e.kind, e.field, e.before, e.after, c.actor, c.email, c.author" + _REACHABLE
+_TRACKED_SELECT = ("SELECT e.ticket, e.time, e.kind, e.field, e.before, e.after, c.actor, c.email, c.author, c.id"
+                   + _REACHABLE)
+# Changes a reachable merge threw away (gitdesk.cache.merges), by commit key, ticket and field
+_OVERRIDDEN = ("SELECT c.id, o.ticket, o.field FROM overridden o JOIN commits m ON m.sha = o.merge_sha"
+               " AND m.pos IS NOT NULL JOIN commits c ON c.sha = o.commit_sha")
 
 
 def tracked_changes(desk: Desk, ticket_ids: Sequence[str] | None = None) -> dict[str, list[Change]]:
@@ -499,13 +521,16 @@ def tracked_changes(desk: Desk, ticket_ids: Sequence[str] | None = None) -> dict
             # One parameter, however many tickets (a listing passes thousands): a JSON array.
             rows = connection.execute(query + " AND e.ticket IN (SELECT value FROM json_each(?))" + _IN_ORDER,
                                       (json.dumps(list(ticket_ids)),)).fetchall()
+        overridden = set(connection.execute(_OVERRIDDEN).fetchall())
     # A report reads every change of the desk (100,000 and more): one loop, each moment and
     # each person made once.
     found: dict[str, list[Change]] = {}
     who_of = _who_resolver(desk)
     moments: dict[int, datetime] = {}
     fromtimestamp, utc = datetime.fromtimestamp, timezone.utc
-    for ticket, stamp, kind, name, before, after, actor, email, author in rows:
+    for ticket, stamp, kind, name, before, after, actor, email, author, commit in rows:
+        if overridden and (commit, ticket, name) in overridden:
+            continue
         at = moments.get(stamp)
         if at is None:
             at = moments[stamp] = fromtimestamp(stamp, utc)

@@ -1,0 +1,114 @@
+"""What a merge threw away: tracked-field changes one side made that the merge did not keep.
+
+Two clones act on one ticket; the merge (a conflict resolved by hand, or
+``git checkout --theirs``) keeps one side's status. The other side's change
+still sits in its commits, so a timeline replayed from every commit would
+show it, and count, say, a resolution twice and a reopening that never
+reached anyone. A side's change of a field is thrown away when that side
+changed it from the merge base and the merge has another value; figures then
+leave out that side's commits' changes of the field on that ticket (``gitdesk
+log`` still lists them: they happened).
+
+Read once per merge as it is scanned: a merge base each (``git merge-base``),
+then one ``git diff-tree --stdin`` for every merge's three diffs from its base.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+from gitdesk import changes, git
+from gitdesk.cache import workers
+from gitdesk.model import Ticket
+from gitdesk.timings import TRACKED
+
+Versions = Callable[[list[str]], dict[str, "Ticket | str"]]
+Overridden = tuple[str, str, str, str]  # (commit, ticket, field, merge)
+_Diff = dict[str, tuple[str | None, str | None]]  # path -> (blob at the base, blob at the tip)
+
+
+def _base(repo: git.Repo, parents: Sequence[str]) -> str | None:
+    result = git.run_result(repo, "merge-base", parents[0], parents[1])
+    if result.returncode != 0:
+        return None  # unrelated histories (or a parent gone): nothing in common to compare with
+    return result.stdout.decode().strip() or None
+
+
+def _diffs_from_bases(repo: git.Repo, pairs: list[tuple[str, str]], paths: list[str]) -> list[_Diff]:
+    """For each (tip, base): the ticket files that differ, with their blobs at each end."""
+    out = git.run(repo, "diff-tree", "--stdin", "--always", "-r", "-z", "--no-renames", "--", *paths,
+                  input="".join(f"{tip} {base}\n" for tip, base in pairs).encode())
+    diffs: list[_Diff] = []
+    fields = out.split(b"\0")
+    index = 0
+    while index < len(fields):
+        field = fields[index].strip()
+        if field.startswith(b":") and diffs and index + 1 < len(fields):
+            _, _, old, new, _ = field[1:].decode().split(" ")
+            path = fields[index + 1].decode("utf-8", "surrogateescape")
+            diffs[-1][path] = (None if set(old) == {"0"} else old, None if set(new) == {"0"} else new)
+            index += 2
+            continue
+        if field:  # the tip that heads the next diff
+            diffs.append({})
+        index += 1
+    return diffs
+
+
+def _fields_dropped(base: Ticket | str | None, side: Ticket | str | None,
+                    merged: Ticket | str | None) -> list[str]:
+    """The tracked fields a side changed from the base that the merge has otherwise."""
+    if not isinstance(side, Ticket) or not isinstance(merged, Ticket):
+        return []  # deleted or unreadable: there is no value to compare
+    old = base if isinstance(base, Ticket) else None
+    return [name for name in TRACKED
+            if changes.show(side.field_value(name)) != changes.show(None if old is None else old.field_value(name))
+            and changes.show(side.field_value(name)) != changes.show(merged.field_value(name))]
+
+
+def _side_commits(repo: git.Repo, side: str, other: str, paths: list[str]) -> Iterator[tuple[str, str]]:
+    """(commit, path): the side's own commits that touched these files."""
+    out = git.run(repo, "log", "--full-history", "--format=%x1e%H", "--name-only", "-z", side, "--not", other,
+                  "--", *paths)
+    for block in out.split(b"\x1e"):
+        sha, *names = block.split(b"\0")
+        for name in names:
+            if name.strip():
+                yield sha.decode().strip(), name.strip().decode("utf-8", "surrogateescape")
+
+
+def overridden(repo: git.Repo, merges: Sequence[tuple[str, Sequence[str]]], paths: list[str],
+               read: Versions, ticket_id: Callable[[str], str]) -> list[Overridden]:
+    """Tracked-field changes that these merges (sha, parents) threw away."""
+    pairs = [(sha, parents) for sha, parents in merges if len(parents) == 2]  # an octopus cannot conflict
+    if not pairs:
+        return []
+    with ThreadPoolExecutor(max_workers=workers.cores()) as pool:
+        bases = list(pool.map(lambda pair: _base(repo, pair[1]), pairs))
+    found = [(sha, parents, base) for (sha, parents), base in zip(pairs, bases, strict=True) if base]
+    if not found:
+        return []
+    diffs = _diffs_from_bases(repo, [(tip, base) for sha, parents, base in found for tip in (*parents, sha)], paths)
+    # (merge, side, other side, path, base blob, side blob, merged blob) for each file a side
+    # changed that the merge has otherwise
+    candidates = []
+    for number, (sha, parents, _) in enumerate(found):
+        *sides, merged = diffs[3 * number:3 * number + 3]
+        for side, (tip, other) in zip(sides, (parents, parents[::-1]), strict=True):
+            for path, (base_blob, side_blob) in side.items():
+                merged_blob = merged[path][1] if path in merged else base_blob
+                if merged_blob != side_blob and path.endswith(".md"):
+                    candidates.append((sha, tip, other, path, base_blob, side_blob, merged_blob))
+    if not candidates:
+        return []
+    versions = read(sorted({blob for *_, a, b, c in candidates for blob in (a, b, c) if blob}))
+    result: list[Overridden] = []
+    for sha, tip, other, path, *blobs in candidates:
+        base_version, side_version, merged_version = (None if blob is None else versions.get(blob) for blob in blobs)
+        dropped = _fields_dropped(base_version, side_version, merged_version)
+        if dropped:
+            for commit, touched in _side_commits(repo, tip, other, [path]):
+                if touched == path:
+                    result += [(commit, ticket_id(path), name, sha) for name in dropped]
+    return result
