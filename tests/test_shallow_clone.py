@@ -88,3 +88,24 @@ def test_the_pages_recipes_check_out_the_whole_history(history: Desk, tmp_path: 
             code, _, err = run(checkout, *[str(checkout / arg) if arg == "public" else arg for arg in step])
             assert code == expected, (name, step, err)
         assert (checkout / "public" / "reports.html").exists() == (expected == 0)
+
+
+def test_the_audit_log_and_exports_refuse_and_show_warns(history: Desk, tmp_path: Path) -> None:
+    shallow = clone(history, tmp_path / "shallow", depth=1)
+    history.at("2026-11-20T00:00:00Z")
+    for args, needs in ((["log"], "the audit log needs"), (["log", "GD-"], "the audit log needs"),
+                        (["export", "json"], "an export (its timings) needs")):
+        code, out, err = run(shallow, *args)
+        assert code == 1 and out == "", (args, out)
+        assert err.startswith(f"gitdesk: error: this clone is shallow: {needs} the whole history (run git fetch")
+        assert len(err.strip().splitlines()) == 1
+    ticket = next((shallow / "tickets").glob("*.md")).stem
+    for args in (["show", ticket], ["show", ticket, "--format", "json"], ["list", "--all", "--format", "json"]):
+        code, out, err = run(shallow, *args)
+        assert code == 0 and ticket in out, args
+        assert err.strip() == ("gitdesk: warning: this clone is shallow: times read from the history (first "
+                               "response, resolution, waiting) start where it was cut (run git fetch --unshallow)")
+    git(shallow, "fetch", "-q", "--unshallow")
+    code, _, err = run(shallow, "show", ticket)
+    assert code == 0 and err == ""
+    assert run(shallow, "log")[0] == 0

@@ -491,13 +491,23 @@ def desk_log(desk: Desk, filters: LogFilter) -> list[LogEntry]:
     return entries
 
 
-def require_full(desk: Desk) -> None:
+_UNSHALLOW = "run git fetch --unshallow; in CI check out with fetch-depth: 0 (GitHub) or GIT_DEPTH: 0 (GitLab)"
+
+
+def require_full(desk: Desk, needs: str = "reports need") -> None:
     """Refuse to compute figures from a shallow clone: its history starts at the cut, so every
     ticket would look created, resolved or changed there (and reports silently wrong)."""
     if git.is_shallow(desk.repo):
-        raise ShallowHistory("this clone is shallow: reports need the whole history",
-                             hint="run git fetch --unshallow; in CI check out with fetch-depth: 0 (GitHub) "
-                                  "or GIT_DEPTH: 0 (GitLab)")
+        raise ShallowHistory(f"this clone is shallow: {needs} the whole history", hint=_UNSHALLOW)
+
+
+def cut_short(desk: Desk) -> str | None:
+    """What to tell someone reading one ticket's times on a shallow clone (shown, not refused:
+    the ticket itself is right), or None on a whole history. A file read, no Git process."""
+    if not git.shallow_boundary(desk.repo):
+        return None
+    return ("this clone is shallow: times read from the history (first response, resolution, waiting) "
+            f"start where it was cut ({_UNSHALLOW.split(';')[0]})")
 
 
 _TRACKED_SELECT = ("SELECT e.ticket, e.time, e.kind, e.field, e.before, e.after, c.actor, c.email, c.author, c.id"

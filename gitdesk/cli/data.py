@@ -72,6 +72,7 @@ def log(session: Session, ticket_id: str | None, since: str | None, until: str |
     from gitdesk.render import views
 
     desk = session.desk
+    history.require_full(desk, "the audit log needs")
     if ticket_id:
         if since or until or author or action:
             raise click.UsageError("--since, --until, --author and --action are for the desk's log (no ID)")
@@ -159,9 +160,11 @@ def export(session: Session, kind: str, target: Path | None) -> None:
       gitdesk export csv > tickets.csv
     """
     from gitdesk import clock
+    from gitdesk.cache import history
     from gitdesk.interop import export as exporting
     from gitdesk.render import output, views
 
+    history.require_full(session.desk, "an export (its timings) needs")
     now = clock.now()
     found, problems = exporting.tickets(session.desk, now)
     output.warnings(problems)

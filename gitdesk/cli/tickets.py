@@ -22,6 +22,7 @@ from gitdesk.errors import GitdeskError
 
 if TYPE_CHECKING:
     from gitdesk.actions import NewTicket
+    from gitdesk.desk import Desk
 
 
 @click.command()
@@ -168,6 +169,8 @@ def list_(session: Session, chosen: FilterOptions, all_: bool, sort_key: str | N
     filters = chosen.resolve(session, ("all",) if all_ else ())
     terminal = fmt == "table" and output.is_terminal()
     due = listing.wants_due(sort_key)
+    if fmt != "table" or due:  # records and the due order carry times read from the history
+        _say_if_shallow(desk)
     if fmt != "table" and not due:  # records with their timings, kept ready in the cache
         from gitdesk.cache import listed
 
@@ -194,6 +197,15 @@ def list_(session: Session, chosen: FilterOptions, all_: bool, sort_key: str | N
     views.ticket_list(tickets, now, shown_ids=shown, timings=derived, hide=chosen.constant_columns(), due=True)
 
 
+def _say_if_shallow(desk: Desk) -> None:
+    from gitdesk.cache import history
+    from gitdesk.render import output
+
+    warning = history.cut_short(desk)
+    if warning:
+        output.note(f"gitdesk: warning: {warning}")
+
+
 @click.command()
 @ticket_id
 @format_option("table", "json")
@@ -218,6 +230,7 @@ def show(session: Session, ticket_id: str, fmt: str) -> None:
     desk = session.desk
     ticket = desk.read(ticket_id)
     now = clock.now()
+    _say_if_shallow(desk)
     derived = history.timings(desk, [ticket], now)[ticket.id]
     solved, articles = None, {}
     if session.as_ is None and not workflow.is_done(desk.config, ticket.status):
