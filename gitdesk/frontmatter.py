@@ -329,8 +329,8 @@ def _simple_value(value: str | None) -> Any:
     if value[0] == "[":
         if not value.endswith("]"):
             return _DECLINED
-        inner = value[1:-1].strip()
-        items = [item.strip() for item in inner.split(",")] if inner else []
+        inner = value[1:-1].strip(" \t")  # YAML's blanks only: a no-break space is part of an item
+        items = [item.strip(" \t") for item in inner.split(",")] if inner else []
         if not all(_simple_str(item) or _SIMPLE_ANGLE.fullmatch(item) for item in items):
             return _DECLINED
         return items
