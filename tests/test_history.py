@@ -335,3 +335,41 @@ def test_a_side_that_changed_a_status_and_back_keeps_its_history(desk: Desk) -> 
     timings = timings_of(desk, ticket)
     assert timings["pending_seconds"] == 3600, "the hour it waited on the requester counts"
     assert len(timings["resolutions"]) == 1
+
+
+def test_a_change_dated_before_the_version_it_changed_counts_after_it(desk: Desk) -> None:
+    # A clone whose clock is an hour slow resolves a ticket created at 09:00.
+    desk.at("2026-03-02T09:00:00Z")
+    ticket = desk.new("VPN drops", "-q", "it-helpdesk")
+    text = desk.text(ticket).replace("status: open", "status: resolved") + "\n## Resolution\n\nRebooted.\n"
+    hand_commit(desk, ticket, desk.text(ticket), text, "2026-03-02T08:00:00Z", "resolved on a slow clock")
+    timings = timings_of(desk, ticket)
+    assert [r["at"] for r in timings["resolutions"]] == ["2026-03-02T09:00:00Z"]
+    assert timings["resolution_seconds"] == 0 and timings["reopen_count"] == 0
+    assert [e["changes"][0] for e in log(desk, ticket)] == ["created (open)", "status: open -> resolved"]
+
+
+def test_a_rebased_change_counts_after_the_work_it_was_rebased_onto(desk: Desk) -> None:
+    # What `gitdesk sync` (a rebase) does when the other clone changed the ticket later in
+    # the day than this clone did: this clone's commit now follows theirs.
+    desk.at("2026-03-02T09:00:00Z")
+    ticket = desk.new("VPN drops", "-q", "it-helpdesk")
+    desk.run("hooks", "install")
+    desk.git("checkout", "-q", "-b", "side")
+    desk.at("2026-03-02T10:00:00Z")
+    desk.run("resolve", ticket, "--note", "Raised the idle timeout.")
+    desk.git("checkout", "-q", "main")
+    desk.at("2026-03-02T11:00:00Z")
+    desk.run("ask", ticket, "-m", "Which office?")
+    desk.git("checkout", "-q", "side")
+    desk.git("rebase", "-q", "main", check=False)
+    kept = re.sub(r"<<<<<<<[^\n]*\n.*?>>>>>>>[^\n]*\n", "status: resolved\n", desk.text(ticket), flags=re.S)
+    desk.file(ticket).write_text(kept)
+    desk.git("add", str(desk.file(ticket)))
+    desk.monkeypatch.setenv("GIT_EDITOR", "true")
+    desk.git("rebase", "--continue")
+    timings = timings_of(desk, ticket)
+    assert [r["at"] for r in timings["resolutions"]] == ["2026-03-02T11:00:00Z"], "resolved once, after the question"
+    assert timings["reopen_count"] == 0
+    statuses = [c for e in log(desk, ticket) for c in e["changes"] if c.startswith(("created", "status"))]
+    assert statuses == ["created (open)", "status: open -> pending", "status: pending -> resolved"]

@@ -37,6 +37,12 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_by_ticket ON events (ticket, time, seq);
 CREATE INDEX IF NOT EXISTS events_by_commit ON events (commit_id);
 CREATE TABLE IF NOT EXISTS scanned_tips (sha TEXT PRIMARY KEY);
+-- Since when each ticket version has had each tracked field's value (gitdesk.cache.history._Producers),
+-- by a blob ID prefix.
+CREATE TABLE IF NOT EXISTS versions (
+    blob INTEGER PRIMARY KEY, status INTEGER NOT NULL, priority INTEGER NOT NULL, queue INTEGER NOT NULL,
+    assignee INTEGER NOT NULL
+);
 -- Tracked-field changes a merge threw away (gitdesk.cache.merges): left out of figures
 -- while the merge is reachable.
 CREATE TABLE IF NOT EXISTS overridden (

@@ -270,6 +270,7 @@ def _scan(repo: git.Repo, connection: sqlite3.Connection, head: str, prefixes: l
              for shas in map(_blobs, chunks)]
     total = sum(len(part) for chunk_parts in parts for part in chunk_parts)
     jobs = [part for chunk_parts in parts for part in chunk_parts]
+    producers = _Producers()
     # Counted: each version read, then each commit's changes worked out (seconds of their own
     # for a commit that adds 100,000 tickets).
     with (progress("Reading ticket versions", total + len(fresh)) if total >= PROGRESS_FROM else quiet("")
@@ -282,9 +283,10 @@ def _scan(repo: git.Repo, connection: sqlite3.Connection, head: str, prefixes: l
                 parsed.update(next(read))
                 advance(len(part))
             versions = _Versions(parsed)
+            producers.recall(connection, chunk)
             rows: list[tuple[Any, ...]] = []
             for commit in chunk:
-                rows += _commit_events(commit, versions)
+                rows += _commit_events(commit, versions, producers)
                 advance(1)
             connection.execute("BEGIN IMMEDIATE")
             # Events name their commit by an integer key: reports join 100,000s of them.
@@ -295,6 +297,7 @@ def _scan(repo: git.Repo, connection: sqlite3.Connection, head: str, prefixes: l
                  c.action or None, c.subject) for c in chunk])
             connection.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                                    [(ids[row[0]], *row[1:]) for row in rows])
+            producers.keep(connection)
             connection.execute("COMMIT")
     dropped = merges.overridden(repo, [(c.sha, c.parents) for c in fresh if len(c.parents) > 1], paths,
                                 functools.partial(_read_versions, repo), _ticket_id)
@@ -306,7 +309,61 @@ def _scan(repo: git.Repo, connection: sqlite3.Connection, head: str, prefixes: l
     connection.execute("COMMIT")
 
 
-def _commit_events(commit: _Commit, versions: _Versions) -> list[tuple[Any, ...]]:
+class _Producers:
+    """Since when each ticket version has had its status, priority, queue and assignee, so that a
+    change of one of them never counts before the change it followed. A commit's author date can
+    be earlier than its parent's: a clone with a slow clock, or a rebase, which keeps author dates
+    (this clone's 10:00 resolution rebased onto the other clone's 11:00 question, settled by the
+    merge driver). Such a change counts at the moment the value it replaced was set, for that
+    ticket alone: one clock's error never moves the rest of the desk, and a change that follows
+    none of its fields' changes (a reply, a resolution after a mere note) keeps its own time.
+    Versions are known by a 60-bit prefix of their blob ID (a ticket file holds its ID)."""
+
+    def __init__(self) -> None:
+        self.since: dict[int, tuple[int, ...]] = {}
+        self.new: list[tuple[int, ...]] = []
+
+    @staticmethod
+    def key(blob: str) -> int:
+        return int(blob[:15], 16)
+
+    def recall(self, connection: sqlite3.Connection, chunk: list[_Commit]) -> None:
+        """Look up, once per chunk, the versions its commits changed that earlier scans made."""
+        wanted = {self.key(old) for commit in chunk for diff in commit.diffs.values() for old, _ in diff.values()
+                  if old} - self.since.keys()
+        if wanted:
+            for key, *since in connection.execute(
+                    "SELECT blob, status, priority, queue, assignee FROM versions"
+                    " WHERE blob IN (SELECT value FROM json_each(?))",
+                    (json.dumps(sorted(wanted)),)):
+                self.since[key] = tuple(since)
+
+    def moment(self, commit: _Commit, olds: Sequence[tuple[str | None, Ticket | str | None]],
+               new_blob: str | None, new: Ticket | str | None) -> int:
+        """The time a commit's change of one ticket counts at; remembers its new version's."""
+        moment = commit.time
+        # (since, values) of each version it changed that is readable and known
+        known = [(since, [changes.show(old.field_value(name)) for name in TRACKED]) for blob, old in olds
+                 if blob and isinstance(old, Ticket) and (since := self.since.get(self.key(blob))) is not None]
+        values = [changes.show(new.field_value(name)) for name in TRACKED] if isinstance(new, Ticket) else None
+        if values is None:
+            known = []
+        for since, was in known:
+            moment = max([moment, *(since[n] for n, value in enumerate(values or ()) if was[n] != value)])
+        if new_blob is not None and self.key(new_blob) not in self.since:  # the first commit to make it
+            # a value the new version shares with a version it changed has been there since then
+            kept = tuple(max([since[n] for since, was in known if was[n] == value], default=moment)
+                         for n, value in enumerate(values or [None] * len(TRACKED)))
+            self.since[self.key(new_blob)] = kept
+            self.new.append((self.key(new_blob), *kept))
+        return moment
+
+    def keep(self, connection: sqlite3.Connection) -> None:
+        connection.executemany("INSERT OR IGNORE INTO versions VALUES (?, ?, ?, ?, ?)", self.new)
+        self.new = []
+
+
+def _commit_events(commit: _Commit, versions: _Versions, producers: _Producers) -> list[tuple[Any, ...]]:
     rows: list[tuple[Any, ...]] = []
     seq = 0
     paths = set().union(*commit.diffs.values()) if commit.diffs else set()
@@ -320,6 +377,7 @@ def _commit_events(commit: _Commit, versions: _Versions) -> list[tuple[Any, ...]
         pairs = [diff[path] for diff in commit.diffs.values() if path in diff]
         new_sha = pairs[0][1]
         new = versions.get(new_sha)
+        moment = producers.moment(commit, [(old, versions.get(old)) for old, _ in pairs], new_sha, new)
         found: list[tuple[str, str | None, str | None, str | None, str | None, str | None]]
         if new is None:
             found = [("deleted", None, None, None, None, None)]
@@ -332,7 +390,7 @@ def _commit_events(commit: _Commit, versions: _Versions) -> list[tuple[Any, ...]
             old = versions.get(pairs[0][0])
             found = list(_events_between(old if isinstance(old, Ticket) else None, new))
         for kind, field, before, after, who, detail in found:
-            rows.append((commit.sha, ticket_id, seq, commit.time, kind, field, before, after, who, detail))
+            rows.append((commit.sha, ticket_id, seq, moment, kind, field, before, after, who, detail))
             seq += 1
     return rows
 
@@ -373,7 +431,7 @@ def refresh(desk: Desk, connection: sqlite3.Connection) -> str | None:
     if (db.get_meta(connection, "shallow") or "") != boundary:
         # Deepened or unshallowed (or cut): what was read of the old history is not the history.
         connection.execute("BEGIN IMMEDIATE")
-        for table in ("events", "commits", "scanned_tips", "records", "overridden"):
+        for table in ("events", "commits", "scanned_tips", "records", "overridden", "versions"):
             connection.execute(f"DELETE FROM {table}")
         db.changed(connection)
         connection.execute("DELETE FROM meta WHERE key IN ('reach_tip', 'scan_head')")
