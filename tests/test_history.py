@@ -127,6 +127,12 @@ def test_desk_log_filters(desk: Desk) -> None:
     assert [e["action"] for e in log(desk, "--author", "bob")] == ["reply"]
     assert [e["action"] for e in log(desk, "--action", "resolve")] == ["resolve"]
     assert [e["ticket"] for e in log(desk, "--since", "2026-11-21")] == [two]
+    # Resolved and reopened by hand-made commits: the same actions, as reports count them.
+    hand_commit(desk, two, "status: open", "status: resolved", "2026-11-21T10:00:00Z")
+    hand_commit(desk, one, "status: resolved", "status: open", "2026-11-21T11:00:00Z")
+    assert [(e["action"], e["ticket"]) for e in log(desk, "--action", "resolve")] == [
+        ("resolve", one), ("edit", two)]
+    assert [e["ticket"] for e in log(desk, "--action", "reopen")] == [one]
     csv = desk.run("log", "--format", "csv").stdout.splitlines()
     assert csv[0] == "commit,time,who,author,action,ticket,changes"
 

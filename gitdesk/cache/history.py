@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from itertools import pairwise
 from typing import Any
 
-from gitdesk import changes, git, ticketfile
+from gitdesk import changes, git, ticketfile, workflow
 from gitdesk.cache import db, merges, workers
 from gitdesk.desk import Desk, Progress, quiet
 from gitdesk.errors import GitdeskError, ShallowHistory
@@ -544,9 +544,30 @@ def desk_log(desk: Desk, filters: LogFilter) -> list[LogEntry]:
         entries = [e for e in entries if e.who.casefold() in names or e.author.casefold() in names]
     if filters.action:
         wanted = filters.action.casefold()
-        entries = [e for e in entries if e.action.casefold() == wanted or any(
-            wanted in (ev.kind, (ev.field or "").casefold()) for ev in e.events)]
+        done = desk.config.done_statuses
+        entries = [e for e in entries if _does(e, wanted, done)]
     return entries
+
+
+# The status a verb moves a ticket into: a hand-made commit that does the same is that action too
+# (reports count it, so the log must list it).
+_MOVES_INTO = {"resolve": workflow.RESOLVED, "close": workflow.CLOSED, "reject": workflow.REJECTED,
+               "ask": workflow.PENDING}
+
+
+def _does(entry: LogEntry, wanted: str, done: frozenset[str]) -> bool:
+    """Whether a log entry is the action ``wanted``: by its commit's verb, or by what it changed."""
+    if entry.action.casefold() == wanted:
+        return True
+    for event in entry.events:
+        if wanted in (event.kind, (event.field or "").casefold()):
+            return True
+        if event.kind == "field" and event.field == "status":
+            if _MOVES_INTO.get(wanted) == event.after:
+                return True
+            if wanted == "reopen" and event.before in done and event.after not in done:
+                return True
+    return False
 
 
 _UNSHALLOW = "run git fetch --unshallow; in CI check out with fetch-depth: 0 (GitHub) or GIT_DEPTH: 0 (GitLab)"
