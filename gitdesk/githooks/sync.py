@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from gitdesk import git
+from gitdesk import clock, git
 from gitdesk.desk import Desk
 from gitdesk.errors import GitdeskError, GitError
 from gitdesk.githooks import check, handlers
@@ -89,11 +89,16 @@ def _integrate(repo: git.Repo, tracking: str, strategy: str) -> None:
     with_driver = hookscripts.driver_config()
     stale = repo.state_dir / mergefile.STALE
     was_stale = stale.exists()
+    # Commits sync makes are dated by gitdesk's clock, like every other (GITDESK_NOW in a demo);
+    # a rebase keeps each commit's author date, as Git does.
+    date = clock.git_date(clock.now())
     if strategy == "rebase":
-        result = git.run_result(repo, *with_driver, "rebase", "--no-autostash", tracking, env=SYNC_ENV)
+        result = git.run_result(repo, *with_driver, "rebase", "--no-autostash", tracking,
+                                env={**SYNC_ENV, "GIT_COMMITTER_DATE": date})
         abort = ["rebase", "--abort"]
     else:
-        result = git.run_result(repo, *with_driver, "merge", "--no-edit", "--no-ff", tracking, env=SYNC_ENV)
+        result = git.run_result(repo, *with_driver, "merge", "--no-edit", "--no-ff", tracking,
+                                env={**SYNC_ENV, "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date})
         abort = ["merge", "--abort"]
     if result.returncode == 0:
         return
