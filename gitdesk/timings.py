@@ -435,7 +435,7 @@ class Clocks:
             resolved_at=last.at if last else None,
             first_resolution_seconds=round(resolutions[0].seconds) if resolutions else None,
             resolution_seconds=round(last.seconds) if last else None,
-            reopen_count=len(self.reopenings()),
+            reopen_count=sum(1 for at in self.reopenings() if at <= now),
             escalation_count=sum(1 for entry in self.ticket.entries if entry.kind == ESCALATION),
             time_spent_seconds=sum(entry.seconds for entry in entries),
             time_entries=tuple(entries),

@@ -103,6 +103,9 @@ def test_timings_match_a_scripted_scenario_to_the_second(desk: Desk) -> None:
     assert listed[0]["timings"] == timings
     shown = desk.run("show", ticket).stdout
     assert "first response: 30m after creation" in shown and "waiting:        2h on the requester" in shown
+    desk.at("2026-11-20T20:00:00Z")  # seen before the reopening (a change dated later, as a fast clock makes)
+    earlier = json.loads(desk.run("show", ticket, "--format", "json").stdout)["ticket"]["timings"]
+    assert (earlier["reopen_count"], len(earlier["resolutions"])) == (0, 1)
 
 
 def test_a_ticket_still_pending_keeps_counting_waiting_time(desk: Desk) -> None:
