@@ -48,6 +48,14 @@ def test_log_shows_hand_made_and_cli_changes_alike(desk: Desk) -> None:
     assert table[1].startswith("2026-11-20 09:00") and "created (open)" in table[1]
 
 
+def test_a_reverted_resolution_is_logged_as_removed(desk: Desk) -> None:
+    ticket = desk.new("Printer", "-q", "it-helpdesk")
+    desk.run("resolve", ticket, "--note", "Cleared the tray.")
+    desk.git("revert", "--no-edit", "HEAD")
+    (last,) = log(desk, ticket)[-1:]
+    assert last["changes"] == ["status: resolved -> open", "resolution removed"]
+
+
 def test_escalations_show_their_reason(desk: Desk) -> None:
     ticket = desk.new("Exchange", "-q", "it-helpdesk")
     desk.run("escalate", ticket, "--reason", "Needs admin rights")

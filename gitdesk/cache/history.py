@@ -178,6 +178,8 @@ def _events_between(old: Ticket | None, new: Ticket) -> Iterator[tuple[str, str 
         if new.resolution and new.resolution != old.resolution:
             first = new.resolution.strip().split("\n", 1)[0][:200]
             yield "resolution", None, None, "rewritten" if old.resolution else "written", None, first
+        elif old.resolution and not new.resolution:  # a revert of a resolve, or a hand edit
+            yield "resolution", None, None, "removed", None, None
         if new.description != old.description:
             yield "description", None, None, None, None, None
 
