@@ -103,7 +103,9 @@ class _Commit:
     diffs: dict[int, dict[str, tuple[str | None, str | None]]]
 
 
-def _parse_log(out: bytes) -> list[_Commit]:
+def _parse_log(out: bytes, paths: tuple[str, ...]) -> list[_Commit]:
+    """The commits of a `git log -m --raw` with their changes under ``paths``; a commit that
+    changed nothing there is left out, a merge never (what it kept of each side matters)."""
     commits: dict[str, _Commit] = {}
     order: list[str] = []
     for block in out.split(b"\x1e"):
@@ -123,6 +125,8 @@ def _parse_log(out: bytes) -> list[_Commit]:
         parent_index = len(commit.diffs)
         diff: dict[str, tuple[str | None, str | None]] = {}
         for change in git.parse_raw(raw.lstrip(b"\n")):
+            if not change.path.startswith(paths):
+                continue
             old = None if set(change.old) == {"0"} else change.old
             new = None if set(change.new) == {"0"} else change.new
             diff[change.path] = (old, new)
@@ -134,7 +138,7 @@ def _parse_log(out: bytes) -> list[_Commit]:
             # printed diff (against the other side) would replay that side's work, and read
             # its versions for nothing.
             commit.diffs.clear()
-    return [commits[sha] for sha in order]
+    return [commits[sha] for sha in order if len(commits[sha].parents) > 1 or any(commits[sha].diffs.values())]
 
 
 def _read_versions(repo: git.Repo, shas: list[str]) -> dict[str, Ticket | str]:
@@ -219,6 +223,11 @@ def _read_log(repo: git.Repo, head: str, tips: list[str], paths: list[str],
     log = ["log", "--reverse", "--topo-order", "-m", "--full-history", "--no-renames", "--raw", "-z",
            "--no-abbrev", f"--format={_FORMAT}"]
     exclude = ["--not", *tips] if tips else []
+    # A desk at the top of its repository is read whole and its tickets picked out here: with
+    # `-- tickets/`, git diffs each commit's trees twice (once to simplify the history, once to
+    # print it), which made a first scan nearly three times as long (50 s against 18 s for
+    # 100,000 commits). A desk inside a larger repository keeps the path, not to read all of it.
+    limit = [] if paths == ["tickets/"] else ["--", *paths]
     listed = git.run_result(repo, "rev-list", "--topo-order", "--reverse", head, *exclude)
     if listed.returncode != 0:
         return None
@@ -236,14 +245,14 @@ def _read_log(repo: git.Repo, head: str, tips: list[str], paths: list[str],
     with (progress("Reading history", len(new)) if shown else quiet("") as advance,
           ThreadPoolExecutor(max_workers=workers.cores()) as pool):
         env = git.large_trees_env()
-        running = {pool.submit(git.run_result, repo, *log, *part, "--", *paths, env=env): number
+        running = {pool.submit(git.run_result, repo, *log, *part, *limit, env=env): number
                    for number, part in enumerate(parts)}
         for done in as_completed(running):  # parsed while later parts are still being read
             result = done.result()
             if result.returncode != 0:
                 raise GitdeskError("cannot read the history",
                                    hint=result.stderr.decode("utf-8", "replace").strip())
-            read[running[done]] = _parse_log(result.stdout)
+            read[running[done]] = _parse_log(result.stdout, tuple(paths))
             advance(sizes[running[done]])
     return [commit for number in range(len(parts)) for commit in read[number]]
 
