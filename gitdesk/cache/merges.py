@@ -90,6 +90,8 @@ def overridden(repo: git.Repo, merges: Sequence[tuple[str, Sequence[str]]], path
     if not found:
         return []
     diffs = _diffs_from_bases(repo, [(tip, base) for sha, parents, base in found for tip in (*parents, sha)], paths)
+    if len(diffs) != 3 * len(found):
+        return []  # git said something other than one diff per line: better no correction than a wrong one
     # (merge, side, other side, path, base blob, side blob, merged blob) for each file a side
     # changed that the merge has otherwise
     candidates = []
