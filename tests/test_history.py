@@ -281,8 +281,8 @@ def test_hooks_keep_an_existing_cache_warm_after_a_pull(desk: Desk, tmp_path) ->
 
 
 def both_clones_act(desk: Desk) -> str:
-    """One clone resolves a ticket at 10:00 while the other asks its requester at 11:00;
-    merging them conflicts on the status."""
+    """One clone (branch side) resolves a ticket at 10:00 while the other (main) asks its
+    requester at 11:00: bringing them together conflicts on the status."""
     desk.at("2026-03-02T09:00:00Z")
     ticket = desk.new("VPN drops", "-q", "it-helpdesk")
     desk.run("hooks", "install")
@@ -292,17 +292,21 @@ def both_clones_act(desk: Desk) -> str:
     desk.git("checkout", "-q", "main")
     desk.at("2026-03-02T11:00:00Z")
     desk.run("ask", ticket, "-m", "Which office?")
+    return ticket
+
+
+def merge_both(desk: Desk) -> str:
+    ticket = both_clones_act(desk)
     desk.git("merge", "-q", "--no-edit", "side", check=False)
     assert desk.status().startswith("UU"), "the status conflicts"
     return ticket
 
 
-def keep_status(desk: Desk, ticket: str, status: str) -> None:
+def settle_status(desk: Desk, ticket: str, status: str) -> None:
     """Settle the status conflict by hand, keeping both sides' conversation."""
     kept = re.sub(r"<<<<<<<[^\n]*\n.*?>>>>>>>[^\n]*\n", f"status: {status}\n", desk.text(ticket), flags=re.S)
     desk.file(ticket).write_text(kept)
     desk.git("add", str(desk.file(ticket)))
-    desk.git("commit", "-qm", f"keep {status}")
 
 
 def timings_of(desk: Desk, ticket: str) -> dict:  # type: ignore[type-arg]
@@ -310,8 +314,9 @@ def timings_of(desk: Desk, ticket: str) -> dict:  # type: ignore[type-arg]
 
 
 def test_a_status_the_merge_threw_away_is_not_counted(desk: Desk) -> None:
-    ticket = both_clones_act(desk)
-    keep_status(desk, ticket, "resolved")
+    ticket = merge_both(desk)
+    settle_status(desk, ticket, "resolved")
+    desk.git("commit", "-qm", "keep resolved")
     timings = timings_of(desk, ticket)
     assert [r["at"] for r in timings["resolutions"]] == ["2026-03-02T10:00:00Z"], "resolved once, not twice"
     assert timings["reopen_count"] == 0 and timings["pending_seconds"] == 0
@@ -325,7 +330,7 @@ def test_a_status_the_merge_threw_away_is_not_counted(desk: Desk) -> None:
 
 
 def test_a_resolution_the_merge_threw_away_is_not_counted(desk: Desk) -> None:
-    ticket = both_clones_act(desk)
+    ticket = merge_both(desk)
     desk.git("checkout", "--ours", "--", str(desk.file(ticket)))  # the whole file as this clone had it
     desk.git("add", str(desk.file(ticket)))
     desk.git("commit", "-qm", "keep the question")
@@ -369,20 +374,10 @@ def test_a_change_dated_before_the_version_it_changed_counts_after_it(desk: Desk
 def test_a_rebased_change_counts_after_the_work_it_was_rebased_onto(desk: Desk) -> None:
     # What `gitdesk sync` (a rebase) does when the other clone changed the ticket later in
     # the day than this clone did: this clone's commit now follows theirs.
-    desk.at("2026-03-02T09:00:00Z")
-    ticket = desk.new("VPN drops", "-q", "it-helpdesk")
-    desk.run("hooks", "install")
-    desk.git("checkout", "-q", "-b", "side")
-    desk.at("2026-03-02T10:00:00Z")
-    desk.run("resolve", ticket, "--note", "Raised the idle timeout.")
-    desk.git("checkout", "-q", "main")
-    desk.at("2026-03-02T11:00:00Z")
-    desk.run("ask", ticket, "-m", "Which office?")
+    ticket = both_clones_act(desk)
     desk.git("checkout", "-q", "side")
     desk.git("rebase", "-q", "main", check=False)
-    kept = re.sub(r"<<<<<<<[^\n]*\n.*?>>>>>>>[^\n]*\n", "status: resolved\n", desk.text(ticket), flags=re.S)
-    desk.file(ticket).write_text(kept)
-    desk.git("add", str(desk.file(ticket)))
+    settle_status(desk, ticket, "resolved")
     desk.monkeypatch.setenv("GIT_EDITOR", "true")
     desk.git("rebase", "--continue")
     timings = timings_of(desk, ticket)
