@@ -310,8 +310,11 @@ def _scan(repo: git.Repo, connection: sqlite3.Connection, head: str, prefixes: l
                                    [(ids[row[0]], *row[1:]) for row in rows])
             producers.keep(connection)
             connection.execute("COMMIT")
-    dropped = merges.overridden(repo, [(c.sha, c.parents) for c in fresh if len(c.parents) > 1], paths,
-                                functools.partial(_read_versions, repo), _ticket_id)
+    merged = [(c.sha, c.parents) for c in fresh if len(c.parents) > 1]
+    with progress("Comparing merges with their bases", len(merged)) if len(merged) >= PROGRESS_FROM \
+            else quiet("") as advance:
+        dropped = merges.overridden(repo, merged, paths, functools.partial(_read_versions, repo), _ticket_id,
+                                    advance)
     tips = [head, *[tip for tip in tips if tip != head]][:MAX_TIPS]
     connection.execute("BEGIN IMMEDIATE")
     connection.execute("DELETE FROM scanned_tips")

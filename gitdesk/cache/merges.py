@@ -79,13 +79,21 @@ def _side_commits(repo: git.Repo, side: str, other: str, paths: list[str]) -> It
 
 
 def overridden(repo: git.Repo, merges: Sequence[tuple[str, Sequence[str]]], paths: list[str],
-               read: Versions, ticket_id: Callable[[str], str]) -> list[Overridden]:
-    """Tracked-field changes that these merges (sha, parents) threw away."""
+               read: Versions, ticket_id: Callable[[str], str],
+               advance: Callable[[int], None] = lambda amount: None) -> list[Overridden]:
+    """Tracked-field changes that these merges (sha, parents) threw away; ``advance`` is told of
+    each merge base found (most of the time)."""
     pairs = [(sha, parents) for sha, parents in merges if len(parents) == 2]  # an octopus cannot conflict
     if not pairs:
         return []
+
+    def base_of(pair: tuple[str, Sequence[str]]) -> str | None:
+        found = _base(repo, pair[1])
+        advance(1)
+        return found
+
     with ThreadPoolExecutor(max_workers=workers.cores()) as pool:
-        bases = list(pool.map(lambda pair: _base(repo, pair[1]), pairs))
+        bases = list(pool.map(base_of, pairs))
     found = [(sha, parents, base) for (sha, parents), base in zip(pairs, bases, strict=True) if base]
     if not found:
         return []
