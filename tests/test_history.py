@@ -144,6 +144,9 @@ def test_desk_log_filters(desk: Desk) -> None:
     assert [(e["action"], e["ticket"]) for e in log(desk, "--action", "resolve")] == [
         ("resolve", one), ("edit", two)]
     assert [e["ticket"] for e in log(desk, "--action", "reopen")] == [one]
+    hand_commit(desk, two, "status: resolved", "status: closed", "2026-11-21T12:00:00Z")
+    hand_commit(desk, two, "status: closed", "status: resolved", "2026-11-21T13:00:00Z")
+    assert len(log(desk, "--action", "resolve")) == 2, "closed -> resolved is no resolution, in reports either"
     csv = desk.run("log", "--format", "csv").stdout.splitlines()
     assert csv[0] == "commit,time,who,author,action,ticket,changes"
 
@@ -302,9 +305,9 @@ def merge_both(desk: Desk) -> str:
     return ticket
 
 
-def settle_status(desk: Desk, ticket: str, status: str) -> None:
-    """Settle the status conflict by hand, keeping both sides' conversation."""
-    kept = re.sub(r"<<<<<<<[^\n]*\n.*?>>>>>>>[^\n]*\n", f"status: {status}\n", desk.text(ticket), flags=re.S)
+def settle_status(desk: Desk, ticket: str, status: str, field: str = "status") -> None:
+    """Settle the conflict on one field by hand, keeping both sides' conversation."""
+    kept = re.sub(r"<<<<<<<[^\n]*\n.*?>>>>>>>[^\n]*\n", f"{field}: {status}\n", desk.text(ticket), flags=re.S)
     desk.file(ticket).write_text(kept)
     desk.git("add", str(desk.file(ticket)))
 
@@ -339,6 +342,38 @@ def test_a_resolution_the_merge_threw_away_is_not_counted(desk: Desk) -> None:
     assert json.loads(desk.run("show", ticket, "--format", "json").stdout)["ticket"]["status"] == "pending"
     desk.git("reset", "-q", "--hard", "side")  # back to the side that resolved: its resolution counts
     assert len(timings_of(desk, ticket)["resolutions"]) == 1
+
+
+def test_an_octopus_merge_that_kept_this_side_leaves_the_others_out(desk: Desk) -> None:
+    desk.at("2026-03-02T09:00:00Z")
+    ticket = desk.new("VPN drops", "-q", "it-helpdesk")
+    desk.git("checkout", "-q", "-b", "fixes")
+    desk.at("2026-03-02T10:00:00Z")
+    desk.run("resolve", ticket, "--note", "Raised the idle timeout.")
+    desk.git("checkout", "-q", "-b", "other", "main")
+    desk.new("Printer jams", "-q", "it-helpdesk")
+    desk.git("checkout", "-q", "main")
+    desk.git("merge", "-q", "-s", "ours", "fixes", "other", "-m", "keep main as it is")
+    assert len(desk.git("log", "-1", "--format=%P").split()) == 3, "an octopus"
+    timings = timings_of(desk, ticket)
+    assert timings["resolutions"] == [] and timings["reopen_count"] == 0
+
+
+def test_a_merge_that_decides_a_value_of_its_own_keeps_both_sides_history(desk: Desk) -> None:
+    desk.at("2026-03-02T09:00:00Z")
+    ticket = desk.new("VPN drops", "-q", "it-helpdesk")
+    desk.run("hooks", "install")
+    desk.git("checkout", "-q", "-b", "side")
+    desk.at("2026-03-02T11:00:00Z")
+    desk.run("set", ticket, "priority", "low")
+    desk.git("checkout", "-q", "main")
+    desk.at("2026-03-02T10:00:00Z")
+    desk.run("set", ticket, "priority", "high")
+    desk.git("merge", "-q", "--no-edit", "side", check=False)
+    settle_status(desk, ticket, "urgent", field="priority")
+    desk.git("commit", "-qm", "urgent after all")
+    changes = [c for e in log(desk, ticket) for c in e["changes"] if c.startswith("priority")]
+    assert changes == ["priority: normal -> high", "priority: normal -> low", "priority: high -> urgent"]
 
 
 def test_a_side_that_changed_a_status_and_back_keeps_its_history(desk: Desk) -> None:

@@ -577,8 +577,8 @@ def _does(entry: LogEntry, wanted: str, done: frozenset[str]) -> bool:
         if wanted in (event.kind, (event.field or "").casefold()):
             return True
         if event.kind == "field" and event.field == "status":
-            if _MOVES_INTO.get(wanted) == event.after:
-                return True
+            if _MOVES_INTO.get(wanted) == event.after and (wanted == "ask" or event.before not in done):
+                return True  # a finish counts as reports count it: from an unfinished status
             if wanted == "reopen" and event.before in done and event.after not in done:
                 return True
     return False

@@ -5,12 +5,15 @@ Two clones act on one ticket; the merge (a conflict resolved by hand, or
 still sits in its commits, so a timeline replayed from every commit would
 show it, and count, say, a resolution twice and a reopening that never
 reached anyone. A side's change of a field is thrown away when that side
-changed it from the merge base and the merge has another value; figures then
-leave out that side's commits' changes of the field on that ticket (``gitdesk
-log`` still lists them: they happened).
+changed it from the merge base and the merge kept another parent's value;
+figures then leave out that side's commits' changes of the field on that
+ticket (``gitdesk log`` still lists them: they happened). A value no parent
+had is the merge's own decision: both sides' changes stand, and so does the
+merge's. Octopus merges (``git merge -s ours A B``) are read the same way.
 
-Read once per merge as it is scanned: a merge base each (``git merge-base``),
-then one ``git diff-tree --stdin`` for every merge's three diffs from its base.
+Read once per merge as it is scanned: a merge base each (``git merge-base
+--octopus``), then one ``git diff-tree --stdin`` for every merge's diffs
+(each parent's and its own) from its base.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ _Diff = dict[str, tuple[str | None, str | None]]  # path -> (blob at the base, b
 
 
 def _base(repo: git.Repo, parents: Sequence[str]) -> str | None:
-    result = git.run_result(repo, "merge-base", parents[0], parents[1])
+    result = git.run_result(repo, "merge-base", "--octopus", *parents)
     if result.returncode != 0:
         return None  # unrelated histories (or a parent gone): nothing in common to compare with
     return result.stdout.decode().strip() or None
@@ -56,20 +59,25 @@ def _diffs_from_bases(repo: git.Repo, pairs: list[tuple[str, str]], paths: list[
     return diffs
 
 
-def _fields_dropped(base: Ticket | str | None, side: Ticket | str | None,
-                    merged: Ticket | str | None) -> list[str]:
-    """The tracked fields a side changed from the base that the merge has otherwise."""
+def _fields_dropped(base: Ticket | str | None, side: Ticket | str | None, merged: Ticket | str | None,
+                    others: Sequence[Ticket | str | None]) -> list[str]:
+    """The tracked fields a side changed from the base whose value the merge replaced with another
+    parent's (a value no parent had is the merge's own decision: both sides' changes stand)."""
     if not isinstance(side, Ticket) or not isinstance(merged, Ticket):
         return []  # deleted or unreadable: there is no value to compare
     old = base if isinstance(base, Ticket) else None
-    return [name for name in TRACKED
-            if changes.show(side.field_value(name)) != changes.show(None if old is None else old.field_value(name))
-            and changes.show(side.field_value(name)) != changes.show(merged.field_value(name))]
+    dropped = []
+    for name in TRACKED:
+        value, kept = changes.show(side.field_value(name)), changes.show(merged.field_value(name))
+        if value != kept and value != changes.show(None if old is None else old.field_value(name)) and any(
+                isinstance(other, Ticket) and changes.show(other.field_value(name)) == kept for other in others):
+            dropped.append(name)
+    return dropped
 
 
-def _side_commits(repo: git.Repo, side: str, other: str, paths: list[str]) -> Iterator[tuple[str, str]]:
-    """(commit, path): the side's own commits that touched these files."""
-    out = git.run(repo, "log", "--full-history", "--format=%x1e%H", "--name-only", "-z", side, "--not", other,
+def _side_commits(repo: git.Repo, side: str, others: Sequence[str], paths: list[str]) -> Iterator[tuple[str, str]]:
+    """(commit, path): the side's own commits (not the other parents') that touched these files."""
+    out = git.run(repo, "log", "--full-history", "--format=%x1e%H", "--name-only", "-z", side, "--not", *others,
                   "--", *paths)
     for block in out.split(b"\x1e"):
         sha, *names = block.split(b"\0")
@@ -83,42 +91,48 @@ def overridden(repo: git.Repo, merges: Sequence[tuple[str, Sequence[str]]], path
                advance: Callable[[int], None] = lambda amount: None) -> list[Overridden]:
     """Tracked-field changes that these merges (sha, parents) threw away; ``advance`` is told of
     each merge base found (most of the time)."""
-    pairs = [(sha, parents) for sha, parents in merges if len(parents) == 2]  # an octopus cannot conflict
-    if not pairs:
+    if not merges:
         return []
 
-    def base_of(pair: tuple[str, Sequence[str]]) -> str | None:
-        found = _base(repo, pair[1])
+    def base_of(merge: tuple[str, Sequence[str]]) -> str | None:
+        found = _base(repo, merge[1])
         advance(1)
         return found
 
     with ThreadPoolExecutor(max_workers=workers.cores()) as pool:
-        bases = list(pool.map(base_of, pairs))
-    found = [(sha, parents, base) for (sha, parents), base in zip(pairs, bases, strict=True) if base]
-    if not found:
+        bases = list(pool.map(base_of, merges))
+    found = [(sha, parents, base) for (sha, parents), base in zip(merges, bases, strict=True) if base]
+    lines = [(tip, base) for sha, parents, base in found for tip in (*parents, sha)]
+    if not lines:
         return []
-    diffs = _diffs_from_bases(repo, [(tip, base) for sha, parents, base in found for tip in (*parents, sha)], paths)
-    if len(diffs) != 3 * len(found):
+    listed = _diffs_from_bases(repo, lines, paths)
+    if len(listed) != len(lines):
         return []  # git said something other than one diff per line: better no correction than a wrong one
-    # (merge, side, other side, path, base blob, side blob, merged blob) for each file a side
-    # changed that the merge has otherwise
+    diffs = iter(listed)
+    # (merge, side, other parents, path, blobs: base, side, merged, *other parents') for each file
+    # a side changed that the merge has otherwise
     candidates = []
-    for number, (sha, parents, _) in enumerate(found):
-        *sides, merged = diffs[3 * number:3 * number + 3]
-        for side, (tip, other) in zip(sides, (parents, parents[::-1]), strict=True):
+    for sha, parents, _ in found:
+        sides = [next(diffs, {}) for _ in parents]
+        merged = next(diffs, {})
+        for number, (tip, side) in enumerate(zip(parents, sides, strict=True)):
+            others = [parent for index, parent in enumerate(parents) if index != number]
             for path, (base_blob, side_blob) in side.items():
                 merged_blob = merged[path][1] if path in merged else base_blob
                 if merged_blob != side_blob and path.endswith(".md"):
-                    candidates.append((sha, tip, other, path, base_blob, side_blob, merged_blob))
+                    other_blobs = [diff[path][1] if path in diff else base_blob
+                                   for index, diff in enumerate(sides) if index != number]
+                    candidates.append((sha, tip, others, path, [base_blob, side_blob, merged_blob, *other_blobs]))
     if not candidates:
         return []
-    versions = read(sorted({blob for *_, a, b, c in candidates for blob in (a, b, c) if blob}))
+    versions = read(sorted({blob for *_, blobs in candidates for blob in blobs if blob}))
     result: list[Overridden] = []
-    for sha, tip, other, path, *blobs in candidates:
-        base_version, side_version, merged_version = (None if blob is None else versions.get(blob) for blob in blobs)
-        dropped = _fields_dropped(base_version, side_version, merged_version)
+    for sha, tip, others, path, blobs in candidates:
+        base_version, side_version, merged_version, *other_versions = (
+            None if blob is None else versions.get(blob) for blob in blobs)
+        dropped = _fields_dropped(base_version, side_version, merged_version, other_versions)
         if dropped:
-            for commit, touched in _side_commits(repo, tip, other, [path]):
+            for commit, touched in _side_commits(repo, tip, others, [path]):
                 if touched == path:
                     result += [(commit, ticket_id(path), name, sha) for name in dropped]
     return result
