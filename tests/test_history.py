@@ -406,6 +406,43 @@ def test_a_change_dated_before_the_version_it_changed_counts_after_it(desk: Desk
     assert [e["changes"][0] for e in log(desk, ticket)] == ["created (open)", "status: open -> resolved"]
 
 
+def test_a_change_after_a_revert_counts_after_the_revert(desk: Desk) -> None:
+    # The revert makes the very file the ticket was created as: what counts is the revert.
+    desk.at("2026-03-02T09:00:00Z")
+    ticket = desk.new("VPN drops", "-q", "it-helpdesk")
+    desk.at("2026-03-02T10:00:00Z")
+    desk.run("ask", ticket, "-m", "Which office?")
+    for variable in ("GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE"):
+        desk.monkeypatch.setenv(variable, "2026-03-02T11:00:00Z")
+    desk.git("revert", "--no-edit", "HEAD")
+    desk.at("2026-03-02T10:30:00Z")  # a slow clock
+    desk.run("resolve", ticket, "--note", "Raised the idle timeout.")
+    desk.at("2026-03-02T12:00:00Z")
+    timings = timings_of(desk, ticket)
+    assert [r["at"] for r in timings["resolutions"]] == ["2026-03-02T11:00:00Z"]
+    assert (timings["reopen_count"], timings["pending_seconds"]) == (0, 3600)
+
+
+def test_a_version_made_on_another_branch_does_not_move_this_ones_times(desk: Desk) -> None:
+    # The same edit on two branches makes the same file; the cache has seen the other one first.
+    desk.at("2026-03-02T09:00:00Z")
+    ticket = desk.new("VPN drops", "-q", "it-helpdesk")
+    desk.git("checkout", "-q", "-b", "elsewhere")
+    desk.at("2026-03-02T12:00:00Z")
+    desk.run("set", ticket, "priority", "high")
+    log(desk, ticket)  # the cache is warm with it
+    desk.git("checkout", "-q", "main")
+    desk.at("2026-03-02T10:00:00Z")
+    desk.run("set", ticket, "priority", "high")
+    desk.at("2026-03-02T11:00:00Z")
+    desk.run("set", ticket, "priority", "urgent")
+    warm = [(e["time"], e["changes"]) for e in log(desk, ticket)]
+    assert warm[-1] == ("2026-03-02T11:00:00Z", ["priority: high -> urgent"])
+    for path in (desk.path / ".git" / "gitdesk").glob("cache.sqlite*"):
+        path.unlink()
+    assert [(e["time"], e["changes"]) for e in log(desk, ticket)] == warm, "a cold cache tells the same"
+
+
 def test_a_rebased_change_counts_after_the_work_it_was_rebased_onto(desk: Desk) -> None:
     # What `gitdesk sync` (a rebase) does when the other clone changed the ticket later in
     # the day than this clone did: this clone's commit now follows theirs.

@@ -38,11 +38,11 @@ CREATE INDEX IF NOT EXISTS events_by_ticket ON events (ticket, time, seq);
 CREATE INDEX IF NOT EXISTS events_by_commit ON events (commit_id);
 CREATE TABLE IF NOT EXISTS scanned_tips (sha TEXT PRIMARY KEY);
 -- Since when each ticket version has had each tracked field's value (gitdesk.cache.history._Producers),
--- by a blob ID prefix.
+-- by a blob ID prefix and the commit that made it.
 CREATE TABLE IF NOT EXISTS versions (
-    blob INTEGER PRIMARY KEY, status INTEGER NOT NULL, priority INTEGER NOT NULL, queue INTEGER NOT NULL,
-    assignee INTEGER NOT NULL
-);
+    blob INTEGER NOT NULL, commit_id INTEGER NOT NULL, status INTEGER NOT NULL, priority INTEGER NOT NULL,
+    queue INTEGER NOT NULL, assignee INTEGER NOT NULL, PRIMARY KEY (blob, commit_id)
+) WITHOUT ROWID;
 -- Tracked-field changes a merge threw away (gitdesk.cache.merges): left out of figures
 -- while the merge is reachable.
 CREATE TABLE IF NOT EXISTS overridden (

@@ -281,7 +281,7 @@ def _scan(repo: git.Repo, connection: sqlite3.Connection, head: str, prefixes: l
              for shas in map(_blobs, chunks)]
     total = sum(len(part) for chunk_parts in parts for part in chunk_parts)
     jobs = [part for chunk_parts in parts for part in chunk_parts]
-    producers = _Producers()
+    producers: _Producers | None = None
     # Counted: each version read, then each commit's changes worked out (seconds of their own
     # for a commit that adds 100,000 tickets).
     with (progress("Reading ticket versions", total + len(fresh)) if total >= PROGRESS_FROM else quiet("")
@@ -294,15 +294,16 @@ def _scan(repo: git.Repo, connection: sqlite3.Connection, head: str, prefixes: l
                 parsed.update(next(read))
                 advance(len(part))
             versions = _Versions(parsed)
-            producers.recall(connection, chunk)
-            rows: list[tuple[Any, ...]] = []
-            for commit in chunk:
-                rows += _commit_events(commit, versions, producers)
-                advance(1)
-            connection.execute("BEGIN IMMEDIATE")
             # Events name their commit by an integer key: reports join 100,000s of them.
             first = connection.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM commits").fetchone()[0]
             ids = {c.sha: first + number for number, c in enumerate(chunk)}
+            producers = producers or _Producers(repo, first)
+            producers.recall(connection, chunk)
+            rows: list[tuple[Any, ...]] = []
+            for commit in chunk:
+                rows += _commit_events(commit, ids[commit.sha], versions, producers)
+                advance(1)
+            connection.execute("BEGIN IMMEDIATE")
             connection.executemany("INSERT INTO commits VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)", [
                 (ids[c.sha], c.sha, " ".join(c.parents), c.time, c.author, c.email, c.actor or None,
                  c.action or None, c.subject) for c in chunk])
@@ -331,11 +332,19 @@ class _Producers:
     merge driver). Such a change counts at the moment the value it replaced was set, for that
     ticket alone: one clock's error never moves the rest of the desk, and a change that follows
     none of its fields' changes (a reply, a resolution after a mere note) keeps its own time.
-    Versions are known by a 60-bit prefix of their blob ID (a ticket file holds its ID)."""
 
-    def __init__(self) -> None:
-        self.since: dict[int, tuple[int, ...]] = {}
+    Versions are known by a 60-bit prefix of their blob ID (a ticket file holds its ID) and by
+    the commit that made them: the same version can be made twice (a revert, the same edit on two
+    clones, an amended commit), and then the one that counts is the latest its child descends
+    from, whatever else the cache has seen, so a warm cache tells what a cold one does."""
+
+    def __init__(self, repo: git.Repo, first_id: int) -> None:
+        self.repo = repo
+        self.first_id = first_id  # commits from here on are this scan's, kept in memory as made
+        self.since: dict[int, list[tuple[int, str, tuple[int, ...]]]] = {}  # -> [(commit id, sha, since)]
+        self.recalled: set[int] = set()
         self.new: list[tuple[int, ...]] = []
+        self.descends: dict[tuple[str, str], bool] = {}
 
     @staticmethod
     def key(blob: str) -> int:
@@ -344,40 +353,62 @@ class _Producers:
     def recall(self, connection: sqlite3.Connection, chunk: list[_Commit]) -> None:
         """Look up, once per chunk, the versions its commits changed that earlier scans made."""
         wanted = {self.key(old) for commit in chunk for diff in commit.diffs.values() for old, _ in diff.values()
-                  if old} - self.since.keys()
+                  if old} - self.recalled
         if wanted:
-            for key, *since in connection.execute(
-                    "SELECT blob, status, priority, queue, assignee FROM versions"
-                    " WHERE blob IN (SELECT value FROM json_each(?))",
-                    (json.dumps(sorted(wanted)),)):
-                self.since[key] = tuple(since)
+            for key, commit_id, sha, *since in connection.execute(
+                    "SELECT v.blob, v.commit_id, c.sha, v.status, v.priority, v.queue, v.assignee FROM versions v"
+                    " JOIN commits c ON c.id = v.commit_id WHERE v.blob IN (SELECT value FROM json_each(?))"
+                    " AND v.commit_id < ?", (json.dumps(sorted(wanted)), self.first_id)):
+                self.since.setdefault(key, []).append((commit_id, sha, tuple(since)))
+            self.recalled |= wanted
 
-    def moment(self, commit: _Commit, olds: Sequence[tuple[str | None, Ticket | str | None]],
+    def _since(self, blob: str, parent: str | None, moment: int) -> tuple[int, ...] | None:
+        made = self.since.get(self.key(blob))
+        if not made:
+            return None
+        if len(made) == 1:
+            return made[0][2]
+        if all(value <= moment for _, _, since in made for value in since):
+            # None of them can move a change made at ``moment``: no need to ask Git which it is.
+            return tuple(max(since[n] for _, _, since in made) for n in range(len(TRACKED)))
+        ours = [maker for maker in made if parent is not None and self._descends(parent, maker[1])]
+        return max(ours)[2] if ours else None
+
+    def _descends(self, commit: str, ancestor: str) -> bool:
+        known = self.descends.get((commit, ancestor))
+        if known is None:
+            known = self.descends[commit, ancestor] = git.run_result(
+                self.repo, "merge-base", "--is-ancestor", ancestor, commit).returncode == 0
+        return known
+
+    def moment(self, commit: _Commit, commit_id: int,
+               olds: Sequence[tuple[str | None, str | None, Ticket | str | None]],
                new_blob: str | None, new: Ticket | str | None) -> int:
-        """The time a commit's change of one ticket counts at; remembers its new version's."""
+        """The time a commit's change of one ticket counts at, from the versions it changed
+        (blob, parent commit, version); remembers its new version's."""
         moment = commit.time
-        # (since, values) of each version it changed that is readable and known
-        known = [(since, [changes.show(old.field_value(name)) for name in TRACKED]) for blob, old in olds
-                 if blob and isinstance(old, Ticket) and (since := self.since.get(self.key(blob))) is not None]
         values = [changes.show(new.field_value(name)) for name in TRACKED] if isinstance(new, Ticket) else None
-        if values is None:
-            known = []
+        # (since, values) of each version it changed that is readable and known
+        known = [(since, [changes.show(old.field_value(name)) for name in TRACKED]) for blob, parent, old in olds
+                 if values is not None and blob and isinstance(old, Ticket)
+                 and (since := self._since(blob, parent, commit.time)) is not None]
         for since, was in known:
             moment = max([moment, *(since[n] for n, value in enumerate(values or ()) if was[n] != value)])
-        if new_blob is not None and self.key(new_blob) not in self.since:  # the first commit to make it
+        if new_blob is not None:
             # a value the new version shares with a version it changed has been there since then
             kept = tuple(max([since[n] for since, was in known if was[n] == value], default=moment)
                          for n, value in enumerate(values or [None] * len(TRACKED)))
-            self.since[self.key(new_blob)] = kept
-            self.new.append((self.key(new_blob), *kept))
+            self.since.setdefault(self.key(new_blob), []).append((commit_id, commit.sha, kept))
+            self.new.append((self.key(new_blob), commit_id, *kept))
         return moment
 
     def keep(self, connection: sqlite3.Connection) -> None:
-        connection.executemany("INSERT OR IGNORE INTO versions VALUES (?, ?, ?, ?, ?)", self.new)
+        connection.executemany("INSERT OR IGNORE INTO versions VALUES (?, ?, ?, ?, ?, ?)", self.new)
         self.new = []
 
 
-def _commit_events(commit: _Commit, versions: _Versions, producers: _Producers) -> list[tuple[Any, ...]]:
+def _commit_events(commit: _Commit, commit_id: int, versions: _Versions,
+                   producers: _Producers) -> list[tuple[Any, ...]]:
     rows: list[tuple[Any, ...]] = []
     seq = 0
     paths = set().union(*commit.diffs.values()) if commit.diffs else set()
@@ -391,15 +422,16 @@ def _commit_events(commit: _Commit, versions: _Versions, producers: _Producers) 
         pairs = [diff[path] for diff in commit.diffs.values() if path in diff]
         new_sha = pairs[0][1]
         new = versions.get(new_sha)
-        moment = producers.moment(commit, [(old, versions.get(old)) for old, _ in pairs], new_sha, new)
+        olds = [(diff[path][0], commit.parents[index] if index < len(commit.parents) else None,
+                 versions.get(diff[path][0])) for index, diff in commit.diffs.items() if path in diff]
+        moment = producers.moment(commit, commit_id, olds, new_sha, new)
         found: list[tuple[str, str | None, str | None, str | None, str | None, str | None]]
         if new is None:
             found = [("deleted", None, None, None, None, None)]
         elif isinstance(new, str):
             found = [("unreadable", None, None, None, None, new)]
         elif is_merge:
-            olds = [versions.get(old) for old, _ in pairs]
-            found = list(_merge_events([o if isinstance(o, Ticket) else None for o in olds], new))
+            found = list(_merge_events([o if isinstance(o, Ticket) else None for _, _, o in olds], new))
         else:
             old = versions.get(pairs[0][0])
             found = list(_events_between(old if isinstance(old, Ticket) else None, new))
