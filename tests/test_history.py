@@ -283,19 +283,28 @@ def test_hooks_keep_an_existing_cache_warm_after_a_pull(desk: Desk, tmp_path) ->
     assert tip == desk.head()
 
 
-def both_clones_act(desk: Desk) -> str:
-    """One clone (branch side) resolves a ticket at 10:00 while the other (main) asks its
-    requester at 11:00: bringing them together conflicts on the status."""
+Steps = list[tuple[str, ...]]  # (time of day, gitdesk command and arguments, "T" for the ticket)
+
+
+def two_clones(desk: Desk, side: Steps, main: Steps) -> str:
+    """A ticket created at 09:00 on 2 March, then what one clone did (on branch side) and what
+    the other did (on main), each command at its time of day."""
     desk.at("2026-03-02T09:00:00Z")
     ticket = desk.new("VPN drops", "-q", "it-helpdesk")
     desk.run("hooks", "install")
-    desk.git("checkout", "-q", "-b", "side")
-    desk.at("2026-03-02T10:00:00Z")
-    desk.run("resolve", ticket, "--note", "Raised the idle timeout.")
-    desk.git("checkout", "-q", "main")
-    desk.at("2026-03-02T11:00:00Z")
-    desk.run("ask", ticket, "-m", "Which office?")
+    for branch, steps in (("side", side), ("main", main)):
+        desk.git("checkout", "-q", *(["-b"] if branch == "side" else []), branch)
+        for when, *command in steps:
+            desk.at(f"2026-03-02T{when}:00Z")
+            desk.run(*(ticket if word == "T" else word for word in command))
     return ticket
+
+
+def both_clones_act(desk: Desk) -> str:
+    """One clone resolves a ticket at 10:00 while the other asks its requester at 11:00:
+    bringing them together conflicts on the status."""
+    return two_clones(desk, [("10:00", "resolve", "T", "--note", "Raised the idle timeout.")],
+                      [("11:00", "ask", "T", "-m", "Which office?")])
 
 
 def merge_both(desk: Desk) -> str:
@@ -360,15 +369,7 @@ def test_an_octopus_merge_that_kept_this_side_leaves_the_others_out(desk: Desk) 
 
 
 def test_a_merge_that_decides_a_value_of_its_own_keeps_both_sides_history(desk: Desk) -> None:
-    desk.at("2026-03-02T09:00:00Z")
-    ticket = desk.new("VPN drops", "-q", "it-helpdesk")
-    desk.run("hooks", "install")
-    desk.git("checkout", "-q", "-b", "side")
-    desk.at("2026-03-02T11:00:00Z")
-    desk.run("set", ticket, "priority", "low")
-    desk.git("checkout", "-q", "main")
-    desk.at("2026-03-02T10:00:00Z")
-    desk.run("set", ticket, "priority", "high")
+    ticket = two_clones(desk, [("11:00", "set", "T", "priority", "low")], [("10:00", "set", "T", "priority", "high")])
     desk.git("merge", "-q", "--no-edit", "side", check=False)
     settle_status(desk, ticket, "urgent", field="priority")
     desk.git("commit", "-qm", "urgent after all")
@@ -377,17 +378,9 @@ def test_a_merge_that_decides_a_value_of_its_own_keeps_both_sides_history(desk: 
 
 
 def test_a_side_that_changed_a_status_and_back_keeps_its_history(desk: Desk) -> None:
-    desk.at("2026-03-02T09:00:00Z")
-    ticket = desk.new("VPN drops", "-q", "it-helpdesk")
-    desk.run("hooks", "install")
-    desk.git("checkout", "-q", "-b", "side")
-    desk.at("2026-03-02T10:00:00Z")
-    desk.run("ask", ticket, "-m", "Which office?")
-    desk.at("2026-03-02T11:00:00Z")
-    desk.run("reply", ticket, "-m", "Second floor.", "--as", "alice@example.com")
-    desk.git("checkout", "-q", "main")
-    desk.at("2026-03-02T12:00:00Z")
-    desk.run("resolve", ticket, "--note", "Raised the idle timeout.")
+    ticket = two_clones(desk, [("10:00", "ask", "T", "-m", "Which office?"),
+                               ("11:00", "reply", "T", "-m", "Second floor.", "--as", "alice@example.com")],
+                        [("12:00", "resolve", "T", "--note", "Raised the idle timeout.")])
     desk.git("merge", "-q", "--no-edit", "side")
     timings = timings_of(desk, ticket)
     assert timings["pending_seconds"] == 3600, "the hour it waited on the requester counts"
