@@ -40,8 +40,11 @@ def _base(repo: git.Repo, parents: Sequence[str]) -> str | None:
 
 def _diffs_from_bases(repo: git.Repo, pairs: list[tuple[str, str]], paths: list[str]) -> list[_Diff]:
     """For each (tip, base): the ticket files that differ, with their blobs at each end."""
-    out = git.run(repo, "diff-tree", "--stdin", "--always", "-r", "-z", "--no-renames", "--", *paths,
-                  input="".join(f"{tip} {base}\n" for tip, base in pairs).encode())
+    result = git.run_result(repo, "diff-tree", "--stdin", "--always", "-r", "-z", "--no-renames", "--", *paths,
+                            input="".join(f"{tip} {base}\n" for tip, base in pairs).encode())
+    if result.returncode != 0:
+        return []  # an object missing (a partial clone): the caller then corrects nothing
+    out = result.stdout
     diffs: list[_Diff] = []
     fields = out.split(b"\0")
     index = 0
@@ -77,8 +80,8 @@ def _fields_dropped(base: Ticket | str | None, side: Ticket | str | None, merged
 
 def _side_commits(repo: git.Repo, side: str, others: Sequence[str], paths: list[str]) -> Iterator[tuple[str, str]]:
     """(commit, path): the side's own commits (not the other parents') that touched these files."""
-    out = git.run(repo, "log", "--full-history", "--format=%x1e%H", "--name-only", "-z", side, "--not", *others,
-                  "--", *paths)
+    out = git.run_result(repo, "log", "--full-history", "--format=%x1e%H", "--name-only", "-z", side, "--not",
+                         *others, "--", *paths).stdout  # nothing when Git cannot say: no correction
     for block in out.split(b"\x1e"):
         sha, *names = block.split(b"\0")
         for name in names:
