@@ -55,8 +55,9 @@ class Event:
         if self.kind == "new":
             return f"created ({self.after})"
         if self.kind == "field":
-            dropped = f" (not kept by merge {self.dropped_by[:7]})" if self.dropped_by else ""
-            return f"{self.field}: {self.before} -> {self.after}{dropped}"
+            # first, so that a narrow terminal never cuts the merge's ID off
+            dropped = f"not kept by merge {self.dropped_by[:7]}: " if self.dropped_by else ""
+            return f"{dropped}{self.field}: {self.before} -> {self.after}"
         if self.kind == "entry":
             label = {"note": "internal note", "question": "question", "escalation": "escalation"}.get(
                 self.field or "", self.field or "entry")
