@@ -368,6 +368,26 @@ def test_an_octopus_merge_that_kept_this_side_leaves_the_others_out(desk: Desk) 
     assert timings["resolutions"] == [] and timings["reopen_count"] == 0
 
 
+def test_a_merge_of_unrelated_histories_is_read_like_any_other(desk: Desk) -> None:
+    # Two copies of the desk that share no commit (one started again from the files) meet.
+    desk.at("2026-03-02T09:00:00Z")
+    ticket = desk.new("VPN drops", "-q", "it-helpdesk")
+    desk.git("checkout", "-q", "--orphan", "copy")
+    hand_commit(desk, ticket, "VPN drops", "VPN drops", "2026-03-02T09:30:00Z", "the desk as copied")
+    desk.at("2026-03-02T10:00:00Z")
+    desk.run("resolve", ticket, "--note", "Raised the idle timeout.")
+    desk.git("checkout", "-q", "main")
+    desk.at("2026-03-02T11:00:00Z")
+    desk.run("ask", ticket, "-m", "Which office?")
+    desk.git("merge", "-q", "--allow-unrelated-histories", "--no-edit", "copy", check=False)
+    desk.git("checkout", "--theirs", "--", str(desk.file(ticket)))
+    desk.git("add", "-A")
+    desk.git("commit", "-qm", "keep the resolution")
+    desk.at("2026-03-03T09:00:00Z")
+    timings = timings_of(desk, ticket)
+    assert [r["at"] for r in timings["resolutions"]] == ["2026-03-02T10:00:00Z"] and timings["reopen_count"] == 0
+
+
 def test_a_merge_that_decides_a_value_of_its_own_keeps_both_sides_history(desk: Desk) -> None:
     ticket = two_clones(desk, [("11:00", "set", "T", "priority", "low")], [("10:00", "set", "T", "priority", "high")])
     desk.git("merge", "-q", "--no-edit", "side", check=False)

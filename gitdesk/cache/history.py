@@ -665,8 +665,8 @@ def tracked_changes(desk: Desk, ticket_ids: Sequence[str] | None = None) -> dict
     moments: dict[int, datetime] = {}
     fromtimestamp, utc = datetime.fromtimestamp, timezone.utc
     for ticket, stamp, kind, name, before, after, actor, email, author, commit in rows:
-        if overridden and (commit, ticket, name) in overridden:
-            continue
+        if overridden and kind == "field" and (commit, ticket, name) in overridden:
+            continue  # a change a merge threw away (a ticket's creation never is)
         at = moments.get(stamp)
         if at is None:
             at = moments[stamp] = fromtimestamp(stamp, utc)

@@ -34,7 +34,7 @@ _Diff = dict[str, tuple[str | None, str | None]]  # path -> (blob at the base, b
 def _base(repo: git.Repo, parents: Sequence[str]) -> str | None:
     result = git.run_result(repo, "merge-base", "--octopus", *parents)
     if result.returncode != 0:
-        return None  # unrelated histories (or a parent gone): nothing in common to compare with
+        return None  # unrelated histories: nothing in common to compare with
     return result.stdout.decode().strip() or None
 
 
@@ -60,6 +60,15 @@ def _diffs_from_bases(repo: git.Repo, pairs: list[tuple[str, str]], paths: list[
             diffs.append({})
         index += 1
     return diffs
+
+
+def _diff_from_nothing(repo: git.Repo, tip: str, paths: list[str]) -> _Diff | None:
+    """The ticket files at ``tip``, each as a change from nothing."""
+    empty = git.run(repo, "hash-object", "-t", "tree", "--stdin", input=b"").decode().strip()
+    result = git.run_result(repo, "diff-tree", "-r", "-z", "--no-renames", empty, tip, "--", *paths)
+    if result.returncode != 0:
+        return None
+    return {change.path: (None, change.new) for change in git.parse_raw(result.stdout)}
 
 
 def _fields_dropped(base: Ticket | str | None, side: Ticket | str | None, merged: Ticket | str | None,
@@ -104,20 +113,22 @@ def overridden(repo: git.Repo, merges: Sequence[tuple[str, Sequence[str]]], path
 
     with ThreadPoolExecutor(max_workers=workers.cores()) as pool:
         bases = list(pool.map(base_of, merges))
-    found = [(sha, parents, base) for (sha, parents), base in zip(merges, bases, strict=True) if base]
+    # Histories with nothing in common (git merge --allow-unrelated-histories) are compared with
+    # nothing: every ticket on a side is that side's change.
+    found = [(sha, parents, base) for (sha, parents), base in zip(merges, bases, strict=True)]
     lines = [(tip, base) for sha, parents, base in found for tip in (*parents, sha)]
-    if not lines:
-        return []
-    listed = _diffs_from_bases(repo, lines, paths)
-    if len(listed) != len(lines):
+    related = [(tip, base) for tip, base in lines if base is not None]
+    listed = iter(_diffs_from_bases(repo, related, paths) if related else [])
+    every = [next(listed, None) if base is not None else _diff_from_nothing(repo, tip, paths) for tip, base in lines]
+    if next(listed, None) is not None or any(diff is None for diff in every):
         return []  # git said something other than one diff per line: better no correction than a wrong one
-    diffs = iter(listed)
+    diffs = iter([diff for diff in every if diff is not None])
     # (merge, side, other parents, path, blobs: base, side, merged, *other parents') for each file
     # a side changed that the merge has otherwise
     candidates = []
     for sha, parents, _ in found:
-        sides = [next(diffs, {}) for _ in parents]
-        merged = next(diffs, {})
+        sides = [next(diffs) for _ in parents]
+        merged = next(diffs)
         for number, (tip, side) in enumerate(zip(parents, sides, strict=True)):
             others = [parent for index, parent in enumerate(parents) if index != number]
             for path, (base_blob, side_blob) in side.items():
