@@ -368,6 +368,25 @@ def test_an_octopus_merge_that_kept_this_side_leaves_the_others_out(desk: Desk) 
     assert timings["resolutions"] == [] and timings["reopen_count"] == 0
 
 
+def test_criss_cross_merges_settled_both_ways_count_what_the_last_one_kept(desk: Desk) -> None:
+    ticket = two_clones(desk, [("11:00", "ask", "T", "-m", "Which office?")],
+                        [("10:00", "resolve", "T", "--note", "Raised the idle timeout.")])
+    desk.git("branch", "resolved-here")
+    for branch, other, kept in (("main", "side", "resolved"), ("side", "resolved-here", "pending"),
+                                ("main", "side", "resolved")):
+        desk.git("checkout", "-q", branch)
+        desk.git("merge", "-q", "--no-edit", other, check=False)
+        settle_status(desk, ticket, kept)
+        desk.git("commit", "-qm", f"keep {kept}")
+    desk.at("2026-03-03T09:00:00Z")
+    timings = timings_of(desk, ticket)
+    assert [(r["at"], r["by"], r["seconds"]) for r in timings["resolutions"]] == [
+        ("2026-03-02T10:00:00Z", "alice", 3600)], "the last merge kept the 10:00 resolution"
+    assert timings["reopen_count"] == 0
+    dropped = [c for e in log(desk, ticket) for c in e["changes"] if c.startswith("not kept")]
+    assert len(dropped) == 1 and dropped[0].endswith("status: open -> pending")
+
+
 def test_a_merge_of_unrelated_histories_is_read_like_any_other(desk: Desk) -> None:
     # Two copies of the desk that share no commit (one started again from the files) meet.
     desk.at("2026-03-02T09:00:00Z")

@@ -547,10 +547,25 @@ _SELECT = ("SELECT c.sha, e.ticket, e.seq, e.time, e.kind, e.field, e.before, e.
 
 
 def _dropped(connection: sqlite3.Connection) -> dict[tuple[str, str, str], str]:
-    """(commit, ticket, field) -> the reachable merge that threw that change away."""
-    return {(commit, ticket, name): merge for commit, ticket, name, merge in connection.execute(
-        "SELECT o.commit_sha, o.ticket, o.field, o.merge_sha FROM overridden o JOIN commits m"
-        " ON m.sha = o.merge_sha AND m.pos IS NOT NULL")}
+    """(commit, ticket, field) -> the reachable merge that threw that change away. A merge whose
+    own choice a later merge threw away (criss-cross merges settled both ways) throws nothing
+    away: what the later merge kept stands."""
+    by: dict[tuple[str, str, str], list[str]] = {}
+    for commit, ticket, name, merge in connection.execute(
+            "SELECT o.commit_sha, o.ticket, o.field, o.merge_sha FROM overridden o JOIN commits m"
+            " ON m.sha = o.merge_sha AND m.pos IS NOT NULL"):
+        by.setdefault((commit, ticket, name), []).append(merge)
+    standing: dict[tuple[str, str, str], str | None] = {}
+
+    def dropping(key: tuple[str, str, str]) -> str | None:
+        """The merge that throws this change away, if one does that nothing threw away itself."""
+        if key not in standing:
+            standing[key] = None  # merges descend from what they drop: no cycle, but no loop either
+            standing[key] = next((merge for merge in by.get(key, ()) if dropping((merge, key[1], key[2])) is None),
+                                 None)
+        return standing[key]
+
+    return {key: merge for key in by if (merge := dropping(key)) is not None}
 
 
 def ticket_log(desk: Desk, ticket_id: str) -> list[LogEntry]:
@@ -638,10 +653,6 @@ def cut_short(desk: Desk) -> str | None:
 
 _TRACKED_SELECT = ("SELECT e.ticket, e.time, e.kind, e.field, e.before, e.after, c.actor, c.email, c.author, c.id"
                    + _REACHABLE)
-# Changes a reachable merge threw away (gitdesk.cache.merges), by commit key, ticket and field
-_OVERRIDDEN = ("SELECT c.id, o.ticket, o.field FROM overridden o JOIN commits m ON m.sha = o.merge_sha"
-               " AND m.pos IS NOT NULL JOIN commits c ON c.sha = o.commit_sha")
-
 
 def tracked_changes(desk: Desk, ticket_ids: Sequence[str] | None = None) -> dict[str, list[Change]]:
     """Each ticket's tracked fields over time (status, priority, queue, assignee), oldest
@@ -657,7 +668,10 @@ def tracked_changes(desk: Desk, ticket_ids: Sequence[str] | None = None) -> dict
             # One parameter, however many tickets (a listing passes thousands): a JSON array.
             rows = connection.execute(query + " AND e.ticket IN (SELECT value FROM json_each(?))" + _IN_ORDER,
                                       (json.dumps(list(ticket_ids)),)).fetchall()
-        overridden = set(connection.execute(_OVERRIDDEN).fetchall())
+        dropped = _dropped(connection)
+        ids = dict(connection.execute("SELECT sha, id FROM commits WHERE sha IN (SELECT value FROM json_each(?))",
+                                      (json.dumps(sorted({commit for commit, _, _ in dropped})),))) if dropped else {}
+        overridden = {(ids[commit], ticket, name) for commit, ticket, name in dropped if commit in ids}
     # A report reads every change of the desk (100,000 and more): one loop, each moment and
     # each person made once.
     found: dict[str, list[Change]] = {}

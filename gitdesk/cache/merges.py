@@ -11,14 +11,16 @@ ticket (``gitdesk log`` still lists them: they happened). A value no parent
 had is the merge's own decision: both sides' changes stand, and so does the
 merge's. Octopus merges (``git merge -s ours A B``) are read the same way.
 
-Read once per merge as it is scanned: a merge base each (``git merge-base
---octopus``), then one ``git diff-tree --stdin`` for every merge's diffs
-(each parent's and its own) from its base.
+Read once per merge as it is scanned: its merge bases (``git merge-base
+--all``; ``--octopus`` for more than two parents), then one ``git diff-tree
+--stdin`` for every merge's diffs (each parent's and its own) from each base.
+A criss-cross merge is compared with each of its bases; a merge whose own
+choice a later merge threw away throws nothing away (``history._dropped``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from gitdesk import changes, git
@@ -31,11 +33,12 @@ Overridden = tuple[str, str, str, str]  # (commit, ticket, field, merge)
 _Diff = dict[str, tuple[str | None, str | None]]  # path -> (blob at the base, blob at the tip)
 
 
-def _base(repo: git.Repo, parents: Sequence[str]) -> str | None:
-    result = git.run_result(repo, "merge-base", "--octopus", *parents)
-    if result.returncode != 0:
-        return None  # unrelated histories: nothing in common to compare with
-    return result.stdout.decode().strip() or None
+def _bases(repo: git.Repo, parents: Sequence[str]) -> list[str | None]:
+    """The merge bases: each of a criss-cross merge's (each can show a side's change), one of
+    an octopus', [None] for unrelated histories (nothing in common to compare with)."""
+    result = git.run_result(repo, "merge-base", "--all" if len(parents) == 2 else "--octopus", *parents)
+    found = result.stdout.decode().split() if result.returncode == 0 else []
+    return list(found) or [None]
 
 
 def _diffs_from_bases(repo: git.Repo, pairs: list[tuple[str, str]], paths: list[str]) -> list[_Diff]:
@@ -87,15 +90,11 @@ def _fields_dropped(base: Ticket | str | None, side: Ticket | str | None, merged
     return dropped
 
 
-def _side_commits(repo: git.Repo, side: str, others: Sequence[str], paths: list[str]) -> Iterator[tuple[str, str]]:
-    """(commit, path): the side's own commits (not the other parents') that touched these files."""
-    out = git.run_result(repo, "log", "--full-history", "--format=%x1e%H", "--name-only", "-z", side, "--not",
-                         *others, "--", *paths).stdout  # nothing when Git cannot say: no correction
-    for block in out.split(b"\x1e"):
-        sha, *names = block.split(b"\0")
-        for name in names:
-            if name.strip():
-                yield sha.decode().strip(), name.strip().decode("utf-8", "surrogateescape")
+def _side_commits(repo: git.Repo, side: str, others: Sequence[str], path: str) -> list[str]:
+    """The side's own commits (not the other parents') that changed this file, merges included
+    (a merge that settled it one way is a change a later merge can throw away)."""
+    out = git.run_result(repo, "rev-list", "--full-history", side, "--not", *others, "--", path).stdout
+    return out.decode().split()  # nothing when Git cannot say: no correction
 
 
 def overridden(repo: git.Repo, merges: Sequence[tuple[str, Sequence[str]]], paths: list[str],
@@ -106,16 +105,16 @@ def overridden(repo: git.Repo, merges: Sequence[tuple[str, Sequence[str]]], path
     if not merges:
         return []
 
-    def base_of(merge: tuple[str, Sequence[str]]) -> str | None:
-        found = _base(repo, merge[1])
+    def bases_of(merge: tuple[str, Sequence[str]]) -> list[str | None]:
+        found = _bases(repo, merge[1])
         advance(1)
         return found
 
     with ThreadPoolExecutor(max_workers=workers.cores()) as pool:
-        bases = list(pool.map(base_of, merges))
+        bases = list(pool.map(bases_of, merges))
     # Histories with nothing in common (git merge --allow-unrelated-histories) are compared with
     # nothing: every ticket on a side is that side's change.
-    found = [(sha, parents, base) for (sha, parents), base in zip(merges, bases, strict=True)]
+    found = [(sha, parents, base) for (sha, parents), each in zip(merges, bases, strict=True) for base in each]
     lines = [(tip, base) for sha, parents, base in found for tip in (*parents, sha)]
     related = [(tip, base) for tip, base in lines if base is not None]
     listed = iter(_diffs_from_bases(repo, related, paths) if related else [])
@@ -146,7 +145,6 @@ def overridden(repo: git.Repo, merges: Sequence[tuple[str, Sequence[str]]], path
             None if blob is None else versions.get(blob) for blob in blobs)
         dropped = _fields_dropped(base_version, side_version, merged_version, other_versions)
         if dropped:
-            for commit, touched in _side_commits(repo, tip, others, [path]):
-                if touched == path:
-                    result += [(commit, ticket_id(path), name, sha) for name in dropped]
+            for commit in _side_commits(repo, tip, others, path):
+                result += [(commit, ticket_id(path), name, sha) for name in dropped]
     return result
