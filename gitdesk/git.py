@@ -746,6 +746,16 @@ class RawChange:
     status: str  # A, M, D, T
     path: str
 
+    @property
+    def old_blob(self) -> str | None:
+        """The blob before the change; None when the path was added."""
+        return None if set(self.old) == {"0"} else self.old
+
+    @property
+    def new_blob(self) -> str | None:
+        """The blob after the change; None when the path was deleted."""
+        return None if set(self.new) == {"0"} else self.new
+
 
 def parse_raw(out: bytes) -> list[RawChange]:
     changes = []

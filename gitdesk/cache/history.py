@@ -126,11 +126,8 @@ def _parse_log(out: bytes, paths: tuple[str, ...]) -> list[_Commit]:
         parent_index = len(commit.diffs)
         diff: dict[str, tuple[str | None, str | None]] = {}
         for change in git.parse_raw(raw.lstrip(b"\n")):
-            if not change.path.startswith(paths):
-                continue
-            old = None if set(change.old) == {"0"} else change.old
-            new = None if set(change.new) == {"0"} else change.new
-            diff[change.path] = (old, new)
+            if change.path.startswith(paths):
+                diff[change.path] = (change.old_blob, change.new_blob)
         commit.diffs[parent_index] = diff
     for commit in commits.values():
         if len(commit.parents) > 1 and len(commit.diffs) < len(commit.parents):

@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from gitdesk import changes, git
 from gitdesk.cache import workers
+from gitdesk.errors import GitError
 from gitdesk.model import Ticket
 from gitdesk.timings import TRACKED
 
@@ -42,36 +43,35 @@ def _bases(repo: git.Repo, parents: Sequence[str]) -> list[str | None]:
 
 
 def _diffs_from_bases(repo: git.Repo, pairs: list[tuple[str, str]], paths: list[str]) -> list[_Diff]:
-    """For each (tip, base): the ticket files that differ, with their blobs at each end."""
+    """For each (tip, base): the ticket files that differ, with their blobs at each end. One
+    ``git diff-tree --stdin`` for them all: it heads each diff with the tip's ID."""
     result = git.run_result(repo, "diff-tree", "--stdin", "--always", "-r", "-z", "--no-renames", "--", *paths,
                             input="".join(f"{tip} {base}\n" for tip, base in pairs).encode())
     if result.returncode != 0:
         return []  # an object missing (a partial clone): the caller then corrects nothing
-    out = result.stdout
-    diffs: list[_Diff] = []
-    fields = out.split(b"\0")
+    blocks: list[list[bytes]] = []
+    fields = result.stdout.split(b"\0")
     index = 0
     while index < len(fields):
         field = fields[index].strip()
-        if field.startswith(b":") and diffs and index + 1 < len(fields):
-            _, _, old, new, _ = field[1:].decode().split(" ")
-            path = fields[index + 1].decode("utf-8", "surrogateescape")
-            diffs[-1][path] = (None if set(old) == {"0"} else old, None if set(new) == {"0"} else new)
+        if field.startswith(b":"):  # a change; its path is the next field
+            if blocks:
+                blocks[-1] += [field, *fields[index + 1:index + 2]]
             index += 2
             continue
         if field:  # the tip that heads the next diff
-            diffs.append({})
+            blocks.append([])
         index += 1
-    return diffs
+    return [{change.path: (change.old_blob, change.new_blob) for change in git.parse_raw(b"\0".join(block))}
+            for block in blocks]
 
 
 def _diff_from_nothing(repo: git.Repo, tip: str, paths: list[str]) -> _Diff | None:
     """The ticket files at ``tip``, each as a change from nothing."""
-    empty = git.run(repo, "hash-object", "-t", "tree", "--stdin", input=b"").decode().strip()
-    result = git.run_result(repo, "diff-tree", "-r", "-z", "--no-renames", empty, tip, "--", *paths)
-    if result.returncode != 0:
+    try:
+        return {change.path: (None, change.new_blob) for change in git.tree_changes(repo, None, tip, paths)}
+    except GitError:
         return None
-    return {change.path: (None, change.new) for change in git.parse_raw(result.stdout)}
 
 
 def _fields_dropped(base: Ticket | str | None, side: Ticket | str | None, merged: Ticket | str | None,

@@ -359,7 +359,7 @@ def check_staged(repo: git.Repo, staged: Staged | None = None) -> list[Finding]:
 
 
 def _old_of(change: git.RawChange) -> str | None:
-    return None if change.status == "A" or set(change.old) == {"0"} else change.old
+    return None if change.status == "A" else change.old_blob
 
 
 def check_commits(repo: git.Repo, commits: Iterable[tuple[str, list[str]]]) -> list[Finding]:
