@@ -279,7 +279,8 @@ def _scan(repo: git.Repo, connection: sqlite3.Connection, head: str, prefixes: l
              for shas in map(_blobs, chunks)]
     total = sum(len(part) for chunk_parts in parts for part in chunk_parts)
     jobs = [part for chunk_parts in parts for part in chunk_parts]
-    producers: _Producers | None = None
+    # commits from this id on are this scan's
+    producers = _Producers(repo, connection.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM commits").fetchone()[0])
     # Counted: each version read, then each commit's changes worked out (seconds of their own
     # for a commit that adds 100,000 tickets).
     with (progress("Reading ticket versions", total + len(fresh)) if total >= PROGRESS_FROM else quiet("")
@@ -295,7 +296,6 @@ def _scan(repo: git.Repo, connection: sqlite3.Connection, head: str, prefixes: l
             # Events name their commit by an integer key: reports join 100,000s of them.
             first = connection.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM commits").fetchone()[0]
             ids = {c.sha: first + number for number, c in enumerate(chunk)}
-            producers = producers or _Producers(repo, first)
             producers.recall(connection, chunk)
             rows: list[tuple[Any, ...]] = []
             for commit in chunk:
@@ -557,7 +557,7 @@ def _dropped(connection: sqlite3.Connection) -> dict[tuple[str, str, str], str]:
     def dropping(key: tuple[str, str, str]) -> str | None:
         """The merge that throws this change away, if one does that nothing threw away itself."""
         if key not in standing:
-            standing[key] = None  # merges descend from what they drop: no cycle, but no loop either
+            standing[key] = None  # a merge descends from what it drops: this never comes back to ``key``
             standing[key] = next((merge for merge in by.get(key, ()) if dropping((merge, key[1], key[2])) is None),
                                  None)
         return standing[key]
@@ -629,7 +629,8 @@ def _does(entry: LogEntry, wanted: str, done: frozenset[str]) -> bool:
     return False
 
 
-_UNSHALLOW = "run git fetch --unshallow; in CI check out with fetch-depth: 0 (GitHub) or GIT_DEPTH: 0 (GitLab)"
+_FETCH_ALL = "run git fetch --unshallow"
+_UNSHALLOW = f"{_FETCH_ALL}; in CI check out with fetch-depth: 0 (GitHub) or GIT_DEPTH: 0 (GitLab)"
 
 
 def require_full(desk: Desk, needs: str = "reports need") -> None:
@@ -645,7 +646,7 @@ def cut_short(desk: Desk) -> str | None:
     if not git.shallow_boundary(desk.repo):
         return None
     return ("this clone is shallow: times read from the history (first response, resolution, waiting) "
-            f"start where it was cut ({_UNSHALLOW.split(';')[0]})")
+            f"start where it was cut ({_FETCH_ALL})")
 
 
 _TRACKED_SELECT = ("SELECT e.ticket, e.time, e.kind, e.field, e.before, e.after, c.actor, c.email, c.author, c.id"

@@ -93,7 +93,9 @@ def _fields_dropped(base: Ticket | str | None, side: Ticket | str | None, merged
 def _side_commits(repo: git.Repo, side: str, others: Sequence[str], path: str) -> list[str]:
     """The side's own commits (not the other parents') that changed this file, merges included
     (a merge that settled it one way is a change a later merge can throw away)."""
-    out = git.run_result(repo, "rev-list", "--full-history", side, "--not", *others, "--", path).stdout
+    # literal: a file in tickets/ may be named with wildcards; it must match itself alone
+    out = git.run_result(repo, "--literal-pathspecs", "rev-list", "--full-history", side, "--not", *others,
+                         "--", path).stdout
     return out.decode().split()  # nothing when Git cannot say: no correction
 
 
@@ -117,10 +119,13 @@ def overridden(repo: git.Repo, merges: Sequence[tuple[str, Sequence[str]]], path
     found = [(sha, parents, base) for (sha, parents), each in zip(merges, bases, strict=True) for base in each]
     lines = [(tip, base) for sha, parents, base in found for tip in (*parents, sha)]
     related = [(tip, base) for tip, base in lines if base is not None]
-    listed = iter(_diffs_from_bases(repo, related, paths) if related else [])
-    every = [next(listed, None) if base is not None else _diff_from_nothing(repo, tip, paths) for tip, base in lines]
-    if next(listed, None) is not None or any(diff is None for diff in every):
+    listed = _diffs_from_bases(repo, related, paths) if related else []
+    if len(listed) != len(related):
         return []  # git said something other than one diff per line: better no correction than a wrong one
+    from_bases = iter(listed)
+    every = [next(from_bases) if base is not None else _diff_from_nothing(repo, tip, paths) for tip, base in lines]
+    if any(diff is None for diff in every):
+        return []
     diffs = iter([diff for diff in every if diff is not None])
     # (merge, side, other parents, path, blobs: base, side, merged, *other parents') for each file
     # a side changed that the merge has otherwise
