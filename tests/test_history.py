@@ -56,6 +56,15 @@ def test_a_reverted_resolution_is_logged_as_removed(desk: Desk) -> None:
     assert last["changes"] == ["status: resolved -> open", "resolution removed"]
 
 
+def test_a_reverted_question_is_logged_as_removed(desk: Desk) -> None:
+    ticket = desk.new("Printer", "-q", "it-helpdesk")
+    desk.run("ask", ticket, "-m", "Which tray?")
+    desk.git("revert", "--no-edit", "HEAD")
+    (last,) = log(desk, ticket)[-1:]
+    assert last["changes"] == ["status: pending -> open", "question by alice removed"]
+    assert last["commit"] not in [e["commit"] for e in log(desk, "--action", "ask")]  # the revert asks nothing
+
+
 def test_escalations_show_their_reason(desk: Desk) -> None:
     ticket = desk.new("Exchange", "-q", "it-helpdesk")
     desk.run("escalate", ticket, "--reason", "Needs admin rights")

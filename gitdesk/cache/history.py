@@ -37,13 +37,16 @@ PROGRESS_FROM = 500  # new commits, or ticket versions to read, that make a scan
 MAX_TIPS = 12
 
 
+_ENTRY_LABELS = {"note": "internal note", "question": "question", "escalation": "escalation"}
+
+
 @dataclass(frozen=True, slots=True)
 class Event:
     commit: str
     ticket: str
     seq: int
     time: datetime
-    kind: str  # new | field | entry | resolution | description | deleted | unreadable
+    kind: str  # new | field | entry | entry-removed | resolution | description | deleted | unreadable
     field: str | None = None  # the field, or the entry's kind
     before: str | None = None
     after: str | None = None
@@ -59,11 +62,12 @@ class Event:
             dropped = f"not kept by merge {self.dropped_by[:7]}: " if self.dropped_by else ""
             return f"{dropped}{self.field}: {self.before} -> {self.after}"
         if self.kind == "entry":
-            label = {"note": "internal note", "question": "question", "escalation": "escalation"}.get(
-                self.field or "", self.field or "entry")
+            label = _ENTRY_LABELS.get(self.field or "", self.field or "entry")
             extra = f" {self.detail}" if self.detail else ""
             text = f": {self.after}" if self.after and self.field in ("escalation", "reopen", "rejection") else ""
             return f"{label}{extra} added by {self.who}{text}"
+        if self.kind == "entry-removed":
+            return f"{_ENTRY_LABELS.get(self.field or '', self.field or 'entry')} by {self.who} removed"
         if self.kind == "resolution":
             return f"resolution {self.after}"
         if self.kind == "description":
@@ -176,6 +180,9 @@ def _events_between(old: Ticket | None, new: Ticket) -> Iterator[tuple[str, str 
     for entry in changes.added_entries(old, new):
         first = entry.text.strip().split("\n", 1)[0][:200] if entry.text.strip() else None
         yield "entry", entry.kind, None, first, entry.author, entry.detail or None
+    for entry in changes.removed_entries(old, new):
+        first = entry.text.strip().split("\n", 1)[0][:200] if entry.text.strip() else None
+        yield "entry-removed", entry.kind, first, None, entry.author, entry.detail or None
     if old is not None:
         if new.resolution and new.resolution != old.resolution:
             first = new.resolution.strip().split("\n", 1)[0][:200]
