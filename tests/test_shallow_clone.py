@@ -105,7 +105,21 @@ def test_the_audit_log_and_exports_refuse_and_show_warns(history: Desk, tmp_path
         assert code == 0 and ticket in out, args
         assert err.strip() == ("gitdesk: warning: this clone is shallow: times read from the history (first "
                                "response, resolution, waiting) start where it was cut (run git fetch --unshallow)")
+    for warning in shown_elsewhere(shallow, ticket):
+        assert warning is not None and warning.startswith("this clone is shallow: times read from the history")
     git(shallow, "fetch", "-q", "--unshallow")
     code, _, err = run(shallow, "show", ticket)
     assert code == 0 and err == ""
+    assert shown_elsewhere(shallow, ticket) == [None, None]
     assert run(shallow, "log")[0] == 0
+
+
+def shown_elsewhere(path: Path, ticket: str) -> list[str | None]:
+    """The shallow warning on the web's ticket page and in an assistant's read of it."""
+    from gitdesk import markup
+    from gitdesk.assistants.tools import Assistant
+    from gitdesk.desk import Desk as OpenDesk
+    from gitdesk.web import pages
+
+    page = pages.ticket_page(OpenDesk.open(path, explicit=True), ticket, markup.renderer())
+    return [dict(page.facts).get("warning"), Assistant(path).read(ticket).get("timings_warning")]

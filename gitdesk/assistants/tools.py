@@ -79,7 +79,11 @@ class Assistant:
         desk = self.desk()
         loaded = desk.find(ticket)
         derived = history.timings(desk, [loaded.ticket], clock.now())[loaded.ticket.id]
-        return records.whole_ticket(loaded.ticket, derived)
+        found = records.whole_ticket(loaded.ticket, derived)
+        warning = history.cut_short(desk)
+        if warning:  # the times start at a shallow clone's cut: the assistant should say so
+            found["timings_warning"] = warning
+        return found
 
     def queue(self, queue: str = "", statuses: tuple[str, ...] = (), assignee: str = "", unassigned: bool = False,
               limit: int = 50) -> dict[str, Any]:

@@ -261,6 +261,7 @@ def ticket_page(desk: Desk, typed_id: str, md: Any) -> TicketPage:
     ]
     facts += [(key, _shown(records.json_value(value))) for key, value in ticket.extra.items() if key != "message_ids"]
     facts += timing_lines(derived, now)
+    facts.append(("warning", history.cut_short(desk)))  # None (not shown) on a whole history
     try:
         canned = [reply.name for reply in templates.canned_replies(desk.root)]
     except GitdeskError:
