@@ -13,7 +13,8 @@ built-in vocabulary, as tuned), `model` (also a static embedding model; needs
 --model DIR).
 
 Usage: python bench/relevance.py [--model DIR ...] [--layers words,learned,desk,model] [--misses] [--example DESK]
-       python bench/relevance.py --tune desk|model [--model DIR ...]
+                                 [--without fresh]
+       python bench/relevance.py --tune desk|model [--model DIR ...] [--tune-on tune[,held-out]]
                                  (grid search of the fusion weights on the tuning half)
 """
 
@@ -77,23 +78,33 @@ class Case:
     also: list[str] = field(default_factory=list)  # other reports of the same problem: right answers too
 
 
-def load_set() -> tuple[list[dict], list[dict]]:  # type: ignore[type-arg]
+def set_files(without: Sequence[str] = ()) -> list[Path]:
+    """The set's files, but those written as a whole half named in ``without`` (left out
+    of the desk altogether, so that working on the rest never shows them)."""
+    return [path for path in sorted(SET.glob("*.yml"))
+            if (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("half") not in without]
+
+
+def load_set(files: Sequence[Path]) -> tuple[list[dict], list[dict]]:  # type: ignore[type-arg]
     problems: list[dict] = []  # type: ignore[type-arg]
     novel: list[dict] = []  # type: ignore[type-arg]
-    for path in sorted(SET.glob("*.yml")):
+    for path in files:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        whole = data.get("half")  # a file written later as a whole held-out half ("fresh")
         for position, problem in enumerate(data.get("problems") or []):
-            problems.append({**problem, "half": "tune" if position % 2 == 0 else "held-out"})
+            problems.append({**problem, "half": whole or ("tune" if position % 2 == 0 else "held-out")})
         for position, query in enumerate(data.get("novel") or []):
-            novel.append({**query, "half": "tune" if position % 2 == 0 else "held-out"})
+            novel.append({**query, "half": whole or ("tune" if position % 2 == 0 else "held-out")})
     return problems, novel
 
 
-def paraphrase_desk(path: Path | None = None) -> tuple[Path, list[Case]]:
+def paraphrase_desk(path: Path | None = None, without: Sequence[str] = ()) -> tuple[Path, list[Case]]:
     """The desk the set describes (made once under bench/out/, again when the set changes)."""
-    problems, novel = load_set()
+    files = set_files(without)
+    problems, novel = load_set(files)
     path = path or HERE / "out" / "paraphrase-desk"
-    stamp = "2:" + str(sum(p.stat().st_mtime_ns for p in SET.glob("*.yml")))  # 2: cases know their copies
+    # 3: the files' names count too (a half can be left out)
+    stamp = "3:" + ",".join(f"{p.name}@{p.stat().st_mtime_ns}" for p in files)
     marker = path / ".git" / "paraphrase-cases.json"
     if marker.exists():
         saved = json.loads(marker.read_text())
@@ -271,7 +282,8 @@ def evaluate(collected: Sequence[tuple[Case, list[tuple[str, dict[str, float], b
     return score
 
 
-def tune(layer: str, models: Sequence[str | None]) -> None:
+def tune(layer: str, models: Sequence[str | None], on: Sequence[str] = ("tune",),
+         without: Sequence[str] = ()) -> None:
     """Grid search of the fusion weights and the threshold on the tuning half only (with
     several models, one set of weights for all of them: the default must suit whatever
     model a team names): the
@@ -283,11 +295,12 @@ def tune(layer: str, models: Sequence[str | None]) -> None:
 
     import numpy as np
 
-    path, cases = paraphrase_desk()
+    path, cases = paraphrase_desk(without=without)
     tuning = [row for model in models
-              for row in collect(path, [case for case in cases if case.half == "tune"], layer, model)]
-    held = [row for model in models
-            for row in collect(path, [case for case in cases if case.half == "held-out"], layer, model)]
+              for row in collect(path, [case for case in cases if case.half in on], layer, model)]
+    others = {half: [row for model in models
+                     for row in collect(path, [case for case in cases if case.half == half], layer, model)]
+              for half in dict.fromkeys(case.half for case in cases) if half not in on}
     names = [name for name in SIGNALS if name != "model" or layer == "model"]
     arrays = []
     for case, rows in tuning:
@@ -333,8 +346,9 @@ def tune(layer: str, models: Sequence[str | None]) -> None:
 
     chosen = max((t / 100 for t in range(0, 80)), key=balance)
     print(f"{layer}: weights {weights}, threshold {chosen}")
-    print(evaluate(tuning, weights, chosen).line(f"{layer} (tune)"))
-    print(evaluate(held, weights, chosen).line(f"{layer} (held-out)"))
+    print(evaluate(tuning, weights, chosen).line(f"{layer} ({'+'.join(on)})"))
+    for half, rows in others.items():
+        print(evaluate(rows, weights, chosen).line(f"{layer} ({half})"))
 
 
 def main() -> None:
@@ -345,10 +359,13 @@ def main() -> None:
     parser.add_argument("--example", type=Path, help="the example desk (built under bench/out/ when not given)")
     parser.add_argument("--misses", action="store_true", help="list the twins not in the top 3")
     parser.add_argument("--tune", metavar="LAYER", help="grid-search the weights of LAYER on the tuning half")
+    parser.add_argument("--tune-on", default="tune", help="the halves to tune on (comma-separated)")
+    parser.add_argument("--without", default="", help="halves written as files of their own to leave out (fresh)")
     args = parser.parse_args()
     models = [str(Path(model).resolve()) for model in args.model]  # not read as inside the desk
+    without = [half for half in args.without.split(",") if half]
     if args.tune:
-        tune(args.tune, models or [None])
+        tune(args.tune, models or [None], args.tune_on.split(","), without)
         return
     layers = [name for name in args.layers.split(",") if name]
     if "model" in layers:
@@ -356,7 +373,7 @@ def main() -> None:
         if not models:
             print("no --model DIR: the model layer is not measured", file=sys.stderr)
         layers += [f"model:{model}" for model in models]
-    para_path, para_cases = paraphrase_desk()
+    para_path, para_cases = paraphrase_desk(without=without)
     example = args.example or example_desk()
     sets = [("paraphrase set", para_path, para_cases), ("example desk", example, example_cases(example))]
     for title, path, cases in sets:
@@ -364,7 +381,7 @@ def main() -> None:
         for layer in layers:
             name, _, model = layer.partition(":")
             scores = measure(path, cases, name, model or None)
-            for half in ("tune", "held-out", "all"):
+            for half in ("tune", "held-out", "fresh", "all"):
                 if half in scores:
                     print(scores[half].line(f"{name} {Path(model).name if model else ''} ({half})"
                                             .replace("  ", " ")))

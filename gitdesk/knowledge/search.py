@@ -212,7 +212,7 @@ class Fusion:
 # signal earned no weight there (192 resolved tickets teach it too little), so it is
 # computed only when a weight asks for it (`bench/relevance.py --layers learned`).
 DESK_FUSION = Fusion(words=0.0, concepts=0.1, learned=0.0, model=0.0, bm25=0.5, category=0.3, asset=0.1,
-                     threshold=0.06)
+                     threshold=0.07)
 MODEL_FUSION = Fusion(words=0.0, concepts=0.5, learned=0.0, model=0.35, bm25=0.5, category=0.3, asset=0.4,
                       threshold=0.18)
 FULL_SCAN = 3000  # desks with at most this many resolved tickets compare every one of them
