@@ -59,12 +59,12 @@ def reference(source: str) -> None:
     vectors = model.encode([f"{t.title}\n{t.description}\n{t.resolution}" for t in resolved],
                            normalize_embeddings=True)
     by_id = {ticket.id: ticket for ticket in tickets}
-    scores = {"tune": relevance.Score(), "held-out": relevance.Score()}
+    scores: dict[str, relevance.Score] = {}
     for case in cases:
         query = by_id[case.query]
         found = vectors @ model.encode([f"{query.title}\n{query.description}"], normalize_embeddings=True)[0]
         ranked = [resolved[at].id for at in np.argsort(-found)]
-        scores[case.half].count(case, ranked, ranked)
+        scores.setdefault(case.half, relevance.Score()).count(case, ranked, ranked)
     for half, score in scores.items():
         print(score.line(f"contextual ({half})").splitlines()[0])
 

@@ -312,7 +312,7 @@ def test_show_of_an_open_ticket_lists_what_solved_problems_like_it(desk: Desk, s
     record = json.loads(desk.run("show", later, "--format", "json").stdout)
     (first, *_) = record["solved_before"]
     assert first["id"] == solved["printer"] and first["article"].startswith("kb/hardware/")
-    assert record["solved_before_layer"] == "desk" and record["solved_before_threshold"] == pytest.approx(0.07)
+    assert record["solved_before_layer"] == "desk" and record["solved_before_threshold"] == pytest.approx(search.DESK_FUSION.threshold)
     assert solved["heating"] not in out, "only what is similar enough"
     assert json.loads(desk.run("show", solved["printer"], "--format", "json").stdout)["solved_before"] == [], \
         "a solved ticket needs no suggestions"
