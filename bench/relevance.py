@@ -381,7 +381,7 @@ def main() -> None:
         for layer in layers:
             name, _, model = layer.partition(":")
             scores = measure(path, cases, name, model or None)
-            for half in ("tune", "held-out", "fresh", "all"):
+            for half in [*(half for half in scores if half != "all"), "all"]:  # as the set's files give them
                 if half in scores:
                     print(scores[half].line(f"{name} {Path(model).name if model else ''} ({half})"
                                             .replace("  ", " ")))
