@@ -48,21 +48,17 @@ def test_log_shows_hand_made_and_cli_changes_alike(desk: Desk) -> None:
     assert table[1].startswith("2026-11-20 09:00") and "created (open)" in table[1]
 
 
-def test_a_reverted_resolution_is_logged_as_removed(desk: Desk) -> None:
+@pytest.mark.parametrize(("verb", "changes"), [
+    (["resolve", "--note", "Cleared the tray."], ["status: resolved -> open", "resolution removed"]),
+    (["ask", "-m", "Which tray?"], ["status: pending -> open", "question by alice removed"]),
+])
+def test_what_a_revert_takes_away_is_logged_as_removed(desk: Desk, verb: list[str], changes: list[str]) -> None:
     ticket = desk.new("Printer", "-q", "it-helpdesk")
-    desk.run("resolve", ticket, "--note", "Cleared the tray.")
+    desk.run(verb[0], ticket, *verb[1:])
     desk.git("revert", "--no-edit", "HEAD")
     (last,) = log(desk, ticket)[-1:]
-    assert last["changes"] == ["status: resolved -> open", "resolution removed"]
-
-
-def test_a_reverted_question_is_logged_as_removed(desk: Desk) -> None:
-    ticket = desk.new("Printer", "-q", "it-helpdesk")
-    desk.run("ask", ticket, "-m", "Which tray?")
-    desk.git("revert", "--no-edit", "HEAD")
-    (last,) = log(desk, ticket)[-1:]
-    assert last["changes"] == ["status: pending -> open", "question by alice removed"]
-    assert last["commit"] not in [e["commit"] for e in log(desk, "--action", "ask")]  # the revert asks nothing
+    assert last["changes"] == changes
+    assert last["commit"] not in [e["commit"] for e in log(desk, "--action", verb[0])]  # a revert does not act
 
 
 def test_escalations_show_their_reason(desk: Desk) -> None:
