@@ -77,6 +77,16 @@ def test_nothing_similar_enough_is_said_not_an_unrelated_ticket(desk: Desk, solv
     assert still["similar"][0]["id"] == solved["heating"] and still["similar"][0]["score"] >= still["threshold"]
 
 
+def test_a_query_sharing_no_word_with_the_desk_is_held_to_its_meaning_alone(desk: Desk,
+                                                                             solved: dict[str, str]) -> None:
+    # German, and no word of it is in any ticket: the words signal is silent for every
+    # candidate, so it must not pull the concepts' match under the threshold.
+    found = similar(desk, "--text", "Heizkörper kalt, Heizung geht nicht")
+    assert [item["id"] for item in found["similar"]][:1] == [solved["heating"]]
+    assert "bm25" not in found["similar"][0]["signals"]
+    assert similar(desk, "--text", "Kalender zeigt falsche Uhrzeit")["similar"] == []  # no calendar ticket
+
+
 def test_the_learned_layer_follows_each_resolve_without_relearning_the_desk(desk: Desk,
                                                                             solved: dict[str, str]) -> None:
     similar(desk, "--text", "printer jam")  # learns every solved ticket once

@@ -488,8 +488,9 @@ def _fused(desk: Desk, connection: sqlite3.Connection, vocab: meaning.Vocabulary
     scored: list[tuple[float, meaning.Doc, dict[str, float]]] = []
     for doc in candidates:
         found = signals[doc.name]
-        parts_of = {"words": found.words, "concepts": found.concepts,
-                    "bm25": max(0.0, bm25.get(doc.name, 0.0)) / top_bm25 * scale}
+        parts_of = {"words": found.words, "concepts": found.concepts}
+        if scale > 0 and bm25:  # silent for every candidate (its best match shares no word): says nothing
+            parts_of["bm25"] = max(0.0, bm25.get(doc.name, 0.0)) / top_bm25 * scale
         if learn:
             parts_of["learned"] = found.learned
         if model is not None:
