@@ -61,6 +61,17 @@ def test_what_a_revert_takes_away_is_logged_as_removed(desk: Desk, verb: list[st
     assert last["commit"] not in [e["commit"] for e in log(desk, "--action", verb[0])]  # a revert does not act
 
 
+def test_the_mail_threading_ids_come_last_where_a_narrow_table_cuts(desk: Desk) -> None:
+    desk.configure(desk.config + "mail:\n  address: help@example.com\n", "Mail the requesters")
+    ticket = desk.new("Printer", "-q", "it-helpdesk", "-r", "carol@example.com")
+    desk.run("ask", ticket, "-m", "Which tray?")
+    desk.git("revert", "--no-edit", "HEAD")
+    asked, reverted = (entry["changes"] for entry in log(desk, ticket)[-2:])
+    assert asked[:2] == ["status: open -> pending", "question added by alice"]
+    assert reverted[:2] == ["status: pending -> open", "question by alice removed"]
+    assert asked[2].startswith("message_ids: - -> [<") and reverted[2].startswith("message_ids: [<")
+
+
 def test_escalations_show_their_reason(desk: Desk) -> None:
     ticket = desk.new("Exchange", "-q", "it-helpdesk")
     desk.run("escalate", ticket, "--reason", "Needs admin rights")

@@ -37,6 +37,7 @@ PROGRESS_FROM = 500  # new commits, or ticket versions to read, that make a scan
 MAX_TIPS = 12
 
 
+_BOOKKEEPING = frozenset({"message_ids"})  # fields gitdesk keeps for mail threading, long and rarely read
 _ENTRY_LABELS = {"note": "internal note", "question": "question", "escalation": "escalation"}
 
 
@@ -172,10 +173,14 @@ def _ticket_id(path: str) -> str:
 def _events_between(old: Ticket | None, new: Ticket) -> Iterator[tuple[str, str | None, str | None, str | None,
                                                                       str | None, str | None]]:
     """(kind, field, before, after, who, detail) for one version change."""
+    late: list[changes.FieldChange] = []
     if old is None:
         yield "new", "status", None, new.status, None, new.title
     else:
         for change in changes.field_changes(old, new):
+            if change.field in _BOOKKEEPING:
+                late.append(change)
+                continue
             yield "field", change.field, changes.show(change.before), changes.show(change.after), None, None
     for entry in changes.added_entries(old, new):
         first = entry.text.strip().split("\n", 1)[0][:200] if entry.text.strip() else None
@@ -191,6 +196,8 @@ def _events_between(old: Ticket | None, new: Ticket) -> Iterator[tuple[str, str 
             yield "resolution", None, None, "removed", None, None
         if new.description != old.description:
             yield "description", None, None, None, None, None
+    for change in late:  # after what people read first: a narrow table cuts the end of the line
+        yield "field", change.field, changes.show(change.before), changes.show(change.after), None, None
 
 
 def _merge_events(parents: Sequence[Ticket | None], new: Ticket) -> Iterator[tuple[str, str | None, str | None,
