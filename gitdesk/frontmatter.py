@@ -415,8 +415,8 @@ def _plain_ok(value: str, *, flow: bool = False) -> bool:
     for loader in dict.fromkeys((safe_loader(), yaml.SafeLoader)):
         try:
             loaded = yaml.load(f"k: [{value}]\n" if flow else f"k: {value}\n", Loader=loader)
-        except yaml.YAMLError:
-            return False
+        except (yaml.YAMLError, ValueError, OverflowError, TypeError, RecursionError):
+            return False  # not YAML, or YAML that Python cannot hold as typed ("2026-02-30", "0b_"): quoted
         found = loaded.get("k") if isinstance(loaded, dict) else None
         if flow:
             found = found[0] if isinstance(found, list) and len(found) == 1 else None

@@ -209,3 +209,12 @@ def test_a_file_whose_id_is_not_its_name_is_refused_by_show_and_by_edits_alike(d
     refused = desk.fails("show", first)
     assert f"file name says {first} but its id is {second}" in refused and ":2:" in refused
     assert desk.fails("reply", first, "-m", "hello") == refused
+
+
+@pytest.mark.parametrize("title", ["0b_", "0x_", "2026-02-30"])
+def test_a_title_yaml_would_read_as_a_broken_number_or_date_is_kept_as_text(desk: Desk, title: str) -> None:
+    # YAML takes these for a number or a date that Python cannot hold: `new` once exited 3.
+    ticket = desk.new(title, "-q", "it-helpdesk")
+    assert f'title: "{title}"' in desk.text(ticket)
+    shown = json.loads(desk.run("show", ticket, "--format", "json").stdout)
+    assert shown["ticket"]["title"] == title

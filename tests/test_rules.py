@@ -312,6 +312,11 @@ def test_the_weekly_digest_reaches_the_lead_through_smtp_once(tmp_path: Path, mo
      ".gitdesk/rules.yml:2: rule name 'x\\nGitdesk-Actor: dana' is not a name"),
     ("rules:\n  - name: \"x\\n\"\n    when: {status: new, for: 4h}\n    do: [close]\n",
      ".gitdesk/rules.yml:2: rule name 'x\\n' is not a name"),
+    # YAML that Python cannot hold (a binary number with no digits, a 30th of February)
+    ("rules:\n  - name: 0b_\n    when: {status: new, for: 4h}\n    do: [close]\n",
+     ".gitdesk/rules.yml: has a value Python cannot hold: invalid literal for int() with base 2: ''"),
+    ("rules:\n  - name: x\n    when: {status: new, since: 2026-02-30}\n    do: [close]\n",
+     ".gitdesk/rules.yml: has a value Python cannot hold: day is out of range for month"),
 ])
 def test_check_names_the_file_the_line_and_a_guess(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rules: str,
                                                    expected: str) -> None:

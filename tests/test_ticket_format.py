@@ -343,6 +343,7 @@ written_values = st.one_of(
 @settings(max_examples=2000, deadline=None)  # a loaded CI machine once paused one example past 200 ms
 @given(written_values, st.lists(written_values, max_size=3))
 @example("", ["\xa0"])  # Python's strip() took a no-break space for a blank; YAML keeps it
+@example("0b_", ["2026-02-30"])  # YAML that Python cannot hold as typed: asking YAML raised, and `new` exited 3
 def test_a_written_value_reads_back_as_itself_by_yaml_and_by_the_fast_parser(value: str, items: list[str]) -> None:
     """What gitdesk writes plain (without asking YAML when its own reader is sure) loads back
     as the very same text, in YAML and in the fast parser alike."""
