@@ -61,6 +61,15 @@ def test_what_a_revert_takes_away_is_logged_as_removed(desk: Desk, verb: list[st
     assert last["commit"] not in [e["commit"] for e in log(desk, "--action", verb[0])]  # a revert does not act
 
 
+def test_a_reply_corrected_by_hand_is_logged_as_edited_not_as_a_second_reply(desk: Desk) -> None:
+    desk.at("2026-11-20T09:00:00Z")
+    ticket = desk.new("Printer", "-q", "it-helpdesk")
+    desk.run("reply", ticket, "-m", "Plese restart the printer.")
+    hand_commit(desk, ticket, "Plese restart", "Please restart", "2026-11-20T10:00:00Z", "typo")
+    (last,) = log(desk, ticket)[-1:]
+    assert last["changes"] == ["reply by alice edited"]
+
+
 def test_the_mail_threading_ids_come_last_where_a_narrow_table_cuts(desk: Desk) -> None:
     desk.configure(desk.config + "mail:\n  address: help@example.com\n", "Mail the requesters")
     ticket = desk.new("Printer", "-q", "it-helpdesk", "-r", "carol@example.com")

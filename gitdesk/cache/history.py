@@ -47,7 +47,8 @@ class Event:
     ticket: str
     seq: int
     time: datetime
-    kind: str  # new | field | entry | entry-removed | resolution | description | deleted | unreadable
+    # new | field | entry | entry-removed | entry-edited | resolution | description | deleted | unreadable
+    kind: str
     field: str | None = None  # the field, or the entry's kind
     before: str | None = None
     after: str | None = None
@@ -67,8 +68,9 @@ class Event:
             extra = f" {self.detail}" if self.detail else ""
             text = f": {self.after}" if self.after and self.field in ("escalation", "reopen", "rejection") else ""
             return f"{label}{extra} added by {self.who}{text}"
-        if self.kind == "entry-removed":
-            return f"{_ENTRY_LABELS.get(self.field or '', self.field or 'entry')} by {self.who} removed"
+        if self.kind in ("entry-removed", "entry-edited"):
+            done = "removed" if self.kind == "entry-removed" else "edited"
+            return f"{_ENTRY_LABELS.get(self.field or '', self.field or 'entry')} by {self.who} {done}"
         if self.kind == "resolution":
             return f"resolution {self.after}"
         if self.kind == "description":
@@ -170,6 +172,10 @@ def _ticket_id(path: str) -> str:
     return path.rsplit("/", 1)[-1].removesuffix(".md")
 
 
+def _first_line(text: str) -> str | None:
+    return text.strip().split("\n", 1)[0][:200] if text.strip() else None
+
+
 def _events_between(old: Ticket | None, new: Ticket) -> Iterator[tuple[str, str | None, str | None, str | None,
                                                                       str | None, str | None]]:
     """(kind, field, before, after, who, detail) for one version change."""
@@ -182,16 +188,17 @@ def _events_between(old: Ticket | None, new: Ticket) -> Iterator[tuple[str, str 
                 late.append(change)
                 continue
             yield "field", change.field, changes.show(change.before), changes.show(change.after), None, None
+    removed = {(entry.at, entry.author, entry.kind): entry for entry in changes.removed_entries(old, new)}
     for entry in changes.added_entries(old, new):
-        first = entry.text.strip().split("\n", 1)[0][:200] if entry.text.strip() else None
-        yield "entry", entry.kind, None, first, entry.author, entry.detail or None
-    for entry in changes.removed_entries(old, new):
-        first = entry.text.strip().split("\n", 1)[0][:200] if entry.text.strip() else None
-        yield "entry-removed", entry.kind, first, None, entry.author, entry.detail or None
+        before = removed.pop((entry.at, entry.author, entry.kind), None)  # the same entry, its text edited
+        yield ("entry-edited" if before else "entry"), entry.kind, _first_line(before.text) if before else None, \
+            _first_line(entry.text), entry.author, entry.detail or None
+    for entry in removed.values():
+        yield "entry-removed", entry.kind, _first_line(entry.text), None, entry.author, entry.detail or None
     if old is not None:
         if new.resolution and new.resolution != old.resolution:
-            first = new.resolution.strip().split("\n", 1)[0][:200]
-            yield "resolution", None, None, "rewritten" if old.resolution else "written", None, first
+            yield "resolution", None, None, "rewritten" if old.resolution else "written", None, \
+                _first_line(new.resolution)
         elif old.resolution and not new.resolution:  # a revert of a resolve, or a hand edit
             yield "resolution", None, None, "removed", None, None
         if new.description != old.description:
@@ -215,8 +222,7 @@ def _merge_events(parents: Sequence[Ticket | None], new: Ticket) -> Iterator[tup
     seen = {(e.at, e.author, e.kind, e.text) for p in known for e in p.entries}
     for entry in new.entries:
         if (entry.at, entry.author, entry.kind, entry.text) not in seen:
-            first_line = entry.text.strip().split("\n", 1)[0][:200] if entry.text.strip() else None
-            yield "entry", entry.kind, None, first_line, entry.author, entry.detail or None
+            yield "entry", entry.kind, None, _first_line(entry.text), entry.author, entry.detail or None
 
 
 LOG_PART = 5000  # new commits per `git log`: parts keep every core busy and mark the progress
