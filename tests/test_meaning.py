@@ -59,6 +59,10 @@ def test_a_paraphrased_twin_outranks_a_near_miss_that_shares_the_words(desk: Des
     assert found["layer"] == "desk"
     assert found["similar"][0]["id"] == solved["password"]
     assert set(found["similar"][0]["signals"]) == {"words", "concepts", "bm25"}
+    # It says why: its own words, and a concept met in other words ("mail client": Outlook).
+    assert {"credentials", "≈outlook"} <= set(found["similar"][0]["matched"])
+    shown = desk.run("similar", later).stdout
+    assert "shares: " in shown and "≈outlook" in shown
 
 
 def test_nothing_similar_enough_is_said_not_an_unrelated_ticket(desk: Desk, solved: dict[str, str]) -> None:

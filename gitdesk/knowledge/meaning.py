@@ -142,6 +142,8 @@ class Vocabulary:
     phrases: Mapping[str, tuple[tuple[tuple[str, ...], str], ...]]
     digest: str  # changes when the vocabulary does: stored bags are then made again
     words: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # concept -> its one-word names, as written
+    labels: Mapping[str, str] = field(default_factory=dict)  # concept -> its first name, as written
+    stems: Mapping[str, frozenset[str]] = field(default_factory=dict)  # concept -> the stems of all its names
 
     def concepts(self, stems: Sequence[str]) -> Counter[str]:
         found: Counter[str] = Counter()
@@ -162,6 +164,8 @@ def parse_vocabulary(texts: Iterable[tuple[str, str]]) -> Vocabulary:
     words and phrases, ``#`` comments."""
     by_first: dict[str, list[tuple[tuple[str, ...], str]]] = {}
     words: dict[str, list[str]] = {}
+    labels: dict[str, str] = {}
+    stems: dict[str, set[str]] = {}
     digest = hashlib.sha1(VERSION.encode())
     for source, text in texts:
         digest.update(text.encode("utf-8", "surrogateescape"))
@@ -172,12 +176,16 @@ def parse_vocabulary(texts: Iterable[tuple[str, str]]) -> Vocabulary:
             concept = f"~{source}:{number}"
             for entry in line.split(","):
                 phrase = tuple(tokens(entry))
+                if phrase:
+                    labels.setdefault(concept, " ".join(entry.split()))
+                    stems.setdefault(concept, set()).update(phrase)
                 if phrase and (phrase, concept) not in by_first.setdefault(phrase[0], []):
                     by_first[phrase[0]].append((phrase, concept))
                 if len(phrase) == 1 and _TOKEN.fullmatch(entry.strip()):
                     words.setdefault(concept, []).append(fold(entry.strip()))
     return Vocabulary({first: tuple(items) for first, items in by_first.items()}, digest.hexdigest()[:16],
-                      {concept: tuple(names) for concept, names in words.items()})
+                      {concept: tuple(names) for concept, names in words.items()}, labels,
+                      {concept: frozenset(found) for concept, found in stems.items()})
 
 
 @functools.lru_cache(maxsize=1)
@@ -528,6 +536,28 @@ def compare(connection: sqlite3.Connection, query: Bag, candidates: Sequence[Doc
         found[candidate.name] = Signals(words, cosine(q_both, d_both),
                                         cosine(q_learned, d_terms) if expanded else words)
     return found
+
+
+def shared(query: Bag, doc: Bag, text: str, vocab: Vocabulary, weights: Weights, most: int = 4) -> tuple[str, ...]:
+    """What ``query`` and a candidate have in common, weightiest first, as the candidate's
+    ``text`` writes it: a shared word ("jam" as "jams"), or a concept named in other words
+    ("≈printer" where the query said "Kopierer")."""
+    written: dict[str, str] = {}
+    for word in _TOKEN.findall(text):
+        written.setdefault(_normal(fold(word)), word.lower())
+    q = {**_vector(query.terms, weights), **_vector(query.concepts, weights)}
+    d = {**_vector(doc.terms, weights), **_vector(doc.concepts, weights)}
+    common = sorted((key for key in q if key in d), key=lambda key: (-q[key] * d[key], key))
+    words = {key for key in common if not key.startswith("~")}
+    shown: list[str] = []
+    for key in common:
+        if not key.startswith("~"):
+            shown.append(written.get(key, key))
+        elif key in vocab.labels and vocab.stems.get(key, frozenset()).isdisjoint(words):
+            shown.append("≈" + vocab.labels[key])  # met in other words only: a shared word says it already
+        if len(shown) == most:
+            break
+    return tuple(shown)
 
 
 def expansion_words(vocab: Vocabulary, query: Bag, most: int = 24) -> list[str]:

@@ -162,6 +162,7 @@ class Similar:
     score: float
     resolution_line: str
     signals: dict[str, float] | None = None  # each signal's cosine (desk and model layers)
+    matched: tuple[str, ...] = ()  # what it shares with the query, weightiest first (desk and model layers)
 
     def as_record(self) -> dict[str, object]:
         record: dict[str, object] = {
@@ -169,6 +170,7 @@ class Similar:
             "score": round(self.score, 4), "resolution": self.resolution_line, "path": ticket_path(self.ticket.id)}
         if self.signals is not None:
             record["signals"] = {name: round(value, 4) for name, value in self.signals.items()}
+            record["matched"] = list(self.matched)
         return record
 
 
@@ -468,7 +470,8 @@ def _fused(desk: Desk, connection: sqlite3.Connection, vocab: meaning.Vocabulary
     if not candidates:
         return []
     learn = desk.config.search.learn and fusion.learned > 0
-    signals = meaning.compare(connection, query, candidates, learn=learn, weights=meaning.Weights(connection, total))
+    weights = meaning.Weights(connection, total)
+    signals = meaning.compare(connection, query, candidates, learn=learn, weights=weights)
     closeness: dict[str, float] = {}
     if model is not None:
         texts = _texts(connection, [doc.name for doc in candidates])
@@ -506,8 +509,13 @@ def _fused(desk: Desk, connection: sqlite3.Connection, vocab: meaning.Vocabulary
     scored.sort(key=lambda item: (-item[0], item[1].id))
     shown = scored[:keep]
     tickets = _tickets(connection, [doc.name for _, doc, _ in shown])
-    return [Similar(tickets[doc.name], value, _first_line(tickets[doc.name].resolution), parts_of)
+    return [Similar(tickets[doc.name], value, _first_line(tickets[doc.name].resolution), parts_of,
+                    meaning.shared(query, doc.bag, _written(tickets[doc.name]), vocab, weights))
             for value, doc, parts_of in shown if doc.name in tickets]
+
+
+def _written(ticket: Ticket) -> str:
+    return f"{ticket.title}\n{ticket.description}\n{ticket.resolution or ''}"
 
 
 def _texts(connection: sqlite3.Connection, names: Sequence[str]) -> dict[str, str]:
@@ -549,5 +557,5 @@ def _fold(scored: Sequence[Similar]) -> list[Similar]:
         shown = by_id[family]
         best = families.get(family)
         if best is None or found.score > best.score:
-            families[family] = Similar(shown.ticket, found.score, shown.resolution_line, found.signals)
+            families[family] = Similar(shown.ticket, found.score, shown.resolution_line, found.signals, found.matched)
     return sorted(families.values(), key=lambda found: (-found.score, found.ticket.id))

@@ -353,6 +353,9 @@ def similar_tickets(found: Suggestions, fmt: str, heading: str | None = None) ->
             if item.resolution_line:
                 line = f"      → {one_line(item.resolution_line)}"
                 click.echo(_fit(line, 150 if room is None else room))
+            if item.matched:  # why it is here: a near miss shows itself by sharing little
+                line = f"      shares: {', '.join(one_line(word) for word in item.matched)}"
+                click.echo(dim(_fit(line, 150 if room is None else room)))
         if not found.found:
             note(nothing_similar(found) if found.best is not None else "No solved ticket shares anything with it.")
         if found.warning:
