@@ -63,6 +63,10 @@ def test_a_paraphrased_twin_outranks_a_near_miss_that_shares_the_words(desk: Des
     assert {"credentials", "≈outlook"} <= set(found["similar"][0]["matched"])
     shown = desk.run("similar", later).stdout
     assert "shares: " in shown and "≈outlook" in shown
+    from gitdesk.web import pages
+
+    _, on_the_web = pages.similar(Library.open(desk.path, explicit=True), later)
+    assert on_the_web[0][0] == solved["password"] and "≈outlook" in on_the_web[0][3]
 
 
 def test_nothing_similar_enough_is_said_not_an_unrelated_ticket(desk: Desk, solved: dict[str, str]) -> None:

@@ -281,7 +281,7 @@ def ticket_page(desk: Desk, typed_id: str, md: Any) -> TicketPage:
         solved=[] if workflow.is_done(config, ticket.status) else _solved_before(desk, ticket))
 
 
-def similar(desk: Desk, typed_id: str, limit: int = 10) -> tuple[Ticket, list[tuple[str, str, str]]]:
+def similar(desk: Desk, typed_id: str, limit: int = 10) -> tuple[Ticket, list[tuple[str, str, str, str]]]:
     """``gitdesk similar ID``: solved tickets like this one, with what fixed them. A page of
     its own: ranking every resolved ticket by BM25 can take a second on a large desk, more
     than the ticket page may take."""
@@ -292,7 +292,8 @@ def similar(desk: Desk, typed_id: str, limit: int = 10) -> tuple[Ticket, list[tu
         found = search.similar(desk, ticket=ticket, limit=limit).found
     except GitdeskError:  # nothing to compare with (no words in the title)
         found = []
-    return ticket, [(item.ticket.id, item.ticket.title, item.resolution_line) for item in found]
+    return ticket, [(item.ticket.id, item.ticket.title, item.resolution_line, ", ".join(item.matched))
+                    for item in found]
 
 
 def _shown(value: Any) -> str:
