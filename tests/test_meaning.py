@@ -93,6 +93,8 @@ def test_a_query_sharing_no_word_with_the_desk_is_held_to_its_meaning_alone(desk
     assert [item["id"] for item in found["similar"]][:1] == [solved["heating"]]
     assert "bm25" not in found["similar"][0]["signals"]
     assert similar(desk, "--text", "Kalender zeigt falsche Uhrzeit")["similar"] == []  # no calendar ticket
+    # A vague query names one concept ("does not work"): that alone must not offer the heating.
+    assert similar(desk, "--text", "ne marche pas")["similar"] == []
 
 
 def test_the_learned_layer_follows_each_resolve_without_relearning_the_desk(desk: Desk,

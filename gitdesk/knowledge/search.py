@@ -488,11 +488,16 @@ def _fused(desk: Desk, connection: sqlite3.Connection, vocab: meaning.Vocabulary
         top_bm25, best = own, None
     top_bm25 = top_bm25 or 1.0
     scale = signals[best].words if best in signals else max((found.words for found in signals.values()), default=0.0)
+    # A query that shares no word with any candidate but names two concepts or more (one in
+    # another language, say) is judged on its meaning alone: BM25, silent for every candidate,
+    # says nothing about it. A vague query ("ne marche pas": one concept) keeps it, and so
+    # stays under the threshold rather than meeting every ticket that is "not working".
+    silent = len(query.concepts) >= 2 and not any(found.words for found in signals.values())
     scored: list[tuple[float, meaning.Doc, dict[str, float]]] = []
     for doc in candidates:
         found = signals[doc.name]
         parts_of = {"words": found.words, "concepts": found.concepts}
-        if scale > 0 and bm25:  # silent for every candidate (its best match shares no word): says nothing
+        if not silent:
             parts_of["bm25"] = max(0.0, bm25.get(doc.name, 0.0)) / top_bm25 * scale
         if learn:
             parts_of["learned"] = found.learned
