@@ -63,6 +63,8 @@ def test_a_paraphrased_twin_outranks_a_near_miss_that_shares_the_words(desk: Des
     assert {"credentials", "≈outlook"} <= set(found["similar"][0]["matched"])
     shown = desk.run("similar", later).stdout
     assert "shares: " in shown and "≈outlook" in shown
+    # Words as the ticket writes them, its description too ("stays", not the stem "stay").
+    assert "stays" in similar(desk, "--text", "radiator stays cold")["similar"][0]["matched"]
     from gitdesk.web import pages
 
     _, on_the_web = pages.similar(Library.open(desk.path, explicit=True), later)

@@ -543,7 +543,7 @@ def shared(query: Bag, doc: Bag, text: str, vocab: Vocabulary, weights: Weights,
     ``text`` writes it: a shared word ("jam" as "jams"), or a concept named in other words
     ("≈printer" where the query said "Kopierer")."""
     written: dict[str, str] = {}
-    for word in _TOKEN.findall(text):
+    for word in _TOKEN.findall(unicodedata.normalize("NFC", text)):  # "re\u0301seau" is one word
         written.setdefault(_normal(fold(word)), word.lower())
     q = {**_vector(query.terms, weights), **_vector(query.concepts, weights)}
     d = {**_vector(doc.terms, weights), **_vector(doc.concepts, weights)}

@@ -473,6 +473,7 @@ def _fused(desk: Desk, connection: sqlite3.Connection, vocab: meaning.Vocabulary
     weights = meaning.Weights(connection, total)
     signals = meaning.compare(connection, query, candidates, learn=learn, weights=weights)
     closeness: dict[str, float] = {}
+    texts: dict[str, str] = {}
     if model is not None:
         texts = _texts(connection, [doc.name for doc in candidates])
         closeness = embedding.similarities(
@@ -514,13 +515,11 @@ def _fused(desk: Desk, connection: sqlite3.Connection, vocab: meaning.Vocabulary
     scored.sort(key=lambda item: (-item[0], item[1].id))
     shown = scored[:keep]
     tickets = _tickets(connection, [doc.name for _, doc, _ in shown])
+    # The words as each ticket writes them (the index's tickets carry no description).
+    written = texts or _texts(connection, [doc.name for _, doc, _ in shown])
     return [Similar(tickets[doc.name], value, _first_line(tickets[doc.name].resolution), parts_of,
-                    meaning.shared(query, doc.bag, _written(tickets[doc.name]), vocab, weights))
+                    meaning.shared(query, doc.bag, written.get(doc.name, ""), vocab, weights))
             for value, doc, parts_of in shown if doc.name in tickets]
-
-
-def _written(ticket: Ticket) -> str:
-    return f"{ticket.title}\n{ticket.description}\n{ticket.resolution or ''}"
 
 
 def _texts(connection: sqlite3.Connection, names: Sequence[str]) -> dict[str, str]:
