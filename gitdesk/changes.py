@@ -56,11 +56,6 @@ def added_entries(old: Ticket | None, new: Ticket) -> list[Entry]:
     return [entry for entry in new.entries if (entry.at, entry.author, entry.kind, entry.text) not in seen]
 
 
-def removed_entries(old: Ticket | None, new: Ticket) -> list[Entry]:
-    """Entries of ``old`` that ``new`` no longer has (a revert of a reply or a question, or a hand edit)."""
-    return added_entries(new, old) if old is not None else []
-
-
 def describe(old: Ticket | None, new: Ticket) -> list[str]:
     """One line per change: fields, added entries, resolution."""
     lines = [str(change) for change in field_changes(old, new) if old is not None]

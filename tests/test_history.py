@@ -70,6 +70,26 @@ def test_a_reply_corrected_by_hand_is_logged_as_edited_not_as_a_second_reply(des
     assert last["changes"] == ["reply by alice edited"]
 
 
+def test_entries_alike_in_their_header_are_each_logged(desk: Desk) -> None:
+    desk.at("2026-11-20T09:00:00Z")
+    ticket = desk.new("Printer", "-q", "it-helpdesk")
+    twins = ("\n## Conversation\n\n### 2026-11-20T09:10:00Z bob — note\nfirst twin\n\n"
+             "### 2026-11-20T09:10:00Z bob — note\nsecond twin\n")
+    hand_commit(desk, ticket, desk.text(ticket), desk.text(ticket) + twins, "2026-11-20T09:10:00Z", "two notes")
+    hand_commit(desk, ticket, "first twin\n", "first twin, corrected\n", "2026-11-20T09:20:00Z", "one edited")
+    hand_commit(desk, ticket, "— note\nfirst twin, corrected\n\n### 2026-11-20T09:10:00Z bob — note\n",
+                "— note\n", "2026-11-20T09:30:00Z", "one removed")
+    escalated = desk.new("VPN", "-q", "it-helpdesk")
+    desk.run("escalate", escalated, "--reason", "Needs admin rights")
+    hand_commit(desk, escalated, "escalation to it-infra", "escalation to it-helpdesk", "2026-11-20T09:40:00Z")
+    assert [entry["changes"] for entry in log(desk, ticket)[1:]] == [
+        ["internal note added by bob", "internal note added by bob"],
+        ["internal note by bob edited"],
+        ["internal note by bob removed"],
+    ]
+    assert log(desk, escalated)[-1]["changes"] == ["escalation by alice edited"]
+
+
 def test_the_mail_threading_ids_come_last_where_a_narrow_table_cuts(desk: Desk) -> None:
     desk.configure(desk.config + "mail:\n  address: help@example.com\n", "Mail the requesters")
     ticket = desk.new("Printer", "-q", "it-helpdesk", "-r", "carol@example.com")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import json
 import sqlite3
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -24,7 +25,7 @@ from gitdesk import changes, git, ticketfile, workflow
 from gitdesk.cache import db, merges, workers
 from gitdesk.desk import Desk, Progress, quiet
 from gitdesk.errors import GitdeskError, ShallowHistory
-from gitdesk.model import Ticket
+from gitdesk.model import Entry, Ticket
 from gitdesk.timings import TRACKED, Change, Clocks, Timings
 
 _FORMAT = "%x1e%H%x1f%P%x1f%at%x1f%an%x1f%ae%x1f" \
@@ -172,6 +173,25 @@ def _ticket_id(path: str) -> str:
     return path.rsplit("/", 1)[-1].removesuffix(".md")
 
 
+def _entry_difference(old: Sequence[Entry], new: Sequence[Entry]) -> tuple[list[Entry], list[Entry]]:
+    """The entries ``new`` has more of than ``old``, and those it has fewer of (two entries
+    alike to the byte count twice), each in the file's order."""
+    def key(entry: Entry) -> tuple[object, ...]:
+        return entry.at, entry.author, entry.kind, entry.detail, entry.text
+
+    def unmatched(entries: Sequence[Entry], others: Sequence[Entry]) -> list[Entry]:
+        left = Counter(map(key, others))
+        found = []
+        for entry in entries:
+            if left[key(entry)]:
+                left[key(entry)] -= 1
+            else:
+                found.append(entry)
+        return found
+
+    return unmatched(new, old), unmatched(old, new)
+
+
 def _first_line(text: str) -> str | None:
     return text.strip().split("\n", 1)[0][:200] if text.strip() else None
 
@@ -188,13 +208,18 @@ def _events_between(old: Ticket | None, new: Ticket) -> Iterator[tuple[str, str 
                 late.append(change)
                 continue
             yield "field", change.field, changes.show(change.before), changes.show(change.after), None, None
-    removed = {(entry.at, entry.author, entry.kind): entry for entry in changes.removed_entries(old, new)}
-    for entry in changes.added_entries(old, new):
-        before = removed.pop((entry.at, entry.author, entry.kind), None)  # the same entry, its text edited
+    added, removed = _entry_difference(old.entries if old is not None else [], new.entries)
+    edited: dict[tuple[object, ...], list[Entry]] = {}
+    for entry in removed:
+        edited.setdefault((entry.at, entry.author, entry.kind), []).append(entry)
+    for entry in added:
+        same = edited.get((entry.at, entry.author, entry.kind))
+        before = same.pop(0) if same else None  # the same entry, its text or its detail edited
         yield ("entry-edited" if before else "entry"), entry.kind, _first_line(before.text) if before else None, \
             _first_line(entry.text), entry.author, entry.detail or None
-    for entry in removed.values():
-        yield "entry-removed", entry.kind, _first_line(entry.text), None, entry.author, entry.detail or None
+    for left in edited.values():
+        for entry in left:
+            yield "entry-removed", entry.kind, _first_line(entry.text), None, entry.author, entry.detail or None
     if old is not None:
         if new.resolution and new.resolution != old.resolution:
             yield "resolution", None, None, "rewritten" if old.resolution else "written", None, \
