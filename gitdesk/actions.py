@@ -811,7 +811,7 @@ def setting(desk: Desk, field: str, value: str, actor: Actor) -> Callable[[Ticke
         if name == "title":
             return replace(ticket, title=_one_line(value, "title"))
         if name in ("priority", "category", "asset"):
-            text = None if cleared else clean_line(value)
+            text = None if cleared else _one_line(value, name)  # only invisible characters: not a value
             return replace(ticket, priority=text) if name == "priority" else \
                 replace(ticket, category=text) if name == "category" else replace(ticket, asset=text)
         extra = dict(ticket.extra)

@@ -218,3 +218,15 @@ def test_a_title_yaml_would_read_as_a_broken_number_or_date_is_kept_as_text(desk
     assert f'title: "{title}"' in desk.text(ticket)
     shown = json.loads(desk.run("show", ticket, "--format", "json").stdout)
     assert shown["ticket"]["title"] == title
+
+
+def test_bytes_that_are_not_utf8_and_values_with_nothing_visible_are_refused_in_one_line(desk: Desk) -> None:
+    ticket = desk.new("Printer", "-q", "it-helpdesk")
+    before = desk.git("status", "--porcelain")
+    # A Latin-1 terminal: Python reads the byte 0xE9 as a lone surrogate, no file can hold it.
+    for args, shown in ((["new", "Caf\udce9 machine", "-q", "it-helpdesk"], "Caf\\xe9 machine"),
+                        (["set", ticket, "cost_centre", "\udcff"], "\\xff"), (["label", ticket, "+caf\udce9"], "+caf\\xe9")):
+        assert desk.fails(*args) == (f"gitdesk: error: the argument '{shown}' is not UTF-8 text "
+                                     "(set the terminal or the script that runs gitdesk to UTF-8)")
+    assert desk.fails("set", ticket, "asset", "\u200b") == "gitdesk: error: asset is empty"  # was exit 3
+    assert desk.git("status", "--porcelain") == before

@@ -52,6 +52,17 @@ class Gitdesk(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # Bytes that are not UTF-8 reach Python as lone surrogates, which no file, commit or
+        # mail can hold: refused here, once, for every command and option.
+        for arg in args:
+            if any("\ud800" <= char <= "\udfff" for char in arg):
+                shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+                click.echo(f"gitdesk: error: the argument '{shown}' is not UTF-8 text (set the terminal or "
+                           "the script that runs gitdesk to UTF-8)", err=True)
+                ctx.exit(1)
+        return super().parse_args(ctx, args)
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         where = COMMANDS.get(cmd_name)
         if where is None:
