@@ -13,7 +13,7 @@ import importlib
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -53,14 +53,13 @@ class Gitdesk(click.Group):
         return sorted(COMMANDS)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        # Bytes that are not UTF-8 reach Python as lone surrogates, which no file, commit or
-        # mail can hold: refused here, once, for every command and option.
+        # Bytes that are not UTF-8 (a Latin-1 terminal) reach Python as lone surrogates: as a
+        # title or a value they would be dropped or fail to be written, so they are refused here,
+        # once for every command. A path that exists is the file system's business, not ours.
         for arg in args:
-            if any("\ud800" <= char <= "\udfff" for char in arg):
-                shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-                click.echo(f"gitdesk: error: the argument '{shown}' is not UTF-8 text (set the terminal or "
-                           "the script that runs gitdesk to UTF-8)", err=True)
-                ctx.exit(1)
+            surrogate = next((char for char in arg if "\ud800" <= char <= "\udfff"), None)
+            if surrogate is not None and not os.path.lexists(arg):
+                _not_utf8(ctx, surrogate)
         return super().parse_args(ctx, args)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
@@ -97,6 +96,8 @@ class Gitdesk(click.Group):
             sys.stderr.close()  # `gitdesk list | head` is not an error
             ctx.exit(0)
         except Exception as error:
+            if isinstance(error, UnicodeEncodeError) and error.reason == "surrogates not allowed":
+                _not_utf8(ctx, error.object[error.start])  # from elsewhere (the environment): bad input too
             if _damaged_cache(error):  # a machine that stopped mid-build: not a bug, and the fix is easy
                 click.echo("gitdesk: error: the cache in .git/gitdesk is damaged "
                            f"({error}); delete .git/gitdesk/cache*.sqlite* and run the command again "
@@ -107,6 +108,13 @@ class Gitdesk(click.Group):
             click.echo("gitdesk: this is a bug in gitdesk, sorry; run the command again with "
                        f"--debug and report the traceback ({type(error).__name__}: {error})", err=True)
             ctx.exit(3)
+
+
+def _not_utf8(ctx: click.Context, surrogate: str) -> NoReturn:
+    byte = surrogate.encode("utf-8", "surrogateescape")[:1]
+    click.echo(f"gitdesk: error: a value holds the byte 0x{byte.hex().upper()}, which is not UTF-8 text "
+               "(set the terminal or the script that runs gitdesk to UTF-8)", err=True)
+    ctx.exit(1)
 
 
 def _damaged_cache(error: Exception) -> bool:
