@@ -215,8 +215,11 @@ def test_a_tiny_model_built_here_ranks_through_model2vec(desk: Desk, solved: dic
     first = found["similar"][0]
     assert first["id"] == solved["password"] and first["signals"]["model"] > 0.9
     assert similar(desk, "--text", "paper stuck in the printer")["similar"][0]["id"] == solved["printer"]
-    # Bytes that are not UTF-8 on the command line arrive as lone surrogates.
-    assert similar(desk, "--text", "paper \udcff stuck in the printer")["layer"] == "model"
+    # Bytes that are not UTF-8 arrive as lone surrogates: the command line refuses them, and a
+    # text from elsewhere (an assistant's query) still ranks through the model.
+    assert desk.fails("similar", "--text", "paper \udcff stuck").startswith("gitdesk: error: a value holds the byte 0xFF")
+    assert search.similar(Library.open(desk.path, explicit=True), text="paper \udcff stuck in the printer").layer \
+        == "model"
     for spelled in ("./models/tiny", "models//tiny/"):
         desk.configure(desk.config.replace("models/tiny", spelled), f"The same folder as {spelled}")
         assert similar(desk, "--text", "paper stuck in the printer")["layer"] == "model", spelled
