@@ -56,6 +56,11 @@ def added_entries(old: Ticket | None, new: Ticket) -> list[Entry]:
     return [entry for entry in new.entries if (entry.at, entry.author, entry.kind, entry.text) not in seen]
 
 
+def first_line(text: str) -> str | None:
+    """An entry's or a resolution's first line, as the audit log shows it."""
+    return text.strip().split("\n", 1)[0][:200] if text.strip() else None
+
+
 def describe(old: Ticket | None, new: Ticket) -> list[str]:
     """One line per change: fields, added entries, resolution."""
     lines = [str(change) for change in field_changes(old, new) if old is not None]

@@ -534,3 +534,16 @@ def test_a_rebased_change_counts_after_the_work_it_was_rebased_onto(desk: Desk) 
     assert timings["reopen_count"] == 0
     statuses = [c for e in log(desk, ticket) for c in e["changes"] if c.startswith(("created", "status"))]
     assert statuses == ["created (open)", "status: open -> pending", "status: pending -> resolved"]
+
+
+def test_a_reply_the_merge_left_out_is_marked_in_the_log(desk: Desk) -> None:
+    ticket = two_clones(desk, [("10:00", "reply", "T", "-m", "Try the other cable."),
+                               ("10:05", "note", "T", "-m", "Cable swap suggested.")],
+                        [("11:00", "note", "T", "-m", "Checked the switch port.")])
+    desk.git("merge", "-q", "--no-edit", "-s", "ours", "side")  # main's file kept whole
+    assert "Try the other cable." not in desk.text(ticket)
+    merge = desk.git("rev-parse", "--short=7", "HEAD").strip()
+    changes = [c for e in log(desk, ticket) for c in e["changes"]]
+    assert f"not kept by merge {merge}: reply added by alice" in changes
+    assert f"not kept by merge {merge}: internal note added by alice" in changes
+    assert "internal note added by alice" in changes  # main's own note was kept: not marked

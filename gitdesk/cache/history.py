@@ -68,7 +68,8 @@ class Event:
             label = _ENTRY_LABELS.get(self.field or "", self.field or "entry")
             extra = f" {self.detail}" if self.detail else ""
             text = f": {self.after}" if self.after and self.field in ("escalation", "reopen", "rejection") else ""
-            return f"{label}{extra} added by {self.who}{text}"
+            dropped = f"not kept by merge {self.dropped_by[:7]}: " if self.dropped_by else ""
+            return f"{dropped}{label}{extra} added by {self.who}{text}"
         if self.kind in ("entry-removed", "entry-edited"):
             done = "removed" if self.kind == "entry-removed" else "edited"
             return f"{_ENTRY_LABELS.get(self.field or '', self.field or 'entry')} by {self.who} {done}"
@@ -192,10 +193,6 @@ def _entry_difference(old: Sequence[Entry], new: Sequence[Entry]) -> tuple[list[
     return unmatched(new, old), unmatched(old, new)
 
 
-def _first_line(text: str) -> str | None:
-    return text.strip().split("\n", 1)[0][:200] if text.strip() else None
-
-
 def _events_between(old: Ticket | None, new: Ticket) -> Iterator[tuple[str, str | None, str | None, str | None,
                                                                       str | None, str | None]]:
     """(kind, field, before, after, who, detail) for one version change."""
@@ -215,15 +212,17 @@ def _events_between(old: Ticket | None, new: Ticket) -> Iterator[tuple[str, str 
     for entry in added:
         same = edited.get((entry.at, entry.author, entry.kind))
         before = same.pop(0) if same else None  # the same entry, its text or its detail edited
-        yield ("entry-edited" if before else "entry"), entry.kind, _first_line(before.text) if before else None, \
-            _first_line(entry.text), entry.author, entry.detail or None
+        yield ("entry-edited" if before else "entry"), entry.kind, \
+            changes.first_line(before.text) if before else None, changes.first_line(entry.text), entry.author, \
+            entry.detail or None
     for left in edited.values():
         for entry in left:
-            yield "entry-removed", entry.kind, _first_line(entry.text), None, entry.author, entry.detail or None
+            yield "entry-removed", entry.kind, changes.first_line(entry.text), None, entry.author, \
+                entry.detail or None
     if old is not None:
         if new.resolution and new.resolution != old.resolution:
             yield "resolution", None, None, "rewritten" if old.resolution else "written", None, \
-                _first_line(new.resolution)
+                changes.first_line(new.resolution)
         elif old.resolution and not new.resolution:  # a revert of a resolve, or a hand edit
             yield "resolution", None, None, "removed", None, None
         if new.description != old.description:
@@ -247,7 +246,7 @@ def _merge_events(parents: Sequence[Ticket | None], new: Ticket) -> Iterator[tup
     seen = {(e.at, e.author, e.kind, e.text) for p in known for e in p.entries}
     for entry in new.entries:
         if (entry.at, entry.author, entry.kind, entry.text) not in seen:
-            yield "entry", entry.kind, None, _first_line(entry.text), entry.author, entry.detail or None
+            yield "entry", entry.kind, None, changes.first_line(entry.text), entry.author, entry.detail or None
 
 
 LOG_PART = 5000  # new commits per `git log`: parts keep every core busy and mark the progress
@@ -560,6 +559,15 @@ def _who_resolver(desk: Desk) -> Any:
     return who
 
 
+def _dropped_by(dropped: dict[tuple[str, str, str], str], row: tuple[Any, ...]) -> str | None:
+    """The merge that threw this event's change away: a field's value, or an entry it added."""
+    if row[4] == "field":
+        return dropped.get((row[0], row[1], row[5]))
+    if row[4] == "entry":
+        return dropped.get((row[0], row[1], merges.entry_key(row[5], row[8] or "", row[7])))
+    return None
+
+
 def _entries_from_rows(desk: Desk, rows: Iterable[tuple[Any, ...]],
                        dropped: dict[tuple[str, str, str], str]) -> list[LogEntry]:
     who_of = _who_resolver(desk)
@@ -571,7 +579,7 @@ def _entries_from_rows(desk: Desk, rows: Iterable[tuple[Any, ...]],
         first = items[0]
         events = tuple(Event(row[0], row[1], row[2], datetime.fromtimestamp(row[3], timezone.utc), row[4], row[5],
                              row[6], row[7], row[8], row[9],
-                             dropped.get((row[0], row[1], row[5])) if row[4] == "field" else None)
+                             _dropped_by(dropped, row))
                        for row in items)
         who = who_of(first[11], first[12], first[10])
         action = (first[13] or "edit").split(",")[0].strip().split(" ")[0]

@@ -1,4 +1,5 @@
-"""What a merge threw away: tracked-field changes one side made that the merge did not keep.
+"""What a merge threw away: tracked-field changes one side made that the merge did not keep,
+and entries one side added that the merge left out (shown in the log, never counted).
 
 Two clones act on one ticket; the merge (a conflict resolved by hand, or
 ``git checkout --theirs``) keeps one side's status. The other side's change
@@ -74,10 +75,16 @@ def _diff_from_nothing(repo: git.Repo, tip: str, paths: list[str]) -> _Diff | No
         return None
 
 
+def entry_key(kind: str, author: str, first_line: str | None) -> str:
+    """How a dropped entry is named among dropped fields: never a field's name."""
+    return f"entry:{kind}\x1f{author}\x1f{first_line or ''}"
+
+
 def _fields_dropped(base: Ticket | str | None, side: Ticket | str | None, merged: Ticket | str | None,
                     others: Sequence[Ticket | str | None]) -> list[str]:
     """The tracked fields a side changed from the base whose value the merge replaced with another
-    parent's (a value no parent had is the merge's own decision: both sides' changes stand)."""
+    parent's (a value no parent had is the merge's own decision: both sides' changes stand), and
+    the entries the side added that the merge did not keep (as ``entry_key`` names them)."""
     if not isinstance(side, Ticket) or not isinstance(merged, Ticket):
         return []  # deleted or unreadable: there is no value to compare
     old = base if isinstance(base, Ticket) else None
@@ -87,6 +94,9 @@ def _fields_dropped(base: Ticket | str | None, side: Ticket | str | None, merged
         if value != kept and value != changes.show(None if old is None else old.field_value(name)) and any(
                 isinstance(other, Ticket) and changes.show(other.field_value(name)) == kept for other in others):
             dropped.append(name)
+    for entry in changes.added_entries(old, side):
+        if entry not in merged.entries:
+            dropped.append(entry_key(entry.kind, entry.author, changes.first_line(entry.text)))
     return dropped
 
 
