@@ -59,8 +59,11 @@ def path_of(repo: git.Repo, prefix: str = "") -> Path:
     return paths.state_file(repo, prefix, FILE)
 
 
+TIMEOUT = 30.0  # seconds to wait for another process's hold on the cache file
+
+
 def _connect(path: Path) -> sqlite3.Connection:
-    connection = sqlite3.connect(path, timeout=30, isolation_level=None)
+    connection = sqlite3.connect(path, timeout=TIMEOUT, isolation_level=None)
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=NORMAL")
     connection.execute("PRAGMA mmap_size=1073741824")  # reads without a system call per page
@@ -86,12 +89,32 @@ _READY, _STALE, _CORRUPT = "ready", "stale", "corrupt"
 def _inspect(path: Path) -> tuple[str, sqlite3.Connection | None]:
     """What the file at ``path`` holds: this schema (ready), nothing yet or another schema
     (stale), or something SQLite cannot read (corrupt, and no connection). A busy database
-    is waited for (the connection's timeout), never taken for a corrupt one."""
+    is waited for, never taken for a corrupt one."""
+    import time
+
+    # SQLite answers "busy" at once, without its timeout, to a connection that would switch a
+    # file another connection is creating to WAL: several first commands at once (a CI run
+    # starting four) must wait for each other here, as long as the timeout says.
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        try:
+            return _inspect_once(path)
+        except _Busy:
+            if time.monotonic() > deadline:
+                raise _still_busy() from None
+            time.sleep(0.05)
+
+
+class _Busy(Exception):
+    pass
+
+
+def _inspect_once(path: Path) -> tuple[str, sqlite3.Connection | None]:
     try:
         connection = _connect(path)
     except sqlite3.DatabaseError as error:
         if _busy(error):
-            raise _still_busy() from None
+            raise _Busy from None
         return _CORRUPT, None
     try:
         row = connection.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
@@ -100,7 +123,7 @@ def _inspect(path: Path) -> tuple[str, sqlite3.Connection | None]:
             return _STALE, connection
         connection.close()
         if _busy(error):
-            raise _still_busy() from None
+            raise _Busy from None
         return _CORRUPT, None
     return (_READY if row is not None and row[0] == SCHEMA_VERSION else _STALE), connection
 
