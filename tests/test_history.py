@@ -88,6 +88,9 @@ def test_entries_alike_in_their_header_are_each_logged(desk: Desk) -> None:
         ["internal note by bob removed"],
     ]
     assert log(desk, escalated)[-1]["changes"] == ["escalation by alice edited"]
+    # An internal note turned into a reply by hand: it became public, and the log says so.
+    hand_commit(desk, ticket, "bob — note\nsecond twin", "bob — reply\nsecond twin", "2026-11-20T09:50:00Z")
+    assert log(desk, ticket)[-1]["changes"] == ["internal note by bob is now a reply"]
 
 
 def test_the_mail_threading_ids_come_last_where_a_narrow_table_cuts(desk: Desk) -> None:

@@ -15,7 +15,7 @@ import functools
 import json
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from itertools import pairwise
@@ -48,7 +48,8 @@ class Event:
     ticket: str
     seq: int
     time: datetime
-    # new | field | entry | entry-removed | entry-edited | resolution | description | deleted | unreadable
+    # new | field | entry | entry-removed | entry-edited | entry-retyped | resolution | description | deleted
+    # | unreadable
     kind: str
     field: str | None = None  # the field, or the entry's kind
     before: str | None = None
@@ -70,6 +71,10 @@ class Event:
             text = f": {self.after}" if self.after and self.field in ("escalation", "reopen", "rejection") else ""
             dropped = f"not kept by merge {self.dropped_by[:7]}: " if self.dropped_by else ""
             return f"{dropped}{label}{extra} added by {self.who}{text}"
+        if self.kind == "entry-retyped":  # field: the entry's kind now, before: what it was
+            now = _ENTRY_LABELS.get(self.field or "", self.field or "entry")
+            return (f"{_ENTRY_LABELS.get(self.before or '', self.before or 'entry')} by {self.who} is now "
+                    f"{'an' if now[:1] in 'aeiou' else 'a'} {now}")
         if self.kind in ("entry-removed", "entry-edited"):
             done = "removed" if self.kind == "entry-removed" else "edited"
             return f"{_ENTRY_LABELS.get(self.field or '', self.field or 'entry')} by {self.who} {done}"
@@ -206,19 +211,35 @@ def _events_between(old: Ticket | None, new: Ticket) -> Iterator[tuple[str, str 
                 continue
             yield "field", change.field, changes.show(change.before), changes.show(change.after), None, None
     added, removed = _entry_difference(old.entries if old is not None else [], new.entries)
-    edited: dict[tuple[object, ...], list[Entry]] = {}
-    for entry in removed:
-        edited.setdefault((entry.at, entry.author, entry.kind), []).append(entry)
+    left = list(removed)
+
+    def header(entry: Entry) -> tuple[object, ...]:
+        return entry.at, entry.author, entry.kind
+
+    def said(entry: Entry) -> tuple[object, ...]:
+        return entry.at, entry.author, entry.text
+
+    def take(key: Callable[[Entry], tuple[object, ...]], like: Entry) -> Entry | None:
+        found = next((entry for entry in left if key(entry) == key(like)), None)
+        if found is not None:
+            left.remove(found)
+        return found
+
     for entry in added:
-        same = edited.get((entry.at, entry.author, entry.kind))
-        before = same.pop(0) if same else None  # the same entry, its text or its detail edited
-        yield ("entry-edited" if before else "entry"), entry.kind, \
-            changes.first_line(before.text) if before else None, changes.first_line(entry.text), entry.author, \
-            entry.detail or None
-    for left in edited.values():
-        for entry in left:
-            yield "entry-removed", entry.kind, changes.first_line(entry.text), None, entry.author, \
-                entry.detail or None
+        first = changes.first_line(entry.text)
+        # the same entry, its text or its detail edited; else the same text under another kind
+        # (an internal note made a reply by hand: it became public)
+        before = take(header, entry)
+        if before is not None:
+            yield "entry-edited", entry.kind, changes.first_line(before.text), first, entry.author, entry.detail or None
+            continue
+        retyped = take(said, entry)
+        if retyped is not None:
+            yield "entry-retyped", entry.kind, retyped.kind, first, entry.author, entry.detail or None
+            continue
+        yield "entry", entry.kind, None, first, entry.author, entry.detail or None
+    for entry in left:
+        yield "entry-removed", entry.kind, changes.first_line(entry.text), None, entry.author, entry.detail or None
     if old is not None:
         if new.resolution and new.resolution != old.resolution:
             yield "resolution", None, None, "rewritten" if old.resolution else "written", None, \
