@@ -499,7 +499,8 @@ def parse_scalar(text: str) -> Any:
     if _TYPED_INT.fullmatch(value):
         return int(value)
     if _TYPED_FLOAT.fullmatch(value):
-        return float(value)
+        number = float(value)
+        return number if number not in (float("inf"), float("-inf")) else value  # too long: kept as typed
     if value in ("true", "false"):
         return value == "true"
     if _TYPED_DATE.fullmatch(value):

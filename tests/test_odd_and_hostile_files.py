@@ -206,6 +206,9 @@ def test_odd_values_in_custom_fields_do_not_crash(desk: Desk) -> None:
     assert "when: 2026-11-20T09:14:00Z" in desk.text(one)
     desk.run("set", one, "code", "017")
     assert "code: '017'" in desk.text(one) or 'code: "017"' in desk.text(one)
+    huge = "1" + "0" * 400 + ".5"  # too long for a float: it was stored as inf
+    desk.run("set", one, "budget", huge)
+    assert f'budget: "{huge}"' in desk.text(one)
     assert "not a field name: 'yes'" in desk.fails("set", one, "yes", "1")
     assert "duration is longer than a year" in desk.fails("time", one, "99999999999w")
     assert "at least a second" in desk.fails("time", one, "0.001s")
