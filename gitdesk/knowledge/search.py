@@ -283,17 +283,19 @@ def similar(desk: Desk, *, ticket: Ticket | None = None, text: str | None = None
             return Suggestions(_fold(found)[:limit], "words", 0.0, found[0].score if found else None, warning)
         meaning.refresh(desk, connection, vocab)
         try:
-            found = _fused(desk, connection, vocab, ticket, text, source, fusion, loaded, max(60, limit), candidates)
+            found, why = _fused(desk, connection, vocab, ticket, text, source, fusion, loaded, max(60, limit),
+                                candidates)
         except ConfigError as error:  # the model loaded, then failed on a text: rank as if it had not loaded
             if loaded is None:
                 raise
             warning, layer, fusion = str(error), "desk", DESK_FUSION.replace(weights)
             threshold = _threshold(desk, fusion, given)
-            found = _fused(desk, connection, vocab, ticket, text, source, fusion, None, max(60, limit), candidates)
-    families = _fold(found)
+            found, why = _fused(desk, connection, vocab, ticket, text, source, fusion, None, max(60, limit),
+                                candidates)
+        families = _fold(found)
+        shown = why.explained(connection, [item for item in families if item.score >= threshold][:limit])
     best = families[0].score if families else None
-    return Suggestions([item for item in families if item.score >= threshold][:limit], layer, threshold, best,
-                       warning)
+    return Suggestions(shown, layer, threshold, best, warning)
 
 
 def _threshold(desk: Desk, fusion: Fusion, given: float | None) -> float:
@@ -436,10 +438,41 @@ def _selective(connection: sqlite3.Connection, words: Sequence[str], total: int)
     return rare, [word for word in words if word not in rare]
 
 
+@dataclass(frozen=True, slots=True)
+class _Why:
+    """What is needed to say what a suggestion shares with the query, kept until the few shown
+    are known (working it out for every candidate would read 60 tickets' texts for five)."""
+    query: meaning.Bag
+    vocab: meaning.Vocabulary
+    weights: meaning.Weights
+    bags: dict[str, tuple[str, meaning.Bag]]  # ticket id -> (its index name, its bag)
+    texts: dict[str, str]  # by index name, when the model layer has read them already
+
+    def explained(self, connection: sqlite3.Connection, shown: list[Similar]) -> list[Similar]:
+        from dataclasses import replace
+
+        from gitdesk.knowledge import meaning
+
+        # A solved ticket shown for its duplicate's score is explained by its own words.
+
+        # the words as each ticket writes them (the index's tickets carry no description)
+        texts = self.texts or _texts(connection, [self.bags[item.ticket.id][0] for item in shown
+                                                  if item.ticket.id in self.bags])
+        explained = []
+        for item in shown:
+            if item.ticket.id in self.bags:
+                name, bag = self.bags[item.ticket.id]
+                item = replace(item, matched=meaning.shared(self.query, bag, texts.get(name, ""), self.vocab,
+                                                            self.weights))
+            explained.append(item)
+        return explained
+
+
 def _fused(desk: Desk, connection: sqlite3.Connection, vocab: meaning.Vocabulary, ticket: Ticket | None,
            text: str | None, source: str, fusion: Fusion, model: embedding.Model | None,
-           keep: int = 60, cap: int = CANDIDATES) -> list[Similar]:
-    """Every candidate scored by the fused signals, boosted, best first (not yet folded)."""
+           keep: int = 60, cap: int = CANDIDATES) -> tuple[list[Similar], _Why]:
+    """Every candidate scored by the fused signals, boosted, best first (not yet folded), and
+    what ``_Why`` needs to explain the ones shown."""
     from gitdesk.knowledge import embedding, meaning
 
     if ticket is not None:
@@ -467,10 +500,10 @@ def _fused(desk: Desk, connection: sqlite3.Connection, vocab: meaning.Vocabulary
         candidates = sorted(meaning.docs(connection, names), key=lambda doc: order[doc.name])[:cap]
     if ticket is not None:
         candidates = [doc for doc in candidates if doc.id != ticket.id]
-    if not candidates:
-        return []
-    learn = desk.config.search.learn and fusion.learned > 0
     weights = meaning.Weights(connection, total)
+    if not candidates:
+        return [], _Why(query, vocab, weights, {}, {})
+    learn = desk.config.search.learn and fusion.learned > 0
     signals = meaning.compare(connection, query, candidates, learn=learn, weights=weights)
     closeness: dict[str, float] = {}
     texts: dict[str, str] = {}
@@ -515,11 +548,9 @@ def _fused(desk: Desk, connection: sqlite3.Connection, vocab: meaning.Vocabulary
     scored.sort(key=lambda item: (-item[0], item[1].id))
     shown = scored[:keep]
     tickets = _tickets(connection, [doc.name for _, doc, _ in shown])
-    # The words as each ticket writes them (the index's tickets carry no description).
-    written = texts or _texts(connection, [doc.name for _, doc, _ in shown])
-    return [Similar(tickets[doc.name], value, _first_line(tickets[doc.name].resolution), parts_of,
-                    meaning.shared(query, doc.bag, written.get(doc.name, ""), vocab, weights))
-            for value, doc, parts_of in shown if doc.name in tickets]
+    return ([Similar(tickets[doc.name], value, _first_line(tickets[doc.name].resolution), parts_of)
+             for value, doc, parts_of in shown if doc.name in tickets],
+            _Why(query, vocab, weights, {doc.id: (doc.name, doc.bag) for _, doc, _ in shown}, texts))
 
 
 def _texts(connection: sqlite3.Connection, names: Sequence[str]) -> dict[str, str]:
@@ -561,5 +592,5 @@ def _fold(scored: Sequence[Similar]) -> list[Similar]:
         shown = by_id[family]
         best = families.get(family)
         if best is None or found.score > best.score:
-            families[family] = Similar(shown.ticket, found.score, shown.resolution_line, found.signals, found.matched)
+            families[family] = Similar(shown.ticket, found.score, shown.resolution_line, found.signals)
     return sorted(families.values(), key=lambda found: (-found.score, found.ticket.id))
