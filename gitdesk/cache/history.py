@@ -42,6 +42,10 @@ _BOOKKEEPING = frozenset({"message_ids"})  # fields gitdesk keeps for mail threa
 _ENTRY_LABELS = {"note": "internal note", "question": "question", "escalation": "escalation"}
 
 
+def _entry_label(kind: str | None) -> str:
+    return _ENTRY_LABELS.get(kind or "", kind or "entry")
+
+
 @dataclass(frozen=True, slots=True)
 class Event:
     commit: str
@@ -61,23 +65,19 @@ class Event:
     def describe(self) -> str:
         if self.kind == "new":
             return f"created ({self.after})"
+        # first, so that a narrow terminal never cuts the merge's ID off
+        dropped = f"not kept by merge {self.dropped_by[:7]}: " if self.dropped_by else ""
         if self.kind == "field":
-            # first, so that a narrow terminal never cuts the merge's ID off
-            dropped = f"not kept by merge {self.dropped_by[:7]}: " if self.dropped_by else ""
             return f"{dropped}{self.field}: {self.before} -> {self.after}"
         if self.kind == "entry":
-            label = _ENTRY_LABELS.get(self.field or "", self.field or "entry")
             extra = f" {self.detail}" if self.detail else ""
             text = f": {self.after}" if self.after and self.field in ("escalation", "reopen", "rejection") else ""
-            dropped = f"not kept by merge {self.dropped_by[:7]}: " if self.dropped_by else ""
-            return f"{dropped}{label}{extra} added by {self.who}{text}"
+            return f"{dropped}{_entry_label(self.field)}{extra} added by {self.who}{text}"
         if self.kind == "entry-retyped":  # field: the entry's kind now, before: what it was
-            now = _ENTRY_LABELS.get(self.field or "", self.field or "entry")
-            return (f"{_ENTRY_LABELS.get(self.before or '', self.before or 'entry')} by {self.who} is now "
-                    f"{'an' if now[:1] in 'aeiou' else 'a'} {now}")
+            now = _entry_label(self.field)
+            return f"{_entry_label(self.before)} by {self.who} is now {'an' if now[:1] in 'aeiou' else 'a'} {now}"
         if self.kind in ("entry-removed", "entry-edited"):
-            done = "removed" if self.kind == "entry-removed" else "edited"
-            return f"{_ENTRY_LABELS.get(self.field or '', self.field or 'entry')} by {self.who} {done}"
+            return f"{_entry_label(self.field)} by {self.who} {self.kind.removeprefix('entry-')}"
         if self.kind == "resolution":
             return f"resolution {self.after}"
         if self.kind == "description":
