@@ -146,16 +146,20 @@ def load(text: str, path: str | None = None) -> FrontMatter:
                      "quote values that contain ': ' or start with a special character") from None
     except yaml.YAMLError as error:
         raise _error(f"front matter is not valid YAML: {error}", path, first_line) from None
-    except (ValueError, OverflowError, RecursionError, TypeError) as error:
-        # Valid YAML that Python cannot hold: 2026-02-30, a +99:00 offset, absurd nesting.
-        raise _error(f"front matter has a value that cannot be read: {_short(error)}", path, first_line,
+    except UNREADABLE as error:
+        raise _error(f"front matter has a value that cannot be read: {short(error)}", path, first_line,
                      "correct the value, or quote it to keep it as text") from None
     finally:
         loader.dispose()
     return FrontMatter(data, spans, body_start, close_start, flow)
 
 
-def _short(error: BaseException) -> str:
+# Valid YAML that Python cannot hold: 2026-02-30, 0b_, a +99:00 offset, absurd nesting.
+UNREADABLE = (ValueError, OverflowError, TypeError, RecursionError)
+
+
+def short(error: BaseException) -> str:
+    """An error's message cut to a line (5,000 digits say so at length)."""
     text = str(error) or type(error).__name__
     return text if len(text) < 80 else text[:77] + "…"
 
@@ -415,7 +419,7 @@ def _plain_ok(value: str, *, flow: bool = False) -> bool:
     for loader in dict.fromkeys((safe_loader(), yaml.SafeLoader)):
         try:
             loaded = yaml.load(f"k: [{value}]\n" if flow else f"k: {value}\n", Loader=loader)
-        except (yaml.YAMLError, ValueError, OverflowError, TypeError, RecursionError):
+        except (yaml.YAMLError, *UNREADABLE):
             return False  # not YAML, or YAML that Python cannot hold as typed ("2026-02-30", "0b_"): quoted
         found = loaded.get("k") if isinstance(loaded, dict) else None
         if flow:
@@ -482,7 +486,7 @@ def load_mapping(text: str, path: str | None = None) -> Any:
         ) from None
     except yaml.YAMLError as error:
         raise TicketFormatError(f"not valid YAML: {error}", path=path) from None
-    except (ValueError, OverflowError, TypeError, RecursionError) as error:  # 2026-02-30, 9999-12-31T23:59-05:00
+    except UNREADABLE as error:  # 2026-02-30, 9999-12-31T23:59-05:00
         raise TicketFormatError(f"a value Python cannot hold: {error}", path=path) from None
 
 

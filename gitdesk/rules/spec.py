@@ -244,9 +244,8 @@ def _read(text: str, config: Config, replies: Collection[str] | None,
         return [], [ConfigError("is not valid YAML: " + " ".join(str(getattr(error, "problem", error)).split()),
                                 path=path, line=int(mark.line) + 1 if mark is not None else None,
                                 hint="fix the indentation or quoting on that line")]
-    except (ValueError, OverflowError, TypeError, RecursionError) as error:  # "2026-02-30", "0b_"
-        shown = str(error) if len(str(error)) < 80 else str(error)[:77] + "…"  # 5,000 digits say so at length
-        return [], [ConfigError(f"has a value Python cannot hold: {shown}", path=path,
+    except frontmatter.UNREADABLE as error:  # "2026-02-30", "0b_"
+        return [], [ConfigError(f"has a value Python cannot hold: {frontmatter.short(error)}", path=path,
                                 hint="correct the value, or quote it to keep it as text")]
     reader = _Reader(text, path, config, replies)
     if data is None:
