@@ -93,6 +93,22 @@ def test_entries_alike_in_their_header_are_each_logged(desk: Desk) -> None:
     assert log(desk, ticket)[-1]["changes"] == ["internal note by bob is now a reply"]
 
 
+def test_a_reply_given_another_author_or_time_by_hand_is_logged_as_such(desk: Desk) -> None:
+    """Who said what, and when, is evidence: a hand edit of either is named, not shown as a
+    reply removed and another added."""
+    desk.at("2026-11-20T09:00:00Z")
+    ticket = desk.new("Printer", "-q", "it-helpdesk")
+    desk.run("reply", ticket, "-m", "Please restart the printer.")
+    hand_commit(desk, ticket, "alice — reply", "bob — reply", "2026-11-20T10:00:00Z", "not me")
+    assert log(desk, ticket)[-1]["changes"] == ["reply by alice is now by bob"]
+    hand_commit(desk, ticket, "### 2026-11-20T09:00:00Z bob", "### 2026-11-19T09:00:00Z bob", "2026-11-20T10:10:00Z")
+    assert log(desk, ticket)[-1]["changes"] == [
+        "reply by bob re-dated 2026-11-20T09:00:00Z -> 2026-11-19T09:00:00Z"]
+    hand_commit(desk, ticket, "### 2026-11-19T09:00:00Z bob", "### 2026-11-18T09:00:00Z carol", "2026-11-20T10:20:00Z")
+    assert log(desk, ticket)[-1]["changes"] == [
+        "reply by bob is now by carol, re-dated 2026-11-19T09:00:00Z -> 2026-11-18T09:00:00Z"]
+
+
 def test_the_mail_threading_ids_come_last_where_a_narrow_table_cuts(desk: Desk) -> None:
     desk.configure(desk.config + "mail:\n  address: help@example.com\n", "Mail the requesters")
     ticket = desk.new("Printer", "-q", "it-helpdesk", "-r", "carol@example.com")

@@ -52,8 +52,8 @@ class Event:
     ticket: str
     seq: int
     time: datetime
-    # new | field | entry | entry-removed | entry-edited | entry-retyped | resolution | description | deleted
-    # | unreadable
+    # new | field | entry | entry-removed | entry-edited | entry-retyped | entry-restamped | resolution
+    # | description | deleted | unreadable
     kind: str
     field: str | None = None  # the field, or the entry's kind
     before: str | None = None
@@ -76,6 +76,10 @@ class Event:
         if self.kind == "entry-retyped":  # field: the entry's kind now, before: what it was
             now = _entry_label(self.field)
             return f"{_entry_label(self.before)} by {self.who} is now {'an' if now[:1] in 'aeiou' else 'a'} {now}"
+        if self.kind == "entry-restamped":  # before, after: the authors; detail: the times, if they changed
+            author = f" is now by {self.after}" if self.after != self.before else ""
+            when = f"{',' if author else ''} re-dated {self.detail}" if self.detail else ""
+            return f"{_entry_label(self.field)} by {self.before}{author}{when}"
         if self.kind in ("entry-removed", "entry-edited"):
             return f"{_entry_label(self.field)} by {self.who} {self.kind.removeprefix('entry-')}"
         if self.kind == "resolution":
@@ -179,6 +183,10 @@ def _ticket_id(path: str) -> str:
     return path.rsplit("/", 1)[-1].removesuffix(".md")
 
 
+def _stamp(at: datetime) -> str:
+    return at.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _entry_difference(old: Sequence[Entry], new: Sequence[Entry]) -> tuple[list[Entry], list[Entry]]:
     """The entries ``new`` has more of than ``old``, and those it has fewer of (two entries
     alike to the byte count twice), each in the file's order."""
@@ -219,6 +227,9 @@ def _events_between(old: Ticket | None, new: Ticket) -> Iterator[tuple[str, str 
     def said(entry: Entry) -> tuple[object, ...]:
         return entry.at, entry.author, entry.text
 
+    def content(entry: Entry) -> tuple[object, ...]:
+        return entry.kind, entry.detail, entry.text
+
     def take(key: Callable[[Entry], tuple[object, ...]], like: Entry) -> Entry | None:
         found = next((entry for entry in left if key(entry) == key(like)), None)
         if found is not None:
@@ -236,6 +247,12 @@ def _events_between(old: Ticket | None, new: Ticket) -> Iterator[tuple[str, str 
         retyped = take(said, entry)
         if retyped is not None:
             yield "entry-retyped", entry.kind, retyped.kind, first, entry.author, entry.detail or None
+            continue
+        # the same words under another author or time: who said it, or when, was changed by hand
+        restamped = take(content, entry)
+        if restamped is not None:
+            when = None if restamped.at == entry.at else f"{_stamp(restamped.at)} -> {_stamp(entry.at)}"
+            yield "entry-restamped", entry.kind, restamped.author, entry.author, entry.author, when
             continue
         yield "entry", entry.kind, None, first, entry.author, entry.detail or None
     for entry in left:
