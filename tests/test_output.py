@@ -202,3 +202,30 @@ def test_a_field_cannot_take_a_name_the_record_uses(desk: Desk) -> None:
     desk.git("add", "-A")
     found = desk.run("check", ok=False).stdout
     assert "'path' cannot be a field" in found
+
+
+@pytest.mark.parametrize(("less", "coloured"), [(None, True), ("-F", False), ("-FR", True)])
+def test_a_long_ticket_pages_through_less_with_its_colours_shown_not_as_codes(
+        desk: Desk, tmp_path: Path, less: str | None, coloured: bool) -> None:
+    """On a real terminal, a ticket longer than the screen goes to the pager. Where LESS is
+    unset, less is told to show colours (-R); where LESS says otherwise, the colours are
+    left out rather than shown as raw codes."""
+    import os
+    import subprocess
+    import sys
+
+    ticket = desk.new("Printer on 2F jams", "-m", "\n".join(f"Line {n} of what happened." for n in range(40)))
+    pager = tmp_path / "less"  # click knows less by its name
+    seen = tmp_path / "seen.txt"
+    pager.write_text(f'#!/bin/sh\nprintf "LESS=%s\\n" "$LESS" > {seen}\ncat >> {seen}\n')
+    pager.chmod(0o755)
+    env = {key: value for key, value in os.environ.items() if key not in ("LESS", "NO_COLOR", "GITDESK_NO_PAGER")}
+    env.update({"PAGER": str(pager), "COLUMNS": "80", "LINES": "20", **({"LESS": less} if less else {})})
+    main, other = os.openpty()  # the command's output is a terminal, as a person's is
+    subprocess.run([sys.executable, "-m", "gitdesk", "--desk", str(desk.path), "show", ticket], stdin=other,
+                   stdout=other, stderr=other, env=env, check=True, timeout=60)
+    os.close(other)
+    os.close(main)
+    shown = seen.read_text()
+    assert shown.startswith(f"LESS={less or '-R'}\n") and "Line 39 of what happened." in shown
+    assert ("\x1b[" in shown) == coloured

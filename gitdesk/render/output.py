@@ -315,6 +315,8 @@ def page(text: str) -> None:
     """Long text through a pager on a terminal (GITDESK_NO_PAGER turns it off)."""
     height = shutil.get_terminal_size().lines
     if is_terminal() and text.count("\n") > height - 2 and not os.environ.get("GITDESK_NO_PAGER"):
-        click.echo_via_pager(text, color=colour())
+        # None lets click decide with the pager: it sets LESS=-R when LESS is unset, and strips
+        # the colours for a pager that would show their codes raw; True would always keep them.
+        click.echo_via_pager(text, color=None if colour() else False)
     else:
         click.echo(text, nl=False)
