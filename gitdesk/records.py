@@ -75,7 +75,7 @@ def flat(record: Mapping[str, Any]) -> dict[str, Any]:
         elif key == "conversation" and isinstance(value, list):
             row[key] = "\n\n".join(_entry_text(item) for item in value)
         elif isinstance(value, list):
-            row[key] = "; ".join(str(item) for item in value)
+            row[key] = value  # csv_cell joins it (or writes it as JSON if it holds records)
         elif isinstance(value, Mapping):
             row.update({f"{key}.{name}": item for name, item in value.items()})
         else:

@@ -210,6 +210,9 @@ def test_export_gives_every_ticket_whole(desk: Desk, tmp_path: Path) -> None:
     rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
     assert rows[0]["title"] == "'=cmd|' /C calc'!A0", "a formula is shown, never run"
     assert rows[0]["timings.resolution_seconds"].isdigit() and "internal" in rows[0]["conversation"]
+    # a figure made of records reads as JSON, as --format json has it, never as Python's repr
+    (resolution,) = json.loads(rows[0]["timings.resolutions"])
+    assert resolution["status"] == "resolved" and resolution["by"] == "alice"
 
 
 @pytest.mark.parametrize("kind", ["github", "csv", "backlog"])

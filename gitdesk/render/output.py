@@ -250,7 +250,10 @@ def csv_cell(value: Any) -> Any:
     wants), and a leading = + - @ tab or CR quoted so a hostile title is not run as a formula."""
     if value is None:
         return ""
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, Mapping) or (isinstance(value, (list, tuple))
+                                      and any(isinstance(item, (Mapping, list, tuple)) for item in value)):
+        value = json.dumps(value, ensure_ascii=False, default=str)  # as --format json has it, not Python's repr
+    elif isinstance(value, (list, tuple)):
         value = "; ".join(map(str, value))
     if not isinstance(value, str):
         return value
