@@ -14,6 +14,7 @@ Headings inside fenced code blocks do not count.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -91,6 +92,28 @@ def parse(text: str, path: str | None = None) -> tuple[Ticket, Document]:
     document = Document(normal, newline, bom, front, layout.description_end, layout.conversation,
                         layout.resolution, layout.open_fence_line, odd, path)
     return ticket, document
+
+
+def unstorable(value: Any, depth: int = 0) -> str | None:
+    """What in a custom field's value JSON cannot hold (the index, reports and --format json
+    all keep fields as JSON): a set, bytes, a number that is not finite; None if it is fine."""
+    if value is None or isinstance(value, (str, bool, int, date)):
+        return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else f"{value} (not a finite number)"
+    if depth < 20 and isinstance(value, list):
+        return next((found for item in value if (found := unstorable(item, depth + 1)) is not None), None)
+    if depth < 20 and isinstance(value, dict):
+        if not all(isinstance(key, str) for key in value):
+            return "a mapping whose keys are not all text"
+        return next((found for item in value.values() if (found := unstorable(item, depth + 1)) is not None), None)
+    return "values nested too deep" if depth >= 20 else kind_of(value)
+
+
+def kind_of(value: Any) -> str:
+    """A YAML value's kind in people's words."""
+    return {bytes: "binary data", set: "a set", dict: "a mapping", list: "a list"}.get(
+        type(value), f"a {type(value).__name__}")
 
 
 def read_ticket(text: str, path: str | None = None) -> Ticket:
@@ -392,10 +415,14 @@ def _ticket(front: frontmatter.FrontMatter, path: str | None, body: Mapping[str,
         raise TicketFormatError("the title must be one line", path=path, line=line_of("title"),
                                 hint="write it on the title: line itself, without | or >")
     extra = {key: value for key, value in data.items() if key not in KNOWN_FIELDS}
-    for key in extra:
+    for key, value in extra.items():
         if key in RESERVED_NAMES:
             raise TicketFormatError(f"{key!r} cannot be a field: it names part of the ticket in its JSON record",
                                     path=path, line=line_of(key), hint=f"rename the field, e.g. {key}_note")
+        problem = unstorable(value)
+        if problem is not None:
+            raise TicketFormatError(f"{key} holds {problem}, which a ticket's field cannot", path=path,
+                                    line=line_of(key), hint="write it as text, a number, a date or a list of them")
     return Ticket(
         id=text_field("id", required=True) or "",
         title=title,

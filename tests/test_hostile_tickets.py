@@ -136,6 +136,11 @@ def test_only_people_who_work_tickets_take_resolve_escalate_or_are_given_them(de
     ("title: |\n  Two\n  lines", "the title must be one line"),
     ("related: [not-an-id]", "related: 'not-an-id' is not a ticket ID of this desk"),
     ("duplicate_of: ../../etc", "duplicate_of: '../../etc' is not a ticket ID of this desk"),
+    # what JSON cannot hold: the index, reports and --format json keep fields as JSON
+    ("cost_centre: !!set {a, b}", "cost_centre holds a set, which a ticket's field cannot"),
+    ("cost_centre: !!binary aGk=", "cost_centre holds binary data, which a ticket's field cannot"),
+    ("cost_centre: .nan", "cost_centre holds nan (not a finite number)"),
+    ("cost_centre: [1, -.inf]", "cost_centre holds -inf (not a finite number)"),
 ])
 def test_values_that_are_not_what_the_field_holds_are_refused(desk: Desk, front: str, message: str) -> None:
     ticket = desk.new("Printer", "-q", "it-helpdesk")

@@ -317,6 +317,11 @@ def test_the_weekly_digest_reaches_the_lead_through_smtp_once(tmp_path: Path, mo
      ".gitdesk/rules.yml: has a value Python cannot hold: invalid literal for int() with base 2: ''"),
     ("rules:\n  - name: x\n    when: {status: new, since: 2026-02-30}\n    do: [close]\n",
      ".gitdesk/rules.yml: has a value Python cannot hold: day is out of range for month"),
+    # a value a field cannot take would be written as Python shows it (b'hi', {'a': 1})
+    ("rules:\n  - name: x\n    when: {status: new, for: 4h}\n    do:\n      - set: {cost_centre: !!binary aGk=}\n",
+     ".gitdesk/rules.yml:5: set cost_centre: binary data is not a value a field can take"),
+    ("rules:\n  - name: x\n    when: {status: new, for: 4h}\n    do:\n      - set: {cost_centre: {a: 1}}\n",
+     ".gitdesk/rules.yml:5: set cost_centre: a mapping is not a value a field can take"),
 ])
 def test_check_names_the_file_the_line_and_a_guess(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rules: str,
                                                    expected: str) -> None:

@@ -9,13 +9,15 @@ rule may run, and each problem names the file, the line and the fix.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gitdesk import frontmatter, templates
+from gitdesk import frontmatter, templates, ticketfile
 from gitdesk.durations import Span, parse_span
 from gitdesk.errors import ConfigError, GitdeskError
 from gitdesk.model import Config, Ticket
@@ -470,7 +472,12 @@ def _step(reader: _Reader, verb: str, value: Any, where: tuple[Any, ...]) -> Ste
             reader.fail(where, "set needs field: value pairs", "e.g. - set: {priority: high}")
             return None
         for key, item in value.items():
-            if str(key) in ("status", "id", "created", "labels", "related"):
+            if not isinstance(item, (str, int, float, date)) or (isinstance(item, float) and not math.isfinite(item)):
+                # it would be written as Python shows it (b'hi', {'a': 1}), not as the rule says
+                shown = ticketfile.kind_of(item) if not isinstance(item, float) else str(item)
+                reader.fail(where, f"set {key}: {shown} is not a value a field can take",
+                            'write it as text, e.g. - set: {cost_centre: "4711"}')
+            elif str(key) in ("status", "id", "created", "labels", "related"):
                 reader.fail(where, f"a rule cannot set {key}", "use close, resolve or label steps")
             elif str(key) == "priority":
                 reader.known([str(item)], list(config.priorities), where, "priority")
