@@ -112,8 +112,8 @@ def unstorable(value: Any, depth: int = 0) -> str | None:
 
 def kind_of(value: Any) -> str:
     """A YAML value's kind in people's words."""
-    return {bytes: "binary data", set: "a set", dict: "a mapping", list: "a list"}.get(
-        type(value), f"a {type(value).__name__}")
+    kinds: dict[type, str] = {bytes: "binary data", set: "a set", dict: "a mapping", list: "a list"}
+    return kinds.get(type(value), f"a {type(value).__name__}")
 
 
 def read_ticket(text: str, path: str | None = None) -> Ticket:
