@@ -76,6 +76,9 @@ def load_all(desk: Desk) -> tuple[list[Feedback], list[GitdeskError]]:
         shown = path.relative_to(desk.root).as_posix()
         if path.is_symlink():
             continue
+        if not path.is_file():  # a folder named like a file, from a hand-made commit
+            problems.append(GitdeskError("is not a file", path=shown))
+            continue
         try:
             data = frontmatter.load_mapping(path.read_text(encoding="utf-8"), shown)
             score = data.get("score") if isinstance(data, dict) else None
@@ -85,6 +88,8 @@ def load_all(desk: Desk) -> tuple[list[Feedback], list[GitdeskError]]:
             message_id = data.get("message_id")
             found.append(Feedback(str(data.get("ticket") or ""), score, str(data.get("comment") or ""),
                                   clock.as_utc(at), shown, str(message_id) if message_id else None))
-        except (GitdeskError, UnicodeDecodeError) as error:
-            problems.append(error if isinstance(error, GitdeskError) else GitdeskError("not UTF-8", path=shown))
+        except (GitdeskError, UnicodeDecodeError, OSError) as error:
+            problems.append(error if isinstance(error, GitdeskError) else GitdeskError(
+                "not UTF-8" if isinstance(error, UnicodeDecodeError) else f"cannot be read ({error.strerror})",
+                path=shown))
     return found, problems

@@ -284,3 +284,14 @@ def test_check_flags_gitattributes_that_would_change_how_tickets_are_checked_out
         assert "would apply to the ticket files" in result.stdout and "leave tickets/ out" in result.stdout
     else:
         assert result.stdout == ""
+
+
+def test_a_folder_named_like_a_feedback_file_is_passed_over(desk: Desk) -> None:
+    """A hand-made commit with a folder feedback/…/notes.yml once stopped the feedback report
+    (and mail intake and the weekly digest with it) with exit 3."""
+    folder = desk.path / "feedback" / "2026-11" / "notes.yml"
+    folder.mkdir(parents=True)
+    (folder / "README").write_text("x\n")
+    desk.git("add", "-A")
+    desk.git("commit", "-qm", "a folder", "--no-verify")
+    assert json.loads(desk.run("report", "feedback", "--format", "json").stdout)["schema"]
