@@ -35,7 +35,7 @@ from gitdesk.lock import desk_lock
 from gitdesk.model import Config, Person, Ticket
 from gitdesk.paths import CONFIG_PATH, TICKETS
 from gitdesk.templates import TEMPLATES, starter_files
-from gitdesk.ticketfile import Document
+from gitdesk.ticketfile import MAX_TICKET_BYTES, Document
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +73,6 @@ class Actor:
         return self.person.handle
 
 
-MAX_TICKET_BYTES = 2 * 1024 * 1024  # a ticket is text: 2 MB is hundreds of long mails
 
 
 class Progress(Protocol):

@@ -503,6 +503,27 @@ def new_text(ticket: Ticket) -> str:
         text += "\n" + entry_text(entry)
     if ticket.resolution:
         text += f"\n## {RESOLUTION}\n" + ticket.resolution + "\n"
+    return fits(text, ticket.id)
+
+
+MAX_TICKET_BYTES = 2 * 1024 * 1024  # a ticket is text: 2 MB is hundreds of long mails
+
+
+def fits(text: str, shown: str | None) -> str:
+    """``text``, if every reader will read it: no larger than a ticket file may be, its
+    fields within the front matter's limit. Writers check here, before anything is
+    written, so that no action, import or mail makes a ticket nobody can open."""
+    size = len(text.encode("utf-8"))
+    named = f"{shown}: " if shown else ""
+    if size > MAX_TICKET_BYTES:
+        raise TicketFormatError(f"{named}the ticket would be {size / 1024 / 1024:.1f} MB; a ticket file holds at "
+                                f"most {MAX_TICKET_BYTES // 1024 // 1024} MB",
+                                hint="attach long text (a log, a long mail) as a file instead")
+    start, close, _ = frontmatter.split(text)
+    if len(text[start:close].encode("utf-8")) > frontmatter.MAX_FRONT_MATTER:
+        raise TicketFormatError(f"{named}the ticket's fields would be larger than "
+                                f"{frontmatter.MAX_FRONT_MATTER // 1024} KiB",
+                                hint="shorten the longest field (labels, asset or a field of your own)")
     return text
 
 
@@ -544,6 +565,7 @@ def updated_text(document: Document, old: Ticket, new: Ticket) -> str:
     changes = _field_changes(old, new)
     if changes:
         text = frontmatter.splice(text, document.front, changes, document.path)
+    fits(text, document.path)  # before parsing it back: the reader would refuse it
     reparsed, _ = parse(text, document.path)
     if not same_content(reparsed, new):
         raise AssertionError(f"{document.path}: ticket did not survive its own round trip")  # a bug

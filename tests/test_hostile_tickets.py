@@ -235,3 +235,20 @@ def test_bytes_that_are_not_utf8_and_values_with_nothing_visible_are_refused_in_
                                      "(set the terminal or the script that runs gitdesk to UTF-8)")
     assert desk.fails("set", ticket, "asset", "\u200b") == "gitdesk: error: asset is empty"  # was exit 3
     assert desk.git("status", "--porcelain") == before
+
+
+def test_no_writer_makes_a_ticket_larger_than_a_reader_opens(desk: Desk, tmp_path: Path) -> None:
+    """Readers refuse a ticket file over 2 MB, or fields over 64 KiB: a reply of a long log,
+    or an import with a huge field, once wrote one, and the ticket could not be opened again."""
+    ticket = desk.new("Printer", "-q", "it-helpdesk")
+    log = tmp_path / "log.txt"
+    log.write_text("log line " * 250_000)
+    head, before = desk.head(), desk.text(ticket)
+    assert "a ticket file holds at most 2 MB" in desk.fails("reply", ticket, "--file", str(log))
+    assert desk.head() == head and desk.text(ticket) == before
+    rows = tmp_path / "rows.csv"
+    rows.write_text("title,asset\nFine,laptop-1\nHuge," + "x" * 70_000 + "\n")
+    result = json.loads(desk.run("import", "csv", str(rows), "--format", "json").stdout)
+    assert result["counts"] == {"imported": 1, "skipped": 1}
+    assert "fields would be larger than 64 KiB" in json.dumps(result)
+    desk.run("check")

@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 
 from gitdesk import git, ids, paths, templates, ticketfile, workflow
 from gitdesk.config import parse_config
-from gitdesk.desk import MAX_TICKET_BYTES
 from gitdesk.errors import GitdeskError
 from gitdesk.model import Config, Ticket
 from gitdesk.paths import CONFIG_PATH
 from gitdesk.templates import MAIL_TEMPLATES, REPLIES, RULES_PATH
 from gitdesk.text import one_line
+from gitdesk.ticketfile import MAX_TICKET_BYTES
 
 TICKETS = paths.TICKETS + "/"
 REGULAR = ("100644", "100755")
