@@ -252,3 +252,12 @@ def test_git_env_from_another_repository_is_ignored(desk: Desk, tmp_path: Path,
     monkeypatch.delenv("GIT_INDEX_FILE")
     assert desk.committed_files() == [f"tickets/{ticket}.md"]
     assert git(other, "rev-list", "--all").strip() == ""
+
+
+def test_a_huge_limit_means_all_and_a_json_nested_past_the_stack_is_not_an_export(desk: Desk, tmp_path: Path) -> None:
+    desk.new("Printer jams")
+    assert "Printer jams" in desk.run("search", "printer", "-n", "99999999999999999999").stdout
+    assert desk.run("kb", "search", "printer", "-n", "99999999999999999999").exit_code == 0
+    nested = tmp_path / "nested.json"
+    nested.write_text("[" * 100_000 + "]" * 100_000)
+    assert "nested.json is not a JSON export" in desk.fails("import", "github", str(nested))

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+LIMIT = 1_000_000  # a --limit above this means all: SQLite holds no larger number than 2**63
 
 
 @dataclass

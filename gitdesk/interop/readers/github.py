@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from gitdesk import frontmatter
 from gitdesk.errors import ValidationError
 from gitdesk.interop.importing import Comment, Record, Skip
 from gitdesk.interop.readers import guarded, parse_when
@@ -56,8 +57,8 @@ def records(path: Path, handles: frozenset[str] = frozenset(), repository: str |
             ) -> Iterator[Record | Skip]:
     try:
         data = json.loads(path.read_bytes().decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError) as error:
-        raise ValidationError(f"{path.name} is not a JSON export: {error}",
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:  # [[[[… nested past Python's stack
+        raise ValidationError(f"{path.name} is not a JSON export: {frontmatter.short(error)}",
                               hint="make it with: gh issue list --state all --json number,title,body,...") from None
     if isinstance(data, dict):
         data = [data]
