@@ -42,12 +42,13 @@ def _commands() -> list[list[str]]:
     return found
 
 
-def test_every_command_exists_and_its_help_has_an_example() -> None:
+def test_every_command_exists_and_its_help_has_an_example_that_fits_80_columns() -> None:
     for words in _commands():
-        result = CliRunner().invoke(cli, [*words, "--help"])
+        result = CliRunner().invoke(cli, [*words, "--help"], terminal_width=80)
         name = " ".join(words)
         assert result.exit_code == 0, name
         assert "Example" in result.output, f"gitdesk {name} --help has no example"
+        assert max(map(len, result.output.splitlines())) <= 80, f"gitdesk {name} --help is wider than 80 columns"
         assert f"gitdesk {name}" in result.output, name
         if len(words) > 1 or not isinstance(command(name), click.Group):
             assert "--desk" in result.output and "--as" in result.output, name

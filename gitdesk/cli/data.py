@@ -192,10 +192,12 @@ def import_(session: Session, kind: str, path: Path, queue: str | None, mapping:
 
     \b
     Examples:
-      gh issue list --state all --limit 10000 \\
-        --json number,title,body,state,labels,assignees,author,createdAt,closedAt,comments > issues.json
+      FIELDS=number,title,body,state,labels,assignees,author
+      FIELDS=$FIELDS,createdAt,closedAt,comments
+      gh issue list --state all --limit 10000 --json $FIELDS > issues.json
       gitdesk import github issues.json --repo fernhill/it
-      gitdesk import csv old-tickets.csv --map title=Subject --map requester="E-mail"
+      gitdesk import csv old-tickets.csv \\
+        --map title=Subject --map requester="E-mail"
       gitdesk import backlog ~/src/website
     """
     from gitdesk.interop import importing

@@ -8,6 +8,7 @@ import click
 
 from gitdesk.cli.options import CONTEXT, LIMIT, Session, desk_options, format_option, pass_session
 from gitdesk.errors import GitdeskError
+from gitdesk.text import counted
 
 
 @click.group(name="kb", context_settings=CONTEXT)
@@ -54,11 +55,13 @@ def kb_build(session: Session, no_commit: bool, check_only: bool) -> None:
         return
     result = knowledge_base.build(desk, commit=not no_commit)
     if not result.written and not result.removed:
-        output.info(f"The knowledge base is up to date ({result.articles} articles in {knowledge_base.KB}/).")
+        output.info(f"The knowledge base is up to date ({counted(result.articles, 'article')} in "
+                    f"{knowledge_base.KB}/).")
     else:
         where = f" [{result.commit[:7]}]" if result.commit else " (not committed)"
-        output.info(f"Knowledge base: {result.articles} articles; {len(result.written)} files written, "
-                    f"{len(result.removed)} removed{where}. Start at {knowledge_base.KB}/README.md")
+        output.info(f"Knowledge base: {counted(result.articles, 'article')}; "
+                    f"{counted(len(result.written), 'file')} written, {len(result.removed)} removed{where}.\n"
+                    f"Start at {knowledge_base.KB}/README.md")
     if result.overlaps:
         output.info("These articles seem to say the same thing; to merge two, mark one ticket a duplicate "
                     "of the other (gitdesk link ID --duplicate-of ID) and build again:")
@@ -114,5 +117,5 @@ def site_build(session: Session, outdir: Path) -> None:
     from gitdesk.render import output
 
     result = static_site.build(session.desk, outdir)
-    output.info(f"Site: {result.articles} articles and {result.boards} queue boards in {result.directory}; "
-                f"open {result.directory / 'index.html'}")
+    output.info(f"Site: {counted(result.articles, 'article')} and {counted(result.boards, 'queue board')} in "
+                f"{result.directory};\nopen {result.directory / 'index.html'}")

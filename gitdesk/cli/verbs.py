@@ -200,7 +200,8 @@ def ask(session: Session, ticket_id: str, message: str | None, message_file: IO[
 
     \b
     Example:
-      gitdesk ask GD-01JD8X4K -m "Does this happen on the VPN, in the office, or both?"
+      gitdesk ask GD-01JD8X4K \\
+          -m "Does this happen on the VPN, in the office, or both?"
     """
     from gitdesk import actions
 
@@ -219,7 +220,8 @@ def escalate(session: Session, ticket_id: str, to: str | None, reason: str, fmt:
 
     \b
     Example:
-      gitdesk escalate GD-01JD8X4K --to it-infra --reason "Exchange-side, needs admin rights"
+      gitdesk escalate GD-01JD8X4K --to it-infra \\
+          --reason "Exchange-side, needs admin rights"
     """
     from gitdesk import actions
 
@@ -238,7 +240,8 @@ def resolve(session: Session, ticket_id: str, note_text: str | None, note_file: 
 
     \b
     Example:
-      gitdesk resolve GD-01JD8X4K --note "Removed stale credentials in Credential Manager."
+      gitdesk resolve GD-01JD8X4K \\
+          --note "Removed stale credentials in Credential Manager."
     """
     from gitdesk import actions
 
@@ -266,7 +269,7 @@ def close(session: Session, ticket_id: str, fmt: str) -> None:
 
 @click.command()
 @ticket_id
-@click.option("-m", "--message", help="Why it is reopened (required if the desk says so).")
+@click.option("-m", "--message", help="Why it is reopened; the requester is told (required if the desk says so).")
 @send_option
 @common
 def reopen(session: Session, ticket_id: str, message: str | None, send: bool | None, fmt: str) -> None:
@@ -285,15 +288,19 @@ def reopen(session: Session, ticket_id: str, message: str | None, send: bool | N
 
 @click.command()
 @ticket_id
-@click.option("-m", "--message", help="Why (spam, out of scope, …).")
+@click.option("-m", "--message", help="Why; the requester is told, unless --no-send.")
 @send_option
 @common
 def reject(session: Session, ticket_id: str, message: str | None, send: bool | None, fmt: str) -> None:
     """Reject a ticket (spam, out of scope): it ends, keeping its history.
 
+    Where the desk mails requesters, the reason is mailed like any answer.
+    Use --no-send for spam: a reply tells a spammer the address is read.
+
     \b
-    Example:
-      gitdesk reject GD-01JD8X4K -m "Spam"
+    Examples:
+      gitdesk reject GD-01JD8X4K --no-send -m "Spam"
+      gitdesk reject GD-01JD8X4K -m "We look after IT only; Facilities has it."
     """
     from gitdesk import actions
 
