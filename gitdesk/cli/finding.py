@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import click
 
-from gitdesk.cli.options import LIMIT, FilterOptions, Session, desk_options, format_option, list_filters, pass_session
+from gitdesk.cli.options import (
+    LIMIT_TYPE,
+    FilterOptions,
+    Session,
+    desk_options,
+    format_option,
+    list_filters,
+    pass_session,
+)
 
 
 @click.command(name="search")
 @click.argument("query", nargs=-1, required=True)
 @list_filters
-@click.option("--limit", "-n", type=click.IntRange(min=1, max=LIMIT, clamp=True), metavar="N", default=20,
+@click.option("--limit", "-n", type=LIMIT_TYPE, metavar="N", default=20,
               show_default=True,
               help="At most this many results.")
 @format_option()

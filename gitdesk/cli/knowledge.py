@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from gitdesk.cli.options import CONTEXT, LIMIT, Session, desk_options, format_option, pass_session
+from gitdesk.cli.options import CONTEXT, LIMIT_TYPE, Session, desk_options, format_option, pass_session
 from gitdesk.errors import GitdeskError
 from gitdesk.text import counted
 
@@ -71,7 +71,7 @@ def kb_build(session: Session, no_commit: bool, check_only: bool) -> None:
 
 @kb.command(name="search")
 @click.argument("query", nargs=-1, required=True)
-@click.option("--limit", "-n", type=click.IntRange(min=1, max=LIMIT, clamp=True), metavar="N", default=10,
+@click.option("--limit", "-n", type=LIMIT_TYPE, metavar="N", default=10,
               show_default=True, help="At most this many articles.")
 @format_option("table", "json")
 @desk_options

@@ -22,6 +22,16 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 LIMIT = 1_000_000  # a --limit above this means all: SQLite holds no larger number than 2**63
 
 
+class _Limit(click.IntRange):
+    """A whole number from 1 up, where a huge one means all."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        return min(super().convert(value, param, ctx), LIMIT)
+
+
+LIMIT_TYPE = _Limit(min=1)
+
+
 @dataclass
 class Session:
     """One invocation: the desk (opened once, when first needed) and who is acting."""
