@@ -81,7 +81,7 @@ def parse(text: str, path: str | None = None) -> tuple[Ticket, Document]:
     if "\x00" in normal:
         raise TicketFormatError("file contains NUL bytes", path=path, hint="tickets are plain text")
     front = frontmatter.load(normal, path)
-    layout = _sections(normal, front.body_start)
+    layout = _sections(normal, front.body_start, path)
     entries, conversation_text, odd = (_entries(normal, layout.conversation, path) if layout.conversation
                                        else ((), "", ()))
     ticket = _ticket(front, path)
@@ -125,7 +125,7 @@ def read_ticket(text: str, path: str | None = None) -> Ticket:
         raise TicketFormatError("file contains NUL bytes", path=path, hint="tickets are plain text")
     _, _, body_start = frontmatter.split(normal, path)
     data = frontmatter.load_data(normal, path)
-    layout = _sections(normal, body_start)
+    layout = _sections(normal, body_start, path)
     entries, conversation_text, _ = (_entries(normal, layout.conversation, path) if layout.conversation
                                      else ((), "", ()))
     resolution = _clean(_section_text(normal, layout.resolution)) if layout.resolution else ""
@@ -204,7 +204,7 @@ class _Layout:
         return "\n\n".join(part for part in (_clean(text[start:end]) for start, end in self.others) if part)
 
 
-def _sections(text: str, body_start: int) -> _Layout:
+def _sections(text: str, body_start: int, path: str | None) -> _Layout:
     """Find the Conversation and Resolution sections outside code fences."""
     if _unfenced(text, body_start):
         found: dict[str, int] = {}
@@ -214,10 +214,19 @@ def _sections(text: str, body_start: int) -> _Layout:
             if _LEVEL2.match(line):
                 level2.append(position)
                 match = _SECTION.match(line)
-                if match and match.group(1) not in found:
-                    found[match.group(1)] = position
+                if match:
+                    _once(found, match.group(1), position, text, path)
         return _layout(text, found, level2, None)
-    return _sections_by_line(text, body_start)
+    return _sections_by_line(text, body_start, path)
+
+
+def _once(found: dict[str, int], name: str, position: int, text: str, path: str | None) -> None:
+    """Note where a section starts; a second one of the same name is refused: what it
+    held would be read as neither (an entry there was once kept as loose text, unlisted)."""
+    if name in found:
+        raise TicketFormatError(f"a second '## {name}' section", path=path, line=text.count("\n", 0, position) + 1,
+                                hint="move what it holds under the first one and delete this heading")
+    found[name] = position
 
 
 def _lines_starting(text: str, prefix: str, start: int, end: int) -> Iterator[int]:
@@ -240,7 +249,7 @@ def _line_end(text: str, position: int) -> int:
     return len(text) if newline < 0 else newline
 
 
-def _sections_by_line(text: str, body_start: int) -> _Layout:
+def _sections_by_line(text: str, body_start: int, path: str | None) -> _Layout:
     """``_sections``, a line at a time, following code fences."""
     found: dict[str, int] = {}
     level2: list[int] = []  # every level-2 heading: each ends the section before it
@@ -260,8 +269,8 @@ def _sections_by_line(text: str, body_start: int) -> _Layout:
         if outside and fence is None and line.startswith("##") and _LEVEL2.match(line):
             level2.append(position)
             match = _SECTION.match(line)
-            if match and match.group(1) not in found:
-                found[match.group(1)] = position
+            if match:
+                _once(found, match.group(1), position, text, path)
         position = end + 1
         line_number += 1
     return _layout(text, found, level2, fence_line if fence is not None else None)

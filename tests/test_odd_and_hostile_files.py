@@ -295,3 +295,26 @@ def test_a_folder_named_like_a_feedback_file_is_passed_over(desk: Desk) -> None:
     desk.git("add", "-A")
     desk.git("commit", "-qm", "a folder", "--no-verify")
     assert json.loads(desk.run("report", "feedback", "--format", "json").stdout)["schema"]
+
+
+@pytest.mark.parametrize("fenced", [False, True])
+def test_a_second_conversation_section_is_refused_not_read_as_loose_text(desk: Desk, fenced: bool) -> None:
+    """An entry under a second '## Conversation' heading was once kept as loose text after
+    the resolution: in no conversation, in no log, and check passed it. Inside a code
+    block, the same lines are only text."""
+    ticket = desk.new("Printer", "-q", "it-helpdesk")
+    desk.run("reply", ticket, "-m", "Which tray?")
+    second = "\n## Conversation\n\n### 2026-11-20T10:00:00Z alice — reply\nTry tray 2.\n"
+    if fenced:
+        second = "\n```\n" + second + "```\n"
+    path = desk.file(ticket)
+    path.write_text(path.read_text() + second)
+    desk.git("add", "-A")
+    checked = desk.run("check", ok=False)
+    if fenced:
+        assert checked.exit_code == 0
+        return
+    line = path.read_text().split("\n").index("## Conversation", path.read_text().split("\n").index(
+        "## Conversation") + 1) + 1
+    assert f"tickets/{ticket}.md:{line}: a second '## Conversation' section" in checked.stdout
+    assert "a second '## Conversation' section" in desk.fails("show", ticket)
