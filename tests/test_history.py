@@ -200,6 +200,9 @@ def test_desk_log_filters(desk: Desk) -> None:
     two = desk.new("two", "-q", "facilities")
     assert [e["ticket"] for e in log(desk, "--since", "2026-11-19", "--until", "2026-11-20")] == [one, one]
     assert [e["action"] for e in log(desk, "--author", "bob")] == ["reply"]
+    typo = desk.run("log", "--author", "bbo", "--format", "json")
+    assert json.loads(typo.stdout)["entries"] == []
+    assert "no changes by 'bbo', who is not one of the desk's people (did you mean bob?)" in typo.stderr
     assert [e["action"] for e in log(desk, "--action", "resolve")] == ["resolve"]
     assert [e["ticket"] for e in log(desk, "--since", "2026-11-21")] == [two]
     # Resolved and reopened by hand-made commits: the same actions, as reports count them.

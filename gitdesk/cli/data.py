@@ -81,6 +81,14 @@ def log(session: Session, ticket_id: str | None, since: str | None, until: str |
     else:
         entries = history.desk_log(desk, history.LogFilter(
             since=when(since), until=when(until, end_of_day=True), author=author, action=action))
+        if author and not entries and desk.config.person(author) is None:  # a typo, or someone long gone
+            import difflib
+
+            from gitdesk.render import output
+
+            close = difflib.get_close_matches(author, list(desk.config.people), n=1)
+            output.note(f"gitdesk: no changes by {author!r}, who is not one of the desk's people"
+                        + (f" (did you mean {close[0]}?)" if close else ""))
     views.log_entries(entries, fmt, with_ticket=ticket_id is None)
 
 
