@@ -229,3 +229,30 @@ def test_a_long_ticket_pages_through_less_with_its_colours_shown_not_as_codes(
     shown = seen.read_text()
     assert shown.startswith(f"LESS={less or '-R'}\n") and "Line 39 of what happened." in shown
     assert ("\x1b[" in shown) == coloured
+
+
+def test_search_snippets_fit_the_terminal_and_keep_their_match(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
+    words = " ".join(f"word{n}" for n in range(40))
+    desk.new("Paper jam", "-m", f"{words} the printer on floor two {words}")
+    desk.run("resolve", desk.new("Screen flickers", "-m", "x"), "--note", f"{words} printer {words}")
+    desk.run("kb", "build")
+    on_terminal(monkeypatch, 80)
+    for command in (["search", "printer"], ["kb", "search", "printer"]):
+        shown = desk.run(*command).output
+        lines = [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in shown.splitlines()]
+        assert lines and max(map(len, lines)) <= 80, (command, shown)
+        assert "**printer**" in shown, command
+    monkeypatch.delenv("NO_COLOR", raising=False)  # in colour, the marks take no room
+    for command in (["search", "printer"], ["kb", "search", "printer"]):
+        shown = desk.run(*command).output
+        lines = [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in shown.splitlines()]
+        assert lines and max(map(len, lines)) <= 80, (command, shown)
+        assert " printer " in shown, command  # click leaves the colour out of a captured output
+
+
+def test_a_cut_through_a_match_closes_its_mark() -> None:
+    from gitdesk.render import views
+
+    assert views._cut_marked("ab\\x02cdef\\x03gh", 5) == "ab\\x02cd\\x03…"
+    assert views._cut_marked("ab\\x02cd\\x03", 4) == "ab\\x02cd\\x03", "the marks take no room"
+    assert views._cut_marked("日本語のプリンター", 7) == "日本語…"

@@ -301,12 +301,41 @@ def outcome(result: Outcome, fmt: str = "table", similar: Suggestions | None = N
 # --- finding -----------------------------------------------------------------------
 
 
-def _highlighted(snippet: str) -> str:
+def _highlighted(snippet: str, room: int | None = None) -> str:
+    """A search snippet with its matches marked; in ``room`` columns, if given (the marks
+    take none on a terminal)."""
     from gitdesk.knowledge.search import END, START
 
     clean = one_line(snippet.replace(START, "\x02").replace(END, "\x03"))  # markers survive one_line
-    on, off = ("\x1b[1;7m", "\x1b[0m") if output.is_terminal() and not _no_colour() else ("**", "**")
-    return clean.replace("\\x02", on).replace("\\x03", off)
+    if not output.is_terminal() or _no_colour():  # the marks are text, and take room like text
+        clean = clean.replace("\\x02", "**").replace("\\x03", "**")
+        return clean if room is None else _fit(clean, room)
+    if room is not None:
+        clean = _cut_marked(clean, room)
+    return clean.replace("\\x02", "\x1b[1;7m").replace("\\x03", "\x1b[0m")
+
+
+def _cut_marked(text: str, room: int) -> str:
+    """``text`` (with ``\\x02``/``\\x03`` marks around matches, which a terminal shows as
+    colour, taking no room) in ``room`` columns, with … where it was cut and a mark left
+    open closed."""
+    plain = text.replace("\\x02", "").replace("\\x03", "")
+    if output.cells(plain) <= room:
+        return text
+    kept: list[str] = []
+    used, marked, at = 0, False, 0
+    while at < len(text):
+        mark = text[at:at + 4]
+        if mark in ("\\x02", "\\x03"):
+            kept.append(mark)
+            marked, at = mark == "\\x02", at + 4
+            continue
+        width = output.cells(text[at])
+        if used + width > room - 1:
+            break
+        kept.append(text[at])
+        used, at = used + width, at + 1
+    return "".join(kept) + ("\\x03" if marked else "") + "…"
 
 
 def _no_colour() -> bool:
@@ -322,7 +351,9 @@ def search_hits(hits: Sequence[Hit], fmt: str) -> None:
             head = f"{hit.ticket.id}  {hit.ticket.status:<8}  {one_line(hit.ticket.title)}"
             where = "internal note" if hit.internal else hit.where
             click.echo(bold(head) if room is None else bold(_fit(head, room)))
-            click.echo(f"    {_highlighted(hit.snippet)}  " + dim(f"[{where}]"))
+            tail = f"  [{where}]"
+            snippet = _highlighted(hit.snippet, None if room is None else max(10, room - 4 - output.cells(tail)))
+            click.echo(f"    {snippet}" + dim(tail))
         if output.is_terminal() or not hits:  # piped: say "0 matches" on stderr, not nothing at all
             note(counted(len(hits), "match", "matches"))
 
@@ -368,10 +399,11 @@ def similar_tickets(found: Suggestions, fmt: str, heading: str | None = None) ->
 
 def kb_hits(hits: Sequence[KbHit], fmt: str) -> None:
     def text() -> None:
+        room = width() if output.is_terminal() else None
         for hit in hits:
             click.echo(f"{bold(one_line(hit.article.title))}  ({one_line(hit.article.category)})")
             click.echo(f"    {hit.article.path}")
-            click.echo(f"    {_highlighted(hit.snippet)}")
+            click.echo(f"    {_highlighted(hit.snippet, None if room is None else max(10, room - 4))}")
 
     emit(fmt, "articles", [hit.as_record() for hit in hits], text=text)
 
