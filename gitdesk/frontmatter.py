@@ -140,10 +140,16 @@ def load(text: str, path: str | None = None) -> FrontMatter:
         flow = bool(node.flow_style)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
-        line = first_line + mark.line if mark is not None else None
         problem = error.problem or "invalid YAML"
-        raise _error(f"front matter is not valid YAML: {problem}", path, line,
-                     "quote values that contain ': ' or start with a special character") from None
+        hint = "quote values that contain ': ' or start with a special character"
+        context = error.context or ""
+        if error.context_mark is not None and context.startswith("while parsing a flow"):
+            # YAML notices an unclosed [ or { where the next line starts: name where it opened
+            mark = error.context_mark
+            closing = "]" if "sequence" in context else "}"
+            hint = f"close the {'[' if closing == ']' else '{'} that opens on this line with {closing}"
+        line = first_line + mark.line if mark is not None else None
+        raise _error(f"front matter is not valid YAML: {problem}", path, line, hint) from None
     except yaml.YAMLError as error:
         raise _error(f"front matter is not valid YAML: {error}", path, first_line) from None
     except UNREADABLE as error:

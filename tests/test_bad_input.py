@@ -89,7 +89,9 @@ def test_broken_yaml_names_file_and_line(desk: Desk) -> None:
     desk.git("commit", "-qam", "hand edit")
     check = unchanged(desk)
     error = desk.fails("reply", ticket, "-m", "hi")
-    assert error.startswith(f"gitdesk: error: tickets/{ticket}.md:5: front matter is not valid YAML: did not find expected ',' or ']'")
+    # the line where the [ opens, not the next one, where YAML noticed
+    assert error == (f"gitdesk: error: tickets/{ticket}.md:3: front matter is not valid YAML: did not find expected "
+                     "',' or ']' (close the [ that opens on this line with ])")
     check()
 
 
