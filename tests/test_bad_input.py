@@ -90,7 +90,7 @@ def test_broken_yaml_names_file_and_line(desk: Desk) -> None:
     check = unchanged(desk)
     error = desk.fails("reply", ticket, "-m", "hi")
     # the line where the [ opens, not the next one, where YAML noticed
-    assert error == (f"gitdesk: error: tickets/{ticket}.md:3: front matter is not valid YAML: did not find expected "
+    assert error == (f"gitdesk: error: tickets/{ticket}.md:4: front matter is not valid YAML: did not find expected "
                      "',' or ']' (close the [ that opens on this line with ])")
     check()
 
