@@ -815,6 +815,8 @@ def setting(desk: Desk, field: str, value: str, actor: Actor) -> Callable[[Ticke
             return replace(ticket, priority=text) if name == "priority" else \
                 replace(ticket, category=text) if name == "category" else replace(ticket, asset=text)
         extra = dict(ticket.extra)
+        if name not in extra and not cleared:
+            _refuse_a_misspelling(name)
         if cleared:
             extra.pop(name, None)
         elif name in FLAGS:
@@ -827,6 +829,20 @@ def setting(desk: Desk, field: str, value: str, actor: Actor) -> Callable[[Ticke
 
 
 FLAGS = frozenset({"kb"})  # fields gitdesk reads as true or false, however a person types it
+_SETTABLE = ("status", "priority", "queue", "assignee", "category", "asset", "requester", "title", "duplicate_of",
+             "labels", "related")
+
+
+def _refuse_a_misspelling(name: str) -> None:
+    """A new field of the team's own is added by ``set``; one spelled like gitdesk's own
+    ('staus', 'prio') is far more often a typo, which would sit in the file unread."""
+    import difflib
+
+    close = difflib.get_close_matches(name, _SETTABLE, n=1, cutoff=0.8) or [
+        field for field in _SETTABLE if len(name) >= 3 and field.startswith(name)][:1]
+    if close:
+        raise ValidationError(f"{name!r} is not one of gitdesk's fields (did you mean {close[0]}?)",
+                              hint=f"to add a field of your own named {name}, write it in the file with gitdesk edit")
 
 
 def _flag(name: str, value: str) -> bool:

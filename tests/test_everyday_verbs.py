@@ -177,6 +177,11 @@ def test_set_refuses_id_created_and_unknown_values(desk: Desk) -> None:
     assert "unknown queue 'it'" in desk.fails("set", ticket, "queue", "it")
     assert "unknown person 'zed'" in desk.fails("set", ticket, "assignee", "zed")
     assert "unknown status 'opne'" in desk.fails("set", ticket, "status", "opne")
+    # a new field spelled like gitdesk's own is a typo far more often than a team's field
+    assert "'staus' is not one of gitdesk's fields (did you mean status?)" in desk.fails("set", ticket, "staus", "open")
+    assert "(did you mean priority?)" in desk.fails("set", ticket, "prio", "low")
+    assert "\nprio:" not in desk.text(ticket)
+    desk.run("set", ticket, "asset_tag", "A-1")  # a team's own field that only starts alike
 
 
 def test_link_duplicate_and_related(desk: Desk) -> None:
