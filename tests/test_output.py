@@ -256,3 +256,18 @@ def test_a_cut_through_a_match_closes_its_mark() -> None:
     assert views._cut_marked("ab\\x02cdef\\x03gh", 5) == "ab\\x02cd\\x03…"
     assert views._cut_marked("ab\\x02cd\\x03", 4) == "ab\\x02cd\\x03", "the marks take no room"
     assert views._cut_marked("日本語のプリンター", 7) == "日本語…"
+
+
+def test_the_desks_log_shows_short_ids_on_a_terminal_whole_ones_when_piped(
+        desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = desk.new("Printer on 2F jams", "-q", "it-helpdesk")
+    second = desk.new("Laptop battery drains", "-q", "it-helpdesk")
+    desk.run("resolve", first, "--note", "Cleared the tray.")
+    assert first in desk.run("log").output, "piped: whole IDs, for scripts"
+    on_terminal(monkeypatch, 80)
+    shown = desk.run("log").output
+    rows = shown.splitlines()[1:]
+    assert first not in shown and any(f" {first[:12]}" in row for row in rows)
+    assert max(map(len, shown.splitlines())) <= 80
+    assert any("status: open -> resolved" in row for row in rows), "what happened has room"
+    assert desk.run("show", next(row.split()[4] for row in rows if "Laptop" in row or second[:12] in row)).exit_code == 0

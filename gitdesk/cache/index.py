@@ -570,6 +570,14 @@ def all_ids(connection: sqlite3.Connection) -> list[str]:
     return [row[0] for row in connection.execute("SELECT id FROM tickets WHERE id IS NOT NULL ORDER BY id")]
 
 
+def current_ids(desk: Desk) -> list[str]:
+    """Every ticket's ID now (the index refreshed first): what an abbreviated ID must not
+    be mistaken for."""
+    with db.connect(desk) as connection:
+        refresh(desk, connection)
+        return all_ids(connection)
+
+
 def ids_where(connection: sqlite3.Connection, names: Iterable[str]) -> list[str]:
     wanted = list(names)
     return [row[0] for row in connection.execute(

@@ -89,7 +89,15 @@ def log(session: Session, ticket_id: str | None, since: str | None, until: str |
             close = difflib.get_close_matches(author, list(desk.config.people), n=1)
             output.note(f"gitdesk: no changes by {author!r}, who is not one of the desk's people"
                         + (f" (did you mean {close[0]}?)" if close else ""))
-    views.log_entries(entries, fmt, with_ticket=ticket_id is None)
+    shown = None
+    if not ticket_id and fmt == "table" and entries:
+        from gitdesk.cache import index
+        from gitdesk.ids import abbreviations
+        from gitdesk.render import output
+
+        if output.is_terminal():  # piped, the whole IDs: a script may read them
+            shown = abbreviations([*index.current_ids(desk), *(entry.ticket for entry in entries)])
+    views.log_entries(entries, fmt, with_ticket=ticket_id is None, shown_ids=shown)
 
 
 @click.group(name="feedback", context_settings=CONTEXT)

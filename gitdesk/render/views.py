@@ -535,13 +535,17 @@ def canned_replies(found: Sequence[Canned], fmt: str) -> None:
 # --- the audit log ----------------------------------------------------------------
 
 
-def log_entries(entries: Sequence[LogEntry], fmt: str, *, with_ticket: bool) -> None:
+def log_entries(entries: Sequence[LogEntry], fmt: str, *, with_ticket: bool,
+                shown_ids: Mapping[str, str] | None = None) -> None:
+    """``gitdesk log``; ``shown_ids`` abbreviates the IDs, as ``list`` does on a terminal,
+    so that what happened has room at 80 columns."""
     from gitdesk.cache.history import record
 
+    ids = shown_ids or {}
     columns = [Column("WHEN", lambda e: local_time(e.time)), Column("COMMIT", lambda e: e.commit[:7]),
                Column("WHO", lambda e: e.who)]
     if with_ticket:
-        columns.append(Column("TICKET", lambda e: e.ticket))
+        columns.append(Column("TICKET", lambda e: ids.get(e.ticket, e.ticket)))
     columns.append(Column("WHAT", lambda e: "; ".join(e.changes), fit="shrink"))
     emit(fmt, "entries", [record(entry) for entry in entries], columns=columns, rows=entries)
 
