@@ -293,6 +293,7 @@ EXAMPLE_REPLY = """\
 # A canned reply: gitdesk reply ID --use more-details. Front matter may set
 # status, priority, category and labels when the reply is used.
 labels: [needs-details]
+status: pending  # it asks the requester: the ticket waits on them, and its clocks pause
 ---
 Hi {{requester_name}},
 

@@ -299,6 +299,7 @@ def test_a_reply_can_start_from_a_canned_reply_whose_fields_apply_too(served: Se
     page.get_by_role("button", name="Send reply").click()
     assert page.locator(".done").inner_text().startswith(f"{ticket}: reply [")
     assert "needs-details" in desk.text(ticket) and "since when it happens?\nAlice" in desk.text(ticket)
+    assert "status: pending" in desk.text(ticket), "the starter reply asks: the ticket waits on the requester"
     assert problems == []
 
 
