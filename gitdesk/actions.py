@@ -518,7 +518,7 @@ def reply(desk: Desk, typed_id: str, text: str, actor: Actor, *, attach: Sequenc
                                       desk.config.mail.max_attachment_bytes, files)
         new = replying(desk, body, actor)(loaded.ticket)
         if fields:
-            new = _with_fields(desk, new, fields)
+            new = _with_fields(desk, new, fields, actor)
         return commit_change(desk, loaded, new, actor, "reply", extra_files=files, mailer=mailer)
 
 
@@ -555,10 +555,12 @@ def draft_reply(desk: Desk, typed_id: str, text: str, actor: Actor, *, mailer: M
     return Draft(change.ticket, branch, base, commit, change.path, tuple(change.files), change.changes, change.mailed)
 
 
-def _with_fields(desk: Desk, ticket: Ticket, fields: Mapping[str, Any]) -> Ticket:
+def _with_fields(desk: Desk, ticket: Ticket, fields: Mapping[str, Any], actor: Actor) -> Ticket:
     """The fields a canned reply sets: status (by the workflow), priority, category, labels (added)."""
     for name, value in fields.items():
         if name == "status":
+            if not ticket.queue:  # out of intake, as ask and take move it: into the agent's queue
+                ticket = _with_queue(desk, ticket, actor.require_person("answer with a canned reply"))
             ticket = _enter_status(desk, ticket, str(value), again_ok=True)
         elif name == "priority":
             ticket = replace(ticket, priority=clean_line(str(value)) or None)

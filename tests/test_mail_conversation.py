@@ -240,6 +240,11 @@ def test_canned_replies_answer_and_set_fields_in_one_commit(desk: Desk) -> None:
     assert shown["conversation"][-1]["text"].startswith("Hi bob, please close Outlook")
     assert "Does Outlook password still happen?" in text_of(queued(desk)[0])
     assert "did you mean restart-outlook?" in desk.fails("reply", ticket_id, "--use", "restart-outlok")
+    # a ticket still in intake (no queue) goes into the agent's queue, as ask moves it, to wait
+    fresh = desk.new("Mail app wants my login", "-r", "bob@customer.example")
+    desk.run("--as", "alice", "reply", fresh, "--use", "more-details")
+    shown = ticket(desk, fresh)
+    assert shown["status"] == "pending" and shown["queue"] == "it-helpdesk" and shown["labels"] == ["needs-details"]
     (replies / "broken.md").write_text("---\nassignee: alice\n---\nx\n")
     desk.git("add", "-A")
     assert "a canned reply cannot set 'assignee'" in desk.run("check", ok=False).stdout
