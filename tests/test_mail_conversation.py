@@ -304,6 +304,26 @@ def test_a_reply_can_start_from_a_knowledge_base_article(desk: Desk) -> None:
     assert "gitdesk kb search" in desk.fails("reply", later, "--from-kb", "no such thing")
 
 
+def test_a_reply_from_an_article_opens_in_the_editor_on_a_terminal(desk: Desk, monkeypatch: pytest.MonkeyPatch
+                                                                  ) -> None:
+    """An article tells how another ticket was solved, in the past tense: on a terminal, the
+    agent adjusts it before it is sent (a new user's trial sent it as it stood)."""
+    import click
+
+    from gitdesk.render import output
+
+    solved = desk.new("Outlook asks for my password", "-q", "it-helpdesk", "-c", "email")
+    desk.run("resolve", solved, "--note", "Removed the stale credentials in Credential Manager.")
+    desk.run("kb", "build")
+    later = desk.new("Outlook keeps prompting", "-q", "it-helpdesk", "-r", "bob@customer.example")
+    seen: list[str] = []
+    monkeypatch.setattr(output, "is_terminal", lambda: True)
+    monkeypatch.setattr(click, "edit", lambda text, **_: seen.append(text) or "Please remove the stale credentials.")
+    desk.run("--as", "alice", "reply", later, "--from-kb", "outlook password")
+    assert seen == ["Removed the stale credentials in Credential Manager."]
+    assert ticket(desk, later)["conversation"][-1]["text"] == "Please remove the stale credentials."
+
+
 def test_duplicate_closes_links_and_tells_the_requester_where_the_answer_is(desk: Desk) -> None:
     first = desk.new("Outlook asks for my password", "-q", "it-helpdesk", "-c", "email", "-r", "carol@example.com")
     desk.run("resolve", first, "--note", "Removed stale credentials in Credential Manager.")

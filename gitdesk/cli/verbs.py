@@ -134,7 +134,8 @@ def reply(session: Session, ticket_id: str, message: str | None, message_file: I
     --send also delivers it at once when SMTP is set up here. A reply by the
     requester on a pending ticket moves it back to open. --use starts from a
     canned reply (which may also set status, priority, category or labels),
-    --from-kb from a knowledge-base article.
+    --from-kb from a knowledge-base article, which opens in $EDITOR on a
+    terminal: it tells how another ticket was solved.
 
     \b
     Example:
@@ -161,7 +162,9 @@ def reply(session: Session, ticket_id: str, message: str | None, message_file: I
             text = kb.answer_from(desk, article or "")
         person = session.actor().person
         text = templates.fill(text, templates.values(ticket, desk.config, person.name if person else None))
-    if edit_first:
+    from gitdesk.render import output
+
+    if edit_first or (article and output.is_terminal()):
         edited = click.edit(text, extension=".md", require_save=False)
         if edited is None or not edited.strip():
             raise click.Abort()
