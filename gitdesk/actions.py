@@ -33,7 +33,7 @@ from gitdesk.model import (
     Entry,
     Ticket,
 )
-from gitdesk.text import clean_line, one_line
+from gitdesk.text import clean_line, closest, one_line
 
 FIELD_NAME = re.compile(r"^[a-z_][a-z0-9_-]*\Z")
 CC = "cc"  # addresses that hear of every public step, as the requester does
@@ -838,12 +838,10 @@ _SETTABLE = ("status", "priority", "queue", "assignee", "category", "asset", "re
 def _refuse_a_misspelling(name: str) -> None:
     """A new field of the team's own is added by ``set``; one spelled like gitdesk's own
     ('staus', 'prio') is far more often a typo, which would sit in the file unread."""
-    import difflib
-
-    close = difflib.get_close_matches(name, _SETTABLE, n=1, cutoff=0.8) or [
-        field for field in _SETTABLE if len(name) >= 3 and field.startswith(name)][:1]
+    close = closest(name, _SETTABLE, cutoff=0.8) or next(
+        (field for field in _SETTABLE if len(name) >= 3 and field.startswith(name)), None)
     if close:
-        raise ValidationError(f"{name!r} is not one of gitdesk's fields (did you mean {close[0]}?)",
+        raise ValidationError(f"{name!r} is not one of gitdesk's fields (did you mean {close}?)",
                               hint=f"to add a field of your own named {name}, write it in the file with gitdesk edit")
 
 

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, ClassVar
 from gitdesk.durations import Span, format_duration
 from gitdesk.errors import ConfigError
 from gitdesk.model import WEEKDAYS, BusinessHours
+from gitdesk.text import closest
 
 if TYPE_CHECKING:
     from gitdesk.model import Config
@@ -54,11 +55,10 @@ def zone(name: str) -> tzinfo:
 
 
 def zone_hint(name: str) -> str:
-    import difflib
     from zoneinfo import available_timezones
 
-    close = difflib.get_close_matches(name, sorted(available_timezones()), n=1, cutoff=0.6)
-    return (f"did you mean {close[0]}? " if close else "") + "use an IANA name such as Europe/Berlin"
+    close = closest(name, sorted(available_timezones()))
+    return (f"did you mean {close}? " if close else "") + "use an IANA name such as Europe/Berlin"
 
 
 def country_holidays(code: str, years: Iterable[int]) -> set[date]:
@@ -77,10 +77,8 @@ def check_country(code: str) -> str | None:
     country, _, region = code.partition("-")
     supported = holidays.list_supported_countries()
     if country not in supported:
-        import difflib
-
-        close = difflib.get_close_matches(country.upper(), sorted(supported), n=1, cutoff=0.5)
-        return f"unknown country {country!r}" + (f" (did you mean {close[0]}?)" if close else "")
+        close = closest(country.upper(), sorted(supported), cutoff=0.5)
+        return f"unknown country {country!r}" + (f" (did you mean {close}?)" if close else "")
     if region and region not in supported[country]:
         return f"unknown region {region!r} of {country} (known: {', '.join(supported[country][:12])}…)"
     return None

@@ -38,6 +38,7 @@ from gitdesk.model import (
     Status,
 )
 from gitdesk.paths import CONFIG_PATH
+from gitdesk.text import closest
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*\Z")
 SECTIONS = ("desk", "people", "queues", "workflow", "priorities", "categories", "private_fields", "sync",
@@ -376,10 +377,8 @@ def _unplain(value: Any) -> Any:
 
 
 def _suggest(name: str, known: tuple[str, ...]) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-    return (f"did you mean {close[0]}? " if close else "") + f"known: {', '.join(known)}"
+    close = closest(name, known)
+    return (f"did you mean {close}? " if close else "") + f"known: {', '.join(known)}"
 
 
 def parse_config(text: str, path: str = CONFIG_PATH, loaded: Any = None) -> Config:

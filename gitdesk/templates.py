@@ -20,6 +20,7 @@ from typing import Any
 from gitdesk import frontmatter
 from gitdesk.errors import GitdeskError, NotFound, TicketFormatError
 from gitdesk.model import KNOWN_FIELDS, Config, Ticket
+from gitdesk.text import closest
 
 TEMPLATES = ".gitdesk/templates"
 DRAFT_FIELDS = ("title", "requester", "queue", "priority", "category", "asset", "labels", "assignee")
@@ -91,17 +92,15 @@ PLACEHOLDERS = (*TICKET_PLACEHOLDERS, "text", "agent", "desk", "desk_address")
 def placeholder_problems(text: str, path: str, known: tuple[str, ...] = PLACEHOLDERS,
                          first_line: int = 1) -> list[GitdeskError]:
     """Every ``{{name}}`` in ``text`` that is not one of ``known``, with its line."""
-    import difflib
-
     problems: list[GitdeskError] = []
     for match in PLACEHOLDER.finditer(text):
         name = match.group(1)
         if name in known:
             continue
-        close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+        close = closest(name, known)
         problems.append(TicketFormatError(
             f"unknown placeholder {{{{{name}}}}}", path=path, line=first_line + text.count("\n", 0, match.start()),
-            hint=(f"did you mean {{{{{close[0]}}}}}? " if close else "") + f"known: {', '.join(known)}"))
+            hint=(f"did you mean {{{{{close}}}}}? " if close else "") + f"known: {', '.join(known)}"))
     return problems
 
 
@@ -180,10 +179,8 @@ def canned_replies(root: Path) -> list[Canned]:
 def canned(root: Path, name: str) -> Canned:
     replies = {reply.name: reply for reply in canned_replies(root)}
     if name not in replies:
-        import difflib
-
-        close = difflib.get_close_matches(name, list(replies), n=1)
-        raise NotFound(f"no canned reply {name!r}", hint=(f"did you mean {close[0]}? " if close else "")
+        close = closest(name, replies)
+        raise NotFound(f"no canned reply {name!r}", hint=(f"did you mean {close}? " if close else "")
                        + ("gitdesk replies lists them" if replies else f"write one in {REPLIES}/{name}.md"))
     return replies[name]
 

@@ -9,6 +9,7 @@ prints for people goes through ``visible``; JSON output escapes on its own.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 # C0 controls except newline and tab, DEL, C1 controls, the invisible formatting
 # characters that reorder or hide text, noncharacters and lone surrogates.
@@ -44,6 +45,14 @@ def one_line(text: str) -> str:
     if text.isprintable():  # no line breaks, tabs or controls: nothing to do
         return text
     return visible(" ".join(text.replace("\t", " ").splitlines()))
+
+
+def closest(word: str, choices: Iterable[str], cutoff: float = 0.6) -> str | None:
+    """The choice ``word`` was most likely meant to be (for "did you mean …?"), if any is close."""
+    import difflib
+
+    found = difflib.get_close_matches(word, list(choices), n=1, cutoff=cutoff)
+    return found[0] if found else None
 
 
 def counted(number: int, singular: str, plural: str | None = None) -> str:

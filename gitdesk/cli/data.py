@@ -82,13 +82,12 @@ def log(session: Session, ticket_id: str | None, since: str | None, until: str |
         entries = history.desk_log(desk, history.LogFilter(
             since=when(since), until=when(until, end_of_day=True), author=author, action=action))
         if author and not entries and desk.config.person(author) is None:  # a typo, or someone long gone
-            import difflib
-
             from gitdesk.render import output
+            from gitdesk.text import closest
 
-            close = difflib.get_close_matches(author, list(desk.config.people), n=1)
+            close = closest(author, desk.config.people)
             output.note(f"gitdesk: no changes by {author!r}, who is not one of the desk's people"
-                        + (f" (did you mean {close[0]}?)" if close else ""))
+                        + (f" (did you mean {close}?)" if close else ""))
     shown = None
     if not ticket_id and fmt == "table" and entries:
         from gitdesk.cache import index

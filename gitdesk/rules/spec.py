@@ -8,7 +8,6 @@ rule may run, and each problem names the file, the line and the fix.
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from collections.abc import Collection, Mapping, Sequence
@@ -21,6 +20,7 @@ from gitdesk import frontmatter, templates, ticketfile
 from gitdesk.durations import Span, parse_span
 from gitdesk.errors import ConfigError, GitdeskError
 from gitdesk.model import Config, Ticket
+from gitdesk.text import closest
 
 if TYPE_CHECKING:  # YAML is imported when a rules file is read: most commands on most desks never do
     import yaml
@@ -178,8 +178,8 @@ class _Lines:
 
 
 def _guess(word: str, choices: Sequence[str]) -> str | None:
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f"did you mean {close[0]!r}?" if close else None
+    close = closest(word, choices)
+    return f"did you mean {close!r}?" if close else None
 
 
 class _Reader:
