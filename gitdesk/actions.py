@@ -20,9 +20,11 @@ from gitdesk.errors import GitdeskError, TransitionError, UnsafePath, Validation
 from gitdesk.frontmatter import NOT_TEXT, parse_scalar
 from gitdesk.model import (
     ESCALATION,
+    FIELD_ORDER,
     IMMUTABLE_FIELDS,
     KNOWN_FIELDS,
     NOTE,
+    OPTIONAL_LINK_FIELDS,
     QUESTION,
     REJECTION,
     REOPEN,
@@ -831,8 +833,7 @@ def setting(desk: Desk, field: str, value: str, actor: Actor) -> Callable[[Ticke
 
 
 FLAGS = frozenset({"kb"})  # fields gitdesk reads as true or false, however a person types it
-_SETTABLE = ("status", "priority", "queue", "assignee", "category", "asset", "requester", "title", "duplicate_of",
-             "labels", "related")
+_SETTABLE = tuple(name for name in (*FIELD_ORDER, *OPTIONAL_LINK_FIELDS) if name not in IMMUTABLE_FIELDS)
 
 
 def _refuse_a_misspelling(name: str) -> None:

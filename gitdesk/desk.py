@@ -73,8 +73,6 @@ class Actor:
         return self.person.handle
 
 
-
-
 class Progress(Protocol):
     """Shows how long work is getting on: ``with desk.progress("Indexing", 5000) as advance:
     advance(100)``. Quiet by default; the command line shows a bar on a terminal."""

@@ -146,8 +146,8 @@ def load(text: str, path: str | None = None) -> FrontMatter:
         if error.context_mark is not None and context.startswith("while parsing a flow"):
             # YAML notices an unclosed [ or { where the next line starts: name where it opened
             mark = error.context_mark
-            closing = "]" if "sequence" in context else "}"
-            hint = f"close the {'[' if closing == ']' else '{'} that opens on this line with {closing}"
+            opening, closing = ("[", "]") if "sequence" in context else ("{", "}")
+            hint = f"close the {opening} that opens on this line with {closing}"
         line = first_line + mark.line if mark is not None else None
         raise _error(f"front matter is not valid YAML: {problem}", path, line, hint) from None
     except yaml.YAMLError as error:

@@ -23,6 +23,7 @@ from typing import Any
 
 from gitdesk import changes, git, ticketfile, workflow
 from gitdesk.cache import db, merges, workers
+from gitdesk.clock import format_utc
 from gitdesk.desk import Desk, Progress, quiet
 from gitdesk.errors import GitdeskError, ShallowHistory
 from gitdesk.model import Entry, Ticket
@@ -183,10 +184,6 @@ def _ticket_id(path: str) -> str:
     return path.rsplit("/", 1)[-1].removesuffix(".md")
 
 
-def _stamp(at: datetime) -> str:
-    return at.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _entry_difference(old: Sequence[Entry], new: Sequence[Entry]) -> tuple[list[Entry], list[Entry]]:
     """The entries ``new`` has more of than ``old``, and those it has fewer of (two entries
     alike to the byte count twice), each in the file's order."""
@@ -251,7 +248,7 @@ def _events_between(old: Ticket | None, new: Ticket) -> Iterator[tuple[str, str 
         # the same words under another author or time: who said it, or when, was changed by hand
         restamped = take(content, entry)
         if restamped is not None:
-            when = None if restamped.at == entry.at else f"{_stamp(restamped.at)} -> {_stamp(entry.at)}"
+            when = None if restamped.at == entry.at else f"{format_utc(restamped.at)} -> {format_utc(entry.at)}"
             yield "entry-restamped", entry.kind, restamped.author, entry.author, entry.author, when
             continue
         yield "entry", entry.kind, None, first, entry.author, entry.detail or None

@@ -70,7 +70,7 @@ def log(session: Session, ticket_id: str | None, since: str | None, until: str |
       gitdesk log --action resolve --format csv
     """
     from gitdesk.cache import history
-    from gitdesk.render import views
+    from gitdesk.render import output, views
 
     desk = session.desk
     history.require_full(desk, "the audit log needs")
@@ -82,7 +82,6 @@ def log(session: Session, ticket_id: str | None, since: str | None, until: str |
         entries = history.desk_log(desk, history.LogFilter(
             since=when(since), until=when(until, end_of_day=True), author=author, action=action))
         if author and not entries and desk.config.person(author) is None:  # a typo, or someone long gone
-            from gitdesk.render import output
             from gitdesk.text import closest
 
             close = closest(author, desk.config.people)
@@ -92,7 +91,6 @@ def log(session: Session, ticket_id: str | None, since: str | None, until: str |
     if not ticket_id and fmt == "table" and entries:
         from gitdesk.cache import index
         from gitdesk.ids import abbreviations
-        from gitdesk.render import output
 
         if output.is_terminal():  # piped, the whole IDs: a script may read them
             shown = abbreviations([*index.current_ids(desk), *(entry.ticket for entry in entries)])

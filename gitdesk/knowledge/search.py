@@ -453,14 +453,12 @@ class _Why:
 
         from gitdesk.knowledge import meaning
 
-        # A solved ticket shown for its duplicate's score is explained by its own words.
-
         # the words as each ticket writes them (the index's tickets carry no description)
         texts = self.texts or _texts(connection, [self.bags[item.ticket.id][0] for item in shown
                                                   if item.ticket.id in self.bags])
         explained = []
         for item in shown:
-            if item.ticket.id in self.bags:
+            if item.ticket.id in self.bags:  # a solved ticket shown for its duplicate's score: by its own words
                 name, bag = self.bags[item.ticket.id]
                 item = replace(item, matched=meaning.shared(self.query, bag, texts.get(name, ""), self.vocab,
                                                             self.weights))

@@ -307,7 +307,7 @@ def _highlighted(snippet: str, room: int | None = None) -> str:
     from gitdesk.knowledge.search import END, START
 
     clean = one_line(snippet.replace(START, "\x02").replace(END, "\x03"))  # markers survive one_line
-    if not output.is_terminal() or _no_colour():  # the marks are text, and take room like text
+    if not output.colour():  # the marks are text, and take room like text
         clean = clean.replace("\\x02", "**").replace("\\x03", "**")
         return clean if room is None else _fit(clean, room)
     if room is not None:
@@ -336,12 +336,6 @@ def _cut_marked(text: str, room: int) -> str:
         kept.append(text[at])
         used, at = used + width, at + 1
     return "".join(kept) + ("\\x03" if marked else "") + "…"
-
-
-def _no_colour() -> bool:
-    from gitdesk.render.output import colour
-
-    return not colour()
 
 
 def search_hits(hits: Sequence[Hit], fmt: str) -> None:
