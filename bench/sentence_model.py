@@ -45,27 +45,13 @@ def reference(source: str) -> None:
     """The twin's rank among all resolved tickets by the transformer's cosine alone:
     the query is the later ticket's title and description, each resolved ticket
     its title, description and resolution (as the model layer embeds them)."""
-    import numpy as np
     import relevance
     from sentence_transformers import SentenceTransformer
 
-    from gitdesk.desk import Desk
-
-    path, cases = relevance.paraphrase_desk()
-    desk = Desk.open(path, explicit=True)
-    tickets = [desk.load(file.stem).ticket for file in sorted((path / "tickets").glob("*.md"))]
-    resolved = [ticket for ticket in tickets if ticket.resolution]
     model = SentenceTransformer(source, device="cpu")
-    vectors = model.encode([f"{t.title}\n{t.description}\n{t.resolution}" for t in resolved],
-                           normalize_embeddings=True)
-    by_id = {ticket.id: ticket for ticket in tickets}
-    scores: dict[str, relevance.Score] = {}
-    for case in cases:
-        query = by_id[case.query]
-        found = vectors @ model.encode([f"{query.title}\n{query.description}"], normalize_embeddings=True)[0]
-        ranked = [resolved[at].id for at in np.argsort(-found)]
-        scores.setdefault(case.half, relevance.Score()).count(case, ranked, ranked)
-    for half, score in scores.items():
+    run = relevance.contextual(lambda texts: model.encode(texts, normalize_embeddings=True),
+                               lambda text: model.encode([text], normalize_embeddings=True)[0])
+    for half, score in run.alone.items():
         print(score.line(f"contextual ({half})").splitlines()[0])
 
 
