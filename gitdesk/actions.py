@@ -83,7 +83,7 @@ class Mail:
     """Mail an action writes into outbox/ in its own commit, and the ticket that threads it."""
 
     ticket: Ticket  # the ticket with the mail's Message-IDs added to its thread
-    files: Mapping[str, bytes]  # desk-relative outbox path -> the whole message
+    files: Mapping[str, bytes | None]  # desk-relative outbox path -> the whole message (None: withdrawn)
     notes: tuple[str, ...] = ()  # for the commit message: "mail to … queued in outbox/…"
     message_ids: tuple[str, ...] = ()
 
@@ -236,7 +236,7 @@ class Prepared:
     verb: str
     ticket: Ticket
     path: str
-    files: dict[str, str | bytes]
+    files: dict[str, str | bytes | None]  # None deletes (a withdrawn message)
     new_files: frozenset[str]
     message: str
     changes: tuple[str, ...]
@@ -258,12 +258,12 @@ def prepare_change(desk: Desk, loaded: LoadedTicket, new: Ticket, actor: Actor, 
         raise GitdeskError(f"nothing to change: {old.id} is already like that")
     validate_change(desk, old, new, loaded.path, _lines(loaded))
     mail = mailer(verb, old, new, actor) if mailer is not None else None
-    added: dict[str, bytes] = dict(extra_files or {})
+    added: dict[str, bytes | None] = dict(extra_files or {})
     if mail is not None:
         new = mail.ticket
         added.update(mail.files)
         notes = [*notes, *mail.notes]
-    files: dict[str, str | bytes] = {loaded.path: ticketfile.updated_text(loaded.document, old, new)}
+    files: dict[str, str | bytes | None] = {loaded.path: ticketfile.updated_text(loaded.document, old, new)}
     files.update(added)
     for other_loaded, other_new in also:
         validate_change(desk, other_loaded.ticket, other_new, other_loaded.path, _lines(other_loaded))
@@ -272,7 +272,8 @@ def prepare_change(desk: Desk, loaded: LoadedTicket, new: Ticket, actor: Actor, 
     for other_loaded, other_new in also:
         lines += [f"{other_new.id} {line}" for line in changes.describe(other_loaded.ticket, other_new)]
     _, email = desk.identity()
-    return Prepared(verb, new, loaded.path, files, frozenset(added), _message(verb, new, lines, actor, email, rules),
+    written = frozenset(path for path, data in added.items() if data is not None)
+    return Prepared(verb, new, loaded.path, files, written, _message(verb, new, lines, actor, email, rules),
                     tuple(lines), tuple(other.path for other, _ in also),
                     mail.message_ids if mail is not None else ())
 

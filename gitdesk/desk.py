@@ -268,11 +268,11 @@ class Desk:
         return DirtyWorktree("has uncommitted changes", path=desk_path,
                              hint=f"commit them (git commit {shown}) or discard them (git restore {shown}) first")
 
-    def commit(self, files: Mapping[str, str | bytes], message: str, when: datetime,
+    def commit(self, files: Mapping[str, str | bytes | None], message: str, when: datetime,
                *, new_files: frozenset[str] = frozenset()) -> str:
-        """Write desk-relative ``files`` (text, or bytes as they are) and commit exactly them."""
+        """Write desk-relative ``files`` (text, or bytes as they are; None deletes) and commit exactly them."""
         author = self.identity()
-        encoded = {self.repo_path(path): data if isinstance(data, bytes) else data.encode("utf-8")
+        encoded = {self.repo_path(path): data.encode("utf-8") if isinstance(data, str) else data
                    for path, data in files.items()}
         commit = transaction.commit_files(
             self.repo, encoded, message, author, when,
@@ -280,7 +280,7 @@ class Desk:
         )
         return commit
 
-    def commit_on_branch(self, files: Mapping[str, str | bytes], message: str, when: datetime,
+    def commit_on_branch(self, files: Mapping[str, str | bytes | None], message: str, when: datetime,
                          prefix: str) -> tuple[str, str, str]:
         """Commit desk-relative ``files`` on top of HEAD as a new branch ``<prefix><n>`` (the
         next free n), for someone to review and merge. HEAD, the index and the work tree are
@@ -288,7 +288,7 @@ class Desk:
         base, parent = git.head(self.repo)
         if base is None:
             raise GitError("HEAD is detached; gitdesk commits to a branch", hint=git.detached_hint(self.repo))
-        encoded = {self.repo_path(path): data if isinstance(data, bytes) else data.encode("utf-8")
+        encoded = {self.repo_path(path): data.encode("utf-8") if isinstance(data, str) else data
                    for path, data in files.items()}
         commit = git.create_commit(self.repo, parent, encoded, message, self.identity(), clock.git_date(when),
                                    sign=self.commit_settings().sign)

@@ -40,7 +40,8 @@ def parse(raw: bytes) -> EmailMessage:
 
 def queued(desk: Desk, rev: str = "HEAD") -> list[EmailMessage]:
     """The mail a commit put into outbox/, read as a mail program would."""
-    return [parse((desk.path / path).read_bytes()) for path in desk.committed_files(rev) if path.startswith("outbox/")]
+    return [parse((desk.path / path).read_bytes()) for path in desk.committed_files(rev)
+            if path.startswith("outbox/") and (desk.path / path).exists()]  # not one the commit withdrew
 
 
 def text_of(mail: EmailMessage) -> str:
@@ -275,6 +276,28 @@ def test_one_acknowledgement_per_sender_per_hour(desk: Desk, tmp_path: Path) -> 
     third = second.replace(b"<c2@", b"<c3@").replace(b"Two", b"Three")
     intake(desk, "eml", eml(tmp_path, third, "three.eml"))
     assert len(queued(desk)) == 1
+
+
+def test_spam_rejected_before_mail_goes_out_gets_no_acknowledgement(desk: Desk, tmp_path: Path) -> None:
+    spam = (b"From: winner@lottery.example\nTo: help@fernhill.example\nSubject: You won\n"
+            b"Message-ID: <w1@lottery.example>\n\nClaim your prize\n")
+    spam_id = from_mail(desk, tmp_path, spam)
+    (ack,) = [path for path in desk.committed_files() if path.startswith("outbox/")]
+    result = desk.run("--as", "alice", "reject", spam_id, "--no-send", "-m", "Spam")
+    assert not (desk.path / ack).exists() and ack in desk.committed_files(), "withdrawn in the rejection's commit"
+    assert f"unsent acknowledgement {ack} withdrawn" in desk.last_message()
+    assert "withdrawn" in result.output
+    assert [path for path in desk.git("ls-files", "outbox").splitlines()] == []
+    assert desk.run("check").exit_code == 0
+
+    honest_id = from_mail(desk, tmp_path, spam.replace(b"winner@lottery", b"carol@example")
+                          .replace(b"<w1@", b"<c9@"))
+    (claimed,) = [path for path in desk.committed_files() if path.startswith("outbox/")]
+    (desk.path / claimed.replace(".eml", ".claim")).write_text("clone: elsewhere\nat: 2026-11-23T12:00:00Z\n")
+    desk.git("add", "outbox")
+    desk.git("commit", "-qm", "mail-send: claim")
+    desk.run("--as", "alice", "reject", honest_id, "--no-send", "-m", "Sent to the wrong desk")
+    assert (desk.path / claimed).exists(), "a message another clone is sending is not taken back"
 
 
 def test_a_score_answering_the_resolution_mail_is_feedback_anything_else_reopens(desk: Desk, tmp_path: Path) -> None:

@@ -299,6 +299,7 @@ def reject(session: Session, ticket_id: str, message: str | None, send: bool | N
 
     Where the desk mails requesters, the reason is mailed like any answer.
     Use --no-send for spam: a reply tells a spammer the address is read.
+    An acknowledgement still waiting in outbox/ is withdrawn either way.
 
     \b
     Examples:

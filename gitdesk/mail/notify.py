@@ -60,9 +60,13 @@ class Mailer:
     def __call__(self, verb: str, old: Ticket, new: Ticket, actor: Actor) -> Mail | None:
         now = clock.now()
         letters = [*self._public(verb, old, new, actor), *self._agents(verb, old, new, actor)]
-        if not letters:
+        withdrawn = withdrawn_acknowledgements(self.desk, old, new)
+        if not letters and not withdrawn:
             return None
-        ticket, files, notes, ids = new, {}, [], []
+        ticket, notes, ids = new, [], []
+        files: dict[str, bytes | None] = dict.fromkeys(withdrawn)
+        notes += [f"unsent acknowledgement {path} withdrawn: the ticket is rejected" for path in withdrawn
+                  if path.endswith(".eml")]
         for letter in letters:
             message = compose.message(self.desk.config, self.desk.root, letter, now, thread_ids(ticket))
             message_id = str(message["Message-ID"])
@@ -73,6 +77,7 @@ class Mailer:
             if letter.event != templates.NOTIFICATION:  # agents' mail is not part of the requester's thread
                 ticket = with_thread_id(ticket, message_id)
         return Mail(ticket, files, tuple(notes), tuple(ids))
+
 
     def _public(self, verb: str, old: Ticket, new: Ticket, actor: Actor) -> list[compose.Letter]:
         step = PUBLIC_STEPS.get(verb)
@@ -109,6 +114,17 @@ class Mailer:
     def _agents(self, verb: str, old: Ticket, new: Ticket, actor: Actor) -> list[compose.Letter]:
         del verb
         return agent_letters(self.desk.config, old, new, actor)
+
+
+def withdrawn_acknowledgements(desk: Desk, old: Ticket, new: Ticket) -> list[str]:
+    """A ticket just rejected (spam, a mail loop) takes back its acknowledgement if it is still
+    in outbox/ unsent: the files to delete in the same commit. The rejection itself is mailed,
+    or not, as the action says."""
+    if new.status != workflow.REJECTED or old.status == workflow.REJECTED or not new.id:
+        return []
+    from gitdesk.mail import outbox
+
+    return outbox.unsent_acknowledgements(desk, new.id)
 
 
 def agent_letters(config: Config, old: Ticket, new: Ticket, actor: Actor) -> list[compose.Letter]:

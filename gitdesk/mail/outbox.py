@@ -380,3 +380,38 @@ def delivered_ids(desk: Desk, commit: str) -> dict[str, str]:
         if message_id:
             found.setdefault(message_id, path)
     return found
+
+
+# --- withdrawing ---------------------------------------------------------------------------------
+
+
+def unsent_acknowledgements(desk: Desk, ticket_id: str) -> list[str]:
+    """The desk-relative files that withdraw ``ticket_id``'s acknowledgement not sent yet: the
+    message and its retry file, as committed in HEAD. A message another run claimed, or one
+    the server already took (it is in this clone's journal), is being sent and is left alone."""
+    _, head = git.head(desk.repo)
+    if head is None:
+        return []
+    files = tree(desk, head, OUTBOX)
+    marker = f"-{ticket_id}-"
+    mine = {path: blob for path, blob in files.items()
+            if path.endswith(".eml") and marker in path and blob.mode in REGULAR
+            and 0 <= blob.size <= MAX_MESSAGE_BYTES}
+    if not mine:
+        return []
+    blobs = git.read_blobs(desk.repo, [blob.sha for blob in mine.values()])
+    accepted = Journal(desk.repo.state_dir / JOURNAL).read()
+    dirty = desk.dirty_paths([OUTBOX])
+    withdrawn: list[str] = []
+    for path, blob in sorted(mine.items()):
+        try:
+            queued = check_message(path[len(OUTBOX) + 1:], blobs.get(blob.sha, b""), desk.config)
+        except ValidationError:
+            continue  # not gitdesk's to withdraw: mail send refuses it anyway
+        if (queued.event != "acknowledgement" or queued.ticket != ticket_id or queued.message_id in accepted
+                or f"{OUTBOX}/{queued.stem}.claim" in files or path in dirty):
+            continue
+        withdrawn.append(path)
+        if f"{OUTBOX}/{queued.stem}.retry" in files:
+            withdrawn.append(f"{OUTBOX}/{queued.stem}.retry")
+    return withdrawn
