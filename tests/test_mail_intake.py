@@ -396,3 +396,53 @@ def test_mail_from_a_machine_is_taken_in_where_the_desk_says_so(mail_desk: Desk,
     assert taken["messages"][0]["outcome"] == "new"
     assert ticket(mail_desk, taken["messages"][0]["ticket"])["requester"] == "root@backup01"
     assert mail_desk.run("check").exit_code == 0
+
+
+def test_a_mail_too_long_for_a_ticket_is_taken_in_once_with_its_whole_text_attached(
+        mail_desk: Desk, tmp_path: Path) -> None:
+    mail_desk.configure(MAIL_CONFIG.replace("max_attachment_bytes: 1KB", "max_attachment_bytes: 10MB"),
+                        "room for a pasted log")
+    log = "".join(f"12:{n % 60:02d} backup01 rsync: error in file {n}\n" for n in range(80_000))  # 3 MB
+    raw = (f"From: carol@example.com\nTo: help@fernhill.example\nSubject: Backup log\n"
+           f"Message-ID: <log-1@example.com>\n\nThe backup failed again, the log is below.\n\n{log}").encode()
+    result = intake(mail_desk, "eml", eml(tmp_path, raw, "log.eml"))
+    (taken,) = result["messages"]
+    assert taken["outcome"] == "new", "taken in, not 'failed' at every intake"
+    description = ticket(mail_desk, taken["ticket"])["description"]
+    assert description.startswith("The backup failed again") and len(description) < 300_000
+    assert "is cut here; the whole text is the attachment mail-text.txt" in description
+    kept = mail_desk.path / "attachments" / taken["ticket"] / "mail-text.txt"
+    assert kept.read_text().endswith("rsync: error in file 79999\n".rstrip())
+    again = intake(mail_desk, "eml", eml(tmp_path, raw, "log.eml"))
+    assert again["messages"][0]["outcome"] == "skipped", "and not a second time"
+    assert mail_desk.run("check").exit_code == 0
+
+    # Long answers fill the ticket file; the one that would overflow it continues in a related ticket.
+    outcomes = []
+    for n in range(1, 9):
+        answer = (f"From: carol@example.com\nTo: help@fernhill.example\nSubject: Re: Backup log\n"
+                  f"Message-ID: <log-{n + 1}@example.com>\nIn-Reply-To: <log-{n}@example.com>\n\n"
+                  f"Tonight's log:\n{log[:300_000]}").encode()
+        outcomes.append(intake(mail_desk, "eml", eml(tmp_path, answer, f"answer-{n}.eml"))["messages"][0])
+    assert [item["outcome"] for item in outcomes][:6] == ["reply"] * 6
+    continued = next(item for item in outcomes if item["outcome"] == "new")
+    assert f"the ticket file of {taken['ticket']} is nearly full: continued here" in continued["detail"]
+    assert f"related: [{taken['ticket']}]" in mail_desk.text(continued["ticket"])
+    assert mail_desk.run("check").exit_code == 0
+
+
+def test_a_sender_address_mail_cannot_answer_is_taken_in_with_a_note_for_the_agent(mail_desk: Desk,
+                                                                                   tmp_path: Path) -> None:
+    raw = ("From: üser@exämple.example\nTo: help@fernhill.example\nSubject: Login\n"
+           "Message-ID: <u-1@exämple.example>\n\nI cannot log in.\n").encode()
+    (taken,) = intake(mail_desk, "eml", eml(tmp_path, raw, "u.eml"))["messages"]
+    assert taken["outcome"] == "new", "taken in once, not 'failed' at every intake"
+    assert not [path for path in mail_desk.committed_files() if path.startswith("outbox/")]
+    (note,) = ticket(mail_desk, taken["ticket"])["conversation"]
+    assert note["kind"] == "note" and note["text"].startswith("No acknowledgement was sent: cannot mail")
+    assert "gitdesk set ID requester ADDRESS" in note["text"]
+    assert intake(mail_desk, "eml", eml(tmp_path, raw, "u.eml"))["messages"][0]["outcome"] == "skipped"
+    refused = mail_desk.run("--as", "alice", "reply", taken["ticket"], "-m", "Try again", ok=False)
+    assert refused.exit_code == 1 and "cannot mail" in refused.output
+    assert mail_desk.run("--as", "alice", "reply", taken["ticket"], "--no-send", "-m", "Try again").exit_code == 0
+    assert mail_desk.run("check").exit_code == 0

@@ -33,6 +33,7 @@ from gitdesk.feedback import FEEDBACK
 from gitdesk.mail import compose, notify
 from gitdesk.mail.message import (
     MESSAGE_IDS,
+    Attachment,
     Bounce,
     Incoming,
     MalformedMessage,
@@ -49,6 +50,10 @@ KINDS = ("mbox", "maildir", "eml")
 CHUNK = 500
 LANDED = ("new", "reply", "feedback", "bounce")  # outcomes that are written in the chunk's commit
 MAX_THREAD = 400  # Message-IDs one ticket keeps; a longer thread continues in a related ticket
+# A mail's text kept in its ticket: a pasted log or a long thread quoted whole is kept as an
+# attachment, so that eight such mails still fit in one ticket file (ticketfile.MAX_TICKET_BYTES).
+MAX_MAIL_TEXT = 256 * 1024
+WHOLE_TEXT = "mail-text.txt"
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,7 +312,13 @@ def _acknowledged(state: _State, ticket: Ticket, incoming: Incoming, files: dict
     last = state.acknowledged.get(incoming.sender.casefold())
     if last is not None and now - last < ACK_INTERVAL:
         return ticket
-    made = notify.acknowledgement(state.desk, ticket, now)
+    try:
+        made = notify.acknowledgement(state.desk, ticket, now)
+    except ValidationError as error:  # an address mail took in but cannot write back (üser@…)
+        note = (f"No acknowledgement was sent: {error.message.removeprefix(f'{ticket.id}: ')}. Reach the "
+                "requester another way, or correct the address (gitdesk set ID requester ADDRESS).")
+        return replace(ticket, entries=(*ticket.entries,
+                                        Entry(now, MAIL_SYSTEM, NOTE, ticketfile.escape_text(note))))
     if made is None:
         return ticket
     threaded, path, message = made
@@ -434,6 +445,10 @@ def _apply(state: _State, incoming: Incoming, files: dict[str, bytes]) -> tuple[
                 new = _new(state, incoming, scratch, related=target)
                 detail = f"{new.title} (the thread of {target} is over {MAX_THREAD} mails: continued here)"
                 outcome = "new"
+            elif _would_overflow(state, target, incoming):
+                new = _new(state, incoming, scratch, related=target)
+                detail = f"{new.title} (the ticket file of {target} is nearly full: continued here)"
+                outcome = "new"
             else:
                 _ensure_writable(state, target)
                 new = _reply(state, ticket, incoming, scratch)
@@ -466,6 +481,14 @@ def _applied(state: _State, outcome: str, new: Ticket, text: bytes, incoming: In
     state.tickets[new.id] = new
     state.by_message[incoming.message_id] = new.id
     return outcome, new, detail
+
+
+def _would_overflow(state: _State, target: str, incoming: Incoming) -> bool:
+    """Whether ``incoming`` as a reply would make ``target``'s file larger than a ticket may be
+    (with room for its attachment links and what agents add later)."""
+    size = len(state.rendered[target]) if target in state.rendered else \
+        len(state.loaded[target].document.text.encode("utf-8"))
+    return size + len(incoming.text.encode("utf-8")) + 16 * 1024 > ticketfile.MAX_TICKET_BYTES
 
 
 def _ensure_writable(state: _State, target: str) -> None:
@@ -616,7 +639,27 @@ def _one(state: _State, position: str, incoming: Incoming, files: dict[str, byte
                                                               "from machines such as cron)"
         return taken("skipped", None, f"the sender {incoming.sender!r} is not an address a ticket can hold{hint}")
     try:
-        outcome, ticket, detail = _apply(state, incoming, files)
+        outcome, ticket, detail = _apply(state, _cut_to_fit(incoming, state.desk.config.mail.max_attachment_bytes),
+                                         files)
     except GitdeskError as error:
         return taken("failed", None, f"not taken in: {error}")
     return taken(outcome, ticket.id, detail)
+
+
+def _cut_to_fit(incoming: Incoming, limit: int) -> Incoming:
+    """A mail whose text is longer than a ticket keeps: its first MAX_MAIL_TEXT bytes (to a
+    line's end), and the whole text attached (within the attachment ``limit``), so the mail is
+    taken in once instead of failing at every intake."""
+    whole = incoming.text.encode("utf-8")
+    if len(whole) <= MAX_MAIL_TEXT:
+        return incoming
+    kept = whole[:MAX_MAIL_TEXT].decode("utf-8", "ignore")
+    kept = kept[:kept.rfind("\n")] if "\n" in kept else kept
+    size = attachments.size_text(len(whole))
+    if len(whole) > limit:
+        note = (f"[This mail's text ({size}) is cut here; the rest is not kept, being over the "
+                f"{attachments.size_text(limit)} limit (mail.max_attachment_bytes).]")
+        return replace(incoming, text=f"{kept.rstrip()}\n\n{note}")
+    note = f"[This mail's text ({size}) is cut here; the whole text is the attachment {WHOLE_TEXT}.]"
+    return replace(incoming, text=f"{kept.rstrip()}\n\n{note}",
+                   attachments=(Attachment(WHOLE_TEXT, whole, "text/plain"), *incoming.attachments))
