@@ -29,6 +29,7 @@ INTERNAL_KINDS = frozenset({NOTE, ESCALATION, TIME})
 # (bounces, failed deliveries). No person may take these handles.
 RULES_AUTHOR = "gitdesk"
 MAIL_SYSTEM = "mail-system"
+REQUESTER_NAME = "requester_name"  # a requester who is not one of the people: their name, as their mail gave it
 
 # Front-matter fields gitdesk knows, in the order a new ticket is written.
 # Fields that change often (status, assignee, queue, priority, labels) are kept

@@ -19,8 +19,8 @@ from typing import Any
 
 from gitdesk import frontmatter
 from gitdesk.errors import GitdeskError, NotFound, TicketFormatError
-from gitdesk.model import KNOWN_FIELDS, Config, Ticket
-from gitdesk.text import closest
+from gitdesk.model import KNOWN_FIELDS, REQUESTER_NAME, Config, Ticket
+from gitdesk.text import clean_line, closest
 
 TEMPLATES = ".gitdesk/templates"
 DRAFT_FIELDS = ("title", "requester", "queue", "priority", "category", "asset", "labels", "assignee")
@@ -118,9 +118,24 @@ def values(ticket: Ticket, config: Config, agent: str | None = None, text: str =
     return {"id": ticket.id, "title": " ".join(ticket.title.split()), "status": ticket.status,
             "priority": ticket.priority or "", "queue": ticket.queue or "", "category": ticket.category or "",
             "asset": ticket.asset or "", "requester": ticket.requester,
-            "requester_name": person.name if person else ticket.requester.split("@", 1)[0],
+            "requester_name": person.name if person else (
+                name_to_greet(ticket.extra.get(REQUESTER_NAME)) or ticket.requester.split("@", 1)[0]),
             "text": text.strip(), "agent": " ".join(agent.split()) if agent else desk, "desk": desk,
             "desk_address": config.mail.address or ""}
+
+
+def name_to_greet(value: object) -> str | None:
+    """A name from a mail's From (``"Meyer, Bob"``, ``Jürgen Müller``) as a greeting says it,
+    or None for what is not one: a value from a ticket file, so anything at all."""
+    if not isinstance(value, str):
+        return None
+    name = clean_line(" ".join(value.replace('"', " ").split())).strip(" '")
+    if not name or "@" in name or len(name) > 80 or any(not (c.isalpha() or c in " .,'-") for c in name):
+        return None
+    if name.count(",") == 1:  # "Last, First", as address books write it
+        last, first = (part.strip() for part in name.split(","))
+        name = f"{first} {last}".strip()
+    return name or None
 
 
 # --- canned replies -------------------------------------------------------------------

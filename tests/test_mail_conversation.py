@@ -251,6 +251,22 @@ def test_canned_replies_answer_and_set_fields_in_one_commit(desk: Desk) -> None:
     assert "a canned reply cannot set 'assignee'" in desk.run("check", ok=False).stdout
 
 
+def test_answers_greet_a_stranger_by_the_name_their_mail_gave(desk: Desk, tmp_path: Path) -> None:
+    raw = (b"From: =?utf-8?q?M=C3=BCller=2C_J=C3=BCrgen?= <jm@example.de>\nTo: help@fernhill.example\n"
+           b"Subject: VPN drops\nMessage-ID: <jm-1@example.de>\n\nThe VPN drops every hour.\n")
+    ticket_id = from_mail(desk, tmp_path, raw)
+    assert ticket(desk, ticket_id)["requester_name"] == "J\u00fcrgen M\u00fcller", "'Last, First' as said aloud"
+    desk.run("--as", "alice", "reply", ticket_id, "--use", "more-details")
+    assert text_of(queued(desk)[0]).startswith("Hi J\u00fcrgen M\u00fcller,")
+
+    path = desk.path / "tickets" / f"{ticket_id}.md"  # a hand edit may put anything there
+    path.write_text(path.read_text().replace("requester_name: J\u00fcrgen M\u00fcller",
+                                             "requester_name: 'x@evil.example, Bcc: all'"))
+    desk.git("commit", "-qam", "hand edit")
+    desk.run("--as", "alice", "reply", ticket_id, "--use", "more-details")
+    assert text_of(queued(desk)[0]).startswith("Hi jm,"), "what is not a name is not used"
+
+
 def test_attachments_are_kept_and_mailed(desk: Desk, tmp_path: Path) -> None:
     ticket_id = desk.new("VPN", "-q", "it-helpdesk", "-r", "bob@customer.example")
     guide = tmp_path / "vpn guide.pdf"

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from gitdesk import actions, attachments, clock, feedback, ids, ticketfile, workflow
+from gitdesk import actions, attachments, clock, feedback, ids, templates, ticketfile, workflow
 from gitdesk.actions import CC
 from gitdesk.cache import db, index
 from gitdesk.desk import Actor, Desk, LoadedTicket
@@ -42,7 +42,7 @@ from gitdesk.mail.message import (
     thread_ids,
     with_thread_id,
 )
-from gitdesk.model import MAIL_SYSTEM, NOTE, REOPEN, REPLY, Entry, Route, Ticket
+from gitdesk.model import MAIL_SYSTEM, NOTE, REOPEN, REPLY, REQUESTER_NAME, Entry, Route, Ticket
 from gitdesk.paths import TICKETS
 from gitdesk.text import counted
 
@@ -283,6 +283,9 @@ def _new(state: _State, incoming: Incoming, files: dict[str, bytes], related: st
     cc = _cc(desk, incoming, requester)
     if cc:
         ticket = replace(ticket, extra={**ticket.extra, CC: cc})
+    name = templates.name_to_greet(incoming.sender_name) if requester == incoming.sender else None
+    if name and desk.config.person(requester) is None:  # so answers greet them by name, not by address
+        ticket = replace(ticket, extra={**ticket.extra, REQUESTER_NAME: name})
     return _acknowledged(state, _event(state, "created", ticket, files), incoming, files)
 
 

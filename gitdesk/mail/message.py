@@ -120,10 +120,15 @@ def _header(message: Message, name: str) -> str:
         text = _raw_text(value)
     except Exception:
         return ""
-    if "=?" in text:  # encoded words the lenient path left alone
+    return clean_line(_encoded_words(text))
+
+
+def _encoded_words(text: str) -> str:
+    """``text`` with the encoded words the lenient path left alone (``=?utf-8?q?J=C3=BCrgen?=``) read."""
+    if "=?" in text:
         with contextlib.suppress(Exception):
             text = str(email.header.make_header(email.header.decode_header(text)))
-    return clean_line(text)
+    return text
 
 
 def _addresses(message: Message, *names: str) -> list[tuple[str, str]]:
@@ -139,7 +144,7 @@ def _addresses(message: Message, *names: str) -> list[tuple[str, str]]:
             continue
         for display, address in pairs:
             if "@" in address:
-                found.append((clean_line(display), address.strip().lower()))
+                found.append((clean_line(_encoded_words(display)), address.strip().lower()))
     return found
 
 
