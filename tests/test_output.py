@@ -271,3 +271,19 @@ def test_the_desks_log_shows_short_ids_on_a_terminal_whole_ones_when_piped(
     assert max(map(len, shown.splitlines())) <= 80
     assert any("status: open -> resolved" in row for row in rows), "what happened has room"
     assert desk.run("show", next(row.split()[4] for row in rows if "Laptop" in row or second[:12] in row)).exit_code == 0
+
+
+def test_what_an_action_did_fits_the_terminal_and_stays_one_line_when_piped(
+        desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
+    title = "Outlook keeps asking for my password since the update this morning on every laptop"
+    ticket = desk.new(title, "-q", "it-helpdesk", "-r", "bob@example.com")
+    piped = desk.run("assign", ticket, "alice", "--format", "table").output.splitlines()
+    assert len(piped) == 1 and "(assignee: - -> alice)" in piped[0], "piped: one line to grep"
+    on_terminal(monkeypatch, 80)
+    done = desk.run("resolve", ticket, "--note", "Removed stale credentials in Credential Manager.").output
+    lines = done.splitlines()
+    assert lines[0].startswith(f"{ticket}: resolve [") and max(map(len, lines)) <= 80
+    assert "  status: open -> resolved" in lines
+    shown = desk.run("show", ticket).output.splitlines()
+    assert shown[0].startswith(f"{ticket}  Outlook keeps") and max(map(len, shown[:3])) <= 80
+    assert " ".join(line.strip() for line in shown[:2]).endswith("on every laptop"), "the title wraps, whole"

@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from gitdesk import records
+from gitdesk import records, templates
 from gitdesk.durations import format_age, format_duration
 from gitdesk.errors import GitdeskError
+from gitdesk.model import REQUESTER_NAME
 from gitdesk.render import output
 from gitdesk.render.output import (
     Column,
@@ -186,23 +187,26 @@ def ticket_detail(ticket: Ticket, now: datetime, fmt: str, derived: Timings | No
                     "solved_before_layer": solved.layer if solved is not None else None,
                     "solved_before_threshold": solved.threshold if solved is not None else None})
         return
-    lines = [bold(visible(ticket.id)) + "  " + bold(one_line(ticket.title)), ""]
+    room = width() if output.is_terminal() else None
+    lines = [*_title_lines(visible(ticket.id), one_line(ticket.title), room), ""]
     ago = format_age((now - ticket.created).total_seconds())
+    name = templates.name_to_greet(ticket.extra.get(REQUESTER_NAME))
     facts: list[tuple[str, Any]] = [
         ("status", ticket.status), ("priority", ticket.priority), ("queue", ticket.queue),
-        ("assignee", ticket.assignee or "unassigned"), ("requester", ticket.requester),
+        ("assignee", ticket.assignee or "unassigned"),
+        ("requester", f"{name} <{ticket.requester}>" if name else ticket.requester),
         ("category", ticket.category), ("asset", ticket.asset),
         ("labels", ", ".join(ticket.labels) or None), ("duplicate of", ticket.duplicate_of),
         ("related", ", ".join(ticket.related) or None),
         ("created", f"{local_time(ticket.created)} ({'just now' if ago == 'now' else ago + ' ago'})"),
     ]
-    facts += [(key, _cell(records.json_value(value))) for key, value in ticket.extra.items() if key not in _PLUMBING]
+    facts += [(key, _cell(records.json_value(value))) for key, value in ticket.extra.items()
+              if key not in _PLUMBING and not (key == REQUESTER_NAME and name)]
     if derived is not None:
         facts += timing_lines(derived, now)
     for name, value in facts:
         if value:
             lines.append(dim(f"{one_line(name) + ':':<16}") + one_line(str(value)))
-    room = width() if output.is_terminal() else None
     lines += ["", _wrapped_text(ticket.description or "(no description)", room)]
     if ticket.conversation_text:
         lines += ["", _wrapped_text(ticket.conversation_text, room)]
@@ -284,9 +288,13 @@ def outcome(result: Outcome, fmt: str = "table", similar: Suggestions | None = N
         write_json(document)
         return
     # Mail plumbing (the thread's Message-IDs) is in the commit message, not worth a reader's line here.
-    summary = one_line("; ".join(line for line in result.changes if not line.startswith("message_ids:")))
+    shown = [one_line(line) for line in result.changes if not line.startswith("message_ids:")]
     head = f"Created {result.ticket.id}" if result.verb == "new" else f"{result.ticket.id}: {result.verb}"
-    click.echo(head + (f" ({summary})" if summary else "") + f" [{result.commit[:7]}]")
+    line = head + (f" ({'; '.join(shown)})" if shown else "") + f" [{result.commit[:7]}]"
+    if output.is_terminal() and output.cells(line) > output.width():  # piped, it stays one line to grep
+        click.echo("\n".join([f"{head} [{result.commit[:7]}]", *wrapped(shown, output.width())]))
+    else:
+        click.echo(line)
     if similar is not None and similar.found:  # with its warning, if any
         similar_tickets(similar, "table", "Similar resolved tickets (what worked before):")
         return
@@ -296,6 +304,28 @@ def outcome(result: Outcome, fmt: str = "table", similar: Suggestions | None = N
         click.echo(similar_note)
     if similar is not None and similar.warning:
         note(f"gitdesk: warning: {similar.warning}; ranked without the model")
+
+
+def _title_lines(ticket_id: str, title: str, room: int | None) -> list[str]:
+    """``ID  title`` in bold; on a terminal too narrow for both, the title wraps under itself."""
+    import textwrap
+
+    indent = len(ticket_id) + 2
+    if room is None or indent + output.cells(title) <= room or room - indent < 20:
+        return [bold(ticket_id) + "  " + bold(title)]
+    parts = textwrap.wrap(title, room - indent, break_long_words=False) or [title]
+    return [bold(ticket_id) + "  " + bold(parts[0]), *(" " * indent + bold(part) for part in parts[1:])]
+
+
+def wrapped(lines: Sequence[str], width: int) -> list[str]:
+    """``lines`` indented under a heading and wrapped to ``width``; a word longer than the
+    room (an outbox file's name) gets a line of its own, never cut."""
+    import textwrap
+
+    return [part for text in lines
+            for part in textwrap.wrap(text, max(20, width), initial_indent=output.GAP,
+                                      subsequent_indent=output.INDENT, break_long_words=False,
+                                      break_on_hyphens=False) or [output.GAP]]
 
 
 # --- finding -----------------------------------------------------------------------
@@ -684,10 +714,14 @@ def intake_result(result: IntakeResult, fmt: str) -> None:
               (("position", "MESSAGE"), ("outcome", "OUTCOME"), ("ticket", "TICKET"), ("from", "FROM"),
                ("detail", "DETAIL")), lambda r: r["outcome"] in ("skipped", "failed")):
         commits = f" [{', '.join(c[:7] for c in result.commits)}]" if result.commits else ""
-        note(f"Intake from {result.source}: {counted(counts['new'], 'new ticket')}, "
-             f"{counted(counts['reply'], 'reply', 'replies')}, {counts['feedback']} feedback, "
-             f"{counted(counts['bounce'], 'bounce')}, {counts['skipped']} skipped, "
-             f"{counts['failed']} not taken in{commits}")
+        said = [text for number, text in (
+            (counts["new"], counted(counts["new"], "new ticket")),
+            (counts["reply"], counted(counts["reply"], "reply", "replies")),
+            (counts["feedback"], f"{counts['feedback']} feedback"),
+            (counts["bounce"], counted(counts["bounce"], "bounce")),
+            (counts["skipped"], f"{counts['skipped']} skipped"), (counts["failed"], f"{counts['failed']} not taken in"))
+            if number]  # only what happened: the line fits 80 columns
+        note(f"Intake from {result.source}: {', '.join(said) or 'no messages'}{commits}")
 
 
 def import_result(result: ImportResult, fmt: str) -> None:
