@@ -232,6 +232,10 @@ def test_workload_says_what_the_numbers_do_not_cover(story: Desk) -> None:
     assert ids == [t["lena"][0]]
     text, _ = said(found, "The last week (week of 2026-11-09) is partial")
     assert "2026-11-13 12:00" in text
+    midweek = json.loads(story.run("report", "workload", "--since", "2026-11-11", "--period", "week",
+                                   "--format", "json").stdout)
+    text, _ = said(midweek, "The first week (week of 2026-11-09) is partial")
+    assert text.endswith("it starts with the report, 2026-11-11 00:00 UTC."), "its rows count from the 11th only"
 
 
 def test_training_makes_the_case_with_the_topic(story: Desk) -> None:

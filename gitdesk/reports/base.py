@@ -39,6 +39,7 @@ class Period:
     label: str
     # A report "until now" must count what happened this very second (clocks tick in seconds).
     through: bool = False
+    partial_start: bool = False  # a calendar week or month that the report's start cuts into
 
     def __contains__(self, moment: datetime) -> bool:
         return self.since <= moment < self.until or (self.through and moment == self.until)
@@ -97,7 +98,7 @@ def periods(whole: Period, granularity: str | None) -> list[Period]:
         else:
             end, label = _add_months(start, 1), start.strftime("%Y-%m")
         found.append(Period(max(start, whole.since), min(end, whole.until), label,
-                            through=whole.through and end >= whole.until))
+                            through=whole.through and end >= whole.until, partial_start=start < whole.since))
         start = end
     return found
 

@@ -239,6 +239,10 @@ def _findings(facts: Facts, whole: Period, buckets: list[Period], trend: list[di
         verb = "has" if len(unlogged) == 1 else "have"
         said.say(f"{len(unlogged)} of {counted(len(handled), 'ticket')} handled {verb} no time logged, so time logged "
                  "understates the work.", unlogged)
+    if buckets and buckets[0].partial_start:
+        first = buckets[0]
+        said.say(f"The first {unit} ({first.label}) is partial: it starts with the report, "
+                 f"{first.since.strftime('%Y-%m-%d %H:%M')} UTC.")
     if whole.through and buckets and buckets[-1].through:
         last = buckets[-1]
         said.say(f"The last {unit} ({last.label}) is partial: it runs to now, "
