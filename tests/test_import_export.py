@@ -123,10 +123,14 @@ def test_backlog_md_tasks_from_every_folder(desk: Desk, tmp_path: Path) -> None:
     (nested / "task-2 - Nested-task.md").write_bytes(
         b"---\r\nid: task-2\r\ntitle: Nested task with CRLF\r\nstatus: To Do\r\ncreated_date: 2026-09-21\r\n---\r\n"
         b"\r\n## Description\r\n\r\nLives in a sub folder.\r\n")
+    (nested / "task-7 - Odd-values.md").write_text(
+        "---\nid: !!set {a}\ntitle: !!set {a}\nstatus: [To Do]\nlabels: [ok, {a: 1}, !!binary aGk=]\n---\n"
+        "# Values that are not text\n")
     result = imported(desk, "backlog", project)
     items = {item["position"]: item for item in result["items"]}
     assert sorted(items) == ["completed/task-3 - Replace-router.md", "drafts/task-4 - Idea.md",
-                             "tasks/sub/task-2 - Nested-task.md", "tasks/task-1 - Fix-the-label-printer.md",
+                             "tasks/sub/task-2 - Nested-task.md", "tasks/sub/task-7 - Odd-values.md",
+                             "tasks/task-1 - Fix-the-label-printer.md",
                              "tasks/task-5 - Broken.md", "tasks/task-6 - No-front-matter.md"]
     broken = items["tasks/task-5 - Broken.md"]
     assert broken["outcome"] == "skipped" and broken["detail"].startswith("front matter: not valid YAML")
@@ -144,6 +148,8 @@ def test_backlog_md_tasks_from_every_folder(desk: Desk, tmp_path: Path) -> None:
     assert nested_ticket["description"] == "Lives in a sub folder."
     bare = items["tasks/task-6 - No-front-matter.md"]
     assert "no front matter" in bare["detail"] and shown(desk, bare["ticket"])["title"] == "Clean the server room"
+    odd = shown(desk, items["tasks/sub/task-7 - Odd-values.md"]["ticket"])
+    assert (odd["title"], odd["labels"]) == ("Values that are not text", ["ok"]), "never a Python repr like {'a'}"
     assert imported(desk, "backlog", project)["counts"]["imported"] == 0
 
 

@@ -34,7 +34,7 @@ def _names(value: Any) -> list[str]:
         value = [value]
     if not isinstance(value, list):
         return []
-    return [str(item).strip().lstrip("@") for item in value if str(item).strip()]
+    return [name for name in (_scalar(item).strip().lstrip("@") for item in value) if name]
 
 
 def _root(path: Path) -> Path:
@@ -55,6 +55,12 @@ def records(path: Path) -> Iterator[Record | Skip]:
                 continue
             position = str(file.relative_to(root))
             yield guarded(position, _record, file, folder, position)
+
+
+def _scalar(value: object) -> str:
+    """A field's text, or "" for what is not one (a list, a mapping, ``!!set``, ``!!binary``):
+    its repr (``{'a'}``) would otherwise become the ticket's title or ID."""
+    return str(value) if isinstance(value, (str, int, float)) else ""
 
 
 def _record(file: Path, folder: str, position: str) -> Record | Skip:
@@ -78,8 +84,8 @@ def _record(file: Path, folder: str, position: str) -> Record | Skip:
         data, body = {}, text
         notes.append("no front matter: title and id from the file name")
     lead, sections = _sections(body)
-    task_id = str(data.get("id") or (stem_match.group(1) if stem_match else file.stem)).strip()
-    title = str(data.get("title") or "").strip()
+    task_id = (_scalar(data.get("id")) or (stem_match.group(1) if stem_match else file.stem)).strip()
+    title = _scalar(data.get("title")).strip()
     if not title:
         heading = re.search(r"^#\s+(.+)$", body, re.MULTILINE)
         title = heading.group(1).strip() if heading else (stem_match.group(2) if stem_match and stem_match.group(2)
@@ -90,7 +96,7 @@ def _record(file: Path, folder: str, position: str) -> Record | Skip:
         *(f"**{name.title()}**\n\n{sections[name]}" for name in ("acceptance criteria", "implementation plan")
           if sections.get(name))) if part)
     record = Record(key=f"backlog:{task_id.lower()}", position=position, title=title, body=description)
-    status = str(data.get("status") or "").strip().casefold()
+    status = _scalar(data.get("status")).strip().casefold()
     if folder == "completed" or status == "done":
         record.status = "closed"
         record.resolution = sections.get("implementation notes") or "Done in Backlog.md."
@@ -104,7 +110,7 @@ def _record(file: Path, folder: str, position: str) -> Record | Skip:
     reporters = _names(data.get("reporter"))
     record.requester = reporters[0] if reporters else None
     record.created = parse_when(data.get("created_date"))
-    record.priority = PRIORITIES.get(str(data.get("priority") or "").casefold()) if data.get("priority") else None
+    record.priority = PRIORITIES.get(_scalar(data.get("priority")).casefold()) if data.get("priority") else None
     record.labels += _names(data.get("labels"))
     record.notes += notes
     return record

@@ -18,10 +18,15 @@ from gitdesk.interop.readers import guarded, parse_when
 NOREPLY = "users.noreply.github.com"
 
 
+def _text(value: Any) -> str:
+    """A text field of the export; anything else (a list, an object) is no text, not its repr."""
+    return value if isinstance(value, str) else ""
+
+
 def _login(value: Any) -> str | None:
     if isinstance(value, dict):
         login = value.get("login")
-        return str(login) if login else None
+        return login if isinstance(login, str) and login else None
     return str(value) if isinstance(value, str) and value else None
 
 
@@ -79,7 +84,7 @@ def _record(issue: Any, position: str, handles: frozenset[str], repository: str 
         return Skip(position, "no number or no title")
     repo = repository or _repository(issue)
     key = f"github:{repo}#{issue_number}" if repo else f"github#{issue_number}"
-    record = Record(key=key, position=f"#{issue_number}", title=title, body=str(issue.get("body") or ""))
+    record = Record(key=key, position=f"#{issue_number}", title=title, body=_text(issue.get("body")))
     record.requester = _person(_login(issue.get("author") or issue.get("user")), handles)
     record.created = parse_when(issue.get("createdAt") or issue.get("created_at"))
     record.closed = parse_when(issue.get("closedAt") or issue.get("closed_at"))
@@ -104,9 +109,9 @@ def _record(issue: Any, position: str, handles: frozenset[str], repository: str 
             record.notes.append(f"{comments} comments not in the export (REST issue objects carry a count)")
     elif isinstance(comments, list):
         for comment in comments:
-            if isinstance(comment, dict) and str(comment.get("body") or "").strip():
+            if isinstance(comment, dict) and _text(comment.get("body")).strip():
                 record.comments.append(Comment(parse_when(comment.get("createdAt") or comment.get("created_at")),
                                                _person(_login(comment.get("author") or comment.get("user")),
                                                        handles),
-                                               str(comment["body"])))
+                                               _text(comment["body"])))
     return record
