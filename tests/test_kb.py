@@ -220,6 +220,13 @@ def test_a_duplicate_counts_however_it_was_finished(desk: Desk) -> None:
     (article,) = [text for p, text in kb_files(desk).items() if first.lower() in p]
     assert "**Reported:** 2 times" in article and rejected in article
 
+    again = desk.new("Outlook prompts once more", "-q", "it-helpdesk", "-c", "email")
+    desk.run("duplicate", again, "--of", first, "-m", "Hi Bob, this is the same as the earlier ticket; see there.")
+    desk.run("reopen", first, "-m", "The fix did not hold")
+    desk.run("kb", "build")
+    assert not [text for text in kb_files(desk).values() if "Hi Bob" in text], \
+        "a duplicate's note to its requester never becomes an article, even while its original is reopened"
+
 
 def test_recently_solved_is_ordered_and_dated_by_resolution(desk: Desk) -> None:
     desk.at("2026-10-01T09:00:00Z")

@@ -168,7 +168,9 @@ def collect(desk: Desk) -> list[Article]:
             duplicates.append(ticket)  # a repeat of a solved problem counts, however it was finished
     families: dict[str, list[Ticket]] = defaultdict(list)
     for ticket in sorted([*tickets.values(), *duplicates], key=lambda t: t.id):
-        family = ticket.duplicate_of if ticket.duplicate_of in tickets else ticket.id
+        # A duplicate never makes an article of its own: its note points at the original
+        # ("the same as GD-…"), and while the original is reopened there is no article at all.
+        family = ticket.duplicate_of or ticket.id
         if family in tickets:
             families[family].append(ticket)
     # When each was solved: its last move into resolved or closed, from the audit log (only
