@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from gitdesk import clock, frontmatter
+from gitdesk import clock, frontmatter, workflow
 from gitdesk.desk import Actor, Desk
 from gitdesk.errors import GitdeskError, ValidationError
 from gitdesk.text import clean_line
@@ -34,6 +34,8 @@ class Feedback:
 class Added:
     feedback: Feedback
     commit: str
+    status: str = ""  # the ticket's status: feedback on an unfinished ticket counts once it is finished
+    finished: bool = True
 
 
 def check_score(score: int) -> None:
@@ -63,7 +65,7 @@ def add(desk: Desk, typed_id: str, score: int, comment: str | None, actor: Actor
         found, body = record(ticket.id, score, comment, clock.now())
         message = f"feedback on {ticket.id}: score {score}\n\nGitdesk-Action: feedback\n"
         commit = desk.commit_paths({found.path: body}, message, found.at)
-    return Added(found, commit)
+    return Added(found, commit, ticket.status, workflow.is_done(desk.config, ticket.status))
 
 
 def load_all(desk: Desk) -> tuple[list[Feedback], list[GitdeskError]]:

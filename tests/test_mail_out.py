@@ -243,6 +243,8 @@ def test_an_answer_without_a_score_or_from_someone_else_is_not_feedback(mail_des
     ("4", (4, "")), ("5 stars, thanks!", (5, "thanks!")), ("Rating: 2\nToo slow.", (2, "Too slow.")),
     ("\n\n3/5\n", (3, "")), ("1 more thing: it broke again", None), ("10", None), ("4.5", None),
     ("Thanks a lot", None), ("6", None), ("4 - quick", (4, "quick")), ("4 quick", None),
+    ("4/5 fast, but I had to find it myself.", (4, "fast, but I had to find it myself.")),
+    ("5 stars great", (5, "great")), ("4/50", None), ("3 of 5 printers are still broken", None),
 ])
 def test_scores_are_read_only_from_the_start_of_the_answer(text: str, expected: tuple[int, str] | None) -> None:
     from gitdesk.mail.intake import feedback_score

@@ -238,6 +238,14 @@ def test_feedback_scores_are_checked(week: Desk) -> None:
     assert week.run("feedback", "add", t["T1"], "--score", "6", ok=False).exit_code == 2
 
 
+def test_feedback_on_an_unfinished_ticket_says_when_it_will_count(desk: Desk) -> None:
+    open_one = desk.new("Printer jams", "-q", "it-helpdesk")
+    result = desk.run("feedback", "add", open_one, "--score", "4")
+    assert f"{open_one} is open: report feedback counts this score once the ticket is finished" in result.stderr
+    desk.run("resolve", open_one, "--note", "Cleared the tray.")
+    assert "counts this score" not in desk.run("feedback", "add", open_one, "--score", "5").stderr
+
+
 def test_a_ticket_written_by_hand_long_after_it_came_in_does_not_break_the_weekly_report(desk: Desk) -> None:
     # A phone call from October typed into a file in November: its history starts at the
     # commit, weeks after the created time; a week before the commit has no status to read.

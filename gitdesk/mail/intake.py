@@ -350,8 +350,11 @@ def _reply(state: _State, ticket: Ticket, incoming: Incoming, files: dict[str, b
 
 # A score opens the first line, alone or followed by punctuation: "4", "Score: 5 - quick!",
 # "3/5", "5 stars, thanks". "1 more thing: …" and "4.5" are words, not scores.
-_SCORE = re.compile(r"^\W*(?:(?:score|rating|note|bewertung)\s*[:=]?\s*)?([1-5])(?:\s*(?:/|of|out of|von)\s*5)?"
-                    r"(?:\s*stars?)?(?:\s*$|\s*[-–—:,.!)]+(?!\d)\s*(.*)$)", re.IGNORECASE)
+# "4/5 fast, but…" and "5 stars great" name their scale, so words may follow at once.
+_SCORE = re.compile(r"^\W*(?:(?:score|rating|note|bewertung)\s*[:=]?\s*)?([1-5])"
+                    r"(?:(?:\s*/\s*5(?:\s*stars?)?|\s*stars?)(?!\w)\s*[-–—:,.!)]*\s*(.*)$"
+                    r"|(?:\s*(?:of|out of|von)\s*5)?(?:\s*stars?)?(?:\s*$|\s*[-–—:,.!)]+(?!\d)\s*(.*)$))",
+                    re.IGNORECASE)
 
 
 def feedback_score(text: str) -> tuple[int, str] | None:
@@ -363,7 +366,7 @@ def feedback_score(text: str) -> tuple[int, str] | None:
     match = _SCORE.match(lines[0].strip()) if lines else None
     if match is None:
         return None
-    comment = " ".join(" ".join([match.group(2) or "", *lines[1:]]).split())
+    comment = " ".join(" ".join([match.group(2) or match.group(3) or "", *lines[1:]]).split())
     return int(match.group(1)), comment[:2000]
 
 
