@@ -200,6 +200,13 @@ def test_cc_from_the_opening_mail_hears_everything_and_may_answer(desk: Desk, tm
     taken = intake(desk, "eml", eml(tmp_path, answer, "answer.eml"))
     assert (taken["messages"][0]["outcome"], taken["messages"][0]["ticket"]) == ("reply", ticket_id)
 
+    desk.run("--as", "alice", "ask", ticket_id, "-m", "Which invoice number?")
+    (question,) = queued(desk)
+    answer = (f"From: finance@meyer.example\nTo: help@fernhill.example\nSubject: Re: x [{ticket_id}]\n"
+              f"Message-ID: <fin-2@meyer.example>\nIn-Reply-To: {question['Message-ID']}\n\nINV-2291.\n").encode()
+    intake(desk, "eml", eml(tmp_path, answer, "answer-2.eml"))
+    assert ticket(desk, ticket_id)["status"] == "open", "the question is answered: no reminder, no closing"
+
 
 def test_watchers_and_assignees_who_asked_hear_of_it(desk: Desk, tmp_path: Path) -> None:
     ticket_id = from_mail(desk, tmp_path)

@@ -337,15 +337,19 @@ def _reply(state: _State, ticket: Ticket, incoming: Incoming, files: dict[str, b
     text = _body_with_attachments(state, ticket.id, strip_quoted(incoming.text), incoming, files)
     text = ticketfile.escape_text(text) or "(no text)"
     is_requester = workflow.is_requester(desk.config, ticket, incoming.sender)
+    # Someone in Cc answering the question (a colleague, a manager) is the answer the ticket waits for.
+    in_cc = incoming.sender.casefold() in {address.casefold() for address in actions.cc_of(ticket)}
     new = with_thread_id(ticket, incoming.message_id)
     status = desk.config.statuses
     may_open = is_requester and workflow.OPEN in status and workflow.OPEN in status[ticket.status].next
+    if (is_requester or in_cc) and ticket.status == workflow.PENDING and workflow.OPEN in status[ticket.status].next:
+        new = replace(new, entries=(*new.entries, Entry(clock.now(), author, REPLY, text)))
+        return replace(new, status=workflow.OPEN)
     if may_open and ticket.status == workflow.RESOLVED:
         # Like most desks: the requester answering a resolved ticket reopens it; their words are the reason.
         reopened = replace(new, entries=(*new.entries, Entry(clock.now(), author, REOPEN, text)), status=workflow.OPEN)
         return _event(state, "reopened", reopened, files)
-    new = replace(new, entries=(*new.entries, Entry(clock.now(), author, REPLY, text)))
-    return replace(new, status=workflow.OPEN) if may_open and ticket.status == workflow.PENDING else new
+    return replace(new, entries=(*new.entries, Entry(clock.now(), author, REPLY, text)))
 
 
 # A score opens the first line, alone or followed by punctuation: "4", "Score: 5 - quick!",
