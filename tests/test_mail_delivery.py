@@ -147,13 +147,13 @@ def use(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
 def queue(desk: Desk, *texts: str, requester: str = REQUESTER) -> tuple[str, list[str]]:
     """A ticket from ``requester`` and one reply --send per text, each committed to outbox/
     (no SMTP host is set while they are written). Returns (ticket, outbox paths in the order
-    they are sent: by name, which is by time, then by chance within the same second)."""
+    they are sent: by time, and within one second each after the mail it answers)."""
     ticket_id = desk.new("Outlook asks for my password", "-q", "it-helpdesk", "--requester", requester)
     queued = []
     for text in texts:
         desk.run("--as", "alice", "reply", ticket_id, "-m", text, "--send")
         queued += [path for path in desk.committed_files() if path.startswith("outbox/")]
-    return ticket_id, sorted(queued)
+    return ticket_id, queued
 
 
 def send(desk: Desk, *args: str, ok: bool = True) -> dict[str, Any]:
@@ -208,13 +208,25 @@ def test_the_outbox_is_delivered_once_and_recorded_in_one_commit(mail_desk: Desk
     assert mail_desk.commits() == before + 1
 
 
+def test_mail_written_in_one_second_goes_out_in_the_order_of_its_thread(mail_desk: Desk, server: Server,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    ticket_id, queued = queue(mail_desk, "First step.", "Second step.", "Third step.", "Fourth step.")
+    mail_desk.run("--as", "alice", "resolve", ticket_id, "--note", "Done: all four steps.")
+    queued += [path for path in mail_desk.committed_files() if path.startswith("outbox/")]
+    use(monkeypatch, server.env())
+    send(mail_desk)
+    written = [parse((mail_desk.path / path.replace("outbox/", "sent/2026-11/")).read_bytes())["Message-ID"]
+               for path in queued]
+    assert server.message_ids() == written, "a script's reply and resolve never reach the requester solved-first"
+
+
 def test_a_dry_run_lists_what_would_be_sent_and_changes_nothing(mail_desk: Desk) -> None:
     _, queued = queue(mail_desk, "Please restart Outlook.")
     head = mail_desk.head()
     report = send(mail_desk, "--dry-run")  # no SMTP server is even set
     assert report["dry_run"] is True and outcomes(report) == {queued[0]: "would-send"}
     assert report["messages"][0]["to"] == [REQUESTER]
-    assert mail_desk.head() == head and mail_desk.status() == "" and outbox(mail_desk) == queued
+    assert mail_desk.head() == head and mail_desk.status() == "" and outbox(mail_desk) == sorted(queued)
     table = mail_desk.run("mail", "send", "--dry-run")
     assert queued[0] in table.stdout
     assert "Dry run on main: 1 would-send; nothing was sent or changed" in table.stderr
@@ -259,7 +271,7 @@ def test_starttls_with_a_self_signed_certificate_and_a_login(mail_desk: Desk, ce
         monkeypatch.setenv("GITDESK_SMTP_PASSWORD", "wrong")
         error = mail_desk.fails("mail", "send")
         assert error.startswith(f"gitdesk: error: the SMTP server 127.0.0.1:{tls.port} refused the login of help: 535")
-        assert mail_desk.head() == head and outbox(mail_desk) == queued and not tls.accepted
+        assert mail_desk.head() == head and outbox(mail_desk) == sorted(queued) and not tls.accepted
         monkeypatch.setenv("GITDESK_SMTP_PASSWORD", "s3cret")
         assert outcomes(send(mail_desk)) == {queued[0]: "sent"}
         assert len(tls.accepted) == 1 and tls.accepted[0].rcpt_tos == [REQUESTER]
@@ -308,7 +320,7 @@ def test_a_run_killed_after_the_server_took_a_message_never_sends_it_again(mail_
     finally:
         process.wait()
     assert len(server.accepted) == 1 and mail_desk.head() == head, "killed before anything was committed"
-    assert outbox(mail_desk) == queued
+    assert outbox(mail_desk) == sorted(queued)
 
     process = gitdesk_process(mail_desk, "mail", "send", "--format", "json", env=server.env())
     out, err = process.communicate(timeout=120)
@@ -445,7 +457,8 @@ def test_a_claim_whose_clone_never_came_back_is_taken_over_after_six_hours(
     alice.at("2026-11-23T13:00:00Z")
     report = send(alice)
     assert outcomes(report) == {queued[0]: "claimed", queued[1]: "sent"}, "a claim from the future is no claim"
-    assert report["messages"][0]["detail"] == "being sent by clone 0123456789ab since 2026-11-23T12:00:00Z"
+    details = {item["file"]: item["detail"] for item in report["messages"]}
+    assert details[queued[0]] == "being sent by clone 0123456789ab since 2026-11-23T12:00:00Z"
     alice.at("2026-11-23T18:01:00Z")
     assert outcomes(send(alice)) == {queued[0]: "sent"}
     record = (alice.path / queued[0].replace("outbox/", "sent/2026-11/")).read_bytes()
@@ -595,7 +608,7 @@ def test_an_unreachable_server_a_refused_login_or_bad_settings_change_nothing(ma
             monkeypatch.delenv(name, raising=False)
         use(monkeypatch, env)
         assert mail_desk.fails("mail", "send") == expected
-        assert mail_desk.head() == head and mail_desk.status() == "" and outbox(mail_desk) == queued
+        assert mail_desk.head() == head and mail_desk.status() == "" and outbox(mail_desk) == sorted(queued)
     assert not server.accepted
 
 
@@ -686,7 +699,7 @@ def test_a_message_already_delivered_is_never_sent_again(mail_desk: Desk, server
     use(monkeypatch, server.env())
     send(mail_desk)
     mail_desk.git("revert", "--no-edit", "HEAD")  # the outbox file comes back
-    assert outbox(mail_desk) == queued
+    assert outbox(mail_desk) == sorted(queued)
     report = send(mail_desk)
     assert outcomes(report) == {queued[0]: "duplicate"} and len(server.accepted) == 1
     assert report["messages"][0]["detail"].startswith("already delivered (sent/2026-11/")

@@ -309,7 +309,25 @@ def _plan(desk: Desk, accepted: Mapping[str, Accepted], only: set[str] | None, n
                                        f"{retry.attempts} failed: {retry.last_answer})"))
             continue
         plan.due.append(_Due(queued, retry, claim))
+    plan.due = _in_thread_order(plan.due)
     return plan
+
+
+def _in_thread_order(due: list[_Due]) -> list[_Due]:
+    """``due`` by the time in its names, and within one second (a reply and a resolve run by a
+    script) each mail after the one it answers: names alone would order them by chance."""
+    by_id = {item.queued.message_id: item for item in due}
+
+    def after(item: _Due) -> int:
+        steps, seen = 0, {item.queued.message_id}
+        parent = item.queued.in_reply_to
+        while parent in by_id and parent not in seen:
+            seen.add(parent)
+            steps += 1
+            parent = by_id[parent].queued.in_reply_to
+        return steps
+
+    return sorted(due, key=lambda item: (item.queued.name[:16], after(item), item.queued.name))
 
 
 def _would(plan: _Plan, clone: str) -> list[Delivery]:

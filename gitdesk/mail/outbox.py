@@ -60,6 +60,7 @@ class Queued:
     recipients: tuple[str, ...]
     ticket: str | None
     event: str | None  # acknowledgement, reply, … (X-Gitdesk-Event), when the file says
+    in_reply_to: str | None = None  # the mail of the thread it follows, sent first when both wait
 
     @property
     def stem(self) -> str:
@@ -153,11 +154,13 @@ def check_message(name: str, data: bytes, config: Config) -> Queued:
             raise ValidationError(f"it has more than {MAX_RECIPIENTS} recipients")
         ticket = _ticket_of(name, str(message.get("X-Gitdesk-Ticket", "")).strip(), config.id_prefix)
         event = clean_line(str(message.get("X-Gitdesk-Event", "")))[:40] or None
+        in_reply_to = str(message.get("In-Reply-To", "")).strip()
     except ValidationError:
         raise
     except Exception as error:  # hostile bytes (RecursionError, odd encodings…) refuse this file, never the run
         raise ValidationError(f"it is not a message that can be read ({type(error).__name__})") from None
-    return Queued(name, data, message_id, tuple(recipients.values()), ticket, event)
+    return Queued(name, data, message_id, tuple(recipients.values()), ticket, event,
+                  in_reply_to if _MESSAGE_ID.match(in_reply_to) else None)
 
 
 def _ticket_of(name: str, header: str, prefix: str) -> str | None:
