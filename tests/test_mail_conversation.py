@@ -41,7 +41,7 @@ def parse(raw: bytes) -> EmailMessage:
 def queued(desk: Desk, rev: str = "HEAD") -> list[EmailMessage]:
     """The mail a commit put into outbox/, read as a mail program would."""
     return [parse((desk.path / path).read_bytes()) for path in desk.committed_files(rev)
-            if path.startswith("outbox/") and (desk.path / path).exists()]  # not one the commit withdrew
+            if path.startswith("outbox/") and path.endswith(".eml")]  # not a withdrawal's marker
 
 
 def text_of(mail: EmailMessage) -> str:
@@ -307,11 +307,12 @@ def test_spam_rejected_before_mail_goes_out_gets_no_acknowledgement(desk: Desk, 
     spam_id = from_mail(desk, tmp_path, spam)
     (ack,) = [path for path in desk.committed_files() if path.startswith("outbox/")]
     result = desk.run("--as", "alice", "reject", spam_id, "--no-send", "-m", "Spam")
-    assert not (desk.path / ack).exists() and ack in desk.committed_files(), "withdrawn in the rejection's commit"
-    assert f"unsent acknowledgement {ack} withdrawn" in desk.last_message()
-    assert "withdrawn" in result.output
-    assert [path for path in desk.git("ls-files", "outbox").splitlines()] == []
+    marker = ack.replace(".eml", ".withdrawn")
+    assert desk.committed_files() == [marker, f"tickets/{spam_id}.md"], "withdrawn in the rejection's commit"
+    assert f"unsent acknowledgement {ack} withdrawn" in desk.last_message() and "withdrawn" in result.output
     assert desk.run("check").exit_code == 0
+    dry = json.loads(desk.run("mail", "send", "--dry-run", "--format", "json").stdout)
+    assert [(item["file"], item["outcome"]) for item in dry["messages"]] == [(ack, "withdrawn")]
 
     honest_id = from_mail(desk, tmp_path, spam.replace(b"winner@lottery", b"carol@example")
                           .replace(b"<w1@", b"<c9@"))
@@ -319,8 +320,9 @@ def test_spam_rejected_before_mail_goes_out_gets_no_acknowledgement(desk: Desk, 
     (desk.path / claimed.replace(".eml", ".claim")).write_text("clone: elsewhere\nat: 2026-11-23T12:00:00Z\n")
     desk.git("add", "outbox")
     desk.git("commit", "-qm", "mail-send: claim")
-    desk.run("--as", "alice", "reject", honest_id, "--no-send", "-m", "Sent to the wrong desk")
-    assert (desk.path / claimed).exists(), "a message another clone is sending is not taken back"
+    kept = desk.run("--as", "alice", "reject", honest_id, "--no-send", "-m", "Sent to the wrong desk").output
+    assert f"acknowledgement {claimed} not withdrawn: another clone is sending it" in kept
+    assert not (desk.path / claimed.replace(".eml", ".withdrawn")).exists()
 
 
 def test_a_score_answering_the_resolution_mail_is_feedback_anything_else_reopens(desk: Desk, tmp_path: Path) -> None:

@@ -369,6 +369,53 @@ def test_two_clones_sending_at_once_deliver_each_message_once(team: tuple[Desk, 
     assert len(claims) == 1, "one clone claimed them all; the other's claim was refused and dropped"
 
 
+def test_mail_queued_while_another_clone_empties_the_outbox_stays_queued(
+        team: tuple[Desk, Desk, Path], server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    alice, dan, _ = team
+    ticket_id, _ = queue(alice, "First answer.")
+    alice.run("sync")
+    dan.run("sync")
+    use(monkeypatch, server.env())
+    send(alice)  # outbox/ is empty now: everything moved to sent/
+    dan.run("--as", "dana", "reply", ticket_id, "-m", "Second answer.")
+    (waiting,) = [path for path in dan.committed_files() if path.startswith("outbox/")]
+    assert dan.run("sync").exit_code == 0, "Git must not read the emptied outbox/ as renamed to sent/"
+    assert outbox(dan) == [waiting]
+    send(dan)
+    assert len(server.accepted) == 2
+
+
+def test_a_withdrawn_acknowledgement_is_dropped_and_a_withdrawal_that_lost_the_race_merges(
+        team: tuple[Desk, Desk, Path], server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    alice, dan, _ = team
+    spam = tmp_path / "spam"
+    spam.mkdir()
+    for n in (1, 2):
+        (spam / f"{n}.eml").write_bytes(f"From: winner{n}@lottery.example\nTo: help@fernhill.example\n"
+                                        f"Subject: You won {n}\nMessage-ID: <w{n}@lottery.example>\n\nClaim it\n"
+                                        .encode())
+    taken = json.loads(alice.run("intake", "eml", str(spam), "--format", "json").stdout)["messages"]
+    first, second = (item["ticket"] for item in taken)
+    alice.run("sync")
+    dan.run("sync")
+
+    alice.run("--as", "alice", "reject", first, "--no-send", "-m", "Spam")  # before any mail went out
+    use(monkeypatch, server.env())
+    report = send(alice)
+    assert report["counts"]["withdrawn"] == 1 and report["counts"]["sent"] == 1
+    assert [parse(e.original_content)["X-Gitdesk-Ticket"] for e in server.accepted] == [second]
+    assert outbox(alice) == [], "the withdrawn message and its marker are gone, with no sent/ record"
+    assert not [path for path in records(alice) if first in path]
+
+    dan.run("--as", "dana", "reject", second, "--no-send", "-m", "Spam")  # this clone has not seen the send
+    assert dan.run("sync").exit_code == 0, "a marker and a send touch different files: no conflict"
+    assert [path for path in outbox(dan) if path.endswith(".withdrawn")], "left by the race"
+    assert dan.run("check").exit_code == 0
+    dan.run("--as", "dana", "reply", first, "--send", "-m", "Closed as spam; write again if this was real.")
+    send(dan)
+    assert outbox(dan) == [] and len(server.accepted) == 2, "the next record commit takes the stale marker away"
+
+
 def test_a_claim_the_remote_refuses_is_dropped_and_the_rest_is_claimed_again(team: tuple[Desk, Desk, Path],
                                                                              server: Server, tmp_path: Path,
                                                                              monkeypatch: pytest.MonkeyPatch) -> None:

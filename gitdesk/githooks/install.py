@@ -254,7 +254,14 @@ def driver_config(python: str | None = None) -> list[str]:
     """``-c`` arguments that enable the drivers for one Git command (used by sync)."""
     return ["-c", f"merge.{DRIVER}.name=gitdesk ticket merge", "-c", f"merge.{DRIVER}.driver={driver_command(python)}",
             "-c", f"merge.{KB_DRIVER}.name=gitdesk generated files",
-            "-c", f"merge.{KB_DRIVER}.driver={kb_driver_command(python)}"]
+            "-c", f"merge.{KB_DRIVER}.driver={kb_driver_command(python)}",
+            "-c", f"merge.directoryRenames={DIRECTORY_RENAMES}"]
+
+
+# When mail send empties outbox/ into sent/<month>/, Git reads the folder as renamed and moves (or
+# stops on) any file another clone added to outbox/ meanwhile: a reply queued there, a marker.
+# A desk's folders are never renamed, so Git is told not to guess (sync, and git pull by hand).
+DIRECTORY_RENAMES = "false"
 
 
 def _attributes_file(repo: git.Repo) -> Path:
@@ -266,6 +273,7 @@ def install_driver(repo: git.Repo) -> str:
     git.run(repo, "config", "--local", f"merge.{DRIVER}.driver", driver_command())
     git.run(repo, "config", "--local", f"merge.{KB_DRIVER}.name", "gitdesk generated files")
     git.run(repo, "config", "--local", f"merge.{KB_DRIVER}.driver", kb_driver_command())
+    git.run(repo, "config", "--local", "merge.directoryRenames", DIRECTORY_RENAMES)
     ensure_attributes(repo)
     return "merge drivers: installed (tickets/*.md merge=gitdesk, kb/** merge=gitdesk-kb)"
 

@@ -63,6 +63,7 @@ from gitdesk.mail.outbox import (
     REGULAR,
     SENT,
     UNDELIVERABLE,
+    WITHDRAWN,
     Accepted,
     Claim,
     Journal,
@@ -88,7 +89,7 @@ _REJECTED = ("rejected", "fetch first", "non-fast-forward", "failed to update re
 # --- results ------------------------------------------------------------------------------------
 
 OUTCOMES = ("sent", "recorded", "would-send", "retry", "undeliverable", "waiting", "claimed", "duplicate",
-            "not-sent", "refused")
+            "not-sent", "refused", "withdrawn")
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,11 +228,12 @@ class _Plan:
     due: list[_Due] = field(default_factory=list)
     accepted: list[tuple[Queued, Accepted]] = field(default_factory=list)  # in the journal: record only
     duplicates: list[tuple[Queued, str]] = field(default_factory=list)  # already delivered: drop
-    state_files: set[str] = field(default_factory=set)  # outbox/*.claim and *.retry in HEAD
+    withdrawn: list[Queued] = field(default_factory=list)  # its ticket was rejected before it went: drop
+    state_files: set[str] = field(default_factory=set)  # outbox/*.claim, *.retry and *.withdrawn in HEAD
 
     @property
     def work(self) -> bool:
-        return bool(self.due or self.accepted or self.duplicates)
+        return bool(self.due or self.accepted or self.duplicates or self.withdrawn)
 
 
 def _plan(desk: Desk, accepted: Mapping[str, Accepted], only: set[str] | None, now: datetime,
@@ -242,7 +244,7 @@ def _plan(desk: Desk, accepted: Mapping[str, Accepted], only: set[str] | None, n
     if head is None:
         return plan
     files = tree(desk, head, OUTBOX)
-    plan.state_files = {path for path in files if path.endswith((".claim", ".retry"))}
+    plan.state_files = {path for path in files if path.endswith((".claim", ".retry", WITHDRAWN))}
     messages = {path: blob for path, blob in files.items() if path.endswith(".eml")}
     readable = [blob.sha for path, blob in messages.items()
                 if blob.mode in REGULAR and 0 <= blob.size <= MAX_MESSAGE_BYTES]
@@ -303,6 +305,9 @@ def _plan(desk: Desk, accepted: Mapping[str, Accepted], only: set[str] | None, n
         if queued.message_id in accepted:
             plan.accepted.append((queued, accepted[queued.message_id]))
             continue
+        if f"{OUTBOX}/{queued.stem}{WITHDRAWN}" in files:
+            plan.withdrawn.append(queued)
+            continue
         if retry is not None and retry.next_attempt > now:
             plan.items.append(Delivery.of(queued, "waiting",
                                  f"next attempt at {format_utc(retry.next_attempt)} (attempt "
@@ -336,6 +341,8 @@ def _would(plan: _Plan, clone: str) -> list[Delivery]:
     for queued, record in plan.duplicates:
         items.append(Delivery.of(queued, "duplicate",
                                  f"already delivered ({record}): would be removed from the outbox, not sent"))
+    for queued in plan.withdrawn:
+        items.append(Delivery.of(queued, "withdrawn", "its ticket was rejected: would be removed, not sent"))
     for queued, accepted in plan.accepted:
         items.append(Delivery.of(queued, "recorded",
                                  f"the server took it at {format_utc(accepted.at)} ({accepted.answer}): would be "
@@ -402,7 +409,7 @@ class _Done:
     """One message's outcome, to be written in the next record commit."""
 
     queued: Queued
-    outcome: str  # sent | recorded | retry | undeliverable | duplicate | not-sent
+    outcome: str  # sent | recorded | retry | undeliverable | duplicate | not-sent | withdrawn
     at: datetime
     answer: str = ""
     refused: tuple[tuple[str, str], ...] = ()  # recipients refused (all of them for undeliverable)
@@ -486,6 +493,10 @@ def _record(desk: Desk, batch: Sequence[_Done], host: str) -> tuple[str | None, 
             if done.outcome == "duplicate":
                 lines.append(f"{message} already delivered ({done.record}): removed, not sent")
                 continue
+            if done.outcome == "withdrawn":
+                files[f"{OUTBOX}/{queued.stem}{WITHDRAWN}"] = None
+                lines.append(f"{message} withdrawn (its ticket was rejected): removed, not sent")
+                continue
             undeliverable = done.outcome == "undeliverable"
             stamp = [f"X-Gitdesk-{'Undeliverable' if undeliverable else 'Delivered'}: {format_utc(done.at)}; "
                      f"{done.answer}"]
@@ -503,6 +514,10 @@ def _record(desk: Desk, batch: Sequence[_Done], host: str) -> tuple[str | None, 
                 problem = _add_note(desk, done, record, host, notes, dirty_tickets)
                 if problem:
                     problems.append(f"{message}: no note on its ticket: {problem}")
+        for marker in sorted(state_files):  # a withdrawal that lost the race to a send: its message is gone
+            if marker.endswith(WITHDRAWN) and f"{marker.removesuffix(WITHDRAWN)}.eml" not in state_files:
+                files[marker] = None
+                lines.append(f"{marker} names no queued message (it was sent first): removed")
         for loaded, ticket in notes.values():
             files[loaded.path] = ticketfile.updated_text(loaded.document, loaded.ticket, ticket).encode("utf-8")
         if not files:
@@ -513,6 +528,7 @@ def _record(desk: Desk, batch: Sequence[_Done], host: str) -> tuple[str | None, 
             (sent, f"{sent} sent"), (count["retry"], f"{count['retry']} to retry"),
             (count["undeliverable"], f"{count['undeliverable']} undeliverable"),
             (count["duplicate"], f"{count['duplicate']} already sent"),
+            (count["withdrawn"], f"{count['withdrawn']} withdrawn"),
             (count["not-sent"], f"{count['not-sent']} released")) if number)
         text = (f"mail-send: {summary}\n\n" + "\n".join(clean_line(line) for line in lines) + "\n\n"
                 + _trailers("mail-send", [done.queued.ticket for done in batch]))
@@ -636,6 +652,7 @@ def _deliver(desk: Desk, plan: _Plan, connection: Connection | None, sender: str
     batch: list[_Done] = [_Done(queued, "duplicate", clock.now(), record=record) for queued, record in plan.duplicates]
     batch += [_Done(queued, "recorded", accepted.at, accepted.answer, accepted.refused)
               for queued, accepted in plan.accepted]
+    batch += [_Done(queued, "withdrawn", clock.now()) for queued in plan.withdrawn]
     journal = Journal(desk.repo.state_dir / JOURNAL)
     stopped: GitdeskError | None = None
 
@@ -723,6 +740,8 @@ def _detail(done: _Done) -> str:
         return f"the server took it at {format_utc(done.at)} ({done.answer}); recorded, not sent again"
     if done.outcome == "not-sent":
         return "not tried: the run stopped; still queued"
+    if done.outcome == "withdrawn":
+        return "its ticket was rejected; removed from the outbox, not sent"
     refused = f"; refused for {', '.join(address for address, _ in done.refused)}" if done.refused else ""
     return done.answer + refused
 

@@ -25,7 +25,7 @@ from gitdesk import clock, templates, workflow
 from gitdesk.actions import Mail, cc_of, requester_address, watchers_of
 from gitdesk.desk import Actor, Desk
 from gitdesk.errors import GitdeskError, ValidationError
-from gitdesk.mail import compose
+from gitdesk.mail import compose, outbox
 from gitdesk.mail.message import thread_ids, with_thread_id
 from gitdesk.model import ESCALATION, QUESTION, REJECTION, REOPEN, REPLY, Config, Ticket
 from gitdesk.text import clean_line
@@ -60,13 +60,16 @@ class Mailer:
     def __call__(self, verb: str, old: Ticket, new: Ticket, actor: Actor) -> Mail | None:
         now = clock.now()
         letters = [*self._public(verb, old, new, actor), *self._agents(verb, old, new, actor)]
-        withdrawn = withdrawn_acknowledgements(self.desk, old, new)
-        if not letters and not withdrawn:
+        withdrawal = withdrawn_acknowledgements(self.desk, old, new, now)
+        if not letters and withdrawal is None:
             return None
         ticket, notes, ids = new, [], []
-        files: dict[str, bytes | None] = dict.fromkeys(withdrawn)
-        notes += [f"unsent acknowledgement {path} withdrawn: the ticket is rejected" for path in withdrawn
-                  if path.endswith(".eml")]
+        files: dict[str, bytes | None] = {}
+        if withdrawal is not None:
+            files.update(withdrawal.markers)
+            notes += [f"unsent acknowledgement {path.removesuffix(outbox.WITHDRAWN)}.eml withdrawn: the ticket is "
+                      "rejected" for path in withdrawal.markers]
+            notes += withdrawal.kept
         for letter in letters:
             message = compose.message(self.desk.config, self.desk.root, letter, now, thread_ids(ticket))
             message_id = str(message["Message-ID"])
@@ -116,15 +119,14 @@ class Mailer:
         return agent_letters(self.desk.config, old, new, actor)
 
 
-def withdrawn_acknowledgements(desk: Desk, old: Ticket, new: Ticket) -> list[str]:
+def withdrawn_acknowledgements(desk: Desk, old: Ticket, new: Ticket, now: datetime) -> outbox.Withdrawal | None:
     """A ticket just rejected (spam, a mail loop) takes back its acknowledgement if it is still
-    in outbox/ unsent: the files to delete in the same commit. The rejection itself is mailed,
-    or not, as the action says."""
+    in outbox/ unsent (markers written in the same commit); None when there is none. The
+    rejection itself is mailed, or not, as the action says."""
     if new.status != workflow.REJECTED or old.status == workflow.REJECTED or not new.id:
-        return []
-    from gitdesk.mail import outbox
-
-    return outbox.unsent_acknowledgements(desk, new.id)
+        return None
+    withdrawal = outbox.unsent_acknowledgements(desk, new.id, now)
+    return withdrawal if withdrawal.markers or withdrawal.kept else None
 
 
 def agent_letters(config: Config, old: Ticket, new: Ticket, actor: Actor) -> list[compose.Letter]:

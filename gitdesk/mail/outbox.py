@@ -388,33 +388,52 @@ def delivered_ids(desk: Desk, commit: str) -> dict[str, str]:
 # --- withdrawing ---------------------------------------------------------------------------------
 
 
-def unsent_acknowledgements(desk: Desk, ticket_id: str) -> list[str]:
-    """The desk-relative files that withdraw ``ticket_id``'s acknowledgement not sent yet: the
-    message and its retry file, as committed in HEAD. A message another run claimed, or one
-    the server already took (it is in this clone's journal), is being sent and is left alone."""
+WITHDRAWN = ".withdrawn"  # next to a message: do not send it (a marker, so a send that raced it merges cleanly)
+
+
+@dataclass(frozen=True, slots=True)
+class Withdrawal:
+    """What rejecting a ticket does to its acknowledgement still in outbox/."""
+
+    markers: dict[str, bytes]  # outbox/<name>.withdrawn -> its text: mail send drops the message
+    kept: list[str]  # why an acknowledgement was left to go out ("… is being sent by another clone")
+
+
+def unsent_acknowledgements(desk: Desk, ticket_id: str, now: datetime) -> Withdrawal:
+    """Withdraw ``ticket_id``'s acknowledgement not sent yet, as committed in HEAD: a marker
+    next to each, which ``mail send`` reads as "drop it, do not send it". Not the message
+    itself: deleting it would conflict with a clone that sent it meanwhile (a rename to sent/).
+    A message another run claimed, one the server already took (in this clone's journal) or
+    one with uncommitted changes is left, and said so."""
     _, head = git.head(desk.repo)
+    withdrawal = Withdrawal({}, [])
     if head is None:
-        return []
+        return withdrawal
     files = tree(desk, head, OUTBOX)
     marker = f"-{ticket_id}-"
     mine = {path: blob for path, blob in files.items()
-            if path.endswith(".eml") and marker in path and blob.mode in REGULAR
+            if _NAME.match(path[len(OUTBOX) + 1:]) and marker in path and blob.mode in REGULAR
             and 0 <= blob.size <= MAX_MESSAGE_BYTES}
     if not mine:
-        return []
+        return withdrawal
     blobs = git.read_blobs(desk.repo, [blob.sha for blob in mine.values()])
     accepted = Journal(desk.repo.state_dir / JOURNAL).read()
     dirty = desk.dirty_paths([OUTBOX])
-    withdrawn: list[str] = []
     for path, blob in sorted(mine.items()):
         try:
             queued = check_message(path[len(OUTBOX) + 1:], blobs.get(blob.sha, b""), desk.config)
         except ValidationError:
             continue  # not gitdesk's to withdraw: mail send refuses it anyway
-        if (queued.event != "acknowledgement" or queued.ticket != ticket_id or queued.message_id in accepted
-                or f"{OUTBOX}/{queued.stem}.claim" in files or path in dirty):
+        stem = f"{OUTBOX}/{queued.stem}"
+        if queued.event != "acknowledgement" or queued.ticket != ticket_id or f"{stem}{WITHDRAWN}" in files:
             continue
-        withdrawn.append(path)
-        if f"{OUTBOX}/{queued.stem}.retry" in files:
-            withdrawn.append(f"{OUTBOX}/{queued.stem}.retry")
-    return withdrawn
+        if f"{stem}.claim" in files:
+            withdrawal.kept.append(f"acknowledgement {path} not withdrawn: another clone is sending it")
+        elif queued.message_id in accepted:
+            withdrawal.kept.append(f"acknowledgement {path} not withdrawn: the server took it already")
+        elif path in dirty:
+            withdrawal.kept.append(f"acknowledgement {path} not withdrawn: it has uncommitted changes")
+        else:
+            withdrawal.markers[f"{stem}{WITHDRAWN}"] = (f"withdrawn: {format_utc(now)}\n"
+                                                       f"reason: {ticket_id} was rejected\n").encode()
+    return withdrawal
