@@ -51,6 +51,10 @@ class TicketFormatError(GitdeskError):
     """A ticket file cannot be read: bad YAML, wrong types, bad encoding, markers."""
 
 
+class TicketTooLarge(TicketFormatError):
+    """A change would make a ticket file larger than every reader accepts."""
+
+
 class ValidationError(GitdeskError):
     """A value the desk does not know: status, person, queue, priority, category."""
 

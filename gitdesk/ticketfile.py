@@ -23,7 +23,7 @@ from typing import Any
 
 from gitdesk import frontmatter
 from gitdesk.clock import FIRST_YEAR, LAST_YEAR, as_utc, format_utc, parse_time
-from gitdesk.errors import GitdeskError, TicketFormatError
+from gitdesk.errors import GitdeskError, TicketFormatError, TicketTooLarge
 from gitdesk.model import FIELD_ORDER, KNOWN_FIELDS, REQUIRED_FIELDS, RESERVED_NAMES, Entry, Ticket
 
 CONVERSATION = "Conversation"
@@ -525,12 +525,12 @@ def fits(text: str, shown: str | None) -> str:
     size = len(text.encode("utf-8"))
     named = f"{shown}: " if shown else ""
     if size > MAX_TICKET_BYTES:
-        raise TicketFormatError(f"{named}the ticket would be {size / 1024 / 1024:.1f} MB; a ticket file holds at "
+        raise TicketTooLarge(f"{named}the ticket would be {size / 1024 / 1024:.1f} MB; a ticket file holds at "
                                 f"most {MAX_TICKET_BYTES // 1024 // 1024} MB",
                                 hint="attach long text (a log, a long mail) as a file instead")
     start, close, _ = frontmatter.split(text)
     if len(text[start:close].encode("utf-8")) > frontmatter.MAX_FRONT_MATTER:
-        raise TicketFormatError(f"{named}the ticket's fields would be larger than "
+        raise TicketTooLarge(f"{named}the ticket's fields would be larger than "
                                 f"{frontmatter.MAX_FRONT_MATTER // 1024} KiB",
                                 hint="shorten the longest field (labels, asset or a field of your own)")
     return text

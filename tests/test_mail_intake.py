@@ -417,17 +417,43 @@ def test_a_mail_too_long_for_a_ticket_is_taken_in_once_with_its_whole_text_attac
     assert again["messages"][0]["outcome"] == "skipped", "and not a second time"
     assert mail_desk.run("check").exit_code == 0
 
-    # Long answers fill the ticket file; the one that would overflow it continues in a related ticket.
-    outcomes = []
-    for n in range(1, 9):
-        answer = (f"From: carol@example.com\nTo: help@fernhill.example\nSubject: Re: Backup log\n"
-                  f"Message-ID: <log-{n + 1}@example.com>\nIn-Reply-To: <log-{n}@example.com>\n\n"
-                  f"Tonight's log:\n{log[:300_000]}").encode()
-        outcomes.append(intake(mail_desk, "eml", eml(tmp_path, answer, f"answer-{n}.eml"))["messages"][0])
-    assert [item["outcome"] for item in outcomes][:6] == ["reply"] * 6
-    continued = next(item for item in outcomes if item["outcome"] == "new")
+    # Long answers fill the ticket file; then the thread continues in one related ticket.
+    answers = [(f"From: carol@example.com\nTo: help@fernhill.example\nSubject: Re: Backup log\n"
+                f"Message-ID: <log-{n + 1}@example.com>\nIn-Reply-To: <log-{n}@example.com>\n\n"
+                f"Night {n}:\n{log[:300_000]}").encode() for n in range(1, 12)]
+    outcomes = intake(mail_desk, "mbox", mbox(tmp_path, *answers[:9]))["messages"]
+    outcomes += intake(mail_desk, "mbox", mbox(tmp_path, *answers[9:], name="later.mbox"))["messages"]
+    kinds = [item["outcome"] for item in outcomes]
+    assert kinds[:5] == ["reply"] * 5 and kinds.count("new") == 1, kinds
+    continued = outcomes[kinds.index("new")]
     assert f"the ticket file of {taken['ticket']} is nearly full: continued here" in continued["detail"]
     assert f"related: [{taken['ticket']}]" in mail_desk.text(continued["ticket"])
+    assert {item["ticket"] for item in outcomes[kinds.index("new"):]} == {continued["ticket"]}, \
+        "later answers follow the continuation, in this run and the next"
+    assert mail_desk.run("check").exit_code == 0
+
+
+def test_a_reply_whose_attachments_would_overflow_its_ticket_continues_in_a_related_one(
+        mail_desk: Desk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gitdesk.mail import intake as intake_module
+
+    monkeypatch.setattr(intake_module, "FULL_BYTES", 10 * 1024 * 1024)  # as if the size looked fine
+    mail_desk.configure(MAIL_CONFIG.replace("max_attachment_bytes: 1KB", "max_attachment_bytes: 10MB"),
+                        "room for attachments")
+    line = "a long line of tonight's log\n"
+    thread = [(f"From: carol@example.com\nTo: help@fernhill.example\nSubject: Logs\nMessage-ID: <full-{n}@example.com>\n"
+               f"{f'In-Reply-To: <full-{n - 1}@example.com>' if n else ''}\n\n{line * 9_000}").encode() for n in range(7)]
+    first, *rest = intake(mail_desk, "mbox", mbox(tmp_path, *thread))["messages"]
+    assert [item["outcome"] for item in rest] == ["reply"] * 6 and len(mail_desk.text(first["ticket"])) > 1_700_000
+    parts = "".join(f"--b\nContent-Type: text/plain\nContent-Disposition: attachment; "
+                    f"filename=\"{'n' * 140}-{n}.txt\"\n\nlog {n}\n" for n in range(400))
+    answer = (f"From: carol@example.com\nTo: help@fernhill.example\nSubject: Re: Logs\n"
+              f"Message-ID: <full-7@example.com>\nIn-Reply-To: <full-6@example.com>\nMIME-Version: 1.0\n"
+              f"Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\n"
+              f"{'More of the log. ' * 20_000}\n{parts}--b--\n").encode()
+    (taken,) = intake(mail_desk, "eml", eml(tmp_path, answer, "answer.eml"))["messages"]
+    assert taken["outcome"] == "new" and f"the ticket file of {first['ticket']} is full" in taken["detail"], \
+        "taken in once, not refused at every intake"
     assert mail_desk.run("check").exit_code == 0
 
 

@@ -28,7 +28,7 @@ from gitdesk import actions, attachments, clock, feedback, ids, templates, ticke
 from gitdesk.actions import CC
 from gitdesk.cache import db, index
 from gitdesk.desk import Actor, Desk, LoadedTicket
-from gitdesk.errors import GitdeskError, NotFound, ValidationError
+from gitdesk.errors import GitdeskError, NotFound, TicketTooLarge, ValidationError
 from gitdesk.feedback import FEEDBACK
 from gitdesk.mail import compose, notify
 from gitdesk.mail.message import (
@@ -416,6 +416,7 @@ def _apply(state: _State, incoming: Incoming, files: dict[str, bytes]) -> tuple[
     when it cannot be applied, leaving ``state`` and ``files`` untouched."""
     desk = state.desk
     scratch: dict[str, bytes] = {}
+    text: bytes | None = None
     names_before = {key: set(value) for key, value in state.attachment_names.items()}
     try:
         target = _continued(state, _thread_ticket(state, incoming))
@@ -455,22 +456,29 @@ def _apply(state: _State, incoming: Incoming, files: dict[str, bytes]) -> tuple[
                 new = _new(state, incoming, scratch, related=target)
                 detail = f"{new.title} (the thread of {target} is over {MAX_THREAD} mails: continued here)"
                 outcome = "new"
-            elif _would_overflow(state, target, incoming):
+            elif _full(state, target):
                 new = _new(state, incoming, scratch, related=target)
                 detail = f"{new.title} (the ticket file of {target} is nearly full: continued here)"
                 outcome = "new"
             else:
                 _ensure_writable(state, target)
-                new = _reply(state, ticket, incoming, scratch)
-                _validate(state, target, new)
-                _tell_agents(state, ticket, new, incoming, scratch)
-                detail = f"{ticket.title}"
-                outcome = "reply"
+                try:
+                    new = _reply(state, ticket, incoming, scratch)
+                    _validate(state, target, new)
+                    _tell_agents(state, ticket, new, incoming, scratch)
+                    text = _rendered(state, new, target in state.created)
+                    detail, outcome = f"{ticket.title}", "reply"
+                except TicketTooLarge:  # its attachment links were the last straw: a new ticket, as when full
+                    scratch.clear()
+                    state.attachment_names = {key: set(value) for key, value in names_before.items()}
+                    new = _new(state, incoming, scratch, related=target)
+                    detail, outcome = f"{new.title} (the ticket file of {target} is full: continued here)", "new"
         else:
             new = _new(state, incoming, scratch)
             detail = new.title
             outcome = "new"
-        text = _rendered(state, new, outcome == "new" or new.id in state.created)
+        if text is None:
+            text = _rendered(state, new, outcome == "new" or new.id in state.created)
     except GitdeskError:
         state.attachment_names = names_before
         raise
@@ -493,12 +501,23 @@ def _applied(state: _State, outcome: str, new: Ticket, text: bytes, incoming: In
     return outcome, new, detail
 
 
-def _would_overflow(state: _State, target: str, incoming: Incoming) -> bool:
-    """Whether ``incoming`` as a reply would make ``target``'s file larger than a ticket may be
-    (with room for its attachment links and what agents add later)."""
-    size = len(state.rendered[target]) if target in state.rendered else \
-        len(state.loaded[target].document.text.encode("utf-8"))
-    return size + len(incoming.text.encode("utf-8")) + 16 * 1024 > ticketfile.MAX_TICKET_BYTES
+# A ticket file this large may not have room for one more mail (its text is at most MAX_MAIL_TEXT):
+# later mail of its thread goes to a related ticket, as after MAX_THREAD mails.
+FULL_BYTES = ticketfile.MAX_TICKET_BYTES - MAX_MAIL_TEXT - 64 * 1024
+
+
+def _full(state: _State, target: str) -> bool:
+    """Whether ``target`` takes no more mail: MAX_THREAD mails, or a file of FULL_BYTES."""
+    if len(thread_ids(state.tickets[target])) >= MAX_THREAD:
+        return True
+    if target in state.rendered:
+        return len(state.rendered[target]) >= FULL_BYTES
+    if target in state.loaded:
+        return len(state.loaded[target].document.text.encode("utf-8")) >= FULL_BYTES
+    try:
+        return (state.desk.root / state.desk.path_of(target)).stat().st_size >= FULL_BYTES
+    except OSError:
+        return False
 
 
 def _ensure_writable(state: _State, target: str) -> None:
@@ -616,7 +635,7 @@ def _continued(state: _State, target: str | None) -> str | None:
     seen = set()
     while target is not None and target in state.tickets and target not in seen:
         seen.add(target)
-        if len(thread_ids(state.tickets[target])) < MAX_THREAD:
+        if not _full(state, target):
             return target
         following = [t for t in state.tickets.values() if target in t.related and thread_ids(t)
                      and not workflow.is_done(state.desk.config, t.status) and t.id > target]
