@@ -194,7 +194,7 @@ def test_the_outbox_is_delivered_once_and_recorded_in_one_commit(mail_desk: Desk
     assert outbox(mail_desk) == [] and mail_desk.status() == ""
     sent = records(mail_desk)
     assert sent == sorted(path.replace("outbox/", "sent/2026-11/") for path in queued)
-    record = (mail_desk.path / sent[0]).read_bytes()
+    record = (mail_desk.path / queued[0].replace("outbox/", "sent/2026-11/")).read_bytes()  # the first sent
     assert record.startswith(b"X-Gitdesk-Delivered: 2026-11-23T12:00:00Z; 250 2.0.0 Ok: queued as Q000")
     assert record.split(b"\r\n", 1)[1] == blob(mail_desk, f"HEAD~1:{queued[0]}"), "the message as it was sent"
     assert parse(record)["Message-ID"] == server.message_ids()[0]
