@@ -467,8 +467,26 @@ def test_a_sender_address_mail_cannot_answer_is_taken_in_with_a_note_for_the_age
     (note,) = ticket(mail_desk, taken["ticket"])["conversation"]
     assert note["kind"] == "note" and note["text"].startswith("No acknowledgement was sent: cannot mail")
     assert "gitdesk set ID requester ADDRESS" in note["text"]
+    assert "the part before the @ has non-ASCII letters" in note["text"] and "characters)" not in note["text"]
     assert intake(mail_desk, "eml", eml(tmp_path, raw, "u.eml"))["messages"][0]["outcome"] == "skipped"
     refused = mail_desk.run("--as", "alice", "reply", taken["ticket"], "-m", "Try again", ok=False)
-    assert refused.exit_code == 1 and "cannot mail" in refused.output
+    assert refused.exit_code == 1 and "cannot mail" in refused.output and "--no-send" in refused.output
     assert mail_desk.run("--as", "alice", "reply", taken["ticket"], "--no-send", "-m", "Try again").exit_code == 0
     assert mail_desk.run("check").exit_code == 0
+
+
+def test_a_cc_mail_cannot_answer_is_left_out_and_an_international_domain_is_written_in_ascii(
+        mail_desk: Desk, tmp_path: Path) -> None:
+    raw = ("From: Good Sender <good@ok.example>\nTo: help@fernhill.example\nCc: \u00fcnal@umlaut.example, "
+           "idn@b\u00fccher.example\nSubject: Printer\nMessage-ID: <cc-1@ok.example>\n\nIt jams.\n").encode()
+    (taken,) = intake(mail_desk, "eml", eml(tmp_path, raw, "cc.eml"))["messages"]
+    shown = ticket(mail_desk, taken["ticket"])
+    assert shown["cc"] == ["idn@b\u00fccher.example"]
+    (note,) = shown["conversation"]
+    assert note["text"].startswith("Not kept in the Cc, as this desk's mail cannot be written to them: "
+                                   "\u00fcnal@umlaut.example")
+    (ack,) = [path for path in mail_desk.committed_files() if path.startswith("outbox/")]
+    headers = (mail_desk.path / ack).read_text().split("\r\n\r\n", 1)[0]
+    assert "To: good@ok.example" in headers and "Cc: idn@xn--bcher-kva.example" in headers
+    sent = json.loads(mail_desk.run("mail", "send", "--dry-run", "--format", "json").stdout)["messages"]
+    assert sent[0]["to"] == ["good@ok.example", "idn@xn--bcher-kva.example"]

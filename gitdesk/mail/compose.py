@@ -127,6 +127,30 @@ def new_message_id(ticket_id: str, event: str, desk_address: str, seed: str | No
     return f"<{ticket_id}.{event}.{unique}@{desk_address.rsplit('@', 1)[-1]}>"
 
 
+def ascii_address(address: str) -> str:
+    """``address`` as a header carries it: an international domain (bücher.example) in its
+    ASCII form (xn--bcher-kva.example); Python would otherwise write an encoded word there."""
+    local, _, domain = address.rpartition("@")
+    return f"{local}@{domain.encode('idna').decode('ascii')}" if not domain.isascii() else address
+
+
+def unmailable(address: str) -> str | None:
+    """Why the desk cannot write ``address`` into a mail it sends, or None when it can: mail
+    takes in addresses (üser@…, taro..yamada.@docomo.ne.jp) that cannot be written back."""
+    local, at, _ = address.rpartition("@")
+    if not at:
+        return "it is not a mail address"
+    if not local.isascii():
+        return "the part before the @ has non-ASCII letters, which this desk's mail cannot carry (SMTPUTF8)"
+    try:
+        Address(addr_spec=ascii_address(address))
+    except UnicodeError:
+        return "its domain is not a valid international domain name"
+    except (ValueError, TypeError, IndexError, email.errors.MessageError) as error:
+        return clean_line(str(error)).rstrip(")") or "Python's mail library refuses it"
+    return None
+
+
 def message(config: Config, root: Path, letter: Letter, now: datetime, thread: Sequence[str],
             seed: str | None = None) -> EmailMessage:
     """The whole message for ``letter``, threaded after ``thread`` (the ticket's Message-IDs);
@@ -144,18 +168,18 @@ def message(config: Config, root: Path, letter: Letter, now: datetime, thread: S
     # Long subjects stay on one line (RFC 5322 allows 998): Python folds them before the
     # first word otherwise, and some mail programs then show a leading space.
     mail = EmailMessage(policy=email.policy.SMTP.clone(max_line_length=998))
-    try:
-        mail["From"] = Address(display_name=f"{agent_name} ({desk_name})" if named is not None else desk_name,
-                               addr_spec=desk_address)
-        mail["To"] = Address(addr_spec=letter.to)
-        if letter.cc:
-            mail["Cc"] = [Address(addr_spec=address) for address in letter.cc]
-        mail["Reply-To"] = Address(display_name=desk_name, addr_spec=desk_address)
-    except (ValueError, TypeError, IndexError, email.errors.MessageError) as error:
-        # Addresses mail took in (taro..yamada.@docomo.ne.jp) that Python will not write back out.
-        raise ValidationError(f"{letter.ticket.id}: cannot mail {', '.join((letter.to, *letter.cc))!r}: "
-                              f"{clean_line(str(error))}",
-                              hint="correct the address (gitdesk set ID requester ADDRESS, gitdesk cc ID)") from None
+    for address in (letter.to, *letter.cc):
+        reason = unmailable(address)
+        if reason is not None:
+            fix = (f"remove it from the Cc (gitdesk cc {letter.ticket.id} -{address})" if address in letter.cc else
+                   f"correct it (gitdesk set {letter.ticket.id} requester ADDRESS), or answer with --no-send")
+            raise ValidationError(f"{letter.ticket.id}: cannot mail {address!r}: {reason}", hint=fix)
+    mail["From"] = Address(display_name=f"{agent_name} ({desk_name})" if named is not None else desk_name,
+                           addr_spec=desk_address)
+    mail["To"] = Address(addr_spec=ascii_address(letter.to))
+    if letter.cc:
+        mail["Cc"] = [Address(addr_spec=ascii_address(address)) for address in letter.cc]
+    mail["Reply-To"] = Address(display_name=desk_name, addr_spec=desk_address)
     mail["Subject"] = header_text(templates.fill(found.subject, values))
     mail["Date"] = email.utils.format_datetime(now)
     mail["Message-ID"] = new_message_id(letter.ticket.id, letter.event, desk_address, seed)

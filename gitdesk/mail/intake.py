@@ -281,8 +281,15 @@ def _new(state: _State, incoming: Incoming, files: dict[str, bytes], related: st
     if related:
         ticket = replace(ticket, related=(related,))
     cc = _cc(desk, incoming, requester)
+    left_out = [address for address in cc if compose.unmailable(address)]
+    cc = [address for address in cc if address not in left_out]
     if cc:
         ticket = replace(ticket, extra={**ticket.extra, CC: cc})
+    if left_out:  # one Cc the desk cannot write to must not hold up the requester's mail
+        note = (f"Not kept in the Cc, as this desk's mail cannot be written to them: {', '.join(left_out)}. "
+                "Reach them another way.")
+        ticket = replace(ticket, entries=(*ticket.entries,
+                                          Entry(clock.now(), MAIL_SYSTEM, NOTE, ticketfile.escape_text(note))))
     name = templates.name_to_greet(incoming.sender_name) if requester == incoming.sender else None
     if name and desk.config.person(requester) is None:  # so answers greet them by name, not by address
         ticket = replace(ticket, extra={**ticket.extra, REQUESTER_NAME: name})
