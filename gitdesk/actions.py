@@ -29,6 +29,7 @@ from gitdesk.model import (
     REJECTION,
     REOPEN,
     REPLY,
+    REQUESTER_NAME,
     RESERVED_NAMES,
     TIME,
     Config,
@@ -812,7 +813,10 @@ def setting(desk: Desk, field: str, value: str, actor: Actor) -> Callable[[Ticke
                 return replace(ticket, duplicate_of=None)
             return replace(ticket, duplicate_of=_other_id(desk, ticket, value))
         if name == "requester":
-            return replace(ticket, requester=requester_value(desk, value.strip(), actor))
+            requester = requester_value(desk, value.strip(), actor)
+            extra = {key: item for key, item in ticket.extra.items()  # the name was the old requester's
+                     if key != REQUESTER_NAME or requester == ticket.requester}
+            return replace(ticket, requester=requester, extra=extra)
         if name == "title":
             return replace(ticket, title=_one_line(value, "title"))
         if name in ("priority", "category", "asset"):

@@ -124,13 +124,18 @@ def values(ticket: Ticket, config: Config, agent: str | None = None, text: str =
             "desk_address": config.mail.address or ""}
 
 
+_COMPANY = re.compile(r"\s*[(\[][^()\[\]]*[)\]]\s*$")
+
+
 def name_to_greet(value: object) -> str | None:
     """A name from a mail's From (``"Meyer, Bob"``, ``Jürgen Müller``) as a greeting says it,
     or None for what is not one: a value from a ticket file, so anything at all."""
     if not isinstance(value, str):
         return None
     name = clean_line(" ".join(value.replace('"', " ").split())).strip(" '")
-    if not name or "@" in name or len(name) > 80 or any(not (c.isalpha() or c in " .,'-") for c in name):
+    name = _COMPANY.sub("", name).strip()  # "Jürgen Müller (ACME)": the greeting is for the person
+    if (not name or "@" in name or len(name) > 80 or not any(c.isalpha() for c in name)
+            or any(not (c.isalpha() or c in " .,'-") for c in name)):
         return None
     if name.count(",") == 1:  # "Last, First", as address books write it
         last, first = (part.strip() for part in name.split(","))

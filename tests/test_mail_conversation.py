@@ -273,6 +273,11 @@ def test_answers_greet_a_stranger_by_the_name_their_mail_gave(desk: Desk, tmp_pa
     desk.run("--as", "alice", "reply", ticket_id, "--use", "more-details")
     assert text_of(queued(desk)[0]).startswith("Hi jm,"), "what is not a name is not used"
 
+    path.write_text(path.read_text().replace("requester_name: 'x@evil.example, Bcc: all'", "requester_name: Jo"))
+    desk.git("commit", "-qam", "hand edit")
+    desk.run("--as", "alice", "set", ticket_id, "requester", "carol@other.example")
+    assert "requester_name" not in ticket(desk, ticket_id), "the name was the old requester's"
+
 
 def test_attachments_are_kept_and_mailed(desk: Desk, tmp_path: Path) -> None:
     ticket_id = desk.new("VPN", "-q", "it-helpdesk", "-r", "bob@customer.example")
@@ -401,3 +406,13 @@ def test_duplicate_of_an_open_ticket_copies_the_requester_on_it(desk: Desk) -> N
     assert "erin@example.com" in mail["Cc"], "hears the answer"
     assert "cannot be linked to itself" in desk.fails("duplicate", first, "--of", first)
     assert "is already a duplicate of" in desk.fails("duplicate", first, "--of", again)
+
+
+@pytest.mark.parametrize(("raw", "greeted"), [
+    ("Meyer, Bob", "Bob Meyer"), ("Jürgen Müller (ACME)", "Jürgen Müller"), ("---", None), ("...", None),
+    ("bob@example.com", None), ("Bob\u202eevil", "Bob evil"), (["Bob"], None), ("x" * 81, None),
+])
+def test_only_a_plain_name_is_used_to_greet(raw: object, greeted: str | None) -> None:
+    from gitdesk.templates import name_to_greet
+
+    assert name_to_greet(raw) == greeted
