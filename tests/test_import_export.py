@@ -83,6 +83,18 @@ def test_a_thin_gh_dump_and_rest_issue_objects_import_what_they_can(desk: Desk) 
     assert rest["#8"]["detail"] == "a pull request, not an issue"
 
 
+def test_github_values_of_the_wrong_type_are_never_written_as_python_text(desk: Desk, tmp_path: Path) -> None:
+    export = tmp_path / "odd.json"
+    export.write_text(json.dumps([
+        {"number": True, "title": "A boolean number", "state": "open"},
+        {"number": 5, "title": "Odd fields", "state": "open", "comments": True, "body": {"text": "hi"},
+         "user": {"login": ["x"]}}]))
+    items = imported(desk, "github", export)["items"]
+    assert items[0]["outcome"] == "skipped" and items[0]["detail"] == "no number or no title"
+    record = shown(desk, items[1]["ticket"])
+    assert record["description"] == "" and "True" not in items[1]["detail"] and "{" not in record["requester"]
+
+
 def test_a_csv_file_with_its_own_column_names(desk: Desk) -> None:
     result = imported(desk, "csv", IMPORTS / "tickets.csv", "--map", "key=Ticket")
     items = by_key(result)
@@ -124,7 +136,7 @@ def test_backlog_md_tasks_from_every_folder(desk: Desk, tmp_path: Path) -> None:
         b"---\r\nid: task-2\r\ntitle: Nested task with CRLF\r\nstatus: To Do\r\ncreated_date: 2026-09-21\r\n---\r\n"
         b"\r\n## Description\r\n\r\nLives in a sub folder.\r\n")
     (nested / "task-7 - Odd-values.md").write_text(
-        "---\nid: !!set {a}\ntitle: !!set {a}\nstatus: [To Do]\nlabels: [ok, {a: 1}, !!binary aGk=]\n---\n"
+        "---\nid: !!set {a}\ntitle: yes\nstatus: [To Do]\nlabels: [ok, {a: 1}, !!binary aGk=, .nan]\n---\n"
         "# Values that are not text\n")
     result = imported(desk, "backlog", project)
     items = {item["position"]: item for item in result["items"]}

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -60,6 +61,8 @@ def records(path: Path) -> Iterator[Record | Skip]:
 def _scalar(value: object) -> str:
     """A field's text, or "" for what is not one (a list, a mapping, ``!!set``, ``!!binary``):
     its repr (``{'a'}``) would otherwise become the ticket's title or ID."""
+    if isinstance(value, bool) or (isinstance(value, float) and not math.isfinite(value)):
+        return ""  # YAML's yes/no and .nan: not what the task's author wrote as its title or ID
     return str(value) if isinstance(value, (str, int, float)) else ""
 
 

@@ -80,7 +80,8 @@ def _record(issue: Any, position: str, handles: frozenset[str], repository: str 
         return Skip(f"#{issue.get('number', '?')}", "a pull request, not an issue")
     issue_number = issue.get("number")
     title = issue.get("title")
-    if not isinstance(issue_number, int) or not isinstance(title, str) or not title.strip():
+    if not isinstance(issue_number, int) or isinstance(issue_number, bool) or not isinstance(title, str) \
+            or not title.strip():
         return Skip(position, "no number or no title")
     repo = repository or _repository(issue)
     key = f"github:{repo}#{issue_number}" if repo else f"github#{issue_number}"
@@ -104,7 +105,7 @@ def _record(issue: Any, position: str, handles: frozenset[str], repository: str 
             record.notes.append(f"only the first of {len(assignees)} assignees kept")
     record.labels = _labels(issue.get("labels"))
     comments = issue.get("comments")
-    if isinstance(comments, int):
+    if isinstance(comments, int) and not isinstance(comments, bool):
         if comments:
             record.notes.append(f"{comments} comments not in the export (REST issue objects carry a count)")
     elif isinstance(comments, list):
