@@ -287,3 +287,19 @@ def test_what_an_action_did_fits_the_terminal_and_stays_one_line_when_piped(
     shown = desk.run("show", ticket).output.splitlines()
     assert shown[0].startswith(f"{ticket}  Outlook keeps") and max(map(len, shown[:3])) <= 80
     assert " ".join(line.strip() for line in shown[:2]).endswith("on every laptop"), "the title wraps, whole"
+
+
+@pytest.mark.parametrize("columns", [80, 40, 24])
+def test_a_wide_character_title_wraps_by_the_columns_it_takes(desk: Desk, monkeypatch: pytest.MonkeyPatch,
+                                                              columns: int) -> None:
+    from gitdesk.render.output import cells
+
+    title = "プリンターが動かない問題 二階の会議室のプリンターが朝から紙詰まりで全く印刷できません"
+    ticket = desk.new(title, "-q", "it-helpdesk")
+    on_terminal(monkeypatch, columns)
+    shown = desk.run("show", ticket).output.splitlines()
+    head = shown[:shown.index("")]
+    assert max(cells(line) for line in head) <= columns and ticket in head[0]
+    assert "".join(line.strip() for line in head).replace(ticket, "").replace(" ", "") == title.replace(" ", "")
+    done = desk.run("set", ticket, "title", title + " 至急").output.splitlines()
+    assert max(cells(line) for line in done[1:]) <= columns, "under 'ID: set [commit]', which is never cut"

@@ -81,6 +81,35 @@ def cut(text: str, room: int) -> str:
     return "".join(out) + "…"
 
 
+def wrap(text: str, width: int, first: str = "", later: str = "") -> list[str]:
+    """``text`` wrapped to ``width`` terminal columns (wide characters count two), each line
+    after ``first`` or ``later`` indentation. A word too long for a line gets one of its own,
+    whole (an outbox file's name), unless it holds wide characters: CJK text has no spaces
+    to wrap at, so it is broken between characters."""
+    lines: list[str] = []
+    line, used = first, cells(first)
+    for word in text.split():
+        size = cells(word)
+        room = width - used - (1 if line.strip() else 0)
+        if size <= room:
+            line, used = (f"{line} {word}", used + size + 1) if line.strip() else (line + word, used + size)
+            continue
+        if line.strip():
+            lines.append(line)
+            line, used = later, cells(later)
+        if size > width - used and any(unicodedata.east_asian_width(char) in ("W", "F") for char in word):
+            for char in word:
+                if used + cells(char) > width and line.strip():
+                    lines.append(line)
+                    line, used = later, cells(later)
+                line, used = line + char, used + cells(char)
+            continue
+        line, used = line + word, used + size
+    if line.strip() or not lines:
+        lines.append(line)
+    return lines
+
+
 def pad(text: str, size: int, right: bool = False) -> str:
     space = " " * max(0, size - cells(text))
     return space + text if right else text + space

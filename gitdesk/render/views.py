@@ -307,25 +307,21 @@ def outcome(result: Outcome, fmt: str = "table", similar: Suggestions | None = N
 
 
 def _title_lines(ticket_id: str, title: str, room: int | None) -> list[str]:
-    """``ID  title`` in bold; on a terminal too narrow for both, the title wraps under itself."""
-    import textwrap
-
+    """``ID  title`` in bold; on a terminal too narrow for both, the title wraps under itself
+    (or, narrower still, under the ID)."""
     indent = len(ticket_id) + 2
-    if room is None or indent + output.cells(title) <= room or room - indent < 20:
+    if room is None or indent + output.cells(title) <= room:
         return [bold(ticket_id) + "  " + bold(title)]
-    parts = textwrap.wrap(title, room - indent, break_long_words=False) or [title]
+    if room - indent < 20:
+        return [bold(ticket_id), *(bold(part) for part in output.wrap(title, room))]
+    parts = output.wrap(title, room - indent)
     return [bold(ticket_id) + "  " + bold(parts[0]), *(" " * indent + bold(part) for part in parts[1:])]
 
 
 def wrapped(lines: Sequence[str], width: int) -> list[str]:
-    """``lines`` indented under a heading and wrapped to ``width``; a word longer than the
-    room (an outbox file's name) gets a line of its own, never cut."""
-    import textwrap
-
-    return [part for text in lines
-            for part in textwrap.wrap(text, max(20, width), initial_indent=output.GAP,
-                                      subsequent_indent=output.INDENT, break_long_words=False,
-                                      break_on_hyphens=False) or [output.GAP]]
+    """``lines`` indented under a heading and wrapped to ``width`` columns; a word longer than
+    the room (an outbox file's name) gets a line of its own, never cut."""
+    return [part for text in lines for part in output.wrap(text, width, output.GAP, output.INDENT)]
 
 
 # --- finding -----------------------------------------------------------------------
