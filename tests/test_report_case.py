@@ -234,8 +234,13 @@ def test_workload_says_what_the_numbers_do_not_cover(story: Desk) -> None:
     assert "2026-11-13 12:00" in text
     midweek = json.loads(story.run("report", "workload", "--since", "2026-11-11", "--period", "week",
                                    "--format", "json").stdout)
-    text, _ = said(midweek, "The first week (week of 2026-11-09) is partial")
-    assert text.endswith("it starts with the report, 2026-11-11 00:00 UTC."), "its rows count from the 11th only"
+    text, _ = said(midweek, "The only week (week of 2026-11-09) is partial")
+    assert text.endswith("it runs from 2026-11-11 00:00 UTC to now, 2026-11-13 12:00 UTC."), "counted from the 11th"
+    cut = json.loads(story.run("report", "workload", "--since", "2026-11-04", "--until", "2026-11-11", "--period",
+                               "week", "--format", "json").stdout)
+    assert said(cut, "The first week (week of 2026-11-02) is partial")[0].endswith(
+        "it starts with the report, 2026-11-04 00:00 UTC.")
+    assert said(cut, "The last week (week of 2026-11-09) is partial")[0].endswith("it runs to the end of 2026-11-11.")
 
 
 def test_training_makes_the_case_with_the_topic(story: Desk) -> None:

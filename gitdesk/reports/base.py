@@ -40,6 +40,7 @@ class Period:
     # A report "until now" must count what happened this very second (clocks tick in seconds).
     through: bool = False
     partial_start: bool = False  # a calendar week or month that the report's start cuts into
+    partial_end: bool = False  # … or its end (--until, or now)
 
     def __contains__(self, moment: datetime) -> bool:
         return self.since <= moment < self.until or (self.through and moment == self.until)
@@ -98,7 +99,8 @@ def periods(whole: Period, granularity: str | None) -> list[Period]:
         else:
             end, label = _add_months(start, 1), start.strftime("%Y-%m")
         found.append(Period(max(start, whole.since), min(end, whole.until), label,
-                            through=whole.through and end >= whole.until, partial_start=start < whole.since))
+                            through=whole.through and end >= whole.until, partial_start=start < whole.since,
+                            partial_end=end > whole.until))
         start = end
     return found
 

@@ -4,7 +4,8 @@ per team and per person, against capacity. The hiring case, in words."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from gitdesk.model import MAIL_SYSTEM, RULES_AUTHOR, TIME, Ticket
 from gitdesk.reports.base import (
@@ -239,18 +240,36 @@ def _findings(facts: Facts, whole: Period, buckets: list[Period], trend: list[di
         verb = "has" if len(unlogged) == 1 else "have"
         said.say(f"{len(unlogged)} of {counted(len(handled), 'ticket')} handled {verb} no time logged, so time logged "
                  "understates the work.", unlogged)
-    if buckets and buckets[0].partial_start:
-        first = buckets[0]
-        said.say(f"The first {unit} ({first.label}) is partial: it starts with the report, "
-                 f"{first.since.strftime('%Y-%m-%d %H:%M')} UTC.")
-    if whole.through and buckets and buckets[-1].through:
-        last = buckets[-1]
-        said.say(f"The last {unit} ({last.label}) is partial: it runs to now, "
-                 f"{last.until.strftime('%Y-%m-%d %H:%M')} UTC.")
+    _say_partial(said, buckets, unit)
     noise = facts.left_out_sentence(whole)
     if noise:
         said.say(noise, [i for ids in facts.left_out(whole).values() for i in ids])
     return said
+
+
+def _say_partial(said: Findings, buckets: Sequence[Period], unit: str) -> None:
+    """Name the first and last week or month that the report's start or end cuts short, so
+    that nobody reads a short row as a quiet one."""
+    if not buckets:
+        return
+    first, last = buckets[0], buckets[-1]
+
+    def moment(value: datetime) -> str:
+        return value.strftime('%Y-%m-%d %H:%M') + " UTC"
+
+    if last.through:
+        end = f"now, {moment(last.until)}"
+    elif last.until.time() == datetime.min.time():  # --until names its last day, which it includes
+        end = f"the end of {(last.until - timedelta(seconds=1)).strftime('%Y-%m-%d')}"
+    else:
+        end = moment(last.until)
+    if first is last and first.partial_start and first.partial_end:
+        said.say(f"The only {unit} ({first.label}) is partial: it runs from {moment(first.since)} to {end}.")
+        return
+    if first.partial_start:
+        said.say(f"The first {unit} ({first.label}) is partial: it starts with the report, {moment(first.since)}.")
+    if last.partial_end:
+        said.say(f"The last {unit} ({last.label}) is partial: it runs to {end}.")
 
 
 def _granularity(buckets: list[Period]) -> str:
