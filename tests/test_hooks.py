@@ -50,6 +50,15 @@ def test_a_broken_hand_edit_is_refused_with_its_message(hooked: Desk) -> None:
     assert hooked.head() == head
 
 
+def test_check_says_which_edits_it_did_not_read_because_they_are_not_staged(desk: Desk) -> None:
+    rules = desk.path / ".gitdesk" / "rules.yml"
+    rules.write_text("rules:\n  - name: spam\n    when: {event: created}\n    do:\n      - set: {status: rejected}\n")
+    result = desk.run("check")
+    assert result.exit_code == 0 and "1 changed file not staged, so not checked: .gitdesk/rules.yml" in result.stderr
+    desk.git("add", ".gitdesk/rules.yml")
+    assert "a rule cannot set status" in desk.run("check", ok=False).output
+
+
 def test_a_valid_hand_edit_commits_with_trailers(hooked: Desk) -> None:
     ticket = hooked.new("Printer", "-q", "it-helpdesk")
     edit(hooked, ticket, "status: open", "status: resolved")

@@ -68,6 +68,14 @@ def check(session: Session, mode: str | None, revision_range: str | None, fmt: s
     else:
         findings = checking.check_all(repo)
         _say_if_the_model_is_unusable(session)
+        waiting = checking.not_staged(repo)
+        if waiting:
+            from gitdesk.render import output
+            from gitdesk.text import counted
+
+            shown = ", ".join(waiting[:3]) + (f" and {len(waiting) - 3} more" if len(waiting) > 3 else "")
+            output.note(f"note: {counted(len(waiting), 'changed file')} not staged, so not checked: {shown} "
+                        f"(git add {'it' if len(waiting) == 1 else 'them'}, then check again)")
     views.findings(findings, fmt)
     if findings:
         raise SystemExit(1)

@@ -421,6 +421,16 @@ def check_push(repo: git.Repo, old: str | None, new: str) -> list[Finding]:
     return [finding for finding in at_tip if finding.path in broken]
 
 
+def not_staged(repo: git.Repo) -> list[str]:
+    """Files check judges (tickets, config, rules, templates) whose work-tree version is not
+    the one staged: check reads the index, while commands act on the work tree."""
+    scope = [path for prefix in desk_prefixes(repo, None) for path in _scope(prefix)]
+    changed = git.run(repo, "--no-optional-locks", "diff", "--name-only", "-z", "--", *scope)
+    new = git.run(repo, "--no-optional-locks", "ls-files", "--others", "--exclude-standard", "-z", "--", *scope)
+    return sorted({name.decode("utf-8", "surrogateescape") for name in (*changed.split(b"\0"), *new.split(b"\0"))
+                   if name})
+
+
 def check_all(repo: git.Repo) -> list[Finding]:
     """Every ticket in the index, on its own (no previous version)."""
     findings: list[Finding] = []
