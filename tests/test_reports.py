@@ -238,6 +238,19 @@ def test_feedback_scores_are_checked(week: Desk) -> None:
     assert week.run("feedback", "add", t["T1"], "--score", "6", ok=False).exit_code == 2
 
 
+def test_a_new_desks_capacity_counts_from_its_first_ticket(desk: Desk) -> None:
+    desk.at("2026-11-20T09:00:00Z")
+    ticket = desk.new("Printer jams", "-q", "it-helpdesk")
+    desk.run("assign", ticket, "alice")
+    desk.run("time", ticket, "2h")
+    desk.at("2026-11-27T09:00:00Z")
+    found = json.loads(desk.run("report", "workload", "--format", "json").stdout)
+    assert ("The desk's first ticket came in on 2026-11-20, after the period began, so capacity counts the "
+            "7 days from then, not the whole period.") in found["findings"]
+    alice = next(row for row in found["sections"][2]["rows"] if row["person"]["value"] == "alice")
+    assert alice["capacity"]["value"] == 40.0, "one week of the default 40 hours, not four weeks"
+
+
 def test_feedback_on_an_unfinished_ticket_says_when_it_will_count(desk: Desk) -> None:
     open_one = desk.new("Printer jams", "-q", "it-helpdesk")
     result = desk.run("feedback", "add", open_one, "--score", "4")

@@ -55,7 +55,8 @@ def definitions(facts: Facts) -> list[str]:
         f"The desk's own work ({RULES_AUTHOR}: what its rules did, such as resolving a ticket nobody answered; "
         f"{MAIL_SYSTEM}: delivery reports) is shown in the team (automation), apart from the people.",
         "Capacity: hours per week (reports.workload.hours_per_week, or the person's hours_per_week) times the "
-        "share of the job that is support (support_share) times the weeks in the period.",
+        "share of the job that is support (support_share) times the weeks in the period (counted from the desk's "
+        "first ticket when the period starts before it).",
     ]
 
 
@@ -100,7 +101,12 @@ def build(facts: Facts, whole: Period, buckets: list[Period]) -> Report:
                                 ("resolution", "resolution (med / p90)")), chart=2)
     teams: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     team_logged: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    weeks = (whole.until - whole.since) / WEEK
+    # Capacity counts from the desk's first ticket when the period starts before it: three empty
+    # weeks of a four-week default would make a new desk's agents look idle (2% of capacity).
+    started = max(whole.since, min((t.created for t in facts.all), default=whole.since))
+    if started - whole.since <= timedelta(days=1):  # a desk that opened on the period's first day
+        started = whole.since
+    weeks = max(whole.until - started, timedelta(0)) / WEEK
     for who in sorted(people):
         work = people[who]
         team = facts.team_of(who) or ("(automation)" if who in (RULES_AUTHOR, MAIL_SYSTEM) else "(no team)")
@@ -124,6 +130,10 @@ def build(facts: Facts, whole: Period, buckets: list[Period]) -> Report:
                                   count(figures["handled"]), events(figures["entries"]),
                                   duration(sum(team_logged[team].values()), team_logged[team])])
     said = _findings(facts, whole, buckets, trend, people, weeks)
+    if started > whole.since:
+        said.say(f"The desk's first ticket came in on {started.strftime('%Y-%m-%d')}, after the period began, so "
+                 f"capacity counts the {counted(round((whole.until - started) / timedelta(days=1)), 'day')} from "
+                 "then, not the whole period.")
     return Report("workload", "Workload", whole, [by_period, team_section, by_person], said.texts,
                   definitions(facts), evidence=said.ids)
 
