@@ -348,13 +348,22 @@ def test_new_says_once_that_the_model_could_not_be_used(desk: Desk, solved: dict
     assert "no model directory" in record["similar_warning"]
 
 
-def test_show_of_an_open_ticket_lists_what_solved_problems_like_it(desk: Desk, solved: dict[str, str]) -> None:
+def test_show_of_an_open_ticket_lists_what_solved_problems_like_it(desk: Desk, solved: dict[str, str],
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     desk.run("kb", "build")
     later = desk.new("The 2F printer jams again", "-q", "it-helpdesk", "-a", "printer-2f",
                      "-m", "Paper is stuck in tray two every morning.")
     out = desk.run("show", later).stdout
     assert "Solved before (what worked)" in out
     assert solved["printer"] in out and "Replaced the pickup roller." in out
+    from gitdesk.render import output
+
+    monkeypatch.setattr(output, "is_terminal", lambda: True)
+    monkeypatch.setenv("COLUMNS", "64")
+    monkeypatch.setenv("GITDESK_NO_PAGER", "1")
+    on_terminal = desk.run("show", later).stdout.split("Solved before (what worked)", 1)[1].splitlines()
+    assert max(map(output.cells, on_terminal)) <= 64 and any(solved["printer"] in line for line in on_terminal)
+    monkeypatch.undo()
     assert f"kb/hardware/printer-on-2f-jams-{solved['printer'].lower()}.md" in out
     record = json.loads(desk.run("show", later, "--format", "json").stdout)
     (first, *_) = record["solved_before"]

@@ -87,25 +87,25 @@ def wrap(text: str, width: int, first: str = "", later: str = "") -> list[str]:
     whole (an outbox file's name), unless it holds wide characters: CJK text has no spaces
     to wrap at, so it is broken between characters."""
     lines: list[str] = []
-    line, used = first, cells(first)
+    line, used, words = first, cells(first), 0  # words: how many the line holds after its indent
     for word in text.split():
         size = cells(word)
-        room = width - used - (1 if line.strip() else 0)
-        if size <= room:
-            line, used = (f"{line} {word}", used + size + 1) if line.strip() else (line + word, used + size)
+        if size + (1 if words else 0) <= width - used:
+            line, used, words = (f"{line} {word}" if words else line + word), used + size + (1 if words else 0), \
+                words + 1
             continue
-        if line.strip():
+        if words:
             lines.append(line)
-            line, used = later, cells(later)
+            line, used, words = later, cells(later), 0
         if size > width - used and any(unicodedata.east_asian_width(char) in ("W", "F") for char in word):
             for char in word:
-                if used + cells(char) > width and line.strip():
+                if used + cells(char) > width and words:
                     lines.append(line)
-                    line, used = later, cells(later)
-                line, used = line + char, used + cells(char)
+                    line, used, words = later, cells(later), 0
+                line, used, words = line + char, used + cells(char), words + 1
             continue
-        line, used = line + word, used + size
-    if line.strip() or not lines:
+        line, used, words = line + word, used + size, 1
+    if words or not lines:
         lines.append(line)
     return lines
 

@@ -221,9 +221,12 @@ def ticket_detail(ticket: Ticket, now: datetime, fmt: str, derived: Timings | No
     if found:
         lines += ["", _paint("Solved before (what worked)", "32")]
         for item in found:
-            lines.append(f"  {visible(item.ticket.id)}  {item.score:.2f}  {one_line(item.ticket.title)}")
+            lead, title = f"  {visible(item.ticket.id)}  {item.score:.2f}  ", one_line(item.ticket.title)
+            lines += output.wrap(title, room, lead, " " * output.cells(lead)) if room else [lead + title]
             if item.resolution_line:
-                lines.append(f"      → {one_line(item.resolution_line)}"[:150])
+                worked = one_line(item.resolution_line)
+                worked = worked if len(worked) <= 150 else worked[:150].rsplit(" ", 1)[0] + " …"
+                lines += output.wrap(worked, room, "      → ", "        ") if room else [f"      → {worked}"]
             if articles.get(item.ticket.id):
                 lines.append(dim(f"      {one_line(str(articles[item.ticket.id]))}"))
     page("\n".join(lines) + "\n")
