@@ -565,12 +565,24 @@ def log_entries(entries: Sequence[LogEntry], fmt: str, *, with_ticket: bool,
     from gitdesk.cache.history import record
 
     ids = shown_ids or {}
-    columns = [Column("WHEN", lambda e: local_time(e.time)), Column("COMMIT", lambda e: e.commit[:7]),
-               Column("WHO", lambda e: e.who)]
+    rows: list[dict[str, str]] = []
+    for entry in entries:
+        # A mail thread's Message-IDs are plumbing: in the JSON, not in a reader's table.
+        changes = [change for change in entry.changes if not change.startswith("message_ids:")] or entry.changes
+        row = {"when": local_time(entry.time), "commit": entry.commit[:7], "who": entry.who,
+               "ticket": ids.get(entry.ticket, entry.ticket) if entry.ticket else "", "what": "; ".join(changes)}
+        if not output.is_terminal() or len(changes) < 2:
+            rows.append(row)
+            continue
+        # On a terminal each change of a commit gets its own line, so none is cut to "queu…".
+        rows.append({**row, "what": changes[0]})
+        rows += [{"when": "", "commit": "", "who": "", "ticket": "", "what": change} for change in changes[1:]]
+    columns = [Column("WHEN", lambda r: r["when"]), Column("COMMIT", lambda r: r["commit"]),
+               Column("WHO", lambda r: r["who"])]
     if with_ticket:
-        columns.append(Column("TICKET", lambda e: ids.get(e.ticket, e.ticket)))
-    columns.append(Column("WHAT", lambda e: "; ".join(e.changes), fit="shrink"))
-    emit(fmt, "entries", [record(entry) for entry in entries], columns=columns, rows=entries)
+        columns.append(Column("TICKET", lambda r: r["ticket"]))
+    columns.append(Column("WHAT", lambda r: r["what"], fit="shrink"))
+    emit(fmt, "entries", [record(entry) for entry in entries], columns=columns, rows=rows)
 
 
 # --- mail out -------------------------------------------------------------------
