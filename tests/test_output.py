@@ -272,9 +272,9 @@ def test_the_desks_log_shows_short_ids_on_a_terminal_whole_ones_when_piped(
     assert any("status: open -> resolved" in row for row in rows), "what happened has room"
     third = desk.new("Monitor flickers")
     desk.run("assign", third, "alice")
-    rows = desk.run("log", third).output.splitlines()
-    assert rows[-3].endswith("  status: new -> open"), "one change a line: none is cut"
-    assert [row.strip() for row in rows[-2:]] == ["assignee: - -> alice", "queue: - -> it-helpdesk"]
+    lines = desk.run("log", third).output.splitlines()
+    assert lines[-3].endswith("  status: new -> open"), "one change a line: none is cut"
+    assert [line.strip() for line in lines[-2:]] == ["assignee: - -> alice", "queue: - -> it-helpdesk"]
     assert desk.run("show", next(row.split()[4] for row in rows if "Laptop" in row or second[:12] in row)).exit_code == 0
 
 
