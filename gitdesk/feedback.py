@@ -34,7 +34,7 @@ class Feedback:
 class Added:
     feedback: Feedback
     commit: str
-    status: str = ""  # the ticket's status: feedback on an unfinished ticket counts once it is finished
+    status: str = ""  # the ticket's status: feedback given on an unfinished ticket is left out of the report
     finished: bool = True
 
 

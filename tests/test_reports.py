@@ -251,12 +251,12 @@ def test_a_new_desks_capacity_counts_from_its_first_ticket(desk: Desk) -> None:
     assert alice["capacity"]["value"] == 40.0, "one week of the default 40 hours, not four weeks"
 
 
-def test_feedback_on_an_unfinished_ticket_says_when_it_will_count(desk: Desk) -> None:
+def test_feedback_on_an_unfinished_ticket_says_the_report_leaves_it_out(desk: Desk) -> None:
     open_one = desk.new("Printer jams", "-q", "it-helpdesk")
     result = desk.run("feedback", "add", open_one, "--score", "4")
-    assert f"{open_one} is open: report feedback counts this score once the ticket is finished" in result.stderr
+    assert f"{open_one} is open, so report feedback leaves this score out" in result.stderr
     desk.run("resolve", open_one, "--note", "Cleared the tray.")
-    assert "counts this score" not in desk.run("feedback", "add", open_one, "--score", "5").stderr
+    assert "leaves this score out" not in desk.run("feedback", "add", open_one, "--score", "5").stderr
 
 
 def test_a_ticket_written_by_hand_long_after_it_came_in_does_not_break_the_weekly_report(desk: Desk) -> None:

@@ -127,8 +127,8 @@ def feedback_add(session: Session, ticket_id: str, score: int, comment: str | No
     added = satisfaction.add(session.desk, ticket_id, score, comment, session.actor())
     output.info(f"Feedback on {added.feedback.ticket} recorded in {added.feedback.path} [{added.commit[:7]}]")
     if not added.finished:
-        output.note(f"note: {added.feedback.ticket} is {added.status}: report feedback counts this score once "
-                    "the ticket is finished")
+        output.note(f"note: {added.feedback.ticket} is {added.status}, so report feedback leaves this score out: "
+                    "it counts scores given on resolved or closed tickets")
 
 
 @feedback.command(name="request")
