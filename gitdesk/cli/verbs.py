@@ -233,7 +233,7 @@ def escalate(session: Session, ticket_id: str, to: str | None, reason: str, fmt:
 
 @click.command()
 @ticket_id
-@click.option("--note", "note_text", help="The resolution note: what was wrong and what fixed it.")
+@click.option("--note", "-m", "note_text", help="The resolution note: what was wrong and what fixed it.")
 @click.option("--note-file", type=click.File("r", encoding="utf-8"), help="Read the note from a file ('-' for stdin).")
 @send_option
 @common
