@@ -191,6 +191,20 @@ def test_training_flags_a_repeat_asker(week: Desk) -> None:
     assert matrix["carol"]["category:email"] == count(t["T1"], t["T3"], t["T4"])
 
 
+def test_requesters_outside_config_count_among_the_people_the_desk_average_divides_by(desk: Desk) -> None:
+    # An IT desk lists its agents, not every colleague: ten colleagues outside config ask once each.
+    desk.at("2026-11-20T09:00:00Z")
+    for n in range(10):
+        desk.new(f"Mail question {n}", "-q", "it-helpdesk", "-c", "email", "-r", f"colleague{n}@fernhill.example")
+    repeats = [desk.new(f"Outlook again {n}", "-q", "it-helpdesk", "-c", "email", "-r", "carol") for n in range(3)]
+    desk.at("2026-11-23T09:00:00Z")
+    report = json.loads(desk.run("report", "training", "--format", "json").stdout)
+    # 13 email tickets among 6 people in config and 10 outside: 0.8 each, so carol's 3 stand out.
+    assert report["findings"][0].startswith("carol opened 3 email tickets in 30 days, 3.7 times the average of the "
+                                            "whole desk (0.8)")
+    assert report["evidence"][0] == sorted(repeats)
+
+
 def test_assets_count_repeats_and_time(week: Desk) -> None:
     t = week.ids  # type: ignore[attr-defined]
     report = data(week, "assets")

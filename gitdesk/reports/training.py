@@ -101,7 +101,10 @@ def build(facts: Facts, period: Period) -> Report:
     members: dict[str, int] = defaultdict(int)
     for person in facts.config.people.values():
         members[person.team or "(outside)"] += 1
-    desk_size = len(facts.config.people)
+    # The whole desk's people: everyone in config and everyone else who asked in the window. An IT
+    # desk lists its agents, not every colleague, so dividing by config alone made the average of a
+    # category (whose tickets come from everyone) too high for anyone to stand out.
+    desk_size = len({*facts.config.people, *(requester(ticket) for ticket in recent)})
     by_pair: dict[tuple[str, str], list[Ticket]] = defaultdict(list)
     by_team_category: dict[tuple[str, str], int] = defaultdict(int)
     by_category_total: dict[str, int] = defaultdict(int)
@@ -141,7 +144,8 @@ def build(facts: Facts, period: Period) -> Report:
         f"A flag: one requester with at least {settings.training_min_tickets} tickets in one category within "
         f"the last {window_days} days of the period, and at least {settings.training_factor:g} times the average: "
         "that category's tickets from their team divided by the team's people in config, or, for a team of fewer "
-        f"than {SMALL_TEAM} people (and requesters outside config), the whole desk's divided by everyone in config. "
+        f"than {SMALL_TEAM} people (and requesters outside config), the whole desk's divided by its people: everyone "
+        "in config and everyone else who opened a ticket in those days. "
         "Thresholds: reports.training in .gitdesk/config.yml.",
         "Topic: what most of the flagged tickets share (at least two): a knowledge-base article they were answered "
         "with (a kb/ link in a reply, or a related ticket that makes one), a label, or an asset.",
