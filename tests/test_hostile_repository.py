@@ -560,7 +560,8 @@ def test_a_sync_conflict_while_merging_says_git_pull_no_rebase(team) -> None:  #
     alice.git("push", "-q")
     bob.run("set", ticket, "priority", "low")
     error = bob.fails("sync", "--merge")
-    assert error == (f"gitdesk: error: sync stopped: a real conflict in tickets/{ticket}.md (priority); nothing "
+    assert error == (f"gitdesk: error: sync stopped: a real conflict in tickets/{ticket}.md (priority: low here, "
+                     f"high on origin/main); nothing "
                      f"was changed (git pull --no-rebase, fix the lines between <<<<<<< and >>>>>>> in "
                      f"tickets/{ticket}.md, git add it, git commit, then gitdesk sync)")
     assert bob.try_git("pull", "--no-rebase").returncode != 0, "the hint's command exists and does the merge"

@@ -142,7 +142,8 @@ def test_sync_stops_on_a_real_conflict_and_changes_nothing(team, monkeypatch) ->
     result = CliRunner().invoke(cli, ["--desk", str(bob.path), "sync"])
     assert result.exit_code == 1
     assert result.stderr.startswith(f"gitdesk: error: sync stopped: a real conflict in tickets/{ticket}.md "
-                                    "(priority); nothing was changed")
+                                    "(priority: low here, high on origin/main); nothing was changed"), \
+        "each side's value, with the rebase's 'ours' and 'theirs' named for what they are"
     assert bob.git("rev-parse", "HEAD") == head
     assert bob.git("status", "--porcelain") == ""
     assert not (bob.path / ".git" / "rebase-merge").exists()

@@ -103,14 +103,41 @@ def _integrate(repo: git.Repo, tracking: str, strategy: str) -> None:
     if result.returncode == 0:
         return
     conflicted = git.unmerged(repo)
+    details = _driver_conflicts(result.stderr + result.stdout)
+    # Before the abort, while the index holds both sides: what each side set ("assignee: alice
+    # here, dan on origin/main"). In a rebase, Git's "ours" is the upstream being rebased onto.
+    upstream = tracking.removeprefix("refs/remotes/")
+    here, there = (3, 2) if strategy == "rebase" else (2, 3)
+    details = {path: _with_values(repo, path, what, here, there, upstream) for path, what in details.items()}
     git.run(repo, *abort, check=False)
     if not was_stale:
         stale.unlink(missing_ok=True)  # the merge that marked kb/ stale was undone
     if not conflicted:
         error = git.failure(repo.top, strategy, result)
         raise GitError(f"{error.message}; nothing was changed", hint=error.hint)
-    raise SyncConflict(_conflict_message(conflicted, _driver_conflicts(result.stderr + result.stdout)),
-                       hint=_conflict_hint(conflicted, strategy))
+    raise SyncConflict(_conflict_message(conflicted, details), hint=_conflict_hint(conflicted, strategy))
+
+
+def _with_values(repo: git.Repo, path: str, what: str, here: int, there: int, upstream: str) -> str:
+    """``what`` conflicted in ``path``, each field a one-line value on both sides named with
+    the two values (cleaned: they come from ticket files); anything else as the driver said."""
+    from gitdesk import ticketfile
+    from gitdesk.text import clean_line
+
+    try:
+        mine, theirs = (ticketfile.parse(git.run(repo, "show", f":{stage}:{path}").decode("utf-8"), path)[0]
+                        .front_matter() for stage in (here, there))
+    except (GitdeskError, UnicodeDecodeError):
+        return what
+    named = []
+    for name in (part.strip() for part in what.split(",")):
+        a, b = mine.get(name), theirs.get(name)
+        if isinstance(a, (str, int, type(None))) and isinstance(b, (str, int, type(None))):
+            shown = [clean_line(str(value))[:40] if value is not None else "-" for value in (a, b)]
+            named.append(f"{name}: {shown[0]} here, {shown[1]} on {upstream}")
+        else:
+            named.append(name)
+    return "; ".join(named)
 
 
 def _conflict_message(conflicted: dict[str, set[int]], details: dict[str, str]) -> str:
