@@ -199,6 +199,10 @@ def test_a_subject_tag_from_a_stranger_opens_a_new_ticket(mail_desk: Desk, tmp_p
     assert f"mentions {victim}, but mallory@evil.example is not on it" in item["detail"]
     assert mail_desk.text(victim) == before
     assert "title: Payroll" in mail_desk.text(item["ticket"])
+    (warning,) = ticket(mail_desk, item["ticket"])["conversation"]
+    assert warning["kind"] == "note" and warning["text"].startswith(
+        f"This mail answers {victim}, a ticket of someone else, but mallory@evil.example is not on it."), \
+        "the agent reading the new ticket is warned, not only the intake's output"
 
 
 def test_a_forged_requester_never_speaks_in_their_thread(mail_desk: Desk, tmp_path: Path) -> None:

@@ -448,6 +448,12 @@ def _apply(state: _State, incoming: Incoming, files: dict[str, bytes]) -> tuple[
                 return rated[0], ticket, rated[1]
             if not _on_ticket(desk, ticket, incoming.sender):
                 new = _new(state, incoming, scratch)
+                # Someone writing into another person's thread may be after what that thread holds
+                # (a password reset sent "to this address instead"): the agent is told, in the ticket.
+                warning = (f"This mail answers {target}, a ticket of someone else, but {incoming.sender} is not on "
+                           f"it. Check who is asking before you share anything from {target}.")
+                new = replace(new, entries=(*new.entries, Entry(clock.now(), MAIL_SYSTEM, NOTE,
+                                                                ticketfile.escape_text(warning))))
                 detail = f"{new.title} (mentions {target}, but {incoming.sender} is not on it)"
                 outcome = "new"
             elif incoming.unauthenticated:  # a forged From: must not speak in someone's thread
