@@ -215,6 +215,8 @@ def test_a_forged_requester_never_speaks_in_their_thread(mail_desk: Desk, tmp_pa
     item = intake(mail_desk, "eml", eml(tmp_path, forged))["messages"][0]
     assert item["outcome"] == "new" and item["ticket"] != victim
     assert "found the sender forged: dmarc=fail" in item["detail"]
+    (warning,) = ticket(mail_desk, item["ticket"])["conversation"]
+    assert warning["text"].startswith("The receiving server found this mail's sender forged (dmarc=fail)")
     assert mail_desk.text(victim) == before, "still pending, nothing added"
     genuine = forged.replace(b"dmarc=fail", b"dmarc=pass").replace(b"<forged@", b"<genuine@")
     assert intake(mail_desk, "eml", eml(tmp_path, genuine, "genuine.eml"))["messages"][0]["outcome"] == "reply"

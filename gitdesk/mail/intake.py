@@ -458,6 +458,10 @@ def _apply(state: _State, incoming: Incoming, files: dict[str, bytes]) -> tuple[
                 outcome = "new"
             elif incoming.unauthenticated:  # a forged From: must not speak in someone's thread
                 new = _new(state, incoming, scratch)
+                warning = (f"The receiving server found this mail's sender forged ({incoming.unauthenticated}): it "
+                           f"answers {target} but may not come from {incoming.sender}. Check before you act on it.")
+                new = replace(new, entries=(*new.entries, Entry(clock.now(), MAIL_SYSTEM, NOTE,
+                                                                ticketfile.escape_text(warning))))
                 detail = (f"{new.title} (answers {target}, but the receiving server found the sender "
                           f"forged: {incoming.unauthenticated})")
                 outcome = "new"
