@@ -939,12 +939,15 @@ def close_as_duplicate(desk: Desk, typed_id: str, of: str, actor: Actor, text: s
                                   hint=f"close it the other way round: gitdesk duplicate {other_id} --of "
                                        f"{loaded.ticket.id}")
         desk.ensure_clean([loaded.path, other.path])
-        title = one_line(other.ticket.title)
+        # Another person's title is theirs ("Payroll for Kim Jones is wrong"): the note is mailed to
+        # this requester, so it names the other ticket by its ID alone.
+        same = loaded.ticket.requester.casefold() == other.ticket.requester.casefold()
+        named = f"{other_id} ({one_line(other.ticket.title)})" if same else other_id
         also: list[tuple[LoadedTicket, Ticket]] = []
         if workflow.is_done(desk.config, other.ticket.status) and (other.ticket.resolution or "").strip():
-            answer = f"This is the same problem as {other_id} ({title}), which was solved:\n\n{other.ticket.resolution}"
+            answer = f"This is the same problem as {named}, which was solved:\n\n{other.ticket.resolution}"
         else:
-            answer = (f"This is the same problem as {other_id} ({title}). We are working on it there "
+            answer = (f"This is the same problem as {named}. We are working on it there "
                       "and you will hear when it is solved.")
             address = requester_address(desk.config, loaded.ticket)
             if address and address != other.ticket.requester and address not in cc_of(other.ticket):

@@ -390,6 +390,7 @@ def test_duplicate_closes_links_and_tells_the_requester_where_the_answer_is(desk
     assert mail["To"] == "erin@example.com"
     body = text_of(mail)
     assert "Thanks for the report." in body and first in body and "Removed stale credentials" in body
+    assert "Outlook asks for my password" not in body, "carol's title is hers: erin is told its ID"
     desk.run("kb", "build")
     article = next((desk.path / "kb").rglob(f"*{first.lower()}*.md")).read_text()
     assert "**Reported:** 2 times" in article, "the duplicate counts in the article"
