@@ -210,6 +210,17 @@ def test_phone_numbers_and_opted_out_categories_stay_out(desk: Desk) -> None:
     assert "Parental leave" not in everything and "form privately" not in everything, "category opted out"
 
 
+def test_symptoms_leave_out_the_mails_greeting_and_signature(desk: Desk) -> None:
+    made = desk.new("Outlook asks for my password", "-q", "it-helpdesk", "-c", "email",
+                    "-m", "Hi Anna,\n\nOutlook asks for my password every hour since Monday.\n\n"
+                          "Thanks,\nKim Schmidt\nAccounts payable, ext. 2291")
+    desk.run("resolve", made, "--note", "Removed stale credentials.")
+    desk.run("kb", "build")
+    (article,) = [text for path, text in kb_files(desk).items() if made.lower() in path]
+    symptoms = article.split("## Symptoms", 1)[1].split("## Resolution", 1)[0].strip()
+    assert symptoms == "Outlook asks for my password every hour since Monday.", "people's names are not the problem"
+
+
 def test_a_duplicate_counts_however_it_was_finished(desk: Desk) -> None:
     first = desk.new("Outlook asks for my password", "-q", "it-helpdesk", "-c", "email")
     desk.run("resolve", first, "--note", "Removed stale credentials.")

@@ -75,6 +75,26 @@ class Article:
         return len(self.tickets)
 
 
+_GREETING = re.compile(r"^\s*(hi|hello|hey|dear|good (morning|afternoon|evening)|hallo|guten (morgen|tag)|bonjour|"
+                       r"ciao|hola|moin)\b[^\n]{0,40}$", re.IGNORECASE)
+_SIGN_OFF = re.compile(r"^\s*(--\s*|(many |thanks and )?thanks?( you)?( (a lot|so much|in advance))?|"
+                       r"(best|kind|warm)?\s*regards|best( wishes)?|cheers|sincerely|"
+                       r"(viele|liebe|beste) gr(ü|ue)(ß|ss)e|mit freundlichen gr(ü|ue)(ß|ss)en|merci|cordialement|"
+                       r"saluti|un saludo|pozdrawiam)[\s,.!]*$", re.IGNORECASE)
+SIGNATURE_LINES = 6  # a sign-off this close to the end starts a signature: name, title, phone…
+
+
+def without_salutations(text: str) -> str:
+    """A mail's text as symptoms: without its greeting line ("Hi Anna,") and its sign-off and
+    signature ("Thanks,\nKim Schmidt\nAccounts, ext. 2291"), which name people, not the problem."""
+    lines = text.strip("\n").split("\n")
+    if len(lines) > 1 and _GREETING.match(lines[0]):
+        lines = lines[1:]
+    start = max(1, len(lines) - SIGNATURE_LINES)
+    end = next((start + at for at, line in enumerate(lines[start:]) if _SIGN_OFF.match(line)), len(lines))
+    return "\n".join(lines[:end]).strip("\n")
+
+
 def redact(text: str) -> str:
     """Ticket text made fit for the knowledge base: no email addresses, no relative
     links (they point nowhere from kb/), headings moved below the article's own."""
@@ -193,7 +213,8 @@ def collect(desk: Desk) -> list[Article]:
         asset = root.asset if "asset" not in private else None
         articles.append(Article(
             path=path, title=title, category=category, asset=asset, tickets=ordered,
-            symptoms=redact(descriptions.get(root_id, "")), resolution=redact(root.resolution or ""),
+            symptoms=redact(without_salutations(descriptions.get(root_id, ""))),
+            resolution=redact(root.resolution or ""),
             last_seen=max(t.created for t in ordered),
             solved=solved[root_id],
         ))
