@@ -322,12 +322,20 @@ def test_spam_rejected_before_mail_goes_out_gets_no_acknowledgement(desk: Desk, 
     honest_id = from_mail(desk, tmp_path, spam.replace(b"winner@lottery", b"carol@example")
                           .replace(b"<w1@", b"<c9@"))
     (claimed,) = [path for path in desk.committed_files() if path.startswith("outbox/")]
-    (desk.path / claimed.replace(".eml", ".claim")).write_text("clone: elsewhere\nat: 2026-11-23T12:00:00Z\n")
+    (desk.path / claimed.replace(".eml", ".claim")).write_text("clone: elsewhere\nclaimed: 2026-11-23T12:00:00Z\n")
     desk.git("add", "outbox")
     desk.git("commit", "-qm", "mail-send: claim")
     kept = desk.run("--as", "alice", "reject", honest_id, "--no-send", "-m", "Sent to the wrong desk").output
     assert f"acknowledgement {claimed} not withdrawn: another clone is sending it" in kept
     assert not (desk.path / claimed.replace(".eml", ".withdrawn")).exists()
+
+    late_id = from_mail(desk, tmp_path, spam.replace(b"winner@lottery", b"dave@example").replace(b"<w1@", b"<d1@"))
+    (stale,) = [path for path in desk.committed_files() if path.startswith("outbox/")]
+    (desk.path / stale.replace(".eml", ".claim")).write_text("clone: deadbeef\nclaimed: 2026-11-20T12:00:00Z\n")
+    desk.git("add", "outbox")
+    desk.git("commit", "-qm", "a claim left by a clone that died")
+    desk.run("--as", "alice", "reject", late_id, "--no-send", "-m", "Spam")
+    assert (desk.path / stale.replace(".eml", ".withdrawn")).exists(), "mail send would take that claim over"
 
 
 def test_a_score_answering_the_resolution_mail_is_feedback_anything_else_reopens(desk: Desk, tmp_path: Path) -> None:

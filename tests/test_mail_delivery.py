@@ -166,7 +166,7 @@ def outcomes(report: dict[str, Any]) -> dict[str, str]:
 
 
 def outbox(desk: Desk) -> list[str]:
-    return sorted(desk.git("ls-files", "outbox").split())
+    return sorted(path for path in desk.git("ls-files", "outbox").split() if path != "outbox/.gitkeep")
 
 
 def blob(desk: Desk, revision: str) -> bytes:
@@ -379,8 +379,11 @@ def test_mail_queued_while_another_clone_empties_the_outbox_stays_queued(
     send(alice)  # outbox/ is empty now: everything moved to sent/
     dan.run("--as", "dana", "reply", ticket_id, "-m", "Second answer.")
     (waiting,) = [path for path in dan.committed_files() if path.startswith("outbox/")]
-    assert dan.run("sync").exit_code == 0, "Git must not read the emptied outbox/ as renamed to sent/"
-    assert outbox(dan) == [waiting]
+    pulled = subprocess.run(["git", "-c", "merge.directoryRenames=true", "pull", "-q", "--rebase"], cwd=dan.path,
+                            capture_output=True, text=True, check=False)  # plain Git, as a clone without hooks
+    assert pulled.returncode == 0, pulled.stderr
+    assert outbox(dan) == [waiting], "outbox/ keeps its .gitkeep, so Git cannot read it as renamed to sent/"
+    assert dan.run("sync").exit_code == 0
     send(dan)
     assert len(server.accepted) == 2
 
@@ -414,6 +417,39 @@ def test_a_withdrawn_acknowledgement_is_dropped_and_a_withdrawal_that_lost_the_r
     dan.run("--as", "dana", "reply", first, "--send", "-m", "Closed as spam; write again if this was real.")
     send(dan)
     assert outbox(dan) == [] and len(server.accepted) == 2, "the next record commit takes the stale marker away"
+
+
+def test_a_marker_never_holds_back_a_reply_and_a_message_git_moved_to_sent_is_not_sent(
+        mail_desk: Desk, server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    _, queued = queue(mail_desk, "Please restart Outlook.", "Did that help?")
+    (mail_desk.path / queued[0].replace(".eml", ".withdrawn")).write_text("withdrawn\n")  # one file in a PR
+    moved = queued[1].replace("outbox/", "sent/2026-11/")
+    (mail_desk.path / "sent" / "2026-11").mkdir(parents=True)
+    mail_desk.git("mv", queued[1], moved)  # as a merge that read outbox/ as renamed would leave it
+    mail_desk.git("add", "-A")
+    mail_desk.git("commit", "-qm", "a marker by hand; a message moved by Git")
+    mail_desk.git("mv", moved, queued[1])  # noticed and moved back
+    mail_desk.git("commit", "-qm", "move it back")
+    use(monkeypatch, server.env())
+    report = send(mail_desk)
+    assert outcomes(report) == {path: "sent" for path in queued}, "neither counts as withdrawn or as sent before"
+    assert len(server.accepted) == 2
+
+
+def test_two_clones_rejecting_the_same_spam_merge_without_a_conflict(team: tuple[Desk, Desk, Path],
+                                                                     tmp_path: Path) -> None:
+    alice, dan, _ = team
+    spam = tmp_path / "spam.eml"
+    spam.write_bytes(b"From: winner@lottery.example\nTo: help@fernhill.example\nSubject: You won\n"
+                     b"Message-ID: <w9@lottery.example>\n\nClaim it\n")
+    (taken,) = json.loads(alice.run("intake", "eml", str(spam), "--format", "json").stdout)["messages"]
+    alice.run("sync")
+    dan.run("sync")
+    alice.run("--as", "alice", "reject", taken["ticket"], "--no-send", "-m", "Spam")
+    alice.run("sync")
+    dan.at("2026-11-23T12:00:07Z")
+    dan.run("--as", "dana", "reject", taken["ticket"], "--no-send", "-m", "Spam!")
+    assert dan.run("sync").exit_code == 0, "the same marker, byte for byte, from both clones"
 
 
 def test_a_claim_the_remote_refuses_is_dropped_and_the_rest_is_claimed_again(team: tuple[Desk, Desk, Path],
@@ -592,8 +628,9 @@ def test_a_permanent_failure_leaves_the_outbox_and_becomes_an_internal_note(mail
                             f"so they have not seen it ({where}). Check the address, or reach them another way.")
     assert "VPN keys" not in mail_desk.text(ticket_id), "never the server's free text"
     moved = mail_desk.git("show", "--name-status", "--format=", "--find-renames", "HEAD").splitlines()
-    assert sorted(line.split("\t", 1)[1] for line in moved) == [f"{queued[0]}\t{where}", f"tickets/{ticket_id}.md"]
-    assert moved[0].startswith(("R", "M")) and moved[1].startswith(("R", "M")), "git log shows the move"
+    assert sorted(line.split("\t", 1)[1] for line in moved) == ["outbox/.gitkeep", f"{queued[0]}\t{where}",
+                                                                f"tickets/{ticket_id}.md"]
+    assert all(line.startswith(("R", "M")) for line in moved if ".gitkeep" not in line), "git log shows the move"
     assert mail_desk.last_message().startswith("mail-send: 1 undeliverable\n")
     assert mail_desk.run("check").exit_code == 0 and mail_desk.status() == ""
 

@@ -98,6 +98,6 @@ def test_a_requester_who_only_uses_mail_is_answered_asked_helped_and_asked_for_f
         recorded = {line.split(":", 1)[1].strip() for path in sent
                     for line in (desk.path / path).read_text().splitlines() if line.startswith("Message-ID:")}
         assert recorded == sent_ids
-        assert desk.git("ls-files", "outbox").split() == []
+        assert desk.git("ls-files", "outbox", ":!outbox/.gitkeep").split() == []
     finally:
         server.stop()

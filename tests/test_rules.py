@@ -84,7 +84,7 @@ def parse(raw: bytes) -> EmailMessage:
 
 
 def outbox(desk: Desk) -> list[EmailMessage]:
-    return [parse((desk.path / path).read_bytes()) for path in sorted(desk.git("ls-files", "outbox").split())]
+    return [parse((desk.path / path).read_bytes()) for path in sorted(desk.git("ls-files", "outbox", "*.eml").split())]
 
 
 def pending_ticket(desk: Desk) -> str:

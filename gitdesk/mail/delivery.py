@@ -58,6 +58,7 @@ from gitdesk.mail.outbox import (
     _NAME,
     GIVE_UP_AFTER,
     JOURNAL,
+    KEEP,
     MAX_MESSAGE_BYTES,
     OUTBOX,
     REGULAR,
@@ -77,7 +78,6 @@ from gitdesk.mail.outbox import (
 from gitdesk.mail.smtp import Connection, Rejected, SenderRefused, Smtp, smtp_settings, status_code
 
 CHUNK = 200  # messages recorded per commit: a crash loses at most this many records (the journal has them)
-CLAIM_TIMEOUT = timedelta(hours=6)  # a claim this old, never recorded, was left by a clone that died
 CLAIM_ATTEMPTS = 5  # claims refused because another clone pushed first, before giving up
 JOURNAL_KEPT = timedelta(days=30)  # a journal entry whose message left the outbox another way
 # The author of notes about mail that could not be delivered: the same as intake's bounce
@@ -298,15 +298,17 @@ def _plan(desk: Desk, accepted: Mapping[str, Accepted], only: set[str] | None, n
         retry_blob = files.get(f"{OUTBOX}/{queued.stem}.retry")
         claim = Claim.read(blobs.get(claim_blob.sha, b""), now) if claim_blob else None
         retry = Retry.read(blobs.get(retry_blob.sha, b""), now) if retry_blob else None
-        if claim is not None and claim.clone != clone and now - claim.at < CLAIM_TIMEOUT:
+        if claim is not None and claim.holds(clone, now):
             plan.items.append(Delivery.of(queued, "claimed",
                                  f"being sent by clone {claim.clone} since {format_utc(claim.at)}"))
             continue
         if queued.message_id in accepted:
             plan.accepted.append((queued, accepted[queued.message_id]))
             continue
-        if f"{OUTBOX}/{queued.stem}{WITHDRAWN}" in files:
-            plan.withdrawn.append(queued)
+        marker = files.get(f"{OUTBOX}/{queued.stem}{WITHDRAWN}")
+        if marker is not None and queued.event == "acknowledgement" and marker.mode in REGULAR \
+                and 0 <= marker.size <= 4096:
+            plan.withdrawn.append(queued)  # only an acknowledgement: a hand-made marker holds no reply back
             continue
         if retry is not None and retry.next_attempt > now:
             plan.items.append(Delivery.of(queued, "waiting",
@@ -514,6 +516,9 @@ def _record(desk: Desk, batch: Sequence[_Done], host: str) -> tuple[str | None, 
                 problem = _add_note(desk, done, record, host, notes, dirty_tickets)
                 if problem:
                     problems.append(f"{message}: no note on its ticket: {problem}")
+        if f"{OUTBOX}/{KEEP}" not in state_files:  # older desks: see outbox.KEEP
+            files[f"{OUTBOX}/{KEEP}"] = b""
+            new.add(f"{OUTBOX}/{KEEP}")
         for marker in sorted(state_files):  # a withdrawal that lost the race to a send: its message is gone
             if marker.endswith(WITHDRAWN) and f"{marker.removesuffix(WITHDRAWN)}.eml" not in state_files:
                 files[marker] = None

@@ -40,7 +40,9 @@ MAX_MESSAGE_BYTES = 25 * 1024 * 1024  # more than any mail server takes
 MAX_RECIPIENTS = 50
 JOURNAL = "mail-journal"
 CLONE_ID = "mail-clone-id"
-SENT_IDS = "mail-sent-ids.json"
+SENT_IDS = "mail-sent-ids-2.json"  # -2: only files stamped as delivered count (a file moved there by Git does not)
+DELIVERED_STAMP = b"X-Gitdesk-Delivered:"
+CLAIM_TIMEOUT = timedelta(hours=6)  # a claim this old, never recorded, was left by a clone that died
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,150}\.eml\Z")
 _MESSAGE_ID = re.compile(r"^<[\x21-\x3b\x3d\x3f-\x7e]{1,200}@[\x21-\x3b\x3d\x3f-\x7e]{1,200}>$")
 _FIELD = re.compile(rb"^[\x21-\x39\x3b-\x7e]+:")
@@ -220,6 +222,11 @@ class Claim:
         clone = clean_line(values.get("clone", ""))[:40]
         return cls(clone, at) if clone and at and at <= now + CLOCK_SKEW else None
 
+    def holds(self, clone: str, now: datetime) -> bool:
+        """Whether this claim keeps ``clone`` from sending the message: another clone's, and
+        younger than CLAIM_TIMEOUT (an older one was left by a clone that died)."""
+        return self.clone != clone and now - self.at < CLAIM_TIMEOUT
+
 
 @dataclass(frozen=True, slots=True)
 class Retry:
@@ -374,7 +381,10 @@ def delivered_ids(desk: Desk, commit: str) -> dict[str, str]:
         shas = list(added)
         for start in range(0, len(shas), 2000):
             for sha, data in git.read_blobs(repo, shas[start:start + 2000]).items():
-                seen[sha] = [message_id_of(data) or "", added[sha]]
+                # A record starts with its delivery stamp; a message Git moved here (a merge that read the
+                # emptied outbox/ as renamed) was never sent, and must not count as sent.
+                stamped = data.startswith(DELIVERED_STAMP)
+                seen[sha] = [(message_id_of(data) or "") if stamped else "", added[sha]]
         with contextlib.suppress(OSError, GitdeskError):  # a cache that cannot be written is read again next time
             repo.state_dir.mkdir(parents=True, exist_ok=True)
             transaction.atomic_write(cache_path, json.dumps({"tip": commit, "records": seen}).encode())
@@ -389,6 +399,8 @@ def delivered_ids(desk: Desk, commit: str) -> dict[str, str]:
 
 
 WITHDRAWN = ".withdrawn"  # next to a message: do not send it (a marker, so a send that raced it merges cleanly)
+WITHDRAWN_TEXT = "# gitdesk: {ticket} was rejected, so its acknowledgement is not sent (docs/outbox.md)\n"
+KEEP = ".gitkeep"  # outbox/ is never left empty: Git would read an emptied folder as renamed to sent/
 
 
 @dataclass(frozen=True, slots=True)
@@ -427,13 +439,16 @@ def unsent_acknowledgements(desk: Desk, ticket_id: str, now: datetime) -> Withdr
         stem = f"{OUTBOX}/{queued.stem}"
         if queued.event != "acknowledgement" or queued.ticket != ticket_id or f"{stem}{WITHDRAWN}" in files:
             continue
-        if f"{stem}.claim" in files:
+        claim_blob = files.get(f"{stem}.claim")
+        claim = Claim.read(git.read_blobs(desk.repo, [claim_blob.sha]).get(claim_blob.sha, b"")
+                           if claim_blob is not None and 0 <= claim_blob.size <= 4096 else b"", now)
+        if claim is not None and claim.holds(clone_id(desk.repo), now):
             withdrawal.kept.append(f"acknowledgement {path} not withdrawn: another clone is sending it")
         elif queued.message_id in accepted:
             withdrawal.kept.append(f"acknowledgement {path} not withdrawn: the server took it already")
         elif path in dirty:
             withdrawal.kept.append(f"acknowledgement {path} not withdrawn: it has uncommitted changes")
         else:
-            withdrawal.markers[f"{stem}{WITHDRAWN}"] = (f"withdrawn: {format_utc(now)}\n"
-                                                       f"reason: {ticket_id} was rejected\n").encode()
+            # The same bytes on every clone: two clones rejecting the ticket add one file, not a conflict.
+            withdrawal.markers[f"{stem}{WITHDRAWN}"] = WITHDRAWN_TEXT.format(ticket=ticket_id).encode()
     return withdrawal
