@@ -131,7 +131,11 @@ def ascii_address(address: str) -> str:
     """``address`` as a header carries it: an international domain (bücher.example) in its
     ASCII form (xn--bcher-kva.example); Python would otherwise write an encoded word there."""
     local, _, domain = address.rpartition("@")
-    return f"{local}@{domain.encode('idna').decode('ascii')}" if not domain.isascii() else address
+    if domain.isascii():
+        return address
+    import idna  # IDNA 2008 with UTS 46, as browsers and mail servers read names: straße.de stays straße
+
+    return f"{local}@{idna.encode(domain, uts46=True).decode('ascii')}"
 
 
 def unmailable(address: str) -> str | None:
@@ -144,7 +148,7 @@ def unmailable(address: str) -> str | None:
         return "the part before the @ has non-ASCII letters, which this desk's mail cannot carry (SMTPUTF8)"
     try:
         Address(addr_spec=ascii_address(address))
-    except UnicodeError:
+    except UnicodeError:  # idna.IDNAError is one: an emoji, a zero-width space, a misplaced hyphen
         return "its domain is not a valid international domain name"
     except (ValueError, TypeError, IndexError, email.errors.MessageError) as error:
         return clean_line(str(error)).rstrip(")") or "Python's mail library refuses it"
