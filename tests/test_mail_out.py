@@ -245,6 +245,8 @@ def test_an_answer_without_a_score_or_from_someone_else_is_not_feedback(mail_des
     ("Thanks a lot", None), ("6", None), ("4 - quick", (4, "quick")), ("4 quick", None),
     ("4/5 fast, but I had to find it myself.", (4, "fast, but I had to find it myself.")),
     ("5 stars great", (5, "great")), ("4/50", None), ("3 of 5 printers are still broken", None),
+    ("3/5 of the laptops still fail after your fix, please look again", None), ("4/5/2026 it broke again", None),
+    ("5 stars is what I would give if it worked", None), ("4/5: fast", (4, "fast")),
 ])
 def test_scores_are_read_only_from_the_start_of_the_answer(text: str, expected: tuple[int, str] | None) -> None:
     from gitdesk.mail.intake import feedback_score

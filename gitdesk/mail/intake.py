@@ -361,9 +361,13 @@ def _reply(state: _State, ticket: Ticket, incoming: Incoming, files: dict[str, b
 
 # A score opens the first line, alone or followed by punctuation: "4", "Score: 5 - quick!",
 # "3/5", "5 stars, thanks". "1 more thing: …" and "4.5" are words, not scores.
-# "4/5 fast, but…" and "5 stars great" name their scale, so words may follow at once.
+# "4/5 fast, but…" and "5 stars, great" name their scale, so words may follow at once; but not
+# words that go on a sentence about something else: "3/5 of the laptops still fail", "5 stars is
+# what I would give if it worked", nor a date ("4/5/2026").
 _SCORE = re.compile(r"^\W*(?:(?:score|rating|note|bewertung)\s*[:=]?\s*)?([1-5])"
-                    r"(?:(?:\s*/\s*5(?:\s*stars?)?|\s*stars?)(?!\w)\s*[-–—:,.!)]*\s*(.*)$"
+                    r"(?:(?:\s*/\s*5(?:\s*stars?)?|\s*stars?)(?![\w/.-])"
+                    r"(?!\s+(?:of|is|are|was|were|would|if|for|out|in|on|at|to|and|or|but|the|a|an|that|from)\b)"
+                    r"\s*[-–—:,.!)]*\s*(.*)$"
                     r"|(?:\s*(?:of|out of|von)\s*5)?(?:\s*stars?)?(?:\s*$|\s*[-–—:,.!)]+(?!\d)\s*(.*)$))",
                     re.IGNORECASE)
 
