@@ -378,6 +378,24 @@ def test_a_very_long_thread_continues_in_a_related_ticket(mail_desk: Desk, tmp_p
     assert result["messages"][5]["ticket"] == continued, "answers to older mail follow the thread, not a third ticket"
 
 
+def test_an_answer_to_a_full_thread_reopens_its_resolved_continuation(mail_desk: Desk, tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from gitdesk.mail import intake as intake_module
+
+    monkeypatch.setattr(intake_module, "MAX_THREAD", 4)
+    thread = [(f"From: carol@example.com\nTo: help@fernhill.example\nSubject: Printer\nMessage-ID: <p{n}@example.com>\n"
+               + (f"In-Reply-To: <p{n - 1}@example.com>\n" if n else "") + f"\nJam {n}.\n").encode() for n in range(4)]
+    taken = intake(mail_desk, "mbox", mbox(tmp_path, *thread))["messages"]
+    assert [item["outcome"] for item in taken] == ["new", "reply", "reply", "new"], "its acknowledgement counts too"
+    continued = taken[3]["ticket"]
+    mail_desk.run("--as", "alice", "resolve", continued, "--note", "Replaced the fuser.")
+    late = (b"From: carol@example.com\nTo: help@fernhill.example\nSubject: Re: Printer\n"
+            b"Message-ID: <late@example.com>\nIn-Reply-To: <p1@example.com>\n\nIt jams again.\n")
+    (again,) = intake(mail_desk, "eml", eml(tmp_path, late, "late.eml"))["messages"]
+    assert (again["outcome"], again["ticket"]) == ("reply", continued), "not a second continuation"
+    assert ticket(mail_desk, continued)["status"] == "open"
+
+
 def test_mail_that_holds_nul_bytes_or_mislabelled_utf16_is_cleaned_not_retried_forever(mail_desk: Desk,
                                                                                        tmp_path: Path) -> None:
     nul = (b"From: carol@example.com\nTo: help@fernhill.example\nSubject: Scanner\nMessage-ID: <nul-1@example.com>\n"

@@ -651,15 +651,19 @@ def _run_chunk(desk: Desk, messages: list[tuple[str, bytes]], source: str, resul
 
 
 def _continued(state: _State, target: str | None) -> str | None:
-    """Where mail to ``target`` goes: a full thread's open continuation (a related ticket
-    that mail opened), so replies to its older messages follow the newest ticket."""
+    """Where mail to ``target`` goes: a full thread's continuation (a later ticket of the same
+    requester, related to it, that mail opened), so replies to its older messages follow the
+    newest ticket. A resolved continuation still takes them (and reopens), as any ticket does; a
+    ticket someone else linked as related is not a continuation."""
     seen = set()
     while target is not None and target in state.tickets and target not in seen:
         seen.add(target)
         if not _full(state, target):
             return target
+        requester = state.tickets[target].requester.casefold()
         following = [t for t in state.tickets.values() if target in t.related and thread_ids(t)
-                     and not workflow.is_done(state.desk.config, t.status) and t.id > target]
+                     and t.requester.casefold() == requester and t.id > target
+                     and (t.status == workflow.RESOLVED or not workflow.is_done(state.desk.config, t.status))]
         if not following:
             return target
         target = min(following, key=lambda t: t.id).id
