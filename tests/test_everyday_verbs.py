@@ -211,3 +211,13 @@ def test_external_requester_cannot_do_agent_work(desk: Desk) -> None:
     assert "is not one of the desk's people, so cannot take tickets" in \
         desk.fails("take", ticket, "--as", "customer@shop.example")
     desk.run("reply", ticket, "--as", "customer@shop.example", "-m", "Any news?")
+
+
+def test_several_m_are_paragraphs_as_in_git_commit(desk: Desk) -> None:
+    made = desk.new("Printer jams", "-q", "it-helpdesk", "-m", "Tray 2.", "-m", "Since Monday.")
+    desk.run("reply", made, "-m", "Try tray 1.", "-m", "Does it jam there too?")
+    desk.run("resolve", made, "--note", "Replaced the roller.", "-m", "Tray 2 works again.")
+    shown = json.loads(desk.run("show", made, "--format", "json").stdout)["ticket"]
+    assert shown["description"] == "Tray 2.\n\nSince Monday."
+    assert shown["conversation"][-1]["text"] == "Try tray 1.\n\nDoes it jam there too?"
+    assert shown["resolution"] == "Replaced the roller.\n\nTray 2 works again.", "none dropped without a word"

@@ -90,6 +90,18 @@ def _store(name: str) -> Callable[[click.Context, click.Parameter, Any], None]:
     return callback
 
 
+def _paragraphs(context: click.Context, parameter: click.Parameter, values: tuple[str, ...]) -> str | None:
+    del context, parameter
+    return "\n\n".join(values) if values else None
+
+
+def message_option(*names: str, help: str) -> Callable[[F], F]:
+    """``-m TEXT``, which may be given more than once: the texts are joined as paragraphs, as
+    ``git commit -m A -m B`` joins them (click would otherwise keep only the last)."""
+    return click.option(*names, multiple=True, callback=_paragraphs,
+                        help=f"{help} Several -m are joined as paragraphs.")
+
+
 def desk_options(function: F) -> F:
     """``--desk`` and ``--as`` on every command, as well as on ``gitdesk`` itself."""
     function = click.option("--as", "as_", metavar="HANDLE", expose_value=False, callback=_store("as_"),

@@ -15,6 +15,7 @@ from gitdesk.cli.options import (
     desk_options,
     format_option,
     list_filters,
+    message_option,
     pass_session,
     ticket_id,
 )
@@ -58,7 +59,7 @@ def init(session: Session, directory: Path | None, name: str | None) -> None:
 @click.option("--asset", "-a", help="Machine or system concerned, e.g. laptop-0042.")
 @click.option("--label", "-l", "labels", multiple=True, help="Label (repeatable).")
 @click.option("--assignee", help="Assign it right away.")
-@click.option("--body", "-m", help="Description text.")
+@message_option("--body", "-m", help="Description text.")
 @click.option("--body-file", type=click.File("r", encoding="utf-8"),
               help="Read the description from a file ('-' for stdin).")
 @click.option("--attach", "attach", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),

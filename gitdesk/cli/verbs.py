@@ -12,7 +12,15 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from gitdesk.cli.options import Session, desk_options, format_option, pass_session, read_text, ticket_id
+from gitdesk.cli.options import (
+    Session,
+    desk_options,
+    format_option,
+    message_option,
+    pass_session,
+    read_text,
+    ticket_id,
+)
 
 if TYPE_CHECKING:
     from gitdesk.actions import Mailer, Outcome
@@ -30,7 +38,7 @@ def text_options(function: F) -> F:
     """The verb's text, with ``-m TEXT`` or ``--file F``."""
     function = click.option("--file", "message_file", type=click.File("r", encoding="utf-8"),
                             help="Read the text from a file ('-' for stdin).")(function)
-    return click.option("-m", "--message", help="The text.")(function)
+    return message_option("-m", "--message", help="The text.")(function)
 
 
 send_option = click.option("--send/--no-send", "send", default=None,
@@ -233,7 +241,7 @@ def escalate(session: Session, ticket_id: str, to: str | None, reason: str, fmt:
 
 @click.command()
 @ticket_id
-@click.option("--note", "-m", "note_text", help="The resolution note: what was wrong and what fixed it.")
+@message_option("--note", "-m", "note_text", help="The resolution note: what was wrong and what fixed it.")
 @click.option("--note-file", type=click.File("r", encoding="utf-8"), help="Read the note from a file ('-' for stdin).")
 @send_option
 @common
@@ -272,7 +280,7 @@ def close(session: Session, ticket_id: str, fmt: str) -> None:
 
 @click.command()
 @ticket_id
-@click.option("-m", "--message", help="Why it is reopened; the requester is told (required if the desk says so).")
+@message_option("-m", "--message", help="Why it is reopened; the requester is told (required if the desk says so).")
 @send_option
 @common
 def reopen(session: Session, ticket_id: str, message: str | None, send: bool | None, fmt: str) -> None:
@@ -291,7 +299,7 @@ def reopen(session: Session, ticket_id: str, message: str | None, send: bool | N
 
 @click.command()
 @ticket_id
-@click.option("-m", "--message", help="Why; the requester is told, unless --no-send.")
+@message_option("-m", "--message", help="Why; the requester is told, unless --no-send.")
 @send_option
 @common
 def reject(session: Session, ticket_id: str, message: str | None, send: bool | None, fmt: str) -> None:
@@ -372,7 +380,7 @@ def link(session: Session, ticket_id: str, duplicate_of: str | None, related: st
 @click.command()
 @ticket_id
 @click.option("--of", "of", metavar="OTHER", required=True, help="The ticket that holds (or will hold) the answer.")
-@click.option("-m", "--message", help="A word to the requester before the pointer to the answer.")
+@message_option("-m", "--message", help="A word to the requester before the pointer to the answer.")
 @send_option
 @common
 def duplicate(session: Session, ticket_id: str, of: str, message: str | None, send: bool | None, fmt: str) -> None:
@@ -395,7 +403,7 @@ def duplicate(session: Session, ticket_id: str, of: str, message: str | None, se
 @click.command(name="time")
 @ticket_id
 @click.argument("duration")
-@click.option("-m", "--message", help="What the time went on.")
+@message_option("-m", "--message", help="What the time went on.")
 @common
 def time_(session: Session, ticket_id: str, duration: str, message: str | None, fmt: str) -> None:
     """Log time spent on a ticket (45m, 1h30m, 2h, 1d); reports sum it.
