@@ -15,6 +15,7 @@ from pathlib import Path
 
 ATTACHMENTS = "attachments"
 MAX_NAME = 100
+MAX_PER_MESSAGE = 200  # attachments kept from one mail or one command; the rest are counted, not kept
 MAX_NAME_BYTES = 150  # in UTF-8, with room for "-2" and the writer's temp suffix under the 255-byte limit
 _WINDOWS_RESERVED = frozenset({"con", "prn", "aux", "nul", *(f"com{n}" for n in range(10)),
                                *(f"lpt{n}" for n in range(10))})
@@ -77,7 +78,8 @@ def attach(ticket_id: str, text: str, items: Sequence[tuple[str, bytes]], taken:
     ``files`` under a safe name not in ``taken`` (which gains it); those over ``limit``
     bytes are named but not kept."""
     lines = []
-    for given, data in items:
+    dropped = max(0, len(items) - MAX_PER_MESSAGE)  # each is a line in the ticket: thousands would overflow it
+    for given, data in items[:MAX_PER_MESSAGE]:
         name = safe_name(given, taken)
         if len(data) > limit:
             lines.append(f"- {name} ({size_text(len(data))}): not kept, over the {size_text(limit)} limit "
@@ -86,6 +88,8 @@ def attach(ticket_id: str, text: str, items: Sequence[tuple[str, bytes]], taken:
         taken.add(name)
         files[path_of(ticket_id, name)] = data
         lines.append(f"- {link(ticket_id, name)} ({size_text(len(data))})")
+    if dropped:
+        lines.append(f"- {dropped} more: not kept, over {MAX_PER_MESSAGE} attachments in one message")
     if not lines:
         return text
     return f"{text}\n\nAttachments:\n" + "\n".join(lines) if text else "Attachments:\n" + "\n".join(lines)

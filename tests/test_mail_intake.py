@@ -434,7 +434,8 @@ def test_a_mail_too_long_for_a_ticket_is_taken_in_once_with_its_whole_text_attac
     assert taken["outcome"] == "new", "taken in, not 'failed' at every intake"
     description = ticket(mail_desk, taken["ticket"])["description"]
     assert description.startswith("The backup failed again") and len(description) < 300_000
-    assert "is cut here; the whole text is the attachment mail-text.txt" in description
+    assert "is cut here; the whole text is attached, the first of the attachments below." in description
+    assert f"attachments/{taken['ticket']}/mail-text.txt" in description
     kept = mail_desk.path / "attachments" / taken["ticket"] / "mail-text.txt"
     assert kept.read_text().endswith("rsync: error in file 79999\n".rstrip())
     again = intake(mail_desk, "eml", eml(tmp_path, raw, "log.eml"))
@@ -527,3 +528,17 @@ def test_an_international_domain_is_one_address_in_either_form_and_goes_out_by_i
               f"Message-ID: <h-2@x.de>\nIn-Reply-To: <h-1@x.de>\n\nStill drops.\n").encode()
     (again,) = intake(mail_desk, "eml", eml(tmp_path, answer, "h2.eml"))["messages"]
     assert (again["outcome"], again["ticket"]) == ("reply", taken["ticket"]), "the same person in ASCII form"
+
+
+def test_a_mail_with_thousands_of_attachments_keeps_two_hundred_and_counts_the_rest(mail_desk: Desk,
+                                                                                   tmp_path: Path) -> None:
+    parts = "".join(f"--b\nContent-Type: text/plain\nContent-Disposition: attachment; filename=\"{'n' * 120}-{n}.txt\""
+                    f"\n\nlog {n}\n" for n in range(9000))
+    raw = (f"From: carol@example.com\nTo: help@fernhill.example\nSubject: Logs\nMessage-ID: <many@example.com>\n"
+           f"MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\n"
+           f"All the logs.\n{parts}--b--\n").encode()
+    (taken,) = intake(mail_desk, "eml", eml(tmp_path, raw, "many.eml"))["messages"]
+    assert taken["outcome"] == "new", "not refused at every intake"
+    description = ticket(mail_desk, taken["ticket"])["description"]
+    assert description.endswith("- 8800 more: not kept, over 200 attachments in one message")
+    assert mail_desk.run("check").exit_code == 0

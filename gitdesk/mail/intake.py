@@ -714,6 +714,6 @@ def _cut_to_fit(incoming: Incoming, limit: int) -> Incoming:
         note = (f"[This mail's text ({size}) is cut here; the rest is not kept, being over the "
                 f"{attachments.size_text(limit)} limit (mail.max_attachment_bytes).]")
         return replace(incoming, text=f"{kept.rstrip()}\n\n{note}")
-    note = f"[This mail's text ({size}) is cut here; the whole text is the attachment {WHOLE_TEXT}.]"
+    note = f"[This mail's text ({size}) is cut here; the whole text is attached, the first of the attachments below.]"
     return replace(incoming, text=f"{kept.rstrip()}\n\n{note}",
                    attachments=(Attachment(WHOLE_TEXT, whole, "text/plain"), *incoming.attachments))
