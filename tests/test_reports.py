@@ -263,6 +263,9 @@ def test_a_new_desks_capacity_counts_from_its_first_ticket(desk: Desk) -> None:
             "7 days from then, not the whole period.") in found["findings"]
     alice = next(row for row in found["sections"][2]["rows"] if row["person"]["value"] == "alice")
     assert alice["capacity"]["value"] == 40.0, "one week of the default 40 hours, not four weeks"
+    before = json.loads(desk.run("report", "workload", "--since", "2026-10-01", "--until", "2026-10-31",
+                                 "--format", "json").stdout)
+    assert not [text for text in before["findings"] if "first ticket" in text], "a period before the desk: as it is"
 
 
 def test_feedback_on_an_unfinished_ticket_says_the_report_leaves_it_out(desk: Desk) -> None:

@@ -103,8 +103,8 @@ def build(facts: Facts, whole: Period, buckets: list[Period]) -> Report:
     team_logged: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     # Capacity counts from the desk's first ticket when the period starts before it: three empty
     # weeks of a four-week default would make a new desk's agents look idle (2% of capacity).
-    started = max(whole.since, min((t.created for t in facts.all), default=whole.since))
-    if started - whole.since <= timedelta(days=1):  # a desk that opened on the period's first day
+    started = max(whole.since, min((t.created for t in facts.all if not facts.noise(t)), default=whole.since))
+    if started - whole.since <= timedelta(days=1) or started >= whole.until:  # opened on its first day, or after it
         started = whole.since
     weeks = max(whole.until - started, timedelta(0)) / WEEK
     for who in sorted(people):
