@@ -54,7 +54,8 @@ def test_check_says_which_edits_it_did_not_read_because_they_are_not_staged(desk
     rules = desk.path / ".gitdesk" / "rules.yml"
     rules.write_text("rules:\n  - name: spam\n    when: {event: created}\n    do:\n      - set: {status: rejected}\n")
     result = desk.run("check")
-    assert result.exit_code == 0 and "1 changed file not staged, so not checked: .gitdesk/rules.yml" in result.stderr
+    assert result.exit_code == 0 and ("note: .gitdesk/rules.yml has changes that are not staged, which check did "
+                                      "not read") in result.stderr
     desk.git("add", ".gitdesk/rules.yml")
     assert "a rule cannot set status" in desk.run("check", ok=False).output
 

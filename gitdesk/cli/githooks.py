@@ -74,8 +74,10 @@ def check(session: Session, mode: str | None, revision_range: str | None, fmt: s
             from gitdesk.text import counted
 
             shown = ", ".join(waiting[:3]) + (f" and {len(waiting) - 3} more" if len(waiting) > 3 else "")
-            output.note(f"note: {counted(len(waiting), 'changed file')} not staged, so not checked: {shown} "
-                        f"(git add {'it' if len(waiting) == 1 else 'them'}, then check again)")
+            which = shown if len(waiting) == 1 else f"{counted(len(waiting), 'file')} ({shown})"
+            output.note(f"note: {which} {'has' if len(waiting) == 1 else 'have'} changes that are not staged, "
+                        f"which check did not read (git add {'it' if len(waiting) == 1 else 'them'}, then check "
+                        "again)")
     views.findings(findings, fmt)
     if findings:
         raise SystemExit(1)
