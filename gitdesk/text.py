@@ -15,7 +15,9 @@ from collections.abc import Iterable
 # characters that reorder or hide text, noncharacters and lone surrogates.
 _UNSAFE = re.compile(
     "[\x00-\x08\x0b-\x1f\x7f-\x9f"  # C0 (but \\t and \\n), DEL, C1
-    "\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2069\ufeff"  # zero-width, bidi
+    # zero-width space and marks, bidi controls; not the joiners U+200C/U+200D, which Persian
+    # and Indic words and emoji sequences (👨‍👩‍👧) need
+    "\u200b\u200e\u200f\u2028\u2029\u202a-\u202e\u2060-\u2069\ufeff"
     "\ufdd0-\ufdef\ufffe\uffff\ud800-\udfff]"  # noncharacters, surrogates
 )
 

@@ -221,3 +221,10 @@ def test_several_m_are_paragraphs_as_in_git_commit(desk: Desk) -> None:
     assert shown["description"] == "Tray 2.\n\nSince Monday."
     assert shown["conversation"][-1]["text"] == "Try tray 1.\n\nDoes it jam there too?"
     assert shown["resolution"] == "Replaced the roller.\n\nTray 2 works again.", "none dropped without a word"
+
+
+def test_joiners_in_a_title_are_kept_and_hidden_characters_are_not(desk: Desk) -> None:
+    made = desk.new("Family \U0001F468\u200d\U0001F469\u200d\U0001F467 printer: \u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"
+                    " \u200bcolour\u202e")
+    title = json.loads(desk.run("show", made, "--format", "json").stdout)["ticket"]["title"]
+    assert title == "Family \U0001F468\u200d\U0001F469\u200d\U0001F467 printer: \u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645 colour"
