@@ -998,6 +998,13 @@ def save_edit(desk: Desk, typed_id: str, original: str, text: str, actor: Actor)
         if text == original:
             raise GitdeskError("nothing to change: the file was saved unchanged")
         ticket = check_edit(desk, loaded, text)
+        if (ticket.requester != loaded.ticket.requester and REQUESTER_NAME in ticket.extra
+                and ticket.extra[REQUESTER_NAME] == loaded.ticket.extra.get(REQUESTER_NAME)):
+            # The kept name was the previous requester's (as set requester drops it): greeting the
+            # new one by it would be wrong. A name edited along with the requester stays.
+            renamed = replace(ticket, extra={key: item for key, item in ticket.extra.items() if key != REQUESTER_NAME})
+            text = ticketfile.updated_text(ticketfile.parse(text, loaded.path)[1], ticket, renamed)
+            ticket = renamed
         lines = changes.describe(loaded.ticket, ticket)
         _, email = desk.identity()
         commit = desk.commit({loaded.path: text}, _message("edit", ticket, lines, actor, email), clock.now())

@@ -105,3 +105,15 @@ def test_new_in_the_editor_with_an_empty_title_cancels(desk: Desk, tmp_path: Pat
     fake_editor(tmp_path, monkeypatch, ("What happened", "Nothing happened"))
     out = desk.run("new", "--edit").stdout
     assert "Cancelled" in out and desk.head() == head
+
+
+def test_edit_that_changes_the_requester_drops_the_previous_requesters_name(desk: Desk, tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    ticket = desk.new("VPN drops", "-q", "it-helpdesk", "-r", "bob@example.net")
+    path = desk.file(ticket)
+    path.write_text(desk.text(ticket).replace("requester: bob@example.net",
+                                              "requester: bob@example.net\nrequester_name: Bob Meyer"))
+    desk.git("commit", "-qam", "as intake writes it")
+    fake_editor(tmp_path, monkeypatch, ("requester: bob@example.net", "requester: carol@example.net"))
+    desk.run("edit", ticket)
+    assert "requester: carol@example.net" in desk.text(ticket) and "Bob Meyer" not in desk.text(ticket)
