@@ -288,8 +288,7 @@ def _new(state: _State, incoming: Incoming, files: dict[str, bytes], related: st
     if left_out:  # one Cc the desk cannot write to must not hold up the requester's mail
         note = (f"Not kept in the Cc, as this desk's mail cannot be written to them: {', '.join(left_out)}. "
                 "Reach them another way.")
-        ticket = replace(ticket, entries=(*ticket.entries,
-                                          Entry(clock.now(), MAIL_SYSTEM, NOTE, ticketfile.escape_text(note))))
+        ticket = _noted(ticket, note)
     name = templates.name_to_greet(incoming.sender_name) if requester == incoming.sender else None
     if name and desk.config.person(requester) is None:  # so answers greet them by name, not by address
         ticket = replace(ticket, extra={**ticket.extra, REQUESTER_NAME: name})
@@ -327,8 +326,7 @@ def _acknowledged(state: _State, ticket: Ticket, incoming: Incoming, files: dict
     except ValidationError as error:  # an address mail took in but cannot write back (üser@…)
         note = (f"No acknowledgement was sent: {error.message.removeprefix(f'{ticket.id}: ')}. Reach the "
                 "requester another way, or correct the address (gitdesk set ID requester ADDRESS).")
-        return replace(ticket, entries=(*ticket.entries,
-                                        Entry(now, MAIL_SYSTEM, NOTE, ticketfile.escape_text(note))))
+        return _noted(ticket, note)
     if made is None:
         return ticket
     threaded, path, message = made
@@ -456,16 +454,14 @@ def _apply(state: _State, incoming: Incoming, files: dict[str, bytes]) -> tuple[
                 # (a password reset sent "to this address instead"): the agent is told, in the ticket.
                 warning = (f"This mail answers {target}, a ticket of someone else, but {incoming.sender} is not on "
                            f"it. Check who is asking before you share anything from {target}.")
-                new = replace(new, entries=(*new.entries, Entry(clock.now(), MAIL_SYSTEM, NOTE,
-                                                                ticketfile.escape_text(warning))))
+                new = _noted(new, warning)
                 detail = f"{new.title} (mentions {target}, but {incoming.sender} is not on it)"
                 outcome = "new"
             elif incoming.unauthenticated:  # a forged From: must not speak in someone's thread
                 new = _new(state, incoming, scratch)
                 warning = (f"The receiving server found this mail's sender forged ({incoming.unauthenticated}): it "
                            f"answers {target} but may not come from {incoming.sender}. Check before you act on it.")
-                new = replace(new, entries=(*new.entries, Entry(clock.now(), MAIL_SYSTEM, NOTE,
-                                                                ticketfile.escape_text(warning))))
+                new = _noted(new, warning)
                 detail = (f"{new.title} (answers {target}, but the receiving server found the sender "
                           f"forged: {incoming.unauthenticated})")
                 outcome = "new"
@@ -573,7 +569,13 @@ def _bounce_note(ticket: Ticket, incoming: Incoming, bounce: Bounce) -> Ticket:
             if to else
             f"Mail sent from this ticket could not be delivered ({bounce.reason}; reported by {incoming.sender}).")
     new = with_thread_id(ticket, incoming.message_id)
-    return replace(new, entries=(*new.entries, Entry(clock.now(), MAIL_SYSTEM, NOTE, ticketfile.escape_text(text))))
+    return _noted(new, text)
+
+
+def _noted(ticket: Ticket, text: str) -> Ticket:
+    """``ticket`` with an internal note by the mail system: what an agent must know about a mail."""
+    note = Entry(clock.now(), MAIL_SYSTEM, NOTE, ticketfile.escape_text(text))
+    return replace(ticket, entries=(*ticket.entries, note))
 
 
 # --- the run ----------------------------------------------------------------------------------

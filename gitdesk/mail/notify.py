@@ -81,7 +81,6 @@ class Mailer:
                 ticket = with_thread_id(ticket, message_id)
         return Mail(ticket, files, tuple(notes), tuple(ids))
 
-
     def _public(self, verb: str, old: Ticket, new: Ticket, actor: Actor) -> list[compose.Letter]:
         step = PUBLIC_STEPS.get(verb)
         if step is None or self.send is False:
