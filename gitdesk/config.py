@@ -742,6 +742,17 @@ def _address(read: _Reader, value: Any, key: str) -> str | None:
     text = read.text(value, key)
     if text is not None and not is_email(text):
         raise read.fail(key, f"not an email address: {text!r}")
+    if text is not None and not text.isascii():
+        # The desk's own address goes into every From, Message-ID and SMTP envelope: ASCII only.
+        local, _, domain = text.rpartition("@")
+        try:
+            import idna
+
+            ascii_form = f"{local}@{idna.encode(domain, uts46=True).decode('ascii')}" if local.isascii() else None
+        except (idna.IDNAError, UnicodeError):
+            ascii_form = None
+        raise read.fail(key, f"the desk's address must be written in ASCII: {text!r}",
+                        f"write it as {ascii_form}" if ascii_form else "use an address without non-ASCII letters")
     return text
 
 

@@ -43,6 +43,9 @@ def test_missing_sections_get_defaults() -> None:
     ("people: [a, b]\n", "1: people: must be a mapping"),
     ("colours: {}\n", "1: colours: unknown section"),
     ("mail:\n  address: not-an-address\n", "2: mail.address: not an email address: 'not-an-address'"),
+    ("mail:\n  address: help@b\u00fccher.example\n",
+     "2: mail.address: the desk's address must be written in ASCII: 'help@b\u00fccher.example' (write it as "
+     "help@xn--bcher-kva.example)"),
     ("mail:\n  max_attachment_bytes: huge\n", "2: mail.max_attachment_bytes: not a size: 'huge'"),
     ("mail:\n  smtp: {security: tls13}\n", "2: mail.smtp.security: unknown security 'tls13'"),
     ("mail:\n  smtp:\n    password: hunter2\n", "3: mail.smtp.password: passwords never go in the desk's repository"),

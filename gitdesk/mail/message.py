@@ -144,22 +144,9 @@ def _addresses(message: Message, *names: str) -> list[tuple[str, str]]:
             continue
         for display, address in pairs:
             if "@" in address:
-                found.append((clean_line(_encoded_words(display)), _unicode_domain(address.strip().lower())))
+                found.append((clean_line(_encoded_words(display)), address.strip().lower()))
     return found
 
-
-def _unicode_domain(address: str) -> str:
-    """``kai@xn--bcher-kva.example`` as ``kai@bücher.example``: one person, whichever form their
-    mail program wrote (the desk writes the ASCII form when it sends: compose.ascii_address)."""
-    local, _, domain = address.rpartition("@")
-    if domain.isascii() and "xn--" not in domain:
-        return address
-    import idna
-
-    try:  # through the ASCII form and back: a zero-width space or a width variant is mapped away too
-        return f"{local}@{idna.decode(idna.encode(domain, uts46=True))}"
-    except (idna.IDNAError, UnicodeError, ValueError):
-        return address  # not a name the desk can write: compose.unmailable says so where it matters
 
 
 def _decoded(part: Message) -> str:
