@@ -436,6 +436,23 @@ def test_a_marker_never_holds_back_a_reply_and_a_message_git_moved_to_sent_is_no
     assert len(server.accepted) == 2
 
 
+def test_an_acknowledgement_claimed_when_its_ticket_was_rejected_is_dropped_by_whoever_takes_it_over(
+        mail_desk: Desk, server: Server, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    spam = tmp_path / "spam.eml"
+    spam.write_bytes(b"From: winner@lottery.example\nTo: help@fernhill.example\nSubject: You won\n"
+                     b"Message-ID: <w5@lottery.example>\n\nClaim it\n")
+    (taken,) = json.loads(mail_desk.run("intake", "eml", str(spam), "--format", "json").stdout)["messages"]
+    (ack,) = outbox(mail_desk)
+    (mail_desk.path / ack.replace(".eml", ".claim")).write_text("clone: deadbeef\nclaimed: 2026-11-23T12:00:00Z\n")
+    mail_desk.git("add", "outbox")
+    mail_desk.git("commit", "-qm", "a clone claims it, then dies")
+    mail_desk.run("--as", "alice", "reject", taken["ticket"], "--no-send", "-m", "Spam")
+    use(monkeypatch, server.env())
+    mail_desk.at("2026-11-23T18:30:00Z")  # the claim is stale: this clone takes it over
+    report = send(mail_desk)
+    assert outcomes(report) == {ack: "withdrawn"} and server.accepted == []
+
+
 def test_two_clones_rejecting_the_same_spam_merge_without_a_conflict(team: tuple[Desk, Desk, Path],
                                                                      tmp_path: Path) -> None:
     alice, dan, _ = team

@@ -67,9 +67,7 @@ class Mailer:
         files: dict[str, bytes | None] = {}
         if withdrawal is not None:
             files.update(withdrawal.markers)
-            notes += [f"unsent acknowledgement {path.removesuffix(outbox.WITHDRAWN)}.eml withdrawn: the ticket is "
-                      "rejected" for path in withdrawal.markers]
-            notes += withdrawal.kept
+            notes += withdrawal.said
         for letter in letters:
             message = compose.message(self.desk.config, self.desk.root, letter, now, thread_ids(ticket))
             message_id = str(message["Message-ID"])
@@ -125,7 +123,7 @@ def withdrawn_acknowledgements(desk: Desk, old: Ticket, new: Ticket, now: dateti
     if new.status != workflow.REJECTED or old.status == workflow.REJECTED or not new.id:
         return None
     withdrawal = outbox.unsent_acknowledgements(desk, new.id, now)
-    return withdrawal if withdrawal.markers or withdrawal.kept else None
+    return withdrawal if withdrawal.said else None
 
 
 def agent_letters(config: Config, old: Ticket, new: Ticket, actor: Actor) -> list[compose.Letter]:

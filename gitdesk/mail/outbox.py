@@ -408,15 +408,15 @@ class Withdrawal:
     """What rejecting a ticket does to its acknowledgement still in outbox/."""
 
     markers: dict[str, bytes]  # outbox/<name>.withdrawn -> its text: mail send drops the message
-    kept: list[str]  # why an acknowledgement was left to go out ("… is being sent by another clone")
+    said: list[str]  # a line for each acknowledgement: withdrawn, or why it may still go out
 
 
 def unsent_acknowledgements(desk: Desk, ticket_id: str, now: datetime) -> Withdrawal:
     """Withdraw ``ticket_id``'s acknowledgement not sent yet, as committed in HEAD: a marker
     next to each, which ``mail send`` reads as "drop it, do not send it". Not the message
     itself: deleting it would conflict with a clone that sent it meanwhile (a rename to sent/).
-    A message another run claimed, one the server already took (in this clone's journal) or
-    one with uncommitted changes is left, and said so."""
+    One the server already took (in this clone's journal) or one with uncommitted changes is
+    left, and said so; one another clone is sending right now is marked, and said so."""
     _, head = git.head(desk.repo)
     withdrawal = Withdrawal({}, [])
     if head is None:
@@ -443,12 +443,17 @@ def unsent_acknowledgements(desk: Desk, ticket_id: str, now: datetime) -> Withdr
         claim = Claim.read(git.read_blobs(desk.repo, [claim_blob.sha]).get(claim_blob.sha, b"")
                            if claim_blob is not None and 0 <= claim_blob.size <= 4096 else b"", now)
         if claim is not None and claim.holds(clone_id(desk.repo), now):
-            withdrawal.kept.append(f"acknowledgement {path} not withdrawn: another clone is sending it")
+            # Marked all the same: if that clone died or the server said "try later", whoever
+            # takes the claim over reads the marker and drops the message.
+            withdrawal.markers[f"{stem}{WITHDRAWN}"] = WITHDRAWN_TEXT.format(ticket=ticket_id).encode()
+            withdrawal.said.append(f"acknowledgement {path} is being sent by another clone right now: it may "
+                                   "still go out")
         elif queued.message_id in accepted:
-            withdrawal.kept.append(f"acknowledgement {path} not withdrawn: the server took it already")
+            withdrawal.said.append(f"acknowledgement {path} not withdrawn: the server took it already")
         elif path in dirty:
-            withdrawal.kept.append(f"acknowledgement {path} not withdrawn: it has uncommitted changes")
+            withdrawal.said.append(f"acknowledgement {path} not withdrawn: it has uncommitted changes")
         else:
             # The same bytes on every clone: two clones rejecting the ticket add one file, not a conflict.
             withdrawal.markers[f"{stem}{WITHDRAWN}"] = WITHDRAWN_TEXT.format(ticket=ticket_id).encode()
+            withdrawal.said.append(f"unsent acknowledgement {path} withdrawn: the ticket is rejected")
     return withdrawal
