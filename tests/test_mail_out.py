@@ -247,6 +247,9 @@ def test_an_answer_without_a_score_or_from_someone_else_is_not_feedback(mail_des
     ("5 stars great", (5, "great")), ("4/50", None), ("3 of 5 printers are still broken", None),
     ("3/5 of the laptops still fail after your fix, please look again", None), ("4/5/2026 it broke again", None),
     ("5 stars is what I would give if it worked", None), ("4/5: fast", (4, "fast")),
+    ("5/5 the agent was great", (5, "the agent was great")), ("4/5.", (4, "")), ("5 Sterne", (5, "")),
+    ("4/5 laptops still fail", None), ("3/5 der Laptops gehen immer noch nicht", None),
+    ("2 - still broken", None), ("2/5 users can't log in", None),
 ])
 def test_scores_are_read_only_from_the_start_of_the_answer(text: str, expected: tuple[int, str] | None) -> None:
     from gitdesk.mail.intake import feedback_score

@@ -358,26 +358,35 @@ def _reply(state: _State, ticket: Ticket, incoming: Incoming, files: dict[str, b
 
 
 # A score opens the first line, alone or followed by punctuation: "4", "Score: 5 - quick!",
-# "3/5", "5 stars, thanks". "1 more thing: …" and "4.5" are words, not scores.
-# "4/5 fast, but…" and "5 stars, great" name their scale, so words may follow at once; but not
-# words that go on a sentence about something else: "3/5 of the laptops still fail", "5 stars is
-# what I would give if it worked", nor a date ("4/5/2026").
-_SCORE = re.compile(r"^\W*(?:(?:score|rating|note|bewertung)\s*[:=]?\s*)?([1-5])"
-                    r"(?:(?:\s*/\s*5(?:\s*stars?)?|\s*stars?)(?![\w/.-])"
-                    r"(?!\s+(?:of|is|are|was|were|would|if|for|out|in|on|at|to|and|or|but|the|a|an|that|from)\b)"
+# "3/5", "5 stars, thanks". "1 more thing: …" and "4.5" are words, not scores. A score that names
+# its scale ("/5", stars) may be followed by words at once: "4/5 fast, but…"; not by a date
+# ("4/5/2026") or a fraction of something ("3/5 of the laptops", "3/5 der Laptops").
+_STARS = r"(?:stars?|sterne?|[ée]toiles?|estrellas?|stelle|gwiazd(?:ek|ki|ka))"
+_SCORE = re.compile(r"^\W*(?:(?:score|rating|note|bewertung|punkte|notation)\s*[:=]?\s*)?([1-5])"
+                    rf"(?:(?:\s*/\s*5(?:\s*{_STARS})?|\s*{_STARS})(?![\w/-]|[.,]\d)"
+                    r"(?!\s+(?:of|der|des|de|del|di|dei|delle|z|is|are|was|were|would|ist|sind|est|sont|es|son)\b)"
                     r"\s*[-–—:,.!)]*\s*(.*)$"
-                    r"|(?:\s*(?:of|out of|von)\s*5)?(?:\s*stars?)?(?:\s*$|\s*[-–—:,.!)]+(?!\d)\s*(.*)$))",
+                    r"|(?:\s*(?:of|out of|von|sur|de|su|na)\s*5)?(?:\s*" + _STARS + r")?"
+                    r"(?:\s*$|\s*[-–—:,.!)]+(?!\d)\s*(.*)$))",
                     re.IGNORECASE)
+# An answer that says the problem is still there is a reply, score or not: it must reopen the
+# ticket, not disappear into the weekly feedback ("4/5 laptops still fail", "2 - noch kaputt").
+_STILL_BROKEN = re.compile(r"\b(still|not work\w*|n[o']t fixed|doesn'?t|does not|don'?t work|didn'?t|won'?t|"
+                           r"can'?t|cannot|fail\w*|broken|broke|again and again|"
+                           r"immer noch|noch nicht|geht nicht|funktioniert nicht|kaputt|"
+                           r"toujours|ne marche pas|ne fonctionne pas|todav[ií]a|sigue|no funciona|"
+                           r"ancora|non funziona|nadal|nie dzia[łl]a|ainda|n[ãa]o funciona)\b", re.IGNORECASE)
 
 
 def feedback_score(text: str) -> tuple[int, str] | None:
     """(score, comment) from the answer to a feedback request: a number 1-5 opening its
-    first line ("4", "Score: 5 - quick!", "3/5"); None when it does not start with one."""
+    first line ("4", "Score: 5 - quick!", "3/5"); None when it does not start with one, or
+    when its first line says the problem is still there."""
     lines = [line for line in strip_quoted(text).split("\n")]
     while lines and not lines[0].strip():
         lines.pop(0)
     match = _SCORE.match(lines[0].strip()) if lines else None
-    if match is None:
+    if match is None or _STILL_BROKEN.search(lines[0]):
         return None
     comment = " ".join(" ".join([match.group(2) or match.group(3) or "", *lines[1:]]).split())
     return int(match.group(1)), comment[:2000]
