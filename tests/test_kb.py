@@ -221,6 +221,18 @@ def test_symptoms_leave_out_the_mails_greeting_and_signature(desk: Desk) -> None
     assert symptoms == "Outlook asks for my password every hour since Monday.", "people's names are not the problem"
 
 
+@pytest.mark.parametrize("description", [
+    "Hi, the printer jams on tray 2\nSince Monday, every print.",
+    "hi-res display flickers at 144Hz\nDriver 31.0.15",
+    "Hello world app crashes\nat start",
+    "The backup log:\nok\nThanks\nFATAL: disk full\nexit code 28",
+])
+def test_symptoms_keep_what_only_looks_like_a_greeting_or_a_signature(description: str) -> None:
+    from gitdesk.knowledge.kb import without_salutations
+
+    assert without_salutations(description) == description
+
+
 def test_a_duplicate_counts_however_it_was_finished(desk: Desk) -> None:
     first = desk.new("Outlook asks for my password", "-q", "it-helpdesk", "-c", "email")
     desk.run("resolve", first, "--note", "Removed stale credentials.")

@@ -75,8 +75,11 @@ class Article:
         return len(self.tickets)
 
 
+# A greeting is a line of its own: the word, at most three more ("Dear IT team"), and a comma or
+# "!" ("Hi Anna,"); "Hi, the printer jams" and "hi-res display flickers" are the problem.
 _GREETING = re.compile(r"^\s*(hi|hello|hey|dear|good (morning|afternoon|evening)|hallo|guten (morgen|tag)|bonjour|"
-                       r"ciao|hola|moin)\b[^\n]{0,40}$", re.IGNORECASE)
+                       r"ciao|hola|moin)((\s+[^\s,!:;.]+){0,3}\s*[,!]|(\s+[^\s,!:;.]+)?)\s*$", re.IGNORECASE)
+_LOG_LINE = re.compile(r"\b(FATAL|ERROR|WARN(ING)?|INFO|DEBUG|Traceback|exit (code|status))\b")
 _SIGN_OFF = re.compile(r"^\s*(--\s*|(many |thanks and )?thanks?( you)?( (a lot|so much|in advance))?|"
                        r"(best|kind|warm)?\s*regards|best( wishes)?|cheers|sincerely|"
                        r"(viele|liebe|beste) gr(ü|ue)(ß|ss)e|mit freundlichen gr(ü|ue)(ß|ss)en|merci|cordialement|"
@@ -92,6 +95,8 @@ def without_salutations(text: str) -> str:
         lines = lines[1:]
     start = max(1, len(lines) - SIGNATURE_LINES)
     end = next((start + at for at, line in enumerate(lines[start:]) if _SIGN_OFF.match(line)), len(lines))
+    if any(_LOG_LINE.search(line) for line in lines[end:]):  # "Thanks" inside a pasted log: not a signature
+        end = len(lines)
     return "\n".join(lines[:end]).strip("\n")
 
 
