@@ -11,6 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+# A joiner joins two characters; one at a word's edge joins nothing and only hides (a title of
+# U+200D alone looked like a title to every check).
+_LOOSE_JOINER = re.compile("(?<!\\S)[\u200c\u200d]+|[\u200c\u200d]+(?!\\S)")
 # C0 controls except newline and tab, DEL, C1 controls, the invisible formatting
 # characters that reorder or hide text, noncharacters and lone surrogates.
 _UNSAFE = re.compile(
@@ -39,7 +42,7 @@ def clean_line(text: str) -> str:
     every run of white space one space. What a title, a name or a mail header keeps."""
     if text.isprintable() and "  " not in text and text == text.strip():
         return text
-    return " ".join(_UNSAFE.sub(" ", text).split())
+    return " ".join(_LOOSE_JOINER.sub("", " ".join(_UNSAFE.sub(" ", text).split())).split())
 
 
 def one_line(text: str) -> str:

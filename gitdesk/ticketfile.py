@@ -25,6 +25,7 @@ from gitdesk import frontmatter
 from gitdesk.clock import FIRST_YEAR, LAST_YEAR, as_utc, format_utc, parse_time
 from gitdesk.errors import GitdeskError, TicketFormatError, TicketTooLarge
 from gitdesk.model import FIELD_ORDER, KNOWN_FIELDS, REQUIRED_FIELDS, RESERVED_NAMES, Entry, Ticket
+from gitdesk.text import clean_line
 
 CONVERSATION = "Conversation"
 RESOLUTION = "Resolution"
@@ -418,8 +419,9 @@ def _ticket(front: frontmatter.FrontMatter, path: str | None, body: Mapping[str,
         )
     created_at = as_utc(created)
     title = text_field("title", required=True) or ""
-    if not title.strip():
-        raise TicketFormatError("title is empty", path=path, line=line_of("title"))
+    if not clean_line(title):  # nothing a reader would see: invisible characters only
+        raise TicketFormatError("title is empty", path=path, line=line_of("title"),
+                                hint="write what the ticket is about on the title: line")
     if "\n" in title.strip() or "\r" in title.strip():
         raise TicketFormatError("the title must be one line", path=path, line=line_of("title"),
                                 hint="write it on the title: line itself, without | or >")

@@ -228,3 +228,12 @@ def test_joiners_in_a_title_are_kept_and_hidden_characters_are_not(desk: Desk) -
                     " \u200bcolour\u202e")
     title = json.loads(desk.run("show", made, "--format", "json").stdout)["ticket"]["title"]
     assert title == "Family \U0001F468\u200d\U0001F469\u200d\U0001F467 printer: \u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645 colour"
+
+
+def test_a_title_of_invisible_characters_is_empty(desk: Desk) -> None:
+    assert "title is empty" in desk.fails("new", "\u200d\u200b")
+    made = desk.new("Printer jams")
+    path = desk.file(made)
+    path.write_text(desk.text(made).replace("title: Printer jams", "title: \"\\u200D\""))
+    desk.git("add", "-A")
+    assert "title is empty" in desk.run("check", "--staged", ok=False).output, "check refuses it as the CLI does"
