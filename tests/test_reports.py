@@ -197,12 +197,16 @@ def test_requesters_outside_config_count_among_the_people_the_desk_average_divid
     for n in range(10):
         desk.new(f"Mail question {n}", "-q", "it-helpdesk", "-c", "email", "-r", f"colleague{n}@fernhill.example")
     repeats = [desk.new(f"Outlook again {n}", "-q", "it-helpdesk", "-c", "email", "-r", "carol") for n in range(3)]
+    spelt = [desk.new(f"Wi-fi drops {n}", "-q", "it-helpdesk", "-c", "network", "-r", who)
+             for n, who in enumerate(("kim@cust.example", "Kim@cust.example", "KIM@CUST.EXAMPLE"))]
     desk.at("2026-11-23T09:00:00Z")
     report = json.loads(desk.run("report", "training", "--format", "json").stdout)
-    # 13 email tickets among 6 people in config and 10 outside: 0.8 each, so carol's 3 stand out.
-    assert report["findings"][0].startswith("carol opened 3 email tickets in 30 days, 3.7 times the average of the "
+    # 13 email tickets among 6 people in config and 11 outside (kim once): 0.8 each, so carol's 3 stand out.
+    assert report["findings"][0].startswith("carol opened 3 email tickets in 30 days, 3.9 times the average of the "
                                             "whole desk (0.8)")
     assert report["evidence"][0] == sorted(repeats)
+    assert any(text.startswith("kim@cust.example opened 3 network tickets") for text in report["findings"]), \
+        "one person however the address is capitalised"
 
 
 def test_assets_count_repeats_and_time(week: Desk) -> None:

@@ -66,7 +66,7 @@ def build(facts: Facts, period: Period) -> Report:
 
     def requester(ticket: Ticket) -> str:
         person = facts.config.person(ticket.requester)
-        return person.handle if person else ticket.requester
+        return person.handle if person else ticket.requester.lower()  # Kim@ and kim@ are one person
 
     def team(ticket: Ticket) -> str:
         person = facts.config.person(ticket.requester)
