@@ -133,7 +133,9 @@ def _with_values(repo: git.Repo, path: str, what: str, here: int, there: int, up
     for name in (part.strip() for part in what.split(",")):
         a, b = mine.get(name), theirs.get(name)
         if isinstance(a, (str, int, type(None))) and isinstance(b, (str, int, type(None))):
-            shown = [clean_line(str(value))[:40] if value is not None else "-" for value in (a, b)]
+            texts = [clean_line(str(value)) if value is not None else "-" for value in (a, b)]
+            room = 40 if texts[0][:39] != texts[1][:39] else 120  # two long values alike at the start: show more
+            shown = [text if len(text) <= room else text[:room - 1] + "…" for text in texts]
             named.append(f"{name}: {shown[0]} here, {shown[1]} on {upstream}")
         else:
             named.append(name)
