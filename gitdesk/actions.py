@@ -815,7 +815,7 @@ def setting(desk: Desk, field: str, value: str, actor: Actor) -> Callable[[Ticke
         if name == "requester":
             requester = requester_value(desk, value.strip(), actor)
             extra = {key: item for key, item in ticket.extra.items()  # the name was the old requester's
-                     if key != REQUESTER_NAME or requester == ticket.requester}
+                     if key != REQUESTER_NAME or requester.casefold() == ticket.requester.casefold()}
             return replace(ticket, requester=requester, extra=extra)
         if name == "title":
             return replace(ticket, title=_one_line(value, "title"))
@@ -998,7 +998,7 @@ def save_edit(desk: Desk, typed_id: str, original: str, text: str, actor: Actor)
         if text == original:
             raise GitdeskError("nothing to change: the file was saved unchanged")
         ticket = check_edit(desk, loaded, text)
-        if (ticket.requester != loaded.ticket.requester and REQUESTER_NAME in ticket.extra
+        if (ticket.requester.casefold() != loaded.ticket.requester.casefold() and REQUESTER_NAME in ticket.extra
                 and ticket.extra[REQUESTER_NAME] == loaded.ticket.extra.get(REQUESTER_NAME)):
             # The kept name was the previous requester's (as set requester drops it): greeting the
             # new one by it would be wrong. A name edited along with the requester stays.
