@@ -36,7 +36,7 @@ from gitdesk.model import (
     Entry,
     Ticket,
 )
-from gitdesk.text import clean_line, closest, one_line
+from gitdesk.text import address_key, clean_line, closest, one_line
 
 FIELD_NAME = re.compile(r"^[a-z_][a-z0-9_-]*\Z")
 CC = "cc"  # addresses that hear of every public step, as the requester does
@@ -147,7 +147,7 @@ def _message(verb: str, ticket: Ticket, lines: Sequence[str], actor: Actor, auth
         subject = subject[:71].rstrip() + "…"
     body = "\n".join(clean_line(line) for line in lines)
     trailers = [f"Gitdesk-Ticket: {ticket.id}", f"Gitdesk-Action: {verb}"]
-    if actor.via or (actor.email or actor.id).casefold() != author_email.casefold():
+    if actor.via or address_key(actor.email or actor.id) != address_key(author_email):
         trailers.append(f"Gitdesk-Actor: {actor.id}")
     if actor.via:  # an assistant's write says so, whoever it acts as
         trailers.append(f"Gitdesk-Via: {actor.via}")
@@ -592,7 +592,7 @@ def cc(desk: Desk, typed_id: str, edits: Sequence[str], actor: Actor) -> Outcome
     def mutate(ticket: Ticket) -> Ticket:
         current = [str(item) for item in ticket.extra.get(CC) or [] if isinstance(item, str)]
         for add, address in plan:
-            present = [item for item in current if item.casefold() == address.casefold()]
+            present = [item for item in current if address_key(item) == address_key(address)]
             if add and not present:
                 current.append(clean_line(address))
             elif not add:
@@ -815,7 +815,7 @@ def setting(desk: Desk, field: str, value: str, actor: Actor) -> Callable[[Ticke
         if name == "requester":
             requester = requester_value(desk, value.strip(), actor)
             extra = {key: item for key, item in ticket.extra.items()  # the name was the old requester's
-                     if key != REQUESTER_NAME or requester.casefold() == ticket.requester.casefold()}
+                     if key != REQUESTER_NAME or address_key(requester) == address_key(ticket.requester)}
             return replace(ticket, requester=requester, extra=extra)
         if name == "title":
             return replace(ticket, title=_one_line(value, "title"))
@@ -941,7 +941,7 @@ def close_as_duplicate(desk: Desk, typed_id: str, of: str, actor: Actor, text: s
         desk.ensure_clean([loaded.path, other.path])
         # Another person's title is theirs ("Payroll for Kim Jones is wrong"): the note is mailed to
         # this requester, so it names the other ticket by its ID alone.
-        same = loaded.ticket.requester.casefold() == other.ticket.requester.casefold()
+        same = address_key(loaded.ticket.requester) == address_key(other.ticket.requester)
         named = f"{other_id} ({one_line(other.ticket.title)})" if same else other_id
         also: list[tuple[LoadedTicket, Ticket]] = []
         if workflow.is_done(desk.config, other.ticket.status) and (other.ticket.resolution or "").strip():
@@ -998,7 +998,7 @@ def save_edit(desk: Desk, typed_id: str, original: str, text: str, actor: Actor)
         if text == original:
             raise GitdeskError("nothing to change: the file was saved unchanged")
         ticket = check_edit(desk, loaded, text)
-        if (ticket.requester.casefold() != loaded.ticket.requester.casefold() and REQUESTER_NAME in ticket.extra
+        if (address_key(ticket.requester) != address_key(loaded.ticket.requester) and REQUESTER_NAME in ticket.extra
                 and ticket.extra[REQUESTER_NAME] == loaded.ticket.extra.get(REQUESTER_NAME)):
             # The kept name was the previous requester's (as set requester drops it): greeting the
             # new one by it would be wrong. A name edited along with the requester stays.

@@ -38,7 +38,7 @@ from gitdesk.model import (
     Status,
 )
 from gitdesk.paths import CONFIG_PATH
-from gitdesk.text import closest
+from gitdesk.text import address_key, closest
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*\Z")
 SECTIONS = ("desk", "people", "queues", "workflow", "priorities", "categories", "private_fields", "sync",
@@ -425,10 +425,10 @@ def parse_config(text: str, path: str = CONFIG_PATH, loaded: Any = None) -> Conf
         if email is not None:
             if "@" not in email or any(c.isspace() for c in email):
                 raise read.fail(f"{key}.email", f"{email!r} is not an email address")
-            if email.casefold() in emails:
-                raise read.fail(f"{key}.email", f"{email} is also the email of {emails[email.casefold()]}",
+            if address_key(email) in emails:
+                raise read.fail(f"{key}.email", f"{email} is also the email of {emails[address_key(email)]}",
                                 "each person needs their own address")
-            emails[email.casefold()] = handle
+            emails[address_key(email)] = handle
         people[handle] = Person(
             handle=handle,
             name=read.text(fields.get("name"), f"{key}.name", handle) or handle,
@@ -781,8 +781,8 @@ def _mail(read: _Reader, raw: Mapping[str, Any], queues: Mapping[str, Any], cate
                 raise read.fail("mail.routes", f"route {number + 1}: unknown condition or setting {name!r}",
                                 "conditions: to, senders, keywords; settings: queue, category, priority, labels")
         route = Route(
-            to=tuple(a.casefold() for a in read.names(fields.get("to"), key)),
-            senders=tuple(a.casefold() for a in read.names(fields.get("senders"), key)),
+            to=tuple(address_key(a) for a in read.names(fields.get("to"), key)),
+            senders=tuple(address_key(a) for a in read.names(fields.get("senders"), key)),
             keywords=tuple(w.casefold() for w in read.names(fields.get("keywords"), key)),
             queue=read.text(fields.get("queue"), key),
             category=read.text(fields.get("category"), key),
@@ -798,7 +798,7 @@ def _mail(read: _Reader, raw: Mapping[str, Any], queues: Mapping[str, Any], cate
     return MailSettings(
         address=_address(read, raw.get("address"), "mail.address"),
         name=read.text(raw.get("name"), "mail.name"),
-        aliases=tuple(a.casefold() for a in read.names(raw.get("aliases"), "mail.aliases")),
+        aliases=tuple(address_key(a) for a in read.names(raw.get("aliases"), "mail.aliases")),
         smtp_host=read.text(smtp.get("host"), "mail.smtp.host"),
         smtp_port=port,
         smtp_user=read.text(smtp.get("user"), "mail.smtp.user"),

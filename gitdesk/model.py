@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from gitdesk.durations import Span
+from gitdesk.text import address_key
 
 # Conversation entry kinds. Internal kinds never reach requesters, the
 # knowledge base or outgoing mail.
@@ -268,7 +269,8 @@ class Config:
 
     def __post_init__(self) -> None:
         # Listings ask once per ticket: a dict, not a scan of every person.
-        by_email = {person.email.casefold(): person for person in reversed(list(self.people.values())) if person.email}
+        by_email = {address_key(person.email): person for person in reversed(list(self.people.values()))
+                    if person.email}
         object.__setattr__(self, "_by_email", by_email)
         # Asked for every ticket's clocks (a report makes thousands): made once.
         object.__setattr__(self, "done_statuses", frozenset(name for name, status in self.statuses.items()
@@ -279,7 +281,7 @@ class Config:
         found = self.people.get(handle_or_email)
         if found is not None:
             return found
-        return self._by_email.get(handle_or_email.casefold())
+        return self._by_email.get(address_key(handle_or_email))
 
     def is_agent(self, handle: str) -> bool:
         """Whether a person works tickets: a queue's member, an escalation target, or marked agent."""

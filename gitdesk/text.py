@@ -63,3 +63,21 @@ def closest(word: str, choices: Iterable[str], cutoff: float = 0.6) -> str | Non
 def counted(number: int, singular: str, plural: str | None = None) -> str:
     """``1 ticket``, ``2 tickets``: a count with its noun in the right number."""
     return f"{number} {singular if number == 1 else plural or singular + 's'}"
+
+
+def address_key(address: str) -> str:
+    """What two spellings of one mail address (or handle) share: lower case, and an
+    international domain in its ASCII form, so ``kai@bücher.example`` is
+    ``kai@xn--bcher-kva.example``, while ``straße.de`` stays apart from ``strasse.de``
+    (``casefold`` would make them one). Every comparison of addresses goes through it."""
+    if address.isascii():
+        return address.lower()
+    local, at, domain = address.rpartition("@")
+    if not at or domain.isascii():
+        return address.lower()
+    import idna
+
+    try:
+        return f"{local.lower()}@{idna.encode(domain, uts46=True).decode('ascii')}"
+    except (idna.IDNAError, UnicodeError):
+        return address.lower()

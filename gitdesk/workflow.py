@@ -11,6 +11,7 @@ import re
 from gitdesk.errors import GitdeskError, TransitionError, ValidationError
 from gitdesk.ids import id_pattern
 from gitdesk.model import REOPEN, Config, Ticket
+from gitdesk.text import address_key
 
 # The statuses the verbs move tickets to. A desk's config may rename or drop
 # others, but these names are what `take`, `ask`, `resolve` ... aim for.
@@ -39,7 +40,7 @@ def is_email(text: str, *, local: bool = False) -> bool:
 def is_requester(config: Config, ticket: Ticket, who: str) -> bool:
     """Whether ``who`` (a handle or an address) asked for ``ticket``: the same address or
     handle, ignoring case, or the same person in config under another name."""
-    if who.casefold() == ticket.requester.casefold():
+    if address_key(who) == address_key(ticket.requester):
         return True
     person = config.person(who)
     return person is not None and person is config.person(ticket.requester)

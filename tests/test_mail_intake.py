@@ -524,6 +524,14 @@ def test_an_international_domain_goes_out_by_idna_2008(mail_desk: Desk, tmp_path
     (ack,) = [path for path in mail_desk.committed_files() if path.startswith("outbox/")]
     assert "To: hans@xn--strae-oqa.de" in (mail_desk.path / ack).read_text(), "not strasse.de: another domain"
     assert ticket(mail_desk, taken["ticket"])["requester"] == "hans@stra\u00dfe.de", "kept as the mail wrote it"
+    answer = (f"From: hans@XN--STRAE-OQA.de\nTo: help@fernhill.example\nSubject: Re: VPN [{taken['ticket']}]\n"
+              f"Message-ID: <h-2@x.de>\nIn-Reply-To: <h-1@x.de>\n\nStill drops.\n").encode()
+    (again,) = intake(mail_desk, "eml", eml(tmp_path, answer, "h2.eml"))["messages"]
+    assert (again["outcome"], again["ticket"]) == ("reply", taken["ticket"]), "one person in either form"
+    other = (f"From: hans@strasse.de\nTo: help@fernhill.example\nSubject: Re: VPN [{taken['ticket']}]\n"
+             f"Message-ID: <h-3@x.de>\nIn-Reply-To: <h-1@x.de>\n\nMe too.\n").encode()
+    (stranger,) = intake(mail_desk, "eml", eml(tmp_path, other, "h3.eml"))["messages"]
+    assert stranger["outcome"] == "new", "strasse.de is another domain, not straße.de spelt differently"
 
 
 def test_a_mail_with_thousands_of_attachments_keeps_two_hundred_and_counts_the_rest(mail_desk: Desk,
@@ -538,3 +546,14 @@ def test_a_mail_with_thousands_of_attachments_keeps_two_hundred_and_counts_the_r
     description = ticket(mail_desk, taken["ticket"])["description"]
     assert description.endswith("- 8800 more: not kept, over 200 attachments in one message")
     assert mail_desk.run("check").exit_code == 0
+
+
+@pytest.mark.parametrize(("one", "other", "same"), [
+    ("Kai@Bücher.example", "kai@xn--bcher-kva.example", True), ("uli@straße.de", "uli@strasse.de", False),
+    ("ALICE@fernhill.example", "alice@fernhill.example", True), ("alice", "Alice", True),
+    ("x@😀.example", "x@😀.example", True),
+])
+def test_one_key_for_every_spelling_of_an_address(one: str, other: str, same: bool) -> None:
+    from gitdesk.text import address_key
+
+    assert (address_key(one) == address_key(other)) is same

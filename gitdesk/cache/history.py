@@ -27,6 +27,7 @@ from gitdesk.clock import format_utc
 from gitdesk.desk import Desk, Progress, quiet
 from gitdesk.errors import GitdeskError, ShallowHistory
 from gitdesk.model import Entry, Ticket
+from gitdesk.text import address_key
 from gitdesk.timings import TRACKED, Change, Clocks, Timings
 
 _FORMAT = "%x1e%H%x1f%P%x1f%at%x1f%an%x1f%ae%x1f" \
@@ -685,10 +686,10 @@ def desk_log(desk: Desk, filters: LogFilter) -> list[LogEntry]:
         dropped = _dropped(connection)
     entries = _entries_from_rows(desk, rows, dropped)
     if filters.author:
-        wanted = filters.author.casefold()
+        wanted = address_key(filters.author)
         person = desk.config.person(filters.author)
-        names = {wanted} | ({person.handle.casefold(), (person.email or "").casefold()} if person else set())
-        entries = [e for e in entries if e.who.casefold() in names or e.author.casefold() in names]
+        names = {wanted} | ({address_key(person.handle), address_key(person.email or "")} if person else set())
+        entries = [e for e in entries if address_key(e.who) in names or address_key(e.author) in names]
     if filters.action:
         wanted = filters.action.casefold()
         done = desk.config.done_statuses

@@ -44,7 +44,7 @@ from gitdesk.mail.message import (
 )
 from gitdesk.model import MAIL_SYSTEM, NOTE, REOPEN, REPLY, REQUESTER_NAME, Entry, Route, Ticket
 from gitdesk.paths import TICKETS
-from gitdesk.text import counted
+from gitdesk.text import address_key, counted
 
 KINDS = ("mbox", "maildir", "eml")
 CHUNK = 500
@@ -218,18 +218,19 @@ def _on_ticket(desk: Desk, ticket: Ticket, sender: str) -> bool:
     the desk, someone in its Cc, or someone who already wrote in its conversation."""
     if desk.config.person(sender) is not None or workflow.is_requester(desk.config, ticket, sender):
         return True
-    folded = sender.casefold()
-    return (any(address.casefold() == folded for address in actions.cc_of(ticket))
-            or any(entry.author.casefold() == folded for entry in ticket.entries))
+    key = address_key(sender)
+    return (any(address_key(address) == key for address in actions.cc_of(ticket))
+            or any(address_key(entry.author) == key for entry in ticket.entries))
 
 
 def route_for(routes: tuple[Route, ...], incoming: Incoming) -> Route | None:
     """The first route whose conditions all hold."""
     # Words may hold dots (vpn.example.com) but never end in one: "my password." is "password".
     words = {word.strip(".+-") for word in re.findall(r"[\w.+-]+", f"{incoming.subject}\n{incoming.text}".casefold())}
-    sender = incoming.sender.casefold()
+    sender = address_key(incoming.sender)
+    recipients = {address_key(address) for address in incoming.recipients}
     for route in routes:
-        if route.to and not any(address in incoming.recipients for address in route.to):
+        if route.to and not any(address in recipients for address in route.to):
             continue
         if route.senders and not any(sender == s or (s.startswith("@") and sender.endswith(s))
                                      for s in route.senders):
@@ -243,7 +244,7 @@ def route_for(routes: tuple[Route, ...], incoming: Incoming) -> Route | None:
 def _is_loop(desk: Desk, incoming: Incoming) -> bool:
     mail = desk.config.mail
     ours = {a for a in (mail.address or "", *mail.aliases) if a}
-    return incoming.desk_header is not None or incoming.sender.casefold() in {a.casefold() for a in ours}
+    return incoming.desk_header is not None or address_key(incoming.sender) in {address_key(a) for a in ours}
 
 
 # --- applying one message --------------------------------------------------------------------
@@ -308,7 +309,7 @@ def _cc(desk: Desk, incoming: Incoming, requester: str) -> list[str]:
     """Who else the opening mail was written to (To and Cc), but the desk, the requester and the sender."""
     ours = {desk.config.mail.address or "", *desk.config.mail.aliases, requester, incoming.sender}
     return [address for address in incoming.addressed
-            if address.casefold() not in {a.casefold() for a in ours if a} and workflow.is_email(address)][:20]
+            if address_key(address) not in {address_key(a) for a in ours if a} and workflow.is_email(address)][:20]
 
 
 ACK_INTERVAL = timedelta(hours=1)  # at most one acknowledgement per sender in this time (RFC 3834's spirit)
@@ -318,7 +319,7 @@ def _acknowledged(state: _State, ticket: Ticket, incoming: Incoming, files: dict
     """The new ticket with its acknowledgement queued in outbox/ (by the desk's policy), unless
     this sender was acknowledged within the hour: a mail loop or a flood gets one answer."""
     now = clock.now()
-    last = state.acknowledged.get(incoming.sender.casefold())
+    last = state.acknowledged.get(address_key(incoming.sender))
     if last is not None and now - last < ACK_INTERVAL:
         return ticket
     try:
@@ -331,7 +332,7 @@ def _acknowledged(state: _State, ticket: Ticket, incoming: Incoming, files: dict
         return ticket
     threaded, path, message = made
     files[path] = message.as_bytes()
-    state.acknowledged[incoming.sender.casefold()] = now
+    state.acknowledged[address_key(incoming.sender)] = now
     return threaded
 
 
@@ -343,7 +344,7 @@ def _reply(state: _State, ticket: Ticket, incoming: Incoming, files: dict[str, b
     text = ticketfile.escape_text(text) or "(no text)"
     is_requester = workflow.is_requester(desk.config, ticket, incoming.sender)
     # Someone in Cc answering the question (a colleague, a manager) is the answer the ticket waits for.
-    in_cc = incoming.sender.casefold() in {address.casefold() for address in actions.cc_of(ticket)}
+    in_cc = address_key(incoming.sender) in {address_key(address) for address in actions.cc_of(ticket)}
     new = with_thread_id(ticket, incoming.message_id)
     status = desk.config.statuses
     may_open = is_requester and workflow.OPEN in status and workflow.OPEN in status[ticket.status].next
@@ -572,7 +573,7 @@ def _bounce_note(ticket: Ticket, incoming: Incoming, bounce: Bounce) -> Ticket:
     """An internal note that mail from this ticket never arrived, so an agent finds out. Only
     facts the desk can check go in: the requester's address (when the report names it) and
     the status code; never the report's free text."""
-    to = ticket.requester if (bounce.recipient or "").casefold() == ticket.requester.casefold() else None
+    to = ticket.requester if address_key(bounce.recipient or "") == address_key(ticket.requester) else None
     text = (f"Mail to {to} could not be delivered ({bounce.reason}; reported by {incoming.sender}). "
             "They may not have seen the last mail from this desk: check the address, or reach them another way."
             if to else
@@ -671,9 +672,9 @@ def _continued(state: _State, target: str | None) -> str | None:
         seen.add(target)
         if not _full(state, target):
             return target
-        requester = state.tickets[target].requester.casefold()
+        requester = address_key(state.tickets[target].requester)
         following = [t for t in state.tickets.values() if target in t.related and thread_ids(t)
-                     and t.requester.casefold() == requester and t.id > target
+                     and address_key(t.requester) == requester and t.id > target
                      and (t.status == workflow.RESOLVED or not workflow.is_done(state.desk.config, t.status))]
         if not following:
             return target

@@ -28,7 +28,7 @@ from gitdesk.errors import GitdeskError, ValidationError
 from gitdesk.mail import compose, outbox
 from gitdesk.mail.message import thread_ids, with_thread_id
 from gitdesk.model import ESCALATION, QUESTION, REJECTION, REOPEN, REPLY, Config, Ticket
-from gitdesk.text import clean_line
+from gitdesk.text import address_key, clean_line
 
 OUTBOX = "outbox"
 FEEDBACK_TAG = "[feedback]"  # in the subject of older feedback requests: an answer with a score is feedback
@@ -103,7 +103,7 @@ class Mailer:
                     else "add an email for them under people: in .gitdesk/config.yml")
             return []
         text = (new.resolution or "") if event == "resolution" else _added_text(old, new, kind)
-        cc = tuple(address for address in cc_of(new) if address.casefold() != to.casefold()) \
+        cc = tuple(address for address in cc_of(new) if address_key(address) != address_key(to)) \
             if "cc" in audience else ()
         if "requester" not in audience:
             if not cc:
@@ -180,7 +180,7 @@ def acknowledgement(desk: Desk, ticket: Ticket, now: datetime) -> tuple[Ticket, 
                                                                      forced=False):
         return None
     audience = compose_audience(config, ticket, "acknowledgement", forced=False)
-    cc = tuple(a for a in cc_of(ticket) if a.casefold() != to.casefold()) if "cc" in audience else ()
+    cc = tuple(a for a in cc_of(ticket) if address_key(a) != address_key(to)) if "cc" in audience else ()
     letter = compose.Letter("acknowledgement", ticket, "", to, cc)
     message = compose.message(config, desk.root, letter, now, thread_ids(ticket))
     message_id = str(message["Message-ID"])
@@ -230,7 +230,7 @@ def clean_addresses(values: Sequence[str]) -> list[str]:
         address = clean_line(value).strip("<>").strip()
         if not workflow.is_email(address):
             raise ValidationError(f"not an email address: {value!r}", hint="e.g. +carol@example.com")
-        found.setdefault(address.casefold(), address)
+        found.setdefault(address_key(address), address)
     return list(found.values())
 
 
@@ -262,7 +262,7 @@ def recent_acknowledgements(desk: Desk, since: datetime) -> dict[str, datetime]:
             except ValueError:
                 continue
             for _, address in email.utils.getaddresses(headers.get_all("To") or []):
-                found[address.casefold()] = max(at, found.get(address.casefold(), at))
+                found[address_key(address)] = max(at, found.get(address_key(address), at))
     return found
 
 

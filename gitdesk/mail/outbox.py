@@ -24,7 +24,7 @@ from gitdesk.clock import format_utc
 from gitdesk.desk import Desk
 from gitdesk.errors import GitdeskError, ValidationError
 from gitdesk.model import Config
-from gitdesk.text import clean_line
+from gitdesk.text import address_key, clean_line
 
 if TYPE_CHECKING:
     pass
@@ -138,8 +138,8 @@ def check_message(name: str, data: bytes, config: Config) -> Queued:
         if not _MESSAGE_ID.match(message_id):
             raise ValidationError("its Message-ID is not <local@domain>")
         senders = email.utils.getaddresses([str(message.get("From", ""))])
-        ours = {address.casefold() for address in (config.mail.address or "", *config.mail.aliases) if address}
-        if len(senders) != 1 or senders[0][1].casefold() not in ours:
+        ours = {address_key(address) for address in (config.mail.address or "", *config.mail.aliases) if address}
+        if len(senders) != 1 or address_key(senders[0][1]) not in ours:
             raise ValidationError("its From is not the desk's mail.address",
                                   hint="the desk sends only as itself")
         recipients: dict[str, str] = {}
@@ -149,7 +149,7 @@ def check_message(name: str, data: bytes, config: Config) -> Queued:
                 continue
             if not workflow.is_email(address) or address != clean_line(address):
                 raise ValidationError(f"it has a recipient that is not an address: {clean_line(address)[:80]!r}")
-            recipients.setdefault(address.casefold(), address)
+            recipients.setdefault(address_key(address), address)
         if not recipients:
             raise ValidationError("it has no recipient in To or Cc")
         if len(recipients) > MAX_RECIPIENTS:

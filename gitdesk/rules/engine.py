@@ -30,7 +30,7 @@ from gitdesk.desk import Actor, Desk
 from gitdesk.errors import GitdeskError, ValidationError
 from gitdesk.model import NOTE, QUESTION, RULES_AUTHOR, Config, Entry, Person, Ticket
 from gitdesk.rules.spec import Rule, Step, read_rules
-from gitdesk.text import clean_line, counted
+from gitdesk.text import address_key, clean_line, counted
 from gitdesk.timings import Change, Clocks
 
 CATCH_UP_WEEKLY = timedelta(days=2)
@@ -287,7 +287,7 @@ def _letters_for(desk: Desk, rule: Rule, step: Step, ticket: Ticket) -> tuple[li
         else:
             question = next((entry.text for entry in reversed(ticket.entries) if entry.kind == QUESTION), "")
             text = question
-        cc = tuple(a for a in actions.cc_of(ticket) if a.casefold() != to.casefold()) if "cc" in audience else ()
+        cc = tuple(a for a in actions.cc_of(ticket) if address_key(a) != address_key(to)) if "cc" in audience else ()
         letters.append(compose.Letter(event, ticket, text, to, cc))
         said.append(f"mailed the requester ({event})" if step.verb != "resolve" else "mailed the resolution")
         return letters, said
