@@ -242,6 +242,15 @@ def test_replies_to_finished_tickets(mail_desk: Desk, tmp_path: Path) -> None:
     assert shown["status"] == "open", "a requester answering a resolved ticket reopens it"
     assert shown["conversation"][-1]["kind"] == "reopen"
 
+    mail_desk.run("--as", "alice", "cc", resolved, "+tom@example.com")
+    mail_desk.run("--as", "alice", "resolve", resolved, "--note", "New fuser.")
+    thanks = (f"From: carol@example.com\nTo: help@fernhill.example\nSubject: Re: Printer [{resolved}]\n"
+              f"Message-ID: <thanks@example.com>\n\nVielen Dank, l\u00e4uft wieder!\n").encode()
+    intake(mail_desk, "eml", eml(tmp_path, thanks, "thanks.eml"))
+    assert ticket(mail_desk, resolved)["status"] == "resolved", "a thank-you is not a reopening"
+    intake(mail_desk, "eml", mail_about(resolved, 7, sender="tom@example.com"))
+    assert ticket(mail_desk, resolved)["status"] == "open", "someone in its Cc says it is still broken: reopened"
+
     mail_desk.run("--as", "alice", "resolve", resolved, "--note", "New drum.")
     mail_desk.run("--as", "alice", "close", resolved)
     result = intake(mail_desk, "eml", mail_about(resolved, 2))

@@ -347,15 +347,29 @@ def _reply(state: _State, ticket: Ticket, incoming: Incoming, files: dict[str, b
     in_cc = address_key(incoming.sender) in {address_key(address) for address in actions.cc_of(ticket)}
     new = with_thread_id(ticket, incoming.message_id)
     status = desk.config.statuses
-    may_open = is_requester and workflow.OPEN in status and workflow.OPEN in status[ticket.status].next
-    if (is_requester or in_cc) and ticket.status == workflow.PENDING and workflow.OPEN in status[ticket.status].next:
+    may_open = (is_requester or in_cc) and workflow.OPEN in status and workflow.OPEN in status[ticket.status].next
+    if may_open and ticket.status == workflow.PENDING:
         new = replace(new, entries=(*new.entries, Entry(clock.now(), author, REPLY, text)))
         return replace(new, status=workflow.OPEN)
-    if may_open and ticket.status == workflow.RESOLVED:
-        # Like most desks: the requester answering a resolved ticket reopens it; their words are the reason.
+    if may_open and ticket.status == workflow.RESOLVED and not just_thanks(strip_quoted(incoming.text)):
+        # Like most desks: an answer to a resolved ticket from its requester's side (someone in its
+        # Cc: a colleague, the requester of a duplicate) reopens it; their words are the reason.
+        # A thank-you does not: most answers to "Solved" are one.
         reopened = replace(new, entries=(*new.entries, Entry(clock.now(), author, REOPEN, text)), status=workflow.OPEN)
         return _event(state, "reopened", reopened, files)
     return replace(new, entries=(*new.entries, Entry(clock.now(), author, REPLY, text)))
+
+
+_THANKS = re.compile(r"\b(thanks?|thank you|thx|ty|danke|vielen dank|dankesch[öo]n|merci|gracias|grazie|"
+                     r"dzi[ęe]kuj[ęe]|obrigad[oa]|bedankt|tack|kiitos)\b", re.IGNORECASE)
+
+
+def just_thanks(text: str) -> bool:
+    """Whether an answer only says thank you ("Thanks, works again!", "Vielen Dank, läuft
+    wieder!"): short, thankful, no question and nothing that says it is still broken."""
+    said = " ".join(text.split())
+    return (0 < len(said) <= 160 and "?" not in said and bool(_THANKS.search(said))
+            and not _STILL_BROKEN.search(said))
 
 
 # A score opens the first line, alone or followed by punctuation: "4", "Score: 5 - quick!",
