@@ -410,7 +410,10 @@ def test_duplicate_of_an_open_ticket_copies_the_requester_on_it(desk: Desk) -> N
     again = desk.new("Room B is cold", "-q", "it-helpdesk", "-r", "erin@example.com")
     desk.run("duplicate", again, "--of", first)
     assert "erin@example.com" in desk.text(first).split("---", 2)[1], "copied on the open ticket"
-    assert "will hear when it is solved" in text_of(queued(desk)[0])
+    (pointer,) = queued(desk)
+    assert "will hear when it is solved" in text_of(pointer)
+    assert pointer["Subject"].startswith("Re: ") and "1 (very unhappy)" not in text_of(pointer), \
+        "nothing is solved yet: no 'Solved' and no satisfaction question"
     desk.run("resolve", first, "--note", "Replaced the valve.")
     (mail,) = queued(desk)
     assert "erin@example.com" in mail["Cc"], "hears the answer"

@@ -84,6 +84,8 @@ class Mailer:
         if step is None or self.send is False:
             return []
         event, kind = step
+        if verb == "duplicate" and not self._solved(new.duplicate_of):
+            event = "reply"  # "we are working on it there": not "Solved", and no satisfaction question yet
         config = self.desk.config
         if self.send:
             actor.require_person("mail the requester")
@@ -102,7 +104,7 @@ class Mailer:
                     hint="set mail.address in .gitdesk/config.yml" if not config.mail.address
                     else "add an email for them under people: in .gitdesk/config.yml")
             return []
-        text = (new.resolution or "") if event == "resolution" else _added_text(old, new, kind)
+        text = (new.resolution or "") if event == "resolution" or verb == "duplicate" else _added_text(old, new, kind)
         cc = tuple(address for address in cc_of(new) if address_key(address) != address_key(to)) \
             if "cc" in audience else ()
         if "requester" not in audience:
@@ -110,6 +112,15 @@ class Mailer:
                 return []
             to, cc = cc[0], cc[1:]
         return [compose.Letter(event, new, text, to, cc, actor.person, self.attachments)]
+
+    def _solved(self, ticket_id: str | None) -> bool:
+        """Whether the ticket a duplicate points to is finished with a resolution note."""
+        try:
+            other = self.desk.load(ticket_id).ticket if ticket_id else None
+        except GitdeskError:
+            return False
+        return other is not None and workflow.is_done(self.desk.config, other.status) and bool(
+            (other.resolution or "").strip())
 
     def _agents(self, verb: str, old: Ticket, new: Ticket, actor: Actor) -> list[compose.Letter]:
         del verb
