@@ -728,7 +728,7 @@ def reopen(desk: Desk, typed_id: str, text: str | None, actor: Actor, *, mailer:
         if desk.config.reopen_requires_reason and not reason.strip():
             raise TransitionError("reopening needs a reason on this desk", hint="add -m REASON")
         entries = (*ticket.entries, _entry(actor, REOPEN, reason)) if reason.strip() else ticket.entries
-        new = replace(ticket, entries=entries)
+        new = no_longer_a_duplicate(replace(ticket, entries=entries))
         if actor.person is not None:
             new = _with_queue(desk, new, actor.person.handle)
         return _enter_status(desk, new, workflow.OPEN)
@@ -741,6 +741,14 @@ def reopen(desk: Desk, typed_id: str, text: str | None, actor: Actor, *, mailer:
         automated = automation("reopened", mutate(loaded.ticket))
         return commit_change(desk, loaded, automated.ticket, actor, "reopen", extra_files=automated.files,
                              notes=automated.notes, mailer=mailer, rules=automated.rules)
+
+
+def no_longer_a_duplicate(ticket: Ticket) -> Ticket:
+    """A duplicate reopened is a problem of its own again: the other answer did not help. It
+    stays related to that ticket, but counts as demand in reports, not as noise."""
+    if not ticket.duplicate_of:
+        return ticket
+    return replace(ticket, duplicate_of=None, related=_add(ticket.related, ticket.duplicate_of))
 
 
 def reject(desk: Desk, typed_id: str, text: str | None, actor: Actor, *, mailer: Mailer | None = None) -> Outcome:

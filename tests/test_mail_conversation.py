@@ -419,6 +419,10 @@ def test_duplicate_of_an_open_ticket_copies_the_requester_on_it(desk: Desk) -> N
     assert "erin@example.com" in mail["Cc"], "hears the answer"
     assert "cannot be linked to itself" in desk.fails("duplicate", first, "--of", first)
     assert "is already a duplicate of" in desk.fails("duplicate", first, "--of", again)
+    desk.run("reopen", again, "-m", "Room B is still cold")
+    shown = ticket(desk, again)
+    assert (shown.get("duplicate_of"), shown["related"]) == (None, [first]), "its own problem again, still related"
+    assert desk.run("check").exit_code == 0
 
 
 @pytest.mark.parametrize(("raw", "greeted"), [

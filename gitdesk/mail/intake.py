@@ -356,7 +356,7 @@ def _reply(state: _State, ticket: Ticket, incoming: Incoming, files: dict[str, b
         # Cc: a colleague, the requester of a duplicate) reopens it; their words are the reason.
         # A thank-you does not: most answers to "Solved" are one.
         reopened = replace(new, entries=(*new.entries, Entry(clock.now(), author, REOPEN, text)), status=workflow.OPEN)
-        return _event(state, "reopened", reopened, files)
+        return _event(state, "reopened", actions.no_longer_a_duplicate(reopened), files)
     return replace(new, entries=(*new.entries, Entry(clock.now(), author, REPLY, text)))
 
 
