@@ -453,6 +453,17 @@ def test_an_acknowledgement_claimed_when_its_ticket_was_rejected_is_dropped_by_w
     assert outcomes(report) == {ack: "withdrawn"} and server.accepted == []
 
 
+def test_intake_in_a_clone_with_a_remote_says_the_team_sees_new_tickets_after_a_sync(
+        team: tuple[Desk, Desk, Path], tmp_path: Path) -> None:
+    alice, _, _ = team
+    mail = tmp_path / "new.eml"
+    mail.write_bytes(b"From: carol@example.net\nTo: help@fernhill.example\nSubject: Printer\n"
+                     b"Message-ID: <p1@example.net>\n\nIt jams.\n")
+    assert "note: the team sees them once you run gitdesk sync (to origin/main)" in \
+        alice.run("intake", "eml", str(mail)).stderr
+    assert "gitdesk sync" not in alice.run("intake", "eml", str(mail)).stderr, "nothing new: nothing to say"
+
+
 def test_two_clones_rejecting_the_same_spam_merge_without_a_conflict(team: tuple[Desk, Desk, Path],
                                                                      tmp_path: Path) -> None:
     alice, dan, _ = team

@@ -40,6 +40,13 @@ def intake(session: Session, kind: str, path: Path, fmt: str) -> None:
 
     result = taking_in.run(session.desk, kind, path)
     views.intake_result(result, fmt)
+    if result.commits and fmt == "table":
+        from gitdesk.mail.delivery import upstream_of
+        from gitdesk.render import output
+
+        upstream = upstream_of(session.desk.repo)
+        if upstream is not None:  # until then, nobody else sees the new tickets
+            output.note(f"note: the team sees them once you run gitdesk sync (to {upstream})")
     if result.failed:
         failed = result.count("failed")
         raise GitdeskError(f"{counted(failed, 'message')} {'was' if failed == 1 else 'were'} not taken in",
