@@ -85,7 +85,7 @@ PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 # What a mail template or a canned reply may say about its ticket; `text` is the entry's
 # own words (the question, the reply, the resolution note, the reason).
 TICKET_PLACEHOLDERS = ("id", "title", "status", "priority", "queue", "category", "asset", "requester",
-                       "requester_name")
+                       "requester_name", "greeting")
 PLACEHOLDERS = (*TICKET_PLACEHOLDERS, "text", "agent", "desk", "desk_address")
 
 
@@ -120,6 +120,9 @@ def values(ticket: Ticket, config: Config, agent: str | None = None, text: str =
             "asset": ticket.asset or "", "requester": ticket.requester,
             "requester_name": person.name if person else (
                 name_to_greet(ticket.extra.get(REQUESTER_NAME)) or ticket.requester.split("@", 1)[0]),
+            # "Hello Bob Meyer," when the desk knows a name, else "Hello,": never "Hello bob.meyer,"
+            "greeting": f"Hello {name}," if (name := (person.name if person else
+                                                      name_to_greet(ticket.extra.get(REQUESTER_NAME)))) else "Hello,",
             "text": text.strip(), "agent": " ".join(agent.split()) if agent else desk, "desk": desk,
             "desk_address": config.mail.address or ""}
 
@@ -222,7 +225,7 @@ MAIL_DEFAULTS: dict[str, str] = {
 ---
 subject: "Re: {{title}} [{{id}}]"
 ---
-Hello,
+{{greeting}}
 
 we have your request, and it has the number {{id}}. Someone from {{desk}} will
 answer you by mail.

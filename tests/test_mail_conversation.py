@@ -67,6 +67,7 @@ def test_the_requester_hears_every_public_step_and_nothing_internal(desk: Desk, 
     assert ack["To"] == "bob.meyer@gmail.com" and ack["Auto-Submitted"] == "auto-replied"
     assert f"[{ticket_id}]" in ack["Subject"] and f"it has the number {ticket_id}" in text_of(ack)
     assert "reply to this mail" in text_of(ack) and ack["From"] == "Fernhill IT <help@fernhill.example>"
+    assert text_of(ack).startswith("Hello Bob Meyer,\n"), "the name their mail gave"
 
     desk.run("--as", "alice", "set", ticket_id, "queue", "it-helpdesk")
     assert queued(desk) == [], "setting a field tells the requester nothing"
@@ -311,6 +312,7 @@ def test_spam_rejected_before_mail_goes_out_gets_no_acknowledgement(desk: Desk, 
             b"Message-ID: <w1@lottery.example>\n\nClaim your prize\n")
     spam_id = from_mail(desk, tmp_path, spam)
     (ack,) = [path for path in desk.committed_files() if path.startswith("outbox/")]
+    assert text_of(parse((desk.path / ack).read_bytes())).startswith("Hello,\n"), "no name given: no name made up"
     result = desk.run("--as", "alice", "reject", spam_id, "--no-send", "-m", "Spam")
     marker = ack.replace(".eml", ".withdrawn")
     assert desk.committed_files() == [marker, f"tickets/{spam_id}.md"], "withdrawn in the rejection's commit"
