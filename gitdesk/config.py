@@ -38,7 +38,7 @@ from gitdesk.model import (
     Status,
 )
 from gitdesk.paths import CONFIG_PATH
-from gitdesk.text import address_key, closest
+from gitdesk.text import address_key, ascii_address, closest
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*\Z")
 SECTIONS = ("desk", "people", "queues", "workflow", "priorities", "categories", "private_fields", "sync",
@@ -744,12 +744,9 @@ def _address(read: _Reader, value: Any, key: str) -> str | None:
         raise read.fail(key, f"not an email address: {text!r}")
     if text is not None and not text.isascii():
         # The desk's own address goes into every From, Message-ID and SMTP envelope: ASCII only.
-        local, _, domain = text.rpartition("@")
         try:
-            import idna
-
-            ascii_form = f"{local}@{idna.encode(domain, uts46=True).decode('ascii')}" if local.isascii() else None
-        except (idna.IDNAError, UnicodeError):
+            ascii_form = ascii_address(text) if text.rpartition("@")[0].isascii() else None
+        except UnicodeError:
             ascii_form = None
         raise read.fail(key, f"the desk's address must be written in ASCII: {text!r}",
                         f"write it as {ascii_form}" if ascii_form else "use an address without non-ASCII letters")

@@ -65,19 +65,27 @@ def counted(number: int, singular: str, plural: str | None = None) -> str:
     return f"{number} {singular if number == 1 else plural or singular + 's'}"
 
 
+def ascii_address(address: str) -> str:
+    """``address`` with an international domain (bücher.example) in its ASCII form
+    (xn--bcher-kva.example), by IDNA 2008 with UTS 46 as mail servers read names
+    (``straße.de`` stays ``straße``); a ``UnicodeError`` (``idna.IDNAError``) for a domain that
+    is no valid name (an emoji, a zero-width space, a misplaced hyphen)."""
+    local, _, domain = address.rpartition("@")
+    if domain.isascii():
+        return address
+    import idna
+
+    return f"{local}@{idna.encode(domain, uts46=True).decode('ascii')}"
+
+
 def address_key(address: str) -> str:
     """What two spellings of one mail address (or handle) share: lower case, and an
     international domain in its ASCII form, so ``kai@bücher.example`` is
     ``kai@xn--bcher-kva.example``, while ``straße.de`` stays apart from ``strasse.de``
     (``casefold`` would make them one). Every comparison of addresses goes through it."""
-    if address.isascii():
+    if address.isascii() or "@" not in address:
         return address.lower()
-    local, at, domain = address.rpartition("@")
-    if not at or domain.isascii():
-        return address.lower()
-    import idna
-
     try:
-        return f"{local.lower()}@{idna.encode(domain, uts46=True).decode('ascii')}"
-    except (idna.IDNAError, UnicodeError):
+        return ascii_address(address).lower()
+    except UnicodeError:
         return address.lower()

@@ -35,7 +35,7 @@ from gitdesk.errors import GitdeskError, TicketFormatError, ValidationError
 from gitdesk.mail.message import LOOP_HEADER
 from gitdesk.model import MAIL_EVENTS, Config, Person, Ticket
 from gitdesk.templates import FEEDBACK_REQUEST, MAIL_DEFAULTS, MAIL_TEMPLATES, NOTIFICATION, REMINDER
-from gitdesk.text import clean_line
+from gitdesk.text import ascii_address, clean_line
 
 EVENTS = (*MAIL_EVENTS, FEEDBACK_REQUEST, NOTIFICATION, REMINDER)
 # Sent without a person deciding to: RFC 3834's Auto-Submitted, so no auto-reply answers them.
@@ -127,17 +127,6 @@ def new_message_id(ticket_id: str, event: str, desk_address: str, seed: str | No
     return f"<{ticket_id}.{event}.{unique}@{desk_address.rsplit('@', 1)[-1]}>"
 
 
-def ascii_address(address: str) -> str:
-    """``address`` as a header carries it: an international domain (bücher.example) in its
-    ASCII form (xn--bcher-kva.example); Python would otherwise write an encoded word there."""
-    local, _, domain = address.rpartition("@")
-    if domain.isascii():
-        return address
-    import idna  # IDNA 2008 with UTS 46, as browsers and mail servers read names: straße.de stays straße
-
-    return f"{local}@{idna.encode(domain, uts46=True).decode('ascii')}"
-
-
 def unmailable(address: str) -> str | None:
     """Why the desk cannot write ``address`` into a mail it sends, or None when it can: mail
     takes in addresses (üser@…, taro..yamada.@docomo.ne.jp) that cannot be written back."""
@@ -180,6 +169,7 @@ def message(config: Config, root: Path, letter: Letter, now: datetime, thread: S
             raise ValidationError(f"{letter.ticket.id}: cannot mail {address!r}: {reason}", hint=fix)
     mail["From"] = Address(display_name=f"{agent_name} ({desk_name})" if named is not None else desk_name,
                            addr_spec=desk_address)
+    # An international domain in its ASCII form: Python would write an encoded word there, which no server delivers.
     mail["To"] = Address(addr_spec=ascii_address(letter.to))
     if letter.cc:
         mail["Cc"] = [Address(addr_spec=ascii_address(address)) for address in letter.cc]
