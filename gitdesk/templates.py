@@ -114,15 +114,14 @@ def values(ticket: Ticket, config: Config, agent: str | None = None, text: str =
     """What every placeholder stands for on ``ticket``; ``agent`` is who signs (the desk's
     name when None), ``text`` the entry's own words."""
     person = config.person(ticket.requester)
+    name = person.name if person else name_to_greet(ticket.extra.get(REQUESTER_NAME))  # known, or None
     desk = " ".join((config.mail.name or config.desk_name).split())
     return {"id": ticket.id, "title": " ".join(ticket.title.split()), "status": ticket.status,
             "priority": ticket.priority or "", "queue": ticket.queue or "", "category": ticket.category or "",
             "asset": ticket.asset or "", "requester": ticket.requester,
-            "requester_name": person.name if person else (
-                name_to_greet(ticket.extra.get(REQUESTER_NAME)) or ticket.requester.split("@", 1)[0]),
+            "requester_name": name or ticket.requester.split("@", 1)[0],
             # "Hello Bob Meyer," when the desk knows a name, else "Hello,": never "Hello bob.meyer,"
-            "greeting": f"Hello {name}," if (name := (person.name if person else
-                                                      name_to_greet(ticket.extra.get(REQUESTER_NAME)))) else "Hello,",
+            "greeting": f"Hello {name}," if name else "Hello,",
             "text": text.strip(), "agent": " ".join(agent.split()) if agent else desk, "desk": desk,
             "desk_address": config.mail.address or ""}
 

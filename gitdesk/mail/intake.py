@@ -218,9 +218,11 @@ def _on_ticket(desk: Desk, ticket: Ticket, sender: str) -> bool:
     the desk, someone in its Cc, or someone who already wrote in its conversation."""
     if desk.config.person(sender) is not None or workflow.is_requester(desk.config, ticket, sender):
         return True
-    key = address_key(sender)
-    return (any(address_key(address) == key for address in actions.cc_of(ticket))
-            or any(address_key(entry.author) == key for entry in ticket.entries))
+    return _in_cc(ticket, sender) or any(address_key(entry.author) == address_key(sender) for entry in ticket.entries)
+
+
+def _in_cc(ticket: Ticket, sender: str) -> bool:
+    return address_key(sender) in {address_key(address) for address in actions.cc_of(ticket)}
 
 
 def route_for(routes: tuple[Route, ...], incoming: Incoming) -> Route | None:
@@ -340,18 +342,18 @@ def _reply(state: _State, ticket: Ticket, incoming: Incoming, files: dict[str, b
     desk = state.desk
     person = desk.config.person(incoming.sender)
     author = person.handle if person else incoming.sender
-    text = _body_with_attachments(state, ticket.id, strip_quoted(incoming.text), incoming, files)
-    text = ticketfile.escape_text(text) or "(no text)"
+    said = strip_quoted(incoming.text)
+    text = ticketfile.escape_text(_body_with_attachments(state, ticket.id, said, incoming, files)) or "(no text)"
     is_requester = workflow.is_requester(desk.config, ticket, incoming.sender)
     # Someone in Cc answering the question (a colleague, a manager) is the answer the ticket waits for.
-    in_cc = address_key(incoming.sender) in {address_key(address) for address in actions.cc_of(ticket)}
+    in_cc = _in_cc(ticket, incoming.sender)
     new = with_thread_id(ticket, incoming.message_id)
     status = desk.config.statuses
     may_open = (is_requester or in_cc) and workflow.OPEN in status and workflow.OPEN in status[ticket.status].next
     if may_open and ticket.status == workflow.PENDING:
         new = replace(new, entries=(*new.entries, Entry(clock.now(), author, REPLY, text)))
         return replace(new, status=workflow.OPEN)
-    if may_open and ticket.status == workflow.RESOLVED and not just_thanks(strip_quoted(incoming.text)):
+    if may_open and ticket.status == workflow.RESOLVED and not just_thanks(said):
         # Like most desks: an answer to a resolved ticket from its requester's side (someone in its
         # Cc: a colleague, the requester of a duplicate) reopens it; their words are the reason.
         # A thank-you does not: most answers to "Solved" are one.

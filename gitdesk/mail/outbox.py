@@ -431,6 +431,8 @@ def unsent_acknowledgements(desk: Desk, ticket_id: str, now: datetime) -> Withdr
     blobs = git.read_blobs(desk.repo, [blob.sha for blob in mine.values()])
     accepted = Journal(desk.repo.state_dir / JOURNAL).read()
     dirty = desk.dirty_paths([OUTBOX])
+    # The same bytes on every clone: two clones rejecting the ticket add one file, not a conflict.
+    text = WITHDRAWN_TEXT.format(ticket=ticket_id).encode()
     for path, blob in sorted(mine.items()):
         try:
             queued = check_message(path[len(OUTBOX) + 1:], blobs.get(blob.sha, b""), desk.config)
@@ -445,7 +447,7 @@ def unsent_acknowledgements(desk: Desk, ticket_id: str, now: datetime) -> Withdr
         if claim is not None and claim.holds(clone_id(desk.repo), now):
             # Marked all the same: if that clone died or the server said "try later", whoever
             # takes the claim over reads the marker and drops the message.
-            withdrawal.markers[f"{stem}{WITHDRAWN}"] = WITHDRAWN_TEXT.format(ticket=ticket_id).encode()
+            withdrawal.markers[f"{stem}{WITHDRAWN}"] = text
             withdrawal.said.append(f"acknowledgement {path} is being sent by another clone right now: it may "
                                    "still go out")
         elif queued.message_id in accepted:
@@ -453,7 +455,6 @@ def unsent_acknowledgements(desk: Desk, ticket_id: str, now: datetime) -> Withdr
         elif path in dirty:
             withdrawal.said.append(f"acknowledgement {path} not withdrawn: it has uncommitted changes")
         else:
-            # The same bytes on every clone: two clones rejecting the ticket add one file, not a conflict.
-            withdrawal.markers[f"{stem}{WITHDRAWN}"] = WITHDRAWN_TEXT.format(ticket=ticket_id).encode()
+            withdrawal.markers[f"{stem}{WITHDRAWN}"] = text
             withdrawal.said.append(f"unsent acknowledgement {path} withdrawn: the ticket is rejected")
     return withdrawal

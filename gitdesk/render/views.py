@@ -190,18 +190,18 @@ def ticket_detail(ticket: Ticket, now: datetime, fmt: str, derived: Timings | No
     room = width() if output.is_terminal() else None
     lines = [*_title_lines(visible(ticket.id), one_line(ticket.title), room), ""]
     ago = format_age((now - ticket.created).total_seconds())
-    name = templates.name_to_greet(ticket.extra.get(REQUESTER_NAME))
+    known_name = templates.name_to_greet(ticket.extra.get(REQUESTER_NAME))
     facts: list[tuple[str, Any]] = [
         ("status", ticket.status), ("priority", ticket.priority), ("queue", ticket.queue),
         ("assignee", ticket.assignee or "unassigned"),
-        ("requester", f"{name} <{ticket.requester}>" if name else ticket.requester),
+        ("requester", f"{known_name} <{ticket.requester}>" if known_name else ticket.requester),
         ("category", ticket.category), ("asset", ticket.asset),
         ("labels", ", ".join(ticket.labels) or None), ("duplicate of", ticket.duplicate_of),
         ("related", ", ".join(ticket.related) or None),
         ("created", f"{local_time(ticket.created)} ({'just now' if ago == 'now' else ago + ' ago'})"),
     ]
     facts += [(key, _cell(records.json_value(value))) for key, value in ticket.extra.items()
-              if key not in _PLUMBING and not (key == REQUESTER_NAME and name)]
+              if key not in _PLUMBING and not (key == REQUESTER_NAME and known_name)]
     if derived is not None:
         facts += timing_lines(derived, now)
     for name, value in facts:

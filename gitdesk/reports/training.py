@@ -8,6 +8,7 @@ from collections import Counter, defaultdict
 from gitdesk.errors import GitdeskError
 from gitdesk.model import Ticket
 from gitdesk.reports.base import Facts, Findings, Period, Report, Section, columns, count, number, text
+from gitdesk.text import address_key
 
 TOP_REQUESTERS = 15
 TOP_CATEGORIES = 8
@@ -66,7 +67,7 @@ def build(facts: Facts, period: Period) -> Report:
 
     def requester(ticket: Ticket) -> str:
         person = facts.config.person(ticket.requester)
-        return person.handle if person else ticket.requester.lower()  # Kim@ and kim@ are one person
+        return person.handle if person else address_key(ticket.requester)  # Kim@ and kim@ are one person
 
     def team(ticket: Ticket) -> str:
         person = facts.config.person(ticket.requester)

@@ -106,7 +106,7 @@ def build(facts: Facts, whole: Period, buckets: list[Period]) -> Report:
     started = max(whole.since, min((t.created for t in facts.all if not facts.noise(t)), default=whole.since))
     if started - whole.since <= timedelta(days=1) or started >= whole.until:  # opened on its first day, or after it
         started = whole.since
-    weeks = max(whole.until - started, timedelta(0)) / WEEK
+    weeks = (whole.until - started) / WEEK
     for who in sorted(people):
         work = people[who]
         team = facts.team_of(who) or ("(automation)" if who in (RULES_AUTHOR, MAIL_SYSTEM) else "(no team)")
