@@ -108,7 +108,10 @@ def _integrate(repo: git.Repo, tracking: str, strategy: str) -> None:
     # here, dan on origin/main"). In a rebase, Git's "ours" is the upstream being rebased onto.
     upstream = tracking.removeprefix("refs/remotes/")
     here, there = (3, 2) if strategy == "rebase" else (2, 3)
-    details = {path: _with_values(repo, path, what, here, there, upstream) for path, what in details.items()}
+    # Only a path Git itself lists as conflicted becomes an argument to git show, not any text the
+    # driver's output happened to hold.
+    details = {path: _with_values(repo, path, what, here, there, upstream) if path in conflicted else what
+               for path, what in details.items()}
     git.run(repo, *abort, check=False)
     if not was_stale:
         stale.unlink(missing_ok=True)  # the merge that marked kb/ stale was undone
