@@ -32,6 +32,7 @@ from gitdesk.model import (
     REQUESTER_NAME,
     RESERVED_NAMES,
     TIME,
+    WAITING,
     Config,
     Entry,
     Ticket,
@@ -51,14 +52,27 @@ def requester_address(config: Config, ticket: Ticket) -> str | None:
     return person.email if person is not None and person.email else None
 
 
-def cc_of(ticket: Ticket) -> tuple[str, ...]:
-    value = ticket.extra.get(CC)
+def _strings(ticket: Ticket, name: str) -> tuple[str, ...]:
+    value = ticket.extra.get(name)
     return tuple(str(item) for item in value if isinstance(item, str)) if isinstance(value, list) else ()
+
+
+def cc_of(ticket: Ticket) -> tuple[str, ...]:
+    return _strings(ticket, CC)
+
+
+def waiting_of(ticket: Ticket) -> tuple[str, ...]:
+    """The duplicates whose requesters wait for this ticket's answer (``WAITING``)."""
+    return _strings(ticket, WAITING)
+
+
+def with_waiting(ticket: Ticket, waiting: Sequence[str]) -> Ticket:
+    extra = {key: value for key, value in ticket.extra.items() if key != WAITING}
+    return replace(ticket, extra={**extra, WAITING: list(waiting)} if waiting else extra)
 
 
 def watchers_of(ticket: Ticket) -> tuple[str, ...]:
-    value = ticket.extra.get(WATCHERS)
-    return tuple(str(item) for item in value if isinstance(item, str)) if isinstance(value, list) else ()
+    return _strings(ticket, WATCHERS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +101,7 @@ class Mail:
     files: Mapping[str, bytes | None]  # desk-relative outbox path -> the whole message (None: withdrawn)
     notes: tuple[str, ...] = ()  # for the commit message: "mail to … queued in outbox/…"
     message_ids: tuple[str, ...] = ()
+    also: tuple[tuple[LoadedTicket, Ticket], ...] = ()  # other tickets the mail went out on (duplicates told)
 
 
 class Mailer(Protocol):
@@ -264,6 +279,7 @@ def prepare_change(desk: Desk, loaded: LoadedTicket, new: Ticket, actor: Actor, 
         new = mail.ticket
         added.update(mail.files)
         notes = [*notes, *mail.notes]
+        also = [*also, *mail.also]
     files: dict[str, str | bytes | None] = {loaded.path: ticketfile.updated_text(loaded.document, old, new)}
     files.update(added)
     for other_loaded, other_new in also:
@@ -952,18 +968,21 @@ def close_as_duplicate(desk: Desk, typed_id: str, of: str, actor: Actor, text: s
         same = address_key(loaded.ticket.requester) == address_key(other.ticket.requester)
         named = f"{other_id} ({one_line(other.ticket.title)})" if same else other_id
         also: list[tuple[LoadedTicket, Ticket]] = []
+        loaded_ticket = loaded.ticket  # if the other is solved, who waits for this one is told its answer
         if workflow.is_done(desk.config, other.ticket.status) and (other.ticket.resolution or "").strip():
             answer = f"This is the same problem as {named}, which was solved:\n\n{other.ticket.resolution}"
         else:
             answer = (f"This is the same problem as {named}. We are working on it there "
                       "and you will hear when it is solved.")
-            address = requester_address(desk.config, loaded.ticket)
-            if address and address != other.ticket.requester and address not in cc_of(other.ticket):
-                other_new = replace(other.ticket, extra={**other.ticket.extra,
-                                                         CC: [*cc_of(other.ticket), address]})
+            # This requester, and those who wait for this ticket, now wait for the other one.
+            hears = [] if same else [loaded.ticket.id]
+            waiting = list(dict.fromkeys([*waiting_of(other.ticket), *hears, *waiting_of(loaded.ticket)]))
+            other_new = with_waiting(other.ticket, [item for item in waiting if item != other_id])
+            if other_new != other.ticket:
                 also.append((other, other_new))
+            loaded_ticket = with_waiting(loaded.ticket, [])
         resolution = f"{said}\n\n{answer}" if said else answer
-        new = replace(_with_queue(desk, loaded.ticket, handle), duplicate_of=other_id, resolution=resolution)
+        new = replace(_with_queue(desk, loaded_ticket, handle), duplicate_of=other_id, resolution=resolution)
         new = _enter_status(desk, new, workflow.RESOLVED)
         return commit_change(desk, loaded, new, actor, "duplicate", also, mailer=mailer)
 

@@ -30,6 +30,9 @@ INTERNAL_KINDS = frozenset({NOTE, ESCALATION, TIME})
 # (bounces, failed deliveries). No person may take these handles.
 RULES_AUTHOR = "gitdesk"
 MAIL_SYSTEM = "mail-system"
+# Duplicates closed while this ticket was unsolved: each requester is told its answer in a mail
+# of their own, on their own ticket. Not the Cc: that would show them the other person's thread.
+WAITING = "duplicates_waiting"
 REQUESTER_NAME = "requester_name"  # a requester who is not one of the people: their name, as their mail gave it
 
 # Front-matter fields gitdesk knows, in the order a new ticket is written.

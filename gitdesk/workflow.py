@@ -10,7 +10,7 @@ import re
 
 from gitdesk.errors import GitdeskError, TransitionError, ValidationError
 from gitdesk.ids import id_pattern
-from gitdesk.model import REOPEN, Config, Ticket
+from gitdesk.model import REOPEN, WAITING, Config, Ticket
 from gitdesk.text import address_key
 
 # The statuses the verbs move tickets to. A desk's config may rename or drop
@@ -91,10 +91,15 @@ def findings(config: Config, ticket: Ticket, path: str | None = None,
         add(ValidationError, "requester", f"unknown requester {ticket.requester!r}",
             "use an email address or a handle listed under people:")
     pattern = id_pattern(config.id_prefix)
+    waiting = ticket.extra.get(WAITING)
+    if waiting is not None and not isinstance(waiting, list):
+        add(ValidationError, WAITING, f"{WAITING} must be a list of ticket IDs",
+            "gitdesk writes this field itself: put back what it wrote")
     for field, values in (("duplicate_of", [ticket.duplicate_of] if ticket.duplicate_of else []),
-                          ("related", list(ticket.related))):
+                          ("related", list(ticket.related)),
+                          (WAITING, waiting if isinstance(waiting, list) else [])):
         for value in values:
-            if not pattern.match(value):
+            if not isinstance(value, str) or not pattern.match(value):
                 add(ValidationError, field, f"{field}: {value!r} is not a ticket ID of this desk",
                     f"IDs look like {config.id_prefix}-01JD8X4KQ7M3ZP2C4X; use gitdesk link ID --related OTHER")
     message_ids = ticket.extra.get("message_ids")

@@ -407,24 +407,88 @@ def test_duplicate_closes_links_and_tells_the_requester_where_the_answer_is(desk
     assert "**Reported:** 2 times" in article, "the duplicate counts in the article"
 
 
-def test_duplicate_of_an_open_ticket_copies_the_requester_on_it(desk: Desk) -> None:
+def test_duplicate_of_an_open_ticket_tells_its_requester_the_answer_in_a_mail_of_their_own(
+        desk: Desk, tmp_path: Path) -> None:
+    """Erin is told the answer when it comes, on her own ticket: she is not copied on Carol's
+    thread, so neither sees the other's address or the rest of the other's conversation."""
     first = desk.new("Heating is off in room B", "-q", "it-helpdesk", "-r", "carol@example.com")
     again = desk.new("Room B is cold", "-q", "it-helpdesk", "-r", "erin@example.com")
     desk.run("duplicate", again, "--of", first)
-    assert "erin@example.com" in desk.text(first).split("---", 2)[1], "copied on the open ticket"
+    assert "erin@example.com" not in desk.text(first), "not copied on carol's ticket"
+    assert ticket(desk, first)["duplicates_waiting"] == [again]
+    assert again not in str(json.loads(desk.run("show", first, "--format", "json").stdout)["solved_before"]), \
+        "its own duplicate is not an answer to it"
     (pointer,) = queued(desk)
     assert "will hear when it is solved" in text_of(pointer)
     assert pointer["Subject"].startswith("Re: ") and "1 (very unhappy)" not in text_of(pointer), \
         "nothing is solved yet: no 'Solved' and no satisfaction question"
-    desk.run("resolve", first, "--note", "Replaced the valve.")
-    (mail,) = queued(desk)
-    assert "erin@example.com" in mail["Cc"], "hears the answer"
     assert "cannot be linked to itself" in desk.fails("duplicate", first, "--of", first)
     assert "is already a duplicate of" in desk.fails("duplicate", first, "--of", again)
-    desk.run("reopen", again, "-m", "Room B is still cold")
+    desk.run("reply", first, "-m", "Carol, your room is next on the list.")
+    (reply,) = queued(desk)
+    assert reply["To"] == "carol@example.com" and reply["Cc"] is None
+
+    desk.run("resolve", first, "--note", "Replaced the valve.")
+    mails = {mail["To"]: mail for mail in queued(desk)}
+    assert sorted(mails) == ["carol@example.com", "erin@example.com"]
+    assert all(mail["Cc"] is None for mail in mails.values())
+    told = mails["erin@example.com"]
+    assert told["Subject"] == f"Solved: Room B is cold [{again}]" and told["In-Reply-To"] == pointer["Message-ID"]
+    assert "Replaced the valve." in text_of(told) and first in text_of(told)
+    assert "Heating is off" not in text_of(told), "carol's title is hers"
+    assert told["Message-ID"] in desk.text(again), "her answer threads to her own ticket"
+    assert "Replaced the valve." in ticket(desk, again)["conversation"][-1]["text"], "what she was told"
+    assert "duplicates_waiting" not in ticket(desk, first), "told once"
+
+    answer = (f"From: erin@example.com\nTo: help@fernhill.example\nSubject: Re: Room B is cold\n"
+              f"Message-ID: <erin-2@example.com>\nIn-Reply-To: {told['Message-ID']}\n\n"
+              "It is still cold in here.\n").encode()
+    taken = intake(desk, "eml", eml(tmp_path, answer, "still-cold.eml"))
+    assert (taken["messages"][0]["ticket"], ticket(desk, again)["status"]) == (again, "open")
     shown = ticket(desk, again)
     assert (shown.get("duplicate_of"), shown["related"]) == (None, [first]), "its own problem again, still related"
     assert desk.run("check").exit_code == 0
+
+
+def test_who_waits_follows_a_chain_of_duplicates_and_a_reopened_one_is_not_told(desk: Desk) -> None:
+    problem = desk.new("Printer on floor 2 jams", "-q", "it-helpdesk", "-r", "carol@example.com")
+    second = desk.new("Paper stuck in printer", "-q", "it-helpdesk", "-r", "erin@example.com")
+    third = desk.new("Printer 2 eats paper", "-q", "it-helpdesk", "-r", "finn@example.com")
+    fourth = desk.new("Floor 2 printing broken", "-q", "it-helpdesk", "-r", "gil@example.com")
+    desk.run("duplicate", third, "--of", second)
+    desk.run("duplicate", second, "--of", problem)
+    desk.run("duplicate", fourth, "--of", problem)
+    assert ticket(desk, problem)["duplicates_waiting"] == [second, third, fourth]
+    assert "duplicates_waiting" not in ticket(desk, second), "moved to the ticket that will be solved"
+    desk.run("reopen", fourth, "-m", "Mine is a different printer after all")
+    desk.run("resolve", problem, "--note", "Replaced the pickup roller.")
+    assert sorted(mail["To"] for mail in queued(desk)) == ["carol@example.com", "erin@example.com",
+                                                           "finn@example.com"]
+    assert "duplicates_waiting" not in ticket(desk, problem)
+
+    late = desk.new("Printer jams again on 2", "-q", "it-helpdesk", "-r", "hal@example.com")
+    later = desk.new("Jam on floor 2 printer", "-q", "it-helpdesk", "-r", "ida@example.com")
+    desk.run("duplicate", later, "--of", late)
+    desk.run("duplicate", late, "--of", problem)
+    assert sorted(mail["To"] for mail in queued(desk)) == ["hal@example.com", "ida@example.com"], \
+        "closed into a solved ticket: who waited for it is told that answer too"
+    assert "Replaced the pickup roller." in text_of(next(m for m in queued(desk) if m["To"] == "ida@example.com"))
+
+
+def test_a_hand_edited_waiting_list_mails_nobody_the_links_do_not_name(desk: Desk) -> None:
+    """The list is a field anyone can edit: naming an unrelated ticket must not mail its
+    requester someone else's answer."""
+    problem = desk.new("VPN drops", "-q", "it-helpdesk", "-r", "carol@example.com")
+    stranger = desk.new("New laptop please", "-q", "it-helpdesk", "-r", "mallory@example.com")
+    desk.run("resolve", stranger, "--note", "Ordered.")
+    path = desk.path / "tickets" / f"{problem}.md"
+    path.write_text(path.read_text().replace("\nqueue:", f"\nduplicates_waiting: [{stranger}]\nqueue:", 1))
+    desk.git("commit", "-qam", "hand edit")
+    desk.run("resolve", problem, "--note", "Split tunnelling fixed.")
+    assert [mail["To"] for mail in queued(desk)] == ["carol@example.com"]
+    path.write_text(path.read_text().replace("\nqueue:", "\nduplicates_waiting: 5\nqueue:", 1))
+    desk.git("add", str(path))
+    assert "duplicates_waiting must be a list of ticket IDs" in desk.run("check", ok=False).output
 
 
 @pytest.mark.parametrize(("raw", "greeted"), [

@@ -387,8 +387,8 @@ def duplicate(session: Session, ticket_id: str, of: str, message: str | None, se
     """Close ID as a duplicate of OTHER: link, resolve, and tell the requester where the answer is.
 
     If OTHER is solved, its resolution note is the answer; if not, the
-    requester is copied on OTHER and hears when it is solved. The duplicate
-    counts in OTHER's knowledge-base article.
+    requester is told so, and is mailed OTHER's answer, on their own ticket,
+    when it is solved. The duplicate counts in OTHER's knowledge-base article.
 
     \b
     Example:

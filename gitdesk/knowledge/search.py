@@ -358,8 +358,8 @@ def _by_words(connection: sqlite3.Connection, ticket: Ticket | None, source: str
     scored: list[Similar] = []
     for front, entries, resolution, score in rows:
         candidate = index.ticket_from_row(front, entries, resolution)
-        if ticket is not None and candidate.id == ticket.id:
-            continue
+        if ticket is not None and ticket.id in (candidate.id, candidate.duplicate_of):
+            continue  # itself, or a duplicate of it: its "answer" points back here
         value = -float(score)
         if ticket is not None:
             if ticket.asset and candidate.asset and ticket.asset.casefold() == candidate.asset.casefold():
@@ -497,7 +497,7 @@ def _fused(desk: Desk, connection: sqlite3.Connection, vocab: meaning.Vocabulary
         order = {name: position for position, name in enumerate(names)}  # best BM25 first
         candidates = sorted(meaning.docs(connection, names), key=lambda doc: order[doc.name])[:cap]
     if ticket is not None:
-        candidates = [doc for doc in candidates if doc.id != ticket.id]
+        candidates = [doc for doc in candidates if ticket.id not in (doc.id, doc.duplicate_of)]
     weights = meaning.Weights(connection, total)
     if not candidates:
         return [], _Why(query, vocab, weights, {}, {})

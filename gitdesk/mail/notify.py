@@ -17,17 +17,17 @@ is escalated or assigned to them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from email.message import EmailMessage
 
-from gitdesk import clock, templates, workflow
-from gitdesk.actions import Mail, cc_of, requester_address, watchers_of
-from gitdesk.desk import Actor, Desk
+from gitdesk import clock, templates, ticketfile, workflow
+from gitdesk.actions import Mail, cc_of, requester_address, waiting_of, watchers_of, with_waiting
+from gitdesk.desk import Actor, Desk, LoadedTicket
 from gitdesk.errors import GitdeskError, ValidationError
 from gitdesk.mail import compose, outbox
 from gitdesk.mail.message import thread_ids, with_thread_id
-from gitdesk.model import ESCALATION, QUESTION, REJECTION, REOPEN, REPLY, Config, Ticket
+from gitdesk.model import ESCALATION, QUESTION, REJECTION, REOPEN, REPLY, Config, Entry, Ticket
 from gitdesk.text import address_key, clean_line
 
 OUTBOX = "outbox"
@@ -61,10 +61,19 @@ class Mailer:
         now = clock.now()
         letters = [*self._public(verb, old, new, actor), *self._agents(verb, old, new, actor)]
         withdrawal = withdrawn_acknowledgements(self.desk, old, new, now)
-        if not letters and withdrawal is None:
+        told = self._waiting(verb, new, actor, now)
+        if not letters and withdrawal is None and told is None:
             return None
-        ticket, notes, ids = new, [], []
+        ticket = new
+        notes: list[str] = []
+        ids: list[str] = []
         files: dict[str, bytes | None] = {}
+        also: tuple[tuple[LoadedTicket, Ticket], ...] = ()
+        if told is not None:
+            ticket, also = told.ticket, told.also
+            files.update(told.files)
+            notes += told.notes
+            ids += told.message_ids
         if withdrawal is not None:
             files.update(withdrawal.markers)
             notes += withdrawal.said
@@ -77,7 +86,77 @@ class Mailer:
             notes.append(f"mail to {', '.join((letter.to, *letter.cc))} queued in {path}")
             if letter.event != templates.NOTIFICATION:  # agents' mail is not part of the requester's thread
                 ticket = with_thread_id(ticket, message_id)
-        return Mail(ticket, files, tuple(notes), tuple(ids))
+        return Mail(ticket, files, tuple(notes), tuple(ids), also)
+
+    def _waiting(self, verb: str, new: Ticket, actor: Actor, now: datetime) -> Mail | None:
+        """Tell the requesters of the duplicates that wait for ``new`` (``actions.WAITING``) its
+        answer, now that it has one: each in a mail of their own, on their own ticket's thread,
+        so nobody sees another requester's address or thread. None: nobody to tell."""
+        waiting = waiting_of(new)
+        answer = (new.resolution or "").strip()
+        if (not waiting or verb not in ("resolve", "duplicate") or self.send is False or actor.person is None
+                or not workflow.is_done(self.desk.config, new.status) or new.status == workflow.REJECTED
+                or not answer):
+            return None
+        config = self.desk.config
+        kept: list[str] = []
+        files: dict[str, bytes | None] = {}
+        notes: list[str] = []
+        ids: list[str] = []
+        also: list[tuple[LoadedTicket, Ticket]] = []
+        for ticket_id in waiting:
+            loaded = self._waiting_duplicate(ticket_id, new.id)
+            if loaded is None:
+                notes.append(f"{ticket_id} no longer waits for {new.id}: not told")
+                continue
+            if self.desk.dirty_paths([loaded.path]):
+                kept.append(ticket_id)  # hand edits in progress: told at the next resolution
+                notes.append(f"{ticket_id} has uncommitted changes: not told yet")
+                continue
+            duplicate = loaded.ticket
+            to = requester_address(config, duplicate)
+            audience = compose_audience(config, duplicate, "resolution", forced=self.send is True)
+            if to is None or not config.mail.address or not audience:
+                notes.append(f"{ticket_id}: the desk does not mail its requester: not told")
+                continue
+            text = f"The problem you reported is solved: it was the same as {new.id}.\n\n{answer}"
+            entry = Entry(now, actor.id, REPLY, ticketfile.escape_text(text))
+            cc = tuple(a for a in cc_of(duplicate) if address_key(a) != address_key(to)) if "cc" in audience else ()
+            if "requester" not in audience:
+                if not cc:
+                    notes.append(f"{ticket_id}: the desk does not mail its requester: not told")
+                    continue
+                to, cc = cc[0], cc[1:]
+            letter = compose.Letter("resolution", duplicate, text, to, cc, actor.person)
+            message = compose.message(config, self.desk.root, letter, now, thread_ids(duplicate))
+            message_id = str(message["Message-ID"])
+            path = outbox_path(duplicate.id, now, message_id)
+            files[path] = message.as_bytes()
+            ids.append(message_id)
+            notes.append(f"mail to {', '.join((to, *cc))} queued in {path} (told of the answer on {ticket_id})")
+            also.append((loaded, with_thread_id(replace(duplicate, entries=(*duplicate.entries, entry)), message_id)))
+        return Mail(with_waiting(new, kept), files, tuple(notes), tuple(ids), tuple(also))
+
+    def _waiting_duplicate(self, ticket_id: str, answered: str) -> LoadedTicket | None:
+        """The finished duplicate ``ticket_id`` if it still leads to ``answered`` through its
+        ``duplicate_of`` links (a reopened one is a problem of its own); None otherwise. The
+        list is a hand-editable field: an ID it names is only mailed if the links agree."""
+        try:
+            loaded = self.desk.load(ticket_id)
+        except GitdeskError:
+            return None
+        if not workflow.is_done(self.desk.config, loaded.ticket.status) or loaded.ticket.status == workflow.REJECTED:
+            return None
+        current, seen = loaded.ticket, {ticket_id}
+        while current.duplicate_of and current.duplicate_of not in seen and len(seen) < 20:
+            if current.duplicate_of == answered:
+                return loaded
+            seen.add(current.duplicate_of)
+            try:
+                current = self.desk.load(current.duplicate_of).ticket
+            except GitdeskError:
+                return None
+        return None
 
     def _public(self, verb: str, old: Ticket, new: Ticket, actor: Actor) -> list[compose.Letter]:
         step = PUBLIC_STEPS.get(verb)

@@ -18,7 +18,7 @@ import click
 from gitdesk import records, templates
 from gitdesk.durations import format_age, format_duration
 from gitdesk.errors import GitdeskError
-from gitdesk.model import REQUESTER_NAME
+from gitdesk.model import REQUESTER_NAME, WAITING
 from gitdesk.render import output
 from gitdesk.render.output import (
     Column,
@@ -122,6 +122,13 @@ _KINDS = {
 _PLUMBING = frozenset({"message_ids"})
 
 
+def _waiting(ticket: Ticket) -> str | None:
+    value = ticket.extra.get(WAITING)
+    if not isinstance(value, list) or not value:
+        return None
+    return ", ".join(str(item) for item in value) + " (told the answer when this is solved)"
+
+
 def _paint(text: str, code: str) -> str:
     from gitdesk.render.output import colour
 
@@ -198,15 +205,21 @@ def ticket_detail(ticket: Ticket, now: datetime, fmt: str, derived: Timings | No
         ("category", ticket.category), ("asset", ticket.asset),
         ("labels", ", ".join(ticket.labels) or None), ("duplicate of", ticket.duplicate_of),
         ("related", ", ".join(ticket.related) or None),
+        ("duplicates", _waiting(ticket)),
         ("created", f"{local_time(ticket.created)} ({'just now' if ago == 'now' else ago + ' ago'})"),
     ]
     facts += [(key, _cell(records.json_value(value))) for key, value in ticket.extra.items()
-              if key not in _PLUMBING and not (key == REQUESTER_NAME and known_name)]
+              if key not in _PLUMBING and key != WAITING and not (key == REQUESTER_NAME and known_name)]
     if derived is not None:
         facts += timing_lines(derived, now)
     for name, value in facts:
         if value:
-            lines.append(dim(f"{one_line(name) + ':':<16}") + one_line(str(value)))
+            label, shown = f"{one_line(name) + ':':<16}", one_line(str(value))
+            if room is not None and len(label) == 16 and output.cells(shown) > room - 16 >= 20:  # lists of IDs, labels
+                first, *rest = output.wrap(shown, room - 16)
+                lines += [dim(label) + first, *(" " * 16 + part for part in rest)]
+            else:
+                lines.append(dim(label) + shown)
     lines += ["", _wrapped_text(ticket.description or "(no description)", room)]
     if ticket.conversation_text:
         lines += ["", _wrapped_text(ticket.conversation_text, room)]
