@@ -250,7 +250,9 @@ subject: "Re: {{title}} [{{id}}]"
 ---
 subject: "Solved: {{{{title}}}} [{{{{id}}}}]"
 ---
-We believe your request {{{{id}}}} is solved:
+{{{{greeting}}}}
+
+we believe your request {{{{id}}}} is solved:
 
 {{{{text}}}}
 
@@ -262,6 +264,8 @@ If it is not, reply to this mail and say what still goes wrong: your request ope
 ---
 subject: "Re: {{title}} [{{id}}]"
 ---
+{{greeting}}
+
 {{text}}
 
 We have closed your request {{id}} without further action. If we got this wrong,
@@ -271,7 +275,9 @@ reply to this mail and we will look again.
 ---
 subject: "Reopened: {{title}} [{{id}}]"
 ---
-We have opened your request {{id}} again.
+{{greeting}}
+
+we have opened your request {{id}} again.
 
 {{text}}
 """,
@@ -287,7 +293,7 @@ You hear of {{id}} because you watch it or it was given to you.
 ---
 subject: "Waiting for your answer: {{title}} [{{id}}]"
 ---
-Hello,
+{{greeting}}
 
 your request {{id}} is waiting for your answer to our question:
 
@@ -300,7 +306,9 @@ hear from you, we will close it in a few days; a reply opens it again.
 ---
 subject: "How did we do? {{{{title}}}} [{{{{id}}}}]"
 ---
-Your request "{{{{title}}}}" is done.
+{{{{greeting}}}}
+
+your request "{{{{title}}}}" is done.
 
 {_FEEDBACK_QUESTION}
 """,

@@ -97,6 +97,7 @@ def test_the_requester_hears_every_public_step_and_nothing_internal(desk: Desk, 
     (solved,) = queued(desk)
     body = text_of(solved)
     assert "Removed stale credentials." in body and "reply to this mail" in body and "1 (very unhappy)" in body
+    assert body.startswith("Hello Bob Meyer,\n"), "the desk's own words greet, as the acknowledgement does"
     desk.run("--as", "dana", "reopen", ticket_id, "-m", "The prompt is back")
     (reopened,) = queued(desk)
     assert "The prompt is back" in text_of(reopened) and reopened["Subject"].startswith("Reopened:")
