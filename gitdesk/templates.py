@@ -113,8 +113,7 @@ def fill(text: str, values: Mapping[str, str]) -> str:
 def values(ticket: Ticket, config: Config, agent: str | None = None, text: str = "") -> dict[str, str]:
     """What every placeholder stands for on ``ticket``; ``agent`` is who signs (the desk's
     name when None), ``text`` the entry's own words."""
-    person = config.person(ticket.requester)
-    name = person.name if person else name_to_greet(ticket.extra.get(REQUESTER_NAME))  # known, or None
+    name = requester_name(ticket, config)
     desk = " ".join((config.mail.name or config.desk_name).split())
     return {"id": ticket.id, "title": " ".join(ticket.title.split()), "status": ticket.status,
             "priority": ticket.priority or "", "queue": ticket.queue or "", "category": ticket.category or "",
@@ -124,6 +123,12 @@ def values(ticket: Ticket, config: Config, agent: str | None = None, text: str =
             "greeting": f"Hello {name}," if name else "Hello,",
             "text": text.strip(), "agent": " ".join(agent.split()) if agent else desk, "desk": desk,
             "desk_address": config.mail.address or ""}
+
+
+def requester_name(ticket: Ticket, config: Config) -> str | None:
+    """The requester's name if the desk knows one: from config, or as their mail's From gave it."""
+    person = config.person(ticket.requester)
+    return person.name if person else name_to_greet(ticket.extra.get(REQUESTER_NAME))
 
 
 _COMPANY = re.compile(r"\s*[(\[][^()\[\]]*[)\]]\s*$")

@@ -521,7 +521,7 @@ def test_a_cc_mail_cannot_answer_is_left_out_and_an_international_domain_is_writ
                                    "\u00fcnal@umlaut.example")
     (ack,) = [path for path in mail_desk.committed_files() if path.startswith("outbox/")]
     headers = (mail_desk.path / ack).read_text().split("\r\n\r\n", 1)[0]
-    assert "To: good@ok.example" in headers and "Cc: idn@xn--bcher-kva.example" in headers
+    assert "To: Good Sender <good@ok.example>" in headers and "Cc: idn@xn--bcher-kva.example" in headers
     sent = json.loads(mail_desk.run("mail", "send", "--dry-run", "--format", "json").stdout)["messages"]
     assert sent[0]["to"] == ["good@ok.example", "idn@xn--bcher-kva.example"]
 

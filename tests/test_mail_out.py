@@ -87,7 +87,7 @@ def test_without_smtp_the_mail_is_committed_to_the_outbox_and_the_answer_threads
     assert len(queued) == 1 and sorted(mail_desk.committed_files()) == sorted([f"tickets/{ticket_id}.md", *queued])
     assert any(line.startswith("mail to bob.meyer@gmail.com queued in outbox/") for line in result["changes"])
     sent = parse((mail_desk.path / queued[0]).read_bytes())
-    assert sent["To"] == "bob.meyer@gmail.com"
+    assert sent["To"] == "Bob Meyer <bob.meyer@gmail.com>", "the name their mail gave"
     assert sent["From"] == '"Alice Agent (Fernhill IT)" <help@fernhill.example>'
     assert sent["Subject"] == f"Re: Outlook fragt ständig nach dem Passwort – every hour [{ticket_id}]"
     assert sent["In-Reply-To"].startswith(f"<{ticket_id}.acknowledgement."), "after the desk's acknowledgement"
@@ -147,7 +147,7 @@ def test_nothing_in_a_ticket_can_add_a_mail_header(mail_desk: Desk, tmp_path: Pa
     queued = next(p for p in mail_desk.committed_files() if p.startswith("outbox/"))
     raw = (mail_desk.path / queued).read_bytes()
     sent = parse(raw)
-    assert sent["Bcc"] is None and sent.get_all("To") == ["bob.meyer@gmail.com"]
+    assert sent["Bcc"] is None and sent.get_all("To") == ["Bob Meyer <bob.meyer@gmail.com>"]
     assert b"\r\nBcc:" not in raw and b"\nBcc:" not in raw
     assert sent["Subject"].startswith("Re: Hi Bcc: everyone@evil.example Injected body [")
 

@@ -60,7 +60,7 @@ def test_a_requester_who_only_uses_mail_is_answered_asked_helped_and_asked_for_f
         taken = intake(desk, "eml", eml(tmp_path, message("gmail-new.eml"), "new.eml"))
         ticket_id = taken["messages"][0]["ticket"]
         (ack,) = deliver()
-        assert ack["To"] == "bob.meyer@gmail.com" and f"[{ticket_id}]" in ack["Subject"]
+        assert ack["To"] == "Bob Meyer <bob.meyer@gmail.com>" and f"[{ticket_id}]" in ack["Subject"]
         assert ack["Auto-Submitted"] == "auto-replied" and ticket_id in text_of(ack)
 
         # 2. The agent asks a clarifying question; it reaches Bob, and the ticket waits on him.

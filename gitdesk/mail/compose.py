@@ -35,7 +35,7 @@ from gitdesk.errors import GitdeskError, TicketFormatError, ValidationError
 from gitdesk.mail.message import LOOP_HEADER
 from gitdesk.model import MAIL_EVENTS, Config, Person, Ticket
 from gitdesk.templates import FEEDBACK_REQUEST, MAIL_DEFAULTS, MAIL_TEMPLATES, NOTIFICATION, REMINDER
-from gitdesk.text import ascii_address, clean_line
+from gitdesk.text import address_key, ascii_address, clean_line
 
 EVENTS = (*MAIL_EVENTS, FEEDBACK_REQUEST, NOTIFICATION, REMINDER)
 # Sent without a person deciding to: RFC 3834's Auto-Submitted, so no auto-reply answers them.
@@ -170,7 +170,7 @@ def message(config: Config, root: Path, letter: Letter, now: datetime, thread: S
     mail["From"] = Address(display_name=f"{agent_name} ({desk_name})" if named is not None else desk_name,
                            addr_spec=desk_address)
     # An international domain in its ASCII form: Python would write an encoded word there, which no server delivers.
-    mail["To"] = Address(addr_spec=ascii_address(letter.to))
+    mail["To"] = Address(display_name=_name_of(config, letter), addr_spec=ascii_address(letter.to))
     if letter.cc:
         mail["Cc"] = [Address(addr_spec=ascii_address(address)) for address in letter.cc]
     mail["Reply-To"] = Address(display_name=desk_name, addr_spec=desk_address)
@@ -227,6 +227,15 @@ def desk_message(config: Config, to: Sequence[str], subject: str, body: str, now
     mail.add_alternative(_html(body, desk_name), subtype="html")
     _fixed_boundaries(mail, seed)
     return mail
+
+
+def _name_of(config: Config, letter: Letter) -> str:
+    """The requester's name for ``To:`` when the letter goes to them ("Bob Meyer" <bob@…>), as
+    mail programs show it; empty for anyone else (a Cc colleague, an agent)."""
+    person = config.person(letter.ticket.requester)
+    own = person.email if person is not None else letter.ticket.requester
+    name = templates.requester_name(letter.ticket, config)
+    return header_text(name) if name and own and address_key(own) == address_key(letter.to) else ""
 
 
 def header_text(value: str) -> str:
