@@ -62,8 +62,8 @@ def cc_of(ticket: Ticket) -> tuple[str, ...]:
 
 
 def waiting_of(ticket: Ticket) -> tuple[str, ...]:
-    """The duplicates whose requesters wait for this ticket's answer (``WAITING``)."""
-    return _strings(ticket, WAITING)
+    """The duplicates whose requesters wait for this ticket's answer (``WAITING``), each once."""
+    return tuple(dict.fromkeys(_strings(ticket, WAITING)))
 
 
 def with_waiting(ticket: Ticket, waiting: Sequence[str]) -> Ticket:
@@ -947,21 +947,42 @@ def link(desk: Desk, typed_id: str, actor: Actor, *, duplicate_of: str | None = 
         return commit_change(desk, loaded, new, actor, "link", also)
 
 
+def root_of(desk: Desk, loaded: LoadedTicket, avoid: str | None = None) -> LoadedTicket:
+    """The ticket that holds the answer for ``loaded``: itself, or where its ``duplicate_of``
+    links lead (a duplicate of a duplicate waits for the first one's answer). A chain that
+    comes back to ``avoid`` (or to itself) is refused: nobody there will ever answer."""
+    current, seen = loaded, {loaded.ticket.id}
+    while current.ticket.duplicate_of:
+        following = current.ticket.duplicate_of
+        if following == avoid or following in seen:
+            how = "is already a duplicate of" if current is loaded else "leads back, through its duplicate links, to"
+            raise ValidationError(f"{loaded.ticket.id} {how} {following}",
+                                  hint=f"close it the other way round: gitdesk duplicate {loaded.ticket.id} --of "
+                                       f"{avoid or following}")
+        try:
+            current = desk.load(following)
+        except GitdeskError:
+            break  # a link to a ticket this clone does not have: the chain ends where it can be read
+        seen.add(following)
+    return current
+
+
 def close_as_duplicate(desk: Desk, typed_id: str, of: str, actor: Actor, text: str | None = None, *,
                        mailer: Mailer | None = None) -> Outcome:
-    """Link ``typed_id`` as a duplicate of ``of`` and resolve it in one commit, with a note
-    that tells the requester where the answer is: the other ticket's resolution if it is
-    solved, else that they are copied on it and will hear when it is."""
+    """Link ``typed_id`` as a duplicate of ``of`` (or of the ticket ``of`` is itself a
+    duplicate of) and resolve it in one commit, with a note that tells the requester where
+    the answer is: the other ticket's resolution if it is solved, else that they will hear
+    when it is, in a mail of their own (the other ticket's ``duplicates_waiting``)."""
     handle = actor.require_agent(desk.config, "close tickets as duplicates")
     said = ticketfile.escape_text(text or "").strip()
     with desk.writing():
         loaded = desk.find(typed_id)
-        other_id = _other_id(desk, loaded.ticket, of)
-        other = desk.load(other_id)
-        if other.ticket.duplicate_of == loaded.ticket.id:
-            raise ValidationError(f"{other_id} is already a duplicate of {loaded.ticket.id}",
-                                  hint=f"close it the other way round: gitdesk duplicate {other_id} --of "
-                                       f"{loaded.ticket.id}")
+        other = root_of(desk, desk.load(_other_id(desk, loaded.ticket, of)), avoid=loaded.ticket.id)
+        other_id = other.ticket.id
+        if other.ticket.status == workflow.REJECTED:
+            raise ValidationError(f"{other_id} was rejected: no answer will come from it",
+                                  hint=f"reopen it first (gitdesk reopen {other_id}), or name the ticket that "
+                                       "holds the answer")
         desk.ensure_clean([loaded.path, other.path])
         # Another person's title is theirs ("Payroll for Kim Jones is wrong"): the note is mailed to
         # this requester, so it names the other ticket by its ID alone.
@@ -974,9 +995,11 @@ def close_as_duplicate(desk: Desk, typed_id: str, of: str, actor: Actor, text: s
         else:
             answer = (f"This is the same problem as {named}. We are working on it there "
                       "and you will hear when it is solved.")
-            # This requester, and those who wait for this ticket, now wait for the other one.
-            hears = [] if same else [loaded.ticket.id]
-            waiting = list(dict.fromkeys([*waiting_of(other.ticket), *hears, *waiting_of(loaded.ticket)]))
+            # This requester, and those who wait for this ticket, now wait for the other one; their
+            # links move there too, so every duplicate points at the ticket with the answer.
+            still, moved = _moved_waiting(desk, loaded, other)
+            also += moved
+            waiting = [*waiting_of(other.ticket), *([] if same else [loaded.ticket.id]), *still]
             other_new = with_waiting(other.ticket, [item for item in waiting if item != other_id])
             if other_new != other.ticket:
                 also.append((other, other_new))
@@ -985,6 +1008,28 @@ def close_as_duplicate(desk: Desk, typed_id: str, of: str, actor: Actor, text: s
         new = replace(_with_queue(desk, loaded_ticket, handle), duplicate_of=other_id, resolution=resolution)
         new = _enter_status(desk, new, workflow.RESOLVED)
         return commit_change(desk, loaded, new, actor, "duplicate", also, mailer=mailer)
+
+
+def _moved_waiting(desk: Desk, loaded: LoadedTicket, other: LoadedTicket
+                   ) -> tuple[list[str], list[tuple[LoadedTicket, Ticket]]]:
+    """Who waits for ``loaded`` and will wait for ``other``, and those of them linked to
+    ``other`` instead of ``loaded`` (one with hand edits in progress keeps its link, which
+    leads there anyway). One that no longer waits (reopened, its link changed by hand), or
+    has the other's requester (they hear on the other ticket itself), is left out."""
+    still: list[str] = []
+    moved: list[tuple[LoadedTicket, Ticket]] = []
+    for waiting_id in waiting_of(loaded.ticket):
+        try:
+            waiter = desk.load(waiting_id)
+        except GitdeskError:
+            continue
+        if (waiter.ticket.duplicate_of != loaded.ticket.id or waiting_id == other.ticket.id
+                or address_key(waiter.ticket.requester) == address_key(other.ticket.requester)):
+            continue
+        still.append(waiting_id)
+        if not desk.dirty_paths([waiter.path]):
+            moved.append((waiter, replace(waiter.ticket, duplicate_of=other.ticket.id)))
+    return still, moved
 
 
 def _add(items: tuple[str, ...], item: str) -> tuple[str, ...]:

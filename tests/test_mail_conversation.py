@@ -439,7 +439,8 @@ def test_duplicate_of_an_open_ticket_tells_its_requester_the_answer_in_a_mail_of
     assert sorted(mails) == ["carol@example.com", "erin@example.com"]
     assert all(mail["Cc"] is None for mail in mails.values())
     told = mails["erin@example.com"]
-    assert told["Subject"] == f"Solved: Room B is cold [{again}]" and told["In-Reply-To"] == pointer["Message-ID"]
+    assert told["Subject"] == f"Re: Room B is cold [{again}]" and told["In-Reply-To"] == pointer["Message-ID"]
+    assert "1 (very unhappy)" not in text_of(told), "no score asked: reports leave a duplicate's score out"
     assert "Replaced the valve." in text_of(told) and first in text_of(told)
     assert "Heating is off" not in text_of(told), "carol's title is hers"
     assert told["Message-ID"] in desk.text(again), "her answer threads to her own ticket"
@@ -479,6 +480,44 @@ def test_who_waits_follows_a_chain_of_duplicates_and_a_reopened_one_is_not_told(
     assert sorted(to(mail) for mail in queued(desk)) == ["hal@example.com", "ida@example.com"], \
         "closed into a solved ticket: who waited for it is told that answer too"
     assert "Replaced the pickup roller." in text_of(next(m for m in queued(desk) if to(m) == "ida@example.com"))
+
+
+def test_who_waits_is_told_the_answer_and_not_what_was_said_to_someone_else(desk: Desk) -> None:
+    solved = desk.new("Payroll for Kim Jones is wrong", "-q", "it-helpdesk", "-r", "kim@example.com")
+    desk.run("resolve", solved, "--note", "Payroll reran the batch.")
+    kims = desk.new("Kim's overtime", "-q", "it-helpdesk", "-r", "kim@example.com")
+    pats = desk.new("My payslip", "-q", "it-helpdesk", "-r", "pat@example.com")
+    desk.run("duplicate", pats, "--of", kims)
+    desk.run("duplicate", kims, "--of", solved, "-m", "Hi Kim, sorry about your overtime again.")
+    told = next(mail for mail in queued(desk) if to(mail) == "pat@example.com")
+    assert "Payroll reran the batch." in text_of(told) and solved in text_of(told)
+    assert "Kim" not in text_of(told), "neither Kim's title nor the words written to Kim"
+    assert ticket(desk, pats)["duplicate_of"] == solved, "every duplicate points at the ticket with the answer"
+
+
+def test_a_duplicate_of_a_duplicate_waits_for_the_first_and_a_loop_is_refused(desk: Desk) -> None:
+    first = desk.new("VPN drops", "-q", "it-helpdesk", "-r", "p1@example.com")
+    second = desk.new("VPN disconnects", "-q", "it-helpdesk", "-r", "p2@example.com")
+    third = desk.new("VPN keeps dropping", "-q", "it-helpdesk", "-r", "p3@example.com")
+    desk.run("duplicate", second, "--of", first)
+    desk.run("duplicate", third, "--of", second)
+    assert ticket(desk, third)["duplicate_of"] == first and "working on it there" in text_of(queued(desk)[0])
+    assert ticket(desk, first)["duplicates_waiting"] == [second, third]
+    assert "is already a duplicate of" in desk.fails("duplicate", first, "--of", third)
+    fifth = desk.new("VPN flaky", "-q", "it-helpdesk", "-r", "p6@example.com")
+    path = desk.path / "tickets" / f"{first}.md"  # a loop made by hand: first -> fifth -> first
+    path.write_text(path.read_text().replace("\nqueue:", f"\nduplicate_of: {fifth}\nqueue:", 1))
+    desk.git("commit", "-qam", "hand edit")
+    assert "leads back, through its duplicate links, to" in desk.fails("duplicate", fifth, "--of", third)
+    path.write_text(path.read_text().replace(f"\nduplicate_of: {fifth}", "", 1))
+    desk.git("commit", "-qam", "undo")
+    rejected = desk.new("Buy cheap pills", "-q", "it-helpdesk", "-r", "p4@example.com")
+    desk.run("reject", rejected, "-m", "spam")
+    fourth = desk.new("VPN gone", "-q", "it-helpdesk", "-r", "p5@example.com")
+    assert "was rejected: no answer will come from it" in desk.fails("duplicate", fourth, "--of", rejected)
+    desk.run("resolve", first, "--note", "New VPN profile pushed.", "--no-send")
+    assert queued(desk) == [] and "not told, as --no-send says" in desk.last_message()
+    assert "duplicates_waiting" not in ticket(desk, first)
 
 
 def test_a_hand_edited_waiting_list_mails_nobody_the_links_do_not_name(desk: Desk) -> None:

@@ -117,6 +117,28 @@ def test_different_fields_and_label_sets_merge(team, monkeypatch) -> None:  # ty
     assert shown["labels"] == ["printer", "hardware", "urgent"], "sets: both additions, alice's removal"
 
 
+def test_two_agents_closing_duplicates_into_one_ticket_both_wait_for_it(team, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    alice, bob, ticket, _ = team
+    first = alice.run("new", "Paper jam on 2F", "-q", "it-helpdesk", "-r", "erin@example.com", "--format", "json")
+    second = alice.run("new", "2F printer stuck", "-q", "it-helpdesk", "-r", "finn@example.com", "--format", "json")
+    one, two = json.loads(first)["id"], json.loads(second)["id"]
+    alice.git("push", "-q")
+    bob.git("pull", "-q", "--no-rebase", "--no-edit")
+    alice.run("duplicate", one, "--of", ticket)
+    alice.git("push", "-q")
+    bob.run("duplicate", two, "--of", ticket)
+    assert "1 commit in, 1 out" in bob.run("sync")
+    assert sorted(bob.ticket(ticket)["duplicates_waiting"]) == sorted([one, two]), "a set: both wait, none lost"
+    alice.run("sync")
+    alice.run("resolve", ticket, "--note", "Replaced the roller.")
+    bob.run("duplicate", json.loads(bob.run("new", "Jam again", "-q", "it-helpdesk", "-r", "gil@example.com",
+                                            "--format", "json"))["id"], "--of", ticket)
+    alice.git("push", "-q")
+    bob.run("sync")
+    assert len(bob.ticket(ticket)["duplicates_waiting"]) == 1, "told ones leave the list; the newcomer stays"
+    assert bob.run("check") == ""
+
+
 def test_the_same_field_two_ways_conflicts_on_that_field_alone(team, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     alice, bob, ticket, _ = team
     alice.run("set", ticket, "priority", "high")

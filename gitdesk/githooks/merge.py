@@ -24,9 +24,10 @@ from typing import Any
 from gitdesk import frontmatter, git, ticketfile
 from gitdesk.clock import format_utc
 from gitdesk.errors import GitdeskError
-from gitdesk.model import Entry, Ticket
+from gitdesk.model import WAITING, Entry, Ticket
 
-SET_FIELDS = ("labels", "related", "message_ids")  # merged as sets, removals honoured
+# merged as sets, removals honoured (two agents closing duplicates into one ticket add to one list)
+SET_FIELDS = ("labels", "related", "message_ids", WAITING)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,8 +103,10 @@ def merge_tickets(base: Ticket | None, ours: Ticket, theirs: Ticket) -> tuple[Ti
     conflicts: dict[str, Any] = {}
     for key in list(ours_fields) + [k for k in theirs_fields if k not in ours_fields]:
         b, o, t = base_fields.get(key), ours_fields.get(key), theirs_fields.get(key)
-        if key in SET_FIELDS:
+        if key in SET_FIELDS and all(isinstance(value, (list, tuple)) for value in (b or [], o or [], t or [])):
             merged[key] = list(_merge_set(b or [], o or [], t or []))
+            if not merged[key] and key == WAITING:
+                merged.pop(key)  # everyone was told: the field goes, as the action that told them removed it
             continue
         value, conflicted = _three_way(b, o, t)
         if conflicted:

@@ -22,7 +22,16 @@ from datetime import datetime
 from email.message import EmailMessage
 
 from gitdesk import clock, templates, ticketfile, workflow
-from gitdesk.actions import Mail, cc_of, requester_address, waiting_of, watchers_of, with_waiting
+from gitdesk.actions import (
+    Mail,
+    cc_of,
+    requester_address,
+    root_of,
+    validate_change,
+    waiting_of,
+    watchers_of,
+    with_waiting,
+)
 from gitdesk.desk import Actor, Desk, LoadedTicket
 from gitdesk.errors import GitdeskError, ValidationError
 from gitdesk.mail import compose, outbox
@@ -89,74 +98,96 @@ class Mailer:
         return Mail(ticket, files, tuple(notes), tuple(ids), also)
 
     def _waiting(self, verb: str, new: Ticket, actor: Actor, now: datetime) -> Mail | None:
-        """Tell the requesters of the duplicates that wait for ``new`` (``actions.WAITING``) its
-        answer, now that it has one: each in a mail of their own, on their own ticket's thread,
-        so nobody sees another requester's address or thread. None: nobody to tell."""
-        waiting = waiting_of(new)
-        answer = (new.resolution or "").strip()
-        if (not waiting or verb not in ("resolve", "duplicate") or self.send is False or actor.person is None
-                or not workflow.is_done(self.desk.config, new.status) or new.status == workflow.REJECTED
-                or not answer):
-            return None
+        """Tell the requesters of the duplicates that wait for ``new`` (``actions.WAITING``) the
+        answer, now that there is one: each in a mail of their own, on their own ticket's thread,
+        so nobody sees another requester's address or thread. The answer is the resolution of
+        the ticket that holds it (``new``, or the solved ticket ``new`` is a duplicate of), never
+        words written to ``new``'s own requester. None: nobody to tell."""
         config = self.desk.config
+        waiting = waiting_of(new)
+        if (not waiting or verb not in ("resolve", "duplicate") or actor.person is None
+                or not workflow.is_done(config, new.status) or new.status == workflow.REJECTED):
+            return None
+        holder = new
+        if new.duplicate_of:
+            try:
+                holder = self.desk.load(new.duplicate_of).ticket
+            except GitdeskError:
+                return None
+        answer = (holder.resolution or "").strip()
+        if not answer:
+            return None
+        if self.send is False:
+            return Mail(with_waiting(new, []), {}, (f"not told, as --no-send says: {', '.join(waiting)}",))
         kept: list[str] = []
         files: dict[str, bytes | None] = {}
         notes: list[str] = []
         ids: list[str] = []
         also: list[tuple[LoadedTicket, Ticket]] = []
+        text = (f"The problem you reported is solved: it was the same as {holder.id}.\n\n{answer}\n\n"
+                "If it still goes wrong for you, reply to this mail and say what happens: your request "
+                "opens again.")
         for ticket_id in waiting:
             loaded = self._waiting_duplicate(ticket_id, new.id)
-            if loaded is None:
-                notes.append(f"{ticket_id} no longer waits for {new.id}: not told")
+            if loaded is None or loaded.path == self.desk.path_of(holder.id):
+                notes.append(f"{ticket_id} no longer waits for {new.id} (reopened, or its link changed): not told")
                 continue
             if self.desk.dirty_paths([loaded.path]):
                 kept.append(ticket_id)  # hand edits in progress: told at the next resolution
                 notes.append(f"{ticket_id} has uncommitted changes: not told yet")
                 continue
-            duplicate = loaded.ticket
-            to = requester_address(config, duplicate)
-            audience = compose_audience(config, duplicate, "resolution", forced=self.send is True)
-            if to is None or not config.mail.address or not audience:
+            letter = self._told(loaded.ticket, text, actor)
+            if letter is None:
                 notes.append(f"{ticket_id}: the desk does not mail its requester: not told")
                 continue
-            text = f"The problem you reported is solved: it was the same as {new.id}.\n\n{answer}"
-            entry = Entry(now, actor.id, REPLY, ticketfile.escape_text(text))
-            cc = tuple(a for a in cc_of(duplicate) if address_key(a) != address_key(to)) if "cc" in audience else ()
-            if "requester" not in audience:
-                if not cc:
-                    notes.append(f"{ticket_id}: the desk does not mail its requester: not told")
-                    continue
-                to, cc = cc[0], cc[1:]
-            letter = compose.Letter("resolution", duplicate, text, to, cc, actor.person)
-            message = compose.message(config, self.desk.root, letter, now, thread_ids(duplicate))
+            message = compose.message(config, self.desk.root, letter, now, thread_ids(loaded.ticket))
             message_id = str(message["Message-ID"])
-            path = outbox_path(duplicate.id, now, message_id)
+            entry = Entry(now, actor.id, REPLY, ticketfile.escape_text(text))
+            told = with_thread_id(replace(loaded.ticket, duplicate_of=holder.id,
+                                          entries=(*loaded.ticket.entries, entry)), message_id)
+            try:
+                validate_change(self.desk, loaded.ticket, told, loaded.path, strict=False)
+            except GitdeskError as error:  # its file needs a fix first: that must not stop this answer
+                kept.append(ticket_id)
+                notes.append(f"{ticket_id} not told yet: {error}")
+                continue
+            path = outbox_path(loaded.ticket.id, now, message_id)
             files[path] = message.as_bytes()
             ids.append(message_id)
-            notes.append(f"mail to {', '.join((to, *cc))} queued in {path} (told of the answer on {ticket_id})")
-            also.append((loaded, with_thread_id(replace(duplicate, entries=(*duplicate.entries, entry)), message_id)))
+            notes.append(f"mail to {', '.join((letter.to, *letter.cc))} queued in {path} (told on {ticket_id})")
+            also.append((loaded, told))
         return Mail(with_waiting(new, kept), files, tuple(notes), tuple(ids), tuple(also))
 
+    def _told(self, duplicate: Ticket, text: str, actor: Actor) -> compose.Letter | None:
+        """The mail that tells a waiting duplicate's requester (and its Cc) the answer, by the
+        policy of the duplicate's queue; None when that policy, or a missing address, says none."""
+        config = self.desk.config
+        to = requester_address(config, duplicate)
+        audience = compose_audience(config, duplicate, "reply", forced=self.send is True)
+        if to is None or not config.mail.address or not audience:
+            return None
+        cc = tuple(a for a in cc_of(duplicate) if address_key(a) != address_key(to)) if "cc" in audience else ()
+        if "requester" not in audience:
+            if not cc:
+                return None
+            to, cc = cc[0], cc[1:]
+        return compose.Letter("reply", duplicate, text, to, cc, actor.person)
+
     def _waiting_duplicate(self, ticket_id: str, answered: str) -> LoadedTicket | None:
-        """The finished duplicate ``ticket_id`` if it still leads to ``answered`` through its
-        ``duplicate_of`` links (a reopened one is a problem of its own); None otherwise. The
-        list is a hand-editable field: an ID it names is only mailed if the links agree."""
+        """The finished duplicate ``ticket_id`` if its ``duplicate_of`` links still lead to
+        ``answered`` (a reopened one is a problem of its own); None otherwise. The list is a
+        hand-editable field: an ID it names is only mailed if the links agree."""
         try:
             loaded = self.desk.load(ticket_id)
+            config = self.desk.config
+            if not workflow.is_done(config, loaded.ticket.status) or loaded.ticket.status == workflow.REJECTED:
+                return None
+            if not loaded.ticket.duplicate_of:
+                return None
+            root = root_of(self.desk, self.desk.load(loaded.ticket.duplicate_of))
         except GitdeskError:
             return None
-        if not workflow.is_done(self.desk.config, loaded.ticket.status) or loaded.ticket.status == workflow.REJECTED:
-            return None
-        current, seen = loaded.ticket, {ticket_id}
-        while current.duplicate_of and current.duplicate_of not in seen and len(seen) < 20:
-            if current.duplicate_of == answered:
-                return loaded
-            seen.add(current.duplicate_of)
-            try:
-                current = self.desk.load(current.duplicate_of).ticket
-            except GitdeskError:
-                return None
-        return None
+        return loaded if answered in (loaded.ticket.duplicate_of, root.ticket.id) else None
 
     def _public(self, verb: str, old: Ticket, new: Ticket, actor: Actor) -> list[compose.Letter]:
         step = PUBLIC_STEPS.get(verb)
