@@ -253,9 +253,12 @@ def test_replies_to_finished_tickets(mail_desk: Desk, tmp_path: Path) -> None:
 
     mail_desk.run("--as", "alice", "resolve", resolved, "--note", "New drum.")
     mail_desk.run("--as", "alice", "close", resolved)
-    result = intake(mail_desk, "eml", mail_about(resolved, 2))
+    answer = (f"From: carol@example.com\nTo: help@fernhill.example\nSubject: AW: Re: Solved: Printer [{resolved}]\n"
+              "Message-ID: <r2@example.com>\n\nStill broken.\n").encode()
+    result = intake(mail_desk, "eml", eml(tmp_path, answer, "r2.eml"))
     follow_up = result["messages"][0]["ticket"]
     assert follow_up != resolved and f"follow-up to closed {resolved}" in result["messages"][0]["detail"]
+    assert ticket(mail_desk, follow_up)["title"] == "Printer", "not 'Solved: Printer': it is an open problem"
     assert f"related: [{resolved}]" in mail_desk.text(follow_up)
     assert ticket(mail_desk, resolved)["status"] == "closed"
 

@@ -41,6 +41,7 @@ from gitdesk.mail.message import (
     strip_quoted,
     thread_ids,
     with_thread_id,
+    without_reply_prefix,
 )
 from gitdesk.model import MAIL_SYSTEM, NOTE, REOPEN, REPLY, REQUESTER_NAME, Entry, Route, Ticket
 from gitdesk.paths import TICKETS
@@ -169,6 +170,35 @@ def _tag(desk: Desk) -> re.Pattern[str]:
     return ids.tag_pattern(desk.config.id_prefix)
 
 
+def _title(desk: Desk, incoming: Incoming) -> str:
+    """A new ticket's title: the subject without Re:, the ``[GD-…]`` tag, and the words the
+    desk's own subjects put before the title ("Re: Solved: Printer jams" is "Printer jams")."""
+    title = _tag(desk).sub("", incoming.title).strip()
+    own = _own_prefixes(desk)
+    changed = True
+    while changed and title:
+        changed = False
+        for prefix in own:
+            if title.casefold().startswith(prefix.casefold()):
+                title, changed = without_reply_prefix(title[len(prefix):]), True
+    return title or "(no subject)"
+
+
+def _own_prefixes(desk: Desk) -> list[str]:
+    """What the desk's mail templates write before ``{{title}}`` in a subject ("Solved:")."""
+
+    found: list[str] = []
+    for event in templates.MAIL_DEFAULTS:
+        try:
+            subject = compose.template(desk.root, event).subject
+        except GitdeskError:
+            continue  # check reports a broken template; a mail must still be taken in
+        before = subject.split("{{title}}", 1)[0].strip() if "{{title}}" in subject else ""
+        if before and "{{" not in before and len(before) > 2 and before.casefold() != "re:":
+            found.append(before)
+    return sorted(found, key=len, reverse=True)
+
+
 def _tagged(desk: Desk, subject: str) -> str | None:
     """The ticket named by a ``[GD-…]`` tag in the subject, if it exists."""
     for match in _tag(desk).finditer(subject):
@@ -270,7 +300,7 @@ def _new(state: _State, incoming: Incoming, files: dict[str, bytes], related: st
         requester = incoming.forwarded_from
     actor = Actor(incoming.sender, desk.config.person(incoming.sender), incoming.sender)
     spec = actions.NewTicket(
-        title=_tag(desk).sub("", incoming.title).strip() or "(no subject)",
+        title=_title(desk, incoming),
         requester=requester,
         queue=route.queue if route else None,
         priority=route.priority if route else None,

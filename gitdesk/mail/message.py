@@ -79,8 +79,12 @@ class Incoming:
     @property
     def title(self) -> str:
         """The subject without Re:/Fwd: prefixes, for a new ticket's title."""
-        title = _REPLY_PREFIX.sub("", self.subject).strip()
-        return title[:200] or "(no subject)"
+        return without_reply_prefix(self.subject)[:200] or "(no subject)"
+
+
+def without_reply_prefix(subject: str) -> str:
+    """``subject`` without its Re:/Fwd:/AW: prefixes."""
+    return _REPLY_PREFIX.sub("", subject).strip()
 
 
 def _raw_text(value: object) -> str:
