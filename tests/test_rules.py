@@ -175,6 +175,18 @@ def test_the_assignee_is_warned_when_most_of_the_first_response_target_is_used(d
     assert answered not in [ticket for _, ticket in done(run(desk))], "answered: no warning"
 
 
+def test_a_warning_for_someone_away_goes_to_whoever_stands_in(desk: Desk) -> None:
+    made = desk.new("Mail server down", "-q", "it-helpdesk", "-p", "urgent", "-r", REQUESTER)
+    desk.run("assign", made, "bob", "--as", "alice")
+    desk.configure(CONFIG.replace("  bob: {name: Bob Agent, email: bob@example.com, team: it}",
+                                  "  bob: {name: Bob Agent, email: bob@example.com, team: it, away: true}"),
+                   "bob is on holiday")
+    desk.at("2026-11-23T09:50:00Z")
+    assert done(run(desk)) == [("first-response-warning", made)]
+    (warning,) = [mail for mail in outbox(desk) if mail["X-Gitdesk-Event"] == "notification"]
+    assert warning["To"] == "dana@example.com", "bob is away: the desk's lead hears instead"
+
+
 def test_new_tickets_nobody_took_are_told_to_the_leads(desk: Desk) -> None:
     made = desk.new("Laptop for the new starter")
     desk.at("2026-11-23T13:00:00Z")

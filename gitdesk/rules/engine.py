@@ -321,16 +321,20 @@ def _readers(config: Config, names: Sequence[str]) -> list[str]:
 
 
 def _audience(config: Config, ticket: Ticket, who: object) -> list[str]:
+    """Who a rule tells. Someone marked ``away`` is passed over for whoever stands in: an
+    away assignee for the queue's lead, an away lead for the desk's leads (a warning that
+    nobody reads is a promise broken); when everyone is away, they are told all the same."""
     names = who if isinstance(who, (list, tuple)) else [str(who)]
     handles: list[str] = []
     for name in names:
+        queue = config.queues.get(ticket.queue or "")
+        lead = [queue.lead] if queue is not None and queue.lead else []
         if name == "assignee" and ticket.assignee:
-            found = [ticket.assignee]
+            found = _present(config, [ticket.assignee], lead, list(config.leads))
         elif name in ("assignee", "lead"):
-            queue = config.queues.get(ticket.queue or "")
-            found = [queue.lead] if queue is not None and queue.lead else list(config.leads)
+            found = _present(config, lead, list(config.leads))
         elif name == "leads":
-            found = list(config.leads)
+            found = _present(config, list(config.leads))
         elif name in config.queues:
             found = list(config.queues[name].members)
         else:
@@ -338,6 +342,16 @@ def _audience(config: Config, ticket: Ticket, who: object) -> list[str]:
             found = [person.handle] if person else []
         handles += [handle for handle in found if handle not in handles]
     return handles
+
+
+def _present(config: Config, *choices: list[str]) -> list[str]:
+    """The first of ``choices`` with someone not away in it (those people); else the first
+    choice with anyone in it."""
+    for choice in choices:
+        here = [handle for handle in choice if not (config.people.get(handle) and config.people[handle].away)]
+        if here:
+            return here
+    return next((choice for choice in choices if choice), [])
 
 
 def apply_steps(desk: Desk, rule: Rule, ticket: Ticket, stamp: datetime, *, mail: bool = True) -> _Made:
