@@ -292,7 +292,7 @@ subject: "[{{id}}] {{title}}"
 ---
 {{text}}
 
-You hear of {{id}} because you watch it or it was given to you.
+You hear of {{id}} because you watch it, it was given to you, or you lead its queue or the desk.
 """,
     REMINDER: """\
 ---
