@@ -208,6 +208,18 @@ def test_the_outbox_is_delivered_once_and_recorded_in_one_commit(mail_desk: Desk
     assert mail_desk.commits() == before + 1
 
 
+def test_mail_sent_days_after_it_was_written_carries_the_day_it_went(mail_desk: Desk, server: Server,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    _, queued = queue(mail_desk, "Please restart Outlook.")
+    mail_desk.at("2026-11-26T08:00:00Z")  # nobody ran mail send over the long weekend
+    use(monkeypatch, server.env())
+    send(mail_desk)
+    went = parse(server.accepted[0].original_content)
+    assert went["Date"] == "Thu, 26 Nov 2026 08:00:00 +0000", "not three days down the requester's inbox"
+    record = (mail_desk.path / queued[0].replace("outbox/", "sent/2026-11/")).read_bytes()
+    assert parse(record)["Date"] == went["Date"] and parse(record)["Message-ID"] == went["Message-ID"]
+
+
 def test_mail_written_in_one_second_goes_out_in_the_order_of_its_thread(mail_desk: Desk, server: Server,
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     ticket_id, queued = queue(mail_desk, "First step.", "Second step.", "Third step.", "Fourth step.")

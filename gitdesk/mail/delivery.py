@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -715,7 +716,7 @@ def _deliver(desk: Desk, plan: _Plan, connection: Connection | None, sender: str
 
 
 def _send_one(connection: Connection, journal: Journal, sender: str, due: _Due, clone: str) -> _Done:
-    queued = due.queued
+    queued = replace(due.queued, data=dated(due.queued.data, clock.now()))  # the record keeps what was sent
     takeover = due.claim if due.claim is not None and due.claim.clone != clone else None
     try:
         answer = connection.transfer(sender, queued.recipients, queued.data)
@@ -732,6 +733,32 @@ def _send_one(connection: Connection, journal: Journal, sender: str, due: _Due, 
     # The journal first: from here on, a crash must not send this message again.
     journal.add(Accepted(queued.message_id, queued.name, now, answer.text, answer.refused))
     return _Done(queued, "sent", now, answer.text, answer.refused, takeover=takeover)
+
+
+STALE = timedelta(hours=1)
+_DATE = re.compile(rb"^Date:[^\r\n]*\r?\n", re.MULTILINE | re.IGNORECASE)
+
+
+def dated(data: bytes, now: datetime) -> bytes:
+    """The message as it goes out: a ``Date:`` more than an hour old (nobody ran ``mail send``
+    for days, a retry) is set to ``now``, or the mail lands far down the requester's inbox.
+    The queued file keeps its own date; the Message-ID, which threads it, does not change."""
+    end = data.find(b"\r\n\r\n") if b"\r\n\r\n" in data else data.find(b"\n\n")
+    head = data[:end + 1] if end >= 0 else data
+    found = _DATE.search(head)
+    if found is None:
+        return data
+    import email.utils
+
+    try:
+        written = email.utils.parsedate_to_datetime(found.group().decode("ascii", "replace")[5:].strip())
+    except (TypeError, ValueError, IndexError):
+        return data
+    if written.tzinfo is None or now - written <= STALE:
+        return data
+    ending = found.group()[len(found.group().rstrip(b"\r\n")):]
+    return data[:found.start()] + b"Date: " + email.utils.format_datetime(now).encode("ascii") + ending \
+        + data[found.end():]
 
 
 def _detail(done: _Done) -> str:
