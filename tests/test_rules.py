@@ -97,6 +97,12 @@ def pending_ticket(desk: Desk) -> str:
 # --- the default rules, one by one --------------------------------------------------------------
 
 
+def body(mail: EmailMessage) -> str:
+    part = mail.get_body(("plain",))
+    assert part is not None
+    return str(part.get_content())
+
+
 def test_init_writes_commented_default_rules_that_check_accepts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                                                                 ) -> None:
     fresh = make_desk(tmp_path / "fresh", monkeypatch, CONFIG)
@@ -139,8 +145,10 @@ def test_a_requester_is_reminded_once_per_pending_spell_then_resolved(desk: Desk
     assert done(run(desk)) == [("resolve-unanswered", made)]
     text = desk.text(made)
     assert "status: resolved" in text and "We have not heard back from you" in text.split("## Resolution")[1]
-    resolution = [mail for mail in outbox(desk) if mail["X-Gitdesk-Event"] == "resolution"]
+    resolution = [mail for mail in outbox(desk) if "not heard back" in body(mail)]
     assert len(resolution) == 1 and resolution[0]["To"] == REQUESTER
+    assert "is solved" not in body(resolution[0]) and "1 (very unhappy)" not in body(resolution[0]), \
+        "in its own words: no score asked for help nobody gave"
 
 
 def test_an_answer_ends_the_spell_and_a_new_question_starts_another(desk: Desk) -> None:

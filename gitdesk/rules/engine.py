@@ -288,7 +288,9 @@ def _letters_for(desk: Desk, rule: Rule, step: Step, ticket: Ticket) -> tuple[li
             question = next((entry.text for entry in reversed(ticket.entries) if entry.kind == QUESTION), "")
             text = question
         cc = tuple(a for a in actions.cc_of(ticket) if address_key(a) != address_key(to)) if "cc" in audience else ()
-        letters.append(compose.Letter(event, ticket, text, to, cc))
+        # A rule's resolution ("we have not heard back") is mailed in its own words: not "we believe
+        # your request is solved", and no score for help nobody gave. Who hears is still the policy's.
+        letters.append(compose.Letter("reply" if step.verb == "resolve" else event, ticket, text, to, cc))
         said.append(f"mailed the requester ({event})" if step.verb != "resolve" else "mailed the resolution")
         return letters, said
     # notify
