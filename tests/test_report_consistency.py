@@ -76,6 +76,10 @@ def check_consistency(desk: Desk, since: str, until: str, end: str) -> dict[str,
     assert rate["of"] == sum((w["sla_breaches"]["value"] or {"of": 0})["of"] for w in weeks)
     assert set(row["sla_breaches"]["ids"]) == {b["ticket"]["value"] for b in breaches}
     assert total(by_priority, "first_response_breaches") + total(by_priority, "resolution_breaches") == len(breaches)
+    said = [f for f in whole["findings"] if "response and resolution targets that fell due" in f]
+    assert said == ([f"{len(breaches)} of {rate['of']} response and resolution targets that fell due "
+                     f"{'was' if len(breaches) == 1 else 'were'} missed"] if breaches else []) or \
+        said[0].startswith(f"{len(breaches)} of {rate['of']} "), "workload says the breaches in words, as sla does"
     # The backlog at the end is what the queues report calls open at the end.
     assert set(row["backlog_at_end"]["ids"]) == ids(queues, "open")
     assert row["backlog_at_end"]["value"] == total(queues, "open")

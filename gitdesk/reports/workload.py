@@ -89,7 +89,9 @@ def build(facts: Facts, whole: Period, buckets: list[Period]) -> Report:
             _breach_rate(missed, decided),
         ])
         trend.append({"period": period, "opened": opened, "resolved": [t.id for t, _ in resolved],
-                      "backlog": backlog, "first": first, "resolution": resolution})
+                      "backlog": backlog, "first": first, "resolution": resolution, "decided": len(decided),
+                      "missed": [t.id for t, _ in missed],
+                      "unfinished": [t.id for t, m in missed if m.stopped is None]})
     people = _people(facts, whole)
     team_section = Section("by_team", "By team",
                            columns("team", "resolved", "first responses", "tickets handled", "entries written",
@@ -226,6 +228,7 @@ def _findings(facts: Facts, whole: Period, buckets: list[Period], trend: list[di
                  "the end.", backlog_end)
     else:
         said.say(f"The backlog held steady at {len(backlog_end)} unfinished.", backlog_end)
+    _say_breaches(said, trend)
     for key, name in (("first", "first response"), ("resolution", "resolution time")):
         halves = _halves(trend, key)
         if halves is None:
@@ -255,6 +258,25 @@ def _findings(facts: Facts, whole: Period, buckets: list[Period], trend: list[di
     if noise:
         said.say(noise, [i for ids in facts.left_out(whole).values() for i in ids])
     return said
+
+
+def _say_breaches(said: Findings, trend: list[dict[str, object]]) -> None:
+    """Missed targets in words, first among the figures a lead must act on: the by-period
+    table's rate alone read as all clear in a digest ("the backlog held steady")."""
+    decided = sum(int(row["decided"]) for row in trend)  # type: ignore[call-overload]
+    missed = [i for row in trend for i in row["missed"]]  # type: ignore[attr-defined]
+    waiting = list(dict.fromkeys(i for row in trend for i in row["unfinished"]))  # type: ignore[attr-defined]
+    if not missed:
+        return
+    said.say(f"{len(missed)} of {decided} response and resolution targets that fell due "
+             f"{'was' if len(missed) == 1 else 'were'} missed" + (
+                 f", and {counted(len(waiting), 'ticket')} with a missed target "
+                 f"{'is' if len(waiting) == 1 else 'are'} still waiting: {_some(waiting)}"
+                 if waiting else "") + " (gitdesk report sla lists them).", missed)
+
+
+def _some(ids: Sequence[str], shown: int = 5) -> str:
+    return ", ".join(ids[:shown]) + (f" and {len(ids) - shown} more" if len(ids) > shown else "")
 
 
 def _say_partial(said: Findings, buckets: Sequence[Period], unit: str) -> None:
