@@ -305,8 +305,24 @@ def test_the_weekly_digest_reaches_the_lead_through_smtp_once(tmp_path: Path, mo
     assert len(digests) == 1 and digests[0]["To"] == "dana@example.com"
     body = digests[0].get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "Feedback" in body and "Workload" in body
+    assert digests[0]["Subject"] == "Test desk: feedback and workload for 2026-11-23 to 2026-11-29", \
+        "whole days, as gitdesk report --since 2026-11-23 --until 2026-11-29 reads"
+    assert "week of 2026-11-30" not in body, "no empty partial week after the period"
     desk.at("2026-11-30T09:00:00Z")
     assert ("weekly-digest", None) not in done(run(desk)), "delivered: never again"
+
+
+def test_a_working_day_digest_on_monday_covers_friday_and_the_weekend(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    daily = DIGEST_RULE.replace("weekly-digest", "daily-digest").replace("every: monday", "every: weekday")
+    desk = rules_desk(tmp_path / "desk", monkeypatch, CALENDAR_RULES + daily)
+    desk.at("2026-11-27T07:05:00Z")
+    assert ("daily-digest", None) in done(run(desk))
+    desk.at("2026-11-30T07:05:00Z")
+    assert ("daily-digest", None) in done(run(desk))
+    subjects = sorted(str(mail["Subject"]) for mail in outbox(desk) if mail["X-Gitdesk-Event"] == "digest")
+    assert subjects == ["Test desk: feedback and workload for 2026-11-26",
+                        "Test desk: feedback and workload for 2026-11-27 to 2026-11-29"], "nothing falls between"
 
 
 # --- rules that are wrong -------------------------------------------------------------------------

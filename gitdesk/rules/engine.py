@@ -547,19 +547,30 @@ def _digest_sent(desk: Desk, rule: Rule, occurrence: datetime) -> bool:
     return f"<desk.digest.{unique}@{domain}>" in outbox.delivered_ids(desk, head)
 
 
+def digest_window(config: Config, rule: Rule, occurrence: datetime) -> tuple[datetime, datetime]:
+    """The whole UTC days a digest sent at ``occurrence`` covers: from the day of the rule's
+    previous moment to the day before this one (a Monday digest after a Friday one covers
+    the weekend and Friday too). Reports cut periods on UTC days: a digest reads as
+    ``gitdesk report NAME --since FIRST --until LAST`` does, whenever it runs."""
+    previous, _ = _occurrences(config, rule, occurrence - timedelta(seconds=1))
+    until = datetime.combine(occurrence.astimezone(timezone.utc).date(), time(), timezone.utc)
+    fallback = until - timedelta(days=1 if rule.trigger.weekday is None else 7)
+    since = datetime.combine(previous.date(), time(), timezone.utc) if previous.year > 1 else fallback
+    return (since, until) if since < until else (fallback, until)
+
+
 def digest_text(desk: Desk, rule: Rule, occurrence: datetime) -> tuple[str, str]:
     """The subject and body of a digest for the week (or day) before ``occurrence``."""
     from gitdesk import reports
     from gitdesk.reports.base import Scope
 
-    span = timedelta(days=1 if rule.trigger.weekday is None else 7)
+    since, until = digest_window(desk.config, rule, occurrence)
     parts: list[str] = []
     names = [str(name) for name in rule.steps[0].value] if rule.steps else []
     for step in rule.steps[1:]:
         names += [str(name) for name in step.value]
     for name in names:
-        report = reports.build(desk, name, since=occurrence - span, until=occurrence, period=None, scope=Scope(),
-                               now=occurrence)
+        report = reports.build(desk, name, since=since, until=until, period=None, scope=Scope(), now=occurrence)
         parts.append(f"## {report.title}: {report.period.label}")
         parts += [f"- {finding}" for finding in report.findings] or ["- Nothing to report."]
         for section in report.sections:
@@ -570,9 +581,9 @@ def digest_text(desk: Desk, rule: Rule, occurrence: datetime) -> tuple[str, str]
                 cells = [f"{column.label}: {cell.text}" for column, cell in zip(section.columns, row, strict=False)]
                 parts.append("- " + "; ".join(cells))
         parts.append("")
-    subject = f"{desk.config.desk_name}: {' and '.join(names)} for the week to {occurrence:%Y-%m-%d}" \
-        if rule.trigger.weekday is not None else f"{desk.config.desk_name}: {' and '.join(names)} for " \
-                                                 f"{(occurrence - span):%Y-%m-%d}"
+    last = until - timedelta(days=1)
+    days = f"{since:%Y-%m-%d}" if last <= since else f"{since:%Y-%m-%d} to {last:%Y-%m-%d}"
+    subject = f"{desk.config.desk_name}: {' and '.join(names)} for {days}"
     body = "\n".join(parts).strip() + "\n\nFull figures, each with its tickets: gitdesk report " + \
         " / ".join(names) + "."
     return subject, body
