@@ -835,7 +835,9 @@ def setting(desk: Desk, field: str, value: str, actor: Actor) -> Callable[[Ticke
         if name == "duplicate_of":
             if cleared:
                 return replace(ticket, duplicate_of=None)
-            return replace(ticket, duplicate_of=_other_id(desk, ticket, value))
+            other = _other_id(desk, ticket, value)
+            root_of(desk, desk.load(other), avoid=ticket.id)  # as link does: no loop, no missing ticket
+            return replace(ticket, duplicate_of=other)
         if name == "requester":
             requester = requester_value(desk, value.strip(), actor)
             extra = {key: item for key, item in ticket.extra.items()  # the name was the old requester's
@@ -936,6 +938,7 @@ def link(desk: Desk, typed_id: str, actor: Actor, *, duplicate_of: str | None = 
         loaded = desk.find(typed_id)
         other_id = _other_id(desk, loaded.ticket, duplicate_of or related or "")
         if duplicate_of is not None:
+            root_of(desk, desk.load(other_id), avoid=loaded.ticket.id)  # no loop: nobody would answer
             desk.ensure_clean([loaded.path])
             new = replace(loaded.ticket, duplicate_of=other_id)
             return commit_change(desk, loaded, new, actor, "link")
@@ -954,15 +957,21 @@ def root_of(desk: Desk, loaded: LoadedTicket, avoid: str | None = None) -> Loade
     current, seen = loaded, {loaded.ticket.id}
     while current.ticket.duplicate_of:
         following = current.ticket.duplicate_of
+        if following == avoid and current is loaded:
+            raise ValidationError(f"{loaded.ticket.id} is already a duplicate of {avoid}",
+                                  hint=f"to make {avoid} the duplicate instead, reopen {loaded.ticket.id} first "
+                                       f"(gitdesk reopen {loaded.ticket.id})")
         if following == avoid or following in seen:
-            how = "is already a duplicate of" if current is loaded else "leads back, through its duplicate links, to"
-            raise ValidationError(f"{loaded.ticket.id} {how} {following}",
-                                  hint=f"close it the other way round: gitdesk duplicate {loaded.ticket.id} --of "
-                                       f"{avoid or following}")
+            raise ValidationError(f"the duplicate links from {loaded.ticket.id} lead back to {following}",
+                                  hint="a ticket cannot wait for its own answer: fix duplicate_of in "
+                                       f"{current.ticket.id} (gitdesk edit {current.ticket.id})")
         try:
             current = desk.load(following)
         except GitdeskError:
-            break  # a link to a ticket this clone does not have: the chain ends where it can be read
+            # Its own text is not an answer, and may hold words meant for its requester alone.
+            raise ValidationError(f"{current.ticket.id} is a duplicate of {following}, which this desk does not have",
+                                  hint=f"fix duplicate_of in {current.ticket.id} (gitdesk edit "
+                                       f"{current.ticket.id}), or pull first") from None
         seen.add(following)
     return current
 
@@ -987,7 +996,8 @@ def close_as_duplicate(desk: Desk, typed_id: str, of: str, actor: Actor, text: s
         # Another person's title is theirs ("Payroll for Kim Jones is wrong"): the note is mailed to
         # this requester, so it names the other ticket by its ID alone.
         same = address_key(loaded.ticket.requester) == address_key(other.ticket.requester)
-        named = f"{other_id} ({one_line(other.ticket.title)})" if same else other_id
+        copied = bool(cc_of(loaded.ticket))  # a colleague in the Cc reads the mail too: the ID alone
+        named = f"{other_id} ({one_line(other.ticket.title)})" if same and not copied else other_id
         also: list[tuple[LoadedTicket, Ticket]] = []
         loaded_ticket = loaded.ticket  # if the other is solved, who waits for this one is told its answer
         if workflow.is_done(desk.config, other.ticket.status) and (other.ticket.resolution or "").strip():
@@ -999,7 +1009,8 @@ def close_as_duplicate(desk: Desk, typed_id: str, of: str, actor: Actor, text: s
             # links move there too, so every duplicate points at the ticket with the answer.
             still, moved = _moved_waiting(desk, loaded, other)
             also += moved
-            waiting = [*waiting_of(other.ticket), *([] if same else [loaded.ticket.id]), *still]
+            # The same requester hears on the other ticket itself; their Cc does not, so is told apart.
+            waiting = [*waiting_of(other.ticket), *([] if same and not copied else [loaded.ticket.id]), *still]
             other_new = with_waiting(other.ticket, [item for item in waiting if item != other_id])
             if other_new != other.ticket:
                 also.append((other, other_new))

@@ -172,6 +172,7 @@ def test_a_second_draft_gets_its_own_branch_and_what_a_person_must_decide_is_ref
         found["empty"] = await error_of(session, "draft_reply", ticket=fresh, text="   ")
         found["requester"] = await error_of(session, "set_field", ticket=fresh, field="Requester",
                                             value="someone@elsewhere.example")
+        found["waiting"] = await error_of(session, "set_field", ticket=fresh, field="duplicates_waiting", value="-")
 
     session_with(desk, story)
     assert found["dirty"] == expected
@@ -179,6 +180,7 @@ def test_a_second_draft_gets_its_own_branch_and_what_a_person_must_decide_is_ref
     assert found["empty"] == "gitdesk: error: reply is empty (give the reply with -m TEXT)"
     assert found["requester"] == ("gitdesk: error: an assistant cannot change requester: it decides who hears of "
                                   "the ticket (a person can, with gitdesk set ID requester VALUE)")
+    assert "cannot change duplicates_waiting" in found["waiting"]
     assert "erin@example.org" in desk.text(fresh)
     assert desk.status() == ""
 

@@ -17,6 +17,7 @@ from typing import Any
 from gitdesk import actions, clock, listing, records, ticketfile
 from gitdesk.desk import Actor, Desk
 from gitdesk.errors import GitdeskError, ValidationError
+from gitdesk.model import WAITING
 from gitdesk.text import one_line, visible
 
 VIA = "mcp"  # what Gitdesk-Via says on every commit an assistant makes
@@ -24,7 +25,7 @@ DEFAULT_HANDLE = "assistant"  # the person an assistant acts as, unless --as nam
 MAX_LIMIT = 100
 # Who hears of a ticket is a person's decision: text in a ticket must not be able to talk an
 # assistant into sending the thread somewhere else.
-WHO_HEARS = ("requester", "cc", "watchers", "message_ids")
+WHO_HEARS = ("requester", "cc", "watchers", "message_ids", "duplicate_of", WAITING)
 
 
 @dataclass(frozen=True, slots=True)

@@ -105,13 +105,16 @@ class Mailer:
         words written to ``new``'s own requester. None: nobody to tell."""
         config = self.desk.config
         waiting = waiting_of(new)
+        if waiting and verb == "reject":
+            return Mail(new, {}, (f"told they would hear when {new.id} is solved, and left waiting: "
+                                  f"{', '.join(waiting)} (answer them with gitdesk reply)",))
         if (not waiting or verb not in ("resolve", "duplicate") or actor.person is None
                 or not workflow.is_done(config, new.status) or new.status == workflow.REJECTED):
             return None
-        holder = new
-        if new.duplicate_of:
+        holder = new  # resolve: the note just written is the answer, whatever links the ticket has
+        if verb == "duplicate" and new.duplicate_of:
             try:
-                holder = self.desk.load(new.duplicate_of).ticket
+                holder = self.desk.load(new.duplicate_of).ticket  # the solved root it was closed into
             except GitdeskError:
                 return None
         answer = (holder.resolution or "").strip()
@@ -143,7 +146,9 @@ class Mailer:
             message = compose.message(config, self.desk.root, letter, now, thread_ids(loaded.ticket))
             message_id = str(message["Message-ID"])
             entry = Entry(now, actor.id, REPLY, ticketfile.escape_text(text))
-            told = with_thread_id(replace(loaded.ticket, duplicate_of=holder.id,
+            # Its resolution said "we are working on it there": now it says what solved it.
+            solved = ticketfile.escape_text(f"This is the same problem as {holder.id}, which was solved:\n\n{answer}")
+            told = with_thread_id(replace(loaded.ticket, duplicate_of=holder.id, resolution=solved,
                                           entries=(*loaded.ticket.entries, entry)), message_id)
             try:
                 validate_change(self.desk, loaded.ticket, told, loaded.path, strict=False)
