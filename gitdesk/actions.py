@@ -175,9 +175,9 @@ def validate_change(desk: Desk, old: Ticket | None, new: Ticket, path: str,
     """Raise the first problem of the change, with the message gitdesk check gives: a command
     refuses a ticket check would refuse (unless the change fixes it). Not ``strict``: only
     problems the change brings count (mail taken in must not stick on an old one)."""
-    before = set() if strict or old is None else {str(p) for p in workflow.findings(desk.config, old, path)}
+    before = set() if strict or old is None else {p.message for p in workflow.findings(desk.config, old, path)}
     for problem in workflow.change_findings(desk.config, old, new, path, dict(lines or {})):
-        if str(problem) not in before:
+        if problem.message not in before:  # by what it says, not where: the change may move lines
             raise problem
 
 
@@ -266,13 +266,14 @@ class Prepared:
 def prepare_change(desk: Desk, loaded: LoadedTicket, new: Ticket, actor: Actor, verb: str,
                    also: Sequence[tuple[LoadedTicket, Ticket]] = (), *,
                    extra_files: Mapping[str, bytes] | None = None, notes: Sequence[str] = (),
-                   mailer: Mailer | None = None, rules: Sequence[str] = ()) -> Prepared:
+                   mailer: Mailer | None = None, rules: Sequence[str] = (), strict: bool = True) -> Prepared:
     """Validate ``new`` against the ticket as loaded and add the mail ``mailer`` makes of
-    the change: the ticket, the mail in outbox/, nothing else, and the commit message."""
+    the change: the ticket, the mail in outbox/, nothing else, and the commit message.
+    Not ``strict`` (rules, with nobody at the keyboard): only problems the change brings count."""
     old = loaded.ticket
     if new == old:
         raise GitdeskError(f"nothing to change: {old.id} is already like that")
-    validate_change(desk, old, new, loaded.path, _lines(loaded))
+    validate_change(desk, old, new, loaded.path, _lines(loaded), strict=strict)
     mail = mailer(verb, old, new, actor) if mailer is not None else None
     added: dict[str, bytes | None] = dict(extra_files or {})
     if mail is not None:

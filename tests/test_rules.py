@@ -115,6 +115,17 @@ def test_init_writes_commented_default_rules_that_check_accepts(tmp_path: Path, 
     assert listed[1]["when"] == "pending for 2d working time"
 
 
+def test_an_agent_who_left_does_not_stop_the_rules_on_their_tickets(desk: Desk) -> None:
+    made = desk.new("Printer on 2F jams", "-q", "it-helpdesk")
+    desk.run("assign", made, "bob", "--as", "alice")
+    desk.run("resolve", made, "--note", "Replaced the roller.", "--as", "bob")
+    desk.configure(desk.config.replace("  bob: {name: Bob Agent, email: bob@example.com, team: it}\n", "")
+                   .replace("members: [alice, bob]", "members: [alice]"), "bob left")
+    desk.at("2026-11-30T09:30:00Z")
+    report = run(desk)
+    assert done(report) == [("close-resolved", made)] and "status: closed" in desk.text(made)
+
+
 def test_a_resolved_ticket_nobody_answered_is_closed_after_a_week_once(desk: Desk) -> None:
     made = desk.new("Printer on 2F jams", "-q", "it-helpdesk")
     desk.run("resolve", made, "--note", "Replaced the roller.", "--as", "alice")
