@@ -307,6 +307,6 @@ def test_sla_findings_read_right_for_one_target(desk: Desk) -> None:
     desk.run("resolve", ticket, "--note", "Done at last")  # long after its resolution target
     assert findings("2026-11-21")[:2] == [
         "1 of 2 targets decided in the period was missed (1 resolution).",
-        "It was met late"]
+        "Its ticket was answered or resolved after the target had passed."]
     shown = desk.run("report", "sla", "--since", "2026-11-02", "--until", "2026-11-21").stdout
     assert "Source: 1 ticket file in tickets/ (1 in the desk) and its Git history" in " ".join(shown.split())

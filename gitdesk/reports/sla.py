@@ -87,8 +87,9 @@ def build(facts: base.Facts, period: base.Period) -> base.Report:
             said.say(f"{on} still unfinished at the end of the period.", still)
         finished = [t.id for t, m in listed if m.stopped is not None]
         if finished:
-            late = "It was" if len(listed) == 1 else f"{len(finished)} {'was' if len(finished) == 1 else 'were'}"
-            said.say(f"{late} met late: the ticket was answered or resolved after its target.", finished)
+            late = "Its ticket was" if len(listed) == 1 else \
+                f"{len(finished)} of the missed targets {'is on a ticket' if len(finished) == 1 else 'are on tickets'}"
+            said.say(f"{late} answered or resolved after the target had passed.", finished)
     elif len(decided) == 1:
         said.say("The one target decided in the period was met.", [t.id for t, _ in decided])
     elif decided:
