@@ -216,6 +216,11 @@ def test_assets_count_repeats_and_time(week: Desk) -> None:
     assert laptop["repeats"] == count(t["T2"])
     assert laptop["time_spent"] == {"kind": "duration", "value": 4500, "ids": sorted([t["T1"], t["T2"]])}
     assert laptop["last_seen"] == {"kind": "date", "value": "2026-11-03", "ids": []}
+    later = json.loads(week.run("report", "assets", "--since", "2026-11-03", "--until", "2026-11-06",
+                                "--format", "json").stdout)
+    laptop = rows(later, "by_asset")["laptop-1"]
+    assert laptop["repeats"] == count(t["T2"]), "a repeat of a ticket from before the period is still a repeat"
+    assert laptop["time_spent"]["value"] == 1800, "time logged in the period, as workload counts it"
 
 
 def test_feedback_is_per_team_and_never_in_the_ticket(week: Desk) -> None:

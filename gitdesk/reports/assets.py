@@ -15,22 +15,31 @@ CANDIDATE_TICKETS = 3
 def build(facts: Facts, period: Period) -> Report:
     repeat_within = facts.config.reports.repeat_within
     by_asset: dict[str, list[Ticket]] = defaultdict(list)
+    before: dict[str, Ticket] = {}  # each asset's last ticket before the period: a repeat may follow it
     for ticket in facts.tickets:
-        if ticket.asset and ticket.created in period:
-            by_asset[ticket.asset.casefold()].append(ticket)
+        if not ticket.asset:
+            continue
+        key = ticket.asset.casefold()
+        if ticket.created in period:
+            by_asset[key].append(ticket)
+        elif ticket.created < period.since and (key not in before or before[key].created < ticket.created):
+            before[key] = ticket
     facts.read_history([t.id for tickets in by_asset.values() for t in tickets])
     section = Section("by_asset", "By asset", columns("asset", "tickets", "reopened", "repeats", "time spent",
                                                       "last seen"), chart=1)
     ranked = sorted(by_asset.items(), key=lambda item: (-len(item[1]), item[0]))
     candidates = []
-    for _key, tickets in ranked:
+    for key, tickets in ranked:
         tickets.sort(key=lambda t: t.created)
         name = tickets[-1].asset or ""
         reopened = [t.id for t in tickets if any(at in period for at in facts.reopenings(t))]
-        repeats = [later.id for earlier, later in itertools.pairwise(tickets)
+        earlier_ones = [before[key], *tickets] if key in before else tickets
+        repeats = [later.id for earlier, later in itertools.pairwise(earlier_ones)
                    if later.created - earlier.created <= repeat_within]
-        spent = {t.id: sum(e.seconds for e in facts.entries_of_time(t)) for t in tickets}
-        spent = {key: value for key, value in spent.items() if value}
+        spent: dict[str, int] = defaultdict(int)
+        for ticket, entry in facts.time_logged(period, tickets):  # as workload counts it: logged in the period
+            spent[ticket.id] += entry.seconds
+        spent = {ticket_id: value for ticket_id, value in spent.items() if value}
         seconds = sum(spent.values())
         section.rows.append([text(name), count(t.id for t in tickets), count(reopened), count(repeats),
                              duration(seconds, spent), day(tickets[-1].created)])
@@ -52,9 +61,10 @@ def build(facts: Facts, period: Period) -> Report:
     definitions = [
         "Tickets are counted by creation date and grouped by their asset field (case ignored). Rejected tickets "
         "(spam, refused) and duplicates are left out: they are not failures of the asset.",
-        f"Repeats: tickets created within {repeat_within.days} days of the previous ticket on the same asset "
-        "(reports.assets.repeat_within). Reopened: tickets reopened during the period.",
-        "Time spent: all time entries on those tickets. A candidate has "
+        f"Repeats: tickets created within {repeat_within.days} days of the previous ticket on the same asset, "
+        "that one perhaps before the period (reports.assets.repeat_within). Reopened: tickets reopened during "
+        "the period.",
+        "Time spent: time logged on those tickets during the period, as in the workload report. A candidate has "
         f"{CANDIDATE_TICKETS} or more tickets in the period.",
     ]
     return Report("assets", "Assets", period, [top, section], said.texts, definitions, evidence=said.ids)
