@@ -78,12 +78,15 @@ def count(*ids: str) -> dict:  # type: ignore[type-arg]
     return {"kind": "count", "value": len(ids), "ids": sorted(ids)}
 
 
-def test_workload_figures(week: Desk) -> None:
+def test_workload_figures(week: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
     t = week.ids  # type: ignore[attr-defined]
     report = data(week, "workload")
     assert report["schema"] == 1
     assert report["period"] == {"since": "2026-11-02T00:00:00Z", "until": "2026-11-07T00:00:00Z",
                                 "label": "2026-11-02 to 2026-11-06"}
+    monkeypatch.setenv("GITDESK_NOW", "2026-11-20T17:42:00Z")
+    by_default = json.loads(week.run("report", "workload", "--format", "json").stdout)
+    assert by_default["period"]["since"] == "2026-10-22T00:00:00Z", "30 days from a midnight, whatever the hour"
     (row,) = rows(report, "by_period").values()
     assert row["opened"] == count(*t.values())
     assert row["resolved"] == count(t["T1"], t["T2"])

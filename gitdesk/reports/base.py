@@ -52,7 +52,8 @@ def _midnight(value: datetime) -> datetime:
 
 def window(since: datetime | None, until: datetime | None, granularity: str | None, now: datetime) -> Period:
     """The whole range a report covers; defaults: the last four weeks, three months
-    (with --period month), or 30 days, ending now."""
+    (with --period month), or 30 days (today and the 29 whole UTC days before it), ending
+    now. Each starts at a UTC midnight, so a report gives the same figures at 08:00 as at 17:00."""
     end = until or now
     if since is None:
         if granularity == "month":
@@ -61,7 +62,7 @@ def window(since: datetime | None, until: datetime | None, granularity: str | No
         elif granularity == "week":
             start = _midnight(end) - timedelta(days=_midnight(end).weekday()) - 3 * timedelta(weeks=1)
         else:
-            start = end - timedelta(days=30)
+            start = _midnight(end) - timedelta(days=29)
     else:
         start = since
     if start >= end:
