@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
 
 import pytest
 from conftest import TEST_CONFIG, Desk, isolate, make_desk
@@ -224,6 +225,19 @@ def test_assets_count_repeats_and_time(week: Desk) -> None:
     laptop = rows(later, "by_asset")["laptop-1"]
     assert laptop["repeats"] == count(t["T2"]), "a repeat of a ticket from before the period is still a repeat"
     assert laptop["time_spent"]["value"] == 1800, "time logged in the period, as workload counts it"
+
+
+def test_a_growing_backlog_names_the_reopenings_behind_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    desk = make_desk(tmp_path / "desk", monkeypatch, TEST_CONFIG)
+    desk.at("2026-11-02T09:00:00Z")
+    made = desk.new("VPN drops", "-q", "it-helpdesk", "-r", "carol")
+    desk.run("resolve", made, "--note", "New profile.")
+    desk.at("2026-11-04T09:00:00Z")
+    desk.run("reopen", made, "-m", "It dropped again")
+    report = json.loads(desk.run("report", "workload", "--since", "2026-11-03", "--until", "2026-11-05",
+                                 "--format", "json").stdout)
+    assert "The backlog is growing: 0 unfinished at the start, 1 at the end (1 reopening in the period)." \
+        in report["findings"], "0 arrived and 0 were resolved, yet it grew: say why"
 
 
 def test_feedback_is_per_team_and_never_in_the_ticket(week: Desk) -> None:

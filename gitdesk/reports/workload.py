@@ -220,9 +220,11 @@ def _findings(facts: Facts, whole: Period, buckets: list[Period], trend: list[di
     else:
         said.say(f"{counted(len(opened), 'ticket')} arrived and {len(resolved)} "
                  f"{'was' if len(resolved) == 1 else 'were'} resolved.", [*opened, *resolved])
+    reopened = [t.id for t, _ in facts.reopened(whole, facts.active(whole))]
     if len(backlog_end) > len(backlog_start):
+        why = f" ({counted(len(reopened), 'reopening')} in the period)" if reopened else ""
         said.say(f"The backlog is growing: {len(backlog_start)} unfinished at the start, {len(backlog_end)} at the "
-                 "end.", backlog_end)
+                 f"end{why}.", backlog_end)
     elif len(backlog_end) < len(backlog_start):
         said.say(f"The backlog is shrinking: {len(backlog_start)} unfinished at the start, {len(backlog_end)} at "
                  "the end.", backlog_end)
