@@ -319,6 +319,7 @@ def test_the_weekly_digest_reaches_the_lead_through_smtp_once(tmp_path: Path, mo
     assert digests[0]["Subject"] == "Test desk: feedback and workload for 2026-11-23 to 2026-11-29", \
         "whole days, as gitdesk report --since 2026-11-23 --until 2026-11-29 reads"
     assert "week of 2026-11-30" not in body, "no empty partial week after the period"
+    assert all(len(line) <= 78 for line in body.splitlines()), "a mail's lines wrap (tables were 300 wide)"
     desk.at("2026-11-30T09:00:00Z")
     assert ("weekly-digest", None) not in done(run(desk)), "delivered: never again"
 

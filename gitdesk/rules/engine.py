@@ -586,9 +586,23 @@ def digest_text(desk: Desk, rule: Rule, occurrence: datetime) -> tuple[str, str]
     last = until - timedelta(days=1)
     days = f"{since:%Y-%m-%d}" if last <= since else f"{since:%Y-%m-%d} to {last:%Y-%m-%d}"
     subject = f"{desk.config.desk_name}: {' and '.join(names)} for {days}"
-    body = "\n".join(parts).strip() + "\n\nFull figures, each with its tickets: gitdesk report " + \
+    body = "\n".join(_mail_lines(parts)).strip() + "\n\nFull figures, each with its tickets: gitdesk report " + \
         " / ".join(names) + "."
     return subject, body
+
+
+def _mail_lines(lines: Sequence[str], width: int = 76) -> list[str]:
+    """Lines as a mail reads well: a list item longer than ``width`` wraps under itself, and
+    an ID or a path is never broken."""
+    import textwrap
+
+    out: list[str] = []
+    for line in lines:
+        if len(line) <= width or not line.startswith("- "):
+            out.append(line)
+            continue
+        out += textwrap.wrap(line, width, subsequent_indent="  ", break_long_words=False, break_on_hyphens=False)
+    return out
 
 
 def _digest(desk: Desk, item: Due, dry_run: bool) -> Done:
