@@ -294,6 +294,22 @@ def test_what_an_action_did_fits_the_terminal_and_stays_one_line_when_piped(
     assert " ".join(line.strip() for line in shown[:2]).endswith("on every laptop"), "the title wraps, whole"
 
 
+def test_a_summary_on_a_terminal_wraps_and_piped_stays_one_line(monkeypatch: pytest.MonkeyPatch,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from gitdesk.render import output
+
+    said = ("Mail send on main, coordinated through origin/main: 12 sent, 1 withdrawn, 2 retry "
+            "[51f5323, 9ab01cd]")
+    output.note(said)
+    assert capsys.readouterr().err == said + "\n", "piped: one line to grep"
+    monkeypatch.setattr(output, "notes_on_terminal", lambda: True)
+    monkeypatch.setenv("COLUMNS", "60")
+    output.note(said)
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 2 and max(map(len, lines)) <= 60 and lines[1].startswith("  ")
+    assert " ".join(line.strip() for line in lines) == said, "nothing lost, no ID cut"
+
+
 @pytest.mark.parametrize("columns", [80, 40, 24])
 def test_a_wide_character_title_wraps_by_the_columns_it_takes(desk: Desk, monkeypatch: pytest.MonkeyPatch,
                                                               columns: int) -> None:

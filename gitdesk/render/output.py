@@ -36,6 +36,10 @@ def is_terminal() -> bool:
     return sys.stdout.isatty()
 
 
+def notes_on_terminal() -> bool:
+    return sys.stderr.isatty()
+
+
 def width() -> int:
     return shutil.get_terminal_size((100, 24)).columns
 
@@ -321,8 +325,17 @@ def info(message: str) -> None:
 
 
 def note(message: str) -> None:
-    """A line for people on stderr, so piped output stays data."""
-    click.echo(visible(message), err=True)
+    """A line for people on stderr, so piped output stays data; on a terminal, wrapped to its
+    width (continued lines indented), so no summary runs past the edge."""
+    shown = visible(message)
+    if notes_on_terminal() and width() >= 40:
+        shown = "\n".join(part for line in shown.split("\n") for part in (
+            wrap(line, width(), _lead(line), _lead(line) + "  ") if cells(line) > width() else [line]))
+    click.echo(shown, err=True)
+
+
+def _lead(line: str) -> str:
+    return line[:len(line) - len(line.lstrip(" "))]
 
 
 def warnings(problems: Sequence[Any], most: int = 10) -> None:
