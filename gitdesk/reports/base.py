@@ -144,7 +144,7 @@ class Cell:
         if self.kind == "change":
             return f"{value:+d}"
         if self.kind == "number":
-            return f"{value:.1f}" if isinstance(value, float) else str(value)
+            return figure(value) if isinstance(value, float) else str(value)
         return str(value)
 
     @property
@@ -165,8 +165,15 @@ def count(ids: Iterable[str]) -> Cell:
     return Cell("count", len(listed), listed)
 
 
+def figure(value: float) -> str:
+    """An average as a manager can check it: 4.0, 0.8, 1.25 (two decimals when the second
+    counts: 5 tickets against an average of 1.25 are "4.0 times" it, not 1.2)."""
+    shown = f"{value:.2f}"
+    return shown[:-1] if shown.endswith("0") else shown
+
+
 def number(value: float | None, ids: Iterable[str] = ()) -> Cell:
-    """A plain figure such as an average score (two decimals kept, one shown)."""
+    """A plain figure such as an average score (two decimals kept and shown when they count)."""
     return Cell("number", None if value is None else round(value, 2), tuple(sorted(set(ids))))
 
 

@@ -7,7 +7,7 @@ from collections import Counter, defaultdict
 
 from gitdesk.errors import GitdeskError
 from gitdesk.model import Ticket
-from gitdesk.reports.base import Facts, Findings, Period, Report, Section, columns, count, number, text
+from gitdesk.reports.base import Facts, Findings, Period, Report, Section, columns, count, figure, number, text
 from gitdesk.text import address_key
 
 TOP_REQUESTERS = 15
@@ -130,7 +130,7 @@ def build(facts: Facts, period: Period) -> Report:
         about = topic(facts, found)
         flags.rows.append([text(who), text(category), count(ids), number(average), text(basis),
                            text(about[0] if about else None)])
-        times = f", {len(ids) / average:.1f} times the average of {basis} ({average:.1f})" if average else ""
+        times = f", {len(ids) / average:.1f} times the average of {basis} ({figure(average)})" if average else ""
         words = f"; {len(about[1])} of them about {about[0]}" if about else ""
         said.say(f"{who} opened {len(ids)} {category} tickets in {window_days} days{times}{words}: "
                  f"{', '.join(sorted(ids))}", ids)
