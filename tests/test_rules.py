@@ -489,6 +489,12 @@ def office(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Desk:
     return desk
 
 
+def test_the_rules_list_says_when_next_in_the_desks_time_zone(office: Desk) -> None:
+    office.at("2026-11-27T06:00:00Z")  # Friday 07:00 in Berlin; this machine's zone is UTC
+    listed = office.run("rules").stdout
+    assert "every working day at 08:00" in listed and "2026-11-27 08:00 CET" in listed, "one zone, named"
+
+
 def test_two_working_days_pending_skip_the_weekend_in_the_desks_time_zone(office: Desk) -> None:
     office.at("2026-11-27T15:00:00Z")  # Friday 16:00 in Berlin: one working hour left this week
     made = pending_ticket(office)

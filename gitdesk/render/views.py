@@ -652,7 +652,14 @@ def rules_overview(rules: Sequence[Rule], plan: Plan, fmt: str) -> None:
         upcoming = plan.upcoming.get(str(record["name"]))
         if upcoming is None or rule_is_event(record):
             return "on the event" if rule_is_event(record) else "nothing waiting"
-        return local_time(upcoming.at) + (f" {upcoming.ticket_id}" if upcoming.ticket_id else "")
+        return desk_time(upcoming.at) + (f" {upcoming.ticket_id}" if upcoming.ticket_id else "")
+
+    def desk_time(at: datetime) -> str:
+        """In the desk's zone, named, when it is not this machine's: "every Monday at 07:00"
+        next to a NEXT of 06:00 read as a mistake."""
+        if plan.zone is None or at.astimezone(plan.zone).utcoffset() == at.astimezone().utcoffset():
+            return local_time(at)
+        return at.astimezone(plan.zone).strftime("%Y-%m-%d %H:%M %Z")
 
     def rule_is_event(record: Mapping[str, Any]) -> bool:
         return str(record["when"]).startswith("when a ticket")

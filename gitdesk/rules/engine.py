@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 
 from gitdesk import actions, clock, templates, ticketfile, workflow
 from gitdesk.actions import Automated
@@ -174,12 +174,13 @@ class Plan:
 
     due: list[Due] = field(default_factory=list)
     upcoming: dict[str, Upcoming] = field(default_factory=dict)
+    zone: tzinfo | None = None  # the desk's time zone: "every Monday at 07:00" is 07:00 there
 
 
 def plan(desk: Desk, rules: Sequence[Rule], now: datetime) -> Plan:
     """Every time rule's due work, the next it will do, and the tickets it must skip."""
     config = desk.config
-    found = Plan()
+    found = Plan(zone=Calendar.for_queue(desk.config, None, "business").zone)
     ticket_rules = [rule for rule in rules if rule.trigger.kind in ("status", "target")]
     if ticket_rules:
         wanted: set[str] = set()
