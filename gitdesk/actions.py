@@ -37,7 +37,7 @@ from gitdesk.model import (
     Entry,
     Ticket,
 )
-from gitdesk.text import address_key, clean_line, closest, one_line
+from gitdesk.text import address_key, clean_line, closest, one_line, unmailable
 
 FIELD_NAME = re.compile(r"^[a-z_][a-z0-9_-]*\Z")
 CC = "cc"  # addresses that hear of every public step, as the requester does
@@ -356,14 +356,20 @@ class NewTicket:
                    extra=tuple((key, value) for key, value in fields.items() if key not in templates.DRAFT_FIELDS))
 
 
-def requester_value(desk: Desk, given: str | None, actor: Actor) -> str:
-    """The requester as stored: an email where one is known, else a handle."""
+def requester_value(desk: Desk, given: str | None, actor: Actor, *, mailable: bool = False) -> str:
+    """The requester as stored: an email where one is known, else a handle. ``mailable``
+    (a person typing it): an address no mail can carry is refused. Mail and imports take
+    such a sender in as they come (intake notes it)."""
     if not given:
         return actor.email or actor.id
     person = desk.config.person(given)
     if person is not None:
         return person.email or person.handle
     if workflow.is_email(given, local=desk.config.mail.local_senders):
+        reason = unmailable(given) if mailable and "@" in given else None
+        if reason is not None:  # every mail to them would then fail
+            raise ValidationError(f"cannot use {given!r} as the requester: {reason}",
+                                  hint="give an address mail can carry, or a handle from people:")
         return given
     raise ValidationError(f"unknown requester {given!r}",
                           hint="use an email address or a handle from people: in .gitdesk/config.yml")
@@ -373,6 +379,7 @@ def create(desk: Desk, spec: NewTicket, actor: Actor, *, automation: Automation 
     with desk.writing():
         now = clock.now()
         taken = ids.Taken(desk.ids_minted_in(ids.slot(desk.config.id_prefix, now)))
+        requester_value(desk, spec.requester, actor, mailable=True)  # a person typed it: mail must reach it
         ticket = new_ticket(desk, spec, actor, now, taken, _others(desk))
         path = desk.path_of(ticket.id)
         files: dict[str, str | bytes] = {}
@@ -530,6 +537,9 @@ def reply(desk: Desk, typed_id: str, text: str, actor: Actor, *, attach: Sequenc
     """A public reply; ``attach`` (name, bytes) are stored under attachments/<ID>/ and linked
     from the reply; ``fields`` (from a canned reply) are set in the same commit."""
     body = _text(text, "reply")
+    if len(attach) > attachments.MAX_PER_MESSAGE:  # the ticket would keep 200 and the mail carry them all
+        raise ValidationError(f"{len(attach)} attachments: a reply carries at most {attachments.MAX_PER_MESSAGE}",
+                              hint="send the rest in another reply, or put them in one archive")
     with desk.writing():
         loaded = desk.find(typed_id)
         desk.ensure_clean([loaded.path])
@@ -602,9 +612,12 @@ def cc(desk: Desk, typed_id: str, edits: Sequence[str], actor: Actor) -> Outcome
     plan = [(not edit.startswith("-"), edit.lstrip("+-")) for edit in edits]
     if not plan:
         raise ValidationError("no addresses given", hint="e.g. gitdesk cc ID +carol@example.com -dave@example.com")
-    for _, address in plan:
+    for add, address in plan:
         if not workflow.is_email(address):
             raise ValidationError(f"not an email address: {address!r}", hint="e.g. +carol@example.com")
+        reason = unmailable(address) if add else None  # taking one out must always work
+        if reason is not None:
+            raise ValidationError(f"cannot copy {address!r}: {reason}", hint="give an address mail can carry")
 
     def mutate(ticket: Ticket) -> Ticket:
         current = [str(item) for item in ticket.extra.get(CC) or [] if isinstance(item, str)]
@@ -840,7 +853,7 @@ def setting(desk: Desk, field: str, value: str, actor: Actor) -> Callable[[Ticke
             root_of(desk, desk.load(other), avoid=ticket.id)  # as link does: no loop, no missing ticket
             return replace(ticket, duplicate_of=other)
         if name == "requester":
-            requester = requester_value(desk, value.strip(), actor)
+            requester = requester_value(desk, value.strip(), actor, mailable=True)
             extra = {key: item for key, item in ticket.extra.items()  # the name was the old requester's
                      if key != REQUESTER_NAME or address_key(requester) == address_key(ticket.requester)}
             return replace(ticket, requester=requester, extra=extra)

@@ -78,6 +78,29 @@ def ascii_address(address: str) -> str:
     return f"{local}@{idna.encode(domain, uts46=True).decode('ascii')}"
 
 
+def unmailable(address: str) -> str | None:
+    """Why the desk cannot write ``address`` into a mail it sends, or None when it can: mail
+    takes in addresses (üser@…, taro..yamada.@docomo.ne.jp) that cannot be written back."""
+    local, at, _ = address.rpartition("@")
+    if not at:
+        return "it is not a mail address"
+    if not local.isascii():
+        return "the part before the @ has non-ASCII letters, which this desk's mail cannot carry (SMTPUTF8)"
+    import email.errors
+    from email.headerregistry import Address
+
+    try:
+        domain = ascii_address(address).rpartition("@")[2]
+        if len(domain) > 253 or any(len(label) > 63 for label in domain.split(".")):
+            return "its domain is longer than a domain name may be (63 characters a part)"
+        Address(addr_spec=ascii_address(address))
+    except UnicodeError:  # idna.IDNAError is one: an emoji, a zero-width space, a misplaced hyphen
+        return "its domain is not a valid international domain name"
+    except (ValueError, TypeError, IndexError, email.errors.MessageError) as error:
+        return clean_line(str(error)).rstrip(")") or "Python's mail library refuses it"
+    return None
+
+
 def address_key(address: str) -> str:
     """What two spellings of one mail address (or handle) share: lower case, and an
     international domain in its ASCII form, so ``kai@bücher.example`` is

@@ -298,6 +298,10 @@ def test_attachments_are_kept_and_mailed(desk: Desk, tmp_path: Path) -> None:
     made = json.loads(desk.run("new", "With a photo", "-q", "it-helpdesk", "--attach", str(guide),
                                "--format", "json").stdout)
     assert f"attachments/{made['id']}/vpn guide.pdf" in desk.committed_files()
+    many = [arg for n in range(201) for arg in ("--attach", str(guide))]
+    assert desk.fails("--as", "alice", "reply", ticket_id, "-m", "All of them", *many) == (
+        "gitdesk: error: 201 attachments: a reply carries at most 200 (send the rest in another reply, or put them "
+        "in one archive)"), "the ticket would keep 200 and the mail carry all"
 
 
 def test_one_acknowledgement_per_sender_per_hour(desk: Desk, tmp_path: Path) -> None:

@@ -17,7 +17,6 @@ a line break in a header, so nothing a ticket says can add a header.
 
 from __future__ import annotations
 
-import email.errors
 import email.policy
 import email.utils
 import hashlib
@@ -35,7 +34,7 @@ from gitdesk.errors import GitdeskError, TicketFormatError, ValidationError
 from gitdesk.mail.message import LOOP_HEADER
 from gitdesk.model import MAIL_EVENTS, Config, Person, Ticket
 from gitdesk.templates import FEEDBACK_REQUEST, MAIL_DEFAULTS, MAIL_TEMPLATES, NOTIFICATION, REMINDER
-from gitdesk.text import address_key, ascii_address, clean_line
+from gitdesk.text import address_key, ascii_address, clean_line, unmailable
 
 EVENTS = (*MAIL_EVENTS, FEEDBACK_REQUEST, NOTIFICATION, REMINDER)
 # Sent without a person deciding to: RFC 3834's Auto-Submitted, so no auto-reply answers them.
@@ -125,23 +124,6 @@ def new_message_id(ticket_id: str, event: str, desk_address: str, seed: str | No
     (a rule's reminder) make the same Message-ID, and it is delivered once."""
     unique = secrets.token_hex(8) if seed is None else hashlib.sha256(seed.encode()).hexdigest()[:16]
     return f"<{ticket_id}.{event}.{unique}@{desk_address.rsplit('@', 1)[-1]}>"
-
-
-def unmailable(address: str) -> str | None:
-    """Why the desk cannot write ``address`` into a mail it sends, or None when it can: mail
-    takes in addresses (üser@…, taro..yamada.@docomo.ne.jp) that cannot be written back."""
-    local, at, _ = address.rpartition("@")
-    if not at:
-        return "it is not a mail address"
-    if not local.isascii():
-        return "the part before the @ has non-ASCII letters, which this desk's mail cannot carry (SMTPUTF8)"
-    try:
-        Address(addr_spec=ascii_address(address))
-    except UnicodeError:  # idna.IDNAError is one: an emoji, a zero-width space, a misplaced hyphen
-        return "its domain is not a valid international domain name"
-    except (ValueError, TypeError, IndexError, email.errors.MessageError) as error:
-        return clean_line(str(error)).rstrip(")") or "Python's mail library refuses it"
-    return None
 
 
 def message(config: Config, root: Path, letter: Letter, now: datetime, thread: Sequence[str],

@@ -45,7 +45,7 @@ from gitdesk.mail.message import (
 )
 from gitdesk.model import MAIL_SYSTEM, NOTE, REOPEN, REPLY, REQUESTER_NAME, Entry, Route, Ticket
 from gitdesk.paths import TICKETS
-from gitdesk.text import address_key, counted
+from gitdesk.text import address_key, counted, unmailable
 
 KINDS = ("mbox", "maildir", "eml")
 CHUNK = 500
@@ -314,7 +314,7 @@ def _new(state: _State, incoming: Incoming, files: dict[str, bytes], related: st
     if related:
         ticket = replace(ticket, related=(related,))
     cc = _cc(desk, incoming, requester)
-    left_out = [address for address in cc if compose.unmailable(address)]
+    left_out = [address for address in cc if unmailable(address)]
     cc = [address for address in cc if address not in left_out]
     if cc:
         ticket = replace(ticket, extra={**ticket.extra, CC: cc})

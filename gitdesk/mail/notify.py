@@ -37,7 +37,7 @@ from gitdesk.errors import GitdeskError, ValidationError
 from gitdesk.mail import compose, outbox
 from gitdesk.mail.message import thread_ids, with_thread_id
 from gitdesk.model import ESCALATION, QUESTION, REJECTION, REOPEN, REPLY, Config, Entry, Ticket
-from gitdesk.text import address_key, clean_line
+from gitdesk.text import address_key
 
 OUTBOX = "outbox"
 FEEDBACK_TAG = "[feedback]"  # in the subject of older feedback requests: an answer with a score is feedback
@@ -347,17 +347,6 @@ def request_feedback(desk: Desk, typed_id: str, actor: Actor) -> Requested:
                              f"Gitdesk-Ticket: {ticket.id}\nGitdesk-Action: feedback-request\n", now,
                              new_files=frozenset({path}))
     return Requested(ticket.id, to, path, commit, message_id)
-
-
-def clean_addresses(values: Sequence[str]) -> list[str]:
-    """Addresses as a ticket keeps them: one clean line each, valid, no duplicates."""
-    found: dict[str, str] = {}
-    for value in values:
-        address = clean_line(value).strip("<>").strip()
-        if not workflow.is_email(address):
-            raise ValidationError(f"not an email address: {value!r}", hint="e.g. +carol@example.com")
-        found.setdefault(address_key(address), address)
-    return list(found.values())
 
 
 SENT = "sent"  # delivered mail, moved out of outbox/ by gitdesk mail send: sent/<YYYY-MM>/<name>.eml
