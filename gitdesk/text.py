@@ -101,6 +101,11 @@ def unmailable(address: str) -> str | None:
     return None
 
 
+def domain_key(domain: str) -> str:
+    """What two spellings of one mail domain share (see ``address_key``)."""
+    return address_key(f"x@{domain}").rpartition("@")[2]
+
+
 def address_key(address: str) -> str:
     """What two spellings of one mail address (or handle) share: lower case, and an
     international domain in its ASCII form, so ``kai@bücher.example`` is

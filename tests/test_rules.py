@@ -403,6 +403,16 @@ def test_a_ticket_taken_in_from_mail_passes_the_event_rules(tmp_path: Path, monk
     assert f"tickets/{made}.md" in desk.committed_files(), "in the intake's own commit"
 
 
+def test_a_requester_domain_matches_every_spelling_of_that_domain_and_no_other(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rule = GMAIL_RULE.replace("gmail.com", "Straße.de")
+    desk = rules_desk(tmp_path / "desk", monkeypatch, CALENDAR_RULES + rule)
+    labelled = {who: "personal-address" in desk.text(desk.new("Printer", "-r", who))
+                for who in ("uli@straße.de", "uli@STRASSE.de", "uli@xn--strae-oqa.de")}
+    assert labelled == {"uli@straße.de": True, "uli@STRASSE.de": False, "uli@xn--strae-oqa.de": True}, \
+        "strasse.de is another domain"
+
+
 def test_an_import_passes_the_event_rules_without_mailing_anyone(tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     desk = rules_desk(tmp_path / "desk", monkeypatch, CALENDAR_RULES)

@@ -215,7 +215,7 @@ def _sent_by_us(state: _State, message_id: str) -> bool:
     address = state.desk.config.mail.address or ""
     ticket = state.by_message.get(message_id)
     return bool(address and ticket and message_id.startswith(f"<{ticket}.")
-                and message_id.casefold().endswith(f"@{address.rsplit('@', 1)[-1].casefold()}>"))
+                and message_id.lower().endswith(f"@{address.rsplit('@', 1)[-1].lower()}>"))  # ASCII: no ß → ss
 
 
 def _thread_ticket(state: _State, incoming: Incoming) -> str | None:
@@ -234,7 +234,7 @@ def _desk_made(desk: Desk, message_id: str) -> str | None:
     """The ticket a Message-ID of the desk's own mail names, if it exists."""
     address = desk.config.mail.address or ""
     local, _, domain = message_id.strip("<>").rpartition("@")
-    if not address or domain.casefold() != address.rsplit("@", 1)[-1].casefold() or "." not in local:
+    if not address or domain.lower() != address.rsplit("@", 1)[-1].lower() or "." not in local:
         return None
     try:
         return desk.resolve(local.split(".", 1)[0]) if ids.is_valid(local.split(".", 1)[0],

@@ -20,7 +20,7 @@ from gitdesk import frontmatter, templates, ticketfile
 from gitdesk.durations import Span, parse_span
 from gitdesk.errors import ConfigError, GitdeskError
 from gitdesk.model import Config, Ticket
-from gitdesk.text import closest
+from gitdesk.text import closest, domain_key
 
 if TYPE_CHECKING:  # YAML is imported when a rules file is read: most commands on most desks never do
     import yaml
@@ -93,7 +93,7 @@ class Conditions:
         if self.status and ticket.status not in self.status:
             return False
         if self.requester_domain:
-            domain = ticket.requester.rsplit("@", 1)[-1].casefold() if "@" in ticket.requester else ""
+            domain = domain_key(ticket.requester.rsplit("@", 1)[-1]) if "@" in ticket.requester else ""
             if domain not in self.requester_domain:
                 return False
         if self.assignee == "none":
@@ -419,7 +419,7 @@ def _conditions(reader: _Reader, value: Any, where: tuple[Any, ...]) -> Conditio
         elif key == "status":
             reader.known(names, list(config.statuses), at, "status")
         elif key == "requester_domain":
-            names = tuple(name.lstrip("@").casefold() for name in names)
+            names = tuple(domain_key(name.lstrip("@")) for name in names)  # straße.de is not strasse.de
         found[key] = names
     return Conditions(**found)
 
