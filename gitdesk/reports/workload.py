@@ -245,7 +245,9 @@ def _findings(facts: Facts, whole: Period, buckets: list[Period], trend: list[di
         if capacity is None:
             continue
         logged = sum(work.logged.values())
-        share = f", {logged / capacity:.0%} of their support capacity ({capacity / 3600:.0f}h)" if capacity else ""
+        # The capacity as the table shows it (5.67, not 6h beside a 5.67 in the column).
+        share = f", {logged / capacity:.0%} of their support capacity ({round(capacity / 3600, 2):g}h)" \
+            if capacity else ""
         entries = counted(len(work.entries), "entry", "entries")
         said.say(f"{who} handled {counted(len(work.handled), 'ticket')}, wrote {entries} and logged {_hours(logged)}"
                  f"{share}.", work.handled)
