@@ -408,6 +408,35 @@ def test_an_answer_to_a_full_thread_reopens_its_resolved_continuation(mail_desk:
     assert ticket(mail_desk, continued)["status"] == "open"
 
 
+def test_a_full_thread_continues_with_its_requester_and_cc_whoever_writes_first(
+        mail_desk: Desk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gitdesk.mail import intake as intake_module
+
+    monkeypatch.setattr(intake_module, "MAX_THREAD", 3)
+    mail_desk.configure(MAIL_CONFIG.replace("  address: help@fernhill.example\n",
+                                            "  address: help@fernhill.example\n  notify: {acknowledgement: false}\n"),
+                        "No acknowledgements: only the mail written counts here")
+    first = (b"From: Carol Kent <carol@example.com>\nTo: help@fernhill.example\nCc: tom@example.com\n"
+             b"Subject: Printer\nMessage-ID: <c0@example.com>\n\nJam.\n")
+    more = [(f"From: carol@example.com\nTo: help@fernhill.example\nSubject: Re: Printer\n"
+             f"Message-ID: <c{n}@example.com>\nIn-Reply-To: <c{n - 1}@example.com>\n\nMore {n}.\n").encode()
+            for n in (1, 2)]
+    taken = intake(mail_desk, "mbox", mbox(tmp_path, first, *more))["messages"]
+    original = taken[0]["ticket"]
+    mail_desk.run("--as", "alice", "assign", original, "alice")
+    from_tom = (b"From: tom@example.com\nTo: help@fernhill.example\nCc: carol@example.com\nSubject: Re: Printer\n"
+                b"Message-ID: <tom-1@example.com>\nIn-Reply-To: <c2@example.com>\n\nSame on my floor.\n")
+    (by_tom,) = intake(mail_desk, "eml", eml(tmp_path, from_tom, "tom.eml"))["messages"]
+    continued = ticket(mail_desk, by_tom["ticket"])
+    assert by_tom["outcome"] == "new" and by_tom["ticket"] != original
+    assert (continued["requester"], continued["cc"], continued["assignee"]) == \
+        ("carol@example.com", ["tom@example.com"], "alice"), "carol's conversation goes on, with alice"
+    from_carol = (b"From: carol@example.com\nTo: help@fernhill.example\nSubject: Re: Printer\n"
+                  b"Message-ID: <c3@example.com>\nIn-Reply-To: <c1@example.com>\n\nStill jams.\n")
+    (by_carol,) = intake(mail_desk, "eml", eml(tmp_path, from_carol, "carol.eml"))["messages"]
+    assert (by_carol["outcome"], by_carol["ticket"]) == ("reply", by_tom["ticket"]), "not a third ticket"
+
+
 def test_mail_that_holds_nul_bytes_or_mislabelled_utf16_is_cleaned_not_retried_forever(mail_desk: Desk,
                                                                                        tmp_path: Path) -> None:
     nul = (b"From: carol@example.com\nTo: help@fernhill.example\nSubject: Scanner\nMessage-ID: <nul-1@example.com>\n"

@@ -290,7 +290,10 @@ def _body_with_attachments(state: _State, ticket_id: str, text: str, incoming: I
     return attachments.attach(ticket_id, text, items, names, state.desk.config.mail.max_attachment_bytes, files)
 
 
-def _new(state: _State, incoming: Incoming, files: dict[str, bytes], related: str | None = None) -> Ticket:
+def _new(state: _State, incoming: Incoming, files: dict[str, bytes], related: str | None = None,
+         continuing: Ticket | None = None) -> Ticket:
+    """A ticket opened by ``incoming``; ``continuing``: the full ticket whose conversation it
+    carries on, whose requester, Cc, queue, assignee and category it keeps, whoever wrote."""
     desk = state.desk
     route = route_for(desk.config.mail.routes, incoming)
     requester = incoming.sender
@@ -299,21 +302,38 @@ def _new(state: _State, incoming: Incoming, files: dict[str, bytes], related: st
             and desk.config.person(incoming.forwarded_from) is None and workflow.is_email(incoming.forwarded_from)):
         requester = incoming.forwarded_from
     actor = Actor(incoming.sender, desk.config.person(incoming.sender), incoming.sender)
-    spec = actions.NewTicket(
-        title=_title(desk, incoming),
-        requester=requester,
-        queue=route.queue if route else None,
-        priority=route.priority if route else None,
-        category=route.category if route else None,
-        labels=route.labels if route else (),
-        extra=((MESSAGE_IDS, [incoming.message_id]),),
-    )
+    if continuing is not None:
+        requester = continuing.requester
+        keeper = desk.config.person(continuing.assignee or "")
+        spec = actions.NewTicket(
+            title=_title(desk, incoming), requester=requester, queue=continuing.queue,
+            priority=continuing.priority, category=continuing.category, asset=continuing.asset,
+            assignee=keeper.handle if keeper is not None and desk.config.is_agent(keeper.handle) else None,
+            extra=((MESSAGE_IDS, [incoming.message_id]),))
+    else:
+        spec = actions.NewTicket(
+            title=_title(desk, incoming),
+            requester=requester,
+            queue=route.queue if route else None,
+            priority=route.priority if route else None,
+            category=route.category if route else None,
+            labels=route.labels if route else (),
+            extra=((MESSAGE_IDS, [incoming.message_id]),),
+        )
     ticket = actions.new_ticket(desk, spec, actor, clock.now(), state.taken, state.others)
     body = _body_with_attachments(state, ticket.id, incoming.text, incoming, files)
     ticket = replace(ticket, description=ticketfile.escape_text(body, section=False) if body.strip() else "")
     if related:
         ticket = replace(ticket, related=(related,))
     cc = _cc(desk, incoming, requester)
+    if continuing is not None:  # everyone who was in the conversation stays in it
+        kept: dict[str, str] = {}
+        for address in (*actions.cc_of(continuing), incoming.sender, *cc):
+            person = desk.config.person(address)
+            if (workflow.is_email(address) and address_key(address) != address_key(requester)
+                    and not (person is not None and desk.config.is_agent(person.handle))):
+                kept.setdefault(address_key(address), address)
+        cc = list(kept.values())[:20]
     left_out = [address for address in cc if unmailable(address)]
     cc = [address for address in cc if address not in left_out]
     if cc:
@@ -323,6 +343,8 @@ def _new(state: _State, incoming: Incoming, files: dict[str, bytes], related: st
                 "Reach them another way.")
         ticket = _noted(ticket, note)
     name = templates.name_to_greet(incoming.sender_name) if requester == incoming.sender else None
+    if continuing is not None and address_key(requester) != address_key(incoming.sender):
+        name = templates.name_to_greet(continuing.extra.get(REQUESTER_NAME))
     if name and desk.config.person(requester) is None:  # so answers greet them by name, not by address
         ticket = replace(ticket, extra={**ticket.extra, REQUESTER_NAME: name})
     return _acknowledged(state, _event(state, "created", ticket, files), incoming, files)
@@ -526,11 +548,11 @@ def _apply(state: _State, incoming: Incoming, files: dict[str, bytes]) -> tuple[
                 detail = f"{new.title} (follow-up to {ticket.status} {target})"
                 outcome = "new"
             elif len(thread_ids(ticket)) >= MAX_THREAD:
-                new = _new(state, incoming, scratch, related=target)
+                new = _new(state, incoming, scratch, related=target, continuing=ticket)
                 detail = f"{new.title} (the thread of {target} is over {MAX_THREAD} mails: continued here)"
                 outcome = "new"
             elif _full(state, target):
-                new = _new(state, incoming, scratch, related=target)
+                new = _new(state, incoming, scratch, related=target, continuing=ticket)
                 detail = f"{new.title} (the ticket file of {target} is nearly full: continued here)"
                 outcome = "new"
             else:
@@ -544,7 +566,7 @@ def _apply(state: _State, incoming: Incoming, files: dict[str, bytes]) -> tuple[
                 except TicketTooLarge:  # its attachment links were the last straw: a new ticket, as when full
                     scratch.clear()
                     state.attachment_names = {key: set(value) for key, value in names_before.items()}
-                    new = _new(state, incoming, scratch, related=target)
+                    new = _new(state, incoming, scratch, related=target, continuing=ticket)
                     detail, outcome = f"{new.title} (the ticket file of {target} is full: continued here)", "new"
         else:
             new = _new(state, incoming, scratch)
