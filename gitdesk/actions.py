@@ -266,14 +266,13 @@ class Prepared:
 def prepare_change(desk: Desk, loaded: LoadedTicket, new: Ticket, actor: Actor, verb: str,
                    also: Sequence[tuple[LoadedTicket, Ticket]] = (), *,
                    extra_files: Mapping[str, bytes] | None = None, notes: Sequence[str] = (),
-                   mailer: Mailer | None = None, rules: Sequence[str] = (), strict: bool = True) -> Prepared:
+                   mailer: Mailer | None = None, rules: Sequence[str] = ()) -> Prepared:
     """Validate ``new`` against the ticket as loaded and add the mail ``mailer`` makes of
-    the change: the ticket, the mail in outbox/, nothing else, and the commit message.
-    Not ``strict`` (rules, with nobody at the keyboard): only problems the change brings count."""
+    the change: the ticket, the mail in outbox/, nothing else, and the commit message."""
     old = loaded.ticket
     if new == old:
         raise GitdeskError(f"nothing to change: {old.id} is already like that")
-    validate_change(desk, old, new, loaded.path, _lines(loaded), strict=strict)
+    validate_change(desk, old, new, loaded.path, _lines(loaded))
     mail = mailer(verb, old, new, actor) if mailer is not None else None
     added: dict[str, bytes | None] = dict(extra_files or {})
     if mail is not None:

@@ -258,7 +258,12 @@ def test_scores_are_read_only_from_the_start_of_the_answer(text: str, expected: 
 
 
 def test_an_address_mail_took_in_but_python_cannot_write_is_one_clear_error(mail_desk: Desk) -> None:
-    ticket_id = mail_desk.new("Docomo phone", "-q", "it-helpdesk", "--requester", "taro..yamada.@docomo.ne.jp")
+    odd = "taro..yamada.@docomo.ne.jp"  # mail takes such senders in; a person typing it is refused
+    assert "cannot use" in mail_desk.fails("new", "Docomo phone", "-q", "it-helpdesk", "--requester", odd)
+    ticket_id = mail_desk.new("Docomo phone", "-q", "it-helpdesk", "--requester", "taro@docomo.ne.jp")
+    path = mail_desk.path / "tickets" / f"{ticket_id}.md"
+    path.write_text(path.read_text().replace("requester: taro@docomo.ne.jp", f"requester: {odd}"))
+    mail_desk.git("commit", "-qam", "as intake took it in")
     head, before = mail_desk.head(), mail_desk.text(ticket_id)
     error = mail_desk.fails("--as", "alice", "reply", ticket_id, "-m", "Hello", "--send")
     assert f"{ticket_id}: cannot mail 'taro..yamada.@docomo.ne.jp'" in error

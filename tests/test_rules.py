@@ -115,15 +115,20 @@ def test_init_writes_commented_default_rules_that_check_accepts(tmp_path: Path, 
     assert listed[1]["when"] == "pending for 2d working time"
 
 
-def test_an_agent_who_left_does_not_stop_the_rules_on_their_tickets(desk: Desk) -> None:
+def test_a_rule_refuses_a_ticket_whose_agent_left_config_and_names_the_fix(desk: Desk) -> None:
+    """A rule judges the whole ticket, as the push check does: a commit sync would refuse to
+    push must not be made. The error names the file and the fix (docs/config.md: keep people
+    who leave, marked away)."""
     made = desk.new("Printer on 2F jams", "-q", "it-helpdesk")
     desk.run("assign", made, "bob", "--as", "alice")
     desk.run("resolve", made, "--note", "Replaced the roller.", "--as", "bob")
     desk.configure(desk.config.replace("  bob: {name: Bob Agent, email: bob@example.com, team: it}\n", "")
                    .replace("members: [alice, bob]", "members: [alice]"), "bob left")
     desk.at("2026-11-30T09:30:00Z")
-    report = run(desk)
-    assert done(report) == [("close-resolved", made)] and "status: closed" in desk.text(made)
+    report = run(desk, ok=False)
+    (failed,) = report["actions"]
+    assert failed["commit"] is None and "unknown person 'bob'" in failed["error"]
+    assert "status: resolved" in desk.text(made)
 
 
 def test_a_resolved_ticket_nobody_answered_is_closed_after_a_week_once(desk: Desk) -> None:

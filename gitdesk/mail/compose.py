@@ -230,3 +230,10 @@ def _html(body: str, signature: str) -> str:
     signed = "<br>".join(markup.escape(line) for line in signature.splitlines())
     return (f"<!DOCTYPE html><html><body>{markup.to_html(markup.renderer(), body)}"
             f"<p>-- <br>{signed}</p></body></html>")
+
+
+def audience(config: Config, ticket: Ticket, event: str, *, forced: bool) -> tuple[str, ...]:
+    """Who hears of ``event`` on ``ticket``: the queue's setting, else the desk's; all when forced."""
+    if forced:
+        return ("requester", "cc")
+    return config.mail.audience(event, config.queues.get(ticket.queue or ""))

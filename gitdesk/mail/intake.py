@@ -43,6 +43,7 @@ from gitdesk.mail.message import (
     with_thread_id,
     without_reply_prefix,
 )
+from gitdesk.mail.outbox import outbox_path
 from gitdesk.model import MAIL_SYSTEM, NOTE, REOPEN, REPLY, REQUESTER_NAME, Entry, Route, Ticket
 from gitdesk.paths import TICKETS
 from gitdesk.text import address_key, counted, unmailable
@@ -632,7 +633,7 @@ def _tell_agents(state: _State, old: Ticket, new: Ticket, incoming: Incoming, fi
     now = clock.now()
     for letter in notify.agent_letters(state.desk.config, old, new, actor):
         message = compose.message(state.desk.config, state.desk.root, letter, now, [])
-        files[notify.outbox_path(new.id, now, str(message["Message-ID"]))] = message.as_bytes()
+        files[outbox_path(new.id, now, str(message["Message-ID"]))] = message.as_bytes()
 
 
 

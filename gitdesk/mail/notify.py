@@ -17,42 +17,27 @@ is escalated or assigned to them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 
-from gitdesk import clock, templates, ticketfile, workflow
-from gitdesk.actions import (
-    Mail,
-    cc_of,
-    requester_address,
-    root_of,
-    validate_change,
-    waiting_of,
-    watchers_of,
-    with_waiting,
-)
+from gitdesk import clock, templates, workflow
+from gitdesk.actions import Mail, cc_of, requester_address, watchers_of
 from gitdesk.desk import Actor, Desk, LoadedTicket
 from gitdesk.errors import GitdeskError, ValidationError
-from gitdesk.mail import compose, outbox
+from gitdesk.mail import compose, outbox, waiting
+from gitdesk.mail.compose import audience as compose_audience
 from gitdesk.mail.message import thread_ids, with_thread_id
-from gitdesk.model import ESCALATION, QUESTION, REJECTION, REOPEN, REPLY, Config, Entry, Ticket
+from gitdesk.mail.outbox import OUTBOX, outbox_path
+from gitdesk.model import ESCALATION, QUESTION, REJECTION, REOPEN, REPLY, Config, Ticket
 from gitdesk.text import address_key
 
-OUTBOX = "outbox"
 FEEDBACK_TAG = "[feedback]"  # in the subject of older feedback requests: an answer with a score is feedback
 
 # verb → (event, the kind of entry whose words the mail carries)
 PUBLIC_STEPS = {"ask": ("question", QUESTION), "reply": ("reply", REPLY), "resolve": ("resolution", None),
                 "reject": ("rejection", REJECTION), "reopen": ("reopen", REOPEN),
                 "duplicate": ("resolution", None)}
-
-
-def outbox_path(ticket_id: str, now: datetime, message_id: str) -> str:
-    """``outbox/<time>-<ID>-<6 hex>.eml``: sorted by when it was written; the hex is the
-    Message-ID's own random part, so a file and its message are known by each other."""
-    random = message_id.strip("<>").split("@", 1)[0].rsplit(".", 1)[-1][:6]
-    return f"{OUTBOX}/{now.strftime('%Y%m%dT%H%M%SZ')}-{ticket_id}-{random}.eml"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +55,7 @@ class Mailer:
         now = clock.now()
         letters = [*self._public(verb, old, new, actor), *self._agents(verb, old, new, actor)]
         withdrawal = withdrawn_acknowledgements(self.desk, old, new, now)
-        told = self._waiting(verb, new, actor, now)
+        told = waiting.tell(self.desk, verb, new, actor, now, self.send)
         if not letters and withdrawal is None and told is None:
             return None
         ticket = new
@@ -96,103 +81,6 @@ class Mailer:
             if letter.event != templates.NOTIFICATION:  # agents' mail is not part of the requester's thread
                 ticket = with_thread_id(ticket, message_id)
         return Mail(ticket, files, tuple(notes), tuple(ids), also)
-
-    def _waiting(self, verb: str, new: Ticket, actor: Actor, now: datetime) -> Mail | None:
-        """Tell the requesters of the duplicates that wait for ``new`` (``actions.WAITING``) the
-        answer, now that there is one: each in a mail of their own, on their own ticket's thread,
-        so nobody sees another requester's address or thread. The answer is the resolution of
-        the ticket that holds it (``new``, or the solved ticket ``new`` is a duplicate of), never
-        words written to ``new``'s own requester. None: nobody to tell."""
-        config = self.desk.config
-        waiting = waiting_of(new)
-        if waiting and verb == "reject":
-            return Mail(new, {}, (f"told they would hear when {new.id} is solved, and left waiting: "
-                                  f"{', '.join(waiting)} (answer them with gitdesk reply)",))
-        if (not waiting or verb not in ("resolve", "duplicate") or actor.person is None
-                or not workflow.is_done(config, new.status) or new.status == workflow.REJECTED):
-            return None
-        holder = new  # resolve: the note just written is the answer, whatever links the ticket has
-        if verb == "duplicate" and new.duplicate_of:
-            try:
-                holder = self.desk.load(new.duplicate_of).ticket  # the solved root it was closed into
-            except GitdeskError:
-                return None
-        answer = (holder.resolution or "").strip()
-        if not answer:
-            return None
-        if self.send is False:
-            return Mail(with_waiting(new, []), {}, (f"not told, as --no-send says: {', '.join(waiting)}",))
-        kept: list[str] = []
-        files: dict[str, bytes | None] = {}
-        notes: list[str] = []
-        ids: list[str] = []
-        also: list[tuple[LoadedTicket, Ticket]] = []
-        text = (f"The problem you reported is solved: it was the same as {holder.id}.\n\n{answer}\n\n"
-                "If it still goes wrong for you, reply to this mail and say what happens: your request "
-                "opens again.")
-        for ticket_id in waiting:
-            loaded = self._waiting_duplicate(ticket_id, new.id)
-            if loaded is None or loaded.path == self.desk.path_of(holder.id):
-                notes.append(f"{ticket_id} no longer waits for {new.id} (reopened, or its link changed): not told")
-                continue
-            if self.desk.dirty_paths([loaded.path]):
-                kept.append(ticket_id)  # hand edits in progress: told at the next resolution
-                notes.append(f"{ticket_id} has uncommitted changes: not told yet")
-                continue
-            letter = self._told(loaded.ticket, text, actor)
-            if letter is None:
-                notes.append(f"{ticket_id}: the desk does not mail its requester: not told")
-                continue
-            message = compose.message(config, self.desk.root, letter, now, thread_ids(loaded.ticket))
-            message_id = str(message["Message-ID"])
-            entry = Entry(now, actor.id, REPLY, ticketfile.escape_text(text))
-            # Its resolution said "we are working on it there": now it says what solved it.
-            solved = ticketfile.escape_text(f"This is the same problem as {holder.id}, which was solved:\n\n{answer}")
-            told = with_thread_id(replace(loaded.ticket, duplicate_of=holder.id, resolution=solved,
-                                          entries=(*loaded.ticket.entries, entry)), message_id)
-            try:
-                validate_change(self.desk, loaded.ticket, told, loaded.path, strict=False)
-            except GitdeskError as error:  # its file needs a fix first: that must not stop this answer
-                kept.append(ticket_id)
-                notes.append(f"{ticket_id} not told yet: {error}")
-                continue
-            path = outbox_path(loaded.ticket.id, now, message_id)
-            files[path] = message.as_bytes()
-            ids.append(message_id)
-            notes.append(f"mail to {', '.join((letter.to, *letter.cc))} queued in {path} (told on {ticket_id})")
-            also.append((loaded, told))
-        return Mail(with_waiting(new, kept), files, tuple(notes), tuple(ids), tuple(also))
-
-    def _told(self, duplicate: Ticket, text: str, actor: Actor) -> compose.Letter | None:
-        """The mail that tells a waiting duplicate's requester (and its Cc) the answer, by the
-        policy of the duplicate's queue; None when that policy, or a missing address, says none."""
-        config = self.desk.config
-        to = requester_address(config, duplicate)
-        audience = compose_audience(config, duplicate, "reply", forced=self.send is True)
-        if to is None or not config.mail.address or not audience:
-            return None
-        cc = tuple(a for a in cc_of(duplicate) if address_key(a) != address_key(to)) if "cc" in audience else ()
-        if "requester" not in audience:
-            if not cc:
-                return None
-            to, cc = cc[0], cc[1:]
-        return compose.Letter("reply", duplicate, text, to, cc, actor.person)
-
-    def _waiting_duplicate(self, ticket_id: str, answered: str) -> LoadedTicket | None:
-        """The finished duplicate ``ticket_id`` if its ``duplicate_of`` links still lead to
-        ``answered`` (a reopened one is a problem of its own); None otherwise. The list is a
-        hand-editable field: an ID it names is only mailed if the links agree."""
-        try:
-            loaded = self.desk.load(ticket_id)
-            config = self.desk.config
-            if not workflow.is_done(config, loaded.ticket.status) or loaded.ticket.status == workflow.REJECTED:
-                return None
-            if not loaded.ticket.duplicate_of:
-                return None
-            root = root_of(self.desk, self.desk.load(loaded.ticket.duplicate_of))
-        except GitdeskError:
-            return None
-        return loaded if answered in (loaded.ticket.duplicate_of, root.ticket.id) else None
 
     def _public(self, verb: str, old: Ticket, new: Ticket, actor: Actor) -> list[compose.Letter]:
         step = PUBLIC_STEPS.get(verb)
@@ -280,13 +168,6 @@ def agent_letters(config: Config, old: Ticket, new: Ticket, actor: Actor) -> lis
             continue
         letters.append(compose.Letter(templates.NOTIFICATION, new, why, person.email, agent=actor.person))
     return letters
-
-
-def compose_audience(config: Config, ticket: Ticket, event: str, *, forced: bool) -> tuple[str, ...]:
-    """Who hears of ``event`` on ``ticket``: the queue's setting, else the desk's; all when forced."""
-    if forced:
-        return ("requester", "cc")
-    return config.mail.audience(event, config.queues.get(ticket.queue or ""))
 
 
 def _added_text(old: Ticket, new: Ticket, kind: str | None) -> str:

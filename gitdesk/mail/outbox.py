@@ -458,3 +458,10 @@ def unsent_acknowledgements(desk: Desk, ticket_id: str, now: datetime) -> Withdr
             withdrawal.markers[f"{stem}{WITHDRAWN}"] = text
             withdrawal.said.append(f"unsent acknowledgement {path} withdrawn: the ticket is rejected")
     return withdrawal
+
+
+def outbox_path(ticket_id: str, now: datetime, message_id: str) -> str:
+    """``outbox/<time>-<ID>-<6 hex>.eml``: sorted by when it was written; the hex is the
+    Message-ID's own random part, so a file and its message are known by each other."""
+    random = message_id.strip("<>").split("@", 1)[0].rsplit(".", 1)[-1][:6]
+    return f"{OUTBOX}/{now.strftime('%Y%m%dT%H%M%SZ')}-{ticket_id}-{random}.eml"

@@ -266,14 +266,14 @@ class _Made:
 
 def _letters_for(desk: Desk, rule: Rule, step: Step, ticket: Ticket) -> tuple[list[object], list[str]]:
     """The mail one step sends, and what to say of it."""
-    from gitdesk.mail import compose, notify
+    from gitdesk.mail import compose
 
     config = desk.config
     letters: list[object] = []
     said: list[str] = []
     if step.verb in ("mail", "reply", "resolve"):
         event = "resolution" if step.verb == "resolve" else ("reply" if step.verb == "reply" else str(step.value))
-        audience = notify.compose_audience(config, ticket, event, forced=step.verb != "resolve")
+        audience = compose.audience(config, ticket, event, forced=step.verb != "resolve")
         to = actions.requester_address(config, ticket)
         if not audience or to is None or not config.mail.address:
             if step.verb != "resolve":
@@ -359,8 +359,9 @@ def _present(config: Config, *choices: list[str]) -> list[str]:
 
 def apply_steps(desk: Desk, rule: Rule, ticket: Ticket, stamp: datetime, *, mail: bool = True) -> _Made:
     """``ticket`` as ``rule``'s steps leave it, with its note and the mail it sends (as files)."""
-    from gitdesk.mail import compose, notify
+    from gitdesk.mail import compose
     from gitdesk.mail.message import thread_ids, with_thread_id
+    from gitdesk.mail.outbox import outbox_path
 
     start = ticket
     what: list[str] = []
@@ -385,7 +386,7 @@ def apply_steps(desk: Desk, rule: Rule, ticket: Ticket, stamp: datetime, *, mail
         seed = f"{rule.name}:{start.id}:{format_utc(stamp)}:{number}"
         message = compose.message(desk.config, desk.root, letter, stamp, thread_ids(ticket), seed=seed)
         message_id = str(message["Message-ID"])
-        files[notify.outbox_path(start.id, stamp, message_id)] = message.as_bytes()
+        files[outbox_path(start.id, stamp, message_id)] = message.as_bytes()
         if letter.event != templates.NOTIFICATION:
             ticket = with_thread_id(ticket, message_id)
     return _Made(ticket, files, what)
@@ -506,15 +507,15 @@ def _on_ticket(desk: Desk, item: Due, dry_run: bool, batch: _Batch) -> None:
     try:
         loaded = desk.load(item.ticket.id)
         made = apply_steps(desk, item.rule, loaded.ticket, item.at)
-        # A ticket check already faults (an agent who left is no longer in config) is still
-        # closed on time: only what the rule itself would break stops it.
+        # Judged whole, as the push check will judge the commit: a rule must not commit what sync
+        # then refuses to push (an agent who left, still holding tickets: docs/config.md).
         if dry_run:
-            actions.validate_change(desk, loaded.ticket, made.ticket, loaded.path, strict=False)
+            actions.validate_change(desk, loaded.ticket, made.ticket, loaded.path)
             batch.report.done.append(Done(item.rule.name, item.ticket.id, item.at, tuple(made.what)))
             return
         prepared = actions.prepare_change(desk, loaded, made.ticket, ACTOR, "rule", extra_files=made.files,
                                           notes=[f"rule {item.rule.name}: {'; '.join(made.what)}"],
-                                          rules=(item.rule.name,), strict=False)
+                                          rules=(item.rule.name,))
     except GitdeskError as error:
         batch.report.done.append(Done(item.rule.name, item.ticket.id, item.at, (), error=str(error)))
         return
@@ -529,7 +530,7 @@ def _digest_seed(rule: Rule, occurrence: datetime) -> str:
 
 
 def _digest_path(rule: Rule, occurrence: datetime) -> str:
-    from gitdesk.mail.notify import OUTBOX
+    from gitdesk.mail.outbox import OUTBOX
 
     unique = hashlib.sha256(_digest_seed(rule, occurrence).encode()).hexdigest()[:6]
     return f"{OUTBOX}/{occurrence.strftime('%Y%m%dT%H%M%SZ')}-digest-{rule.name}-{unique}.eml"

@@ -1,0 +1,116 @@
+"""Duplicates that wait for another ticket's answer (``duplicates_waiting``): when it comes,
+each requester is told it in a mail of their own, on their own ticket's thread, so nobody
+sees another requester's address, thread or the words written to them (docs/kb.md)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from gitdesk import ticketfile, workflow
+from gitdesk.actions import Mail, cc_of, requester_address, root_of, validate_change, waiting_of, with_waiting
+from gitdesk.desk import Actor, Desk, LoadedTicket
+from gitdesk.errors import GitdeskError
+from gitdesk.mail import compose
+from gitdesk.mail.message import thread_ids, with_thread_id
+from gitdesk.mail.outbox import outbox_path
+from gitdesk.model import REPLY, Entry, Ticket
+from gitdesk.text import address_key
+
+
+def tell(desk: Desk, verb: str, new: Ticket, actor: Actor, now: datetime, send: bool | None) -> Mail | None:
+    """Tell the requesters of the duplicates that wait for ``new`` (``actions.WAITING``) the
+    answer, now that there is one: each in a mail of their own, on their own ticket's thread,
+    so nobody sees another requester's address or thread. The answer is the resolution of
+    the ticket that holds it (``new``, or the solved ticket ``new`` is a duplicate of), never
+    words written to ``new``'s own requester. None: nobody to tell."""
+    config = desk.config
+    waiting = waiting_of(new)
+    if waiting and verb == "reject":
+        return Mail(new, {}, (f"told they would hear when {new.id} is solved, and left waiting: "
+                              f"{', '.join(waiting)} (answer them with gitdesk reply)",))
+    if (not waiting or verb not in ("resolve", "duplicate") or actor.person is None
+            or not workflow.is_done(config, new.status) or new.status == workflow.REJECTED):
+        return None
+    holder = new  # resolve: the note just written is the answer, whatever links the ticket has
+    if verb == "duplicate" and new.duplicate_of:
+        try:
+            holder = desk.load(new.duplicate_of).ticket  # the solved root it was closed into
+        except GitdeskError:
+            return None
+    answer = (holder.resolution or "").strip()
+    if not answer:
+        return None
+    if send is False:
+        return Mail(with_waiting(new, []), {}, (f"not told, as --no-send says: {', '.join(waiting)}",))
+    kept: list[str] = []
+    files: dict[str, bytes | None] = {}
+    notes: list[str] = []
+    ids: list[str] = []
+    also: list[tuple[LoadedTicket, Ticket]] = []
+    text = (f"The problem you reported is solved: it was the same as {holder.id}.\n\n{answer}\n\n"
+            "If it still goes wrong for you, reply to this mail and say what happens: your request "
+            "opens again.")
+    for ticket_id in waiting:
+        loaded = _waiting_duplicate(desk, ticket_id, new.id)
+        if loaded is None or loaded.path == desk.path_of(holder.id):
+            notes.append(f"{ticket_id} no longer waits for {new.id} (reopened, or its link changed): not told")
+            continue
+        if desk.dirty_paths([loaded.path]):
+            kept.append(ticket_id)  # hand edits in progress: told at the next resolution
+            notes.append(f"{ticket_id} has uncommitted changes: not told yet")
+            continue
+        letter = _told(desk, loaded.ticket, text, actor, send)
+        if letter is None:
+            notes.append(f"{ticket_id}: the desk does not mail its requester: not told")
+            continue
+        message = compose.message(config, desk.root, letter, now, thread_ids(loaded.ticket))
+        message_id = str(message["Message-ID"])
+        entry = Entry(now, actor.id, REPLY, ticketfile.escape_text(text))
+        # Its resolution said "we are working on it there": now it says what solved it.
+        solved = ticketfile.escape_text(f"This is the same problem as {holder.id}, which was solved:\n\n{answer}")
+        told = with_thread_id(replace(loaded.ticket, duplicate_of=holder.id, resolution=solved,
+                                      entries=(*loaded.ticket.entries, entry)), message_id)
+        try:
+            validate_change(desk, loaded.ticket, told, loaded.path, strict=False)
+        except GitdeskError as error:  # its file needs a fix first: that must not stop this answer
+            kept.append(ticket_id)
+            notes.append(f"{ticket_id} not told yet: {error}")
+            continue
+        path = outbox_path(loaded.ticket.id, now, message_id)
+        files[path] = message.as_bytes()
+        ids.append(message_id)
+        notes.append(f"mail to {', '.join((letter.to, *letter.cc))} queued in {path} (told on {ticket_id})")
+        also.append((loaded, told))
+    return Mail(with_waiting(new, kept), files, tuple(notes), tuple(ids), tuple(also))
+
+def _told(desk: Desk, duplicate: Ticket, text: str, actor: Actor, send: bool | None) -> compose.Letter | None:
+    """The mail that tells a waiting duplicate's requester (and its Cc) the answer, by the
+    policy of the duplicate's queue; None when that policy, or a missing address, says none."""
+    config = desk.config
+    to = requester_address(config, duplicate)
+    audience = compose.audience(config, duplicate, "reply", forced=send is True)
+    if to is None or not config.mail.address or not audience:
+        return None
+    cc = tuple(a for a in cc_of(duplicate) if address_key(a) != address_key(to)) if "cc" in audience else ()
+    if "requester" not in audience:
+        if not cc:
+            return None
+        to, cc = cc[0], cc[1:]
+    return compose.Letter("reply", duplicate, text, to, cc, actor.person)
+
+def _waiting_duplicate(desk: Desk, ticket_id: str, answered: str) -> LoadedTicket | None:
+    """The finished duplicate ``ticket_id`` if its ``duplicate_of`` links still lead to
+    ``answered`` (a reopened one is a problem of its own); None otherwise. The list is a
+    hand-editable field: an ID it names is only mailed if the links agree."""
+    try:
+        loaded = desk.load(ticket_id)
+        config = desk.config
+        if not workflow.is_done(config, loaded.ticket.status) or loaded.ticket.status == workflow.REJECTED:
+            return None
+        if not loaded.ticket.duplicate_of:
+            return None
+        root = root_of(desk, desk.load(loaded.ticket.duplicate_of))
+    except GitdeskError:
+        return None
+    return loaded if answered in (loaded.ticket.duplicate_of, root.ticket.id) else None
