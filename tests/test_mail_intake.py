@@ -229,6 +229,19 @@ def test_forwarded_mail_from_an_agent_opens_a_ticket_for_the_customer(mail_desk:
     assert "Customer mail below" in text and "charged twice" in text
 
 
+def test_a_colleague_forwarding_a_supplier_s_mail_is_the_requester(mail_desk: Desk, tmp_path: Path) -> None:
+    """Carol asks about an invoice she got: the supplier must not become the requester, nor get
+    the acknowledgement (nor, later, the agent's answer)."""
+    raw = message("forwarded.eml").replace(b"From: Alice Agent <alice@fernhill.example>",
+                                           b"From: Carol <carol@example.com>")
+    result = intake(mail_desk, "eml", eml(tmp_path, raw))
+    made = result["messages"][0]["ticket"]
+    assert ticket(mail_desk, made)["requester"] == "carol@example.com"
+    acknowledgements = [path for path in mail_desk.committed_files() if path.startswith("outbox/")]
+    assert all(b"dana@customer.example" not in (mail_desk.path / path).read_bytes().split(b"\n\n", 1)[0]
+               for path in acknowledgements), "nothing is mailed to the supplier"
+
+
 def test_replies_to_finished_tickets(mail_desk: Desk, tmp_path: Path) -> None:
     def mail_about(ticket_id: str, number: int, sender: str = "carol@example.com") -> Path:
         raw = (f"From: {sender}\nTo: help@fernhill.example\nSubject: Re: Printer [{ticket_id}]\n"

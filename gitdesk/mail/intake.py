@@ -298,8 +298,10 @@ def _new(state: _State, incoming: Incoming, files: dict[str, bytes], related: st
     desk = state.desk
     route = route_for(desk.config.mail.routes, incoming)
     requester = incoming.sender
-    # An agent forwarding a customer's mail opens the ticket for that customer.
-    if (incoming.forwarded_from and desk.config.person(incoming.sender) is not None
+    # An agent forwarding a customer's mail opens the ticket for that customer. A colleague who
+    # forwards a supplier's invoice asks about it: they are the requester, not the supplier.
+    forwarder = desk.config.person(incoming.sender)
+    if (incoming.forwarded_from and forwarder is not None and desk.config.is_agent(forwarder.handle)
             and desk.config.person(incoming.forwarded_from) is None and workflow.is_email(incoming.forwarded_from)):
         requester = incoming.forwarded_from
     actor = Actor(incoming.sender, desk.config.person(incoming.sender), incoming.sender)
