@@ -220,6 +220,22 @@ def test_mail_sent_days_after_it_was_written_carries_the_day_it_went(mail_desk: 
     assert parse(record)["Date"] == went["Date"] and parse(record)["Message-ID"] == went["Message-ID"]
 
 
+@pytest.mark.parametrize("raw", [
+    b"From: a@example.com\r\nDate: Mon, 30 Nov 2026 07:00:00 +0000\r\n\r\nDate: in the body\r\n",
+    b"From: a@example.com\nDate: Mon, 30 Nov 2026 07:00:00 -0000\n\nDate: in the body\n",
+    b"Date: Mon, 30 Nov 2026 07:00:00 +0000\nFrom: a@example.com\n\nbody\n",
+])
+def test_a_stale_date_is_set_to_the_sending_time_wherever_it_stands(raw: bytes) -> None:
+    from datetime import datetime, timezone
+
+    from gitdesk.mail.delivery import dated
+
+    went = dated(raw, datetime(2026, 12, 9, 10, tzinfo=timezone.utc))
+    assert b"Date: Wed, 09 Dec 2026 10:00:00 +0000" in went and b"Mon, 30 Nov" not in went
+    assert went.count(b"Date:") == raw.count(b"Date:"), "the body is left alone"
+    assert dated(raw, datetime(2026, 11, 30, 7, 30, tzinfo=timezone.utc)) == raw, "half an hour old: as written"
+
+
 def test_mail_written_in_one_second_goes_out_in_the_order_of_its_thread(mail_desk: Desk, server: Server,
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     ticket_id, queued = queue(mail_desk, "First step.", "Second step.", "Third step.", "Fourth step.")

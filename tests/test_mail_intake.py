@@ -272,6 +272,14 @@ def test_replies_to_finished_tickets(mail_desk: Desk, tmp_path: Path) -> None:
     follow_up = result["messages"][0]["ticket"]
     assert follow_up != resolved and f"follow-up to closed {resolved}" in result["messages"][0]["detail"]
     assert ticket(mail_desk, follow_up)["title"] == "Printer", "not 'Solved: Printer': it is an open problem"
+    template = mail_desk.path / ".gitdesk" / "templates" / "mail" / "question.md"
+    template.write_text('---\nsubject: "Update on {{title}} [{{id}}]"\n---\n{{text}}\n')
+    mail_desk.git("add", str(template))
+    mail_desk.git("commit", "-qm", "Our own subject for questions")
+    fresh = (b"From: carol@example.com\nTo: help@fernhill.example\nSubject: Update one drive sync fails\n"
+             b"Message-ID: <od1@example.com>\n\nOneDrive.\n")
+    made = intake(mail_desk, "eml", eml(tmp_path, fresh, "od1.eml"))["messages"][0]["ticket"]
+    assert ticket(mail_desk, made)["title"] == "Update one drive sync fails", "a prefix ends at a word's end"
     assert f"related: [{resolved}]" in mail_desk.text(follow_up)
     assert ticket(mail_desk, resolved)["status"] == "closed"
 

@@ -41,7 +41,7 @@ import os
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 from gitdesk import clock, git, paths, ticketfile, transaction
@@ -743,8 +743,9 @@ def dated(data: bytes, now: datetime) -> bytes:
     """The message as it goes out: a ``Date:`` more than an hour old (nobody ran ``mail send``
     for days, a retry) is set to ``now``, or the mail lands far down the requester's inbox.
     The queued file keeps its own date; the Message-ID, which threads it, does not change."""
-    end = data.find(b"\r\n\r\n") if b"\r\n\r\n" in data else data.find(b"\n\n")
-    head = data[:end + 1] if end >= 0 else data
+    crlf = data.find(b"\r\n\r\n")
+    end = crlf + 2 if crlf >= 0 else data.find(b"\n\n") + 1  # the header block with its last line's end
+    head = data[:end] if end > 0 else data
     found = _DATE.search(head)
     if found is None:
         return data
@@ -754,7 +755,9 @@ def dated(data: bytes, now: datetime) -> bytes:
         written = email.utils.parsedate_to_datetime(found.group().decode("ascii", "replace")[5:].strip())
     except (TypeError, ValueError, IndexError):
         return data
-    if written.tzinfo is None or now - written <= STALE:
+    if written.tzinfo is None:  # "-0000": UTC, from a source that does not say where it is
+        written = written.replace(tzinfo=timezone.utc)
+    if now - written <= STALE:
         return data
     ending = found.group()[len(found.group().rstrip(b"\r\n")):]
     return data[:found.start()] + b"Date: " + email.utils.format_datetime(now).encode("ascii") + ending \

@@ -180,8 +180,11 @@ def _title(desk: Desk, incoming: Incoming) -> str:
     while changed and title:
         changed = False
         for prefix in own:
-            if title.casefold().startswith(prefix.casefold()):
-                title, changed = without_reply_prefix(title[len(prefix):]), True
+            rest = title[len(prefix):]
+            # "Update on X" is a prefix of "Update one drive fails" only up to a word's end.
+            if title.casefold().startswith(prefix.casefold()) and (
+                    not prefix[-1].isalnum() or not rest or not rest[0].isalnum()):
+                title, changed = without_reply_prefix(rest), True
     return title or "(no subject)"
 
 
