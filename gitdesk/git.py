@@ -21,6 +21,7 @@ import re
 import subprocess
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 from gitdesk.errors import GitError
@@ -849,6 +850,15 @@ def commits_after(repo: Repo, old: str | None, new: str) -> list[str]:
     """The commits from ``old`` (excluded) to ``new``, oldest first, along first parents."""
     out = run(repo, "rev-list", "--reverse", "--first-parent", new if old is None else f"{old}..{new}", "--")
     return out.decode().split()
+
+
+def first_added(repo: Repo, path: str) -> datetime | None:
+    """When ``path`` was first committed (the committer's time), or None when it never was
+    or the history is shallow (its first commit in view would not be its first)."""
+    if is_shallow(repo):
+        return None
+    out = run(repo, "log", "--diff-filter=A", "--format=%ct", "--", path).decode().split()
+    return datetime.fromtimestamp(int(out[-1]), timezone.utc) if out else None
 
 
 def new_commits(repo: Repo, tip: str) -> list[tuple[str, list[str]]]:

@@ -329,6 +329,20 @@ def test_the_weekly_digest_reaches_the_lead_through_smtp_once(tmp_path: Path, mo
     assert ("weekly-digest", None) not in done(run(desk)), "delivered: never again"
 
 
+def test_a_desk_set_up_after_the_digest_hour_is_not_sent_last_week_s_digest(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GIT_COMMITTER_DATE", "2026-11-30T07:30:00Z")  # Monday, half an hour after 07:00
+    monkeypatch.setenv("GITDESK_NOW", "2026-11-30T07:30:00Z")
+    desk = make_desk(tmp_path / "desk", monkeypatch, CONFIG)
+    (desk.path / ".gitdesk" / "rules.yml").write_text(CALENDAR_RULES + DIGEST_RULE)
+    desk.git("commit", "-qm", "Our rules", "--", ".gitdesk/rules.yml")
+    monkeypatch.delenv("GIT_COMMITTER_DATE")
+    desk.at("2026-12-01T08:00:00Z")
+    assert ("weekly-digest", None) not in done(run(desk)), "a week before the desk had its rules"
+    desk.at("2026-12-07T07:05:00Z")
+    assert ("weekly-digest", None) in done(run(desk))
+
+
 def test_a_working_day_digest_on_monday_covers_friday_and_the_weekend(tmp_path: Path,
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     daily = DIGEST_RULE.replace("weekly-digest", "daily-digest").replace("every: monday", "every: weekday")

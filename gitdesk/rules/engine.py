@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 
-from gitdesk import actions, clock, templates, ticketfile, workflow
+from gitdesk import actions, clock, git, templates, ticketfile, workflow
 from gitdesk.actions import Automated
 from gitdesk.cache import db, history, index
 from gitdesk.calendar import Calendar
@@ -231,7 +231,7 @@ def plan(desk: Desk, rules: Sequence[Rule], now: datetime) -> Plan:
         # A run that missed the moment (the scheduler was down) still sends it, within a
         # while; a desk that just got its rules does not send last week's digest.
         late = now - occurrence > (CATCH_UP_WEEKLY if rule.trigger.weekday is not None else CATCH_UP_DAILY)
-        if not late and not _digest_sent(desk, rule, occurrence):
+        if not late and not _digest_sent(desk, rule, occurrence) and not _before_the_rules(desk, occurrence, now):
             found.due.append(Due(rule, occurrence, occurrence))
     found.due.sort(key=lambda item: (item.at, item.rule.name, item.ticket.id if item.ticket else ""))
     return found
@@ -523,6 +523,16 @@ def _on_ticket(desk: Desk, item: Due, dry_run: bool, batch: _Batch) -> None:
 
 
 # --- digests -------------------------------------------------------------------------------
+
+
+def _before_the_rules(desk: Desk, occurrence: datetime, now: datetime) -> bool:
+    """Whether the desk got its rules after ``occurrence`` (a desk set up on Monday at 07:30 is
+    not sent a digest of the week before it existed). Asked only when a digest would go."""
+    try:
+        added = git.first_added(desk.repo, desk.repo_path(templates.RULES_PATH))
+    except GitdeskError:
+        return False
+    return added is not None and occurrence < added <= now
 
 
 def _digest_seed(rule: Rule, occurrence: datetime) -> str:
