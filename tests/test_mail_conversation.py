@@ -304,17 +304,23 @@ def test_attachments_are_kept_and_mailed(desk: Desk, tmp_path: Path) -> None:
         "in one archive)"), "the ticket would keep 200 and the mail carry all"
 
 
-def test_one_acknowledgement_per_sender_per_hour(desk: Desk, tmp_path: Path) -> None:
-    first = b"From: carol@example.net\nTo: help@fernhill.example\nSubject: One\nMessage-ID: <c1@example.net>\n\nA\n"
-    second = b"From: carol@example.net\nTo: help@fernhill.example\nSubject: Two\nMessage-ID: <c2@example.net>\n\nB\n"
-    intake(desk, "eml", eml(tmp_path, first, "one.eml"))
-    desk.at("2026-11-23T12:30:00Z")
-    intake(desk, "eml", eml(tmp_path, second, "two.eml"))
-    assert queued(desk) == [], "the second mail within the hour gets no acknowledgement"
-    desk.at("2026-11-23T13:30:00Z")
-    third = second.replace(b"<c2@", b"<c3@").replace(b"Two", b"Three")
-    intake(desk, "eml", eml(tmp_path, third, "three.eml"))
-    assert len(queued(desk)) == 1
+def test_three_acknowledgements_per_sender_per_hour(desk: Desk, tmp_path: Path) -> None:
+    """Carol writes about two problems: she learns both numbers. A loop or a flood is
+    answered three times an hour, not for ever, and the agent is told in the ticket."""
+    def mail(n: int) -> Path:
+        raw = (f"From: carol@example.net\nTo: help@fernhill.example\nSubject: Problem {n}\n"
+               f"Message-ID: <c{n}@example.net>\n\nText {n}.\n").encode()
+        return eml(tmp_path, raw, f"m{n}.eml")
+
+    made = []
+    for n, when in enumerate(("12:00", "12:10", "12:20", "12:30"), start=1):
+        desk.at(f"2026-11-23T{when}:00Z")
+        made.append(intake(desk, "eml", mail(n))["messages"][0]["ticket"])
+        assert len(queued(desk)) == (1 if n <= 3 else 0), n
+    assert "No acknowledgement was sent: carol@example.net had 3 within the hour" in desk.text(made[3])
+    desk.at("2026-11-23T13:05:00Z")
+    intake(desk, "eml", mail(5))
+    assert len(queued(desk)) == 1, "the first of them is over an hour old"
 
 
 def test_spam_rejected_before_mail_goes_out_gets_no_acknowledgement(desk: Desk, tmp_path: Path) -> None:

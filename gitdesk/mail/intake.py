@@ -142,7 +142,7 @@ class _State:
     rendered: dict[str, bytes] = field(default_factory=dict)  # their files, checked to read back
     rated: set[str] = field(default_factory=set)  # tickets that already have feedback by mail
     attachment_names: dict[str, set[str]] = field(default_factory=dict)
-    acknowledged: dict[str, datetime] = field(default_factory=dict)  # sender -> their last acknowledgement
+    acknowledged: dict[str, list[datetime]] = field(default_factory=dict)  # sender -> their recent ones
 
     @classmethod
     def read(cls, desk: Desk) -> _State:
@@ -372,16 +372,20 @@ def _cc(desk: Desk, incoming: Incoming, requester: str) -> list[str]:
             if address_key(address) not in {address_key(a) for a in ours if a} and workflow.is_email(address)][:20]
 
 
-ACK_INTERVAL = timedelta(hours=1)  # at most one acknowledgement per sender in this time (RFC 3834's spirit)
+ACK_INTERVAL = timedelta(hours=1)  # at most ACKS_PER_INTERVAL acknowledgements per sender in this time
+ACKS_PER_INTERVAL = 3  # RFC 3834's spirit: a loop or a flood is bounded; two real problems both get a number
 
 
 def _acknowledged(state: _State, ticket: Ticket, incoming: Incoming, files: dict[str, bytes]) -> Ticket:
     """The new ticket with its acknowledgement queued in outbox/ (by the desk's policy), unless
-    this sender was acknowledged within the hour: a mail loop or a flood gets one answer."""
+    this sender had ``ACKS_PER_INTERVAL`` within the hour: a mail loop or a flood gets a few
+    answers, while a colleague who writes about two problems learns both numbers."""
     now = clock.now()
-    last = state.acknowledged.get(address_key(incoming.sender))
-    if last is not None and now - last < ACK_INTERVAL:
-        return ticket
+    recent = [at for at in state.acknowledged.get(address_key(incoming.sender), []) if now - at < ACK_INTERVAL]
+    if len(recent) >= ACKS_PER_INTERVAL:
+        return _noted(ticket, f"No acknowledgement was sent: {incoming.sender} had {len(recent)} within the "
+                              "hour (a mail loop or a flood is answered a few times, not for ever). Tell them "
+                              "the ticket's number when you answer.")
     try:
         made = notify.acknowledgement(state.desk, ticket, now)
     except ValidationError as error:  # an address mail took in but cannot write back (üser@…)
@@ -392,7 +396,7 @@ def _acknowledged(state: _State, ticket: Ticket, incoming: Incoming, files: dict
         return ticket
     threaded, path, message = made
     files[path] = message.as_bytes()
-    state.acknowledged[address_key(incoming.sender)] = now
+    state.acknowledged.setdefault(address_key(incoming.sender), []).append(now)
     return threaded
 
 

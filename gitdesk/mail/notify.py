@@ -233,13 +233,13 @@ def request_feedback(desk: Desk, typed_id: str, actor: Actor) -> Requested:
 SENT = "sent"  # delivered mail, moved out of outbox/ by gitdesk mail send: sent/<YYYY-MM>/<name>.eml
 
 
-def recent_acknowledgements(desk: Desk, since: datetime) -> dict[str, datetime]:
-    """Who got an acknowledgement since ``since`` (queued or sent), by address (folded):
+def recent_acknowledgements(desk: Desk, since: datetime) -> dict[str, list[datetime]]:
+    """Who got acknowledgements since ``since`` (queued or sent), and when, by address (folded):
     file names start with their time, so only the last hour's files are opened."""
     import email.parser
     import email.utils
 
-    found: dict[str, datetime] = {}
+    found: dict[str, list[datetime]] = {}
     folders = [desk.root / OUTBOX, desk.root / SENT / since.strftime("%Y-%m"),
                desk.root / SENT / datetime.now(since.tzinfo).strftime("%Y-%m")]
     first = since.strftime("%Y%m%dT%H%M%SZ")
@@ -258,7 +258,7 @@ def recent_acknowledgements(desk: Desk, since: datetime) -> dict[str, datetime]:
             except ValueError:
                 continue
             for _, address in email.utils.getaddresses(headers.get_all("To") or []):
-                found[address_key(address)] = max(at, found.get(address_key(address), at))
+                found.setdefault(address_key(address), []).append(at)
     return found
 
 
