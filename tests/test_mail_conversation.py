@@ -84,6 +84,8 @@ def test_the_requester_hears_every_public_step_and_nothing_internal(desk: Desk, 
     assert to_requester == [], "notes, time and escalations never reach the requester"
     (told,) = queued(desk)
     assert told["To"] == "dana@example.com" and "needs AD admin" in text_of(told), "dana asked to hear of it"
+    assert "Requester: Bob Meyer <bob.meyer@gmail.com>" in text_of(told) and "Status: open" in text_of(told), \
+        "what the ticket is about, so a lead without a clone can act from the mail"
 
     desk.run("--as", "dana", "ask", ticket_id, "-m", "Does it happen on the VPN too?")
     (question,) = queued(desk)

@@ -30,7 +30,7 @@ from gitdesk.mail.compose import audience as compose_audience
 from gitdesk.mail.message import thread_ids, with_thread_id
 from gitdesk.mail.outbox import OUTBOX, outbox_path
 from gitdesk.model import ESCALATION, QUESTION, REJECTION, REOPEN, REPLY, Config, Ticket
-from gitdesk.text import address_key
+from gitdesk.text import address_key, clean_line
 
 FEEDBACK_TAG = "[feedback]"  # in the subject of older feedback requests: an answer with a score is feedback
 
@@ -166,8 +166,22 @@ def agent_letters(config: Config, old: Ticket, new: Ticket, actor: Actor) -> lis
         person = config.people.get(handle)
         if person is None or not person.notify or not person.email or person is actor.person:
             continue
-        letters.append(compose.Letter(templates.NOTIFICATION, new, why, person.email, agent=actor.person))
+        letters.append(compose.Letter(templates.NOTIFICATION, new, f"{why}\n\n{about(config, new)}", person.email,
+                                      agent=actor.person))
     return letters
+
+
+def about(config: Config, ticket: Ticket, most: int = 600) -> str:
+    """What an agent's notification says of the ticket, so a lead can act from the mail alone:
+    title, requester, status and queue, and the start of the description."""
+    name = templates.requester_name(ticket, config)
+    who = f"{name} <{ticket.requester}>" if name and "@" in ticket.requester else ticket.requester
+    text = " ".join((ticket.description or "").split())
+    excerpt = text if len(text) <= most else text[:most].rsplit(" ", 1)[0] + " …"
+    lines = [f"{ticket.id}: {clean_line(ticket.title)}", f"Requester: {clean_line(who)}",
+             f"Status: {ticket.status}" + (f", queue {ticket.queue}" if ticket.queue else "")
+             + (f", assigned to {ticket.assignee}" if ticket.assignee else ", unassigned")]
+    return "\n".join(lines) + (f"\n\n{excerpt}" if excerpt else "")
 
 
 def _added_text(old: Ticket, new: Ticket, kind: str | None) -> str:

@@ -266,7 +266,7 @@ class _Made:
 
 def _letters_for(desk: Desk, rule: Rule, step: Step, ticket: Ticket) -> tuple[list[object], list[str]]:
     """The mail one step sends, and what to say of it."""
-    from gitdesk.mail import compose
+    from gitdesk.mail import compose, notify
 
     config = desk.config
     letters: list[object] = []
@@ -307,7 +307,8 @@ def _letters_for(desk: Desk, rule: Rule, step: Step, ticket: Ticket) -> tuple[li
             continue
         why = f"Rule {rule.name}: {rule.trigger.describe()}. {ticket.id} ({clean_line(ticket.title)}) " \
               f"is {ticket.status}" + (f", assigned to {ticket.assignee}" if ticket.assignee else ", unassigned") + "."
-        letters.append(compose.Letter(templates.NOTIFICATION, ticket, why, person.email))
+        letters.append(compose.Letter(templates.NOTIFICATION, ticket, f"{why}\n\n{notify.about(config, ticket)}",
+                                      person.email))
         said.append(f"told {handle}")
     return letters, said
 
