@@ -64,7 +64,8 @@ def build(facts: Facts, period: Period) -> Report:
         f"Repeats: tickets created within {repeat_within.days} days of the previous ticket on the same asset, "
         "that one perhaps before the period (reports.assets.repeat_within). Reopened: tickets reopened during "
         "the period.",
-        "Time spent: time logged on those tickets during the period, as in the workload report. A candidate has "
+        "Time spent: time logged during the period (as the workload report counts it) on the tickets counted "
+        "here, those created in the period; time on an asset's older tickets is not in it. A candidate has "
         f"{CANDIDATE_TICKETS} or more tickets in the period.",
     ]
     return Report("assets", "Assets", period, [top, section], said.texts, definitions, evidence=said.ids)
