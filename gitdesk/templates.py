@@ -375,6 +375,16 @@ rules:
     do:
       - notify: assignee
 
+  # A target missed: the queue's lead (else the desk's leads) hears of it, once.
+  - name: first-response-missed
+    when: {target: first_response, missed: true}
+    do:
+      - notify: lead
+  - name: resolution-missed
+    when: {target: resolution, missed: true}
+    do:
+      - notify: lead
+
   # New tickets nobody has taken for four working hours: tell the leads.
   - name: untaken
     when: {status: new, for: 4h, clock: business}

@@ -111,7 +111,8 @@ def test_init_writes_commented_default_rules_that_check_accepts(tmp_path: Path, 
     assert fresh.run("check", "--all").exit_code == 0
     listed = json.loads(fresh.run("rules", "--format", "json").stdout)["rules"]
     assert [rule["name"] for rule in listed] == ["close-resolved", "remind-pending", "resolve-unanswered",
-                                                 "first-response-warning", "untaken", "weekly-digest"]
+                                                 "first-response-warning", "first-response-missed",
+                                                 "resolution-missed", "untaken", "weekly-digest"]
     assert listed[1]["when"] == "pending for 2d working time"
 
 
