@@ -120,6 +120,8 @@ def test_the_same_mailbox_twice_takes_nothing_in_twice(mail_desk: Desk, tmp_path
     assert again["counts"] == {"new": 0, "reply": 0, "feedback": 0, "bounce": 0, "skipped": 3, "failed": 0}
     assert {m["detail"] for m in again["messages"]} == {"already taken in"}
     assert mail_desk.head() == head, "nothing new: no commit"
+    shown = mail_desk.run("intake", "mbox", str(box))
+    assert shown.stdout == "" and "3 taken in before" in shown.stderr, "a kept mailbox is not relisted every run"
     # minimal.eml has no Message-ID: it is known by its bytes instead
     assert len(list((mail_desk.path / "tickets").glob("*.md"))) == 3
 

@@ -726,10 +726,12 @@ ROUTINE_SHOWN = 100  # more items than this: a terminal lists only the ones that
 
 
 def _batch(fmt: str, key: str, items: Sequence[Mapping[str, Any]], meta: Mapping[str, Any],
-           columns: Sequence[tuple[str, str]], notable: Any) -> bool:
+           columns: Sequence[tuple[str, str]], notable: Any, hidden: Any = None) -> bool:
     """Per-item outcomes of a batch; for a long one, the table shows only ``notable``
-    items. True when the caller should print its summary line (table form)."""
-    shown = [item for item in items if len(items) <= ROUTINE_SHOWN or notable(item)]
+    items, and never ``hidden`` ones (counted in the summary, listed in JSON). True when the
+    caller should print its summary line (table form)."""
+    listed = [item for item in items if hidden is None or not hidden(item)]
+    shown = [item for item in listed if len(listed) <= ROUTINE_SHOWN or notable(item)]
     table_columns = [Column(header, _item(name),
                             fit="shrink" if index == len(columns) - 1 else "keep")
                      for index, (name, header) in enumerate(columns)]
@@ -738,19 +740,25 @@ def _batch(fmt: str, key: str, items: Sequence[Mapping[str, Any]], meta: Mapping
     return fmt == "table"
 
 
+def _taken_before(item: Mapping[str, Any]) -> bool:
+    return bool(item["outcome"] == "skipped" and item["detail"] == "already taken in")
+
+
 def intake_result(result: IntakeResult, fmt: str) -> None:
     counts = result.counts()
     items = [item.as_record() for item in result.items]
     if _batch(fmt, "messages", items, {"source": result.source, "commits": result.commits, "counts": counts},
               (("position", "MESSAGE"), ("outcome", "OUTCOME"), ("ticket", "TICKET"), ("from", "FROM"),
-               ("detail", "DETAIL")), lambda r: r["outcome"] in ("skipped", "failed")):
+               ("detail", "DETAIL")), lambda r: r["outcome"] in ("skipped", "failed"), hidden=_taken_before):
         commits = f" [{', '.join(c[:7] for c in result.commits)}]" if result.commits else ""
+        before = sum(1 for item in items if _taken_before(item))  # a mailbox that keeps its mail: every run
         said = [text for number, text in (
             (counts["new"], counted(counts["new"], "new ticket")),
             (counts["reply"], counted(counts["reply"], "reply", "replies")),
             (counts["feedback"], f"{counts['feedback']} feedback"),
             (counts["bounce"], counted(counts["bounce"], "bounce")),
-            (counts["skipped"], f"{counts['skipped']} skipped"), (counts["failed"], f"{counts['failed']} not taken in"))
+            (counts["skipped"] - before, f"{counts['skipped'] - before} skipped"),
+            (before, f"{before} taken in before"), (counts["failed"], f"{counts['failed']} not taken in"))
             if number]  # only what happened: the line fits 80 columns
         note(f"Intake from {result.source}: {', '.join(said) or 'no messages'}{commits}")
 
