@@ -111,6 +111,23 @@ def test_html_only_outlook_mail_is_routed_and_a_reply_is_found_by_its_subject_ta
     assert entry["text"] == "Yes – it is the Zebra one by the door.\n\nCarol", "Outlook's quoted block is cut"
 
 
+def test_a_word_in_the_subject_outranks_a_word_in_passing_and_the_route_is_named(
+        mail_desk: Desk, tmp_path: Path) -> None:
+    mail_desk.configure(MAIL_CONFIG.replace(
+        "    - {keywords: [printer, scanner], queue: it-helpdesk, category: hardware}\n",
+        "    - {keywords: [heating], queue: facilities}\n"
+        "    - {keywords: [printer, scanner], queue: it-helpdesk, category: hardware}\n"), "heating to facilities")
+    raw = (b"From: carol@example.com\nTo: help@fernhill.example\nSubject: Printer on 2F jams\n"
+           b"Message-ID: <p1@example.com>\n\nIt jams on every page. The heating works again, though.\n")
+    (taken,) = intake(mail_desk, "eml", eml(tmp_path, raw, "p1.eml"))["messages"]
+    assert ticket(mail_desk, taken["ticket"])["queue"] == "it-helpdesk", "the subject says what it is about"
+    assert taken["detail"] == "Printer on 2F jams (to it-helpdesk: 'printer' in the subject)"
+    cold = raw.replace(b"Printer on 2F jams", b"Cold in room 2").replace(b"<p1@", b"<p2@")
+    (taken,) = intake(mail_desk, "eml", eml(tmp_path, cold, "p2.eml"))["messages"]
+    assert taken["detail"] == "Cold in room 2 (to facilities: 'heating' in the text)", \
+        "the body decides when the subject does not"
+
+
 def test_the_same_mailbox_twice_takes_nothing_in_twice(mail_desk: Desk, tmp_path: Path) -> None:
     box = mbox(tmp_path, message("gmail-new.eml"), message("outlook-html-only.eml"), message("minimal.eml"))
     first = intake(mail_desk, "mbox", box)

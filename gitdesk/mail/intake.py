@@ -260,20 +260,33 @@ def _in_cc(ticket: Ticket, sender: str) -> bool:
 
 
 def route_for(routes: tuple[Route, ...], incoming: Incoming) -> Route | None:
-    """The first route whose conditions all hold."""
-    # Words may hold dots (vpn.example.com) but never end in one: "my password." is "password".
-    words = {word.strip(".+-") for word in re.findall(r"[\w.+-]+", f"{incoming.subject}\n{incoming.text}".casefold())}
+    """The route a mail takes: the first whose conditions all hold with keywords read in the
+    subject; else the first that holds with the body read too. The subject says what the mail
+    is about; a word in passing ("heating works again, though") must not outrank it."""
+    found = routed(routes, incoming)
+    return found[0] if found is not None else None
+
+
+def routed(routes: tuple[Route, ...], incoming: Incoming) -> tuple[Route, str] | None:
+    """``route_for``'s route and why it was taken ("'vpn' in the subject"), for the intake's
+    output and its commit."""
     sender = address_key(incoming.sender)
     recipients = {address_key(address) for address in incoming.recipients}
-    for route in routes:
-        if route.to and not any(address in recipients for address in route.to):
-            continue
-        if route.senders and not any(sender == s or (s.startswith("@") and sender.endswith(s))
-                                     for s in route.senders):
-            continue
-        if route.keywords and not any(keyword in words for keyword in route.keywords):
-            continue
-        return route
+    for where, text in (("the subject", incoming.subject), ("the text", f"{incoming.subject}\n{incoming.text}")):
+        # Words may hold dots (vpn.example.com) but never end in one: "my password." is "password".
+        words = {word.strip(".+-") for word in re.findall(r"[\w.+-]+", text.casefold())}
+        for route in routes:
+            if route.to and not any(address in recipients for address in route.to):
+                continue
+            if route.senders and not any(sender == s or (s.startswith("@") and sender.endswith(s))
+                                         for s in route.senders):
+                continue
+            matched = next((keyword for keyword in route.keywords if keyword in words), None)
+            if route.keywords and matched is None:
+                continue
+            why = (f"{matched!r} in {where}" if matched else
+                   "its sender" if route.senders else "its address" if route.to else "the catch-all route")
+            return route, why
     return None
 
 
@@ -580,7 +593,8 @@ def _apply(state: _State, incoming: Incoming, files: dict[str, bytes]) -> tuple[
                     detail, outcome = f"{new.title} (the ticket file of {target} is full: continued here)", "new"
         else:
             new = _new(state, incoming, scratch)
-            detail = new.title
+            found = routed(desk.config.mail.routes, incoming)
+            detail = new.title + (f" (to {found[0].queue}: {found[1]})" if found and found[0].queue else "")
             outcome = "new"
         if text is None:
             text = _rendered(state, new, outcome == "new" or new.id in state.created)
