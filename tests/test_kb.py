@@ -221,11 +221,23 @@ def test_symptoms_leave_out_the_mails_greeting_and_signature(desk: Desk) -> None
     assert symptoms == "Outlook asks for my password every hour since Monday.", "people's names are not the problem"
 
 
+@pytest.mark.parametrize(("description", "symptoms"), [
+    ("The printer jams on every page.\nLena", "The printer jams on every page."),
+    ("Hi,\n\nThe VPN drops every hour.\n\n- Omar Said\n", "The VPN drops every hour."),
+])
+def test_a_name_signed_alone_on_the_last_line_is_not_a_symptom(description: str, symptoms: str) -> None:
+    from gitdesk.knowledge.kb import without_salutations
+
+    assert without_salutations(description) == symptoms
+
+
 @pytest.mark.parametrize("description", [
     "Hi, the printer jams on tray 2\nSince Monday, every print.",
     "hi-res display flickers at 144Hz\nDriver 31.0.15",
     "Hello world app crashes\nat start",
     "The backup log:\nok\nThanks\nFATAL: disk full\nexit code 28",
+    "Error after the update:\nWindows Update",
+    "The screen stays black after login\nDell",
 ])
 def test_symptoms_keep_what_only_looks_like_a_greeting_or_a_signature(description: str) -> None:
     from gitdesk.knowledge.kb import without_salutations

@@ -85,6 +85,7 @@ _SIGN_OFF = re.compile(r"^\s*(--\s*|(many |thanks and )?thanks?( you)?( (a lot|s
                        r"(viele|liebe|beste) gr(ü|ue)(ß|ss)e|mit freundlichen gr(ü|ue)(ß|ss)en|merci|cordialement|"
                        r"saluti|un saludo|pozdrawiam)[\s,.!]*$", re.IGNORECASE)
 SIGNATURE_LINES = 6  # a sign-off this close to the end starts a signature: name, title, phone…
+_SIGNED_NAME = re.compile(r"^\s*[-–—]?\s*[A-ZÀ-Þ][\w'’-]*( [A-ZÀ-Þ][\w'’-]*)?\s*$")
 
 
 def without_salutations(text: str) -> str:
@@ -97,7 +98,13 @@ def without_salutations(text: str) -> str:
     end = next((start + at for at, line in enumerate(lines[start:]) if _SIGN_OFF.match(line)), len(lines))
     if any(_LOG_LINE.search(line) for line in lines[end:]):  # "Thanks" inside a pasted log: not a signature
         end = len(lines)
-    return "\n".join(lines[:end]).strip("\n")
+    kept = lines[:end]
+    while kept and not kept[-1].strip():
+        kept.pop()
+    # A name signed alone on the last line, with no sign-off ("…every page.\nLena"): a person, not the problem.
+    if len(kept) > 1 and _SIGNED_NAME.match(kept[-1]) and (not kept[-2].strip() or kept[-2].rstrip()[-1:] in ".!?"):
+        kept.pop()
+    return "\n".join(kept).strip("\n")
 
 
 def redact(text: str) -> str:
