@@ -85,7 +85,9 @@ class Gitdesk(click.Group):
         try:
             return super().invoke(ctx)
         except GitdeskError as error:
-            click.echo(f"gitdesk: error: {error}", err=True)
+            from gitdesk.render import output
+
+            output.note(f"gitdesk: error: {error}")  # one line when piped; wrapped on a terminal
             ctx.exit(1)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
