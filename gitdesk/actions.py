@@ -1024,7 +1024,7 @@ def close_as_duplicate(desk: Desk, typed_id: str, of: str, actor: Actor, text: s
             also += moved
             # The same requester hears on the other ticket itself; their Cc does not, so is told apart.
             waiting = [*waiting_of(other.ticket), *([] if same and not copied else [loaded.ticket.id]), *still]
-            other_new = with_waiting(other.ticket, [item for item in waiting if item != other_id])
+            other_new = with_waiting(other.ticket, [item for item in dict.fromkeys(waiting) if item != other_id])
             if other_new != other.ticket:
                 also.append((other, other_new))
             loaded_ticket = with_waiting(loaded.ticket, [])

@@ -190,7 +190,6 @@ def _title(desk: Desk, incoming: Incoming) -> str:
 
 def _own_prefixes(desk: Desk) -> list[str]:
     """What the desk's mail templates write before ``{{title}}`` in a subject ("Solved:")."""
-
     found: list[str] = []
     for event in templates.MAIL_DEFAULTS:
         try:
@@ -322,12 +321,18 @@ def _new(state: _State, incoming: Incoming, files: dict[str, bytes], related: st
         requester = incoming.forwarded_from
     actor = Actor(incoming.sender, desk.config.person(incoming.sender), incoming.sender)
     if continuing is not None:
+        # What the config still knows of the old ticket's fields: a mail must never fail on a queue,
+        # category or agent that has gone since (it would be retried by every run).
+        config = desk.config
         requester = continuing.requester
-        keeper = desk.config.person(continuing.assignee or "")
+        keeper = config.person(continuing.assignee or "")
         spec = actions.NewTicket(
-            title=_title(desk, incoming), requester=requester, queue=continuing.queue,
-            priority=continuing.priority, category=continuing.category, asset=continuing.asset,
-            assignee=keeper.handle if keeper is not None and desk.config.is_agent(keeper.handle) else None,
+            title=_title(desk, incoming), requester=requester,
+            queue=continuing.queue if continuing.queue in config.queues else None,
+            priority=continuing.priority if continuing.priority in config.priorities else None,
+            category=continuing.category if not config.categories or continuing.category in config.categories
+            else None, asset=continuing.asset,
+            assignee=keeper.handle if keeper is not None and config.is_agent(keeper.handle) else None,
             extra=((MESSAGE_IDS, [incoming.message_id]),))
     else:
         spec = actions.NewTicket(
