@@ -572,6 +572,7 @@ def test_rejecting_a_ticket_others_wait_for_says_who_is_left_waiting(desk: Desk)
     desk.run("duplicate", again, "--of", first)
     out = desk.run("reject", first, "-m", "Not ours: the provider's").output
     assert f"left waiting: {again}" in out and f"left waiting: {again}" in desk.last_message()
+    assert f"{again} (not told: answer them on their tickets)" in desk.run("show", first).output
 
 
 def test_a_hand_edited_waiting_list_mails_nobody_the_links_do_not_name(desk: Desk) -> None:

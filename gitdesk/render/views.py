@@ -126,6 +126,8 @@ def _waiting(ticket: Ticket) -> str | None:
     value = ticket.extra.get(WAITING)
     if not isinstance(value, list) or not value:
         return None
+    if ticket.status in ("resolved", "closed", "rejected"):  # a race or --no-send left them (docs/kb.md)
+        return ", ".join(str(item) for item in value) + " (not told: answer them on their tickets)"
     return ", ".join(str(item) for item in value) + " (told the answer when this is solved)"
 
 
