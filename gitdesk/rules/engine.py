@@ -305,8 +305,7 @@ def _letters_for(desk: Desk, rule: Rule, step: Step, ticket: Ticket) -> tuple[li
         if person is None or not person.email:
             said.append(f"could not tell {handle} (no email)")
             continue
-        why = f"Rule {rule.name}: {rule.trigger.describe()}. {ticket.id} ({clean_line(ticket.title)}) " \
-              f"is {ticket.status}" + (f", assigned to {ticket.assignee}" if ticket.assignee else ", unassigned") + "."
+        why = f"Rule {rule.name}: {rule.trigger.describe()}."  # the ticket itself follows, in notify.about
         letters.append(compose.Letter(templates.NOTIFICATION, ticket, f"{why}\n\n{notify.about(config, ticket)}",
                                       person.email))
         said.append(f"told {handle}")
