@@ -307,7 +307,7 @@ def uninstall_driver(repo: git.Repo) -> str:
     if attributes.exists():
         _write_attribute_lines(attributes, [line for line in _attribute_lines(attributes)
                                             if line not in ATTRIBUTE_LINES])
-    return "merge driver: removed"
+    return "merge drivers: removed"
 
 
 def driver_state(repo: git.Repo) -> str:
@@ -316,7 +316,7 @@ def driver_state(repo: git.Repo) -> str:
     listed = all(line in present for line in ATTRIBUTE_LINES)
     kb_configured = git.run(repo, "config", "--get", f"merge.{KB_DRIVER}.driver", check=False).decode().strip()
     if configured == driver_command() and kb_configured == kb_driver_command() and listed:
-        return "merge driver: installed"
+        return "merge drivers: installed"
     if configured or listed:
-        return "merge driver: outdated (run gitdesk hooks install)"
-    return "merge driver: missing"
+        return "merge drivers: outdated (run gitdesk hooks install)"
+    return "merge drivers: missing"
