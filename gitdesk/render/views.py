@@ -161,9 +161,11 @@ def timing_lines(derived: Timings, now: datetime) -> list[tuple[str, str]]:
     def shown(seconds: float | None) -> str:
         return format_duration(seconds, day=derived.day)
 
+    # Resolved before anyone replied: the resolution answered (it was mailed), and its target stopped there.
+    unanswered = "none: resolved without a reply" if derived.first_resolved_at else "none yet"
     lines = [("first response", f"{shown(derived.first_response_seconds)}{working} after creation"
               + (f", by {derived.first_response_by}" if derived.first_response_by else "")
-              if derived.first_response_at else "none yet")]
+              if derived.first_response_at else unanswered)]
     due = due_text(derived, now)
     if due:
         lines.append(("next target", due))
