@@ -167,7 +167,15 @@ class Canned:
 
     @property
     def first_line(self) -> str:
-        return next((line.strip() for line in self.body.splitlines() if line.strip()), "")
+        """The line that says what the reply is about: past a greeting ("Hi {{requester_name}},"),
+        which every reply shares."""
+        lines = [line.strip() for line in self.body.splitlines() if line.strip()]
+        if len(lines) > 1 and _GREETING_LINE.match(lines[0]):
+            lines = lines[1:]
+        return lines[0] if lines else ""
+
+
+_GREETING_LINE = re.compile(r"^(?:(?:hi|hello|hey|dear|hallo)\b[^.!?]{0,40}[,!]?|\{\{greeting\}\})$", re.IGNORECASE)
 
 
 def read_canned(text: str, name: str, path: str) -> Canned:

@@ -247,8 +247,12 @@ def test_canned_replies_answer_and_set_fields_in_one_commit(desk: Desk) -> None:
                                                 "and sign in again. Does {{title}} still happen?\n")
     desk.git("add", "-A")
     desk.git("commit", "-qm", "A canned reply")
+    (replies / "vpn-profile.md").write_text("Hi {{requester_name}},\n\nplease install the new VPN profile.\n")
+    desk.git("add", "-A")
+    desk.git("commit", "-qm", "Another canned reply")
     listed = desk.run("replies").stdout
     assert "restart-outlook" in listed and "Hi {{requester_name}}, please close Outlook" in listed
+    assert "please install the new VPN profile." in listed, "past the greeting every reply shares"
     before = desk.commits()
     desk.run("--as", "alice", "reply", ticket_id, "--use", "restart-outlook")
     assert desk.commits() == before + 1
