@@ -126,6 +126,14 @@ def test_a_word_in_the_subject_outranks_a_word_in_passing_and_the_route_is_named
     (taken,) = intake(mail_desk, "eml", eml(tmp_path, cold, "p2.eml"))["messages"]
     assert taken["detail"] == "Cold in room 2 (to facilities: 'heating' in the text)", \
         "the body decides when the subject does not"
+    mail_desk.configure(mail_desk.config.replace("  routes:\n", "  routes:\n    - {keywords: [vpn], queue: it-helpdesk}\n")
+                        .replace("    - {keywords: [printer, scanner], queue: it-helpdesk, category: hardware}\n",
+                                 "    - {keywords: [printer, scanner], queue: it-helpdesk, category: hardware}\n"
+                                 "    - {queue: it-helpdesk}\n"), "a catch-all route last")
+    late = raw.replace(b"Printer on 2F jams", b"Help please").replace(b"<p1@", b"<p3@")
+    (taken,) = intake(mail_desk, "eml", eml(tmp_path, late, "p3.eml"))["messages"]
+    assert taken["detail"] == "Help please (to facilities: 'heating' in the text)", \
+        "a catch-all keeps its place: it does not outrank a keyword found in the body"
 
 
 def test_the_same_mailbox_twice_takes_nothing_in_twice(mail_desk: Desk, tmp_path: Path) -> None:

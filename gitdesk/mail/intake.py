@@ -268,7 +268,9 @@ def route_for(routes: tuple[Route, ...], incoming: Incoming) -> Route | None:
 
 def routed(routes: tuple[Route, ...], incoming: Incoming) -> tuple[Route, str] | None:
     """``route_for``'s route and why it was taken ("'vpn' in the subject"), for the intake's
-    output and its commit."""
+    output and its commit. The first pass reads the subject alone, and ends at the first route
+    without keywords that holds (a sender's, a catch-all: it keeps its place in the order); the
+    second is the plain first match, subject and body."""
     sender = address_key(incoming.sender)
     recipients = {address_key(address) for address in incoming.recipients}
     for where, text in (("the subject", incoming.subject), ("the text", f"{incoming.subject}\n{incoming.text}")):
@@ -280,6 +282,8 @@ def routed(routes: tuple[Route, ...], incoming: Incoming) -> tuple[Route, str] |
             if route.senders and not any(sender == s or (s.startswith("@") and sender.endswith(s))
                                          for s in route.senders):
                 continue
+            if where == "the subject" and not route.keywords:
+                break  # it holds: a keyword in the body of an earlier route may still outrank it
             matched = next((keyword for keyword in route.keywords if keyword in words), None)
             if route.keywords and matched is None:
                 continue
