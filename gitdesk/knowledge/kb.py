@@ -85,12 +85,27 @@ _SIGN_OFF = re.compile(r"^\s*(--\s*|(many |thanks and )?thanks?( you)?( (a lot|s
                        r"(viele|liebe|beste) gr(ü|ue)(ß|ss)e|mit freundlichen gr(ü|ue)(ß|ss)en|merci|cordialement|"
                        r"saluti|un saludo|pozdrawiam)[\s,.!]*$", re.IGNORECASE)
 SIGNATURE_LINES = 6  # a sign-off this close to the end starts a signature: name, title, phone…
-_SIGNED_NAME = re.compile(r"^\s*[-–—]?\s*[A-ZÀ-Þ][\w'’-]*( [A-ZÀ-Þ][\w'’-]*)?\s*$")
 
 
-def without_salutations(text: str) -> str:
+def _names(config: Config, ticket: Ticket) -> tuple[str, ...]:
+    """What the requester may sign with: their name from config or their mail, its first
+    word, and the part of their address before the @ ("lena.vogt": "Lena", "Vogt")."""
+    from gitdesk import templates
+
+    found: list[str] = []
+    name = templates.requester_name(ticket, config)
+    if name:
+        found += [name, name.split()[0]]
+    local = ticket.requester.rpartition("@")[0] if "@" in ticket.requester else ticket.requester
+    parts = [part for part in re.split(r"[._+-]", local) if len(part) > 1]
+    found += [*parts, " ".join(parts)]
+    return tuple(dict.fromkeys(item.casefold() for item in found if item))
+
+
+def without_salutations(text: str, names: Sequence[str] = ()) -> str:
     """A mail's text as symptoms: without its greeting line ("Hi Anna,") and its sign-off and
-    signature ("Thanks,\nKim Schmidt\nAccounts, ext. 2291"), which name people, not the problem."""
+    signature ("Thanks,\nKim Schmidt\nAccounts, ext. 2291"), which name people, not the problem.
+    ``names``: what the requester signs with (folded); a last line that is one of them goes too."""
     lines = text.strip("\n").split("\n")
     if len(lines) > 1 and _GREETING.match(lines[0]):
         lines = lines[1:]
@@ -101,8 +116,9 @@ def without_salutations(text: str) -> str:
     kept = lines[:end]
     while kept and not kept[-1].strip():
         kept.pop()
-    # A name signed alone on the last line, with no sign-off ("…every page.\nLena"): a person, not the problem.
-    if len(kept) > 1 and _SIGNED_NAME.match(kept[-1]) and (not kept[-2].strip() or kept[-2].rstrip()[-1:] in ".!?"):
+    # The requester's name signed alone on the last line ("…every page.\nLena"): a person, not the
+    # problem. Only their name: "Access Denied" or "SAP" alone on a last line is the symptom itself.
+    if len(kept) > 1 and kept[-1].strip().lstrip("-–— ").casefold() in names:
         kept.pop()
     return "\n".join(kept).strip("\n")
 
@@ -225,7 +241,7 @@ def collect(desk: Desk) -> list[Article]:
         asset = root.asset if "asset" not in private else None
         articles.append(Article(
             path=path, title=title, category=category, asset=asset, tickets=ordered,
-            symptoms=redact(without_salutations(descriptions.get(root_id, ""))),
+            symptoms=redact(without_salutations(descriptions.get(root_id, ""), _names(desk.config, root))),
             resolution=redact(root.resolution or ""),
             last_seen=max(t.created for t in ordered),
             solved=solved[root_id],
