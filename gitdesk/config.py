@@ -177,7 +177,7 @@ mail:
   # Who hears of each public step: [requester, cc] (the default), [requester], or [] for nobody.
   # A queue can say otherwise: queues: {{helpdesk: {{mail: {{notify: {{reply: [requester]}}}}}}}}
   notify:
-    acknowledgement: [requester, cc]   # a ticket taken in from mail (at most one per sender an hour)
+    acknowledgement: [requester, cc]   # a ticket taken in from mail (at most three to one address an hour)
     question: [requester, cc]          # gitdesk ask
     reply: [requester, cc]             # gitdesk reply by an agent
     resolution: [requester, cc]        # gitdesk resolve (with the satisfaction question)

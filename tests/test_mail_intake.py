@@ -256,6 +256,16 @@ def test_forwarded_mail_from_an_agent_opens_a_ticket_for_the_customer(mail_desk:
     assert "Customer mail below" in text and "charged twice" in text
 
 
+def test_an_agent_forwarding_four_customers_mails_gets_each_of_them_acknowledged(mail_desk: Desk,
+                                                                                tmp_path: Path) -> None:
+    raws = [message("forwarded.eml").replace(b"dana@customer.example", f"c{n}@customer.example".encode())
+            .replace(b"fwd-2291", f"fwd-{n}".encode()).replace(b"orig-2291", f"orig-{n}".encode()) for n in range(4)]
+    result = intake(mail_desk, "mbox", mbox(tmp_path, *raws))
+    assert [m["outcome"] for m in result["messages"]] == ["new"] * 4
+    acknowledged = [path for path in mail_desk.committed_files() if path.startswith("outbox/")]
+    assert len(acknowledged) == 4, "counted by who is acknowledged, not by the agent who forwarded"
+
+
 def test_a_colleague_forwarding_a_supplier_s_mail_is_the_requester(mail_desk: Desk, tmp_path: Path) -> None:
     """Carol asks about an invoice she got: the supplier must not become the requester, nor get
     the acknowledgement (nor, later, the agent's answer)."""

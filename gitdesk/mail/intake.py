@@ -403,9 +403,12 @@ def _acknowledged(state: _State, ticket: Ticket, incoming: Incoming, files: dict
     this sender had ``ACKS_PER_INTERVAL`` within the hour: a mail loop or a flood gets a few
     answers, while a colleague who writes about two problems learns both numbers."""
     now = clock.now()
-    recent = [at for at in state.acknowledged.get(address_key(incoming.sender), []) if now - at < ACK_INTERVAL]
+    # Counted by who gets them (as the outbox and sent/ count them): an agent forwarding four
+    # customers' mails is not the one acknowledged.
+    to = actions.requester_address(state.desk.config, ticket) or incoming.sender
+    recent = [at for at in state.acknowledged.get(address_key(to), []) if now - at < ACK_INTERVAL]
     if len(recent) >= ACKS_PER_INTERVAL:
-        return _noted(ticket, f"No acknowledgement was sent: {incoming.sender} had {len(recent)} within the "
+        return _noted(ticket, f"No acknowledgement was sent: {to} had {len(recent)} within the "
                               "hour (a mail loop or a flood is answered a few times, not for ever). Tell them "
                               "the ticket's number when you answer.")
     try:
@@ -418,7 +421,7 @@ def _acknowledged(state: _State, ticket: Ticket, incoming: Incoming, files: dict
         return ticket
     threaded, path, message = made
     files[path] = message.as_bytes()
-    state.acknowledged.setdefault(address_key(incoming.sender), []).append(now)
+    state.acknowledged.setdefault(address_key(to), []).append(now)
     return threaded
 
 
