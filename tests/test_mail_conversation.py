@@ -217,6 +217,18 @@ def test_cc_from_the_opening_mail_hears_everything_and_may_answer(desk: Desk, tm
     assert ticket(desk, ticket_id)["status"] == "open", "the question is answered: no reminder, no closing"
 
 
+def test_an_agent_s_notification_shows_the_requester_s_words_as_text(desk: Desk, tmp_path: Path) -> None:
+    raw = (b"From: mallory@example.net\nTo: help@fernhill.example\nSubject: Printer\n"
+           b"Message-ID: <m1@example.net>\nContent-Type: text/plain; charset=utf-8\n\n"
+           + "It jams \u202eevil ![t](http://evil.example/t.png) [click](http://evil.example/x)\n".encode())
+    ticket_id = from_mail(desk, tmp_path, raw)
+    desk.run("--as", "dana", "assign", ticket_id, "alice")
+    (told,) = [mail for mail in queued(desk) if mail["X-Gitdesk-Event"] == "notification"]
+    assert "It jams" in text_of(told) and "\u202e" not in text_of(told)
+    assert "<img" not in html_of(told) and 'href="http://evil.example' not in html_of(told), \
+        "no tracking pixel, no link: the requester's words are shown as text"
+
+
 def test_watchers_and_assignees_who_asked_hear_of_it(desk: Desk, tmp_path: Path) -> None:
     ticket_id = from_mail(desk, tmp_path)
     desk.run("--as", "bob", "set", ticket_id, "queue", "it-helpdesk")

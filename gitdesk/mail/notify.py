@@ -16,6 +16,8 @@ is escalated or assigned to them.
 
 from __future__ import annotations
 
+import re
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -176,8 +178,12 @@ def about(config: Config, ticket: Ticket, most: int = 600) -> str:
     title, requester, status and queue, and the start of the description."""
     name = templates.requester_name(ticket, config)
     who = f"{name} <{ticket.requester}>" if name and "@" in ticket.requester else ticket.requester
-    text = " ".join((ticket.description or "").split())
+    # The requester's words, untrusted: one clean line (no control or direction characters, no
+    # ticket-file escapes), indented as a code block so the HTML part shows it as text: a
+    # Markdown image in it must not become a remote <img> (a tracking pixel) in agents' mail.
+    text = clean_line(" ".join(re.sub(r"\\(?=[#<>`*_\[\]!-])", "", ticket.description or "").split()))
     excerpt = text if len(text) <= most else text[:most].rsplit(" ", 1)[0] + " …"
+    excerpt = "\n".join("    " + line for line in textwrap.wrap(excerpt, 72)) if excerpt else ""
     lines = [f"{ticket.id}: {clean_line(ticket.title)}", f"Requester: {clean_line(who)}",
              f"Status: {ticket.status}" + (f", queue {ticket.queue}" if ticket.queue else "")
              + (f", assigned to {ticket.assignee}" if ticket.assignee else ", unassigned")]
