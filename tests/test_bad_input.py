@@ -117,7 +117,8 @@ def test_unknown_person_queue_priority(desk: Desk) -> None:
         "gitdesk: error: unknown requester 'nobody' (use an email address or a handle from people: "
         "in .gitdesk/config.yml)")
     assert desk.fails("reply", ticket, "--as", "zed", "-m", "x").startswith("gitdesk: error: unknown person 'zed'")
-    for address in ("üser@example.com", "kai@\U0001f600.example", f"kai@{'a' * 64}.example"):
+    for address in ("üser@example.com", "kai@\U0001f600.example", f"kai@{'a' * 64}.example", "kai@-bad.example",
+                    f"{'k' * 65}@example.com"):
         said = desk.fails("set", ticket, "requester", address)
         assert said.startswith(f"gitdesk: error: cannot use {address!r} as the requester: "), "no mail could reach it"
         assert desk.fails("new", "t", "-r", address).startswith("gitdesk: error: cannot use")
