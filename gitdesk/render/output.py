@@ -328,10 +328,21 @@ def note(message: str) -> None:
     """A line for people on stderr, so piped output stays data; on a terminal, wrapped to its
     width (continued lines indented), so no summary runs past the edge."""
     shown = visible(message)
-    if notes_on_terminal() and width() >= 40:
+    room = _note_width() if notes_on_terminal() else 0
+    if room >= 40:
         shown = "\n".join(part for line in shown.split("\n") for part in (
-            wrap(line, width(), _lead(line), _lead(line) + "  ") if cells(line) > width() else [line]))
+            wrap(line, room, _lead(line), _lead(line) + "  ") if cells(line) > room else [line]))
     click.echo(shown, err=True)
+
+
+def _note_width() -> int:
+    """The width of the terminal stderr writes to (stdout may be piped while stderr is not)."""
+    if os.environ.get("COLUMNS", "").isdigit():
+        return int(os.environ["COLUMNS"])
+    try:
+        return os.get_terminal_size(sys.stderr.fileno()).columns
+    except (OSError, ValueError):
+        return width()
 
 
 def _lead(line: str) -> str:
