@@ -495,6 +495,26 @@ def test_a_full_thread_continues_with_its_requester_and_cc_whoever_writes_first(
     assert (by_carol["outcome"], by_carol["ticket"]) == ("reply", by_tom["ticket"]), "not a third ticket"
 
 
+def test_an_agent_answering_in_a_full_thread_replies_on_the_continuation(
+        mail_desk: Desk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gitdesk.mail import intake as intake_module
+
+    monkeypatch.setattr(intake_module, "MAX_THREAD", 2)
+    first = (b"From: carol@example.com\nTo: help@fernhill.example\nSubject: Printer\n"
+             b"Message-ID: <a0@example.com>\n\nJam.\n")
+    original = intake(mail_desk, "eml", eml(tmp_path, first, "a0.eml"))["messages"][0]["ticket"]
+    by_alice = (b"From: alice@fernhill.example\nTo: carol@example.com\nCc: help@fernhill.example\n"
+                b"Subject: Re: Printer\nMessage-ID: <a1@fernhill.example>\nIn-Reply-To: <a0@example.com>\n\n"
+                b"Working on it.\n")
+    (taken,) = intake(mail_desk, "eml", eml(tmp_path, by_alice, "a1.eml"))["messages"]
+    continued = ticket(mail_desk, taken["ticket"])
+    assert taken["ticket"] != original and continued["requester"] == "carol@example.com"
+    assert "continues" in continued["description"] and continued["conversation"][-1]["author"] == "alice"
+    assert "Working on it." in continued["conversation"][-1]["text"], "the agent's words are a reply"
+    assert not [path for path in mail_desk.committed_files() if path.startswith("outbox/")], \
+        "carol got alice's own mail: no acknowledgement"
+
+
 def test_mail_that_holds_nul_bytes_or_mislabelled_utf16_is_cleaned_not_retried_forever(mail_desk: Desk,
                                                                                        tmp_path: Path) -> None:
     nul = (b"From: carol@example.com\nTo: help@fernhill.example\nSubject: Scanner\nMessage-ID: <nul-1@example.com>\n"

@@ -356,12 +356,13 @@ def _new(state: _State, incoming: Incoming, files: dict[str, bytes], related: st
     cc = _cc(desk, incoming, requester)
     if continuing is not None:  # everyone who was in the conversation stays in it
         kept: dict[str, str] = {}
+        own = {address_key(requester), address_key(actions.requester_address(desk.config, continuing) or requester)}
         for address in (*actions.cc_of(continuing), incoming.sender, *cc):
             person = desk.config.person(address)
-            if (workflow.is_email(address) and address_key(address) != address_key(requester)
+            if (workflow.is_email(address) and address_key(address) not in own
                     and not (person is not None and desk.config.is_agent(person.handle))):
                 kept.setdefault(address_key(address), address)
-        cc = list(kept.values())[:20]
+        cc = list(kept.values())
     left_out = [address for address in cc if unmailable(address)]
     cc = [address for address in cc if address not in left_out]
     if cc:
@@ -375,6 +376,13 @@ def _new(state: _State, incoming: Incoming, files: dict[str, bytes], related: st
         name = templates.name_to_greet(continuing.extra.get(REQUESTER_NAME))
     if name and desk.config.person(requester) is None:  # so answers greet them by name, not by address
         ticket = replace(ticket, extra={**ticket.extra, REQUESTER_NAME: name})
+    if continuing is not None and forwarder is not None and desk.config.is_agent(forwarder.handle):
+        # An agent answering in a full thread: their words are a reply on the continuation, not the
+        # requester's request, and the requester (who got the agent's own mail) is not acknowledged.
+        reply = Entry(clock.now(), forwarder.handle, REPLY, ticketfile.escape_text(body))
+        ticket = replace(ticket, description=f"This ticket continues {continuing.id}, whose thread is full.",
+                         entries=(*ticket.entries, reply))
+        return _event(state, "created", ticket, files)
     return _acknowledged(state, _event(state, "created", ticket, files), incoming, files)
 
 
