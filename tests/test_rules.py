@@ -212,6 +212,17 @@ def test_a_warning_for_someone_away_goes_to_whoever_stands_in(desk: Desk) -> Non
     assert warning["To"] == "dana@example.com", "bob is away: the desk's lead hears instead"
 
 
+def test_a_target_already_missed_is_told_as_missed_not_as_nearly_used(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    missed = ("  - name: first-response-missed\n    when: {target: first_response, missed: true}\n"
+              "    do:\n      - notify: lead\n")
+    desk = rules_desk(tmp_path / "desk", monkeypatch, CALENDAR_RULES + missed)
+    made = desk.new("Mail server down", "-q", "it-helpdesk", "-p", "urgent", "-r", REQUESTER)
+    desk.at("2026-11-23T11:00:00Z")  # the one-hour target passed an hour ago; nobody ran the rules since
+    acted = [rule for rule, ticket in done(run(desk)) if ticket == made]
+    assert "first-response-missed" in acted and "first-response-warning" not in acted, "late news: not both"
+
+
 def test_new_tickets_nobody_took_are_told_to_the_leads(desk: Desk) -> None:
     made = desk.new("Laptop for the new starter")
     desk.at("2026-11-23T13:00:00Z")

@@ -218,7 +218,14 @@ def plan(desk: Desk, rules: Sequence[Rule], now: datetime) -> Plan:
                                                                                                     ticket))
             light = [ticket.id for _, ticket, _, _ in candidates if ticket.status not in judged]
             facts = index.entries_of(connection, light) if light else {}
+        # A target already missed: its warning ("80% used") is late news when a rule tells of the
+        # miss itself (the starter rules do both); a run after a quiet weekend sent both at once.
+        missed = {(ticket.id, rule.trigger.target) for rule, ticket, _, _ in candidates
+                  if rule.trigger.kind == "target" and rule.trigger.used == 1.0}
         for rule, ticket, due, since in candidates:
+            if rule.trigger.kind == "target" and (rule.trigger.used or 1.0) < 1.0 \
+                    and (ticket.id, rule.trigger.target) in missed:
+                continue
             if ticket.id in facts:
                 ticket = replace(ticket, entries=facts[ticket.id])
             if not _acted(ticket, rule, since):
