@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import email.policy
 import email.utils
+import functools
 import hashlib
 import mimetypes
 import secrets
@@ -28,6 +29,7 @@ from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 from gitdesk import frontmatter, markup, templates
 from gitdesk.errors import GitdeskError, TicketFormatError, ValidationError
@@ -94,11 +96,18 @@ def template(root: Path, event: str) -> Template:
     shown = f"{MAIL_TEMPLATES}/{event}.md"
     if path.is_file() and not path.is_symlink():
         try:
-            text = path.read_text(encoding="utf-8")
+            data = path.read_bytes()
+            text = data.decode("utf-8")
         except UnicodeDecodeError:
             raise TicketFormatError("not valid UTF-8", path=shown, hint="re-save the file as UTF-8") from None
-        return read_template(text, event, shown)
-    return read_template(MAIL_DEFAULTS[event], event, f"(built-in {event} template)")
+        return _read_cached(text, event, shown)
+    return _read_cached(MAIL_DEFAULTS[event], event, f"(built-in {event} template)")
+
+
+@functools.lru_cache(maxsize=64)
+def _read_cached(text: str, event: str, shown: str) -> Template:
+    """A template read once per text: intake composes thousands of acknowledgements from one."""
+    return read_template(text, event, shown)
 
 
 # --- the message ----------------------------------------------------------------------
@@ -226,9 +235,15 @@ def header_text(value: str) -> str:
     return clean_line(value).replace("=?", "= ?")
 
 
+@functools.cache
+def _renderer() -> Any:
+    """One Markdown renderer for every message of a run (making one costs more than a mail)."""
+    return markup.renderer()
+
+
 def _html(body: str, signature: str) -> str:
     signed = "<br>".join(markup.escape(line) for line in signature.splitlines())
-    return (f"<!DOCTYPE html><html><body>{markup.to_html(markup.renderer(), body)}"
+    return (f"<!DOCTYPE html><html><body>{markup.to_html(_renderer(), body)}"
             f"<p>-- <br>{signed}</p></body></html>")
 
 

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gitdesk import actions, attachments, clock, feedback, ids, templates, ticketfile, workflow
 from gitdesk.actions import CC
@@ -47,6 +48,9 @@ from gitdesk.mail.outbox import outbox_path
 from gitdesk.model import MAIL_SYSTEM, NOTE, REOPEN, REPLY, REQUESTER_NAME, Entry, Route, Ticket
 from gitdesk.paths import TICKETS
 from gitdesk.text import address_key, counted, unmailable
+
+if TYPE_CHECKING:
+    from gitdesk.rules.engine import EventRules
 
 KINDS = ("mbox", "maildir", "eml")
 CHUNK = 500
@@ -143,6 +147,8 @@ class _State:
     rated: set[str] = field(default_factory=set)  # tickets that already have feedback by mail
     attachment_names: dict[str, set[str]] = field(default_factory=dict)
     acknowledged: dict[str, list[datetime]] = field(default_factory=dict)  # sender -> their recent ones
+    prefixes: list[str] | None = None  # what the desk's subjects put before a title, read once a run
+    event_rules: EventRules | None = None  # the desk's event rules, read once a run
 
     @classmethod
     def read(cls, desk: Desk) -> _State:
@@ -171,11 +177,13 @@ def _tag(desk: Desk) -> re.Pattern[str]:
     return ids.tag_pattern(desk.config.id_prefix)
 
 
-def _title(desk: Desk, incoming: Incoming) -> str:
+def _title(state: _State, incoming: Incoming) -> str:
     """A new ticket's title: the subject without Re:, the ``[GD-…]`` tag, and the words the
     desk's own subjects put before the title ("Re: Solved: Printer jams" is "Printer jams")."""
-    title = _tag(desk).sub("", incoming.title).strip()
-    own = _own_prefixes(desk)
+    title = _tag(state.desk).sub("", incoming.title).strip()
+    if state.prefixes is None:
+        state.prefixes = _own_prefixes(state.desk)
+    own = state.prefixes
     changed = True
     while changed and title:
         changed = False
@@ -331,7 +339,7 @@ def _new(state: _State, incoming: Incoming, files: dict[str, bytes], related: st
         requester = continuing.requester
         keeper = config.person(continuing.assignee or "")
         spec = actions.NewTicket(
-            title=_title(desk, incoming), requester=requester,
+            title=_title(state, incoming), requester=requester,
             queue=continuing.queue if continuing.queue in config.queues else None,
             priority=continuing.priority if continuing.priority in config.priorities else None,
             category=continuing.category if not config.categories or continuing.category in config.categories
@@ -340,7 +348,7 @@ def _new(state: _State, incoming: Incoming, files: dict[str, bytes], related: st
             extra=((MESSAGE_IDS, [incoming.message_id]),))
     else:
         spec = actions.NewTicket(
-            title=_title(desk, incoming),
+            title=_title(state, incoming),
             requester=requester,
             queue=route.queue if route else None,
             priority=route.priority if route else None,
@@ -390,7 +398,9 @@ def _event(state: _State, event: str, ticket: Ticket, files: dict[str, bytes]) -
     """The ticket as the desk's event rules leave it, their mail added to the intake's commit."""
     from gitdesk.rules.engine import EventRules
 
-    automated = EventRules(state.desk)(event, ticket)
+    if state.event_rules is None:  # one reading of rules.yml a run, not one per new ticket
+        state.event_rules = EventRules(state.desk)
+    automated = state.event_rules(event, ticket)
     files.update(automated.files)
     return automated.ticket
 
