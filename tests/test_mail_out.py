@@ -222,6 +222,14 @@ def test_a_second_scored_answer_is_read_as_ordinary_mail(mail_desk: Desk, tmp_pa
                                           "second.eml"))
     assert second["messages"][0]["outcome"] == "reply", "one score per ticket; the words still reach an agent"
     assert ticket(mail_desk, ticket_id)["status"] == "open"
+    mail_desk.at("2026-11-23T13:00:00Z")
+    mail_desk.run("--as", "alice", "resolve", ticket_id, "--note", "Replaced the profile.")
+    solved_again = parse((mail_desk.path / next(p for p in mail_desk.committed_files()
+                                                if p.startswith("outbox/"))).read_bytes())
+    third = intake(mail_desk, "eml", eml(tmp_path, answer_to(solved_again, "4 - fine, but it took a while", 3),
+                                         "third.eml"))
+    assert third["messages"][0]["outcome"] == "feedback", "solved again, asked again: the answer is a score"
+    assert ticket(mail_desk, ticket_id)["status"] == "resolved", "a happy answer does not reopen it"
 
 
 def test_an_answer_without_a_score_or_from_someone_else_is_not_feedback(mail_desk: Desk, tmp_path: Path) -> None:

@@ -144,7 +144,7 @@ class _State:
     created: set[str] = field(default_factory=set)
     changed: set[str] = field(default_factory=set)  # tickets this chunk wrote to (new or replied)
     rendered: dict[str, bytes] = field(default_factory=dict)  # their files, checked to read back
-    rated: set[str] = field(default_factory=set)  # tickets that already have feedback by mail
+    rated: dict[str, datetime] = field(default_factory=dict)  # ticket -> when it last had a score by mail
     attachment_names: dict[str, set[str]] = field(default_factory=dict)
     acknowledged: dict[str, list[datetime]] = field(default_factory=dict)  # sender -> their recent ones
     prefixes: list[str] | None = None  # what the desk's subjects put before a title, read once a run
@@ -158,11 +158,11 @@ class _State:
         for ticket in found:
             for message_id in thread_ids(ticket):
                 by_message[message_id] = ticket.id
-        rated: set[str] = set()
+        rated: dict[str, datetime] = {}
         for rating in feedback.load_all(desk)[0]:  # feedback by mail lives apart from its ticket
             if rating.message_id:
                 by_message[rating.message_id] = rating.ticket
-                rated.add(rating.ticket)
+                rated[rating.ticket] = max(rating.at, rated.get(rating.ticket, rating.at))
         return cls(desk, {t.id: t for t in found}, by_message, ids.Taken(t.id for t in found),
                    desk.dirty_paths([TICKETS]), rated=rated,
                    acknowledged=notify.recent_acknowledgements(desk, clock.now() - ACK_INTERVAL))
@@ -527,9 +527,12 @@ def _feedback(state: _State, ticket: Ticket, incoming: Incoming, files: dict[str
     found = feedback_score(incoming.text)
     if found is None:
         return None
-    if ticket.id in state.rated:  # one score per ticket: a second answer is read as ordinary mail
+    # One score per resolution: a second answer to the same one is ordinary mail, but a ticket
+    # reopened and solved again was asked again ("How did we do?"), and its answer is a score.
+    last = state.rated.get(ticket.id)
+    if last is not None and not any(entry.kind == REOPEN and entry.at >= last for entry in ticket.entries):
         return None
-    state.rated.add(ticket.id)
+    state.rated[ticket.id] = clock.now()
     rating, body = feedback.record(ticket.id, found[0], found[1], clock.now(), incoming.message_id)
     files[rating.path] = body.encode("utf-8")
     return "feedback", f"score {rating.score}"
