@@ -309,6 +309,12 @@ def test_replies_to_finished_tickets(mail_desk: Desk, tmp_path: Path) -> None:
     follow_up = result["messages"][0]["ticket"]
     assert follow_up != resolved and f"follow-up to closed {resolved}" in result["messages"][0]["detail"]
     assert ticket(mail_desk, follow_up)["title"] == "Printer", "not 'Solved: Printer': it is an open problem"
+    assert ticket(mail_desk, follow_up)["queue"] == "it-helpdesk", "the conversation carries on where it was"
+    closing_thanks = (f"From: carol@example.com\nTo: help@fernhill.example\nSubject: Re: Solved: Printer [{resolved}]\n"
+                      "Message-ID: <ty@example.com>\n\nThanks, works now!\n").encode()
+    (thanked,) = intake(mail_desk, "eml", eml(tmp_path, closing_thanks, "ty.eml"))["messages"]
+    assert (thanked["outcome"], thanked["ticket"]) == ("reply", resolved), "a thank-you opens no ticket"
+    assert ticket(mail_desk, resolved)["status"] == "closed"
     template = mail_desk.path / ".gitdesk" / "templates" / "mail" / "question.md"
     template.write_text('---\nsubject: "Update on {{title}} [{{id}}]"\n---\n{{text}}\n')
     mail_desk.git("add", str(template))

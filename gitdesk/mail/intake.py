@@ -388,7 +388,7 @@ def _new(state: _State, incoming: Incoming, files: dict[str, bytes], related: st
         # An agent answering in a full thread: their words are a reply on the continuation, not the
         # requester's request, and the requester (who got the agent's own mail) is not acknowledged.
         reply = Entry(clock.now(), forwarder.handle, REPLY, ticketfile.escape_text(body))
-        ticket = replace(ticket, description=f"This ticket continues {continuing.id}, whose thread is full.",
+        ticket = replace(ticket, description=f"This ticket continues {continuing.id}.",
                          entries=(*ticket.entries, reply))
         return _event(state, "created", ticket, files)
     return _acknowledged(state, _event(state, "created", ticket, files), incoming, files)
@@ -599,8 +599,12 @@ def _apply(state: _State, incoming: Incoming, files: dict[str, bytes]) -> tuple[
                 detail = (f"{new.title} (answers {target}, but the receiving server found the sender "
                           f"forged: {incoming.unauthenticated})")
                 outcome = "new"
-            elif workflow.is_done(desk.config, ticket.status) and ticket.status != workflow.RESOLVED:
-                new = _new(state, incoming, scratch, related=target)
+            elif (workflow.is_done(desk.config, ticket.status) and ticket.status != workflow.RESOLVED
+                  and not (ticket.status != workflow.REJECTED and just_thanks(strip_quoted(incoming.text)))):
+                # Still a problem, on a finished ticket: a new one, carrying the conversation on (a
+                # thank-you is only noted on the finished ticket: it asks for nothing).
+                new = _new(state, incoming, scratch, related=target,
+                           continuing=ticket if ticket.status != workflow.REJECTED else None)
                 detail = f"{new.title} (follow-up to {ticket.status} {target})"
                 outcome = "new"
             elif len(thread_ids(ticket)) >= MAX_THREAD:
