@@ -266,6 +266,17 @@ def test_an_agent_forwarding_four_customers_mails_gets_each_of_them_acknowledged
     assert len(acknowledged) == 4, "counted by who is acknowledged, not by the agent who forwarded"
 
 
+@pytest.mark.parametrize("marker", ["________________________________", "Begin forwarded message:\n"])
+def test_outlook_and_apple_forwards_from_an_agent_open_the_ticket_for_the_customer(
+        mail_desk: Desk, tmp_path: Path, marker: str) -> None:
+    raw = (f"From: Alice Agent <alice@fernhill.example>\nTo: help@fernhill.example\nSubject: FW: VPN drops\n"
+           f"Message-ID: <fw-{len(marker)}@fernhill.example>\n\nFor the queue.\n\n{marker}\n"
+           "From: Ivan Petrov <ivan@customer.example>\nSent: Monday\nSubject: VPN drops\n\n"
+           "The VPN drops every hour.\n").encode()
+    made = intake(mail_desk, "eml", eml(tmp_path, raw, "fw.eml"))["messages"][0]["ticket"]
+    assert ticket(mail_desk, made)["requester"] == "ivan@customer.example"
+
+
 def test_a_colleague_forwarding_a_supplier_s_mail_is_the_requester(mail_desk: Desk, tmp_path: Path) -> None:
     """Carol asks about an invoice she got: the supplier must not become the requester, nor get
     the acknowledgement (nor, later, the agent's answer)."""

@@ -259,7 +259,11 @@ def _forwarded(inner: Message, body: _Body, depth: int) -> None:
     body.attachments.extend(nested.attachments)
 
 
-_INLINE_FORWARD = re.compile(r"^-{5,}\s*(forwarded message|original message|weitergeleitete nachricht)\s*-{5,}\s*$"
+# Gmail's "---------- Forwarded message ---------", Outlook's "-----Original Message-----" and its
+# newer line of underscores, Apple Mail's "Begin forwarded message:"; then the original's From line.
+_INLINE_FORWARD = re.compile(r"^(?:-{5,}\s*(?:forwarded message|original message|weitergeleitete nachricht)\s*-{5,}"
+                             r"|_{10,}|(?:begin forwarded message|anfang der weitergeleiteten nachricht|"
+                             r"d[ée]but du message r[ée]exp[ée]di[ée])\s*:)\s*$"
                              r"\s*^\*?(from|von|de)\s*:\*?\s*(?P<from>.+)$", re.IGNORECASE | re.MULTILINE)
 
 
