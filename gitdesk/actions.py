@@ -733,7 +733,7 @@ def resolve(desk: Desk, typed_id: str, note_text: str, actor: Actor, *, mailer: 
     resolution = ticketfile.escape_text(note_text or "")
     if not resolution.strip():
         raise ValidationError("a resolution note is required",
-                              hint="say what fixed it: gitdesk resolve ID --note TEXT (or --note-file F)")
+                              hint="say what fixed it: gitdesk resolve ID --note TEXT, or --note-file F")
 
     def mutate(ticket: Ticket) -> Ticket:
         new = replace(_with_queue(desk, ticket, handle), resolution=resolution)

@@ -104,7 +104,7 @@ def test_resolve_without_note_is_refused_and_writes_nothing(desk: Desk) -> None:
     before, head = desk.text(ticket), desk.head()
     error = desk.fails("resolve", ticket)
     assert error == ("gitdesk: error: a resolution note is required "
-                     "(say what fixed it: gitdesk resolve ID --note TEXT (or --note-file F))")
+                     "(say what fixed it: gitdesk resolve ID --note TEXT, or --note-file F)")
     assert desk.text(ticket) == before and desk.head() == head
 
 

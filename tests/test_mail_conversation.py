@@ -472,6 +472,7 @@ def test_duplicate_of_an_open_ticket_tells_its_requester_the_answer_in_a_mail_of
     assert told["Subject"] == f"Re: Room B is cold [{again}]" and told["In-Reply-To"] == pointer["Message-ID"]
     assert "1 (very unhappy)" not in text_of(told), "no score asked: reports leave a duplicate's score out"
     assert "Replaced the valve." in text_of(told) and first in text_of(told)
+    assert text_of(told).startswith("Hello,\n\nthe problem you reported is solved"), "the desk's own words greet"
     assert "Heating is off" not in text_of(told), "carol's title is hers"
     assert told["Message-ID"] in desk.text(again), "her answer threads to her own ticket"
     assert "Replaced the valve." in ticket(desk, again)["conversation"][-1]["text"], "what she was told"

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from gitdesk import ticketfile, workflow
+from gitdesk import templates, ticketfile, workflow
 from gitdesk.actions import Mail, cc_of, requester_address, root_of, validate_change, waiting_of, with_waiting
 from gitdesk.desk import Actor, Desk, LoadedTicket
 from gitdesk.errors import GitdeskError
@@ -27,8 +27,11 @@ def tell(desk: Desk, verb: str, new: Ticket, actor: Actor, now: datetime, send: 
     config = desk.config
     waiting = waiting_of(new)
     if waiting and verb == "reject":
+        left = [ticket_id for ticket_id in waiting if _waiting_duplicate(desk, ticket_id, new.id) is not None]
+        if not left:  # reopened since, or waiting elsewhere now
+            return None
         return Mail(new, {}, (f"told they would hear when {new.id} is solved, and left waiting: "
-                              f"{', '.join(waiting)} (answer them with gitdesk reply)",))
+                              f"{', '.join(left)} (answer them with gitdesk reply)",))
     if (not waiting or verb not in ("resolve", "duplicate") or actor.person is None
             or not workflow.is_done(config, new.status) or new.status == workflow.REJECTED):
         return None
@@ -48,7 +51,7 @@ def tell(desk: Desk, verb: str, new: Ticket, actor: Actor, now: datetime, send: 
     notes: list[str] = []
     ids: list[str] = []
     also: list[tuple[LoadedTicket, Ticket]] = []
-    text = (f"The problem you reported is solved: it was the same as {holder.id}.\n\n{answer}\n\n"
+    said = (f"the problem you reported is solved: it was the same as {holder.id}.\n\n{answer}\n\n"
             "If it still goes wrong for you, reply to this mail and say what happens: your request "
             "opens again.")
     for ticket_id in waiting:
@@ -60,6 +63,7 @@ def tell(desk: Desk, verb: str, new: Ticket, actor: Actor, now: datetime, send: 
             kept.append(ticket_id)  # hand edits in progress: told at the next resolution
             notes.append(f"{ticket_id} has uncommitted changes: not told yet")
             continue
+        text = f"{templates.values(loaded.ticket, config)['greeting']}\n\n{said}"  # the desk's words greet
         letter = _told(desk, loaded.ticket, text, actor, send)
         if letter is None:
             notes.append(f"{ticket_id}: the desk does not mail its requester: not told")
