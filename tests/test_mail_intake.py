@@ -275,6 +275,7 @@ def test_outlook_and_apple_forwards_from_an_agent_open_the_ticket_for_the_custom
            "The VPN drops every hour.\n").encode()
     made = intake(mail_desk, "eml", eml(tmp_path, raw, "fw.eml"))["messages"][0]["ticket"]
     assert ticket(mail_desk, made)["requester"] == "ivan@customer.example"
+    assert ticket(mail_desk, made)["requester_name"] == "Ivan Petrov", "greeted by the name the forward gave"
 
 
 def test_a_colleague_forwarding_a_supplier_s_mail_is_the_requester(mail_desk: Desk, tmp_path: Path) -> None:

@@ -379,7 +379,8 @@ def _new(state: _State, incoming: Incoming, files: dict[str, bytes], related: st
         note = (f"Not kept in the Cc, as this desk's mail cannot be written to them: {', '.join(left_out)}. "
                 "Reach them another way.")
         ticket = _noted(ticket, note)
-    name = templates.name_to_greet(incoming.sender_name) if requester == incoming.sender else None
+    name = templates.name_to_greet(incoming.sender_name) if requester == incoming.sender else \
+        templates.name_to_greet(incoming.forwarded_name) if requester == incoming.forwarded_from else None
     if continuing is not None and address_key(requester) != address_key(incoming.sender):
         name = templates.name_to_greet(continuing.extra.get(REQUESTER_NAME))
     if name and desk.config.person(requester) is None:  # so answers greet them by name, not by address

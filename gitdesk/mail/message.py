@@ -72,6 +72,7 @@ class Incoming:
     automatic: str | None  # why this is an auto-reply or a bounce, else None
     desk_header: str | None  # our loop header, if the message carries it
     forwarded_from: str | None = None  # the original sender of a forwarded message
+    forwarded_name: str | None = None  # their name, as the forwarded message gave it
     unauthenticated: str | None = None  # the receiving server's verdict when it says the From: is forged
     bounce: Bounce | None = None  # for a delivery report: what it says about which mail
     addressed: tuple[str, ...] = ()  # To and Cc as written (case kept): who else was in the conversation
@@ -211,6 +212,7 @@ class _Body:
         self.htmls: list[str] = []
         self.attachments: list[Attachment] = []
         self.forwarded_from: str | None = None
+        self.forwarded_name: str | None = None
 
 
 def _walk(message: Message, body: _Body, depth: int = 0) -> None:
@@ -250,7 +252,7 @@ def _forwarded(inner: Message, body: _Body, depth: int) -> None:
     """A message attached whole (a forward): its text, under the headers people need."""
     senders = _addresses(inner, "From")
     if senders and body.forwarded_from is None:
-        body.forwarded_from = senders[0][1]
+        body.forwarded_name, body.forwarded_from = senders[0]
     nested = _Body()
     _walk(inner, nested, depth + 1)
     text = "\n\n".join(nested.texts) or "\n\n".join(htmltext.to_text(h) for h in nested.htmls)
@@ -408,11 +410,12 @@ def _parse(raw: bytes) -> Incoming:
     if not body and parts.htmls:
         body = "\n\n".join(htmltext.to_text(h) for h in parts.htmls)
     body = unicodedata.normalize("NFC", body.replace("\r\n", "\n").replace("\r", "\n"))
-    forwarded_from = parts.forwarded_from
+    forwarded_from, forwarded_name = parts.forwarded_from, parts.forwarded_name
     inline = _INLINE_FORWARD.search(body) if forwarded_from is None else None
     if inline:
         found = email.utils.getaddresses([inline.group("from")])
         forwarded_from = found[0][1].lower() if found and "@" in found[0][1] else None
+        forwarded_name = clean_line(found[0][0]) if forwarded_from else None
     recipients = tuple(dict.fromkeys(address for _, address in
                                      _addresses(message, "To", "Cc", "Delivered-To", "X-Original-To")))
     return Incoming(
@@ -426,6 +429,7 @@ def _parse(raw: bytes) -> Incoming:
         text=body.strip(),
         attachments=tuple(parts.attachments),
         forwarded_from=forwarded_from,
+        forwarded_name=forwarded_name or None,
         automatic=automatic,
         desk_header=_header(message, LOOP_HEADER) or None,
         unauthenticated=_forged(message),
