@@ -590,6 +590,7 @@ def test_rejecting_a_ticket_others_wait_for_says_who_is_left_waiting(desk: Desk)
     again = desk.new("Outage too", "-q", "it-helpdesk", "-r", "max@example.com")
     desk.run("duplicate", again, "--of", first)
     out = desk.run("reject", first, "-m", "Not ours: the provider's").output
+    assert "first response: none: rejected without a reply" in desk.run("show", first).output
     assert f"left waiting: {again}" in out and f"left waiting: {again}" in desk.last_message()
     assert f"{again} (not told: answer them on their tickets)" in desk.run("show", first).output
 

@@ -153,16 +153,17 @@ def due_text(derived: Timings, now: datetime, *, short: bool = False) -> str:
     return f"{_DUE_NAMES.get(due.kind, due.kind)} due {local_time(due.due)} ({when})"
 
 
-def timing_lines(derived: Timings, now: datetime) -> list[tuple[str, str]]:
+def timing_lines(derived: Timings, now: datetime, status: str | None = None) -> list[tuple[str, str]]:
     """The timings ``show`` lists, as (name, text): first response, next target, waiting…
-    (the web desk shows the same lines)."""
+    (the web desk shows the same lines). ``status``: the ticket's, for one finished unanswered."""
     working = " working time" if derived.clock == "business" else ""
 
     def shown(seconds: float | None) -> str:
         return format_duration(seconds, day=derived.day)
 
     # Resolved before anyone replied: the resolution answered (it was mailed), and its target stopped there.
-    unanswered = "none: resolved without a reply" if derived.first_resolved_at else "none yet"
+    unanswered = ("none: resolved without a reply" if derived.first_resolved_at else
+                  f"none: {status} without a reply" if status in ("rejected", "closed") else "none yet")
     lines = [("first response", f"{shown(derived.first_response_seconds)}{working} after creation"
               + (f", by {derived.first_response_by}" if derived.first_response_by else "")
               if derived.first_response_at else unanswered)]
@@ -215,7 +216,7 @@ def ticket_detail(ticket: Ticket, now: datetime, fmt: str, derived: Timings | No
     facts += [(key, _cell(records.json_value(value))) for key, value in ticket.extra.items()
               if key not in _PLUMBING and key != WAITING and not (key == REQUESTER_NAME and known_name)]
     if derived is not None:
-        facts += timing_lines(derived, now)
+        facts += timing_lines(derived, now, ticket.status)
     for name, value in facts:
         if value:
             label, shown = f"{one_line(name) + ':':<16}", one_line(str(value))

@@ -260,7 +260,7 @@ def ticket_page(desk: Desk, typed_id: str, md: Any) -> TicketPage:
         ("created", f"{local_time(ticket.created)} ({'just now' if ago == 'now' else ago + ' ago'})"),
     ]
     facts += [(key, _shown(records.json_value(value))) for key, value in ticket.extra.items() if key != "message_ids"]
-    facts += timing_lines(derived, now)
+    facts += timing_lines(derived, now, ticket.status)
     facts.append(("warning", history.cut_short(desk)))  # None (not shown) on a whole history
     try:
         canned = [reply.name for reply in templates.canned_replies(desk.root)]
