@@ -136,6 +136,19 @@ def test_a_word_in_the_subject_outranks_a_word_in_passing_and_the_route_is_named
         "a catch-all keeps its place: it does not outrank a keyword found in the body"
 
 
+@pytest.mark.parametrize(("keyword", "subject"), [
+    ("प्रिंटर", "प्रिंटर खराब है"), ("เครื่องพิมพ์", "เครื่องพิมพ์เสีย"), ("打印机", "打印机坏了"),
+    ("c++", "c++ build fails"), ("İstanbul", "İstanbul ofisinde yazıcı"),
+])
+def test_a_route_keyword_matches_in_every_script(mail_desk: Desk, tmp_path: Path, keyword: str, subject: str) -> None:
+    mail_desk.configure(mail_desk.config.replace("  routes:\n", f"  routes:\n    - {{keywords: ['{keyword}'], "
+                                                               "queue: facilities}\n"), "a route in another script")
+    raw = (f"From: carol@example.com\nTo: help@fernhill.example\nSubject: {subject}\nMessage-ID: <k1@example.com>\n"
+           "Content-Type: text/plain; charset=utf-8\n\n.\n").encode()
+    made = intake(mail_desk, "eml", eml(tmp_path, raw, "k1.eml"))["messages"][0]["ticket"]
+    assert ticket(mail_desk, made)["queue"] == "facilities"
+
+
 def test_the_same_mailbox_twice_takes_nothing_in_twice(mail_desk: Desk, tmp_path: Path) -> None:
     box = mbox(tmp_path, message("gmail-new.eml"), message("outlook-html-only.eml"), message("minimal.eml"))
     first = intake(mail_desk, "mbox", box)

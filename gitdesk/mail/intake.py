@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 import mailbox
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -266,6 +267,19 @@ def _in_cc(ticket: Ticket, sender: str) -> bool:
     return address_key(sender) in {address_key(address) for address in actions.cc_of(ticket)}
 
 
+_WORD = re.compile(r"[\w\u0300-\u036f\u0900-\u0dff\u0e00-\u0e7f\u1000-\u109f.+-]+")
+
+
+def _has_keyword(keyword: str, words: set[str], text: str) -> bool:
+    """A keyword as a word of the mail; one in a script written without spaces (打印机, プリンタ)
+    as a part of its text."""
+    keyword = unicodedata.normalize("NFC", keyword).strip(".-") or keyword
+    if keyword in words:
+        return True
+    return any(unicodedata.east_asian_width(char) in ("W", "F") or "\u0e00" <= char <= "\u109f"  # CJK, Thai…
+               for char in keyword) and keyword in text
+
+
 def route_for(routes: tuple[Route, ...], incoming: Incoming) -> Route | None:
     """The route a mail takes: the first whose conditions all hold with keywords read in the
     subject; else the first that holds with the body read too. The subject says what the mail
@@ -282,8 +296,10 @@ def routed(routes: tuple[Route, ...], incoming: Incoming) -> tuple[Route, str] |
     sender = address_key(incoming.sender)
     recipients = {address_key(address) for address in incoming.recipients}
     for where, text in (("the subject", incoming.subject), ("the text", f"{incoming.subject}\n{incoming.text}")):
-        # Words may hold dots (vpn.example.com) but never end in one: "my password." is "password".
-        words = {word.strip(".+-") for word in re.findall(r"[\w.+-]+", text.casefold())}
+        folded = unicodedata.normalize("NFC", text.casefold())
+        # Words may hold dots (vpn.example.com) but never end in one: "my password." is "password";
+        # "c++" keeps its pluses. A word runs through combining marks (प्रिंटर, ไทย).
+        words = {word.strip(".-") for word in _WORD.findall(folded)}
         for route in routes:
             if route.to and not any(address in recipients for address in route.to):
                 continue
@@ -292,7 +308,7 @@ def routed(routes: tuple[Route, ...], incoming: Incoming) -> tuple[Route, str] |
                 continue
             if where == "the subject" and not route.keywords:
                 break  # it holds: a keyword in the body of an earlier route may still outrank it
-            matched = next((keyword for keyword in route.keywords if keyword in words), None)
+            matched = next((keyword for keyword in route.keywords if _has_keyword(keyword, words, folded)), None)
             if route.keywords and matched is None:
                 continue
             why = (f"{matched!r} in {where}" if matched else
