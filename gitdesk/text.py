@@ -90,14 +90,15 @@ def unmailable(address: str) -> str | None:
     from email.headerregistry import Address
 
     try:
-        domain = ascii_address(address).rpartition("@")[2]
+        written = ascii_address(address)
+        domain = written.rpartition("@")[2]
         if len(domain) > 253 or any(len(label) > 63 for label in domain.split(".")):
             return "its domain is longer than a domain name may be (63 characters a part)"
         if not all(_LABEL.fullmatch(label) for label in domain.split(".")):
             return "its domain is not a valid domain name (letters, digits and inner hyphens only)"
         if len(local) > 64:
             return "the part before the @ is longer than 64 characters"
-        Address(addr_spec=ascii_address(address))
+        Address(addr_spec=written)
     except UnicodeError:  # idna.IDNAError is one: an emoji, a zero-width space, a misplaced hyphen
         return "its domain is not a valid international domain name"
     except (ValueError, TypeError, IndexError, email.errors.MessageError) as error:

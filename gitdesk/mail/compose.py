@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from gitdesk import frontmatter, markup, templates
+from gitdesk.actions import cc_of
 from gitdesk.errors import GitdeskError, TicketFormatError, ValidationError
 from gitdesk.mail.message import LOOP_HEADER
 from gitdesk.model import MAIL_EVENTS, Config, Person, Ticket
@@ -96,8 +97,7 @@ def template(root: Path, event: str) -> Template:
     shown = f"{MAIL_TEMPLATES}/{event}.md"
     if path.is_file() and not path.is_symlink():
         try:
-            data = path.read_bytes()
-            text = data.decode("utf-8")
+            text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError:
             raise TicketFormatError("not valid UTF-8", path=shown, hint="re-save the file as UTF-8") from None
         return _read_cached(text, event, shown)
@@ -245,6 +245,16 @@ def _html(body: str, signature: str) -> str:
     signed = "<br>".join(markup.escape(line) for line in signature.splitlines())
     return (f"<!DOCTYPE html><html><body>{markup.to_html(_renderer(), body)}"
             f"<p>-- <br>{signed}</p></body></html>")
+
+
+def addressed(ticket: Ticket, to: str, audience: tuple[str, ...]) -> tuple[str, tuple[str, ...]] | None:
+    """(To, Cc) of a public step's mail to ``to``, ``ticket``'s requester, as ``audience`` says:
+    the Cc when it names it (never the requester twice); its first address as To when it does
+    not name the requester; None when nobody is left to mail."""
+    cc = tuple(a for a in cc_of(ticket) if address_key(a) != address_key(to)) if "cc" in audience else ()
+    if "requester" in audience:
+        return to, cc
+    return (cc[0], cc[1:]) if cc else None
 
 
 def audience(config: Config, ticket: Ticket, event: str, *, forced: bool) -> tuple[str, ...]:

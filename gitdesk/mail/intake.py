@@ -280,19 +280,12 @@ def _has_keyword(keyword: str, words: set[str], text: str) -> bool:
                for char in keyword) and keyword in text
 
 
-def route_for(routes: tuple[Route, ...], incoming: Incoming) -> Route | None:
-    """The route a mail takes: the first whose conditions all hold with keywords read in the
-    subject; else the first that holds with the body read too. The subject says what the mail
-    is about; a word in passing ("heating works again, though") must not outrank it."""
-    found = routed(routes, incoming)
-    return found[0] if found is not None else None
-
-
 def routed(routes: tuple[Route, ...], incoming: Incoming) -> tuple[Route, str] | None:
-    """``route_for``'s route and why it was taken ("'vpn' in the subject"), for the intake's
-    output and its commit. The first pass reads the subject alone, and ends at the first route
-    without keywords that holds (a sender's, a catch-all: it keeps its place in the order); the
-    second is the plain first match, subject and body."""
+    """The route a mail takes, and why ("'vpn' in the subject", for the intake's output and
+    its commit). The subject says what a mail is about, so a word in passing in the body
+    ("heating works again, though") must not outrank it: the first pass reads the subject
+    alone, and ends at the first route without keywords that holds (a sender's, a catch-all:
+    it keeps its place in the order); the second is the plain first match, subject and body."""
     sender = address_key(incoming.sender)
     recipients = {address_key(address) for address in incoming.recipients}
     for where, text in (("the subject", incoming.subject), ("the text", f"{incoming.subject}\n{incoming.text}")):
@@ -335,16 +328,17 @@ def _body_with_attachments(state: _State, ticket_id: str, text: str, incoming: I
 
 
 def _new(state: _State, incoming: Incoming, files: dict[str, bytes], related: str | None = None,
-         continuing: Ticket | None = None) -> Ticket:
+         continuing: Ticket | None = None, found: tuple[Route, str] | None = None) -> Ticket:
     """A ticket opened by ``incoming``; ``continuing``: the full ticket whose conversation it
-    carries on, whose requester, Cc, queue, assignee and category it keeps, whoever wrote."""
+    carries on, whose requester, Cc, queue, assignee and category it keeps, whoever wrote;
+    ``found``: its route (``routed``), when the caller has it already."""
     desk = state.desk
-    route = route_for(desk.config.mail.routes, incoming)
     requester = incoming.sender
     # An agent forwarding a customer's mail opens the ticket for that customer. A colleague who
     # forwards a supplier's invoice asks about it: they are the requester, not the supplier.
     forwarder = desk.config.person(incoming.sender)
-    if (incoming.forwarded_from and forwarder is not None and desk.config.is_agent(forwarder.handle)
+    by_agent = forwarder is not None and desk.config.is_agent(forwarder.handle)
+    if (incoming.forwarded_from and by_agent
             and desk.config.person(incoming.forwarded_from) is None and workflow.is_email(incoming.forwarded_from)):
         requester = incoming.forwarded_from
     actor = Actor(incoming.sender, desk.config.person(incoming.sender), incoming.sender)
@@ -363,6 +357,8 @@ def _new(state: _State, incoming: Incoming, files: dict[str, bytes], related: st
             assignee=keeper.handle if keeper is not None and config.is_agent(keeper.handle) else None,
             extra=((MESSAGE_IDS, [incoming.message_id]),))
     else:
+        found = found or routed(desk.config.mail.routes, incoming)
+        route = found[0] if found else None
         spec = actions.NewTicket(
             title=_title(state, incoming),
             requester=requester,
@@ -401,7 +397,7 @@ def _new(state: _State, incoming: Incoming, files: dict[str, bytes], related: st
         name = templates.name_to_greet(continuing.extra.get(REQUESTER_NAME))
     if name and desk.config.person(requester) is None:  # so answers greet them by name, not by address
         ticket = replace(ticket, extra={**ticket.extra, REQUESTER_NAME: name})
-    if continuing is not None and forwarder is not None and desk.config.is_agent(forwarder.handle):
+    if continuing is not None and by_agent and forwarder is not None:
         # An agent answering in a full thread: their words are a reply on the continuation, not the
         # requester's request, and the requester (who got the agent's own mail) is not acknowledged.
         reply = Entry(clock.now(), forwarder.handle, REPLY, ticketfile.escape_text(body))
@@ -646,8 +642,8 @@ def _apply(state: _State, incoming: Incoming, files: dict[str, bytes]) -> tuple[
                     new = _new(state, incoming, scratch, related=target, continuing=ticket)
                     detail, outcome = f"{new.title} (the ticket file of {target} is full: continued here)", "new"
         else:
-            new = _new(state, incoming, scratch)
             found = routed(desk.config.mail.routes, incoming)
+            new = _new(state, incoming, scratch, found=found)
             detail = new.title + (f" (to {found[0].queue}: {found[1]})" if found and found[0].queue else "")
             outcome = "new"
         if text is None:

@@ -110,13 +110,10 @@ class Mailer:
                     else "add an email for them under people: in .gitdesk/config.yml")
             return []
         text = (new.resolution or "") if event == "resolution" or verb == "duplicate" else _added_text(old, new, kind)
-        cc = tuple(address for address in cc_of(new) if address_key(address) != address_key(to)) \
-            if "cc" in audience else ()
-        if "requester" not in audience:
-            if not cc:
-                return []
-            to, cc = cc[0], cc[1:]
-        return [compose.Letter(event, new, text, to, cc, actor.person, self.attachments)]
+        found = compose.addressed(new, to, audience)
+        if found is None:
+            return []
+        return [compose.Letter(event, new, text, *found, actor.person, self.attachments)]
 
     def _solved(self, ticket_id: str | None) -> bool:
         """Whether the ticket a duplicate points to is finished with a resolution note."""

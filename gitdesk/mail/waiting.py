@@ -8,14 +8,13 @@ from dataclasses import replace
 from datetime import datetime
 
 from gitdesk import templates, ticketfile, workflow
-from gitdesk.actions import Mail, cc_of, requester_address, root_of, validate_change, waiting_of, with_waiting
+from gitdesk.actions import Mail, requester_address, root_of, validate_change, waiting_of, with_waiting
 from gitdesk.desk import Actor, Desk, LoadedTicket
 from gitdesk.errors import GitdeskError
 from gitdesk.mail import compose
 from gitdesk.mail.message import thread_ids, with_thread_id
 from gitdesk.mail.outbox import outbox_path
 from gitdesk.model import REPLY, Entry, Ticket
-from gitdesk.text import address_key
 
 
 def tell(desk: Desk, verb: str, new: Ticket, actor: Actor, now: datetime, send: bool | None) -> Mail | None:
@@ -96,12 +95,8 @@ def _told(desk: Desk, duplicate: Ticket, text: str, actor: Actor, send: bool | N
     audience = compose.audience(config, duplicate, "reply", forced=send is True)
     if to is None or not config.mail.address or not audience:
         return None
-    cc = tuple(a for a in cc_of(duplicate) if address_key(a) != address_key(to)) if "cc" in audience else ()
-    if "requester" not in audience:
-        if not cc:
-            return None
-        to, cc = cc[0], cc[1:]
-    return compose.Letter("reply", duplicate, text, to, cc, actor.person)
+    found = compose.addressed(duplicate, to, audience)
+    return compose.Letter("reply", duplicate, text, *found, actor.person) if found is not None else None
 
 def _waiting_duplicate(desk: Desk, ticket_id: str, answered: str) -> LoadedTicket | None:
     """The finished duplicate ``ticket_id`` if its ``duplicate_of`` links still lead to
