@@ -28,6 +28,9 @@ class Feedback:
     at: datetime
     path: str
     message_id: str | None = None  # the mail it came in, so intake never takes it twice
+    # The ticket's status when the score was given. Kept because history alone cannot order a
+    # score and a reopening made in the same second; None in files written before it was kept.
+    status: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,18 +46,19 @@ def check_score(score: int) -> None:
         raise ValidationError(f"score must be 1 to 5, not {score}", hint="1 is very unhappy, 5 very happy")
 
 
-def record(ticket_id: str, score: int, comment: str | None, now: datetime,
+def record(ticket_id: str, score: int, comment: str | None, now: datetime, status: str,
            message_id: str | None = None) -> tuple[Feedback, str]:
-    """One piece of feedback and the text of its file (a new, uniquely named file)."""
+    """One piece of feedback on a ticket in ``status`` and the text of its file (a new,
+    uniquely named file)."""
     check_score(score)
     text = clean_line(comment or "")
     name = f"{now.strftime('%Y%m%dT%H%M%SZ')}-{ticket_id}-{secrets.token_hex(3)}.yml"
     path = f"{FEEDBACK}/{now.strftime('%Y-%m')}/{name}"
-    lines = [f"ticket: {ticket_id}", f"score: {score}", f"at: {clock.format_utc(now)}",
+    lines = [f"ticket: {ticket_id}", f"score: {score}", f"at: {clock.format_utc(now)}", f"status: {status}",
              f"comment: {frontmatter.dump_value(text)}" if text else "comment:"]
     if message_id:
         lines.append(f"message_id: {frontmatter.dump_value(message_id)}")
-    return Feedback(ticket_id, score, text, now, path, message_id), "\n".join(lines) + "\n"
+    return Feedback(ticket_id, score, text, now, path, message_id, status), "\n".join(lines) + "\n"
 
 
 def add(desk: Desk, typed_id: str, score: int, comment: str | None, actor: Actor) -> Added:
@@ -62,7 +66,7 @@ def add(desk: Desk, typed_id: str, score: int, comment: str | None, actor: Actor
     check_score(score)
     with desk.writing():
         ticket = desk.find(typed_id).ticket
-        found, body = record(ticket.id, score, comment, clock.now())
+        found, body = record(ticket.id, score, comment, clock.now(), ticket.status)
         message = f"feedback on {ticket.id}: score {score}\n\nGitdesk-Action: feedback\n"
         commit = desk.commit_paths({found.path: body}, message, found.at)
     return Added(found, commit, ticket.status, workflow.is_done(desk.config, ticket.status))
@@ -88,8 +92,12 @@ def load_all(desk: Desk) -> tuple[list[Feedback], list[GitdeskError]]:
             if not isinstance(score, int) or not 1 <= score <= 5 or not isinstance(at, datetime):
                 raise GitdeskError("is not feedback (needs ticket, score 1-5 and at)", path=shown)
             message_id = data.get("message_id")
+            status = data.get("status")
+            if status is not None and not isinstance(status, str):
+                raise GitdeskError("has a status that is not a word", path=shown)
             found.append(Feedback(str(data.get("ticket") or ""), score, str(data.get("comment") or ""),
-                                  clock.as_utc(at), shown, str(message_id) if message_id else None))
+                                  clock.as_utc(at), shown, str(message_id) if message_id else None,
+                                  status or None))
         except (GitdeskError, UnicodeDecodeError, OSError) as error:
             problems.append(error if isinstance(error, GitdeskError) else GitdeskError(
                 "not UTF-8" if isinstance(error, UnicodeDecodeError) else f"cannot be read ({error.strerror})",

@@ -301,6 +301,20 @@ def test_feedback_on_an_unfinished_ticket_says_the_report_leaves_it_out(desk: De
     assert "leaves this score out" not in desk.run("feedback", "add", open_one, "--score", "5").stderr
 
 
+def test_a_score_counts_when_the_ticket_is_reopened_in_the_same_second(desk: Desk) -> None:
+    desk.at("2026-11-02T09:00:00Z")
+    ticket = desk.new("Printer jams", "-q", "it-helpdesk", "-r", "carol")
+    desk.run("resolve", ticket, "--note", "Cleared the tray.")
+    desk.at("2026-11-03T09:00:00Z")
+    desk.run("feedback", "add", ticket, "--score", "2", "--comment", "It jams again")
+    desk.run("reopen", ticket, "-m", "It jams again")  # the same second: history cannot order the two
+    desk.at("2026-11-10T09:00:00Z")
+    found = json.loads(desk.run("report", "feedback", "--since", "2026-11-02", "--until", "2026-11-08",
+                                "--format", "json").stdout)
+    assert [row["score_2"] for row in rows(found, "by_team").values()] == [count(ticket)], \
+        "the ticket was resolved when scored"
+
+
 def test_a_ticket_written_by_hand_long_after_it_came_in_does_not_break_the_weekly_report(desk: Desk) -> None:
     # A phone call from October typed into a file in November: its history starts at the
     # commit, weeks after the created time; a week before the commit has no status to read.

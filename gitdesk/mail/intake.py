@@ -546,7 +546,8 @@ def _feedback(state: _State, ticket: Ticket, incoming: Incoming, files: dict[str
     if last is not None and not any(entry.kind == REOPEN and entry.at >= last for entry in ticket.entries):
         return None
     state.rated[ticket.id] = clock.now()
-    rating, body = feedback.record(ticket.id, found[0], found[1], clock.now(), incoming.message_id)
+    rating, body = feedback.record(ticket.id, found[0], found[1], clock.now(), ticket.status,
+                                  incoming.message_id)
     files[rating.path] = body.encode("utf-8")
     return "feedback", f"score {rating.score}"
 

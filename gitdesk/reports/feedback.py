@@ -33,7 +33,9 @@ def scores(facts: Facts, everything: list[Feedback], period: Period) -> tuple[li
         if found.id not in facts.in_scope:
             continue
         reason = facts.noise(found)
-        if reason is None and facts.status_at(found, item.at) not in RESOLVED_STATUSES:
+        # The status written with the score, where there is one: history cannot order a score
+        # and a reopening made in the same second.
+        if reason is None and (item.status or facts.status_at(found, item.at)) not in RESOLVED_STATUSES:
             reason = "not resolved or closed when given"
         elif reason is not None:
             reason = "on a rejected ticket" if reason == "rejected" else "on a duplicate"
