@@ -595,6 +595,32 @@ def test_rejecting_a_ticket_others_wait_for_says_who_is_left_waiting(desk: Desk)
     assert f"{again} (not told: answer them on their tickets)" in desk.run("show", first).output
 
 
+def test_who_waits_for_a_ticket_solved_by_hand_is_told_by_the_next_rules_run(desk: Desk) -> None:
+    """Nobody at the keyboard: a resolution typed into the file (or made by a rule) mails
+    nobody, so the scheduled rules run tells who waits."""
+    problem = desk.new("Wi-Fi drops on floor 3", "-q", "it-helpdesk", "-r", "carol@example.com")
+    again = desk.new("No wireless upstairs", "-q", "it-helpdesk", "-r", "erin@example.com")
+    desk.run("duplicate", again, "--of", problem)
+    path = desk.path / "tickets" / f"{problem}.md"
+    text = path.read_text().replace("status: open", "status: resolved", 1)
+    path.write_text(text.rstrip("\n") + "\n\n## Resolution\n\nThe access point on 3 was replaced.\n")
+    desk.git("commit", "-qam", "Solved it on site")
+    assert f"{again} (not told yet: the next gitdesk rules run tells them)" in desk.run("show", problem).output
+    planned = json.loads(desk.run("rules", "run", "--dry-run", "--format", "json").stdout)
+    assert ("(duplicates waiting)", problem) in [(row["rule"], row["ticket"]) for row in planned["actions"]]
+    assert "duplicates_waiting" in ticket(desk, problem), "a dry run changes nothing"
+    desk.run("rules", "run")
+    told = queued(desk)
+    assert [to(mail) for mail in told] == ["erin@example.com"]
+    assert "The access point on 3 was replaced." in text_of(told[0]) and "Wi-Fi" not in text_of(told[0])
+    assert "duplicates_waiting" not in ticket(desk, problem)
+    assert "Gitdesk-Rule: (duplicates waiting)" in desk.git("log", "-1", "--format=%B")
+    head = desk.git("rev-parse", "HEAD")
+    assert "made 0 changes" in desk.run("rules", "run").output.casefold()
+    assert desk.git("rev-parse", "HEAD") == head, "told once"
+    assert desk.run("check").exit_code == 0
+
+
 def test_a_hand_edited_waiting_list_mails_nobody_the_links_do_not_name(desk: Desk) -> None:
     """The list is a field anyone can edit: naming an unrelated ticket must not mail its
     requester someone else's answer."""

@@ -139,6 +139,33 @@ def test_two_agents_closing_duplicates_into_one_ticket_both_wait_for_it(team, mo
     assert bob.run("check") == ""
 
 
+def test_a_duplicate_left_waiting_by_a_merge_is_told_once_by_both_clones_rules(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    seed = make_desk(tmp_path / "seed", monkeypatch, TEST_CONFIG + "mail:\n  address: help@fernhill.example\n")
+    ticket = seed.new("Printer on 2F jams", "-q", "it-helpdesk", "-r", "erin@example.com")
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(seed.path), str(origin)], check=True)
+    alice, bob = clone(origin, tmp_path / "alice", "alice"), clone(origin, tmp_path / "bob", "bob")
+    alice.run("resolve", ticket, "--note", "Replaced the roller.")
+    alice.git("push", "-q")
+    late = json.loads(bob.run("new", "Jam again", "-q", "it-helpdesk", "-r", "gil@example.com", "--format", "json"))
+    bob.run("duplicate", late["id"], "--of", ticket)  # bob had not seen it solved
+    bob.run("sync")
+    bob.git("push", "-q")
+    alice.run("sync")
+    assert alice.ticket(ticket)["duplicates_waiting"] == [late["id"]], "nobody told gil"
+    at(monkeypatch, "2026-12-01T08:00:00Z")
+    alice.run("rules", "run")  # both clones' schedules tell gil, before either syncs
+    at(monkeypatch, "2026-12-01T08:07:00Z")
+    bob.run("rules", "run")
+    alice.git("push", "-q")
+    assert "1 commit in, 1 out" in bob.run("sync") or bob.git("status", "--porcelain") == ""
+    assert "duplicates_waiting" not in bob.ticket(ticket)
+    mails = [path for path in bob.git("ls-files", "outbox").splitlines() if late["id"] in path]
+    assert len(mails) == 2, "'we are working on it' and the answer: the same from both clones, kept once"
+    assert bob.run("check") == ""
+
+
 def test_the_same_field_two_ways_conflicts_on_that_field_alone(team, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     alice, bob, ticket, _ = team
     alice.run("set", ticket, "priority", "high")

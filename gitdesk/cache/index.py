@@ -566,6 +566,13 @@ def entries_of(connection: sqlite3.Connection, ids: Sequence[str]) -> dict[str, 
     return found
 
 
+def ids_with_field(connection: sqlite3.Connection, name: str) -> list[str]:
+    """The tickets whose front matter has ``name`` set (a rarely used field: the rest is not read)."""
+    return [row[0] for row in connection.execute(
+        "SELECT id FROM tickets WHERE problem IS NULL AND id IS NOT NULL AND json_extract(front, ?) IS NOT NULL "
+        "ORDER BY id", (f'$."{name}"',))]
+
+
 def all_ids(connection: sqlite3.Connection) -> list[str]:
     return [row[0] for row in connection.execute("SELECT id FROM tickets WHERE id IS NOT NULL ORDER BY id")]
 

@@ -17,12 +17,14 @@ from gitdesk.mail.outbox import outbox_path
 from gitdesk.model import REPLY, Entry, Ticket
 
 
-def tell(desk: Desk, verb: str, new: Ticket, actor: Actor, now: datetime, send: bool | None) -> Mail | None:
+def tell(desk: Desk, verb: str, new: Ticket, actor: Actor, now: datetime, send: bool | None,
+         seed: str | None = None) -> Mail | None:
     """Tell the requesters of the duplicates that wait for ``new`` (``actions.WAITING``) the
     answer, now that there is one: each in a mail of their own, on their own ticket's thread,
     so nobody sees another requester's address or thread. The answer is the resolution of
     the ticket that holds it (``new``, or the solved ticket ``new`` is a duplicate of), never
-    words written to ``new``'s own requester. None: nobody to tell."""
+    words written to ``new``'s own requester. None: nobody to tell. ``seed`` (the rules)
+    makes each Message-ID the same wherever it is made, so two clones send it once."""
     config = desk.config
     waiting = waiting_of(new)
     if waiting and verb == "reject":
@@ -63,11 +65,12 @@ def tell(desk: Desk, verb: str, new: Ticket, actor: Actor, now: datetime, send: 
             notes.append(f"{ticket_id} has uncommitted changes: not told yet")
             continue
         text = f"{templates.values(loaded.ticket, config)['greeting']}\n\n{said}"  # the desk's words greet
-        letter = _told(desk, loaded.ticket, text, actor, send)
+        letter = _told(desk, loaded.ticket, text, None if seed else actor, send)
         if letter is None:
             notes.append(f"{ticket_id}: the desk does not mail its requester: not told")
             continue
-        message = compose.message(config, desk.root, letter, now, thread_ids(loaded.ticket))
+        message = compose.message(config, desk.root, letter, now, thread_ids(loaded.ticket),
+                                  seed=f"{seed}:{ticket_id}" if seed else None)
         message_id = str(message["Message-ID"])
         entry = Entry(now, actor.id, REPLY, ticketfile.escape_text(text))
         # Its resolution said "we are working on it there": now it says what solved it.
@@ -87,16 +90,18 @@ def tell(desk: Desk, verb: str, new: Ticket, actor: Actor, now: datetime, send: 
         also.append((loaded, told))
     return Mail(with_waiting(new, kept), files, tuple(notes), tuple(ids), tuple(also))
 
-def _told(desk: Desk, duplicate: Ticket, text: str, actor: Actor, send: bool | None) -> compose.Letter | None:
+def _told(desk: Desk, duplicate: Ticket, text: str, actor: Actor | None, send: bool | None) -> compose.Letter | None:
     """The mail that tells a waiting duplicate's requester (and its Cc) the answer, by the
-    policy of the duplicate's queue; None when that policy, or a missing address, says none."""
+    policy of the duplicate's queue; None when that policy, or a missing address, says none.
+    Without ``actor`` (the rules) the desk signs it."""
     config = desk.config
     to = requester_address(config, duplicate)
     audience = compose.audience(config, duplicate, "reply", forced=send is True)
     if to is None or not config.mail.address or not audience:
         return None
     found = compose.addressed(duplicate, to, audience)
-    return compose.Letter("reply", duplicate, text, *found, actor.person) if found is not None else None
+    return compose.Letter("reply", duplicate, text, *found, actor.person if actor else None) \
+        if found is not None else None
 
 def _waiting_duplicate(desk: Desk, ticket_id: str, answered: str) -> LoadedTicket | None:
     """The finished duplicate ``ticket_id`` if its ``duplicate_of`` links still lead to
@@ -113,3 +118,27 @@ def _waiting_duplicate(desk: Desk, ticket_id: str, answered: str) -> LoadedTicke
     except GitdeskError:
         return None
     return loaded if answered in (loaded.ticket.duplicate_of, root.ticket.id) else None
+
+
+def still_waiting(desk: Desk) -> list[str]:
+    """The solved tickets whose list still names duplicates to tell: resolved by a rule or by
+    hand (which mail nobody), or solved on one clone while another added a duplicate. The
+    rules tell them (``gitdesk rules run``)."""
+    from gitdesk.cache import db, index
+    from gitdesk.model import WAITING
+
+    with db.connect(desk) as connection:
+        index.refresh(desk, connection)
+        named = index.ids_with_field(connection, WAITING)
+    config = desk.config
+    found: list[str] = []
+    for ticket_id in named:
+        try:
+            ticket = desk.load(ticket_id).ticket
+        except GitdeskError:
+            continue  # check names it; the list waits for a readable file
+        # A duplicate's own list is one a hand edit left (a command moves it to the root).
+        if waiting_of(ticket) and workflow.is_done(config, ticket.status) and ticket.status != workflow.REJECTED \
+                and not ticket.duplicate_of and (ticket.resolution or "").strip():
+            found.append(ticket.id)
+    return found

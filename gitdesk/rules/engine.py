@@ -466,7 +466,47 @@ def run(desk: Desk, now: datetime, *, dry_run: bool = False, only: str | None = 
                 batch.flush()  # a second rule on the same ticket builds on the first one's commit
             _on_ticket(desk, item, dry_run, batch)
         batch.flush()
+        if only is None:
+            _tell_waiting(desk, now, dry_run, report)
     return report
+
+
+WAITING_RULE = "(duplicates waiting)"  # in parentheses: no rule file can name itself so
+
+
+def _tell_waiting(desk: Desk, now: datetime, dry_run: bool, report: RunReport) -> None:
+    """Tell the requesters of duplicates that still wait for a ticket that is solved: solved
+    by a rule or by hand, which mail nobody, or on one clone while another added a duplicate.
+    Stamped with the commit that last changed the solved ticket, so two clones that both
+    do it write the same mail and sync finds one change."""
+    from gitdesk.mail import waiting
+
+    for ticket_id in waiting.still_waiting(desk):
+        loaded = desk.load(ticket_id)
+        if desk.dirty_paths([loaded.path]):
+            report.done.append(Done(WAITING_RULE, ticket_id, now, (), skipped=f"{loaded.path} has uncommitted "
+                                    "changes; commit or discard them"))
+            continue
+        stamp = git.last_changed(desk.repo, desk.repo_path(loaded.path)) or now
+        told = waiting.tell(desk, "resolve", loaded.ticket, ACTOR, stamp, None,
+                            seed=f"waiting:{ticket_id}:{format_utc(stamp)}")
+        if told is None or told.ticket == loaded.ticket:
+            why = "; ".join(told.notes) if told is not None else "nobody to tell"
+            report.done.append(Done(WAITING_RULE, ticket_id, stamp, (), skipped=why))
+            continue
+        what = tuple(told.notes)
+        if dry_run:
+            report.done.append(Done(WAITING_RULE, ticket_id, stamp, what))
+            continue
+        try:
+            outcome = actions.commit_change(desk, loaded, told.ticket, ACTOR, "rule", told.also,
+                                            extra_files={path: data for path, data in told.files.items()
+                                                         if data is not None},
+                                            notes=told.notes, rules=(WAITING_RULE,))
+        except GitdeskError as error:
+            report.done.append(Done(WAITING_RULE, ticket_id, stamp, what, error=str(error)))
+            continue
+        report.done.append(Done(WAITING_RULE, ticket_id, stamp, what, commit=outcome.commit))
 
 
 class _Batch:
