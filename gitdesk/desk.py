@@ -399,6 +399,8 @@ GITATTRIBUTES = """\
 tickets/*.md merge=gitdesk
 # kb/ is generated (gitdesk kb build): a merge keeps one side and rebuilds it.
 kb/** merge=gitdesk-kb linguist-generated
+# A digest queued on two clones at once: one name, one Message-ID, ours is kept.
+outbox/*-digest-*.eml merge=gitdesk-kb
 """
 DEFAULT_TEMPLATE = """\
 ---

@@ -599,3 +599,21 @@ def test_two_clones_that_both_make_the_weekly_digest_sync_without_a_conflict(tmp
     alice.run("sync")
     bob.run("sync")  # the same digest, byte for byte (its MIME boundaries too): nothing to merge
     assert len([path for path in bob.git("ls-files", "outbox").split() if "digest" in path]) == 1
+
+
+def test_two_clones_whose_unpushed_work_differs_queue_one_digest_and_sync(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    digest = CALENDAR_RULES + "  - name: weekly-digest\n    when: {every: monday, at: '07:00'}\n" \
+                              "    do:\n      - digest: [feedback, workload]\n    to: leads\n"
+    seed, made, alice, bob = team(tmp_path, monkeypatch, digest)
+    seed.at("2026-11-29T10:00:00Z")
+    alice.run("resolve", made, "--note", "Done on Sunday.")  # not pushed when the schedule fires on both
+    seed.at("2026-11-30T08:00:00Z")
+    for clone in (alice, bob):
+        assert ("weekly-digest", None) in done(run(clone))
+    alice.run("sync")
+    bob.run("sync")  # two digests, one name and one Message-ID: ours is kept, nothing stops
+    alice.run("sync")
+    assert len([path for path in bob.git("ls-files", "outbox").split() if "digest" in path]) == 1
+    assert alice.git("rev-parse", "HEAD") == bob.git("rev-parse", "HEAD")
+    assert bob.status() == "" and bob.run("check").exit_code == 0

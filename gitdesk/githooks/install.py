@@ -231,7 +231,9 @@ DRIVER = "gitdesk"
 KB_DRIVER = "gitdesk-kb"
 ATTRIBUTE_LINE = "**/tickets/*.md merge=gitdesk"
 KB_ATTRIBUTE_LINE = "**/kb/** merge=gitdesk-kb"
-ATTRIBUTE_LINES = (ATTRIBUTE_LINE, KB_ATTRIBUTE_LINE)
+# Two clones that run the rules at one moment queue the same digest, from different data.
+DIGEST_ATTRIBUTE_LINE = "**/outbox/*-digest-*.eml merge=gitdesk-kb"
+ATTRIBUTE_LINES = (ATTRIBUTE_LINE, KB_ATTRIBUTE_LINE, DIGEST_ATTRIBUTE_LINE)
 
 
 def driver_command(python: str | None = None) -> str:
@@ -275,7 +277,7 @@ def install_driver(repo: git.Repo) -> str:
     git.run(repo, "config", "--local", f"merge.{KB_DRIVER}.driver", kb_driver_command())
     git.run(repo, "config", "--local", "merge.directoryRenames", DIRECTORY_RENAMES)
     ensure_attributes(repo)
-    return "merge drivers: installed (tickets/*.md merge=gitdesk, kb/** merge=gitdesk-kb)"
+    return "merge drivers: installed (tickets/*.md merge=gitdesk, kb/** and digests merge=gitdesk-kb)"
 
 
 def _attribute_lines(attributes: Path) -> list[str]:

@@ -14,6 +14,7 @@ side) falls back to Git's own line merge, so the driver never loses text.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -327,7 +328,31 @@ def merge_generated(base: Path, ours: Path, theirs: Path, path: str | None, mark
     if repo is not None and path is not None and _generated(repo, path, base_data, ours_data, theirs_data):
         mark_generated_stale(repo)
         return MergeResult(ours_data.decode("utf-8", "replace"), ())
+    if repo is not None and path is not None and _one_digest(repo, path, base_data, ours_data, theirs_data):
+        return MergeResult(ours_data.decode("utf-8", "replace"), ())
     return _merge_bytes(base_data, ours_data, theirs_data, ours, marker_size)
+
+
+_DIGEST_NAME = re.compile(r"[0-9]{8}T[0-9]{6}Z-digest-[^/]+-[0-9a-f]{6}\.eml")
+_MESSAGE_ID = re.compile(rb"^Message-ID:[ \t]*(<[^>\r\n]+>)[ \t]*\r?$", re.MULTILINE | re.IGNORECASE)
+
+
+def _one_digest(repo: git.Repo, path: str, *versions: bytes) -> bool:
+    """Whether both sides queued the same digest (``rules run`` on two clones whose unpushed
+    work differed): one name, one Message-ID, so one is delivered; ours is kept, as either
+    could be. Anything else under outbox/ merges line by line."""
+    from gitdesk.mail.outbox import OUTBOX
+    from gitdesk.paths import CONFIG_PATH
+
+    base, ours, theirs = versions
+    parts = path.split("/")
+    if base or len(parts) < 2 or parts[-2] != OUTBOX or not _DIGEST_NAME.fullmatch(parts[-1]) \
+            or any(part in ("", ".", "..") for part in parts):
+        return False
+    ours_id, theirs_id = _MESSAGE_ID.search(ours), _MESSAGE_ID.search(theirs)
+    if ours_id is None or theirs_id is None or ours_id.group(1) != theirs_id.group(1):
+        return False
+    return bool(git.index_entries(repo, ["".join(part + "/" for part in parts[:-2]) + CONFIG_PATH]))
 
 
 def _generated(repo: git.Repo, path: str, *versions: bytes) -> bool:
