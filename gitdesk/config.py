@@ -174,10 +174,10 @@ mail:
   max_attachment_bytes: 10MB
   routes: []               # first match wins, e.g. - {{to: [facilities@example.com], queue: facilities}}
   sign_as: agent           # agent: mail names the agent; desk: only the desk's name
-  # Who hears of each public step: [requester, cc] (the default), [requester], or [] for nobody.
+  # Who hears of each public step: [requester, cc] (the default but for acknowledgements), [requester], or [].
   # A queue can say otherwise: queues: {{helpdesk: {{mail: {{notify: {{reply: [requester]}}}}}}}}
   notify:
-    acknowledgement: [requester, cc]   # a ticket taken in from mail (at most three to one address an hour)
+    acknowledgement: [requester]       # a ticket taken in from mail (at most three to one address an hour)
     question: [requester, cc]          # gitdesk ask
     reply: [requester, cc]             # gitdesk reply by an agent
     resolution: [requester, cc]        # gitdesk resolve (with the satisfaction question)
@@ -825,7 +825,10 @@ def _notify(read: _Reader, raw: Any, key: str, *, partial: bool) -> dict[str, tu
     """Which public steps mail whom: ``event: [requester, cc]``, ``[requester]`` or ``[]``.
     The desk's setting covers every event (unnamed ones keep the default); a queue's only
     the events it names."""
-    found: dict[str, tuple[str, ...]] = {} if partial else {event: MAIL_AUDIENCES for event in MAIL_EVENTS}
+    # An acknowledgement goes to the sender alone unless the desk says otherwise (as Request
+    # Tracker and Zammad do): a stranger's Cc list is the stranger's choice of whom the desk mails.
+    found: dict[str, tuple[str, ...]] = {} if partial else {
+        event: ("requester",) if event == "acknowledgement" else MAIL_AUDIENCES for event in MAIL_EVENTS}
     for event, value in read.mapping(raw, key, MAIL_EVENTS).items():
         if isinstance(value, bool):  # true: requester and Cc; false: nobody
             found[event] = MAIL_AUDIENCES if value else ()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Desk, make_desk
-from test_mail_intake import MAIL_CONFIG, eml, intake, message, ticket
+from test_mail_intake import MAIL_CONFIG, eml, intake, mbox, message, ticket
 
 CONFIG = MAIL_CONFIG.replace("  alice: {name: Alice Agent, email: alice@fernhill.example, team: it}",
                              "  alice: {name: Alice Agent, email: alice@fernhill.example, team: it, notify: true}") \
@@ -197,8 +197,10 @@ def test_cc_from_the_opening_mail_hears_everything_and_may_answer(desk: Desk, tm
     ticket_id = from_mail(desk, tmp_path, raw)
     assert ticket(desk, ticket_id)["cc"] == ["eve@meyer.example"]
     (ack,) = queued(desk)
-    assert ack["Cc"] == "eve@meyer.example"
+    assert ack["Cc"] is None, "the acknowledgement goes to the sender alone; every later step to the Cc"
     desk.run("--as", "alice", "set", ticket_id, "queue", "it-helpdesk")
+    desk.run("--as", "alice", "reply", ticket_id, "-m", "Looking into it")
+    assert queued(desk)[0]["Cc"] == "eve@meyer.example"
     desk.run("--as", "alice", "cc", ticket_id, "+finance@meyer.example", "-eve@meyer.example")
     assert ticket(desk, ticket_id)["cc"] == ["finance@meyer.example"]
     desk.run("--as", "alice", "reply", ticket_id, "-m", "Working on it")
@@ -339,6 +341,32 @@ def test_three_acknowledgements_per_sender_per_hour(desk: Desk, tmp_path: Path) 
     desk.at("2026-11-23T13:05:00Z")
     intake(desk, "eml", mail(5))
     assert len(queued(desk)) == 1, "the first of them is over an hour old"
+
+
+def test_strangers_copying_one_address_on_their_mail_get_it_three_acknowledgements_an_hour(
+        desk: Desk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Six strangers' mails, each copied to the same victim: the desk must not become a relay
+    that mails them every time. By default the sender alone is acknowledged; a desk that
+    acknowledges the Cc too counts each address, in To or in Cc."""
+    raws = [(f"From: spammer{n}@evil.example\nTo: help@fernhill.example\nCc: victim@victim.example\n"
+             f"Subject: Cheap pills {n}\nMessage-ID: <amp-{n}@evil.example>\n\nbuy\n").encode() for n in range(6)]
+    intake(desk, "eml", eml(tmp_path, raws[0], "first.eml"))
+    (acknowledged,) = queued(desk)
+    assert acknowledged["Cc"] is None, "the sender alone, by default"
+    desk = make_desk(tmp_path / "copying", monkeypatch, MAIL_CONFIG.replace(
+        "  address: help@fernhill.example\n",
+        "  address: help@fernhill.example\n  notify: {acknowledgement: [requester, cc]}\n"))
+    desk.at("2026-11-23T12:00:00Z")
+    taken = intake(desk, "mbox", mbox(tmp_path, *raws))["messages"]
+    mails = [parse((desk.path / path).read_bytes()) for path in desk.committed_files()
+             if path.startswith("outbox/") and path.endswith(".eml")]
+    copied = [mail for mail in mails if "victim@victim.example" in str(mail["Cc"] or "")]
+    assert len(mails) == 6 and len(copied) == 3, "each sender is acknowledged; the victim three times"
+    assert "left out of its Cc victim@victim.example" in desk.text(taken[5]["ticket"])
+    own = (b"From: victim@victim.example\nTo: help@fernhill.example\nSubject: My own problem\n"
+           b"Message-ID: <own@victim.example>\n\nReal.\n")
+    made = intake(desk, "eml", eml(tmp_path, own, "own.eml"))["messages"][0]["ticket"]
+    assert queued(desk) == [] and "victim@victim.example had 3 within the hour" in desk.text(made)
 
 
 def test_spam_rejected_before_mail_goes_out_gets_no_acknowledgement(desk: Desk, tmp_path: Path) -> None:

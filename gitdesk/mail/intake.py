@@ -434,16 +434,24 @@ def _acknowledged(state: _State, ticket: Ticket, incoming: Incoming, files: dict
     this sender had ``ACKS_PER_INTERVAL`` within the hour: a mail loop or a flood gets a few
     answers, while a colleague who writes about two problems learns both numbers."""
     now = clock.now()
-    # Counted by who gets them (as the outbox and sent/ count them): an agent forwarding four
-    # customers' mails is not the one acknowledged.
+    # Counted by who gets them, in To or Cc (as the outbox and sent/ count them): an agent
+    # forwarding four customers' mails is not the one acknowledged, and a stranger's mail
+    # copied to many others must not make the desk mail them for ever.
     to = actions.requester_address(state.desk.config, ticket) or incoming.sender
-    recent = [at for at in state.acknowledged.get(address_key(to), []) if now - at < ACK_INTERVAL]
-    if len(recent) >= ACKS_PER_INTERVAL:
-        return _noted(ticket, f"No acknowledgement was sent: {to} had {len(recent)} within the "
+
+    def recent(address: str) -> int:
+        return len([at for at in state.acknowledged.get(address_key(address), []) if now - at < ACK_INTERVAL])
+
+    if recent(to) >= ACKS_PER_INTERVAL:
+        return _noted(ticket, f"No acknowledgement was sent: {to} had {recent(to)} within the "
                               "hour (a mail loop or a flood is answered a few times, not for ever). Tell them "
                               "the ticket's number when you answer.")
+    flooded = [address for address in actions.cc_of(ticket) if recent(address) >= ACKS_PER_INTERVAL]
+    if flooded:
+        ticket = _noted(ticket, f"The acknowledgement left out of its Cc {', '.join(flooded)}: each had "
+                                f"{ACKS_PER_INTERVAL} within the hour.")
     try:
-        made = notify.acknowledgement(state.desk, ticket, now)
+        made = notify.acknowledgement(state.desk, ticket, now, leave_out=flooded)
     except ValidationError as error:  # an address mail took in but cannot write back (üser@…)
         note = (f"No acknowledgement was sent: {error.message.removeprefix(f'{ticket.id}: ')}. Reach the "
                 "requester another way, or correct the address (gitdesk set ID requester ADDRESS).")
@@ -452,7 +460,8 @@ def _acknowledged(state: _State, ticket: Ticket, incoming: Incoming, files: dict
         return ticket
     threaded, path, message = made
     files[path] = message.as_bytes()
-    state.acknowledged.setdefault(address_key(to), []).append(now)
+    for address in notify.recipients(message):
+        state.acknowledged.setdefault(address_key(address), []).append(now)
     return threaded
 
 

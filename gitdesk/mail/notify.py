@@ -21,7 +21,7 @@ import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
 
 from gitdesk import clock, templates, workflow
 from gitdesk.actions import Mail, cc_of, requester_address, watchers_of
@@ -195,16 +195,19 @@ def _added_text(old: Ticket, new: Ticket, kind: str | None) -> str:
 # --- mail without an action: the acknowledgement, a request for feedback -------------
 
 
-def acknowledgement(desk: Desk, ticket: Ticket, now: datetime) -> tuple[Ticket, str, EmailMessage] | None:
+def acknowledgement(desk: Desk, ticket: Ticket, now: datetime, leave_out: Sequence[str] = ()
+                    ) -> tuple[Ticket, str, EmailMessage] | None:
     """The acknowledgement of a ticket taken in from mail (None when the policy says none
-    or the requester has no address): the ticket threaded, the outbox path, the message."""
+    or the requester has no address): the ticket threaded, the outbox path, the message.
+    ``leave_out``: Cc addresses not to mail this time (each had its share this hour)."""
     config = desk.config
     to = requester_address(config, ticket)
     if to is None or not config.mail.address or not compose_audience(config, ticket, "acknowledgement",
                                                                      forced=False):
         return None
     audience = compose_audience(config, ticket, "acknowledgement", forced=False)
-    cc = tuple(a for a in cc_of(ticket) if address_key(a) != address_key(to)) if "cc" in audience else ()
+    skipped = {address_key(address) for address in (to, *leave_out)}
+    cc = tuple(a for a in cc_of(ticket) if address_key(a) not in skipped) if "cc" in audience else ()
     letter = compose.Letter("acknowledgement", ticket, "", to, cc)
     message = compose.message(config, desk.root, letter, now, thread_ids(ticket))
     message_id = str(message["Message-ID"])
@@ -274,9 +277,17 @@ def recent_acknowledgements(desk: Desk, since: datetime) -> dict[str, list[datet
                 at = datetime.strptime(path.name[:16], "%Y%m%dT%H%M%SZ").replace(tzinfo=since.tzinfo)
             except ValueError:
                 continue
-            for _, address in email.utils.getaddresses(headers.get_all("To") or []):
+            for address in recipients(headers):
                 found.setdefault(address_key(address), []).append(at)
     return found
+
+
+def recipients(message: Message) -> list[str]:
+    """Every address a message goes to, in To and Cc."""
+    import email.utils
+
+    return [address for _, address in email.utils.getaddresses(
+        [*(message.get_all("To") or []), *(message.get_all("Cc") or [])]) if address]
 
 
 def deliver_now(desk: Desk, message_ids: Sequence[str]) -> list[str]:
