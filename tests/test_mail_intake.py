@@ -262,6 +262,41 @@ def test_a_forged_requester_never_speaks_in_their_thread(mail_desk: Desk, tmp_pa
     assert intake(mail_desk, "eml", eml(tmp_path, genuine, "genuine.eml"))["messages"][0]["outcome"] == "reply"
 
 
+def test_a_forged_agent_gets_no_agent_s_rights_and_nobody_is_acknowledged(mail_desk: Desk, tmp_path: Path) -> None:
+    """A forger writing as an agent must not open a ticket "for" someone of their choosing
+    (who would be acknowledged), nor get an answer to an address they picked."""
+    forged = message("forwarded.eml").replace(
+        b"From: Alice Agent <alice@fernhill.example>",
+        b"Authentication-Results: mx.fernhill.example; dmarc=fail header.from=fernhill.example\n"
+        b"From: Alice Agent <alice@fernhill.example>")
+    item = intake(mail_desk, "eml", eml(tmp_path, forged))["messages"][0]
+    assert "sender not trusted: dmarc=fail" in item["detail"]
+    made = ticket(mail_desk, item["ticket"])
+    assert made["requester"] != "dana@customer.example", "not opened for whoever the forger named"
+    assert made["conversation"][0]["text"].startswith("The receiving server found this mail's sender forged")
+    assert not [path for path in mail_desk.committed_files() if path.startswith("outbox/")], "no backscatter"
+
+
+@pytest.mark.parametrize("sender", ["alice@fernhill.example <mallory@evil.example>",
+                                    "alice@fernhill.example)<mallory@evil.example>",
+                                    "carol@example.com, mallory@evil.example"])
+def test_a_from_naming_two_addresses_is_trusted_as_neither(mail_desk: Desk, tmp_path: Path, sender: str) -> None:
+    victim = mail_desk.new("Payroll question", "-q", "it-helpdesk", "--requester", "carol@example.com")
+    mail_desk.run("--as", "alice", "ask", victim, "-m", "Which month?")
+    before = mail_desk.text(victim)
+    raw = (f"From: {sender}\nTo: help@fernhill.example\nSubject: Re: [{victim}] Payroll\n"
+           "Message-ID: <two@evil.example>\n\nSend the file to my new address please.\n").encode()
+    item = intake(mail_desk, "eml", eml(tmp_path, raw))["messages"][0]
+    assert item["outcome"] == "new" and mail_desk.text(victim) == before, "not in carol's thread, nor as alice"
+    said = ticket(mail_desk, item["ticket"])["conversation"][0]["text"]
+    assert "From: names more than one address" in said or "mallory@evil.example is not on it" in said
+    unquoted = (b"From: Meyer, Bob <bob.meyer@example.com>\nTo: help@fernhill.example\nSubject: Printer\n"
+                b"Message-ID: <bob-1@example.com>\n\nIt jams.\n")
+    item = intake(mail_desk, "eml", eml(tmp_path, unquoted, "bob.eml"))["messages"][0]
+    assert ticket(mail_desk, item["ticket"])["requester"] == "bob.meyer@example.com"
+    assert "sender not trusted" not in item["detail"], "a comma left unquoted still names one person"
+
+
 def test_forwarded_mail_from_an_agent_opens_a_ticket_for_the_customer(mail_desk: Desk, tmp_path: Path) -> None:
     result = intake(mail_desk, "eml", eml(tmp_path, message("forwarded.eml")))
     text = mail_desk.text(result["messages"][0]["ticket"])

@@ -34,6 +34,7 @@ from gitdesk.errors import GitdeskError, NotFound, TicketTooLarge, ValidationErr
 from gitdesk.feedback import FEEDBACK
 from gitdesk.mail import compose, notify
 from gitdesk.mail.message import (
+    AMBIGUOUS_FROM,
     MESSAGE_IDS,
     Attachment,
     Bounce,
@@ -337,7 +338,8 @@ def _new(state: _State, incoming: Incoming, files: dict[str, bytes], related: st
     # An agent forwarding a customer's mail opens the ticket for that customer. A colleague who
     # forwards a supplier's invoice asks about it: they are the requester, not the supplier.
     forwarder = desk.config.person(incoming.sender)
-    by_agent = forwarder is not None and desk.config.is_agent(forwarder.handle)
+    # A From: the receiving server found forged, or that names two addresses, is nobody's.
+    by_agent = forwarder is not None and desk.config.is_agent(forwarder.handle) and not incoming.unauthenticated
     if (incoming.forwarded_from and by_agent
             and desk.config.person(incoming.forwarded_from) is None and workflow.is_email(incoming.forwarded_from)):
         requester = incoming.forwarded_from
@@ -404,7 +406,16 @@ def _new(state: _State, incoming: Incoming, files: dict[str, bytes], related: st
         ticket = replace(ticket, description=f"This ticket continues {continuing.id}.",
                          entries=(*ticket.entries, reply))
         return _event(state, "created", ticket, files)
+    if incoming.unauthenticated:  # an answer would go to whoever the forger named
+        return _event(state, "created", ticket, files)
     return _acknowledged(state, _event(state, "created", ticket, files), incoming, files)
+
+
+def _distrusted(incoming: Incoming) -> str:
+    """Why the sender of ``incoming`` cannot be trusted (it has ``unauthenticated``)."""
+    if incoming.unauthenticated == AMBIGUOUS_FROM:
+        return f"This mail's From: names more than one address (taken as {incoming.sender})"
+    return f"The receiving server found this mail's sender forged ({incoming.unauthenticated})"
 
 
 def _event(state: _State, event: str, ticket: Ticket, files: dict[str, bytes]) -> Ticket:
@@ -616,8 +627,8 @@ def _apply(state: _State, incoming: Incoming, files: dict[str, bytes]) -> tuple[
                 outcome = "new"
             elif incoming.unauthenticated:  # a forged From: must not speak in someone's thread
                 new = _new(state, incoming, scratch)
-                warning = (f"The receiving server found this mail's sender forged ({incoming.unauthenticated}): it "
-                           f"answers {target} but may not come from {incoming.sender}. Check before you act on it.")
+                warning = (f"{_distrusted(incoming)}: it answers {target} but may not come from "
+                           f"{incoming.sender}. No acknowledgement was sent. Check before you act on it.")
                 new = _noted(new, warning)
                 detail = (f"{new.title} (answers {target}, but the receiving server found the sender "
                           f"forged: {incoming.unauthenticated})")
@@ -655,6 +666,10 @@ def _apply(state: _State, incoming: Incoming, files: dict[str, bytes]) -> tuple[
             found = routed(desk.config.mail.routes, incoming)
             new = _new(state, incoming, scratch, found=found)
             detail = new.title + (f" (to {found[0].queue}: {found[1]})" if found and found[0].queue else "")
+            if incoming.unauthenticated:
+                new = _noted(new, f"{_distrusted(incoming)}: it may not come from {incoming.sender}. No "
+                                  "acknowledgement was sent. Check who is asking before you act on it.")
+                detail += f" (sender not trusted: {incoming.unauthenticated})"
             outcome = "new"
         if text is None:
             text = _rendered(state, new, outcome == "new" or new.id in state.created)

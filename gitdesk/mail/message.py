@@ -290,6 +290,27 @@ def _automatic(message: Message, sender: str, subject: str) -> str | None:
 _AUTH_FAIL = re.compile(r"\bdmarc\s*=\s*fail\b", re.IGNORECASE)
 
 
+AMBIGUOUS_FROM = "ambiguous From:"
+_ANGLED = re.compile(r"<\s*([^<>\s@]+@[^<>\s@]+)\s*>")
+
+
+def _ambiguous_from(message: Message) -> str | None:
+    """None for a From: that names one address. Otherwise (two From: lines, two addresses, or
+    an address before another in <>: "alice@desk <attacker@evil>") the address in <> where
+    there is exactly one, which is what mail programs show, else "": such a sender cannot be
+    trusted to be anyone the desk knows."""
+    try:
+        values = [_raw_text(value) for value in message.get_all("From") or []]
+        pairs = email.utils.getaddresses(values)
+    except Exception:
+        return None  # no From: to judge (Sender or Reply-To stood in)
+    # Only addresses count: "Meyer, Bob <bob@…>" (a comma left unquoted) names one person.
+    if not values or (len(values) == 1 and len([pair for pair in pairs if "@" in pair[1]]) <= 1):
+        return None
+    angled = _ANGLED.findall(" ".join(values))
+    return angled[0].lower() if len(angled) == 1 else ""
+
+
 def _forged(message: Message) -> str | None:
     """The verdict "dmarc=fail" when a receiving server's Authentication-Results says the From: domain
     did not send this mail. A forger can add headers claiming "pass", never ones that
@@ -394,6 +415,9 @@ def _parse(raw: bytes) -> Incoming:
     if not senders:
         raise MalformedMessage("no sender address (From:)")
     sender_name, sender = senders[0]
+    ambiguous = _ambiguous_from(message)
+    if ambiguous is not None:  # what mail programs show, and DMARC judges, is the address in <>
+        sender_name, sender = "", ambiguous or sender
     subject = _header(message, "Subject")
     found_ids = message_ids(_header(message, "Message-ID"))
     message_id = found_ids[0] if found_ids else f"<{hashlib.sha256(raw).hexdigest()[:40]}@gitdesk.invalid>"
@@ -432,7 +456,7 @@ def _parse(raw: bytes) -> Incoming:
         forwarded_name=forwarded_name or None,
         automatic=automatic,
         desk_header=_header(message, LOOP_HEADER) or None,
-        unauthenticated=_forged(message),
+        unauthenticated=_forged(message) or (AMBIGUOUS_FROM if ambiguous is not None else None),
         bounce=_bounce(message, raw, message_id) if _is_report(message, sender) else None,
         addressed=tuple(dict.fromkeys(address for _, address in _addresses(message, "To", "Cc"))),
     )
