@@ -548,13 +548,15 @@ def test_a_full_thread_continues_with_its_requester_and_cc_whoever_writes_first(
     taken = intake(mail_desk, "mbox", mbox(tmp_path, first, *more))["messages"]
     original = taken[0]["ticket"]
     mail_desk.run("--as", "alice", "assign", original, "alice")
-    from_tom = (b"From: tom@example.com\nTo: help@fernhill.example\nCc: carol@example.com\nSubject: Re: Printer\n"
+    from_tom = (b"From: tom@example.com\nTo: help@fernhill.example\nCc: carol@example.com, outsider@else.example\n"
+                b"Subject: Re: Printer\n"
                 b"Message-ID: <tom-1@example.com>\nIn-Reply-To: <c2@example.com>\n\nSame on my floor.\n")
     (by_tom,) = intake(mail_desk, "eml", eml(tmp_path, from_tom, "tom.eml"))["messages"]
     continued = ticket(mail_desk, by_tom["ticket"])
     assert by_tom["outcome"] == "new" and by_tom["ticket"] != original
     assert (continued["requester"], continued["cc"], continued["assignee"]) == \
-        ("carol@example.com", ["tom@example.com"], "alice"), "carol's conversation goes on, with alice"
+        ("carol@example.com", ["tom@example.com"], "alice"), \
+        "carol's conversation goes on, with alice, and without whoever tom copied"
     from_carol = (b"From: carol@example.com\nTo: help@fernhill.example\nSubject: Re: Printer\n"
                   b"Message-ID: <c3@example.com>\nIn-Reply-To: <c1@example.com>\n\nStill jams.\n")
     (by_carol,) = intake(mail_desk, "eml", eml(tmp_path, from_carol, "carol.eml"))["messages"]

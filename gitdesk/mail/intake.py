@@ -376,10 +376,11 @@ def _new(state: _State, incoming: Incoming, files: dict[str, bytes], related: st
     if related:
         ticket = replace(ticket, related=(related,))
     cc = _cc(desk, incoming, requester)
-    if continuing is not None:  # everyone who was in the conversation stays in it
+    if continuing is not None:  # everyone who was in the conversation stays in it, and no one else:
+        # a reply never adds its own Cc to a ticket, so a follow-up does not either (docs/mail.md)
         kept: dict[str, str] = {}
         own = {address_key(requester), address_key(actions.requester_address(desk.config, continuing) or requester)}
-        for address in (*actions.cc_of(continuing), incoming.sender, *cc):
+        for address in (*actions.cc_of(continuing), incoming.sender):
             person = desk.config.person(address)
             if (workflow.is_email(address) and address_key(address) not in own
                     and not (person is not None and desk.config.is_agent(person.handle))):
