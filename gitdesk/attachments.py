@@ -72,15 +72,27 @@ def existing(root: Path, ticket_id: str) -> set[str]:
     return {entry.name for entry in folder.iterdir()}
 
 
+def linked(root: Path, ticket_id: str) -> str | None:
+    """The folder on the way to ``attachments/<ID>/`` that is a symbolic link (a commit made it
+    so: nothing is ever written through one), or None."""
+    for folder in (ATTACHMENTS, f"{ATTACHMENTS}/{ticket_id}"):
+        if (root / folder).is_symlink():
+            return folder
+    return None
+
+
 def attach(ticket_id: str, text: str, items: Sequence[tuple[str, bytes]], taken: set[str], limit: int,
-           files: dict[str, bytes]) -> str:
+           files: dict[str, bytes], refused: str | None = None) -> str:
     """``text`` followed by links to ``items`` (name as given, bytes), each saved into
     ``files`` under a safe name not in ``taken`` (which gains it); those over ``limit``
-    bytes are named but not kept."""
+    bytes are named but not kept, and so is every one when ``refused`` says why."""
     lines = []
     dropped = max(0, len(items) - MAX_PER_MESSAGE)  # each is a line in the ticket: thousands would overflow it
     for given, data in items[:MAX_PER_MESSAGE]:
         name = safe_name(given, taken)
+        if refused is not None:
+            lines.append(f"- {name} ({size_text(len(data))}): not kept: {refused}")
+            continue
         if len(data) > limit:
             lines.append(f"- {name} ({size_text(len(data))}): not kept, over the {size_text(limit)} limit "
                          "(mail.max_attachment_bytes)")

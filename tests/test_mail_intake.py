@@ -297,6 +297,29 @@ def test_a_from_naming_two_addresses_is_trusted_as_neither(mail_desk: Desk, tmp_
     assert "sender not trusted" not in item["detail"], "a comma left unquoted still names one person"
 
 
+def test_an_attachments_folder_made_a_link_holds_up_no_mail(mail_desk: Desk, tmp_path: Path) -> None:
+    """A commit made attachments/<ID> a link: nothing is written through it, and the mail is
+    kept without its files instead of failing its whole run, every run."""
+    first = intake(mail_desk, "eml", eml(tmp_path, message("with-attachments.eml")))["messages"][0]["ticket"]
+    folder = mail_desk.path / "attachments" / first
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    mail_desk.git("rm", "-rq", str(folder))
+    folder.parent.mkdir(exist_ok=True)
+    folder.symlink_to(outside, target_is_directory=True)
+    mail_desk.git("add", str(folder))
+    mail_desk.git("commit", "-qm", "a link", "--no-verify")
+    again = message("with-attachments.eml").replace(b"<attach-1@", b"<attach-2@").replace(
+        b"Subject: Scanner error log attached", f"Subject: Re: Scanner [{first}]".encode())
+    other = (b"From: carol@example.com\nTo: help@fernhill.example\nSubject: Printer\n"
+             b"Message-ID: <other@example.com>\n\nJams.\n")
+    taken = intake(mail_desk, "mbox", mbox(tmp_path, again, other))["messages"]
+    assert [item["outcome"] for item in taken] == ["reply", "new"]
+    said = ticket(mail_desk, first)["conversation"][-1]["text"]
+    assert f"not kept: attachments/{first} is a symbolic link" in said
+    assert list(outside.iterdir()) == [], "nothing written through the link"
+
+
 def test_forwarded_mail_from_an_agent_opens_a_ticket_for_the_customer(mail_desk: Desk, tmp_path: Path) -> None:
     result = intake(mail_desk, "eml", eml(tmp_path, message("forwarded.eml")))
     text = mail_desk.text(result["messages"][0]["ticket"])

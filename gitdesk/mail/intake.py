@@ -325,7 +325,12 @@ def _body_with_attachments(state: _State, ticket_id: str, text: str, incoming: I
     """``text`` followed by links to the message's attachments, saved into ``files``."""
     names = state.attachment_names.setdefault(ticket_id, attachments.existing(state.desk.root, ticket_id))
     items = [(a.name or f"attachment.{a.content_type.split('/')[-1]}", a.data) for a in incoming.attachments]
-    return attachments.attach(ticket_id, text, items, names, state.desk.config.mail.max_attachment_bytes, files)
+    link = attachments.linked(state.desk.root, ticket_id) if items else None
+    # A folder made a link by some commit: this message is kept without its files, rather than
+    # failing its whole chunk on every run.
+    refused = f"{link} is a symbolic link (gitdesk check; git rm it)" if link else None
+    return attachments.attach(ticket_id, text, items, names, state.desk.config.mail.max_attachment_bytes, files,
+                              refused)
 
 
 def _new(state: _State, incoming: Incoming, files: dict[str, bytes], related: str | None = None,
