@@ -188,6 +188,26 @@ def test_auto_replies_bounces_and_our_own_mail_are_not_tickets(mail_desk: Desk, 
     assert mail_desk.head() == head
 
 
+@pytest.mark.parametrize("subject", ["Automatische Antwort: Re: Printer", "Absence du bureau : Re: Printer",
+                                     "Respuesta automática: Printer", "Automatisch antwoord: Printer"])
+def test_an_out_of_office_in_another_language_neither_opens_nor_reopens(mail_desk: Desk, tmp_path: Path,
+                                                                        subject: str) -> None:
+    solved = mail_desk.new("Printer", "-q", "it-helpdesk", "--requester", "carol@example.com")
+    mail_desk.run("--as", "alice", "resolve", solved, "--note", "New toner.")
+    raw = (f"From: carol@example.com\nTo: help@fernhill.example\nSubject: {subject} [{solved}]\n"
+           "X-Auto-Response-Suppress: All\nMessage-ID: <oof@example.com>\n\nIch bin bis Montag nicht im Büro.\n")
+    (item,) = intake(mail_desk, "eml", eml(tmp_path, raw.encode()))["messages"]
+    assert item["outcome"] == "skipped" and ticket(mail_desk, solved)["status"] == "resolved"
+
+
+def test_mail_that_asks_for_no_automatic_answers_is_taken_in_without_one(mail_desk: Desk, tmp_path: Path) -> None:
+    raw = (b"From: carol@example.com\nTo: help@fernhill.example\nSubject: Printer\n"
+           b"X-Auto-Response-Suppress: DR, OOF, AutoReply\nMessage-ID: <quiet@example.com>\n\nJams.\n")
+    (item,) = intake(mail_desk, "eml", eml(tmp_path, raw))["messages"]
+    assert item["outcome"] == "new"
+    assert not [path for path in mail_desk.committed_files() if path.startswith("outbox/")]
+
+
 def test_a_malformed_message_is_named_by_position_and_the_rest_still_go_in(mail_desk: Desk, tmp_path: Path) -> None:
     box = mbox(tmp_path, message("gmail-new.eml"), message("no-sender.eml"), message("minimal.eml"))
     result = intake(mail_desk, "mbox", box)

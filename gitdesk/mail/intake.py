@@ -459,6 +459,8 @@ def _acknowledged(state: _State, ticket: Ticket, incoming: Incoming, files: dict
     def recent(address: str) -> int:
         return len([at for at in state.acknowledged.get(address_key(address), []) if now - at < ACK_INTERVAL])
 
+    if incoming.no_auto_reply:  # an automatic answer to it is what its sender asked not to get
+        return ticket
     if recent(to) >= ACKS_PER_INTERVAL:
         return _noted(ticket, f"No acknowledgement was sent: {to} had {recent(to)} within the "
                               "hour (a mail loop or a flood is answered a few times, not for ever). Tell them "

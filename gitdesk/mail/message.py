@@ -33,8 +33,11 @@ _RETURNED_ID = re.compile(r"^Message-ID:[ \t]*(<[^<>\s]{1,500}>)", re.IGNORECASE
 _SURROGATES = re.compile("[\ud800-\udfff]")
 _TEXT_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # never text; a ticket file refuses NUL
 _AUTO_SUBJECT = re.compile(r"^\s*(automatic reply|auto(matic)?[- ]?reply|out of (the )?office|autosvar|"
-                           r"abwesenheitsnotiz|réponse automatique|undeliver(able|ed)|delivery status notification|"
-                           r"mail delivery (failed|subsystem))", re.IGNORECASE)
+                           r"abwesenheitsnotiz|automatische antwort|abwesend|réponse automatique|"
+                           r"absen(ce|t) du bureau|respuesta automática|fuera de la oficina|risposta automatica|"
+                           r"fuori (sede|ufficio)|automatisch antwoord|afwezig|automatyczna odpowiedź|"
+                           r"undeliver(able|ed)|delivery status notification|mail delivery (failed|subsystem))",
+                           re.IGNORECASE)
 
 
 class MalformedMessage(Exception):
@@ -76,6 +79,9 @@ class Incoming:
     unauthenticated: str | None = None  # the receiving server's verdict when it says the From: is forged
     bounce: Bounce | None = None  # for a delivery report: what it says about which mail
     addressed: tuple[str, ...] = ()  # To and Cc as written (case kept): who else was in the conversation
+    # The sender asks for no automatic answers (Exchange's X-Auto-Response-Suppress: All, OOF,
+    # AutoReply): taken in, not acknowledged.
+    no_auto_reply: bool = False
 
     @property
     def title(self) -> str:
@@ -287,6 +293,7 @@ def _automatic(message: Message, sender: str, subject: str) -> str | None:
     return None
 
 
+_SUPPRESSED = re.compile(r"\b(all|oof|autoreply)\b", re.IGNORECASE)
 _AUTH_FAIL = re.compile(r"\bdmarc\s*=\s*fail\b", re.IGNORECASE)
 
 
@@ -459,6 +466,7 @@ def _parse(raw: bytes) -> Incoming:
         unauthenticated=_forged(message) or (AMBIGUOUS_FROM if ambiguous is not None else None),
         bounce=_bounce(message, raw, message_id) if _is_report(message, sender) else None,
         addressed=tuple(dict.fromkeys(address for _, address in _addresses(message, "To", "Cc"))),
+        no_auto_reply=bool(_SUPPRESSED.search(_header(message, "X-Auto-Response-Suppress"))),
     )
 
 
