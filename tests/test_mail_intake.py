@@ -200,6 +200,40 @@ def test_an_out_of_office_in_another_language_neither_opens_nor_reopens(mail_des
     assert item["outcome"] == "skipped" and ticket(mail_desk, solved)["status"] == "resolved"
 
 
+def test_each_encoded_word_and_a_raw_utf8_file_name_are_read_on_their_own(mail_desk: Desk, tmp_path: Path) -> None:
+    raw = ("From: Jose <jose@cust.example>\nTo: help@fernhill.example\n"
+           "Subject: =?utf-8?q?Caf=E9?= machine =?iso-8859-1?q?kaputt_Gr=FC=DFe?=\nMessage-ID: <m01@cust.example>\n"
+           "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nBroken.\n--b\n"
+           "Content-Type: application/pdf\nContent-Disposition: attachment; filename=\"Rechnung März.pdf\"\n\n"
+           "pdf\n--b--\n").encode()
+    (item,) = intake(mail_desk, "eml", eml(tmp_path, raw))["messages"]
+    made = ticket(mail_desk, item["ticket"])
+    assert made["title"] == "Café machine kaputt Grüße", "a word in the wrong charset leaves the rest readable"
+    assert (mail_desk.path / "attachments" / item["ticket"] / "Rechnung März.pdf").exists()
+
+
+def test_html_mail_keeps_its_lists_apart_from_what_follows(mail_desk: Desk, tmp_path: Path) -> None:
+    raw = (b"From: carol@example.com\nTo: help@fernhill.example\nSubject: Steps\nMessage-ID: <h@example.com>\n"
+           b"Content-Type: text/html; charset=utf-8\n\n<p>I tried:</p><ul><li>restart</li><li>new cable</li></ul>"
+           b"Still broken, see <a href='https://x.example/'>the log</a>.")
+    (item,) = intake(mail_desk, "eml", eml(tmp_path, raw))["messages"]
+    assert "- new cable\nStill broken, see the log (https://x.example/)." in mail_desk.text(item["ticket"])
+
+
+@pytest.mark.parametrize(("body", "kept"), [
+    ("Still broken.\nOn the display the printer wrote:\nPAPER JAM 13.B, then it rebooted.", "PAPER JAM 13.B"),
+    ("The mail said\nFrom: IT department\nDate: yesterday\nreset your password here", "reset your password"),
+    ("Thanks\n\nAm 23.11.2026 um 09:00 schrieb Bob Meyer <bob@x.example>:\n> It jams", None),
+    ("Thanks\n\nOn Mon, Nov 23, 2026 at 9:00 AM Bob <bob@x.example> wrote:\n> It jams", None),
+    ("Thanks\n\nFrom: Meyer, Bob\nSent: Monday, 23 November 2026 09:00\nTo: Help\nSubject: x\n\nIt jams", None),
+])
+def test_quoted_mail_is_cut_and_the_requester_s_own_words_are_not(body: str, kept: str | None) -> None:
+    from gitdesk.mail.message import strip_quoted
+
+    said = strip_quoted(body)
+    assert (kept in said) if kept else (said == "Thanks" and "It jams" not in said)
+
+
 def test_mail_that_asks_for_no_automatic_answers_is_taken_in_without_one(mail_desk: Desk, tmp_path: Path) -> None:
     raw = (b"From: carol@example.com\nTo: help@fernhill.example\nSubject: Printer\n"
            b"X-Auto-Response-Suppress: DR, OOF, AutoReply\nMessage-ID: <quiet@example.com>\n\nJams.\n")

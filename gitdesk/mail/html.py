@@ -39,8 +39,8 @@ class _Text(html.parser.HTMLParser):
             if self.href.startswith(("http://", "https://", "mailto:")) and self.href.removeprefix("mailto:") != text:
                 self.parts.append(f" ({self.href})")
             self.href = None
-        elif tag in ("p", "div", "h1", "h2", "h3", "table", "blockquote"):
-            self.parts.append("\n")
+        elif tag in ("p", "div", "h1", "h2", "h3", "table", "blockquote", "ul", "ol"):
+            self.parts.append("\n")  # what follows a list is not its last item
 
     def handle_data(self, data: str) -> None:
         if self.skipping:

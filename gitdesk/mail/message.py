@@ -8,11 +8,14 @@ never writes anything.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import codecs
 import contextlib
 import email
 import email.header
 import email.policy
+import email.quoprimime
 import email.utils
 import hashlib
 import re
@@ -134,12 +137,35 @@ def _header(message: Message, name: str) -> str:
     return clean_line(_encoded_words(text))
 
 
+_ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
+_BETWEEN_WORDS = re.compile(r"(?<=\?=)[ \t\r\n]+(?==\?[^?\s]+\?[bBqQ]\?)")
+
+
 def _encoded_words(text: str) -> str:
-    """``text`` with the encoded words the lenient path left alone (``=?utf-8?q?J=C3=BCrgen?=``) read."""
-    if "=?" in text:
-        with contextlib.suppress(Exception):
-            text = str(email.header.make_header(email.header.decode_header(text)))
-    return text
+    """``text`` with the encoded words the lenient path left alone (``=?utf-8?q?J=C3=BCrgen?=``)
+    read, each on its own: tried as declared, then as UTF-8, then as Windows-1252, so one
+    word with a wrong or unknown charset does not leave the others unread (RFC 2047: the
+    space between two encoded words is not part of the text)."""
+    if "=?" not in text:
+        return text
+    return _ENCODED_WORD.sub(_one_word, _BETWEEN_WORDS.sub("", text))
+
+
+def _one_word(match: re.Match[str]) -> str:
+    charset, encoding, encoded = match.group(1).split("*", 1)[0], match.group(2).upper(), match.group(3)
+    try:
+        if encoding == "Q":
+            data = email.quoprimime.header_decode(encoded).encode("latin-1")
+        else:
+            data = base64.b64decode(encoded + "=" * (-len(encoded) % 4))
+    except (ValueError, binascii.Error, UnicodeEncodeError):
+        return match.group(0)
+    for candidate in (charset, "utf-8", "cp1252"):
+        try:
+            return data.decode(candidate)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return data.decode("latin-1")
 
 
 def _addresses(message: Message, *names: str) -> list[tuple[str, str]]:
@@ -202,12 +228,14 @@ def _filename(part: Message) -> str | None:
         name = None
     if name is None:
         return None
-    if "=?" in name:
-        try:  # a bogus charset in an encoded name keeps the name as written, not the mail out
-            return str(email.header.make_header(email.header.decode_header(name)))
-        except Exception:
-            return str(name)
-    return str(name)
+    if "\ufffd" in name:  # raw 8-bit bytes in the header (common, though not allowed): read them
+        with contextlib.suppress(Exception):
+            again = Message()
+            for header in ("Content-Disposition", "Content-Type"):
+                if part.get(header) is not None:
+                    again[header] = _raw_text(part.get(header))
+            name = again.get_filename() or name
+    return _encoded_words(str(name))
 
 
 class _Body:
@@ -476,10 +504,14 @@ _QUOTE_STARTS = (
     re.compile(r"^-{2,}\s*(original message|ursprüngliche nachricht|message d'origine)\s*-{2,}", re.IGNORECASE),
     re.compile(r"^_{20,}\s*$"),  # Outlook on the web puts a rule above the quoted headers
 )
-_WROTE = re.compile(r"^(on|am|le|el|op|den)\s.{4,300}(wrote|schrieb|a écrit|escribió|schreef|skrev)\s*:\s*$",
-                    re.IGNORECASE)
+_WROTE = re.compile(r"^((on|am|le|el|op|den)\s.{4,300}(wrote|schrieb|a écrit|escribió|schreef|skrev)\s*:"
+                    r"|am\s.{4,300}\sschrieb\s.{1,200}:)\s*$", re.IGNORECASE)  # German names the writer last
 _OUTLOOK_FROM = re.compile(r"^\*?(from|von|de|van)\s*:\*?\s", re.IGNORECASE)
 _OUTLOOK_SENT = re.compile(r"^\*?(sent|gesendet|envoyé|enviado|verzonden|date)\s*:\*?\s", re.IGNORECASE)
+_OUTLOOK_TO = re.compile(r"^\*?(to|an|à|para|aan|subject|betreff|objet|asunto|onderwerp)\s*:\*?\s", re.IGNORECASE)
+# A mail program's attribution names when (a digit) or who (an address), or quotes next: "On the
+# display the printer wrote:" is the requester's own sentence, and what follows it theirs too.
+_ATTRIBUTION = re.compile(r"[0-9@<]")
 
 
 def strip_quoted(text: str) -> str:
@@ -490,12 +522,15 @@ def strip_quoted(text: str) -> str:
     for index, line in enumerate(lines):
         stripped = line.strip()
         joined = f"{stripped} {lines[index + 1].strip()}" if index + 1 < len(lines) else stripped
-        if any(p.match(stripped) for p in _QUOTE_STARTS) or _WROTE.match(stripped) or (
-                _WROTE.match(joined) and not stripped.endswith(":")):
+        following = [line.strip() for line in lines[index + 1:index + 5]]
+        quoting = next((line for line in following if line), "").startswith(">")
+        if any(p.match(stripped) for p in _QUOTE_STARTS) or (_WROTE.match(stripped) and (
+                quoting or _ATTRIBUTION.search(stripped))) or (
+                _WROTE.match(joined) and not stripped.endswith(":") and _ATTRIBUTION.search(joined)):
             cut = index
             break
-        if _OUTLOOK_FROM.match(stripped) and any(_OUTLOOK_SENT.match(following.strip())
-                                                 for following in lines[index + 1:index + 4]):
+        if _OUTLOOK_FROM.match(stripped) and any(_OUTLOOK_SENT.match(line) for line in following) \
+                and any(_OUTLOOK_TO.match(line) for line in following):
             cut = index
             break
     kept = lines[:cut]
