@@ -86,7 +86,7 @@ def findings(config: Config, ticket: Ticket, path: str | None = None,
             "assign someone listed under people: in .gitdesk/config.yml")
     if ticket.category is not None and config.categories and ticket.category not in config.categories:
         add(ValidationError, "category", f"unknown category {ticket.category!r}",
-            f"expected one of: {', '.join(config.categories)}")
+            f"expected one of: {', '.join(config.categories)}; gitdesk set {ticket.id} category NAME fixes it")
     if not is_email(ticket.requester, local=config.mail.local_senders) and ticket.requester not in config.people:
         add(ValidationError, "requester", f"unknown requester {ticket.requester!r}",
             "use an email address or a handle listed under people:")

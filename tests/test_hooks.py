@@ -50,6 +50,23 @@ def test_a_broken_hand_edit_is_refused_with_its_message(hooked: Desk) -> None:
     assert hooked.head() == head
 
 
+def test_a_config_that_drops_what_tickets_still_use_is_refused_naming_them(hooked: Desk) -> None:
+    """Every command on those tickets would be refused afterwards: the config change is, first."""
+    ticket = hooked.new("Printer", "-q", "it-helpdesk", "-c", "hardware")
+    config = hooked.path / ".gitdesk" / "config.yml"
+    before = config.read_text()
+    assert "  hardware:" in before
+    config.write_text("\n".join(line for line in before.split("\n") if not line.startswith("  hardware:")))
+    result = commit(hooked, "drop hardware", "-a")
+    assert result.returncode == 1
+    assert (f".gitdesk/config.yml: removes category 'hardware', which 1 ticket still has ({ticket}) (move them "
+            f"first with gitdesk set ID category NAME, or keep it)") in result.stderr
+    config.write_text(before)
+    hooked.run("set", ticket, "category", "network")
+    config.write_text("\n".join(line for line in before.split("\n") if not line.startswith("  hardware:")))
+    assert commit(hooked, "drop hardware", "-a").returncode == 0, "nothing uses it any more"
+
+
 def test_check_says_which_edits_it_did_not_read_because_they_are_not_staged(desk: Desk) -> None:
     rules = desk.path / ".gitdesk" / "rules.yml"
     rules.write_text("rules:\n  - name: spam\n    when: {event: created}\n    do:\n      - set: {status: rejected}\n")

@@ -128,7 +128,9 @@ def judge(snapshot: Snapshot, change: git.RawChange, old_bytes: bytes | None,
             return [Finding(path, "the desk's config was deleted", hint="restore .gitdesk/config.yml",
                             commit=commit)]
         problem = snapshot.config()[1]
-        return [problem] if problem else []
+        if problem:
+            return [problem]
+        return _still_used(snapshot, path, old_bytes) if snapshot.label is None and old_bytes else []
     if relative.startswith((MAIL_TEMPLATES + "/", REPLIES + "/")):
         return _judge_text_file(relative, path, commit, change, new_bytes)
     if relative == RULES_PATH:
@@ -199,6 +201,49 @@ def judge(snapshot: Snapshot, change: git.RawChange, old_bytes: bytes | None,
             old = None  # the previous version was broken: judge the new one on its own
     findings += [_finding(problem_, path, commit)
                  for problem_ in workflow.change_findings(config, old, new, path, lines)]
+    return findings
+
+
+def _still_used(snapshot: Snapshot, path: str, old_bytes: bytes) -> list[Finding]:
+    """A staged config that drops a status, queue, person, category or priority tickets still
+    have: every command on those tickets would then be refused, so the change is refused
+    first, naming them. (Read from the desk's index of its work tree: the pre-commit hook.)"""
+    from gitdesk.cache import db, index
+    from gitdesk.desk import Desk
+
+    new = snapshot.config()[0]
+    try:
+        old = parse_config(old_bytes.decode("utf-8"), path)
+    except (GitdeskError, UnicodeDecodeError):
+        return []  # it was broken before: nothing was in use by its names
+    if new is None:
+        return []
+    dropped = {"status": set(old.statuses) - set(new.statuses), "queue": set(old.queues) - set(new.queues),
+               "assignee": set(old.people) - set(new.people),
+               "category": set(old.categories) - set(new.categories) if new.categories else set(),
+               "priority": set(old.priorities) - set(new.priorities)}
+    if not any(dropped.values()):
+        return []
+    try:
+        desk = Desk.open(snapshot.repo.top / snapshot.prefix, explicit=True)
+        with db.connect(desk) as connection:
+            index.refresh(desk, connection)
+            used = {name: index.in_use(connection, name, sorted(values))
+                    for name, values in dropped.items() if values}
+    except GitdeskError:
+        return []  # no readable desk here to ask: check on the tickets reports them
+    findings: list[Finding] = []
+    fixes = {"status": "gitdesk set ID status NAME", "queue": "gitdesk set ID queue NAME",
+             "assignee": "gitdesk assign ID HANDLE (a person who left stays listed, with away: true)",
+             "category": "gitdesk set ID category NAME", "priority": "gitdesk set ID priority NAME"}
+    for name, by_value in used.items():
+        for value, holders in by_value.items():
+            shown = ", ".join(holders[:3]) + (f" and {len(holders) - 3} more" if len(holders) > 3 else "")
+            what = "person" if name == "assignee" else name
+            findings.append(Finding(path, f"removes {what} {value!r}, which {len(holders)} "
+                                          f"{'ticket still has' if len(holders) == 1 else 'tickets still have'} "
+                                          f"({shown})", hint=f"move them first with {fixes[name]}, or keep it",
+                                    commit=None))
     return findings
 
 
