@@ -95,6 +95,26 @@ def parse(text: str, path: str | None = None) -> tuple[Ticket, Document]:
     return ticket, document
 
 
+def entries_in_resolution(document: Document) -> list[int]:
+    """The lines under ``## Resolution`` that are conversation entry headings (outside code
+    fences): a hand edit that put a reply after the resolution, where it would be read, and
+    later rewritten, as resolution text. gitdesk escapes such lines in what it writes."""
+    if document.resolution is None:
+        return []
+    start, end = document.resolution
+    text = document.text
+    found: list[int] = []
+    fence: str | None = None
+    line_number = text.count("\n", 0, start) + 1
+    for line in text[start:end].split("\n"):
+        outside = fence is None
+        fence = _next_fence(line, fence)
+        if outside and fence is None and line.startswith("### ") and _ENTRY.match(line):
+            found.append(line_number)
+        line_number += 1
+    return found
+
+
 def unstorable(value: Any, depth: int = 0) -> str | None:
     """What in a custom field's value JSON cannot hold (the index, reports and --format json
     all keep fields as JSON): a set, bytes, a number that is not finite; None if it is fine."""

@@ -67,6 +67,21 @@ def test_a_config_that_drops_what_tickets_still_use_is_refused_naming_them(hooke
     assert commit(hooked, "drop hardware", "-a").returncode == 0, "nothing uses it any more"
 
 
+def test_a_reply_typed_after_the_resolution_is_refused_before_it_is_lost(hooked: Desk) -> None:
+    """A reopened ticket ends with its old resolution: a reply appended at the end of the file
+    would be read as resolution text, and the next resolve would replace it."""
+    ticket = hooked.new("Mail broken", "-q", "it-helpdesk")
+    hooked.run("resolve", ticket, "--note", "Fixed the mailbox.")
+    hooked.run("reopen", ticket, "-m", "again")
+    path = hooked.file(ticket)
+    path.write_text(path.read_text() + "\n### 2026-12-04T23:00:00Z bob@example.com — reply\nStill broken on my phone.\n")
+    result = commit(hooked, "Bob called", "-a")
+    line = path.read_text().split("\n").index("### 2026-12-04T23:00:00Z bob@example.com — reply") + 1
+    assert result.returncode == 1 and (
+        f"tickets/{ticket}.md:{line}: a conversation entry under '## Resolution' is read as resolution text "
+        "(move it above '## Resolution', to the end of '## Conversation')") in result.stderr
+
+
 def test_check_says_which_edits_it_did_not_read_because_they_are_not_staged(desk: Desk) -> None:
     rules = desk.path / ".gitdesk" / "rules.yml"
     rules.write_text("rules:\n  - name: spam\n    when: {event: created}\n    do:\n      - set: {status: rejected}\n")
