@@ -77,6 +77,8 @@ def test_private_things_stay_out(desk: Desk, desk_with_answers: dict[str, str]) 
     assert "Still open" not in everything
     assert ".git/config" not in everything, "relative links from ticket text are dropped"
     assert "[docs](https://example.com/docs)" in everything
+    desk.run("site", "build", str(desk.path.parent / "site"))
+    assert "laptop-0042" not in (desk.path.parent / "site" / "reports.html").read_text(), "no chart of assets"
 
 
 def test_every_relative_link_and_anchor_resolves(desk: Desk, desk_with_answers: dict[str, str]) -> None:
@@ -195,15 +197,18 @@ def test_phone_numbers_and_opted_out_categories_stay_out(desk: Desk) -> None:
     desk.configure(TEST_CONFIG.replace("  facilities: The office\n",
                                        "  facilities: The office\n  hr: {name: HR questions, kb: false}\n"),
                    "HR answers stay out of the knowledge base")
-    made = desk.new("VPN drops", "-q", "it-helpdesk", "-c", "network",
+    made = desk.new("VPN drops, call +49 30 7654321", "-q", "it-helpdesk", "-c", "network",
                     "-m", "Call me on +49 30 1234567 or (030) 123-4567 after 2026-11-30, Windows 10.0.19045.")
     desk.run("resolve", made, "--note", "Updated the client to 5.2.1; reach Dana on 0171/1234567.")
     hr = desk.new("Parental leave form", "-q", "it-helpdesk", "-c", "hr")
     desk.run("resolve", hr, "--note", "Sent the form privately.")
     desk.run("kb", "build")
     everything = "\n".join(kb_files(desk).values())
-    for number in ("1234567", "123-4567", "0171"):
-        assert number not in everything
+    for number in ("1234567", "123-4567", "0171", "7654321"):
+        assert number not in everything, "the title in the source list too"
+    assert "7654321" not in desk.run("kb", "search", "drops").output, "search shows what the articles show"
+    desk.run("site", "build", str(desk.path.parent / "site"))
+    assert not [page for page in (desk.path.parent / "site").rglob("*.html") if "7654321" in page.read_text()]
     assert "[phone removed]" in everything
     assert "2026-11-30" in everything and "10.0.19045" in everything and "5.2.1" in everything, "not phones"
     assert made in everything

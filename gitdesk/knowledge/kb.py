@@ -286,7 +286,7 @@ def render_article(article: Article, related: Sequence[Article], ticket_dir: str
              "## Source tickets", ""]
     for ticket in article.tickets:
         lines.append(f"- [{ticket.id}]({_link(f'{ticket_dir}/{ticket.id}.md', here)}): "
-                     f"{_inline(without_addresses(ticket.title))} "
+                     f"{_inline(without_private(ticket.title))} "
                      f"({_date(ticket.created)})")
     if related:
         lines += ["", "## Related articles", ""]
@@ -567,7 +567,7 @@ def search(desk: Desk, text: str, limit: int = 20) -> list[KbHit]:
         if article is None or article.path in seen:
             continue
         seen.add(article.path)
-        found.append(KbHit(article, _EMAIL.sub("[email removed]", hit.snippet), hit.score))
+        found.append(KbHit(article, without_private(hit.snippet), hit.score))  # as the article shows it
         if len(found) >= limit:
             break
     return found

@@ -89,7 +89,7 @@ def _article_page(md: object, article: kb.Article, related: Sequence[kb.Article]
     facts.append(f"<span>Reported {counted(article.reports, 'time')}, last "
                  f"{article.last_seen.astimezone(timezone.utc).strftime('%Y-%m-%d')}</span>")
     facts.append(f"<span>Solved {article.solved.astimezone(timezone.utc).strftime('%Y-%m-%d')}</span>")
-    sources = "".join(f"<li><code>{e(t.id)}</code> {e(t.title)}</li>" for t in article.tickets)
+    sources = "".join(f"<li><code>{e(t.id)}</code> {e(kb.without_private(t.title))}</li>" for t in article.tickets)
     body = [f"<article><h1>{e(article.title)}</h1>", f"<p class=\"facts\">{' · '.join(facts)}</p>",
             "<h2>Symptoms</h2>", _render(md, article.symptoms or "_No description was given._"),
             "<h2>Resolution</h2>", _render(md, article.resolution), "<h2>Source tickets</h2>",
@@ -197,8 +197,9 @@ def reports_body(desk: Desk) -> str:
 
     now = clock.now()
     workload = reports.build(desk, "workload", since=None, until=None, period="week", scope=Scope(), now=now)
-    assets = reports.build(desk, "assets", since=now - timedelta(days=90), until=None, period=None, scope=Scope(),
-                           now=now)
+    # Assets named in private_fields never leave the desk: no chart of them (docs/security.md).
+    assets = None if "asset" in desk.config.private_fields else reports.build(
+        desk, "assets", since=now - timedelta(days=90), until=None, period=None, scope=Scope(), now=now)
     queues = reports.build(desk, "queues", since=None, until=None, period=None, scope=Scope(), now=now)
     def rows(report: Report, key: str) -> list[dict[str, Cell]]:
         (section,) = [s for s in report.sections if s.key == key]
@@ -206,7 +207,8 @@ def reports_body(desk: Desk) -> str:
 
     flow = [(row["period"].text.removeprefix("week of "), [row["opened"].magnitude, row["resolved"].magnitude])
             for row in rows(workload, "by_period")]
-    top_assets = [(row["asset"].text, [row["tickets"].magnitude]) for row in rows(assets, "by_asset")[:10]]
+    top_assets = [(row["asset"].text, [row["tickets"].magnitude])
+                  for row in rows(assets, "by_asset")[:10]] if assets is not None else []
     waiting = [(row["queue"].text, [row["open"].magnitude, row["unassigned"].magnitude])
                for row in rows(queues, "by_queue")]
     findings = "".join(f"<li>{e(text)}</li>" for text in workload.findings)
@@ -214,8 +216,10 @@ def reports_body(desk: Desk) -> str:
             "<code>gitdesk report</code> gives every number with the tickets behind it.</p>"
             f"<ul>{findings}</ul><h2>Arrivals and resolutions per week</h2>{svg_bars(flow, ['opened', 'resolved'])}"
             f"<h2>Open tickets per queue</h2>{svg_bars(waiting, ['open', 'unassigned'])}"
-            f"<h2>Assets with the most tickets (90 days)</h2>{svg_bars(top_assets, ['tickets'])}")
-    definitions = dict.fromkeys(item for built in (workload, queues, assets) for item in built.definitions)
+            + (f"<h2>Assets with the most tickets (90 days)</h2>{svg_bars(top_assets, ['tickets'])}"
+               if assets is not None else ""))
+    definitions = dict.fromkeys(item for built in (workload, queues, assets) if built is not None
+                                for item in built.definitions)
     return body + "<h2>Definitions</h2><ul class=\"definitions\">" + "".join(
         f"<li>{e(item)}</li>" for item in definitions) + "</ul>"
 
