@@ -446,6 +446,9 @@ def parse_config(text: str, path: str = CONFIG_PATH, loaded: Any = None) -> Conf
     for name, value in raw_queues.items():
         key = f"queues.{name}"
         read.name(name, key)
+        if name == INTAKE_BOARD:
+            raise read.fail(key, f"{name!r} is the board of tickets in no queue yet",
+                            "give the queue another name, e.g. front-line")
         fields = read.mapping(value, key, ("name", "members", "escalate_to", "assign", "mail", "lead"))
         members = read.names(fields.get("members"), f"{key}.members")
         lead = read.text(fields.get("lead"), f"{key}.lead")
@@ -819,6 +822,9 @@ def _choice(read: _Reader, value: Any, key: str, choices: tuple[str, ...]) -> st
     if text not in choices:
         raise read.fail(key, f"unknown value {text!r}", f"use one of: {', '.join(choices)}")
     return text
+
+
+INTAKE_BOARD = "intake"  # the boards' name for tickets in no queue (the site, gitdesk serve)
 
 
 def _notify(read: _Reader, raw: Any, key: str, *, partial: bool) -> dict[str, tuple[str, ...]]:

@@ -36,6 +36,7 @@ def test_missing_sections_get_defaults() -> None:
     ("people:\n  a: {email: x@y.example}\n  b: {email: X@y.example}\n", "3: people.b.email: X@y.example is also the email of a"),
     ("queues:\n  q: {members: [ghost]}\n", "2: queues.q.members: unknown person 'ghost'"),
     ("queues:\n  q: {escalate_to: nowhere}\n", "2: queues.q.escalate_to: 'nowhere' is neither a queue nor a person"),
+    ("queues:\n  intake: {}\n", "2: queues.intake: 'intake' is the board of tickets in no queue yet"),
     ("queues:\n  q: {assign: lottery}\n", "2: queues.q.assign: unknown strategy 'lottery' (use one of: manual, round-robin, fewest-open)"),
     ("workflow:\n  statuses:\n    new: {next: [done]}\n", "3: workflow.statuses.new.next: unknown status 'done'"),
     ("priorities:\n  p: {first_response: soon}\n", "2: priorities.p.first_response: not a duration: 'soon'"),

@@ -154,6 +154,10 @@ def test_a_real_browser_searches_and_follows_a_result(served: str) -> None:
         assert "Replaced the pickup roller" in page.content()
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, "readable on a phone: no sideways scrolling"
+        page.goto(served + "/index.html#q=%E0")  # a malformed link: no error, its text searched
+        page.goto(served + "/index.html#q=roller")  # a new search from the link, on the same page
+        page.wait_for_selector("#results li a")
+        assert "Printer on 2F jams" in page.locator("#results").inner_text()
         page.goto(served + "/index.html")
         assert "solved" in page.locator("h2 + ul").first.inner_text(), "Recently solved shows when"
         hrefs = page.eval_on_selector_all("a", "links => links.map(link => link.getAttribute('href'))")

@@ -130,6 +130,14 @@ def test_a_page_under_another_host_name_is_refused(served: Served) -> None:
     assert request(served, "GET", "/", host=f"localhost:{served.port}").status == 200
 
 
+def test_on_port_80_the_host_a_browser_sends_without_a_port_is_accepted() -> None:
+    from gitdesk.web.security import Guard
+
+    guard = Guard.for_address("t", "127.0.0.1", 80)
+    assert guard.host_ok("127.0.0.1") and guard.host_ok("localhost:80") and guard.address == "http://127.0.0.1/"
+    assert not guard.host_ok("evil.example") and not Guard.for_address("t", "127.0.0.1", 8765).host_ok("127.0.0.1")
+
+
 def test_a_form_without_its_csrf_token_or_from_another_origin_writes_nothing(served: Served) -> None:
     before = served.desk.head()
     assert request(served, "POST", f"/t/{served.hostile}/note", form={"text": "forged"}).status == 403
@@ -151,7 +159,8 @@ def test_every_page_forbids_script_and_framing(served: Served) -> None:
 
 
 def test_serve_refuses_to_listen_everywhere_or_as_a_stranger(desk: Desk) -> None:
-    assert "will not listen on every address (0.0.0.0)" in desk.fails("serve", "--host", "0.0.0.0")
+    for spelling in ("0.0.0.0", "0", "", "0x0", "000.000.000.000", "::"):
+        assert f"will not listen on every address ({spelling!r})" in desk.fails("serve", "--host", spelling)
     assert "zoe@example.com is not one of the desk's people" in desk.fails("serve", "--as", "zoe@example.com")
 
 

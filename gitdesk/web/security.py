@@ -69,8 +69,10 @@ class Guard:
         names = {shown}
         if is_loopback(host):  # a loopback name cannot be rebound by someone else's DNS
             names.update(_LOOPBACK_NAMES)
-        hosts = frozenset(f"{name}:{port}".lower() for name in names)
-        return cls(token, shown, port, hosts)
+        hosts = {f"{name}:{port}".lower() for name in names}
+        if port == 80:  # browsers leave out the default port
+            hosts.update(name.lower() for name in names)
+        return cls(token, shown, port, frozenset(hosts))
 
     @property
     def cookie(self) -> str:
@@ -79,7 +81,7 @@ class Guard:
 
     @property
     def address(self) -> str:
-        return f"http://{self.host}:{self.port}/"
+        return f"http://{self.host}/" if self.port == 80 else f"http://{self.host}:{self.port}/"
 
     def host_ok(self, header: str | None) -> bool:
         return header is not None and header.lower() in self.hosts

@@ -49,10 +49,8 @@ def bind(desk_path: Path, as_: str | None, *, host: str = "127.0.0.1", port: int
     from gitdesk.desk import Desk
     from gitdesk.web.app import create_app
 
-    if is_wildcard(host):
-        raise ValidationError(f"will not listen on every address ({host})",
-                              hint="give the one address people will open, e.g. --host 192.168.1.20; "
-                                   "the Host header is checked against it")
+    if is_wildcard(host) or not host.strip():
+        raise _every_address(host)
     desk = Desk.open(desk_path, explicit=True)
     actor = desk.actor(as_)
     if actor.person is None:
@@ -62,10 +60,19 @@ def bind(desk_path: Path, as_: str | None, *, host: str = "127.0.0.1", port: int
     placeholder = Guard.for_address(token or new_token(), host, port)
     holder: dict[str, Guard] = {"guard": placeholder}
     server = make_server(host, port, _Late(holder), threaded=True)
+    if is_wildcard(str(server.server_address[0])):  # "0", "0x0", "000.0": other spellings of 0.0.0.0
+        server.server_close()
+        raise _every_address(host)
     guard = Guard.for_address(placeholder.token, host, server.server_port)  # port 0: the one the system chose
     holder["guard"] = guard
     holder["app"] = create_app(desk.root, as_, guard)  # type: ignore[assignment]
     return Running(guard, server)
+
+
+def _every_address(host: str) -> ValidationError:
+    return ValidationError(f"will not listen on every address ({host!r})",
+                           hint="give the one address people will open, e.g. --host 192.168.1.20; "
+                                "the Host header is checked against it")
 
 
 class _Late:

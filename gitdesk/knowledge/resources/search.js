@@ -65,8 +65,17 @@
 
   input.addEventListener("input", show);
   input.form.addEventListener("submit", function (event) { event.preventDefault(); show(); });
-  if (location.hash.indexOf("#q=") === 0) {
-    input.value = decodeURIComponent(location.hash.slice(3));
+  function fromHash() {
+    if (location.hash.indexOf("#q=") !== 0) {
+      return;
+    }
+    try {
+      input.value = decodeURIComponent(location.hash.slice(3));
+    } catch (error) {  // a malformed link (#q=%E0): its text as written
+      input.value = location.hash.slice(3);
+    }
     show();
   }
+  window.addEventListener("hashchange", fromHash);
+  fromHash();
 }());
