@@ -269,3 +269,17 @@ def test_a_huge_limit_means_all_and_a_json_nested_past_the_stack_is_not_an_expor
     nested = tmp_path / "nested.json"
     nested.write_text("[" * 100_000 + "]" * 100_000)
     assert "nested.json is not a JSON export" in desk.fails("import", "github", str(nested))
+
+
+def test_output_that_cannot_be_written_and_a_folder_to_import_are_errors_not_bugs(desk: Desk) -> None:
+    import subprocess
+    import sys
+
+    desk.new("Printer jams", "-q", "it-helpdesk")
+    with open(os.devnull if not Path("/dev/full").exists() else "/dev/full", "w") as full:
+        result = subprocess.run([sys.executable, "-m", "gitdesk", "--desk", str(desk.path), "list", "--format",
+                                 "json"], stdout=full, stderr=subprocess.PIPE, text=True)
+    if Path("/dev/full").exists():
+        assert (result.returncode, result.stderr.strip()) == (
+            1, "gitdesk: error: the output could not be written (No space left on device)")
+    assert desk.run("import", "csv", str(desk.path), ok=False).exit_code == 2, "a folder: a usage error, not exit 3"

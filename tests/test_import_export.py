@@ -231,6 +231,11 @@ def test_export_gives_every_ticket_whole(desk: Desk, tmp_path: Path) -> None:
     # a figure made of records reads as JSON, as --format json has it, never as Python's repr
     (resolution,) = json.loads(rows[0]["timings.resolutions"])
     assert resolution["status"] == "resolved" and resolution["by"] == "alice"
+    path = desk.file(first)  # a custom field whose name is a formula, from a hand edit or a pull request
+    path.write_text(path.read_text().replace("labels: []", "labels: []\n'=HYPERLINK(\"http://evil\",\"x\")': 1", 1))
+    desk.git("commit", "-qam", "a field")
+    for header in (desk.run("export", "csv").stdout, desk.run("list", "--all", "--format", "csv").stdout):
+        assert "'=HYPERLINK" in header.split("\n", 1)[0] and ",=HYPERLINK" not in header.split("\n", 1)[0]
 
 
 @pytest.mark.parametrize("kind", ["github", "csv", "backlog"])

@@ -97,6 +97,12 @@ class Gitdesk(click.Group):
         except BrokenPipeError:
             sys.stderr.close()  # `gitdesk list | head` is not an error
             ctx.exit(0)
+        except OSError as error:
+            if not _output_failed(error):
+                raise
+            # Standard output could not be written (a full disk, > /dev/full): not a bug in gitdesk.
+            click.echo(f"gitdesk: error: the output could not be written ({error.strerror or error})", err=True)
+            ctx.exit(1)
         except Exception as error:
             if isinstance(error, UnicodeEncodeError) and error.reason == "surrogates not allowed":
                 _not_utf8(ctx, error.object[error.start])  # from elsewhere (the environment): bad input too
@@ -117,6 +123,19 @@ def _not_utf8(ctx: click.Context, surrogate: str) -> NoReturn:
     click.echo(f"gitdesk: error: a value holds the byte 0x{byte.hex().upper()}, which is not UTF-8 text "
                "(set the terminal or the script that runs gitdesk to UTF-8)", err=True)
     ctx.exit(1)
+
+
+def _output_failed(error: OSError) -> bool:
+    """Whether ``error`` came from writing standard output: its file is what failed (ENOSPC, EIO)."""
+    import errno
+
+    if error.errno not in (errno.ENOSPC, errno.EIO, errno.EDQUOT, errno.EFBIG):
+        return False
+    try:
+        sys.stdout.flush()
+    except OSError:
+        return True
+    return error.filename is None
 
 
 def _damaged_cache(error: Exception) -> bool:

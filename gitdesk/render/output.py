@@ -268,10 +268,11 @@ def csv_text(records: Sequence[Mapping[str, Any]]) -> str:
     for record in records:
         columns.update(dict.fromkeys(record))
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n")
-    writer.writeheader()
+    writer = csv.writer(buffer, lineterminator="\n")
+    # The header too: a custom field's name comes from a ticket file, and may be "=HYPERLINK(…)".
+    writer.writerow([csv_cell(name) for name in columns])
     for record in records:
-        writer.writerow({key: csv_cell(value) for key, value in record.items()})
+        writer.writerow([csv_cell(record.get(name)) for name in columns])
     return buffer.getvalue()
 
 
