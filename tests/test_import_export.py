@@ -188,8 +188,9 @@ def test_odd_values_skip_their_record_not_the_import(desk: Desk, tmp_path: Path)
               {"number": 3, "title": "Fine"}]
     (tmp_path / "issues.json").write_text(json.dumps(issues))
     result = imported(desk, "github", tmp_path / "issues.json")
-    assert result["counts"] == {"imported": 3, "skipped": 0}
-    assert "no creation date in the source" in by_key(result)["github#2"]["detail"]
+    assert result["counts"] == {"imported": 2, "skipped": 1}
+    assert by_key(result)["item 2"]["detail"] == "createdAt '0001-01-01T00:00:00+01:00' is not a date", \
+        "skipped with the reason, as docs/import-export.md says; not 'created now'"
 
     project = tmp_path / "backlog" / "tasks"
     project.mkdir(parents=True)
@@ -201,16 +202,25 @@ def test_odd_values_skip_their_record_not_the_import(desk: Desk, tmp_path: Path)
     assert "a value Python cannot hold" in items["tasks/task-1 - Bad date.md"]["detail"]
     assert items["tasks/task-2 - Odd labels.md"]["outcome"] == "imported"
 
-    rows = [["Subject", "Body", "State", "Queue"], ["Huge body", "x" * 200_000, "", ""],
-            ["New but queued", "", "New", "it-helpdesk"]]
+    rows = [["Subject", "Body", "State", "Queue", "Created", "Closed", "Notes"],
+            ["Huge body", "x" * 200_000, "", "", "", "", ""],
+            ["New but queued", "", "New", "it-helpdesk", "2026-11-01T09:00:00Z", "", "Customer called twice"],
+            ["Impossible day", "", "", "", "2026-02-30", "", ""], ["Not yet", "", "", "", "2099-01-01", "", ""],
+            ["Closed first", "", "Done", "", "2026-03-02", "2026-03-01", ""]]
     buffer = io.StringIO()
     csv.writer(buffer).writerows(rows)
     (tmp_path / "big.csv").write_text(buffer.getvalue())
     result = imported(desk, "csv", tmp_path / "big.csv")
-    assert result["counts"] == {"imported": 2, "skipped": 0}
+    assert result["counts"] == {"imported": 2, "skipped": 3}
     queued = next(item for item in result["items"] if item["position"] == "row 3")
     assert "status new with queue it-helpdesk: imported as open" in queued["detail"]
     assert shown(desk, queued["ticket"])["status"] == "open"
+    assert shown(desk, queued["ticket"])["timings"]["first_response_at"] is None, \
+        "a Notes cell names no author: an internal note, not a reply by whoever imported"
+    details = {item["position"]: item["detail"] for item in result["items"]}
+    assert details["row 4"] == "created '2026-02-30' is not a date"
+    assert details["row 5"].startswith("cannot import: created 2099-01-01T00:00:00Z is in the future")
+    assert details["row 6"].startswith("cannot import: closed 2026-03-01T00:00:00Z is before it was created")
 
 
 def test_export_gives_every_ticket_whole(desk: Desk, tmp_path: Path) -> None:

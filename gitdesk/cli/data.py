@@ -190,7 +190,7 @@ def export(session: Session, kind: str, target: Path | None) -> None:
 
 @click.command(name="import")
 @click.argument("kind", type=click.Choice(["github", "csv", "backlog"]))
-@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
 @click.option("--queue", "-q", help="Queue for imported tickets (default: the desk's first queue).")
 @click.option("--map", "mapping", multiple=True, metavar="FIELD=COLUMN",
               help="csv: which column holds a field (columns named like fields are found by themselves).")
@@ -221,6 +221,9 @@ def import_(session: Session, kind: str, path: Path, queue: str | None, mapping:
     from gitdesk.render import views
 
     desk = session.desk
+    if kind != "backlog" and not path.is_file():
+        raise click.BadParameter(f"{path} is not a file (a {kind} import reads one file; "
+                                 "a folder is for import backlog)", param_hint="'PATH'")
     if kind == "github":
         items = github.records(path, frozenset(desk.config.people), repo)
     elif kind == "csv":

@@ -25,7 +25,7 @@ from gitdesk import actions, clock, ids, ticketfile, workflow
 from gitdesk.cache import db, index
 from gitdesk.desk import Actor, Desk
 from gitdesk.errors import GitdeskError, ValidationError
-from gitdesk.model import REPLY, Entry, Ticket
+from gitdesk.model import NOTE, REPLY, Entry, Ticket
 from gitdesk.text import clean_line
 
 IMPORTED_FROM = "imported_from"  # front-matter field: the record's key in its source
@@ -190,6 +190,16 @@ class _Builder:
 
     def add(self, record: Record, order: int) -> Ticket:
         desk = self.desk
+        # A date after the import cannot be true, and would date the branch's tip in the future
+        # (every real reply after it would come "before" the ticket existed).
+        for what, when in (("created", record.created), ("closed", record.closed),
+                           *(("a comment", comment.at) for comment in record.comments)):
+            if when is not None and when > self.now:
+                raise ValidationError(f"{what} {clock.format_utc(when)} is in the future",
+                                      hint="correct the date in the source and import again")
+            if what == "closed" and when is not None and record.created is not None and when < record.created:
+                raise ValidationError(f"closed {clock.format_utc(when)} is before it was created "
+                                      f"({clock.format_utc(record.created)})", hint="correct the date in the source")
         created = record.created or self.now
         if record.created is None:
             record.notes.append("no creation date in the source: created now")
@@ -221,8 +231,10 @@ class _Builder:
         for at, _, comment in sorted(events, key=lambda event: (event[0], event[1])):
             if comment is not None:
                 text = ticketfile.escape_text(comment.text.replace("\r\n", "\n")) or "(empty comment)"
-                ticket = replace(ticket, entries=(*ticket.entries,
-                                                  Entry(at, self._author(comment.author), REPLY, text)))
+                # Nobody is named as its author (a CSV's Notes column): an internal note by whoever
+                # imports, not a public reply by them at creation, which would be a first response.
+                kind = REPLY if comment.author else NOTE
+                ticket = replace(ticket, entries=(*ticket.entries, Entry(at, self._author(comment.author), kind, text)))
                 history.append((at, ticket, f"import {ticket.id}: a comment"))
                 continue
             if workflow.RESOLUTION in _requirements(desk, goal) or goal in (workflow.RESOLVED, workflow.CLOSED):

@@ -128,9 +128,10 @@ def _record(row: list[str], number: int, columns: Mapping[str, int], statuses: M
     record = Record(key=f"csv:{key}", position=position, title=title, body=cell("body"))
     record.requester = cell("requester") or None
     record.created = parse_when(cell("created"))
-    if cell("created") and record.created is None:
-        record.notes.append(f"created {cell('created')!r} is not a date")
     record.closed = parse_when(cell("closed"))
+    for field, value in (("created", record.created), ("closed", record.closed)):
+        if cell(field) and value is None:  # a date nobody can read: not "now", and not "never closed"
+            return Skip(position, f"{field} {cell(field)!r} is not a date")
     if cell("status"):
         record.status = status_of(cell("status"), statuses)
         if record.status is None:

@@ -89,6 +89,10 @@ def _record(issue: Any, position: str, handles: frozenset[str], repository: str 
     record.requester = _person(_login(issue.get("author") or issue.get("user")), handles)
     record.created = parse_when(issue.get("createdAt") or issue.get("created_at"))
     record.closed = parse_when(issue.get("closedAt") or issue.get("closed_at"))
+    for field, value in (("createdAt", record.created), ("closedAt", record.closed)):
+        given = issue.get(field) or issue.get(field.replace("At", "_at"))
+        if given and value is None:  # a date nobody can read: not "now", and not "never closed"
+            return Skip(position, f"{field} {str(given)[:40]!r} is not a date")
     state = str(issue.get("state") or "").lower()
     reason = str(issue.get("stateReason") or issue.get("state_reason") or "").lower()
     if state == "closed":
