@@ -77,8 +77,7 @@ def test_nothing_similar_enough_is_said_not_an_unrelated_ticket(desk: Desk, solv
     assert found["best"] is None or found["best"] < found["threshold"]
     assert similar(desk, "--text", "zzqx")["best"] is None, "nothing shares a word: null, not 0.0"
     out = desk.run("similar", "--text", "my calendar shows meetings at the wrong time")
-    assert ("No solved ticket is similar enough" in out.output or "No solved ticket shares anything" in out.output) \
-        and solved["heating"] not in out.output
+    assert "No solved ticket is similar enough" in out.output and solved["heating"] not in out.output
     made = desk.run("new", "Calendar invites arrive at the wrong time", "-q", "it-helpdesk").stdout
     assert "No solved ticket is similar enough" in made and "Heating" not in made
     # Every score is shown with the threshold it was held to; 0 shows every match.
