@@ -74,8 +74,7 @@ def test_a_paraphrased_twin_outranks_a_near_miss_that_shares_the_words(desk: Des
 def test_nothing_similar_enough_is_said_not_an_unrelated_ticket(desk: Desk, solved: dict[str, str]) -> None:
     found = similar(desk, "--text", "my calendar shows meetings at the wrong time")
     assert found["similar"] == [] and found["threshold"] > 0
-    assert found["best"] is None or found["best"] < found["threshold"]
-    assert similar(desk, "--text", "zzqx")["best"] is None, "nothing shares a word: null, not 0.0"
+    assert found["best"] is not None and found["best"] < found["threshold"]
     out = desk.run("similar", "--text", "my calendar shows meetings at the wrong time")
     assert "No solved ticket is similar enough" in out.output and solved["heating"] not in out.output
     made = desk.run("new", "Calendar invites arrive at the wrong time", "-q", "it-helpdesk").stdout

@@ -294,7 +294,7 @@ def similar(desk: Desk, *, ticket: Ticket | None = None, text: str | None = None
                                 candidates)
         families = _fold(found)
         shown = why.explained(connection, [item for item in families if item.score >= threshold][:limit])
-    best = families[0].score if families and families[0].score > 0 else None  # null: nothing in common
+    best = families[0].score if families else None
     return Suggestions(shown, layer, threshold, best, warning)
 
 
