@@ -32,7 +32,7 @@ def site_desk(desk: Desk) -> Desk:
     good = desk.new("Printer on 2F jams", "-q", "it-helpdesk", "-c", "hardware", "-a", "printer-2f",
                     "-m", "Paper jams in tray two.")
     desk.run("resolve", good, "--note", "Replaced the pickup roller of tray 2.")
-    desk.new("Heating is off", "-q", "facilities")
+    desk.new("Heating is off", "-q", "facilities", "-a", "ÜBERWACHUNGSKAMERA-0042")
     long = desk.new("Störung: VPN token rejected", "-q", "it-helpdesk", "-c", "network",
                     "-m", "Log says HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies\\Microsoft\\Windows\\NetworkConnections"
                           "\\ProhibitNetworkBridgingOnDomainNetworkAndEverythingElseTooLongToFit")
@@ -175,6 +175,9 @@ def test_a_real_browser_searches_and_follows_a_result(served: str) -> None:
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
         label = page.locator("svg.chart text").first.bounding_box()
         assert label is not None and label["height"] >= 10, "chart labels legible on a phone"
+        clipped = page.evaluate("Array.from(document.querySelectorAll('svg.chart text'))"
+                                ".filter(t => t.getBBox().x < 0).map(t => t.textContent)")
+        assert clipped == [], "no label runs off the chart's left edge"
         page.goto(SITE_FILE_URL[0])  # the same site opened from disk
         page.fill("#q", "roller")
         page.wait_for_selector("#results li a")
