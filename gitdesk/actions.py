@@ -549,7 +549,24 @@ def reply(desk: Desk, typed_id: str, text: str, actor: Actor, *, attach: Sequenc
         new = replying(desk, body, actor)(loaded.ticket)
         if fields:
             new = _with_fields(desk, new, fields, actor)
-        return commit_change(desk, loaded, new, actor, "reply", extra_files=files, mailer=mailer)
+        return commit_change(desk, loaded, new, actor, "reply", extra_files=files, mailer=mailer,
+                             notes=_who_answered(desk, loaded.ticket, actor))
+
+
+def _who_answered(desk: Desk, ticket: Ticket, actor: Actor) -> list[str]:
+    """What to say of a reply recorded for someone outside the desk (``--as ADDRESS``, a phone
+    call typed in): a stranger to the ticket (a mistyped address?) does not move it, and the
+    requester answering a finished ticket does not reopen it by itself."""
+    config = desk.config
+    if actor.person is not None and config.is_agent(actor.person.handle):
+        return []
+    if not workflow.is_requester(config, ticket, actor.id) and \
+            address_key(actor.id) not in {address_key(address) for address in cc_of(ticket)}:
+        shown = requester_address(config, ticket) or ticket.requester
+        return [f"{actor.id} is neither the requester ({shown}) nor in the Cc: the ticket stays {ticket.status}"]
+    if workflow.is_done(config, ticket.status):
+        return [f"{ticket.id} is {ticket.status}: if the problem is back, gitdesk reopen {ticket.id} -m TEXT"]
+    return []
 
 
 DRAFTS = "drafts"  # review branches: drafts/<ID>-<n>

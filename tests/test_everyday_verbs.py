@@ -68,6 +68,17 @@ def test_a_reply_by_the_requester_puts_a_pending_ticket_back_in_the_queue(desk: 
     assert "status: open" in desk.text(ticket)
 
 
+def test_a_reply_typed_in_for_a_stranger_or_on_a_finished_ticket_says_what_it_did_not_do(desk: Desk) -> None:
+    ticket = desk.new("Scanner", "-r", "carol@example.com", "-q", "it-helpdesk")
+    desk.run("ask", ticket, "-m", "Which floor?")
+    out = desk.run("reply", ticket, "--as", "carol@exmaple.com", "-m", "Second floor").stdout
+    assert ("carol@exmaple.com is neither the requester (carol@example.com) nor in the Cc: the ticket stays "
+            "pending") in out and "status: pending" in desk.text(ticket)
+    desk.run("resolve", ticket, "--note", "Replaced the glass.")
+    out = desk.run("reply", ticket, "--as", "carol@example.com", "-m", "It is broken again").stdout
+    assert f"{ticket} is resolved: if the problem is back, gitdesk reopen {ticket} -m TEXT" in out
+
+
 def test_actor_trailer_names_who_acted_when_it_is_not_the_git_author(desk: Desk) -> None:
     ticket = desk.new("Desk lamp broken", "-q", "facilities")
     assert desk.fails("take", ticket, "--as", "gina") == (
