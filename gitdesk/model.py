@@ -25,6 +25,7 @@ REOPEN = "reopen"
 REJECTION = "rejection"
 TIME = "time"
 INTERNAL_KINDS = frozenset({NOTE, ESCALATION, TIME})
+ENTRY_KINDS = (REPLY, QUESTION, NOTE, ESCALATION, REOPEN, REJECTION, TIME)
 
 # Authors that are not people: the rules that run unattended, and the mail system
 # (bounces, failed deliveries). No person may take these handles.

@@ -7,10 +7,12 @@ Validation returns every finding rather than stopping at the first, so
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
+from gitdesk.clock import format_utc
 from gitdesk.errors import GitdeskError, TransitionError, ValidationError
 from gitdesk.ids import id_pattern
-from gitdesk.model import REOPEN, WAITING, Config, Ticket
+from gitdesk.model import ENTRY_KINDS, MAIL_SYSTEM, REOPEN, RULES_AUTHOR, WAITING, Config, Ticket
 from gitdesk.text import address_key
 
 # The statuses the verbs move tickets to. A desk's config may rename or drop
@@ -142,9 +144,23 @@ def change_findings(config: Config, old: Ticket | None, new: Ticket, path: str |
     problems: list[GitdeskError] = []
     for field in ("id", "created"):
         if old.field_value(field) != new.field_value(field):
+            was = old.field_value(field)
+            shown = format_utc(was) if isinstance(was, datetime) else str(was)  # as the file writes it
+            problems.append(ValidationError(f"{field} cannot change", path=path, line=lines.get(field),
+                                            hint=f"put back {field}: {shown}"))
+    # Entries added by this change (older ones stand as they were written, by people since gone).
+    before = {(entry.at, entry.author, entry.kind) for entry in old.entries}
+    for entry in new.entries:
+        if (entry.at, entry.author, entry.kind) in before:
+            continue
+        if entry.kind not in ENTRY_KINDS:
+            problems.append(ValidationError(f"unknown entry kind {entry.kind!r} ({format_utc(entry.at)})", path=path,
+                                            hint=f"use one of: {', '.join(ENTRY_KINDS)}"))
+        if not (entry.author in config.people or entry.author in (RULES_AUTHOR, MAIL_SYSTEM)
+                or is_email(entry.author, local=config.mail.local_senders)):
             problems.append(ValidationError(
-                f"{field} cannot change (was {old.field_value(field)!s})", path=path, line=lines.get(field),
-                hint=f"put back {field}: {old.field_value(field)!s}"))
+                f"unknown author {entry.author!r} of the {entry.kind} at {format_utc(entry.at)}", path=path,
+                hint="write a handle listed under people:, or the writer's email address"))
     if old.status != new.status and old.status in config.statuses and new.status in config.statuses:
         try:
             check_transition(config, old.status, new.status, path)

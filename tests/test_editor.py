@@ -65,7 +65,7 @@ def test_edit_refuses_changing_the_id(desk: Desk, tmp_path: Path, monkeypatch: p
     ticket = desk.new("x", "-q", "it-helpdesk")
     fake_editor(tmp_path, monkeypatch, (f"id: {ticket}", "id: GD-01AAAAAAAAAAAAAAAA"))
     result = desk.run("edit", ticket, input="n\n", ok=False)
-    assert f"id cannot change (was {ticket})" in result.stderr
+    assert f"id cannot change (put back id: {ticket})" in result.stderr
 
 
 def test_edit_keeps_unknown_fields_and_comments(desk: Desk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

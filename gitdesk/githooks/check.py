@@ -162,6 +162,9 @@ def judge(snapshot: Snapshot, change: git.RawChange, old_bytes: bytes | None,
     stem = name[:-3] if name.endswith(".md") else name
     not_ticket = Finding(path, "is not a ticket file", commit=commit,
                          hint="tickets/ holds only <ID>.md ticket files; move it elsewhere")
+    if "/" in name and ids.is_valid(name.rsplit("/", 1)[-1].removesuffix(".md"), prefix):
+        return [Finding(path, "is a ticket file in a folder of tickets/", commit=commit,
+                        hint=f"move it back: git mv {path} {snapshot.prefix}{TICKETS}{name.rsplit('/', 1)[-1]}")]
     if "/" in name or not name.endswith(".md"):
         return [not_ticket]
     if not ids.is_valid(stem, prefix) and not (new_bytes or b"").startswith(b"---"):
@@ -181,15 +184,17 @@ def judge(snapshot: Snapshot, change: git.RawChange, old_bytes: bytes | None,
     findings += [Finding(path, "looks like a conversation entry heading but is not one", line,
                          hint="write it as '### 2026-11-20T09:40:00Z alice — reply' (UTC time, em dash)",
                          commit=commit) for line in document.odd_headings]
-    if new.id != stem:
+    renamed = old_bytes is not None and ids.is_valid(stem, prefix) and f"\nid: {stem}\n".encode() in old_bytes
+    if new.id != stem and not renamed:  # an id changed in the file: "id cannot change" says the one fix
         id_line = lines.get("id")
         if ids.is_valid(new.id, prefix) and snapshot.has(f"{snapshot.prefix}{TICKETS}{new.id}.md"):
             findings.append(Finding(path, f"duplicate id {new.id}: tickets/{new.id}.md has it too",
                                     id_line, hint="give this ticket a new id and file name with gitdesk new",
                                     commit=commit))
         else:
-            findings.append(Finding(path, f"file name does not match its id {new.id}", id_line,
-                                    hint=f"rename the file to tickets/{new.id}.md or set id: {stem}",
+            fix = f"rename the file to tickets/{new.id}.md" + (f" or set id: {stem}" if ids.is_valid(stem, prefix)
+                                                                else "")
+            findings.append(Finding(path, f"file name does not match its id {new.id}", id_line, hint=fix,
                                     commit=commit))
     elif not ids.is_valid(stem, prefix):
         findings.append(Finding(path, f"{stem!r} is not a ticket ID of this desk", lines.get("id"),
