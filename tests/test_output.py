@@ -324,3 +324,22 @@ def test_a_wide_character_title_wraps_by_the_columns_it_takes(desk: Desk, monkey
     assert "".join(line.strip() for line in head).replace(ticket, "").replace(" ", "") == title.replace(" ", "")
     done = desk.run("set", ticket, "title", title + " 至急").output.splitlines()
     assert max(cells(line) for line in done[1:]) <= columns, "under 'ID: set [commit]', which is never cut"
+
+
+def test_check_findings_and_warnings_fit_an_80_column_terminal_and_stay_one_line_piped(
+        desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gitdesk.render import output
+
+    ticket = desk.new("Printer", "-q", "it-helpdesk")
+    path = desk.file(ticket)
+    path.write_text(path.read_text().replace("status: open", "status: in-progress"))
+    desk.git("add", "-A")
+    piped = desk.run("check", ok=False).stdout.splitlines()
+    assert len(piped) == 1 and len(piped[0]) > 80, "piped: one finding, one line"
+    on_terminal(monkeypatch, 80)
+    monkeypatch.setattr(output, "notes_on_terminal", lambda: True)
+    shown = desk.run("check", ok=False).stdout.splitlines()
+    assert max(map(len, shown)) <= 80 and shown[1].startswith("  ")
+    assert " ".join(line.strip() for line in shown) == piped[0]
+    warned = desk.run("list").stderr.splitlines()
+    assert warned and max(map(len, warned)) <= 80, "a skipped ticket's warning wraps too"

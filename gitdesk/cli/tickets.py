@@ -276,7 +276,7 @@ def edit(session: Session, ticket_id: str) -> None:
         if not problems:
             break
         for problem in problems:
-            click.echo(f"gitdesk: error: {problem}", err=True)
+            output.error(str(problem))
         if not click.confirm("Edit again? (no aborts and keeps the ticket as it was)", default=True):
             raise GitdeskError("edit aborted; nothing was changed")
         text = edited

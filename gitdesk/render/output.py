@@ -328,12 +328,16 @@ def info(message: str) -> None:
 def note(message: str) -> None:
     """A line for people on stderr, so piped output stays data; on a terminal, wrapped to its
     width (continued lines indented), so no summary runs past the edge."""
-    shown = visible(message)
-    room = _note_width() if notes_on_terminal() else 0
-    if room >= 40:
-        shown = "\n".join(part for line in shown.split("\n") for part in (
-            wrap(line, room, _lead(line), _lead(line) + "  ") if cells(line) > room else [line]))
-    click.echo(shown, err=True)
+    click.echo(fitted(visible(message), _note_width() if notes_on_terminal() else 0), err=True)
+
+
+def fitted(text: str, room: int) -> str:
+    """``text`` wrapped to ``room`` columns, continued lines indented; as it is when ``room``
+    is 0 (piped: one line to grep) or too narrow to wrap into."""
+    if room < 40:
+        return text
+    return "\n".join(part for line in text.split("\n") for part in (
+        wrap(line, room, _lead(line), _lead(line) + "  ") if cells(line) > room else [line]))
 
 
 def _note_width() -> int:
@@ -352,20 +356,20 @@ def _lead(line: str) -> str:
 
 def warnings(problems: Sequence[Any], most: int = 10) -> None:
     for problem in problems[:most]:
-        click.echo(f"gitdesk: warning: {problem}; skipped", err=True)
+        note(f"gitdesk: warning: {problem}; skipped")
     if len(problems) > most:
-        click.echo(f"gitdesk: warning: and {len(problems) - most} more files skipped (gitdesk check lists them all)",
-                   err=True)
+        note(f"gitdesk: warning: and {len(problems) - most} more files skipped (gitdesk check lists them all)")
 
 
 def hook_messages(messages: Sequence[str]) -> None:
     """What a hook or a merge driver says, one line each, on stderr (Git shows it)."""
+    room = _note_width() if notes_on_terminal() else 0  # git hands the hook the person's terminal
     for message in messages:
-        click.echo(one_line(message), err=True)
+        click.echo(fitted(one_line(message), room), err=True)
 
 
 def error(message: str) -> None:
-    click.echo(f"gitdesk: error: {message}", err=True)
+    note(f"gitdesk: error: {message}")
 
 
 def page(text: str) -> None:

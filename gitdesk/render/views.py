@@ -719,8 +719,9 @@ def rules_run(report: RunReport, fmt: str) -> None:
 def findings(found: Sequence[Finding], fmt: str) -> None:
     """Check findings: one line each on stdout, a count on stderr; or JSON."""
     def text() -> None:
+        room = output.width() if output.is_terminal() else 0
         for finding in found:
-            click.echo(str(finding))  # Finding.__str__ is already one visible line
+            click.echo(output.fitted(str(finding), room))  # one visible line each when piped
         if found:
             note(f"gitdesk check: {counted(len(found), 'problem')}")
 
