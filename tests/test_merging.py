@@ -198,6 +198,17 @@ def test_sync_stops_on_a_real_conflict_and_changes_nothing(team, monkeypatch) ->
     assert not (bob.path / ".git" / "rebase-merge").exists()
 
 
+def test_a_conflict_in_the_resolution_is_named_not_shown_as_two_dashes(team, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    alice, bob, ticket, _ = team
+    alice.run("resolve", ticket, "--note", "Updated the dock firmware.")
+    alice.git("push", "-q")
+    bob.run("resolve", ticket, "--note", "Replaced the USB-C cable.")
+    result = CliRunner().invoke(cli, ["--desk", str(bob.path), "sync"])
+    assert result.exit_code == 1
+    assert "resolution: changed differently here and on origin/main" in result.stderr
+    assert "- here" not in result.stderr
+
+
 def test_sync_retries_when_another_clone_pushes_first(team, monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
     alice, bob, ticket, _ = team
     import sys

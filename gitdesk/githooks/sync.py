@@ -134,6 +134,9 @@ def _with_values(repo: git.Repo, path: str, what: str, here: int, there: int, up
         return what
     named = []
     for name in (part.strip() for part in what.split(",")):
+        if name not in mine and name not in theirs:  # the resolution, an entry: no field to name
+            named.append(f"{name}: changed differently here and on {upstream}")
+            continue
         a, b = mine.get(name), theirs.get(name)
         if isinstance(a, (str, int, type(None))) and isinstance(b, (str, int, type(None))):
             texts = [clean_line(str(value)) if value is not None else "-" for value in (a, b)]
