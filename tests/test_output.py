@@ -276,6 +276,11 @@ def test_the_desks_log_shows_short_ids_on_a_terminal_whole_ones_when_piped(
     lines = desk.run("log", third).output.splitlines()
     assert lines[-3].endswith("  status: new -> open"), "one change a line: none is cut"
     assert [line.strip() for line in lines[-2:]] == ["assignee: - -> alice", "queue: - -> it-helpdesk"]
+    for columns in (60, 44):  # what happened under each commit, then as blocks: no blank lines between
+        on_terminal(monkeypatch, columns)
+        lines = desk.run("log").output.splitlines()
+        assert "" not in lines and max(map(len, lines)) <= columns
+        assert any(line.strip().endswith("queue: - -> it-helpdesk") for line in lines)
 
 
 def test_what_an_action_did_fits_the_terminal_and_stays_one_line_when_piped(

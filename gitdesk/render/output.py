@@ -200,7 +200,8 @@ def table_lines(columns: Sequence[Column], headers: Sequence[str], rows: Sequenc
     if room is None or not below:
         return lines + joined
     for line, row in zip(joined, rows, strict=True):
-        lines.append(line)
+        if line.strip():  # a continuation row (the next change of one commit) has nothing beside it
+            lines.append(line)
         lines += [INDENT + cut(row[index], room - len(INDENT)) for index in below if row[index]]
     return lines
 
@@ -211,7 +212,8 @@ def _blocks(columns: Sequence[Column], headers: Sequence[str], rows: Sequence[Se
     ``header value`` pairs wrapped to the width. Nothing is cut."""
     lines: list[str] = []
     for row in rows:
-        lines.append(bold(row[0]))
+        if row[0]:  # else a continuation of the row before (the next change of one commit)
+            lines.append(bold(row[0]))
         pairs = [f"{headers[index]} {row[index]}" for index in range(1, len(columns))
                  if columns[index].fit != "chart" and row[index] not in ("", "-")]
         current = " "
