@@ -450,7 +450,7 @@ def new_ticket(desk: Desk, spec: NewTicket, actor: Actor, now: datetime, existin
 
 def _fresh_id(desk: Desk, now: datetime, existing: ids.Taken) -> str:
     for _ in range(100):
-        candidate = ids.mint(desk.config.id_prefix, now, existing)
+        candidate = ids.mint(desk.config.id_prefix, clock.within_second(now), existing)
         if candidate not in existing and not (desk.tickets_dir / f"{candidate}.md").exists():
             return candidate
     raise UnsafePath("could not find a free ticket ID")  # pragma: no cover - 40 random bits

@@ -35,6 +35,16 @@ def now() -> datetime:
     return datetime.now(timezone.utc).replace(microsecond=0)
 
 
+def within_second(moment: datetime) -> datetime:
+    """``moment`` (whole seconds, as tickets keep time) with the current millisecond when it is
+    the current second on a running clock: tickets made one after another in one second then
+    get IDs that differ early, not only in their last characters. A fixed clock keeps it."""
+    if os.environ.get("GITDESK_NOW"):
+        return moment
+    current = datetime.now(timezone.utc)
+    return current if current.replace(microsecond=0) == moment else moment
+
+
 def parse_time(text: str) -> datetime:
     """A time or date as ISO 8601 (or ``20.11.2026 09:14``) in UTC, whole seconds."""
     canonical = _CANONICAL.fullmatch(text)

@@ -68,3 +68,23 @@ def test_tickets_made_in_the_same_second_sort_in_creation_order_even_in_a_folder
     assert made == sorted(made) and len(set(made)) == 4
     listed = [line.split()[0] for line in desk.run("list").stdout.splitlines()[1:]]
     assert listed == made
+
+
+def test_on_a_running_clock_tickets_of_one_second_differ_by_their_millisecond(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Created times are whole seconds; an ID keeps the millisecond, so tickets made one after
+    another differ early in their ID, not only in its last characters."""
+    from datetime import datetime, timezone
+
+    from gitdesk import clock
+
+    monkeypatch.delenv("GITDESK_NOW", raising=False)
+    for _ in range(5):  # a second may turn between the two readings
+        second = clock.now()
+        precise = clock.within_second(second)
+        if precise.replace(microsecond=0) == second:
+            break
+    assert precise.replace(microsecond=0) == second
+    old = datetime(2020, 1, 1, tzinfo=timezone.utc)
+    assert clock.within_second(old) == old, "a moment that is not now keeps its whole second"
+    monkeypatch.setenv("GITDESK_NOW", "2026-11-20T09:14:00Z")
+    assert clock.within_second(clock.now()) == clock.now(), "a fixed clock stays fixed"
