@@ -65,6 +65,17 @@ def test_articles_hold_symptoms_resolution_and_sources(desk: Desk, desk_with_ans
     assert renamed and "# Heating in meeting room B does not come on" in renamed[0]
 
 
+def test_an_address_spelt_around_emphasis_tags_or_percent_signs_stays_out(desk: Desk, tmp_path: Path) -> None:
+    made = desk.new("Printer jam", "-q", "it-helpdesk", "-c", "hardware",
+                    "-m", "Contact me: bob@**example.com** or <span>dave</span>@example.com. Log: " + "A" * 20000 + "@x")
+    desk.run("resolve", made, "--note", "Wrote to [the vendor](mailto:support%40vendor.example).")
+    desk.run("kb", "build")
+    desk.run("site", "build", str(tmp_path / "site"))
+    pages = [*kb_files(desk).values(), *(page.read_text() for page in (tmp_path / "site").rglob("*.html"))]
+    for page in pages:
+        assert "example.com" not in page and "vendor.example" not in page, page[:200]
+
+
 def test_private_things_stay_out(desk: Desk, desk_with_answers: dict[str, str]) -> None:
     desk.configure(TEST_CONFIG + "private_fields: [asset]\n", "asset is private")
     desk.run("kb", "build")

@@ -40,10 +40,16 @@ FINISHED = (*RESOLVED, "rejected")  # duplicates count in their article however 
 UNCATEGORISED = "uncategorised"
 # An address however it is spelt in Markdown or HTML: "bob\@example.com" and
 # "dave&#64;example&#46;com" render as addresses on a Git host and in a browser.
-_AT = r"(?:@|\\@|&#0*64;|&#[xX]0*40;|&commat;)"
-_DOT = r"(?:\.|\\\.|&#0*46;|&#[xX]0*2[eE];|&period;)"
-_AT_SIGN = re.compile(_AT)
-_EMAIL = re.compile(rf"(?:[\w+-]|{_DOT}|\\[_+-])+{_AT}[\w-]+(?:{_DOT}[\w-]+)+")
+_AT = r"(?:@|\\@|&#0*64;|&#[xX]0*40;|&commat;|%40)"
+_DOT = r"(?:\.|\\\.|&#0*46;|&#[xX]0*2[eE];|&period;|%2[eE])"
+# What renders as nothing between an address's parts: emphasis ("bob@**example.com**") and
+# inline HTML tags ("<span>dave</span>@example.com"). Not "_": a word character already.
+# Every part is bounded (a local part holds at most 64 characters, a label 63): unbounded, a
+# long token before an "@" made every start position scan to it, seconds on one pasted log.
+_FILL = r"(?:[*~`]|</?[A-Za-z][^<>\n]{0,40}>)"
+_AT_SIGN = re.compile(r"@|&#0*64;|&#[xX]0*40;|&commat;|%40")
+_EMAIL = re.compile(rf"(?:[\w+-]|{_DOT}|\\[_+-]|{_FILL}){{1,64}}{_AT}{_FILL}{{0,8}}[\w-]{{1,63}}"
+                    rf"(?:{_FILL}{{0,8}}{_DOT}{_FILL}{{0,8}}[\w-]{{1,63}}){{1,10}}")
 # A phone number as people write one: +49 30 1234567, (030) 123-4567, 0171/1234567: at
 # least seven digits in groups; dates, times, versions and IDs do not look like this.
 _PHONE = re.compile(r"(?<![\w/.-])(?:\+\d{1,3}[\s./-]?)?(?:\(\d{1,5}\)[\s./-]?)?\d{2,5}(?:[\s./-]\d{2,8}){1,4}"
