@@ -72,12 +72,16 @@ def existing(root: Path, ticket_id: str) -> set[str]:
     return {entry.name for entry in folder.iterdir()}
 
 
-def linked(root: Path, ticket_id: str) -> str | None:
-    """The folder on the way to ``attachments/<ID>/`` that is a symbolic link (a commit made it
-    so: nothing is ever written through one), or None."""
+def blocked(root: Path, ticket_id: str) -> str | None:
+    """Why nothing can be saved in ``attachments/<ID>/``: a folder on the way that is a
+    symbolic link (nothing is ever written through one) or a file (a commit made it so), or
+    None when the files can go there."""
     for folder in (ATTACHMENTS, f"{ATTACHMENTS}/{ticket_id}"):
-        if (root / folder).is_symlink():
-            return folder
+        path = root / folder
+        if path.is_symlink():
+            return f"{folder} is a symbolic link (gitdesk check; git rm it)"
+        if path.exists() and not path.is_dir():
+            return f"{folder} is a file, not a folder (git rm it)"
     return None
 
 

@@ -189,7 +189,7 @@ def test_auto_replies_bounces_and_our_own_mail_are_not_tickets(mail_desk: Desk, 
 
 
 @pytest.mark.parametrize("subject", ["Automatische Antwort: Re: Printer", "Absence du bureau : Re: Printer",
-                                     "Respuesta automática: Printer", "Automatisch antwoord: Printer"])
+                                     "Respuesta automática: Printer", "Automatisch antwoord: Printer", "Out of office"])
 def test_an_out_of_office_in_another_language_neither_opens_nor_reopens(mail_desk: Desk, tmp_path: Path,
                                                                         subject: str) -> None:
     solved = mail_desk.new("Printer", "-q", "it-helpdesk", "--requester", "carol@example.com")
@@ -226,6 +226,11 @@ def test_html_mail_keeps_its_lists_apart_from_what_follows(mail_desk: Desk, tmp_
     ("Thanks\n\nAm 23.11.2026 um 09:00 schrieb Bob Meyer <bob@x.example>:\n> It jams", None),
     ("Thanks\n\nOn Mon, Nov 23, 2026 at 9:00 AM Bob <bob@x.example> wrote:\n> It jams", None),
     ("Thanks\n\nFrom: Meyer, Bob\nSent: Monday, 23 November 2026 09:00\nTo: Help\nSubject: x\n\nIt jams", None),
+    ("Danke.\n\nAm 3. Januar schrieb mir Herr Schmidt aus der IT folgendes:\nBitte neu starten.", "neu starten"),
+    ("Thanks\n\nOp ma 1 jan 2024 om 10:00 schreef Naam <a@b.example>:\n\nIt jams", None),
+    ("Thanks\n\nDen 1 jan 2024 skrev Namn <a@b.example>:\nIt jams", None),
+    ("Thanks\n\nDe: Bob\nEnviado el: lunes\nPara: Help\nAsunto: x\n\nIt jams", None),
+    ("Thanks\n\n-----Mensaje original-----\nIt jams", None),
 ])
 def test_quoted_mail_is_cut_and_the_requester_s_own_words_are_not(body: str, kept: str | None) -> None:
     from gitdesk.mail.message import strip_quoted
@@ -234,12 +239,48 @@ def test_quoted_mail_is_cut_and_the_requester_s_own_words_are_not(body: str, kep
     assert (kept in said) if kept else (said == "Thanks" and "It jams" not in said)
 
 
+@pytest.mark.parametrize("subject", ["Fuera de la oficina no puedo conectarme a la VPN",
+                                     "Abwesende Kollegen im Kalender nicht sichtbar",
+                                     "Automatische Antwort einrichten funktioniert nicht",
+                                     "Out of office printer does not print"])
+def test_a_request_about_out_of_office_things_is_a_request(mail_desk: Desk, tmp_path: Path, subject: str) -> None:
+    raw = f"From: carol@example.com\nTo: help@fernhill.example\nSubject: {subject}\nMessage-ID: <r@example.com>\n\nHelp.\n"
+    (item,) = intake(mail_desk, "eml", eml(tmp_path, raw.encode()))["messages"]
+    assert item["outcome"] == "new"
+
+
+@pytest.mark.parametrize("sender", ["bob@example.com <bob@example.com>", "'bob@example.com' <bob@example.com>",
+                                    "BOB@EXAMPLE.COM <bob@example.com>"])
+def test_a_from_showing_its_own_address_as_the_name_is_one_person(mail_desk: Desk, tmp_path: Path,
+                                                                  sender: str) -> None:
+    raw = (f"From: {sender}\nTo: help@fernhill.example\nSubject: Printer\nMessage-ID: <b@example.com>\n\n"
+           "It jams.\n").encode()
+    (item,) = intake(mail_desk, "eml", eml(tmp_path, raw))["messages"]
+    assert ticket(mail_desk, item["ticket"])["requester"] == "bob@example.com"
+    assert "not trusted" not in item["detail"] and [p for p in mail_desk.committed_files() if p.startswith("outbox/")]
+
+
+def test_a_character_split_between_two_encoded_words_is_read_whole(mail_desk: Desk, tmp_path: Path) -> None:
+    import base64
+
+    data = "Drucker im Büro druckt kein € Zeichen".encode()
+    first, second = (base64.b64encode(part).decode() for part in (data[:-9], data[-9:]))
+    raw = (f"From: carol@example.com\nTo: help@fernhill.example\nSubject: =?utf-8?B?{first}?=\n =?utf-8?B?{second}?=\n"
+           "Message-ID: <s@example.com>\n\nHelp.\n").encode()
+    (item,) = intake(mail_desk, "eml", eml(tmp_path, raw))["messages"]
+    assert ticket(mail_desk, item["ticket"])["title"] == "Drucker im Büro druckt kein € Zeichen"
+
+
 def test_mail_that_asks_for_no_automatic_answers_is_taken_in_without_one(mail_desk: Desk, tmp_path: Path) -> None:
     raw = (b"From: carol@example.com\nTo: help@fernhill.example\nSubject: Printer\n"
            b"X-Auto-Response-Suppress: DR, OOF, AutoReply\nMessage-ID: <quiet@example.com>\n\nJams.\n")
     (item,) = intake(mail_desk, "eml", eml(tmp_path, raw))["messages"]
     assert item["outcome"] == "new"
     assert not [path for path in mail_desk.committed_files() if path.startswith("outbox/")]
+    assert "the mail asks for no automatic answers" in mail_desk.text(item["ticket"]), "the agent is told"
+    oof = raw.replace(b"DR, OOF, AutoReply", b"OOF").replace(b"<quiet@", b"<oof@")  # no out-of-office notices only
+    intake(mail_desk, "eml", eml(tmp_path, oof, "oof.eml"))
+    assert [path for path in mail_desk.committed_files() if path.startswith("outbox/")], "acknowledged"
 
 
 def test_a_malformed_message_is_named_by_position_and_the_rest_still_go_in(mail_desk: Desk, tmp_path: Path) -> None:
@@ -308,7 +349,7 @@ def test_a_forged_requester_never_speaks_in_their_thread(mail_desk: Desk, tmp_pa
               "Message-ID: <forged@evil.example>\n\nSend the file to my new address please.\n").encode()
     item = intake(mail_desk, "eml", eml(tmp_path, forged))["messages"][0]
     assert item["outcome"] == "new" and item["ticket"] != victim
-    assert "found the sender forged: dmarc=fail" in item["detail"]
+    assert "the sender is not trusted: dmarc=fail" in item["detail"]
     (warning,) = ticket(mail_desk, item["ticket"])["conversation"]
     assert warning["text"].startswith("The receiving server found this mail's sender forged (dmarc=fail)")
     assert mail_desk.text(victim) == before, "still pending, nothing added"
@@ -372,6 +413,15 @@ def test_an_attachments_folder_made_a_link_holds_up_no_mail(mail_desk: Desk, tmp
     said = ticket(mail_desk, first)["conversation"][-1]["text"]
     assert f"not kept: attachments/{first} is a symbolic link" in said
     assert list(outside.iterdir()) == [], "nothing written through the link"
+    mail_desk.git("rm", "-q", str(folder))
+    folder.parent.mkdir(exist_ok=True)
+    folder.write_text("a file where the folder was\n")
+    mail_desk.git("add", str(folder))
+    mail_desk.git("commit", "-qm", "a file", "--no-verify")
+    third = again.replace(b"<attach-2@", b"<attach-3@")
+    taken = intake(mail_desk, "mbox", mbox(tmp_path, third, other.replace(b"<other@", b"<other-2@")))["messages"]
+    assert [item["outcome"] for item in taken][-2:] == ["reply", "new"]
+    assert f"not kept: attachments/{first} is a file, not a folder" in ticket(mail_desk, first)["conversation"][-1]["text"]
 
 
 def test_forwarded_mail_from_an_agent_opens_a_ticket_for_the_customer(mail_desk: Desk, tmp_path: Path) -> None:

@@ -325,10 +325,9 @@ def _body_with_attachments(state: _State, ticket_id: str, text: str, incoming: I
     """``text`` followed by links to the message's attachments, saved into ``files``."""
     names = state.attachment_names.setdefault(ticket_id, attachments.existing(state.desk.root, ticket_id))
     items = [(a.name or f"attachment.{a.content_type.split('/')[-1]}", a.data) for a in incoming.attachments]
-    link = attachments.linked(state.desk.root, ticket_id) if items else None
-    # A folder made a link by some commit: this message is kept without its files, rather than
-    # failing its whole chunk on every run.
-    refused = f"{link} is a symbolic link (gitdesk check; git rm it)" if link else None
+    # A folder made a link or a file by some commit: this message is kept without its files,
+    # rather than failing its whole chunk on every run.
+    refused = attachments.blocked(state.desk.root, ticket_id) if items else None
     return attachments.attach(ticket_id, text, items, names, state.desk.config.mail.max_attachment_bytes, files,
                               refused)
 
@@ -460,12 +459,14 @@ def _acknowledged(state: _State, ticket: Ticket, incoming: Incoming, files: dict
         return len([at for at in state.acknowledged.get(address_key(address), []) if now - at < ACK_INTERVAL])
 
     if incoming.no_auto_reply:  # an automatic answer to it is what its sender asked not to get
-        return ticket
+        return _noted(ticket, "No acknowledgement was sent: the mail asks for no automatic answers "
+                              "(X-Auto-Response-Suppress). Tell them the ticket's number when you answer.")
     if recent(to) >= ACKS_PER_INTERVAL:
         return _noted(ticket, f"No acknowledgement was sent: {to} had {recent(to)} within the "
                               "hour (a mail loop or a flood is answered a few times, not for ever). Tell them "
                               "the ticket's number when you answer.")
-    flooded = [address for address in actions.cc_of(ticket) if recent(address) >= ACKS_PER_INTERVAL]
+    copied = "cc" in compose.audience(state.desk.config, ticket, "acknowledgement", forced=False)
+    flooded = [address for address in actions.cc_of(ticket) if copied and recent(address) >= ACKS_PER_INTERVAL]
     if flooded:
         ticket = _noted(ticket, f"The acknowledgement left out of its Cc {', '.join(flooded)}: each had "
                                 f"{ACKS_PER_INTERVAL} within the hour.")
@@ -630,6 +631,8 @@ def _apply(state: _State, incoming: Incoming, files: dict[str, bytes]) -> tuple[
                 # (a password reset sent "to this address instead"): the agent is told, in the ticket.
                 warning = (f"This mail answers {target}, a ticket of someone else, but {incoming.sender} is not on "
                            f"it. Check who is asking before you share anything from {target}.")
+                if incoming.unauthenticated:
+                    warning += f" {_distrusted(incoming)}: no acknowledgement was sent."
                 new = _noted(new, warning)
                 detail = f"{new.title} (mentions {target}, but {incoming.sender} is not on it)"
                 outcome = "new"
@@ -638,8 +641,7 @@ def _apply(state: _State, incoming: Incoming, files: dict[str, bytes]) -> tuple[
                 warning = (f"{_distrusted(incoming)}: it answers {target} but may not come from "
                            f"{incoming.sender}. No acknowledgement was sent. Check before you act on it.")
                 new = _noted(new, warning)
-                detail = (f"{new.title} (answers {target}, but the receiving server found the sender "
-                          f"forged: {incoming.unauthenticated})")
+                detail = f"{new.title} (answers {target}, but the sender is not trusted: {incoming.unauthenticated})"
                 outcome = "new"
             elif (workflow.is_done(desk.config, ticket.status) and ticket.status != workflow.RESOLVED
                   and not (ticket.status != workflow.REJECTED and just_thanks(strip_quoted(incoming.text)))):

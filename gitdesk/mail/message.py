@@ -26,7 +26,7 @@ from email.message import Message
 
 from gitdesk.mail import html as htmltext
 from gitdesk.model import Ticket
-from gitdesk.text import clean_line
+from gitdesk.text import address_key, clean_line
 
 LOOP_HEADER = "X-Gitdesk-Desk"  # set on every mail gitdesk sends; seen coming back, it is a loop
 MESSAGE_IDS = "message_ids"  # front-matter field: every Message-ID of a ticket's mail thread
@@ -35,12 +35,15 @@ _MESSAGE_ID = re.compile(r"<[^<>\s]{1,500}>")
 _RETURNED_ID = re.compile(r"^Message-ID:[ \t]*(<[^<>\s]{1,500}>)", re.IGNORECASE | re.MULTILINE)
 _SURROGATES = re.compile("[\ud800-\udfff]")
 _TEXT_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # never text; a ticket file refuses NUL
+# The phrase a mail program puts before the subject it answers ("Automatische Antwort: …"), or
+# the whole subject: never a prefix of a word or a request ("Abwesende Kollegen im Kalender",
+# "Automatische Antwort einrichten funktioniert nicht", "Fuera de la oficina no puedo …").
 _AUTO_SUBJECT = re.compile(r"^\s*(automatic reply|auto(matic)?[- ]?reply|out of (the )?office|autosvar|"
                            r"abwesenheitsnotiz|automatische antwort|abwesend|réponse automatique|"
                            r"absen(ce|t) du bureau|respuesta automática|fuera de la oficina|risposta automatica|"
                            r"fuori (sede|ufficio)|automatisch antwoord|afwezig|automatyczna odpowiedź|"
-                           r"undeliver(able|ed)|delivery status notification|mail delivery (failed|subsystem))",
-                           re.IGNORECASE)
+                           r"undeliver(able|ed)|delivery status notification|mail delivery (failed|subsystem))"
+                           r"\s*(:|\(|\[|-|$)", re.IGNORECASE)
 
 
 class MalformedMessage(Exception):
@@ -143,29 +146,60 @@ _BETWEEN_WORDS = re.compile(r"(?<=\?=)[ \t\r\n]+(?==\?[^?\s]+\?[bBqQ]\?)")
 
 def _encoded_words(text: str) -> str:
     """``text`` with the encoded words the lenient path left alone (``=?utf-8?q?J=C3=BCrgen?=``)
-    read, each on its own: tried as declared, then as UTF-8, then as Windows-1252, so one
-    word with a wrong or unknown charset does not leave the others unread (RFC 2047: the
-    space between two encoded words is not part of the text)."""
+    read: adjacent words of one charset together (a mailer may split a character between
+    two), each run tried as declared, then as UTF-8, then as Windows-1252, so one word with
+    a wrong or unknown charset does not leave the others unread (RFC 2047: the space between
+    two encoded words is not part of the text)."""
     if "=?" not in text:
         return text
-    return _ENCODED_WORD.sub(_one_word, _BETWEEN_WORDS.sub("", text))
+    text = _BETWEEN_WORDS.sub("", text)
+    out: list[str] = []
+    position = 0
+    run: list[tuple[str, bytes | None, str]] = []  # (charset, bytes, as written) of adjacent words
+
+    def flush() -> None:
+        if not run:
+            return
+        data = b"".join(item[1] for item in run if item[1] is not None)
+        if all(item[1] is not None for item in run) and (joined := _text_of(data, run[0][0])) is not None:
+            out.append(joined)
+        else:
+            out.extend(item[2] if item[1] is None else (_text_of(item[1], item[0]) or item[1].decode("latin-1"))
+                       for item in run)
+        run.clear()
+
+    for match in _ENCODED_WORD.finditer(text):
+        charset = match.group(1).split("*", 1)[0].lower()
+        if match.start() != position or (run and run[0][0] != charset):
+            flush()
+            out.append(text[position:match.start()])
+        run.append((charset, _word_bytes(match.group(2).upper(), match.group(3)), match.group(0)))
+        position = match.end()
+    flush()
+    out.append(text[position:])
+    return "".join(out)
 
 
-def _one_word(match: re.Match[str]) -> str:
-    charset, encoding, encoded = match.group(1).split("*", 1)[0], match.group(2).upper(), match.group(3)
+def _word_bytes(encoding: str, encoded: str) -> bytes | None:
     try:
         if encoding == "Q":
-            data = email.quoprimime.header_decode(encoded).encode("latin-1")
-        else:
-            data = base64.b64decode(encoded + "=" * (-len(encoded) % 4))
+            return email.quoprimime.header_decode(encoded).encode("latin-1")
+        return base64.b64decode(encoded + "=" * (-len(encoded) % 4))
     except (ValueError, binascii.Error, UnicodeEncodeError):
-        return match.group(0)
-    for candidate in (charset, "utf-8", "cp1252"):
+        return None
+
+
+def _text_of(data: bytes, charset: str) -> str | None:
+    """``data`` as declared, else as UTF-8 (one word's bytes, or a run's), else None."""
+    for candidate in (charset, "utf-8"):
         try:
             return data.decode(candidate)
         except (LookupError, UnicodeDecodeError):
             continue
-    return data.decode("latin-1")
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        return None
 
 
 def _addresses(message: Message, *names: str) -> list[tuple[str, str]]:
@@ -321,7 +355,9 @@ def _automatic(message: Message, sender: str, subject: str) -> str | None:
     return None
 
 
-_SUPPRESSED = re.compile(r"\b(all|oof|autoreply)\b", re.IGNORECASE)
+# "OOF" alone asks for no out-of-office notices only (MS-OXCMAIL 2.1.3.2.20); an acknowledgement
+# is an "AutoReply", and web forms send "OOF" on mail a person waits an answer to.
+_SUPPRESSED = re.compile(r"\b(all|autoreply)\b", re.IGNORECASE)
 _AUTH_FAIL = re.compile(r"\bdmarc\s*=\s*fail\b", re.IGNORECASE)
 
 
@@ -339,8 +375,9 @@ def _ambiguous_from(message: Message) -> str | None:
         pairs = email.utils.getaddresses(values)
     except Exception:
         return None  # no From: to judge (Sender or Reply-To stood in)
-    # Only addresses count: "Meyer, Bob <bob@…>" (a comma left unquoted) names one person.
-    if not values or (len(values) == 1 and len([pair for pair in pairs if "@" in pair[1]]) <= 1):
+    # Only different addresses count: "Meyer, Bob <bob@…>" (a comma left unquoted) and
+    # "bob@x <bob@x>" (no name set, so the address is shown as one) name one person.
+    if not values or len({address_key(pair[1].strip("'\"")) for pair in pairs if "@" in pair[1]}) <= 1:
         return None
     angled = _ANGLED.findall(" ".join(values))
     return angled[0].lower() if len(angled) == 1 else ""
@@ -453,6 +490,9 @@ def _parse(raw: bytes) -> Incoming:
     ambiguous = _ambiguous_from(message)
     if ambiguous is not None:  # what mail programs show, and DMARC judges, is the address in <>
         sender_name, sender = "", ambiguous or sender
+    elif "@" not in sender.strip("'\"") or sender != sender.strip("'\""):  # 'bob@x' <bob@x>: the address
+        angled = _ANGLED.findall(_header(message, "From"))
+        sender = angled[0].lower() if len(angled) == 1 else sender.strip("'\"")
     subject = _header(message, "Subject")
     found_ids = message_ids(_header(message, "Message-ID"))
     message_id = found_ids[0] if found_ids else f"<{hashlib.sha256(raw).hexdigest()[:40]}@gitdesk.invalid>"
@@ -501,13 +541,20 @@ def _parse(raw: bytes) -> Incoming:
 # --- quoted text ------------------------------------------------------------------------
 
 _QUOTE_STARTS = (
-    re.compile(r"^-{2,}\s*(original message|ursprüngliche nachricht|message d'origine)\s*-{2,}", re.IGNORECASE),
+    re.compile(r"^-{2,}\s*(original message|ursprüngliche nachricht|message d'origine|mensaje original|"
+               r"oorspronkelijk bericht|messaggio originale)\s*-{2,}", re.IGNORECASE),
     re.compile(r"^_{20,}\s*$"),  # Outlook on the web puts a rule above the quoted headers
 )
-_WROTE = re.compile(r"^((on|am|le|el|op|den)\s.{4,300}(wrote|schrieb|a écrit|escribió|schreef|skrev)\s*:"
-                    r"|am\s.{4,300}\sschrieb\s.{1,200}:)\s*$", re.IGNORECASE)  # German names the writer last
+_WROTE = re.compile(r"^(on|am|le|el|op|den)\s.{4,300}(wrote|schrieb|a écrit|escribió|schreef|skrev)\s*:\s*$",
+                    re.IGNORECASE)
+# German, Dutch and Scandinavian programs name the writer after the verb ("Am 3.1.2026 um 10:00
+# schrieb Bob Meyer <bob@…>:"): believed only with an address, or quoted lines after it, since
+# "Am 3. Januar schrieb mir Herr Schmidt folgendes:" is a requester's own sentence.
+_WROTE_NAMED = re.compile(r"^((am|op|den)\s.{4,300}\s(schrieb|schreef|skrev)\s.{1,200}"
+                          r"|.{1,300}\sheeft\s.{1,200}\shet volgende geschreven)\s*:\s*$", re.IGNORECASE)
 _OUTLOOK_FROM = re.compile(r"^\*?(from|von|de|van)\s*:\*?\s", re.IGNORECASE)
-_OUTLOOK_SENT = re.compile(r"^\*?(sent|gesendet|envoyé|enviado|verzonden|date)\s*:\*?\s", re.IGNORECASE)
+_OUTLOOK_SENT = re.compile(r"^\*?(sent|gesendet|envoyé|enviado( el)?|verzonden|date|datum|fecha|inviato)\s*:\*?\s",
+                           re.IGNORECASE)
 _OUTLOOK_TO = re.compile(r"^\*?(to|an|à|para|aan|subject|betreff|objet|asunto|onderwerp)\s*:\*?\s", re.IGNORECASE)
 # A mail program's attribution names when (a digit) or who (an address), or quotes next: "On the
 # display the printer wrote:" is the requester's own sentence, and what follows it theirs too.
@@ -526,7 +573,8 @@ def strip_quoted(text: str) -> str:
         quoting = next((line for line in following if line), "").startswith(">")
         if any(p.match(stripped) for p in _QUOTE_STARTS) or (_WROTE.match(stripped) and (
                 quoting or _ATTRIBUTION.search(stripped))) or (
-                _WROTE.match(joined) and not stripped.endswith(":") and _ATTRIBUTION.search(joined)):
+                _WROTE.match(joined) and not stripped.endswith(":") and _ATTRIBUTION.search(joined)) or (
+                _WROTE_NAMED.match(stripped) and (quoting or "@" in stripped)):
             cut = index
             break
         if _OUTLOOK_FROM.match(stripped) and any(_OUTLOOK_SENT.match(line) for line in following) \
