@@ -861,13 +861,6 @@ def first_added(repo: Repo, path: str) -> datetime | None:
     return datetime.fromtimestamp(int(out[-1]), timezone.utc) if out else None
 
 
-def last_changed(repo: Repo, path: str) -> datetime | None:
-    """When the commit that last changed ``path`` was made (its committer's time); None
-    when no commit has it."""
-    out = run(repo, "log", "-1", "--format=%ct", "--", path).decode().split()
-    return datetime.fromtimestamp(int(out[0]), timezone.utc) if out else None
-
-
 def new_commits(repo: Repo, tip: str) -> list[tuple[str, list[str]]]:
     """Commits reachable from ``tip`` and from no existing ref (a pushed new branch)."""
     out = run(repo, "rev-list", "--reverse", "--parents", tip, "--not", "--all", "--")

@@ -297,6 +297,30 @@ def test_two_clones_that_both_run_the_rules_and_sync_send_each_reminder_once(tmp
     assert alice.git("rev-parse", "HEAD") == bob.git("rev-parse", "HEAD")
 
 
+def test_a_duplicate_waiting_for_a_ticket_a_rule_solves_is_told_once_by_two_clones(tmp_path: Path,
+                                                                                 monkeypatch: pytest.MonkeyPatch
+                                                                                 ) -> None:
+    """Each clone's schedule resolves the unanswered ticket in its own run, at its own moment,
+    and tells who waits: the same mail and entry from both, so sync keeps one."""
+    seed, made, alice, bob = team(tmp_path, monkeypatch)
+    waiting = seed.new("VPN drops again", "-q", "it-helpdesk", "-r", "erin@example.com")
+    seed.run("duplicate", waiting, "--of", made)
+    seed.git("push", "-q", str(tmp_path / "origin.git"), "HEAD")
+    for clone in (alice, bob):
+        clone.run("sync")
+    seed.at("2026-12-04T09:00:00Z")
+    assert ("(duplicates waiting)", made) in done(run(alice))
+    seed.at("2026-12-04T09:00:31Z")
+    assert ("(duplicates waiting)", made) in done(run(bob))
+    alice.run("sync")
+    bob.run("sync")
+    alice.run("sync")
+    told = [mail for mail in outbox(bob) if "erin@example.com" in str(mail["To"])]
+    assert len({mail["Message-ID"] for mail in told}) == 2, "'we are working on it' and the answer, once each"
+    assert len(told) == 2 and bob.text(waiting).count("— reply") == 1, "told once, not once per clone"
+    assert alice.git("rev-parse", "HEAD") == bob.git("rev-parse", "HEAD")
+
+
 # --- the weekly digest, through a real SMTP server ---------------------------------------------------
 
 

@@ -471,14 +471,27 @@ def run(desk: Desk, now: datetime, *, dry_run: bool = False, only: str | None = 
     return report
 
 
+def _latest_moment(desk: Desk, solved: Ticket) -> datetime:
+    """The latest moment ``solved`` and the duplicates it names hold (entries, creation)."""
+    moments = [solved.created, *(entry.at for entry in solved.entries)]
+    for ticket_id in actions.waiting_of(solved):
+        try:
+            duplicate = desk.load(ticket_id).ticket
+        except GitdeskError:
+            continue
+        moments += [duplicate.created, *(entry.at for entry in duplicate.entries)]
+    return max(moments)
+
+
 WAITING_RULE = "(duplicates waiting)"  # in parentheses: no rule file can name itself so
 
 
 def _tell_waiting(desk: Desk, now: datetime, dry_run: bool, report: RunReport) -> None:
     """Tell the requesters of duplicates that still wait for a ticket that is solved: solved
     by a rule or by hand, which mail nobody, or on one clone while another added a duplicate.
-    Stamped with the commit that last changed the solved ticket, so two clones that both
-    do it write the same mail and sync finds one change."""
+    Stamped with the latest moment the tickets' files name (their entries, their creation):
+    made from the files alone, so two clones that both do it write the same mail and the
+    same entry, and sync finds one change; and never before what the duplicate already holds."""
     from gitdesk.mail import waiting
 
     for ticket_id in waiting.still_waiting(desk):
@@ -487,7 +500,7 @@ def _tell_waiting(desk: Desk, now: datetime, dry_run: bool, report: RunReport) -
             report.done.append(Done(WAITING_RULE, ticket_id, now, (), skipped=f"{loaded.path} has uncommitted "
                                     "changes; commit or discard them"))
             continue
-        stamp = git.last_changed(desk.repo, desk.repo_path(loaded.path)) or now
+        stamp = _latest_moment(desk, loaded.ticket)
         told = waiting.tell(desk, "resolve", loaded.ticket, ACTOR, stamp, None,
                             seed=f"waiting:{ticket_id}:{format_utc(stamp)}")
         if told is None or told.ticket == loaded.ticket:
