@@ -109,7 +109,8 @@ def entries_in_resolution(document: Document) -> list[int]:
     for line in text[start:end].split("\n"):
         outside = fence is None
         fence = _next_fence(line, fence)
-        if outside and fence is None and line.startswith("### ") and _ENTRY.match(line):
+        match = _ENTRY.match(line) if outside and fence is None and line.startswith("### ") else None
+        if match is not None and _is_time(match.group(1)):  # "### Windows 11 — reinstall" is a heading
             found.append(line_number)
         line_number += 1
     return found
@@ -347,6 +348,14 @@ def _entries(text: str, span: tuple[int, int], path: str | None) -> tuple[tuple[
         entries.append(Entry(current[0], current[1], current[2], _clean(text[body_start:end]), current[3]))
     before = text[first:end if before_end is None else before_end]
     return tuple(entries), _clean(before), tuple(odd)
+
+
+def _is_time(value: str) -> bool:
+    try:
+        parse_time(value)
+    except GitdeskError:
+        return False
+    return True
 
 
 def _entry_time(value: str, path: str | None, line: int) -> datetime:

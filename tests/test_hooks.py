@@ -80,6 +80,11 @@ def test_a_reply_typed_after_the_resolution_is_refused_before_it_is_lost(hooked:
     assert result.returncode == 1 and (
         f"tickets/{ticket}.md:{line}: a conversation entry under '## Resolution' is read as resolution text "
         "(move it above '## Resolution', to the end of '## Conversation')") in result.stderr
+    hooked.git("commit", "-qam", "Bob called", "--no-verify")  # in it went, by a clone without hooks
+    assert "a conversation entry under '## Resolution'" in hooked.fails("resolve", ticket, "--note", "Phone too.")
+    assert "Still broken on my phone." in path.read_text(), "refused, not lost"
+    path.write_text(path.read_text().replace("### 2026-12-04T23:00:00Z bob@example.com — reply", "### Windows 11 — reinstall"))
+    assert commit(hooked, "a sub-heading in the resolution", "-a").returncode == 0, "a heading, not an entry"
 
 
 def test_hand_written_entries_name_a_known_writer_and_kind_and_moved_files_get_one_fix(hooked: Desk) -> None:
