@@ -61,10 +61,19 @@ def test_a_config_that_drops_what_tickets_still_use_is_refused_naming_them(hooke
     assert result.returncode == 1
     assert (f".gitdesk/config.yml: removes category 'hardware', which 1 ticket still has ({ticket}) (move them "
             f"first with gitdesk set ID category NAME, or keep it)") in result.stderr
-    config.write_text(before)
-    hooked.run("set", ticket, "category", "network")
-    config.write_text("\n".join(line for line in before.split("\n") if not line.startswith("  hardware:")))
-    assert commit(hooked, "drop hardware", "-a").returncode == 0, "nothing uses it any more"
+    ticket_text = hooked.file(ticket).read_text()
+    hooked.file(ticket).write_text(ticket_text.replace("category: hardware", "category: network"))
+    hooked.git("add", str(config))
+    assert commit(hooked, "drop hardware").returncode == 1, "what is staged is judged: the ticket's edit is not"
+    hooked.git("add", "-A")
+    assert commit(hooked, "drop hardware, move its ticket").returncode == 0, "nothing uses it any more"
+    config.write_text(config.read_text().replace("people:\n", "people:\n  zed: {name: Zed Visitor}\n", 1))
+    assert commit(hooked, "Zed, who has no mail", "-a").returncode == 0
+    zeds = hooked.new("Payslip", "-q", "it-helpdesk", "-r", "zed")  # a person without an email: a handle
+    config.write_text(config.read_text().replace("  zed: {name: Zed Visitor}\n", "", 1))
+    commit(hooked, "zed left", "-a", "--no-verify")  # a clone without hooks
+    assert f"removes person 'zed', which 1 ticket still has (as requester) ({zeds})" in hooked.run(
+        "check", "--range", "HEAD~1..HEAD", ok=False).output, "a commit is judged as the index is"
 
 
 def test_a_reply_typed_after_the_resolution_is_refused_before_it_is_lost(hooked: Desk) -> None:

@@ -566,22 +566,6 @@ def entries_of(connection: sqlite3.Connection, ids: Sequence[str]) -> dict[str, 
     return found
 
 
-_IN_USE = {"status": "status", "queue": "queue", "assignee": "assignee",
-           "category": "json_extract(front, '$.category')", "priority": "json_extract(front, '$.priority')"}
-
-
-def in_use(connection: sqlite3.Connection, field: str, values: Sequence[str]) -> dict[str, list[str]]:
-    """The tickets (IDs) whose ``field`` (status, queue, assignee, category or priority) holds
-    one of ``values``, by value."""
-    column = _IN_USE[field]
-    found: dict[str, list[str]] = {}
-    rows = connection.execute(f"SELECT {column}, id FROM tickets WHERE problem IS NULL AND id IS NOT NULL AND "
-                              f"{column} IN (SELECT value FROM json_each(?)) ORDER BY id", (json.dumps(list(values)),))
-    for value, ticket_id in rows:
-        found.setdefault(str(value), []).append(ticket_id)
-    return found
-
-
 def ids_with_field(connection: sqlite3.Connection, name: str) -> list[str]:
     """The tickets whose front matter has ``name`` set (a rarely used field: the rest is not read)."""
     return [row[0] for row in connection.execute(
