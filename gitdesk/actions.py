@@ -565,8 +565,9 @@ def _who_answered(desk: Desk, ticket: Ticket, actor: Actor) -> list[str]:
     config = desk.config
     if actor.person is not None and config.is_agent(actor.person.handle):
         return []
-    if not workflow.is_requester(config, ticket, actor.id) and \
-            address_key(actor.id) not in {address_key(address) for address in cc_of(ticket)}:
+    own = {address_key(value) for value in (actor.id, actor.email, actor.person.email if actor.person else None)
+           if value}
+    if not workflow.is_requester(config, ticket, actor.id) and not own & {address_key(a) for a in cc_of(ticket)}:
         shown = requester_address(config, ticket) or ticket.requester
         return [f"{actor.id} is neither the requester ({shown}) nor in the Cc: the ticket stays {ticket.status}"]
     if workflow.is_done(config, ticket.status):

@@ -74,6 +74,9 @@ def test_a_reply_typed_in_for_a_stranger_or_on_a_finished_ticket_says_what_it_di
     out = desk.run("reply", ticket, "--as", "carol@exmaple.com", "-m", "Second floor").stdout
     assert ("carol@exmaple.com is neither the requester (carol@example.com) nor in the Cc: the ticket stays "
             "pending") in out and "status: pending" in desk.text(ticket)
+    other = desk.new("Badge reader", "-r", "erin@example.com", "-q", "it-helpdesk")
+    desk.run("cc", other, "+carol@example.com")
+    assert "neither" not in desk.run("reply", other, "--as", "carol", "-m", "Door two").stdout, "in the Cc by email"
     desk.run("resolve", ticket, "--note", "Replaced the glass.")
     out = desk.run("reply", ticket, "--as", "carol@example.com", "-m", "It is broken again").stdout
     assert f"{ticket} is resolved: if the problem is back, gitdesk reopen {ticket} -m TEXT" in out
