@@ -313,6 +313,16 @@ def test_a_score_counts_when_the_ticket_is_reopened_in_the_same_second(desk: Des
                                 "--format", "json").stdout)
     assert [row["score_2"] for row in rows(found, "by_team").values()] == [count(ticket)], \
         "the ticket was resolved when scored"
+    other = desk.new("Scanner", "-q", "it-helpdesk", "-r", "carol")  # open all along
+    folder = desk.path / "feedback" / "2026-11"
+    (folder / "hand-written.yml").write_text(f"ticket: {other}\nscore: 5\nat: 2026-11-04T09:00:00Z\nstatus: closed\n")
+    (folder / "broken.yml").write_text(f"ticket: {other}\nscore: 5\nat: [\n")
+    desk.git("add", "-A")
+    desk.git("commit", "-qm", "feedback typed in by hand")
+    found = json.loads(desk.run("report", "feedback", "--since", "2026-11-02", "--until", "2026-11-08",
+                                "--format", "json").stdout)
+    assert "Left out: 1 score (not resolved or closed when given)." in found["findings"], "a written status is no proof"
+    assert any("1 feedback file that cannot be read: feedback/2026-11/broken.yml" in f for f in found["findings"])
 
 
 def test_a_ticket_written_by_hand_long_after_it_came_in_does_not_break_the_weekly_report(desk: Desk) -> None:

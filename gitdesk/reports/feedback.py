@@ -33,9 +33,11 @@ def scores(facts: Facts, everything: list[Feedback], period: Period) -> tuple[li
         if found.id not in facts.in_scope:
             continue
         reason = facts.noise(found)
-        # The status written with the score, where there is one: history cannot order a score
-        # and a reopening made in the same second.
-        if reason is None and (item.status or facts.status_at(found, item.at)) not in RESOLVED_STATUSES:
+        # History cannot order a score and a reopening made in the same second: there, and only
+        # there, the status written with the score says which came first.
+        solved = facts.status_at(found, item.at) in RESOLVED_STATUSES or (
+            item.status in RESOLVED_STATUSES and item.at in facts.reopenings(found))
+        if reason is None and not solved:
             reason = "not resolved or closed when given"
         elif reason is not None:
             reason = "on a rejected ticket" if reason == "rejected" else "on a duplicate"
@@ -51,7 +53,7 @@ def scores(facts: Facts, everything: list[Feedback], period: Period) -> tuple[li
 
 
 def build(facts: Facts, whole: Period, buckets: list[Period]) -> Report:
-    everything, _ = load_all(facts.desk)
+    everything, unreadable = load_all(facts.desk)
     counted_scores, left = scores(facts, everything, whole)
     mine = [f for f in counted_scores if f.at in whole]
     tickets = facts.by_id
@@ -98,10 +100,14 @@ def build(facts: Facts, whole: Period, buckets: list[Period]) -> Report:
         said.say("No feedback in the period.")
     for reason, ids in sorted(left.items()):
         said.say(f"Left out: {len(ids)} {'score' if len(ids) == 1 else 'scores'} ({reason}).", ids)
+    if unreadable:  # a file edited by hand into something else: named, never silently missing
+        shown = ", ".join(str(problem) for problem in unreadable[:3]) + (" …" if len(unreadable) > 3 else "")
+        said.say(f"Left out: {counted(len(unreadable), 'feedback file')} that cannot be read: {shown}.")
     definitions = [
         "Feedback is stored apart from tickets (feedback/), given with gitdesk feedback add or by mail, and counted "
         "by the date it was given.",
-        "A score counts only on a ticket that was resolved or closed when it was given, and only the latest one "
+        "A score counts only on a ticket that was resolved or closed when it was given (by its history; where "
+        "it was reopened in the same second, by the status written with the score), and only the latest one "
         "per ticket (its requester's): a later answer replaces an earlier one, which stays in history; an answer "
         "given after the period's end is not known to the report. Every column (responses, average, scores, "
         "weeks) counts the same scores, each in the week it was given. Scores on rejected tickets and duplicates "
