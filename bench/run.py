@@ -380,13 +380,17 @@ def bench_rules(size: int, runs: int) -> list[Row]:
 
     reset()
     # The generated tickets entered their states when they were committed. A minute later
-    # every rule is judged on every ticket and none is due yet (the shortest, an urgent
-    # first-response warning, comes at 48 minutes): the work of a run on a settled desk.
-    # A week and a day later every resolved ticket is due to close, and much else is due.
+    # every rule is judged on every ticket: the starter rules that tell of targets already
+    # missed are due on the generated history, so one untimed run acts on them first, and
+    # the timed runs are the work of a run on a settled desk (the duplicates still waiting
+    # for a solved ticket are looked for too). A week and a day later every resolved ticket
+    # is due to close, and much else is due.
     committed = int(subprocess.run(["git", "log", "-1", "--format=%ct"], cwd=desk, capture_output=True,
                                    text=True, check=True).stdout)
     os.environ["GITDESK_NOW"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(committed + 60))
     try:
+        settled = planned()
+        subprocess.run([*gitdesk, "rules", "run", "--format", "json"], cwd=desk, capture_output=True, check=False)
         nothing = planned()
         idle = timed([*gitdesk, "rules", "run"], desk, runs)
         os.environ["GITDESK_NOW"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(committed + 8 * 86400))
@@ -403,7 +407,8 @@ def bench_rules(size: int, runs: int) -> list[Row]:
         os.environ.pop("GITDESK_NOW", None)
         reset()
     return [
-        (f"`gitdesk rules run` on {size:,} tickets, default rules, {nothing or 'nothing'} due", idle, "", "< 2 s"),
+        (f"`gitdesk rules run` on {size:,} tickets, default rules, {nothing or 'nothing'} due "
+         f"(after a first run acted on {settled:,})", idle, "", "< 2 s"),
         (f"`gitdesk rules run` acting on {count:,} due tickets, one commit each", acting, "", "< 60 s"),
     ]
 
