@@ -293,6 +293,7 @@ def prepare_change(desk: Desk, loaded: LoadedTicket, new: Ticket, actor: Actor, 
     lines = changes.describe(old, new) + list(notes)
     for other_loaded, other_new in also:
         lines += [f"{other_new.id} {line}" for line in changes.describe(other_loaded.ticket, other_new)]
+    lines = [clean_line(line) for line in lines]  # one line each, as the commit message has them
     _, email = desk.identity()
     written = frozenset(path for path, data in added.items() if data is not None)
     return Prepared(verb, new, loaded.path, files, written, _message(verb, new, lines, actor, email, rules),

@@ -219,6 +219,12 @@ def test_odd_values_skip_their_record_not_the_import(desk: Desk, tmp_path: Path)
         "a Notes cell names no author: an internal note, not a reply by whoever imported"
     details = {item["position"]: item["detail"] for item in result["items"]}
     assert details["row 4"] == "created '2026-02-30' is not a date"
+    twice = tmp_path / "twice.csv"
+    twice.write_text("Key,Subject\nT-1,Printer\nT-1,Printer again\n")
+    again = {item["position"]: item["detail"] for item in imported(desk, "csv", twice)["items"]}
+    assert again["row 3"] == "the same key as row 2", "not 'already imported'"
+    assert "--map names a field twice" in desk.run("import", "csv", str(twice), "--map", "title=Key",
+                                                   "--map", "title=Subject", ok=False).output
     assert details["row 5"].startswith("cannot import: created 2099-01-01T00:00:00Z is in the future")
     assert details["row 6"].startswith("cannot import: closed 2026-03-01T00:00:00Z is before it was created")
 
@@ -284,3 +290,14 @@ def test_an_import_killed_at_any_moment_loses_nothing_and_doubles_nothing(desk: 
     assert len(list((desk.path / "tickets").glob("*.md"))) == 300
     assert desk.status() == ""
     assert gitdesk_process("check", cwd=desk.path).returncode == 0
+
+
+def test_an_export_that_lacks_a_ticket_says_so_and_fails(desk: Desk) -> None:
+    """An export is a backup: one missing a ticket that cannot be read must not look complete."""
+    kept = desk.new("Printer jams", "-q", "it-helpdesk")
+    odd = desk.new("Odd values", "-q", "it-helpdesk")
+    desk.file(odd).write_text(desk.text(odd).replace("labels: []", "labels: []\nx: !!set {a}", 1))
+    desk.git("commit", "-qam", "a value JSON cannot hold")
+    result = desk.run("export", "json", ok=False)
+    assert result.exit_code == 1 and [t["id"] for t in json.loads(result.stdout)["tickets"]] == [kept]
+    assert "the export lacks 1 ticket file that cannot be read" in result.stderr

@@ -178,14 +178,19 @@ def export(session: Session, kind: str, target: Path | None) -> None:
     """
     from gitdesk import clock
     from gitdesk.cache import history
+    from gitdesk.errors import GitdeskError
     from gitdesk.interop import export as exporting
     from gitdesk.render import output, views
+    from gitdesk.text import counted
 
     history.require_full(session.desk, "an export (its timings) needs")
     now = clock.now()
     found, problems = exporting.tickets(session.desk, now)
     output.warnings(problems)
     views.export(found, kind, target, clock.format_utc(now))
+    if problems:  # an export is a backup: one that lacks tickets must not look complete
+        raise GitdeskError(f"the export lacks {counted(len(problems), 'ticket file')} that cannot be read",
+                           hint="fix them (gitdesk check lists them), then export again")
 
 
 @click.command(name="import")
@@ -227,9 +232,11 @@ def import_(session: Session, kind: str, path: Path, queue: str | None, mapping:
     if kind == "github":
         items = github.records(path, frozenset(desk.config.people), repo)
     elif kind == "csv":
-        pairs = dict(item.split("=", 1) for item in mapping if "=" in item)
-        if len(pairs) != len(mapping):
+        if any("=" not in item for item in mapping):
             raise click.UsageError("--map takes FIELD=COLUMN")
+        pairs = dict(item.split("=", 1) for item in mapping)
+        if len(pairs) != len(mapping):
+            raise click.UsageError("--map names a field twice: give each field one column")
         items = csvfile.records(path, desk.config.statuses, pairs)
     else:
         items = backlog.records(path)

@@ -279,8 +279,11 @@ def run(desk: Desk, items: Iterable[Record | Skip], source: str, actor: Actor,
                 result.items.append(Imported(item.position, None, "skipped", None, item.reason))
                 continue
             if item.key in builder.known:
+                # Imported before, or a second row of this file with the same key (noted as such).
+                earlier = next((done.position for done in result.items if done.key == item.key
+                                and done.outcome == "imported"), None)
                 result.items.append(Imported(item.position, item.key, "skipped", builder.known[item.key],
-                                             "already imported"))
+                                             f"the same key as {earlier}" if earlier else "already imported"))
                 continue
             try:
                 ticket = builder.add(item, order)
