@@ -348,3 +348,15 @@ def test_check_findings_and_warnings_fit_an_80_column_terminal_and_stay_one_line
     assert " ".join(line.strip() for line in shown) == piped[0]
     warned = desk.run("list").stderr.splitlines()
     assert warned and max(map(len, warned)) <= 80, "a skipped ticket's warning wraps too"
+
+
+def test_a_detail_under_its_row_wraps_so_the_id_at_its_end_is_whole() -> None:
+    from gitdesk.render.output import Column, table_lines
+
+    columns = [Column("FILE", lambda r: r), Column("OUTCOME", lambda r: r), Column("TICKET", lambda r: r),
+               Column("DETAIL", lambda r: r, fit="shrink")]
+    detail = "Printer in room 2 prints blank pages (follow-up to closed GD-01M91QKEX8714FZZZZ)"
+    lines = table_lines(columns, ["FILE", "OUTCOME", "TICKET", "DETAIL"],
+                        [("04-frank-followup.eml", "new", "GD-01M91QM6ER29DDNT62", detail)], 60)
+    assert max(map(len, lines)) <= 60 and "GD-01M91QKEX8714FZZZZ)" in "\n".join(lines)
+    assert " ".join(line.strip() for line in lines[2:]) == detail

@@ -202,7 +202,9 @@ def table_lines(columns: Sequence[Column], headers: Sequence[str], rows: Sequenc
     for line, row in zip(joined, rows, strict=True):
         if line.strip():  # a continuation row (the next change of one commit) has nothing beside it
             lines.append(line)
-        lines += [INDENT + cut(row[index], room - len(INDENT)) for index in below if row[index]]
+        # Wrapped, not cut: an ID or a reason at its end is what the reader needs.
+        lines += [INDENT + part for index in below if row[index]
+                  for part in wrap(row[index], room - len(INDENT), "", "")]
     return lines
 
 
