@@ -40,4 +40,4 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) .venv310 .ci/out $(DEMO_DIR) $(DEMO_DIR)-site .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv310 .ci/out $(DEMO_DIR) $(DEMO_DIR)-site $(DEMO_DIR)-mail .pytest_cache .mypy_cache .ruff_cache

@@ -14,17 +14,61 @@ from pathlib import Path
 
 
 def run(desk: Path, command: list[str], note: str) -> None:
-    print(f"\n# {note}\n$ {shlex.join(command)}", flush=True)
-    env = {**os.environ, "GITDESK_NO_PAGER": "1", "GITDESK_NOW": "2026-11-20T17:00:00Z"}
-    result = subprocess.run(command, cwd=desk, env=env, capture_output=True, text=True, check=False)
-    lines = result.stdout.rstrip("\n").splitlines()
+    import shutil
+    import textwrap
+
+    width = shutil.get_terminal_size().columns if sys.stdout.isatty() else 10_000
+    print("\n" + "\n".join(textwrap.wrap(note, width, initial_indent="# ", subsequent_indent="# ")))
+    print("\n".join(textwrap.wrap(shlex.join(command), width, initial_indent="$ ", subsequent_indent="    ",
+                                   break_long_words=False, break_on_hyphens=False)), flush=True)
+    env = {**os.environ, "GITDESK_NO_PAGER": "1", "GIT_PAGER": "cat", "GITDESK_NOW": "2026-11-20T17:00:00Z"}
+    fitted = sys.stdout.isatty() and Path(command[0]).name == "gitdesk"  # git prints as it does
+    returncode, out, err = _on_terminal(command, desk, env) if fitted else _piped(command, desk, env)
+    lines = out.rstrip("\n").splitlines()
     for line in lines[:40]:
         print("  " + line)
     if len(lines) > 40:
         print(f"  … ({len(lines) - 40} more lines)")
-    if result.returncode != 0:
-        print(result.stderr, file=sys.stderr)
+    if returncode != 0:
+        print(err, file=sys.stderr)
         raise SystemExit(f"tour step failed: {' '.join(command)}")
+
+
+def _piped(command: list[str], desk: Path, env: dict[str, str]) -> tuple[int, str, str]:
+    result = subprocess.run(command, cwd=desk, env=env, capture_output=True, text=True, check=False)
+    return result.returncode, result.stdout, result.stderr
+
+
+def _on_terminal(command: list[str], desk: Path, env: dict[str, str]) -> tuple[int, str, str]:
+    """The command's output as it shows on this terminal, two columns narrower (the tour
+    indents it): through a pseudo-terminal, since gitdesk fits tables only to a terminal."""
+    try:
+        import fcntl
+        import pty
+        import shutil
+        import struct
+        import termios
+    except ImportError:  # no pseudo-terminals here (Windows): as piped
+        return _piped(command, desk, env)
+    columns = max(40, shutil.get_terminal_size().columns - 2)
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
+    process = subprocess.Popen(command, cwd=desk, env={**env, "COLUMNS": str(columns)}, stdin=subprocess.DEVNULL,
+                               stdout=follower, stderr=subprocess.PIPE)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the command closed its end
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    err = process.stderr.read().decode("utf-8", "replace") if process.stderr else ""
+    returncode = process.wait()
+    return returncode, b"".join(chunks).decode("utf-8", "replace").replace("\r\n", "\n"), err
 
 
 def mail_round_trip(desk: Path, gitdesk: str, mailbox: Path, ticket: str) -> None:
@@ -37,7 +81,11 @@ def mail_round_trip(desk: Path, gitdesk: str, mailbox: Path, ticket: str) -> Non
 
     from aiosmtpd.controller import Controller
 
-    mailbox.mkdir(exist_ok=True)
+    if mailbox.exists():  # the mail of an earlier tour: each tour starts its own mailbox
+        import shutil
+
+        shutil.rmtree(mailbox)
+    mailbox.mkdir()
 
     class Keep:
         async def handle_DATA(self, server: object, session: object, envelope: object) -> str:  # aiosmtpd calls it
