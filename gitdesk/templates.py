@@ -110,6 +110,29 @@ def fill(text: str, values: Mapping[str, str]) -> str:
     return PLACEHOLDER.sub(lambda match: values.get(match.group(1), match.group(0)), text)
 
 
+MAIL_WIDTH = 76
+_NOT_PROSE = re.compile(r"^(\s|[-*+>|#]|\d+[.)]\s)")  # lists, quotes, tables, headings, indented code
+
+
+def fill_mail(text: str, values: Mapping[str, str], width: int = MAIL_WIDTH) -> str:
+    """A mail template filled in (``fill``), its own prose paragraphs wrapped to ``width``
+    after the values went in: a template wrapped before "{{id}}" and the desk's name were
+    filled had 103-column lines. A paragraph holding ``{{text}}`` (the agent's own words),
+    and lists, quotes and code, stay as written."""
+    import textwrap
+
+    paragraphs = []
+    for paragraph in text.split("\n\n"):
+        filled = fill(paragraph, values)
+        lines = filled.split("\n")
+        if "{{text}}" in paragraph or max(map(len, lines)) <= width or any(_NOT_PROSE.match(line) for line in lines):
+            paragraphs.append(filled)
+            continue
+        paragraphs.append("\n".join(textwrap.wrap(" ".join(lines), width, break_long_words=False,
+                                                   break_on_hyphens=False)))
+    return "\n\n".join(paragraphs)
+
+
 def values(ticket: Ticket, config: Config, agent: str | None = None, text: str = "") -> dict[str, str]:
     """What every placeholder stands for on ``ticket``; ``agent`` is who signs (the desk's
     name when None), ``text`` the entry's own words."""

@@ -316,3 +316,17 @@ def test_a_bounce_of_our_reply_becomes_an_internal_note_on_the_ticket(mail_desk:
         variant = bounce.replace(*change).replace("<bounce-1@", f"<variant-{number}@")
         taken = intake(mail_desk, "eml", eml(tmp_path, variant.encode(), f"variant-{number}.eml"))
         assert taken["messages"][0]["outcome"] == "skipped", change
+
+
+def test_the_desk_s_own_words_in_a_mail_are_wrapped_after_filling_the_agent_s_are_not(tmp_path: Path) -> None:
+    from gitdesk import templates
+
+    body = templates.MAIL_DEFAULTS["resolution"].split("---\n", 2)[2]
+    said = "Replaced the toner; the printer on the second floor prints again, and the queue was cleared too."
+    filled = templates.fill_mail(body, {"greeting": "Hello Bob,", "id": "GD-01M91QM6C78XKSQAFY", "text": said})
+    lines = filled.split("\n")
+    assert said in lines, "the agent's words as typed"
+    assert max(len(line) for line in lines if line != said) <= 76, "the satisfaction question was 210 columns"
+    ack = templates.fill_mail(templates.MAIL_DEFAULTS["acknowledgement"].split("---\n", 2)[2],
+                              {"greeting": "Hello,", "id": "GD-01M91QM6C78XKSQAFY", "desk": "Acme support desk"})
+    assert max(map(len, ack.split("\n"))) <= 76 and "GD-01M91QM6C78XKSQAFY" in ack

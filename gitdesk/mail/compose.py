@@ -147,7 +147,7 @@ def message(config: Config, root: Path, letter: Letter, now: datetime, thread: S
     values = templates.values(letter.ticket, config, clean_line(named.name) if named is not None else None,
                               letter.text)
     desk_name, agent_name = header_text(values["desk"]), header_text(values["agent"])
-    body = templates.fill(found.body, values).strip("\n")
+    body = templates.fill_mail(found.body, values).strip("\n")
     signature = f"{agent_name}\n{desk_name}" if named is not None else desk_name
     # Long subjects stay on one line (RFC 5322 allows 998): Python folds them before the
     # first word otherwise, and some mail programs then show a leading space.
