@@ -428,7 +428,12 @@ def test_forwarded_mail_from_an_agent_opens_a_ticket_for_the_customer(mail_desk:
     result = intake(mail_desk, "eml", eml(tmp_path, message("forwarded.eml")))
     text = mail_desk.text(result["messages"][0]["ticket"])
     assert "requester: dana@customer.example" in text and "title: Invoice 2291 is wrong" in text
-    assert "Customer mail below" in text and "charged twice" in text
+    made = ticket(mail_desk, result["messages"][0]["ticket"])
+    assert made["description"] == "We were charged twice for the tea subscription on invoice 2291.", \
+        "the customer's words are the request (and the knowledge base's symptoms)"
+    (note,) = made["conversation"]
+    assert (note["author"], note["kind"], note["text"]) == ("alice", "note", "Customer mail below, can billing "
+                                                                               "look at it?"), "the agent's aside"
 
 
 def test_an_agent_forwarding_four_customers_mails_gets_each_of_them_acknowledged(mail_desk: Desk,

@@ -41,6 +41,7 @@ from gitdesk.mail.message import (
     Incoming,
     MalformedMessage,
     parse,
+    split_forward,
     strip_quoted,
     thread_ids,
     with_thread_id,
@@ -375,8 +376,18 @@ def _new(state: _State, incoming: Incoming, files: dict[str, bytes], related: st
             extra=((MESSAGE_IDS, [incoming.message_id]),),
         )
     ticket = actions.new_ticket(desk, spec, actor, clock.now(), state.taken, state.others)
-    body = _body_with_attachments(state, ticket.id, incoming.text, incoming, files)
+    said, cover = incoming.text, ""
+    forwarded = split_forward(incoming.text) if continuing is None and requester == incoming.forwarded_from \
+        and requester != incoming.sender else None
+    if forwarded is not None and forwarded[1]:
+        # An agent's forward: the customer's words are the request (and, once solved, the knowledge
+        # base's symptoms); the agent's own words above them are an internal note.
+        cover, said = forwarded
+    body = _body_with_attachments(state, ticket.id, said, incoming, files)
     ticket = replace(ticket, description=ticketfile.escape_text(body, section=False) if body.strip() else "")
+    if cover and forwarder is not None:
+        ticket = replace(ticket, entries=(*ticket.entries, Entry(clock.now(), forwarder.handle, NOTE,
+                                                                 ticketfile.escape_text(cover))))
     if related:
         ticket = replace(ticket, related=(related,))
     cc = _cc(desk, incoming, requester)

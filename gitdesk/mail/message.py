@@ -337,6 +337,21 @@ _INLINE_FORWARD = re.compile(r"^(?:-{5,}\s*(?:forwarded message|original message
                              r"\s*^\*?(from|von|de)\s*:\*?\s*(?P<from>.+)$", re.IGNORECASE | re.MULTILINE)
 
 
+_HEADER_LINE = re.compile(r"^\*?[^\W\d][\w -]{0,24}\s*:\*?\s")
+
+
+def split_forward(text: str) -> tuple[str, str] | None:
+    """A forwarded mail's text as (the forwarder's own words above it, the forwarded mail's
+    text without its header lines), or None when ``text`` holds no forward."""
+    found = _INLINE_FORWARD.search(text)
+    if found is None:
+        return None
+    lines = text[found.end():].split("\n")[1:]  # what follows the From: line
+    while lines and lines[0].strip() and _HEADER_LINE.match(lines[0].strip()):  # Date:, To:, Subject: …
+        lines.pop(0)
+    return text[:found.start()].strip(), "\n".join(lines).strip()
+
+
 def _automatic(message: Message, sender: str, subject: str) -> str | None:
     auto = _header(message, "Auto-Submitted").lower()
     if auto and auto != "no":
