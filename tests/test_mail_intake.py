@@ -434,6 +434,10 @@ def test_forwarded_mail_from_an_agent_opens_a_ticket_for_the_customer(mail_desk:
     (note,) = made["conversation"]
     assert (note["author"], note["kind"], note["text"]) == ("alice", "note", "Customer mail below, can billing "
                                                                                "look at it?"), "the agent's aside"
+    (ack,) = [path for path in mail_desk.committed_files() if path.startswith("outbox/")]
+    headers = (mail_desk.path / ack).read_text().split("\r\n\r\n", 1)[0]
+    assert "Subject: Invoice 2291 is wrong [" in headers and "In-Reply-To" not in headers, \
+        "dana never saw alice's forward: the acknowledgement starts her thread"
 
 
 def test_an_agent_forwarding_four_customers_mails_gets_each_of_them_acknowledged(mail_desk: Desk,

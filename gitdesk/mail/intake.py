@@ -482,7 +482,8 @@ def _acknowledged(state: _State, ticket: Ticket, incoming: Incoming, files: dict
         ticket = _noted(ticket, f"The acknowledgement left out of its Cc {', '.join(flooded)}: each had "
                                 f"{ACKS_PER_INTERVAL} within the hour.")
     try:
-        made = notify.acknowledgement(state.desk, ticket, now, leave_out=flooded)
+        made = notify.acknowledgement(state.desk, ticket, now, leave_out=flooded,
+                                      first=ticket.requester == incoming.forwarded_from != incoming.sender)
     except ValidationError as error:  # an address mail took in but cannot write back (üser@…)
         note = (f"No acknowledgement was sent: {error.message.removeprefix(f'{ticket.id}: ')}. Reach the "
                 "requester another way, or correct the address (gitdesk set ID requester ADDRESS).")

@@ -195,11 +195,13 @@ def _added_text(old: Ticket, new: Ticket, kind: str | None) -> str:
 # --- mail without an action: the acknowledgement, a request for feedback -------------
 
 
-def acknowledgement(desk: Desk, ticket: Ticket, now: datetime, leave_out: Sequence[str] = ()
-                    ) -> tuple[Ticket, str, EmailMessage] | None:
+def acknowledgement(desk: Desk, ticket: Ticket, now: datetime, leave_out: Sequence[str] = (),
+                    first: bool = False) -> tuple[Ticket, str, EmailMessage] | None:
     """The acknowledgement of a ticket taken in from mail (None when the policy says none
     or the requester has no address): the ticket threaded, the outbox path, the message.
-    ``leave_out``: Cc addresses not to mail this time (each had its share this hour)."""
+    ``leave_out``: Cc addresses not to mail this time (each had its share this hour).
+    ``first``: the requester never saw the mail that opened it (an agent's forward), so it
+    starts a thread of its own: no "Re:", no In-Reply-To to a mail they do not have."""
     config = desk.config
     to = requester_address(config, ticket)
     if to is None or not config.mail.address or not compose_audience(config, ticket, "acknowledgement",
@@ -209,7 +211,9 @@ def acknowledgement(desk: Desk, ticket: Ticket, now: datetime, leave_out: Sequen
     skipped = {address_key(address) for address in (to, *leave_out)}
     cc = tuple(a for a in cc_of(ticket) if address_key(a) not in skipped) if "cc" in audience else ()
     letter = compose.Letter("acknowledgement", ticket, "", to, cc)
-    message = compose.message(config, desk.root, letter, now, thread_ids(ticket))
+    message = compose.message(config, desk.root, letter, now, () if first else thread_ids(ticket))
+    if first and str(message["Subject"]).startswith("Re: "):
+        message.replace_header("Subject", str(message["Subject"]).removeprefix("Re: "))
     message_id = str(message["Message-ID"])
     return with_thread_id(ticket, message_id), outbox_path(ticket.id, now, message_id), message
 
