@@ -500,9 +500,11 @@ def test_replies_to_finished_tickets(mail_desk: Desk, tmp_path: Path) -> None:
     mail_desk.run("--as", "alice", "resolve", resolved, "--note", "New drum.")
     mail_desk.run("--as", "alice", "close", resolved)
     answer = (f"From: carol@example.com\nTo: help@fernhill.example\nSubject: AW: Re: Solved: Printer [{resolved}]\n"
-              "Message-ID: <r2@example.com>\n\nStill broken.\n").encode()
+              "Message-ID: <r2@example.com>\n\nStill broken.\n\nOn Fri, 4 Dec 2026 at 23:53, Fernhill Help "
+              "<help@fernhill.example> wrote:\n> we believe your request is solved\n").encode()
     result = intake(mail_desk, "eml", eml(tmp_path, answer, "r2.eml"))
     follow_up = result["messages"][0]["ticket"]
+    assert ticket(mail_desk, follow_up)["description"] == "Still broken.", "the old thread is on the old ticket"
     assert follow_up != resolved and f"follow-up to closed {resolved}" in result["messages"][0]["detail"]
     assert ticket(mail_desk, follow_up)["title"] == "Printer", "not 'Solved: Printer': it is an open problem"
     assert ticket(mail_desk, follow_up)["queue"] == "it-helpdesk", "the conversation carries on where it was"

@@ -376,7 +376,8 @@ def _new(state: _State, incoming: Incoming, files: dict[str, bytes], related: st
             extra=((MESSAGE_IDS, [incoming.message_id]),),
         )
     ticket = actions.new_ticket(desk, spec, actor, clock.now(), state.taken, state.others)
-    said, cover = incoming.text, ""
+    # A follow-up to a finished or full ticket quotes the old thread, which that ticket holds.
+    said, cover = (strip_quoted(incoming.text) if continuing is not None or related else incoming.text), ""
     forwarded = split_forward(incoming.text) if continuing is None and requester == incoming.forwarded_from \
         and requester != incoming.sender else None
     if forwarded is not None and forwarded[1]:
