@@ -464,7 +464,7 @@ def test_duplicate_closes_links_and_tells_the_requester_where_the_answer_is(desk
     body = text_of(mail)
     assert "Thanks for the report." in body and first in body and "Removed stale credentials" in body
     assert "Outlook asks for my password" not in body, "carol's title is hers: erin is told its ID"
-    assert "first response: none: resolved without a reply" in desk.run("show", again).output, \
+    assert "first response: none: its resolution was the first answer" in desk.run("show", again).output, \
         "not 'none yet' on a ticket that will never get one"
     desk.run("kb", "build")
     article = next((desk.path / "kb").rglob(f"*{first.lower()}*.md")).read_text()
