@@ -282,12 +282,20 @@ def test_a_new_desks_capacity_counts_from_its_first_ticket(desk: Desk) -> None:
     ticket = desk.new("Printer jams", "-q", "it-helpdesk")
     desk.run("assign", ticket, "alice")
     desk.run("time", ticket, "2h")
+    desk.run("time", ticket, "45m")
+    desk.at("2026-11-20T09:20:00Z")
+    first_day = json.loads(desk.run("report", "workload", "--format", "json").stdout)
+    alice = next(row for row in first_day["sections"][2]["rows"] if row["person"]["value"] == "alice")
+    assert alice["capacity_used"]["value"] is None, "20 minutes of capacity: nothing to measure against"
     desk.at("2026-11-27T09:00:00Z")
     found = json.loads(desk.run("report", "workload", "--format", "json").stdout)
     assert ("The desk's first ticket came in on 2026-11-20, after the period began, so capacity counts the "
             "7 days from then, not the whole period.") in found["findings"]
     alice = next(row for row in found["sections"][2]["rows"] if row["person"]["value"] == "alice")
     assert alice["capacity"]["value"] == 40.0, "one week of the default 40 hours, not four weeks"
+    assert alice["capacity_used"]["value"] == {"rate": 0.0688, "count": 2.75, "of": 40}, "45 minutes are 0.75"
+    shown = desk.run("report", "workload").output
+    assert "7% (2.75/40)" in shown
     before = json.loads(desk.run("report", "workload", "--since", "2026-10-01", "--until", "2026-10-31",
                                  "--format", "json").stdout)
     assert not [text for text in before["findings"] if "first ticket" in text], "a period before the desk: as it is"

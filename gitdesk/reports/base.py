@@ -140,7 +140,7 @@ class Cell:
             return (f"{format_duration(value['median'], day=self.day)} / "
                     f"{format_duration(value['p90'], day=self.day)} (n={value['n']})")
         if self.kind == "rate":
-            return f"{value['rate']:.0%} ({value['count']}/{value['of']})"
+            return f"{value['rate']:.0%} ({value['count']:g}/{value['of']:g})"  # 0.75/53, not 0.75/53.0
         if self.kind == "change":
             return f"{value:+d}"
         if self.kind == "number":

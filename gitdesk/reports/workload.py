@@ -141,11 +141,13 @@ def build(facts: Facts, whole: Period, buckets: list[Period]) -> Report:
 
 
 def _used(logged: float, capacity: float | None, ids: dict[str, int]) -> Cell:
-    """Time logged as a share of capacity: a rate whose count and of are whole hours."""
-    if not capacity:
+    """Time logged as a share of capacity: a rate whose count and of are hours (to the
+    hundredth: 45 minutes is 0.75, not 1). Under an hour of capacity (a desk's first
+    hours) there is nothing to measure against: 4903 % of 0.02 h says nothing."""
+    if not capacity or capacity < 3600:
         return Cell("rate", None)
-    return Cell("rate", {"rate": round(logged / capacity, 4), "count": round(logged / 3600),
-                         "of": round(capacity / 3600)}, tuple(sorted(ids)))
+    return Cell("rate", {"rate": round(logged / capacity, 4), "count": round(logged / 3600, 2),
+                         "of": round(capacity / 3600, 2)}, tuple(sorted(ids)))
 
 
 def _breach_rate(missed: list[tuple[Ticket, Measure]], decided: list[tuple[Ticket, Measure]]) -> Cell:
