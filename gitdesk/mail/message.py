@@ -505,7 +505,7 @@ def _parse(raw: bytes) -> Incoming:
     ambiguous = _ambiguous_from(message)
     if ambiguous is not None:  # what mail programs show, and DMARC judges, is the address in <>
         sender_name, sender = "", ambiguous or sender
-    elif "@" not in sender.strip("'\"") or sender != sender.strip("'\""):  # 'bob@x' <bob@x>: the address
+    elif sender != sender.strip("'\""):  # 'bob@x' <bob@x>: the address in <>, not the quoted name
         angled = _ANGLED.findall(_header(message, "From"))
         sender = angled[0].lower() if len(angled) == 1 else sender.strip("'\"")
     subject = _header(message, "Subject")
