@@ -274,9 +274,7 @@ def prepare_change(desk: Desk, loaded: LoadedTicket, new: Ticket, actor: Actor, 
         raise GitdeskError(f"nothing to change: {old.id} is already like that")
     misplaced = ticketfile.entries_in_resolution(loaded.document)
     if misplaced:  # check refuses the file; a resolve would replace the entry with the section
-        raise ValidationError("a conversation entry under '## Resolution' is read as resolution text",
-                              path=loaded.path, line=misplaced[0],
-                              hint="move it above '## Resolution', to the end of '## Conversation', and commit")
+        raise misplaced[0]
     validate_change(desk, old, new, loaded.path, _lines(loaded))
     mail = mailer(verb, old, new, actor) if mailer is not None else None
     added: dict[str, bytes | None] = dict(extra_files or {})
@@ -1095,11 +1093,8 @@ def edit_problems(desk: Desk, loaded: LoadedTicket, text: str) -> list[GitdeskEr
         return [error]
     lines = {key: span.line for key, span in document.front.spans.items()}
     # Strict on purpose: whoever edits the whole file can fix whatever is wrong in it.
-    misplaced = [ValidationError("a conversation entry under '## Resolution' is read as resolution text",
-                                 path=loaded.path, line=line,
-                                 hint="move it above '## Resolution', to the end of '## Conversation'")
-                 for line in ticketfile.entries_in_resolution(document)]
-    return misplaced + workflow.change_findings(desk.config, loaded.ticket, ticket, loaded.path, lines)
+    return [*ticketfile.entries_in_resolution(document),
+            *workflow.change_findings(desk.config, loaded.ticket, ticket, loaded.path, lines)]
 
 
 def check_edit(desk: Desk, loaded: LoadedTicket, text: str) -> Ticket:

@@ -95,10 +95,18 @@ def parse(text: str, path: str | None = None) -> tuple[Ticket, Document]:
     return ticket, document
 
 
-def entries_in_resolution(document: Document) -> list[int]:
-    """The lines under ``## Resolution`` that are conversation entry headings (outside code
+def entries_in_resolution(document: Document) -> list[TicketFormatError]:
+    """A problem for each conversation entry heading under ``## Resolution`` (outside code
     fences): a hand edit that put a reply after the resolution, where it would be read, and
-    later rewritten, as resolution text. gitdesk escapes such lines in what it writes."""
+    later rewritten, as resolution text. gitdesk escapes such lines in what it writes.
+    ``check``, ``edit`` and every verb refuse them with this one message."""
+    return [TicketFormatError("a conversation entry under '## Resolution' is read as resolution text",
+                              path=document.path, line=line,
+                              hint="move it above '## Resolution', to the end of '## Conversation'")
+            for line in _entry_lines_in_resolution(document)]
+
+
+def _entry_lines_in_resolution(document: Document) -> list[int]:
     if document.resolution is None:
         return []
     start, end = document.resolution
