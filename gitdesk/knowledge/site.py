@@ -23,6 +23,7 @@ from datetime import timedelta, timezone
 from pathlib import Path
 
 from gitdesk import markup, paths, workflow
+from gitdesk.config import INTAKE_BOARD
 from gitdesk.desk import Desk
 from gitdesk.errors import UnsafePath, ValidationError
 from gitdesk.knowledge import kb
@@ -131,7 +132,7 @@ def _index_page(articles: Sequence[kb.Article], categories: dict[str, str], desk
 
 def _boards(desk: Desk, tickets: Sequence[Ticket]) -> dict[str, list[Ticket]]:
     boards: dict[str, list[Ticket]] = {name: [] for name in desk.config.queues}
-    boards.setdefault("intake", [])
+    boards[INTAKE_BOARD] = []  # no queue may take its name (config refuses it)
     for ticket in tickets:
         if workflow.is_done(desk.config, ticket.status):
             continue
@@ -140,7 +141,7 @@ def _boards(desk: Desk, tickets: Sequence[Ticket]) -> dict[str, list[Ticket]]:
             raise ValidationError(f"unknown queue {ticket.queue!r}", path=paths.ticket_path(ticket.id),
                                   hint=f"expected one of: {', '.join(desk.config.queues)}; "
                                        "gitdesk check lists every problem")
-        boards[ticket.queue or "intake"].append(ticket)
+        boards[ticket.queue or INTAKE_BOARD].append(ticket)
     return boards
 
 

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from gitdesk import clock, listing, records, workflow
+from gitdesk.config import INTAKE_BOARD
 from gitdesk.desk import Desk
 from gitdesk.errors import GitdeskError
 from gitdesk.model import Ticket
@@ -20,7 +21,7 @@ from gitdesk.render.views import due_text, entry_label, local_time, timing_lines
 from gitdesk.timings import Timings
 
 PAGE = 50  # tickets per column or list page: a board stays fast at 100,000 tickets
-INTAKE = "intake"  # the board of tickets in no queue yet
+INTAKE = INTAKE_BOARD  # the board of tickets in no queue yet (no queue may take the name)
 
 
 @dataclass(frozen=True)
