@@ -334,14 +334,13 @@ def merge_generated(base: Path, ours: Path, theirs: Path, path: str | None, mark
 
 
 _DIGEST_NAME = re.compile(r"[0-9]{8}T[0-9]{6}Z-digest-[^/]+-[0-9a-f]{6}\.eml")
-_MESSAGE_ID = re.compile(rb"^Message-ID:[ \t]*(<[^>\r\n]+>)[ \t]*\r?$", re.MULTILINE | re.IGNORECASE)
 
 
 def _one_digest(repo: git.Repo, path: str, *versions: bytes) -> bool:
     """Whether both sides queued the same digest (``rules run`` on two clones whose unpushed
     work differed): one name, one Message-ID, so one is delivered; ours is kept, as either
     could be. Anything else under outbox/ merges line by line."""
-    from gitdesk.mail.outbox import OUTBOX
+    from gitdesk.mail.outbox import OUTBOX, message_id_of
     from gitdesk.paths import CONFIG_PATH
 
     base, ours, theirs = versions
@@ -349,8 +348,8 @@ def _one_digest(repo: git.Repo, path: str, *versions: bytes) -> bool:
     if base or len(parts) < 2 or parts[-2] != OUTBOX or not _DIGEST_NAME.fullmatch(parts[-1]) \
             or any(part in ("", ".", "..") for part in parts):
         return False
-    ours_id, theirs_id = _MESSAGE_ID.search(ours), _MESSAGE_ID.search(theirs)
-    if ours_id is None or theirs_id is None or ours_id.group(1) != theirs_id.group(1):
+    ours_id = message_id_of(ours)
+    if ours_id is None or ours_id != message_id_of(theirs):
         return False
     return bool(git.index_entries(repo, ["".join(part + "/" for part in parts[:-2]) + CONFIG_PATH]))
 
