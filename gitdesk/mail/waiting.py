@@ -90,6 +90,7 @@ def tell(desk: Desk, verb: str, new: Ticket, actor: Actor, now: datetime, send: 
         also.append((loaded, told))
     return Mail(with_waiting(new, kept), files, tuple(notes), tuple(ids), tuple(also))
 
+
 def _told(desk: Desk, duplicate: Ticket, text: str, actor: Actor | None, send: bool | None) -> compose.Letter | None:
     """The mail that tells a waiting duplicate's requester (and its Cc) the answer, by the
     policy of the duplicate's queue; None when that policy, or a missing address, says none.
@@ -102,6 +103,7 @@ def _told(desk: Desk, duplicate: Ticket, text: str, actor: Actor | None, send: b
     found = compose.addressed(duplicate, to, audience)
     return compose.Letter("reply", duplicate, text, *found, actor.person if actor else None) \
         if found is not None else None
+
 
 def _waiting_duplicate(desk: Desk, ticket_id: str, answered: str) -> LoadedTicket | None:
     """The finished duplicate ``ticket_id`` if its ``duplicate_of`` links still lead to
@@ -120,7 +122,7 @@ def _waiting_duplicate(desk: Desk, ticket_id: str, answered: str) -> LoadedTicke
     return loaded if answered in (loaded.ticket.duplicate_of, root.ticket.id) else None
 
 
-def still_waiting(desk: Desk) -> list[str]:
+def still_waiting(desk: Desk) -> list[LoadedTicket]:
     """The solved tickets whose list still names duplicates to tell: resolved by a rule or by
     hand (which mail nobody), or solved on one clone while another added a duplicate. The
     rules tell them (``gitdesk rules run``)."""
@@ -131,14 +133,15 @@ def still_waiting(desk: Desk) -> list[str]:
         index.refresh(desk, connection)
         named = index.ids_with_field(connection, WAITING)
     config = desk.config
-    found: list[str] = []
+    found: list[LoadedTicket] = []
     for ticket_id in named:
         try:
-            ticket = desk.load(ticket_id).ticket
+            loaded = desk.load(ticket_id)
         except GitdeskError:
             continue  # check names it; the list waits for a readable file
+        ticket = loaded.ticket
         # A duplicate's own list is one a hand edit left (a command moves it to the root).
         if waiting_of(ticket) and workflow.is_done(config, ticket.status) and ticket.status != workflow.REJECTED \
                 and not ticket.duplicate_of and (ticket.resolution or "").strip():
-            found.append(ticket.id)
+            found.append(loaded)
     return found

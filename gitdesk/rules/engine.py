@@ -494,8 +494,8 @@ def _tell_waiting(desk: Desk, now: datetime, dry_run: bool, report: RunReport) -
     same entry, and sync finds one change; and never before what the duplicate already holds."""
     from gitdesk.mail import waiting
 
-    for ticket_id in waiting.still_waiting(desk):
-        loaded = desk.load(ticket_id)
+    for loaded in waiting.still_waiting(desk):
+        ticket_id = loaded.ticket.id
         if desk.dirty_paths([loaded.path]):
             report.done.append(Done(WAITING_RULE, ticket_id, now, (), skipped=f"{loaded.path} has uncommitted "
                                     "changes; commit or discard them"))
