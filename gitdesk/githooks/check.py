@@ -182,7 +182,13 @@ def judge(snapshot: Snapshot, change: git.RawChange, old_bytes: bytes | None,
     findings += [Finding(path, "looks like a conversation entry heading but is not one", line,
                          hint="write it as '### 2026-11-20T09:40:00Z alice — reply' (UTC time, em dash)",
                          commit=commit) for line in document.odd_headings]
-    renamed = old_bytes is not None and ids.is_valid(stem, prefix) and f"\nid: {stem}\n".encode() in old_bytes
+    old: Ticket | None = None
+    if old_bytes is not None:
+        try:
+            old = ticketfile.parse_bytes(old_bytes, path)[0]
+        except GitdeskError:
+            old = None  # the previous version was broken: judge the new one on its own
+    renamed = old is not None and old.id == stem and ids.is_valid(stem, prefix)
     if new.id != stem and not renamed:  # an id changed in the file: "id cannot change" says the one fix
         id_line = lines.get("id")
         if ids.is_valid(new.id, prefix) and snapshot.has(f"{snapshot.prefix}{TICKETS}{new.id}.md"):
@@ -199,12 +205,6 @@ def judge(snapshot: Snapshot, change: git.RawChange, old_bytes: bytes | None,
                                 hint=f"IDs look like {prefix}-01JD8X4KQ7M3ZP2C4X", commit=commit))
     if config is None:
         return findings  # the broken config is reported once, on itself
-    old: Ticket | None = None
-    if old_bytes is not None:
-        try:
-            old = ticketfile.parse_bytes(old_bytes, path)[0]
-        except GitdeskError:
-            old = None  # the previous version was broken: judge the new one on its own
     findings += [_finding(problem_, path, commit)
                  for problem_ in workflow.change_findings(config, old, new, path, lines)]
     return findings
