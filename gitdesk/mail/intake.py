@@ -377,7 +377,8 @@ def _new(state: _State, incoming: Incoming, files: dict[str, bytes], related: st
         )
     ticket = actions.new_ticket(desk, spec, actor, clock.now(), state.taken, state.others)
     # A follow-up to a finished or full ticket quotes the old thread, which that ticket holds.
-    said, cover = (strip_quoted(incoming.text) if continuing is not None or related else incoming.text), ""
+    said = strip_quoted(incoming.text) if continuing is not None or related else incoming.text
+    cover = ""
     forwarded = split_forward(incoming.text) if continuing is None and requester == incoming.forwarded_from \
         and requester != incoming.sender else None
     if forwarded is not None and forwarded[1]:
@@ -473,8 +474,9 @@ def _acknowledged(state: _State, ticket: Ticket, incoming: Incoming, files: dict
     if incoming.no_auto_reply:  # an automatic answer to it is what its sender asked not to get
         return _noted(ticket, "No acknowledgement was sent: the mail asks for no automatic answers "
                               "(X-Auto-Response-Suppress). Tell them the ticket's number when you answer.")
-    if recent(to) >= ACKS_PER_INTERVAL:
-        return _noted(ticket, f"No acknowledgement was sent: {to} had {recent(to)} within the "
+    had = recent(to)
+    if had >= ACKS_PER_INTERVAL:
+        return _noted(ticket, f"No acknowledgement was sent: {to} had {had} within the "
                               "hour (a mail loop or a flood is answered a few times, not for ever). Tell them "
                               "the ticket's number when you answer.")
     copied = "cc" in compose.audience(state.desk.config, ticket, "acknowledgement", forced=False)

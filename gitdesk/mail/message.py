@@ -85,8 +85,8 @@ class Incoming:
     unauthenticated: str | None = None  # the receiving server's verdict when it says the From: is forged
     bounce: Bounce | None = None  # for a delivery report: what it says about which mail
     addressed: tuple[str, ...] = ()  # To and Cc as written (case kept): who else was in the conversation
-    # The sender asks for no automatic answers (Exchange's X-Auto-Response-Suppress: All, OOF,
-    # AutoReply): taken in, not acknowledged.
+    # The sender asks for no automatic answers (Exchange's X-Auto-Response-Suppress: All or
+    # AutoReply; OOF alone asks only for no out-of-office notices): taken in, not acknowledged.
     no_auto_reply: bool = False
 
     @property
@@ -584,16 +584,19 @@ def strip_quoted(text: str) -> str:
     for index, line in enumerate(lines):
         stripped = line.strip()
         joined = f"{stripped} {lines[index + 1].strip()}" if index + 1 < len(lines) else stripped
-        following = [line.strip() for line in lines[index + 1:index + 5]]
-        quoting = next((line for line in following if line), "").startswith(">")
-        if any(p.match(stripped) for p in _QUOTE_STARTS) or (_WROTE.match(stripped) and (
-                quoting or _ATTRIBUTION.search(stripped))) or (
-                _WROTE.match(joined) and not stripped.endswith(":") and _ATTRIBUTION.search(joined)) or (
-                _WROTE_NAMED.match(stripped) and (quoting or "@" in stripped)):
+        if any(p.match(stripped) for p in _QUOTE_STARTS):
             cut = index
             break
-        if _OUTLOOK_FROM.match(stripped) and any(_OUTLOOK_SENT.match(line) for line in following) \
-                and any(_OUTLOOK_TO.match(line) for line in following):
+        wrote, named, outlook = _WROTE.match(stripped), _WROTE_NAMED.match(stripped), _OUTLOOK_FROM.match(stripped)
+        if not (wrote or named or outlook or _WROTE.match(joined)):
+            continue  # most lines: nothing below them is looked at
+        following = [line.strip() for line in lines[index + 1:index + 5]]
+        quoting = next((line for line in following if line), "").startswith(">")
+        if (wrote and (quoting or _ATTRIBUTION.search(stripped))) or (
+                _WROTE.match(joined) and not stripped.endswith(":") and _ATTRIBUTION.search(joined)) or (
+                named and (quoting or "@" in stripped)) or (
+                outlook and any(_OUTLOOK_SENT.match(line) for line in following)
+                and any(_OUTLOOK_TO.match(line) for line in following)):
             cut = index
             break
     kept = lines[:cut]

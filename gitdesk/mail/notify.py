@@ -204,10 +204,9 @@ def acknowledgement(desk: Desk, ticket: Ticket, now: datetime, leave_out: Sequen
     starts a thread of its own: no "Re:", no In-Reply-To to a mail they do not have."""
     config = desk.config
     to = requester_address(config, ticket)
-    if to is None or not config.mail.address or not compose_audience(config, ticket, "acknowledgement",
-                                                                     forced=False):
-        return None
     audience = compose_audience(config, ticket, "acknowledgement", forced=False)
+    if to is None or not config.mail.address or not audience:
+        return None
     skipped = {address_key(address) for address in (to, *leave_out)}
     cc = tuple(a for a in cc_of(ticket) if address_key(a) not in skipped) if "cc" in audience else ()
     letter = compose.Letter("acknowledgement", ticket, "", to, cc)
