@@ -188,6 +188,13 @@ def headless_chromium() -> Iterator[Any]:
             browser.close()
 
 
+def expect(locator: Any) -> Any:
+    """Playwright's retrying assertions: a click returns once the navigation commits, so a plain
+    read may still see the old page (or a new one not yet parsed)."""
+    from playwright.sync_api import expect as retrying
+    return retrying(locator)
+
+
 def member(origin: Path, path: Path, who: str, monkeypatch: pytest.MonkeyPatch) -> Desk:
     """A clone of the team's remote, with the hooks installed, as `team-sandbox` makes them."""
     subprocess.run(["git", "clone", "-q", str(origin), str(path)], check=True)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from conftest import Desk, headless_chromium, isolate, make_desk
+from conftest import Desk, expect, headless_chromium, isolate, make_desk
 
 pytest.importorskip("flask", reason="gitdesk serve needs the web extra: pip install -e '.[web]'")
 
@@ -213,7 +213,7 @@ def test_an_agent_takes_asks_replies_and_resolves_in_the_browser(served: Served,
     assert page.locator(".done").inner_text().startswith(f"{ticket}: take [")
     page.fill("#ask-text", "Does this happen on the VPN, in the office, or both?")
     page.get_by_role("button", name="Ask").click()
-    assert "pending" in page.locator("dl.facts").inner_text()
+    expect(page.locator("dl.facts")).to_contain_text("pending")
     desk.run("reply", ticket, "--as", "carol@example.com", "-m", "Both, since the update.")  # from mail, say
     page.reload()
     assert "Both, since the update." in page.locator("article").inner_text(), "a change by the CLI shows at once"
@@ -225,7 +225,7 @@ def test_an_agent_takes_asks_replies_and_resolves_in_the_browser(served: Served,
     page.fill("#resolve-text", "Stale credentials in Credential Manager; removed them.")
     page.get_by_role("button", name="Resolve").click()
     assert page.locator(".done").inner_text().startswith(f"{ticket}: resolve [")
-    assert "resolved" in page.locator("dl.facts").inner_text()
+    expect(page.locator("dl.facts")).to_contain_text("resolved")
     fits_a_phone(page)
 
     actions = desk.git("log", "--format=%(trailers:key=Gitdesk-Action,valueonly)", f"{start}..HEAD").split()
@@ -280,14 +280,14 @@ def test_a_hostile_ticket_runs_no_script_anywhere(served: Served, phone: tuple[A
 def test_reports_and_the_knowledge_base_are_a_click_away(served: Served, phone: tuple[Any, list[str]]) -> None:
     page, problems = phone
     page.get_by_role("link", name="Reports").click()
-    assert page.locator("svg.chart").count() == 3, "the static site's charts, drawn as plain SVG"
+    expect(page.locator("svg.chart")).to_have_count(3)  # the static site's charts, drawn as plain SVG
     assert page.locator("ul.definitions li").count() > 3, "what each figure means"
     fits_a_phone(page)
     page.get_by_role("link", name="Knowledge base").click()
     page.fill("#q", "roller")
     page.press("#q", "Enter")
     page.get_by_role("link", name="Printer on 2F jams").click()
-    assert "Replaced the pickup roller of tray 2." in page.locator("article").inner_text()
+    expect(page.locator("article")).to_contain_text("Replaced the pickup roller of tray 2.")
     fits_a_phone(page)
     page.get_by_role("link", name="Printer on 2F jams").click()  # the source ticket
     page.wait_for_url(f"{served.base}/t/{served.solved}")
@@ -303,7 +303,7 @@ def test_a_reply_can_start_from_a_canned_reply_whose_fields_apply_too(served: Se
     page.goto(f"{served.base}/t/{ticket}")
     page.select_option("select[name=use]", "more-details")
     page.get_by_role("button", name="Start from it").click()
-    assert page.locator("#reply-text").input_value().startswith("Hi Carol Requester,")  # as reply --use --edit
+    expect(page.locator("#reply-text")).to_have_value(re.compile("^Hi Carol Requester,"))  # as reply --use --edit
     page.fill("#reply-text", page.locator("#reply-text").input_value() + "\nAlice")
     page.get_by_role("button", name="Send reply").click()
     assert page.locator(".done").inner_text().startswith(f"{ticket}: reply [")
@@ -322,6 +322,6 @@ def test_an_open_ticket_shows_what_solved_the_same_problem_before_and_its_articl
     beside = page.locator("aside.beside")
     assert "Printer on 2F jams" in beside.inner_text() and "Replaced the pickup roller" in beside.inner_text()
     beside.get_by_role("link", name="Knowledge-base article").click()
-    assert "Replaced the pickup roller of tray 2." in page.locator("article").inner_text()
+    expect(page.locator("article")).to_contain_text("Replaced the pickup roller of tray 2.")
     fits_a_phone(page)
     assert problems == []
