@@ -119,18 +119,19 @@ def fill_mail(text: str, values: Mapping[str, str], width: int = MAIL_WIDTH) -> 
     after the values went in: a template wrapped before "{{id}}" and the desk's name were
     filled had 103-column lines. A paragraph holding ``{{text}}`` (the agent's own words),
     and lists, quotes and code, stay as written."""
+    return "\n\n".join(fill(paragraph, values) if "{{text}}" in paragraph else wrap_prose(fill(paragraph, values), width)
+                       for paragraph in text.split("\n\n"))
+
+
+def wrap_prose(paragraph: str, width: int = MAIL_WIDTH) -> str:
+    """One paragraph of the desk's own words wrapped to ``width``; lists, quotes, tables and
+    code, and a paragraph that already fits, stay as written."""
     import textwrap
 
-    paragraphs = []
-    for paragraph in text.split("\n\n"):
-        filled = fill(paragraph, values)
-        lines = filled.split("\n")
-        if "{{text}}" in paragraph or max(map(len, lines)) <= width or any(_NOT_PROSE.match(line) for line in lines):
-            paragraphs.append(filled)
-            continue
-        paragraphs.append("\n".join(textwrap.wrap(" ".join(lines), width, break_long_words=False,
-                                                   break_on_hyphens=False)))
-    return "\n\n".join(paragraphs)
+    lines = paragraph.split("\n")
+    if max(map(len, lines)) <= width or any(_NOT_PROSE.match(line) for line in lines):
+        return paragraph
+    return "\n".join(textwrap.wrap(" ".join(lines), width, break_long_words=False, break_on_hyphens=False))
 
 
 def values(ticket: Ticket, config: Config, agent: str | None = None, text: str = "") -> dict[str, str]:

@@ -501,6 +501,7 @@ def test_duplicate_of_an_open_ticket_tells_its_requester_the_answer_in_a_mail_of
     assert "1 (very unhappy)" not in text_of(told), "no score asked: reports leave a duplicate's score out"
     assert "Replaced the valve." in text_of(told) and first in text_of(told)
     assert text_of(told).startswith("Hello,\n\nthe problem you reported is solved"), "the desk's own words greet"
+    assert max(map(len, text_of(told).split("\n"))) <= 76, "the desk's own sentence ran to 99 columns"
     assert "Heating is off" not in text_of(told), "carol's title is hers"
     assert told["Message-ID"] in desk.text(again), "her answer threads to her own ticket"
     assert "Replaced the valve." in ticket(desk, again)["conversation"][-1]["text"], "what she was told"

@@ -52,9 +52,10 @@ def tell(desk: Desk, verb: str, new: Ticket, actor: Actor, now: datetime, send: 
     notes: list[str] = []
     ids: list[str] = []
     also: list[tuple[LoadedTicket, Ticket]] = []
-    said = (f"the problem you reported is solved: it was the same as {holder.id}.\n\n{answer}\n\n"
-            "If it still goes wrong for you, reply to this mail and say what happens: your request "
-            "opens again.")
+    said = (templates.wrap_prose(f"the problem you reported is solved: it was the same as {holder.id}.")
+            + f"\n\n{answer}\n\n"  # the resolution stays as its writer typed it
+            + templates.wrap_prose("If it still goes wrong for you, reply to this mail and say what happens: "
+                                   "your request opens again."))
     for ticket_id in waiting:
         loaded = _waiting_duplicate(desk, ticket_id, new.id)
         if loaded is None or loaded.path == desk.path_of(holder.id):
