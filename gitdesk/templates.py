@@ -119,8 +119,8 @@ def fill_mail(text: str, values: Mapping[str, str], width: int = MAIL_WIDTH) -> 
     after the values went in: a template wrapped before "{{id}}" and the desk's name were
     filled had 103-column lines. A paragraph holding ``{{text}}`` (the agent's own words),
     and lists, quotes and code, stay as written."""
-    return "\n\n".join(fill(paragraph, values) if "{{text}}" in paragraph else wrap_prose(fill(paragraph, values), width)
-                       for paragraph in text.split("\n\n"))
+    return "\n\n".join(fill(paragraph, values) if "{{text}}" in paragraph
+                       else wrap_prose(fill(paragraph, values), width) for paragraph in text.split("\n\n"))
 
 
 def wrap_prose(paragraph: str, width: int = MAIL_WIDTH) -> str:
