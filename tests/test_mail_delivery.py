@@ -242,7 +242,9 @@ def test_mail_written_in_one_second_goes_out_in_the_order_of_its_thread(mail_des
     mail_desk.run("--as", "alice", "resolve", ticket_id, "--note", "Done: all four steps.")
     queued += [path for path in mail_desk.committed_files() if path.startswith("outbox/")]
     use(monkeypatch, server.env())
-    send(mail_desk)
+    listed = [message["file"] for message in send(mail_desk, "--dry-run")["messages"]]
+    assert listed == queued, "the dry run lists them in the order they go, not by the names' random part"
+    assert [message["file"] for message in send(mail_desk)["messages"]] == queued, "and so does the run"
     written = [parse((mail_desk.path / path.replace("outbox/", "sent/2026-11/")).read_bytes())["Message-ID"]
                for path in queued]
     assert server.message_ids() == written, "a script's reply and resolve never reach the requester solved-first"
