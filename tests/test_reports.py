@@ -252,6 +252,18 @@ def test_feedback_is_per_team_and_never_in_the_ticket(week: Desk) -> None:
     assert "Quick fix" not in week.run("log", t["T1"]).stdout
 
 
+def test_a_row_too_wide_for_the_terminal_reads_as_words(week: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gitdesk.render import output
+
+    monkeypatch.setattr(output, "is_terminal", lambda: True)
+    monkeypatch.setenv("COLUMNS", "36")  # a phone's terminal
+    monkeypatch.setenv("GITDESK_NO_PAGER", "1")
+    shown = " ".join(week.run("report", "feedback", *SPAN).stdout.split())
+    assert "0 scored 1 · 1 scored 2" in shown, "the histogram as '1 0 · 2 1' said nothing"
+    shown = " ".join(week.run("report", "queues", *SPAN).stdout.split())
+    assert "aged 1-3 days: " in shown and "1-3 d " not in shown
+
+
 def test_every_format_carries_the_same_figures(week: Desk) -> None:
     table = week.run("report", "workload", *SPAN).stdout
     assert "Workload: 2026-11-02 to 2026-11-06" in table and "Definitions" in table and "█" in table

@@ -133,6 +133,7 @@ class Column:
     show: Callable[[Any], str]
     fit: str = "keep"
     right: bool = False
+    spoken: str = ""  # how a cell reads where a row is listed as prose ("{}" is the value; see _blocks)
 
 
 def table(columns: Sequence[Column], records: Sequence[Any]) -> None:
@@ -216,7 +217,8 @@ def _blocks(columns: Sequence[Column], headers: Sequence[str], rows: Sequence[Se
     for row in rows:
         if row[0]:  # else a continuation of the row before (the next change of one commit)
             lines.append(bold(row[0]))
-        pairs = [f"{headers[index]} {row[index]}" for index in range(1, len(columns))
+        pairs = [columns[index].spoken.replace("{}", row[index]) if columns[index].spoken
+                 else f"{headers[index]} {row[index]}" for index in range(1, len(columns))
                  if columns[index].fit != "chart" and row[index] not in ("", "-")]
         current = " "
         for pair in pairs:

@@ -510,8 +510,8 @@ def report(built: Report, fmt: str) -> None:
         if not section.rows:
             lines.append("  (none)")
             continue
-        columns = [Column(column.label, _item(index), right=index > 0 and _numeric(section, index))
-                   for index, column in enumerate(section.columns)]
+        columns = [Column(column.label, _item(index), right=index > 0 and _numeric(section, index),
+                          spoken=column.spoken) for index, column in enumerate(section.columns)]
         shown = [[one_line(cell.text) for cell in row] for row in section.rows]
         headers = [column.label for column in section.columns]
         if section.chart is not None:

@@ -235,10 +235,13 @@ def rate(part: Iterable[str], whole: Iterable[str]) -> Cell:
 class Column:
     key: str  # stable, for scripts
     label: str  # for people
+    # How a cell reads on its own, where a narrow terminal lists a row's cells as prose: "{}"
+    # is the value ("{} scored 2" reads "1 scored 2", where "2 1" said nothing). Empty: "label value".
+    spoken: str = ""
 
 
-def columns(*names: str | tuple[str, str]) -> list[Column]:
-    """Columns from labels (the key is the label with underscores) or (key, label) pairs."""
+def columns(*names: str | tuple[str, str] | tuple[str, str, str]) -> list[Column]:
+    """Columns from labels (the key is the label with underscores) or (key, label[, spoken])."""
     return [Column(*name) if isinstance(name, tuple) else Column(name.replace(" ", "_"), name) for name in names]
 
 

@@ -67,10 +67,12 @@ def build(facts: Facts, whole: Period, buckets: list[Period]) -> Report:
     by_group: dict[str, list[Feedback]] = defaultdict(list)
     for item in mine:
         by_group[group(item)].append(item)
-    weekly = [(f"average:{period.label}", period.label) for period in buckets] if len(buckets) > 1 else []
+    weekly = [(f"average:{period.label}", period.label, f"{period.label}: average {{}}")
+              for period in buckets] if len(buckets) > 1 else []
     summary = Section("by_team", "By team" if not name_agents else "By team and agent",
                       columns(("team", "team") if not name_agents else ("team", "team / agent"), "responses",
-                              "average", *[(f"score_{score}", str(score)) for score in range(1, 6)], *weekly),
+                              "average", *[(f"score_{score}", str(score), f"{{}} scored {score}")
+                                           for score in range(1, 6)], *weekly),
                       chart=1)
     for name in sorted(by_group):
         items = by_group[name]

@@ -9,8 +9,9 @@ from gitdesk.model import Ticket
 from gitdesk.reports.base import Cell, Facts, Findings, Period, Report, Section, columns, count, duration, text
 from gitdesk.text import counted
 
-BUCKETS = (("age_under_1d", "< 1 d", 0, 1), ("age_1_3d", "1-3 d", 1, 3), ("age_3_7d", "3-7 d", 3, 7),
-           ("age_over_7d", "> 7 d", 7, 10**6))
+# key, label, low and high in days, and how a cell reads as prose (base.Column.spoken)
+BUCKETS = (("age_under_1d", "< 1 d", 0, 1, "aged under 1 day: {}"), ("age_1_3d", "1-3 d", 1, 3, "aged 1-3 days: {}"),
+           ("age_3_7d", "3-7 d", 3, 7, "aged 3-7 days: {}"), ("age_over_7d", "> 7 d", 7, 10**6, "aged over 7 days: {}"))
 DEFINITIONS = [
     "Open: not in a finished status at the end of the period (a stock, not a flow), in the queue and with the "
     "assignee the ticket had then (from its history).",
@@ -27,7 +28,7 @@ def _row(label: str, members: list[Ticket], facts: Facts, end: datetime, escalat
          escalated_out: list[str]) -> list[Cell]:
     ages = {t.id: (end - t.created).total_seconds() for t in members}
     buckets = [count(t.id for t in members if low * 86400 <= ages[t.id] < high * 86400)
-               for _key, _label, low, high in BUCKETS]
+               for _key, _label, low, high, _spoken in BUCKETS]
     oldest_id = max(ages, key=lambda key: (ages[key], key)) if ages else None
     oldest = duration(ages[oldest_id], [oldest_id]) if oldest_id else duration(None)
     unassigned = [t.id for t in members if not facts.clocks(t).value_at("assignee", end)]
@@ -39,7 +40,8 @@ def _row(label: str, members: list[Ticket], facts: Facts, end: datetime, escalat
 def build(facts: Facts, period: Period) -> Report:
     end = min(period.until, facts.now)
     figures = columns("open", "unassigned", "pending", "oldest waiting",
-                      *[(key, label) for key, label, _, _ in BUCKETS], "escalated in", "escalated out")
+                      *[(key, label, spoken) for key, label, _, _, spoken in BUCKETS], "escalated in",
+                      "escalated out")
     by_queue = Section("by_queue", "By queue", [*columns("queue"), *figures], chart=1)
     active = facts.active(period)  # unfinished at the end means unfinished at the start, or changed within
     backlog = set(facts.backlog(end, active))  # once: inside the comprehension it was read per ticket
