@@ -115,7 +115,14 @@ def test_hand_written_entries_name_a_known_writer_and_kind_and_moved_files_get_o
            f"tickets/{ticket}.md)" in result.stderr
     hooked.git("mv", f"tickets/2026/{ticket}.md", "tickets/new-starter.md")
     result = commit(hooked, "rename")
-    assert f"rename the file to tickets/{ticket}.md)" in result.stderr and "set id: new-starter" not in result.stderr
+    assert f"move it back: git mv tickets/new-starter.md tickets/{ticket}.md)" in result.stderr
+    assert "set id" not in result.stderr and "1 problem" in result.stderr, "one finding, one fix"
+    other = ticket[:-1] + ("A" if ticket[-1] != "A" else "B")  # a valid ID: still a rename, not "set id"
+    hooked.git("mv", "tickets/new-starter.md", f"tickets/{other}.md")
+    result = commit(hooked, "rename")
+    assert f"is tickets/{ticket}.md renamed; a ticket file is named by its id (move it back: git mv " \
+           f"tickets/{other}.md tickets/{ticket}.md)" in result.stderr
+    assert "was deleted" not in result.stderr and "1 problem" in result.stderr
 
 
 def test_check_says_which_edits_it_did_not_read_because_they_are_not_staged(desk: Desk) -> None:

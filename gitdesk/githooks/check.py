@@ -119,8 +119,9 @@ def desk_prefixes(repo: git.Repo, treeish: str | None) -> list[str]:
 
 
 def judge(snapshot: Snapshot, change: git.RawChange, old_bytes: bytes | None,
-          new_bytes: bytes | None) -> list[Finding]:
-    """Everything wrong with one changed path in a snapshot."""
+          new_bytes: bytes | None, moves: Moves | None = None) -> list[Finding]:
+    """Everything wrong with one changed path in a snapshot. ``moves``: the ticket files the
+    same change deletes, and (filled in here) those another file of it turns out to be."""
     path, commit = change.path, snapshot.label
     relative = path[len(snapshot.prefix):]
     if relative == CONFIG_PATH:
@@ -143,6 +144,8 @@ def judge(snapshot: Snapshot, change: git.RawChange, old_bytes: bytes | None,
     config = snapshot.config()[0]
     prefix = config.id_prefix if config else "GD"
     if change.status == "D":
+        if moves is not None and path in moves.renamed:
+            return []  # the file it became says the one fix: move it back
         return [Finding(path, "a ticket file was deleted", commit=commit,
                         hint="tickets are kept forever: restore it, then close or reject it")]
     if name.startswith(".") and "/" not in name:
@@ -189,9 +192,14 @@ def judge(snapshot: Snapshot, change: git.RawChange, old_bytes: bytes | None,
         except GitdeskError:
             old = None  # the previous version was broken: judge the new one on its own
     renamed = old is not None and old.id == stem and ids.is_valid(stem, prefix)
-    if new.id != stem and not renamed:  # an id changed in the file: "id cannot change" says the one fix
+    origin = f"{snapshot.prefix}{TICKETS}{new.id}.md"
+    if new.id != stem and not renamed and moves is not None and origin in moves.deleted and old is None:
+        moves.renamed.add(origin)  # a ticket file renamed: one finding, not "deleted" and "set id" too
+        findings.append(Finding(path, f"is tickets/{new.id}.md renamed; a ticket file is named by its id",
+                                lines.get("id"), hint=f"move it back: git mv {path} {origin}", commit=commit))
+    elif new.id != stem and not renamed:  # an id changed in the file: "id cannot change" says the one fix
         id_line = lines.get("id")
-        if ids.is_valid(new.id, prefix) and snapshot.has(f"{snapshot.prefix}{TICKETS}{new.id}.md"):
+        if ids.is_valid(new.id, prefix) and snapshot.has(origin):
             findings.append(Finding(path, f"duplicate id {new.id}: tickets/{new.id}.md has it too",
                                     id_line, hint="give this ticket a new id and file name with gitdesk new",
                                     commit=commit))
@@ -376,13 +384,21 @@ def _judge_changes(snapshot: Snapshot, changes: list[git.RawChange],
     wanted = [change.new for change in changes if change.status != "D"]
     wanted += [old for old in map(previous, changes) if old]
     blobs = git.read_blobs(snapshot.repo, wanted)
-    findings: list[Finding] = []
-    for change in changes:
+    moves = Moves({change.path for change in changes if change.status == "D"})
+    found: dict[int, list[Finding]] = {}
+    # The deletions last: by then each file a deleted one was renamed to has said so.
+    for index, change in sorted(enumerate(changes), key=lambda item: item[1].status == "D"):
         old_sha = previous(change)
         old_bytes = blobs.get(old_sha) if old_sha else None
         new_bytes = blobs.get(change.new) if change.status != "D" else None
-        findings += judge(snapshot, change, old_bytes, new_bytes)
-    return findings
+        found[index] = judge(snapshot, change, old_bytes, new_bytes, moves)
+    return [finding for index in sorted(found) for finding in found[index]]
+
+
+@dataclass
+class Moves:
+    deleted: set[str]  # ticket file paths one change deletes
+    renamed: set[str] = field(default_factory=set)  # those of them another file of the change is
 
 
 def _scope(prefix: str) -> list[str]:
