@@ -36,10 +36,12 @@ _REPO_VARS = (
 _honour_repo_vars = False
 
 
-def honour_repository_environment() -> None:
-    """Inside a Git hook, GIT_DIR/GIT_INDEX_FILE describe our repository: keep them."""
+def honour_repository_environment(honour: bool = True) -> None:
+    """Inside a Git hook, GIT_DIR/GIT_INDEX_FILE describe our repository: keep them. Every
+    command starts with ``False``: a process that runs several (a test, a server) must not
+    carry a hook's trust into the next."""
     global _honour_repo_vars
-    _honour_repo_vars = True
+    _honour_repo_vars = honour
 
 
 def base_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:

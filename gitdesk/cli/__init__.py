@@ -177,6 +177,9 @@ def cli(ctx: click.Context, desk: Path | None, as_: str | None, debug: bool) -> 
       gitdesk list --mine
     """
     del debug  # read by Gitdesk.invoke from ctx.params
+    from gitdesk import git
+
+    git.honour_repository_environment(False)  # only a hook command trusts GIT_DIR, and only for itself
     ctx.obj = Session(desk, as_)
 
 
