@@ -634,7 +634,7 @@ def test_who_waits_for_a_ticket_solved_by_hand_is_told_by_the_next_rules_run(des
     text = path.read_text().replace("status: open", "status: resolved", 1)
     path.write_text(text.rstrip("\n") + "\n\n## Resolution\n\nThe access point on 3 was replaced.\n")
     desk.git("commit", "-qam", "Solved it on site")
-    assert f"{again} (not told yet: the next gitdesk rules run tells them)" in desk.run("show", problem).output
+    assert f"{again} (not told yet: the next gitdesk rules run tells them" in desk.run("show", problem).output
     planned = json.loads(desk.run("rules", "run", "--dry-run", "--format", "json").stdout)
     assert ("(duplicates waiting)", problem) in [(row["rule"], row["ticket"]) for row in planned["actions"]]
     assert "duplicates_waiting" in ticket(desk, problem), "a dry run changes nothing"

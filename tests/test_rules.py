@@ -148,6 +148,26 @@ def test_a_resolved_ticket_nobody_answered_is_closed_after_a_week_once(desk: Des
     assert done(run(desk)) == [] and desk.git("rev-parse", "HEAD") == head, "running again changes nothing"
 
 
+def test_who_waits_for_a_ticket_a_rule_closed_unanswered_is_not_told_it_is_solved(desk: Desk) -> None:
+    """Gina waits for the VPN ticket; its requester never answered and a rule closed it. 'Solved:
+    we have not heard back from you' would be false, and addressed to someone else."""
+    made = pending_ticket(desk)
+    again = desk.new("VPN keeps disconnecting", "-q", "it-helpdesk", "-r", "gina@customer.example")
+    desk.run("duplicate", again, "--of", made, "--as", "alice")
+    desk.at("2026-12-02T10:00:00Z")
+    report = run(desk)
+    assert ("resolve-unanswered", made) in done(report) and ("(duplicates waiting)", made) not in done(report)
+    (skipped,) = [item for item in report["actions"] if item["rule"] == "(duplicates waiting)"]
+    assert f"finished by a rule, not solved: {again} still wait" in skipped["skipped"]
+    assert not [mail for mail in outbox(desk) if mail["To"] == "gina@customer.example"
+                and "reported is solved" in body(mail)], "nobody is told a problem is solved that nobody solved"
+    assert "not heard back" not in desk.text(again)
+    desk.run("reopen", made, "-m", "The requester called back.", "--as", "alice")
+    desk.run("resolve", made, "--note", "Reinstalled the VPN client.", "--as", "alice")
+    told = [mail for mail in outbox(desk) if mail["To"] == "gina@customer.example" and "reported is solved" in body(mail)]
+    assert len(told) == 1 and "Reinstalled the VPN client." in body(told[0]), "told when it is really solved"
+
+
 def test_a_requester_is_reminded_once_per_pending_spell_then_resolved(desk: Desk) -> None:
     made = pending_ticket(desk)
     desk.at("2026-11-25T10:00:00Z")
@@ -297,14 +317,18 @@ def test_two_clones_that_both_run_the_rules_and_sync_send_each_reminder_once(tmp
     assert alice.git("rev-parse", "HEAD") == bob.git("rev-parse", "HEAD")
 
 
-def test_a_duplicate_waiting_for_a_ticket_a_rule_solves_is_told_once_by_two_clones(tmp_path: Path,
-                                                                                 monkeypatch: pytest.MonkeyPatch
-                                                                                 ) -> None:
-    """Each clone's schedule resolves the unanswered ticket in its own run, at its own moment,
-    and tells who waits: the same mail and entry from both, so sync keeps one."""
+def test_a_duplicate_waiting_for_a_ticket_solved_by_hand_is_told_once_by_two_clones(tmp_path: Path,
+                                                                                   monkeypatch: pytest.MonkeyPatch
+                                                                                   ) -> None:
+    """A resolution typed into the file mails nobody; each clone's schedule tells who waits in
+    its own run, at its own moment: the same mail and entry from both, so sync keeps one."""
     seed, made, alice, bob = team(tmp_path, monkeypatch)
     waiting = seed.new("VPN drops again", "-q", "it-helpdesk", "-r", "erin@example.com")
     seed.run("duplicate", waiting, "--of", made)
+    path = seed.path / "tickets" / f"{made}.md"
+    text = path.read_text().replace("status: pending", "status: resolved", 1)
+    path.write_text(text.rstrip("\n") + "\n\n## Resolution\n\nReinstalled the VPN client.\n")
+    seed.git("commit", "-qam", "Solved it at the desk")
     seed.git("push", "-q", str(tmp_path / "origin.git"), "HEAD")
     for clone in (alice, bob):
         clone.run("sync")

@@ -129,7 +129,8 @@ def _waiting(ticket: Ticket) -> str | None:
     if ticket.status == "rejected":  # no answer will come (docs/kb.md)
         return ", ".join(str(item) for item in value) + " (not told: answer them on their tickets)"
     if ticket.status in ("resolved", "closed"):  # solved by a rule, a hand edit or on another clone
-        return ", ".join(str(item) for item in value) + " (not told yet: the next gitdesk rules run tells them)"
+        return ", ".join(str(item) for item in value) + (" (not told yet: the next gitdesk rules run tells them, "
+                                                          "unless a rule finished it unsolved)")
     return ", ".join(str(item) for item in value) + " (told the answer when this is solved)"
 
 

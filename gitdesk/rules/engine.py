@@ -471,6 +471,16 @@ def run(desk: Desk, now: datetime, *, dry_run: bool = False, only: str | None = 
     return report
 
 
+def _finished_by_a_rule(desk: Desk, solved: Ticket) -> bool:
+    """Whether the last time ``solved`` entered a finished status a rule did it (a rule's
+    ``resolve:`` closes for want of an answer: its note solves nobody's problem)."""
+    config = desk.config
+    entered = [change for change in history.tracked_changes(desk, [solved.id]).get(solved.id, ())
+               if change.field == "status" and workflow.is_done(config, change.after or "")
+               and not workflow.is_done(config, change.before or "")]
+    return bool(entered) and entered[-1].who == RULES_AUTHOR
+
+
 def _latest_moment(desk: Desk, solved: Ticket) -> datetime:
     """The latest moment ``solved`` and the duplicates it names hold (entries, creation)."""
     moments = [solved.created, *(entry.at for entry in solved.entries)]
@@ -501,6 +511,12 @@ def _tell_waiting(desk: Desk, now: datetime, dry_run: bool, report: RunReport) -
                                     "changes; commit or discard them"))
             continue
         stamp = _latest_moment(desk, loaded.ticket)
+        if _finished_by_a_rule(desk, loaded.ticket):
+            # "We have not heard back, so we closed it" is no answer to someone else's problem.
+            report.done.append(Done(WAITING_RULE, ticket_id, stamp, (), skipped=(
+                f"finished by a rule, not solved: {', '.join(actions.waiting_of(loaded.ticket))} still wait for "
+                f"its answer (reopen {ticket_id} and resolve it, or answer them with gitdesk reply)")))
+            continue
         told = waiting.tell(desk, "resolve", loaded.ticket, ACTOR, stamp, None,
                             seed=f"waiting:{ticket_id}:{format_utc(stamp)}")
         if told is None or told.ticket == loaded.ticket:
