@@ -702,8 +702,10 @@ def escalate(desk: Desk, typed_id: str, to: str | None, reason: str, actor: Acto
     return _change(desk, typed_id, actor, "escalate", escalating(desk, to, reason, actor, handle), mailer)
 
 
-def escalating(desk: Desk, to: str | None, reason: str, actor: Actor, handle: str) -> Callable[[Ticket], Ticket]:
-    """The change ``gitdesk escalate`` makes (also a rule's ``escalate`` step)."""
+def escalating(desk: Desk, to: str | None, reason: str, actor: Actor, handle: str,
+               at: datetime | None = None) -> Callable[[Ticket], Ticket]:
+    """The change ``gitdesk escalate`` makes (also a rule's ``escalate`` step, dated ``at``:
+    the moment it became due, so two clones write the same entry)."""
     why = _text(reason, "reason", "--reason TEXT")
     config = desk.config
 
@@ -715,7 +717,7 @@ def escalating(desk: Desk, to: str | None, reason: str, actor: Actor, handle: st
             if not target:
                 raise ValidationError(f"{ticket.id}'s queue has no escalation target",
                                       hint="say where with --to QUEUE|PERSON")
-        entry = _entry(actor, ESCALATION, why, f"to {target}")
+        entry = _entry(actor, ESCALATION, why, f"to {target}", at)
         new = replace(ticket, entries=(*ticket.entries, entry))
         if target in config.queues:
             if target == ticket.queue:

@@ -317,6 +317,41 @@ def test_two_clones_that_both_run_the_rules_and_sync_send_each_reminder_once(tmp
     assert alice.git("rev-parse", "HEAD") == bob.git("rev-parse", "HEAD")
 
 
+def test_a_rule_s_note_and_escalation_written_by_two_clones_are_one_change(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both clones run the schedule a quarter of an hour apart: what the rule writes is dated
+    when it became due, not when each ran, so sync finds the same bytes and keeps one."""
+    rules = CALENDAR_RULES + """\
+  - name: nudge-the-lead
+    when: {status: pending, for: 1d}
+    do:
+      - note: Still waiting for the requester.
+      - escalate: {to: bob, reason: Open too long.}
+"""
+    seed, made, alice, bob = team(tmp_path, monkeypatch, rules)
+    seed.at("2026-11-24T09:30:00Z")
+    assert done(run(alice)) == [("nudge-the-lead", made)]
+    seed.at("2026-11-24T09:45:00Z")
+    assert done(run(bob)) == [("nudge-the-lead", made)]
+    alice.run("sync")
+    bob.run("sync")
+    alice.run("sync")
+    text = bob.text(made)
+    assert text.count("— note\nStill waiting for the requester.") == 1 and text.count("— escalation") == 1, text
+    assert "Open too long.." not in text and alice.git("rev-parse", "HEAD") == bob.git("rev-parse", "HEAD")
+
+
+def test_an_entry_dated_in_the_future_never_dates_a_rule_s_mail_in_the_future(desk: Desk) -> None:
+    made = pending_ticket(desk)
+    path = desk.file(made)
+    path.write_text(path.read_text().rstrip("\n") + "\n\n### 2027-06-01T09:00:00Z alice — note\nTypo in the year.\n")
+    desk.git("commit", "-qam", "A note")
+    desk.at("2026-11-25T10:00:00Z")
+    assert done(run(desk)) == [("remind-pending", made)]
+    (reminder,) = [mail for mail in outbox(desk) if mail["X-Gitdesk-Event"] == "reminder"]
+    assert reminder["Date"].datetime.year == 2026, reminder["Date"]
+
+
 def test_a_duplicate_waiting_for_a_ticket_solved_by_hand_is_told_once_by_two_clones(tmp_path: Path,
                                                                                    monkeypatch: pytest.MonkeyPatch
                                                                                    ) -> None:

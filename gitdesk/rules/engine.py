@@ -133,11 +133,12 @@ def _ticket_due(config: Config, rule: Rule, ticket: Ticket, changes: Sequence[Ch
     return None
 
 
-def _stamp(ticket: Ticket, due: datetime, since: datetime) -> datetime:
+def _stamp(ticket: Ticket, due: datetime, since: datetime, now: datetime) -> datetime:
     """The moment a rule's note and mail carry: when it became due, never before the
-    ticket's last entry (the thread stays in order), to the second."""
+    ticket's last entry (the thread stays in order), to the second; never after ``now``
+    (an entry typed with a future date must not date a mail in the future)."""
     latest = max((entry.at for entry in ticket.entries), default=since)
-    return max(due, latest, since).replace(microsecond=0)
+    return min(max(due, latest, since), now).replace(microsecond=0)
 
 
 def _occurrences(config: Config, rule: Rule, now: datetime) -> tuple[datetime, datetime]:
@@ -229,7 +230,7 @@ def plan(desk: Desk, rules: Sequence[Rule], now: datetime) -> Plan:
             if ticket.id in facts:
                 ticket = replace(ticket, entries=facts[ticket.id])
             if not _acted(ticket, rule, since):
-                found.due.append(Due(rule, _stamp(ticket, due, since), since, ticket))
+                found.due.append(Due(rule, _stamp(ticket, due, since, now), since, ticket))
     for rule in rules:
         if rule.trigger.kind != "every":
             continue
@@ -374,7 +375,7 @@ def apply_steps(desk: Desk, rule: Rule, ticket: Ticket, stamp: datetime, *, mail
     what: list[str] = []
     letters: list[object] = []
     for step in rule.steps:
-        ticket = _change(desk, step)(ticket)
+        ticket = _change(desk, step, stamp)(ticket)
         if step.verb in ("mail", "reply", "notify", "resolve"):
             if mail:
                 made, said = _letters_for(desk, rule, step, ticket)
@@ -384,7 +385,8 @@ def apply_steps(desk: Desk, rule: Rule, ticket: Ticket, stamp: datetime, *, mail
                 what.append(f"{step.verb}: no mail for imported tickets")
         if step.verb not in ("mail", "reply", "notify"):
             what.append(step.describe())
-    note = f"Rule {rule.name} ({rule.trigger.describe()}): " + "; ".join(what) + "."
+    said = "; ".join(what)
+    note = f"Rule {rule.name} ({rule.trigger.describe()}): " + said + ("" if said.endswith((".", "…")) else ".")
     entry = Entry(stamp, RULES_AUTHOR, NOTE, ticketfile.escape_text(note), DETAIL.format(name=rule.name))
     ticket = replace(ticket, entries=(*ticket.entries, entry))
     files: dict[str, bytes] = {}
@@ -399,7 +401,9 @@ def apply_steps(desk: Desk, rule: Rule, ticket: Ticket, stamp: datetime, *, mail
     return _Made(ticket, files, what)
 
 
-def _change(desk: Desk, step: Step) -> Callable[[Ticket], Ticket]:
+def _change(desk: Desk, step: Step, stamp: datetime) -> Callable[[Ticket], Ticket]:
+    """One step's change; what it writes is dated ``stamp`` (when the rule became due), never
+    the run's own moment: two clones that both run it write the same bytes, and sync keeps one."""
     value = step.value
     if step.verb == "set":
         changes = [actions.setting(desk, name, str(item), ACTOR) for name, item in dict(value).items()]
@@ -415,14 +419,14 @@ def _change(desk: Desk, step: Step) -> Callable[[Ticket], Ticket]:
     if step.verb == "label":
         return actions.labelling(list(value))
     if step.verb == "escalate":
-        return actions.escalating(desk, value.get("to"), str(value["reason"]), ACTOR, RULES_AUTHOR)
+        return actions.escalating(desk, value.get("to"), str(value["reason"]), ACTOR, RULES_AUTHOR, stamp)
     if step.verb == "close":
         return actions.entering(desk, workflow.CLOSED)
     if step.verb == "resolve":
         return actions.entering(desk, workflow.RESOLVED, resolution=str(value))
     if step.verb == "note":
         text = ticketfile.escape_text(str(value))
-        return lambda ticket: replace(ticket, entries=(*ticket.entries, Entry(clock.now(), RULES_AUTHOR, NOTE, text)))
+        return lambda ticket: replace(ticket, entries=(*ticket.entries, Entry(stamp, RULES_AUTHOR, NOTE, text)))
     return lambda ticket: ticket  # mail, reply and notify change nothing in the file
 
 
