@@ -385,8 +385,8 @@ def apply_steps(desk: Desk, rule: Rule, ticket: Ticket, stamp: datetime, *, mail
                 what.append(f"{step.verb}: no mail for imported tickets")
         if step.verb not in ("mail", "reply", "notify"):
             what.append(step.describe())
-    said = "; ".join(what)
-    note = f"Rule {rule.name} ({rule.trigger.describe()}): " + said + ("" if said.endswith((".", "…")) else ".")
+    steps = "; ".join(what)
+    note = f"Rule {rule.name} ({rule.trigger.describe()}): " + steps + ("" if steps.endswith((".", "…")) else ".")
     entry = Entry(stamp, RULES_AUTHOR, NOTE, ticketfile.escape_text(note), DETAIL.format(name=rule.name))
     ticket = replace(ticket, entries=(*ticket.entries, entry))
     files: dict[str, bytes] = {}
