@@ -341,6 +341,27 @@ def test_a_rule_s_note_and_escalation_written_by_two_clones_are_one_change(tmp_p
     assert "Open too long.." not in text and alice.git("rev-parse", "HEAD") == bob.git("rev-parse", "HEAD")
 
 
+def test_a_reminder_never_quotes_a_question_already_answered_or_one_never_asked(desk: Desk) -> None:
+    made = pending_ticket(desk)
+    desk.run("reply", made, "--as", REQUESTER, "-m", "Only in the office.")  # answered: open again
+    desk.run("set", made, "status", "pending", "--as", "alice")  # set by hand, nothing new asked
+    bare = desk.new("Monitor flickers", "-q", "it-helpdesk", "-r", REQUESTER)
+    desk.run("take", bare, "--as", "alice")
+    desk.run("set", bare, "status", "pending", "--as", "alice")
+    desk.at("2026-11-26T10:00:00Z")
+    report = run(desk)
+    assert sorted(done(report)) == sorted([("remind-pending", made), ("remind-pending", bare)])
+    assert [mail for mail in outbox(desk) if mail["X-Gitdesk-Event"] == "reminder"] == []
+    assert all("no reminder: nothing the desk asked waits for an answer" in item["what"]
+               for item in report["actions"]), "said in the rule's note, and acted on once per spell"
+    desk.run("reply", made, "--as", REQUESTER, "-m", "Any news?")
+    desk.run("ask", made, "-m", "Which office?", "--as", "alice")  # a new pending spell
+    desk.at("2026-11-30T10:00:00Z")
+    run(desk)
+    (reminder,) = [mail for mail in outbox(desk) if mail["X-Gitdesk-Event"] == "reminder"]
+    assert "Which office?" in body(reminder) and "at home" not in body(reminder)
+
+
 def test_an_entry_dated_in_the_future_never_dates_a_rule_s_mail_in_the_future(desk: Desk) -> None:
     made = pending_ticket(desk)
     path = desk.file(made)

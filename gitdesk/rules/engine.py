@@ -28,7 +28,7 @@ from gitdesk.calendar import Calendar
 from gitdesk.clock import format_utc
 from gitdesk.desk import Actor, Desk
 from gitdesk.errors import GitdeskError, ValidationError
-from gitdesk.model import NOTE, QUESTION, RULES_AUTHOR, Config, Entry, Person, Ticket
+from gitdesk.model import NOTE, QUESTION, REPLY, RULES_AUTHOR, Config, Entry, Person, Ticket
 from gitdesk.rules.spec import Rule, Step, read_rules
 from gitdesk.text import address_key, clean_line, counted
 from gitdesk.timings import Change, Clocks
@@ -294,8 +294,11 @@ def _letters_for(desk: Desk, rule: Rule, step: Step, ticket: Ticket) -> tuple[li
             canned = templates.canned(desk.root, str(step.value))
             text = templates.fill(canned.body, templates.values(ticket, config))
         else:
-            question = next((entry.text for entry in reversed(ticket.entries) if entry.kind == QUESTION), "")
-            text = question
+            waiting = _unanswered(config, ticket)
+            if waiting is None and step.value == templates.REMINDER:
+                said.append("no reminder: nothing the desk asked waits for an answer")
+                return letters, said
+            text = waiting or ""
         cc = tuple(a for a in actions.cc_of(ticket) if address_key(a) != address_key(to)) if "cc" in audience else ()
         # A rule's resolution ("we have not heard back") is mailed in its own words: not "we believe
         # your request is solved", and no score for help nobody gave. Who hears is still the policy's.
@@ -399,6 +402,17 @@ def apply_steps(desk: Desk, rule: Rule, ticket: Ticket, stamp: datetime, *, mail
         if letter.event != templates.NOTIFICATION:
             ticket = with_thread_id(ticket, message_id)
     return _Made(ticket, files, what)
+
+
+def _unanswered(config: Config, ticket: Ticket) -> str | None:
+    """The desk's last words to the requester (a question, else a reply) if nobody has
+    answered them since; None when the last public word is the requester's, or there is none
+    (a ticket set pending by hand): a reminder must not quote an answered question."""
+    for entry in reversed(ticket.entries):
+        if entry.kind not in (QUESTION, REPLY) or entry.author == RULES_AUTHOR:
+            continue
+        return entry.text if config.is_agent(entry.author) else None
+    return None
 
 
 def _change(desk: Desk, step: Step, stamp: datetime) -> Callable[[Ticket], Ticket]:
