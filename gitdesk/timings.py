@@ -19,7 +19,9 @@ figure never reads two ways. Definitions (docs/reports.md has them for people):
 - **pending**: time in the ``pending`` status, measured apart.
 - Clocks count on the calendar of the queue the ticket was in when the clock
   stopped (or at the moment judged, while it runs), and a clock's target is
-  the one of the priority the ticket had then (``gitdesk.calendar``).
+  the one of the priority the ticket had then (``gitdesk.calendar``), unless
+  the clock passed an earlier priority's target while that priority held:
+  that breach stands (lowering the priority later does not undo it).
 - A target is **decided** once: met when the clock stops in time, missed at
   the moment the target passed (its deadline). A breach belongs to the period
   its deadline falls in, whenever the ticket was answered.
@@ -31,6 +33,7 @@ import bisect
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from itertools import pairwise
 from typing import NamedTuple
 
 from gitdesk import workflow
@@ -333,11 +336,12 @@ class Clocks:
         running = self._running(start, end)
         seconds = sum(clock.elapsed(a, b) for a, b in running if b > a)
         priority = self.priority_at(end)
-        targets = self._targets(priority)
-        span = None if targets is None else (targets.first_response if kind == FIRST_RESPONSE else targets.resolution)
-        target = None if span is None else clock.seconds(span)
+        target = self._target(kind, clock, priority)
         due = None
-        if target is not None:
+        missed = self._missed_before(kind, clock, running, start, end)
+        if missed is not None:  # a breach a later priority change must not undo
+            priority, target, due = missed
+        elif target is not None:
             if seconds > target:  # when it passed
                 due = self._reached(clock, running, target)
             elif stopped is None and self.status_at(as_of) != workflow.PENDING:
@@ -345,6 +349,32 @@ class Clocks:
         if stopped is None and self.status_at(as_of) == workflow.PENDING:
             stop = "paused"
         return Measure(kind, start, stopped, stop, seconds, priority, queue, target, due, by, clock.day_seconds)
+
+    def _target(self, kind: str, clock: Calendar, priority: str | None) -> float | None:
+        targets = self._targets(priority)
+        span = None if targets is None else (targets.first_response if kind == FIRST_RESPONSE else targets.resolution)
+        return None if span is None else clock.seconds(span)
+
+    def _missed_before(self, kind: str, clock: Calendar, running: Sequence[tuple[datetime, datetime]],
+                       start: datetime, end: datetime) -> tuple[str | None, float, datetime] | None:
+        """(priority, target, when) of the first moment the clock passed the target of the
+        priority the ticket had at that moment, when the priority changed while it ran; None
+        when it did not (the target at the end decides). An urgent ticket left unanswered for a
+        day missed its target that day, however low its priority was set before the reply."""
+        moments = sorted({change.at for change in self._changes.get("priority", ()) if start < change.at < end})
+        if not moments:
+            return None
+        used = 0.0
+        for a, b in running:
+            cuts = [a, *(moment for moment in moments if a < moment < b), b]
+            for low, high in pairwise(cuts):
+                priority = self.priority_at(low)
+                target = self._target(kind, clock, priority)
+                length = clock.elapsed(low, high)
+                if target is not None and used + length > target:
+                    return priority, target, clock.add(low, target - used) if target > used else low
+                used += length
+        return None
 
     def _running(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
         """The spans from ``start`` to ``end`` in which a clock runs: not pending, not finished."""

@@ -239,6 +239,26 @@ def test_weeks_judge_a_ticket_by_its_priority_then(awkward: Desk) -> None:
     assert t["late"] not in {b["ticket"]["value"] for b in section(week_one, "breaches")}
 
 
+def test_a_breach_stands_when_the_priority_is_lowered_before_the_answer(desk: Desk) -> None:
+    """An urgent ticket left a day unanswered missed both its targets that day: setting it to
+    low before replying must not clean the figures, in any period that holds that day."""
+    desk.at("2026-11-02T09:00:00Z")
+    ticket = desk.new("Urgent, ignored", "-q", "it-helpdesk", "-r", "carol", "-p", "urgent")
+    desk.at("2026-11-03T09:00:00Z")
+    desk.run("set", ticket, "priority", "low")
+    desk.at("2026-11-03T09:05:00Z")
+    desk.run("reply", ticket, "-m", "Sorry for the wait.")
+    desk.at("2026-11-03T10:00:00Z")
+    desk.run("resolve", ticket, "--note", "Done.")
+    desk.at("2026-11-10T00:00:00Z")
+    for since, until, missed in (("2026-11-02", "2026-11-02", 2), ("2026-11-03", "2026-11-03", 0),
+                                 ("2026-11-02", "2026-11-03", 2)):
+        sla = report(desk, "sla", since, until)
+        found = {(b["kind"]["value"], b["priority"]["value"], b["due"]["value"]) for b in section(sla, "breaches")}
+        assert len(found) == missed, (since, until, found)
+    assert found == {("first response", "urgent", "2026-11-02 10:00"), ("resolution", "urgent", "2026-11-02 17:00")}
+
+
 # --- the example desk ---------------------------------------------------------------------
 
 

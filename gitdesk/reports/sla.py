@@ -17,7 +17,8 @@ def definitions(facts: base.Facts) -> list[str]:
     return [
         f"The SLA clock is {facts.clock.describe()}; a queue with its own hours (sla.queues) is measured by them.",
         "Targets come from the priorities in .gitdesk/config.yml: the priority the ticket had when the clock "
-        "stopped (or at the end of the period, while it runs), else the default one.",
+        "stopped (or at the end of the period, while it runs), else the default one; a target the clock passed "
+        "while the ticket had an earlier priority stays missed when the priority is lowered later.",
         "First response: the first public reply or question by someone other than the requester. Its clock runs "
         "from creation; waiting on the requester (pending) pauses it; resolving, rejecting or closing the ticket "
         "stops it; reopening does not restart it.",
