@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from gitdesk import assignment, attachments, changes, clock, ids, paths, templates, ticketfile, workflow
 from gitdesk.desk import Actor, Desk, LoadedTicket
-from gitdesk.durations import format_duration, parse_duration
+from gitdesk.durations import format_duration, parse_span
 from gitdesk.errors import GitdeskError, TransitionError, UnsafePath, ValidationError
 from gitdesk.frontmatter import NOT_TEXT, parse_scalar
 from gitdesk.model import (
@@ -743,7 +743,11 @@ def escalating(desk: Desk, to: str | None, reason: str, actor: Actor, handle: st
 def log_time(desk: Desk, typed_id: str, duration: str, text: str | None, actor: Actor,
              *, mailer: Mailer | None = None) -> Outcome:
     actor.require_person("log time")
-    spent = format_duration(parse_duration(duration), exact=True)
+    span = parse_span(duration)
+    if span.weeks or span.days:  # "1d" of work read as 24 hours made the capacity figures three times too high
+        raise ValidationError(f"{duration.strip()!r} would log {format_duration(span.calendar())} of work: "
+                              "in logged time a d is 24 hours", hint="log hours and minutes: 8h for a working day")
+    spent = format_duration(span.calendar(), exact=True)
     body = ticketfile.escape_text(text or "")
     return _change(desk, typed_id, actor, "time",
                    lambda ticket: replace(ticket, entries=(*ticket.entries, _entry(actor, TIME, body, spent))), mailer)

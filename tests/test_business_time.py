@@ -3,6 +3,8 @@ holidays, and targets where 1d means one working day."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from datetime import datetime, timezone
 
@@ -122,3 +124,20 @@ def test_the_sla_report_reads_a_1d_target_as_one_working_day(tmp_path, monkeypat
     assert normal["first_response_breaches"]["ids"] == [ticket]
     table = desk.run("report", "sla", "--since", "2026-11-02", "--until", "2026-11-06").stdout
     assert "a working day is 9h" in table and "1d1h" in table, "working days and hours, not 24-hour days"
+
+
+def test_logged_time_reads_the_same_in_every_row_and_a_day_of_work_is_logged_in_hours(tmp_path, monkeypatch
+                                                                                      ) -> None:  # type: ignore[no-untyped-def]
+    desk: Desk = make_desk(tmp_path / "desk", monkeypatch, TEST_CONFIG + "sla:\n  clock: business\n")
+    desk.at("2026-11-03T09:00:00Z")
+    ticket = desk.new("Reimage the laptop", "-q", "it-helpdesk", "-r", "carol", "-a", "laptop-9")
+    refused = desk.fails("time", ticket, "1d")
+    assert "'1d' would log 1d of work: in logged time a d is 24 hours (log hours and minutes: 8h for a " \
+           "working day)" in refused, "a day of work read as 24 hours tripled the capacity figures"
+    desk.run("time", ticket, "8h")
+    desk.run("time", ticket, "20h")  # a long weekend of work, as typed
+    rows = list(csv.reader(io.StringIO(desk.run("report", "workload", "--since", "2026-11-02", "--until",
+                                                "2026-11-08", "--format", "csv").stdout)))
+    column = rows[0].index("time_spent")
+    logged = {row[0]: row[column] for row in rows[1:]}
+    assert logged == {"by_period": "1d4h", "by_team": "1d4h", "by_person": "1d4h"}, "one figure, read one way"

@@ -406,7 +406,7 @@ def duplicate(session: Session, ticket_id: str, of: str, message: str | None, se
 @message_option("-m", "--message", help="What the time went on.")
 @common
 def time_(session: Session, ticket_id: str, duration: str, message: str | None, fmt: str) -> None:
-    """Log time spent on a ticket (45m, 1h30m, 2h, 1d); reports sum it.
+    """Log time spent on a ticket in hours and minutes (45m, 1h30m, 8h); reports sum it.
 
     \b
     Example:

@@ -85,7 +85,8 @@ def build(facts: Facts, whole: Period, buckets: list[Period]) -> Report:
         by_period.rows.append([
             text(period.label), count(opened), events([t.id for t, _ in resolved]),
             events([t.id for t, _ in reopened]), count(backlog), change(len(opened) - len(resolved)),
-            duration(sum(logged.values()), logged, day=day), stat(first, day=day), stat(resolution, day=day),
+            # Logged time is work, not a clock: days of 24 hours here as in every other row.
+            duration(sum(logged.values()), logged), stat(first, day=day), stat(resolution, day=day),
             _breach_rate(missed, decided),
         ])
         trend.append({"period": period, "opened": opened, "resolved": [t.id for t, _ in resolved],
