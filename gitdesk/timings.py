@@ -181,6 +181,7 @@ class Clocks:
         self.config = config
         self.ticket = ticket
         self.unknown: list[str] = []
+        self._agents: dict[str, bool] = {}
         statuses = [(c.at, c.after or "", c.who) for c in changes if c.field == "status"]
         if not statuses or statuses[-1][1] != ticket.status:  # uncommitted or history-less: the file has the last word
             statuses.append((max(statuses[-1][0], ticket.created) if statuses else ticket.created, ticket.status, None))
@@ -292,16 +293,25 @@ class Clocks:
         return found
 
     def first_response_entry(self) -> tuple[datetime, str] | None:
-        """(when, author) of the first public reply or question by someone other than the requester;
-        an internal note written in the same second never takes it, nor does the desk's own
-        automated mail (a rule's reply is not a person answering)."""
+        """(when, author) of the first public reply or question by one of the desk's agents (a
+        queue's member, an escalation target, a lead, a person marked agent) other than the
+        requester. An internal note written in the same second never takes it, nor does the
+        desk's own automated mail, nor a colleague in the Cc or a stranger writing in."""
         best: tuple[datetime, str] | None = None
         for entry in self.ticket.entries:
             if entry.kind in (REPLY, QUESTION) and (best is None or entry.at < best[0]) \
-                    and entry.author not in (RULES_AUTHOR, MAIL_SYSTEM) \
+                    and self._answers_for_the_desk(entry.author) \
                     and not workflow.is_requester(self.config, self.ticket, entry.author):
                 best = (entry.at, entry.author)
         return best
+
+    def _answers_for_the_desk(self, author: str) -> bool:
+        known = self._agents.get(author)
+        if known is None:
+            person = self.config.person(author) if author not in (RULES_AUTHOR, MAIL_SYSTEM) else None
+            known = self._agents[author] = person is not None and (
+                self.config.is_agent(person.handle) or person.handle in self.config.leads)
+        return known
 
     def escalations(self) -> list[Escalation]:
         found = []

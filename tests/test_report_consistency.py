@@ -259,6 +259,28 @@ def test_a_breach_stands_when_the_priority_is_lowered_before_the_answer(desk: De
     assert found == {("first response", "urgent", "2026-11-02 10:00"), ("resolution", "urgent", "2026-11-02 17:00")}
 
 
+def test_a_colleague_in_the_cc_or_a_stranger_is_not_the_desk_answering(desk: Desk) -> None:
+    desk.at("2026-11-02T09:00:00Z")
+    copied = desk.new("Shared drive full", "-q", "it-helpdesk", "-r", "ann@ext.example")
+    desk.run("cc", copied, "+colleague@ext.example")
+    stranger = desk.new("Printer offline", "-q", "it-helpdesk", "-r", "ann@ext.example")
+    desk.at("2026-11-02T10:00:00Z")
+    desk.run("reply", copied, "--as", "colleague@ext.example", "-m", "Same for me.")
+    desk.run("reply", stranger, "--as", "stranger@else.example", "-m", "Mine too.")
+    desk.at("2026-11-02T13:00:00Z")
+    desk.run("reply", copied, "-m", "Cleaning it up.", "--as", "alice")
+    desk.run("reply", stranger, "-m", "Restarted it.", "--as", "alice")
+    desk.at("2026-11-10T00:00:00Z")
+    (row,) = section(report(desk, "workload", "2026-11-02", "2026-11-02"), "by_period")
+    assert row["first_response"]["value"]["median"] == 4 * 3600, "alice answered after four hours"
+    people = {r["person"]["value"]: r for r in section(report(desk, "workload", "2026-11-02", "2026-11-02"),
+                                                      "by_person")}
+    assert people["alice"]["first_responses"]["ids"] == sorted([copied, stranger])
+    assert not [name for name in people if "@" in name], "outsiders are not the desk's people"
+    shown = json.loads(desk.run("show", copied, "--format", "json").stdout)["ticket"]["timings"]
+    assert shown["first_response_by"] == "alice"
+
+
 # --- the example desk ---------------------------------------------------------------------
 
 

@@ -19,7 +19,8 @@ def definitions(facts: base.Facts) -> list[str]:
         "Targets come from the priorities in .gitdesk/config.yml: the priority the ticket had when the clock "
         "stopped (or at the end of the period, while it runs), else the default one; a target the clock passed "
         "while the ticket had an earlier priority stays missed when the priority is lowered later.",
-        "First response: the first public reply or question by someone other than the requester. Its clock runs "
+        "First response: the first public reply or question by one of the desk's agents (not the requester, a "
+        "colleague in the Cc or a stranger). Its clock runs "
         "from creation; waiting on the requester (pending) pauses it; resolving, rejecting or closing the ticket "
         "stops it; reopening does not restart it.",
         "Resolution: from creation, or from a reopening, to the next move into resolved or closed, pending time "

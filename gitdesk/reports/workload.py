@@ -42,7 +42,8 @@ def definitions(facts: Facts) -> list[str]:
         "(a flow); the two differ when tickets are rejected, reopened, or older than the period.",
         "Rejected tickets (spam, refused) and duplicates are noise, not demand: they are left out of every figure "
         "and counted apart.",
-        "First response: the first public reply or question by someone other than the requester, counted in the "
+        "First response: the first public reply or question by one of the desk's agents (not the requester, a "
+        "colleague in the Cc or a stranger), counted in the "
         "period it was made; resolution: the time from creation (or the reopening) to the resolution. Both run "
         "only while the ticket is unfinished and not waiting on the requester (pending), on the desk's clock: "
         f"{clock}. Median / 90th percentile (n).",
