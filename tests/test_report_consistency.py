@@ -281,6 +281,14 @@ def test_a_colleague_in_the_cc_or_a_stranger_is_not_the_desk_answering(desk: Des
     assert shown["first_response_by"] == "alice"
 
 
+def test_a_period_that_runs_past_now_counts_nothing_that_has_not_happened(desk: Desk) -> None:
+    desk.at("2026-11-02T09:00:00Z")
+    desk.new("Mail server down", "-q", "it-helpdesk", "-r", "carol", "-p", "urgent")
+    desk.at("2026-11-02T09:30:00Z")  # half an hour into its one-hour target
+    sla = report(desk, "sla", "2026-11-01", "2026-11-30")
+    assert section(sla, "breaches") == [], "a target due in half an hour is not missed yet"
+
+
 # --- the example desk ---------------------------------------------------------------------
 
 

@@ -289,6 +289,10 @@ def test_feedback_scores_are_checked(week: Desk) -> None:
     assert week.run("feedback", "add", t["T1"], "--score", "6", ok=False).exit_code == 2
 
 
+def alice_week_capacity(report: dict) -> dict:  # type: ignore[type-arg]
+    return next(row for row in report["sections"][2]["rows"] if row["person"]["value"] == "alice")["capacity"]  # type: ignore[no-any-return]
+
+
 def test_a_new_desks_capacity_counts_from_its_first_ticket(desk: Desk) -> None:
     desk.at("2026-11-20T09:00:00Z")
     ticket = desk.new("Printer jams", "-q", "it-helpdesk")
@@ -301,8 +305,13 @@ def test_a_new_desks_capacity_counts_from_its_first_ticket(desk: Desk) -> None:
     assert alice["capacity_used"]["value"] is None, "20 minutes of capacity: nothing to measure against"
     desk.at("2026-11-27T09:00:00Z")
     found = json.loads(desk.run("report", "workload", "--format", "json").stdout)
-    assert ("The desk's first ticket came in on 2026-11-20, after the period began, so capacity counts the "
+    assert ("The desk's first ticket came in on 2026-11-20 09:00, after the period began, so capacity counts the "
             "7 days from then, not the whole period.") in found["findings"]
+    month = json.loads(desk.run("report", "workload", "--since", "2026-11-20", "--until", "2026-12-31",
+                                "--format", "json").stdout)
+    assert ("The period runs past now (2026-11-27 09:00 UTC): capacity counts the 7.4 days up to now, not the days "
+            "still to come.") in month["findings"]
+    assert alice_week_capacity(month)["value"] == round(7.375 / 7 * 40, 2), "the days to come hold no capacity yet"
     alice = next(row for row in found["sections"][2]["rows"] if row["person"]["value"] == "alice")
     assert alice["capacity"]["value"] == 40.0, "one week of the default 40 hours, not four weeks"
     assert alice["capacity_used"]["value"] == {"rate": 0.0688, "count": 2.75, "of": 40}, "45 minutes are 0.75"

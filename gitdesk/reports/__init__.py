@@ -44,7 +44,9 @@ def _build(desk: Desk, name: str, *, since: datetime | None, until: datetime | N
         raise ValidationError(f"unknown report {name!r}", hint=f"reports: {', '.join(NAMES)}")
     whole = window(since, until, period, now)
     buckets = periods(whole, period)
-    facts = Facts(desk, min(now, whole.until) if until is None else whole.until, scope)
+    # Judged at the period's end, or now if it runs on: what has not happened yet is not counted
+    # (a target due tomorrow is not missed, a day to come holds no capacity).
+    facts = Facts(desk, min(now, whole.until), scope)
     if name not in (*FROM_FILES_ONLY, *FEW_TICKETS):
         facts.read_history()
     from gitdesk.reports import assets, feedback, queues, sla, training, workload

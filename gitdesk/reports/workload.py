@@ -110,7 +110,9 @@ def build(facts: Facts, whole: Period, buckets: list[Period]) -> Report:
     started = max(whole.since, min((t.created for t in facts.all if not facts.noise(t)), default=whole.since))
     if started - whole.since <= timedelta(days=1) or started >= whole.until:  # opened on its first day, or after it
         started = whole.since
-    weeks = (whole.until - started) / WEEK
+    # Days still to come hold no capacity yet: a month-to-date report read a fifth of its real share.
+    ends = max(min(whole.until, facts.now), started)
+    weeks = (ends - started) / WEEK
     for who in sorted(people):
         work = people[who]
         team = facts.team_of(who) or ("(automation)" if who in (RULES_AUTHOR, MAIL_SYSTEM) else "(no team)")
@@ -134,10 +136,15 @@ def build(facts: Facts, whole: Period, buckets: list[Period]) -> Report:
                                   count(figures["handled"]), events(figures["entries"]),
                                   duration(sum(team_logged[team].values()), team_logged[team])])
     said = _findings(facts, whole, buckets, trend, people, weeks)
+    days = (ends - started) / timedelta(days=1)
+    shown = f"{days:.0f}" if abs(days - round(days)) < 0.05 else f"{days:.1f}"
+    shown += " day" if shown == "1" else " days"
     if started > whole.since:
-        said.say(f"The desk's first ticket came in on {started.strftime('%Y-%m-%d')}, after the period began, so "
-                 f"capacity counts the {counted(round((whole.until - started) / timedelta(days=1)), 'day')} from "
-                 "then, not the whole period.")
+        said.say(f"The desk's first ticket came in on {started.strftime('%Y-%m-%d %H:%M')}, after the period began, "
+                 f"so capacity counts the {shown} from then, not the whole period.")
+    if ends < whole.until:
+        said.say(f"The period runs past now ({ends.strftime('%Y-%m-%d %H:%M')} UTC): capacity counts the {shown} "
+                 "up to now, not the days still to come.")
     return Report("workload", "Workload", whole, [by_period, team_section, by_person], said.texts,
                   definitions(facts), evidence=said.ids)
 
