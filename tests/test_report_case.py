@@ -330,6 +330,7 @@ def test_workload_says_how_response_times_moved(story: Desk) -> None:
             story.run("reply", ticket, "-m", "Looking into it", "--as", "bob")
     story.at("2026-11-20T00:00:00Z")
     found = report(story, "workload", "--period", "week")
-    text, ids = said(found, "The median first response rose from 30m in the first half of the period to ")
-    assert text.endswith(" in the second.")
+    text, ids = said(found, "The median first response rose from 30m (")
+    assert text == "The median first response rose from 30m (week of 2026-11-02, n=6) to 1d6h (week of 2026-11-09, " \
+                   "n=3).", "which weeks, and how many answers, each side"
     assert set(ids) == {*t["bernard"], *t["lena"]}

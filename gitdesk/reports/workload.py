@@ -246,10 +246,10 @@ def _findings(facts: Facts, whole: Period, buckets: list[Period], trend: list[di
         halves = _halves(trend, key)
         if halves is None:
             continue
-        (early, early_ids), (late, late_ids) = halves
+        (early, early_ids, early_span), (late, late_ids, late_span) = halves
         way = "rose" if late > early * 1.2 else "fell" if late < early / 1.2 else "held"
-        said.say(f"The median {name} {way} from {facts.clock.format(early)} in the first half of the period to "
-                 f"{facts.clock.format(late)} in the second.", [*early_ids, *late_ids])
+        said.say(f"The median {name} {way} from {facts.clock.format(early)} ({early_span}) to "
+                 f"{facts.clock.format(late)} ({late_span}).", [*early_ids, *late_ids])
     agents = sorted(people.items(), key=lambda item: (-len(item[1].handled), item[0]))
     for who, work in agents[:8]:
         capacity = _capacity(facts, who, weeks)
@@ -326,8 +326,14 @@ def _granularity(buckets: list[Period]) -> str:
     return "month" if len(buckets[0].label) == len("2026-11") else ""
 
 
-def _halves(trend: list[dict[str, object]], key: str) -> tuple[tuple[float, list[str]], tuple[float, list[str]]] \
-        | None:
+WEEK_OF = "week of "  # base.periods' label of a week
+TREND_SAMPLES = 3  # in each half, at least: one answer is no trend (and the sentence gives n)
+
+
+def _halves(trend: list[dict[str, object]], key: str) -> tuple[tuple[float, list[str], str], ...] | None:
+    """(median, ids, "span, n=samples") of the first and the second half of the periods, when each half
+    holds TREND_SAMPLES samples or more; None otherwise (no sentence is better than a trend
+    read from one ticket)."""
     if len(trend) < 2:
         return None
     middle = len(trend) // 2
@@ -335,9 +341,16 @@ def _halves(trend: list[dict[str, object]], key: str) -> tuple[tuple[float, list
     for half in (trend[:middle], trend[middle:]):
         samples = {k: v for row in half for k, v in row[key].items()}  # type: ignore[attr-defined]
         value = median(list(samples.values()))
-        if value is None:
+        if value is None or len(samples) < TREND_SAMPLES:
             return None
-        found.append((value, sorted({k.split("@", 1)[0] for k in samples})))
+        first, last = str(half[0]["period"].label), str(half[-1]["period"].label)  # type: ignore[attr-defined]
+        if first == last:
+            span = first
+        elif first.startswith(WEEK_OF) and last.startswith(WEEK_OF):
+            span = f"weeks of {first.removeprefix(WEEK_OF)} to {last.removeprefix(WEEK_OF)}"
+        else:  # months, or days: "2026-10-26 to 2026-11-01" … "… to 2026-11-15"
+            span = f"{first.split(' to ')[0]} to {last.split(' to ')[-1]}"
+        found.append((value, sorted({k.split("@", 1)[0] for k in samples}), f"{span}, n={len(samples)}"))
     return found[0], found[1]
 
 
