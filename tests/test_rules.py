@@ -251,6 +251,26 @@ def test_new_tickets_nobody_took_are_told_to_the_leads(desk: Desk) -> None:
     assert told["To"] == "dana@example.com"
 
 
+def test_a_lead_answering_the_notification_writes_an_internal_note(desk: Desk, tmp_path: Path) -> None:
+    """Dana answers the desk's word to her ("Alice, can you take this?"): the requester never saw
+    that mail, so it is no public reply and no first response."""
+    from test_mail_intake import eml, intake
+
+    made = desk.new("Laptop for the new starter", "-r", REQUESTER)
+    desk.at("2026-11-23T13:00:00Z")
+    run(desk)
+    (told,) = [mail for mail in outbox(desk) if mail["X-Gitdesk-Event"] == "notification"]
+    answer = (f"From: Dana Lead <dana@example.com>\nTo: help@example.com\nSubject: Re: {told['Subject']}\n"
+              f"Message-ID: <dana-1@example.com>\nIn-Reply-To: {told['Message-ID']}\n"
+              f"References: {told['References'] or ''} {told['Message-ID']}\n\n"
+              "Alice, can you take this one? Frank asks again.\n").encode()
+    intake(desk, "eml", eml(tmp_path, answer))
+    shown = json.loads(desk.run("show", made, "--format", "json").stdout)["ticket"]
+    (entry,) = [e for e in shown["conversation"] if e["author"] == "dana"]
+    assert entry["kind"] == "note" and "Alice, can you take this one?" in entry["text"]
+    assert shown["timings"]["first_response_by"] is None and shown["status"] == "new"
+
+
 def test_an_event_rule_acts_inside_the_action_in_one_commit(desk: Desk) -> None:
     before = int(desk.git("rev-list", "--count", "HEAD"))
     made = desk.new("Projector in the boardroom", "-r", "chair@board.example.com")
