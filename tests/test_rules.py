@@ -37,7 +37,7 @@ rules:
   - name: resolve-unanswered
     when: {status: pending, for: 9d}
     do:
-      - resolve: We have not heard back from you, so we closed this request.
+      - resolve: We have not heard back from you, so we closed this request. If the problem is still there, reply to this mail and it opens again.
   - name: first-response-warning
     when: {target: first_response, used: 80%}
     do:
@@ -186,6 +186,8 @@ def test_a_requester_is_reminded_once_per_pending_spell_then_resolved(desk: Desk
     assert len(resolution) == 1 and resolution[0]["To"] == REQUESTER
     assert "is solved" not in body(resolution[0]) and "1 (very unhappy)" not in body(resolution[0]), \
         "in its own words: no score asked for help nobody gave"
+    assert resolution[0]["Auto-Submitted"] == "auto-generated", "nobody at the keyboard: no auto-reply answers it"
+    assert max(map(len, body(resolution[0]).splitlines())) <= 76, "the rule's words were one 133-column line"
 
 
 def test_an_answer_ends_the_spell_and_a_new_question_starts_another(desk: Desk) -> None:

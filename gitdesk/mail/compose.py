@@ -124,6 +124,7 @@ class Letter:
     cc: tuple[str, ...] = ()
     agent: Person | None = None  # who acted; named in the mail unless mail.sign_as is desk
     attachments: tuple[tuple[str, bytes], ...] = ()
+    automatic: bool = False  # sent by the rules, nobody at the keyboard (RFC 3834: auto-generated)
 
 
 def new_message_id(ticket_id: str, event: str, desk_address: str, seed: str | None = None) -> str:
@@ -174,8 +175,9 @@ def message(config: Config, root: Path, letter: Letter, now: datetime, thread: S
     mail[LOOP_HEADER] = desk_name
     mail[TICKET_HEADER] = letter.ticket.id
     mail[EVENT_HEADER] = letter.event
-    if letter.event in AUTOMATIC:  # RFC 3834: no auto-reply answers it
-        mail["Auto-Submitted"] = "auto-generated" if letter.event in (NOTIFICATION, REMINDER) else "auto-replied"
+    if letter.event in AUTOMATIC or letter.automatic:  # RFC 3834: no auto-reply answers it
+        mail["Auto-Submitted"] = "auto-generated" if letter.event in (NOTIFICATION, REMINDER) or letter.automatic \
+            else "auto-replied"
     text = f"{body}\n\n-- \n{signature}\n"
     mail.set_content(text)
     mail.add_alternative(_html(body, signature), subtype="html")

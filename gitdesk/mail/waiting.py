@@ -102,8 +102,8 @@ def _told(desk: Desk, duplicate: Ticket, text: str, actor: Actor | None, send: b
     if to is None or not config.mail.address or not audience:
         return None
     found = compose.addressed(duplicate, to, audience)
-    return compose.Letter("reply", duplicate, text, *found, actor.person if actor else None) \
-        if found is not None else None
+    return compose.Letter("reply", duplicate, text, *found, actor.person if actor else None,
+                          automatic=actor is None) if found is not None else None
 
 
 def _waiting_duplicate(desk: Desk, ticket_id: str, answered: str) -> LoadedTicket | None:

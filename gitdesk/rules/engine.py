@@ -288,8 +288,8 @@ def _letters_for(desk: Desk, rule: Rule, step: Step, ticket: Ticket) -> tuple[li
                 said.append("could not mail the requester (" + ("the desk has no mail.address"
                                                                  if not config.mail.address else "no address") + ")")
             return letters, said
-        if step.verb == "resolve":
-            text = ticket.resolution or ""
+        if step.verb == "resolve":  # the rule's own words, from rules.yml: wrapped as the templates are
+            text = "\n\n".join(templates.wrap_prose(part) for part in (ticket.resolution or "").split("\n\n"))
         elif step.verb == "reply":
             canned = templates.canned(desk.root, str(step.value))
             text = templates.fill(canned.body, templates.values(ticket, config))
@@ -302,7 +302,8 @@ def _letters_for(desk: Desk, rule: Rule, step: Step, ticket: Ticket) -> tuple[li
         cc = tuple(a for a in actions.cc_of(ticket) if address_key(a) != address_key(to)) if "cc" in audience else ()
         # A rule's resolution ("we have not heard back") is mailed in its own words: not "we believe
         # your request is solved", and no score for help nobody gave. Who hears is still the policy's.
-        letters.append(compose.Letter("reply" if step.verb == "resolve" else event, ticket, text, to, cc))
+        letters.append(compose.Letter("reply" if step.verb == "resolve" else event, ticket, text, to, cc,
+                                      automatic=True))
         said.append(f"mailed the requester ({event})" if step.verb != "resolve" else "mailed the resolution")
         return letters, said
     # notify
