@@ -51,7 +51,8 @@ def definitions(facts: Facts) -> list[str]:
         "decided in it (met when the clock stopped in time, missed when the target passed): the sla report lists "
         "the same ones.",
         "Time logged: the sum of gitdesk time entries dated in the period. Entries written: conversation entries "
-        "(replies, questions, notes, escalations) dated in the period. Tickets handled: tickets a person wrote an "
+        "(replies, questions, notes, escalations, and the reasons written when reopening or rejecting a ticket) "
+        "by the desk's people, dated in the period. Tickets handled: tickets a person wrote an "
         "entry on, logged time on, or resolved in the period.",
         f"The desk's own work ({RULES_AUTHOR}: what its rules did, such as resolving a ticket nobody answered; "
         f"{MAIL_SYSTEM}: delivery reports) is shown in the team (automation), apart from the people.",
