@@ -10,6 +10,7 @@ from typing import Any
 from gitdesk.clock import as_utc
 from gitdesk.errors import GitdeskError, ValidationError
 from gitdesk.model import KNOWN_FIELDS, Config, Ticket
+from gitdesk.text import asset_key
 from gitdesk.timings import Timings
 from gitdesk.workflow import is_requester
 
@@ -63,7 +64,7 @@ def select(tickets: Iterable[Ticket], filters: Filters, config: Config) -> list[
             continue
         if filters.category is not None and ticket.category != filters.category:
             continue
-        if filters.asset is not None and (ticket.asset or "").casefold() != filters.asset.casefold():
+        if filters.asset is not None and asset_key(ticket.asset or "") != asset_key(filters.asset):
             continue
         if filters.labels and not set(filters.labels) <= set(ticket.labels):
             continue

@@ -114,6 +114,17 @@ def domain_key(domain: str) -> str:
     return address_key(f"x@{domain}").rpartition("@")[2]
 
 
+def asset_key(asset: str) -> str:
+    """What two spellings of one asset share: case, and Unicode's forms (an "é" typed as e and
+    a combining accent, as some keyboards send it; full-width letters). Every grouping and
+    comparison of assets goes through it."""
+    if asset.isascii():
+        return asset.casefold()
+    import unicodedata
+
+    return unicodedata.normalize("NFKC", asset).casefold()
+
+
 def address_key(address: str) -> str:
     """What two spellings of one mail address (or handle) share: lower case, and an
     international domain in its ASCII form, so ``kai@bücher.example`` is

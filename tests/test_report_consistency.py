@@ -289,6 +289,17 @@ def test_a_period_that_runs_past_now_counts_nothing_that_has_not_happened(desk: 
     assert section(sla, "breaches") == [], "a target due in half an hour is not missed yet"
 
 
+def test_one_asset_typed_two_unicode_ways_is_one_asset(desk: Desk) -> None:
+    desk.at("2026-11-02T09:00:00Z")
+    first = desk.new("Café printer jams", "-q", "it-helpdesk", "-a", "café-printer")
+    second = desk.new("Café printer jams again", "-q", "it-helpdesk", "-a", "cafe\u0301-printer")  # a Mac's é
+    desk.at("2026-11-10T00:00:00Z")
+    (row,) = section(report(desk, "assets", "2026-11-02", "2026-11-09"), "by_asset")
+    assert row["tickets"]["ids"] == sorted([first, second]) and row["repeats"]["value"] == 1
+    listed = json.loads(desk.run("list", "--asset", "CAFÉ-PRINTER", "--format", "json").stdout)["tickets"]
+    assert len(listed) == 2
+
+
 # --- the example desk ---------------------------------------------------------------------
 
 

@@ -28,7 +28,7 @@ from gitdesk.cache import db, index
 from gitdesk.desk import Desk
 from gitdesk.errors import AmbiguousId, NotFound, ValidationError
 from gitdesk.model import Config, Ticket
-from gitdesk.text import counted
+from gitdesk.text import asset_key, counted
 
 if TYPE_CHECKING:
     from gitdesk.knowledge import meaning
@@ -306,7 +306,7 @@ def related_articles(articles: Sequence[Article]) -> dict[str, list[Article]]:
     by_asset: dict[str, list[Article]] = defaultdict(list)
     for article in articles:
         if article.asset:
-            by_asset[article.asset.casefold()].append(article)
+            by_asset[asset_key(article.asset)].append(article)
     related: dict[str, list[Article]] = {}
     for article in articles:
         chosen: list[Article] = []
@@ -316,7 +316,7 @@ def related_articles(articles: Sequence[Article]) -> dict[str, list[Article]]:
                 if other is not None and other is not article and other not in chosen:
                     chosen.append(other)
         if article.asset:
-            same = sorted(by_asset[article.asset.casefold()], key=lambda a: (a.last_seen, a.path), reverse=True)
+            same = sorted(by_asset[asset_key(article.asset)], key=lambda a: (a.last_seen, a.path), reverse=True)
             chosen += [other for other in same if other is not article and other not in chosen]
         related[article.path] = chosen[:5]
     return related

@@ -21,6 +21,7 @@ from gitdesk.desk import Desk
 from gitdesk.errors import ConfigError, GitdeskError, ValidationError
 from gitdesk.model import Ticket
 from gitdesk.paths import ticket_path
+from gitdesk.text import asset_key
 
 if TYPE_CHECKING:
     from gitdesk.knowledge import embedding, meaning
@@ -362,7 +363,7 @@ def _by_words(connection: sqlite3.Connection, ticket: Ticket | None, source: str
             continue  # itself, or a duplicate of it: its "answer" points back here
         value = -float(score)
         if ticket is not None:
-            if ticket.asset and candidate.asset and ticket.asset.casefold() == candidate.asset.casefold():
+            if ticket.asset and candidate.asset and asset_key(ticket.asset) == asset_key(candidate.asset):
                 value *= 1.6
             if ticket.category and candidate.category == ticket.category:
                 value *= 1.3
@@ -538,7 +539,7 @@ def _fused(desk: Desk, connection: sqlite3.Connection, vocab: meaning.Vocabulary
         weight_sum = sum(getattr(fusion, name) for name in parts_of) or 1.0
         value = sum(getattr(fusion, name) * part for name, part in parts_of.items()) / weight_sum
         if ticket is not None:
-            if ticket.asset and doc.asset and ticket.asset.casefold() == doc.asset.casefold():
+            if ticket.asset and doc.asset and asset_key(ticket.asset) == asset_key(doc.asset):
                 value *= 1 + fusion.asset
             if ticket.category and doc.category == ticket.category:
                 value *= 1 + fusion.category

@@ -8,6 +8,7 @@ from collections import defaultdict
 from gitdesk.durations import format_duration
 from gitdesk.model import Ticket
 from gitdesk.reports.base import Cell, Facts, Findings, Period, Report, Section, columns, count, day, duration, text
+from gitdesk.text import asset_key
 
 CANDIDATE_TICKETS = 3
 
@@ -19,7 +20,7 @@ def build(facts: Facts, period: Period) -> Report:
     for ticket in facts.tickets:
         if not ticket.asset:
             continue
-        key = ticket.asset.casefold()
+        key = asset_key(ticket.asset)
         if ticket.created in period:
             by_asset[key].append(ticket)
         elif ticket.created < period.since and (key not in before or before[key].created < ticket.created):
