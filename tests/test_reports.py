@@ -146,9 +146,10 @@ def test_sla_breaches_including_open_tickets_past_target(week: Desk) -> None:
     breaches = next(s for s in report["sections"] if s["key"] == "breaches")["rows"]
     assert [(row["ticket"]["value"], row["kind"]["value"], row["status"]["value"], row["due"]["value"])
             for row in breaches] == [
-        (t["T3"], "first response", "answered late", "2026-11-04 10:00"),
-        (t["T3"], "resolution", "still open", "2026-11-04 17:00"),
-        (t["T4"], "first response", "still waiting", "2026-11-06 10:00")], "in the order their targets passed"
+        (t["T3"], "first response", "answered late", "2026-11-04T10:00:00Z"),
+        (t["T3"], "resolution", "still open", "2026-11-04T17:00:00Z"),
+        (t["T4"], "first response", "still waiting", "2026-11-06T10:00:00Z")], "in the order their targets passed"
+    assert "2026-11-04 10:00 UTC" in week.run("report", "sla", *SPAN).stdout, "a moment for people, with its zone"
 
 
 def test_sla_in_business_hours(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -116,7 +116,8 @@ class Cell:
     The text people read is made from the kind in ``gitdesk.render``; JSON carries all
     three (``{"kind": "count", "value": 4, "ids": [...]}``). Kinds: ``text``, ``count``,
     ``number``, ``duration`` (seconds), ``durations`` (median, p90, n), ``rate`` (rate,
-    count, of), ``change`` (a signed count), ``ticket`` and ``date``."""
+    count, of), ``change`` (a signed count), ``ticket``, ``date`` and ``time`` (a moment: UTC
+    ISO 8601 in JSON, "2026-11-04 08:00 UTC" for people)."""
 
     kind: str
     value: Any
@@ -143,6 +144,8 @@ class Cell:
             return f"{value['rate']:.0%} ({value['count']:g}/{value['of']:g})"  # 0.75/53, not 0.75/53.0
         if self.kind == "change":
             return f"{value:+d}"
+        if self.kind == "time":  # "2026-11-04T08:00:00Z"
+            return f"{value[:10]} {value[11:16]} UTC"
         if self.kind == "number":
             return figure(value) if isinstance(value, float) else str(value)
         return str(value)
@@ -192,6 +195,12 @@ def change(value: int) -> Cell:
 
 def ticket(ticket_id: str) -> Cell:
     return Cell("ticket", ticket_id, (ticket_id,))
+
+
+def moment(value: datetime | None) -> Cell:
+    from gitdesk.clock import format_utc
+
+    return Cell("time", format_utc(value) if value is not None else None)
 
 
 def day(moment: datetime) -> Cell:

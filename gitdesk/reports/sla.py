@@ -70,7 +70,7 @@ def build(facts: base.Facts, period: base.Period) -> base.Report:
         breaches.rows.append([base.ticket(ticket.id), base.text(measure.priority), base.text(KINDS[measure.kind]),
                               base.duration(measure.target, day=measure.day),
                               base.duration(measure.seconds, day=measure.day),
-                              base.Cell("text", measure.due.strftime("%Y-%m-%d %H:%M") if measure.due else None),
+                              base.moment(measure.due),
                               base.text(_outcome(measure))])
     said = base.Findings()
     still = [t.id for t, m in listed if m.stopped is None]
