@@ -435,6 +435,40 @@ DIGEST_RULE = """\
 """
 
 
+def test_a_digest_moved_to_a_later_hour_is_not_sent_again_for_the_same_week(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    desk = rules_desk(tmp_path / "desk", monkeypatch, CALENDAR_RULES + DIGEST_RULE)
+    desk.at("2026-11-30T07:30:00Z")
+    assert done(run(desk, "--rule", "weekly-digest")) == [("weekly-digest", None)]
+    rules = desk.path / ".gitdesk" / "rules.yml"
+    rules.write_text(rules.read_text().replace('at: "07:00"', 'at: "08:00"'))
+    desk.git("commit", "-qam", "The digest after the stand-up")
+    desk.at("2026-11-30T08:30:00Z")
+    assert done(run(desk, "--rule", "weekly-digest")) == [], "the same week's digest, once"
+    assert len([path for path in desk.git("ls-files", "outbox").split() if "-digest-" in path]) == 1
+
+
+def test_a_daily_digest_covers_each_day_once_across_the_spring_change_of_clocks(tmp_path: Path,
+                                                                                monkeypatch: pytest.MonkeyPatch
+                                                                                ) -> None:
+    desk = rules_desk(tmp_path / "desk", monkeypatch, CALENDAR_RULES + """\
+  - name: daily-digest
+    when: {every: day, at: "01:30"}
+    do:
+      - digest: [workload]
+    to: leads
+""")
+    config = desk.path / ".gitdesk" / "config.yml"
+    config.write_text(config.read_text() + "sla:\n  timezone: Europe/Berlin\n")
+    desk.git("commit", "-qam", "Berlin")
+    for moment in ("2026-03-28T00:31:00Z", "2026-03-29T00:31:00Z", "2026-03-29T23:31:00Z", "2026-03-30T23:31:00Z"):
+        desk.at(moment)
+        run(desk, "--rule", "daily-digest")
+    subjects = [str(mail["Subject"]) for mail in outbox(desk) if "workload" in str(mail["Subject"])]
+    assert [subject.rsplit(" ", 1)[-1] for subject in subjects] == ["2026-03-27", "2026-03-28", "2026-03-29"], \
+        subjects
+
+
 def test_the_weekly_digest_reaches_the_lead_through_smtp_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                                                                ) -> None:
     from test_mail_delivery import Server

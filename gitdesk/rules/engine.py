@@ -630,30 +630,39 @@ def _before_the_rules(desk: Desk, occurrence: datetime, now: datetime) -> bool:
     return added is not None and occurrence < added <= now
 
 
-def _digest_seed(rule: Rule, occurrence: datetime) -> str:
-    return f"digest:{rule.name}:{format_utc(occurrence)}"
+def _digest_seed(config: Config, rule: Rule, occurrence: datetime) -> str:
+    """What makes a digest one digest: its rule and the days it covers, not the moment it is
+    sent. A digest moved from 07:00 to 08:00, or a day a change of clocks sends twice, is
+    the same digest (and its Message-ID the same), so it goes once."""
+    since, until = digest_window(config, rule, occurrence)
+    return f"digest:{rule.name}:{since:%Y-%m-%d}:{until:%Y-%m-%d}"
 
 
-def _digest_path(rule: Rule, occurrence: datetime) -> str:
+def _digest_path(config: Config, rule: Rule, occurrence: datetime) -> str:
     from gitdesk.mail.outbox import OUTBOX
 
-    unique = hashlib.sha256(_digest_seed(rule, occurrence).encode()).hexdigest()[:6]
+    unique = hashlib.sha256(_digest_seed(config, rule, occurrence).encode()).hexdigest()[:6]
     return f"{OUTBOX}/{occurrence.strftime('%Y%m%dT%H%M%SZ')}-digest-{rule.name}-{unique}.eml"
 
 
 def _digest_sent(desk: Desk, rule: Rule, occurrence: datetime) -> bool:
-    """Whether this occurrence's digest is in the outbox or was ever delivered."""
+    """Whether this digest (these days, by this rule) is in the outbox or was ever delivered;
+    also under the seed older versions made from the moment alone."""
     from gitdesk import git
     from gitdesk.mail import outbox
 
-    if (desk.root / _digest_path(rule, occurrence)).exists():
+    seeds = (_digest_seed(desk.config, rule, occurrence), f"digest:{rule.name}:{format_utc(occurrence)}")
+    endings = {f"-digest-{rule.name}-{hashlib.sha256(seed.encode()).hexdigest()[:6]}.eml" for seed in seeds}
+    folder = desk.root / outbox.OUTBOX
+    if folder.is_dir() and any(path.name.endswith(tuple(endings)) for path in folder.iterdir()):
         return True
     head = git.head(desk.repo)[1]
     if head is None:
         return False
     domain = (desk.config.mail.address or "gitdesk.invalid").rsplit("@", 1)[-1]
-    unique = hashlib.sha256(_digest_seed(rule, occurrence).encode()).hexdigest()[:16]
-    return f"<desk.digest.{unique}@{domain}>" in outbox.delivered_ids(desk, head)
+    delivered = outbox.delivered_ids(desk, head)
+    return any(f"<desk.digest.{hashlib.sha256(seed.encode()).hexdigest()[:16]}@{domain}>" in delivered
+               for seed in seeds)
 
 
 def digest_window(config: Config, rule: Rule, occurrence: datetime) -> tuple[datetime, datetime]:
@@ -731,8 +740,8 @@ def _digest(desk: Desk, item: Due, dry_run: bool) -> Done:
     try:
         subject, body = digest_text(desk, rule, item.at)
         message = compose.desk_message(config, [str(a) for a in addresses], subject, body, item.at,
-                                       _digest_seed(rule, item.at))
-        path = _digest_path(rule, item.at)
+                                       _digest_seed(config, rule, item.at))
+        path = _digest_path(config, rule, item.at)
         trailers = f"\n\nGitdesk-Action: rule\nGitdesk-Rule: {rule.name}\n"
         commit = desk.commit({path: message.as_bytes()}, f"rule {rule.name}: {clean_line(subject)}{trailers}",
                              clock.now(), new_files=frozenset({path}))
