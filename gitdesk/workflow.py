@@ -7,8 +7,9 @@ Validation returns every finding rather than stopping at the first, so
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from gitdesk import clock
 from gitdesk.clock import format_utc
 from gitdesk.errors import GitdeskError, TransitionError, ValidationError
 from gitdesk.ids import id_pattern
@@ -134,6 +135,9 @@ def findings(config: Config, ticket: Ticket, path: str | None = None,
     return problems
 
 
+FUTURE_SLACK = timedelta(days=1)
+
+
 def change_findings(config: Config, old: Ticket | None, new: Ticket, path: str | None = None,
                     line_of: dict[str, int] | None = None) -> list[GitdeskError]:
     """Findings for a change from ``old`` (the committed version) to ``new``:
@@ -161,6 +165,11 @@ def change_findings(config: Config, old: Ticket | None, new: Ticket, path: str |
             problems.append(ValidationError(
                 f"unknown author {entry.author!r} of the {entry.kind} at {format_utc(entry.at)}", path=path,
                 hint="write a handle listed under people:, or the writer's email address"))
+        # One dated next year counted in reports of a period not yet begun, and dated the rules'
+        # mail. A day of slack for clocks that differ and local times typed as UTC.
+        if entry.at > clock.now() + FUTURE_SLACK:
+            problems.append(ValidationError(f"the {entry.kind} at {format_utc(entry.at)} is dated in the future",
+                                            path=path, hint="write when it was written, in UTC (2026-11-20T09:40:00Z)"))
     if old.status != new.status and old.status in config.statuses and new.status in config.statuses:
         try:
             check_transition(config, old.status, new.status, path)

@@ -107,6 +107,9 @@ def test_hand_written_entries_name_a_known_writer_and_kind_and_moved_files_get_o
     assert result.returncode == 1
     assert "unknown author 'zed' of the note at 2026-12-04T22:38:00Z" in result.stderr
     assert "unknown entry kind 'comment' (2026-12-04T22:38:30Z) (use one of: reply, question, note" in result.stderr
+    path.write_text(before + "\n## Conversation\n\n### 2099-01-01T09:00:00Z alice — reply\nFrom the future.\n")
+    result = commit(hooked, "a typo in the year", "-a")
+    assert "the reply at 2099-01-01T09:00:00Z is dated in the future (write when it was written" in result.stderr
     path.write_text(before)
     (hooked.path / "tickets" / "2026").mkdir()
     hooked.git("mv", f"tickets/{ticket}.md", f"tickets/2026/{ticket}.md")

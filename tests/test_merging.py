@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -154,9 +155,10 @@ def test_a_duplicate_left_waiting_by_a_merge_is_told_once_by_both_clones_rules(
     bob.git("push", "-q")
     alice.run("sync")
     assert alice.ticket(ticket)["duplicates_waiting"] == [late["id"]], "nobody told gil"
-    at(monkeypatch, "2026-12-01T08:00:00Z")
+    soon = datetime.now(timezone.utc) + timedelta(hours=1)  # the tickets were made on the real clock
+    at(monkeypatch, soon.strftime("%Y-%m-%dT%H:%M:%SZ"))
     alice.run("rules", "run")  # both clones' schedules tell gil, before either syncs
-    at(monkeypatch, "2026-12-01T08:07:00Z")
+    at(monkeypatch, (soon + timedelta(minutes=7)).strftime("%Y-%m-%dT%H:%M:%SZ"))
     bob.run("rules", "run")
     alice.git("push", "-q")
     assert "1 commit in, 1 out" in bob.run("sync") or bob.git("status", "--porcelain") == ""
