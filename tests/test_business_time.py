@@ -141,3 +141,5 @@ def test_logged_time_reads_the_same_in_every_row_and_a_day_of_work_is_logged_in_
     column = rows[0].index("time_spent")
     logged = {row[0]: row[column] for row in rows[1:]}
     assert logged == {"by_period": "1d4h", "by_team": "1d4h", "by_person": "1d4h"}, "one figure, read one way"
+    first = rows[0].index("first_response")
+    assert rows[1][first] == "", "no figure is an empty cell, not '-"

@@ -494,7 +494,9 @@ def report(built: Report, fmt: str) -> None:
             keys.update(dict.fromkeys(column.key for column in section.columns))
             for row in section.rows:
                 line: dict[str, Any] = {"section": section.key}
-                line.update({column.key: cell.text for column, cell in zip(section.columns, row, strict=True)})
+                # None is an empty cell: "-" came out as "'-" (guarded against formulas), literally
+                line.update({column.key: cell.text if cell.value is not None else ""
+                             for column, cell in zip(section.columns, row, strict=True)})
                 line["ids"] = " ".join(sorted({i for cell in row for i in cell.ids}))
                 rows.append(line)
         click.echo(csv_text([{key: row.get(key) for key in [*keys, "ids"]} for row in rows]), nl=False)
