@@ -495,7 +495,7 @@ def report(built: Report, fmt: str) -> None:
             for row in section.rows:
                 line: dict[str, Any] = {"section": section.key}
                 # None is an empty cell: "-" came out as "'-" (guarded against formulas), literally
-                line.update({column.key: cell.text if cell.value is not None else ""
+                line.update({column.key: "" if cell.text == "-" else cell.text
                              for column, cell in zip(section.columns, row, strict=True)})
                 line["ids"] = " ".join(sorted({i for cell in row for i in cell.ids}))
                 rows.append(line)
