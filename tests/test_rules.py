@@ -384,6 +384,17 @@ def test_a_reminder_never_quotes_a_question_already_answered_or_one_never_asked(
     assert "Which office?" in body(reminder) and "at home" not in body(reminder)
 
 
+def test_after_weeks_without_a_run_the_requester_is_not_reminded_and_closed_at_once(desk: Desk) -> None:
+    made = pending_ticket(desk)
+    desk.at("2026-12-21T10:00:00Z")  # the schedule was down for four weeks
+    report = run(desk)
+    assert done(report) == [("resolve-unanswered", made)]
+    (skipped,) = [item for item in report["actions"] if item["rule"] == "remind-pending"]
+    assert skipped["skipped"] == "not sent: resolve-unanswered finishes the ticket in this run"
+    assert [mail["X-Gitdesk-Event"] for mail in outbox(desk)] == ["question", "reply"], "the question, then one: the closing"
+    assert done(run(desk)) == [], "and the reminder does not come after it"
+
+
 def test_an_entry_dated_in_the_future_never_dates_a_rule_s_mail_in_the_future(desk: Desk) -> None:
     made = pending_ticket(desk)
     path = desk.file(made)

@@ -471,7 +471,12 @@ def run(desk: Desk, now: datetime, *, dry_run: bool = False, only: str | None = 
         dirty = desk.dirty_paths([desk.path_of(item.ticket.id) for item in found.due if item.ticket]) \
             if any(item.ticket for item in found.due) else set()
         batch = _Batch(desk, report)
+        overtaken = _overtaken(found.due)
         for item in found.due:
+            if id(item) in overtaken:
+                report.done.append(Done(item.rule.name, item.ticket.id if item.ticket else None, item.at, (),
+                                        skipped=f"not sent: {overtaken[id(item)]} finishes the ticket in this run"))
+                continue
             if item.ticket is None:
                 batch.flush()  # a digest reads the reports: the changes before it are committed first
                 report.done.append(_digest(desk, item, dry_run))
@@ -488,6 +493,25 @@ def run(desk: Desk, now: datetime, *, dry_run: bool = False, only: str | None = 
         if only is None:
             _tell_waiting(desk, now, dry_run, report)
     return report
+
+
+_FINISHING = frozenset({"resolve", "close"})
+_WORDS_ONLY = frozenset({"mail", "reply", "notify"})
+
+
+def _overtaken(due: Sequence[Due]) -> dict[int, str]:
+    """Rules that only mail a ticket (a reminder) while a later rule finishes it in the same
+    run (a run after weeks without one): id(item) -> the finishing rule's name. "We will close
+    it in a few days" and "we have closed it" must not arrive together; the closing mail says
+    what the reminder would have."""
+    finishing: dict[str, tuple[datetime, str]] = {}
+    for item in due:
+        if item.ticket is not None and any(step.verb in _FINISHING for step in item.rule.steps):
+            finishing.setdefault(item.ticket.id, (item.at, item.rule.name))
+    return {id(item): finishing[item.ticket.id][1] for item in due
+            if item.ticket is not None and item.ticket.id in finishing and item.at <= finishing[item.ticket.id][0]
+            and item.rule.steps and all(step.verb in _WORDS_ONLY for step in item.rule.steps)
+            and item.rule.name != finishing[item.ticket.id][1]}
 
 
 def _finished_by_a_rule(desk: Desk, solved: Ticket) -> bool:
