@@ -360,3 +360,15 @@ def test_a_detail_under_its_row_wraps_so_the_id_at_its_end_is_whole() -> None:
                         [("04-frank-followup.eml", "new", "GD-01M91QM6ER29DDNT62", detail)], 60)
     assert max(map(len, lines)) <= 60 and "GD-01M91QKEX8714FZZZZ)" in "\n".join(lines)
     assert " ".join(line.strip() for line in lines[2:]) == detail
+
+
+def test_a_reason_too_long_to_sit_beside_its_row_goes_whole_under_it() -> None:
+    from gitdesk.render.output import Column, table_lines
+
+    columns = [Column("RULE", str), Column("TICKET", str), Column("OUTCOME", str), Column("WHAT", str, fit="wrap")]
+    reason = "not sent: resolve-unanswered finishes the ticket in this run"
+    lines = table_lines(columns, ["RULE", "TICKET", "OUTCOME", "WHAT"],
+                        [["remind-pending", "GD-01MAC447W0FGDQ53RM", "skipped", reason]], 60)
+    assert lines[1].split() == ["remind-pending", "GD-01MAC447W0FGDQ53RM", "skipped"]
+    assert " ".join(line.strip() for line in lines[2:]) == reason and max(map(len, lines)) <= 60, \
+        "it was cut to 'not sent: resolve-unanswere…'"

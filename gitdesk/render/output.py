@@ -127,7 +127,8 @@ class Column:
     """A table column: its header, how a record shows in it, and how it gives way.
 
     ``fit``: ``keep`` is never cut (ids, statuses, numbers); ``shrink`` is cut to
-    fit with … (titles; a terminal only); ``chart`` is dropped when there is no room."""
+    fit with … (titles; a terminal only); ``wrap`` goes whole under its row when it does
+    not fit beside it (a reason); ``chart`` is dropped when there is no room."""
 
     header: str
     show: Callable[[Any], str]
@@ -166,6 +167,9 @@ def table_lines(columns: Sequence[Column], headers: Sequence[str], rows: Sequenc
     below: list[int] = []  # columns shown on a line of their own under each row
     if room is not None and total(shown, sizes) > room:
         shown = [index for index in shown if columns[index].fit != "chart"]
+        wrapped = [index for index in shown if columns[index].fit == "wrap"]
+        if wrapped and total(shown, sizes) > room:  # a reason read whole, under its row
+            shown, below = [index for index in shown if index not in wrapped], wrapped
         fixed = [index for index in shown if columns[index].fit != "shrink"]
         flexible = [index for index in shown if columns[index].fit == "shrink"]
         spare = room - total(fixed, sizes) - len(GAP) * len(flexible)
@@ -176,7 +180,7 @@ def table_lines(columns: Sequence[Column], headers: Sequence[str], rows: Sequenc
             for index in flexible:  # titles give way, in proportion to their natural width
                 sizes[index] = min(natural[index], max(MIN_SHRUNK, spare * natural[index] // max(1, wanted)))
         elif flexible and fixed and total(fixed, sizes) <= room:
-            shown, below = fixed, flexible  # too narrow for a readable title beside the rest: put it under
+            shown, below = fixed, flexible + below  # too narrow for a readable title beside the rest: put it under
         else:
             return _blocks(columns, headers, rows, room)
     last = shown[-1]

@@ -706,7 +706,7 @@ def rules_run(report: RunReport, fmt: str) -> None:
         return str(record["error"] or record["skipped"] or "; ".join(record["what"]))
 
     columns = (Column("RULE", lambda r: str(r["rule"])), Column("TICKET", lambda r: str(r["ticket"] or "desk")),
-               Column("OUTCOME", outcome), Column("WHAT", detail, fit="shrink"))
+               Column("OUTCOME", outcome), Column("WHAT", detail, fit="wrap"))
 
     def text() -> None:
         if records:
