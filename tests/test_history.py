@@ -569,3 +569,16 @@ def test_a_reply_the_merge_left_out_is_marked_in_the_log(desk: Desk) -> None:
     assert f"not kept by merge {merge}: reply added by alice" in changes
     assert f"not kept by merge {merge}: internal note added by alice" in changes
     assert "internal note added by alice" in changes  # main's own note was kept: not marked
+
+
+def test_a_file_repaired_after_a_committed_conflict_is_not_created_again(desk: Desk) -> None:
+    desk.at("2026-11-20T09:00:00Z")
+    ticket = desk.new("Printer jams", "-q", "it-helpdesk")
+    hand_commit(desk, ticket, "priority: normal", "<<<<<<< HEAD\npriority: high\n=======\npriority: low\n>>>>>>> theirs",
+                "2026-11-21T09:00:00Z", "merged in a hurry")
+    hand_commit(desk, ticket, "<<<<<<< HEAD\npriority: high\n=======\npriority: low\n>>>>>>> theirs", "priority: high",
+                "2026-11-21T09:05:00Z", "repaired")
+    shown = [change for entry in json.loads(desk.run("log", ticket, "--format", "json").stdout)["entries"]
+             for change in entry["changes"]]
+    assert shown[-2].startswith("unreadable version") and shown[-1].startswith("readable again ("), shown
+    assert sum(change.startswith("created") for change in shown) == 1, "it was 'created' a second time"

@@ -611,6 +611,7 @@ def _entries_from_rows(desk: Desk, rows: Iterable[tuple[Any, ...]],
     for row in rows:
         grouped.setdefault((row[0], row[1]), []).append(row)
     result = []
+    last: dict[str, str] = {}  # each ticket's last event kind so far: a file read again is not created again
     for (commit, ticket), items in grouped.items():
         first = items[0]
         events = tuple(Event(row[0], row[1], row[2], datetime.fromtimestamp(row[3], timezone.utc), row[4], row[5],
@@ -619,8 +620,15 @@ def _entries_from_rows(desk: Desk, rows: Iterable[tuple[Any, ...]],
                        for row in items)
         who = who_of(first[11], first[12], first[10])
         action = (first[13] or "edit").split(",")[0].strip().split(" ")[0]
-        result.append(LogEntry(commit, events[0].time, who, first[10], action, ticket,
-                               tuple(event.describe() for event in events), events))
+        said = []
+        for event in events:
+            before = last.get(ticket)
+            if event.kind == "new" and before in ("unreadable", "deleted"):
+                said.append(f"{'readable again' if before == 'unreadable' else 'restored'} ({event.after})")
+            else:
+                said.append(event.describe())
+            last[ticket] = event.kind
+        result.append(LogEntry(commit, events[0].time, who, first[10], action, ticket, tuple(said), events))
     return result
 
 
