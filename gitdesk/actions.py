@@ -740,6 +740,9 @@ def escalating(desk: Desk, to: str | None, reason: str, actor: Actor, handle: st
     return mutate
 
 
+HOURS_ONLY = 10**12  # a "day" no duration reaches: logged time is written in hours and minutes
+
+
 def log_time(desk: Desk, typed_id: str, duration: str, text: str | None, actor: Actor,
              *, mailer: Mailer | None = None) -> Outcome:
     actor.require_person("log time")
@@ -747,7 +750,7 @@ def log_time(desk: Desk, typed_id: str, duration: str, text: str | None, actor: 
     if span.weeks or span.days:  # "1d" of work read as 24 hours made the capacity figures three times too high
         raise ValidationError(f"{duration.strip()!r} would log {format_duration(span.calendar())} of work: "
                               "in logged time a d is 24 hours", hint="log hours and minutes: 8h for a working day")
-    spent = format_duration(span.calendar(), exact=True)
+    spent = format_duration(span.calendar(), exact=True, day=HOURS_ONLY)  # "24h", never the refused "1d"
     body = ticketfile.escape_text(text or "")
     return _change(desk, typed_id, actor, "time",
                    lambda ticket: replace(ticket, entries=(*ticket.entries, _entry(actor, TIME, body, spent))), mailer)
@@ -1018,11 +1021,13 @@ def root_of(desk: Desk, loaded: LoadedTicket, avoid: str | None = None) -> Loade
 
 
 def close_as_duplicate(desk: Desk, typed_id: str, of: str, actor: Actor, text: str | None = None, *,
-                       mailer: Mailer | None = None) -> Outcome:
+                       mailer: Mailer | None = None, unsolved: Callable[[Ticket], bool] | None = None) -> Outcome:
     """Link ``typed_id`` as a duplicate of ``of`` (or of the ticket ``of`` is itself a
     duplicate of) and resolve it in one commit, with a note that tells the requester where
     the answer is: the other ticket's resolution if it is solved, else that they will hear
-    when it is, in a mail of their own (the other ticket's ``duplicates_waiting``)."""
+    when it is, in a mail of their own (the other ticket's ``duplicates_waiting``).
+    ``unsolved`` says of a finished ticket that it holds no answer (a rule closed it for want
+    of one: ``cache.history.finished_by_a_rule``); the duplicate then waits for it too."""
     handle = actor.require_agent(desk.config, "close tickets as duplicates")
     said = ticketfile.escape_text(text or "").strip()
     with desk.writing():
@@ -1041,7 +1046,8 @@ def close_as_duplicate(desk: Desk, typed_id: str, of: str, actor: Actor, text: s
         named = f"{other_id} ({one_line(other.ticket.title)})" if same and not copied else other_id
         also: list[tuple[LoadedTicket, Ticket]] = []
         loaded_ticket = loaded.ticket  # if the other is solved, who waits for this one is told its answer
-        if workflow.is_done(desk.config, other.ticket.status) and (other.ticket.resolution or "").strip():
+        if workflow.is_done(desk.config, other.ticket.status) and (other.ticket.resolution or "").strip() \
+                and not (unsolved is not None and unsolved(other.ticket)):
             answer = f"This is the same problem as {named}, which was solved:\n\n{other.ticket.resolution}"
         else:
             answer = (f"This is the same problem as {named}. We are working on it there "

@@ -288,12 +288,17 @@ class Config:
         return self._by_email.get(address_key(handle_or_email))
 
     def is_agent(self, handle: str) -> bool:
-        """Whether a person works tickets: a queue's member, an escalation target, or marked agent."""
+        """Whether a person works tickets, and so speaks for the desk (their reply is its first
+        response, their answer to its notifications an internal note): a queue's member, lead or
+        escalation target, one of the desk's leads, or marked agent; on a desk with no queues,
+        everyone in people. The one definition: timings, intake, the rules and reports ask here."""
         person = self.people.get(handle)
         if person is None:
             return False
-        return person.agent or any(handle in queue.members or queue.escalate_to == handle
-                                   for queue in self.queues.values())
+        if person.agent or handle in self.leads or not self.queues:
+            return True
+        return any(handle in queue.members or handle in (queue.escalate_to, queue.lead)
+                   for queue in self.queues.values())
 
     def queues_of(self, handle: str) -> tuple[str, ...]:
         return tuple(name for name, queue in self.queues.items() if handle in queue.members)

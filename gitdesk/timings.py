@@ -21,7 +21,8 @@ figure never reads two ways. Definitions (docs/reports.md has them for people):
   stopped (or at the moment judged, while it runs), and a clock's target is
   the one of the priority the ticket had then (``gitdesk.calendar``), unless
   the clock passed an earlier priority's target while that priority held:
-  that breach stands (lowering the priority later does not undo it).
+  that breach stands (lowering the priority later does not undo it). A
+  priority raised past its target counts only if it holds at the stop.
 - A target is **decided** once: met when the clock stops in time, missed at
   the moment the target passed (its deadline). A breach belongs to the period
   its deadline falls in, whenever the ticket was answered.
@@ -309,8 +310,7 @@ class Clocks:
         known = self._agents.get(author)
         if known is None:
             person = self.config.person(author) if author not in (RULES_AUTHOR, MAIL_SYSTEM) else None
-            known = self._agents[author] = person is not None and (
-                self.config.is_agent(person.handle) or person.handle in self.config.leads)
+            known = self._agents[author] = person is not None and self.config.is_agent(person.handle)
         return known
 
     def escalations(self) -> list[Escalation]:
@@ -371,7 +371,9 @@ class Clocks:
         priority the ticket had at that moment, when the priority changed while it ran; None
         when it did not (the target at the end decides). An urgent ticket left unanswered for a
         day missed its target that day, however low its priority was set before the reply."""
-        moments = sorted({change.at for change in self._changes.get("priority", ()) if start < change.at < end})
+        # A change at the stop itself counts too: lowered and answered in one commit, the clock ran
+        # its whole span under the priority before.
+        moments = sorted({change.at for change in self._changes.get("priority", ()) if start < change.at <= end})
         if not moments:
             return None
         used = 0.0
@@ -381,8 +383,10 @@ class Clocks:
                 priority = self.priority_at(low)
                 target = self._target(kind, clock, priority)
                 length = clock.elapsed(low, high)
-                if target is not None and used + length > target:
-                    return priority, target, clock.add(low, target - used) if target > used else low
+                # Raised past its target (two hours on the clock, then urgent): no breach at that
+                # moment; it stands only if the priority still holds at the stop (judged below).
+                if target is not None and used < target < used + length:
+                    return priority, target, clock.add(low, target - used)
                 used += length
         return None
 

@@ -133,3 +133,22 @@ def test_kept_data_comes_back_as_it_was() -> None:
     back = recalled(remembered(data, "digest"), "digest")
     assert back == data and list(back) == ["z", "a"]
     assert recalled(remembered(data, "digest"), "another") is None
+
+
+def test_who_speaks_for_the_desk_is_defined_once() -> None:
+    """Timings (first response), intake (an answer to a notification) and the rules (what a
+    reminder quotes) all ask config.is_agent."""
+    config = parse_config("""\
+desk: {name: D, leads: [lena]}
+people:
+  alice: {name: Alice, email: alice@example.com}
+  lena: {name: Lena, email: lena@example.com}
+  quinn: {name: Quinn, email: quinn@example.com}
+  carol: {name: Carol, email: carol@example.com}
+queues:
+  helpdesk: {name: Help, members: [alice], lead: quinn}
+""")
+    assert [h for h in config.people if config.is_agent(h)] == ["alice", "lena", "quinn"], \
+        "a member, a desk lead in no queue and a queue's lead; not a colleague who asks for help"
+    bare = parse_config("desk: {name: D}\npeople:\n  dan: {name: Dan, email: dan@example.com}\nqueues: {}\n")
+    assert bare.is_agent("dan"), "a desk with no queues: everyone in people works tickets"

@@ -261,6 +261,34 @@ def test_a_breach_stands_when_the_priority_is_lowered_before_the_answer(desk: De
                      ("resolution", "urgent", "2026-11-02T17:00:00Z")}
 
 
+def test_lowering_and_answering_in_one_commit_does_not_clean_the_figures_either(desk: Desk) -> None:
+    desk.at("2026-11-02T09:00:00Z")
+    ticket = desk.new("Urgent, ignored", "-q", "it-helpdesk", "-r", "carol", "-p", "urgent")
+    path = desk.file(ticket)
+    path.write_text(path.read_text().replace("priority: urgent", "priority: low").rstrip("\n")
+                    + "\n\n## Conversation\n\n### 2026-11-03T09:00:00Z alice — reply\nSorry.\n")
+    when = "2026-11-03T09:00:00Z"  # the commit is the change's moment: the same as the reply's
+    subprocess.run(["git", "commit", "-qam", "lowered and answered"], cwd=desk.path, check=True,
+                   env={**os.environ, "GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when})
+    desk.at("2026-11-10T00:00:00Z")
+    found = {(b["kind"]["value"], b["priority"]["value"]) for b in section(report(desk, "sla", "2026-11-02",
+                                                                                   "2026-11-03"), "breaches")}
+    assert ("first response", "urgent") in found
+
+
+def test_a_priority_raised_past_its_target_and_put_back_is_no_breach(desk: Desk) -> None:
+    desk.at("2026-11-02T09:00:00Z")
+    ticket = desk.new("Normal", "-q", "it-helpdesk", "-r", "carol")
+    desk.at("2026-11-02T11:00:00Z")
+    desk.run("set", ticket, "priority", "urgent")  # two hours in: its one hour had passed
+    desk.at("2026-11-02T11:01:00Z")
+    desk.run("set", ticket, "priority", "normal")  # a slip, put right
+    desk.at("2026-11-02T12:00:00Z")
+    desk.run("reply", ticket, "-m", "Done.")
+    desk.at("2026-11-10T00:00:00Z")
+    assert section(report(desk, "sla", "2026-11-02", "2026-11-02"), "breaches") == []
+
+
 def test_a_colleague_in_the_cc_or_a_stranger_is_not_the_desk_answering(desk: Desk) -> None:
     desk.at("2026-11-02T09:00:00Z")
     copied = desk.new("Shared drive full", "-q", "it-helpdesk", "-r", "ann@ext.example")

@@ -158,7 +158,8 @@ def test_who_waits_for_a_ticket_a_rule_closed_unanswered_is_not_told_it_is_solve
     report = run(desk)
     assert ("resolve-unanswered", made) in done(report) and ("(duplicates waiting)", made) not in done(report)
     (skipped,) = [item for item in report["actions"] if item["rule"] == "(duplicates waiting)"]
-    assert f"finished by a rule, not solved: {again} still wait" in skipped["skipped"]
+    assert f"finished by a rule, not solved: {again} waits for its answer (reopen {made} and resolve it, " \
+           "which tells them" in skipped["skipped"]
     assert not [mail for mail in outbox(desk) if mail["To"] == "gina@customer.example"
                 and "reported is solved" in body(mail)], "nobody is told a problem is solved that nobody solved"
     assert "not heard back" not in desk.text(again)
@@ -393,6 +394,53 @@ def test_after_weeks_without_a_run_the_requester_is_not_reminded_and_closed_at_o
     assert skipped["skipped"] == "not sent: resolve-unanswered finishes the ticket in this run"
     assert [mail["X-Gitdesk-Event"] for mail in outbox(desk)] == ["question", "reply"], "the question, then one: the closing"
     assert done(run(desk)) == [], "and the reminder does not come after it"
+
+
+def test_a_new_duplicate_of_a_ticket_a_rule_closed_unanswered_waits_for_a_real_answer(desk: Desk) -> None:
+    made = pending_ticket(desk)
+    desk.at("2026-12-07T10:00:00Z")
+    assert ("resolve-unanswered", made) in done(run(desk))
+    again = desk.new("VPN keeps dropping", "-q", "it-helpdesk", "-r", "frank@customer.example")
+    desk.run("duplicate", again, "--of", made, "--as", "alice")
+    (pointer,) = [mail for mail in outbox(desk) if mail["To"] == "frank@customer.example"]
+    assert "you will hear when it is solved" in body(pointer) and "not heard back" not in body(pointer)
+    assert json.loads(desk.run("show", made, "--format", "json").stdout)["ticket"]["duplicates_waiting"] == [again]
+
+
+def test_a_reminder_is_not_sent_over_the_requester_s_own_words_or_their_reopening(desk: Desk) -> None:
+    own = desk.new("My fan is loud", "-q", "it-helpdesk")  # alice's own request
+    desk.run("ask", own, "-m", "Always or under load?", "--as", "bob")
+    desk.run("reply", own, "-m", "Only when Teams runs.", "--as", "alice")
+    desk.run("set", own, "status", "pending", "--as", "bob")
+    desk.at("2026-11-26T10:00:00Z")
+    report = run(desk, "--rule", "remind-pending")
+    assert [item["what"] for item in report["actions"]] == [["no reminder: nothing the desk asked waits for an "
+                                                             "answer"]], "her own words are no question to her"
+
+
+def test_a_lead_in_no_queue_answering_a_notification_writes_a_note(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from test_mail_intake import eml, intake
+
+    desk = rules_desk(tmp_path / "desk", monkeypatch)
+    config = desk.path / ".gitdesk" / "config.yml"
+    config.write_text(config.read_text().replace("leads: [dana]", "leads: [dana, carol]"))
+    desk.git("commit", "-qam", "carol leads too")
+    made = desk.new("Laptop for the new starter", "-r", REQUESTER)
+    desk.at("2026-11-23T13:00:00Z")
+    run(desk)
+    (told,) = [mail for mail in outbox(desk) if mail["To"] == "carol@example.com"]
+    answer = (f"From: carol@example.com\nTo: help@example.com\nSubject: Re: {told['Subject']}\n"
+              f"Message-ID: <carol-1@example.com>\nIn-Reply-To: {told['Message-ID']}\n\nAlice, yours?\n").encode()
+    intake(desk, "eml", eml(tmp_path, answer, "carol.eml"))
+    follow = (f"From: alice@example.com\nTo: help@example.com\nSubject: Re: {told['Subject']}\n"
+              f"Message-ID: <alice-9@example.com>\nIn-Reply-To: <carol-1@example.com>\n"
+              f"References: {told['Message-ID']} <carol-1@example.com>\n\nSure, after lunch.\n").encode()
+    intake(desk, "eml", eml(tmp_path, follow, "alice.eml"))
+    shown = json.loads(desk.run("show", made, "--format", "json").stdout)["ticket"]
+    assert [(e["author"], e["kind"]) for e in shown["conversation"] if e["author"] in ("carol", "alice")] == [
+        ("carol", "note"), ("alice", "note")], "a lead's answer, and the reply to it in that thread, are notes"
+    assert shown["timings"]["first_response_by"] is None
 
 
 def test_an_entry_dated_in_the_future_never_dates_a_rule_s_mail_in_the_future(desk: Desk) -> None:

@@ -26,7 +26,7 @@ from gitdesk.cache import db, merges, workers
 from gitdesk.clock import format_utc
 from gitdesk.desk import Desk, Progress, quiet
 from gitdesk.errors import GitdeskError, ShallowHistory
-from gitdesk.model import Entry, Ticket
+from gitdesk.model import RULES_AUTHOR, Entry, Ticket
 from gitdesk.text import address_key
 from gitdesk.timings import TRACKED, Change, Clocks, Timings
 
@@ -807,3 +807,16 @@ def record(entry: LogEntry) -> dict[str, object]:
     """A log entry as scripts see it (``gitdesk log --format json``)."""
     return {"commit": entry.commit, "time": entry.time.strftime("%Y-%m-%dT%H:%M:%SZ"), "who": entry.who,
             "author": entry.author, "action": entry.action, "ticket": entry.ticket, "changes": list(entry.changes)}
+
+
+def finished_by_a_rule(desk: Desk, ticket: Ticket) -> bool:
+    """Whether the last time ``ticket`` entered a finished status a rule did it: a rule's
+    ``resolve:`` closes for want of an answer, and its words solve nobody's problem (who
+    waits for it is not told it is solved; a new duplicate of it waits too)."""
+    config = desk.config
+    if not workflow.is_done(config, ticket.status):
+        return False
+    entered = [change for change in tracked_changes(desk, [ticket.id]).get(ticket.id, ())
+               if change.field == "status" and workflow.is_done(config, change.after or "")
+               and not workflow.is_done(config, change.before or "")]
+    return bool(entered) and entered[-1].who == RULES_AUTHOR

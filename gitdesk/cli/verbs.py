@@ -395,9 +395,13 @@ def duplicate(session: Session, ticket_id: str, of: str, message: str | None, se
       gitdesk duplicate GD-01JD9A --of GD-01JD8X -m "Thanks, we know this one."
     """
     from gitdesk import actions
+    from gitdesk.cache import history
 
-    _done(session, actions.close_as_duplicate(session.desk, ticket_id, of, session.actor(), message,
-                                              mailer=mailer(session, send)), fmt, send)
+    desk = session.desk
+    _done(session, actions.close_as_duplicate(desk, ticket_id, of, session.actor(), message,
+                                              mailer=mailer(session, send),
+                                              unsolved=lambda other: history.finished_by_a_rule(desk, other)),
+          fmt, send)
 
 
 @click.command(name="time")

@@ -506,10 +506,11 @@ def _reply(state: _State, ticket: Ticket, incoming: Incoming, files: dict[str, b
     author = person.handle if person else incoming.sender
     said = strip_quoted(incoming.text)
     text = ticketfile.escape_text(_body_with_attachments(state, ticket.id, said, incoming, files)) or "(no text)"
-    if person is not None and desk.config.is_agent(person.handle) and incoming.references \
-            and incoming.references[-1].startswith(f"<{ticket.id}.{templates.NOTIFICATION}."):
-        # An agent answering the desk's word to agents ("Dan, can you take this?"): the requester
-        # never saw that mail, so it is an internal note, and no answer to them.
+    notified = f"<{ticket.id}.{templates.NOTIFICATION}."
+    if person is not None and desk.config.is_agent(person.handle) \
+            and any(reference.startswith(notified) for reference in incoming.references):
+        # Agents answering the desk's word to agents ("Dan, can you take this?"), and each other in
+        # that thread: the requester never saw those mails, so they are internal notes.
         return replace(with_thread_id(ticket, incoming.message_id),
                        entries=(*ticket.entries, Entry(clock.now(), author, NOTE, text)))
     is_requester = workflow.is_requester(desk.config, ticket, incoming.sender)

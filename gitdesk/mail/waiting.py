@@ -123,6 +123,11 @@ def _waiting_duplicate(desk: Desk, ticket_id: str, answered: str) -> LoadedTicke
     return loaded if answered in (loaded.ticket.duplicate_of, root.ticket.id) else None
 
 
+def still_waiting_for(desk: Desk, solved: Ticket) -> list[str]:
+    """The duplicates on ``solved``'s list that still wait for it (finished, linked to it)."""
+    return [ticket_id for ticket_id in waiting_of(solved) if _waiting_duplicate(desk, ticket_id, solved.id) is not None]
+
+
 def still_waiting(desk: Desk) -> list[LoadedTicket]:
     """The solved tickets whose list still names duplicates to tell: resolved by a rule or by
     hand (which mail nobody), or solved on one clone while another added a duplicate. The

@@ -28,7 +28,7 @@ from gitdesk.calendar import Calendar
 from gitdesk.clock import format_utc
 from gitdesk.desk import Actor, Desk
 from gitdesk.errors import GitdeskError, ValidationError
-from gitdesk.model import NOTE, QUESTION, REPLY, RULES_AUTHOR, Config, Entry, Person, Ticket
+from gitdesk.model import NOTE, QUESTION, REOPEN, REPLY, RULES_AUTHOR, Config, Entry, Person, Ticket
 from gitdesk.rules.spec import Rule, Step, read_rules
 from gitdesk.text import address_key, clean_line, counted
 from gitdesk.timings import Change, Clocks
@@ -410,9 +410,12 @@ def _unanswered(config: Config, ticket: Ticket) -> str | None:
     answered them since; None when the last public word is the requester's, or there is none
     (a ticket set pending by hand): a reminder must not quote an answered question."""
     for entry in reversed(ticket.entries):
-        if entry.kind not in (QUESTION, REPLY) or entry.author == RULES_AUTHOR:
-            continue
-        return entry.text if config.is_agent(entry.author) else None
+        if entry.kind not in (QUESTION, REPLY, REOPEN) or entry.author == RULES_AUTHOR:
+            continue  # internal entries, and the desk's own automatic mail, answer nothing
+        if entry.kind == REOPEN or workflow.is_requester(config, ticket, entry.author) \
+                or not config.is_agent(entry.author):
+            return None  # the requester (or someone on their side) spoke last
+        return entry.text
     return None
 
 
@@ -495,15 +498,16 @@ def run(desk: Desk, now: datetime, *, dry_run: bool = False, only: str | None = 
     return report
 
 
-_FINISHING = frozenset({"resolve", "close"})
-_WORDS_ONLY = frozenset({"mail", "reply", "notify"})
+_FINISHING = frozenset({"resolve"})  # finishes the ticket and mails its requester ("we have closed it")
+_WORDS_ONLY = frozenset({"mail", "reply"})  # mail to the requester, and nothing else
 
 
 def _overtaken(due: Sequence[Due]) -> dict[int, str]:
-    """Rules that only mail a ticket (a reminder) while a later rule finishes it in the same
-    run (a run after weeks without one): id(item) -> the finishing rule's name. "We will close
-    it in a few days" and "we have closed it" must not arrive together; the closing mail says
-    what the reminder would have."""
+    """Rules that only mail a ticket's requester (a reminder) while a later rule resolves it,
+    mailing them, in the same run (a run after weeks without one): id(item) -> the resolving
+    rule's name. "We will close it in a few days" and "we have closed it" must not arrive
+    together; the closing mail says what the reminder would have. A survey before a silent
+    close, or a word to the lead, still goes."""
     finishing: dict[str, tuple[datetime, str]] = {}
     for item in due:
         if item.ticket is not None and any(step.verb in _FINISHING for step in item.rule.steps):
@@ -512,16 +516,6 @@ def _overtaken(due: Sequence[Due]) -> dict[int, str]:
             if item.ticket is not None and item.ticket.id in finishing and item.at <= finishing[item.ticket.id][0]
             and item.rule.steps and all(step.verb in _WORDS_ONLY for step in item.rule.steps)
             and item.rule.name != finishing[item.ticket.id][1]}
-
-
-def _finished_by_a_rule(desk: Desk, solved: Ticket) -> bool:
-    """Whether the last time ``solved`` entered a finished status a rule did it (a rule's
-    ``resolve:`` closes for want of an answer: its note solves nobody's problem)."""
-    config = desk.config
-    entered = [change for change in history.tracked_changes(desk, [solved.id]).get(solved.id, ())
-               if change.field == "status" and workflow.is_done(config, change.after or "")
-               and not workflow.is_done(config, change.before or "")]
-    return bool(entered) and entered[-1].who == RULES_AUTHOR
 
 
 def _latest_moment(desk: Desk, solved: Ticket) -> datetime:
@@ -554,11 +548,14 @@ def _tell_waiting(desk: Desk, now: datetime, dry_run: bool, report: RunReport) -
                                     "changes; commit or discard them"))
             continue
         stamp = _latest_moment(desk, loaded.ticket)
-        if _finished_by_a_rule(desk, loaded.ticket):
+        if history.finished_by_a_rule(desk, loaded.ticket):
             # "We have not heard back, so we closed it" is no answer to someone else's problem.
-            report.done.append(Done(WAITING_RULE, ticket_id, stamp, (), skipped=(
-                f"finished by a rule, not solved: {', '.join(actions.waiting_of(loaded.ticket))} still wait for "
-                f"its answer (reopen {ticket_id} and resolve it, or answer them with gitdesk reply)")))
+            left = waiting.still_waiting_for(desk, loaded.ticket)
+            if left:  # one reopened since is a problem of its own: not named again
+                report.done.append(Done(WAITING_RULE, ticket_id, stamp, (), skipped=(
+                    f"finished by a rule, not solved: {', '.join(left)} "
+                    f"{'waits' if len(left) == 1 else 'wait'} for its answer (reopen {ticket_id} and resolve "
+                    "it, which tells them; or reopen each to answer it on its own)")))
             continue
         told = waiting.tell(desk, "resolve", loaded.ticket, ACTOR, stamp, None,
                             seed=f"waiting:{ticket_id}:{format_utc(stamp)}")
