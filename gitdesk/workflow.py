@@ -13,7 +13,7 @@ from gitdesk import clock
 from gitdesk.clock import format_utc
 from gitdesk.errors import GitdeskError, TransitionError, ValidationError
 from gitdesk.ids import id_pattern
-from gitdesk.model import ENTRY_KINDS, MAIL_SYSTEM, REOPEN, RULES_AUTHOR, WAITING, Config, Ticket
+from gitdesk.model import ENTRY_KINDS, MAIL_SYSTEM, REOPEN, RULES_AUTHOR, WAITING, Config, Entry, Ticket
 from gitdesk.text import address_key
 
 # The statuses the verbs move tickets to. A desk's config may rename or drop
@@ -138,12 +138,22 @@ def findings(config: Config, ticket: Ticket, path: str | None = None,
 FUTURE_SLACK = timedelta(days=1)
 
 
+def _in_the_future(entry: Entry, path: str | None) -> ValidationError:
+    return ValidationError(f"the {entry.kind} at {format_utc(entry.at)} is dated in the future", path=path,
+                           hint="write when it was written, in UTC (2026-11-20T09:40:00Z)")
+
+
 def change_findings(config: Config, old: Ticket | None, new: Ticket, path: str | None = None,
                     line_of: dict[str, int] | None = None) -> list[GitdeskError]:
     """Findings for a change from ``old`` (the committed version) to ``new``:
     the move itself first, then what the new version lacks."""
-    if old is None:
-        return findings(config, new, path, line_of)
+    if old is None:  # a new file: every entry is added by it, and so is its creation
+        ahead = clock.now() + FUTURE_SLACK
+        dated = [ValidationError(f"created {format_utc(new.created)} is in the future", path=path,
+                                 line=(line_of or {}).get("created"), hint="write when it was created, in UTC")
+                 ] if new.created > ahead else []
+        dated += [_in_the_future(entry, path) for entry in new.entries if entry.at > ahead]
+        return dated + findings(config, new, path, line_of)
     lines = line_of or {}
     problems: list[GitdeskError] = []
     for field in ("id", "created"):
@@ -168,8 +178,7 @@ def change_findings(config: Config, old: Ticket | None, new: Ticket, path: str |
         # One dated next year counted in reports of a period not yet begun, and dated the rules'
         # mail. A day of slack for clocks that differ and local times typed as UTC.
         if entry.at > clock.now() + FUTURE_SLACK:
-            problems.append(ValidationError(f"the {entry.kind} at {format_utc(entry.at)} is dated in the future",
-                                            path=path, hint="write when it was written, in UTC (2026-11-20T09:40:00Z)"))
+            problems.append(_in_the_future(entry, path))
     if old.status != new.status and old.status in config.statuses and new.status in config.statuses:
         try:
             check_transition(config, old.status, new.status, path)

@@ -110,6 +110,14 @@ def test_hand_written_entries_name_a_known_writer_and_kind_and_moved_files_get_o
     path.write_text(before + "\n## Conversation\n\n### 2099-01-01T09:00:00Z alice — reply\nFrom the future.\n")
     result = commit(hooked, "a typo in the year", "-a")
     assert "the reply at 2099-01-01T09:00:00Z is dated in the future (write when it was written" in result.stderr
+    made = hooked.path / "tickets" / "GD-01M91ZZZZZZZZZZZZZ.md"  # a new file, dated ahead, is refused too
+    made.write_text(before.replace(ticket, "GD-01M91ZZZZZZZZZZZZZ").replace(
+        before.split("created: ")[1].split("\n")[0], "2099-01-01T08:00:00Z"))
+    hooked.git("add", str(made))
+    result = commit(hooked, "a ticket from the future")
+    assert "created 2099-01-01T08:00:00Z is in the future" in result.stderr
+    hooked.git("rm", "-q", "--cached", str(made))
+    made.unlink()
     path.write_text(before)
     (hooked.path / "tickets" / "2026").mkdir()
     hooked.git("mv", f"tickets/{ticket}.md", f"tickets/2026/{ticket}.md")

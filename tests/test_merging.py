@@ -57,6 +57,7 @@ def clone(origin: Path, path: Path, who: str, *, driver: bool = True) -> Clone:
 @pytest.fixture
 def team(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Clone, Clone, str, Path]:
     seed = make_desk(tmp_path / "seed", monkeypatch, TEST_CONFIG)
+    at(monkeypatch, "2026-11-20T09:00:00Z")  # before what the tests do: a ticket made on the real clock is "future"
     ticket = seed.new("Printer on 2F jams", "-q", "it-helpdesk", "-l", "printer", "-l", "paper")
     origin = tmp_path / "origin.git"
     subprocess.run(["git", "clone", "-q", "--bare", str(seed.path), str(origin)], check=True)
