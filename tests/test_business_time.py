@@ -136,10 +136,12 @@ def test_logged_time_reads_the_same_in_every_row_and_a_day_of_work_is_logged_in_
            "working day)" in refused, "a day of work read as 24 hours tripled the capacity figures"
     desk.run("time", ticket, "8h")
     desk.run("time", ticket, "20h")  # a long weekend of work, as typed
+    desk.run("time", ticket, "24h")
+    assert "— time 24h" in desk.text(ticket), "written in hours: not the 1d the command refuses"
     rows = list(csv.reader(io.StringIO(desk.run("report", "workload", "--since", "2026-11-02", "--until",
                                                 "2026-11-08", "--format", "csv").stdout)))
     column = rows[0].index("time_spent")
     logged = {row[0]: row[column] for row in rows[1:]}
-    assert logged == {"by_period": "1d4h", "by_team": "1d4h", "by_person": "1d4h"}, "one figure, read one way"
+    assert logged == {"by_period": "2d4h", "by_team": "2d4h", "by_person": "2d4h"}, "one figure, read one way"
     first = rows[0].index("first_response")
     assert rows[1][first] == "", "no figure is an empty cell, not '-"

@@ -313,6 +313,10 @@ def test_a_new_desks_capacity_counts_from_its_first_ticket(desk: Desk) -> None:
     assert ("The period runs past now (2026-11-27 09:00 UTC): capacity counts the 7.4 days up to now, not the days "
             "still to come.") in month["findings"]
     assert alice_week_capacity(month)["value"] == round(7.375 / 7 * 40, 2), "the days to come hold no capacity yet"
+    ahead = json.loads(desk.run("report", "workload", "--since", "2027-01-01", "--until", "2027-01-31",
+                                "--format", "json").stdout)
+    assert "The period has not begun yet: nothing in it has happened, and it holds no capacity." in ahead["findings"]
+    assert not [f for f in ahead["findings"] if "runs past now" in f]
     alice = next(row for row in found["sections"][2]["rows"] if row["person"]["value"] == "alice")
     assert alice["capacity"]["value"] == 40.0, "one week of the default 40 hours, not four weeks"
     assert alice["capacity_used"]["value"] == {"rate": 0.0688, "count": 2.75, "of": 40}, "45 minutes are 0.75"

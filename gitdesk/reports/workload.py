@@ -143,7 +143,9 @@ def build(facts: Facts, whole: Period, buckets: list[Period]) -> Report:
     if started > whole.since:
         said.say(f"The desk's first ticket came in on {started.strftime('%Y-%m-%d %H:%M')}, after the period began, "
                  f"so capacity counts the {shown} from then, not the whole period.")
-    if ends < whole.until:
+    if facts.now < whole.since:
+        said.say("The period has not begun yet: nothing in it has happened, and it holds no capacity.")
+    elif ends < whole.until:
         said.say(f"The period runs past now ({ends.strftime('%Y-%m-%d %H:%M')} UTC): capacity counts the {shown} "
                  "up to now, not the days still to come.")
     return Report("workload", "Workload", whole, [by_period, team_section, by_person], said.texts,
