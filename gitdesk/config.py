@@ -325,7 +325,8 @@ class _NotPlain(Exception):
 def remembered(data: Any, digest: str) -> str:
     """``data`` (a config's YAML data) as the text to keep, or "" when JSON cannot hold it."""
     try:
-        return json.dumps({"v": 1, "sha1": digest, "data": _plain(data)}, ensure_ascii=False,
+        # v2: kept only once the text passed refuse_repeated_keys (a v1 copy may predate it)
+        return json.dumps({"v": 2, "sha1": digest, "data": _plain(data)}, ensure_ascii=False,
                           allow_nan=False)
     except (_NotPlain, ValueError):
         return ""
@@ -338,7 +339,7 @@ def recalled(text: str, digest: str) -> Any:
         kept = json.loads(text)
     except ValueError:
         return None
-    if not isinstance(kept, dict) or kept.get("v") != 1 or kept.get("sha1") != digest:
+    if not isinstance(kept, dict) or kept.get("v") != 2 or kept.get("sha1") != digest:
         return None
     try:
         return _unplain(kept.get("data"))
@@ -381,6 +382,34 @@ def _suggest(name: str, known: tuple[str, ...]) -> str:
     return (f"did you mean {close}? " if close else "") + f"known: {', '.join(known)}"
 
 
+def refuse_repeated_keys(text: str, path: str) -> None:
+    """A key given twice in one mapping: YAML keeps the second silently, so a section appended
+    to the end of the file (a second ``sla:``) undid the first one's settings without a word."""
+    import yaml
+
+    try:
+        root = yaml.compose(text, Loader=frontmatter.safe_loader())
+    except yaml.YAMLError:
+        return  # the load above judged the syntax
+    stack: list[tuple[Any, str]] = [(root, "")]
+    while stack:
+        node, where = stack.pop()
+        if isinstance(node, yaml.SequenceNode):
+            stack += [(item, where) for item in node.value]
+        if not isinstance(node, yaml.MappingNode):
+            continue
+        seen: dict[str, int] = {}
+        for key, value in node.value:
+            name = str(key.value) if isinstance(key, yaml.ScalarNode) else ""
+            line = key.start_mark.line + 1
+            if name and name in seen:
+                raise ConfigError(f"{where}{name} is given twice (lines {seen[name]} and {line}): the second "
+                                  "would silently replace the first", path=path, line=line,
+                                  hint="merge the two into one")
+            seen[name] = line
+            stack.append((value, f"{where}{name}." if name else where))
+
+
 def parse_config(text: str, path: str = CONFIG_PATH, loaded: Any = None) -> Config:
     """The config in ``text``, checked. ``loaded``: its YAML data as ``remembered`` gave it
     back (the text is then read only for the lines errors name)."""
@@ -399,6 +428,8 @@ def parse_config(text: str, path: str = CONFIG_PATH, loaded: Any = None) -> Conf
             raise ConfigError(f"{key + ': ' if key else ''}{what} ({reason})", path=path, line=line,
                               hint="write a real date, like 2026-12-25") from None
         raise ConfigError(error.message, path=path, line=line, hint="fix the YAML syntax") from None
+    if loaded is None:
+        refuse_repeated_keys(text, path)
     read = _Reader(path, text)
     top = read.mapping(raw, "")
     for key in top:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Protocol
 
 from gitdesk import clock, frontmatter, git, ids, paths, ticketfile, transaction
-from gitdesk.config import default_text, handle_from_email, parse_config, recalled, remembered
+from gitdesk.config import default_text, handle_from_email, parse_config, recalled, refuse_repeated_keys, remembered
 from gitdesk.errors import (
     ConfigError,
     DirtyWorktree,
@@ -380,6 +380,7 @@ def load_config(root: Path, kept: Path | None = None) -> Config:
         loaded = frontmatter.load_mapping(text, CONFIG_PATH)
     except GitdeskError:
         return parse_config(text, CONFIG_PATH)  # raises, naming the line and the fix
+    refuse_repeated_keys(text, CONFIG_PATH)  # what the YAML data cannot show any more
     keep = remembered(loaded, digest)  # before the checks, which are given the same data
     parsed = parse_config(text, CONFIG_PATH, loaded)  # a config that does not check is not kept
     if keep:

@@ -152,3 +152,13 @@ queues:
         "a member, a desk lead in no queue and a queue's lead; not a colleague who asks for help"
     bare = parse_config("desk: {name: D}\npeople:\n  dan: {name: Dan, email: dan@example.com}\nqueues: {}\n")
     assert bare.is_agent("dan"), "a desk with no queues: everyone in people works tickets"
+
+
+def test_a_section_given_twice_is_refused_not_silently_replaced() -> None:
+    text = default_text("alice", "Alice", "alice@example.com") + "\nsla:\n  clock: business\n"
+    with pytest.raises(ConfigError) as raised:
+        parse_config(text)
+    assert "sla is given twice (lines" in str(raised.value) and "merge the two into one" in str(raised.value)
+    with pytest.raises(ConfigError, match=r"people\.alice\.email is given twice"):
+        parse_config("desk: {name: D}\npeople:\n  alice:\n    name: A\n    email: a@x.example\n"
+                     "    email: b@x.example\n")
