@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from gitdesk import assignment, attachments, changes, clock, ids, paths, templates, ticketfile, workflow
 from gitdesk.desk import Actor, Desk, LoadedTicket
-from gitdesk.durations import format_duration, parse_span
+from gitdesk.durations import HOURS_ONLY, format_duration, parse_span
 from gitdesk.errors import GitdeskError, TransitionError, UnsafePath, ValidationError
 from gitdesk.frontmatter import NOT_TEXT, parse_scalar
 from gitdesk.model import (
@@ -740,9 +740,6 @@ def escalating(desk: Desk, to: str | None, reason: str, actor: Actor, handle: st
     return mutate
 
 
-HOURS_ONLY = 10**12  # a "day" no duration reaches: logged time is written in hours and minutes
-
-
 def log_time(desk: Desk, typed_id: str, duration: str, text: str | None, actor: Actor,
              *, mailer: Mailer | None = None) -> Outcome:
     actor.require_person("log time")
@@ -1046,12 +1043,19 @@ def close_as_duplicate(desk: Desk, typed_id: str, of: str, actor: Actor, text: s
         named = f"{other_id} ({one_line(other.ticket.title)})" if same and not copied else other_id
         also: list[tuple[LoadedTicket, Ticket]] = []
         loaded_ticket = loaded.ticket  # if the other is solved, who waits for this one is told its answer
-        if workflow.is_done(desk.config, other.ticket.status) and (other.ticket.resolution or "").strip() \
-                and not (unsolved is not None and unsolved(other.ticket)):
+        finished = workflow.is_done(desk.config, other.ticket.status)
+        closed_unsolved = finished and unsolved is not None and unsolved(other.ticket)
+        notes: list[str] = []
+        if finished and (other.ticket.resolution or "").strip() and not closed_unsolved:
             answer = f"This is the same problem as {named}, which was solved:\n\n{other.ticket.resolution}"
         else:
-            answer = (f"This is the same problem as {named}. We are working on it there "
-                      "and you will hear when it is solved.")
+            # Nobody works a ticket closed for want of an answer: promise only what will happen.
+            answer = (f"This is the same problem as {named}. You will hear from us when it is solved." if finished
+                      else f"This is the same problem as {named}. We are working on it there and you will hear "
+                           "when it is solved.")
+            if closed_unsolved:
+                notes.append(f"{other_id} was closed by a rule without an answer: reopen it to work on it; "
+                             f"{loaded.ticket.id} waits for its resolution")
             # This requester, and those who wait for this ticket, now wait for the other one; their
             # links move there too, so every duplicate points at the ticket with the answer.
             still, moved = _moved_waiting(desk, loaded, other)
@@ -1065,7 +1069,7 @@ def close_as_duplicate(desk: Desk, typed_id: str, of: str, actor: Actor, text: s
         resolution = f"{said}\n\n{answer}" if said else answer
         new = replace(_with_queue(desk, loaded_ticket, handle), duplicate_of=other_id, resolution=resolution)
         new = _enter_status(desk, new, workflow.RESOLVED)
-        return commit_change(desk, loaded, new, actor, "duplicate", also, mailer=mailer)
+        return commit_change(desk, loaded, new, actor, "duplicate", also, notes=notes, mailer=mailer)
 
 
 def _moved_waiting(desk: Desk, loaded: LoadedTicket, other: LoadedTicket

@@ -391,23 +391,34 @@ def refuse_repeated_keys(text: str, path: str) -> None:
         root = yaml.compose(text, Loader=frontmatter.safe_loader())
     except yaml.YAMLError:
         return  # the load above judged the syntax
-    stack: list[tuple[Any, str]] = [(root, "")]
+    # Each node once (an alias repeats a node: a bomb of aliases is not walked a billion times),
+    # and a node inside itself is refused: loading it would never end.
+    visited: set[int] = set()
+    stack: list[tuple[Any, str, frozenset[int]]] = [(root, "", frozenset())]
     while stack:
-        node, where = stack.pop()
+        node, where, inside = stack.pop()
+        if id(node) in inside:
+            raise ConfigError(f"{where.rstrip('.') or 'the config'} refers to itself (an alias inside its own "
+                              "anchor)", path=path, line=node.start_mark.line + 1, hint="write the values out")
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        within = inside | {id(node)}
         if isinstance(node, yaml.SequenceNode):
-            stack += [(item, where) for item in node.value]
+            stack += [(item, where, within) for item in node.value]
         if not isinstance(node, yaml.MappingNode):
             continue
-        seen: dict[str, int] = {}
+        seen: dict[tuple[str, str], int] = {}
         for key, value in node.value:
             name = str(key.value) if isinstance(key, yaml.ScalarNode) else ""
             line = key.start_mark.line + 1
-            if name and name in seen:
-                raise ConfigError(f"{where}{name} is given twice (lines {seen[name]} and {line}): the second "
-                                  "would silently replace the first", path=path, line=line,
-                                  hint="merge the two into one")
-            seen[name] = line
-            stack.append((value, f"{where}{name}." if name else where))
+            identity = (key.tag, name)  # no and "no" are two keys to YAML
+            if name and name != "<<" and identity in seen:
+                lines = f"line {line}" if seen[identity] == line else f"lines {seen[identity]} and {line}"
+                raise ConfigError(f"{where}{name} is given twice ({lines}): the second would silently replace "
+                                  "the first", path=path, line=line, hint="merge the two into one")
+            seen[identity] = line
+            stack.append((value, f"{where}{name}." if name else where, within))
 
 
 def parse_config(text: str, path: str = CONFIG_PATH, loaded: Any = None) -> Config:

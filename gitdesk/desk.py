@@ -55,12 +55,14 @@ class Actor:
     via: str | None = None  # the tool that acted for them (``mcp``: an AI assistant), named in every commit
 
     def require_agent(self, config: Config, verb: str) -> str:
-        """The actor's handle; only people who work tickets (a queue's members, escalation
-        targets, people marked agent: true) may ``verb``."""
+        """The actor's handle; only people who work tickets (``Config.is_agent``: a queue's
+        members, lead or escalation target, the desk's leads, people marked agent: true) may
+        ``verb``."""
         handle = self.require_person(verb)
         if not config.is_agent(handle):
             raise ValidationError(f"{handle} works no queue, so cannot {verb}",
-                                  hint=f"add {handle} to a queue's members, or agent: true under people:")
+                                  hint=f"add {handle} to a queue's members, or agent: true under people:; "
+                                       "docs/config.md says who works tickets")
         return handle
 
     def require_person(self, verb: str) -> str:

@@ -68,6 +68,11 @@ def parse_duration(text: str) -> timedelta:
     return parse_span(text).calendar()
 
 
+# A "day" no duration reaches: logged work is written and shown in hours and minutes ("28h",
+# never "1d4h", which a reader takes for one working day and four hours).
+HOURS_ONLY = 10**12
+
+
 def format_duration(value: timedelta | float | None, *, exact: bool = False, day: int = 86400) -> str:
     """How gitdesk writes every duration, in files and on screen: ``45m``, ``1h03m``, ``2d4h``.
 

@@ -377,6 +377,7 @@ class Clocks:
         if not moments:
             return None
         used = 0.0
+        held: tuple[str | None, datetime, float] | None = None  # the last priority: since when, used then
         for a, b in running:
             cuts = [a, *(moment for moment in moments if a < moment < b), b]
             for low, high in pairwise(cuts):
@@ -384,10 +385,17 @@ class Clocks:
                 target = self._target(kind, clock, priority)
                 length = clock.elapsed(low, high)
                 # Raised past its target (two hours on the clock, then urgent): no breach at that
-                # moment; it stands only if the priority still holds at the stop (judged below).
+                # moment; it stands only if the priority still holds at the stop (below).
                 if target is not None and used < target < used + length:
                     return priority, target, clock.add(low, target - used)
+                if held is None or held[0] != priority:
+                    held = (priority, low, used)
                 used += length
+        if held is not None:
+            priority, since, then = held
+            target = self._target(kind, clock, priority)
+            if target is not None and then >= target and used > target:
+                return priority, target, since  # missed when it was raised: in the period of the raise
         return None
 
     def _running(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:

@@ -142,6 +142,7 @@ def test_logged_time_reads_the_same_in_every_row_and_a_day_of_work_is_logged_in_
                                                 "2026-11-08", "--format", "csv").stdout)))
     column = rows[0].index("time_spent")
     logged = {row[0]: row[column] for row in rows[1:]}
-    assert logged == {"by_period": "2d4h", "by_team": "2d4h", "by_person": "2d4h"}, "one figure, read one way"
+    assert logged == {"by_period": "52h", "by_team": "52h", "by_person": "52h"}, "one figure, read one way, in hours"
+    assert "time spent:     52h" in desk.run("show", ticket).stdout, "never '2d4h', read as two working days"
     first = rows[0].index("first_response")
     assert rows[1][first] == "", "no figure is an empty cell, not '-"

@@ -151,7 +151,10 @@ queues:
     assert [h for h in config.people if config.is_agent(h)] == ["alice", "lena", "quinn"], \
         "a member, a desk lead in no queue and a queue's lead; not a colleague who asks for help"
     bare = parse_config("desk: {name: D}\npeople:\n  dan: {name: Dan, email: dan@example.com}\nqueues: {}\n")
-    assert bare.is_agent("dan"), "a desk with no queues: everyone in people works tickets"
+    assert bare.is_agent("dan"), "a desk with no queues and nobody named to work it: everyone in people"
+    led = parse_config("desk: {name: D, leads: [dan]}\npeople:\n  dan: {name: Dan, email: dan@example.com}\n"
+                       "  bob: {name: Bob, email: bob@example.com}\nqueues: {}\n")
+    assert led.is_agent("dan") and not led.is_agent("bob"), "a colleague who asks for help, on a desk with a lead"
 
 
 def test_a_section_given_twice_is_refused_not_silently_replaced() -> None:
@@ -162,3 +165,12 @@ def test_a_section_given_twice_is_refused_not_silently_replaced() -> None:
     with pytest.raises(ConfigError, match=r"people\.alice\.email is given twice"):
         parse_config("desk: {name: D}\npeople:\n  alice:\n    name: A\n    email: a@x.example\n"
                      "    email: b@x.example\n")
+
+
+def test_an_alias_inside_its_own_anchor_is_refused_not_loaded_forever() -> None:
+    text = "desk: {name: D}\nprivate_fields: &fields [phone, *fields]\n"
+    with pytest.raises(ConfigError, match="refers to itself"):
+        parse_config(text)
+    merged = parse_config("desk: {name: D}\npeople:\n  a: &base {name: A, email: a@x.example}\n"
+                          "  b: {<<: *base, name: B, email: b@x.example}\n")
+    assert merged.people["b"].name == "B", "a merge key is no repeated key"

@@ -124,7 +124,7 @@ def test_only_people_who_work_tickets_take_resolve_escalate_or_are_given_them(de
     ticket = desk.new("Printer", "-q", "it-helpdesk")
     assert desk.fails("take", ticket, "--as", "carol") == (
         "gitdesk: error: carol works no queue, so cannot take tickets (add carol to a queue's members, or agent: "
-        "true under people:)")
+        "true under people:; docs/config.md says who works tickets)")
     assert "carol works no queue, so cannot be given tickets" in desk.fails("assign", ticket, "carol")
     assert "carol works no queue" in desk.fails("set", ticket, "assignee", "carol")
     assert "cannot resolve tickets" in desk.fails("resolve", ticket, "--as", "carol@example.com", "--note", "x")

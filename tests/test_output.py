@@ -372,3 +372,13 @@ def test_a_reason_too_long_to_sit_beside_its_row_goes_whole_under_it() -> None:
     assert lines[1].split() == ["remind-pending", "GD-01MAC447W0FGDQ53RM", "skipped"]
     assert " ".join(line.strip() for line in lines[2:]) == reason and max(map(len, lines)) <= 60, \
         "it was cut to 'not sent: resolve-unanswere…'"
+
+
+def test_a_row_listed_as_prose_wraps_a_reason_longer_than_the_line() -> None:
+    from gitdesk.render.output import Column, table_lines
+
+    columns = [Column("RULE", str), Column("TICKET", str), Column("OUTCOME", str), Column("WHAT", str, fit="wrap")]
+    reason = "not sent: resolve-unanswered finishes the ticket in this run"
+    lines = table_lines(columns, ["RULE", "TICKET", "OUTCOME", "WHAT"],
+                        [["remind-pending", "GD-01MAC447W0FGDQ53RM", "skipped", reason]], 30)
+    assert max(map(len, lines)) <= 30 and reason.split()[-1] in lines[-1], lines

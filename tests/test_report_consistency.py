@@ -289,6 +289,20 @@ def test_a_priority_raised_past_its_target_and_put_back_is_no_breach(desk: Desk)
     assert section(report(desk, "sla", "2026-11-02", "2026-11-02"), "breaches") == []
 
 
+def test_a_priority_raised_past_its_target_is_missed_at_the_raise_in_the_month_of_the_raise(desk: Desk) -> None:
+    desk.at("2026-11-30T22:00:00Z")
+    ticket = desk.new("Server room hot", "-q", "it-helpdesk", "-r", "carol")
+    desk.at("2026-12-01T09:00:00Z")
+    desk.run("set", ticket, "priority", "urgent")  # eleven hours in: its one hour had long passed
+    desk.at("2026-12-01T10:00:00Z")
+    desk.run("reply", ticket, "-m", "On it.")
+    desk.at("2026-12-05T09:00:00Z")
+    assert section(report(desk, "sla", "2026-11-01", "2026-11-30"), "breaches") == [], "still normal in November"
+    december = {(b["kind"]["value"], b["due"]["value"]) for b in section(report(desk, "sla", "2026-12-01",
+                                                                              "2026-12-31"), "breaches")}
+    assert ("first response", "2026-12-01T09:00:00Z") in december, "missed when it was raised, in December"
+
+
 def test_a_colleague_in_the_cc_or_a_stranger_is_not_the_desk_answering(desk: Desk) -> None:
     desk.at("2026-11-02T09:00:00Z")
     copied = desk.new("Shared drive full", "-q", "it-helpdesk", "-r", "ann@ext.example")

@@ -169,6 +169,15 @@ def test_who_waits_for_a_ticket_a_rule_closed_unanswered_is_not_told_it_is_solve
     assert len(told) == 1 and "Reinstalled the VPN client." in body(told[0]), "told when it is really solved"
 
 
+def test_a_rule_given_a_second_when_is_refused_not_silently_replaced(desk: Desk) -> None:
+    rules = desk.path / ".gitdesk" / "rules.yml"
+    rules.write_text(rules.read_text().replace("    when: {status: resolved, for: 7d}\n",
+                                               "    when: {status: resolved, for: 7d}\n"
+                                               "    when: {status: resolved, for: 1d}\n"))
+    desk.git("add", ".gitdesk/rules.yml")
+    assert "rules.yml:4: rules.when is given twice (lines 3 and 4)" in desk.run("check", ok=False).output
+
+
 def test_a_requester_is_reminded_once_per_pending_spell_then_resolved(desk: Desk) -> None:
     made = pending_ticket(desk)
     desk.at("2026-11-25T10:00:00Z")
@@ -401,9 +410,11 @@ def test_a_new_duplicate_of_a_ticket_a_rule_closed_unanswered_waits_for_a_real_a
     desk.at("2026-12-07T10:00:00Z")
     assert ("resolve-unanswered", made) in done(run(desk))
     again = desk.new("VPN keeps dropping", "-q", "it-helpdesk", "-r", "frank@customer.example")
-    desk.run("duplicate", again, "--of", made, "--as", "alice")
+    said = desk.run("duplicate", again, "--of", made, "--as", "alice").output
+    assert f"{made} was closed by a rule without an answer: reopen it to work on it" in said, "the agent is told"
     (pointer,) = [mail for mail in outbox(desk) if mail["To"] == "frank@customer.example"]
-    assert "you will hear when it is solved" in body(pointer) and "not heard back" not in body(pointer)
+    assert "You will hear from us when it is solved." in body(pointer)
+    assert "not heard back" not in body(pointer) and "working on it" not in body(pointer), "nobody works it"
     assert json.loads(desk.run("show", made, "--format", "json").stdout)["ticket"]["duplicates_waiting"] == [again]
 
 

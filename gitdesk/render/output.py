@@ -230,6 +230,9 @@ def _blocks(columns: Sequence[Column], headers: Sequence[str], rows: Sequence[Se
             if cells(candidate) > room and current.strip():
                 lines.append(current.rstrip(" ·"))
                 candidate = f"  {pair} ·"
+            if cells(candidate) > room:  # one pair longer than a line (a reason): wrapped, not run off
+                lines += wrap(pair, room, "  ", "    ")
+                candidate = " "
             current = candidate
         if current.strip():
             lines.append(current.rstrip(" ·"))

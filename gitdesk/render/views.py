@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from gitdesk import records, templates
-from gitdesk.durations import format_age, format_duration
+from gitdesk.durations import HOURS_ONLY, format_age, format_duration
 from gitdesk.errors import GitdeskError
 from gitdesk.model import REQUESTER_NAME, WAITING
 from gitdesk.render import output
@@ -184,7 +184,7 @@ def timing_lines(derived: Timings, now: datetime, status: str | None = None) -> 
     if derived.escalation_count:
         lines.append(("escalated", counted(derived.escalation_count, "time")))
     if derived.time_spent_seconds:
-        lines.append(("time spent", format_duration(derived.time_spent_seconds)))
+        lines.append(("time spent", format_duration(derived.time_spent_seconds, day=HOURS_ONLY)))
     return lines
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from collections import defaultdict
 
-from gitdesk.durations import format_duration
+from gitdesk.durations import HOURS_ONLY, format_duration
 from gitdesk.model import Ticket
 from gitdesk.reports.base import Cell, Facts, Findings, Period, Report, Section, columns, count, day, duration, text
 from gitdesk.text import asset_key
@@ -43,7 +43,7 @@ def build(facts: Facts, period: Period) -> Report:
         spent = {ticket_id: value for ticket_id, value in spent.items() if value}
         seconds = sum(spent.values())
         section.rows.append([text(name), count(t.id for t in tickets), count(reopened), count(repeats),
-                             duration(seconds, spent), day(tickets[-1].created)])
+                             duration(seconds, spent, day=HOURS_ONLY), day(tickets[-1].created)])
         if len(tickets) >= CANDIDATE_TICKETS:
             candidates.append((name, tickets, reopened, repeats, seconds))
     top = Section("candidates", "Candidates for replacement or upgrade", columns("asset", "evidence"))
@@ -51,7 +51,7 @@ def build(facts: Facts, period: Period) -> Report:
     for name, tickets, reopened, repeats, seconds in candidates[:10]:
         ids = tuple(t.id for t in tickets)
         evidence = (f"{len(tickets)} tickets, {len(repeats)} within {repeat_within.days} days of the one before, "
-                    f"{len(reopened)} reopened, {format_duration(seconds)} spent")
+                    f"{len(reopened)} reopened, {format_duration(seconds, day=HOURS_ONLY)} spent")
         top.rows.append([text(name), Cell("text", evidence, ids)])
         said.say(f"{name}: {evidence}: {', '.join(ids)}", ids)
     if not said.texts:

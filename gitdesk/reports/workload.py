@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from gitdesk.durations import HOURS_ONLY
 from gitdesk.model import MAIL_SYSTEM, RULES_AUTHOR, TIME, Ticket
 from gitdesk.reports.base import (
     Cell,
@@ -87,8 +88,8 @@ def build(facts: Facts, whole: Period, buckets: list[Period]) -> Report:
         by_period.rows.append([
             text(period.label), count(opened), events([t.id for t, _ in resolved]),
             events([t.id for t, _ in reopened]), count(backlog), change(len(opened) - len(resolved)),
-            # Logged time is work, not a clock: days of 24 hours here as in every other row.
-            duration(sum(logged.values()), logged), stat(first, day=day), stat(resolution, day=day),
+            # Logged time is work, not a clock: in hours here as in every other row.
+            duration(sum(logged.values()), logged, day=HOURS_ONLY), stat(first, day=day), stat(resolution, day=day),
             _breach_rate(missed, decided),
         ])
         trend.append({"period": period, "opened": opened, "resolved": [t.id for t, _ in resolved],
@@ -121,7 +122,7 @@ def build(facts: Facts, whole: Period, buckets: list[Period]) -> Report:
         logged_seconds = sum(work.logged.values())
         by_person.rows.append([
             text(who), text(team), events(work.resolved), count(work.first), count(work.handled),
-            events(work.entries), duration(logged_seconds, work.logged),
+            events(work.entries), duration(logged_seconds, work.logged, day=HOURS_ONLY),
             number(capacity / 3600 if capacity is not None else None),
             _used(logged_seconds, capacity, work.logged),
             stat(work.resolution_times, day=day),
@@ -135,7 +136,7 @@ def build(facts: Facts, whole: Period, buckets: list[Period]) -> Report:
         figures = teams[team]
         team_section.rows.append([text(team), events(figures["resolved"]), count(figures["first"]),
                                   count(figures["handled"]), events(figures["entries"]),
-                                  duration(sum(team_logged[team].values()), team_logged[team])])
+                                  duration(sum(team_logged[team].values()), team_logged[team], day=HOURS_ONLY)])
     said = _findings(facts, whole, buckets, trend, people, weeks)
     days = (ends - started) / timedelta(days=1)
     shown = f"{days:.0f}" if abs(days - round(days)) < 0.05 else f"{days:.1f}"
@@ -360,4 +361,4 @@ def _halves(trend: list[dict[str, object]], key: str) -> tuple[tuple[float, list
 def _hours(seconds: float) -> str:
     from gitdesk.durations import format_duration
 
-    return format_duration(seconds) if seconds else "no time"
+    return format_duration(seconds, day=HOURS_ONLY) if seconds else "no time"

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitdesk import frontmatter, templates, ticketfile
+from gitdesk.config import refuse_repeated_keys
 from gitdesk.durations import Span, parse_span
 from gitdesk.errors import ConfigError, GitdeskError
 from gitdesk.model import Config, Ticket
@@ -249,6 +250,10 @@ def _read(text: str, config: Config, replies: Collection[str] | None,
     except frontmatter.UNREADABLE as error:  # "2026-02-30", "0b_"
         return [], [ConfigError(f"has a value Python cannot hold: {frontmatter.short(error)}", path=path,
                                 hint="correct the value, or quote it to keep it as text")]
+    try:  # a second when: under one rule would silently replace the first
+        refuse_repeated_keys(text, path)
+    except ConfigError as error:
+        return [], [error]
     reader = _Reader(text, path, config, replies)
     if data is None:
         return [], []
