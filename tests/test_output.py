@@ -382,3 +382,20 @@ def test_a_row_listed_as_prose_wraps_a_reason_longer_than_the_line() -> None:
     lines = table_lines(columns, ["RULE", "TICKET", "OUTCOME", "WHAT"],
                         [["remind-pending", "GD-01MAC447W0FGDQ53RM", "skipped", reason]], 30)
     assert max(map(len, lines)) <= 30 and reason.split()[-1] in lines[-1], lines
+
+
+def test_a_message_on_a_terminal_wraps_unless_it_lists_paths_to_copy(monkeypatch: pytest.MonkeyPatch,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from gitdesk.render import output
+
+    said = ("These articles seem to say the same thing; to merge two, mark one ticket a duplicate of the other "
+            "(gitdesk link ID --duplicate-of ID) and build again:")
+    output.info(said)
+    assert capsys.readouterr().out == said + "\n", "piped: one line"
+    on_terminal(monkeypatch, 80)
+    output.info(said)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and max(map(len, lines)) <= 80, "it ran to 152 columns in the tour"
+    path = "  0.75  kb/billing/august-wholesale-invoice-is-missing-our-vat-number-gd-01m0z66wq03ymqzyep.md"
+    output.info(path, whole=True)
+    assert capsys.readouterr().out == path + "\n"

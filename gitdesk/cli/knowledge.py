@@ -66,7 +66,7 @@ def kb_build(session: Session, no_commit: bool, check_only: bool) -> None:
         output.info("These articles seem to say the same thing; to merge two, mark one ticket a duplicate "
                     "of the other (gitdesk link ID --duplicate-of ID) and build again:")
         for overlap in result.overlaps:
-            output.info(f"  {overlap.score:.2f}  {overlap.first.path}\n        {overlap.second.path}")
+            output.info(f"  {overlap.score:.2f}  {overlap.first.path}\n        {overlap.second.path}", whole=True)
 
 
 @kb.command(name="search")

@@ -334,8 +334,10 @@ def emit(fmt: str, key: str, records: Sequence[Mapping[str, Any]], *, columns: S
 # --- messages --------------------------------------------------------------------
 
 
-def info(message: str) -> None:
-    click.echo(visible(message))
+def info(message: str, *, whole: bool = False) -> None:
+    """A line for people on stdout: on a terminal, wrapped to its width like ``note``; ``whole``
+    keeps it as it is (a list of paths, each to copy)."""
+    click.echo(fitted(visible(message), width() if is_terminal() and not whole else 0))
 
 
 def note(message: str) -> None:
