@@ -276,7 +276,9 @@ def test_a_lead_answering_the_notification_writes_an_internal_note(desk: Desk, t
               f"Message-ID: <dana-1@example.com>\nIn-Reply-To: {told['Message-ID']}\n"
               f"References: {told['References'] or ''} {told['Message-ID']}\n\n"
               "Alice, can you take this one? Frank asks again.\n").encode()
-    intake(desk, "eml", eml(tmp_path, answer))
+    taken = intake(desk, "eml", eml(tmp_path, answer))
+    assert taken["messages"][0]["detail"].endswith("(an agent's answer to the desk's notification: an internal "
+                                                   "note)"), "the intake says where it went"
     shown = json.loads(desk.run("show", made, "--format", "json").stdout)["ticket"]
     (entry,) = [e for e in shown["conversation"] if e["author"] == "dana"]
     assert entry["kind"] == "note" and "Alice, can you take this one?" in entry["text"]

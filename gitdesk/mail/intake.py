@@ -688,7 +688,11 @@ def _apply(state: _State, incoming: Incoming, files: dict[str, bytes]) -> tuple[
                     _validate(state, target, new)
                     _tell_agents(state, ticket, new, incoming, scratch)
                     text = _rendered(state, new, target in state.created)
-                    detail, outcome = f"{ticket.title}", "reply"
+                    noted = len(new.entries) > len(ticket.entries) and new.entries[-1].kind == NOTE \
+                        and new.entries[-1].author != MAIL_SYSTEM
+                    detail = f"{ticket.title}" + (" (an agent's answer to the desk's notification: an internal "
+                                                  "note)" if noted else "")
+                    outcome = "reply"
                 except TicketTooLarge:  # its attachment links were the last straw: a new ticket, as when full
                     scratch.clear()
                     state.attachment_names = {key: set(value) for key, value in names_before.items()}
