@@ -306,13 +306,19 @@ def test_a_summary_on_a_terminal_wraps_and_piped_stays_one_line(monkeypatch: pyt
     said = ("Mail send on main, coordinated through origin/main: 12 sent, 1 withdrawn, 2 retry "
             "[51f5323, 9ab01cd]")
     output.note(said)
-    assert capsys.readouterr().err == said + "\n", "piped: one line to grep"
+    output.info(said)  # a message on stdout, as kb build's
+    assert capsys.readouterr() == (said + "\n", said + "\n"), "piped: one line to grep"
+    on_terminal(monkeypatch, 60)
     monkeypatch.setattr(output, "notes_on_terminal", lambda: True)
-    monkeypatch.setenv("COLUMNS", "60")
     output.note(said)
-    lines = capsys.readouterr().err.splitlines()
-    assert len(lines) == 2 and max(map(len, lines)) <= 60 and lines[1].startswith("  ")
-    assert " ".join(line.strip() for line in lines) == said, "nothing lost, no ID cut"
+    output.info(said)
+    shown = capsys.readouterr()
+    for lines in (shown.err.splitlines(), shown.out.splitlines()):
+        assert len(lines) == 2 and max(map(len, lines)) <= 60 and lines[1].startswith("  ")
+        assert " ".join(line.strip() for line in lines) == said, "nothing lost, no ID cut"
+    path = "  0.75  kb/billing/august-wholesale-invoice-is-missing-our-vat-number-gd-01m0z66wq03ymqzyep.md"
+    output.info(path, whole=True)  # paths to copy stay whole
+    assert capsys.readouterr().out == path + "\n"
 
 
 @pytest.mark.parametrize("columns", [80, 40, 24])
@@ -362,40 +368,15 @@ def test_a_detail_under_its_row_wraps_so_the_id_at_its_end_is_whole() -> None:
     assert " ".join(line.strip() for line in lines[2:]) == detail
 
 
-def test_a_reason_too_long_to_sit_beside_its_row_goes_whole_under_it() -> None:
+def test_a_reason_too_long_to_sit_beside_its_row_goes_whole_under_it_or_wraps_as_prose() -> None:
     from gitdesk.render.output import Column, table_lines
 
     columns = [Column("RULE", str), Column("TICKET", str), Column("OUTCOME", str), Column("WHAT", str, fit="wrap")]
     reason = "not sent: resolve-unanswered finishes the ticket in this run"
-    lines = table_lines(columns, ["RULE", "TICKET", "OUTCOME", "WHAT"],
-                        [["remind-pending", "GD-01MAC447W0FGDQ53RM", "skipped", reason]], 60)
+    row = [["remind-pending", "GD-01MAC447W0FGDQ53RM", "skipped", reason]]
+    lines = table_lines(columns, ["RULE", "TICKET", "OUTCOME", "WHAT"], row, 60)
     assert lines[1].split() == ["remind-pending", "GD-01MAC447W0FGDQ53RM", "skipped"]
     assert " ".join(line.strip() for line in lines[2:]) == reason and max(map(len, lines)) <= 60, \
         "it was cut to 'not sent: resolve-unanswere…'"
-
-
-def test_a_row_listed_as_prose_wraps_a_reason_longer_than_the_line() -> None:
-    from gitdesk.render.output import Column, table_lines
-
-    columns = [Column("RULE", str), Column("TICKET", str), Column("OUTCOME", str), Column("WHAT", str, fit="wrap")]
-    reason = "not sent: resolve-unanswered finishes the ticket in this run"
-    lines = table_lines(columns, ["RULE", "TICKET", "OUTCOME", "WHAT"],
-                        [["remind-pending", "GD-01MAC447W0FGDQ53RM", "skipped", reason]], 30)
-    assert max(map(len, lines)) <= 30 and reason.split()[-1] in lines[-1], lines
-
-
-def test_a_message_on_a_terminal_wraps_unless_it_lists_paths_to_copy(monkeypatch: pytest.MonkeyPatch,
-                                                                     capsys: pytest.CaptureFixture[str]) -> None:
-    from gitdesk.render import output
-
-    said = ("These articles seem to say the same thing; to merge two, mark one ticket a duplicate of the other "
-            "(gitdesk link ID --duplicate-of ID) and build again:")
-    output.info(said)
-    assert capsys.readouterr().out == said + "\n", "piped: one line"
-    on_terminal(monkeypatch, 80)
-    output.info(said)
-    lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 2 and max(map(len, lines)) <= 80, "it ran to 152 columns in the tour"
-    path = "  0.75  kb/billing/august-wholesale-invoice-is-missing-our-vat-number-gd-01m0z66wq03ymqzyep.md"
-    output.info(path, whole=True)
-    assert capsys.readouterr().out == path + "\n"
+    narrow = table_lines(columns, ["RULE", "TICKET", "OUTCOME", "WHAT"], row, 30)  # a row as prose
+    assert max(map(len, narrow)) <= 30 and reason.split()[-1] in narrow[-1], narrow
