@@ -1049,10 +1049,15 @@ def close_as_duplicate(desk: Desk, typed_id: str, of: str, actor: Actor, text: s
         if finished and (other.ticket.resolution or "").strip() and not closed_unsolved:
             answer = f"This is the same problem as {named}, which was solved:\n\n{other.ticket.resolution}"
         else:
-            # Nobody works a ticket closed for want of an answer: promise only what will happen.
-            answer = (f"This is the same problem as {named}. You will hear from us when it is solved." if finished
-                      else f"This is the same problem as {named}. We are working on it there and you will hear "
-                           "when it is solved.")
+            # Promise only what will happen: nobody works a ticket closed for want of an answer, and
+            # a desk without mail.address mails nobody.
+            heard = bool(desk.config.mail.address)
+            if finished:
+                answer = f"This is the same problem as {named}" + (
+                    ". You will hear from us when it is solved." if heard else ", which is not solved yet.")
+            else:
+                answer = f"This is the same problem as {named}. We are working on it there" + (
+                    " and you will hear when it is solved." if heard else ".")
             if closed_unsolved:
                 notes.append(f"{other_id} was closed by a rule without an answer: reopen it to work on it; "
                              f"{loaded.ticket.id} waits for its resolution")

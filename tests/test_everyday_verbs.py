@@ -251,3 +251,12 @@ def test_a_title_of_invisible_characters_is_empty(desk: Desk) -> None:
     path.write_text(desk.text(made).replace("title: Printer jams", "title: \"\\u200D\""))
     desk.git("add", "-A")
     assert "title is empty" in desk.run("check", "--staged", ok=False).output, "check refuses it as the CLI does"
+
+
+def test_a_duplicate_on_a_desk_without_mail_promises_no_mail(desk: Desk) -> None:
+    first = desk.new("Heating is off in room B", "-q", "it-helpdesk", "-r", "carol@example.com")
+    again = desk.new("Room B is cold", "-q", "it-helpdesk", "-r", "erin@example.com")
+    desk.run("duplicate", again, "--of", first)
+    said = desk.text(again).split("## Resolution", 1)[1]
+    assert f"This is the same problem as {first}. We are working on it there." in said
+    assert "you will hear" not in said, "this desk sends no mail (no mail.address): no promise it cannot keep"
