@@ -475,10 +475,7 @@ def test_a_duplicate_waiting_for_a_ticket_solved_by_hand_is_told_once_by_two_clo
     seed, made, alice, bob = team(tmp_path, monkeypatch)
     waiting = seed.new("VPN drops again", "-q", "it-helpdesk", "-r", "erin@example.com")
     seed.run("duplicate", waiting, "--of", made)
-    path = seed.path / "tickets" / f"{made}.md"
-    text = path.read_text().replace("status: pending", "status: resolved", 1)
-    path.write_text(text.rstrip("\n") + "\n\n## Resolution\n\nReinstalled the VPN client.\n")
-    seed.git("commit", "-qam", "Solved it at the desk")
+    seed.solve_by_hand(made, "pending", "Reinstalled the VPN client.", "Solved it at the desk")
     seed.git("push", "-q", str(tmp_path / "origin.git"), "HEAD")
     for clone in (alice, bob):
         clone.run("sync")
