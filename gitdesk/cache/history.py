@@ -813,10 +813,7 @@ def finished_by_a_rule(desk: Desk, ticket: Ticket) -> bool:
     """Whether the last time ``ticket`` entered a finished status a rule did it: a rule's
     ``resolve:`` closes for want of an answer, and its words solve nobody's problem (who
     waits for it is not told it is solved; a new duplicate of it waits too)."""
-    config = desk.config
-    if not workflow.is_done(config, ticket.status):
+    if not workflow.is_done(desk.config, ticket.status):
         return False
-    entered = [change for change in tracked_changes(desk, [ticket.id]).get(ticket.id, ())
-               if change.field == "status" and workflow.is_done(config, change.after or "")
-               and not workflow.is_done(config, change.before or "")]
-    return bool(entered) and entered[-1].who == RULES_AUTHOR
+    finishes = Clocks(desk.config, ticket, tracked_changes(desk, [ticket.id]).get(ticket.id, ())).finishes()
+    return bool(finishes) and finishes[-1][2] == RULES_AUTHOR
