@@ -112,8 +112,9 @@ def build(facts: Facts, whole: Period, buckets: list[Period]) -> Report:
     started = max(whole.since, min((t.created for t in facts.all if not facts.noise(t)), default=whole.since))
     if started - whole.since <= timedelta(days=1) or started >= whole.until:  # opened on its first day, or after it
         started = whole.since
-    # Days still to come hold no capacity yet: a month-to-date report read a fifth of its real share.
-    ends = max(min(whole.until, facts.now), started)
+    # Days still to come hold no capacity yet (facts.now is the period's end, or now if it runs
+    # on): a month-to-date report read a fifth of its real share.
+    ends = max(facts.now, started)
     weeks = (ends - started) / WEEK
     for who in sorted(people):
         work = people[who]
