@@ -514,8 +514,7 @@ def _overtaken(due: Sequence[Due]) -> dict[int, str]:
             finishing.setdefault(item.ticket.id, (item.at, item.rule.name))
     return {id(item): finishing[item.ticket.id][1] for item in due
             if item.ticket is not None and item.ticket.id in finishing and item.at <= finishing[item.ticket.id][0]
-            and item.rule.steps and all(step.verb in _WORDS_ONLY for step in item.rule.steps)
-            and item.rule.name != finishing[item.ticket.id][1]}
+            and item.rule.steps and all(step.verb in _WORDS_ONLY for step in item.rule.steps)}
 
 
 def _latest_moment(desk: Desk, solved: Ticket) -> datetime:
