@@ -1047,7 +1047,8 @@ def close_as_duplicate(desk: Desk, typed_id: str, of: str, actor: Actor, text: s
         closed_unsolved = finished and unsolved is not None and unsolved(other.ticket)
         notes: list[str] = []
         if finished and (other.ticket.resolution or "").strip() and not closed_unsolved:
-            answer = f"This is the same problem as {named}, which was solved:\n\n{other.ticket.resolution}"
+            lead = templates.wrap_prose(f"This is the same problem as {named}, which was solved:")
+            answer = f"{lead}\n\n{other.ticket.resolution}"
         else:
             # Promise only what will happen: nobody works a ticket closed for want of an answer, and
             # a desk without mail.address mails nobody.
@@ -1071,6 +1072,7 @@ def close_as_duplicate(desk: Desk, typed_id: str, of: str, actor: Actor, text: s
             if other_new != other.ticket:
                 also.append((other, other_new))
             loaded_ticket = with_waiting(loaded.ticket, [])
+            answer = templates.wrap_prose(answer)  # the desk's own sentence reads as its mail does
         resolution = f"{said}\n\n{answer}" if said else answer
         new = replace(_with_queue(desk, loaded_ticket, handle), duplicate_of=other_id, resolution=resolution)
         new = _enter_status(desk, new, workflow.RESOLVED)

@@ -6,6 +6,8 @@ import json
 
 from conftest import Desk
 
+from gitdesk.templates import MAIL_WIDTH
+
 
 def test_new_ticket_lands_in_intake_without_a_queue(desk: Desk) -> None:
     desk.at("2026-11-20T09:14:00Z")
@@ -258,5 +260,15 @@ def test_a_duplicate_on_a_desk_without_mail_promises_no_mail(desk: Desk) -> None
     again = desk.new("Room B is cold", "-q", "it-helpdesk", "-r", "erin@example.com")
     desk.run("duplicate", again, "--of", first)
     said = desk.text(again).split("## Resolution", 1)[1]
-    assert f"This is the same problem as {first}. We are working on it there." in said
+    assert f"This is the same problem as {first}. We are working on it there." in " ".join(said.split())
     assert "you will hear" not in said, "this desk sends no mail (no mail.address): no promise it cannot keep"
+
+
+def test_a_duplicate_names_a_long_title_in_lines_that_fit_a_mail(desk: Desk) -> None:
+    title = "The shared calendar on the third floor meeting room display shows yesterday"
+    first = desk.new(title, "-q", "it-helpdesk", "-r", "carol@example.com")
+    again = desk.new("Room display is a day behind", "-q", "it-helpdesk", "-r", "carol@example.com")
+    desk.run("duplicate", again, "--of", first)
+    said = desk.text(again).split("## Resolution", 1)[1].strip()
+    assert " ".join(said.split()) == f"This is the same problem as {first} ({title}). We are working on it there."
+    assert max(len(line) for line in said.splitlines()) <= MAIL_WIDTH, "the requester reads it in a mail client"
