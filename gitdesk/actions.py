@@ -740,13 +740,19 @@ def escalating(desk: Desk, to: str | None, reason: str, actor: Actor, handle: st
     return mutate
 
 
+_HOURS_HINT = "log hours and minutes, like 45m, 1h30m, or 8h for a working day"
+
+
 def log_time(desk: Desk, typed_id: str, duration: str, text: str | None, actor: Actor,
              *, mailer: Mailer | None = None) -> Outcome:
     actor.require_person("log time")
-    span = parse_span(duration)
+    try:
+        span = parse_span(duration)
+    except ValidationError as error:  # its hint offers "1d", which logged time refuses
+        raise ValidationError(error.message, hint=_HOURS_HINT) from None
     if span.weeks or span.days:  # "1d" of work read as 24 hours made the capacity figures three times too high
         raise ValidationError(f"{duration.strip()!r} would log {format_duration(span.calendar())} of work: "
-                              "in logged time a d is 24 hours", hint="log hours and minutes: 8h for a working day")
+                              "in logged time a d is 24 hours", hint=_HOURS_HINT)
     spent = format_duration(span.calendar(), exact=True, day=HOURS_ONLY)  # "24h", never the refused "1d"
     body = ticketfile.escape_text(text or "")
     return _change(desk, typed_id, actor, "time",

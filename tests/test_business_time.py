@@ -132,8 +132,9 @@ def test_logged_time_reads_the_same_in_every_row_and_a_day_of_work_is_logged_in_
     desk.at("2026-11-03T09:00:00Z")
     ticket = desk.new("Reimage the laptop", "-q", "it-helpdesk", "-r", "carol", "-a", "laptop-9")
     refused = desk.fails("time", ticket, "1d")
-    assert "'1d' would log 1d of work: in logged time a d is 24 hours (log hours and minutes: 8h for a " \
-           "working day)" in refused, "a day of work read as 24 hours tripled the capacity figures"
+    assert "'1d' would log 1d of work: in logged time a d is 24 hours (log hours and minutes, like 45m, " \
+           "1h30m, or 8h for a working day)" in refused, "a day of work read as 24 hours tripled the capacity figures"
+    assert "1d" not in desk.fails("time", ticket, "a day").split("(", 1)[1], "the hint offers only what it takes"
     desk.run("time", ticket, "8h")
     desk.run("time", ticket, "20h")  # a long weekend of work, as typed
     desk.run("time", ticket, "24h")
