@@ -78,11 +78,16 @@ def format_duration(value: timedelta | float | None, *, exact: bool = False, day
 
     Units are d (``day`` seconds: 24 hours, or one working day of a business
     calendar), h, m and, under a minute, s; minutes after hours take two digits.
-    For people the two largest units are kept (``2d4h``); ``exact`` keeps them
-    all (``2d4h05m``), for what is written into ticket files."""
+    For people the two largest units are kept, rounded to the nearest
+    (``2d4h40m`` shows as ``2d5h``: a figure quoted is off by half a unit at
+    most, never a whole one); ``exact`` keeps them all (``2d4h05m``), for what
+    is written into ticket files."""
     if value is None:
         return "-"
     seconds = max(0, round(value.total_seconds() if isinstance(value, timedelta) else value))
+    if not exact and seconds >= 60:
+        unit = 3600 if seconds >= day else 60
+        seconds = (seconds + unit // 2) // unit * unit
     if seconds < 60:
         return f"{seconds}s"
     minutes = seconds // 60

@@ -380,3 +380,13 @@ def test_a_reason_too_long_to_sit_beside_its_row_goes_whole_under_it_or_wraps_as
         "it was cut to 'not sent: resolve-unanswere…'"
     narrow = table_lines(columns, ["RULE", "TICKET", "OUTCOME", "WHAT"], row, 30)  # a row as prose
     assert max(map(len, narrow)) <= 30 and reason.split()[-1] in narrow[-1], narrow
+
+
+def test_a_duration_shown_is_rounded_to_its_last_unit_not_cut() -> None:
+    from gitdesk.durations import format_duration
+
+    assert format_duration(2 * 86400 - 1800) == "2d", "1d23h30m is nearer two days than '1d23h'"
+    assert format_duration(86400 + 4 * 3600 + 40 * 60) == "1d5h"
+    assert format_duration(3570) == "1h" and format_duration(89) == "1m" and format_duration(59) == "59s"
+    assert format_duration(86400 + 4 * 3600 + 40 * 60, exact=True) == "1d4h40m", "files keep every unit"
+    assert format_duration(8 * 3600 * 3 - 600, day=8 * 3600) == "3d", "a working day rounds as one"
