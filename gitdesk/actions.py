@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
-from gitdesk import assignment, attachments, changes, clock, ids, paths, templates, ticketfile, workflow
+from gitdesk import assignment, attachments, changes, clock, ids, paths, privacy, templates, ticketfile, workflow
 from gitdesk.desk import Actor, Desk, LoadedTicket
 from gitdesk.durations import HOURS_ONLY, format_duration, parse_span
 from gitdesk.errors import GitdeskError, TransitionError, UnsafePath, ValidationError
@@ -1054,7 +1054,11 @@ def close_as_duplicate(desk: Desk, typed_id: str, of: str, actor: Actor, text: s
         notes: list[str] = []
         if finished and (other.ticket.resolution or "").strip() and not closed_unsolved:
             lead = templates.wrap_prose(f"This is the same problem as {named}, which was solved:")
-            answer = f"{lead}\n\n{other.ticket.resolution}"
+            # Written to another requester, it may name them ("Lena (0171 1234567) confirmed it"):
+            # this one reads it as the knowledge base shows it.
+            solved = other.ticket.resolution or ""
+            solved = solved if same and not copied else privacy.without_private(solved)
+            answer = f"{lead}\n\n{solved}"
         else:
             # Promise only what will happen: nobody works a ticket closed for want of an answer, and
             # a desk without mail.address mails nobody.

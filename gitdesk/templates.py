@@ -139,9 +139,11 @@ def values(ticket: Ticket, config: Config, agent: str | None = None, text: str =
     name when None), ``text`` the entry's own words."""
     name = requester_name(ticket, config)
     desk = " ".join((config.mail.name or config.desk_name).split())
+    shown = {key: "" if key in config.private_fields else value or ""  # private fields never leave the desk
+             for key, value in (("priority", ticket.priority), ("queue", ticket.queue),
+                                ("category", ticket.category), ("asset", ticket.asset))}
     return {"id": ticket.id, "title": " ".join(ticket.title.split()), "status": ticket.status,
-            "priority": ticket.priority or "", "queue": ticket.queue or "", "category": ticket.category or "",
-            "asset": ticket.asset or "", "requester": ticket.requester,
+            **shown, "requester": ticket.requester,
             "requester_name": name or ticket.requester.split("@", 1)[0],
             # "Hello Bob Meyer," when the desk knows a name, else "Hello,": never "Hello bob.meyer,"
             "greeting": f"Hello {name}," if name else "Hello,",

@@ -226,6 +226,23 @@ def test_phone_numbers_and_opted_out_categories_stay_out(desk: Desk) -> None:
     assert "Parental leave" not in everything and "form privately" not in everything, "category opted out"
 
 
+@pytest.mark.parametrize("hidden", [
+    "bob<!-- x -->@example.com", "carol@exam**ple**.com", "dave@exa<b></b>mple.com", "erin\u200b@example.com",
+    "+4915112345678", "tel:+49301234567", "+33 1 23 45 67 89", "+1 (555) 867-5309"])
+def test_an_address_or_number_spelt_to_render_as_one_is_removed(hidden: str) -> None:
+    from gitdesk.privacy import without_private
+
+    shown = without_private(f"Reach me at {hidden} today.")
+    assert "removed]" in shown and not any(part in shown for part in ("example", "1234567", "5309", "67 89"))
+
+
+def test_addresses_of_machines_and_versions_are_kept_they_are_the_problem() -> None:
+    from gitdesk.privacy import without_private
+
+    kept = "Pinged 192.168.10.254 after build 19045.3803 on 2026-11-20 at 10:30; serial 015112345678"
+    assert without_private(kept) == kept
+
+
 def test_symptoms_leave_out_the_mails_greeting_and_signature(desk: Desk) -> None:
     made = desk.new("Outlook asks for my password", "-q", "it-helpdesk", "-c", "email",
                     "-m", "Hi Anna,\n\nOutlook asks for my password every hour since Monday.\n\n"

@@ -175,6 +175,21 @@ def test_a_desks_own_template_is_used_and_a_wrong_placeholder_is_refused_by_line
     assert "there is no mail event 'resolve'" in desk.run("check", ok=False).stdout
 
 
+def test_a_private_field_named_in_a_template_stays_out_of_the_mail(desk: Desk) -> None:
+    desk.configure(MAIL_CONFIG + "private_fields: [asset]\n", "Asset tags stay in the desk")
+    templates = desk.path / ".gitdesk" / "templates" / "mail"
+    templates.mkdir(parents=True, exist_ok=True)
+    (templates / "reply.md").write_text('---\nsubject: "Re: {{title}} {{asset}} [{{id}}]"\n---\n'
+                                        "About {{asset}} ({{category}}):\n\n{{text}}\n")
+    desk.git("add", "-A")
+    desk.git("commit", "-qm", "Our own reply template")
+    ticket_id = desk.new("Laptop fan", "-q", "it-helpdesk", "-r", "bob@customer.example", "-a", "CEO-LAPTOP-0001",
+                         "-c", "hardware")
+    desk.run("--as", "alice", "reply", ticket_id, "-m", "A new fan is on its way.")
+    (mail,) = queued(desk)
+    assert "CEO-LAPTOP" not in mail.as_string() and "About  (hardware):" in text_of(mail)
+
+
 def test_mail_has_an_html_part_that_runs_nothing_and_headers_take_no_injection(desk: Desk) -> None:
     ticket_id = desk.new("Printer", "-q", "it-helpdesk", "-r", "bob@customer.example")
     desk.run("set", ticket_id, "title", "Broken\r\nBcc: everyone@example.com =?utf-8?B?x?=")
@@ -469,6 +484,26 @@ def test_duplicate_closes_links_and_tells_the_requester_where_the_answer_is(desk
     desk.run("kb", "build")
     article = next((desk.path / "kb").rglob(f"*{first.lower()}*.md")).read_text()
     assert "**Reported:** 2 times" in article, "the duplicate counts in the article"
+
+
+def test_another_requesters_contact_details_in_a_resolution_are_not_mailed_to_a_duplicates_requester(
+        desk: Desk) -> None:
+    note = "New AP firmware. Lena Vogt (lena.vogt@example.com, +49 171 1234567) confirmed it works."
+    solved = desk.new("Wi-Fi drops in room B", "-q", "it-helpdesk", "-r", "lena.vogt@example.com")
+    desk.run("resolve", solved, "--note", note)
+    later = desk.new("Wireless keeps cutting out", "-q", "it-helpdesk", "-r", "omar@example.com")
+    desk.run("duplicate", later, "--of", solved)
+    waiting = desk.new("Room B wifi is flaky", "-q", "it-helpdesk", "-r", "erin@example.com")
+    desk.run("reopen", solved, "-m", "it drops again")
+    desk.run("duplicate", waiting, "--of", solved)
+    queued(desk)  # the reopening and the pointer
+    desk.run("resolve", solved, "--note", note)
+    told = {to(mail): text_of(mail) for mail in queued(desk)}
+    pointer = desk.text(later).split("## Resolution", 1)[1]
+    for text in (pointer, told["erin@example.com"]):
+        assert "New AP firmware" in text and "[email removed]" in text and "[phone removed]" in text
+        assert "lena.vogt@" not in text and "1234567" not in text, "lena's details are hers"
+    assert "lena.vogt@example.com, +49 171 1234567" in told["lena.vogt@example.com"], "her own note, as written"
 
 
 def test_duplicate_of_an_open_ticket_tells_its_requester_the_answer_in_a_mail_of_their_own(

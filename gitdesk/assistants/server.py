@@ -25,6 +25,7 @@ from mcp.types import CallToolResult, Resource, TextContent, ToolAnnotations
 from mcp.types.jsonrpc import INTERNAL_ERROR
 from pydantic import Field
 
+from gitdesk import privacy
 from gitdesk.assistants.tools import Assistant, thread_text
 from gitdesk.errors import GitdeskError, NotFound
 from gitdesk.text import one_line
@@ -75,8 +76,8 @@ class DeskServer(MCPServer):
                          description="Every article, by category", mime_type="text/markdown")
         # Titles and categories come from tickets: one line, no addresses, as in the articles.
         return [index, *(Resource(uri=f"{SCHEME}{article.path}", name=article.path,
-                                  title=kb.without_addresses(one_line(article.title)),
-                                  description=kb.without_addresses(one_line(
+                                  title=privacy.without_addresses(one_line(article.title)),
+                                  description=privacy.without_addresses(one_line(
                                       f"Solved: {article.category}; {article.reports} report(s)")),
                                   mime_type="text/markdown") for article in articles)]
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import timedelta, timezone
 from pathlib import Path
 
-from gitdesk import markup, paths, workflow
+from gitdesk import markup, paths, privacy, workflow
 from gitdesk.config import INTAKE_BOARD
 from gitdesk.desk import Desk
 from gitdesk.errors import UnsafePath, ValidationError
@@ -90,7 +90,7 @@ def _article_page(md: object, article: kb.Article, related: Sequence[kb.Article]
     facts.append(f"<span>Reported {counted(article.reports, 'time')}, last "
                  f"{article.last_seen.astimezone(timezone.utc).strftime('%Y-%m-%d')}</span>")
     facts.append(f"<span>Solved {article.solved.astimezone(timezone.utc).strftime('%Y-%m-%d')}</span>")
-    sources = "".join(f"<li><code>{e(t.id)}</code> {e(kb.without_private(t.title))}</li>" for t in article.tickets)
+    sources = "".join(f"<li><code>{e(t.id)}</code> {e(privacy.without_private(t.title))}</li>" for t in article.tickets)
     body = [f"<article><h1>{e(article.title)}</h1>", f"<p class=\"facts\">{' · '.join(facts)}</p>",
             "<h2>Symptoms</h2>", _render(md, article.symptoms or "_No description was given._"),
             "<h2>Resolution</h2>", _render(md, article.resolution), "<h2>Source tickets</h2>",
@@ -299,7 +299,7 @@ def build(desk: Desk, directory: Path) -> SiteResult:
         shutil.rmtree(directory)
     for relative, text in pages.items():
         targets[relative].parent.mkdir(parents=True, exist_ok=True)
-        targets[relative].write_text(kb.without_addresses(text), encoding="utf-8")
+        targets[relative].write_text(privacy.without_addresses(text), encoding="utf-8")
     return SiteResult(directory, len(articles), len(boards))
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from gitdesk import templates, ticketfile, workflow
+from gitdesk import privacy, templates, ticketfile, workflow
 from gitdesk.actions import Mail, requester_address, root_of, validate_change, waiting_of, with_waiting
 from gitdesk.desk import Actor, Desk, LoadedTicket
 from gitdesk.errors import GitdeskError
@@ -42,7 +42,8 @@ def tell(desk: Desk, verb: str, new: Ticket, actor: Actor, now: datetime, send: 
             holder = desk.load(new.duplicate_of).ticket  # the solved root it was closed into
         except GitdeskError:
             return None
-    answer = (holder.resolution or "").strip()
+    # Written to the holder's requester, it may name them: others read it as the knowledge base shows it.
+    answer = privacy.without_private((holder.resolution or "").strip())
     if not answer:
         return None
     if send is False:

@@ -1,0 +1,50 @@
+"""What the desk removes from words that reach people they were not written for: email
+addresses and phone numbers. The knowledge base, the site and mail that carries one
+requester's ticket to another all use it, so what counts as an address is decided once."""
+
+from __future__ import annotations
+
+import re
+
+# An address however it is spelt in Markdown or HTML: "bob\@example.com" and
+# "dave&#64;example&#46;com" render as addresses on a Git host and in a browser.
+_AT = r"(?:@|\\@|&#0*64;|&#[xX]0*40;|&commat;|%40)"
+_DOT = r"(?:\.|\\\.|&#0*46;|&#[xX]0*2[eE];|&period;|%2[eE])"
+# What renders as nothing between an address's characters: emphasis ("bob@**example.com**"),
+# inline HTML tags ("<span>dave</span>@example.com", "exa<b></b>mple"), HTML comments and
+# invisible characters (zero-width space, soft hyphen). Not "_": a word character already.
+# Every part is bounded (a local part holds at most 64 characters, a label 63): unbounded, a
+# long token before an "@" made every start position scan to it, seconds on one pasted log.
+_FILL = r"(?:[*~`\u00ad\u200b-\u200d\u2060\ufeff]|</?[A-Za-z][^<>\n]{0,40}>|<!--[^\n]{0,40}?-->)"
+_LABEL = rf"(?:[\w-]|{_FILL}){{1,63}}"
+_AT_SIGN = re.compile(r"@|&#0*64;|&#[xX]0*40;|&commat;|%40")
+_EMAIL = re.compile(rf"(?:[\w+-]|{_DOT}|\\[_+-]|{_FILL}){{1,64}}{_AT}{_FILL}{{0,8}}{_LABEL}"
+                    rf"(?:{_FILL}{{0,8}}{_DOT}{_FILL}{{0,8}}{_LABEL}){{1,10}}")
+# A phone number as people write one: +49 30 1234567, (030) 123-4567, 0171/1234567,
+# +33 1 23 45 67 89, +4915112345678: at least seven digits in groups, or an international
+# number written whole; dates, times, versions and IDs do not look like this. A bare run
+# of digits (015112345678) is left: it is as often an order or serial number.
+_PHONE = re.compile(r"(?<![\w/.-])(?:\+\d{8,15}|(?:\+\d{1,3}[\s./-]?(?:\(\d{1,5}\)[\s./-]?)?\d{1,5}"
+                    r"|(?:\(\d{1,5}\)[\s./-]?)?\d{2,5})(?:[\s./-]\d{2,8}){1,6})(?![\w/-]|\.\w)")
+# Digits and dots alone are an IP address, a version or a build (192.168.10.254, 19045.3803).
+_DOTTED = re.compile(r"[\d.]+")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def without_addresses(text: str) -> str:
+    """``text`` with every email address removed, in any spelling that renders as one. Run
+    over whole generated files and pages too, so no field or title can carry one out."""
+    if not _AT_SIGN.search(text):  # the pattern is slow on long text without one: it tries each word
+        return text
+    return _EMAIL.sub("[email removed]", text)
+
+
+def without_private(text: str) -> str:
+    """``text`` without addresses and without phone numbers (seven digits or more, not a date)."""
+    def phone(match: re.Match[str]) -> str:
+        found = match.group(0)
+        if sum(char.isdigit() for char in found) < 7 or _DATE.fullmatch(found) or _DOTTED.fullmatch(found):
+            return found
+        return "[phone removed]"
+
+    return _PHONE.sub(phone, without_addresses(text))
