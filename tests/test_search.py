@@ -175,6 +175,22 @@ def test_duplicates_fold_into_the_ticket_they_duplicate(desk: Desk, solved: dict
     assert solved["printer"] in ids and copy not in ids
 
 
+def test_a_duplicate_is_offered_as_its_original_and_not_once_the_original_is_withdrawn(desk: Desk) -> None:
+    original = desk.new("Coffee machine shows error E42", "-q", "it-helpdesk", "-m", "E42 on the coffee machine")
+    desk.run("resolve", original, "--note", "Descaled it.")
+    copy = desk.new("Kitchen coffee maker error 42", "-q", "it-helpdesk", "-m", "error 42 on the coffee maker")
+    desk.run("duplicate", copy, "--of", original)
+    desk.run("reopen", original, "-m", "not fixed after all")  # the answer the copy points at is withdrawn
+    assert similar_ids(desk, "kitchen coffee maker error 42") == [], "its answer was withdrawn: none is offered"
+    desk.run("resolve", original, "--note", "Replaced the boiler.")
+    desk.run("set", original, "kb", "false")  # similar still offers it: kb: false only keeps it off the KB
+    desk.git("commit", "-qm", "x", "--allow-empty")
+    found = json.loads(desk.run("similar", "--text", "kitchen coffee maker error 42", "--threshold", "0",
+                                "--format", "json").stdout)["similar"]
+    assert [item["id"] for item in found][:1] == [original], "the family is shown by the ticket with the answer"
+    assert copy not in [item["id"] for item in found]
+
+
 @once
 def test_the_example_desk_finds_nine_in_ten_repeat_problems(example_desk, tmp_path) -> None:  # type: ignore[no-untyped-def]
     import shutil

@@ -281,7 +281,8 @@ def similar(desk: Desk, *, ticket: Ticket | None = None, text: str | None = None
         index.full_text(desk, connection)
         if layer == "words":
             found = _by_words(connection, ticket, source)
-            return Suggestions(_fold(found)[:limit], "words", 0.0, found[0].score if found else None, warning)
+            best = found[0].score if found else None
+            return Suggestions(_fold(connection, found)[:limit], "words", 0.0, best, warning)
         meaning.refresh(desk, connection, vocab)
         try:
             found, why = _fused(desk, connection, vocab, ticket, text, source, fusion, loaded, max(60, limit),
@@ -293,7 +294,7 @@ def similar(desk: Desk, *, ticket: Ticket | None = None, text: str | None = None
             threshold = _threshold(desk, fusion, given)
             found, why = _fused(desk, connection, vocab, ticket, text, source, fusion, None, max(60, limit),
                                 candidates)
-        families = _fold(found)
+        families = _fold(connection, found)
         shown = why.explained(connection, [item for item in families if item.score >= threshold][:limit])
     best = families[0].score if families else None
     return Suggestions(shown, layer, threshold, best, warning)
@@ -570,6 +571,18 @@ def _sample(connection: sqlite3.Connection, total: int, size: int) -> list[str]:
     return list(_texts(connection, names[:size]).values())
 
 
+def _solved_of(connection: sqlite3.Connection, ids: Sequence[str]) -> list[Ticket]:
+    """The tickets of ``ids`` that are solved with a resolution note, as candidates are."""
+    found: list[Ticket] = []
+    for start in range(0, len(ids), 500):
+        chunk = list(ids[start:start + 500])
+        found += [index.ticket_from_row(*row) for row in connection.execute(
+            f"SELECT front, entries, resolution FROM tickets WHERE id IN ({','.join('?' * len(chunk))}) "
+            f"AND problem IS NULL AND resolution IS NOT NULL AND status IN ({','.join('?' * len(RESOLVED))})",
+            (*chunk, *RESOLVED))]
+    return found
+
+
 def _tickets(connection: sqlite3.Connection, names: Sequence[str]) -> dict[str, Ticket]:
     found: dict[str, Ticket] = {}
     for start in range(0, len(names), 500):
@@ -581,14 +594,21 @@ def _tickets(connection: sqlite3.Connection, names: Sequence[str]) -> dict[str, 
     return found
 
 
-def _fold(scored: Sequence[Similar]) -> list[Similar]:
-    """A duplicate folds into the ticket it duplicates: the family keeps its best score
-    and is shown by the original when the original is a candidate too."""
+def _fold(connection: sqlite3.Connection, scored: Sequence[Similar]) -> list[Similar]:
+    """A duplicate folds into the ticket it duplicates: the family keeps its best score and
+    is shown by the original, a candidate or not (a duplicate's own resolution only points
+    there). A duplicate whose original holds no answer now (reopened, rejected, gone) is
+    none either: it is left out."""
     by_id = {found.ticket.id: found for found in scored}
+    elsewhere = {found.ticket.duplicate_of for found in scored} - set(by_id) - {None}
+    originals = {ticket.id: Similar(ticket, 0.0, _first_line(ticket.resolution))
+                 for ticket in _solved_of(connection, sorted(str(item) for item in elsewhere))}
     families: dict[str, Similar] = {}
     for found in scored:
-        family = found.ticket.duplicate_of if found.ticket.duplicate_of in by_id else found.ticket.id
-        shown = by_id[family]
+        family = found.ticket.duplicate_of or found.ticket.id
+        shown = by_id.get(family) or originals.get(family)
+        if shown is None:
+            continue
         best = families.get(family)
         if best is None or found.score > best.score:
             families[family] = Similar(shown.ticket, found.score, shown.resolution_line, found.signals)
