@@ -243,6 +243,20 @@ def test_addresses_of_machines_and_versions_are_kept_they_are_the_problem() -> N
     assert without_private(kept) == kept
 
 
+def test_words_written_by_hand_between_the_conversations_entries_stay_out_of_the_article(desk: Desk) -> None:
+    made = desk.new("VPN drops at home", "-q", "it-helpdesk", "-c", "network", "-m", "It drops every hour.")
+    desk.run("reply", made, "-m", "Which client version?")
+    path = desk.file(made)
+    text = desk.text(made)
+    assert "## Conversation\n" in text
+    path.write_text(text.replace("## Conversation\n", "## Conversation\n\nStaff only: account 998877 is flagged.\n", 1))
+    desk.git("commit", "-qam", "A word for colleagues")
+    desk.run("resolve", made, "--note", "Updated the client.")
+    desk.run("kb", "build")
+    assert "998877" not in "\n".join(kb_files(desk).values()), "the conversation stays out, without exception"
+    assert made in desk.run("search", "998877").stdout, "still found by search, as the conversation is"
+
+
 def test_symptoms_leave_out_the_mails_greeting_and_signature(desk: Desk) -> None:
     made = desk.new("Outlook asks for my password", "-q", "it-helpdesk", "-c", "email",
                     "-m", "Hi Anna,\n\nOutlook asks for my password every hour since Monday.\n\n"

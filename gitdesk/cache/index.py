@@ -347,12 +347,14 @@ def _parse_files(directory: str, id_prefix: str, files: list[_Stat]) -> list[_Pa
             parsed.append((name, (name, None, mtime_ns, size, ino, None, None, None, None, None, None, None,
                                   str(error)), None))
             continue
-        public = "\n\n".join(e.text for e in ticket.entries if e.kind not in INTERNAL_KINDS)
+        # Hand-written text between the entries is conversation, not symptoms: searched, never in kb/.
+        public = "\n\n".join([*filter(None, [ticket.conversation_text]),
+                               *(e.text for e in ticket.entries if e.kind not in INTERNAL_KINDS)])
         internal = "\n\n".join(e.text for e in ticket.entries if e.kind in INTERNAL_KINDS)
         parsed.append((name, (name, ticket.id, mtime_ns, size, ino, ticket.status, ticket.queue, ticket.assignee,
                               int(ticket.created.timestamp()), _front(ticket), _entries(ticket),
                               ticket.resolution, None),
-                       (name, ticket.title, ticket.description + "\n" + ticket.conversation_text, public, internal,
+                       (name, ticket.title, ticket.description, public, internal,
                         ticket.resolution or "")))
     return parsed
 
