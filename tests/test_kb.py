@@ -257,6 +257,28 @@ def test_words_written_by_hand_between_the_conversations_entries_stay_out_of_the
     assert made in desk.run("search", "998877").stdout, "still found by search, as the conversation is"
 
 
+def test_kb_build_publishes_only_what_is_committed_and_loses_no_article_to_a_typo(desk: Desk) -> None:
+    made = desk.new("VPN drops at home", "-q", "it-helpdesk", "-c", "network")
+    desk.run("resolve", made, "--note", "Updated the client.")
+    desk.run("kb", "build")
+    before, head = kb_files(desk), desk.head()
+    path = desk.file(made)
+    committed = desk.text(made)
+    path.write_text(committed.replace("Updated the client.", "DRAFT: we think it is the router?"))
+    refused = desk.fails("kb", "build")
+    assert "has uncommitted changes" in refused and desk.head() == head, "a draft is not published"
+    path.write_text(committed.replace("priority: normal", "priority: [oops"))
+    desk.git("commit", "-qam", "A typo, committed by hand")
+    head = desk.head()
+    refused = desk.fails("kb", "build")
+    assert "cannot be read, so its article would be removed" in refused and "fix the file" in refused
+    assert desk.head() == head and kb_files(desk) == before, "the article stands"
+    path.write_text(committed)
+    desk.git("commit", "-qam", "Typo fixed")
+    desk.run("kb", "build")
+    assert kb_files(desk) == before
+
+
 def test_symptoms_leave_out_the_mails_greeting_and_signature(desk: Desk) -> None:
     made = desk.new("Outlook asks for my password", "-q", "it-helpdesk", "-c", "email",
                     "-m", "Hi Anna,\n\nOutlook asks for my password every hour since Monday.\n\n"

@@ -480,6 +480,8 @@ def build(desk: Desk, *, commit: bool = True) -> BuildResult:
     from gitdesk import clock
 
     with desk.writing():
+        if commit:
+            _ensure_committed(desk)
         changes, articles = _plan(desk)
         count = len(articles)
         alike = tuple(overlaps(desk, articles, [path for path, text in changes.items() if text is not None]))
@@ -500,6 +502,22 @@ def build(desk: Desk, *, commit: bool = True) -> BuildResult:
                    f"{len(written)} written, {len(removed)} removed\n\nGitdesk-Action: kb-build\n")
         made = desk.commit_paths(changes, message, clock.now())
         return BuildResult(count, written, removed, made, alike)
+
+
+def _ensure_committed(desk: Desk) -> None:
+    """Refuse to commit articles built from what is not committed: a draft in a ticket file
+    would be published before the ticket says it, and a ticket that cannot be read (a typo)
+    or is deleted by hand would lose its article without a word."""
+    changed = desk.dirty_paths([paths.TICKETS])
+    if changed:
+        raise desk.dirty(sorted(changed)[0])
+    with db.connect(desk) as connection:
+        index.refresh(desk, connection)
+        broken = connection.execute("SELECT problem FROM tickets WHERE problem IS NOT NULL "
+                                    "ORDER BY name LIMIT 1").fetchone()
+    if broken is not None:
+        raise ValidationError(f"a ticket cannot be read, so its article would be removed: {broken[0]}",
+                              hint="fix the file, then build again")
 
 
 def stale_paths(desk: Desk) -> list[str]:
