@@ -125,7 +125,7 @@ def build(facts: Facts, whole: Period, buckets: list[Period]) -> Report:
             text(who), text(team), events(work.resolved), count(work.first), count(work.handled),
             events(work.entries), duration(logged_seconds, work.logged, day=HOURS_ONLY),
             number(capacity / 3600 if capacity is not None else None),
-            _used(logged_seconds, capacity, work.logged),
+            _used(logged_seconds, capacity if _measurable(capacity, weeks) else None, work.logged),
             stat(work.resolution_times, day=day),
         ])
         for key, ids in (("resolved", work.resolved), ("first", work.first), ("handled", work.handled),
@@ -145,6 +145,8 @@ def build(facts: Facts, whole: Period, buckets: list[Period]) -> Report:
     if started > whole.since:
         said.say(f"The desk's first ticket came in on {started.strftime('%Y-%m-%d %H:%M')}, after the period began, "
                  f"so capacity counts the {shown} from then, not the whole period.")
+    if 0 < days < 1 and by_person.rows:
+        said.say(f"Logged time is not set against capacity: the {shown} counted so far are less than one.")
     if facts.now < whole.since:
         said.say("The period has not begun yet: nothing in it has happened, and it holds no capacity.")
     elif ends < whole.until:
@@ -154,11 +156,16 @@ def build(facts: Facts, whole: Period, buckets: list[Period]) -> Report:
                   definitions(facts), evidence=said.ids)
 
 
+def _measurable(capacity: float | None, weeks: float) -> bool:
+    """Whether logged time can be read as a share of ``capacity``: not in a desk's first day,
+    nor under an hour of capacity (27491 % of 0.02 h says nothing)."""
+    return capacity is not None and capacity >= 3600 and weeks * 7 >= 1
+
+
 def _used(logged: float, capacity: float | None, ids: dict[str, int]) -> Cell:
     """Time logged as a share of capacity: a rate whose count and of are hours (to the
-    hundredth: 45 minutes is 0.75, not 1). Under an hour of capacity (a desk's first
-    hours) there is nothing to measure against: 4903 % of 0.02 h says nothing."""
-    if not capacity or capacity < 3600:
+    hundredth: 45 minutes is 0.75, not 1); no figure when there is none to measure against."""
+    if not capacity:
         return Cell("rate", None)
     return Cell("rate", {"rate": round(logged / capacity, 4), "count": round(logged / 3600, 2),
                          "of": round(capacity / 3600, 2)}, tuple(sorted(ids)))
@@ -263,7 +270,7 @@ def _findings(facts: Facts, whole: Period, buckets: list[Period], trend: list[di
         logged = sum(work.logged.values())
         # The capacity as the table shows it (5.67, not 6h beside a 5.67 in the column).
         share = f", {logged / capacity:.0%} of their support capacity ({round(capacity / 3600, 2):g}h)" \
-            if capacity else ""
+            if _measurable(capacity, weeks) else ""
         entries = counted(len(work.entries), "entry", "entries")
         said.say(f"{who} handled {counted(len(work.handled), 'ticket')}, wrote {entries} and logged {_hours(logged)}"
                  f"{share}.", work.handled)
