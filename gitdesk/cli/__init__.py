@@ -169,7 +169,9 @@ def cli(ctx: click.Context, desk: Path | None, as_: str | None, debug: bool) -> 
     """gitdesk: a support desk that lives in a Git repository.
 
     Tickets are Markdown files in tickets/; every action is one Git commit.
-    Run `gitdesk COMMAND --help` for a command's options and examples.
+    Run `gitdesk COMMAND --help` for a command's options and examples. In
+    the examples, GD-01JD8X4K stands for one of your tickets (any unique
+    start of its ID will do), and queue names are the demo desk's.
 
     \b
     Example:

@@ -65,7 +65,7 @@ def log(session: Session, ticket_id: str | None, since: str | None, until: str |
 
     \b
     Examples:
-      gitdesk log GD-01M8
+      gitdesk log GD-01JD8X4K
       gitdesk log --since 2026-11-01 --author alice
       gitdesk log --action resolve --format csv
     """
@@ -103,8 +103,8 @@ def feedback() -> None:
 
     \b
     Example:
-      gitdesk feedback add GD-01M8 --score 4 --comment "Quick and friendly"
-      gitdesk feedback request GD-01M8
+      gitdesk feedback add GD-01JD8X4K --score 4 --comment "Quick and friendly"
+      gitdesk feedback request GD-01JD8X4K
     """
 
 
@@ -119,7 +119,7 @@ def feedback_add(session: Session, ticket_id: str, score: int, comment: str | No
 
     \b
     Example:
-      gitdesk feedback add GD-01M8 --score 2 --comment "Took three days"
+      gitdesk feedback add GD-01JD8X4K --score 2 --comment "Took three days"
     """
     from gitdesk import feedback as satisfaction
     from gitdesk.render import output
@@ -146,7 +146,7 @@ def feedback_request(session: Session, ticket_id: str, send: bool) -> None:
 
     \b
     Example:
-      gitdesk feedback request GD-01M8
+      gitdesk feedback request GD-01JD8X4K
     """
     from gitdesk.mail import notify
     from gitdesk.render import output

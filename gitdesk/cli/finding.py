@@ -71,9 +71,9 @@ def similar(session: Session, ticket_id: str | None, text: str | None, limit: in
 
     \b
     Examples:
-      gitdesk similar GD-01M8
+      gitdesk similar GD-01JD8X4K
       gitdesk similar --text "outlook keeps asking for my password"
-      gitdesk similar GD-01M8 --threshold 0 --format json
+      gitdesk similar GD-01JD8X4K --threshold 0 --format json
     """
     if (ticket_id is None) == (text is None):
         raise click.UsageError("give an ID or --text, one of them")

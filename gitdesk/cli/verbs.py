@@ -148,7 +148,7 @@ def reply(session: Session, ticket_id: str, message: str | None, message_file: I
     \b
     Example:
       gitdesk reply GD-01JD8X4K -m "Fixed: please try again."
-      gitdesk reply GD-01JD8X4K --use restart-outlook --edit --send
+      gitdesk reply GD-01JD8X4K --use more-details --edit --send
       gitdesk reply GD-01JD8X4K --as bob@example.com -m "Works now, thanks"
     """
     from gitdesk import actions, templates
@@ -231,8 +231,8 @@ def escalate(session: Session, ticket_id: str, to: str | None, reason: str, fmt:
 
     \b
     Example:
-      gitdesk escalate GD-01JD8X4K --to it-infra \\
-          --reason "Exchange-side, needs admin rights"
+      gitdesk escalate GD-01JD8X4K --reason "Exchange-side, needs admin rights"
+      gitdesk escalate GD-01JD8X4K --to dana --reason "Needs a purchase order"
     """
     from gitdesk import actions
 
@@ -248,6 +248,10 @@ def escalate(session: Session, ticket_id: str, to: str | None, reason: str, fmt:
 def resolve(session: Session, ticket_id: str, note_text: str | None, note_file: IO[str] | None, send: bool | None,
             fmt: str) -> None:
     """Resolve a ticket with a resolution note (required; it feeds the knowledge base).
+
+    The note is mailed to the requester and the ticket's Cc as written (with
+    mail set up), and published in the knowledge base without addresses or
+    phone numbers: write it for both readers.
 
     \b
     Example:
@@ -483,7 +487,7 @@ def replies(session: Session, fmt: str) -> None:
     \b
     Example:
       gitdesk replies
-      gitdesk reply GD-01JD8X4K --use restart-outlook --edit
+      gitdesk reply GD-01JD8X4K --use more-details --edit
     """
     from gitdesk import templates
     from gitdesk.render import views

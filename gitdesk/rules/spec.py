@@ -508,7 +508,7 @@ def _step(reader: _Reader, verb: str, value: Any, where: tuple[Any, ...]) -> Ste
         return Step(verb, labels)
     if verb == "escalate":
         if not isinstance(value, dict) or not isinstance(value.get("reason"), str):
-            reader.fail(where, "escalate needs a reason", "e.g. - escalate: {to: it-infra, reason: No answer in 4h}")
+            reader.fail(where, "escalate needs a reason", "e.g. - escalate: {to: dana, reason: No answer in 4h}")
             return None
         to = value.get("to")
         if to is not None and str(to) not in config.queues and config.person(str(to)) is None:
