@@ -196,6 +196,8 @@ def test_sync_stops_on_a_real_conflict_and_changes_nothing(team, monkeypatch) ->
     assert result.stderr.startswith(f"gitdesk: error: sync stopped: a real conflict in tickets/{ticket}.md "
                                     "(priority: low here, high on origin/main); nothing was changed"), \
         "each side's value, with the rebase's 'ours' and 'theirs' named for what they are"
+    assert "(in a rebase, ours is the upstream's side and theirs is yours;" in result.stderr, \
+        "the markers the hint sends them to say 'ours' for origin's value"
     assert bob.git("rev-parse", "HEAD") == head
     assert bob.git("status", "--porcelain") == ""
     assert not (bob.path / ".git" / "rebase-merge").exists()

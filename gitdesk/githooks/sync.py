@@ -162,7 +162,11 @@ def _conflict_hint(conflicted: dict[str, set[int]], strategy: str) -> str:
     deleted = [path for path, stages in conflicted.items() if not {2, 3} <= stages]
     steps = [pull]
     if edited:
-        steps.append(f"fix the lines between <<<<<<< and >>>>>>> in {', '.join(edited[:3])}, git add "
+        # A rebase replays this clone's commits onto the upstream: its "ours" is the upstream's
+        # side, the reverse of "here" above, and each replayed commit may stop in turn.
+        sides = " (in a rebase, ours is the upstream's side and theirs is yours; each of your commits may stop " \
+                "in turn)" if strategy == "rebase" else ""
+        steps.append(f"fix the lines between <<<<<<< and >>>>>>> in {', '.join(edited[:3])}{sides}, git add "
                      f"{'it' if len(edited) == 1 else 'them'}")
     for path in deleted[:3]:
         steps.append(f"{path} was deleted on one side and changed on the other: keep it (git add {path}) "
