@@ -483,7 +483,9 @@ def test_replies_to_finished_tickets(mail_desk: Desk, tmp_path: Path) -> None:
 
     resolved = mail_desk.new("Printer", "-q", "it-helpdesk", "--requester", "carol")
     mail_desk.run("--as", "alice", "resolve", resolved, "--note", "New toner.")
-    assert intake(mail_desk, "eml", mail_about(resolved, 1))["counts"]["reply"] == 1
+    taken = intake(mail_desk, "eml", mail_about(resolved, 1))
+    assert taken["counts"]["reply"] == 1
+    assert taken["messages"][0]["detail"] == "Printer (reopened: it was resolved)", "whoever runs intake sees it"
     shown = ticket(mail_desk, resolved)
     assert shown["status"] == "open", "a requester answering a resolved ticket reopens it"
     assert shown["conversation"][-1]["kind"] == "reopen"

@@ -692,6 +692,10 @@ def _apply(state: _State, incoming: Incoming, files: dict[str, bytes]) -> tuple[
                         and new.entries[-1].author != MAIL_SYSTEM
                     detail = f"{ticket.title}" + (" (an agent's answer to the desk's notification: an internal "
                                                   "note)" if noted else "")
+                    if new.status != ticket.status:  # whoever runs intake sees a solved ticket come back
+                        done = workflow.is_done(desk.config, ticket.status)
+                        detail += f" (reopened: it was {ticket.status})" if done else \
+                            f" ({ticket.status} → {new.status})"
                     outcome = "reply"
                 except TicketTooLarge:  # its attachment links were the last straw: a new ticket, as when full
                     scratch.clear()
