@@ -265,6 +265,13 @@ def test_watchers_and_assignees_who_asked_hear_of_it(desk: Desk, tmp_path: Path)
     assert escalated["To"] == "dana@example.com" and "needs AD admin" in text_of(escalated)
     desk.run("--as", "alice", "unwatch", ticket_id)
     assert "watchers" not in ticket(desk, ticket_id)
+    queued(desk)
+    again = (f"From: bob.meyer@gmail.com\nTo: help@fernhill.example\nSubject: Re: x [{ticket_id}]\n"
+             f"Message-ID: <bob-3@mail.gmail.com>\n\nAnd it happens on Wi-Fi.\n").encode()
+    intake(desk, "eml", eml(tmp_path, again, "again.eml"))
+    told = [mail for mail in queued(desk) if mail["X-Gitdesk-Event"] == "notification"]
+    assert [mail["To"] for mail in told] == ["dana@example.com"], "the assignee hears without watching"
+    assert "And it happens on Wi-Fi." in text_of(told[0])
 
 
 def test_canned_replies_answer_and_set_fields_in_one_commit(desk: Desk) -> None:

@@ -450,6 +450,8 @@ def cc(session: Session, ticket_id: str, edits: tuple[str, ...], fmt: str) -> No
 def watch(session: Session, ticket_id: str, fmt: str) -> None:
     """Watch a ticket: hear by mail when it is answered or reopened (with notify: true in config).
 
+    Its assignee hears so without watching.
+
     \b
     Example:
       gitdesk watch GD-01JD8X4K

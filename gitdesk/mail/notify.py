@@ -140,9 +140,9 @@ def withdrawn_acknowledgements(desk: Desk, old: Ticket, new: Ticket, now: dateti
 
 
 def agent_letters(config: Config, old: Ticket, new: Ticket, actor: Actor) -> list[compose.Letter]:
-    """Word to agents who asked for it (``notify: true``): a ticket they watch was answered
-    by its requester or reopened; a ticket was escalated or assigned to them. Never to the
-    one who acted."""
+    """Word to agents who asked for it (``notify: true``): a ticket they watch or are assigned
+    was answered by its requester or reopened; a ticket was escalated or assigned to them.
+    Never to the one who acted."""
     if not config.mail.address:
         return []
     told: dict[str, str] = {}
@@ -150,7 +150,8 @@ def agent_letters(config: Config, old: Ticket, new: Ticket, actor: Actor) -> lis
     answer = next((e for e in added if e.kind in (REPLY, REOPEN) and workflow.is_requester(config, new, e.author)),
                   None)
     reopened = workflow.is_done(config, old.status) and not workflow.is_done(config, new.status)
-    for handle in watchers_of(new):
+    # The assignee is the first to need the requester's answer: as a watcher, without asking.
+    for handle in dict.fromkeys([*([old.assignee] if old.assignee else []), *watchers_of(new)]):
         if reopened:
             told[handle] = f"Reopened by {answer.author if answer else actor.id}" + (
                 f":\n\n{answer.text}" if answer and answer.text else ".")
