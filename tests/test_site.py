@@ -93,6 +93,20 @@ def test_boards_show_unfinished_tickets_without_requesters(site_desk: Desk, tmp_
     assert "Printer on 2F jams" not in (out / "boards" / "it-helpdesk.html").read_text(), "resolved: not on a board"
 
 
+def test_a_board_counts_a_ticket_kept_out_of_the_knowledge_base_but_keeps_its_title_private(
+        site_desk: Desk, tmp_path: Path) -> None:
+    site_desk.configure(site_desk.path.joinpath(".gitdesk", "config.yml").read_text().replace(
+        "categories:\n", "categories:\n  hr: {name: HR questions, kb: false}\n", 1), "HR stays private")
+    complaint = site_desk.new("Complaint against manager Tom Baker", "-q", "facilities", "-c", "hr")
+    opted = site_desk.new("Salary slip for Kim is wrong", "-q", "facilities")
+    site_desk.run("set", opted, "kb", "false")
+    site_desk.new("VPN drops, call me on +49 30 7654321", "-q", "facilities")
+    board = (build(site_desk, tmp_path) / "boards" / "facilities.html").read_text()
+    assert complaint in board and opted in board and "4 unfinished tickets" in board, "counted all the same"
+    assert "Tom Baker" not in board and "Salary slip" not in board and board.count("(kept private)") == 2
+    assert "7654321" not in board and "VPN drops" in board
+
+
 def test_building_again_replaces_the_site_but_never_a_foreign_directory(site_desk: Desk, tmp_path: Path) -> None:
     out = build(site_desk, tmp_path)
     build(site_desk, tmp_path)

@@ -145,12 +145,24 @@ def _boards(desk: Desk, tickets: Sequence[Ticket]) -> dict[str, list[Ticket]]:
     return boards
 
 
-def _board_page(name: str, title: str, tickets: Sequence[Ticket], priorities: list[str], desk_name: str) -> str:
+PRIVATE_TITLE = "(kept private)"
+
+
+def _board_page(name: str, title: str, tickets: Sequence[Ticket], priorities: list[str], desk_name: str,
+                private: set[str]) -> str:
     def order(ticket: Ticket) -> tuple[int, str]:
         return (priorities.index(ticket.priority) if ticket.priority in priorities else len(priorities), ticket.id)
 
+    def shown(ticket: Ticket) -> str:
+        # A ticket kept out of the knowledge base (its category, or kb: false) is counted on its
+        # board, but its title ("Complaint against …") is not published.
+        if ticket.category in private or kb.kb_off(ticket.extra.get("kb")):
+            return PRIVATE_TITLE
+        return privacy.without_private(ticket.title)
+
     rows = "".join(
-        f"<tr><td><code>{e(t.id)}</code></td><td class=\"title\">{e(t.title)}</td><td class=\"meta\">{e(t.status)}</td>"
+        f"<tr><td><code>{e(t.id)}</code></td><td class=\"title\">{e(shown(t))}</td>"
+        f"<td class=\"meta\">{e(t.status)}</td>"
         f"<td class=\"meta\">{e(t.priority or '')}</td><td class=\"meta\">{e(t.assignee or 'unassigned')}</td>"
         f"<td class=\"meta\">{t.created.astimezone(timezone.utc).strftime('%Y-%m-%d')}</td></tr>"
         for t in sorted(tickets, key=order))
@@ -286,7 +298,8 @@ def build(desk: Desk, directory: Path) -> SiteResult:
     links = []
     for queue, members in sorted(boards.items()):
         title = desk.config.queues[queue].title if queue in desk.config.queues else "Intake (no queue yet)"
-        pages[f"boards/{queue}.html"] = _board_page(queue, title, members, priorities, name)
+        pages[f"boards/{queue}.html"] = _board_page(queue, title, members, priorities, name,
+                                                    set(desk.config.kb_excluded_categories))
         links.append(f"<li><a href=\"{e(queue)}.html\">{e(title)}</a> <small>{len(members)}</small></li>")
     pages["reports.html"] = _reports_page(desk, name)
     pages["boards/index.html"] = page("Queues", "<h1>Queues</h1><ul>" + "".join(links) + "</ul>", 1, name)
