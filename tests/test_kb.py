@@ -279,6 +279,25 @@ def test_kb_build_publishes_only_what_is_committed_and_loses_no_article_to_a_typ
     assert kb_files(desk) == before
 
 
+def test_raw_html_in_a_ticket_cannot_hide_fold_or_fetch_in_an_article_on_a_git_host(desk: Desk) -> None:
+    from markdown_it import MarkdownIt
+
+    made = desk.new("Laptop will not wake", "-q", "it-helpdesk", "-c", "hardware",
+                    "-m", "It stays black. <details><summary>log</summary>\n\nBig Heading\n===========\n\n"
+                          "<img src=\"https://track.example/p.gif\"> see [this][1]\n\n[1]: ../../tickets/GD-X.md")
+    desk.run("resolve", made, "--note", "Updated the BIOS with `<b>` kept in code. <!-- unclosed\n\n"
+                                        "```\n<config>as written</config>\n```\n\n"
+                                        "[x](javascript:alert(1)) [docs](https://example.com/a(b))")
+    desk.run("kb", "build")
+    (article,) = [text for path, text in kb_files(desk).items() if made.lower() in path]
+    rendered = MarkdownIt("commonmark").render(article.split("\n", 1)[1])  # past the generator's marker
+    for hidden in ("<details", "<img", "<!--", "<h1>Big", "javascript:", "GD-X.md", "x)"):
+        assert hidden not in rendered, hidden
+    assert "Source tickets" in rendered and "&lt;details&gt;" in rendered, "shown as text, and nothing after hidden"
+    assert "<code>&lt;b&gt;</code>" in rendered and "&lt;config&gt;as written" in rendered, "code as written"
+    assert '<a href="https://example.com/a(b)">docs</a>' in rendered
+
+
 def test_symptoms_leave_out_the_mails_greeting_and_signature(desk: Desk) -> None:
     made = desk.new("Outlook asks for my password", "-q", "it-helpdesk", "-c", "email",
                     "-m", "Hi Anna,\n\nOutlook asks for my password every hour since Monday.\n\n"
