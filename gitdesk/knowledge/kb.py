@@ -49,6 +49,7 @@ _HEADING = re.compile(r"^(#{1,6})(?=[ \t]|$)", re.MULTILINE)
 _TAG = re.compile(r"<(?=[A-Za-z/!?])(?!https?://)")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _UNDERLINE = re.compile(r"^ {0,3}(?:=+|-+)[ \t]*$")  # a setext heading's line: "Big\n===" is an <h1>
+_UNDERLINES = re.compile(_UNDERLINE.pattern, re.MULTILINE)
 _CODE_SPAN = re.compile(r"(`+)[^`].*?(?<!`)\1(?!`)|`+")
 TOP = 10
 
@@ -133,6 +134,8 @@ def redact(text: str) -> str:
 def _without_html(text: str) -> str:
     """``text`` with raw HTML shown as text and setext headings as plain lines, code left as
     written (fenced blocks, indented lines, code spans: there "<" is already shown as text)."""
+    if "<" not in text and not _UNDERLINES.search(text):  # most texts: nothing to do, one pass to know
+        return text
     out: list[str] = []
     fence: str | None = None
     previous = ""
