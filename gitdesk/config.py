@@ -419,6 +419,43 @@ def refuse_repeated_keys(text: str, path: str) -> None:
                                   "the first", path=path, line=line, hint="merge the two into one")
             seen[identity] = line
             stack.append((value, f"{where}{name}." if name else where, within))
+    if len(visited) > 1 and _expanded(root) > MOST_VALUES:
+        raise ConfigError(f"its aliases expand it to more than {MOST_VALUES} values", path=path,
+                          hint="write the values out, or repeat fewer of them by alias")
+
+
+# A config or rules file written by hand holds a few thousand values; aliases of aliases
+# (a "billion laughs") held a billion once expanded, and every walk of it took gigabytes.
+MOST_VALUES = 100_000
+
+
+def _expanded(root: Any) -> int:
+    """How many values the YAML node ``root`` holds once its aliases are expanded (each node
+    counted once, from the sizes of its parts: no expansion is walked). It stops counting past
+    ``MOST_VALUES``. ``root`` holds no node inside itself (refuse_repeated_keys refused that)."""
+    import yaml
+
+    def parts(node: Any) -> list[Any]:
+        if isinstance(node, yaml.SequenceNode):
+            return list(node.value)
+        if isinstance(node, yaml.MappingNode):
+            return [part for pair in node.value for part in pair]
+        return []
+
+    sizes: dict[int, int] = {}
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, counted_parts = stack.pop()
+        if id(node) in sizes:
+            continue
+        if not counted_parts:
+            stack.append((node, True))
+            stack += [(part, False) for part in parts(node) if id(part) not in sizes]
+            continue
+        sizes[id(node)] = 1 + sum(sizes[id(part)] for part in parts(node))
+        if sizes[id(node)] > MOST_VALUES:
+            return sizes[id(node)]
+    return sizes[id(root)]
 
 
 def parse_config(text: str, path: str = CONFIG_PATH, loaded: Any = None) -> Config:

@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 import pytest
+from conftest import TEST_CONFIG, Desk
 
 from gitdesk.config import default_text, parse_config, recalled, remembered
 from gitdesk.errors import ConfigError
@@ -174,3 +175,26 @@ def test_an_alias_inside_its_own_anchor_is_refused_not_loaded_forever() -> None:
     merged = parse_config("desk: {name: D}\npeople:\n  a: &base {name: A, email: a@x.example}\n"
                           "  b: {<<: *base, name: B, email: b@x.example}\n")
     assert merged.people["b"].name == "B", "a merge key is no repeated key"
+
+
+def _laughs(levels: int) -> str:
+    """Aliases of aliases: ten to the ``levels`` values once expanded, from a few lines."""
+    names = "abcdefghij"
+    lines = ["  a: &a [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"  {names[i]}: &{names[i]} [{', '.join([f'*{names[i - 1]}'] * 10)}]" for i in range(1, levels)]
+    return "\n".join(lines) + "\n"
+
+
+def test_a_bomb_of_aliases_is_refused_before_anything_walks_it(desk: Desk) -> None:
+    (desk.path / ".gitdesk" / "config.yml").write_text(TEST_CONFIG + "x_notes:\n" + _laughs(9))
+    desk.git("commit", "-qam", "A billion laughs", "--no-verify")
+    refused = desk.fails("list")
+    assert "its aliases expand it to more than 100000 values" in refused and "by alias" in refused
+    (desk.path / ".gitdesk" / "config.yml").write_text(TEST_CONFIG)
+    desk.git("commit", "-qam", "Back", "--no-verify")
+    (desk.path / ".gitdesk" / "rules.yml").write_text(
+        "rules:\n  - name: nudge\n    when: {status: pending, idle: 3d}\n    do: [{note: x}]\n    x_meta:\n"
+        + "\n".join("    " + line for line in _laughs(9).splitlines()) + "\n")
+    desk.git("add", "-A")
+    desk.git("commit", "-qm", "Laughs in the rules", "--no-verify")
+    assert "its aliases expand it to more than 100000 values" in desk.run("rules", ok=False).output
