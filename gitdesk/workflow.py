@@ -11,9 +11,10 @@ from datetime import datetime, timedelta
 
 from gitdesk import clock
 from gitdesk.clock import format_utc
+from gitdesk.durations import parse_span
 from gitdesk.errors import GitdeskError, TransitionError, ValidationError
 from gitdesk.ids import id_pattern
-from gitdesk.model import ENTRY_KINDS, MAIL_SYSTEM, REOPEN, RULES_AUTHOR, WAITING, Config, Entry, Ticket
+from gitdesk.model import ENTRY_KINDS, MAIL_SYSTEM, REOPEN, RULES_AUTHOR, TIME, WAITING, Config, Entry, Ticket
 from gitdesk.text import address_key
 
 # The statuses the verbs move tickets to. A desk's config may rename or drop
@@ -143,6 +144,15 @@ def _in_the_future(entry: Entry, path: str | None) -> ValidationError:
                            hint="write when it was written, in UTC (2026-11-20T09:40:00Z)")
 
 
+def dated_ahead(ticket: Ticket, path: str | None = None) -> list[ValidationError]:
+    """Entries dated in the future. One dated next year counted in reports of a period not yet
+    begun, and dated the rules' mail. A day of slack for clocks that differ and local times
+    typed as UTC. Every entry, not only those a change adds: check judges the whole file, and
+    the CLI refuses what check refuses."""
+    ahead = clock.now() + FUTURE_SLACK
+    return [_in_the_future(entry, path) for entry in ticket.entries if entry.at > ahead]
+
+
 def change_findings(config: Config, old: Ticket | None, new: Ticket, path: str | None = None,
                     line_of: dict[str, int] | None = None) -> list[GitdeskError]:
     """Findings for a change from ``old`` (the committed version) to ``new``:
@@ -170,15 +180,18 @@ def change_findings(config: Config, old: Ticket | None, new: Ticket, path: str |
         if entry.kind not in ENTRY_KINDS:
             problems.append(ValidationError(f"unknown entry kind {entry.kind!r} ({format_utc(entry.at)})", path=path,
                                             hint=f"use one of: {', '.join(ENTRY_KINDS)}"))
+        if entry.kind == TIME:
+            try:
+                parse_span(entry.detail)
+            except ValidationError as error:  # it would count as nothing, where show says "90 min"
+                problems.append(ValidationError(f"the time at {format_utc(entry.at)}: {error.message}", path=path,
+                                                hint="write it like 45m, 1h30m or 8h after '— time'"))
         if not (entry.author in config.people or entry.author in (RULES_AUTHOR, MAIL_SYSTEM)
                 or is_email(entry.author, local=config.mail.local_senders)):
             problems.append(ValidationError(
                 f"unknown author {entry.author!r} of the {entry.kind} at {format_utc(entry.at)}", path=path,
                 hint="write a handle listed under people:, or the writer's email address"))
-        # One dated next year counted in reports of a period not yet begun, and dated the rules'
-        # mail. A day of slack for clocks that differ and local times typed as UTC.
-        if entry.at > clock.now() + FUTURE_SLACK:
-            problems.append(_in_the_future(entry, path))
+    problems += dated_ahead(new, path)
     if old.status != new.status and old.status in config.statuses and new.status in config.statuses:
         try:
             check_transition(config, old.status, new.status, path)

@@ -110,6 +110,17 @@ def test_hand_written_entries_name_a_known_writer_and_kind_and_moved_files_get_o
     path.write_text(before + "\n## Conversation\n\n### 2099-01-01T09:00:00Z alice — reply\nFrom the future.\n")
     result = commit(hooked, "a typo in the year", "-a")
     assert "the reply at 2099-01-01T09:00:00Z is dated in the future (write when it was written" in result.stderr
+    hooked.git("commit", "-qam", "past the hook", "--no-verify")
+    head = hooked.head()
+    refused = hooked.fails("note", ticket, "-m", "looking")
+    assert "the reply at 2099-01-01T09:00:00Z is dated in the future" in refused, "the CLI refuses what check does"
+    assert hooked.head() == head
+    hooked.git("reset", "-q", "--hard", "HEAD~1")
+    path.write_text(before + "\n## Conversation\n\n### 2026-12-04T22:40:00Z alice — time 90 min\nx\n")
+    result = commit(hooked, "time by hand", "-a")
+    assert "the time at 2026-12-04T22:40:00Z: not a duration: '90 min' (write it like 45m, 1h30m or 8h" \
+        in result.stderr, "it would count as nothing where show says 90 min"
+    path.write_text(before)
     made = hooked.path / "tickets" / "GD-01M91ZZZZZZZZZZZZZ.md"  # a new file, dated ahead, is refused too
     made.write_text(before.replace(ticket, "GD-01M91ZZZZZZZZZZZZZ").replace(
         before.split("created: ")[1].split("\n")[0], "2099-01-01T08:00:00Z"))
