@@ -936,7 +936,7 @@ def _flag(name: str, value: str) -> bool:
 
 def _check_label(label: str) -> str:
     text = label.strip()
-    if not text or any(c.isspace() for c in text) or text.startswith(("+", "-")):
+    if not workflow.is_label(text):
         raise ValidationError(f"not a label: {label!r}", hint="labels are single words, e.g. outlook")
     return text
 

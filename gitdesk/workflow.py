@@ -67,6 +67,11 @@ def check_transition(config: Config, old: str, new: str, path: str | None = None
                               hint=f"from {old} a ticket can go to: {allowed}")
 
 
+def is_label(text: str) -> bool:
+    """A single word that ``gitdesk label`` can add and remove (never starting with + or -)."""
+    return bool(text) and not any(char.isspace() for char in text) and not text.startswith(("+", "-"))
+
+
 def findings(config: Config, ticket: Ticket, path: str | None = None,
              line_of: dict[str, int] | None = None) -> list[GitdeskError]:
     """Everything wrong with a ticket against the desk's config."""
@@ -111,6 +116,15 @@ def findings(config: Config, ticket: Ticket, path: str | None = None,
             isinstance(item, str) and _MESSAGE_ID.fullmatch(item) for item in message_ids)):
         add(ValidationError, "message_ids", "message_ids must be a list of Message-IDs like <id@host>",
             "gitdesk writes this field itself: put back what it wrote")
+    odd = [label for label in ticket.labels if not is_label(label)]
+    if odd:  # "a b" or "-x" could never be removed by gitdesk label
+        add(ValidationError, "labels", f"not a label: {odd[0]!r}",
+            "labels are single words, e.g. outlook; write them as labels: [outlook, vpn]")
+    kb_title = ticket.extra.get("kb_title")
+    if kb_title is not None and (not isinstance(kb_title, str) or "\n" in kb_title.strip()
+                                 or "\r" in kb_title.strip()):
+        add(ValidationError, "kb_title", "kb_title must be one line of text",
+            "write the article's title on the kb_title: line, or remove the line")
     kb = ticket.extra.get("kb")
     if kb is not None and not isinstance(kb, bool):
         add(ValidationError, "kb", f"kb must be true or false, not {kb!r}",

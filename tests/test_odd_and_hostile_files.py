@@ -318,3 +318,18 @@ def test_a_second_conversation_section_is_refused_not_read_as_loose_text(desk: D
         "## Conversation") + 1) + 1
     assert f"tickets/{ticket}.md:{line}: a second '## Conversation' section" in checked.stdout
     assert "a second '## Conversation' section" in desk.fails("show", ticket)
+
+
+@pytest.mark.parametrize(("front", "found"), [
+    ("labels: [vpn, a b]\n", "not a label: 'a b' (labels are single words"),
+    ("labels: [-x]\n", "not a label: '-x'"),
+    ("kb_title: [a, b]\n", "kb_title must be one line of text"),
+    ('kb_title: "x\\n# evil"\n', "kb_title must be one line of text"),
+])
+def test_labels_and_an_article_title_check_refuses_are_refused_by_every_command(desk: Desk, front: str,
+                                                                                found: str) -> None:
+    ticket = handwritten(desk, front)
+    assert found in desk.run("check", ok=False).stdout
+    head = desk.head()
+    assert found in desk.fails("note", ticket, "-m", "looking"), "the CLI refuses what check refuses"
+    assert desk.head() == head
