@@ -21,8 +21,13 @@ _UNSAFE = re.compile(
     # zero-width space and marks, bidi controls; not the joiners U+200C/U+200D, which Persian
     # and Indic words and emoji sequences (👨‍👩‍👧) need
     "\u200b\u200e\u200f\u2028\u2029\u202a-\u202e\u2060-\u2069\ufeff"
+    "\u061c\u180e\U000e0000-\U000e007f"  # the Arabic letter mark, a bidi control; tags hide text
+    "\u115f\u1160\u3164\uffa0"  # the Hangul fillers: letters to Unicode, blank on screen
     "\ufdd0-\ufdef\ufffe\uffff\ud800-\udfff]"  # noncharacters, surrogates
 )
+# The only characters _UNSAFE matches that Python counts as printable: a fast path that trusts
+# isprintable() must look for these too.
+_BLANK_LETTERS = re.compile("[\u115f\u1160\u3164\uffa0]")
 
 
 def _show(match: re.Match[str]) -> str:
@@ -32,7 +37,7 @@ def _show(match: re.Match[str]) -> str:
 
 def visible(text: str) -> str:
     """``text`` with every control or invisible formatting character written out."""
-    if text.isprintable():  # the common case; every character _UNSAFE matches is unprintable
+    if text.isprintable() and not _BLANK_LETTERS.search(text):  # the common case
         return text
     return _UNSAFE.sub(_show, text)
 
@@ -40,14 +45,14 @@ def visible(text: str) -> str:
 def clean_line(text: str) -> str:
     """``text`` as one clean line: control and invisible formatting characters dropped,
     every run of white space one space. What a title, a name or a mail header keeps."""
-    if text.isprintable() and "  " not in text and text == text.strip():
+    if text.isprintable() and "  " not in text and text == text.strip() and not _BLANK_LETTERS.search(text):
         return text
     return " ".join(_LOOSE_JOINER.sub("", " ".join(_UNSAFE.sub(" ", text).split())).split())
 
 
 def one_line(text: str) -> str:
     """``visible`` and on one line: tabs and newlines become spaces."""
-    if text.isprintable():  # no line breaks, tabs or controls: nothing to do
+    if text.isprintable() and not _BLANK_LETTERS.search(text):  # no line breaks, tabs or controls
         return text
     return visible(" ".join(text.replace("\t", " ").splitlines()))
 

@@ -43,9 +43,13 @@ def test_the_fast_path_for_plain_text_skips_nothing_unsafe() -> None:
     from gitdesk import text as terminal
 
     # visible() and one_line() return printable text untouched; that is only safe if every
-    # character they rewrite is unprintable. Checked over all of Unicode, not a sample.
+    # character they rewrite is unprintable, or one of the few they look for besides (the blank
+    # Hangul fillers). Checked over all of Unicode, not a sample.
     rewritten = [c for c in range(0x110000) if terminal._UNSAFE.match(chr(c)) or chr(c) in "\t\n\r"]
-    assert not [hex(c) for c in rewritten if chr(c).isprintable()]
+    assert not [hex(c) for c in rewritten if chr(c).isprintable() and not terminal._BLANK_LETTERS.match(chr(c))]
+    for blank in ("\u3164", "\u180e", "\u061c", "\U000e0041"):
+        assert terminal.clean_line(f"a{blank}b") == "a b" and terminal.clean_line(blank) == ""
+        assert terminal.visible(blank).startswith("<U+")
     assert not [hex(c) for c in range(0x110000) if chr(c).isprintable() and len(f"a{chr(c)}b".splitlines()) > 1]
 
 
@@ -333,3 +337,19 @@ def test_labels_and_an_article_title_check_refuses_are_refused_by_every_command(
     head = desk.head()
     assert found in desk.fails("note", ticket, "-m", "looking"), "the CLI refuses what check refuses"
     assert desk.head() == head
+
+
+def test_an_asset_of_blank_letters_only_is_refused(desk: Desk) -> None:
+    ticket = desk.new("Printer jams", "-q", "it-helpdesk")
+    for blank in ("\u3164", "\u180e", "\U000e0041\U000e0042"):
+        assert "asset is empty" in desk.fails("set", ticket, "asset", blank)
+
+
+def test_a_nul_in_a_title_is_shown_not_cut_at(desk: Desk) -> None:
+    ticket = handwritten(desk, "")
+    path = desk.path / "tickets" / f"{ticket}.md"
+    path.write_text(path.read_text().replace("title: Hand written", 'title: "Hand\\0written"'))
+    desk.git("commit", "-qam", "a NUL")
+    for args in (["list"], ["list", "--format", "csv"], ["show", ticket]):
+        out = desk.run(*args).stdout
+        assert "\x00" not in out and "written" in out, args

@@ -631,15 +631,19 @@ def query_rows(desk: Desk, filters: listing.Filters, sort_key: str | None, *,
     ``listing.Row`` when the filters and the order allow (0.1 s less for 12,000 rows than
     rebuilding each Ticket), and from ``query`` otherwise; with every ID when asked (to
     abbreviate IDs)."""
+    # SQLite's JSON functions end a text at a NUL ("Hand\0written" read "Hand"): a title that
+    # holds one (its JSON holds "\u0000") is read from the JSON in Python instead.
     found = _by_columns(desk, filters, sort_key, "id, status, json_extract(front, '$.priority'), queue, "
-                                                 "assignee, created, json_extract(front, '$.title')",
+                                                 "assignee, created, json_extract(front, '$.title'), "
+                                                 "CASE WHEN instr(front, '\\u0000') THEN front END",
                         with_ids=with_ids)
     if found is None:
         chosen = query(desk, filters, sort_key, with_facts=False, with_ids=with_ids)
         return chosen.tickets, chosen.problems, chosen.all_ids
     rows, problems, every = found
-    return [listing.Row(ticket_id, status, priority, queue, assignee, _fromtimestamp(created, timezone.utc), title)
-            for ticket_id, status, priority, queue, assignee, created, title in rows], problems, every
+    return [listing.Row(ticket_id, status, priority, queue, assignee, _fromtimestamp(created, timezone.utc),
+                        json.loads(front)["title"] if front else title)
+            for ticket_id, status, priority, queue, assignee, created, title, front in rows], problems, every
 
 
 def _by_columns(desk: Desk, filters: listing.Filters, sort_key: str | None, columns: str, *,
