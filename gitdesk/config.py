@@ -478,6 +478,9 @@ def parse_config(text: str, path: str = CONFIG_PATH, loaded: Any = None) -> Conf
         raise ConfigError(error.message, path=path, line=line, hint="fix the YAML syntax") from None
     if loaded is None:
         refuse_repeated_keys(text, path)
+    if raw is None:  # emptied by mistake: no queue, person or status would be known, and nothing checked
+        raise ConfigError("the config is empty", path=path,
+                          hint=f"restore it from Git (git log -- {path}), or write at least desk: {{name: …}}")
     read = _Reader(path, text)
     top = read.mapping(raw, "")
     for key in top:

@@ -198,3 +198,13 @@ def test_a_bomb_of_aliases_is_refused_before_anything_walks_it(desk: Desk) -> No
     desk.git("add", "-A")
     desk.git("commit", "-qm", "Laughs in the rules", "--no-verify")
     assert "its aliases expand it to more than 100000 values" in desk.run("rules", ok=False).output
+
+
+def test_an_emptied_config_is_refused_by_every_command_not_read_as_no_rules(desk: Desk) -> None:
+    ticket = desk.new("Printer jams", "-q", "it-helpdesk")
+    (desk.path / ".gitdesk" / "config.yml").write_text("# emptied by mistake\n")
+    desk.git("commit", "-qam", "Oops", "--no-verify")
+    head = desk.head()
+    for args in (["list"], ["show", ticket], ["kb", "build"], ["report", "workload"]):
+        assert "the config is empty (restore it from Git" in desk.fails(*args), args
+    assert desk.head() == head, "kb build committed nothing"
