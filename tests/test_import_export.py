@@ -292,12 +292,18 @@ def test_an_import_killed_at_any_moment_loses_nothing_and_doubles_nothing(desk: 
     assert gitdesk_process("check", cwd=desk.path).returncode == 0
 
 
-def test_an_export_that_lacks_a_ticket_says_so_and_fails(desk: Desk) -> None:
-    """An export is a backup: one missing a ticket that cannot be read must not look complete."""
-    kept = desk.new("Printer jams", "-q", "it-helpdesk")
+def test_an_export_that_would_lack_a_ticket_says_so_and_writes_nothing(desk: Desk) -> None:
+    """An export is a backup: one missing a ticket that cannot be read must not look complete,
+    nor replace last night's whole one."""
+    desk.new("Printer jams", "-q", "it-helpdesk")
+    backup = desk.path.parent / "backup.json"
+    desk.run("export", "json", "-o", str(backup))
+    whole = backup.read_text()
     odd = desk.new("Odd values", "-q", "it-helpdesk")
     desk.file(odd).write_text(desk.text(odd).replace("labels: []", "labels: []\nx: !!set {a}", 1))
     desk.git("commit", "-qam", "a value JSON cannot hold")
     result = desk.run("export", "json", ok=False)
-    assert result.exit_code == 1 and [t["id"] for t in json.loads(result.stdout)["tickets"]] == [kept]
-    assert "the export lacks 1 ticket file that cannot be read" in result.stderr
+    assert result.exit_code == 1 and result.stdout == ""
+    assert "the export would lack 1 ticket file that cannot be read; nothing was written" in result.stderr
+    assert desk.run("export", "json", "-o", str(backup), ok=False).exit_code == 1
+    assert backup.read_text() == whole, "last night's backup stands"

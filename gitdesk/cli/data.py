@@ -186,11 +186,11 @@ def export(session: Session, kind: str, target: Path | None) -> None:
     history.require_full(session.desk, "an export (its timings) needs")
     now = clock.now()
     found, problems = exporting.tickets(session.desk, now)
-    output.warnings(problems)
+    if problems:  # an export is a backup: one lacking tickets must not replace a whole one
+        output.warnings(problems)
+        raise GitdeskError(f"the export would lack {counted(len(problems), 'ticket file')} that cannot be read; "
+                           "nothing was written", hint="fix them (gitdesk check lists them), then export again")
     views.export(found, kind, target, clock.format_utc(now))
-    if problems:  # an export is a backup: one that lacks tickets must not look complete
-        raise GitdeskError(f"the export lacks {counted(len(problems), 'ticket file')} that cannot be read",
-                           hint="fix them (gitdesk check lists them), then export again")
 
 
 @click.command(name="import")
