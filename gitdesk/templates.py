@@ -242,8 +242,17 @@ def canned(root: Path, name: str) -> Canned:
     if name not in replies:
         close = closest(name, replies)
         raise NotFound(f"no canned reply {name!r}", hint=(f"did you mean {close}? " if close else "")
-                       + ("gitdesk replies lists them" if replies else f"write one in {REPLIES}/{name}.md"))
+                       + ("gitdesk replies lists them" if replies else f"write one in {reply_file(name)}"))
     return replies[name]
+
+
+def reply_file(name: str) -> str:
+    """Where a canned reply called ``name`` is written, for a hint: a path only of a name that
+    can be a file's (never "../../etc/passwd" from a rule or an argument)."""
+    return f"{REPLIES}/{name if _FILE_NAME.fullmatch(name) else 'NAME'}.md"
+
+
+_FILE_NAME = re.compile(r"\w[\w-]*")
 
 
 # --- mail templates: what the desk says at each public step (gitdesk.mail.compose) ---------

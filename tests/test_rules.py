@@ -619,6 +619,8 @@ def test_a_working_day_digest_on_monday_covers_friday_and_the_weekend(tmp_path: 
      ".gitdesk/rules.yml:5: unknown person or queue 'dnaa' (did you mean 'dana'?)"),
     ("rules:\n  - name: x\n    when: {status: new, for: 4h}\n    do:\n      - reply: more-detials\n",
      ".gitdesk/rules.yml:5: no canned reply 'more-detials' (did you mean 'more-details'?)"),
+    ("rules:\n  - name: x\n    when: {status: new, for: 4h}\n    do:\n      - reply: ../../../etc/passwd\n",
+     ".gitdesk/rules.yml:5: no canned reply '../../../etc/passwd' (write it in .gitdesk/replies/NAME.md)"),
     ("rules:\n  - name: x\n    when: {status: new, for: soon}\n    do: [close]\n",
      ".gitdesk/rules.yml:3: 'soon' is not a duration (write e.g. 30m, 4h, 2d or 1w)"),
     # A name becomes a commit trailer and a file name: a line break in it would forge a trailer.

@@ -527,7 +527,7 @@ def _step(reader: _Reader, verb: str, value: Any, where: tuple[Any, ...]) -> Ste
         reply = str(value or "")
         if reader.replies is not None and reply not in reader.replies:
             reader.fail(where, f"no canned reply {reply!r}", _guess(reply, list(reader.replies)) or
-                        f"write it in {templates.REPLIES}/{reply or 'NAME'}.md")
+                        f"write it in {templates.reply_file(reply)}")
             return None
         return Step(verb, reply)
     if verb == "notify":
