@@ -390,3 +390,17 @@ def test_a_duration_shown_is_rounded_to_its_last_unit_not_cut() -> None:
     assert format_duration(3570) == "1h" and format_duration(89) == "1m" and format_duration(59) == "59s"
     assert format_duration(86400 + 4 * 3600 + 40 * 60, exact=True) == "1d4h40m", "files keep every unit"
     assert format_duration(8 * 3600 * 3 - 600, day=8 * 3600) == "3d", "a working day rounds as one"
+
+
+def test_show_marks_the_resolution_of_a_reopened_ticket_as_the_one_before(desk: Desk) -> None:
+    ticket = desk.new("VPN drops", "-q", "it-helpdesk")
+    desk.run("resolve", ticket, "--note", "Reinstalled the client.")
+    assert "\nResolution\nReinstalled the client." in desk.run("show", ticket).stdout
+    desk.run("reopen", ticket, "-m", "It drops again.")
+    assert "\nResolution (before it was reopened)\nReinstalled the client." in desk.run("show", ticket).stdout
+    from gitdesk import markup
+    from gitdesk.desk import Desk as Library
+    from gitdesk.web import pages
+
+    page = pages.ticket_page(Library.open(desk.path, explicit=True), ticket, markup.renderer())
+    assert page.resolution_heading == "Resolution (before it was reopened)", "the web desk says so too"

@@ -188,6 +188,14 @@ def timing_lines(derived: Timings, now: datetime, status: str | None = None) -> 
     return lines
 
 
+def resolution_heading(derived: Timings | None) -> str:
+    """What the resolution note is headed: reopened, the note still in the file answers no
+    longer, and must not be read as the current answer (show and the web desk)."""
+    if derived is not None and derived.first_resolved_at is not None and derived.resolved_at is None:
+        return "Resolution (before it was reopened)"
+    return "Resolution"
+
+
 def ticket_detail(ticket: Ticket, now: datetime, fmt: str, derived: Timings | None = None,
                   solved: Suggestions | None = None, articles: Mapping[str, str | None] | None = None) -> None:
     """``gitdesk show``: the fields, the timings and the whole thread, internal parts marked;
@@ -236,7 +244,9 @@ def ticket_detail(ticket: Ticket, now: datetime, fmt: str, derived: Timings | No
         if entry.text:
             lines.append(_wrapped_text(entry.text, room))
     if ticket.resolution:
-        lines += ["", _paint("Resolution", "32"), _wrapped_text(ticket.resolution, room)]
+        heading = resolution_heading(derived)
+        colour = "32" if heading == "Resolution" else "33"
+        lines += ["", _paint(heading, colour), _wrapped_text(ticket.resolution, room)]
     if ticket.appendix:
         lines += ["", _wrapped_text(ticket.appendix, room)]
     if found:

@@ -17,7 +17,7 @@ from gitdesk.config import INTAKE_BOARD
 from gitdesk.desk import Desk
 from gitdesk.errors import GitdeskError
 from gitdesk.model import Ticket
-from gitdesk.render.views import due_text, entry_label, local_time, timing_lines
+from gitdesk.render.views import due_text, entry_label, local_time, resolution_heading, timing_lines
 from gitdesk.timings import Timings
 
 PAGE = 50  # tickets per column or list page: a board stays fast at 100,000 tickets
@@ -209,6 +209,7 @@ class TicketPage:
     entries: list[Shown]
     resolution: str | None
     appendix: str
+    resolution_heading: str = "Resolution"
     canned: list[str] = field(default_factory=list)
     done: bool = False
     people: list[str] = field(default_factory=list)
@@ -275,7 +276,7 @@ def ticket_page(desk: Desk, typed_id: str, md: Any) -> TicketPage:
                                                                                          "_(no description)_"),
         markup.to_html(md, ticket.conversation_text) if ticket.conversation_text else "", entries,
         markup.to_html(md, ticket.resolution) if ticket.resolution else None,
-        markup.to_html(md, ticket.appendix) if ticket.appendix else "", canned=canned,
+        markup.to_html(md, ticket.appendix) if ticket.appendix else "", resolution_heading(derived), canned=canned,
         done=workflow.is_done(config, ticket.status), people=[h for h in config.people if config.is_agent(h)],
         targets=[*config.queues, *(h for h in config.people if config.is_agent(h))],
         statuses=list(config.statuses), priorities=list(config.priorities),
