@@ -21,6 +21,7 @@ from gitdesk.frontmatter import NOT_TEXT, parse_scalar
 from gitdesk.model import (
     ESCALATION,
     FIELD_ORDER,
+    GITDESK_EXTRA_FIELDS,
     IMMUTABLE_FIELDS,
     KNOWN_FIELDS,
     NOTE,
@@ -237,12 +238,16 @@ def _enter_queue(desk: Desk, ticket: Ticket, queue: str, others: Callable[[], li
 
 
 def _change(desk: Desk, typed_id: str, actor: Actor, verb: str,
-            mutate: Callable[[Ticket], Ticket], mailer: Mailer | None = None) -> Outcome:
+            mutate: Callable[[Ticket], Ticket], mailer: Mailer | None = None,
+            notes: Callable[[Ticket, Ticket], list[str]] | None = None) -> Outcome:
+    """``mutate`` committed on one ticket; ``notes`` says what the person should know of the
+    change (from the ticket before and after)."""
     with desk.writing():
         loaded = desk.find(typed_id)
         desk.ensure_clean([loaded.path])
         new = mutate(loaded.ticket)
-        return commit_change(desk, loaded, new, actor, verb, mailer=mailer)
+        said = notes(loaded.ticket, new) if notes is not None else []
+        return commit_change(desk, loaded, new, actor, verb, mailer=mailer, notes=said)
 
 
 @dataclass(frozen=True, slots=True)
@@ -852,7 +857,11 @@ def _custom_field_name(field: str) -> str:
 
 def set_field(desk: Desk, typed_id: str, field: str, value: str, actor: Actor,
               *, mailer: Mailer | None = None) -> Outcome:
-    return _change(desk, typed_id, actor, "set", setting(desk, field, value, actor), mailer)
+    def own(old: Ticket, new: Ticket) -> list[str]:  # "set ID due 2026-12-10" is read by nothing
+        return [f"{name} is a field of your own: gitdesk keeps and shows it, and acts on nothing in it"
+                for name in new.extra if name not in old.extra and name not in GITDESK_EXTRA_FIELDS]
+
+    return _change(desk, typed_id, actor, "set", setting(desk, field, value, actor), mailer, own)
 
 
 def setting(desk: Desk, field: str, value: str, actor: Actor) -> Callable[[Ticket], Ticket]:

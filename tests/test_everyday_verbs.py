@@ -272,3 +272,11 @@ def test_a_duplicate_names_a_long_title_in_lines_that_fit_a_mail(desk: Desk) -> 
     said = desk.text(again).split("## Resolution", 1)[1].strip()
     assert " ".join(said.split()) == f"This is the same problem as {first} ({title}). We are working on it there."
     assert max(len(line) for line in said.splitlines()) <= MAIL_WIDTH, "the requester reads it in a mail client"
+
+
+def test_set_says_when_a_field_is_the_teams_own(desk: Desk) -> None:
+    ticket = desk.new("Laptop for the new starter", "-q", "it-helpdesk")
+    said = desk.run("set", ticket, "due", "2026-12-10").output
+    assert "due is a field of your own: gitdesk keeps and shows it, and acts on nothing in it" in said
+    assert "field of your own" not in desk.run("set", ticket, "due", "2026-12-11").output, "said once"
+    assert "field of your own" not in desk.run("set", ticket, "kb_title", "Laptop set-up").output, "gitdesk's own"
