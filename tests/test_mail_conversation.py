@@ -150,14 +150,20 @@ def test_sign_as_desk_names_no_agent(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert mail["From"] == "Fernhill IT <help@fernhill.example>" and "Alice" not in mail.as_string()
 
 
-def test_a_desks_own_template_is_used_and_a_wrong_placeholder_is_refused_by_line(desk: Desk) -> None:
-    ticket_id = desk.new("Printer on 2F", "-q", "it-helpdesk", "-r", "bob@customer.example")
+def own_template(desk: Desk, event: str, front: str, body: str) -> Path:
+    """Commit the desk's own mail template for ``event``; the templates' folder."""
     templates = desk.path / ".gitdesk" / "templates" / "mail"
     templates.mkdir(parents=True, exist_ok=True)
-    (templates / "question.md").write_text('---\nsubject: "A question about {{title}} [{{id}}]"\n---\n'
-                                           "Hi {{requester_name}},\n\n{{text}}\n\nThanks, {{agent}} at {{desk}}\n")
+    (templates / f"{event}.md").write_text(f"---\n{front}\n---\n{body}")
     desk.git("add", "-A")
-    desk.git("commit", "-qm", "Our own question template")
+    desk.git("commit", "-qm", f"Our own {event} template")
+    return templates
+
+
+def test_a_desks_own_template_is_used_and_a_wrong_placeholder_is_refused_by_line(desk: Desk) -> None:
+    ticket_id = desk.new("Printer on 2F", "-q", "it-helpdesk", "-r", "bob@customer.example")
+    templates = own_template(desk, "question", 'subject: "A question about {{title}} [{{id}}]"',
+                             "Hi {{requester_name}},\n\n{{text}}\n\nThanks, {{agent}} at {{desk}}\n")
     desk.run("--as", "alice", "ask", ticket_id, "-m", "Which tray?")
     (mail,) = queued(desk)
     assert mail["Subject"] == f"A question about Printer on 2F [{ticket_id}]"
@@ -177,12 +183,8 @@ def test_a_desks_own_template_is_used_and_a_wrong_placeholder_is_refused_by_line
 
 def test_a_private_field_named_in_a_template_stays_out_of_the_mail(desk: Desk) -> None:
     desk.configure(MAIL_CONFIG + "private_fields: [asset]\n", "Asset tags stay in the desk")
-    templates = desk.path / ".gitdesk" / "templates" / "mail"
-    templates.mkdir(parents=True, exist_ok=True)
-    (templates / "reply.md").write_text('---\nsubject: "Re: {{title}} {{asset}} [{{id}}]"\n---\n'
-                                        "About {{asset}} ({{category}}):\n\n{{text}}\n")
-    desk.git("add", "-A")
-    desk.git("commit", "-qm", "Our own reply template")
+    own_template(desk, "reply", 'subject: "Re: {{title}} {{asset}} [{{id}}]"', "About {{asset}} ({{category}}):\n\n"
+                 "{{text}}\n")
     ticket_id = desk.new("Laptop fan", "-q", "it-helpdesk", "-r", "bob@customer.example", "-a", "CEO-LAPTOP-0001",
                          "-c", "hardware")
     desk.run("--as", "alice", "reply", ticket_id, "-m", "A new fan is on its way.")
