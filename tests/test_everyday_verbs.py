@@ -280,3 +280,13 @@ def test_set_says_when_a_field_is_the_teams_own(desk: Desk) -> None:
     assert "due is a field of your own: gitdesk keeps and shows it, and acts on nothing in it" in said
     assert "field of your own" not in desk.run("set", ticket, "due", "2026-12-11").output, "said once"
     assert "field of your own" not in desk.run("set", ticket, "kb_title", "Laptop set-up").output, "gitdesk's own"
+
+
+def test_h_asks_label_and_cc_for_their_help_as_it_does_everywhere(desk: Desk) -> None:
+    ticket = desk.new("VPN drops", "-q", "it-helpdesk")
+    for args in (["label", ticket, "-h"], ["label", "-h"], ["cc", ticket, "-h"], ["cc", "-h"]):
+        shown = desk.run(*args)
+        assert shown.exit_code == 0 and shown.output.startswith(f"Usage: gitdesk {args[0]} "), args
+    assert "Missing argument '+ADD -REMOVE...'" in desk.run("label", ticket, ok=False).output
+    desk.run("label", ticket, "+vpn", "-h")  # among other edits, -h is a label to remove
+    assert "labels: [vpn]" in desk.text(ticket)

@@ -348,7 +348,7 @@ def set_(session: Session, ticket_id: str, field: str, value: str, fmt: str) -> 
 
 @click.command(context_settings={"ignore_unknown_options": True, "help_option_names": ["--help"]})
 @ticket_id
-@click.argument("edits", nargs=-1, required=True, metavar="+ADD -REMOVE...")
+@click.argument("edits", nargs=-1, metavar="+ADD -REMOVE...")  # required, but -h alone must reach the help
 @common
 def label(session: Session, ticket_id: str, edits: tuple[str, ...], fmt: str) -> None:
     """Add (+name or name) and remove (-name) labels.
@@ -359,7 +359,19 @@ def label(session: Session, ticket_id: str, edits: tuple[str, ...], fmt: str) ->
     """
     from gitdesk import actions
 
+    _help_if_asked(ticket_id, edits)
     _done(session, actions.label(session.desk, ticket_id, list(edits), session.actor()), fmt)
+
+
+def _help_if_asked(ticket_id: str, edits: tuple[str, ...]) -> None:
+    """``-h`` where label and cc read "-name" (remove): the help, as -h gives everywhere else,
+    not "remove the label h" (a label named h is removed with gitdesk edit)."""
+    context = click.get_current_context()
+    if "-h" in (ticket_id, *edits[:1]) and len(edits) <= 1:
+        click.echo(context.get_help())
+        context.exit(0)
+    if not edits:
+        raise click.MissingParameter(ctx=context, param=next(p for p in context.command.params if p.name == "edits"))
 
 
 @click.command()
@@ -427,7 +439,7 @@ def time_(session: Session, ticket_id: str, duration: str, message: str | None, 
 
 @click.command(context_settings={"ignore_unknown_options": True, "help_option_names": ["--help"]})
 @ticket_id
-@click.argument("edits", nargs=-1, required=True, metavar="+ADDR -ADDR...")
+@click.argument("edits", nargs=-1, metavar="+ADDR -ADDR...")  # required, but -h alone must reach the help
 @common
 def cc(session: Session, ticket_id: str, edits: tuple[str, ...], fmt: str) -> None:
     """Add (+addr) and remove (-addr) addresses that hear of every public step, as the requester does.
@@ -441,6 +453,7 @@ def cc(session: Session, ticket_id: str, edits: tuple[str, ...], fmt: str) -> No
     """
     from gitdesk import actions
 
+    _help_if_asked(ticket_id, edits)
     _done(session, actions.cc(session.desk, ticket_id, list(edits), session.actor()), fmt)
 
 
