@@ -290,3 +290,6 @@ def test_h_asks_label_and_cc_for_their_help_as_it_does_everywhere(desk: Desk) ->
     assert "Missing argument '+ADD -REMOVE...'" in desk.run("label", ticket, ok=False).output
     desk.run("label", ticket, "+vpn", "-h")  # among other edits, -h is a label to remove
     assert "labels: [vpn]" in desk.text(ticket)
+    desk.run("label", ticket, "+h")
+    desk.run("label", ticket, "-h")  # on a ticket labelled h, it removes it
+    assert "labels: [vpn]" in desk.text(ticket)

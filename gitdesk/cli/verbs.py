@@ -359,15 +359,15 @@ def label(session: Session, ticket_id: str, edits: tuple[str, ...], fmt: str) ->
     """
     from gitdesk import actions
 
-    _help_if_asked(ticket_id, edits)
+    _help_if_asked(ticket_id, edits, lambda: "h" in session.desk.find(ticket_id).ticket.labels)
     _done(session, actions.label(session.desk, ticket_id, list(edits), session.actor()), fmt)
 
 
-def _help_if_asked(ticket_id: str, edits: tuple[str, ...]) -> None:
+def _help_if_asked(ticket_id: str, edits: tuple[str, ...], meant: Callable[[], bool] = lambda: False) -> None:
     """``-h`` where label and cc read "-name" (remove): the help, as -h gives everywhere else,
-    not "remove the label h" (a label named h is removed with gitdesk edit)."""
+    unless ``meant`` says it names what it would remove (a ticket labelled h)."""
     context = click.get_current_context()
-    if "-h" in (ticket_id, *edits[:1]) and len(edits) <= 1:
+    if ticket_id == "-h" or (edits == ("-h",) and not meant()):
         click.echo(context.get_help())
         context.exit(0)
     if not edits:
