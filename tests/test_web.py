@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from conftest import Desk, expect, headless_chromium, isolate, make_desk
+from conftest import TEST_CONFIG, Desk, expect, headless_chromium, isolate, make_desk
 
 pytest.importorskip("flask", reason="gitdesk serve needs the web extra: pip install -e '.[web]'")
 
@@ -325,3 +325,24 @@ def test_an_open_ticket_shows_what_solved_the_same_problem_before_and_its_articl
     expect(page.locator("article")).to_contain_text("Replaced the pickup roller of tray 2.")
     fits_a_phone(page)
     assert problems == []
+
+
+def test_a_board_follows_a_change_of_targets_at_once(desk: Desk) -> None:
+    from gitdesk.desk import Desk as Library
+    from gitdesk.web import pages
+
+    targets = "priorities:\n  normal: {first_response: 1d, resolution: %s, default: true}\n"
+    desk.configure(TEST_CONFIG + targets % "5d", "Targets")
+    ticket = desk.new("VPN drops", "-q", "it-helpdesk")
+    desk.run("reply", ticket, "-m", "Looking into it.")
+
+    def due() -> object:
+        library = Library.open(desk.path, explicit=True)  # the server reads the config on each request
+        from gitdesk import clock
+
+        _, derived = pages._urgent_first(library, [library.load(ticket).ticket], clock.now())
+        return derived[ticket].next_due.due if derived[ticket].next_due else None  # type: ignore[union-attr]
+
+    before = due()
+    desk.configure(TEST_CONFIG + targets % "1h", "A tighter target")
+    assert due() != before, "the server's remembered timings were worked out under the old targets"

@@ -94,16 +94,20 @@ class _Remembered:
         self.known: dict[str, tuple[Ticket, Timings, float]] = {}
 
     def timings(self, desk: Desk, tickets: Sequence[Ticket], now: datetime) -> dict[str, Timings]:
+        import hashlib
         import time
 
         from gitdesk.cache import history
 
         moment = time.monotonic()
+        # The config sets the clocks (targets, calendar, holidays): a change to it changes every
+        # ticket's timings while no ticket file changes. Its parsed form names all of that.
+        config = hashlib.sha1(repr(desk.config).encode("utf-8")).hexdigest()
         found: dict[str, Timings] = {}
         missing: list[Ticket] = []
         with self.lock:
             for ticket in tickets:
-                kept = self.known.get(f"{desk.root}:{ticket.id}")
+                kept = self.known.get(f"{desk.root}:{config}:{ticket.id}")
                 if kept is not None and moment - kept[2] < self.KEEP and (kept[0] is ticket or kept[0] == ticket):
                     found[ticket.id] = kept[1]
                 else:
@@ -113,7 +117,7 @@ class _Remembered:
             found.update(fresh)
             with self.lock:
                 for ticket in missing:
-                    self.known[f"{desk.root}:{ticket.id}"] = (ticket, fresh[ticket.id], moment)
+                    self.known[f"{desk.root}:{config}:{ticket.id}"] = (ticket, fresh[ticket.id], moment)
         return found
 
 
