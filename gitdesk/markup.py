@@ -22,17 +22,36 @@ def safe_link(url: str) -> bool:
 
 
 def renderer() -> Any:
-    """A Markdown renderer with raw HTML off and only safe links (make one, reuse it)."""
+    """A Markdown renderer with raw HTML off and only safe links (make one, reuse it). An
+    image from another host is shown as a link to it: fetched, it would tell that host who
+    reads the ticket or the article, and when (a requester's tracking pixel)."""
     from markdown_it import MarkdownIt
 
     md = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
     md.validateLink = safe_link  # type: ignore[method-assign]  # markdown-it-py documents this override
+    md.add_render_rule("image", _image)
     return md
 
 
+def _image(self: Any, tokens: Any, index: int, options: Any, env: Any) -> str:
+    token = tokens[index]
+    source = str(token.attrGet("src") or "")
+    if not _SCHEME.match("".join(source.split())):  # the desk's own file: shown
+        return str(self.image(tokens, index, options, env))
+    words = self.renderInlineAsText(token.children or [], options, env) or source
+    return f'<a href="{escape(source)}">{escape(words)}</a>'
+
+
 def to_html(md: Any, text: str) -> str:
-    return str(md.render(text))
+    """``text`` as HTML; characters that reorder or hide text (an unclosed U+202E turns
+    "invoice\u202egpj.exe" into "invoiceexe.jpg") are written out, as the terminal shows them."""
+    from gitdesk.text import visible
+
+    return str(md.render(visible(text)))
 
 
 def escape(text: object) -> str:
-    return html.escape(str(text), quote=True)
+    """``text`` for HTML, its reordering and hidden characters written out (``text.visible``)."""
+    from gitdesk.text import visible
+
+    return html.escape(visible(str(text)), quote=True)

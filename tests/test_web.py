@@ -346,3 +346,21 @@ def test_a_board_follows_a_change_of_targets_at_once(desk: Desk) -> None:
     before = due()
     desk.configure(TEST_CONFIG + targets % "1h", "A tighter target")
     assert due() != before, "the server's remembered timings were worked out under the old targets"
+
+
+def test_text_that_reorders_itself_reads_as_stored_and_a_remote_image_is_a_link(desk: Desk) -> None:
+    from gitdesk.web.app import create_app
+    from gitdesk.web.security import Guard
+
+    ticket = desk.new("Payroll export", "-q", "it-helpdesk",
+                      "-m", "Open invoice\u202egpj.exe please. ![pixel](https://evil.example/t.png)")
+    desk.file(ticket).write_text(desk.text(ticket).replace("title: Payroll export",  # by hand: gitdesk cleans it
+                                                           'title: "Payroll export \\u202efdp.exe\\u202c ready"'))
+    desk.git("commit", "-qam", "A title from another clone")
+    guard = Guard.for_address("secret", "127.0.0.1", 8765)
+    client = create_app(desk.path, "alice", guard).test_client()
+    page = client.get(f"/t/{ticket}?token=secret", base_url="http://127.0.0.1:8765", follow_redirects=True)
+    shown = page.get_data(as_text=True)
+    assert page.status_code == 200 and "\u202e" not in shown
+    assert "Payroll export &lt;U+202E&gt;fdp.exe&lt;U+202C&gt; ready" in shown and "invoice&lt;U+202E&gt;gpj.exe" in shown
+    assert '<a href="https://evil.example/t.png">pixel</a>' in shown and "<img" not in shown, "no tracking pixel"

@@ -27,6 +27,16 @@ _SHORT_COMMIT = re.compile(r"^[0-9a-f]{7,40}\Z")
 _VERB = re.compile(r"^[a-z][a-z-]{0,30}\Z")
 
 
+def _shown(value: Any) -> Any:
+    """A value a template prints: text with its reordering and hidden characters written out
+    (a title "Payroll \u202efdp.exe" read "Payroll exe.pdf"); HTML gitdesk made is as made."""
+    from markupsafe import Markup
+
+    from gitdesk.text import visible
+
+    return visible(value) if isinstance(value, str) and not isinstance(value, Markup) else value
+
+
 def create_app(desk_path: Path, as_: str | None, guard: Guard) -> Flask:
     """The application for the desk at ``desk_path``, acting as ``as_`` (or the Git identity)."""
     here = Path(__file__).parent
@@ -34,6 +44,7 @@ def create_app(desk_path: Path, as_: str | None, guard: Guard) -> Flask:
                 static_url_path="/static")
     app.config.update(MAX_CONTENT_LENGTH=1 << 20, TEMPLATES_AUTO_RELOAD=False)
     app.jinja_env.autoescape = True  # every template, whatever its name; ticket text is untrusted
+    app.jinja_env.finalize = _shown  # and every value shown as the terminal shows it
     writing = threading.Lock()  # one action at a time from this server (the desk lock serialises the rest)
     markdown = threading.local()
 
