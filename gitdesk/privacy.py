@@ -15,20 +15,24 @@ _DOT = r"(?:\.|\\\.|&#0*46;|&#[xX]0*2[eE];|&period;|%2[eE])"
 # invisible characters (zero-width space, soft hyphen). Not "_": a word character already.
 # Every part is bounded (a local part holds at most 64 characters, a label 63): unbounded, a
 # long token before an "@" made every start position scan to it, seconds on one pasted log.
-_FILL = r"(?:[*~`\u00ad\u200b-\u200d\u2060\ufeff]|</?[A-Za-z][^<>\n]{0,40}>|<!--[^\n]{0,40}?-->)"
+# A comment cannot run past its own "-->": one way to read each run of comments, not 2^n.
+_FILL = r"(?:[*~`\u00ad\u200b-\u200d\u2060\ufeff]|</?[A-Za-z][^<>\n]{0,40}>|<!--(?:(?!-->)[^\n]){0,40}-->)"
 _LABEL = rf"(?:[\w-]|{_FILL}){{1,63}}"
 _AT_SIGN = re.compile(r"@|&#0*64;|&#[xX]0*40;|&commat;|%40")
 _EMAIL = re.compile(rf"(?:[\w+-]|{_DOT}|\\[_+-]|{_FILL}){{1,64}}{_AT}{_FILL}{{0,8}}{_LABEL}"
                     rf"(?:{_FILL}{{0,8}}{_DOT}{_FILL}{{0,8}}{_LABEL}){{1,10}}")
 # A phone number as people write one: +49 30 1234567, (030) 123-4567, 0171/1234567,
-# +33 1 23 45 67 89, +4915112345678: at least seven digits in groups, or an international
-# number written whole; dates, times, versions and IDs do not look like this. A bare run
-# of digits (015112345678) is left: it is as often an order or serial number.
-_PHONE = re.compile(r"(?<![\w/.-])(?:\+\d{8,15}|(?:\+\d{1,3}[\s./-]?(?:\(\d{1,5}\)[\s./-]?)?\d{1,5}"
-                    r"|(?:\(\d{1,5}\)[\s./-]?)?\d{2,5})(?:[\s./-]\d{2,8}){1,6})(?![\w/-]|\.\w)")
-# Digits and dots alone are an IP address, a version or a build (192.168.10.254, 19045.3803).
-_DOTTED = re.compile(r"[\d.]+")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# +33 1 23 45 67 89, 01.23.45.67.89, +4915112345678, 555-123-4567: seven digits or more in
+# groups on one line. Groups of digits are everywhere in an IT desk's text (ports 8080 8443
+# 9000, builds 19045.3803, serial numbers, IP addresses, log times), so a run of groups counts
+# as a phone number only when it starts as one does: with +, a bracketed area code, a 0 (a
+# trunk or international prefix), or as a North American number (555 123 4567). A bare run of
+# digits (015112345678) is left: it is as often an order or serial number.
+_PHONE = re.compile(r"(?<![\w/.-])(?:\+\d{8,15}|(?:\+\d{1,3}[ \t./-]?(?:\(\d{1,5}\)[ \t./-]?)?\d{1,5}"
+                    r"|(?:\(\d{1,5}\)[ \t./-]?)?\d{2,5})(?:[ \t./-]\d{2,8}){1,6})(?![\w/-]|\.\w)")
+_NORTH_AMERICAN = re.compile(r"\d{3}[ .-]\d{3}[ .-]\d{4}")
+# A date written with a four-digit year inside the run: a log's time stamp, not a number to call.
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,2}[./]\d{1,2}[./]\d{4}")
 
 
 def without_addresses(text: str) -> str:
@@ -43,8 +47,10 @@ def without_private(text: str) -> str:
     """``text`` without addresses and without phone numbers (seven digits or more, not a date)."""
     def phone(match: re.Match[str]) -> str:
         found = match.group(0)
-        if sum(char.isdigit() for char in found) < 7 or _DATE.fullmatch(found) or _DOTTED.fullmatch(found):
+        if sum(char.isdigit() for char in found) < 7 or _DATE.search(found):
             return found
-        return "[phone removed]"
+        if found[0] in "+(0" or _NORTH_AMERICAN.fullmatch(found):
+            return "[phone removed]"
+        return found
 
     return _PHONE.sub(phone, without_addresses(text))
