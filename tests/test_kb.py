@@ -312,6 +312,29 @@ def test_raw_html_in_a_ticket_cannot_hide_fold_or_fetch_in_an_article_on_a_git_h
     assert '<a href="https://example.com/a(b)">docs</a>' in rendered
 
 
+@pytest.mark.parametrize("text", [
+    "- step\n    - nested <img src=https://t.example/p.png>",  # in a list: no code block
+    "Open the settings\n    <img src=https://t.example/p.png>",  # a paragraph's next line: no code block
+    "1. Open\n\n    <img src=https://t.example/p.png>",
+    "```a`\n<img src=https://t.example/p.png>",  # a backtick in the info string: no fence
+    "Run \\`<img src=https://t.example/p.png>\\` now",  # escaped backticks: no code span
+])
+def test_raw_html_is_text_wherever_markdown_reads_it_as_html(text: str) -> None:
+    from markdown_it import MarkdownIt
+
+    from gitdesk.knowledge.kb import redact
+
+    assert "<img" not in MarkdownIt("commonmark").render(redact(text))
+
+
+def test_log_lines_that_look_like_link_definitions_are_kept() -> None:
+    from gitdesk.knowledge.kb import redact
+
+    log = "[WARN]: quota at 90%\n[2026-12-01 02:00:13]: job started\n[Step 2]: verify the share\n\n[^1]: a note"
+    assert redact(log) == log, "Markdown reads them as text: so does the article"
+    assert redact("see [it][1]\n\n[1]: ../../tickets/GD-X.md") == "see [it][1]\n", "a definition leading nowhere"
+
+
 def test_symptoms_leave_out_the_mails_greeting_and_signature(desk: Desk) -> None:
     made = desk.new("Outlook asks for my password", "-q", "it-helpdesk", "-c", "email",
                     "-m", "Hi Anna,\n\nOutlook asks for my password every hour since Monday.\n\n"

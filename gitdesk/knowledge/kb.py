@@ -42,15 +42,14 @@ UNCATEGORISED = "uncategorised"
 # A link that leads nowhere from kb/ (relative, mailto: after its address went, javascript:),
 # its target holding one level of parentheses: "[x](javascript:alert(1))" left "x)" behind.
 _RELATIVE_LINK = re.compile(r"(!?)\[([^\]\n]*)\]\((?!https?://)(?:[^()\n]|\([^()\n]*\))*\)")
-_REFERENCE = re.compile(r"^ {0,3}\[[^\]\n]+\]:[ \t]*(?!<?https?://)\S.*$", re.MULTILINE)
+_REFERENCE = re.compile(r" {0,3}\[(?!\^)[^\]\n]+\]:[ \t]*<?(?!https?://)\S")  # a definition Markdown read as one
 _HEADING = re.compile(r"^(#{1,6})(?=[ \t]|$)", re.MULTILINE)
 # Raw HTML a Git host would render: an unclosed "<!--" hides the rest of the article, a
-# "<details>" folds it away, "<img>" fetches from anywhere. Shown as text instead.
-_TAG = re.compile(r"<(?=[A-Za-z/!?])(?!https?://)")
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_UNDERLINE = re.compile(r"^ {0,3}(?:=+|-+)[ \t]*$")  # a setext heading's line: "Big\n===" is an <h1>
-_UNDERLINES = re.compile(_UNDERLINE.pattern, re.MULTILINE)
-_CODE_SPAN = re.compile(r"(`+)[^`].*?(?<!`)\1(?!`)|`+")
+# "<details>" folds it away, "<img>" fetches from anywhere. Shown as text instead; an autolink
+# (<https://…>) stays one.
+_TAG = re.compile(r"<(?=[A-Za-z/!?])(?![A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*>)")
+_UNDERLINES = re.compile(r"^ {0,3}(?:=+|-+)[ \t]*$", re.MULTILINE)  # a setext heading: "Big\n===" is an <h1>
+_CODE_SPAN = re.compile(r"(?<![\\`])(`+)(?!`)(.+?)(?<!`)\1(?!`)")  # an escaped backtick opens none
 TOP = 10
 
 
@@ -125,37 +124,42 @@ def without_salutations(text: str, names: Sequence[str] = ()) -> str:
 
 def redact(text: str) -> str:
     """Ticket text made fit for the knowledge base: no email addresses, no relative
-    links (they point nowhere from kb/), headings moved below the article's own."""
+    links (they point nowhere from kb/), no raw HTML, headings moved below the article's own."""
     text = _without_html(without_private(text))
-    text = _REFERENCE.sub("", _RELATIVE_LINK.sub(lambda m: m.group(2), text))
+    text = _RELATIVE_LINK.sub(lambda m: m.group(2), text)
     return _HEADING.sub(lambda m: "#" * min(6, len(m.group(1)) + 2), text)
 
 
 def _without_html(text: str) -> str:
-    """``text`` with raw HTML shown as text and setext headings as plain lines, code left as
-    written (fenced blocks, indented lines, code spans: there "<" is already shown as text)."""
-    if "<" not in text and not _UNDERLINES.search(text):  # most texts: nothing to do, one pass to know
+    """``text`` with raw HTML shown as text, setext headings as plain lines and reference
+    definitions that lead nowhere from kb/ left out; code as written. Which lines are code,
+    headings or definitions is what a Markdown parser reads them as (an indented line in a
+    list is no code block; a fence with a backtick in its info string is no fence)."""
+    if "<" not in text and "]:" not in text and not _UNDERLINES.search(text):  # most texts: one pass to know
         return text
+    from markdown_it import MarkdownIt
+
+    code: set[int] = set()
+    read: set[int] = set()
+    underlines: set[int] = set()
+    for token in MarkdownIt("commonmark").parse(text):
+        if token.map is None:
+            continue
+        read.update(range(*token.map))
+        if token.type in ("code_block", "fence"):
+            code.update(range(*token.map))
+        elif token.type == "heading_open" and token.markup in ("=", "-"):
+            underlines.add(token.map[1] - 1)
     out: list[str] = []
-    fence: str | None = None
-    previous = ""
-    for line in text.split("\n"):
-        opened = _FENCE.match(line)
-        if fence is not None:
-            if opened and opened.group(1)[0] == fence[0] and len(opened.group(1)) >= len(fence) \
-                    and not line.strip().strip(fence[0]):
-                fence = None
+    for number, line in enumerate(text.split("\n")):
+        if number in code:
             out.append(line)
-        elif opened:
-            fence = opened.group(1)
-            out.append(line)
-        elif line.startswith(("    ", "\t")):
-            out.append(line)
+        elif number not in read and _REFERENCE.match(line):
+            continue  # "[1]: ../../tickets/GD-….md": its link would point nowhere
         else:
-            if _UNDERLINE.match(line) and previous.strip():
+            if number in underlines:
                 out.append("")  # a paragraph, then a line of its own (or a rule), not a heading
             out.append(_tags_as_text(line))
-        previous = line if fence is None else ""
     return "\n".join(out)
 
 
