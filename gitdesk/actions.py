@@ -176,8 +176,7 @@ def validate_change(desk: Desk, old: Ticket | None, new: Ticket, path: str,
     """Raise the first problem of the change, with the message gitdesk check gives: a command
     refuses a ticket check would refuse (unless the change fixes it). Not ``strict``: only
     problems the change brings count (mail taken in must not stick on an old one)."""
-    before = set() if strict or old is None else \
-        {p.message for p in (*workflow.findings(desk.config, old, path), *workflow.dated_ahead(old, path))}
+    before = set() if strict or old is None else {p.message for p in workflow.findings(desk.config, old, path)}
     for problem in workflow.change_findings(desk.config, old, new, path, dict(lines or {})):
         if problem.message not in before:  # by what it says, not where: the change may move lines
             raise problem
