@@ -211,8 +211,10 @@ def refresh(repo: git.Repo, name: str, args: Sequence[str]) -> HookResult:
     integrated = name == "post-merge" or (name == "post-rewrite" and list(args[:1]) == ["rebase"])
     try:
         if integrated and not os.environ.get(SYNCING):  # sync rebuilds it itself, under its own lock
+            refused: list[str] = []
             messages += [f"gitdesk: rebuilt the knowledge base after the merge [{commit[:7]}]"
-                         for commit in rebuild_stale_kb(repo)]
+                         for commit in rebuild_stale_kb(repo, refused)]
+            messages += [f"gitdesk: {note}" for note in refused]
         for prefix in check.desk_prefixes(repo, None):
             if not db.path_of(repo, prefix).exists():
                 continue
@@ -228,10 +230,12 @@ def refresh(repo: git.Repo, name: str, args: Sequence[str]) -> HookResult:
     return HookResult(0, messages)
 
 
-def rebuild_stale_kb(repo: git.Repo) -> list[str]:
+def rebuild_stale_kb(repo: git.Repo, notes: list[str]) -> list[str]:
     """Rebuild and commit kb/ when a merge kept one side of it (the kb driver left the
-    stale mark); the commits made. Call holding no desk lock, or the one this thread
-    holds (sync)."""
+    stale mark); the commits made. A build that refuses (a ticket file with uncommitted
+    changes, or one that cannot be read) does not stop the merge or the sync around it: it
+    is said in ``notes``, and the mark stays for the next merge or sync. Call holding no
+    desk lock, or the one this thread holds (sync)."""
     from gitdesk.desk import Desk
     from gitdesk.githooks import merge as mergefile
     from gitdesk.knowledge import kb
@@ -239,9 +243,13 @@ def rebuild_stale_kb(repo: git.Repo) -> list[str]:
     stale = repo.state_dir / mergefile.STALE
     if not stale.exists():
         return []
-    commits = []
+    commits: list[str] = []
     for prefix in check.desk_prefixes(repo, None):
-        result = kb.build(Desk.open(repo.top / prefix, explicit=True))
+        try:
+            result = kb.build(Desk.open(repo.top / prefix, explicit=True))
+        except GitdeskError as error:
+            notes.append(f"the knowledge base was left as the merge made it: {error}; gitdesk kb build rebuilds it")
+            return commits
         if result.commit:
             commits.append(result.commit)
     stale.unlink(missing_ok=True)  # only once rebuilt: a failure leaves it for the next merge or sync

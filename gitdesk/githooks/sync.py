@@ -227,8 +227,10 @@ def sync(desk: Desk, *, strategy: str | None = None, attempts: int = 5) -> SyncR
                 result.received += incoming
             # The merge may have kept one side of kb/: rebuild it from the merged tickets and
             # commit that too, as the post-merge hook does after a plain git merge.
+            refused: list[str] = []
             result.notes += [f"rebuilt the knowledge base after the merge [{commit[:7]}]"
-                             for commit in handlers.rebuild_stale_kb(repo)]
+                             for commit in handlers.rebuild_stale_kb(repo, refused)]
+            result.notes += refused
             outgoing = _count(repo, f"{tracking}..HEAD")
             if not outgoing:
                 return result

@@ -556,11 +556,15 @@ def build(desk: Desk, *, commit: bool = True) -> BuildResult:
         return BuildResult(count, written, removed, made, alike)
 
 
+_TICKET_FILE = re.compile(r"tickets/[^/.#~][^/]*\.md")
+
+
 def _ensure_committed(desk: Desk) -> None:
     """Refuse to commit articles built from what is not committed: a draft in a ticket file
     would be published before the ticket says it, and a ticket that cannot be read (a typo)
     or is deleted by hand would lose its article without a word."""
-    changed = desk.dirty_paths([paths.TICKETS])
+    # Ticket files only: an editor's swap or lock file beside them (.GD-….md.swp) is no draft.
+    changed = [path for path in desk.dirty_paths([paths.TICKETS]) if _TICKET_FILE.fullmatch(path)]
     if changed:
         raise desk.dirty(sorted(changed)[0])
     with db.connect(desk) as connection:
