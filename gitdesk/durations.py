@@ -85,9 +85,12 @@ def format_duration(value: timedelta | float | None, *, exact: bool = False, day
     if value is None:
         return "-"
     seconds = max(0, round(value.total_seconds() if isinstance(value, timedelta) else value))
-    if not exact and seconds >= 60:
-        unit = 3600 if seconds >= day else 60
-        seconds = (seconds + unit // 2) // unit * unit
+    if not exact and seconds >= day:  # days and hours: the hours rounded within the (working) day
+        days, rest = divmod(seconds, day)
+        rest = (rest + 1800) // 3600 * 3600
+        seconds = (days + 1) * day if rest >= day else days * day + rest
+    elif not exact and seconds >= 60:
+        seconds = (seconds + 30) // 60 * 60
     if seconds < 60:
         return f"{seconds}s"
     minutes = seconds // 60

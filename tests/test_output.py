@@ -404,3 +404,12 @@ def test_show_marks_the_resolution_of_a_reopened_ticket_as_the_one_before(desk: 
 
     page = pages.ticket_page(Library.open(desk.path, explicit=True), ticket, markup.renderer())
     assert page.resolution_heading == "Resolution (before it was reopened)", "the web desk says so too"
+
+
+def test_on_a_working_day_of_half_hours_the_hours_round_within_the_day() -> None:
+    from gitdesk.durations import format_duration
+
+    day = 30600  # 8.5 working hours
+    assert format_duration(day + 3 * 3600 + 50 * 60, day=day) == "1d4h", "not the 1d3h of whole hours elapsed"
+    assert format_duration(day + 40 * 60, day=day) == "1d1h"
+    assert format_duration(8 * 3600 + 7 * 3600 + 40 * 60, day=8 * 3600) == "2d", "7h40m of an 8h day carries a day"
