@@ -309,8 +309,10 @@ def test_a_new_desks_capacity_counts_from_its_first_ticket(desk: Desk) -> None:
     alice = next(row for row in first_day["sections"][2]["rows"] if row["person"]["value"] == "alice")
     assert alice["capacity_used"]["value"] is None, "a desk's first hours: no 115% of 2.4h"
     assert not [said for said in first_day["findings"] if "of their support capacity" in said]
-    assert "Logged time is not set against capacity: the 0.3 days counted so far are less than one." \
+    assert "Logged time is not set against capacity: less than a day is counted so far." \
         in first_day["findings"]
+    assert ("The desk's first ticket came in on 2026-11-20 09:00, after the period began, so capacity counts the "
+            "hours from then, not the whole period.") in first_day["findings"], "never 'the 0.3 days'"
     desk.at("2026-11-27T09:00:00Z")
     found = json.loads(desk.run("report", "workload", "--format", "json").stdout)
     assert ("The desk's first ticket came in on 2026-11-20 09:00, after the period began, so capacity counts the "

@@ -141,12 +141,12 @@ def build(facts: Facts, whole: Period, buckets: list[Period]) -> Report:
     said = _findings(facts, whole, buckets, trend, people, weeks)
     days = (ends - started) / timedelta(days=1)
     shown = f"{days:.0f}" if abs(days - round(days)) < 0.05 else f"{days:.1f}"
-    shown += " day" if shown == "1" else " days"
+    shown = "hours" if days < 0.95 else f"{shown} day" if shown == "1" else f"{shown} days"  # never "the 0 days"
     if started > whole.since:
         said.say(f"The desk's first ticket came in on {started.strftime('%Y-%m-%d %H:%M')}, after the period began, "
                  f"so capacity counts the {shown} from then, not the whole period.")
     if 0 < days < 1 and by_person.rows:
-        said.say(f"Logged time is not set against capacity: the {shown} counted so far are less than one.")
+        said.say("Logged time is not set against capacity: less than a day is counted so far.")
     if facts.now < whole.since:
         said.say("The period has not begun yet: nothing in it has happened, and it holds no capacity.")
     elif ends < whole.until:
