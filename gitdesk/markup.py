@@ -36,7 +36,8 @@ def renderer() -> Any:
 def _image(self: Any, tokens: Any, index: int, options: Any, env: Any) -> str:
     token = tokens[index]
     source = str(token.attrGet("src") or "")
-    if not _SCHEME.match("".join(source.split())):  # the desk's own file: shown
+    bare = "".join(source.split())
+    if not _SCHEME.match(bare) and not bare.startswith(("//", "\\")):  # the desk's own file: shown
         return str(self.image(tokens, index, options, env))
     words = self.renderInlineAsText(token.children or [], options, env) or source
     return f'<a href="{escape(source)}">{escape(words)}</a>'
@@ -45,13 +46,13 @@ def _image(self: Any, tokens: Any, index: int, options: Any, env: Any) -> str:
 def to_html(md: Any, text: str) -> str:
     """``text`` as HTML; characters that reorder or hide text (an unclosed U+202E turns
     "invoice\u202egpj.exe" into "invoiceexe.jpg") are written out, as the terminal shows them."""
-    from gitdesk.text import visible
+    from gitdesk.text import unreordered
 
-    return str(md.render(visible(text)))
+    return str(md.render(unreordered(text)))
 
 
 def escape(text: object) -> str:
-    """``text`` for HTML, its reordering and hidden characters written out (``text.visible``)."""
-    from gitdesk.text import visible
+    """``text`` for HTML, what reorders or hides text written out (``text.unreordered``)."""
+    from gitdesk.text import unreordered
 
-    return html.escape(visible(str(text)), quote=True)
+    return html.escape(unreordered(str(text)), quote=True)

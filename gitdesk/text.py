@@ -35,6 +35,20 @@ def _show(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"<U+{code:04X}>"
 
 
+# What reorders or hides text in a page or a rendered article: bidi embeddings, overrides and
+# isolates ("invoice\u202egpj.exe" reads "invoiceexe.jpg"), and tag characters (text no reader
+# sees). Direction marks (U+200E, U+200F, U+061C) are left: Hebrew and Arabic text carries them,
+# and they move no other character.
+_REORDERING = re.compile("[\u202a-\u202e\u2066-\u2069\U000e0000-\U000e007f]")
+
+
+def unreordered(text: str) -> str:
+    """``text`` for HTML and Markdown: what reorders or hides text written out (``<U+202E>``)."""
+    if text.isascii():
+        return text
+    return _REORDERING.sub(_show, text)
+
+
 def visible(text: str) -> str:
     """``text`` with every control or invisible formatting character written out."""
     if text.isprintable() and not _BLANK_LETTERS.search(text):  # the common case

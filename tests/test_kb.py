@@ -318,13 +318,18 @@ def test_raw_html_in_a_ticket_cannot_hide_fold_or_fetch_in_an_article_on_a_git_h
     "1. Open\n\n    <img src=https://t.example/p.png>",
     "```a`\n<img src=https://t.example/p.png>",  # a backtick in the info string: no fence
     "Run \\`<img src=https://t.example/p.png>\\` now",  # escaped backticks: no code span
+    "a `b\nc` <img src=x onerror=alert(1)> `d`",  # a code span over a line break
+    "[a](`) <img src=x onerror=alert(1)> `",  # a backtick inside a link that goes
+    "x\r\r\r\n```\n1\n2\n3\n```\n<img src=x onerror=alert(1)>\n",  # lone CRs are line breaks to Markdown
+    "![p](//evil.example/px.gif) and \u202e reversed",
 ])
 def test_raw_html_is_text_wherever_markdown_reads_it_as_html(text: str) -> None:
     from markdown_it import MarkdownIt
 
     from gitdesk.knowledge.kb import redact
 
-    assert "<img" not in MarkdownIt("commonmark").render(redact(text))
+    shown = MarkdownIt("commonmark").render(redact(text))
+    assert "<img" not in shown and "\u202e" not in shown
 
 
 def test_log_lines_that_look_like_link_definitions_are_kept() -> None:

@@ -364,3 +364,8 @@ def test_text_that_reorders_itself_reads_as_stored_and_a_remote_image_is_a_link(
     assert page.status_code == 200 and "\u202e" not in shown
     assert "Payroll export &lt;U+202E&gt;fdp.exe&lt;U+202C&gt; ready" in shown and "invoice&lt;U+202E&gt;gpj.exe" in shown
     assert '<a href="https://evil.example/t.png">pixel</a>' in shown and "<img" not in shown, "no tracking pixel"
+    from gitdesk import markup
+
+    assert "<img" not in markup.to_html(markup.renderer(), "![p](//evil.example/px.gif)"), "no scheme, still remote"
+    assert markup.escape("\u05e9\u05dc\u05d5\u05dd\u200f (2)") == "\u05e9\u05dc\u05d5\u05dd\u200f (2)", \
+        "a direction mark in Hebrew text moves nothing else: kept"

@@ -18,7 +18,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
@@ -29,7 +29,7 @@ from gitdesk.desk import Desk
 from gitdesk.errors import AmbiguousId, NotFound, ValidationError
 from gitdesk.model import Config, Ticket
 from gitdesk.privacy import without_addresses, without_private
-from gitdesk.text import asset_key, counted
+from gitdesk.text import asset_key, counted, unreordered
 
 if TYPE_CHECKING:
     from gitdesk.knowledge import meaning
@@ -125,8 +125,10 @@ def without_salutations(text: str, names: Sequence[str] = ()) -> str:
 def redact(text: str) -> str:
     """Ticket text made fit for the knowledge base: no email addresses, no relative
     links (they point nowhere from kb/), no raw HTML, headings moved below the article's own."""
-    text = _without_html(without_private(text))
-    text = _RELATIVE_LINK.sub(lambda m: m.group(2), text)
+    # One line ending, as Markdown reads them (a lone CR is a line break to it, not to split).
+    text = unreordered(text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = _RELATIVE_LINK.sub(lambda m: m.group(2), without_private(text))  # before: a link hid a backtick
+    text = _without_html(text)
     return _HEADING.sub(lambda m: "#" * min(6, len(m.group(1)) + 2), text)
 
 
@@ -150,17 +152,27 @@ def _without_html(text: str) -> str:
             code.update(range(*token.map))
         elif token.type == "heading_open" and token.markup in ("=", "-"):
             underlines.add(token.map[1] - 1)
-    out: list[str] = []
-    for number, line in enumerate(text.split("\n")):
-        if number in code:
-            out.append(line)
-        elif number not in read and _REFERENCE.match(line):
-            continue  # "[1]: ../../tickets/GD-….md": its link would point nowhere
-        else:
-            if number in underlines:
-                out.append("")  # a paragraph, then a line of its own (or a rule), not a heading
-            out.append(_tags_as_text(line))
-    return "\n".join(out)
+    def shown(as_text: Callable[[str], str]) -> str:
+        out: list[str] = []
+        for number, line in enumerate(text.split("\n")):
+            if number in code:
+                out.append(line)
+            elif number not in read and _REFERENCE.match(line):
+                continue  # "[1]: ../../tickets/GD-….md": its link would point nowhere
+            else:
+                if number in underlines:
+                    out.append("")  # a paragraph, then a line of its own (or a rule), not a heading
+                out.append(as_text(line))
+        return "\n".join(out)
+
+    made = shown(_tags_as_text)
+    # Code spans are found line by line: one that runs over a line break, or an odd backtick,
+    # can pass for code where the parser reads none. What it reads as HTML is the judge: then
+    # every "<" outside code blocks is shown as text, in inline code too.
+    if any(token.type == "html_block" or any(child.type == "html_inline" for child in token.children or ())
+           for token in MarkdownIt("commonmark").parse(made)):
+        made = shown(lambda line: _TAG.sub("&lt;", line))
+    return made
 
 
 def _tags_as_text(line: str) -> str:

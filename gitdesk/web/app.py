@@ -28,13 +28,13 @@ _VERB = re.compile(r"^[a-z][a-z-]{0,30}\Z")
 
 
 def _shown(value: Any) -> Any:
-    """A value a template prints: text with its reordering and hidden characters written out
-    (a title "Payroll \u202efdp.exe" read "Payroll exe.pdf"); HTML gitdesk made is as made."""
+    """A value a template prints: what reorders or hides text written out (a title
+    "Payroll \u202efdp.exe" read "Payroll exe.pdf"); HTML gitdesk made is as made."""
     from markupsafe import Markup
 
-    from gitdesk.text import visible
+    from gitdesk.text import unreordered
 
-    return visible(value) if isinstance(value, str) and not isinstance(value, Markup) else value
+    return unreordered(value) if isinstance(value, str) and not isinstance(value, Markup) else value
 
 
 def create_app(desk_path: Path, as_: str | None, guard: Guard) -> Flask:
