@@ -17,22 +17,31 @@ _DOT = r"(?:\.|\\\.|&#0*46;|&#[xX]0*2[eE];|&period;|%2[eE])"
 # long token before an "@" made every start position scan to it, seconds on one pasted log.
 # A comment cannot run past its own "-->": one way to read each run of comments, not 2^n.
 _FILL = r"(?:[*~`\u00ad\u200b-\u200d\u2060\ufeff]|</?[A-Za-z][^<>\n]{0,40}>|<!--(?:(?!-->)[^\n]){0,40}-->)"
-_LABEL = rf"(?:[\w-]|{_FILL}){{1,63}}"
+_LABEL = rf"[\w-](?:[\w-]|{_FILL}){{0,62}}"  # starts with a letter: a run of fill fails at once
 _AT_SIGN = re.compile(r"@|&#0*64;|&#[xX]0*40;|&commat;|%40")
 _EMAIL = re.compile(rf"(?:[\w+-]|{_DOT}|\\[_+-]|{_FILL}){{1,64}}{_AT}{_FILL}{{0,8}}{_LABEL}"
                     rf"(?:{_FILL}{{0,8}}{_DOT}{_FILL}{{0,8}}{_LABEL}){{1,10}}")
 # A phone number as people write one: +49 30 1234567, (030) 123-4567, 0171/1234567,
-# +33 1 23 45 67 89, 01.23.45.67.89, +4915112345678, 555-123-4567: seven digits or more in
-# groups on one line. Groups of digits are everywhere in an IT desk's text (ports 8080 8443
-# 9000, builds 19045.3803, serial numbers, IP addresses, log times), so a run of groups counts
-# as a phone number only when it starts as one does: with +, a bracketed area code, a 0 (a
-# trunk or international prefix), or as a North American number (555 123 4567). A bare run of
-# digits (015112345678) is left: it is as often an order or serial number.
-_PHONE = re.compile(r"(?<![\w/.-])(?:\+\d{8,15}|(?:\+\d{1,3}[ \t./-]?(?:\(\d{1,5}\)[ \t./-]?)?\d{1,5}"
-                    r"|(?:\(\d{1,5}\)[ \t./-]?)?\d{2,5})(?:[ \t./-]\d{2,8}){1,6})(?![\w/-]|\.\w)")
-_NORTH_AMERICAN = re.compile(r"\d{3}[ .-]\d{3}[ .-]\d{4}")
-# A date written with a four-digit year inside the run: a log's time stamp, not a number to call.
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,2}[./]\d{1,2}[./]\d{4}")
+# +33 1 23 45 67 89, 01.23.45.67.89, +4915112345678, 555-123-4567, Tel. 030 - 123 45 67,
+# +49 30 1234567-0: seven digits or more in groups on one line. Groups of digits are
+# everywhere in an IT desk's text (ports 8080 8443 9000, builds 19045.3803, serial numbers, IP
+# addresses, log times), so a run of groups counts as a phone number only when it starts as one
+# does (with +, a bracketed area code, a 0 for a trunk or international prefix, or as a North
+# American number), or follows a word that says it is one ("Tel", "phone", "call", "mobile").
+# A bare run of digits (015112345678) is left: it is as often an order or serial number.
+_GAP = r"(?:[ \t\u00a0]*[./-][ \t\u00a0]*|[ \t\u00a0]+)"
+_PHONE = re.compile(
+    rf"(?:(?<![\w/.-])|(?<=[.:])(?=\+))"  # not inside a word or version; "T.+49" is a phone's start
+    rf"(?:\+\d{{8,15}}"  # international, written whole
+    rf"|1[ .-]\d{{3}}[ .-]\d{{3}}[ .-]\d{{4}}"  # 1-800-555-0199
+    rf"|(?:\+\d{{1,3}}{_GAP}?(?:\(\d{{1,5}}\){_GAP}?)?\d{{1,5}}|(?:\(\d{{1,5}}\){_GAP}?)?\d{{2,5}})"
+    rf"(?:{_GAP}\d{{2,8}}){{1,6}})"  # groups
+    r"(?:-\d{1,5}(?!\d))?(?![\w/-]|\.\w)")  # an extension (-0), then no more of a word
+_NORTH_AMERICAN = re.compile(r"(?:1[ .-])?\d{3}[ .-]\d{3}[ .-]\d{4}")
+_SAID = re.compile(r"(?i)(?:\b(?:tel|phone|fon|mobile?|mob|handy|cell|call|ruf|fax)\b|☎|📞)(?:\W+\w{1,4}){0,2}\W{0,4}$")
+# A date with a four-digit year, or a time range, inside the run: a log's time stamp or office
+# hours, not a number to call. What stands before or after it is judged on its own.
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,2}[./]\d{1,2}[./]\d{4}|\d{1,2}[.:]\d{2}\s*-\s*\d{1,2}[.:]\d{2}")
 
 
 def without_addresses(text: str) -> str:
@@ -47,10 +56,17 @@ def without_private(text: str) -> str:
     """``text`` without addresses and without phone numbers (seven digits or more, not a date)."""
     def phone(match: re.Match[str]) -> str:
         found = match.group(0)
-        if sum(char.isdigit() for char in found) < 7 or _DATE.search(found):
+        date = _DATE.search(found)
+        if date:
+            return _phones(found[:date.start()]) + date.group(0) + _phones(found[date.end():])
+        if sum(char.isdigit() for char in found) < 7:
             return found
-        if found[0] in "+(0" or _NORTH_AMERICAN.fullmatch(found):
+        said = _SAID.search(match.string, max(0, match.start() - 24), match.start())
+        if found[0] in "+(0" or _NORTH_AMERICAN.fullmatch(found) or said:
             return "[phone removed]"
         return found
 
-    return _PHONE.sub(phone, without_addresses(text))
+    def _phones(part: str) -> str:
+        return _PHONE.sub(phone, part)
+
+    return _phones(without_addresses(text))

@@ -229,12 +229,14 @@ def test_phone_numbers_and_opted_out_categories_stay_out(desk: Desk) -> None:
 @pytest.mark.parametrize("hidden", [
     "bob<!-- x -->@example.com", "carol@exam**ple**.com", "dave@exa<b></b>mple.com", "erin\u200b@example.com",
     "+4915112345678", "tel:+49301234567", "+33 1 23 45 67 89", "+1 (555) 867-5309", "01.23.45.67.89",
-    "555.123.4567", "0171.123.4567"])
+    "555.123.4567", "0171.123.4567", "+49\u00a030\u00a01234567", "2025-03-12 030 1234567", "T.+49 30 1234567",
+    "Tel. 030 - 123 45 67", "Tel: 912 345 678", "call me on 22 123 45 67", "+49 (0) 30 / 123 456-0", "1-800-555-0199"])
 def test_an_address_or_number_spelt_to_render_as_one_is_removed(hidden: str) -> None:
     from gitdesk.privacy import without_private
 
     shown = without_private(f"Reach me at {hidden} today.")
-    assert "removed]" in shown and not any(part in shown for part in ("example", "1234567", "5309", "67", "4567"))
+    kept = shown.replace("2025-03-12", "")  # a log's date before the number is not the number
+    assert "removed]" in shown and not any(char.isdigit() for char in kept) and "example" not in kept
 
 
 def test_a_run_of_html_comments_next_to_an_at_sign_is_read_once_not_in_every_way() -> None:
@@ -253,7 +255,8 @@ def test_addresses_of_machines_and_versions_are_kept_they_are_the_problem() -> N
 
     kept = ("Pinged 192.168.10.254 after build 19045.3803 on 2026-11-20 at 10:30; serial 015112345678; "
             "opened ports 8080 8443 9000 3389; ERROR 404 500 503; SN 1234 5678 9012; express code 163 594 958 23; "
-            "log 2026-12-01 10:00:00 and 01.12.2026 10:00; order 2026-00123\n10\n20\n30\n40")
+            "log 2026-12-01 10:00:00 and 01.12.2026 10:00; order 2026-00123\n10\n20\n30\n40; "
+            "office hours 08.00-17.00; the cell count 1234 5678 9012")
     assert without_private(kept) == kept
 
 
