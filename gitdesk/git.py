@@ -359,16 +359,17 @@ def changed_paths(repo: Repo, paths: Iterable[str]) -> list[str]:
               "--untracked-files=all", "--ignored=no", "--", *paths)
     changed = []
     records = out.split(b"\0")
-    skip = False
+    source = False
     for record in records:
-        if skip:
-            skip = False
+        if source:  # a rename's source, the record after it: gone from where HEAD has it, so changed
+            source = False
+            changed.append(record.decode("utf-8", "surrogateescape"))
             continue
         if len(record) < 4:
             continue
         status, path = record[:2], record[3:]
         changed.append(path.decode("utf-8", "surrogateescape"))
-        skip = status[0:1] in (b"R", b"C")  # a rename carries its source as the next record
+        source = status[0:1] == b"R"  # a copy's source is unchanged
     return changed
 
 

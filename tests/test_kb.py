@@ -294,6 +294,8 @@ def test_kb_build_publishes_only_what_is_committed_and_loses_no_article_to_a_typ
     desk.git("commit", "-qam", "Typo fixed")
     desk.run("kb", "build")
     assert kb_files(desk) == before
+    desk.git("mv", f"tickets/{made}.md", f"tickets/{made}.md.bak")  # staged, not committed: no article lost
+    assert "has uncommitted changes" in desk.fails("kb", "build") and kb_files(desk) == before
 
 
 def test_raw_html_in_a_ticket_cannot_hide_fold_or_fetch_in_an_article_on_a_git_host(desk: Desk) -> None:
