@@ -400,11 +400,10 @@ def test_sync_refuses_to_push_a_move_check_refuses(team) -> None:  # type: ignor
     assert git(origin, "rev-parse", "main").strip() == bob.head()
 
 
-@pytest.mark.parametrize("strategy", ["--rebase", "--merge"])
-def test_sync_rebuilds_the_knowledge_base_a_merge_kept_one_side_of(team, monkeypatch, strategy) -> None:  # type: ignore[no-untyped-def]
-    alice, bob, ticket, origin = team
-    other = alice.run("new", "Mailbox full", "-q", "it-helpdesk", "-c", "email", "--format", "json")
-    other = json.loads(other)["id"]
+def both_build_the_knowledge_base(alice, bob, ticket: str) -> str:  # type: ignore[no-untyped-def]
+    """Alice and Bob each solve a ticket and build kb/ on their own clone: the merge of the
+    two can keep only one side of kb/. The ID of Bob's ticket."""
+    other = json.loads(alice.run("new", "Mailbox full", "-q", "it-helpdesk", "-c", "email", "--format", "json"))["id"]
     alice.run("kb", "build")
     alice.git("push", "-q")
     bob.git("pull", "-q", "--no-rebase")
@@ -413,6 +412,13 @@ def test_sync_rebuilds_the_knowledge_base_a_merge_kept_one_side_of(team, monkeyp
     alice.git("push", "-q")
     bob.run("resolve", other, "--note", "Archived the old mail.")
     bob.run("kb", "build")
+    return str(other)
+
+
+@pytest.mark.parametrize("strategy", ["--rebase", "--merge"])
+def test_sync_rebuilds_the_knowledge_base_a_merge_kept_one_side_of(team, monkeypatch, strategy) -> None:  # type: ignore[no-untyped-def]
+    alice, bob, ticket, origin = team
+    both_build_the_knowledge_base(alice, bob, ticket)
     monkeypatch.setenv("GITDESK_NOW", "2026-11-30T12:00:00Z")
     started = time.monotonic()
     out = bob.run("sync", strategy)
@@ -427,15 +433,7 @@ def test_sync_rebuilds_the_knowledge_base_a_merge_kept_one_side_of(team, monkeyp
 
 def test_a_merge_goes_on_when_the_knowledge_base_cannot_be_rebuilt_yet(team, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     alice, bob, ticket, origin = team
-    other = json.loads(alice.run("new", "Mailbox full", "-q", "it-helpdesk", "-c", "email", "--format", "json"))["id"]
-    alice.run("kb", "build")
-    alice.git("push", "-q")
-    bob.git("pull", "-q", "--no-rebase")
-    alice.run("resolve", ticket, "--note", "Replaced the roller in tray 2.")
-    alice.run("kb", "build")
-    alice.git("push", "-q")
-    bob.run("resolve", other, "--note", "Archived the old mail.")
-    bob.run("kb", "build")
+    other = both_build_the_knowledge_base(alice, bob, ticket)
     (bob.path / "tickets" / f".{other}.md.swp").write_text("an editor's swap file")  # no draft: not in the way
     monkeypatch.setenv("GITDESK_NOW", "2026-11-30T12:00:00Z")
     assert "rebuilt the knowledge base after the merge" in bob.run("sync")
@@ -685,15 +683,7 @@ def test_a_commit_of_named_paths_after_a_kill_leaves_nothing_stale_behind(desk: 
 
 def test_git_pull_rebase_rebuilds_the_knowledge_base_it_kept_one_side_of(team) -> None:  # type: ignore[no-untyped-def]
     alice, bob, ticket, _ = team
-    other = json.loads(alice.run("new", "Mailbox full", "-q", "it-helpdesk", "-c", "email", "--format", "json"))["id"]
-    alice.run("kb", "build")
-    alice.git("push", "-q")
-    bob.git("pull", "-q", "--no-rebase")
-    alice.run("resolve", ticket, "--note", "Replaced the roller in tray 2.")
-    alice.run("kb", "build")
-    alice.git("push", "-q")
-    bob.run("resolve", other, "--note", "Archived the old mail.")
-    bob.run("kb", "build")
+    both_build_the_knowledge_base(alice, bob, ticket)
     result = bob.try_git("pull", "--rebase")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "rebuilt the knowledge base after the merge" in result.stderr, "post-rewrite did it, as post-merge does"
