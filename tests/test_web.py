@@ -221,7 +221,9 @@ def test_an_agent_takes_asks_replies_and_resolves_in_the_browser(served: Served,
     page.get_by_role("button", name="Send reply").click()
     page.get_by_role("button", name="Resolve").click()  # without a note: refused as the CLI refuses it
     refused = page.locator(".error").inner_text()
-    assert refused == "gitdesk: error: " + desk.fails("resolve", ticket).removeprefix("gitdesk: error: ")
+    said = desk.fails("resolve", ticket)  # "… (say what fixed it: gitdesk resolve ID --note TEXT, …)"
+    assert refused == said.split(" (", 1)[0] == "gitdesk: error: a resolution note is required", \
+        "the CLI's message; its fix is a flag, and here the form is the fix"
     page.fill("#resolve-text", "Stale credentials in Credential Manager; removed them.")
     page.get_by_role("button", name="Resolve").click()
     assert page.locator(".done").inner_text().startswith(f"{ticket}: resolve [")

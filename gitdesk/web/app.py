@@ -205,11 +205,22 @@ def create_app(desk_path: Path, as_: str | None, guard: Guard) -> Flask:
         except GitdeskError as error:
             # The form again with the action's own one-line error, as a page (200: the request was
             # understood and answered; browsers log any 4xx as a console error).
-            return ticket_view(ticket_id, str(error), {**form, "verb": verb})
+            return ticket_view(ticket_id, _on_a_form(error), {**form, "verb": verb})
         target = f"/t/{result.ticket.id}?" + urlencode({"done": result.verb, "commit": result.commit[:7]})
         return redirect(target, 303)
 
     return app
+
+
+_FLAG = re.compile(r"\bgitdesk [a-z]|(?:^|[\s(])--?[a-z]")
+
+
+def _on_a_form(error: GitdeskError) -> str:
+    """The action's one-line error as the CLI gives it, but for a fix that is a command-line
+    flag ("give the reply with -m TEXT"): on a form, the message and the form are the fix."""
+    if error.hint and _FLAG.search(error.hint):
+        return str(GitdeskError(error.message, path=error.path, line=error.line))
+    return str(error)
 
 
 def _number(value: str | None) -> int:
