@@ -371,3 +371,14 @@ def test_text_that_reorders_itself_reads_as_stored_and_a_remote_image_is_a_link(
     assert "<img" not in markup.to_html(markup.renderer(), "![p](//evil.example/px.gif)"), "no scheme, still remote"
     assert markup.escape("\u05e9\u05dc\u05d5\u05dd\u200f (2)") == "\u05e9\u05dc\u05d5\u05dd\u200f (2)", \
         "a direction mark in Hebrew text moves nothing else: kept"
+
+
+def test_an_address_written_short_is_served_under_the_name_a_browser_gives_it(desk: Desk) -> None:
+    from gitdesk.web.server import bind
+
+    running = bind(desk.path, "alice", host="127.1", port=0)
+    try:
+        assert running.guard.address.startswith("http://127.0.0.1:"), "Chromium opens 127.1 as 127.0.0.1"
+        assert running.guard.host_ok(f"127.0.0.1:{running.guard.port}")
+    finally:
+        running.server.server_close()

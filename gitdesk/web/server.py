@@ -63,10 +63,28 @@ def bind(desk_path: Path, as_: str | None, *, host: str = "127.0.0.1", port: int
     if is_wildcard(str(server.server_address[0])):  # "0", "0x0", "000.0": other spellings of 0.0.0.0
         server.server_close()
         raise _every_address(host)
+    if _unusual_ipv4(host):  # "127.1" binds 127.0.0.1, and a browser sends that as the Host
+        host = str(server.server_address[0])
     guard = Guard.for_address(placeholder.token, host, server.server_port)  # port 0: the one the system chose
     holder["guard"] = guard
     holder["app"] = create_app(desk.root, as_, guard)  # type: ignore[assignment]
     return Running(guard, server)
+
+
+def _unusual_ipv4(host: str) -> bool:
+    """An IPv4 address in a spelling the system reads and browsers rewrite ("127.1", "0x7f.1")."""
+    import ipaddress
+    import socket
+
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        try:
+            socket.inet_aton(host)
+        except OSError:
+            return False
+        return True
+    return False
 
 
 def _every_address(host: str) -> ValidationError:
