@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from gitdesk import assignment, attachments, changes, clock, ids, paths, privacy, templates, ticketfile, workflow
@@ -458,8 +458,12 @@ def new_ticket(desk: Desk, spec: NewTicket, actor: Actor, now: datetime, existin
 
 
 def _fresh_id(desk: Desk, now: datetime, existing: ids.Taken) -> str:
+    when = clock.within_second(now)
+    if when - now >= timedelta(milliseconds=999):  # the second's last millisecond: after what is in it
+        for taken in desk.ids_minted_in(ids.slot(desk.config.id_prefix, when)):
+            existing.add(taken)
     for _ in range(100):
-        candidate = ids.mint(desk.config.id_prefix, clock.within_second(now), existing)
+        candidate = ids.mint(desk.config.id_prefix, when, existing)
         if candidate not in existing and not (desk.tickets_dir / f"{candidate}.md").exists():
             return candidate
     raise UnsafePath("could not find a free ticket ID")  # pragma: no cover - 40 random bits

@@ -42,7 +42,13 @@ def within_second(moment: datetime) -> datetime:
     if os.environ.get("GITDESK_NOW"):
         return moment
     current = datetime.now(timezone.utc)
-    return current if current.replace(microsecond=0) == moment else moment
+    if current.replace(microsecond=0) == moment:
+        return current
+    if timedelta(0) < current - moment < timedelta(minutes=1):
+        # The second passed since ``moment`` was read (a wait for the desk lock): its last
+        # millisecond, so the ID sorts after those minted earlier in that second, not before.
+        return moment + timedelta(milliseconds=999)
+    return moment  # a time not now (an import's): its whole second
 
 
 def parse_time(text: str) -> datetime:

@@ -73,7 +73,7 @@ def test_tickets_made_in_the_same_second_sort_in_creation_order_even_in_a_folder
 def test_on_a_running_clock_tickets_of_one_second_differ_by_their_millisecond(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Created times are whole seconds; an ID keeps the millisecond, so tickets made one after
     another differ early in their ID, not only in its last characters."""
-    from datetime import datetime, timezone
+    from datetime import datetime, timedelta, timezone
 
     from gitdesk import clock
 
@@ -86,5 +86,8 @@ def test_on_a_running_clock_tickets_of_one_second_differ_by_their_millisecond(mo
     assert precise.replace(microsecond=0) == second
     old = datetime(2020, 1, 1, tzinfo=timezone.utc)
     assert clock.within_second(old) == old, "a moment that is not now keeps its whole second"
+    passed = clock.now() - timedelta(seconds=2)  # read before a wait for the desk lock
+    assert clock.within_second(passed) == passed + timedelta(milliseconds=999), \
+        "the second's last millisecond: after the IDs minted earlier in it, never before them"
     monkeypatch.setenv("GITDESK_NOW", "2026-11-20T09:14:00Z")
     assert clock.within_second(clock.now()) == clock.now(), "a fixed clock stays fixed"
