@@ -382,3 +382,19 @@ def test_an_address_written_short_is_served_under_the_name_a_browser_gives_it(de
         assert running.guard.host_ok(f"127.0.0.1:{running.guard.port}")
     finally:
         running.server.server_close()
+
+
+def test_the_escalate_form_names_the_queues_target_or_asks_where(desk: Desk) -> None:
+    from gitdesk.web.app import create_app
+    from gitdesk.web.security import Guard
+
+    helpdesk = desk.new("Printer jams", "-q", "it-helpdesk")  # escalates to it-infra
+    office = desk.new("Heating is off", "-q", "facilities")  # no target
+    client = create_app(desk.path, "alice", Guard.for_address("secret", "127.0.0.1", 8765)).test_client()
+
+    def form(ticket: str) -> str:
+        page = client.get(f"/t/{ticket}?token=secret", base_url="http://127.0.0.1:8765", follow_redirects=True)
+        return page.get_data(as_text=True).split('id="escalate"', 1)[1].split("</select>", 1)[0]
+
+    assert "the queue's escalation target (it-infra)" in form(helpdesk)
+    assert "choose where (this queue has no escalation target)" in form(office) and "disabled" in form(office)

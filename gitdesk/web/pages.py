@@ -218,6 +218,7 @@ class TicketPage:
     done: bool = False
     people: list[str] = field(default_factory=list)
     targets: list[str] = field(default_factory=list)  # where escalation may go
+    escalates_to: str | None = None  # the queue's own escalation target, if it has one
     statuses: list[str] = field(default_factory=list)
     priorities: list[str] = field(default_factory=list)
     solved: list[Solved] = field(default_factory=list)  # beside an open ticket, as `show` lists them
@@ -283,6 +284,8 @@ def ticket_page(desk: Desk, typed_id: str, md: Any) -> TicketPage:
         markup.to_html(md, ticket.appendix) if ticket.appendix else "", resolution_heading(derived), canned=canned,
         done=workflow.is_done(config, ticket.status), people=[h for h in config.people if config.is_agent(h)],
         targets=[*config.queues, *(h for h in config.people if config.is_agent(h))],
+        escalates_to=config.queues[ticket.queue].escalate_to if ticket.queue and ticket.queue in config.queues
+        else None,
         statuses=list(config.statuses), priorities=list(config.priorities),
         solved=[] if workflow.is_done(config, ticket.status) else _solved_before(desk, ticket))
 
