@@ -195,6 +195,12 @@ def kb_off(value: object) -> bool:
     return isinstance(value, str) and value.strip().casefold() in ("false", "no", "0", "off", "n")
 
 
+def kept_out(config: Config, ticket: Ticket) -> bool:
+    """Whether the desk keeps ``ticket`` out of the knowledge base: its category is opted out,
+    or the ticket is (``kb: false``). The site's boards keep its title private too."""
+    return ticket.category in config.kb_excluded_categories or kb_off(ticket.extra.get("kb"))
+
+
 def slug(text: str) -> str:
     """A file name people can read: Störung -> storung, 关税 -> guan-shui (python-slugify)."""
     from slugify import slugify
@@ -203,8 +209,7 @@ def slug(text: str) -> str:
 
 
 def _eligible(ticket: Ticket) -> bool:
-    return (ticket.status in RESOLVED and bool((ticket.resolution or "").strip())
-            and not kb_off(ticket.extra.get("kb")))
+    return ticket.status in RESOLVED and bool((ticket.resolution or "").strip())
 
 
 def _place(root: Ticket, private: set[str]) -> tuple[str, str, str]:
@@ -217,7 +222,7 @@ def _place(root: Ticket, private: set[str]) -> tuple[str, str, str]:
 def article_path(config: Config, ticket: Ticket) -> str | None:
     """The path of the article a solved ticket makes in ``kb/`` (what ``kb build`` writes), or None
     when it makes none (not solved with a note, opted out, an excluded category, a duplicate)."""
-    if not _eligible(ticket) or ticket.duplicate_of or ticket.category in config.kb_excluded_categories:
+    if not _eligible(ticket) or ticket.duplicate_of or kept_out(config, ticket):
         return None
     return _place(ticket, set(config.private_fields))[2]
 
@@ -230,7 +235,6 @@ def collect(desk: Desk) -> list[Article]:
     from gitdesk.timings import Clocks
 
     private = set(desk.config.private_fields)
-    excluded = set(desk.config.kb_excluded_categories)
     with db.connect(desk) as connection:
         index.refresh(desk, connection)
         rows = connection.execute(
@@ -242,7 +246,7 @@ def collect(desk: Desk) -> list[Article]:
     duplicates: list[Ticket] = []
     for front, entries, resolution, description in rows:
         ticket = index.ticket_from_row(front, entries, resolution)
-        if ticket.category in excluded or kb_off(ticket.extra.get("kb")):
+        if kept_out(desk.config, ticket):
             continue
         if _eligible(ticket):
             tickets[ticket.id] = ticket

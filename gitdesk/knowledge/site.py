@@ -27,7 +27,7 @@ from gitdesk.config import INTAKE_BOARD
 from gitdesk.desk import Desk
 from gitdesk.errors import UnsafePath, ValidationError
 from gitdesk.knowledge import kb
-from gitdesk.model import Ticket
+from gitdesk.model import Config, Ticket
 from gitdesk.text import counted
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https:; "
@@ -149,14 +149,14 @@ PRIVATE_TITLE = "(kept private)"
 
 
 def _board_page(name: str, title: str, tickets: Sequence[Ticket], priorities: list[str], desk_name: str,
-                private: set[str]) -> str:
+                config: Config) -> str:
     def order(ticket: Ticket) -> tuple[int, str]:
         return (priorities.index(ticket.priority) if ticket.priority in priorities else len(priorities), ticket.id)
 
     def shown(ticket: Ticket) -> str:
         # A ticket kept out of the knowledge base (its category, or kb: false) is counted on its
         # board, but its title ("Complaint against …") is not published.
-        if ticket.category in private or kb.kb_off(ticket.extra.get("kb")):
+        if kb.kept_out(config, ticket):
             return PRIVATE_TITLE
         return privacy.without_private(ticket.title)
 
@@ -298,8 +298,7 @@ def build(desk: Desk, directory: Path) -> SiteResult:
     links = []
     for queue, members in sorted(boards.items()):
         title = desk.config.queues[queue].title if queue in desk.config.queues else "Intake (no queue yet)"
-        pages[f"boards/{queue}.html"] = _board_page(queue, title, members, priorities, name,
-                                                    set(desk.config.kb_excluded_categories))
+        pages[f"boards/{queue}.html"] = _board_page(queue, title, members, priorities, name, desk.config)
         links.append(f"<li><a href=\"{e(queue)}.html\">{e(title)}</a> <small>{len(members)}</small></li>")
     pages["reports.html"] = _reports_page(desk, name)
     pages["boards/index.html"] = page("Queues", "<h1>Queues</h1><ul>" + "".join(links) + "</ul>", 1, name)
