@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import posixpath
 import re
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gitdesk import paths, transaction
 from gitdesk.cache import db, index
@@ -139,12 +140,11 @@ def _without_html(text: str) -> str:
     list is no code block; a fence with a backtick in its info string is no fence)."""
     if "<" not in text and "]:" not in text and not _UNDERLINES.search(text):  # most texts: one pass to know
         return text
-    from markdown_it import MarkdownIt
-
+    parser = _parser()
     code: set[int] = set()
     read: set[int] = set()
     underlines: set[int] = set()
-    for token in MarkdownIt("commonmark").parse(text):
+    for token in parser.parse(text):
         if token.map is None:
             continue
         read.update(range(*token.map))
@@ -152,6 +152,7 @@ def _without_html(text: str) -> str:
             code.update(range(*token.map))
         elif token.type == "heading_open" and token.markup in ("=", "-"):
             underlines.add(token.map[1] - 1)
+
     def shown(as_text: Callable[[str], str]) -> str:
         out: list[str] = []
         for number, line in enumerate(text.split("\n")):
@@ -170,9 +171,22 @@ def _without_html(text: str) -> str:
     # can pass for code where the parser reads none. What it reads as HTML is the judge: then
     # every "<" outside code blocks is shown as text, in inline code too.
     if any(token.type == "html_block" or any(child.type == "html_inline" for child in token.children or ())
-           for token in MarkdownIt("commonmark").parse(made)):
+           for token in parser.parse(made)):
         made = shown(lambda line: _TAG.sub("&lt;", line))
     return made
+
+
+_PARSERS = threading.local()
+
+
+def _parser() -> Any:
+    """A CommonMark parser as a Git host reads Markdown (raw HTML on), one per thread: made
+    once, not for every text (making one costs as much as a parse)."""
+    if not hasattr(_PARSERS, "commonmark"):
+        from markdown_it import MarkdownIt
+
+        _PARSERS.commonmark = MarkdownIt("commonmark")
+    return _PARSERS.commonmark
 
 
 def _tags_as_text(line: str) -> str:
