@@ -573,13 +573,14 @@ def _sample(connection: sqlite3.Connection, total: int, size: int) -> list[str]:
 
 def _solved_of(connection: sqlite3.Connection, ids: Sequence[str]) -> list[Ticket]:
     """The tickets of ``ids`` that are solved with a resolution note, as candidates are."""
+    from gitdesk.knowledge import meaning
+
     found: list[Ticket] = []
     for start in range(0, len(ids), 500):
         chunk = list(ids[start:start + 500])
         found += [index.ticket_from_row(*row) for row in connection.execute(
-            f"SELECT front, entries, resolution FROM tickets WHERE id IN ({','.join('?' * len(chunk))}) "
-            f"AND problem IS NULL AND resolution IS NOT NULL AND status IN ({','.join('?' * len(RESOLVED))})",
-            (*chunk, *RESOLVED))]
+            f"SELECT t.front, t.entries, t.resolution FROM tickets t WHERE t.id IN ({','.join('?' * len(chunk))}) "
+            f"AND {meaning.ELIGIBLE}", chunk)]
     return found
 
 
