@@ -398,3 +398,31 @@ def test_the_escalate_form_names_the_queues_target_or_asks_where(desk: Desk) -> 
 
     assert "the queue's escalation target (it-infra)" in form(helpdesk)
     assert "choose where (this queue has no escalation target)" in form(office) and "disabled" in form(office)
+
+
+def test_the_done_banner_says_what_the_commit_did_and_a_forged_link_shows_none(desk: Desk) -> None:
+    from gitdesk.web.app import create_app
+    from gitdesk.web.security import Guard
+
+    ticket = desk.new("Scanner on 3F is offline", "-q", "it-helpdesk", "-r", "carol@example.com")
+    other = desk.new("Heating is off", "-q", "facilities")
+    client = create_app(desk.path, "alice", Guard.for_address("secret", "127.0.0.1", 8765)).test_client()
+    client.get("/?token=secret", base_url="http://127.0.0.1:8765")
+    ticket_page = client.get(f"/t/{ticket}", base_url="http://127.0.0.1:8765").get_data(as_text=True)
+    token = re.search(r'name="csrf" value="([0-9a-f]+)"', ticket_page)
+    assert token is not None
+    sent = client.post(f"/t/{ticket}/reply", base_url="http://127.0.0.1:8765",
+                       data={"csrf": token.group(1), "text": "Restarting it now."},
+                       headers={"Origin": "http://127.0.0.1:8765"})
+    assert sent.status_code == 303
+    banner = client.get(sent.headers["Location"], base_url="http://127.0.0.1:8765").get_data(as_text=True)
+    banner = banner.split('class="done"', 1)[1].split("</div>", 1)[0]
+    assert f"{ticket}: reply [" in banner and "<li>reply by alice</li>" in banner, "what the CLI prints after it"
+    commit = desk.head()[:7]
+
+    def shown(path: str) -> str:
+        return client.get(path, base_url="http://127.0.0.1:8765").get_data(as_text=True)
+
+    assert 'class="done"' not in shown(f"/t/{other}?done=reply&commit={commit}"), "not this ticket's commit"
+    assert 'class="done"' not in shown(f"/t/{ticket}?done=resolve&commit={commit}"), "not what it did"
+    assert 'class="done"' not in shown(f"/t/{ticket}?done=reply&commit=0000000"), "no such commit"

@@ -178,7 +178,9 @@ def create_app(desk_path: Path, as_: str | None, guard: Guard) -> Flask:
         shown = pages.ticket_page(desk(), ticket_id, md())
         done = request.args.get("done", "")
         commit = request.args.get("commit", "")
-        if not _VERB.match(done) or not _SHORT_COMMIT.match(commit):
+        said = pages.action_done(desk(), shown.ticket.id, done, commit) \
+            if _VERB.match(done) and _SHORT_COMMIT.match(commit) else None
+        if said is None:
             done = commit = ""
         form = dict(form or {})
         use = request.args.get("use", "")
@@ -187,7 +189,7 @@ def create_app(desk_path: Path, as_: str | None, guard: Guard) -> Flask:
             form = {"verb": "reply", "canned": use,
                     "text": pages.canned_text(desk(), ticket_id, use, me.name if me else None)}
         return page("ticket.html", shown.ticket.title, t=shown, error=error, form=form, done=done, commit=commit,
-                    html=Markup)
+                    said=said or [], html=Markup)
 
     @app.get("/t/<ticket_id>/similar")
     def similar(ticket_id: str) -> str:

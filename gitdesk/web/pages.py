@@ -24,6 +24,22 @@ PAGE = 50  # tickets per column or list page: a board stays fast at 100,000 tick
 INTAKE = INTAKE_BOARD  # the board of tickets in no queue yet (no queue may take the name)
 
 
+def action_done(desk: Desk, ticket_id: str, verb: str, commit: str) -> list[str] | None:
+    """What the action the page was sent back from did, as ``gitdesk VERB`` prints it, read from
+    its commit: None unless that commit is ``verb`` on this ticket (the link is anyone's to write)."""
+    from gitdesk import git
+
+    result = git.run_result(desk.repo, "show", "-s", "--format=%B", f"{commit}^{{commit}}", "--")
+    if result.returncode != 0:
+        return None
+    body = result.stdout.decode("utf-8", "replace").split("\n")[1:]
+    trailers = {line for line in body if line.startswith("Gitdesk-")}
+    if {f"Gitdesk-Ticket: {ticket_id}", f"Gitdesk-Action: {verb}"} - trailers:
+        return None
+    # The mail plumbing (the thread's Message-IDs) is not worth a reader's line, as on the terminal.
+    return [line for line in body if line.strip() and line not in trailers and not line.startswith("message_ids:")]
+
+
 @dataclass(frozen=True)
 class Card:
     """One ticket as a board or a list shows it."""
