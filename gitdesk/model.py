@@ -294,13 +294,14 @@ class Config:
     def is_agent(self, handle: str) -> bool:
         """Whether a person works tickets, and so speaks for the desk (their reply is its first
         response, their answer to its notifications an internal note): a queue's member, lead or
-        escalation target, one of the desk's leads, or marked agent; on a desk with no queues and
-        none of those, everyone in people. The one definition: timings, intake, the rules and
-        reports ask here."""
+        escalation target, one of the desk's leads, marked agent, or away (someone who left or is on
+        leave: their past replies stay the desk's first responses, so last quarter reads as it
+        did); on a desk with no queues and none of those, everyone in people. The one definition:
+        timings, intake, the rules and reports ask here."""
         person = self.people.get(handle)
         if person is None:
             return False
-        if person.agent or handle in self.leads:
+        if person.agent or person.away or handle in self.leads:
             return True
         if not self.queues:  # a colleague who only asks for help must not speak for a desk that names its agents
             return not self.leads and not any(other.agent for other in self.people.values())

@@ -362,3 +362,27 @@ def test_every_report_shows_the_same_figures_on_the_example_desk(example: Desk) 
     row = check_consistency(example, "2026-08-24", "2026-11-20", "2026-11-21")
     assert row["resolved"]["value"] > 90 and row["sla_breaches"]["value"]["count"] > 0
     check_consistency(example, "2026-10-05", "2026-10-18", "2026-10-19")
+
+
+def test_someone_who_leaves_keeps_their_first_responses_in_past_figures(desk: Desk) -> None:
+    desk.at("2026-10-12T09:00:00Z")
+    ticket = desk.new("Printer jam", "-q", "it-helpdesk", "-r", "carol")
+    desk.at("2026-10-12T10:00:00Z")
+    desk.run("reply", ticket, "-m", "On my way.", "--as", "bob")
+    desk.at("2026-10-14T09:00:00Z")
+    desk.run("resolve", ticket, "--note", "Cleared the jam.", "--as", "bob")
+    desk.at("2026-11-15T00:00:00Z")
+
+    def october() -> tuple[Any, ...]:
+        whole = report(desk, "workload", "2026-10-01", "2026-10-31")
+        people = {r["person"]["value"]: r["first_responses"]["ids"] for r in section(whole, "by_person")}
+        shown = json.loads(desk.run("show", ticket, "--format", "json").stdout)["ticket"]["timings"]
+        return (section(whole, "by_period")[0]["first_response"]["value"]["median"], people.get("bob"),
+                section(report(desk, "sla", "2026-10-01", "2026-10-31"), "breaches"), shown["first_response_by"])
+
+    before = october()
+    assert before == (3600, [ticket], [], "bob")
+    # As docs/config.md says to: kept under people with away: true, out of the queues.
+    desk.configure(TEST_CONFIG.replace("bob@example.com, team: it}", "bob@example.com, team: it, away: true}")
+                   .replace("members: [alice, bob]", "members: [alice]"), "Bob left")
+    assert october() == before, "last quarter reads as it did"
