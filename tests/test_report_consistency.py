@@ -386,3 +386,18 @@ def test_someone_who_leaves_keeps_their_first_responses_in_past_figures(desk: De
     desk.configure(TEST_CONFIG.replace("bob@example.com, team: it}", "bob@example.com, team: it, away: true}")
                    .replace("members: [alice, bob]", "members: [alice]"), "Bob left")
     assert october() == before, "last quarter reads as it did"
+
+
+def test_a_target_missed_in_one_month_and_met_in_the_next_is_not_still_waiting(desk: Desk) -> None:
+    desk.configure(TEST_CONFIG + "priorities:\n  normal: {first_response: 1h, resolution: 1d, default: true}\n",
+                   "Targets")
+    desk.at("2026-10-30T22:00:00Z")
+    ticket = desk.new("VPN down", "-q", "it-helpdesk", "-r", "carol")
+    desk.at("2026-11-01T01:00:00Z")
+    desk.run("resolve", ticket, "--note", "Restarted the concentrator.", "--as", "alice")
+    desk.at("2026-11-15T00:00:00Z")
+    monthly = desk.run("report", "workload", "--since", "2026-10-01", "--until", "2026-11-30",
+                       "--period", "month").stdout
+    assert "missed" in monthly and "still waiting" not in monthly, "resolved on 1 November: not waiting"
+    sla = desk.run("report", "sla", "--since", "2026-10-01", "--until", "2026-11-30").stdout
+    assert "still unfinished" not in sla
