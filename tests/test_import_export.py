@@ -127,6 +127,35 @@ def test_a_windows_csv_with_a_bad_mapping_is_refused_or_read(desk: Desk, tmp_pat
     assert "unknown field 'colour'" in desk.fails("import", "csv", str(path), "--map", "colour=Subject")
 
 
+def test_a_stray_quote_stops_the_import_instead_of_swallowing_the_rows_after_it(desk: Desk, tmp_path: Path) -> None:
+    path = tmp_path / "stray.csv"
+    path.write_text('Subject,Email,Body\nPrinter broken,a@example.org,"He said ""hi"" and then\n'
+                    "VPN down,b@example.org,nothing\nOutlook slow,c@example.org,slow\n")
+    said = desk.fails("import", "csv", str(path))
+    assert "stray.csv: line" in said and "nothing was imported" in said
+    assert not list((desk.path / "tickets").glob("*.md"))
+
+
+def test_excel_unicode_text_is_read_and_two_tickets_alike_but_for_their_text_are_two(desk: Desk,
+                                                                                    tmp_path: Path) -> None:
+    path = tmp_path / "unicode.txt"
+    path.write_bytes("Subject\tEmail\tDate\tDescription\n"
+                     "Password reset\tann@example.org\t2026-05-04\tLocked out of Outlook\n"
+                     "Password reset\tann@example.org\t2026-05-04\tLocked out of the VPN this time\n"
+                     "Password reset\tann@example.org\t2026-05-04\tLocked out of the VPN this time\n".encode("utf-16"))
+    first = imported(desk, "csv", path)
+    assert [item["outcome"] for item in first["items"]] == ["imported", "imported", "skipped"], first
+    assert first["items"][2]["detail"] == "the same key as row 3", "a repeated line is one ticket"
+    assert imported(desk, "csv", path)["counts"]["imported"] == 0, "importing it again brings nothing new"
+
+
+def test_a_key_is_one_line_in_the_ticket_and_the_commit_message(desk: Desk, tmp_path: Path) -> None:
+    path = tmp_path / "key.csv"
+    path.write_text('Key,Subject,Email\n"9\n\nGitdesk-Actor: bob",Hello,l@example.org\n')
+    (item,) = imported(desk, "csv", path)["items"]
+    assert "\n" not in item["key"] and "\nGitdesk-Actor" not in desk.last_message()
+
+
 def test_backlog_md_tasks_from_every_folder(desk: Desk, tmp_path: Path) -> None:
     project = tmp_path / "website"
     shutil.copytree(IMPORTS / "backlog", project)

@@ -278,6 +278,7 @@ def run(desk: Desk, items: Iterable[Record | Skip], source: str, actor: Actor,
             if isinstance(item, Skip):
                 result.items.append(Imported(item.position, None, "skipped", None, item.reason))
                 continue
+            item.key = clean_line(item.key)  # a source's key is one line in the file and the commit message
             if item.key in builder.known:
                 # Imported before, or a second row of this file with the same key (noted as such).
                 earlier = next((done.position for done in result.items if done.key == item.key

@@ -45,6 +45,12 @@ STATUS_WORDS: dict[str, tuple[str, ...]] = {
 
 def _text(path: Path) -> tuple[str, str | None]:
     raw = path.read_bytes()
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):  # Excel's "Unicode Text": UTF-16 with its byte order mark
+        try:
+            return raw.decode("utf-16"), None
+        except UnicodeDecodeError:
+            raise ValidationError(f"{path.name} starts as UTF-16 but cannot be read as it",
+                                  hint="save it from the spreadsheet as CSV UTF-8, then import it again") from None
     try:
         return raw.decode("utf-8-sig"), None
     except UnicodeDecodeError:
@@ -72,7 +78,8 @@ def _columns(header: list[str], mapping: Mapping[str, str]) -> dict[str, int]:
 
 
 def _rows(reader: Iterator[list[str]], name: str) -> Iterator[list[str]]:
-    """The reader's rows; a row the csv module cannot read stops the import with its line."""
+    """The reader's rows; a row the csv module cannot read stops the import with its line. The
+    reader is strict: leniently, one unclosed quote swallowed every later row into one field."""
     try:
         yield from reader
     except csv.Error as error:
@@ -99,7 +106,7 @@ def records(path: Path, statuses: Mapping[str, object], mapping: Mapping[str, st
     except csv.Error:
         delimiter = ","
     csv.field_size_limit(max(csv.field_size_limit(), 16 * 1024 * 1024))  # the default 128 KiB cuts real bodies
-    rows = _rows(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), path.name)
+    rows = _rows(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True), path.name)
     header = next(rows, None)
     if not header:
         raise ValidationError(f"{path.name} is empty: expected a header row and one row per ticket")
@@ -107,13 +114,18 @@ def records(path: Path, statuses: Mapping[str, object], mapping: Mapping[str, st
     if "title" not in columns:
         raise ValidationError(f"{path.name}: no title column",
                               hint=f"name one with --map title=COLUMN (columns: {', '.join(header)})")
+    seen: dict[str, str] = {}
     for number, row in enumerate(rows, 2):
         if any(cell.strip() for cell in row):
-            yield guarded(f"row {number}", _record, row, number, columns, statuses, encoding_note)
+            yield guarded(f"row {number}", _record, row, number, columns, statuses, encoding_note, seen)
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha1("\x1f".join(parts).encode()).hexdigest()[:12]
 
 
 def _record(row: list[str], number: int, columns: Mapping[str, int], statuses: Mapping[str, object],
-            encoding_note: str | None) -> Record | Skip:
+            encoding_note: str | None, seen: dict[str, str]) -> Record | Skip:
     position = f"row {number}"
 
     def cell(field: str) -> str:
@@ -123,8 +135,12 @@ def _record(row: list[str], number: int, columns: Mapping[str, int], statuses: M
     title = cell("title")
     if not title:
         return Skip(position, "no title")
-    key = cell("key") or hashlib.sha1("\x1f".join((title, cell("created"), cell("requester"))).encode()
-                                      ).hexdigest()[:12]
+    key = cell("key")
+    if not key:  # no key column: the ticket's title, date and requester say which ticket a row is ...
+        key = _digest(title, cell("created"), cell("requester"))
+        whole = _digest(*row)
+        if seen.setdefault(key, whole) != whole:  # ... but two rows alike in those and not in the rest
+            key += "-" + whole[:6]  # are two tickets (the same on every import: still skipped the next time)
     record = Record(key=f"csv:{key}", position=position, title=title, body=cell("body"))
     record.requester = cell("requester") or None
     record.created = parse_when(cell("created"))
