@@ -173,6 +173,7 @@ def test_a_second_draft_gets_its_own_branch_and_what_a_person_must_decide_is_ref
         found["requester"] = await error_of(session, "set_field", ticket=fresh, field="Requester",
                                             value="someone@elsewhere.example")
         found["waiting"] = await error_of(session, "set_field", ticket=fresh, field="duplicates_waiting", value="-")
+        found["kb"] = await error_of(session, "set_field", ticket=fresh, field="kb", value="true")
 
     session_with(desk, story)
     assert found["dirty"] == expected
@@ -181,6 +182,7 @@ def test_a_second_draft_gets_its_own_branch_and_what_a_person_must_decide_is_ref
     assert found["requester"] == ("gitdesk: error: an assistant cannot change requester: it decides who hears of "
                                   "the ticket (a person can, with gitdesk set ID requester VALUE)")
     assert "cannot change duplicates_waiting" in found["waiting"]
+    assert "cannot change kb: it decides whether the ticket is published" in found["kb"], "a person kept it out"
     assert "erin@example.org" in desk.text(fresh)
     assert desk.status() == ""
 

@@ -26,6 +26,8 @@ MAX_LIMIT = 100
 # Who hears of a ticket is a person's decision: text in a ticket must not be able to talk an
 # assistant into sending the thread somewhere else.
 WHO_HEARS = ("requester", "cc", "watchers", "message_ids", "duplicate_of", WAITING)
+# Nor what is published, what mail calls the requester, or where an import's ticket came from.
+PEOPLE_DECIDE = ("kb", "kb_title", "requester_name", "imported_from")
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +119,12 @@ class Assistant:
         name = field.strip().lower()
         if name in WHO_HEARS:
             raise ValidationError(f"an assistant cannot change {name}: it decides who hears of the ticket",
+                                  hint=f"a person can, with gitdesk set ID {name} VALUE")
+        if name in PEOPLE_DECIDE:
+            what = {"kb": "whether the ticket is published in the knowledge base",
+                    "kb_title": "the title it is published under", "requester_name": "what mail calls the requester",
+                    "imported_from": "which record of an import it is"}[name]
+            raise ValidationError(f"an assistant cannot change {name}: it decides {what}",
                                   hint=f"a person can, with gitdesk set ID {name} VALUE")
         desk = self.desk()
         return _done(desk, actions.set_field(desk, ticket, field, value, self.actor(desk),
