@@ -3,6 +3,7 @@ bounces, broken encodings) fed through real mbox, maildir and .eml sources."""
 
 from __future__ import annotations
 
+import base64
 import json
 import mailbox
 import subprocess
@@ -210,6 +211,24 @@ def test_each_encoded_word_and_a_raw_utf8_file_name_are_read_on_their_own(mail_d
     made = ticket(mail_desk, item["ticket"])
     assert made["title"] == "Café machine kaputt Grüße", "a word in the wrong charset leaves the rest readable"
     assert (mail_desk.path / "attachments" / item["ticket"] / "Rechnung März.pdf").exists()
+
+
+def test_mail_is_read_in_the_charset_its_mailer_meant_not_the_one_it_named(mail_desk: Desk, tmp_path: Path) -> None:
+    def labelled(n: int, charset: str, subject: str, body: str, encoding: str) -> bytes:
+        return (f"From: r{n}@cust.example\nTo: help@fernhill.example\nMessage-ID: <cs{n}@cust.example>\n"
+                f"Subject: =?{charset}?b?{base64.b64encode(subject.encode(encoding)).decode()}?=\n"
+                f"Content-Type: text/plain; charset={charset}\nContent-Transfer-Encoding: 8bit\n\n").encode() \
+            + body.encode(encoding) + b"\n"
+
+    windows = labelled(1, "iso-8859-1", "Shift key", "The \u201cShift\u201d key sticks \u2013 it cost 30\u20ac.",
+                       "cp1252")
+    chinese = labelled(2, "gb2312", "王喆的打印机坏了", "打印机坏了，喆", "gbk")
+    japanese = labelled(3, "shift_jis", "①プリンター", "㈱の件です", "cp932")
+    result = intake(mail_desk, "mbox", mbox(tmp_path, windows, chinese, japanese))
+    made = [ticket(mail_desk, m["ticket"]) for m in result["messages"]]
+    assert made[0]["description"] == "The \u201cShift\u201d key sticks \u2013 it cost 30\u20ac.", "not dropped"
+    assert (made[1]["title"], made[1]["description"]) == ("王喆的打印机坏了", "打印机坏了，喆")
+    assert (made[2]["title"], made[2]["description"]) == ("①プリンター", "㈱の件です")
 
 
 def test_html_mail_keeps_its_lists_apart_from_what_follows(mail_desk: Desk, tmp_path: Path) -> None:

@@ -111,10 +111,7 @@ def _raw_text(value: object) -> str:
             elif charset in (None, "unknown-8bit"):
                 parts.append(_bytes_text(chunk))
             else:
-                try:
-                    parts.append(chunk.decode(charset))
-                except (LookupError, UnicodeError):
-                    parts.append(_bytes_text(chunk))
+                parts.append(_text_of(chunk, charset) or _bytes_text(chunk))
         return "".join(parts)
     return str(value)
 
@@ -189,9 +186,26 @@ def _word_bytes(encoding: str, encoded: str) -> bytes | None:
         return None
 
 
+# A label read as the superset mailers mean by it, as browsers and mail clients read it (WHATWG
+# Encoding): Windows writes its own characters (“ ” – € ’) under iso-8859-1, GBK's under gb2312,
+# cp932's under shift_jis. Read as labelled, those became control characters (then dropped) or
+# mojibake; each superset reads all the labelled charset's text the same.
+_SUPERSETS = {"iso8859-1": "cp1252", "iso8859-9": "cp1254", "iso8859-11": "cp874", "tis-620": "cp874",
+              "gb2312": "gb18030", "gbk": "gb18030", "shift_jis": "cp932", "euc_kr": "cp949", "big5": "big5hkscs"}
+
+
+def _charsets(label: str) -> tuple[str, ...]:
+    """What to try for text labelled ``label``: its superset first, then the label itself."""
+    try:
+        name = codecs.lookup(label).name
+    except (LookupError, ValueError):
+        return (label,)
+    return (_SUPERSETS[name], label) if name in _SUPERSETS else (label,)
+
+
 def _text_of(data: bytes, charset: str) -> str | None:
     """``data`` as declared, else as UTF-8 (one word's bytes, or a run's), else None."""
-    for candidate in (charset, "utf-8"):
+    for candidate in (*_charsets(charset), "utf-8"):
         try:
             return data.decode(candidate)
         except (LookupError, UnicodeDecodeError):
@@ -237,7 +251,7 @@ def _as_text(payload: bytes, charset: str) -> str:
                 return payload.decode(candidate)
             except UnicodeError:
                 continue
-    for candidate in (charset, "utf-8", "cp1252"):
+    for candidate in (*_charsets(charset), "utf-8", "cp1252"):
         try:
             if not codecs.lookup(candidate)._is_text_encoding:  # unicode_escape and friends make lone surrogates
                 continue
