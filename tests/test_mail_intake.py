@@ -250,12 +250,37 @@ def test_html_mail_keeps_its_lists_apart_from_what_follows(mail_desk: Desk, tmp_
     ("Thanks\n\nDen 1 jan 2024 skrev Namn <a@b.example>:\nIt jams", None),
     ("Thanks\n\nDe: Bob\nEnviado el: lunes\nPara: Help\nAsunto: x\n\nIt jams", None),
     ("Thanks\n\n-----Mensaje original-----\nIt jams", None),
+    ("Thanks\n\nAm Mo., 7. Dez. 2026 um 10:30 Uhr schrieb Alice Martin (Acme desk) <\nhelp@x.example>:\n> It jams",
+     None),  # Gmail wraps a German attribution
+    ("Thanks\n\n发件人: Alice <help@x.example>\n发送时间: 2026年12月8日 10:00\n收件人: li@x.cn\n主题: 打印机\n\nIt jams", None),
+    ("Thanks\n\n差出人：Alice\n送信日時：2026年12月8日 10:00\n宛先：ken@x.jp\n件名：プリンター\n\nIt jams", None),
+    ("Thanks\n\nAlice <help@x.example> 于2026年12月8日周二 10:00写道：\n> It jams", None),
 ])
 def test_quoted_mail_is_cut_and_the_requester_s_own_words_are_not(body: str, kept: str | None) -> None:
     from gitdesk.mail.message import strip_quoted
 
     said = strip_quoted(body)
     assert (kept in said) if kept else (said == "Thanks" and "It jams" not in said)
+
+
+def test_an_answer_written_below_the_quotation_is_kept_with_the_question_it_answers() -> None:
+    from gitdesk.mail.message import strip_quoted
+
+    bottom = "Hi Alice,\n\nOn 07.12.26 10:30, Alice Martin wrote:\n> Which floor and room?\n\n2nd floor, room 214.\nHans\n"
+    assert strip_quoted(bottom) == "Hi Alice,\n\n> Which floor and room?\n\n2nd floor, room 214.\nHans"
+    inline = ("On Mon, 7 Dec 2026 at 10:30, Alice <help@x.example> wrote:\n> Hello Hans,\n>\n> Thanks for writing.\n"
+              "> We are sorry.\n> Which printer is it?\nThe HP 4050.\n> And since when?\nMonday.\n>\n> Alice\n")
+    assert strip_quoted(inline) == ("> Thanks for writing.\n> We are sorry.\n> Which printer is it?\n\nThe HP 4050.\n\n"
+                                    "> And since when?\n\nMonday."), "three quoted lines of context, no more"
+    assert strip_quoted("Works now!\n\nOn Mon, 7 Dec 2026, Alice <help@x.example> wrote:\n> Restart it.\n") == \
+        "Works now!", "a top-poster's quotation is still cut whole"
+
+
+def test_chinese_and_japanese_reply_prefixes_and_auto_replies_are_read_as_such() -> None:
+    from gitdesk.mail.message import _AUTO_SUBJECT, without_reply_prefix
+
+    assert without_reply_prefix("回复：Re: 打印机坏了") == without_reply_prefix("転送: 打印机坏了") == "打印机坏了"
+    assert _AUTO_SUBJECT.match("自动回复: Re: Printer") and _AUTO_SUBJECT.match("自動応答：プリンター")
 
 
 @pytest.mark.parametrize("subject", ["Fuera de la oficina no puedo conectarme a la VPN",

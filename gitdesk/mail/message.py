@@ -30,7 +30,8 @@ from gitdesk.text import address_key, clean_line
 
 LOOP_HEADER = "X-Gitdesk-Desk"  # set on every mail gitdesk sends; seen coming back, it is a loop
 MESSAGE_IDS = "message_ids"  # front-matter field: every Message-ID of a ticket's mail thread
-_REPLY_PREFIX = re.compile(r"^\s*((re|fwd?|aw|wg|sv|vs|antw|tr|r|rif|odp|fs)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
+_REPLY_PREFIX = re.compile(r"^\s*((re|fwd?|aw|wg|sv|vs|antw|tr|r|rif|odp|fs|回复|回覆|答复|转发|轉寄|返信|転送)"
+                           r"\s*(\[\d+\])?\s*[:：]\s*)+", re.IGNORECASE)
 _MESSAGE_ID = re.compile(r"<[^<>\s]{1,500}>")
 _RETURNED_ID = re.compile(r"^Message-ID:[ \t]*(<[^<>\s]{1,500}>)", re.IGNORECASE | re.MULTILINE)
 _SURROGATES = re.compile("[\ud800-\udfff]")
@@ -42,8 +43,9 @@ _AUTO_SUBJECT = re.compile(r"^\s*(automatic reply|auto(matic)?[- ]?reply|out of 
                            r"abwesenheitsnotiz|automatische antwort|abwesend|réponse automatique|"
                            r"absen(ce|t) du bureau|respuesta automática|fuera de la oficina|risposta automatica|"
                            r"fuori (sede|ufficio)|automatisch antwoord|afwezig|automatyczna odpowiedź|"
+                           r"自动回复|自動回覆|自動応答|自動返信|"
                            r"undeliver(able|ed)|delivery status notification|mail delivery (failed|subsystem))"
-                           r"\s*(:|\(|\[|-|$)", re.IGNORECASE)
+                           r"\s*(:|：|\(|\[|-|$)", re.IGNORECASE)
 
 
 class MalformedMessage(Exception):
@@ -580,11 +582,15 @@ _WROTE = re.compile(r"^(on|am|le|el|op|den)\s.{4,300}(wrote|schrieb|a écrit|esc
 # schrieb Bob Meyer <bob@…>:"): believed only with an address, or quoted lines after it, since
 # "Am 3. Januar schrieb mir Herr Schmidt folgendes:" is a requester's own sentence.
 _WROTE_NAMED = re.compile(r"^((am|op|den)\s.{4,300}\s(schrieb|schreef|skrev)\s.{1,200}"
-                          r"|.{1,300}\sheeft\s.{1,200}\shet volgende geschreven)\s*:\s*$", re.IGNORECASE)
-_OUTLOOK_FROM = re.compile(r"^\*?(from|von|de|van)\s*:\*?\s", re.IGNORECASE)
-_OUTLOOK_SENT = re.compile(r"^\*?(sent|gesendet|envoyé|enviado( el)?|verzonden|date|datum|fecha|inviato)\s*:\*?\s",
-                           re.IGNORECASE)
-_OUTLOOK_TO = re.compile(r"^\*?(to|an|à|para|aan|subject|betreff|objet|asunto|onderwerp)\s*:\*?\s", re.IGNORECASE)
+                          r"|.{1,300}\sheeft\s.{1,200}\shet volgende geschreven"
+                          r"|.{1,300}\s于.{4,100}写道)\s*[:：]\s*$", re.IGNORECASE)  # Chinese Gmail: "… <a@b> 于2026年…写道："
+# A colon, or the full-width one Chinese and Japanese Outlook write ("发件人：Alice").
+_OUTLOOK_COLON = r"\s*(:\*?\s|：\*?\s*)"
+_OUTLOOK_FROM = re.compile(r"^\*?(from|von|de|van|发件人|寄件者|差出人)" + _OUTLOOK_COLON, re.IGNORECASE)
+_OUTLOOK_SENT = re.compile(r"^\*?(sent|gesendet|envoyé|enviado( el)?|verzonden|date|datum|fecha|inviato|发送时间|"
+                           r"寄件日期|日期|送信日時)" + _OUTLOOK_COLON, re.IGNORECASE)
+_OUTLOOK_TO = re.compile(r"^\*?(to|an|à|para|aan|subject|betreff|objet|asunto|onderwerp|收件人|主题|主旨|宛先|件名)"
+                         + _OUTLOOK_COLON, re.IGNORECASE)
 # A mail program's attribution names when (a digit) or who (an address), or quotes next: "On the
 # display the printer wrote:" is the requester's own sentence, and what follows it theirs too.
 _ATTRIBUTION = re.compile(r"[0-9@<]")
@@ -602,13 +608,14 @@ def strip_quoted(text: str) -> str:
             cut = index
             break
         wrote, named, outlook = _WROTE.match(stripped), _WROTE_NAMED.match(stripped), _OUTLOOK_FROM.match(stripped)
-        if not (wrote or named or outlook or _WROTE.match(joined)):
+        named_joined = not stripped.endswith(":") and "@" in joined and _WROTE_NAMED.match(joined)
+        if not (wrote or named or outlook or named_joined or _WROTE.match(joined)):
             continue  # most lines: nothing below them is looked at
         following = [line.strip() for line in lines[index + 1:index + 5]]
         quoting = next((line for line in following if line), "").startswith(">")
         if (wrote and (quoting or _ATTRIBUTION.search(stripped))) or (
                 _WROTE.match(joined) and not stripped.endswith(":") and _ATTRIBUTION.search(joined)) or (
-                named and (quoting or "@" in stripped)) or (
+                named and (quoting or "@" in stripped)) or named_joined or (
                 outlook and any(_OUTLOOK_SENT.match(line) for line in following)
                 and any(_OUTLOOK_TO.match(line) for line in following)):
             cut = index
@@ -616,6 +623,41 @@ def strip_quoted(text: str) -> str:
     kept = lines[:cut]
     while kept and (kept[-1].startswith(">") or not kept[-1].strip()):
         kept.pop()
+    below = _answers_below(lines[cut:])
     result = "\n".join(kept).strip()
+    if below:
+        result = f"{result}\n\n{below}".strip()
     return result or text.strip()  # all of it quoted: keep what was sent rather than nothing
+
+
+_CONTEXT = 3  # quoted lines kept above an answer written below them
+
+
+def _answers_below(quoted: list[str]) -> str:
+    """What a bottom- or inline-poster wrote below the "> " lines they quote ("2nd floor, room
+    214" under "> Which floor and room?"), with the few quoted lines just above each answer so
+    that it reads as the question it answers; "" when the rest is all quotation. Only for a
+    quotation in "> " lines: an Outlook block quotes without marks, and what is below it is the
+    earlier mail."""
+    start = next((i for i, line in enumerate(quoted[:4]) if line.startswith(">")), None)
+    if start is None:
+        return ""
+    out: list[str] = []
+    context: list[str] = []
+    for line in quoted[start:]:
+        if line.startswith(">"):
+            context.append(line)
+            continue
+        if not line.strip():
+            if out and out[-1].strip():
+                out.append("")
+            continue
+        if context:
+            shown = [q for q in context if q.strip(">").strip()][-_CONTEXT:]
+            if out and out[-1].strip():
+                out.append("")
+            out += [*shown, ""] if shown else []
+            context = []
+        out.append(line)
+    return "\n".join(out).strip() if any(line.strip() for line in out) else ""
 
