@@ -583,7 +583,7 @@ _WROTE = re.compile(r"^(on|am|le|el|op|den)\s.{4,300}(wrote|schrieb|a écrit|esc
 # "Am 3. Januar schrieb mir Herr Schmidt folgendes:" is a requester's own sentence.
 _WROTE_NAMED = re.compile(r"^((am|op|den)\s.{4,300}\s(schrieb|schreef|skrev)\s.{1,200}"
                           r"|.{1,300}\sheeft\s.{1,200}\shet volgende geschreven"
-                          r"|.{1,300}\s于.{4,100}写道)\s*[:：]\s*$", re.IGNORECASE)  # Chinese Gmail: "… <a@b> 于2026年…写道："
+                          r"|.{1,300}\s于.{4,100}写道)\s*[:：]\s*$", re.IGNORECASE)  # Chinese Gmail: "<a@b> 于…写道："
 # A colon, or the full-width one Chinese and Japanese Outlook write ("发件人：Alice").
 _OUTLOOK_COLON = r"\s*(:\*?\s|：\*?\s*)"
 _OUTLOOK_FROM = re.compile(r"^\*?(from|von|de|van|发件人|寄件者|差出人)" + _OUTLOOK_COLON, re.IGNORECASE)
