@@ -506,6 +506,21 @@ def test_outlook_and_apple_forwards_from_an_agent_open_the_ticket_for_the_custom
     assert ticket(mail_desk, made)["requester_name"] == "Ivan Petrov", "greeted by the name the forward gave"
 
 
+@pytest.mark.parametrize(("subject", "sent"), [("FW: Drucker defekt", "Sent"), ("WG: Drucker defekt", "Gesendet")])
+def test_outlook_desktop_forwards_marked_by_a_border_alone_open_the_ticket_for_the_customer(
+        mail_desk: Desk, tmp_path: Path, subject: str, sent: str) -> None:
+    von = "From" if sent == "Sent" else "Von"
+    html = ("<div>FYI, customer below.</div><div style='border:none;border-top:solid #E1E1E1 1.0pt;"
+            f"padding:3.0pt 0cm 0cm 0cm'><p><b>{von}:</b> Rita Kunde &lt;rita@customer.example&gt;<br>"
+            f"<b>{sent}:</b> Monday, December 7, 2026 09:12<br><b>To:</b> Alice &lt;alice@fernhill.example&gt;<br>"
+            "<b>Subject:</b> Drucker defekt</p></div><p>Our printer prints blank pages.</p>")
+    raw = (f"From: Alice Agent <alice@fernhill.example>\nTo: help@fernhill.example\nSubject: {subject}\n"
+           f"Message-ID: <od-{sent}@fernhill.example>\nContent-Type: text/html; charset=utf-8\n\n{html}\n").encode()
+    made = ticket(mail_desk, intake(mail_desk, "eml", eml(tmp_path, raw, "od.eml"))["messages"][0]["ticket"])
+    assert (made["requester"], made["requester_name"]) == ("rita@customer.example", "Rita Kunde")
+    assert made["description"] == "Our printer prints blank pages."
+
+
 def test_a_colleague_forwarding_a_supplier_s_mail_is_the_requester(mail_desk: Desk, tmp_path: Path) -> None:
     """Carol asks about an invoice she got: the supplier must not become the requester, nor get
     the acknowledgement (nor, later, the agent's answer)."""

@@ -356,16 +356,43 @@ _INLINE_FORWARD = re.compile(r"^(?:-{5,}\s*(?:forwarded message|original message
 _HEADER_LINE = re.compile(r"^\*?[^\W\d][\w -]{0,24}\s*:\*?\s")
 
 
-def split_forward(text: str) -> tuple[str, str] | None:
+# Outlook's forward prefixes: FW, WG (German), TR (French), RV (Spanish), Doorst (Dutch), VB, VS…
+_FORWARD_SUBJECT = re.compile(r"^\s*(fwd?|wg|tr|rv|doorst|vb|vs|fs|转发|轉寄|転送)\s*[:：]", re.IGNORECASE)
+
+
+def _forward_at(text: str, subject: str) -> tuple[int, int, str] | None:
+    """Where a forwarded mail starts in ``text``, where its From line ends, and that line's
+    value. Outlook's desktop program marks a forward with a border, which text loses: under a
+    forward's subject (FW:, WG:…), its From/Sent/To block is the forward too."""
+    found = _INLINE_FORWARD.search(text)
+    if found is not None:
+        return found.start(), found.end(), found.group("from")
+    if not _FORWARD_SUBJECT.match(subject):
+        return None
+    offset = 0
+    lines = text.split("\n")
+    for index, line in enumerate(lines):
+        stripped = line.strip()
+        header = _OUTLOOK_FROM.match(stripped)
+        following = [other.strip() for other in lines[index + 1:index + 5]]
+        if header and any(_OUTLOOK_SENT.match(other) for other in following) \
+                and any(_OUTLOOK_TO.match(other) for other in following):
+            return offset, offset + len(line), stripped[header.end():].strip()
+        offset += len(line) + 1
+    return None
+
+
+def split_forward(text: str, subject: str = "") -> tuple[str, str] | None:
     """A forwarded mail's text as (the forwarder's own words above it, the forwarded mail's
     text without its header lines), or None when ``text`` holds no forward."""
-    found = _INLINE_FORWARD.search(text)
+    found = _forward_at(text, subject)
     if found is None:
         return None
-    lines = text[found.end():].split("\n")[1:]  # what follows the From: line
+    start, end, _ = found
+    lines = text[end:].split("\n")[1:]  # what follows the From: line
     while lines and lines[0].strip() and _HEADER_LINE.match(lines[0].strip()):  # Date:, To:, Subject: …
         lines.pop(0)
-    return text[:found.start()].strip(), "\n".join(lines).strip()
+    return text[:start].strip(), "\n".join(lines).strip()
 
 
 def _automatic(message: Message, sender: str, subject: str) -> str | None:
@@ -541,9 +568,9 @@ def _parse(raw: bytes) -> Incoming:
         body = "\n\n".join(htmltext.to_text(h) for h in parts.htmls)
     body = unicodedata.normalize("NFC", body.replace("\r\n", "\n").replace("\r", "\n"))
     forwarded_from, forwarded_name = parts.forwarded_from, parts.forwarded_name
-    inline = _INLINE_FORWARD.search(body) if forwarded_from is None else None
+    inline = _forward_at(body, subject) if forwarded_from is None else None
     if inline:
-        found = email.utils.getaddresses([inline.group("from")])
+        found = email.utils.getaddresses([inline[2]])
         forwarded_from = found[0][1].lower() if found and "@" in found[0][1] else None
         forwarded_name = clean_line(found[0][0]) if forwarded_from else None
     recipients = tuple(dict.fromkeys(address for _, address in
