@@ -379,8 +379,8 @@ def _new(state: _State, incoming: Incoming, files: dict[str, bytes], related: st
     # A follow-up to a finished or full ticket quotes the old thread, which that ticket holds.
     said = strip_quoted(incoming.text) if continuing is not None or related else incoming.text
     cover = ""
-    forwarded = split_forward(incoming.text, incoming.subject) if continuing is None and requester == incoming.forwarded_from \
-        and requester != incoming.sender else None
+    forwarded = split_forward(incoming.text, incoming.subject) \
+        if continuing is None and requester == incoming.forwarded_from and requester != incoming.sender else None
     if forwarded is not None and forwarded[1]:
         # An agent's forward: the customer's words are the request (and, once solved, the knowledge
         # base's symptoms); the agent's own words above them are an internal note.
