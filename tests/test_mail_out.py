@@ -247,6 +247,19 @@ def test_an_answer_without_a_score_or_from_someone_else_is_not_feedback(mail_des
     assert not (mail_desk.path / "feedback").exists()
 
 
+def test_a_score_from_a_colleague_in_the_cc_is_a_reply_and_does_not_reopen(mail_desk: Desk, tmp_path: Path) -> None:
+    ticket_id = from_mail(mail_desk, tmp_path)
+    mail_desk.run("--as", "alice", "cc", ticket_id, "+petra@example.com")
+    mail_desk.run("--as", "alice", "resolve", ticket_id, "--note", "Re-entered the password.")
+    solved = parse((mail_desk.path / next(p for p in mail_desk.committed_files() if p.startswith("outbox/")))
+                   .read_bytes())
+    petra = intake(mail_desk, "eml", eml(tmp_path, answer_to(solved, "5 - great service!", 4, "petra@example.com"),
+                                         "petra.eml"))
+    assert petra["messages"][0]["outcome"] == "reply", "her words reach the ticket"
+    assert ticket(mail_desk, ticket_id)["status"] == "resolved", "a happy score is no new problem"
+    assert not (mail_desk.path / "feedback").exists(), "feedback is the requester's"
+
+
 @pytest.mark.parametrize(("text", "expected"), [
     ("4", (4, "")), ("5 stars, thanks!", (5, "thanks!")), ("Rating: 2\nToo slow.", (2, "Too slow.")),
     ("\n\n3/5\n", (3, "")), ("1 more thing: it broke again", None), ("10", None), ("4.5", None),

@@ -522,10 +522,11 @@ def _reply(state: _State, ticket: Ticket, incoming: Incoming, files: dict[str, b
     if may_open and ticket.status == workflow.PENDING:
         new = replace(new, entries=(*new.entries, Entry(clock.now(), author, REPLY, text)))
         return replace(new, status=workflow.OPEN)
-    if may_open and ticket.status == workflow.RESOLVED and not just_thanks(said):
+    if may_open and ticket.status == workflow.RESOLVED and not just_thanks(said) and feedback_score(said) is None:
         # Like most desks: an answer to a resolved ticket from its requester's side (someone in its
         # Cc: a colleague, the requester of a duplicate) reopens it; their words are the reason.
-        # A thank-you does not: most answers to "Solved" are one.
+        # A thank-you does not: most answers to "Solved" are one. Nor does a score ("5 - great
+        # service!") that is not the requester's feedback (a Cc's, a second one): it is a reply.
         reopened = replace(new, entries=(*new.entries, Entry(clock.now(), author, REOPEN, text)), status=workflow.OPEN)
         return _event(state, "reopened", actions.no_longer_a_duplicate(reopened), files)
     return replace(new, entries=(*new.entries, Entry(clock.now(), author, REPLY, text)))
