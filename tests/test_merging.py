@@ -312,3 +312,26 @@ def test_check_in_ci_catches_a_bad_merge_made_by_a_host(team, monkeypatch) -> No
     findings = bob.run("check", "--range", f"{base}..HEAD", ok=False)
     merge = bob.git("rev-parse", "HEAD").strip()
     assert "unknown category 'network'" in findings and f"[in commit {merge[:10]}]" in findings
+
+
+def test_a_rule_that_raced_the_requesters_answer_is_dropped_and_judged_again(team, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    alice, bob, _, _ = team
+    at(monkeypatch, "2026-11-20T10:00:00Z")
+    ticket = json.loads(alice.run("new", "VPN broken", "-q", "it-helpdesk", "-r", "carol@example.com",
+                                  "--format", "json"))["id"]
+    alice.run("ask", ticket, "-m", "Which VPN client version?")
+    alice.run("sync")
+    bob.run("sync")
+    at(monkeypatch, "2026-12-04T10:00:00Z")  # long unanswered: resolve-unanswered is due
+    bob.run("reply", ticket, "--as", "carol@example.com", "-m", "It is version 5.2.1.")  # intake on bob's clone
+    bob.run("sync")
+    queued = sorted((alice.path / "outbox").glob("*.eml"))
+    ran = alice.run("rules", "run")  # the cron clone, before it has seen her answer
+    assert "resolve-unanswered" in ran and alice.ticket(ticket)["status"] == "resolved"
+    out = alice.run("sync")
+    assert "dropped this clone's" in out and "(rule resolve-unanswered)" in out and "judges it again" in out
+    shown = alice.ticket(ticket)
+    assert shown["status"] == "open" and shown["conversation"][-1]["text"] == "It is version 5.2.1."
+    assert sorted((alice.path / "outbox").glob("*.eml")) == queued, "no 'we have not heard back' to her"
+    assert "resolve-unanswered" not in alice.run("rules", "run"), "judged again: not due"
+    assert alice.git("rev-parse", "HEAD") == alice.git("rev-parse", "origin/main")

@@ -1,9 +1,12 @@
 #!/bin/sh
 # gitdesk's scheduled round, for cron or a CI schedule: bring in what others
-# pushed, take mail in, apply the rules, send the outbox, push. In that order:
-# the rules see the mail that just came in, and the mail they write goes out in
-# the same round. Every step is safe to repeat; a push that lost a race is
-# retried. See docs/automations.md.
+# pushed, take mail in, apply the rules, push, send the outbox, push. In that
+# order: the rules see the mail that just came in, and the mail they write goes
+# out in the same round, but only once their commits are on the remote (when a
+# requester's answer reached another clone meanwhile, sync drops the rule's
+# commit, mail and all, and the rule judges the ticket again next round). Every
+# step is safe to repeat; a push that lost a race is retried. See
+# docs/automations.md.
 #
 #   GITDESK_FETCH_MAIL  a command that fetches new mail into GITDESK_MAILDIR
 #                       (e.g. "mbsync help", "getmail -r ~/.getmail/help"); optional
@@ -15,6 +18,19 @@
 #   */15 * * * *  cd /srv/helpdesk && sh docs/ci/gitdesk-round.sh >> .git/gitdesk-round.log 2>&1
 set -eu
 
+# Another clone may have pushed meanwhile: integrate and try again, a few times.
+push() {
+    attempt=1
+    until gitdesk sync; do
+        if [ "$attempt" -ge 5 ]; then
+            echo "gitdesk-round: could not push after $attempt attempts" >&2
+            exit 1
+        fi
+        sleep $((attempt * 3))
+        attempt=$((attempt + 1))
+    done
+}
+
 gitdesk sync
 if [ -n "${GITDESK_FETCH_MAIL:-}" ]; then
     sh -c "$GITDESK_FETCH_MAIL"
@@ -23,16 +39,8 @@ if [ -n "${GITDESK_MAILDIR:-}" ]; then
     gitdesk intake maildir "$GITDESK_MAILDIR"
 fi
 gitdesk rules run
+push
 if [ -n "${GITDESK_SMTP_HOST:-}" ]; then
     gitdesk mail send
+    push
 fi
-# Another clone may have pushed meanwhile: integrate and try again, a few times.
-attempt=1
-until gitdesk sync; do
-    if [ "$attempt" -ge 5 ]; then
-        echo "gitdesk-round: could not push after $attempt attempts" >&2
-        exit 1
-    fi
-    sleep $((attempt * 3))
-    attempt=$((attempt + 1))
-done

@@ -85,7 +85,23 @@ def _driver_conflicts(output: bytes) -> dict[str, str]:
     return found
 
 
-def _integrate(repo: git.Repo, tracking: str, strategy: str) -> None:
+def _rule_commit_stopped(repo: git.Repo, conflicted: dict[str, set[int]]) -> str | None:
+    """The rule's name when the rebase stopped on a commit of ``gitdesk rules run`` whose
+    conflicts are all in ticket files, else None. Such a commit is the desk's own judgement of
+    a ticket as it was (a reminder, "not heard back"): when the ticket changed upstream (the
+    requester answered), the rule must judge it again, not a person pick a side."""
+    stopped = git.run(repo, "rev-parse", "-q", "--verify", "REBASE_HEAD^{commit}", check=False).decode().strip()
+    if not stopped or not conflicted or not all(path.startswith("tickets/") for path in conflicted):
+        return None
+    trailers = git.run(repo, "log", "-1", "--format=%(trailers:key=Gitdesk-Action,valueonly,separator=%x2c)%x1f"
+                       "%(trailers:key=Gitdesk-Rule,valueonly,separator=%x2c)", stopped).decode("utf-8", "replace")
+    actions, _, rules = trailers.strip().partition("\x1f")
+    return (rules or "rule") if actions.split(",") == ["rule"] else None
+
+
+def _integrate(repo: git.Repo, tracking: str, strategy: str) -> list[str]:
+    """Integrate ``tracking``; the notes say what sync did beyond that (a rule's commit dropped)."""
+    notes: list[str] = []
     with_driver = hookscripts.driver_config()
     stale = repo.state_dir / mergefile.STALE
     was_stale = stale.exists()
@@ -100,8 +116,16 @@ def _integrate(repo: git.Repo, tracking: str, strategy: str) -> None:
         result = git.run_result(repo, *with_driver, "merge", "--no-edit", "--no-ff", tracking,
                                 env={**SYNC_ENV, "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date})
         abort = ["merge", "--abort"]
+    while result.returncode != 0 and strategy == "rebase":
+        rule = _rule_commit_stopped(repo, git.unmerged(repo))
+        if rule is None:
+            break
+        subject = git.run(repo, "log", "-1", "--format=%s", "REBASE_HEAD").decode("utf-8", "replace").strip()
+        notes.append(f"dropped this clone's {subject!r} (rule {rule}): its ticket changed on "
+                     f"{tracking.removeprefix('refs/remotes/')} meanwhile; the rule judges it again on its next run")
+        result = git.run_result(repo, *with_driver, "rebase", "--skip", env={**SYNC_ENV, "GIT_COMMITTER_DATE": date})
     if result.returncode == 0:
-        return
+        return notes
     conflicted = git.unmerged(repo)
     details = _driver_conflicts(result.stderr + result.stdout)
     # Before the abort, while the index holds both sides: what each side set ("assignee: alice
@@ -219,7 +243,7 @@ def sync(desk: Desk, *, strategy: str | None = None, attempts: int = 5) -> SyncR
             incoming = _count(repo, f"HEAD..{tracking}")
             if incoming:
                 if _count(repo, f"{tracking}..HEAD"):
-                    _integrate(repo, tracking, how)
+                    result.notes += _integrate(repo, tracking, how)
                 else:
                     merged = git.run_result(repo, "merge", "--ff-only", "--quiet", tracking, env=SYNC_ENV)
                     if merged.returncode != 0:
