@@ -953,3 +953,28 @@ def test_only_the_messages_asked_for_go_now(mail_desk: Desk, server: Server, mon
     result = delivery.send(Library.open(mail_desk.path), only=[now])
     assert [(item.path, item.outcome) for item in result.items] == [(queued[1], "sent")]
     assert server.message_ids() == [now] and outbox(mail_desk) == [queued[0]] and result.error is None
+
+
+def test_the_wait_on_the_requester_counts_from_when_the_question_reached_them(tmp_path: Path, server: Server,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from test_rules import done, pending_ticket, rules_desk
+    from test_rules import run as rules_run
+
+    desk = rules_desk(tmp_path / "rules", monkeypatch)
+    earlier = desk.new("Printer", "-q", "it-helpdesk", "-r", "carol@example.com")
+    desk.run("reply", earlier, "-m", "On my way.", "--as", "alice")
+    use(monkeypatch, server.env())
+    assert send(desk)["counts"]["sent"] == 1, "a desk that delivers its mail"
+    monkeypatch.delenv("GITDESK_SMTP_HOST")
+    made = pending_ticket(desk)  # Monday 09:00; then the mail server is down for days
+    desk.at("2026-11-26T10:00:00Z")  # two days on: the reminder would be due
+    (held,) = [item for item in rules_run(desk)["actions"] if item["ticket"] == made]
+    assert held["commit"] is None and "has not gone out yet" in held["skipped"], "no reminder before the question"
+    desk.at("2026-11-27T10:00:00Z")
+    use(monkeypatch, server.env())
+    send(desk)  # Friday: the question goes out at last
+    monkeypatch.delenv("GITDESK_SMTP_HOST")
+    desk.at("2026-11-27T11:00:00Z")
+    assert done(rules_run(desk)) == [], "an hour after they were asked, not a reminder"
+    desk.at("2026-11-29T10:30:00Z")
+    assert done(rules_run(desk)) == [("remind-pending", made)], "two days after it reached them"

@@ -460,6 +460,63 @@ def unsent_acknowledgements(desk: Desk, ticket_id: str, now: datetime) -> Withdr
     return withdrawal
 
 
+@dataclass(frozen=True, slots=True)
+class TicketMail:
+    """Where a ticket's mail to its requester stands, as the work tree holds it."""
+
+    unsent: str | None = None  # a message still in outbox/
+    undeliverable: str | None = None  # one queued since the moment asked about, given up on
+    delivered: datetime | None = None  # when the last one queued since that moment was delivered
+
+
+def ticket_mail(desk: Desk, since: dict[str, datetime], now: datetime) -> dict[str, TicketMail]:
+    """For each ticket ID in ``since``: its unsent mail, and what became of the mail queued at or
+    after that moment (the question a pending ticket waits on). One listing of each folder,
+    whatever the number of tickets; only the records of the tickets asked about are read."""
+    def named(name: str) -> tuple[str, str] | None:  # (queued stamp, ticket ID) of <stamp>-<ID>-<hex>.eml
+        stamp, _, rest = name.partition("-")
+        ticket_id = rest.rsplit("-", 1)[0]
+        return (stamp, ticket_id) if name.endswith(".eml") and ticket_id in since else None
+
+    found: dict[str, TicketMail] = {}
+    if not (desk.root / SENT).is_dir() and not (desk.root / UNDELIVERABLE).is_dir():
+        return found  # a desk that has never delivered mail (it queues it for people to read): nothing known
+    folder = desk.root / OUTBOX
+    names = set(os.listdir(folder)) if folder.is_dir() else set()
+    for name in sorted(names):
+        parsed = named(name)
+        if parsed and f"{name[:-4]}{WITHDRAWN}" not in names:
+            found.setdefault(parsed[1], TicketMail(unsent=f"{OUTBOX}/{name}"))
+    if not since:
+        return found
+    first = min(since.values())
+    for kind in (SENT, UNDELIVERABLE):
+        months = [month for month in _months(desk.root / kind) if month >= first.strftime("%Y-%m")]
+        for month in months:
+            for name in sorted(os.listdir(desk.root / kind / month)):
+                parsed = named(name)
+                if parsed is None or parsed[0] < since[parsed[1]].strftime("%Y%m%dT%H%M%SZ"):
+                    continue
+                mail = found.get(parsed[1], TicketMail())
+                if mail.unsent:
+                    continue
+                if kind == UNDELIVERABLE:
+                    found[parsed[1]] = TicketMail(undeliverable=f"{kind}/{month}/{name}", delivered=mail.delivered)
+                    continue
+                with contextlib.suppress(OSError):
+                    head = (desk.root / kind / month / name).read_bytes()[:300].split(b"\n", 1)[0]
+                    when = _time(head.removeprefix(DELIVERED_STAMP).split(b";", 1)[0].decode("ascii", "replace")
+                                 .strip()) if head.startswith(DELIVERED_STAMP) else None
+                    if when is not None and when <= now and (mail.delivered is None or when > mail.delivered):
+                        found[parsed[1]] = TicketMail(undeliverable=mail.undeliverable, delivered=when)
+    return found
+
+
+def _months(folder: Path) -> list[str]:
+    return sorted(name for name in os.listdir(folder) if re.fullmatch(r"\d{4}-\d{2}", name)) \
+        if folder.is_dir() else []
+
+
 def outbox_path(ticket_id: str, now: datetime, message_id: str) -> str:
     """``outbox/<time>-<ID>-<6 hex>.eml``: sorted by when it was written; the hex is the
     Message-ID's own random part, so a file and its message are known by each other."""

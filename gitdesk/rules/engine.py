@@ -20,6 +20,7 @@ import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from typing import TYPE_CHECKING
 
 from gitdesk import actions, clock, git, templates, ticketfile, workflow
 from gitdesk.actions import Automated
@@ -32,6 +33,9 @@ from gitdesk.model import NOTE, QUESTION, REOPEN, REPLY, RULES_AUTHOR, Config, E
 from gitdesk.rules.spec import Rule, Step, read_rules
 from gitdesk.text import address_key, clean_line, counted
 from gitdesk.timings import Change, Clocks
+
+if TYPE_CHECKING:
+    from gitdesk.mail.outbox import TicketMail
 
 CATCH_UP_WEEKLY = timedelta(days=2)
 CATCH_UP_DAILY = timedelta(hours=12)
@@ -459,6 +463,40 @@ class RunReport:
         return [item for item in self.done if item.error]
 
 
+def _waits_on_requester(item: Due) -> bool:
+    return item.ticket is not None and item.rule.trigger.kind == "status" \
+        and item.rule.trigger.status == workflow.PENDING
+
+
+def _asked(desk: Desk, due: Sequence[Due], now: datetime) -> dict[str, TicketMail]:
+    """What became of the mail of the pending tickets a rule is due on (see _not_yet_asked)."""
+    from gitdesk.mail import outbox
+
+    since = {item.ticket.id: item.since for item in due if item.ticket is not None and _waits_on_requester(item)}
+    return outbox.ticket_mail(desk, since, now) if since else {}
+
+
+def _not_yet_asked(config: Config, item: Due, mail: TicketMail, now: datetime) -> str | None:
+    """Why a rule on a ticket waiting on its requester (a reminder, "not heard back") must wait:
+    the wait counts from when the question reached them, not from when it was committed. A
+    reason to skip it with; "" when it is simply not due yet, counted from the delivery; None
+    when nothing holds it back."""
+    if not _waits_on_requester(item):
+        return None
+    if mail.unsent:
+        return f"its mail to the requester has not gone out yet ({mail.unsent}): the wait counts from then"
+    if mail.undeliverable:
+        return (f"its mail to the requester could not be delivered ({mail.undeliverable}): "
+                "reach them another way")
+    if mail.delivered is not None and mail.delivered > item.since:
+        assert item.ticket is not None and item.rule.trigger.after is not None
+        calendar = _calendar(config, item.rule, item.ticket)
+        assert calendar is not None
+        if calendar.add(mail.delivered, item.rule.trigger.after) > now:
+            return ""
+    return None
+
+
 def run(desk: Desk, now: datetime, *, dry_run: bool = False, only: str | None = None) -> RunReport:
     """Apply every rule that is due: one commit per rule and ticket (and per digest), each
     with a ``Gitdesk-Rule`` trailer. A ticket with uncommitted hand edits is skipped."""
@@ -475,7 +513,15 @@ def run(desk: Desk, now: datetime, *, dry_run: bool = False, only: str | None = 
             if any(item.ticket for item in found.due) else set()
         batch = _Batch(desk, report)
         overtaken = _overtaken(found.due)
+        asked = _asked(desk, found.due, now)
         for item in found.due:
+            if item.ticket is not None and item.ticket.id in asked:
+                why = _not_yet_asked(desk.config, item, asked[item.ticket.id], now)
+                if why == "":
+                    continue  # the requester was asked later than the ticket went pending: not due yet
+                if why is not None:
+                    report.done.append(Done(item.rule.name, item.ticket.id, item.at, (), skipped=why))
+                    continue
             if id(item) in overtaken:
                 report.done.append(Done(item.rule.name, item.ticket.id if item.ticket else None, item.at, (),
                                         skipped=f"not sent: {overtaken[id(item)]} finishes the ticket in this run"))
