@@ -348,7 +348,8 @@ your request {{id}} is waiting for your answer to our question:
 {{text}}
 
 Please reply to this mail: it goes straight to your request. If we do not
-hear from you, we will close it in a few days; a reply opens it again.
+hear from you, we may mark it as solved after a while; you can still reply
+then, and we will pick it up again.
 """,
     FEEDBACK_REQUEST: f"""\
 ---
@@ -408,8 +409,9 @@ rules:
     when: {status: pending, for: 9d, clock: business}
     do:
       - resolve: >-
-          We have not heard back from you, so we have closed this request.
-          If the problem is still there, reply to this mail and it opens again.
+          We have not heard back from you, so we have marked this request as
+          solved. If the problem is still there, reply to this mail and we will
+          pick it up again.
 
   # Warn the assignee when 80 % of the first-response target is used (nobody
   # assigned: the queue's lead, else the desk's leads).
