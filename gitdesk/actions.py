@@ -158,7 +158,8 @@ def _one_line(value: str, what: str) -> str:
 
 def _message(verb: str, ticket: Ticket, lines: Sequence[str], actor: Actor, author_email: str,
              rules: Sequence[str] = ()) -> str:
-    subject = f"{verb} {ticket.id}: {clean_line(ticket.title)}"
+    # A rule's commit names the rule: git log --oneline tells a reminder from a closing.
+    subject = f"{verb} {rules[0] + ' ' if verb == 'rule' and rules else ''}{ticket.id}: {clean_line(ticket.title)}"
     if len(subject) > 72:
         subject = subject[:71].rstrip() + "…"
     body = "\n".join(clean_line(line) for line in lines)

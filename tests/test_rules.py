@@ -182,6 +182,7 @@ def test_a_requester_is_reminded_once_per_pending_spell_then_resolved(desk: Desk
     made = pending_ticket(desk)
     desk.at("2026-11-25T10:00:00Z")
     assert done(run(desk)) == [("remind-pending", made)]
+    assert desk.git("log", "-1", "--format=%s").startswith(f"rule remind-pending {made}: "), "git log says which"
     (reminder,) = [mail for mail in outbox(desk) if mail["X-Gitdesk-Event"] == "reminder"]
     assert reminder["To"] == REQUESTER and reminder["Auto-Submitted"] == "auto-generated"
     assert "Does it happen at home as well?" in reminder.get_body(("plain",)).get_content()  # type: ignore[union-attr]
@@ -549,6 +550,8 @@ def test_the_weekly_digest_reaches_the_lead_through_smtp_once(tmp_path: Path, mo
     desk.at("2026-11-30T07:05:00Z")
     report = run(desk)
     assert ("weekly-digest", None) in done(report)
+    (digest_commit,) = [item["commit"] for item in report["actions"] if item["rule"] == "weekly-digest"]
+    assert "Gitdesk-Actor: gitdesk\n" in desk.git("log", "-1", "--format=%B", digest_commit), "as a ticket rule's"
     assert done(run(desk)) == [] or ("weekly-digest", None) not in done(run(desk)), "once a week"
     server = Server().start()
     try:

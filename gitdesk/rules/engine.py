@@ -808,7 +808,7 @@ def _digest(desk: Desk, item: Due, dry_run: bool) -> Done:
         message = compose.desk_message(config, [str(a) for a in addresses], subject, body, item.at,
                                        _digest_seed(config, rule, item.at))
         path = _digest_path(config, rule, item.at)
-        trailers = f"\n\nGitdesk-Action: rule\nGitdesk-Rule: {rule.name}\n"
+        trailers = f"\n\nGitdesk-Action: rule\nGitdesk-Actor: {ACTOR.id}\nGitdesk-Rule: {rule.name}\n"
         commit = desk.commit({path: message.as_bytes()}, f"rule {rule.name}: {clean_line(subject)}{trailers}",
                              clock.now(), new_files=frozenset({path}))
         return Done(rule.name, None, item.at, what, commit=commit)
