@@ -401,3 +401,18 @@ def test_a_target_missed_in_one_month_and_met_in_the_next_is_not_still_waiting(d
     assert "missed" in monthly and "still waiting" not in monthly, "resolved on 1 November: not waiting"
     sla = desk.run("report", "sla", "--since", "2026-10-01", "--until", "2026-11-30").stdout
     assert "still unfinished" not in sla
+
+
+def test_what_happens_at_the_stroke_of_midnight_belongs_to_the_next_period_in_every_figure(desk: Desk) -> None:
+    desk.at("2026-10-05T09:00:00Z")
+    resolved_at_midnight = desk.new("VPN drops", "-q", "it-helpdesk", "-r", "carol")
+    desk.at("2026-11-01T00:00:00Z")
+    desk.run("resolve", resolved_at_midnight, "--note", "Restarted the concentrator.", "--as", "alice")
+    opened_at_midnight = desk.new("Printer jams", "-q", "it-helpdesk", "-r", "carol")
+    desk.at("2026-11-15T00:00:00Z")
+    rows = section(report(desk, "workload", "2026-10-01", "2026-11-30", "--period", "month"), "by_period")
+    october, november = rows
+    assert october["backlog_at_end"]["ids"] == [resolved_at_midnight], "still unfinished when October ended"
+    assert november["resolved"]["ids"] == [resolved_at_midnight]
+    assert november["opened"]["ids"] == [opened_at_midnight]
+    assert november["backlog_at_end"]["ids"] == [opened_at_midnight], "1 + 1 opened - 1 resolved"

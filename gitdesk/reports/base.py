@@ -530,11 +530,14 @@ class Facts:
         return found
 
     def backlog(self, moment: datetime, tickets: Iterable[Ticket] | None = None) -> list[str]:
-        """Tickets not finished at ``moment`` (a stock)."""
+        """Tickets not finished just before ``moment`` (a stock): a period includes its start and
+        excludes its end, so what happens at the stroke of ``moment`` (a ticket resolved at
+        midnight) is the next period's, in its counts and not yet in this one's closing stock."""
         # Asked at every period's end for every ticket: after its last status change, a ticket's
         # status is its last one, so only tickets still changing then need their clocks read.
+        before = moment - timedelta(microseconds=1)  # times are whole seconds
         return [ticket.id for ticket, clocks, created, last, done in self._ends(tickets)
-                if created <= moment and (clocks.unfinished_at(moment) if last >= moment else not done)]
+                if created <= before and (clocks.unfinished_at(before) if last >= before else not done)]
 
     def _ends(self, tickets: Iterable[Ticket] | None) -> list[tuple[Ticket, Clocks, datetime, datetime, bool]]:
         """Each ticket with its clocks, its creation, its last status change and whether that change

@@ -39,7 +39,8 @@ def definitions(facts: Facts) -> list[str]:
         "Opened: tickets created in the period. Resolved: moves from an unfinished status into resolved or "
         "closed in the period; a ticket resolved twice counts twice, in every row (per period, team and person: "
         "the person who moved it). Reopened: moves from a finished status back to an unfinished one.",
-        "Backlog at end: tickets not finished at the end of the period (a stock). Net flow: opened minus resolved "
+        "Backlog at end: tickets not finished at the end of the period (a stock; what happens at the stroke of "
+        "its end is the next period's). Net flow: opened minus resolved "
         "(a flow); the two differ when tickets are rejected, reopened, or older than the period.",
         "Rejected tickets (spam, refused) and duplicates are noise, not demand: they are left out of every figure "
         "and counted apart.",
