@@ -57,8 +57,9 @@ OPTIONAL_LINK_FIELDS = ("duplicate_of", "related")
 KNOWN_FIELDS = frozenset(FIELD_ORDER + OPTIONAL_LINK_FIELDS)
 # Fields outside the front matter's standard ones that gitdesk itself reads or writes
 # (docs/file-format.md); any other is the team's own.
+IMPORTED_FROM = "imported_from"  # the record's key in the source an import read it from
 GITDESK_EXTRA_FIELDS = frozenset({"kb", "kb_title", "cc", "watchers", "message_ids", REQUESTER_NAME, WAITING,
-                                  "imported_from"})
+                                  IMPORTED_FROM})
 REQUIRED_FIELDS = ("id", "title", "status", "created", "requester")
 IMMUTABLE_FIELDS = frozenset({"id", "created"})
 # What a ticket's record (JSON, CSV, export) calls its body and derived figures; no field may take these names.

@@ -41,7 +41,18 @@ from gitdesk import workflow
 from gitdesk.calendar import Calendar
 from gitdesk.durations import parse_duration
 from gitdesk.errors import GitdeskError
-from gitdesk.model import ESCALATION, MAIL_SYSTEM, QUESTION, REPLY, RULES_AUTHOR, TIME, Config, Priority, Ticket
+from gitdesk.model import (
+    ESCALATION,
+    IMPORTED_FROM,
+    MAIL_SYSTEM,
+    QUESTION,
+    REPLY,
+    RULES_AUTHOR,
+    TIME,
+    Config,
+    Priority,
+    Ticket,
+)
 
 RESOLVED_STATUSES = (workflow.RESOLVED, workflow.CLOSED)
 TRACKED = ("status", "priority", "queue", "assignee")
@@ -136,6 +147,7 @@ class Timings:
     clock: str = "calendar"
     day: int = 86400
     unknown: tuple[str, ...] = field(default=())  # values from history the config does not know
+    first_response_unknown: bool = False  # imported without its replies: when it was answered is not known
 
     def as_dict(self) -> dict[str, object]:
         from gitdesk.clock import format_utc
@@ -426,6 +438,10 @@ class Clocks:
         if as_of < created:
             return None
         answered = self.first_response_entry()
+        if answered is None and IMPORTED_FROM in self.ticket.extra:
+            # History brought in without its replies (a CSV row, an issue tracker's record): when it
+            # was first answered is not known, so no first-response target is judged on it.
+            return None
         finished = self.finishes()
         stopped: datetime | None = None
         stop, by = "running", None
@@ -497,6 +513,7 @@ class Clocks:
             clock="business" if clock.business else "calendar",
             day=clock.day_seconds,
             unknown=tuple(dict.fromkeys(self.unknown)),
+            first_response_unknown=first is None and now >= self.ticket.created,
         )
 
     def steady_until(self, now: datetime, timings: Timings) -> datetime | None:

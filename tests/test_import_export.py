@@ -336,3 +336,15 @@ def test_an_export_that_would_lack_a_ticket_says_so_and_writes_nothing(desk: Des
     assert "the export would lack 1 ticket file that cannot be read; nothing was written" in result.stderr
     assert desk.run("export", "json", "-o", str(backup), ok=False).exit_code == 1
     assert backup.read_text() == whole, "last night's backup stands"
+
+
+def test_an_imported_ticket_without_replies_has_no_first_response_to_judge(desk: Desk, tmp_path: Path) -> None:
+    path = tmp_path / "old.csv"
+    path.write_text("Key,Subject,E-mail,State,Assigned to,Created at,Closed at,Solution\n"
+                    "1002,Old outlook issue,bernard@example.com,Closed,alice,2026-09-30 10:00,2026-10-02 10:00,reset\n")
+    (item,) = imported(desk, "csv", path)["items"]
+    assert "not known: imported without its replies" in desk.run("show", item["ticket"]).stdout
+    sla = json.loads(desk.run("report", "sla", "--since", "2026-09-01", "--until", "2026-10-31",
+                              "--format", "json").stdout)
+    (breaches,) = [s["rows"] for s in sla["sections"] if s["key"] == "breaches"]
+    assert breaches == [], "no reply recorded is not a late reply"

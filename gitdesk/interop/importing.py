@@ -25,10 +25,8 @@ from gitdesk import actions, clock, ids, ticketfile, workflow
 from gitdesk.cache import db, index
 from gitdesk.desk import Actor, Desk
 from gitdesk.errors import GitdeskError, ValidationError
-from gitdesk.model import NOTE, REPLY, Entry, Ticket
+from gitdesk.model import IMPORTED_FROM, NOTE, REPLY, Entry, Ticket
 from gitdesk.text import clean_line
-
-IMPORTED_FROM = "imported_from"  # front-matter field: the record's key in its source
 
 
 @dataclass(frozen=True, slots=True)

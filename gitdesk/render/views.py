@@ -165,7 +165,8 @@ def timing_lines(derived: Timings, now: datetime, status: str | None = None) -> 
         return format_duration(seconds, day=derived.day)
 
     # Resolved before anyone replied: the resolution answered (it was mailed), and its target stopped there.
-    unanswered = ("none: its resolution was the first answer" if derived.first_resolved_at else
+    unanswered = ("not known: imported without its replies" if derived.first_response_unknown else
+                  "none: its resolution was the first answer" if derived.first_resolved_at else
                   f"none: {status} without a reply" if status in ("rejected", "closed") else "none yet")
     lines = [("first response", f"{shown(derived.first_response_seconds)}{working} after creation"
               + (f", by {derived.first_response_by}" if derived.first_response_by else "")
