@@ -169,11 +169,13 @@ def export(session: Session, kind: str, target: Path | None) -> None:
 
     Everything a ticket file says is in its record (the same as show
     --format json). Not filtered for privacy (internal notes and requesters
-    are included): keep exports where the desk is kept.
+    are included): keep exports where the desk is kept. A copy to read, not
+    to restore from: gitdesk import does not read it back (to back up a
+    desk, clone its repository with git clone --mirror).
 
     \b
     Examples:
-      gitdesk export json -o backup.json
+      gitdesk export json -o tickets-2026-12.json
       gitdesk export csv > tickets.csv
     """
     from gitdesk import clock
