@@ -136,7 +136,7 @@ class Automation(Protocol):
 
 def _text(value: str | None, what: str, flag: str = "-m TEXT") -> str:
     cleaned = ticketfile.escape_text(value or "")
-    if not cleaned.strip():
+    if not clean_line(cleaned):  # nothing but blanks and invisible characters (a zero-width space) is empty too
         raise ValidationError(f"{what} is empty", hint=f"give the {what} with {flag}")
     return cleaned
 

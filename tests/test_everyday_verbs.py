@@ -253,6 +253,10 @@ def test_a_title_of_invisible_characters_is_empty(desk: Desk) -> None:
     path.write_text(desk.text(made).replace("title: Printer jams", "title: \"\\u200D\""))
     desk.git("add", "-A")
     assert "title is empty" in desk.run("check", "--staged", ok=False).output, "check refuses it as the CLI does"
+    desk.git("reset", "-q")
+    desk.git("checkout", "--", ".")
+    assert "note is empty" in desk.fails("note", made, "-m", "  \n \u200b "), "a note nobody can read"
+    assert "reply is empty" in desk.fails("reply", made, "-m", "\u2060\n\u200b")
 
 
 def test_a_duplicate_on_a_desk_without_mail_promises_no_mail(desk: Desk) -> None:
