@@ -112,12 +112,18 @@ def is_valid(ticket_id: str, prefix: str) -> bool:
     return bool(id_pattern(prefix).match(ticket_id))
 
 
+def _typed(text: str, room: int = 40) -> str:
+    """What was typed, as an error quotes it: never a 5 MB string back into a terminal or an
+    assistant's context."""
+    return repr(text if len(text) <= room else text[:room] + "…")
+
+
 def normalise(typed: str, prefix: str) -> str:
     """Turn what a user typed (any case, with or without ``GD-``) into an ID prefix."""
     text = typed.strip()
     if not text or not _TYPED.match(text):
         raise ValidationError(
-            f"not a ticket ID: {typed!r}", hint=f"IDs look like {prefix}-01JD8X4KQ7M3ZP2C4X"
+            f"not a ticket ID: {_typed(typed)}", hint=f"IDs look like {prefix}-01JD8X4KQ7M3ZP2C4X"
         )
     text = text.upper()
     head, sep, body = text.partition("-")
@@ -125,12 +131,12 @@ def normalise(typed: str, prefix: str) -> str:
         head, body = prefix, head
     if head != prefix:
         raise ValidationError(
-            f"not a ticket ID of this desk: {typed!r}", hint=f"this desk's IDs start with {prefix}-"
+            f"not a ticket ID of this desk: {_typed(typed)}", hint=f"this desk's IDs start with {prefix}-"
         )
     body = body.translate(_FORGIVE)
     if not body or len(body) > BODY_CHARS or any(c not in ALPHABET for c in body):
         raise ValidationError(
-            f"not a ticket ID: {typed!r}", hint=f"IDs look like {prefix}-01JD8X4KQ7M3ZP2C4X"
+            f"not a ticket ID: {_typed(typed)}", hint=f"IDs look like {prefix}-01JD8X4KQ7M3ZP2C4X"
         )
     return f"{prefix}-{body}"
 
@@ -143,11 +149,11 @@ def resolve_prefix(typed: str, prefix: str, known: Iterable[str]) -> str:
     wanted = normalise(typed, prefix)
     matches = sorted(ticket_id for ticket_id in known if ticket_id.startswith(wanted))
     if not matches:
-        raise NotFound(f"no ticket {typed!r}", hint="gitdesk list --all shows every ticket")
+        raise NotFound(f"no ticket {_typed(typed)}", hint="gitdesk list --all shows every ticket")
     if len(matches) > 1:
         shown = ", ".join(matches[:8]) + (", …" if len(matches) > 8 else "")
         raise AmbiguousId(
-            f"{typed!r} matches {len(matches)} tickets: {shown}",
+            f"{_typed(typed)} matches {len(matches)} tickets: {shown}",
             hint="type more characters of the ID",
         )
     return matches[0]

@@ -81,7 +81,7 @@ def state_file(repo: git.Repo, prefix: str, name: str) -> Path:
 def ticket_path(ticket_id: str) -> str:
     """``tickets/<ID>.md``, desk-relative: the one place a ticket's path is made."""
     if not ticket_id or not ticket_id.replace("-", "").isalnum() or not ticket_id.isascii():
-        raise UnsafePath(f"{ticket_id!r} is not a ticket ID", path=TICKETS)
+        raise UnsafePath(f"{ticket_id[:40]!r} is not a ticket ID", path=TICKETS)
     return f"{TICKETS}/{ticket_id}.md"
 
 

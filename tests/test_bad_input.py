@@ -43,6 +43,7 @@ def test_unknown_id(desk: Desk) -> None:
     desk.new()
     assert desk.fails("show", "GD-ZZZZ") == \
         "gitdesk: error: no ticket 'GD-ZZZZ' (gitdesk list --all shows every ticket)"
+    assert len(desk.fails("show", "GD-" + "Z" * 100_000)) < 200, "an error never echoes megabytes back"
 
 
 def test_a_unique_prefix_works_and_an_ambiguous_one_lists_the_candidates(desk: Desk) -> None:
