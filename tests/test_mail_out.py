@@ -329,6 +329,11 @@ def test_a_bounce_of_our_reply_becomes_an_internal_note_on_the_ticket(mail_desk:
         variant = bounce.replace(*change).replace("<bounce-1@", f"<variant-{number}@")
         taken = intake(mail_desk, "eml", eml(tmp_path, variant.encode(), f"variant-{number}.eml"))
         assert taken["messages"][0]["outcome"] == "skipped", change
+    mail_desk.run("--as", "alice", "cc", ticket_id, "+li@client.example")
+    cc_bounce = bounce.replace("bob.meyer@gmail.com", "li@client.example").replace("<bounce-1@", "<bounce-cc@")
+    assert intake(mail_desk, "eml", eml(tmp_path, cc_bounce.encode(), "cc.eml"))["messages"][0]["outcome"] == "bounce"
+    assert ticket(mail_desk, ticket_id)["conversation"][-1]["text"].startswith(
+        "Mail to li@client.example (in the Cc) could not be delivered"), "the agent knows the requester got it"
 
 
 def test_the_desk_s_own_words_in_a_mail_are_wrapped_after_filling_the_agent_s_are_not(tmp_path: Path) -> None:

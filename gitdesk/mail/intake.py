@@ -781,8 +781,12 @@ def _bounce_note(ticket: Ticket, incoming: Incoming, bounce: Bounce) -> Ticket:
     """An internal note that mail from this ticket never arrived, so an agent finds out. Only
     facts the desk can check go in: the requester's address (when the report names it) and
     the status code; never the report's free text."""
-    to = ticket.requester if address_key(bounce.recipient or "") == address_key(ticket.requester) else None
-    text = (f"Mail to {to} could not be delivered ({bounce.reason}; reported by {incoming.sender}). "
+    # Only an address the ticket holds (the requester, someone in its Cc) is named: one the report
+    # made up is not repeated, but the agent must know whether the requester got the mail.
+    named = {address_key(address): address for address in (ticket.requester, *actions.cc_of(ticket))}
+    to = named.get(address_key(bounce.recipient or ""))
+    who = "" if to is None or address_key(to) == address_key(ticket.requester) else " (in the Cc)"
+    text = (f"Mail to {to}{who} could not be delivered ({bounce.reason}; reported by {incoming.sender}). "
             "They may not have seen the last mail from this desk: check the address, or reach them another way."
             if to else
             f"Mail sent from this ticket could not be delivered ({bounce.reason}; reported by {incoming.sender}).")
