@@ -239,6 +239,14 @@ def test_html_mail_keeps_its_lists_apart_from_what_follows(mail_desk: Desk, tmp_
     assert "- new cable\nStill broken, see the log (https://x.example/)." in mail_desk.text(item["ticket"])
 
 
+def test_html_tables_keep_their_cells_apart_and_numbered_lists_their_numbers() -> None:
+    from gitdesk.mail.html import to_text
+
+    form = ("<table><tr><th>PC</th><td>LT-0042</td></tr><tr><th>User</th><td>olga</td></tr></table>"
+            "<ol><li>restart</li><li>new cable</li></ol>")
+    assert to_text(form) == "PC | LT-0042\nUser | olga\n\n1. restart\n2. new cable"
+
+
 @pytest.mark.parametrize(("body", "kept"), [
     ("Still broken.\nOn the display the printer wrote:\nPAPER JAM 13.B, then it rebooted.", "PAPER JAM 13.B"),
     ("The mail said\nFrom: IT department\nDate: yesterday\nreset your password here", "reset your password"),

@@ -1,4 +1,5 @@
-"""HTML mail as readable plain text: paragraphs, line breaks, lists, links kept
+"""HTML mail as readable plain text: paragraphs, line breaks, lists (numbered ones with
+their numbers), table cells apart ("PC | LT-0042"), links kept
 as "text (url)"; scripts, styles and head dropped. Standard library only:
 mail HTML is small and we need text, not a layout engine."""
 
@@ -19,13 +20,26 @@ class _Text(html.parser.HTMLParser):
         self.skipping = 0
         self.href: str | None = None
         self.link_text: list[str] = []
+        self.lists: list[int | None] = []  # open lists, innermost last: an <ol>'s item count, None for <ul>
+        self.cells = 0  # cells so far in the table row: "PC | LT-0042", not "PCLT-0042"
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _SKIP:
             self.skipping += 1
         elif tag == "li":
-            self.parts.append("\n- ")
+            if self.lists and self.lists[-1] is not None:
+                self.lists[-1] += 1
+                self.parts.append(f"\n{self.lists[-1]}. ")
+            else:
+                self.parts.append("\n- ")
+        elif tag in ("td", "th"):
+            self.parts.append(" | " if self.cells else "")
+            self.cells += 1
         elif tag in _BLOCKS:
+            if tag in ("ol", "ul"):
+                self.lists.append(0 if tag == "ol" else None)
+            elif tag == "tr":
+                self.cells = 0
             self.parts.append("\n\n" if tag in ("p", "div", "table", "ul", "ol", "h1", "h2", "h3") else "\n")
         elif tag == "a":
             self.href = dict(attrs).get("href")
@@ -40,6 +54,8 @@ class _Text(html.parser.HTMLParser):
                 self.parts.append(f" ({self.href})")
             self.href = None
         elif tag in ("p", "div", "h1", "h2", "h3", "table", "blockquote", "ul", "ol"):
+            if tag in ("ul", "ol") and self.lists:
+                self.lists.pop()
             self.parts.append("\n")  # what follows a list is not its last item
 
     def handle_data(self, data: str) -> None:
