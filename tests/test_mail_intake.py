@@ -239,6 +239,19 @@ def test_html_mail_keeps_its_lists_apart_from_what_follows(mail_desk: Desk, tmp_
     assert "- new cable\nStill broken, see the log (https://x.example/)." in mail_desk.text(item["ticket"])
 
 
+def test_a_subject_longer_than_a_title_is_cut_at_a_word_and_kept_whole_in_the_description(
+        mail_desk: Desk, tmp_path: Path) -> None:
+    subject = "Outlook crashes " + " ".join(f"whenever I open attachment number {n} of the weekly report"
+                                            for n in range(10))
+    raw = (f"From: carol@example.com\nTo: help@fernhill.example\nSubject: {subject}\n"
+           "Message-ID: <long@example.com>\n\nSee subject.\n").encode()
+    made = ticket(mail_desk, intake(mail_desk, "eml", eml(tmp_path, raw))["messages"][0]["ticket"])
+    shown = made["title"].removesuffix("…")
+    assert len(made["title"]) <= 200 and made["title"].endswith("…")
+    assert subject.startswith(shown) and subject[len(shown)] == " ", "cut between words"
+    assert made["description"] == f"Subject: {subject}\n\nSee subject."
+
+
 def test_html_tables_keep_their_cells_apart_and_numbered_lists_their_numbers() -> None:
     from gitdesk.mail.html import to_text
 

@@ -385,6 +385,8 @@ def _new(state: _State, incoming: Incoming, files: dict[str, bytes], related: st
         # An agent's forward: the customer's words are the request (and, once solved, the knowledge
         # base's symptoms); the agent's own words above them are an internal note.
         cover, said = forwarded
+    if incoming.long_subject and continuing is None:  # the title cut it: nothing the requester wrote is lost
+        said = f"Subject: {incoming.long_subject}\n\n{said}"
     body = _body_with_attachments(state, ticket.id, said, incoming, files)
     ticket = replace(ticket, description=ticketfile.escape_text(body, section=False) if body.strip() else "")
     if cover and forwarder is not None:

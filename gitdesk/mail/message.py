@@ -93,8 +93,22 @@ class Incoming:
 
     @property
     def title(self) -> str:
-        """The subject without Re:/Fwd: prefixes, for a new ticket's title."""
-        return without_reply_prefix(self.subject)[:200] or "(no subject)"
+        """The subject without Re:/Fwd: prefixes, for a new ticket's title: a subject longer than
+        a title (intake keeps it whole in the description) is cut at a word, with "…"."""
+        subject = without_reply_prefix(self.subject)
+        if len(subject) > TITLE_ROOM:
+            cut = subject[:TITLE_ROOM - 1]
+            subject = (cut.rsplit(" ", 1)[0] if " " in cut[TITLE_ROOM // 2:] else cut).rstrip() + "…"
+        return subject or "(no subject)"
+
+    @property
+    def long_subject(self) -> str | None:
+        """The whole subject when the title had to cut it."""
+        subject = without_reply_prefix(self.subject)
+        return subject if len(subject) > TITLE_ROOM else None
+
+
+TITLE_ROOM = 200  # the longest title a mail's subject makes
 
 
 def without_reply_prefix(subject: str) -> str:
