@@ -23,6 +23,7 @@ from gitdesk.errors import GitdeskError, GitError
 from gitdesk.githooks import check, handlers
 from gitdesk.githooks import install as hookscripts
 from gitdesk.githooks import merge as mergefile
+from gitdesk.text import clean_line
 
 STRATEGIES = ("rebase", "merge")
 # The Git commands sync runs tell our hooks that sync holds the desk lock (see handlers.SYNCING).
@@ -86,7 +87,7 @@ def _driver_conflicts(output: bytes) -> dict[str, str]:
 
 
 def _rule_commit_stopped(repo: git.Repo, conflicted: dict[str, set[int]]) -> str | None:
-    """The rule's name when the rebase stopped on a commit of ``gitdesk rules run`` whose
+    """"rule NAME on TICKET" when the rebase stopped on a commit of ``gitdesk rules run`` whose
     conflicts are all in ticket files, else None. Such a commit is the desk's own judgement of
     a ticket as it was (a reminder, "not heard back"): when the ticket changed upstream (the
     requester answered), the rule must judge it again, not a person pick a side."""
@@ -94,9 +95,12 @@ def _rule_commit_stopped(repo: git.Repo, conflicted: dict[str, set[int]]) -> str
     if not stopped or not conflicted or not all(path.startswith("tickets/") for path in conflicted):
         return None
     trailers = git.run(repo, "log", "-1", "--format=%(trailers:key=Gitdesk-Action,valueonly,separator=%x2c)%x1f"
-                       "%(trailers:key=Gitdesk-Rule,valueonly,separator=%x2c)", stopped).decode("utf-8", "replace")
-    actions, _, rules = trailers.strip().partition("\x1f")
-    return (rules or "rule") if actions.split(",") == ["rule"] else None
+                       "%(trailers:key=Gitdesk-Rule,valueonly,separator=%x2c)%x1f"
+                       "%(trailers:key=Gitdesk-Ticket,valueonly,separator=%x2c)", stopped).decode("utf-8", "replace")
+    actions, rules, tickets = (trailers.strip().split("\x1f") + ["", ""])[:3]
+    if actions.split(",") != ["rule"]:
+        return None
+    return f"rule {clean_line(rules) or '?'}" + (f" on {clean_line(tickets)}" if tickets else "")
 
 
 def _integrate(repo: git.Repo, tracking: str, strategy: str) -> list[str]:
@@ -120,8 +124,7 @@ def _integrate(repo: git.Repo, tracking: str, strategy: str) -> list[str]:
         rule = _rule_commit_stopped(repo, git.unmerged(repo))
         if rule is None:
             break
-        subject = git.run(repo, "log", "-1", "--format=%s", "REBASE_HEAD").decode("utf-8", "replace").strip()
-        notes.append(f"dropped this clone's {subject!r} (rule {rule}): its ticket changed on "
+        notes.append(f"dropped this clone's commit of {rule}: the ticket changed on "
                      f"{tracking.removeprefix('refs/remotes/')} meanwhile; the rule judges it again on its next run")
         result = git.run_result(repo, *with_driver, "rebase", "--skip", env={**SYNC_ENV, "GIT_COMMITTER_DATE": date})
     if result.returncode == 0:
