@@ -97,7 +97,7 @@ def _rule_commit_stopped(repo: git.Repo, conflicted: dict[str, set[int]]) -> str
     trailers = git.run(repo, "log", "-1", "--format=%(trailers:key=Gitdesk-Action,valueonly,separator=%x2c)%x1f"
                        "%(trailers:key=Gitdesk-Rule,valueonly,separator=%x2c)%x1f"
                        "%(trailers:key=Gitdesk-Ticket,valueonly,separator=%x2c)", stopped).decode("utf-8", "replace")
-    actions, rules, tickets = (trailers.strip().split("\x1f") + ["", ""])[:3]
+    actions, rules, tickets = [*trailers.rstrip("\n").split("\x1f"), "", ""][:3]
     if actions.split(",") != ["rule"]:
         return None
     return f"rule {clean_line(rules) or '?'}" + (f" on {clean_line(tickets)}" if tickets else "")
