@@ -978,3 +978,32 @@ def test_the_wait_on_the_requester_counts_from_when_the_question_reached_them(tm
     assert done(rules_run(desk)) == [], "an hour after they were asked, not a reminder"
     desk.at("2026-11-29T10:30:00Z")
     assert done(rules_run(desk)) == [("remind-pending", made)], "two days after it reached them"
+    use(monkeypatch, server.env())
+    send(desk)  # the reminder goes out at once: the closing still counts from the question
+    monkeypatch.delenv("GITDESK_SMTP_HOST")
+    desk.at("2026-12-06T10:30:00Z")
+    assert done(rules_run(desk)) == [("resolve-unanswered", made)], "nine days after the question reached them"
+
+
+def test_a_bounced_question_holds_the_rules_until_a_question_reaches_the_requester(
+        tmp_path: Path, server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    from test_rules import done, rules_desk
+    from test_rules import run as rules_run
+
+    desk = rules_desk(tmp_path / "rules", monkeypatch)
+    made = desk.new("VPN drops", "-q", "it-helpdesk", "-r", "olga.bad@customer.example")
+    desk.run("ask", made, "-m", "Which VPN client?", "--as", "alice")
+    server.answers = {"RCPT olga.bad@customer.example": ["550 5.1.1 no such user"]}
+    use(monkeypatch, server.env())
+    assert send(desk)["counts"]["undeliverable"] == 1
+    monkeypatch.delenv("GITDESK_SMTP_HOST")
+    desk.at("2026-11-26T10:00:00Z")
+    (held,) = [item for item in rules_run(desk)["actions"] if item["ticket"] == made]
+    assert "could not be delivered" in held["skipped"] and "reach them another way" in held["skipped"]
+    desk.run("set", made, "requester", "olga@customer.example", "--as", "alice")  # the agent found her address
+    desk.run("ask", made, "-m", "Which VPN client do you use?", "--as", "alice")
+    use(monkeypatch, server.env())
+    assert send(desk)["counts"]["sent"] == 1
+    monkeypatch.delenv("GITDESK_SMTP_HOST")
+    desk.at("2026-11-28T10:30:00Z")
+    assert done(rules_run(desk)) == [("remind-pending", made)], "the last question reached her: counted from it"

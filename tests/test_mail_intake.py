@@ -276,6 +276,8 @@ def test_html_tables_keep_their_cells_apart_and_numbered_lists_their_numbers() -
     ("Thanks\n\n发件人: Alice <help@x.example>\n发送时间: 2026年12月8日 10:00\n收件人: li@x.cn\n主题: 打印机\n\nIt jams", None),
     ("Thanks\n\n差出人：Alice\n送信日時：2026年12月8日 10:00\n宛先：ken@x.jp\n件名：プリンター\n\nIt jams", None),
     ("Thanks\n\nAlice <help@x.example> 于2026年12月8日周二 10:00写道：\n> It jams", None),
+    ("Danke.\nAm Montag schrieb ich deshalb an support@hersteller.de\nund bekam diese Antwort:\n\nDer Treiber ist alt.",
+     "Der Treiber ist alt"),  # the requester's own sentence, over two lines: no quotation follows it
 ])
 def test_quoted_mail_is_cut_and_the_requester_s_own_words_are_not(body: str, kept: str | None) -> None:
     from gitdesk.mail.message import strip_quoted
@@ -295,6 +297,13 @@ def test_an_answer_written_below_the_quotation_is_kept_with_the_question_it_answ
                                     "> And since when?\n\nMonday."), "three quoted lines of context, no more"
     assert strip_quoted("Works now!\n\nOn Mon, 7 Dec 2026, Alice <help@x.example> wrote:\n> Restart it.\n") == \
         "Works now!", "a top-poster's quotation is still cut whole"
+    disclaimer = ("Thanks, it works now!\n\nOn Mon, 7 Dec 2026 at 08:30, Desk <help@x.example> wrote:\n"
+                  "> Your new password is Xy7-secret-42.\n> Alice\n\nCONFIDENTIALITY NOTICE: This e-mail is "
+                  "confidential.\n")
+    assert strip_quoted(disclaimer) == "Thanks, it works now!", "what a server adds below is not an answer"
+    wrapped = ("Still broken.\n\nOn Mon, 7 Dec 2026, Desk <help@x.example> wrote:\n> Use the temporary one we\n"
+               "gave you on the phone; change it at first login\n> Alice\n")
+    assert strip_quoted(wrapped) == "Still broken.", "a quotation a client wrapped without > is not theirs"
 
 
 def test_chinese_and_japanese_reply_prefixes_and_auto_replies_are_read_as_such() -> None:

@@ -649,7 +649,12 @@ def strip_quoted(text: str) -> str:
             cut = index
             break
         wrote, named, outlook = _WROTE.match(stripped), _WROTE_NAMED.match(stripped), _OUTLOOK_FROM.match(stripped)
-        named_joined = not stripped.endswith(":") and "@" in joined and _WROTE_NAMED.match(joined)
+        # Gmail wraps a long German attribution over two lines: believed only with quoted lines
+        # after it ("Am Montag schrieb ich an support@hersteller.de / und bekam diese Antwort:"
+        # is the requester's own). The verb is looked for first: the pattern is dear on long lines.
+        named_joined = not stripped.endswith(":") and "@" in joined \
+            and any(verb in joined.casefold() for verb in _NAMING_VERBS) and bool(_WROTE_NAMED.match(joined)) \
+            and next((line.strip() for line in lines[index + 2:index + 6] if line.strip()), "").startswith(">")
         if not (wrote or named or outlook or named_joined or _WROTE.match(joined)):
             continue  # most lines: nothing below them is looked at
         following = [line.strip() for line in lines[index + 1:index + 5]]
@@ -664,11 +669,22 @@ def strip_quoted(text: str) -> str:
     kept = lines[:cut]
     while kept and (kept[-1].startswith(">") or not kept[-1].strip()):
         kept.pop()
-    below = _answers_below(lines[cut:])
     result = "\n".join(kept).strip()
-    if below:
-        result = f"{result}\n\n{below}".strip()
+    # A bottom- or inline-poster writes nothing above the quotation but a greeting; a top-poster's
+    # words are above it, and what is below (a disclaimer, a list's footer, a quotation a client
+    # wrapped without "> ") is not theirs to keep.
+    if not result or _GREETING.match(result):
+        below = _answers_below(lines[cut:])
+        if below:
+            result = f"{result}\n\n{below}".strip()
     return result or text.strip()  # all of it quoted: keep what was sent rather than nothing
+
+
+_NAMING_VERBS = ("schrieb", "schreef", "skrev", "geschreven", "写道")
+_GREETING = re.compile(r"^(hi|hello|hallo|hey|dear|good (morning|afternoon|evening)|guten (morgen|tag|abend)|moin|"
+                       r"servus|gr[üu]ezi|liebe[rs]?|sehr geehrte[rs]?|bonjour|salut|hola|buenos d[ií]as|ciao|"
+                       r"buongiorno|hej|hoi|dag|goedemorgen|dzie[ńn] dobry|ol[áa]|bom dia|你好|您好|こんにちは)"
+                       r"\b[^\n]{0,60}$|^[^\n]{1,40},$", re.IGNORECASE)
 
 
 _CONTEXT = 3  # quoted lines kept above an answer written below them

@@ -462,53 +462,55 @@ def unsent_acknowledgements(desk: Desk, ticket_id: str, now: datetime) -> Withdr
 
 @dataclass(frozen=True, slots=True)
 class TicketMail:
-    """Where a ticket's mail to its requester stands, as the work tree holds it."""
+    """Where the question a pending ticket waits on stands: the desk's last question to the
+    requester queued since the ticket went pending."""
 
-    unsent: str | None = None  # a message still in outbox/
-    undeliverable: str | None = None  # one queued since the moment asked about, given up on
-    delivered: datetime | None = None  # when the last one queued since that moment was delivered
+    unsent: str | None = None  # still in outbox/
+    undeliverable: str | None = None  # given up on, in undeliverable/
+    delivered: datetime | None = None  # when the server took it
 
 
 def ticket_mail(desk: Desk, since: dict[str, datetime], now: datetime) -> dict[str, TicketMail]:
-    """For each ticket ID in ``since``: its unsent mail, and what became of the mail queued at or
-    after that moment (the question a pending ticket waits on). One listing of each folder,
-    whatever the number of tickets; only the records of the tickets asked about are read."""
-    def named(name: str) -> tuple[str, str] | None:  # (queued stamp, ticket ID) of <stamp>-<ID>-<hex>.eml
-        stamp, _, rest = name.partition("-")
-        ticket_id = rest.rsplit("-", 1)[0]
-        return (stamp, ticket_id) if name.endswith(".eml") and ticket_id in since else None
-
+    """For each ticket ID in ``since``: the last question (``X-Gitdesk-Event: question``) queued
+    at or after that moment, and what became of it; reminders and other mail do not count. One
+    listing of each folder, whatever the number of tickets; only the asked-about tickets' files
+    are read, newest first, until a question is found."""
     found: dict[str, TicketMail] = {}
-    if not (desk.root / SENT).is_dir() and not (desk.root / UNDELIVERABLE).is_dir():
+    if not since or (not (desk.root / SENT).is_dir() and not (desk.root / UNDELIVERABLE).is_dir()):
         return found  # a desk that has never delivered mail (it queues it for people to read): nothing known
-    folder = desk.root / OUTBOX
-    names = set(os.listdir(folder)) if folder.is_dir() else set()
-    for name in sorted(names):
-        parsed = named(name)
-        if parsed and f"{name[:-4]}{WITHDRAWN}" not in names:
-            found.setdefault(parsed[1], TicketMail(unsent=f"{OUTBOX}/{name}"))
-    if not since:
-        return found
-    first = min(since.values())
-    for kind in (SENT, UNDELIVERABLE):
-        months = [month for month in _months(desk.root / kind) if month >= first.strftime("%Y-%m")]
-        for month in months:
-            for name in sorted(os.listdir(desk.root / kind / month)):
-                parsed = named(name)
-                if parsed is None or parsed[0] < since[parsed[1]].strftime("%Y%m%dT%H%M%SZ"):
+    first = min(since.values()).strftime("%Y-%m")
+    candidates: dict[str, list[tuple[str, str, str]]] = {}  # ID -> (queued stamp, folder, desk path)
+    for kind in (OUTBOX, SENT, UNDELIVERABLE):
+        folders = [""] if kind == OUTBOX else [f"{month}/" for month in _months(desk.root / kind) if month >= first]
+        for folder in folders:
+            directory = desk.root / kind / folder
+            names = set(os.listdir(directory)) if directory.is_dir() else set()
+            for name in names:
+                stamp, _, rest = name.partition("-")
+                ticket_id = rest.rsplit("-", 1)[0]
+                if not name.endswith(".eml") or ticket_id not in since \
+                        or stamp < since[ticket_id].strftime("%Y%m%dT%H%M%SZ") \
+                        or (kind == OUTBOX and f"{name[:-4]}{WITHDRAWN}" in names):
                     continue
-                mail = found.get(parsed[1], TicketMail())
-                if mail.unsent:
-                    continue
-                if kind == UNDELIVERABLE:
-                    found[parsed[1]] = TicketMail(undeliverable=f"{kind}/{month}/{name}", delivered=mail.delivered)
-                    continue
-                with contextlib.suppress(OSError):
-                    head = (desk.root / kind / month / name).read_bytes()[:300].split(b"\n", 1)[0]
-                    when = _time(head.removeprefix(DELIVERED_STAMP).split(b";", 1)[0].decode("ascii", "replace")
-                                 .strip()) if head.startswith(DELIVERED_STAMP) else None
-                    if when is not None and when <= now and (mail.delivered is None or when > mail.delivered):
-                        found[parsed[1]] = TicketMail(undeliverable=mail.undeliverable, delivered=when)
+                candidates.setdefault(ticket_id, []).append((stamp, kind, f"{kind}/{folder}{name}"))
+    for ticket_id, files in candidates.items():
+        for _, kind, path in sorted(files, reverse=True):
+            try:
+                head = (desk.root / path).read_bytes()[:16384]
+            except OSError:
+                continue
+            if b"\nX-Gitdesk-Event: question" not in head.replace(b"\r\n", b"\n"):
+                continue
+            if kind == OUTBOX:
+                found[ticket_id] = TicketMail(unsent=path)
+            elif kind == UNDELIVERABLE:
+                found[ticket_id] = TicketMail(undeliverable=path)
+            else:
+                top = head.split(b"\n", 1)[0]
+                when = _time(top.removeprefix(DELIVERED_STAMP).split(b";", 1)[0].decode("ascii", "replace").strip()
+                             ) if top.startswith(DELIVERED_STAMP) else None
+                found[ticket_id] = TicketMail(delivered=when if when is not None and when <= now else None)
+            break
     return found
 
 
