@@ -147,6 +147,11 @@ def test_excel_unicode_text_is_read_and_two_tickets_alike_but_for_their_text_are
     assert [item["outcome"] for item in first["items"]] == ["imported", "imported", "skipped"], first
     assert first["items"][2]["detail"] == "the same key as row 3", "a repeated line is one ticket"
     assert imported(desk, "csv", path)["counts"]["imported"] == 0, "importing it again brings nothing new"
+    newer = tmp_path / "newer.csv"  # a later export: the second request closed meanwhile
+    newer.write_text("Subject,Email,Date,Description,Status\n"
+                     "Password reset,ann@example.org,2026-05-04,Locked out of Outlook,open\n"
+                     "Password reset,ann@example.org,2026-05-04,Locked out of the VPN this time,closed\n")
+    assert imported(desk, "csv", newer)["counts"]["imported"] == 0, "a status is no new ticket"
 
 
 def test_a_key_is_one_line_in_the_ticket_and_the_commit_message(desk: Desk, tmp_path: Path) -> None:

@@ -138,9 +138,9 @@ def _record(row: list[str], number: int, columns: Mapping[str, int], statuses: M
     key = cell("key")
     if not key:  # no key column: the ticket's title, date and requester say which ticket a row is ...
         key = _digest(title, cell("created"), cell("requester"))
-        whole = _digest(*row)
-        if seen.setdefault(key, whole) != whole:  # ... but two rows alike in those and not in the rest
-            key += "-" + whole[:6]  # are two tickets (the same on every import: still skipped the next time)
+        text = _digest(cell("body"))  # what the requester wrote: not a status or an assignee a newer dump changes
+        if seen.setdefault(key, text) != text:  # ... but two rows alike in those and not in their text
+            key += "-" + text[:6]  # are two tickets (the same on every import: still skipped the next time)
     record = Record(key=f"csv:{key}", position=position, title=title, body=cell("body"))
     record.requester = cell("requester") or None
     record.created = parse_when(cell("created"))
