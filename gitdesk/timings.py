@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from itertools import pairwise
 from typing import NamedTuple
@@ -438,9 +438,10 @@ class Clocks:
         if as_of < created:
             return None
         answered = self.first_response_entry()
-        if answered is None and IMPORTED_FROM in self.ticket.extra:
+        imported = IMPORTED_FROM in self.ticket.extra
+        if answered is None and imported:
             # History brought in without its replies (a CSV row, an issue tracker's record): when it
-            # was first answered is not known, so no first-response target is judged on it.
+            # was first answered is not known.
             return None
         finished = self.finishes()
         stopped: datetime | None = None
@@ -449,7 +450,10 @@ class Clocks:
             stopped, stop, by = max(answered[0], created), "response", answered[1]
         if finished and finished[0][0] <= as_of and (stopped is None or finished[0][0] < stopped):
             stopped, stop, by = max(finished[0][0], created), finished[0][1], finished[0][2]
-        return self._measure(FIRST_RESPONSE, created, stopped, stop, as_of, by)
+        measure = self._measure(FIRST_RESPONSE, created, stopped, stop, as_of, by)
+        # Nor is a first-response target judged on an imported ticket at all: its history may lack
+        # the answer, and a reply written after the import must not move a past month's figures.
+        return replace(measure, target=None, due=None) if imported else measure
 
     def resolution_clocks(self, as_of: datetime) -> list[Measure]:
         """Every resolution clock up to ``as_of``: one per stint from creation or a reopening to

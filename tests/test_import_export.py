@@ -353,3 +353,14 @@ def test_an_imported_ticket_without_replies_has_no_first_response_to_judge(desk:
                               "--format", "json").stdout)
     (breaches,) = [s["rows"] for s in sla["sections"] if s["key"] == "breaches"]
     assert breaches == [], "no reply recorded is not a late reply"
+    open_one = tmp_path / "open.csv"
+    open_one.write_text("Key,Subject,E-mail,State,Created at\n1042,Printer jams,olga@example.com,Open,2026-10-01 09:00\n")
+    (item,) = imported(desk, "csv", open_one)["items"]
+
+    def october() -> Any:
+        return json.loads(desk.run("report", "sla", "--since", "2026-10-01", "--until", "2026-10-31",
+                                   "--format", "json").stdout)["sections"]
+
+    before = october()
+    desk.run("reply", item["ticket"], "-m", "Is it still jamming?", "--as", "alice")
+    assert october() == before, "a reply written after the import does not move a past month's figures"

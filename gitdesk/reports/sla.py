@@ -22,8 +22,8 @@ def definitions(facts: base.Facts) -> list[str]:
         "First response: the first public reply or question by one of the desk's agents (not the requester, a "
         "colleague in the Cc or a stranger). Its clock runs "
         "from creation; waiting on the requester (pending) pauses it; resolving, rejecting or closing the ticket "
-        "stops it; reopening does not restart it. An imported ticket whose history holds no such reply has no "
-        "first response to judge: when it was first answered is not known.",
+        "stops it; reopening does not restart it. No first-response target is judged on an imported ticket: its "
+        "history may lack the answer.",
         "Resolution: from creation, or from a reopening, to the next move into resolved or closed, pending time "
         "excluded; rejecting or closing stops it too. Each resolution in the period is a sample.",
         "A target is decided once: met when its clock stops in time, missed when it passes. A breach belongs to "
