@@ -295,19 +295,26 @@ class Config:
     def is_agent(self, handle: str) -> bool:
         """Whether a person works tickets, and so speaks for the desk (their reply is its first
         response, their answer to its notifications an internal note): a queue's member, lead or
-        escalation target, one of the desk's leads, marked agent, or away (someone who left or is on
-        leave: their past replies stay the desk's first responses, so last quarter reads as it
-        did); on a desk with no queues and none of those, everyone in people. The one definition:
-        timings, intake, the rules and reports ask here."""
+        escalation target, one of the desk's leads, or marked agent; or away in a team the desk's
+        agents are in (someone who left the helpdesk or is on leave: their past replies stay the
+        desk's first responses, so last quarter reads as it did; a sales colleague on leave is no
+        agent); on a desk with no queues and none of those, everyone in people. The one
+        definition: timings, intake, the rules and reports ask here."""
         person = self.people.get(handle)
         if person is None:
             return False
-        if person.agent or person.away or handle in self.leads:
+        if self._works_tickets(handle, person):
             return True
+        if person.away and person.team:
+            return any(other.team == person.team and not other.away and self._works_tickets(name, other)
+                       for name, other in self.people.items())
         if not self.queues:  # a colleague who only asks for help must not speak for a desk that names its agents
             return not self.leads and not any(other.agent for other in self.people.values())
-        return any(handle in queue.members or handle in (queue.escalate_to, queue.lead)
-                   for queue in self.queues.values())
+        return False
+
+    def _works_tickets(self, handle: str, person: Person) -> bool:
+        return person.agent or handle in self.leads or any(
+            handle in queue.members or handle in (queue.escalate_to, queue.lead) for queue in self.queues.values())
 
     def queues_of(self, handle: str) -> tuple[str, ...]:
         return tuple(name for name, queue in self.queues.items() if handle in queue.members)

@@ -384,8 +384,11 @@ def test_someone_who_leaves_keeps_their_first_responses_in_past_figures(desk: De
     assert before == (3600, [ticket], [], "bob")
     # As docs/config.md says to: kept under people with away: true, out of the queues.
     desk.configure(TEST_CONFIG.replace("bob@example.com, team: it}", "bob@example.com, team: it, away: true}")
-                   .replace("members: [alice, bob]", "members: [alice]"), "Bob left")
+                   .replace("members: [alice, bob]", "members: [alice]")
+                   .replace("carol@example.com, team: sales}", "carol@example.com, team: sales, away: true}"),
+                   "Bob left; Carol of sales is on leave")
     assert october() == before, "last quarter reads as it did"
+    assert "cannot be given tickets" in desk.fails("assign", ticket, "carol"), "a colleague on leave is no agent"
 
 
 def test_a_target_missed_in_one_month_and_met_in_the_next_is_not_still_waiting(desk: Desk) -> None:
