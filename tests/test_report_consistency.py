@@ -419,3 +419,6 @@ def test_what_happens_at_the_stroke_of_midnight_belongs_to_the_next_period_in_ev
     assert november["resolved"]["ids"] == [resolved_at_midnight]
     assert november["opened"]["ids"] == [opened_at_midnight]
     assert november["backlog_at_end"]["ids"] == [opened_at_midnight], "1 + 1 opened - 1 resolved"
+    october_sla = desk.run("report", "sla", "--since", "2026-10-01", "--until", "2026-10-31").stdout
+    assert "still unfinished at the end of the period" in october_sla and "resolved after" not in october_sla, \
+        "the SLA report reads the stroke of midnight as the backlog does"

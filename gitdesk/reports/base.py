@@ -606,7 +606,8 @@ class Facts:
         return found
 
     def _judged(self, period: Period) -> datetime:
-        return min(period.until, self.now)
+        # Just before the end, as the backlog is: what happens at the stroke of it is the next period's.
+        return min(period.until - timedelta(microseconds=1), self.now)
 
     def _alive(self, ticket: Ticket, period: Period) -> bool:
         """Whether any clock of the ticket can stop or pass its target in the period."""
