@@ -29,10 +29,13 @@ def action_done(desk: Desk, ticket_id: str, verb: str, commit: str) -> list[str]
     its commit: None unless that commit is ``verb`` on this ticket (the link is anyone's to write)."""
     from gitdesk import git
 
-    result = git.run_result(desk.repo, "show", "-s", "--format=%B", f"{commit}^{{commit}}", "--")
+    result = git.run_result(desk.repo, "show", "-s", "--format=%H%n%B", f"{commit}^{{commit}}", "--")
     if result.returncode != 0:
         return None
-    body = result.stdout.decode("utf-8", "replace").split("\n")[1:]
+    full, _, message = result.stdout.decode("utf-8", "replace").partition("\n")
+    if not git.is_ancestor(desk.repo, full, "HEAD"):  # a commit of the desk's history, not a draft branch's
+        return None
+    body = message.split("\n")[1:]
     trailers = {line for line in body if line.startswith("Gitdesk-")}
     if {f"Gitdesk-Ticket: {ticket_id}", f"Gitdesk-Action: {verb}"} - trailers:
         return None
