@@ -257,11 +257,13 @@ def test_a_target_already_missed_is_told_as_missed_not_as_nearly_used(tmp_path: 
 
 
 def test_new_tickets_nobody_took_are_told_to_the_leads(desk: Desk) -> None:
-    made = desk.new("Laptop for the new starter")
+    made = desk.new("Laptop for the new starter", "-m", "Needed by Monday:\n- Windows 11\n- a docking station")
     desk.at("2026-11-23T13:00:00Z")
     assert done(run(desk)) == [("untaken", made)]
     (told,) = [mail for mail in outbox(desk) if mail["X-Gitdesk-Event"] == "notification"]
     assert told["To"] == "dana@example.com"
+    assert "    Needed by Monday:\n    - Windows 11\n    - a docking station" in body(told).replace("\r\n", "\n"), \
+        "a list stays a list"
 
 
 def test_a_lead_answering_the_notification_writes_an_internal_note(desk: Desk, tmp_path: Path) -> None:

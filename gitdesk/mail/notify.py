@@ -176,12 +176,25 @@ def about(config: Config, ticket: Ticket, most: int = 600) -> str:
     title, requester, status and queue, and the start of the description."""
     name = templates.requester_name(ticket, config)
     who = f"{name} <{ticket.requester}>" if name and "@" in ticket.requester else ticket.requester
-    # The requester's words, untrusted: one clean line (no control or direction characters, no
-    # ticket-file escapes), indented as a code block so the HTML part shows it as text: a
-    # Markdown image in it must not become a remote <img> (a tracking pixel) in agents' mail.
-    text = clean_line(" ".join(re.sub(r"\\(?=[#<>`*_\[\]!-])", "", ticket.description or "").split()))
-    excerpt = text if len(text) <= most else text[:most].rsplit(" ", 1)[0] + " …"
-    excerpt = "\n".join("    " + line for line in textwrap.wrap(excerpt, 72)) if excerpt else ""
+    # The requester's words, untrusted: clean lines (no control or direction characters, no
+    # ticket-file escapes) kept as they were written (a list stays a list), indented as a code
+    # block so the HTML part shows it as text: a Markdown image in it must not become a remote
+    # <img> (a tracking pixel) in agents' mail.
+    shown: list[str] = []
+    room = most
+    for raw in re.sub(r"\\(?=[#<>`*_\[\]!-])", "", ticket.description or "").split("\n"):
+        line = clean_line(raw)
+        if not line:
+            if shown and shown[-1]:
+                shown.append("")
+            continue
+        if len(line) > room:
+            shown.append((line[:room].rsplit(" ", 1)[0] if " " in line[:room] else line[:room]) + " …")
+            break
+        shown.append(line)
+        room -= len(line)
+    excerpt = "\n".join("    " + wrapped if wrapped else "" for line in shown
+                         for wrapped in (textwrap.wrap(line, 72) or [""])).rstrip()
     lines = [f"{ticket.id}: {clean_line(ticket.title)}", f"Requester: {clean_line(who)}",
              f"Status: {ticket.status}" + (f", queue {ticket.queue}" if ticket.queue else "")
              + (f", assigned to {ticket.assignee}" if ticket.assignee else ", unassigned")]
