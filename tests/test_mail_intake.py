@@ -252,6 +252,21 @@ def test_a_subject_longer_than_a_title_is_cut_at_a_word_and_kept_whole_in_the_de
     assert made["description"] == f"Subject: {subject}\n\nSee subject."
 
 
+def test_a_mailing_list_s_mail_is_taken_in_but_not_answered_unless_the_list_is_the_desk(mail_desk: Desk,
+                                                                                        tmp_path: Path) -> None:
+    def listed(n: int, list_id: str) -> bytes:
+        return (f"From: news@vendor.example\nTo: help@fernhill.example\nSubject: News {n}\n"
+                f"Message-ID: <list{n}@vendor.example>\nList-Id: {list_id}\n\nOur new products!\n").encode()
+
+    result = intake(mail_desk, "mbox", mbox(tmp_path, listed(1, "<news.vendor.example>"),
+                                            listed(2, "Help <help.fernhill.example>")))
+    newsletter, through_our_group = (m["ticket"] for m in result["messages"])
+    acknowledged = [ticket_id for ticket_id in (newsletter, through_our_group)
+                    for path in mail_desk.committed_files() if path.startswith("outbox/") and ticket_id in path]
+    assert newsletter not in acknowledged and "came from a mailing list" in mail_desk.text(newsletter)
+    assert through_our_group in acknowledged, "the desk's own group is how requesters reach it"
+
+
 def test_html_tables_keep_their_cells_apart_and_numbered_lists_their_numbers() -> None:
     from gitdesk.mail.html import to_text
 

@@ -48,7 +48,7 @@ from gitdesk.mail.message import (
     without_reply_prefix,
 )
 from gitdesk.mail.outbox import outbox_path
-from gitdesk.model import MAIL_SYSTEM, NOTE, REOPEN, REPLY, REQUESTER_NAME, Entry, Route, Ticket
+from gitdesk.model import MAIL_SYSTEM, NOTE, REOPEN, REPLY, REQUESTER_NAME, Config, Entry, Route, Ticket
 from gitdesk.paths import TICKETS
 from gitdesk.text import address_key, counted, unmailable
 
@@ -476,6 +476,12 @@ def _acknowledged(state: _State, ticket: Ticket, incoming: Incoming, files: dict
     if incoming.no_auto_reply:  # an automatic answer to it is what its sender asked not to get
         return _noted(ticket, "No acknowledgement was sent: the mail asks for no automatic answers "
                               "(X-Auto-Response-Suppress). Tell them the ticket's number when you answer.")
+    if incoming.list_id and not _own_list(state.desk.config, incoming.list_id):
+        # RFC 3834: no automatic answer to a mailing list's mail (a newsletter, a list the desk is
+        # on). A desk whose own address is a group (Google Groups: List-Id <help.example.com>)
+        # still acknowledges what reaches it through that group.
+        return _noted(ticket, "No acknowledgement was sent: the mail came from a mailing list "
+                              f"({incoming.list_id[:80]}). Tell them the ticket's number when you answer.")
     had = recent(to)
     if had >= ACKS_PER_INTERVAL:
         return _noted(ticket, f"No acknowledgement was sent: {to} had {had} within the "
@@ -794,6 +800,13 @@ def _bounce_note(ticket: Ticket, incoming: Incoming, bounce: Bounce) -> Ticket:
             f"Mail sent from this ticket could not be delivered ({bounce.reason}; reported by {incoming.sender}).")
     new = with_thread_id(ticket, incoming.message_id)
     return _noted(new, text)
+
+
+def _own_list(config: Config, list_id: str) -> bool:
+    """Whether ``list_id`` names the desk's own address or an alias (a group that is the desk)."""
+    named = list_id.casefold()
+    return any(address and (address.casefold() in named or address.casefold().replace("@", ".") in named)
+               for address in (config.mail.address, *config.mail.aliases))
 
 
 def _noted(ticket: Ticket, text: str) -> Ticket:

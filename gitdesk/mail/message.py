@@ -90,6 +90,7 @@ class Incoming:
     # The sender asks for no automatic answers (Exchange's X-Auto-Response-Suppress: All or
     # AutoReply; OOF alone asks only for no out-of-office notices): taken in, not acknowledged.
     no_auto_reply: bool = False
+    list_id: str = ""  # a mailing list's List-Id (or its List-Unsubscribe, when it names none)
 
     @property
     def title(self) -> str:
@@ -607,6 +608,7 @@ def _parse(raw: bytes) -> Incoming:
         bounce=_bounce(message, raw, message_id) if _is_report(message, sender) else None,
         addressed=tuple(dict.fromkeys(address for _, address in _addresses(message, "To", "Cc"))),
         no_auto_reply=bool(_SUPPRESSED.search(_header(message, "X-Auto-Response-Suppress"))),
+        list_id=clean_line(_header(message, "List-Id") or _header(message, "List-Unsubscribe"))[:300],
     )
 
 
