@@ -389,10 +389,11 @@ def _forward_at(text: str, subject: str) -> tuple[int, int, str] | None:
     for index, line in enumerate(lines):
         stripped = line.strip()
         header = _OUTLOOK_FROM.match(stripped)
-        following = [other.strip() for other in lines[index + 1:index + 5]]
-        if header and any(_OUTLOOK_SENT.match(other) for other in following) \
-                and any(_OUTLOOK_TO.match(other) for other in following):
-            return offset, offset + len(line), stripped[header.end():].strip()
+        if header:
+            following = [other.strip() for other in lines[index + 1:index + 5]]
+            if any(_OUTLOOK_SENT.match(other) for other in following) \
+                    and any(_OUTLOOK_TO.match(other) for other in following):
+                return offset, offset + len(line), stripped[header.end():].strip()
         offset += len(line) + 1
     return None
 
