@@ -56,6 +56,23 @@ def added_entries(old: Ticket | None, new: Ticket) -> list[Entry]:
     return [entry for entry in new.entries if (entry.at, entry.author, entry.kind, entry.text) not in seen]
 
 
+def not_mailed(old: Ticket | None, new: Ticket) -> str | None:
+    """What a change written by hand (an editor, ``gitdesk edit``) says to the requester that
+    no mail will tell them: a reply, question or reopening by one of the desk's people, or a
+    resolution. Only gitdesk's commands mail; nobody must believe the customer was told."""
+    if old is None:
+        return None
+    said = [entry.kind for entry in added_entries(old, new)
+            if entry.kind in ("reply", "question", "reopen") and "@" not in entry.author]
+    if new.resolution and new.resolution != old.resolution:
+        said.append("resolution")
+    if not said:
+        return None
+    steps = " and ".join(dict.fromkeys(said))
+    return (f"{new.id}: the {steps} written by hand {'is' if len(set(said)) == 1 else 'are'} not mailed to the "
+            f"requester (only gitdesk's commands mail); to tell them, use gitdesk reply {new.id}")
+
+
 def first_line(text: str) -> str | None:
     """An entry's or a resolution's first line, as the audit log shows it."""
     return text.strip().split("\n", 1)[0][:200] if text.strip() else None

@@ -37,6 +37,10 @@ def test_edit_commits_a_valid_change(desk: Desk, tmp_path: Path, monkeypatch: py
     assert "description edited" in out
     assert "Better description\n\nwith steps" in desk.text(ticket)
     assert "Gitdesk-Action: edit" in desk.last_message()
+    fake_editor(tmp_path, monkeypatch, ("with steps", "with steps\n\n## Conversation\n\n"
+                                                      "### 2026-11-20T10:00:00Z alice — reply\nOn it."))
+    said = desk.run("edit", ticket)
+    assert f"{ticket}: the reply written by hand is not mailed to the requester" in said.stderr
 
 
 def test_edit_with_broken_yaml_can_be_fixed_in_a_second_round(desk: Desk, tmp_path: Path,

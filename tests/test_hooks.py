@@ -180,8 +180,11 @@ def test_hand_made_new_ticket_and_reply_get_trailers(hooked: Desk) -> None:
     ticket = hooked.new("Printer", "-q", "it-helpdesk")
     path = hooked.file(ticket)
     path.write_text(path.read_text() + "\n## Conversation\n\n### 2026-11-20T10:00:00Z alice — reply\nOn it.\n")
-    assert commit(hooked, "reply", "-a").returncode == 0
+    made = commit(hooked, "reply", "-a")
+    assert made.returncode == 0
     assert "Gitdesk-Action: reply\n" in hooked.last_message()
+    assert f"gitdesk: note: {ticket}: the reply written by hand is not mailed to the requester" in made.stderr, \
+        "an agent who typed a reply in the file must not believe the customer was told"
 
 
 def test_an_existing_user_hook_still_runs_and_uninstall_restores_it(desk: Desk) -> None:

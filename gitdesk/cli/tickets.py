@@ -257,7 +257,7 @@ def edit(session: Session, ticket_id: str) -> None:
     Example:
       EDITOR=nano gitdesk edit GD-01JD8X4K
     """
-    from gitdesk import actions
+    from gitdesk import actions, changes
     from gitdesk.cache import index
     from gitdesk.render import output, views
 
@@ -283,3 +283,6 @@ def edit(session: Session, ticket_id: str) -> None:
     result = actions.save_edit(desk, loaded.ticket.id, original, edited, actor)
     index.written(desk, result.ticket_files)
     views.outcome(result)
+    unmailed = changes.not_mailed(loaded.ticket, result.ticket)
+    if unmailed:
+        output.note(f"gitdesk: note: {unmailed}")

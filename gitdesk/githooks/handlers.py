@@ -71,7 +71,7 @@ def pre_commit(repo: git.Repo) -> HookResult:
     findings = check.check_staged(repo, staged)
     if not findings:
         _hand_over_trailers(repo, staged)
-        return HookResult(0, notes)
+        return HookResult(0, notes + _not_mailed(repo, staged))
     return HookResult(1, notes + [str(f) for f in findings] + [
         f"gitdesk: commit refused: {counted(len(findings), 'problem')} in the staged "
         f"{check.what_was_found(findings)} (fix them and git add again, or see gitdesk check --staged)"])
@@ -100,6 +100,24 @@ def _hand_over_trailers(repo: git.Repo, staged: check.Staged) -> None:
         handoff.write_text("\n".join(lines) + "\n", encoding="utf-8")
     except (GitdeskError, OSError):
         handoff.unlink(missing_ok=True)  # commit-msg works them out itself
+
+
+def _not_mailed(repo: git.Repo, staged: check.Staged) -> list[str]:
+    """A note for each staged ticket whose hand-written reply or resolution no mail will tell."""
+    found: list[str] = []
+    try:
+        for prefix in staged.prefixes:
+            edited = [change for change in git.parse_raw(git.raw_under(staged.raw[prefix], prefix + check.TICKETS))
+                      if change.path.endswith(".md") and change.status == "M"]
+            blobs = git.read_blobs(repo, [c.new for c in edited] + [c.old for c in edited])
+            for change in edited:
+                new, old = _parse(blobs.get(change.new)), _parse(blobs.get(change.old))
+                said = changes.not_mailed(old, new) if new is not None and old is not None else None
+                if said:
+                    found.append(f"gitdesk: note: {said}")
+    except GitdeskError:
+        return []  # a note, never a reason to stop a commit the checks accepted
+    return found
 
 
 def trailers_for_staged(repo: git.Repo) -> list[tuple[str, str]]:
