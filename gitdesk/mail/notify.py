@@ -309,19 +309,20 @@ def recipients(message: Message) -> list[str]:
 
 def deliver_now(desk: Desk, message_ids: Sequence[str]) -> list[str]:
     """Deliver these queued messages at once when SMTP is set up here (``--send``): lines
-    that say what happened. Without SMTP they wait for ``gitdesk mail send``. A failure is
-    raised as one line: the action is committed and the mail stays queued."""
+    that say what happened. Without SMTP they wait for ``gitdesk mail send``. A failure is a
+    warning, not an error: the action is committed (a script that retried it on exit 1 would
+    post the reply twice) and the mail stays queued."""
     from gitdesk.mail import delivery, smtp
 
     if smtp.smtp_settings(desk.config) is None:
         return ["the mail waits in outbox/ for gitdesk mail send (no SMTP server is set here)"]
+    queued = "the change is committed and its mail waits in outbox/ for gitdesk mail send"
     try:
         result = delivery.send(desk, only=set(message_ids))
     except GitdeskError as error:
-        raise GitdeskError(f"{error.message}; the change is committed and its mail waits in outbox/",
-                           path=error.path, line=error.line, hint=error.hint) from None
+        return [f"gitdesk: warning: {error.message}; {queued}"]
     lines = [f"mail to {', '.join(item.to)}: {item.outcome}" + (f" ({item.detail})" if item.detail else "")
              for item in result.items if item.message_id in message_ids]
     if result.error is not None:
-        raise result.error
+        lines.append(f"gitdesk: warning: {result.error.message}; {queued}")
     return lines
