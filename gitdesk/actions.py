@@ -426,6 +426,14 @@ def new_ticket(desk: Desk, spec: NewTicket, actor: Actor, now: datetime, existin
     """A valid new ticket with a fresh ID not in ``existing`` (which gains it). Call under the desk lock."""
     config = desk.config
     title = _one_line(spec.title, "title")
+    # Named before a file exists: check's wording would point at a ticket file never written
+    # ("tickets/GD-….md: … gitdesk set GD-… category NAME fixes it").
+    for what, value, known in (("category", spec.category, list(config.categories)),
+                               ("priority", spec.priority, list(config.priorities))):
+        if value and known and value not in known:
+            close = closest(value, known)
+            raise ValidationError(f"unknown {what} {value!r}" + (f" (did you mean {close}?)" if close else ""),
+                                  hint=f"expected one of: {', '.join(known)}")
     for label in spec.labels:
         _check_label(label)
     for key, _ in spec.extra:

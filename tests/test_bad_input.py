@@ -112,8 +112,11 @@ def test_unknown_person_queue_priority(desk: Desk) -> None:
     assert desk.fails("assign", ticket, "zed") == \
         "gitdesk: error: unknown person 'zed' (known people: alice, bob, dana, fred, gina, carol)"
     assert desk.fails("new", "t", "-q", "nope").startswith("gitdesk: error: unknown queue 'nope'")
-    assert desk.fails("new", "t", "-p", "asap").startswith(
-        "gitdesk: error: tickets/") and "unknown priority 'asap'" in desk.fails("new", "t", "-p", "asap")
+    assert desk.fails("new", "t", "-p", "asap") == \
+        "gitdesk: error: unknown priority 'asap' (expected one of: urgent, high, normal, low)", \
+        "no file named: none was written"
+    assert desk.fails("new", "t", "-c", "emial") == ("gitdesk: error: unknown category 'emial' (did you mean email?) "
+                                                     "(expected one of: email, hardware, network, facilities)")
     assert desk.fails("new", "t", "-r", "nobody") == (
         "gitdesk: error: unknown requester 'nobody' (use an email address or a handle from people: "
         "in .gitdesk/config.yml)")
