@@ -50,10 +50,21 @@ def field_changes(old: Ticket | None, new: Ticket) -> list[FieldChange]:
 
 
 def added_entries(old: Ticket | None, new: Ticket) -> list[Entry]:
+    """The entries ``new`` has beyond ``old``'s, counted as a multiset: two "time 3h" entries in
+    one second are two, and a time entry's duration tells it from another's."""
     if old is None:
         return list(new.entries)
-    seen = {(entry.at, entry.author, entry.kind, entry.text) for entry in old.entries}
-    return [entry for entry in new.entries if (entry.at, entry.author, entry.kind, entry.text) not in seen]
+    from collections import Counter
+
+    seen = Counter((entry.at, entry.author, entry.kind, entry.detail, entry.text) for entry in old.entries)
+    added = []
+    for entry in new.entries:
+        key = (entry.at, entry.author, entry.kind, entry.detail, entry.text)
+        if seen[key]:
+            seen[key] -= 1
+        else:
+            added.append(entry)
+    return added
 
 
 def not_mailed(old: Ticket | None, new: Ticket) -> str | None:

@@ -136,8 +136,10 @@ def test_logged_time_reads_the_same_in_every_row_and_a_day_of_work_is_logged_in_
            "1h30m, or 8h for a working day)" in refused, "a day of work read as 24 hours tripled the capacity figures"
     assert "1d" not in desk.fails("time", ticket, "a day").split("(", 1)[1], "the hint offers only what it takes"
     desk.run("time", ticket, "8h")
-    desk.run("time", ticket, "20h")  # a long weekend of work, as typed
+    assert "(time 20h by alice)" in desk.run("time", ticket, "20h").stdout, \
+        "a second entry in the same second is a change"  # a long weekend of work, as typed
     desk.run("time", ticket, "24h")
+    assert "time 24h by alice" in desk.last_message()
     assert "— time 24h" in desk.text(ticket), "written in hours: not the 1d the command refuses"
     rows = list(csv.reader(io.StringIO(desk.run("report", "workload", "--since", "2026-11-02", "--until",
                                                 "2026-11-08", "--format", "csv").stdout)))
