@@ -413,3 +413,18 @@ def test_on_a_working_day_of_half_hours_the_hours_round_within_the_day() -> None
     assert format_duration(day + 3 * 3600 + 50 * 60, day=day) == "1d4h", "not the 1d3h of whole hours elapsed"
     assert format_duration(day + 40 * 60, day=day) == "1d1h"
     assert format_duration(8 * 3600 + 7 * 3600 + 40 * 60, day=8 * 3600) == "2d", "7h40m of an 8h day carries a day"
+
+
+def test_what_went_wrong_with_an_imported_row_or_a_logged_change_is_never_cut(desk: Desk, tmp_path: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = tmp_path / "rows.csv"
+    rows.write_text("Subject,E-mail,Owner,Prio\nThird printer,old3@example.com,zed,superhigh\n")
+    on_terminal(monkeypatch, 80)
+    out = desk.run("import", "csv", str(rows), "--map", "assignee=Owner", "--map", "priority=Prio").stdout
+    said = " ".join(out.split())
+    assert "assignee 'zed' is not one of the desk's people: unassigned" in said
+    assert "priority 'superhigh' is not one of this desk's" in said and "…" not in out
+    ticket = desk.new("Printer jams", "-q", "it-helpdesk")
+    desk.run("escalate", ticket, "--to", "it-infra", "--reason", "Needs a new fuser unit, which only infra may order")
+    logged = " ".join(desk.run("log", ticket).stdout.split())
+    assert "only infra may order" in logged, "an escalation's reason is read whole at 80 columns"

@@ -615,7 +615,7 @@ def log_entries(entries: Sequence[LogEntry], fmt: str, *, with_ticket: bool,
                Column("WHO", lambda r: r["who"])]
     if with_ticket:
         columns.append(Column("TICKET", lambda r: r["ticket"]))
-    columns.append(Column("WHAT", lambda r: r["what"], fit="shrink"))
+    columns.append(Column("WHAT", lambda r: r["what"], fit="wrap"))  # an escalation's reason, a link's IDs: whole
     emit(fmt, "entries", [record(entry) for entry in entries], columns=columns, rows=rows)
 
 
@@ -632,8 +632,8 @@ def mail_send(result: DeliveryResult, fmt: str) -> None:
     rows = records if result.dry_run or len(records) <= 20 else [r for r in records if r["outcome"] not in quiet]
     columns = (Column("FILE", lambda r: str(r["file"])), Column("OUTCOME", lambda r: str(r["outcome"])),
                Column("TICKET", lambda r: str(r["ticket"] or "-")),
-               Column("TO", lambda r: ", ".join(map(str, r["to"])) or "-", fit="shrink"),
-               Column("DETAIL", lambda r: str(r["detail"]), fit="shrink"))
+               Column("TO", lambda r: ", ".join(map(str, r["to"])) or "-", fit="wrap"),
+               Column("DETAIL", lambda r: str(r["detail"]), fit="wrap"))
     emit(fmt, "messages", records, columns=columns if rows else (), rows=rows,
          text=None if rows else (lambda: None), meta=meta)
     if fmt != "table":
@@ -755,7 +755,7 @@ def _batch(fmt: str, key: str, items: Sequence[Mapping[str, Any]], meta: Mapping
     listed = [item for item in items if hidden is None or not hidden(item)]
     shown = [item for item in listed if len(listed) <= ROUTINE_SHOWN or notable(item)]
     table_columns = [Column(header, _item(name),
-                            fit="shrink" if index == len(columns) - 1 else "keep")
+                            fit="wrap" if index == len(columns) - 1 else "keep")  # the detail is the point
                      for index, (name, header) in enumerate(columns)]
     emit(fmt, key, items, meta=meta, columns=table_columns, rows=shown if shown else None,
          text=(lambda: None) if not shown else None)
