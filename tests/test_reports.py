@@ -281,6 +281,8 @@ def test_report_options_are_checked(week: Desk) -> None:
     assert "unknown queue 'nope'" in week.fails("report", "queues", "--queue", "nope")
     assert "unknown team 'nope'" in week.fails("report", "queues", "--team", "nope")
     assert "the period is empty" in week.fails("report", "queues", "--since", "2026-11-05", "--until", "2026-11-01")
+    assert "--since 2030-01-01 is in the future" in week.fails("report", "sla", "--since", "2030-01-01"), \
+        "not a --until nobody gave"
     report = json.loads(week.run("report", "queues", *SPAN, "--queue", "it-infra", "--format", "json").stdout)
     assert list(rows(report, "by_queue")) == ["it-infra"]
 

@@ -66,6 +66,9 @@ def window(since: datetime | None, until: datetime | None, granularity: str | No
     else:
         start = since
     if start >= end:
+        if until is None:  # no --until: the period ends now, and --since is later
+            raise ValidationError(f"the period is empty: --since {_show(start)} is in the future",
+                                  hint="give a start before today, or --until too")
         raise ValidationError("the period is empty: --since must come before --until")
     return Period(start, end, f"{_show(start)} to {_show(end, end=True)}", through=until is None)
 
