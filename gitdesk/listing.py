@@ -36,6 +36,9 @@ class Filters:
         if self.queue is not None and self.queue not in config.queues:
             raise ValidationError(f"unknown queue {self.queue!r}",
                                   hint=f"expected one of: {', '.join(config.queues)}")
+        if self.category is not None and config.categories and self.category not in config.categories:
+            raise ValidationError(f"unknown category {self.category!r}",
+                                  hint=f"expected one of: {', '.join(config.categories)}")
         if self.assignee is not None and config.person(self.assignee) is None:
             raise ValidationError(f"unknown person {self.assignee!r}",
                                   hint=f"known people: {', '.join(config.people)}")

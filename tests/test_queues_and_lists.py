@@ -37,6 +37,8 @@ def test_list_filters(desk: Desk) -> None:
     assert ids_of(desk, "--sort", "-created") == [heating, mail, printer]
     assert "unknown status 'opne'" in desk.fails("list", "--status", "opne")
     assert "unknown queue 'x'" in desk.fails("list", "--queue", "x")
+    assert "unknown category 'emial' (expected one of: email," in desk.fails("list", "--category", "emial"), \
+        "a typo is not '0 tickets'"
 
 
 def test_list_sorts_priority_in_config_order(desk: Desk) -> None:
