@@ -391,10 +391,11 @@ def test_sync_refuses_to_push_a_move_check_refuses(team) -> None:  # type: ignor
     error = bob.fails("sync")
     assert error.startswith(f"gitdesk: error: sync stopped before pushing: tickets/{ticket}.md:")
     assert "cannot move from resolved to pending" in error
-    assert error.endswith("[in commit " + bob.head()[:10] + "] (nothing was pushed to origin/main; put it right "
-                          "in a new commit, then gitdesk sync again)")
+    assert error.endswith("[in commit " + bob.head()[:10] + "] (nothing was pushed to origin/main; undo the "
+                          "unpushed commits keeping their changes (git reset --soft @{upstream}), put the files "
+                          "right, commit, then gitdesk sync again)")
     assert git(origin, "rev-parse", "main").strip() == remote_before
-    # The advice works: a new commit on top that puts it right, and sync pushes.
+    # A new commit on top that puts it right works too, and sync pushes.
     bob.edit(f"tickets/{ticket}.md", "status: pending", "status: resolved", "keep it resolved after all")
     assert "0 commits in, 2 out" in bob.run("sync")
     assert git(origin, "rev-parse", "main").strip() == bob.head()
@@ -473,13 +474,22 @@ def test_a_rejected_push_is_accepted_once_a_new_commit_fixes_it(desk: Desk, serv
     desk.git("commit", "-qam", "close by hand")  # no hooks here
     refused = _push(desk)
     assert refused.returncode != 0
-    assert "push rejected: 2 problems in the pushed tickets; fix them in a new commit on top" in refused.stderr
-    # The advice, followed: a new commit on top, no history rewritten.
+    assert "push rejected: 2 problems in the pushed tickets; undo the unpushed commits keeping their changes " \
+        "(git reset --soft @{upstream})" in refused.stderr
+    # A new commit on top, no history rewritten, is accepted.
     path.write_text(path.read_text().replace("status: closed", "status: open"))
     desk.git("commit", "-qam", "reopen: closed by mistake")
     accepted = _push(desk)
     assert accepted.returncode == 0, accepted.stderr
     assert git(server, "rev-parse", "main").strip() == desk.head()
+    # The advice, followed: the bad commit undone, the file put right, committed again.
+    path.write_text(path.read_text().replace("status: open", "status: closed"))
+    desk.git("commit", "-qam", "close by hand again")
+    assert _push(desk).returncode != 0
+    desk.git("reset", "-q", "--soft", "@{upstream}")
+    path.write_text(path.read_text().replace("status: closed", "status: open"))
+    desk.git("commit", "-qam", "nothing to close after all", "--allow-empty")
+    assert _push(desk).returncode == 0
 
 
 def test_a_push_is_judged_by_the_state_it_leaves_not_one_jump(desk: Desk, server: Path) -> None:

@@ -292,6 +292,7 @@ def pre_receive(repo: git.Repo, updates: str) -> HookResult:
         return HookResult()
     return HookResult(1, [str(f) for f in findings] + [
         f"gitdesk: push rejected: {counted(len(findings), 'problem')} in the pushed "
-        f"{check.what_was_found(findings)}; fix them in a new commit on top (or rewrite the bad ones) "
-        "and push again"])
+        f"{check.what_was_found(findings)}; undo the unpushed commits keeping their changes (git reset --soft "
+        "@{upstream}), put the files right, commit and push again (a fixing commit on top is accepted too, "
+        "but your own pre-commit hook judges it against the bad one: git commit --no-verify)"])
 

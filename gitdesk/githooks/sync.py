@@ -211,8 +211,8 @@ def _refuse_bad_push(repo: git.Repo, old: str, upstream: str) -> None:
     # A later commit that puts it right is enough: the push is judged by the state it
     # leaves on the remote, as the pre-receive hook judges it.
     raise SyncRefused(f"sync stopped before pushing: {findings[0]}{more}",
-                      hint=f"nothing was pushed to {upstream}; put it right in a new commit, then gitdesk sync "
-                           "again")
+                      hint=f"nothing was pushed to {upstream}; undo the unpushed commits keeping their changes "
+                           "(git reset --soft @{upstream}), put the files right, commit, then gitdesk sync again")
 
 
 def sync(desk: Desk, *, strategy: str | None = None, attempts: int = 5) -> SyncResult:
