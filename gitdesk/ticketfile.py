@@ -711,15 +711,21 @@ def rewritten_text(document: Document, old: Ticket, new: Ticket) -> str:
             entry_text(entry) for entry in new.entries]
         tail = "\n" if end < len(text) else ""
         edits.append((heading_end, end, "\n" + "\n".join(parts) + tail))
+    added_resolution: str | None = None
     if (new.resolution or None) != (old.resolution or None):
-        if document.resolution is None or not new.resolution:
-            raise ValueError("merges only rewrite an existing resolution")
-        start, end = document.resolution
-        heading_end = text.find("\n", start, end) + 1 or end
-        tail = "\n" if end < len(text) else ""
-        edits.append((heading_end, end, new.resolution + "\n" + tail))
+        if not new.resolution:
+            raise ValueError("merges never remove a resolution")
+        if document.resolution is None:  # resolved on the other side, answered on this one
+            added_resolution = new.resolution
+        else:
+            start, end = document.resolution
+            heading_end = text.find("\n", start, end) + 1 or end
+            tail = "\n" if end < len(text) else ""
+            edits.append((heading_end, end, new.resolution + "\n" + tail))
     for start, end, replacement in sorted(edits, key=lambda edit: edit[0], reverse=True):
         text = text[:start] + replacement + text[end:]
+    if added_resolution is not None:  # after the other body edits, where the sections now are
+        text = _set_resolution(text, parse(text, document.path)[1], added_resolution)
     changes = _field_changes(old, new)
     if changes:
         text = frontmatter.splice(text, document.front, changes, document.path)

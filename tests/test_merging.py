@@ -336,3 +336,20 @@ def test_a_rule_that_raced_the_requesters_answer_is_dropped_and_judged_again(tea
     assert sorted((alice.path / "outbox").glob("*.eml")) == queued, "no 'we have not heard back' to her"
     assert "resolve-unanswered" not in alice.run("rules", "run"), "judged again: not due"
     assert alice.git("rev-parse", "HEAD") == alice.git("rev-parse", "origin/main")
+
+
+def test_a_branch_that_answers_and_resolves_merges_into_a_main_that_got_a_note(team, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    alice, _, ticket, _ = team
+    alice.git("switch", "-qc", "fix")
+    at(monkeypatch, "2026-11-20T10:00:00Z")
+    alice.run("reply", ticket, "-m", "Try the other tray.")
+    alice.run("resolve", ticket, "--note", "Replaced the tray 2 roller.")
+    alice.git("switch", "-q", "main")
+    at(monkeypatch, "2026-11-20T10:05:00Z")
+    alice.run("note", ticket, "-m", "Bob called again.")
+    merged = alice.try_git("merge", "--no-edit", "fix")  # the pull request's merge button, done by Git
+    assert merged.returncode == 0, merged.stdout + merged.stderr
+    shown = alice.ticket(ticket)
+    assert shown["status"] == "resolved" and shown["resolution"] == "Replaced the tray 2 roller."
+    assert [e["text"] for e in shown["conversation"]] == ["Try the other tray.", "Bob called again."]
+    assert alice.run("check", "--all") == ""
