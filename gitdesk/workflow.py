@@ -202,6 +202,11 @@ def change_findings(config: Config, old: Ticket | None, new: Ticket, path: str |
         # ran ahead must not stop every other clone's work on the ticket (or their pushes).
         if entry.at > clock.now() + FUTURE_SLACK:
             problems.append(_in_the_future(entry, path))
+    if new.assignee and new.assignee != old.assignee and new.assignee in config.people \
+            and not config.is_agent(new.assignee):  # as gitdesk assign refuses it, for a hand edit too
+        problems.append(ValidationError(f"{new.assignee} works no queue, so cannot be given tickets", path=path,
+                                        line=lines.get("assignee"),
+                                        hint=f"add {new.assignee} to a queue's members, or agent: true under people:"))
     if old.status != new.status and old.status in config.statuses and new.status in config.statuses:
         try:
             check_transition(config, old.status, new.status, path)

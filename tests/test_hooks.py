@@ -48,6 +48,11 @@ def test_a_broken_hand_edit_is_refused_with_its_message(hooked: Desk) -> None:
     assert f"tickets/{ticket}.md:3: a closed ticket needs a resolution note" in result.stderr
     assert "commit refused: 2 problems" in result.stderr
     assert hooked.head() == head
+    hooked.git("checkout", "--", ".")
+    edit(hooked, ticket, "assignee:", "assignee: carol")  # a requester from sales, as gitdesk assign refuses
+    result = commit(hooked, "give it to carol by hand", "-a")
+    assert result.returncode == 1 and "carol works no queue, so cannot be given tickets" in result.stderr
+    assert hooked.head() == head
 
 
 def test_a_config_that_drops_what_tickets_still_use_is_refused_naming_them(hooked: Desk) -> None:
