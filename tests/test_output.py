@@ -428,3 +428,14 @@ def test_what_went_wrong_with_an_imported_row_or_a_logged_change_is_never_cut(de
     desk.run("escalate", ticket, "--to", "it-infra", "--reason", "Needs a new fuser unit, which only infra may order")
     logged = " ".join(desk.run("log", ticket).stdout.split())
     assert "only infra may order" in logged, "an escalation's reason is read whole at 80 columns"
+
+
+def test_a_report_too_wide_for_its_chart_shows_the_chart_on_lines_of_its_own(wide: Desk,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    on_terminal(monkeypatch, 80)
+    out = wide.run("report", "workload", "--period", "week").stdout
+    lines = out.splitlines()
+    assert all(len(line) <= 80 for line in lines)
+    assert any("█" in line for line in lines), "reports show charts on an 80-column terminal too"
+    charted = [line for line in lines if "█" in line]
+    assert all(line.rstrip().split()[-1].isdigit() for line in charted), "each bar with its figure"

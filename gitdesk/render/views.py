@@ -535,11 +535,39 @@ def report(built: Report, fmt: str) -> None:
             headers.append("")
             shown = [[*cells, bar(value, top)] for cells, value in zip(shown, values, strict=True)]
         lines += table_lines(columns, headers, shown, room)
+        if section.chart is not None and room is not None and _too_wide(headers, shown, room):
+            lines += _chart_below(section, shown, room)  # the table had no room for its bars
     lines += ["", bold("Definitions")]
     lines += [line for item in built.definitions for line in _wrapped(item, "  - ", room)]
     if built.source:
         lines += [line for line in _wrapped(f"Source: {built.source}", "  ", room)]
     click.echo("\n".join(lines))
+
+
+def _too_wide(headers: Sequence[str], rows: Sequence[Sequence[str]], room: int) -> bool:
+    natural = [max([output.cells(header), *(output.cells(row[index]) for row in rows)])
+               for index, header in enumerate(headers)]
+    return sum(natural) + len(output.GAP) * (len(natural) - 1) > room
+
+
+def _chart_below(section: Any, shown: Sequence[Sequence[str]], room: int) -> list[str]:
+    """A report table's chart on lines of its own, when the table had no room for it: each
+    row's name, its bar and its figure ("2026-W45  ████████▌  12"), so an 80-column terminal
+    shows the chart a wide one shows beside the table."""
+    index = section.chart
+    names = [row[0] for row in shown]
+    figures = [row[index] for row in shown]
+    values = [row[index].magnitude for row in section.rows]
+    name_room = min(max(map(output.cells, names), default=0), room // 3)
+    figure_room = max(map(output.cells, figures), default=0)
+    size = max(5, min(30, room - name_room - figure_room - 8))
+    top = max(values, default=0)
+    lines = ["", f"  {section.columns[index].label}:"]
+    for name, figure, value in zip(names, figures, values, strict=True):
+        shown_name = output.cut(name, name_room) if output.cells(name) > name_room else name
+        lines.append(f"  {output.pad(shown_name, name_room, False)}  {output.pad(bar(value, top, size), size, False)}"
+                     f"  {figure}")
+    return lines
 
 
 def _wrapped(text: str, bullet: str, room: int | None) -> list[str]:
