@@ -121,3 +121,11 @@ def test_edit_that_changes_the_requester_drops_the_previous_requesters_name(desk
     fake_editor(tmp_path, monkeypatch, ("requester: bob@example.net", "requester: carol@example.net"))
     desk.run("edit", ticket)
     assert "requester: carol@example.net" in desk.text(ticket) and "Bob Meyer" not in desk.text(ticket)
+
+
+def test_an_editor_that_cannot_start_is_one_line_with_the_fix(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
+    ticket = desk.new("x", "-q", "it-helpdesk")
+    monkeypatch.setenv("EDITOR", "/nonexistent/editor")
+    said = desk.fails("edit", ticket)
+    assert said.startswith("gitdesk: error: could not open your editor:") and "set EDITOR" in said
+    assert desk.status() == ""

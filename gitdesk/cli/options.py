@@ -131,6 +131,18 @@ def read_text(message: str | None, message_file: IO[str] | None, what: str, *, r
     return message
 
 
+def in_editor(text: str) -> str | None:
+    """``text`` as the person left it in their editor (None: closed without saving); an editor
+    that cannot start is one line with the fix, not click's bare "Editing failed"."""
+    from gitdesk.errors import GitdeskError
+
+    try:
+        return click.edit(text, extension=".md", require_save=False)
+    except click.ClickException as error:
+        raise GitdeskError(f"could not open your editor: {error.format_message()}",
+                           hint="set EDITOR (or VISUAL) to an editor that exists, e.g. export EDITOR=nano") from None
+
+
 def when(text: str | None, *, end_of_day: bool = False) -> datetime | None:
     """A --since/--until value; a bare date as --until means up to the end of that day."""
     if not text:

@@ -14,6 +14,7 @@ from gitdesk.cli.options import (
     Session,
     desk_options,
     format_option,
+    in_editor,
     list_filters,
     message_option,
     pass_session,
@@ -129,7 +130,7 @@ def _drafted(root: Path, given: NewTicket) -> NewTicket | None:
 
     text = templates.draft_text(root, given.draft_fields())
     while True:
-        edited = click.edit(text, extension=".md", require_save=False)
+        edited = in_editor(text)
         if edited is None:
             return None
         try:
@@ -268,7 +269,7 @@ def edit(session: Session, ticket_id: str) -> None:
     original = (desk.root / loaded.path).read_bytes().decode("utf-8")
     text = original
     while True:
-        edited = click.edit(text, extension=".md", require_save=False)
+        edited = in_editor(text)
         if edited is None or edited == original:
             output.info("No changes; nothing committed.")
             return

@@ -16,6 +16,7 @@ from gitdesk.cli.options import (
     Session,
     desk_options,
     format_option,
+    in_editor,
     message_option,
     pass_session,
     read_text,
@@ -173,7 +174,7 @@ def reply(session: Session, ticket_id: str, message: str | None, message_file: I
     from gitdesk.render import output
 
     if edit_first or (article and output.is_terminal()):
-        edited = click.edit(text, extension=".md", require_save=False)
+        edited = in_editor(text)
         if edited is None or not edited.strip():
             raise click.Abort()
         text = edited
