@@ -243,6 +243,7 @@ def test_search_snippets_fit_the_terminal_and_keep_their_match(desk: Desk, monke
         assert lines and max(map(len, lines)) <= 80, (command, shown)
         assert "**printer**" in shown, command
     monkeypatch.delenv("NO_COLOR", raising=False)  # in colour, the marks take no room
+    monkeypatch.setenv("TERM", "xterm-256color")  # a dumb terminal gets no colour
     for command in (["search", "printer"], ["kb", "search", "printer"]):
         shown = desk.run(*command).output
         lines = [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in shown.splitlines()]
@@ -439,3 +440,14 @@ def test_a_report_too_wide_for_its_chart_shows_the_chart_on_lines_of_its_own(wid
     assert any("█" in line for line in lines), "reports show charts on an 80-column terminal too"
     charted = [line for line in lines if "█" in line]
     assert all(line.rstrip().split()[-1].isdigit() for line in charted), "each bar with its figure"
+
+
+def test_a_dumb_terminal_gets_no_colour(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gitdesk.render import output
+
+    monkeypatch.setattr(output, "is_terminal", lambda: True)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    assert output.colour()
+    monkeypatch.setenv("TERM", "dumb")
+    assert not output.colour(), "Emacs shells and dumb terminals show escape codes as text"

@@ -45,7 +45,7 @@ def width() -> int:
 
 
 def colour() -> bool:
-    return is_terminal() and not os.environ.get("NO_COLOR")
+    return is_terminal() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
 
 
 def bold(text: str) -> str:
