@@ -107,7 +107,14 @@ def placeholder_problems(text: str, path: str, known: tuple[str, ...] = PLACEHOL
 def fill(text: str, values: Mapping[str, str]) -> str:
     """``text`` with each ``{{name}}`` replaced by its value (an unknown one is kept as written:
     ``gitdesk check`` reports it, and a mail never loses words because of it)."""
-    return PLACEHOLDER.sub(lambda match: values.get(match.group(1), match.group(0)), text)
+    def value(match: re.Match[str]) -> str:
+        found = values.get(match.group(1), match.group(0))
+        # A value ending a sentence where the template ends one too: "Fernhill Tea Co." + "." is one stop.
+        if found.endswith(".") and text.startswith(".", match.end()) and not found.endswith(".."):
+            return found[:-1]
+        return found
+
+    return PLACEHOLDER.sub(value, text)
 
 
 MAIL_WIDTH = 76

@@ -341,6 +341,9 @@ def test_a_bounce_of_our_reply_becomes_an_internal_note_on_the_ticket(mail_desk:
 def test_the_desk_s_own_words_in_a_mail_are_wrapped_after_filling_the_agent_s_are_not(tmp_path: Path) -> None:
     from gitdesk import templates
 
+    assert templates.fill("thanks for writing to {{desk}}.", {"desk": "Fernhill Tea Co."}) == \
+        "thanks for writing to Fernhill Tea Co.", "a name ending in a full stop ends the sentence once"
+
     body = templates.MAIL_DEFAULTS["resolution"].split("---\n", 2)[2]
     said = "Replaced the toner; the printer on the second floor prints again, and the queue was cleared too."
     filled = templates.fill_mail(body, {"greeting": "Hello Bob,", "id": "GD-01M91QM6C78XKSQAFY", "text": said})
