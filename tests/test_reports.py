@@ -274,7 +274,7 @@ def test_every_format_carries_the_same_figures(week: Desk) -> None:
     rows_ = list(csv.reader(io.StringIO(week.run("report", "workload", *SPAN, "--format", "csv").stdout)))
     assert rows_[0][:3] == ["section", "period", "opened"]
     assert rows_[1][:3] == ["by_period", "2026-11-02 to 2026-11-06", "4"]
-    assert rows_[1][-1] == " ".join(sorted(week.ids.values()))  # type: ignore[attr-defined]
+    assert rows_[1][-1] == "; ".join(sorted(week.ids.values())), "a list, joined as json.md says"  # type: ignore[attr-defined]
 
 
 def test_report_options_are_checked(week: Desk) -> None:

@@ -508,7 +508,7 @@ def report(built: Report, fmt: str) -> None:
                 # None is an empty cell: "-" came out as "'-" (guarded against formulas), literally
                 line.update({column.key: "" if cell.text == "-" else cell.text
                              for column, cell in zip(section.columns, row, strict=True)})
-                line["ids"] = " ".join(sorted({i for cell in row for i in cell.ids}))
+                line["ids"] = "; ".join(sorted({i for cell in row for i in cell.ids}))  # lists, as json.md says
                 rows.append(line)
         click.echo(csv_text([{key: row.get(key) for key in [*keys, "ids"]} for row in rows]), nl=False)
         return
