@@ -451,3 +451,9 @@ def test_a_dumb_terminal_gets_no_colour(monkeypatch: pytest.MonkeyPatch) -> None
     assert output.colour()
     monkeypatch.setenv("TERM", "dumb")
     assert not output.colour(), "Emacs shells and dumb terminals show escape codes as text"
+
+
+def test_a_csv_cell_writes_a_truth_value_as_json_does() -> None:
+    from gitdesk.render.output import csv_cell
+
+    assert (csv_cell(False), csv_cell(True), csv_cell(0)) == ("false", "true", 0)

@@ -302,6 +302,8 @@ def csv_cell(value: Any) -> Any:
         value = json.dumps(value, ensure_ascii=False, default=str)  # as --format json has it, not Python's repr
     elif isinstance(value, (list, tuple)):
         value = "; ".join(map(str, value))
+    if isinstance(value, bool):  # as JSON writes it, not Python's False
+        return "true" if value else "false"
     if not isinstance(value, str):
         return value
     text = visible(value)
