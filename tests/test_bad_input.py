@@ -287,4 +287,10 @@ def test_output_that_cannot_be_written_and_a_folder_to_import_are_errors_not_bug
     if Path("/dev/full").exists():
         assert (result.returncode, result.stderr.strip()) == (
             1, "gitdesk: error: the output could not be written (No space left on device)")
-    assert desk.run("import", "csv", str(desk.path), ok=False).exit_code == 2, "a folder: a usage error, not exit 3"
+    assert desk.fails("import", "csv", str(desk.path)) == (
+        f"gitdesk: error: {desk.path} is not a file (a csv import reads one file; a folder is for import backlog)"), \
+        "a folder: bad input with its fix, not exit 3"
+    for args in (["note", "GD-01", "--file", str(desk.path / "nowhere.txt")], ["export", "json", "-o", str(desk.path)]):
+        said = desk.run(*args, ok=False)
+        assert said.exit_code == 1 and said.stderr.count("\n") == 1 and "(give the path of a file" in said.stderr, \
+            "a path that is not there, or a folder for a file: one line with the fix, not click's usage block"

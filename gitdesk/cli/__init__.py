@@ -89,6 +89,21 @@ class Gitdesk(click.Group):
 
             output.note(f"gitdesk: error: {error}")  # one line when piped; wrapped on a terminal
             ctx.exit(1)
+        except click.BadParameter as error:
+            # A file that is not there, or a folder given for a file: bad input with a fix, one
+            # line and exit 1 as intake's "no such eml" is, not a usage error of four lines.
+            if error.param is None or not isinstance(error.param.type, (click.Path, click.File)):
+                raise
+            named = error.param.get_error_hint(ctx).replace("'", "")
+            kind = error.param.type
+            want = "a folder" if isinstance(kind, click.Path) and not kind.file_okay else \
+                "a file" if isinstance(kind, click.File) or (isinstance(kind, click.Path) and not kind.dir_okay) \
+                else "a file or folder"
+            there = (isinstance(kind, click.Path) and kind.exists) or (
+                isinstance(kind, click.File) and "r" in kind.mode)
+            click.echo(f"gitdesk: error: {named}: {error.message.rstrip('.')} "
+                       f"(give the path of {want}{' that exists' if there else ''})", err=True)
+            ctx.exit(1)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except KeyboardInterrupt:

@@ -229,8 +229,10 @@ def import_(session: Session, kind: str, path: Path, queue: str | None, mapping:
 
     desk = session.desk
     if kind != "backlog" and not path.is_file():
-        raise click.BadParameter(f"{path} is not a file (a {kind} import reads one file; "
-                                 "a folder is for import backlog)", param_hint="'PATH'")
+        from gitdesk.errors import ValidationError
+
+        raise ValidationError(f"{path} is not a file" if path.exists() else f"no file {path}",
+                              hint=f"a {kind} import reads one file; a folder is for import backlog")
     if kind == "github":
         items = github.records(path, frozenset(desk.config.people), repo)
     elif kind == "csv":
