@@ -459,6 +459,7 @@ def kb_hits(hits: Sequence[KbHit], fmt: str) -> None:
             click.echo(f"{bold(one_line(hit.article.title))}  ({one_line(hit.article.category)})")
             click.echo(f"    {hit.article.path}")
             click.echo(f"    {_highlighted(hit.snippet, None if room is None else max(10, room - 4))}")
+        note(counted(len(hits), "article"))  # as search says "0 matches": nothing found is said
 
     emit(fmt, "articles", [hit.as_record() for hit in hits], text=text)
 
