@@ -92,7 +92,8 @@ def _rule_commit_stopped(repo: git.Repo, conflicted: dict[str, set[int]]) -> str
     a ticket as it was (a reminder, "not heard back"): when the ticket changed upstream (the
     requester answered), the rule must judge it again, not a person pick a side."""
     stopped = git.run(repo, "rev-parse", "-q", "--verify", "REBASE_HEAD^{commit}", check=False).decode().strip()
-    if not stopped or not conflicted or not all(path.startswith("tickets/") for path in conflicted):
+    if not stopped or not conflicted or not all(path.startswith("tickets/") or "/tickets/" in path  # a desk in a folder
+                                                for path in conflicted):
         return None
     trailers = git.run(repo, "log", "-1", "--format=%(trailers:key=Gitdesk-Action,valueonly,separator=%x2c)%x1f"
                        "%(trailers:key=Gitdesk-Rule,valueonly,separator=%x2c)%x1f"
