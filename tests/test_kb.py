@@ -121,6 +121,9 @@ def test_every_relative_link_and_anchor_resolves(desk: Desk, desk_with_answers: 
 
 
 def test_output_is_deterministic(desk: Desk, desk_with_answers: dict[str, str]) -> None:
+    never = desk.run("kb", "build", "--check", ok=False)
+    assert never.exit_code == 1 and never.stderr.startswith("gitdesk: error: the knowledge base has not been built "
+                                                            "yet (") and never.stderr.count("\n") == 1, never.stderr
     desk.run("kb", "build")
     first = kb_files(desk)
     head = desk.head()

@@ -47,6 +47,9 @@ def kb_build(session: Session, no_commit: bool, check_only: bool) -> None:
     desk = session.desk
     if check_only:
         stale = knowledge_base.stale_paths(desk)
+        if stale and not (desk.root / knowledge_base.KB).is_dir():  # never built: not a list of every file
+            raise GitdeskError(f"the knowledge base has not been built yet ({counted(len(stale), 'file')} to write)",
+                               hint="run gitdesk kb build")
         for path in stale:
             output.info(f"{path}: out of date")
         if stale:

@@ -141,7 +141,10 @@ def build(facts: Facts, period: Period) -> Report:
         said.say(noise, [i for ids in facts.left_out(period).values() for i in ids])
     definitions = [
         "Tickets are counted by creation date, per requester (people from config by handle, others by email) "
-        "and per requester's team. Rejected tickets (spam, refused) and duplicates are left out.",
+        "and per requester's team. Rejected tickets (spam, refused) and duplicates are left out. The tables show "
+        f"the {TOP_CATEGORIES} categories with the most tickets in the period (so a row's columns need not add up "
+        f"to its tickets) and the {TOP_REQUESTERS} requesters who asked most; the flags look at everyone and every "
+        "category.",
         f"A flag: one requester with at least {settings.training_min_tickets} tickets in one category within "
         f"the last {window_days} days of the period, and at least {settings.training_factor:g} times the average: "
         "that category's tickets from their team divided by the team's people in config, or, for a team of fewer "
