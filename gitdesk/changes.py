@@ -73,8 +73,9 @@ def not_mailed(old: Ticket | None, new: Ticket) -> str | None:
     resolution. Only gitdesk's commands mail; nobody must believe the customer was told."""
     if old is None:
         return None
-    said = [entry.kind for entry in added_entries(old, new)
-            if entry.kind in ("reply", "question", "reopen") and "@" not in entry.author]
+    headed = {(entry.at, entry.author, entry.kind) for entry in old.entries}  # an edit of one mailed before
+    said = [entry.kind for entry in added_entries(old, new) if entry.kind in ("reply", "question", "reopen")
+            and "@" not in entry.author and (entry.at, entry.author, entry.kind) not in headed]
     if new.resolution and new.resolution != old.resolution:
         said.append("resolution")
     if not said:

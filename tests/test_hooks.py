@@ -543,3 +543,13 @@ def test_checking_out_a_file_leaves_the_caches_to_the_next_command(hooked: Desk)
                             capture_output=True, text=True)
     assert result.returncode == 0 and result.stderr == ""
     assert priority() == "normal"
+
+
+def test_a_typo_fixed_in_a_question_is_an_edit_not_a_new_question(hooked: Desk) -> None:
+    ticket = hooked.new("Printer", "-q", "it-helpdesk")
+    hooked.run("ask", ticket, "-m", "Which tray?")
+    edit(hooked, ticket, "Which tray?", "Which tray is it?")
+    made = commit(hooked, "typo", "-a")
+    assert made.returncode == 0 and "not mailed" not in made.stderr, "it was mailed when it was asked"
+    trailers = hooked.last_message().strip().split("\n\n")[-1] + "\n"
+    assert "Gitdesk-Action: question edited\n" in trailers and "Gitdesk-Action: question\n" not in trailers

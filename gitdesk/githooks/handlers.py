@@ -158,7 +158,11 @@ def _actions(old: Ticket | None, new: Ticket) -> list[str]:
     if old is None:
         return ["new"]
     actions = [_field_action(change) for change in changes.field_changes(old, new)]
-    actions += [entry.kind for entry in changes.added_entries(old, new)]
+    # An entry already there under the same heading, with other words, was edited, not added: a
+    # typo fixed in a question is no new question (gitdesk log --action question lists those).
+    headed = {(entry.at, entry.author, entry.kind) for entry in old.entries}
+    actions += [f"{entry.kind} edited" if (entry.at, entry.author, entry.kind) in headed else entry.kind
+                for entry in changes.added_entries(old, new)]
     if new.resolution and new.resolution != old.resolution:
         actions.append("resolution written" if not old.resolution else "resolution rewritten")
     if new.description != old.description:
