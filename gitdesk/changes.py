@@ -67,15 +67,22 @@ def added_entries(old: Ticket | None, new: Ticket) -> list[Entry]:
     return added
 
 
+def corrected(old: Ticket, entry: Entry) -> bool:
+    """Whether an entry ``added_entries`` found is one of ``old``'s put right by hand: the same
+    heading with other words, or the same words re-dated (mailed, if at all, when first written)."""
+    return any((earlier.at, earlier.author, earlier.kind) == (entry.at, entry.author, entry.kind)
+               or (earlier.author, earlier.kind, earlier.text) == (entry.author, entry.kind, entry.text)
+               for earlier in old.entries)
+
+
 def not_mailed(old: Ticket | None, new: Ticket) -> str | None:
     """What a change written by hand (an editor, ``gitdesk edit``) says to the requester that
     no mail will tell them: a reply, question or reopening by one of the desk's people, or a
     resolution. Only gitdesk's commands mail; nobody must believe the customer was told."""
     if old is None:
         return None
-    headed = {(entry.at, entry.author, entry.kind) for entry in old.entries}  # an edit of one mailed before
     said = [entry.kind for entry in added_entries(old, new) if entry.kind in ("reply", "question", "reopen")
-            and "@" not in entry.author and (entry.at, entry.author, entry.kind) not in headed]
+            and "@" not in entry.author and not corrected(old, entry)]
     if new.resolution and new.resolution != old.resolution:
         said.append("resolution")
     if not said:

@@ -294,3 +294,5 @@ def test_output_that_cannot_be_written_and_a_folder_to_import_are_errors_not_bug
         said = desk.run(*args, ok=False)
         assert said.exit_code == 1 and said.stderr.count("\n") == 1 and "(give the path of a file" in said.stderr, \
             "a path that is not there, or a folder for a file: one line with the fix, not click's usage block"
+    left_out = desk.run("import", "csv", ok=False)
+    assert left_out.exit_code == 2 and "Missing argument 'PATH'" in left_out.stderr, "a usage error, as before"

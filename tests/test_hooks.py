@@ -553,3 +553,13 @@ def test_a_typo_fixed_in_a_question_is_an_edit_not_a_new_question(hooked: Desk) 
     assert made.returncode == 0 and "not mailed" not in made.stderr, "it was mailed when it was asked"
     trailers = hooked.last_message().strip().split("\n\n")[-1] + "\n"
     assert "Gitdesk-Action: question edited\n" in trailers and "Gitdesk-Action: question\n" not in trailers
+
+
+def test_a_reply_re_dated_by_hand_is_an_edit_and_was_mailed(hooked: Desk) -> None:
+    ticket = hooked.new("Printer", "-q", "it-helpdesk")
+    hooked.at("2026-11-20T09:30:00Z")
+    hooked.run("reply", ticket, "-m", "Try the other tray.", "--as", "alice")
+    edit(hooked, ticket, "09:30:00Z alice — reply", "09:25:00Z alice — reply")
+    made = commit(hooked, "fix the time of my reply", "-a")
+    assert made.returncode == 0 and "not mailed" not in made.stderr
+    assert "Gitdesk-Action: reply edited" in hooked.last_message()

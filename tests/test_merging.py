@@ -353,3 +353,22 @@ def test_a_branch_that_answers_and_resolves_merges_into_a_main_that_got_a_note(t
     assert shown["status"] == "resolved" and shown["resolution"] == "Replaced the tray 2 roller."
     assert [e["text"] for e in shown["conversation"]] == ["Try the other tray.", "Bob called again."]
     assert alice.run("check", "--all") == ""
+
+
+def test_a_merge_that_brings_another_clones_reply_does_not_call_it_unmailed(team, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    alice, bob, ticket, _ = team
+    at(monkeypatch, "2026-11-20T10:00:00Z")
+    alice.run("set", ticket, "priority", "high")
+    alice.run("reply", ticket, "-m", "We are on it.")
+    alice.git("push", "-q")
+    at(monkeypatch, "2026-11-20T10:05:00Z")
+    bob.run("set", ticket, "priority", "low")
+    assert bob.try_git("pull", "--no-rebase", "--no-edit").returncode != 0, "priority: a real conflict"
+    path = bob.path / "tickets" / f"{ticket}.md"
+    text = path.read_text()
+    start, end = text.index("<<<<<<<"), text.index(">>>>>>>")
+    path.write_text(text[:start] + "priority: high\n" + text[text.index("\n", end) + 1:])
+    bob.git("add", "-A")
+    finished = bob.try_git("commit", "--no-edit")
+    assert finished.returncode == 0, finished.stderr
+    assert "not mailed" not in finished.stderr, "alice's reply was mailed by gitdesk reply; its mail came along"

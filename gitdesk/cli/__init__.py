@@ -92,8 +92,9 @@ class Gitdesk(click.Group):
         except click.BadParameter as error:
             # A file that is not there, or a folder given for a file: bad input with a fix, one
             # line and exit 1 as intake's "no such eml" is, not a usage error of four lines.
-            if error.param is None or not isinstance(error.param.type, (click.Path, click.File)):
-                raise
+            if isinstance(error, click.MissingParameter) or error.param is None \
+                    or not isinstance(error.param.type, (click.Path, click.File)):
+                raise  # an argument left out is a usage error, with the usage line
             named = error.param.get_error_hint(ctx).replace("'", "")
             kind = error.param.type
             want = "a folder" if isinstance(kind, click.Path) and not kind.file_okay else \

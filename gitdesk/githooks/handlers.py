@@ -105,6 +105,8 @@ def _hand_over_trailers(repo: git.Repo, staged: check.Staged) -> None:
 def _not_mailed(repo: git.Repo, staged: check.Staged) -> list[str]:
     """A note for each staged ticket whose hand-written reply or resolution no mail will tell."""
     found: list[str] = []
+    if git.operation_in_progress(repo) is not None:  # a merge's other side came with its own mail
+        return found
     try:
         for prefix in staged.prefixes:
             edited = [change for change in git.parse_raw(git.raw_under(staged.raw[prefix], prefix + check.TICKETS))
@@ -158,10 +160,9 @@ def _actions(old: Ticket | None, new: Ticket) -> list[str]:
     if old is None:
         return ["new"]
     actions = [_field_action(change) for change in changes.field_changes(old, new)]
-    # An entry already there under the same heading, with other words, was edited, not added: a
-    # typo fixed in a question is no new question (gitdesk log --action question lists those).
-    headed = {(entry.at, entry.author, entry.kind) for entry in old.entries}
-    actions += [f"{entry.kind} edited" if (entry.at, entry.author, entry.kind) in headed else entry.kind
+    # An entry put right by hand (other words under its heading, or its words re-dated) was edited,
+    # not added: a typo fixed in a question is no new question (log --action question lists those).
+    actions += [f"{entry.kind} edited" if changes.corrected(old, entry) else entry.kind
                 for entry in changes.added_entries(old, new)]
     if new.resolution and new.resolution != old.resolution:
         actions.append("resolution written" if not old.resolution else "resolution rewritten")
