@@ -990,3 +990,13 @@ def test_one_key_for_every_spelling_of_an_address(one: str, other: str, same: bo
     from gitdesk.text import address_key
 
     assert (address_key(one) == address_key(other)) is same
+
+
+def test_a_folder_given_as_dot_is_named_by_the_folder(mail_desk: Desk, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "saved-mails"
+    folder.mkdir()
+    (folder / "a.eml").write_bytes(b"From: a@example.org\nTo: help@fernhill.example\nSubject: hi\n"
+                                   b"Message-ID: <dot-1@example.org>\n\nhello\n")
+    monkeypatch.chdir(folder)
+    assert intake(mail_desk, "eml", Path("."))["source"] == "saved-mails", "not an empty name"

@@ -861,11 +861,12 @@ def _land(desk: Desk, state: _State, items: list[Taken], files: dict[str, bytes]
 
 def run(desk: Desk, kind: str, path: Path, *, chunk: int | None = None) -> IntakeResult:
     """Take in every message of the mailbox at ``path``, ``chunk`` (default CHUNK) per commit."""
-    result = IntakeResult(path.name)
+    name = path.name or path.resolve().name or str(path)  # "." is named by the folder it stands for
+    result = IntakeResult(name)
     source = read_source(kind, path)
     with desk.progress("Taking in mail") as advance:
         while pending := list(itertools.islice(source, chunk or CHUNK)):
-            _run_chunk(desk, pending, path.name, result, advance)
+            _run_chunk(desk, pending, name, result, advance)
     return result
 
 
