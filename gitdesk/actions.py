@@ -510,8 +510,7 @@ def _agent(desk: Desk, name: str) -> str:
     """A person who works tickets, by handle or email: the only ones a ticket may be given to."""
     handle = _known_person(desk, name)
     if not desk.config.is_agent(handle):
-        raise ValidationError(f"{handle} works no queue, so cannot be given tickets",
-                              hint=f"add {handle} to a queue's members, or agent: true under people:")
+        raise workflow.works_no_queue(handle, "be given tickets")
     return handle
 
 

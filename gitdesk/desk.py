@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
-from gitdesk import clock, frontmatter, git, ids, paths, ticketfile, transaction
+from gitdesk import clock, frontmatter, git, ids, paths, ticketfile, transaction, workflow
 from gitdesk.config import default_text, handle_from_email, parse_config, recalled, refuse_repeated_keys, remembered
 from gitdesk.errors import (
     ConfigError,
@@ -60,9 +60,7 @@ class Actor:
         ``verb``."""
         handle = self.require_person(verb)
         if not config.is_agent(handle):
-            raise ValidationError(f"{handle} works no queue, so cannot {verb}",
-                                  hint=f"add {handle} to a queue's members, or agent: true under people:; "
-                                       "docs/config.md says who works tickets")
+            raise workflow.works_no_queue(handle, verb)
         return handle
 
     def require_person(self, verb: str) -> str:

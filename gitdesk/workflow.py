@@ -158,6 +158,14 @@ def _in_the_future(entry: Entry, path: str | None) -> ValidationError:
                            hint="write when it was written, in UTC (2026-11-20T09:40:00Z)")
 
 
+def works_no_queue(handle: str, verb: str, path: str | None = None, line: int | None = None) -> ValidationError:
+    """The one refusal of someone who works no tickets (``Config.is_agent``) for what only
+    those who do may do: take, be given tickets, act for the desk."""
+    return ValidationError(f"{handle} works no queue, so cannot {verb}", path=path, line=line,
+                           hint=f"add {handle} to a queue's members, or agent: true under people:; "
+                                "docs/config.md says who works tickets")
+
+
 def change_findings(config: Config, old: Ticket | None, new: Ticket, path: str | None = None,
                     line_of: dict[str, int] | None = None) -> list[GitdeskError]:
     """Findings for a change from ``old`` (the committed version) to ``new``:
@@ -204,9 +212,7 @@ def change_findings(config: Config, old: Ticket | None, new: Ticket, path: str |
             problems.append(_in_the_future(entry, path))
     if new.assignee and new.assignee != old.assignee and new.assignee in config.people \
             and not config.is_agent(new.assignee):  # as gitdesk assign refuses it, for a hand edit too
-        problems.append(ValidationError(f"{new.assignee} works no queue, so cannot be given tickets", path=path,
-                                        line=lines.get("assignee"),
-                                        hint=f"add {new.assignee} to a queue's members, or agent: true under people:"))
+        problems.append(works_no_queue(new.assignee, "be given tickets", path, lines.get("assignee")))
     if old.status != new.status and old.status in config.statuses and new.status in config.statuses:
         try:
             check_transition(config, old.status, new.status, path)
