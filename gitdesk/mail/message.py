@@ -20,6 +20,7 @@ import email.utils
 import hashlib
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from email.message import Message
@@ -389,11 +390,8 @@ def _forward_at(text: str, subject: str) -> tuple[int, int, str] | None:
     for index, line in enumerate(lines):
         stripped = line.strip()
         header = _OUTLOOK_FROM.match(stripped)
-        if header:
-            following = [other.strip() for other in lines[index + 1:index + 5]]
-            if any(_OUTLOOK_SENT.match(other) for other in following) \
-                    and any(_OUTLOOK_TO.match(other) for other in following):
-                return offset, offset + len(line), stripped[header.end():].strip()
+        if header and _outlook_block(lines, index):
+            return offset, offset + len(line), stripped[header.end():].strip()
         offset += len(line) + 1
     return None
 
@@ -635,6 +633,13 @@ _OUTLOOK_SENT = re.compile(r"^\*?(sent|gesendet|envoyé|enviado( el)?|verzonden|
                            r"寄件日期|日期|送信日時)" + _OUTLOOK_COLON, re.IGNORECASE)
 _OUTLOOK_TO = re.compile(r"^\*?(to|an|à|para|aan|subject|betreff|objet|asunto|onderwerp|收件人|主题|主旨|宛先|件名)"
                          + _OUTLOOK_COLON, re.IGNORECASE)
+def _outlook_block(lines: Sequence[str], index: int) -> bool:
+    """Whether the From line at ``index`` opens Outlook's block of the quoted mail's headers: a
+    Sent (or Date) line and a To (or Subject) line among the four after it."""
+    following = [line.strip() for line in lines[index + 1:index + 5]]
+    return any(_OUTLOOK_SENT.match(line) for line in following) and any(_OUTLOOK_TO.match(line) for line in following)
+
+
 # A mail program's attribution names when (a digit) or who (an address), or quotes next: "On the
 # display the printer wrote:" is the requester's own sentence, and what follows it theirs too.
 _ATTRIBUTION = re.compile(r"[0-9@<]")
@@ -664,9 +669,7 @@ def strip_quoted(text: str) -> str:
         quoting = next((line for line in following if line), "").startswith(">")
         if (wrote and (quoting or _ATTRIBUTION.search(stripped))) or (
                 _WROTE.match(joined) and not stripped.endswith(":") and _ATTRIBUTION.search(joined)) or (
-                named and (quoting or "@" in stripped)) or named_joined or (
-                outlook and any(_OUTLOOK_SENT.match(line) for line in following)
-                and any(_OUTLOOK_TO.match(line) for line in following)):
+                named and (quoting or "@" in stripped)) or named_joined or (outlook and _outlook_block(lines, index)):
             cut = index
             break
     kept = lines[:cut]
