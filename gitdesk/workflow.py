@@ -170,8 +170,8 @@ def change_findings(config: Config, old: Ticket | None, new: Ticket, path: str |
                     line_of: dict[str, int] | None = None) -> list[GitdeskError]:
     """Findings for a change from ``old`` (the committed version) to ``new``:
     the move itself first, then what the new version lacks."""
+    ahead = clock.now() + FUTURE_SLACK  # later than this, an added entry is dated in the future
     if old is None:  # a new file: every entry is added by it, and so is its creation
-        ahead = clock.now() + FUTURE_SLACK
         dated = [ValidationError(f"created {format_utc(new.created)} is in the future", path=path,
                                  line=(line_of or {}).get("created"), hint="write when it was created, in UTC")
                  ] if new.created > ahead else []
@@ -208,7 +208,7 @@ def change_findings(config: Config, old: Ticket | None, new: Ticket, path: str |
         # mail. A day of slack for clocks that differ and local times typed as UTC. Only entries a
         # change adds, by the clock of the clone adding them: one committed by a clone whose clock
         # ran ahead must not stop every other clone's work on the ticket (or their pushes).
-        if entry.at > clock.now() + FUTURE_SLACK:
+        if entry.at > ahead:
             problems.append(_in_the_future(entry, path))
     if new.assignee and new.assignee != old.assignee and new.assignee in config.people \
             and not config.is_agent(new.assignee):  # as gitdesk assign refuses it, for a hand edit too
