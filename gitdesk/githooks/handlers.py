@@ -70,8 +70,13 @@ def pre_commit(repo: git.Repo) -> HookResult:
     staged = check.read_staged(repo)
     findings = check.check_staged(repo, staged)
     if not findings:
-        _hand_over_trailers(repo, staged)
-        return HookResult(0, notes + _not_mailed(repo, staged))
+        try:  # each staged ticket read once, for the trailers and the notes
+            tickets: dict[str, list[Pair]] | None = {
+                prefix: _staged_tickets(repo, _ticket_changes(staged, prefix)) for prefix in staged.prefixes}
+        except GitdeskError:
+            tickets = None  # commit-msg works the trailers out itself; a note never stops a commit
+        _hand_over_trailers(repo, staged, tickets)
+        return HookResult(0, notes + _not_mailed(repo, tickets))
     return HookResult(1, notes + [str(f) for f in findings] + [
         f"gitdesk: commit refused: {counted(len(findings), 'problem')} in the staged "
         f"{check.what_was_found(findings)} (fix them and git add again, or see gitdesk check --staged)"])
@@ -80,7 +85,26 @@ def pre_commit(repo: git.Repo) -> HookResult:
 HANDOFF = "trailers"  # in .git/gitdesk/: what pre-commit found for commit-msg (see install.script)
 
 
-def _hand_over_trailers(repo: git.Repo, staged: check.Staged) -> None:
+Pair = tuple[Ticket | None, Ticket]  # a staged ticket file before (None: new) and after the change
+
+
+def _ticket_changes(staged: check.Staged, prefix: str) -> list[git.RawChange]:
+    return git.parse_raw(git.raw_under(staged.raw[prefix], prefix + check.TICKETS))
+
+
+def _staged_tickets(repo: git.Repo, changes: Sequence[git.RawChange]) -> list[Pair]:
+    """Each ticket file the change adds or edits, before and after, read in one batch."""
+    staged = [c for c in changes if c.path.endswith(".md") and c.status in ("A", "M")]
+    blobs = git.read_blobs(repo, [c.new for c in staged] + [c.old for c in staged if set(c.old) != ZERO])
+    pairs: list[Pair] = []
+    for change in staged:
+        new = _parse(blobs.get(change.new))
+        if new is not None:
+            pairs.append((_parse(blobs.get(change.old)) if change.status == "M" else None, new))
+    return pairs
+
+
+def _hand_over_trailers(repo: git.Repo, staged: check.Staged, tickets: dict[str, list[Pair]] | None) -> None:
     """Leave the trailers of the staged change for the commit-msg hook with the change's
     key (``git diff-index … | git hash-object --stdin``) and where it looked: the hook then
     adds them in shell, without a second Python process (0.2 s a commit); if the key no
@@ -90,11 +114,11 @@ def _hand_over_trailers(repo: git.Repo, staged: check.Staged) -> None:
     handoff.unlink(missing_ok=True)
     try:
         prefixes = staged.prefixes
-        if len(prefixes) != 1 or any(char.isspace() for char in prefixes[0]):
+        if tickets is None or len(prefixes) != 1 or any(char.isspace() for char in prefixes[0]):
             return
         spec = prefixes[0] + check.TICKETS
         raw = git.raw_under(staged.raw[prefixes[0]], spec)  # what diff-index prints for spec alone
-        trailers = _trailers(repo, git.parse_raw(raw))
+        trailers = _trailers(tickets[prefixes[0]])
         lines = [git.blob_id(repo, raw), spec, *(f"{key}: {value}" for key, value in trailers)]
         repo.state_dir.mkdir(parents=True, exist_ok=True)
         handoff.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -102,24 +126,12 @@ def _hand_over_trailers(repo: git.Repo, staged: check.Staged) -> None:
         handoff.unlink(missing_ok=True)  # commit-msg works them out itself
 
 
-def _not_mailed(repo: git.Repo, staged: check.Staged) -> list[str]:
+def _not_mailed(repo: git.Repo, tickets: dict[str, list[Pair]] | None) -> list[str]:
     """A note for each staged ticket whose hand-written reply or resolution no mail will tell."""
-    found: list[str] = []
-    if git.operation_in_progress(repo) is not None:  # a merge's other side came with its own mail
-        return found
-    try:
-        for prefix in staged.prefixes:
-            edited = [change for change in git.parse_raw(git.raw_under(staged.raw[prefix], prefix + check.TICKETS))
-                      if change.path.endswith(".md") and change.status == "M"]
-            blobs = git.read_blobs(repo, [c.new for c in edited] + [c.old for c in edited])
-            for change in edited:
-                new, old = _parse(blobs.get(change.new)), _parse(blobs.get(change.old))
-                said = changes.not_mailed(old, new) if new is not None and old is not None else None
-                if said:
-                    found.append(f"gitdesk: note: {said}")
-    except GitdeskError:
-        return []  # a note, never a reason to stop a commit the checks accepted
-    return found
+    if tickets is None or git.operation_in_progress(repo) is not None:  # a merge's other side came with its mail
+        return []
+    said = (changes.not_mailed(old, new) for pairs in tickets.values() for old, new in pairs)
+    return [f"gitdesk: note: {note}" for note in said if note]
 
 
 def trailers_for_staged(repo: git.Repo) -> list[tuple[str, str]]:
@@ -127,19 +139,13 @@ def trailers_for_staged(repo: git.Repo) -> list[tuple[str, str]]:
     staged = check.read_staged(repo)
     result: list[tuple[str, str]] = []
     for prefix in staged.prefixes:
-        result += _trailers(repo, git.parse_raw(git.raw_under(staged.raw[prefix], prefix + check.TICKETS)))
+        result += _trailers(_staged_tickets(repo, _ticket_changes(staged, prefix)))
     return result
 
 
-def _trailers(repo: git.Repo, changes: Sequence[git.RawChange]) -> list[tuple[str, str]]:
+def _trailers(tickets: Sequence[Pair]) -> list[tuple[str, str]]:
     result: list[tuple[str, str]] = []
-    staged = [c for c in changes if c.path.endswith(".md") and c.status in ("A", "M")]
-    blobs = git.read_blobs(repo, [c.new for c in staged] + [c.old for c in staged if set(c.old) != ZERO])
-    for change in staged:
-        new = _parse(blobs.get(change.new))
-        if new is None:
-            continue
-        old = _parse(blobs.get(change.old)) if change.status == "M" else None
+    for old, new in tickets:
         actions = _actions(old, new)
         if actions:
             result.append(("Gitdesk-Ticket", clean_line(new.id)))  # unchecked with --no-verify: one line
