@@ -153,11 +153,23 @@ def _widths(texts: Sequence[str]) -> list[int]:
     return [cells(text) for text in texts]
 
 
+def _natural(headers: Sequence[str], widths: Sequence[Sequence[int]]) -> list[int]:
+    """Each column's width with nothing cut: its widest cell or its header."""
+    return [max([cells(header), *widths[index]]) for index, header in enumerate(headers)]
+
+
+def table_width(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> int:
+    """A table's width with nothing cut or dropped: more than the room, and ``table_lines``
+    gives way (a chart column is the first to go)."""
+    natural = _natural(headers, [_widths([row[index] for row in rows]) for index in range(len(headers))])
+    return sum(natural) + len(GAP) * (len(natural) - 1)
+
+
 def table_lines(columns: Sequence[Column], headers: Sequence[str], rows: Sequence[Sequence[str]],
                 room: int | None) -> list[str]:
     texts = [[row[index] for row in rows] for index in range(len(headers))]
     widths = [_widths(column) for column in texts]  # measured once
-    natural = [max([cells(header), *widths[index]]) for index, header in enumerate(headers)]
+    natural = _natural(headers, widths)
     shown = list(range(len(columns)))
 
     def total(indexes: Sequence[int], sizes: Sequence[int]) -> int:

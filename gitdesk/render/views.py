@@ -536,19 +536,13 @@ def report(built: Report, fmt: str) -> None:
             headers.append("")
             shown = [[*cells, bar(value, top)] for cells, value in zip(shown, values, strict=True)]
         lines += table_lines(columns, headers, shown, room)
-        if section.chart is not None and room is not None and _too_wide(headers, shown, room):
+        if section.chart is not None and room is not None and output.table_width(headers, shown) > room:
             lines += _chart_below(section, shown, room)  # the table had no room for its bars
     lines += ["", bold("Definitions")]
     lines += [line for item in built.definitions for line in _wrapped(item, "  - ", room)]
     if built.source:
         lines += [line for line in _wrapped(f"Source: {built.source}", "  ", room)]
     click.echo("\n".join(lines))
-
-
-def _too_wide(headers: Sequence[str], rows: Sequence[Sequence[str]], room: int) -> bool:
-    natural = [max([output.cells(header), *(output.cells(row[index]) for row in rows)])
-               for index, header in enumerate(headers)]
-    return sum(natural) + len(output.GAP) * (len(natural) - 1) > room
 
 
 def _chart_below(section: Any, shown: Sequence[Sequence[str]], room: int) -> list[str]:
