@@ -6,6 +6,7 @@ history timeline, so hand edits and CLI actions are described alike.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,8 +55,6 @@ def added_entries(old: Ticket | None, new: Ticket) -> list[Entry]:
     one second are two, and a time entry's duration tells it from another's."""
     if old is None:
         return list(new.entries)
-    from collections import Counter
-
     seen = Counter((entry.at, entry.author, entry.kind, entry.detail, entry.text) for entry in old.entries)
     added = []
     for entry in new.entries:

@@ -479,6 +479,7 @@ def ticket_mail(desk: Desk, since: dict[str, datetime], now: datetime) -> dict[s
     if not since or (not (desk.root / SENT).is_dir() and not (desk.root / UNDELIVERABLE).is_dir()):
         return found  # a desk that has never delivered mail (it queues it for people to read): nothing known
     first = min(since.values()).strftime("%Y-%m")
+    stamps = {ticket_id: when.strftime("%Y%m%dT%H%M%SZ") for ticket_id, when in since.items()}  # as file names start
     candidates: dict[str, list[tuple[str, str, str]]] = {}  # ID -> (queued stamp, folder, desk path)
     for kind in (OUTBOX, SENT, UNDELIVERABLE):
         folders = [""] if kind == OUTBOX else [f"{month}/" for month in _months(desk.root / kind) if month >= first]
@@ -488,8 +489,7 @@ def ticket_mail(desk: Desk, since: dict[str, datetime], now: datetime) -> dict[s
             for name in names:
                 stamp, _, rest = name.partition("-")
                 ticket_id = rest.rsplit("-", 1)[0]
-                if not name.endswith(".eml") or ticket_id not in since \
-                        or stamp < since[ticket_id].strftime("%Y%m%dT%H%M%SZ") \
+                if not name.endswith(".eml") or ticket_id not in stamps or stamp < stamps[ticket_id] \
                         or (kind == OUTBOX and f"{name[:-4]}{WITHDRAWN}" in names):
                     continue
                 candidates.setdefault(ticket_id, []).append((stamp, kind, f"{kind}/{folder}{name}"))
