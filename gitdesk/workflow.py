@@ -14,7 +14,19 @@ from gitdesk.clock import format_utc
 from gitdesk.durations import parse_span
 from gitdesk.errors import GitdeskError, TransitionError, ValidationError
 from gitdesk.ids import id_pattern
-from gitdesk.model import ENTRY_KINDS, MAIL_SYSTEM, REOPEN, RULES_AUTHOR, TIME, WAITING, Config, Entry, Ticket
+from gitdesk.model import (
+    ENTRY_KINDS,
+    MAIL_SYSTEM,
+    QUESTION,
+    REOPEN,
+    REPLY,
+    RULES_AUTHOR,
+    TIME,
+    WAITING,
+    Config,
+    Entry,
+    Ticket,
+)
 from gitdesk.text import address_key
 
 # The statuses the verbs move tickets to. A desk's config may rename or drop
@@ -48,6 +60,21 @@ def is_requester(config: Config, ticket: Ticket, who: str) -> bool:
         return True
     person = config.person(who)
     return person is not None and person is config.person(ticket.requester)
+
+
+def unanswered(config: Config, ticket: Ticket) -> str | None:
+    """The desk's last words to the requester (a question, else a reply) if nobody has
+    answered them since; None when the last public word is the requester's, or there is none
+    (a ticket set pending by hand). A reminder must not quote an answered question, nor go out
+    once the requester answered (``mail send`` withdraws it then)."""
+    for entry in reversed(ticket.entries):
+        if entry.kind not in (QUESTION, REPLY, REOPEN) or entry.author == RULES_AUTHOR:
+            continue  # internal entries, and the desk's own automatic mail, answer nothing
+        if entry.kind == REOPEN or is_requester(config, ticket, entry.author) \
+                or not config.is_agent(entry.author):
+            return None  # the requester (or someone on their side) spoke last
+        return entry.text
+    return None
 
 
 def is_done(config: Config, status: str) -> bool:

@@ -354,6 +354,49 @@ def test_two_clones_that_both_run_the_rules_and_sync_send_each_reminder_once(tmp
     assert alice.git("rev-parse", "HEAD") == bob.git("rev-parse", "HEAD")
 
 
+def test_a_reminder_made_before_the_answer_was_synced_is_withdrawn_not_mailed(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Alice's clone runs the schedule before it has Erin's answer, which Bob's clone took in:
+    the two commits merge cleanly, and the reminder waits in outbox/. Mail send drops it, and
+    a reminder to a ticket finished meanwhile too: "we are waiting for your answer" would
+    reach a requester who answered, or whose request is solved."""
+    from test_mail_delivery import Server
+    from test_mail_intake import eml, intake
+
+    seed, made, alice, bob = team(tmp_path, monkeypatch)
+    other = pending_ticket(bob)
+    bob.run("sync")
+    alice.run("sync")
+    seed.at("2026-11-25T10:00:00Z")
+    assert sorted(done(run(alice))) == sorted([("remind-pending", made), ("remind-pending", other)])
+    (question,) = [mail for mail in outbox(bob) if mail["X-Gitdesk-Ticket"] == made]
+    answer = (f"From: Erin <{REQUESTER}>\nTo: help@example.com\nSubject: Re: {question['Subject']}\n"
+              f"Message-ID: <erin-2@customer.example>\nIn-Reply-To: {question['Message-ID']}\n\n"
+              "Yes, at home too, every hour on the hour.\n").encode()
+    intake(bob, "eml", eml(tmp_path, answer))
+    bob.run("resolve", other, "--note", "Replaced the router.", "--as", "bob")
+    bob.run("sync")
+    alice.run("sync")
+    assert len([mail for mail in outbox(alice) if mail["X-Gitdesk-Event"] == "reminder"]) == 2, "merged cleanly"
+    would = json.loads(alice.run("mail", "send", "--dry-run", "--format", "json").stdout)["messages"]
+    assert sorted(item["detail"] for item in would if item["outcome"] == "withdrawn") == [
+        "its ticket is resolved now: would be removed, not sent",
+        "the requester answered meanwhile: would be removed, not sent"]
+    server = Server().start()
+    try:
+        for name, value in server.env().items():
+            monkeypatch.setenv(name, value)
+        report = json.loads(alice.run("mail", "send", "--format", "json").stdout)
+    finally:
+        server.stop()
+    events = [parse(envelope.original_content)["X-Gitdesk-Event"] for envelope in server.accepted]
+    assert "reminder" not in events and report["counts"]["withdrawn"] == 2, events
+    assert [mail for mail in outbox(alice) if mail["X-Gitdesk-Event"] == "reminder"] == []
+    message = alice.git("log", "-1", "--format=%B")
+    assert "withdrawn (the requester answered meanwhile): removed, not sent" in message, message
+    assert not list((alice.path / "sent").rglob(f"*{made}*reminder*")), "no sent/ record of it"
+
+
 def test_a_rule_s_note_and_escalation_written_by_two_clones_are_one_change(tmp_path: Path,
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """Both clones run the schedule a quarter of an hour apart: what the rule writes is dated

@@ -44,12 +44,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
-from gitdesk import clock, git, paths, ticketfile, transaction
+from gitdesk import clock, git, paths, ticketfile, transaction, workflow
 from gitdesk.clock import format_utc
 from gitdesk.desk import Desk, LoadedTicket
 from gitdesk.errors import GitdeskError, GitError, ValidationError
 from gitdesk.lock import desk_lock
 from gitdesk.model import MAIL_SYSTEM, NOTE, Entry, Ticket
+from gitdesk.templates import REMINDER
 from gitdesk.text import clean_line, counted
 
 if TYPE_CHECKING:
@@ -77,6 +78,8 @@ from gitdesk.mail.outbox import (
     tree,
 )
 from gitdesk.mail.smtp import Connection, Rejected, SenderRefused, Smtp, smtp_settings, status_code
+
+ACK_WITHDRAWN = "its ticket was rejected"  # why an acknowledgement with a .withdrawn marker is dropped
 
 CHUNK = 200  # messages recorded per commit: a crash loses at most this many records (the journal has them)
 CLAIM_ATTEMPTS = 5  # claims refused because another clone pushed first, before giving up
@@ -229,7 +232,7 @@ class _Plan:
     due: list[_Due] = field(default_factory=list)
     accepted: list[tuple[Queued, Accepted]] = field(default_factory=list)  # in the journal: record only
     duplicates: list[tuple[Queued, str]] = field(default_factory=list)  # already delivered: drop
-    withdrawn: list[Queued] = field(default_factory=list)  # its ticket was rejected before it went: drop
+    withdrawn: list[tuple[Queued, str]] = field(default_factory=list)  # no longer to send, and why: drop
     state_files: set[str] = field(default_factory=set)  # outbox/*.claim, *.retry and *.withdrawn in HEAD
 
     @property
@@ -309,7 +312,7 @@ def _plan(desk: Desk, accepted: Mapping[str, Accepted], only: set[str] | None, n
         marker = files.get(f"{OUTBOX}/{queued.stem}{WITHDRAWN}")
         if marker is not None and queued.event == "acknowledgement" and marker.mode in REGULAR \
                 and 0 <= marker.size <= 4096:
-            plan.withdrawn.append(queued)  # only an acknowledgement: a hand-made marker holds no reply back
+            plan.withdrawn.append((queued, ACK_WITHDRAWN))  # only an acknowledgement: a marker holds no reply back
             continue
         if retry is not None and retry.next_attempt > now:
             plan.items.append(Delivery.of(queued, "waiting",
@@ -317,8 +320,37 @@ def _plan(desk: Desk, accepted: Mapping[str, Accepted], only: set[str] | None, n
                                        f"{retry.attempts} failed: {retry.last_answer})"))
             continue
         plan.due.append(_Due(queued, retry, claim))
-    plan.due = _in_thread_order(plan.due)
+    answered = _answered_reminders(desk, head, [due.queued for due in plan.due])
+    plan.withdrawn += [(due.queued, answered[due.queued.name]) for due in plan.due if due.queued.name in answered]
+    plan.due = _in_thread_order([due for due in plan.due if due.queued.name not in answered])
     return plan
+
+
+def _answered_reminders(desk: Desk, head: str, queued: list[Queued]) -> dict[str, str]:
+    """File name -> why, for each reminder in ``queued`` whose ticket in ``head`` no longer waits
+    on its requester: a clone that had not yet taken in her answer made it, and the merge of the
+    two was clean, or the ticket was finished meanwhile. A ticket that cannot be read leaves its
+    reminder to go, as before."""
+    reminders = [item for item in queued if item.event == REMINDER and item.ticket]
+    if not reminders:
+        return {}
+    wanted = {desk.repo_path(paths.ticket_path(item.ticket)): item.ticket for item in reminders if item.ticket}
+    entries = [(sha, path) for mode, sha, path in git.tree_entries(desk.repo, head, sorted(wanted))
+               if mode in REGULAR and path in wanted]
+    blobs = git.read_blobs(desk.repo, [sha for sha, _ in entries])
+    why: dict[str, str] = {}
+    for sha, path in entries:
+        try:
+            ticket = ticketfile.read_ticket(ticketfile.decode(blobs.get(sha, b""), path), path)
+        except GitdeskError:
+            continue
+        if ticket.id != wanted[path]:
+            continue
+        if workflow.is_done(desk.config, ticket.status):
+            why[wanted[path]] = f"its ticket is {ticket.status} now"
+        elif workflow.unanswered(desk.config, ticket) is None:
+            why[wanted[path]] = "the requester answered meanwhile"
+    return {item.name: why[item.ticket] for item in reminders if item.ticket in why}
 
 
 def _in_thread_order(due: list[_Due]) -> list[_Due]:
@@ -344,8 +376,8 @@ def _would(plan: _Plan, clone: str) -> list[Delivery]:
     for queued, record in plan.duplicates:
         items.append(Delivery.of(queued, "duplicate",
                                  f"already delivered ({record}): would be removed from the outbox, not sent"))
-    for queued in plan.withdrawn:
-        items.append(Delivery.of(queued, "withdrawn", "its ticket was rejected: would be removed, not sent"))
+    for queued, why in plan.withdrawn:
+        items.append(Delivery.of(queued, "withdrawn", f"{why}: would be removed, not sent"))
     for queued, accepted in plan.accepted:
         items.append(Delivery.of(queued, "recorded",
                                  f"the server took it at {format_utc(accepted.at)} ({accepted.answer}): would be "
@@ -504,8 +536,10 @@ def _record(desk: Desk, batch: Sequence[_Done], host: str) -> tuple[str | None, 
                 lines.append(f"{message} already delivered ({done.record}): removed, not sent")
                 continue
             if done.outcome == "withdrawn":
-                files[f"{OUTBOX}/{queued.stem}{WITHDRAWN}"] = None
-                lines.append(f"{message} withdrawn (its ticket was rejected): removed, not sent")
+                marker = f"{OUTBOX}/{queued.stem}{WITHDRAWN}"
+                if marker in state_files:
+                    files[marker] = None
+                lines.append(f"{message} withdrawn ({done.answer}): removed, not sent")
                 continue
             undeliverable = done.outcome == "undeliverable"
             stamp = [f"X-Gitdesk-{'Undeliverable' if undeliverable else 'Delivered'}: {format_utc(done.at)}; "
@@ -665,7 +699,7 @@ def _deliver(desk: Desk, plan: _Plan, connection: Connection | None, sender: str
     batch: list[_Done] = [_Done(queued, "duplicate", clock.now(), record=record) for queued, record in plan.duplicates]
     batch += [_Done(queued, "recorded", accepted.at, accepted.answer, accepted.refused)
               for queued, accepted in plan.accepted]
-    batch += [_Done(queued, "withdrawn", clock.now()) for queued in plan.withdrawn]
+    batch += [_Done(queued, "withdrawn", clock.now(), why) for queued, why in plan.withdrawn]
     journal = Journal(desk.repo.state_dir / JOURNAL)
     stopped: GitdeskError | None = None
 
@@ -783,7 +817,7 @@ def _detail(done: _Done) -> str:
     if done.outcome == "not-sent":
         return "not tried: the run stopped; still queued"
     if done.outcome == "withdrawn":
-        return "its ticket was rejected; removed from the outbox, not sent"
+        return f"{done.answer}; removed from the outbox, not sent"
     refused = f"; refused for {', '.join(address for address, _ in done.refused)}" if done.refused else ""
     return done.answer + refused
 

@@ -29,7 +29,7 @@ from gitdesk.calendar import Calendar
 from gitdesk.clock import format_utc
 from gitdesk.desk import Actor, Desk
 from gitdesk.errors import GitdeskError, ValidationError
-from gitdesk.model import NOTE, QUESTION, REOPEN, REPLY, RULES_AUTHOR, Config, Entry, Person, Ticket
+from gitdesk.model import NOTE, RULES_AUTHOR, Config, Entry, Person, Ticket
 from gitdesk.rules.spec import Rule, Step, read_rules
 from gitdesk.text import address_key, clean_line, counted
 from gitdesk.timings import Change, Clocks
@@ -298,7 +298,7 @@ def _letters_for(desk: Desk, rule: Rule, step: Step, ticket: Ticket) -> tuple[li
             canned = templates.canned(desk.root, str(step.value))
             text = templates.fill(canned.body, templates.values(ticket, config))
         else:
-            waiting = _unanswered(config, ticket)
+            waiting = workflow.unanswered(config, ticket)
             if waiting is None and step.value == templates.REMINDER:
                 said.append("no reminder: nothing the desk asked waits for an answer")
                 return letters, said
@@ -407,20 +407,6 @@ def apply_steps(desk: Desk, rule: Rule, ticket: Ticket, stamp: datetime, *, mail
         if letter.event != templates.NOTIFICATION:
             ticket = with_thread_id(ticket, message_id)
     return _Made(ticket, files, what)
-
-
-def _unanswered(config: Config, ticket: Ticket) -> str | None:
-    """The desk's last words to the requester (a question, else a reply) if nobody has
-    answered them since; None when the last public word is the requester's, or there is none
-    (a ticket set pending by hand): a reminder must not quote an answered question."""
-    for entry in reversed(ticket.entries):
-        if entry.kind not in (QUESTION, REPLY, REOPEN) or entry.author == RULES_AUTHOR:
-            continue  # internal entries, and the desk's own automatic mail, answer nothing
-        if entry.kind == REOPEN or workflow.is_requester(config, ticket, entry.author) \
-                or not config.is_agent(entry.author):
-            return None  # the requester (or someone on their side) spoke last
-        return entry.text
-    return None
 
 
 def _change(desk: Desk, step: Step, stamp: datetime) -> Callable[[Ticket], Ticket]:
