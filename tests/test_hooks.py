@@ -81,6 +81,14 @@ def test_a_config_that_drops_what_tickets_still_use_is_refused_naming_them(hooke
         "check", "--range", "HEAD~1..HEAD", ok=False).output, "a commit is judged as the index is"
 
 
+def test_two_flags_that_choose_one_way_are_a_usage_mistake_not_the_last_one_wins(hooked: Desk) -> None:
+    for args, said in ((("check", "--staged", "--all"), "--staged and --all exclude each other"),
+                       (("sync", "--rebase", "--merge"), "--rebase and --merge exclude each other")):
+        result = hooked.run(*args, ok=False)
+        assert result.exit_code == 2 and said in result.output, result.output
+    assert hooked.run("check", "--all").exit_code == 0
+
+
 def test_a_reply_typed_after_the_resolution_is_refused_before_it_is_lost(hooked: Desk) -> None:
     """A reopened ticket ends with its old resolution: a reply appended at the end of the file
     would be read as resolution text, and the next resolve would replace it."""

@@ -39,6 +39,10 @@ def test_list_filters(desk: Desk) -> None:
     assert "unknown queue 'x'" in desk.fails("list", "--queue", "x")
     assert "unknown category 'emial' (expected one of: email," in desk.fails("list", "--category", "emial"), \
         "a typo is not '0 tickets'"
+    for both in (("--mine", "--unassigned"), ("--mine", "--assignee", "bob"), ("--unassigned", "--assignee", "bob")):
+        result = desk.run("list", *both, ok=False)
+        assert result.exit_code == 2 and "--assignee, --mine and --unassigned exclude each other" in result.output, \
+            "a usage mistake, as any two options that cannot go together"
 
 
 def test_list_sorts_priority_in_config_order(desk: Desk) -> None:

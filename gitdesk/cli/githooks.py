@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from gitdesk.cli.options import CONTEXT, Session, desk_options, format_option, pass_session
+from gitdesk.cli.options import CONTEXT, Session, desk_options, format_option, one_of, pass_session
 from gitdesk.errors import GitdeskError
 
 if TYPE_CHECKING:
@@ -26,13 +26,13 @@ def _repository(session: Session) -> Repo:
 
 
 @click.command(name="check")
-@click.option("--staged", "mode", flag_value="staged", help="What the index would commit (the pre-commit hook).")
+@click.option("--staged", is_flag=True, help="What the index would commit (the pre-commit hook).")
 @click.option("--range", "revision_range", metavar="A..B", help="Every commit in a range (CI on a pull request).")
-@click.option("--all", "mode", flag_value="all", help="Every ticket in the desk as staged (the default).")
+@click.option("--all", "all_", is_flag=True, help="Every ticket in the desk as staged (the default).")
 @format_option("table", "json")
 @desk_options
 @pass_session
-def check(session: Session, mode: str | None, revision_range: str | None, fmt: str) -> None:
+def check(session: Session, staged: bool, all_: bool, revision_range: str | None, fmt: str) -> None:
     """Check ticket files against the format and the workflow; list every problem.
 
     Reads what is staged or committed, never the work tree. Each ticket is
@@ -50,6 +50,7 @@ def check(session: Session, mode: str | None, revision_range: str | None, fmt: s
     from gitdesk.githooks import check as checking
     from gitdesk.render import views
 
+    mode = one_of(staged=staged, all_=all_)
     if revision_range and mode:
         raise click.UsageError("--range excludes --staged and --all")
     repo = _repository(session)
@@ -179,11 +180,11 @@ def hooks_status(session: Session, server: bool) -> None:
 
 
 @click.command(name="sync")
-@click.option("--rebase", "strategy", flag_value="rebase", help="Rebase on the upstream (the default).")
-@click.option("--merge", "strategy", flag_value="merge", help="Merge the upstream instead.")
+@click.option("--rebase", is_flag=True, help="Rebase on the upstream (the default).")
+@click.option("--merge", is_flag=True, help="Merge the upstream instead.")
 @desk_options
 @pass_session
-def sync(session: Session, strategy: str | None) -> None:
+def sync(session: Session, rebase: bool, merge: bool) -> None:
     """Fetch, integrate the upstream with the ticket merge driver, and push.
 
     Retries when another clone pushed first. On a real conflict it stops,
@@ -198,7 +199,7 @@ def sync(session: Session, strategy: str | None) -> None:
     from gitdesk.render import output
     from gitdesk.text import counted
 
-    result = syncing.sync(session.desk, strategy=strategy)
+    result = syncing.sync(session.desk, strategy=one_of(rebase=rebase, merge=merge))
     for line in result.notes:
         output.info(line)
     output.info(f"Synced with {result.upstream}: {counted(result.received, 'commit')} in, {result.sent} out.")

@@ -143,6 +143,15 @@ def in_editor(text: str) -> str | None:
                            hint="set EDITOR (or VISUAL) to an editor that exists, e.g. export EDITOR=nano") from None
 
 
+def one_of(**flags: bool) -> str | None:
+    """The one flag of several that exclude each other that was given (``--staged``/``--all``),
+    or None; two of them are a usage mistake, not "the last one wins"."""
+    given = [name for name, on in flags.items() if on]
+    if len(given) > 1:
+        raise click.UsageError(f"{' and '.join('--' + name.rstrip('_') for name in given)} exclude each other")
+    return given[0].rstrip("_") if given else None
+
+
 def when(text: str | None, *, end_of_day: bool = False) -> datetime | None:
     """A --since/--until value; a bare date as --until means up to the end of that day."""
     if not text:
@@ -178,9 +187,9 @@ class FilterOptions:
         from gitdesk.listing import Filters
 
         assignee = self.assignee
+        if sum(bool(given) for given in (self.mine, assignee, self.unassigned)) > 1:
+            raise click.UsageError("--assignee, --mine and --unassigned exclude each other")
         if self.mine:
-            if assignee:
-                raise click.UsageError("--mine and --assignee exclude each other")
             person = session.actor().person
             if person is None:
                 raise GitdeskError("--mine needs you to be one of the desk's people", hint="pass --as HANDLE")
