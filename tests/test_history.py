@@ -205,6 +205,11 @@ def test_desk_log_filters(desk: Desk) -> None:
     assert "no changes by 'bbo', who is not one of the desk's people (did you mean bob?)" in typo.stderr
     assert [e["action"] for e in log(desk, "--action", "resolve")] == ["resolve"]
     assert [e["ticket"] for e in log(desk, "--since", "2026-11-21")] == [two]
+    misspelt = desk.run("log", "--action", "resolv", "--format", "json")
+    assert json.loads(misspelt.stdout)["entries"] == []
+    assert "no changes with action 'resolv', which this log never records (did you mean resolve?)" in misspelt.stderr
+    assert "action" not in desk.run("log", "--action", "escalation", "--format", "json").stderr, \
+        "a word the log knows but nobody did yet is simply an empty log"
     # Resolved and reopened by hand-made commits: the same actions, as reports count them.
     hand_commit(desk, two, "status: open", "status: resolved", "2026-11-21T10:00:00Z")
     hand_commit(desk, one, "status: resolved", "status: open", "2026-11-21T11:00:00Z")

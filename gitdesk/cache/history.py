@@ -26,7 +26,7 @@ from gitdesk.cache import db, merges, workers
 from gitdesk.clock import format_utc
 from gitdesk.desk import Desk, Progress, quiet
 from gitdesk.errors import GitdeskError, ShallowHistory
-from gitdesk.model import RULES_AUTHOR, Entry, Ticket
+from gitdesk.model import ENTRY_KINDS, KNOWN_FIELDS, RULES_AUTHOR, Entry, Ticket
 from gitdesk.text import address_key
 from gitdesk.timings import TRACKED, Change, Clocks, Timings
 
@@ -703,6 +703,18 @@ def desk_log(desk: Desk, filters: LogFilter) -> list[LogEntry]:
         done = desk.config.done_statuses
         entries = [e for e in entries if _does(e, wanted, done)]
     return entries
+
+
+def log_actions(desk: Desk) -> set[str]:
+    """Every word ``--action`` matches in this desk's log: commit verbs, entry kinds and
+    changed fields, and the verbs a hand-made change can amount to (cheap: distinct values)."""
+    with db.connect(desk) as connection:
+        refresh(desk, connection)
+        verbs = connection.execute("SELECT DISTINCT verb FROM commits WHERE pos IS NOT NULL").fetchall()
+        kinds = connection.execute("SELECT DISTINCT kind, field FROM events").fetchall()
+    words = {(verb or "edit").split(",")[0].strip().split(" ")[0].casefold() for (verb,) in verbs}
+    words |= {str(word).casefold() for row in kinds for word in row if word}
+    return words | set(_MOVES_INTO) | {"reopen"} | set(ENTRY_KINDS) | set(KNOWN_FIELDS)
 
 
 # The status a verb moves a ticket into: a hand-made commit that does the same is that action too

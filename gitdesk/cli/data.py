@@ -87,6 +87,12 @@ def log(session: Session, ticket_id: str | None, since: str | None, until: str |
             close = closest(author, desk.config.people)
             output.note(f"gitdesk: no changes by {author!r}, who is not one of the desk's people"
                         + (f" (did you mean {close}?)" if close else ""))
+        if action and not entries and action.casefold() not in (known := history.log_actions(desk)):
+            from gitdesk.text import closest
+
+            close = closest(action.casefold(), sorted(known))
+            output.note(f"gitdesk: no changes with action {action!r}, which this log never records"
+                        + (f" (did you mean {close}?)" if close else ""))
     shown = None
     if not ticket_id and fmt == "table" and entries:
         from gitdesk.cache import index
