@@ -970,12 +970,20 @@ def test_the_wait_on_the_requester_counts_from_when_the_question_reached_them(tm
     desk.at("2026-11-26T10:00:00Z")  # two days on: the reminder would be due
     (held,) = [item for item in rules_run(desk)["actions"] if item["ticket"] == made]
     assert held["commit"] is None and "has not gone out yet" in held["skipped"], "no reminder before the question"
+    listed = {rule["name"]: rule for rule in json.loads(desk.run("rules", "--format", "json").stdout)["rules"]}
+    assert listed["remind-pending"]["due_now"] == [] and [item["ticket"] for item in
+                                                        listed["remind-pending"]["held"]] == [made], \
+        "the listing says what the run does"
+    assert "has not gone out yet" in listed["remind-pending"]["held"][0]["why"]
+    assert "1 held back (mail to the requester unsent or undeliverable)" in desk.run("rules").stderr
     desk.at("2026-11-27T10:00:00Z")
     use(monkeypatch, server.env())
     send(desk)  # Friday: the question goes out at last
     monkeypatch.delenv("GITDESK_SMTP_HOST")
     desk.at("2026-11-27T11:00:00Z")
     assert done(rules_run(desk)) == [], "an hour after they were asked, not a reminder"
+    listed = {rule["name"]: rule for rule in json.loads(desk.run("rules", "--format", "json").stdout)["rules"]}
+    assert listed["remind-pending"]["due_now"] == listed["remind-pending"]["held"] == [], "nor in the listing"
     desk.at("2026-11-29T10:30:00Z")
     assert done(rules_run(desk)) == [("remind-pending", made)], "two days after it reached them"
     use(monkeypatch, server.env())

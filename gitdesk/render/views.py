@@ -680,19 +680,24 @@ def rules_overview(rules: Sequence[Rule], plan: Plan, fmt: str) -> None:
     due: dict[str, list[str]] = {}
     for item in plan.due:
         due.setdefault(item.rule.name, []).append(item.ticket.id if item.ticket else "desk")
+    held: dict[str, list[dict[str, str]]] = {}
+    for item, why in plan.held:
+        held.setdefault(item.rule.name, []).append({"ticket": item.ticket.id if item.ticket else "desk", "why": why})
     records: list[dict[str, Any]] = []
     for rule in rules:
         upcoming = plan.upcoming.get(rule.name)
         records.append({"name": rule.name, "when": rule.trigger.describe(),
                         "do": [step.describe() for step in rule.steps], "line": rule.line,
-                        "due_now": due.get(rule.name, []),
+                        "due_now": due.get(rule.name, []), "held": held.get(rule.name, []),
                         "next": None if upcoming is None else {"at": format_utc(upcoming.at),
                                                                "ticket": upcoming.ticket_id}})
 
     def next_of(record: Mapping[str, Any]) -> str:
-        now = record["due_now"]
-        if now:
-            return f"{len(now)} due now" if len(now) > 1 or now[0] != "desk" else "due now"
+        now, waiting = record["due_now"], record["held"]
+        if now or waiting:
+            return ", ".join(part for part in (
+                (f"{len(now)} due now" if len(now) > 1 or now[0] != "desk" else "due now") if now else "",
+                f"{len(waiting)} held back" if waiting else "") if part)
         upcoming = plan.upcoming.get(str(record["name"]))
         if upcoming is None or rule_is_event(record):
             return "on the event" if rule_is_event(record) else "nothing waiting"
@@ -717,8 +722,10 @@ def rules_overview(rules: Sequence[Rule], plan: Plan, fmt: str) -> None:
             return
         output.table(columns, records)
         waiting = sum(len(r["due_now"]) for r in records)
+        back = sum(len(r["held"]) for r in records)
         note(f"{counted(len(records), 'rule')}; {counted(waiting, 'action')} due now"
-             + ("; gitdesk rules run --dry-run shows them" if waiting else ""))
+             + (f", {back} held back (mail to the requester unsent or undeliverable)" if back else "")
+             + ("; gitdesk rules run --dry-run shows them" if waiting or back else ""))
 
     emit(fmt, "rules", records, text=text)
 

@@ -179,6 +179,7 @@ class Plan:
 
     due: list[Due] = field(default_factory=list)
     upcoming: dict[str, Upcoming] = field(default_factory=dict)
+    held: list[tuple[Due, str]] = field(default_factory=list)  # due by the clock, held back, and why (_hold_back)
     zone: tzinfo | None = None  # the desk's time zone: "every Monday at 07:00" is 07:00 there
 
 
@@ -245,8 +246,13 @@ def plan(desk: Desk, rules: Sequence[Rule], now: datetime) -> Plan:
         late = now - occurrence > (CATCH_UP_WEEKLY if rule.trigger.weekday is not None else CATCH_UP_DAILY)
         if not late and not _digest_sent(desk, rule, occurrence) and not _before_the_rules(desk, occurrence, now):
             found.due.append(Due(rule, occurrence, occurrence))
-    found.due.sort(key=lambda item: (item.at, item.rule.name, item.ticket.id if item.ticket else ""))
+    found.due.sort(key=_in_order)
+    _hold_back(desk, found, now)
     return found
+
+
+def _in_order(item: Due) -> tuple[datetime, str, str]:
+    return item.at, item.rule.name, item.ticket.id if item.ticket else ""
 
 
 # --- doing it ------------------------------------------------------------------------------
@@ -462,6 +468,23 @@ def _asked(desk: Desk, due: Sequence[Due], now: datetime) -> dict[str, TicketMai
     return outbox.ticket_mail(desk, since, now) if since else {}
 
 
+def _hold_back(desk: Desk, found: Plan, now: datetime) -> None:
+    """Move from ``found.due`` what waits on mail to the requester: to ``found.held`` with the
+    reason, or away when the wait, counted from the delivery, is not over (_not_yet_asked)."""
+    asked = _asked(desk, found.due, now)
+    if not asked:
+        return
+    kept = []
+    for item in found.due:
+        why = _not_yet_asked(desk.config, item, asked[item.ticket.id], now) \
+            if item.ticket is not None and item.ticket.id in asked else None
+        if why:
+            found.held.append((item, why))
+        elif why is None:
+            kept.append(item)
+    found.due = kept
+
+
 def _not_yet_asked(config: Config, item: Due, mail: TicketMail, now: datetime) -> str | None:
     """Why a rule on a ticket waiting on its requester (a reminder, "not heard back") must wait:
     the wait counts from when the question reached them, not from when it was committed. A
@@ -499,15 +522,12 @@ def run(desk: Desk, now: datetime, *, dry_run: bool = False, only: str | None = 
             if any(item.ticket for item in found.due) else set()
         batch = _Batch(desk, report)
         overtaken = _overtaken(found.due)
-        asked = _asked(desk, found.due, now)
-        for item in found.due:
-            if item.ticket is not None and item.ticket.id in asked:
-                why = _not_yet_asked(desk.config, item, asked[item.ticket.id], now)
-                if why == "":
-                    continue  # the requester was asked later than the ticket went pending: not due yet
-                if why is not None:
-                    report.done.append(Done(item.rule.name, item.ticket.id, item.at, (), skipped=why))
-                    continue
+        held = {id(item): why for item, why in found.held}
+        for item in sorted([*found.due, *(item for item, _ in found.held)], key=_in_order):
+            if id(item) in held:
+                assert item.ticket is not None
+                report.done.append(Done(item.rule.name, item.ticket.id, item.at, (), skipped=held[id(item)]))
+                continue
             if id(item) in overtaken:
                 report.done.append(Done(item.rule.name, item.ticket.id if item.ticket else None, item.at, (),
                                         skipped=f"not sent: {overtaken[id(item)]} finishes the ticket in this run"))
