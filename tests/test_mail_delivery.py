@@ -993,6 +993,28 @@ def test_the_wait_on_the_requester_counts_from_when_the_question_reached_them(tm
     assert done(rules_run(desk)) == [("resolve-unanswered", made)], "nine days after the question reached them"
 
 
+def test_after_a_long_outage_the_reminder_is_not_lost_to_a_closing_not_yet_due(
+        tmp_path: Path, server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The question went out ten days late: by the status change the closing is due, but
+    counted from the delivery only the reminder is. The reminder goes; the closing waits."""
+    from test_rules import done, pending_ticket, rules_desk
+    from test_rules import run as rules_run
+
+    desk = rules_desk(tmp_path / "rules", monkeypatch)
+    earlier = desk.new("Printer", "-q", "it-helpdesk", "-r", "carol@example.com")
+    desk.run("reply", earlier, "-m", "On my way.", "--as", "alice")
+    use(monkeypatch, server.env())
+    send(desk)
+    made = pending_ticket(desk)  # Monday 2026-11-23 09:00, with the mail server down
+    monkeypatch.delenv("GITDESK_SMTP_HOST")
+    desk.at("2026-12-07T09:00:00Z")
+    use(monkeypatch, server.env())
+    send(desk)  # the question reaches her two weeks late
+    monkeypatch.delenv("GITDESK_SMTP_HOST")
+    desk.at("2026-12-09T10:00:00Z")
+    assert done(rules_run(desk)) == [("remind-pending", made)], "two working days after it reached her"
+
+
 def test_a_bounced_question_holds_the_rules_until_a_question_reaches_the_requester(
         tmp_path: Path, server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
     from test_rules import done, rules_desk
