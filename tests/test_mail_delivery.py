@@ -1015,6 +1015,26 @@ def test_after_a_long_outage_the_reminder_is_not_lost_to_a_closing_not_yet_due(
     assert done(rules_run(desk)) == [("remind-pending", made)], "two working days after it reached her"
 
 
+def test_a_question_recorded_under_a_second_name_still_counts_from_its_delivery(
+        tmp_path: Path, server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A record whose name was taken gets -2 (records are never overwritten): it is the same
+    question, delivered when its stamp says."""
+    from test_rules import done, pending_ticket, rules_desk
+    from test_rules import run as rules_run
+
+    desk = rules_desk(tmp_path / "rules", monkeypatch)
+    made = pending_ticket(desk)  # Monday 09:00
+    desk.at("2026-11-27T10:00:00Z")
+    use(monkeypatch, server.env())
+    send(desk)  # Friday: the question goes out late
+    monkeypatch.delenv("GITDESK_SMTP_HOST")
+    (record,) = desk.git("ls-files", "sent").split()
+    desk.git("mv", record, record.replace(".eml", "-2.eml"))
+    desk.git("commit", "-qm", "a record under its second name")
+    desk.at("2026-11-27T11:00:00Z")
+    assert done(rules_run(desk)) == [], "an hour after she was asked: no reminder yet"
+
+
 def test_a_bounced_question_holds_the_rules_until_a_question_reaches_the_requester(
         tmp_path: Path, server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
     from test_rules import done, rules_desk

@@ -480,6 +480,7 @@ def ticket_mail(desk: Desk, since: dict[str, datetime], now: datetime) -> dict[s
         return found  # a desk that has never delivered mail (it queues it for people to read): nothing known
     first = min(since.values()).strftime("%Y-%m")
     stamps = {ticket_id: when.strftime("%Y%m%dT%H%M%SZ") for ticket_id, when in since.items()}  # as file names start
+    length = len(next(iter(stamps)))  # every ID of a desk is as long; a record may end -2.eml (_record_path)
     candidates: dict[str, list[tuple[str, str, str]]] = {}  # ID -> (queued stamp, folder, desk path)
     for kind in (OUTBOX, SENT, UNDELIVERABLE):
         folders = [""] if kind == OUTBOX else [f"{month}/" for month in _months(desk.root / kind) if month >= first]
@@ -488,7 +489,7 @@ def ticket_mail(desk: Desk, since: dict[str, datetime], now: datetime) -> dict[s
             names = set(os.listdir(directory)) if directory.is_dir() else set()
             for name in names:
                 stamp, _, rest = name.partition("-")
-                ticket_id = rest.rsplit("-", 1)[0]
+                ticket_id = rest[:length] if rest[length:length + 1] == "-" else ""
                 if not name.endswith(".eml") or ticket_id not in stamps or stamp < stamps[ticket_id] \
                         or (kind == OUTBOX and f"{name[:-4]}{WITHDRAWN}" in names):
                     continue
