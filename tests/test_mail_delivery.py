@@ -1033,6 +1033,10 @@ def test_a_question_recorded_under_a_second_name_still_counts_from_its_delivery(
     desk.git("commit", "-qm", "a record under its second name")
     desk.at("2026-11-27T11:00:00Z")
     assert done(rules_run(desk)) == [], "an hour after she was asked: no reminder yet"
+    (desk.path / record).parent.joinpath(record.rsplit("/", 1)[1]).symlink_to("/etc/hostname")
+    os.mkfifo(desk.path / record.replace(".eml", "-3.eml"))
+    desk.at("2026-11-27T11:05:00Z")
+    assert done(rules_run(desk)) == [], "a link or a pipe lying in sent/ is not read (nor waited on)"
 
 
 def test_a_bounced_question_holds_the_rules_until_a_question_reaches_the_requester(

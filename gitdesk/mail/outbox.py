@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from gitdesk import clock, git, ids, transaction, workflow
 from gitdesk.clock import format_utc
-from gitdesk.desk import Desk
+from gitdesk.desk import Desk, read_regular
 from gitdesk.errors import GitdeskError, ValidationError
 from gitdesk.model import Config
 from gitdesk.text import address_key, clean_line
@@ -496,9 +496,9 @@ def ticket_mail(desk: Desk, since: dict[str, datetime], now: datetime) -> dict[s
                 candidates.setdefault(ticket_id, []).append((stamp, kind, f"{kind}/{folder}{name}"))
     for ticket_id, files in candidates.items():
         for _, kind, path in sorted(files, reverse=True):
-            try:
-                head = (desk.root / path).read_bytes()[:16384]
-            except OSError:
+            try:  # never through a link (a committed symlink to any file), never blocking on a FIFO
+                head = read_regular(str(desk.root / path), path)[:16384]
+            except (OSError, GitdeskError):
                 continue
             if b"\nX-Gitdesk-Event: question" not in head.replace(b"\r\n", b"\n"):
                 continue
