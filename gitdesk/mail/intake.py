@@ -35,6 +35,7 @@ from gitdesk.feedback import FEEDBACK
 from gitdesk.mail import compose, notify
 from gitdesk.mail.message import (
     AMBIGUOUS_FROM,
+    LIST_MAIL,
     MESSAGE_IDS,
     Attachment,
     Bounce,
@@ -928,7 +929,9 @@ def _one(state: _State, position: str, incoming: Incoming, files: dict[str, byte
         return taken("skipped", None, "sent by this desk (a mail loop)")
     if incoming.message_id in state.by_message:
         return taken("skipped", state.by_message[incoming.message_id], "already taken in")
-    if incoming.automatic and not _about_our_mail(state, incoming):
+    if incoming.automatic and not _about_our_mail(state, incoming) and not (
+            # A desk whose address is a group (Google Groups) gets every mail with Precedence: list.
+            incoming.automatic == LIST_MAIL and _own_list(state.desk.config, incoming.list_id)):
         return taken("skipped", None, incoming.automatic)
     local = state.desk.config.mail.local_senders
     if state.desk.config.person(incoming.sender) is None and not workflow.is_email(incoming.sender, local=local):

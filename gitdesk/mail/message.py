@@ -416,7 +416,7 @@ def _automatic(message: Message, sender: str, subject: str) -> str | None:
     if _header(message, "X-Autoreply") or _header(message, "X-Autorespond"):
         return "automatic reply"
     precedence = _header(message, "Precedence").lower()
-    if precedence in ("bulk", "junk", "auto_reply", "list"):
+    if precedence in ("bulk", "junk", "auto_reply"):
         return f"bulk or automatic mail (Precedence: {precedence})"
     if message.get_content_type() == "multipart/report" or _from_mail_system(sender):
         return "a delivery report (bounce)"
@@ -424,7 +424,12 @@ def _automatic(message: Message, sender: str, subject: str) -> str | None:
         return "mail with an empty return path (bounce or auto-reply)"
     if _AUTO_SUBJECT.match(subject):
         return "an automatic reply (by its subject)"
+    if precedence == "list":  # last: intake takes it in when the list is the desk's own group
+        return LIST_MAIL
     return None
+
+
+LIST_MAIL = "mailing-list mail (Precedence: list)"
 
 
 # "OOF" alone asks for no out-of-office notices only (MS-OXCMAIL 2.1.3.2.20); an acknowledgement
