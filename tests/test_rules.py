@@ -395,6 +395,10 @@ def test_a_reminder_made_before_the_answer_was_synced_is_withdrawn_not_mailed(tm
     message = alice.git("log", "-1", "--format=%B")
     assert "withdrawn (the requester answered meanwhile): removed, not sent" in message, message
     assert not list((alice.path / "sent").rglob(f"*{made}*reminder*")), "no sent/ record of it"
+    assert f"The reminder to {REQUESTER} was not sent: the requester answered meanwhile" in alice.text(made), \
+        "the rule's note says it mailed her: the thread says it did not go"
+    assert "was not sent: its ticket is resolved now" in alice.text(other)
+    assert alice.run("check", "--all").exit_code == 0
 
 
 def test_a_rule_s_note_and_escalation_written_by_two_clones_are_one_change(tmp_path: Path,

@@ -512,7 +512,7 @@ def _record(desk: Desk, batch: Sequence[_Done], host: str) -> tuple[str | None, 
                 taken.update(tree(desk, head, month))
             with contextlib.suppress(OSError):
                 taken.update(f"{month}/{entry}" for entry in os.listdir(desk.root / month))
-        noting = any(done.outcome == "undeliverable" or done.refused for done in batch)
+        noting = any(done.outcome == "undeliverable" or done.refused or _withdrawn_reminder(done) for done in batch)
         dirty_tickets = desk.dirty_paths([paths.TICKETS]) if noting else set()
         for done in batch:
             queued = done.queued
@@ -540,6 +540,11 @@ def _record(desk: Desk, batch: Sequence[_Done], host: str) -> tuple[str | None, 
                 if marker in state_files:
                     files[marker] = None
                 lines.append(f"{message} withdrawn ({done.answer}): removed, not sent")
+                if _withdrawn_reminder(done):  # the rule's note says it mailed them: the thread must not mislead
+                    problem = _add_note(desk, done, f"The reminder to {', '.join(queued.recipients)} was not sent: "
+                                        f"{done.answer} ({message}, removed).", notes, dirty_tickets)
+                    if problem:
+                        problems.append(f"{message}: no note on its ticket: {problem}")
                 continue
             undeliverable = done.outcome == "undeliverable"
             stamp = [f"X-Gitdesk-{'Undeliverable' if undeliverable else 'Delivered'}: {format_utc(done.at)}; "
@@ -555,7 +560,7 @@ def _record(desk: Desk, batch: Sequence[_Done], host: str) -> tuple[str | None, 
             what = f" ({queued.event})" if queued.event else ""
             lines.append(f"{message}{what} {verb} to {', '.join(queued.recipients)}: {done.answer}"[:300])
             if undeliverable or done.refused:
-                problem = _add_note(desk, done, record, host, notes, dirty_tickets)
+                problem = _add_note(desk, done, _note(done, record, host), notes, dirty_tickets)
                 if problem:
                     problems.append(f"{message}: no note on its ticket: {problem}")
         if f"{OUTBOX}/{KEEP}" not in state_files:  # older desks: see outbox.KEEP
@@ -588,7 +593,11 @@ def _record(desk: Desk, batch: Sequence[_Done], host: str) -> tuple[str | None, 
     return commit, problems
 
 
-def _add_note(desk: Desk, done: _Done, record: str, host: str, notes: dict[str, tuple[LoadedTicket, Ticket]],
+def _withdrawn_reminder(done: _Done) -> bool:
+    return done.outcome == "withdrawn" and done.queued.event == REMINDER
+
+
+def _add_note(desk: Desk, done: _Done, note: str, notes: dict[str, tuple[LoadedTicket, Ticket]],
               dirty: set[str]) -> str | None:
     """Append the note about ``done`` to its ticket in ``notes``; why not, or None."""
     ticket_id = done.queued.ticket
@@ -601,7 +610,7 @@ def _add_note(desk: Desk, done: _Done, record: str, host: str, notes: dict[str, 
                 return f"{loaded.path} has uncommitted changes"
             notes[ticket_id] = (loaded, loaded.ticket)
         loaded, ticket = notes[ticket_id]
-        text = ticketfile.escape_text(_note(done, record, host))
+        text = ticketfile.escape_text(note)
         changed = replace(ticket, entries=(*ticket.entries, Entry(done.at, MAIL_SYSTEM, NOTE, text)))
         from gitdesk import actions
 
