@@ -400,6 +400,37 @@ def test_the_escalate_form_names_the_queues_target_or_asks_where(desk: Desk) -> 
     assert "choose where (this queue has no escalation target)" in form(office) and "disabled" in form(office)
 
 
+def test_spam_is_rejected_without_a_word_to_the_sender_and_the_forms_say_what_is_mailed(desk: Desk) -> None:
+    """The CLI's reject --no-send, on the web: a reply to spam tells the sender the address is read."""
+    from gitdesk.web.app import create_app
+    from gitdesk.web.security import Guard
+
+    desk.configure(desk.config + "mail:\n  address: help@example.com\n", "the desk answers mail")
+    spam = desk.new("Cheap pills", "-q", "it-helpdesk", "-r", "spammer@customer.example")
+    scope = desk.new("Fix my home router", "-q", "it-helpdesk", "-r", "carol@customer.example")
+    client = create_app(desk.path, "alice", Guard.for_address("secret", "127.0.0.1", 8765)).test_client()
+    client.get("/?token=secret", base_url="http://127.0.0.1:8765")
+    page = client.get(f"/t/{spam}", base_url="http://127.0.0.1:8765").get_data(as_text=True)
+    assert "Why (mailed to the requester by the desk's policy)" in page
+    assert "Reject as spam, mailing nobody" in page and "and shown in the knowledge base" in page
+    token = re.search(r'name="csrf" value="([0-9a-f]+)"', page)
+    assert token is not None
+
+    def reject(ticket: str, **extra: str) -> None:
+        answer = client.post(f"/t/{ticket}/reject", base_url="http://127.0.0.1:8765",
+                             data={"csrf": token.group(1), "text": "Spam, ignore this sender", **extra},
+                             headers={"Origin": "http://127.0.0.1:8765"})
+        assert answer.status_code == 303, answer.get_data(as_text=True)
+
+    reject(spam, mail="no")
+    reject(scope)
+    queued = desk.git("ls-files", "outbox").split()
+    assert not [path for path in queued if spam in path], "nothing to the spammer"
+    assert [path for path in queued if scope in path], "out of scope: the requester is told, by the policy"
+    missing = client.get("/t/GD-NOPE", base_url="http://127.0.0.1:8765").get_data(as_text=True)
+    assert "no ticket" in missing and "gitdesk list" not in missing, "no command line on a web page"
+
+
 def test_the_done_banner_says_what_the_commit_did_and_a_forged_link_shows_none(desk: Desk) -> None:
     from gitdesk.web.app import create_app
     from gitdesk.web.security import Guard

@@ -18,10 +18,11 @@ from gitdesk.desk import Actor, Desk
 from gitdesk.errors import ValidationError
 
 
-def _mailer(desk: Desk) -> actions.Mailer:
+def _mailer(desk: Desk, form: Mapping[str, str] | None = None) -> actions.Mailer:
+    """By the desk's policy; ``mail=no`` in the form (reject as spam) mails nobody, as --no-send."""
     from gitdesk.mail import notify
 
-    return notify.Mailer(desk, None, ())
+    return notify.Mailer(desk, False if form is not None and form.get("mail") == "no" else None, ())
 
 
 def _take(desk: Desk, ticket_id: str, form: Mapping[str, str], actor: Actor) -> Outcome:
@@ -74,7 +75,7 @@ def _reopen(desk: Desk, ticket_id: str, form: Mapping[str, str], actor: Actor) -
 
 
 def _reject(desk: Desk, ticket_id: str, form: Mapping[str, str], actor: Actor) -> Outcome:
-    return actions.reject(desk, ticket_id, form.get("text") or None, actor, mailer=_mailer(desk))
+    return actions.reject(desk, ticket_id, form.get("text") or None, actor, mailer=_mailer(desk, form))
 
 
 def _set(desk: Desk, ticket_id: str, form: Mapping[str, str], actor: Actor) -> Outcome:

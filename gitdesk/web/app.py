@@ -37,12 +37,15 @@ def _shown(value: Any) -> Any:
     return unreordered(value) if isinstance(value, str) and not isinstance(value, Markup) else value
 
 
+MAX_FORM = 1 << 20  # bytes a form may post: a reply is text; a long log belongs in an attachment
+
+
 def create_app(desk_path: Path, as_: str | None, guard: Guard) -> Flask:
     """The application for the desk at ``desk_path``, acting as ``as_`` (or the Git identity)."""
     here = Path(__file__).parent
     app = Flask("gitdesk.web", template_folder=str(here / "templates"), static_folder=str(here / "static"),
                 static_url_path="/static")
-    app.config.update(MAX_CONTENT_LENGTH=1 << 20, TEMPLATES_AUTO_RELOAD=False)
+    app.config.update(MAX_CONTENT_LENGTH=MAX_FORM, TEMPLATES_AUTO_RELOAD=False)
     app.jinja_env.autoescape = True  # every template, whatever its name; ticket text is untrusted
     app.jinja_env.finalize = _shown  # and every value shown as the terminal shows it
     writing = threading.Lock()  # one action at a time from this server (the desk lock serialises the rest)
@@ -98,12 +101,15 @@ def create_app(desk_path: Path, as_: str | None, guard: Guard) -> Flask:
     def refused(error: GitdeskError) -> tuple[str, int] | Response:
         status = 404 if isinstance(error, NotFound) else 400
         try:
-            return page("error.html", "Error", error=str(error)), status
+            return page("error.html", "Error", error=_on_a_form(error)), status
         except GitdeskError:  # the desk itself cannot be read (its config broke meanwhile): say so plainly
             return _plain(f"gitdesk: error: {error}", status)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
+        if error.code == 413:  # the browser's back button still has the text
+            return _plain(f"413: a form holds at most {MAX_FORM // 1024} KB here; nothing was changed. Go back, "
+                          "and attach a long log to a reply from the command line (--attach FILE) instead.", 413)
         return _plain(f"{error.code} {error.name}", error.code or 500)
 
     def page(template: str, title: str, **values: Any) -> str:
