@@ -137,6 +137,19 @@ def test_output_is_deterministic(desk: Desk, desk_with_answers: dict[str, str]) 
     assert desk.status() == ""
 
 
+def test_a_look_before_committing_does_not_keep_an_article_out_of_the_next_commit(
+        desk: Desk, desk_with_answers: dict[str, str]) -> None:
+    """kb build --no-commit writes the files for a look; the next build still commits them
+    (the README the Git host shows must not link to an article only this clone has)."""
+    desk.run("kb", "build", "--no-commit")
+    result = desk.run("kb", "build", "--check", ok=False)
+    assert result.exit_code == 1 and "what is committed counts" in result.stderr, "judged by what is committed"
+    assert "up to date" not in desk.run("kb", "build").stdout
+    assert desk.status() == "" and desk.run("kb", "build", "--check").exit_code == 0
+    committed = set(desk.git("ls-files", "kb").split())
+    assert committed == {path.relative_to(desk.path).as_posix() for path in (desk.path / "kb").rglob("*.md")}
+
+
 def test_check_says_when_kb_is_out_of_date_and_removed_articles_go(desk: Desk,
                                                                    desk_with_answers: dict[str, str]) -> None:
     desk.run("kb", "build")

@@ -53,7 +53,8 @@ def kb_build(session: Session, no_commit: bool, check_only: bool) -> None:
         for path in stale:
             output.info(f"{path}: out of date")
         if stale:
-            raise GitdeskError(f"the knowledge base is out of date ({len(stale)} files)", hint="run gitdesk kb build")
+            raise GitdeskError(f"the knowledge base is out of date ({counted(len(stale), 'file')}; what is "
+                               "committed counts)", hint="run gitdesk kb build")
         output.info("The knowledge base is up to date.")
         return
     result = knowledge_base.build(desk, commit=not no_commit)

@@ -542,16 +542,36 @@ def _existing(desk: Desk) -> dict[str, str]:
     return found
 
 
+def _committed(desk: Desk) -> dict[str, str]:
+    """The generated files under kb/ in HEAD: what the Git host shows, and what a committing
+    build and ``--check`` compare with (a ``--no-commit`` build's files lie uncommitted)."""
+    from gitdesk import git
+
+    _, head = git.head(desk.repo)
+    if head is None:
+        return {}
+    entries = [(sha, path) for mode, sha, path in git.tree_entries(desk.repo, head, [desk.repo_path(KB) + "/"])
+               if mode in ("100644", "100755") and path.endswith(".md")]
+    blobs = git.read_blobs(desk.repo, [sha for sha, _ in entries])
+    found: dict[str, str] = {}
+    for sha, path in entries:
+        text = blobs.get(sha, b"").decode("utf-8", "replace")
+        if text.startswith(MARKER):
+            found[path[len(desk.prefix):]] = text
+    return found
+
+
 def plan(desk: Desk) -> tuple[dict[str, str | None], int]:
-    """What a build would change: path -> new text (None removes), and the article count."""
-    changes, articles = _plan(desk)
+    """What a committing build would change against HEAD: path -> new text (None removes),
+    and the article count."""
+    changes, articles = _plan(desk, committed=True)
     return changes, len(articles)
 
 
-def _plan(desk: Desk) -> tuple[dict[str, str | None], list[Article]]:
+def _plan(desk: Desk, *, committed: bool) -> tuple[dict[str, str | None], list[Article]]:
     articles = collect(desk)
     wanted = render_all(desk, articles)
-    existing = _existing(desk)
+    existing = _committed(desk) if committed else _existing(desk)
     changes: dict[str, str | None] = {path: text for path, text in wanted.items() if existing.get(path) != text}
     changes.update({path: None for path in existing if path not in wanted})
     return changes, articles
@@ -564,7 +584,7 @@ def build(desk: Desk, *, commit: bool = True) -> BuildResult:
     with desk.writing():
         if commit:
             _ensure_committed(desk)
-        changes, articles = _plan(desk)
+        changes, articles = _plan(desk, committed=commit)
         count = len(articles)
         alike = tuple(overlaps(desk, articles, [path for path, text in changes.items() if text is not None]))
         if not changes:
