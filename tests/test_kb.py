@@ -435,3 +435,21 @@ def test_recently_solved_is_ordered_and_dated_by_resolution(desk: Desk) -> None:
     (article,) = [text for p, text in kb_files(desk).items() if old.lower() in p]
     assert "**Solved:** 2026-11-20" in article
 
+
+
+def test_one_more_article_on_a_busy_asset_rewrites_a_few_siblings_not_all(desk: Desk) -> None:
+    """Related articles on the same asset are those seen nearest in time: the newest does not
+    enter every sibling's list (a resolve rewrote hundreds of files on a busy asset)."""
+    for hour in range(10, 22):
+        desk.at(f"2026-12-01T{hour}:00:00Z")
+        made = desk.new(f"VPN issue {hour}", "-q", "it-helpdesk", "-c", "network", "-a", "vpn")
+        desk.run("resolve", made, "--note", f"Fix {hour}.")
+    desk.run("kb", "build")
+    desk.at("2026-12-02T09:00:00Z")
+    made = desk.new("VPN issue 22", "-q", "it-helpdesk", "-c", "network", "-a", "vpn")
+    desk.run("resolve", made, "--note", "Fix 22.")
+    desk.run("kb", "build")
+    changed = desk.git("show", "--name-only", "--format=", "HEAD").split()
+    assert len(changed) <= 2 + 5, changed  # the new article, the README and at most its five neighbours
+    article = kb_files(desk)[next(path for path in changed if made.lower() in path)]
+    assert article.count("](vpn-issue-") == 5, "it links to the five seen nearest before it"

@@ -347,13 +347,21 @@ def render_article(article: Article, related: Sequence[Article], ticket_dir: str
     return "\n".join(lines).rstrip() + "\n"
 
 
+RELATED = 5  # articles an article links to
+
+
 def related_articles(articles: Sequence[Article]) -> dict[str, list[Article]]:
-    """Explicitly related tickets' articles first, then others about the same asset."""
+    """Explicitly related tickets' articles first, then others about the same asset: those
+    last seen nearest in time. Not the newest: each new article on a busy asset would enter
+    every sibling's list, and one resolve rewrite hundreds of files."""
     by_ticket = {ticket.id: article for article in articles for ticket in article.tickets}
     by_asset: dict[str, list[Article]] = defaultdict(list)
     for article in articles:
         if article.asset:
             by_asset[asset_key(article.asset)].append(article)
+    for siblings in by_asset.values():
+        siblings.sort(key=lambda a: (a.last_seen, a.path))
+    position = {id(article): index for siblings in by_asset.values() for index, article in enumerate(siblings)}
     related: dict[str, list[Article]] = {}
     for article in articles:
         chosen: list[Article] = []
@@ -362,10 +370,12 @@ def related_articles(articles: Sequence[Article]) -> dict[str, list[Article]]:
                 other = by_ticket.get(other_id)
                 if other is not None and other is not article and other not in chosen:
                     chosen.append(other)
-        if article.asset:
-            same = sorted(by_asset[asset_key(article.asset)], key=lambda a: (a.last_seen, a.path), reverse=True)
-            chosen += [other for other in same if other is not article and other not in chosen]
-        related[article.path] = chosen[:5]
+        if article.asset and len(chosen) < RELATED:
+            siblings, here = by_asset[asset_key(article.asset)], position[id(article)]
+            near = siblings[max(0, here - RELATED):here] + siblings[here + 1:here + 1 + RELATED]
+            near.sort(key=lambda a: (abs((a.last_seen - article.last_seen).total_seconds()), a.path))
+            chosen += [other for other in near if other not in chosen]
+        related[article.path] = chosen[:RELATED]
     return related
 
 
