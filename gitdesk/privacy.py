@@ -38,7 +38,8 @@ _PHONE = re.compile(
     rf"(?:{_GAP}\d{{2,8}}){{1,6}})"  # groups
     r"(?:-\d{1,5}(?!\d))?(?![\w/-]|\.\w)")  # an extension (-0), then no more of a word
 _NORTH_AMERICAN = re.compile(r"(?:1[ .-])?\d{3}[ .-]\d{3}[ .-]\d{4}")
-_SAID = re.compile(r"(?i)(?:\b(?:tel|phone|fon|mobile?|mob|handy|cell|call|ruf|fax)\b|☎|📞)(?:\W+\w{1,4}){0,2}\W{0,4}$")
+_SAID = re.compile(r"(?i)(?:\b(?:tel|phone|fon|mobile?|mob|handy|cell|call|ruf|fax)\b|☎|📞|电话|電話|手机|手機|携帯|"
+                   r"传真|傳真)(?:\W+\w{1,4}){0,2}\W{0,4}$")
 # A date with a four-digit year, or a time range, inside the run: a log's time stamp or office
 # hours, not a number to call. What stands before or after it is judged on its own.
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,2}[./]\d{1,2}[./]\d{4}|\d{1,2}[.:]\d{2}\s*-\s*\d{1,2}[.:]\d{2}")

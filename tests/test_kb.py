@@ -225,18 +225,19 @@ def test_phone_numbers_and_opted_out_categories_stay_out(desk: Desk) -> None:
     desk.configure(TEST_CONFIG.replace("  facilities: The office\n",
                                        "  facilities: The office\n  hr: {name: HR questions, kb: false}\n"),
                    "HR answers stay out of the knowledge base")
-    made = desk.new("VPN drops, call +49 30 7654321", "-q", "it-helpdesk", "-c", "network",
+    made = desk.new("VPN drops, call +49 30 7654321", "-q", "it-helpdesk", "-c", "network", "-a", "+49 30 5554444",
                     "-m", "Call me on +49 30 1234567 or (030) 123-4567 after 2026-11-30, Windows 10.0.19045.")
     desk.run("resolve", made, "--note", "Updated the client to 5.2.1; reach Dana on 0171/1234567.")
     hr = desk.new("Parental leave form", "-q", "it-helpdesk", "-c", "hr")
     desk.run("resolve", hr, "--note", "Sent the form privately.")
     desk.run("kb", "build")
     everything = "\n".join(kb_files(desk).values())
-    for number in ("1234567", "123-4567", "0171", "7654321"):
+    for number in ("1234567", "123-4567", "0171", "7654321", "5554444"):  # the asset is a desk phone's number
         assert number not in everything, "the title in the source list too"
     assert "7654321" not in desk.run("kb", "search", "drops").output, "search shows what the articles show"
     desk.run("site", "build", str(desk.path.parent / "site"))
-    assert not [page for page in (desk.path.parent / "site").rglob("*.html") if "7654321" in page.read_text()]
+    assert not [page for page in (desk.path.parent / "site").rglob("*.html")
+                if "7654321" in page.read_text() or "5554444" in page.read_text()]
     assert "[phone removed]" in everything
     assert "2026-11-30" in everything and "10.0.19045" in everything and "5.2.1" in everything, "not phones"
     assert made in everything
@@ -247,7 +248,8 @@ def test_phone_numbers_and_opted_out_categories_stay_out(desk: Desk) -> None:
     "bob<!-- x -->@example.com", "carol@exam**ple**.com", "dave@exa<b></b>mple.com", "erin\u200b@example.com",
     "+4915112345678", "tel:+49301234567", "+33 1 23 45 67 89", "+1 (555) 867-5309", "01.23.45.67.89",
     "555.123.4567", "0171.123.4567", "+49\u00a030\u00a01234567", "2025-03-12 030 1234567", "T.+49 30 1234567",
-    "Tel. 030 - 123 45 67", "Tel: 912 345 678", "call me on 22 123 45 67", "+49 (0) 30 / 123 456-0", "1-800-555-0199"])
+    "Tel. 030 - 123 45 67", "Tel: 912 345 678", "call me on 22 123 45 67",
+    "电话：138 1234 5678", "手机 138-1234-5678", "+49 (0) 30 / 123 456-0", "1-800-555-0199"])
 def test_an_address_or_number_spelt_to_render_as_one_is_removed(hidden: str) -> None:
     from gitdesk.privacy import without_private
 

@@ -330,7 +330,7 @@ def render_article(article: Article, related: Sequence[Article], ticket_dir: str
     readme = _link(f"{KB}/README.md", here)
     facts = [f"**Category:** [{_inline(article.category)}]({readme}#{anchor(article.category)})"]
     if article.asset:
-        facts.append(f"**Asset:** {_inline(article.asset)}")
+        facts.append(f"**Asset:** {_inline(without_private(article.asset))}")  # a desk phone's number
     facts.append(f"**Reported:** {counted(article.reports, 'time')}, "
                  f"last {_date(article.last_seen)}")
     facts.append(f"**Solved:** {_date(article.solved)}")

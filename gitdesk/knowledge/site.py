@@ -86,7 +86,7 @@ def _article_page(md: object, article: kb.Article, related: Sequence[kb.Article]
     facts = [f"<span>Category: <a href=\"../index.html#{e(kb.anchor(article.category))}\">{e(article.category)}</a>"
              "</span>"]
     if article.asset:
-        facts.append(f"<span>Asset: {e(article.asset)}</span>")
+        facts.append(f"<span>Asset: {e(privacy.without_private(article.asset))}</span>")
     facts.append(f"<span>Reported {counted(article.reports, 'time')}, last "
                  f"{article.last_seen.astimezone(timezone.utc).strftime('%Y-%m-%d')}</span>")
     facts.append(f"<span>Solved {article.solved.astimezone(timezone.utc).strftime('%Y-%m-%d')}</span>")
@@ -243,7 +243,7 @@ def reports_body(desk: Desk) -> str:
 
     flow = [(row["period"].text.removeprefix("week of "), [row["opened"].magnitude, row["resolved"].magnitude])
             for row in rows(workload, "by_period")]
-    top_assets = [(row["asset"].text, [row["tickets"].magnitude])
+    top_assets = [(privacy.without_private(row["asset"].text), [row["tickets"].magnitude])
                   for row in rows(assets, "by_asset")[:10]] if assets is not None else []
     waiting = [(row["queue"].text, [row["open"].magnitude, row["unassigned"].magnitude])
                for row in rows(queues, "by_queue")]
