@@ -35,7 +35,8 @@ def site_desk(desk: Desk) -> Desk:
     desk.new("Heating is off", "-q", "facilities", "-a", "ÜBERWACHUNGSKAMERA-0042")
     long = desk.new("Störung: VPN token rejected", "-q", "it-helpdesk", "-c", "network",
                     "-m", "Log says HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies\\Microsoft\\Windows\\NetworkConnections"
-                          "\\ProhibitNetworkBridgingOnDomainNetworkAndEverythingElseTooLongToFit")
+                          "\\ProhibitNetworkBridgingOnDomainNetworkAndEverythingElseTooLongToFit\n\n"
+                          + "".join(f"2026-12-10 10:{n:02d} WARN vpnagent.exe token refused\n" for n in range(40)))
     desk.run("resolve", long, "--note",
              "Re-enrolled from https://vpn.example.com/enroll/" + "a1b2c3d4e5f6" * 12 + " then:\n\n"
              "| Setting | Value |\n| --- | --- |\n| " + "x" * 90 + " | " + "y" * 90 + " |\n")
@@ -167,6 +168,11 @@ def test_a_real_browser_searches_and_follows_a_result(served: str) -> None:
         assert "Replaced the pickup roller" in page.content()
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, "readable on a phone: no sideways scrolling"
+        page.goto(served + "/index.html")
+        for typed in ("storung", "re-enrolled"):  # no accent, as kb search; an answer after a long log
+            page.fill("#q", typed)
+            page.wait_for_selector("#results li a")
+            assert "Störung: VPN token rejected" in page.locator("#results").inner_text(), typed
         page.goto(served + "/index.html#q=%E0")  # a malformed link: no error, its text searched
         page.goto(served + "/index.html#q=roller")  # a new search from the link, on the same page
         page.wait_for_selector("#results li a")

@@ -261,8 +261,11 @@ def reports_body(desk: Desk) -> str:
 
 
 def _search_index(articles: Sequence[kb.Article]) -> str:
+    # The resolution first and each part cut on its own: a pasted log in the symptoms must not
+    # push the answer out of what the search box reads.
     entries = [{"t": a.title, "u": _article_file(a), "c": a.category,
-                "x": " ".join(f"{a.symptoms} {a.resolution}".split())[:1500]} for a in articles]
+                "x": " ".join(a.resolution.split())[:900] + " … " + " ".join(a.symptoms.split())[:600]}
+               for a in articles]
     data = json.dumps(entries, ensure_ascii=True, separators=(",", ":"))
     # ensure_ascii keeps "</script>" and U+2028 harmless; "<" is escaped as well for good measure
     return "window.GITDESK_SEARCH = " + data.replace("<", "\\u003c") + ";\n"

@@ -8,11 +8,21 @@
   var list = document.getElementById("results");
   if (!input || !list) { return; }
 
+  /* Lower case without accents, as the command line's search: "ecran" finds "Écran". Each
+     character keeps its length, so a place found in the folded text is the same in the text. */
+  function fold(text) {
+    var out = "";
+    for (var ch of text.toLowerCase()) {
+      var base = ch.normalize("NFD").replace(/\p{M}+/gu, "");
+      out += base.length === ch.length ? base : ch;
+    }
+    return out;
+  }
   function words(text) {
-    return (text.toLowerCase().match(/[\p{L}\p{N}]+/gu) || []).filter(function (w) { return w.length > 1; });
+    return (fold(text).match(/[\p{L}\p{N}]+/gu) || []).filter(function (w) { return w.length > 1; });
   }
   var prepared = docs.map(function (doc) {
-    return { doc: doc, title: doc.t.toLowerCase(), text: (doc.t + " " + doc.x).toLowerCase() };
+    return { doc: doc, title: fold(doc.t), text: fold(doc.t + " " + doc.x) };
   });
 
   function score(entry, terms) {
@@ -28,7 +38,7 @@
   }
 
   function snippet(text, term) {
-    var at = text.toLowerCase().indexOf(term);
+    var at = fold(text).indexOf(term);
     var start = Math.max(0, at - 60);
     return (start > 0 ? "…" : "") + text.slice(start, start + 180) + "…";
   }
@@ -37,10 +47,10 @@
     var terms = words(input.value);
     while (list.firstChild) { list.removeChild(list.firstChild); }
     if (!terms.length) { return; }
-    var hits = prepared.map(function (entry) { return { entry: entry, score: score(entry, terms) }; })
+    var found = prepared.map(function (entry) { return { entry: entry, score: score(entry, terms) }; })
       .filter(function (hit) { return hit.score > 0; })
-      .sort(function (a, b) { return b.score - a.score || a.entry.doc.t.localeCompare(b.entry.doc.t); })
-      .slice(0, 20);
+      .sort(function (a, b) { return b.score - a.score || a.entry.doc.t.localeCompare(b.entry.doc.t); });
+    var hits = found.slice(0, 20);
     if (!hits.length) {
       var none = document.createElement("li");
       none.textContent = "No article matches.";
@@ -61,6 +71,11 @@
       item.appendChild(text);
       list.appendChild(item);
     });
+    if (found.length > hits.length) {
+      var more = document.createElement("li");
+      more.textContent = (found.length - hits.length) + " more match: add a word to narrow the search.";
+      list.appendChild(more);
+    }
   }
 
   input.addEventListener("input", show);
