@@ -446,11 +446,14 @@ def test_a_score_answering_the_resolution_mail_is_feedback_anything_else_reopens
 
 def test_a_reply_can_start_from_a_knowledge_base_article(desk: Desk) -> None:
     solved = desk.new("Outlook asks for my password", "-q", "it-helpdesk", "-c", "email")
-    desk.run("resolve", solved, "--note", "Remove the stale credentials in Credential Manager.")
+    desk.run("resolve", solved, "--note", "Remove the stale credentials in Credential Manager, then set "
+                                          "<ExcludeHttpsRootDomain> to 1; call +49 30 1234567 if not.")
     desk.run("kb", "build")
     later = desk.new("Outlook keeps prompting", "-q", "it-helpdesk", "-r", "bob@customer.example")
     desk.run("--as", "alice", "reply", later, "--from-kb", "outlook password")
-    assert ticket(desk, later)["conversation"][-1]["text"] == "Remove the stale credentials in Credential Manager."
+    assert ticket(desk, later)["conversation"][-1]["text"] == (
+        "Remove the stale credentials in Credential Manager, then set <ExcludeHttpsRootDomain> to 1; call "
+        "[phone removed] if not."), "as the agent wrote it, not escaped for a Git host; private stays out"
     assert "gitdesk kb search" in desk.fails("reply", later, "--from-kb", "no such thing")
 
 

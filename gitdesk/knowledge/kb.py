@@ -704,4 +704,6 @@ def answer_from(desk: Desk, wanted: str) -> str:
     if len(found) > 1:
         listed = ", ".join(a.path for a in found[:3]) + (" …" if len(found) > 3 else "")
         raise AmbiguousId(f"{wanted!r} matches {len(found)} articles: {listed}", hint="give its path")
-    return found[0].resolution
+    # As the agent wrote it, less what is private: the article's text is escaped for Markdown
+    # hosts ("&lt;Key>"), which a requester would read as written.
+    return without_private((found[0].root.resolution or "").replace("\r\n", "\n"))
