@@ -390,7 +390,8 @@ def render_readme(articles: Sequence[Article], categories: dict[str, str], resol
         by_category[article.category].append(article)
     names = sorted(by_category)
     lines = [MARKER, "", "# Knowledge base", "",
-             f"{counted(len(articles), 'article')} from {counted(resolved_count, 'resolved ticket')}, "
+             f"{counted(len(articles), 'article')} from {counted(resolved_count, 'report')} (tickets and their "
+             "duplicates), "
              "written from their resolution notes by "
              "`gitdesk kb build`.", ""]
     if names:
