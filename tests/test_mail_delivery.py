@@ -984,8 +984,12 @@ def test_the_wait_on_the_requester_counts_from_when_the_question_reached_them(tm
     assert done(rules_run(desk)) == [], "an hour after they were asked, not a reminder"
     listed = {rule["name"]: rule for rule in json.loads(desk.run("rules", "--format", "json").stdout)["rules"]}
     assert listed["remind-pending"]["due_now"] == listed["remind-pending"]["held"] == [], "nor in the listing"
+    assert listed["remind-pending"]["next"] == {"at": "2026-11-29T10:00:00Z", "ticket": made}, \
+        "its next, counted from the delivery"
     desk.at("2026-11-29T10:30:00Z")
     assert done(rules_run(desk)) == [("remind-pending", made)], "two days after it reached them"
+    assert "### 2026-11-29T10:00:00Z gitdesk — note rule remind-pending" in desk.text(made), \
+        "stamped when it became due counted from the delivery, not from the status change"
     use(monkeypatch, server.env())
     send(desk)  # the reminder goes out at once: the closing still counts from the question
     monkeypatch.delenv("GITDESK_SMTP_HOST")

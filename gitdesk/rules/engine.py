@@ -469,27 +469,37 @@ def _asked(desk: Desk, due: Sequence[Due], now: datetime) -> dict[str, TicketMai
 
 
 def _hold_back(desk: Desk, found: Plan, now: datetime) -> None:
-    """Move from ``found.due`` what waits on mail to the requester: to ``found.held`` with the
-    reason, or away when the wait, counted from the delivery, is not over (_not_yet_asked)."""
+    """What waits on mail to the requester, counted from when it reached them: moved from
+    ``found.due`` to ``found.held`` with the reason (unsent, undeliverable); away, and into
+    ``found.upcoming``, when the wait counted from the delivery is not over; stamped with
+    the moment it became due so counted, when it is over (a reminder written on Friday
+    for a question delivered on Tuesday says Thursday, never a time before the delivery)."""
     asked = _asked(desk, found.due, now)
     if not asked:
         return
     kept = []
     for item in found.due:
-        why = _not_yet_asked(desk.config, item, asked[item.ticket.id], now) \
-            if item.ticket is not None and item.ticket.id in asked else None
-        if why:
+        mail = asked.get(item.ticket.id) if item.ticket is not None else None
+        why = _not_yet_asked(item, mail) if mail is not None else None
+        if why is not None:
             found.held.append((item, why))
-        elif why is None:
+            continue
+        due = _due_from_delivery(desk.config, item, mail) if mail is not None else None
+        if due is None:
             kept.append(item)
+        elif due <= now:
+            assert item.ticket is not None
+            kept.append(replace(item, at=_stamp(item.ticket, due, item.since, now)))
+        elif item.ticket is not None and (item.rule.name not in found.upcoming
+                                          or due < found.upcoming[item.rule.name].at):
+            found.upcoming[item.rule.name] = Upcoming(item.rule, due, item.ticket.id, item.since,
+                                                      _calendar(desk.config, item.rule, item.ticket))
     found.due = kept
 
 
-def _not_yet_asked(config: Config, item: Due, mail: TicketMail, now: datetime) -> str | None:
-    """Why a rule on a ticket waiting on its requester (a reminder, "not heard back") must wait:
-    the wait counts from when the question reached them, not from when it was committed. A
-    reason to skip it with; "" when it is simply not due yet, counted from the delivery; None
-    when nothing holds it back."""
+def _not_yet_asked(item: Due, mail: TicketMail) -> str | None:
+    """Why a rule on a ticket waiting on its requester (a reminder, "not heard back") must wait
+    for the desk's question to reach them, or None."""
     if not _waits_on_requester(item):
         return None
     if mail.unsent:
@@ -497,13 +507,18 @@ def _not_yet_asked(config: Config, item: Due, mail: TicketMail, now: datetime) -
     if mail.undeliverable:
         return (f"its mail to the requester could not be delivered ({mail.undeliverable}): "
                 "reach them another way")
-    if mail.delivered is not None and mail.delivered > item.since:
-        assert item.ticket is not None and item.rule.trigger.after is not None
-        calendar = _calendar(config, item.rule, item.ticket)
-        assert calendar is not None
-        if calendar.add(mail.delivered, item.rule.trigger.after) > now:
-            return ""
     return None
+
+
+def _due_from_delivery(config: Config, item: Due, mail: TicketMail) -> datetime | None:
+    """When a rule waiting on the requester is due, counted from when the desk's question
+    reached them, if that was after the ticket went pending; else None (the status clock holds)."""
+    if not _waits_on_requester(item) or mail.delivered is None or mail.delivered <= item.since:
+        return None
+    assert item.ticket is not None and item.rule.trigger.after is not None
+    calendar = _calendar(config, item.rule, item.ticket)
+    assert calendar is not None
+    return calendar.add(mail.delivered, item.rule.trigger.after)
 
 
 def run(desk: Desk, now: datetime, *, dry_run: bool = False, only: str | None = None) -> RunReport:
