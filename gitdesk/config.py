@@ -255,9 +255,9 @@ class _Reader:
         if value is None:
             return None
         try:
-            return parse_span(str(value))
-        except GitdeskError:
-            raise self.fail(key, f"not a duration: {value!r}", "write it like 30m, 4h, 2d") from None
+            return parse_span(str(value), unit_required=True)
+        except GitdeskError as error:
+            raise self.fail(key, error.message, error.hint or "write it like 30m, 4h, 2d") from None
 
     def name(self, value: str, key: str) -> str:
         if not NAME.match(value):

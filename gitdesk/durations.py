@@ -38,9 +38,14 @@ class Span:
 
 
 @functools.lru_cache(maxsize=1024)  # reports read every time entry; a desk logs the same few values
-def parse_span(text: str) -> Span:
+def parse_span(text: str, *, unit_required: bool = False) -> Span:
+    """``text`` as a span. A bare number is minutes, as people log time; where a setting says
+    how long to wait (``unit_required``), "for: 7" meant days to its writer and is refused."""
     value = text.strip().lower()
-    if re.fullmatch(r"\d+", value):  # a bare number is minutes, as people log time
+    if re.fullmatch(r"\d+", value):
+        if unit_required:
+            raise ValidationError(f"{text.strip()!r} has no unit",
+                                  hint=f"write {value}d for days, {value}h for hours or {value}m for minutes")
         value += "m"
     if not _WHOLE.match(value):
         raise ValidationError(

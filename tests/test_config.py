@@ -41,6 +41,7 @@ def test_missing_sections_get_defaults() -> None:
     ("queues:\n  q: {assign: lottery}\n", "2: queues.q.assign: unknown strategy 'lottery' (use one of: manual, round-robin, fewest-open)"),
     ("workflow:\n  statuses:\n    new: {next: [done]}\n", "3: workflow.statuses.new.next: unknown status 'done'"),
     ("priorities:\n  p: {first_response: soon}\n", "2: priorities.p.first_response: not a duration: 'soon'"),
+    ("priorities:\n  p: {first_response: 4}\n", "2: priorities.p.first_response: '4' has no unit"),
     ("priorities:\n  a: {default: true}\n  b: {default: true}\n", "3: priorities.b.default: a is already the default"),
     ("people: [a, b]\n", "1: people: must be a mapping"),
     ("colours: {}\n", "1: colours: unknown section"),

@@ -668,7 +668,12 @@ def test_a_working_day_digest_on_monday_covers_friday_and_the_weekend(tmp_path: 
     ("rules:\n  - name: x\n    when: {status: new, for: 4h}\n    do:\n      - reply: ../../../etc/passwd\n",
      ".gitdesk/rules.yml:5: no canned reply '../../../etc/passwd' (write it in .gitdesk/replies/NAME.md)"),
     ("rules:\n  - name: x\n    when: {status: new, for: soon}\n    do: [close]\n",
-     ".gitdesk/rules.yml:3: 'soon' is not a duration (write e.g. 30m, 4h, 2d or 1w)"),
+     ".gitdesk/rules.yml:3: not a duration: 'soon' (write it like 45m, 1h30m, 2h or 1d)"),
+    # "for: 7" meant a week to its writer: as minutes, requesters were closed on after 7 minutes
+    ("rules:\n  - name: x\n    when: {status: resolved, for: 7}\n    do: [close]\n",
+     ".gitdesk/rules.yml:3: '7' has no unit (write 7d for days, 7h for hours or 7m for minutes)"),
+    ("rules:\n  - name: x\n    when: {status: resolved, for: 100000d}\n    do: [close]\n",
+     ".gitdesk/rules.yml:3: duration is longer than a year: '100000d' (write it like 45m, 1h30m, 2h or 1d)"),
     # A name becomes a commit trailer and a file name: a line break in it would forge a trailer.
     ("rules:\n  - name: \"x\\nGitdesk-Actor: dana\"\n    when: {status: new, for: 4h}\n    do: [close]\n",
      ".gitdesk/rules.yml:2: rule name 'x\\nGitdesk-Actor: dana' is not a name"),

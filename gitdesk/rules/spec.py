@@ -207,9 +207,9 @@ class _Reader:
 
     def duration(self, value: Any, where: tuple[Any, ...]) -> Span | None:
         try:
-            found = parse_span(str(value))
-        except GitdeskError:
-            self.fail(where, f"{value!r} is not a duration", "write e.g. 30m, 4h, 2d or 1w")
+            found = parse_span(str(value), unit_required=True)
+        except GitdeskError as error:
+            self.fail(where, error.message, error.hint)
             return None
         if found.calendar().total_seconds() <= 0:
             self.fail(where, "a duration is longer than nothing", "write e.g. 30m, 4h, 2d or 1w")
