@@ -288,6 +288,20 @@ def test_a_lead_answering_the_notification_writes_an_internal_note(desk: Desk, t
     assert shown["timings"]["first_response_by"] is None and shown["status"] == "new"
 
 
+def test_an_event_rule_that_cannot_act_on_a_ticket_leaves_a_note_not_a_refused_ticket(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Escalating to the queue's target is fine for a queue that has one; for one that has
+    none the rule cannot act. The ticket is made all the same (every intake would fail
+    otherwise), and says which rule to fix."""
+    rules = "rules:\n  - name: escalate-new\n    when: {event: created}\n    do:\n      - escalate: {reason: New.}\n"
+    desk = rules_desk(tmp_path / "desk", monkeypatch, rules)
+    assert desk.run("check", "--all").exit_code == 0
+    made = desk.new("Heating is off", "-q", "facilities")
+    assert "Rule escalate-new (when a ticket is created) could not act:" in desk.text(made)
+    assert "fix it in .gitdesk/rules.yml:2." in desk.text(made)
+    assert "rule escalate-new could not act:" in desk.last_message()
+
+
 def test_an_event_rule_acts_inside_the_action_in_one_commit(desk: Desk) -> None:
     before = int(desk.git("rev-list", "--count", "HEAD"))
     made = desk.new("Projector in the boardroom", "-r", "chair@board.example.com")
@@ -674,6 +688,14 @@ def test_a_working_day_digest_on_monday_covers_friday_and_the_weekend(tmp_path: 
      ".gitdesk/rules.yml:3: '7' has no unit (write 7d for days, 7h for hours or 7m for minutes)"),
     ("rules:\n  - name: x\n    when: {status: resolved, for: 100000d}\n    do: [close]\n",
      ".gitdesk/rules.yml:3: duration is longer than a year: '100000d' (write it like 45m, 1h30m, 2h or 1d)"),
+    # Steps that pass check must not fail in every run, nor inside every new ticket.
+    ("rules:\n  - name: x\n    when: {event: created}\n    do: [close]\n",
+     ".gitdesk/rules.yml:4: close cannot act when a ticket is created: it is new then, and from new a ticket can go "
+     "to: open, pending, resolved, rejected (act on a later status instead, e.g. when: {status: resolved, for: 7d})"),
+    ("rules:\n  - name: x\n    when: {status: new, for: 4h}\n    do:\n      - set: {assignee: carol}\n",
+     ".gitdesk/rules.yml:5: 'carol' is not an agent of this desk (name a queue member, or a person with agent: true)"),
+    ("rules:\n  - name: x\n    when: {status: new, for: 4h}\n    do:\n      - set: {message_ids: x}\n",
+     ".gitdesk/rules.yml:5: a rule cannot set message_ids: gitdesk keeps it (set a field of your own)"),
     # A name becomes a commit trailer and a file name: a line break in it would forge a trailer.
     ("rules:\n  - name: \"x\\nGitdesk-Actor: dana\"\n    when: {status: new, for: 4h}\n    do: [close]\n",
      ".gitdesk/rules.yml:2: rule name 'x\\nGitdesk-Actor: dana' is not a name"),

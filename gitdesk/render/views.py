@@ -687,7 +687,7 @@ def rules_overview(rules: Sequence[Rule], plan: Plan, fmt: str) -> None:
     for rule in rules:
         upcoming = plan.upcoming.get(rule.name)
         records.append({"name": rule.name, "when": rule.trigger.describe(),
-                        "do": [step.describe() for step in rule.steps], "line": rule.line,
+                        "do": [step.describe(None) for step in rule.steps], "line": rule.line,
                         "due_now": due.get(rule.name, []), "held": held.get(rule.name, []),
                         "next": None if upcoming is None else {"at": format_utc(upcoming.at),
                                                                "ticket": upcoming.ticket_id}})

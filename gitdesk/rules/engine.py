@@ -863,7 +863,18 @@ class EventRules:
                 continue
             # A new ticket's rules act as it is created (an imported one, when it was).
             stamp = ticket.created if event == "created" else clock.now()
-            made = apply_steps(self.desk, rule, ticket, stamp, mail=self.mail)
+            try:
+                made = apply_steps(self.desk, rule, ticket, stamp, mail=self.mail)
+            except GitdeskError as error:
+                # A rule that cannot apply (close a ticket just made) must not stop every new
+                # ticket and every intake: the ticket is made, and says which rule to fix.
+                said = (f"Rule {rule.name} ({rule.trigger.describe()}) could not act: {error.message}; fix it in "
+                        f"{templates.RULES_PATH}:{rule.line}.")
+                ticket = replace(ticket, entries=(*ticket.entries, Entry(stamp, RULES_AUTHOR, NOTE,
+                                                                         ticketfile.escape_text(said),
+                                                                         DETAIL.format(name=rule.name))))
+                notes.append(f"rule {rule.name} could not act: {error.message} ({templates.RULES_PATH}:{rule.line})")
+                continue
             ticket = made.ticket
             files.update(made.files)
             notes.append(f"rule {rule.name}: {'; '.join(made.what)}")

@@ -16,11 +16,11 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gitdesk import frontmatter, templates, ticketfile
+from gitdesk import frontmatter, templates, ticketfile, workflow
 from gitdesk.config import refuse_repeated_keys
 from gitdesk.durations import Span, parse_span
 from gitdesk.errors import ConfigError, GitdeskError
-from gitdesk.model import Config, Ticket
+from gitdesk.model import GITDESK_EXTRA_FIELDS, Config, Ticket
 from gitdesk.text import closest, domain_key
 
 if TYPE_CHECKING:  # YAML is imported when a rules file is read: most commands on most desks never do
@@ -111,18 +111,19 @@ class Step:
     verb: str
     value: Any = None
 
-    def describe(self) -> str:
+    def describe(self, most: int | None = 40) -> str:
+        """The step in words, its value cut at ``most`` characters (a note's summary), or whole."""
         value = self.value
         if value is None or value == "":
             return self.verb
         if isinstance(value, Mapping):
-            shown = ", ".join(f"{key} {item}" for key, item in value.items())
+            shown = ", ".join(f"{key} {item}" for key, item in value.items() if item is not None)
         elif isinstance(value, (list, tuple)):
             shown = " ".join(str(item) for item in value)
         else:
             shown = str(value)
         shown = " ".join(shown.split())
-        return f"{self.verb} {shown if len(shown) <= 40 else shown[:39] + '…'}"
+        return f"{self.verb} {shown if most is None or len(shown) <= most else shown[:most - 1] + '…'}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -453,9 +454,26 @@ def _steps(reader: _Reader, value: Any, where: tuple[Any, ...], trigger: Trigger
                         "a rule with every: sends digests; the others act on tickets")
             continue
         step = _step(reader, verb, argument, at)
+        if step is not None and trigger is not None and trigger.kind == "event" and verb in ("close", "resolve"):
+            _can_move(reader, at, trigger, verb)
         if step is not None:
             steps.append(step)
     return steps
+
+
+def _can_move(reader: _Reader, where: tuple[Any, ...], trigger: Trigger, verb: str) -> None:
+    """An event rule's close or resolve must be a move the workflow allows from where the
+    event leaves a ticket: one that cannot would fail inside every new ticket or reopening."""
+    config = reader.config
+    target = workflow.CLOSED if verb == "close" else workflow.RESOLVED
+    starts = [config.initial_status, workflow.OPEN] if trigger.event == "created" else [workflow.OPEN]
+    blocked = [start for start in dict.fromkeys(starts) if start in config.statuses
+               and target not in config.statuses[start].next and start != target]
+    if blocked:
+        allowed = ", ".join(config.statuses[blocked[0]].next) or "nothing"
+        reader.fail(where, f"{verb} cannot act when a ticket is {trigger.event}: it is {blocked[0]} then, and "
+                           f"from {blocked[0]} a ticket can go to: {allowed}",
+                    "act on a later status instead, e.g. when: {status: resolved, for: 7d}")
 
 
 def _text(reader: _Reader, value: Any, where: tuple[Any, ...], verb: str, example: str) -> str | None:
@@ -482,8 +500,10 @@ def _step(reader: _Reader, verb: str, value: Any, where: tuple[Any, ...]) -> Ste
                 shown = ticketfile.kind_of(item) if not isinstance(item, float) else str(item)
                 reader.fail(where, f"set {key}: {shown} is not a value a field can take",
                             'write it as text, e.g. - set: {cost_centre: "4711"}')
-            elif str(key) in ("status", "id", "created", "labels", "related"):
+            elif str(key) in ("status", "id", "created", "labels", "related", "duplicate_of"):
                 reader.fail(where, f"a rule cannot set {key}", "use close, resolve or label steps")
+            elif str(key) in GITDESK_EXTRA_FIELDS:
+                reader.fail(where, f"a rule cannot set {key}: gitdesk keeps it", "set a field of your own")
             elif str(key) == "priority":
                 reader.known([str(item)], list(config.priorities), where, "priority")
             elif str(key) == "category":
@@ -492,6 +512,9 @@ def _step(reader: _Reader, verb: str, value: Any, where: tuple[Any, ...]) -> Ste
                 reader.known([str(item)], list(config.queues), where, "queue")
             elif str(key) == "assignee" and config.person(str(item)) is None:
                 reader.fail(where, f"unknown person {item!r}", _guess(str(item), list(config.people)))
+            elif str(key) == "assignee" and not config.is_agent(config.person(str(item)).handle):  # type: ignore[union-attr]
+                reader.fail(where, f"{item!r} is not an agent of this desk",
+                            "name a queue member, or a person with agent: true")
         return Step(verb, {str(key): str(item) for key, item in value.items()})
     if verb == "assign":
         who = str(value or "")
@@ -511,6 +534,9 @@ def _step(reader: _Reader, verb: str, value: Any, where: tuple[Any, ...]) -> Ste
             reader.fail(where, "escalate needs a reason", "e.g. - escalate: {to: dana, reason: No answer in 4h}")
             return None
         to = value.get("to")
+        if to is None and not any(queue.escalate_to for queue in config.queues.values()):
+            reader.fail(where, "escalate needs to: here, as no queue has an escalate_to",
+                        "e.g. - escalate: {to: dana, reason: No answer in 4h}")
         if to is not None and str(to) not in config.queues and config.person(str(to)) is None:
             reader.fail(where, f"{to!r} is neither a queue nor a person", _guess(str(to), [*config.queues,
                                                                                           *config.people]))
