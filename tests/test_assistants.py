@@ -187,6 +187,31 @@ def test_a_second_draft_gets_its_own_branch_and_what_a_person_must_decide_is_ref
     assert desk.status() == ""
 
 
+def test_an_assistant_cannot_start_the_unattended_wait_or_publish_a_private_category(helpdesk: Desk) -> None:
+    """Steered by a requester's text, a status change to pending would have the rules mail a
+    reminder and resolve the ticket unanswered; a move out of a category kept out of the
+    knowledge base would publish it."""
+    desk = helpdesk
+    config = (desk.path / ".gitdesk" / "config.yml").read_text()
+    desk.configure(config.replace("  facilities: The office\n",
+                                  "  facilities: The office\n  hr: {name: HR questions, kb: false}\n"), "HR stays out")
+    _, fresh = solved_and_open(desk)
+    salary = desk.new("Salary slip missing", "-q", "it-helpdesk", "-c", "hr")
+    found: dict[str, Any] = {}
+
+    async def story(session: ClientSession) -> None:
+        found["pending"] = await error_of(session, "set_field", ticket=fresh, field="status", value="pending")
+        found["out"] = await error_of(session, "set_field", ticket=salary, field="category", value="email")
+        found["in"] = await error_of(session, "set_field", ticket=fresh, field="category", value="hr")
+        found["moved"] = await call(session, "set_field", ticket=fresh, field="category", value="network")
+
+    session_with(desk, story)
+    assert "cannot set a ticket pending" in found["pending"] and "gitdesk ask" in found["pending"]
+    for key in ("out", "in"):
+        assert "category kept out of the knowledge base" in found[key], found[key]
+    assert "category: network" in desk.text(fresh) and "category: hr" in desk.text(salary)
+
+
 def test_an_assistant_that_is_not_one_of_the_desks_people_can_read_but_not_write(tmp_path: Path,
                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     desk = make_desk(tmp_path / "desk", monkeypatch)

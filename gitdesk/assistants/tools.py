@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from gitdesk import actions, clock, listing, records, ticketfile
+from gitdesk import actions, clock, listing, records, ticketfile, workflow
 from gitdesk.desk import Actor, Desk
 from gitdesk.errors import GitdeskError, ValidationError
 from gitdesk.model import WAITING
@@ -127,6 +127,18 @@ class Assistant:
             raise ValidationError(f"an assistant cannot change {name}: it decides {what}",
                                   hint=f"a person can, with gitdesk set ID {name} VALUE")
         desk = self.desk()
+        if name == "status" and value.strip() == workflow.PENDING:
+            # Pending is a wait on the requester that rules answer unattended (a reminder, then
+            # "we have not heard back", both mailed): only a question a person asks starts one.
+            raise ValidationError("an assistant cannot set a ticket pending: the desk's rules would then mail "
+                                  "the requester and resolve it unanswered", hint="a person asks with gitdesk ask")
+        if name == "category":
+            excluded = desk.config.kb_excluded_categories
+            current = desk.read(ticket).category
+            if (current in excluded) != (value.strip() in excluded):
+                raise ValidationError("an assistant cannot move a ticket into or out of a category kept out of "
+                                      "the knowledge base: it decides whether the ticket is published",
+                                      hint=f"a person can, with gitdesk set ID {name} VALUE")
         return _done(desk, actions.set_field(desk, ticket, field, value, self.actor(desk),
                                              mailer=notify.Mailer(desk, False)))
 
