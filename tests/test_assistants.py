@@ -88,8 +88,10 @@ def test_an_assistant_finds_reads_drafts_and_notes_and_every_write_names_it(help
     found: dict[str, Any] = {}
 
     async def story(session: ClientSession) -> None:
-        tools = {tool.name for tool in (await session.list_tools()).tools}
+        listed = (await session.list_tools()).tools
+        tools = {tool.name for tool in listed}
         assert tools == {"find", "read_ticket", "list_tickets", "add_note", "set_field", "draft_reply"}
+        assert not [tool.name for tool in listed if "\n " in (tool.description or "")], "not indented as the source"
 
         # Worded differently from the solved ticket: the words do not all match, the problem does.
         hits = await call(session, "find", text="mail program keeps wanting my password")

@@ -688,6 +688,10 @@ def test_a_working_day_digest_on_monday_covers_friday_and_the_weekend(tmp_path: 
      ".gitdesk/rules.yml:3: '7' has no unit (write 7d for days, 7h for hours or 7m for minutes)"),
     ("rules:\n  - name: x\n    when: {status: resolved, for: 100000d}\n    do: [close]\n",
      ".gitdesk/rules.yml:3: duration is longer than a year: '100000d' (write it like 45m, 1h30m, 2h or 1d)"),
+    ("rules: {}\n", ".gitdesk/rules.yml:1: rules: is a list of rules (begin each rule with '- name: …')"),
+    ("rules:\n  - name: x\n    when: {status: new, for: 4h}\n    do:\n      - assign: carol\n",
+     ".gitdesk/rules.yml:5: 'carol' is not an agent of this desk (name a queue member, or a person with agent: "
+     "true)"),
     # Steps that pass check must not fail in every run, nor inside every new ticket.
     ("rules:\n  - name: x\n    when: {event: created}\n    do: [close]\n",
      ".gitdesk/rules.yml:4: close cannot act when a ticket is created: it is new then, and from new a ticket can go "

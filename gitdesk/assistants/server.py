@@ -57,6 +57,19 @@ class DeskServer(MCPServer):
         super().__init__("gitdesk", version=__version__, instructions=INSTRUCTIONS, log_level="WARNING")
         self.assistant = assistant
 
+    def tool(self, *args: Any, **kwargs: Any) -> Callable[[Any], Any]:
+        """The SDK's ``tool``, with each description as its docstring reads (not indented as
+        the source is: a client shows it as given)."""
+        import inspect
+
+        register = super().tool(*args, **kwargs)
+
+        def registered(function: Any) -> Any:
+            function.__doc__ = inspect.cleandoc(function.__doc__ or "")
+            return register(function)
+
+        return registered
+
     async def list_resources(self) -> list[Resource]:
         import anyio.to_thread
 

@@ -180,7 +180,7 @@ class _Lines:
 
 
 def _guess(word: str, choices: Sequence[str]) -> str | None:
-    close = closest(word, choices)
+    close = closest(word, [choice for choice in choices if choice != word])  # never "'bob'? did you mean 'bob'?"
     return f"did you mean {close!r}?" if close else None
 
 
@@ -261,7 +261,8 @@ def _read(text: str, config: Config, replies: Collection[str] | None,
     if not isinstance(data, dict) or set(data) - {"rules"}:
         reader.fail((), "holds one key, rules:, with a list of rules", "see docs/automations.md")
         return [], reader.problems
-    raw = data.get("rules") or []
+    raw = data.get("rules")
+    raw = [] if raw is None else raw  # "rules:" with nothing yet; "rules: {}" is a mistake, said below
     if not isinstance(raw, list):
         reader.fail(("rules",), "rules: is a list of rules", "begin each rule with '- name: …'")
         return [], reader.problems
