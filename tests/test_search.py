@@ -45,6 +45,13 @@ def test_phrases_and_prefixes(desk: Desk, solved: dict[str, str]) -> None:
     assert [h["id"] for h in hits(desk, "cred*")] == [solved["outlook"]]
 
 
+def test_a_chinese_word_finds_the_clauses_it_begins(desk: Desk) -> None:
+    """Chinese is written without spaces: the index holds "打印机无法连接" as one word."""
+    made = desk.new("打印机无法连接", "-q", "it-helpdesk", "-m", "三楼的打印机无法连接到网络")
+    assert [hit["id"] for hit in json.loads(desk.run("search", "打印机", "--format", "json").stdout)["hits"]] == [made]
+    assert [hit["id"] for hit in json.loads(desk.run("search", "三楼", "--format", "json").stdout)["hits"]] == [made]
+
+
 def test_a_search_that_finds_nothing_says_so_on_stderr_even_when_piped(desk: Desk, solved: dict[str, str]) -> None:
     result = desk.run("search", "zebra")
     assert result.stdout == "" and result.stderr.strip() == "0 matches"

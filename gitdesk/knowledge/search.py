@@ -33,6 +33,7 @@ SHOWN_FIRST = ("title", "resolution", "description", "conversation", "notes")
 RESOLVED = ("resolved", "closed")
 _TOKEN = re.compile(r'"([^"]*)"|(\S+)')
 _WORD = re.compile(r"\w+", re.UNICODE)
+_UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")  # kana and CJK ideographs
 STOPWORDS = frozenset("""
 a about after again all also am an and any are as at be because been before being but by can cannot
 could did do does doing done dont down each even every for from get gets getting got had has have
@@ -77,7 +78,9 @@ def fts_query(text: str) -> str:
             continue
         prefix = word.endswith("*")
         for part in _WORD.findall(word):
-            terms.append(f'"{part}"' + ("*" if prefix else ""))
+            # Chinese and Japanese are written without spaces, so the index holds a clause as one
+            # word ("打印机无法连接"): a word typed in those scripts finds the clauses it begins.
+            terms.append(f'"{part}"' + ("*" if prefix or _UNSPACED.match(part) else ""))
     if not terms:
         raise ValidationError(f"nothing to search for in {text!r}", hint="give a word, a \"phrase\" or a prefix*")
     terms = list(dict.fromkeys(terms))  # a repeated word finds nothing more
