@@ -114,6 +114,7 @@ def test_init_writes_commented_default_rules_that_check_accepts(tmp_path: Path, 
                                                  "first-response-warning", "first-response-missed",
                                                  "resolution-missed", "untaken", "weekly-digest"]
     assert listed[1]["when"] == "pending for 2d working time"
+    assert listed[1]["if"] == "" and listed[-1]["to"] == ["leads"], listed[-1]
 
 
 def test_a_rule_refuses_a_ticket_whose_agent_left_config_and_names_the_fix(desk: Desk) -> None:
@@ -300,6 +301,15 @@ def test_an_event_rule_that_cannot_act_on_a_ticket_leaves_a_note_not_a_refused_t
     assert "Rule escalate-new (when a ticket is created) could not act:" in desk.text(made)
     assert "fix it in .gitdesk/rules.yml:2." in desk.text(made)
     assert "rule escalate-new could not act:" in desk.last_message()
+
+
+def test_the_listing_shows_a_rule_s_conditions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rules = ("rules:\n  - name: vip\n    when: {status: new, for: 4h}\n"
+             "    if: {queue: [it-helpdesk], requester_domain: [customer.org]}\n    do:\n      - notify: leads\n")
+    desk = rules_desk(tmp_path / "desk", monkeypatch, rules)
+    (listed,) = json.loads(desk.run("rules", "--format", "json").stdout)["rules"]
+    assert listed["if"] == "queue it-helpdesk, requester_domain customer.org"
+    assert "new for 4h if queue it-helpdesk" in desk.run("rules").stdout
 
 
 def test_an_event_rule_acts_inside_the_action_in_one_commit(desk: Desk) -> None:

@@ -686,7 +686,8 @@ def rules_overview(rules: Sequence[Rule], plan: Plan, fmt: str) -> None:
     records: list[dict[str, Any]] = []
     for rule in rules:
         upcoming = plan.upcoming.get(rule.name)
-        records.append({"name": rule.name, "when": rule.trigger.describe(),
+        records.append({"name": rule.name, "when": rule.trigger.describe(), "if": rule.conditions.describe(),
+                        "to": list(rule.to),
                         "do": [step.describe(None) for step in rule.steps], "line": rule.line,
                         "due_now": due.get(rule.name, []), "held": held.get(rule.name, []),
                         "next": None if upcoming is None else {"at": format_utc(upcoming.at),
@@ -713,7 +714,8 @@ def rules_overview(rules: Sequence[Rule], plan: Plan, fmt: str) -> None:
     def rule_is_event(record: Mapping[str, Any]) -> bool:
         return str(record["when"]).startswith("when a ticket")
 
-    columns = (Column("RULE", lambda r: str(r["name"])), Column("WHEN", lambda r: str(r["when"]), fit="shrink"),
+    columns = (Column("RULE", lambda r: str(r["name"])),
+               Column("WHEN", lambda r: str(r["when"]) + (f" if {r['if']}" if r["if"] else ""), fit="shrink"),
                Column("DO", lambda r: "; ".join(r["do"]), fit="shrink"), Column("NEXT", next_of))
 
     def text() -> None:

@@ -103,6 +103,15 @@ class Conditions:
             return ticket.assignee is not None
         return self.assignee is None or ticket.assignee == self.assignee
 
+    def describe(self) -> str:
+        """The conditions in words ("queue helpdesk, requester_domain customer.org"), or ""."""
+        parts = [f"{name} {' or '.join(values)}" for name, values in (
+            ("queue", self.queue), ("priority", self.priority), ("category", self.category),
+            ("label", self.labels), ("status", self.status), ("requester_domain", self.requester_domain)) if values]
+        if self.assignee is not None:
+            parts.append(f"assignee {self.assignee}")
+        return ", ".join(parts)
+
 
 @dataclass(frozen=True, slots=True)
 class Step:
