@@ -103,6 +103,9 @@ def test_an_assistant_finds_reads_drafts_and_notes_and_every_write_names_it(help
         assert record["ticket"]["status"] == "resolved" and record["ticket"]["requester"] == "carol@example.com"
         queue = await call(session, "list_tickets", queue="it-helpdesk")
         assert [ticket["id"] for ticket in queue["tickets"]] == [urgent, fresh]  # most urgent first
+        listed = json.loads(desk.run("list", "--queue", "it-helpdesk", "--sort", "priority", "--format", "json"
+                                     ).stdout)["tickets"]
+        assert queue["tickets"] == listed, "the records list gives, timings (what falls due next) included"
 
         found["draft"] = await call(session, "draft_reply", ticket=fresh,
                                     text="This is usually stale credentials: open Credential Manager, remove the "

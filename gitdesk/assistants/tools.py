@@ -93,15 +93,18 @@ class Assistant:
         """Tickets as ``gitdesk list --sort priority`` shows them (unfinished ones unless
         ``statuses`` say otherwise): most urgent first, then oldest; at most ``limit``, with
         how many there are in all."""
-        from gitdesk.cache import index
+        import json
+
+        from gitdesk.cache import index, listed
 
         desk = self.desk()
         filters = listing.Filters(statuses=statuses, queue=queue or None, assignee=assignee or None,
                                   unassigned=unassigned)
-        found = index.query(desk, filters, "priority", with_facts=False)
-        shown = found.tickets[:_limit(limit)]
-        return {"total": len(found.tickets), "shown": len(shown), "tickets": records.tickets(shown),
-                "problems": [str(problem) for problem in found.problems]}
+        ids, problems = index.query_ids(desk, filters, "priority")
+        shown = ids[:_limit(limit)]  # the records list --format json gives, timings included
+        return {"total": len(ids), "shown": len(shown),
+                "tickets": [json.loads(text) for text in listed.ticket_records(desk, shown, clock.now())],
+                "problems": [str(problem) for problem in problems]}
 
     # --- writing ------------------------------------------------------------------
 
