@@ -1027,7 +1027,7 @@ def test_a_question_recorded_under_a_second_name_still_counts_from_its_delivery(
     from test_rules import run as rules_run
 
     desk = rules_desk(tmp_path / "rules", monkeypatch)
-    made = pending_ticket(desk)  # Monday 09:00
+    pending_ticket(desk)  # Monday 09:00
     desk.at("2026-11-27T10:00:00Z")
     use(monkeypatch, server.env())
     send(desk)  # Friday: the question goes out late
