@@ -113,6 +113,7 @@ def test_an_assistant_finds_reads_drafts_and_notes_and_every_write_names_it(help
         found["note"] = await call(session, "add_note", ticket=fresh, text="Same as the solved one; drafted a reply.")
         found["error"] = await error_of(session, "set_field", ticket=fresh, field="priority", value="urgentest")
         found["unknown"] = await error_of(session, "read_ticket", ticket="GD-0000")
+        found["schema"] = await error_of(session, "list_tickets", limit=0)
 
         pages = [str(resource.uri) for resource in (await session.list_resources()).resources]
         article = next(uri for uri in pages if uri.startswith("gitdesk://kb/email/"))
@@ -125,6 +126,8 @@ def test_an_assistant_finds_reads_drafts_and_notes_and_every_write_names_it(help
             await session.read_resource("gitdesk://kb/../.gitdesk/config.yml")
 
     session_with(desk, story)
+    assert found["schema"] == "gitdesk: error: list_tickets: limit: Input should be greater than or equal to 1", \
+        "one line, as any refusal"
 
     # The draft is on a review branch, with the mail it would send; main, the index and the
     # work tree are as they were, and nothing is waiting to be sent from main.

@@ -57,6 +57,25 @@ class DeskServer(MCPServer):
         super().__init__("gitdesk", version=__version__, instructions=INSTRUCTIONS, log_level="WARNING")
         self.assistant = assistant
 
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+        """The SDK's ``call_tool``; arguments that do not fit a tool's schema are one line, as
+        any refusal is ("limit: Input should be greater than or equal to 1"), not pydantic's
+        report with its links."""
+        from mcp.server.mcpserver.exceptions import ToolError
+        from pydantic import ValidationError as Invalid
+
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as error:
+            if not isinstance(error.__cause__, Invalid):
+                raise
+            problems = error.__cause__.errors()
+            first = problems[0]
+            where = ".".join(str(part) for part in first.get("loc", ())) or "arguments"
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            text = one_line(f"gitdesk: error: {name}: {where}: {first.get('msg', 'not valid')}{more}")
+            return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
+
     def tool(self, *args: Any, **kwargs: Any) -> Callable[[Any], Any]:
         """The SDK's ``tool``, with each description as its docstring reads (not indented as
         the source is: a client shows it as given)."""
