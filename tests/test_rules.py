@@ -291,16 +291,28 @@ def test_a_lead_answering_the_notification_writes_an_internal_note(desk: Desk, t
 
 def test_an_event_rule_that_cannot_act_on_a_ticket_leaves_a_note_not_a_refused_ticket(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Escalating to the queue's target is fine for a queue that has one; for one that has
-    none the rule cannot act. The ticket is made all the same (every intake would fail
-    otherwise), and says which rule to fix."""
-    rules = "rules:\n  - name: escalate-new\n    when: {event: created}\n    do:\n      - escalate: {reason: New.}\n"
+    """Closing a ticket as it is made is a move the workflow forbids, but only the ticket can
+    tell (a rule's if: or an earlier step may make it possible: check does not refuse it).
+    The ticket is made all the same (every intake would fail otherwise), and says which
+    rule to fix."""
+    rules = "rules:\n  - name: close-new\n    when: {event: created}\n    do: [close]\n"
     desk = rules_desk(tmp_path / "desk", monkeypatch, rules)
     assert desk.run("check", "--all").exit_code == 0
     made = desk.new("Heating is off", "-q", "facilities")
-    assert "Rule escalate-new (when a ticket is created) could not act:" in desk.text(made)
+    assert "Rule close-new (when a ticket is created) could not act: cannot move from open to closed" \
+        in desk.text(made)
     assert "fix it in .gitdesk/rules.yml:2." in desk.text(made)
-    assert "rule escalate-new could not act:" in desk.last_message()
+    assert "rule close-new could not act:" in desk.last_message()
+
+
+def test_a_rule_may_keep_a_ticket_out_of_the_knowledge_base(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """kb is a person's decision, and a rule is a person's decision written down."""
+    rules = ("rules:\n  - name: board-stays-private\n    when: {event: created}\n"
+             "    if: {requester_domain: board.example.com}\n    do:\n      - set: {kb: \"false\"}\n")
+    desk = rules_desk(tmp_path / "desk", monkeypatch, rules)
+    assert desk.run("check", "--all").exit_code == 0
+    made = desk.new("Board laptop", "-q", "it-helpdesk", "-r", "chair@board.example.com")
+    assert "kb: false" in desk.text(made) or "kb: 'false'" in desk.text(made), desk.text(made)
 
 
 def test_the_listing_shows_a_rule_s_conditions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -702,10 +714,10 @@ def test_a_working_day_digest_on_monday_covers_friday_and_the_weekend(tmp_path: 
     ("rules:\n  - name: x\n    when: {status: new, for: 4h}\n    do:\n      - assign: carol\n",
      ".gitdesk/rules.yml:5: 'carol' is not an agent of this desk (name a queue member, or a person with agent: "
      "true)"),
-    # Steps that pass check must not fail in every run, nor inside every new ticket.
-    ("rules:\n  - name: x\n    when: {event: created}\n    do: [close]\n",
-     ".gitdesk/rules.yml:4: close cannot act when a ticket is created: it is new then, and from new a ticket can go "
-     "to: open, pending, resolved, rejected (act on a later status instead, e.g. when: {status: resolved, for: 7d})"),
+    # Steps that pass check must not fail on every run.
+    ("rules:\n  - name: x\n    when: {status: open, for: 1h}\n    do:\n      - escalate: {reason: stale}\n",
+     ".gitdesk/rules.yml:4: escalate without to: needs the queue's escalate_to, which queue it-infra has not "
+     "(give the step to: a queue or person, or limit the rule with if: {queue: …})"),
     ("rules:\n  - name: x\n    when: {status: new, for: 4h}\n    do:\n      - set: {assignee: carol}\n",
      ".gitdesk/rules.yml:5: 'carol' is not an agent of this desk (name a queue member, or a person with agent: true)"),
     ("rules:\n  - name: x\n    when: {status: new, for: 4h}\n    do:\n      - set: {message_ids: x}\n",

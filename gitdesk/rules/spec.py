@@ -16,7 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gitdesk import frontmatter, templates, ticketfile, workflow
+from gitdesk import frontmatter, templates, ticketfile
 from gitdesk.config import refuse_repeated_keys
 from gitdesk.durations import Span, parse_span
 from gitdesk.errors import ConfigError, GitdeskError
@@ -308,6 +308,16 @@ def _rule(reader: _Reader, item: Any, where: tuple[Any, ...]) -> Rule | None:
     trigger = _trigger(reader, item.get("when"), (*where, "when"))
     conditions = _conditions(reader, item.get("if"), (*where, "if"))
     steps = _steps(reader, item.get("do"), (*where, "do"), trigger)
+    for step in steps:
+        if step.verb == "escalate" and step.value["to"] is None:
+            # Without to: the ticket's queue's target: each queue the rule can act in needs one,
+            # or the rule fails on every run for as long as such a ticket waits.
+            lacking = [name for name in (conditions.queue or tuple(reader.config.queues))
+                       if name in reader.config.queues and not reader.config.queues[name].escalate_to]
+            if lacking:
+                reader.fail((*where, "do"), f"escalate without to: needs the queue's escalate_to, which queue "
+                            f"{lacking[0]} has not", "give the step to: a queue or person, or limit the rule "
+                            "with if: {queue: …}")
     to: tuple[str, ...] = ()
     if item.get("to") is not None:
         to = reader.words(item.get("to"), (*where, "to"), "to")
@@ -464,26 +474,9 @@ def _steps(reader: _Reader, value: Any, where: tuple[Any, ...], trigger: Trigger
                         "a rule with every: sends digests; the others act on tickets")
             continue
         step = _step(reader, verb, argument, at)
-        if step is not None and trigger is not None and trigger.kind == "event" and verb in ("close", "resolve"):
-            _can_move(reader, at, trigger, verb)
         if step is not None:
             steps.append(step)
     return steps
-
-
-def _can_move(reader: _Reader, where: tuple[Any, ...], trigger: Trigger, verb: str) -> None:
-    """An event rule's close or resolve must be a move the workflow allows from where the
-    event leaves a ticket: one that cannot would fail inside every new ticket or reopening."""
-    config = reader.config
-    target = workflow.CLOSED if verb == "close" else workflow.RESOLVED
-    starts = [config.initial_status, workflow.OPEN] if trigger.event == "created" else [workflow.OPEN]
-    blocked = [start for start in dict.fromkeys(starts) if start in config.statuses
-               and target not in config.statuses[start].next and start != target]
-    if blocked:
-        allowed = ", ".join(config.statuses[blocked[0]].next) or "nothing"
-        reader.fail(where, f"{verb} cannot act when a ticket is {trigger.event}: it is {blocked[0]} then, and "
-                           f"from {blocked[0]} a ticket can go to: {allowed}",
-                    "act on a later status instead, e.g. when: {status: resolved, for: 7d}")
 
 
 def _text(reader: _Reader, value: Any, where: tuple[Any, ...], verb: str, example: str) -> str | None:
@@ -512,7 +505,7 @@ def _step(reader: _Reader, verb: str, value: Any, where: tuple[Any, ...]) -> Ste
                             'write it as text, e.g. - set: {cost_centre: "4711"}')
             elif str(key) in ("status", "id", "created", "labels", "related", "duplicate_of"):
                 reader.fail(where, f"a rule cannot set {key}", "use close, resolve or label steps")
-            elif str(key) in GITDESK_EXTRA_FIELDS:
+            elif str(key) in GITDESK_EXTRA_FIELDS - {"kb", "kb_title"}:  # those two a person decides
                 reader.fail(where, f"a rule cannot set {key}: gitdesk keeps it", "set a field of your own")
             elif str(key) == "priority":
                 reader.known([str(item)], list(config.priorities), where, "priority")
@@ -544,9 +537,6 @@ def _step(reader: _Reader, verb: str, value: Any, where: tuple[Any, ...]) -> Ste
             reader.fail(where, "escalate needs a reason", "e.g. - escalate: {to: dana, reason: No answer in 4h}")
             return None
         to = value.get("to")
-        if to is None and not any(queue.escalate_to for queue in config.queues.values()):
-            reader.fail(where, "escalate needs to: here, as no queue has an escalate_to",
-                        "e.g. - escalate: {to: dana, reason: No answer in 4h}")
         if to is not None and str(to) not in config.queues and config.person(str(to)) is None:
             reader.fail(where, f"{to!r} is neither a queue nor a person", _guess(str(to), [*config.queues,
                                                                                           *config.people]))
