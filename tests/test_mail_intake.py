@@ -260,9 +260,13 @@ def test_a_mailing_list_s_mail_is_taken_in_but_not_answered_unless_the_list_is_t
                 "Our new products!\n").encode()
 
     result = intake(mail_desk, "mbox", mbox(tmp_path, listed(1, "<news.vendor.example>"),
-                                            listed(2, "Help <help.fernhill.example>")))
-    skipped, through_our_group = result["messages"]
+                                            listed(2, "Help <help.fernhill.example>"),
+                                            listed(4, "Audit <audit.help.fernhill.example>"),
+                                            listed(5, "x").replace(b"List-Id: x", b"List-Unsubscribe: "
+                                                                   b"<https://vendor.example/u?e=help@fernhill.example>")))
+    skipped, through_our_group, other_group, newsletter_naming_us = result["messages"]
     assert skipped["outcome"] == "skipped" and skipped["detail"] == "mailing-list mail (Precedence: list)"
+    assert other_group["outcome"] == newsletter_naming_us["outcome"] == "skipped", "the whole List-Id, not a part"
     newsletter = intake(mail_desk, "eml", eml(tmp_path, listed(3, "<news.vendor.example>").replace(
         b"Precedence: list\n", b"")))["messages"][0]["ticket"]
     through_our_group = through_our_group["ticket"]

@@ -805,8 +805,11 @@ def _bounce_note(ticket: Ticket, incoming: Incoming, bounce: Bounce) -> Ticket:
 
 def _own_list(config: Config, list_id: str) -> bool:
     """Whether ``list_id`` names the desk's own address or an alias (a group that is the desk)."""
-    named = list_id.casefold()
-    return any(address and (address.casefold() in named or address.casefold().replace("@", ".") in named)
+    # The whole list identifier, not a part of it: <audit.example.com> is not the group
+    # it@example.com, and a List-Unsubscribe link naming the desk's address is a newsletter's.
+    found = re.search(r"<([^<>]*)>", list_id)
+    named = (found.group(1) if found else list_id).strip().casefold()
+    return any(address and named in (address.casefold(), address.casefold().replace("@", "."))
                for address in (config.mail.address, *config.mail.aliases))
 
 
