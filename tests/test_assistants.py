@@ -211,11 +211,12 @@ def test_an_assistant_cannot_start_the_unattended_wait_or_publish_a_private_cate
         found["pending"] = await error_of(session, "set_field", ticket=fresh, field="status", value="pending")
         found["out"] = await error_of(session, "set_field", ticket=salary, field="category", value="email")
         found["in"] = await error_of(session, "set_field", ticket=fresh, field="category", value="hr")
+        found["hidden"] = await error_of(session, "set_field", ticket=fresh, field="category", value="hr\u200b")
         found["moved"] = await call(session, "set_field", ticket=fresh, field="category", value="network")
 
     session_with(desk, story)
     assert "cannot set a ticket pending" in found["pending"] and "gitdesk ask" in found["pending"]
-    for key in ("out", "in"):
+    for key in ("out", "in", "hidden"):
         assert "category kept out of the knowledge base" in found[key], found[key]
     assert "category: network" in desk.text(fresh) and "category: hr" in desk.text(salary)
 

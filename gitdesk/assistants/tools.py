@@ -18,7 +18,7 @@ from gitdesk import actions, clock, listing, records, ticketfile, workflow
 from gitdesk.desk import Actor, Desk
 from gitdesk.errors import GitdeskError, ValidationError
 from gitdesk.model import WAITING
-from gitdesk.text import one_line, visible
+from gitdesk.text import clean_line, one_line, visible
 
 VIA = "mcp"  # what Gitdesk-Via says on every commit an assistant makes
 DEFAULT_HANDLE = "assistant"  # the person an assistant acts as, unless --as names another
@@ -130,7 +130,8 @@ class Assistant:
             raise ValidationError(f"an assistant cannot change {name}: it decides {what}",
                                   hint=f"a person can, with gitdesk set ID {name} VALUE")
         desk = self.desk()
-        if name == "status" and value.strip() == workflow.PENDING:
+        meant = clean_line(value)  # as the field will hold it: invisible characters dropped
+        if name == "status" and meant == workflow.PENDING:
             # Pending is a wait on the requester that rules answer unattended (a reminder, then
             # "we have not heard back", both mailed): only a question a person asks starts one.
             raise ValidationError("an assistant cannot set a ticket pending: the desk's rules would then mail "
@@ -138,7 +139,7 @@ class Assistant:
         if name == "category":
             excluded = desk.config.kb_excluded_categories
             current = desk.read(ticket).category
-            if (current in excluded) != (value.strip() in excluded):
+            if (current in excluded) != (meant in excluded):
                 raise ValidationError("an assistant cannot move a ticket into or out of a category kept out of "
                                       "the knowledge base: it decides whether the ticket is published",
                                       hint=f"a person can, with gitdesk set ID {name} VALUE")
