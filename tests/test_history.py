@@ -208,8 +208,10 @@ def test_desk_log_filters(desk: Desk) -> None:
     misspelt = desk.run("log", "--action", "resolv", "--format", "json")
     assert json.loads(misspelt.stdout)["entries"] == []
     assert "no changes with action 'resolv', which this log never records (did you mean resolve?)" in misspelt.stderr
-    assert "action" not in desk.run("log", "--action", "escalation", "--format", "json").stderr, \
-        "a word the log knows but nobody did yet is simply an empty log"
+    for known in ("escalation", "escalate", "unassign", "kb-build"):
+        assert "action" not in desk.run("log", "--action", known, "--format", "json").stderr, \
+            "a word gitdesk records but nobody did yet here is simply an empty log"
+    assert desk.run("log", "--action", "escalate").stderr == "No changes.\n", "not a header over nothing"
     # Resolved and reopened by hand-made commits: the same actions, as reports count them.
     hand_commit(desk, two, "status: open", "status: resolved", "2026-11-21T10:00:00Z")
     hand_commit(desk, one, "status: resolved", "status: open", "2026-11-21T11:00:00Z")

@@ -87,7 +87,8 @@ def log(session: Session, ticket_id: str | None, since: str | None, until: str |
             close = closest(author, desk.config.people)
             output.note(f"gitdesk: no changes by {author!r}, who is not one of the desk's people"
                         + (f" (did you mean {close}?)" if close else ""))
-        if action and not entries and action.casefold() not in (known := history.log_actions(desk)):
+        if action and not entries and action.casefold() not in (known := history.log_actions(desk)
+                                                                | _verbs(click.get_current_context())):
             from gitdesk.text import closest
 
             close = closest(action.casefold(), sorted(known))
@@ -101,6 +102,21 @@ def log(session: Session, ticket_id: str | None, since: str | None, until: str |
         if output.is_terminal():  # piped, the whole IDs: a script may read them
             shown = abbreviations([*index.current_ids(desk), *(entry.ticket for entry in entries)])
     views.log_entries(entries, fmt, with_ticket=ticket_id is None, shown_ids=shown)
+
+
+def _verbs(context: click.Context) -> set[str]:
+    """Every command name, and a group's as GROUP-SUB (kb-build, mail-send): what a commit's
+    Gitdesk-Action can say, whether or not this desk has done it yet."""
+    root = context.find_root()
+    names: set[str] = set()
+    if not isinstance(root.command, click.Group):
+        return names
+    for name in root.command.list_commands(root):  # a typo's path only: loading each command is fine
+        names.add(name)
+        command = root.command.get_command(root, name)
+        if isinstance(command, click.Group):
+            names.update(f"{name}-{sub}" for sub in command.list_commands(root))
+    return names
 
 
 @click.group(name="feedback", context_settings=CONTEXT)

@@ -621,6 +621,9 @@ def log_entries(entries: Sequence[LogEntry], fmt: str, *, with_ticket: bool,
     so that what happened has room at 80 columns."""
     from gitdesk.cache.history import record
 
+    if fmt == "table" and not entries:  # a header over nothing reads as a broken table
+        note("No changes.")
+        return
     ids = shown_ids or {}
     rows: list[dict[str, str]] = []
     for entry in entries:
