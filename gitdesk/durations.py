@@ -64,7 +64,8 @@ def parse_span(text: str, *, unit_required: bool = False) -> Span:
     if seconds < 1:
         raise ValidationError(f"duration must be at least a second: {text!r}")
     if seconds > MAXIMUM.total_seconds():
-        raise ValidationError(f"duration is longer than a year: {text!r}", hint="write it like 45m, 1h30m, 2h or 1d")
+        raise ValidationError(f"duration is longer than a year: {text!r}",
+                              hint="write at most 52w" if unit_required else "write it like 45m, 1h30m, 2h or 1d")
     return span
 
 

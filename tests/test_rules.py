@@ -709,7 +709,7 @@ def test_a_working_day_digest_on_monday_covers_friday_and_the_weekend(tmp_path: 
     ("rules:\n  - name: x\n    when: {status: resolved, for: 7}\n    do: [close]\n",
      ".gitdesk/rules.yml:3: '7' has no unit (write 7d for days, 7h for hours or 7m for minutes)"),
     ("rules:\n  - name: x\n    when: {status: resolved, for: 100000d}\n    do: [close]\n",
-     ".gitdesk/rules.yml:3: duration is longer than a year: '100000d' (write it like 45m, 1h30m, 2h or 1d)"),
+     ".gitdesk/rules.yml:3: duration is longer than a year: '100000d' (write at most 52w)"),
     ("rules: {}\n", ".gitdesk/rules.yml:1: rules: is a list of rules (begin each rule with '- name: …')"),
     ("rules:\n  - name: x\n    when: {status: new, for: 4h}\n    do:\n      - assign: carol\n",
      ".gitdesk/rules.yml:5: 'carol' is not an agent of this desk (name a queue member, or a person with agent: "

@@ -12,7 +12,7 @@
      character keeps its length, so a place found in the folded text is the same in the text. */
   function fold(text) {
     var out = "";
-    for (var ch of text.toLowerCase()) {
+    for (var ch of text.normalize("NFC").toLowerCase()) {  /* "o" + U+0308 as typed elsewhere: one "ö" */
       var base = ch.normalize("NFD").replace(/\p{M}+/gu, "");
       out += base.length === ch.length ? base : ch;
     }
