@@ -45,6 +45,15 @@ def test_phrases_and_prefixes(desk: Desk, solved: dict[str, str]) -> None:
     assert [h["id"] for h in hits(desk, "cred*")] == [solved["outlook"]]
 
 
+def test_what_worked_is_a_line_with_words_not_a_table_header(desk: Desk) -> None:
+    solved = desk.new("Outlook autodiscover loops", "-q", "it-helpdesk", "-c", "email")
+    desk.run("resolve", solved, "--note", "| setting | old | new |\n| --- | --- | --- |\n| ExcludeHttpsRootDomain | 0 | 1 |"
+                                          "\n\nSet the registry value above, then restarted Outlook.")
+    later = desk.new("Outlook autodiscover keeps looping", "-q", "it-helpdesk", "-c", "email")
+    found = json.loads(desk.run("similar", later, "--format", "json").stdout)["similar"]
+    assert found[0]["resolution"] == "Set the registry value above, then restarted Outlook."
+
+
 def test_a_chinese_word_finds_the_clauses_it_begins(desk: Desk) -> None:
     """Chinese is written without spaces: the index holds "打印机无法连接" as one word."""
     made = desk.new("打印机无法连接", "-q", "it-helpdesk", "-m", "三楼的打印机无法连接到网络")

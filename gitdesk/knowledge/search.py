@@ -376,7 +376,12 @@ def _by_words(connection: sqlite3.Connection, ticket: Ticket | None, source: str
 
 
 def _first_line(resolution: str | None) -> str:
-    return next((line.strip() for line in (resolution or "").splitlines() if line.strip()), "")
+    """The line that says what worked: the first with words, not a table's rows, a code fence
+    or a heading's marks ("| setting | old | new |" says nothing alone); else the first line."""
+    lines = [line.strip() for line in (resolution or "").splitlines() if line.strip()]
+    telling = (line.lstrip("#").strip() for line in lines
+               if not line.startswith(("|", "```", "~~~")) and any(char.isalpha() for char in line.lstrip("#")))
+    return next(telling, lines[0] if lines else "")
 
 
 def _any_of(words: Sequence[str]) -> str:
