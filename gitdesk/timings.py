@@ -102,10 +102,13 @@ class Measure:
     due: datetime | None  # when the target passes (passed, for a breach); None when met, paused or no target
     by: str | None = None  # who answered or resolved
     day: int = 86400  # a day on this clock, for showing it
+    # Missed though the clock stands at the target: it reached it at closing time and what
+    # stops it came later (an urgent ticket at 16:00 on Friday, answered on Monday).
+    late: bool = False
 
     @property
     def breached(self) -> bool:
-        return self.target is not None and self.seconds > self.target
+        return self.target is not None and (self.seconds > self.target or self.late)
 
     @property
     def decided(self) -> datetime | None:
@@ -113,6 +116,9 @@ class Measure:
         if self.breached:
             return self.due
         return self.stopped if self.target is not None else None
+
+
+_SAME = 0.5  # seconds: a clock within this of its target stands at it (sums of spans are floats)
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,17 +366,19 @@ class Clocks:
         priority = self.priority_at(end)
         target = self._target(kind, clock, priority)
         due = None
+        late = False
         missed = self._missed_before(kind, clock, running, start, end)
         if missed is not None:  # a breach a later priority change must not undo
             priority, target, due = missed
         elif target is not None:
-            if seconds > target:  # when it passed
-                due = self._reached(clock, running, target)
+            reached = self._reached(clock, running, target) if seconds >= target - _SAME else None
+            if seconds > target or (reached is not None and end > reached):  # when it passed
+                due, late = reached, seconds <= target
             elif stopped is None and self.status_at(as_of) != workflow.PENDING:
-                due = clock.add(as_of, target - seconds)
+                due = clock.add(as_of, max(0.0, target - seconds))
         if stopped is None and self.status_at(as_of) == workflow.PENDING:
             stop = "paused"
-        return Measure(kind, start, stopped, stop, seconds, priority, queue, target, due, by, clock.day_seconds)
+        return Measure(kind, start, stopped, stop, seconds, priority, queue, target, due, by, clock.day_seconds, late)
 
     def _target(self, kind: str, clock: Calendar, priority: str | None) -> float | None:
         targets = self._targets(priority)

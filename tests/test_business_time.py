@@ -126,6 +126,29 @@ def test_the_sla_report_reads_a_1d_target_as_one_working_day(tmp_path, monkeypat
     assert "a working day is 9h" in table and "1d1h" in table, "working days and hours, not 24-hour days"
 
 
+def test_a_target_that_passes_at_closing_time_is_missed_that_week(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """An urgent ticket at 16:00 on Friday, one hour before closing: its one-hour target passes
+    at 17:00, and the answer comes on Monday. The clock stood at exactly the target all
+    weekend; the breach belongs to Friday's week, not to none."""
+    desk: Desk = make_desk(tmp_path / "desk", monkeypatch, TEST_CONFIG + "sla:\n  clock: business\n"
+                           "  business_hours: '09:00-17:00'\n")
+    desk.at("2026-11-06T16:00:00Z")
+    ticket = desk.new("VPN down", "-q", "it-helpdesk", "-p", "urgent", "-r", "carol")
+    desk.at("2026-11-09T09:30:00Z")
+    desk.run("reply", ticket, "-m", "Looking into it")
+    desk.at("2026-11-20T12:00:00Z")
+
+    def breaches(since: str, until: str) -> list[str]:
+        report = json.loads(desk.run("report", "sla", "--since", since, "--until", until, "--format", "json").stdout)
+        rows = next(s for s in report["sections"] if s["key"] == "by_priority")["rows"]
+        return list(next(row for row in rows if row["priority"]["value"] == "urgent")["first_response_breaches"]["ids"])
+
+    assert breaches("2026-11-02", "2026-11-08") == [ticket], "in the week its target passed"
+    assert breaches("2026-11-09", "2026-11-15") == [], "once"
+    desk.at("2026-11-07T12:00:00Z")  # on Saturday, read while the desk is closed
+    assert breaches("2026-11-02", "2026-11-08") == [ticket], "missed already, though the clock stands at 1h"
+
+
 def test_logged_time_reads_the_same_in_every_row_and_a_day_of_work_is_logged_in_hours(tmp_path, monkeypatch
                                                                                       ) -> None:  # type: ignore[no-untyped-def]
     desk: Desk = make_desk(tmp_path / "desk", monkeypatch, TEST_CONFIG + "sla:\n  clock: business\n")
