@@ -370,6 +370,30 @@ def test_a_score_counts_when_the_ticket_is_reopened_in_the_same_second(desk: Des
     assert any("1 feedback file that cannot be read: feedback/2026-11/broken.yml" in f for f in found["findings"])
 
 
+def test_a_past_week_s_feedback_stays_with_the_team_that_held_the_ticket(desk: Desk) -> None:
+    """Scored while alice (it) held it; reopened a week later and handed to fred (facilities):
+    the first week still reads as its digest did."""
+    desk.at("2026-11-02T09:00:00Z")
+    ticket = desk.new("Printer jams", "-q", "it-helpdesk", "-r", "carol")
+    desk.run("assign", ticket, "alice")
+    desk.run("resolve", ticket, "--note", "Cleared the tray.", "--as", "alice")
+    desk.at("2026-11-03T09:00:00Z")
+    desk.run("feedback", "add", ticket, "--score", "5")
+
+    def teams() -> list[str]:
+        found = json.loads(desk.run("report", "feedback", "--since", "2026-11-02", "--until", "2026-11-08",
+                                    "--format", "json").stdout)
+        return list(rows(found, "by_team"))
+
+    desk.at("2026-11-06T09:00:00Z")
+    assert teams() == ["it"]
+    desk.at("2026-11-10T09:00:00Z")
+    desk.run("reopen", ticket, "-m", "It jams again", "--as", "carol")
+    desk.run("assign", ticket, "fred")
+    desk.at("2026-11-20T09:00:00Z")
+    assert teams() == ["it"], "not the team that holds it now"
+
+
 def test_a_ticket_written_by_hand_long_after_it_came_in_does_not_break_the_weekly_report(desk: Desk) -> None:
     # A phone call from October typed into a file in November: its history starts at the
     # commit, weeks after the created time; a week before the commit has no status to read.

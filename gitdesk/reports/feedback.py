@@ -60,9 +60,11 @@ def build(facts: Facts, whole: Period, buckets: list[Period]) -> Report:
     name_agents = facts.config.reports.name_agents_in_feedback
 
     def group(item: Feedback) -> str:
-        found = tickets[item.ticket]
-        team = facts.team_of(found.assignee) or "(no team)"
-        return f"{team} / {found.assignee}" if name_agents and found.assignee else team
+        # Who held the ticket when the score was given, not who holds it now: a reopening
+        # handed to another team must not move a past week's score (its digest said otherwise).
+        held = facts.clocks(tickets[item.ticket]).value_at("assignee", item.at)
+        team = facts.team_of(held) or "(no team)"
+        return f"{team} / {held}" if name_agents and held else team
 
     by_group: dict[str, list[Feedback]] = defaultdict(list)
     for item in mine:
@@ -114,7 +116,7 @@ def build(facts: Facts, whole: Period, buckets: list[Period]) -> Report:
         "given after the period's end is not known to the report. Every column (responses, average, scores, "
         "weeks) counts the same scores, each in the week it was given. Scores on rejected tickets and duplicates "
         "are left out; the findings say how many scores given in the period were left out, and why.",
-        "It is grouped by the team of the ticket's assignee"
+        "It is grouped by the team of the ticket's assignee when it was given"
         + ("; agents are named (reports.feedback.name_agents)." if name_agents else
            "; agents are not named (set reports.feedback.name_agents to change that)."),
     ]
