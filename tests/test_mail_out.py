@@ -234,6 +234,26 @@ def test_a_second_scored_answer_is_read_as_ordinary_mail(mail_desk: Desk, tmp_pa
     assert ticket(mail_desk, ticket_id)["status"] == "resolved", "a happy answer does not reopen it"
 
 
+def test_solved_again_after_a_reopening_without_a_reason_the_answer_is_a_score(mail_desk: Desk,
+                                                                               tmp_path: Path) -> None:
+    """reopen without -m leaves no entry in the thread; the history shows it was solved again."""
+    ticket_id = from_mail(mail_desk, tmp_path)
+    mail_desk.run("--as", "alice", "resolve", ticket_id, "--note", "Re-entered the password.")
+    mail_desk.run("--as", "alice", "feedback", "request", ticket_id)
+    request = parse((mail_desk.path / next(p for p in mail_desk.committed_files() if p.startswith("outbox/")))
+                    .read_bytes())
+    assert intake(mail_desk, "eml", eml(tmp_path, answer_to(request, "5 great service", 1), "a.eml")
+                  )["messages"][0]["outcome"] == "feedback", "a number and words that judge the help"
+    mail_desk.at("2026-11-23T13:00:00Z")
+    mail_desk.run("--as", "alice", "reopen", ticket_id)
+    mail_desk.run("--as", "alice", "resolve", ticket_id, "--note", "Replaced the profile.")
+    mail_desk.run("--as", "alice", "feedback", "request", ticket_id)
+    again = parse((mail_desk.path / next(p for p in mail_desk.committed_files() if p.startswith("outbox/")))
+                  .read_bytes())
+    taken = intake(mail_desk, "eml", eml(tmp_path, answer_to(again, "1 - took far too long", 2), "b.eml"))
+    assert (taken["messages"][0]["outcome"], taken["messages"][0]["detail"]) == ("feedback", "score 1")
+
+
 def test_an_answer_without_a_score_or_from_someone_else_is_not_feedback(mail_desk: Desk, tmp_path: Path) -> None:
     ticket_id = from_mail(mail_desk, tmp_path)
     mail_desk.run("--as", "alice", "resolve", ticket_id, "--note", "Re-entered the password.")
@@ -265,7 +285,8 @@ def test_a_score_from_a_colleague_in_the_cc_is_a_reply_and_does_not_reopen(mail_
 @pytest.mark.parametrize(("text", "expected"), [
     ("4", (4, "")), ("5 stars, thanks!", (5, "thanks!")), ("Rating: 2\nToo slow.", (2, "Too slow.")),
     ("\n\n3/5\n", (3, "")), ("1 more thing: it broke again", None), ("10", None), ("4.5", None),
-    ("Thanks a lot", None), ("6", None), ("4 - quick", (4, "quick")), ("4 quick", None),
+    ("Thanks a lot", None), ("6", None), ("4 - quick", (4, "quick")), ("4 quick", (4, "quick")),
+    ("5 great service", (5, "great service")), ("3 ok", (3, "ok")), ("2 laptops need it too", None),
     ("4/5 fast, but I had to find it myself.", (4, "fast, but I had to find it myself.")),
     ("5 stars great", (5, "great")), ("4/50", None), ("3 of 5 printers are still broken", None),
     ("3/5 of the laptops still fail after your fix, please look again", None), ("4/5/2026 it broke again", None),

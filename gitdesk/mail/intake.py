@@ -574,17 +574,27 @@ _STILL_BROKEN = re.compile(r"\b(still|not work\w*|n[o']t fixed|doesn'?t|does not
                            r"ancora|non funziona|nadal|nie dzia[łl]a|ainda|n[ãa]o funciona)\b", re.IGNORECASE)
 
 
+# A bare number and words is a score when the words judge the help ("5 great service", "4 good",
+# "3 ok"); "1 more thing: …" or "2 laptops need it too" are not.
+_JUDGED = re.compile(r"^\W*([1-5])\s+((?:very |really |quite |sehr |tr[eè]s |muy |molto )?(?:great|good|ok|okay|fine|"
+                     r"excellent|perfect|super|fast|quick|slow|poor|bad|terrible|awful|awesome|amazing|nice|helpful|"
+                     r"thanks?|thank you|top|gut|schnell|prima|toll|langsam|schlecht|bien|bon|rapide|lent|bueno|"
+                     r"buena|r[aá]pido|ottimo|buono|veloce|lento|dobrze|szybko)\b.*)$", re.IGNORECASE)
+
+
 def feedback_score(text: str) -> tuple[int, str] | None:
     """(score, comment) from the answer to a feedback request: a number 1-5 opening its
-    first line ("4", "Score: 5 - quick!", "3/5"); None when it does not start with one, or
-    when its first line says the problem is still there."""
+    first line ("4", "Score: 5 - quick!", "3/5", "5 great service"); None when it does not
+    start with one, or when its first line says the problem is still there."""
     lines = [line for line in strip_quoted(text).split("\n")]
     while lines and not lines[0].strip():
         lines.pop(0)
-    match = _SCORE.match(lines[0].strip()) if lines else None
-    if match is None or _STILL_BROKEN.search(lines[0]):
+    first = lines[0].strip() if lines else ""
+    match = _SCORE.match(first) or _JUDGED.match(first)
+    if match is None or _STILL_BROKEN.search(first):
         return None
-    comment = " ".join(" ".join([match.group(2) or match.group(3) or "", *lines[1:]]).split())
+    said = match.group(2) if match.re is _JUDGED else (match.group(2) or match.group(3) or "")
+    comment = " ".join(" ".join([said, *lines[1:]]).split())
     return int(match.group(1)), comment[:2000]
 
 
@@ -604,13 +614,24 @@ def _feedback(state: _State, ticket: Ticket, incoming: Incoming, files: dict[str
     # One score per resolution: a second answer to the same one is ordinary mail, but a ticket
     # reopened and solved again was asked again ("How did we do?"), and its answer is a score.
     last = state.rated.get(ticket.id)
-    if last is not None and not any(entry.kind == REOPEN and entry.at >= last for entry in ticket.entries):
+    if last is not None and not any(entry.kind == REOPEN and entry.at >= last for entry in ticket.entries) \
+            and not _solved_again_since(state.desk, ticket.id, last):
         return None
     state.rated[ticket.id] = clock.now()
     rating, body = feedback.record(ticket.id, found[0], found[1], clock.now(), ticket.status,
                                   incoming.message_id)
     files[rating.path] = body.encode("utf-8")
     return "feedback", f"score {rating.score}"
+
+
+def _solved_again_since(desk: Desk, ticket_id: str, moment: datetime) -> bool:
+    """Whether the ticket was finished again after ``moment`` (reopened and solved, by the
+    audit log: a reopening without a reason leaves no entry in the thread)."""
+    from gitdesk.cache import history
+
+    done = desk.config.done_statuses
+    return any(change.field == "status" and change.at >= moment and change.after in done and change.before not in done
+               for change in history.tracked_changes(desk, [ticket_id]).get(ticket_id, []))
 
 
 def _rendered(state: _State, ticket: Ticket, created: bool) -> bytes:
