@@ -102,8 +102,9 @@ class Measure:
     due: datetime | None  # when the target passes (passed, for a breach); None when met, paused or no target
     by: str | None = None  # who answered or resolved
     day: int = 86400  # a day on this clock, for showing it
-    # Missed though the clock stands at the target: it reached it at closing time and what
-    # stops it came later (an urgent ticket at 16:00 on Friday, answered on Monday).
+    # Missed though the clock does not stand past the target: it reached it at closing time and
+    # what stops it came later (an urgent ticket at 16:00 on Friday, answered on Monday), or it
+    # passed it in an earlier queue or priority than the one it is measured by now.
     late: bool = False
 
     @property
@@ -368,8 +369,8 @@ class Clocks:
         due = None
         late = False
         missed = self._missed_before(kind, clock, running, start, end)
-        if missed is not None:  # a breach a later priority change must not undo
-            priority, target, due = missed
+        if missed is not None:  # a breach a later priority change or move must not undo
+            (priority, target, due), late = missed, True
         elif target is not None:
             reached = self._reached(clock, running, target) if seconds >= target - _SAME else None
             if seconds > target or (reached is not None and end > reached):  # when it passed
@@ -393,7 +394,10 @@ class Clocks:
         day missed its target that day, however low its priority was set before the reply."""
         # A change at the stop itself counts too: lowered and answered in one commit, the clock ran
         # its whole span under the priority before.
-        moments = sorted({change.at for change in self._changes.get("priority", ()) if start < change.at <= end})
+        # A move to another queue (another calendar) must not undo a breach either: each span is
+        # measured on the calendar of the queue it was in.
+        moments = sorted({change.at for name in ("priority", "queue") for change in self._changes.get(name, ())
+                          if start < change.at <= end})
         if not moments:
             return None
         used = 0.0
@@ -402,12 +406,16 @@ class Clocks:
             cuts = [a, *(moment for moment in moments if a < moment < b), b]
             for low, high in pairwise(cuts):
                 priority = self.priority_at(low)
-                target = self._target(kind, clock, priority)
-                length = clock.elapsed(low, high)
+                span_clock = Calendar.for_queue(self.config, self.queue_at(low))
+                target = self._target(kind, span_clock, priority)
+                length = span_clock.elapsed(low, high)
                 # Raised past its target (two hours on the clock, then urgent): no breach at that
                 # moment; it stands only if the priority still holds at the stop (below).
-                if target is not None and used < target < used + length:
-                    return priority, target, clock.add(low, target - used)
+                # Reached at the very end of a span that is not the last (closing time, then a move):
+                # the stop came later, so it was missed then too.
+                if target is not None and used < target and (
+                        target < used + length or (target <= used + length + _SAME and high < end)):
+                    return priority, target, span_clock.add(low, target - used)
                 if held is None or held[0] != priority:
                     held = (priority, low, used)
                 used += length

@@ -149,6 +149,31 @@ def test_a_target_that_passes_at_closing_time_is_missed_that_week(tmp_path, monk
     assert breaches("2026-11-02", "2026-11-08") == [ticket], "missed already, though the clock stands at 1h"
 
 
+def test_moving_a_ticket_to_a_queue_on_another_calendar_does_not_undo_its_breach(tmp_path, monkeypatch
+                                                                                 ) -> None:  # type: ignore[no-untyped-def]
+    """Urgent at 08:00 in Berlin, one hour to answer; at 10:00 it has missed. Moved to a queue on
+    New York's hours and answered there at 08:30 their time: still missed, as the report said."""
+    desk: Desk = make_desk(tmp_path / "desk", monkeypatch, TEST_CONFIG + "sla:\n  clock: business\n"
+                           "  timezone: Europe/Berlin\n  business_hours: '08:00-17:00'\n"
+                           "  queues:\n    facilities: {timezone: America/New_York}\n")
+    desk.at("2026-11-02T07:00:00Z")  # Monday 08:00 in Berlin
+    ticket = desk.new("Door badge reader dead", "-q", "it-helpdesk", "-p", "urgent", "-r", "carol")
+
+    def breaches() -> list[str]:
+        report = json.loads(desk.run("report", "sla", "--since", "2026-11-02", "--until", "2026-11-08",
+                                     "--format", "json").stdout)
+        rows = next(s for s in report["sections"] if s["key"] == "by_priority")["rows"]
+        return list(next(row for row in rows if row["priority"]["value"] == "urgent")["first_response_breaches"]["ids"])
+
+    desk.at("2026-11-02T09:00:00Z")
+    assert breaches() == [ticket]
+    desk.run("set", ticket, "queue", "facilities")
+    desk.at("2026-11-02T13:30:00Z")  # 08:30 in New York
+    desk.run("reply", ticket, "-m", "On it", "--as", "fred")
+    desk.at("2026-11-06T12:00:00Z")
+    assert breaches() == [ticket], "decided once: a move does not undo it"
+
+
 def test_logged_time_reads_the_same_in_every_row_and_a_day_of_work_is_logged_in_hours(tmp_path, monkeypatch
                                                                                       ) -> None:  # type: ignore[no-untyped-def]
     desk: Desk = make_desk(tmp_path / "desk", monkeypatch, TEST_CONFIG + "sla:\n  clock: business\n")

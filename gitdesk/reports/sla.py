@@ -18,7 +18,8 @@ def definitions(facts: base.Facts) -> list[str]:
         f"The SLA clock is {facts.clock.describe()}; a queue with its own hours (sla.queues) is measured by them.",
         "Targets come from the priorities in .gitdesk/config.yml: the priority the ticket had when the clock "
         "stopped (or at the end of the period, while it runs), else the default one; a target the clock passed "
-        "while the ticket had an earlier priority stays missed when the priority is lowered later.",
+        "while the ticket had an earlier priority, or in an earlier queue with its own hours, stays missed when "
+        "the priority is lowered or the ticket moved later.",
         "First response: the first public reply or question by one of the desk's agents (not the requester, a "
         "colleague in the Cc or a stranger). Its clock runs "
         "from creation; waiting on the requester (pending) pauses it; resolving, rejecting or closing the ticket "
