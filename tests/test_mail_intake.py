@@ -277,6 +277,21 @@ def test_a_mailing_list_s_mail_is_taken_in_but_not_answered_unless_the_list_is_t
     assert through_our_group in acknowledged, "the desk's own group is how requesters reach it"
 
 
+def test_an_mbox_given_as_eml_or_a_message_given_as_mbox_is_refused_with_the_right_command(
+        mail_desk: Desk, tmp_path: Path) -> None:
+    """Three people's mails read as one message would put them all in the first one's ticket."""
+    raws = [(f"From: P{n} <p{n}@q.example>\nTo: help@fernhill.example\nSubject: Request {n}\n"
+             f"Message-ID: <q{n}@q.example>\n\nbody {n}\n").encode() for n in range(3)]
+    box = mbox(tmp_path, *raws, name="export.eml")
+    assert mail_desk.fails("intake", "eml", str(box)) == (
+        f"gitdesk: error: {box} holds several messages in mbox format (take it in with gitdesk intake mbox {box})")
+    single = eml(tmp_path, raws[0], "one.mbox")
+    assert mail_desk.fails("intake", "mbox", str(single)) == (
+        f"gitdesk: error: {single} is not an mbox file (no 'From ' line before its message) (a single message is "
+        f"taken in with gitdesk intake eml {single})")
+    assert not list((mail_desk.path / "tickets").glob("*.md")), "nothing written"
+
+
 def test_html_tables_keep_their_cells_apart_and_numbered_lists_their_numbers() -> None:
     from gitdesk.mail.html import to_text
 

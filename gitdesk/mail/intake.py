@@ -103,6 +103,10 @@ class IntakeResult:
 # --- sources ----------------------------------------------------------------------------
 
 
+# The line before each message of an mbox file: "From sender weekday month day time year".
+_MBOX_SEPARATOR = re.compile(rb"^From \S+ .*\d{4}\s*$", re.MULTILINE)
+
+
 def read_source(kind: str, path: Path) -> Iterator[tuple[str, bytes]]:
     """(position, raw bytes) of every message in the mailbox, in mailbox order."""
     if kind not in KINDS:
@@ -112,11 +116,20 @@ def read_source(kind: str, path: Path) -> Iterator[tuple[str, bytes]]:
     if kind == "eml":
         files = sorted(p for p in path.rglob("*.eml") if p.is_file()) if path.is_dir() else [path]
         for file in files:
-            yield (str(file.relative_to(path)) if path.is_dir() else file.name), file.read_bytes()
+            data = file.read_bytes()
+            if len(_MBOX_SEPARATOR.findall(data[:1 << 20])) > 1:  # every sender's mail in one ticket, else
+                raise ValidationError(f"{file} holds several messages in mbox format",
+                                      hint=f"take it in with gitdesk intake mbox {file}")
+            yield (str(file.relative_to(path)) if path.is_dir() else file.name), data
         return
     if kind == "mbox":
         if not path.is_file():
             raise ValidationError(f"{path} is not an mbox file", hint="give the mailbox file itself")
+        with path.open("rb") as handle:
+            head = handle.read(1 << 16)
+        if head.strip() and not _MBOX_SEPARATOR.search(head):
+            raise ValidationError(f"{path} is not an mbox file (no 'From ' line before its message)",
+                                  hint=f"a single message is taken in with gitdesk intake eml {path}")
         box: mailbox.Mailbox[mailbox.Message] = mailbox.mbox(str(path), factory=None, create=False)
     else:
         if not (path / "cur").is_dir() and not (path / "new").is_dir():
