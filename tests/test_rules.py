@@ -832,6 +832,32 @@ def test_the_scheduled_round_takes_mail_in_applies_rules_and_pushes_on_two_clone
         assert len([m for m in outbox(clone) if m["X-Gitdesk-Event"] == "reminder"]) == 1
 
 
+def test_the_round_sends_mail_through_the_server_in_the_config_and_waits_without_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A local relay set in mail.smtp (no password, so nothing in the environment) is used; a
+    desk with no server at all says so and the round still succeeds."""
+    from test_mail_delivery import Server
+
+    seed, made, alice, bob = team(tmp_path, monkeypatch)
+    for name in ("GITDESK_SMTP_HOST", "GITDESK_SMTP_PORT", "GITDESK_SMTP_SECURITY"):
+        monkeypatch.delenv(name, raising=False)
+    waiting = round_trip(bob, {"GITDESK_NOW": "2026-11-23T10:00:00Z"})
+    assert waiting.returncode == 0 and "No SMTP server is set" in waiting.stdout, waiting.stderr
+    server = Server().start()
+    try:
+        config = alice.path / ".gitdesk" / "config.yml"
+        config.write_text(config.read_text().replace(
+            "  name: Example IT\n", f"  name: Example IT\n  smtp: {{host: 127.0.0.1, port: {server.port}, "
+                                     "security: none}\n"))
+        alice.git("commit", "-qam", "our relay")
+        sent = round_trip(alice, {"GITDESK_NOW": "2026-11-23T10:05:00Z"})
+        assert sent.returncode == 0, sent.stderr
+    finally:
+        server.stop()
+    assert [parse(envelope.original_content)["X-Gitdesk-Ticket"] for envelope in server.accepted] == [made], \
+        "the question waiting in outbox/ went out"
+
+
 # --- working time: the desk's calendar, its time zone and its holidays ---------------------------
 
 BUSINESS = CONFIG + """\

@@ -11,8 +11,9 @@
 #   GITDESK_FETCH_MAIL  a command that fetches new mail into GITDESK_MAILDIR
 #                       (e.g. "mbsync help", "getmail -r ~/.getmail/help"); optional
 #   GITDESK_MAILDIR     the Maildir to take in from; optional
-#   GITDESK_SMTP_HOST   where mail is sent (with GITDESK_SMTP_USER, _PASSWORD);
-#                       without it the outbox waits for the next round that has it
+#   GITDESK_SMTP_HOST   where mail is sent (with GITDESK_SMTP_USER, _PASSWORD), or
+#                       mail.smtp.host in the config; with neither the outbox waits
+#                       for the next round that has one
 #
 # Cron, every 15 minutes, in a clone of the desk with its hooks installed:
 #   */15 * * * *  cd /srv/helpdesk && sh docs/ci/gitdesk-round.sh >> .git/gitdesk-round.log 2>&1
@@ -40,7 +41,5 @@ if [ -n "${GITDESK_MAILDIR:-}" ]; then
 fi
 gitdesk rules run
 push
-if [ -n "${GITDESK_SMTP_HOST:-}" ]; then
-    gitdesk mail send
-    push
-fi
+gitdesk mail send --if-set
+push

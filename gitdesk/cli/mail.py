@@ -66,10 +66,12 @@ def mail() -> None:
 
 @mail.command(name="send")
 @click.option("--dry-run", is_flag=True, help="List what would be sent; send, fetch and change nothing.")
+@click.option("--if-set", is_flag=True, help="Where no SMTP server is set, say so and exit 0 (a scheduled round "
+              "on a desk that may not send yet).")
 @format_option()
 @desk_options
 @pass_session
-def send(session: Session, dry_run: bool, fmt: str) -> None:
+def send(session: Session, dry_run: bool, if_set: bool, fmt: str) -> None:
     """Deliver the committed outbox/ of the mail branch, each message exactly once.
 
     Each message goes to the SMTP server (mail.smtp, GITDESK_SMTP_*) and
@@ -85,12 +87,19 @@ def send(session: Session, dry_run: bool, fmt: str) -> None:
       gitdesk mail send --dry-run
       GITDESK_SMTP_HOST=smtp.example.com GITDESK_SMTP_PASSWORD=… gitdesk mail send
       gitdesk mail send --format json
+      gitdesk mail send --if-set          # in a scheduled round
     """
     from gitdesk.errors import GitdeskError
     from gitdesk.mail import delivery
-    from gitdesk.render import views
+    from gitdesk.render import output, views
     from gitdesk.text import counted
 
+    if if_set and not dry_run:
+        from gitdesk.mail.smtp import smtp_settings
+
+        if smtp_settings(session.desk.config) is None:
+            output.info("No SMTP server is set (mail.smtp.host, or GITDESK_SMTP_HOST): the outbox waits.")
+            return
     result = delivery.send(session.desk, dry_run=dry_run)
     views.mail_send(result, fmt)
     if result.error is not None:
