@@ -69,7 +69,8 @@ def add(desk: Desk, typed_id: str, score: int, comment: str | None, actor: Actor
         found, body = record(ticket.id, score, comment, clock.now(), ticket.status)
         message = f"feedback on {ticket.id}: score {score}\n\nGitdesk-Action: feedback\n"
         commit = desk.commit_paths({found.path: body}, message, found.at)
-    return Added(found, commit, ticket.status, workflow.is_done(desk.config, ticket.status))
+    counted = workflow.is_done(desk.config, ticket.status) and ticket.status != workflow.REJECTED
+    return Added(found, commit, ticket.status, counted)
 
 
 def load_all(desk: Desk) -> tuple[list[Feedback], list[GitdeskError]]:

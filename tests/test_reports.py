@@ -344,6 +344,13 @@ def test_feedback_on_an_unfinished_ticket_says_the_report_leaves_it_out(desk: De
     assert f"{open_one} is open, so report feedback leaves this score out" in result.stderr
     desk.run("resolve", open_one, "--note", "Cleared the tray.")
     assert "leaves this score out" not in desk.run("feedback", "add", open_one, "--score", "5").stderr
+    spam = desk.new("Cheap watches", "-q", "it-helpdesk", "-r", "eve@spam.example")
+    desk.run("reject", spam, "--no-send", "-m", "spam")
+    assert f"{spam} is rejected, so report feedback leaves this score out" in desk.run(
+        "feedback", "add", spam, "--score", "5").stderr
+    assert desk.fails("feedback", "request", spam) == (
+        f"gitdesk: error: {spam} is rejected: there was no help to rate (ask for feedback on tickets that were "
+        "resolved or closed)"), "no survey to a spammer"
 
 
 def test_a_score_counts_when_the_ticket_is_reopened_in_the_same_second(desk: Desk) -> None:

@@ -251,6 +251,9 @@ def request_feedback(desk: Desk, typed_id: str, actor: Actor) -> Requested:
         if not workflow.is_done(config, ticket.status):
             raise ValidationError(f"{ticket.id} is {ticket.status}, not finished",
                                   hint="ask for feedback once the ticket is resolved or closed")
+        if ticket.status == workflow.REJECTED:  # spam, or refused: no help to rate, and no word to a spammer
+            raise ValidationError(f"{ticket.id} is rejected: there was no help to rate",
+                                  hint="ask for feedback on tickets that were resolved or closed")
         to = requester_address(config, ticket)
         if to is None:
             raise ValidationError(f"{ticket.id}: the requester {ticket.requester!r} has no email address",
