@@ -185,7 +185,10 @@ def find_any(start: Path) -> Repo | None:
 
 
 def init(path: Path) -> Repo:
-    _run(path, ["init", "-q", "--", str(path)])
+    """A new repository at ``path``, on ``main`` unless the user's Git names another first
+    branch (``init.defaultBranch``): the CI examples in docs/ci/ run on main."""
+    chosen = _run(path, ["config", "--get", "init.defaultBranch"], check=False).stdout.strip()
+    _run(path, ["init", "-q", *([] if chosen else ["--initial-branch=main"]), "--", str(path)])
     repo = find(path)
     if repo is None:  # pragma: no cover - git init just made it
         raise GitError(f"could not create a Git repository in {path}")

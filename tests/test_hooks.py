@@ -81,6 +81,13 @@ def test_a_config_that_drops_what_tickets_still_use_is_refused_naming_them(hooke
         "check", "--range", "HEAD~1..HEAD", ok=False).output, "a commit is judged as the index is"
 
 
+def test_sync_on_a_desk_with_nowhere_to_push_says_to_add_the_shared_repository(hooked: Desk) -> None:
+    branch = hooked.git("branch", "--show-current").strip()
+    assert hooked.fails("sync") == (
+        f"gitdesk: error: branch {branch} has no upstream to sync with, and this repository no remote (add the "
+        f"shared repository first: git remote add origin URL, then git push -u origin {branch})")
+
+
 def test_two_flags_that_choose_one_way_are_a_usage_mistake_not_the_last_one_wins(hooked: Desk) -> None:
     for args, said in ((("check", "--staged", "--all"), "--staged and --all exclude each other"),
                        (("sync", "--rebase", "--merge"), "--rebase and --merge exclude each other")):

@@ -44,6 +44,25 @@ def test_init_names_the_desk_the_way_people_would(tmp_path: Path, folder: str, e
     assert _desk_name_after_init(tmp_path / folder) == expected
 
 
+def test_a_new_desk_starts_on_main_unless_git_is_told_otherwise(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CI examples (docs/ci/) run on main; a team whose Git names another first branch keeps it."""
+    import subprocess
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for key, value in (("user.name", "Alice"), ("user.email", "alice@example.com")):
+        subprocess.run(["git", "config", "--global", key, value], check=True)
+    _desk_name_after_init(tmp_path / "one")
+    branch = subprocess.run(["git", "branch", "--show-current"], cwd=tmp_path / "one", capture_output=True,
+                            text=True, check=True).stdout.strip()
+    assert branch == "main"
+    subprocess.run(["git", "config", "--global", "init.defaultBranch", "trunk"], check=True)
+    _desk_name_after_init(tmp_path / "two")
+    assert subprocess.run(["git", "branch", "--show-current"], cwd=tmp_path / "two", capture_output=True,
+                          text=True, check=True).stdout.strip() == "trunk"
+
+
 def test_init_with_a_name_uses_it_as_given(tmp_path: Path) -> None:
     assert _desk_name_after_init(tmp_path / "desk", "--name", "Acme support") == "Acme support"
 

@@ -61,8 +61,13 @@ def _upstream(repo: git.Repo) -> tuple[str, str, str]:
     remote = git.run(repo, "config", "--get", f"branch.{name}.remote", check=False).decode().strip()
     merge = git.run(repo, "config", "--get", f"branch.{name}.merge", check=False).decode().strip()
     if not remote or not merge:
+        remotes = git.run(repo, "remote", check=False).decode().split()
+        if not remotes:  # a desk just made with gitdesk init: nowhere to push yet (docs/install.md)
+            raise GitError(f"branch {name} has no upstream to sync with, and this repository no remote",
+                           hint=f"add the shared repository first: git remote add origin URL, then "
+                                f"git push -u origin {name}")
         raise GitError(f"branch {name} has no upstream to sync with",
-                       hint=f"push it once with: git push -u origin {name}")
+                       hint=f"push it once with: git push -u {remotes[0] if len(remotes) == 1 else 'origin'} {name}")
     return remote, merge.removeprefix("refs/heads/"), f"refs/remotes/{remote}/{merge.removeprefix('refs/heads/')}"
 
 
