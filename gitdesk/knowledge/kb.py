@@ -553,25 +553,6 @@ def _existing(desk: Desk) -> dict[str, str]:
     return found
 
 
-def _committed(desk: Desk) -> dict[str, str]:
-    """The generated files under kb/ in HEAD: what the Git host shows, and what a committing
-    build and ``--check`` compare with (a ``--no-commit`` build's files lie uncommitted)."""
-    from gitdesk import git
-
-    _, head = git.head(desk.repo)
-    if head is None:
-        return {}
-    entries = [(sha, path) for mode, sha, path in git.tree_entries(desk.repo, head, [desk.repo_path(KB) + "/"])
-               if mode in ("100644", "100755") and path.endswith(".md")]
-    blobs = git.read_blobs(desk.repo, [sha for sha, _ in entries])
-    found: dict[str, str] = {}
-    for sha, path in entries:
-        text = blobs.get(sha, b"").decode("utf-8", "replace")
-        if text.startswith(MARKER):
-            found[path[len(desk.prefix):]] = text
-    return found
-
-
 def plan(desk: Desk) -> tuple[dict[str, str | None], int]:
     """What a committing build would change against HEAD: path -> new text (None removes),
     and the article count."""
@@ -580,12 +561,38 @@ def plan(desk: Desk) -> tuple[dict[str, str | None], int]:
 
 
 def _plan(desk: Desk, *, committed: bool) -> tuple[dict[str, str | None], list[Article]]:
+    """What to write (None: remove), against the work tree; with ``committed``, against what is
+    committed: files lying uncommitted in kb/ (a --no-commit look) are committed too, so the
+    README the Git host shows never links to an article only this clone has."""
     articles = collect(desk)
     wanted = render_all(desk, articles)
-    existing = _committed(desk) if committed else _existing(desk)
+    existing = _existing(desk)
     changes: dict[str, str | None] = {path: text for path, text in wanted.items() if existing.get(path) != text}
     changes.update({path: None for path in existing if path not in wanted})
+    if committed:
+        gone = []
+        for path in desk.dirty_paths([KB]):  # one git status over kb/, not every committed article read
+            if path in changes:
+                continue
+            if path in wanted:
+                changes[path] = wanted[path]
+            elif path not in existing:
+                gone.append(path)
+        changes.update({path: None for path in _generated_in_head(desk, gone)})
     return changes, articles
+
+
+def _generated_in_head(desk: Desk, paths_: Sequence[str]) -> list[str]:
+    """Of ``paths_`` (gone from the work tree), those HEAD holds as generated articles: their
+    removal is the build's to commit; a person's file is left to them."""
+    from gitdesk import git
+
+    _, head = git.head(desk.repo)
+    if head is None or not paths_:
+        return []
+    entries = git.tree_entries(desk.repo, head, [desk.repo_path(path) for path in paths_])
+    blobs = git.read_blobs(desk.repo, [sha for _, sha, _ in entries])
+    return [path[len(desk.prefix):] for _, sha, path in entries if blobs.get(sha, b"").startswith(MARKER.encode())]
 
 
 def build(desk: Desk, *, commit: bool = True) -> BuildResult:
