@@ -455,3 +455,13 @@ def test_one_more_article_on_a_busy_asset_rewrites_a_few_siblings_not_all(desk: 
     assert len(changed) <= 2 + 5, changed  # the new article, the README and at most its five neighbours
     article = kb_files(desk)[next(path for path in changed if made.lower() in path)]
     assert article.count("](vpn-issue-") == 5, "it links to the five seen nearest before it"
+
+
+@pytest.mark.parametrize(("target", "start"), [
+    ("kb/README.md", "kb/email"), ("tickets/GD-1.md", "kb/email"), ("kb/email/x.md", "kb/email"),
+    ("kb/hw/y.md", "kb/email"), ("kb/README.md", "kb"), ("tickets/a.md", "kb"), ("kb/kb/x.md", "kb/kbx"),
+])
+def test_article_links_are_what_posixpath_would_make(target: str, start: str) -> None:
+    from gitdesk.knowledge.kb import _link
+
+    assert _link(target, start) == posixpath.relpath(target, start)

@@ -15,7 +15,6 @@ rebuilding never churns diffs.
 
 from __future__ import annotations
 
-import posixpath
 import re
 import threading
 from collections import defaultdict
@@ -321,8 +320,14 @@ def anchor(heading: str) -> str:
 
 
 def _link(target: str, start: str) -> str:
-    """Relative link from a file in directory ``start`` to ``target`` (both desk-relative)."""
-    return posixpath.relpath(target, start)
+    """Relative link from a file in directory ``start`` to ``target`` (both desk-relative,
+    normalised, as gitdesk makes them): by their common folders, as posixpath.relpath
+    would, without its abspath calls (55,000 links in a build of 8,000 articles)."""
+    ups, downs = start.split("/"), target.split("/")
+    common = 0
+    while common < min(len(ups), len(downs) - 1) and ups[common] == downs[common]:
+        common += 1
+    return "/".join([".."] * (len(ups) - common) + downs[common:])
 
 
 def render_article(article: Article, related: Sequence[Article], ticket_dir: str) -> str:
