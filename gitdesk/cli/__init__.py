@@ -187,7 +187,7 @@ def cli(ctx: click.Context, desk: Path | None, as_: str | None, debug: bool) -> 
     Tickets are Markdown files in tickets/; every action is one Git commit.
     Run `gitdesk COMMAND --help` for a command's options and examples. In
     the examples, GD-01JD8X4K stands for one of your tickets (any unique
-    start of its ID will do), and queue names are the demo desk's.
+    start of its ID will do), and queues and people are the demo desk's.
 
     \b
     Example:

@@ -66,7 +66,7 @@ def log(session: Session, ticket_id: str | None, since: str | None, until: str |
     \b
     Examples:
       gitdesk log GD-01JD8X4K
-      gitdesk log --since 2026-11-01 --author alice
+      gitdesk log --since 2026-11-01 --author ravi
       gitdesk log --action resolve --format csv
     """
     from gitdesk.cache import history

@@ -102,7 +102,7 @@ def assign(session: Session, ticket_id: str, person: str, fmt: str) -> None:
 
     \b
     Example:
-      gitdesk assign GD-01JD8X4K alice
+      gitdesk assign GD-01JD8X4K ravi
     """
     from gitdesk import actions
 

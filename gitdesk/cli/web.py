@@ -27,7 +27,7 @@ def serve(session: Session, port: int, host: str, fmt: str) -> None:
     \b
     Example:
       gitdesk serve
-      gitdesk serve --port 8765 --as alice
+      gitdesk serve --port 8765 --as ravi
     """
     import json
 
@@ -44,7 +44,8 @@ def serve(session: Session, port: int, host: str, fmt: str) -> None:
     else:
         click.echo(f"Serving {session.desk.config.desk_name} as {session.actor().id}; open:")
         click.echo(f"    {running.url}")
-        click.echo("The address holds a secret token: share it only with whom may act as you. Ctrl-C stops.")
+        click.echo("The address holds a secret token: share it only with those who may act as you.")
+        click.echo("Ctrl-C stops the server.")
     try:
         running.serve_forever()  # Werkzeug's returns on Ctrl-C
     except KeyboardInterrupt:
