@@ -431,6 +431,21 @@ def test_spam_is_rejected_without_a_word_to_the_sender_and_the_forms_say_what_is
     assert "no ticket" in missing and "gitdesk list" not in missing, "no command line on a web page"
 
 
+def test_the_ticket_page_lists_the_fields_show_lists(desk: Desk) -> None:
+    """The name mail knows the requester by goes with their address, as in show; the
+    bookkeeping fields (requester_name, message_ids) are not listed as fields of their own."""
+    from gitdesk.web.app import create_app
+    from gitdesk.web.security import Guard
+
+    ticket = desk.new("Scanner on 3F is offline", "-q", "it-helpdesk", "-r", "bob.meyer@customer.example")
+    desk.run("set", ticket, "requester_name", "Bob Meyer")
+    client = create_app(desk.path, "alice", Guard.for_address("secret", "127.0.0.1", 8765)).test_client()
+    client.get("/?token=secret", base_url="http://127.0.0.1:8765")
+    page = client.get(f"/t/{ticket}", base_url="http://127.0.0.1:8765").get_data(as_text=True)
+    assert "Bob Meyer &lt;bob.meyer@customer.example&gt;" in page and "requester_name" not in page
+    assert "Bob Meyer <bob.meyer@customer.example>" in desk.run("show", ticket).stdout
+
+
 def test_the_done_banner_says_what_the_commit_did_and_a_forged_link_shows_none(desk: Desk) -> None:
     from gitdesk.web.app import create_app
     from gitdesk.web.security import Guard

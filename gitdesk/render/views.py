@@ -122,6 +122,26 @@ _KINDS = {
 _PLUMBING = frozenset({"message_ids"})
 
 
+def ticket_facts(ticket: Ticket, now: datetime, shown: Callable[[str], Any]) -> list[tuple[str, Any]]:
+    """A ticket's fields as ``show`` and the web desk list them, each extra field's value made
+    ``shown`` (a table cell, a page's text): the requester with the name mail knows them by,
+    not the plumbing (the mail thread, the duplicates' bookkeeping, a name already shown)."""
+    ago = format_age((now - ticket.created).total_seconds())
+    known_name = templates.name_to_greet(ticket.extra.get(REQUESTER_NAME))
+    facts: list[tuple[str, Any]] = [
+        ("status", ticket.status), ("priority", ticket.priority), ("queue", ticket.queue),
+        ("assignee", ticket.assignee or "unassigned"),
+        ("requester", f"{known_name} <{ticket.requester}>" if known_name else ticket.requester),
+        ("category", ticket.category), ("asset", ticket.asset),
+        ("labels", ", ".join(ticket.labels) or None), ("duplicate of", ticket.duplicate_of),
+        ("related", ", ".join(ticket.related) or None),
+        ("duplicates", _waiting(ticket)),
+        ("created", f"{local_time(ticket.created)} ({'just now' if ago == 'now' else ago + ' ago'})"),
+    ]
+    return facts + [(key, shown(records.json_value(value))) for key, value in ticket.extra.items()
+                    if key not in _PLUMBING and key != WAITING and not (key == REQUESTER_NAME and known_name)]
+
+
 def _waiting(ticket: Ticket) -> str | None:
     value = ticket.extra.get(WAITING)
     if not isinstance(value, list) or not value:
@@ -213,20 +233,7 @@ def ticket_detail(ticket: Ticket, now: datetime, fmt: str, derived: Timings | No
         return
     room = width() if output.is_terminal() else None
     lines = [*_title_lines(visible(ticket.id), one_line(ticket.title), room), ""]
-    ago = format_age((now - ticket.created).total_seconds())
-    known_name = templates.name_to_greet(ticket.extra.get(REQUESTER_NAME))
-    facts: list[tuple[str, Any]] = [
-        ("status", ticket.status), ("priority", ticket.priority), ("queue", ticket.queue),
-        ("assignee", ticket.assignee or "unassigned"),
-        ("requester", f"{known_name} <{ticket.requester}>" if known_name else ticket.requester),
-        ("category", ticket.category), ("asset", ticket.asset),
-        ("labels", ", ".join(ticket.labels) or None), ("duplicate of", ticket.duplicate_of),
-        ("related", ", ".join(ticket.related) or None),
-        ("duplicates", _waiting(ticket)),
-        ("created", f"{local_time(ticket.created)} ({'just now' if ago == 'now' else ago + ' ago'})"),
-    ]
-    facts += [(key, _cell(records.json_value(value))) for key, value in ticket.extra.items()
-              if key not in _PLUMBING and key != WAITING and not (key == REQUESTER_NAME and known_name)]
+    facts = ticket_facts(ticket, now, _cell)
     if derived is not None:
         facts += timing_lines(derived, now, ticket.status)
     for name, value in facts:

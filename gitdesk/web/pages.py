@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from gitdesk import clock, listing, records, workflow
+from gitdesk import clock, listing, workflow
 from gitdesk.config import INTAKE_BOARD
 from gitdesk.desk import Desk
 from gitdesk.errors import GitdeskError
 from gitdesk.model import Ticket
-from gitdesk.render.views import due_text, entry_label, local_time, resolution_heading, timing_lines
+from gitdesk.render.views import due_text, entry_label, local_time, resolution_heading, ticket_facts, timing_lines
 from gitdesk.timings import Timings
 
 PAGE = 50  # tickets per column or list page: a board stays fast at 100,000 tickets
@@ -272,20 +272,11 @@ def ticket_page(desk: Desk, typed_id: str, md: Any) -> TicketPage:
     parts marked), with solved tickets like it beside it."""
     from gitdesk import markup, templates
     from gitdesk.cache import history
-    from gitdesk.durations import format_age
 
     ticket = desk.find(typed_id).ticket
     now = clock.now()
     derived = history.timings(desk, [ticket], now)[ticket.id]
-    ago = format_age((now - ticket.created).total_seconds())
-    facts: list[tuple[str, Any]] = [
-        ("status", ticket.status), ("priority", ticket.priority), ("queue", ticket.queue),
-        ("assignee", ticket.assignee or "unassigned"), ("requester", ticket.requester),
-        ("category", ticket.category), ("asset", ticket.asset), ("labels", ", ".join(ticket.labels) or None),
-        ("duplicate of", ticket.duplicate_of), ("related", ", ".join(ticket.related) or None),
-        ("created", f"{local_time(ticket.created)} ({'just now' if ago == 'now' else ago + ' ago'})"),
-    ]
-    facts += [(key, _shown(records.json_value(value))) for key, value in ticket.extra.items() if key != "message_ids"]
+    facts = ticket_facts(ticket, now, _shown)
     facts += timing_lines(derived, now, ticket.status)
     facts.append(("warning", history.cut_short(desk)))  # None (not shown) on a whole history
     try:
