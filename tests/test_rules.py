@@ -838,7 +838,7 @@ def test_the_round_sends_mail_through_the_server_in_the_config_and_waits_without
     desk with no server at all says so and the round still succeeds."""
     from test_mail_delivery import Server
 
-    seed, made, alice, bob = team(tmp_path, monkeypatch)
+    _, made, alice, bob = team(tmp_path, monkeypatch)
     for name in ("GITDESK_SMTP_HOST", "GITDESK_SMTP_PORT", "GITDESK_SMTP_SECURITY"):
         monkeypatch.delenv(name, raising=False)
     waiting = round_trip(bob, {"GITDESK_NOW": "2026-11-23T10:00:00Z"})
