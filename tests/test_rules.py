@@ -647,7 +647,7 @@ def test_the_weekly_digest_reaches_the_lead_through_smtp_once(tmp_path: Path, mo
         server.stop()
     digests = [parse(envelope.original_content) for envelope in server.accepted
                if parse(envelope.original_content)["X-Gitdesk-Event"] == "digest"]
-    assert len(digests) == 1 and digests[0]["To"] == "dana@example.com"
+    assert len(digests) == 1 and digests[0]["To"] == "Dana Lead <dana@example.com>", "named, as every other mail"
     body = digests[0].get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "Feedback" in body and "Workload" in body
     assert digests[0]["Subject"] == "Test desk: feedback and workload for 2026-11-23 to 2026-11-29", \

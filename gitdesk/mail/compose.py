@@ -208,7 +208,9 @@ def desk_message(config: Config, to: Sequence[str], subject: str, body: str, now
     desk_name = header_text(config.mail.name or config.desk_name)
     mail = EmailMessage(policy=email.policy.SMTP.clone(max_line_length=998))
     mail["From"] = Address(display_name=desk_name, addr_spec=desk_address)
-    mail["To"] = [Address(addr_spec=address) for address in to]
+    people = [config.person(address) for address in to]  # "Dana Kowalski" <dana@…>, as every other mail
+    mail["To"] = [Address(display_name=header_text(person.name) if person and person.name else "", addr_spec=address)
+                  for person, address in zip(people, to, strict=True)]
     mail["Subject"] = header_text(subject)
     mail["Date"] = email.utils.format_datetime(now)
     unique = hashlib.sha256(seed.encode()).hexdigest()[:16]
