@@ -587,12 +587,23 @@ _STILL_BROKEN = re.compile(r"\b(still|not work\w*|n[o']t fixed|doesn'?t|does not
                            r"ancora|non funziona|nadal|nie dzia[łl]a|ainda|n[ãa]o funciona)\b", re.IGNORECASE)
 
 
-# A bare number and words is a score when the words judge the help ("5 great service", "4 good",
-# "3 ok"); "1 more thing: …" or "2 laptops need it too" are not.
-_JUDGED = re.compile(r"^\W*([1-5])\s+((?:very |really |quite |sehr |tr[eè]s |muy |molto )?(?:great|good|ok|okay|fine|"
-                     r"excellent|perfect|super|fast|quick|slow|poor|bad|terrible|awful|awesome|amazing|nice|helpful|"
-                     r"thanks?|thank you|top|gut|schnell|prima|toll|langsam|schlecht|bien|bon|rapide|lent|bueno|"
-                     r"buena|r[aá]pido|ottimo|buono|veloce|lento|dobrze|szybko)\b.*)$", re.IGNORECASE)
+# A bare number and words is a score when every word judges the help ("5 great service", "4 good",
+# "3 ok", "5 Great, thanks!"); one word that is not ("2 quick questions", "1 top priority: …",
+# "3 ok, but can you…") makes it a reply, which reaches the ticket and an agent.
+_JUDGING = frozenset("""
+great good ok okay fine excellent perfect super fast quick slow poor bad terrible awful awesome amazing nice
+helpful friendly thanks thank thx you very really quite so and was is it the a an job work service support
+help answer response reply team top gut sehr schnell prima toll langsam schlecht danke bien bon tres très
+rapide lent merci bueno buena muy rapido rápido excelente gracias ottimo buono veloce lento grazie dobrze
+bardzo świetnie swietnie szybko dziękuję dziekuje
+""".split())
+_JUDGED = re.compile(r"^\W*([1-5])\s+(\w[^?]*)$")
+
+
+def _judged(first: str) -> re.Match[str] | None:
+    found = _JUDGED.match(first)
+    words = re.findall(r"\w+", found.group(2).casefold()) if found else []
+    return found if words and all(word in _JUDGING for word in words) else None
 
 
 def feedback_score(text: str) -> tuple[int, str] | None:
@@ -603,7 +614,7 @@ def feedback_score(text: str) -> tuple[int, str] | None:
     while lines and not lines[0].strip():
         lines.pop(0)
     first = lines[0].strip() if lines else ""
-    match = _SCORE.match(first) or _JUDGED.match(first)
+    match = _SCORE.match(first) or _judged(first)
     if match is None or _STILL_BROKEN.search(first):
         return None
     said = match.group(2) if match.re is _JUDGED else (match.group(2) or match.group(3) or "")
