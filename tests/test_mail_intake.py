@@ -290,6 +290,11 @@ def test_an_mbox_given_as_eml_or_a_message_given_as_mbox_is_refused_with_the_rig
         f"gitdesk: error: {single} is not an mbox file (no 'From ' line before its message) (a single message is "
         f"taken in with gitdesk intake eml {single})")
     assert not list((mail_desk.path / "tickets").glob("*.md")), "nothing written"
+    forwarding = eml(tmp_path, b"From: erin@example.org\nTo: help@fernhill.example\nSubject: Call forwarding\n"
+                     b"Message-ID: <e1@x.example>\n\nPlease forward my line:\n\n"
+                     b"From Monday 14 December forward it to extension 4711\n"
+                     b"From Friday 18 December forward it to +49 170 555 1234\n", "forwarding.eml")
+    assert intake(mail_desk, "eml", forwarding)["messages"][0]["outcome"] == "new", "body lines are no separators"
 
 
 def test_html_tables_keep_their_cells_apart_and_numbered_lists_their_numbers() -> None:

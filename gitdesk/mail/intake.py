@@ -103,8 +103,16 @@ class IntakeResult:
 # --- sources ----------------------------------------------------------------------------
 
 
-# The line before each message of an mbox file: "From sender weekday month day time year".
-_MBOX_SEPARATOR = re.compile(rb"^From \S+ .*\d{4}\s*$", re.MULTILINE)
+# The line before each message of an mbox file: "From sender weekday month day time year", then
+# the message's first header ("From Monday 14 December forward my line to 4711" in a body is not one).
+_MBOX_SEPARATOR = re.compile(rb"^From \S+ .*\d{4}\r?\n[A-Za-z][A-Za-z0-9-]*:", re.MULTILINE)
+
+
+def _is_mbox(data: bytes) -> bool:
+    """Whether ``data`` is an mbox of several messages: it opens with a separator (an .eml a
+    mail program saved may too) and holds another one, each followed by a header."""
+    head = data[:1 << 20].lstrip(b"\r\n")
+    return bool(_MBOX_SEPARATOR.match(head)) and len(_MBOX_SEPARATOR.findall(head)) > 1
 
 
 def read_source(kind: str, path: Path) -> Iterator[tuple[str, bytes]]:
@@ -117,7 +125,7 @@ def read_source(kind: str, path: Path) -> Iterator[tuple[str, bytes]]:
         files = sorted(p for p in path.rglob("*.eml") if p.is_file()) if path.is_dir() else [path]
         for file in files:
             data = file.read_bytes()
-            if len(_MBOX_SEPARATOR.findall(data[:1 << 20])) > 1:  # every sender's mail in one ticket, else
+            if _is_mbox(data):  # else every sender's mail would land in the first one's ticket
                 raise ValidationError(f"{file} holds several messages in mbox format",
                                       hint=f"take it in with gitdesk intake mbox {file}")
             yield (str(file.relative_to(path)) if path.is_dir() else file.name), data
@@ -127,7 +135,7 @@ def read_source(kind: str, path: Path) -> Iterator[tuple[str, bytes]]:
             raise ValidationError(f"{path} is not an mbox file", hint="give the mailbox file itself")
         with path.open("rb") as handle:
             head = handle.read(1 << 16)
-        if head.strip() and not _MBOX_SEPARATOR.search(head):
+        if head.strip() and not _MBOX_SEPARATOR.match(head.lstrip(b"\r\n")):
             raise ValidationError(f"{path} is not an mbox file (no 'From ' line before its message)",
                                   hint=f"a single message is taken in with gitdesk intake eml {path}")
         box: mailbox.Mailbox[mailbox.Message] = mailbox.mbox(str(path), factory=None, create=False)
