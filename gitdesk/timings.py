@@ -363,7 +363,8 @@ class Clocks:
         queue = self.queue_at(end)
         clock = Calendar.for_queue(self.config, queue)
         running = self._running(start, end)
-        seconds = sum(clock.elapsed(a, b) for a, b in running if b > a)
+        pieces = self._pieces(running)
+        seconds = sum(calendar.elapsed(a, b) for a, b, calendar in pieces)
         priority = self.priority_at(end)
         target = self._target(kind, clock, priority)
         due = None
@@ -372,11 +373,12 @@ class Clocks:
         if missed is not None:  # a breach a later priority change or move must not undo
             (priority, target, due), late = missed, True
         elif target is not None:
-            reached = self._reached(clock, running, target) if seconds >= target - _SAME else None
+            reached = self._reached(pieces, target) if seconds >= target - _SAME else None
             if seconds > target or (reached is not None and end > reached):  # when it passed
                 due, late = reached, seconds <= target
             elif stopped is None and self.status_at(as_of) != workflow.PENDING:
-                due = clock.add(as_of, max(0.0, target - seconds))
+                # Reached this very second (at closing time): due now, not at the next opening.
+                due = reached if reached is not None else clock.add(as_of, max(0.0, target - seconds))
         if stopped is None and self.status_at(as_of) == workflow.PENDING:
             stop = "paused"
         return Measure(kind, start, stopped, stop, seconds, priority, queue, target, due, by, clock.day_seconds, late)
@@ -431,22 +433,33 @@ class Clocks:
         return [(max(a, start), b) for a, b, status in self.intervals(end)
                 if b > start and status != workflow.PENDING and not self.finished(status)]
 
-    @staticmethod
-    def _reached(clock: Calendar, running: Sequence[tuple[datetime, datetime]], seconds: float) -> datetime | None:
-        left = seconds
+    def _pieces(self, running: Sequence[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime, Calendar]]:
+        """``running`` cut where the ticket moved queue, each piece with the calendar of the queue
+        it was in: time in Berlin's queue counts on Berlin's hours, then on New York's."""
+        moves = sorted({change.at for change in self._changes.get("queue", ())})
+        pieces = []
         for a, b in running:
-            length = clock.elapsed(a, b)
+            cuts = [a, *(moment for moment in moves if a < moment < b), b]
+            pieces += [(low, high, Calendar.for_queue(self.config, self.queue_at(low)))
+                       for low, high in pairwise(cuts) if high > low]
+        return pieces
+
+    @staticmethod
+    def _reached(pieces: Sequence[tuple[datetime, datetime, Calendar]], seconds: float) -> datetime | None:
+        left = seconds
+        for a, b, calendar in pieces:
+            length = calendar.elapsed(a, b)
             if length >= left:
-                return clock.add(a, left)
+                return calendar.add(a, left)
             left -= length
         return None
 
     def reached(self, measure: Measure, seconds: float, as_of: datetime) -> datetime | None:
         """When ``measure`` (judged at ``as_of``) had run ``seconds`` on its clock, walking the
-        same spans it was measured over; None if it had not by then. A rule's "80 % used"."""
+        same spans (and queues' calendars) it was measured over; None if it had not by then. A
+        rule's "80 % used"."""
         end = measure.stopped if measure.stopped is not None else as_of
-        return self._reached(Calendar.for_queue(self.config, measure.queue), self._running(measure.started, end),
-                             seconds)
+        return self._reached(self._pieces(self._running(measure.started, end)), seconds)
 
     def first_response(self, as_of: datetime) -> Measure | None:
         """The first-response clock as it stood at ``as_of`` (None before the ticket existed)."""

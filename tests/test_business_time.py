@@ -172,6 +172,19 @@ def test_moving_a_ticket_to_a_queue_on_another_calendar_does_not_undo_its_breach
     desk.run("reply", ticket, "-m", "On it", "--as", "fred")
     desk.at("2026-11-06T12:00:00Z")
     assert breaches() == [ticket], "decided once: a move does not undo it"
+    timings = json.loads(desk.run("show", ticket, "--format", "json").stdout)["ticket"]["timings"]
+    assert timings["first_response_seconds"] == 2.5 * 3600, "two hours in Berlin's queue, half an hour in New York's"
+
+
+def test_a_target_reached_this_very_second_at_closing_time_is_due_now_not_on_monday(
+        tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    desk: Desk = make_desk(tmp_path / "desk", monkeypatch, TEST_CONFIG + "sla:\n  clock: business\n"
+                           "  business_hours: '09:00-17:00'\n")
+    desk.at("2026-12-11T16:00:00Z")  # Friday, an hour before closing
+    ticket = desk.new("VPN down", "-q", "it-helpdesk", "-p", "urgent", "-r", "carol")
+    desk.at("2026-12-11T17:00:00Z")
+    timings = json.loads(desk.run("show", ticket, "--format", "json").stdout)["ticket"]["timings"]
+    assert timings["next_due_at"] == "2026-12-11T17:00:00Z", timings
 
 
 def test_logged_time_reads_the_same_in_every_row_and_a_day_of_work_is_logged_in_hours(tmp_path, monkeypatch
