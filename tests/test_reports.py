@@ -399,6 +399,17 @@ def test_a_past_week_s_feedback_stays_with_the_team_that_held_the_ticket(desk: D
     desk.run("assign", ticket, "fred")
     desk.at("2026-11-20T09:00:00Z")
     assert teams() == ["it"], "not the team that holds it now"
+    found = json.loads(desk.run("report", "feedback", "--since", "2026-11-02", "--until", "2026-11-08",
+                                "--team", "it", "--format", "json").stdout)
+    assert list(rows(found, "by_team")) == ["it"], "--team filters by the same team"
+    desk.at("2026-11-11T09:00:00Z")
+    desk.run("resolve", ticket, "--note", "Replaced the roller.", "--as", "fred")
+    desk.at("2026-11-12T09:00:00Z")
+    desk.run("feedback", "add", ticket, "--score", "2")
+    desk.at("2026-11-20T09:00:00Z")
+    found = json.loads(desk.run("report", "feedback", "--since", "2026-11-02", "--until", "2026-11-15",
+                                "--format", "json").stdout)
+    assert sorted(rows(found, "by_team")) == ["facilities", "it"], "one score per resolution, each with its team"
 
 
 def test_a_ticket_written_by_hand_long_after_it_came_in_does_not_break_the_weekly_report(desk: Desk) -> None:

@@ -9,17 +9,20 @@ from __future__ import annotations
 from collections import defaultdict
 
 from gitdesk.feedback import Feedback, load_all
+from gitdesk.model import Ticket
 from gitdesk.reports.base import Facts, Findings, Period, Report, Section, columns, count, number, text, ticket
 from gitdesk.text import counted
 from gitdesk.timings import RESOLVED_STATUSES
 
 
 def scores(facts: Facts, everything: list[Feedback], period: Period) -> tuple[list[Feedback], dict[str, list[str]]]:
-    """The scores that count: on a ticket in the report's scope that was resolved or closed when
-    the score was given, the latest one per ticket (its requester's; an earlier answer is
-    replaced, and stays in history). An answer given after the report's end is not known yet,
-    so a past period reads the same later. Also what was left out of ``period``, by reason."""
-    latest: dict[str, Feedback] = {}
+    """The scores that count: on a ticket in the report's scope (its queue now; the team that held
+    it when the score was given) that was resolved or closed when the score was given, the
+    latest one per resolution (its requester's; an earlier answer to the same resolution is
+    replaced, and stays in history; a ticket reopened and solved again is rated again). An
+    answer given after the report's end is not known yet, so a past period reads the same
+    later. Also what was left out of ``period``, by reason."""
+    latest: dict[tuple[str, int], Feedback] = {}
     left: dict[str, list[str]] = defaultdict(list)
     facts.read_history(sorted({item.ticket for item in everything if item.at <= facts.now}))
     for item in sorted(everything, key=lambda f: (f.at, f.path)):
@@ -30,7 +33,7 @@ def scores(facts: Facts, everything: list[Feedback], period: Period) -> tuple[li
             if item.at in period:
                 left["on a ticket the desk does not have"].append(item.ticket)
             continue
-        if found.id not in facts.in_scope:
+        if not _in_scope(facts, found, item):
             continue
         reason = facts.noise(found)
         # History cannot order a score and a reopening made in the same second: there, and only
@@ -45,11 +48,26 @@ def scores(facts: Facts, everything: list[Feedback], period: Period) -> tuple[li
             if item.at in period:
                 left[reason].append(item.ticket)
             continue
-        earlier = latest.get(item.ticket)
+        spell = (item.ticket, sum(1 for resolution in facts.clocks(found).resolutions(facts.now)
+                                  if resolution.at <= item.at))
+        earlier = latest.get(spell)
         if earlier is not None and earlier.at in period:
             left["replaced by a later answer"].append(item.ticket)
-        latest[item.ticket] = item
+        latest[spell] = item
     return list(latest.values()), left
+
+
+def held_by(facts: Facts, item: Feedback) -> str | None:
+    """Who held the ticket when the score was given: a reopening handed to another team later
+    must not move a past week's score (its digest said otherwise)."""
+    return facts.clocks(facts.by_id[item.ticket]).value_at("assignee", item.at)
+
+
+def _in_scope(facts: Facts, ticket: Ticket, item: Feedback) -> bool:
+    scope = facts.scope
+    if scope.queue is not None and ticket.queue != scope.queue:
+        return False
+    return scope.team is None or facts.team_of(held_by(facts, item)) == scope.team
 
 
 def build(facts: Facts, whole: Period, buckets: list[Period]) -> Report:
@@ -60,9 +78,7 @@ def build(facts: Facts, whole: Period, buckets: list[Period]) -> Report:
     name_agents = facts.config.reports.name_agents_in_feedback
 
     def group(item: Feedback) -> str:
-        # Who held the ticket when the score was given, not who holds it now: a reopening
-        # handed to another team must not move a past week's score (its digest said otherwise).
-        held = facts.clocks(tickets[item.ticket]).value_at("assignee", item.at)
+        held = held_by(facts, item)
         team = facts.team_of(held) or "(no team)"
         return f"{team} / {held}" if name_agents and held else team
 
@@ -112,11 +128,12 @@ def build(facts: Facts, whole: Period, buckets: list[Period]) -> Report:
         "by the date it was given.",
         "A score counts only on a ticket that was resolved or closed when it was given (by its history; where "
         "it was reopened in the same second, by the status written with the score), and only the latest one "
-        "per ticket (its requester's): a later answer replaces an earlier one, which stays in history; an answer "
+        "per resolution (its requester's): a later answer to the same resolution replaces an earlier one, which "
+        "stays in history, and a ticket reopened and solved again is rated again; an answer "
         "given after the period's end is not known to the report. Every column (responses, average, scores, "
         "weeks) counts the same scores, each in the week it was given. Scores on rejected tickets and duplicates "
         "are left out; the findings say how many scores given in the period were left out, and why.",
-        "It is grouped by the team of the ticket's assignee when it was given"
+        "It is grouped (and --team filtered) by the team of the ticket's assignee when it was given"
         + ("; agents are named (reports.feedback.name_agents)." if name_agents else
            "; agents are not named (set reports.feedback.name_agents to change that)."),
     ]
