@@ -148,6 +148,12 @@ def test_a_look_before_committing_does_not_keep_an_article_out_of_the_next_commi
     assert desk.status() == "" and desk.run("kb", "build", "--check").exit_code == 0
     committed = set(desk.git("ls-files", "kb").split())
     assert committed == {path.relative_to(desk.path).as_posix() for path in (desk.path / "kb").rglob("*.md")}
+    article = next((desk.path / "kb").rglob("*-gd-*.md"))
+    article.unlink()  # deleted by hand, or edited: what is committed is still right
+    head = desk.head()
+    assert desk.run("kb", "build", "--check").exit_code == 0
+    desk.run("kb", "build")
+    assert desk.head() == head, "no empty commit"
 
 
 def test_check_says_when_kb_is_out_of_date_and_removed_articles_go(desk: Desk,

@@ -575,29 +575,29 @@ def _plan(desk: Desk, *, committed: bool) -> tuple[dict[str, str | None], list[A
     changes: dict[str, str | None] = {path: text for path, text in wanted.items() if existing.get(path) != text}
     changes.update({path: None for path in existing if path not in wanted})
     if committed:
-        gone = []
-        for path in desk.dirty_paths([KB]):  # one git status over kb/, not every committed article read
-            if path in changes:
-                continue
-            if path in wanted:
-                changes[path] = wanted[path]
-            elif path not in existing:
-                gone.append(path)
-        changes.update({path: None for path in _generated_in_head(desk, gone)})
+        dirty = desk.dirty_paths([KB])  # one git status over kb/, not every committed article read
+        committed_text = _in_head(desk, sorted(dirty))
+        for path in dirty:  # where the work tree differs from HEAD, HEAD is what counts
+            target, held = wanted.get(path), committed_text.get(path)
+            if target is not None and held == target:
+                changes.pop(path, None)  # committed as it should be (deleted or edited by hand here)
+            elif target is not None:
+                changes[path] = target
+            elif held is not None and held.startswith(MARKER):
+                changes[path] = None  # a generated article no ticket wants any more
     return changes, articles
 
 
-def _generated_in_head(desk: Desk, paths_: Sequence[str]) -> list[str]:
-    """Of ``paths_`` (gone from the work tree), those HEAD holds as generated articles: their
-    removal is the build's to commit; a person's file is left to them."""
+def _in_head(desk: Desk, paths_: Sequence[str]) -> dict[str, str]:
+    """The text HEAD holds at each of ``paths_`` that it has."""
     from gitdesk import git
 
     _, head = git.head(desk.repo)
     if head is None or not paths_:
-        return []
+        return {}
     entries = git.tree_entries(desk.repo, head, [desk.repo_path(path) for path in paths_])
     blobs = git.read_blobs(desk.repo, [sha for _, sha, _ in entries])
-    return [path[len(desk.prefix):] for _, sha, path in entries if blobs.get(sha, b"").startswith(MARKER.encode())]
+    return {path[len(desk.prefix):]: blobs.get(sha, b"").decode("utf-8", "replace") for _, sha, path in entries}
 
 
 def build(desk: Desk, *, commit: bool = True) -> BuildResult:
