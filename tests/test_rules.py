@@ -842,7 +842,7 @@ def test_the_round_sends_mail_through_the_server_in_the_config_and_waits_without
     for name in ("GITDESK_SMTP_HOST", "GITDESK_SMTP_PORT", "GITDESK_SMTP_SECURITY"):
         monkeypatch.delenv(name, raising=False)
     waiting = round_trip(bob, {"GITDESK_NOW": "2026-11-23T10:00:00Z"})
-    assert waiting.returncode == 0 and "No SMTP server is set" in waiting.stdout, waiting.stderr
+    assert waiting.returncode == 0 and "no SMTP server is set" in waiting.stderr, waiting.stderr
     server = Server().start()
     try:
         config = alice.path / ".gitdesk" / "config.yml"

@@ -98,7 +98,9 @@ def send(session: Session, dry_run: bool, if_set: bool, fmt: str) -> None:
         from gitdesk.mail.smtp import smtp_settings
 
         if smtp_settings(session.desk.config) is None:
-            output.info("No SMTP server is set (mail.smtp.host, or GITDESK_SMTP_HOST): the outbox waits.")
+            output.note("gitdesk: no SMTP server is set (mail.smtp.host, or GITDESK_SMTP_HOST): the outbox waits")
+            if fmt == "json":
+                output.write_json({"sent": False, "reason": "no SMTP server is set"})
             return
     result = delivery.send(session.desk, dry_run=dry_run)
     views.mail_send(result, fmt)
