@@ -157,6 +157,9 @@ def test_list_sort_due_puts_the_most_urgent_first_and_says_when(desk: Desk) -> N
     assert "DUE" in listed[0] and "FR late 1h" in listed[1] and "FR in 21h" in listed[2]
     shown = desk.run("show", urgent).stdout
     assert "next target:    first response due 2026-11-02 11:00 (1h overdue)" in shown
+    desk.at("2026-11-02T12:35:00Z")
+    assert "FR late 1h35m" in desk.run("list", "--sort", "due").stdout, "two units, as every duration shown"
+    desk.at("2026-11-02T12:00:00Z")
     record = json.loads(desk.run("list", "--format", "json").stdout)["tickets"]
     due = {item["id"]: (item["timings"]["next_due"], item["timings"]["next_due_at"]) for item in record}
     assert due == {normal: ("first_response", "2026-11-03T09:00:00Z"), urgent: ("first_response",

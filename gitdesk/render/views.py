@@ -169,10 +169,13 @@ def due_text(derived: Timings, now: datetime, *, short: bool = False) -> str:
     if due is None or due.due is None:
         return "-" if short else ""
     left = (due.due - now).total_seconds()
+    # Wall-clock time to the deadline, its two largest units rounded as every duration shown
+    # ("late 6d22h", not "late 6d"); whole minutes, so a deadline this minute is "now".
+    span = format_duration(round(abs(left) / 60) * 60) if abs(left) >= 30 else "now"
     if short:
         kind = "FR" if due.kind == "first_response" else "RES"
-        return f"{kind} {'in ' + format_age(left) if left > 0 else 'late ' + format_age(-left)}"
-    when = f"in {format_age(left)}" if left > 0 else f"{format_age(-left)} overdue"
+        return f"{kind} {'in ' + span if left > 0 else 'late ' + span}"
+    when = f"in {span}" if left > 0 else f"{span} overdue"
     return f"{_DUE_NAMES.get(due.kind, due.kind)} due {local_time(due.due)} ({when})"
 
 
