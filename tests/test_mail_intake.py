@@ -295,6 +295,11 @@ def test_an_mbox_given_as_eml_or_a_message_given_as_mbox_is_refused_with_the_rig
                      b"From Monday 14 December forward it to extension 4711\n"
                      b"From Friday 18 December forward it to +49 170 555 1234\n", "forwarding.eml")
     assert intake(mail_desk, "eml", forwarding)["messages"][0]["outcome"] == "new", "body lines are no separators"
+    big = mbox(tmp_path, raws[0].replace(b"body 0", b"x" * (1 << 21)), *raws[1:], name="big.eml")
+    assert "holds several messages in mbox format" in mail_desk.fails("intake", "eml", str(big)), \
+        "a first message over a megabyte (attachments) hides nothing"
+    padded = eml(tmp_path, b"\n\n" + raws[1].replace(b"q1@", b"q9@"), "padded.eml")
+    assert intake(mail_desk, "eml", padded)["messages"][0]["outcome"] == "new", "blank lines before the headers"
 
 
 def test_html_tables_keep_their_cells_apart_and_numbered_lists_their_numbers() -> None:

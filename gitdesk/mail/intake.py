@@ -111,8 +111,9 @@ _MBOX_SEPARATOR = re.compile(rb"^From \S+ .*\d{4}\r?\n[A-Za-z][A-Za-z0-9-]*:", r
 def _is_mbox(data: bytes) -> bool:
     """Whether ``data`` is an mbox of several messages: it opens with a separator (an .eml a
     mail program saved may too) and holds another one, each followed by a header."""
-    head = data[:1 << 20].lstrip(b"\r\n")
-    return bool(_MBOX_SEPARATOR.match(head)) and len(_MBOX_SEPARATOR.findall(head)) > 1
+    whole = data.lstrip(b"\r\n")
+    first = _MBOX_SEPARATOR.match(whole)  # the whole file: a first message with attachments passes 1 MB
+    return first is not None and _MBOX_SEPARATOR.search(whole, first.end()) is not None
 
 
 def read_source(kind: str, path: Path) -> Iterator[tuple[str, bytes]]:
@@ -128,7 +129,8 @@ def read_source(kind: str, path: Path) -> Iterator[tuple[str, bytes]]:
             if _is_mbox(data):  # else every sender's mail would land in the first one's ticket
                 raise ValidationError(f"{file} holds several messages in mbox format",
                                       hint=f"take it in with gitdesk intake mbox {file}")
-            yield (str(file.relative_to(path)) if path.is_dir() else file.name), data
+            # Blank lines before the first header (some exports start so) would leave it no headers.
+            yield (str(file.relative_to(path)) if path.is_dir() else file.name), data.lstrip(b"\r\n")
         return
     if kind == "mbox":
         if not path.is_file():
