@@ -594,7 +594,9 @@ _STILL_BROKEN = re.compile(r"\b(still|not work\w*|n[o']t fixed|doesn'?t|does not
                            r"can'?t|cannot|fail\w*|broken|broke|again and again|"
                            r"immer noch|noch nicht|geht nicht|funktioniert nicht|kaputt|"
                            r"toujours|ne marche pas|ne fonctionne pas|todav[ií]a|sigue|no funciona|"
-                           r"ancora|non funziona|nadal|nie dzia[łl]a|ainda|n[ãa]o funciona)\b", re.IGNORECASE)
+                           r"ancora|non funziona|nadal|nie dzia[łl]a|ainda|n[ãa]o funciona|"
+                           # a new problem, not a judgement of the help: "1: urgent, server down"
+                           r"down|dead|crash\w*|drops?|error\w*|urgent|locked out)\b", re.IGNORECASE)
 
 
 # A bare number and words is a score when every word judges the help ("5 great service", "4 good",
@@ -602,12 +604,13 @@ _STILL_BROKEN = re.compile(r"\b(still|not work\w*|n[o']t fixed|doesn'?t|does not
 # "3 ok, but can you…") makes it a reply, which reaches the ticket and an agent.
 _JUDGING = frozenset("""
 great good ok okay fine excellent perfect super fast quick slow poor bad terrible awful awesome amazing nice
-helpful friendly thanks thank thx you very really quite so and was is it the a an job work service support
-help answer response reply team top gut sehr schnell prima toll langsam schlecht danke bien bon tres très
-rapide lent merci bueno buena muy rapido rápido excelente gracias ottimo buono veloce lento grazie dobrze
-bardzo świetnie swietnie szybko dziękuję dziekuje
+helpful friendly brilliant happy satisfied pleased thanks thank thx you very really quite so much lot many all
+and was is it the a an job work works worked service support help answer response reply team top gut sehr
+schnell prima toll langsam schlecht danke dank vielen schön schon gemacht zufrieden bien bon tres très rapide
+lent merci beaucoup content bueno buena muy muchas rapido rápido excelente gracias contento ottimo buono
+veloce lento grazie mille dobrze bardzo świetnie swietnie szybko dziękuję dziekuje
 """.split())
-_JUDGED = re.compile(r"^\W*([1-5])\s+(\w[^?]*)$")
+_JUDGED = re.compile(r"^\W*([1-5])\s+(?:(?:out of|of|von|sur|de|su|na)\s+5\s+)?(\w[^?]*)$", re.IGNORECASE)
 
 
 def _judged(first: str) -> re.Match[str] | None:
@@ -623,9 +626,9 @@ def feedback_score(text: str) -> tuple[int, str] | None:
     lines = [line for line in strip_quoted(text).split("\n")]
     while lines and not lines[0].strip():
         lines.pop(0)
-    first = lines[0].strip() if lines else ""
+    first = unicodedata.normalize("NFC", lines[0].strip()) if lines else ""
     match = _SCORE.match(first) or _judged(first)
-    if match is None or _STILL_BROKEN.search(first):
+    if match is None or _STILL_BROKEN.search(first) or "?" in first:  # a question asks for an answer
         return None
     said = match.group(2) if match.re is _JUDGED else (match.group(2) or match.group(3) or "")
     comment = " ".join(" ".join([said, *lines[1:]]).split())
