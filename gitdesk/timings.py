@@ -376,6 +376,12 @@ class Clocks:
             reached = self._reached(pieces, target) if seconds >= target - _SAME else None
             if seconds > target or (reached is not None and end > reached):  # when it passed
                 due, late = reached, seconds <= target
+                # Passed by the new queue's measure only (its working day is shorter): the
+                # earlier queue's own target had not passed (_missed_before), so it was
+                # missed when it moved, not back in a week that counted nothing.
+                moves = [change.at for change in self._changes.get("queue", ()) if start < change.at <= end]
+                if due is not None and moves and due < max(moves):
+                    due = min(moment for moment in moves if moment > due)
             elif stopped is None and self.status_at(as_of) != workflow.PENDING:
                 # Reached this very second (at closing time): due now, not at the next opening.
                 due = reached if reached is not None else clock.add(as_of, max(0.0, target - seconds))

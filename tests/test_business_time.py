@@ -176,6 +176,29 @@ def test_moving_a_ticket_to_a_queue_on_another_calendar_does_not_undo_its_breach
     assert timings["first_response_seconds"] == 2.5 * 3600, "two hours in Berlin's queue, half an hour in New York's"
 
 
+def test_a_move_to_a_queue_with_a_shorter_working_day_dates_the_breach_at_the_move(tmp_path, monkeypatch
+                                                                                    ) -> None:  # type: ignore[no-untyped-def]
+    """8h30m of Berlin's 9-hour day used by Friday evening: not missed there. Moved on Monday
+    to a queue whose working day is 8 hours, it is past its target: missed at the move, in
+    Monday's week, so every week's figures add up to the whole."""
+    desk: Desk = make_desk(tmp_path / "desk", monkeypatch, TEST_CONFIG + "sla:\n  clock: business\n"
+                           "  timezone: Europe/Berlin\n  business_hours: '08:00-17:00'\n"
+                           "  queues:\n    facilities: {timezone: America/New_York, business_hours: '09:00-17:00'}\n")
+    desk.at("2026-11-27T07:30:00Z")  # Friday 08:30 in Berlin
+    ticket = desk.new("Laptop slow", "-q", "it-helpdesk", "-r", "carol")  # normal: first response 1d
+    desk.at("2026-11-30T07:00:00Z")
+    desk.run("set", ticket, "queue", "facilities")
+    desk.at("2026-12-07T08:00:00Z")
+
+    def missed(since: str, until: str) -> list[str]:
+        report = json.loads(desk.run("report", "sla", "--since", since, "--until", until, "--format", "json").stdout)
+        rows = next(s for s in report["sections"] if s["key"] == "by_priority")["rows"]
+        return list(next(row for row in rows if row["priority"]["value"] == "normal")["first_response_breaches"]["ids"])
+
+    assert missed("2026-11-23", "2026-11-29") == [], "Berlin's day had not passed"
+    assert missed("2026-11-30", "2026-12-06") == [ticket], "missed at the move"
+
+
 def test_a_target_reached_this_very_second_at_closing_time_is_due_now_not_on_monday(
         tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     desk: Desk = make_desk(tmp_path / "desk", monkeypatch, TEST_CONFIG + "sla:\n  clock: business\n"
