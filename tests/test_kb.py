@@ -153,7 +153,15 @@ def test_a_look_before_committing_does_not_keep_an_article_out_of_the_next_commi
     head = desk.head()
     assert desk.run("kb", "build", "--check").exit_code == 0
     desk.run("kb", "build")
-    assert desk.head() == head, "no empty commit"
+    assert desk.head() == head and desk.status() == "", "no empty commit; the file is back"
+    later = desk.new("Scanner offline", "-q", "it-helpdesk", "-c", "hardware")
+    desk.run("resolve", later, "--note", "Power-cycled it.")
+    desk.run("kb", "build", "--no-commit")  # a look at its article…
+    desk.run("reopen", later, "-m", "Offline again")  # …that a reopening takes back
+    head = desk.head()
+    assert desk.run("kb", "build", "--check").exit_code == 0, "what is committed is right"
+    desk.run("kb", "build")
+    assert desk.head() == head and desk.status() == "", "no empty commit, no stale README left"
 
 
 def test_check_says_when_kb_is_out_of_date_and_removed_articles_go(desk: Desk,

@@ -561,31 +561,38 @@ def _existing(desk: Desk) -> dict[str, str]:
 def plan(desk: Desk) -> tuple[dict[str, str | None], int]:
     """What a committing build would change against HEAD: path -> new text (None removes),
     and the article count."""
-    changes, articles = _plan(desk, committed=True)
+    changes, _, articles = _plan(desk, committed=True)
     return changes, len(articles)
 
 
-def _plan(desk: Desk, *, committed: bool) -> tuple[dict[str, str | None], list[Article]]:
-    """What to write (None: remove), against the work tree; with ``committed``, against what is
-    committed: files lying uncommitted in kb/ (a --no-commit look) are committed too, so the
-    README the Git host shows never links to an article only this clone has."""
+def _plan(desk: Desk, *, committed: bool) -> tuple[dict[str, str | None], dict[str, str | None], list[Article]]:
+    """(what to write, None: remove; what to put right in the work tree only; the articles).
+    Against the work tree; with ``committed``, what HEAD holds decides where the two differ:
+    files lying uncommitted in kb/ (a --no-commit look) are committed too, so the README the
+    Git host shows never links to an article only this clone has; where HEAD is already right
+    (a file deleted or edited by hand, a look at an article a reopening took back), the work
+    tree is put right and nothing is committed."""
     articles = collect(desk)
     wanted = render_all(desk, articles)
     existing = _existing(desk)
     changes: dict[str, str | None] = {path: text for path, text in wanted.items() if existing.get(path) != text}
     changes.update({path: None for path in existing if path not in wanted})
+    tidy: dict[str, str | None] = {}
     if committed:
         dirty = desk.dirty_paths([KB])  # one git status over kb/, not every committed article read
         committed_text = _in_head(desk, sorted(dirty))
-        for path in dirty:  # where the work tree differs from HEAD, HEAD is what counts
+        for path in dirty:
             target, held = wanted.get(path), committed_text.get(path)
-            if target is not None and held == target:
-                changes.pop(path, None)  # committed as it should be (deleted or edited by hand here)
+            if target == held:  # HEAD is right: only the work tree differs
+                if path in changes:
+                    tidy[path] = changes.pop(path)
+                elif target is not None:
+                    tidy[path] = target
             elif target is not None:
                 changes[path] = target
             elif held is not None and held.startswith(MARKER):
                 changes[path] = None  # a generated article no ticket wants any more
-    return changes, articles
+    return changes, tidy, articles
 
 
 def _in_head(desk: Desk, paths_: Sequence[str]) -> dict[str, str]:
@@ -607,26 +614,33 @@ def build(desk: Desk, *, commit: bool = True) -> BuildResult:
     with desk.writing():
         if commit:
             _ensure_committed(desk)
-        changes, articles = _plan(desk, committed=commit)
+        changes, tidy, articles = _plan(desk, committed=commit)
         count = len(articles)
         alike = tuple(overlaps(desk, articles, [path for path, text in changes.items() if text is not None]))
+        _write_out(desk, tidy)
         if not changes:
             return BuildResult(count, (), (), None, alike)
         written = tuple(sorted(path for path, text in changes.items() if text is not None))
         removed = tuple(sorted(path for path, text in changes.items() if text is None))
         if not commit:
-            targets = {path: paths.inside(desk.root, path) for path in (*written, *removed)}  # all checked first
-            for path in written:
-                targets[path].parent.mkdir(parents=True, exist_ok=True)
-                paths.inside(desk.root, path)  # a folder just made is still no link
-                transaction.atomic_write(targets[path], (changes[path] or "").encode("utf-8"))
-            for path in removed:
-                targets[path].unlink(missing_ok=True)
+            _write_out(desk, changes)
             return BuildResult(count, written, removed, None, alike)
         message = (f"kb: rebuild the knowledge base ({counted(count, 'article')})\n\n"
                    f"{len(written)} written, {len(removed)} removed\n\nGitdesk-Action: kb-build\n")
         made = desk.commit_paths(changes, message, clock.now())
         return BuildResult(count, written, removed, made, alike)
+
+
+def _write_out(desk: Desk, files: dict[str, str | None]) -> None:
+    """Write (None: remove) generated files in the work tree, every path checked first."""
+    targets = {path: paths.inside(desk.root, path) for path in files}
+    for path, text in sorted(files.items()):
+        if text is None:
+            targets[path].unlink(missing_ok=True)
+            continue
+        targets[path].parent.mkdir(parents=True, exist_ok=True)
+        paths.inside(desk.root, path)  # a folder just made is still no link
+        transaction.atomic_write(targets[path], text.encode("utf-8"))
 
 
 _TICKET_FILE = re.compile(r"tickets/[^/.#~][^/]*\.md")
