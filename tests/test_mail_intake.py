@@ -298,6 +298,13 @@ def test_an_mbox_given_as_eml_or_a_message_given_as_mbox_is_refused_with_the_rig
     big = mbox(tmp_path, raws[0].replace(b"body 0", b"x" * (1 << 21)), *raws[1:], name="big.eml")
     assert "holds several messages in mbox format" in mail_desk.fails("intake", "eml", str(big)), \
         "a first message over a megabyte (attachments) hides nothing"
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "a.eml").write_bytes(raws[0].replace(b"q0@", b"q7@"))
+    (folder / "b.eml").write_bytes(box.read_bytes())
+    mixed = intake(mail_desk, "eml", folder, ok=False)
+    assert sorted((m["outcome"], m["position"]) for m in mixed["messages"]) == [("failed", "b.eml"), ("new", "a.eml")], \
+        "one mbox in a folder fails alone; the others are taken in"
     padded = eml(tmp_path, b"\n\n" + raws[1].replace(b"q1@", b"q9@"), "padded.eml")
     assert intake(mail_desk, "eml", padded)["messages"][0]["outcome"] == "new", "blank lines before the headers"
 

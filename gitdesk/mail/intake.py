@@ -103,6 +103,17 @@ class IntakeResult:
 # --- sources ----------------------------------------------------------------------------
 
 
+class _Refused(bytes):
+    """A file of a folder that is not taken in, and why (an mbox among .eml files)."""
+
+    def __new__(cls, why: str) -> _Refused:
+        made = super().__new__(cls, b"")
+        made.why = why
+        return made
+
+    why: str
+
+
 # The line before each message of an mbox file: "From sender weekday month day time year", then
 # the message's first header ("From Monday 14 December forward my line to 4711" in a body is not one).
 _MBOX_SEPARATOR = re.compile(rb"^From \S+ .*\d{4}\r?\n[A-Za-z][A-Za-z0-9-]*:", re.MULTILINE)
@@ -127,8 +138,12 @@ def read_source(kind: str, path: Path) -> Iterator[tuple[str, bytes]]:
         for file in files:
             data = file.read_bytes()
             if _is_mbox(data):  # else every sender's mail would land in the first one's ticket
-                raise ValidationError(f"{file} holds several messages in mbox format",
-                                      hint=f"take it in with gitdesk intake mbox {file}")
+                refused = ValidationError(f"{file} holds several messages in mbox format",
+                                          hint=f"take it in with gitdesk intake mbox {file}")
+                if not path.is_dir():
+                    raise refused
+                yield str(file.relative_to(path)), _Refused(str(refused))  # the folder's others still go in
+                continue
             # Blank lines before the first header (some exports start so) would leave it no headers.
             yield (str(file.relative_to(path)) if path.is_dir() else file.name), data.lstrip(b"\r\n")
         return
@@ -937,7 +952,11 @@ def _run_chunk(desk: Desk, messages: list[tuple[str, bytes]], source: str, resul
     """One commit's worth of messages; ``advance`` counts each as it is read (a chunk of a
     thousand took minutes with the bar standing at 0)."""
     parsed: list[tuple[str, Incoming | str]] = []
+    refused: dict[str, str] = {}
     for position, raw in messages:
+        if isinstance(raw, _Refused):
+            refused[position] = raw.why
+            continue
         try:
             parsed.append((position, parse(raw)))
         except MalformedMessage as error:
@@ -945,7 +964,8 @@ def _run_chunk(desk: Desk, messages: list[tuple[str, bytes]], source: str, resul
     with desk.writing():
         state = _State.read(desk)
         files: dict[str, bytes] = {}
-        items: list[Taken] = []
+        items = [Taken(position, "failed", None, f"not taken in: {why}") for position, why in refused.items()]
+        advance(len(refused))
         for position, incoming in parsed:
             advance(1)
             if isinstance(incoming, str):
