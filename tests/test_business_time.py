@@ -21,6 +21,13 @@ def utc(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
 
 
+def first_response_breaches(desk: Desk, since: str, until: str, priority: str) -> list[str]:
+    """The tickets ``report sla`` counts as first-response breaches of ``priority`` in the period."""
+    report = json.loads(desk.run("report", "sla", "--since", since, "--until", until, "--format", "json").stdout)
+    rows = next(s for s in report["sections"] if s["key"] == "by_priority")["rows"]
+    return list(next(row for row in rows if row["priority"]["value"] == priority)["first_response_breaches"]["ids"])
+
+
 def calendar(sla: str) -> Calendar:
     config = parse_config(TEST_CONFIG + "sla:\n  clock: business\n" + sla)
     return Calendar.for_queue(config, None)
@@ -137,16 +144,11 @@ def test_a_target_that_passes_at_closing_time_is_missed_that_week(tmp_path, monk
     desk.at("2026-11-09T09:30:00Z")
     desk.run("reply", ticket, "-m", "Looking into it")
     desk.at("2026-11-20T12:00:00Z")
-
-    def breaches(since: str, until: str) -> list[str]:
-        report = json.loads(desk.run("report", "sla", "--since", since, "--until", until, "--format", "json").stdout)
-        rows = next(s for s in report["sections"] if s["key"] == "by_priority")["rows"]
-        return list(next(row for row in rows if row["priority"]["value"] == "urgent")["first_response_breaches"]["ids"])
-
-    assert breaches("2026-11-02", "2026-11-08") == [ticket], "in the week its target passed"
-    assert breaches("2026-11-09", "2026-11-15") == [], "once"
+    first_week, second_week = ("2026-11-02", "2026-11-08"), ("2026-11-09", "2026-11-15")
+    assert first_response_breaches(desk, *first_week, "urgent") == [ticket], "in the week its target passed"
+    assert first_response_breaches(desk, *second_week, "urgent") == [], "once"
     desk.at("2026-11-07T12:00:00Z")  # on Saturday, read while the desk is closed
-    assert breaches("2026-11-02", "2026-11-08") == [ticket], "missed already, though the clock stands at 1h"
+    assert first_response_breaches(desk, *first_week, "urgent") == [ticket], "missed already: the clock stands at 1h"
 
 
 def test_moving_a_ticket_to_a_queue_on_another_calendar_does_not_undo_its_breach(tmp_path, monkeypatch
@@ -158,20 +160,14 @@ def test_moving_a_ticket_to_a_queue_on_another_calendar_does_not_undo_its_breach
                            "  queues:\n    facilities: {timezone: America/New_York}\n")
     desk.at("2026-11-02T07:00:00Z")  # Monday 08:00 in Berlin
     ticket = desk.new("Door badge reader dead", "-q", "it-helpdesk", "-p", "urgent", "-r", "carol")
-
-    def breaches() -> list[str]:
-        report = json.loads(desk.run("report", "sla", "--since", "2026-11-02", "--until", "2026-11-08",
-                                     "--format", "json").stdout)
-        rows = next(s for s in report["sections"] if s["key"] == "by_priority")["rows"]
-        return list(next(row for row in rows if row["priority"]["value"] == "urgent")["first_response_breaches"]["ids"])
-
+    week = ("2026-11-02", "2026-11-08")
     desk.at("2026-11-02T09:00:00Z")
-    assert breaches() == [ticket]
+    assert first_response_breaches(desk, *week, "urgent") == [ticket]
     desk.run("set", ticket, "queue", "facilities")
     desk.at("2026-11-02T13:30:00Z")  # 08:30 in New York
     desk.run("reply", ticket, "-m", "On it", "--as", "fred")
     desk.at("2026-11-06T12:00:00Z")
-    assert breaches() == [ticket], "decided once: a move does not undo it"
+    assert first_response_breaches(desk, *week, "urgent") == [ticket], "decided once: a move does not undo it"
     timings = json.loads(desk.run("show", ticket, "--format", "json").stdout)["ticket"]["timings"]
     assert timings["first_response_seconds"] == 2.5 * 3600, "two hours in Berlin's queue, half an hour in New York's"
 
@@ -189,14 +185,8 @@ def test_a_move_to_a_queue_with_a_shorter_working_day_dates_the_breach_at_the_mo
     desk.at("2026-11-30T07:00:00Z")
     desk.run("set", ticket, "queue", "facilities")
     desk.at("2026-12-07T08:00:00Z")
-
-    def missed(since: str, until: str) -> list[str]:
-        report = json.loads(desk.run("report", "sla", "--since", since, "--until", until, "--format", "json").stdout)
-        rows = next(s for s in report["sections"] if s["key"] == "by_priority")["rows"]
-        return list(next(row for row in rows if row["priority"]["value"] == "normal")["first_response_breaches"]["ids"])
-
-    assert missed("2026-11-23", "2026-11-29") == [], "Berlin's day had not passed"
-    assert missed("2026-11-30", "2026-12-06") == [ticket], "missed at the move"
+    assert first_response_breaches(desk, "2026-11-23", "2026-11-29", "normal") == [], "Berlin's day had not passed"
+    assert first_response_breaches(desk, "2026-11-30", "2026-12-06", "normal") == [ticket], "missed at the move"
 
 
 def test_a_target_reached_this_very_second_at_closing_time_is_due_now_not_on_monday(
