@@ -479,3 +479,17 @@ def test_article_links_are_what_posixpath_would_make(target: str, start: str) ->
     from gitdesk.knowledge.kb import _link
 
     assert _link(target, start) == posixpath.relpath(target, start)
+
+
+def test_a_person_s_own_readme_in_kb_is_never_overwritten(desk: Desk, desk_with_answers: dict[str, str]) -> None:
+    """kb/ may hold people's own pages; the build writes only files it generated."""
+    own = desk.path / "kb" / "README.md"
+    own.parent.mkdir(parents=True)
+    own.write_text("# Our knowledge base\n\nStart with the VPN pages.\n")
+    desk.git("add", "kb/README.md")
+    desk.git("commit", "-qm", "our own front page")
+    result = desk.run("kb", "build")
+    assert own.read_text() == "# Our knowledge base\n\nStart with the VPN pages.\n"
+    assert "kept kb/README.md as it is: a person's file" in result.stderr
+    assert [path for path in kb_files(desk) if "outlook" in path], "the articles are written"
+    assert desk.status() == "" and desk.run("kb", "build", "--check").exit_code == 0

@@ -66,6 +66,9 @@ def kb_build(session: Session, no_commit: bool, check_only: bool) -> None:
         output.info(f"Knowledge base: {counted(result.articles, 'article')}; "
                     f"{counted(len(result.written), 'file')} written, {len(result.removed)} removed{where}.\n"
                     f"Start at {knowledge_base.KB}/README.md")
+    for path in result.kept:
+        output.note(f"gitdesk: kept {path} as it is: a person's file (it lacks the generated-file marker); "
+                    "move it away to have the build write it")
     if result.overlaps:
         output.info("These articles seem to say the same thing; to merge two, mark one ticket a duplicate "
                     "of the other (gitdesk link ID --duplicate-of ID) and build again:")

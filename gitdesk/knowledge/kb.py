@@ -474,6 +474,7 @@ class BuildResult:
     removed: tuple[str, ...]
     commit: str | None
     overlaps: tuple[Overlap, ...] = ()
+    kept: tuple[str, ...] = ()  # a person's files where the build would write: left as they are
 
 
 SAME_THING = 0.6  # articles at least this alike are suggested for merging
@@ -561,12 +562,14 @@ def _existing(desk: Desk) -> dict[str, str]:
 def plan(desk: Desk) -> tuple[dict[str, str | None], int]:
     """What a committing build would change against HEAD: path -> new text (None removes),
     and the article count."""
-    changes, _, articles = _plan(desk, committed=True)
+    changes, _, _, articles = _plan(desk, committed=True)
     return changes, len(articles)
 
 
-def _plan(desk: Desk, *, committed: bool) -> tuple[dict[str, str | None], dict[str, str | None], list[Article]]:
-    """(what to write, None: remove; what to put right in the work tree only; the articles).
+def _plan(desk: Desk, *, committed: bool) -> tuple[dict[str, str | None], dict[str, str | None], list[str],
+                                                   list[Article]]:
+    """(what to write, None: remove; what to put right in the work tree only; a person's files
+    where the build would write, left alone; the articles).
     Against the work tree; with ``committed``, what HEAD holds decides where the two differ:
     files lying uncommitted in kb/ (a --no-commit look) are committed too, so the README the
     Git host shows never links to an article only this clone has; where HEAD is already right
@@ -592,7 +595,12 @@ def _plan(desk: Desk, *, committed: bool) -> tuple[dict[str, str | None], dict[s
                 changes[path] = target
             elif held is not None and held.startswith(MARKER):
                 changes[path] = None  # a generated article no ticket wants any more
-    return changes, tidy, articles
+    # A file the build did not generate (no marker: a person's own README, say) is never overwritten.
+    kept = sorted(path for path in changes if path not in existing and (desk.root / path).is_file())
+    for path in kept:
+        changes.pop(path, None)
+        tidy.pop(path, None)
+    return changes, tidy, kept, articles
 
 
 def _in_head(desk: Desk, paths_: Sequence[str]) -> dict[str, str]:
@@ -614,21 +622,21 @@ def build(desk: Desk, *, commit: bool = True) -> BuildResult:
     with desk.writing():
         if commit:
             _ensure_committed(desk)
-        changes, tidy, articles = _plan(desk, committed=commit)
+        changes, tidy, kept, articles = _plan(desk, committed=commit)
         count = len(articles)
         alike = tuple(overlaps(desk, articles, [path for path, text in changes.items() if text is not None]))
         _write_out(desk, tidy)
         if not changes:
-            return BuildResult(count, (), (), None, alike)
+            return BuildResult(count, (), (), None, alike, tuple(kept))
         written = tuple(sorted(path for path, text in changes.items() if text is not None))
         removed = tuple(sorted(path for path, text in changes.items() if text is None))
         if not commit:
             _write_out(desk, changes)
-            return BuildResult(count, written, removed, None, alike)
+            return BuildResult(count, written, removed, None, alike, tuple(kept))
         message = (f"kb: rebuild the knowledge base ({counted(count, 'article')})\n\n"
                    f"{len(written)} written, {len(removed)} removed\n\nGitdesk-Action: kb-build\n")
         made = desk.commit_paths(changes, message, clock.now())
-        return BuildResult(count, written, removed, made, alike)
+        return BuildResult(count, written, removed, made, alike, tuple(kept))
 
 
 def _write_out(desk: Desk, files: dict[str, str | None]) -> None:
