@@ -818,6 +818,14 @@ def index_entries(repo: Repo, paths: Sequence[str]) -> list[tuple[str, str, str]
     return [(mode, sha, path) for (mode, sha, _stage), path in entries]
 
 
+def regular_files_at(repo: Repo, commit: str, paths: Sequence[str]) -> dict[str, bytes]:
+    """Repository path -> content of each regular file among ``paths`` in ``commit`` (links,
+    submodules and paths it lacks left out): one ls-tree, one cat-file."""
+    entries = [(sha, path) for mode, sha, path in tree_entries(repo, commit, paths) if mode in ("100644", "100755")]
+    blobs = read_blobs(repo, [sha for sha, _ in entries])
+    return {path: blobs[sha] for sha, path in entries if sha in blobs}
+
+
 def tree_entries(repo: Repo, treeish: str, paths: Sequence[str]) -> list[tuple[str, str, str]]:
     """(mode, object id, path) of blobs under ``paths`` in a commit or tree."""
     entries = _listing(run(repo, "ls-tree", "-r", "-z", "--full-tree", treeish, "--", *paths))

@@ -369,7 +369,7 @@ class Clocks:
         target = self._target(kind, clock, priority)
         due = None
         late = False
-        missed = self._missed_before(kind, clock, running, start, end)
+        missed = self._missed_before(kind, clock, pieces, start, end)
         if missed is not None:  # a breach a later priority change or move must not undo
             (priority, target, due), late = missed, True
         elif target is not None:
@@ -394,7 +394,7 @@ class Clocks:
         span = None if targets is None else (targets.first_response if kind == FIRST_RESPONSE else targets.resolution)
         return None if span is None else clock.seconds(span)
 
-    def _missed_before(self, kind: str, clock: Calendar, running: Sequence[tuple[datetime, datetime]],
+    def _missed_before(self, kind: str, clock: Calendar, pieces: Sequence[tuple[datetime, datetime, Calendar]],
                        start: datetime, end: datetime) -> tuple[str | None, float, datetime] | None:
         """(priority, target, when) of the first moment the clock passed the target of the
         priority the ticket had at that moment, when the priority changed while it ran; None
@@ -402,19 +402,18 @@ class Clocks:
         day missed its target that day, however low its priority was set before the reply."""
         # A change at the stop itself counts too: lowered and answered in one commit, the clock ran
         # its whole span under the priority before.
-        # A move to another queue (another calendar) must not undo a breach either: each span is
-        # measured on the calendar of the queue it was in.
-        moments = sorted({change.at for name in ("priority", "queue") for change in self._changes.get(name, ())
-                          if start < change.at <= end})
-        if not moments:
+        # A move to another queue (another calendar) must not undo a breach either: each piece is
+        # measured on the calendar of the queue it was in (_pieces).
+        if not any(start < change.at <= end
+                   for name in ("priority", "queue") for change in self._changes.get(name, ())):
             return None
+        moments = sorted({change.at for change in self._changes.get("priority", ()) if start < change.at <= end})
         used = 0.0
         held: tuple[str | None, datetime, float] | None = None  # the last priority: since when, used then
-        for a, b in running:
+        for a, b, span_clock in pieces:
             cuts = [a, *(moment for moment in moments if a < moment < b), b]
             for low, high in pairwise(cuts):
                 priority = self.priority_at(low)
-                span_clock = Calendar.for_queue(self.config, self.queue_at(low))
                 target = self._target(kind, span_clock, priority)
                 length = span_clock.elapsed(low, high)
                 # Raised past its target (two hours on the clock, then urgent): no breach at that

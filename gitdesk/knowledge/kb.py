@@ -73,6 +73,11 @@ class Article:
     def reports(self) -> int:
         return len(self.tickets)
 
+    @property
+    def shown_asset(self) -> str | None:
+        """The asset as articles and the site print it: a desk phone's asset is its number."""
+        return without_private(self.asset) if self.asset else None
+
 
 # A greeting is a line of its own: the word, at most three more ("Dear IT team"), and a comma or
 # "!" ("Hi Anna,"); "Hi, the printer jams" and "hi-res display flickers" are the problem.
@@ -334,8 +339,8 @@ def render_article(article: Article, related: Sequence[Article], ticket_dir: str
     here = article.path.rsplit("/", 1)[0]
     readme = _link(f"{KB}/README.md", here)
     facts = [f"**Category:** [{_inline(article.category)}]({readme}#{anchor(article.category)})"]
-    if article.asset:
-        facts.append(f"**Asset:** {_inline(without_private(article.asset))}")  # a desk phone's number
+    if article.shown_asset:
+        facts.append(f"**Asset:** {_inline(article.shown_asset)}")
     facts.append(f"**Reported:** {counted(article.reports, 'time')}, "
                  f"last {_date(article.last_seen)}")
     facts.append(f"**Solved:** {_date(article.solved)}")
@@ -610,9 +615,8 @@ def _in_head(desk: Desk, paths_: Sequence[str]) -> dict[str, str]:
     _, head = git.head(desk.repo)
     if head is None or not paths_:
         return {}
-    entries = git.tree_entries(desk.repo, head, [desk.repo_path(path) for path in paths_])
-    blobs = git.read_blobs(desk.repo, [sha for _, sha, _ in entries])
-    return {path[len(desk.prefix):]: blobs.get(sha, b"").decode("utf-8", "replace") for _, sha, path in entries}
+    found = git.regular_files_at(desk.repo, head, [desk.repo_path(path) for path in paths_])
+    return {path[len(desk.prefix):]: data.decode("utf-8", "replace") for path, data in found.items()}
 
 
 def build(desk: Desk, *, commit: bool = True) -> BuildResult:

@@ -85,8 +85,8 @@ def _article_file(article: kb.Article) -> str:
 def _article_page(md: object, article: kb.Article, related: Sequence[kb.Article], desk_name: str) -> str:
     facts = [f"<span>Category: <a href=\"../index.html#{e(kb.anchor(article.category))}\">{e(article.category)}</a>"
              "</span>"]
-    if article.asset:
-        facts.append(f"<span>Asset: {e(privacy.without_private(article.asset))}</span>")
+    if article.shown_asset:
+        facts.append(f"<span>Asset: {e(article.shown_asset)}</span>")
     facts.append(f"<span>Reported {counted(article.reports, 'time')}, last "
                  f"{article.last_seen.astimezone(timezone.utc).strftime('%Y-%m-%d')}</span>")
     facts.append(f"<span>Solved {article.solved.astimezone(timezone.utc).strftime('%Y-%m-%d')}</span>")

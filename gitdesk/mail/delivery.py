@@ -335,13 +335,12 @@ def _answered_reminders(desk: Desk, head: str, queued: list[Queued]) -> dict[str
     if not reminders:
         return {}
     wanted = {desk.repo_path(paths.ticket_path(item.ticket)): item.ticket for item in reminders if item.ticket}
-    entries = [(sha, path) for mode, sha, path in git.tree_entries(desk.repo, head, sorted(wanted))
-               if mode in REGULAR and path in wanted]
-    blobs = git.read_blobs(desk.repo, [sha for sha, _ in entries])
     why: dict[str, str] = {}
-    for sha, path in entries:
+    for path, data in git.regular_files_at(desk.repo, head, sorted(wanted)).items():
+        if path not in wanted:
+            continue
         try:
-            ticket = ticketfile.read_ticket(ticketfile.decode(blobs.get(sha, b""), path), path)
+            ticket = ticketfile.read_ticket(ticketfile.decode(data, path), path)
         except GitdeskError:
             continue
         if ticket.id != wanted[path]:

@@ -103,17 +103,6 @@ class IntakeResult:
 # --- sources ----------------------------------------------------------------------------
 
 
-class _Refused(bytes):
-    """A file of a folder that is not taken in, and why (an mbox among .eml files)."""
-
-    def __new__(cls, why: str) -> _Refused:
-        made = super().__new__(cls, b"")
-        made.why = why
-        return made
-
-    why: str
-
-
 # The line before each message of an mbox file: "From sender weekday month day time year", then
 # the message's first header ("From Monday 14 December forward my line to 4711" in a body is not one).
 _MBOX_SEPARATOR = re.compile(rb"^From \S+ .*\d{4}\r?\n[A-Za-z][A-Za-z0-9-]*:", re.MULTILINE)
@@ -127,8 +116,9 @@ def _is_mbox(data: bytes) -> bool:
     return first is not None and _MBOX_SEPARATOR.search(whole, first.end()) is not None
 
 
-def read_source(kind: str, path: Path) -> Iterator[tuple[str, bytes]]:
-    """(position, raw bytes) of every message in the mailbox, in mailbox order."""
+def read_source(kind: str, path: Path) -> Iterator[tuple[str, bytes | ValidationError]]:
+    """(position, raw bytes) of every message in the mailbox, in mailbox order; for a file of a
+    folder that cannot be taken in (an mbox among .eml files), why instead of its bytes."""
     if kind not in KINDS:
         raise ValidationError(f"unknown mailbox kind {kind!r}", hint=f"use one of: {', '.join(KINDS)}")
     if not path.exists():
@@ -142,7 +132,7 @@ def read_source(kind: str, path: Path) -> Iterator[tuple[str, bytes]]:
                                           hint=f"take it in with gitdesk intake mbox {file}")
                 if not path.is_dir():
                     raise refused
-                yield str(file.relative_to(path)), _Refused(str(refused))  # the folder's others still go in
+                yield str(file.relative_to(path)), refused  # the folder's others still go in
                 continue
             # Blank lines before the first header (some exports start so) would leave it no headers.
             yield (str(file.relative_to(path)) if path.is_dir() else file.name), data.lstrip(b"\r\n")
@@ -947,15 +937,15 @@ def run(desk: Desk, kind: str, path: Path, *, chunk: int | None = None) -> Intak
     return result
 
 
-def _run_chunk(desk: Desk, messages: list[tuple[str, bytes]], source: str, result: IntakeResult,
+def _run_chunk(desk: Desk, messages: list[tuple[str, bytes | ValidationError]], source: str, result: IntakeResult,
                advance: Callable[[int], None] = lambda amount: None) -> None:
     """One commit's worth of messages; ``advance`` counts each as it is read (a chunk of a
     thousand took minutes with the bar standing at 0)."""
     parsed: list[tuple[str, Incoming | str]] = []
     refused: dict[str, str] = {}
     for position, raw in messages:
-        if isinstance(raw, _Refused):
-            refused[position] = raw.why
+        if isinstance(raw, ValidationError):
+            refused[position] = str(raw)
             continue
         try:
             parsed.append((position, parse(raw)))

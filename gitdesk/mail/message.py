@@ -638,6 +638,8 @@ _OUTLOOK_SENT = re.compile(r"^\*?(sent|gesendet|envoyé|enviado( el)?|verzonden|
                            r"寄件日期|日期|送信日時)" + _OUTLOOK_COLON, re.IGNORECASE)
 _OUTLOOK_TO = re.compile(r"^\*?(to|an|à|para|aan|subject|betreff|objet|asunto|onderwerp|收件人|主题|主旨|宛先|件名)"
                          + _OUTLOOK_COLON, re.IGNORECASE)
+
+
 def _outlook_block(lines: Sequence[str], index: int) -> bool:
     """Whether the From line at ``index`` opens Outlook's block of the quoted mail's headers: a
     Sent (or Date) line and a To (or Subject) line among the four after it."""

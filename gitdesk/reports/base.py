@@ -473,6 +473,12 @@ class Facts:
     def queue_at(self, ticket: Ticket, moment: datetime) -> str | None:
         return self.clocks(ticket).queue_at(moment)
 
+    def resolutions(self, ticket: Ticket) -> list[Resolution]:
+        found = self._resolutions.get(ticket.id)
+        if found is None:
+            found = self._resolutions[ticket.id] = self.clocks(ticket).resolutions(self.now)
+        return found
+
     def reopenings(self, ticket: Ticket) -> list[datetime]:
         found = self._reopenings.get(ticket.id)
         if found is None:
@@ -503,10 +509,7 @@ class Facts:
         if what == "opened":
             return [(ticket.created, ticket.id)]
         if what == "resolved":
-            found = self._resolutions.get(ticket.id)
-            if found is None:
-                found = self._resolutions[ticket.id] = self.clocks(ticket).resolutions(self.now)
-            return [(resolution.at, (ticket, resolution)) for resolution in found]
+            return [(resolution.at, (ticket, resolution)) for resolution in self.resolutions(ticket)]
         if what == "reopened":
             return [(at, (ticket, at)) for at in self.reopenings(ticket)]
         if what == "answered":

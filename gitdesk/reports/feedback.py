@@ -48,8 +48,7 @@ def scores(facts: Facts, everything: list[Feedback], period: Period) -> tuple[li
             if item.at in period:
                 left[reason].append(item.ticket)
             continue
-        spell = (item.ticket, sum(1 for resolution in facts.clocks(found).resolutions(facts.now)
-                                  if resolution.at <= item.at))
+        spell = (item.ticket, sum(1 for resolution in facts.resolutions(found) if resolution.at <= item.at))
         earlier = latest.get(spell)
         if earlier is not None and earlier.at in period:
             left["replaced by a later answer"].append(item.ticket)
