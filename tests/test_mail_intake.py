@@ -305,8 +305,30 @@ def test_an_mbox_given_as_eml_or_a_message_given_as_mbox_is_refused_with_the_rig
     mixed = intake(mail_desk, "eml", folder, ok=False)
     assert sorted((m["outcome"], m["position"]) for m in mixed["messages"]) == [("failed", "b.eml"), ("new", "a.eml")], \
         "one mbox in a folder fails alone; the others are taken in"
+    again = mail_desk.run("intake", "eml", str(folder), ok=False)
+    assert f"take it in with gitdesk intake mbox {folder / 'b.eml'}" in again.stdout
+    assert again.stderr.strip().splitlines()[-1] == (
+        "gitdesk: error: 1 message was not taken in (see the list above: each line says how to take it in)"), \
+        "running the same intake again cannot take an mbox in"
     padded = eml(tmp_path, b"\n\n" + raws[1].replace(b"q1@", b"q9@"), "padded.eml")
     assert intake(mail_desk, "eml", padded)["messages"][0]["outcome"] == "new", "blank lines before the headers"
+
+
+def test_body_lines_an_mbox_escaped_read_as_written(mail_desk: Desk, tmp_path: Path) -> None:
+    """Mail programs put ">" before a body line starting "From " so that it is no separator
+    (mboxo, as Python writes; mboxrd adds one to ">From " too). Left in, a requester's line
+    reads as quoted text, and a reply of nothing else would look empty."""
+    written = mbox(tmp_path, b"From: olga@example.org\nTo: help@fernhill.example\nSubject: Scanner\n"
+                   b"Message-ID: <o1@x.example>\n\nThe scanner stopped.\nFrom Monday on it scans blank pages.\n")
+    assert b"\n>From Monday" in written.read_bytes(), "Python's mailbox escaped it"
+    olga = intake(mail_desk, "mbox", written)["messages"][0]["ticket"]
+    assert "\nFrom Monday on it scans blank pages." in mail_desk.text(olga)
+    rd = tmp_path / "rd.mbox"
+    rd.write_bytes(b"From erin@example.org Sat Dec  5 10:00:00 2026\nFrom: erin@example.org\n"
+                   b"To: help@fernhill.example\nSubject: Forwarding\nMessage-ID: <e1@x.example>\n\n"
+                   b"Please forward my line.\n>>From the old ticket: it was set up in May.\n")
+    erin = intake(mail_desk, "mbox", rd)["messages"][0]["ticket"]
+    assert "\n>From the old ticket" in mail_desk.text(erin) and ">>From" not in mail_desk.text(erin)
 
 
 def test_html_tables_keep_their_cells_apart_and_numbered_lists_their_numbers() -> None:

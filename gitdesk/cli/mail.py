@@ -48,9 +48,12 @@ def intake(session: Session, kind: str, path: Path, fmt: str) -> None:
         if upstream is not None:  # until then, nobody else sees the new tickets
             output.note(f"note: the team sees them once you run gitdesk sync (to {upstream})")
     if result.failed:
-        failed = result.count("failed")
+        failed, again = result.count("failed"), result.to_retry()
+        hint = ("see the list above; run the same intake again to retry them" if again == failed else
+                "see the list above: each line says how to take it in" if not again else
+                "see the list above; run the same intake again to retry those whose line says no other way")
         raise GitdeskError(f"{counted(failed, 'message')} {'was' if failed == 1 else 'were'} not taken in",
-                           hint="see the list above; run the same intake again to retry them")
+                           hint=hint)
 
 
 @click.group(name="mail", context_settings=CONTEXT)

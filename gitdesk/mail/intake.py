@@ -76,6 +76,7 @@ class Taken:
     detail: str  # the title for new tickets; the reason for skipped and failed
     sender: str | None = None
     message_id: str | None = None
+    again: bool = True  # whether running the same intake again may take a failed one in
 
     def as_record(self) -> dict[str, object]:
         return {"position": self.position, "outcome": self.outcome, "ticket": self.ticket, "from": self.sender,
@@ -95,6 +96,10 @@ class IntakeResult:
     def failed(self) -> bool:
         return any(item.outcome == "failed" for item in self.items)
 
+    def to_retry(self) -> int:
+        """Failed messages the same intake run again may take in (not a file it cannot read)."""
+        return sum(1 for item in self.items if item.outcome == "failed" and item.again)
+
     def counts(self) -> dict[str, int]:
         return {outcome: self.count(outcome) for outcome in ("new", "reply", "feedback", "bounce", "skipped",
                                                              "failed")}
@@ -106,6 +111,13 @@ class IntakeResult:
 # The line before each message of an mbox file: "From sender weekday month day time year", then
 # the message's first header ("From Monday 14 December forward my line to 4711" in a body is not one).
 _MBOX_SEPARATOR = re.compile(rb"^From \S+ .*\d{4}\r?\n[A-Za-z][A-Za-z0-9-]*:", re.MULTILINE)
+
+
+# A body line an mbox writer escaped so that it is no separator: mboxrd adds a ">" to any
+# ">*From " line, mboxo (Python's mailbox) to "From " lines only; taking one off undoes both
+# (a quoted ">From " in an mboxo file loses its ">", the lesser harm: a reply of
+# "From Monday on it works" must not read as quoted text).
+_FROM_ESCAPED = re.compile(rb"^>(>*From )", re.MULTILINE)
 
 
 def _is_mbox(data: bytes) -> bool:
@@ -155,7 +167,10 @@ def read_source(kind: str, path: Path) -> Iterator[tuple[str, bytes | Validation
         if kind == "maildir":
             keys.sort()
         for number, key in enumerate(keys, 1):
-            yield (f"message {number}" if kind == "mbox" else f"message {key}"), box.get_bytes(key)
+            if kind == "mbox":
+                yield f"message {number}", _FROM_ESCAPED.sub(rb"\1", box.get_bytes(key))
+            else:
+                yield f"message {key}", box.get_bytes(key)
     finally:
         box.close()
 
@@ -954,7 +969,8 @@ def _run_chunk(desk: Desk, messages: list[tuple[str, bytes | ValidationError]], 
     with desk.writing():
         state = _State.read(desk)
         files: dict[str, bytes] = {}
-        items = [Taken(position, "failed", None, f"not taken in: {why}") for position, why in refused.items()]
+        items = [Taken(position, "failed", None, f"not taken in: {why}", again=False)
+                 for position, why in refused.items()]
         advance(len(refused))
         for position, incoming in parsed:
             advance(1)
