@@ -402,6 +402,7 @@ def test_a_past_week_s_feedback_stays_with_the_team_that_held_the_ticket(desk: D
     found = json.loads(desk.run("report", "feedback", "--since", "2026-11-02", "--until", "2026-11-08",
                                 "--team", "it", "--format", "json").stdout)
     assert list(rows(found, "by_team")) == ["it"], "--team filters by the same team"
+    assert found["source"].startswith("1 ticket file in tickets/ (1 in the desk)"), "the one it held when rated"
     desk.at("2026-11-11T09:00:00Z")
     desk.run("resolve", ticket, "--note", "Replaced the roller.", "--as", "fred")
     desk.at("2026-11-12T09:00:00Z")

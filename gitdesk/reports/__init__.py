@@ -67,18 +67,18 @@ def _build(desk: Desk, name: str, *, since: datetime | None, until: datetime | N
     report.scope = ", ".join(part for part in parts if part)
     report.definitions += [f"Not known to the config (reported, not used as such): {value}."
                            for value in facts.unknown_values()]
-    report.source = source(facts)
+    report.source = source(facts, report.files)
     return report
 
 
-def source(facts: Facts) -> str:
+def source(facts: Facts, files: int | None = None) -> str:
     """Where a report's figures come from, in one line."""
     from gitdesk import git
     from gitdesk.text import counted
 
     _, head = git.head(facts.desk.repo)
     commit = f"commit {head[:10]}" if head else "no commit yet"
-    history = (f"and {'its' if len(facts.everything) == 1 else 'their'} Git history" if facts.history_read
-               else "(no history needed)")
-    return (f"{counted(len(facts.everything), 'ticket file')} in tickets/ ({len(facts.all)} in the desk) {history}, "
+    files = len(facts.everything) if files is None else files
+    history = f"and {'its' if files == 1 else 'their'} Git history" if facts.history_read else "(no history needed)"
+    return (f"{counted(files, 'ticket file')} in tickets/ ({len(facts.all)} in the desk) {history}, "
             f"as of {commit}; the index and history cache under .git/gitdesk are rebuilt from them.")

@@ -278,6 +278,7 @@ class Report:
     scope: str = ""  # e.g. "queue it-helpdesk"
     evidence: list[tuple[str, ...]] = field(default_factory=list)  # the tickets behind each finding
     source: str = ""  # where the figures come from
+    files: int | None = None  # ticket files the figures come from, where not the scope's (see feedback)
 
     def __post_init__(self) -> None:
         self.evidence += [()] * (len(self.findings) - len(self.evidence))

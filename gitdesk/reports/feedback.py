@@ -136,4 +136,8 @@ def build(facts: Facts, whole: Period, buckets: list[Period]) -> Report:
         + ("; agents are named (reports.feedback.name_agents)." if name_agents else
            "; agents are not named (set reports.feedback.name_agents to change that)."),
     ]
-    return Report("feedback", "Feedback", whole, [summary, comments], said.texts, definitions, evidence=said.ids)
+    report = Report("feedback", "Feedback", whole, [summary, comments], said.texts, definitions, evidence=said.ids)
+    if facts.scope.team is not None:  # the team that held a ticket when it was rated, not the one holding it now
+        report.files = len({item.ticket for item in everything if item.at <= facts.now and item.ticket in tickets
+                            and _in_scope(facts, tickets[item.ticket], item)})
+    return report
