@@ -316,8 +316,23 @@ def commit_change(desk: Desk, loaded: LoadedTicket, new: Ticket, actor: Actor, v
     return prepared.outcome(commit)
 
 
-def _others(desk: Desk) -> Callable[[], list[Ticket]]:
-    return lambda: desk.all_tickets(body=False)[0]
+def _others(desk: Desk, queue: str | None) -> Callable[[], list[Ticket]]:
+    """The desk's tickets, as a queue's assignment rule reads them: round-robin goes by when
+    each of the queue's tickets was last handed over (their entries say), so those are read whole."""
+    def read() -> list[Ticket]:
+        tickets = desk.all_tickets(body=False)[0]
+        rule = desk.config.queues.get(queue or "")
+        if rule is None or rule.assign != "round-robin":
+            return tickets
+        return [_whole(desk, ticket) if ticket.queue == queue and ticket.assignee else ticket for ticket in tickets]
+    return read
+
+
+def _whole(desk: Desk, ticket: Ticket) -> Ticket:
+    try:
+        return desk.read(ticket.id)
+    except GitdeskError:  # its body cannot be read (check says why): it counts from its creation
+        return ticket
 
 
 def _entry(actor: Actor, kind: str, text: str, detail: str = "", at: datetime | None = None) -> Entry:
@@ -389,7 +404,7 @@ def create(desk: Desk, spec: NewTicket, actor: Actor, *, automation: Automation 
         now = clock.now()
         taken = ids.Taken(desk.ids_minted_in(ids.slot(desk.config.id_prefix, now)))
         requester_value(desk, spec.requester, actor, mailable=True)  # a person typed it: mail must reach it
-        ticket = new_ticket(desk, spec, actor, now, taken, _others(desk))
+        ticket = new_ticket(desk, spec, actor, now, taken, _others(desk, spec.queue))
         path = desk.path_of(ticket.id)
         files: dict[str, str | bytes] = {}
         automated = Automated(ticket)
@@ -516,7 +531,17 @@ def _agent(desk: Desk, name: str) -> str:
 
 def take(desk: Desk, typed_id: str, actor: Actor, *, force: bool = False, mailer: Mailer | None = None) -> Outcome:
     handle = actor.require_agent(desk.config, "take tickets")
-    return _change(desk, typed_id, actor, "take", _assign_to(desk, handle, "you", force=force), mailer)
+    assign_to = _assign_to(desk, handle, "you", force=force)
+    return _change(desk, typed_id, actor, "take",
+                   lambda ticket: assign_to(_unfinished(desk, ticket, "taken")), mailer)
+
+
+def _unfinished(desk: Desk, ticket: Ticket, done: str) -> Ticket:
+    """Refuse to hand on a finished ticket: it would count as work in the queue it moved to."""
+    if ticket.status in desk.config.done_statuses:
+        raise TransitionError(f"{ticket.id} is {ticket.status}, so it cannot be {done}",
+                              hint=f"reopen it first: gitdesk reopen {ticket.id} -m \"why\"")
+    return ticket
 
 
 def assign(desk: Desk, typed_id: str, person: str, actor: Actor, *, mailer: Mailer | None = None) -> Outcome:
@@ -727,6 +752,7 @@ def escalating(desk: Desk, to: str | None, reason: str, actor: Actor, handle: st
     config = desk.config
 
     def mutate(ticket: Ticket) -> Ticket:
+        _unfinished(desk, ticket, "escalated")
         target = to
         if not target:
             queue = config.queues.get(ticket.queue or "")
@@ -739,7 +765,7 @@ def escalating(desk: Desk, to: str | None, reason: str, actor: Actor, handle: st
         if target in config.queues:
             if target == ticket.queue:
                 raise ValidationError(f"{ticket.id} is already in {target}")
-            return _enter_queue(desk, replace(new, assignee=None), target, _others(desk))
+            return _enter_queue(desk, replace(new, assignee=None), target, _others(desk, target))
         person = config.person(target)
         if person is None:
             raise ValidationError(f"{target!r} is neither a queue nor a person",
@@ -893,7 +919,7 @@ def setting(desk: Desk, field: str, value: str, actor: Actor) -> Callable[[Ticke
         if name == "queue":
             if cleared:
                 return replace(ticket, queue=None)
-            return _enter_queue(desk, ticket, value.strip(), _others(desk))
+            return _enter_queue(desk, ticket, value.strip(), _others(desk, value.strip()))
         if name == "assignee":
             if cleared:
                 return replace(ticket, assignee=None)

@@ -1,7 +1,8 @@
 """Automatic assignment when a ticket enters a queue.
 
 Each queue chooses in config: ``manual`` (nobody), ``round-robin`` (the
-member after whoever got the queue's most recently created assigned ticket)
+member after whoever was last given one of the queue's tickets: by the later of
+its creation and its latest escalation, so tickets escalated in take turns too)
 or ``fewest-open`` (the member with the fewest unfinished tickets; ties go
 to the member listed first). People marked ``away`` are skipped. Both are
 derived from the ticket files themselves, so there is no state to merge.
@@ -11,8 +12,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable
+from datetime import datetime
 
-from gitdesk.model import Config, Ticket
+from gitdesk.model import ESCALATION, Config, Ticket
 
 
 def pick(config: Config, queue_name: str, all_tickets: Callable[[], Iterable[Ticket]]) -> str | None:
@@ -28,16 +30,20 @@ def pick(config: Config, queue_name: str, all_tickets: Callable[[], Iterable[Tic
     if not members:
         return None
     if queue.assign == "round-robin":
-        latest: Ticket | None = None
-        for ticket in tickets:
-            if ticket.queue == queue_name and ticket.assignee in members and (
-                    latest is None or ticket.id > latest.id):
-                latest = ticket
-        if latest is None or latest.assignee is None:
+        given = [(_handed_over(ticket), ticket.id, ticket.assignee) for ticket in tickets
+                 if ticket.queue == queue_name and ticket.assignee in members]
+        if not given:
             return members[0]
-        return members[(members.index(latest.assignee) + 1) % len(members)]
+        last = max(given)[2]
+        return members[(members.index(last) + 1) % len(members)] if last in members else members[0]
     load: Counter[str] = Counter()
     for ticket in tickets:
         if ticket.assignee in members and ticket.status not in config.done_statuses:
             load[ticket.assignee] += 1
     return min(members, key=lambda member: (load[member], members.index(member)))
+
+
+def _handed_over(ticket: Ticket) -> datetime:
+    """When the ticket was last given to someone: made, or escalated (an entry says when).
+    Only ``assign`` and ``set queue`` leave no entry; their tickets count from creation."""
+    return max((entry.at for entry in ticket.entries if entry.kind == ESCALATION), default=ticket.created)

@@ -109,6 +109,20 @@ def test_escalate_records_the_reason_and_moves_the_ticket(desk: Desk) -> None:
     assert "assignee: bob\n" in text and "queue: it-infra\n" in text, "a person is asked: the queue stays"
 
 
+def test_a_finished_ticket_is_reopened_before_it_is_escalated_or_taken(desk: Desk) -> None:
+    """Handed on while resolved, it counted as escalated work in a queue nobody would work it in."""
+    ticket = desk.new("Printer jams", "-q", "it-helpdesk")
+    desk.run("take", ticket)
+    desk.run("resolve", ticket, "--note", "Cleared the tray.")
+    head, before = desk.head(), desk.text(ticket)
+    assert desk.fails("escalate", ticket, "--to", "it-infra", "--reason", "Needs a new fuser") == (
+        f"gitdesk: error: {ticket} is resolved, so it cannot be escalated "
+        f'(reopen it first: gitdesk reopen {ticket} -m "why")')
+    assert "cannot be taken" in desk.fails("take", ticket, "--force", "--as", "bob")
+    assert desk.head() == head and desk.text(ticket) == before
+    desk.run("assign", ticket, "bob")  # putting the record right stays possible
+
+
 def test_escalate_needs_a_reason_flag(desk: Desk) -> None:
     ticket = desk.new("x", "-q", "it-helpdesk")
     result = desk.run("escalate", ticket, "--to", "it-infra", ok=False)

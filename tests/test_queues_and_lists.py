@@ -109,6 +109,22 @@ def test_round_robin_and_fewest_open_assignment(desk: Desk) -> None:
     assert json.loads(desk.run("show", fourth, "--format", "json").stdout)["ticket"]["assignee"] == "fred"
 
 
+def test_tickets_escalated_into_a_round_robin_queue_take_turns_too(desk: Desk) -> None:
+    """Round-robin once went by the newest ticket made in the queue: older tickets escalated
+    in all went to the same member, turn after turn."""
+    desk.configure(TEST_CONFIG.replace("members: [dana]", "members: [dana, bob]"), "bob joins infra")
+    desk.at("2026-11-30T09:00:00Z")
+    older = [desk.new(f"VPN drops {n}", "-q", "it-helpdesk") for n in range(3)]
+    desk.at("2026-12-01T09:00:00Z")
+    fresh = desk.new("Switch in room 4 is down", "-q", "it-infra")
+    desk.at("2026-12-01T10:00:00Z")
+    for ticket in older:
+        desk.run("escalate", ticket, "--to", "it-infra", "--reason", "Needs the VPN concentrator", "--as", "alice")
+    owners = [json.loads(desk.run("show", t, "--format", "json").stdout)["ticket"]["assignee"]
+              for t in (fresh, *older)]
+    assert owners == ["dana", "bob", "dana", "bob"]
+
+
 def test_people_marked_away_are_skipped_by_auto_assignment(desk: Desk) -> None:
     fred = "fred: {name: Fred Facilities, email: fred@example.com, team: facilities"
     desk.configure(TEST_CONFIG.replace(fred + "}", fred + ", away: true}"), "fred on holiday")

@@ -230,6 +230,9 @@ def ask(session: Session, ticket_id: str, message: str | None, message_file: IO[
 def escalate(session: Session, ticket_id: str, to: str | None, reason: str, fmt: str) -> None:
     """Hand a ticket to another queue or person, with a reason on record.
 
+    To a queue, its assignment rule picks the assignee; a person is asked for
+    help, and the ticket stays in its queue. A finished ticket is reopened first.
+
     \b
     Example:
       gitdesk escalate GD-01JD8X4K --reason "Exchange-side, needs admin rights"
