@@ -187,15 +187,28 @@ def _lines(loaded: LoadedTicket) -> dict[str, int]:
     return {key: span.line for key, span in loaded.document.front.spans.items()}
 
 
-def entering(desk: Desk, status: str, *, resolution: str | None = None) -> Callable[[Ticket], Ticket]:
+def entering(desk: Desk, status: str, *, resolution: str | None = None, actor: Actor | None = None,
+             at: datetime | None = None) -> Callable[[Ticket], Ticket]:
     """A move to ``status`` as the workflow allows it (a rule's ``close`` and ``resolve``
-    steps), with the resolution note a resolved status needs."""
+    steps, by ``actor`` at ``at``), with the resolution note a resolved status needs."""
     def mutate(ticket: Ticket) -> Ticket:
         if resolution is not None:
-            ticket = replace(ticket, resolution=ticketfile.escape_text(resolution))
+            ticket = _resolved_with(ticket, ticketfile.escape_text(resolution), actor, at)
         return _enter_status(desk, ticket, status)
 
     return mutate
+
+
+def _resolved_with(ticket: Ticket, resolution: str, actor: Actor | None, at: datetime | None = None) -> Ticket:
+    """``resolution`` in place of the ticket's own. An earlier, different one (a reopened
+    ticket's, mailed to its requester) is kept in the conversation as an internal note: the
+    thread shows every answer the requester was given, not only the last."""
+    earlier = (ticket.resolution or "").strip()
+    if earlier and earlier != resolution.strip() and actor is not None:
+        quoted = "\n".join(f"> {line}" if line.strip() else ">" for line in earlier.splitlines())
+        note = _entry(actor, NOTE, f"The earlier resolution, replaced by the one below:\n\n{quoted}", at=at)
+        ticket = replace(ticket, entries=(*ticket.entries, note))
+    return replace(ticket, resolution=resolution)
 
 
 def _enter_status(desk: Desk, ticket: Ticket, status: str, *, again_ok: bool = False) -> Ticket:
@@ -813,7 +826,7 @@ def resolve(desk: Desk, typed_id: str, note_text: str, actor: Actor, *, mailer: 
                               hint="say what fixed it: gitdesk resolve ID --note TEXT, or --note-file F")
 
     def mutate(ticket: Ticket) -> Ticket:
-        new = replace(_with_queue(desk, ticket, handle), resolution=resolution)
+        new = _resolved_with(_with_queue(desk, ticket, handle), resolution, actor)
         return _enter_status(desk, new, workflow.RESOLVED)
 
     return _change(desk, typed_id, actor, "resolve", mutate, mailer)
@@ -1131,7 +1144,8 @@ def close_as_duplicate(desk: Desk, typed_id: str, of: str, actor: Actor, text: s
             loaded_ticket = with_waiting(loaded.ticket, [])
             answer = templates.wrap_prose(answer)  # the desk's own sentence reads as its mail does
         resolution = f"{said}\n\n{answer}" if said else answer
-        new = replace(_with_queue(desk, loaded_ticket, handle), duplicate_of=other_id, resolution=resolution)
+        new = replace(_resolved_with(_with_queue(desk, loaded_ticket, handle), resolution, actor),
+                      duplicate_of=other_id)
         new = _enter_status(desk, new, workflow.RESOLVED)
         return commit_change(desk, loaded, new, actor, "duplicate", also, notes=notes, mailer=mailer)
 

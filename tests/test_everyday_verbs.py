@@ -123,6 +123,27 @@ def test_a_finished_ticket_is_reopened_before_it_is_escalated_or_taken(desk: Des
     desk.run("assign", ticket, "bob")  # putting the record right stays possible
 
 
+def test_a_second_resolution_keeps_the_first_in_the_thread(desk: Desk) -> None:
+    """The first answer was mailed to the requester, who reopened: replaced without a trace,
+    the thread went from her reply to her reopening with nothing between."""
+    desk.at("2026-11-23T09:00:00Z")
+    ticket = desk.new("VPN drops", "-q", "it-helpdesk", "-r", "carol")
+    desk.run("take", ticket)
+    desk.at("2026-11-24T10:00:00Z")
+    desk.run("resolve", ticket, "--note", "Moved your account to vpn-old-2.\n\n## Not a heading")
+    desk.at("2026-11-25T09:00:00Z")
+    desk.run("reopen", ticket, "-m", "It is not fixed", "--as", "carol")
+    desk.at("2026-11-25T11:00:00Z")
+    desk.run("resolve", ticket, "--note", "Replaced the VPN profile.")
+    shown = json.loads(desk.run("show", ticket, "--format", "json").stdout)["ticket"]
+    assert shown["resolution"] == "Replaced the VPN profile."
+    last = shown["conversation"][-1]
+    assert (last["kind"], last["author"], last["at"]) == ("note", "alice", "2026-11-25T11:00:00Z")
+    assert last["text"] == ("The earlier resolution, replaced by the one below:\n\n"
+                            "> Moved your account to vpn-old-2.\n>\n> ### Not a heading"), "quoted as it was shown"
+    desk.run("check")
+
+
 def test_escalate_needs_a_reason_flag(desk: Desk) -> None:
     ticket = desk.new("x", "-q", "it-helpdesk")
     result = desk.run("escalate", ticket, "--to", "it-infra", ok=False)
