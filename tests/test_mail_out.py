@@ -254,6 +254,31 @@ def test_solved_again_after_a_reopening_without_a_reason_the_answer_is_a_score(m
     assert (taken["messages"][0]["outcome"], taken["messages"][0]["detail"]) == ("feedback", "score 1")
 
 
+def test_a_rated_resolution_is_not_asked_again_and_a_second_score_on_a_closed_ticket_is_noted(
+        mail_desk: Desk, tmp_path: Path) -> None:
+    """Asked again after closing, the requester's "4 - good service" became a new ticket
+    titled "(no subject)", acknowledged as a request, and the score was lost."""
+    ticket_id = from_mail(mail_desk, tmp_path)
+    mail_desk.run("--as", "alice", "resolve", ticket_id, "--note", "Removed a torn label.")
+    request = parse((mail_desk.path / next(p for p in mail_desk.committed_files() if p.startswith("outbox/")))
+                    .read_bytes())
+    mail_desk.at("2026-11-24T08:00:00Z")
+    assert intake(mail_desk, "eml", eml(tmp_path, answer_to(request, "5", 1), "a.eml"))["messages"][0][
+        "outcome"] == "feedback"
+    mail_desk.at("2026-11-30T12:00:00Z")
+    mail_desk.run("--as", "alice", "close", ticket_id)
+    head = mail_desk.head()
+    assert mail_desk.fails("--as", "alice", "feedback", "request", ticket_id) == (
+        f"gitdesk: error: {ticket_id} was rated 5 on 2026-11-24 for this resolution (one score counts per "
+        "resolution; ask again once it is reopened and solved)")
+    assert mail_desk.head() == head
+    tickets = len(list((mail_desk.path / "tickets").glob("*.md")))
+    second = intake(mail_desk, "eml", eml(tmp_path, answer_to(request, "4 - good service", 2), "b.eml"))
+    assert (second["messages"][0]["outcome"], second["messages"][0]["ticket"]) == ("reply", ticket_id)
+    assert len(list((mail_desk.path / "tickets").glob("*.md"))) == tickets, "no new request"
+    assert ticket(mail_desk, ticket_id)["status"] == "closed"
+
+
 def test_an_answer_without_a_score_or_from_someone_else_is_not_feedback(mail_desk: Desk, tmp_path: Path) -> None:
     ticket_id = from_mail(mail_desk, tmp_path)
     mail_desk.run("--as", "alice", "resolve", ticket_id, "--note", "Re-entered the password.")
@@ -364,6 +389,11 @@ def test_a_bounce_of_our_reply_becomes_an_internal_note_on_the_ticket(mail_desk:
     assert intake(mail_desk, "eml", eml(tmp_path, cc_bounce.encode(), "cc.eml"))["messages"][0]["outcome"] == "bounce"
     assert ticket(mail_desk, ticket_id)["conversation"][-1]["text"].startswith(
         "Mail to li@client.example (in the Cc) could not be delivered"), "the agent knows the requester got it"
+    mail_desk.run("--as", "alice", "reply", ticket_id, "-m", "Did the restart help?")
+    queued = sorted(p for p in mail_desk.committed_files() if p.startswith("outbox/"))
+    answer = next(parse((mail_desk.path / path).read_bytes()) for path in queued
+                  if "Did the restart help?" in (mail_desk.path / path).read_text())
+    assert answer["In-Reply-To"] == sent["Message-ID"], "the requester never saw the mailer-daemon's report"
 
 
 def test_the_desk_s_own_words_in_a_mail_are_wrapped_after_filling_the_agent_s_are_not(tmp_path: Path) -> None:

@@ -414,6 +414,9 @@ def test_a_reminder_made_before_the_answer_was_synced_is_withdrawn_not_mailed(tm
     bob.run("sync")
     alice.run("sync")
     assert len([mail for mail in outbox(alice) if mail["X-Gitdesk-Event"] == "reminder"]) == 2, "merged cleanly"
+    (reminder,) = [mail for mail in outbox(alice) if mail["X-Gitdesk-Event"] == "reminder"
+                   and mail["X-Gitdesk-Ticket"] == made]
+    assert reminder["Message-ID"] in alice.text(made)
     would = json.loads(alice.run("mail", "send", "--dry-run", "--format", "json").stdout)["messages"]
     assert sorted(item["detail"] for item in would if item["outcome"] == "withdrawn") == [
         "its ticket is resolved now: would be removed, not sent",
@@ -435,6 +438,10 @@ def test_a_reminder_made_before_the_answer_was_synced_is_withdrawn_not_mailed(tm
         "the rule's note says it mailed her: the thread says it did not go"
     assert "was not sent: its ticket is resolved now" in alice.text(other)
     assert alice.run("check", "--all").exit_code == 0
+    assert reminder["Message-ID"] not in alice.text(made), "nothing answers a mail nobody got"
+    alice.run("reply", made, "-m", "Thanks, we are on it.", "--as", "alice")
+    (reply,) = [mail for mail in outbox(alice) if mail["X-Gitdesk-Event"] == "reply"]
+    assert reply["In-Reply-To"] == "<erin-2@customer.example>"
 
 
 def test_a_rule_s_note_and_escalation_written_by_two_clones_are_one_change(tmp_path: Path,

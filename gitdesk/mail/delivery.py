@@ -56,6 +56,7 @@ from gitdesk.text import clean_line, counted
 if TYPE_CHECKING:
     pass
 
+from gitdesk.mail.message import without_thread_id
 from gitdesk.mail.outbox import (
     _NAME,
     GIVE_UP_AFTER,
@@ -541,7 +542,7 @@ def _record(desk: Desk, batch: Sequence[_Done], host: str) -> tuple[str | None, 
                 lines.append(f"{message} withdrawn ({done.answer}): removed, not sent")
                 if _withdrawn_reminder(done):  # the rule's note says it mailed them: the thread must not mislead
                     problem = _add_note(desk, done, f"The reminder to {', '.join(queued.recipients)} was not sent: "
-                                        f"{done.answer} ({message}, removed).", notes, dirty_tickets)
+                                        f"{done.answer} ({message}, removed).", notes, dirty_tickets, unsent=True)
                     if problem:
                         problems.append(f"{message}: no note on its ticket: {problem}")
                 continue
@@ -597,8 +598,9 @@ def _withdrawn_reminder(done: _Done) -> bool:
 
 
 def _add_note(desk: Desk, done: _Done, note: str, notes: dict[str, tuple[LoadedTicket, Ticket]],
-              dirty: set[str]) -> str | None:
-    """Append the note about ``done`` to its ticket in ``notes``; why not, or None."""
+              dirty: set[str], *, unsent: bool = False) -> str | None:
+    """Append the note about ``done`` to its ticket in ``notes`` (and, ``unsent``, forget its
+    Message-ID: later mail must not answer one nobody got); why not, or None."""
     ticket_id = done.queued.ticket
     if ticket_id is None:
         return "the message names no ticket"
@@ -611,6 +613,8 @@ def _add_note(desk: Desk, done: _Done, note: str, notes: dict[str, tuple[LoadedT
         loaded, ticket = notes[ticket_id]
         text = ticketfile.escape_text(note)
         changed = replace(ticket, entries=(*ticket.entries, Entry(done.at, MAIL_SYSTEM, NOTE, text)))
+        if unsent:
+            changed = without_thread_id(changed, done.queued.message_id)
         from gitdesk import actions
 
         actions.validate_change(desk, loaded.ticket, changed, loaded.path)

@@ -588,6 +588,10 @@ _THANKS = re.compile(r"\b(thanks?|thank you|thx|ty|danke|vielen dank|dankesch[ö
                      r"dzi[ęe]kuj[ęe]|obrigad[oa]|bedankt|tack|kiitos)\b", re.IGNORECASE)
 
 
+def _asks_nothing(said: str) -> bool:
+    return just_thanks(said) or feedback_score(said) is not None
+
+
 def just_thanks(text: str) -> bool:
     """Whether an answer only says thank you ("Thanks, works again!", "Vielen Dank, läuft
     wieder!"): short, thankful, no question and nothing that says it is still broken."""
@@ -671,24 +675,13 @@ def _feedback(state: _State, ticket: Ticket, incoming: Incoming, files: dict[str
     # One score per resolution: a second answer to the same one is ordinary mail, but a ticket
     # reopened and solved again was asked again ("How did we do?"), and its answer is a score.
     last = state.rated.get(ticket.id)
-    if last is not None and not any(entry.kind == REOPEN and entry.at >= last for entry in ticket.entries) \
-            and not _solved_again_since(state.desk, ticket.id, last):
+    if last is not None and notify.rated_since(state.desk, ticket, last):
         return None
     state.rated[ticket.id] = clock.now()
     rating, body = feedback.record(ticket.id, found[0], found[1], clock.now(), ticket.status,
                                   incoming.message_id)
     files[rating.path] = body.encode("utf-8")
     return "feedback", f"score {rating.score}"
-
-
-def _solved_again_since(desk: Desk, ticket_id: str, moment: datetime) -> bool:
-    """Whether the ticket was finished again after ``moment`` (reopened and solved, by the
-    audit log: a reopening without a reason leaves no entry in the thread)."""
-    from gitdesk.cache import history
-
-    done = desk.config.done_statuses
-    return any(change.field == "status" and change.at >= moment and change.after in done and change.before not in done
-               for change in history.tracked_changes(desk, [ticket_id]).get(ticket_id, []))
 
 
 def _rendered(state: _State, ticket: Ticket, created: bool) -> bytes:
@@ -754,9 +747,10 @@ def _apply(state: _State, incoming: Incoming, files: dict[str, bytes]) -> tuple[
                 detail = f"{new.title} (answers {target}, but the sender is not trusted: {incoming.unauthenticated})"
                 outcome = "new"
             elif (workflow.is_done(desk.config, ticket.status) and ticket.status != workflow.RESOLVED
-                  and not (ticket.status != workflow.REJECTED and just_thanks(strip_quoted(incoming.text)))):
+                  and not (ticket.status != workflow.REJECTED and _asks_nothing(strip_quoted(incoming.text)))):
                 # Still a problem, on a finished ticket: a new one, carrying the conversation on (a
-                # thank-you is only noted on the finished ticket: it asks for nothing).
+                # thank-you, or a score that is not feedback (a second one), is only noted on the
+                # finished ticket: it asks for nothing).
                 new = _new(state, incoming, scratch, related=target,
                            continuing=ticket if ticket.status != workflow.REJECTED else None)
                 detail = f"{new.title} (follow-up to {ticket.status} {target})"
@@ -877,7 +871,7 @@ def _bounce_note(ticket: Ticket, incoming: Incoming, bounce: Bounce) -> Ticket:
             "They may not have seen the last mail from this desk: check the address, or reach them another way."
             if to else
             f"Mail sent from this ticket could not be delivered ({bounce.reason}; reported by {incoming.sender}).")
-    new = with_thread_id(ticket, incoming.message_id)
+    new = with_thread_id(ticket, incoming.message_id, answered=False)  # never In-Reply-To a bounce
     return _noted(new, text)
 
 

@@ -533,8 +533,20 @@ def thread_ids(ticket: Ticket) -> list[str]:
     return [item for item in value if isinstance(item, str) and _MESSAGE_ID.fullmatch(item)]
 
 
-def with_thread_id(ticket: Ticket, message_id: str) -> Ticket:
-    return replace(ticket, extra={**ticket.extra, MESSAGE_IDS: [*thread_ids(ticket), message_id]})
+def with_thread_id(ticket: Ticket, message_id: str, *, answered: bool = True) -> Ticket:
+    """The ticket knowing ``message_id``: last, as what the next mail answers; or, for mail
+    the requester never saw (a bounce), first, so that it is known but never answered."""
+    known = thread_ids(ticket)
+    return replace(ticket, extra={**ticket.extra,
+                                  MESSAGE_IDS: [*known, message_id] if answered else [message_id, *known]})
+
+
+def without_thread_id(ticket: Ticket, message_id: str) -> Ticket:
+    """The ticket without ``message_id`` (mail withdrawn unsent): nothing answers it."""
+    if message_id not in thread_ids(ticket):
+        return ticket
+    return replace(ticket, extra={**ticket.extra,
+                                  MESSAGE_IDS: [item for item in thread_ids(ticket) if item != message_id]})
 
 
 def message_ids(text: str) -> list[str]:

@@ -258,6 +258,13 @@ def request_feedback(desk: Desk, typed_id: str, actor: Actor) -> Requested:
         if to is None:
             raise ValidationError(f"{ticket.id}: the requester {ticket.requester!r} has no email address",
                                   hint="add an email for them under people: in .gitdesk/config.yml")
+        from gitdesk import feedback
+
+        scores = [rating for rating in feedback.load_all(desk)[0] if rating.ticket == ticket.id]
+        last = max(scores, key=lambda rating: rating.at, default=None)
+        if last is not None and rated_since(desk, ticket, last.at):  # the answer would be ordinary mail
+            raise ValidationError(f"{ticket.id} was rated {last.score} on {last.at:%Y-%m-%d} for this resolution",
+                                  hint="one score counts per resolution; ask again once it is reopened and solved")
         now = clock.now()
         letter = compose.Letter(templates.FEEDBACK_REQUEST, ticket, "", to)
         message = compose.message(config, desk.root, letter, now, thread_ids(ticket))
@@ -268,6 +275,20 @@ def request_feedback(desk: Desk, typed_id: str, actor: Actor) -> Requested:
                              f"Gitdesk-Ticket: {ticket.id}\nGitdesk-Action: feedback-request\n", now,
                              new_files=frozenset({path}))
     return Requested(ticket.id, to, path, commit, message_id)
+
+
+def rated_since(desk: Desk, ticket: Ticket, moment: datetime) -> bool:
+    """Whether a score given at ``moment`` is on the ticket's resolution of now: it was not
+    reopened, nor finished again, since (by the audit log: a reopening without a reason
+    leaves no entry in the thread)."""
+    from gitdesk.cache import history
+
+    if any(entry.kind == REOPEN and entry.at >= moment for entry in ticket.entries):
+        return False
+    done = desk.config.done_statuses
+    return not any(change.field == "status" and change.at >= moment and change.after in done
+                   and change.before not in done
+                   for change in history.tracked_changes(desk, [ticket.id]).get(ticket.id, []))
 
 
 SENT = "sent"  # delivered mail, moved out of outbox/ by gitdesk mail send: sent/<YYYY-MM>/<name>.eml
