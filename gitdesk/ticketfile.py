@@ -601,7 +601,7 @@ def updated_text(document: Document, old: Ticket, new: Ticket) -> str:
             "the ticket has a code block (```) that is never closed", path=document.path,
             line=document.open_fence_line, hint="close it with gitdesk edit, then try again",
         )
-    text = document.text
+    text, original = document.text, document  # how the file was written (CRLF, BOM) stays its own
     # Body edits first: they sit after the front matter, so its spans stay valid.
     # Re-parse between them so each edit sees where the sections now are.
     if new.resolution != old.resolution and new.resolution:
@@ -617,7 +617,7 @@ def updated_text(document: Document, old: Ticket, new: Ticket) -> str:
     reparsed, _ = parse(text, document.path)
     if not same_content(reparsed, new):
         raise AssertionError(f"{document.path}: ticket did not survive its own round trip")  # a bug
-    return _denormalise(text, document)
+    return _denormalise(text, original)
 
 
 def _denormalise(text: str, document: Document) -> str:

@@ -162,6 +162,11 @@ def test_bom_and_crlf_survive_every_action(desk: Desk) -> None:
     assert data.count(b"\n") == data.count(b"\r\n")
     stat = desk.git("show", "--numstat", "--format=", "HEAD").split()
     assert stat[:2] == ["1", "1"]
+    desk.run("resolve", name, "--note", "Replaced the roller.")
+    desk.run("reopen", name, "-m", "Jams again")
+    desk.run("resolve", name, "--note", "Replaced the tray.")  # a new resolution and an entry at once
+    data = desk.file(name).read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf---\r\n") and data.count(b"\n") == data.count(b"\r\n")
 
 
 def test_a_stray_crlf_does_not_rewrite_the_whole_file(desk: Desk) -> None:
