@@ -85,6 +85,17 @@ def quiet(label: str, total: int | None = None) -> AbstractContextManager[Callab
     return nullcontext(lambda amount: None)
 
 
+def not_a_ticket(name: str) -> TicketFormatError:
+    """Why ``name`` in tickets/ is not listed: misnamed, or a folder (a ticket moved into
+    tickets/2026/ would vanish from listings, reports, exports and the knowledge base)."""
+    if name.endswith("/"):
+        return TicketFormatError("is a folder: only files directly in tickets/ are tickets, so none in it is listed",
+                                 path=f"{TICKETS}/{name}", hint=f"move its tickets back: git mv {TICKETS}/{name}*.md "
+                                                                 f"{TICKETS}/")
+    return TicketFormatError("is not named like a ticket of this desk, so it is not listed",
+                             path=f"{TICKETS}/{name}", hint="gitdesk check explains")
+
+
 class Desk:
     def __init__(self, root: Path, repo: git.Repo, config: Config) -> None:
         self.root = root
@@ -156,11 +167,14 @@ class Desk:
         return sorted(name[:-3] for name in names if name.endswith(".md") and pattern.match(name[:-3]))
 
     def _misnamed(self, valid: set[str]) -> list[str]:
+        """Names in tickets/ that look like tickets but are not read as one; folders end in /."""
         try:
-            names = os.listdir(self.tickets_dir)
+            with os.scandir(self.tickets_dir) as entries:
+                return sorted(entry.name + "/" if entry.is_dir(follow_symlinks=False) else entry.name
+                              for entry in entries if entry.is_dir(follow_symlinks=False)
+                              or (entry.name.endswith(".md") and entry.name[:-3] not in valid))
         except FileNotFoundError:
             return []
-        return sorted(name for name in names if name.endswith(".md") and name[:-3] not in valid)
 
     def resolve(self, typed: str) -> str:
         """The full ID for what the user typed (a unique prefix will do)."""
@@ -204,9 +218,7 @@ class Desk:
         problems: list[GitdeskError] = []
         directory = str(self._checked_tickets_dir())
         names = self.ticket_ids()
-        problems += [TicketFormatError("is not named like a ticket of this desk, so it is not listed",
-                                       path=f"{TICKETS}/{name}", hint="gitdesk check explains")
-                     for name in self._misnamed(set(names))]
+        problems += [not_a_ticket(name) for name in self._misnamed(set(names))]
         for ticket_id in names:
             path = self.path_of(ticket_id)
             try:

@@ -90,7 +90,7 @@ def test_resolving_keeps_the_teams_own_sections_after_the_resolution(desk: Desk)
     desk.run("resolve", ticket, "--note", "New.\n## Steps\n1. do it")
     text = desk.text(ticket)
     assert "## Resolution\nNew.\n### Steps\n1. do it\n\n## See also\n- wiki link\n" in text
-    assert "Old." not in text
+    assert text.count("Old.") == 1 and "\n> Old.\n" in text, "kept only as the earlier resolution, in a note"
 
 
 def test_clearing_a_block_scalar_keeps_the_next_line(desk: Desk) -> None:
@@ -246,6 +246,25 @@ def test_duplicate_keys_are_reported_not_silently_resolved(desk: Desk) -> None:
 def test_misnamed_ticket_files_are_reported_by_list(desk: Desk) -> None:
     (desk.path / "tickets" / "GD-1.md").write_text("---\nid: GD-1\n---\n")
     assert "tickets/GD-1.md: is not named like a ticket" in desk.run("list").stderr
+
+
+def test_a_ticket_moved_into_a_folder_of_tickets_is_reported_not_silently_lost(desk: Desk) -> None:
+    """Archived by hand into tickets/2026/, it vanished from listings, reports, the export
+    (a backup that looked complete) and the knowledge base, with exit 0."""
+    ticket = desk.new("Printer jams", "-q", "it-helpdesk")
+    desk.run("resolve", ticket, "--note", "Replaced the roller.")
+    desk.run("list", "--all")  # the index knows it
+    (desk.path / "tickets" / "2026").mkdir()
+    desk.git("mv", f"tickets/{ticket}.md", "tickets/2026/")
+    desk.git("commit", "-q", "-m", "archive", "--no-verify")
+    said = ("tickets/2026/: is a folder: only files directly in tickets/ are tickets, so none in it is listed "
+            "(move its tickets back: git mv tickets/2026/*.md tickets/)")
+    assert said in desk.run("list", "--all").stderr
+    exported = desk.run("export", "json", "-o", str(desk.path.parent / "backup.json"), ok=False)
+    assert exported.exit_code == 1 and said in exported.output, "a backup that lacks a ticket must not look complete"
+    built = desk.run("kb", "build", ok=False)
+    assert built.exit_code == 1 and said in built.output, "its article is not removed"
+    assert "tickets/2026/" in desk.run("check", ok=False).output
 
 
 def test_label_dash_h_removes_the_label_h(desk: Desk) -> None:

@@ -62,8 +62,15 @@ _HIDDEN_ENTRY = re.compile(rb"\0[a-zS] ")  # in "\0" + ls-files -v -z: an entry 
 
 
 def _is_ticket_name(name: object) -> bool:
-    """A file directly in tickets/ named like a ticket file (names read back from the cache too)."""
-    return isinstance(name, str) and name.endswith(".md") and "/" not in name and "\0" not in name
+    """A file directly in tickets/ named like a ticket file, or a folder there ("2026/": the
+    index lists it as a problem); names read back from the cache too."""
+    return isinstance(name, str) and "\0" not in name and (
+        (name.endswith(".md") and "/" not in name) or (len(name) > 1 and name.find("/") == len(name) - 1))
+
+
+def _listed_name(name: str) -> str:
+    """What the index lists for a path under tickets/: the file, or the folder it lies in."""
+    return name.split("/", 1)[0] + "/" if "/" in name else name
 
 
 def _base(stored: Any) -> str | None:
@@ -221,8 +228,8 @@ def state(desk: Where, stored: Any) -> dict[str, Any] | None:
 
     def ticket_names(out: bytes) -> list[str]:
         paths = out.decode("utf-8", "surrogateescape").split("\0")
-        return [name for name in (path[len(scope):] for path in paths if path.startswith(scope))
-                if _is_ticket_name(name)]
+        return list(dict.fromkeys(name for name in (_listed_name(path[len(scope):]) for path in paths
+                                                    if path.startswith(scope)) if _is_ticket_name(name)))
 
     untracked = (ticket_names(found["untracked"][1]) if "untracked" in found
                  else [str(name) for name in stored["untracked"]])

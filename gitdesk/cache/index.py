@@ -26,8 +26,8 @@ from typing import Any
 
 from gitdesk import ids, listing, paths, ticketfile
 from gitdesk.cache import db, gitstate, workers
-from gitdesk.desk import Desk, quiet, read_regular
-from gitdesk.errors import GitdeskError, NotFound, TicketFormatError, ValidationError
+from gitdesk.desk import Desk, not_a_ticket, quiet, read_regular
+from gitdesk.errors import GitdeskError, NotFound, ValidationError
 from gitdesk.model import INTERNAL_KINDS, KNOWN_FIELDS, TIME, Entry, Ticket
 from gitdesk.paths import TICKETS
 
@@ -168,6 +168,8 @@ def _scan_directory(desk: Desk) -> dict[str, os.stat_result]:
             for entry in entries:
                 if entry.name.endswith(".md"):
                     found[entry.name] = entry.stat(follow_symlinks=False)
+                elif entry.is_dir(follow_symlinks=False):  # listed as a problem: its tickets are not read
+                    found[entry.name + "/"] = entry.stat(follow_symlinks=False)
     except FileNotFoundError:
         pass
     return found
@@ -329,8 +331,7 @@ def _parse_files(directory: str, id_prefix: str, files: list[_Stat]) -> list[_Pa
     for name, mtime_ns, size, ino in files:
         path = f"{TICKETS}/{name}"
         if not name.endswith(".md") or not pattern.match(name[:-3]):
-            problem = str(TicketFormatError("is not named like a ticket of this desk, so it is not listed",
-                                            path=path, hint="gitdesk check explains"))
+            problem = str(not_a_ticket(name))
             parsed.append((name, (name, None, mtime_ns, size, ino, None, None, None, None, None, None, None,
                                   problem), None))
             continue
