@@ -812,9 +812,10 @@ def tracked_starting(repo: Repo, prefix: str) -> list[str]:
     return [path for path in out.decode("utf-8", "surrogateescape").split("\0") if path]
 
 
-def index_entries(repo: Repo, paths: Sequence[str]) -> list[tuple[str, str, str]]:
-    """(mode, blob id, path) of index entries under ``paths``."""
-    entries = _listing(run(repo, "ls-files", "-s", "-z", "--", *paths))
+def index_entries(repo: Repo, paths: Sequence[str], *, unmerged: bool = False) -> list[tuple[str, str, str]]:
+    """(mode, blob id, path) of index entries under ``paths``; ``unmerged``: only those of
+    paths with a merge conflict (one per side)."""
+    entries = _listing(run(repo, "ls-files", "-u" if unmerged else "-s", "-z", "--", *paths))
     return [(mode, sha, path) for (mode, sha, _stage), path in entries]
 
 

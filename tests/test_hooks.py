@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import Desk, git, once
+from conftest import Desk, git
 
 from gitdesk.githooks import install as hookscripts
 
@@ -174,6 +174,22 @@ def test_check_says_which_edits_it_did_not_read_because_they_are_not_staged(desk
                                       "not read") in result.stderr
     desk.git("add", ".gitdesk/rules.yml")
     assert "a rule cannot set status" in desk.run("check", ok=False).output
+
+
+def test_check_in_the_middle_of_a_conflicted_merge_names_the_conflict(desk: Desk) -> None:
+    """A pull request that changed the category, merged into a main that changed it too:
+    check said nothing (exit 0) or "is not a regular file" while the merge was half done."""
+    ticket = desk.new("Printer jams", "-q", "it-helpdesk", "-c", "hardware")
+    desk.git("checkout", "-qb", "pr")
+    edit(desk, ticket, "category: hardware", "category: network")
+    desk.git("commit", "-qam", "pr")
+    desk.git("checkout", "-q", "-")
+    desk.run("set", ticket, "category", "email")
+    assert desk.git("merge", "pr", check=False) and "tickets/" in desk.git("diff", "--name-only", "--diff-filter=U")
+    said = f"tickets/{ticket}.md: has an unresolved merge conflict (resolve it and git add the file)"
+    for mode in ((), ("--all",), ("--staged",)):
+        result = desk.run("check", *mode, ok=False)
+        assert result.exit_code == 1 and said in result.output, (mode, result.output)
 
 
 def test_a_valid_hand_edit_commits_with_trailers(hooked: Desk) -> None:
@@ -473,7 +489,6 @@ def test_a_hook_without_gitdesk_says_what_to_do(tmp_path: Path) -> None:
     assert result.returncode == 0 and "did nothing" in result.stderr
 
 
-@once
 def test_the_pre_commit_framework_runs_gitdesk_check(desk: Desk, tmp_path: Path) -> None:
     pre_commit = shutil.which("pre-commit") or str(Path(sys.executable).parent / "pre-commit")
     if not Path(pre_commit).exists():

@@ -124,6 +124,9 @@ def judge(snapshot: Snapshot, change: git.RawChange, old_bytes: bytes | None,
     same change deletes, and (filled in here) those another file of it turns out to be."""
     path, commit = change.path, snapshot.label
     relative = path[len(snapshot.prefix):]
+    if change.status == "U":  # before its mode: an unmerged entry has none
+        return [Finding(path, "has an unresolved merge conflict", commit=commit,
+                        hint="resolve it and git add the file")]
     if relative == CONFIG_PATH:
         if change.status == "D":
             return [Finding(path, "the desk's config was deleted", hint="restore .gitdesk/config.yml",
@@ -155,9 +158,6 @@ def judge(snapshot: Snapshot, change: git.RawChange, old_bytes: bytes | None,
                         hint="replace the link with the ticket file itself")]
     if change.new_mode not in REGULAR:
         return [Finding(path, "is not a regular file", commit=commit)]
-    if change.status == "U":
-        return [Finding(path, "has an unresolved merge conflict", commit=commit,
-                        hint="resolve it and git add the file")]
     if new_bytes is not None and len(new_bytes) > MAX_TICKET_BYTES:
         return [Finding(path, f"is {len(new_bytes) // 1024 // 1024} MB; a ticket file holds at most "
                               f"{MAX_TICKET_BYTES // 1024 // 1024} MB", commit=commit,
@@ -381,7 +381,7 @@ def _judge_rules(snapshot: Snapshot, path: str, commit: str | None, change: git.
 
 def _judge_changes(snapshot: Snapshot, changes: list[git.RawChange],
                    previous: Callable[[git.RawChange], str | None]) -> list[Finding]:
-    wanted = [change.new for change in changes if change.status != "D"]
+    wanted = [change.new for change in changes if change.status not in ("D", "U")]
     wanted += [old for old in map(previous, changes) if old]
     blobs = git.read_blobs(snapshot.repo, wanted)
     moves = Moves({change.path for change in changes if change.status == "D"})
@@ -513,6 +513,9 @@ def check_all(repo: git.Repo) -> list[Finding]:
     for prefix in desk_prefixes(repo, None):
         snapshot = Snapshot(repo, prefix, None, lambda paths: git.index_entries(repo, paths))
         entries = git.index_entries(repo, _scope(prefix))
-        changes = [git.RawChange(ZERO_MODE, mode, "0" * len(sha), sha, "A", path) for mode, sha, path in entries]
+        unmerged = {path for _, _, path in git.index_entries(repo, _scope(prefix), unmerged=True)}
+        changes = [git.RawChange(ZERO_MODE, mode, "0" * len(sha), sha, "A", path) for mode, sha, path in entries
+                   if path not in unmerged]
+        changes += [git.RawChange(ZERO_MODE, ZERO_MODE, "0" * 40, "0" * 40, "U", path) for path in sorted(unmerged)]
         findings += _judge_changes(snapshot, changes, _old_of)
     return findings
