@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Desk, gitdesk_process
+from conftest import Desk, gitdesk_process, make_desk
 
 IMPORTS = Path(__file__).parent / "imports"
 
@@ -286,6 +286,27 @@ def test_export_gives_every_ticket_whole(desk: Desk, tmp_path: Path) -> None:
     desk.git("commit", "-qam", "a field")
     for header in (desk.run("export", "csv").stdout, desk.run("list", "--all", "--format", "csv").stdout):
         assert "'=HYPERLINK" in header.split("\n", 1)[0] and ",=HYPERLINK" not in header.split("\n", 1)[0]
+
+
+def test_a_csv_export_read_back_by_import_csv_keeps_its_conversation_and_solved_time(
+        desk: Desk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The docs promise what a generic CSV carries: the conversation as one note, and when it
+    was solved (it read neither column of gitdesk's own export)."""
+    desk.at("2026-11-02T09:00:00Z")
+    ticket = desk.new("VPN drops", "-q", "it-helpdesk", "-r", "bob@example.com", "-m", "Every hour.")
+    desk.at("2026-11-02T10:00:00Z")
+    desk.run("--as", "alice", "ask", ticket, "-m", "Which client?")
+    desk.at("2026-11-03T10:00:00Z")
+    desk.run("--as", "alice", "resolve", ticket, "--note", "New profile.")
+    out = tmp_path / "export.csv"
+    desk.run("export", "csv", "-o", str(out))
+    other = make_desk(tmp_path / "other", monkeypatch)
+    other.at("2026-11-20T09:00:00Z")
+    (item,) = imported(other, "csv", out)["items"]
+    copy = shown(other, item["ticket"])
+    assert copy["status"] == "resolved" and copy["resolution"] == "New profile."
+    assert "Which client?" in copy["conversation"][0]["text"], "the conversation became one note"
+    assert copy["timings"]["resolved_at"] == "2026-11-03T10:00:00Z"
 
 
 @pytest.mark.parametrize("kind", ["github", "csv", "backlog"])

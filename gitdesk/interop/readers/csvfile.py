@@ -27,9 +27,10 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "asset": ("asset", "machine", "device", "system", "computer"),
     "labels": ("labels", "tags", "label", "tag"),
     "created": ("created", "created at", "created_at", "opened", "date", "submitted"),
-    "closed": ("closed", "closed at", "closed_at", "resolved at", "resolved_at", "completed"),
+    "closed": ("closed", "closed at", "closed_at", "resolved at", "resolved_at", "completed",
+               "timings.resolved_at"),  # gitdesk's own export
     "resolution": ("resolution", "solution", "fix", "resolution note"),
-    "comments": ("comments", "notes", "history"),
+    "comments": ("comments", "notes", "history", "conversation"),
 }
 STATUS_WORDS: dict[str, tuple[str, ...]] = {
     "new": ("new", "unassigned", "triage", "untriaged", "draft"),
