@@ -172,8 +172,17 @@ def test_backlog_md_tasks_from_every_folder(desk: Desk, tmp_path: Path) -> None:
     (nested / "task-7 - Odd-values.md").write_text(
         "---\nid: !!set {a}\ntitle: yes\nstatus: [To Do]\nlabels: [ok, {a: 1}, !!binary aGk=, .nan]\n---\n"
         "# Values that are not text\n")
+    (nested / "task-8 - Under-way.md").write_text(
+        "---\nid: task-8\ntitle: Fix login\nstatus: In Progress\ncreated_date: 2026-01-10\n---\n"
+        "## Description\nThe cookie expires.\n\n## Implementation Notes\nFixed the cookie path.\n")
+    (nested / "task-9 - Bad-date.md").write_text(
+        "---\nid: task-9\ntitle: Bad date\nstatus: Done\ncreated_date: '2026-01-11 25:00'\n---\n")
     result = imported(desk, "backlog", project)
     items = {item["position"]: item for item in result["items"]}
+    under_way = shown(desk, items.pop("tasks/sub/task-8 - Under-way.md")["ticket"])
+    assert "Fixed the cookie path." in under_way["description"], "notes of unfinished work are kept"
+    bad_date = items.pop("tasks/sub/task-9 - Bad-date.md")
+    assert (bad_date["outcome"], bad_date["detail"]) == ("skipped", "created_date '2026-01-11 25:00' is not a date")
     assert sorted(items) == ["completed/task-3 - Replace-router.md", "drafts/task-4 - Idea.md",
                              "tasks/sub/task-2 - Nested-task.md", "tasks/sub/task-7 - Odd-values.md",
                              "tasks/task-1 - Fix-the-label-printer.md",

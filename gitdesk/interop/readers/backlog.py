@@ -99,14 +99,21 @@ def _record(file: Path, folder: str, position: str) -> Record | Skip:
         *(f"**{name.title()}**\n\n{sections[name]}" for name in ("acceptance criteria", "implementation plan")
           if sections.get(name))) if part)
     record = Record(key=f"backlog:{task_id.lower()}", position=position, title=title, body=description)
+    for field in ("created_date", "updated_date"):  # a date nobody can read: not "now", and not "never"
+        if data.get(field) not in (None, "") and parse_when(data.get(field)) is None:
+            return Skip(position, f"{field} {_scalar(data.get(field)) or data.get(field)!r} is not a date")
     status = _scalar(data.get("status")).strip().casefold()
     if folder == "completed" or status == "done":
         record.status = "closed"
         record.resolution = sections.get("implementation notes") or "Done in Backlog.md."
         record.closed = parse_when(data.get("updated_date")) or parse_when(data.get("created_date"))
-    elif folder == "drafts":
-        record.status = "new"
-        record.labels.append("draft")
+    else:
+        if sections.get("implementation notes"):  # work under way: kept where the agent reads on
+            record.body = "\n\n".join(part for part in (
+                record.body, f"**Implementation Notes**\n\n{sections['implementation notes']}") if part)
+        if folder == "drafts":
+            record.status = "new"
+            record.labels.append("draft")
     assignees = _names(data.get("assignee"))
     if assignees:
         record.assignee = assignees[0]
