@@ -157,7 +157,8 @@ def test_a_status_typo_is_named_by_list_instead_of_hiding_the_ticket(desk: Desk)
     desk.file(made).write_text(desk.text(made).replace("status: open", "status: opne"))
     result = desk.run("list")
     assert made not in result.stdout
-    assert f"tickets/{made}.md: status 'opne' is not one of this desk's, so no list shows it" in result.stderr
+    assert (f"tickets/{made}.md: status 'opne' is not one of this desk's, so no list shows it (set a known one "
+            f"with gitdesk edit {made}; gitdesk check lists every problem)") in result.stderr, "a fix that works"
 
 
 def test_list_sort_due_puts_the_most_urgent_first_and_says_when(desk: Desk) -> None:

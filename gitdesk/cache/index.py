@@ -554,8 +554,9 @@ def unknown_statuses(connection: sqlite3.Connection, desk: Desk) -> list[Gitdesk
     rows = connection.execute(f"SELECT name, status FROM tickets WHERE problem IS NULL AND status NOT IN "
                               f"({','.join('?' * len(known))}) ORDER BY name", known).fetchall()
     return [ValidationError(f"status {status!r} is not one of this desk's, so no list shows it",
-                            path=f"{TICKETS}/{name}", hint="gitdesk set ID status STATUS; gitdesk check lists "
-                                                           "every problem") for name, status in rows]
+                            path=f"{TICKETS}/{name}", hint=f"set a known one with gitdesk edit {name[:-3]}; "
+                                                           "gitdesk check lists every problem")
+            for name, status in rows]
 
 
 def entries_of(connection: sqlite3.Connection, ids: Sequence[str]) -> dict[str, tuple[Entry, ...]]:

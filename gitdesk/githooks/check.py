@@ -235,7 +235,7 @@ def _still_used(snapshot: Snapshot, path: str, old_bytes: bytes) -> list[Finding
                "assignee": gone_people, "requester": gone_people,  # a person without an email is a handle
                "category": sorted(set(old.categories) - set(new.categories)) if new.categories else [],
                "priority": sorted(set(old.priorities) - set(new.priorities))}
-    fixes = {"status": "gitdesk set ID status NAME", "queue": "gitdesk set ID queue NAME",
+    fixes = {"status": "set a known one with gitdesk edit ID", "queue": "gitdesk set ID queue NAME",
              "assignee": "gitdesk assign ID HANDLE (a person who left stays listed, with away: true)",
              "requester": "gitdesk set ID requester ADDRESS (or keep them listed, with away: true)",
              "category": "gitdesk set ID category NAME", "priority": "gitdesk set ID priority NAME"}
