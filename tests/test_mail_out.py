@@ -396,6 +396,17 @@ def test_a_bounce_of_our_reply_becomes_an_internal_note_on_the_ticket(mail_desk:
     assert answer["In-Reply-To"] == sent["Message-ID"], "the requester never saw the mailer-daemon's report"
 
 
+def test_a_pasted_log_line_as_the_title_gives_a_subject_of_its_start(mail_desk: Desk) -> None:
+    title = "Backup failed: " + "ERROR 0x80070005 access denied; " * 2000
+    ticket_id = mail_desk.new(title.strip(), "-q", "it-helpdesk", "-r", "bob.meyer@gmail.com")
+    mail_desk.run("--as", "alice", "reply", ticket_id, "-m", "Looking into it.")
+    (queued,) = [p for p in mail_desk.committed_files() if p.startswith("outbox/")
+                 and "Looking into it." in (mail_desk.path / p).read_text()]
+    subject = parse((mail_desk.path / queued).read_bytes())["Subject"]
+    assert subject.startswith("Re: Backup failed: ERROR 0x80070005") and subject.endswith(f"… [{ticket_id}]")
+    assert len(subject) < 300
+
+
 def test_the_desk_s_own_words_in_a_mail_are_wrapped_after_filling_the_agent_s_are_not(tmp_path: Path) -> None:
     from gitdesk import templates
 

@@ -166,7 +166,11 @@ def message(config: Config, root: Path, letter: Letter, now: datetime, thread: S
     if letter.cc:
         mail["Cc"] = [Address(addr_spec=ascii_address(address)) for address in letter.cc]
     mail["Reply-To"] = Address(display_name=desk_name, addr_spec=desk_address)
-    mail["Subject"] = header_text(templates.fill(found.subject, values))
+    # A title pasted whole (a log line of 60,000 characters) would make a 60 KB Subject: the
+    # subject carries its start; the body has it whole.
+    title = values["title"]
+    shown = {**values, "title": title if len(title) <= MAX_SUBJECT_TITLE else title[:MAX_SUBJECT_TITLE - 1] + "…"}
+    mail["Subject"] = header_text(templates.fill(found.subject, shown))
     mail["Date"] = email.utils.format_datetime(now)
     mail["Message-ID"] = new_message_id(letter.ticket.id, letter.event, desk_address, seed)
     if thread:
@@ -231,6 +235,9 @@ def _name_of(config: Config, letter: Letter) -> str:
     own = person.email if person is not None else letter.ticket.requester
     name = templates.requester_name(letter.ticket, config)
     return header_text(name) if name and own and address_key(own) == address_key(letter.to) else ""
+
+
+MAX_SUBJECT_TITLE = 200  # characters of a ticket's title in a mail's subject
 
 
 def header_text(value: str) -> str:
