@@ -986,6 +986,8 @@ def test_the_wait_on_the_requester_counts_from_when_the_question_reached_them(tm
     assert listed["remind-pending"]["due_now"] == listed["remind-pending"]["held"] == [], "nor in the listing"
     assert listed["remind-pending"]["next"] == {"at": "2026-11-29T10:00:00Z", "ticket": made}, \
         "its next, counted from the delivery"
+    assert listed["resolve-unanswered"]["next"] == {"at": "2026-12-06T10:00:00Z", "ticket": made}, \
+        "not yet due either: counted as the run counts it, not from the status change (2 December)"
     desk.at("2026-11-29T10:30:00Z")
     assert done(rules_run(desk)) == [("remind-pending", made)], "two days after it reached them"
     assert "### 2026-11-29T10:00:00Z gitdesk — note rule remind-pending" in desk.text(made), \

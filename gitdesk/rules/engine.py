@@ -188,6 +188,7 @@ def plan(desk: Desk, rules: Sequence[Rule], now: datetime) -> Plan:
     config = desk.config
     found = Plan(zone=Calendar.for_queue(desk.config, None, "business").zone)
     ticket_rules = [rule for rule in rules if rule.trigger.kind in ("status", "target")]
+    later: list[Due] = []  # not due by the status clock, and waiting on the requester
     if ticket_rules:
         wanted: set[str] = set()
         for rule in ticket_rules:
@@ -218,6 +219,8 @@ def plan(desk: Desk, rules: Sequence[Rule], now: datetime) -> Plan:
                     due, since = timed
                     if due <= now:
                         candidates.append((rule, ticket, due, since))
+                    elif _waits_on_requester(Due(rule, due, since, ticket)):
+                        later.append(Due(rule, due, since, ticket))  # counted from the delivery below
                     elif soonest is None or due < soonest.at:
                         # Not due yet, so not yet acted on in this spell: no need to look.
                         found.upcoming[rule.name] = Upcoming(rule, due, ticket.id, since, _calendar(config, rule,
@@ -248,7 +251,24 @@ def plan(desk: Desk, rules: Sequence[Rule], now: datetime) -> Plan:
             found.due.append(Due(rule, occurrence, occurrence))
     found.due.sort(key=_in_order)
     _hold_back(desk, found, now)
+    if later:
+        _upcoming_from_delivery(desk, found, later, now)
     return found
+
+
+def _upcoming_from_delivery(desk: Desk, found: Plan, later: list[Due], now: datetime) -> None:
+    """NEXT of rules waiting on the requester that are not due yet, counted as the run counts
+    them: from when the question reached the requester, where that was after the status change
+    (a question delivered three days late closes the ticket three days later)."""
+    asked = _asked(desk, later, now)
+    for item in later:
+        assert item.ticket is not None
+        mail = asked.get(item.ticket.id)
+        due = (_due_from_delivery(desk.config, item, mail) if mail is not None else None) or item.at
+        soonest = found.upcoming.get(item.rule.name)
+        if soonest is None or due < soonest.at:
+            found.upcoming[item.rule.name] = Upcoming(item.rule, due, item.ticket.id, item.since,
+                                                      _calendar(desk.config, item.rule, item.ticket))
 
 
 def _in_order(item: Due) -> tuple[datetime, str, str]:
