@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TEST_CONFIG, Desk, isolate, make_desk, once
+from conftest import TEST_CONFIG, Desk, isolate, make_desk
 
 from gitdesk.reports.base import median, percentile90
 
@@ -357,7 +357,6 @@ def example(tmp_path_factory: pytest.TempPathFactory, example_desk: Path) -> Ite
     monkeypatch.undo()
 
 
-@once
 def test_every_report_shows_the_same_figures_on_the_example_desk(example: Desk) -> None:
     row = check_consistency(example, "2026-08-24", "2026-11-20", "2026-11-21")
     assert row["resolved"]["value"] > 90 and row["sla_breaches"]["value"]["count"] > 0

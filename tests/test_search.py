@@ -6,7 +6,7 @@ import csv
 import json
 
 import pytest
-from conftest import Desk, once
+from conftest import Desk
 
 
 @pytest.fixture
@@ -207,7 +207,6 @@ def test_a_duplicate_is_offered_as_its_original_and_not_once_the_original_is_wit
     assert copy not in [item["id"] for item in found]
 
 
-@once
 def test_the_example_desk_finds_nine_in_ten_repeat_problems(example_desk, tmp_path) -> None:  # type: ignore[no-untyped-def]
     import shutil
     import sys
