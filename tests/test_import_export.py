@@ -297,6 +297,24 @@ def test_export_gives_every_ticket_whole(desk: Desk, tmp_path: Path) -> None:
         assert "'=HYPERLINK" in header.split("\n", 1)[0] and ",=HYPERLINK" not in header.split("\n", 1)[0]
 
 
+def test_two_systems_numbering_their_tickets_alike_are_told_apart_by_source(desk: Desk, tmp_path: Path) -> None:
+    """IT's row 1 and facilities' row 1 are two tickets: the second file was skipped whole as
+    "already imported", the broken chair never arrived."""
+    it = tmp_path / "it.csv"
+    it.write_text("Key,Subject,E-mail,State,Created at\n1,Printer jams,bob@example.com,Open,2026-03-01\n")
+    facilities = tmp_path / "facilities.csv"
+    facilities.write_text("ID,Summary,Reporter,Status,Created\n1,Broken chair,carol@example.com,Open,2026-05-01\n")
+    imported(desk, "csv", it)
+    (skipped,) = imported(desk, "csv", facilities)["items"]
+    assert skipped["outcome"] == "skipped" and skipped["detail"] == (
+        "already imported (as 'Printer jams', not 'Broken chair': from another system? import it with --source NAME)")
+    (chair,) = imported(desk, "csv", facilities, "--source", "facilities")["items"]
+    assert chair["outcome"] == "imported" and shown(desk, chair["ticket"])["imported_from"] == "csv:facilities:1"
+    assert imported(desk, "csv", facilities, "--source", "facilities")["items"][0]["outcome"] == "skipped"
+    assert "--source is for import csv" in desk.run("import", "backlog", str(tmp_path), "--source", "x",
+                                                     ok=False).output
+
+
 def test_a_csv_export_read_back_by_import_csv_keeps_its_conversation_and_solved_time(
         desk: Desk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The docs promise what a generic CSV carries: the conversation as one note, and when it

@@ -224,11 +224,13 @@ def export(session: Session, kind: str, target: Path | None) -> None:
 @click.option("--map", "mapping", multiple=True, metavar="FIELD=COLUMN",
               help="csv: which column holds a field (columns named like fields are found by themselves).")
 @click.option("--repo", metavar="OWNER/NAME", help="github: the repository, when the export does not say.")
+@click.option("--source", metavar="NAME", help="csv: the system the file came from, when several number their "
+              "tickets alike (keys become csv:NAME:KEY).")
 @format_option()
 @desk_options
 @pass_session
 def import_(session: Session, kind: str, path: Path, queue: str | None, mapping: tuple[str, ...],
-            repo: str | None, fmt: str) -> None:
+            repo: str | None, source: str | None, fmt: str) -> None:
     """Import tickets from GitHub issues, a CSV file or a Backlog.md project.
 
     Each ticket gets a backdated history (created, comments, closed) that
@@ -243,6 +245,7 @@ def import_(session: Session, kind: str, path: Path, queue: str | None, mapping:
       gitdesk import github issues.json --repo fernhill/it
       gitdesk import csv old-tickets.csv \\
         --map title=Subject --map requester="E-mail"
+      gitdesk import csv facilities.csv --source facilities
       gitdesk import backlog ~/src/website
     """
     from gitdesk.interop import importing
@@ -255,6 +258,8 @@ def import_(session: Session, kind: str, path: Path, queue: str | None, mapping:
 
         raise ValidationError(f"{path} is not a file" if path.exists() else f"no file {path}",
                               hint=f"a {kind} import reads one file; a folder is for import backlog")
+    if source is not None and kind != "csv":
+        raise click.UsageError("--source is for import csv: GitHub and Backlog.md keys name their project")
     if kind == "github":
         items = github.records(path, frozenset(desk.config.people), repo)
     elif kind == "csv":
@@ -263,7 +268,7 @@ def import_(session: Session, kind: str, path: Path, queue: str | None, mapping:
         pairs = dict(item.split("=", 1) for item in mapping)
         if len(pairs) != len(mapping):
             raise click.UsageError("--map names a field twice: give each field one column")
-        items = csvfile.records(path, desk.config.statuses, pairs)
+        items = csvfile.records(path, desk.config.statuses, pairs, source)
     else:
         items = backlog.records(path)
     views.import_result(importing.run(desk, items, path.name, session.actor(), queue), fmt)

@@ -130,6 +130,7 @@ class _Builder:
         with db.connect(desk) as connection:
             existing, _ = index.tickets(desk, connection)
         self.known = {str(t.extra[IMPORTED_FROM]): t.id for t in existing if t.extra.get(IMPORTED_FROM)}
+        self.titles = {t.id: t.title for t in existing if t.extra.get(IMPORTED_FROM)}
         self.taken = ids.Taken(t.id for t in existing)
         self.others = existing
         self.steps: list[tuple[datetime, int, dict[str, str | bytes | None], str]] = []
@@ -255,6 +256,7 @@ class _Builder:
                                message[:72] + source_line + trailers))
         self.others.append(ticket)
         self.known[record.key] = ticket.id
+        self.titles[ticket.id] = ticket.title
         return ticket
 
 
@@ -281,8 +283,14 @@ def run(desk: Desk, items: Iterable[Record | Skip], source: str, actor: Actor,
                 # Imported before, or a second row of this file with the same key (noted as such).
                 earlier = next((done.position for done in result.items if done.key == item.key
                                 and done.outcome == "imported"), None)
-                result.items.append(Imported(item.position, item.key, "skipped", builder.known[item.key],
-                                             f"the same key as {earlier}" if earlier else "already imported"))
+                holder = builder.known[item.key]
+                title = builder.titles.get(holder)
+                detail = f"the same key as {earlier}" if earlier else "already imported"
+                if not earlier and title is not None and title.casefold() != clean_line(item.title).casefold():
+                    # Another system's ticket with the same number, most likely: said, never merged silently.
+                    detail += (f" (as {title[:60]!r}, not {clean_line(item.title)[:60]!r}: from another system? "
+                               "import it with --source NAME)")
+                result.items.append(Imported(item.position, item.key, "skipped", holder, detail))
                 continue
             try:
                 ticket = builder.add(item, order)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -99,7 +100,12 @@ def status_of(word: str, statuses: Mapping[str, object]) -> str | None:
 
 
 def records(path: Path, statuses: Mapping[str, object], mapping: Mapping[str, str] | None = None,
-            ) -> Iterator[Record | Skip]:
+            source: str | None = None) -> Iterator[Record | Skip]:
+    """The rows of a CSV file as records; ``source`` names the system it came from, so that
+    two systems' keys (both count 1, 2, 3…) are two tickets (imported_from csv:SOURCE:KEY)."""
+    if source is not None and not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,39}", source):
+        raise ValidationError(f"--source {source!r} is not a short name",
+                              hint="use lowercase letters, digits and dashes, like --source facilities")
     text, encoding_note = _text(path)
     sample = text[:8192]
     try:  # only the separator is guessed: the sniffer's quoting guesses break Excel's "" escapes
@@ -118,7 +124,10 @@ def records(path: Path, statuses: Mapping[str, object], mapping: Mapping[str, st
     seen: dict[str, str] = {}
     for number, row in enumerate(rows, 2):
         if any(cell.strip() for cell in row):
-            yield guarded(f"row {number}", _record, row, number, columns, statuses, encoding_note, seen)
+            item = guarded(f"row {number}", _record, row, number, columns, statuses, encoding_note, seen)
+            if source is not None and isinstance(item, Record):
+                item.key = f"csv:{source}:{item.key.removeprefix('csv:')}"
+            yield item
 
 
 def _digest(*parts: str) -> str:
