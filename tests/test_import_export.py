@@ -228,10 +228,15 @@ def test_odd_values_skip_their_record_not_the_import(desk: Desk, tmp_path: Path)
     """Cases a fresh-eyes review found: each once stopped an import with a crash."""
     issues = [{"number": 1, "title": "Assignees as a number", "assignees": 5},
               {"number": 2, "title": "Created before time began", "createdAt": "0001-01-01T00:00:00+01:00"},
-              {"number": 3, "title": "Fine"}]
+              {"number": 3, "title": "Fine"},
+              {"number": 4, "title": "Clock skew", "createdAt": "2026-03-01T10:00:00Z",
+               "comments": [{"author": {"login": "pat"}, "body": "Me too", "createdAt": "2026-03-01T09:58:00Z"}]}]
     (tmp_path / "issues.json").write_text(json.dumps(issues))
     result = imported(desk, "github", tmp_path / "issues.json")
-    assert result["counts"] == {"imported": 2, "skipped": 1}
+    assert result["counts"] == {"imported": 3, "skipped": 1}
+    skewed = by_key(result)["github#4"]
+    assert skewed["detail"].endswith(
+        "1 comment dated before the ticket was created: dated at its creation"), "said, not moved silently"
     assert by_key(result)["item 2"]["detail"] == "createdAt '0001-01-01T00:00:00+01:00' is not a date", \
         "skipped with the reason, as docs/import-export.md says; not 'created now'"
 

@@ -220,6 +220,10 @@ class _Builder:
         # Comments and the final status move, in the order they happened (a comment may follow the close).
         events: list[tuple[datetime, int, Comment | None]] = [
             (max(comment.at or created, created), number, comment) for number, comment in enumerate(record.comments)]
+        early = sum(1 for comment in record.comments if comment.at is not None and comment.at < created)
+        if early:  # a history cannot answer a ticket before it existed: said, not done silently
+            record.notes.append(f"{early} {'comment' if early == 1 else 'comments'} dated before the ticket was "
+                                "created: dated at its creation")
         if goal != ticket.status:
             finished = workflow.is_done(desk.config, goal)
             last = max([created, *(at for at, _, _ in events)])
