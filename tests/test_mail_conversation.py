@@ -553,6 +553,8 @@ def test_duplicate_of_an_open_ticket_tells_its_requester_the_answer_in_a_mail_of
     assert told["Message-ID"] in desk.text(again), "her answer threads to her own ticket"
     assert "Replaced the valve." in ticket(desk, again)["conversation"][-1]["text"], "what she was told"
     assert "duplicates_waiting" not in ticket(desk, first), "told once"
+    logged = json.loads(desk.run("log", "--action", "resolve", "--format", "json").stdout)["entries"]
+    assert [entry["ticket"] for entry in logged] == [first], "erin's ticket was told, not resolved again"
 
     answer = (f"From: erin@example.com\nTo: help@fernhill.example\nSubject: Re: Room B is cold\n"
               f"Message-ID: <erin-2@example.com>\nIn-Reply-To: {told['Message-ID']}\n\n"

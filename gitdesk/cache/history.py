@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -105,6 +106,7 @@ class LogEntry:
     ticket: str
     changes: tuple[str, ...]
     events: tuple[Event, ...]
+    side_effect: bool = False  # the commit's action was on another ticket (a duplicate told of its original's fix)
 
 
 # --- scanning -----------------------------------------------------------------------
@@ -604,6 +606,10 @@ def _dropped_by(dropped: dict[tuple[str, str, str], str], row: tuple[Any, ...]) 
     return None
 
 
+# "resolve GD-01…: title": the ticket a gitdesk commit is about (a commit of several names one).
+_SUBJECT_TICKET = re.compile(r"[a-z-]+ ([A-Za-z0-9]+-[0-9A-Z]+): ")
+
+
 def _entries_from_rows(desk: Desk, rows: Iterable[tuple[Any, ...]],
                        dropped: dict[tuple[str, str, str], str]) -> list[LogEntry]:
     who_of = _who_resolver(desk)
@@ -628,7 +634,9 @@ def _entries_from_rows(desk: Desk, rows: Iterable[tuple[Any, ...]],
             else:
                 said.append(event.describe())
             last[ticket] = event.kind
-        result.append(LogEntry(commit, events[0].time, who, first[10], action, ticket, tuple(said), events))
+        subject = _SUBJECT_TICKET.match(first[14] or "")
+        result.append(LogEntry(commit, events[0].time, who, first[10], action, ticket, tuple(said), events,
+                               side_effect=subject is not None and subject.group(1) != ticket))
     return result
 
 
@@ -637,7 +645,7 @@ def _entries_from_rows(desk: Desk, rows: Iterable[tuple[Any, ...]],
 _REACHABLE = " FROM events e JOIN commits c ON c.id = e.commit_id AND c.pos IS NOT NULL"
 _IN_ORDER = " ORDER BY e.time, c.pos, e.seq"
 _SELECT = ("SELECT c.sha, e.ticket, e.seq, e.time, e.kind, e.field, e.before, e.after, e.who, e.detail,"
-           " c.author, c.actor, c.email, c.verb" + _REACHABLE)
+           " c.author, c.actor, c.email, c.verb, c.subject" + _REACHABLE)
 
 
 def _dropped(connection: sqlite3.Connection) -> dict[tuple[str, str, str], str]:
@@ -724,14 +732,16 @@ _MOVES_INTO = {"resolve": workflow.RESOLVED, "close": workflow.CLOSED, "reject":
 
 
 def _does(entry: LogEntry, wanted: str, done: frozenset[str]) -> bool:
-    """Whether a log entry is the action ``wanted``: by its commit's verb, or by what it changed."""
-    if entry.action.casefold() == wanted:
+    """Whether a log entry is the action ``wanted``: by its commit's verb (on the ticket it was
+    about, not one it touched on the way), or by what it changed."""
+    if entry.action.casefold() == wanted and not entry.side_effect:
         return True
     for event in entry.events:
         if wanted in (event.kind, (event.field or "").casefold()):
             return True
         if event.kind == "field" and event.field == "status":
-            if _MOVES_INTO.get(wanted) == event.after and (wanted == "ask" or event.before not in done):
+            if _MOVES_INTO.get(wanted) == event.after and (wanted == "ask" or event.before not in done) \
+                    and entry.action != "duplicate":  # reports count a duplicate as noise, not a resolution
                 return True  # a finish counts as reports count it: from an unfinished status
             if wanted == "reopen" and event.before in done and event.after not in done:
                 return True
