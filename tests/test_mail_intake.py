@@ -92,6 +92,9 @@ def test_a_gmail_thread_becomes_a_ticket_and_the_reply_joins_it(mail_desk: Desk,
     last = shown["conversation"][-1]
     assert (last["author"], last["kind"], last["text"]) == ("bob.meyer@gmail.com", "reply",
                                                            "Both, in the office and on the VPN.")
+    by_bob = json.loads(mail_desk.run("log", "--author", "bob.meyer@gmail.com", "--format", "json").stdout)
+    assert [entry["action"] for entry in by_bob["entries"]][-1:] == ["intake"], \
+        "what he wrote is found by his address, though whoever ran intake committed it"
 
 
 def test_html_only_outlook_mail_is_routed_and_a_reply_is_found_by_its_subject_tag(mail_desk: Desk,

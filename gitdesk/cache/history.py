@@ -705,7 +705,9 @@ def desk_log(desk: Desk, filters: LogFilter) -> list[LogEntry]:
         wanted = address_key(filters.author)
         person = desk.config.person(filters.author)
         names = {wanted} | ({address_key(person.handle), address_key(person.email or "")} if person else set())
-        entries = [e for e in entries if address_key(e.who) in names or address_key(e.author) in names]
+        # Or an entry they wrote: a requester's mail reopening a ticket is committed by whoever ran intake.
+        entries = [e for e in entries if address_key(e.who) in names or address_key(e.author) in names
+                   or any(event.kind == "entry" and address_key(event.who or "") in names for event in e.events)]
     if filters.action:
         wanted = filters.action.casefold()
         done = desk.config.done_statuses

@@ -50,7 +50,8 @@ def report(session: Session, name: str, since: str | None, until: str | None, pe
 @click.argument("ticket_id", metavar="[ID]", required=False)
 @click.option("--since", metavar="DATE", help="Only changes at or after this time (ISO date or time).")
 @click.option("--until", metavar="DATE", help="Only changes before this time (a date means: up to its end).")
-@click.option("--author", metavar="WHO", help="Only changes by this person (handle, email or Git author name).")
+@click.option("--author", metavar="WHO", help="Only changes by this person (handle, email or Git author name), "
+              "and entries they wrote (a requester's mail, taken in by whoever ran intake).")
 @click.option("--action", metavar="VERB", help="Only this action (reply, resolve, reopen, status, assignee, …); "
               "a hand-made commit that does the same counts too.")
 @format_option()
