@@ -27,6 +27,7 @@ class Filters:
     category: str | None = None
     asset: str | None = None
     labels: tuple[str, ...] = ()
+    team: str | None = None  # assigned to one of this team's people (people: ... team:)
 
     def validate(self, config: Config) -> None:
         for status in self.statuses:
@@ -44,6 +45,9 @@ class Filters:
                                   hint=f"known people: {', '.join(config.people)}")
         if self.assignee is not None and self.unassigned:
             raise ValidationError("--assignee, --mine and --unassigned exclude each other")
+        teams = sorted({person.team for person in config.people.values() if person.team})
+        if self.team is not None and self.team not in teams:
+            raise ValidationError(f"unknown team {self.team!r}", hint=f"teams: {', '.join(teams) or '(none)'}")
 
 
 def select(tickets: Iterable[Ticket], filters: Filters, config: Config) -> list[Ticket]:
@@ -63,6 +67,10 @@ def select(tickets: Iterable[Ticket], filters: Filters, config: Config) -> list[
             continue
         if filters.unassigned and ticket.assignee:
             continue
+        if filters.team is not None:
+            holder = config.people.get(ticket.assignee or "")
+            if holder is None or holder.team != filters.team:
+                continue
         if filters.requester is not None and not is_requester(config, ticket, filters.requester):
             continue
         if filters.category is not None and ticket.category != filters.category:

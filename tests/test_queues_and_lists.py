@@ -125,6 +125,23 @@ def test_tickets_escalated_into_a_round_robin_queue_take_turns_too(desk: Desk) -
     assert owners == ["dana", "bob", "dana", "bob"]
 
 
+def test_a_lead_lists_what_their_team_holds_in_any_queue(desk: Desk) -> None:
+    printer = desk.new("Printer jams", "-q", "it-helpdesk")
+    desk.run("take", printer)  # alice, team it
+    chair = desk.new("Broken chair", "-q", "facilities")  # fewest-open: fred, team facilities
+    desk.run("escalate", chair, "--to", "dana", "--reason", "Needs a purchase order", "--as", "fred")  # dana: it
+    desk.new("Nobody's yet", "-q", "it-helpdesk")
+
+    def listed(*args: str) -> list[str]:
+        return [t["id"] for t in json.loads(desk.run("list", *args, "--format", "json").stdout)["tickets"]]
+
+    assert listed("--team", "it") == [printer, chair], "by who holds it, whatever the queue"
+    assert listed("--team", "facilities") == []
+    assert listed("--team", "it", "--queue", "facilities") == [chair]
+    assert printer in desk.run("list", "--team", "it").stdout
+    assert desk.fails("list", "--team", "itt") == "gitdesk: error: unknown team 'itt' (teams: facilities, it, sales)"
+
+
 def test_people_marked_away_are_skipped_by_auto_assignment(desk: Desk) -> None:
     fred = "fred: {name: Fred Facilities, email: fred@example.com, team: facilities"
     desk.configure(TEST_CONFIG.replace(fred + "}", fred + ", away: true}"), "fred on holiday")

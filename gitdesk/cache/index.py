@@ -652,8 +652,8 @@ def _by_columns(desk: Desk, filters: listing.Filters, sort_key: str | None, colu
                 with_ids: bool = False) -> tuple[list[tuple[Any, ...]], list[GitdeskError], list[str]] | None:
     """``columns`` of the tickets a listing shows, by ID, its problems (and every ID, when
     asked); None when the filters or the order need the whole ticket (requester, category,
-    asset, labels, a sort)."""
-    if filters.requester or filters.category or filters.asset or filters.labels or sort_key:
+    asset, labels, a team, a sort)."""
+    if filters.requester or filters.category or filters.asset or filters.labels or filters.team or sort_key:
         return None
     filters.validate(desk.config)
     statuses = None if listing.ALL in filters.statuses else list(filters.statuses or desk.config.open_statuses)

@@ -180,6 +180,7 @@ class FilterOptions:
     category: str | None
     asset: str | None
     labels: tuple[str, ...]
+    team: str | None
 
     def resolve(self, session: Session, default_statuses: tuple[str, ...] = ()) -> Filters:
         """The library's filters; ``--mine`` becomes the acting person's handle."""
@@ -196,7 +197,7 @@ class FilterOptions:
             assignee = person.handle
         return Filters(statuses=self.statuses or default_statuses, queue=self.queue, assignee=assignee,
                        unassigned=self.unassigned, requester=self.requester, category=self.category,
-                       asset=self.asset, labels=self.labels)
+                       asset=self.asset, labels=self.labels, team=self.team)
 
     def constant_columns(self) -> list[str]:
         """Columns every listed row has the same value in, so a table need not show them."""
@@ -217,12 +218,14 @@ _FILTERS = (
     click.option("--assignee", help="Only tickets assigned to this person."),
     click.option("--unassigned", is_flag=True, help="Only tickets nobody has taken."),
     click.option("--mine", is_flag=True, help="Only tickets assigned to you."),
+    click.option("--team", help="Only tickets assigned to this team's people."),
     click.option("--requester", "-r", help="Only tickets from this requester (email or handle)."),
     click.option("--category", "-c", help="Only this category."),
     click.option("--asset", "-a", help="Only this asset."),
     click.option("--label", "-l", "labels", multiple=True, help="Only tickets with this label (repeatable)."),
 )
-_FILTER_NAMES = ("statuses", "queue", "assignee", "unassigned", "mine", "requester", "category", "asset", "labels")
+_FILTER_NAMES = ("statuses", "queue", "assignee", "unassigned", "mine", "team", "requester", "category", "asset",
+                 "labels")
 
 
 def list_filters(function: F) -> F:

@@ -158,6 +158,7 @@ def list_(session: Session, chosen: FilterOptions, all_: bool, sort_key: str | N
     \b
     Examples:
       gitdesk list --mine
+      gitdesk list --team it --sort due
       gitdesk list --unassigned --queue it-helpdesk --sort priority
       gitdesk list --all --asset laptop-0042 --format json
       gitdesk list --sort due
