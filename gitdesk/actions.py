@@ -332,10 +332,14 @@ def commit_change(desk: Desk, loaded: LoadedTicket, new: Ticket, actor: Actor, v
 def _others(desk: Desk, queue: str | None) -> Callable[[], list[Ticket]]:
     """The desk's tickets, as a queue's assignment rule reads them: round-robin goes by when
     each of the queue's tickets was last handed over (their entries say), so those are read whole."""
+    rule = desk.config.queues.get(queue or "")
+    round_robin = rule is not None and rule.assign == "round-robin"
+
     def read() -> list[Ticket]:
+        if desk.query is not None:  # the index: the queue's tickets with their entries, or the unfinished ones
+            return desk.query(None, queue, True) if round_robin else desk.query(desk.config.open_statuses, None, False)
         tickets = desk.all_tickets(body=False)[0]
-        rule = desk.config.queues.get(queue or "")
-        if rule is None or rule.assign != "round-robin":
+        if not round_robin:
             return tickets
         return [_whole(desk, ticket) if ticket.queue == queue and ticket.assignee else ticket for ticket in tickets]
     return read

@@ -123,6 +123,15 @@ def test_tickets_escalated_into_a_round_robin_queue_take_turns_too(desk: Desk) -
     owners = [json.loads(desk.run("show", t, "--format", "json").stdout)["ticket"]["assignee"]
               for t in (fresh, *older)]
     assert owners == ["dana", "bob", "dana", "bob"]
+    # The library without an index (Desk.query unset) reads the files and agrees.
+    from gitdesk import actions
+    from gitdesk.desk import Desk as Library
+
+    library = Library.open(desk.path)
+    desk.at("2026-12-01T11:00:00Z")
+    late = desk.new("VPN drops again", "-q", "it-helpdesk")
+    outcome = actions.escalate(library, late, "it-infra", "Same concentrator", library.actor("alice"))
+    assert library.query is None and outcome.ticket.assignee == "dana"
 
 
 def test_a_lead_lists_what_their_team_holds_in_any_queue(desk: Desk) -> None:

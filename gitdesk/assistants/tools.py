@@ -38,7 +38,9 @@ class Assistant:
     handle: str = DEFAULT_HANDLE
 
     def desk(self) -> Desk:
-        return Desk.open(self.root, explicit=True)
+        from gitdesk import cache
+
+        return cache.attach(Desk.open(self.root, explicit=True))
 
     def actor(self, desk: Desk) -> Actor:
         return replace(desk.actor(self.handle), via=VIA)

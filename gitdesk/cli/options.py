@@ -60,10 +60,11 @@ class Session:
                 from gitdesk.cache import gitstate
 
                 gitstate.prefetch(location)
+            from gitdesk import cache
             from gitdesk.desk import Desk
             from gitdesk.render import progress
 
-            self._desk = Desk.at(location)
+            self._desk = cache.attach(Desk.at(location))
             self._desk.progress = progress.bar
         elif prefetch:
             from gitdesk.cache import gitstate

@@ -60,7 +60,9 @@ def create_app(desk_path: Path, as_: str | None, guard: Guard) -> Flask:
 
     def desk() -> Desk:
         if "desk" not in g:
-            g.desk = Desk.open(desk_path, explicit=True)
+            from gitdesk import cache
+
+            g.desk = cache.attach(Desk.open(desk_path, explicit=True))
         return g.desk  # type: ignore[no-any-return]
 
     def actor() -> Actor:
