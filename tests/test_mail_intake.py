@@ -4,6 +4,7 @@ bounces, broken encodings) fed through real mbox, maildir and .eml sources."""
 from __future__ import annotations
 
 import base64
+import email
 import json
 import mailbox
 import subprocess
@@ -696,6 +697,10 @@ def test_replies_to_finished_tickets(mail_desk: Desk, tmp_path: Path) -> None:
     assert ticket(mail_desk, made)["title"] == "Update one drive sync fails", "a prefix ends at a word's end"
     assert f"related: [{resolved}]" in mail_desk.text(follow_up)
     assert ticket(mail_desk, resolved)["status"] == "closed"
+    by_tom = intake(mail_desk, "eml", mail_about(resolved, 8, sender="tom@example.com"))["messages"][0]["ticket"]
+    acks = [mail_desk.path / path for path in mail_desk.git("ls-files", "outbox").split() if by_tom in path]
+    assert [email.message_from_bytes(path.read_bytes())["To"] for path in acks] == ["tom@example.com"], \
+        "whoever wrote is told the follow-up's number, not the requester who did not write"
 
 
 def test_mail_that_cannot_be_committed_is_never_reported_as_taken_in(mail_desk: Desk, tmp_path: Path) -> None:

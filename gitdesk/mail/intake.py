@@ -512,7 +512,9 @@ def _acknowledged(state: _State, ticket: Ticket, incoming: Incoming, files: dict
     # Counted by who gets them, in To or Cc (as the outbox and sent/ count them): an agent
     # forwarding four customers' mails is not the one acknowledged, and a stranger's mail
     # copied to many others must not make the desk mail them for ever.
-    to = actions.requester_address(state.desk.config, ticket) or incoming.sender
+    # Who wrote is told: the requester, or someone in the Cc who wrote a follow-up on their behalf.
+    writer = incoming.sender if _in_cc(ticket, incoming.sender) else None
+    to = writer or actions.requester_address(state.desk.config, ticket) or incoming.sender
 
     def recent(address: str) -> int:
         return len([at for at in state.acknowledged.get(address_key(address), []) if now - at < ACK_INTERVAL])
@@ -538,7 +540,8 @@ def _acknowledged(state: _State, ticket: Ticket, incoming: Incoming, files: dict
                                 f"{ACKS_PER_INTERVAL} within the hour.")
     try:
         made = notify.acknowledgement(state.desk, ticket, now, leave_out=flooded,
-                                      first=ticket.requester == incoming.forwarded_from != incoming.sender)
+                                      first=ticket.requester == incoming.forwarded_from != incoming.sender,
+                                      to=writer)
     except ValidationError as error:  # an address mail took in but cannot write back (üser@…)
         note = (f"No acknowledgement was sent: {error.message.removeprefix(f'{ticket.id}: ')}. Reach the "
                 "requester another way, or correct the address (gitdesk set ID requester ADDRESS).")

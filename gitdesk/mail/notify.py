@@ -210,14 +210,15 @@ def _added_text(old: Ticket, new: Ticket, kind: str | None) -> str:
 
 
 def acknowledgement(desk: Desk, ticket: Ticket, now: datetime, leave_out: Sequence[str] = (),
-                    first: bool = False) -> tuple[Ticket, str, EmailMessage] | None:
+                    first: bool = False, to: str | None = None) -> tuple[Ticket, str, EmailMessage] | None:
     """The acknowledgement of a ticket taken in from mail (None when the policy says none
     or the requester has no address): the ticket threaded, the outbox path, the message.
     ``leave_out``: Cc addresses not to mail this time (each had its share this hour).
     ``first``: the requester never saw the mail that opened it (an agent's forward), so it
-    starts a thread of its own: no "Re:", no In-Reply-To to a mail they do not have."""
+    starts a thread of its own: no "Re:", no In-Reply-To to a mail they do not have.
+    ``to``: who wrote, when not the requester (someone in its Cc following a closed ticket up)."""
     config = desk.config
-    to = requester_address(config, ticket)
+    to = to or requester_address(config, ticket)
     audience = compose_audience(config, ticket, "acknowledgement", forced=False)
     if to is None or not config.mail.address or not audience:
         return None
