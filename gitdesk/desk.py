@@ -85,6 +85,22 @@ def quiet(label: str, total: int | None = None) -> AbstractContextManager[Callab
     return nullcontext(lambda amount: None)
 
 
+def folder_listed(entry: os.DirEntry[str]) -> bool:
+    """A folder in tickets/ that is listed as a problem: one with something in it (git mv
+    leaves an emptied one behind), not hidden (an editor's own)."""
+    return entry.is_dir(follow_symlinks=False) and not entry.name.startswith(".") and holds_anything(entry.path)
+
+
+def holds_anything(folder: str | Path) -> bool:
+    try:
+        with os.scandir(folder) as inside:
+            return next(inside, None) is not None
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True  # unreadable: said, not silently passed over
+
+
 def not_a_ticket(name: str) -> TicketFormatError:
     """Why ``name`` in tickets/ is not listed: misnamed, or a folder (a ticket moved into
     tickets/2026/ would vanish from listings, reports, exports and the knowledge base)."""
@@ -179,7 +195,7 @@ class Desk:
         try:
             with os.scandir(self.tickets_dir) as entries:
                 return sorted(entry.name + "/" if entry.is_dir(follow_symlinks=False) else entry.name
-                              for entry in entries if entry.is_dir(follow_symlinks=False)
+                              for entry in entries if folder_listed(entry)
                               or (entry.name.endswith(".md") and entry.name[:-3] not in valid))
         except FileNotFoundError:
             return []

@@ -265,6 +265,10 @@ def test_a_ticket_moved_into_a_folder_of_tickets_is_reported_not_silently_lost(d
     built = desk.run("kb", "build", ok=False)
     assert built.exit_code == 1 and said in built.output, "its article is not removed"
     assert "tickets/2026/" in desk.run("check", ok=False).output
+    desk.git("mv", f"tickets/2026/{ticket}.md", "tickets/")
+    desk.git("commit", "-q", "-m", "back", "--no-verify")
+    (desk.path / "tickets" / ".obsidian").mkdir()  # an editor's own folder is not a ticket's
+    assert desk.run("list", "--all").stderr == "" and ticket in desk.run("list", "--all").stdout
 
 
 def test_label_dash_h_removes_the_label_h(desk: Desk) -> None:

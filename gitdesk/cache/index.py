@@ -26,7 +26,7 @@ from typing import Any
 
 from gitdesk import ids, listing, paths, ticketfile
 from gitdesk.cache import db, gitstate, workers
-from gitdesk.desk import Desk, not_a_ticket, quiet, read_regular
+from gitdesk.desk import Desk, folder_listed, holds_anything, not_a_ticket, quiet, read_regular
 from gitdesk.errors import GitdeskError, NotFound, ValidationError
 from gitdesk.model import INTERNAL_KINDS, KNOWN_FIELDS, TIME, Entry, Ticket
 from gitdesk.paths import TICKETS
@@ -168,7 +168,7 @@ def _scan_directory(desk: Desk) -> dict[str, os.stat_result]:
             for entry in entries:
                 if entry.name.endswith(".md"):
                     found[entry.name] = entry.stat(follow_symlinks=False)
-                elif entry.is_dir(follow_symlinks=False):  # listed as a problem: its tickets are not read
+                elif folder_listed(entry):  # listed as a problem: its tickets are not read
                     found[entry.name + "/"] = entry.stat(follow_symlinks=False)
     except FileNotFoundError:
         pass
@@ -255,6 +255,9 @@ def _plan(desk: Desk, connection: sqlite3.Connection) -> _Plan | RefreshStats:
         on_disk: dict[str, os.stat_result] = {}
         gone: list[str] = []
         for name in dict.fromkeys(suspects):
+            if name.endswith("/") and not holds_anything(desk.tickets_dir / name):
+                gone.append(name)  # emptied (git mv leaves the folder): nothing to report any more
+                continue
             try:
                 on_disk[name] = os.stat(desk.tickets_dir / name, follow_symlinks=False)
             except FileNotFoundError:
