@@ -283,6 +283,10 @@ def test_export_gives_every_ticket_whole(desk: Desk, tmp_path: Path) -> None:
     desk.run("--as", "alice", "resolve", first, "--note", "Done.")
     records = json.loads(desk.run("export", "json").stdout)["tickets"]
     assert [r["id"] for r in records] == [first]
+    (tmp_path / "export.json").write_text(desk.run("export", "json").stdout)
+    assert desk.fails("import", "github", str(tmp_path / "export.json")) == (
+        "gitdesk: error: export.json is gitdesk's own export, which gitdesk import does not read back (to move or "
+        "copy a desk, clone its repository (git clone --mirror))")
     record = records[0]
     assert record["description"] == "Line one\nline two" and record["resolution"] == "Done."
     assert [e["kind"] for e in record["conversation"]] == ["note"]

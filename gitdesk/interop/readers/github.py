@@ -65,6 +65,9 @@ def records(path: Path, handles: frozenset[str] = frozenset(), repository: str |
     except (UnicodeDecodeError, ValueError, RecursionError) as error:  # [[[[… nested past Python's stack
         raise ValidationError(f"{path.name} is not a JSON export: {frontmatter.short(error)}",
                               hint="make it with: gh issue list --state all --json number,title,body,...") from None
+    if isinstance(data, dict) and isinstance(data.get("tickets"), list) and "exported_at" in data:
+        raise ValidationError(f"{path.name} is gitdesk's own export, which gitdesk import does not read back",
+                              hint="to move or copy a desk, clone its repository (git clone --mirror)")
     if isinstance(data, dict):
         data = [data]
     if not isinstance(data, list):
