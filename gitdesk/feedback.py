@@ -32,6 +32,10 @@ class Feedback:
     # score and a reopening made in the same second; None in files written before it was kept.
     status: str | None = None
 
+    def as_record(self) -> dict[str, object]:
+        return {"ticket": self.ticket, "score": self.score, "comment": self.comment, "at": clock.format_utc(self.at),
+                "status": self.status, "message_id": self.message_id, "path": self.path}
+
 
 @dataclass(frozen=True, slots=True)
 class Added:

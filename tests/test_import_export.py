@@ -281,7 +281,11 @@ def test_export_gives_every_ticket_whole(desk: Desk, tmp_path: Path) -> None:
     first = desk.new("=cmd|' /C calc'!A0", "-q", "it-helpdesk", "-m", "Line one\nline two")
     desk.run("--as", "alice", "note", first, "-m", "internal")
     desk.run("--as", "alice", "resolve", first, "--note", "Done.")
-    records = json.loads(desk.run("export", "json").stdout)["tickets"]
+    desk.run("feedback", "add", first, "--score", "4", "--comment", "Quick")
+    exported = json.loads(desk.run("export", "json").stdout)
+    assert [(f["ticket"], f["score"], f["comment"]) for f in exported["feedback"]] == [(first, 4, "Quick")], \
+        "a migration out keeps the weekly review's data"
+    records = exported["tickets"]
     assert [r["id"] for r in records] == [first]
     (tmp_path / "export.json").write_text(desk.run("export", "json").stdout)
     assert desk.fails("import", "github", str(tmp_path / "export.json")) == (

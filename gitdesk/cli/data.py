@@ -191,8 +191,9 @@ def export(session: Session, kind: str, target: Path | None) -> None:
     """Every ticket with its whole conversation and derived timings, as JSON or CSV.
 
     Everything a ticket file says is in its record (the same as show
-    --format json). Not filtered for privacy (internal notes and requesters
-    are included): keep exports where the desk is kept. A copy to read, not
+    --format json); JSON has the feedback too (kept apart from tickets).
+    Not filtered for privacy (internal notes and requesters are included):
+    keep exports where the desk is kept. A copy to read, not
     to restore from: gitdesk import does not read it back (to back up a
     desk, clone its repository with git clone --mirror).
 
@@ -211,11 +212,14 @@ def export(session: Session, kind: str, target: Path | None) -> None:
     history.require_full(session.desk, "an export (its timings) needs")
     now = clock.now()
     found, problems = exporting.tickets(session.desk, now)
-    if problems:  # an export is a backup: one lacking tickets must not replace a whole one
-        output.warnings(problems)
-        raise GitdeskError(f"the export would lack {counted(len(problems), 'ticket file')} that cannot be read; "
-                           "nothing was written", hint="fix them (gitdesk check lists them), then export again")
-    views.export(found, kind, target, clock.format_utc(now))
+    scores, unread = exporting.scores(session.desk)
+    if problems or unread:  # an export is a backup: one lacking tickets must not replace a whole one
+        output.warnings([*problems, *unread])
+        lacking = " and ".join(part for part in (counted(len(problems), "ticket file") if problems else "",
+                                                 counted(len(unread), "feedback file") if unread else "") if part)
+        raise GitdeskError(f"the export would lack {lacking} that cannot be read; nothing was written",
+                           hint="fix them (gitdesk check lists them), then export again")
+    views.export(found, kind, target, clock.format_utc(now), scores)
 
 
 @click.command(name="import")

@@ -19,6 +19,15 @@ from gitdesk.desk import Desk
 from gitdesk.errors import GitdeskError
 
 
+def scores(desk: Desk) -> tuple[list[dict[str, Any]], list[GitdeskError]]:
+    """Every piece of feedback (kept apart from tickets, in feedback/), oldest first, and the
+    files that could not be read: a migration out must not lose the weekly review's data."""
+    from gitdesk import feedback
+
+    found, problems = feedback.load_all(desk)
+    return [item.as_record() for item in sorted(found, key=lambda item: (item.at, item.path))], problems
+
+
 def tickets(desk: Desk, now: datetime) -> tuple[list[dict[str, Any]], list[GitdeskError]]:
     """One whole record per ticket, oldest first, and the files that could not be read."""
     found, problems = desk.all_tickets()  # the whole text of every file: the index keeps only facts

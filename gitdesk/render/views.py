@@ -842,15 +842,18 @@ def import_result(result: ImportResult, fmt: str) -> None:
              f"{result.count('skipped')} skipped")
 
 
-def export(found: Sequence[Mapping[str, Any]], kind: str, output: Path | None, exported_at: str) -> None:
-    """``gitdesk export``: every ticket's whole record, to standard output or a file."""
+def export(found: Sequence[Mapping[str, Any]], kind: str, output: Path | None, exported_at: str,
+           scores: Sequence[Mapping[str, Any]] = ()) -> None:
+    """``gitdesk export``: every ticket's whole record (and in JSON, every score), to standard
+    output or a file. CSV is one row per ticket: feedback has no place in it."""
+    meta = {"exported_at": exported_at, "feedback": list(scores)}
     if output is None:
-        emit(kind, "tickets", found, meta={"exported_at": exported_at}, flat=records.flat)
+        emit(kind, "tickets", found, meta=meta, flat=records.flat)
         return
     try:
         with open(output, "w", encoding="utf-8", newline="") as handle:
             if kind == "json":
-                write_json({"exported_at": exported_at, "tickets": list(found)}, handle)
+                write_json({**meta, "tickets": list(found)}, handle)
             else:
                 handle.write(csv_text([records.flat(record) for record in found]))
     except OSError as error:
