@@ -277,6 +277,12 @@ def test_a_rated_resolution_is_not_asked_again_and_a_second_score_on_a_closed_ti
     assert (second["messages"][0]["outcome"], second["messages"][0]["ticket"]) == ("reply", ticket_id)
     assert len(list((mail_desk.path / "tickets").glob("*.md"))) == tickets, "no new request"
     assert ticket(mail_desk, ticket_id)["status"] == "closed"
+    numbered = (f"From: bob.meyer@gmail.com\nTo: help@fernhill.example\nSubject: Re: Outlook [{ticket_id}]\n"
+                "Message-ID: <list-1@mail.gmail.com>\n\n1. The new colleague in room 3.14 needs Outlook too.\n"
+                "2. Please add her to the scan-to-mail list.\n").encode()
+    (item,) = intake(mail_desk, "eml", eml(tmp_path, numbered, "c.eml"))["messages"]
+    assert item["outcome"] == "new" and f"follow-up to closed {ticket_id}" in item["detail"], \
+        "a numbered list answering no rating question is a request, not a score"
 
 
 def test_an_answer_without_a_score_or_from_someone_else_is_not_feedback(mail_desk: Desk, tmp_path: Path) -> None:

@@ -591,8 +591,21 @@ _THANKS = re.compile(r"\b(thanks?|thank you|thx|ty|danke|vielen dank|dankesch[ö
                      r"dzi[ęe]kuj[ęe]|obrigad[oa]|bedankt|tack|kiitos)\b", re.IGNORECASE)
 
 
-def _asks_nothing(said: str) -> bool:
-    return just_thanks(said) or feedback_score(said) is not None
+def _answers_rating(config: Config, ticket: Ticket, incoming: Incoming) -> bool:
+    """Whether the mail is its requester's answer to the desk's satisfaction question (the
+    resolution mail or a feedback request, by its thread or the [feedback] tag)."""
+    asked = notify.FEEDBACK_TAG in incoming.subject.casefold() or any(
+        f"{ticket.id}.{event}.".casefold() in reference.casefold()
+        for reference in incoming.references for event in ("resolution", "feedback-request"))
+    return asked and workflow.is_requester(config, ticket, incoming.sender)
+
+
+def _asks_nothing(config: Config, ticket: Ticket, incoming: Incoming) -> bool:
+    """A mail on a finished ticket that asks for nothing: a thank-you, or a score answering the
+    desk's question that is not feedback (a second one). "1. The new colleague needs…" from
+    anyone else is a request."""
+    said = strip_quoted(incoming.text)
+    return just_thanks(said) or (_answers_rating(config, ticket, incoming) and feedback_score(said) is not None)
 
 
 def just_thanks(text: str) -> bool:
@@ -666,11 +679,7 @@ def _feedback(state: _State, ticket: Ticket, incoming: Incoming, files: dict[str
     """Take the mail in as feedback on ``ticket`` if it answers a feedback request with a
     score from the requester: (outcome, detail), or None when it is not feedback."""
     config = state.desk.config
-    asked = notify.FEEDBACK_TAG in incoming.subject.casefold() or any(
-        f"{ticket.id}.{event}.".casefold() in reference.casefold()
-        for reference in incoming.references for event in ("resolution", "feedback-request"))
-    if not asked or not workflow.is_requester(config, ticket, incoming.sender) \
-            or not workflow.is_done(config, ticket.status):
+    if not _answers_rating(config, ticket, incoming) or not workflow.is_done(config, ticket.status):
         return None
     found = feedback_score(incoming.text)
     if found is None:
@@ -750,7 +759,7 @@ def _apply(state: _State, incoming: Incoming, files: dict[str, bytes]) -> tuple[
                 detail = f"{new.title} (answers {target}, but the sender is not trusted: {incoming.unauthenticated})"
                 outcome = "new"
             elif (workflow.is_done(desk.config, ticket.status) and ticket.status != workflow.RESOLVED
-                  and not (ticket.status != workflow.REJECTED and _asks_nothing(strip_quoted(incoming.text)))):
+                  and not (ticket.status != workflow.REJECTED and _asks_nothing(desk.config, ticket, incoming))):
                 # Still a problem, on a finished ticket: a new one, carrying the conversation on (a
                 # thank-you, or a score that is not feedback (a second one), is only noted on the
                 # finished ticket: it asks for nothing).
