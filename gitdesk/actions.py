@@ -936,6 +936,10 @@ def setting(desk: Desk, field: str, value: str, actor: Actor) -> Callable[[Ticke
         if name == "queue":
             if cleared:
                 return replace(ticket, queue=None)
+            if workflow.is_done(desk.config, ticket.status):  # putting a record right: nobody new is given it
+                if value.strip() not in desk.config.queues:
+                    return _enter_queue(desk, ticket, value.strip(), lambda: [])  # refuses, naming the queues
+                return replace(ticket, queue=value.strip())
             return _enter_queue(desk, ticket, value.strip(), _others(desk, value.strip()))
         if name == "assignee":
             if cleared:

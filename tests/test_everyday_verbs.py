@@ -121,6 +121,8 @@ def test_a_finished_ticket_is_reopened_before_it_is_escalated_or_taken(desk: Des
     assert "cannot be taken" in desk.fails("take", ticket, "--force", "--as", "bob")
     assert desk.head() == head and desk.text(ticket) == before
     desk.run("assign", ticket, "bob")  # putting the record right stays possible
+    desk.run("set", ticket, "queue", "it-infra")  # round-robin there: nobody new is given a finished ticket
+    assert "queue: it-infra\n" in desk.text(ticket) and "assignee: bob\n" in desk.text(ticket)
 
 
 def test_a_second_resolution_keeps_the_first_in_the_thread(desk: Desk) -> None:

@@ -725,6 +725,9 @@ def test_a_working_day_digest_on_monday_covers_friday_and_the_weekend(tmp_path: 
     ("rules:\n  - name: x\n    when: {status: open, for: 1h}\n    do:\n      - escalate: {reason: stale}\n",
      ".gitdesk/rules.yml:4: escalate without to: needs the queue's escalate_to, which queue it-infra has not "
      "(give the step to: a queue or person, or limit the rule with if: {queue: …})"),
+    ("rules:\n  - name: x\n    when: {status: resolved, for: 1d}\n    do:\n      - escalate: {to: dana, reason: Second look}\n",
+     ".gitdesk/rules.yml:4: escalate on a resolved ticket is refused on every run: a finished ticket is reopened "
+     "first (notify or note instead, e.g. - notify: leads)"),
     ("rules:\n  - name: x\n    when: {status: new, for: 4h}\n    do:\n      - set: {assignee: carol}\n",
      ".gitdesk/rules.yml:5: 'carol' is not an agent of this desk (name a queue member, or a person with agent: true)"),
     ("rules:\n  - name: x\n    when: {status: new, for: 4h}\n    do:\n      - set: {message_ids: x}\n",

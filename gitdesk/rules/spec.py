@@ -309,6 +309,11 @@ def _rule(reader: _Reader, item: Any, where: tuple[Any, ...]) -> Rule | None:
     conditions = _conditions(reader, item.get("if"), (*where, "if"))
     steps = _steps(reader, item.get("do"), (*where, "do"), trigger)
     for step in steps:
+        if step.verb == "escalate" and trigger is not None and trigger.kind == "status" \
+                and trigger.status in reader.config.done_statuses:
+            # A finished ticket is reopened before it is escalated, and no step reopens.
+            reader.fail((*where, "do"), f"escalate on a {trigger.status} ticket is refused on every run: a "
+                        "finished ticket is reopened first", "notify or note instead, e.g. - notify: leads")
         if step.verb == "escalate" and step.value["to"] is None:
             # Without to: the ticket's queue's target: each queue the rule can act in needs one,
             # or the rule fails on every run for as long as such a ticket waits.
