@@ -32,6 +32,7 @@ from gitdesk.model import (
     REPLY,
     REQUESTER_NAME,
     RESERVED_NAMES,
+    RULES_AUTHOR,
     TIME,
     WAITING,
     Config,
@@ -187,26 +188,35 @@ def _lines(loaded: LoadedTicket) -> dict[str, int]:
     return {key: span.line for key, span in loaded.document.front.spans.items()}
 
 
-def entering(desk: Desk, status: str, *, resolution: str | None = None, actor: Actor | None = None,
+def entering(desk: Desk, status: str, *, resolution: str | None = None,
              at: datetime | None = None) -> Callable[[Ticket], Ticket]:
     """A move to ``status`` as the workflow allows it (a rule's ``close`` and ``resolve``
-    steps, by ``actor`` at ``at``), with the resolution note a resolved status needs."""
+    steps, dated ``at``), with the resolution note a resolved status needs."""
     def mutate(ticket: Ticket) -> Ticket:
         if resolution is not None:
-            ticket = _resolved_with(ticket, ticketfile.escape_text(resolution), actor, at)
+            ticket = _resolved_with(ticket, ticketfile.escape_text(resolution), at)
         return _enter_status(desk, ticket, status)
 
     return mutate
 
 
-def _resolved_with(ticket: Ticket, resolution: str, actor: Actor | None, at: datetime | None = None) -> Ticket:
+KEPT_RESOLUTION = 8000  # characters of a replaced resolution kept in its note; all of it stays in Git
+
+
+def _resolved_with(ticket: Ticket, resolution: str, at: datetime | None = None) -> Ticket:
     """``resolution`` in place of the ticket's own. An earlier, different one (a reopened
-    ticket's, mailed to its requester) is kept in the conversation as an internal note: the
-    thread shows every answer the requester was given, not only the last."""
+    ticket's, mailed to its requester) is kept in the conversation as an internal note by
+    gitdesk (nobody wrote it: no one's work in reports): the thread shows every answer the
+    requester was given, not only the last. A long one is kept in part, so that resolving
+    again and again cannot fill the ticket file."""
     earlier = (ticket.resolution or "").strip()
-    if earlier and earlier != resolution.strip() and actor is not None:
-        quoted = "\n".join(f"> {line}" if line.strip() else ">" for line in earlier.splitlines())
-        note = _entry(actor, NOTE, f"The earlier resolution, replaced by the one below:\n\n{quoted}", at=at)
+    if earlier and earlier != resolution.strip():
+        kept = earlier if len(earlier) <= KEPT_RESOLUTION else \
+            earlier[:earlier.rfind("\n", 0, KEPT_RESOLUTION) + 1 or KEPT_RESOLUTION].rstrip() + \
+            f"\n\n… (the rest is in its history: gitdesk log {ticket.id})"
+        quoted = "\n".join(f"> {line}" if line.strip() else ">" for line in kept.splitlines())
+        note = Entry(at or clock.now(), RULES_AUTHOR, NOTE, f"The earlier resolution, replaced by the one below:"
+                                                           f"\n\n{quoted}")
         ticket = replace(ticket, entries=(*ticket.entries, note))
     return replace(ticket, resolution=resolution)
 
@@ -830,7 +840,7 @@ def resolve(desk: Desk, typed_id: str, note_text: str, actor: Actor, *, mailer: 
                               hint="say what fixed it: gitdesk resolve ID --note TEXT, or --note-file F")
 
     def mutate(ticket: Ticket) -> Ticket:
-        new = _resolved_with(_with_queue(desk, ticket, handle), resolution, actor)
+        new = _resolved_with(_with_queue(desk, ticket, handle), resolution)
         return _enter_status(desk, new, workflow.RESOLVED)
 
     return _change(desk, typed_id, actor, "resolve", mutate, mailer)
@@ -1152,8 +1162,7 @@ def close_as_duplicate(desk: Desk, typed_id: str, of: str, actor: Actor, text: s
             loaded_ticket = with_waiting(loaded.ticket, [])
             answer = templates.wrap_prose(answer)  # the desk's own sentence reads as its mail does
         resolution = f"{said}\n\n{answer}" if said else answer
-        new = replace(_resolved_with(_with_queue(desk, loaded_ticket, handle), resolution, actor),
-                      duplicate_of=other_id)
+        new = replace(_resolved_with(_with_queue(desk, loaded_ticket, handle), resolution), duplicate_of=other_id)
         new = _enter_status(desk, new, workflow.RESOLVED)
         return commit_change(desk, loaded, new, actor, "duplicate", also, notes=notes, mailer=mailer)
 

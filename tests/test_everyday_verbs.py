@@ -140,10 +140,19 @@ def test_a_second_resolution_keeps_the_first_in_the_thread(desk: Desk) -> None:
     shown = json.loads(desk.run("show", ticket, "--format", "json").stdout)["ticket"]
     assert shown["resolution"] == "Replaced the VPN profile."
     last = shown["conversation"][-1]
-    assert (last["kind"], last["author"], last["at"]) == ("note", "alice", "2026-11-25T11:00:00Z")
+    assert (last["kind"], last["author"], last["at"]) == ("note", "gitdesk", "2026-11-25T11:00:00Z"), \
+        "nobody wrote it: not alice's work in the workload report"
     assert last["text"] == ("The earlier resolution, replaced by the one below:\n\n"
                             "> Moved your account to vpn-old-2.\n>\n> ### Not a heading"), "quoted as it was shown"
     desk.run("check")
+    long = "\n".join(f"Step {n}: " + "x" * 70 for n in range(400))  # 31 KB, resolved and replaced again and again
+    for _ in range(3):
+        desk.run("reopen", ticket, "-m", "Again", "--as", "carol")
+        desk.run("resolve", ticket, "--note", long)
+        desk.run("reopen", ticket, "-m", "Again", "--as", "carol")
+        desk.run("resolve", ticket, "--note", "Short.")
+    kept = json.loads(desk.run("show", ticket, "--format", "json").stdout)["ticket"]["conversation"][-1]["text"]
+    assert len(kept) < 9000 and kept.endswith(f"… (the rest is in its history: gitdesk log {ticket})")
 
 
 def test_escalate_needs_a_reason_flag(desk: Desk) -> None:

@@ -457,7 +457,7 @@ def _change(desk: Desk, step: Step, stamp: datetime) -> Callable[[Ticket], Ticke
     if step.verb == "close":
         return actions.entering(desk, workflow.CLOSED)
     if step.verb == "resolve":
-        return actions.entering(desk, workflow.RESOLVED, resolution=str(value), actor=ACTOR, at=stamp)
+        return actions.entering(desk, workflow.RESOLVED, resolution=str(value), at=stamp)
     if step.verb == "note":
         text = ticketfile.escape_text(str(value))
         return lambda ticket: replace(ticket, entries=(*ticket.entries, Entry(stamp, RULES_AUTHOR, NOTE, text)))
