@@ -88,13 +88,15 @@ def quiet(label: str, total: int | None = None) -> AbstractContextManager[Callab
 def folder_listed(entry: os.DirEntry[str]) -> bool:
     """A folder in tickets/ that is listed as a problem: one with something in it (git mv
     leaves an emptied one behind), not hidden (an editor's own)."""
-    return entry.is_dir(follow_symlinks=False) and not entry.name.startswith(".") and holds_anything(entry.path)
+    return entry.is_dir(follow_symlinks=False) and not entry.name.startswith(".") \
+        and not entry.name.endswith(".md") and holds_anything(entry.path)  # GD-….md/: "not a regular file"
 
 
 def holds_anything(folder: str | Path) -> bool:
+    """Whether a folder holds anything but hidden files (a .gitkeep keeps an empty one in Git)."""
     try:
         with os.scandir(folder) as inside:
-            return next(inside, None) is not None
+            return any(not entry.name.startswith(".") for entry in inside)
     except FileNotFoundError:
         return False
     except OSError:
@@ -106,8 +108,8 @@ def not_a_ticket(name: str) -> TicketFormatError:
     tickets/2026/ would vanish from listings, reports, exports and the knowledge base)."""
     if name.endswith("/"):
         return TicketFormatError("is a folder: only files directly in tickets/ are tickets, so none in it is listed",
-                                 path=f"{TICKETS}/{name}", hint=f"move its tickets back: git mv {TICKETS}/{name}*.md "
-                                                                 f"{TICKETS}/")
+                                 path=f"{TICKETS}/{name}", hint=f"move the tickets in it back: git mv {TICKETS}/{name}"
+                                                                 f"ID.md {TICKETS}/; anything else out of {TICKETS}/")
     return TicketFormatError("is not named like a ticket of this desk, so it is not listed",
                              path=f"{TICKETS}/{name}", hint="gitdesk check explains")
 

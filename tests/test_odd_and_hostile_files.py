@@ -258,7 +258,7 @@ def test_a_ticket_moved_into_a_folder_of_tickets_is_reported_not_silently_lost(d
     desk.git("mv", f"tickets/{ticket}.md", "tickets/2026/")
     desk.git("commit", "-q", "-m", "archive", "--no-verify")
     said = ("tickets/2026/: is a folder: only files directly in tickets/ are tickets, so none in it is listed "
-            "(move its tickets back: git mv tickets/2026/*.md tickets/)")
+            "(move the tickets in it back: git mv tickets/2026/ID.md tickets/; anything else out of tickets/)")
     assert said in desk.run("list", "--all").stderr
     exported = desk.run("export", "json", "-o", str(desk.path.parent / "backup.json"), ok=False)
     assert exported.exit_code == 1 and said in exported.output, "a backup that lacks a ticket must not look complete"
@@ -268,6 +268,8 @@ def test_a_ticket_moved_into_a_folder_of_tickets_is_reported_not_silently_lost(d
     desk.git("mv", f"tickets/2026/{ticket}.md", "tickets/")
     desk.git("commit", "-q", "-m", "back", "--no-verify")
     (desk.path / "tickets" / ".obsidian").mkdir()  # an editor's own folder is not a ticket's
+    (desk.path / "tickets" / "empty").mkdir()
+    (desk.path / "tickets" / "empty" / ".gitkeep").touch()  # nor one kept in Git by a hidden file
     assert desk.run("list", "--all").stderr == "" and ticket in desk.run("list", "--all").stdout
 
 
