@@ -320,7 +320,8 @@ def test_two_systems_numbering_their_tickets_alike_are_told_apart_by_source(desk
     imported(desk, "csv", it)
     (skipped,) = imported(desk, "csv", facilities)["items"]
     assert skipped["outcome"] == "skipped" and skipped["detail"] == (
-        "already imported (as 'Printer jams', not 'Broken chair': from another system? import it with --source NAME)")
+        "already imported (as 'Printer jams', not 'Broken chair': another system's number? see --source in "
+        "docs/import-export.md)")
     (chair,) = imported(desk, "csv", facilities, "--source", "facilities")["items"]
     assert chair["outcome"] == "imported" and shown(desk, chair["ticket"])["imported_from"] == "csv:facilities:1"
     assert imported(desk, "csv", facilities, "--source", "facilities")["items"][0]["outcome"] == "skipped"

@@ -292,8 +292,8 @@ def run(desk: Desk, items: Iterable[Record | Skip], source: str, actor: Actor,
                 detail = f"the same key as {earlier}" if earlier else "already imported"
                 if not earlier and title is not None and title.casefold() != clean_line(item.title).casefold():
                     # Another system's ticket with the same number, most likely: said, never merged silently.
-                    detail += (f" (as {title[:60]!r}, not {clean_line(item.title)[:60]!r}: from another system? "
-                               "import it with --source NAME)")
+                    detail += (f" (as {title[:60]!r}, not {clean_line(item.title)[:60]!r}: another system's "
+                               "number? see --source in docs/import-export.md)")
                 result.items.append(Imported(item.position, item.key, "skipped", holder, detail))
                 continue
             try:
