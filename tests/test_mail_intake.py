@@ -702,6 +702,24 @@ def test_replies_to_finished_tickets(mail_desk: Desk, tmp_path: Path) -> None:
     assert [email.message_from_bytes(path.read_bytes())["To"] for path in acks] == ["tom@example.com"], \
         "whoever wrote is told the follow-up's number, not the requester who did not write"
 
+    def said(ticket_id: str, number: int, sender: str, body: str) -> dict:  # type: ignore[type-arg]
+        raw = (f"From: {sender}\nTo: help@fernhill.example\nSubject: Re: Solved: Printer [{ticket_id}]\n"
+               f"Message-ID: <s{number}@example.com>\n\n{body}\n").encode()
+        return intake(mail_desk, "eml", eml(tmp_path, raw, f"s{number}.eml"))["messages"][0]  # type: ignore[no-any-return]
+
+    driver = mail_desk.new("Driver missing", "-q", "it-helpdesk", "--requester", "carol")
+    mail_desk.run("--as", "alice", "cc", driver, "+tom@example.com")
+    mail_desk.run("--as", "alice", "resolve", driver, "--note", "Installed driver 4.2.")
+    said(driver, 1, "tom@example.com", "5 - great service!")
+    assert ticket(mail_desk, driver)["status"] == "resolved", "a score and nothing else asks for nothing"
+    said(driver, 2, "tom@example.com", "1. The new colleague needs the driver too, please.")
+    assert ticket(mail_desk, driver)["status"] == "open", "a numbered request is no score: it reopens"
+    mail_desk.run("--as", "alice", "resolve", driver, "--note", "Installed it for her too.")
+    mail_desk.run("--as", "alice", "close", driver)
+    asked = said(driver, 3, "carol@example.com", "Thanks! Please also install it on Tom's laptop.")
+    assert asked["outcome"] == "new" and f"follow-up to closed {driver}" in asked["detail"], \
+        "thanks followed by a request is a request"
+
 
 def test_mail_that_cannot_be_committed_is_never_reported_as_taken_in(mail_desk: Desk, tmp_path: Path) -> None:
     ticket_id = mail_desk.new("Printer", "-q", "it-helpdesk", "--requester", "carol")

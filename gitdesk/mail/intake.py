@@ -577,7 +577,7 @@ def _reply(state: _State, ticket: Ticket, incoming: Incoming, files: dict[str, b
     if may_open and ticket.status == workflow.PENDING:
         new = replace(new, entries=(*new.entries, Entry(clock.now(), author, REPLY, text)))
         return replace(new, status=workflow.OPEN)
-    if may_open and ticket.status == workflow.RESOLVED and not just_thanks(said) and feedback_score(said) is None:
+    if may_open and ticket.status == workflow.RESOLVED and not _asks_nothing(said):
         # Like most desks: an answer to a resolved ticket from its requester's side (someone in its
         # Cc: a colleague, the requester of a duplicate) reopens it; their words are the reason.
         # A thank-you does not: most answers to "Solved" are one. Nor does a score ("5 - great
@@ -600,12 +600,15 @@ def _answers_rating(config: Config, ticket: Ticket, incoming: Incoming) -> bool:
     return asked and workflow.is_requester(config, ticket, incoming.sender)
 
 
-def _asks_nothing(config: Config, ticket: Ticket, incoming: Incoming) -> bool:
-    """A mail on a finished ticket that asks for nothing: a thank-you, or a score answering the
-    desk's question that is not feedback (a second one). "1. The new colleague needs…" from
-    anyone else is a request."""
-    said = strip_quoted(incoming.text)
-    return just_thanks(said) or (_answers_rating(config, ticket, incoming) and feedback_score(said) is not None)
+def _asks_nothing(said: str) -> bool:
+    """Whether a mail on a finished ticket asks for nothing, so it is noted there rather than
+    reopening it or starting a follow-up: a thank-you, or a score and nothing but words that
+    judge the help ("5 - great service!", a Cc's or a second one). "1. The new colleague needs
+    the driver too" reads as a score to the rating question, but asks for something."""
+    if just_thanks(said):
+        return True
+    scored = feedback_score(said)
+    return scored is not None and all(word in _JUDGING for word in re.findall(r"\w+", scored[1].casefold()))
 
 
 def just_thanks(text: str) -> bool:
@@ -613,7 +616,12 @@ def just_thanks(text: str) -> bool:
     wieder!"): short, thankful, no question and nothing that says it is still broken."""
     said = " ".join(text.split())
     return (0 < len(said) <= 160 and "?" not in said and bool(_THANKS.search(said))
-            and not _STILL_BROKEN.search(said))
+            and not _STILL_BROKEN.search(said) and not _ASKS.search(said))
+
+
+# A request after the thanks ("Thanks! Please also install it on Tom's laptop") is not just thanks.
+_ASKS = re.compile(r"\b(?:please|pls|plz|kindly|could you|can you|would you|bitte|könnten sie|koennten sie|"
+                   r"por favor|per favore|s'il vous pla[iî]t|merci de|proszę|prosze)\b", re.IGNORECASE)
 
 
 # A score opens the first line, alone or followed by punctuation: "4", "Score: 5 - quick!",
@@ -759,7 +767,7 @@ def _apply(state: _State, incoming: Incoming, files: dict[str, bytes]) -> tuple[
                 detail = f"{new.title} (answers {target}, but the sender is not trusted: {incoming.unauthenticated})"
                 outcome = "new"
             elif (workflow.is_done(desk.config, ticket.status) and ticket.status != workflow.RESOLVED
-                  and not (ticket.status != workflow.REJECTED and _asks_nothing(desk.config, ticket, incoming))):
+                  and not (ticket.status != workflow.REJECTED and _asks_nothing(strip_quoted(incoming.text)))):
                 # Still a problem, on a finished ticket: a new one, carrying the conversation on (a
                 # thank-you, or a score that is not feedback (a second one), is only noted on the
                 # finished ticket: it asks for nothing).
