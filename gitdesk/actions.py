@@ -39,6 +39,7 @@ from gitdesk.model import (
     Entry,
     Ticket,
 )
+from gitdesk.paths import TICKETS
 from gitdesk.text import address_key, clean_line, closest, one_line, unmailable
 
 FIELD_NAME = re.compile(r"^[a-z_][a-z0-9_-]*\Z")
@@ -213,7 +214,7 @@ def _resolved_with(ticket: Ticket, resolution: str, at: datetime | None = None) 
     if earlier and earlier != resolution.strip():
         kept = earlier if len(earlier) <= KEPT_RESOLUTION else \
             earlier[:earlier.rfind("\n", 0, KEPT_RESOLUTION) + 1 or KEPT_RESOLUTION].rstrip() + \
-            f"\n\n… (the rest is in its history: gitdesk log {ticket.id})"
+            f"\n\n… (the rest is in Git: git log -p -- {TICKETS}/{ticket.id}.md)"
         quoted = "\n".join(f"> {line}" if line.strip() else ">" for line in kept.splitlines())
         note = Entry(at or clock.now(), RULES_AUTHOR, NOTE, f"The earlier resolution, replaced by the one below:"
                                                            f"\n\n{quoted}")
@@ -949,7 +950,9 @@ def setting(desk: Desk, field: str, value: str, actor: Actor) -> Callable[[Ticke
             if workflow.is_done(desk.config, ticket.status):  # putting a record right: nobody new is given it
                 if value.strip() not in desk.config.queues:
                     return _enter_queue(desk, ticket, value.strip(), lambda: [])  # refuses, naming the queues
-                return replace(ticket, queue=value.strip())
+                members = desk.config.queues[value.strip()].members  # as for an open ticket: a non-member is dropped
+                return replace(ticket, queue=value.strip(), assignee=ticket.assignee if ticket.assignee in members
+                               else None)
             return _enter_queue(desk, ticket, value.strip(), _others(desk, value.strip()))
         if name == "assignee":
             if cleared:

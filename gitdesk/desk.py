@@ -86,21 +86,26 @@ def quiet(label: str, total: int | None = None) -> AbstractContextManager[Callab
 
 
 def folder_listed(entry: os.DirEntry[str]) -> bool:
-    """A folder in tickets/ that is listed as a problem: one with something in it (git mv
-    leaves an emptied one behind), not hidden (an editor's own)."""
-    return entry.is_dir(follow_symlinks=False) and not entry.name.startswith(".") \
-        and not entry.name.endswith(".md") and holds_anything(entry.path)  # GD-….md/: "not a regular file"
+    """A folder in tickets/ that is listed as a problem: one holding a Markdown file at any
+    depth, hidden or not (tickets/.archive/GD-….md vanished too); not one git mv emptied, a
+    .gitkeep keeps, or an editor keeps its settings in. GD-….md/ is "not a regular file"."""
+    return entry.is_dir(follow_symlinks=False) and not entry.name.endswith(".md") and holds_markdown(entry.path)
 
 
-def holds_anything(folder: str | Path) -> bool:
-    """Whether a folder holds anything but hidden files (a .gitkeep keeps an empty one in Git)."""
+def holds_markdown(folder: str | Path) -> bool:
     try:
-        with os.scandir(folder) as inside:
-            return any(not entry.name.startswith(".") for entry in inside)
+        for _, _, files in os.walk(folder, onerror=_raise):
+            if any(name.endswith(".md") for name in files):
+                return True
     except FileNotFoundError:
         return False
     except OSError:
         return True  # unreadable: said, not silently passed over
+    return False
+
+
+def _raise(error: OSError) -> None:
+    raise error
 
 
 def not_a_ticket(name: str) -> TicketFormatError:

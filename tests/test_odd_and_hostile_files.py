@@ -268,9 +268,19 @@ def test_a_ticket_moved_into_a_folder_of_tickets_is_reported_not_silently_lost(d
     desk.git("mv", f"tickets/2026/{ticket}.md", "tickets/")
     desk.git("commit", "-q", "-m", "back", "--no-verify")
     (desk.path / "tickets" / ".obsidian").mkdir()  # an editor's own folder is not a ticket's
+    (desk.path / "tickets" / ".obsidian" / "app.json").write_text("{}")
     (desk.path / "tickets" / "empty").mkdir()
     (desk.path / "tickets" / "empty" / ".gitkeep").touch()  # nor one kept in Git by a hidden file
     assert desk.run("list", "--all").stderr == "" and ticket in desk.run("list", "--all").stdout
+    for hidden in (".archive", "2025/.old"):  # a ticket moved into a hidden folder is reported all the same
+        (desk.path / "tickets" / hidden).mkdir(parents=True)
+        desk.git("mv", f"tickets/{ticket}.md", f"tickets/{hidden}/")
+        desk.git("commit", "-q", "-m", "hidden", "--no-verify")
+        folder = hidden.split("/")[0]
+        assert f"tickets/{folder}/: is a folder" in desk.run("list", "--all").stderr, hidden
+        assert desk.run("export", "json", "-o", str(desk.path.parent / "b.json"), ok=False).exit_code == 1
+        desk.git("mv", f"tickets/{hidden}/{ticket}.md", "tickets/")
+        desk.git("commit", "-q", "-m", "back", "--no-verify")
 
 
 def test_label_dash_h_removes_the_label_h(desk: Desk) -> None:

@@ -65,8 +65,7 @@ def _is_ticket_name(name: object) -> bool:
     """A file directly in tickets/ named like a ticket file, or a folder there ("2026/": the
     index lists it as a problem); names read back from the cache too."""
     return isinstance(name, str) and "\0" not in name and (
-        (name.endswith(".md") and "/" not in name)
-        or (len(name) > 1 and name.find("/") == len(name) - 1 and not name.startswith(".")))
+        (name.endswith(".md") and "/" not in name) or (len(name) > 1 and name.find("/") == len(name) - 1))
 
 
 def _listed_name(name: str) -> str:

@@ -26,7 +26,7 @@ from typing import Any
 
 from gitdesk import ids, listing, paths, ticketfile
 from gitdesk.cache import db, gitstate, workers
-from gitdesk.desk import Desk, folder_listed, holds_anything, not_a_ticket, quiet, read_regular
+from gitdesk.desk import Desk, folder_listed, holds_markdown, not_a_ticket, quiet, read_regular
 from gitdesk.errors import GitdeskError, NotFound, ValidationError
 from gitdesk.model import INTERNAL_KINDS, KNOWN_FIELDS, TIME, Entry, Ticket
 from gitdesk.paths import TICKETS
@@ -255,8 +255,8 @@ def _plan(desk: Desk, connection: sqlite3.Connection) -> _Plan | RefreshStats:
         on_disk: dict[str, os.stat_result] = {}
         gone: list[str] = []
         for name in dict.fromkeys(suspects):
-            if name.endswith("/") and not holds_anything(desk.tickets_dir / name):
-                gone.append(name)  # emptied (git mv leaves the folder): nothing to report any more
+            if name.endswith("/") and not holds_markdown(desk.tickets_dir / name):
+                gone.append(name)  # emptied (git mv leaves the folder), or no tickets in it: nothing to report
                 continue
             try:
                 on_disk[name] = os.stat(desk.tickets_dir / name, follow_symlinks=False)
