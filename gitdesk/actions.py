@@ -256,9 +256,13 @@ def _enter_queue(desk: Desk, ticket: Ticket, queue: str, others: Callable[[], li
                               hint=f"known queues: {', '.join(desk.config.queues) or '(none)'}")
     members = desk.config.queues[queue].members
     assignee = ticket.assignee if ticket.assignee in members else None
-    if assignee is None:
+    picked = assignee is None
+    if picked:
         assignee = assignment.pick(desk.config, queue, others)
-    return _out_of_intake(desk, replace(ticket, queue=queue, assignee=assignee))
+    moved = _out_of_intake(desk, replace(ticket, queue=queue, assignee=assignee))
+    if picked and moved.id:  # the next pick of this process sees it before it is committed (a rules run's batch)
+        desk.handed[moved.id] = moved
+    return moved
 
 
 def _change(desk: Desk, typed_id: str, actor: Actor, verb: str,
@@ -348,11 +352,18 @@ def _others(desk: Desk, queue: str | None) -> Callable[[], list[Ticket]]:
 
     def read() -> list[Ticket]:
         if desk.query is not None:  # the index: the queue's tickets with their entries, or the unfinished ones
-            return desk.query(None, queue, True) if round_robin else desk.query(desk.config.open_statuses, None, False)
-        tickets = desk.all_tickets(body=False)[0]
-        if not round_robin:
+            tickets = desk.query(None, queue, True) if round_robin else \
+                desk.query(desk.config.open_statuses, None, False)
+        else:
+            tickets = desk.all_tickets(body=False)[0]
+            if round_robin:
+                tickets = [_whole(desk, ticket) if ticket.queue == queue and ticket.assignee else ticket
+                           for ticket in tickets]
+        if not desk.handed:
             return tickets
-        return [_whole(desk, ticket) if ticket.queue == queue and ticket.assignee else ticket for ticket in tickets]
+        merged = {ticket.id: ticket for ticket in tickets}
+        merged.update(desk.handed)
+        return list(merged.values())
     return read
 
 

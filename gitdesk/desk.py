@@ -133,6 +133,9 @@ class Desk:
         # (``cache.index.attach``): assignment rules read it in 0.1 s where reading every file
         # took seconds. Without it, the files are read.
         self.query: TicketQuery | None = None
+        # Tickets this process gave someone and has not committed yet (a rules run prepares a batch):
+        # the next automatic pick counts them, so a run's escalations take turns.
+        self.handed: dict[str, Ticket] = {}
         self.prefix = paths.prefix_of(root, repo)
         self._settings: git.CommitSettings | None = None
 

@@ -989,3 +989,18 @@ def test_two_clones_whose_unpushed_work_differs_queue_one_digest_and_sync(tmp_pa
     assert len([path for path in bob.git("ls-files", "outbox").split() if "digest" in path]) == 1
     assert alice.git("rev-parse", "HEAD") == bob.git("rev-parse", "HEAD")
     assert bob.status() == "" and bob.run("check").exit_code == 0
+
+
+def test_a_run_that_escalates_several_tickets_into_a_round_robin_queue_takes_turns(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run prepares every change before it commits any: each pick saw the desk before the
+    run, and all four went to the first member."""
+    rules = ("rules:\n  - name: low-to-infra\n    when: {status: open, for: 30m}\n    if: {priority: low}\n"
+             "    do:\n      - escalate: {to: it-infra, reason: Low priority goes to infrastructure}\n")
+    desk = rules_desk(tmp_path / "desk", monkeypatch, rules)
+    desk.configure(CONFIG.replace("members: [dana]", "members: [dana, bob]"), "bob joins infra")
+    made = [desk.new(f"Low {n}", "-q", "it-helpdesk", "-p", "low") for n in range(4)]
+    desk.at("2026-11-23T10:00:00Z")
+    desk.run("rules", "run")
+    owners = [json.loads(desk.run("show", ticket, "--format", "json").stdout)["ticket"]["assignee"] for ticket in made]
+    assert sorted(owners) == ["bob", "bob", "dana", "dana"], owners
