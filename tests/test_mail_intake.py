@@ -719,6 +719,8 @@ def test_replies_to_finished_tickets(mail_desk: Desk, tmp_path: Path) -> None:
     asked = said(driver, 3, "carol@example.com", "Thanks! Please also install it on Tom's laptop.")
     assert asked["outcome"] == "new" and f"follow-up to closed {driver}" in asked["detail"], \
         "thanks followed by a request is a request"
+    closing = said(driver, 4, "carol@example.com", "Thanks, works now, please close it.")
+    assert (closing["outcome"], closing["ticket"]) == ("reply", driver), "asking to close asks for nothing more"
 
 
 def test_mail_that_cannot_be_committed_is_never_reported_as_taken_in(mail_desk: Desk, tmp_path: Path) -> None:

@@ -616,10 +616,12 @@ def just_thanks(text: str) -> bool:
     wieder!"): short, thankful, no question and nothing that says it is still broken."""
     said = " ".join(text.split())
     return (0 < len(said) <= 160 and "?" not in said and bool(_THANKS.search(said))
-            and not _STILL_BROKEN.search(said) and not _ASKS.search(said))
+            and not _STILL_BROKEN.search(said) and not (_ASKS.search(said) and not _CLOSE.search(said)))
 
 
-# A request after the thanks ("Thanks! Please also install it on Tom's laptop") is not just thanks.
+# A request after the thanks ("Thanks! Please also install it on Tom's laptop") is not just thanks;
+# "Thanks, please close it" is.
+_CLOSE = re.compile(r"\b(?:close|closed|schlie(?:ß|ss)en|fermer|cerrar|chiudere|zamkn(?:ąć|ac))\b", re.IGNORECASE)
 _ASKS = re.compile(r"\b(?:please|pls|plz|kindly|could you|can you|would you|bitte|könnten sie|koennten sie|"
                    r"por favor|per favore|s'il vous pla[iî]t|merci de|proszę|prosze)\b", re.IGNORECASE)
 
