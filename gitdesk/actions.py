@@ -249,18 +249,17 @@ def _queue_for(desk: Desk, ticket: Ticket, handle: str) -> str | None:
     return queues[0] if queues else None
 
 
-def _enter_queue(desk: Desk, ticket: Ticket, queue: str, others: Callable[[], list[Ticket]]) -> Ticket:
-    """Move to ``queue``; drop an assignee who is not a member; auto-assign per the queue's rule."""
+def _enter_queue(desk: Desk, ticket: Ticket, queue: str, others: Callable[[], list[Ticket]] | None) -> Ticket:
+    """Move to ``queue``; drop an assignee who is not a member; auto-assign per the queue's rule
+    (``others`` None: nobody new is given it, as a finished ticket's record put right)."""
     if queue not in desk.config.queues:
         raise ValidationError(f"unknown queue {queue!r}",
                               hint=f"known queues: {', '.join(desk.config.queues) or '(none)'}")
     members = desk.config.queues[queue].members
     assignee = ticket.assignee if ticket.assignee in members else None
-    picked = assignee is None
-    if picked:
-        assignee = assignment.pick(desk.config, queue, others)
-    moved = _out_of_intake(desk, replace(ticket, queue=queue, assignee=assignee))
-    if picked and moved.id:  # the next pick of this process sees it before it is committed (a rules run's batch)
+    chosen = assignment.pick(desk.config, queue, others) if assignee is None and others is not None else None
+    moved = _out_of_intake(desk, replace(ticket, queue=queue, assignee=assignee or chosen))
+    if chosen is not None and moved.id:  # the next pick of this process sees it before it is committed (a rules run)
         desk.handed[moved.id] = moved
     return moved
 
@@ -577,7 +576,7 @@ def take(desk: Desk, typed_id: str, actor: Actor, *, force: bool = False, mailer
 
 def _unfinished(desk: Desk, ticket: Ticket, done: str) -> Ticket:
     """Refuse to hand on a finished ticket: it would count as work in the queue it moved to."""
-    if ticket.status in desk.config.done_statuses:
+    if workflow.is_done(desk.config, ticket.status):
         raise TransitionError(f"{ticket.id} is {ticket.status}, so it cannot be {done}",
                               hint=f"reopen it first: gitdesk reopen {ticket.id} -m \"why\"")
     return ticket
@@ -958,13 +957,8 @@ def setting(desk: Desk, field: str, value: str, actor: Actor) -> Callable[[Ticke
         if name == "queue":
             if cleared:
                 return replace(ticket, queue=None)
-            if workflow.is_done(desk.config, ticket.status):  # putting a record right: nobody new is given it
-                if value.strip() not in desk.config.queues:
-                    return _enter_queue(desk, ticket, value.strip(), lambda: [])  # refuses, naming the queues
-                members = desk.config.queues[value.strip()].members  # as for an open ticket: a non-member is dropped
-                return replace(ticket, queue=value.strip(), assignee=ticket.assignee if ticket.assignee in members
-                               else None)
-            return _enter_queue(desk, ticket, value.strip(), _others(desk, value.strip()))
+            finished = workflow.is_done(desk.config, ticket.status)  # putting a record right: nobody new is given it
+            return _enter_queue(desk, ticket, value.strip(), None if finished else _others(desk, value.strip()))
         if name == "assignee":
             if cleared:
                 return replace(ticket, assignee=None)

@@ -130,7 +130,7 @@ class Desk:
         self.config = config
         self.progress: Progress = quiet  # long work (a cold index, a kb build) reports through this
         # Tickets read through the index, where a part that has one put its reader here
-        # (``cache.index.attach``): assignment rules read it in 0.1 s where reading every file
+        # (``cache.attach``): assignment rules read it in 0.1 s where reading every file
         # took seconds. Without it, the files are read.
         self.query: TicketQuery | None = None
         # Tickets this process gave someone and has not committed yet (a rules run prepares a batch):

@@ -812,11 +812,16 @@ def tracked_starting(repo: Repo, prefix: str) -> list[str]:
     return [path for path in out.decode("utf-8", "surrogateescape").split("\0") if path]
 
 
-def index_entries(repo: Repo, paths: Sequence[str], *, unmerged: bool = False) -> list[tuple[str, str, str]]:
-    """(mode, blob id, path) of index entries under ``paths``; ``unmerged``: only those of
-    paths with a merge conflict (one per side)."""
-    entries = _listing(run(repo, "ls-files", "-u" if unmerged else "-s", "-z", "--", *paths))
-    return [(mode, sha, path) for (mode, sha, _stage), path in entries]
+def index_entries(repo: Repo, paths: Sequence[str]) -> list[tuple[str, str, str]]:
+    """(mode, blob id, path) of index entries under ``paths``."""
+    return [(mode, sha, path) for mode, sha, _stage, path in index_stages(repo, paths)]
+
+
+def index_stages(repo: Repo, paths: Sequence[str]) -> list[tuple[str, str, str, str]]:
+    """(mode, blob id, stage, path) of index entries under ``paths``: stage "0" for a merged
+    path, "1" to "3" for each side of a path with a merge conflict."""
+    return [(mode, sha, stage, path) for (mode, sha, stage), path in
+            _listing(run(repo, "ls-files", "-s", "-z", "--", *paths))]
 
 
 def regular_files_at(repo: Repo, commit: str, paths: Sequence[str]) -> dict[str, bytes]:

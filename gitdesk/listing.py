@@ -45,9 +45,8 @@ class Filters:
                                   hint=f"known people: {', '.join(config.people)}")
         if self.assignee is not None and self.unassigned:
             raise ValidationError("--assignee, --mine and --unassigned exclude each other")
-        teams = sorted({person.team for person in config.people.values() if person.team})
-        if self.team is not None and self.team not in teams:
-            raise ValidationError(f"unknown team {self.team!r}", hint=f"teams: {', '.join(teams) or '(none)'}")
+        if self.team is not None and self.team not in config.teams:
+            raise ValidationError(f"unknown team {self.team!r}", hint=f"teams: {', '.join(config.teams) or '(none)'}")
 
 
 def select(tickets: Iterable[Ticket], filters: Filters, config: Config) -> list[Ticket]:

@@ -322,3 +322,8 @@ class Config:
     @property
     def open_statuses(self) -> tuple[str, ...]:
         return tuple(name for name in self.statuses if name not in self.done_statuses)
+
+    @property
+    def teams(self) -> tuple[str, ...]:
+        """The teams people are in (people: ... team:), sorted."""
+        return tuple(sorted({person.team for person in self.people.values() if person.team}))

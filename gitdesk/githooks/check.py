@@ -512,10 +512,10 @@ def check_all(repo: git.Repo) -> list[Finding]:
     findings: list[Finding] = []
     for prefix in desk_prefixes(repo, None):
         snapshot = Snapshot(repo, prefix, None, lambda paths: git.index_entries(repo, paths))
-        entries = git.index_entries(repo, _scope(prefix))
-        unmerged = {path for _, _, path in git.index_entries(repo, _scope(prefix), unmerged=True)}
-        changes = [git.RawChange(ZERO_MODE, mode, "0" * len(sha), sha, "A", path) for mode, sha, path in entries
-                   if path not in unmerged]
+        entries = git.index_stages(repo, _scope(prefix))
+        unmerged = {path for _, _, stage, path in entries if stage != "0"}
+        changes = [git.RawChange(ZERO_MODE, mode, "0" * len(sha), sha, "A", path) for mode, sha, stage, path in entries
+                   if stage == "0"]
         changes += [git.RawChange(ZERO_MODE, ZERO_MODE, "0" * 40, "0" * 40, "U", path) for path in sorted(unmerged)]
         findings += _judge_changes(snapshot, changes, _old_of)
     return findings

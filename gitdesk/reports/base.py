@@ -334,9 +334,8 @@ class Facts:
         if scope.queue is not None and scope.queue not in desk.config.queues:
             raise ValidationError(f"unknown queue {scope.queue!r}",
                                   hint=f"expected one of: {', '.join(desk.config.queues)}")
-        teams = {person.team for person in desk.config.people.values() if person.team}
-        if scope.team is not None and scope.team not in teams:
-            raise ValidationError(f"unknown team {scope.team!r}", hint=f"teams: {', '.join(sorted(teams))}")
+        if scope.team is not None and scope.team not in desk.config.teams:
+            raise ValidationError(f"unknown team {scope.team!r}", hint=f"teams: {', '.join(desk.config.teams)}")
         with db.connect(desk) as connection:
             found, _ = index.tickets(desk, connection)
         self.all = found

@@ -15,14 +15,17 @@ from gitdesk.text import counted
 from gitdesk.timings import RESOLVED_STATUSES
 
 
-def scores(facts: Facts, everything: list[Feedback], period: Period) -> tuple[list[Feedback], dict[str, list[str]]]:
+def scores(facts: Facts, everything: list[Feedback], period: Period
+           ) -> tuple[list[Feedback], dict[str, list[str]], set[str]]:
     """The scores that count: on a ticket in the report's scope (its queue now; the team that held
     it when the score was given) that was resolved or closed when the score was given, the
     latest one per resolution (its requester's; an earlier answer to the same resolution is
     replaced, and stays in history; a ticket reopened and solved again is rated again). An
     answer given after the report's end is not known yet, so a past period reads the same
-    later. Also what was left out of ``period``, by reason."""
+    later. Also what was left out of ``period``, by reason, and the tickets whose scores the
+    scope holds (the report's source)."""
     latest: dict[tuple[str, int], Feedback] = {}
+    rated: set[str] = set()
     left: dict[str, list[str]] = defaultdict(list)
     facts.read_history(sorted({item.ticket for item in everything if item.at <= facts.now}))
     for item in sorted(everything, key=lambda f: (f.at, f.path)):
@@ -35,6 +38,7 @@ def scores(facts: Facts, everything: list[Feedback], period: Period) -> tuple[li
             continue
         if not _in_scope(facts, found, item):
             continue
+        rated.add(found.id)
         reason = facts.noise(found)
         # History cannot order a score and a reopening made in the same second: there, and only
         # there, the status written with the score says which came first.
@@ -53,7 +57,7 @@ def scores(facts: Facts, everything: list[Feedback], period: Period) -> tuple[li
         if earlier is not None and earlier.at in period:
             left["replaced by a later answer"].append(item.ticket)
         latest[spell] = item
-    return list(latest.values()), left
+    return list(latest.values()), left, rated
 
 
 def held_by(facts: Facts, item: Feedback) -> str | None:
@@ -71,7 +75,7 @@ def _in_scope(facts: Facts, ticket: Ticket, item: Feedback) -> bool:
 
 def build(facts: Facts, whole: Period, buckets: list[Period]) -> Report:
     everything, unreadable = load_all(facts.desk)
-    counted_scores, left = scores(facts, everything, whole)
+    counted_scores, left, rated = scores(facts, everything, whole)
     mine = [f for f in counted_scores if f.at in whole]
     tickets = facts.by_id
     name_agents = facts.config.reports.name_agents_in_feedback
@@ -138,6 +142,5 @@ def build(facts: Facts, whole: Period, buckets: list[Period]) -> Report:
     ]
     report = Report("feedback", "Feedback", whole, [summary, comments], said.texts, definitions, evidence=said.ids)
     if facts.scope.team is not None:  # the team that held a ticket when it was rated, not the one holding it now
-        report.files = len({item.ticket for item in everything if item.at <= facts.now and item.ticket in tickets
-                            and _in_scope(facts, tickets[item.ticket], item)})
+        report.files = len(rated)
     return report

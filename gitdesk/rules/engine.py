@@ -250,25 +250,17 @@ def plan(desk: Desk, rules: Sequence[Rule], now: datetime) -> Plan:
         if not late and not _digest_sent(desk, rule, occurrence) and not _before_the_rules(desk, occurrence, now):
             found.due.append(Due(rule, occurrence, occurrence))
     found.due.sort(key=_in_order)
-    _hold_back(desk, found, now)
-    if later:
-        _upcoming_from_delivery(desk, found, later, now)
+    _hold_back(desk, found, now, later)
     return found
 
 
-def _upcoming_from_delivery(desk: Desk, found: Plan, later: list[Due], now: datetime) -> None:
-    """NEXT of rules waiting on the requester that are not due yet, counted as the run counts
-    them: from when the question reached the requester, where that was after the status change
-    (a question delivered three days late closes the ticket three days later)."""
-    asked = _asked(desk, later, now)
-    for item in later:
-        assert item.ticket is not None
-        mail = asked.get(item.ticket.id)
-        due = (_due_from_delivery(desk.config, item, mail) if mail is not None else None) or item.at
-        soonest = found.upcoming.get(item.rule.name)
-        if soonest is None or due < soonest.at:
-            found.upcoming[item.rule.name] = Upcoming(item.rule, due, item.ticket.id, item.since,
-                                                      _calendar(desk.config, item.rule, item.ticket))
+def _sooner(config: Config, found: Plan, item: Due, due: datetime) -> None:
+    """``item`` due at ``due`` as its rule's NEXT, if that is sooner than the one found so far."""
+    assert item.ticket is not None
+    soonest = found.upcoming.get(item.rule.name)
+    if soonest is None or due < soonest.at:
+        found.upcoming[item.rule.name] = Upcoming(item.rule, due, item.ticket.id, item.since,
+                                                  _calendar(config, item.rule, item.ticket))
 
 
 def _in_order(item: Due) -> tuple[datetime, str, str]:
@@ -488,13 +480,19 @@ def _asked(desk: Desk, due: Sequence[Due], now: datetime) -> dict[str, TicketMai
     return outbox.ticket_mail(desk, since, now) if since else {}
 
 
-def _hold_back(desk: Desk, found: Plan, now: datetime) -> None:
+def _hold_back(desk: Desk, found: Plan, now: datetime, later: Sequence[Due] = ()) -> None:
     """What waits on mail to the requester, counted from when it reached them: moved from
     ``found.due`` to ``found.held`` with the reason (unsent, undeliverable); away, and into
     ``found.upcoming``, when the wait counted from the delivery is not over; stamped with
     the moment it became due so counted, when it is over (a reminder written on Friday
-    for a question delivered on Tuesday says Thursday, never a time before the delivery)."""
-    asked = _asked(desk, found.due, now)
+    for a question delivered on Tuesday says Thursday, never a time before the delivery).
+    ``later``, not due by the status clock, is NEXT as the run will count it (a question
+    delivered three days late closes the ticket three days later). The mail is read once."""
+    asked = _asked(desk, [*found.due, *later], now)
+    for item in later:
+        mail = asked.get(item.ticket.id) if item.ticket is not None else None
+        due = _due_from_delivery(desk.config, item, mail) if mail is not None else None
+        _sooner(desk.config, found, item, due or item.at)
     if not asked:
         return
     kept = []
@@ -510,10 +508,8 @@ def _hold_back(desk: Desk, found: Plan, now: datetime) -> None:
         elif due <= now:
             assert item.ticket is not None
             kept.append(replace(item, at=_stamp(item.ticket, due, item.since, now)))
-        elif item.ticket is not None and (item.rule.name not in found.upcoming
-                                          or due < found.upcoming[item.rule.name].at):
-            found.upcoming[item.rule.name] = Upcoming(item.rule, due, item.ticket.id, item.since,
-                                                      _calendar(desk.config, item.rule, item.ticket))
+        elif item.ticket is not None:
+            _sooner(desk.config, found, item, due)
     found.due = kept
 
 
