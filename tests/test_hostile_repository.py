@@ -207,6 +207,48 @@ def test_a_gitattributes_line_cannot_make_a_merge_keep_one_side_of_the_config(te
     assert not (bob.path / ".git" / "gitdesk" / "kb-stale").exists()
 
 
+def test_code_committed_to_the_repository_never_runs_in_a_hook_or_a_merge(team, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    alice, bob, ticket, _ = team
+    # Git runs hooks and merge drivers at the top of the work tree; "python -m gitdesk" would
+    # import a gitdesk/ folder (or a click.py) found there before the installed one.
+    ran = tmp_path / "ran"
+    payload = f"open({str(ran)!r}, 'a').write(__name__ + '\\n')\n"
+    alice.file("gitdesk").mkdir()
+    for name in ("gitdesk/__init__.py", "gitdesk/__main__.py", "gitdesk/cli.py", "click.py", "yaml.py"):
+        alice.file(name).write_text(payload)
+    alice.git("add", "gitdesk", "click.py", "yaml.py")
+    alice.git("commit", "-qm", "docs: a helper")
+    alice.git("checkout", "-qb", "pr-42")
+    alice.run("reply", ticket, "-m", "Tray 2, try again.")
+    alice.git("push", "-q", "origin", "main", "pr-42")
+    bob.run("reply", ticket, "-m", "Is it tray 1?")  # so the pull merges the ticket with the driver
+    merged = bob.try_git("pull", "--no-rebase", "--no-edit", "origin", "pr-42")  # post-merge, merge driver
+    assert merged.returncode == 0, merged.stdout + merged.stderr
+    both = bob.file(f"tickets/{ticket}.md").read_text()
+    assert "Tray 2, try again." in both and "Is it tray 1?" in both, "the installed driver merged the ticket"
+    bob.git("checkout", "-q", "-b", "review", "origin/main")  # post-checkout
+    assert not ran.exists(), ran.read_text()
+
+
+def test_hooks_an_older_gitdesk_wrote_are_made_safe_by_the_first_hook_that_runs(team) -> None:  # type: ignore[no-untyped-def]
+    from gitdesk.githooks import install
+
+    _, bob, ticket, _ = team
+    hooks = bob.path / ".git" / "hooks"
+    for name in install.CLIENT_HOOKS:  # as gitdesk wrote them before: python -m gitdesk
+        path = hooks / name
+        path.write_text(path.read_text().replace(install.RUN, "-m gitdesk"))
+    bob.git("config", "merge.gitdesk.driver", install.driver_command().replace(install.RUN, "-m gitdesk"))
+    bob.file(f"tickets/{ticket}.md").write_text(bob.file(f"tickets/{ticket}.md").read_text() + "More.\n")
+    committed = bob.try_git("commit", "-qam", "a hand edit")
+    assert committed.returncode == 0, committed.stderr
+    assert "gitdesk: hooks rewritten (pre-commit, commit-msg, post-merge, post-checkout, post-rewrite)" \
+        in committed.stderr
+    assert all(" -m gitdesk " not in (hooks / name).read_text() for name in install.CLIENT_HOOKS)
+    assert bob.git("config", "merge.gitdesk.driver").strip() == install.driver_command()
+    assert "rewritten" not in bob.try_git("commit", "-q", "--allow-empty", "-m", "again").stderr
+
+
 def test_a_hand_written_page_in_kb_merges_line_by_line_with_conflicts_marked(team) -> None:  # type: ignore[no-untyped-def]
     alice, bob, _, _ = team
     guide = "# Printer guide\n\nStep one: open tray 2.\n\nStep two: remove the paper.\n\nStep three: close it.\n"

@@ -255,10 +255,11 @@ def hook(session: Session, name: str, args: tuple[str, ...]) -> None:
       gitdesk hook pre-commit
       gitdesk hook commit-msg .git/COMMIT_EDITMSG
     """
-    from gitdesk.githooks import handlers
+    from gitdesk.githooks import handlers, install
     from gitdesk.render import output
 
     repo = handlers.repository(session.start())
+    output.hook_messages([f"gitdesk: {line}" for line in install.replace_unsafe(repo)])
     if name == "pre-commit":
         result = handlers.pre_commit(repo)
     elif name == "commit-msg":

@@ -1,7 +1,7 @@
 """The Git hook scripts and their installation, the pre-commit way.
 
 Each script is a few lines of POSIX sh that ``exec`` the Python gitdesk was
-installed with (recorded at install time) as ``python -m gitdesk hook NAME``,
+installed with (recorded at install time) as ``python -c RUN hook NAME``,
 fall back to ``gitdesk`` on PATH, and otherwise say in one line what to do.
 A hook that was already there is kept as ``NAME.legacy`` and run first;
 ``uninstall`` puts it back. A marker line tells our scripts from others.
@@ -22,6 +22,13 @@ MARKER = "# gitdesk-hook:"
 CLIENT_HOOKS = ("pre-commit", "commit-msg", "post-merge", "post-checkout", "post-rewrite")
 SERVER_HOOKS = ("pre-receive",)
 STDIN_HOOKS = frozenset({"post-rewrite", "pre-receive"})
+# How an interpreter runs gitdesk from inside a work tree. Not ``python -m gitdesk``: that puts
+# the current directory (Git runs hooks and merge drivers at the top of the work tree) first on
+# sys.path, so a gitdesk/ folder, click.py or yaml.py committed to the repository would be
+# imported instead of the installed code, on every clone that checks it out or merges it.
+# (``-I`` would also drop PYTHONPATH and user site-packages; ``-P`` needs Python 3.11.)
+RUN = ("-c 'import sys; sys.path[:] = [p for p in sys.path if p not in (\"\", \".\")]; "
+       "from gitdesk.cli import main; main()'")
 # When gitdesk is missing: hooks that guard something refuse; the others only say so.
 BLOCKING = frozenset({"pre-commit", "commit-msg", "pre-receive"})
 
@@ -91,7 +98,7 @@ def script(name: str, python: str = "") -> str:
         # `exec` cannot take a pipe; the hook's status is the last command's.
         lines += [
             'if [ -n "$GITDESK_PYTHON" ] && [ -x "$GITDESK_PYTHON" ]; then',
-            f'    {feed}"$GITDESK_PYTHON" -m gitdesk hook {name} "$@"; exit $?',
+            f'    {feed}"$GITDESK_PYTHON" {RUN} hook {name} "$@"; exit $?',
             "fi",
             "if command -v gitdesk >/dev/null 2>&1; then",
             f'    {feed}gitdesk hook {name} "$@"; exit $?',
@@ -100,7 +107,7 @@ def script(name: str, python: str = "") -> str:
     else:
         lines += [
             'if [ -n "$GITDESK_PYTHON" ] && [ -x "$GITDESK_PYTHON" ]; then',
-            f'    exec "$GITDESK_PYTHON" -m gitdesk hook {name} "$@"',
+            f'    exec "$GITDESK_PYTHON" {RUN} hook {name} "$@"',
             "fi",
             "if command -v gitdesk >/dev/null 2>&1; then",
             f'    exec gitdesk hook {name} "$@"',
@@ -199,6 +206,33 @@ def _install(directory: Path, server: bool) -> list[str]:
     return done
 
 
+_UNSAFE = " -m gitdesk "  # how hooks and drivers ran gitdesk before RUN: see there
+
+
+def replace_unsafe(repo: git.Repo) -> list[str]:
+    """Hooks and merge drivers an older gitdesk wrote with ``-m gitdesk``, rewritten (any
+    hook that runs calls this): they would run a gitdesk/ folder committed to the repository."""
+    directory = git.hooks_dir(repo)
+    done: list[str] = []
+    for server in (False, True):
+        unsafe = [name for name in _names(server) if is_ours(directory / name)
+                  and _UNSAFE in (directory / name).read_text(encoding="utf-8", errors="replace")]
+        if unsafe:
+            try:
+                for name in unsafe:
+                    _write_executable(directory / name, script(name, sys.executable))
+            except OSError as error:
+                raise _unwritable(directory, error) from None
+            done.append(f"hooks rewritten ({', '.join(unsafe)}): the old ones could run code committed "
+                        "to the repository")
+    driver = git.run(repo, "config", "--get", f"merge.{DRIVER}.driver", check=False).decode()
+    kb_driver = git.run(repo, "config", "--get", f"merge.{KB_DRIVER}.driver", check=False).decode()
+    if _UNSAFE in driver or _UNSAFE in kb_driver:
+        install_driver(repo)
+        done.append("merge drivers rewritten: the old ones could run code committed to the repository")
+    return done
+
+
 def uninstall(repo: git.Repo, *, server: bool = False) -> list[str]:
     """Remove our hooks and put back what was there before."""
     directory = git.hooks_dir(repo)
@@ -241,7 +275,7 @@ def driver_command(python: str | None = None) -> str:
     interpreter = python or sys.executable
     quoted = "'" + interpreter.replace("'", "'\"'\"'") + "'"
     # "--": a path is a path, even one a hostile .gitattributes names "--generated".
-    return f"{quoted} -m gitdesk merge-file --marker-size %L -- %O %A %B %P"
+    return f"{quoted} {RUN} merge-file --marker-size %L -- %O %A %B %P"
 
 
 def kb_driver_command(python: str | None = None) -> str:
@@ -249,7 +283,7 @@ def kb_driver_command(python: str | None = None) -> str:
     (only for files gitdesk wrote, judged by path and content; others merge line by line)."""
     interpreter = python or sys.executable
     quoted = "'" + interpreter.replace("'", "'\"'\"'") + "'"
-    return f"{quoted} -m gitdesk merge-file --generated --marker-size %L -- %O %A %B %P"
+    return f"{quoted} {RUN} merge-file --generated --marker-size %L -- %O %A %B %P"
 
 
 def driver_config(python: str | None = None) -> list[str]:
