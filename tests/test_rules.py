@@ -728,6 +728,17 @@ def test_a_working_day_digest_on_monday_covers_friday_and_the_weekend(tmp_path: 
     ("rules:\n  - name: x\n    when: {status: resolved, for: 1d}\n    do:\n      - escalate: {to: dana, reason: Second look}\n",
      ".gitdesk/rules.yml:4: escalate on a resolved ticket is refused on every run: a finished ticket is reopened "
      "first (notify or note instead, e.g. - notify: leads)"),
+    ("rules:\n  - name: x\n    when: {status: closed, for: 1d}\n    do: [close]\n",
+     ".gitdesk/rules.yml:4: close on a closed ticket is refused on every run: the workflow does not lead from "
+     "closed to closed (drop the step, or start the rule from a status that leads there)"),
+    ("rules:\n  - name: x\n    when: {status: pending, for: 1d}\n    do:\n      - resolve: Done\n"
+     "      - escalate: {to: dana, reason: Second look}\n",
+     ".gitdesk/rules.yml:4: escalate on a resolved ticket is refused on every run"),
+    ("rules:\n  - name: x\n    when: {target: resolution, used: 100%}\n    if: {status: [resolved, closed]}\n"
+     "    do:\n      - escalate: {to: dana, reason: late}\n",
+     ".gitdesk/rules.yml:5: escalate on a closed or resolved ticket is refused on every run"),
+    ("rules:\n  - name: x\n    when: {status: pending, for: 1d}\n    if: {status: open}\n    do: [close]\n",
+     ".gitdesk/rules.yml:5: if: status open never holds when: status pending, so the rule never acts"),
     ("rules:\n  - name: x\n    when: {status: new, for: 4h}\n    do:\n      - set: {assignee: carol}\n",
      ".gitdesk/rules.yml:5: 'carol' is not an agent of this desk (name a queue member, or a person with agent: true)"),
     ("rules:\n  - name: x\n    when: {status: new, for: 4h}\n    do:\n      - set: {message_ids: x}\n",

@@ -16,7 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gitdesk import frontmatter, templates, ticketfile
+from gitdesk import frontmatter, templates, ticketfile, workflow
 from gitdesk.config import refuse_repeated_keys
 from gitdesk.durations import Span, parse_span
 from gitdesk.errors import ConfigError, GitdeskError
@@ -308,12 +308,9 @@ def _rule(reader: _Reader, item: Any, where: tuple[Any, ...]) -> Rule | None:
     trigger = _trigger(reader, item.get("when"), (*where, "when"))
     conditions = _conditions(reader, item.get("if"), (*where, "if"))
     steps = _steps(reader, item.get("do"), (*where, "do"), trigger)
+    if trigger is not None:
+        _refused_every_run(reader, (*where, "do"), trigger, conditions, steps)
     for step in steps:
-        if step.verb == "escalate" and trigger is not None and trigger.kind == "status" \
-                and trigger.status in reader.config.done_statuses:
-            # A finished ticket is reopened before it is escalated, and no step reopens.
-            reader.fail((*where, "do"), f"escalate on a {trigger.status} ticket is refused on every run: a "
-                        "finished ticket is reopened first", "notify or note instead, e.g. - notify: leads")
         if step.verb == "escalate" and step.value["to"] is None:
             # Without to: the ticket's queue's target: each queue the rule can act in needs one,
             # or the rule fails on every run for as long as such a ticket waits.
@@ -332,6 +329,42 @@ def _rule(reader: _Reader, item: Any, where: tuple[Any, ...]) -> Rule | None:
     if trigger is None or len(reader.problems) > before:
         return None
     return Rule(name, trigger, conditions, tuple(steps), to, reader.lines.of(where))
+
+
+def _refused_every_run(reader: _Reader, where: tuple[Any, ...], trigger: Trigger, conditions: Conditions,
+                       steps: Sequence[Step]) -> None:
+    """Refuse a step the workflow refuses from every status the ticket can have when it is
+    taken (a close on a closed ticket, an escalate after the rule's own resolve): such a rule
+    fails on every run, for as long as a ticket matches, and its other steps never happen."""
+    config = reader.config
+    can: set[str] = set(config.statuses)
+    if trigger.kind == "status" and trigger.status is not None:
+        can = {trigger.status}
+    if conditions.status:
+        can &= set(conditions.status)
+        if not can:
+            reader.fail(where, f"if: status {', '.join(conditions.status)} never holds when: status "
+                        f"{trigger.status}, so the rule never acts", "drop the status from if:")
+            return
+    for step in steps:
+        if step.verb == "escalate":
+            if can <= set(config.done_statuses):
+                shown = " or ".join(sorted(can))
+                reader.fail(where, f"escalate on a {shown} ticket is refused on every run: a finished ticket "
+                            "is reopened first", "notify or note instead, e.g. - notify: leads")
+                return
+            if config.initial_status in can:  # it leaves intake for the queue
+                can.add(workflow.OPEN)
+        elif step.verb in ("close", "resolve"):
+            status = workflow.CLOSED if step.verb == "close" else workflow.RESOLVED
+            if not any(status != now and status in config.statuses[now].next for now in can
+                       if now in config.statuses):
+                shown = " or ".join(sorted(can))
+                reader.fail(where, f"{step.verb} on a {shown} ticket is refused on every run: the workflow "
+                            f"does not lead from {shown} to {status}",
+                            "drop the step, or start the rule from a status that leads there")
+                return
+            can = {status}
 
 
 def _people_or_leads(reader: _Reader, names: Sequence[str], where: tuple[Any, ...]) -> None:
