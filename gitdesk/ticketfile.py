@@ -37,7 +37,9 @@ _CONFLICT = re.compile(r"^(<{7}|={7}|>{7}|\|{7})( |\r?$)")
 _KNOWN_HEADING = re.compile(r"^## (Conversation|Resolution)$")
 _LEVEL2 = re.compile(r"^##(?=[ \t]|$)")
 _ENTRY_LIKE = re.compile(r"^### \S+ \S+ — ")
-_ATTEMPTED_ENTRY = re.compile(r"^### \d")
+# A heading that begins with a date, as an entry's does: a hand-written entry gone wrong (check
+# says so). "### 1. Restart" is a numbered heading of someone's text, not an attempt.
+_ATTEMPTED_ENTRY = re.compile(r"^### \d{4}-\d\d-\d\d")
 
 
 @dataclass(frozen=True, slots=True)
@@ -497,8 +499,9 @@ def escape_text(text: str, *, section: bool = True) -> str:
     """Make user text safe to place in a ticket body.
 
     Trailing whitespace goes first (so a heading cannot hide behind a
-    non-breaking space). Lines that would read as an entry heading or a
-    conflict marker get a leading backslash, which Markdown shows literally.
+    non-breaking space). Lines that would read as an entry heading (or begin
+    with a date as one does) or a conflict marker get a leading backslash,
+    which Markdown shows literally.
     In an entry or the resolution (``section``), level-2 headings become
     level 3, since a level-2 heading would end the section; in a description
     only ``## Conversation`` and ``## Resolution`` are escaped. An unclosed
@@ -512,7 +515,7 @@ def escape_text(text: str, *, section: bool = True) -> str:
         outside = fence is None
         fence = _next_fence(line, fence)
         if outside and fence is None:
-            if _ENTRY_LIKE.match(line) or _CONFLICT.match(line):
+            if _ENTRY_LIKE.match(line) or _ATTEMPTED_ENTRY.match(line) or _CONFLICT.match(line):
                 line = "\\" + line
             elif section and _LEVEL2.match(line):
                 line = "#" + line

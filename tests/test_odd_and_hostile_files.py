@@ -232,6 +232,17 @@ def test_conversation_text_outside_entries_is_shown_and_odd_headings_are_flagged
     assert any("looks like a conversation entry heading but is not one" in line for line in lines)
 
 
+def test_numbered_headings_and_dated_headings_in_a_reply_never_make_check_refuse_the_ticket(desk: Desk) -> None:
+    # What gitdesk writes, check accepts: a refused reply would stop sync pushing anything.
+    ticket = desk.new("Printer jams", "-q", "it-helpdesk")
+    steps = "Try this:\n\n### 1. Restart\n\n### 2026-12-01T09:00:00Z client (error)\n\n### 2026-12-01 log"
+    desk.run("reply", ticket, "-m", steps)
+    desk.run("resolve", ticket, "-m", steps)
+    assert desk.run("check").exit_code == 0
+    shown = desk.run("show", ticket).stdout
+    assert shown.count("### 1. Restart") == 2 and shown.count("2026-12-01T09:00:00Z client (error)") == 2
+
+
 def test_an_explicit_assignee_outside_the_queue_is_refused(desk: Desk) -> None:
     assert desk.fails("new", "x", "--queue", "facilities", "--assignee", "bob") == \
         "gitdesk: error: bob is not a member of queue facilities (members: fred, gina)"
