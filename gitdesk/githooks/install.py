@@ -10,6 +10,7 @@ A hook that was already there is kept as ``NAME.legacy`` and run first;
 from __future__ import annotations
 
 import os
+import re
 import stat
 import sys
 from dataclasses import dataclass
@@ -215,12 +216,14 @@ def replace_unsafe(repo: git.Repo) -> list[str]:
     directory = git.hooks_dir(repo)
     done: list[str] = []
     for server in (False, True):
-        unsafe = [name for name in _names(server) if is_ours(directory / name)
-                  and _UNSAFE in (directory / name).read_text(encoding="utf-8", errors="replace")]
+        unsafe = {name: text for name in _names(server) if is_ours(directory / name)
+                  and _UNSAFE in (text := (directory / name).read_text(encoding="utf-8", errors="replace"))}
         if unsafe:
             try:
-                for name in unsafe:
-                    _write_executable(directory / name, script(name, sys.executable))
+                for name, text in unsafe.items():  # with the interpreter it names: the same hook, made safe
+                    recorded = re.search(r"^GITDESK_PYTHON='(.*)'$", text, re.MULTILINE)
+                    python = recorded.group(1).replace("'\"'\"'", "'") if recorded else sys.executable
+                    _write_executable(directory / name, script(name, python))
             except OSError as error:
                 raise _unwritable(directory, error) from None
             done.append(f"hooks rewritten ({', '.join(unsafe)}): the old ones could run code committed "
