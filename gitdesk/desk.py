@@ -404,7 +404,7 @@ def kept_config(location: paths.Location) -> Path:
 def load_config(root: Path, kept: Path | None = None) -> Config:
     """The desk's config. ``kept``: a file in the disposable cache where its YAML data is
     remembered (``config.remembered``), so that a config read once is not parsed as YAML again."""
-    path = root / CONFIG_PATH
+    path = paths.inside(root, CONFIG_PATH)  # a .gitdesk linked elsewhere would read outside the repository
     try:
         data = path.read_bytes()
     except OSError as error:

@@ -102,6 +102,12 @@ def plain_parts(relative: str) -> list[str]:
     return parts
 
 
+def file_inside(root: Path, relative: str) -> Path | None:
+    """``inside``, for a file to read: None where there is no such file."""
+    path = inside(root, relative)
+    return path if path.is_file() else None
+
+
 def inside(root: Path, relative: str) -> Path:
     """``root / relative``, refused unless it stays under ``root`` with no symbolic link
     on the way (the last component included, where it exists)."""

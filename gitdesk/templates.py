@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gitdesk import frontmatter
+from gitdesk import frontmatter, paths
 from gitdesk.errors import GitdeskError, NotFound, TicketFormatError
 from gitdesk.model import KNOWN_FIELDS, REQUESTER_NAME, Config, Ticket
 from gitdesk.text import clean_line, closest
@@ -41,10 +41,9 @@ class Draft:
 
 
 def template_text(root: Path, category: str | None) -> str:
-    directory = root / TEMPLATES
     for name in ([f"{category}.md"] if category else []) + ["default.md"]:
-        candidate = directory / name
-        if candidate.is_file() and not candidate.is_symlink():
+        candidate = paths.file_inside(root, f"{TEMPLATES}/{name}")
+        if candidate is not None:
             return candidate.read_text(encoding="utf-8")
     return _BUILTIN
 
@@ -233,8 +232,8 @@ def read_canned(text: str, name: str, path: str) -> Canned:
 
 def canned_replies(root: Path) -> list[Canned]:
     """Every canned reply of the desk, by name; broken files raise (gitdesk check names them)."""
-    directory = root / REPLIES
-    if not directory.is_dir() or directory.is_symlink():
+    directory = paths.inside(root, REPLIES)
+    if not directory.is_dir():
         return []
     found = []
     for path in sorted(directory.glob("*.md")):

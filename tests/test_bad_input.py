@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -193,6 +194,32 @@ def test_tickets_directory_as_a_symlink_is_refused(desk: Desk, tmp_path: Path) -
     (desk.path / "tickets").rename(elsewhere)
     (desk.path / "tickets").symlink_to(elsewhere)
     assert "tickets/: is a symbolic link" in desk.fails("list")
+
+
+def test_templates_and_the_config_behind_a_linked_folder_are_refused(desk: Desk, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # A link committed to the repository would have gitdesk read a file from outside it.
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "default.md").write_text("the secret\n")
+    templates = desk.path / ".gitdesk" / "templates"
+    shutil.rmtree(templates)
+    templates.symlink_to(outside, target_is_directory=True)
+    check = unchanged(desk)
+    monkeypatch.setenv("EDITOR", "cat")
+    assert desk.fails("new", "--edit") == (
+        "gitdesk: error: .gitdesk/templates/default.md: is a symbolic link; gitdesk never follows links "
+        "(replace the link .gitdesk/templates with a real file or folder)")
+    check()
+    desk.git("add", "-A", ".gitdesk")
+    found = desk.run("check", "--staged", ok=False)
+    assert found.exit_code == 1 and ".gitdesk/templates: is a symbolic link" in found.stdout
+    desk.git("reset", "-q")
+    templates.unlink()
+    gitdesk_folder = desk.path / ".gitdesk"
+    gitdesk_folder.rename(tmp_path / "config-elsewhere")
+    gitdesk_folder.symlink_to(tmp_path / "config-elsewhere", target_is_directory=True)
+    assert "(replace the link .gitdesk with a real file or folder)" in desk.fails("list")
 
 
 def test_git_identity_not_configured(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:

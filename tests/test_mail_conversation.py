@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import shutil
 import json
 from email.message import EmailMessage
 from pathlib import Path
@@ -158,6 +159,21 @@ def own_template(desk: Desk, event: str, front: str, body: str) -> Path:
     desk.git("add", "-A")
     desk.git("commit", "-qm", f"Our own {event} template")
     return templates
+
+
+def test_a_mail_template_behind_a_linked_folder_is_refused_not_mailed(desk: Desk, tmp_path: Path) -> None:
+    ticket_id = desk.new("Printer on 2F", "-q", "it-helpdesk", "-r", "bob@customer.example")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "reply.md").write_text('---\nsubject: "{{title}}"\n---\nthe secret\n')
+    mail = desk.path / ".gitdesk" / "templates" / "mail"
+    shutil.rmtree(mail)
+    mail.symlink_to(outside, target_is_directory=True)
+    head = desk.head()
+    assert desk.fails("--as", "alice", "reply", ticket_id, "-m", "Hello") == (
+        "gitdesk: error: .gitdesk/templates/mail/reply.md: is a symbolic link; gitdesk never follows links "
+        "(replace the link .gitdesk/templates/mail with a real file or folder)")
+    assert desk.head() == head and queued(desk) == []
 
 
 def test_a_desks_own_template_is_used_and_a_wrong_placeholder_is_refused_by_line(desk: Desk) -> None:

@@ -127,6 +127,11 @@ def judge(snapshot: Snapshot, change: git.RawChange, old_bytes: bytes | None,
     if change.status == "U":  # before its mode: an unmerged entry has none
         return [Finding(path, "has an unresolved merge conflict", commit=commit,
                         hint="resolve it and git add the file")]
+    if change.new_mode == "120000" and (relative in (".gitdesk", TICKETS.rstrip("/"))
+                                        or relative.startswith(".gitdesk/")):
+        # gitdesk would refuse to read through it: a link committed here points outside the repository
+        return [Finding(path, "is a symbolic link; gitdesk never follows links", commit=commit,
+                        hint="replace the link with a real file or folder")]
     if relative == CONFIG_PATH:
         if change.status == "D":
             return [Finding(path, "the desk's config was deleted", hint="restore .gitdesk/config.yml",
@@ -402,8 +407,8 @@ class Moves:
 
 
 def _scope(prefix: str) -> list[str]:
-    return [prefix + TICKETS, prefix + CONFIG_PATH, prefix + MAIL_TEMPLATES, prefix + REPLIES, prefix + RULES_PATH,
-            ".gitattributes", prefix + ".gitattributes"]
+    # all of .gitdesk/, not only the files judged: a link in it (to a folder outside) is refused too
+    return [prefix + TICKETS, prefix + ".gitdesk", ".gitattributes", prefix + ".gitattributes"]
 
 
 # --- the three modes ---------------------------------------------------------------

@@ -31,7 +31,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-from gitdesk import frontmatter, markup, templates
+from gitdesk import frontmatter, markup, paths, templates
 from gitdesk.actions import cc_of
 from gitdesk.errors import GitdeskError, TicketFormatError, ValidationError
 from gitdesk.mail.message import LOOP_HEADER
@@ -93,9 +93,9 @@ def template_problems(text: str, path: str) -> list[GitdeskError]:
 
 def template(root: Path, event: str) -> Template:
     """The desk's template for ``event`` (``.gitdesk/templates/mail/<event>.md``), else the built-in one."""
-    path = root / MAIL_TEMPLATES / f"{event}.md"
     shown = f"{MAIL_TEMPLATES}/{event}.md"
-    if path.is_file() and not path.is_symlink():
+    path = paths.file_inside(root, shown)
+    if path is not None:
         try:
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError:
