@@ -374,6 +374,15 @@ def test_show_of_an_open_ticket_lists_what_solved_problems_like_it(desk: Desk, s
         "a solved ticket needs no suggestions"
 
 
+def test_show_on_a_small_desk_that_never_learned_learns_at_once(desk: Desk, solved: dict[str, str]) -> None:
+    # A second agent's clone: tickets indexed (by list, by the hooks) but nothing learned yet.
+    later = desk.new("The 2F printer jams again", "-q", "it-helpdesk", "-m", "Paper is stuck in tray two.")
+    for cache in (desk.path / ".git" / "gitdesk").glob("cache.sqlite*"):
+        cache.unlink()
+    desk.run("list")
+    assert solved["printer"] in desk.run("show", later).stdout
+
+
 def test_kb_build_suggests_merging_articles_that_say_the_same_thing(desk: Desk, solved: dict[str, str]) -> None:
     again = solve(desk, "Outlook keeps asking for my password",
                   "Outlook prompts for my password again and again since Monday.",

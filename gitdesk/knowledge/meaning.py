@@ -337,11 +337,13 @@ def refresh(desk: Desk, connection: sqlite3.Connection, vocab: Vocabulary | None
 
 
 def behind(connection: sqlite3.Connection, vocab: Vocabulary) -> int:
-    """How many tickets ``refresh`` would read again (a very large number when it would
-    learn everything anew), without reading any."""
+    """How many tickets ``refresh`` would read again (every indexed one when it would
+    learn everything anew: a small desk that has never learned is learned from at once),
+    without reading any."""
     found = connection.execute("SELECT 1 FROM sqlite_master WHERE name = 'meaning_dirty'").fetchone()
     if found is None or db.get_meta(connection, "meaning_version") != f"{VERSION}:{vocab.digest}":
-        return 1 << 40
+        indexed = connection.execute("SELECT 1 FROM sqlite_master WHERE name = 'tickets'").fetchone()
+        return int(connection.execute("SELECT count(*) FROM tickets").fetchone()[0]) if indexed else 1 << 40
     return int(connection.execute("SELECT count(*) FROM meaning_dirty").fetchone()[0])
 
 
