@@ -81,6 +81,21 @@ def test_a_config_that_drops_what_tickets_still_use_is_refused_naming_them(hooke
         "check", "--range", "HEAD~1..HEAD", ok=False).output, "a commit is judged as the index is"
 
 
+def test_renaming_a_person_who_answered_tickets_is_refused_for_it_would_rewrite_past_figures(
+        hooked: Desk) -> None:
+    ticket = hooked.new("Printer", "-q", "it-helpdesk")
+    hooked.run("reply", ticket, "-m", "Which tray?", "--as", "bob")
+    hooked.run("resolve", ticket, "-m", "Cleared tray 2.", "--as", "bob")
+    config = hooked.path / ".gitdesk" / "config.yml"
+    config.write_text(config.read_text().replace("  bob: {", "  robert: {").replace("bob]", "robert]")
+                      .replace("bob,", "robert,"))
+    result = commit(hooked, "bob is robert now", "-a")
+    assert result.returncode == 1
+    assert (f".gitdesk/config.yml: removes person 'bob', who wrote entries in 1 ticket ({ticket}): reports would "
+            "stop counting that work and those first responses (keep them under people: with away: true; a new "
+            "handle is a new person (docs/config.md))") in result.stderr
+
+
 def test_sync_on_a_desk_with_nowhere_to_push_says_to_add_the_shared_repository(hooked: Desk) -> None:
     branch = hooked.git("branch", "--show-current").strip()
     assert hooked.fails("sync") == (

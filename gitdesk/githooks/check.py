@@ -257,15 +257,26 @@ def _still_used(snapshot: Snapshot, path: str, old_bytes: bytes) -> list[Finding
                                           f"{'ticket still has' if len(holders) == 1 else 'tickets still have'}"
                                           f"{role} ({shown})", hint=f"move them first with {fixes[name]}, or keep it",
                                     commit=snapshot.label))
+    for handle in gone_people:  # past work is counted by the handle an entry names
+        holders = _tickets_with(snapshot, "", handle, authored=True)
+        if holders:
+            shown = ", ".join(holders[:3]) + (f" and {len(holders) - 3} more" if len(holders) > 3 else "")
+            findings.append(Finding(path, f"removes person {handle!r}, who wrote entries in {len(holders)} "
+                                          f"{'ticket' if len(holders) == 1 else 'tickets'} ({shown}): reports "
+                                          "would stop counting that work and those first responses",
+                                    hint="keep them under people: with away: true; a new handle is a new "
+                                         "person (docs/config.md)", commit=snapshot.label))
     return findings
 
 
-def _tickets_with(snapshot: Snapshot, field_name: str, value: str) -> list[str]:
+def _tickets_with(snapshot: Snapshot, field_name: str, value: str, *, authored: bool = False) -> list[str]:
     """The IDs of the snapshot's ticket files with the front-matter line ``field: value`` (as
-    gitdesk writes it, or quoted), by ``git grep`` on the index or the commit: fast at
-    100,000 tickets, and what is judged, never the work tree."""
+    gitdesk writes it, or quoted), or (``authored``) an entry heading by ``value``, by ``git
+    grep`` on the index or the commit: fast at 100,000 tickets, and what is judged, never the
+    work tree."""
     literal = re.sub(r"([.^$*+?()\[\]{}|\\])", r"\\\1", value)  # as POSIX extended regular expressions read it
-    pattern = f"^{field_name}:[[:space:]]*['\"]?{literal}['\"]?[[:space:]]*$"
+    pattern = f"^### [^ ]+ {literal} — " if authored else \
+        f"^{field_name}:[[:space:]]*['\"]?{literal}['\"]?[[:space:]]*$"
     where = ["--cached"] if snapshot.label is None else [snapshot.label]
     result = git.run_result(snapshot.repo, "grep", "-l", "-E", "-e", pattern, *where, "--",
                             f"{snapshot.prefix}{TICKETS}*.md")
