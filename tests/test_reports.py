@@ -183,13 +183,28 @@ def test_queues_snapshot(week: Desk) -> None:
     assert rows(report, "by_person")["dana"]["open"] == count(t["T3"])
 
 
+def test_queues_count_escalations_not_tickets(desk: Desk) -> None:
+    # The definition says escalation entries: one ticket sent up twice came in twice.
+    desk.at("2026-11-02T09:00:00Z")
+    ticket = desk.new("VPN drops", "-q", "it-helpdesk")
+    for minute, args in ((10, ()), (20, ("--to", "it-helpdesk")), (30, ())):
+        desk.at(f"2026-11-02T09:{minute}:00Z")
+        desk.run("escalate", ticket, "--reason", "needs infra", *args)
+    desk.at("2026-11-03T09:00:00Z")
+    queues = rows(json.loads(desk.run("report", "queues", "--since", "2026-11-02", "--format", "json").stdout),
+                  "by_queue")
+    assert queues["it-infra"]["escalated_in"] == {"kind": "count", "value": 2, "ids": [ticket]}
+    assert queues["it-helpdesk"]["escalated_out"] == {"kind": "count", "value": 2, "ids": [ticket]}
+    assert queues["it-helpdesk"]["escalated_in"]["value"] == 1 and queues["it-infra"]["escalated_out"]["value"] == 1
+
+
 def test_training_flags_a_repeat_asker(week: Desk) -> None:
     t = week.ids  # type: ignore[attr-defined]
     report = data(week, "training")
     # carol's team (sales) has one person: too small to compare with, so the whole desk is the yardstick
     # (3 email tickets among 6 people: 0.5 each).
     assert report["findings"] == [
-        f"carol opened 3 email tickets in 30 days, 6.0 times the average of the whole desk (0.5): "
+        f"carol opened 3 email tickets in 5 days, 6.0 times the average of the whole desk (0.5): "
         f"{', '.join(sorted([t['T1'], t['T3'], t['T4']]))}"]
     assert report["evidence"] == [sorted([t["T1"], t["T3"], t["T4"]])]
     matrix = rows(report, "requesters")

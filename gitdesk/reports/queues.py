@@ -6,7 +6,7 @@ from datetime import datetime
 
 from gitdesk import workflow
 from gitdesk.model import Ticket
-from gitdesk.reports.base import Cell, Facts, Findings, Period, Report, Section, columns, count, duration, text
+from gitdesk.reports.base import Cell, Facts, Findings, Period, Report, Section, columns, count, duration, events, text
 from gitdesk.text import counted
 
 # key, label, low and high in days, and how a cell reads as prose (base.Column.spoken)
@@ -34,7 +34,7 @@ def _row(label: str, members: list[Ticket], facts: Facts, end: datetime, escalat
     unassigned = [t.id for t in members if not facts.clocks(t).value_at("assignee", end)]
     pending = [t.id for t in members if facts.status_at(t, end) == workflow.PENDING]
     return [text(label), count(t.id for t in members), count(unassigned), count(pending), oldest, *buckets,
-            count(escalated_in), count(escalated_out)]
+            events(escalated_in), events(escalated_out)]  # escalations, not tickets: one may go twice
 
 
 def build(facts: Facts, period: Period) -> Report:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter, defaultdict
 
@@ -62,7 +63,8 @@ def topic(facts: Facts, tickets: list[Ticket]) -> tuple[str, list[str]] | None:
 
 def build(facts: Facts, period: Period) -> Report:
     settings = facts.config.reports
-    window_days = settings.training_window.days or 1
+    # The days the flags look at: the window, or the whole period when it is shorter.
+    window_days = math.ceil(min(settings.training_window, period.until - period.since).total_seconds() / 86400) or 1
     asked = [t for t in facts.tickets if t.created in period]
 
     def requester(ticket: Ticket) -> str:
