@@ -231,7 +231,7 @@ def escalate(session: Session, ticket_id: str, to: str | None, reason: str, fmt:
     """Hand a ticket to another queue or person, with a reason on record.
 
     To a queue, its assignment rule picks the assignee; a person is asked for
-    help, and the ticket stays in its queue. A finished ticket is reopened first.
+    help, and the ticket stays in its queue. A finished ticket is refused: reopen it first.
 
     \b
     Example:

@@ -166,6 +166,9 @@ def text(value: str | None) -> Cell:
     return Cell("text", value)
 
 
+NO_CATEGORY = "(no category)"  # a ticket without one, where figures are by category
+
+
 def count(ids: Iterable[str]) -> Cell:
     listed = tuple(sorted(set(ids)))
     return Cell("count", len(listed), listed)

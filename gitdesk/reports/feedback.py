@@ -10,7 +10,19 @@ from collections import defaultdict
 
 from gitdesk.feedback import Feedback, load_all
 from gitdesk.model import Ticket
-from gitdesk.reports.base import Facts, Findings, Period, Report, Section, columns, count, number, text, ticket
+from gitdesk.reports.base import (
+    NO_CATEGORY,
+    Facts,
+    Findings,
+    Period,
+    Report,
+    Section,
+    columns,
+    count,
+    number,
+    text,
+    ticket,
+)
 from gitdesk.text import counted
 from gitdesk.timings import RESOLVED_STATUSES
 
@@ -109,7 +121,7 @@ def build(facts: Facts, whole: Period, buckets: list[Period]) -> Report:
     comments = Section("comments", "Comments by category", columns("category", "score", "comment", "ticket"))
     for item in sorted(mine, key=lambda f: (tickets[f.ticket].category or "", f.at)):
         if item.comment:
-            comments.rows.append([text(tickets[item.ticket].category or "(none)"), number(item.score),
+            comments.rows.append([text(tickets[item.ticket].category or NO_CATEGORY), number(item.score),
                                   text(item.comment), ticket(item.ticket)])
     said = Findings()
     if mine:

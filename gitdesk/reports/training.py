@@ -8,7 +8,19 @@ from collections import Counter, defaultdict
 
 from gitdesk.errors import GitdeskError
 from gitdesk.model import Ticket
-from gitdesk.reports.base import Facts, Findings, Period, Report, Section, columns, count, figure, number, text
+from gitdesk.reports.base import (
+    NO_CATEGORY,
+    Facts,
+    Findings,
+    Period,
+    Report,
+    Section,
+    columns,
+    count,
+    figure,
+    number,
+    text,
+)
 from gitdesk.text import address_key
 
 TOP_REQUESTERS = 15
@@ -78,12 +90,12 @@ def build(facts: Facts, period: Period) -> Report:
     per: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     per_team: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     for ticket in asked:
-        category = ticket.category or "(none)"
+        category = ticket.category or NO_CATEGORY
         per[requester(ticket)][category].append(ticket.id)
         per_team[team(ticket)][category].append(ticket.id)
     totals: dict[str, int] = defaultdict(int)
     for ticket in asked:
-        totals[ticket.category or "(none)"] += 1
+        totals[ticket.category or NO_CATEGORY] += 1
     categories = [name for name, _ in sorted(totals.items(), key=lambda item: (-item[1], item[0]))][:TOP_CATEGORIES]
     busiest = sorted(per, key=lambda who: (-sum(len(ids) for ids in per[who].values()), who))[:TOP_REQUESTERS]
     by_category = [(f"category:{name}", name) for name in categories]
@@ -112,7 +124,7 @@ def build(facts: Facts, period: Period) -> Report:
     by_team_category: dict[tuple[str, str], int] = defaultdict(int)
     by_category_total: dict[str, int] = defaultdict(int)
     for ticket in recent:
-        category = ticket.category or "(none)"
+        category = ticket.category or NO_CATEGORY
         by_pair[(requester(ticket), category)].append(ticket)
         by_team_category[(team(ticket), category)] += 1
         by_category_total[category] += 1
