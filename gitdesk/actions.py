@@ -939,8 +939,8 @@ def set_field(desk: Desk, typed_id: str, field: str, value: str, actor: Actor,
     return _change(desk, typed_id, actor, "set", setting(desk, field, value, actor), mailer, own)
 
 
-def setting(desk: Desk, field: str, value: str, actor: Actor) -> Callable[[Ticket], Ticket]:
-    """The change ``gitdesk set ID FIELD VALUE`` makes (also a rule's ``set`` step)."""
+def setting(desk: Desk, field: str, value: str, actor: Actor, at: datetime | None = None) -> Callable[[Ticket], Ticket]:
+    """The change ``gitdesk set ID FIELD VALUE`` makes (also a rule's ``set`` step, dated ``at``)."""
     name = _field_name(field.lower())
     if name in IMMUTABLE_FIELDS:
         raise ValidationError(f"{name} never changes once a ticket exists")
@@ -958,7 +958,14 @@ def setting(desk: Desk, field: str, value: str, actor: Actor) -> Callable[[Ticke
             if cleared:
                 return replace(ticket, queue=None)
             finished = workflow.is_done(desk.config, ticket.status)  # putting a record right: nobody new is given it
-            return _enter_queue(desk, ticket, value.strip(), None if finished else _others(desk, value.strip()))
+            moved = _enter_queue(desk, ticket, value.strip(), None if finished else _others(desk, value.strip()))
+            if moved.assignee and moved.assignee != ticket.assignee:
+                # The queue's rule gave it to someone: said in the thread, and dated for round robin,
+                # which takes turns by when each ticket was handed over (a move leaves no other trace).
+                note, detail = assignment.given(moved.assignee, moved.queue or "", desk.config)
+                moved = replace(moved, entries=(*moved.entries, Entry(at or clock.now(), RULES_AUTHOR, NOTE, note,
+                                                                      detail)))
+            return moved
         if name == "assignee":
             if cleared:
                 return replace(ticket, assignee=None)

@@ -1,8 +1,9 @@
 """Automatic assignment when a ticket enters a queue.
 
 Each queue chooses in config: ``manual`` (nobody), ``round-robin`` (the
-member after whoever was last given one of the queue's tickets: by the later of
-its creation and its latest escalation, so tickets escalated in take turns too)
+member after whoever was last given one of the queue's tickets: by the latest of
+its creation, its escalations and gitdesk's note when a move into the queue gave
+it to someone, so tickets escalated or moved in take turns too)
 or ``fewest-open`` (the member with the fewest unfinished tickets; ties go
 to the member listed first). People marked ``away`` are skipped. Both are
 derived from the ticket files themselves, so there is no state to merge.
@@ -14,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
-from gitdesk.model import ESCALATION, Config, Ticket
+from gitdesk.model import ESCALATION, NOTE, RULES_AUTHOR, Config, Ticket
 
 
 def pick(config: Config, queue_name: str, all_tickets: Callable[[], Iterable[Ticket]]) -> str | None:
@@ -43,7 +44,20 @@ def pick(config: Config, queue_name: str, all_tickets: Callable[[], Iterable[Tic
     return min(members, key=lambda member: (load[member], members.index(member)))
 
 
+GIVEN = "given to"  # the detail of the note gitdesk writes when a moved ticket is given to someone
+
+
+def given(handle: str, queue: str, config: Config) -> tuple[str, str]:
+    """The note (text, detail) gitdesk writes when a ticket moved into a queue (``set queue``)
+    is given to someone by the queue's rule: the detail, which the index keeps, dates the turn."""
+    rule = config.queues[queue].assign if queue in config.queues else "rule"
+    return f"The {rule} of queue {queue} gave it to {handle}.", f"{GIVEN} {handle}"
+
+
 def _handed_over(ticket: Ticket) -> datetime:
-    """When the ticket was last given to someone: made, or escalated (an entry says when).
-    Only ``assign`` and ``set queue`` leave no entry; their tickets count from creation."""
-    return max((entry.at for entry in ticket.entries if entry.kind == ESCALATION), default=ticket.created)
+    """When the ticket was last given to someone: made, escalated, or moved into a queue that
+    gave it to someone (an entry says when). Only ``assign`` leaves no entry; its tickets
+    count from creation."""
+    return max((entry.at for entry in ticket.entries if entry.kind == ESCALATION or (
+        entry.kind == NOTE and entry.author == RULES_AUTHOR and entry.detail.startswith(GIVEN))),
+        default=ticket.created)

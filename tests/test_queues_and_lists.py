@@ -134,6 +134,23 @@ def test_tickets_escalated_into_a_round_robin_queue_take_turns_too(desk: Desk) -
     assert library.query is None and outcome.ticket.assignee == "dana"
 
 
+def test_tickets_moved_into_a_round_robin_queue_take_turns_and_the_thread_says_who_got_them(desk: Desk) -> None:
+    """A move (set queue: the CLI, the web's fields form, an assistant) left no trace, so moved
+    tickets counted from their creation: every one went to the same member."""
+    desk.configure(TEST_CONFIG.replace("members: [dana]", "members: [dana, bob]"), "bob joins infra")
+    desk.at("2026-11-30T09:00:00Z")
+    older = [desk.new(f"VPN drops {n}", "-q", "it-helpdesk") for n in range(4)]
+    desk.at("2026-12-01T09:00:00Z")
+    fresh = desk.new("Switch in room 4 is down", "-q", "it-infra")
+    for minute, ticket in enumerate(older):
+        desk.at(f"2026-12-01T10:0{minute}:00Z")
+        desk.run("set", ticket, "queue", "it-infra", "--as", "alice")
+    owners = [json.loads(desk.run("show", t, "--format", "json").stdout)["ticket"]["assignee"]
+              for t in (fresh, *older)]
+    assert owners == ["dana", "bob", "dana", "bob", "dana"]
+    assert "The round-robin of queue it-infra gave it to bob." in desk.run("show", older[0]).stdout
+
+
 def test_a_lead_lists_what_their_team_holds_in_any_queue(desk: Desk) -> None:
     printer = desk.new("Printer jams", "-q", "it-helpdesk")
     desk.run("take", printer)  # alice, team it

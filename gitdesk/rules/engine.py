@@ -432,7 +432,7 @@ def _change(desk: Desk, step: Step, stamp: datetime) -> Callable[[Ticket], Ticke
     the run's own moment: two clones that both run it write the same bytes, and sync keeps one."""
     value = step.value
     if step.verb == "set":
-        changes = [actions.setting(desk, name, str(item), ACTOR) for name, item in dict(value).items()]
+        changes = [actions.setting(desk, name, str(item), ACTOR, stamp) for name, item in dict(value).items()]
 
         def set_all(ticket: Ticket) -> Ticket:
             for change in changes:
