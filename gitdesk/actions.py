@@ -177,12 +177,17 @@ def _message(verb: str, ticket: Ticket, lines: Sequence[str], actor: Actor, auth
 def validate_change(desk: Desk, old: Ticket | None, new: Ticket, path: str,
                     lines: Mapping[str, int] | None = None, *, strict: bool = True) -> None:
     """Raise the first problem of the change, with the message gitdesk check gives: a command
-    refuses a ticket check would refuse (unless the change fixes it). Not ``strict``: only
+    refuses a ticket check would refuse, unless the change fixes one of its problems and
+    brings none (two bad fields are put right one ``set`` at a time). Not ``strict``: only
     problems the change brings count (mail taken in must not stick on an old one)."""
-    before = set() if strict or old is None else {p.message for p in workflow.findings(desk.config, old, path)}
-    for problem in workflow.change_findings(desk.config, old, new, path, dict(lines or {})):
-        if problem.message not in before:  # by what it says, not where: the change may move lines
-            raise problem
+    before = set() if old is None else {p.message for p in workflow.findings(desk.config, old, path)}
+    problems = workflow.change_findings(desk.config, old, new, path, dict(lines or {}))
+    # by what each says, not where: the change may move lines
+    brought = [problem for problem in problems if problem.message not in before]
+    if brought:
+        raise brought[0]
+    if problems and strict and len({problem.message for problem in problems}) >= len(before):
+        raise problems[0]
 
 
 def _lines(loaded: LoadedTicket) -> dict[str, int]:

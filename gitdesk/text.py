@@ -64,6 +64,12 @@ def clean_line(text: str) -> str:
     return " ".join(_LOOSE_JOINER.sub("", " ".join(_UNSAFE.sub(" ", text).split())).split())
 
 
+def has_hidden(text: str) -> bool:
+    """Whether ``text`` holds a line break, a control character or an invisible formatting
+    character that ``clean_line`` drops (escape sequences, bidi overrides): not one clean line."""
+    return "\n" in text or _UNSAFE.search(text) is not None
+
+
 def one_line(text: str) -> str:
     """``visible`` and on one line: tabs and newlines become spaces."""
     if text.isprintable() and not _BLANK_LETTERS.search(text):  # no line breaks, tabs or controls

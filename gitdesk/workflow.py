@@ -20,6 +20,7 @@ from gitdesk.model import (
     QUESTION,
     REOPEN,
     REPLY,
+    REQUESTER_NAME,
     RULES_AUTHOR,
     TIME,
     WAITING,
@@ -27,7 +28,7 @@ from gitdesk.model import (
     Entry,
     Ticket,
 )
-from gitdesk.text import address_key
+from gitdesk.text import address_key, has_hidden
 
 # The statuses the verbs move tickets to. A desk's config may rename or drop
 # others, but these names are what `take`, `ask`, `resolve` ... aim for.
@@ -126,6 +127,11 @@ def findings(config: Config, ticket: Ticket, path: str | None = None,
     if not is_email(ticket.requester, local=config.mail.local_senders) and ticket.requester not in config.people:
         add(ValidationError, "requester", f"unknown requester {ticket.requester!r}",
             "use an email address or a handle listed under people:")
+    for field, value in (("title", ticket.title), ("asset", ticket.asset),
+                         (REQUESTER_NAME, ticket.extra.get(REQUESTER_NAME))):
+        if isinstance(value, str) and has_hidden(value):  # a terminal, a mail subject or a page would show it
+            add(ValidationError, field, f"{field} holds a line break or a control or invisible character",
+                f"gitdesk set {ticket.id} {field} 'TEXT' writes it as one clean line")
     pattern = id_pattern(config.id_prefix)
     waiting = ticket.extra.get(WAITING)
     if waiting is not None and not isinstance(waiting, list):

@@ -37,6 +37,16 @@ def test_escape_sequences_never_reach_the_terminal(desk: Desk) -> None:
         assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out, args
     assert "\\x1b[2J" in desk.run("show", ticket).stdout
     assert json.loads(desk.run("show", ticket, "--format", "json").stdout)["ticket"]["title"] == "Evil \x1b[2J\x1b]0;PWNED\x07"
+    # check refuses it, so the commands do (a reply mailed the junk as its subject); set puts it right
+    found = desk.run("check", ok=False).stdout
+    assert f"tickets/{ticket}.md:3: title holds a line break or a control or invisible character" in found
+    assert "asset holds a line break" in found
+    head = desk.head()
+    assert "title holds a line break" in desk.fails("reply", ticket, "-m", "Hello") and desk.head() == head
+    desk.run("set", ticket, "title", "Evil \x1b[2J title")
+    desk.run("set", ticket, "asset", "laptop-7")
+    assert desk.run("check").exit_code == 0 and desk.run("reply", ticket, "-m", "Hello").exit_code == 0
+    assert json.loads(desk.run("show", ticket, "--format", "json").stdout)["ticket"]["title"] == "Evil [2J title"
 
 
 def test_the_fast_path_for_plain_text_skips_nothing_unsafe() -> None:
