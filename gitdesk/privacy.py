@@ -45,9 +45,28 @@ _SAID = re.compile(r"(?i)(?:\b(?:tel|phone|fon|mobile?|mob|handy|cell|call|ruf|f
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,2}[./]\d{1,2}[./]\d{4}|\d{1,2}[.:]\d{2}\s*-\s*\d{1,2}[.:]\d{2}")
 
 
+# A character reference for what addresses and phone numbers are made of ("ex&#97;mple",
+# "+1&#x20;555"): written as the character, so the patterns see what a reader sees. Never
+# "<", ">", "&" or a quote: the text may be HTML.
+_REFERENCE = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,6})|([0-9]{1,7}));|&nbsp;")
+_PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .@+-_()/\u00a0")
+
+
+def _character(match: re.Match[str]) -> str:
+    if match.group(0) == "&nbsp;":
+        return "\u00a0"
+    code = int(match.group(1), 16) if match.group(1) else int(match.group(2))
+    return chr(code) if code < 0x110000 and chr(code) in _PLAIN else match.group(0)
+
+
+def _as_read(text: str) -> str:
+    return _REFERENCE.sub(_character, text) if "&" in text else text
+
+
 def without_addresses(text: str) -> str:
     """``text`` with every email address removed, in any spelling that renders as one. Run
     over whole generated files and pages too, so no field or title can carry one out."""
+    text = _as_read(text)
     if not _AT_SIGN.search(text):  # the pattern is slow on long text without one: it tries each word
         return text
     return _EMAIL.sub("[email removed]", text)

@@ -263,13 +263,17 @@ def test_phone_numbers_and_opted_out_categories_stay_out(desk: Desk) -> None:
     "+4915112345678", "tel:+49301234567", "+33 1 23 45 67 89", "+1 (555) 867-5309", "01.23.45.67.89",
     "555.123.4567", "0171.123.4567", "+49\u00a030\u00a01234567", "2025-03-12 030 1234567", "T.+49 30 1234567",
     "Tel. 030 - 123 45 67", "Tel: 912 345 678", "call me on 22 123 45 67",
-    "电话：138 1234 5678", "手机 138-1234-5678", "+49 (0) 30 / 123 456-0", "1-800-555-0199"])
+    "电话：138 1234 5678", "手机 138-1234-5678", "+49 (0) 30 / 123 456-0", "1-800-555-0199",
+    # character references render as the characters they name
+    "victim@ex&#97;mple.com", "&#118;&#105;&#99;@example.com", "victim@&#x65;xample.com", "+1&#x20;555&#x20;123&#x20;4567",
+    "Tel&nbsp;030&nbsp;1234567"])
 def test_an_address_or_number_spelt_to_render_as_one_is_removed(hidden: str) -> None:
     from gitdesk.privacy import without_private
 
     shown = without_private(f"Reach me at {hidden} today.")
     kept = shown.replace("2025-03-12", "")  # a log's date before the number is not the number
     assert "removed]" in shown and not any(char.isdigit() for char in kept) and "example" not in kept
+    assert "victim" not in kept and "&#" not in kept
 
 
 def test_a_run_of_html_comments_next_to_an_at_sign_is_read_once_not_in_every_way() -> None:
@@ -291,6 +295,8 @@ def test_addresses_of_machines_and_versions_are_kept_they_are_the_problem() -> N
             "log 2026-12-01 10:00:00 and 01.12.2026 10:00; order 2026-00123\n10\n20\n30\n40; "
             "office hours 08.00-17.00; the cell count 1234 5678 9012")
     assert without_private(kept) == kept
+    html = "a &lt;b&gt; &#60;script&#62; &#39;x&#39; &#x22;y&#x22; &amp;"
+    assert without_private(html) == html, "only what an address or number is made of is read as written"
 
 
 def test_words_written_by_hand_between_the_conversations_entries_stay_out_of_the_article(desk: Desk) -> None:
