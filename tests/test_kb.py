@@ -356,6 +356,24 @@ def test_raw_html_in_a_ticket_cannot_hide_fold_or_fetch_in_an_article_on_a_git_h
     assert '<a href="https://example.com/a(b)">docs</a>' in rendered
 
 
+def test_an_article_fetches_no_image_and_links_nowhere_but_the_web_on_any_git_host(desk: Desk) -> None:
+    from markdown_it import MarkdownIt
+
+    made = desk.new("Screen flickers", "-q", "it-helpdesk", "-c", "hardware",
+                    "-m", "![pix](https://evil.example/p.png) see [c] and ![e], <javascript:alert(3)>, [m]\n\n"
+                          "[c]: JavaScript:alert(1)\n[e]: https://evil.example/track.png\n[m]: mailto:x")
+    desk.run("resolve", made, "--note", "New cable; see <https://vendor.example/cables> and `![kept](in code)`.")
+    desk.run("kb", "build")
+    (article,) = [text for path, text in kb_files(desk).items() if made.lower() in path]
+    host = MarkdownIt("commonmark")
+    host.validateLink = lambda url: True  # a host that trusts every link: what stops them is the article
+    rendered = host.render(article.split("\n", 1)[1])
+    for hidden in ("<img", 'href="javascript', 'href="JavaScript', 'href="mailto'):
+        assert hidden not in rendered.replace("&lt;", ""), hidden
+    assert '<a href="https://evil.example/p.png">pix</a>' in rendered, "an image is a link to it"
+    assert '<a href="https://vendor.example/cables">' in rendered, "a link to the web stays one"
+
+
 @pytest.mark.parametrize("text", [
     "- step\n    - nested <img src=https://t.example/p.png>",  # in a list: no code block
     "Open the settings\n    <img src=https://t.example/p.png>",  # a paragraph's next line: no code block

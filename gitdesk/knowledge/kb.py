@@ -46,8 +46,11 @@ _REFERENCE = re.compile(r" {0,3}\[(?!\^)[^\]\n]+\]:[ \t]*<?(?!https?://)\S")  # 
 _HEADING = re.compile(r"^(#{1,6})(?=[ \t]|$)", re.MULTILINE)
 # Raw HTML a Git host would render: an unclosed "<!--" hides the rest of the article, a
 # "<details>" folds it away, "<img>" fetches from anywhere. Shown as text instead; an autolink
-# (<https://…>) stays one.
-_TAG = re.compile(r"<(?=[A-Za-z/!?])(?![A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*>)")
+# to the web (<https://…>) stays one, not <javascript:…> or <mailto:…>.
+_TAG = re.compile(r"<(?=[A-Za-z/!?])(?!https?://[^\s<>]*>)")
+# An image: every reader's browser would fetch it from wherever the ticket's writer chose (a Git
+# host without an image proxy shows it inline). A link to it instead.
+_IMAGE = re.compile(r"(?<![\\!])!(?=\[)")
 _UNDERLINES = re.compile(r"^ {0,3}(?:=+|-+)[ \t]*$", re.MULTILINE)  # a setext heading: "Big\n===" is an <h1>
 _CODE_SPAN = re.compile(r"(?<![\\`])(`+)(?!`)(.+?)(?<!`)\1(?!`)")  # an escaped backtick opens none
 TOP = 10
@@ -142,8 +145,8 @@ def _without_html(text: str) -> str:
     definitions that lead nowhere from kb/ left out; code as written. Which lines are code,
     headings or definitions is what a Markdown parser reads them as (an indented line in a
     list is no code block; a fence with a backtick in its info string is no fence)."""
-    if "<" not in text and "]:" not in text and not _UNDERLINES.search(text):  # most texts: one pass to know
-        return text
+    if "<" not in text and "]:" not in text and "![" not in text and not _UNDERLINES.search(text):
+        return text  # most texts: one pass to know
     parser = _parser()
     code: set[int] = set()
     read: set[int] = set()
@@ -189,18 +192,26 @@ def _parser() -> Any:
     if not hasattr(_PARSERS, "commonmark"):
         from markdown_it import MarkdownIt
 
-        _PARSERS.commonmark = MarkdownIt("commonmark")
+        parser = MarkdownIt("commonmark")
+        # A Git host reads "[c]: javascript:…" as a definition, as it reads any other: so must we,
+        # or the line is taken for text and kept (markdown-it leaves such definitions out).
+        parser.validateLink = lambda url: True
+        _PARSERS.commonmark = parser
     return _PARSERS.commonmark
 
 
 def _tags_as_text(line: str) -> str:
-    """``line`` with every "<" that would open a tag shown as text, outside its code spans."""
+    """``line`` with every "<" that would open a tag shown as text, and every image a link,
+    outside its code spans."""
+    def plain(part: str) -> str:
+        return _IMAGE.sub("", _TAG.sub("&lt;", part))
+
     out: list[str] = []
     start = 0
     for match in _CODE_SPAN.finditer(line):
-        out += [_TAG.sub("&lt;", line[start:match.start()]), match.group(0)]
+        out += [plain(line[start:match.start()]), match.group(0)]
         start = match.end()
-    return "".join(out) + _TAG.sub("&lt;", line[start:])
+    return "".join(out) + plain(line[start:])
 
 
 def kb_off(value: object) -> bool:
