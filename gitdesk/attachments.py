@@ -8,6 +8,7 @@ sender wrote, the file lands inside its ticket's folder.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 import urllib.parse
 from collections.abc import Collection, Sequence
@@ -48,6 +49,15 @@ def safe_name(name: str, taken: Collection[str] = ()) -> str:
 def path_of(ticket_id: str, name: str) -> str:
     """The desk-relative path of an attachment (``name`` must come from ``safe_name``)."""
     return f"{ATTACHMENTS}/{ticket_id}/{name}"
+
+
+_LINKED = re.compile(r"\[([^\]\n]*)\]\(\.\./" + ATTACHMENTS + r"/[^()\s]*\)")
+
+
+def unlinked(text: str) -> str:
+    """``text`` with links to attachments reduced to their names: in a mail, which carries the
+    files themselves, a link into the repository leads nowhere (and shows its layout)."""
+    return _LINKED.sub(lambda match: match.group(1), text) if ATTACHMENTS in text else text
 
 
 def link(ticket_id: str, name: str) -> str:

@@ -355,6 +355,9 @@ def test_attachments_are_kept_and_mailed(desk: Desk, tmp_path: Path) -> None:
     (mail,) = queued(desk)
     (attached,) = list(mail.iter_attachments())
     assert attached.get_filename() == "vpn guide.pdf" and attached.get_content() == b"%PDF-1.4 guide"
+    # the ticket links the file in the repository; the mail, which carries it, names it
+    assert f"](../attachments/{ticket_id}/vpn%20guide.pdf)" in desk.text(ticket_id)
+    assert "Attachments:\n- vpn guide.pdf (14 bytes)" in text_of(mail) and "attachments/" not in mail.as_string()
     made = json.loads(desk.run("new", "With a photo", "-q", "it-helpdesk", "--attach", str(guide),
                                "--format", "json").stdout)
     assert f"attachments/{made['id']}/vpn guide.pdf" in desk.committed_files()
