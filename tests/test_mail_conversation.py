@@ -623,6 +623,19 @@ def test_who_waits_is_told_the_answer_and_not_what_was_said_to_someone_else(desk
     assert ticket(desk, pats)["duplicate_of"] == solved, "every duplicate points at the ticket with the answer"
 
 
+def test_who_waits_is_told_what_an_answer_does_closed_or_not(desk: Desk) -> None:
+    first = desk.new("VPN drops", "-q", "it-helpdesk", "-r", "p1@example.com")
+    closed = desk.new("VPN disconnects", "-q", "it-helpdesk", "-r", "p2@example.com")
+    resolved = desk.new("VPN keeps dropping", "-q", "it-helpdesk", "-r", "p3@example.com")
+    desk.run("duplicate", closed, "--of", first)
+    desk.run("duplicate", resolved, "--of", first)
+    desk.run("close", closed)  # closed while it waited: a reply starts a follow-up, it does not reopen
+    desk.run("resolve", first, "--note", "New VPN profile pushed.")
+    told = {to(mail): " ".join(text_of(mail).split()) for mail in queued(desk)}
+    assert "reply to this mail and say what happens: we take it up again as a new request." in told["p2@example.com"]
+    assert "reply to this mail and say what happens: your request opens again." in told["p3@example.com"]
+
+
 def test_a_duplicate_of_a_duplicate_waits_for_the_first_and_a_loop_is_refused(desk: Desk) -> None:
     first = desk.new("VPN drops", "-q", "it-helpdesk", "-r", "p1@example.com")
     second = desk.new("VPN disconnects", "-q", "it-helpdesk", "-r", "p2@example.com")

@@ -54,9 +54,14 @@ def tell(desk: Desk, verb: str, new: Ticket, actor: Actor, now: datetime, send: 
     ids: list[str] = []
     also: list[tuple[LoadedTicket, Ticket]] = []
     said = (templates.wrap_prose(f"the problem you reported is solved: it was the same as {holder.id}.")
-            + f"\n\n{answer}\n\n"  # the resolution stays as its writer typed it
-            + templates.wrap_prose("If it still goes wrong for you, reply to this mail and say what happens: "
-                                   "your request opens again."))
+            + f"\n\n{answer}\n\n")  # the resolution stays as its writer typed it
+
+    def again(waiting_ticket: Ticket) -> str:  # a closed one is not reopened by mail: a follow-up starts
+        then = "we take it up again as a new request" if waiting_ticket.status == workflow.CLOSED else \
+            "your request opens again"
+        return templates.wrap_prose(f"If it still goes wrong for you, reply to this mail and say what happens: "
+                                    f"{then}.")
+
     for ticket_id in waiting:
         loaded = _waiting_duplicate(desk, ticket_id, new.id)
         if loaded is None or loaded.path == desk.path_of(holder.id):
@@ -66,7 +71,8 @@ def tell(desk: Desk, verb: str, new: Ticket, actor: Actor, now: datetime, send: 
             kept.append(ticket_id)  # hand edits in progress: told at the next resolution
             notes.append(f"{ticket_id} has uncommitted changes: not told yet")
             continue
-        text = f"{templates.values(loaded.ticket, config)['greeting']}\n\n{said}"  # the desk's words greet
+        greeting = templates.values(loaded.ticket, config)["greeting"]  # the desk's words greet
+        text = f"{greeting}\n\n{said}{again(loaded.ticket)}"
         letter = _told(desk, loaded.ticket, text, None if seed else actor, send)
         if letter is None:
             notes.append(f"{ticket_id}: the desk does not mail its requester: not told")
