@@ -27,6 +27,16 @@ def log(desk: Desk, *args: str) -> list[dict]:  # type: ignore[type-arg]
     return json.loads(desk.run("log", *args, "--format", "json").stdout)["entries"]
 
 
+def test_show_tells_a_wait_now_from_time_waited_before(desk: Desk) -> None:
+    desk.at("2026-11-20T09:00:00Z")
+    ticket = desk.new("Printer jams", "-q", "it-helpdesk", "-r", "bob@example.com")
+    desk.run("ask", ticket, "-m", "Which tray?")
+    desk.at("2026-11-20T11:00:00Z")
+    assert "waiting:        2h on the requester so far" in desk.run("show", ticket).stdout
+    desk.run("reply", ticket, "-m", "Tray 2.", "--as", "bob")
+    assert "waited:         2h on the requester in all" in desk.run("show", ticket).stdout, "open: not waiting now"
+
+
 def test_log_shows_hand_made_and_cli_changes_alike(desk: Desk) -> None:
     desk.at("2026-11-20T09:00:00Z")
     ticket = desk.new("Printer", "-q", "it-helpdesk", "-r", "carol")
@@ -174,7 +184,7 @@ def test_timings_match_a_scripted_scenario_to_the_second(desk: Desk) -> None:
     listed = json.loads(desk.run("list", "--all", "--format", "json").stdout)["tickets"]
     assert listed[0]["timings"] == timings
     shown = desk.run("show", ticket).stdout
-    assert "first response: 30m after creation" in shown and "waiting:        2h on the requester" in shown
+    assert "first response: 30m after creation" in shown and "waited:         2h on the requester in all" in shown
     desk.at("2026-11-20T20:00:00Z")  # seen before the reopening (a change dated later, as a fast clock makes)
     earlier = json.loads(desk.run("show", ticket, "--format", "json").stdout)["ticket"]["timings"]
     assert (earlier["reopen_count"], len(earlier["resolutions"])) == (0, 1)

@@ -197,8 +197,10 @@ def timing_lines(derived: Timings, now: datetime, status: str | None = None) -> 
     due = due_text(derived, now)
     if due:
         lines.append(("next target", due))
-    if derived.pending_seconds:
-        lines.append(("waiting", f"{shown(derived.pending_seconds)}{working} on the requester"))
+    if derived.pending_seconds:  # a total: on an open ticket it is time the requester took, not a wait now
+        lines.append(("waiting", f"{shown(derived.pending_seconds)}{working} on the requester so far")
+                     if status == "pending" else
+                     ("waited", f"{shown(derived.pending_seconds)}{working} on the requester in all"))
     if derived.resolved_at:
         since = " since the reopening" if derived.reopen_count and len(derived.resolutions) > 1 else ""
         lines.append(("resolved", f"{local_time(derived.resolved_at)}, "
