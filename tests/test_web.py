@@ -472,3 +472,13 @@ def test_the_done_banner_says_what_the_commit_did_and_a_forged_link_shows_none(d
     assert 'class="done"' not in shown(f"/t/{other}?done=reply&commit={commit}"), "not this ticket's commit"
     assert 'class="done"' not in shown(f"/t/{ticket}?done=resolve&commit={commit}"), "not what it did"
     assert 'class="done"' not in shown(f"/t/{ticket}?done=reply&commit=0000000"), "no such commit"
+
+
+def test_an_error_page_drops_a_flag_the_form_replaces_but_keeps_a_fix_made_elsewhere() -> None:
+    from gitdesk.errors import GitdeskError
+    from gitdesk.web.app import _on_a_form
+
+    assert _on_a_form(GitdeskError("no text", hint="give the reply with -m TEXT")) == "no text"
+    merge = "finish the merge first with git commit (or git merge --continue), or stop it with git merge --abort"
+    assert _on_a_form(GitdeskError("a merge is in progress", hint=merge)) == f"a merge is in progress ({merge})"
+    assert _on_a_form(GitdeskError("locked", hint="wait for the other gitdesk command to finish")).endswith("finish)")

@@ -222,13 +222,16 @@ def create_app(desk_path: Path, as_: str | None, guard: Guard) -> Flask:
     return app
 
 
-_FLAG = re.compile(r"\bgitdesk [a-z]|(?:^|[\s(])--?[a-z]")
+_FLAG = re.compile(r"(?:^|[\s(])--?[a-z]")
+# A fix done at the command line whatever the page: finish a merge, wait, edit the file.
+_ELSEWHERE = re.compile(r"\bgit [a-z]|\bgitdesk (?:edit|check|sync|kb|rules)\b|\bwait\b")
 
 
 def _on_a_form(error: GitdeskError) -> str:
     """The action's one-line error as the CLI gives it, but for a fix that is a command-line
-    flag ("give the reply with -m TEXT"): on a form, the message and the form are the fix."""
-    if error.hint and _FLAG.search(error.hint):
+    flag ("give the reply with -m TEXT"): on a form, the message and the form are the fix.
+    A fix outside gitdesk's verbs ("git merge --abort", "wait for …") is kept."""
+    if error.hint and _FLAG.search(error.hint) and not _ELSEWHERE.search(error.hint):
         return str(GitdeskError(error.message, path=error.path, line=error.line))
     return str(error)
 
