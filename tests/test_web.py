@@ -482,3 +482,24 @@ def test_an_error_page_drops_a_flag_the_form_replaces_but_keeps_a_fix_made_elsew
     merge = "finish the merge first with git commit (or git merge --continue), or stop it with git merge --abort"
     assert _on_a_form(GitdeskError("a merge is in progress", hint=merge)) == f"a merge is in progress ({merge})"
     assert _on_a_form(GitdeskError("locked", hint="wait for the other gitdesk command to finish")).endswith("finish)")
+
+
+def test_search_says_when_more_match_than_it_shows(desk: Desk) -> None:
+    from gitdesk.web.app import create_app
+    from gitdesk.web.pages import PAGE
+    from gitdesk.web.security import Guard
+
+    for n in range(PAGE + 1):
+        name = f"GD-01M850FXY9SQB1A{n:03d}"
+        desk.file(name).write_text(f"---\nid: {name}\ntitle: Widget broken {n}\nstatus: open\nqueue: it-helpdesk\n"
+                                   "requester: bob@example.com\ncreated: 2026-11-20T09:14:00Z\n---\nThe widget is broken.\n")
+    desk.git("add", "-A")
+    desk.git("commit", "-qm", "many widgets")
+    client = create_app(desk.path, "alice", Guard.for_address("secret", "127.0.0.1", 8765)).test_client()
+
+    def heading(query: str) -> str:
+        page = client.get(f"/search?q={query}&token=secret", base_url="http://127.0.0.1:8765", follow_redirects=True)
+        return page.get_data(as_text=True).split("<h2>", 1)[1].split("</h2>", 1)[0]
+
+    assert heading("widget") == f"The best {PAGE} matches; more match: add words or a filter"
+    assert heading("widget+broken+7") == "1 match"

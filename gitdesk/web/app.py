@@ -160,8 +160,10 @@ def create_app(desk_path: Path, as_: str | None, guard: Guard) -> Flask:
             from dataclasses import replace
 
             filters = replace(filters, statuses=("all",))
-        hits = pages.search(desk(), query, filters) if query else None
-        return page("search.html", "Search", query=query, hits=hits, args=request.args,
+        hits = pages.search(desk(), query, filters, pages.PAGE + 1) if query else None
+        more = hits is not None and len(hits) > pages.PAGE  # one more than shown: say there are more
+        hits = hits[:pages.PAGE] if hits is not None else None
+        return page("search.html", "Search", query=query, hits=hits, more=more, args=request.args,
                     statuses=list(config.statuses), queues=list(config.queues), categories=list(config.categories))
 
     @app.get("/reports")
