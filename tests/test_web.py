@@ -503,3 +503,24 @@ def test_search_says_when_more_match_than_it_shows(desk: Desk) -> None:
 
     assert heading("widget") == f"The best {PAGE} matches; more match: add words or a filter"
     assert heading("widget+broken+7") == "1 match"
+
+
+def test_text_typed_for_a_ticket_that_can_no_longer_be_shown_is_given_back(desk: Desk) -> None:
+    from gitdesk.web.app import create_app
+    from gitdesk.web.security import Guard
+
+    ticket = desk.new("Printer jams", "-q", "it-helpdesk")
+    client = create_app(desk.path, "alice", Guard.for_address("secret", "127.0.0.1", 8765)).test_client()
+    client.get("/?token=secret", base_url="http://127.0.0.1:8765")
+    page = client.get(f"/t/{ticket}", base_url="http://127.0.0.1:8765").get_data(as_text=True)
+    token = re.search(r'name="csrf" value="([0-9a-f]+)"', page)
+    assert token is not None
+    # Meanwhile a pull leaves the ticket's file in conflict: the form cannot be shown again.
+    desk.file(ticket).write_text(desk.text(ticket).replace("status: open", "<<<<<<< ours\nstatus: open\n=======\n"
+                                                                           "status: pending\n>>>>>>> theirs"))
+    answer = client.post(f"/t/{ticket}/note", base_url="http://127.0.0.1:8765",
+                         data={"csrf": token.group(1), "text": "Called the vendor: a new roller on Monday."},
+                         headers={"Origin": "http://127.0.0.1:8765"})
+    shown = answer.get_data(as_text=True)
+    assert answer.status_code == 400 and "unresolved merge conflict markers" in shown
+    assert "Called the vendor: a new roller on Monday." in shown, "what was typed is not lost"

@@ -217,7 +217,10 @@ def create_app(desk_path: Path, as_: str | None, guard: Guard) -> Flask:
         except GitdeskError as error:
             # The form again with the action's own one-line error, as a page (200: the request was
             # understood and answered; browsers log any 4xx as a console error).
-            return ticket_view(ticket_id, _on_a_form(error), {**form, "verb": verb})
+            try:
+                return ticket_view(ticket_id, _on_a_form(error), {**form, "verb": verb})
+            except GitdeskError as unreadable:  # the ticket cannot be shown (a conflict in its file): keep the text
+                return page("error.html", "Error", error=_on_a_form(unreadable), typed=form.get("text", "")), 400
         target = f"/t/{result.ticket.id}?" + urlencode({"done": result.verb, "commit": result.commit[:7]})
         return redirect(target, 303)
 
