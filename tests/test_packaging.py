@@ -152,3 +152,12 @@ def test_gitdesk_mcp_without_its_extra_says_how_to_install_it(desk: Desk) -> Non
     assert result.stdout == ""  # stdout is the protocol's, even for an error
     assert result.stderr == ("gitdesk: error: gitdesk mcp needs the MCP SDK, which is not installed "
                              "(pip install 'gitdesk[mcp]')\n")
+
+
+def test_gitdesk_serve_without_its_extra_says_how_to_install_it(desk: Desk) -> None:
+    # Flask was imported only once the server bound: a missing one was "a bug in gitdesk" (exit 3).
+    probe = ("import sys\nsys.modules['werkzeug'] = None\nsys.modules['flask'] = None\nfrom gitdesk.cli import main\n"
+             f"main(['--desk', {str(desk.path)!r}, 'serve'])\n")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    assert (result.returncode, result.stderr) == (1, "gitdesk: error: gitdesk serve needs Flask (flask is missing) "
+                                                     "(pip install 'gitdesk[web]')\n")

@@ -33,6 +33,8 @@ def serve(session: Session, port: int, host: str, fmt: str) -> None:
 
     try:
         from gitdesk.web import server
+
+        server.require()
     except ImportError as error:
         from gitdesk.errors import GitdeskError
 

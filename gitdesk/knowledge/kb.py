@@ -195,7 +195,7 @@ def _parser() -> Any:
         parser = MarkdownIt("commonmark")
         # A Git host reads "[c]: javascript:…" as a definition, as it reads any other: so must we,
         # or the line is taken for text and kept (markdown-it leaves such definitions out).
-        parser.validateLink = lambda url: True
+        parser.validateLink = lambda url: True  # type: ignore[method-assign]
         _PARSERS.commonmark = parser
     return _PARSERS.commonmark
 

@@ -41,6 +41,13 @@ class Running:
         self.server.server_close()
 
 
+def require() -> None:
+    """Import what serving needs now: without the web extra, the one-line error comes before
+    anything else (the imports below are in the functions, so the module loads without it)."""
+    import flask  # noqa: F401
+    import werkzeug.serving  # noqa: F401
+
+
 def bind(desk_path: Path, as_: str | None, *, host: str = "127.0.0.1", port: int = 0,
          token: str | None = None) -> Running:
     """Open the desk once (so a wrong path or person fails before anything listens), then bind."""
