@@ -861,8 +861,12 @@ def commits_in(repo: Repo, revision_range: str) -> list[tuple[str, list[str]]]:
     try:
         out = run(repo, "rev-list", "--reverse", "--parents", revision_range, "--")
     except GitError as error:
-        raise GitError(error.message, hint="name commits or branches this clone has, like origin/main..HEAD "
-                                           "(in CI, fetch the base branch and its history first)") from None
+        branches = run(repo, "for-each-ref", "--count=6", "--format=%(refname:short)", "refs/heads", "refs/remotes",
+                       check=False).decode().split()
+        example = next((f"{name}..HEAD" for name in branches if name != "HEAD" and "/" in name), "HEAD~1..HEAD")
+        raise GitError(error.message, hint=f"name commits or branches this clone has, like {example} (it has: "
+                                           f"{', '.join(branches) or 'no branch yet'}; in CI, fetch the base "
+                                           "branch and its history first)") from None
     return [(line.split()[0], line.split()[1:]) for line in out.decode().splitlines() if line]
 
 

@@ -709,8 +709,10 @@ def test_a_persons_own_attributes_in_any_encoding_survive_hooks_install_and_sync
 def test_check_range_naming_no_commit_says_what_to_name(desk: Desk) -> None:
     error = desk.fails("check", "--range", "origin/main..HEAD")
     assert error.startswith("gitdesk: error: git rev-list failed: ")
-    assert error.endswith("(name commits or branches this clone has, like origin/main..HEAD (in CI, fetch the "
-                          "base branch and its history first))")
+    # not the range that just failed: this clone has no origin/main
+    branch = desk.git("branch", "--show-current").strip()
+    assert error.endswith(f"(name commits or branches this clone has, like HEAD~1..HEAD (it has: {branch}; in CI, "
+                          "fetch the base branch and its history first))")
 
 
 def test_a_commit_of_named_paths_after_a_kill_leaves_nothing_stale_behind(desk: Desk) -> None:
