@@ -457,3 +457,18 @@ def test_a_csv_cell_writes_a_truth_value_as_json_does() -> None:
     from gitdesk.render.output import csv_cell
 
     assert (csv_cell(False), csv_cell(True), csv_cell(0)) == ("false", "true", 0)
+
+
+def test_new_on_a_terminal_with_no_editor_to_open_says_the_ticket_has_no_description(desk: Desk) -> None:
+    import os
+    import subprocess
+    import sys
+
+    main, other = os.openpty()  # a person at a terminal, whose input comes from elsewhere
+    done = subprocess.run([sys.executable, "-m", "gitdesk", "--desk", str(desk.path), "new", "Printer jams"],
+                          stdin=subprocess.DEVNULL, stdout=other, stderr=subprocess.PIPE, text=True, timeout=60,
+                          env={**os.environ, "GITDESK_NO_PAGER": "1"})
+    os.close(other)
+    os.close(main)
+    assert done.returncode == 0 and "note: no description given (-m TEXT or --body-file FILE adds one" in done.stderr
+    assert desk.run("new", "Scanner jams").stderr == "", "a script is told nothing"

@@ -121,6 +121,9 @@ def new(session: Session, title: str | None, requester: str | None, queue: str |
                     f"({type(error).__name__}: {error})")
         similar = None
     views.outcome(result, fmt, similar)
+    if spec is given and text is None and sys.stdout.isatty():  # a person, whose stdin is not a terminal:
+        # no editor opened, which may surprise them (a script gets no such line)
+        output.note("note: no description given (-m TEXT or --body-file FILE adds one; gitdesk note ID adds to it)")
 
 
 def _drafted(root: Path, given: NewTicket) -> NewTicket | None:
