@@ -332,6 +332,9 @@ def test_a_score_from_a_colleague_in_the_cc_is_a_reply_and_does_not_reopen(mail_
     ("5/5 the agent was great", (5, "the agent was great")), ("4/5.", (4, "")), ("5 Sterne", (5, "")),
     ("4/5 laptops still fail", None), ("3/5 der Laptops gehen immer noch nicht", None),
     ("2 - still broken", None), ("2/5 users can't log in", None),
+    # the first item of a numbered list of requests
+    ("1. Please also install Outlook on Tom's laptop\n2. And reset his VPN password", None),
+    ("3) works now\n4) but the printer is next", None), ("5. Great, thanks", (5, "Great, thanks")),
 ])
 def test_scores_are_read_only_from_the_start_of_the_answer(text: str, expected: tuple[int, str] | None) -> None:
     from gitdesk.mail.intake import feedback_score

@@ -669,6 +669,9 @@ def _judged(first: str) -> re.Match[str] | None:
     return found if words and all(word in _JUDGING for word in words) else None
 
 
+_NUMBERED = re.compile(r"([1-5])[.)]\s+\S")
+
+
 def feedback_score(text: str) -> tuple[int, str] | None:
     """(score, comment) from the answer to a feedback request: a number 1-5 opening its
     first line ("4", "Score: 5 - quick!", "3/5", "5 great service"); None when it does not
@@ -680,6 +683,11 @@ def feedback_score(text: str) -> tuple[int, str] | None:
     match = _SCORE.match(first) or _judged(first)
     if match is None or _STILL_BROKEN.search(first) or "?" in first:  # a question asks for an answer
         return None
+    numbered = _NUMBERED.match(first)
+    if numbered:  # "1. Please also…" then "2. …": the first item of a list of requests, not a score
+        following = next((line.strip() for line in lines[1:] if line.strip()), "")
+        if following.startswith((f"{int(numbered.group(1)) + 1}.", f"{int(numbered.group(1)) + 1})")):
+            return None
     said = match.group(2) if match.re is _JUDGED else (match.group(2) or match.group(3) or "")
     comment = " ".join(" ".join([said, *lines[1:]]).split())
     return int(match.group(1)), comment[:2000]
