@@ -249,6 +249,35 @@ def test_hooks_an_older_gitdesk_wrote_are_made_safe_by_the_first_hook_that_runs(
     assert "rewritten" not in bob.try_git("commit", "-q", "--allow-empty", "-m", "again").stderr
 
 
+def test_an_upgraded_clone_is_made_safe_by_its_first_command_before_a_pull_brings_code(team, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from gitdesk.githooks import install
+
+    alice, bob, ticket, _ = team
+    hooks = bob.path / ".git" / "hooks"
+    for name in install.CLIENT_HOOKS:  # as an older gitdesk wrote them
+        (hooks / name).write_text((hooks / name).read_text().replace(install.RUN, "-m gitdesk"))
+    bob.git("config", "merge.gitdesk.driver", install.driver_command().replace(install.RUN, "-m gitdesk"))
+    listed = bob.run("list")  # gitdesk's own commands run no Git hook: the first one must rewrite them
+    assert "gitdesk: hooks rewritten (pre-commit, commit-msg, post-merge, post-checkout, post-rewrite)" in listed
+    ran = tmp_path / "ran"
+    alice.file("gitdesk").mkdir()
+    alice.file("gitdesk/__init__.py").write_text(f"open({str(ran)!r}, 'a').write('ran')\n")
+    alice.file("gitdesk/__main__.py").write_text("")
+    alice.git("add", "gitdesk")
+    alice.git("commit", "-qm", "tools")
+    alice.git("push", "-q")
+    bob.run("reply", ticket, "-m", "Tray 1?")
+    bob.run("sync")
+    assert not ran.exists()
+    # A hooks folder this user cannot write (an admin's core.hooksPath) warns and lets the work go on.
+    for name in install.CLIENT_HOOKS:
+        (hooks / name).write_text((hooks / name).read_text().replace(install.RUN, "-m gitdesk"))
+    (hooks / ".pre-commit.gitdesk-tmp").mkdir()
+    warned = bob.run("list")  # exit 0, checked by run
+    assert "hooks written by an older gitdesk could run code committed to the repository, and were not " \
+        "rewritten" in warned
+
+
 def test_a_hand_written_page_in_kb_merges_line_by_line_with_conflicts_marked(team) -> None:  # type: ignore[no-untyped-def]
     alice, bob, _, _ = team
     guide = "# Printer guide\n\nStep one: open tray 2.\n\nStep two: remove the paper.\n\nStep three: close it.\n"

@@ -56,6 +56,13 @@ class Session:
             from gitdesk import paths
 
             location = paths.locate(self.desk_path, explicit=self.desk_path is not None)
+            from gitdesk.githooks import install
+
+            if install.unsafe_left(location.repo):  # before any pull can bring code they would run
+                from gitdesk.render import output
+
+                for line in install.replace_unsafe(location.repo):
+                    output.note(f"gitdesk: {line}")
             if prefetch:
                 from gitdesk.cache import gitstate
 

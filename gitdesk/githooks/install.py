@@ -210,24 +210,56 @@ def _install(directory: Path, server: bool) -> list[str]:
 _UNSAFE = " -m gitdesk "  # how hooks and drivers ran gitdesk before RUN: see there
 
 
+def unsafe_left(repo: git.Repo) -> bool:
+    """Whether hooks or merge drivers an older gitdesk wrote with ``-m gitdesk`` are left: read
+    from the files alone (every command asks, before a pull can bring code they would run)."""
+    if repo.top == repo.git_dir:
+        return False  # a bare repository: no work tree to import from
+    pointer = repo.git_dir / "commondir"  # a linked work tree's hooks and config are the main one's
+    try:
+        common = (repo.git_dir / pointer.read_text(encoding="utf-8").strip()).resolve() if pointer.is_file() \
+            else repo.git_dir
+        config = (common / "config").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    if _UNSAFE in config:
+        return True
+    directory = git.hooks_dir(repo) if "hookspath" in config.lower() else common / "hooks"
+    for name in CLIENT_HOOKS:
+        try:
+            with open(directory / name, encoding="utf-8", errors="replace") as handle:
+                if _UNSAFE in handle.read(4000):
+                    return True
+        except OSError:
+            continue
+    return False
+
+
 def replace_unsafe(repo: git.Repo) -> list[str]:
-    """Hooks and merge drivers an older gitdesk wrote with ``-m gitdesk``, rewritten (any
-    hook that runs calls this): they would run a gitdesk/ folder committed to the repository."""
+    """Hooks and merge drivers an older gitdesk wrote with ``-m gitdesk``, rewritten: they
+    would run a gitdesk/ folder committed to the repository. What is said, never raised: a
+    hooks folder this user cannot write (an admin's core.hooksPath) must not stop their work."""
+    if not unsafe_left(repo):
+        return []
+    try:
+        return _replace_unsafe(repo)
+    except (OSError, GitdeskError) as error:
+        return [f"warning: hooks written by an older gitdesk could run code committed to the repository, "
+                f"and were not rewritten: {error} (run gitdesk hooks install)"]
+
+
+def _replace_unsafe(repo: git.Repo) -> list[str]:
     directory = git.hooks_dir(repo)
     done: list[str] = []
-    for server in (False, True):
-        unsafe = {name: text for name in _names(server) if is_ours(directory / name)
-                  and _UNSAFE in (text := (directory / name).read_text(encoding="utf-8", errors="replace"))}
-        if unsafe:
-            try:
-                for name, text in unsafe.items():  # with the interpreter it names: the same hook, made safe
-                    recorded = re.search(r"^GITDESK_PYTHON='(.*)'$", text, re.MULTILINE)
-                    python = recorded.group(1).replace("'\"'\"'", "'") if recorded else sys.executable
-                    _write_executable(directory / name, script(name, python))
-            except OSError as error:
-                raise _unwritable(directory, error) from None
-            done.append(f"hooks rewritten ({', '.join(unsafe)}): the old ones could run code committed "
-                        "to the repository")
+    unsafe = {name: text for name in CLIENT_HOOKS if is_ours(directory / name)
+              and _UNSAFE in (text := (directory / name).read_text(encoding="utf-8", errors="replace"))}
+    if unsafe:
+        for name, text in unsafe.items():  # with the interpreter it names: the same hook, made safe
+            recorded = re.search(r"^GITDESK_PYTHON='(.*)'$", text, re.MULTILINE)
+            python = recorded.group(1).replace("'\"'\"'", "'") if recorded else sys.executable
+            _write_executable(directory / name, script(name, python))
+        done.append(f"hooks rewritten ({', '.join(unsafe)}): the old ones could run code committed "
+                    "to the repository")
     driver = git.run(repo, "config", "--get", f"merge.{DRIVER}.driver", check=False).decode()
     kb_driver = git.run(repo, "config", "--get", f"merge.{KB_DRIVER}.driver", check=False).decode()
     if _UNSAFE in driver or _UNSAFE in kb_driver:
