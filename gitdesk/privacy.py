@@ -5,6 +5,7 @@ requester's ticket to another all use it, so what counts as an address is decide
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 # An address however it is spelt in Markdown or HTML: "bob\@example.com" and
 # "dave&#64;example&#46;com" render as addresses on a Git host and in a browser.
@@ -59,14 +60,27 @@ def _character(match: re.Match[str]) -> str:
     return chr(code) if code < 0x110000 and chr(code) in _PLAIN else match.group(0)
 
 
-def _as_read(text: str) -> str:
-    return _REFERENCE.sub(_character, text) if "&" in text else text
+def _revealed(text: str, clean: Callable[[str], str]) -> str:
+    """``text`` with each line whose character references hide something ``clean`` removes
+    written as it reads; every other line as it was (an article about HTML, code)."""
+    if "&" not in text or not _REFERENCE.search(text):
+        return text
+    lines = text.split("\n")
+    for number, line in enumerate(lines):
+        if "&" in line:
+            read = _REFERENCE.sub(_character, line)
+            if read != line and clean(read) != read:
+                lines[number] = read
+    return "\n".join(lines)
 
 
 def without_addresses(text: str) -> str:
     """``text`` with every email address removed, in any spelling that renders as one. Run
     over whole generated files and pages too, so no field or title can carry one out."""
-    text = _as_read(text)
+    return _addresses(_revealed(text, _addresses))
+
+
+def _addresses(text: str) -> str:
     if not _AT_SIGN.search(text):  # the pattern is slow on long text without one: it tries each word
         return text
     return _EMAIL.sub("[email removed]", text)
@@ -74,6 +88,10 @@ def without_addresses(text: str) -> str:
 
 def without_private(text: str) -> str:
     """``text`` without addresses and without phone numbers (seven digits or more, not a date)."""
+    return _private(_revealed(text, _private))
+
+
+def _private(text: str) -> str:
     def phone(match: re.Match[str]) -> str:
         found = match.group(0)
         date = _DATE.search(found)
@@ -89,4 +107,4 @@ def without_private(text: str) -> str:
     def _phones(part: str) -> str:
         return _PHONE.sub(phone, part)
 
-    return _phones(without_addresses(text))
+    return _phones(_addresses(text))

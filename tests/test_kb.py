@@ -295,8 +295,9 @@ def test_addresses_of_machines_and_versions_are_kept_they_are_the_problem() -> N
             "log 2026-12-01 10:00:00 and 01.12.2026 10:00; order 2026-00123\n10\n20\n30\n40; "
             "office hours 08.00-17.00; the cell count 1234 5678 9012")
     assert without_private(kept) == kept
-    html = "a &lt;b&gt; &#60;script&#62; &#39;x&#39; &#x22;y&#x22; &amp;"
-    assert without_private(html) == html, "only what an address or number is made of is read as written"
+    html = ("a &lt;b&gt; &#60;script&#62; &#39;x&#39; &#x22;y&#x22; &amp;\nPut `&nbsp;` between; a slash is `&#47;`."
+            "\n<td>Alice&nbsp;Martin&#32;(IT)</td>")
+    assert without_private(html) == html, "references are read as written only where they hide an address or number"
 
 
 def test_words_written_by_hand_between_the_conversations_entries_stay_out_of_the_article(desk: Desk) -> None:
@@ -362,7 +363,8 @@ def test_an_article_fetches_no_image_and_links_nowhere_but_the_web_on_any_git_ho
     made = desk.new("Screen flickers", "-q", "it-helpdesk", "-c", "hardware",
                     "-m", "![pix](https://evil.example/p.png) see [c] and ![e], <javascript:alert(3)>, [m]\n\n"
                           "[c]: JavaScript:alert(1)\n[e]: https://evil.example/track.png\n[m]: mailto:x")
-    desk.run("resolve", made, "--note", "New cable; see <https://vendor.example/cables> and `![kept](in code)`.")
+    desk.run("resolve", made, "--note", "New cable; see <https://vendor.example/cables>. It works![1] "
+                                        "Ctrl+Alt+Del![see note], <HTTPS://intranet.example/reset>.")
     desk.run("kb", "build")
     (article,) = [text for path, text in kb_files(desk).items() if made.lower() in path]
     host = MarkdownIt("commonmark")
@@ -372,6 +374,8 @@ def test_an_article_fetches_no_image_and_links_nowhere_but_the_web_on_any_git_ho
         assert hidden not in rendered.replace("&lt;", ""), hidden
     assert '<a href="https://evil.example/p.png">pix</a>' in rendered, "an image is a link to it"
     assert '<a href="https://vendor.example/cables">' in rendered, "a link to the web stays one"
+    assert "It works![1] Ctrl+Alt+Del![see note]" in article, "an exclamation mark that makes no image stays"
+    assert '<a href="HTTPS://intranet.example/reset">' in rendered
 
 
 @pytest.mark.parametrize("text", [
