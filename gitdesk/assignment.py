@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import datetime
 
 from gitdesk.model import ESCALATION, NOTE, RULES_AUTHOR, Config, Ticket
@@ -52,6 +53,16 @@ def given(handle: str, queue: str, config: Config) -> tuple[str, str]:
     is given to someone by the queue's rule: the detail, which the index keeps, dates the turn."""
     rule = config.queues[queue].assign if queue in config.queues else "rule"
     return f"The {rule} of queue {queue} gave it to {handle}.", f"{GIVEN} {handle}"
+
+
+def given_notes_kept_true(before: Ticket, after: Ticket) -> Ticket:
+    """``after`` without the "given to" notes a change wrote whose pick a later step of it
+    overrode (a rule's ``set: {queue: l2, assignee: alice}``): the thread names who has it."""
+    added = after.entries[len(before.entries):]
+    kept = tuple(entry for entry in added if not (
+        entry.kind == NOTE and entry.author == RULES_AUTHOR and entry.detail.startswith(GIVEN)
+        and entry.detail != f"{GIVEN} {after.assignee}"))
+    return after if len(kept) == len(added) else replace(after, entries=(*after.entries[:len(before.entries)], *kept))
 
 
 def _handed_over(ticket: Ticket) -> datetime:

@@ -151,6 +151,18 @@ def test_tickets_moved_into_a_round_robin_queue_take_turns_and_the_thread_says_w
     assert "The round-robin of queue it-infra gave it to bob." in desk.run("show", older[0]).stdout
 
 
+def test_a_rule_that_sets_queue_and_assignee_names_only_who_has_the_ticket(desk: Desk) -> None:
+    desk.configure(TEST_CONFIG.replace("members: [dana]", "members: [dana, bob]"), "bob joins infra")
+    (desk.path / ".gitdesk" / "rules.yml").write_text(
+        "rules:\n  - name: vip\n    when: {event: created}\n    if: {requester_domain: vip.example}\n"
+        "    do:\n      - set: {queue: it-infra, assignee: bob}\n")
+    desk.git("add", "-A")
+    desk.git("commit", "-qm", "VIPs go to bob")
+    ticket = desk.new("VPN down", "-r", "ceo@vip.example")
+    assert json.loads(desk.run("show", ticket, "--format", "json").stdout)["ticket"]["assignee"] == "bob"
+    assert "gave it to" not in desk.text(ticket), "the queue's pick was overridden: no note says dana has it"
+
+
 def test_a_lead_lists_what_their_team_holds_in_any_queue(desk: Desk) -> None:
     printer = desk.new("Printer jams", "-q", "it-helpdesk")
     desk.run("take", printer)  # alice, team it

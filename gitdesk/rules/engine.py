@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import TYPE_CHECKING
 
-from gitdesk import actions, clock, git, templates, ticketfile, workflow
+from gitdesk import actions, assignment, clock, git, templates, ticketfile, workflow
 from gitdesk.actions import Automated
 from gitdesk.cache import db, history, index
 from gitdesk.calendar import Calendar
@@ -435,9 +435,10 @@ def _change(desk: Desk, step: Step, stamp: datetime) -> Callable[[Ticket], Ticke
         changes = [actions.setting(desk, name, str(item), ACTOR, stamp) for name, item in dict(value).items()]
 
         def set_all(ticket: Ticket) -> Ticket:
+            before = ticket
             for change in changes:
                 ticket = change(ticket)
-            return ticket
+            return assignment.given_notes_kept_true(before, ticket)
 
         return set_all
     if step.verb == "assign":
