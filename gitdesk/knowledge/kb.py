@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -47,10 +47,12 @@ _HEADING = re.compile(r"^(#{1,6})(?=[ \t]|$)", re.MULTILINE)
 # Raw HTML a Git host would render: an unclosed "<!--" hides the rest of the article, a
 # "<details>" folds it away, "<img>" fetches from anywhere. Shown as text instead; an autolink
 # to the web (<https://…>) stays one, not <javascript:…> or <mailto:…>.
-_TAG = re.compile(r"<(?=[A-Za-z/!?])(?!https?://[^\s<>]*>)")
+_TAG = re.compile(r"<(?=[A-Za-z/!?])(?!(?!(?i:javascript|vbscript|data|mailto|file):)[A-Za-z][A-Za-z0-9+.-]{1,31}:"
+                  r"[^\s<>]*>)")
 # An image: every reader's browser would fetch it from wherever the ticket's writer chose (a Git
 # host without an image proxy shows it inline). A link to it instead.
-_IMAGE = re.compile(r"(?<![\\!])!(?=\[)")
+_IMAGE = re.compile(r"(?<![\\!])!\[([^\]\n]*)\](?=([(\[])?)")  # what follows: ( or [ make it one
+_DEFINED = re.compile(r"^ {0,3}\[([^\]\n]+)\]:", re.MULTILINE)
 _UNDERLINES = re.compile(r"^ {0,3}(?:=+|-+)[ \t]*$", re.MULTILINE)  # a setext heading: "Big\n===" is an <h1>
 _CODE_SPAN = re.compile(r"(?<![\\`])(`+)(?!`)(.+?)(?<!`)\1(?!`)")  # an escaped backtick opens none
 TOP = 10
@@ -173,7 +175,8 @@ def _without_html(text: str) -> str:
                 out.append(as_text(line))
         return "\n".join(out)
 
-    made = shown(_tags_as_text)
+    labels = {" ".join(label.split()).casefold() for label in _DEFINED.findall(text)}
+    made = shown(lambda line: _tags_as_text(line, labels))
     # Code spans are found line by line: one that runs over a line break, or an odd backtick,
     # can pass for code where the parser reads none. What it reads as HTML is the judge: then
     # every "<" outside code blocks is shown as text, in inline code too.
@@ -200,11 +203,12 @@ def _parser() -> Any:
     return _PARSERS.commonmark
 
 
-def _tags_as_text(line: str) -> str:
+def _tags_as_text(line: str, labels: Collection[str] = ()) -> str:
     """``line`` with every "<" that would open a tag shown as text, and every image a link,
     outside its code spans."""
     def plain(part: str) -> str:
-        return _IMAGE.sub("", _TAG.sub("&lt;", part))
+        return _IMAGE.sub(lambda image: image.group(0)[1:] if image.group(2) or " ".join(
+            image.group(1).split()).casefold() in labels else image.group(0), _TAG.sub("&lt;", part))
 
     out: list[str] = []
     start = 0
