@@ -518,13 +518,33 @@ def escape_text(text: str, *, section: bool = True) -> str:
             if _ENTRY_LIKE.match(line) or _ATTEMPTED_ENTRY.match(line) or _CONFLICT.match(line):
                 line = "\\" + line
             elif section and _LEVEL2.match(line):
-                line = "#" + line
+                line = "#" + line  # "## 2026-11-30 before" is then a dated level-3 heading: escaped too
+                line = "\\" + line if _ATTEMPTED_ENTRY.match(line) else line
             elif not section and _KNOWN_HEADING.match(line):
                 line = "\\" + line
         out.append(line)
     if fence is not None:
         out.append(fence)
     return "\n".join(out).strip("\n")
+
+
+def as_written(text: str) -> str:
+    """Text ``escape_text`` made safe for the file, as its writer wrote it: for a mail and
+    the terminal, where the backslash before "### 2026-12-01 update" would show (Markdown
+    hides it). Level-2 headings stay level 3."""
+    if "\\" not in text:
+        return text
+    fence: str | None = None
+    out: list[str] = []
+    for line in text.split("\n"):
+        outside = fence is None
+        fence = _next_fence(line, fence)
+        if outside and fence is None and line.startswith("\\") and (
+                _ENTRY_LIKE.match(line[1:]) or _ATTEMPTED_ENTRY.match(line[1:]) or _CONFLICT.match(line[1:])
+                or _KNOWN_HEADING.match(line[1:])):
+            line = line[1:]
+        out.append(line)
+    return "\n".join(out)
 
 
 def entry_heading(entry: Entry) -> str:

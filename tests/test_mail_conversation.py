@@ -636,6 +636,14 @@ def test_who_waits_is_told_what_an_answer_does_closed_or_not(desk: Desk) -> None
     assert "reply to this mail and say what happens: your request opens again." in told["p3@example.com"]
 
 
+def test_a_timeline_in_a_reply_reaches_the_requester_as_written(desk: Desk) -> None:
+    ticket_id = desk.new("Server down", "-q", "it-helpdesk", "-r", "bob@customer.example")
+    desk.run("--as", "alice", "reply", ticket_id, "-m", "Timeline:\n\n### 2026-12-01 update\nwe rebooted")
+    assert "\\### 2026-12-01 update" in desk.text(ticket_id), "escaped in the file, where it would read as an entry"
+    (mail,) = queued(desk)
+    assert "\n### 2026-12-01 update\n" in text_of(mail) and "\\###" not in mail.as_string()
+
+
 def test_a_duplicate_of_a_duplicate_waits_for_the_first_and_a_loop_is_refused(desk: Desk) -> None:
     first = desk.new("VPN drops", "-q", "it-helpdesk", "-r", "p1@example.com")
     second = desk.new("VPN disconnects", "-q", "it-helpdesk", "-r", "p2@example.com")

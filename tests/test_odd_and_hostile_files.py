@@ -245,12 +245,14 @@ def test_conversation_text_outside_entries_is_shown_and_odd_headings_are_flagged
 def test_numbered_headings_and_dated_headings_in_a_reply_never_make_check_refuse_the_ticket(desk: Desk) -> None:
     # What gitdesk writes, check accepts: a refused reply would stop sync pushing anything.
     ticket = desk.new("Printer jams", "-q", "it-helpdesk")
-    steps = "Try this:\n\n### 1. Restart\n\n### 2026-12-01T09:00:00Z client (error)\n\n### 2026-12-01 log"
+    steps = ("Try this:\n\n### 1. Restart\n\n### 2026-12-01T09:00:00Z client (error)\n\n### 2026-12-01 log\n\n"
+             "## 2026-11-30 before")
     desk.run("reply", ticket, "-m", steps)
     desk.run("resolve", ticket, "-m", steps)
     assert desk.run("check").exit_code == 0
     shown = desk.run("show", ticket).stdout
     assert shown.count("### 1. Restart") == 2 and shown.count("2026-12-01T09:00:00Z client (error)") == 2
+    assert shown.count("\n### 2026-12-01 log") == 2 and "\\#" not in shown, "shown as written, not as escaped"
 
 
 def test_an_explicit_assignee_outside_the_queue_is_refused(desk: Desk) -> None:

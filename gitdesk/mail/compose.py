@@ -31,7 +31,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-from gitdesk import attachments, frontmatter, markup, paths, templates
+from gitdesk import attachments, frontmatter, markup, paths, templates, ticketfile
 from gitdesk.actions import cc_of
 from gitdesk.errors import GitdeskError, TicketFormatError, ValidationError
 from gitdesk.mail.message import LOOP_HEADER
@@ -146,7 +146,7 @@ def message(config: Config, root: Path, letter: Letter, now: datetime, thread: S
     found = template(root, letter.event)
     named = letter.agent if config.mail.sign_as == "agent" and letter.event not in AUTOMATIC else None
     values = templates.values(letter.ticket, config, clean_line(named.name) if named is not None else None,
-                              attachments.unlinked(letter.text))
+                              attachments.unlinked(ticketfile.as_written(letter.text)))
     desk_name, agent_name = header_text(values["desk"]), header_text(values["agent"])
     body = templates.fill_mail(found.body, values).strip("\n")
     signature = f"{agent_name}\n{desk_name}" if named is not None else desk_name

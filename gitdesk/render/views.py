@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from gitdesk import records, templates
+from gitdesk import records, templates, ticketfile
 from gitdesk.durations import HOURS_ONLY, format_age, format_duration
 from gitdesk.errors import GitdeskError
 from gitdesk.model import REQUESTER_NAME, WAITING
@@ -279,7 +279,7 @@ def ticket_detail(ticket: Ticket, now: datetime, fmt: str, derived: Timings | No
 def _wrapped_text(text: str, room: int | None) -> str:
     """Ticket text made visible and, on a terminal, wrapped at words to its width; code
     (fenced or indented) and tables keep their lines."""
-    shown = visible(text)
+    shown = visible(ticketfile.as_written(text))
     if room is None:
         return shown
     import textwrap
