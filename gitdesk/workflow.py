@@ -44,7 +44,8 @@ _LOCAL_ADDRESS = re.compile(r"^[A-Za-z0-9._+-]{1,64}@[A-Za-z0-9-]{1,63}$")
 _EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
 
 
-def _a(word: str) -> str:
+def a_or_an(word: str) -> str:
+    """"an open", "a closed": for messages."""
     return ("an " if word[:1].lower() in "aeiou" else "a ") + word
 
 
@@ -175,10 +176,10 @@ def findings(config: Config, ticket: Ticket, path: str | None = None,
         for field in status.requires:
             if field == RESOLUTION:
                 if not (ticket.resolution or "").strip():
-                    add(ValidationError, "status", f"{_a(ticket.status)} ticket needs a resolution note",
+                    add(ValidationError, "status", f"{a_or_an(ticket.status)} ticket needs a resolution note",
                         "write it under '## Resolution' or run gitdesk resolve ID --note TEXT")
             elif ticket.field_value(field) in (None, "", ()):
-                add(ValidationError, field, f"{_a(ticket.status)} ticket needs a {field}",
+                add(ValidationError, field, f"{a_or_an(ticket.status)} ticket needs a {field}",
                     f"set it with gitdesk set ID {field} VALUE")
     return problems
 

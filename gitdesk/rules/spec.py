@@ -350,8 +350,8 @@ def _refused_every_run(reader: _Reader, where: tuple[Any, ...], trigger: Trigger
         if step.verb == "escalate":
             if can <= set(config.done_statuses):
                 shown = " or ".join(sorted(can))
-                reader.fail(where, f"escalate on a {shown} ticket is refused on every run: a finished ticket "
-                            "is reopened first", "notify or note instead, e.g. - notify: leads")
+                reader.fail(where, f"escalate on {workflow.a_or_an(shown)} ticket is refused on every run: a "
+                            "finished ticket is reopened first", "notify or note instead, e.g. - notify: leads")
                 return
             if config.initial_status in can:  # it leaves intake for the queue
                 can.add(workflow.OPEN)
@@ -360,8 +360,8 @@ def _refused_every_run(reader: _Reader, where: tuple[Any, ...], trigger: Trigger
             if not any(status != now and status in config.statuses[now].next for now in can
                        if now in config.statuses):
                 shown = " or ".join(sorted(can))
-                reader.fail(where, f"{step.verb} on a {shown} ticket is refused on every run: the workflow "
-                            f"does not lead from {shown} to {status}",
+                reader.fail(where, f"{step.verb} on {workflow.a_or_an(shown)} ticket is refused on every run: the "
+                            f"workflow does not lead from {shown} to {status}",
                             "drop the step, or start the rule from a status that leads there")
                 return
             can = {status}
