@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import email
 import email.policy
-import shutil
 import json
+import shutil
 from email.message import EmailMessage
 from pathlib import Path
 

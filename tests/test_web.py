@@ -48,6 +48,20 @@ class Served:
         return f"http://{self.host}:{self.port}"
 
 
+def signed_in(desk: Desk, ticket: str) -> tuple[Any, str, str]:
+    """A browser signed in to the desk as alice (Flask's test client), on ``ticket``'s page:
+    the client, the page and the form token it carries."""
+    from gitdesk.web.app import create_app
+    from gitdesk.web.security import Guard
+
+    client = create_app(desk.path, "alice", Guard.for_address("secret", "127.0.0.1", 8765)).test_client()
+    client.get("/?token=secret", base_url="http://127.0.0.1:8765")
+    page = client.get(f"/t/{ticket}", base_url="http://127.0.0.1:8765").get_data(as_text=True)
+    token = re.search(r'name="csrf" value="([0-9a-f]+)"', page)
+    assert token is not None
+    return client, page, token.group(1)
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     with pytest.MonkeyPatch.context() as monkeypatch:
@@ -447,18 +461,11 @@ def test_the_ticket_page_lists_the_fields_show_lists(desk: Desk) -> None:
 
 
 def test_the_done_banner_says_what_the_commit_did_and_a_forged_link_shows_none(desk: Desk) -> None:
-    from gitdesk.web.app import create_app
-    from gitdesk.web.security import Guard
-
     ticket = desk.new("Scanner on 3F is offline", "-q", "it-helpdesk", "-r", "carol@example.com")
     other = desk.new("Heating is off", "-q", "facilities")
-    client = create_app(desk.path, "alice", Guard.for_address("secret", "127.0.0.1", 8765)).test_client()
-    client.get("/?token=secret", base_url="http://127.0.0.1:8765")
-    ticket_page = client.get(f"/t/{ticket}", base_url="http://127.0.0.1:8765").get_data(as_text=True)
-    token = re.search(r'name="csrf" value="([0-9a-f]+)"', ticket_page)
-    assert token is not None
+    client, _, token = signed_in(desk, ticket)
     sent = client.post(f"/t/{ticket}/reply", base_url="http://127.0.0.1:8765",
-                       data={"csrf": token.group(1), "text": "Restarting it now."},
+                       data={"csrf": token, "text": "Restarting it now."},
                        headers={"Origin": "http://127.0.0.1:8765"})
     assert sent.status_code == 303
     banner = client.get(sent.headers["Location"], base_url="http://127.0.0.1:8765").get_data(as_text=True)
@@ -506,20 +513,13 @@ def test_search_says_when_more_match_than_it_shows(desk: Desk) -> None:
 
 
 def test_text_typed_for_a_ticket_that_can_no_longer_be_shown_is_given_back(desk: Desk) -> None:
-    from gitdesk.web.app import create_app
-    from gitdesk.web.security import Guard
-
     ticket = desk.new("Printer jams", "-q", "it-helpdesk")
-    client = create_app(desk.path, "alice", Guard.for_address("secret", "127.0.0.1", 8765)).test_client()
-    client.get("/?token=secret", base_url="http://127.0.0.1:8765")
-    page = client.get(f"/t/{ticket}", base_url="http://127.0.0.1:8765").get_data(as_text=True)
-    token = re.search(r'name="csrf" value="([0-9a-f]+)"', page)
-    assert token is not None
+    client, _, token = signed_in(desk, ticket)
     # Meanwhile a pull leaves the ticket's file in conflict: the form cannot be shown again.
     desk.file(ticket).write_text(desk.text(ticket).replace("status: open", "<<<<<<< ours\nstatus: open\n=======\n"
                                                                            "status: pending\n>>>>>>> theirs"))
     answer = client.post(f"/t/{ticket}/note", base_url="http://127.0.0.1:8765",
-                         data={"csrf": token.group(1), "text": "Called the vendor: a new roller on Monday."},
+                         data={"csrf": token, "text": "Called the vendor: a new roller on Monday."},
                          headers={"Origin": "http://127.0.0.1:8765"})
     shown = answer.get_data(as_text=True)
     assert answer.status_code == 400 and "unresolved merge conflict markers" in shown
