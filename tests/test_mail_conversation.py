@@ -644,6 +644,17 @@ def test_a_timeline_in_a_reply_reaches_the_requester_as_written(desk: Desk) -> N
     assert "\n### 2026-12-01 update\n" in text_of(mail) and "\\###" not in mail.as_string()
 
 
+def test_undoing_a_silent_reject_is_silent_too(desk: Desk) -> None:
+    spam = desk.new("Cheap pills", "-q", "it-helpdesk", "-r", "spammer@customer.example")
+    desk.run("--as", "alice", "reject", spam, "--no-send", "-m", "Spam")
+    desk.run("--as", "alice", "reopen", spam, "-m", "Not spam after all: a real supplier")
+    assert queued(desk) == [], "the sender never heard of the rejection: nothing to take back"
+    refused = desk.new("Fix my home router", "-q", "it-helpdesk", "-r", "carol@customer.example")
+    desk.run("--as", "alice", "reject", refused, "-m", "We only look after office equipment.")
+    desk.run("--as", "alice", "reopen", refused, "-m", "It is the office router after all.")
+    assert [str(mail["X-Gitdesk-Event"]) for mail in queued(desk)] == ["reopen"], "the sender was told: now again"
+
+
 def test_a_duplicate_of_a_duplicate_waits_for_the_first_and_a_loop_is_refused(desk: Desk) -> None:
     first = desk.new("VPN drops", "-q", "it-helpdesk", "-r", "p1@example.com")
     second = desk.new("VPN disconnects", "-q", "it-helpdesk", "-r", "p2@example.com")
