@@ -257,8 +257,8 @@ class Desk:
             path = self.path_of(ticket_id)
             try:
                 data = read_regular(os.path.join(directory, ticket_id + ".md"), path)
-                ticket = (ticketfile.parse_bytes(data, path)[0] if body
-                          else ticketfile.parse_front(ticketfile.decode(data, path), path))
+                text = ticketfile.decode(data, path)
+                ticket = ticketfile.parse_ticket(text, path) if body else ticketfile.parse_front(text, path)
             except GitdeskError as error:
                 problems.append(error)
                 continue

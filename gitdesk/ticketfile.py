@@ -80,10 +80,35 @@ def _normalise(text: str) -> tuple[str, str, bool]:
 
 def parse(text: str, path: str | None = None) -> tuple[Ticket, Document]:
     normal, newline, bom = _normalise(text)
+    _refuse_unreadable(normal, path)
+    front = frontmatter.load(normal, path)
+    ticket, layout, odd = _whole(normal, front, path)
+    document = Document(normal, newline, bom, front, layout.description_end, layout.conversation,
+                        layout.resolution, layout.open_fence_line, odd, path)
+    return ticket, document
+
+
+def parse_ticket(text: str, path: str | None = None) -> Ticket:
+    """The whole ticket, with no ``Document`` to write it back (an export reads every file):
+    the front matter as ``parse_front`` reads it, without positions; a problem is re-read
+    with them to name its line."""
+    normal, _, _ = _normalise(text)
+    _refuse_unreadable(normal, path)
+    data = frontmatter.load_data(normal, path)
+    _, close_start, body_start = frontmatter.split(normal, path)
+    try:
+        return _whole(normal, frontmatter.FrontMatter(data, {}, body_start, close_start), path)[0]
+    except TicketFormatError:
+        return parse(text, path)[0]
+
+
+def _refuse_unreadable(normal: str, path: str | None) -> None:
     _refuse_conflict_markers(normal, path)
     if "\x00" in normal:
         raise TicketFormatError("file contains NUL bytes", path=path, hint="tickets are plain text")
-    front = frontmatter.load(normal, path)
+
+
+def _whole(normal: str, front: frontmatter.FrontMatter, path: str | None) -> tuple[Ticket, _Layout, tuple[int, ...]]:
     layout = _sections(normal, front.body_start, path)
     entries, conversation_text, odd = (_entries(normal, layout.conversation, path) if layout.conversation
                                        else ((), "", ()))
@@ -92,9 +117,7 @@ def parse(text: str, path: str | None = None) -> tuple[Ticket, Document]:
     resolution = _clean(_section_text(normal, layout.resolution)) if layout.resolution else ""
     ticket = replace(ticket, description=description, entries=entries, resolution=resolution or None,
                      conversation_text=conversation_text, appendix=layout.appendix(normal))
-    document = Document(normal, newline, bom, front, layout.description_end, layout.conversation,
-                        layout.resolution, layout.open_fence_line, odd, path)
-    return ticket, document
+    return ticket, layout, odd
 
 
 def entries_in_resolution(document: Document) -> list[TicketFormatError]:

@@ -212,6 +212,8 @@ class Clocks:
             if change.field != "status":
                 self._changes.setdefault(change.field, []).append(change)
         self._done = config.done_statuses
+        self._first: tuple[datetime, str] | None = None
+        self._first_known = False
 
     # --- values over time ----------------------------------------------------------
 
@@ -317,12 +319,15 @@ class Clocks:
         queue's member, an escalation target, a lead, a person marked agent) other than the
         requester. An internal note written in the same second never takes it, nor does the
         desk's own automated mail, nor a colleague in the Cc or a stranger writing in."""
+        if self._first_known:  # asked for by every clock: the entries are read once
+            return self._first
         best: tuple[datetime, str] | None = None
         for entry in self.ticket.entries:
             if entry.kind in (REPLY, QUESTION) and (best is None or entry.at < best[0]) \
                     and self._answers_for_the_desk(entry.author) \
                     and not workflow.is_requester(self.config, self.ticket, entry.author):
                 best = (entry.at, entry.author)
+        self._first, self._first_known = best, True
         return best
 
     def _answers_for_the_desk(self, author: str) -> bool:

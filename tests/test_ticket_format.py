@@ -191,6 +191,16 @@ def test_any_ticket_survives_write_then_read_then_write(ticket: Ticket) -> None:
     assert parsed.entries == tuple(replace(e, text=e.text.strip("\n")) for e in ticket.entries)
     assert (parsed.resolution or None) == ((ticket.resolution or "").strip("\n") or None)
     assert ticketfile.updated_text(document, parsed, parsed) == text
+    assert ticketfile.parse_ticket(text) == parsed, "an export's quick read is the same ticket"
+
+
+def test_the_quick_read_of_a_whole_ticket_names_the_line_of_a_problem() -> None:
+    text = "---\nid: GD-01M850FXY9SQB1AKQ7\ntitle: x\nstatus: open\ncreated: soon\nrequester: a@b.example\n---\nx\n"
+    with pytest.raises(TicketFormatError) as quick:
+        ticketfile.parse_ticket(text, "tickets/x.md")
+    with pytest.raises(TicketFormatError) as full:
+        ticketfile.parse(text, "tickets/x.md")
+    assert str(quick.value) == str(full.value) and quick.value.line == 5
 
 
 changes = st.one_of(

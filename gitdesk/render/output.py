@@ -309,8 +309,11 @@ def csv_cell(value: Any) -> Any:
     wants), and a leading = + - @ tab or CR quoted so a hostile title is not run as a formula."""
     if value is None:
         return ""
-    if isinstance(value, Mapping) or (isinstance(value, (list, tuple))
-                                      and any(isinstance(item, (Mapping, list, tuple)) for item in value)):
+    kind = type(value)
+    if kind is int or kind is float:  # most cells, first: Mapping is an abstract class, slow to test
+        return value
+    if kind is not str and (isinstance(value, Mapping) or (
+            isinstance(value, (list, tuple)) and any(isinstance(item, (Mapping, list, tuple)) for item in value))):
         value = json.dumps(value, ensure_ascii=False, default=str)  # as --format json has it, not Python's repr
     elif isinstance(value, (list, tuple)):
         value = "; ".join(map(str, value))

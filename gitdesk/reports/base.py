@@ -24,7 +24,17 @@ from gitdesk.desk import Desk
 from gitdesk.durations import format_duration
 from gitdesk.errors import ValidationError
 from gitdesk.model import Config, Ticket
-from gitdesk.timings import Change, Clocks, Escalation, Measure, Resolution, TimeEntry, Timings
+from gitdesk.timings import (
+    RESOLUTION,
+    RESOLVED_STATUSES,
+    Change,
+    Clocks,
+    Escalation,
+    Measure,
+    Resolution,
+    TimeEntry,
+    Timings,
+)
 
 DAY = timedelta(days=1)
 
@@ -479,7 +489,14 @@ class Facts:
     def resolutions(self, ticket: Ticket) -> list[Resolution]:
         found = self._resolutions.get(ticket.id)
         if found is None:
-            found = self._resolutions[ticket.id] = self.clocks(ticket).resolutions(self.now)
+            clocks = self.clocks(ticket)
+            if clocks.finished(clocks.statuses[-1][1]):  # its clocks read the same now as when they stopped:
+                # the ones ``measures`` keeps (a report asks for both; each cost a full measure)
+                found = [Resolution(m.stopped, m.stop, m.by, m) for m in self.measures(ticket, self.now)
+                         if m.kind == RESOLUTION and m.stopped is not None and m.stop in RESOLVED_STATUSES]
+            else:
+                found = clocks.resolutions(self.now)
+            self._resolutions[ticket.id] = found
         return found
 
     def reopenings(self, ticket: Ticket) -> list[datetime]:
