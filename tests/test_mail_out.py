@@ -335,6 +335,7 @@ def test_a_score_from_a_colleague_in_the_cc_is_a_reply_and_does_not_reopen(mail_
     # the first item of a numbered list of requests
     ("1. Please also install Outlook on Tom's laptop\n2. And reset his VPN password", None),
     ("3) works now\n4) but the printer is next", None), ("5. Great, thanks", (5, "Great, thanks")),
+    ("1. Please also install Outlook on Tom's laptop", None), ("1. could you reset it again", None),
 ])
 def test_scores_are_read_only_from_the_start_of_the_answer(text: str, expected: tuple[int, str] | None) -> None:
     from gitdesk.mail.intake import feedback_score

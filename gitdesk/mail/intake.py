@@ -684,9 +684,10 @@ def feedback_score(text: str) -> tuple[int, str] | None:
     if match is None or _STILL_BROKEN.search(first) or "?" in first:  # a question asks for an answer
         return None
     numbered = _NUMBERED.match(first)
-    if numbered:  # "1. Please also…" then "2. …": the first item of a list of requests, not a score
+    if numbered:  # "1. Please also…", or then "2. …": a request, or the first of a list of them
         following = next((line.strip() for line in lines[1:] if line.strip()), "")
-        if following.startswith((f"{int(numbered.group(1)) + 1}.", f"{int(numbered.group(1)) + 1})")):
+        if _ASKS.search(first) or following.startswith((f"{int(numbered.group(1)) + 1}.",
+                                                        f"{int(numbered.group(1)) + 1})")):
             return None
     said = match.group(2) if match.re is _JUDGED else (match.group(2) or match.group(3) or "")
     comment = " ".join(" ".join([said, *lines[1:]]).split())
