@@ -20,7 +20,7 @@ import os
 import re
 import subprocess
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -73,6 +73,8 @@ class Repo:
     top: Path  # the work tree's top level
     git_dir: Path  # this work tree's git directory (absolute)
     object_format: str = "sha1"
+    # Where Git looks for hooks (core.hooksPath from any config), when ``find`` asked in passing
+    hooks: Path | None = field(default=None, compare=False)
 
     @property
     def state_dir(self) -> Path:
@@ -163,13 +165,14 @@ def run(repo: Repo, *args: str, input: bytes | None = None,
 def find(start: Path) -> Repo | None:
     """The repository containing ``start``, or None."""
     result = _run(start, ["rev-parse", "--show-toplevel", "--absolute-git-dir",
-                          "--show-object-format"], check=False)
+                          "--show-object-format", "--git-path", "hooks"], check=False)
     if result.returncode != 0:
         return None
     lines = result.stdout.decode("utf-8", "surrogateescape").splitlines()
     if len(lines) < 2 or not lines[0]:
         return None  # a bare repository has no work tree to keep tickets in
-    return Repo(Path(lines[0]), Path(lines[1]), lines[2] if len(lines) > 2 else "sha1")
+    hooks = start.absolute() / lines[3] if len(lines) > 3 and lines[3] else None  # relative to where git ran
+    return Repo(Path(lines[0]), Path(lines[1]), lines[2] if len(lines) > 2 else "sha1", hooks)
 
 
 def find_any(start: Path) -> Repo | None:

@@ -272,10 +272,31 @@ def test_an_upgraded_clone_is_made_safe_by_its_first_command_before_a_pull_bring
     # A hooks folder this user cannot write (an admin's core.hooksPath) warns and lets the work go on.
     for name in install.CLIENT_HOOKS:
         (hooks / name).write_text((hooks / name).read_text().replace(install.RUN, "-m gitdesk"))
+    bob.git("config", "merge.gitdesk.driver", install.driver_command().replace(install.RUN, "-m gitdesk"))
     (hooks / ".pre-commit.gitdesk-tmp").mkdir()
     warned = bob.run("list")  # exit 0, checked by run
     assert "hooks written by an older gitdesk could run code committed to the repository, and were not " \
         "rewritten" in warned
+    assert bob.git("config", "merge.gitdesk.driver").strip() == install.driver_command(), "the drivers all the same"
+
+
+def test_hooks_in_a_global_hooks_folder_an_older_gitdesk_wrote_are_made_safe(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from gitdesk.githooks import install
+
+    shared = tmp_path / "hooks"
+    settings = tmp_path / "gitconfig"
+    own = Path(os.environ["HOME"]) / ".gitconfig"  # the identity the tests' isolated home has
+    settings.write_text((own.read_text() if own.exists() else "") + f"[core]\n\thooksPath = {shared}\n")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(settings))  # core.hooksPath from the user's own config
+    desk = make_desk(tmp_path / "desk", monkeypatch, TEST_CONFIG)
+    CliRunner().invoke(cli, ["--desk", str(desk.path), "hooks", "install"])
+    assert (shared / "post-merge").exists()
+    for name in install.CLIENT_HOOKS:
+        (shared / name).write_text((shared / name).read_text().replace(install.RUN, "-m gitdesk"))
+    listed = CliRunner().invoke(cli, ["--desk", str(desk.path), "list"])
+    assert "gitdesk: hooks rewritten (pre-commit, commit-msg, post-merge, post-checkout, post-rewrite)" in listed.stderr
+    assert all(" -m gitdesk " not in (shared / name).read_text() for name in install.CLIENT_HOOKS)
 
 
 def test_a_hand_written_page_in_kb_merges_line_by_line_with_conflicts_marked(team) -> None:  # type: ignore[no-untyped-def]

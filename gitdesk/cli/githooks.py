@@ -259,7 +259,8 @@ def hook(session: Session, name: str, args: tuple[str, ...]) -> None:
     from gitdesk.render import output
 
     repo = handlers.repository(session.start())
-    output.hook_messages([f"gitdesk: {line}" for line in install.replace_unsafe(repo)])
+    if install.unsafe_left(repo):
+        output.hook_messages([f"gitdesk: {line}" for line in install.replace_unsafe(repo)])
     if name == "pre-commit":
         result = handlers.pre_commit(repo)
     elif name == "commit-msg":

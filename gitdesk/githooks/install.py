@@ -212,7 +212,8 @@ _UNSAFE = " -m gitdesk "  # how hooks and drivers ran gitdesk before RUN: see th
 
 def unsafe_left(repo: git.Repo) -> bool:
     """Whether hooks or merge drivers an older gitdesk wrote with ``-m gitdesk`` are left: read
-    from the files alone (every command asks, before a pull can bring code they would run)."""
+    from the files alone (every command asks, before a pull can bring code they would run),
+    in the hooks folder ``git.find`` was told of (core.hooksPath from any config)."""
     if repo.top == repo.git_dir:
         return False  # a bare repository: no work tree to import from
     pointer = repo.git_dir / "commondir"  # a linked work tree's hooks and config are the main one's
@@ -222,49 +223,54 @@ def unsafe_left(repo: git.Repo) -> bool:
         config = (common / "config").read_text(encoding="utf-8", errors="replace")
     except OSError:
         return False
-    if _UNSAFE in config:
-        return True
-    directory = git.hooks_dir(repo) if "hookspath" in config.lower() else common / "hooks"
+    return _UNSAFE in config or _unsafe_hooks(repo.hooks or git.hooks_dir(repo)) != {}
+
+
+def _unsafe_hooks(directory: Path) -> dict[str, str]:
+    found: dict[str, str] = {}
     for name in CLIENT_HOOKS:
         try:
             with open(directory / name, encoding="utf-8", errors="replace") as handle:
-                if _UNSAFE in handle.read(4000):
-                    return True
+                text = handle.read()
         except OSError:
             continue
-    return False
+        if MARKER in text[:400] and _UNSAFE in text:
+            found[name] = text
+    return found
 
 
 def replace_unsafe(repo: git.Repo) -> list[str]:
     """Hooks and merge drivers an older gitdesk wrote with ``-m gitdesk``, rewritten: they
-    would run a gitdesk/ folder committed to the repository. What is said, never raised: a
-    hooks folder this user cannot write (an admin's core.hooksPath) must not stop their work."""
-    if not unsafe_left(repo):
+    would run a gitdesk/ folder committed to the repository. The drivers (in .git/config)
+    first, then the hooks, each on its own: what cannot be written is said, never raised (a
+    hooks folder this user cannot write, an admin's core.hooksPath, must not stop their work)."""
+    if repo.top == repo.git_dir:
         return []
-    try:
-        return _replace_unsafe(repo)
-    except (OSError, GitdeskError) as error:
-        return [f"warning: hooks written by an older gitdesk could run code committed to the repository, "
-                f"and were not rewritten: {error} (run gitdesk hooks install)"]
-
-
-def _replace_unsafe(repo: git.Repo) -> list[str]:
-    directory = git.hooks_dir(repo)
     done: list[str] = []
-    unsafe = {name: text for name in CLIENT_HOOKS if is_ours(directory / name)
-              and _UNSAFE in (text := (directory / name).read_text(encoding="utf-8", errors="replace"))}
-    if unsafe:
+    try:
+        driver = git.run(repo, "config", "--get", f"merge.{DRIVER}.driver", check=False).decode()
+        kb_driver = git.run(repo, "config", "--get", f"merge.{KB_DRIVER}.driver", check=False).decode()
+        if _UNSAFE in driver or _UNSAFE in kb_driver:
+            install_driver(repo)
+            done.append("merge drivers rewritten: the old ones could run code committed to the repository")
+    except (OSError, GitdeskError) as error:
+        done.append(f"warning: merge drivers written by an older gitdesk could run code committed to the "
+                    f"repository, and were not rewritten: {error} (run gitdesk hooks install)")
+    directory = git.hooks_dir(repo)
+    unsafe = _unsafe_hooks(directory)
+    try:
         for name, text in unsafe.items():  # with the interpreter it names: the same hook, made safe
             recorded = re.search(r"^GITDESK_PYTHON='(.*)'$", text, re.MULTILINE)
             python = recorded.group(1).replace("'\"'\"'", "'") if recorded else sys.executable
             _write_executable(directory / name, script(name, python))
-        done.append(f"hooks rewritten ({', '.join(unsafe)}): the old ones could run code committed "
-                    "to the repository")
-    driver = git.run(repo, "config", "--get", f"merge.{DRIVER}.driver", check=False).decode()
-    kb_driver = git.run(repo, "config", "--get", f"merge.{KB_DRIVER}.driver", check=False).decode()
-    if _UNSAFE in driver or _UNSAFE in kb_driver:
-        install_driver(repo)
-        done.append("merge drivers rewritten: the old ones could run code committed to the repository")
+    except OSError as error:
+        done.append(f"warning: hooks written by an older gitdesk could run code committed to the repository, "
+                    f"and were not rewritten: {error.strerror or error} in {directory} (whoever can write "
+                    "that folder: gitdesk hooks install)")
+    else:
+        if unsafe:
+            done.append(f"hooks rewritten ({', '.join(unsafe)}): the old ones could run code committed "
+                        "to the repository")
     return done
 
 
