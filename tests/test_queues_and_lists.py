@@ -161,6 +161,12 @@ def test_a_rule_that_sets_queue_and_assignee_names_only_who_has_the_ticket(desk:
     ticket = desk.new("VPN down", "-r", "ceo@vip.example")
     assert json.loads(desk.run("show", ticket, "--format", "json").stdout)["ticket"]["assignee"] == "bob"
     assert "gave it to" not in desk.text(ticket), "the queue's pick was overridden: no note says dana has it"
+    (desk.path / ".gitdesk" / "rules.yml").write_text(  # the same in two steps
+        "rules:\n  - name: vip\n    when: {event: created}\n    if: {requester_domain: vip.example}\n"
+        "    do:\n      - set: {queue: it-infra}\n      - assign: bob\n")
+    desk.git("commit", "-qam", "in two steps")
+    second = desk.new("VPN down again", "-r", "cfo@vip.example")
+    assert "gave it to" not in desk.text(second) and "assignee: bob" in desk.text(second)
 
 
 def test_a_lead_lists_what_their_team_holds_in_any_queue(desk: Desk) -> None:

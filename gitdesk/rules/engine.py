@@ -411,6 +411,7 @@ def apply_steps(desk: Desk, rule: Rule, ticket: Ticket, stamp: datetime, *, mail
                 what.append(f"{step.verb}: no mail for imported tickets")
         if step.verb not in ("mail", "reply", "notify"):
             what.append(step.describe())
+    ticket = assignment.given_notes_kept_true(start, ticket)  # a later step gave it to someone else
     steps = "; ".join(what)
     note = f"Rule {rule.name} ({rule.trigger.describe()}): " + steps + ("" if steps.endswith((".", "…")) else ".")
     entry = Entry(stamp, RULES_AUTHOR, NOTE, ticketfile.escape_text(note), DETAIL.format(name=rule.name))
@@ -435,10 +436,9 @@ def _change(desk: Desk, step: Step, stamp: datetime) -> Callable[[Ticket], Ticke
         changes = [actions.setting(desk, name, str(item), ACTOR, stamp) for name, item in dict(value).items()]
 
         def set_all(ticket: Ticket) -> Ticket:
-            before = ticket
             for change in changes:
                 ticket = change(ticket)
-            return assignment.given_notes_kept_true(before, ticket)
+            return ticket
 
         return set_all
     if step.verb == "assign":
