@@ -379,6 +379,29 @@ def test_an_article_fetches_no_image_and_links_nowhere_but_the_web_on_any_git_ho
 
 
 @pytest.mark.parametrize("text", [
+    "Screenshot: ![the add-ins [COM] dialog](https://t.example/p.png?who=carol)", "![a [b]][r]\n\n[r]: https://t.example/x",
+    "![a\nb](https://t.example/y)", "![x]\n\n> [x]: https://t.example/q", "![a\\]b]\n\n[a\\]b]: https://t.example/z",
+    "![x\ny]\n\n[x y]: https://t.example/w", "see [l](https://ok.example) and ![i](https://t.example/i)",
+    "!![x](https://t.example/b)", "a\\\\![x](https://t.example/c)", "`a\n![x](https://t.example/d)` b",
+])
+def test_no_image_of_a_ticket_renders_as_one_on_a_git_host(text: str) -> None:
+    from markdown_it import MarkdownIt
+
+    from gitdesk.knowledge.kb import redact
+
+    host = MarkdownIt("commonmark")
+    host.validateLink = lambda url: True  # type: ignore[method-assign]
+    assert "<img" not in host.render(redact(text)), redact(text)
+
+
+def test_an_autolink_stays_one_only_to_the_web() -> None:
+    from gitdesk.knowledge.kb import redact
+
+    assert redact("<HTTPS://a.example/x> <ftp://f.example/y> <ms-msdt:/id> <search-ms:q> <JavaScript:alert(1)>") == \
+        "<HTTPS://a.example/x> <ftp://f.example/y> &lt;ms-msdt:/id> &lt;search-ms:q> &lt;JavaScript:alert(1)>"
+
+
+@pytest.mark.parametrize("text", [
     "- step\n    - nested <img src=https://t.example/p.png>",  # in a list: no code block
     "Open the settings\n    <img src=https://t.example/p.png>",  # a paragraph's next line: no code block
     "1. Open\n\n    <img src=https://t.example/p.png>",

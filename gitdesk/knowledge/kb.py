@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -46,13 +46,13 @@ _REFERENCE = re.compile(r" {0,3}\[(?!\^)[^\]\n]+\]:[ \t]*<?(?!https?://)\S")  # 
 _HEADING = re.compile(r"^(#{1,6})(?=[ \t]|$)", re.MULTILINE)
 # Raw HTML a Git host would render: an unclosed "<!--" hides the rest of the article, a
 # "<details>" folds it away, "<img>" fetches from anywhere. Shown as text instead; an autolink
-# to the web (<https://…>) stays one, not <javascript:…> or <mailto:…>.
-_TAG = re.compile(r"<(?=[A-Za-z/!?])(?!(?!(?i:javascript|vbscript|data|mailto|file):)[A-Za-z][A-Za-z0-9+.-]{1,31}:"
-                  r"[^\s<>]*>)")
+# to the web (<https://…>, <ftp://…>, any case) stays one, not <javascript:…>, <mailto:…> or <ms-msdt:…>.
+_TAG = re.compile(r"<(?=[A-Za-z/!?])(?!(?i:https?|ftps?)://[^\s<>]*>)")
 # An image: every reader's browser would fetch it from wherever the ticket's writer chose (a Git
-# host without an image proxy shows it inline). A link to it instead.
-_IMAGE = re.compile(r"(?<![\\!])!\[([^\]\n]*)\](?=([(\[])?)")  # what follows: ( or [ make it one
-_DEFINED = re.compile(r"^ {0,3}\[([^\]\n]+)\]:", re.MULTILINE)
+# host without an image proxy shows it inline). A link to it instead, only in a text where the
+# parser reads an image ("It works![1]" stays); the last resort, "\\![x](y)" too.
+_IMAGE = re.compile(r"(?<!\\)!+(?=\[)")
+_ANY_IMAGE = re.compile(r"!+(?=\[)")
 _UNDERLINES = re.compile(r"^ {0,3}(?:=+|-+)[ \t]*$", re.MULTILINE)  # a setext heading: "Big\n===" is an <h1>
 _CODE_SPAN = re.compile(r"(?<![\\`])(`+)(?!`)(.+?)(?<!`)\1(?!`)")  # an escaped backtick opens none
 TOP = 10
@@ -153,7 +153,9 @@ def _without_html(text: str) -> str:
     code: set[int] = set()
     read: set[int] = set()
     underlines: set[int] = set()
-    for token in parser.parse(text):
+    tokens = parser.parse(text)
+    images = _has_image(tokens)
+    for token in tokens:
         if token.map is None:
             continue
         read.update(range(*token.map))
@@ -175,15 +177,19 @@ def _without_html(text: str) -> str:
                 out.append(as_text(line))
         return "\n".join(out)
 
-    labels = {" ".join(label.split()).casefold() for label in _DEFINED.findall(text)}
-    made = shown(lambda line: _tags_as_text(line, labels))
+    made = shown(lambda line: _tags_as_text(line, images))
     # Code spans are found line by line: one that runs over a line break, or an odd backtick,
-    # can pass for code where the parser reads none. What it reads as HTML is the judge: then
-    # every "<" outside code blocks is shown as text, in inline code too.
+    # can pass for code where the parser reads none. What it reads as HTML, or as an image, is
+    # the judge: then every "<" and "![" outside code blocks is shown as text, in inline code too.
+    tokens = parser.parse(made)
     if any(token.type == "html_block" or any(child.type == "html_inline" for child in token.children or ())
-           for token in parser.parse(made)):
-        made = shown(lambda line: _TAG.sub("&lt;", line))
+           for token in tokens) or _has_image(tokens):
+        made = shown(lambda line: _ANY_IMAGE.sub("", _TAG.sub("&lt;", line)))
     return made
+
+
+def _has_image(tokens: Sequence[Any]) -> bool:
+    return any(child.type == "image" for token in tokens for child in token.children or ())
 
 
 _PARSERS = threading.local()
@@ -203,12 +209,12 @@ def _parser() -> Any:
     return _PARSERS.commonmark
 
 
-def _tags_as_text(line: str, labels: Collection[str] = ()) -> str:
-    """``line`` with every "<" that would open a tag shown as text, and every image a link,
-    outside its code spans."""
+def _tags_as_text(line: str, images: bool = False) -> str:
+    """``line`` with every "<" that would open a tag shown as text, and (where the text has an
+    image) every "![" a link's "[", outside its code spans."""
     def plain(part: str) -> str:
-        return _IMAGE.sub(lambda image: image.group(0)[1:] if image.group(2) or " ".join(
-            image.group(1).split()).casefold() in labels else image.group(0), _TAG.sub("&lt;", part))
+        shown = _TAG.sub("&lt;", part)
+        return _IMAGE.sub("", shown) if images else shown
 
     out: list[str] = []
     start = 0
