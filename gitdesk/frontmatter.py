@@ -95,7 +95,7 @@ def load_data(text: str, path: str | None = None) -> dict[str, Any]:
     """
     content_start, close_start, _ = split(text, path)
     source = text[content_start:close_start]
-    quick = parse_simple(source)
+    quick = parse_simple(source) if len(source) * 4 <= MAX_FRONT_MATTER else None  # else load refuses its size
     if quick is not None:
         return quick
     return load(text, path).data

@@ -122,6 +122,11 @@ def test_huge_front_matter_is_refused() -> None:
     text = "---\n" + "".join(f"k{i}: {'x' * 100}\n" for i in range(1000)) + "---\n"
     with pytest.raises(TicketFormatError, match="larger than 64 KiB"):
         ticketfile.parse(text)
+    valid = ("---\nid: GD-01M850FXY9SQB1AKQ7\ntitle: x\nstatus: open\ncreated: 2026-11-20T09:14:00Z\n"
+             "requester: a@b.example\n" + "".join(f"x-f{i}: {'a' * 100}\n" for i in range(700)) + "---\n")
+    for read in (ticketfile.parse, ticketfile.parse_ticket, ticketfile.parse_front):  # a listing, an export too
+        with pytest.raises(TicketFormatError, match="larger than 64 KiB"):
+            read(valid)
 
 
 def test_billion_laughs_is_refused() -> None:
