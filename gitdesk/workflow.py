@@ -189,7 +189,7 @@ FUTURE_SLACK = timedelta(days=1)
 
 def _in_the_future(entry: Entry, path: str | None) -> ValidationError:
     return ValidationError(f"the {entry.kind} at {format_utc(entry.at)} is dated in the future", path=path,
-                           hint="write when it was written, in UTC (2026-11-20T09:40:00Z)")
+                           hint=f"write when it was written, in UTC like now: {format_utc(clock.now())}")
 
 
 def works_no_queue(handle: str, verb: str, path: str | None = None, line: int | None = None) -> ValidationError:
