@@ -383,6 +383,10 @@ def test_an_article_fetches_no_image_and_links_nowhere_but_the_web_on_any_git_ho
     "![a\nb](https://t.example/y)", "![x]\n\n> [x]: https://t.example/q", "![a\\]b]\n\n[a\\]b]: https://t.example/z",
     "![x\ny]\n\n[x y]: https://t.example/w", "see [l](https://ok.example) and ![i](https://t.example/i)",
     "!![x](https://t.example/b)", "a\\\\![x](https://t.example/c)", "`a\n![x](https://t.example/d)` b",
+    # an HTML block or a heading shown as text makes the indented line below it part of a paragraph
+    "A warning.\n\n<!-- pasted -->\n    <img src=\"https://t.example/p.png\">", "<pre>x</pre>\n    <img src=https://t.example/a>",
+    "<script>x</script>\n    ![a](https://t.example/b)", "<?x?>\n    <img src=https://t.example/d>",
+    "Title\n===\n    ![a](https://t.example/f.png)",
 ])
 def test_no_image_of_a_ticket_renders_as_one_on_a_git_host(text: str) -> None:
     from markdown_it import MarkdownIt
@@ -392,6 +396,19 @@ def test_no_image_of_a_ticket_renders_as_one_on_a_git_host(text: str) -> None:
     host = MarkdownIt("commonmark")
     host.validateLink = lambda url: True  # type: ignore[method-assign]
     assert "<img" not in host.render(redact(text)), redact(text)
+
+
+def test_an_image_made_of_the_symptoms_and_the_resolution_together_is_a_link(desk: Desk) -> None:
+    from markdown_it import MarkdownIt
+
+    made = desk.new("VPN dialog error", "-q", "it-helpdesk", "-c", "network",
+                    "-m", "The VPN client shows ![the error][1] on connect.")
+    desk.run("resolve", made, "--note", "Reinstalled the client, see [1].\n\n[1]: https://vendor.example/e.png")
+    desk.run("kb", "build")
+    (article,) = [text for path, text in kb_files(desk).items() if made.lower() in path]
+    host = MarkdownIt("commonmark")
+    host.validateLink = lambda url: True  # type: ignore[method-assign]
+    assert "<img" not in host.render(article) and "[the error][1]" in article
 
 
 def test_an_autolink_stays_one_only_to_the_web() -> None:

@@ -146,7 +146,18 @@ def _without_html(text: str) -> str:
     """``text`` with raw HTML shown as text, setext headings as plain lines and reference
     definitions that lead nowhere from kb/ left out; code as written. Which lines are code,
     headings or definitions is what a Markdown parser reads them as (an indented line in a
-    list is no code block; a fence with a backtick in its info string is no fence)."""
+    list is no code block; a fence with a backtick in its info string is no fence). Until
+    nothing changes: a line shown as text can end the HTML block or heading above an
+    indented line, which was code and is then part of a paragraph, to be read again."""
+    for _ in range(8):
+        made = _without_html_once(text)
+        if made == text:
+            return made
+        text = made
+    return _ANY_IMAGE.sub("", _TAG.sub("&lt;", text))  # never settled: every "<" and "![" as text
+
+
+def _without_html_once(text: str) -> str:
     if "<" not in text and "]:" not in text and "![" not in text and not _UNDERLINES.search(text):
         return text  # most texts: one pass to know
     parser = _parser()
@@ -365,8 +376,13 @@ def render_article(article: Article, related: Sequence[Article], ticket_dir: str
     facts.append(f"**Reported:** {counted(article.reports, 'time')}, "
                  f"last {_date(article.last_seen)}")
     facts.append(f"**Solved:** {_date(article.solved)}")
+    symptoms, resolution = article.symptoms, article.resolution
+    # Each was cleaned alone, but one document holds both: "![x][1]" in one and "[1]: https://…"
+    # in the other make an image only together.
+    if ("![" in symptoms or "![" in resolution) and _has_image(_parser().parse(f"{symptoms}\n\n{resolution}")):
+        symptoms, resolution = _ANY_IMAGE.sub("", symptoms), _ANY_IMAGE.sub("", resolution)
     lines = [MARKER, "", f"# {_inline(article.title)}", "", " · ".join(facts), "", "## Symptoms", "",
-             article.symptoms or "_No description was given._", "", "## Resolution", "", article.resolution, "",
+             symptoms or "_No description was given._", "", "## Resolution", "", resolution, "",
              "## Source tickets", ""]
     for ticket in article.tickets:
         lines.append(f"- [{ticket.id}]({_link(f'{ticket_dir}/{ticket.id}.md', here)}): "
