@@ -198,6 +198,18 @@ def test_queues_count_escalations_not_tickets(desk: Desk) -> None:
     assert queues["it-helpdesk"]["escalated_in"]["value"] == 1 and queues["it-infra"]["escalated_out"]["value"] == 1
 
 
+def test_a_report_says_it_left_out_a_ticket_file_it_cannot_read(desk: Desk) -> None:
+    desk.new("Printer jams", "-q", "it-helpdesk")
+    broken = desk.new("VPN drops", "-q", "it-helpdesk")
+    desk.file(broken).write_text(desk.text(broken).replace("status: open", "status: [open"))
+    desk.git("commit", "-qam", "a bad hand edit", "--no-verify")
+    result = desk.run("report", "queues")
+    assert "gitdesk: warning: 1 ticket file could not be read and is in no figure (gitdesk check names it)" \
+        in result.stderr
+    assert "1 ticket file in tickets/ (2 in the desk, 1 more that cannot be read and is in no figure" in \
+        " ".join(result.stdout.split())
+
+
 def test_training_flags_a_repeat_asker(week: Desk) -> None:
     t = week.ids  # type: ignore[attr-defined]
     report = data(week, "training")

@@ -68,6 +68,7 @@ def _build(desk: Desk, name: str, *, since: datetime | None, until: datetime | N
     report.definitions += [f"Not known to the config (reported, not used as such): {value}."
                            for value in facts.unknown_values()]
     report.source = source(facts, report.files)
+    report.unreadable = len(facts.unreadable)
     return report
 
 
@@ -80,5 +81,9 @@ def source(facts: Facts, files: int | None = None) -> str:
     commit = f"commit {head[:10]}" if head else "no commit yet"
     files = len(facts.everything) if files is None else files
     history = f"and {'its' if files == 1 else 'their'} Git history" if facts.history_read else "(no history needed)"
-    return (f"{counted(files, 'ticket file')} in tickets/ ({len(facts.all)} in the desk) {history}, "
-            f"as of {commit}; the index and history cache under .git/gitdesk are rebuilt from them.")
+    left = len(facts.unreadable)
+    unreadable = (f", {left} more that cannot be read and {'is' if left == 1 else 'are'} in no figure (gitdesk "
+                  f"check names {'it' if left == 1 else 'them'})") if left else ""
+    return (f"{counted(files, 'ticket file')} in tickets/ ({len(facts.all) + len(facts.unreadable)} in the desk"
+            f"{unreadable}) {history}, as of {commit}; the index and history cache under .git/gitdesk are rebuilt "
+            "from them.")

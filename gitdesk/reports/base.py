@@ -292,6 +292,7 @@ class Report:
     evidence: list[tuple[str, ...]] = field(default_factory=list)  # the tickets behind each finding
     source: str = ""  # where the figures come from
     files: int | None = None  # ticket files the figures come from, where not the scope's (see feedback)
+    unreadable: int = 0  # ticket files that could not be read, so are in no figure
 
     def __post_init__(self) -> None:
         self.evidence += [()] * (len(self.findings) - len(self.evidence))
@@ -350,8 +351,9 @@ class Facts:
         if scope.team is not None and scope.team not in desk.config.teams:
             raise ValidationError(f"unknown team {scope.team!r}", hint=f"teams: {', '.join(desk.config.teams)}")
         with db.connect(desk) as connection:
-            found, _ = index.tickets(desk, connection)
+            found, unreadable = index.tickets(desk, connection)
         self.all = found
+        self.unreadable = unreadable  # files the figures cannot count: said, as list says it
         self.by_id = {t.id: t for t in found}
         self.scope = scope
         self.everything = [t for t in found if self._in_scope(t, scope)]  # noise included
