@@ -623,10 +623,14 @@ def test_who_waits_is_told_the_answer_and_not_what_was_said_to_someone_else(desk
     assert ticket(desk, pats)["duplicate_of"] == solved, "every duplicate points at the ticket with the answer"
 
 
+def three_reports_of_one_vpn_problem(desk: Desk) -> list[str]:
+    """Three requesters (p1, p2, p3@example.com) reporting one VPN problem in other words."""
+    return [desk.new(title, "-q", "it-helpdesk", "-r", f"p{n}@example.com")
+            for n, title in enumerate(("VPN drops", "VPN disconnects", "VPN keeps dropping"), start=1)]
+
+
 def test_who_waits_is_told_what_an_answer_does_closed_or_not(desk: Desk) -> None:
-    first = desk.new("VPN drops", "-q", "it-helpdesk", "-r", "p1@example.com")
-    closed = desk.new("VPN disconnects", "-q", "it-helpdesk", "-r", "p2@example.com")
-    resolved = desk.new("VPN keeps dropping", "-q", "it-helpdesk", "-r", "p3@example.com")
+    first, closed, resolved = three_reports_of_one_vpn_problem(desk)
     desk.run("duplicate", closed, "--of", first)
     desk.run("duplicate", resolved, "--of", first)
     desk.run("close", closed)  # closed while it waited: a reply starts a follow-up, it does not reopen
@@ -656,9 +660,7 @@ def test_undoing_a_silent_reject_is_silent_too(desk: Desk) -> None:
 
 
 def test_a_duplicate_of_a_duplicate_waits_for_the_first_and_a_loop_is_refused(desk: Desk) -> None:
-    first = desk.new("VPN drops", "-q", "it-helpdesk", "-r", "p1@example.com")
-    second = desk.new("VPN disconnects", "-q", "it-helpdesk", "-r", "p2@example.com")
-    third = desk.new("VPN keeps dropping", "-q", "it-helpdesk", "-r", "p3@example.com")
+    first, second, third = three_reports_of_one_vpn_problem(desk)
     desk.run("duplicate", second, "--of", first)
     desk.run("duplicate", third, "--of", second)
     assert ticket(desk, third)["duplicate_of"] == first and "working on it there" in " ".join(text_of(queued(desk)[0]).split())
