@@ -437,10 +437,8 @@ def render_readme(articles: Sequence[Article], categories: dict[str, str], resol
         by_category[article.category].append(article)
     names = sorted(by_category)
     lines = [MARKER, "", "# Knowledge base", "",
-             f"{counted(len(articles), 'article')} from {counted(resolved_count, 'report')} (tickets and their "
-             "duplicates), "
-             "written from their resolution notes by "
-             "`gitdesk kb build`.", ""]
+             f"{counted(len(articles), 'article')} from {counted(resolved_count, 'ticket')} (duplicates "
+             "counted in their article), written from their resolution notes by `gitdesk kb build`.", ""]
     if names:
         lines += ["**Categories:** " + " · ".join(f"[{name}](#{anchor(name)}) ({len(by_category[name])})"
                                                   for name in names), ""]
