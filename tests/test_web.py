@@ -524,3 +524,18 @@ def test_text_typed_for_a_ticket_that_can_no_longer_be_shown_is_given_back(desk:
     shown = answer.get_data(as_text=True)
     assert answer.status_code == 400 and "unresolved merge conflict markers" in shown
     assert "Called the vendor: a new roller on Monday." in shown, "what was typed is not lost"
+
+
+def test_a_form_sent_twice_posts_once(desk: Desk) -> None:
+    ticket = desk.new("Scanner on 3F is offline", "-q", "it-helpdesk", "-r", "carol@example.com")
+    client, _, token = signed_in(desk, ticket)
+
+    def reply() -> Any:
+        return client.post(f"/t/{ticket}/reply", base_url="http://127.0.0.1:8765",
+                           data={"csrf": token, "text": "Restarting it now."}, headers={"Origin": "http://127.0.0.1:8765"})
+
+    assert reply().status_code == 303
+    head = desk.head()
+    again = reply()  # a reload, or back and submit: the browser sends the same form
+    assert again.status_code == 200 and "the form was sent twice" in again.get_data(as_text=True)
+    assert desk.head() == head and desk.text(ticket).count("Restarting it now.") == 1

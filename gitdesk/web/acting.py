@@ -97,6 +97,25 @@ VERBS: dict[str, Callable[[Desk, str, Mapping[str, str], Actor], Outcome]] = {
 }
 
 
+_POSTED = {"reply": "reply", "note": "note", "ask": "question"}  # verbs that add an entry, and its kind
+TWICE = 120  # seconds: the same words again this soon are the same form sent twice (reload, back, a slow click)
+
+
+def _refuse_twice(desk: Desk, ticket_id: str, kind: str, text: str, actor: Actor) -> None:
+    """Refuse a form that would post again the entry its writer posted a moment ago: a browser
+    that resends a form (reload, back and submit) would mail the requester twice."""
+    from gitdesk import clock, ticketfile
+    from gitdesk.errors import GitdeskError
+
+    entries = desk.find(ticket_id).ticket.entries
+    last = entries[-1] if entries else None
+    if last is not None and last.kind == kind and last.author == actor.id and text.strip() and \
+            last.text.strip() == ticketfile.escape_text(text).strip() and \
+            abs((clock.now() - last.at).total_seconds()) < TWICE:
+        raise GitdeskError(f"this {kind} was just posted, at {clock.format_utc(last.at)}: the form was sent twice",
+                           hint="reload the ticket page to see it")
+
+
 def act(desk: Desk, ticket_id: str, verb: str, form: Mapping[str, Any], actor: Actor) -> Outcome:
     """Do ``verb`` on the ticket as the CLI does, and tell the index what was written."""
     from gitdesk.cache import index
@@ -104,6 +123,8 @@ def act(desk: Desk, ticket_id: str, verb: str, form: Mapping[str, Any], actor: A
 
     if verb not in VERBS:
         raise NotFound(f"no action {verb!r}", hint=f"expected one of: {', '.join(VERBS)}")
+    if verb in _POSTED:
+        _refuse_twice(desk, ticket_id, _POSTED[verb], str(form.get("text", "")), actor)
     result = VERBS[verb](desk, ticket_id, form, actor)
     index.written(desk, result.ticket_files)
     return result
