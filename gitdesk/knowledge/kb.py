@@ -150,22 +150,24 @@ def _without_html(text: str) -> str:
     nothing changes: a line shown as text can end the HTML block or heading above an
     indented line, which was code and is then part of a paragraph, to be read again."""
     for _ in range(8):
-        made = _without_html_once(text)
-        if made == text:
+        made, indented = _without_html_once(text)
+        if made == text or not indented:  # only an indented code block can turn into text
             return made
         text = made
     return _ANY_IMAGE.sub("", _TAG.sub("&lt;", text))  # never settled: every "<" and "![" as text
 
 
-def _without_html_once(text: str) -> str:
+def _without_html_once(text: str) -> tuple[str, bool]:
+    """One pass of ``_without_html``, and whether the text had an indented code block."""
     if "<" not in text and "]:" not in text and "![" not in text and not _UNDERLINES.search(text):
-        return text  # most texts: one pass to know
+        return text, False  # most texts: one pass to know
     parser = _parser()
     code: set[int] = set()
     read: set[int] = set()
     underlines: set[int] = set()
     tokens = parser.parse(text)
     images = _has_image(tokens)
+    indented = any(token.type == "code_block" for token in tokens)
     for token in tokens:
         if token.map is None:
             continue
@@ -196,7 +198,7 @@ def _without_html_once(text: str) -> str:
     if any(token.type == "html_block" or any(child.type == "html_inline" for child in token.children or ())
            for token in tokens) or _has_image(tokens):
         made = shown(lambda line: _ANY_IMAGE.sub("", _TAG.sub("&lt;", line)))
-    return made
+    return made, indented
 
 
 def _has_image(tokens: Sequence[Any]) -> bool:
