@@ -386,7 +386,7 @@ def test_an_article_fetches_no_image_and_links_nowhere_but_the_web_on_any_git_ho
     # an HTML block or a heading shown as text makes the indented line below it part of a paragraph
     "A warning.\n\n<!-- pasted -->\n    <img src=\"https://t.example/p.png\">", "<pre>x</pre>\n    <img src=https://t.example/a>",
     "<script>x</script>\n    ![a](https://t.example/b)", "<?x?>\n    <img src=https://t.example/d>",
-    "Title\n===\n    ![a](https://t.example/f.png)",
+    "Title\n===\n    ![a](https://t.example/f.png)", "x\n-----\n    at Foo <img src=https://t.example/g>\n=====",
 ])
 def test_no_image_of_a_ticket_renders_as_one_on_a_git_host(text: str) -> None:
     from markdown_it import MarkdownIt
@@ -409,6 +409,14 @@ def test_an_image_made_of_the_symptoms_and_the_resolution_together_is_a_link(des
     host = MarkdownIt("commonmark")
     host.validateLink = lambda url: True  # type: ignore[method-assign]
     assert "<img" not in host.render(article) and "[the error][1]" in article
+    # and code keeps its "![": an article about the markup shows it as written
+    other = desk.new("Logo broken", "-q", "it-helpdesk", "-c", "network", "-m", "The logo is broken ![logo][1]")
+    desk.run("resolve", other, "--note", "The markup:\n\n    ![logo](https://intranet.example/logo.png)\n\n"
+                                         "and `![x][1]` inline.\n\n[1]: https://evil.example/x.png")
+    desk.run("kb", "build")
+    (article,) = [text for path, text in kb_files(desk).items() if other.lower() in path]
+    assert "<img" not in host.render(article) and "    ![logo](https://intranet.example/logo.png)" in article
+    assert "`![x][1]`" in article and "broken [logo][1]" in article
 
 
 def test_an_autolink_stays_one_only_to_the_web() -> None:

@@ -146,28 +146,18 @@ def _without_html(text: str) -> str:
     """``text`` with raw HTML shown as text, setext headings as plain lines and reference
     definitions that lead nowhere from kb/ left out; code as written. Which lines are code,
     headings or definitions is what a Markdown parser reads them as (an indented line in a
-    list is no code block; a fence with a backtick in its info string is no fence). Until
-    nothing changes: a line shown as text can end the HTML block or heading above an
-    indented line, which was code and is then part of a paragraph, to be read again."""
-    for _ in range(8):
-        made, indented = _without_html_once(text)
-        if made == text or not indented:  # only an indented code block can turn into text
-            return made
-        text = made
-    return _ANY_IMAGE.sub("", _TAG.sub("&lt;", text))  # never settled: every "<" and "![" as text
-
-
-def _without_html_once(text: str) -> tuple[str, bool]:
-    """One pass of ``_without_html``, and whether the text had an indented code block."""
+    list is no code block; a fence with a backtick in its info string is no fence). An
+    indented code block right below a line shown otherwise now (an HTML block or a heading
+    that becomes text) would join that paragraph: it is shown as text too."""
     if "<" not in text and "]:" not in text and "![" not in text and not _UNDERLINES.search(text):
-        return text, False  # most texts: one pass to know
+        return text  # most texts: one pass to know
     parser = _parser()
     code: set[int] = set()
     read: set[int] = set()
     underlines: set[int] = set()
     tokens = parser.parse(text)
     images = _has_image(tokens)
-    indented = any(token.type == "code_block" for token in tokens)
+    indented = [token.map for token in tokens if token.type == "code_block" and token.map]
     for token in tokens:
         if token.map is None:
             continue
@@ -176,10 +166,15 @@ def _without_html_once(text: str) -> tuple[str, bool]:
             code.update(range(*token.map))
         elif token.type == "heading_open" and token.markup in ("=", "-"):
             underlines.add(token.map[1] - 1)
+    lines = text.split("\n")
+    for first, end in indented:
+        above = first - 1
+        if above >= 0 and above not in code and (above in underlines or "<" in lines[above] or "![" in lines[above]):
+            code.difference_update(range(first, end))
 
     def shown(as_text: Callable[[str], str]) -> str:
         out: list[str] = []
-        for number, line in enumerate(text.split("\n")):
+        for number, line in enumerate(lines):
             if number in code:
                 out.append(line)
             elif number not in read and _REFERENCE.match(line):
@@ -198,7 +193,7 @@ def _without_html_once(text: str) -> tuple[str, bool]:
     if any(token.type == "html_block" or any(child.type == "html_inline" for child in token.children or ())
            for token in tokens) or _has_image(tokens):
         made = shown(lambda line: _ANY_IMAGE.sub("", _TAG.sub("&lt;", line)))
-    return made, indented
+    return made
 
 
 def _has_image(tokens: Sequence[Any]) -> bool:
@@ -229,12 +224,27 @@ def _tags_as_text(line: str, images: bool = False) -> str:
         shown = _TAG.sub("&lt;", part)
         return _IMAGE.sub("", shown) if images else shown
 
+    return _outside_code_spans(line, plain)
+
+
+def _outside_code_spans(line: str, change: Callable[[str], str]) -> str:
     out: list[str] = []
     start = 0
     for match in _CODE_SPAN.finditer(line):
-        out += [plain(line[start:match.start()]), match.group(0)]
+        out += [change(line[start:match.start()]), match.group(0)]
         start = match.end()
-    return "".join(out) + plain(line[start:])
+    return "".join(out) + change(line[start:])
+
+
+def _without_images(text: str) -> str:
+    """``text`` (already cleaned) with every "![" outside code a link's "["; everywhere if the
+    parser still reads an image (a code span over a line break)."""
+    tokens = _parser().parse(text)
+    code = {line for token in tokens if token.type in ("code_block", "fence") and token.map
+            for line in range(*token.map)}
+    made = "\n".join(line if number in code else _outside_code_spans(line, lambda part: _IMAGE.sub("", part))
+                     for number, line in enumerate(text.split("\n")))
+    return _ANY_IMAGE.sub("", made) if _has_image(_parser().parse(made)) else made
 
 
 def kb_off(value: object) -> bool:
@@ -382,7 +392,9 @@ def render_article(article: Article, related: Sequence[Article], ticket_dir: str
     # Each was cleaned alone, but one document holds both: "![x][1]" in one and "[1]: https://…"
     # in the other make an image only together.
     if ("![" in symptoms or "![" in resolution) and _has_image(_parser().parse(f"{symptoms}\n\n{resolution}")):
-        symptoms, resolution = _ANY_IMAGE.sub("", symptoms), _ANY_IMAGE.sub("", resolution)
+        symptoms, resolution = _without_images(symptoms), _without_images(resolution)
+        if _has_image(_parser().parse(f"{symptoms}\n\n{resolution}")):
+            symptoms, resolution = _ANY_IMAGE.sub("", symptoms), _ANY_IMAGE.sub("", resolution)
     lines = [MARKER, "", f"# {_inline(article.title)}", "", " · ".join(facts), "", "## Symptoms", "",
              symptoms or "_No description was given._", "", "## Resolution", "", resolution, "",
              "## Source tickets", ""]
