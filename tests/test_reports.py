@@ -206,8 +206,13 @@ def test_a_report_says_it_left_out_a_ticket_file_it_cannot_read(desk: Desk) -> N
     result = desk.run("report", "queues")
     assert "gitdesk: warning: 1 ticket file could not be read and is in no figure (gitdesk check names it)" \
         in result.stderr
-    assert "1 ticket file in tickets/ (2 in the desk, 1 more that cannot be read and is in no figure" in \
+    assert "1 ticket file in tickets/ (2 in the desk, 1 of them unreadable and in no figure" in \
         " ".join(result.stdout.split())
+    assert json.loads(desk.run("report", "queues", "--format", "json").stdout)["unreadable"] == 1
+    from gitdesk.desk import Desk as Library
+    from gitdesk.knowledge import site
+
+    assert "1 ticket file could not be read and is in no figure" in site.reports_body(Library.open(desk.path))
 
 
 def test_training_flags_a_repeat_asker(week: Desk) -> None:

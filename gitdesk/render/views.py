@@ -492,6 +492,7 @@ def report_record(built: Report) -> dict[str, Any]:
                                for row in s.rows]} for s in built.sections],
         "definitions": built.definitions,
         "source": built.source or None,
+        "unreadable": built.unreadable,  # ticket files in no figure: they could not be read
     }
 
 

@@ -82,8 +82,8 @@ def source(facts: Facts, files: int | None = None) -> str:
     files = len(facts.everything) if files is None else files
     history = f"and {'its' if files == 1 else 'their'} Git history" if facts.history_read else "(no history needed)"
     left = len(facts.unreadable)
-    unreadable = (f", {left} more that cannot be read and {'is' if left == 1 else 'are'} in no figure (gitdesk "
-                  f"check names {'it' if left == 1 else 'them'})") if left else ""
+    unreadable = (f", {left} of them unreadable and in no figure (gitdesk check names "
+                  f"{'it' if left == 1 else 'them'})") if left else ""
     return (f"{counted(files, 'ticket file')} in tickets/ ({len(facts.all) + len(facts.unreadable)} in the desk"
             f"{unreadable}) {history}, as of {commit}; the index and history cache under .git/gitdesk are rebuilt "
             "from them.")
