@@ -113,7 +113,8 @@ def _refuse_twice(desk: Desk, ticket_id: str, kind: str, text: str, actor: Actor
             last.text.strip() == ticketfile.escape_text(text).strip() and \
             abs((clock.now() - last.at).total_seconds()) < TWICE:
         raise GitdeskError(f"this {kind} was just posted, at {clock.format_utc(last.at)}: the form was sent twice",
-                           hint="reload the ticket page to see it")
+                           hint="reload the ticket page to see it; to post the same words again on purpose, "
+                                "change them or wait two minutes")
 
 
 def act(desk: Desk, ticket_id: str, verb: str, form: Mapping[str, Any], actor: Actor) -> Outcome:
