@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
 
-from gitdesk.model import ESCALATION, NOTE, RULES_AUTHOR, Config, Ticket
+from gitdesk.model import ESCALATION, NOTE, RULES_AUTHOR, Config, Entry, Ticket
 
 
 def pick(config: Config, queue_name: str, all_tickets: Callable[[], Iterable[Ticket]]) -> str | None:
@@ -55,13 +55,16 @@ def given(handle: str, queue: str, config: Config) -> tuple[str, str]:
     return f"The {rule} of queue {queue} gave it to {handle}.", f"{GIVEN} {handle}"
 
 
+def _is_given(entry: Entry) -> bool:
+    """Whether ``entry`` is gitdesk's note that a queue's rule gave the ticket to someone."""
+    return entry.kind == NOTE and entry.author == RULES_AUTHOR and entry.detail.startswith(GIVEN)
+
+
 def given_notes_kept_true(before: Ticket, after: Ticket) -> Ticket:
     """``after`` without the "given to" notes a change wrote whose pick a later step of it
     overrode (a rule's ``set: {queue: l2, assignee: alice}``): the thread names who has it."""
     added = after.entries[len(before.entries):]
-    kept = tuple(entry for entry in added if not (
-        entry.kind == NOTE and entry.author == RULES_AUTHOR and entry.detail.startswith(GIVEN)
-        and entry.detail != f"{GIVEN} {after.assignee}"))
+    kept = tuple(entry for entry in added if not (_is_given(entry) and entry.detail != f"{GIVEN} {after.assignee}"))
     return after if len(kept) == len(added) else replace(after, entries=(*after.entries[:len(before.entries)], *kept))
 
 
@@ -69,6 +72,5 @@ def _handed_over(ticket: Ticket) -> datetime:
     """When the ticket was last given to someone: made, escalated, or moved into a queue that
     gave it to someone (an entry says when). Only ``assign`` leaves no entry; its tickets
     count from creation."""
-    return max((entry.at for entry in ticket.entries if entry.kind == ESCALATION or (
-        entry.kind == NOTE and entry.author == RULES_AUTHOR and entry.detail.startswith(GIVEN))),
-        default=ticket.created)
+    return max((entry.at for entry in ticket.entries if entry.kind == ESCALATION or _is_given(entry)),
+               default=ticket.created)

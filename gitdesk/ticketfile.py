@@ -518,6 +518,12 @@ def _ticket(front: frontmatter.FrontMatter, path: str | None, body: Mapping[str,
 # --- writing ------------------------------------------------------------------
 
 
+def _reads_as_structure(line: str) -> bool:
+    """Whether a line of someone's text would read as an entry heading (or begin with a date
+    as one does) or a conflict marker: ``escape_text`` escapes it, ``as_written`` gives it back."""
+    return bool(_ENTRY_LIKE.match(line) or _ATTEMPTED_ENTRY.match(line) or _CONFLICT.match(line))
+
+
 def escape_text(text: str, *, section: bool = True) -> str:
     """Make user text safe to place in a ticket body.
 
@@ -538,7 +544,7 @@ def escape_text(text: str, *, section: bool = True) -> str:
         outside = fence is None
         fence = _next_fence(line, fence)
         if outside and fence is None:
-            if _ENTRY_LIKE.match(line) or _ATTEMPTED_ENTRY.match(line) or _CONFLICT.match(line):
+            if _reads_as_structure(line):
                 line = "\\" + line
             elif section and _LEVEL2.match(line):
                 line = "#" + line  # "## 2026-11-30 before" is then a dated level-3 heading: escaped too
@@ -563,8 +569,7 @@ def as_written(text: str) -> str:
         outside = fence is None
         fence = _next_fence(line, fence)
         if outside and fence is None and line.startswith("\\") and (
-                _ENTRY_LIKE.match(line[1:]) or _ATTEMPTED_ENTRY.match(line[1:]) or _CONFLICT.match(line[1:])
-                or _KNOWN_HEADING.match(line[1:])):
+                _reads_as_structure(line[1:]) or _KNOWN_HEADING.match(line[1:])):
             line = line[1:]
         out.append(line)
     return "\n".join(out)

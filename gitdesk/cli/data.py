@@ -46,11 +46,8 @@ def report(session: Session, name: str, since: str | None, until: str | None, pe
     views.report(built, fmt)
     if built.unreadable:  # as list warns: figures a manager quotes must not leave a ticket out unsaid
         from gitdesk.render import output
-        from gitdesk.text import counted
 
-        output.note(f"gitdesk: warning: {counted(built.unreadable, 'ticket file')} could not be read and "
-                    f"{'is' if built.unreadable == 1 else 'are'} in no figure (gitdesk check names "
-                    f"{'it' if built.unreadable == 1 else 'them'})")
+        output.note(f"gitdesk: warning: {reports.left_out(built.unreadable)}")
 
 
 @click.command(name="log")

@@ -248,10 +248,8 @@ def reports_body(desk: Desk) -> str:
     waiting = [(row["queue"].text, [row["open"].magnitude, row["unassigned"].magnitude])
                for row in rows(queues, "by_queue")]
     findings = "".join(f"<li>{e(text)}</li>" for text in workload.findings)
-    left = workload.unreadable  # as gitdesk report says it: no ticket left out unsaid
-    warning = (f"<p class=\"error\" role=\"alert\">{left} ticket file{'' if left == 1 else 's'} could not be "
-               f"read and {'is' if left == 1 else 'are'} in no figure (<code>gitdesk check</code> names "
-               f"{'it' if left == 1 else 'them'}).</p>") if left else ""
+    warning = (f"<p class=\"error\" role=\"alert\">{e(reports.left_out(workload.unreadable))}.</p>"
+               if workload.unreadable else "")  # as gitdesk report says it: no ticket left out unsaid
     body = (f"<h1>Reports</h1>{warning}<p>{e(workload.period.label)}. Figures from the tickets and their history; "
             "<code>gitdesk report</code> gives every number with the tickets behind it.</p>"
             f"<ul>{findings}</ul><h2>Arrivals and resolutions per week</h2>{svg_bars(flow, ['opened', 'resolved'])}"

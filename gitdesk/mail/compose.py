@@ -136,6 +136,11 @@ def new_message_id(ticket_id: str, event: str, desk_address: str, seed: str | No
     return f"<{ticket_id}.{event}.{unique}@{desk_address.rsplit('@', 1)[-1]}>"
 
 
+def names_event(message_id: str, ticket_id: str, event: str) -> bool:
+    """Whether ``message_id`` is one ``new_message_id`` made for ``event`` on ``ticket_id``."""
+    return f"{ticket_id}.{event}.".casefold() in message_id.casefold()
+
+
 def message(config: Config, root: Path, letter: Letter, now: datetime, thread: Sequence[str],
             seed: str | None = None) -> EmailMessage:
     """The whole message for ``letter``, threaded after ``thread`` (the ticket's Message-IDs);

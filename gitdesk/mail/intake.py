@@ -595,7 +595,7 @@ def _answers_rating(config: Config, ticket: Ticket, incoming: Incoming) -> bool:
     """Whether the mail is its requester's answer to the desk's satisfaction question (the
     resolution mail or a feedback request, by its thread or the [feedback] tag)."""
     asked = notify.FEEDBACK_TAG in incoming.subject.casefold() or any(
-        f"{ticket.id}.{event}.".casefold() in reference.casefold()
+        compose.names_event(reference, ticket.id, event)
         for reference in incoming.references for event in ("resolution", "feedback-request"))
     return asked and workflow.is_requester(config, ticket, incoming.sender)
 

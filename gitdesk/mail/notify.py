@@ -97,7 +97,7 @@ class Mailer:
         if actor.person is None or workflow.is_requester(config, new, actor.id):
             return []  # a requester's own words are not mailed back to them
         if verb == "reopen" and old.status == workflow.REJECTED and self.send is not True and not any(
-                f"{old.id}.rejection." in str(known) for known in old.extra.get("message_ids") or ()):
+                compose.names_event(str(known), old.id, "rejection") for known in old.extra.get("message_ids") or ()):
             return []  # rejected without a word to the sender (spam): undoing it tells them nothing either
         audience = compose_audience(config, new, event, forced=self.send is True)
         if not audience:

@@ -72,6 +72,15 @@ def _build(desk: Desk, name: str, *, since: datetime | None, until: datetime | N
     return report
 
 
+def left_out(unreadable: int) -> str:
+    """What a report says of the ticket files it could not read: in no figure, never unsaid."""
+    from gitdesk.text import counted
+
+    one = unreadable == 1
+    return (f"{counted(unreadable, 'ticket file')} could not be read and {'is' if one else 'are'} in no figure "
+            f"(gitdesk check names {'it' if one else 'them'})")
+
+
 def source(facts: Facts, files: int | None = None) -> str:
     """Where a report's figures come from, in one line."""
     from gitdesk import git
@@ -84,6 +93,6 @@ def source(facts: Facts, files: int | None = None) -> str:
     left = len(facts.unreadable)
     unreadable = (f", {left} of them unreadable and in no figure (gitdesk check names "
                   f"{'it' if left == 1 else 'them'})") if left else ""
-    return (f"{counted(files, 'ticket file')} in tickets/ ({len(facts.all) + len(facts.unreadable)} in the desk"
+    return (f"{counted(files, 'ticket file')} in tickets/ ({len(facts.all) + left} in the desk"
             f"{unreadable}) {history}, as of {commit}; the index and history cache under .git/gitdesk are rebuilt "
             "from them.")
