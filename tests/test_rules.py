@@ -305,6 +305,31 @@ def test_an_event_rule_that_cannot_act_on_a_ticket_leaves_a_note_not_a_refused_t
     assert "rule close-new could not act:" in desk.last_message()
 
 
+def test_a_broken_rules_file_does_not_stop_new_tickets_or_mail(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Someone pushed a rules file check refuses (--no-verify, a host's web editor). Mail keeps
+    coming in with nobody at the keyboard: every new ticket is still made, says the desk's
+    rules were not applied and why, and the person making it is told; the scheduled run
+    refuses with the fix, as check does."""
+    from test_mail_intake import eml, intake
+
+    desk = rules_desk(tmp_path / "desk", monkeypatch, "rules:\n  - name: vip\n    when: {event: created}\n"
+                      "    do: [{assign: nobody-here}]\n")
+    assert desk.run("check", "--all", ok=False).exit_code == 1
+    made = desk.run("new", "Heating is off", "-q", "facilities", "--format", "json")
+    assert "rules were not applied" in made.stderr and "nobody-here" in made.stderr, made.stderr
+    text = desk.text(json.loads(made.stdout)["id"])
+    assert "The desk's rules were not applied" in text and ".gitdesk/rules.yml" in text, text
+    mail = (b"From: Frank <frank@customer.org>\nTo: help@example.com\nSubject: Printer jams\n"
+            b"Message-ID: <frank-1@customer.org>\n\nIt jams on every page.\n")
+    taken = intake(desk, "eml", eml(tmp_path, mail))
+    assert [m["outcome"] for m in taken["messages"]] == ["new"], taken
+    refused = desk.run("rules", "run", ok=False)
+    assert refused.exit_code == 1 and "nobody-here" in refused.stderr
+    desk.run("resolve", made_id := json.loads(made.stdout)["id"], "-m", "Reset the boiler", "--no-send")
+    reopened = desk.run("reopen", made_id, "-m", "Cold again", "--no-send")
+    assert "rules were not applied" in reopened.stderr
+
+
 def test_a_rule_may_keep_a_ticket_out_of_the_knowledge_base(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """kb is a person's decision, and a rule is a person's decision written down."""
     rules = ("rules:\n  - name: board-stays-private\n    when: {event: created}\n"

@@ -108,7 +108,9 @@ def new(session: Session, title: str | None, requester: str | None, queue: str |
         spec = replace(spec, attach=tuple((path.name, path.read_bytes()) for path in attach))
     from gitdesk.rules.engine import EventRules
 
-    result = actions.create(desk, spec, actor, automation=EventRules(desk))
+    rules = EventRules(desk)
+    result = actions.create(desk, spec, actor, automation=rules)
+    output.rules_not_applied(rules.problem)
     index.written(desk, result.ticket_files)
     similar: search.Suggestions | None
     try:  # what already worked for problems like this one

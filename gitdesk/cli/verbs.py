@@ -299,10 +299,13 @@ def reopen(session: Session, ticket_id: str, message: str | None, send: bool | N
       gitdesk reopen GD-01JD8X4K -m "The prompt is back since this morning"
     """
     from gitdesk import actions
+    from gitdesk.render import output
     from gitdesk.rules.engine import EventRules
 
+    rules = EventRules(session.desk)
     _done(session, actions.reopen(session.desk, ticket_id, message, session.actor(), mailer=mailer(session, send),
-                                  automation=EventRules(session.desk)), fmt, send)
+                                  automation=rules), fmt, send)
+    output.rules_not_applied(rules.problem)
 
 
 @click.command()

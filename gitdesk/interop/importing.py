@@ -136,7 +136,7 @@ class _Builder:
         self.steps: list[tuple[datetime, int, dict[str, str | bytes | None], str]] = []
         from gitdesk.rules.engine import EventRules
 
-        self.automation = EventRules(desk, mail=False)
+        self.automation = EventRules(desk, mail=False, strict=True)
 
     def _author(self, who: str | None) -> str:
         """An entry author: a person's handle, else an email."""

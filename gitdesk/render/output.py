@@ -393,6 +393,13 @@ def warnings(problems: Sequence[Any], most: int = 10) -> None:
         note(f"gitdesk: warning: and {len(problems) - most} more files skipped (gitdesk check lists them all)")
 
 
+def rules_not_applied(problem: str | None) -> None:
+    """The warning for a ticket event the desk's rules could not act on (``EventRules.problem``)."""
+    if problem:
+        note(f"gitdesk: warning: the desk's rules were not applied: {problem} (the ticket says so; "
+             "gitdesk check --all names every problem in .gitdesk/rules.yml)")
+
+
 def hook_messages(messages: Sequence[str]) -> None:
     """What a hook or a merge driver says, one line each, on stderr (Git shows it)."""
     room = _note_width() if notes_on_terminal() else 0  # git hands the hook the person's terminal

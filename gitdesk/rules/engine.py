@@ -860,21 +860,41 @@ def _digest(desk: Desk, item: Due, dry_run: bool) -> Done:
 class EventRules:
     """An ``actions.Automation``: the desk's ``created`` and ``reopened`` rules, applied to a
     ticket inside the action that makes the event. ``mail`` False (imports) leaves out the
-    steps that mail someone: an imported history is not news."""
+    steps that mail someone: an imported history is not news.
 
-    def __init__(self, desk: Desk, *, mail: bool = True) -> None:
+    A rules file that cannot be read (pushed past check) does not stop new tickets, which
+    mail brings in with nobody at the keyboard: the ticket is made and says the rules were
+    not applied and why, and ``problem`` holds that for the person making it. ``strict``
+    (imports, run by a person who can fix the file first) refuses instead."""
+
+    def __init__(self, desk: Desk, *, mail: bool = True, strict: bool = False) -> None:
         self.desk = desk
         self.mail = mail
+        self.strict = strict
         self._rules: list[Rule] | None = None
+        self.problem: str | None = None
 
     def __call__(self, event: str, ticket: Ticket) -> Automated:
         if self._rules is None:  # read once: an import calls this for every ticket
-            found = read_rules(self.desk.root, self.desk.config)
+            try:
+                found = read_rules(self.desk.root, self.desk.config)
+            except GitdeskError as error:
+                if self.strict:
+                    raise
+                self.problem = str(error)
+                found = []
             self._rules = [rule for rule in found if rule.trigger.kind == "event"]
         rules = [rule for rule in self._rules if rule.trigger.event == event]
         files: dict[str, bytes] = {}
         notes: list[str] = []
         acted: list[str] = []
+        if self.problem is not None:
+            said = (f"The desk's rules were not applied: {self.problem}. Fix {templates.RULES_PATH} "
+                    f"(gitdesk check --all names every problem), then do by hand what they would have done.")
+            at = ticket.created if event == "created" else clock.now()
+            entry = Entry(at, RULES_AUTHOR, NOTE, ticketfile.escape_text(said))
+            ticket = replace(ticket, entries=(*ticket.entries, entry))
+            notes.append(f"rules not applied: {self.problem}")
         for rule in rules:
             if not rule.conditions.hold(ticket):
                 continue
