@@ -252,3 +252,27 @@ def test_no_writer_makes_a_ticket_larger_than_a_reader_opens(desk: Desk, tmp_pat
     assert result["counts"] == {"imported": 1, "skipped": 1}
     assert "fields would be larger than 64 KiB" in json.dumps(result)
     desk.run("check")
+
+
+def test_a_duplicate_of_a_ticket_the_desk_lacks_or_of_itself_is_refused(desk: Desk) -> None:
+    """A hand edit marks a duplicate of a ticket that does not exist (a typo, a ticket from
+    another desk): its requester would be sent to an answer nowhere, and its article would
+    count it for nothing. check says so, as link refuses it."""
+    ticket = desk.new("VPN drops")
+    other = desk.new("VPN drops again")
+    missing = "GD-01JD8X4KQ7M3ZP2C4X"
+    hand_edit(desk, other, "status: new", f"status: new\nduplicate_of: {missing}\nrelated: [{other}]")
+    result = desk.run("check", "--all", ok=False)
+    assert result.exit_code == 1
+    assert f"tickets/{other}.md:" in result.output and f"duplicate_of: {missing} is no ticket of this desk" \
+        in result.output, result.output
+    assert "related: the ticket names itself" in result.output
+    hand_edit(desk, other, f"duplicate_of: {missing}\nrelated: [{other}]", f"duplicate_of: {ticket}")
+    assert desk.run("check", "--all").exit_code == 0
+
+
+def test_a_custom_field_holding_a_mapping_is_shown_as_json_not_python(desk: Desk) -> None:
+    ticket = desk.new("Laptop screen flickers")
+    hand_edit(desk, ticket, "status: new", "status: new\nhardware: {model: X1, ports: [usb, {kind: hdmi}]}")
+    shown = desk.run("show", ticket).stdout
+    assert 'hardware:' in shown and '{"model": "X1", "ports": ["usb", {"kind": "hdmi"}]}' in shown, shown

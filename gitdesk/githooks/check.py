@@ -78,6 +78,7 @@ class Snapshot:
     label: str | None  # the commit, for messages; None for the index
     entries: Callable[[Sequence[str]], list[tuple[str, str, str]]]
     _config: tuple[Config | None, Finding | None] | None = field(default=None)
+    _tickets: frozenset[str] | None = field(default=None)
 
     def config(self) -> tuple[Config | None, Finding | None]:
         if self._config is None:
@@ -98,6 +99,13 @@ class Snapshot:
 
     def has(self, path: str) -> bool:
         return bool(self.entries([path]))
+
+    def has_ticket(self, ticket_id: str) -> bool:
+        """Whether the desk holds a ticket file for ``ticket_id``: one listing of tickets/ a
+        snapshot, however many links a check of every ticket follows."""
+        if self._tickets is None:
+            self._tickets = frozenset(path for _, _, path in self.entries([self.prefix + TICKETS]))
+        return f"{self.prefix}{TICKETS}{ticket_id}.md" in self._tickets
 
 
 def desk_prefixes(repo: git.Repo, treeish: str | None) -> list[str]:
@@ -220,6 +228,30 @@ def judge(snapshot: Snapshot, change: git.RawChange, old_bytes: bytes | None,
         return findings  # the broken config is reported once, on itself
     findings += [_finding(problem_, path, commit)
                  for problem_ in workflow.change_findings(config, old, new, path, lines)]
+    return findings + _unknown_links(snapshot, path, old, new, lines, prefix)
+
+
+def _unknown_links(snapshot: Snapshot, path: str, old: Ticket | None, new: Ticket, lines: dict[str, int],
+                   prefix: str) -> list[Finding]:
+    """A ``duplicate_of`` or ``related`` this change writes that names the ticket itself or no
+    ticket of the desk: a duplicate would send its requester to an answer nowhere, and the
+    knowledge base would count it for nothing. Links already there stand (the other ticket
+    may be in a branch not merged yet)."""
+    findings: list[Finding] = []
+    for name, values, before in (("duplicate_of", [new.duplicate_of] if new.duplicate_of else [],
+                                  {old.duplicate_of} if old and old.duplicate_of else set()),
+                                 ("related", list(new.related), set(old.related) if old else set())):
+        for value in values:
+            if value in before or not ids.is_valid(value, prefix):  # a malformed one is said once, by the workflow
+                continue
+            if value == new.id:
+                findings.append(Finding(path, f"{name}: the ticket names itself", lines.get(name),
+                                        hint=f"remove the {name} line, or name another ticket", commit=snapshot.label))
+            elif not snapshot.has_ticket(value):
+                findings.append(Finding(path, f"{name}: {value} is no ticket of this desk", lines.get(name),
+                                        hint=f"name a ticket from gitdesk list (gitdesk link {new.id} "
+                                             f"--{name.replace('_', '-')} OTHER), or remove it",
+                                        commit=snapshot.label))
     return findings
 
 

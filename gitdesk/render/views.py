@@ -59,15 +59,22 @@ def local_time(value: datetime) -> str:
 
 def _item(key: Any) -> Callable[[Any], str]:
     """A column's cell: item ``key`` of a row or record, shown."""
-    return lambda row: _cell(row[key])
+    return lambda row: field_text(row[key])
 
 
-def _cell(value: Any) -> str:
+def field_text(value: Any) -> str:
+    """A field's value in a table cell or a ticket's page: a list of words as ``a,b``; a
+    custom field holding a mapping or nested list as the JSON ``--format json`` gives."""
     if value in (None, "", (), []):
         return "-"
+    nested = isinstance(value, dict) or (isinstance(value, (list, tuple))
+                                         and any(isinstance(item, (dict, list, tuple)) for item in value))
+    if nested:
+        return json.dumps(value, ensure_ascii=False, default=str)
     if isinstance(value, (list, tuple)):
         return ",".join(str(item) for item in value)
     return str(value)
+
 
 
 # --- ticket lists --------------------------------------------------------------------
@@ -81,11 +88,11 @@ def ticket_list(tickets: Sequence[Ticket | Row], now: datetime, *, shown_ids: Ma
     ``hide`` drops columns a filter made the same on every row (``--queue``, ``--mine``);
     ``due`` adds when each ticket's next target falls due (``--sort due``)."""
     ids = shown_ids or {}
-    columns = [Column("ID", lambda t: ids.get(t.id, t.id)), Column("STATUS", lambda t: _cell(t.status)),
-               Column("PRIORITY", lambda t: _cell(t.priority)), Column("QUEUE", lambda t: _cell(t.queue)),
-               Column("ASSIGNEE", lambda t: _cell(t.assignee)),
+    columns = [Column("ID", lambda t: ids.get(t.id, t.id)), Column("STATUS", lambda t: field_text(t.status)),
+               Column("PRIORITY", lambda t: field_text(t.priority)), Column("QUEUE", lambda t: field_text(t.queue)),
+               Column("ASSIGNEE", lambda t: field_text(t.assignee)),
                Column("AGE", lambda t: format_age((now - t.created).total_seconds()), right=True),
-               Column("TITLE", lambda t: _cell(t.title), fit="shrink")]
+               Column("TITLE", lambda t: field_text(t.title), fit="shrink")]
     if due and timings is not None:
         columns.insert(-1, Column("DUE", lambda t: due_text(timings[t.id], now, short=True)))
     hidden = {name.upper() for name in hide}
@@ -238,7 +245,7 @@ def ticket_detail(ticket: Ticket, now: datetime, fmt: str, derived: Timings | No
         return
     room = width() if output.is_terminal() else None
     lines = [*_title_lines(visible(ticket.id), one_line(ticket.title), room), ""]
-    facts = ticket_facts(ticket, now, _cell)
+    facts = ticket_facts(ticket, now, field_text)
     if derived is not None:
         facts += timing_lines(derived, now, ticket.status)
     for name, value in facts:
@@ -618,7 +625,7 @@ def canned_replies(found: Sequence[Canned], fmt: str) -> None:
     records_ = [{"name": item.name, "path": item.path, "first_line": item.first_line, "sets": dict(item.fields)}
                 for item in found]
     columns = [Column("NAME", _item("name")),
-               Column("SETS", lambda r: "; ".join(f"{k}: {_cell(v)}" for k, v in r["sets"].items()) or "-"),
+               Column("SETS", lambda r: "; ".join(f"{k}: {field_text(v)}" for k, v in r["sets"].items()) or "-"),
                Column("FIRST LINE", _item("first_line"), fit="shrink")]
     emit(fmt, "replies", records_, columns=columns, flat=records.flat)
     if fmt == "table" and not found:

@@ -17,7 +17,15 @@ from gitdesk.config import INTAKE_BOARD
 from gitdesk.desk import Desk
 from gitdesk.errors import GitdeskError
 from gitdesk.model import Ticket
-from gitdesk.render.views import due_text, entry_label, local_time, resolution_heading, ticket_facts, timing_lines
+from gitdesk.render.views import (
+    due_text,
+    entry_label,
+    field_text,
+    local_time,
+    resolution_heading,
+    ticket_facts,
+    timing_lines,
+)
 from gitdesk.timings import Timings
 
 PAGE = 50  # tickets per column or list page: a board stays fast at 100,000 tickets
@@ -276,7 +284,7 @@ def ticket_page(desk: Desk, typed_id: str, md: Any) -> TicketPage:
     ticket = desk.find(typed_id).ticket
     now = clock.now()
     derived = history.timings(desk, [ticket], now)[ticket.id]
-    facts = ticket_facts(ticket, now, _shown)
+    facts = ticket_facts(ticket, now, field_text)
     facts += timing_lines(derived, now, ticket.status)
     facts.append(("warning", history.cut_short(desk)))  # None (not shown) on a whole history
     try:
@@ -313,14 +321,6 @@ def similar(desk: Desk, typed_id: str, limit: int = 10) -> tuple[Ticket, list[tu
         found = []
     return ticket, [(item.ticket.id, item.ticket.title, item.resolution_line, ", ".join(item.matched))
                     for item in found]
-
-
-def _shown(value: Any) -> str:
-    if value in (None, "", (), []):
-        return "-"
-    if isinstance(value, (list, tuple)):
-        return ",".join(str(item) for item in value)
-    return str(value)
 
 
 def canned_text(desk: Desk, ticket_id: str, name: str, agent: str | None) -> str:
