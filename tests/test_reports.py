@@ -181,6 +181,7 @@ def test_queues_snapshot(week: Desk) -> None:
     assert queues["it-helpdesk"]["escalated_in"] == count()
     assert queues["facilities"]["open"] == count()
     assert rows(report, "by_person")["dana"]["open"] == count(t["T3"])
+    assert "unassigned" not in rows(report, "by_person")["dana"], "a person's tickets are assigned by definition"
 
 
 def test_queues_count_escalations_not_tickets(desk: Desk) -> None:

@@ -64,9 +64,12 @@ def build(facts: Facts, period: Period) -> Report:
             continue
         by_queue.rows.append(_row(name, queues.get(name, []), facts, end, went_in.get(name, []),
                                   went_out.get(name, [])))
-    by_person = Section("by_person", "By person", [*columns("person"), *figures[:-2]], chart=1)
+    # A person's tickets are assigned by definition, and escalations are counted per queue: no
+    # column that could only ever read 0.
+    by_person = Section("by_person", "By person", [*columns("person"), figures[0], *figures[2:-2]], chart=1)
     for name in sorted(people):
-        by_person.rows.append(_row(name, people[name], facts, end, [], [])[:-2])
+        row = _row(name, people[name], facts, end, [], [])
+        by_person.rows.append([*row[:2], *row[3:-2]])
     said = Findings()
     for row in by_queue.rows:
         if row[2].value:
