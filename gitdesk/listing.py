@@ -132,6 +132,16 @@ def by_due(tickets: list[Ticket], timings: Mapping[str, Timings], key: str) -> l
     return ordered[::-1] if key.startswith("-") else ordered
 
 
+def overdue(tickets: list[Ticket], timings: Mapping[str, Timings], now: datetime) -> list[Ticket]:
+    """The tickets whose next target is already past, in the order given: a target met late
+    is history, a paused clock (waiting on the requester) is not running."""
+    def missed(ticket: Ticket) -> bool:
+        due = timings[ticket.id].next_due
+        return due is not None and due.due is not None and due.due <= now
+
+    return [ticket for ticket in tickets if missed(ticket)]
+
+
 @dataclass(frozen=True, slots=True)
 class Row:
     """What a listing's table shows of a ticket, read from the index's columns."""

@@ -244,6 +244,24 @@ def test_list_sort_due_puts_the_most_urgent_first_and_says_when(desk: Desk) -> N
                    "2026-11-02T11:00:00Z"), low: (None, None)}
 
 
+def test_list_overdue_shows_only_the_targets_already_missed(desk: Desk) -> None:
+    """The morning question: what have we already let slip? A ticket waiting on its requester
+    has no running clock, and one answered late is history, not overdue."""
+    desk.at("2026-11-02T09:00:00Z")
+    late = desk.new("Mail down", "-q", "it-helpdesk", "-r", "carol", "-p", "urgent")    # answer due 10:00
+    answered = desk.new("VPN down", "-q", "it-helpdesk", "-r", "carol", "-p", "urgent")
+    waiting = desk.new("Chair", "-q", "facilities", "-r", "carol", "-p", "urgent")
+    desk.new("Printer", "-q", "it-helpdesk", "-r", "carol")                                 # due tomorrow
+    desk.at("2026-11-02T11:00:00Z")
+    desk.run("reply", answered, "-m", "Looking at it now", "--as", "fred", "--no-send")
+    desk.run("ask", waiting, "-m", "Which floor?", "--as", "fred", "--no-send")
+    listed = desk.run("list", "--overdue").stdout.splitlines()
+    assert [line.split()[0] for line in listed[1:]] == [late], listed
+    assert "FR late 1h" in listed[1]
+    records = json.loads(desk.run("list", "--overdue", "--sort", "-created", "--format", "json").stdout)["tickets"]
+    assert [item["id"] for item in records] == [late]
+
+
 def test_list_sort_created_follows_the_created_time_not_the_id(desk: Desk) -> None:
     desk.at("2026-11-01T09:00:00Z")
     later = desk.new("Typed in first, happened later")

@@ -152,17 +152,21 @@ def _drafted(root: Path, given: NewTicket) -> NewTicket | None:
 @click.command(name="list")
 @list_filters
 @click.option("--all", "all_", is_flag=True, help="Every status, finished ones included.")
+@click.option("--overdue", is_flag=True, help="Only tickets whose next SLA target is already past (most overdue "
+              "first, unless --sort says otherwise).")
 @click.option("--sort", "sort_key", help="Sort by a field (-field for descending), e.g. priority, -created; "
               "due: the next SLA target first.")
 @format_option()
 @desk_options
 @pass_session
-def list_(session: Session, chosen: FilterOptions, all_: bool, sort_key: str | None, fmt: str) -> None:
+def list_(session: Session, chosen: FilterOptions, all_: bool, overdue: bool, sort_key: str | None,
+          fmt: str) -> None:
     """List tickets, unfinished ones by default.
 
     \b
     Examples:
       gitdesk list --mine
+      gitdesk list --mine --overdue
       gitdesk list --team it --sort due
       gitdesk list --unassigned --queue it-helpdesk --sort priority
       gitdesk list --all --asset laptop-0042 --format json
@@ -176,7 +180,7 @@ def list_(session: Session, chosen: FilterOptions, all_: bool, sort_key: str | N
 
     filters = chosen.resolve(session, ("all",) if all_ else ())
     terminal = fmt == "table" and output.is_terminal()
-    due = listing.wants_due(sort_key)
+    due = listing.wants_due(sort_key) or overdue
     if fmt != "table" or due:  # records and the due order carry times read from the history
         _say_if_shallow(desk)
     if fmt != "table" and not due:  # records with their timings, kept ready in the cache
@@ -193,11 +197,14 @@ def list_(session: Session, chosen: FilterOptions, all_: bool, sort_key: str | N
         shown = abbreviations([*every, *(row.id for row in rows)]) if terminal else None
         views.ticket_list(rows, now, shown_ids=shown, hide=chosen.constant_columns())
         return
-    # The next target first: every listed ticket's clocks.
-    found = index.query(desk, filters, None, with_facts=True, with_ids=terminal)
+    # The next target first (or only those already missed): every listed ticket's clocks.
+    by_field = None if listing.wants_due(sort_key) else sort_key
+    found = index.query(desk, filters, by_field, with_facts=True, with_ids=terminal)
     output.warnings(found.problems)
     derived = history.timings(desk, found.tickets, now)
-    tickets = listing.by_due(found.tickets, derived, sort_key or "")
+    tickets = found.tickets if by_field else listing.by_due(found.tickets, derived, sort_key or "")
+    if overdue:
+        tickets = listing.overdue(tickets, derived, now)
     if fmt != "table":
         views.ticket_records_of(tickets, derived, fmt)
         return
