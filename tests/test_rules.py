@@ -349,6 +349,18 @@ def test_the_listing_shows_a_rule_s_conditions(tmp_path: Path, monkeypatch: pyte
     assert "new for 4h if queue it-helpdesk" in desk.run("rules").stdout
 
 
+def test_the_listing_shows_the_start_of_a_step_s_words_and_json_all_of_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    words = "We have not heard back from you, so we have marked this request as solved. Reply to reopen it."
+    rules = f"rules:\n  - name: give-up\n    when: {{status: pending, for: 9d}}\n    do:\n      - resolve: {words}\n"
+    desk = rules_desk(tmp_path / "desk", monkeypatch, rules)
+    (listed,) = json.loads(desk.run("rules", "--format", "json").stdout)["rules"]
+    assert listed["do"] == [f"resolve {words}"]
+    (header, row) = desk.run("rules").stdout.splitlines()
+    assert "resolve We have not heard back from you, so we …" in row and "nothing waiting" in row
+    assert len(row) < 120, "piped too, NEXT stays in reach"
+
+
 def test_an_event_rule_acts_inside_the_action_in_one_commit(desk: Desk) -> None:
     before = int(desk.git("rev-list", "--count", "HEAD"))
     made = desk.new("Projector in the boardroom", "-r", "chair@board.example.com")

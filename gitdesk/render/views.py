@@ -739,7 +739,10 @@ def rules_overview(rules: Sequence[Rule], plan: Plan, fmt: str) -> None:
 
     columns = (Column("RULE", lambda r: str(r["name"])),
                Column("WHEN", lambda r: str(r["when"]) + (f" if {r['if']}" if r["if"] else ""), fit="shrink"),
-               Column("DO", lambda r: "; ".join(r["do"]), fit="shrink"), Column("NEXT", next_of))
+               # A step's own words (a resolve's message, a note) run to a paragraph: the table shows
+               # their start, piped too (JSON has them whole), so NEXT stays in reach.
+               Column("DO", lambda r: "; ".join(output.cut(step, STEP_WORDS) for step in r["do"]), fit="shrink"),
+               Column("NEXT", next_of))
 
     def text() -> None:
         if not records:
@@ -753,6 +756,9 @@ def rules_overview(rules: Sequence[Rule], plan: Plan, fmt: str) -> None:
              + ("; gitdesk rules run --dry-run shows them" if waiting or back else ""))
 
     emit(fmt, "rules", records, text=text)
+
+
+STEP_WORDS = 48  # columns of a rule step the listing shows
 
 
 def rules_run(report: RunReport, fmt: str) -> None:
