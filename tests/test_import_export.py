@@ -288,6 +288,9 @@ def test_export_gives_every_ticket_whole(desk: Desk, tmp_path: Path) -> None:
     records = exported["tickets"]
     assert [r["id"] for r in records] == [first]
     (tmp_path / "export.json").write_text(desk.run("export", "json").stdout)
+    desk.run("export", "json", "-o", str(tmp_path / "written.json"))
+    assert (tmp_path / "written.json").read_text() == (tmp_path / "export.json").read_text(), \
+        "written record by record, the same bytes to a file as to a pipe"
     assert desk.fails("import", "github", str(tmp_path / "export.json")) == (
         "gitdesk: error: export.json is gitdesk's own export, which gitdesk import does not read back (to move or "
         "copy a desk, clone its repository (git clone --mirror))")

@@ -10,6 +10,8 @@ privacy, so keep it where the desk itself is kept.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +19,8 @@ from gitdesk import records
 from gitdesk.cache import history
 from gitdesk.desk import Desk
 from gitdesk.errors import GitdeskError
+from gitdesk.model import Ticket
+from gitdesk.timings import Timings
 
 
 def scores(desk: Desk) -> tuple[list[dict[str, Any]], list[GitdeskError]]:
@@ -28,9 +32,24 @@ def scores(desk: Desk) -> tuple[list[dict[str, Any]], list[GitdeskError]]:
     return [item.as_record() for item in sorted(found, key=lambda item: (item.at, item.path))], problems
 
 
-def tickets(desk: Desk, now: datetime) -> tuple[list[dict[str, Any]], list[GitdeskError]]:
-    """One whole record per ticket, oldest first, and the files that could not be read."""
+@dataclass(frozen=True, slots=True)
+class Tickets:
+    """Every ticket, oldest first, with its timings: each whole record is made as it is
+    written (at 100,000 tickets, all of them at once held gigabytes)."""
+
+    tickets: list[Ticket]
+    timings: dict[str, Timings]
+
+    def __len__(self) -> int:
+        return len(self.tickets)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for ticket in self.tickets:
+            yield records.whole_ticket(ticket, self.timings[ticket.id])
+
+
+def tickets(desk: Desk, now: datetime) -> tuple[Tickets, list[GitdeskError]]:
+    """Every ticket's whole record, oldest first, and the files that could not be read."""
     found, problems = desk.all_tickets()  # the whole text of every file: the index keeps only facts
     found.sort(key=lambda ticket: ticket.id)
-    derived = history.timings(desk, found, now)
-    return [records.whole_ticket(ticket, derived[ticket.id]) for ticket in found], problems
+    return Tickets(found, history.timings(desk, found, now)), problems

@@ -19,9 +19,9 @@ import re
 import shutil
 import sys
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 import click
 
@@ -289,16 +289,35 @@ def write_json_texts(key: str, texts: Sequence[str]) -> None:
 
 
 def csv_text(records: Sequence[Mapping[str, Any]]) -> str:
+    buffer = io.StringIO()
+    write_csv(records, buffer)
+    return buffer.getvalue()
+
+
+def write_csv(records: Sequence[Mapping[str, Any]], handle: io.TextIOBase | IO[str]) -> None:
+    """One row per record under a header of every key any record has, written as it goes."""
     columns: dict[str, None] = {}
     for record in records:
         columns.update(dict.fromkeys(record))
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv.writer(handle, lineterminator="\n")
     # The header too: a custom field's name comes from a ticket file, and may be "=HYPERLINK(…)".
     writer.writerow([csv_cell(name) for name in columns])
     for record in records:
         writer.writerow([csv_cell(record.get(name)) for name in columns])
-    return buffer.getvalue()
+
+
+def stream_json(meta: Mapping[str, Any], key: str, records: Iterable[Mapping[str, Any]],
+                handle: io.TextIOBase | IO[str]) -> None:
+    """``write_json({**meta, key: records})`` for programs (compact), byte for byte, with each
+    record encoded and written as it comes: none is held once written."""
+    from gitdesk.records import SCHEMA
+
+    head = json.dumps({"schema": SCHEMA, **meta, key: []}, ensure_ascii=False, separators=(",", ":"))
+    handle.write(head[:-2])  # up to the list's "["
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    for number, record in enumerate(records):
+        handle.write(("," if number else "") + encode(record))
+    handle.write("]}\n")
 
 
 _NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")

@@ -8,10 +8,11 @@ ticket goes through ``one_line``/``visible``: ticket files are untrusted.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 import click
 
@@ -29,8 +30,10 @@ from gitdesk.render.output import (
     emit,
     note,
     page,
+    stream_json,
     table_lines,
     width,
+    write_csv,
     write_json,
 )
 from gitdesk.text import counted, one_line, visible
@@ -858,21 +861,37 @@ def import_result(result: ImportResult, fmt: str) -> None:
              f"{result.count('skipped')} skipped")
 
 
-def export(found: Sequence[Mapping[str, Any]], kind: str, output: Path | None, exported_at: str,
+class Records(Protocol):
+    """Records counted up front and made one by one as they are read (``export.Tickets``)."""
+
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[Mapping[str, Any]]: ...
+
+
+def export(found: Records, kind: str, target: Path | None, exported_at: str,
            scores: Sequence[Mapping[str, Any]] = ()) -> None:
     """``gitdesk export``: every ticket's whole record (and in JSON, every score), to standard
-    output or a file. CSV is one row per ticket: feedback has no place in it."""
+    output or a file, each record written as it is made. CSV is one row per ticket: feedback
+    has no place in it."""
     meta = {"exported_at": exported_at, "feedback": list(scores)}
-    if output is None:
-        emit(kind, "tickets", found, meta=meta, flat=records.flat)
+    if target is None:
+        if kind == "json" and output.is_terminal():  # indented for people to read
+            write_json({**meta, "tickets": list(found)})
+        else:
+            _export_to(sys.stdout, kind, found, meta)
         return
     try:
-        with open(output, "w", encoding="utf-8", newline="") as handle:
-            if kind == "json":
-                write_json({**meta, "tickets": list(found)}, handle)
-            else:
-                handle.write(csv_text([records.flat(record) for record in found]))
+        with open(target, "w", encoding="utf-8", newline="") as handle:
+            _export_to(handle, kind, found, meta)
     except OSError as error:
-        raise GitdeskError(f"cannot write {output}: {error.strerror or error}",
+        raise GitdeskError(f"cannot write {target}: {error.strerror or error}",
                            hint="give a file in a folder that exists and you may write to") from None
-    note(f"Exported {counted(len(found), 'ticket')} to {output}")
+    note(f"Exported {counted(len(found), 'ticket')} to {target}")
+
+
+def _export_to(handle: IO[str], kind: str, found: Iterable[Mapping[str, Any]], meta: Mapping[str, Any]) -> None:
+    if kind == "json":
+        stream_json(meta, "tickets", found, handle)
+    else:  # the header needs every record's columns first: the flat rows are kept, not the records
+        write_csv([records.flat(record) for record in found], handle)
