@@ -85,7 +85,8 @@ PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 # own words (the question, the reply, the resolution note, the reason).
 TICKET_PLACEHOLDERS = ("id", "title", "status", "priority", "queue", "category", "asset", "requester",
                        "requester_name", "greeting")
-PLACEHOLDERS = (*TICKET_PLACEHOLDERS, "text", "agent", "desk", "desk_address")
+PLACEHOLDERS = (*TICKET_PLACEHOLDERS, "text", "headline", "agent", "desk", "desk_address")
+HEADLINE = 72  # characters of ``text``'s first line a subject may carry
 
 
 def placeholder_problems(text: str, path: str, known: tuple[str, ...] = PLACEHOLDERS,
@@ -153,8 +154,18 @@ def values(ticket: Ticket, config: Config, agent: str | None = None, text: str =
             "requester_name": name or ticket.requester.split("@", 1)[0],
             # "Hello Bob Meyer," when the desk knows a name, else "Hello,": never "Hello bob.meyer,"
             "greeting": f"Hello {name}," if name else "Hello,",
-            "text": text.strip(), "agent": " ".join(agent.split()) if agent else desk, "desk": desk,
+            "text": text.strip(), "headline": headline(text),
+            "agent": " ".join(agent.split()) if agent else desk, "desk": desk,
             "desk_address": config.mail.address or ""}
+
+
+def headline(text: str) -> str:
+    """``text``'s first line as a subject can carry it: one clean line, its closing "." or ":"
+    dropped, cut at a word near ``HEADLINE`` characters."""
+    first = clean_line(next((line for line in text.splitlines() if line.strip()), "")).rstrip(" .:")
+    if len(first) <= HEADLINE:
+        return first
+    return first[:HEADLINE].rsplit(" ", 1)[0] + " …"
 
 
 def requester_name(ticket: Ticket, config: Config) -> str | None:
@@ -337,7 +348,7 @@ we have opened your request {{id}} again.
 """,
     NOTIFICATION: """\
 ---
-subject: "[{{id}}] {{title}}"
+subject: "[{{id}}] {{headline}}: {{title}}"
 ---
 {{text}}
 

@@ -281,6 +281,8 @@ def test_watchers_and_assignees_who_asked_hear_of_it(desk: Desk, tmp_path: Path)
     desk.run("--as", "bob", "escalate", ticket_id, "--to", "dana", "--reason", "needs AD admin")
     (escalated,) = queued(desk)
     assert escalated["To"] == "dana@example.com" and "needs AD admin" in text_of(escalated)
+    assert str(told[0]["Subject"]).startswith(f"[{ticket_id}] bob.meyer@gmail.com answered: ")
+    assert str(escalated["Subject"]).startswith(f"[{ticket_id}] Escalated to you by bob: "), "why, before the title"
     desk.run("--as", "alice", "unwatch", ticket_id)
     assert "watchers" not in ticket(desk, ticket_id)
     queued(desk)

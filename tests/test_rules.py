@@ -226,7 +226,9 @@ def test_the_assignee_is_warned_when_most_of_the_first_response_target_is_used(d
     desk.at("2026-11-23T09:50:00Z")
     assert done(run(desk)) == [("first-response-warning", made)]
     (warning,) = [mail for mail in outbox(desk) if mail["X-Gitdesk-Event"] == "notification"]
-    assert warning["To"] == "bob@example.com" and made in warning["Subject"]
+    assert warning["To"] == "bob@example.com"
+    assert warning["Subject"] == f"[{made}] First response target 80% used (rule first-response-warning): " \
+        "Mail server down", "the subject says why: a lead's warning and a miss on one ticket read apart"
     assert done(run(desk)) == []
     answered = desk.new("Second outage", "-q", "it-helpdesk", "-p", "urgent", "-r", REQUESTER)
     desk.run("reply", answered, "-m", "Looking at it now.", "--as", "alice")

@@ -339,7 +339,10 @@ def _letters_for(desk: Desk, rule: Rule, step: Step, ticket: Ticket) -> tuple[li
         if person is None or not person.email:
             said.append(f"could not tell {handle} (no email)")
             continue
-        why = f"Rule {rule.name}: {rule.trigger.describe()}."  # the ticket itself follows, in notify.about
+        # What happened first (it heads the subject too), then which rule said so; the ticket
+        # itself follows, in notify.about.
+        happened = rule.trigger.describe()
+        why = f"{happened[:1].upper()}{happened[1:]} (rule {rule.name})."
         letters.append(compose.Letter(templates.NOTIFICATION, ticket, f"{why}\n\n{notify.about(config, ticket)}",
                                       person.email))
         said.append(f"told {handle}")
