@@ -82,6 +82,7 @@ def test_show_keeps_mail_plumbing_out_and_marks_time_internal(desk: Desk) -> Non
     out = desk.run("show", ticket).stdout
     assert "message_ids" not in out and "<a@b.example>" not in out
     assert re.search(r"TIME LOGGED 30m\s+\(internal: not visible to the requester\)", out), out
+    assert re.search(r"created: +\d{4}-\d\d-\d\d \d\d:\d\d UTC \(", out), "the view's times name their zone once"
     assert json.loads(desk.run("show", ticket, "--format", "json").stdout)["ticket"]["message_ids"] == ["<a@b.example>"]
 
 

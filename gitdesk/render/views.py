@@ -56,8 +56,10 @@ if TYPE_CHECKING:
     from gitdesk.timings import Timings
 
 
-def local_time(value: datetime) -> str:
-    return value.astimezone().strftime("%Y-%m-%d %H:%M")
+def local_time(value: datetime, *, zone: bool = False) -> str:
+    """``value`` in this machine's time zone; ``zone`` names it ("CET"), once per view: the
+    other times of a ticket read in the same zone."""
+    return value.astimezone().strftime("%Y-%m-%d %H:%M %Z" if zone else "%Y-%m-%d %H:%M")
 
 
 def _item(key: Any) -> Callable[[Any], str]:
@@ -146,7 +148,7 @@ def ticket_facts(ticket: Ticket, now: datetime, shown: Callable[[str], Any]) -> 
         ("labels", ", ".join(ticket.labels) or None), ("duplicate of", ticket.duplicate_of),
         ("related", ", ".join(ticket.related) or None),
         ("duplicates", _waiting(ticket)),
-        ("created", f"{local_time(ticket.created)} ({'just now' if ago == 'now' else ago + ' ago'})"),
+        ("created", f"{local_time(ticket.created, zone=True)} ({'just now' if ago == 'now' else ago + ' ago'})"),
     ]
     return facts + [(key, shown(records.json_value(value))) for key, value in ticket.extra.items()
                     if key not in _PLUMBING and key != WAITING and not (key == REQUESTER_NAME and known_name)]
