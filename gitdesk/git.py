@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import functools
 import hashlib
 import itertools
 import os
@@ -78,8 +79,21 @@ class Repo:
 
     @property
     def state_dir(self) -> Path:
-        """Where gitdesk keeps its lock, journal and caches: ``.git/gitdesk/``."""
-        return self.git_dir / "gitdesk"
+        """Where gitdesk keeps its lock, journal and caches: ``.git/gitdesk/``, or a folder of
+        the user's cache when this process cannot write there (see ``_state_dir``)."""
+        return _state_dir(self.git_dir)
+
+
+@functools.lru_cache(maxsize=16)
+def _state_dir(git_dir: Path) -> Path:
+    """``.git/gitdesk/`` when this process may write it; else (a read-only mount, a repository
+    of another user that a web server reads) ``$XDG_CACHE_HOME/gitdesk/<repository>``: reading
+    a desk needs a cache, and everything in it is rebuilt from Git. Asked once a process."""
+    own = git_dir / "gitdesk"
+    if os.access(own if own.is_dir() else git_dir, os.W_OK):
+        return own
+    home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return home / "gitdesk" / hashlib.sha1(str(git_dir.resolve()).encode()).hexdigest()[:16]
 
 
 def _run(cwd: Path, args: Sequence[str], *, input: bytes | None = None,

@@ -820,3 +820,36 @@ def test_a_desk_in_a_folder_whose_name_is_not_utf8_works(tmp_path: Path, monkeyp
     ticket = desk.new("Printer jams", "-q", "it-helpdesk")
     desk.run("resolve", ticket, "--note", "Cleaned the rollers.")  # writes the knowledge base: many objects at once
     assert git(folder, "fsck", "--strict") == "" and desk.status() == ""
+
+
+# --- a read-only checkout --------------------------------------------------------------------
+
+
+def _read_only(desk: Desk, script: str) -> subprocess.CompletedProcess[str]:
+    """``script`` (sh) run with the desk's folder mounted read-only, in a mount namespace of its
+    own (unshare: a real read-only mount, not permissions, which root would pass through)."""
+    where = str(desk.path)
+    wrapped = f"mount --bind '{where}' '{where}' && mount -o remount,bind,ro '{where}' && cd '{where}' && {script}"
+    return subprocess.run(["unshare", "-rm", "sh", "-c", wrapped], capture_output=True, text=True, check=False,
+                          env={**os.environ, "GITDESK_NO_PAGER": "1"})
+
+
+def test_a_read_only_checkout_reads_and_refuses_changes_in_one_line(desk: Desk, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reviewer's read-only mount, or a web server reading a repository it does not own: the
+    cache goes to the user's cache folder (it is rebuilt from Git), reading works, and a change
+    is one line, exit 1."""
+    ticket = desk.new("Printer jams")
+    desk.run("list")  # a cache already made in .git/gitdesk, which the read-only mount cannot take a lock in
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    gitdesk = f"'{sys.executable}' -m gitdesk"
+    probe = _read_only(desk, "true")
+    if probe.returncode != 0:
+        pytest.skip(f"no mount namespaces here: {probe.stderr.strip()}")
+    read = _read_only(desk, f"{gitdesk} list && {gitdesk} show {ticket} && {gitdesk} search jams")
+    assert read.returncode == 0, read.stderr
+    assert ticket in read.stdout and "Printer jams" in read.stdout and "Traceback" not in read.stderr
+    assert list((tmp_path / "cache" / "gitdesk").iterdir()), "the cache was kept where it could be written"
+    changed = _read_only(desk, f"{gitdesk} note {ticket} -m hi")
+    assert changed.returncode == 1 and "Read-only file system" in changed.stderr, changed.stderr
+    assert len(changed.stderr.strip().splitlines()) == 1 and "Traceback" not in changed.stderr

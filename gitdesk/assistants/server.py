@@ -122,6 +122,14 @@ def _answer(work: Callable[[], dict[str, Any] | str]) -> CallToolResult:
             result = work()
         except GitdeskError as error:
             return CallToolResult(content=[TextContent(type="text", text=f"gitdesk: error: {error}")], is_error=True)
+        except OSError as error:  # the machine's (a read-only mount, a full disk): said, as the CLI says it
+            said = one_line(f"gitdesk: error: {error.filename or ''}{': ' if error.filename else ''}"
+                            f"{error.strerror or error}")
+            return CallToolResult(content=[TextContent(type="text", text=said)], is_error=True)
+        except Exception as error:  # the SDK's "Error executing tool" says nothing, and logs pages of it
+            said = one_line(f"gitdesk: this is a bug in gitdesk, sorry ({type(error).__name__}: {error}); "
+                            "report it with what the assistant asked")
+            return CallToolResult(content=[TextContent(type="text", text=said)], is_error=True)
     if isinstance(result, str):
         return CallToolResult(content=[TextContent(type="text", text=result)])
     text = json.dumps(result, ensure_ascii=False, indent=1)

@@ -9,6 +9,7 @@ is a one-line message and exit 1, click's usage errors exit 2, Ctrl-C exits
 
 from __future__ import annotations
 
+import errno
 import importlib
 import os
 import sys
@@ -114,10 +115,18 @@ class Gitdesk(click.Group):
             sys.stderr.close()  # `gitdesk list | head` is not an error
             ctx.exit(0)
         except OSError as error:
-            if not _output_failed(error):
+            if _output_failed(error):
+                # Standard output could not be written (a full disk, > /dev/full): not a bug in gitdesk.
+                click.echo(f"gitdesk: error: the output could not be written ({error.strerror or error})", err=True)
+                ctx.exit(1)
+            if error.filename is None or error.errno not in _MACHINE_ERRORS:
                 raise
-            # Standard output could not be written (a full disk, > /dev/full): not a bug in gitdesk.
-            click.echo(f"gitdesk: error: the output could not be written ({error.strerror or error})", err=True)
+            # A file of the machine's that gitdesk could not read or write: a read-only mount, a full
+            # disk, a folder of another user. One line with the fix, not a traceback.
+            from gitdesk.text import one_line
+
+            click.echo(one_line(f"gitdesk: error: {error.filename}: {error.strerror or error} "
+                                f"({_MACHINE_ERRORS[error.errno]})"), err=True)
             ctx.exit(1)
         except Exception as error:
             if isinstance(error, UnicodeEncodeError) and error.reason == "surrogates not allowed":
@@ -141,10 +150,17 @@ def _not_utf8(ctx: click.Context, surrogate: str) -> NoReturn:
     ctx.exit(1)
 
 
+_MACHINE_ERRORS = {
+    errno.EROFS: "the file system is mounted read-only: gitdesk writes there to change the desk",
+    errno.EACCES: "check who owns it and its permissions (ls -l); gitdesk runs as you",
+    errno.EPERM: "check who owns it and its permissions (ls -l); gitdesk runs as you",
+    errno.ENOSPC: "the disk is full: free some space and run the command again",
+    errno.EDQUOT: "your disk quota is used up: free some space and run the command again",
+}
+
+
 def _output_failed(error: OSError) -> bool:
     """Whether ``error`` came from writing standard output: its file is what failed (ENOSPC, EIO)."""
-    import errno
-
     if error.errno not in (errno.ENOSPC, errno.EIO, errno.EDQUOT, errno.EFBIG):
         return False
     try:
