@@ -26,6 +26,7 @@ from gitdesk.errors import (
     DirtyWorktree,
     GitdeskError,
     GitError,
+    LockTimeout,
     NotFound,
     TicketFormatError,
     UnsafePath,
@@ -513,3 +514,16 @@ def create(directory: Path, desk_name: str | None = None) -> Initialised:
         commit = transaction.commit_files(repo, encoded, message, (name, email), clock.now(),
                                           new_files=frozenset(encoded))
     return Initialised(directory, commit, handle, created)
+
+
+def finish_interrupted(repo: git.Repo) -> str | None:
+    """Finish or undo what a killed gitdesk left half done (a killed import leaves its files
+    in the work tree, not yet committed), unless a writer is at work now: readers must not
+    count files no commit holds. What was done, or None."""
+    if not (repo.state_dir / transaction.JOURNAL).exists():
+        return None
+    try:
+        with desk_lock(repo.state_dir, timeout=0):
+            return transaction.recover(repo)
+    except LockTimeout:
+        return None  # a live writer: the journal is its own

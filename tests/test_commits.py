@@ -208,6 +208,19 @@ def test_killed_after_writing_the_file_is_finished_or_undone_by_the_next_writer(
     assert desk.status() == ""
 
 
+def test_a_reader_after_a_kill_counts_only_what_was_committed(desk: Desk) -> None:
+    """A killed import leaves thousands of files no commit holds: the next command, a reader
+    too, undoes them before it reads, and says so (a report must not count them)."""
+    ticket = desk.new("x", "-q", "it-helpdesk")
+    head = desk.head()
+    _kill_at(desk, ticket, "move_head", after=False)
+    assert "half done" in desk.text(ticket)
+    listed = desk.run("show", ticket)
+    assert "half done" not in listed.stdout and "half done" not in desk.text(ticket)
+    assert "an interrupted gitdesk had left an action half done; it was rolled back" in listed.stderr
+    assert desk.head() == head and desk.status() == ""
+
+
 def test_killed_after_the_branch_moved_is_completed(desk: Desk) -> None:
     ticket = desk.new("x", "-q", "it-helpdesk")
     _kill_at(desk, ticket, "refresh_index", after=False)

@@ -63,6 +63,13 @@ class Session:
 
                 for line in install.replace_unsafe(location.repo):
                     output.note(f"gitdesk: {line}")
+            from gitdesk.desk import finish_interrupted
+
+            done = finish_interrupted(location.repo)  # before anything reads the files a killed writer left
+            if done and done != "left alone":
+                from gitdesk.render import output
+
+                output.note(f"gitdesk: an interrupted gitdesk had left an action half done; it was {done}")
             if prefetch:
                 from gitdesk.cache import gitstate
 
