@@ -116,6 +116,28 @@ def test_a_csv_file_with_its_own_column_names(desk: Desk) -> None:
     assert imported(desk, "csv", IMPORTS / "tickets.csv", "--map", "key=Ticket")["counts"]["imported"] == 0
 
 
+def test_people_as_helpdesks_export_them_are_kept_not_dropped(desk: Desk, tmp_path: Path) -> None:
+    """Outlook and most helpdesks write "Name <address>"; a new ticket of a colleague who works
+    no queue is still a ticket (unassigned, said), not a lost row; of two GitHub assignees the
+    one who works here is kept."""
+    rows = tmp_path / "people.csv"
+    rows.write_text("ID,Subject,State,Assigned to,E-mail\n"
+                    "1,Printer,New,carol,José Núñez <jose@example.com>\n"
+                    "2,VPN,Open,carol,\"\"\"Meyer, Bob\"\" <bob.meyer@example.com>\"\n", encoding="utf-8")
+    items = by_key(imported(desk, "csv", rows))
+    printer, vpn = shown(desk, items["csv:1"]["ticket"]), shown(desk, items["csv:2"]["ticket"])
+    assert (printer["requester"], printer["requester_name"]) == ("jose@example.com", "José Núñez")
+    assert vpn["requester"] == "bob.meyer@example.com" and printer["assignee"] is None
+    assert "assignee carol works no queue: unassigned" in items["csv:1"]["detail"]
+    issues = tmp_path / "issues.json"
+    issues.write_text(json.dumps([{"number": 7, "title": "Laptop", "body": "", "state": "OPEN",
+                                   "createdAt": "2026-10-01T08:00:00Z", "author": {"login": "pat"},
+                                   "assignees": [{"login": "octocat"}, {"login": "bob"}]}]))
+    items = by_key(imported(desk, "github", issues, "--repo", "fernhill/it", "-q", "it-helpdesk"))
+    assert shown(desk, items["github:fernhill/it#7"]["ticket"])["assignee"] == "bob"
+    assert "bob kept of 2 assignees" in items["github:fernhill/it#7"]["detail"]
+
+
 def test_a_windows_csv_with_a_bad_mapping_is_refused_or_read(desk: Desk, tmp_path: Path) -> None:
     path = tmp_path / "excel.csv"
     path.write_bytes("Subject,Email\r\nCaf\xe9 printer,erin@example.com\r\n".encode("cp1252"))

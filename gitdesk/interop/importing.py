@@ -25,7 +25,7 @@ from gitdesk import actions, clock, ids, ticketfile, workflow
 from gitdesk.cache import db, index
 from gitdesk.desk import Actor, Desk
 from gitdesk.errors import GitdeskError, ValidationError
-from gitdesk.model import IMPORTED_FROM, NOTE, REPLY, Entry, Ticket
+from gitdesk.model import IMPORTED_FROM, NOTE, REPLY, REQUESTER_NAME, Entry, Ticket
 from gitdesk.text import clean_line
 
 
@@ -49,6 +49,7 @@ class Record:
     status: str | None = None  # a status of this desk; None: open (or new without a queue)
     closed: datetime | None = None  # when it reached ``status``, if it is finished
     assignee: str | None = None
+    also_assigned: list[str] = field(default_factory=list)  # a source with several: one is kept, a desk agent first
     queue: str | None = None
     category: str | None = None
     priority: str | None = None
@@ -148,15 +149,23 @@ class _Builder:
                 return who
         return self.actor.id
 
-    def _requester(self, record: Record) -> str:
+    def _requester(self, record: Record) -> tuple[str, str | None]:
+        """The requester's address or handle, and the name a ``Name <address>`` gave (the way
+        Outlook and most helpdesks export people)."""
         given = record.requester
         if given and (self.desk.config.person(given) or workflow.is_email(given)):
-            return given
+            return given, None
+        if given and "<" in given:
+            from email.utils import parseaddr
+
+            name, address = parseaddr(given)
+            if address and workflow.is_email(address):
+                return address, clean_line(name).strip(" '\"") or None
         if given:
             record.notes.append(f"requester {given!r} is neither a person nor an email: {self.actor.id} instead")
         else:
             record.notes.append(f"no requester in the source: {self.actor.id} instead")
-        return self.actor.email or self.actor.id
+        return self.actor.email or self.actor.id, None
 
     def _spec(self, record: Record) -> actions.NewTicket:
         config = self.desk.config
@@ -166,10 +175,18 @@ class _Builder:
         if queue is None and record.status != config.initial_status:  # drafts and the like wait in intake
             queue = self.default_queue
         assignee = None
+        if record.also_assigned:  # the first the desk knows as an agent, else the first as given
+            named = [record.assignee or "", *record.also_assigned]
+            agents = [who for who in named if (person := config.person(who)) and config.is_agent(person.handle)]
+            chosen = agents[0] if agents else named[0]
+            record.notes.append(f"{chosen} kept of {len(named)} assignees")
+            record.assignee = chosen
         if record.assignee:
             person = config.person(record.assignee)
             if person is None:
                 record.notes.append(f"assignee {record.assignee!r} is not one of the desk's people: unassigned")
+            elif not config.is_agent(person.handle):  # gitdesk assign refuses them: the ticket is kept all the same
+                record.notes.append(f"assignee {person.handle} works no queue: unassigned")
             elif queue and person.handle not in config.queues[queue].members:
                 record.notes.append(f"assignee {person.handle} is not a member of {queue}: unassigned")
             else:
@@ -181,10 +198,12 @@ class _Builder:
         if record.priority and priority is None:
             record.notes.append(f"priority {record.priority!r} is not one of this desk's: the default instead")
         labels = tuple(dict.fromkeys(name for name in (label_name(label) for label in record.labels) if name))
+        requester, name = self._requester(record)
         return actions.NewTicket(
             title=clean_line(record.title)[:200] or "(no title)",
-            requester=self._requester(record), queue=queue, priority=priority, category=category,
-            asset=record.asset, labels=labels, assignee=assignee, extra=((IMPORTED_FROM, record.key),),
+            requester=requester, queue=queue, priority=priority, category=category,
+            asset=record.asset, labels=labels, assignee=assignee,
+            extra=((IMPORTED_FROM, record.key), *(((REQUESTER_NAME, name),) if name else ())),
         )
 
     def add(self, record: Record, order: int) -> Ticket:

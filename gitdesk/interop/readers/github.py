@@ -107,9 +107,7 @@ def _record(issue: Any, position: str, handles: frozenset[str], repository: str 
     if not assignees and _login(issue.get("assignee")):
         assignees = [str(_login(issue.get("assignee")))]
     if assignees:
-        record.assignee = assignees[0]
-        if len(assignees) > 1:
-            record.notes.append(f"only the first of {len(assignees)} assignees kept")
+        record.assignee, record.also_assigned = assignees[0], assignees[1:]
     record.labels = _labels(issue.get("labels"))
     comments = issue.get("comments")
     if isinstance(comments, int) and not isinstance(comments, bool):
