@@ -587,6 +587,27 @@ def test_duplicate_of_an_open_ticket_tells_its_requester_the_answer_in_a_mail_of
     assert desk.run("check").exit_code == 0
 
 
+def test_a_ticket_solved_by_setting_its_status_still_tells_its_duplicates(desk: Desk) -> None:
+    """Erin was promised the answer when it came: it came by gitdesk set (the ticket had its
+    note from before it was reopened), so she is told all the same. An assistant cannot
+    finish a ticket at all."""
+    first = desk.new("Heating is off in room B", "-q", "it-helpdesk", "-r", "carol@example.com")
+    desk.run("resolve", first, "--note", "Replaced the valve.")
+    desk.run("reopen", first, "-m", "Cold again")
+    again = desk.new("Room B is cold", "-q", "it-helpdesk", "-r", "erin@example.com")
+    desk.run("duplicate", again, "--of", first)
+    queued(desk)
+    from gitdesk.assistants.tools import Assistant
+    from gitdesk.errors import ValidationError
+
+    with pytest.raises(ValidationError, match="an assistant cannot set a ticket resolved"):
+        Assistant(desk.path, "alice").set_field(first, "status", "resolved")
+    desk.run("set", first, "status", "resolved")
+    told = {to(mail): mail for mail in queued(desk)}
+    assert "Replaced the valve." in text_of(told["erin@example.com"])
+    assert "duplicates_waiting" not in ticket(desk, first), "told once"
+
+
 def test_who_waits_follows_a_chain_of_duplicates_and_a_reopened_one_is_not_told(desk: Desk) -> None:
     problem = desk.new("Printer on floor 2 jams", "-q", "it-helpdesk", "-r", "carol@example.com")
     second = desk.new("Paper stuck in printer", "-q", "it-helpdesk", "-r", "erin@example.com")

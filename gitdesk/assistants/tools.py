@@ -138,6 +138,11 @@ class Assistant:
             # "we have not heard back", both mailed): only a question a person asks starts one.
             raise ValidationError("an assistant cannot set a ticket pending: the desk's rules would then mail "
                                   "the requester and resolve it unanswered", hint="a person asks with gitdesk ask")
+        if name == "status" and workflow.is_done(desk.config, meant):
+            # Finishing is a person's word to the requester (and to the duplicates' requesters,
+            # promised the answer), with the note the knowledge base keeps.
+            raise ValidationError(f"an assistant cannot set a ticket {meant}: a person finishes it",
+                                  hint="a person resolves it with gitdesk resolve ID --note TEXT")
         if name == "category":
             excluded = desk.config.kb_excluded_categories
             current = desk.read(ticket).category

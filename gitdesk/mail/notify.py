@@ -57,7 +57,11 @@ class Mailer:
         now = clock.now()
         letters = [*self._public(verb, old, new, actor), *self._agents(verb, old, new, actor)]
         withdrawal = withdrawn_acknowledgements(self.desk, old, new, now)
-        told = waiting.tell(self.desk, verb, new, actor, now, self.send)
+        # Solved by any verb (gitdesk set ID status resolved, an edit): the duplicates' requesters
+        # were promised the answer however it came.
+        solved = verb not in ("duplicate", "reject") and not workflow.is_done(self.desk.config, old.status) \
+            and workflow.is_done(self.desk.config, new.status)
+        told = waiting.tell(self.desk, "resolve" if solved else verb, new, actor, now, self.send)
         if not letters and withdrawal is None and told is None:
             return None
         ticket = new
