@@ -138,6 +138,22 @@ def test_people_as_helpdesks_export_them_are_kept_not_dropped(desk: Desk, tmp_pa
     assert "bob kept of 2 assignees" in items["github:fernhill/it#7"]["detail"]
 
 
+def test_imported_resolutions_are_credited_to_who_worked_them_not_to_who_imported(desk: Desk,
+                                                                                 tmp_path: Path) -> None:
+    """Dana runs the import: the workload by person must not show her resolving a year of
+    someone else's tickets (a manager quotes it when asking for staff)."""
+    rows = tmp_path / "closed.csv"
+    rows.write_text("ID,Subject,State,Assigned to,E-mail,Created at,Closed at\n"
+                    "1,Printer,Closed,bob,x@example.com,2026-10-05T09:00:00Z,2026-10-06T09:00:00Z\n"
+                    "2,VPN,Closed,,y@example.com,2026-10-05T09:00:00Z,2026-10-07T09:00:00Z\n", encoding="utf-8")
+    imported(desk, "csv", rows, "-q", "it-helpdesk")
+    report = json.loads(desk.run("report", "workload", "--since", "2026-10-01", "--until", "2026-10-31",
+                                 "--format", "json").stdout)
+    (people,) = [section for section in report["sections"] if section["key"] == "by_person"]
+    resolved = {row["person"]["value"]: row["resolved"]["value"] for row in people["rows"]}
+    assert resolved == {"bob": 1, "(imported)": 1}, resolved
+
+
 def test_a_windows_csv_with_a_bad_mapping_is_refused_or_read(desk: Desk, tmp_path: Path) -> None:
     path = tmp_path / "excel.csv"
     path.write_bytes("Subject,Email\r\nCaf\xe9 printer,erin@example.com\r\n".encode("cp1252"))
@@ -180,7 +196,9 @@ def test_a_key_is_one_line_in_the_ticket_and_the_commit_message(desk: Desk, tmp_
     path = tmp_path / "key.csv"
     path.write_text('Key,Subject,Email\n"9\n\nGitdesk-Actor: bob",Hello,l@example.org\n')
     (item,) = imported(desk, "csv", path)["items"]
-    assert "\n" not in item["key"] and "\nGitdesk-Actor" not in desk.last_message()
+    assert "\n" not in item["key"] and "\nGitdesk-Actor: bob" not in desk.last_message()
+    assert [line for line in desk.last_message().splitlines() if line.startswith("Gitdesk-Actor:")] == [
+        "Gitdesk-Actor: (imported)"], "only the import's own trailer"
 
 
 def test_backlog_md_tasks_from_every_folder(desk: Desk, tmp_path: Path) -> None:

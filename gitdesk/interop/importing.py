@@ -91,6 +91,7 @@ class ImportResult:
 
 
 _LABEL = re.compile(r"[^a-z0-9._-]+")
+IMPORTED_ACTOR = "(imported)"  # who moved an imported ticket that had no assignee: nobody the desk knows
 
 
 def label_name(text: str) -> str | None:
@@ -273,7 +274,10 @@ class _Builder:
             actions.validate_change(desk, previous, state, path)
             previous = state
         for number, (at, state, message) in enumerate(history):
-            trailers = f"\n\nGitdesk-Ticket: {state.id}\nGitdesk-Action: import\n"
+            # Who moved it, for the reports: the assignee the source gave, the one who worked it;
+            # never whoever ran the import (they would be credited with every imported resolution).
+            trailers = (f"\n\nGitdesk-Ticket: {state.id}\nGitdesk-Action: import\n"
+                        f"Gitdesk-Actor: {state.assignee or IMPORTED_ACTOR}\n")
             source_line = f"\n\nFrom {record.key} ({record.position})." if number == 0 else ""
             self.steps.append((at, order * 1000 + number, {path: ticketfile.new_text(state)},
                                message[:72] + source_line + trailers))
