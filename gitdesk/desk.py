@@ -352,16 +352,17 @@ class Desk:
         return transaction.commit_files(self.repo, encoded, message, author, when, sign=self.commit_settings().sign)
 
     def commit_series(self, steps: Sequence[tuple[Mapping[str, str | bytes | None], str, datetime]],
-                      reason: str) -> str | None:
+                      reason: str, advance: Callable[[int], None] | None = None) -> str | None:
         """Commit several (files, message, when) steps in order, backdated as given, and
-        land them at once (all or nothing). Returns the last commit, or None for no steps."""
+        land them at once (all or nothing). Returns the last commit, or None for no steps.
+        ``advance(1)`` as each commit is handed to Git."""
         from gitdesk.clock import git_date
 
         author = self.identity()
         prepared = [git.CommitStep({self.repo_path(path): data.encode("utf-8") if isinstance(data, str) else data
                                     for path, data in files.items()}, message, author, git_date(when))
                     for files, message, when in steps]
-        return transaction.commit_series(self.repo, prepared, reason)
+        return transaction.commit_series(self.repo, prepared, reason, advance)
 
 
 def read_regular(full_path: str, shown: str) -> bytes:

@@ -20,7 +20,7 @@ import base64
 import contextlib
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -93,9 +93,11 @@ def commit_files(
     return land(repo, parent, commit, files, message.splitlines()[0], new_files=new_files)
 
 
-def commit_series(repo: git.Repo, steps: Sequence[git.CommitStep], reason: str) -> str | None:
+def commit_series(repo: git.Repo, steps: Sequence[git.CommitStep], reason: str,
+                  advance: Callable[[int], None] | None = None) -> str | None:
     """Several commits on top of HEAD (e.g. an import's backdated history), landed at once:
-    the work tree gets each file's last version. None when there was nothing to commit."""
+    the work tree gets each file's last version. None when there was nothing to commit.
+    ``advance(1)`` as each is handed to Git (thousands take a minute)."""
     branch, parent = git.head(repo)
     if branch is None:
         raise GitError("HEAD is detached; gitdesk commits to a branch", hint=git.detached_hint(repo))
@@ -107,13 +109,19 @@ def commit_series(repo: git.Repo, steps: Sequence[git.CommitStep], reason: str) 
     if not steps:
         return None
     try:
-        commit = git.fast_import(repo, parent, steps)
+        commit = git.fast_import(repo, parent, steps if advance is None else _counted(steps, advance))
     except OSError as error:  # fast-import's pipe, a full disk: nothing is written yet
         raise _not_written("could not build the commits", error) from error
     if commit is None:
         return None
     existing = {path for path in final if (repo.top / path).exists()}
     return land(repo, parent, commit, final, reason, new_files=frozenset(final) - existing)
+
+
+def _counted(steps: Sequence[git.CommitStep], advance: Callable[[int], None]) -> Iterator[git.CommitStep]:
+    for step in steps:
+        yield step
+        advance(1)
 
 
 def land(repo: git.Repo, parent: str | None, commit: str, files: Mapping[str, bytes | None], reason: str,

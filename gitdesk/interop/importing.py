@@ -298,7 +298,24 @@ def run(desk: Desk, items: Iterable[Record | Skip], source: str, actor: Actor,
     if queue is not None and queue not in desk.config.queues:
         raise ValidationError(f"unknown queue {queue!r}", hint=f"known queues: {', '.join(desk.config.queues)}")
     result = ImportResult(source)
-    with desk.writing(), desk.progress("Reading records to import") as advance:
+    with desk.writing():
+        builder = _read(desk, items, source, actor, queue, result)
+        steps: Sequence[tuple[datetime, int, dict[str, str | bytes | None], str]] = sorted(
+            builder.steps, key=lambda step: (step[0], step[1]))
+        if steps:
+            desk.tickets_dir.mkdir(exist_ok=True)
+            with desk.progress("Writing the imported history (commits)", len(steps)) as advance:
+                result.commit = desk.commit_series([(files, message, at) for at, _, files, message in steps],
+                                                   f"import from {source}", advance)
+            result.commits = len(steps)
+            index.written(desk, sorted({path for _, _, files, _ in steps for path in files}))
+    return result
+
+
+def _read(desk: Desk, items: Iterable[Record | Skip], source: str, actor: Actor, queue: str | None,
+          result: ImportResult) -> _Builder:
+    """Every record read and made into its ticket's history (nothing written yet)."""
+    with desk.progress("Reading records to import") as advance:
         builder = _Builder(desk, actor, source, queue or next(iter(desk.config.queues), None))
         for order, item in enumerate(items):
             advance(1)
@@ -326,12 +343,4 @@ def run(desk: Desk, items: Iterable[Record | Skip], source: str, actor: Actor,
                 continue
             detail = ticket.title + "".join(f"; {note}" for note in item.notes)
             result.items.append(Imported(item.position, item.key, "imported", ticket.id, detail))
-        steps: Sequence[tuple[datetime, int, dict[str, str | bytes | None], str]] = sorted(
-            builder.steps, key=lambda step: (step[0], step[1]))
-        if steps:
-            desk.tickets_dir.mkdir(exist_ok=True)
-            result.commit = desk.commit_series([(files, message, at) for at, _, files, message in steps],
-                                               f"import from {source}")
-            result.commits = len(steps)
-            index.written(desk, sorted({path for _, _, files, _ in steps for path in files}))
-    return result
+    return builder
