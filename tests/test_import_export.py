@@ -130,12 +130,13 @@ def test_people_as_helpdesks_export_them_are_kept_not_dropped(desk: Desk, tmp_pa
     assert vpn["requester"] == "bob.meyer@example.com" and printer["assignee"] is None
     assert "assignee carol works no queue: unassigned" in items["csv:1"]["detail"]
     issues = tmp_path / "issues.json"
-    issues.write_text(json.dumps([{"number": 7, "title": "Laptop", "body": "", "state": "OPEN",
-                                   "createdAt": "2026-10-01T08:00:00Z", "author": {"login": "pat"},
-                                   "assignees": [{"login": "octocat"}, {"login": "bob"}]}]))
-    items = by_key(imported(desk, "github", issues, "--repo", "fernhill/it", "-q", "it-helpdesk"))
-    assert shown(desk, items["github:fernhill/it#7"]["ticket"])["assignee"] == "bob"
-    assert "bob kept of 2 assignees" in items["github:fernhill/it#7"]["detail"]
+    issue = {"number": 7, "title": "Laptop", "body": "", "state": "OPEN", "createdAt": "2026-10-01T08:00:00Z",
+             "author": {"login": "pat"}, "assignees": [{"login": "octocat"}, {"login": "bob"}]}
+    issues.write_text(json.dumps([issue, issue]))
+    result = imported(desk, "github", issues, "--repo", "fernhill/it", "-q", "it-helpdesk")
+    first, second = result["items"]
+    assert second["detail"] == "in the file twice: the first was imported"
+    assert shown(desk, first["ticket"])["assignee"] == "bob" and "bob kept of 2 assignees" in first["detail"]
 
 
 def test_imported_resolutions_are_credited_to_who_worked_them_not_to_who_imported(desk: Desk,

@@ -329,7 +329,8 @@ def _read(desk: Desk, items: Iterable[Record | Skip], source: str, actor: Actor,
                                 and done.outcome == "imported"), None)
                 holder = builder.known[item.key]
                 title = builder.titles.get(holder)
-                detail = f"the same key as {earlier}" if earlier else "already imported"
+                detail = ("in the file twice: the first was imported" if earlier == item.position else
+                          f"the same key as {earlier}" if earlier else "already imported")
                 if not earlier and title is not None and title.casefold() != clean_line(item.title).casefold():
                     # Another system's ticket with the same number, most likely: said, never merged silently.
                     detail += (f" (as {title[:60]!r}, not {clean_line(item.title)[:60]!r}: another system's "
