@@ -139,6 +139,16 @@ def test_people_as_helpdesks_export_them_are_kept_not_dropped(desk: Desk, tmp_pa
     assert shown(desk, first["ticket"])["assignee"] == "bob" and "bob kept of 2 assignees" in first["detail"]
 
 
+def test_a_helpdesk_export_s_html_descriptions_arrive_as_text(desk: Desk, tmp_path: Path) -> None:
+    rows = tmp_path / "zendesk.csv"
+    rows.write_text("ID,Subject,Description,E-mail\n"
+                    '1,Printer,"<p>The printer on <b>2F</b> jams.</p><p>Since Monday.<br>Tray 2.</p>",x@example.com\n'
+                    "2,Maths,Is 2 < 3 and 5 > 4?,y@example.com\n", encoding="utf-8")
+    items = by_key(imported(desk, "csv", rows))
+    assert shown(desk, items["csv:1"]["ticket"])["description"] == "The printer on 2F jams.\n\nSince Monday.\nTray 2."
+    assert shown(desk, items["csv:2"]["ticket"])["description"] == "Is 2 < 3 and 5 > 4?", "text stays text"
+
+
 def test_imported_resolutions_are_credited_to_who_worked_them_not_to_who_imported(desk: Desk,
                                                                                  tmp_path: Path) -> None:
     """Dana runs the import: the workload by person must not show her resolving a year of

@@ -151,7 +151,7 @@ def _record(row: list[str], number: int, columns: Mapping[str, int], statuses: M
         text = _digest(cell("body"))  # what the requester wrote: not a status or an assignee a newer dump changes
         if seen.setdefault(key, text) != text:  # ... but two rows alike in those and not in their text
             key += "-" + text[:6]  # are two tickets (the same on every import: still skipped the next time)
-    record = Record(key=f"csv:{key}", position=position, title=title, body=cell("body"))
+    record = Record(key=f"csv:{key}", position=position, title=title, body=_as_text(cell("body")))
     record.requester = cell("requester") or None
     record.created = parse_when(cell("created"))
     record.closed = parse_when(cell("closed"))
@@ -166,13 +166,29 @@ def _record(row: list[str], number: int, columns: Mapping[str, int], statuses: M
         record.status = "closed" if "closed" in statuses else None
     for field in ("priority", "queue", "assignee", "category", "asset", "resolution"):
         setattr(record, field, cell(field) or None)
+    if record.resolution:
+        record.resolution = _as_text(record.resolution)
     if record.priority:
         record.priority = record.priority.casefold()
     if record.category:
         record.category = record.category.casefold()
     record.labels = [label for label in cell("labels").replace(";", ",").split(",") if label.strip()]
     if cell("comments"):
-        record.comments.append(Comment(None, None, cell("comments")))
+        record.comments.append(Comment(None, None, _as_text(cell("comments"))))
     if encoding_note and number == 2:
         record.notes.append(encoding_note)
     return record
+
+
+# Zendesk, Freshdesk and osTicket export a description as the HTML their editor wrote.
+_HTML = re.compile(r"<br\s*/?>|</(?:p|div|li|td|tr|span|b|i|u|strong|em|ul|ol|table|font|h[1-6])>", re.IGNORECASE)
+
+
+def _as_text(value: str) -> str:
+    """A cell as text: HTML read as mail intake reads an HTML mail (tags gone, paragraphs kept),
+    other text as it is."""
+    if not _HTML.search(value):
+        return value
+    from gitdesk.mail import html
+
+    return html.to_text(value)
