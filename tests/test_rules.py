@@ -918,6 +918,37 @@ def test_the_round_sends_mail_through_the_server_in_the_config_and_waits_without
         "the question waiting in outbox/ went out"
 
 
+def test_a_round_with_a_broken_rules_file_still_pushes_the_mail_in_and_sends_the_outbox(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Someone broke rules.yml on the Git host: the rules stop, nothing else does. The new
+    requester's ticket reaches the team and the agents' mail goes out; the round exits 1, so
+    cron's log shows it."""
+    import mailbox
+
+    from test_mail_delivery import Server
+    from test_mail_intake import message
+
+    _, _, alice, bob = team(tmp_path, monkeypatch)
+    rules = bob.path / ".gitdesk" / "rules.yml"  # as a Git host's web editor would push it
+    rules.write_text(rules.read_text().replace("remind-pending", "remind pending", 1))
+    bob.git("commit", "-qam", "edited on the web", "--no-verify")
+    bob.git("push", "-q", "--no-verify")
+    maildir = mailbox.Maildir(str(tmp_path / "Maildir"), create=True)
+    maildir.add(message("gmail-new.eml"))
+    server = Server().start()
+    try:
+        env = {"GITDESK_NOW": "2026-11-23T10:00:00Z", "GITDESK_MAILDIR": str(tmp_path / "Maildir"),
+               "GITDESK_SMTP_HOST": "127.0.0.1", "GITDESK_SMTP_PORT": str(server.port),
+               "GITDESK_SMTP_SECURITY": "none"}
+        ran = round_trip(alice, env)
+    finally:
+        server.stop()
+    assert ran.returncode == 1 and "gitdesk-round: gitdesk rules run failed (exit 1)" in ran.stderr, ran.stderr
+    assert server.accepted, ran.stderr + ran.stdout
+    bob.run("sync")
+    assert "intake" in bob.git("log", "--format=%s", "-5"), "the mail that came in reached the team"
+
+
 # --- working time: the desk's calendar, its time zone and its holidays ---------------------------
 
 BUSINESS = CONFIG + """\

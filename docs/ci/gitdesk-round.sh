@@ -5,8 +5,8 @@
 # out in the same round, but only once their commits are on the remote (when a
 # requester's answer reached another clone meanwhile, sync drops the rule's
 # commit, mail and all, and the rule judges the ticket again next round). Every
-# step is safe to repeat; a push that lost a race is retried. See
-# docs/automations.md.
+# step is safe to repeat; a push that lost a race is retried; a step that fails
+# does not stop the others, and the round then exits 1. See docs/automations.md.
 #
 #   GITDESK_FETCH_MAIL  a command that fetches new mail into GITDESK_MAILDIR
 #                       (e.g. "mbsync help", "getmail -r ~/.getmail/help"); optional
@@ -17,29 +17,30 @@
 #
 # Cron, every 15 minutes, in a clone of the desk with its hooks installed:
 #   */15 * * * *  cd /srv/helpdesk && sh docs/ci/gitdesk-round.sh >> .git/gitdesk-round.log 2>&1
-set -eu
+set -u
 
-# Another clone may have pushed meanwhile: integrate and try again, a few times.
-push() {
-    attempt=1
-    until gitdesk sync; do
-        if [ "$attempt" -ge 5 ]; then
-            echo "gitdesk-round: could not push after $attempt attempts" >&2
-            exit 1
-        fi
-        sleep $((attempt * 3))
-        attempt=$((attempt + 1))
-    done
+# Each step on its own: a broken rules file must not keep the mail that came in from being
+# pushed, nor the agents' replies in the outbox from being sent. A failed step is said, the
+# round goes on, and the round exits 1 at the end, so cron's log and CI show it.
+failed=0
+step() {
+    "$@" && return 0
+    status=$?
+    echo "gitdesk-round: $* failed (exit $status); the rest of the round goes on" >&2
+    failed=1
 }
 
-gitdesk sync
+# sync integrates what another clone pushed meanwhile and tries again itself when a push
+# loses that race; a push the remote refuses (a protected branch) is said once, with its reason.
+step gitdesk sync
 if [ -n "${GITDESK_FETCH_MAIL:-}" ]; then
-    sh -c "$GITDESK_FETCH_MAIL"
+    step sh -c "$GITDESK_FETCH_MAIL"
 fi
 if [ -n "${GITDESK_MAILDIR:-}" ]; then
-    gitdesk intake maildir "$GITDESK_MAILDIR"
+    step gitdesk intake maildir "$GITDESK_MAILDIR"
 fi
-gitdesk rules run
-push
-gitdesk mail send --if-set
-push
+step gitdesk rules run
+step gitdesk sync
+step gitdesk mail send --if-set
+step gitdesk sync
+exit "$failed"
