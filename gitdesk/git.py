@@ -583,6 +583,27 @@ def _ident(author: tuple[str, str], date: str) -> bytes:
     return f"{name or 'gitdesk'} <{email}> {date}".encode()
 
 
+# A push that lost a race (another clone pushed first, or held the ref that instant), as
+# opposed to one the remote refused ("[remote rejected] main (pre-receive hook declined)").
+_RACED = ("[rejected]", "fetch first", "non-fast-forward", "stale info", "failed to update ref", "cannot lock ref")
+
+
+def push_raced(output: str) -> bool:
+    """Whether a failed push's output (``--porcelain`` or not) says it lost a race, so
+    integrating and pushing again may work; else the remote refused it, and it would again."""
+    return any(sign in output for sign in _RACED)
+
+
+def push_refusal(output: str) -> str:
+    """Why the remote refused a push, from its output: the ref's verdict ("[remote rejected]
+    (pre-receive hook declined)") and what the server said ("remote: GH006: Protected branch
+    update failed"), in one line."""
+    verdicts = [line.split("\t")[-1].strip() for line in output.splitlines() if line.startswith("!")]
+    said = [line[len("remote:"):].strip().rstrip(".") for line in output.splitlines() if line.startswith("remote:")]
+    said = [line for line in said if line and not set(line) <= set("-= ")]
+    return "; ".join(dict.fromkeys([*verdicts, *said][:4])) or "no reason given"
+
+
 def fast_import(repo: Repo, parent: str | None, steps: Iterable[CommitStep]) -> str | None:
     """A chain of commits on top of ``parent``, written by one ``git fast-import``
     (imports make thousands; a process per commit would take minutes). Returns the

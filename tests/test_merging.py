@@ -98,6 +98,21 @@ def test_concurrent_replies_merge_through_gitdesk_sync(team, monkeypatch) -> Non
     assert alice.git("rev-parse", "HEAD") == bob.git("rev-parse", "HEAD")
 
 
+def test_a_push_the_remote_refuses_says_why_at_once(team, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A protected branch is not another clone pushing first: sync says the server's reason
+    once, and does not retry as if it had lost a race."""
+    alice, _, ticket, origin = team
+    hook = origin / "hooks" / "pre-receive"
+    hook.parent.mkdir(exist_ok=True)
+    hook.write_text("#!/bin/sh\necho 'GH006: Protected branch update failed for refs/heads/main.' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    alice.run("note", ticket, "-m", "checked the tray")
+    out = alice.run("sync", ok=False)
+    assert "the remote refused the push: [remote rejected] (pre-receive hook declined); GH006: Protected branch " \
+           "update failed for refs/heads/main; nothing was pushed" in out, out
+    assert "raced" not in out and "keeps moving" not in out
+
+
 def test_sync_works_without_hooks_installed(team, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     alice, _, ticket, origin = team
     carol = clone(origin, tmp_path / "carol", "carol", driver=False)

@@ -275,10 +275,10 @@ def sync(desk: Desk, *, strategy: str | None = None, attempts: int = 5) -> SyncR
                 result.sent = outgoing
                 return result
             text = (push.stdout + push.stderr).decode("utf-8", "replace")
-            if "rejected" not in text and "fetch first" not in text and "non-fast-forward" not in text:
-                shown = git.failure(repo.top, "push", push)
-                raise GitError(f"{shown.message}; nothing was pushed",
-                               hint=shown.hint or "the remote refused the push; its message above says why")
+            if not git.push_raced(text):
+                raise GitError(f"the remote refused the push: {git.push_refusal(text)}; nothing was pushed",
+                               hint="it would refuse it again: ask whoever runs the remote (a protected "
+                                    "branch, a server hook), then gitdesk sync")
             result.notes.append(f"push raced another clone (attempt {attempt}); integrating again")
     raise GitError(f"gave up after {attempts} attempts: the remote keeps moving",
                    hint="run gitdesk sync again in a moment")

@@ -88,7 +88,6 @@ JOURNAL_KEPT = timedelta(days=30)  # a journal entry whose message left the outb
 # The author of notes about mail that could not be delivered: the same as intake's bounce
 # notes (mail/intake.py MAIL_SYSTEM; not imported from there, which would import in a circle).
 SEND_LOCK = "mail-send.lock"
-_REJECTED = ("rejected", "fetch first", "non-fast-forward", "failed to update ref", "cannot lock ref")
 
 
 # --- results ------------------------------------------------------------------------------------
@@ -430,10 +429,9 @@ def _claim(desk: Desk, upstream: Upstream, plan: _Plan, clone: str, now: datetim
                           f"{commit}:refs/heads/{upstream.branch}")
     if push.returncode != 0:
         text = (push.stdout + push.stderr).decode("utf-8", "replace")
-        if any(sign in text for sign in _REJECTED):
+        if git.push_raced(text):
             return False
-        detail = next((line.strip() for line in reversed(text.splitlines()) if line.strip()), "unknown error")
-        raise GitdeskError(f"could not push the claim to {upstream}: {clean_line(detail)}",
+        raise GitdeskError(f"could not push the claim to {upstream}: {clean_line(git.push_refusal(text))}",
                            hint="nothing was sent; check that the remote can be reached and that you may push, "
                                 "then run gitdesk mail send again")
     for path in files:
