@@ -528,3 +528,5 @@ def finish_interrupted(repo: git.Repo) -> str | None:
             return transaction.recover(repo)
     except LockTimeout:
         return None  # a live writer: the journal is its own
+    except GitdeskError:
+        return None  # not now (a read-only mount, Git's index.lock held): the next writer finishes it

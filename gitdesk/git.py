@@ -79,16 +79,23 @@ class Repo:
 
     @property
     def state_dir(self) -> Path:
-        """Where gitdesk keeps its lock, journal and caches: ``.git/gitdesk/``, or a folder of
-        the user's cache when this process cannot write there (see ``_state_dir``)."""
-        return _state_dir(self.git_dir)
+        """Where gitdesk keeps its locks and journals: ``.git/gitdesk/``, always (every process
+        working this clone must meet there, or they stop excluding each other)."""
+        return self.git_dir / "gitdesk"
+
+    @property
+    def cache_dir(self) -> Path:
+        """Where the disposable cache is kept (see ``_cache_dir``)."""
+        return _cache_dir(self.git_dir)
 
 
 @functools.lru_cache(maxsize=16)
-def _state_dir(git_dir: Path) -> Path:
+def _cache_dir(git_dir: Path) -> Path:
     """``.git/gitdesk/`` when this process may write it; else (a read-only mount, a repository
     of another user that a web server reads) ``$XDG_CACHE_HOME/gitdesk/<repository>``: reading
-    a desk needs a cache, and everything in it is rebuilt from Git. Asked once a process."""
+    a desk needs its cache, and everything in it is rebuilt from Git. Only the cache moves:
+    locks and journals never do (a writer that cannot take the desk's lock is refused). Asked
+    once a process."""
     own = git_dir / "gitdesk"
     if os.access(own if own.is_dir() else git_dir, os.W_OK):
         return own

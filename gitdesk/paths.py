@@ -68,14 +68,15 @@ def prefix_of(root: Path, repo: git.Repo) -> str:
 
 
 def state_file(repo: git.Repo, prefix: str, name: str) -> Path:
-    """A desk's own file under ``.git/gitdesk/`` (``cache.sqlite``, ``config.json``): a
-    repository may hold desks in several folders, each gets its own."""
+    """A desk's own disposable file in the cache folder (``cache.sqlite``, ``config.json``;
+    ``.git/gitdesk/`` unless this process cannot write there): a repository may hold desks
+    in several folders, each gets its own."""
     if not prefix:
-        return repo.state_dir / name
+        return repo.cache_dir / name
     import hashlib
 
     stem, dot, suffix = name.partition(".")
-    return repo.state_dir / f"{stem}-{hashlib.sha1(prefix.encode()).hexdigest()[:12]}{dot}{suffix}"
+    return repo.cache_dir / f"{stem}-{hashlib.sha1(prefix.encode()).hexdigest()[:12]}{dot}{suffix}"
 
 
 def ticket_path(ticket_id: str) -> str:

@@ -825,11 +825,13 @@ def test_a_desk_in_a_folder_whose_name_is_not_utf8_works(tmp_path: Path, monkeyp
 # --- a read-only checkout --------------------------------------------------------------------
 
 
-def _read_only(desk: Desk, script: str) -> subprocess.CompletedProcess[str]:
-    """``script`` (sh) run with the desk's folder mounted read-only, in a mount namespace of its
-    own (unshare: a real read-only mount, not permissions, which root would pass through)."""
-    where = str(desk.path)
-    wrapped = f"mount --bind '{where}' '{where}' && mount -o remount,bind,ro '{where}' && cd '{where}' && {script}"
+def _read_only(desk: Desk, script: str, folder: str = "") -> subprocess.CompletedProcess[str]:
+    """``script`` (sh) run with the desk's folder (or ``folder`` in it) mounted read-only, in a
+    mount namespace of its own (unshare: a real read-only mount, not permissions, which root
+    would pass through)."""
+    where = str(desk.path / folder)
+    wrapped = (f"mount --bind '{where}' '{where}' && mount -o remount,bind,ro '{where}' && cd '{desk.path}' && "
+               f"{script}")
     return subprocess.run(["unshare", "-rm", "sh", "-c", wrapped], capture_output=True, text=True, check=False,
                           env={**os.environ, "GITDESK_NO_PAGER": "1"})
 
@@ -853,3 +855,22 @@ def test_a_read_only_checkout_reads_and_refuses_changes_in_one_line(desk: Desk, 
     changed = _read_only(desk, f"{gitdesk} note {ticket} -m hi")
     assert changed.returncode == 1 and "Read-only file system" in changed.stderr, changed.stderr
     assert len(changed.stderr.strip().splitlines()) == 1 and "Traceback" not in changed.stderr
+
+
+def test_a_writer_that_cannot_write_git_gitdesk_is_refused_not_given_a_lock_of_its_own(
+        desk: Desk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """.git/gitdesk made by root's cron job, the agents' shell unable to write it: their
+    listings read a cache of their own, but a write must not take a lock nobody else sees (two
+    mail sends would each send everything)."""
+    ticket = desk.new("Printer jams")
+    desk.run("list")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    gitdesk = f"'{sys.executable}' -m gitdesk"
+    if _read_only(desk, "true", ".git/gitdesk").returncode != 0:
+        pytest.skip("no mount namespaces here")
+    read = _read_only(desk, f"{gitdesk} list", ".git/gitdesk")
+    assert read.returncode == 0 and ticket in read.stdout, read.stderr
+    for command in (f"note {ticket} -m hi", f"set {ticket} priority high"):
+        refused = _read_only(desk, f"{gitdesk} {command}", ".git/gitdesk")
+        assert refused.returncode == 1 and "cannot take the desk lock" in refused.stderr, (command, refused.stderr)
+    assert not list((tmp_path / "cache").rglob("lock*")), "no lock of its own"

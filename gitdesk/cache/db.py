@@ -167,14 +167,14 @@ def open_cache(repo: git.Repo, prefix: str = "") -> Iterator[sqlite3.Connection]
     deleted and made again only when SQLite finds it corrupt."""
     from gitdesk.lock import desk_lock
 
-    repo.state_dir.mkdir(parents=True, exist_ok=True)
+    repo.cache_dir.mkdir(parents=True, exist_ok=True)
     path = path_of(repo, prefix)
     state, connection = _inspect(path)
     if state != _READY or connection is None:
         if connection is not None:
             connection.close()
         # One process makes the schema; the others wait for it and then find it made.
-        with desk_lock(repo.state_dir, name=path.name + ".lock"):
+        with desk_lock(repo.cache_dir, name=path.name + ".lock"):
             state, connection = _inspect(path)
             if connection is None:  # corrupt: no one can be reading it, so only now is a file deleted
                 _remove(path)
@@ -196,7 +196,7 @@ def building(desk: Desk, part: str) -> contextlib.AbstractContextManager[None]:
     process that needs the same waits, then finds it done instead of doing it again."""
     from gitdesk.lock import desk_lock
 
-    return desk_lock(desk.repo.state_dir, BUILD_WAIT, name=f"{path_of(desk.repo, desk.prefix).name}.{part}.lock")
+    return desk_lock(desk.repo.cache_dir, BUILD_WAIT, name=f"{path_of(desk.repo, desk.prefix).name}.{part}.lock")
 
 
 def get_meta(connection: sqlite3.Connection, key: str) -> str | None:

@@ -357,7 +357,7 @@ def delivered_ids(desk: Desk, commit: str) -> dict[str, str]:
     cache can be deleted at any time. (undeliverable/ does not count: that mail arrived
     nowhere, and a person may queue it again.)"""
     repo = desk.repo
-    cache_path = repo.state_dir / SENT_IDS
+    cache_path = repo.cache_dir / SENT_IDS
     try:
         cached = json.loads(cache_path.read_text(encoding="utf-8"))
         tip = str(cached["tip"])
@@ -386,7 +386,7 @@ def delivered_ids(desk: Desk, commit: str) -> dict[str, str]:
                 stamped = data.startswith(DELIVERED_STAMP)
                 seen[sha] = [(message_id_of(data) or "") if stamped else "", added[sha]]
         with contextlib.suppress(OSError, GitdeskError):  # a cache that cannot be written is read again next time
-            repo.state_dir.mkdir(parents=True, exist_ok=True)
+            repo.cache_dir.mkdir(parents=True, exist_ok=True)
             transaction.atomic_write(cache_path, json.dumps({"tip": commit, "records": seen}).encode())
     found: dict[str, str] = {}
     for message_id, path in seen.values():
