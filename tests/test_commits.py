@@ -221,6 +221,21 @@ def test_a_reader_after_a_kill_counts_only_what_was_committed(desk: Desk) -> Non
     assert desk.head() == head and desk.status() == ""
 
 
+def test_a_reader_that_cannot_finish_a_killed_writer_s_work_still_reads(desk: Desk) -> None:
+    """Git's index.lock held (a commit's editor open) right after a kill: the reader cannot
+    fix the index, so it leaves the journal to the next writer and lists all the same."""
+    ticket = desk.new("x", "-q", "it-helpdesk")
+    _kill_at(desk, ticket, "refresh_index", after=False)
+    lock = desk.path / ".git" / "index.lock"
+    lock.touch()
+    try:
+        assert ticket in desk.run("list").stdout
+    finally:
+        lock.unlink()
+    desk.run("note", ticket, "-m", "after")
+    assert desk.status() == ""
+
+
 def test_killed_after_the_branch_moved_is_completed(desk: Desk) -> None:
     ticket = desk.new("x", "-q", "it-helpdesk")
     _kill_at(desk, ticket, "refresh_index", after=False)
