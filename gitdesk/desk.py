@@ -520,13 +520,14 @@ def create(directory: Path, desk_name: str | None = None) -> Initialised:
 def finish_interrupted(repo: git.Repo) -> str | None:
     """Finish or undo what a killed gitdesk left half done (a killed import leaves its files
     in the work tree, not yet committed), unless a writer is at work now: readers must not
-    count files no commit holds. What was done, or None."""
+    count files no commit holds. What was done, "under way" when a writer is landing its files
+    right now, or None."""
     if not (repo.state_dir / transaction.JOURNAL).exists():
         return None
     try:
         with desk_lock(repo.state_dir, timeout=0):
             return transaction.recover(repo)
     except LockTimeout:
-        return None  # a live writer: the journal is its own
+        return "under way"  # a live writer landing its files: the journal is its own
     except GitdeskError:
         return None  # not now (a read-only mount, Git's index.lock held): the next writer finishes it

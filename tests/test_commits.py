@@ -236,6 +236,18 @@ def test_a_reader_that_cannot_finish_a_killed_writer_s_work_still_reads(desk: De
     assert desk.status() == ""
 
 
+def test_a_reader_while_a_writer_lands_its_files_is_told_it_may_see_part_of_them(desk: Desk) -> None:
+    ticket = desk.new("x", "-q", "it-helpdesk")
+    journal = desk.path / ".git" / "gitdesk" / "journal.json"
+    holder = _hold_lock_then(desk, f"Path({str(journal)!r}).write_text('{{\"files\": {{}}}}'); "
+                                   "print('landing', flush=True); time.sleep(3)")
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "landing"
+    shown = desk.run("show", ticket)
+    holder.wait()
+    assert "another gitdesk is writing to this desk right now" in shown.stderr, shown.stderr
+    assert journal.exists(), "a live writer's journal is its own"
+
+
 def test_killed_after_the_branch_moved_is_completed(desk: Desk) -> None:
     ticket = desk.new("x", "-q", "it-helpdesk")
     _kill_at(desk, ticket, "refresh_index", after=False)

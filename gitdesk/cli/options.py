@@ -69,7 +69,9 @@ class Session:
             if done and done != "left alone":
                 from gitdesk.render import output
 
-                output.note(f"gitdesk: an interrupted gitdesk had left an action half done; it was {done}")
+                output.note("gitdesk: note: another gitdesk is writing to this desk right now (an import?); what "
+                            "this shows may be part-way" if done == "under way" else
+                            f"gitdesk: an interrupted gitdesk had left an action half done; it was {done}")
             if prefetch:
                 from gitdesk.cache import gitstate
 
