@@ -152,6 +152,8 @@ def _record(row: list[str], number: int, columns: Mapping[str, int], statuses: M
         if seen.setdefault(key, text) != text:  # ... but two rows alike in those and not in their text
             key += "-" + text[:6]  # are two tickets (the same on every import: still skipped the next time)
     record = Record(key=f"csv:{key}", position=position, title=title, body=_as_text(cell("body")))
+    if record.body != cell("body"):
+        record.notes.append("the description was HTML: read as text")
     record.requester = cell("requester") or None
     record.created = parse_when(cell("created"))
     record.closed = parse_when(cell("closed"))
@@ -180,14 +182,18 @@ def _record(row: list[str], number: int, columns: Mapping[str, int], statuses: M
     return record
 
 
-# Zendesk, Freshdesk and osTicket export a description as the HTML their editor wrote.
-_HTML = re.compile(r"<br\s*/?>|</(?:p|div|li|td|tr|span|b|i|u|strong|em|ul|ol|table|font|h[1-6])>", re.IGNORECASE)
+# Zendesk, Freshdesk and osTicket export a description as the HTML their editor wrote: the
+# cell is markup from its first character ("<p>…</p>", "<div …>"). Text that mentions a tag
+# ("it shows </div> at the top") is text.
+_HTML = re.compile(r"\s*(?:<!doctype html|<html|<body|<(?:p|div|span|table|ul|ol|h[1-6]|font|br|b|strong)[\s/>])",
+                   re.IGNORECASE)
+_CLOSED = re.compile(r"</(?:p|div|span|td|li|body|html|h[1-6]|font|b|strong)>|<br\s*/?>", re.IGNORECASE)
 
 
 def _as_text(value: str) -> str:
-    """A cell as text: HTML read as mail intake reads an HTML mail (tags gone, paragraphs kept),
-    other text as it is."""
-    if not _HTML.search(value):
+    """A cell as text: an HTML document read as mail intake reads an HTML mail (tags gone,
+    paragraphs kept), other text as it is."""
+    if not (_HTML.match(value) and _CLOSED.search(value)):
         return value
     from gitdesk.mail import html
 
