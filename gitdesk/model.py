@@ -31,6 +31,7 @@ ENTRY_KINDS = (REPLY, QUESTION, NOTE, ESCALATION, REOPEN, REJECTION, TIME)
 # (bounces, failed deliveries). No person may take these handles.
 RULES_AUTHOR = "gitdesk"
 MAIL_SYSTEM = "mail-system"
+IMPORTED_ACTOR = "(imported)"  # who moved an imported ticket the source gave no assignee: nobody the desk knows
 # Duplicates closed while this ticket was unsolved: each requester is told its answer in a mail
 # of their own, on their own ticket. Not the Cc: that would show them the other person's thread.
 WAITING = "duplicates_waiting"

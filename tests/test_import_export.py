@@ -166,8 +166,11 @@ def test_imported_resolutions_are_credited_to_who_worked_them_not_to_who_importe
     report = json.loads(desk.run("report", "workload", "--since", "2026-10-01", "--until", "2026-10-31",
                                  "--format", "json").stdout)
     (people,) = [section for section in report["sections"] if section["key"] == "by_person"]
-    resolved = {row["person"]["value"]: row["resolved"]["value"] for row in people["rows"]}
-    assert resolved == {"bob": 1, "(imported)": 1}, resolved
+    resolved = {row["person"]["value"]: (row["team"]["value"], row["resolved"]["value"]) for row in people["rows"]}
+    assert resolved == {"bob": ("it", 1), "(imported)": ("(imported)", 1)}, resolved
+    log = json.loads(desk.run("log", "--format", "json").stdout)["entries"]
+    assert {entry["who"] for entry in log if entry["action"] == "import" and "created (open)" in entry["changes"]} \
+        == {"alice"}, "the creation is the import's, as the commit's author says"
 
 
 def test_a_windows_csv_with_a_bad_mapping_is_refused_or_read(desk: Desk, tmp_path: Path) -> None:

@@ -358,7 +358,7 @@ def test_the_listing_shows_the_start_of_a_step_s_words_and_json_all_of_them(
     desk = rules_desk(tmp_path / "desk", monkeypatch, rules)
     (listed,) = json.loads(desk.run("rules", "--format", "json").stdout)["rules"]
     assert listed["do"] == [f"resolve {words}"]
-    (header, row) = desk.run("rules").stdout.splitlines()
+    (_header, row) = desk.run("rules").stdout.splitlines()
     assert "resolve We have not heard back from you, so we …" in row and "nothing waiting" in row
     assert len(row) < 120, "piped too, NEXT stays in reach"
 

@@ -25,7 +25,7 @@ from gitdesk import actions, clock, ids, ticketfile, workflow
 from gitdesk.cache import db, index
 from gitdesk.desk import Actor, Desk
 from gitdesk.errors import GitdeskError, ValidationError
-from gitdesk.model import IMPORTED_FROM, NOTE, REPLY, REQUESTER_NAME, Entry, Ticket
+from gitdesk.model import IMPORTED_ACTOR, IMPORTED_FROM, NOTE, REPLY, REQUESTER_NAME, Entry, Ticket
 from gitdesk.text import clean_line
 
 
@@ -91,7 +91,6 @@ class ImportResult:
 
 
 _LABEL = re.compile(r"[^a-z0-9._-]+")
-IMPORTED_ACTOR = "(imported)"  # who moved an imported ticket that had no assignee: nobody the desk knows
 
 
 def label_name(text: str) -> str | None:
@@ -273,11 +272,15 @@ class _Builder:
         for _, state, _ in history:
             actions.validate_change(desk, previous, state, path)
             previous = state
+        before: str | None = None
         for number, (at, state, message) in enumerate(history):
             # Who moved it, for the reports: the assignee the source gave, the one who worked it;
             # never whoever ran the import (they would be credited with every imported resolution).
+            # Its creation and comments stay the import's, as log shows them.
+            moved = before is not None and state.status != before
+            before = state.status
             trailers = (f"\n\nGitdesk-Ticket: {state.id}\nGitdesk-Action: import\n"
-                        f"Gitdesk-Actor: {state.assignee or IMPORTED_ACTOR}\n")
+                        + (f"Gitdesk-Actor: {state.assignee or IMPORTED_ACTOR}\n" if moved else ""))
             source_line = f"\n\nFrom {record.key} ({record.position})." if number == 0 else ""
             self.steps.append((at, order * 1000 + number, {path: ticketfile.new_text(state)},
                                message[:72] + source_line + trailers))

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from gitdesk.durations import HOURS_ONLY
-from gitdesk.model import MAIL_SYSTEM, RULES_AUTHOR, TIME, Ticket
+from gitdesk.model import IMPORTED_ACTOR, MAIL_SYSTEM, RULES_AUTHOR, TIME, Ticket
 from gitdesk.reports.base import (
     Cell,
     Facts,
@@ -57,7 +57,8 @@ def definitions(facts: Facts) -> list[str]:
         "by the desk's people, dated in the period. Tickets handled: tickets a person wrote an "
         "entry on, logged time on, or resolved in the period.",
         f"The desk's own work ({RULES_AUTHOR}: what its rules did, such as resolving a ticket nobody answered; "
-        f"{MAIL_SYSTEM}: delivery reports) is shown in the team (automation), apart from the people.",
+        f"{MAIL_SYSTEM}: delivery reports) is shown in the team (automation), apart from the people; an "
+        f"imported ticket's status moves count for the assignee its source gave, else for {IMPORTED_ACTOR}.",
         "Capacity: hours per week (reports.workload.hours_per_week, or the person's hours_per_week) times the "
         "share of the job that is support (support_share) times the weeks in the period (counted from the desk's "
         "first ticket when the period starts before it).",
@@ -118,7 +119,8 @@ def build(facts: Facts, whole: Period, buckets: list[Period]) -> Report:
     weeks = (ends - started) / WEEK
     for who in sorted(people):
         work = people[who]
-        team = facts.team_of(who) or ("(automation)" if who in (RULES_AUTHOR, MAIL_SYSTEM) else "(no team)")
+        team = facts.team_of(who) or ("(automation)" if who in (RULES_AUTHOR, MAIL_SYSTEM) else
+                                      "(imported)" if who == IMPORTED_ACTOR else "(no team)")
         capacity = _capacity(facts, who, weeks)
         logged_seconds = sum(work.logged.values())
         by_person.rows.append([
