@@ -86,6 +86,29 @@ def test_show_keeps_mail_plumbing_out_and_marks_time_internal(desk: Desk) -> Non
     assert json.loads(desk.run("show", ticket, "--format", "json").stdout)["ticket"]["message_ids"] == ["<a@b.example>"]
 
 
+@pytest.mark.parametrize("zone, named", [("Europe/Berlin", "2026-07-01 11:00 Europe/Berlin"),
+                                         ("UTC+3", "2026-07-01 06:00 UTC-03:00")])
+def test_show_names_the_zone_its_times_read_in(desk: Desk, monkeypatch: pytest.MonkeyPatch, zone: str,
+                                               named: str) -> None:
+    """Not the summer abbreviation of the created time, which a winter reply of the same view
+    is not in; and POSIX's "UTC+3" (three hours behind) by its offset, not as "UTC"."""
+    import time
+
+    from gitdesk.render import views
+
+    desk.at("2026-07-01T09:00:00Z")
+    ticket = desk.new("Printer")
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    views._zone_name.cache_clear()
+    try:
+        assert f"created:        {named} (" in desk.run("show", ticket).stdout
+    finally:
+        monkeypatch.setenv("TZ", "UTC")  # as every test runs (conftest), for the ones after this
+        time.tzset()
+        views._zone_name.cache_clear()
+
+
 def test_one_duration_format_everywhere(desk: Desk) -> None:
     ticket = desk.new("Printer", "-q", "it-helpdesk")
     desk.run("time", ticket, "63m")  # 3,780 seconds

@@ -7,7 +7,9 @@ ticket goes through ``one_line``/``visible``: ticket files are untrusted.
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
@@ -57,9 +59,32 @@ if TYPE_CHECKING:
 
 
 def local_time(value: datetime, *, zone: bool = False) -> str:
-    """``value`` in this machine's time zone; ``zone`` names it ("CET"), once per view: the
-    other times of a ticket read in the same zone."""
-    return value.astimezone().strftime("%Y-%m-%d %H:%M %Z" if zone else "%Y-%m-%d %H:%M")
+    """``value`` in this machine's time zone; ``zone`` names that zone, once per view: the
+    other times of a ticket read in it ("Europe/Berlin", not "CEST", which a winter time of
+    the same view is not)."""
+    local = value.astimezone()
+    shown = local.strftime("%Y-%m-%d %H:%M")
+    if not zone:
+        return shown
+    named = _zone_name()
+    if named:
+        return f"{shown} {named}"
+    abbreviation, offset = local.strftime("%Z"), local.utcoffset()
+    if abbreviation.isalpha() and not (abbreviation in ("UTC", "GMT") and offset):
+        return f"{shown} {abbreviation}"
+    return f"{shown} UTC{local.strftime('%z')[:3]}:{local.strftime('%z')[3:]}"  # TZ=UTC+3 is called "UTC"
+
+
+@functools.lru_cache(maxsize=1)
+def _zone_name() -> str | None:
+    """The machine's zone as people name it (``TZ=Europe/Berlin``, or where /etc/localtime
+    points), or None when it has no such name."""
+    given = os.environ.get("TZ")
+    if given is not None:
+        name = given.lstrip(":")
+        return name if "/" in name and not name.startswith(("/", ".")) else None
+    target = os.path.realpath("/etc/localtime")
+    return target.split("zoneinfo/", 1)[1] if "zoneinfo/" in target else None
 
 
 def _item(key: Any) -> Callable[[Any], str]:
