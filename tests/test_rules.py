@@ -918,6 +918,21 @@ def test_the_round_sends_mail_through_the_server_in_the_config_and_waits_without
         "the question waiting in outbox/ went out"
 
 
+def test_a_ticket_no_rule_can_read_is_named_not_silently_skipped(desk: Desk) -> None:
+    """A hand edit broke the file of a ticket waiting on its requester: the reminder due on it
+    cannot be sent, and the run (from cron, nobody watching) says so, as list and report do."""
+    made = desk.new("Headset crackles", "-q", "it-helpdesk", "-r", REQUESTER)
+    desk.run("ask", made, "-m", "USB or Bluetooth?", "--as", "alice")
+    desk.file(made).write_text(desk.text(made).replace("labels: []", "labels: [oops"))
+    desk.git("commit", "-qam", "hand edit", "--no-verify")
+    desk.at("2026-11-27T09:00:00Z")
+    ran = desk.run("rules", "run", "--dry-run")
+    assert f"tickets/{made}.md" in ran.stderr and "skipped" in ran.stderr, ran.stderr
+    assert f"tickets/{made}.md" in json.loads(desk.run("rules", "run", "--dry-run", "--format", "json")
+                                              .stdout)["unreadable"][0]
+    assert f"tickets/{made}.md" in desk.run("rules").stderr
+
+
 def test_a_round_with_a_broken_rules_file_still_pushes_the_mail_in_and_sends_the_outbox(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Someone broke rules.yml on the Git host: the rules stop, nothing else does. The new

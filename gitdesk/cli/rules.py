@@ -28,11 +28,12 @@ def rules(context: click.Context, session: Session, fmt: str) -> None:
     if context.invoked_subcommand is not None:
         return
     from gitdesk import clock
-    from gitdesk.render import views
+    from gitdesk.render import output, views
     from gitdesk.rules import engine
 
     found, plan = engine.overview(session.desk, clock.now())
     views.rules_overview(found, plan, fmt)
+    output.warnings(plan.unreadable)
 
 
 @rules.command(name="run")
@@ -56,12 +57,13 @@ def run(session: Session, dry_run: bool, only: str | None, fmt: str) -> None:
       gitdesk rules run --rule close-resolved --format json
     """
     from gitdesk import clock
-    from gitdesk.render import views
+    from gitdesk.render import output, views
     from gitdesk.rules import engine
     from gitdesk.text import counted
 
     report = engine.run(session.desk, clock.now(), dry_run=dry_run, only=only)
     views.rules_run(report, fmt)
+    output.warnings(report.unreadable)  # no rule judged them: a reminder due on one is not sent
     if report.failed:
         raise GitdeskError(f"{counted(len(report.failed), 'rule action')} failed",
                            hint="see the list above; fix the ticket or the rule, then run again")

@@ -815,7 +815,8 @@ def rules_run(report: RunReport, fmt: str) -> None:
             output.table(columns, records)
         note(summary(report) + (" Nothing was changed." if report.dry_run else ""))
 
-    emit(fmt, "actions", records, text=text, meta={"dry_run": report.dry_run})
+    emit(fmt, "actions", records, text=text,
+         meta={"dry_run": report.dry_run, "unreadable": [str(problem) for problem in report.unreadable]})
 
 
 # --- checks and hooks -------------------------------------------------------------

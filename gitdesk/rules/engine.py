@@ -181,6 +181,9 @@ class Plan:
     upcoming: dict[str, Upcoming] = field(default_factory=dict)
     held: list[tuple[Due, str]] = field(default_factory=list)  # due by the clock, held back, and why (_hold_back)
     zone: tzinfo | None = None  # the desk's time zone: "every Monday at 07:00" is 07:00 there
+    # Ticket files no rule could judge (unreadable, or a status the config lacks): a reminder
+    # due on one of them is not sent, and nobody at the keyboard would know unless told.
+    unreadable: list[GitdeskError] = field(default_factory=list)
 
 
 def plan(desk: Desk, rules: Sequence[Rule], now: datetime) -> Plan:
@@ -203,10 +206,14 @@ def plan(desk: Desk, rules: Sequence[Rule], now: datetime) -> Plan:
             if any(rule.trigger.kind == "target" for rule in ticket_rules) else set()
         with db.connect(desk) as connection:
             index.refresh(desk, connection)
-            tickets = index.tickets(desk, connection, sorted(judged), refreshed=True)[0] if judged else []
+            tickets, found.unreadable = index.tickets(desk, connection, sorted(judged), refreshed=True) \
+                if judged else ([], [])
             if wanted - judged:
-                tickets += index.tickets(desk, connection, sorted(wanted - judged), with_facts=False,
-                                         refreshed=True)[0]
+                more, problems = index.tickets(desk, connection, sorted(wanted - judged), with_facts=False,
+                                               refreshed=True)
+                tickets += more
+                found.unreadable = found.unreadable or problems  # each query lists every unreadable file
+            found.unreadable += index.unknown_statuses(connection, desk)
             tracked = history.tracked_changes(desk, [ticket.id for ticket in tickets]) if tickets else {}
             candidates: list[tuple[Rule, Ticket, datetime, datetime]] = []
             for ticket in tickets:
@@ -465,6 +472,7 @@ class RunReport:
     done: list[Done] = field(default_factory=list)
     upcoming: list[Upcoming] = field(default_factory=list)
     dry_run: bool = False
+    unreadable: list[GitdeskError] = field(default_factory=list)  # Plan.unreadable
 
     @property
     def failed(self) -> list[Done]:
@@ -552,6 +560,7 @@ def run(desk: Desk, now: datetime, *, dry_run: bool = False, only: str | None = 
     report = RunReport(dry_run=dry_run)
     with desk.writing():
         found = plan(desk, rules, now)
+        report.unreadable = found.unreadable
         report.upcoming = sorted(found.upcoming.values(), key=lambda item: (item.at, item.rule.name))
         dirty = desk.dirty_paths([desk.path_of(item.ticket.id) for item in found.due if item.ticket]) \
             if any(item.ticket for item in found.due) else set()
