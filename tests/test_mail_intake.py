@@ -1092,3 +1092,24 @@ def test_a_folder_given_as_dot_is_named_by_the_folder(mail_desk: Desk, tmp_path:
                                    b"Message-ID: <dot-1@example.org>\n\nhello\n")
     monkeypatch.chdir(folder)
     assert intake(mail_desk, "eml", Path("."))["source"] == "saved-mails", "not an empty name"
+
+
+@pytest.mark.parametrize("answer, thanks", [
+    ("Thank you so much, the laptop still works great!", True),
+    ("Thanks, no more errors since then.", True),
+    ("Thanks, the VPN no longer drops.", True),
+    ("Thanks! It has not failed once since.", True),
+    ("Thanks, no longer needed.", True),
+    ("Danke, keine Fehler mehr!", True),
+    ("Thanks, but it still fails.", False),
+    ("Thanks, but it no longer prints at all.", False),
+    ("Thanks but it has not worked since.", False),
+    ("Danke, geht nicht mehr.", False),
+])
+def test_a_thank_you_that_names_the_old_problem_as_gone_does_not_reopen(answer: str, thanks: bool) -> None:
+    """Requesters thank in the words of their problem ("no more errors"): that is not the
+    problem back, and a resolved ticket must not reopen (nor a closed one start a follow-up,
+    with its acknowledgement and a missed first-response target)."""
+    from gitdesk.mail.intake import just_thanks
+
+    assert just_thanks(answer) is thanks

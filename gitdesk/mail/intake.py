@@ -616,7 +616,33 @@ def just_thanks(text: str) -> bool:
     wieder!"): short, thankful, no question and nothing that says it is still broken."""
     said = " ".join(text.split())
     return (0 < len(said) <= 160 and "?" not in said and bool(_THANKS.search(said))
-            and not _STILL_BROKEN.search(said) and not (_ASKS.search(said) and not _CLOSE.search(said)))
+            and not _STILL_BROKEN.search(_without_good_news(said))
+            and not (_ASKS.search(said) and not _CLOSE.search(said)))
+
+
+# Thanks that name the old problem as gone: "no more errors", "the VPN no longer drops",
+# "still works great", "it has not failed once since". Only these phrases are set aside; the
+# rest of the answer is judged as before ("thanks, but it still fails" is still broken).
+_NO_MORE = re.compile(r"\b(?:no more|no longer|not any ?more|keine \w+ mehr|nicht mehr)\s+((?:[\w'-]+\s+){0,2}[\w'-]+)",
+                      re.IGNORECASE)
+_STILL_FINE = re.compile(r"\bstill (?:works?|working|runs?|running|fine|good|great|ok(?:ay)?|perfect\w*)\b",
+                         re.IGNORECASE)
+_NOT_SINCE = re.compile(r"\b(?:has ?n[o']t|have ?n[o']t|did ?n[o']t|not)\s+(?:failed|dropped|crashed|broken|happened|"
+                        r"froze|frozen|come back|returned)(?:\s+(?:once|again|at all))?\s+since\b", re.IGNORECASE)
+
+
+_NOT_NEEDED = re.compile(r"(?:needed|required|necessary|relevant|urgent|an? (?:issue|problem))\b", re.IGNORECASE)
+
+
+def _without_good_news(said: str) -> str:
+    def judged(match: re.Match[str]) -> str:
+        what = match.group(1)
+        if _STILL_BROKEN.search(what) or _NOT_NEEDED.match(what):
+            return ""  # the problem is gone, or the request is
+        # "no longer prints": what stopped is what it should do; "no more questions" is neither
+        return " broken " if match.group(0).lower().startswith(("no longer", "nicht mehr")) else match.group(0)
+
+    return _NOT_SINCE.sub("", _STILL_FINE.sub("", _NO_MORE.sub(judged, said)))
 
 
 # A request after the thanks ("Thanks! Please also install it on Tom's laptop") is not just thanks;
