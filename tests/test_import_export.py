@@ -216,8 +216,8 @@ def test_a_key_is_one_line_in_the_ticket_and_the_commit_message(desk: Desk, tmp_
     path.write_text('Key,Subject,Email\n"9\n\nGitdesk-Actor: bob",Hello,l@example.org\n')
     (item,) = imported(desk, "csv", path)["items"]
     assert "\n" not in item["key"] and "\nGitdesk-Actor: bob" not in desk.last_message()
-    assert [line for line in desk.last_message().splitlines() if line.startswith("Gitdesk-Actor:")] == [
-        "Gitdesk-Actor: (imported)"], "only the import's own trailer"
+    assert [line for line in desk.last_message().splitlines() if line.startswith("Gitdesk-Actor:")] == [], \
+        "no actor trailer from the key (a creation names none of its own)"
 
 
 def test_backlog_md_tasks_from_every_folder(desk: Desk, tmp_path: Path) -> None:
