@@ -591,24 +591,46 @@ def _ident(author: tuple[str, str], date: str) -> bytes:
 
 
 # A push that lost a race (another clone pushed first, or held the ref that instant), as
-# opposed to one the remote refused ("[remote rejected] main (pre-receive hook declined)").
-_RACED = ("[rejected]", "fetch first", "non-fast-forward", "stale info", "failed to update ref", "cannot lock ref")
+# opposed to one the remote refused ("[remote rejected] main (pre-receive hook declined)"). Read
+# from the ref's status line only: a server hook may say "non-fast-forward" in its own words.
+_RACED_REMOTELY = ("failed to update ref", "cannot lock ref")
+
+
+def _ref_statuses(output: str) -> list[str]:
+    return [line for line in output.splitlines() if not line.startswith("remote:")
+            and ("[rejected]" in line or "[remote rejected]" in line or "[remote failure]" in line)]
 
 
 def push_raced(output: str) -> bool:
     """Whether a failed push's output (``--porcelain`` or not) says it lost a race, so
     integrating and pushing again may work; else the remote refused it, and it would again."""
-    return any(sign in output for sign in _RACED)
+    for line in _ref_statuses(output):
+        if "[rejected]" in line:  # fetch first, non-fast-forward, stale info: behind the remote
+            return True
+        if "[remote rejected]" in line and any(sign in line for sign in _RACED_REMOTELY):
+            return True
+    return False
+
+
+def push_refused(output: str) -> bool:
+    """Whether the remote answered the push and said no (a ref's status line), as opposed to a
+    push that never reached it (a wrong address, no access)."""
+    return bool(_ref_statuses(output))
 
 
 def push_refusal(output: str) -> str:
     """Why the remote refused a push, from its output: the ref's verdict ("[remote rejected]
     (pre-receive hook declined)") and what the server said ("remote: GH006: Protected branch
-    update failed"), in one line."""
-    verdicts = [line.split("\t")[-1].strip() for line in output.splitlines() if line.startswith("!")]
-    said = [line[len("remote:"):].strip().rstrip(".") for line in output.splitlines() if line.startswith("remote:")]
+    update failed"), else Git's own words ("does not appear to be a git repository"), in one line."""
+    lines = output.splitlines()
+    verdicts = [line.split("\t")[-1].strip() if line.startswith("!") else line.strip()
+                for line in _ref_statuses(output)]
+    said = [line[len("remote:"):].strip().rstrip(".") for line in lines if line.startswith("remote:")]
     said = [line for line in said if line and not set(line) <= set("-= ")]
-    return "; ".join(dict.fromkeys([*verdicts, *said][:4])) or "no reason given"
+    found = [*verdicts, *said] or [line.split(":", 1)[1].strip().rstrip(".") for line in lines
+                                   if line.startswith(("fatal:", "error:")) and "failed to push some refs" not in line]
+    found = found or [line.strip() for line in lines if line.strip() and not line.startswith("Done")][-1:]
+    return "; ".join(dict.fromkeys(found[:4])) or "no reason given"
 
 
 def fast_import(repo: Repo, parent: str | None, steps: Iterable[CommitStep]) -> str | None:

@@ -111,6 +111,13 @@ def test_a_push_the_remote_refuses_says_why_at_once(team, monkeypatch) -> None: 
     assert "the remote refused the push: [remote rejected] (pre-receive hook declined); GH006: Protected branch " \
            "update failed for refs/heads/main; nothing was pushed" in out, out
     assert "raced" not in out and "keeps moving" not in out
+    hook.write_text("#!/bin/sh\necho 'Direct pushes to main are blocked (non-fast-forward pushes too).' >&2\nexit 1\n")
+    out = alice.run("sync", ok=False)
+    assert "the remote refused the push: [remote rejected] (pre-receive hook declined); Direct pushes to main are " \
+           "blocked (non-fast-forward pushes too)" in out, "the server's words are not a race"
+    alice.git("config", "remote.origin.pushurl", str(origin.parent / "nowhere.git"))
+    out = alice.run("sync", ok=False)
+    assert "git push failed: '" in out and "does not appear to be a git repository" in out, out
 
 
 def test_sync_works_without_hooks_installed(team, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -276,9 +276,13 @@ def sync(desk: Desk, *, strategy: str | None = None, attempts: int = 5) -> SyncR
                 return result
             text = (push.stdout + push.stderr).decode("utf-8", "replace")
             if not git.push_raced(text):
-                raise GitError(f"the remote refused the push: {git.push_refusal(text)}; nothing was pushed",
-                               hint="it would refuse it again: ask whoever runs the remote (a protected "
-                                    "branch, a server hook), then gitdesk sync")
+                if git.push_refused(text):
+                    raise GitError(f"the remote refused the push: {git.push_refusal(text)}; nothing was pushed",
+                                   hint="it would refuse it again: ask whoever runs the remote (a protected "
+                                        "branch, a server hook), then gitdesk sync")
+                raise GitError(f"git push failed: {git.push_refusal(text)}; nothing was pushed",
+                               hint="check the remote's address and your access to it (git remote -v), then "
+                                    "gitdesk sync")
             result.notes.append(f"push raced another clone (attempt {attempt}); integrating again")
     raise GitError(f"gave up after {attempts} attempts: the remote keeps moving",
                    hint="run gitdesk sync again in a moment")
