@@ -1105,6 +1105,11 @@ def test_a_folder_given_as_dot_is_named_by_the_folder(mail_desk: Desk, tmp_path:
     ("Thanks, but it no longer prints at all.", False),
     ("Thanks but it has not worked since.", False),
     ("Danke, geht nicht mehr.", False),
+    ("Vielen Dank, der Fehler tritt nicht mehr auf.", True),  # German puts the verb first: read plainly
+    ("Thanks. Outlook is still running very slowly.", False),
+    ("Thanks, no more errors, but the report is empty now.", False),
+    ("Thanks, no longer broken on Windows. On the Mac it does nothing.", False),
+    ("Thanks. It hasn't failed since Monday, until today.", False),
 ])
 def test_a_thank_you_that_names_the_old_problem_as_gone_does_not_reopen(answer: str, thanks: bool) -> None:
     """Requesters thank in the words of their problem ("no more errors"): that is not the

@@ -621,28 +621,49 @@ def just_thanks(text: str) -> bool:
 
 
 # Thanks that name the old problem as gone: "no more errors", "the VPN no longer drops",
-# "still works great", "it has not failed once since". Only these phrases are set aside; the
-# rest of the answer is judged as before ("thanks, but it still fails" is still broken).
-_NO_MORE = re.compile(r"\b(?:no more|no longer|not any ?more|keine \w+ mehr|nicht mehr)\s+((?:[\w'-]+\s+){0,2}[\w'-]+)",
+# "still works great", "it has not failed once since". Only these phrases are set aside, and only
+# in an answer that turns nowhere ("but", "though", "until"…) : "no more errors, but the report is
+# empty" is judged whole, as before. A phrase must end its clause: "still running after 6 hours"
+# is not "still running". German and the other languages keep the plain reading (their word
+# order puts the verb elsewhere: "der Fehler tritt nicht mehr auf").
+_NO_MORE = re.compile(r"\b(?:no more|no longer|not any ?more)\s+((?:[\w'-]+\s+){0,2}[\w'-]+)(?=\s*(?:[.!,;]|$))",
                       re.IGNORECASE)
-_STILL_FINE = re.compile(r"\bstill (?:works?|working|runs?|running|fine|good|great|ok(?:ay)?|perfect\w*)\b",
-                         re.IGNORECASE)
+_STILL_FINE = re.compile(r"\bstill (?:works?|working|runs?|running|going)(?: (?:great|fine|well|perfectly|"
+                         r"ok(?:ay)?|like a charm))?(?=\s*(?:[.!,;]|$))|\bstill (?:fine|good|great|ok(?:ay)?|perfect)"
+                         r"(?=\s*(?:[.!,;]|$))", re.IGNORECASE)
 _NOT_SINCE = re.compile(r"\b(?:has ?n[o']t|have ?n[o']t|did ?n[o']t|not)\s+(?:failed|dropped|crashed|broken|happened|"
-                        r"froze|frozen|come back|returned)(?:\s+(?:once|again|at all))?\s+since\b", re.IGNORECASE)
-
-
+                        r"froze|frozen|come back|returned)(?:\s+(?:once|again|at all))?\s+since(?: then)?"
+                        r"(?=\s*(?:[.!,;]|$))", re.IGNORECASE)
+_TURNS = re.compile(r"\b(?:but|though|although|however|until|till|except|only|yet|now|aber|doch|jedoch|mais|pero)\b",
+                    re.IGNORECASE)
 _NOT_NEEDED = re.compile(r"(?:needed|required|necessary|relevant|urgent|an? (?:issue|problem))\b", re.IGNORECASE)
 
 
-def _without_good_news(said: str) -> str:
-    def judged(match: re.Match[str]) -> str:
-        what = match.group(1)
-        if _STILL_BROKEN.search(what) or _NOT_NEEDED.match(what):
-            return ""  # the problem is gone, or the request is
-        # "no longer prints": what stopped is what it should do; "no more questions" is neither
-        return " broken " if match.group(0).lower().startswith(("no longer", "nicht mehr")) else match.group(0)
+_AFTERWORDS = re.compile(r"[\s.!,;:)(-]*(?:(?:many |again |a lot |so much )*(?:thanks|thank you|cheers|regards|again|"
+                         r"a lot|so much)\b[\s.!,;:)(-]*)*", re.IGNORECASE)
 
-    return _NOT_SINCE.sub("", _STILL_FINE.sub("", _NO_MORE.sub(judged, said)))
+
+def _without_good_news(said: str) -> str:
+    """``said`` with the phrases that name the old problem as gone set aside, when the answer
+    ends on them and turns nowhere; "no longer prints" made a sign of trouble either way."""
+    def gone(match: re.Match[str]) -> bool:
+        return bool(_STILL_BROKEN.search(match.group(1)) or _NOT_NEEDED.match(match.group(1)))
+
+    good = [match for match in _NO_MORE.finditer(said) if gone(match)]
+    good += [*_STILL_FINE.finditer(said), *_NOT_SINCE.finditer(said)]
+    # It must end the answer: "no longer broken on Windows. On the Mac it does nothing." goes on
+    # to a problem that names no broken word.
+    trusted = bool(good) and not _TURNS.search(said) and bool(
+        _AFTERWORDS.fullmatch(said[max(match.end() for match in good):]))
+
+    def judged(match: re.Match[str]) -> str:
+        if gone(match):
+            return "" if trusted else match.group(0)
+        # "no longer prints": what stopped is what it should do; "no more questions" is neither
+        return " broken " if match.group(0).lower().startswith("no longer") else match.group(0)
+
+    said = _NO_MORE.sub(judged, said)
+    return _NOT_SINCE.sub("", _STILL_FINE.sub("", said)) if trusted else said
 
 
 # A request after the thanks ("Thanks! Please also install it on Tom's laptop") is not just thanks;
