@@ -89,6 +89,21 @@ class Repo:
         return _cache_dir(self.git_dir)
 
 
+CACHE_FILES = ("cache", "config", "mail-sent-ids")  # how the disposable files' names start
+
+
+def _cache_files_writable(folder: Path) -> bool:
+    """Whether this process may write every cache file already in ``folder`` (another user's
+    cache.sqlite, made 0644, would fail the first write: SQLite's "readonly database")."""
+    try:
+        with os.scandir(folder) as entries:
+            return all(os.access(entry.path, os.W_OK) for entry in entries if entry.name.startswith(CACHE_FILES))
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+
+
 @functools.lru_cache(maxsize=16)
 def _cache_dir(git_dir: Path) -> Path:
     """``.git/gitdesk/`` when this process may write it; else (a read-only mount, a repository
@@ -97,7 +112,7 @@ def _cache_dir(git_dir: Path) -> Path:
     locks and journals never do (a writer that cannot take the desk's lock is refused). Asked
     once a process."""
     own = git_dir / "gitdesk"
-    if os.access(own if own.is_dir() else git_dir, os.W_OK):
+    if os.access(own if own.is_dir() else git_dir, os.W_OK) and _cache_files_writable(own):
         return own
     home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return home / "gitdesk" / hashlib.sha1(str(git_dir.resolve()).encode()).hexdigest()[:16]

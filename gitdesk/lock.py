@@ -62,7 +62,8 @@ def desk_lock(directory: Path, timeout: float = DEFAULT_TIMEOUT, name: str = "lo
         ) from None
     except OSError as error:
         raise GitdeskError(f"cannot take the desk lock {path}: {error.strerror or error}",
-                           hint="make .git/gitdesk writable (and free some disk space), then run the command again") \
+                           hint="make .git/gitdesk and the files in it writable for you (and free some disk space), "
+                                "then run the command again") \
             from None
     try:
         _note_holder(holder)

@@ -874,3 +874,18 @@ def test_a_writer_that_cannot_write_git_gitdesk_is_refused_not_given_a_lock_of_i
         refused = _read_only(desk, f"{gitdesk} {command}", ".git/gitdesk")
         assert refused.returncode == 1 and "cannot take the desk lock" in refused.stderr, (command, refused.stderr)
     assert not list((tmp_path / "cache").rglob("lock*")), "no lock of its own"
+
+
+def test_a_cache_another_user_made_is_left_to_them(desk: Desk, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """.git/gitdesk writable, its cache.sqlite not (another user made it 0644): reading takes a
+    cache of its own instead of failing on the first write ("readonly database", exit 3)."""
+    ticket = desk.new("Printer jams")
+    desk.run("list")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    if _read_only(desk, "true", ".git/gitdesk/cache.sqlite").returncode != 0:
+        pytest.skip("no mount namespaces here")
+    desk.git("commit", "-q", "--allow-empty", "-m", "HEAD moves: the cache must be written to")
+    read = _read_only(desk, f"'{sys.executable}' -m gitdesk list", ".git/gitdesk/cache.sqlite")
+    assert read.returncode == 0 and ticket in read.stdout, read.stderr
+    assert list((tmp_path / "cache" / "gitdesk").iterdir())
