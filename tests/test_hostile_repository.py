@@ -874,6 +874,8 @@ def test_a_writer_that_cannot_write_git_gitdesk_is_refused_not_given_a_lock_of_i
         refused = _read_only(desk, f"{gitdesk} {command}", ".git/gitdesk")
         assert refused.returncode == 1 and "cannot take the desk lock" in refused.stderr, (command, refused.stderr)
     assert not list((tmp_path / "cache").rglob("lock*")), "no lock of its own"
+    dry = _read_only(desk, f"{gitdesk} rules run --dry-run", ".git/gitdesk")
+    assert dry.returncode == 0, "a dry run changes nothing, so it needs no lock: " + dry.stderr
 
 
 def test_a_cache_another_user_made_is_left_to_them(desk: Desk, tmp_path: Path,

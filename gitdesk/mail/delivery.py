@@ -59,6 +59,7 @@ if TYPE_CHECKING:
 from gitdesk.mail.message import without_thread_id
 from gitdesk.mail.outbox import (
     _NAME,
+    CLONE_ID,
     GIVE_UP_AFTER,
     JOURNAL,
     KEEP,
@@ -653,8 +654,10 @@ def send(desk: Desk, *, only: Collection[str] | None = None, dry_run: bool = Fal
     result = DeliveryResult(branch, str(upstream) if upstream else None, dry_run)
     wanted = None if only is None else set(only)
     journal = Journal(repo.state_dir / JOURNAL)
-    with desk_lock(repo.state_dir, name=SEND_LOCK):  # one run per clone; other commands go on meanwhile
-        clone = clone_id(repo)
+    # One run per clone; other commands go on meanwhile. A dry run changes nothing, so it takes
+    # no lock and makes no clone id (it may run where .git/gitdesk cannot be written).
+    with contextlib.nullcontext() if dry_run else desk_lock(repo.state_dir, name=SEND_LOCK):
+        clone = _known_clone_id(repo) if dry_run else clone_id(repo)
         connection: Connection | None = None
         try:
             plan = _claimed_plan(desk, upstream, journal, wanted, clone, dry_run, smtp, result)
@@ -667,6 +670,14 @@ def send(desk: Desk, *, only: Collection[str] | None = None, dry_run: bool = Fal
         if not dry_run:
             _tidy(desk, journal, upstream)
     return result
+
+
+def _known_clone_id(repo: git.Repo) -> str:
+    """This clone's id if it has one, else a stand-in: a dry run makes none."""
+    try:
+        return clone_id(repo) if (repo.state_dir / CLONE_ID).exists() else "(this clone)"
+    except (OSError, GitdeskError):
+        return "(this clone)"
 
 
 def _claimed_plan(desk: Desk, upstream: Upstream | None, journal: Journal, wanted: set[str] | None, clone: str,

@@ -16,6 +16,7 @@ two, and ``gitdesk mail send`` delivers a Message-ID once.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -558,7 +559,8 @@ def run(desk: Desk, now: datetime, *, dry_run: bool = False, only: str | None = 
         if not rules:
             raise ValidationError(f"no rule {only!r}", hint="gitdesk rules lists them")
     report = RunReport(dry_run=dry_run)
-    with desk.writing():
+    # A dry run changes nothing: no lock (it may run where .git/gitdesk cannot be written).
+    with contextlib.nullcontext() if dry_run else desk.writing():
         found = plan(desk, rules, now)
         report.unreadable = found.unreadable
         report.upcoming = sorted(found.upcoming.values(), key=lambda item: (item.at, item.rule.name))
