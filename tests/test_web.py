@@ -539,3 +539,16 @@ def test_a_form_sent_twice_posts_once(desk: Desk) -> None:
     again = reply()  # a reload, or back and submit: the browser sends the same form
     assert again.status_code == 200 and "the form was sent twice" in again.get_data(as_text=True)
     assert desk.head() == head and desk.text(ticket).count("Restarting it now.") == 1
+
+
+def test_a_writer_killed_while_the_desk_is_served_is_undone_before_the_next_page(desk: Desk) -> None:
+    """gitdesk serve runs for weeks: a command killed meanwhile left files no commit holds, and
+    the next page must not show them (the CLI's next command would undo them too)."""
+    from test_commits import _kill_at
+
+    ticket = desk.new("Printer jams", "-q", "it-helpdesk")
+    client, page, _ = signed_in(desk, ticket)
+    _kill_at(desk, ticket, "move_head", after=False)
+    assert "half done" in desk.text(ticket)
+    page = client.get(f"/t/{ticket}", base_url="http://127.0.0.1:8765").get_data(as_text=True)
+    assert "half done" not in page and "half done" not in desk.text(ticket)

@@ -39,8 +39,11 @@ class Assistant:
 
     def desk(self) -> Desk:
         from gitdesk import cache
+        from gitdesk.desk import finish_interrupted
 
-        return cache.attach(Desk.open(self.root, explicit=True))
+        opened = Desk.open(self.root, explicit=True)
+        finish_interrupted(opened.repo)  # a writer killed since the last call: no answer counts its files
+        return cache.attach(opened)
 
     def actor(self, desk: Desk) -> Actor:
         return replace(desk.actor(self.handle), via=VIA)

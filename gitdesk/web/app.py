@@ -18,7 +18,7 @@ from flask import Flask, Response, g, redirect, render_template, request
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
-from gitdesk.desk import Actor, Desk
+from gitdesk.desk import Actor, Desk, finish_interrupted
 from gitdesk.errors import GitdeskError, NotFound
 from gitdesk.web import pages
 from gitdesk.web.security import HEADERS, Guard
@@ -62,7 +62,9 @@ def create_app(desk_path: Path, as_: str | None, guard: Guard) -> Flask:
         if "desk" not in g:
             from gitdesk import cache
 
-            g.desk = cache.attach(Desk.open(desk_path, explicit=True))
+            opened = Desk.open(desk_path, explicit=True)
+            finish_interrupted(opened.repo)  # a writer killed since the last request: no page shows its files
+            g.desk = cache.attach(opened)
         return g.desk  # type: ignore[no-any-return]
 
     def actor() -> Actor:
