@@ -182,18 +182,20 @@ def _record(row: list[str], number: int, columns: Mapping[str, int], statuses: M
     return record
 
 
-# Zendesk, Freshdesk and osTicket export a description as the HTML their editor wrote: the
-# cell is markup from its first character ("<p>…</p>", "<div …>"). Text that mentions a tag
-# ("it shows </div> at the top") is text.
-_HTML = re.compile(r"\s*(?:<!doctype html|<html|<body|<(?:p|div|span|table|ul|ol|h[1-6]|font|br|b|strong)[\s/>])",
-                   re.IGNORECASE)
-_CLOSED = re.compile(r"</(?:p|div|span|td|li|body|html|h[1-6]|font|b|strong)>|<br\s*/?>", re.IGNORECASE)
+# Zendesk, Freshdesk and osTicket export a description as the HTML their editor wrote, on one
+# line: "<p>…</p>", "Hi team,<br><br>The printer…". Text that mentions a tag ("it shows </div> at
+# the top", "the <br> tags show as text" with its own line breaks) is text.
+_HTML_START = re.compile(r"\s*(?:<!doctype html|<html|<body|<(?:p|div|table|ul|ol|h[1-6])[\s/>])", re.IGNORECASE)
+_HTML_CLOSED = re.compile(r"</(?:p|div|td|li|body|html|h[1-6])>", re.IGNORECASE)
+_HTML_BREAK = re.compile(r"<br\s*/?>|<p[\s>][^<]*</p>|<div[\s>][^<]*</div>", re.IGNORECASE)
 
 
 def _as_text(value: str) -> str:
     """A cell as text: an HTML document read as mail intake reads an HTML mail (tags gone,
     paragraphs kept), other text as it is."""
-    if not (_HTML.match(value) and _CLOSED.search(value)):
+    markup = (_HTML_START.match(value) is not None and _HTML_CLOSED.search(value) is not None) or (
+        "\n" not in value and _HTML_BREAK.search(value) is not None)
+    if not markup:
         return value
     from gitdesk.mail import html
 
