@@ -87,11 +87,13 @@ def test_show_keeps_mail_plumbing_out_and_marks_time_internal(desk: Desk) -> Non
 
 
 @pytest.mark.parametrize("zone, named", [("Europe/Berlin", "2026-07-01 11:00 Europe/Berlin"),
-                                         ("UTC+3", "2026-07-01 06:00 UTC-03:00")])
+                                         ("UTC+3", "2026-07-01 06:00 UTC-03:00"),
+                                         ("Europe/Berln", "2026-07-01 09:00 UTC+00:00")])
 def test_show_names_the_zone_its_times_read_in(desk: Desk, monkeypatch: pytest.MonkeyPatch, zone: str,
                                                named: str) -> None:
     """Not the summer abbreviation of the created time, which a winter reply of the same view
-    is not in; and POSIX's "UTC+3" (three hours behind) by its offset, not as "UTC"."""
+    is not in; POSIX's "UTC+3" (three hours behind) by its offset, not as "UTC"; a mistyped
+    zone (UTC to the C library) by its offset, not as Berlin."""
     import time
 
     from gitdesk.render import views

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
@@ -67,24 +68,34 @@ def local_time(value: datetime, *, zone: bool = False) -> str:
     if not zone:
         return shown
     named = _zone_name()
-    if named:
+    if named and _names(named, local):
         return f"{shown} {named}"
     abbreviation, offset = local.strftime("%Z"), local.utcoffset()
-    if abbreviation.isalpha() and not (abbreviation in ("UTC", "GMT") and offset):
+    if not named and abbreviation.isalpha() and not (abbreviation in ("UTC", "GMT") and offset):
         return f"{shown} {abbreviation}"
     return f"{shown} UTC{local.strftime('%z')[:3]}:{local.strftime('%z')[3:]}"  # TZ=UTC+3 is called "UTC"
 
 
 @functools.lru_cache(maxsize=1)
 def _zone_name() -> str | None:
-    """The machine's zone as people name it (``TZ=Europe/Berlin``, or where /etc/localtime
-    points), or None when it has no such name."""
+    """The machine's zone as people name it (``TZ=Europe/Berlin``, a path into zoneinfo, or
+    where /etc/localtime points), or None when it has no such name (``TZ=CET-1CEST,…``)."""
     given = os.environ.get("TZ")
-    if given is not None:
-        name = given.lstrip(":")
-        return name if "/" in name and not name.startswith(("/", ".")) else None
-    target = os.path.realpath("/etc/localtime")
-    return target.split("zoneinfo/", 1)[1] if "zoneinfo/" in target else None
+    name = os.path.realpath("/etc/localtime") if given is None else given.lstrip(":")
+    if "zoneinfo/" in name:
+        name = name.split("zoneinfo/", 1)[1]
+    return name if re.fullmatch(r"[A-Za-z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9_+-]+)+", name) else None
+
+
+def _names(zone: str, local: datetime) -> bool:
+    """Whether ``zone`` is a zone this machine knows and ``local`` reads in it: a mistyped
+    TZ=Europe/Berln is UTC to the C library, and must not be labelled Berlin."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return local.astimezone(ZoneInfo(zone)).utcoffset() == local.utcoffset()
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return False
 
 
 def _item(key: Any) -> Callable[[Any], str]:
