@@ -146,7 +146,9 @@ def test_a_helpdesk_export_s_html_descriptions_arrive_as_text(desk: Desk, tmp_pa
                     "2,Maths,Is 2 < 3 and 5 > 4?,y@example.com\n"
                     '3,Page,"Steps:\n1. open the page\n2. it shows </div> at the top\n\nThanks",z@example.com\n'
                     '4,Mail,"Hi team,<br><br>The printer jams.<br>Thanks",w@example.com\n'
-                    "5,Subject,<b> appears in every subject line and </b> too,v@example.com\n",
+                    "5,Subject,<b> appears in every subject line and </b> too,v@example.com\n"
+                    "6,Typed,I typed <br> into the field and it broke,u@example.com\n"
+                    '7,Fire,"<span style=""color:red"">The printer is on fire</span>",t@example.com\n',
                     encoding="utf-8")
     items = by_key(imported(desk, "csv", rows))
     assert shown(desk, items["csv:1"]["ticket"])["description"] == "The printer on 2F jams.\n\nSince Monday.\nTray 2."
@@ -156,6 +158,8 @@ def test_a_helpdesk_export_s_html_descriptions_arrive_as_text(desk: Desk, tmp_pa
         "Steps:\n1. open the page\n2. it shows </div> at the top\n\nThanks", "text that names a tag stays text"
     assert shown(desk, items["csv:4"]["ticket"])["description"] == "Hi team,\n\nThe printer jams.\nThanks"
     assert shown(desk, items["csv:5"]["ticket"])["description"] == "<b> appears in every subject line and </b> too"
+    assert shown(desk, items["csv:6"]["ticket"])["description"] == "I typed <br> into the field and it broke"
+    assert shown(desk, items["csv:7"]["ticket"])["description"] == "The printer is on fire"
 
 
 def test_imported_resolutions_are_credited_to_who_worked_them_not_to_who_imported(desk: Desk,

@@ -183,11 +183,13 @@ def _record(row: list[str], number: int, columns: Mapping[str, int], statuses: M
 
 
 # Zendesk, Freshdesk and osTicket export a description as the HTML their editor wrote, on one
-# line: "<p>…</p>", "Hi team,<br><br>The printer…". Text that mentions a tag ("it shows </div> at
-# the top", "the <br> tags show as text" with its own line breaks) is text.
-_HTML_START = re.compile(r"\s*(?:<!doctype html|<html|<body|<(?:p|div|table|ul|ol|h[1-6])[\s/>])", re.IGNORECASE)
-_HTML_CLOSED = re.compile(r"</(?:p|div|td|li|body|html|h[1-6])>", re.IGNORECASE)
-_HTML_BREAK = re.compile(r"<br\s*/?>|<p[\s>][^<]*</p>|<div[\s>][^<]*</div>", re.IGNORECASE)
+# line: "<p>…</p>", "<span style=…>…</span>", "Hi team,<br><br>The printer…". Text that mentions a
+# tag ("it shows </div> at the top", "the <br> tags show as text", "I typed <br> into the field")
+# is text: a tag it names stands apart, between spaces, where an editor's tags hug the words.
+_HTML_START = re.compile(r"\s*(?:<!doctype html|<html|<body|<(p|div|table|ul|ol|h[1-6]|span|b|strong|em|i|u|font)"
+                         r"(?:\s[^<>]*)?>(?=\S)[^<]*(?:<[^<>]+>[^<]*)*(?<=\S)</\1>)", re.IGNORECASE)
+_HTML_CLOSED = re.compile(r"</(?:p|div|td|li|body|html|h[1-6]|span|b|strong|em|i|u|font)>", re.IGNORECASE)
+_HTML_BREAK = re.compile(r"\S<br\s*/?>|<br\s*/?>\S|<p(?:\s[^<>]*)?>[^<]*</p>", re.IGNORECASE)
 
 
 def _as_text(value: str) -> str:
