@@ -104,6 +104,15 @@ def _cache_files_writable(folder: Path) -> bool:
         return False
 
 
+def _owns(folder: Path) -> bool:
+    """Whether this process's user owns ``folder``: root reading someone's clone from cron must
+    not make their .git/gitdesk (it would be root's, and lock its owner out of every write)."""
+    try:
+        return not hasattr(os, "geteuid") or folder.stat().st_uid == os.geteuid()
+    except OSError:
+        return False
+
+
 @functools.lru_cache(maxsize=16)
 def _cache_dir(git_dir: Path) -> Path:
     """``.git/gitdesk/`` when this process may write it; else (a read-only mount, a repository
@@ -112,7 +121,8 @@ def _cache_dir(git_dir: Path) -> Path:
     locks and journals never do (a writer that cannot take the desk's lock is refused). Asked
     once a process."""
     own = git_dir / "gitdesk"
-    if os.access(own if own.is_dir() else git_dir, os.W_OK) and _cache_files_writable(own):
+    if os.access(own if own.is_dir() else git_dir, os.W_OK) and _cache_files_writable(own) \
+            and (own.is_dir() or _owns(git_dir)):
         return own
     home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return home / "gitdesk" / hashlib.sha1(str(git_dir.resolve()).encode()).hexdigest()[:16]
@@ -203,6 +213,12 @@ def find(start: Path) -> Repo | None:
     result = _run(start, ["rev-parse", "--show-toplevel", "--absolute-git-dir",
                           "--show-object-format", "--git-path", "hooks"], check=False)
     if result.returncode != 0:
+        said = result.stderr.decode("utf-8", "replace")
+        if "dubious ownership" in said:  # Git's own guard: a repository of another user
+            where = next((line.split("repository at", 1)[1].strip().strip("'") for line in said.splitlines()
+                          if "repository at" in line), str(start))
+            raise GitError(f"Git refuses to work in {where}: it belongs to another user",
+                           hint=f"if you trust it: git config --global --add safe.directory {where}")
         return None
     lines = result.stdout.decode("utf-8", "surrogateescape").splitlines()
     if len(lines) < 2 or not lines[0]:
@@ -616,6 +632,11 @@ def _ref_statuses(output: str) -> list[str]:
             and ("[rejected]" in line or "[remote rejected]" in line or "[remote failure]" in line)]
 
 
+# What a server says when its ref lock failed for a reason no retry mends (a stale main.lock,
+# refs it may not write), rather than another push holding it that instant.
+_STUCK = ("permission denied", "file exists", "read-only file system", "no space left")
+
+
 def push_raced(output: str) -> bool:
     """Whether a failed push's output (``--porcelain`` or not) says it lost a race, so
     integrating and pushing again may work; else the remote refused it, and it would again."""
@@ -623,7 +644,8 @@ def push_raced(output: str) -> bool:
         if "[rejected]" in line:  # fetch first, non-fast-forward, stale info: behind the remote
             return True
         if "[remote rejected]" in line and any(sign in line for sign in _RACED_REMOTELY):
-            return True
+            said = "\n".join(text for text in output.splitlines() if text.startswith("remote:")).lower()
+            return not any(sign in said for sign in _STUCK)
     return False
 
 
@@ -642,8 +664,9 @@ def push_refusal(output: str) -> str:
                 for line in _ref_statuses(output)]
     said = [line[len("remote:"):].strip().rstrip(".") for line in lines if line.startswith("remote:")]
     said = [line for line in said if line and not set(line) <= set("-= ")]
-    found = [*verdicts, *said] or [line.split(":", 1)[1].strip().rstrip(".") for line in lines
-                                   if line.startswith(("fatal:", "error:")) and "failed to push some refs" not in line]
+    errors = [line.split(":", 1)[1].strip().rstrip(".") for line in lines
+              if line.startswith(("fatal:", "error:")) and "failed to push some refs" not in line]
+    found = [*verdicts, *said, *errors]  # Git's own error (a remote's unpack failure) as well
     found = found or [line.strip() for line in lines if line.strip() and not line.startswith("Done")][-1:]
     return "; ".join(dict.fromkeys(found[:4])) or "no reason given"
 

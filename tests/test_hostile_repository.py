@@ -891,3 +891,28 @@ def test_a_cache_another_user_made_is_left_to_them(desk: Desk, tmp_path: Path,
     read = _read_only(desk, f"'{sys.executable}' -m gitdesk list", ".git/gitdesk/cache.sqlite")
     assert read.returncode == 0 and ticket in read.stdout, read.stderr
     assert list((tmp_path / "cache" / "gitdesk").iterdir())
+
+
+def test_a_reader_in_someone_else_s_clone_makes_no_state_folder_of_its_own_there(
+        desk: Desk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Root's cron job lists a clone an agent owns: were it to make .git/gitdesk, the folder
+    would be root's and every write of the agent's would be refused. Its cache goes to root's
+    own cache folder."""
+    ticket = desk.new("Printer jams")
+    state = desk.path / ".git" / "gitdesk"
+    for path in [state, *state.rglob("*")][::-1]:
+        path.unlink() if path.is_file() else path.rmdir()
+    try:
+        os.chown(desk.path / ".git", 1001, 1001)
+    except PermissionError:
+        pytest.skip("only root can hand a folder to someone else")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    refused = subprocess.run([sys.executable, "-m", "gitdesk", "list"], cwd=desk.path, capture_output=True,
+                             text=True, check=False)
+    assert refused.returncode == 1 and "Git refuses to work in" in refused.stderr and "belongs to another user" \
+        in refused.stderr and "safe.directory" in refused.stderr, "Git's guard said in its words, with its fix"
+    desk.git("config", "--global", "--add", "safe.directory", "*")  # root trusts it, as its cron job must
+    listed = subprocess.run([sys.executable, "-m", "gitdesk", "list"], cwd=desk.path, capture_output=True,
+                            text=True, check=False)
+    assert listed.returncode == 0 and ticket in listed.stdout, listed.stderr
+    assert not state.exists(), "the agent's clone is left as it was"

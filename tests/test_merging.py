@@ -115,6 +115,13 @@ def test_a_push_the_remote_refuses_says_why_at_once(team, monkeypatch) -> None: 
     out = alice.run("sync", ok=False)
     assert "the remote refused the push: [remote rejected] (pre-receive hook declined); Direct pushes to main are " \
            "blocked (non-fast-forward pushes too)" in out, "the server's words are not a race"
+    hook.unlink()
+    stale = origin / "refs" / "heads" / "main.lock"  # a crashed server's: no retry mends it
+    stale.parent.mkdir(parents=True, exist_ok=True)
+    stale.touch()
+    out = alice.run("sync", ok=False)
+    assert "the remote refused the push" in out and "main.lock': File exists" in out and "keeps moving" not in out
+    stale.unlink()
     alice.git("config", "remote.origin.pushurl", str(origin.parent / "nowhere.git"))
     out = alice.run("sync", ok=False)
     assert "git push failed: '" in out and "does not appear to be a git repository" in out, out

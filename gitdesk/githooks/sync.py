@@ -239,6 +239,7 @@ def sync(desk: Desk, *, strategy: str | None = None, attempts: int = 5) -> SyncR
             raise GitdeskError(f"{dirty[0]} has uncommitted changes", path=None,
                                hint="commit or stash them, then sync again")
         _ensure_attributes(repo)
+        last = ""  # the remote's answer to the last push that raced
         for attempt in range(1, attempts + 1):
             result.attempts = attempt
             fetched = git.run_result(repo, "fetch", "--quiet", "--", remote)
@@ -284,5 +285,6 @@ def sync(desk: Desk, *, strategy: str | None = None, attempts: int = 5) -> SyncR
                                hint="check the remote's address and your access to it (git remote -v), then "
                                     "gitdesk sync")
             result.notes.append(f"push raced another clone (attempt {attempt}); integrating again")
-    raise GitError(f"gave up after {attempts} attempts: the remote keeps moving",
-                   hint="run gitdesk sync again in a moment")
+            last = text
+    raise GitError(f"gave up after {attempts} attempts: the remote keeps moving (its last answer: "
+                   f"{git.push_refusal(last)})", hint="run gitdesk sync again in a moment")
