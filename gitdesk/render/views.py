@@ -84,6 +84,9 @@ def _zone_name() -> str | None:
     name = os.path.realpath("/etc/localtime") if given is None else given.lstrip(":")
     if "zoneinfo/" in name:
         name = name.split("zoneinfo/", 1)[1]
+    name = name.removeprefix("posix/")
+    if name.startswith("Etc/"):
+        return None  # "Etc/GMT+3" is three hours behind: its offset says it plainly
     return name if re.fullmatch(r"[A-Za-z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9_+-]+)+", name) else None
 
 
