@@ -325,6 +325,8 @@ def test_a_broken_rules_file_does_not_stop_new_tickets_or_mail(tmp_path: Path, m
             b"Message-ID: <frank-1@customer.org>\n\nIt jams on every page.\n")
     taken = intake(desk, "eml", eml(tmp_path, mail))
     assert [m["outcome"] for m in taken["messages"]] == ["new"], taken
+    said = desk.run("intake", "eml", str(eml(tmp_path, mail.replace(b"frank-1", b"frank-2"), "two.eml")))
+    assert "the desk's rules were not applied" in said.stderr, "whoever runs intake is told, as new tells"
     refused = desk.run("rules", "run", ok=False)
     assert refused.exit_code == 1 and "nobody-here" in refused.stderr
     desk.run("resolve", made_id := json.loads(made.stdout)["id"], "-m", "Reset the boiler", "--no-send")

@@ -40,6 +40,10 @@ def intake(session: Session, kind: str, path: Path, fmt: str) -> None:
 
     result = taking_in.run(session.desk, kind, path)
     views.intake_result(result, fmt)
+    if result.rules_problem:
+        from gitdesk.render import output
+
+        output.rules_not_applied(result.rules_problem)
     if result.commits and fmt == "table":
         from gitdesk.mail.delivery import upstream_of
         from gitdesk.render import output

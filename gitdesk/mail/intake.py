@@ -88,6 +88,7 @@ class IntakeResult:
     source: str
     items: list[Taken] = field(default_factory=list)
     commits: list[str] = field(default_factory=list)
+    rules_problem: str | None = None  # the desk's rules could not be read: new tickets were made without them
 
     def count(self, outcome: str) -> int:
         return sum(1 for item in self.items if item.outcome == outcome)
@@ -1060,6 +1061,8 @@ def _run_chunk(desk: Desk, messages: list[tuple[str, bytes | ValidationError]], 
                 continue
             items.append(_one(state, position, incoming, files))
         _land(desk, state, items, files, source, result)
+        if state.event_rules is not None and state.event_rules.problem:
+            result.rules_problem = state.event_rules.problem
 
 
 def _continued(state: _State, target: str | None) -> str | None:
