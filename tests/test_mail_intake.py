@@ -1110,13 +1110,10 @@ def test_a_folder_given_as_dot_is_named_by_the_folder(mail_desk: Desk, tmp_path:
     ("Thanks, no more errors, but the report is empty now.", False),
     ("Thanks, no longer broken on Windows. On the Mac it does nothing.", False),
     ("Thanks. It hasn't failed since Monday, until today.", False),
-    ("Thanks, I can no longer log in to Outlook since the update.", False),  # "no longer" mid-sentence
-    ("Danke, ich kann mich nicht mehr anmelden.", False),
     ("Danke, es stürzt nicht mehr ab.", True),
-    ("Thanks, no more errors!\n\nBest regards,\nTom\n", True),  # a sign-off after the good news
-    ("Thanks, no more errors!\n\nSent from my iPhone\n", True),
-    ("Thanks, it works now, no more crashes.", True),
-    ("Thanks, no more errors :)", True),
+    ("Thanks, no more errors!\n\nThe invoices now print blank pages.", False),  # good news, then a problem
+    ("Thanks, I no longer get logged out every hour!", True),
+    ("Danke, ist nicht mehr nötig.", True),
 ])
 def test_a_thank_you_that_names_the_old_problem_as_gone_does_not_reopen(answer: str, thanks: bool) -> None:
     """Requesters thank in the words of their problem ("no more errors"): that is not the
