@@ -121,9 +121,21 @@ def _cache_dir(git_dir: Path) -> Path:
     locks and journals never do (a writer that cannot take the desk's lock is refused). Asked
     once a process."""
     own = git_dir / "gitdesk"
-    if os.access(own if own.is_dir() else git_dir, os.W_OK) and _cache_files_writable(own) \
-            and (own.is_dir() or _owns(git_dir)):
+    if not (os.access(own if own.is_dir() else git_dir, os.W_OK) and _cache_files_writable(own)):
+        return _home_cache(git_dir)
+    if own.is_dir() or _owns(git_dir):
         return own
+    # Another user's clone this process may write (root's cron, a group-shared clone): its own
+    # cache folder, so as not to make their .git/gitdesk; theirs if it has none it can make.
+    home = _home_cache(git_dir)
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return own
+    return home
+
+
+def _home_cache(git_dir: Path) -> Path:
     home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return home / "gitdesk" / hashlib.sha1(str(git_dir.resolve()).encode()).hexdigest()[:16]
 
@@ -632,9 +644,10 @@ def _ref_statuses(output: str) -> list[str]:
             and ("[rejected]" in line or "[remote rejected]" in line or "[remote failure]" in line)]
 
 
-# What a server says when its ref lock failed for a reason no retry mends (a stale main.lock,
-# refs it may not write), rather than another push holding it that instant.
-_STUCK = ("permission denied", "file exists", "read-only file system", "no space left")
+# What a server says when its ref lock failed for a reason no retry mends (refs it may not
+# write), rather than another push holding it that instant. "File exists" is both a live push's
+# lock and a crashed server's stale one: it is retried, and the last answer says which it was.
+_STUCK = ("permission denied", "read-only file system", "no space left")
 
 
 def push_raced(output: str) -> bool:

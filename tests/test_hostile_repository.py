@@ -916,3 +916,7 @@ def test_a_reader_in_someone_else_s_clone_makes_no_state_folder_of_its_own_there
                             text=True, check=False)
     assert listed.returncode == 0 and ticket in listed.stdout, listed.stderr
     assert not state.exists(), "the agent's clone is left as it was"
+    monkeypatch.setenv("XDG_CACHE_HOME", "/proc/no-cache-here")  # a service account's: nothing can be made there
+    served = subprocess.run([sys.executable, "-m", "gitdesk", "list"], cwd=desk.path, capture_output=True,
+                            text=True, check=False)
+    assert served.returncode == 0 and ticket in served.stdout, "the clone's own cache, then: " + served.stderr

@@ -171,8 +171,9 @@ def open_cache(repo: git.Repo, prefix: str = "") -> Iterator[sqlite3.Connection]
         repo.cache_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise GitdeskError(f"cannot keep the cache in {repo.cache_dir}: {error.strerror or error}",
-                           hint=f"{repo.state_dir} is not writable for you, so the cache goes to your own cache "
-                                "folder: set XDG_CACHE_HOME to a folder you may write") from None
+                           hint=f"{repo.state_dir} cannot be written by you (or the clone is another user's), so "
+                                "the cache goes to your own cache folder: set XDG_CACHE_HOME to a folder you may "
+                                "write") from None
     path = path_of(repo, prefix)
     state, connection = _inspect(path)
     if state != _READY or connection is None:
