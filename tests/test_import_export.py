@@ -156,10 +156,12 @@ def test_a_helpdesk_export_s_html_descriptions_arrive_as_text(desk: Desk, tmp_pa
     assert shown(desk, items["csv:2"]["ticket"])["description"] == "Is 2 < 3 and 5 > 4?", "text stays text"
     assert shown(desk, items["csv:3"]["ticket"])["description"] == \
         "Steps:\n1. open the page\n2. it shows </div> at the top\n\nThanks", "text that names a tag stays text"
-    assert shown(desk, items["csv:4"]["ticket"])["description"] == "Hi team,\n\nThe printer jams.\nThanks"
+    assert shown(desk, items["csv:4"]["ticket"])["description"] == "Hi team,<br><br>The printer jams.<br>Thanks", \
+        "not one HTML block: kept as written rather than guessed at"
     assert shown(desk, items["csv:5"]["ticket"])["description"] == "<b> appears in every subject line and </b> too"
     assert shown(desk, items["csv:6"]["ticket"])["description"] == "I typed <br> into the field and it broke"
-    assert shown(desk, items["csv:7"]["ticket"])["description"] == "The printer is on fire"
+    assert shown(desk, items["csv:7"]["ticket"])["description"] == \
+        '<span style="color:red">The printer is on fire</span>'
 
 
 def test_imported_resolutions_are_credited_to_who_worked_them_not_to_who_imported(desk: Desk,

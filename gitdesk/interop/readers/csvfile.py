@@ -182,22 +182,18 @@ def _record(row: list[str], number: int, columns: Mapping[str, int], statuses: M
     return record
 
 
-# Zendesk, Freshdesk and osTicket export a description as the HTML their editor wrote, on one
-# line: "<p>…</p>", "<span style=…>…</span>", "Hi team,<br><br>The printer…". Text that mentions a
-# tag ("it shows </div> at the top", "the <br> tags show as text", "I typed <br> into the field")
-# is text: a tag it names stands apart, between spaces, where an editor's tags hug the words.
-_HTML_START = re.compile(r"\s*(?:<!doctype html|<html|<body|<(p|div|table|ul|ol|h[1-6]|span|b|strong|em|i|u|font)"
-                         r"(?:\s[^<>]*)?>(?=\S)[^<]*(?:<[^<>]+>[^<]*)*(?<=\S)</\1>)", re.IGNORECASE)
-_HTML_CLOSED = re.compile(r"</(?:p|div|td|li|body|html|h[1-6]|span|b|strong|em|i|u|font)>", re.IGNORECASE)
-_HTML_BREAK = re.compile(r"\S<br\s*/?>|<br\s*/?>\S|<p(?:\s[^<>]*)?>[^<]*</p>", re.IGNORECASE)
+# Zendesk, Freshdesk and osTicket export a description as the HTML their editor wrote: a cell
+# that is one HTML block from its first character to its last ("<div class=…>…</div>", "<p>…</p>",
+# pretty-printed or not). Anything else is text, whatever tags it names or holds ("it shows
+# </div> at the top", "<i>Italic</i> buttons do nothing"): a guess there loses people's words.
+_HTML_CELL = re.compile(r"\s*<(?:!doctype html|html|body|p|div|table|ul|ol|h[1-6])\b[^<>]*>.*"
+                        r"</(?:html|body|p|div|table|ul|ol|h[1-6])>\s*", re.IGNORECASE | re.DOTALL)
 
 
 def _as_text(value: str) -> str:
     """A cell as text: an HTML document read as mail intake reads an HTML mail (tags gone,
     paragraphs kept), other text as it is."""
-    markup = (_HTML_START.match(value) is not None and _HTML_CLOSED.search(value) is not None) or (
-        "\n" not in value and _HTML_BREAK.search(value) is not None)
-    if not markup:
+    if not _HTML_CELL.fullmatch(value):
         return value
     from gitdesk.mail import html
 
