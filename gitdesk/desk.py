@@ -493,7 +493,10 @@ def create(directory: Path, desk_name: str | None = None) -> Initialised:
     if (directory / CONFIG_PATH).exists():
         raise GitdeskError(f"{directory} is already a desk ({CONFIG_PATH} exists)")
     directory.mkdir(parents=True, exist_ok=True)
-    repo = git.find(directory)
+    try:
+        repo = git.find(directory)
+    except GitError:  # inside another user's repository, which Git will not work in: a new one of its own
+        repo = None
     created = repo is None
     if repo is None:
         repo = git.init(directory)
