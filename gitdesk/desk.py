@@ -495,8 +495,10 @@ def create(directory: Path, desk_name: str | None = None) -> Initialised:
     directory.mkdir(parents=True, exist_ok=True)
     try:
         repo = git.find(directory)
-    except GitError:  # inside another user's repository, which Git will not work in: a new one of its own
-        repo = None
+    except GitError:
+        if (directory / ".git").exists():
+            raise  # that repository itself: never touched
+        repo = None  # below another user's repository, which Git will not work in: a new one of its own
     created = repo is None
     if repo is None:
         repo = git.init(directory)

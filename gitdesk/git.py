@@ -126,13 +126,9 @@ def _cache_dir(git_dir: Path) -> Path:
     if own.is_dir() or _owns(git_dir):
         return own
     # Another user's clone this process may write (root's cron, a group-shared clone): its own
-    # cache folder, so as not to make their .git/gitdesk; theirs if it has none it can make.
-    home = _home_cache(git_dir)
-    try:
-        home.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return own
-    return home
+    # cache folder, never their .git/gitdesk (made by this user, it could lock the owner out of
+    # every write). Where that folder cannot be made, reading says so, with the fix.
+    return _home_cache(git_dir)
 
 
 def _home_cache(git_dir: Path) -> Path:

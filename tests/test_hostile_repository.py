@@ -919,4 +919,24 @@ def test_a_reader_in_someone_else_s_clone_makes_no_state_folder_of_its_own_there
     monkeypatch.setenv("XDG_CACHE_HOME", "/proc/no-cache-here")  # a service account's: nothing can be made there
     served = subprocess.run([sys.executable, "-m", "gitdesk", "list"], cwd=desk.path, capture_output=True,
                             text=True, check=False)
-    assert served.returncode == 0 and ticket in served.stdout, "the clone's own cache, then: " + served.stderr
+    assert served.returncode == 1 and "set XDG_CACHE_HOME to a folder you may write" in served.stderr, served.stderr
+    assert not state.exists(), "still no .git/gitdesk of this user's in the owner's clone"
+
+
+def test_init_never_touches_another_user_s_repository(tmp_path: Path) -> None:
+    """gitdesk init at the top of a repository Git refuses (another user's) is refused and
+    leaves it alone; in a folder below it, a repository of its own is made."""
+    theirs = tmp_path / "theirs"
+    git(tmp_path, "init", "-q", str(theirs))
+    try:
+        for path in [theirs, *theirs.rglob("*")]:
+            os.chown(path, 1001, 1001, follow_symlinks=False)
+    except PermissionError:
+        pytest.skip("only root can hand a folder to someone else")
+    config = (theirs / ".git" / "config").read_bytes()
+    refused = CliRunner().invoke(cli, ["init", str(theirs)])
+    assert refused.exit_code == 1 and "belongs to another user" in refused.output, refused.output
+    assert (theirs / ".git" / "config").read_bytes() == config and (theirs / ".git" / "config").stat().st_uid == 1001
+    made = CliRunner().invoke(cli, ["init", str(theirs / "desk")])
+    assert made.exit_code == 0, made.output
+    assert (theirs / "desk" / ".git").is_dir(), "a repository of its own, below theirs"
