@@ -148,7 +148,8 @@ def test_a_helpdesk_export_s_html_descriptions_arrive_as_text(desk: Desk, tmp_pa
                     '4,Mail,"Hi team,<br><br>The printer jams.<br>Thanks",w@example.com\n'
                     "5,Subject,<b> appears in every subject line and </b> too,v@example.com\n"
                     "6,Typed,I typed <br> into the field and it broke,u@example.com\n"
-                    '7,Fire,"<span style=""color:red"">The printer is on fire</span>",t@example.com\n',
+                    '7,Fire,"<span style=""color:red"">The printer is on fire</span>",t@example.com\n'
+                    '8,Sig,"<div> and </div> show in my signature, right before </div>",s@example.com\n',
                     encoding="utf-8")
     items = by_key(imported(desk, "csv", rows))
     assert shown(desk, items["csv:1"]["ticket"])["description"] == "The printer on 2F jams.\n\nSince Monday.\nTray 2."
@@ -160,6 +161,8 @@ def test_a_helpdesk_export_s_html_descriptions_arrive_as_text(desk: Desk, tmp_pa
         "not one HTML block: kept as written rather than guessed at"
     assert shown(desk, items["csv:5"]["ticket"])["description"] == "<b> appears in every subject line and </b> too"
     assert shown(desk, items["csv:6"]["ticket"])["description"] == "I typed <br> into the field and it broke"
+    assert shown(desk, items["csv:8"]["ticket"])["description"] == \
+        "<div> and </div> show in my signature, right before </div>", "a tag that stands apart is named, not markup"
     assert shown(desk, items["csv:7"]["ticket"])["description"] == \
         '<span style="color:red">The printer is on fire</span>'
 

@@ -1114,6 +1114,9 @@ def test_a_folder_given_as_dot_is_named_by_the_folder(mail_desk: Desk, tmp_path:
     ("Thanks, no more errors!\n\nThe invoices now print blank pages.", False),  # good news, then a problem
     ("Thanks, I no longer get logged out every hour!", True),
     ("Danke, ist nicht mehr nötig.", True),
+    ("Thanks, I no longer have the problem.", True),
+    ("Thanks, we no longer need this.", True),
+    ("Thanks, the printer no longer prints.", False),
 ])
 def test_a_thank_you_that_names_the_old_problem_as_gone_does_not_reopen(answer: str, thanks: bool) -> None:
     """Requesters thank in the words of their problem ("no more errors"): that is not the

@@ -407,9 +407,10 @@ def _trailers(action: str, tickets: Sequence[str | None]) -> str:
                       *(f"Gitdesk-Ticket: {ticket}" for ticket in dict.fromkeys(t for t in tickets if t))]) + "\n"
 
 
-def _claim(desk: Desk, upstream: Upstream, plan: _Plan, clone: str, now: datetime) -> bool:
+def _claim(desk: Desk, upstream: Upstream, plan: _Plan, clone: str, now: datetime, raced: list[str]) -> bool:
     """Claim the plan's due messages with one commit pushed to the upstream; False when
-    another clone pushed first (nothing changed here). Call under the desk lock."""
+    another clone pushed first (nothing changed here; the remote's answer is added to
+    ``raced``). Call under the desk lock."""
     repo = desk.repo
     fresh = [due for due in plan.due if due.claim is None or due.claim.clone != clone]
     if not fresh:
@@ -431,6 +432,7 @@ def _claim(desk: Desk, upstream: Upstream, plan: _Plan, clone: str, now: datetim
     if push.returncode != 0:
         text = (push.stdout + push.stderr).decode("utf-8", "replace")
         if git.push_raced(text):
+            raced.append(git.push_refusal(text))
             return False
         raise GitdeskError(f"could not push the claim to {upstream}: {clean_line(git.push_refusal(text))}",
                            hint="nothing was sent; check that the remote can be reached and that you may push, "
@@ -685,6 +687,7 @@ def _claimed_plan(desk: Desk, upstream: Upstream | None, journal: Journal, wante
     """Sync, read the outbox and (with an upstream) claim what is due: the plan to carry out and
     an open connection, or None when there is nothing to do (``result`` then lists why)."""
     connection: Connection | None = None
+    raced: list[str] = []  # the remote's answers to claims that lost a race
     try:
         for _attempt in range(CLAIM_ATTEMPTS):
             if upstream is not None and not dry_run:
@@ -701,10 +704,11 @@ def _claimed_plan(desk: Desk, upstream: Upstream | None, journal: Journal, wante
                 return plan, connection
             with desk.writing():
                 plan = _plan(desk, journal.read(), wanted, now, clone)  # HEAD may have moved here meanwhile
-                if not plan.due or _claim(desk, upstream, plan, clone, now):
+                if not plan.due or _claim(desk, upstream, plan, clone, now, raced):
                     return plan, connection
         raise GitdeskError(f"gave up after {CLAIM_ATTEMPTS} attempts to claim mail: other clones keep pushing "
-                           f"to {upstream}", hint="nothing was sent; run gitdesk mail send again in a moment")
+                           f"to {upstream} (its last answer: {clean_line(raced[-1]) if raced else 'none'})",
+                           hint="nothing was sent; run gitdesk mail send again in a moment")
     except BaseException:
         if connection is not None:
             connection.close()

@@ -638,6 +638,8 @@ _NOT_SINCE = re.compile(r"\b(?:has ?n[o']t|have ?n[o']t|did ?n[o']t|not)\s+(?:fa
 _TURNS = re.compile(r"\b(?:but|though|although|however|until|till|except|only|yet|now|aber|doch|jedoch|mais|pero)\b",
                     re.IGNORECASE)
 _NOT_NEEDED = re.compile(r"(?:needed|required|necessary|relevant|urgent|an? (?:issue|problem))\b", re.IGNORECASE)
+# What stopping is good news for: "I no longer have the problem", "we no longer need this".
+_GONE = re.compile(r"\b(?:problems?|issues?|need\w*|help|happens?|occurs?|appears?|bother\w*)\b", re.IGNORECASE)
 
 
 _AFTERWORDS = re.compile(r"[\s.!,;:)(-]*(?:(?:many |again |a lot |so much )*(?:thanks|thank you|cheers|regards|again|"
@@ -648,7 +650,8 @@ def _without_good_news(said: str) -> str:
     """``said`` with the phrases that name the old problem as gone set aside, when the answer
     ends on them and turns nowhere; "no longer prints" made a sign of trouble either way."""
     def gone(match: re.Match[str]) -> bool:
-        return bool(_STILL_BROKEN.search(match.group(1)) or _NOT_NEEDED.match(match.group(1)))
+        return bool(_STILL_BROKEN.search(match.group(1)) or _NOT_NEEDED.match(match.group(1))
+                    or _GONE.search(match.group(1)))
 
     good = [match for match in _NO_MORE.finditer(said) if gone(match)]
     good += [*_STILL_FINE.finditer(said), *_NOT_SINCE.finditer(said)]

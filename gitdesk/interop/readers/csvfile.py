@@ -184,10 +184,11 @@ def _record(row: list[str], number: int, columns: Mapping[str, int], statuses: M
 
 # Zendesk, Freshdesk and osTicket export a description as the HTML their editor wrote: a cell
 # that is one HTML block from its first character to its last ("<div class=…>…</div>", "<p>…</p>",
-# pretty-printed or not). Anything else is text, whatever tags it names or holds ("it shows
-# </div> at the top", "<i>Italic</i> buttons do nothing"): a guess there loses people's words.
-_HTML_CELL = re.compile(r"\s*<(?:!doctype html|html|body|p|div|table|ul|ol|h[1-6])\b[^<>]*>.*"
-                        r"</(?:html|body|p|div|table|ul|ol|h[1-6])>\s*", re.IGNORECASE | re.DOTALL)
+# pretty-printed or not): the same tag opens and closes it, and the opening one hugs what it
+# holds. Anything else is text, whatever tags it names or holds ("<div> and </div> show in my
+# signature", "<i>Italic</i> buttons do nothing"): a guess there loses people's words.
+_HTML_CELL = re.compile(r"\s*(?:<!doctype html[^<>]*>\s*)?<(html|body|p|div|table|ul|ol|h[1-6])\b[^<>]*>"
+                        r"(?=[^\s<]|\s*<).*</\1>\s*", re.IGNORECASE | re.DOTALL)
 
 
 def _as_text(value: str) -> str:
