@@ -132,7 +132,11 @@ def _cache_dir(git_dir: Path) -> Path:
 
 
 def _home_cache(git_dir: Path) -> Path:
-    home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    try:
+        home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    except RuntimeError:  # no HOME and no passwd entry (a container's arbitrary uid)
+        raise GitError(f"cannot keep a cache: {git_dir / 'gitdesk'} is not yours to write, and you have no home "
+                       "folder", hint="set XDG_CACHE_HOME to a folder you may write") from None
     return home / "gitdesk" / hashlib.sha1(str(git_dir.resolve()).encode()).hexdigest()[:16]
 
 

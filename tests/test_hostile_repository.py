@@ -940,3 +940,42 @@ def test_init_never_touches_another_user_s_repository(tmp_path: Path) -> None:
     made = CliRunner().invoke(cli, ["init", str(theirs / "desk")])
     assert made.exit_code == 0, made.output
     assert (theirs / "desk" / ".git").is_dir(), "a repository of its own, below theirs"
+
+
+def test_a_reader_with_no_home_in_someone_else_s_clone_is_told_what_to_set(desk: Desk, tmp_path: Path) -> None:
+    """A container's arbitrary uid: no passwd entry, no HOME. Not a crash (exit 3): one line,
+    with the setting that gives it a cache."""
+    import shutil
+
+    python = shutil.which("python3", path="/usr/bin")
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    if os.geteuid() != 0 or not shutil.which("setpriv") or python is None or subprocess.run(
+            [python, "-c", "import sys; print(f'{sys.version_info.major}.{sys.version_info.minor}')"],
+            capture_output=True, text=True).stdout.strip() != version:
+        pytest.skip("needs root, setpriv and a system Python of this version another user can run")
+    import tempfile
+
+    desk.new("Printer jams")
+    # Somewhere another user can reach (pytest's folders are root's alone), the clone as root left it.
+    shared = Path(tempfile.mkdtemp(prefix="gitdesk-shared-"))
+    os.chmod(shared, 0o755)
+    clone = shared / "desk"
+    shutil.copytree(desk.path, clone, symlinks=True)
+    state = clone / ".git" / "gitdesk"
+    shutil.rmtree(state)
+    for path in [clone, *clone.rglob("*")]:
+        os.chmod(path, os.stat(path).st_mode | 0o777)
+    import gitdesk
+
+    packages = [path for path in sys.path if path.endswith("site-packages")]
+    where = os.pathsep.join([str(Path(gitdesk.__file__).parent.parent), *packages])
+    listed = subprocess.run(["setpriv", "--reuid=1234", "--regid=1234", "--clear-groups", "env", "-i",
+                             "PATH=/usr/bin:/bin", "GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=safe.directory",
+                             "GIT_CONFIG_VALUE_0=*", f"PYTHONPATH={where}", python, "-m", "gitdesk", "list"],
+                            cwd=clone, capture_output=True, text=True, check=False)
+    made = state.exists()
+    shutil.rmtree(shared)
+    if "No module named" in listed.stderr or "ModuleNotFoundError" in listed.stderr:
+        pytest.skip("the other user cannot read this Python's packages")
+    assert listed.returncode == 1 and "set XDG_CACHE_HOME" in listed.stderr, listed.stderr
+    assert "this is a bug" not in listed.stderr and not made

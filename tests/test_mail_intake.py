@@ -343,6 +343,15 @@ def test_html_tables_keep_their_cells_apart_and_numbered_lists_their_numbers() -
     assert to_text(form) == "PC | LT-0042\nUser | olga\n\n1. restart\n2. new cable"
 
 
+def test_a_pasted_stack_trace_in_html_mail_keeps_its_lines_and_indentation() -> None:
+    from gitdesk.mail.html import to_text
+
+    mail = ("<div><p>It crashes:</p><pre>Traceback (most recent call last):\n  File \"app.py\", line 3\n"
+            "    main()\nKeyError: x</pre><p>Thanks</p></div>")
+    assert to_text(mail) == ("It crashes:\n\nTraceback (most recent call last):\n  File \"app.py\", line 3\n"
+                             "    main()\nKeyError: x\n\nThanks")
+
+
 @pytest.mark.parametrize(("body", "kept"), [
     ("Still broken.\nOn the display the printer wrote:\nPAPER JAM 13.B, then it rebooted.", "PAPER JAM 13.B"),
     ("The mail said\nFrom: IT department\nDate: yesterday\nreset your password here", "reset your password"),

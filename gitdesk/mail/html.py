@@ -22,6 +22,7 @@ class _Text(html.parser.HTMLParser):
         self.link_text: list[str] = []
         self.lists: list[int | None] = []  # open lists, innermost last: an <ol>'s item count, None for <ul>
         self.cells = 0  # cells so far in the table row: "PC | LT-0042", not "PCLT-0042"
+        self.pre = 0  # inside <pre>: a pasted log or stack trace keeps its lines and indentation
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _SKIP:
@@ -36,6 +37,8 @@ class _Text(html.parser.HTMLParser):
             self.parts.append(" | " if self.cells else "")
             self.cells += 1
         elif tag in _BLOCKS:
+            if tag == "pre":
+                self.pre += 1
             if tag in ("ol", "ul"):
                 self.lists.append(0 if tag == "ol" else None)
             elif tag == "tr":
@@ -53,6 +56,9 @@ class _Text(html.parser.HTMLParser):
             if self.href.startswith(("http://", "https://", "mailto:")) and self.href.removeprefix("mailto:") != text:
                 self.parts.append(f" ({self.href})")
             self.href = None
+        elif tag == "pre":
+            self.pre = max(0, self.pre - 1)
+            self.parts.append("\n")
         elif tag in ("p", "div", "h1", "h2", "h3", "table", "blockquote", "ul", "ol"):
             if tag in ("ul", "ol") and self.lists:
                 self.lists.pop()
@@ -61,12 +67,14 @@ class _Text(html.parser.HTMLParser):
     def handle_data(self, data: str) -> None:
         if self.skipping:
             return
-        text = re.sub(r"\s+", " ", data)
+        # In <pre>, spaces are kept as a mark that to_text's trimming of each line leaves alone.
+        text = data.replace("\t", "    ").replace(" ", _KEPT) if self.pre else re.sub(r"\s+", " ", data)
         if self.href is not None:
             self.link_text.append(text)
         self.parts.append(text)
 
 
+_KEPT = "\ue000"  # a space of a <pre> block, until each line has been trimmed
 MAX_HTML = 2 * 1024 * 1024  # html.parser is slow on some malformed input; no real mail's text is this long
 
 
@@ -96,5 +104,5 @@ def to_text(markup: str) -> str:
     except (AssertionError, ValueError):  # pragma: no cover - html.parser is lenient; be safe anyway
         pass
     lines = [line.strip() for line in "".join(parser.parts).replace("\xa0", " ").splitlines()]
-    text = "\n".join(lines)
+    text = "\n".join(lines).replace(_KEPT, " ")
     return re.sub(r"\n{3,}", "\n\n", text).strip()
