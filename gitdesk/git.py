@@ -121,13 +121,12 @@ def _cache_dir(git_dir: Path) -> Path:
     locks and journals never do (a writer that cannot take the desk's lock is refused). Asked
     once a process."""
     own = git_dir / "gitdesk"
-    if not (os.access(own if own.is_dir() else git_dir, os.W_OK) and _cache_files_writable(own)):
-        return _home_cache(git_dir)
-    if own.is_dir() or _owns(git_dir):
+    # Not another user's clone with no .git/gitdesk yet either (root's cron, a group-shared
+    # clone): made by this user, it could lock the owner out of every write. Where the user's own
+    # cache folder cannot be made, reading says so, with the fix.
+    if os.access(own if own.is_dir() else git_dir, os.W_OK) and _cache_files_writable(own) \
+            and (own.is_dir() or _owns(git_dir)):
         return own
-    # Another user's clone this process may write (root's cron, a group-shared clone): its own
-    # cache folder, never their .git/gitdesk (made by this user, it could lock the owner out of
-    # every write). Where that folder cannot be made, reading says so, with the fix.
     return _home_cache(git_dir)
 
 

@@ -66,12 +66,14 @@ class Session:
             from gitdesk.desk import finish_interrupted
 
             done = finish_interrupted(location.repo)  # before anything reads the files a killed writer left
-            if done and done != "left alone":
+            if done in ("under way", "completed", "rolled back"):
                 from gitdesk.render import output
 
-                output.note("gitdesk: note: another gitdesk is writing to this desk right now (an import?); what "
-                            "this shows may be part-way" if done == "under way" else
-                            f"gitdesk: an interrupted gitdesk had left an action half done; it was {done}")
+                if done == "under way":
+                    output.note("gitdesk: note: another gitdesk is writing to this desk right now (an import?); "
+                                "what this shows may be part-way")
+                else:
+                    output.note(f"gitdesk: an interrupted gitdesk had left an action half done; it was {done}")
             if prefetch:
                 from gitdesk.cache import gitstate
 

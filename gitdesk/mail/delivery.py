@@ -59,7 +59,6 @@ if TYPE_CHECKING:
 from gitdesk.mail.message import without_thread_id
 from gitdesk.mail.outbox import (
     _NAME,
-    CLONE_ID,
     GIVE_UP_AFTER,
     JOURNAL,
     KEEP,
@@ -77,6 +76,7 @@ from gitdesk.mail.outbox import (
     check_message,
     clone_id,
     delivered_ids,
+    known_clone_id,
     tree,
 )
 from gitdesk.mail.smtp import Connection, Rejected, SenderRefused, Smtp, smtp_settings, status_code
@@ -659,7 +659,7 @@ def send(desk: Desk, *, only: Collection[str] | None = None, dry_run: bool = Fal
     # One run per clone; other commands go on meanwhile. A dry run changes nothing, so it takes
     # no lock and makes no clone id (it may run where .git/gitdesk cannot be written).
     with contextlib.nullcontext() if dry_run else desk_lock(repo.state_dir, name=SEND_LOCK):
-        clone = _known_clone_id(repo) if dry_run else clone_id(repo)
+        clone = (known_clone_id(repo) or "(this clone)") if dry_run else clone_id(repo)
         connection: Connection | None = None
         try:
             plan = _claimed_plan(desk, upstream, journal, wanted, clone, dry_run, smtp, result)
@@ -672,14 +672,6 @@ def send(desk: Desk, *, only: Collection[str] | None = None, dry_run: bool = Fal
         if not dry_run:
             _tidy(desk, journal, upstream)
     return result
-
-
-def _known_clone_id(repo: git.Repo) -> str:
-    """This clone's id if it has one, else a stand-in: a dry run makes none."""
-    try:
-        return clone_id(repo) if (repo.state_dir / CLONE_ID).exists() else "(this clone)"
-    except (OSError, GitdeskError):
-        return "(this clone)"
 
 
 def _claimed_plan(desk: Desk, upstream: Upstream | None, journal: Journal, wanted: set[str] | None, clone: str,

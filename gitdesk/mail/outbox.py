@@ -333,13 +333,21 @@ def _fsync_directory(directory: Path) -> None:
             os.close(fd)
 
 
-def clone_id(repo: git.Repo) -> str:
-    """This clone's name in claims: made once, kept in .git/gitdesk/."""
-    path = repo.state_dir / CLONE_ID
-    with contextlib.suppress(FileNotFoundError):
-        text = path.read_text(encoding="ascii", errors="replace").strip()
+def known_clone_id(repo: git.Repo) -> str | None:
+    """This clone's name in claims, if it has one yet (read only)."""
+    with contextlib.suppress(OSError):
+        text = (repo.state_dir / CLONE_ID).read_text(encoding="ascii", errors="replace").strip()
         if re.fullmatch(r"[0-9a-f]{12}", text):
             return text
+    return None
+
+
+def clone_id(repo: git.Repo) -> str:
+    """This clone's name in claims: made once, kept in .git/gitdesk/."""
+    known = known_clone_id(repo)
+    if known is not None:
+        return known
+    path = repo.state_dir / CLONE_ID
     repo.state_dir.mkdir(parents=True, exist_ok=True)
     made = secrets.token_hex(6)
     transaction.atomic_write(path, made.encode() + b"\n")

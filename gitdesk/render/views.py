@@ -120,7 +120,6 @@ def field_text(value: Any) -> str:
     return str(value)
 
 
-
 # --- ticket lists --------------------------------------------------------------------
 
 
