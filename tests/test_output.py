@@ -498,3 +498,22 @@ def test_new_on_a_terminal_with_no_editor_to_open_says_the_ticket_has_no_descrip
     os.close(main)
     assert done.returncode == 0 and "note: no description given (-m TEXT or --body-file FILE adds one" in done.stderr
     assert desk.run("new", "Scanner jams").stderr == "", "a script is told nothing"
+
+
+def test_a_rule_s_note_heading_fits_80_columns(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
+    """"INTERNAL NOTE rule first-response-missed" says it is internal: where even "(internal)"
+    would push the heading past the terminal's edge, it is left off; a time entry keeps it."""
+    from gitdesk.render import output
+
+    ticket = desk.new("Mail server down")
+    desk.run("time", ticket, "30m")
+    path = desk.file(ticket)
+    path.write_text(path.read_text() + "\n### 2026-12-08T09:05:00Z gitdesk — note rule first-response-missed\n\n"
+                    "Rule first-response-missed (first response target missed): told alice.\n")
+    desk.git("commit", "-qam", "a rule's note")
+    monkeypatch.setattr(output, "is_terminal", lambda: True)
+    monkeypatch.setenv("COLUMNS", "80")
+    lines = desk.run("show", ticket).stdout.splitlines()
+    assert all(len(line) <= 80 for line in lines), [line for line in lines if len(line) > 80]
+    assert any(line.endswith("INTERNAL NOTE rule first-response-missed") for line in lines), lines
+    assert any("TIME LOGGED 30m" in line and "(internal" in line for line in lines), lines

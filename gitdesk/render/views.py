@@ -362,9 +362,13 @@ def _entry_heading(entry: Entry, room: int | None = None) -> str:
     kind = one_line(label + (f" {entry.detail}" if entry.detail else ""))
     heading = f"── {dim(when)}  {author}  " + _paint(kind, code)
     if entry.internal:
-        long = "  (internal: not visible to the requester)"
-        fits = room is None or len(f"── {when}  {author}  {kind}{long}") <= room
-        heading += _paint(long if fits else "  (internal)", "33")
+        plain = f"── {when}  {author}  {kind}"
+        long, short = "  (internal: not visible to the requester)", "  (internal)"
+        if room is None or len(plain + long) <= room:
+            heading += _paint(long, "33")
+        elif len(plain + short) <= room or not label.startswith("INTERNAL"):
+            heading += _paint(short, "33")
+        # else: "INTERNAL NOTE rule first-response-missed" says it, and the line fits its terminal
     return heading
 
 
