@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
-from functools import cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
 from gitdesk.clock import format_utc
@@ -255,13 +255,15 @@ def _resolver() -> Any:
 
 
 # A value alone on its line (block context), as gitdesk writes titles with punctuation
-# or accents: plain text that starts with a letter or digit and holds no ':' or '#'
-# (either could end it); or quoted text with nothing to unescape (gitdesk writes JSON
+# or accents: plain text that starts with a letter or digit, with a ':' only before a
+# character that is no blank and a '#' only after one (": " and " #" would end it;
+# an import's key "csv:K12" is text, and reading it needs no YAML); or quoted text with nothing to unescape (gitdesk writes JSON
 # quotes around text plain YAML cannot hold). Beyond ASCII, only what YAML reads as
 # text on one line: its printable set less the line breaks U+0085, U+2028, U+2029 and
 # the byte-order mark.
 _BEYOND_ASCII = "\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff"
-_PLAIN_TEXT = re.compile("[^\\W_][ -\"$-9;-~" + _BEYOND_ASCII + "]*")
+_PLAIN_CHAR = "[ -\"$-9;-~" + _BEYOND_ASCII + "]"
+_PLAIN_TEXT = re.compile(f"[^\\W_](?:{_PLAIN_CHAR}|:(?=[!-~{_BEYOND_ASCII}])|(?<! )#)*")
 _QUOTED_TEXT = re.compile('"([ !#-\\[\\]-~' + _BEYOND_ASCII + ']*)"')
 
 
@@ -408,6 +410,9 @@ def _quoted(value: str) -> str:
     return _NOT_YAML_PRINTABLE.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
 
 
+# Asked again for the same values as a history is written (an import renders each ticket once a
+# step); the YAML loaders it may ask cost ~0.1 ms a value.
+@lru_cache(maxsize=4096)
 def _plain_ok(value: str, *, flow: bool = False) -> bool:
     """Would ``key: value`` (``flow``: ``key: [value]``) load back as exactly this string?"""
     if any(ord(c) < 32 or c in "\u0085\u2028\u2029\ufeff" for c in value):

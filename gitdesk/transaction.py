@@ -44,6 +44,15 @@ def atomic_write(path: Path, data: bytes, *, create_new: bool = False) -> None:
     With ``create_new`` the file must not exist yet, and an existing one is
     never overwritten (a hard link is atomic and exclusive).
     """
+    temp = _temp_copy(path, data, durable=True)
+    try:
+        _put(temp, path, create_new)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def _temp_copy(path: Path, data: bytes, *, durable: bool) -> Path:
+    """``data`` in a temp file beside ``path`` (on its disk when ``durable``)."""
     paths.refuse_link(path, str(path))
     temp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o666 & ~_umask())
@@ -51,22 +60,63 @@ def atomic_write(path: Path, data: bytes, *, create_new: bool = False) -> None:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
-            os.fsync(handle.fileno())
-        if create_new:
-            try:
-                os.link(temp, path)
-            except FileExistsError:
+            if durable:
+                os.fsync(handle.fileno())
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    return temp
+
+
+def _put(temp: Path, path: Path, create_new: bool) -> None:
+    if create_new:
+        try:
+            os.link(temp, path)
+        except FileExistsError:
+            raise UnsafePath(f"{path.name} already exists; refusing to write over it",
+                             path=str(path)) from None
+        except OSError:  # no hard links here: the desk lock keeps this check-then-rename safe
+            if path.exists():
                 raise UnsafePath(f"{path.name} already exists; refusing to write over it",
                                  path=str(path)) from None
-            except OSError:  # no hard links here: the desk lock keeps this check-then-rename safe
-                if path.exists():
-                    raise UnsafePath(f"{path.name} already exists; refusing to write over it",
-                                     path=str(path)) from None
-                os.replace(temp, path)
-        else:
             os.replace(temp, path)
+    else:
+        os.replace(temp, path)
+
+
+_MANY = 8  # files in one landing from which one sync of the disks is cheaper than one each
+
+
+def write_files(top: Path, files: Mapping[str, bytes | None], new_files: frozenset[str] = frozenset()) -> None:
+    """Put ``files`` (None: delete) in the work tree, each through a temp file and a rename.
+    Many (an import, a rules run): all written first and made durable with one sync,
+    not one fsync each (2 ms apiece: 20 s for an import of 10,000 tickets)."""
+    sync = getattr(os, "sync", None)
+    if len(files) < _MANY or sync is None:
+        for path, data in files.items():
+            target = top / path
+            if data is None:
+                target.unlink(missing_ok=True)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(target, data, create_new=path in new_files)
+        return
+    temps: list[tuple[Path, Path, bool]] = []
+    try:
+        for path, data in files.items():
+            if data is not None:
+                target = top / path
+                target.parent.mkdir(parents=True, exist_ok=True)
+                temps.append((_temp_copy(target, data, durable=False), target, path in new_files))
+        sync()
+        for path, data in files.items():
+            if data is None:
+                (top / path).unlink(missing_ok=True)
+        for temp, target, create_new in temps:
+            _put(temp, target, create_new)
     finally:
-        temp.unlink(missing_ok=True)
+        for temp, _, _ in temps:
+            temp.unlink(missing_ok=True)
 
 
 def commit_files(
@@ -139,13 +189,7 @@ def land(repo: git.Repo, parent: str | None, commit: str, files: Mapping[str, by
         raise _not_written("could not write the journal in .git/gitdesk", error) from error
     moved = False
     try:
-        for path, data in files.items():
-            target = repo.top / path
-            if data is None:
-                target.unlink(missing_ok=True)
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(target, data, create_new=path in new_files)
+        write_files(repo.top, files, new_files)
         git.move_head(repo, commit, parent, f"gitdesk: {reason}")
         moved = True
         git.refresh_index(repo, files)

@@ -401,3 +401,34 @@ def test_an_import_stopped_by_an_unsafe_path_fails_at_once_and_leaves_no_ref(tmp
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "unsafe path for an import: 'b\"c'", done.stderr
     assert subprocess.run(["git", "for-each-ref"], cwd=path, capture_output=True, text=True).stdout == ""
+
+
+def test_a_landing_of_many_files_that_fails_midway_leaves_nothing_behind(tmp_path: Path) -> None:
+    """Many files (an import, a rules run) are written first and synced once, not one by one:
+    one that cannot be written still puts everything back."""
+    from gitdesk import git, transaction
+    from gitdesk.errors import GitdeskError
+
+    path = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", "-b", "main", str(path)], check=True)
+    (path / "blocker").write_text("a file where a folder would go\n")
+    (path / ".git" / "gitdesk").mkdir()  # as gitdesk's own commands make it, for the journal
+    repo = git.Repo(path, path / ".git")
+    files: dict[str, bytes | None] = {f"tickets/T{number}.md": b"ticket %d\n" % number for number in range(12)}
+    files["blocker/T12.md"] = b"cannot be written\n"
+    step = git.CommitStep(files, "import", ("Alice", "alice@example.com"), "1700000000 +0000")
+    try:
+        transaction.commit_series(repo, [step], "import")
+    except GitdeskError as error:
+        assert "could not write the files" in str(error)
+    else:
+        raise AssertionError("a file under a file was written")
+    assert subprocess.run(["git", "rev-parse", "--verify", "-q", "HEAD"], cwd=path).returncode != 0
+    assert sorted(entry.name for entry in path.iterdir()) == [".git", "blocker", "tickets"]
+    assert list((path / "tickets").iterdir()) == []  # neither the files nor their temp copies
+    transaction.commit_series(repo, [git.CommitStep({name: data for name, data in files.items()
+                                                     if name.startswith("tickets/")}, "import",
+                                                    ("Alice", "alice@example.com"), "1700000000 +0000")], "import")
+    assert (path / "tickets" / "T11.md").read_bytes() == b"ticket 11\n"
+    assert subprocess.run(["git", "status", "--porcelain", "tickets"], cwd=path, capture_output=True,
+                          text=True).stdout == ""

@@ -263,8 +263,10 @@ fast_values = st.one_of(
                      "GD-01M84ZF6NWF5EKB3A1", "bob@example.com", "user.name+tag@x.example", "(x)", "a/b", "*ref",
                      "&anchor x", "!tag x", "|", ">", "%x", "[a", "a]", "{a: 1}", ".inf", "Yes please",
                      "[<CAH7x9+Zq3=u8dQ@mail.gmail.com>, <a@b>]", "[<a b@c>]", "[<a,b@c>]", "[<a:b@c>]",
-                     "[<x@y>, <>]", "<x@y>", "[<x#y@z>]", "[<x@y> #c]", "[<=>]", "[<%x@y>]"]),
+                     "[<x@y>, <>]", "<x@y>", "[<x#y@z>]", "[<x@y> #c]", "[<=>]", "[<%x@y>]",
+                     "csv:K0", "github:o/r#12", "a:", "a:b: c", "a:\tb", "1:20", "a#b", "a:#", "x::y", "a:\u2028"]),
     st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=12),
+    st.from_regex(r"[a-z1][a-z0-9:# \t]{0,6}", fullmatch=True),  # ':' and '#' inside a value (import keys)
     # titles as people write them: punctuation, accents, other scripts, odd spaces and breaks
     st.sampled_from(["Can't print, paper jam!", "Ärger mit dem Drucker", "Re: VPN", "50% of [x] {y} done?",
                      "C# build", "a\u2028b", "x\x85y", "x\u00a0", "\u00a0x", "e\u0301", "١٢٣", "Ⅻ", "½ done",
@@ -359,7 +361,9 @@ def test_repeated_front_matter_lines_are_remembered_but_long_ones_are_not() -> N
 written_values = st.one_of(
     st.text(st.characters(blacklist_categories=["Cs"]), max_size=12),
     st.from_regex(r"[0-9][0-9a-zA-Z_.:+ -]{0,6}", fullmatch=True),  # 2f, 0x1f, 1_000, 12:30, 1e3, 2026-01-01
-    st.sampled_from(["yes", "No", "on", "null", "~", "true", ".inf", "-", "a: b", "a #b", "Printer on 2F", "Störung"]),
+    st.sampled_from(["yes", "No", "on", "null", "~", "true", ".inf", "-", "a: b", "a #b", "Printer on 2F", "Störung",
+                     "csv:K0", "github:o/r#12", "a:", "a:\u0085", "1:20", "C#", "a#b", "http://x/y?z#w"]),
+    st.from_regex(r"[a-z][a-z0-9:# \t]{0,6}", fullmatch=True),  # import keys, links: ':' and '#' inside a value
 )
 
 
