@@ -257,10 +257,10 @@ def _resolver() -> Any:
 # A value alone on its line (block context), as gitdesk writes titles with punctuation
 # or accents: plain text that starts with a letter or digit, with a ':' only before a
 # character that is no blank and a '#' only after one (": " and " #" would end it;
-# an import's key "csv:K12" is text, and reading it needs no YAML); or quoted text with nothing to unescape (gitdesk writes JSON
-# quotes around text plain YAML cannot hold). Beyond ASCII, only what YAML reads as
-# text on one line: its printable set less the line breaks U+0085, U+2028, U+2029 and
-# the byte-order mark.
+# an import's key "csv:K12" is text, and reading it needs no YAML); or quoted text
+# with nothing to unescape (gitdesk writes JSON quotes around text plain YAML cannot
+# hold). Beyond ASCII, only what YAML reads as text on one line: its printable set less
+# the line breaks U+0085, U+2028, U+2029 and the byte-order mark.
 _BEYOND_ASCII = "\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff"
 _PLAIN_CHAR = "[ -\"$-9;-~" + _BEYOND_ASCII + "]"
 _PLAIN_TEXT = re.compile(f"[^\\W_](?:{_PLAIN_CHAR}|:(?=[!-~{_BEYOND_ASCII}])|(?<! )#)*")
