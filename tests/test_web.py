@@ -158,7 +158,7 @@ def test_a_form_without_its_csrf_token_or_from_another_origin_writes_nothing(ser
     assert request(served, "POST", f"/t/{served.hostile}/note", form={"text": "forged", "csrf": "0" * 64}).status == 403
     assert request(served, "POST", f"/t/{served.hostile}/note", form={"text": "forged", "csrf": csrf(served)},
                    headers={"Origin": "http://evil.example"}).status == 403
-    assert request(served, "GET", f"/t/{served.hostile}/note").status == 405, "a GET never writes"
+    assert request(served, "GET", f"/t/{served.hostile}/note").status == 303, "a GET never writes: the ticket again"
     assert served.desk.head() == before and "forged" not in served.desk.text(served.hostile)
 
 
@@ -222,6 +222,9 @@ def test_an_agent_takes_asks_replies_and_resolves_in_the_browser(served: Served,
     page.get_by_role("link", name="Outlook asks for my password every hour").click()
     page.wait_for_url(f"{served.base}/t/{ticket}")
     fits_a_phone(page)
+    small = page.evaluate("""[...document.querySelectorAll('header nav a, nav.boards a, button, select, summary')]
+        .map(e => [e.textContent.trim(), e.getBoundingClientRect().height]).filter(([, h]) => h > 0 && h < 40)""")
+    assert small == [], f"too small for a thumb on a phone: {small}"
 
     page.get_by_role("button", name="Take").click()
     assert page.locator(".done").inner_text().startswith(f"{ticket}: take [")
@@ -539,6 +542,69 @@ def test_a_form_sent_twice_posts_once(desk: Desk) -> None:
     again = reply()  # a reload, or back and submit: the browser sends the same form
     assert again.status_code == 200 and "the form was sent twice" in again.get_data(as_text=True)
     assert desk.head() == head and desk.text(ticket).count("Restarting it now.") == 1
+    # A note posted after it, then back twice and submit: still the same form sent again.
+    client.post(f"/t/{ticket}/note", base_url="http://127.0.0.1:8765",
+                data={"csrf": token, "text": "PO 4711"}, headers={"Origin": "http://127.0.0.1:8765"})
+    head = desk.head()
+    again = reply()
+    assert again.status_code == 200 and "the form was sent twice" in again.get_data(as_text=True)
+    assert desk.head() == head and desk.text(ticket).count("Restarting it now.") == 1
+
+
+def test_a_page_loaded_before_someone_finished_the_ticket_sends_nothing_and_keeps_the_text(desk: Desk) -> None:
+    ticket = desk.new("Cheap watches!!!", "-q", "it-helpdesk", "-r", "spammer@example.net")
+    client, _, token = signed_in(desk, ticket)
+    desk.run("--as", "bob", "reject", ticket, "-m", "spam", "--no-send")  # meanwhile, at the command line
+    head = desk.head()
+    answer = client.post(f"/t/{ticket}/reply", base_url="http://127.0.0.1:8765",
+                         data={"csrf": token, "text": "Dear customer, about your watches"},
+                         headers={"Origin": "http://127.0.0.1:8765"})
+    shown = answer.get_data(as_text=True)
+    assert "is rejected now" in shown and "the reply was not sent" in shown
+    assert "Dear customer, about your watches" in shown, "what was typed is there to copy"
+    assert desk.head() == head and not list(desk.path.joinpath("outbox").glob("*.eml"))
+    # Its resolution typed on a ticket resolved meanwhile is kept the same way.
+    other = desk.new("VPN drops", "-q", "it-helpdesk")
+    client, page, token = signed_in(desk, other)
+    desk.run("--as", "bob", "resolve", other, "--note", "Bob fixed it")
+    shown = client.post(f"/t/{other}/resolve", base_url="http://127.0.0.1:8765",
+                        data={"csrf": token, "text": "New VPN profile pushed"},
+                        headers={"Origin": "http://127.0.0.1:8765"}).get_data(as_text=True)
+    assert "already resolved" in shown and "New VPN profile pushed" in shown
+    assert 'id="note"' in shown, "a finished ticket still takes an internal note, as gitdesk note does"
+
+
+def test_an_action_address_reloaded_later_is_the_ticket_again(desk: Desk) -> None:
+    ticket = desk.new("Scanner on 3F is offline", "-q", "it-helpdesk")
+    client, _, _ = signed_in(desk, ticket)
+    answer = client.get(f"/t/{ticket}/reply", base_url="http://127.0.0.1:8765")
+    assert answer.status_code == 303 and answer.headers["Location"].endswith(f"/t/{ticket}")
+
+
+def test_attachments_open_from_the_ticket_page_and_nothing_else_does(desk: Desk) -> None:
+    log = desk.path.parent / "error.log"
+    log.write_text("<script>alert(1)</script>\n")
+    shot = desk.path.parent / "screen.png"
+    shot.write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    ticket = desk.new("Printer error", "-q", "it-helpdesk", "-m", "See the files", "--attach", str(log),
+                      "--attach", str(shot))
+    client, page, _ = signed_in(desk, ticket)
+    links = re.findall(r'(?:href|src)="([^"]*attachments[^"]*)"', page)
+    assert links, page
+    for link in links:
+        target = urllib.parse.urljoin(f"/t/{ticket}", link)
+        answer = client.get(target, base_url="http://127.0.0.1:8765")
+        assert answer.status_code == 200, target
+        if target.endswith(".png"):
+            assert answer.mimetype == "image/png" and answer.headers["Content-Disposition"].startswith("inline")
+        else:  # never a page of this desk: a stranger's HTML or script is a download
+            assert answer.mimetype == "application/octet-stream"
+            assert answer.headers["Content-Disposition"].startswith("attachment")
+            assert answer.data == b"<script>alert(1)</script>\n"
+    (desk.path / "attachments" / ticket / "linked.txt").symlink_to("/etc/passwd")
+    for bad in ("linked.txt", "..%2F..%2F.gitdesk%2Fconfig.yml", "missing.png", ".."):
+        assert client.get(f"/attachments/{ticket}/{bad}", base_url="http://127.0.0.1:8765").status_code == 404, bad
+    assert client.get("/attachments/GD-NOSUCHTICKET/error.log", base_url="http://127.0.0.1:8765").status_code == 404
 
 
 def test_a_writer_killed_while_the_desk_is_served_is_undone_before_the_next_page(desk: Desk) -> None:

@@ -167,7 +167,7 @@ def _board_page(name: str, title: str, tickets: Sequence[Ticket], priorities: li
         f"<td class=\"meta\">{t.created.astimezone(timezone.utc).strftime('%Y-%m-%d')}</td></tr>"
         for t in sorted(tickets, key=order))
     body = (f"<h1>{e(title)}</h1><p>{counted(len(tickets), 'unfinished ticket')}, "
-            "most urgent first. Read-only.</p><div class=\"scroll\"><table class=\"board\"><thead><tr>"
+            "highest priority first, then oldest. Read-only.</p><div class=\"scroll\"><table class=\"board\"><thead><tr>"
             "<th>ID</th><th>Title</th><th>Status</th><th>Priority</th><th>Assignee</th><th>Created</th></tr></thead>"
             f"<tbody>{rows}</tbody></table></div>")
     return page(title, body, 1, desk_name)
@@ -179,7 +179,11 @@ def svg_bars(rows: Sequence[tuple[str, Sequence[float]]], series: Sequence[str],
     top = max([value for _, values in rows for value in values] + [1])
     bar, gap, label_width, width = 14, 8, 112, 360
     height = len(rows) * (len(series) * bar + gap) + 24
-    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" xmlns="http://www.w3.org/2000/svg">']
+    # What a screen reader says for the picture: its figures, as words.
+    said = "; ".join(f"{label}: " + ", ".join(f"{value:g}{unit} {name}" for name, value in zip(series, values))
+                     for label, values in rows[:30]) + ("; …" if len(rows) > 30 else "")
+    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{e(said)}" '
+             'xmlns="http://www.w3.org/2000/svg">']
     for index, name in enumerate(series):
         parts.append(f'<rect x="{label_width + index * 100}" y="2" width="10" height="10" class="s{index}"/>'
                      f'<text x="{label_width + index * 100 + 14}" y="11">{e(name)}</text>')

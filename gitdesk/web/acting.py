@@ -38,6 +38,15 @@ def _unassign(desk: Desk, ticket_id: str, form: Mapping[str, str], actor: Actor)
 
 
 def _reply(desk: Desk, ticket_id: str, form: Mapping[str, str], actor: Actor) -> Outcome:
+    from gitdesk import workflow
+
+    ticket = desk.find(ticket_id).ticket
+    if workflow.is_done(desk.config, ticket.status):
+        # The page offers no reply on a finished ticket: this form was loaded before someone finished
+        # it (maybe rejected as spam, whose sender must never learn the address is read).
+        raise ValidationError(f"{ticket.id} is {ticket.status} now (finished since this page was loaded): the "
+                              "reply was not sent", hint="read the ticket again; reopen it first if the requester "
+                                                         "still needs this answer")
     fields = None
     if form.get("canned"):  # started from a canned reply: it may set fields too (reply --use NAME --edit)
         from gitdesk import templates
@@ -107,14 +116,17 @@ def _refuse_twice(desk: Desk, ticket_id: str, kind: str, text: str, actor: Actor
     from gitdesk import clock, ticketfile
     from gitdesk.errors import GitdeskError
 
-    entries = desk.find(ticket_id).ticket.entries
-    last = entries[-1] if entries else None
-    if last is not None and last.kind == kind and last.author == actor.id and text.strip() and \
-            last.text.strip() == ticketfile.escape_text(text).strip() and \
-            abs((clock.now() - last.at).total_seconds()) < TWICE:
-        raise GitdeskError(f"this {kind} was just posted, at {clock.format_utc(last.at)}: the form was sent twice",
-                           hint="reload the ticket page to see it; to post the same words again on purpose, "
-                                "change them or wait two minutes")
+    words = ticketfile.escape_text(text).strip()
+    if not words:
+        return
+    now = clock.now()
+    for entry in reversed(desk.find(ticket_id).ticket.entries):
+        # Not only the last one: a note posted after the reply, then back twice and submit.
+        if (abs((now - entry.at).total_seconds()) < TWICE and entry.kind == kind and entry.author == actor.id
+                and entry.text.strip() == words):
+            raise GitdeskError(f"this {kind} was just posted, at {clock.format_utc(entry.at)}: the form was sent "
+                               "twice", hint="reload the ticket page to see it; to post the same words again on "
+                                             "purpose, change them or wait two minutes")
 
 
 def act(desk: Desk, ticket_id: str, verb: str, form: Mapping[str, Any], actor: Actor) -> Outcome:

@@ -203,6 +203,21 @@ def create_app(desk_path: Path, as_: str | None, guard: Guard) -> Flask:
         return page("ticket.html", shown.ticket.title, t=shown, error=error, form=form, done=done, commit=commit,
                     said=said or [], html=Markup)
 
+    @app.get("/attachments/<ticket_id>/<name>")
+    def attachment(ticket_id: str, name: str) -> Response:
+        from urllib.parse import quote
+
+        found = pages.attachment(desk(), ticket_id, name)
+        shown = "inline" if found.inline else "attachment"
+        response = Response(found.data, mimetype=found.mimetype)
+        response.headers["Content-Disposition"] = f"{shown}; filename*=UTF-8''{quote(found.name, safe='')}"
+        return response
+
+    @app.get("/t/<ticket_id>/<verb>")
+    def action_address(ticket_id: str, verb: str) -> Response:
+        # A form's error page has the action's address: reloaded later, it is the ticket again.
+        return redirect(f"/t/{quote_id(ticket_id)}", 303)  # type: ignore[return-value]
+
     @app.get("/t/<ticket_id>/similar")
     def similar(ticket_id: str) -> str:
         shown, found = pages.similar(desk(), ticket_id)
@@ -241,6 +256,12 @@ def _on_a_form(error: GitdeskError) -> str:
     if error.hint and _FLAG.search(error.hint) and not _ELSEWHERE.search(error.hint):
         return str(GitdeskError(error.message, path=error.path, line=error.line))
     return str(error)
+
+
+def quote_id(ticket_id: str) -> str:
+    from urllib.parse import quote
+
+    return quote(ticket_id, safe="")
 
 
 def _number(value: str | None) -> int:

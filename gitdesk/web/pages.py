@@ -432,3 +432,52 @@ def article(desk: Desk, name: str, md: Any) -> ArticlePage:
     return ArticlePage(chosen.title, chosen.category, chosen.reports, local_time(chosen.solved),
                        markup.to_html(md, chosen.symptoms or "_No description was given._"),
                        markup.to_html(md, chosen.resolution), [(t.id, t.title) for t in chosen.tickets])
+
+
+# Shown in the page as they are (an <img> of a screenshot); anything else is a download, never
+# rendered by the browser as a page of this desk (an HTML or SVG attachment is a stranger's).
+_INLINE_TYPES = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "gif": "image/gif",
+                 "webp": "image/webp"}
+MAX_ATTACHMENT = 64 << 20  # bytes served: a larger file is for a clone, not a browser
+
+
+@dataclass(frozen=True)
+class Attachment:
+    name: str
+    data: bytes
+    mimetype: str
+    inline: bool
+
+
+def attachment(desk: Desk, typed_id: str, name: str) -> Attachment:
+    """A file of ``attachments/<ID>/``, as a ticket links it: only a regular file directly in
+    that folder, never through a link, for a ticket of this desk."""
+    import os
+    import stat
+
+    from gitdesk import attachments
+    from gitdesk.errors import NotFound
+
+    ticket_id = desk.find(typed_id).ticket.id
+    gone = NotFound(f"{ticket_id} has no attachment {name!r}", hint="the ticket page lists the ones it has")
+    if (name in ("", ".", "..") or "/" in name or "\\" in name or "\0" in name
+            or attachments.blocked(desk.root, ticket_id) or name not in attachments.existing(desk.root, ticket_id)):
+        raise gone
+    try:
+        fd = os.open(desk.root / attachments.path_of(ticket_id, name),
+                     os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        raise gone from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise gone
+        if info.st_size > MAX_ATTACHMENT:
+            raise GitdeskError(f"{name} is {info.st_size >> 20} MB: too large to open here",
+                               hint=f"open attachments/{ticket_id}/{name} in a clone of the desk")
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            data = handle.read(MAX_ATTACHMENT + 1)
+    finally:
+        os.close(fd)
+    kind = _INLINE_TYPES.get(name.rsplit(".", 1)[-1].lower()) if "." in name else None
+    return Attachment(name, data, kind or "application/octet-stream", kind is not None)
