@@ -565,7 +565,7 @@ def test_a_page_loaded_before_someone_finished_the_ticket_sends_nothing_and_keep
     assert desk.head() == head and not list(desk.path.joinpath("outbox").glob("*.eml"))
     # Its resolution typed on a ticket resolved meanwhile is kept the same way.
     other = desk.new("VPN drops", "-q", "it-helpdesk")
-    client, page, token = signed_in(desk, other)
+    client, _, token = signed_in(desk, other)
     desk.run("--as", "bob", "resolve", other, "--note", "Bob fixed it")
     shown = client.post(f"/t/{other}/resolve", base_url="http://127.0.0.1:8765",
                         data={"csrf": token, "text": "New VPN profile pushed"},

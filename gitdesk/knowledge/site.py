@@ -167,7 +167,8 @@ def _board_page(name: str, title: str, tickets: Sequence[Ticket], priorities: li
         f"<td class=\"meta\">{t.created.astimezone(timezone.utc).strftime('%Y-%m-%d')}</td></tr>"
         for t in sorted(tickets, key=order))
     body = (f"<h1>{e(title)}</h1><p>{counted(len(tickets), 'unfinished ticket')}, "
-            "highest priority first, then oldest. Read-only.</p><div class=\"scroll\"><table class=\"board\"><thead><tr>"
+            "highest priority first, then oldest. Read-only.</p>"
+            "<div class=\"scroll\"><table class=\"board\"><thead><tr>"
             "<th>ID</th><th>Title</th><th>Status</th><th>Priority</th><th>Assignee</th><th>Created</th></tr></thead>"
             f"<tbody>{rows}</tbody></table></div>")
     return page(title, body, 1, desk_name)
@@ -180,7 +181,8 @@ def svg_bars(rows: Sequence[tuple[str, Sequence[float]]], series: Sequence[str],
     bar, gap, label_width, width = 14, 8, 112, 360
     height = len(rows) * (len(series) * bar + gap) + 24
     # What a screen reader says for the picture: its figures, as words.
-    said = "; ".join(f"{label}: " + ", ".join(f"{value:g}{unit} {name}" for name, value in zip(series, values))
+    said = "; ".join(f"{label}: " + ", ".join(f"{value:g}{unit} {name}"
+                                              for name, value in zip(series, values, strict=False))
                      for label, values in rows[:30]) + ("; …" if len(rows) > 30 else "")
     parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{e(said)}" '
              'xmlns="http://www.w3.org/2000/svg">']
