@@ -478,6 +478,27 @@ def test_pre_receive_checks_a_new_branch(desk: Desk, server: Path) -> None:
     assert result.returncode != 0 and "unknown priority 'asap'" in result.stderr
 
 
+def test_a_force_push_that_would_drop_a_colleague_s_work_is_refused(desk: Desk, server: Path,
+                                                                    tmp_path: Path) -> None:
+    ticket = desk.new("Printer jams", "-q", "it-helpdesk")
+    assert push(desk, "main").returncode == 0
+    colleague = tmp_path / "dan"
+    subprocess.run(["git", "clone", "-q", str(server), str(colleague)], check=True)
+    subprocess.run(["git", "-c", "user.name=Dan", "-c", "user.email=dan@example.com", "commit", "-q",
+                    "--allow-empty", "-m", "dan's work"], cwd=colleague, check=True)
+    subprocess.run(["git", "push", "-q", "origin", "main"], cwd=colleague, check=True, capture_output=True)
+    desk.run("note", ticket, "-m", "mine")
+    result = push(desk, "--force", "main")
+    assert result.returncode != 0
+    assert "push rejected: it would rewrite main, dropping commits others pushed" in result.stderr
+    assert "dan's work" in git(server, "log", "-1", "--format=%s", "main")
+    assert push(desk, "--delete", "main").returncode != 0
+    desk.git("checkout", "-q", "-b", "drafts/mine")  # any other branch is the pusher's own to rewrite
+    assert push(desk, "drafts/mine").returncode == 0
+    desk.git("commit", "-q", "--amend", "-m", "reworded")
+    assert push(desk, "--force", "drafts/mine").returncode == 0
+
+
 # --- the scripts themselves ----------------------------------------------------------------
 
 

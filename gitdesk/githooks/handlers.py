@@ -288,11 +288,21 @@ def rebuild_stale_kb(repo: git.Repo, notes: list[str]) -> list[str]:
 def pre_receive(repo: git.Repo, updates: str) -> HookResult:
     """Judge every pushed commit; reject the push with the findings."""
     findings: list[check.Finding] = []
+    desk_branch, _ = git.head(repo)  # the branch a clone checks out: the desk's own
     for line in updates.splitlines():
         parts = line.split()
         if len(parts) != 3:
             continue
         old, new, ref = parts
+        if ref == desk_branch and set(old) != ZERO and (set(new) == ZERO or not git.is_ancestor(repo, old, new)):
+            # The desk's branch is its audit log: a force-push (or a deletion) would drop others'
+            # replies, takes and the records of mail already sent, and a clone that then pulls
+            # with --rebase loses its own pushed work too.
+            short = ref.removeprefix("refs/heads/")
+            return HookResult(1, [f"gitdesk: push rejected: it would {'delete' if set(new) == ZERO else 'rewrite'} "
+                                  f"{short}, dropping commits others pushed (the desk's history is its audit log); "
+                                  f"bring them in first (gitdesk sync, or git pull --rebase), then push without "
+                                  "--force; to undo a commit, add one that undoes it (git revert)"])
         if set(new) == ZERO:
             continue  # a deleted ref brings no new commits
         # Judged by the state the push leaves, so the advice below works: a later commit
