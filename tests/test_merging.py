@@ -278,6 +278,7 @@ PLAIN_GIT_CASES = {
     ("priority", "labels"): False,
     ("priority", "category"): True,
     ("reply", "field"): False,
+    ("mailed reply", "labels"): True,  # a reply to a requester by mail records its Message-ID next to labels
     ("reply", "reply"): True,
     ("resolve", "reply"): True,
 }
@@ -298,7 +299,7 @@ def _change(c: Clone, ticket: str, what: str, who: str) -> None:
         c.run("set", ticket, "category", "hardware")
     elif what == "labels":
         c.run("label", ticket, "+urgent")
-    elif what == "reply":
+    elif what in ("reply", "mailed reply"):
         c.run("reply", ticket, "-m", f"{who} was here")
     elif what == "resolve":
         c.run("resolve", ticket, "--note", "replaced the roller")
@@ -306,8 +307,10 @@ def _change(c: Clone, ticket: str, what: str, who: str) -> None:
 
 @pytest.mark.parametrize(("mine", "theirs"), list(PLAIN_GIT_CASES))
 def test_what_plain_git_merges_without_the_driver(tmp_path, monkeypatch, mine, theirs) -> None:  # type: ignore[no-untyped-def]
-    seed = make_desk(tmp_path / "seed", monkeypatch, TEST_CONFIG)
-    ticket = seed.new("Printer on 2F jams", "-q", "it-helpdesk", "-l", "printer")
+    mailed = ["-r", "sam@customer.example"] if "mailed reply" in (mine, theirs) else []  # else an agent asked
+    seed = make_desk(tmp_path / "seed", monkeypatch,
+                     TEST_CONFIG + ("mail:\n  address: help@example.com\n" if mailed else ""))
+    ticket = seed.new("Printer on 2F jams", "-q", "it-helpdesk", "-l", "printer", *mailed)
     origin = tmp_path / "origin.git"
     subprocess.run(["git", "clone", "-q", "--bare", str(seed.path), str(origin)], check=True)
     alice = clone(origin, tmp_path / "a", "alice", driver=False)
@@ -401,3 +404,41 @@ def test_a_merge_that_brings_another_clones_reply_does_not_call_it_unmailed(team
     finished = bob.try_git("commit", "--no-edit")
     assert finished.returncode == 0, finished.stderr
     assert "not mailed" not in finished.stderr, "alice's reply was mailed by gitdesk reply; its mail came along"
+
+
+def test_a_conflict_settled_by_keeping_one_side_is_caught_by_check_and_sync(team, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Keeping one side of a conflicted ticket (git checkout --ours, a hasty hand edit) passes
+    against that side, yet loses what the other side added: a reply its requester was mailed,
+    or a resolve. check --range and the push check say so."""
+    alice, bob, ticket, _ = team
+    at(monkeypatch, "2026-11-20T10:00:00Z")
+    alice.run("resolve", ticket, "--note", "Cleaned the rollers.")
+    alice.git("push", "-q")
+    at(monkeypatch, "2026-11-20T10:05:00Z")
+    bob.run("ask", ticket, "-m", "Does it still jam today?")
+    base = bob.git("rev-parse", "HEAD").strip()
+    bob.git("fetch", "-q")
+    assert bob.try_git("merge", "-q", "-s", "ours", "--no-edit", "origin/main").returncode == 0  # bob's side only
+    found = bob.run("check", "--range", f"{base}..HEAD", ok=False)
+    assert "the merge undoes one side's move to resolved" in found
+    assert "the merge drops the resolution one side wrote" in found
+    assert "the merge drops 1 entry one side added" not in found  # a resolve adds no entry
+    said = bob.run("sync", ok=False)  # judges what it is about to push, as a server's hook would
+    assert "sync stopped before pushing" in said and "cannot move from resolved to pending" in said
+
+
+def test_a_merge_that_keeps_only_one_side_s_reply_is_caught(team, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    alice, bob, ticket, _ = team
+    at(monkeypatch, "2026-11-20T10:00:00Z")
+    alice.run("reply", ticket, "-m", "Alice's answer")
+    alice.git("push", "-q")
+    bob.run("reply", ticket, "-m", "Bob's answer")
+    base = bob.git("rev-parse", "HEAD").strip()
+    bob.git("fetch", "-q")
+    assert bob.try_git("merge", "-q", "-s", "ours", "--no-edit", "origin/main").returncode == 0
+    found = bob.run("check", "--range", f"{base}..HEAD", ok=False)
+    assert "the merge drops 1 entry one side added" in found and "alice — reply" in found
+    # The driver's own merge keeps both: nothing to say.
+    bob.git("reset", "-q", "--hard", base)
+    assert bob.try_git("merge", "-q", "--no-edit", "origin/main").returncode == 0
+    assert bob.run("check", "--range", f"{base}..HEAD") == ""

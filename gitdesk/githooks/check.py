@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from gitdesk import git, ids, paths, templates, ticketfile, workflow
+from gitdesk import clock, git, ids, paths, templates, ticketfile, workflow
 from gitdesk.config import parse_config
 from gitdesk.errors import GitdeskError
 from gitdesk.model import Config, Ticket
@@ -511,6 +511,64 @@ def check_commits(repo: git.Repo, commits: Iterable[tuple[str, list[str]]]) -> l
                     # above all): judge it as it stands, without a status move.
                     change = next(changes[path] for changes in per_parent if path in changes)
                     findings += _judge_changes(snapshot, [change], lambda _change: None)
+            findings += _merge_drops(snapshot, commit, parents,
+                                     sorted(set().union(*per_parent) - {f.path for f in findings}))
+    return findings
+
+
+def _merge_drops(snapshot: Snapshot, commit: str, parents: list[str], paths: list[str]) -> list[Finding]:
+    """What one side of a merge added to a ticket and the merge lost: an entry (a reply the
+    requester was mailed, gone from the thread and the reports), a resolution, or a resolve
+    (the ticket open again with no reopen). Each side passed on its own, and the merged file
+    passes against the side it was taken from, so a conflict settled by keeping one side
+    ("git checkout --ours", a hand edit) went unsaid; gitdesk's merge driver never does it."""
+    repo = snapshot.repo
+    tickets = [path for path in paths if path.startswith(snapshot.prefix + TICKETS) and path.endswith(".md")]
+    found = git.run_result(repo, "merge-base", "--octopus", *parents) if tickets else None
+    if found is None or found.returncode != 0:
+        return []  # no ticket in the merge, or two unrelated histories: nothing either side added to
+    base = found.stdout.decode().strip()
+    versions = {revision: dict(((path, sha) for _, sha, path in git.tree_entries(repo, revision, tickets)))
+                for revision in (base, commit, *parents)}
+    blobs = git.read_blobs(repo, [sha for known in versions.values() for sha in known.values()])
+    config = snapshot.config()[0]
+
+    def read(revision: str, path: str) -> Ticket | None:
+        sha = versions[revision].get(path)
+        try:
+            return ticketfile.parse_bytes(blobs[sha], path)[0] if sha in blobs else None
+        except GitdeskError:
+            return None  # unreadable: said by the checks above, if it is the merge's
+
+    findings: list[Finding] = []
+    for path in tickets:
+        merged, before = read(commit, path), read(base, path)
+        if merged is None:
+            continue
+        kept = {(entry.at, entry.author, entry.kind) for entry in merged.entries}
+        had = {(entry.at, entry.author, entry.kind) for entry in before.entries} if before else set()
+        for side in parents:
+            theirs = read(side, path)
+            if theirs is None or versions[side].get(path) == versions[base].get(path):
+                continue
+            label = side[:10]
+            lost = [entry for entry in theirs.entries if (entry.at, entry.author, entry.kind) not in had | kept]
+            if lost:
+                first = lost[0]
+                findings.append(Finding(path, f"the merge drops {len(lost)} "
+                                        f"{'entry' if len(lost) == 1 else 'entries'} one side added "
+                                        f"(### {clock.format_utc(first.at)} {first.author} — {first.kind}, in "
+                                        f"{label})", hint="keep both sides' entries, each under its own ### heading, "
+                                                          "in time order", commit=commit))
+            if theirs.resolution and not merged.resolution and (before is None or not before.resolution):
+                findings.append(Finding(path, f"the merge drops the resolution one side wrote (in {label})",
+                                        hint="keep its ## Resolution section", commit=commit))
+            if config is not None and workflow.is_done(config, theirs.status) and \
+                    not workflow.is_done(config, merged.status) and \
+                    (before is None or not workflow.is_done(config, before.status)):
+                findings.append(Finding(path, f"the merge undoes one side's move to {theirs.status} (in {label}): "
+                                        f"status {merged.status} here", hint=f"keep status: {theirs.status} in the "
+                                        "merge; gitdesk reopen afterwards if it needs more work", commit=commit))
     return findings
 
 
