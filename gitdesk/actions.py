@@ -1236,6 +1236,15 @@ def check_edit(desk: Desk, loaded: LoadedTicket, text: str) -> Ticket:
     return ticketfile.parse(text, loaded.path)[0]
 
 
+def _keep_edit(desk: Desk, ticket_id: str, text: str) -> str:
+    """Where an edit that could not be committed is kept (beside the desk's other state)."""
+    folder = desk.repo.state_dir / "edits"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{ticket_id}-{clock.now().strftime('%Y%m%dT%H%M%S')}.md"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
 def save_edit(desk: Desk, typed_id: str, original: str, text: str, actor: Actor) -> Outcome:
     """Commit an edited ticket file (from ``gitdesk edit``), if it is valid and still current."""
     with desk.writing():
@@ -1243,8 +1252,19 @@ def save_edit(desk: Desk, typed_id: str, original: str, text: str, actor: Actor)
         desk.ensure_clean([loaded.path])
         current = ticketfile.updated_text(loaded.document, loaded.ticket, loaded.ticket)
         if current != original:
-            raise GitdeskError(f"{loaded.ticket.id} changed while you were editing",
-                               hint="run gitdesk edit again; your text was not saved")
+            # A colleague's reply, a sync or a mail round landed meanwhile: merged as the merge
+            # driver merges two clones' changes; the same place changed both ways keeps the
+            # text typed in a file, never lost.
+            from gitdesk.githooks.merge import merge_texts
+
+            merged = merge_texts(original, text, current, loaded.path)
+            if merged.conflicts:
+                kept = _keep_edit(desk, loaded.ticket.id, text)
+                raise GitdeskError(f"{loaded.ticket.id} changed while you were editing, in the same place as your "
+                                   f"edit ({', '.join(merged.conflicts)})",
+                                   hint=f"your text is kept in {kept}; run gitdesk edit again and bring your "
+                                        "changes over from it")
+            original, text = current, merged.text
         if text == original:
             raise GitdeskError("nothing to change: the file was saved unchanged")
         ticket = check_edit(desk, loaded, text)

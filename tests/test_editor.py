@@ -129,3 +129,39 @@ def test_an_editor_that_cannot_start_is_one_line_with_the_fix(desk: Desk, monkey
     said = desk.fails("edit", ticket)
     assert said.startswith("gitdesk: error: could not open your editor:") and "set EDITOR" in said
     assert desk.status() == ""
+
+
+def editor_while_a_colleague_acts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, desk: Desk, meanwhile: list[str],
+                                  old: str, new: str) -> None:
+    """An $EDITOR open while another gitdesk command lands on the same ticket (a colleague's
+    action pulled by sync, a mail round), then saving its one change."""
+    script = tmp_path / "slow-editor.py"
+    script.write_text(
+        "import subprocess, sys\n"
+        f"subprocess.run([sys.executable, '-m', 'gitdesk', '--desk', {str(desk.path)!r}, *{meanwhile!r}], check=True,"
+        " capture_output=True)\n"
+        "path = sys.argv[1]\n"
+        "text = open(path, encoding='utf-8').read()\n"
+        f"open(path, 'w', encoding='utf-8').write(text.replace({old!r}, {new!r}, 1))\n")
+    monkeypatch.setenv("EDITOR", f"{sys.executable} {script}")
+
+
+def test_an_edit_is_merged_with_what_landed_while_it_was_open(desk: Desk, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    ticket = desk.new("Printer jams", "-q", "it-helpdesk")
+    editor_while_a_colleague_acts(tmp_path, monkeypatch, desk, ["note", ticket, "-m", "Called the vendor"],
+                                  "priority: normal", "priority: high")
+    desk.run("edit", ticket)
+    assert "priority: high\n" in desk.text(ticket) and "Called the vendor" in desk.text(ticket)
+    assert desk.status() == ""
+
+
+def test_an_edit_that_collides_with_a_change_made_meanwhile_is_kept_in_a_file(desk: Desk, tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    ticket = desk.new("Printer jams", "-q", "it-helpdesk")
+    editor_while_a_colleague_acts(tmp_path, monkeypatch, desk, ["set", ticket, "priority", "low"],
+                                  "priority: normal", "priority: urgent")
+    said = desk.run("edit", ticket, ok=False).stderr
+    assert f"{ticket} changed while you were editing, in the same place as your edit (priority)" in said
+    kept = Path(said.split("your text is kept in ", 1)[1].split(";", 1)[0])
+    assert "priority: urgent" in kept.read_text() and "priority: low\n" in desk.text(ticket)

@@ -265,7 +265,10 @@ def edit(session: Session, ticket_id: str) -> None:
     """Edit a ticket file in $EDITOR, validate it, and commit it.
 
     An invalid file is never committed: you can edit again or abort, and
-    the ticket stays as it was.
+    the ticket stays as it was. What lands on the ticket while the editor is
+    open (a colleague's reply pulled by sync) is merged with your edit; if
+    both changed the same place, your text is kept in a file named in the
+    error, never lost.
 
     \b
     Example:
