@@ -34,6 +34,10 @@ _SECTION = re.compile(r"^## (Conversation|Resolution)[ \t\r]*$")
 _ENTRY = re.compile(r"^### (\S+) (\S+) — ([a-z][a-z0-9-]*)(?: (.*?))?[ \t\r]*$")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _CONFLICT = re.compile(r"^(<{7}|={7}|>{7}|\|{7})( |\r?$)")
+# A line that opens an HTML block where a Git host renders Markdown with HTML on: an unclosed
+# "<!--" (or "<?", "<![CDATA[") hides the rest of the file, "<details>" folds it away.
+_HTML_BLOCK = re.compile(r"^( {0,3})(<!--|<\?|<![A-Za-z\[]|</?[A-Za-z][A-Za-z0-9-]*(?:[\s/>]|$))")
+_HTML_ESCAPED = re.compile(r"^( {0,3})\\(<.*)$", re.DOTALL)
 _KNOWN_HEADING = re.compile(r"^## (Conversation|Resolution)$")
 _LEVEL2 = re.compile(r"^##(?=[ \t]|$)")
 _ENTRY_LIKE = re.compile(r"^### \S+ \S+ — ")
@@ -529,8 +533,9 @@ def escape_text(text: str, *, section: bool = True) -> str:
 
     Trailing whitespace goes first (so a heading cannot hide behind a
     non-breaking space). Lines that would read as an entry heading (or begin
-    with a date as one does) or a conflict marker get a leading backslash,
-    which Markdown shows literally.
+    with a date as one does), a conflict marker or the start of an HTML block
+    (an unclosed ``<!--`` from a mail hides the rest of the file on a Git
+    host) get a leading backslash, which Markdown shows literally.
     In an entry or the resolution (``section``), level-2 headings become
     level 3, since a level-2 heading would end the section; in a description
     only ``## Conversation`` and ``## Resolution`` are escaped. An unclosed
@@ -546,6 +551,8 @@ def escape_text(text: str, *, section: bool = True) -> str:
         if outside and fence is None:
             if _reads_as_structure(line):
                 line = "\\" + line
+            elif found := _HTML_BLOCK.match(line):
+                line = found.group(1) + "\\" + line[len(found.group(1)):]  # "\<" shows as "<"
             elif section and _LEVEL2.match(line):
                 line = "#" + line  # "## 2026-11-30 before" is then a dated level-3 heading: escaped too
                 line = "\\" + line if _ATTEMPTED_ENTRY.match(line) else line
@@ -571,6 +578,9 @@ def as_written(text: str) -> str:
         if outside and fence is None and line.startswith("\\") and (
                 _reads_as_structure(line[1:]) or _KNOWN_HEADING.match(line[1:])):
             line = line[1:]
+        elif outside and fence is None and (escaped := _HTML_ESCAPED.match(line)) and \
+                _HTML_BLOCK.match(escaped.group(1) + escaped.group(2)):
+            line = escaped.group(1) + escaped.group(2)
         out.append(line)
     return "\n".join(out)
 

@@ -382,3 +382,20 @@ def test_a_written_value_reads_back_as_itself_by_yaml_and_by_the_fast_parser(val
     assert yaml.safe_load(source) == {"title": value, "labels": items}
     quick = parse_simple(source)
     assert quick is None or quick == {"title": value, "labels": items}
+
+
+def test_a_mail_that_opens_an_html_comment_cannot_hide_the_rest_of_the_file_on_a_git_host() -> None:
+    """Git hosts render a ticket's Markdown with HTML on: a requester's unclosed "<!--" (pasted
+    from a web.config) hid the conversation and the resolution after it."""
+    from markdown_it import MarkdownIt
+
+    pasted = 'My web.config has:\n\n<!-- <add key="Debug" value="true" />\n\n  <details>\n\nPlease help.'
+    ticket = Ticket(id="GD-01M84ZF6NWF5EKB3A1", title="Config broken", status="resolved",
+                    created=datetime(2026, 11, 20, 9, 14, tzinfo=timezone.utc), requester="tom@example.org",
+                    queue="it-helpdesk", description=ticketfile.escape_text(pasted, section=False),
+                    resolution="Removed the stray comment.")
+    body = ticketfile.new_text(ticket).split("\n---\n", 1)[1]  # a host shows the front matter as a table
+    shown = MarkdownIt("commonmark", {"html": True}).render(body)
+    assert "Please help." in shown and "Removed the stray comment." in shown
+    assert "&lt;!--" in shown and "&lt;details&gt;" in shown, "shown as text, not opening HTML blocks"
+    assert ticketfile.as_written(ticket.description) == pasted  # in mail and the terminal, as written
