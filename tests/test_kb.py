@@ -86,10 +86,13 @@ def test_private_things_stay_out(desk: Desk, desk_with_answers: dict[str, str]) 
     assert "laptop-0042" not in everything, "a private field"
     assert "Confidential answer" not in everything and "Salary" not in everything, "kb: false"
     assert "Still open" not in everything
+    assert "asdf help" not in everything, "a kb_title is the published title: the real one is not listed"
     assert ".git/config" not in everything, "relative links from ticket text are dropped"
     assert "[docs](https://example.com/docs)" in everything
     desk.run("site", "build", str(desk.path.parent / "site"))
     assert "laptop-0042" not in (desk.path.parent / "site" / "reports.html").read_text(), "no chart of assets"
+    site = "\n".join(page.read_text() for page in (desk.path.parent / "site").rglob("*.html"))
+    assert "asdf help" not in site and "Heating in meeting room B does not come on" in site
 
 
 def test_every_relative_link_and_anchor_resolves(desk: Desk, desk_with_answers: dict[str, str]) -> None:

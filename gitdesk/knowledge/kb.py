@@ -257,6 +257,18 @@ def kb_off(value: object) -> bool:
     return isinstance(value, str) and value.strip().casefold() in ("false", "no", "0", "off", "n")
 
 
+def source_title(article: Article, ticket: Ticket) -> str:
+    """How a source ticket is named in its article: by its ``kb_title``; when the article's own
+    title was set with ``kb_title`` (the real one is not to be published) and this ticket has
+    none, by its ID alone; else by its title."""
+    own = ticket.extra.get("kb_title")
+    if own:
+        return without_private(" ".join(str(own).split()))
+    if article.tickets and article.tickets[0].extra.get("kb_title"):
+        return ""
+    return without_private(ticket.title)
+
+
 def kept_out(config: Config, ticket: Ticket) -> bool:
     """Whether the desk keeps ``ticket`` out of the knowledge base: its category is opted out,
     or the ticket is (``kb: false``). The site's boards keep its title private too."""
@@ -399,9 +411,9 @@ def render_article(article: Article, related: Sequence[Article], ticket_dir: str
              symptoms or "_No description was given._", "", "## Resolution", "", resolution, "",
              "## Source tickets", ""]
     for ticket in article.tickets:
-        lines.append(f"- [{ticket.id}]({_link(f'{ticket_dir}/{ticket.id}.md', here)}): "
-                     f"{_inline(without_private(ticket.title))} "
-                     f"({_date(ticket.created)})")
+        named = source_title(article, ticket)
+        lines.append(f"- [{ticket.id}]({_link(f'{ticket_dir}/{ticket.id}.md', here)})"
+                     f"{': ' + _inline(named) if named else ''} ({_date(ticket.created)})")
     if related:
         lines += ["", "## Related articles", ""]
         lines += [f"- [{_inline(other.title)}]({_link(other.path, here)})" for other in related]

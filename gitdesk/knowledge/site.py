@@ -90,7 +90,7 @@ def _article_page(md: object, article: kb.Article, related: Sequence[kb.Article]
     facts.append(f"<span>Reported {counted(article.reports, 'time')}, last "
                  f"{article.last_seen.astimezone(timezone.utc).strftime('%Y-%m-%d')}</span>")
     facts.append(f"<span>Solved {article.solved.astimezone(timezone.utc).strftime('%Y-%m-%d')}</span>")
-    sources = "".join(f"<li><code>{e(t.id)}</code> {e(privacy.without_private(t.title))}</li>" for t in article.tickets)
+    sources = "".join(f"<li><code>{e(t.id)}</code> {e(kb.source_title(article, t))}</li>" for t in article.tickets)
     body = [f"<article><h1>{e(article.title)}</h1>", f"<p class=\"facts\">{' · '.join(facts)}</p>",
             "<h2>Symptoms</h2>", _render(md, article.symptoms or "_No description was given._"),
             "<h2>Resolution</h2>", _render(md, article.resolution), "<h2>Source tickets</h2>",
