@@ -572,3 +572,24 @@ def test_a_person_s_own_readme_in_kb_is_never_overwritten(desk: Desk, desk_with_
     assert "kept kb/README.md as it is: a person's file" in result.stderr
     assert [path for path in kb_files(desk) if "outlook" in path], "the articles are written"
     assert desk.status() == "" and desk.run("kb", "build", "--check").exit_code == 0
+
+
+def test_an_article_edited_by_hand_is_named_when_a_build_writes_it_again(desk: Desk) -> None:
+    """Articles are made from the tickets; one improved by hand is rewritten by the next build,
+    but never without a word: --check and the build name the file, the commit and the way back."""
+    ticket = desk.new("Token lost", "-q", "it-helpdesk", "-c", "email")
+    desk.run("resolve", ticket, "--note", "Re-enrolled MFA.")
+    desk.run("kb", "build")
+    (article,) = [path for path in (desk.path / "kb").rglob("*.md") if ticket.lower() in path.name]
+    article.write_text(article.read_text() + "\n## Tip\n\nKeep a spare token.\n")
+    desk.git("commit", "-qam", "kb: add a tip")  # a kb-like subject, but no build's trailer
+    edit = desk.head()[:7]
+    relative = article.relative_to(desk.path).as_posix()
+    checked = desk.run("kb", "build", "--check", ok=False)
+    assert f"{relative}: out of date; edited by hand in {edit}" in checked.stdout + checked.stderr
+    other = desk.new("Printer jams", "-q", "it-helpdesk", "-c", "hardware")
+    desk.run("resolve", other, "--note", "Replaced the roller.")
+    built = desk.run("kb", "build")
+    assert f"{relative} had been edited by hand ({edit} by Alice Agent" in built.stderr
+    assert f"git show {edit}:{relative}" in built.stderr and "spare token" not in article.read_text()
+    assert "edited by hand" not in desk.run("kb", "build").stderr, "said once: the build's own version now"

@@ -50,8 +50,11 @@ def kb_build(session: Session, no_commit: bool, check_only: bool) -> None:
         if stale and not (desk.root / knowledge_base.KB).is_dir():  # never built: not a list of every file
             raise GitdeskError(f"the knowledge base has not been built yet ({counted(len(stale), 'file')} to write)",
                                hint="run gitdesk kb build")
+        edited = {edit.path: edit for edit in knowledge_base.hand_edits(desk, stale)}
         for path in stale:
-            output.info(f"{path}: out of date")
+            edit = edited.get(path)
+            output.info(f"{path}: out of date" + (f"; edited by hand in {edit.commit[:7]} ({edit.author}): "
+                                                   "a build replaces it" if edit else ""))
         if stale:
             raise GitdeskError(f"the knowledge base is out of date ({counted(len(stale), 'file')}; what is "
                                "committed counts)", hint="run gitdesk kb build")
@@ -66,6 +69,11 @@ def kb_build(session: Session, no_commit: bool, check_only: bool) -> None:
         output.info(f"Knowledge base: {counted(result.articles, 'article')}; "
                     f"{counted(len(result.written), 'file')} written, {len(result.removed)} removed{where}.\n"
                     f"Start at {knowledge_base.KB}/README.md")
+    for edit in result.replaced:
+        output.note(f"gitdesk: warning: {edit.path} had been edited by hand ({edit.commit[:7]} by {edit.author}: "
+                       f"{edit.subject[:60]!r}); the build wrote it again from the tickets (articles are made from "
+                       f"the resolution notes: put the words there, with gitdesk edit); the edit is in history: "
+                       f"git show {edit.commit[:7]}:{edit.path}")
     for path in result.kept:
         output.note(f"gitdesk: kept {path} as it is: a person's file (it lacks the generated-file marker); "
                     "move it away to have the build write it")

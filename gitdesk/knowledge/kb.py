@@ -541,6 +541,16 @@ class BuildResult:
     commit: str | None
     overlaps: tuple[Overlap, ...] = ()
     kept: tuple[str, ...] = ()  # a person's files where the build would write: left as they are
+    replaced: tuple[HandEdit, ...] = ()  # generated files someone had edited and committed: rewritten
+
+
+@dataclass(frozen=True, slots=True)
+class HandEdit:
+    """A generated file whose last commit was not a build's: someone edited the article."""
+    path: str
+    commit: str
+    author: str
+    subject: str
 
 
 SAME_THING = 0.6  # articles at least this alike are suggested for merging
@@ -680,6 +690,46 @@ def _in_head(desk: Desk, paths_: Sequence[str]) -> dict[str, str]:
     return {path[len(desk.prefix):]: data.decode("utf-8", "replace") for path, data in found.items()}
 
 
+def hand_edits(desk: Desk, paths_: Sequence[str]) -> list[HandEdit]:
+    """Those of ``paths_`` (generated files the build is about to rewrite or remove) whose last
+    commit was not a build's (no ``Gitdesk-Action: kb-build``): an article improved by hand,
+    which the build would otherwise replace without a word. One ``git log`` over kb/, read
+    only until each path's last commit is found."""
+    from gitdesk import git
+
+    wanted = {desk.repo_path(path): path for path in paths_}
+    if not wanted or git.head(desk.repo)[1] is None:
+        return []
+    process = git.start(desk.repo, "log", "--no-renames", "-z", "--format=%x01%H%x02%an%x02%s%x02%b%x03",
+                        "--name-only", "--", desk.repo_path(KB))
+    found: list[HandEdit] = []
+    assert process.stdout is not None
+    try:
+        data = b""
+        while wanted:
+            chunk = process.stdout.read(1 << 16)
+            data += chunk
+            parts = data.split(b"\x01")
+            data = parts.pop() if chunk else b""  # the last, maybe partial, commit waits for more
+            for part in parts:
+                head, _, names = part.partition(b"\x03")
+                fields = head.decode("utf-8", "replace").split("\x02")
+                if len(fields) != 4:
+                    continue
+                sha, author, subject, body = fields
+                for name in names.decode("utf-8", "surrogateescape").strip("\0\n").split("\0"):
+                    path = wanted.pop(name.strip("\n"), None)
+                    if path is not None and "Gitdesk-Action: kb-build" not in body:
+                        found.append(HandEdit(path, sha, author, subject))
+            if not chunk:
+                break
+    finally:
+        process.kill()
+        process.wait()
+        process.stdout.close()
+    return sorted(found, key=lambda edit: edit.path)
+
+
 def build(desk: Desk, *, commit: bool = True) -> BuildResult:
     """Write kb/ and (by default) commit exactly the files that changed."""
     from gitdesk import clock
@@ -688,6 +738,7 @@ def build(desk: Desk, *, commit: bool = True) -> BuildResult:
         if commit:
             _ensure_committed(desk)
         changes, tidy, kept, articles = _plan(desk, committed=commit)
+        replaced = tuple(hand_edits(desk, sorted(path for path in changes if (desk.root / path).is_file())))
         count = len(articles)
         alike = tuple(overlaps(desk, articles, [path for path, text in changes.items() if text is not None]))
         _write_out(desk, tidy)
@@ -697,11 +748,11 @@ def build(desk: Desk, *, commit: bool = True) -> BuildResult:
         removed = tuple(sorted(path for path, text in changes.items() if text is None))
         if not commit:
             _write_out(desk, changes)
-            return BuildResult(count, written, removed, None, alike, tuple(kept))
+            return BuildResult(count, written, removed, None, alike, tuple(kept), replaced)
         message = (f"kb: rebuild the knowledge base ({counted(count, 'article')})\n\n"
                    f"{len(written)} written, {len(removed)} removed\n\nGitdesk-Action: kb-build\n")
         made = desk.commit_paths(changes, message, clock.now())
-        return BuildResult(count, written, removed, made, alike, tuple(kept))
+        return BuildResult(count, written, removed, made, alike, tuple(kept), replaced)
 
 
 def _write_out(desk: Desk, files: dict[str, str | None]) -> None:
