@@ -34,9 +34,12 @@ _SECTION = re.compile(r"^## (Conversation|Resolution)[ \t\r]*$")
 _ENTRY = re.compile(r"^### (\S+) (\S+) — ([a-z][a-z0-9-]*)(?: (.*?))?[ \t\r]*$")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _CONFLICT = re.compile(r"^(<{7}|={7}|>{7}|\|{7})( |\r?$)")
-# A line that opens an HTML block where a Git host renders Markdown with HTML on: an unclosed
-# "<!--" (or "<?", "<![CDATA[") hides the rest of the file, "<details>" folds it away.
-_HTML_BLOCK = re.compile(r"^( {0,3})(<!--|<\?|<![A-Za-z\[]|</?[A-Za-z][A-Za-z0-9-]*(?:[\s/>]|$))")
+# A line that opens an HTML block that can hide what follows where a Git host renders Markdown
+# with HTML on: an unclosed "<!--" (or "<?", "<!DOCTYPE", "<![CDATA[", "<script", "<style")
+# runs to the end of the file, "<details>" folds it away. Other tags ("<div>", "<b>") end at
+# the next blank line at most, and are left as written.
+_HTML_BLOCK = re.compile(r"^( {0,3})(<!--|<\?|<![A-Za-z\[]|</?(?i:script|style|textarea|pre|details|summary|dialog)"
+                         r"(?:[\s/>]|$))")
 _HTML_ESCAPED = re.compile(r"^( {0,3})\\(<.*)$", re.DOTALL)
 _KNOWN_HEADING = re.compile(r"^## (Conversation|Resolution)$")
 _LEVEL2 = re.compile(r"^##(?=[ \t]|$)")
@@ -534,8 +537,8 @@ def escape_text(text: str, *, section: bool = True) -> str:
     Trailing whitespace goes first (so a heading cannot hide behind a
     non-breaking space). Lines that would read as an entry heading (or begin
     with a date as one does), a conflict marker or the start of an HTML block
-    (an unclosed ``<!--`` from a mail hides the rest of the file on a Git
-    host) get a leading backslash, which Markdown shows literally.
+    that can hide what follows (an unclosed ``<!--`` from a mail hides the
+    rest of the file on a Git host) get a leading backslash, which Markdown shows literally.
     In an entry or the resolution (``section``), level-2 headings become
     level 3, since a level-2 heading would end the section; in a description
     only ``## Conversation`` and ``## Resolution`` are escaped. An unclosed
