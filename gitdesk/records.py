@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from gitdesk.clock import format_utc
-from gitdesk.model import Entry, Ticket
+from gitdesk.model import FIELD_ORDER, Entry, Ticket
 from gitdesk.paths import ticket_path
 from gitdesk.timings import Timings
 
@@ -38,6 +38,12 @@ def json_value(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {str(key): json_value(item) for key, item in value.items()}
     return str(value)
+
+
+# The columns of every CSV of tickets, first and in this order, whatever the tickets hold.
+TICKET_COLUMNS = (*FIELD_ORDER, "labels", "duplicate_of", "related", "path")
+HIT_COLUMNS = ("id", "status", "title", "score", "where", "internal", "snippet", "path")
+LOG_COLUMNS = ("commit", "time", "who", "author", "action", "ticket", "changes")
 
 
 def ticket_fields(ticket: Ticket, timings: Timings | None = None) -> dict[str, Any]:

@@ -517,3 +517,19 @@ def test_a_rule_s_note_heading_fits_80_columns(desk: Desk, monkeypatch: pytest.M
     assert all(len(line) <= 80 for line in lines), [line for line in lines if len(line) > 80]
     assert any(line.endswith("INTERNAL NOTE rule first-response-missed") for line in lines), lines
     assert any("TIME LOGGED 30m" in line and "(internal" in line for line in lines), lines
+
+
+def test_a_csv_has_the_same_header_whatever_the_tickets_hold(desk: Desk) -> None:
+    """A script reads column 12 as the path: one ticket with a cc or a custom field must not
+    move it, and an empty result still has its header."""
+    header = desk.run("list", "-l", "nothing-has-this", "--format", "csv").stdout.splitlines()
+    assert header == ["id,status,title,assignee,requester,queue,created,priority,category,asset,labels,"
+                      "duplicate_of,related,path"]
+    first = desk.new("Printer jams", "-q", "it-helpdesk")
+    before = desk.run("list", "--format", "csv").stdout.splitlines()[0]
+    desk.new("VPN drops", "-q", "it-helpdesk")
+    desk.run("set", first, "cost_centre", "4100")  # a custom field on one ticket
+    after = desk.run("list", "--format", "csv").stdout.splitlines()[0].split(",")
+    assert after[:len(before.split(","))] == before.split(",") and after[-1] == "cost_centre", (before, after)
+    assert desk.run("search", "zzzqqq", "--format", "csv").stdout.startswith("id,status,title,score,")
+    assert desk.run("log", "--since", "2100-01-01", "--format", "csv").stdout.startswith("commit,time,who,")

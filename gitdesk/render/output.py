@@ -288,17 +288,24 @@ def write_json_texts(key: str, texts: Sequence[str]) -> None:
     click.echo(head + "[" + ",".join(texts) + "]}")
 
 
-def csv_text(records: Sequence[Mapping[str, Any]]) -> str:
+def csv_text(records: Sequence[Mapping[str, Any]], leading: Sequence[str] = ()) -> str:
     buffer = io.StringIO()
-    write_csv(records, buffer)
+    write_csv(records, buffer, leading)
     return buffer.getvalue()
 
 
-def write_csv(records: Sequence[Mapping[str, Any]], handle: io.TextIOBase | IO[str]) -> None:
-    """One row per record under a header of every key any record has, written as it goes."""
-    columns: dict[str, None] = {}
+def write_csv(records: Sequence[Mapping[str, Any]], handle: io.TextIOBase | IO[str],
+              leading: Sequence[str] = ()) -> None:
+    """One row per record under a header of every key any record has, written as it goes.
+    ``leading``: the columns every such file has, first and always (an empty result too), the
+    others after them by name, so that a script's column 12 stays column 12 whatever one
+    ticket holds (a cc, a custom field); without it, in the order the records give them."""
+    columns: dict[str, None] = dict.fromkeys(leading)
+    others: dict[str, None] = {}
     for record in records:
-        columns.update(dict.fromkeys(record))
+        others.update(dict.fromkeys(key for key in record if key not in columns))
+    # The record's own parts ("timings.…") before the keys a ticket may or may not hold.
+    columns.update(dict.fromkeys(sorted(others, key=lambda key: ("." not in key, key)) if leading else others))
     writer = csv.writer(handle, lineterminator="\n")
     # The header too: a custom field's name comes from a ticket file, and may be "=HYPERLINK(…)".
     writer.writerow([csv_cell(name) for name in columns])
@@ -352,15 +359,15 @@ def csv_cell(value: Any) -> Any:
 def emit(fmt: str, key: str, records: Sequence[Mapping[str, Any]], *, columns: Sequence[Column] = (),
          rows: Sequence[Any] | None = None, text: Callable[[], None] | None = None,
          meta: Mapping[str, Any] | None = None, flat: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None,
-         ) -> None:
+         csv_columns: Sequence[str] = ()) -> None:
     """Records as JSON (``{"schema": …, **meta, key: records}``), CSV (one row per
-    record, ``flat`` making each one value per column) or a table of ``columns``
+    record, ``flat`` making each one value per column, ``csv_columns`` first and always) or a table of ``columns``
     over ``rows`` (the records themselves unless given); ``text`` replaces the table
     for views that are not tables (a ticket, a report)."""
     if fmt == "json":
         write_json({**(meta or {}), key: records})
     elif fmt == "csv":
-        click.echo(csv_text([flat(record) if flat else record for record in records]), nl=False)
+        click.echo(csv_text([flat(record) if flat else record for record in records], csv_columns), nl=False)
     elif text is not None:
         text()
     else:

@@ -149,12 +149,13 @@ def ticket_records(texts: Sequence[str], fmt: str) -> None:
     if fmt == "json":
         output.write_json_texts("tickets", texts)
     else:
-        emit(fmt, "tickets", [json.loads(text) for text in texts], flat=records.flat)
+        emit(fmt, "tickets", [json.loads(text) for text in texts], flat=records.flat,
+             csv_columns=records.TICKET_COLUMNS)
 
 
 def ticket_records_of(tickets: Sequence[Ticket], timings: Mapping[str, Timings], fmt: str) -> None:
     """``gitdesk list --sort due --format json|csv``: records made here, in that order."""
-    emit(fmt, "tickets", records.tickets(tickets, timings), flat=records.flat)
+    emit(fmt, "tickets", records.tickets(tickets, timings), flat=records.flat, csv_columns=records.TICKET_COLUMNS)
 
 
 # --- one ticket ---------------------------------------------------------------------
@@ -478,7 +479,7 @@ def search_hits(hits: Sequence[Hit], fmt: str) -> None:
         if output.is_terminal() or not hits:  # piped: say "0 matches" on stderr, not nothing at all
             note(counted(len(hits), "match", "matches"))
 
-    emit(fmt, "hits", [hit.as_record() for hit in hits], text=text)
+    emit(fmt, "hits", [hit.as_record() for hit in hits], text=text, csv_columns=records.HIT_COLUMNS)
 
 
 def _fit(text: str, room: int) -> str:
@@ -709,7 +710,8 @@ def log_entries(entries: Sequence[LogEntry], fmt: str, *, with_ticket: bool,
     if with_ticket:
         columns.append(Column("TICKET", lambda r: r["ticket"]))
     columns.append(Column("WHAT", lambda r: r["what"], fit="wrap"))  # an escalation's reason, a link's IDs: whole
-    emit(fmt, "entries", [record(entry) for entry in entries], columns=columns, rows=rows)
+    emit(fmt, "entries", [record(entry) for entry in entries], columns=columns, rows=rows,
+         csv_columns=records.LOG_COLUMNS)
 
 
 # --- mail out -------------------------------------------------------------------
@@ -939,4 +941,4 @@ def _export_to(handle: IO[str], kind: str, found: Iterable[Mapping[str, Any]], m
     if kind == "json":
         stream_json(meta, "tickets", found, handle)
     else:  # the header needs every record's columns first: the flat rows are kept, not the records
-        write_csv([records.flat(record) for record in found], handle)
+        write_csv([records.flat(record) for record in found], handle, records.TICKET_COLUMNS)
