@@ -221,3 +221,12 @@ def test_the_example_desk_finds_nine_in_ten_repeat_problems(example_desk, tmp_pa
                            ignore=shutil.ignore_patterns("cache.sqlite*", "*.holder", "lock"))
     score = measure(desk, example_cases(desk), "desk")["all"]
     assert score.top3 / score.pairs >= 0.9, score.misses
+
+
+def test_a_limited_search_says_there_are_more_rather_than_a_capped_count(desk: Desk) -> None:
+    for number in range(4):
+        desk.new(f"Printer {number} jams", "-q", "it-helpdesk", "-m", "paper jam in tray 2")
+    shown = desk.run("search", "jam", "-n", "3")
+    assert shown.stderr.strip() == "3 matches; there are more (-n to show more)"
+    assert json.loads(desk.run("search", "jam", "-n", "3", "--format", "json").stdout)["more"] is True
+    assert json.loads(desk.run("search", "jam", "-n", "4", "--format", "json").stdout)["more"] is False

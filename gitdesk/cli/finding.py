@@ -45,7 +45,9 @@ def search(session: Session, query: tuple[str, ...], chosen: FilterOptions, limi
     filters = chosen.resolve(session, ("all",))
     # A requester (someone not among the desk's people) never sees internal notes.
     internal = session.as_ is None or session.actor().person is not None
-    views.search_hits(finding.search(desk, " ".join(query), filters, limit=limit, include_internal=internal), fmt)
+    # One more than shown: whether there are more is said, not hidden behind the limit.
+    hits = finding.search(desk, " ".join(query), filters, limit=limit + 1, include_internal=internal)
+    views.search_hits(hits[:limit], fmt, more=len(hits) > limit)
 
 
 @click.command(name="similar")

@@ -101,7 +101,8 @@ def kb_search(session: Session, query: tuple[str, ...], limit: int, fmt: str) ->
     from gitdesk.knowledge import kb as knowledge_base
     from gitdesk.render import views
 
-    views.kb_hits(knowledge_base.search(session.desk, " ".join(query), limit), fmt)
+    hits = knowledge_base.search(session.desk, " ".join(query), limit + 1)  # one more: are there more?
+    views.kb_hits(hits[:limit], fmt, more=len(hits) > limit)
 
 
 @click.group(name="site", context_settings=CONTEXT)

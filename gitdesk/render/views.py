@@ -466,7 +466,12 @@ def _cut_marked(text: str, room: int) -> str:
     return "".join(kept) + ("\\x03" if marked else "") + "…"
 
 
-def search_hits(hits: Sequence[Hit], fmt: str) -> None:
+def _found(count: int, more: bool, one: str, many: str) -> str:
+    """'3 matches', or with ``more``: '20 matches shown; there are more (-n for more)'."""
+    return counted(count, one, many) + ("; there are more (-n to show more)" if more else "")
+
+
+def search_hits(hits: Sequence[Hit], fmt: str, *, more: bool = False) -> None:
     def text() -> None:
         room = width() if output.is_terminal() else None
         for hit in hits:
@@ -476,10 +481,13 @@ def search_hits(hits: Sequence[Hit], fmt: str) -> None:
             tail = f"  [{where}]"
             snippet = _highlighted(hit.snippet, None if room is None else max(10, room - 4 - output.cells(tail)))
             click.echo(f"    {snippet}" + dim(tail))
-        if output.is_terminal() or not hits:  # piped: say "0 matches" on stderr, not nothing at all
-            note(counted(len(hits), "match", "matches"))
+        if output.is_terminal() or not hits or more:  # piped: "0 matches", "there are more" on stderr
+            note(_found(len(hits), more, "match", "matches"))
 
-    emit(fmt, "hits", [hit.as_record() for hit in hits], text=text, csv_columns=records.HIT_COLUMNS)
+    emit(fmt, "hits", [hit.as_record() for hit in hits], text=text, csv_columns=records.HIT_COLUMNS,
+         meta={"more": more})
+    if fmt == "csv" and more:
+        note(_found(len(hits), more, "match", "matches"))
 
 
 def _fit(text: str, room: int) -> str:
@@ -519,16 +527,17 @@ def similar_tickets(found: Suggestions, fmt: str, heading: str | None = None) ->
         note(f"gitdesk: warning: {found.warning}; ranked without the model")
 
 
-def kb_hits(hits: Sequence[KbHit], fmt: str) -> None:
+def kb_hits(hits: Sequence[KbHit], fmt: str, *, more: bool = False) -> None:
     def text() -> None:
         room = width() if output.is_terminal() else None
         for hit in hits:
-            click.echo(f"{bold(one_line(hit.article.title))}  ({one_line(hit.article.category)})")
-            click.echo(f"    {hit.article.path}")
+            title = f"{one_line(hit.article.title)}  ({one_line(hit.article.category)})"
+            click.echo(bold(title if room is None else _fit(title, room)))
+            click.echo(f"    {hit.article.path}")  # whole, on its own line: a path is never cut
             click.echo(f"    {_highlighted(hit.snippet, None if room is None else max(10, room - 4))}")
-        note(counted(len(hits), "article"))  # as search says "0 matches": nothing found is said
+        note(_found(len(hits), more, "article", "articles"))  # as search says "0 matches": nothing found is said
 
-    emit(fmt, "articles", [hit.as_record() for hit in hits], text=text)
+    emit(fmt, "articles", [hit.as_record() for hit in hits], text=text, meta={"more": more})
 
 
 # --- reports ----------------------------------------------------------------------
