@@ -230,3 +230,9 @@ def test_a_limited_search_says_there_are_more_rather_than_a_capped_count(desk: D
     assert shown.stderr.strip() == "3 matches; there are more (-n to show more)"
     assert json.loads(desk.run("search", "jam", "-n", "3", "--format", "json").stdout)["more"] is True
     assert json.loads(desk.run("search", "jam", "-n", "4", "--format", "json").stdout)["more"] is False
+
+
+def test_new_in_json_gives_the_best_score_as_similar_does(desk: Desk) -> None:
+    made = json.loads(desk.run("new", "Zebra quantum frobnicator", "-q", "it-helpdesk", "-m", "xyzzy",
+                               "--format", "json").stdout)
+    assert "similar_best" in made and made["similar"] == []

@@ -82,6 +82,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             if not line:
                 raise AssertionError(f"gitdesk serve did not start: {errors.read_text()}")
             printed = json.loads(line)
+            assert printed["schema"] == 1, "a document like every other"
             token = urllib.parse.parse_qs(urllib.parse.urlsplit(printed["url"]).query)["token"][0]
             yield Served(desk, printed["url"], printed["host"], printed["port"], token, hostile, solved)
         finally:

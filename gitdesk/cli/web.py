@@ -29,8 +29,6 @@ def serve(session: Session, port: int, host: str, fmt: str) -> None:
       gitdesk serve
       gitdesk serve --port 8765 --as ravi
     """
-    import json
-
     try:
         from gitdesk.web import server
 
@@ -42,7 +40,9 @@ def serve(session: Session, port: int, host: str, fmt: str) -> None:
                            hint="pip install 'gitdesk[web]'") from None
     running = server.bind(session.desk.root, session.as_, host=host, port=port)
     if fmt == "json":
-        click.echo(json.dumps({"url": running.url, "host": running.guard.host, "port": running.guard.port}))
+        from gitdesk.render.output import write_json
+
+        write_json({"url": running.url, "host": running.guard.host, "port": running.guard.port})
     else:
         click.echo(f"Serving {session.desk.config.desk_name} as {session.actor().id}; open:")
         click.echo(f"    {running.url}")

@@ -385,6 +385,7 @@ def outcome(result: Outcome, fmt: str = "table", similar: Suggestions | None = N
             document["similar"] = [item.as_record() for item in similar.found]
             document["similar_threshold"] = similar.threshold
             document["similar_layer"] = similar.layer
+            document["similar_best"] = similar.best  # "nothing close enough" told from "nothing at all"
             if similar.warning:
                 document["similar_warning"] = similar.warning
         write_json(document)
