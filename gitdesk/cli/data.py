@@ -139,7 +139,7 @@ def feedback() -> None:
 @feedback.command(name="add")
 @ticket_id
 @click.option("--score", type=click.IntRange(1, 5), required=True, help="1 (very unhappy) to 5 (very happy).")
-@click.option("--comment", help="What the requester said.")
+@click.option("--comment", "-m", "comment", help="What the requester said (-m, as every verb takes text).")
 @desk_options
 @pass_session
 def feedback_add(session: Session, ticket_id: str, score: int, comment: str | None) -> None:
