@@ -593,3 +593,13 @@ def test_an_article_edited_by_hand_is_named_when_a_build_writes_it_again(desk: D
     assert f"{relative} had been edited by hand ({edit} by Alice Agent" in built.stderr
     assert f"git show {edit}:{relative}" in built.stderr and "spare token" not in article.read_text()
     assert "edited by hand" not in desk.run("kb", "build").stderr, "said once: the build's own version now"
+
+
+def test_a_title_s_strike_entity_and_math_marks_show_as_written_on_a_git_host(desk: Desk) -> None:
+    ticket = desk.new("~~old~~ printer shows &lt;b&gt; and $x$", "-q", "it-helpdesk", "-c", "hardware")
+    desk.run("resolve", ticket, "--note", "Fixed.")
+    desk.run("kb", "build")
+    (article,) = [path for path in (desk.path / "kb").rglob("*.md") if ticket.lower() in path.name]
+    heading = next(line for line in article.read_text().splitlines() if line.startswith("# "))
+    shown = MarkdownIt("commonmark").enable("strikethrough").render(heading)
+    assert "<s>" not in shown and "&amp;lt;b&amp;gt;" in shown and "\\$" not in shown

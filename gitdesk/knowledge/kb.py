@@ -370,8 +370,9 @@ def _date(value: datetime) -> str:
 
 
 def _inline(text: str) -> str:
-    """One line of ticket text, safe inside Markdown link text or a table cell."""
-    return re.sub(r"([\\[\]|*_`<>#])", r"\\\1", " ".join(text.split()))
+    """One line of ticket text, safe inside Markdown link text or a table cell (and from
+    GitHub's ~strike~, &entities; and $math$)."""
+    return re.sub(r"([\\[\]|*_`<>#~&$])", r"\\\1", " ".join(text.split()))
 
 
 def anchor(heading: str) -> str:
