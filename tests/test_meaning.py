@@ -410,3 +410,13 @@ def test_an_assistant_is_told_when_the_model_could_not_be_used(desk: Desk, solve
     found = Assistant(desk.path).find(text="printer paper jam")
     assert found["similar"][0]["id"] == solved["printer"]
     assert "no model directory at models/gone" in found["similar_warning"]
+
+
+def test_a_family_of_alike_articles_is_suggested_once_not_pair_by_pair(desk: Desk, solved: dict[str, str]) -> None:
+    twins = [solve(desk, "VPN drops every ten minutes", "The VPN disconnects every ten minutes at home.",
+                   "Updated the VPN client to 5.2 and reset the network adapter.", "-c", "network")
+             for _ in range(4)]
+    out = desk.run("kb", "build").output
+    pairs = [line for line in out.splitlines() if line.strip()[:4].replace(".", "").isdigit()]
+    with_twins = [line for line in pairs if any(twin.lower() in line for twin in twins)]
+    assert len(with_twins) == 3, out  # four articles merge by three duplicate marks, not six pairs

@@ -605,7 +605,22 @@ def overlaps(desk: Desk, articles: Sequence[Article], changed: Sequence[str] | N
             first, second = sorted((by_id[a], by_id[b]), key=lambda article: article.path)
             found.append(Overlap(first, second, score))
     found.sort(key=lambda overlap: (-overlap.score, overlap.first.path, overlap.second.path))
-    return found[:MOST_OVERLAPS]
+    # A family of alike articles (four with one title) is merged by one pair fewer than its
+    # size: its other pairs would only crowd the paraphrases out of the list.
+    family: dict[str, str] = {}
+
+    def head(path: str) -> str:
+        while family.get(path, path) != path:
+            path = family[path]
+        return path
+
+    kept = []
+    for overlap in found:
+        one, other = head(overlap.first.path), head(overlap.second.path)
+        if one != other:
+            family[other] = one
+            kept.append(overlap)
+    return kept[:MOST_OVERLAPS]
 
 
 INCREMENTAL = 50  # a build rewriting at most this many articles compares only those
