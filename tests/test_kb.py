@@ -193,7 +193,9 @@ def test_kb_search_finds_articles_not_internal_notes(desk: Desk, desk_with_answe
     assert found[0]["path"].startswith("kb/email/")
     assert json.loads(desk.run("kb", "search", "hunter2", "--format", "json").stdout)["articles"] == []
     assert json.loads(desk.run("kb", "search", "confidential", "--format", "json").stdout)["articles"] == []
-    assert desk.run("kb", "search", "hunter2").stderr == "0 articles\n", "nothing found is said, as search says it"
+    assert desk.run("kb", "search", "hunter2").stderr == (
+        "0 articles\nSolved tickets like it, in other words: gitdesk similar --text hunter2\n"), \
+        "nothing found is said, as search says it, with where the same problem in other words is found"
 
 
 def test_two_branches_that_resolve_tickets_merge_without_kb_conflicts(tmp_path: Path,

@@ -102,7 +102,7 @@ def kb_search(session: Session, query: tuple[str, ...], limit: int, fmt: str) ->
     from gitdesk.render import views
 
     hits = knowledge_base.search(session.desk, " ".join(query), limit + 1)  # one more: are there more?
-    views.kb_hits(hits[:limit], fmt, more=len(hits) > limit)
+    views.kb_hits(hits[:limit], fmt, more=len(hits) > limit, query=" ".join(query))
 
 
 @click.group(name="site", context_settings=CONTEXT)

@@ -528,7 +528,7 @@ def similar_tickets(found: Suggestions, fmt: str, heading: str | None = None) ->
         note(f"gitdesk: warning: {found.warning}; ranked without the model")
 
 
-def kb_hits(hits: Sequence[KbHit], fmt: str, *, more: bool = False) -> None:
+def kb_hits(hits: Sequence[KbHit], fmt: str, *, more: bool = False, query: str = "") -> None:
     def text() -> None:
         room = width() if output.is_terminal() else None
         for hit in hits:
@@ -537,6 +537,10 @@ def kb_hits(hits: Sequence[KbHit], fmt: str, *, more: bool = False) -> None:
             click.echo(f"    {hit.article.path}")  # whole, on its own line: a path is never cut
             click.echo(f"    {_highlighted(hit.snippet, None if room is None else max(10, room - 4))}")
         note(_found(len(hits), more, "article", "articles"))  # as search says "0 matches": nothing found is said
+        if not hits and query:  # the words must match here; the problem told in other words is found there
+            import shlex
+
+            note(f"Solved tickets like it, in other words: gitdesk similar --text {shlex.quote(query)}")
 
     emit(fmt, "articles", [hit.as_record() for hit in hits], text=text, meta={"more": more})
 
