@@ -533,3 +533,13 @@ def test_a_csv_has_the_same_header_whatever_the_tickets_hold(desk: Desk) -> None
     assert after[:len(before.split(","))] == before.split(",") and after[-1] == "cost_centre", (before, after)
     assert desk.run("search", "zzzqqq", "--format", "csv").stdout.startswith("id,status,title,score,")
     assert desk.run("log", "--since", "2100-01-01", "--format", "csv").stdout.startswith("commit,time,who,")
+
+
+def test_show_puts_an_address_too_long_for_its_line_on_a_line_of_its_own(desk: Desk,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    address = "first.middle.last.of.the.purchasing.team@subsidiary.example-company.co.uk"  # 72 characters
+    ticket = desk.new("Invoice copy", "-q", "it-helpdesk", "-r", address)
+    on_terminal(monkeypatch, 80)
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", desk.run("show", ticket).stdout).splitlines()
+    at = lines.index("requester:")
+    assert lines[at + 1].strip() == address and len(lines[at + 1]) <= 80

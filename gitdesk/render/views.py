@@ -297,7 +297,12 @@ def ticket_detail(ticket: Ticket, now: datetime, fmt: str, derived: Timings | No
             label, shown = f"{one_line(name) + ':':<16}", one_line(str(value))
             if room is not None and len(label) == 16 and output.cells(shown) > room - 16 >= 20:  # lists of IDs, labels
                 first, *rest = output.wrap(shown, room - 16)
-                lines += [dim(label) + first, *(" " * 16 + part for part in rest)]
+                if max(output.cells(part) for part in (first, *rest)) > room - 16:
+                    # One word too long to follow the label (a long address): whole, on a line of its own.
+                    lines += [dim(label.rstrip()), *(("  " if output.cells(part) <= room - 2 else "") + part
+                                                     for part in output.wrap(shown, room - 2))]
+                else:
+                    lines += [dim(label) + first, *(" " * 16 + part for part in rest)]
             else:
                 lines.append(dim(label) + shown)
     lines += ["", _wrapped_text(ticket.description or "(no description)", room)]
@@ -323,7 +328,9 @@ def ticket_detail(ticket: Ticket, now: datetime, fmt: str, derived: Timings | No
                 worked = worked if len(worked) <= 150 else worked[:150].rsplit(" ", 1)[0] + " …"
                 lines += output.wrap(worked, room, "      → ", "        ") if room else [f"      → {worked}"]
             if articles.get(item.ticket.id):
-                lines.append(dim(f"      {one_line(str(articles[item.ticket.id]))}"))
+                path = one_line(str(articles[item.ticket.id]))  # a path is never cut: less indent if need be
+                indent = 6 if room is None or len(path) + 6 <= room else max(0, min(6, room - len(path)))
+                lines.append(dim(" " * indent + path))
     page("\n".join(lines) + "\n")
 
 
