@@ -42,6 +42,7 @@ def json_value(value: Any) -> Any:
 
 # The columns of every CSV of tickets, first and in this order, whatever the tickets hold.
 TICKET_COLUMNS = (*FIELD_ORDER, "labels", "duplicate_of", "related", "path")
+EXPORT_COLUMNS = (*TICKET_COLUMNS, "description", "conversation_text", "conversation", "resolution", "appendix")
 HIT_COLUMNS = ("id", "status", "title", "score", "where", "internal", "snippet", "path")
 LOG_COLUMNS = ("commit", "time", "who", "author", "action", "ticket", "changes")
 

@@ -187,12 +187,14 @@ def feedback_request(session: Session, ticket_id: str, send: bool) -> None:
 
 
 @click.command(name="export")
-@click.argument("kind", type=click.Choice(["json", "csv"]))
+@click.argument("kind", type=click.Choice(["json", "csv"]), required=False)
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]),
+              help="The same as the KIND argument, as other commands take it.")
 @click.option("--output", "-o", "target", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to this file instead of standard output.")
 @desk_options
 @pass_session
-def export(session: Session, kind: str, target: Path | None) -> None:
+def export(session: Session, kind: str | None, fmt: str | None, target: Path | None) -> None:
     """Every ticket with its whole conversation and derived timings, as JSON or CSV.
 
     Everything a ticket file says is in its record (the same as show
@@ -207,6 +209,11 @@ def export(session: Session, kind: str, target: Path | None) -> None:
       gitdesk export json -o tickets-2026-12.json
       gitdesk export csv > tickets.csv
     """
+    if kind and fmt and kind != fmt:
+        raise click.UsageError(f"export {kind} --format {fmt}: give one format")
+    kind = kind or fmt
+    if kind is None:
+        raise click.UsageError("say which format: gitdesk export json (or csv)")
     from gitdesk import clock
     from gitdesk.cache import history
     from gitdesk.errors import GitdeskError

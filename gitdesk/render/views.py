@@ -962,4 +962,4 @@ def _export_to(handle: IO[str], kind: str, found: Iterable[Mapping[str, Any]], m
     if kind == "json":
         stream_json(meta, "tickets", found, handle)
     else:  # the header needs every record's columns first: the flat rows are kept, not the records
-        write_csv([records.flat(record) for record in found], handle, records.TICKET_COLUMNS)
+        write_csv([records.flat(record) for record in found], handle, records.EXPORT_COLUMNS)
