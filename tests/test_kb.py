@@ -605,3 +605,19 @@ def test_a_title_s_strike_entity_and_math_marks_show_as_written_on_a_git_host(de
     heading = next(line for line in article.read_text().splitlines() if line.startswith("# "))
     shown = MarkdownIt("commonmark").enable("strikethrough").render(heading)
     assert "<s>" not in shown and "&amp;lt;b&amp;gt;" in shown and "\\$" not in shown
+
+
+def test_kb_search_finds_only_what_an_article_shows(desk: Desk) -> None:
+    """A hit must be findable in the article it points to: not in a duplicate's own words, nor
+    in a greeting and signature the article leaves out."""
+    root = desk.new("Teams has no sound", "-q", "it-helpdesk", "-c", "email",
+                    "-m", "Hi Anna,\nTeams calls are silent.\nThanks,\nKim Schmidt\nAccounts")
+    desk.run("resolve", root, "--note", "Set the headset as output.")
+    again = desk.new("Teams silent again", "-q", "it-helpdesk", "-c", "email",
+                     "-m", "No sound. Our salary review call is tomorrow.")
+    desk.run("duplicate", again, "--of", root, "--no-send")
+    desk.run("kb", "build")
+    assert json.loads(desk.run("kb", "search", "salary review", "--format", "json").stdout)["articles"] == []
+    assert json.loads(desk.run("kb", "search", "Schmidt", "--format", "json").stdout)["articles"] == []
+    (hit,) = json.loads(desk.run("kb", "search", "headset", "--format", "json").stdout)["articles"]
+    assert hit["title"] == "Teams has no sound"

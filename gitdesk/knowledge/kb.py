@@ -834,9 +834,15 @@ def search(desk: Desk, text: str, limit: int = 20) -> list[KbHit]:
                                 include_internal=False, columns=("title", "description", "resolution"))
     found: list[KbHit] = []
     seen: set[str] = set()
+    # What a hit must show in its article: the words searched for. The index holds every
+    # ticket's whole text (a duplicate's, a greeting and signature the article leaves out).
+    words = [word.casefold() for word in re.findall(r"\w+", text) if word not in ("AND", "OR", "NOT", "NEAR")]
     for hit in hits:
         article = articles.get(hit.ticket.id)
-        if article is None or article.path in seen:
+        if article is None or article.path in seen or hit.ticket.id != article.root.id:
+            continue
+        shown = f"{article.title}\n{article.symptoms}\n{article.resolution}".casefold()
+        if not all(word in shown for word in words):
             continue
         seen.add(article.path)
         found.append(KbHit(article, without_private(hit.snippet), hit.score))  # as the article shows it
