@@ -95,8 +95,18 @@ def test_private_things_stay_out(desk: Desk, desk_with_answers: dict[str, str]) 
     assert "asdf help" not in site and "Heating in meeting room B does not come on" in site
 
 
-def test_every_relative_link_and_anchor_resolves(desk: Desk, desk_with_answers: dict[str, str]) -> None:
-    desk.run("kb", "build")
+@pytest.mark.parametrize("own_readme", [False, True])
+def test_every_relative_link_and_anchor_resolves(desk: Desk, desk_with_answers: dict[str, str],
+                                                 own_readme: bool) -> None:
+    if own_readme:  # a team's own README: the index goes beside it, and the links follow
+        (desk.path / "kb").mkdir(exist_ok=True)
+        (desk.path / "kb" / "README.md").write_text("# Our knowledge base\n\nAsk Dana first.\n")
+        desk.git("add", "-A")
+        desk.git("commit", "-qm", "kb: our README")
+    built = desk.run("kb", "build")
+    if own_readme:
+        assert "Start at kb/INDEX.md" in built.stdout
+        assert (desk.path / "kb" / "README.md").read_text().startswith("# Our knowledge base")
     md = MarkdownIt("commonmark").enable("table")
     anchors: dict[str, set[str]] = {}
     links: list[tuple[str, str]] = []

@@ -68,7 +68,7 @@ def kb_build(session: Session, no_commit: bool, check_only: bool) -> None:
         where = f" [{result.commit[:7]}]" if result.commit else " (not committed)"
         output.info(f"Knowledge base: {counted(result.articles, 'article')}; "
                     f"{counted(len(result.written), 'file')} written, {len(result.removed)} removed{where}.\n"
-                    f"Start at {knowledge_base.KB}/README.md")
+                    f"Start at {knowledge_base.index_path(desk)}")
     for edit in result.replaced:
         output.note(f"gitdesk: warning: {edit.path} had been edited by hand ({edit.commit[:7]} by {edit.author}: "
                        f"{edit.subject[:60]!r}); the build wrote it again from the tickets (articles are made from "

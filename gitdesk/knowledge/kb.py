@@ -392,9 +392,22 @@ def _link(target: str, start: str) -> str:
     return "/".join([".."] * (len(ups) - common) + downs[common:])
 
 
-def render_article(article: Article, related: Sequence[Article], ticket_dir: str) -> str:
+def index_path(desk: Desk) -> str:
+    """Where the generated index goes: ``kb/README.md`` (what a Git host shows for the
+    folder), or ``kb/INDEX.md`` when a team wrote a README of its own there, so that the
+    articles' category links still lead to an index."""
+    readme = desk.root / KB / "README.md"
+    try:
+        own = readme.is_file() and not readme.is_symlink() and not readme.read_text(encoding="utf-8").startswith(MARKER)
+    except (OSError, UnicodeDecodeError):
+        own = True
+    return f"{KB}/INDEX.md" if own else f"{KB}/README.md"
+
+
+def render_article(article: Article, related: Sequence[Article], ticket_dir: str,
+                   index: str = f"{KB}/README.md") -> str:
     here = article.path.rsplit("/", 1)[0]
-    readme = _link(f"{KB}/README.md", here)
+    readme = _link(index, here)
     facts = [f"**Category:** [{_inline(article.category)}]({readme}#{anchor(article.category)})"]
     if article.shown_asset:
         facts.append(f"**Asset:** {_inline(article.shown_asset)}")
@@ -500,13 +513,14 @@ def render_all(desk: Desk, articles: Sequence[Article]) -> dict[str, str]:
     """desk-relative path -> text of every file the knowledge base consists of."""
     related = related_articles(articles)
     ticket_dir = "tickets"
+    index = index_path(desk)
     files = {}
     with desk.progress("Writing knowledge-base articles", len(articles)) as advance:
         for article in articles:
-            files[article.path] = render_article(article, related[article.path], ticket_dir)
+            files[article.path] = render_article(article, related[article.path], ticket_dir, index)
             advance(1)
     resolved = sum(article.reports for article in articles)
-    files[f"{KB}/README.md"] = render_readme(articles, dict(desk.config.categories), resolved)
+    files[index] = render_readme(articles, dict(desk.config.categories), resolved)
     return {path: without_addresses(text) for path, text in files.items()}
 
 
@@ -514,12 +528,13 @@ def page(desk: Desk, path: str) -> str:
     """One file of the knowledge base (``kb/README.md`` or an article's path) as ``kb build``
     would write it from the tickets as they are now, whether or not kb/ was built."""
     articles = collect(desk)
-    if path == f"{KB}/README.md":
+    index = index_path(desk)
+    if path in (f"{KB}/README.md", index):
         text = render_readme(articles, dict(desk.config.categories), sum(article.reports for article in articles))
         return without_addresses(text)
     for article in articles:
         if article.path == path:
-            return without_addresses(render_article(article, related_articles(articles)[path], "tickets"))
+            return without_addresses(render_article(article, related_articles(articles)[path], "tickets", index))
     raise NotFound(f"no knowledge-base article {path}", hint="find one with gitdesk kb search WORDS")
 
 
