@@ -582,6 +582,7 @@ def test_a_person_s_own_readme_in_kb_is_never_overwritten(desk: Desk, desk_with_
     result = desk.run("kb", "build")
     assert own.read_text() == "# Our knowledge base\n\nStart with the VPN pages.\n"
     assert "kept kb/README.md as it is: a person's file" in result.stderr
+    assert "the index is kb/INDEX.md" in result.stderr and "kb/INDEX.md" in kb_files(desk)
     assert [path for path in kb_files(desk) if "outlook" in path], "the articles are written"
     assert desk.status() == "" and desk.run("kb", "build", "--check").exit_code == 0
 
