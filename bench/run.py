@@ -533,6 +533,56 @@ def mail_send_desk(messages: int) -> Path:
     return _cached_desk(f"mail-send-{messages}", f"{messages} queued mails", make)
 
 
+def import_csv_file(rows: int) -> Path:
+    """A help desk's CSV export of ``rows`` tickets: 70 % closed with a solution, a note each,
+    three agents and 300 requesters, over two years (deterministic)."""
+    import csv
+
+    path = OUT / f"import-{rows}.csv"
+    if path.exists():
+        return path
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["Key", "Subject", "E-mail", "State", "Assigned to", "Created at", "Closed at", "Solution",
+                         "Notes", "Description"])
+        for number in range(rows):
+            closed = number % 10 < 7
+            day = f"{2024 + number % 2}-{1 + number % 12:02d}-{1 + number % 28:02d}"
+            writer.writerow([f"K{number}", f"Printer {number % 97} on floor {number % 7} jams",
+                             f"user{number % 300}@example.com", "Done" if closed else "Open",
+                             ("alice", "bob", "")[number % 3], f"{day} 10:00", f"{day} 15:00" if closed else "",
+                             "Cleaned the rollers" if closed else "", "called back",
+                             f"The printer {number % 97} jams on every page."])
+    return path
+
+
+def bench_import(rows: int, runs: int) -> list[tuple[str, float, str, str]]:
+    """``gitdesk import csv`` of ``rows`` rows into an empty desk (each row a short backdated
+    history: created, a note, the moves to closed)."""
+    source = import_csv_file(rows)
+    desk = OUT / f"import-desk-{rows}"
+    gitdesk = gitdesk_command()
+
+    def empty_desk() -> None:
+        shutil.rmtree(desk, ignore_errors=True)
+        desk.mkdir(parents=True)
+        subprocess.run(["git", "init", "-q", "-b", "main"], cwd=desk, check=True)
+        subprocess.run([*gitdesk, "init"], cwd=desk, check=True, capture_output=True)
+        subprocess.run(["git", "-c", "user.name=Bench", "-c", "user.email=bench@example.com", "commit", "-qm",
+                        "desk", "--allow-empty"], cwd=desk, check=True)
+
+    saved = dict(os.environ)
+    os.environ.update({"GITDESK_NOW": "2026-11-23T13:00:00Z", "GIT_AUTHOR_NAME": "Bench",
+                       "GIT_AUTHOR_EMAIL": "bench@example.com", "GIT_COMMITTER_NAME": "Bench",
+                       "GIT_COMMITTER_EMAIL": "bench@example.com"})
+    try:
+        seconds = timed([*gitdesk, "import", "csv", str(source)], desk, runs, before=empty_desk)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return [(f"`gitdesk import csv` of {rows:,} rows into an empty desk", seconds, "", "")]
+
+
 def bench_mail_send(messages: int, runs: int) -> list[tuple[str, float, str, str]]:
     """``gitdesk mail send`` of a queued outbox to a local SMTP server (issue 14: 1,000 under 30 s)."""
     try:
@@ -642,6 +692,7 @@ def main() -> None:
     parser.add_argument("--intake", type=int, default=10000, help="messages in the intake mbox (0 to skip)")
     parser.add_argument("--mail-send", type=int, default=1000, help="queued mails for mail send (0 to skip)")
     parser.add_argument("--rules", default="100000", help="tickets for the rules benchmark ('' to skip)")
+    parser.add_argument("--import-rows", default="1000,10000", help="CSV rows for the import benchmark ('' to skip)")
     parser.add_argument("--reports", default="",
                         help="TICKETS:COMMITS[,...]: only the report timings on these histories, e.g. "
                              "10000:100000,100000:100000")
@@ -674,6 +725,8 @@ def main() -> None:
         tickets, commits = (int(n) for n in args.history.split(":"))
         report += [f"### history: {tickets:,} tickets, {commits:,} commits", "",
                    *table(bench_history(tickets, commits, args.runs)), ""]
+    for rows in (int(part) for part in args.import_rows.split(",") if part):
+        report += [f"### import: {rows:,} CSV rows", "", *table(bench_import(rows, min(args.runs, 3))), ""]
     for size in (int(part) for part in args.rules.split(",") if part):
         report += [f"### rules: {size:,} tickets", "", *table(bench_rules(size, args.runs)), ""]
     for size in (part for part in args.reports.split(",") if part):
