@@ -1245,8 +1245,11 @@ def _keep_edit(desk: Desk, ticket_id: str, text: str) -> str:
     return str(path)
 
 
-def save_edit(desk: Desk, typed_id: str, original: str, text: str, actor: Actor) -> Outcome:
-    """Commit an edited ticket file (from ``gitdesk edit``), if it is valid and still current."""
+def save_edit(desk: Desk, typed_id: str, original: str, text: str, actor: Actor,
+              merge: Callable[[str, str, str, str], tuple[str, Sequence[str]]] | None = None) -> Outcome:
+    """Commit an edited ticket file (from ``gitdesk edit``), if it is valid and still current.
+    ``merge(original, edited, current, path)`` -> (text, conflicts) merges an edit with what
+    landed on the ticket meanwhile (the merge driver's way); without it, such an edit is refused."""
     with desk.writing():
         loaded = desk.find(typed_id)
         desk.ensure_clean([loaded.path])
@@ -1255,16 +1258,14 @@ def save_edit(desk: Desk, typed_id: str, original: str, text: str, actor: Actor)
             # A colleague's reply, a sync or a mail round landed meanwhile: merged as the merge
             # driver merges two clones' changes; the same place changed both ways keeps the
             # text typed in a file, never lost.
-            from gitdesk.githooks.merge import merge_texts
-
-            merged = merge_texts(original, text, current, loaded.path)
-            if merged.conflicts:
+            merged, conflicts = merge(original, text, current, loaded.path) if merge else (text, ("the file",))
+            if conflicts:
                 kept = _keep_edit(desk, loaded.ticket.id, text)
                 raise GitdeskError(f"{loaded.ticket.id} changed while you were editing, in the same place as your "
-                                   f"edit ({', '.join(merged.conflicts)})",
+                                   f"edit ({', '.join(conflicts)})",
                                    hint=f"your text is kept in {kept}; run gitdesk edit again and bring your "
                                         "changes over from it")
-            original, text = current, merged.text
+            original, text = current, merged
         if text == original:
             raise GitdeskError("nothing to change: the file was saved unchanged")
         ticket = check_edit(desk, loaded, text)

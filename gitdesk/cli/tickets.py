@@ -257,6 +257,13 @@ def show(session: Session, ticket_id: str, fmt: str) -> None:
     views.ticket_detail(ticket, now, fmt, derived, solved, articles)
 
 
+def _merged(original: str, edited: str, current: str, path: str) -> tuple[str, tuple[str, ...]]:
+    from gitdesk.githooks.merge import merge_texts
+
+    merged = merge_texts(original, edited, current, path)
+    return merged.text, merged.conflicts
+
+
 @click.command()
 @ticket_id
 @desk_options
@@ -297,7 +304,7 @@ def edit(session: Session, ticket_id: str) -> None:
         if not click.confirm("Edit again? (no aborts and keeps the ticket as it was)", default=True):
             raise GitdeskError("edit aborted; nothing was changed")
         text = edited
-    result = actions.save_edit(desk, loaded.ticket.id, original, edited, actor)
+    result = actions.save_edit(desk, loaded.ticket.id, original, edited, actor, merge=_merged)
     index.written(desk, result.ticket_files)
     views.outcome(result)
     unmailed = changes.not_mailed(loaded.ticket, result.ticket)
