@@ -227,6 +227,14 @@ def test_trailers_are_never_duplicated(hooked: Desk) -> None:
     assert message.count("Gitdesk-Ticket") == 1 and message.count("Gitdesk-Action") == 1
 
 
+def test_a_list_changed_by_hand_says_what_came_and_went_in_its_trailer(hooked: Desk) -> None:
+    ticket = hooked.new("Printer", "-q", "it-helpdesk", "-l", "paper", "-l", "tray")
+    path = hooked.file(ticket)
+    path.write_text(path.read_text().replace("labels: [paper, tray]", "labels: [paper, vip, urgent]"))
+    assert commit(hooked, "labels", "-a").returncode == 0
+    assert "Gitdesk-Action: labels +vip +urgent -tray\n" in hooked.last_message()
+
+
 def test_hand_made_new_ticket_and_reply_get_trailers(hooked: Desk) -> None:
     ticket = hooked.new("Printer", "-q", "it-helpdesk")
     path = hooked.file(ticket)

@@ -188,6 +188,13 @@ def _field_action(change: changes.FieldChange) -> str:
         shown = changes.show(value)
         return shown if len(shown) <= SHOWN else shown[:SHOWN - 1] + "…"
 
+    if isinstance(change.before, (list, tuple)) and isinstance(change.after, (list, tuple)) and change.before:
+        # A list (labels, cc, a thread's message_ids) by what came and went: cut whole, the two
+        # sides of a long list looked alike ("[<GD-…@example…->[<GD-…@example…").
+        came = [f"+{short(item)}" for item in change.after if item not in change.before]
+        went = [f"-{short(item)}" for item in change.before if item not in change.after]
+        if came or went:
+            return f"{change.field} {' '.join([*came, *went])}"
     if change.before in EMPTY:
         return f"set {change.field} {short(change.after)}"
     if change.after in EMPTY:
