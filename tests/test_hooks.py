@@ -233,6 +233,13 @@ def test_a_list_changed_by_hand_says_what_came_and_went_in_its_trailer(hooked: D
     path.write_text(path.read_text().replace("labels: [paper, tray]", "labels: [paper, vip, urgent]"))
     assert commit(hooked, "labels", "-a").returncode == 0
     assert "Gitdesk-Action: labels +vip +urgent -tray\n" in hooked.last_message()
+    hooked.run("note", ticket, "-m", "Called the vendor")
+    hooked.run("resolve", ticket, "--note", "Replaced the roller")
+    text = path.read_text()
+    path.write_text(text[:text.index("## Conversation")].replace("status: resolved", "status: open"))
+    assert commit(hooked, "stale buffer", "-a").returncode == 0
+    trailers = hooked.last_message()
+    assert "Gitdesk-Action: note removed\n" in trailers and "Gitdesk-Action: resolution removed\n" in trailers
 
 
 def test_hand_made_new_ticket_and_reply_get_trailers(hooked: Desk) -> None:
