@@ -232,6 +232,17 @@ def test_sync_stops_on_a_real_conflict_and_changes_nothing(team, monkeypatch) ->
     assert not (bob.path / ".git" / "rebase-merge").exists()
 
 
+def test_two_agents_who_took_one_ticket_are_told_how_to_drop_their_own_take(team, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    alice, bob, ticket, _ = team
+    alice.run("take", ticket)
+    alice.git("push", "-q")
+    bob.run("take", ticket)
+    result = CliRunner().invoke(cli, ["--desk", str(bob.path), "sync"])
+    assert result.exit_code == 1 and "(assignee: bob here, alice on origin/main)" in result.stderr
+    assert "two of you took the same ticket: agree who keeps it; git rebase --skip drops your own take" in \
+        result.stderr
+
+
 def test_a_conflict_in_the_resolution_is_named_not_shown_as_two_dashes(team, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     alice, bob, ticket, _ = team
     alice.run("resolve", ticket, "--note", "Updated the dock firmware.")

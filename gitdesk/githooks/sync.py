@@ -151,7 +151,7 @@ def _integrate(repo: git.Repo, tracking: str, strategy: str) -> list[str]:
     if not conflicted:
         error = git.failure(repo.top, strategy, result)
         raise GitError(f"{error.message}; nothing was changed", hint=error.hint)
-    raise SyncConflict(_conflict_message(conflicted, details), hint=_conflict_hint(conflicted, strategy))
+    raise SyncConflict(_conflict_message(conflicted, details), hint=_conflict_hint(conflicted, strategy, details))
 
 
 def _with_values(repo: git.Repo, path: str, what: str, here: int, there: int, upstream: str) -> str:
@@ -187,7 +187,7 @@ def _conflict_message(conflicted: dict[str, set[int]], details: dict[str, str]) 
     return f"sync stopped: a real conflict in {shown}; nothing was changed"
 
 
-def _conflict_hint(conflicted: dict[str, set[int]], strategy: str) -> str:
+def _conflict_hint(conflicted: dict[str, set[int]], strategy: str, details: dict[str, str] | None = None) -> str:
     """The steps to resolve it by hand, in Git's own commands for what kind of conflict it is."""
     pull, finish = ("git pull --rebase", "git rebase --continue") if strategy == "rebase" else \
         ("git pull --no-rebase", "git commit")
@@ -204,7 +204,10 @@ def _conflict_hint(conflicted: dict[str, set[int]], strategy: str) -> str:
     for path in deleted[:3]:
         steps.append(f"{path} was deleted on one side and changed on the other: keep it (git add {path}) "
                      f"or delete it (git rm {path})")
-    return ", ".join(steps) + f", {finish}, then gitdesk sync"
+    taken = strategy == "rebase" and any(detail.startswith("assignee:") for detail in (details or {}).values())
+    both = " (two of you took the same ticket: agree who keeps it; git rebase --skip drops your own take)" \
+        if taken else ""
+    return ", ".join(steps) + f", {finish}, then gitdesk sync{both}"
 
 
 def _refuse_bad_push(repo: git.Repo, old: str, upstream: str) -> None:
