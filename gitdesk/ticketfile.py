@@ -567,6 +567,23 @@ def escape_text(text: str, *, section: bool = True) -> str:
     return "\n".join(out).strip("\n")
 
 
+def html_as_written(text: str) -> str:
+    """``text`` with only the HTML escapes of ``escape_text`` taken back ("\\<!--" is "<!--"
+    again): for a reader that shows every tag as text itself (the knowledge base)."""
+    if "\\<" not in text:
+        return text
+    fence: str | None = None
+    out: list[str] = []
+    for line in text.split("\n"):
+        outside = fence is None
+        fence = _next_fence(line, fence)
+        if outside and fence is None and (escaped := _HTML_ESCAPED.match(line)) and \
+                _HTML_BLOCK.match(escaped.group(1) + escaped.group(2)):
+            line = escaped.group(1) + escaped.group(2)
+        out.append(line)
+    return "\n".join(out)
+
+
 def as_written(text: str) -> str:
     """Text ``escape_text`` made safe for the file, as its writer wrote it: for a mail and
     the terminal, where the backslash before "### 2026-12-01 update" would show (Markdown

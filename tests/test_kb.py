@@ -632,3 +632,14 @@ def test_kb_search_finds_only_what_an_article_shows(desk: Desk) -> None:
     assert json.loads(desk.run("kb", "search", "Schmidt", "--format", "json").stdout)["articles"] == []
     (hit,) = json.loads(desk.run("kb", "search", "headset", "--format", "json").stdout)["articles"]
     assert hit["title"] == "Teams has no sound"
+
+
+def test_html_a_mail_pasted_shows_in_the_article_as_written(desk: Desk) -> None:
+    ticket = desk.new("IIS login", "-q", "it-helpdesk", "-c", "hardware",
+                      "-m", "After editing web.config:\n<!-- added by vendor\n<details>\nthe rest")
+    desk.run("resolve", ticket, "--note", "Removed:\n<!-- <add key=x/>\nRestart IIS.")
+    desk.run("kb", "build")
+    (article,) = [path for path in (desk.path / "kb").rglob("*.md") if ticket.lower() in path.name]
+    shown = MarkdownIt("commonmark", {"html": True}).render(article.read_text())
+    assert "&lt;!-- added by vendor" in shown and "&amp;lt;" not in shown and "the rest" in shown
+    assert "Restart IIS." in shown

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from gitdesk import paths, transaction
+from gitdesk import paths, ticketfile, transaction
 from gitdesk.cache import db, index
 from gitdesk.desk import Desk
 from gitdesk.errors import AmbiguousId, NotFound, ValidationError
@@ -137,6 +137,7 @@ def redact(text: str) -> str:
     links (they point nowhere from kb/), no raw HTML, headings moved below the article's own."""
     # One line ending, as Markdown reads them (a lone CR is a line break to it, not to split).
     text = unreordered(text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = ticketfile.html_as_written(text)  # "\\<!--" as the file keeps it: shown as text below, as "<!--"
     text = _RELATIVE_LINK.sub(lambda m: m.group(2), without_private(text))  # before: a link hid a backtick
     text = _without_html(text)
     return _HEADING.sub(lambda m: "#" * min(6, len(m.group(1)) + 2), text)
