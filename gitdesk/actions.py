@@ -89,6 +89,7 @@ class Outcome:
     changes: tuple[str, ...]
     also: tuple[str, ...] = ()  # other ticket files the commit changed (the other side of a link)
     mailed: tuple[str, ...] = ()  # Message-IDs of the mail this action queued in outbox/
+    before: Ticket | None = None  # the ticket it changed, as read under the lock (an edit's merge base)
 
 
     @property
@@ -1279,4 +1280,4 @@ def save_edit(desk: Desk, typed_id: str, original: str, text: str, actor: Actor,
         lines = changes.describe(loaded.ticket, ticket)
         _, email = desk.identity()
         commit = desk.commit({loaded.path: text}, _message("edit", ticket, lines, actor, email), clock.now())
-        return Outcome("edit", ticket, commit, loaded.path, tuple(lines))
+        return Outcome("edit", ticket, commit, loaded.path, tuple(lines), before=loaded.ticket)

@@ -154,6 +154,12 @@ def test_an_edit_is_merged_with_what_landed_while_it_was_open(desk: Desk, tmp_pa
     desk.run("edit", ticket)
     assert "priority: high\n" in desk.text(ticket) and "Called the vendor" in desk.text(ticket)
     assert desk.status() == ""
+    # A colleague's reply merged in was mailed: the edit does not say it was written by hand.
+    other = desk.new("VPN drops", "-q", "it-helpdesk", "-r", "sam@customer.example")
+    editor_while_a_colleague_acts(tmp_path, monkeypatch, desk, ["--as", "bob", "reply", other, "-m", "On it"],
+                                  "priority: normal", "priority: high")
+    said = desk.run("edit", other)
+    assert "On it" in desk.text(other) and "not mailed" not in said.stderr
 
 
 def test_an_edit_that_collides_with_a_change_made_meanwhile_is_kept_in_a_file(desk: Desk, tmp_path: Path,

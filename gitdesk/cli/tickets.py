@@ -307,6 +307,7 @@ def edit(session: Session, ticket_id: str) -> None:
     result = actions.save_edit(desk, loaded.ticket.id, original, edited, actor, merge=_merged)
     index.written(desk, result.ticket_files)
     views.outcome(result)
-    unmailed = changes.not_mailed(loaded.ticket, result.ticket)
+    # Against the ticket the edit was saved over: a colleague's reply merged in was mailed.
+    unmailed = changes.not_mailed(result.before or loaded.ticket, result.ticket)
     if unmailed:
         output.note(f"gitdesk: note: {unmailed}")
