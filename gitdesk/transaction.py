@@ -20,6 +20,7 @@ import base64
 import contextlib
 import json
 import os
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -87,12 +88,37 @@ def _put(temp: Path, path: Path, create_new: bool) -> None:
 _MANY = 8  # files in one landing from which one sync of the disks is cheaper than one each
 
 
+def _filesystem_sync(top: Path) -> Callable[[], None] | None:
+    """Linux's syncfs(2) for the file system ``top`` is on: only its writes are waited for (a
+    machine-wide sync would wait for every disk, a backup's gigabytes or a hung NFS mount)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        call = ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):
+        return None
+
+    def sync() -> None:
+        fd = os.open(top, os.O_RDONLY)
+        try:
+            if call(fd) != 0:
+                number = ctypes.get_errno()
+                raise OSError(number, os.strerror(number))
+        finally:
+            os.close(fd)
+
+    return sync
+
+
 def write_files(top: Path, files: Mapping[str, bytes | None], new_files: frozenset[str] = frozenset()) -> None:
     """Put ``files`` (None: delete) in the work tree, each through a temp file and a rename.
-    Many (an import, a rules run): all written first and made durable with one sync,
-    not one fsync each (2 ms apiece: 20 s for an import of 10,000 tickets)."""
-    sync = getattr(os, "sync", None)
-    if len(files) < _MANY or sync is None:
+    Many (an import, a rules run): all written first and made durable with one sync of the
+    desk's file system, not one fsync each (2 ms apiece: 20 s for an import of 10,000
+    tickets); where that cannot be asked for, one fsync each."""
+    sync = _filesystem_sync(top) if len(files) >= _MANY else None
+    if sync is None:
         for path, data in files.items():
             target = top / path
             if data is None:
@@ -314,11 +340,16 @@ def _recover(repo: git.Repo, record: dict[str, Any]) -> str:
             continue
         if isinstance(states, dict) and all(isinstance(states.get(k), (str, type(None))) for k in ("old", "new")):
             files[path] = states
+    temps: list[str] = []
     for path in files:  # a write cut short leaves its temp file; the lock says its writer is gone
         target = repo.top / path
         with contextlib.suppress(OSError):
             for temp in target.parent.glob(f".{glob_escape(target.name)}.tmp-*"):
                 temp.unlink(missing_ok=True)
+                temps.append(temp.relative_to(repo.top).as_posix())
+    if temps:  # a "git add -A" before this ran staged them: out of the commit under way too
+        git.run(repo, "rm", "--cached", "-q", "--ignore-unmatch", "--", *(f":(literal){temp}" for temp in temps),
+                check=False)
     if current is not None and current == record.get("new_head"):
         # The commit landed; the index may still hold the old versions. Give it the
         # committed ones, from the commit itself, not from the work tree.

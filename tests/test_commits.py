@@ -432,3 +432,30 @@ def test_a_landing_of_many_files_that_fails_midway_leaves_nothing_behind(tmp_pat
     assert (path / "tickets" / "T11.md").read_bytes() == b"ticket 11\n"
     assert subprocess.run(["git", "status", "--porcelain", "tickets"], cwd=path, capture_output=True,
                           text=True).stdout == ""
+
+
+def test_temp_files_a_killed_landing_left_and_git_add_staged_never_reach_a_commit(desk: Desk) -> None:
+    """Many files are written as temp files first: a kill then leaves hundreds, which a plain
+    `git add -A` stages before any gitdesk command has put things right."""
+    script = f"""
+import os, signal
+from pathlib import Path
+from gitdesk import git, transaction
+from gitdesk.desk import Desk
+desk = Desk.open(Path({str(desk.path)!r}))
+original, done = transaction._put, []
+def put(*args):
+    if done:
+        os.kill(os.getpid(), signal.SIGKILL)
+    done.append(original(*args))
+transaction._put = put
+files = {{f"tickets/GD-TEMP{{n:02d}}.md": b"x" for n in range(12)}}
+transaction.commit_series(desk.repo, [git.CommitStep(files, "m", ("A", "a@example.com"), "1700000000 +0000")], "m")
+"""
+    process = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert process.returncode == -signal.SIGKILL, process.stderr
+    assert len(list((desk.path / "tickets").glob(".*.tmp-*"))) >= 11
+    desk.git("add", "-A")
+    desk.run("check", "--staged", ok=False)  # what the pre-commit hook runs first
+    staged = desk.git("diff", "--cached", "--name-only")
+    assert ".tmp-" not in staged and not list((desk.path / "tickets").glob(".*.tmp-*"))
