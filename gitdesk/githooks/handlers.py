@@ -296,16 +296,26 @@ def rebuild_stale_kb(repo: git.Repo, notes: list[str]) -> list[str]:
     return commits
 
 
+def protected_branches(repo: git.Repo) -> tuple[str, ...]:
+    """The branches a push may only move forward: the one the bare repository's HEAD names (what
+    a clone checks out), or, when HEAD names no branch it has (``git init --bare`` says master,
+    the desk pushed main), the usual names of a desk's branch."""
+    branch, commit = git.head(repo)
+    if branch is not None and commit is not None:
+        return (branch,)
+    return ("refs/heads/main", "refs/heads/master")
+
+
 def pre_receive(repo: git.Repo, updates: str) -> HookResult:
     """Judge every pushed commit; reject the push with the findings."""
     findings: list[check.Finding] = []
-    desk_branch, _ = git.head(repo)  # the branch a clone checks out: the desk's own
+    protected = protected_branches(repo)
     for line in updates.splitlines():
         parts = line.split()
         if len(parts) != 3:
             continue
         old, new, ref = parts
-        if ref == desk_branch and set(old) != ZERO and (set(new) == ZERO or not git.is_ancestor(repo, old, new)):
+        if ref in protected and set(old) != ZERO and (set(new) == ZERO or not git.is_ancestor(repo, old, new)):
             # The desk's branch is its audit log: a force-push (or a deletion) would drop others'
             # replies, takes and the records of mail already sent, and a clone that then pulls
             # with --rebase loses its own pushed work too.
