@@ -606,6 +606,24 @@ def test_an_article_edited_by_hand_is_named_when_a_build_writes_it_again(desk: D
     assert f"{relative} had been edited by hand ({edit} by Alice Agent" in built.stderr
     assert f"git show {edit}:{relative}" in built.stderr and "spare token" not in article.read_text()
     assert "edited by hand" not in desk.run("kb", "build").stderr, "said once: the build's own version now"
+    # A look written by --no-commit and committed by hand is the build's own words, not an edit.
+    third = desk.new("Scanner offline", "-q", "it-helpdesk", "-c", "hardware")
+    desk.run("resolve", third, "--note", "Restarted the scanner.")
+    desk.run("kb", "build", "--no-commit")
+    desk.git("add", "kb")
+    desk.git("commit", "-qm", "kb")
+    fourth = desk.new("Mouse broken", "-q", "it-helpdesk", "-c", "hardware")
+    desk.run("resolve", fourth, "--note", "New mouse.")
+    assert "edited by hand" not in desk.run("kb", "build").stderr
+    # A look written by --no-commit and committed by hand is the build's own words, not an edit.
+    third = desk.new("Scanner offline", "-q", "it-helpdesk", "-c", "hardware")
+    desk.run("resolve", third, "--note", "Restarted the scanner.")
+    desk.run("kb", "build", "--no-commit")
+    desk.git("add", "kb")
+    desk.git("commit", "-qm", "kb")
+    fourth = desk.new("Mouse broken", "-q", "it-helpdesk", "-c", "hardware")
+    desk.run("resolve", fourth, "--note", "New mouse.")
+    assert "edited by hand" not in desk.run("kb", "build").stderr
 
 
 def test_a_title_s_strike_entity_and_math_marks_show_as_written_on_a_git_host(desk: Desk) -> None:

@@ -15,10 +15,12 @@ rebuilding never churns diffs.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import re
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -722,6 +724,33 @@ def _in_head(desk: Desk, paths_: Sequence[str]) -> dict[str, str]:
     return {path[len(desk.prefix):]: data.decode("utf-8", "replace") for path, data in found.items()}
 
 
+WRITTEN = "kb-written.json"  # in .git/gitdesk: what --no-commit builds wrote (a person may commit it)
+
+
+def _remember_written(desk: Desk, changes: Mapping[str, str | None]) -> None:
+    from gitdesk import git
+
+    path = desk.repo.state_dir / WRITTEN
+    try:
+        known = set(json.loads(path.read_text()))
+    except (OSError, ValueError, TypeError):
+        known = set()
+    known |= {git.blob_id(desk.repo, text.encode("utf-8")) for text in changes.values() if text is not None}
+    with contextlib.suppress(OSError):
+        path.write_text(json.dumps(sorted(known)[-20000:]))
+
+
+def _written_by_a_build(desk: Desk, path: str) -> bool:
+    """Whether the file now at ``path`` is what a ``--no-commit`` build wrote (then committed by hand)."""
+    from gitdesk import git
+
+    try:
+        known = set(json.loads((desk.repo.state_dir / WRITTEN).read_text()))
+        return git.blob_id(desk.repo, (desk.root / path).read_bytes()) in known
+    except (OSError, ValueError, TypeError):
+        return False
+
+
 def hand_edits(desk: Desk, paths_: Sequence[str]) -> list[HandEdit]:
     """Those of ``paths_`` (generated files the build is about to rewrite or remove) whose last
     commit was not a build's (no ``Gitdesk-Action: kb-build``): an article improved by hand,
@@ -751,7 +780,8 @@ def hand_edits(desk: Desk, paths_: Sequence[str]) -> list[HandEdit]:
                 sha, author, subject, body = fields
                 for name in names.decode("utf-8", "surrogateescape").strip("\0\n").split("\0"):
                     path = wanted.pop(name.strip("\n"), None)
-                    if path is not None and "Gitdesk-Action: kb-build" not in body:
+                    if path is not None and "Gitdesk-Action: kb-build" not in body \
+                            and not _written_by_a_build(desk, path):
                         found.append(HandEdit(path, sha, author, subject))
             if not chunk:
                 break
@@ -780,6 +810,7 @@ def build(desk: Desk, *, commit: bool = True) -> BuildResult:
         removed = tuple(sorted(path for path, text in changes.items() if text is None))
         if not commit:
             _write_out(desk, changes)
+            _remember_written(desk, changes)
             return BuildResult(count, written, removed, None, alike, tuple(kept), replaced)
         message = (f"kb: rebuild the knowledge base ({counted(count, 'article')})\n\n"
                    f"{len(written)} written, {len(removed)} removed\n\nGitdesk-Action: kb-build\n")
