@@ -18,6 +18,7 @@ from typing import Any
 from gitdesk.clock import format_utc
 from gitdesk.model import FIELD_ORDER, Entry, Ticket
 from gitdesk.paths import ticket_path
+from gitdesk.timings import KEYS as TIMING_KEYS
 from gitdesk.timings import Timings
 
 SCHEMA = 1  # a ticket's record also uses model.RESERVED_NAMES, which no field may take
@@ -42,7 +43,10 @@ def json_value(value: Any) -> Any:
 
 # The columns of every CSV of tickets, first and in this order, whatever the tickets hold.
 TICKET_COLUMNS = (*FIELD_ORDER, "labels", "duplicate_of", "related", "path")
-EXPORT_COLUMNS = (*TICKET_COLUMNS, "description", "conversation_text", "conversation", "resolution", "appendix")
+# A listing's records carry their timings: those columns too, as records.flat names them.
+LISTED_COLUMNS = (*TICKET_COLUMNS, *sorted(f"timings.{key}" for key in TIMING_KEYS if key != "time_entries"))
+EXPORT_COLUMNS = (*TICKET_COLUMNS, "description", "conversation_text", "conversation", "resolution", "appendix",
+                  *LISTED_COLUMNS[len(TICKET_COLUMNS):])
 HIT_COLUMNS = ("id", "status", "title", "score", "where", "internal", "snippet", "path")
 LOG_COLUMNS = ("commit", "time", "who", "author", "action", "ticket", "changes")
 

@@ -186,6 +186,13 @@ class Timings:
         }
 
 
+# The keys of ``Timings.as_dict``, for a CSV header that does not depend on the rows (a test
+# holds the two together).
+KEYS = ("created", "clock", "first_response_at", "first_response_by", "first_response_seconds", "pending_seconds",
+        "first_resolved_at", "resolved_at", "first_resolution_seconds", "resolution_seconds", "resolutions",
+        "reopen_count", "escalation_count", "time_spent_seconds", "time_entries", "next_due", "next_due_at")
+
+
 def entry_seconds(detail: str) -> int | None:
     """A time entry's duration (``45m``), or None when a hand-written one is not a duration."""
     try:

@@ -522,11 +522,15 @@ def test_a_rule_s_note_heading_fits_80_columns(desk: Desk, monkeypatch: pytest.M
 def test_a_csv_has_the_same_header_whatever_the_tickets_hold(desk: Desk) -> None:
     """A script reads column 12 as the path: one ticket with a cc or a custom field must not
     move it, and an empty result still has its header."""
+    from gitdesk.timings import KEYS
+
     header = desk.run("list", "-l", "nothing-has-this", "--format", "csv").stdout.splitlines()
-    assert header == ["id,status,title,assignee,requester,queue,created,priority,category,asset,labels,"
-                      "duplicate_of,related,path"]
+    assert header[0].startswith("id,status,title,assignee,requester,queue,created,priority,category,asset,labels,"
+                                "duplicate_of,related,path,timings.") and len(header) == 1
     first = desk.new("Printer jams", "-q", "it-helpdesk")
+    assert list(json.loads(desk.run("list", "--format", "json").stdout)["tickets"][0]["timings"]) == list(KEYS)
     before = desk.run("list", "--format", "csv").stdout.splitlines()[0]
+    assert before == header[0], "the same header with rows as without"
     desk.new("VPN drops", "-q", "it-helpdesk")
     desk.run("set", first, "cost_centre", "4100")  # a custom field on one ticket
     after = desk.run("list", "--format", "csv").stdout.splitlines()[0].split(",")

@@ -150,12 +150,12 @@ def ticket_records(texts: Sequence[str], fmt: str) -> None:
         output.write_json_texts("tickets", texts)
     else:
         emit(fmt, "tickets", [json.loads(text) for text in texts], flat=records.flat,
-             csv_columns=records.TICKET_COLUMNS)
+             csv_columns=records.LISTED_COLUMNS)
 
 
 def ticket_records_of(tickets: Sequence[Ticket], timings: Mapping[str, Timings], fmt: str) -> None:
     """``gitdesk list --sort due --format json|csv``: records made here, in that order."""
-    emit(fmt, "tickets", records.tickets(tickets, timings), flat=records.flat, csv_columns=records.TICKET_COLUMNS)
+    emit(fmt, "tickets", records.tickets(tickets, timings), flat=records.flat, csv_columns=records.LISTED_COLUMNS)
 
 
 # --- one ticket ---------------------------------------------------------------------
