@@ -477,3 +477,51 @@ def test_sla_findings_read_right_for_one_target(desk: Desk) -> None:
         "Its ticket was answered or resolved after the target had passed."]
     shown = desk.run("report", "sla", "--since", "2026-11-02", "--until", "2026-11-21").stdout
     assert "Source: 1 ticket file in tickets/ (1 in the desk) and its Git history" in " ".join(shown.split())
+
+
+def test_a_ticket_rated_twice_counts_twice_and_a_week_reads_as_its_digest(desk: Desk) -> None:
+    """Reopened and rated again: two scores in every column, as the findings count them. A
+    score a later week's answer replaced counts where its answer now stands; a report of the
+    first week alone still reads as that week's digest did."""
+    desk.at("2026-11-02T09:00:00Z")
+    ticket = desk.new("Mail broken", "-q", "it-helpdesk", "-r", "carol")
+    desk.run("assign", ticket, "alice")
+    desk.run("resolve", ticket, "--note", "Fixed it.", "--as", "alice")
+    desk.at("2026-11-02T12:00:00Z")
+    desk.run("feedback", "add", ticket, "--score", "4", "-m", "Quick")
+    desk.at("2026-11-03T09:00:00Z")
+    desk.run("reopen", ticket, "-m", "Broke again", "--as", "carol")
+    desk.run("resolve", ticket, "--note", "Fixed again.", "--as", "alice")
+    desk.at("2026-11-03T12:00:00Z")
+    desk.run("feedback", "add", ticket, "--score", "2", "-m", "Second time")
+    desk.at("2026-11-10T00:00:00Z")
+    found = json.loads(desk.run("report", "feedback", "--since", "2026-11-02", "--until", "2026-11-08",
+                                "--format", "json").stdout)
+    row = rows(found, "by_team")["it"]
+    assert row["responses"]["value"] == 2 and row["score_2"]["value"] == 1 and row["score_4"]["value"] == 1
+    assert found["findings"][0].startswith("2 responses, average 3.0 of 5; 1 scored 1 or 2.")
+    # Scored 1 in its week, replaced by a 5 the next week: the first week still says 1.0.
+    desk.at("2026-11-11T09:00:00Z")
+    desk.run("feedback", "add", ticket, "--score", "5")
+    desk.at("2026-11-20T00:00:00Z")
+    found = json.loads(desk.run("report", "feedback", "--since", "2026-11-02", "--until", "2026-11-15",
+                                "--period", "week", "--format", "json").stdout)
+    row = rows(found, "by_team")["it"]
+    assert row["average:week of 2026-11-02"]["value"] == 4.0 and row["average:week of 2026-11-09"]["value"] == 5.0
+    assert row["responses"]["value"] == 2, "each week's scores are the report's scores"
+    found = json.loads(desk.run("report", "feedback", "--since", "2026-11-02", "--until", "2026-11-08",
+                                "--format", "json").stdout)
+    assert rows(found, "by_team")["it"]["average"]["value"] == 3.0, "as the digest of 9 November said"
+
+
+def test_a_score_on_a_ticket_solved_without_taking_it_goes_to_the_resolver_s_team(desk: Desk) -> None:
+    desk.at("2026-11-02T09:00:00Z")
+    ticket = desk.new("VPN down", "-q", "it-helpdesk", "-r", "carol")
+    desk.run("resolve", ticket, "--note", "Router restarted.", "--as", "bob")
+    assert json.loads(desk.run("show", ticket, "--format", "json").stdout)["ticket"]["assignee"] is None
+    desk.at("2026-11-02T12:00:00Z")
+    desk.run("feedback", "add", ticket, "--score", "5")
+    desk.at("2026-11-10T00:00:00Z")
+    found = json.loads(desk.run("report", "feedback", "--since", "2026-11-02", "--until", "2026-11-08",
+                                "--team", "it", "--format", "json").stdout)
+    assert list(rows(found, "by_team")) == ["it"], "the desk's score, not nobody's"

@@ -18,7 +18,7 @@ from gitdesk.reports.base import (
     Report,
     Section,
     columns,
-    count,
+    events,
     number,
     text,
     ticket,
@@ -74,8 +74,15 @@ def scores(facts: Facts, everything: list[Feedback], period: Period
 
 def held_by(facts: Facts, item: Feedback) -> str | None:
     """Who held the ticket when the score was given: a reopening handed to another team later
-    must not move a past week's score (its digest said otherwise)."""
-    return facts.clocks(facts.by_id[item.ticket]).value_at("assignee", item.at)
+    must not move a past week's score (its digest said otherwise). A ticket resolved with
+    nobody assigned (solved without taking it, or after an escalation cleared the assignee)
+    is the resolver's: its score is the desk's like any other, not nobody's."""
+    ticket = facts.by_id[item.ticket]
+    held = facts.clocks(ticket).value_at("assignee", item.at)
+    if held:
+        return held
+    solved = [resolution for resolution in facts.resolutions(ticket) if resolution.at <= item.at]
+    return solved[-1].by if solved else None
 
 
 def _in_scope(facts: Facts, ticket: Ticket, item: Feedback) -> bool:
@@ -110,13 +117,13 @@ def build(facts: Facts, whole: Period, buckets: list[Period]) -> Report:
     for name in sorted(by_group):
         items = by_group[name]
         average = sum(f.score for f in items) / len(items)
-        row = [text(name), count(f.ticket for f in items), number(average, (f.ticket for f in items))]
-        row += [count(f.ticket for f in items if f.score == score) for score in range(1, 6)]
-        if len(buckets) > 1:
-            for period in buckets:
-                inside = [f for f in items if f.at in period]
-                row.append(number(sum(f.score for f in inside) / len(inside) if inside else None,
-                                  (f.ticket for f in inside)))
+        # Scores, not tickets: a ticket reopened and rated again counts twice, as in the findings.
+        row = [text(name), events([f.ticket for f in items]), number(average, (f.ticket for f in items))]
+        row += [events([f.ticket for f in items if f.score == score]) for score in range(1, 6)]
+        for period in buckets if len(buckets) > 1 else ():
+            inside = [f for f in items if f.at in period]
+            row.append(number(sum(f.score for f in inside) / len(inside) if inside else None,
+                              (f.ticket for f in inside)))
         summary.rows.append(row)
     comments = Section("comments", "Comments by category", columns("category", "score", "comment", "ticket"))
     for item in sorted(mine, key=lambda f: (tickets[f.ticket].category or "", f.at)):
@@ -130,7 +137,7 @@ def build(facts: Facts, whole: Period, buckets: list[Period]) -> Report:
         said.say(f"{counted(len(mine), 'response')}, average {average:.1f} of 5; {len(low)} scored 1 or 2.",
                  [f.ticket for f in mine])
         if low:
-            said.say(f"Low scores to review: {', '.join(sorted(low))}.", low)
+            said.say(f"Low scores to review: {', '.join(sorted(set(low)))}.", low)
     else:
         said.say("No feedback in the period.")
     for reason, ids in sorted(left.items()):
@@ -145,10 +152,14 @@ def build(facts: Facts, whole: Period, buckets: list[Period]) -> Report:
         "it was reopened in the same second, by the status written with the score), and only the latest one "
         "per resolution (its requester's): a later answer to the same resolution replaces an earlier one, which "
         "stays in history, and a ticket reopened and solved again is rated again; an answer "
-        "given after the period's end is not known to the report. Every column (responses, average, scores, "
-        "weeks) counts the same scores, each in the week it was given. Scores on rejected tickets and duplicates "
-        "are left out; the findings say how many scores given in the period were left out, and why.",
-        "It is grouped (and --team filtered) by the team of the ticket's assignee when it was given"
+        "given after the period's end is not known to the report. The responses, average, score and week "
+        "columns count the same scores (a ticket rated twice counts twice), each in the week it was given, as "
+        "known at the report's end: a week's digest, made then, counted an answer a later one has replaced "
+        "since (a report of that week alone still reads as its digest did). Scores on "
+        "rejected tickets and duplicates are left out; the findings say how many scores given in the period were "
+        "left out, and why.",
+        "It is grouped (and --team filtered) by the team of the ticket's assignee when it was given (with "
+        "nobody assigned, of whoever resolved it)"
         + ("; agents are named (reports.feedback.name_agents)." if name_agents else
            "; agents are not named (set reports.feedback.name_agents to change that)."),
     ]

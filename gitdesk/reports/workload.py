@@ -225,6 +225,19 @@ def _capacity(facts: Facts, who: str, weeks: float) -> float | None:
     return hours * share * weeks * 3600
 
 
+def _arrived_and_resolved(opened: list[str], resolved: list[str]) -> str:
+    """'10 tickets arrived and 6 were resolved'; when a ticket was resolved twice (reopened in
+    between), the resolutions are said as such, not as that many tickets."""
+    text = f"{counted(len(opened), 'ticket')} arrived and {len(resolved)} {'was' if len(resolved) == 1 else 'were'} " \
+        "resolved"
+    again = len(resolved) - len(set(resolved))
+    if again:
+        text = (f"{counted(len(opened), 'ticket')} arrived and {counted(len(resolved), 'resolution')} "
+                f"{'was' if len(resolved) == 1 else 'were'} made, of {counted(len(set(resolved)), 'ticket')} "
+                f"({again} a ticket resolved again after a reopening)")
+    return text
+
+
 def _findings(facts: Facts, whole: Period, buckets: list[Period], trend: list[dict[str, object]],
               people: dict[str, _Work], weeks: float) -> Findings:
     said = Findings()
@@ -236,15 +249,13 @@ def _findings(facts: Facts, whole: Period, buckets: list[Period], trend: list[di
     if len(trend) > 1:
         ahead = [row for row in trend if len(row["opened"]) > len(row["resolved"])]  # type: ignore[arg-type]
         said.say(f"Arrivals outpaced resolutions in {len(ahead)} of {len(trend)} {unit}s: "
-                 f"{counted(len(opened), 'ticket')} arrived and {len(resolved)} "
-                 f"{'was' if len(resolved) == 1 else 'were'} resolved.", [*opened, *resolved])
+                 f"{_arrived_and_resolved(opened, resolved)}.", [*opened, *resolved])
         if len(trend) <= 13:  # a quarter by week still reads as one sentence
             steps = "; ".join(f"{row['period'].label}: {len(row['opened'])} in, "  # type: ignore[attr-defined,arg-type]
                               f"{len(row['resolved'])} resolved" for row in trend)  # type: ignore[arg-type]
             said.say(f"{unit.capitalize()} by {unit}, arrived and resolved: {steps}.", [*opened, *resolved])
     else:
-        said.say(f"{counted(len(opened), 'ticket')} arrived and {len(resolved)} "
-                 f"{'was' if len(resolved) == 1 else 'were'} resolved.", [*opened, *resolved])
+        said.say(f"{_arrived_and_resolved(opened, resolved)}.", [*opened, *resolved])
     reopened = [t.id for t, _ in facts.reopened(whole, facts.active(whole))]
     if len(backlog_end) > len(backlog_start):
         why = f" ({counted(len(reopened), 'reopening')} in the period)" if reopened else ""
