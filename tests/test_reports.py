@@ -529,3 +529,17 @@ def test_a_score_on_a_ticket_solved_without_taking_it_goes_to_the_resolver_s_tea
     found = json.loads(desk.run("report", "feedback", "--since", "2026-11-02", "--until", "2026-11-08",
                                 "--team", "it", "--format", "json").stdout)
     assert list(rows(found, "by_team")) == ["it"], "the desk's score, not nobody's"
+
+
+def test_a_person_away_now_is_named_where_their_capacity_is_counted(desk: Desk) -> None:
+    desk.at("2026-11-02T09:00:00Z")
+    ticket = desk.new("Printer jams", "-q", "it-helpdesk", "-r", "carol")
+    desk.run("assign", ticket, "bob")
+    desk.run("reply", ticket, "-m", "On it", "--as", "bob")
+    desk.configure(desk.config.replace("bob: {name: Bob Agent, email: bob@example.com, team: it}",
+                                       "bob: {name: Bob Agent, email: bob@example.com, team: it, away: true}"),
+                   "Bob left")
+    desk.at("2026-11-10T00:00:00Z")
+    found = json.loads(desk.run("report", "workload", "--since", "2026-11-02", "--until", "2026-11-08",
+                                "--format", "json").stdout)
+    assert any(line.startswith("Capacity counts bob (away now) for the whole period") for line in found["findings"])

@@ -287,6 +287,11 @@ def _findings(facts: Facts, whole: Period, buckets: list[Period], trend: list[di
         entries = counted(len(work.entries), "entry", "entries")
         said.say(f"{who} handled {counted(len(work.handled), 'ticket')}, wrote {entries} and logged {_hours(logged)}"
                  f"{share}.", work.handled)
+    away = sorted(who for who in people if (person := facts.config.person(who)) is not None and person.away
+                  and _capacity(facts, who, weeks) is not None)
+    if away:  # the config says who is away now, not since when: a hiring case must not lean on it unsaid
+        said.say(f"Capacity counts {', '.join(away)} (away now) for the whole period: the desk does not know since "
+                 "when; set their hours_per_week for the time they were here, or read their share with that in mind.")
     handled = {i for work in people.values() for i in work.handled}
     unlogged = sorted(i for i in handled if not any(i in work.logged for work in people.values()))
     if unlogged:
