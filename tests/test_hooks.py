@@ -483,6 +483,14 @@ def test_pre_receive_rejects_a_bad_push_and_accepts_a_good_one(desk: Desk, serve
     assert git(server, "rev-parse", "main").strip() == desk.head()
 
 
+def test_an_outdated_server_hook_says_how_to_renew_it(server: Path) -> None:
+    hook = server / "hooks" / "pre-receive"
+    hook.write_text(hook.read_text() + "# as an older gitdesk wrote it\n")
+    said = subprocess.run([sys.executable, "-m", "gitdesk", "hooks", "status", "--server", "--desk", str(server)],
+                          capture_output=True, text=True).stdout
+    assert "pre-receive: outdated (run gitdesk hooks install --server again)" in said
+
+
 def test_pre_receive_checks_a_new_branch(desk: Desk, server: Path) -> None:
     ticket = desk.new("x", "-q", "it-helpdesk")
     push(desk, "main")

@@ -139,6 +139,8 @@ class HookState:
 
     def describe(self) -> str:
         extra = f" (runs {self.name}.legacy first)" if self.chains_to_legacy else ""
+        if self.state == "outdated":  # a server's hook is never rewritten by a command run there
+            extra += " (run gitdesk hooks install" + (" --server" if self.name in SERVER_HOOKS else "") + " again)"
         return f"{self.name}: {self.state}{extra}"
 
 
