@@ -695,7 +695,7 @@ def canned_replies(found: Sequence[Canned], fmt: str) -> None:
                 for item in found]
     columns = [Column("NAME", _item("name")),
                Column("SETS", lambda r: "; ".join(f"{k}: {field_text(v)}" for k, v in r["sets"].items()) or "-"),
-               Column("FIRST LINE", _item("first_line"), fit="shrink")]
+               Column("FIRST LINE", _item("first_line"), fit="wrap")]  # whole: it is what a reply says
     emit(fmt, "replies", records_, columns=columns, flat=records.flat)
     if fmt == "table" and not found:
         note("No canned replies yet: write one in .gitdesk/replies/NAME.md (see docs/mail.md)")
