@@ -496,7 +496,7 @@ def _ticket(front: frontmatter.FrontMatter, path: str | None, body: Mapping[str,
                                 hint="write it on the title: line itself, without | or >")
     extra = {key: value for key, value in data.items() if key not in KNOWN_FIELDS}
     for key, value in extra.items():
-        if key in RESERVED_NAMES:
+        if key in RESERVED_NAMES or key.startswith("timings."):
             raise TicketFormatError(f"{key!r} cannot be a field: it names part of the ticket in its JSON record",
                                     path=path, line=line_of(key), hint=f"rename the field, e.g. {key}_note")
         problem = unstorable(value)

@@ -459,3 +459,9 @@ transaction.commit_series(desk.repo, [git.CommitStep(files, "m", ("A", "a@exampl
     desk.run("check", "--staged", ok=False)  # what the pre-commit hook runs first
     staged = desk.git("diff", "--cached", "--name-only")
     assert ".tmp-" not in staged and not list((desk.path / "tickets").glob(".*.tmp-*"))
+    # One that reached the index some other way (a commit of named paths ran the recovery in its
+    # own temporary index): the check names it, so no commit carries it.
+    left = desk.path / "tickets" / ".GD-TEMP05.md.tmp-4242"
+    left.write_text("x")
+    desk.git("add", "-f", str(left))
+    assert "is a temp file a killed gitdesk command left" in desk.run("check", "--staged", ok=False).stdout

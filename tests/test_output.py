@@ -228,6 +228,9 @@ def test_a_field_cannot_take_a_name_the_record_uses(desk: Desk) -> None:
     desk.git("add", "-A")
     found = desk.run("check", ok=False).stdout
     assert "'path' cannot be a field" in found
+    desk.file(ticket).write_text(desk.text(ticket).replace("path: elsewhere", "timings.clock: fake"))
+    desk.git("add", "-A")
+    assert "'timings.clock' cannot be a field" in desk.run("check", ok=False).stdout, "a CSV column of its timings"
 
 
 @pytest.mark.parametrize(("less", "coloured"), [(None, True), ("-F", False), ("-FR", True)])

@@ -502,8 +502,8 @@ def test_a_ticket_rated_twice_counts_twice_and_a_week_reads_as_its_digest(desk: 
     assert found["findings"][0].startswith("2 responses, average 3.0 of 5; 1 scored 1 or 2.")
     work = json.loads(desk.run("report", "workload", "--since", "2026-11-02", "--until", "2026-11-08",
                                "--format", "json").stdout)
-    assert "1 ticket arrived and 2 resolutions were made, of 1 ticket (1 a ticket resolved again after a " \
-        "reopening)." in work["findings"], "resolutions are not said as that many tickets"
+    assert "1 ticket arrived and 2 resolutions were made, of 1 ticket (1 resolution of tickets resolved again " \
+        "after a reopening)." in work["findings"], "resolutions are not said as that many tickets"
     # Scored 1 in its week, replaced by a 5 the next week: the first week still says 1.0.
     desk.at("2026-11-11T09:00:00Z")
     desk.run("feedback", "add", ticket, "--score", "5")

@@ -165,6 +165,9 @@ def judge(snapshot: Snapshot, change: git.RawChange, old_bytes: bytes | None,
         return [Finding(path, "a ticket file was deleted", commit=commit,
                         hint="tickets are kept forever: restore it, then close or reject it")]
     if name.startswith(".") and "/" not in name:
+        if _TEMP_COPY.fullmatch(name) and change.status != "D":  # what a killed gitdesk command left
+            return [Finding(path, "is a temp file a killed gitdesk command left, not a ticket", commit=commit,
+                            hint=f"git rm --cached {path} (any gitdesk command removes it from the work tree)")]
         return []  # .gitkeep and friends
     if change.new_mode == "120000":
         return [Finding(path, "is a symbolic link; tickets/ holds only ticket files", commit=commit,
@@ -480,6 +483,9 @@ def check_staged(repo: git.Repo, staged: Staged | None = None) -> list[Finding]:
         snapshot = Snapshot(repo, prefix, None, lambda paths: git.index_entries(repo, paths))
         findings += _judge_changes(snapshot, git.parse_raw(staged.raw[prefix]), _old_of)
     return findings
+
+
+_TEMP_COPY = re.compile(r"\.[^/]+\.md\.tmp-\d+")  # transaction._temp_copy's names
 
 
 def _old_of(change: git.RawChange) -> str | None:

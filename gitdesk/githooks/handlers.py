@@ -298,12 +298,12 @@ def rebuild_stale_kb(repo: git.Repo, notes: list[str]) -> list[str]:
 
 def protected_branches(repo: git.Repo) -> tuple[str, ...]:
     """The branches a push may only move forward: the one the bare repository's HEAD names (what
-    a clone checks out), or, when HEAD names no branch it has (``git init --bare`` says master,
-    the desk pushed main), the usual names of a desk's branch."""
+    a clone checks out), and the usual names of a desk's branch (``git init --bare`` says
+    master while the desk pushes main)."""
     branch, commit = git.head(repo)
-    if branch is not None and commit is not None:
-        return (branch,)
-    return ("refs/heads/main", "refs/heads/master")
+    usual = ("refs/heads/main", "refs/heads/master")
+    # HEAD may name a personal master beside the team's main (git init --bare): both guarded.
+    return tuple(dict.fromkeys((branch, *usual))) if branch is not None and commit is not None else usual
 
 
 def pre_receive(repo: git.Repo, updates: str) -> HookResult:

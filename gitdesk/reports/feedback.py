@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from gitdesk.feedback import Feedback, load_all
-from gitdesk.model import Ticket
+from gitdesk.model import MAIL_SYSTEM, RULES_AUTHOR, Ticket
 from gitdesk.reports.base import (
     NO_CATEGORY,
     Facts,
@@ -101,7 +101,8 @@ def build(facts: Facts, whole: Period, buckets: list[Period]) -> Report:
 
     def group(item: Feedback) -> str:
         held = held_by(facts, item)
-        team = facts.team_of(held) or "(no team)"
+        # A ticket a rule solved is the desk's automation's, as the workload report calls it.
+        team = facts.team_of(held) or ("(automation)" if held in (RULES_AUTHOR, MAIL_SYSTEM) else "(no team)")
         return f"{team} / {held}" if name_agents and held else team
 
     by_group: dict[str, list[Feedback]] = defaultdict(list)

@@ -234,7 +234,7 @@ def _arrived_and_resolved(opened: list[str], resolved: list[str]) -> str:
     if again:
         text = (f"{counted(len(opened), 'ticket')} arrived and {counted(len(resolved), 'resolution')} "
                 f"{'was' if len(resolved) == 1 else 'were'} made, of {counted(len(set(resolved)), 'ticket')} "
-                f"({again} a ticket resolved again after a reopening)")
+                f"({counted(again, 'resolution')} of tickets resolved again after a reopening)")
     return text
 
 
