@@ -236,3 +236,9 @@ def test_new_in_json_gives_the_best_score_as_similar_does(desk: Desk) -> None:
     made = json.loads(desk.run("new", "Zebra quantum frobnicator", "-q", "it-helpdesk", "-m", "xyzzy",
                                "--format", "json").stdout)
     assert "similar_best" in made and made["similar"] == []
+
+
+def test_a_snippet_shows_text_as_written_not_the_file_s_escapes(desk: Desk) -> None:
+    desk.new("Webconfig breaks IIS", "-q", "it-helpdesk", "-m", "Our web.config has\n<!-- the connection string block")
+    (hit,) = json.loads(desk.run("search", "connection", "string", "--format", "json").stdout)["hits"]
+    assert "\n<!-- the **connection**" in hit["snippet"] and "\\<" not in hit["snippet"]

@@ -121,10 +121,12 @@ def _snippets(connection: sqlite3.Connection, match: str, rowid: int) -> tuple[s
 
 
 def _best_snippet(snippets: tuple[str, ...]) -> tuple[str, str]:
+    from gitdesk.ticketfile import as_written
+
     by_column = dict(zip(COLUMNS, snippets, strict=True))
     for column in SHOWN_FIRST:
         if START in (by_column[column] or ""):
-            return by_column[column], column
+            return as_written(by_column[column]), column  # "<!--" as written, not the file's "\<!--"
     return by_column["title"], "title"
 
 
