@@ -6,6 +6,7 @@ import json
 import posixpath
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -364,7 +365,8 @@ def test_raw_html_in_a_ticket_cannot_hide_fold_or_fetch_in_an_article_on_a_git_h
                                         "[x](javascript:alert(1)) [docs](https://example.com/a(b))")
     desk.run("kb", "build")
     (article,) = [text for path, text in kb_files(desk).items() if made.lower() in path]
-    rendered = MarkdownIt("commonmark").render(article.split("\n", 1)[1])  # past the generator's marker
+    body = article.split("\n", 1)[1].rsplit("<!-- gitdesk kb build: ", 1)[0]  # the generator's marker, its fingerprint
+    rendered = MarkdownIt("commonmark").render(body)
     for hidden in ("<details", "<img", "<!--", "<h1>Big", "javascript:", "GD-X.md", "x)"):
         assert hidden not in rendered, hidden
     assert "Source tickets" in rendered and "&lt;details&gt;" in rendered, "shown as text, and nothing after hidden"
@@ -615,6 +617,22 @@ def test_an_article_edited_by_hand_is_named_when_a_build_writes_it_again(desk: D
     fourth = desk.new("Mouse broken", "-q", "it-helpdesk", "-c", "hardware")
     desk.run("resolve", fourth, "--note", "New mouse.")
     assert "edited by hand" not in desk.run("kb", "build").stderr
+    # ... on every clone: the file itself says it is as a build wrote it.
+    (desk.path / ".git" / "gitdesk").joinpath("kb-written.json").unlink(missing_ok=True)
+    fifth = desk.new("Keyboard sticky", "-q", "it-helpdesk", "-c", "hardware")
+    desk.run("resolve", fifth, "--note", "Cleaned it.")
+    desk.run("kb", "build", "--no-commit")
+    desk.git("add", "kb")
+    desk.git("commit", "-qm", "kb by hand")
+    subprocess.run(["git", "clone", "-q", str(desk.path), str(desk.path.parent / "other")], check=True)
+    other = desk.path.parent / "other"
+    sixth = desk.new("Monitor dark", "-q", "it-helpdesk", "-c", "hardware")
+    desk.run("resolve", sixth, "--note", "New cable.")
+    desk.git("push", "-q", str(other), "HEAD:refs/heads/incoming")
+    subprocess.run(["git", "merge", "-q", "--ff-only", "incoming"], cwd=other, check=True)
+    built = subprocess.run([sys.executable, "-m", "gitdesk", "--desk", str(other), "kb", "build"],
+                           capture_output=True, text=True)
+    assert built.returncode == 0 and "edited by hand" not in built.stderr, built.stderr
     # A look written by --no-commit and committed by hand is the build's own words, not an edit.
     third = desk.new("Scanner offline", "-q", "it-helpdesk", "-c", "hardware")
     desk.run("resolve", third, "--note", "Restarted the scanner.")

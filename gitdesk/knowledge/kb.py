@@ -15,12 +15,10 @@ rebuilding never churns diffs.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import re
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -524,7 +522,7 @@ def render_all(desk: Desk, articles: Sequence[Article]) -> dict[str, str]:
             advance(1)
     resolved = sum(article.reports for article in articles)
     files[index] = render_readme(articles, dict(desk.config.categories), resolved)
-    return {path: without_addresses(text) for path, text in files.items()}
+    return {path: _signed(without_addresses(text)) for path, text in files.items()}
 
 
 def page(desk: Desk, path: str) -> str:
@@ -534,10 +532,11 @@ def page(desk: Desk, path: str) -> str:
     index = index_path(desk)
     if path in (f"{KB}/README.md", index):
         text = render_readme(articles, dict(desk.config.categories), sum(article.reports for article in articles))
-        return without_addresses(text)
+        return _signed(without_addresses(text))
     for article in articles:
         if article.path == path:
-            return without_addresses(render_article(article, related_articles(articles)[path], "tickets", index))
+            return _signed(without_addresses(render_article(article, related_articles(articles)[path], "tickets",
+                                                            index)))
     raise NotFound(f"no knowledge-base article {path}", hint="find one with gitdesk kb search WORDS")
 
 
@@ -724,31 +723,26 @@ def _in_head(desk: Desk, paths_: Sequence[str]) -> dict[str, str]:
     return {path[len(desk.prefix):]: data.decode("utf-8", "replace") for path, data in found.items()}
 
 
-WRITTEN = "kb-written.json"  # in .git/gitdesk: what --no-commit builds wrote (a person may commit it)
+# The last line of every file a build writes: a fingerprint of the text above it. A file whose
+# text no longer matches it was edited after the build, whoever committed it and wherever.
+_SIGNATURE = re.compile(r"<!-- gitdesk kb build: ([0-9a-f]{12}) -->\n\Z")
 
 
-def _remember_written(desk: Desk, changes: Mapping[str, str | None]) -> None:
-    from gitdesk import git
+def _signed(text: str) -> str:
+    import hashlib
 
-    path = desk.repo.state_dir / WRITTEN
-    try:
-        known = set(json.loads(path.read_text()))
-    except (OSError, ValueError, TypeError):
-        known = set()
-    known |= {git.blob_id(desk.repo, text.encode("utf-8")) for text in changes.values() if text is not None}
-    with contextlib.suppress(OSError):
-        path.write_text(json.dumps(sorted(known)[-20000:]))
+    return f"{text}<!-- gitdesk kb build: {hashlib.sha1(text.encode('utf-8')).hexdigest()[:12]} -->\n"
 
 
 def _written_by_a_build(desk: Desk, path: str) -> bool:
-    """Whether the file now at ``path`` is what a ``--no-commit`` build wrote (then committed by hand)."""
-    from gitdesk import git
-
+    """Whether the file at ``path`` is still as a build wrote it (by its fingerprint): a
+    ``--no-commit`` build's files committed by hand, on any clone."""
     try:
-        known = set(json.loads((desk.repo.state_dir / WRITTEN).read_text()))
-        return git.blob_id(desk.repo, (desk.root / path).read_bytes()) in known
-    except (OSError, ValueError, TypeError):
+        text = (desk.root / path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
         return False
+    found = _SIGNATURE.search(text)
+    return found is not None and _signed(text[:found.start()]) == text
 
 
 def hand_edits(desk: Desk, paths_: Sequence[str]) -> list[HandEdit]:
@@ -810,7 +804,6 @@ def build(desk: Desk, *, commit: bool = True) -> BuildResult:
         removed = tuple(sorted(path for path, text in changes.items() if text is None))
         if not commit:
             _write_out(desk, changes)
-            _remember_written(desk, changes)
             return BuildResult(count, written, removed, None, alike, tuple(kept), replaced)
         message = (f"kb: rebuild the knowledge base ({counted(count, 'article')})\n\n"
                    f"{len(written)} written, {len(removed)} removed\n\nGitdesk-Action: kb-build\n")
