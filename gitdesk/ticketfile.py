@@ -497,8 +497,9 @@ def _ticket(front: frontmatter.FrontMatter, path: str | None, body: Mapping[str,
     extra = {key: value for key, value in data.items() if key not in KNOWN_FIELDS}
     for key, value in extra.items():
         if key in RESERVED_NAMES or key.startswith("timings."):
+            better = key.replace(".", "_") if "." in key else f"{key}_note"
             raise TicketFormatError(f"{key!r} cannot be a field: it names part of the ticket in its JSON record",
-                                    path=path, line=line_of(key), hint=f"rename the field, e.g. {key}_note")
+                                    path=path, line=line_of(key), hint=f"rename the field, e.g. {better}")
         problem = unstorable(value)
         if problem is not None:
             raise TicketFormatError(f"{key} holds {problem}, which a ticket's field cannot", path=path,
