@@ -156,6 +156,12 @@ def _change_hooks(session: Session, server: bool, *, installing: bool) -> None:
         output.info(line)
     if not server:
         output.info(install.install_driver(repo) if installing else install.uninstall_driver(repo))
+    elif installing:
+        from gitdesk.githooks.handlers import protected_branches
+
+        guarded = " and ".join(name.removeprefix("refs/heads/") for name in protected_branches(repo))
+        output.info(f"pre-receive: refuses a force-push or deletion of {guarded} that would drop commits (the "
+                    "branch HEAD names; set it with git symbolic-ref HEAD refs/heads/BRANCH)")
 
 
 @hooks.command(name="status")

@@ -296,14 +296,24 @@ def rebuild_stale_kb(repo: git.Repo, notes: list[str]) -> list[str]:
     return commits
 
 
+def _drops_commits(repo: git.Repo, ref: str, old: str, new: str) -> bool:
+    """Whether moving ``ref`` from ``old`` to ``new`` leaves commits no other branch holds (a
+    leftover master that equals main can go)."""
+    keep = [] if set(new) == ZERO else [new]
+    # --exclude before --branches names a branch without its refs/heads/ (as git rev-list wants).
+    found = git.run_result(repo, "rev-list", "-n", "1", old, "--not", *keep,
+                           f"--exclude={ref.removeprefix('refs/heads/')}", "--branches")
+    return found.returncode != 0 or bool(found.stdout.strip())
+
+
 def protected_branches(repo: git.Repo) -> tuple[str, ...]:
     """The branches a push may only move forward: the one the bare repository's HEAD names (what
-    a clone checks out), and the usual names of a desk's branch (``git init --bare`` says
-    master while the desk pushes main)."""
+    a clone checks out), or, when HEAD names no branch it has (``git init --bare`` says master,
+    the desk pushed main), the usual names of a desk's branch."""
     branch, commit = git.head(repo)
-    usual = ("refs/heads/main", "refs/heads/master")
-    # HEAD may name a personal master beside the team's main (git init --bare): both guarded.
-    return tuple(dict.fromkeys((branch, *usual))) if branch is not None and commit is not None else usual
+    if branch is not None and commit is not None:
+        return (branch,)
+    return ("refs/heads/main", "refs/heads/master")
 
 
 def pre_receive(repo: git.Repo, updates: str) -> HookResult:
@@ -315,7 +325,8 @@ def pre_receive(repo: git.Repo, updates: str) -> HookResult:
         if len(parts) != 3:
             continue
         old, new, ref = parts
-        if ref in protected and set(old) != ZERO and (set(new) == ZERO or not git.is_ancestor(repo, old, new)):
+        if ref in protected and set(old) != ZERO and (set(new) == ZERO or not git.is_ancestor(repo, old, new)) \
+                and _drops_commits(repo, ref, old, new):
             # The desk's branch is its audit log: a force-push (or a deletion) would drop others'
             # replies, takes and the records of mail already sent, and a clone that then pulls
             # with --rebase loses its own pushed work too.
