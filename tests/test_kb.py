@@ -633,6 +633,22 @@ def test_an_article_edited_by_hand_is_named_when_a_build_writes_it_again(desk: D
     built = subprocess.run([sys.executable, "-m", "gitdesk", "--desk", str(other), "kb", "build"],
                            capture_output=True, text=True)
     assert built.returncode == 0 and "edited by hand" not in built.stderr, built.stderr
+    # Written before fingerprints (an older gitdesk) and committed by hand: the first build after
+    # the upgrade adds the fingerprint without calling the words an edit.
+    desk.run("kb", "build")
+    for article in (desk.path / "kb").rglob("*.md"):
+        article.write_text(article.read_text().rsplit("<!-- gitdesk kb build: ", 1)[0])
+    desk.git("commit", "-qam", "the knowledge base, as an older gitdesk wrote it")
+    assert "edited by hand" not in desk.run("kb", "build").stderr
+    # A --no-commit look built from a resolution edited but never committed: those words are in
+    # no commit, so they carry no fingerprint, and a later build names them as an edit.
+    path = desk.file(sixth)
+    path.write_text(desk.text(sixth).replace("New cable.", "New cable. Also check the dock."))
+    desk.run("kb", "build", "--no-commit")
+    desk.git("add", "kb")
+    desk.git("commit", "-qm", "kb: clearer monitor article")
+    desk.git("checkout", "tickets")
+    assert "edited by hand" in desk.run("kb", "build").stderr
     # A look written by --no-commit and committed by hand is the build's own words, not an edit.
     third = desk.new("Scanner offline", "-q", "it-helpdesk", "-c", "hardware")
     desk.run("resolve", third, "--note", "Restarted the scanner.")

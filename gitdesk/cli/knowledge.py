@@ -46,11 +46,12 @@ def kb_build(session: Session, no_commit: bool, check_only: bool) -> None:
 
     desk = session.desk
     if check_only:
-        stale = knowledge_base.stale_paths(desk)
+        planned, _ = knowledge_base.plan(desk)
+        stale = sorted(planned)
         if stale and not (desk.root / knowledge_base.KB).is_dir():  # never built: not a list of every file
             raise GitdeskError(f"the knowledge base has not been built yet ({counted(len(stale), 'file')} to write)",
                                hint="run gitdesk kb build")
-        edited = {edit.path: edit for edit in knowledge_base.hand_edits(desk, stale)}
+        edited = {edit.path: edit for edit in knowledge_base.hand_edits(desk, stale, planned)}
         for path in stale:
             edit = edited.get(path)
             output.info(f"{path}: out of date" + (f"; edited by hand in {edit.commit[:7]} ({edit.author}): "

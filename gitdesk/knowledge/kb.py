@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -734,26 +734,34 @@ def _signed(text: str) -> str:
     return f"{text}<!-- gitdesk kb build: {hashlib.sha1(text.encode('utf-8')).hexdigest()[:12]} -->\n"
 
 
-def _written_by_a_build(desk: Desk, path: str) -> bool:
-    """Whether the file at ``path`` is still as a build wrote it (by its fingerprint): a
-    ``--no-commit`` build's files committed by hand, on any clone."""
-    try:
-        text = (desk.root / path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return False
+def _unsigned(text: str) -> str:
     found = _SIGNATURE.search(text)
-    return found is not None and _signed(text[:found.start()]) == text
+    return text[:found.start()] if found else text
 
 
-def hand_edits(desk: Desk, paths_: Sequence[str]) -> list[HandEdit]:
+def _built_texts(desk: Desk, paths_: Sequence[str], wanted: Mapping[str, str | None]) -> set[str]:
+    """Those of ``paths_`` whose committed text is as a build wrote it: its fingerprint says so
+    (a ``--no-commit`` build committed by hand, on any clone), or, written before fingerprints,
+    it is what this build writes, fingerprint aside (the first build after an upgrade)."""
+    committed = _in_head(desk, paths_)
+    built = set()
+    for path, text in committed.items():
+        unsigned = _unsigned(text)
+        if (text != unsigned and _signed(unsigned) == text) or unsigned == _unsigned(wanted.get(path) or ""):
+            built.add(path)
+    return built
+
+
+def hand_edits(desk: Desk, paths_: Sequence[str], wanted: Mapping[str, str | None]) -> list[HandEdit]:
     """Those of ``paths_`` (generated files the build is about to rewrite or remove) whose last
     commit was not a build's (no ``Gitdesk-Action: kb-build``): an article improved by hand,
     which the build would otherwise replace without a word. One ``git log`` over kb/, read
     only until each path's last commit is found."""
     from gitdesk import git
 
-    wanted = {desk.repo_path(path): path for path in paths_}
-    if not wanted or git.head(desk.repo)[1] is None:
+    built = _built_texts(desk, paths_, wanted)
+    asked = {desk.repo_path(path): path for path in paths_ if path not in built}
+    if not asked or git.head(desk.repo)[1] is None:
         return []
     process = git.start(desk.repo, "log", "--no-renames", "-z", "--format=%x01%H%x02%an%x02%s%x02%b%x03",
                         "--name-only", "--", desk.repo_path(KB))
@@ -761,7 +769,7 @@ def hand_edits(desk: Desk, paths_: Sequence[str]) -> list[HandEdit]:
     assert process.stdout is not None
     try:
         data = b""
-        while wanted:
+        while asked:
             chunk = process.stdout.read(1 << 16)
             data += chunk
             parts = data.split(b"\x01")
@@ -773,9 +781,8 @@ def hand_edits(desk: Desk, paths_: Sequence[str]) -> list[HandEdit]:
                     continue
                 sha, author, subject, body = fields
                 for name in names.decode("utf-8", "surrogateescape").strip("\0\n").split("\0"):
-                    path = wanted.pop(name.strip("\n"), None)
-                    if path is not None and "Gitdesk-Action: kb-build" not in body \
-                            and not _written_by_a_build(desk, path):
+                    path = asked.pop(name.strip("\n"), None)
+                    if path is not None and "Gitdesk-Action: kb-build" not in body:
                         found.append(HandEdit(path, sha, author, subject))
             if not chunk:
                 break
@@ -794,7 +801,8 @@ def build(desk: Desk, *, commit: bool = True) -> BuildResult:
         if commit:
             _ensure_committed(desk)
         changes, tidy, kept, articles = _plan(desk, committed=commit)
-        replaced = tuple(hand_edits(desk, sorted(path for path in changes if (desk.root / path).is_file())))
+        replaced = tuple(hand_edits(desk, sorted(path for path in changes if (desk.root / path).is_file()),
+                                    changes))
         count = len(articles)
         alike = tuple(overlaps(desk, articles, [path for path, text in changes.items() if text is not None]))
         _write_out(desk, tidy)
@@ -803,6 +811,9 @@ def build(desk: Desk, *, commit: bool = True) -> BuildResult:
         written = tuple(sorted(path for path, text in changes.items() if text is not None))
         removed = tuple(sorted(path for path, text in changes.items() if text is None))
         if not commit:
+            if any(_TICKET_FILE.fullmatch(path) for path in desk.dirty_paths([paths.TICKETS])):
+                # From a draft no commit holds: not the build's words anywhere else, so unsigned.
+                changes = {path: None if text is None else _unsigned(text) for path, text in changes.items()}
             _write_out(desk, changes)
             return BuildResult(count, written, removed, None, alike, tuple(kept), replaced)
         message = (f"kb: rebuild the knowledge base ({counted(count, 'article')})\n\n"
