@@ -499,7 +499,8 @@ def _ticket(front: frontmatter.FrontMatter, path: str | None, body: Mapping[str,
         if key in RESERVED_NAMES or key.startswith("timings."):
             better = key.replace(".", "_") if "." in key else f"{key}_note"
             raise TicketFormatError(f"{key!r} cannot be a field: it names part of the ticket in its JSON record",
-                                    path=path, line=line_of(key), hint=f"rename the field, e.g. {better}")
+                                    path=path, line=line_of(key),
+                                    hint=f"rename the field in the file, e.g. {better}, and commit it")
         problem = unstorable(value)
         if problem is not None:
             raise TicketFormatError(f"{key} holds {problem}, which a ticket's field cannot", path=path,

@@ -242,3 +242,9 @@ def test_a_snippet_shows_text_as_written_not_the_file_s_escapes(desk: Desk) -> N
     desk.new("Webconfig breaks IIS", "-q", "it-helpdesk", "-m", "Our web.config has\n<!-- the connection string block")
     (hit,) = json.loads(desk.run("search", "connection", "string", "--format", "json").stdout)["hits"]
     assert "\n<!-- the **connection**" in hit["snippet"] and "\\<" not in hit["snippet"]
+
+
+def test_a_match_on_an_escaped_line_shows_it_as_written_too(desk: Desk) -> None:
+    desk.new("Heading body", "-q", "it-helpdesk", "-m", "Printer broken.\n### 2026-12-01 update\nzebrafish appeared")
+    (hit,) = json.loads(desk.run("search", "2026", "--format", "json").stdout)["hits"]
+    assert "### **2026**" in hit["snippet"] and "\\#" not in hit["snippet"]

@@ -167,7 +167,7 @@ def judge(snapshot: Snapshot, change: git.RawChange, old_bytes: bytes | None,
     if name.startswith(".") and "/" not in name:
         if _TEMP_COPY.fullmatch(name) and change.status != "D":  # what a killed gitdesk command left
             return [Finding(path, "is a temp file a killed gitdesk command left, not a ticket", commit=commit,
-                            hint=f"git rm --cached {path} (any gitdesk command removes it from the work tree)")]
+                            hint=f"delete it and take it out of the commit: rm {path}; git rm --cached {path}")]
         return []  # .gitkeep and friends
     if change.new_mode == "120000":
         return [Finding(path, "is a symbolic link; tickets/ holds only ticket files", commit=commit,
