@@ -572,37 +572,28 @@ def escape_text(text: str, *, section: bool = True) -> str:
 def html_as_written(text: str) -> str:
     """``text`` with only the HTML escapes of ``escape_text`` taken back ("\\<!--" is "<!--"
     again): for a reader that shows every tag as text itself (the knowledge base)."""
-    if "\\<" not in text:
-        return text
-    fence: str | None = None
-    out: list[str] = []
-    for line in text.split("\n"):
-        outside = fence is None
-        fence = _next_fence(line, fence)
-        if outside and fence is None and (escaped := _HTML_ESCAPED.match(line)) and \
-                _HTML_BLOCK.match(escaped.group(1) + escaped.group(2)):
-            line = escaped.group(1) + escaped.group(2)
-        out.append(line)
-    return "\n".join(out)
+    return _unescaped(text, html_only=True) if "\\<" in text else text
 
 
 def as_written(text: str) -> str:
     """Text ``escape_text`` made safe for the file, as its writer wrote it: for a mail and
     the terminal, where the backslash before "### 2026-12-01 update" would show (Markdown
     hides it). Level-2 headings stay level 3."""
-    if "\\" not in text:
-        return text
+    return _unescaped(text, html_only=False) if "\\" in text else text
+
+
+def _unescaped(text: str, *, html_only: bool) -> str:
     fence: str | None = None
     out: list[str] = []
     for line in text.split("\n"):
         outside = fence is None
         fence = _next_fence(line, fence)
-        if outside and fence is None and line.startswith("\\") and (
-                _reads_as_structure(line[1:]) or _KNOWN_HEADING.match(line[1:])):
-            line = line[1:]
-        elif outside and fence is None and (escaped := _HTML_ESCAPED.match(line)) and \
-                _HTML_BLOCK.match(escaped.group(1) + escaped.group(2)):
-            line = escaped.group(1) + escaped.group(2)
+        if outside and fence is None:
+            if not html_only and line.startswith("\\") and (
+                    _reads_as_structure(line[1:]) or _KNOWN_HEADING.match(line[1:])):
+                line = line[1:]
+            elif (escaped := _HTML_ESCAPED.match(line)) and _HTML_BLOCK.match(escaped.group(1) + escaped.group(2)):
+                line = escaped.group(1) + escaped.group(2)
         out.append(line)
     return "\n".join(out)
 

@@ -589,6 +589,21 @@ def test_a_person_s_own_readme_in_kb_is_never_overwritten(desk: Desk, desk_with_
     assert desk.status() == "" and desk.run("kb", "build", "--check").exit_code == 0
 
 
+def solve(desk: Desk, title: str, note: str) -> str:
+    ticket = desk.new(title, "-q", "it-helpdesk", "-c", "hardware")
+    desk.run("resolve", ticket, "--note", note)
+    return ticket
+
+
+def solved_and_looked_at(desk: Desk, title: str, note: str) -> str:
+    """Solved, then a --no-commit look at the knowledge base committed by hand."""
+    ticket = solve(desk, title, note)
+    desk.run("kb", "build", "--no-commit")
+    desk.git("add", "kb")
+    desk.git("commit", "-qm", "kb by hand")
+    return ticket
+
+
 def test_an_article_edited_by_hand_is_named_when_a_build_writes_it_again(desk: Desk) -> None:
     """Articles are made from the tickets; one improved by hand is rewritten by the next build,
     but never without a word: --check and the build name the file, the commit and the way back."""
@@ -609,25 +624,14 @@ def test_an_article_edited_by_hand_is_named_when_a_build_writes_it_again(desk: D
     assert f"git show {edit}:{relative}" in built.stderr and "spare token" not in article.read_text()
     assert "edited by hand" not in desk.run("kb", "build").stderr, "said once: the build's own version now"
     # A look written by --no-commit and committed by hand is the build's own words, not an edit.
-    third = desk.new("Scanner offline", "-q", "it-helpdesk", "-c", "hardware")
-    desk.run("resolve", third, "--note", "Restarted the scanner.")
-    desk.run("kb", "build", "--no-commit")
-    desk.git("add", "kb")
-    desk.git("commit", "-qm", "kb")
-    fourth = desk.new("Mouse broken", "-q", "it-helpdesk", "-c", "hardware")
-    desk.run("resolve", fourth, "--note", "New mouse.")
+    solved_and_looked_at(desk, "Scanner offline", "Restarted the scanner.")
+    solve(desk, "Mouse broken", "New mouse.")
     assert "edited by hand" not in desk.run("kb", "build").stderr
     # ... on every clone: the file itself says it is as a build wrote it.
-    (desk.path / ".git" / "gitdesk").joinpath("kb-written.json").unlink(missing_ok=True)
-    fifth = desk.new("Keyboard sticky", "-q", "it-helpdesk", "-c", "hardware")
-    desk.run("resolve", fifth, "--note", "Cleaned it.")
-    desk.run("kb", "build", "--no-commit")
-    desk.git("add", "kb")
-    desk.git("commit", "-qm", "kb by hand")
+    solved_and_looked_at(desk, "Keyboard sticky", "Cleaned it.")
     subprocess.run(["git", "clone", "-q", str(desk.path), str(desk.path.parent / "other")], check=True)
     other = desk.path.parent / "other"
-    sixth = desk.new("Monitor dark", "-q", "it-helpdesk", "-c", "hardware")
-    desk.run("resolve", sixth, "--note", "New cable.")
+    sixth = solve(desk, "Monitor dark", "New cable.")
     desk.git("push", "-q", str(other), "HEAD:refs/heads/incoming")
     subprocess.run(["git", "merge", "-q", "--ff-only", "incoming"], cwd=other, check=True)
     built = subprocess.run([sys.executable, "-m", "gitdesk", "--desk", str(other), "kb", "build"],
@@ -649,15 +653,6 @@ def test_an_article_edited_by_hand_is_named_when_a_build_writes_it_again(desk: D
     desk.git("commit", "-qm", "kb: clearer monitor article")
     desk.git("checkout", "tickets")
     assert "edited by hand" in desk.run("kb", "build").stderr
-    # A look written by --no-commit and committed by hand is the build's own words, not an edit.
-    third = desk.new("Scanner offline", "-q", "it-helpdesk", "-c", "hardware")
-    desk.run("resolve", third, "--note", "Restarted the scanner.")
-    desk.run("kb", "build", "--no-commit")
-    desk.git("add", "kb")
-    desk.git("commit", "-qm", "kb")
-    fourth = desk.new("Mouse broken", "-q", "it-helpdesk", "-c", "hardware")
-    desk.run("resolve", fourth, "--note", "New mouse.")
-    assert "edited by hand" not in desk.run("kb", "build").stderr
 
 
 def test_a_title_s_strike_entity_and_math_marks_show_as_written_on_a_git_host(desk: Desk) -> None:
