@@ -518,9 +518,19 @@ def test_a_force_push_that_would_drop_a_colleague_s_work_is_refused(desk: Desk, 
     assert push(desk, "--delete", "main").returncode != 0
     subprocess.run(["git", "symbolic-ref", "HEAD", "refs/heads/master"], cwd=server, check=True)  # git init --bare's
     assert push(desk, "--force", "main").returncode != 0, "a HEAD naming no branch still protects main"
-    assert push(desk, "main:master").returncode == 0  # a leftover master equal to main
+    desk.git("fetch", "-q", "origin")
+    assert push(desk, "origin/main:refs/heads/master").returncode == 0  # a master pushed later unguards nothing
+    assert push(desk, "--force", "HEAD~1:main").returncode != 0, "a copy elsewhere does not make a rewrite safe"
     subprocess.run(["git", "symbolic-ref", "HEAD", "refs/heads/main"], cwd=server, check=True)
-    assert push(desk, "--delete", "master").returncode == 0, "nothing is lost: it may go"
+    assert push(desk, "--delete", "master").returncode == 0, "nothing is lost: a leftover copy may go"
+    assert push(desk, "origin/main:refs/heads/master").returncode == 0
+    assert push(desk, "HEAD~1:refs/heads/scratch").returncode == 0
+    assert push(desk, "--force", ":master", "origin/main:refs/heads/scratch").returncode == 0, \
+        "deleted while the same push puts its commits on another branch"
+    desk.git("commit", "-q", "--allow-empty", "-m", "only on master")
+    assert push(desk, "HEAD:refs/heads/master").returncode == 0
+    assert push(desk, "--delete", "master").returncode != 0, "its last commit is on no other branch"
+    desk.git("reset", "-q", "--hard", "HEAD~1")
     desk.git("checkout", "-q", "-b", "drafts/mine")  # any other branch is the pusher's own to rewrite
     assert push(desk, "drafts/mine").returncode == 0
     desk.git("commit", "-q", "--amend", "-m", "reworded")

@@ -160,8 +160,8 @@ def _change_hooks(session: Session, server: bool, *, installing: bool) -> None:
         from gitdesk.githooks.handlers import protected_branches
 
         guarded = " and ".join(name.removeprefix("refs/heads/") for name in protected_branches(repo))
-        output.info(f"pre-receive: refuses a force-push or deletion of {guarded} that would drop commits (the "
-                    "branch HEAD names; set it with git symbolic-ref HEAD refs/heads/BRANCH)")
+        output.info(f"pre-receive: refuses a force-push of {guarded}, and a deletion that would drop commits "
+                    "(the branch HEAD names, and main and master)")
 
 
 @hooks.command(name="status")

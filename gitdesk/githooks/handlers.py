@@ -296,37 +296,39 @@ def rebuild_stale_kb(repo: git.Repo, notes: list[str]) -> list[str]:
     return commits
 
 
-def _drops_commits(repo: git.Repo, ref: str, old: str, new: str) -> bool:
-    """Whether moving ``ref`` from ``old`` to ``new`` leaves commits no other branch holds (a
-    leftover master that equals main can go)."""
-    keep = [] if set(new) == ZERO else [new]
+def _drops_commits(repo: git.Repo, old: str, pushed: Sequence[tuple[str, str, str]]) -> bool:
+    """Whether commits of ``old`` (the tip of a branch this push deletes) are held by no branch
+    once the push is done: the branches it updates at their new tips, the others as they
+    stand (a leftover master equal to main can go; one that is main's only copy of something
+    cannot, even when the same push moves the others)."""
+    kept = [new for _, new, ref in pushed if set(new) != ZERO and ref.startswith("refs/heads/")]
     # --exclude before --branches names a branch without its refs/heads/ (as git rev-list wants).
-    found = git.run_result(repo, "rev-list", "-n", "1", old, "--not", *keep,
-                           f"--exclude={ref.removeprefix('refs/heads/')}", "--branches")
+    moved = [f"--exclude={ref.removeprefix('refs/heads/')}" for _, _, ref in pushed if ref.startswith("refs/heads/")]
+    found = git.run_result(repo, "rev-list", "-n", "1", old, "--not", *kept, *moved, "--branches")
     return found.returncode != 0 or bool(found.stdout.strip())
 
 
 def protected_branches(repo: git.Repo) -> tuple[str, ...]:
     """The branches a push may only move forward: the one the bare repository's HEAD names (what
-    a clone checks out), or, when HEAD names no branch it has (``git init --bare`` says master,
-    the desk pushed main), the usual names of a desk's branch."""
+    a clone checks out) and the usual names of a desk's branch (``git init --bare`` says
+    master while the desk pushes main; a master pushed later must not unguard main)."""
     branch, commit = git.head(repo)
-    if branch is not None and commit is not None:
-        return (branch,)
-    return ("refs/heads/main", "refs/heads/master")
+    usual = ("refs/heads/main", "refs/heads/master")
+    return tuple(dict.fromkeys((branch, *usual))) if branch is not None and commit is not None else usual
 
 
 def pre_receive(repo: git.Repo, updates: str) -> HookResult:
     """Judge every pushed commit; reject the push with the findings."""
     findings: list[check.Finding] = []
     protected = protected_branches(repo)
-    for line in updates.splitlines():
-        parts = line.split()
-        if len(parts) != 3:
-            continue
-        old, new, ref = parts
-        if ref in protected and set(old) != ZERO and (set(new) == ZERO or not git.is_ancestor(repo, old, new)) \
-                and _drops_commits(repo, ref, old, new):
+    pushed = [(parts[0], parts[1], parts[2]) for parts in (line.split() for line in updates.splitlines())
+              if len(parts) == 3]
+    for old, new, ref in pushed:
+        rewound = set(new) != ZERO and not git.is_ancestor(repo, old, new)
+        # A rewrite is refused outright (clones on the branch would lose their pushed work); a
+        # deletion only when commits would go with it (a leftover master equal to main may go).
+        if ref in protected and set(old) != ZERO and (rewound or (set(new) == ZERO
+                                                                   and _drops_commits(repo, old, pushed))):
             # The desk's branch is its audit log: a force-push (or a deletion) would drop others'
             # replies, takes and the records of mail already sent, and a clone that then pulls
             # with --rebase loses its own pushed work too.
