@@ -690,3 +690,30 @@ def test_html_a_mail_pasted_shows_in_the_article_as_written(desk: Desk) -> None:
     shown = MarkdownIt("commonmark", {"html": True}).render(article.read_text())
     assert "&lt;!-- added by vendor" in shown and "&amp;lt;" not in shown and "the rest" in shown
     assert "Restart IIS." in shown
+
+
+def test_a_look_while_an_unrelated_ticket_is_being_edited_is_still_the_build_s_own(desk: Desk) -> None:
+    solve(desk, "VPN drops every hour", "Raised the DPD timeout on the firewall.")
+    draft = desk.new("Outlook search empty", "-q", "it-helpdesk")
+    desk.file(draft).write_text(desk.text(draft) + "draft line\n")  # an open ticket, being edited
+    desk.run("kb", "build", "--no-commit")
+    desk.git("checkout", "tickets")
+    desk.git("add", "kb")
+    desk.git("commit", "-qm", "kb: first look")
+    assert desk.run("kb", "build", "--check").exit_code == 0
+    desk.run("resolve", draft, "--note", "Rebuilt the search index.")
+    assert "edited by hand" not in desk.run("kb", "build").stderr
+
+
+def test_a_build_that_commits_never_writes_over_an_article_edited_and_not_committed(desk: Desk) -> None:
+    ticket = solve(desk, "VPN drops", "Raised the DPD timeout.")
+    desk.run("kb", "build")
+    (article,) = [path for path in (desk.path / "kb").rglob("*.md") if ticket.lower() in path.name]
+    article.write_text(article.read_text().replace("Raised the DPD", "Raised (my careful words) the DPD"))
+    desk.run("reopen", ticket, "-m", "again")
+    desk.run("resolve", ticket, "--note", "Raised the DPD timeout to 60 s.")
+    refused = desk.run("kb", "build", ok=False)
+    assert refused.exit_code == 1 and "has changes no build made, not committed" in refused.stderr
+    assert "careful words" in article.read_text()
+    desk.run("kb", "build", "--no-commit")  # a look may still be had; then a build commits it
+    assert desk.run("kb", "build").exit_code == 0

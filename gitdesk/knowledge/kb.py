@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from gitdesk import paths, ticketfile, transaction
 from gitdesk.cache import db, index
 from gitdesk.desk import Desk
-from gitdesk.errors import AmbiguousId, NotFound, ValidationError
+from gitdesk.errors import AmbiguousId, GitdeskError, NotFound, ValidationError
 from gitdesk.model import Config, Ticket
 from gitdesk.privacy import without_addresses, without_private
 from gitdesk.text import asset_key, counted, unreordered
@@ -811,9 +811,15 @@ def build(desk: Desk, *, commit: bool = True) -> BuildResult:
         written = tuple(sorted(path for path, text in changes.items() if text is not None))
         removed = tuple(sorted(path for path, text in changes.items() if text is None))
         if not commit:
-            if any(_TICKET_FILE.fullmatch(path) for path in desk.dirty_paths([paths.TICKETS])):
-                # From a draft no commit holds: not the build's words anywhere else, so unsigned.
-                changes = {path: None if text is None else _unsigned(text) for path, text in changes.items()}
+            drafts = {path.rsplit("/", 1)[-1][:-3] for path in desk.dirty_paths([paths.TICKETS])
+                      if _TICKET_FILE.fullmatch(path)}
+            # Built from a draft no commit holds: those words are the build's nowhere else, so the
+            # files they reach (their articles, and the index listing them) are not fingerprinted.
+            drafted = {article.path for article in articles if drafts & {t.id for t in article.tickets}}
+            if drafted:
+                drafted.add(index_path(desk))
+            changes = {path: _unsigned(text) if text is not None and path in drafted else text
+                       for path, text in changes.items()}
             _write_out(desk, changes)
             return BuildResult(count, written, removed, None, alike, tuple(kept), replaced)
         message = (f"kb: rebuild the knowledge base ({counted(count, 'article')})\n\n"
@@ -845,6 +851,15 @@ def _ensure_committed(desk: Desk) -> None:
     changed = [path for path in desk.dirty_paths([paths.TICKETS]) if _TICKET_FILE.fullmatch(path)]
     if changed:
         raise desk.dirty(sorted(changed)[0])
+    for path in sorted(desk.dirty_paths([KB])):  # an article improved and not committed: never lost unsaid
+        try:
+            text = (desk.root / path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        if text.startswith(MARKER) and _signed(_unsigned(text)) != text:
+            raise GitdeskError(f"{path} has changes no build made, not committed",
+                               hint=f"commit them (the build then names them as an edit, with the way back), or "
+                                    f"drop them: git checkout -- {path}")
     with db.connect(desk) as connection:
         index.refresh(desk, connection)
         broken = connection.execute("SELECT problem FROM tickets WHERE problem IS NOT NULL "
