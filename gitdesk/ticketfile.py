@@ -575,25 +575,28 @@ def html_as_written(text: str) -> str:
     return _unescaped(text, html_only=True) if "\\<" in text else text
 
 
-def as_written(text: str) -> str:
+def as_written(text: str, *, ignoring: str = "") -> str:
     """Text ``escape_text`` made safe for the file, as its writer wrote it: for a mail and
     the terminal, where the backslash before "### 2026-12-01 update" would show (Markdown
-    hides it). Level-2 headings stay level 3."""
-    return _unescaped(text, html_only=False) if "\\" in text else text
+    hides it). Level-2 headings stay level 3. ``ignoring``: characters put into the text
+    since (a search snippet's match markers), left where they are and not judged."""
+    return _unescaped(text, html_only=False, ignoring=ignoring) if "\\" in text else text
 
 
-def _unescaped(text: str, *, html_only: bool) -> str:
+def _unescaped(text: str, *, html_only: bool, ignoring: str = "") -> str:
     fence: str | None = None
     out: list[str] = []
     for line in text.split("\n"):
+        plain = line.translate({ord(char): None for char in ignoring}) if ignoring else line
         outside = fence is None
-        fence = _next_fence(line, fence)
+        fence = _next_fence(plain, fence)
         if outside and fence is None:
-            if not html_only and line.startswith("\\") and (
-                    _reads_as_structure(line[1:]) or _KNOWN_HEADING.match(line[1:])):
-                line = line[1:]
-            elif (escaped := _HTML_ESCAPED.match(line)) and _HTML_BLOCK.match(escaped.group(1) + escaped.group(2)):
-                line = escaped.group(1) + escaped.group(2)
+            if not html_only and plain.startswith("\\") and (
+                    _reads_as_structure(plain[1:]) or _KNOWN_HEADING.match(plain[1:])):
+                line = line[line.index("\\") + 1:]
+            elif (escaped := _HTML_ESCAPED.match(plain)) and _HTML_BLOCK.match(escaped.group(1) + escaped.group(2)):
+                at = line.index("\\")  # the escape leads its line, after blanks: no inserted character before it
+                line = line[:at] + line[at + 1:]
         out.append(line)
     return "\n".join(out)
 

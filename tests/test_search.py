@@ -248,3 +248,10 @@ def test_a_match_on_an_escaped_line_shows_it_as_written_too(desk: Desk) -> None:
     desk.new("Heading body", "-q", "it-helpdesk", "-m", "Printer broken.\n### 2026-12-01 update\nzebrafish appeared")
     (hit,) = json.loads(desk.run("search", "2026", "--format", "json").stdout)["hits"]
     assert "### **2026**" in hit["snippet"] and "\\#" not in hit["snippet"]
+
+
+def test_a_snippet_keeps_a_backslash_in_code_as_show_does(desk: Desk) -> None:
+    desk.new("Template escaping", "-q", "it-helpdesk",
+             "-m", "Our Markdown template has this block:\n```\n\\<!-- keep this backslash zebra -->\n```\nend")
+    (hit,) = json.loads(desk.run("search", "zebra", "--format", "json").stdout)["hits"]
+    assert "\\<!-- keep this backslash **zebra**" in hit["snippet"]

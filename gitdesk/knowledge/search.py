@@ -120,28 +120,14 @@ def _snippets(connection: sqlite3.Connection, match: str, rowid: int) -> tuple[s
     return tuple(str(value or "") for value in (row or ("",) * len(COLUMNS)))
 
 
-def _as_written(snippet: str) -> str:
-    """A snippet's lines as their writer wrote them: a line's escaping backslash goes where the
-    line, its match markers aside, is one ``ticketfile.as_written`` gives back."""
+def _best_snippet(snippets: tuple[str, ...]) -> tuple[str, str]:
     from gitdesk.ticketfile import as_written
 
-    if "\\" not in snippet:
-        return snippet
-    lines = []
-    for line in snippet.split("\n"):
-        plain = line.replace(START, "").replace(END, "")
-        if "\\" in line and as_written(plain) != plain:
-            at = line.index("\\")  # the escape leads its line (after blanks): no marker comes before it
-            line = line[:at] + line[at + 1:]
-        lines.append(line)
-    return "\n".join(lines)
-
-
-def _best_snippet(snippets: tuple[str, ...]) -> tuple[str, str]:
     by_column = dict(zip(COLUMNS, snippets, strict=True))
     for column in SHOWN_FIRST:
         if START in (by_column[column] or ""):
-            return _as_written(by_column[column]), column  # "<!--" as written, not the file's "\<!--"
+            # "<!--" as written, not the file's "\<!--"; judged without the match markers
+            return as_written(by_column[column], ignoring=START + END), column
     return by_column["title"], "title"
 
 
