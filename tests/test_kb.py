@@ -717,3 +717,16 @@ def test_a_build_that_commits_never_writes_over_an_article_edited_and_not_commit
     assert "careful words" in article.read_text()
     desk.run("kb", "build", "--no-commit")  # a look may still be had; then a build commits it
     assert desk.run("kb", "build").exit_code == 0
+
+
+def test_a_build_writes_over_its_own_look_at_a_draft_whether_the_draft_was_kept_or_dropped(desk: Desk) -> None:
+    ticket = solve(desk, "Printer broken", "Replaced the roller.")
+    desk.run("kb", "build")
+    desk.file(ticket).write_text(desk.text(ticket).replace("the roller.", "the pickup roller."))
+    desk.run("kb", "build", "--no-commit")  # a look at the draft
+    desk.git("commit", "-qam", "wording")
+    assert desk.run("kb", "build").exit_code == 0, "the look is what this build writes"
+    desk.file(ticket).write_text(desk.text(ticket).replace("pickup roller.", "pickup roller and the belt."))
+    desk.run("kb", "build", "--no-commit")
+    desk.git("checkout", "tickets")  # the draft dropped
+    assert desk.run("kb", "build").exit_code == 0, "the look was this clone's own"

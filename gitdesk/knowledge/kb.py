@@ -15,6 +15,8 @@ rebuilding never churns diffs.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import re
 import threading
 from collections import defaultdict
@@ -801,6 +803,8 @@ def build(desk: Desk, *, commit: bool = True) -> BuildResult:
         if commit:
             _ensure_committed(desk)
         changes, tidy, kept, articles = _plan(desk, committed=commit)
+        if commit:
+            _refuse_unsaved_edits(desk, {**tidy, **changes})
         replaced = tuple(hand_edits(desk, sorted(path for path in changes if (desk.root / path).is_file()),
                                     changes))
         count = len(articles)
@@ -820,6 +824,7 @@ def build(desk: Desk, *, commit: bool = True) -> BuildResult:
                 drafted.add(index_path(desk))
             changes = {path: _unsigned(text) if text is not None and path in drafted else text
                        for path, text in changes.items()}
+            _remember_looks(desk, [text for path, text in changes.items() if text is not None and path in drafted])
             _write_out(desk, changes)
             return BuildResult(count, written, removed, None, alike, tuple(kept), replaced)
         message = (f"kb: rebuild the knowledge base ({counted(count, 'article')})\n\n"
@@ -843,6 +848,41 @@ def _write_out(desk: Desk, files: dict[str, str | None]) -> None:
 _TICKET_FILE = re.compile(r"tickets/[^/.#~][^/]*\.md")
 
 
+LOOKS = "kb-looks.json"  # in .git/gitdesk: what this clone's --no-commit builds wrote unfingerprinted
+
+
+def _remember_looks(desk: Desk, written: Sequence[str]) -> None:
+    """This work tree's files a look wrote from a draft: its own, not a person's edit."""
+    from gitdesk import git
+
+    with contextlib.suppress(OSError):
+        (desk.repo.state_dir / LOOKS).write_text(json.dumps(sorted(git.blob_id(desk.repo, text.encode("utf-8"))
+                                                                  for text in written)))
+
+
+def _refuse_unsaved_edits(desk: Desk, changes: Mapping[str, str | None]) -> None:
+    """Refuse to write over an article a person edited and did not commit (the words would be
+    in no history): a file in kb/ that differs from HEAD, is no build's (by its fingerprint,
+    or a look this clone made), and is not what this build writes anyway."""
+    from gitdesk import git
+
+    try:
+        looks = set(json.loads((desk.repo.state_dir / LOOKS).read_text()))
+    except (OSError, ValueError, TypeError):
+        looks = set()
+    for path in sorted(desk.dirty_paths([KB])):
+        try:
+            text = (desk.root / path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        if not text.startswith(MARKER) or _signed(_unsigned(text)) == text or \
+                _unsigned(text) == _unsigned(changes.get(path) or "") or git.blob_id(desk.repo, text.encode()) in looks:
+            continue
+        raise GitdeskError(f"{path} has changes no build made, not committed",
+                           hint=f"commit them (the build then names them as an edit, with the way back), or drop "
+                                f"them: git checkout -- {path}")
+
+
 def _ensure_committed(desk: Desk) -> None:
     """Refuse to commit articles built from what is not committed: a draft in a ticket file
     would be published before the ticket says it, and a ticket that cannot be read (a typo)
@@ -851,15 +891,7 @@ def _ensure_committed(desk: Desk) -> None:
     changed = [path for path in desk.dirty_paths([paths.TICKETS]) if _TICKET_FILE.fullmatch(path)]
     if changed:
         raise desk.dirty(sorted(changed)[0])
-    for path in sorted(desk.dirty_paths([KB])):  # an article improved and not committed: never lost unsaid
-        try:
-            text = (desk.root / path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            continue
-        if text.startswith(MARKER) and _signed(_unsigned(text)) != text:
-            raise GitdeskError(f"{path} has changes no build made, not committed",
-                               hint=f"commit them (the build then names them as an edit, with the way back), or "
-                                    f"drop them: git checkout -- {path}")
+
     with db.connect(desk) as connection:
         index.refresh(desk, connection)
         broken = connection.execute("SELECT problem FROM tickets WHERE problem IS NOT NULL "
