@@ -312,9 +312,9 @@ def protected_branches(repo: git.Repo) -> tuple[str, ...]:
     """The branches a push may only move forward: the one the bare repository's HEAD names (what
     a clone checks out) and the usual names of a desk's branch (``git init --bare`` says
     master while the desk pushes main; a master pushed later must not unguard main)."""
-    branch, commit = git.head(repo)
+    branch, _ = git.head(repo)  # named even before its first push: install says what it will guard
     usual = ("refs/heads/main", "refs/heads/master")
-    return tuple(dict.fromkeys((branch, *usual))) if branch is not None and commit is not None else usual
+    return tuple(dict.fromkeys((branch, *usual))) if branch is not None else usual
 
 
 def pre_receive(repo: git.Repo, updates: str) -> HookResult:
