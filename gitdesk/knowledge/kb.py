@@ -741,17 +741,18 @@ def _unsigned(text: str) -> str:
     return text[:found.start()] if found else text
 
 
+def _builds_own(text: str, wanted: str | None) -> bool:
+    """Whether ``text`` is as a build wrote it: its fingerprint says so, or it is what this
+    build writes, fingerprint aside (written before fingerprints, or by a look at a draft)."""
+    unsigned = _unsigned(text)
+    return (text != unsigned and _signed(unsigned) == text) or unsigned == _unsigned(wanted or "")
+
+
 def _built_texts(desk: Desk, paths_: Sequence[str], wanted: Mapping[str, str | None]) -> set[str]:
     """Those of ``paths_`` whose committed text is as a build wrote it: its fingerprint says so
     (a ``--no-commit`` build committed by hand, on any clone), or, written before fingerprints,
     it is what this build writes, fingerprint aside (the first build after an upgrade)."""
-    committed = _in_head(desk, paths_)
-    built = set()
-    for path, text in committed.items():
-        unsigned = _unsigned(text)
-        if (text != unsigned and _signed(unsigned) == text) or unsigned == _unsigned(wanted.get(path) or ""):
-            built.add(path)
-    return built
+    return {path for path, text in _in_head(desk, paths_).items() if _builds_own(text, wanted.get(path))}
 
 
 def hand_edits(desk: Desk, paths_: Sequence[str], wanted: Mapping[str, str | None]) -> list[HandEdit]:
@@ -815,8 +816,7 @@ def build(desk: Desk, *, commit: bool = True) -> BuildResult:
         written = tuple(sorted(path for path, text in changes.items() if text is not None))
         removed = tuple(sorted(path for path, text in changes.items() if text is None))
         if not commit:
-            drafts = {path.rsplit("/", 1)[-1][:-3] for path in desk.dirty_paths([paths.TICKETS])
-                      if _TICKET_FILE.fullmatch(path)}
+            drafts = {path.rsplit("/", 1)[-1][:-3] for path in _drafts(desk)}
             # Built from a draft no commit holds: those words are the build's nowhere else, so the
             # files they reach (their articles, and the index listing them) are not fingerprinted.
             drafted = {article.path for article in articles if drafts & {t.id for t in article.tickets}}
@@ -848,6 +848,12 @@ def _write_out(desk: Desk, files: dict[str, str | None]) -> None:
 _TICKET_FILE = re.compile(r"tickets/[^/.#~][^/]*\.md")
 
 
+def _drafts(desk: Desk) -> list[str]:
+    """Ticket files with changes not committed (an editor's swap or lock file beside them,
+    .GD-….md.swp, is no draft)."""
+    return sorted(path for path in desk.dirty_paths([paths.TICKETS]) if _TICKET_FILE.fullmatch(path))
+
+
 LOOKS = "kb-looks.json"  # in .git/gitdesk: what this clone's --no-commit builds wrote unfingerprinted
 
 
@@ -875,8 +881,8 @@ def _refuse_unsaved_edits(desk: Desk, changes: Mapping[str, str | None]) -> None
             text = (desk.root / path).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             continue
-        if not text.startswith(MARKER) or _signed(_unsigned(text)) == text or \
-                _unsigned(text) == _unsigned(changes.get(path) or "") or git.blob_id(desk.repo, text.encode()) in looks:
+        if not text.startswith(MARKER) or _builds_own(text, changes.get(path)) or \
+                git.blob_id(desk.repo, text.encode()) in looks:
             continue
         raise GitdeskError(f"{path} has changes no build made, not committed",
                            hint=f"commit them (the build then names them as an edit, with the way back), or drop "
@@ -887,11 +893,9 @@ def _ensure_committed(desk: Desk) -> None:
     """Refuse to commit articles built from what is not committed: a draft in a ticket file
     would be published before the ticket says it, and a ticket that cannot be read (a typo)
     or is deleted by hand would lose its article without a word."""
-    # Ticket files only: an editor's swap or lock file beside them (.GD-….md.swp) is no draft.
-    changed = [path for path in desk.dirty_paths([paths.TICKETS]) if _TICKET_FILE.fullmatch(path)]
+    changed = _drafts(desk)
     if changed:
-        raise desk.dirty(sorted(changed)[0])
-
+        raise desk.dirty(changed[0])
     with db.connect(desk) as connection:
         index.refresh(desk, connection)
         broken = connection.execute("SELECT problem FROM tickets WHERE problem IS NOT NULL "
