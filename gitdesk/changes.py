@@ -69,7 +69,7 @@ def added_entries(old: Ticket | None, new: Ticket) -> list[Entry]:
 def corrected(old: Ticket, entry: Entry) -> bool:
     """Whether an entry ``added_entries`` found is one of ``old``'s put right by hand: the same
     heading with other words, or the same words re-dated (mailed, if at all, when first written)."""
-    return any((earlier.at, earlier.author, earlier.kind) == (entry.at, entry.author, entry.kind)
+    return any(earlier.heading == entry.heading
                or (earlier.author, earlier.kind, earlier.text) == (entry.author, entry.kind, entry.text)
                for earlier in old.entries)
 

@@ -82,6 +82,11 @@ class Entry:
     def internal(self) -> bool:
         return self.kind in INTERNAL_KINDS
 
+    @property
+    def heading(self) -> tuple[datetime, str, str]:
+        """What names an entry in its file (``### <time> <author> — <kind>``): its time, author, kind."""
+        return (self.at, self.author, self.kind)
+
 
 @dataclass(frozen=True, slots=True)
 class Ticket:

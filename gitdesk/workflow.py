@@ -220,9 +220,9 @@ def change_findings(config: Config, old: Ticket | None, new: Ticket, path: str |
             problems.append(ValidationError(f"{field} cannot change", path=path, line=lines.get(field),
                                             hint=f"put back {field}: {shown}"))
     # Entries added by this change (older ones stand as they were written, by people since gone).
-    before = {(entry.at, entry.author, entry.kind) for entry in old.entries}
+    before = {entry.heading for entry in old.entries}
     for entry in new.entries:
-        if (entry.at, entry.author, entry.kind) in before:
+        if entry.heading in before:
             continue
         if entry.kind not in ENTRY_KINDS:
             problems.append(ValidationError(f"unknown entry kind {entry.kind!r} ({format_utc(entry.at)})", path=path,

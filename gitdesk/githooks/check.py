@@ -551,14 +551,14 @@ def _merge_drops(snapshot: Snapshot, commit: str, parents: list[str], paths: lis
         merged, before = read(commit, path), read(base, path)
         if merged is None:
             continue
-        kept = {(entry.at, entry.author, entry.kind) for entry in merged.entries}
-        had = {(entry.at, entry.author, entry.kind) for entry in before.entries} if before else set()
+        kept = {entry.heading for entry in merged.entries}
+        had = {entry.heading for entry in before.entries} if before else set()
         for side in parents:
             theirs = read(side, path)
             if theirs is None or versions[side].get(path) == versions[base].get(path):
                 continue
             label = side[:10]
-            lost = [entry for entry in theirs.entries if (entry.at, entry.author, entry.kind) not in had | kept]
+            lost = [entry for entry in theirs.entries if entry.heading not in had | kept]
             if lost:
                 first = lost[0]
                 findings.append(Finding(path, f"the merge drops {len(lost)} "

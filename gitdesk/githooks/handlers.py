@@ -170,8 +170,8 @@ def _actions(old: Ticket | None, new: Ticket) -> list[str]:
     # not added: a typo fixed in a question is no new question (log --action question lists those).
     actions += [f"{entry.kind} edited" if changes.corrected(old, entry) else entry.kind
                 for entry in changes.added_entries(old, new)]
-    kept = {(entry.at, entry.author, entry.kind) for entry in new.entries}
-    actions += [f"{entry.kind} removed" for entry in old.entries if (entry.at, entry.author, entry.kind) not in kept]
+    kept = {entry.heading for entry in new.entries}
+    actions += [f"{entry.kind} removed" for entry in old.entries if entry.heading not in kept]
     if new.resolution and new.resolution != old.resolution:
         actions.append("resolution written" if not old.resolution else "resolution rewritten")
     elif old.resolution and not new.resolution:

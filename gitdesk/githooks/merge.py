@@ -63,7 +63,7 @@ def _identified(entries: Sequence[Entry]) -> dict[EntryId, Entry]:
     seen: Counter[tuple[datetime, str, str]] = Counter()
     identified: dict[EntryId, Entry] = {}
     for entry in entries:
-        heading = (entry.at, entry.author, entry.kind)
+        heading = entry.heading
         identified[(entry.at, entry.author, entry.kind, seen[heading])] = entry
         seen[heading] += 1
     return identified
