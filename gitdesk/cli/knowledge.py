@@ -62,6 +62,7 @@ def kb_build(session: Session, no_commit: bool, check_only: bool) -> None:
         output.info("The knowledge base is up to date.")
         return
     result = knowledge_base.build(desk, commit=not no_commit)
+    index = knowledge_base.index_path(desk)
     if not result.written and not result.removed:
         output.info(f"The knowledge base is up to date ({counted(result.articles, 'article')} in "
                     f"{knowledge_base.KB}/).")
@@ -69,10 +70,10 @@ def kb_build(session: Session, no_commit: bool, check_only: bool) -> None:
         where = f" [{result.commit[:7]}]" if result.commit else " (not committed)"
         output.info(f"Knowledge base: {counted(result.articles, 'article')}; "
                     f"{counted(len(result.written), 'file')} written, {len(result.removed)} removed{where}.\n"
-                    f"Start at {knowledge_base.index_path(desk)}")
-    if knowledge_base.index_path(desk) != f"{knowledge_base.KB}/README.md":
+                    f"Start at {index}")
+    if index != f"{knowledge_base.KB}/README.md":
         output.note(f"gitdesk: kept {knowledge_base.KB}/README.md as it is: a person's file (it lacks the "
-                    f"generated-file marker); the index is {knowledge_base.index_path(desk)}")
+                    f"generated-file marker); the index is {index}")
     for edit in result.replaced:
         output.note(f"gitdesk: warning: {edit.path} had been edited by hand ({edit.commit[:7]} by {edit.author}: "
                        f"{edit.subject[:60]!r}); the build wrote it again from the tickets (articles are made from "

@@ -905,12 +905,6 @@ def _ensure_committed(desk: Desk) -> None:
                               hint="fix the file, then build again")
 
 
-def stale_paths(desk: Desk) -> list[str]:
-    """Generated files that differ from what the tickets say now (for CI)."""
-    changes, _ = plan(desk)
-    return sorted(changes)
-
-
 @dataclass(frozen=True, slots=True)
 class KbHit:
     article: Article

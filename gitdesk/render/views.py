@@ -475,7 +475,7 @@ def _cut_marked(text: str, room: int) -> str:
 
 
 def _found(count: int, more: bool, one: str, many: str) -> str:
-    """'3 matches', or with ``more``: '20 matches shown; there are more (-n for more)'."""
+    """'3 matches', or with ``more``: '20 matches; there are more (-n to show more)'."""
     return counted(count, one, many) + ("; there are more (-n to show more)" if more else "")
 
 
