@@ -705,7 +705,7 @@ def test_a_look_while_an_unrelated_ticket_is_being_edited_is_still_the_build_s_o
     assert "edited by hand" not in desk.run("kb", "build").stderr
 
 
-def test_a_build_that_commits_never_writes_over_an_article_edited_and_not_committed(desk: Desk) -> None:
+def test_a_build_never_writes_over_an_article_edited_and_not_committed(desk: Desk) -> None:
     ticket = solve(desk, "VPN drops", "Raised the DPD timeout.")
     desk.run("kb", "build")
     (article,) = [path for path in (desk.path / "kb").rglob("*.md") if ticket.lower() in path.name]
@@ -715,8 +715,23 @@ def test_a_build_that_commits_never_writes_over_an_article_edited_and_not_commit
     refused = desk.run("kb", "build", ok=False)
     assert refused.exit_code == 1 and "has changes no build made, not committed" in refused.stderr
     assert "careful words" in article.read_text()
-    desk.run("kb", "build", "--no-commit")  # a look may still be had; then a build commits it
-    assert desk.run("kb", "build").exit_code == 0
+    looked = desk.run("kb", "build", "--no-commit", ok=False)  # nor does a look
+    assert looked.exit_code == 1 and "careful words" in article.read_text()
+    desk.git("commit", "-qm", "kb: my careful words", "--", "kb")
+    built = desk.run("kb", "build")
+    assert "edited by hand" in built.stderr and "my careful words" in built.stderr
+
+
+def test_looks_at_two_drafts_in_turn_are_both_the_clone_s_own(desk: Desk) -> None:
+    first = solve(desk, "Printer broken", "Replaced the roller.")
+    second = solve(desk, "Scanner broken", "Cleaned the glass.")
+    desk.run("kb", "build")
+    desk.file(first).write_text(desk.text(first).replace("the roller.", "the pickup roller."))
+    desk.run("kb", "build", "--no-commit")
+    desk.file(second).write_text(desk.text(second).replace("the glass.", "the glass and the lid."))
+    assert desk.run("kb", "build", "--no-commit").exit_code == 0
+    desk.git("checkout", "tickets")  # both drafts dropped
+    assert desk.run("kb", "build").exit_code == 0, "both looks were this clone's own"
 
 
 def test_a_build_writes_over_its_own_look_at_a_draft_whether_the_draft_was_kept_or_dropped(desk: Desk) -> None:
