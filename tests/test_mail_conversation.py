@@ -682,6 +682,19 @@ def test_undoing_a_silent_reject_is_silent_too(desk: Desk) -> None:
     assert [str(mail["X-Gitdesk-Event"]) for mail in queued(desk)] == ["reopen"], "the sender was told: now again"
 
 
+def test_a_reply_on_spam_is_not_mailed_to_its_sender_unless_asked(desk: Desk) -> None:
+    spam = desk.new("Cheap pills", "-q", "it-helpdesk", "-r", "spammer@customer.example")
+    desk.run("--as", "alice", "reject", spam, "--no-send", "-m", "Spam")
+    before = desk.git("rev-parse", "HEAD")
+    refused = desk.run("--as", "alice", "reply", spam, "-m", "Who are you?", ok=False)
+    assert refused.exit_code == 1 and "is rejected: the reply would be mailed to its sender" in refused.stderr
+    assert desk.git("rev-parse", "HEAD") == before and queued(desk) == []
+    desk.run("--as", "alice", "reply", spam, "-m", "Reported to the abuse desk.", "--no-send")
+    assert queued(desk) == [] and "Reported to the abuse desk." in desk.text(spam)
+    desk.run("--as", "alice", "reply", spam, "-m", "Please stop.", "--send")
+    assert [to(mail) for mail in queued(desk)] == ["spammer@customer.example"], "asked for in so many words"
+
+
 def test_a_duplicate_of_a_duplicate_waits_for_the_first_and_a_loop_is_refused(desk: Desk) -> None:
     first, second, third = three_reports_of_one_vpn_problem(desk)
     desk.run("duplicate", second, "--of", first)
