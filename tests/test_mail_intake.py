@@ -281,6 +281,25 @@ def test_a_mailing_list_s_mail_is_taken_in_but_not_answered_unless_the_list_is_t
     assert through_our_group in acknowledged, "the desk's own group is how requesters reach it"
 
 
+def test_a_request_the_desk_s_google_group_passed_on_under_its_own_address_is_its_author_s(
+        mail_desk: Desk, tmp_path: Path) -> None:
+    """Google Groups rewrites From: for senders whose domain forbids relaying (Yahoo, AOL)."""
+    def via_group(sender: str, n: int, extra: str = "") -> bytes:
+        return (f"From: \"'Yara Stone' via Fernhill Help\" <help@fernhill.example>\n"
+                f"Reply-To: Yara Stone <{sender}>\nX-Original-From: Yara Stone <{sender}>\n"
+                f"To: help@fernhill.example\nSubject: Cannot log in {n}\nMessage-ID: <y{n}@mail.yahoo.com>\n"
+                f"Precedence: list\nList-ID: <help.fernhill.example>\n{extra}\nThe portal says no.\n").encode()
+
+    yara, agent, ours = intake(mail_desk, "mbox", mbox(
+        tmp_path, via_group("yara.stone@yahoo.com", 1),
+        via_group("alice@fernhill.example", 2, "Content-Type: text/plain\n"),
+        via_group("help@fernhill.example", 3, "X-Gitdesk-Desk: fernhill\n")))["messages"]
+    assert yara["outcome"] == "new" and ticket(mail_desk, yara["ticket"])["requester"] == "yara.stone@yahoo.com"
+    assert any(yara["ticket"] in path for path in mail_desk.git("ls-files", "outbox").split()), "acknowledged"
+    assert ours["outcome"] == "skipped" and "mail loop" in ours["detail"]
+    assert agent["outcome"] == "new", "an agent's address named by the list is a request, with no agent's rights"
+
+
 def test_an_mbox_given_as_eml_or_a_message_given_as_mbox_is_refused_with_the_right_command(
         mail_desk: Desk, tmp_path: Path) -> None:
     """Three people's mails read as one message would put them all in the first one's ticket."""
@@ -556,6 +575,25 @@ def test_a_from_naming_two_addresses_is_trusted_as_neither(mail_desk: Desk, tmp_
     item = intake(mail_desk, "eml", eml(tmp_path, unquoted, "bob.eml"))["messages"][0]
     assert ticket(mail_desk, item["ticket"])["requester"] == "bob.meyer@example.com"
     assert "sender not trusted" not in item["detail"], "a comma left unquoted still names one person"
+
+
+def test_a_screenshot_pasted_in_apple_mail_is_kept_though_only_its_html_version_holds_it(
+        mail_desk: Desk, tmp_path: Path) -> None:
+    png = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"pixels" * 20).decode()
+    raw = ("From: Tim Roe <tim@apple-user.example>\nTo: help@fernhill.example\nSubject: Screen flickers\n"
+           "Message-ID: <a1@apple-user.example>\nMIME-Version: 1.0\n"
+           "Content-Type: multipart/alternative; boundary=AA\n\n"
+           "--AA\nContent-Type: text/plain\n\nThe screen flickers like this:\n\n"
+           "--AA\nContent-Type: multipart/related; boundary=RR\n\n"
+           "--RR\nContent-Type: text/html\n\n<p>The screen flickers like this:<img src=\"cid:s@a\"></p>\n"
+           "--RR\nContent-Type: image/png; name=shot.png\nContent-ID: <s@a>\n"
+           f"Content-Disposition: inline; filename=shot.png\nContent-Transfer-Encoding: base64\n\n{png}\n"
+           "--RR--\n\n--AA--\n").encode()
+    (taken,) = intake(mail_desk, "eml", eml(tmp_path, raw))["messages"]
+    folder = mail_desk.path / "attachments" / taken["ticket"]
+    assert [path.name for path in folder.iterdir()] == ["shot.png"]
+    text = mail_desk.text(taken["ticket"])
+    assert "shot.png" in text and text.count("The screen flickers like this:") == 1
 
 
 def test_an_attachments_folder_made_a_link_holds_up_no_mail(mail_desk: Desk, tmp_path: Path) -> None:

@@ -49,7 +49,7 @@ from gitdesk.mail.message import (
     without_reply_prefix,
 )
 from gitdesk.mail.outbox import outbox_path
-from gitdesk.model import MAIL_SYSTEM, NOTE, REOPEN, REPLY, REQUESTER_NAME, Config, Entry, Route, Ticket
+from gitdesk.model import MAIL_SYSTEM, NOTE, REOPEN, REPLY, REQUESTER_NAME, Config, Entry, Person, Route, Ticket
 from gitdesk.paths import TICKETS
 from gitdesk.text import address_key, counted, unmailable
 
@@ -357,10 +357,34 @@ def routed(routes: tuple[Route, ...], incoming: Incoming) -> tuple[Route, str] |
     return None
 
 
-def _is_loop(desk: Desk, incoming: Incoming) -> bool:
+def _author_of_relayed(desk: Desk, incoming: Incoming) -> Incoming:
+    """A mail the desk's own group passed on under the desk's address (Google Groups does for
+    senders whose domain forbids relaying: "'Yara' via Help" <help@…>), as from its author. It
+    carries no agent's rights: the receiving server could judge only the group's address."""
+    relayed = incoming.relayed_for
+    if relayed is None or incoming.desk_header is not None or not _ours(desk, incoming.sender) \
+            or _ours(desk, relayed[1]) or not workflow.is_email(relayed[1]):
+        return incoming
+    return replace(incoming, sender=relayed[1], sender_name=relayed[0])
+
+
+def _trusted_agent(desk: Desk, incoming: Incoming) -> Person | None:
+    """The agent who sent ``incoming``, when its From: can be believed: not forged, not two
+    addresses, not an author a list named (its server vouched for the list, not for them)."""
+    person = desk.config.person(incoming.sender)
+    if person is None or not desk.config.is_agent(person.handle) or incoming.unauthenticated \
+            or incoming.relayed_for is not None:
+        return None
+    return person
+
+
+def _ours(desk: Desk, address: str) -> bool:
     mail = desk.config.mail
-    ours = {a for a in (mail.address or "", *mail.aliases) if a}
-    return incoming.desk_header is not None or address_key(incoming.sender) in {address_key(a) for a in ours}
+    return address_key(address) in {address_key(a) for a in (mail.address or "", *mail.aliases) if a}
+
+
+def _is_loop(desk: Desk, incoming: Incoming) -> bool:
+    return incoming.desk_header is not None or _ours(desk, incoming.sender)
 
 
 # --- applying one message --------------------------------------------------------------------
@@ -389,7 +413,7 @@ def _new(state: _State, incoming: Incoming, files: dict[str, bytes], related: st
     # forwards a supplier's invoice asks about it: they are the requester, not the supplier.
     forwarder = desk.config.person(incoming.sender)
     # A From: the receiving server found forged, or that names two addresses, is nobody's.
-    by_agent = forwarder is not None and desk.config.is_agent(forwarder.handle) and not incoming.unauthenticated
+    by_agent = _trusted_agent(desk, incoming) is not None
     if (incoming.forwarded_from and by_agent
             and desk.config.person(incoming.forwarded_from) is None and workflow.is_email(incoming.forwarded_from)):
         requester = incoming.forwarded_from
@@ -563,7 +587,7 @@ def _reply(state: _State, ticket: Ticket, incoming: Incoming, files: dict[str, b
     said = strip_quoted(incoming.text)
     text = ticketfile.escape_text(_body_with_attachments(state, ticket.id, said, incoming, files)) or "(no text)"
     notified = f"<{ticket.id}.{templates.NOTIFICATION}."
-    if person is not None and desk.config.is_agent(person.handle) \
+    if _trusted_agent(desk, incoming) is not None \
             and any(reference.startswith(notified) for reference in incoming.references):
         # Agents answering the desk's word to agents ("Dan, can you take this?"), and each other in
         # that thread: the requester never saw those mails, so they are internal notes.
@@ -1090,6 +1114,7 @@ def _one(state: _State, position: str, incoming: Incoming, files: dict[str, byte
     def taken(outcome: str, ticket: str | None, detail: str) -> Taken:
         return Taken(position, outcome, ticket, detail, incoming.sender, incoming.message_id)
 
+    incoming = _author_of_relayed(state.desk, incoming)
     if _is_loop(state.desk, incoming):
         return taken("skipped", None, "sent by this desk (a mail loop)")
     if incoming.message_id in state.by_message:

@@ -92,6 +92,9 @@ class Incoming:
     # AutoReply; OOF alone asks only for no out-of-office notices): taken in, not acknowledged.
     no_auto_reply: bool = False
     list_id: str = ""  # a mailing list's List-Id (or its List-Unsubscribe, when it names none)
+    # Who a list that rewrites From: wrote for ("'Yara' via Help" <help@…>, because her domain's
+    # DMARC forbids relaying it as hers): X-Original-From, or Reply-To when From says "via".
+    relayed_for: tuple[str, str] | None = None
 
     @property
     def title(self) -> str:
@@ -331,7 +334,19 @@ def _walk(message: Message, body: _Body, depth: int = 0) -> None:
             return
         if content_type == "multipart/alternative":
             plain = [p for p in parts if isinstance(p, Message) and p.get_content_type() == "text/plain"]
-            parts = plain[-1:] or [p for p in parts if isinstance(p, Message)][-1:]
+            chosen = plain[-1:] or [p for p in parts if isinstance(p, Message)][-1:]
+            for version in chosen:
+                _walk(version, body, depth + 1)
+            # The other versions' text is the same words; their files are not: Apple Mail and
+            # Thunderbird put a pasted screenshot only beside the HTML (multipart/related).
+            for other in parts:
+                if isinstance(other, Message) and other not in chosen:
+                    scratch = _Body()
+                    _walk(other, scratch, depth + 1)
+                    body.attachments.extend(found for found in scratch.attachments
+                                            if not found.content_type.startswith("text/")
+                                            and found not in body.attachments)
+            return
         for part in parts:
             if isinstance(part, Message):
                 _walk(part, body, depth + 1)
@@ -625,7 +640,17 @@ def _parse(raw: bytes) -> Incoming:
         addressed=tuple(dict.fromkeys(address for _, address in _addresses(message, "To", "Cc"))),
         no_auto_reply=bool(_SUPPRESSED.search(_header(message, "X-Auto-Response-Suppress"))),
         list_id=clean_line(_header(message, "List-Id") or _header(message, "List-Unsubscribe"))[:300],
+        relayed_for=_relayed_for(message, sender_name),
     )
+
+
+def _relayed_for(message: Message, sender_name: str) -> tuple[str, str] | None:
+    """The author a list named when it rewrote From: to its own address (Google Groups,
+    Mailman's DMARC mitigation): its X-Original-From, or the one Reply-To of a From "… via …"."""
+    found = _addresses(message, "X-Original-From")
+    if not found and re.search(r"\svia\s", sender_name, re.IGNORECASE):
+        found = _addresses(message, "Reply-To")
+    return (found[0][0], found[0][1]) if len(found) == 1 else None
 
 
 # --- quoted text ------------------------------------------------------------------------
