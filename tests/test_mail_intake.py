@@ -300,6 +300,25 @@ def test_a_request_the_desk_s_google_group_passed_on_under_its_own_address_is_it
     assert agent["outcome"] == "new", "an agent's address named by the list is a request, with no agent's rights"
 
 
+def test_a_request_posted_to_a_list_that_copies_the_desk_never_mails_the_list(mail_desk: Desk, tmp_path: Path) -> None:
+    raw = (b"From: Pat Lee <pat@lee.example>\nTo: it-users@lists.example\nCc: help@fernhill.example, "
+           b"boss@lee.example\nSubject: Wifi down in building C\nMessage-ID: <l1@lee.example>\n"
+           b"List-Id: IT users <it-users.lists.example>\nList-Unsubscribe: <mailto:unsub@lists.example>\n\n"
+           b"Wifi is down in building C.\n")
+    posted = raw.replace(b"To: it-users@lists.example", b"To: All IT <all-it@lists.example>").replace(
+        b"<l1@", b"<l2@").replace(b"List-Id: IT users <it-users.lists.example>",
+                                  b"List-Id: <12345.lists.example>\nList-Post: <mailto:all-it@lists.example>")
+    first, second = intake(mail_desk, "mbox", mbox(tmp_path, raw, posted))["messages"]
+    for taken in (first, second):
+        assert ticket(mail_desk, taken["ticket"])["cc"] == ["boss@lee.example"]
+        assert "the mailing list this came through" in mail_desk.text(taken["ticket"])
+    mail_desk.run("--as", "alice", "resolve", first["ticket"], "--note", "Access point replaced.")
+    (sent,) = [path for path in mail_desk.git("show", "--name-only", "--format=", "HEAD").split()
+               if path.startswith("outbox/")]
+    headers = (mail_desk.path / sent).read_text().split("\n\n")[0]
+    assert "boss@lee.example" in headers and "lists.example" not in headers
+
+
 def test_an_mbox_given_as_eml_or_a_message_given_as_mbox_is_refused_with_the_right_command(
         mail_desk: Desk, tmp_path: Path) -> None:
     """Three people's mails read as one message would put them all in the first one's ticket."""

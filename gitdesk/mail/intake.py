@@ -478,6 +478,11 @@ def _new(state: _State, incoming: Incoming, files: dict[str, bytes], related: st
     cc = [address for address in cc if address not in left_out]
     if cc:
         ticket = replace(ticket, extra={**ticket.extra, CC: cc})
+    listed = [address for address in _list_addresses(desk, incoming) if address in incoming.addressed]
+    if continuing is None and listed:
+        ticket = _noted(ticket, f"Not kept in the Cc: {', '.join(dict.fromkeys(listed))}, the mailing list this "
+                                f"came through (every answer would go to all its members). To copy it all the "
+                                f"same: gitdesk cc {ticket.id} +ADDRESS")
     if left_out:  # one Cc the desk cannot write to must not hold up the requester's mail
         note = (f"Not kept in the Cc, as this desk's mail cannot be written to them: {', '.join(left_out)}. "
                 "Reach them another way.")
@@ -519,10 +524,24 @@ def _event(state: _State, event: str, ticket: Ticket, files: dict[str, bytes]) -
 
 
 def _cc(desk: Desk, incoming: Incoming, requester: str) -> list[str]:
-    """Who else the opening mail was written to (To and Cc), but the desk, the requester and the sender."""
-    ours = {desk.config.mail.address or "", *desk.config.mail.aliases, requester, incoming.sender}
+    """Who else the opening mail was written to (To and Cc), but the desk, the requester, the
+    sender and a mailing list it came through."""
+    ours = {desk.config.mail.address or "", *desk.config.mail.aliases, requester, incoming.sender,
+            *_list_addresses(desk, incoming)}
     return [address for address in incoming.addressed
             if address_key(address) not in {address_key(a) for a in ours if a} and workflow.is_email(address)][:20]
+
+
+def _list_addresses(desk: Desk, incoming: Incoming) -> list[str]:
+    """The address of the mailing list ``incoming`` came through (not the desk's own group):
+    copied on every answer, it would mail them to all its members. Its List-Post, or the
+    address its List-Id names (it-users@lists.example is <it-users.lists.example>)."""
+    if not incoming.list_id or _own_list(desk.config, incoming.list_id):
+        return []
+    found = re.search(r"<([^<>]*)>", incoming.list_id)
+    named = (found.group(1) if found else incoming.list_id).strip().casefold()
+    return [address for address in (*incoming.addressed, incoming.list_post or "")
+            if address and (address == incoming.list_post or address.casefold().replace("@", ".") == named)]
 
 
 ACK_INTERVAL = timedelta(hours=1)  # at most ACKS_PER_INTERVAL acknowledgements per sender in this time

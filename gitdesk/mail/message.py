@@ -95,6 +95,7 @@ class Incoming:
     # Who a list that rewrites From: wrote for ("'Yara' via Help" <help@…>, because her domain's
     # DMARC forbids relaying it as hers): X-Original-From, or Reply-To when From says "via".
     relayed_for: tuple[str, str] | None = None
+    list_post: str | None = None  # a mailing list's own address (List-Post: <mailto:…>)
 
     @property
     def title(self) -> str:
@@ -641,7 +642,13 @@ def _parse(raw: bytes) -> Incoming:
         no_auto_reply=bool(_SUPPRESSED.search(_header(message, "X-Auto-Response-Suppress"))),
         list_id=clean_line(_header(message, "List-Id") or _header(message, "List-Unsubscribe"))[:300],
         relayed_for=_relayed_for(message, sender_name),
+        list_post=_list_post(message),
     )
+
+
+def _list_post(message: Message) -> str | None:
+    found = re.search(r"<mailto:([^<>?\s]+@[^<>?\s]+)", _header(message, "List-Post"), re.IGNORECASE)
+    return found.group(1).lower() if found else None
 
 
 def _relayed_for(message: Message, sender_name: str) -> tuple[str, str] | None:
