@@ -408,6 +408,18 @@ def test_a_pasted_stack_trace_in_html_mail_keeps_its_lines_and_indentation() -> 
     ("Thanks\n\nAlice <help@x.example> 于2026年12月8日周二 10:00写道：\n> It jams", None),
     ("Danke.\nAm Montag schrieb ich deshalb an support@hersteller.de\nund bekam diese Antwort:\n\nDer Treiber ist alt.",
      "Der Treiber ist alt"),  # the requester's own sentence, over two lines: no quotation follows it
+    ("Thanks\n\nDa: Alice Martin <help@x.example>\nInviato: martedì 1 dicembre 2026 10:00\nA: Tim Roe\n"
+     "Oggetto: Solved\n\nIt jams", None),
+    ("Thanks\n\nOd: Alice <help@x.example>\nWysłano: wtorek, 1 grudnia 2026 10:00\nDo: Jan\nTemat: x\n\nIt jams",
+     None),
+    ("Thanks\n\nFrån: Alice <help@x.example>\nSkickat: den 1 december 2026 10:00\nTill: Sven\nÄmne: x\n\nIt jams",
+     None),
+    ("Thanks\n\nDe: Alice <help@x.example>\nEnviado: terça-feira, 1 de dezembro\nPara: Ana\nAssunto: x\n\nIt jams",
+     None),
+    ("Thanks\n\nIl giorno mar 1 dic 2026 alle ore 10:00 Alice <help@x.example> ha scritto:\n> It jams", None),
+    ("Thanks\n\nEm ter., 1 de dez. de 2026 às 10:00, Alice <help@x.example> escreveu:\n> It jams", None),
+    ("Thanks\n\nwt., 1 gru 2026 o 10:00 Alice <help@x.example> napisał(a):\n> It jams", None),
+    ("Grazie.\nDa: domani il server è spento.\nA: tutti gli utenti.", "server è spento"),  # no Outlook block
 ])
 def test_quoted_mail_is_cut_and_the_requester_s_own_words_are_not(body: str, kept: str | None) -> None:
     from gitdesk.mail.message import strip_quoted

@@ -667,21 +667,24 @@ _QUOTE_STARTS = (
                r"oorspronkelijk bericht|messaggio originale)\s*-{2,}", re.IGNORECASE),
     re.compile(r"^_{20,}\s*$"),  # Outlook on the web puts a rule above the quoted headers
 )
-_WROTE = re.compile(r"^(on|am|le|el|op|den)\s.{4,300}(wrote|schrieb|a écrit|escribió|schreef|skrev)\s*:\s*$",
-                    re.IGNORECASE)
+_WROTE = re.compile(r"^(on|am|le|el|op|den|il giorno|em)\s.{4,300}"
+                    r"(wrote|schrieb|a écrit|escribió|schreef|skrev|ha scritto|escreveu)\s*:\s*$", re.IGNORECASE)
 # German, Dutch and Scandinavian programs name the writer after the verb ("Am 3.1.2026 um 10:00
 # schrieb Bob Meyer <bob@…>:"): believed only with an address, or quoted lines after it, since
 # "Am 3. Januar schrieb mir Herr Schmidt folgendes:" is a requester's own sentence.
 _WROTE_NAMED = re.compile(r"^((am|op|den)\s.{4,300}\s(schrieb|schreef|skrev)\s.{1,200}"
                           r"|.{1,300}\sheeft\s.{1,200}\shet volgende geschreven"
+                          r"|.{4,300}\snapisał(?:\(a\)|a)?"  # Polish Gmail: "pon., 1 gru 2026 … <a@b> napisał(a):"
                           r"|.{1,300}\s于.{4,100}写道)\s*[:：]\s*$", re.IGNORECASE)  # Chinese Gmail: "<a@b> 于…写道："
 # A colon, or the full-width one Chinese and Japanese Outlook write ("发件人：Alice").
 _OUTLOOK_COLON = r"\s*(:\*?\s|：\*?\s*)"
-_OUTLOOK_FROM = re.compile(r"^\*?(from|von|de|van|发件人|寄件者|差出人)" + _OUTLOOK_COLON, re.IGNORECASE)
-_OUTLOOK_SENT = re.compile(r"^\*?(sent|gesendet|envoyé|enviado( el)?|verzonden|date|datum|fecha|inviato|发送时间|"
-                           r"寄件日期|日期|送信日時)" + _OUTLOOK_COLON, re.IGNORECASE)
-_OUTLOOK_TO = re.compile(r"^\*?(to|an|à|para|aan|subject|betreff|objet|asunto|onderwerp|收件人|主题|主旨|宛先|件名)"
-                         + _OUTLOOK_COLON, re.IGNORECASE)
+# Italian, Polish, Swedish, Danish/Norwegian, Finnish and Portuguese too (Da/Od/Från/Fra/Lähettäjä).
+_OUTLOOK_FROM = re.compile(r"^\*?(from|von|de|van|da|od|från|fra|lähettäjä|发件人|寄件者|差出人)" + _OUTLOOK_COLON,
+                           re.IGNORECASE)
+_OUTLOOK_SENT = re.compile(r"^\*?(sent|gesendet|envoyé|enviado( el)?|verzonden|date|datum|data|fecha|inviato|wysłano|"
+                           r"skickat|sendt|lähetetty|发送时间|寄件日期|日期|送信日時)" + _OUTLOOK_COLON, re.IGNORECASE)
+_OUTLOOK_TO = re.compile(r"^\*?(to|an|à|a|para|aan|do|till|til|vastaanottaja|subject|betreff|objet|asunto|onderwerp|"
+                         r"oggetto|temat|ämne|emne|aihe|assunto|收件人|主题|主旨|宛先|件名)" + _OUTLOOK_COLON, re.IGNORECASE)
 
 
 def _outlook_block(lines: Sequence[str], index: int) -> bool:
@@ -737,7 +740,7 @@ def strip_quoted(text: str) -> str:
     return result or text.strip()  # all of it quoted: keep what was sent rather than nothing
 
 
-_NAMING_VERBS = ("schrieb", "schreef", "skrev", "geschreven", "写道")
+_NAMING_VERBS = ("schrieb", "schreef", "skrev", "geschreven", "写道", "napisał")
 _GREETING = re.compile(r"^(hi|hello|hallo|hey|dear|good (morning|afternoon|evening)|guten (morgen|tag|abend)|moin|"
                        r"servus|gr[üu]ezi|liebe[rs]?|sehr geehrte[rs]?|bonjour|salut|hola|buenos d[ií]as|ciao|"
                        r"buongiorno|hej|hoi|dag|goedemorgen|dzie[ńn] dobry|ol[áa]|bom dia|你好|您好|こんにちは)"
