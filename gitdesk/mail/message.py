@@ -684,7 +684,8 @@ _OUTLOOK_FROM = re.compile(r"^\*?(from|von|de|van|da|od|från|fra|lähettäjä|�
 _OUTLOOK_SENT = re.compile(r"^\*?(sent|gesendet|envoyé|enviado( el)?|verzonden|date|datum|data|fecha|inviato|wysłano|"
                            r"skickat|sendt|lähetetty|发送时间|寄件日期|日期|送信日時)" + _OUTLOOK_COLON, re.IGNORECASE)
 _OUTLOOK_TO = re.compile(r"^\*?(to|an|à|a|para|aan|do|till|til|vastaanottaja|subject|betreff|objet|asunto|onderwerp|"
-                         r"oggetto|temat|ämne|emne|aihe|assunto|收件人|主题|主旨|宛先|件名)" + _OUTLOOK_COLON, re.IGNORECASE)
+                         r"oggetto|temat|ämne|emne|aihe|assunto|收件人|主题|主旨|宛先|件名)" + _OUTLOOK_COLON,
+                         re.IGNORECASE)
 
 
 def _outlook_block(lines: Sequence[str], index: int) -> bool:
