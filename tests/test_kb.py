@@ -396,6 +396,23 @@ def test_an_article_fetches_no_image_and_links_nowhere_but_the_web_on_any_git_ho
 
 
 @pytest.mark.parametrize("text", [
+    "[nested parens](javascript:alert((document.cookie)))", "[escaped \\] bracket](javascript:alert(2))",
+    "[nested [brackets] text](../../.git/config)", "[multi\nline](../../tickets/secret.md)",
+    "see [the fix][x].\n\n[x]:\n  javascript:alert(document.domain)", "[a [b] c](data:text/html,hi)",
+    "[titled](../../.git/config \"a title\")", "<javascript:alert(7)>",
+])
+def test_no_link_but_to_the_web_survives_in_an_article_however_its_brackets_nest(text: str) -> None:
+    from markdown_it import MarkdownIt
+
+    from gitdesk.knowledge.kb import redact
+
+    host = MarkdownIt("commonmark")
+    host.validateLink = lambda url: True  # a renderer that trusts every link (a static-site generator)
+    rendered = host.render(redact(f"Fixed: {text}\n\nSee [docs](https://example.com/d)."))
+    assert rendered.count("<a href=") == 1 and '<a href="https://example.com/d">docs</a>' in rendered
+
+
+@pytest.mark.parametrize("text", [
     "Screenshot: ![the add-ins [COM] dialog](https://t.example/p.png?who=carol)", "![a [b]][r]\n\n[r]: https://t.example/x",
     "![a\nb](https://t.example/y)", "![x]\n\n> [x]: https://t.example/q", "![a\\]b]\n\n[a\\]b]: https://t.example/z",
     "![x\ny]\n\n[x y]: https://t.example/w", "see [l](https://ok.example) and ![i](https://t.example/i)",

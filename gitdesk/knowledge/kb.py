@@ -43,7 +43,10 @@ FINISHED = (*RESOLVED, "rejected")  # duplicates count in their article however 
 UNCATEGORISED = "uncategorised"
 # A link that leads nowhere from kb/ (relative, mailto: after its address went, javascript:),
 # its target holding one level of parentheses: "[x](javascript:alert(1))" left "x)" behind.
-_RELATIVE_LINK = re.compile(r"(!?)\[([^\]\n]*)\]\((?!https?://)(?:[^()\n]|\([^()\n]*\))*\)")
+# A relative link as ticket text writes one ("[log.txt](../attachments/GD-…/log.txt)"): its text
+# and target hold no bracket or space, so each try stops at the next "[" (linear on "[[[[…").
+# Any other link that leads off the web is left for the parser to find: see _web_links_only.
+_RELATIVE_LINK = re.compile(r"(!?)\[([^\[\]\n]*)\]\((?!https?://)(?:[^()\s\[\]]|\([^()\s\[\]]*\))*\)")
 _REFERENCE = re.compile(r" {0,3}\[(?!\^)[^\]\n]+\]:[ \t]*<?(?!https?://)\S")  # a definition Markdown read as one
 _HEADING = re.compile(r"^(#{1,6})(?=[ \t]|$)", re.MULTILINE)
 # Raw HTML a Git host would render: an unclosed "<!--" hides the rest of the article, a
@@ -141,8 +144,41 @@ def redact(text: str) -> str:
     text = unreordered(text.replace("\r\n", "\n").replace("\r", "\n"))
     text = ticketfile.html_as_written(text)  # "\\<!--" as the file keeps it: shown as text below, as "<!--"
     text = _RELATIVE_LINK.sub(lambda m: m.group(2), without_private(text))  # before: a link hid a backtick
-    text = _without_html(text)
+    text = _web_links_only(_without_html(text))
     return _HEADING.sub(lambda m: "#" * min(6, len(m.group(1)) + 2), text)
+
+
+_WEB = re.compile(r"(https?|ftps?)://", re.IGNORECASE)  # as _TAG lets autolinks stay
+
+
+def _web_links_only(text: str) -> str:
+    """``text`` where every link a Markdown reader finds leads to the web: a paragraph holding
+    any other (javascript:, data:, a path out of kb/, however its brackets nest or its
+    definition is split over lines) has its brackets and angles shown as text."""
+    if "[" not in text and "<" not in text:
+        return text
+    for _ in range(3):  # showing brackets as text cannot make a link; a second look proves it
+        lines = text.split("\n")
+        odd: set[int] = set()
+        for token in _parser().parse(text):
+            if token.map and any(child.type == "link_open" and not _WEB.match(str(child.attrGet("href") or ""))
+                                 for child in token.children or ()):
+                odd.update(range(*token.map))
+        if not odd:
+            return text
+        text = "\n".join(_brackets_as_text(line) if number in odd else line for number, line in enumerate(lines))
+    return text
+
+
+def _brackets_as_text(line: str) -> str:
+    out: list[str] = []
+    escaped = False
+    for char in line:
+        if not escaped and char in "[]<":
+            out.append("\\")
+        out.append(char)
+        escaped = not escaped and char == "\\"
+    return "".join(out)
 
 
 def _without_html(text: str) -> str:
