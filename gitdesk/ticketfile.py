@@ -368,15 +368,22 @@ def _entries(text: str, span: tuple[int, int], path: str | None) -> tuple[tuple[
     before_end: int | None = None
     current: tuple[datetime, str, str, str] | None = None
     first = body_start = _line_end(text, start) + 1  # the line after the section's heading
+    counted = (0, 1)  # a position, and its line's number: counted on from there, not from the top each time
+
+    def line_number(position: int) -> int:
+        nonlocal counted
+        counted = (position, counted[1] + text.count("\n", counted[0], position))
+        return counted[1]
+
     for line_start in _lines_starting(text, "### ", first, end):
         line_end = min(_line_end(text, line_start), end)
         line = text[line_start:line_end]
         match = _ENTRY.match(line)
         if match is None:
             if _ATTEMPTED_ENTRY.match(line):
-                odd.append(text.count("\n", 0, line_start) + 1)
+                odd.append(line_number(line_start))
             continue
-        at = _entry_time(match.group(1), path, text.count("\n", 0, line_start) + 1)
+        at = _entry_time(match.group(1), path, line_number(line_start))
         if current is None:
             before_end = line_start
         else:
