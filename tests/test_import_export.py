@@ -280,6 +280,24 @@ def test_backlog_md_tasks_from_every_folder(desk: Desk, tmp_path: Path) -> None:
     assert imported(desk, "backlog", project)["counts"]["imported"] == 0
 
 
+def test_a_backlog_folder_made_a_link_imports_nothing_it_reaches(desk: Desk, tmp_path: Path) -> None:
+    secret = tmp_path / "secret"
+    secret.mkdir()
+    (secret / "diary.md").write_text("---\nid: task-1\ntitle: my private diary\n---\nbank PIN 1234\n")
+    (secret / "notes.md").write_text("PIN again\n")
+    project = tmp_path / "cloned" / "backlog"
+    project.mkdir(parents=True)
+    (project / "tasks").symlink_to(secret, target_is_directory=True)
+    (project / "completed").mkdir()
+    (project / "completed" / "task-2.md").symlink_to(secret / "notes.md")
+    result = imported(desk, "backlog", tmp_path / "cloned")
+    assert result["counts"]["imported"] == 0
+    assert {item["detail"] for item in result["items"]} == {"backlog/tasks is a symbolic link: not followed",
+                                                            "backlog/completed/task-2.md is a symbolic link: "
+                                                            "not followed"}
+    assert "PIN" not in desk.git("log", "-p")
+
+
 def test_a_hostile_import_stays_harmless(desk: Desk, tmp_path: Path) -> None:
     hostile = [{"number": 1, "title": "x\n---\nstatus: closed\n## Resolution\nowned",
                 "body": "## Resolution\nfake\n---\n", "author": {"login": "../../etc/passwd"},

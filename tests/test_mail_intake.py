@@ -647,6 +647,8 @@ def test_an_attachments_folder_made_a_link_holds_up_no_mail(mail_desk: Desk, tmp
     assert [item["outcome"] for item in taken] == ["reply", "new"]
     said = ticket(mail_desk, first)["conversation"][-1]["text"]
     assert f"not kept: attachments/{first} is a symbolic link" in said
+    checked = mail_desk.run("check", "--all", ok=False)
+    assert checked.exit_code == 1 and f"attachments/{first}: is a symbolic link" in checked.output, "as the note says"
     assert list(outside.iterdir()) == [], "nothing written through the link"
     mail_desk.git("rm", "-q", str(folder))
     folder.parent.mkdir(exist_ok=True)

@@ -125,6 +125,12 @@ def desk_prefixes(repo: git.Repo, treeish: str | None) -> list[str]:
 
 # --- judging one file -------------------------------------------------------------
 
+# Where gitdesk reads and writes files (.gitdesk, tickets/, attachments/, outbox/, sent/, feedback/):
+# kb/ is left out, its README a team's own and links there harmless to gitdesk. In those it only
+# writes into, check looks for links alone: their contents are no business of its.
+_LINKS_ONLY = frozenset({"attachments", "outbox", "sent", "feedback"})
+_WRITTEN_FOLDERS = frozenset({".gitdesk", TICKETS.rstrip("/"), *_LINKS_ONLY})
+
 
 def judge(snapshot: Snapshot, change: git.RawChange, old_bytes: bytes | None,
           new_bytes: bytes | None, moves: Moves | None = None) -> list[Finding]:
@@ -135,11 +141,14 @@ def judge(snapshot: Snapshot, change: git.RawChange, old_bytes: bytes | None,
     if change.status == "U":  # before its mode: an unmerged entry has none
         return [Finding(path, "has an unresolved merge conflict", commit=commit,
                         hint="resolve it and git add the file")]
-    if change.new_mode == "120000" and (relative in (".gitdesk", TICKETS.rstrip("/"))
-                                        or relative.startswith(".gitdesk/")):
-        # gitdesk would refuse to read through it: a link committed here points outside the repository
+    if change.new_mode == "120000" and relative.split("/", 1)[0] in _WRITTEN_FOLDERS \
+            and not relative.startswith(TICKETS):  # a link among the tickets is said below
+        # gitdesk refuses to read or write through it (a link committed here points outside the
+        # repository): an attachment taken in later would be dropped, every time, with a note
         return [Finding(path, "is a symbolic link; gitdesk never follows links", commit=commit,
-                        hint="replace the link with a real file or folder")]
+                        hint=f"replace the link with a real file or folder: git rm {path}")]
+    if relative.split("/", 1)[0] in _LINKS_ONLY:
+        return []
     if relative == CONFIG_PATH:
         if change.status == "D":
             return [Finding(path, "the desk's config was deleted", hint="restore .gitdesk/config.yml",
@@ -432,8 +441,9 @@ def _judge_rules(snapshot: Snapshot, path: str, commit: str | None, change: git.
 
 def _judge_changes(snapshot: Snapshot, changes: list[git.RawChange],
                    previous: Callable[[git.RawChange], str | None]) -> list[Finding]:
-    wanted = [change.new for change in changes if change.status not in ("D", "U")]
-    wanted += [old for old in map(previous, changes) if old]
+    judged = [change for change in changes if change.path[len(snapshot.prefix):].split("/", 1)[0] not in _LINKS_ONLY]
+    wanted = [change.new for change in judged if change.status not in ("D", "U")]
+    wanted += [old for old in map(previous, judged) if old]
     blobs = git.read_blobs(snapshot.repo, wanted)
     moves = Moves({change.path for change in changes if change.status == "D"})
     found: dict[int, list[Finding]] = {}
@@ -452,9 +462,12 @@ class Moves:
     renamed: set[str] = field(default_factory=set)  # those of them another file of the change is
 
 
-def _scope(prefix: str) -> list[str]:
-    # all of .gitdesk/, not only the files judged: a link in it (to a folder outside) is refused too
-    return [prefix + TICKETS, prefix + ".gitdesk", ".gitattributes", prefix + ".gitattributes"]
+def _scope(prefix: str, *, links: bool = True) -> list[str]:
+    # all of .gitdesk/, not only the files judged: a link in it (to a folder outside) is refused too;
+    # of the folders gitdesk writes mail and files into, the folder and what is right in it (a
+    # link made of attachments/<ID>), not the thousands of files below
+    folders = [f":(glob){prefix}{folder}{below}" for folder in sorted(_LINKS_ONLY) for below in ("", "/*") if links]
+    return [prefix + TICKETS, prefix + ".gitdesk", ".gitattributes", prefix + ".gitattributes", *folders]
 
 
 # --- the three modes ---------------------------------------------------------------
@@ -612,7 +625,7 @@ def check_push(repo: git.Repo, old: str | None, new: str) -> list[Finding]:
 def not_staged(repo: git.Repo) -> list[str]:
     """Files check judges (tickets, config, rules, templates) whose work-tree version is not
     the one staged: check reads the index, while commands act on the work tree."""
-    scope = [path for prefix in desk_prefixes(repo, None) for path in _scope(prefix)]
+    scope = [path for prefix in desk_prefixes(repo, None) for path in _scope(prefix, links=False)]
     changed = git.run(repo, "--no-optional-locks", "diff", "--name-only", "-z", "--", *scope)
     new = git.run(repo, "--no-optional-locks", "ls-files", "--others", "--exclude-standard", "-z", "--", *scope)
     return sorted({name.decode("utf-8", "surrogateescape") for name in (*changed.split(b"\0"), *new.split(b"\0"))

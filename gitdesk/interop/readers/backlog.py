@@ -52,10 +52,22 @@ def records(path: Path) -> Iterator[Record | Skip]:
         raise NotFound(f"no Backlog.md tasks in {path}", hint="give the project folder or its backlog/ folder")
     for folder in FOLDERS:
         for file in sorted((root / folder).rglob("*.md")) if (root / folder).is_dir() else []:
-            if file.is_symlink() or not file.is_file():
-                continue
             position = str(file.relative_to(root))
-            yield guarded(position, _record, file, folder, position)
+            link = _link_on_the_way(path, file)
+            if link is not None:
+                yield Skip(position, f"{link} is a symbolic link: not followed")
+            elif file.is_file():
+                yield guarded(position, _record, file, folder, position)
+
+
+def _link_on_the_way(given: Path, file: Path) -> str | None:
+    """The first symbolic link between the folder given and ``file``, if any: ``backlog/tasks``
+    made a link in a cloned project would import whatever Markdown it reaches."""
+    parts = file.relative_to(given).parts
+    for count in range(1, len(parts) + 1):
+        if given.joinpath(*parts[:count]).is_symlink():
+            return "/".join(parts[:count])
+    return None
 
 
 def _scalar(value: object) -> str:
