@@ -330,6 +330,18 @@ def test_words_written_by_hand_between_the_conversations_entries_stay_out_of_the
     assert made in desk.run("search", "998877").stdout, "still found by search, as the conversation is"
 
 
+def test_a_typo_in_a_ticket_behind_no_article_holds_up_no_other_article(desk: Desk) -> None:
+    solve(desk, "VPN drops at home", "Updated the client.")
+    desk.run("kb", "build")
+    other = desk.new("Fan loud", "-q", "it-helpdesk")  # open: behind no article
+    desk.file(other).write_text(desk.text(other).replace("priority: normal", "priority: [oops"))
+    desk.git("commit", "-qam", "A typo in an open ticket")
+    solved = solve(desk, "Mouse stutters", "New receiver.")
+    built = desk.run("kb", "build")
+    assert "that ticket has no article, so the build went on without it" in built.stderr and other in built.stderr
+    assert any(solved.lower() in path for path in kb_files(desk)), "the other articles did not wait for it"
+
+
 def test_kb_build_publishes_only_what_is_committed_and_loses_no_article_to_a_typo(desk: Desk) -> None:
     made = desk.new("VPN drops at home", "-q", "it-helpdesk", "-c", "network")
     desk.run("resolve", made, "--note", "Updated the client.")

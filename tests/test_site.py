@@ -94,6 +94,18 @@ def test_boards_show_unfinished_tickets_without_requesters(site_desk: Desk, tmp_
     assert "Printer on 2F jams" not in (out / "boards" / "it-helpdesk.html").read_text(), "resolved: not on a board"
 
 
+def test_a_ticket_naming_a_queue_the_config_lacks_is_left_off_the_boards_and_said(site_desk: Desk,
+                                                                                   tmp_path: Path) -> None:
+    odd = site_desk.new("Fan loud", "-q", "facilities")
+    site_desk.file(odd).write_text(site_desk.text(odd).replace("queue: facilities", "queue: ../nosuch"))
+    site_desk.git("commit", "-qam", "hand edit", "--no-verify")
+    result = site_desk.run("site", "build", str(tmp_path / "site"))
+    assert f"tickets/{odd}.md: unknown queue '../nosuch'" in result.stderr and "left off the boards" in result.stderr
+    assert "Heating is off" in (tmp_path / "site" / "boards" / "facilities.html").read_text()
+    assert not list((tmp_path / "site").rglob("*nosuch*")) and "Fan loud" not in "".join(
+        path.read_text() for path in (tmp_path / "site" / "boards").glob("*.html"))
+
+
 def test_a_board_counts_a_ticket_kept_out_of_the_knowledge_base_but_keeps_its_title_private(
         site_desk: Desk, tmp_path: Path) -> None:
     site_desk.configure(site_desk.path.joinpath(".gitdesk", "config.yml").read_text().replace(

@@ -79,6 +79,9 @@ def kb_build(session: Session, no_commit: bool, check_only: bool) -> None:
                        f"{edit.subject[:60]!r}); the build wrote it again from the tickets (articles are made from "
                        f"the resolution notes: put the words there, with gitdesk edit); the edit is in history: "
                        f"git show {edit.commit[:7]}:{edit.path}")
+    for problem in result.unread:
+        output.note(f"gitdesk: warning: {problem}; that ticket has no article, so the build went on without it "
+                    "(gitdesk check lists every problem)")
     for path in result.kept:
         output.note(f"gitdesk: kept {path} as it is: a person's file (it lacks the generated-file marker); "
                     "move it away to have the build write it")
@@ -138,5 +141,7 @@ def site_build(session: Session, outdir: Path) -> None:
     from gitdesk.render import output
 
     result = static_site.build(session.desk, outdir)
+    for line in result.left_off:
+        output.note(f"gitdesk: warning: {line}")
     output.info(f"Site: {counted(result.articles, 'article')} and {counted(result.boards, 'queue board')} in "
                 f"{result.directory};\nopen {result.directory / 'index.html'}")

@@ -29,6 +29,7 @@ from gitdesk import paths, ticketfile, transaction
 from gitdesk.cache import db, index
 from gitdesk.desk import Desk
 from gitdesk.errors import AmbiguousId, GitdeskError, NotFound, ValidationError
+from gitdesk.ids import is_valid as is_valid_id
 from gitdesk.model import Config, Ticket
 from gitdesk.privacy import without_addresses, without_private
 from gitdesk.text import asset_key, counted, unreordered
@@ -598,6 +599,7 @@ class BuildResult:
     overlaps: tuple[Overlap, ...] = ()
     kept: tuple[str, ...] = ()  # a person's files where the build would write: left as they are
     replaced: tuple[HandEdit, ...] = ()  # generated files someone had edited and committed: rewritten
+    unread: tuple[str, ...] = ()  # ticket files that cannot be read, behind no article: gone on without
 
 
 @dataclass(frozen=True, slots=True)
@@ -837,8 +839,7 @@ def build(desk: Desk, *, commit: bool = True) -> BuildResult:
     from gitdesk import clock
 
     with desk.writing():
-        if commit:
-            _ensure_committed(desk)
+        unread = _ensure_committed(desk) if commit else []
         changes, tidy, kept, articles = _plan(desk, committed=commit)
         _refuse_unsaved_edits(desk, {**tidy, **changes})  # a look, too: those words are in no history
         replaced = tuple(hand_edits(desk, sorted(path for path in changes if (desk.root / path).is_file()),
@@ -847,7 +848,7 @@ def build(desk: Desk, *, commit: bool = True) -> BuildResult:
         alike = tuple(overlaps(desk, articles, [path for path, text in changes.items() if text is not None]))
         _write_out(desk, tidy)
         if not changes:
-            return BuildResult(count, (), (), None, alike, tuple(kept))
+            return BuildResult(count, (), (), None, alike, tuple(kept), unread=tuple(unread))
         written = tuple(sorted(path for path, text in changes.items() if text is not None))
         removed = tuple(sorted(path for path, text in changes.items() if text is None))
         if not commit:
@@ -861,11 +862,11 @@ def build(desk: Desk, *, commit: bool = True) -> BuildResult:
                        for path, text in changes.items()}
             _remember_looks(desk, [text for path, text in changes.items() if text is not None and path in drafted])
             _write_out(desk, changes)
-            return BuildResult(count, written, removed, None, alike, tuple(kept), replaced)
+            return BuildResult(count, written, removed, None, alike, tuple(kept), replaced)  # a look reads drafts
         message = (f"kb: rebuild the knowledge base ({counted(count, 'article')})\n\n"
                    f"{len(written)} written, {len(removed)} removed\n\nGitdesk-Action: kb-build\n")
         made = desk.commit_paths(changes, message, clock.now())
-        return BuildResult(count, written, removed, made, alike, tuple(kept), replaced)
+        return BuildResult(count, written, removed, made, alike, tuple(kept), replaced, tuple(unread))
 
 
 def _write_out(desk: Desk, files: dict[str, str | None]) -> None:
@@ -924,7 +925,7 @@ def _refuse_unsaved_edits(desk: Desk, changes: Mapping[str, str | None]) -> None
                                 f"them: git checkout -- {path}")
 
 
-def _ensure_committed(desk: Desk) -> None:
+def _ensure_committed(desk: Desk) -> list[str]:
     """Refuse to commit articles built from what is not committed: a draft in a ticket file
     would be published before the ticket says it, and a ticket that cannot be read (a typo)
     or is deleted by hand would lose its article without a word."""
@@ -933,11 +934,18 @@ def _ensure_committed(desk: Desk) -> None:
         raise desk.dirty(changed[0])
     with db.connect(desk) as connection:
         index.refresh(desk, connection)
-        broken = connection.execute("SELECT problem FROM tickets WHERE problem IS NOT NULL "
-                                    "ORDER BY name LIMIT 1").fetchone()
-    if broken is not None:
-        raise ValidationError(f"a ticket cannot be read, so its article would be removed: {broken[0]}",
-                              hint="fix the file, then build again")
+        broken = connection.execute("SELECT name, problem FROM tickets WHERE problem IS NOT NULL "
+                                    "ORDER BY name").fetchall()
+    unread: list[str] = []
+    for name, problem in broken:
+        # Only a file behind an article stops the build: any other (an open ticket with a typo)
+        # has nothing to lose, and the other articles must not wait for whoever fixes it.
+        stem = str(name).rsplit("/", 1)[-1].removesuffix(".md")
+        if not is_valid_id(stem, desk.config.id_prefix) or article_of(desk, stem) is not None:
+            raise ValidationError(f"a ticket cannot be read, so its article would be removed: {problem}",
+                                  hint="fix the file, then build again")
+        unread.append(str(problem))
+    return unread
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,10 +25,10 @@ from pathlib import Path
 from gitdesk import markup, paths, privacy, workflow
 from gitdesk.config import INTAKE_BOARD
 from gitdesk.desk import Desk
-from gitdesk.errors import UnsafePath, ValidationError
+from gitdesk.errors import UnsafePath
 from gitdesk.knowledge import kb
 from gitdesk.model import Config, Ticket
-from gitdesk.text import counted
+from gitdesk.text import counted, one_line
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https:; "
        "base-uri 'none'; form-action 'none'")
@@ -39,6 +39,7 @@ class SiteResult:
     directory: Path
     articles: int
     boards: int
+    left_off: tuple[str, ...] = ()  # tickets no board could show, each with why
 
 
 def _markdown() -> object:
@@ -130,19 +131,21 @@ def _index_page(articles: Sequence[kb.Article], categories: dict[str, str], desk
     return page("Knowledge base", "\n".join(parts), 0, desk_name)
 
 
-def _boards(desk: Desk, tickets: Sequence[Ticket]) -> dict[str, list[Ticket]]:
+def _boards(desk: Desk, tickets: Sequence[Ticket]) -> tuple[dict[str, list[Ticket]], list[str]]:
+    """The queues' boards, and what was left off them: a ticket naming a queue the config
+    does not (a board's file and link are made from the name: only the config's own names)."""
     boards: dict[str, list[Ticket]] = {name: [] for name in desk.config.queues}
     boards[INTAKE_BOARD] = []  # no queue may take its name (config refuses it)
+    left_off: list[str] = []
     for ticket in tickets:
         if workflow.is_done(desk.config, ticket.status):
             continue
         if ticket.queue is not None and ticket.queue not in desk.config.queues:
-            # A board's file and link are made from the name: only the config's own names.
-            raise ValidationError(f"unknown queue {ticket.queue!r}", path=paths.ticket_path(ticket.id),
-                                  hint=f"expected one of: {', '.join(desk.config.queues)}; "
-                                       "gitdesk check lists every problem")
+            left_off.append(f"{paths.ticket_path(ticket.id)}: unknown queue {one_line(ticket.queue)!r} (expected one "
+                            f"of: {', '.join(desk.config.queues)}); left off the boards")
+            continue
         boards[ticket.queue or INTAKE_BOARD].append(ticket)
-    return boards
+    return boards, left_off
 
 
 PRIVATE_TITLE = "(kept private)"
@@ -295,7 +298,7 @@ def build(desk: Desk, directory: Path) -> SiteResult:
     articles = kb.collect(desk)
     with db.connect(desk) as connection:
         tickets, _ = index.tickets(desk, connection, list(desk.config.open_statuses), with_facts=False)
-    boards = _boards(desk, tickets)
+    boards, left_off = _boards(desk, tickets)
     related = kb.related_articles(articles)
     md = _markdown()
     name = desk.config.desk_name
@@ -323,7 +326,7 @@ def build(desk: Desk, directory: Path) -> SiteResult:
     for relative, text in pages.items():
         targets[relative].parent.mkdir(parents=True, exist_ok=True)
         targets[relative].write_text(privacy.without_addresses(text), encoding="utf-8")
-    return SiteResult(directory, len(articles), len(boards))
+    return SiteResult(directory, len(articles), len(boards), tuple(left_off))
 
 
 def files(directory: Path) -> list[Path]:
