@@ -473,7 +473,8 @@ def _ticket(front: frontmatter.FrontMatter, path: str | None, body: Mapping[str,
             kind, hint = frontmatter.not_text(key, value)
             raise TicketFormatError(f"{key} must be text, not {kind}", path=path, line=line_of(key), hint=hint)
         if "\n" in value and key != "title":
-            raise TicketFormatError(f"{key} must be on one line", path=path, line=line_of(key))
+            raise TicketFormatError(f"{key} must be on one line", path=path, line=line_of(key),
+                                    hint=f"write it on one line, without line breaks: {key}: VALUE")
         return value
 
     def list_field(key: str) -> tuple[str, ...]:

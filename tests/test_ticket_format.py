@@ -107,6 +107,8 @@ def test_crlf_files_stay_crlf() -> None:
      ":7: asset must be text, not true/false (quote it: asset: '…'; unquoted, YAML reads yes, no, on, off, true and false as true/false)"),
     ("---\nid: GD-1\ntitle: t\nstatus: new\ncreated: 2026-01-01\nrequester: a@b.example\nasset: [a]\n---\n",
      ":7: asset must be text, not a list (give one value as text: asset: …)"),
+    ("---\nid: GD-1\ntitle: t\nstatus: new\ncreated: 2026-01-01\nrequester: \"a@b.example\\r\\nBcc: x@y\"\n---\n",
+     ":6: requester must be on one line (write it on one line, without line breaks: requester: VALUE)"),
     ("---\nid: GD-1\ntitle: t\ntitle: u\nstatus: new\n---\n", ":4: field 'title' appears twice"),
     ("---\na: &x [1]\nb: *x\n---\n", "anchors and aliases are not allowed"),
     ("---\nid: GD-1\n---\n\n## Conversation\n\n### 2026-13-45T00:00:00Z a — reply\n", ":7: conversation entry has a bad time"),
