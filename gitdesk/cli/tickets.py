@@ -169,7 +169,7 @@ def list_(session: Session, chosen: FilterOptions, all_: bool, overdue: bool, so
       gitdesk list --mine --overdue
       gitdesk list --team it --sort due
       gitdesk list --unassigned --queue it-helpdesk --sort priority
-      gitdesk list --all --asset laptop-0042 --format json
+      gitdesk list --all --asset laptop-0017 --format json
       gitdesk list --sort due
     """
     desk = session.indexed_desk

@@ -150,7 +150,7 @@ def reply(session: Session, ticket_id: str, message: str | None, message_file: I
     Example:
       gitdesk reply GD-01JD8X4K -m "Fixed: please try again."
       gitdesk reply GD-01JD8X4K --use more-details --edit --send
-      gitdesk reply GD-01JD8X4K --as bob@example.com -m "Works now, thanks"
+      gitdesk reply GD-01JD8X4K --as paul@fernhill.example -m "Works now, thanks"
     """
     from gitdesk import actions, templates
 
@@ -407,7 +407,7 @@ def link(session: Session, ticket_id: str, duplicate_of: str | None, related: st
 @send_option
 @common
 def duplicate(session: Session, ticket_id: str, of: str, message: str | None, send: bool | None, fmt: str) -> None:
-    """Close ID as a duplicate of OTHER: link, resolve, and tell the requester where the answer is.
+    """Resolve ID as a duplicate of OTHER: link them, and tell the requester where the answer is.
 
     If OTHER is solved, its resolution note is the answer; if not, the
     requester is told so, and is mailed OTHER's answer, on their own ticket,
