@@ -9,8 +9,10 @@ handled the ticket. Reports collate it per team for a weekly review.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from gitdesk import clock, frontmatter, workflow
 from gitdesk.desk import Actor, Desk
@@ -51,13 +53,20 @@ def check_score(score: int) -> None:
 
 
 def record(ticket_id: str, score: int, comment: str | None, now: datetime, status: str,
-           message_id: str | None = None) -> tuple[Feedback, str]:
+           message_id: str | None = None, *, root: Path | None = None,
+           pending: Collection[str] = ()) -> tuple[Feedback, str]:
     """One piece of feedback on a ticket in ``status`` and the text of its file (a new,
-    uniquely named file)."""
+    uniquely named file). Its name sorts after the ticket's others of the same second in the
+    desk at ``root`` and in ``pending``: of two scores given within a second (a typo put
+    right), the later is the one that counts, everywhere."""
     check_score(score)
     text = clean_line(comment or "")
-    name = f"{now.strftime('%Y%m%dT%H%M%SZ')}-{ticket_id}-{secrets.token_hex(3)}.yml"
-    path = f"{FEEDBACK}/{now.strftime('%Y-%m')}/{name}"
+    folder = f"{FEEDBACK}/{now.strftime('%Y-%m')}"
+    same = f"{now.strftime('%Y%m%dT%H%M%SZ')}-{ticket_id}-"
+    earlier = [path for path in pending if path.startswith(f"{folder}/{same}")]
+    if root is not None and (root / folder).is_dir():
+        earlier += [path.name for path in (root / folder).glob(f"{same}*.yml")]
+    path = f"{folder}/{same}{len(earlier):03d}{secrets.token_hex(3)}.yml"
     lines = [f"ticket: {ticket_id}", f"score: {score}", f"at: {clock.format_utc(now)}", f"status: {status}",
              f"comment: {frontmatter.dump_value(text)}" if text else "comment:"]
     if message_id:
@@ -70,7 +79,7 @@ def add(desk: Desk, typed_id: str, score: int, comment: str | None, actor: Actor
     check_score(score)
     with desk.writing():
         ticket = desk.find(typed_id).ticket
-        found, body = record(ticket.id, score, comment, clock.now(), ticket.status)
+        found, body = record(ticket.id, score, comment, clock.now(), ticket.status, root=desk.root)
         message = f"feedback on {ticket.id}: score {score}\n\nGitdesk-Action: feedback\n"
         commit = desk.commit_paths({found.path: body}, message, found.at)
     counted = workflow.is_done(desk.config, ticket.status) and ticket.status != workflow.REJECTED

@@ -386,6 +386,21 @@ def test_feedback_on_an_unfinished_ticket_says_the_report_leaves_it_out(desk: De
         "resolved or closed)"), "no survey to a spammer"
 
 
+def test_of_scores_given_within_one_second_the_last_counts_in_the_report_and_the_survey(desk: Desk) -> None:
+    desk.at("2026-11-02T09:00:00Z")
+    ticket = desk.new("Printer jams", "-q", "it-helpdesk", "-r", "carol")
+    desk.run("resolve", ticket, "--note", "Cleared the tray.")
+    desk.at("2026-11-03T10:00:00Z")
+    for score in ("5", "1", "3"):  # typed in, and put right twice, within the second
+        desk.run("feedback", "add", ticket, "--score", score, "--comment", f"score {score}")
+    desk.at("2026-11-10T09:00:00Z")
+    found = json.loads(desk.run("report", "feedback", "--since", "2026-11-02", "--until", "2026-11-08",
+                                "--format", "json").stdout)
+    (team,) = rows(found, "by_team").values()
+    assert team["score_3"] == count(ticket) and team["score_5"] == team["score_1"] == count()
+    assert "was rated 3 on 2026-11-03" in desk.run("feedback", "request", ticket, ok=False).output
+
+
 def test_a_score_counts_when_the_ticket_is_reopened_in_the_same_second(desk: Desk) -> None:
     desk.at("2026-11-02T09:00:00Z")
     ticket = desk.new("Printer jams", "-q", "it-helpdesk", "-r", "carol")

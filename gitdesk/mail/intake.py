@@ -804,7 +804,7 @@ def _feedback(state: _State, ticket: Ticket, incoming: Incoming, files: dict[str
         return None
     state.rated[ticket.id] = clock.now()
     rating, body = feedback.record(ticket.id, found[0], found[1], clock.now(), ticket.status,
-                                  incoming.message_id)
+                                  incoming.message_id, root=state.desk.root, pending=list(files))
     files[rating.path] = body.encode("utf-8")
     return "feedback", f"score {rating.score}"
 

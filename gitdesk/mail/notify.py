@@ -274,7 +274,7 @@ def request_feedback(desk: Desk, typed_id: str, actor: Actor) -> Requested:
         from gitdesk import feedback
 
         scores = [rating for rating in feedback.load_all(desk)[0] if rating.ticket == ticket.id]
-        last = max(scores, key=lambda rating: rating.at, default=None)
+        last = max(scores, key=lambda rating: (rating.at, rating.path), default=None)  # as the report orders them
         if last is not None and rated_since(desk, ticket, last.at):  # the answer would be ordinary mail
             raise ValidationError(f"{ticket.id} was rated {last.score} on {last.at:%Y-%m-%d} for this resolution",
                                   hint="one score counts per resolution; ask again once it is reopened and solved")
