@@ -319,6 +319,17 @@ def test_a_request_posted_to_a_list_that_copies_the_desk_never_mails_the_list(ma
     assert "boss@lee.example" in headers and "lists.example" not in headers
 
 
+def test_a_mail_without_message_id_delivered_twice_is_taken_in_once(mail_desk: Desk, tmp_path: Path) -> None:
+    body = (b"From: Monitor <alerts@monitor.example>\nTo: help@fernhill.example\nSubject: Disk almost full on srv01\n"
+            b"\nDisk /var is 95% full.\n")
+    first = b"Received: from mx1 by mx2;\n\tSat, 5 Dec 2026 10:00:00 +0000\nDelivered-To: help@fernhill.example\n" + body
+    second = b"Received: from mx3 by mx4;\n\tSat, 5 Dec 2026 10:00:09 +0000\nDelivered-To: it@fernhill.example\n" + body
+    later = body.replace(b"95%", b"99%")  # the next alert: another mail
+    taken = intake(mail_desk, "mbox", mbox(tmp_path, first, second, later))["messages"]
+    assert [item["outcome"] for item in taken] == ["new", "skipped", "new"]
+    assert taken[1]["detail"] == "already taken in"
+
+
 def test_an_mbox_given_as_eml_or_a_message_given_as_mbox_is_refused_with_the_right_command(
         mail_desk: Desk, tmp_path: Path) -> None:
     """Three people's mails read as one message would put them all in the first one's ticket."""

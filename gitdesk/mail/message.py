@@ -600,7 +600,7 @@ def _parse(raw: bytes) -> Incoming:
         sender = angled[0].lower() if len(angled) == 1 else sender.strip("'\"")
     subject = _header(message, "Subject")
     found_ids = message_ids(_header(message, "Message-ID"))
-    message_id = found_ids[0] if found_ids else f"<{hashlib.sha256(raw).hexdigest()[:40]}@gitdesk.invalid>"
+    message_id = found_ids[0] if found_ids else f"<{_fingerprint(raw)}@gitdesk.invalid>"
     references = message_ids(_header(message, "References")) + message_ids(_header(message, "In-Reply-To"))
     parts = _Body()
     try:
@@ -644,6 +644,29 @@ def _parse(raw: bytes) -> Incoming:
         relayed_for=_relayed_for(message, sender_name),
         list_post=_list_post(message),
     )
+
+
+# Headers each delivery adds (a copy to an alias, the same mail fetched twice): not the mail's own.
+_TRACE = re.compile(rb"^(received|delivered-to|x-original-to|return-path|x-delivered-to|x-envelope-to"
+                    rb"|x-received|arc-[a-z-]+|authentication-results|x-spam[a-z-]*|dkim-signature"
+                    rb"|x-gm-[a-z-]+|x-google-[a-z-]+)\s*:", re.IGNORECASE)
+
+
+def _fingerprint(raw: bytes) -> str:
+    """A stand-in Message-ID for mail that has none (cron, monitoring scripts): its bytes but
+    the headers each delivery adds, so a second copy of it is known as taken in."""
+    head, _, body = raw.replace(b"\r\n", b"\n").partition(b"\n\n")
+    kept: list[bytes] = []
+    skipping = False
+    for line in head.split(b"\n"):
+        if line[:1] in (b" ", b"\t"):  # a folded header's next line goes with it
+            if not skipping:
+                kept.append(line)
+            continue
+        skipping = bool(_TRACE.match(line))
+        if not skipping:
+            kept.append(line)
+    return hashlib.sha256(b"\n".join(kept) + b"\n\n" + body).hexdigest()[:40]
 
 
 def _list_post(message: Message) -> str | None:
