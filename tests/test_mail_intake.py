@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import email
+import hashlib
 import json
 import mailbox
 import subprocess
@@ -328,6 +329,12 @@ def test_a_mail_without_message_id_delivered_twice_is_taken_in_once(mail_desk: D
     taken = intake(mail_desk, "mbox", mbox(tmp_path, first, second, later))["messages"]
     assert [item["outcome"] for item in taken] == ["new", "skipped", "new"]
     assert taken[1]["detail"] == "already taken in"
+    path = mail_desk.file(taken[0]["ticket"])  # as gitdesk 0.1 kept it: a hash of every byte
+    stand_in = ticket(mail_desk, taken[0]["ticket"])["message_ids"][0]
+    path.write_text(path.read_text().replace(stand_in, f"<{hashlib.sha256(first).hexdigest()[:40]}@gitdesk.invalid>"))
+    mail_desk.git("commit", "-qam", "as an older gitdesk took it in")
+    again = intake(mail_desk, "eml", eml(tmp_path, first))["messages"]
+    assert [item["outcome"] for item in again] == ["skipped"], "known after an upgrade"
 
 
 def test_an_mbox_given_as_eml_or_a_message_given_as_mbox_is_refused_with_the_right_command(

@@ -1136,8 +1136,9 @@ def _one(state: _State, position: str, incoming: Incoming, files: dict[str, byte
     incoming = _author_of_relayed(state.desk, incoming)
     if _is_loop(state.desk, incoming):
         return taken("skipped", None, "sent by this desk (a mail loop)")
-    if incoming.message_id in state.by_message:
-        return taken("skipped", state.by_message[incoming.message_id], "already taken in")
+    for known in (incoming.message_id, incoming.former_id):
+        if known in state.by_message:
+            return taken("skipped", state.by_message[known], "already taken in")
     if incoming.automatic and not _about_our_mail(state, incoming) and not (
             # A desk whose address is a group (Google Groups) gets every mail with Precedence: list.
             incoming.automatic == LIST_MAIL and _own_list(state.desk.config, incoming.list_id)):

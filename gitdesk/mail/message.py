@@ -96,6 +96,9 @@ class Incoming:
     # DMARC forbids relaying it as hers): X-Original-From, or Reply-To when From says "via".
     relayed_for: tuple[str, str] | None = None
     list_post: str | None = None  # a mailing list's own address (List-Post: <mailto:…>)
+    # For mail without a Message-ID: the stand-in gitdesk 0.1 made (of every byte), so mail it took
+    # in is known after an upgrade.
+    former_id: str | None = None
 
     @property
     def title(self) -> str:
@@ -643,6 +646,7 @@ def _parse(raw: bytes) -> Incoming:
         list_id=clean_line(_header(message, "List-Id") or _header(message, "List-Unsubscribe"))[:300],
         relayed_for=_relayed_for(message, sender_name),
         list_post=_list_post(message),
+        former_id=None if found_ids else f"<{hashlib.sha256(raw).hexdigest()[:40]}@gitdesk.invalid>",
     )
 
 
