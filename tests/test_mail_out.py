@@ -105,6 +105,18 @@ def test_without_smtp_the_mail_is_committed_to_the_outbox_and_the_answer_threads
     assert looped["messages"][0]["detail"] == "sent by this desk (a mail loop)"
 
 
+def test_a_reply_with_a_pasted_log_line_keeps_mail_lines_short_and_its_text_whole(mail_desk: Desk,
+                                                                                 tmp_path: Path) -> None:
+    ticket_id = from_mail(mail_desk, tmp_path)
+    line = "2026-12-05 10:00 vpnagent: " + "token refused; " * 150
+    mail_desk.run("--as", "alice", "reply", ticket_id, "-m", f"The log says:\n\n{line}\n\nWe renewed it.")
+    (queued,) = [path for path in mail_desk.committed_files() if path.startswith("outbox/")][-1:]
+    raw = (mail_desk.path / queued).read_bytes()
+    body = raw.replace(b"\r\n", b"\n").partition(b"\n\n")[2]
+    assert max(len(row) for row in body.split(b"\n")) <= 78, "RFC 2045 lines"
+    assert line.strip() in text_of(parse(raw)), "the line whole once decoded"
+
+
 def test_a_reply_goes_out_over_a_real_smtp_server(mail_desk: Desk, tmp_path: Path, smtp_server: Collector) -> None:
     ticket_id = from_mail(mail_desk, tmp_path)
     smtp_server.envelopes.clear()  # the acknowledgement waited in outbox/; --send delivers only this reply

@@ -155,9 +155,7 @@ def message(config: Config, root: Path, letter: Letter, now: datetime, thread: S
     desk_name, agent_name = header_text(values["desk"]), header_text(values["agent"])
     body = templates.fill_mail(found.body, values).strip("\n")
     signature = f"{agent_name}\n{desk_name}" if named is not None else desk_name
-    # Long subjects stay on one line (RFC 5322 allows 998): Python folds them before the
-    # first word otherwise, and some mail programs then show a leading space.
-    mail = EmailMessage(policy=email.policy.SMTP.clone(max_line_length=998))
+    mail = EmailMessage(policy=_HEADERS)
     for address in (letter.to, *letter.cc):
         reason = unmailable(address)
         if reason is not None:
@@ -188,15 +186,24 @@ def message(config: Config, root: Path, letter: Letter, now: datetime, thread: S
         mail["Auto-Submitted"] = "auto-generated" if letter.event in (NOTIFICATION, REMINDER) or letter.automatic \
             else "auto-replied"
     text = f"{body}\n\n-- \n{signature}\n"
+    mail.policy = _BODIES
     mail.set_content(text)
     mail.add_alternative(_html(body, signature), subtype="html")
     for name, data in letter.attachments:
         kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
         maintype, subtype = kind.split("/", 1)
         mail.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+    mail.policy = _HEADERS
     if seed is not None:
         _fixed_boundaries(mail, seed)
     return mail
+
+
+# Long subjects stay on one line (RFC 5322 allows 998): Python folds them before the first word
+# otherwise, and some mail programs then show a leading space. Bodies are encoded to 76-character
+# lines (RFC 2045): quoted-printable lines of 998 mark mail as spam.
+_HEADERS = email.policy.SMTP.clone(max_line_length=998)
+_BODIES = email.policy.SMTP
 
 
 def _fixed_boundaries(mail: EmailMessage, seed: str) -> None:
@@ -215,7 +222,7 @@ def desk_message(config: Config, to: Sequence[str], subject: str, body: str, now
     if not desk_address:
         raise ValidationError("the desk has no mail address", hint="set mail.address in .gitdesk/config.yml")
     desk_name = header_text(config.mail.name or config.desk_name)
-    mail = EmailMessage(policy=email.policy.SMTP.clone(max_line_length=998))
+    mail = EmailMessage(policy=_HEADERS)
     mail["From"] = Address(display_name=desk_name, addr_spec=desk_address)
     people = [config.person(address) for address in to]  # "Dana Kowalski" <dana@…>, as every other mail
     mail["To"] = [Address(display_name=header_text(person.name) if person and person.name else "", addr_spec=address)
@@ -227,8 +234,10 @@ def desk_message(config: Config, to: Sequence[str], subject: str, body: str, now
     mail[LOOP_HEADER] = desk_name
     mail[EVENT_HEADER] = "digest"
     mail["Auto-Submitted"] = "auto-generated"
+    mail.policy = _BODIES
     mail.set_content(f"{body}\n\n-- \n{desk_name}\n")
     mail.add_alternative(_html(body, desk_name), subtype="html")
+    mail.policy = _HEADERS
     _fixed_boundaries(mail, seed)
     return mail
 
