@@ -457,10 +457,15 @@ def server(desk: Desk, tmp_path: Path) -> Path:
     desk.git("remote", "add", "origin", str(bare))
     desk.git("fetch", "-q", "origin")
     desk.git("branch", "-q", "--set-upstream-to=origin/main")
-    subprocess.run([sys.executable, "-m", "gitdesk", "hooks", "install", "--server", "--desk", str(bare)],
-                   check=True, capture_output=True)
-    assert (bare / "hooks" / "pre-receive").exists()
+    said = subprocess.run([sys.executable, "-m", "gitdesk", "hooks", "install", "--server", "--desk", str(bare)],
+                          check=True, capture_output=True, text=True)
+    assert (bare / "hooks" / "pre-receive").exists() and "working clone" not in said.stderr
     return bare
+
+
+def test_the_server_hook_installed_in_a_working_clone_says_where_it_belongs(desk: Desk) -> None:
+    said = desk.run("hooks", "install", "--server")
+    assert "is a working clone: pre-receive runs only where others push to" in said.stderr
 
 
 def push(desk: Desk, *args: str) -> subprocess.CompletedProcess[str]:

@@ -162,6 +162,10 @@ def _change_hooks(session: Session, server: bool, *, installing: bool) -> None:
         guarded = " and ".join(name.removeprefix("refs/heads/") for name in protected_branches(repo))
         output.info(f"pre-receive: refuses a force-push of {guarded}, and a deletion that would drop commits "
                     "(the branch HEAD names, and main and master)")
+        if repo.top != repo.git_dir:  # a clone with a work tree: nobody pushes here, as a rule
+            output.note(f"gitdesk: warning: {repo.top} is a working clone: pre-receive runs only where others "
+                        "push to, so install it in the server's bare repository (cd there; gitdesk hooks install "
+                        "--server)")
 
 
 @hooks.command(name="status")
