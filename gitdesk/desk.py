@@ -11,6 +11,7 @@ import contextlib
 import errno
 import hashlib
 import os
+import re
 import stat
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -36,6 +37,7 @@ from gitdesk.lock import desk_lock
 from gitdesk.model import Config, Person, Ticket
 from gitdesk.paths import CONFIG_PATH, TICKETS
 from gitdesk.templates import TEMPLATES, starter_files
+from gitdesk.text import clean_line
 from gitdesk.ticketfile import MAX_TICKET_BYTES, Document
 
 
@@ -217,7 +219,34 @@ class Desk:
         wanted = ids.normalise(typed, prefix)
         if ids.is_valid(wanted, prefix) and (self.tickets_dir / f"{wanted}.md").exists():
             return wanted
-        return ids.resolve_prefix(typed, prefix, self.ticket_ids())
+        try:
+            return ids.resolve_prefix(typed, prefix, self.ticket_ids())
+        except NotFound as error:
+            holder = self._misnamed_holder(wanted)
+            if holder is None:
+                raise
+            name, found = holder
+            raise NotFound(f"{error.message}: tickets/{name} holds {found} but is not named like a ticket",
+                           hint=f"name it back: git mv 'tickets/{name}' tickets/{found}.md") from None
+
+    _ID_LINE = re.compile(r"^id:[ \t]*['\"]?([A-Za-z0-9-]+)", re.MULTILINE)
+
+    def _misnamed_holder(self, wanted: str) -> tuple[str, str] | None:
+        """A file in tickets/ not named like a ticket (renamed by hand) whose front matter
+        claims an ID starting with ``wanted``: its name and that ID."""
+        valid = set(self.ticket_ids())
+        for name in self._misnamed(valid):
+            if name.endswith("/") or not name.endswith(".md"):
+                continue
+            try:
+                head = read_regular(str(self.tickets_dir / name), f"{TICKETS}/{name}")[:4096].decode("utf-8", "replace")
+            except GitdeskError:
+                continue
+            found = self._ID_LINE.search(head.split("\n---", 1)[0])
+            if found and found.group(1).upper().startswith(wanted) and ids.is_valid(found.group(1).upper(),
+                                                                                    self.config.id_prefix):
+                return clean_line(name), found.group(1).upper()
+        return None
 
     def read_bytes(self, desk_path: str) -> bytes:
         directory = self._checked_tickets_dir()

@@ -416,3 +416,13 @@ def test_a_nul_in_a_title_is_shown_not_cut_at(desk: Desk) -> None:
     for args in (["list"], ["list", "--format", "csv"], ["show", ticket]):
         out = desk.run(*args).stdout
         assert "\x00" not in out and "written" in out, args
+
+
+def test_a_ticket_file_renamed_by_hand_is_named_where_its_id_is_asked_for(desk: Desk) -> None:
+    ticket_id = desk.new("Printer jams", "-q", "it-helpdesk")
+    desk.git("mv", f"tickets/{ticket_id}.md", "tickets/printer-ticket.md")
+    desk.git("commit", "-qm", "a tidier name", "--no-verify")
+    said = desk.fails("show", ticket_id[:10])
+    assert f"tickets/printer-ticket.md holds {ticket_id} but is not named like a ticket" in said
+    assert f"git mv 'tickets/printer-ticket.md' tickets/{ticket_id}.md" in said
+    assert "no ticket" in desk.fails("show", "GD-0000000000"), "another ID is simply not there"
