@@ -496,6 +496,10 @@ def test_an_export_that_would_lack_a_ticket_says_so_and_writes_nothing(desk: Des
     assert "the export would lack 1 ticket file that cannot be read; nothing was written" in result.stderr
     assert desk.run("export", "json", "-o", str(backup), ok=False).exit_code == 1
     assert backup.read_text() == whole, "last night's backup stands"
+    asked = desk.run("export", "json", "--skip-unreadable", "-o", str(backup))  # the rest, asked for in so many words
+    exported = json.loads(backup.read_text())
+    assert exported["left_out"] == [f"tickets/{odd}.md"] and len(exported["tickets"]) == 1
+    assert f"tickets/{odd}.md" in asked.stderr
 
 
 def test_an_imported_ticket_without_replies_has_no_first_response_to_judge(desk: Desk, tmp_path: Path) -> None:

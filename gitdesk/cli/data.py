@@ -192,9 +192,12 @@ def feedback_request(session: Session, ticket_id: str, send: bool) -> None:
               help="The same as the KIND argument, as other commands take it.")
 @click.option("--output", "-o", "target", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to this file instead of standard output.")
+@click.option("--skip-unreadable", is_flag=True,
+              help="Export what can be read when some ticket or feedback files cannot be (each is named); "
+                   "JSON lists them under left_out.")
 @desk_options
 @pass_session
-def export(session: Session, kind: str | None, fmt: str | None, target: Path | None) -> None:
+def export(session: Session, kind: str | None, fmt: str | None, target: Path | None, skip_unreadable: bool) -> None:
     """Every ticket with its whole conversation and derived timings, as JSON or CSV.
 
     Everything a ticket file says is in its record (the same as show
@@ -225,13 +228,16 @@ def export(session: Session, kind: str | None, fmt: str | None, target: Path | N
     now = clock.now()
     found, problems = exporting.tickets(session.desk, now)
     scores, unread = exporting.scores(session.desk)
-    if problems or unread:  # an export is a backup: one lacking tickets must not replace a whole one
+    if problems or unread:  # an export is a backup: one lacking tickets must not replace a whole one unasked
         output.warnings([*problems, *unread])
-        lacking = " and ".join(part for part in (counted(len(problems), "ticket file") if problems else "",
-                                                 counted(len(unread), "feedback file") if unread else "") if part)
-        raise GitdeskError(f"the export would lack {lacking} that cannot be read; nothing was written",
-                           hint="fix them (gitdesk check lists them), then export again")
-    views.export(found, kind, target, clock.format_utc(now), scores)
+        if not skip_unreadable:
+            lacking = " and ".join(part for part in (counted(len(problems), "ticket file") if problems else "",
+                                                     counted(len(unread), "feedback file") if unread else "") if part)
+            raise GitdeskError(f"the export would lack {lacking} that cannot be read; nothing was written",
+                               hint="fix them (gitdesk check lists them), then export again; or export the rest "
+                                    "with --skip-unreadable")
+    left_out = sorted({problem.path or str(problem) for problem in [*problems, *unread]})
+    views.export(found, kind, target, clock.format_utc(now), scores, left_out)
 
 
 @click.command(name="import")

@@ -938,11 +938,11 @@ class Records(Protocol):
 
 
 def export(found: Records, kind: str, target: Path | None, exported_at: str,
-           scores: Sequence[Mapping[str, Any]] = ()) -> None:
+           scores: Sequence[Mapping[str, Any]] = (), left_out: Sequence[str] = ()) -> None:
     """``gitdesk export``: every ticket's whole record (and in JSON, every score), to standard
     output or a file, each record written as it is made. CSV is one row per ticket: feedback
-    has no place in it."""
-    meta = {"exported_at": exported_at, "feedback": list(scores)}
+    has no place in it. ``left_out``: the files that could not be read (``--skip-unreadable``)."""
+    meta = {"exported_at": exported_at, "left_out": list(left_out), "feedback": list(scores)}
     if target is None:
         if kind == "json" and output.is_terminal():  # indented for people to read
             write_json({**meta, "tickets": list(found)})
