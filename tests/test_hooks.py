@@ -402,6 +402,23 @@ def test_check_staged_reports_a_deleted_ticket_and_a_symlink(desk: Desk, tmp_pat
     assert any("is a symbolic link" in line for line in lines)
 
 
+def test_a_link_where_gitdesk_writes_files_is_refused_at_commit_and_in_a_whole_check(hooked: Desk,
+                                                                                    tmp_path: Path) -> None:
+    ticket = hooked.new("x", "-q", "it-helpdesk")
+    (hooked.path / "attachments").mkdir()
+    (hooked.path / "attachments" / ticket).symlink_to(tmp_path, target_is_directory=True)
+    (hooked.path / "outbox").mkdir()
+    (hooked.path / "outbox" / "mail.eml").write_text("a file, not a link: no business of check's\n")
+    hooked.git("add", "-A")
+    assert any(f"attachments/{ticket}: is a symbolic link" in line for line in check_lines(hooked, "--staged"))
+    result = commit(hooked, "a link")
+    assert result.returncode != 0 and "is a symbolic link" in result.stderr
+    hooked.git("commit", "-qm", "past the hook", "--no-verify")
+    assert [line for line in check_lines(hooked, "--all") if "symbolic link" in line] == [
+        f"attachments/{ticket}: is a symbolic link; gitdesk never follows links "
+        f"(replace the link with a real file or folder: git rm attachments/{ticket})"]
+
+
 def test_reopening_without_a_reason_is_caught_where_config_requires_one(desk: Desk) -> None:
     desk.configure(desk.config + "workflow:\n  reopen_requires_reason: true\n", "reasons")
     ticket = desk.new("x", "-q", "it-helpdesk")

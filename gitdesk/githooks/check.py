@@ -12,6 +12,7 @@ match its id, and that is one lookup.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -464,10 +465,25 @@ class Moves:
 
 def _scope(prefix: str, *, links: bool = True) -> list[str]:
     # all of .gitdesk/, not only the files judged: a link in it (to a folder outside) is refused too;
-    # of the folders gitdesk writes mail and files into, the folder and what is right in it (a
-    # link made of attachments/<ID>), not the thousands of files below
-    folders = [f":(glob){prefix}{folder}{below}" for folder in sorted(_LINKS_ONLY) for below in ("", "/*") if links]
+    # the folders gitdesk writes mail and files into, for links (a change lists only what changed:
+    # their contents' bytes are never read, see _judge_changes)
+    folders = [prefix + folder for folder in sorted(_LINKS_ONLY)] if links else []
     return [prefix + TICKETS, prefix + ".gitdesk", ".gitattributes", prefix + ".gitattributes", *folders]
+
+
+def _links_where_written(repo: git.Repo, prefix: str) -> list[str]:
+    """The links among the folders gitdesk writes into and what is right in them (a link made
+    of attachments/<ID>), as the work tree shows them: a look at a few folders, where the index
+    lists every one of 100,000 sent mails."""
+    found: list[str] = []
+    for folder in sorted(_LINKS_ONLY):
+        place = repo.top / prefix / folder
+        if place.is_symlink():
+            found.append(prefix + folder)
+        elif place.is_dir():
+            with os.scandir(place) as entries:
+                found += [f"{prefix}{folder}/{entry.name}" for entry in entries if entry.is_symlink()]
+    return found
 
 
 # --- the three modes ---------------------------------------------------------------
@@ -637,7 +653,7 @@ def check_all(repo: git.Repo) -> list[Finding]:
     findings: list[Finding] = []
     for prefix in desk_prefixes(repo, None):
         snapshot = Snapshot(repo, prefix, None, lambda paths: git.index_entries(repo, paths))
-        entries = git.index_stages(repo, _scope(prefix))
+        entries = git.index_stages(repo, _scope(prefix, links=False) + _links_where_written(repo, prefix))
         unmerged = {path for _, _, stage, path in entries if stage != "0"}
         changes = [git.RawChange(ZERO_MODE, mode, "0" * len(sha), sha, "A", path) for mode, sha, stage, path in entries
                    if stage == "0"]
