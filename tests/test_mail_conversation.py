@@ -693,6 +693,10 @@ def test_a_reply_on_spam_is_not_mailed_to_its_sender_unless_asked(desk: Desk) ->
     assert queued(desk) == [] and "Reported to the abuse desk." in desk.text(spam)
     desk.run("--as", "alice", "reply", spam, "-m", "Please stop.", "--send")
     assert [to(mail) for mail in queued(desk)] == ["spammer@customer.example"], "asked for in so many words"
+    config = (desk.path / ".gitdesk" / "config.yml").read_text()
+    desk.configure(config.replace("  name: Fernhill IT\n", "  name: Fernhill IT\n  notify: {reply: []}\n"),
+                   "replies mail no one")
+    desk.run("--as", "alice", "reply", spam, "-m", "Called facilities for them.")  # nothing would be mailed
 
 
 def test_a_duplicate_of_a_duplicate_waits_for_the_first_and_a_loop_is_refused(desk: Desk) -> None:

@@ -299,6 +299,14 @@ def test_a_request_the_desk_s_google_group_passed_on_under_its_own_address_is_it
     assert any(yara["ticket"] in path for path in mail_desk.git("ls-files", "outbox").split()), "acknowledged"
     assert ours["outcome"] == "skipped" and "mail loop" in ours["detail"]
     assert agent["outcome"] == "new", "an agent's address named by the list is a request, with no agent's rights"
+    aside = (f"From: \"'Alice' via Fernhill Help\" <help@fernhill.example>\nX-Original-From: <alice@fernhill.example>\n"
+             f"To: help@fernhill.example\nSubject: Re: New ticket [{yara['ticket']}]\nMessage-ID: <n1@fernhill.example>\n"
+             f"In-Reply-To: <{yara['ticket']}.notification.abc@fernhill.example>\nList-ID: <help.fernhill.example>\n\n"
+             "Internal: this customer owes us money.\n").encode()
+    (noted,) = intake(mail_desk, "eml", eml(tmp_path, aside, "aside.eml"))["messages"]
+    assert noted["outcome"] == "reply"
+    (entry,) = [e for e in ticket(mail_desk, yara["ticket"])["conversation"] if "owes us money" in e["text"]]
+    assert entry["kind"] == "note", "an agent's word in the agents' thread stays internal, relayed or not"
 
 
 def test_a_request_posted_to_a_list_that_copies_the_desk_never_mails_the_list(mail_desk: Desk, tmp_path: Path) -> None:
@@ -322,13 +330,19 @@ def test_a_request_posted_to_a_list_that_copies_the_desk_never_mails_the_list(ma
 
 def test_a_mail_without_message_id_delivered_twice_is_taken_in_once(mail_desk: Desk, tmp_path: Path) -> None:
     body = (b"From: Monitor <alerts@monitor.example>\nTo: help@fernhill.example\nSubject: Disk almost full on srv01\n"
-            b"\nDisk /var is 95% full.\n")
+            b"Date: Sat, 5 Dec 2026 09:59:58 +0000\n\nDisk /var is 95% full.\n")
     first = b"Received: from mx1 by mx2;\n\tSat, 5 Dec 2026 10:00:00 +0000\nDelivered-To: help@fernhill.example\n" + body
     second = b"Received: from mx3 by mx4;\n\tSat, 5 Dec 2026 10:00:09 +0000\nDelivered-To: it@fernhill.example\n" + body
+    read = b"Status: RO\nX-Mozilla-Status: 0001\n" + first  # marked read in a mail program, then taken in again
     later = body.replace(b"95%", b"99%")  # the next alert: another mail
-    taken = intake(mail_desk, "mbox", mbox(tmp_path, first, second, later))["messages"]
-    assert [item["outcome"] for item in taken] == ["new", "skipped", "new"]
+    taken = intake(mail_desk, "mbox", mbox(tmp_path, first, second, read, later))["messages"]
+    assert [item["outcome"] for item in taken] == ["new", "skipped", "skipped", "new"]
     assert taken[1]["detail"] == "already taken in"
+    undated = b"Received: from nas by mx; Tue, 1 Dec 2026 03:00:00 +0000\nFrom: nas@office.example\n" \
+              b"To: help@fernhill.example\nSubject: UPS on battery\n\nUPS switched to battery power.\n"
+    again = undated.replace(b"Tue, 1 Dec 2026 03:00", b"Fri, 18 Dec 2026 14:22")  # the same words, weeks later
+    taken = intake(mail_desk, "mbox", mbox(tmp_path, undated, again, name="ups.mbox"))["messages"]
+    assert [item["outcome"] for item in taken] == ["new", "new"], "with no Date, only delivery tells two alerts apart"
     path = mail_desk.file(taken[0]["ticket"])  # as gitdesk 0.1 kept it: a hash of every byte
     stand_in = ticket(mail_desk, taken[0]["ticket"])["message_ids"][0]
     path.write_text(path.read_text().replace(stand_in, f"<{hashlib.sha256(first).hexdigest()[:40]}@gitdesk.invalid>"))
@@ -438,6 +452,10 @@ def test_a_pasted_stack_trace_in_html_mail_keeps_its_lines_and_indentation() -> 
     ("Thanks\n\nEm ter., 1 de dez. de 2026 às 10:00, Alice <help@x.example> escreveu:\n> It jams", None),
     ("Thanks\n\nwt., 1 gru 2026 o 10:00 Alice <help@x.example> napisał(a):\n> It jams", None),
     ("Grazie.\nDa: domani il server è spento.\nA: tutti gli utenti.", "server è spento"),  # no Outlook block
+    ("Ecco i dettagli del viaggio:\nDa: Milano Linate\nA: Roma Fiumicino\nData: 3 dicembre, volo delle 9\n"
+     "Serve anche l'hotel per due notti.", "l'hotel per due notti"),  # a travel plan in a block's words
+    ("Wniosek urlopowy:\nOd: 2026-12-03\nDo: 2026-12-10\nData: dziś\nProszę o akceptację.", "Proszę o akceptację"),
+    ("Thanks\n\nDa: Alice <help@x.example>\nA: Tim\nData: 1 dicembre 2026\nOggetto: x\n\nIt jams", None),
 ])
 def test_quoted_mail_is_cut_and_the_requester_s_own_words_are_not(body: str, kept: str | None) -> None:
     from gitdesk.mail.message import strip_quoted

@@ -606,10 +606,11 @@ def _reply(state: _State, ticket: Ticket, incoming: Incoming, files: dict[str, b
     said = strip_quoted(incoming.text)
     text = ticketfile.escape_text(_body_with_attachments(state, ticket.id, said, incoming, files)) or "(no text)"
     notified = f"<{ticket.id}.{templates.NOTIFICATION}."
-    if _trusted_agent(desk, incoming) is not None \
+    if person is not None and desk.config.is_agent(person.handle) \
             and any(reference.startswith(notified) for reference in incoming.references):
         # Agents answering the desk's word to agents ("Dan, can you take this?"), and each other in
-        # that thread: the requester never saw those mails, so they are internal notes.
+        # that thread: the requester never saw those mails, so they are internal notes (relayed by the
+        # desk's group too: kept internal is the safe side, and a note gives no agent's rights).
         return replace(with_thread_id(ticket, incoming.message_id),
                        entries=(*ticket.entries, Entry(clock.now(), author, NOTE, text)))
     is_requester = workflow.is_requester(desk.config, ticket, incoming.sender)

@@ -651,15 +651,20 @@ def _parse(raw: bytes) -> Incoming:
 
 
 # Headers each delivery adds (a copy to an alias, the same mail fetched twice): not the mail's own.
+# Mail programs' marks in a mailbox (mutt's Status, Thunderbird's X-Mozilla-Status) too.
 _TRACE = re.compile(rb"^(received|delivered-to|x-original-to|return-path|x-delivered-to|x-envelope-to"
                     rb"|x-received|arc-[a-z-]+|authentication-results|x-spam[a-z-]*|dkim-signature"
-                    rb"|x-gm-[a-z-]+|x-google-[a-z-]+)\s*:", re.IGNORECASE)
+                    rb"|x-gm-[a-z-]+|x-google-[a-z-]+|status|x-status|x-uid|x-keywords|x-mozilla-status2?"
+                    rb"|content-length|lines)\s*:", re.IGNORECASE)
 
 
 def _fingerprint(raw: bytes) -> str:
     """A stand-in Message-ID for mail that has none (cron, monitoring scripts): its bytes but
-    the headers each delivery adds, so a second copy of it is known as taken in."""
+    the headers each delivery adds, so a second copy of it is known as taken in. Without a
+    Date the delivery headers are all that tells one alert from the same alert next week: kept."""
     head, _, body = raw.replace(b"\r\n", b"\n").partition(b"\n\n")
+    if not re.search(rb"^date\s*:", head, re.IGNORECASE | re.MULTILINE):
+        return hashlib.sha256(raw).hexdigest()[:40]
     kept: list[bytes] = []
     skipping = False
     for line in head.split(b"\n"):
@@ -717,9 +722,20 @@ _OUTLOOK_TO = re.compile(r"^\*?(to|an|à|a|para|aan|do|till|til|vastaanottaja|su
 
 def _outlook_block(lines: Sequence[str], index: int) -> bool:
     """Whether the From line at ``index`` opens Outlook's block of the quoted mail's headers: a
-    Sent (or Date) line and a To (or Subject) line among the four after it."""
+    Sent (or Date) line and a To (or Subject) line among the four after it. Named by a mere
+    "Date", "Data" or "Datum", the block must show an address or a time: "Da: Milano / A: Roma /
+    Data: 3 dicembre" is a requester's travel plan, in the words an Outlook block uses."""
     following = [line.strip() for line in lines[index + 1:index + 5]]
-    return any(_OUTLOOK_SENT.match(line) for line in following) and any(_OUTLOOK_TO.match(line) for line in following)
+    sent = next((found for found in map(_OUTLOOK_SENT.match, following) if found), None)
+    if sent is None or not any(_OUTLOOK_TO.match(line) for line in following):
+        return False
+    if sent.group(1).casefold() not in _PLAIN_DATE:
+        return True
+    return "@" in lines[index] or bool(_CLOCK_TIME.search(sent.string))
+
+
+_PLAIN_DATE = frozenset({"date", "datum", "data", "fecha", "日期"})
+_CLOCK_TIME = re.compile(r"\b\d{1,2}[:.]\d{2}\b")
 
 
 # A mail program's attribution names when (a digit) or who (an address), or quotes next: "On the

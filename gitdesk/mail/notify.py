@@ -103,15 +103,15 @@ class Mailer:
         if verb == "reopen" and old.status == workflow.REJECTED and self.send is not True and not any(
                 compose.names_event(str(known), old.id, "rejection") for known in old.extra.get("message_ids") or ()):
             return []  # rejected without a word to the sender (spam): undoing it tells them nothing either
-        if verb == "reply" and old.status == workflow.REJECTED and self.send is None:
-            # Spam, or refused: a reply would tell its sender the address is read. Said, not guessed.
-            raise ValidationError(f"{old.id} is rejected: the reply would be mailed to its sender",
-                                  hint=f"reopen it first: gitdesk reopen {old.id} -m TEXT; or --no-send to record it "
-                                       "unmailed, --send to mail it anyway")
         audience = compose_audience(config, new, event, forced=self.send is True)
         if not audience:
             return []
         to = requester_address(config, new)
+        if verb == "reply" and old.status == workflow.REJECTED and self.send is None and to and config.mail.address:
+            # Spam, or refused: a reply would tell its sender the address is read. Said, not guessed.
+            raise ValidationError(f"{old.id} is rejected: the reply would be mailed to its sender",
+                                  hint=f"reopen it first: gitdesk reopen {old.id} -m TEXT; or --no-send to record it "
+                                       "unmailed, --send to mail it anyway")
         if to is None or not config.mail.address:
             if self.send:
                 raise ValidationError(
