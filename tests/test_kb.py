@@ -340,6 +340,14 @@ def test_a_typo_in_a_ticket_behind_no_article_holds_up_no_other_article(desk: De
     built = desk.run("kb", "build")
     assert "that ticket has no article, so the build went on without it" in built.stderr and other in built.stderr
     assert any(solved.lower() in path for path in kb_files(desk)), "the other articles did not wait for it"
+    again = desk.new("Mouse stutters again", "-q", "it-helpdesk")
+    desk.run("duplicate", again, "--of", solved, "--no-send")
+    desk.run("kb", "build")
+    before = kb_files(desk)
+    desk.file(again).write_text(desk.text(again).replace("priority: normal", "priority: [oops"))
+    desk.git("commit", "-qam", "A typo in a duplicate")
+    assert "cannot be read, so its article would be removed" in desk.fails("kb", "build")
+    assert kb_files(desk) == before, "the article that counts it stands"
 
 
 def test_kb_build_publishes_only_what_is_committed_and_loses_no_article_to_a_typo(desk: Desk) -> None:

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from gitdesk import paths, ticketfile, transaction
 from gitdesk.cache import db, index
-from gitdesk.desk import Desk
+from gitdesk.desk import Desk, read_regular
 from gitdesk.errors import AmbiguousId, GitdeskError, NotFound, ValidationError
 from gitdesk.ids import is_valid as is_valid_id
 from gitdesk.model import Config, Ticket
@@ -940,12 +940,28 @@ def _ensure_committed(desk: Desk) -> list[str]:
     for name, problem in broken:
         # Only a file behind an article stops the build: any other (an open ticket with a typo)
         # has nothing to lose, and the other articles must not wait for whoever fixes it.
-        stem = str(name).rsplit("/", 1)[-1].removesuffix(".md")
-        if not is_valid_id(stem, desk.config.id_prefix) or article_of(desk, stem) is not None:
+        if _behind_an_article(desk, str(name)):
             raise ValidationError(f"a ticket cannot be read, so its article would be removed: {problem}",
                                   hint="fix the file, then build again")
         unread.append(str(problem))
     return unread
+
+
+_DUPLICATE_LINE = re.compile(r"^duplicate_of:[ \t]*['\"]?([A-Za-z0-9-]+)", re.MULTILINE)
+
+
+def _behind_an_article(desk: Desk, name: str) -> bool:
+    """Whether a ticket file that cannot be read may feed an article: one about it, or (its
+    front matter naming a ticket it duplicates) that ticket's, which counts it. Unsure is yes."""
+    stem = name.rsplit("/", 1)[-1].removesuffix(".md")
+    if not is_valid_id(stem, desk.config.id_prefix) or article_of(desk, stem) is not None:
+        return True
+    try:
+        text = read_regular(str(desk.tickets_dir / f"{stem}.md"), paths.ticket_path(stem))[:65536].decode("utf-8")
+    except (GitdeskError, UnicodeDecodeError):
+        return True
+    found = _DUPLICATE_LINE.search(text.split("\n---", 1)[0])
+    return found is not None and article_of(desk, found.group(1).upper()) is not None
 
 
 @dataclass(frozen=True, slots=True)
