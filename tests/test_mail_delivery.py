@@ -1021,6 +1021,28 @@ def test_after_a_long_outage_the_reminder_is_not_lost_to_a_closing_not_yet_due(
     assert done(rules_run(desk)) == [("remind-pending", made)], "two working days after it reached her"
 
 
+def test_a_reminder_sent_late_still_leaves_the_requester_the_promised_days_before_the_closing(
+        tmp_path: Path, server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The scheduler was off when the reminder fell due: it goes at the first run back, and
+    the closing keeps the rules' promise, 7 days after the reminder (9 pending, reminder at 2)."""
+    from test_rules import done, pending_ticket, rules_desk
+    from test_rules import run as rules_run
+
+    desk = rules_desk(tmp_path / "rules", monkeypatch)
+    use(monkeypatch, server.env())
+    made = pending_ticket(desk)  # Monday 2026-11-23 09:00
+    send(desk)  # the question reaches her at once
+    desk.at("2026-12-01T10:00:00Z")  # the scheduler was off for a week
+    assert done(rules_run(desk)) == [("remind-pending", made)]
+    send(desk)
+    desk.at("2026-12-02T10:00:00Z")  # by the status clock, the closing is due (9 days)
+    assert done(rules_run(desk)) == [], "a day after the reminder reached her, not the closing"
+    listed = {rule["name"]: rule for rule in json.loads(desk.run("rules", "--format", "json").stdout)["rules"]}
+    assert listed["resolve-unanswered"]["next"] == {"at": "2026-12-08T10:00:00Z", "ticket": made}
+    desk.at("2026-12-08T10:30:00Z")
+    assert done(rules_run(desk)) == [("resolve-unanswered", made)], "seven days after the reminder reached her"
+
+
 def test_a_question_recorded_under_a_second_name_still_counts_from_its_delivery(
         tmp_path: Path, server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
     """A record whose name was taken gets -2 (records are never overwritten): it is the same

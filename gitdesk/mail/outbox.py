@@ -476,6 +476,7 @@ class TicketMail:
     unsent: str | None = None  # still in outbox/
     undeliverable: str | None = None  # given up on, in undeliverable/
     delivered: datetime | None = None  # when the server took it
+    reminded: datetime | None = None  # when the server took the last reminder sent since (a rule's)
 
 
 def ticket_mail(desk: Desk, since: dict[str, datetime], now: datetime) -> dict[str, TicketMail]:
@@ -503,24 +504,33 @@ def ticket_mail(desk: Desk, since: dict[str, datetime], now: datetime) -> dict[s
                     continue
                 candidates.setdefault(ticket_id, []).append((stamp, kind, f"{kind}/{folder}{name}"))
     for ticket_id, files in candidates.items():
+        reminded: datetime | None = None
         for _, kind, path in sorted(files, reverse=True):
             try:  # never through a link (a committed symlink to any file), never blocking on a FIFO
                 head = read_regular(str(desk.root / path), path)[:16384]
             except (OSError, GitdeskError):
                 continue
-            if b"\nX-Gitdesk-Event: question" not in head.replace(b"\r\n", b"\n"):
+            head = head.replace(b"\r\n", b"\n")
+            if b"\nX-Gitdesk-Event: reminder" in head and kind == SENT and reminded is None:
+                reminded = _delivered(head, now)
+            if b"\nX-Gitdesk-Event: question" not in head:
                 continue
             if kind == OUTBOX:
-                found[ticket_id] = TicketMail(unsent=path)
+                found[ticket_id] = TicketMail(unsent=path, reminded=reminded)
             elif kind == UNDELIVERABLE:
-                found[ticket_id] = TicketMail(undeliverable=path)
+                found[ticket_id] = TicketMail(undeliverable=path, reminded=reminded)
             else:
-                top = head.split(b"\n", 1)[0]
-                when = _time(top.removeprefix(DELIVERED_STAMP).split(b";", 1)[0].decode("ascii", "replace").strip()
-                             ) if top.startswith(DELIVERED_STAMP) else None
-                found[ticket_id] = TicketMail(delivered=when if when is not None and when <= now else None)
+                found[ticket_id] = TicketMail(delivered=_delivered(head, now), reminded=reminded)
             break
     return found
+
+
+def _delivered(head: bytes, now: datetime) -> datetime | None:
+    """When the server took a sent mail, from the line ``mail send`` put on top of it."""
+    top = head.split(b"\n", 1)[0]
+    when = _time(top.removeprefix(DELIVERED_STAMP).split(b";", 1)[0].decode("ascii", "replace").strip()
+                 ) if top.startswith(DELIVERED_STAMP) else None
+    return when if when is not None and when <= now else None
 
 
 def _months(folder: Path) -> list[str]:

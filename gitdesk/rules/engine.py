@@ -258,7 +258,7 @@ def plan(desk: Desk, rules: Sequence[Rule], now: datetime) -> Plan:
         if not late and not _digest_sent(desk, rule, occurrence) and not _before_the_rules(desk, occurrence, now):
             found.due.append(Due(rule, occurrence, occurrence))
     found.due.sort(key=_in_order)
-    _hold_back(desk, found, now, later)
+    _hold_back(desk, found, now, later, ticket_rules)
     return found
 
 
@@ -493,7 +493,8 @@ def _asked(desk: Desk, due: Sequence[Due], now: datetime) -> dict[str, TicketMai
     return outbox.ticket_mail(desk, since, now) if since else {}
 
 
-def _hold_back(desk: Desk, found: Plan, now: datetime, later: Sequence[Due] = ()) -> None:
+def _hold_back(desk: Desk, found: Plan, now: datetime, later: Sequence[Due] = (),
+               rules: Sequence[Rule] = ()) -> None:
     """What waits on mail to the requester, counted from when it reached them: moved from
     ``found.due`` to ``found.held`` with the reason (unsent, undeliverable); away, and into
     ``found.upcoming``, when the wait counted from the delivery is not over; stamped with
@@ -505,7 +506,7 @@ def _hold_back(desk: Desk, found: Plan, now: datetime, later: Sequence[Due] = ()
     for item in later:
         mail = asked.get(item.ticket.id) if item.ticket is not None else None
         due = _due_from_delivery(desk.config, item, mail) if mail is not None else None
-        _sooner(desk.config, found, item, due or item.at)
+        _sooner(desk.config, found, item, _after_the_reminder(desk.config, item, mail, rules, due) or item.at)
     if not asked:
         return
     kept = []
@@ -516,6 +517,7 @@ def _hold_back(desk: Desk, found: Plan, now: datetime, later: Sequence[Due] = ()
             found.held.append((item, why))
             continue
         due = _due_from_delivery(desk.config, item, mail) if mail is not None else None
+        due = _after_the_reminder(desk.config, item, mail, rules, due)
         if due is None:
             kept.append(item)
         elif due <= now:
@@ -524,6 +526,29 @@ def _hold_back(desk: Desk, found: Plan, now: datetime, later: Sequence[Due] = ()
         elif item.ticket is not None:
             _sooner(desk.config, found, item, due)
     found.due = kept
+
+
+def _after_the_reminder(config: Config, item: Due, mail: TicketMail | None, rules: Sequence[Rule],
+                        due: datetime | None) -> datetime | None:
+    """``due`` (None: the status clock's), or later: a rule that finishes a ticket waiting on
+    its requester comes no sooner after the reminder reached them than the rules promise
+    (9 working days pending, the reminder after 2: 7 after it), though the reminder went out
+    late (the scheduler was off when it fell due)."""
+    if mail is None or mail.reminded is None or item.ticket is None or not _waits_on_requester(item) \
+            or not any(step.verb in _FINISHING for step in item.rule.steps):
+        return due
+    calendar = _calendar(config, item.rule, item.ticket)
+    assert calendar is not None and item.rule.trigger.after is not None
+    mine = calendar.seconds(item.rule.trigger.after)
+    sooner = [calendar.seconds(rule.trigger.after) for rule in rules
+              if rule.trigger.kind == "status" and rule.trigger.status == workflow.PENDING
+              and rule.trigger.after is not None and rule.steps and all(step.verb in _WORDS_ONLY for step in rule.steps)
+              and rule.conditions.hold(item.ticket)]
+    sooner = [seconds for seconds in sooner if seconds < mine]
+    if not sooner:
+        return due
+    promised = calendar.add(mail.reminded, mine - max(sooner))
+    return max(due or item.at, promised)
 
 
 def _not_yet_asked(item: Due, mail: TicketMail) -> str | None:
