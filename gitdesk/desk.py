@@ -12,6 +12,7 @@ import errno
 import hashlib
 import os
 import re
+import shlex
 import stat
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -226,8 +227,9 @@ class Desk:
             if holder is None:
                 raise
             name, found = holder
-            raise NotFound(f"{error.message}: tickets/{name} holds {found} but is not named like a ticket",
-                           hint=f"name it back: git mv 'tickets/{name}' tickets/{found}.md") from None
+            raise NotFound(f"{error.message}: tickets/{clean_line(name)} holds {found} but is not named like a ticket",
+                           hint=f"name it back: git mv {shlex.quote(f'{TICKETS}/{name}')} {TICKETS}/{found}.md"
+                           if name.isprintable() else f"rename it to {TICKETS}/{found}.md") from None
 
     _ID_LINE = re.compile(r"^id:[ \t]*['\"]?([A-Za-z0-9-]+)", re.MULTILINE)
 
@@ -245,7 +247,7 @@ class Desk:
             found = self._ID_LINE.search(head.split("\n---", 1)[0])
             if found and found.group(1).upper().startswith(wanted) and ids.is_valid(found.group(1).upper(),
                                                                                     self.config.id_prefix):
-                return clean_line(name), found.group(1).upper()
+                return name, found.group(1).upper()
         return None
 
     def read_bytes(self, desk_path: str) -> bytes:

@@ -195,6 +195,25 @@ def test_a_second_draft_gets_its_own_branch_and_what_a_person_must_decide_is_ref
     assert desk.status() == ""
 
 
+def test_an_assistant_drafts_no_reply_to_a_rejected_sender_unless_nothing_would_be_mailed(helpdesk: Desk) -> None:
+    desk = helpdesk
+    spam = desk.new("Cheap pills", "-r", "eve@spam.example", "--queue", "it-helpdesk")
+    desk.run("--as", "alice", "reject", spam, "-m", "spam", "--no-send")
+    found: dict[str, Any] = {}
+
+    async def story(session: ClientSession) -> None:
+        found["mailed"] = await error_of(session, "draft_reply", ticket=spam, text="Who are you?")
+        config = (desk.path / ".gitdesk" / "config.yml").read_text()
+        desk.configure(config.replace("    assign: manual\n", "    assign: manual\n    mail: {notify: {reply: []}}\n", 1),
+                       "replies in it-helpdesk mail no one")
+        found["unmailed"] = await call(session, "draft_reply", ticket=spam, text="Noted.")
+
+    session_with(desk, story)
+    assert found["unmailed"]["branch"].startswith(f"drafts/{spam}")
+    assert found["mailed"] == (f"gitdesk: error: {spam} is rejected: the reply would be mailed to its sender "
+                               "(a person reopens it first if the requester is to hear more)")
+
+
 def test_an_assistant_cannot_start_the_unattended_wait_or_publish_a_private_category(helpdesk: Desk) -> None:
     """Steered by a requester's text, a status change to pending would have the rules mail a
     reminder and resolve the ticket unanswered; a move out of a category kept out of the

@@ -413,10 +413,19 @@ def test_a_link_where_gitdesk_writes_files_is_refused_at_commit_and_in_a_whole_c
     assert any(f"attachments/{ticket}: is a symbolic link" in line for line in check_lines(hooked, "--staged"))
     result = commit(hooked, "a link")
     assert result.returncode != 0 and "is a symbolic link" in result.stderr
+    assert "1 problem in the staged files the desk writes" in result.stderr, "not blamed on the tickets"
     hooked.git("commit", "-qm", "past the hook", "--no-verify")
     assert [line for line in check_lines(hooked, "--all") if "symbolic link" in line] == [
         f"attachments/{ticket}: is a symbolic link; gitdesk never follows links "
         f"(replace the link with a real file or folder: git rm attachments/{ticket})"]
+    (hooked.path / "attachments" / ticket).unlink()  # as a clone with core.symlinks=false shows it
+    (hooked.path / "attachments" / ticket).write_text(str(tmp_path))
+    deeper = hooked.path / "outbox" / "held"
+    deeper.mkdir()
+    (deeper / "p.txt").symlink_to("/etc/passwd")
+    hooked.git("add", "outbox")
+    found = [line.split(":", 1)[0] for line in check_lines(hooked, "--all") if "symbolic link" in line]
+    assert found == [f"attachments/{ticket}", "outbox/held/p.txt"], "the index is judged, as committed"
 
 
 def test_reopening_without_a_reason_is_caught_where_config_requires_one(desk: Desk) -> None:

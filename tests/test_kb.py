@@ -333,7 +333,7 @@ def test_words_written_by_hand_between_the_conversations_entries_stay_out_of_the
 def test_a_typo_in_a_ticket_behind_no_article_holds_up_no_other_article(desk: Desk) -> None:
     solve(desk, "VPN drops at home", "Updated the client.")
     desk.run("kb", "build")
-    other = desk.new("Fan loud", "-q", "it-helpdesk")  # open: behind no article
+    other = desk.new("Fan loud", "-q", "it-helpdesk", "-m", ("ログの行です。" * 20 + "\n") * 200)  # open, 84 KB
     desk.file(other).write_text(desk.text(other).replace("priority: normal", "priority: [oops"))
     desk.git("commit", "-qam", "A typo in an open ticket")
     solved = solve(desk, "Mouse stutters", "New receiver.")

@@ -341,8 +341,10 @@ def test_a_mail_without_message_id_delivered_twice_is_taken_in_once(mail_desk: D
     undated = b"Received: from nas by mx; Tue, 1 Dec 2026 03:00:00 +0000\nFrom: nas@office.example\n" \
               b"To: help@fernhill.example\nSubject: UPS on battery\n\nUPS switched to battery power.\n"
     again = undated.replace(b"Tue, 1 Dec 2026 03:00", b"Fri, 18 Dec 2026 14:22")  # the same words, weeks later
-    taken = intake(mail_desk, "mbox", mbox(tmp_path, undated, again, name="ups.mbox"))["messages"]
-    assert [item["outcome"] for item in taken] == ["new", "new"], "with no Date, only delivery tells two alerts apart"
+    marked = b"Status: RO\n" + undated.replace(b"\n", b"\r\n")  # read in mutt, saved with other line ends
+    taken = intake(mail_desk, "mbox", mbox(tmp_path, undated, again, marked, name="ups.mbox"))["messages"]
+    assert [item["outcome"] for item in taken] == ["new", "new", "skipped"], \
+        "with no Date, only delivery tells two alerts apart; a mail program's mark does not"
     path = mail_desk.file(taken[0]["ticket"])  # as gitdesk 0.1 kept it: a hash of every byte
     stand_in = ticket(mail_desk, taken[0]["ticket"])["message_ids"][0]
     path.write_text(path.read_text().replace(stand_in, f"<{hashlib.sha256(first).hexdigest()[:40]}@gitdesk.invalid>"))
@@ -456,6 +458,10 @@ def test_a_pasted_stack_trace_in_html_mail_keeps_its_lines_and_indentation() -> 
      "Serve anche l'hotel per due notti.", "l'hotel per due notti"),  # a travel plan in a block's words
     ("Wniosek urlopowy:\nOd: 2026-12-03\nDo: 2026-12-10\nData: dziś\nProszę o akceptację.", "Proszę o akceptację"),
     ("Thanks\n\nDa: Alice <help@x.example>\nA: Tim\nData: 1 dicembre 2026\nOggetto: x\n\nIt jams", None),
+    ("Sorry, the return leg too:\n\nFrom: New York JFK\nTo: London Heathrow\nDate: 9 December 2026, 18:45\n\n"
+     "Window seat is fine, and use project 5522.", "project 5522"),  # no Subject: a travel plan
+    ("Thanks\n\nFrom: Alice <help@x.example>\nSent: Monday, 23 November 2026 09:00\nTo: Bob\nCc: Carol\n"
+     "Subject: x\n\nIt jams", None),  # a Cc line before the subject
 ])
 def test_quoted_mail_is_cut_and_the_requester_s_own_words_are_not(body: str, kept: str | None) -> None:
     from gitdesk.mail.message import strip_quoted

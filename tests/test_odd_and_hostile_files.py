@@ -424,5 +424,10 @@ def test_a_ticket_file_renamed_by_hand_is_named_where_its_id_is_asked_for(desk: 
     desk.git("commit", "-qm", "a tidier name", "--no-verify")
     said = desk.fails("show", ticket_id[:10])
     assert f"tickets/printer-ticket.md holds {ticket_id} but is not named like a ticket" in said
-    assert f"git mv 'tickets/printer-ticket.md' tickets/{ticket_id}.md" in said
+    assert f"git mv tickets/printer-ticket.md tickets/{ticket_id}.md" in said
     assert "no ticket" in desk.fails("show", "GD-0000000000"), "another ID is simply not there"
+    desk.git("mv", "tickets/printer-ticket.md", "tickets/Bob's  copy.md")
+    desk.git("commit", "-qm", "another name", "--no-verify")
+    hint = desk.fails("show", ticket_id).rsplit("(name it back: ", 1)[1].rstrip(")")
+    subprocess.run(["sh", "-c", hint], cwd=desk.path, check=True)  # pasted as given, it works
+    assert desk.file(ticket_id).exists()

@@ -161,11 +161,14 @@ class Assistant:
         from gitdesk.mail import notify
 
         desk = self.desk()
-        found = desk.find(ticket).ticket
-        if found.status == workflow.REJECTED:  # the CLI's choices (--send, --no-send) are a person's
-            raise ValidationError(f"{found.id} is rejected: a reply would be mailed to its sender",
-                                  hint="a person reopens it first if the requester is to hear more")
-        draft = actions.draft_reply(desk, ticket, text, self.actor(desk), mailer=notify.Mailer(desk))
+        try:
+            draft = actions.draft_reply(desk, ticket, text, self.actor(desk), mailer=notify.Mailer(desk))
+        except ValidationError as error:
+            if "is rejected: the reply would be mailed" not in error.message:
+                raise
+            # The command line's choices (--send, --no-send) are a person's to make.
+            raise ValidationError(error.message, hint="a person reopens it first if the requester is to hear "
+                                                      "more") from None
         outbox = [path for path in draft.files if path != draft.path]
         return {
             "action": "draft-reply", "id": draft.ticket.id, "branch": draft.branch, "base": draft.base,

@@ -957,8 +957,9 @@ def _behind_an_article(desk: Desk, name: str) -> bool:
     if not is_valid_id(stem, desk.config.id_prefix) or article_of(desk, stem) is not None:
         return True
     try:
-        text = read_regular(str(desk.tickets_dir / f"{stem}.md"), paths.ticket_path(stem))[:65536].decode("utf-8")
-    except (GitdeskError, UnicodeDecodeError):
+        text = read_regular(str(desk.tickets_dir / f"{stem}.md"), paths.ticket_path(stem))[:65536].decode(
+            "utf-8", "replace")  # cut inside a character, or not UTF-8: the front matter is still read
+    except GitdeskError:
         return True
     found = _DUPLICATE_LINE.search(text.split("\n---", 1)[0])
     return found is not None and article_of(desk, found.group(1).upper()) is not None

@@ -658,13 +658,16 @@ _TRACE = re.compile(rb"^(received|delivered-to|x-original-to|return-path|x-deliv
                     rb"|content-length|lines)\s*:", re.IGNORECASE)
 
 
+_MAILBOX_MARKS = frozenset({b"status", b"x-status", b"x-uid", b"x-keywords", b"x-mozilla-status",
+                            b"x-mozilla-status2", b"content-length", b"lines"})
+
+
 def _fingerprint(raw: bytes) -> str:
     """A stand-in Message-ID for mail that has none (cron, monitoring scripts): its bytes but
     the headers each delivery adds, so a second copy of it is known as taken in. Without a
     Date the delivery headers are all that tells one alert from the same alert next week: kept."""
     head, _, body = raw.replace(b"\r\n", b"\n").partition(b"\n\n")
-    if not re.search(rb"^date\s*:", head, re.IGNORECASE | re.MULTILINE):
-        return hashlib.sha256(raw).hexdigest()[:40]
+    dated = re.search(rb"^date\s*:", head, re.IGNORECASE | re.MULTILINE) is not None
     kept: list[bytes] = []
     skipping = False
     for line in head.split(b"\n"):
@@ -672,7 +675,8 @@ def _fingerprint(raw: bytes) -> str:
             if not skipping:
                 kept.append(line)
             continue
-        skipping = bool(_TRACE.match(line))
+        found = _TRACE.match(line)
+        skipping = found is not None and (dated or found.group(1).lower() in _MAILBOX_MARKS)
         if not skipping:
             kept.append(line)
     return hashlib.sha256(b"\n".join(kept) + b"\n\n" + body).hexdigest()[:40]
@@ -715,27 +719,18 @@ _OUTLOOK_FROM = re.compile(r"^\*?(from|von|de|van|da|od|från|fra|lähettäjä|�
                            re.IGNORECASE)
 _OUTLOOK_SENT = re.compile(r"^\*?(sent|gesendet|envoyé|enviado( el)?|verzonden|date|datum|data|fecha|inviato|wysłano|"
                            r"skickat|sendt|lähetetty|发送时间|寄件日期|日期|送信日時)" + _OUTLOOK_COLON, re.IGNORECASE)
-_OUTLOOK_TO = re.compile(r"^\*?(to|an|à|a|para|aan|do|till|til|vastaanottaja|subject|betreff|objet|asunto|onderwerp|"
-                         r"oggetto|temat|ämne|emne|aihe|assunto|收件人|主题|主旨|宛先|件名)" + _OUTLOOK_COLON,
-                         re.IGNORECASE)
+_OUTLOOK_SUBJECT = re.compile(r"^\*?(subject|betreff|objet|asunto|onderwerp|oggetto|temat|ämne|emne|aihe|assunto|"
+                              r"主题|主旨|件名)" + _OUTLOOK_COLON, re.IGNORECASE)
 
 
 def _outlook_block(lines: Sequence[str], index: int) -> bool:
     """Whether the From line at ``index`` opens Outlook's block of the quoted mail's headers: a
-    Sent (or Date) line and a To (or Subject) line among the four after it. Named by a mere
-    "Date", "Data" or "Datum", the block must show an address or a time: "Da: Milano / A: Roma /
-    Data: 3 dicembre" is a requester's travel plan, in the words an Outlook block uses."""
-    following = [line.strip() for line in lines[index + 1:index + 5]]
-    sent = next((found for found in map(_OUTLOOK_SENT.match, following) if found), None)
-    if sent is None or not any(_OUTLOOK_TO.match(line) for line in following):
-        return False
-    if sent.group(1).casefold() not in _PLAIN_DATE:
-        return True
-    return "@" in lines[index] or bool(_CLOCK_TIME.search(sent.string))
-
-
-_PLAIN_DATE = frozenset({"date", "datum", "data", "fecha", "日期"})
-_CLOCK_TIME = re.compile(r"\b\d{1,2}[:.]\d{2}\b")
+    Sent (or Date) line and a Subject line among the five after it (To and Cc between). Every
+    mail program's block names the subject; a requester's "From: JFK / To: Heathrow / Date:
+    9 December, 18:45" (a travel plan, in the words such a block uses) does not."""
+    following = [line.strip() for line in lines[index + 1:index + 6]]
+    return any(_OUTLOOK_SENT.match(line) for line in following) \
+        and any(_OUTLOOK_SUBJECT.match(line) for line in following)
 
 
 # A mail program's attribution names when (a digit) or who (an address), or quotes next: "On the
