@@ -462,6 +462,10 @@ def test_a_pasted_stack_trace_in_html_mail_keeps_its_lines_and_indentation() -> 
      "Window seat is fine, and use project 5522.", "project 5522"),  # no Subject: a travel plan
     ("Thanks\n\nFrom: Alice <help@x.example>\nSent: Monday, 23 November 2026 09:00\nTo: Bob\nCc: Carol\n"
      "Subject: x\n\nIt jams", None),  # a Cc line before the subject
+    ("Thanks\n\nFrom: Help <help@x.example>\n\nSent: Tuesday, December 1, 2026 10:00 AM\n\nTo: Paul <p@c.example>;"
+     " Ops <o@c.example>\nCc: Anna <a@c.example>; Carl <c@c.example>;\nErik <e@c.example>; Greta <g@c.example>;\n"
+     "Ivan <i@c.example>\n\nSubject: Re: Printer\n\nIt jams", None),  # wrapped Cc, blank lines between
+    ("Thanks\n\n发件人：Alice\n发送时间：2026年12月8日 10:00\n收件人：李\n主题：打印机\n\nIt jams", None),
 ])
 def test_quoted_mail_is_cut_and_the_requester_s_own_words_are_not(body: str, kept: str | None) -> None:
     from gitdesk.mail.message import strip_quoted

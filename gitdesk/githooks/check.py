@@ -127,10 +127,10 @@ def desk_prefixes(repo: git.Repo, treeish: str | None) -> list[str]:
 
 # --- judging one file -------------------------------------------------------------
 
-# Where gitdesk reads and writes files (.gitdesk, tickets/, attachments/, outbox/, sent/, feedback/):
+# Where gitdesk reads and writes files (.gitdesk, tickets/, attachments/, outbox/, sent/, undeliverable/, feedback/):
 # kb/ is left out, its README a team's own and links there harmless to gitdesk. In those it only
 # writes into, check looks for links alone: their contents are no business of its.
-_LINKS_ONLY = frozenset({"attachments", "outbox", "sent", "feedback"})
+_LINKS_ONLY = frozenset({"attachments", "outbox", "sent", "undeliverable", "feedback"})
 _WRITTEN_FOLDERS = frozenset({".gitdesk", TICKETS.rstrip("/"), *_LINKS_ONLY})
 
 

@@ -725,12 +725,25 @@ _OUTLOOK_SUBJECT = re.compile(r"^\*?(subject|betreff|objet|asunto|onderwerp|ogge
 
 def _outlook_block(lines: Sequence[str], index: int) -> bool:
     """Whether the From line at ``index`` opens Outlook's block of the quoted mail's headers: a
-    Sent (or Date) line and a Subject line among the five after it (To and Cc between). Every
-    mail program's block names the subject; a requester's "From: JFK / To: Heathrow / Date:
-    9 December, 18:45" (a travel plan, in the words such a block uses) does not."""
-    following = [line.strip() for line in lines[index + 1:index + 6]]
-    return any(_OUTLOOK_SENT.match(line) for line in following) \
-        and any(_OUTLOOK_SUBJECT.match(line) for line in following)
+    Sent (or Date) line, then a Subject line, with only header lines between (To, Cc, an
+    address list wrapped over lines, blank lines). Every mail program's block names the
+    subject; a requester's "From: JFK / To: Heathrow / Date: 9 December, 18:45" (a travel plan,
+    in the words such a block uses), then their own text, does not."""
+    sent = False
+    for line in lines[index + 1:index + 30]:
+        line = line.strip()
+        if not line:
+            continue
+        if _OUTLOOK_SUBJECT.match(line):
+            return sent
+        if _OUTLOOK_SENT.match(line):
+            sent = True
+        elif not (_BLOCK_HEADER.match(line) or "@" in line):
+            return False
+    return False
+
+
+_BLOCK_HEADER = re.compile(r"^\*?[^\W\d][\w -]{0,24}\s*[:：]")  # "Cc: …", "收件人：…"
 
 
 # A mail program's attribution names when (a digit) or who (an address), or quotes next: "On the

@@ -481,7 +481,8 @@ class TicketMail:
 
 def ticket_mail(desk: Desk, since: dict[str, datetime], now: datetime) -> dict[str, TicketMail]:
     """For each ticket ID in ``since``: the last question (``X-Gitdesk-Event: question``) queued
-    at or after that moment, and what became of it; reminders and other mail do not count. One
+    at or after that moment, and what became of it, and when the last reminder sent since then
+    was delivered (with no question, that alone); other mail does not count. One
     listing of each folder, whatever the number of tickets; only the asked-about tickets' files
     are read, newest first, until a question is found."""
     found: dict[str, TicketMail] = {}
@@ -522,6 +523,9 @@ def ticket_mail(desk: Desk, since: dict[str, datetime], now: datetime) -> dict[s
             else:
                 found[ticket_id] = TicketMail(delivered=_delivered(head, now), reminded=reminded)
             break
+        else:
+            if reminded is not None:  # pending by a canned reply or by hand: no question, but a reminder
+                found[ticket_id] = TicketMail(reminded=reminded)
     return found
 
 

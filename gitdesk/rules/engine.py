@@ -187,8 +187,10 @@ class Plan:
     unreadable: list[GitdeskError] = field(default_factory=list)
 
 
-def plan(desk: Desk, rules: Sequence[Rule], now: datetime) -> Plan:
-    """Every time rule's due work, the next it will do, and the tickets it must skip."""
+def plan(desk: Desk, rules: Sequence[Rule], now: datetime, *, every: Sequence[Rule] | None = None) -> Plan:
+    """Every time rule's due work, the next it will do, and the tickets it must skip;
+    ``every``: all the desk's rules, when ``rules`` are some of them (a reminder rule not run
+    still holds back the closing that must follow its mail)."""
     config = desk.config
     found = Plan(zone=Calendar.for_queue(desk.config, None, "business").zone)
     ticket_rules = [rule for rule in rules if rule.trigger.kind in ("status", "target")]
@@ -258,7 +260,7 @@ def plan(desk: Desk, rules: Sequence[Rule], now: datetime) -> Plan:
         if not late and not _digest_sent(desk, rule, occurrence) and not _before_the_rules(desk, occurrence, now):
             found.due.append(Due(rule, occurrence, occurrence))
     found.due.sort(key=_in_order)
-    _hold_back(desk, found, now, later, ticket_rules)
+    _hold_back(desk, found, now, later, rules if every is None else every)
     return found
 
 
@@ -542,13 +544,19 @@ def _after_the_reminder(config: Config, item: Due, mail: TicketMail | None, rule
     mine = calendar.seconds(item.rule.trigger.after)
     sooner = [calendar.seconds(rule.trigger.after) for rule in rules
               if rule.trigger.kind == "status" and rule.trigger.status == workflow.PENDING
-              and rule.trigger.after is not None and rule.steps and all(step.verb in _WORDS_ONLY for step in rule.steps)
+              and rule.trigger.after is not None and any(_reminds(step) for step in rule.steps)
               and rule.conditions.hold(item.ticket)]
     sooner = [seconds for seconds in sooner if seconds < mine]
     if not sooner:
         return due
     promised = calendar.add(mail.reminded, mine - max(sooner))
     return max(due or item.at, promised)
+
+
+def _reminds(step: Step) -> bool:
+    """Whether ``step`` mails the requester the reminder (``mail: reminder``), whatever else its
+    rule does: the mail ``ticket_mail`` knows as the reminder (its X-Gitdesk-Event)."""
+    return step.verb == "mail" and str(step.value) == templates.REMINDER
 
 
 def _not_yet_asked(item: Due, mail: TicketMail) -> str | None:
@@ -578,7 +586,8 @@ def _due_from_delivery(config: Config, item: Due, mail: TicketMail) -> datetime 
 def run(desk: Desk, now: datetime, *, dry_run: bool = False, only: str | None = None) -> RunReport:
     """Apply every rule that is due: one commit per rule and ticket (and per digest), each
     with a ``Gitdesk-Rule`` trailer. A ticket with uncommitted hand edits is skipped."""
-    rules = read_rules(desk.root, desk.config)
+    every = read_rules(desk.root, desk.config)
+    rules = every
     if only is not None:
         rules = [rule for rule in rules if rule.name == only]
         if not rules:
@@ -586,7 +595,7 @@ def run(desk: Desk, now: datetime, *, dry_run: bool = False, only: str | None = 
     report = RunReport(dry_run=dry_run)
     # A dry run changes nothing: no lock (it may run where .git/gitdesk cannot be written).
     with contextlib.nullcontext() if dry_run else desk.writing():
-        found = plan(desk, rules, now)
+        found = plan(desk, rules, now, every=every)
         report.unreadable = found.unreadable
         report.upcoming = sorted(found.upcoming.values(), key=lambda item: (item.at, item.rule.name))
         dirty = desk.dirty_paths([desk.path_of(item.ticket.id) for item in found.due if item.ticket]) \
