@@ -650,16 +650,14 @@ def _parse(raw: bytes) -> Incoming:
     )
 
 
-# Headers each delivery adds (a copy to an alias, the same mail fetched twice): not the mail's own.
-# Mail programs' marks in a mailbox (mutt's Status, Thunderbird's X-Mozilla-Status) too.
-_TRACE = re.compile(rb"^(received|delivered-to|x-original-to|return-path|x-delivered-to|x-envelope-to"
-                    rb"|x-received|arc-[a-z-]+|authentication-results|x-spam[a-z-]*|dkim-signature"
-                    rb"|x-gm-[a-z-]+|x-google-[a-z-]+|status|x-status|x-uid|x-keywords|x-mozilla-status2?"
-                    rb"|content-length|lines)\s*:", re.IGNORECASE)
-
-
+# Mail programs' marks in a mailbox (mutt's Status, Thunderbird's X-Mozilla-Status), and the
+# headers each delivery adds (a copy to an alias, the same mail fetched twice): not the mail's own.
 _MAILBOX_MARKS = frozenset({b"status", b"x-status", b"x-uid", b"x-keywords", b"x-mozilla-status",
                             b"x-mozilla-status2", b"content-length", b"lines"})
+_TRACE = re.compile(rb"^(received|delivered-to|x-original-to|return-path|x-delivered-to|x-envelope-to"
+                    rb"|x-received|arc-[a-z-]+|authentication-results|x-spam[a-z-]*|dkim-signature"
+                    rb"|x-gm-[a-z-]+|x-google-[a-z-]+|" + b"|".join(sorted(_MAILBOX_MARKS)) + rb")\s*:",
+                    re.IGNORECASE)
 
 
 def _fingerprint(raw: bytes) -> str:
