@@ -11,7 +11,6 @@ import contextlib
 import errno
 import hashlib
 import os
-import re
 import shlex
 import stat
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -231,8 +230,6 @@ class Desk:
                            hint=f"name it back: git mv {shlex.quote(f'{TICKETS}/{name}')} {TICKETS}/{found}.md"
                            if name.isprintable() else f"rename it to {TICKETS}/{found}.md") from None
 
-    _ID_LINE = re.compile(r"^id:[ \t]*['\"]?([A-Za-z0-9-]+)", re.MULTILINE)
-
     def _misnamed_holder(self, wanted: str) -> tuple[str, str] | None:
         """A file in tickets/ not named like a ticket (renamed by hand) whose front matter
         claims an ID starting with ``wanted``: its name and that ID."""
@@ -241,13 +238,11 @@ class Desk:
             if name.endswith("/") or not name.endswith(".md"):
                 continue
             try:
-                head = read_regular(str(self.tickets_dir / name), f"{TICKETS}/{name}")[:4096].decode("utf-8", "replace")
+                claimed = ticketfile.claimed_id(read_regular(str(self.tickets_dir / name), f"{TICKETS}/{name}"))
             except GitdeskError:
                 continue
-            found = self._ID_LINE.search(head.split("\n---", 1)[0])
-            if found and found.group(1).upper().startswith(wanted) and ids.is_valid(found.group(1).upper(),
-                                                                                    self.config.id_prefix):
-                return name, found.group(1).upper()
+            if claimed and claimed.startswith(wanted) and ids.is_valid(claimed, self.config.id_prefix):
+                return name, claimed
         return None
 
     def read_bytes(self, desk_path: str) -> bytes:

@@ -224,6 +224,15 @@ def parse_front(text: str, path: str | None = None) -> Ticket:
         return _ticket(frontmatter.load(normal, path), path)
 
 
+def claimed_id(head: bytes, key: str = "id") -> str | None:
+    """What a ticket file that cannot be read claims for ``key`` (``id``, ``duplicate_of``): an
+    ID-like value on that line of its front matter, read without YAML (its first 64 KB, a
+    character cut at the end or bytes that are not UTF-8 notwithstanding). Upper case."""
+    front = head[:65536].decode("utf-8", "replace").split("\n---", 1)[0]
+    found = re.search(rf"^{re.escape(key)}:[ \t]*['\"]?([A-Za-z0-9-]+)", front, re.MULTILINE)
+    return found.group(1).upper() if found else None
+
+
 def parse_bytes(data: bytes, path: str | None = None) -> tuple[Ticket, Document]:
     return parse(decode(data, path), path)
 

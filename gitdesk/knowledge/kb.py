@@ -862,7 +862,7 @@ def build(desk: Desk, *, commit: bool = True) -> BuildResult:
                        for path, text in changes.items()}
             _remember_looks(desk, [text for path, text in changes.items() if text is not None and path in drafted])
             _write_out(desk, changes)
-            return BuildResult(count, written, removed, None, alike, tuple(kept), replaced)  # a look reads drafts
+            return BuildResult(count, written, removed, None, alike, tuple(kept), replaced)
         message = (f"kb: rebuild the knowledge base ({counted(count, 'article')})\n\n"
                    f"{len(written)} written, {len(removed)} removed\n\nGitdesk-Action: kb-build\n")
         made = desk.commit_paths(changes, message, clock.now())
@@ -947,9 +947,6 @@ def _ensure_committed(desk: Desk) -> list[str]:
     return unread
 
 
-_DUPLICATE_LINE = re.compile(r"^duplicate_of:[ \t]*['\"]?([A-Za-z0-9-]+)", re.MULTILINE)
-
-
 def _behind_an_article(desk: Desk, name: str) -> bool:
     """Whether a ticket file that cannot be read may feed an article: one about it, or (its
     front matter naming a ticket it duplicates) that ticket's, which counts it. Unsure is yes."""
@@ -957,12 +954,11 @@ def _behind_an_article(desk: Desk, name: str) -> bool:
     if not is_valid_id(stem, desk.config.id_prefix) or article_of(desk, stem) is not None:
         return True
     try:
-        text = read_regular(str(desk.tickets_dir / f"{stem}.md"), paths.ticket_path(stem))[:65536].decode(
-            "utf-8", "replace")  # cut inside a character, or not UTF-8: the front matter is still read
+        original = ticketfile.claimed_id(read_regular(str(desk.tickets_dir / f"{stem}.md"), paths.ticket_path(stem)),
+                                         "duplicate_of")
     except GitdeskError:
         return True
-    found = _DUPLICATE_LINE.search(text.split("\n---", 1)[0])
-    return found is not None and article_of(desk, found.group(1).upper()) is not None
+    return original is not None and article_of(desk, original) is not None
 
 
 @dataclass(frozen=True, slots=True)
