@@ -1048,6 +1048,29 @@ def test_a_reminder_sent_late_still_leaves_the_requester_the_promised_days_befor
         "seven days after the reminder reached them"
 
 
+def test_a_reminder_held_up_by_the_mail_server_holds_up_the_closing_too(
+        tmp_path: Path, server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    from test_rules import done, pending_ticket, rules_desk
+    from test_rules import run as rules_run
+
+    desk = rules_desk(tmp_path / "rules", monkeypatch)
+    use(monkeypatch, server.env())
+    made = pending_ticket(desk)  # Monday 2026-11-23 09:00
+    send(desk)
+    monkeypatch.delenv("GITDESK_SMTP_HOST")  # the mail server goes down
+    desk.at("2026-11-25T10:00:00Z")
+    assert done(rules_run(desk)) == [("remind-pending", made)], "the reminder waits in outbox/"
+    desk.at("2026-12-03T10:00:00Z")  # by the status clock the closing is due
+    (held,) = [item for item in rules_run(desk)["actions"] if item["ticket"] == made]
+    assert held["commit"] is None and "the reminder to the requester has not gone out yet" in held["skipped"]
+    use(monkeypatch, server.env())
+    send(desk)  # the reminder reaches her at last
+    desk.at("2026-12-09T10:00:00Z")
+    assert done(rules_run(desk)) == [], "not before seven days after the reminder reached her"
+    desk.at("2026-12-10T10:30:00Z")
+    assert done(rules_run(desk)) == [("resolve-unanswered", made)]
+
+
 def test_a_question_recorded_under_a_second_name_still_counts_from_its_delivery(
         tmp_path: Path, server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
     """A record whose name was taken gets -2 (records are never overwritten): it is the same

@@ -466,6 +466,13 @@ def test_a_pasted_stack_trace_in_html_mail_keeps_its_lines_and_indentation() -> 
      " Ops <o@c.example>\nCc: Anna <a@c.example>; Carl <c@c.example>;\nErik <e@c.example>; Greta <g@c.example>;\n"
      "Ivan <i@c.example>\n\nSubject: Re: Printer\n\nIt jams", None),  # wrapped Cc, blank lines between
     ("Thanks\n\n发件人：Alice\n发送时间：2026年12月8日 10:00\n收件人：李\n主题：打印机\n\nIt jams", None),
+    ("Here is our asset form:\n\nFrom: Jane Doe\nEmail: jane@customer.example\nDate: 2026-12-02\n"
+     "Phone: +44 20 7946 0000\nModel: LaserJet 4250\nSubject: Printer jams on every duplex job\n"
+     "Message: it started after the toner change.", "LaserJet 4250"),  # a form, not a block
+    ("Thanks\n\nFrom: Acme support desk\nSent: Tuesday, December 1, 2026 9:00 AM\nTo: Doe, Jane; Smith, Alice;"
+     " Green,\nErin; Black, Frank\nSubject: Printer broken\n\nIt jams", None),  # names without addresses, wrapped
+    ("Thanks\n\nFrom: Acme <help@x.example>\nSubject: Printer broken\n"
+     "Date: 1 December 2026 at 10:00:00 CET\nTo: Jane <j@c.example>\n\nIt jams", None),  # Apple Mail's order
 ])
 def test_quoted_mail_is_cut_and_the_requester_s_own_words_are_not(body: str, kept: str | None) -> None:
     from gitdesk.mail.message import strip_quoted

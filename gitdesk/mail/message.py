@@ -722,26 +722,37 @@ _OUTLOOK_SUBJECT = re.compile(r"^\*?(subject|betreff|objet|asunto|onderwerp|ogge
 
 
 def _outlook_block(lines: Sequence[str], index: int) -> bool:
-    """Whether the From line at ``index`` opens Outlook's block of the quoted mail's headers: a
-    Sent (or Date) line, then a Subject line, with only header lines between (To, Cc, an
-    address list wrapped over lines, blank lines). Every mail program's block names the
-    subject; a requester's "From: JFK / To: Heathrow / Date: 9 December, 18:45" (a travel plan,
-    in the words such a block uses), then their own text, does not."""
-    sent = False
-    for line in lines[index + 1:index + 30]:
+    """Whether the From line at ``index`` opens a mail program's block of the quoted mail's
+    headers: a Sent (or Date) line and a Subject line, in any order (Apple Mail puts the
+    subject first), among known header lines only (To, Cc, a recipients' list wrapped over
+    lines, blank lines), within ten lines. Every such block names the subject; a requester's
+    "From: JFK / To: Heathrow / Date: 9 December, 18:45" (a travel plan), or a form of "Email:",
+    "Phone:" fields, is not one."""
+    sent = subject = recipients = False
+    seen = 0
+    for line in lines[index + 1:index + 20]:
         line = line.strip()
         if not line:
             continue
+        seen += 1
+        if seen > 10:
+            break
         if _OUTLOOK_SUBJECT.match(line):
-            return sent
-        if _OUTLOOK_SENT.match(line):
-            sent = True
-        elif not (_BLOCK_HEADER.match(line) or "@" in line):
-            return False
+            subject, recipients = True, False
+        elif _OUTLOOK_SENT.match(line):
+            sent, recipients = True, False
+        elif _OUTLOOK_TO.match(line):
+            recipients = True
+        elif not recipients or _BLOCK_HEADER.match(line):  # only a recipients' list goes on over lines
+            break
+        if sent and subject:
+            return True
     return False
 
 
-_BLOCK_HEADER = re.compile(r"^\*?[^\W\d][\w -]{0,24}\s*[:：]")  # "Cc: …", "收件人：…"
+_OUTLOOK_TO = re.compile(r"^\*?(to|cc|bcc|reply-to|an|antwort an|kopie|à|copie|a|para|cópia|copia|aan|do|kopia|till|"
+                         r"kopia|til|kopi|vastaanottaja|kopio|收件人|抄送|宛先)" + _OUTLOOK_COLON, re.IGNORECASE)
+_BLOCK_HEADER = re.compile(r"^\*?[^\W\d][\w -]{0,24}\s*[:：]")  # "Email: …", "收件人：…"
 
 
 # A mail program's attribution names when (a digit) or who (an address), or quotes next: "On the

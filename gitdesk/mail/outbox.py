@@ -477,6 +477,7 @@ class TicketMail:
     undeliverable: str | None = None  # given up on, in undeliverable/
     delivered: datetime | None = None  # when the server took it
     reminded: datetime | None = None  # when the server took the last reminder sent since (a rule's)
+    reminder_held: str | None = None  # that reminder, still in outbox/ or given up on in undeliverable/
 
 
 def ticket_mail(desk: Desk, since: dict[str, datetime], now: datetime) -> dict[str, TicketMail]:
@@ -506,26 +507,30 @@ def ticket_mail(desk: Desk, since: dict[str, datetime], now: datetime) -> dict[s
                 candidates.setdefault(ticket_id, []).append((stamp, kind, f"{kind}/{folder}{name}"))
     for ticket_id, files in candidates.items():
         reminded: datetime | None = None
+        held: str | None = None
+        reminder_seen = False
         for _, kind, path in sorted(files, reverse=True):
             try:  # never through a link (a committed symlink to any file), never blocking on a FIFO
                 head = read_regular(str(desk.root / path), path)[:16384]
             except (OSError, GitdeskError):
                 continue
             head = head.replace(b"\r\n", b"\n")
-            if b"\nX-Gitdesk-Event: reminder" in head and kind == SENT and reminded is None:
-                reminded = _delivered(head, now)
+            if b"\nX-Gitdesk-Event: reminder" in head and not reminder_seen:  # the newest reminder alone
+                reminder_seen = True
+                reminded = _delivered(head, now) if kind == SENT else None
+                held = None if kind == SENT else path
             if b"\nX-Gitdesk-Event: question" not in head:
                 continue
             if kind == OUTBOX:
-                found[ticket_id] = TicketMail(unsent=path, reminded=reminded)
+                found[ticket_id] = TicketMail(unsent=path, reminded=reminded, reminder_held=held)
             elif kind == UNDELIVERABLE:
-                found[ticket_id] = TicketMail(undeliverable=path, reminded=reminded)
+                found[ticket_id] = TicketMail(undeliverable=path, reminded=reminded, reminder_held=held)
             else:
-                found[ticket_id] = TicketMail(delivered=_delivered(head, now), reminded=reminded)
+                found[ticket_id] = TicketMail(delivered=_delivered(head, now), reminded=reminded, reminder_held=held)
             break
         else:
-            if reminded is not None:  # pending by a canned reply or by hand: no question, but a reminder
-                found[ticket_id] = TicketMail(reminded=reminded)
+            if reminder_seen:  # pending by a canned reply or by hand: no question, but a reminder
+                found[ticket_id] = TicketMail(reminded=reminded, reminder_held=held)
     return found
 
 

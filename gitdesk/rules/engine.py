@@ -561,9 +561,16 @@ def _reminds(step: Step) -> bool:
 
 def _not_yet_asked(item: Due, mail: TicketMail) -> str | None:
     """Why a rule on a ticket waiting on its requester (a reminder, "not heard back") must wait
-    for the desk's question to reach them, or None."""
+    for the desk's question to reach them (and a closing, for the reminder), or None."""
     if not _waits_on_requester(item):
         return None
+    if mail.reminder_held and any(step.verb in _FINISHING for step in item.rule.steps):
+        from gitdesk.mail.outbox import UNDELIVERABLE
+
+        if mail.reminder_held.startswith(f"{UNDELIVERABLE}/"):
+            return (f"the reminder to the requester could not be delivered ({mail.reminder_held}): "
+                    "reach them another way")
+        return f"the reminder to the requester has not gone out yet ({mail.reminder_held}): the wait counts from then"
     if mail.unsent:
         return f"its mail to the requester has not gone out yet ({mail.unsent}): the wait counts from then"
     if mail.undeliverable:
@@ -646,7 +653,8 @@ def _overtaken(due: Sequence[Due]) -> dict[int, str]:
             finishing.setdefault(item.ticket.id, (item.at, item.rule.name))
     return {id(item): finishing[item.ticket.id][1] for item in due
             if item.ticket is not None and item.ticket.id in finishing and item.at <= finishing[item.ticket.id][0]
-            and item.rule.steps and all(step.verb in _WORDS_ONLY for step in item.rule.steps)}
+            and item.rule.steps and (all(step.verb in _WORDS_ONLY for step in item.rule.steps)
+                                     or any(_reminds(step) for step in item.rule.steps))}
 
 
 def _latest_moment(desk: Desk, solved: Ticket) -> datetime:
