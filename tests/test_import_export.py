@@ -368,6 +368,7 @@ def test_odd_values_skip_their_record_not_the_import(desk: Desk, tmp_path: Path)
 
 
 def test_export_gives_every_ticket_whole(desk: Desk, tmp_path: Path) -> None:
+    desk.at("2026-11-20T09:00:00Z")  # one exported_at for the two exports compared below
     first = desk.new("=cmd|' /C calc'!A0", "-q", "it-helpdesk", "-m", "Line one\nline two")
     desk.run("--as", "alice", "note", first, "-m", "internal")
     desk.run("--as", "alice", "resolve", first, "--note", "Done.")

@@ -1071,6 +1071,35 @@ def test_a_reminder_held_up_by_the_mail_server_holds_up_the_closing_too(
     assert done(rules_run(desk)) == [("resolve-unanswered", made)]
 
 
+def test_a_reminder_that_never_goes_out_holds_the_closing_back_no_longer_than_the_rules_promise(
+        tmp_path: Path, server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    from test_rules import done, pending_ticket, rules_desk
+    from test_rules import run as rules_run
+
+    desk = rules_desk(tmp_path / "rules", monkeypatch)
+    use(monkeypatch, server.env())
+    made = pending_ticket(desk)  # Monday 2026-11-23 09:00
+    send(desk)
+    monkeypatch.delenv("GITDESK_SMTP_HOST")  # mail is never sent again from here
+    desk.at("2026-11-25T10:00:00Z")
+    assert done(rules_run(desk)) == [("remind-pending", made)]
+    desk.at("2026-12-08T10:00:00Z")
+    (held,) = [item for item in rules_run(desk)["actions"] if item["ticket"] == made]
+    assert "until 2026-12-09T09:00:00Z at most" in held["skipped"]
+    desk.at("2026-12-09T10:00:00Z")  # seven days past the closing's own time
+    assert done(rules_run(desk)) == [("resolve-unanswered", made)], "never held for ever"
+    rules = desk.path / ".gitdesk" / "rules.yml"  # one rule that reminds and closes at once
+    rules.write_text("rules:\n  - name: last-call\n    when: {status: pending, for: 5d}\n    do:\n"
+                     "      - mail: reminder\n      - resolve: We have not heard back from you.\n")
+    desk.git("commit", "-qam", "one rule")
+    other = pending_ticket(desk)
+    use(monkeypatch, server.env())
+    send(desk)  # its question goes out
+    desk.at("2026-12-20T10:00:00Z")
+    report = rules_run(desk)
+    assert done(report) == [("last-call", other)], "a rule is never overtaken by itself"
+
+
 def test_a_question_recorded_under_a_second_name_still_counts_from_its_delivery(
         tmp_path: Path, server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
     """A record whose name was taken gets -2 (records are never overwritten): it is the same

@@ -471,6 +471,19 @@ def test_a_pasted_stack_trace_in_html_mail_keeps_its_lines_and_indentation() -> 
      "Message: it started after the toner change.", "LaserJet 4250"),  # a form, not a block
     ("Thanks\n\nFrom: Acme support desk\nSent: Tuesday, December 1, 2026 9:00 AM\nTo: Doe, Jane; Smith, Alice;"
      " Green,\nErin; Black, Frank\nSubject: Printer broken\n\nIt jams", None),  # names without addresses, wrapped
+    ("Thanks\n\nOd: Alice <help@x.example>\nWysłano: wtorek, 1 grudnia 2026 10:00\nDo: Jan <j@c.example>\n"
+     "DW: Anna <anna@corp.example>\nTemat: RE: Drukarka\n\nIt jams", None),  # Polish Cc
+    ("Thanks\n\n寄件者: Alice <help@x.example>\n寄件日期: 2026年12月1日 10:00\n收件者: Li\n副本: Wang\n"
+     "主旨: 印表機\n\nIt jams", None),  # Traditional Chinese
+    ("Thanks\n\nFrom: Help <help@x.example>\nSent: Tuesday, December 1, 2026 10:00 AM\nTo: Paul <p@c.example>\n"
+     "Cc:\nSubject: RE: Printer\n\nIt jams", None),  # an empty Cc
+    ("Thanks\n\nFrom: Dr. Johanna Mueller-Luedenscheidt (IT Service Desk, Region North)\n"
+     "<johanna.mueller@example-corporation.com>\nSent: Tuesday, December 1, 2026 10:00 AM\nTo: Paul <p@c.example>;\n"
+     "IT: Servicedesk EMEA <emea@corp.example>\nSubject: RE: Printer\n\nIt jams", None),  # wrapped From and To
+    ("My mail bounced. I sent it like this:\nFrom: hans@corp.example\nTo: client@partner.example\n"
+     "and my boss in copy\nDate: 1 Dec 2026 10:00\nSubject: Offer 2026-17\nThe client says they never got it.",
+     "never got it"),  # prose after a To line is no recipients' list
+    ("Move request:\nFrom: Desk 12\nSubject: move\nDate: Friday\nWe also need a new monitor there.", "new monitor"),
     ("Thanks\n\nFrom: Acme <help@x.example>\nSubject: Printer broken\n"
      "Date: 1 December 2026 at 10:00:00 CET\nTo: Jane <j@c.example>\n\nIt jams", None),  # Apple Mail's order
 ])

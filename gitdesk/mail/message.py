@@ -392,7 +392,7 @@ _HEADER_LINE = re.compile(r"^\*?[^\W\d][\w -]{0,24}\s*:\*?\s")
 
 
 # Outlook's forward prefixes: FW, WG (German), TR (French), RV (Spanish), Doorst (Dutch), VB, VS…
-_FORWARD_SUBJECT = re.compile(r"^\s*(fwd?|wg|tr|rv|doorst|vb|vs|fs|转发|轉寄|転送)\s*[:：]", re.IGNORECASE)
+_FORWARD_SUBJECT = re.compile(r"^\s*(fwd?|wg|tr|rv|doorst|vb|vs|fs|pd|转发|轉寄|転送)\s*[:：]", re.IGNORECASE)
 
 
 def _forward_at(text: str, subject: str) -> tuple[int, int, str] | None:
@@ -711,47 +711,53 @@ _WROTE_NAMED = re.compile(r"^((am|op|den)\s.{4,300}\s(schrieb|schreef|skrev)\s.{
                           r"|.{4,300}\snapisał(?:\(a\)|a)?"  # Polish Gmail: "pon., 1 gru 2026 … <a@b> napisał(a):"
                           r"|.{1,300}\s于.{4,100}写道)\s*[:：]\s*$", re.IGNORECASE)  # Chinese Gmail: "<a@b> 于…写道："
 # A colon, or the full-width one Chinese and Japanese Outlook write ("发件人：Alice").
-_OUTLOOK_COLON = r"\s*(:\*?\s|：\*?\s*)"
+_OUTLOOK_COLON = r"\s*(:\*?(\s|$)|：\*?\s*)"  # "Cc:" with nothing after it too
 # Italian, Polish, Swedish, Danish/Norwegian, Finnish and Portuguese too (Da/Od/Från/Fra/Lähettäjä).
 _OUTLOOK_FROM = re.compile(r"^\*?(from|von|de|van|da|od|från|fra|lähettäjä|发件人|寄件者|差出人)" + _OUTLOOK_COLON,
                            re.IGNORECASE)
-_OUTLOOK_SENT = re.compile(r"^\*?(sent|gesendet|envoyé|enviado( el)?|verzonden|date|datum|data|fecha|inviato|wysłano|"
-                           r"skickat|sendt|lähetetty|发送时间|寄件日期|日期|送信日時)" + _OUTLOOK_COLON, re.IGNORECASE)
+_OUTLOOK_SENT = re.compile(r"^\*?(sent|gesendet|envoyé|enviad[oa]( el| em)?|verzonden|date|datum|data|fecha|inviato|"
+                           r"wysłano|skickat|sendt|lähetetty|发送时间|寄件日期|日期|送信日時|日付)" + _OUTLOOK_COLON,
+                           re.IGNORECASE)
 _OUTLOOK_SUBJECT = re.compile(r"^\*?(subject|betreff|objet|asunto|onderwerp|oggetto|temat|ämne|emne|aihe|assunto|"
                               r"主题|主旨|件名)" + _OUTLOOK_COLON, re.IGNORECASE)
 
 
 def _outlook_block(lines: Sequence[str], index: int) -> bool:
     """Whether the From line at ``index`` opens a mail program's block of the quoted mail's
-    headers: a Sent (or Date) line and a Subject line, in any order (Apple Mail puts the
-    subject first), among known header lines only (To, Cc, a recipients' list wrapped over
-    lines, blank lines), within ten lines. Every such block names the subject; a requester's
+    headers: a Sent (or Date) line, a To line and a Subject line, in any order (Apple Mail puts
+    the subject first), among known header lines only, blank lines, and the lines an address
+    or a recipients' list wraps onto (holding an address, or names between ";" and ","), within
+    ten header lines. Every such block names its recipients and the subject; a requester's
     "From: JFK / To: Heathrow / Date: 9 December, 18:45" (a travel plan), or a form of "Email:",
     "Phone:" fields, is not one."""
     sent = subject = recipients = False
-    seen = 0
-    for line in lines[index + 1:index + 20]:
+    wraps = True  # the From line's address may wrap too
+    headers = 0
+    for line in lines[index + 1:index + 60]:
         line = line.strip()
         if not line:
             continue
-        seen += 1
-        if seen > 10:
-            break
         if _OUTLOOK_SUBJECT.match(line):
-            subject, recipients = True, False
+            subject, wraps = True, False
         elif _OUTLOOK_SENT.match(line):
-            sent, recipients = True, False
+            sent, wraps = True, False
         elif _OUTLOOK_TO.match(line):
-            recipients = True
-        elif not recipients or _BLOCK_HEADER.match(line):  # only a recipients' list goes on over lines
+            recipients = wraps = True
+        elif wraps and ("@" in line or (not _BLOCK_HEADER.match(line) and any(mark in line for mark in ";,"))):
+            continue
+        else:
             break
-        if sent and subject:
+        headers += 1
+        if headers > 10:
+            break
+        if sent and subject and recipients:
             return True
     return False
 
 
-_OUTLOOK_TO = re.compile(r"^\*?(to|cc|bcc|reply-to|an|antwort an|kopie|à|copie|a|para|cópia|copia|aan|do|kopia|till|"
-                         r"kopia|til|kopi|vastaanottaja|kopio|收件人|抄送|宛先)" + _OUTLOOK_COLON, re.IGNORECASE)
+_OUTLOOK_TO = re.compile(r"^\*?(to|cc|bcc|reply-to|an|antwort an|kopie|à|copie|cci|a|para|cópia|copia|aan|do|dw|kopia|"
+                         r"till|til|kopi|vastaanottaja|kopio|收件人|收件者|抄送|副本|宛先)" + _OUTLOOK_COLON,
+                         re.IGNORECASE)
 _BLOCK_HEADER = re.compile(r"^\*?[^\W\d][\w -]{0,24}\s*[:：]")  # "Email: …", "收件人：…"
 
 

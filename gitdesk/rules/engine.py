@@ -514,7 +514,7 @@ def _hold_back(desk: Desk, found: Plan, now: datetime, later: Sequence[Due] = ()
     kept = []
     for item in found.due:
         mail = asked.get(item.ticket.id) if item.ticket is not None else None
-        why = _not_yet_asked(item, mail) if mail is not None else None
+        why = _not_yet_asked(desk.config, item, mail, rules, now) if mail is not None else None
         if why is not None:
             found.held.append((item, why))
             continue
@@ -536,21 +536,30 @@ def _after_the_reminder(config: Config, item: Due, mail: TicketMail | None, rule
     its requester comes no sooner after the reminder reached them than the rules promise
     (9 working days pending, the reminder after 2: 7 after it), though the reminder went out
     late (the scheduler was off when it fell due)."""
-    if mail is None or mail.reminded is None or item.ticket is None or not _waits_on_requester(item) \
-            or not any(step.verb in _FINISHING for step in item.rule.steps):
+    gap = _reminder_gap(config, item, rules)
+    if mail is None or mail.reminded is None or gap is None or item.ticket is None:
         return due
     calendar = _calendar(config, item.rule, item.ticket)
-    assert calendar is not None and item.rule.trigger.after is not None
+    assert calendar is not None
+    return max(due or item.at, calendar.add(mail.reminded, gap))
+
+
+def _reminder_gap(config: Config, item: Due, rules: Sequence[Rule]) -> float | None:
+    """For a rule that finishes a ticket waiting on its requester: how long after the reminder
+    it comes, as the rules promise (on its clock, in seconds; 9 working days pending, the
+    reminder after 2: 7 days); None for any other rule, or when no rule reminds first."""
+    if item.ticket is None or not _waits_on_requester(item) or item.rule.trigger.after is None \
+            or not any(step.verb in _FINISHING for step in item.rule.steps):
+        return None
+    calendar = _calendar(config, item.rule, item.ticket)
+    assert calendar is not None
     mine = calendar.seconds(item.rule.trigger.after)
-    sooner = [calendar.seconds(rule.trigger.after) for rule in rules
+    sooner = [seconds for rule in rules
               if rule.trigger.kind == "status" and rule.trigger.status == workflow.PENDING
               and rule.trigger.after is not None and any(_reminds(step) for step in rule.steps)
-              and rule.conditions.hold(item.ticket)]
-    sooner = [seconds for seconds in sooner if seconds < mine]
-    if not sooner:
-        return due
-    promised = calendar.add(mail.reminded, mine - max(sooner))
-    return max(due or item.at, promised)
+              and not any(step.verb in _FINISHING for step in rule.steps) and rule.conditions.hold(item.ticket)
+              and (seconds := calendar.seconds(rule.trigger.after)) < mine]
+    return mine - max(sooner) if sooner else None
 
 
 def _reminds(step: Step) -> bool:
@@ -559,18 +568,24 @@ def _reminds(step: Step) -> bool:
     return step.verb == "mail" and str(step.value) == templates.REMINDER
 
 
-def _not_yet_asked(item: Due, mail: TicketMail) -> str | None:
+def _not_yet_asked(config: Config, item: Due, mail: TicketMail, rules: Sequence[Rule], now: datetime) -> str | None:
     """Why a rule on a ticket waiting on its requester (a reminder, "not heard back") must wait
-    for the desk's question to reach them (and a closing, for the reminder), or None."""
+    for the desk's question to reach them (and a closing, for the reminder), or None. A
+    reminder still in outbox/ holds the closing for as long as the rules promise after it, no
+    longer: one that can never go (refused by mail send) must not keep the ticket open for ever."""
     if not _waits_on_requester(item):
         return None
-    if mail.reminder_held and any(step.verb in _FINISHING for step in item.rule.steps):
+    gap = _reminder_gap(config, item, rules) if mail.reminder_held else None
+    if mail.reminder_held and gap is not None:
         from gitdesk.mail.outbox import UNDELIVERABLE
 
+        calendar = _calendar(config, item.rule, item.ticket) if item.ticket is not None else None
         if mail.reminder_held.startswith(f"{UNDELIVERABLE}/"):
             return (f"the reminder to the requester could not be delivered ({mail.reminder_held}): "
                     "reach them another way")
-        return f"the reminder to the requester has not gone out yet ({mail.reminder_held}): the wait counts from then"
+        if calendar is not None and now < calendar.add(item.at, gap):
+            return (f"the reminder to the requester has not gone out yet ({mail.reminder_held}): the wait counts "
+                    f"from then, until {format_utc(calendar.add(item.at, gap))} at most")
     if mail.unsent:
         return f"its mail to the requester has not gone out yet ({mail.unsent}): the wait counts from then"
     if mail.undeliverable:
@@ -653,8 +668,9 @@ def _overtaken(due: Sequence[Due]) -> dict[int, str]:
             finishing.setdefault(item.ticket.id, (item.at, item.rule.name))
     return {id(item): finishing[item.ticket.id][1] for item in due
             if item.ticket is not None and item.ticket.id in finishing and item.at <= finishing[item.ticket.id][0]
-            and item.rule.steps and (all(step.verb in _WORDS_ONLY for step in item.rule.steps)
-                                     or any(_reminds(step) for step in item.rule.steps))}
+            and item.rule.steps and not any(step.verb in _FINISHING for step in item.rule.steps)
+            and (all(step.verb in _WORDS_ONLY for step in item.rule.steps)
+                 or any(_reminds(step) for step in item.rule.steps))}
 
 
 def _latest_moment(desk: Desk, solved: Ticket) -> datetime:
