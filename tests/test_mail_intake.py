@@ -780,6 +780,23 @@ def test_outlook_desktop_forwards_marked_by_a_border_alone_open_the_ticket_for_t
     assert made["description"] == "Our printer prints blank pages."
 
 
+@pytest.mark.parametrize(("subject", "block"), [
+    ("FW: Printer", "From: Dr. Johanna Mueller-Luedenscheidt (Procurement, Example Corporation)\n"
+                    "<rita@customer.example>\nSent: Monday, December 1, 2026 10:00 AM\nTo: Alice <alice@fernhill.example>;\n"
+                    "Bob <bob@fernhill.example>\nSubject: Printer"),
+    ("PD: Drukarka", "Od: Rita Kunde <rita@customer.example>\nWysłano: poniedziałek, 1 grudnia 2026 10:00\n"
+                     "Do: Alice <alice@fernhill.example>\nDW: Bob <bob@fernhill.example>\nTemat: Drukarka"),
+])
+def test_a_plain_text_forward_with_wrapped_headers_opens_the_ticket_for_the_customer(
+        mail_desk: Desk, tmp_path: Path, subject: str, block: str) -> None:
+    raw = (f"From: Alice Agent <alice@fernhill.example>\nTo: help@fernhill.example\nSubject: {subject}\n"
+           f"Message-ID: <wrap-{len(block)}@fernhill.example>\n\nFor the queue.\n\n{block}\n\n"
+           "Our printer prints blank pages.\n").encode()
+    made = ticket(mail_desk, intake(mail_desk, "eml", eml(tmp_path, raw, "wrap.eml"))["messages"][0]["ticket"])
+    assert made["requester"] == "rita@customer.example"
+    assert made["description"] == "Our printer prints blank pages."
+
+
 def test_a_colleague_forwarding_a_supplier_s_mail_is_the_requester(mail_desk: Desk, tmp_path: Path) -> None:
     """Carol asks about an invoice she got: the supplier must not become the requester, nor get
     the acknowledgement (nor, later, the agent's answer)."""

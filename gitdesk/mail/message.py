@@ -410,7 +410,11 @@ def _forward_at(text: str, subject: str) -> tuple[int, int, str] | None:
         stripped = line.strip()
         header = _OUTLOOK_FROM.match(stripped)
         if header and _outlook_block(lines, index):
-            return offset, offset + len(line), stripped[header.end():].strip()
+            value = stripped[header.end():].strip()
+            following = lines[index + 1].strip() if index + 1 < len(lines) else ""
+            if "@" not in value and following.startswith("<") and "@" in following:  # the address wrapped
+                value = f"{value} {following}"
+            return offset, offset + len(line), value
         offset += len(line) + 1
     return None
 
@@ -423,9 +427,15 @@ def split_forward(text: str, subject: str = "") -> tuple[str, str] | None:
         return None
     start, end, _ = found
     lines = text[end:].split("\n")[1:]  # what follows the From: line
-    while lines and lines[0].strip() and _HEADER_LINE.match(lines[0].strip()):  # Date:, To:, Subject: …
-        lines.pop(0)
+    while lines and lines[0].strip() and (_HEADER_LINE.match(lines[0].strip()) or _wrapped(lines[0].strip())):
+        lines.pop(0)  # Date:, To:, Subject: …, and the addresses a line's wrap carried over
     return text[:start].strip(), "\n".join(lines).strip()
+
+
+def _wrapped(line: str) -> bool:
+    """Whether a line in a header block is the rest of the one above (an address, or a
+    recipients' list, carried over by a wrap at 76 characters)."""
+    return line.startswith("<") or ("@" in line and (line.endswith((">", ";", ",")) or ";" in line))
 
 
 def _automatic(message: Message, sender: str, subject: str) -> str | None:
