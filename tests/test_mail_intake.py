@@ -484,6 +484,16 @@ def test_a_pasted_stack_trace_in_html_mail_keeps_its_lines_and_indentation() -> 
      "and my boss in copy\nDate: 1 Dec 2026 10:00\nSubject: Offer 2026-17\nThe client says they never got it.",
      "never got it"),  # prose after a To line is no recipients' list
     ("Move request:\nFrom: Desk 12\nSubject: move\nDate: Friday\nWe also need a new monitor there.", "new monitor"),
+    ("Thanks\n\nFrom: Help Desk <help@x.example>\nSent: Monday, December 1, 2026 10:00 AM\nTo: Hans Meyer; Anna "
+     "Schulz; Peter Braun; Maria Rossi; Lena Vogel; Tom\nBecker\nSubject: RE: Printer\n\nIt jams", None),  # "Becker"
+    ("Please book the trip.\nFrom: Berlin\nwe leave early, around 6, with the team\nTo: Lisbon\nDate: 12 December\n"
+     "Subject: customer visit\nThanks", "we leave early"),  # prose with commas after From
+    ("Thanks\n\nFrom: Help Desk <help@x.example>\nSent: Monday, December 1, 2026 10:00 AM\nSubject: RE: Printer\n\n"
+     "It jams", None),  # Bcc: no To line, an address in From
+    ("Please move the printer.\nFrom: room 214\nTo: room 310\nit is the big HP one, next to the window\n"
+     "Date: Friday, 18:00\nSubject: ok with facilities\nThanks", "next to the window"),  # prose, not names
+    ("Thanks\n\nFrom: Help Desk <help@x.example>\nSent: Monday, December 1, 2026 10:00 AM\nImportance: High\n"
+     "To: Hans <h@c.example>\nSubject: RE: Printer\n\nIt jams", None),
     ("Thanks\n\nFrom: Acme <help@x.example>\nSubject: Printer broken\n"
      "Date: 1 December 2026 at 10:00:00 CET\nTo: Jane <j@c.example>\n\nIt jams", None),  # Apple Mail's order
 ])
@@ -786,6 +796,12 @@ def test_outlook_desktop_forwards_marked_by_a_border_alone_open_the_ticket_for_t
                     "Bob <bob@fernhill.example>\nSubject: Printer"),
     ("PD: Drukarka", "Od: Rita Kunde <rita@customer.example>\nWysłano: poniedziałek, 1 grudnia 2026 10:00\n"
                      "Do: Alice <alice@fernhill.example>\nDW: Bob <bob@fernhill.example>\nTemat: Drukarka"),
+    ("FW: Printer", "From: Rita Kunde <rita@customer.example>\nSent: Monday, December 1, 2026 10:00 AM\n"
+                    "To: Alice Martin; Dan Okafor; Bob Stone; Hans Meyer; Anna Schulz;\nLena Vogel; Tom Becker\n"
+                    "Subject: Printer"),
+    ("Fwd: Printer", "Begin forwarded message:\n\nFrom: Dr. Rita Kunde-Longname (Procurement, Example Ltd)\n"
+                     "<rita@customer.example>\nSubject: Printer\nDate: 1 December 2026 at 10:00:00 CET\n"
+                     "To: Alice <alice@fernhill.example>"),
 ])
 def test_a_plain_text_forward_with_wrapped_headers_opens_the_ticket_for_the_customer(
         mail_desk: Desk, tmp_path: Path, subject: str, block: str) -> None:
@@ -795,6 +811,7 @@ def test_a_plain_text_forward_with_wrapped_headers_opens_the_ticket_for_the_cust
     made = ticket(mail_desk, intake(mail_desk, "eml", eml(tmp_path, raw, "wrap.eml"))["messages"][0]["ticket"])
     assert made["requester"] == "rita@customer.example"
     assert made["description"] == "Our printer prints blank pages."
+    assert made["title"] in ("Printer", "Drukarka"), "the forward's prefix is no part of the title"
 
 
 def test_a_colleague_forwarding_a_supplier_s_mail_is_the_requester(mail_desk: Desk, tmp_path: Path) -> None:

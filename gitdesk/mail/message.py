@@ -31,7 +31,8 @@ from gitdesk.text import address_key, clean_line
 
 LOOP_HEADER = "X-Gitdesk-Desk"  # set on every mail gitdesk sends; seen coming back, it is a loop
 MESSAGE_IDS = "message_ids"  # front-matter field: every Message-ID of a ticket's mail thread
-_REPLY_PREFIX = re.compile(r"^\s*((re|fwd?|aw|wg|sv|vs|antw|tr|r|rif|odp|fs|回复|回覆|答复|转发|轉寄|返信|転送)"
+_REPLY_PREFIX = re.compile(r"^\s*((re|fwd?|aw|wg|sv|vs|antw|tr|r|rif|odp|pd|rv|vb|doorst|fs|"
+                           r"回复|回覆|答复|转发|轉寄|返信|転送)"
                            r"\s*(\[\d+\])?\s*[:：]\s*)+", re.IGNORECASE)
 _MESSAGE_ID = re.compile(r"<[^<>\s]{1,500}>")
 _RETURNED_ID = re.compile(r"^Message-ID:[ \t]*(<[^<>\s]{1,500}>)", re.IGNORECASE | re.MULTILINE)
@@ -401,7 +402,8 @@ def _forward_at(text: str, subject: str) -> tuple[int, int, str] | None:
     forward's subject (FW:, WG:…), its From/Sent/To block is the forward too."""
     found = _INLINE_FORWARD.search(text)
     if found is not None:
-        return found.start(), found.end(), found.group("from")
+        following = text[found.end():].split("\n", 2)[1:2]
+        return found.start(), found.end(), _with_wrapped_address(found.group("from").strip(), following)
     if not _FORWARD_SUBJECT.match(subject):
         return None
     offset = 0
@@ -410,13 +412,18 @@ def _forward_at(text: str, subject: str) -> tuple[int, int, str] | None:
         stripped = line.strip()
         header = _OUTLOOK_FROM.match(stripped)
         if header and _outlook_block(lines, index):
-            value = stripped[header.end():].strip()
-            following = lines[index + 1].strip() if index + 1 < len(lines) else ""
-            if "@" not in value and following.startswith("<") and "@" in following:  # the address wrapped
-                value = f"{value} {following}"
-            return offset, offset + len(line), value
+            return offset, offset + len(line), _with_wrapped_address(stripped[header.end():].strip(),
+                                                                     lines[index + 1:index + 2])
         offset += len(line) + 1
     return None
+
+
+def _with_wrapped_address(value: str, following: Sequence[str]) -> str:
+    """A From line's value with its address, when a wrap carried it onto the next line."""
+    after = following[0].strip() if following else ""
+    if "@" not in value and "@" in after and (after.startswith("<") or value.endswith("<")):
+        return f"{value}{after}" if value.endswith("<") else f"{value} {after}"
+    return value
 
 
 def split_forward(text: str, subject: str = "") -> tuple[str, str] | None:
@@ -427,15 +434,13 @@ def split_forward(text: str, subject: str = "") -> tuple[str, str] | None:
         return None
     start, end, _ = found
     lines = text[end:].split("\n")[1:]  # what follows the From: line
-    while lines and lines[0].strip() and (_HEADER_LINE.match(lines[0].strip()) or _wrapped(lines[0].strip())):
-        lines.pop(0)  # Date:, To:, Subject: …, and the addresses a line's wrap carried over
+    wrapping = "address"
+    while lines and lines[0].strip() and (_HEADER_LINE.match(lines[0].strip()) or _wrapped(lines[0].strip(), wrapping)):
+        # Date:, To:, Subject: …, and what a wrap carried over of an address or a recipients' list
+        header = lines.pop(0).strip()
+        if _HEADER_LINE.match(header):
+            wrapping = "recipients" if _OUTLOOK_TO.match(header) else ""
     return text[:start].strip(), "\n".join(lines).strip()
-
-
-def _wrapped(line: str) -> bool:
-    """Whether a line in a header block is the rest of the one above (an address, or a
-    recipients' list, carried over by a wrap at 76 characters)."""
-    return line.startswith("<") or ("@" in line and (line.endswith((">", ";", ",")) or ";" in line))
 
 
 def _automatic(message: Message, sender: str, subject: str) -> str | None:
@@ -735,39 +740,56 @@ _OUTLOOK_SUBJECT = re.compile(r"^\*?(subject|betreff|objet|asunto|onderwerp|ogge
 def _outlook_block(lines: Sequence[str], index: int) -> bool:
     """Whether the From line at ``index`` opens a mail program's block of the quoted mail's
     headers: a Sent (or Date) line, a To line and a Subject line, in any order (Apple Mail puts
-    the subject first), among known header lines only, blank lines, and the lines an address
-    or a recipients' list wraps onto (holding an address, or names between ";" and ","), within
-    ten header lines. Every such block names its recipients and the subject; a requester's
-    "From: JFK / To: Heathrow / Date: 9 December, 18:45" (a travel plan), or a form of "Email:",
-    "Phone:" fields, is not one."""
+    the subject first; without a To line, as for Bcc, the From line must hold an address), among
+    known header lines only, blank lines, and the lines a wrap carries over (see ``_wrapped``),
+    within ten header lines. A requester's "From: JFK / To: Heathrow / Date: 9 December, 18:45"
+    (a travel plan), or a form of "Email:", "Phone:" fields, is not one."""
     sent = subject = recipients = False
-    wraps = True  # the From line's address may wrap too
+    wrapping = "address"  # what the line above may go on with: the From line's address
     headers = 0
     for line in lines[index + 1:index + 60]:
         line = line.strip()
         if not line:
             continue
         if _OUTLOOK_SUBJECT.match(line):
-            subject, wraps = True, False
+            subject, wrapping = True, ""
         elif _OUTLOOK_SENT.match(line):
-            sent, wraps = True, False
+            sent, wrapping = True, ""
         elif _OUTLOOK_TO.match(line):
-            recipients = wraps = True
-        elif wraps and ("@" in line or (not _BLOCK_HEADER.match(line) and any(mark in line for mark in ";,"))):
+            recipients, wrapping = True, "recipients"
+        elif _OUTLOOK_OTHER.match(line):
+            wrapping = ""
+        elif _wrapped(line, wrapping):
             continue
         else:
             break
         headers += 1
         if headers > 10:
             break
-        if sent and subject and recipients:
+        if sent and subject and (recipients or "@" in lines[index]):
             return True
     return False
+
+
+def _wrapped(line: str, wrapping: str) -> bool:
+    """Whether ``line`` in a header block is the rest of the header above it, carried over by a
+    wrap at 76 characters: an address (``wrapping`` "address", after From), or that or the rest
+    of a recipients' list ("recipients", after To and Cc): names between ";" and ",", or the
+    last name alone ("Becker"), never a sentence ("and my boss in copy")."""
+    if not wrapping or (_BLOCK_HEADER.match(line) and "@" not in line):
+        return False
+    if "@" in line or line.startswith("<"):
+        return True
+    names = [name.strip() for name in re.split(r"[;,]", line) if name.strip()]
+    return wrapping == "recipients" and not line.endswith((".", "!", "?")) and all(
+        len(name.split()) <= 3 and not name[0].islower() for name in names)  # "Becker", "Erin; Black, Frank"
 
 
 _OUTLOOK_TO = re.compile(r"^\*?(to|cc|bcc|reply-to|an|antwort an|kopie|à|copie|cci|a|para|cópia|copia|aan|do|dw|kopia|"
                          r"till|til|kopi|vastaanottaja|kopio|收件人|收件者|抄送|副本|宛先)" + _OUTLOOK_COLON,
                          re.IGNORECASE)
+_OUTLOOK_OTHER = re.compile(r"^\*?(importance|priority|attachments|wichtigkeit|anlagen|importance|pièces jointes|"
+                            r"importancia|datos adjuntos|priorità|allegati)" + _OUTLOOK_COLON, re.IGNORECASE)
 _BLOCK_HEADER = re.compile(r"^\*?[^\W\d][\w -]{0,24}\s*[:：]")  # "Email: …", "收件人：…"
 
 

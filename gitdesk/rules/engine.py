@@ -575,15 +575,15 @@ def _not_yet_asked(config: Config, item: Due, mail: TicketMail, rules: Sequence[
     longer: one that can never go (refused by mail send) must not keep the ticket open for ever."""
     if not _waits_on_requester(item):
         return None
-    gap = _reminder_gap(config, item, rules) if mail.reminder_held else None
-    if mail.reminder_held and gap is not None:
+    if mail.reminder_held and any(step.verb in _FINISHING for step in item.rule.steps):
         from gitdesk.mail.outbox import UNDELIVERABLE
 
-        calendar = _calendar(config, item.rule, item.ticket) if item.ticket is not None else None
-        if mail.reminder_held.startswith(f"{UNDELIVERABLE}/"):
+        if mail.reminder_held.startswith(f"{UNDELIVERABLE}/"):  # whatever the rules say now
             return (f"the reminder to the requester could not be delivered ({mail.reminder_held}): "
                     "reach them another way")
-        if calendar is not None and now < calendar.add(item.at, gap):
+        gap = _reminder_gap(config, item, rules)
+        calendar = _calendar(config, item.rule, item.ticket) if item.ticket is not None else None
+        if gap is not None and calendar is not None and now < calendar.add(item.at, gap):
             return (f"the reminder to the requester has not gone out yet ({mail.reminder_held}): the wait counts "
                     f"from then, until {format_utc(calendar.add(item.at, gap))} at most")
     if mail.unsent:
