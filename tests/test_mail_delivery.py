@@ -1048,18 +1048,29 @@ def test_a_reminder_sent_late_still_leaves_the_requester_the_promised_days_befor
         "seven days after the reminder reached them"
 
 
-def test_a_reminder_held_up_by_the_mail_server_holds_up_the_closing_too(
-        tmp_path: Path, server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+def reminded_while_the_mail_server_is_down(tmp_path: Path, server: Server,
+                                           monkeypatch: pytest.MonkeyPatch) -> tuple[Desk, str]:
+    """A desk whose question went out on Monday 2026-11-23; then the mail server goes down, and
+    on Wednesday the reminder is made: it waits in outbox/."""
     from test_rules import done, pending_ticket, rules_desk
     from test_rules import run as rules_run
 
     desk = rules_desk(tmp_path / "rules", monkeypatch)
     use(monkeypatch, server.env())
-    made = pending_ticket(desk)  # Monday 2026-11-23 09:00
+    made = pending_ticket(desk)
     send(desk)
-    monkeypatch.delenv("GITDESK_SMTP_HOST")  # the mail server goes down
+    monkeypatch.delenv("GITDESK_SMTP_HOST")
     desk.at("2026-11-25T10:00:00Z")
-    assert done(rules_run(desk)) == [("remind-pending", made)], "the reminder waits in outbox/"
+    assert done(rules_run(desk)) == [("remind-pending", made)]
+    return desk, made
+
+
+def test_a_reminder_held_up_by_the_mail_server_holds_up_the_closing_too(
+        tmp_path: Path, server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    from test_rules import done
+    from test_rules import run as rules_run
+
+    desk, made = reminded_while_the_mail_server_is_down(tmp_path, server, monkeypatch)
     desk.at("2026-12-03T10:00:00Z")  # by the status clock the closing is due
     (held,) = [item for item in rules_run(desk)["actions"] if item["ticket"] == made]
     assert held["commit"] is None and "the reminder to the requester has not gone out yet" in held["skipped"]
@@ -1073,16 +1084,10 @@ def test_a_reminder_held_up_by_the_mail_server_holds_up_the_closing_too(
 
 def test_a_reminder_that_never_goes_out_holds_the_closing_back_no_longer_than_the_rules_promise(
         tmp_path: Path, server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
-    from test_rules import done, pending_ticket, rules_desk
+    from test_rules import done, pending_ticket
     from test_rules import run as rules_run
 
-    desk = rules_desk(tmp_path / "rules", monkeypatch)
-    use(monkeypatch, server.env())
-    made = pending_ticket(desk)  # Monday 2026-11-23 09:00
-    send(desk)
-    monkeypatch.delenv("GITDESK_SMTP_HOST")  # mail is never sent again from here
-    desk.at("2026-11-25T10:00:00Z")
-    assert done(rules_run(desk)) == [("remind-pending", made)]
+    desk, made = reminded_while_the_mail_server_is_down(tmp_path, server, monkeypatch)  # and never sent
     desk.at("2026-12-08T10:00:00Z")
     (held,) = [item for item in rules_run(desk)["actions"] if item["ticket"] == made]
     assert "until 2026-12-09T09:00:00Z at most" in held["skipped"]
