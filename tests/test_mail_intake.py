@@ -490,6 +490,11 @@ def test_a_pasted_stack_trace_in_html_mail_keeps_its_lines_and_indentation() -> 
      "Subject: customer visit\nThanks", "we leave early"),  # prose with commas after From
     ("Thanks\n\nFrom: Help Desk <help@x.example>\nSent: Monday, December 1, 2026 10:00 AM\nSubject: RE: Printer\n\n"
      "It jams", None),  # Bcc: no To line, an address in From
+    ("Book it:\nFrom: Berlin\nwe leave at 6\nTo: Lisbon\nDate: 12 December\nSubject: visit\nThanks", "we leave at 6"),
+    ("Thanks\n\nFrom: Help Desk <help@x.example>\nSubject: Re: The printer on the third floor does not print\n"
+     "double-sided anymore\nDate: 1 December 2026 at 10:00:00 CET\nTo: Hans <h@c.example>\n\nIt jams", None),
+    ("Thanks\n\nFrom: Help Desk on behalf of Dr. Johanna Mueller (IT Service\nDesk)\nSent: Monday, December 1, 2026\n"
+     "To: Hans Meyer\nSubject: RE: Printer\n\nIt jams", None),  # a name wrapped without an address
     ("Please move the printer.\nFrom: room 214\nTo: room 310\nit is the big HP one, next to the window\n"
      "Date: Friday, 18:00\nSubject: ok with facilities\nThanks", "next to the window"),  # prose, not names
     ("Thanks\n\nFrom: Help Desk <help@x.example>\nSent: Monday, December 1, 2026 10:00 AM\nImportance: High\n"

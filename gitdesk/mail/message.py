@@ -752,7 +752,7 @@ def _outlook_block(lines: Sequence[str], index: int) -> bool:
         if not line:
             continue
         if _OUTLOOK_SUBJECT.match(line):
-            subject, wrapping = True, ""
+            subject, wrapping = True, "subject"
         elif _OUTLOOK_SENT.match(line):
             sent, wrapping = True, ""
         elif _OUTLOOK_TO.match(line):
@@ -760,6 +760,8 @@ def _outlook_block(lines: Sequence[str], index: int) -> bool:
         elif _OUTLOOK_OTHER.match(line):
             wrapping = ""
         elif _wrapped(line, wrapping):
+            if wrapping in ("address", "subject") and "@" not in line:
+                wrapping = ""  # a name or a subject wraps onto one line, no more
             continue
         else:
             break
@@ -773,16 +775,22 @@ def _outlook_block(lines: Sequence[str], index: int) -> bool:
 
 def _wrapped(line: str, wrapping: str) -> bool:
     """Whether ``line`` in a header block is the rest of the header above it, carried over by a
-    wrap at 76 characters: an address (``wrapping`` "address", after From), or that or the rest
-    of a recipients' list ("recipients", after To and Cc): names between ";" and ",", or the
-    last name alone ("Becker"), never a sentence ("and my boss in copy")."""
+    wrap at 76 characters: the From line's address or a short end of its name (``wrapping``
+    "address"), the end of the subject ("subject"), or the rest of a recipients' list
+    ("recipients", after To and Cc): addresses, names between ";" and ",", or the last name
+    alone ("Becker"); never a sentence ("and my boss in copy")."""
     if not wrapping or (_BLOCK_HEADER.match(line) and "@" not in line):
         return False
     if "@" in line or line.startswith("<"):
+        return wrapping != "subject"
+    if line.endswith((".", "!", "?")):
+        return False
+    if wrapping == "subject":  # "…does not print double-sided / anymore"
         return True
+    if wrapping == "address":  # "(IT Service / Desk)"
+        return len(line.split()) <= 3 and not line[0].islower()
     names = [name.strip() for name in re.split(r"[;,]", line) if name.strip()]
-    return wrapping == "recipients" and not line.endswith((".", "!", "?")) and all(
-        len(name.split()) <= 3 and not name[0].islower() for name in names)  # "Becker", "Erin; Black, Frank"
+    return all(len(name.split()) <= 3 and not name[0].islower() for name in names)  # "Becker", "Erin; Black, Frank"
 
 
 _OUTLOOK_TO = re.compile(r"^\*?(to|cc|bcc|reply-to|an|antwort an|kopie|à|copie|cci|a|para|cópia|copia|aan|do|dw|kopia|"
