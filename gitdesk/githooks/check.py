@@ -134,6 +134,11 @@ _LINKS_ONLY = frozenset({"attachments", "outbox", "sent", "undeliverable", "feed
 _WRITTEN_FOLDERS = frozenset({".gitdesk", TICKETS.rstrip("/"), *_LINKS_ONLY})
 
 
+def _links_only(relative: str) -> bool:
+    """Whether a path in the desk lies where check judges links alone (its bytes never read)."""
+    return relative.split("/", 1)[0] in _LINKS_ONLY
+
+
 def judge(snapshot: Snapshot, change: git.RawChange, old_bytes: bytes | None,
           new_bytes: bytes | None, moves: Moves | None = None) -> list[Finding]:
     """Everything wrong with one changed path in a snapshot. ``moves``: the ticket files the
@@ -149,7 +154,7 @@ def judge(snapshot: Snapshot, change: git.RawChange, old_bytes: bytes | None,
         # repository): an attachment taken in later would be dropped, every time, with a note
         return [Finding(path, "is a symbolic link; gitdesk never follows links", commit=commit,
                         hint=f"replace the link with a real file or folder: git rm {path}")]
-    if relative.split("/", 1)[0] in _LINKS_ONLY:
+    if _links_only(relative):
         return []
     if relative == CONFIG_PATH:
         if change.status == "D":
@@ -443,7 +448,7 @@ def _judge_rules(snapshot: Snapshot, path: str, commit: str | None, change: git.
 
 def _judge_changes(snapshot: Snapshot, changes: list[git.RawChange],
                    previous: Callable[[git.RawChange], str | None]) -> list[Finding]:
-    judged = [change for change in changes if change.path[len(snapshot.prefix):].split("/", 1)[0] not in _LINKS_ONLY]
+    judged = [change for change in changes if not _links_only(change.path[len(snapshot.prefix):])]
     wanted = [change.new for change in judged if change.status not in ("D", "U")]
     wanted += [old for old in map(previous, judged) if old]
     blobs = git.read_blobs(snapshot.repo, wanted)

@@ -14,7 +14,7 @@ import os
 import re
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -506,31 +506,28 @@ def ticket_mail(desk: Desk, since: dict[str, datetime], now: datetime) -> dict[s
                     continue
                 candidates.setdefault(ticket_id, []).append((stamp, kind, f"{kind}/{folder}{name}"))
     for ticket_id, files in candidates.items():
-        reminded: datetime | None = None
-        held: str | None = None
-        reminder_seen = False
+        question: TicketMail | None = None
+        reminder: tuple[datetime | None, str | None] | None = None  # the newest: when delivered, or where held
         for _, kind, path in sorted(files, reverse=True):
             try:  # never through a link (a committed symlink to any file), never blocking on a FIFO
                 head = read_regular(str(desk.root / path), path)[:16384]
             except (OSError, GitdeskError):
                 continue
             head = head.replace(b"\r\n", b"\n")
-            if b"\nX-Gitdesk-Event: reminder" in head and not reminder_seen:  # the newest reminder alone
-                reminder_seen = True
-                reminded = _delivered(head, now) if kind == SENT else None
-                held = None if kind == SENT else path
+            if b"\nX-Gitdesk-Event: reminder" in head and reminder is None:
+                reminder = (_delivered(head, now), None) if kind == SENT else (None, path)
             if b"\nX-Gitdesk-Event: question" not in head:
                 continue
             if kind == OUTBOX:
-                found[ticket_id] = TicketMail(unsent=path, reminded=reminded, reminder_held=held)
+                question = TicketMail(unsent=path)
             elif kind == UNDELIVERABLE:
-                found[ticket_id] = TicketMail(undeliverable=path, reminded=reminded, reminder_held=held)
+                question = TicketMail(undeliverable=path)
             else:
-                found[ticket_id] = TicketMail(delivered=_delivered(head, now), reminded=reminded, reminder_held=held)
+                question = TicketMail(delivered=_delivered(head, now))
             break
-        else:
-            if reminder_seen:  # pending by a canned reply or by hand: no question, but a reminder
-                found[ticket_id] = TicketMail(reminded=reminded, reminder_held=held)
+        if question is not None or reminder is not None:  # pending by a canned reply: a reminder alone
+            reminded, held = reminder or (None, None)
+            found[ticket_id] = replace(question or TicketMail(), reminded=reminded, reminder_held=held)
     return found
 
 

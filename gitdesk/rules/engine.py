@@ -549,7 +549,7 @@ def _reminder_gap(config: Config, item: Due, rules: Sequence[Rule]) -> float | N
     it comes, as the rules promise (on its clock, in seconds; 9 working days pending, the
     reminder after 2: 7 days); None for any other rule, or when no rule reminds first."""
     if item.ticket is None or not _waits_on_requester(item) or item.rule.trigger.after is None \
-            or not any(step.verb in _FINISHING for step in item.rule.steps):
+            or not _finishes(item.rule):
         return None
     calendar = _calendar(config, item.rule, item.ticket)
     assert calendar is not None
@@ -557,9 +557,14 @@ def _reminder_gap(config: Config, item: Due, rules: Sequence[Rule]) -> float | N
     sooner = [seconds for rule in rules
               if rule.trigger.kind == "status" and rule.trigger.status == workflow.PENDING
               and rule.trigger.after is not None and any(_reminds(step) for step in rule.steps)
-              and not any(step.verb in _FINISHING for step in rule.steps) and rule.conditions.hold(item.ticket)
+              and not _finishes(rule) and rule.conditions.hold(item.ticket)
               and (seconds := calendar.seconds(rule.trigger.after)) < mine]
     return mine - max(sooner) if sooner else None
+
+
+def _finishes(rule: Rule) -> bool:
+    """Whether ``rule`` finishes its ticket (resolves it, mailing the requester)."""
+    return any(step.verb in _FINISHING for step in rule.steps)
 
 
 def _reminds(step: Step) -> bool:
@@ -575,7 +580,7 @@ def _not_yet_asked(config: Config, item: Due, mail: TicketMail, rules: Sequence[
     longer: one that can never go (refused by mail send) must not keep the ticket open for ever."""
     if not _waits_on_requester(item):
         return None
-    if mail.reminder_held and any(step.verb in _FINISHING for step in item.rule.steps):
+    if mail.reminder_held and _finishes(item.rule):
         from gitdesk.mail.outbox import UNDELIVERABLE
 
         if mail.reminder_held.startswith(f"{UNDELIVERABLE}/"):  # whatever the rules say now
@@ -583,9 +588,10 @@ def _not_yet_asked(config: Config, item: Due, mail: TicketMail, rules: Sequence[
                     "reach them another way")
         gap = _reminder_gap(config, item, rules)
         calendar = _calendar(config, item.rule, item.ticket) if item.ticket is not None else None
-        if gap is not None and calendar is not None and now < calendar.add(item.at, gap):
+        longest = calendar.add(item.at, gap) if gap is not None and calendar is not None else None
+        if longest is not None and now < longest:
             return (f"the reminder to the requester has not gone out yet ({mail.reminder_held}): the wait counts "
-                    f"from then, until {format_utc(calendar.add(item.at, gap))} at most")
+                    f"from then, until {format_utc(longest)} at most")
     if mail.unsent:
         return f"its mail to the requester has not gone out yet ({mail.unsent}): the wait counts from then"
     if mail.undeliverable:
@@ -664,11 +670,11 @@ def _overtaken(due: Sequence[Due]) -> dict[int, str]:
     close, or a word to the lead, still goes."""
     finishing: dict[str, tuple[datetime, str]] = {}
     for item in due:
-        if item.ticket is not None and any(step.verb in _FINISHING for step in item.rule.steps):
+        if item.ticket is not None and _finishes(item.rule):
             finishing.setdefault(item.ticket.id, (item.at, item.rule.name))
     return {id(item): finishing[item.ticket.id][1] for item in due
             if item.ticket is not None and item.ticket.id in finishing and item.at <= finishing[item.ticket.id][0]
-            and item.rule.steps and not any(step.verb in _FINISHING for step in item.rule.steps)
+            and item.rule.steps and not _finishes(item.rule)
             and (all(step.verb in _WORDS_ONLY for step in item.rule.steps)
                  or any(_reminds(step) for step in item.rule.steps))}
 
