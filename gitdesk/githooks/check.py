@@ -13,6 +13,7 @@ match its id, and that is one lookup.
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -153,7 +154,7 @@ def judge(snapshot: Snapshot, change: git.RawChange, old_bytes: bytes | None,
         # gitdesk refuses to read or write through it (a link committed here points outside the
         # repository): an attachment taken in later would be dropped, every time, with a note
         return [Finding(path, "is a symbolic link; gitdesk never follows links", commit=commit,
-                        hint=f"replace the link with a real file or folder: git rm {path}")]
+                        hint=f"replace the link with a real file or folder: git rm {shlex.quote(path)}")]
     if _links_only(relative):
         return []
     if relative == CONFIG_PATH:
