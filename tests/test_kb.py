@@ -601,6 +601,54 @@ def test_one_more_article_on_a_busy_asset_rewrites_a_few_siblings_not_all(desk: 
     assert article.count("](vpn-issue-") == 5, "it links to the five seen nearest before it"
 
 
+def test_a_build_from_kept_work_writes_what_a_build_from_nothing_writes(desk: Desk,
+                                                                         desk_with_answers: dict[str, str]) -> None:
+    """A build keeps its cleaned texts and articles in the cache: whatever an article shows
+    changes (a title, a duplicate, an asset, a related ticket, a note), it is written again,
+    and the files are those a build with no cache writes."""
+    desk.run("kb", "build")
+    outlook, printer = desk_with_answers["outlook"], desk_with_answers["printer"]
+    desk.run("set", outlook, "kb_title", "Outlook keeps asking for the password")
+    desk.run("set", printer, "asset", "printer-7")
+    desk.run("reopen", printer)
+    desk.run("resolve", printer, "--note", "Replaced the roller and the pad.")
+    again = desk.new("Outlook prompts again", "-q", "it-helpdesk", "-c", "email")
+    desk.run("link", again, "--duplicate-of", outlook)
+    desk.run("resolve", again, "--note", "Same again.")
+    desk.run("kb", "build")
+    built = kb_files(desk)
+    article = next(text for path, text in built.items() if outlook.lower() in path)
+    assert "# Outlook keeps asking for the password" in article and "**Reported:** 3 times" in article
+    assert "Replaced the roller and the pad." in next(text for path, text in built.items() if printer.lower() in path)
+    for leftover in (desk.path / ".git" / "gitdesk").glob("cache.sqlite*"):
+        leftover.unlink()
+    assert "up to date" in desk.run("kb", "build").stdout
+    assert kb_files(desk) == built
+
+
+def test_kept_results_serve_while_asked_for_and_gitdesk_s_code_is_the_same() -> None:
+    import sqlite3
+
+    from gitdesk.cache import db, memo
+
+    connection = sqlite3.connect(":memory:", isolation_level=None)
+    connection.executescript(db.SCHEMA)
+    made: list[str] = []
+
+    def shout(text: str) -> str:
+        made.append(text)
+        return text.upper()
+
+    assert memo.every(connection, "shout", shout, ["a", "b", "a"]) == ["A", "B", "A"] and made == ["a", "b"]
+    made.clear()
+    assert memo.every(connection, "shout", shout, ["b", "c"]) == ["B", "C"] and made == ["c"]
+    assert connection.execute("SELECT count(*) FROM memo").fetchone()[0] == 2, "what was not asked for is dropped"
+    made.clear()
+    db.set_meta(connection, "memo_code", "an older gitdesk")
+    assert memo.every(connection, "shout", shout, ["b"]) == ["B"] and made == ["b"], "other code: made again"
+    assert memo.key_of(["ab", "c"]) != memo.key_of(["a", "bc"])
+
+
 @pytest.mark.parametrize(("target", "start"), [
     ("kb/README.md", "kb/email"), ("tickets/GD-1.md", "kb/email"), ("kb/email/x.md", "kb/email"),
     ("kb/hw/y.md", "kb/email"), ("kb/README.md", "kb"), ("tickets/a.md", "kb"), ("kb/kb/x.md", "kb/kbx"),

@@ -78,6 +78,30 @@ def _busy(error: sqlite3.Error) -> bool:
     return "locked" in str(error) or "busy" in str(error)
 
 
+def code() -> str:
+    """This gitdesk's code: the name, size, time and inode of each of its modules. It changes
+    with an upgrade (new files) and with an edit of a checkout, where the version may not.
+    Reading the version instead cost 30 ms of a 0.5 s listing (``importlib.metadata``)."""
+    import os
+
+    import gitdesk
+
+    stats: list[str] = []
+    folders = [os.path.dirname(os.path.abspath(gitdesk.__file__))]
+    try:
+        while folders:
+            with os.scandir(folders.pop()) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False) and entry.name != "__pycache__":
+                        folders.append(entry.path)
+                    elif entry.name.endswith(".py"):
+                        found = entry.stat()
+                        stats.append(f"{entry.path}:{found.st_size}:{found.st_mtime_ns}:{found.st_ino}")
+    except OSError:  # not a folder of files (a zip): the version says what it can
+        return str(gitdesk.__version__)
+    return "\n".join(sorted(stats))
+
+
 def _still_busy() -> GitdeskError:
     return GitdeskError("the cache in .git/gitdesk stayed locked by another process for over 30 seconds",
                         hint="wait for the other gitdesk command to finish, then run this one again")

@@ -43,31 +43,7 @@ def _key(desk: Desk) -> str:
         config = (desk.root / CONFIG_PATH).read_bytes()
     except OSError:
         config = b""
-    return hashlib.sha1(config + b"\0" + _code().encode() + b"\0" + str(records.SCHEMA).encode()).hexdigest()
-
-
-def _code() -> str:
-    """This gitdesk's code: the name, size, time and inode of each of its modules. It changes
-    with an upgrade (new files) and with an edit of a checkout, where the version may not.
-    Reading the version instead cost 30 ms of a 0.5 s listing (``importlib.metadata``)."""
-    import os
-
-    import gitdesk
-
-    stats: list[str] = []
-    folders = [os.path.dirname(os.path.abspath(gitdesk.__file__))]
-    try:
-        while folders:
-            with os.scandir(folders.pop()) as entries:
-                for entry in entries:
-                    if entry.is_dir(follow_symlinks=False) and entry.name != "__pycache__":
-                        folders.append(entry.path)
-                    elif entry.name.endswith(".py"):
-                        found = entry.stat()
-                        stats.append(f"{entry.path}:{found.st_size}:{found.st_mtime_ns}:{found.st_ino}")
-    except OSError:  # not a folder of files (a zip): the version says what it can
-        return str(gitdesk.__version__)
-    return "\n".join(sorted(stats))
+    return hashlib.sha1(config + b"\0" + db.code().encode() + b"\0" + str(records.SCHEMA).encode()).hexdigest()
 
 
 def ticket_records(desk: Desk, ids: Sequence[str], now: datetime) -> list[str]:
