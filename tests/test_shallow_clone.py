@@ -123,3 +123,21 @@ def shown_elsewhere(path: Path, ticket: str) -> list[str | None]:
 
     page = pages.ticket_page(OpenDesk.open(path, explicit=True), ticket, markup.renderer())
     return [dict(page.facts).get("warning"), Assistant(path).read(ticket).get("timings_warning")]
+
+
+def test_mail_and_the_rules_refuse_a_shallow_clone_with_the_fix(history: Desk, tmp_path: Path) -> None:
+    """What was ever delivered and how long each ticket has waited are read from the whole
+    history: a shallow clone would send again what a reverted mail-send commit brought back,
+    and date every ticket's status from the cut (a closing missed, a warning never sent)."""
+    config = history.path / ".gitdesk" / "config.yml"
+    config.write_text(config.read_text() + "mail:\n  address: help@example.com\n")
+    git(history.path, "commit", "-qam", "the desk gets mail")
+    shallow = clone(history, tmp_path / "shallow", depth=1)
+    history.at("2026-11-20T00:00:00Z")
+    for args, needs in ((["mail", "send"], "sending mail needs"), (["mail", "send", "--dry-run"], "sending mail needs"),
+                        (["rules"], "the rules need"), (["rules", "run", "--dry-run"], "the rules need")):
+        code, out, err = run(shallow, *args)
+        assert code == 1 and out == "", (args, out)
+        assert err.startswith(f"gitdesk: error: this clone is shallow: {needs} the whole history (run git fetch"), err
+    git(shallow, "fetch", "-q", "--unshallow")
+    assert run(shallow, "rules")[0] == 0 and run(shallow, "mail", "send", "--dry-run")[0] == 0

@@ -45,6 +45,7 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 from gitdesk import clock, git, paths, ticketfile, transaction, workflow
+from gitdesk.cache import history
 from gitdesk.clock import format_utc
 from gitdesk.desk import Desk, LoadedTicket
 from gitdesk.errors import GitdeskError, GitError, ValidationError
@@ -642,6 +643,9 @@ def send(desk: Desk, *, only: Collection[str] | None = None, dry_run: bool = Fal
     if not sender:
         raise ValidationError("the desk has no mail address, so it cannot send mail",
                               hint="set mail.address in .gitdesk/config.yml")
+    # What was ever delivered is read from the whole history: a shallow clone would send again
+    # what a reverted mail-send commit brought back.
+    history.require_full(desk, "sending mail needs")
     upstream = upstream_of(repo)
     branch = _on_mail_branch(desk, upstream)
     smtp = None

@@ -191,6 +191,7 @@ def plan(desk: Desk, rules: Sequence[Rule], now: datetime, *, every: Sequence[Ru
     """Every time rule's due work, the next it will do, and the tickets it must skip;
     ``every``: all the desk's rules, when ``rules`` are some of them (a reminder rule not run
     still holds back the closing that must follow its mail)."""
+    history.require_full(desk, "the rules need")  # each status's age starts at a shallow clone's cut
     config = desk.config
     found = Plan(zone=Calendar.for_queue(desk.config, None, "business").zone)
     ticket_rules = [rule for rule in rules if rule.trigger.kind in ("status", "target")]
