@@ -266,10 +266,12 @@ def test_solved_again_after_a_reopening_without_a_reason_the_answer_is_a_score(m
     assert (taken["messages"][0]["outcome"], taken["messages"][0]["detail"]) == ("feedback", "score 1")
 
 
-def test_a_rated_resolution_is_not_asked_again_and_a_second_score_on_a_closed_ticket_is_noted(
+def test_a_rated_resolution_is_not_asked_again_and_a_second_score_on_a_closed_ticket_replaces_the_first(
         mail_desk: Desk, tmp_path: Path) -> None:
     """Asked again after closing, the requester's "4 - good service" became a new ticket
-    titled "(no subject)", acknowledged as a request, and the score was lost."""
+    titled "(no subject)", acknowledged as a request, and the score was lost. A second answer
+    that only judges the help replaces the first (the latest counts): the mail promised it
+    goes to the weekly review, not to the agent."""
     ticket_id = from_mail(mail_desk, tmp_path)
     mail_desk.run("--as", "alice", "resolve", ticket_id, "--note", "Removed a torn label.")
     request = parse((mail_desk.path / next(p for p in mail_desk.committed_files() if p.startswith("outbox/")))
@@ -286,8 +288,11 @@ def test_a_rated_resolution_is_not_asked_again_and_a_second_score_on_a_closed_ti
     assert mail_desk.head() == head
     tickets = len(list((mail_desk.path / "tickets").glob("*.md")))
     second = intake(mail_desk, "eml", eml(tmp_path, answer_to(request, "4 - good service", 2), "b.eml"))
-    assert (second["messages"][0]["outcome"], second["messages"][0]["ticket"]) == ("reply", ticket_id)
+    assert (second["messages"][0]["outcome"], second["messages"][0]["ticket"]) == ("feedback", ticket_id)
     assert len(list((mail_desk.path / "tickets").glob("*.md"))) == tickets, "no new request"
+    report = json.loads(mail_desk.run("report", "feedback", "--since", "2026-11-01", "--format", "json").stdout)
+    assert report["findings"][:2] == ["1 response, average 4.0 of 5; 0 scored 1 or 2.",
+                                      "Left out: 1 score (replaced by a later answer)."], "the latest counts"
     assert ticket(mail_desk, ticket_id)["status"] == "closed"
     numbered = (f"From: bob.meyer@gmail.com\nTo: help@fernhill.example\nSubject: Re: Outlook [{ticket_id}]\n"
                 "Message-ID: <list-1@mail.gmail.com>\n\n1. The new colleague in room 3.14 needs Outlook too.\n"
@@ -348,6 +353,15 @@ def test_a_score_from_a_colleague_in_the_cc_is_a_reply_and_does_not_reopen(mail_
     ("1. Please also install Outlook on Tom's laptop\n2. And reset his VPN password", None),
     ("3) works now\n4) but the printer is next", None), ("5. Great, thanks", (5, "Great, thanks")),
     ("1. Please also install Outlook on Tom's laptop", None), ("1. could you reset it again", None),
+    # as people write scores in real mail: a full-width digit, stars, out of ten, in words, an emoji,
+    # answered below the quoted question, a number and words judging the help in other languages
+    ("５", (5, "")), ("５　ありがとうございました。", (5, "ありがとうございました。")), ("★★★★☆", (4, "")),
+    ("★★★★☆ quick!", (4, "quick!")), ("⭐️⭐️⭐️⭐️⭐️", (5, "")), ("★★☆ hmm", None),
+    ("10/10 would recommend", (5, "would recommend")), ("7/10", (4, "")), ("8/10 would not boot", None),
+    ("Five stars", (5, "")), ("4 von 5 Sternen", (4, "")), ("4 👍", (4, "")), ("one more thing", None),
+    ("5 excelente servicio", (5, "excelente servicio")), ("2 - slow and unfriendly", (2, "slow and unfriendly")),
+    ("> we believe your request is solved\n> How did we do? Reply with a number\n\n4, works fine",
+     (4, "works fine")), ("3/5 would not start", None),
 ])
 def test_scores_are_read_only_from_the_start_of_the_answer(text: str, expected: tuple[int, str] | None) -> None:
     from gitdesk.mail.intake import feedback_score

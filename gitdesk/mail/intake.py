@@ -653,7 +653,7 @@ def _asks_nothing(said: str) -> bool:
     if just_thanks(said):
         return True
     scored = feedback_score(said)
-    return scored is not None and all(word in _JUDGING for word in re.findall(r"\w+", scored[1].casefold()))
+    return scored is not None and (not scored[1].strip() or _only_judges(scored[1]))
 
 
 def just_thanks(text: str) -> bool:
@@ -725,7 +725,7 @@ _ASKS = re.compile(r"\b(?:please|pls|plz|kindly|could you|can you|would you|bitt
 # "3/5", "5 stars, thanks". "1 more thing: …" and "4.5" are words, not scores. A score that names
 # its scale ("/5", stars) may be followed by words at once: "4/5 fast, but…"; not by a date
 # ("4/5/2026") or a fraction of something ("3/5 of the laptops", "3/5 der Laptops").
-_STARS = r"(?:stars?|sterne?|[ée]toiles?|estrellas?|stelle|gwiazd(?:ek|ki|ka))"
+_STARS = r"(?:stars?|sternen|sterne?|[ée]toiles?|estrellas?|stelle|gwiazd(?:ek|ki|ka))"
 _SCORE = re.compile(r"^\W*(?:(?:score|rating|note|bewertung|punkte|notation)\s*[:=]?\s*)?([1-5])"
                     rf"(?:(?:\s*/\s*5(?:\s*{_STARS})?|\s*{_STARS})(?![\w/-]|[.,]\d)"
                     r"(?!\s+(?:of|der|des|de|del|di|dei|delle|z|is|are|was|were|would|ist|sind|est|sont|es|son)\b)"
@@ -754,14 +754,48 @@ and was is it the a an job work works worked service support help answer respons
 schnell prima toll langsam schlecht danke dank vielen schön schon gemacht zufrieden bien bon tres très rapide
 lent merci beaucoup content bueno buena muy muchas rapido rápido excelente gracias contento ottimo buono
 veloce lento grazie mille dobrze bardzo świetnie swietnie szybko dziękuję dziekuje
+would recommend recommended definitely professional kind polite patient competent efficient quickly slowly
+unfriendly rude unhelpful impolite late freundlich unfreundlich hilfsbereit kompetent professionell aimable
+efficace servicio atención atencion rápida rapida amable eficiente servizio assistenza gentile cortese
+obsługa obsluga miły mily uprzejmy ありがとう ありがとうございました ありがとうございます 谢谢 謝謝 感谢 非常感谢 很好
 """.split())
-_JUDGED = re.compile(r"^\W*([1-5])\s+(?:(?:out of|of|von|sur|de|su|na)\s+5\s+)?(\w[^?]*)$", re.IGNORECASE)
+_JUDGED = re.compile(r"^\W*([1-5])(?:\s*/\s*5)?\s+(?:(?:out of|of|von|sur|de|su|na)\s+5\s+)?(\w[^?]*)$",
+                     re.IGNORECASE)
+
+
+def _only_judges(words: str) -> bool:
+    """Whether every word of ``words`` (some) judges the help: "great service", "slow, unfriendly"."""
+    found = re.findall(r"\w+", words.casefold())
+    return bool(found) and all(word in _JUDGING for word in found)
 
 
 def _judged(first: str) -> re.Match[str] | None:
     found = _JUDGED.match(first)
-    words = re.findall(r"\w+", found.group(2).casefold()) if found else []
-    return found if words and all(word in _JUDGING for word in words) else None
+    return found if found and _only_judges(found.group(2)) else None
+
+
+# How else people write a score: stars (★★★★☆, ⭐⭐⭐⭐⭐), out of ten (10/10), in words before
+# a scale (Five stars), with an emoji after it (4 👍). Read as the digits the patterns know.
+_STAR_GLYPHS = re.compile(r"^(\W*?)([★⭐]{1,5})(☆*)")
+_OUT_OF_TEN = re.compile(r"^(\W*)(10|[1-9])\s*/\s*10(?![\d/]|[.,]\d)")
+_NUMBER_WORDS = {word: str(number) for number, words in enumerate((
+    "one eins un une uno una", "two zwei deux dos", "three drei trois tres", "four vier quatre cuatro",
+    "five fünf cinq cinco"), start=1) for word in words.split()}
+_IN_WORDS = re.compile(r"^(\W*)(" + "|".join(_NUMBER_WORDS) + rf")(?=\s+(?:{_STARS}|out of 5|of 5|von 5|sur 5)\b"
+                       r"|\s*/\s*5)", re.IGNORECASE)
+
+
+def _as_digits(first: str) -> str:
+    """A first line with its score written as the patterns read it (``first`` is NFKC: a
+    full-width ５ is a 5 already)."""
+    first = first.replace("\ufe0f", "")  # the emoji form of ⭐
+    stars = _STAR_GLYPHS.match(first)
+    if stars and (not stars.group(3) or len(stars.group(2)) + len(stars.group(3)) == 5):
+        first = f"{stars.group(1)}{len(stars.group(2))} stars {first[stars.end():]}"
+    first = " ".join("".join(" " if unicodedata.category(char) in ("So", "Sk", "Cf") else char
+                             for char in first).split())
+    first = _OUT_OF_TEN.sub(lambda found: f"{found.group(1)}{(int(found.group(2)) + 1) // 2}/5", first, count=1)
+    return _IN_WORDS.sub(lambda found: found.group(1) + _NUMBER_WORDS[found.group(2).casefold()], first, count=1)
 
 
 _NUMBERED = re.compile(r"([1-5])[.)]\s+\S")
@@ -772,9 +806,10 @@ def feedback_score(text: str) -> tuple[int, str] | None:
     first line ("4", "Score: 5 - quick!", "3/5", "5 great service"); None when it does not
     start with one, or when its first line says the problem is still there."""
     lines = [line for line in strip_quoted(text).split("\n")]
-    while lines and not lines[0].strip():
+    # Answered below the quoted question ("> How did we do? …" then "4, works fine").
+    while lines and (not lines[0].strip() or lines[0].lstrip().startswith(">")):
         lines.pop(0)
-    first = unicodedata.normalize("NFC", lines[0].strip()) if lines else ""
+    first = _as_digits(unicodedata.normalize("NFKC", lines[0].strip())) if lines else ""
     match = _SCORE.match(first) or _judged(first)
     if match is None or _STILL_BROKEN.search(first) or "?" in first:  # a question asks for an answer
         return None
@@ -798,10 +833,13 @@ def _feedback(state: _State, ticket: Ticket, incoming: Incoming, files: dict[str
     found = feedback_score(incoming.text)
     if found is None:
         return None
-    # One score per resolution: a second answer to the same one is ordinary mail, but a ticket
-    # reopened and solved again was asked again ("How did we do?"), and its answer is a score.
+    # One score per resolution counts, the latest: a second answer that only judges the help
+    # ("1 - slow, unfriendly") replaces the first, as the mail promised it goes to the review and
+    # not to the agent; one that says more ("1 - it broke again, please help") is ordinary mail.
+    # A ticket reopened and solved again was asked again ("How did we do?"): its answer is a score.
     last = state.rated.get(ticket.id)
-    if last is not None and notify.rated_since(state.desk, ticket, last):
+    if last is not None and notify.rated_since(state.desk, ticket, last) and \
+            found[1].strip() and not _only_judges(found[1]):
         return None
     state.rated[ticket.id] = clock.now()
     rating, body = feedback.record(ticket.id, found[0], found[1], clock.now(), ticket.status,
