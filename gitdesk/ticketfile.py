@@ -561,9 +561,10 @@ def escape_text(text: str, *, section: bool = True) -> str:
     In an entry or the resolution (``section``), level-2 headings become
     level 3, since a level-2 heading would end the section; in a description
     only ``## Conversation`` and ``## Resolution`` are escaped. An unclosed
-    code fence is closed so it cannot swallow what follows.
+    code fence is closed so it cannot swallow what follows. A NUL (no ticket file may hold
+    one: a byte an import or a pasted file brought) is dropped.
     """
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").strip("\n").split("\n")
+    lines = text.replace("\x00", "").replace("\r\n", "\n").replace("\r", "\n").strip("\n").split("\n")
     fence: str | None = None
     out: list[str] = []
     for raw in lines:

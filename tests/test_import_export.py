@@ -274,7 +274,9 @@ def test_backlog_md_tasks_from_every_folder(desk: Desk, tmp_path: Path) -> None:
     nested_ticket = shown(desk, items["tasks/sub/task-2 - Nested-task.md"]["ticket"])
     assert nested_ticket["description"] == "Lives in a sub folder."
     bare = items["tasks/task-6 - No-front-matter.md"]
-    assert "no front matter" in bare["detail"] and shown(desk, bare["ticket"])["title"] == "Clean the server room"
+    assert "no front matter: the id from the file name, the title from its heading" in bare["detail"]
+    assert (shown(desk, bare["ticket"])["title"], shown(desk, bare["ticket"])["description"]) == (
+        "Clean the server room", "Dust everywhere."), "the text below the heading is the task's"
     odd = shown(desk, items["tasks/sub/task-7 - Odd-values.md"]["ticket"])
     assert (odd["title"], odd["labels"]) == ("Values that are not text", ["ok"]), "never a Python repr like {'a'}"
     assert imported(desk, "backlog", project)["counts"]["imported"] == 0
@@ -524,3 +526,58 @@ def test_an_imported_ticket_without_replies_has_no_first_response_to_judge(desk:
     before = october()
     desk.run("reply", item["ticket"], "-m", "Is it still jamming?", "--as", "alice")
     assert october() == before, "a reply written after the import does not move a past month's figures"
+
+
+def test_exports_of_request_tracker_zammad_and_osticket_arrive_as_they_were(desk: Desk, tmp_path: Path) -> None:
+    """Their column names, status words, date forms and owners by full name: a closed osTicket
+    ticket came in open and dated today, an RT export was skipped row by row."""
+    osticket = tmp_path / "osticket.csv"
+    osticket.write_text("Ticket Number,Date Created,Subject,From,From Email,Current Status,Assigned To,Help Topic\r\n"
+                        "482913,2024-01-05 14:03,Printer broken,Jose Nunez,jose@example.com,Closed,Bob Agent,"
+                        "Printers\r\n", encoding="utf-8")
+    (item,) = imported(desk, "csv", osticket, "-q", "it-helpdesk")["items"]
+    printer = shown(desk, item["ticket"])
+    assert (printer["status"], printer["created"], printer["requester"], printer["assignee"]) == (
+        "closed", "2024-01-05T14:03:00Z", "jose@example.com", "bob")
+    assert "columns not read: 'From' (name a field's column with --map FIELD=COLUMN)" in item["detail"]
+    zammad = tmp_path / "zammad.csv"
+    zammad.write_text("Number,Title,State,Owner,Customer,Created at,Closed at,Tags\n"
+                      "31001,Drucker,pending close,alice,anna@example.com,2024-03-01 08:00:00 UTC,,\"büro, Zugriff/Überprüfung\"\n"
+                      "31002,VPN,merged,alice,anna@example.com,2024-03-02 08:00:00 UTC,2024-03-02 09:00:00 UTC,\n"
+                      "31003,Mail,Won\u2019t fix,alice,anna@example.com,2024-03-03 08:00:00,2024-03-03 10:00:00,\n",
+                      encoding="utf-8")
+    items = by_key(imported(desk, "csv", zammad, "--source", "zammad", "-q", "it-helpdesk"))
+    drucker = shown(desk, items["csv:zammad:31001"]["ticket"])
+    assert (drucker["status"], drucker["created"], drucker["labels"]) == (
+        "pending", "2024-03-01T08:00:00Z", ["büro", "zugriff-überprüfung"]), "letters of any language kept"
+    merged = shown(desk, items["csv:zammad:31002"]["ticket"])
+    assert (merged["status"], merged["timings"]["resolved_at"]) == ("rejected", None)
+    assert shown(desk, items["csv:zammad:31003"]["ticket"])["status"] == "rejected"
+    rt = tmp_path / "rt.tsv"
+    rt.write_text("id\tSubject\tStatus\tOwner\tRequestors\tCreated\n"
+                  "101\tCannot print\tstalled\tbob\tpaul@example.com\tFri Jan 05 14:03:22 2024\n", encoding="utf-8")
+    (item,) = imported(desk, "csv", rt, "--source", "rt", "-q", "it-helpdesk")["items"]
+    paper = shown(desk, item["ticket"])
+    assert (paper["status"], paper["created"], paper["requester"]) == ("pending", "2024-01-05T14:03:22Z",
+                                                                       "paul@example.com")
+
+
+def test_a_nul_byte_in_an_export_never_reaches_a_ticket_file(desk: Desk, tmp_path: Path) -> None:
+    """It was written into the ticket: check refused the file and every push stopped."""
+    rows = tmp_path / "nul.csv"
+    rows.write_bytes(b"Subject,Description,Requester,Created,Resolution,Status\n"
+                     b"Old row,\"legacy\x00byte\",a@example.com,2025-01-01,fixed\x00it,closed\n")
+    issues = tmp_path / "nul.json"
+    issues.write_text(json.dumps([{"number": 3, "title": "Null", "body": "a\u0000b", "state": "OPEN",
+                                   "createdAt": "2025-01-01T00:00:00Z",
+                                   "comments": [{"author": {"login": "pat"}, "body": "c\u0000d",
+                                                 "createdAt": "2025-01-02T00:00:00Z"}]}]))
+    (row,) = imported(desk, "csv", rows, "-q", "it-helpdesk")["items"]
+    (issue,) = imported(desk, "github", issues, "--repo", "fernhill/it", "-q", "it-helpdesk")["items"]
+    closed = tmp_path / "closed.json"
+    closed.write_text(json.dumps([{"number": 4, "title": "Coffee", "state": "CLOSED"}]))
+    (old,) = imported(desk, "github", closed, "--repo", "fernhill/it", "-q", "it-helpdesk")["items"]
+    assert "no stateReason in the export: closed as solved" in old["detail"]
+    assert gitdesk_process("check", cwd=desk.path).returncode == 0
+    assert shown(desk, row["ticket"])["description"] == "legacybyte"
+    assert shown(desk, issue["ticket"])["conversation"][0]["text"] == "cd"

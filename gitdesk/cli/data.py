@@ -262,8 +262,8 @@ def import_(session: Session, kind: str, path: Path, queue: str | None, mapping:
 
     \b
     Examples:
-      FIELDS=number,title,body,state,labels,assignees,author
-      FIELDS=$FIELDS,createdAt,closedAt,comments
+      FIELDS=number,title,body,state,stateReason,labels,assignees
+      FIELDS=$FIELDS,author,createdAt,closedAt,comments
       gh issue list --state all --limit 10000 --json $FIELDS > issues.json
       gitdesk import github issues.json --repo fernhill/it
       gitdesk import csv old-tickets.csv \\

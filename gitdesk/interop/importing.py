@@ -25,7 +25,7 @@ from gitdesk import actions, clock, ids, ticketfile, workflow
 from gitdesk.cache import db, index
 from gitdesk.desk import Actor, Desk
 from gitdesk.errors import GitdeskError, ValidationError
-from gitdesk.model import IMPORTED_ACTOR, IMPORTED_FROM, NOTE, REPLY, REQUESTER_NAME, Entry, Ticket
+from gitdesk.model import IMPORTED_ACTOR, IMPORTED_FROM, NOTE, REPLY, REQUESTER_NAME, Entry, Person, Ticket
 from gitdesk.text import clean_line
 
 
@@ -90,11 +90,12 @@ class ImportResult:
         return sum(1 for item in self.items if item.outcome == outcome)
 
 
-_LABEL = re.compile(r"[^a-z0-9._-]+")
+_LABEL = re.compile(r"[^\w.-]+")
 
 
 def label_name(text: str) -> str | None:
-    """A source's label as a desk label: lower case, spaces and odd characters as '-'."""
+    """A source's label as a desk label: lower case, spaces and odd characters as '-'; the
+    letters of any language kept (büro, 网络)."""
     name = re.sub("-{2,}", "-", _LABEL.sub("-", text.strip().lower())).strip("-._")
     return name[:50] or None
 
@@ -139,10 +140,22 @@ class _Builder:
 
         self.automation = EventRules(desk, mail=False, strict=True)
 
+    def _person(self, who: str) -> Person | None:
+        """One of the desk's people by handle, address or (as helpdesks export owners) their
+        full name, when one person alone has it."""
+        config = self.desk.config
+        found = config.person(who)
+        if found is None:
+            folded = " ".join(who.split()).casefold()
+            named = [person for person in config.people.values() if person.name and
+                     " ".join(person.name.split()).casefold() == folded]
+            found = named[0] if len(named) == 1 else None
+        return found
+
     def _author(self, who: str | None) -> str:
         """An entry author: a person's handle, else an email."""
         if who:
-            person = self.desk.config.person(who)
+            person = self._person(who)
             if person is not None:
                 return person.handle
             if workflow.is_email(who):
@@ -177,12 +190,12 @@ class _Builder:
         assignee = None
         if record.also_assigned:  # the first the desk knows as an agent, else the first as given
             named = [record.assignee or "", *record.also_assigned]
-            agents = [who for who in named if (person := config.person(who)) and config.is_agent(person.handle)]
+            agents = [who for who in named if (person := self._person(who)) and config.is_agent(person.handle)]
             chosen = agents[0] if agents else named[0]
             record.notes.append(f"{chosen} kept of {len(named)} assignees")
             record.assignee = chosen
         if record.assignee:
-            person = config.person(record.assignee)
+            person = self._person(record.assignee)
             if person is None:
                 record.notes.append(f"assignee {record.assignee!r} is not one of the desk's people: unassigned")
             elif not config.is_agent(person.handle):  # gitdesk assign refuses them: the ticket is kept all the same

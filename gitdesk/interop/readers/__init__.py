@@ -3,8 +3,9 @@ and ``importing.Skip``s, and never writes anything: ``gitdesk.importing`` does t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from gitdesk import clock
@@ -23,10 +24,41 @@ def parse_when(value: Any) -> datetime | None:
             return None
     if value is None or not str(value).strip():
         return None
+    text = " ".join(str(value).split())
     try:
-        return clock.parse_time(str(value))
+        return clock.parse_time(text)
     except GitdeskError:
-        return None
+        pass
+    for other in _OTHER_FORMS:
+        try:
+            found = other(text)
+        except (ValueError, TypeError, IndexError, OverflowError, GitdeskError):
+            continue
+        if found is not None and clock.FIRST_YEAR <= found.year <= clock.LAST_YEAR:
+            return found
+    return None
+
+
+def _zone_word(text: str) -> datetime | None:
+    """Zammad's "2024-03-01 08:00:00 UTC"."""
+    plain = re.sub(r"\s+(?:UTC|GMT|Z)$", "", text, flags=re.IGNORECASE)
+    return clock.parse_time(plain + "Z") if plain != text else None
+
+
+def _ctime(text: str) -> datetime | None:
+    """Request Tracker's default "Fri Jan 05 14:03:22 2024" (in UTC, as RT keeps its times)."""
+    return clock.as_utc(datetime.strptime(text, "%a %b %d %H:%M:%S %Y").replace(tzinfo=timezone.utc))
+
+
+def _mail_date(text: str) -> datetime | None:
+    """A mail's date, "Fri, 05 Jan 2024 14:03:22 +0000"."""
+    from email.utils import parsedate_to_datetime
+
+    found = parsedate_to_datetime(text)
+    return clock.as_utc(found if found.tzinfo else found.replace(tzinfo=timezone.utc))
+
+
+_OTHER_FORMS: tuple[Callable[[str], datetime | None], ...] = (_zone_word, _ctime, _mail_date)
 
 
 def guarded(position: str, read: Callable[..., Record | Skip], *args: Any) -> Record | Skip:

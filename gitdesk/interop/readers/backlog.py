@@ -78,6 +78,11 @@ def _scalar(value: object) -> str:
     return str(value) if isinstance(value, (str, int, float)) else ""
 
 
+# Backlog.md's own markers around a section's text ("<!-- AC:BEGIN -->"): not the task's words.
+_MARKERS = re.compile(r"^[ \t]*<!--\s*(?:AC|DOD|SECTION)?[A-Z:_ -]*(?:BEGIN|END)[A-Z:_ -]*\s*-->[ \t]*\n?",
+                      re.MULTILINE)
+
+
 def _record(file: Path, folder: str, position: str) -> Record | Skip:
     try:
         text = file.read_bytes().decode("utf-8-sig").replace("\r\n", "\n")
@@ -97,16 +102,20 @@ def _record(file: Path, folder: str, position: str) -> Record | Skip:
         body = text[end + 4:].lstrip("-").lstrip("\n")
     else:
         data, body = {}, text
-        notes.append("no front matter: title and id from the file name")
-    lead, sections = _sections(body)
+    lead, sections = _sections(_MARKERS.sub("", body))
     task_id = (_scalar(data.get("id")) or (stem_match.group(1) if stem_match else file.stem)).strip()
     title = _scalar(data.get("title")).strip()
     if not title:
         heading = re.search(r"^#\s+(.+)$", body, re.MULTILINE)
         title = heading.group(1).strip() if heading else (stem_match.group(2) if stem_match and stem_match.group(2)
                                                          else file.stem)
+        if not data:
+            notes.append(f"no front matter: the id from the file name, the title from its "
+                         f"{'heading' if heading else 'file name'}")
+    if lead.startswith("# "):  # the task's own heading (its title): what follows it is the text
+        lead = lead.partition("\n")[2].strip("\n")
     description = "\n\n".join(part for part in (
-        lead if lead and not lead.startswith("# ") else "",
+        lead,
         sections.get("description", ""),
         *(f"**{name.title()}**\n\n{sections[name]}" for name in ("acceptance criteria", "implementation plan")
           if sections.get(name))) if part)
@@ -118,7 +127,7 @@ def _record(file: Path, folder: str, position: str) -> Record | Skip:
     if folder == "completed" or status == "done":
         record.status = "closed"
         record.resolution = sections.get("implementation notes") or "Done in Backlog.md."
-        record.closed = parse_when(data.get("updated_date")) or parse_when(data.get("created_date"))
+        record.closed = parse_when(data.get("updated_date"))  # none: the import says so, and when it dates it
     else:
         if sections.get("implementation notes"):  # work under way: kept where the agent reads on
             record.body = "\n\n".join(part for part in (

@@ -15,20 +15,26 @@ from gitdesk.errors import ValidationError
 from gitdesk.interop.importing import Comment, Record, Skip
 from gitdesk.interop.readers import guarded, parse_when
 
+# Column names as the tools teams leave write them (Request Tracker, Zammad, osTicket, Zendesk,
+# Freshdesk, a spreadsheet), each field's in order of preference: an address before a name.
 FIELDS: dict[str, tuple[str, ...]] = {
-    "key": ("key", "id", "number", "ticket", "ticket id", "issue", "#"),
+    "key": ("key", "id", "number", "ticket", "ticket id", "ticket number", "ticket #", "ticket no", "issue", "#"),
     "title": ("title", "subject", "summary", "name"),
     "body": ("body", "description", "details", "text", "message"),
-    "requester": ("requester", "email", "e-mail", "e mail", "from", "reporter", "requested by", "customer", "contact"),
-    "status": ("status", "state"),
+    "requester": ("requester", "requestors", "requestor", "email", "e-mail", "e mail", "from email",
+                  "requester email", "customer email", "contact email", "from", "reporter", "requested by",
+                  "customer", "contact"),
+    "status": ("status", "state", "current status", "ticket status"),
     "priority": ("priority", "urgency"),
-    "queue": ("queue", "team", "group", "department"),
-    "assignee": ("assignee", "assigned to", "owner", "agent"),
+    "queue": ("queue", "team", "group", "department", "help topic"),
+    "assignee": ("assignee", "assigned to", "owner", "agent", "assigned agent", "assigned"),
     "category": ("category", "type"),
     "asset": ("asset", "machine", "device", "system", "computer"),
     "labels": ("labels", "tags", "label", "tag"),
-    "created": ("created", "created at", "created_at", "opened", "date", "submitted"),
-    "closed": ("closed", "closed at", "closed_at", "resolved at", "resolved_at", "completed",
+    "created": ("created", "created at", "created_at", "created on", "date created", "creation date",
+                "create date", "opened", "date", "submitted"),
+    "closed": ("closed", "closed at", "closed_at", "closed on", "date closed", "close date",
+               "resolved at", "resolved_at", "resolved on", "completed",
                "timings.resolved_at"),  # gitdesk's own export
     "resolution": ("resolution", "solution", "fix", "resolution note"),
     "comments": ("comments", "notes", "history", "conversation"),
@@ -37,11 +43,12 @@ STATUS_WORDS: dict[str, tuple[str, ...]] = {
     "new": ("new", "unassigned", "triage", "untriaged", "draft"),
     "open": ("open", "opened", "todo", "to do", "in progress", "in-progress", "assigned", "active", "working",
              "reopened", "started"),
-    "pending": ("pending", "waiting", "on hold", "on-hold", "waiting for customer", "awaiting reply"),
+    "pending": ("pending", "waiting", "on hold", "on-hold", "waiting for customer", "awaiting reply",
+                "stalled", "pending reminder", "pending close", "awaiting customer"),
     "resolved": ("resolved", "fixed", "solved"),
-    "closed": ("closed", "done", "complete", "completed", "finished"),
+    "closed": ("closed", "done", "complete", "completed", "finished", "archived"),
     "rejected": ("rejected", "wontfix", "won't fix", "spam", "cancelled", "canceled", "invalid", "duplicate",
-                 "declined"),
+                 "declined", "merged", "deleted"),
 }
 
 
@@ -90,7 +97,7 @@ def _rows(reader: Iterator[list[str]], name: str) -> Iterator[list[str]]:
 
 
 def status_of(word: str, statuses: Mapping[str, object]) -> str | None:
-    folded = " ".join(word.casefold().replace("_", " ").split())
+    folded = " ".join(word.casefold().replace("_", " ").replace("\u2019", "'").split())
     if folded in statuses:
         return folded
     for status, words in STATUS_WORDS.items():
@@ -121,6 +128,11 @@ def records(path: Path, statuses: Mapping[str, object], mapping: Mapping[str, st
     if "title" not in columns:
         raise ValidationError(f"{path.name}: no title column",
                               hint=f"name one with --map title=COLUMN (columns: {', '.join(header)})")
+    unread = [name.strip() for index, name in enumerate(header) if index not in columns.values() and name.strip()]
+    if unread:  # said once, with the first row: a column the names above miss is no silent loss
+        shown = ", ".join(repr(name) for name in unread[:8]) + (", …" if len(unread) > 8 else "")
+        encoding_note = "; ".join(filter(None, [encoding_note, f"columns not read: {shown} (name a field's "
+                                                               "column with --map FIELD=COLUMN)"]))
     seen: dict[str, str] = {}
     for number, row in enumerate(rows, 2):
         if any(cell.strip() for cell in row):

@@ -100,6 +100,9 @@ def _record(issue: Any, position: str, handles: frozenset[str], repository: str 
     reason = str(issue.get("stateReason") or issue.get("state_reason") or "").lower()
     if state == "closed":
         record.status = "rejected" if reason in ("not_planned", "duplicate") else "closed"
+        if "stateReason" not in issue and "state_reason" not in issue:
+            record.notes.append("no stateReason in the export: closed as solved (add stateReason to gh's "
+                                "--json fields to tell \"not planned\" apart)")
     elif not state:
         record.notes.append("no state in the export: imported as open")
     listed = issue.get("assignees")
