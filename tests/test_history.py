@@ -599,3 +599,31 @@ def test_a_file_repaired_after_a_committed_conflict_is_not_created_again(desk: D
              for change in entry["changes"]]
     assert shown[-2].startswith("unreadable version") and shown[-1].startswith("readable again ("), shown
     assert sum(change.startswith("created") for change in shown) == 1, "it was 'created' a second time"
+
+
+def test_a_squash_merge_is_its_author_s_whoever_its_last_squashed_commit_names(desk: Desk) -> None:
+    """GitHub's squash message lists every squashed commit's, trailers and all: its last
+    trailers (a requester's reply) credited the requester with the agent's take and resolve."""
+    desk.at("2026-12-01T09:00:00Z")
+    fan = desk.new("Laptop fan loud", "-q", "it-helpdesk", "-r", "carol")
+    printer = desk.new("Printer jams", "-q", "it-helpdesk", "-r", "carol")
+    desk.git("switch", "-qc", "pr")
+    desk.at("2026-12-01T10:00:00Z")
+    desk.run("--as", "alice", "take", fan)
+    desk.run("--as", "alice", "resolve", fan, "--note", "Cleaned the fan.")
+    desk.run("--as", "carol", "reply", printer, "-m", "Tray 2.")
+    messages = desk.git("log", "--reverse", "--format=* %B", "main..pr")
+    desk.git("switch", "-q", "main")
+    desk.git("merge", "-q", "--squash", "pr")
+    env = {**os.environ, "GIT_AUTHOR_NAME": "Alice Agent", "GIT_AUTHOR_EMAIL": "alice@example.com",
+           "GIT_AUTHOR_DATE": "2026-12-01T11:00:00Z", "GIT_COMMITTER_NAME": "GitHub",
+           "GIT_COMMITTER_EMAIL": "noreply@github.com", "GIT_COMMITTER_DATE": "2026-12-01T11:00:00Z"}
+    subprocess.run(["git", "commit", "-q", "--no-verify", "-m", "Fan ticket (#14)", "-m", messages],
+                   cwd=desk.path, env=env, check=True)
+    assert "Gitdesk-Actor: carol" in desk.last_message(), "the last squashed commit's trailers end the message"
+    moved = [entry for entry in log(desk, fan) if "status" in " ".join(entry["changes"])]
+    assert [entry["who"] for entry in moved][-1] == "alice", moved
+    desk.at("2026-12-02T09:00:00Z")
+    report = json.loads(desk.run("report", "workload", "--since", "2026-12-01", "--format", "json").stdout)
+    (people,) = [section for section in report["sections"] if section["key"] == "by_person"]
+    assert {row["person"]["value"]: row["resolved"]["value"] for row in people["rows"]} == {"alice": 1}

@@ -33,7 +33,12 @@ from gitdesk.timings import TRACKED, Change, Clocks, Timings
 
 _FORMAT = "%x1e%H%x1f%P%x1f%at%x1f%an%x1f%ae%x1f" \
           "%(trailers:key=Gitdesk-Actor,valueonly,separator=%x2c)%x1f" \
-          "%(trailers:key=Gitdesk-Action,valueonly,separator=%x2c)%x1f%s"
+          "%(trailers:key=Gitdesk-Action,valueonly,separator=%x2c)%x1f%s%x1f%b"
+# A record starts with its commit's ID: a message holding the separator byte cannot split one.
+_RECORD = re.compile(rb"\x1e(?=[0-9a-f]{40}(?:[0-9a-f]{24})?\x1f)")
+# A squash merge's message lists each squashed commit's, trailers and all (GitHub's, git merge
+# --squash): its last trailers are the last commit's, not the squash's.
+_ACTION_LINE = re.compile(r"^Gitdesk-Action:", re.MULTILINE)
 CHUNK = 2000  # commits whose events are written together
 VERSIONS_PER_PART = 500  # ticket versions read and parsed by one task (and per step of the progress)
 PARSE_IN_PARALLEL_FROM = 4000  # ticket versions to read that pay for worker processes
@@ -131,17 +136,20 @@ def _parse_log(out: bytes, paths: tuple[str, ...]) -> list[_Commit]:
     changed nothing there is left out, a merge never (what it kept of each side matters)."""
     commits: dict[str, _Commit] = {}
     order: list[str] = []
-    for block in out.split(b"\x1e"):
+    for block in _RECORD.split(out):
         if not block.strip():
             continue
         header, _, raw = block.partition(b"\0")
-        fields = header.decode("utf-8", "replace").split("\x1f")
-        if len(fields) < 8:
+        fields = header.decode("utf-8", "replace").split("\x1f", 8)
+        if len(fields) < 9:
             continue
         sha, parents = fields[0], fields[1].split()
         commit = commits.get(sha)
         if commit is None:
-            commit = _Commit(sha, parents, int(fields[2] or 0), fields[3], fields[4], fields[5], fields[6],
+            actor, action = fields[5], fields[6]
+            if len(_ACTION_LINE.findall(fields[8])) > 1:  # a squash: its author made it, whoever the parts name
+                actor = action = ""
+            commit = _Commit(sha, parents, int(fields[2] or 0), fields[3], fields[4], actor, action,
                              fields[7], {})
             commits[sha] = commit
             order.append(sha)
