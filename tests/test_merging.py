@@ -449,6 +449,8 @@ def test_a_merge_that_keeps_only_one_side_s_reply_is_caught(team, monkeypatch) -
     assert bob.try_git("merge", "-q", "-s", "ours", "--no-edit", "origin/main").returncode == 0
     found = bob.run("check", "--range", f"{base}..HEAD", ok=False)
     assert "the merge drops 1 entry one side added" in found and "alice — reply" in found
+    said = bob.run("sync", ok=False)  # judges the push as a server's hook would: the reply was mailed
+    assert "sync stopped before pushing" in said and "the merge drops 1 entry one side added" in said
     # The driver's own merge keeps both: nothing to say.
     bob.git("reset", "-q", "--hard", base)
     assert bob.try_git("merge", "-q", "--no-edit", "origin/main").returncode == 0

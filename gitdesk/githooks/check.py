@@ -552,12 +552,14 @@ def check_commits(repo: git.Repo, commits: Iterable[tuple[str, list[str]]]) -> l
     return findings
 
 
-def _merge_drops(snapshot: Snapshot, commit: str, parents: list[str], paths: list[str]) -> list[Finding]:
+def _merge_drops(snapshot: Snapshot, commit: str, parents: list[str], paths: list[str],
+                 tip: str | None = None) -> list[Finding]:
     """What one side of a merge added to a ticket and the merge lost: an entry (a reply the
     requester was mailed, gone from the thread and the reports), a resolution, or a resolve
     (the ticket open again with no reopen). Each side passed on its own, and the merged file
     passes against the side it was taken from, so a conflict settled by keeping one side
-    ("git checkout --ours", a hand edit) went unsaid; gitdesk's merge driver never does it."""
+    ("git checkout --ours", a hand edit) went unsaid; gitdesk's merge driver never does it.
+    ``tip``: what is still lost there, a later commit (of a push) that put it back is fine."""
     repo = snapshot.repo
     tickets = [path for path in paths if path.startswith(snapshot.prefix + TICKETS) and path.endswith(".md")]
     found = git.run_result(repo, "merge-base", "--octopus", *parents) if tickets else None
@@ -565,7 +567,7 @@ def _merge_drops(snapshot: Snapshot, commit: str, parents: list[str], paths: lis
         return []  # no ticket in the merge, or two unrelated histories: nothing either side added to
     base = found.stdout.decode().strip()
     versions = {revision: dict(((path, sha) for _, sha, path in git.tree_entries(repo, revision, tickets)))
-                for revision in (base, commit, *parents)}
+                for revision in dict.fromkeys((base, commit, *parents, *([tip] if tip else [])))}
     blobs = git.read_blobs(repo, [sha for known in versions.values() for sha in known.values()])
     config = snapshot.config()[0]
 
@@ -578,7 +580,7 @@ def _merge_drops(snapshot: Snapshot, commit: str, parents: list[str], paths: lis
 
     findings: list[Finding] = []
     for path in tickets:
-        merged, before = read(commit, path), read(base, path)
+        merged, before = read(tip or commit, path), read(base, path)
         if merged is None:
             continue
         kept = {entry.heading for entry in merged.entries}
@@ -636,7 +638,17 @@ def check_push(repo: git.Repo, old: str | None, new: str) -> list[Finding]:
         return findings  # a history of its own: no state before it to compare with
     at_tip = check_commits(repo, [(new, [base])])  # the whole push as one change
     broken = {finding.path for finding in findings}
-    return [finding for finding in at_tip if finding.path in broken]
+    kept = [finding for finding in at_tip if finding.path in broken]
+    # As one change, what a merge of the push dropped is a deletion, which one commit may make:
+    # judged again against the tip, it still stops the push unless a later commit put it back.
+    for commit, parents in commits:
+        dropped = sorted({finding.path for finding in findings if finding.commit == commit})
+        if len(parents) > 1 and dropped:
+            for prefix in desk_prefixes(repo, commit):
+                snapshot = Snapshot(repo, prefix, commit, _entries_at(repo, commit))
+                kept += [finding for finding in _merge_drops(snapshot, commit, parents, dropped, tip=new)
+                         if finding not in kept]
+    return kept
 
 
 def not_staged(repo: git.Repo) -> list[str]:
