@@ -381,12 +381,16 @@ class Desk:
                       reason: str, advance: Callable[[int], None] | None = None) -> str | None:
         """Commit several (files, message, when) steps in order, backdated as given, and
         land them at once (all or nothing). Returns the last commit, or None for no steps.
-        ``advance(1)`` as each commit is handed to Git."""
-        from gitdesk.clock import git_date
+        ``advance(1)`` as each commit is handed to Git. Each is authored at its ``when`` and
+        committed now (or then, if later): Git walks ranges (``A..B``, what sync counts) by
+        commit dates, and a committer date years before its parent's misleads it."""
+        from gitdesk.clock import git_date, now
 
         author = self.identity()
+        moment = now()
         prepared = [git.CommitStep({self.repo_path(path): data.encode("utf-8") if isinstance(data, str) else data
-                                    for path, data in files.items()}, message, author, git_date(when))
+                                    for path, data in files.items()}, message, author, git_date(when),
+                                   git_date(max(when, moment)))
                     for files, message, when in steps]
         return transaction.commit_series(self.repo, prepared, reason, advance)
 

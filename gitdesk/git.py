@@ -625,6 +625,7 @@ class CommitStep:
     message: str
     author: tuple[str, str]
     date: str
+    committed: str | None = None  # when it is committed, if not at ``date`` (a backdated history's)
 
 
 def _ident(author: tuple[str, str], date: str) -> bytes:
@@ -703,7 +704,7 @@ def fast_import(repo: Repo, parent: str | None, steps: Iterable[CommitStep]) -> 
             message = step.message.encode()
             chunk = [b"commit " + ref.encode() + b"\n",
                      b"author " + _ident(step.author, step.date) + b"\n",
-                     b"committer " + _ident(step.author, step.date) + b"\n",
+                     b"committer " + _ident(step.author, step.committed or step.date) + b"\n",
                      b"data %d\n" % len(message), message, b"\n"]
             if first and parent is not None:
                 chunk.append(f"from {parent}\n".encode())

@@ -581,3 +581,17 @@ def test_a_nul_byte_in_an_export_never_reaches_a_ticket_file(desk: Desk, tmp_pat
     assert gitdesk_process("check", cwd=desk.path).returncode == 0
     assert shown(desk, row["ticket"])["description"] == "legacybyte"
     assert shown(desk, issue["ticket"])["conversation"][0]["text"] == "cd"
+
+
+def test_an_imported_history_is_authored_when_it_happened_and_committed_at_the_import(desk: Desk,
+                                                                                     tmp_path: Path) -> None:
+    """Committer dates years before their parent's misled Git's range walks: sync counted
+    commits "in" that nobody had pushed."""
+    desk.at("2026-11-20T09:00:00Z")
+    rows = tmp_path / "old.csv"
+    rows.write_text("ID,Subject,State,E-mail,Created at,Closed at\n"
+                    "1,Printer,Closed,x@example.com,2024-10-05T09:00:00Z,2024-10-06T09:00:00Z\n", encoding="utf-8")
+    imported(desk, "csv", rows, "-q", "it-helpdesk")
+    dates = [line.split() for line in desk.git("log", "--format=%aI %cI", "-3").splitlines()]
+    assert [author for author, _ in dates] == ["2024-10-06T09:00:00+00:00"] * 2 + ["2024-10-05T09:00:00+00:00"]
+    assert {committed for _, committed in dates} == {"2026-11-20T09:00:00+00:00"}
