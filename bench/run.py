@@ -570,6 +570,7 @@ def bench_import(rows: int, runs: int) -> list[tuple[str, float, str, str]]:
         subprocess.run([*gitdesk, "init"], cwd=desk, check=True, capture_output=True)
         subprocess.run(["git", "-c", "user.name=Bench", "-c", "user.email=bench@example.com", "commit", "-qm",
                         "desk", "--allow-empty"], cwd=desk, check=True)
+        subprocess.run(["git", "tag", "before-import"], cwd=desk, check=True)
 
     saved = dict(os.environ)
     os.environ.update({"GITDESK_NOW": "2026-11-23T13:00:00Z", "GIT_AUTHOR_NAME": "Bench",
@@ -577,10 +578,15 @@ def bench_import(rows: int, runs: int) -> list[tuple[str, float, str, str]]:
                        "GIT_COMMITTER_EMAIL": "bench@example.com"})
     try:
         seconds = timed([*gitdesk, "import", "csv", str(source)], desk, runs, before=empty_desk)
+        commits = int(subprocess.run(["git", "rev-list", "--count", "before-import..HEAD"], cwd=desk, check=True,
+                                     capture_output=True, text=True).stdout)
+        # What the first push after an import judges (the pre-push hook, sync, a server's pre-receive).
+        judged = timed([*gitdesk, "check", "--range", "before-import..HEAD"], desk, runs)
     finally:
         os.environ.clear()
         os.environ.update(saved)
-    return [(f"`gitdesk import csv` of {rows:,} rows into an empty desk", seconds, "", "")]
+    return [(f"`gitdesk import csv` of {rows:,} rows into an empty desk", seconds, "", ""),
+            (f"`gitdesk check --range` over that import's {commits:,} commits", judged, "", "")]
 
 
 def bench_mail_send(messages: int, runs: int) -> list[tuple[str, float, str, str]]:

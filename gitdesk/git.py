@@ -921,6 +921,49 @@ def tree_changes(repo: Repo, old: str | None, new: str, paths: Sequence[str]) ->
     return parse_raw(run(repo, "diff-tree", "-r", "--raw", "-z", "--no-renames", base, new, "--", *paths))
 
 
+def changes_of(repo: Repo, commits: Sequence[tuple[str, str | None]],
+               paths: Sequence[str]) -> dict[str, list[RawChange]]:
+    """What each commit changes relative to the parent given with it (None: a root commit,
+    against nothing), as ``tree_changes`` for each, through one ``git diff-tree --stdin``.
+    Each commit once."""
+    if not commits:
+        return {}
+    lines = "".join(f"{commit} {parent}\n" if parent else f"{commit}\n" for commit, parent in commits)
+    out = run(repo, "diff-tree", "--stdin", "-r", "--raw", "-z", "--no-renames", "--root", "--", *paths,
+              input=lines.encode())
+    found: dict[str, list[RawChange]] = {commit: [] for commit, _ in commits}
+    fields = out.split(b"\0")
+    current: list[RawChange] = []
+    index = 0
+    while index < len(fields):
+        head = fields[index]
+        if head.startswith(b":") and index + 1 < len(fields):
+            old_mode, new_mode, old, new, status = head[1:].decode().split(" ")
+            current.append(RawChange(old_mode, new_mode, old, new, status[:1],
+                                     fields[index + 1].decode("utf-8", "surrogateescape")))
+            index += 2
+            continue
+        if head.strip():  # the next commit's ID (printed only when it changed something there)
+            current = found.setdefault(head.decode().strip(), [])
+        index += 1
+    return found
+
+
+def blob_at(repo: Repo, revisions: Sequence[str], path: str) -> dict[str, str]:
+    """The blob ID at ``path`` in each of ``revisions`` that holds a file there, through one
+    ``git cat-file --batch-check``."""
+    if not revisions:
+        return {}
+    asked = "".join(f"{revision}:{path}\n" for revision in revisions)
+    out = run(repo, "cat-file", "--batch-check", input=asked.encode())
+    found: dict[str, str] = {}
+    for revision, line in zip(revisions, out.decode("utf-8", "replace").splitlines(), strict=False):
+        parts = line.split(" ")
+        if len(parts) == 3 and parts[1] == "blob":
+            found[revision] = parts[0]
+    return found
+
+
 def tracked_starting(repo: Repo, prefix: str) -> list[str]:
     """Tracked paths that start with ``prefix`` (a repository path; its own wildcards are
     escaped), from Git's index: a few milliseconds, where listing a folder of 100,000 files

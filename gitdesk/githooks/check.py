@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from gitdesk import clock, git, ids, paths, templates, ticketfile, workflow
@@ -82,22 +83,18 @@ class Snapshot:
     entries: Callable[[Sequence[str]], list[tuple[str, str, str]]]
     _config: tuple[Config | None, Finding | None] | None = field(default=None)
     _tickets: frozenset[str] | None = field(default=None)
+    config_entries: list[tuple[str, str, str]] | None = None  # the config's, when the caller has read them
 
     def config(self) -> tuple[Config | None, Finding | None]:
         if self._config is None:
             path = self.prefix + CONFIG_PATH
-            found = self.entries([path])
+            found = self.config_entries if self.config_entries is not None else self.entries([path])
             if not found:
                 self._config = (None, Finding(path, "the desk's config is missing",
                                               hint="restore .gitdesk/config.yml", commit=self.label))
             else:
-                data = git.read_blobs(self.repo, [found[0][1]]).get(found[0][1], b"")
-                try:
-                    self._config = (parse_config(data.decode("utf-8"), path), None)
-                except UnicodeDecodeError:
-                    self._config = (None, Finding(path, "not valid UTF-8", commit=self.label))
-                except GitdeskError as error:
-                    self._config = (None, _finding(error, path, self.label))
+                config, problem = _parsed_config(self.repo, path, found[0][1])
+                self._config = (config, None if problem is None else _finding(problem, path, self.label))
         return self._config
 
     def has(self, path: str) -> bool:
@@ -111,6 +108,24 @@ class Snapshot:
         return f"{self.prefix}{TICKETS}{ticket_id}.md" in self._tickets
 
 
+# A range of thousands of commits (an import's) holds a few versions of the config: each is read
+# and parsed once (it was two Git processes and 7 ms of parsing a commit).
+_CONFIGS: dict[tuple[str, str], tuple[Config | None, GitdeskError | None]] = {}
+
+
+def _parsed_config(repo: git.Repo, path: str, blob: str) -> tuple[Config | None, GitdeskError | None]:
+    key = (path, blob)
+    if key not in _CONFIGS:
+        data = git.read_blobs(repo, [blob]).get(blob, b"")
+        try:
+            _CONFIGS[key] = (parse_config(data.decode("utf-8"), path), None)
+        except UnicodeDecodeError:
+            _CONFIGS[key] = (None, GitdeskError("not valid UTF-8"))
+        except GitdeskError as error:
+            _CONFIGS[key] = (None, error)
+    return _CONFIGS[key]
+
+
 def desk_prefixes(repo: git.Repo, treeish: str | None) -> list[str]:
     """Folders holding a desk (``.gitdesk/config.yml``) in the index or a commit.
 
@@ -119,11 +134,18 @@ def desk_prefixes(repo: git.Repo, treeish: str | None) -> list[str]:
     """
     if treeish is None:
         paths = [path for _, _, path in git.index_entries(repo, [CONFIG_PATH, f":(glob)**/{CONFIG_PATH}"])]
-    elif git.tree_entries(repo, treeish, [CONFIG_PATH]):
-        return [""]
-    else:
-        paths = [path for path in git.tree_paths(repo, treeish) if path.endswith("/" + CONFIG_PATH)]
-    return sorted({path[: -len(CONFIG_PATH)] for path in paths})
+        return sorted({path[: -len(CONFIG_PATH)] for path in paths})
+    return sorted(_desk_configs(repo, treeish))
+
+
+def _desk_configs(repo: git.Repo, commit: str) -> dict[str, list[tuple[str, str, str]]]:
+    """Each desk's folder in a commit, with its config's tree entry (as ``Snapshot`` reads it)."""
+    found = git.tree_entries(repo, commit, [CONFIG_PATH])
+    if found:
+        return {"": found}
+    paths = [path for path in git.tree_paths(repo, commit) if path.endswith("/" + CONFIG_PATH)]
+    entries = {path: (mode, sha, path) for mode, sha, path in (git.tree_entries(repo, commit, paths) if paths else [])}
+    return {path[: -len(CONFIG_PATH)]: [entries[path]] if path in entries else [] for path in paths}
 
 
 # --- judging one file -------------------------------------------------------------
@@ -447,12 +469,20 @@ def _judge_rules(snapshot: Snapshot, path: str, commit: str | None, change: git.
     return [_finding(problem, path, commit) for problem in rule_problems(text, config, replies, path)]
 
 
-def _judge_changes(snapshot: Snapshot, changes: list[git.RawChange],
-                   previous: Callable[[git.RawChange], str | None]) -> list[Finding]:
+def _wanted_blobs(snapshot: Snapshot, changes: list[git.RawChange],
+                  previous: Callable[[git.RawChange], str | None]) -> list[str]:
+    """The blobs judging ``changes`` reads: their versions, not those of files judged for links alone."""
     judged = [change for change in changes if not _links_only(change.path[len(snapshot.prefix):])]
-    wanted = [change.new for change in judged if change.status not in ("D", "U")]
-    wanted += [old for old in map(previous, judged) if old]
-    blobs = git.read_blobs(snapshot.repo, wanted)
+    return [change.new for change in judged if change.status not in ("D", "U")] + \
+        [old for old in map(previous, judged) if old]
+
+
+def _judge_changes(snapshot: Snapshot, changes: list[git.RawChange],
+                   previous: Callable[[git.RawChange], str | None],
+                   known: Mapping[str, bytes] | None = None) -> list[Finding]:
+    wanted = _wanted_blobs(snapshot, changes, previous)
+    blobs = {sha: known[sha] for sha in wanted if known is not None and sha in known}
+    blobs.update(git.read_blobs(snapshot.repo, [sha for sha in wanted if sha not in blobs]))
     moves = Moves({change.path for change in changes if change.status == "D"})
     found: dict[int, list[Finding]] = {}
     # The deletions last: by then each file a deleted one was renamed to has said so.
@@ -522,16 +552,41 @@ def _old_of(change: git.RawChange) -> str | None:
     return None if change.status == "A" else change.old_blob
 
 
+PREFETCH = 400  # commits whose configs, changes and file versions are read at once
+
+
 def check_commits(repo: git.Repo, commits: Iterable[tuple[str, list[str]]]) -> list[Finding]:
     """Every commit, judged against its parent(s). A merge's file passes a rule if it
     passes against any parent (each side was judged on its own commits)."""
     findings: list[Finding] = []
+    listed = list(commits)
+    for start in range(0, len(listed), PREFETCH):
+        findings += _check_chunk(repo, listed[start:start + PREFETCH])
+    return findings
+
+
+def _check_chunk(repo: git.Repo, commits: list[tuple[str, list[str]]]) -> list[Finding]:
+    """A range's commits (an import's are thousands): for those of a desk at the top with one
+    parent, the config, the changes and the versions they touch are read by three Git
+    processes for all, not three for each."""
+    findings: list[Finding] = []
+    configs = git.blob_at(repo, list(dict.fromkeys(commit for commit, _ in commits)), CONFIG_PATH)
+    once = Counter(commit for commit, _ in commits)
+    simple = [(commit, parents[0] if parents else None) for commit, parents in commits
+              if len(parents) <= 1 and commit in configs and once[commit] == 1]
+    changed = git.changes_of(repo, simple, _scope(""))
+    top = Snapshot(repo, "", None, lambda paths: [])
+    known = git.read_blobs(repo, [sha for changes in changed.values() for sha in _wanted_blobs(top, changes, _old_of)])
     for commit, parents in commits:
-        for prefix in desk_prefixes(repo, commit):
-            snapshot = Snapshot(repo, prefix, commit, _entries_at(repo, commit))
+        desks = ({"": [("100644", configs[commit], CONFIG_PATH)]} if commit in configs
+                 else _desk_configs(repo, commit))
+        for prefix, config_entries in sorted(desks.items()):
+            snapshot = Snapshot(repo, prefix, commit, _entries_at(repo, commit), config_entries=config_entries)
             if len(parents) <= 1:
-                changes = git.tree_changes(repo, parents[0] if parents else None, commit, _scope(prefix))
-                findings += _judge_changes(snapshot, changes, _old_of)
+                changes = changed.get(commit) if prefix == "" and once[commit] == 1 else None
+                if changes is None:
+                    changes = git.tree_changes(repo, parents[0] if parents else None, commit, _scope(prefix))
+                findings += _judge_changes(snapshot, changes, _old_of, known)
                 continue
             per_parent = [{c.path: c for c in git.tree_changes(repo, parent, commit, _scope(prefix))}
                           for parent in parents]
