@@ -553,6 +553,11 @@ def test_exports_of_request_tracker_zammad_and_osticket_arrive_as_they_were(desk
     merged = shown(desk, items["csv:zammad:31002"]["ticket"])
     assert (merged["status"], merged["timings"]["resolved_at"]) == ("rejected", None)
     assert shown(desk, items["csv:zammad:31003"]["ticket"])["status"] == "rejected"
+    twice = tmp_path / "twice.csv"
+    twice.write_text("Subject,Status,Status\n" + "A" * 250 + ",closed,open\n", encoding="utf-8")
+    (item,) = imported(desk, "csv", twice, "-q", "it-helpdesk")["items"]
+    assert "column 'Status' is in the header twice: the first read" in item["detail"]
+    assert "title cut to 200 characters" in item["detail"] and shown(desk, item["ticket"])["status"] == "closed"
     rt = tmp_path / "rt.tsv"
     rt.write_text("id\tSubject\tStatus\tOwner\tRequestors\tCreated\n"
                   "101\tCannot print\tstalled\tbob\tpaul@example.com\tFri Jan 05 14:03:22 2024\n", encoding="utf-8")

@@ -90,6 +90,7 @@ class ImportResult:
         return sum(1 for item in self.items if item.outcome == outcome)
 
 
+TITLE_MOST = 200  # characters of an imported title: a ticket's title is a line in every listing
 _LABEL = re.compile(r"[^\w.-]+")
 
 
@@ -212,8 +213,11 @@ class _Builder:
             record.notes.append(f"priority {record.priority!r} is not one of this desk's: the default instead")
         labels = tuple(dict.fromkeys(name for name in (label_name(label) for label in record.labels) if name))
         requester, name = self._requester(record)
+        title = clean_line(record.title)
+        if len(title) > TITLE_MOST:
+            record.notes.append(f"title cut to {TITLE_MOST} characters (the whole of it is in the source)")
         return actions.NewTicket(
-            title=clean_line(record.title)[:200] or "(no title)",
+            title=title[:TITLE_MOST] or "(no title)",
             requester=requester, queue=queue, priority=priority, category=category,
             asset=record.asset, labels=labels, assignee=assignee,
             extra=((IMPORTED_FROM, record.key), *(((REQUESTER_NAME, name),) if name else ())),

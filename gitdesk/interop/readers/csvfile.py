@@ -67,7 +67,9 @@ def _text(path: Path) -> tuple[str, str | None]:
 
 
 def _columns(header: list[str], mapping: Mapping[str, str]) -> dict[str, int]:
-    folded = {name.strip().casefold(): index for index, name in enumerate(header)}
+    folded: dict[str, int] = {}
+    for index, name in enumerate(header):
+        folded.setdefault(name.strip().casefold(), index)  # a name twice: the first column is read (said)
     found: dict[str, int] = {}
     for field, column in mapping.items():
         if field not in FIELDS:
@@ -129,6 +131,11 @@ def records(path: Path, statuses: Mapping[str, object], mapping: Mapping[str, st
         raise ValidationError(f"{path.name}: no title column",
                               hint=f"name one with --map title=COLUMN (columns: {', '.join(header)})")
     unread = [name.strip() for index, name in enumerate(header) if index not in columns.values() and name.strip()]
+    folded = [name.strip().casefold() for name in header]
+    twice = sorted({header[index].strip() for index in columns.values() if folded.count(folded[index]) > 1})
+    if twice:
+        encoding_note = "; ".join(filter(None, [encoding_note, f"column {twice[0]!r} is in the header twice: "
+                                                               "the first read"]))
     if unread:  # said once, with the first row: a column the names above miss is no silent loss
         shown = ", ".join(repr(name) for name in unread[:8]) + (", …" if len(unread) > 8 else "")
         encoding_note = "; ".join(filter(None, [encoding_note, f"columns not read: {shown} (name a field's "
