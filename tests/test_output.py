@@ -413,6 +413,18 @@ def test_a_reason_too_long_to_sit_beside_its_row_goes_whole_under_it_or_wraps_as
     assert max(map(len, narrow)) <= 30 and reason.split()[-1] in narrow[-1], narrow
 
 
+def test_rows_too_wide_for_the_terminal_under_one_heading_show_it_once() -> None:
+    """The feedback report's comments at 80 columns repeated "(no category)" above every one."""
+    from gitdesk.render.output import Column, table_lines
+
+    columns = [Column("CATEGORY", str), Column("SCORE", str), Column("COMMENT", str), Column("TICKET", str)]
+    rows = [["(no category)", "4", "quick and friendly, thanks a lot " * 2, "GD-01M844DZG09Y5DBHQ8"],
+            ["(no category)", "2", "slow", "GD-01M844DZG09Y5DBHQ9"], ["printers", "5", "great", "GD-01M844DZG09Y5DBHQA"]]
+    lines = table_lines(columns, ["CATEGORY", "SCORE", "COMMENT", "TICKET"], rows, 60)
+    assert [line for line in lines if not line.startswith(" ")] == ["(no category)", "printers"], lines
+    assert sum("GD-01M844DZG09Y5DBHQ" in line for line in lines) == 3 and max(map(len, lines)) <= 60
+
+
 def test_a_duration_shown_is_rounded_to_its_last_unit_not_cut() -> None:
     from gitdesk.durations import format_duration
 

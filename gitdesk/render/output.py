@@ -230,9 +230,13 @@ def _blocks(columns: Sequence[Column], headers: Sequence[str], rows: Sequence[Se
     """Rows too wide for the terminal as blocks: the first cell on its own line, then
     ``header value`` pairs wrapped to the width. Nothing is cut."""
     lines: list[str] = []
+    heading = None
     for row in rows:
-        if row[0]:  # else a continuation of the row before (the next change of one commit)
+        # No first cell: a continuation of the row before (the next change of one commit); the
+        # same as the row before: one more under its heading (the comments of one category).
+        if row[0] and row[0] != heading:
             lines.append(bold(row[0]))
+        heading = row[0] or heading
         pairs = [columns[index].spoken.replace("{}", row[index]) if columns[index].spoken
                  else f"{headers[index]} {row[index]}" for index in range(1, len(columns))
                  if columns[index].fit != "chart" and row[index] not in ("", "-")]
