@@ -627,3 +627,17 @@ def test_a_squash_merge_is_its_author_s_whoever_its_last_squashed_commit_names(d
     report = json.loads(desk.run("report", "workload", "--since", "2026-12-01", "--format", "json").stdout)
     (people,) = [section for section in report["sections"] if section["key"] == "by_person"]
     assert {row["person"]["value"]: row["resolved"]["value"] for row in people["rows"]} == {"alice": 1}
+
+
+def test_an_amended_commit_keeps_its_actor(desk: Desk) -> None:
+    """An amend adds the edit's Action line to the same trailer block: no squash."""
+    desk.run("hooks", "install")
+    ticket = desk.new("Mouse broken", "-q", "it-helpdesk", "-r", "carol")
+    desk.run("--as", "bob", "take", ticket)
+    desk.run("--as", "bob", "resolve", ticket, "--note", "Replaced the mouse, teh old one")
+    path = desk.file(ticket)
+    path.write_text(path.read_text().replace("teh old one", "the old one"))
+    desk.git("commit", "-qa", "--amend", "--no-edit")
+    assert desk.last_message().count("Gitdesk-Action:") == 2, "the hook added the edit's"
+    moved = [entry for entry in log(desk, ticket) if "status" in " ".join(entry["changes"])]
+    assert moved[-1]["who"] == "bob", moved

@@ -359,6 +359,18 @@ def test_odd_values_skip_their_record_not_the_import(desk: Desk, tmp_path: Path)
         "a Notes cell names no author: an internal note, not a reply by whoever imported"
     details = {item["position"]: item["detail"] for item in result["items"]}
     assert details["row 4"] == "created '2026-02-30' is not a date"
+    zendesk = tmp_path / "zendesk.csv"
+    zendesk.write_text("Id,Requester,Requester email,Subject,Status,Created at,Solved at\n"
+                       "101,Kim Schmidt,kim@client.example,Printer jams,Solved,2024-03-01 08:00:00 UTC,"
+                       "2024-03-02 09:00:00 UTC\n", encoding="utf-8")
+    (item,) = imported(desk, "csv", zendesk, "--source", "zendesk", "-q", "it-helpdesk")["items"]
+    kim = shown(desk, item["ticket"])
+    assert (kim["requester"], kim["requester_name"], kim["timings"]["resolved_at"]) == (
+        "kim@client.example", "Kim Schmidt", "2024-03-02T09:00:00Z"), "the address column, by what it holds"
+    spreadsheet = tmp_path / "sheet.csv"
+    spreadsheet.write_text("Subject,Resolved,Closed at\nScanner,yes,\n", encoding="utf-8")
+    (item,) = imported(desk, "csv", spreadsheet, "-q", "it-helpdesk")["items"]
+    assert item["outcome"] == "imported", "a Resolved column saying yes is no date, and no reason to skip"
     twice = tmp_path / "twice.csv"
     twice.write_text("Key,Subject\nT-1,Printer\nT-1,Printer again\n")
     again = {item["position"]: item["detail"] for item in imported(desk, "csv", twice)["items"]}
@@ -539,7 +551,11 @@ def test_exports_of_request_tracker_zammad_and_osticket_arrive_as_they_were(desk
     printer = shown(desk, item["ticket"])
     assert (printer["status"], printer["created"], printer["requester"], printer["assignee"]) == (
         "closed", "2024-01-05T14:03:00Z", "jose@example.com", "bob")
-    assert "columns not read: 'From' (name a field's column with --map FIELD=COLUMN)" in item["detail"]
+    assert printer["requester_name"] == "Jose Nunez" and "columns not read" not in item["detail"]
+    unread = tmp_path / "unread.csv"
+    unread.write_text("Subject,Mood,Shoe size\nKeyboard,calm,42\n", encoding="utf-8")
+    (item,) = imported(desk, "csv", unread, "-q", "it-helpdesk")["items"]
+    assert "columns not read: 'Mood', 'Shoe size' (name a field's column with --map FIELD=COLUMN)" in item["detail"]
     zammad = tmp_path / "zammad.csv"
     zammad.write_text("Number,Title,State,Owner,Customer,Created at,Closed at,Tags\n"
                       "31001,Drucker,pending close,alice,anna@example.com,2024-03-01 08:00:00 UTC,,\"büro, Zugriff/Überprüfung\"\n"
@@ -553,18 +569,33 @@ def test_exports_of_request_tracker_zammad_and_osticket_arrive_as_they_were(desk
     merged = shown(desk, items["csv:zammad:31002"]["ticket"])
     assert (merged["status"], merged["timings"]["resolved_at"]) == ("rejected", None)
     assert shown(desk, items["csv:zammad:31003"]["ticket"])["status"] == "rejected"
+    zendesk = tmp_path / "zendesk.csv"
+    zendesk.write_text("Id,Requester,Requester email,Subject,Status,Created at,Solved at\n"
+                       "101,Kim Schmidt,kim@client.example,Printer jams,Solved,2024-03-01 08:00:00 UTC,"
+                       "2024-03-02 09:00:00 UTC\n", encoding="utf-8")
+    (item,) = imported(desk, "csv", zendesk, "--source", "zendesk", "-q", "it-helpdesk")["items"]
+    kim = shown(desk, item["ticket"])
+    assert (kim["requester"], kim["requester_name"], kim["timings"]["resolved_at"]) == (
+        "kim@client.example", "Kim Schmidt", "2024-03-02T09:00:00Z"), "the address column, by what it holds"
+    spreadsheet = tmp_path / "sheet.csv"
+    spreadsheet.write_text("Subject,Resolved,Closed at\nScanner,yes,\n", encoding="utf-8")
+    (item,) = imported(desk, "csv", spreadsheet, "-q", "it-helpdesk")["items"]
+    assert item["outcome"] == "imported", "a Resolved column saying yes is no date, and no reason to skip"
     twice = tmp_path / "twice.csv"
     twice.write_text("Subject,Status,Status\n" + "A" * 250 + ",closed,open\n", encoding="utf-8")
     (item,) = imported(desk, "csv", twice, "-q", "it-helpdesk")["items"]
     assert "column 'Status' is in the header twice: the first read" in item["detail"]
     assert "title cut to 200 characters" in item["detail"] and shown(desk, item["ticket"])["status"] == "closed"
     rt = tmp_path / "rt.tsv"
-    rt.write_text("id\tSubject\tStatus\tOwner\tRequestors\tCreated\n"
-                  "101\tCannot print\tstalled\tbob\tpaul@example.com\tFri Jan 05 14:03:22 2024\n", encoding="utf-8")
-    (item,) = imported(desk, "csv", rt, "--source", "rt", "-q", "it-helpdesk")["items"]
-    paper = shown(desk, item["ticket"])
+    rt.write_text("id\tSubject\tStatus\tOwner\tRequestors\tCreated\tResolved\n"
+                  "101\tCannot print\tstalled\tbob\tpaul@example.com\tFri Jan 05 14:03:22 2024\t\n"
+                  "102\tNo toner\tresolved\tbob\tpaul@example.com\tFri Jan 05 14:03:22 2024\t"
+                  "Tue Jan 09 09:00:00 2024\n", encoding="utf-8")
+    first, second = imported(desk, "csv", rt, "--source", "rt", "-q", "it-helpdesk")["items"]
+    paper = shown(desk, first["ticket"])
     assert (paper["status"], paper["created"], paper["requester"]) == ("pending", "2024-01-05T14:03:22Z",
                                                                        "paul@example.com")
+    assert shown(desk, second["ticket"])["timings"]["resolved_at"] == "2024-01-09T09:00:00Z"
 
 
 def test_a_nul_byte_in_an_export_never_reaches_a_ticket_file(desk: Desk, tmp_path: Path) -> None:
@@ -600,3 +631,27 @@ def test_an_imported_history_is_authored_when_it_happened_and_committed_at_the_i
     dates = [line.split() for line in desk.git("log", "--format=%aI %cI", "-3").splitlines()]
     assert [author for author, _ in dates] == ["2024-10-06T09:00:00+00:00"] * 2 + ["2024-10-05T09:00:00+00:00"]
     assert {committed for _, committed in dates} == {"2026-11-20T09:00:00+00:00"}
+
+
+@pytest.mark.parametrize(("written", "utc"), [
+    ("2024-03-01 08:00:00 UTC", "2024-03-01T08:00:00Z"), ("Fri Jan 05 14:03:22 2024", "2024-01-05T14:03:22Z"),
+    ("Fri, 05 Jan 2024 14:03:22 +0100", "2024-01-05T13:03:22Z"), ("Fri, 05 Jan 2024 14:03:22 CEST", "2024-01-05T12:03:22Z"),
+    ("Fri, 05 Jan 2024 14:03:22 EST", "2024-01-05T19:03:22Z"), ("Fri, 05 Jan 2024 14:03:22 XYZT", None),
+    ("Mon Feb 30 10:00:00 2024", None), ("2024-13-01 UTC", None),
+])
+def test_dates_as_other_tools_export_them_are_read_or_refused_never_guessed(written: str, utc: str | None) -> None:
+    from gitdesk.clock import format_utc
+    from gitdesk.interop.readers import parse_when
+
+    found = parse_when(written)
+    assert (format_utc(found) if found else None) == utc
+
+
+@pytest.mark.parametrize(("label", "kept"), [
+    ("büro", "büro"), ("Zugriff/Überprüfung", "zugriff-überprüfung"), ("e\u0301cole", "école"),
+    ("in_progress", "in-progress"), ("--exec=rm -rf /", "exec-rm-rf"), ("网络 问题", "网络-问题"),
+])
+def test_a_source_s_labels_keep_their_letters_in_one_spelling(label: str, kept: str) -> None:
+    from gitdesk.interop.importing import label_name
+
+    assert label_name(label) == kept

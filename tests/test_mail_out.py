@@ -362,6 +362,10 @@ def test_a_score_from_a_colleague_in_the_cc_is_a_reply_and_does_not_reopen(mail_
     ("5 excelente servicio", (5, "excelente servicio")), ("2 - slow and unfriendly", (2, "slow and unfriendly")),
     ("> we believe your request is solved\n> How did we do? Reply with a number\n\n4, works fine",
      (4, "works fine")), ("3/5 would not start", None),
+    # written another way, a score may be followed only by words that judge the help
+    ("10/10 laptops in room 4 need the new driver", None), ("3/10 new starters got no laptop", None),
+    ("★ Important: please also set up Tom's laptop", None), ("⭐ New request: please install Visio for me", None),
+    ("five stars, great job", (5, "great job")),
 ])
 def test_scores_are_read_only_from_the_start_of_the_answer(text: str, expected: tuple[int, str] | None) -> None:
     from gitdesk.mail.intake import feedback_score

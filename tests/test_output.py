@@ -423,6 +423,9 @@ def test_rows_too_wide_for_the_terminal_under_one_heading_show_it_once() -> None
     lines = table_lines(columns, ["CATEGORY", "SCORE", "COMMENT", "TICKET"], rows, 60)
     assert [line for line in lines if not line.startswith(" ")] == ["(no category)", "printers"], lines
     assert sum("GD-01M844DZG09Y5DBHQ" in line for line in lines) == 3 and max(map(len, lines)) <= 60
+    assert [line.split()[:3] for line in lines if line.startswith("  - ")] == [["-", "SCORE", "4"], ["-", "SCORE", "2"]], \
+        "each row under a shared heading starts with a mark"
+    assert lines[-1] == "  SCORE 5 · COMMENT great · TICKET GD-01M844DZG09Y5DBHQA", "a row alone needs none"
 
 
 def test_a_duration_shown_is_rounded_to_its_last_unit_not_cut() -> None:

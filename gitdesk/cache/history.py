@@ -37,8 +37,14 @@ _FORMAT = "%x1e%H%x1f%P%x1f%at%x1f%an%x1f%ae%x1f" \
 # A record starts with its commit's ID: a message holding the separator byte cannot split one.
 _RECORD = re.compile(rb"\x1e(?=[0-9a-f]{40}(?:[0-9a-f]{24})?\x1f)")
 # A squash merge's message lists each squashed commit's, trailers and all (GitHub's, git merge
-# --squash): its last trailers are the last commit's, not the squash's.
+# --squash): its last trailers are the last commit's, not the squash's. An amended commit has
+# two Action lines too, in its one trailer block (the commit-msg hook adds the edit's).
 _ACTION_LINE = re.compile(r"^Gitdesk-Action:", re.MULTILINE)
+
+
+def _squashed(body: str) -> bool:
+    """Whether a message holds the trailers of several commits: Action lines in several paragraphs."""
+    return sum(1 for paragraph in re.split(r"\n[ \t]*\n", body) if _ACTION_LINE.search(paragraph)) > 1
 CHUNK = 2000  # commits whose events are written together
 VERSIONS_PER_PART = 500  # ticket versions read and parsed by one task (and per step of the progress)
 PARSE_IN_PARALLEL_FROM = 4000  # ticket versions to read that pay for worker processes
@@ -147,7 +153,7 @@ def _parse_log(out: bytes, paths: tuple[str, ...]) -> list[_Commit]:
         commit = commits.get(sha)
         if commit is None:
             actor, action = fields[5], fields[6]
-            if len(_ACTION_LINE.findall(fields[8])) > 1:  # a squash: its author made it, whoever the parts name
+            if _squashed(fields[8]):  # its author made it, whoever the squashed commits name
                 actor = action = ""
             commit = _Commit(sha, parents, int(fields[2] or 0), fields[3], fields[4], actor, action,
                              fields[7], {})

@@ -16,6 +16,7 @@ importing the same data again skips what is already here.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -91,13 +92,13 @@ class ImportResult:
 
 
 TITLE_MOST = 200  # characters of an imported title: a ticket's title is a line in every listing
-_LABEL = re.compile(r"[^\w.-]+")
+_LABEL = re.compile(r"[^\w.-]+|_+")
 
 
 def label_name(text: str) -> str | None:
     """A source's label as a desk label: lower case, spaces and odd characters as '-'; the
     letters of any language kept (büro, 网络)."""
-    name = re.sub("-{2,}", "-", _LABEL.sub("-", text.strip().lower())).strip("-._")
+    name = re.sub("-{2,}", "-", _LABEL.sub("-", unicodedata.normalize("NFC", text.strip().lower()))).strip("-._")
     return name[:50] or None
 
 

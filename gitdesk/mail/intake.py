@@ -785,17 +785,23 @@ _IN_WORDS = re.compile(r"^(\W*)(" + "|".join(_NUMBER_WORDS) + rf")(?=\s+(?:{_STA
                        r"|\s*/\s*5)", re.IGNORECASE)
 
 
-def _as_digits(first: str) -> str:
+def _as_digits(first: str) -> tuple[str, bool]:
     """A first line with its score written as the patterns read it (``first`` is NFKC: a
-    full-width ５ is a 5 already)."""
+    full-width ５ is a 5 already), and whether it was written another way (stars, out of ten,
+    in words): then only judging words may follow it ("8/10 laptops need it too", "★ Important:
+    …" are requests)."""
     first = first.replace("\ufe0f", "")  # the emoji form of ⭐
+    other = False
     stars = _STAR_GLYPHS.match(first)
     if stars and (not stars.group(3) or len(stars.group(2)) + len(stars.group(3)) == 5):
-        first = f"{stars.group(1)}{len(stars.group(2))} stars {first[stars.end():]}"
+        first, other = f"{stars.group(1)}{len(stars.group(2))} stars {first[stars.end():]}", True
     first = " ".join("".join(" " if unicodedata.category(char) in ("So", "Sk", "Cf") else char
                              for char in first).split())
-    first = _OUT_OF_TEN.sub(lambda found: f"{found.group(1)}{(int(found.group(2)) + 1) // 2}/5", first, count=1)
-    return _IN_WORDS.sub(lambda found: found.group(1) + _NUMBER_WORDS[found.group(2).casefold()], first, count=1)
+    for pattern, written in ((_OUT_OF_TEN, lambda found: f"{found.group(1)}{(int(found.group(2)) + 1) // 2}/5"),
+                             (_IN_WORDS, lambda found: found.group(1) + _NUMBER_WORDS[found.group(2).casefold()])):
+        first, count = pattern.subn(written, first, count=1)
+        other = other or bool(count)
+    return first, other
 
 
 _NUMBERED = re.compile(r"([1-5])[.)]\s+\S")
@@ -809,7 +815,7 @@ def feedback_score(text: str) -> tuple[int, str] | None:
     # Answered below the quoted question ("> How did we do? …" then "4, works fine").
     while lines and (not lines[0].strip() or lines[0].lstrip().startswith(">")):
         lines.pop(0)
-    first = _as_digits(unicodedata.normalize("NFKC", lines[0].strip())) if lines else ""
+    first, written_otherwise = _as_digits(unicodedata.normalize("NFKC", lines[0].strip())) if lines else ("", False)
     match = _SCORE.match(first) or _judged(first)
     if match is None or _STILL_BROKEN.search(first) or "?" in first:  # a question asks for an answer
         return None
@@ -820,6 +826,8 @@ def feedback_score(text: str) -> tuple[int, str] | None:
                                                         f"{int(numbered.group(1)) + 1})")):
             return None
     said = match.group(2) if match.re is _JUDGED else (match.group(2) or match.group(3) or "")
+    if written_otherwise and re.search(r"\w", said) and not _only_judges(said):
+        return None
     comment = " ".join(" ".join([said, *lines[1:]]).split())
     return int(match.group(1)), comment[:2000]
 

@@ -230,28 +230,32 @@ def _blocks(columns: Sequence[Column], headers: Sequence[str], rows: Sequence[Se
     """Rows too wide for the terminal as blocks: the first cell on its own line, then
     ``header value`` pairs wrapped to the width. Nothing is cut."""
     lines: list[str] = []
-    heading = None
-    for row in rows:
-        # No first cell: a continuation of the row before (the next change of one commit); the
-        # same as the row before: one more under its heading (the comments of one category).
-        if row[0] and row[0] != heading:
+    # Rows with the same first cell as the row before share its heading (the comments of one
+    # category), each then marked "-" so one ends where the next begins. No first cell: a
+    # continuation of the row before (the next change of one commit).
+    firsts = [row[0] for row in rows]
+    shared = {index for index in range(len(rows)) if firsts[index] and firsts[index] in
+              (firsts[index - 1] if index else None, firsts[index + 1] if index + 1 < len(rows) else None)}
+    for index, row in enumerate(rows):
+        if row[0] and (not index or row[0] != firsts[index - 1]):
             lines.append(bold(row[0]))
-        heading = row[0] or heading
-        pairs = [columns[index].spoken.replace("{}", row[index]) if columns[index].spoken
-                 else f"{headers[index]} {row[index]}" for index in range(1, len(columns))
-                 if columns[index].fit != "chart" and row[index] not in ("", "-")]
-        current = " "
+        start, indent = ("  - ", "    ") if index in shared else ("  ", "  ")
+        pairs = [columns[column].spoken.replace("{}", row[column]) if columns[column].spoken
+                 else f"{headers[column]} {row[column]}" for column in range(1, len(columns))
+                 if columns[column].fit != "chart" and row[column] not in ("", "-")]
+        current, lead = "", start
         for pair in pairs:
-            candidate = f"{current} {pair} ·" if current.strip() else f"  {pair} ·"
-            if cells(candidate) > room and current.strip():
-                lines.append(current.rstrip(" ·"))
-                candidate = f"  {pair} ·"
+            candidate = f"{current} · {pair}" if current else f"{lead}{pair}"
+            if cells(candidate) > room and current:
+                lines.append(current)
+                lead = indent
+                candidate = f"{lead}{pair}"
             if cells(candidate) > room:  # one pair longer than a line (a reason): wrapped, not run off
-                lines += wrap(pair, room, "  ", "    ")
-                candidate = " "
+                lines += wrap(pair, room, lead, lead + "  ")
+                lead, candidate = indent, ""
             current = candidate
-        if current.strip():
-            lines.append(current.rstrip(" ·"))
+        if current:
+            lines.append(current)
     return lines
 
 

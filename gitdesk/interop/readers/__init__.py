@@ -50,10 +50,23 @@ def _ctime(text: str) -> datetime | None:
     return clock.as_utc(datetime.strptime(text, "%a %b %d %H:%M:%S %Y").replace(tzinfo=timezone.utc))
 
 
-def _mail_date(text: str) -> datetime | None:
-    """A mail's date, "Fri, 05 Jan 2024 14:03:22 +0000"."""
-    from email.utils import parsedate_to_datetime
+# Zone names mail dates carry that Python's parser does not know (it would read them as UTC).
+_ZONES = {"CET": "+0100", "CEST": "+0200", "EET": "+0200", "EEST": "+0300", "WET": "+0000", "WEST": "+0100",
+          "BST": "+0100", "IST": "+0530", "JST": "+0900", "AEST": "+1000", "AEDT": "+1100"}
+_KNOWN_ZONES = frozenset("UT UTC GMT Z EST EDT CST CDT MST MDT PST PDT".split())  # RFC 822's, which Python reads
 
+
+def _mail_date(text: str) -> datetime | None:
+    """A mail's date, "Fri, 05 Jan 2024 14:03:22 +0000" (or a zone's name: EST, CEST)."""
+    from email.utils import parsedate_to_datetime, parsedate_tz
+
+    zone = text.rsplit(" ", 1)[-1].upper()
+    if zone in _ZONES:
+        text = f"{text.rsplit(' ', 1)[0]} {_ZONES[zone]}"
+    elif zone.isalpha() and zone not in _KNOWN_ZONES:
+        return None  # a zone nobody here knows (Python's parser would read it as UTC): not a guess
+    if parsedate_tz(text) is None:
+        return None
     found = parsedate_to_datetime(text)
     return clock.as_utc(found if found.tzinfo else found.replace(tzinfo=timezone.utc))
 

@@ -33,8 +33,8 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "labels": ("labels", "tags", "label", "tag"),
     "created": ("created", "created at", "created_at", "created on", "date created", "creation date",
                 "create date", "opened", "date", "submitted"),
-    "closed": ("closed", "closed at", "closed_at", "closed on", "date closed", "close date",
-               "resolved at", "resolved_at", "resolved on", "completed",
+    "closed": ("closed", "closed at", "closed_at", "closed on", "date closed", "close date", "solved at",
+               "resolved", "resolved at", "resolved_at", "resolved on", "completed",
                "timings.resolved_at"),  # gitdesk's own export
     "resolution": ("resolution", "solution", "fix", "resolution note"),
     "comments": ("comments", "notes", "history", "conversation"),
@@ -64,6 +64,21 @@ def _text(path: Path) -> tuple[str, str | None]:
         return raw.decode("utf-8-sig"), None
     except UnicodeDecodeError:
         return raw.decode("cp1252", errors="replace"), "not UTF-8: read as Windows-1252"
+
+
+# Fields told by what a cell holds, of all their columns present: the requester's address and
+# name (Zendesk's Requester is a name, Requester email the address), and the first cell that is
+# a date (RT's Resolved is one; a spreadsheet's Resolved may say yes).
+BY_CONTENT = ("requester", "closed")
+
+
+def _others(header: list[str], columns: Mapping[str, int], mapping: Mapping[str, str]) -> dict[str, list[int]]:
+    """For each field read by content and not named with --map, its other columns present."""
+    first: dict[str, int] = {}
+    for index, name in enumerate(header):
+        first.setdefault(name.strip().casefold(), index)
+    return {field: [first[name] for name in FIELDS[field] if name in first and first[name] != columns[field]]
+            for field in BY_CONTENT if field in columns and field not in mapping}
 
 
 def _columns(header: list[str], mapping: Mapping[str, str]) -> dict[str, int]:
@@ -130,7 +145,9 @@ def records(path: Path, statuses: Mapping[str, object], mapping: Mapping[str, st
     if "title" not in columns:
         raise ValidationError(f"{path.name}: no title column",
                               hint=f"name one with --map title=COLUMN (columns: {', '.join(header)})")
-    unread = [name.strip() for index, name in enumerate(header) if index not in columns.values() and name.strip()]
+    others = _others(header, columns, mapping or {})
+    read = {*columns.values(), *(index for indexes in others.values() for index in indexes)}
+    unread = [name.strip() for index, name in enumerate(header) if index not in read and name.strip()]
     folded = [name.strip().casefold() for name in header]
     twice = sorted({header[index].strip() for index in columns.values() if folded.count(folded[index]) > 1})
     if twice:
@@ -143,7 +160,7 @@ def records(path: Path, statuses: Mapping[str, object], mapping: Mapping[str, st
     seen: dict[str, str] = {}
     for number, row in enumerate(rows, 2):
         if any(cell.strip() for cell in row):
-            item = guarded(f"row {number}", _record, row, number, columns, statuses, encoding_note, seen)
+            item = guarded(f"row {number}", _record, row, number, columns, statuses, encoding_note, seen, others)
             if source is not None and isinstance(item, Record):
                 item.key = f"csv:{source}:{item.key.removeprefix('csv:')}"
             yield item
@@ -154,12 +171,15 @@ def _digest(*parts: str) -> str:
 
 
 def _record(row: list[str], number: int, columns: Mapping[str, int], statuses: Mapping[str, object],
-            encoding_note: str | None, seen: dict[str, str]) -> Record | Skip:
+            encoding_note: str | None, seen: dict[str, str], others: Mapping[str, list[int]]) -> Record | Skip:
     position = f"row {number}"
 
     def cell(field: str) -> str:
         index = columns.get(field)
         return row[index].strip() if index is not None and index < len(row) else ""
+
+    def cells(field: str) -> list[str]:
+        return [cell(field), *(row[index].strip() for index in others.get(field, ()) if index < len(row))]
 
     title = cell("title")
     if not title:
@@ -173,9 +193,12 @@ def _record(row: list[str], number: int, columns: Mapping[str, int], statuses: M
     record = Record(key=f"csv:{key}", position=position, title=title, body=_as_text(cell("body")))
     if record.body != cell("body"):
         record.notes.append("the description was HTML: read as text")
-    record.requester = cell("requester") or None
+    said = cells("requester")
+    address = next((value for value in said if "@" in value), "")
+    name = next((value for value in said if value and "@" not in value), "")
+    record.requester = (f"{name} <{address}>" if address and name and "<" not in address else address or name) or None
     record.created = parse_when(cell("created"))
-    record.closed = parse_when(cell("closed"))
+    record.closed = next((when for when in map(parse_when, cells("closed")) if when is not None), None)
     for field, value in (("created", record.created), ("closed", record.closed)):
         if cell(field) and value is None:  # a date nobody can read: not "now", and not "never closed"
             return Skip(position, f"{field} {cell(field)!r} is not a date")
