@@ -601,9 +601,11 @@ def test_a_file_repaired_after_a_committed_conflict_is_not_created_again(desk: D
     assert sum(change.startswith("created") for change in shown) == 1, "it was 'created' a second time"
 
 
-def test_a_squash_merge_is_its_author_s_whoever_its_last_squashed_commit_names(desk: Desk) -> None:
+@pytest.mark.parametrize("message", ["GitHub's", "git merge --squash's"])
+def test_a_squash_merge_is_its_author_s_whoever_its_last_squashed_commit_names(desk: Desk, message: str) -> None:
     """GitHub's squash message lists every squashed commit's, trailers and all: its last
-    trailers (a requester's reply) credited the requester with the agent's take and resolve."""
+    trailers (a requester's reply) credited the requester with the agent's take and resolve.
+    Git's own ("Squashed commit of the following:") indents them."""
     desk.at("2026-12-01T09:00:00Z")
     fan = desk.new("Laptop fan loud", "-q", "it-helpdesk", "-r", "carol")
     printer = desk.new("Printer jams", "-q", "it-helpdesk", "-r", "carol")
@@ -618,8 +620,8 @@ def test_a_squash_merge_is_its_author_s_whoever_its_last_squashed_commit_names(d
     env = {**os.environ, "GIT_AUTHOR_NAME": "Alice Agent", "GIT_AUTHOR_EMAIL": "alice@example.com",
            "GIT_AUTHOR_DATE": "2026-12-01T11:00:00Z", "GIT_COMMITTER_NAME": "GitHub",
            "GIT_COMMITTER_EMAIL": "noreply@github.com", "GIT_COMMITTER_DATE": "2026-12-01T11:00:00Z"}
-    subprocess.run(["git", "commit", "-q", "--no-verify", "-m", "Fan ticket (#14)", "-m", messages],
-                   cwd=desk.path, env=env, check=True)
+    written = ["-m", "Fan ticket (#14)", "-m", messages] if message == "GitHub's" else ["--no-edit"]
+    subprocess.run(["git", "commit", "-q", "--no-verify", *written], cwd=desk.path, env=env, check=True)
     assert "Gitdesk-Actor: carol" in desk.last_message(), "the last squashed commit's trailers end the message"
     moved = [entry for entry in log(desk, fan) if "status" in " ".join(entry["changes"])]
     assert [entry["who"] for entry in moved][-1] == "alice", moved

@@ -39,7 +39,7 @@ _RECORD = re.compile(rb"\x1e(?=[0-9a-f]{40}(?:[0-9a-f]{24})?\x1f)")
 # A squash merge's message lists each squashed commit's, trailers and all (GitHub's, git merge
 # --squash): its last trailers are the last commit's, not the squash's. An amended commit has
 # two Action lines too, in its one trailer block (the commit-msg hook adds the edit's).
-_ACTION_LINE = re.compile(r"^Gitdesk-Action:", re.MULTILINE)
+_ACTION_LINE = re.compile(r"^[ \t]*Gitdesk-Action:", re.MULTILINE)  # indented in git merge --squash's
 
 
 def _squashed(body: str) -> bool:
