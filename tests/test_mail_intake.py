@@ -807,6 +807,11 @@ def test_outlook_desktop_forwards_marked_by_a_border_alone_open_the_ticket_for_t
     ("Fwd: Printer", "Begin forwarded message:\n\nFrom: Dr. Rita Kunde-Longname (Procurement, Example Ltd)\n"
                      "<rita@customer.example>\nSubject: Printer\nDate: 1 December 2026 at 10:00:00 CET\n"
                      "To: Alice <alice@fernhill.example>"),
+    # Thunderbird: its Subject and Date before From, a tab after each colon
+    ("Fwd: Printer", "-------- Forwarded Message --------\nSubject: \tPrinter\nDate: \tMon, 1 Dec 2026 "
+                     "10:00:00 +0100\nFrom: \tRita Kunde <rita@customer.example>\nTo: \thelp@fernhill.example"),
+    ("WG: Printer", "-------- Weitergeleitete Nachricht --------\nBetreff: \tPrinter\nDatum: \tMon, 1 Dec 2026 "
+                    "10:00:00 +0100\nVon: \tRita Kunde <rita@customer.example>\nAn: \thelp@fernhill.example"),
 ])
 def test_a_plain_text_forward_with_wrapped_headers_opens_the_ticket_for_the_customer(
         mail_desk: Desk, tmp_path: Path, subject: str, block: str) -> None:

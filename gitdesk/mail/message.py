@@ -382,10 +382,13 @@ def _forwarded(inner: Message, body: _Body, depth: int) -> None:
 
 
 # Gmail's "---------- Forwarded message ---------", Outlook's "-----Original Message-----" and its
-# newer line of underscores, Apple Mail's "Begin forwarded message:"; then the original's From line.
-_INLINE_FORWARD = re.compile(r"^(?:-{5,}\s*(?:forwarded message|original message|weitergeleitete nachricht)\s*-{5,}"
+# newer line of underscores, Apple Mail's "Begin forwarded message:", Thunderbird's "-------- Forwarded
+# Message --------" (its Subject and Date come first); then the original's From line.
+_INLINE_FORWARD = re.compile(r"^(?:-{5,}\s*(?:forwarded message|original message|weitergeleitete nachricht|"
+                             r"message transf[ée]r[ée])\s*-{5,}"
                              r"|_{10,}|(?:begin forwarded message|anfang der weitergeleiteten nachricht|"
                              r"d[ée]but du message r[ée]exp[ée]di[ée])\s*:)\s*$"
+                             r"(?:\s*^\*?(?:subject|date|betreff|datum|sujet|objet)\s*:.*$){0,2}"
                              r"\s*^\*?(from|von|de)\s*:\*?\s*(?P<from>.+)$", re.IGNORECASE | re.MULTILINE)
 
 
