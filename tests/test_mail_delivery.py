@@ -1105,6 +1105,26 @@ def test_a_reminder_that_never_goes_out_holds_the_closing_back_no_longer_than_th
     assert done(report) == [("last-call", other)], "a rule is never overtaken by itself"
 
 
+def test_a_bounced_reminder_holds_the_closing_back_until_someone_reaches_the_requester(
+        tmp_path: Path, server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reminder in undeliverable/ reached nobody: the ticket is not closed "for want of an
+    answer" however long it waits (no limit, unlike a reminder still queued)."""
+    from test_rules import REQUESTER
+    from test_rules import run as rules_run
+
+    desk, made = reminded_while_the_mail_server_is_down(tmp_path, server, monkeypatch)
+    server.answers = {f"RCPT {REQUESTER}": ["550 5.1.1 no such user"]}
+    use(monkeypatch, server.env())
+    assert send(desk)["counts"]["undeliverable"] == 1, "the reminder bounced"
+    monkeypatch.delenv("GITDESK_SMTP_HOST")
+    for moment in ("2026-12-03T10:00:00Z", "2026-12-20T10:00:00Z"):  # due by the status clock; then long after
+        desk.at(moment)
+        (held,) = [item for item in rules_run(desk)["actions"] if item["ticket"] == made]
+        assert held["commit"] is None and "could not be delivered" in held["skipped"], (moment, held)
+        assert "reach them another way" in held["skipped"]
+    assert json.loads(desk.run("show", made, "--format", "json").stdout)["ticket"]["status"] == "pending"
+
+
 def test_a_question_recorded_under_a_second_name_still_counts_from_its_delivery(
         tmp_path: Path, server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
     """A record whose name was taken gets -2 (records are never overwritten): it is the same
