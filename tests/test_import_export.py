@@ -359,18 +359,6 @@ def test_odd_values_skip_their_record_not_the_import(desk: Desk, tmp_path: Path)
         "a Notes cell names no author: an internal note, not a reply by whoever imported"
     details = {item["position"]: item["detail"] for item in result["items"]}
     assert details["row 4"] == "created '2026-02-30' is not a date"
-    zendesk = tmp_path / "zendesk.csv"
-    zendesk.write_text("Id,Requester,Requester email,Subject,Status,Created at,Solved at\n"
-                       "101,Kim Schmidt,kim@client.example,Printer jams,Solved,2024-03-01 08:00:00 UTC,"
-                       "2024-03-02 09:00:00 UTC\n", encoding="utf-8")
-    (item,) = imported(desk, "csv", zendesk, "--source", "zendesk", "-q", "it-helpdesk")["items"]
-    kim = shown(desk, item["ticket"])
-    assert (kim["requester"], kim["requester_name"], kim["timings"]["resolved_at"]) == (
-        "kim@client.example", "Kim Schmidt", "2024-03-02T09:00:00Z"), "the address column, by what it holds"
-    spreadsheet = tmp_path / "sheet.csv"
-    spreadsheet.write_text("Subject,Resolved,Closed at\nScanner,yes,\n", encoding="utf-8")
-    (item,) = imported(desk, "csv", spreadsheet, "-q", "it-helpdesk")["items"]
-    assert item["outcome"] == "imported", "a Resolved column saying yes is no date, and no reason to skip"
     twice = tmp_path / "twice.csv"
     twice.write_text("Key,Subject\nT-1,Printer\nT-1,Printer again\n")
     again = {item["position"]: item["detail"] for item in imported(desk, "csv", twice)["items"]}
@@ -578,9 +566,19 @@ def test_exports_of_request_tracker_zammad_and_osticket_arrive_as_they_were(desk
     assert (kim["requester"], kim["requester_name"], kim["timings"]["resolved_at"]) == (
         "kim@client.example", "Kim Schmidt", "2024-03-02T09:00:00Z"), "the address column, by what it holds"
     spreadsheet = tmp_path / "sheet.csv"
-    spreadsheet.write_text("Subject,Resolved,Closed at\nScanner,yes,\n", encoding="utf-8")
-    (item,) = imported(desk, "csv", spreadsheet, "-q", "it-helpdesk")["items"]
-    assert item["outcome"] == "imported", "a Resolved column saying yes is no date, and no reason to skip"
+    spreadsheet.write_text("Subject,Resolved,Closed at,Created at\nScanner,yes,,N/A\nMouse,,-,\nDock,no,0,none\n"
+                           "Pen,-,2024-03-02,2024-03-01\n", encoding="utf-8")
+    items = imported(desk, "csv", spreadsheet, "-q", "it-helpdesk")["items"]
+    assert [item["outcome"] for item in items] == ["imported"] * 4, "yes, -, 0, N/A: no date, and no reason to skip"
+    assert shown(desk, items[3]["ticket"])["timings"]["resolved_at"] == "2024-03-02T00:00:00Z"
+    people = tmp_path / "people.csv"
+    people.write_text('id,Subject,Requester,Requester email\n31,A,Ann @ Marketing,ann@x.example\n'
+                      '32,B,@annsmith,ann@x.example\n33,C,"ann@x.example, bob@x.example",\n', encoding="utf-8")
+    first, second, third = imported(desk, "csv", people, "--source", "people", "-q", "it-helpdesk")["items"]
+    assert [(shown(desk, item["ticket"])["requester"], shown(desk, item["ticket"]).get("requester_name"))
+            for item in (first, second, third)] == [("ann@x.example", "Ann @ Marketing"), ("ann@x.example", "@annsmith"),
+                                                    ("ann@x.example", None)]
+    assert "1 more address in 'ann@x.example, bob@x.example': the first is the requester" in third["detail"]
     twice = tmp_path / "twice.csv"
     twice.write_text("Subject,Status,Status\n" + "A" * 250 + ",closed,open\n", encoding="utf-8")
     (item,) = imported(desk, "csv", twice, "-q", "it-helpdesk")["items"]
@@ -638,6 +636,8 @@ def test_an_imported_history_is_authored_when_it_happened_and_committed_at_the_i
     ("Fri, 05 Jan 2024 14:03:22 +0100", "2024-01-05T13:03:22Z"), ("Fri, 05 Jan 2024 14:03:22 CEST", "2024-01-05T12:03:22Z"),
     ("Fri, 05 Jan 2024 14:03:22 EST", "2024-01-05T19:03:22Z"), ("Fri, 05 Jan 2024 14:03:22 XYZT", None),
     ("Mon Feb 30 10:00:00 2024", None), ("2024-13-01 UTC", None),
+    ("Thu Mar 05 14:00:00 CEST 2026", "2026-03-05T12:00:00Z"), ("Thu, 05 Mar 2026 14:00:00 GMT+1", "2026-03-05T13:00:00Z"),
+    ("Thu Mar 05 14:00:00 IST 2026", None),  # India, Ireland or Israel: not a guess
 ])
 def test_dates_as_other_tools_export_them_are_read_or_refused_never_guessed(written: str, utc: str | None) -> None:
     from gitdesk.clock import format_utc

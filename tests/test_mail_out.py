@@ -366,6 +366,11 @@ def test_a_score_from_a_colleague_in_the_cc_is_a_reply_and_does_not_reopen(mail_
     ("10/10 laptops in room 4 need the new driver", None), ("3/10 new starters got no laptop", None),
     ("★ Important: please also set up Tom's laptop", None), ("⭐ New request: please install Visio for me", None),
     ("five stars, great job", (5, "great job")),
+    # praise after a score of any form is feedback; a request or a new need after it is not
+    ("10/10 Tom was great", (5, "Tom was great")), ("★★★★★ thanks Anna", (5, "thanks Anna")),
+    ("4/5 laptops need the driver too", None), ("5/5 thanks, please also install it on Tom's laptop", None),
+    ("5\nPlease also install it on Tom's laptop", None), ("Ten out of ten", (5, "")), ("Five ⭐", (5, "")),
+    ("5 out of five", (5, "")),
 ])
 def test_scores_are_read_only_from_the_start_of_the_answer(text: str, expected: tuple[int, str] | None) -> None:
     from gitdesk.mail.intake import feedback_score

@@ -426,6 +426,13 @@ def test_rows_too_wide_for_the_terminal_under_one_heading_show_it_once() -> None
     assert [line.split()[:3] for line in lines if line.startswith("  - ")] == [["-", "SCORE", "4"], ["-", "SCORE", "2"]], \
         "each row under a shared heading starts with a mark"
     assert lines[-1] == "  SCORE 5 · COMMENT great · TICKET GD-01M844DZG09Y5DBHQA", "a row alone needs none"
+    log = [["2026-12-01 10:00", "e9d7129", "created (new)"], ["2026-12-01 10:00", "01189a5", "status: new -> open"],
+           ["", "", "assignee: - -> alice"], ["2026-12-01 10:00", "57fdb10", "queue: - -> helpdesk"]]
+    lines = table_lines([Column("WHEN", str), Column("COMMIT", str), Column("WHAT", str)], ["WHEN", "COMMIT", "WHAT"],
+                        log, 30)
+    assert lines.count("2026-12-01 10:00") == 1, "a continuation keeps the heading of its row's run"
+    assert [line.lstrip()[:1] for line in lines[1:]] == ["-", "W", "-", "W", "W", "-", "W"], lines
+    assert "    WHAT assignee: - -> alice" in lines, "a continuation sits under its marked row"
 
 
 def test_a_duration_shown_is_rounded_to_its_last_unit_not_cut() -> None:

@@ -777,31 +777,42 @@ def _judged(first: str) -> re.Match[str] | None:
 # How else people write a score: stars (★★★★☆, ⭐⭐⭐⭐⭐), out of ten (10/10), in words before
 # a scale (Five stars), with an emoji after it (4 👍). Read as the digits the patterns know.
 _STAR_GLYPHS = re.compile(r"^(\W*?)([★⭐]{1,5})(☆*)")
-_OUT_OF_TEN = re.compile(r"^(\W*)(10|[1-9])\s*/\s*10(?![\d/]|[.,]\d)")
+_LATER_STARS = re.compile(r"(?<=\w)\s*[★⭐]+")  # "Five ⭐": a scale, as "stars"
 _NUMBER_WORDS = {word: str(number) for number, words in enumerate((
     "one eins un une uno una", "two zwei deux dos", "three drei trois tres", "four vier quatre cuatro",
-    "five fünf cinq cinco"), start=1) for word in words.split()}
-_IN_WORDS = re.compile(r"^(\W*)(" + "|".join(_NUMBER_WORDS) + rf")(?=\s+(?:{_STARS}|out of 5|of 5|von 5|sur 5)\b"
-                       r"|\s*/\s*5)", re.IGNORECASE)
+    "five fünf cinq cinco", "six sechs seis", "seven sieben sept siete", "eight acht huit ocho",
+    "nine neun neuf nueve", "ten zehn dix diez"), start=1) for word in words.split()}
+_WORDS = "|".join(_NUMBER_WORDS)
+_OUT_OF_FIVE = re.compile(rf"^(\W*)(\d|{_WORDS})\s+(?:out of|of|von|sur|de|su|na)\s+(?:5|five|fünf|cinq|cinco)\b",
+                          re.IGNORECASE)
+_OUT_OF_TEN = re.compile(rf"^(\W*)(10|[1-9]|{_WORDS})\s*(?:/|out of|of|von|sur|de|su|na)\s*(?:10|ten|zehn|dix|diez)"
+                         r"(?![\d/]|[.,]\d)", re.IGNORECASE)
+_IN_WORDS = re.compile(rf"^(\W*)({_WORDS})(?=\s+(?:{_STARS})\b|\s*/\s*5)", re.IGNORECASE)
 
 
-def _as_digits(first: str) -> tuple[str, bool]:
+def _number(word: str) -> int:
+    return int(_NUMBER_WORDS.get(word.casefold(), word))
+
+
+def _as_digits(first: str) -> str:
     """A first line with its score written as the patterns read it (``first`` is NFKC: a
-    full-width ５ is a 5 already), and whether it was written another way (stars, out of ten,
-    in words): then only judging words may follow it ("8/10 laptops need it too", "★ Important:
-    …" are requests)."""
+    full-width ５ is a 5 already): stars, out of ten (halved, rounded up), in words."""
     first = first.replace("\ufe0f", "")  # the emoji form of ⭐
-    other = False
     stars = _STAR_GLYPHS.match(first)
     if stars and (not stars.group(3) or len(stars.group(2)) + len(stars.group(3)) == 5):
-        first, other = f"{stars.group(1)}{len(stars.group(2))} stars {first[stars.end():]}", True
+        first = f"{stars.group(1)}{len(stars.group(2))} stars {first[stars.end():]}"
+    first = _LATER_STARS.sub(" stars", first, count=1)
     first = " ".join("".join(" " if unicodedata.category(char) in ("So", "Sk", "Cf") else char
                              for char in first).split())
-    for pattern, written in ((_OUT_OF_TEN, lambda found: f"{found.group(1)}{(int(found.group(2)) + 1) // 2}/5"),
-                             (_IN_WORDS, lambda found: found.group(1) + _NUMBER_WORDS[found.group(2).casefold()])):
-        first, count = pattern.subn(written, first, count=1)
-        other = other or bool(count)
-    return first, other
+    first = _OUT_OF_TEN.sub(lambda found: f"{found.group(1)}{(_number(found.group(2)) + 1) // 2}/5", first, count=1)
+    first = _OUT_OF_FIVE.sub(lambda found: f"{found.group(1)}{_number(found.group(2))}/5", first, count=1)
+    return _IN_WORDS.sub(lambda found: found.group(1) + str(_number(found.group(2))), first, count=1)
+
+
+# After a score, what makes the answer a request or a new problem, not a judgement of the help:
+# it must reach an agent ("4/5 laptops need the driver too", "★ Important: please set up…").
+_REQUEST = re.compile(r"\b(?:needs?|needed|another|install|set ?up|missing|stopped|(?:got|have|has|had) no|"
+                      r"same (?:problem|issue|error)|brauche[n]?|benötig\w*|fehlt)\b", re.IGNORECASE)
 
 
 _NUMBERED = re.compile(r"([1-5])[.)]\s+\S")
@@ -815,7 +826,7 @@ def feedback_score(text: str) -> tuple[int, str] | None:
     # Answered below the quoted question ("> How did we do? …" then "4, works fine").
     while lines and (not lines[0].strip() or lines[0].lstrip().startswith(">")):
         lines.pop(0)
-    first, written_otherwise = _as_digits(unicodedata.normalize("NFKC", lines[0].strip())) if lines else ("", False)
+    first = _as_digits(unicodedata.normalize("NFKC", lines[0].strip())) if lines else ""
     match = _SCORE.match(first) or _judged(first)
     if match is None or _STILL_BROKEN.search(first) or "?" in first:  # a question asks for an answer
         return None
@@ -826,9 +837,9 @@ def feedback_score(text: str) -> tuple[int, str] | None:
                                                         f"{int(numbered.group(1)) + 1})")):
             return None
     said = match.group(2) if match.re is _JUDGED else (match.group(2) or match.group(3) or "")
-    if written_otherwise and re.search(r"\w", said) and not _only_judges(said):
-        return None
     comment = " ".join(" ".join([said, *lines[1:]]).split())
+    if not _only_judges(comment) and (_ASKS.search(comment) or _REQUEST.search(comment)):
+        return None
     return int(match.group(1)), comment[:2000]
 
 

@@ -233,13 +233,22 @@ def _blocks(columns: Sequence[Column], headers: Sequence[str], rows: Sequence[Se
     # Rows with the same first cell as the row before share its heading (the comments of one
     # category), each then marked "-" so one ends where the next begins. No first cell: a
     # continuation of the row before (the next change of one commit).
-    firsts = [row[0] for row in rows]
-    shared = {index for index in range(len(rows)) if firsts[index] and firsts[index] in
-              (firsts[index - 1] if index else None, firsts[index + 1] if index + 1 < len(rows) else None)}
+    heads: list[str] = []  # each row's heading: its first cell, or its row's for a continuation
+    for row in rows:
+        heads.append(row[0] or (heads[-1] if heads else ""))
+    starts = [index for index, row in enumerate(rows) if row[0] or not index]
+    shared = {start for position, start in enumerate(starts)
+              if heads[start] in {heads[other] for other in starts[max(0, position - 1):position + 2]
+                                  if other != start}}
+    marked = False
     for index, row in enumerate(rows):
-        if row[0] and (not index or row[0] != firsts[index - 1]):
-            lines.append(bold(row[0]))
-        start, indent = ("  - ", "    ") if index in shared else ("  ", "  ")
+        if row[0] or not index:
+            if not index or row[0] != heads[index - 1]:
+                lines.append(bold(row[0]))
+            marked = index in shared
+            start, indent = ("  - ", "    ") if marked else ("  ", "  ")
+        else:  # a continuation: under its row, as that row's later lines
+            start = indent = "    " if marked else "  "
         pairs = [columns[column].spoken.replace("{}", row[column]) if columns[column].spoken
                  else f"{headers[column]} {row[column]}" for column in range(1, len(columns))
                  if columns[column].fit != "chart" and row[column] not in ("", "-")]

@@ -52,14 +52,25 @@ def _ctime(text: str) -> datetime | None:
 
 # Zone names mail dates carry that Python's parser does not know (it would read them as UTC).
 _ZONES = {"CET": "+0100", "CEST": "+0200", "EET": "+0200", "EEST": "+0300", "WET": "+0000", "WEST": "+0100",
-          "BST": "+0100", "IST": "+0530", "JST": "+0900", "AEST": "+1000", "AEDT": "+1100"}
+          "BST": "+0100", "JST": "+0900", "AEST": "+1000", "AEDT": "+1100"}  # not IST: India, Ireland, Israel
 _KNOWN_ZONES = frozenset("UT UTC GMT Z EST EDT CST CDT MST MDT PST PDT".split())  # RFC 822's, which Python reads
 
 
+_OFFSET_NAMED = re.compile(r"\b(?:GMT|UTC)\s*([+-])(\d{1,2})(?::?(\d\d))?$", re.IGNORECASE)
+# Java's Date.toString() (Jira and other exports): "Thu Mar 05 14:00:00 CEST 2026".
+_JAVA = re.compile(r"^(\w{3}) (\w{3}) (\d{1,2}) (\d\d:\d\d:\d\d) (\S+) (\d{4})$")
+
+
 def _mail_date(text: str) -> datetime | None:
-    """A mail's date, "Fri, 05 Jan 2024 14:03:22 +0000" (or a zone's name: EST, CEST)."""
+    """A mail's date, "Fri, 05 Jan 2024 14:03:22 +0000" (or a zone's name: EST, CEST; or
+    GMT+1), or Java's "Thu Mar 05 14:00:00 CEST 2026"."""
     from email.utils import parsedate_to_datetime, parsedate_tz
 
+    java = _JAVA.match(text)
+    if java:
+        day, month, date, time, zone_given, year = java.groups()
+        text = f"{day}, {date} {month} {year} {time} {zone_given}"
+    text = _OFFSET_NAMED.sub(lambda found: f"{found.group(1)}{int(found.group(2)):02d}{found.group(3) or '00'}", text)
     zone = text.rsplit(" ", 1)[-1].upper()
     if zone in _ZONES:
         text = f"{text.rsplit(' ', 1)[0]} {_ZONES[zone]}"

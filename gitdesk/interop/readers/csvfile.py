@@ -193,15 +193,15 @@ def _record(row: list[str], number: int, columns: Mapping[str, int], statuses: M
     record = Record(key=f"csv:{key}", position=position, title=title, body=_as_text(cell("body")))
     if record.body != cell("body"):
         record.notes.append("the description was HTML: read as text")
-    said = cells("requester")
-    address = next((value for value in said if "@" in value), "")
-    name = next((value for value in said if value and "@" not in value), "")
-    record.requester = (f"{name} <{address}>" if address and name and "<" not in address else address or name) or None
-    record.created = parse_when(cell("created"))
-    record.closed = next((when for when in map(parse_when, cells("closed")) if when is not None), None)
-    for field, value in (("created", record.created), ("closed", record.closed)):
-        if cell(field) and value is None:  # a date nobody can read: not "now", and not "never closed"
-            return Skip(position, f"{field} {cell(field)!r} is not a date")
+    record.requester = _requester(cells("requester"), record) or None
+    created = "" if cell("created").casefold() in _NO_DATE else cell("created")
+    closed = [value for value in cells("closed") if value.casefold() not in _NO_DATE | _NOT_CLOSED]
+    record.created = parse_when(created)
+    record.closed = next((when for when in map(parse_when, closed) if when is not None), None)
+    for field, given, value in (("created", created, record.created), ("closed", closed[0] if closed else "",
+                                                                       record.closed)):
+        if given and value is None:  # a date nobody can read: not "now", and not "never closed"
+            return Skip(position, f"{field} {given!r} is not a date")
     if cell("status"):
         record.status = status_of(cell("status"), statuses)
         if record.status is None:
@@ -222,6 +222,33 @@ def _record(row: list[str], number: int, columns: Mapping[str, int], statuses: M
     if encoding_note and number == 2:
         record.notes.append(encoding_note)
     return record
+
+
+# What a spreadsheet writes in a date's cell for "none" (and, for a closing, a flag's yes or no).
+_NO_DATE = frozenset({"n/a", "na", "-", "—", "–", "0", "none", "null", "nil", "never"})
+_NOT_CLOSED = frozenset({"yes", "no", "y", "n", "true", "false", "x", "open"})
+
+
+def _requester(cells: list[str], record: Record) -> str:
+    """The requester from the cells of its columns: the first real address (a cell may hold
+    several, or a name with an @ in it), with the name a cell without one gives."""
+    from email.utils import getaddresses
+
+    from gitdesk import workflow
+
+    address = name = ""
+    for value in cells:
+        found = [(named, given) for named, given in getaddresses([value]) if workflow.is_email(given)]
+        if found and not address:
+            (named, address), more = found[0], len(found) - 1
+            name = name or named
+            if more:
+                record.notes.append(f"{more} more {'address' if more == 1 else 'addresses'} in {value!r}: "
+                                    "the first is the requester")
+        elif value and not found and not name:
+            name = value
+    name = " ".join(name.replace("<", " ").replace(">", " ").replace('"', " ").split())
+    return f'"{name}" <{address}>' if address and name else address or name
 
 
 # Zendesk, Freshdesk and osTicket export a description as the HTML their editor wrote: a cell
