@@ -975,7 +975,7 @@ def test_the_wait_on_the_requester_counts_from_when_the_question_reached_them(tm
                                                         listed["remind-pending"]["held"]] == [made], \
         "the listing says what the run does"
     assert "has not gone out yet" in listed["remind-pending"]["held"][0]["why"]
-    assert "1 held back (mail to the requester unsent or undeliverable)" in desk.run("rules").stderr
+    assert "1 held back (the requester not asked, or the mail unsent or undeliverable)" in desk.run("rules").stderr
     desk.at("2026-11-27T10:00:00Z")
     use(monkeypatch, server.env())
     send(desk)  # Friday: the question goes out at last

@@ -1102,3 +1102,25 @@ def test_a_run_that_escalates_several_tickets_into_a_round_robin_queue_takes_tur
     desk.run("rules", "run")
     owners = [json.loads(desk.run("show", ticket, "--format", "json").stdout)["ticket"]["assignee"] for ticket in made]
     assert sorted(owners) == ["bob", "bob", "dana", "dana"], owners
+
+
+def test_a_ticket_pending_without_a_question_is_neither_reminded_nor_closed_for_want_of_an_answer(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A spreadsheet's "On hold" row imported as pending (its wait dated months back), or a
+    ticket set pending by hand: the first rules run mailed "We have not heard back from you"
+    about a question the desk never asked."""
+    desk = rules_desk(tmp_path / "desk", monkeypatch)
+    rows = tmp_path / "sheet.csv"
+    rows.write_text(f"Subject,Email,Status,Created at\nMouse broken,{REQUESTER},On hold,2026-10-05\n", encoding="utf-8")
+    imported = json.loads(desk.run("import", "csv", str(rows), "-q", "it-helpdesk", "--format", "json").stdout)
+    held_ticket = imported["items"][0]["ticket"]
+    by_hand = desk.new("Docking station", "-q", "it-helpdesk", "-r", REQUESTER)
+    desk.run("set", by_hand, "status", "pending", "--as", "alice")
+    asked = pending_ticket(desk)
+    desk.at("2026-12-10T10:00:00Z")
+    report = run(desk)
+    closed = [ticket for rule, ticket in done(report) if rule == "resolve-unanswered"]
+    assert closed == [asked], "only the one asked a question"
+    skipped = {(item["rule"], item["ticket"]): item["skipped"] for item in report["actions"] if not item["commit"]}
+    for ticket in (held_ticket, by_hand):
+        assert skipped[("resolve-unanswered", ticket)].startswith("no question of the desk's waits for an answer")

@@ -822,7 +822,8 @@ def rules_overview(rules: Sequence[Rule], plan: Plan, fmt: str) -> None:
         waiting = sum(len(r["due_now"]) for r in records)
         back = sum(len(r["held"]) for r in records)
         note(f"{counted(len(records), 'rule')}; {counted(waiting, 'action')} due now"
-             + (f", {back} held back (mail to the requester unsent or undeliverable)" if back else "")
+             + (f", {back} held back (the requester not asked, or the mail unsent or undeliverable)"
+                if back else "")
              + ("; gitdesk rules run --dry-run shows them" if waiting or back else ""))
 
     emit(fmt, "rules", records, text=text)

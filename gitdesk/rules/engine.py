@@ -505,6 +505,12 @@ def _hold_back(desk: Desk, found: Plan, now: datetime, later: Sequence[Due] = ()
     for a question delivered on Tuesday says Thursday, never a time before the delivery).
     ``later``, not due by the status clock, is NEXT as the run will count it (a question
     delivered three days late closes the ticket three days later). The mail is read once."""
+    # A pending ticket no question of the desk's waits on (imported on hold, set pending by
+    # hand): closing it "we have not heard back from you" would be about nothing. (A reminder
+    # there says so in its note and mails nothing: _letters_for.)
+    never = [item for item in found.due if _never_asked(desk.config, item)]
+    found.held += [(item, NEVER_ASKED) for item in never]
+    found.due = [item for item in found.due if item not in never]
     asked = _asked(desk, [*found.due, *later], now)
     for item in later:
         mail = asked.get(item.ticket.id) if item.ticket is not None else None
@@ -561,6 +567,17 @@ def _reminder_gap(config: Config, item: Due, rules: Sequence[Rule]) -> float | N
               and not _finishes(rule) and rule.conditions.hold(item.ticket)
               and (seconds := calendar.seconds(rule.trigger.after)) < mine]
     return mine - max(sooner) if sooner else None
+
+
+NEVER_ASKED = ("no question of the desk's waits for an answer (pending without one: imported so, or set by hand); "
+               "ask the requester with gitdesk ask, or give it another status")
+
+
+def _never_asked(config: Config, item: Due) -> bool:
+    """Whether a rule that finishes the ticket for want of an answer is due on a pending
+    ticket no question of the desk's waits on (its entries read: a due item's are)."""
+    return item.ticket is not None and _waits_on_requester(item) and _finishes(item.rule) and \
+        workflow.unanswered(config, item.ticket) is None
 
 
 def _finishes(rule: Rule) -> bool:
