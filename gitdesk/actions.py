@@ -481,8 +481,10 @@ def creation_lines(ticket: Ticket) -> list[str]:
 
 
 def new_ticket(desk: Desk, spec: NewTicket, actor: Actor, now: datetime, existing: ids.Taken,
-               others: Callable[[], list[Ticket]]) -> Ticket:
-    """A valid new ticket with a fresh ID not in ``existing`` (which gains it). Call under the desk lock."""
+               others: Callable[[], list[Ticket]] | None) -> Ticket:
+    """A valid new ticket with a fresh ID not in ``existing`` (which gains it). Call under the desk
+    lock. ``others``: the desk's tickets, for the queue's assignment rule; None gives nobody the
+    ticket by that rule (an import's tickets keep the assignee their source names, or none)."""
     config = desk.config
     title = _one_line(spec.title, "title")
     # Named before a file exists: check's wording would point at a ticket file never written

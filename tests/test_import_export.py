@@ -358,7 +358,7 @@ def test_odd_values_skip_their_record_not_the_import(desk: Desk, tmp_path: Path)
     assert shown(desk, queued["ticket"])["timings"]["first_response_at"] is None, \
         "a Notes cell names no author: an internal note, not a reply by whoever imported"
     details = {item["position"]: item["detail"] for item in result["items"]}
-    assert details["row 4"] == "created '2026-02-30' is not a date"
+    assert details["row 4"] == "created '2026-02-30' is not a date (write it like 2026-03-01 or 2026-03-01 14:05)"
     twice = tmp_path / "twice.csv"
     twice.write_text("Key,Subject\nT-1,Printer\nT-1,Printer again\n")
     again = {item["position"]: item["detail"] for item in imported(desk, "csv", twice)["items"]}
@@ -541,9 +541,13 @@ def test_exports_of_request_tracker_zammad_and_osticket_arrive_as_they_were(desk
         "closed", "2024-01-05T14:03:00Z", "jose@example.com", "bob")
     assert printer["requester_name"] == "Jose Nunez" and "columns not read" not in item["detail"]
     unread = tmp_path / "unread.csv"
-    unread.write_text("Subject,Mood,Shoe size\nKeyboard,calm,42\n", encoding="utf-8")
-    (item,) = imported(desk, "csv", unread, "-q", "it-helpdesk")["items"]
-    assert "columns not read: 'Mood', 'Shoe size' (name a field's column with --map FIELD=COLUMN)" in item["detail"]
+    unread.write_text("Subject,Mood,Shoe size,Created at\nMonitor,odd,41,9/14/2026\nKeyboard,calm,42,\n",
+                      encoding="utf-8")
+    skipped, item = imported(desk, "csv", unread, "-q", "it-helpdesk")["items"]
+    assert skipped["outcome"] == "skipped", "row 2's date is no date"
+    assert skipped["key"] is not None, "a skipped row keeps its key, for a script to find it in the file"
+    assert "columns not read: 'Mood', 'Shoe size' (name a field's column with --map FIELD=COLUMN)" in item["detail"], \
+        "said with the first ticket, whichever row it is"
     zammad = tmp_path / "zammad.csv"
     zammad.write_text("Number,Title,State,Owner,Customer,Created at,Closed at,Tags\n"
                       "31001,Drucker,pending close,alice,anna@example.com,2024-03-01 08:00:00 UTC,,\"büro, Zugriff/Überprüfung\"\n"
@@ -655,3 +659,40 @@ def test_a_source_s_labels_keep_their_letters_in_one_spelling(label: str, kept: 
     from gitdesk.interop.importing import label_name
 
     assert label_name(label) == kept
+
+
+def test_an_import_gives_nobody_old_work_by_a_queue_s_rotation(desk: Desk, tmp_path: Path) -> None:
+    """Facilities hands new tickets to whoever has fewest: imported rows were handed out too,
+    and that person was credited with resolutions someone else made years ago."""
+    rows = tmp_path / "facilities.csv"
+    rows.write_text("#,Date,Email,Subject,Assigned to,Status,Closed at\n"
+                    "1,2026-09-01,carol@example.com,Heating,FRED,Done,2026-09-02\n"
+                    "2,2026-09-03,carol@example.com,Door,Zoe Unknown,Done,2026-09-04\n"
+                    "3,2026-09-05,carol@example.com,Window,,Open,\n"
+                    "4,2026-09-06,carol@example.com,Payroll,,Won't fix,2026-09-07\n", encoding="utf-8")
+    items = imported(desk, "csv", rows, "-q", "facilities", "--map", "resolution=Subject")["items"]
+    assert [shown(desk, item["ticket"])["assignee"] for item in items] == ["fred", None, None, None], \
+        "the source's assignee (its handle in any case), else nobody"
+    rejected = shown(desk, items[3]["ticket"])
+    assert (rejected["status"], rejected["resolution"]) == ("rejected", "Payroll"), "a rejection keeps its words"
+    report = json.loads(desk.run("report", "workload", "--since", "2026-09-01", "--until", "2026-09-30",
+                                 "--format", "json").stdout)
+    (people,) = [section for section in report["sections"] if section["key"] == "by_person"]
+    assert {row["person"]["value"]: row["resolved"]["value"] for row in people["rows"]} == {"fred": 1, "(imported)": 1}
+
+
+def test_a_row_lacking_what_its_status_requires_says_which_field(desk: Desk, tmp_path: Path) -> None:
+    """It said "this desk's workflow has no way from open to closed"."""
+    desk.configure(desk.config + "workflow:\n  statuses:\n"
+                   "    new:      {next: [open, pending, resolved, rejected]}\n"
+                   "    open:     {next: [pending, resolved, rejected], requires: [queue]}\n"
+                   "    pending:  {next: [open, resolved, rejected], requires: [queue]}\n"
+                   "    resolved: {next: [closed, open], requires: [queue, resolution, category], done: true}\n"
+                   "    closed:   {next: [open], requires: [resolution], done: true}\n"
+                   "    rejected: {next: [open], done: true}\n", "resolving needs a category")
+    rows = tmp_path / "nocat.csv"
+    rows.write_text("Subject,Email,Created at,Status,Solution\nVPN drops,eve@example.com,2026-09-03,Closed,Updated\n",
+                    encoding="utf-8")
+    (item,) = imported(desk, "csv", rows, "-q", "it-helpdesk")["items"]
+    assert item["outcome"] == "skipped" and "status resolved, on the way to closed:" in item["detail"], item
+    assert "category" in item["detail"], item

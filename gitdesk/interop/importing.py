@@ -65,6 +65,7 @@ class Record:
 class Skip:
     position: str
     reason: str
+    key: str | None = None  # the record's key in its source, when it could be read
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,9 +103,9 @@ def label_name(text: str) -> str | None:
     return name[:50] or None
 
 
-def status_path(desk: Desk, start: str, goal: str, ticket: Ticket) -> list[str] | None:
+def status_path(desk: Desk, start: str, goal: str, ticket: Ticket, *, satisfied: bool = True) -> list[str] | None:
     """The shortest walk through the workflow from ``start`` to ``goal`` whose every
-    status the ticket satisfies (a queue, a resolution), or None."""
+    status the ticket satisfies (a queue, a resolution; any, without ``satisfied``), or None."""
     config = desk.config
     queue: deque[list[str]] = deque([[start]])
     seen = {start}
@@ -115,7 +116,7 @@ def status_path(desk: Desk, start: str, goal: str, ticket: Ticket) -> list[str] 
         for following in config.statuses[path[-1]].next:
             if following in seen or following not in config.statuses:
                 continue
-            if workflow.findings(config, replace(ticket, status=following)):
+            if satisfied and workflow.findings(config, replace(ticket, status=following)):
                 continue
             seen.add(following)
             queue.append([*path, following])
@@ -136,7 +137,6 @@ class _Builder:
         self.known = {str(t.extra[IMPORTED_FROM]): t.id for t in existing if t.extra.get(IMPORTED_FROM)}
         self.titles = {t.id: t.title for t in existing if t.extra.get(IMPORTED_FROM)}
         self.taken = ids.Taken(t.id for t in existing)
-        self.others = existing
         self.steps: list[tuple[datetime, int, dict[str, str | bytes | None], str]] = []
         from gitdesk.rules.engine import EventRules
 
@@ -147,10 +147,10 @@ class _Builder:
         full name, when one person alone has it."""
         config = self.desk.config
         found = config.person(who)
-        if found is None:
+        if found is None:  # a spreadsheet's "Dan" for the handle dan, or a full name
             folded = " ".join(who.split()).casefold()
-            named = [person for person in config.people.values() if person.name and
-                     " ".join(person.name.split()).casefold() == folded]
+            named = [person for person in config.people.values() if folded in (
+                person.handle.casefold(), " ".join((person.name or "").split()).casefold())]
             found = named[0] if len(named) == 1 else None
         return found
 
@@ -241,7 +241,7 @@ class _Builder:
             record.notes.append("no creation date in the source: created now")
         requester_actor = Actor(self.actor.id, self.actor.person, self.actor.email)
         ticket = actions.new_ticket(desk, self._spec(record), requester_actor, created, self.taken,
-                                    lambda: self.others)
+                                    None)  # a queue's round-robin would credit someone with old work
         body = ticketfile.escape_text(record.body.replace("\r\n", "\n").replace("\r", "\n"), section=False)
         ticket = replace(ticket, description=body if body.strip() else "")
         ticket = self.automation("created", ticket).ticket  # the desk's event rules, without their mail
@@ -280,8 +280,19 @@ class _Builder:
             if workflow.RESOLUTION in _requirements(desk, goal) or goal in (workflow.RESOLVED, workflow.CLOSED):
                 resolution = (record.resolution or "").strip() or f"Closed in {self.source} before the import."
                 ticket = replace(ticket, resolution=ticketfile.escape_text(resolution))
+            elif (record.resolution or "").strip() and workflow.is_done(desk.config, goal):
+                # "Won't fix" with its reason: the words are kept where a finished ticket's go
+                ticket = replace(ticket, resolution=ticketfile.escape_text(record.resolution or ""))
             path_found = status_path(desk, ticket.status, goal, ticket)
             if path_found is None:
+                # A status on the way needs a field the row lacks ("resolved requires category"), or
+                # the workflow has no way at all.
+                walk = status_path(desk, ticket.status, goal, ticket, satisfied=False) or []
+                lacking = [(status, problem) for status in walk
+                           for problem in workflow.findings(desk.config, replace(ticket, status=status))]
+                if lacking:
+                    raise ValidationError(f"status {lacking[0][0]}, on the way to {goal}: {lacking[0][1].message}",
+                                          hint="map the column that holds it with --map FIELD=COLUMN")
                 raise ValidationError(f"this desk's workflow has no way from {ticket.status} to {goal}")
             for status in path_found:
                 ticket = replace(ticket, status=status)
@@ -302,7 +313,6 @@ class _Builder:
             source_line = f"\n\nFrom {record.key} ({record.position})." if number == 0 else ""
             self.steps.append((at, order * 1000 + number, {path: ticketfile.new_text(state)},
                                message[:72] + source_line + trailers))
-        self.others.append(ticket)
         self.known[record.key] = ticket.id
         self.titles[ticket.id] = ticket.title
         return ticket
@@ -341,7 +351,7 @@ def _read(desk: Desk, items: Iterable[Record | Skip], source: str, actor: Actor,
         for order, item in enumerate(items):
             advance(1)
             if isinstance(item, Skip):
-                result.items.append(Imported(item.position, None, "skipped", None, item.reason))
+                result.items.append(Imported(item.position, item.key, "skipped", None, item.reason))
                 continue
             item.key = clean_line(item.key)  # a source's key is one line in the file and the commit message
             if item.key in builder.known:

@@ -35,6 +35,7 @@ from gitdesk.feedback import FEEDBACK
 from gitdesk.mail import compose, notify
 from gitdesk.mail.message import (
     AMBIGUOUS_FROM,
+    GREETING,
     LIST_MAIL,
     MESSAGE_IDS,
     Attachment,
@@ -823,9 +824,15 @@ def feedback_score(text: str) -> tuple[int, str] | None:
     first line ("4", "Score: 5 - quick!", "3/5", "5 great service"); None when it does not
     start with one, or when its first line says the problem is still there."""
     lines = [line for line in strip_quoted(text).split("\n")]
-    # Answered below the quoted question ("> How did we do? …" then "4, works fine").
+    # Answered below the quoted question ("> How did we do? …" then "4, works fine"), or after a
+    # greeting ("Hi Dan," then "5 - thanks, works great!").
     while lines and (not lines[0].strip() or lines[0].lstrip().startswith(">")):
         lines.pop(0)
+    if len(lines) > 1 and GREETING.match(lines[0].strip()):
+        below = [line for line in lines[1:] if line.strip()]
+        opening = _as_digits(unicodedata.normalize("NFKC", below[0].strip())) if below else ""
+        if _SCORE.match(opening) or _judged(opening):
+            lines = lines[lines.index(below[0]):]
     first = _as_digits(unicodedata.normalize("NFKC", lines[0].strip())) if lines else ""
     match = _SCORE.match(first) or _judged(first)
     if match is None or _STILL_BROKEN.search(first) or "?" in first:  # a question asks for an answer

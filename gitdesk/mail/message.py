@@ -843,7 +843,7 @@ def strip_quoted(text: str) -> str:
     # A bottom- or inline-poster writes nothing above the quotation but a greeting; a top-poster's
     # words are above it, and what is below (a disclaimer, a list's footer, a quotation a client
     # wrapped without "> ") is not theirs to keep.
-    if not result or _GREETING.match(result):
+    if not result or GREETING.match(result):
         below = _answers_below(lines[cut:])
         if below:
             result = f"{result}\n\n{below}".strip()
@@ -851,10 +851,10 @@ def strip_quoted(text: str) -> str:
 
 
 _NAMING_VERBS = ("schrieb", "schreef", "skrev", "geschreven", "写道", "napisał")
-_GREETING = re.compile(r"^(hi|hello|hallo|hey|dear|good (morning|afternoon|evening)|guten (morgen|tag|abend)|moin|"
-                       r"servus|gr[üu]ezi|liebe[rs]?|sehr geehrte[rs]?|bonjour|salut|hola|buenos d[ií]as|ciao|"
-                       r"buongiorno|hej|hoi|dag|goedemorgen|dzie[ńn] dobry|ol[áa]|bom dia|你好|您好|こんにちは)"
-                       r"\b[^\n]{0,60}$|^[^\n]{1,40},$", re.IGNORECASE)
+GREETING = re.compile(r"^(hi|hello|hallo|hey|dear|good (morning|afternoon|evening)|guten (morgen|tag|abend)|moin|"
+                      r"servus|gr[üu]ezi|liebe[rs]?|sehr geehrte[rs]?|bonjour|salut|hola|buenos d[ií]as|ciao|"
+                      r"buongiorno|hej|hoi|dag|goedemorgen|dzie[ńn] dobry|ol[áa]|bom dia|你好|您好|こんにちは)"
+                      r"\b[^\n]{0,60}$|^[^\n]{1,40},$", re.IGNORECASE)  # a reply's greeting line ("Hi Dan,")
 
 
 _CONTEXT = 3  # quoted lines kept above an answer written below them

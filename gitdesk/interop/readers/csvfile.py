@@ -160,9 +160,14 @@ def records(path: Path, statuses: Mapping[str, object], mapping: Mapping[str, st
     seen: dict[str, str] = {}
     for number, row in enumerate(rows, 2):
         if any(cell.strip() for cell in row):
+            # What is said of the whole file goes with its first ticket, whichever row that is.
             item = guarded(f"row {number}", _record, row, number, columns, statuses, encoding_note, seen, others)
+            if isinstance(item, Record):
+                encoding_note = None
             if source is not None and isinstance(item, Record):
                 item.key = f"csv:{source}:{item.key.removeprefix('csv:')}"
+            elif source is not None and isinstance(item, Skip) and item.key:
+                item = Skip(item.position, item.reason, f"csv:{source}:{item.key.removeprefix('csv:')}")
             yield item
 
 
@@ -201,7 +206,8 @@ def _record(row: list[str], number: int, columns: Mapping[str, int], statuses: M
     for field, given, value in (("created", created, record.created), ("closed", closed[0] if closed else "",
                                                                        record.closed)):
         if given and value is None:  # a date nobody can read: not "now", and not "never closed"
-            return Skip(position, f"{field} {given!r} is not a date")
+            return Skip(position, f"{field} {given!r} is not a date (write it like 2026-03-01 or 2026-03-01 14:05)",
+                        record.key)
     if cell("status"):
         record.status = status_of(cell("status"), statuses)
         if record.status is None:
@@ -219,7 +225,7 @@ def _record(row: list[str], number: int, columns: Mapping[str, int], statuses: M
     record.labels = [label for label in cell("labels").replace(";", ",").split(",") if label.strip()]
     if cell("comments"):
         record.comments.append(Comment(None, None, _as_text(cell("comments"))))
-    if encoding_note and number == 2:
+    if encoding_note:
         record.notes.append(encoding_note)
     return record
 
