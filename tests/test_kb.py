@@ -62,6 +62,7 @@ def test_articles_hold_symptoms_resolution_and_sources(desk: Desk, desk_with_ans
     assert "**Reported:** 2 times" in article
     assert "Printer jams" in article, "related article linked"
     assert not [p for p in files if desk_with_answers["dup"].lower() in p], "no article of its own"
+    assert ", last reported 20" in files["kb/README.md"], "beside 'solved', a bare 'last' read as another solving"
     renamed = [text for p, text in files.items() if "heating-in-meeting-room-b" in p]
     assert renamed and "# Heating in meeting room B does not come on" in renamed[0]
 

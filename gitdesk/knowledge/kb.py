@@ -558,7 +558,7 @@ def render_readme(articles: Sequence[Article], categories: dict[str, str], resol
         if description and description != name:
             lines += [_inline(description), ""]
         lines += [f"- [{_inline(a.title)}]({a.path[len(KB) + 1:]})"
-                  + (f": {a.reports} reports" if a.reports > 1 else "") + f", last {_date(a.last_seen)}"
+                  + (f": {a.reports} reports" if a.reports > 1 else "") + f", last reported {_date(a.last_seen)}"
                   for a in members]
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
