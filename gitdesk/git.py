@@ -887,15 +887,18 @@ def parse_raw(out: bytes) -> list[RawChange]:
     fields = out.split(b"\0")
     index = 0
     while index + 1 < len(fields):
-        head = fields[index].decode()
-        if not head.startswith(":"):
+        if not fields[index].startswith(b":"):
             index += 1
             continue
-        old_mode, new_mode, old, new, status = head[1:].split(" ")
-        path = fields[index + 1].decode("utf-8", "surrogateescape")
-        changes.append(RawChange(old_mode, new_mode, old, new, status[:1], path))
+        changes.append(_raw_change(fields[index], fields[index + 1]))
         index += 2
     return changes
+
+
+def _raw_change(head: bytes, path: bytes) -> RawChange:
+    """One record of a ``--raw -z`` listing: ":old_mode new_mode old new status" and its path."""
+    old_mode, new_mode, old, new, status = head[1:].decode().split(" ")
+    return RawChange(old_mode, new_mode, old, new, status[:1], path.decode("utf-8", "surrogateescape"))
 
 
 def staged_raw(repo: Repo, paths: Sequence[str], commit: str | None) -> bytes:
@@ -938,9 +941,7 @@ def changes_of(repo: Repo, commits: Sequence[tuple[str, str | None]],
     while index < len(fields):
         head = fields[index]
         if head.startswith(b":") and index + 1 < len(fields):
-            old_mode, new_mode, old, new, status = head[1:].decode().split(" ")
-            current.append(RawChange(old_mode, new_mode, old, new, status[:1],
-                                     fields[index + 1].decode("utf-8", "surrogateescape")))
+            current.append(_raw_change(head, fields[index + 1]))
             index += 2
             continue
         if head.strip():  # the next commit's ID (printed only when it changed something there)
