@@ -16,7 +16,7 @@ from gitdesk.interop.importing import Comment, Record, Skip
 from gitdesk.interop.readers import guarded, parse_when
 
 # Column names as the tools teams leave write them (Request Tracker, Zammad, osTicket, Zendesk,
-# Freshdesk, a spreadsheet), each field's in order of preference: an address before a name.
+# Freshdesk, a spreadsheet), each field's in order of preference (BY_CONTENT's: all are read).
 FIELDS: dict[str, tuple[str, ...]] = {
     "key": ("key", "id", "number", "ticket", "ticket id", "ticket number", "ticket #", "ticket no", "issue", "#"),
     "title": ("title", "subject", "summary", "name"),
