@@ -370,7 +370,7 @@ def test_a_score_from_a_colleague_in_the_cc_is_a_reply_and_does_not_reopen(mail_
     ("10/10 Tom was great", (5, "Tom was great")), ("★★★★★ thanks Anna", (5, "thanks Anna")),
     ("4/5 laptops need the driver too", None), ("5/5 thanks, please also install it on Tom's laptop", None),
     ("5\nPlease also install it on Tom's laptop", None), ("Ten out of ten", (5, "")), ("Five ⭐", (5, "")),
-    ("5 out of five", (5, "")),
+    ("5 out of five", (5, "")), ("3 of 5 printers were fixed", None), ("3 of 10 users were affected", None),
     # after a greeting, as phones and Outlook start a mail
     ("Hi Dan,\n\n5 - thanks, works great!", (5, "thanks, works great!")), ("Hi Dan,\n\n5 great service", (5, "great service")),
     ("Hi Dan,\n\n2 laptops need it too", None), ("Hello,\nthe printer is broken", None),

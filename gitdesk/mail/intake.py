@@ -784,10 +784,9 @@ _NUMBER_WORDS = {word: str(number) for number, words in enumerate((
     "five fünf cinq cinco", "six sechs seis", "seven sieben sept siete", "eight acht huit ocho",
     "nine neun neuf nueve", "ten zehn dix diez"), start=1) for word in words.split()}
 _WORDS = "|".join(_NUMBER_WORDS)
-_OUT_OF_FIVE = re.compile(rf"^(\W*)(\d|{_WORDS})\s+(?:out of|of|von|sur|de|su|na)\s+(?:5|five|fünf|cinq|cinco)\b",
-                          re.IGNORECASE)
-_OUT_OF_TEN = re.compile(rf"^(\W*)(10|[1-9]|{_WORDS})\s*(?:/|out of|of|von|sur|de|su|na)\s*(?:10|ten|zehn|dix|diez)"
-                         r"(?![\d/]|[.,]\d)", re.IGNORECASE)
+# "out of" only: "3 of 5 printers were fixed" and "3 of 10 users" are counts of things, not scores.
+_OUT_OF_FIVE = re.compile(rf"^(\W*)(\d|{_WORDS})\s+out of\s+(?:5|five)\b", re.IGNORECASE)
+_OUT_OF_TEN = re.compile(rf"^(\W*)(10|[1-9]|{_WORDS})\s*(?:/|out of)\s*(?:10|ten)(?![\d/]|[.,]\d)", re.IGNORECASE)
 _IN_WORDS = re.compile(rf"^(\W*)({_WORDS})(?=\s+(?:{_STARS})\b|\s*/\s*5)", re.IGNORECASE)
 
 
