@@ -56,6 +56,13 @@ def visible(text: str) -> str:
     return _UNSAFE.sub(_show, text)
 
 
+# A greeting is a line of its own: the word, at most three more ("Dear IT team"), and a comma or
+# "!" ("Hi Anna,"); "Hi, the printer jams" and "hi-res display flickers" are the problem.
+GREETING_LINE = re.compile(r"^\s*(hi|hello|hey|dear|good (morning|afternoon|evening)|hallo|guten (morgen|tag)|"
+                           r"bonjour|ciao|hola|moin)((\s+[^\s,!:;.]+){0,3}\s*[,!]|(\s+[^\s,!:;.]+)?)\s*$",
+                           re.IGNORECASE)
+
+
 def clean_line(text: str) -> str:
     """``text`` as one clean line: control and invisible formatting characters dropped,
     every run of white space one space. What a title, a name or a mail header keeps."""

@@ -69,13 +69,19 @@ def unanswered(config: Config, ticket: Ticket) -> str | None:
     answered them since; None when the last public word is the requester's, or there is none
     (a ticket set pending by hand). A reminder must not quote an answered question, nor go out
     once the requester answered (``mail send`` withdraws it then)."""
+    found = unanswered_entry(config, ticket)
+    return found.text if found is not None else None
+
+
+def unanswered_entry(config: Config, ticket: Ticket) -> Entry | None:
+    """The entry of ``unanswered``'s words (when they were said: the wait on the answer starts there)."""
     for entry in reversed(ticket.entries):
         if entry.kind not in (QUESTION, REPLY, REOPEN) or entry.author == RULES_AUTHOR:
             continue  # internal entries, and the desk's own automatic mail, answer nothing
         if entry.kind == REOPEN or is_requester(config, ticket, entry.author) \
                 or not config.is_agent(entry.author):
             return None  # the requester (or someone on their side) spoke last
-        return entry.text
+        return entry
     return None
 
 

@@ -669,10 +669,14 @@ def test_an_import_gives_nobody_old_work_by_a_queue_s_rotation(desk: Desk, tmp_p
                     "1,2026-09-01,carol@example.com,Heating,FRED,Done,2026-09-02\n"
                     "2,2026-09-03,carol@example.com,Door,Zoe Unknown,Done,2026-09-04\n"
                     "3,2026-09-05,carol@example.com,Window,,Open,\n"
-                    "4,2026-09-06,carol@example.com,Payroll,,Won't fix,2026-09-07\n", encoding="utf-8")
+                    "4,2026-09-06,carol@example.com,Payroll,,Won't fix,2026-09-07\n"
+                    "5,2026-09-08,carol@example.com,Lamp,Gina Facilities,Open,\n", encoding="utf-8")
+    desk.configure(desk.config.replace("  carol:", "  gina2: {name: Gina Facilities, email: gina2@example.com}\n"
+                                                 "  carol:"), "a second Gina Facilities")
     items = imported(desk, "csv", rows, "-q", "facilities", "--map", "resolution=Subject")["items"]
-    assert [shown(desk, item["ticket"])["assignee"] for item in items] == ["fred", None, None, None], \
+    assert [shown(desk, item["ticket"])["assignee"] for item in items] == ["fred", None, None, None, None], \
         "the source's assignee (its handle in any case), else nobody"
+    assert "assignee 'Gina Facilities' may be gina or gina2: unassigned" in items[4]["detail"]
     rejected = shown(desk, items[3]["ticket"])
     assert (rejected["status"], rejected["resolution"]) == ("rejected", "Payroll"), "a rejection keeps its words"
     report = json.loads(desk.run("report", "workload", "--since", "2026-09-01", "--until", "2026-09-30",

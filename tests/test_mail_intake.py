@@ -812,6 +812,10 @@ def test_outlook_desktop_forwards_marked_by_a_border_alone_open_the_ticket_for_t
                      "10:00:00 +0100\nFrom: \tRita Kunde <rita@customer.example>\nTo: \thelp@fernhill.example"),
     ("WG: Printer", "-------- Weitergeleitete Nachricht --------\nBetreff: \tPrinter\nDatum: \tMon, 1 Dec 2026 "
                     "10:00:00 +0100\nVon: \tRita Kunde <rita@customer.example>\nAn: \thelp@fernhill.example"),
+    ("Fwd: Printer", "-------- Mensaje reenviado --------\nAsunto: \tPrinter\nFecha: \tMon, 1 Dec 2026 "
+                    "10:00:00 +0100\nDe: \tRita Kunde <rita@customer.example>\nPara: \thelp@fernhill.example"),
+    ("Fwd: Printer", "-------- Messaggio inoltrato --------\nOggetto: \tPrinter\nData: \tMon, 1 Dec 2026 "
+                     "10:00:00 +0100\nDa: \tRita Kunde <rita@customer.example>\nA: \thelp@fernhill.example"),
 ])
 def test_a_plain_text_forward_with_wrapped_headers_opens_the_ticket_for_the_customer(
         mail_desk: Desk, tmp_path: Path, subject: str, block: str) -> None:

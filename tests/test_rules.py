@@ -1124,3 +1124,20 @@ def test_a_ticket_pending_without_a_question_is_neither_reminded_nor_closed_for_
     skipped = {(item["rule"], item["ticket"]): item["skipped"] for item in report["actions"] if not item["commit"]}
     for ticket in (held_ticket, by_hand):
         assert skipped[("resolve-unanswered", ticket)].startswith("no question of the desk's waits for an answer")
+
+
+def test_a_question_asked_on_a_ticket_already_pending_is_waited_on_from_when_it_was_asked(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Doing what the hold says (gitdesk ask) on an imported "On hold" ticket changes no status:
+    the next run closed it at once, its wait counted from the row's old status change."""
+    desk = rules_desk(tmp_path / "desk", monkeypatch)
+    rows = tmp_path / "sheet.csv"
+    rows.write_text(f"Subject,Email,Status,Created at\nToner low,{REQUESTER},On hold,2026-10-05\n", encoding="utf-8")
+    made = json.loads(desk.run("import", "csv", str(rows), "-q", "it-helpdesk", "--format", "json").stdout)["items"][0]
+    ticket = made["ticket"]
+    desk.at("2026-11-23T09:20:00Z")
+    desk.run("ask", ticket, "-m", "Which toner cartridge?", "--as", "alice")
+    desk.at("2026-11-23T09:30:00Z")
+    assert done(run(desk)) == [], "ten minutes after the question: nothing"
+    desk.at("2026-11-25T10:00:00Z")
+    assert done(run(desk)) == [("remind-pending", ticket)], "two working days after the question"

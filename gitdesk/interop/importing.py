@@ -145,14 +145,17 @@ class _Builder:
     def _person(self, who: str) -> Person | None:
         """One of the desk's people by handle, address or (as helpdesks export owners) their
         full name, when one person alone has it."""
-        config = self.desk.config
-        found = config.person(who)
-        if found is None:  # a spreadsheet's "Dan" for the handle dan, or a full name
-            folded = " ".join(who.split()).casefold()
-            named = [person for person in config.people.values() if folded in (
-                person.handle.casefold(), " ".join((person.name or "").split()).casefold())]
+        found = self.desk.config.person(who)
+        if found is None:
+            named = self._named(who)
             found = named[0] if len(named) == 1 else None
         return found
+
+    def _named(self, who: str) -> list[Person]:
+        """The people a spreadsheet's "Dan" may mean: a handle in any case, or a full name."""
+        folded = " ".join(who.split()).casefold()
+        return [person for person in self.desk.config.people.values() if folded in (
+            person.handle.casefold(), " ".join((person.name or "").split()).casefold())]
 
     def _author(self, who: str | None) -> str:
         """An entry author: a person's handle, else an email."""
@@ -198,7 +201,11 @@ class _Builder:
             record.assignee = chosen
         if record.assignee:
             person = self._person(record.assignee)
-            if person is None:
+            alike = self._named(record.assignee) if person is None else []
+            if len(alike) > 1:
+                record.notes.append(f"assignee {record.assignee!r} may be {' or '.join(p.handle for p in alike)}: "
+                                    "unassigned")
+            elif person is None:
                 record.notes.append(f"assignee {record.assignee!r} is not one of the desk's people: unassigned")
             elif not config.is_agent(person.handle):  # gitdesk assign refuses them: the ticket is kept all the same
                 record.notes.append(f"assignee {person.handle} works no queue: unassigned")

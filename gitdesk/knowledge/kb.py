@@ -33,7 +33,7 @@ from gitdesk.errors import AmbiguousId, GitdeskError, NotFound, ValidationError
 from gitdesk.ids import is_valid as is_valid_id
 from gitdesk.model import Config, Ticket
 from gitdesk.privacy import without_addresses, without_private
-from gitdesk.text import asset_key, counted, unreordered
+from gitdesk.text import GREETING_LINE, asset_key, counted, unreordered
 
 if TYPE_CHECKING:
     from gitdesk.knowledge import meaning
@@ -91,10 +91,6 @@ class Article:
         return without_private(self.asset) if self.asset else None
 
 
-# A greeting is a line of its own: the word, at most three more ("Dear IT team"), and a comma or
-# "!" ("Hi Anna,"); "Hi, the printer jams" and "hi-res display flickers" are the problem.
-_GREETING = re.compile(r"^\s*(hi|hello|hey|dear|good (morning|afternoon|evening)|hallo|guten (morgen|tag)|bonjour|"
-                       r"ciao|hola|moin)((\s+[^\s,!:;.]+){0,3}\s*[,!]|(\s+[^\s,!:;.]+)?)\s*$", re.IGNORECASE)
 _LOG_LINE = re.compile(r"\b(FATAL|ERROR|WARN(ING)?|INFO|DEBUG|Traceback|exit (code|status))\b")
 _SIGN_OFF = re.compile(r"^\s*(--\s*|(many |thanks and )?thanks?( you)?( (a lot|so much|in advance))?|"
                        r"(best|kind|warm)?\s*regards|best( wishes)?|cheers|sincerely|"
@@ -123,7 +119,7 @@ def without_salutations(text: str, names: Sequence[str] = ()) -> str:
     signature ("Thanks,\nKim Schmidt\nAccounts, ext. 2291"), which name people, not the problem.
     ``names``: what the requester signs with (folded); a last line that is one of them goes too."""
     lines = text.strip("\n").split("\n")
-    if len(lines) > 1 and _GREETING.match(lines[0]):
+    if len(lines) > 1 and GREETING_LINE.match(lines[0]):
         lines = lines[1:]
     start = max(1, len(lines) - SIGNATURE_LINES)
     end = next((start + at for at, line in enumerate(lines[start:]) if _SIGN_OFF.match(line)), len(lines))

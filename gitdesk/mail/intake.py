@@ -35,7 +35,6 @@ from gitdesk.feedback import FEEDBACK
 from gitdesk.mail import compose, notify
 from gitdesk.mail.message import (
     AMBIGUOUS_FROM,
-    GREETING,
     LIST_MAIL,
     MESSAGE_IDS,
     Attachment,
@@ -52,7 +51,7 @@ from gitdesk.mail.message import (
 from gitdesk.mail.outbox import outbox_path
 from gitdesk.model import MAIL_SYSTEM, NOTE, REOPEN, REPLY, REQUESTER_NAME, Config, Entry, Person, Route, Ticket
 from gitdesk.paths import TICKETS
-from gitdesk.text import address_key, counted, unmailable
+from gitdesk.text import GREETING_LINE, address_key, counted, unmailable
 
 if TYPE_CHECKING:
     from gitdesk.rules.engine import EventRules
@@ -827,7 +826,7 @@ def feedback_score(text: str) -> tuple[int, str] | None:
     # greeting ("Hi Dan," then "5 - thanks, works great!").
     while lines and (not lines[0].strip() or lines[0].lstrip().startswith(">")):
         lines.pop(0)
-    if len(lines) > 1 and GREETING.match(lines[0].strip()):
+    if len(lines) > 1 and GREETING_LINE.match(lines[0].strip()):  # "Hi Dan," alone; "Hi, it jams" says more
         below = [line for line in lines[1:] if line.strip()]
         opening = _as_digits(unicodedata.normalize("NFKC", below[0].strip())) if below else ""
         if _SCORE.match(opening) or _judged(opening):

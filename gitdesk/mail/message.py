@@ -385,11 +385,13 @@ def _forwarded(inner: Message, body: _Body, depth: int) -> None:
 # newer line of underscores, Apple Mail's "Begin forwarded message:", Thunderbird's "-------- Forwarded
 # Message --------" (its Subject and Date come first); then the original's From line.
 _INLINE_FORWARD = re.compile(r"^(?:-{5,}\s*(?:forwarded message|original message|weitergeleitete nachricht|"
-                             r"message transf[ée]r[ée])\s*-{5,}"
+                             r"message transf[ée]r[ée]|mensaje reenviado|messaggio inoltrato|doorgestuurd bericht|"
+                             r"mensagem encaminhada|przekazana wiadomo[śs][ćc])\s*-{5,}"
                              r"|_{10,}|(?:begin forwarded message|anfang der weitergeleiteten nachricht|"
                              r"d[ée]but du message r[ée]exp[ée]di[ée])\s*:)\s*$"
-                             r"(?:\s*^\*?(?:subject|date|betreff|datum|sujet|objet)\s*:.*$){0,2}"
-                             r"\s*^\*?(from|von|de)\s*:\*?\s*(?P<from>.+)$", re.IGNORECASE | re.MULTILINE)
+                             r"(?:\s*^\*?(?:subject|date|betreff|datum|sujet|objet|asunto|fecha|oggetto|data|"
+                             r"onderwerp|assunto|temat)\s*:.*$){0,2}"
+                             r"\s*^\*?(from|von|de|da|van|od)\s*:\*?\s*(?P<from>.+)$", re.IGNORECASE | re.MULTILINE)
 
 
 _HEADER_LINE = re.compile(r"^\*?[^\W\d][\w -]{0,24}\s*:\*?\s")
@@ -843,7 +845,7 @@ def strip_quoted(text: str) -> str:
     # A bottom- or inline-poster writes nothing above the quotation but a greeting; a top-poster's
     # words are above it, and what is below (a disclaimer, a list's footer, a quotation a client
     # wrapped without "> ") is not theirs to keep.
-    if not result or GREETING.match(result):
+    if not result or _GREETING.match(result):
         below = _answers_below(lines[cut:])
         if below:
             result = f"{result}\n\n{below}".strip()
@@ -851,10 +853,10 @@ def strip_quoted(text: str) -> str:
 
 
 _NAMING_VERBS = ("schrieb", "schreef", "skrev", "geschreven", "写道", "napisał")
-GREETING = re.compile(r"^(hi|hello|hallo|hey|dear|good (morning|afternoon|evening)|guten (morgen|tag|abend)|moin|"
-                      r"servus|gr[üu]ezi|liebe[rs]?|sehr geehrte[rs]?|bonjour|salut|hola|buenos d[ií]as|ciao|"
-                      r"buongiorno|hej|hoi|dag|goedemorgen|dzie[ńn] dobry|ol[áa]|bom dia|你好|您好|こんにちは)"
-                      r"\b[^\n]{0,60}$|^[^\n]{1,40},$", re.IGNORECASE)  # a reply's greeting line ("Hi Dan,")
+_GREETING = re.compile(r"^(hi|hello|hallo|hey|dear|good (morning|afternoon|evening)|guten (morgen|tag|abend)|moin|"
+                       r"servus|gr[üu]ezi|liebe[rs]?|sehr geehrte[rs]?|bonjour|salut|hola|buenos d[ií]as|ciao|"
+                       r"buongiorno|hej|hoi|dag|goedemorgen|dzie[ńn] dobry|ol[áa]|bom dia|你好|您好|こんにちは)"
+                       r"\b[^\n]{0,60}$|^[^\n]{1,40},$", re.IGNORECASE)
 
 
 _CONTEXT = 3  # quoted lines kept above an answer written below them

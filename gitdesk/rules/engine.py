@@ -511,6 +511,17 @@ def _hold_back(desk: Desk, found: Plan, now: datetime, later: Sequence[Due] = ()
     never = [item for item in found.due if _never_asked(desk.config, item)]
     found.held += [(item, NEVER_ASKED) for item in never]
     found.due = [item for item in found.due if item not in never]
+    # A question asked on a ticket already pending changes no status: the wait on its answer
+    # counts from the question (asked on an imported "On hold" ticket, it was closed at once).
+    waited = []
+    for item in found.due:
+        due = _due_from_question(desk.config, item)
+        if due is not None and due > now:
+            _sooner(desk.config, found, item, due)
+        else:
+            waited.append(item if due is None or item.ticket is None
+                          else replace(item, at=_stamp(item.ticket, due, item.since, now)))
+    found.due = waited
     asked = _asked(desk, [*found.due, *later], now)
     for item in later:
         mail = asked.get(item.ticket.id) if item.ticket is not None else None
@@ -616,6 +627,19 @@ def _not_yet_asked(config: Config, item: Due, mail: TicketMail, rules: Sequence[
         return (f"its mail to the requester could not be delivered ({mail.undeliverable}): "
                 "reach them another way")
     return None
+
+
+def _due_from_question(config: Config, item: Due) -> datetime | None:
+    """When a rule waiting on the requester is due, counted from the desk's words it waits on,
+    if they came after the ticket went pending; else None (the status clock holds)."""
+    if not _waits_on_requester(item) or item.ticket is None or item.rule.trigger.after is None:
+        return None
+    words = workflow.unanswered_entry(config, item.ticket)
+    if words is None or words.at <= item.since:
+        return None
+    calendar = _calendar(config, item.rule, item.ticket)
+    assert calendar is not None
+    return calendar.add(words.at, item.rule.trigger.after)
 
 
 def _due_from_delivery(config: Config, item: Due, mail: TicketMail) -> datetime | None:
