@@ -131,6 +131,9 @@ def records(path: Path, statuses: Mapping[str, object], mapping: Mapping[str, st
         raise ValidationError(f"--source {source!r} is not a short name",
                               hint="use lowercase letters, digits and dashes, like --source facilities")
     text, encoding_note = _text(path)
+    if "\x00" in text:  # no ticket may hold one (and Python 3.10's csv module stops at it)
+        encoding_note = "; ".join(filter(None, [encoding_note, f"{text.count(chr(0))} NUL characters dropped"]))
+        text = text.replace("\x00", "")
     sample = text[:8192]
     try:  # only the separator is guessed: the sniffer's quoting guesses break Excel's "" escapes
         delimiter = csv.Sniffer().sniff(sample.split("\n", 1)[0], delimiters=",;\t").delimiter
