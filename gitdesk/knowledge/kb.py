@@ -328,9 +328,11 @@ def _title(root: Ticket) -> str:
     return without_private(" ".join(str(root.extra.get("kb_title") or root.title).split()))
 
 
-def _place(root: Ticket, private: set[str], slug_of: Callable[[str], str] = slug) -> tuple[str, str, str]:
-    """An article's title, category folder and path, from the ticket it is about."""
-    title = _title(root)
+def _place(root: Ticket, private: set[str], slug_of: Callable[[str], str] = slug,
+           title: str | None = None) -> tuple[str, str, str]:
+    """An article's title (``_title``'s, when not given), category folder and path, from the
+    ticket it is about."""
+    title = _title(root) if title is None else title
     category = root.category if root.category and "category" not in private else UNCATEGORISED
     return title, category, f"{KB}/{category}/{slug_of(title)}-{root.id.lower()}.md"
 
@@ -396,7 +398,7 @@ def collect(desk: Desk) -> list[Article]:
     for number, (root_id, members) in enumerate(families.items()):
         root = tickets[root_id]
         ordered = (root, *[t for t in members if t.id != root_id])
-        title, category, path = _place(root, private, slugs.__getitem__)
+        title, category, path = _place(root, private, slugs.__getitem__, titles[number])
         if category != UNCATEGORISED and category not in desk.config.categories:
             # A folder is made from it: only the config's own names (gitdesk check refuses the rest).
             raise ValidationError(f"unknown category {category!r}", path=paths.ticket_path(root.id),
