@@ -700,3 +700,6 @@ def test_a_row_lacking_what_its_status_requires_says_which_field(desk: Desk, tmp
     (item,) = imported(desk, "csv", rows, "-q", "it-helpdesk")["items"]
     assert item["outcome"] == "skipped" and "status resolved, on the way to closed:" in item["detail"], item
     assert "category" in item["detail"], item
+    rows.write_text("Subject,Email,Created at,Status\nVPN drops,eve@example.com,2026-09-03,Resolved\n", encoding="utf-8")
+    (item,) = imported(desk, "csv", rows, "-q", "it-helpdesk")["items"]
+    assert "cannot import: status resolved: " in item["detail"], item

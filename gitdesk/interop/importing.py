@@ -298,7 +298,9 @@ class _Builder:
                 lacking = [(status, problem) for status in walk
                            for problem in workflow.findings(desk.config, replace(ticket, status=status))]
                 if lacking:
-                    raise ValidationError(f"status {lacking[0][0]}, on the way to {goal}: {lacking[0][1].message}",
+                    status, problem = lacking[0]
+                    where = status if status == goal else f"{status}, on the way to {goal}"
+                    raise ValidationError(f"status {where}: {problem.message}",
                                           hint="map the column that holds it with --map FIELD=COLUMN")
                 raise ValidationError(f"this desk's workflow has no way from {ticket.status} to {goal}")
             for status in path_found:
