@@ -384,13 +384,11 @@ class Desk:
         ``advance(1)`` as each commit is handed to Git. Each is authored at its ``when`` and
         committed now (or then, if later): Git walks ranges (``A..B``, what sync counts) by
         commit dates, and a committer date years before its parent's misleads it."""
-        from gitdesk.clock import git_date, now
-
         author = self.identity()
-        moment = now()
+        moment = clock.now()
         prepared = [git.CommitStep({self.repo_path(path): data.encode("utf-8") if isinstance(data, str) else data
-                                    for path, data in files.items()}, message, author, git_date(when),
-                                   git_date(max(when, moment)))
+                                    for path, data in files.items()}, message, author, clock.git_date(when),
+                                   clock.git_date(max(when, moment)))
                     for files, message, when in steps]
         return transaction.commit_series(self.repo, prepared, reason, advance)
 

@@ -9,6 +9,7 @@ and nothing is written to the work tree.
 from __future__ import annotations
 
 import contextlib
+import functools
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -78,6 +79,7 @@ def _busy(error: sqlite3.Error) -> bool:
     return "locked" in str(error) or "busy" in str(error)
 
 
+@functools.cache  # the code this process runs: read once (a kb build asks four times, a web desk each page)
 def code() -> str:
     """This gitdesk's code: the name, size, time and inode of each of its modules. It changes
     with an upgrade (new files) and with an edit of a checkout, where the version may not.

@@ -469,10 +469,11 @@ def _judge_rules(snapshot: Snapshot, path: str, commit: str | None, change: git.
     return [_finding(problem, path, commit) for problem in rule_problems(text, config, replies, path)]
 
 
-def _wanted_blobs(snapshot: Snapshot, changes: list[git.RawChange],
+def _wanted_blobs(prefix: str, changes: list[git.RawChange],
                   previous: Callable[[git.RawChange], str | None]) -> list[str]:
-    """The blobs judging ``changes`` reads: their versions, not those of files judged for links alone."""
-    judged = [change for change in changes if not _links_only(change.path[len(snapshot.prefix):])]
+    """The blobs judging ``changes`` (of the desk in ``prefix``) reads: their versions, not those
+    of files judged for links alone."""
+    judged = [change for change in changes if not _links_only(change.path[len(prefix):])]
     return [change.new for change in judged if change.status not in ("D", "U")] + \
         [old for old in map(previous, judged) if old]
 
@@ -480,7 +481,7 @@ def _wanted_blobs(snapshot: Snapshot, changes: list[git.RawChange],
 def _judge_changes(snapshot: Snapshot, changes: list[git.RawChange],
                    previous: Callable[[git.RawChange], str | None],
                    known: Mapping[str, bytes] | None = None) -> list[Finding]:
-    wanted = _wanted_blobs(snapshot, changes, previous)
+    wanted = _wanted_blobs(snapshot.prefix, changes, previous)
     blobs = {sha: known[sha] for sha in wanted if known is not None and sha in known}
     blobs.update(git.read_blobs(snapshot.repo, [sha for sha in wanted if sha not in blobs]))
     moves = Moves({change.path for change in changes if change.status == "D"})
@@ -575,8 +576,7 @@ def _check_chunk(repo: git.Repo, commits: list[tuple[str, list[str]]]) -> list[F
     simple = [(commit, parents[0] if parents else None) for commit, parents in commits
               if len(parents) <= 1 and commit in configs and once[commit] == 1]
     changed = git.changes_of(repo, simple, _scope(""))
-    top = Snapshot(repo, "", None, lambda paths: [])
-    known = git.read_blobs(repo, [sha for changes in changed.values() for sha in _wanted_blobs(top, changes, _old_of)])
+    known = git.read_blobs(repo, [sha for changes in changed.values() for sha in _wanted_blobs("", changes, _old_of)])
     for commit, parents in commits:
         desks = ({"": [("100644", configs[commit], CONFIG_PATH)]} if commit in configs
                  else _desk_configs(repo, commit))

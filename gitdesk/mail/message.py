@@ -801,7 +801,7 @@ def _wrapped(line: str, wrapping: str) -> bool:
 _OUTLOOK_TO = re.compile(r"^\*?(to|cc|bcc|reply-to|an|antwort an|kopie|à|copie|cci|a|para|cópia|copia|aan|do|dw|kopia|"
                          r"till|til|kopi|vastaanottaja|kopio|收件人|收件者|抄送|副本|宛先)" + _OUTLOOK_COLON,
                          re.IGNORECASE)
-_OUTLOOK_OTHER = re.compile(r"^\*?(importance|priority|attachments|wichtigkeit|anlagen|importance|pièces jointes|"
+_OUTLOOK_OTHER = re.compile(r"^\*?(importance|priority|attachments|wichtigkeit|anlagen|pièces jointes|"
                             r"importancia|datos adjuntos|priorità|allegati)" + _OUTLOOK_COLON, re.IGNORECASE)
 _BLOCK_HEADER = re.compile(r"^\*?[^\W\d][\w -]{0,24}\s*[:：]")  # "Email: …", "收件人：…"
 

@@ -505,27 +505,31 @@ def _hold_back(desk: Desk, found: Plan, now: datetime, later: Sequence[Due] = ()
     for a question delivered on Tuesday says Thursday, never a time before the delivery).
     ``later``, not due by the status clock, is NEXT as the run will count it (a question
     delivered three days late closes the ticket three days later). The mail is read once."""
-    # A pending ticket no question of the desk's waits on (imported on hold, set pending by
-    # hand): closing it "we have not heard back from you" would be about nothing. (A reminder
-    # there says so in its note and mails nothing: _letters_for.)
-    never = [item for item in found.due if _never_asked(desk.config, item)]
-    found.held += [(item, NEVER_ASKED) for item in never]
-    found.due = [item for item in found.due if item not in never]
-    # A question asked on a ticket already pending changes no status: the wait on its answer
-    # counts from the question (asked on an imported "On hold" ticket, it was closed at once).
+    # What the desk's words the requester has not answered say of a rule waiting on them (a due
+    # item's thread is read). None (imported on hold, set pending by hand): closing the ticket
+    # "we have not heard back from you" would be about nothing (a reminder there says so in its
+    # note and mails nothing: _letters_for). Said after the ticket went pending (a question asked
+    # on a ticket already pending changes no status): the wait counts from them (asked on an
+    # imported "On hold" ticket, it was closed at once).
     waited = []
     for item in found.due:
-        due = _due_from_question(desk.config, item)
+        if item.ticket is None or not _waits_on_requester(item):
+            waited.append(item)
+            continue
+        words = workflow.unanswered_entry(desk.config, item.ticket)
+        if words is None and _finishes(item.rule):
+            found.held.append((item, NEVER_ASKED))
+            continue
+        due = _due_counted_from(desk.config, item, words.at if words is not None else None)
         if due is not None and due > now:
             _sooner(desk.config, found, item, due)
         else:
-            waited.append(item if due is None or item.ticket is None
-                          else replace(item, at=_stamp(item.ticket, due, item.since, now)))
+            waited.append(item if due is None else replace(item, at=_stamp(item.ticket, due, item.since, now)))
     found.due = waited
     asked = _asked(desk, [*found.due, *later], now)
     for item in later:
         mail = asked.get(item.ticket.id) if item.ticket is not None else None
-        due = _due_from_delivery(desk.config, item, mail) if mail is not None else None
+        due = _due_counted_from(desk.config, item, mail.delivered) if mail is not None else None
         _sooner(desk.config, found, item, _after_the_reminder(desk.config, item, mail, rules, due) or item.at)
     if not asked:
         return
@@ -536,7 +540,7 @@ def _hold_back(desk: Desk, found: Plan, now: datetime, later: Sequence[Due] = ()
         if why is not None:
             found.held.append((item, why))
             continue
-        due = _due_from_delivery(desk.config, item, mail) if mail is not None else None
+        due = _due_counted_from(desk.config, item, mail.delivered) if mail is not None else None
         due = _after_the_reminder(desk.config, item, mail, rules, due)
         if due is None:
             kept.append(item)
@@ -584,13 +588,6 @@ NEVER_ASKED = ("no question of the desk's waits for an answer (pending without o
                "ask the requester with gitdesk ask, or give it another status")
 
 
-def _never_asked(config: Config, item: Due) -> bool:
-    """Whether a rule that finishes the ticket for want of an answer is due on a pending
-    ticket no question of the desk's waits on (its entries read: a due item's are)."""
-    return item.ticket is not None and _waits_on_requester(item) and _finishes(item.rule) and \
-        workflow.unanswered(config, item.ticket) is None
-
-
 def _finishes(rule: Rule) -> bool:
     """Whether ``rule`` finishes its ticket (resolves it, mailing the requester)."""
     return any(step.verb in _FINISHING for step in rule.steps)
@@ -629,28 +626,16 @@ def _not_yet_asked(config: Config, item: Due, mail: TicketMail, rules: Sequence[
     return None
 
 
-def _due_from_question(config: Config, item: Due) -> datetime | None:
-    """When a rule waiting on the requester is due, counted from the desk's words it waits on,
-    if they came after the ticket went pending; else None (the status clock holds)."""
-    if not _waits_on_requester(item) or item.ticket is None or item.rule.trigger.after is None:
-        return None
-    words = workflow.unanswered_entry(config, item.ticket)
-    if words is None or words.at <= item.since:
+def _due_counted_from(config: Config, item: Due, moment: datetime | None) -> datetime | None:
+    """When a rule waiting on the requester is due, counted from ``moment`` (the desk's words
+    to them, or when its question reached them), if that came after the ticket went pending;
+    else None (the status clock holds)."""
+    if not _waits_on_requester(item) or item.ticket is None or item.rule.trigger.after is None \
+            or moment is None or moment <= item.since:
         return None
     calendar = _calendar(config, item.rule, item.ticket)
     assert calendar is not None
-    return calendar.add(words.at, item.rule.trigger.after)
-
-
-def _due_from_delivery(config: Config, item: Due, mail: TicketMail) -> datetime | None:
-    """When a rule waiting on the requester is due, counted from when the desk's question
-    reached them, if that was after the ticket went pending; else None (the status clock holds)."""
-    if not _waits_on_requester(item) or mail.delivered is None or mail.delivered <= item.since:
-        return None
-    assert item.ticket is not None and item.rule.trigger.after is not None
-    calendar = _calendar(config, item.rule, item.ticket)
-    assert calendar is not None
-    return calendar.add(mail.delivered, item.rule.trigger.after)
+    return calendar.add(moment, item.rule.trigger.after)
 
 
 def run(desk: Desk, now: datetime, *, dry_run: bool = False, only: str | None = None) -> RunReport:
