@@ -59,6 +59,11 @@ class ValidationError(GitdeskError):
     """A value the desk does not know: status, person, queue, priority, category."""
 
 
+class RejectedSender(ValidationError):
+    """A reply on a rejected ticket (spam, refused) that would be mailed to its sender: whether
+    to tell them anything is a person's choice (``--send``, ``--no-send``, or a reopening)."""
+
+
 class TransitionError(GitdeskError):
     """The workflow does not allow this change of status."""
 

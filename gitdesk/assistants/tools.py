@@ -16,7 +16,7 @@ from typing import Any
 
 from gitdesk import actions, clock, listing, records, ticketfile, workflow
 from gitdesk.desk import Actor, Desk
-from gitdesk.errors import GitdeskError, ValidationError
+from gitdesk.errors import GitdeskError, RejectedSender, ValidationError
 from gitdesk.model import WAITING
 from gitdesk.text import clean_line, one_line, visible
 
@@ -163,12 +163,9 @@ class Assistant:
         desk = self.desk()
         try:
             draft = actions.draft_reply(desk, ticket, text, self.actor(desk), mailer=notify.Mailer(desk))
-        except ValidationError as error:
-            if "is rejected: the reply would be mailed" not in error.message:
-                raise
-            # The command line's choices (--send, --no-send) are a person's to make.
-            raise ValidationError(error.message, hint="a person reopens it first if the requester is to hear "
-                                                      "more") from None
+        except RejectedSender as error:  # the command line's choices (--send, --no-send) are a person's
+            raise RejectedSender(error.message, hint="a person reopens it first if the requester is to hear "
+                                                     "more") from None
         outbox = [path for path in draft.files if path != draft.path]
         return {
             "action": "draft-reply", "id": draft.ticket.id, "branch": draft.branch, "base": draft.base,

@@ -653,7 +653,7 @@ def _asks_nothing(said: str) -> bool:
     if just_thanks(said):
         return True
     scored = feedback_score(said)
-    return scored is not None and (not scored[1].strip() or _only_judges(scored[1]))
+    return scored is not None and _judgement_only(scored[1])
 
 
 def just_thanks(text: str) -> bool:
@@ -769,6 +769,11 @@ def _only_judges(words: str) -> bool:
     return bool(found) and all(word in _JUDGING for word in found)
 
 
+def _judgement_only(comment: str) -> bool:
+    """Whether a score's comment is nothing, or nothing but words that judge the help."""
+    return not comment.strip() or _only_judges(comment)
+
+
 def _judged(first: str) -> re.Match[str] | None:
     found = _JUDGED.match(first)
     return found if found and _only_judges(found.group(2)) else None
@@ -808,6 +813,17 @@ def _as_digits(first: str) -> str:
     return _IN_WORDS.sub(lambda found: found.group(1) + str(_number(found.group(2))), first, count=1)
 
 
+def _opening(line: str) -> str:
+    """A line as the score patterns read it: NFKC (a full-width ５ is a 5), other ways of writing
+    a score as digits."""
+    return _as_digits(unicodedata.normalize("NFKC", line.strip()))
+
+
+def _scored(opening: str) -> re.Match[str] | None:
+    """The score an ``_opening`` starts with: a match of ``_SCORE`` or ``_JUDGED``."""
+    return _SCORE.match(opening) or _judged(opening)
+
+
 # After a score, what makes the answer a request or a new problem, not a judgement of the help:
 # it must reach an agent ("4/5 laptops need the driver too", "★ Important: please set up…").
 _REQUEST = re.compile(r"\b(?:needs?|needed|another|install|set ?up|missing|stopped|(?:got|have|has|had) no|"
@@ -828,11 +844,10 @@ def feedback_score(text: str) -> tuple[int, str] | None:
         lines.pop(0)
     if len(lines) > 1 and GREETING_LINE.match(lines[0].strip()):  # "Hi Dan," alone; "Hi, it jams" says more
         below = [line for line in lines[1:] if line.strip()]
-        opening = _as_digits(unicodedata.normalize("NFKC", below[0].strip())) if below else ""
-        if _SCORE.match(opening) or _judged(opening):
+        if below and _scored(_opening(below[0])) is not None:
             lines = lines[lines.index(below[0]):]
-    first = _as_digits(unicodedata.normalize("NFKC", lines[0].strip())) if lines else ""
-    match = _SCORE.match(first) or _judged(first)
+    first = _opening(lines[0]) if lines else ""
+    match = _scored(first)
     if match is None or _STILL_BROKEN.search(first) or "?" in first:  # a question asks for an answer
         return None
     numbered = _NUMBERED.match(first)
@@ -862,8 +877,7 @@ def _feedback(state: _State, ticket: Ticket, incoming: Incoming, files: dict[str
     # not to the agent; one that says more ("1 - it broke again, please help") is ordinary mail.
     # A ticket reopened and solved again was asked again ("How did we do?"): its answer is a score.
     last = state.rated.get(ticket.id)
-    if last is not None and notify.rated_since(state.desk, ticket, last) and \
-            found[1].strip() and not _only_judges(found[1]):
+    if last is not None and notify.rated_since(state.desk, ticket, last) and not _judgement_only(found[1]):
         return None
     state.rated[ticket.id] = clock.now()
     rating, body = feedback.record(ticket.id, found[0], found[1], clock.now(), ticket.status,

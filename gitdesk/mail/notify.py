@@ -26,7 +26,7 @@ from email.message import EmailMessage, Message
 from gitdesk import clock, templates, workflow
 from gitdesk.actions import Mail, cc_of, requester_address, watchers_of
 from gitdesk.desk import Actor, Desk, LoadedTicket
-from gitdesk.errors import GitdeskError, ValidationError
+from gitdesk.errors import GitdeskError, RejectedSender, ValidationError
 from gitdesk.mail import compose, outbox, waiting
 from gitdesk.mail.compose import audience as compose_audience
 from gitdesk.mail.message import thread_ids, with_thread_id
@@ -109,7 +109,7 @@ class Mailer:
         to = requester_address(config, new)
         if verb == "reply" and old.status == workflow.REJECTED and self.send is None and to and config.mail.address:
             # Spam, or refused: a reply would tell its sender the address is read. Said, not guessed.
-            raise ValidationError(f"{old.id} is rejected: the reply would be mailed to its sender",
+            raise RejectedSender(f"{old.id} is rejected: the reply would be mailed to its sender",
                                   hint=f"reopen it first: gitdesk reopen {old.id} -m TEXT; or --no-send to record it "
                                        "unmailed, --send to mail it anyway")
         if to is None or not config.mail.address:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import os
 import re
@@ -237,13 +238,15 @@ def _blocks(columns: Sequence[Column], headers: Sequence[str], rows: Sequence[Se
     for row in rows:
         heads.append(row[0] or (heads[-1] if heads else ""))
     starts = [index for index, row in enumerate(rows) if row[0] or not index]
-    shared = {start for position, start in enumerate(starts)
-              if heads[start] in {heads[other] for other in starts[max(0, position - 1):position + 2]
-                                  if other != start}}
+    shared: set[int] = set()
+    for _, run in itertools.groupby(starts, key=heads.__getitem__):
+        following = list(run)
+        if len(following) > 1:
+            shared.update(following)
     marked = False
     for index, row in enumerate(rows):
         if row[0] or not index:
-            if not index or row[0] != heads[index - 1]:
+            if row[0] and (not index or row[0] != heads[index - 1]):
                 lines.append(bold(row[0]))
             marked = index in shared
             start, indent = ("  - ", "    ") if marked else ("  ", "  ")

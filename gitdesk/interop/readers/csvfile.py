@@ -72,19 +72,23 @@ def _text(path: Path) -> tuple[str, str | None]:
 BY_CONTENT = ("requester", "closed")
 
 
+def _first_columns(header: list[str]) -> dict[str, int]:
+    """Each column name (folded) and where it is; a name twice: the first column (said)."""
+    folded: dict[str, int] = {}
+    for index, name in enumerate(header):
+        folded.setdefault(name.strip().casefold(), index)
+    return folded
+
+
 def _others(header: list[str], columns: Mapping[str, int], mapping: Mapping[str, str]) -> dict[str, list[int]]:
     """For each field read by content and not named with --map, its other columns present."""
-    first: dict[str, int] = {}
-    for index, name in enumerate(header):
-        first.setdefault(name.strip().casefold(), index)
+    first = _first_columns(header)
     return {field: [first[name] for name in FIELDS[field] if name in first and first[name] != columns[field]]
             for field in BY_CONTENT if field in columns and field not in mapping}
 
 
 def _columns(header: list[str], mapping: Mapping[str, str]) -> dict[str, int]:
-    folded: dict[str, int] = {}
-    for index, name in enumerate(header):
-        folded.setdefault(name.strip().casefold(), index)  # a name twice: the first column is read (said)
+    folded = _first_columns(header)
     found: dict[str, int] = {}
     for field, column in mapping.items():
         if field not in FIELDS:
@@ -131,8 +135,9 @@ def records(path: Path, statuses: Mapping[str, object], mapping: Mapping[str, st
         raise ValidationError(f"--source {source!r} is not a short name",
                               hint="use lowercase letters, digits and dashes, like --source facilities")
     text, encoding_note = _text(path)
+    said = [encoding_note] if encoding_note else []  # of the whole file: told with its first ticket
     if "\x00" in text:  # no ticket may hold one (and Python 3.10's csv module stops at it)
-        encoding_note = "; ".join(filter(None, [encoding_note, f"{text.count(chr(0))} NUL characters dropped"]))
+        said.append(f"{text.count(chr(0))} NUL characters dropped")
         text = text.replace("\x00", "")
     sample = text[:8192]
     try:  # only the separator is guessed: the sniffer's quoting guesses break Excel's "" escapes
@@ -154,23 +159,24 @@ def records(path: Path, statuses: Mapping[str, object], mapping: Mapping[str, st
     folded = [name.strip().casefold() for name in header]
     twice = sorted({header[index].strip() for index in columns.values() if folded.count(folded[index]) > 1})
     if twice:
-        encoding_note = "; ".join(filter(None, [encoding_note, f"column {twice[0]!r} is in the header twice: "
-                                                               "the first read"]))
-    if unread:  # said once, with the first row: a column the names above miss is no silent loss
+        said.append(f"column {twice[0]!r} is in the header twice: the first read")
+    if unread:  # a column the names above miss is no silent loss
         shown = ", ".join(repr(name) for name in unread[:8]) + (", …" if len(unread) > 8 else "")
-        encoding_note = "; ".join(filter(None, [encoding_note, f"columns not read: {shown} (name a field's "
-                                                               "column with --map FIELD=COLUMN)"]))
+        said.append(f"columns not read: {shown} (name a field's column with --map FIELD=COLUMN)")
+    file_note = "; ".join(said) or None
     seen: dict[str, str] = {}
     for number, row in enumerate(rows, 2):
         if any(cell.strip() for cell in row):
             # What is said of the whole file goes with its first ticket, whichever row that is.
-            item = guarded(f"row {number}", _record, row, number, columns, statuses, encoding_note, seen, others)
+            item = guarded(f"row {number}", _record, row, number, columns, statuses, file_note, seen, others)
             if isinstance(item, Record):
-                encoding_note = None
-            if source is not None and isinstance(item, Record):
-                item.key = f"csv:{source}:{item.key.removeprefix('csv:')}"
-            elif source is not None and isinstance(item, Skip) and item.key:
-                item = Skip(item.position, item.reason, f"csv:{source}:{item.key.removeprefix('csv:')}")
+                file_note = None
+            if source is not None and item.key:  # two systems' keys told apart: csv:SOURCE:KEY
+                keyed = f"csv:{source}:{item.key.removeprefix('csv:')}"
+                if isinstance(item, Record):
+                    item.key = keyed
+                else:
+                    item = Skip(item.position, item.reason, keyed)
             yield item
 
 
@@ -179,7 +185,7 @@ def _digest(*parts: str) -> str:
 
 
 def _record(row: list[str], number: int, columns: Mapping[str, int], statuses: Mapping[str, object],
-            encoding_note: str | None, seen: dict[str, str], others: Mapping[str, list[int]]) -> Record | Skip:
+            file_note: str | None, seen: dict[str, str], others: Mapping[str, list[int]]) -> Record | Skip:
     position = f"row {number}"
 
     def cell(field: str) -> str:
@@ -228,8 +234,8 @@ def _record(row: list[str], number: int, columns: Mapping[str, int], statuses: M
     record.labels = [label for label in cell("labels").replace(";", ",").split(",") if label.strip()]
     if cell("comments"):
         record.comments.append(Comment(None, None, _as_text(cell("comments"))))
-    if encoding_note:
-        record.notes.append(encoding_note)
+    if file_note:
+        record.notes.append(file_note)
     return record
 
 
