@@ -59,8 +59,11 @@ KNOWN_FIELDS = frozenset(FIELD_ORDER + OPTIONAL_LINK_FIELDS)
 # Fields outside the front matter's standard ones that gitdesk itself reads or writes
 # (docs/file-format.md); any other is the team's own.
 IMPORTED_FROM = "imported_from"  # the record's key in the source an import read it from
+# The dates an import's source lacked (the import guessed them): timings leave out what they would measure.
+IMPORTED_UNDATED = "imported_undated"
+UNDATED_DATES = ("created", "closed")
 GITDESK_EXTRA_FIELDS = frozenset({"kb", "kb_title", "cc", "watchers", "message_ids", REQUESTER_NAME, WAITING,
-                                  IMPORTED_FROM})
+                                  IMPORTED_FROM, IMPORTED_UNDATED})
 REQUIRED_FIELDS = ("id", "title", "status", "created", "requester")
 IMMUTABLE_FIELDS = frozenset({"id", "created"})
 # What a ticket's record (JSON, CSV, export) calls its body and derived figures; no field may take these names.
@@ -109,6 +112,12 @@ class Ticket:
     resolution: str | None = None
     conversation_text: str = ""  # hand-written text in the conversation outside any entry
     appendix: str = ""  # a team's own sections after the conversation or resolution (## See also), as written
+
+    @property
+    def undated(self) -> frozenset[str]:
+        """The dates its import guessed (``imported_undated``; what check refuses reads as none)."""
+        value = self.extra.get(IMPORTED_UNDATED)
+        return frozenset(item for item in value if item in UNDATED_DATES) if isinstance(value, list) else frozenset()
 
     def field_value(self, name: str) -> Any:
         """A front-matter field by name, known or custom."""

@@ -106,6 +106,9 @@ class Measure:
     # what stops it came later (an urgent ticket at 16:00 on Friday, answered on Monday), or it
     # passed it in an earlier queue or priority than the one it is measured by now.
     late: bool = False
+    # False when it started or stopped at a date an import guessed (its source had none): it is
+    # counted where it stopped, but its time is in no median and its target is not judged.
+    known: bool = True
 
     @property
     def breached(self) -> bool:
@@ -132,6 +135,11 @@ class Resolution:
     @property
     def seconds(self) -> float:
         return self.measure.seconds
+
+    @property
+    def timed(self) -> int | None:
+        """Its seconds, rounded; None when a date it ran from or to was guessed by an import."""
+        return round(self.measure.seconds) if self.measure.known else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +182,7 @@ class Timings:
             "resolved_at": when(self.resolved_at),
             "first_resolution_seconds": self.first_resolution_seconds,
             "resolution_seconds": self.resolution_seconds,
-            "resolutions": [{"at": when(r.at), "status": r.status, "by": r.by, "seconds": round(r.seconds)}
+            "resolutions": [{"at": when(r.at), "status": r.status, "by": r.by, "seconds": r.timed}
                             for r in self.resolutions],
             "reopen_count": self.reopen_count,
             "escalation_count": self.escalation_count,
@@ -485,9 +493,9 @@ class Clocks:
             return None
         answered = self.first_response_entry()
         imported = IMPORTED_FROM in self.ticket.extra
-        if answered is None and imported:
-            # History brought in without its replies (a CSV row, an issue tracker's record): when it
-            # was first answered is not known.
+        if imported and (answered is None or "created" in self.ticket.undated):
+            # History brought in without its replies (a CSV row, an issue tracker's record), or
+            # without the date it began: when it was first answered is not known.
             return None
         finished = self.finishes()
         stopped: datetime | None = None
@@ -507,7 +515,7 @@ class Clocks:
         created = self.ticket.created
         if as_of < created:
             return []
-        found = []
+        found: list[Measure] = []
         start: datetime | None = created
         previous: str | None = None
         for at, status, who in self.statuses:
@@ -516,7 +524,10 @@ class Clocks:
             if previous is not None and self.finished(previous) and not self.finished(status):
                 start = at
             elif self.finished(status) and (previous is None or not self.finished(previous)) and start is not None:
-                found.append(self._measure(RESOLUTION, start, max(at, start), status, as_of, who))
+                measure = self._measure(RESOLUTION, start, max(at, start), status, as_of, who)
+                if not found and self.ticket.undated:  # the import's own finish, from or to a guessed date
+                    measure = replace(measure, target=None, due=None, late=False, known=False)
+                found.append(measure)
                 start = None
             previous = status
         if start is not None:
@@ -551,8 +562,8 @@ class Clocks:
             pending_seconds=round(self.pending_seconds(now)),
             first_resolved_at=resolutions[0].at if resolutions else None,
             resolved_at=last.at if last else None,
-            first_resolution_seconds=round(resolutions[0].seconds) if resolutions else None,
-            resolution_seconds=round(last.seconds) if last else None,
+            first_resolution_seconds=resolutions[0].timed if resolutions else None,
+            resolution_seconds=last.timed if last else None,
             reopen_count=sum(1 for at in self.reopenings() if at <= now),
             escalation_count=sum(1 for entry in self.ticket.entries if entry.kind == ESCALATION),
             time_spent_seconds=sum(entry.seconds for entry in entries),

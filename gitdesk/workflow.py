@@ -16,6 +16,7 @@ from gitdesk.errors import GitdeskError, TransitionError, ValidationError
 from gitdesk.ids import id_pattern
 from gitdesk.model import (
     ENTRY_KINDS,
+    IMPORTED_UNDATED,
     MAIL_SYSTEM,
     QUESTION,
     REOPEN,
@@ -23,6 +24,7 @@ from gitdesk.model import (
     REQUESTER_NAME,
     RULES_AUTHOR,
     TIME,
+    UNDATED_DATES,
     WAITING,
     Config,
     Entry,
@@ -172,6 +174,11 @@ def findings(config: Config, ticket: Ticket, path: str | None = None,
     cc = ticket.extra.get("cc")
     if cc is not None and (not isinstance(cc, list) or not all(isinstance(a, str) and is_email(a) for a in cc)):
         add(ValidationError, "cc", "cc must be a list of email addresses", "write it as cc: [carol@example.com]")
+    undated = ticket.extra.get(IMPORTED_UNDATED)
+    if undated is not None and (not isinstance(undated, list) or not all(
+            isinstance(item, str) and item in UNDATED_DATES for item in undated)):
+        add(ValidationError, IMPORTED_UNDATED, f"{IMPORTED_UNDATED} must be a list of {', '.join(UNDATED_DATES)}",
+            "gitdesk import writes this field itself: put back what it wrote")
     watchers = ticket.extra.get("watchers")
     if watchers is not None and (not isinstance(watchers, list)
                                  or not all(isinstance(w, str) and w in config.people for w in watchers)):

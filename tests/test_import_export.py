@@ -703,3 +703,44 @@ def test_a_row_lacking_what_its_status_requires_says_which_field(desk: Desk, tmp
     rows.write_text("Subject,Email,Created at,Status\nVPN drops,eve@example.com,2026-09-03,Resolved\n", encoding="utf-8")
     (item,) = imported(desk, "csv", rows, "-q", "it-helpdesk")["items"]
     assert "cannot import: status resolved: " in item["detail"], item
+
+
+def test_a_closing_or_creation_date_the_source_lacked_times_nothing(desk: Desk, tmp_path: Path) -> None:
+    """A closed row with no closing date was closed "at its last activity" (its creation, with no
+    comments): it counted as resolved in no time and pulled every median down."""
+    desk.at("2026-10-20T10:00:00Z")
+    rows = tmp_path / "old.csv"
+    rows.write_text("Key,Subject,E-mail,State,Assigned to,Created at,Closed at,Solution\n"
+                    "1,Printer,x@example.com,Closed,bob,2026-10-05 09:00,2026-10-06 09:00,toner\n"
+                    "2,VPN,y@example.com,Closed,bob,2026-10-05 09:00,,new profile\n"
+                    "3,Chair,z@example.com,Closed,bob,,2026-10-07 09:00,replaced\n", encoding="utf-8")
+    items = [item["ticket"] for item in imported(desk, "csv", rows, "-q", "it-helpdesk")["items"]]
+    undated = [shown(desk, ticket).get("imported_undated") for ticket in items]
+    assert undated == [None, ["closed"], ["created"]]
+    assert shown(desk, items[1])["timings"]["resolution_seconds"] is None
+    assert "how long it took is not known" in desk.run("show", items[1]).stdout
+    assert shown(desk, items[0])["timings"]["resolution_seconds"] == 24 * 3600
+
+    def october(kind: str, section: str) -> list[dict[str, Any]]:
+        report = json.loads(desk.run("report", kind, "--since", "2026-10-01", "--until", "2026-10-31",
+                                     "--format", "json").stdout)
+        (rows,) = [found["rows"] for found in report["sections"] if found["key"] == section]
+        return rows  # type: ignore[no-any-return]
+
+    (bob,) = [row for row in october("workload", "by_person") if row["person"]["value"] == "bob"]
+    assert bob["resolved"]["value"] == 3, "each still counts as resolved"
+    assert bob["resolution"]["value"]["median"] == 24 * 3600 and bob["resolution"]["value"]["n"] == 1
+    (high, *_) = [row for row in october("sla", "by_priority") if row["resolution"]["value"]["n"]]
+    assert high["resolution"]["value"]["n"] == 1 and october("sla", "breaches") == []
+
+    desk.at("2026-10-21T10:00:00Z")
+    desk.run("reopen", items[1], "-m", "Dropping again", "--as", "bob")
+    desk.at("2026-10-21T12:00:00Z")
+    desk.run("resolve", items[1], "-m", "Replaced the profile again", "--as", "bob")
+    assert shown(desk, items[1])["timings"]["resolution_seconds"] == 2 * 3600, "what the desk did is timed"
+
+    path = desk.file(items[0])
+    path.write_text(path.read_text().replace("imported_from:", "imported_undated: [yesterday]\nimported_from:"))
+    desk.git("add", str(path))
+    checked = desk.run("check", ok=False)
+    assert checked.exit_code == 1 and "imported_undated must be a list of created, closed" in checked.output

@@ -26,7 +26,17 @@ from gitdesk import actions, clock, ids, ticketfile, workflow
 from gitdesk.cache import db, index
 from gitdesk.desk import Actor, Desk
 from gitdesk.errors import GitdeskError, ValidationError
-from gitdesk.model import IMPORTED_ACTOR, IMPORTED_FROM, NOTE, REPLY, REQUESTER_NAME, Entry, Person, Ticket
+from gitdesk.model import (
+    IMPORTED_ACTOR,
+    IMPORTED_FROM,
+    IMPORTED_UNDATED,
+    NOTE,
+    REPLY,
+    REQUESTER_NAME,
+    Entry,
+    Person,
+    Ticket,
+)
 from gitdesk.text import clean_line
 
 
@@ -268,12 +278,16 @@ class _Builder:
         if early:  # a history cannot answer a ticket before it existed: said, not done silently
             record.notes.append(f"{early} {'comment' if early == 1 else 'comments'} dated before the ticket was "
                                 "created: dated at its creation")
+        undated = [] if record.created else ["created"]
         if goal != ticket.status:
             finished = workflow.is_done(desk.config, goal)
             last = max([created, *(at for at, _, _ in events)])
             if finished and record.closed is None:
                 record.notes.append("no closing date in the source: closed at its last activity")
+                undated.append("closed")
             events.append((max(record.closed or last, created) if finished else created, len(events), None))
+        if undated:  # a guessed date measures nothing: timings leave out the clocks it would stop or start
+            ticket = replace(ticket, extra={**ticket.extra, IMPORTED_UNDATED: undated})
         history: list[tuple[datetime, Ticket, str]] = [(created, ticket, f"import {ticket.id}: {ticket.title}")]
         for at, _, comment in sorted(events, key=lambda event: (event[0], event[1])):
             if comment is not None:

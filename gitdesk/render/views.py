@@ -255,7 +255,10 @@ def timing_lines(derived: Timings, now: datetime, status: str | None = None) -> 
     if derived.resolved_at:
         since = " since the reopening" if derived.reopen_count and len(derived.resolutions) > 1 else ""
         lines.append(("resolved", f"{local_time(derived.resolved_at)}, "
-                                  f"{shown(derived.resolution_seconds)}{working}{since} excluding waiting"))
+                                  f"{shown(derived.resolution_seconds)}{working}{since} excluding waiting"
+                      if derived.resolution_seconds is not None else
+                      f"{local_time(derived.resolved_at)} as imported: how long it took is not known "
+                      "(its source lacked a date)"))
     if derived.reopen_count:
         lines.append(("reopened", counted(derived.reopen_count, "time")))
     if derived.escalation_count:
