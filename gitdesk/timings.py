@@ -220,13 +220,17 @@ class Clocks:
         statuses = [(c.at, c.after or "", c.who) for c in changes if c.field == "status"]
         if not statuses or statuses[-1][1] != ticket.status:  # uncommitted or history-less: the file has the last word
             statuses.append((max(statuses[-1][0], ticket.created) if statuses else ticket.created, ticket.status, None))
+        self._done = config.done_statuses
+        if statuses[0][0] > ticket.created and self.finished(statuses[0][1]):
+            # First committed already finished, after its creation (a squashed pull request, a file
+            # written by hand and committed later): it was unfinished until it reached the history.
+            statuses.insert(0, (ticket.created, config.initial_status, None))
         self.statuses = statuses
         self._times = [at for at, _, _ in statuses]
         self._changes: dict[str, list[Change]] = {}
         for change in changes:
             if change.field != "status":
                 self._changes.setdefault(change.field, []).append(change)
-        self._done = config.done_statuses
         self._first: tuple[datetime, str] | None = None
         self._first_known = False
 
@@ -285,10 +289,11 @@ class Clocks:
         return status is not None and not self.finished(status)
 
     def intervals(self, end: datetime) -> list[tuple[datetime, datetime, str]]:
-        """(start, end, status) from creation up to ``end``."""
+        """(start, end, status) from creation up to ``end``. The first status holds from the
+        ticket's creation, though its first commit came later (status_at reads it so too)."""
         found = []
         for number, (at, status, _) in enumerate(self.statuses):
-            start = max(at, self.ticket.created)
+            start = self.ticket.created if number == 0 else max(at, self.ticket.created)
             stop = self.statuses[number + 1][0] if number + 1 < len(self.statuses) else end
             stop = min(stop, end)
             if stop > start or (stop == start and number + 1 == len(self.statuses)):

@@ -643,3 +643,43 @@ def test_an_amended_commit_keeps_its_actor(desk: Desk) -> None:
     assert desk.last_message().count("Gitdesk-Action:") == 2, "the hook added the edit's"
     moved = [entry for entry in log(desk, ticket) if "status" in " ".join(entry["changes"])]
     assert moved[-1]["who"] == "bob", moved
+
+
+def test_a_ticket_that_reached_main_late_is_timed_from_its_creation(desk: Desk) -> None:
+    """Its clocks started at its first commit on main: a squashed pull request's ticket was
+    answered and resolved in 0 s, and a ticket written offline and committed two days later
+    was answered within the hour and missed no target."""
+    desk.git("switch", "-qc", "pr")
+    desk.at("2026-11-10T09:00:00Z")
+    squashed = desk.new("Laptop fan loud", "-q", "it-helpdesk", "-r", "carol")
+    desk.at("2026-11-10T11:00:00Z")
+    desk.run("--as", "alice", "reply", squashed, "-m", "Is it loud all the time?", "--no-send")
+    desk.run("--as", "alice", "resolve", squashed, "--note", "Cleaned the fan.", "--no-send")
+    desk.git("switch", "-q", "main")
+    desk.git("merge", "-q", "--squash", "pr")
+    env = {**os.environ, "GIT_AUTHOR_DATE": "2026-11-11T09:00:00Z", "GIT_COMMITTER_DATE": "2026-11-11T09:00:00Z"}
+    subprocess.run(["git", "commit", "-q", "--no-verify", "--no-edit"], cwd=desk.path, env=env, check=True)
+
+    desk.at("2026-10-31T20:00:00Z")
+    late = desk.new("Wi-Fi drops in room 4", "-q", "it-helpdesk", "-r", "carol")
+    text = desk.text(late)
+    desk.git("reset", "-q", "--hard", "HEAD~1")
+    desk.file(late).write_text(text, encoding="utf-8")
+    desk.git("add", str(desk.file(late)))
+    env = {**os.environ, "GIT_AUTHOR_DATE": "2026-11-02T10:00:00Z", "GIT_COMMITTER_DATE": "2026-11-02T10:00:00Z"}
+    subprocess.run(["git", "commit", "-q", "--no-verify", "-m", "written offline"], cwd=desk.path, env=env, check=True)
+    desk.at("2026-11-02T11:00:00Z")
+    desk.run("--as", "alice", "reply", late, "-m", "Moved you to the 5 GHz network.", "--no-send")
+    desk.at("2026-11-02T12:00:00Z")
+    desk.run("--as", "alice", "resolve", late, "--note", "5 GHz network.", "--no-send")
+
+    desk.at("2026-12-01T09:00:00Z")
+    timings = {ticket: json.loads(desk.run("show", ticket, "--format", "json").stdout)["ticket"]["timings"]
+               for ticket in (squashed, late)}
+    assert (timings[squashed]["first_response_seconds"], timings[squashed]["resolution_seconds"]) == (
+        2 * 3600, 24 * 3600), "answered in the branch at 11:00, resolved on main the next day"
+    assert (timings[late]["first_response_seconds"], timings[late]["resolution_seconds"]) == (39 * 3600, 40 * 3600)
+    sla = json.loads(desk.run("report", "sla", "--since", "2026-10-01", "--until", "2026-11-30",
+                              "--format", "json").stdout)
+    (breaches,) = [section["rows"] for section in sla["sections"] if section["key"] == "breaches"]
+    assert any(row["ticket"]["value"] == late for row in breaches), "its first-response target passed on Nov 1"
