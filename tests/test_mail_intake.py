@@ -236,6 +236,33 @@ def test_mail_is_read_in_the_charset_its_mailer_meant_not_the_one_it_named(mail_
     assert (made[2]["title"], made[2]["description"]) == ("①プリンター", "㈱の件です")
 
 
+def test_mail_that_names_no_charset_is_read_as_its_mailer_wrote_it(mail_desk: Desk, tmp_path: Path) -> None:
+    """An old mailer's Shift_JIS with no label (or under us-ascii), an HTML part whose charset
+    is only in its <meta>, a raw file name: read as UTF-8 with U+FFFD, not a word survived."""
+    def unlabelled(n: int, content_type: str, body: bytes, name: bytes = b"") -> bytes:
+        head = (f"From: r{n}@cust.example\nTo: help@fernhill.example\nMessage-ID: <u{n}@cust.example>\n"
+                f"Subject: Mail {n}\nContent-Transfer-Encoding: 8bit\n").encode()
+        if not name:
+            return head + f"Content-Type: {content_type}\n\n".encode() + body + b"\n"
+        return head + (b"Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: " + content_type.encode()
+                       + b"\n\n" + body + b"\n--b\nContent-Type: application/octet-stream\n"
+                       b"Content-Disposition: attachment; filename=\"" + name + b"\"\n\nxlsx\n--b--\n")
+
+    jam = "複合機の紙詰まりが直りません。"
+    mails = [unlabelled(1, "text/plain", jam.encode("cp932")),
+             unlabelled(2, "text/plain; charset=us-ascii", jam.encode("cp932")),
+             unlabelled(3, "text/html", f'<html><head><meta http-equiv="Content-Type" content="text/html; '
+                                        f'charset=shift_jis"></head><body><p>{jam}</p></body></html>'.encode("cp932")),
+             unlabelled(4, "text/html; charset=us-ascii", b'<meta charset="euc-jp"><p>'
+                        + "プリンター修理のお願い".encode("euc_jp")),
+             unlabelled(5, "text/plain", "Grüße aus Köln, der Drucker ist kaputt.".encode("latin-1")),
+             unlabelled(6, "text/plain", jam.encode("cp932"), name="見積書.xlsx".encode("cp932"))]
+    made = [m["ticket"] for m in intake(mail_desk, "mbox", mbox(tmp_path, *mails))["messages"]]
+    assert [ticket(mail_desk, found)["description"].split("\n\nAttachments:")[0] for found in made] == [
+        jam, jam, jam, "プリンター修理のお願い", "Grüße aus Köln, der Drucker ist kaputt.", jam]
+    assert (mail_desk.path / "attachments" / made[5] / "見積書.xlsx").exists()
+
+
 def test_html_mail_keeps_its_lists_apart_from_what_follows(mail_desk: Desk, tmp_path: Path) -> None:
     raw = (b"From: carol@example.com\nTo: help@fernhill.example\nSubject: Steps\nMessage-ID: <h@example.com>\n"
            b"Content-Type: text/html; charset=utf-8\n\n<p>I tried:</p><ul><li>restart</li><li>new cable</li></ul>"

@@ -143,10 +143,43 @@ def _raw_text(value: object) -> str:
 
 
 def _bytes_text(data: bytes) -> str:
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
+    for candidate in ("utf-8", "cp1252"):
+        try:
+            return data.decode(candidate)
+        except UnicodeDecodeError:
+            continue
+    return _unlabelled(data)
+
+
+# The scripts East Asian charsets write: hiragana, katakana, CJK punctuation and ideographs,
+# full-width forms; Hangul.
+_JAPANESE = re.compile(r"[\u3000-\u30ff\u4e00-\u9fff\uff01-\uff60]")
+_HANGUL = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uac00-\ud7af\uff01-\uff60]")
+_HAN = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff01-\uff60]")
+_LEGACY = (("cp932", _JAPANESE), ("euc_jp", _JAPANESE), ("cp949", _HANGUL), ("big5hkscs", _HAN),
+           ("gb18030", _HAN))
+
+
+def _unlabelled(data: bytes) -> str:
+    """Bytes that are neither UTF-8 nor Windows-1252 (which leaves 81 8D 8F 90 9D undefined),
+    with no usable label: East Asian text from an older mailer, read by the charset under which
+    most of what it reads is that charset's own script (Shift_JIS text read as anything else is
+    half-width katakana or fails), else UTF-8 with U+FFFD for what cannot be read."""
+    best, score = None, 0.5
+    for candidate, script in _LEGACY:
+        try:
+            text = data.decode(candidate)
+        except UnicodeDecodeError:
+            continue
+        wide = [char for char in text if ord(char) > 0x7F]
+        share = len(script.findall(text)) / len(wide) if wide else 0.0
+        if share > score:
+            best, score = text, share
+    return best if best is not None else data.decode("utf-8", errors="replace")
+
+
+# An HTML part's own <meta charset>, as a browser reads it when the mail's header names none.
+_META_CHARSET = re.compile(rb"<meta\b[^>]*?charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:-]+)", re.IGNORECASE)
 
 
 def _header(message: Message, name: str) -> str:
@@ -267,7 +300,11 @@ def _decoded(part: Message) -> str:
     payload = part.get_payload(decode=True)
     if not isinstance(payload, bytes):
         return ""
-    return _TEXT_CONTROLS.sub("", _as_text(payload, part.get_content_charset() or "utf-8"))
+    charset = part.get_content_charset()
+    if charset in (None, "us-ascii") and part.get_content_type() == "text/html":
+        meta = _META_CHARSET.search(payload[:4096])
+        charset = meta.group(1).decode("ascii").lower() if meta else charset
+    return _TEXT_CONTROLS.sub("", _as_text(payload, charset or "utf-8"))
 
 
 def _as_text(payload: bytes, charset: str) -> str:
@@ -284,7 +321,7 @@ def _as_text(payload: bytes, charset: str) -> str:
             return _SURROGATES.sub("\ufffd", payload.decode(candidate))
         except (LookupError, UnicodeError):
             continue
-    return payload.decode("utf-8", errors="replace")
+    return _unlabelled(payload)
 
 
 def _looks_utf16(payload: bytes) -> bool:
