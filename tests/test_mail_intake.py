@@ -195,7 +195,9 @@ def test_auto_replies_bounces_and_our_own_mail_are_not_tickets(mail_desk: Desk, 
 
 
 @pytest.mark.parametrize("subject", ["Automatische Antwort: Re: Printer", "Absence du bureau : Re: Printer",
-                                     "Respuesta automática: Printer", "Automatisch antwoord: Printer", "Out of office"])
+                                     "Respuesta automática: Printer", "Automatisch antwoord: Printer", "Out of office",
+                                     "Odpowiedź automatyczna: Printer", "Automatiskt svar: Printer",
+                                     "Automatisk svar: Printer", "Out of Office AutoReply: Printer"])
 def test_an_out_of_office_in_another_language_neither_opens_nor_reopens(mail_desk: Desk, tmp_path: Path,
                                                                         subject: str) -> None:
     solved = mail_desk.new("Printer", "-q", "it-helpdesk", "--requester", "carol@example.com")

@@ -41,10 +41,14 @@ _TEXT_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # never text; a
 # The phrase a mail program puts before the subject it answers ("Automatische Antwort: …"), or
 # the whole subject: never a prefix of a word or a request ("Abwesende Kollegen im Kalender",
 # "Automatische Antwort einrichten funktioniert nicht", "Fuera de la oficina no puedo …").
-_AUTO_SUBJECT = re.compile(r"^\s*(automatic reply|auto(matic)?[- ]?reply|out of (the )?office|autosvar|"
+# Outlook's words in each language it writes them in (Exchange 2003: "Out of Office AutoReply:").
+_AUTO_SUBJECT = re.compile(r"^\s*(automatic reply|auto(matic)?[- ]?reply|out of (the )?office( auto ?reply)?|"
+                           r"autosvar|automatiskt? svar|automaattinen vastaus|"
                            r"abwesenheitsnotiz|automatische antwort|abwesend|réponse automatique|"
                            r"absen(ce|t) du bureau|respuesta automática|fuera de la oficina|risposta automatica|"
                            r"fuori (sede|ufficio)|automatisch antwoord|afwezig|automatyczna odpowiedź|"
+                           r"odpowiedź automatyczna|resposta automática|automatická odpověď|otomatik yanıt|"
+                           r"автоматический ответ|"
                            r"自动回复|自動回覆|自動応答|自動返信|"
                            r"undeliver(able|ed)|delivery status notification|mail delivery (failed|subsystem))"
                            r"\s*(:|：|\(|\[|-|$)", re.IGNORECASE)
