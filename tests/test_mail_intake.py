@@ -469,6 +469,8 @@ def test_a_pasted_stack_trace_in_html_mail_keeps_its_lines_and_indentation() -> 
     ("Thanks\n\n发件人: Alice <help@x.example>\n发送时间: 2026年12月8日 10:00\n收件人: li@x.cn\n主题: 打印机\n\nIt jams", None),
     ("Thanks\n\n差出人：Alice\n送信日時：2026年12月8日 10:00\n宛先：ken@x.jp\n件名：プリンター\n\nIt jams", None),
     ("Thanks\n\nAlice <help@x.example> 于2026年12月8日周二 10:00写道：\n> It jams", None),
+    ("Thanks\n\n2026年12月1日(火) 19:00 Alice Martin <help@x.example>:\n\n> It jams", None),  # Japanese Gmail
+    ("ありがとう\n2026年12月1日に印刷できなくなりました <田中>:\n明日また試します。", "明日また試します"),
     ("Danke.\nAm Montag schrieb ich deshalb an support@hersteller.de\nund bekam diese Antwort:\n\nDer Treiber ist alt.",
      "Der Treiber ist alt"),  # the requester's own sentence, over two lines: no quotation follows it
     ("Thanks\n\nDa: Alice Martin <help@x.example>\nInviato: martedì 1 dicembre 2026 10:00\nA: Tim Roe\n"

@@ -770,7 +770,9 @@ _WROTE = re.compile(r"^(on|am|le|el|op|den|il giorno|em)\s.{4,300}"
 _WROTE_NAMED = re.compile(r"^((am|op|den)\s.{4,300}\s(schrieb|schreef|skrev)\s.{1,200}"
                           r"|.{1,300}\sheeft\s.{1,200}\shet volgende geschreven"
                           r"|.{4,300}\snapisał(?:\(a\)|a)?"  # Polish Gmail: "pon., 1 gru 2026 … <a@b> napisał(a):"
-                          r"|.{1,300}\s于.{4,100}写道)\s*[:：]\s*$", re.IGNORECASE)  # Chinese Gmail: "<a@b> 于…写道："
+                          r"|.{1,300}\s于.{4,100}写道"  # Chinese Gmail: "<a@b> 于…写道："
+                          # Japanese Gmail names no verb: "2026年12月1日(火) 19:00 Alice <a@b>:"
+                          r"|\d{4}年\d{1,2}月\d{1,2}日.{1,300}<[^<>\s]+@[^<>\s]+>)\s*[:：]\s*$", re.IGNORECASE)
 # A colon, or the full-width one Chinese and Japanese Outlook write ("发件人：Alice").
 _OUTLOOK_COLON = r"\s*(:\*?(\s|$)|：\*?\s*)"  # "Cc:" with nothing after it too
 # Italian, Polish, Swedish, Danish/Norwegian, Finnish and Portuguese too (Da/Od/Från/Fra/Lähettäjä).
