@@ -7,6 +7,7 @@ import email
 import email.policy
 import json
 import socket
+import subprocess
 from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
@@ -472,3 +473,24 @@ def test_the_desk_s_own_words_in_a_mail_are_wrapped_after_filling_the_agent_s_ar
     ack = templates.fill_mail(templates.MAIL_DEFAULTS["acknowledgement"].split("---\n", 2)[2],
                               {"greeting": "Hello,", "id": "GD-01M91QM6C78XKSQAFY", "desk": "Acme support desk"})
     assert max(map(len, ack.split("\n"))) <= 76 and "GD-01M91QM6C78XKSQAFY" in ack
+
+
+def test_an_editor_copy_saved_over_a_reply_is_refused_while_its_mail_waits(mail_desk: Desk) -> None:
+    """Opened in an editor, replied to from another terminal, then saved: the commit took the
+    reply off the thread without a word, and mail send still mailed it."""
+    mail_desk.run("hooks", "install")
+    ticket = mail_desk.new("Monitor flickers", "-q", "it-helpdesk", "-r", "gina@example.org")
+    buffer = mail_desk.text(ticket)
+    mail_desk.at("2026-11-23T12:10:00Z")
+    mail_desk.run("--as", "alice", "reply", ticket, "-m", "Please try another cable.")
+    (mail,) = [name for name in mail_desk.git("ls-files", "outbox").split() if f"T121000Z-{ticket}-" in name]
+    mail_desk.file(ticket).write_text(buffer.replace("priority: normal", "priority: low"))
+    head = mail_desk.head()
+    result = subprocess.run(["git", "commit", "-qam", "lower priority"], cwd=mail_desk.path, capture_output=True,
+                            text=True)
+    assert result.returncode == 1 and mail_desk.head() == head
+    assert ("the commit removes alice's reply of 2026-11-23T12:10:00Z, which waits in outbox/ to be mailed to "
+            "the requester") in result.stderr
+    mail_desk.git("rm", "-q", mail)  # taking back the unsent reply with its mail is consistent
+    mail_desk.git("commit", "-qam", "take back the reply")
+    assert "Please try another cable" not in mail_desk.text(ticket)
