@@ -186,7 +186,7 @@ def test_a_second_draft_gets_its_own_branch_and_what_a_person_must_decide_is_ref
     session_with(desk, story)
     assert found["dirty"] == expected
     assert (found["first"]["branch"], found["second"]["branch"]) == (f"drafts/{fresh}-1", f"drafts/{fresh}-2")
-    assert found["empty"] == "gitdesk: error: reply is empty (give the reply with -m TEXT)"
+    assert found["empty"] == "gitdesk: error: the reply is empty (give the reply's words as text)", "no CLI flag"
     assert found["requester"] == ("gitdesk: error: an assistant cannot change requester: it decides who hears of "
                                   "the ticket (a person can, with gitdesk set ID requester VALUE)")
     assert "cannot change duplicates_waiting" in found["waiting"]
@@ -217,12 +217,13 @@ def test_an_assistant_drafts_no_reply_to_a_rejected_sender_unless_nothing_would_
 def test_an_assistant_cannot_start_the_unattended_wait_or_publish_a_private_category(helpdesk: Desk) -> None:
     """Steered by a requester's text, a status change to pending would have the rules mail a
     reminder and resolve the ticket unanswered; a move out of a category kept out of the
-    knowledge base would publish it."""
+    knowledge base would publish it; a finished ticket set open again was reopened with no reason
+    and no word to its requester."""
     desk = helpdesk
     config = (desk.path / ".gitdesk" / "config.yml").read_text()
     desk.configure(config.replace("  facilities: The office\n",
                                   "  facilities: The office\n  hr: {name: HR questions, kb: false}\n"), "HR stays out")
-    _, fresh = solved_and_open(desk)
+    solved, fresh = solved_and_open(desk)
     salary = desk.new("Salary slip missing", "-q", "it-helpdesk", "-c", "hr")
     found: dict[str, Any] = {}
 
@@ -232,9 +233,17 @@ def test_an_assistant_cannot_start_the_unattended_wait_or_publish_a_private_cate
         found["in"] = await error_of(session, "set_field", ticket=fresh, field="category", value="hr")
         found["hidden"] = await error_of(session, "set_field", ticket=fresh, field="category", value="hr\u200b")
         found["moved"] = await call(session, "set_field", ticket=fresh, field="category", value="network")
+        found["reopen"] = await error_of(session, "set_field", ticket=solved, field="status", value="open")
+        found["reject"] = await error_of(session, "set_field", ticket=fresh, field="status", value="rejected")
+        found["long"] = await error_of(session, "add_note", ticket=fresh, text="log line\n" * 20_000)
 
+    before = desk.head()
     session_with(desk, story)
     assert "cannot set a ticket pending" in found["pending"] and "gitdesk ask" in found["pending"]
+    assert "cannot reopen a finished ticket" in found["reopen"] and "gitdesk reopen ID -m REASON" in found["reopen"]
+    assert "a person rejects it with gitdesk reject ID -m REASON" in found["reject"]
+    assert "the note is 180,000 characters; an assistant writes at most 100,000" in found["long"]
+    assert len(desk.git("rev-list", f"{before}..HEAD").split()) == 1, "only the category move was written"
     for key in ("out", "in", "hidden"):
         assert "category kept out of the knowledge base" in found[key], found[key]
     assert "category: network" in desk.text(fresh) and "category: hr" in desk.text(salary)

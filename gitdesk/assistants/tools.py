@@ -116,7 +116,7 @@ class Assistant:
     def note(self, ticket: str, text: str) -> dict[str, Any]:
         """An internal note (``gitdesk note``): one commit, never shown to the requester."""
         desk = self.desk()
-        return _done(desk, actions.note(desk, ticket, text, self.actor(desk)))
+        return _done(desk, actions.note(desk, ticket, _written(text, "note"), self.actor(desk)))
 
     def set_field(self, ticket: str, field: str, value: str) -> dict[str, Any]:
         """One field (``gitdesk set``): one commit, the same rules. The requester is not
@@ -144,8 +144,15 @@ class Assistant:
         if name == "status" and workflow.is_done(desk.config, meant):
             # Finishing is a person's word to the requester (and to the duplicates' requesters,
             # promised the answer), with the note the knowledge base keeps.
+            verb = {workflow.REJECTED: "rejects it with gitdesk reject ID -m REASON",
+                    workflow.CLOSED: "closes it with gitdesk close ID"}.get(meant, "resolves it with gitdesk resolve "
+                                                                                "ID --note TEXT")
             raise ValidationError(f"an assistant cannot set a ticket {meant}: a person finishes it",
-                                  hint="a person resolves it with gitdesk resolve ID --note TEXT")
+                                  hint=f"a person {verb}")
+        if name == "status" and workflow.is_done(desk.config, desk.read(ticket).status):
+            # Undoing a finish is a person's word too: reopen says why, and tells the requester.
+            raise ValidationError("an assistant cannot reopen a finished ticket: a person reopens it, with a reason",
+                                  hint="a person reopens it with gitdesk reopen ID -m REASON")
         if name == "category":
             excluded = desk.config.kb_excluded_categories
             current = desk.read(ticket).category
@@ -162,7 +169,8 @@ class Assistant:
 
         desk = self.desk()
         try:
-            draft = actions.draft_reply(desk, ticket, text, self.actor(desk), mailer=notify.Mailer(desk))
+            draft = actions.draft_reply(desk, ticket, _written(text, "reply"), self.actor(desk),
+                                        mailer=notify.Mailer(desk))
         except RejectedSender as error:  # the command line's choices (--send, --no-send) are a person's
             raise RejectedSender(error.message, hint="a person reopens it first if the requester is to hear "
                                                      "more") from None
@@ -172,6 +180,19 @@ class Assistant:
             "commit": draft.commit, "files": list(draft.files), "sent": False,
             "review": review_text(draft.ticket.id, draft.branch, draft.base, outbox),
         }
+
+
+MOST_WRITTEN = 100_000  # characters an assistant writes at once: a ticket lives in Git forever
+
+
+def _written(text: str, what: str) -> str:
+    """What an assistant writes, said in its own terms (the CLI's say "-m TEXT")."""
+    if not clean_line(text):
+        raise ValidationError(f"the {what} is empty", hint=f"give the {what}'s words as text")
+    if len(text) > MOST_WRITTEN:
+        raise ValidationError(f"the {what} is {len(text):,} characters; an assistant writes at most "
+                              f"{MOST_WRITTEN:,} at once", hint="shorten it; a long log belongs in an attachment")
+    return text
 
 
 def review_text(ticket_id: str, branch: str, base: str, outbox: list[str]) -> str:
