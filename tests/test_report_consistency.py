@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from conftest import TEST_CONFIG, Desk, isolate, make_desk
 
-from gitdesk.reports.base import median, percentile90
+from gitdesk.reports.base import Cell, figure, median, percentile90
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -421,3 +421,11 @@ def test_what_happens_at_the_stroke_of_midnight_belongs_to_the_next_period_in_ev
     october_sla = desk.run("report", "sla", "--since", "2026-10-01", "--until", "2026-10-31").stdout
     assert "still unfinished at the end of the period" in october_sla and "resolved after" not in october_sla, \
         "the SLA report reads the stroke of midnight as the backlog does"
+
+
+def test_a_figure_is_rounded_as_a_manager_rounds_it_by_hand() -> None:
+    """1 of 8 targets missed read "12%" (Python rounds half to even), and the feedback finding
+    said "average 3.8" where its table said 3.75."""
+    assert Cell("rate", {"rate": 0.125, "count": 1, "of": 8}).text == "13% (1/8)"
+    assert Cell("rate", {"rate": 0.0625, "count": 1, "of": 16}).text == "6% (1/16)"
+    assert (figure(3.75), figure(4.0), figure(2.5)) == ("3.75", "4.0", "2.5")

@@ -154,7 +154,8 @@ class Cell:
             return (f"{format_duration(value['median'], day=self.day)} / "
                     f"{format_duration(value['p90'], day=self.day)} (n={value['n']})")
         if self.kind == "rate":
-            return f"{value['rate']:.0%} ({value['count']:g}/{value['of']:g})"  # 0.75/53, not 0.75/53.0
+            # Half a percent up, as a manager rounds by hand (1 of 8 is 13 %, not 12 % to the even).
+            return f"{int(value['rate'] * 100 + 0.5)}% ({value['count']:g}/{value['of']:g})"  # 0.75/53, not 0.75/53.0
         if self.kind == "change":
             return f"{value:+d}"
         if self.kind == "time":  # "2026-11-04T08:00:00Z"

@@ -19,6 +19,7 @@ from gitdesk.reports.base import (
     Section,
     columns,
     events,
+    figure,
     number,
     text,
     ticket,
@@ -135,7 +136,8 @@ def build(facts: Facts, whole: Period, buckets: list[Period]) -> Report:
     if mine:
         average = sum(f.score for f in mine) / len(mine)
         low = [f.ticket for f in mine if f.score <= 2]
-        said.say(f"{counted(len(mine), 'response')}, average {average:.1f} of 5; {len(low)} scored 1 or 2.",
+        said.say(f"{counted(len(mine), 'response')}, average {figure(round(average, 2))} of 5; "
+                 f"{len(low)} scored 1 or 2.",
                  [f.ticket for f in mine])
         if low:
             said.say(f"Low scores to review: {', '.join(sorted(set(low)))}.", low)
