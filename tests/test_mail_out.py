@@ -494,3 +494,19 @@ def test_an_editor_copy_saved_over_a_reply_is_refused_while_its_mail_waits(mail_
     mail_desk.git("rm", "-q", mail)  # taking back the unsent reply with its mail is consistent
     mail_desk.git("commit", "-qam", "take back the reply")
     assert "Please try another cable" not in mail_desk.text(ticket)
+
+
+def test_a_command_s_reply_recommitted_by_hand_with_its_mail_is_not_said_unmailed(mail_desk: Desk) -> None:
+    """After git reset --soft (a server's advice for a conflict settled badly), the question is
+    committed again with its outbox file: the hook said it "is not mailed", and to reply again."""
+    mail_desk.run("hooks", "install")
+    ticket = mail_desk.new("Laptop will not boot", "-q", "it-helpdesk", "-r", "jack@example.org")
+    mail_desk.run("--as", "alice", "ask", ticket, "-m", "Is it the same laptop as last week?")
+    mail_desk.git("reset", "-q", "--soft", "HEAD~1")
+    again = subprocess.run(["git", "commit", "-qm", "my question stays"], cwd=mail_desk.path, capture_output=True,
+                           text=True)
+    assert again.returncode == 0 and "not mailed" not in again.stderr, again.stderr
+    path = mail_desk.file(ticket)
+    path.write_text(path.read_text() + "\n### 2026-11-23T12:30:00Z alice — reply\nTry the other charger.\n")
+    by_hand = subprocess.run(["git", "commit", "-qam", "typed in"], cwd=mail_desk.path, capture_output=True, text=True)
+    assert f"{ticket}: the reply written by hand is not mailed" in by_hand.stderr, "a reply typed in still is"

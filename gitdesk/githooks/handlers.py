@@ -76,7 +76,7 @@ def pre_commit(repo: git.Repo) -> HookResult:
         except GitdeskError:
             tickets = None  # commit-msg works the trailers out itself; a note never stops a commit
         _hand_over_trailers(repo, staged, tickets)
-        return HookResult(0, notes + _not_mailed(repo, tickets))
+        return HookResult(0, notes + _not_mailed(repo, tickets, _mailed(staged)))
     return HookResult(1, notes + [str(f) for f in findings] + [
         f"gitdesk: commit refused: {counted(len(findings), 'problem')} in the staged "
         f"{check.what_was_found(findings)} (fix them and git add again, or see gitdesk check --staged)"])
@@ -126,12 +126,27 @@ def _hand_over_trailers(repo: git.Repo, staged: check.Staged, tickets: dict[str,
         handoff.unlink(missing_ok=True)  # commit-msg works them out itself
 
 
-def _not_mailed(repo: git.Repo, tickets: dict[str, list[Pair]] | None) -> list[str]:
-    """A note for each staged ticket whose hand-written reply or resolution no mail will tell."""
+def _not_mailed(repo: git.Repo, tickets: dict[str, list[Pair]] | None, mailed: set[str]) -> list[str]:
+    """A note for each staged ticket whose hand-written reply or resolution no mail will tell.
+    ``mailed``: tickets whose mail the commit adds to outbox/ (a conflict settled by hand after
+    ``git reset --soft`` recommits a command's reply with its mail)."""
     if tickets is None or git.operation_in_progress(repo) is not None:  # a merge's other side came with its mail
         return []
-    said = (changes.not_mailed(old, new) for pairs in tickets.values() for old, new in pairs)
+    said = (changes.not_mailed(old, new) for pairs in tickets.values() for old, new in pairs if new.id not in mailed)
     return [f"gitdesk: note: {note}" for note in said if note]
+
+
+def _mailed(staged: check.Staged) -> set[str]:
+    """The tickets a staged message added to outbox/ is for (named ``<stamp>-<ID>-<hex>.eml``)."""
+    from gitdesk.mail.outbox import OUTBOX  # here: the mail code costs every hook 25 ms
+
+    found = set()
+    for prefix in staged.prefixes:
+        for change in git.parse_raw(git.raw_under(staged.raw[prefix], f"{prefix}{OUTBOX}/")):
+            name = change.path.rsplit("/", 1)[-1]
+            if change.status == "A" and name.endswith(".eml") and name.count("-") >= 2:
+                found.add(name[name.index("-") + 1:name.rindex("-")])
+    return found
 
 
 def trailers_for_staged(repo: git.Repo) -> list[tuple[str, str]]:
