@@ -9,6 +9,7 @@ measured, and `gitdesk check` catches what it leaves behind.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -241,6 +242,40 @@ def test_two_agents_who_took_one_ticket_are_told_how_to_drop_their_own_take(team
     assert result.exit_code == 1 and "(assignee: bob here, alice on origin/main)" in result.stderr
     assert "two of you took the same ticket: agree who keeps it; git rebase --skip drops your own take" in \
         result.stderr
+
+
+def test_two_tickets_that_took_one_id_are_not_told_to_be_joined(team, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Each agent copied a ticket file as a template for a new one, keeping its id: sync said
+    to fix the lines between the markers, joining two requesters' tickets into one."""
+    alice, bob, ticket, _ = team
+    twin = "GD-01M8RDA4M0EG37GJR7"
+    for who, title, requester in ((alice, "Wi-Fi drops", "ann@example.org"), (bob, "Phone dead", "ben@example.org")):
+        text = who.text(ticket).replace(ticket, twin).replace("Printer on 2F jams", title)
+        text = re.sub(r"requester: .*", f"requester: {requester}", text)
+        (who.path / "tickets" / f"{twin}.md").write_text(text)
+        who.git("add", f"tickets/{twin}.md")
+        who.git("commit", "-qm", title)
+    alice.git("push", "-q")
+    result = CliRunner().invoke(cli, ["--desk", str(bob.path), "sync"])
+    assert result.exit_code == 1
+    assert (f"tickets/{twin}.md was written as a new ticket on both sides: two tickets took one id, do not join "
+            f"them; keep the shared one (git checkout --ours tickets/{twin}.md, git add tickets/{twin}.md) and write "
+            "yours again with gitdesk new") in result.stderr
+    assert "fix the lines between" not in result.stderr
+
+
+def test_a_ticket_deleted_on_one_side_is_only_offered_back(team, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Sync offered "or delete it (git rm …)", a way through the rebase the next sync refused."""
+    alice, bob, ticket, _ = team
+    alice.git("rm", "-q", f"tickets/{ticket}.md")
+    alice.git("commit", "-qm", "tidy up", "--no-verify")
+    alice.git("push", "-q")
+    bob.run("take", ticket)
+    result = CliRunner().invoke(cli, ["--desk", str(bob.path), "sync"])
+    assert result.exit_code == 1
+    assert (f"tickets/{ticket}.md was deleted on one side and changed on the other: keep it (git add "
+            f"tickets/{ticket}.md); tickets are kept forever") in result.stderr
+    assert "git rm" not in result.stderr
 
 
 def test_a_conflict_in_the_resolution_is_named_not_shown_as_two_dashes(team, monkeypatch) -> None:  # type: ignore[no-untyped-def]

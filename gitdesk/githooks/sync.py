@@ -191,9 +191,19 @@ def _conflict_hint(conflicted: dict[str, set[int]], strategy: str, details: dict
     """The steps to resolve it by hand, in Git's own commands for what kind of conflict it is."""
     pull, finish = ("git pull --rebase", "git rebase --continue") if strategy == "rebase" else \
         ("git pull --no-rebase", "git commit")
-    edited = [path for path, stages in conflicted.items() if {2, 3} <= stages]
+    def ticket(path: str) -> bool:
+        return f"/{check.TICKETS}" in f"/{path}" and path.endswith(".md")
+
+    # A ticket file both sides added: two tickets took one id (a file copied as a template, by hand).
+    twins = [path for path, stages in conflicted.items() if {2, 3} <= stages and 1 not in stages and ticket(path)]
+    edited = [path for path, stages in conflicted.items() if {2, 3} <= stages and path not in twins]
     deleted = [path for path, stages in conflicted.items() if not {2, 3} <= stages]
     steps = [pull]
+    shared = "ours" if strategy == "rebase" else "theirs"
+    for path in twins[:3]:
+        steps.append(f"{path} was written as a new ticket on both sides: two tickets took one id, do not join them; "
+                     f"keep the shared one (git checkout --{shared} {path}, git add {path}) and write yours again "
+                     "with gitdesk new")
     if edited:
         # A rebase replays this clone's commits onto the upstream: its "ours" is the upstream's
         # side, the reverse of "here" above, and each replayed commit may stop in turn.
@@ -202,7 +212,9 @@ def _conflict_hint(conflicted: dict[str, set[int]], strategy: str, details: dict
         steps.append(f"fix the lines between <<<<<<< and >>>>>>> in {', '.join(edited[:3])}{sides}, git add "
                      f"{'it' if len(edited) == 1 else 'them'}")
     for path in deleted[:3]:
-        steps.append(f"{path} was deleted on one side and changed on the other: keep it (git add {path}) "
+        steps.append(f"{path} was deleted on one side and changed on the other: keep it (git add {path}); "
+                     "tickets are kept forever" if ticket(path) else
+                     f"{path} was deleted on one side and changed on the other: keep it (git add {path}) "
                      f"or delete it (git rm {path})")
     taken = strategy == "rebase" and any(detail.startswith("assignee:") for detail in (details or {}).values())
     both = " (two of you took the same ticket: agree who keeps it; git rebase --skip drops your own take)" \
