@@ -683,3 +683,24 @@ def test_a_ticket_that_reached_main_late_is_timed_from_its_creation(desk: Desk) 
                               "--format", "json").stdout)
     (breaches,) = [section["rows"] for section in sla["sections"] if section["key"] == "breaches"]
     assert any(row["ticket"]["value"] == late for row in breaches), "its first-response target passed on Nov 1"
+
+
+def test_a_merge_that_joins_each_side_s_labels_is_not_credited_with_them(desk: Desk) -> None:
+    """Alice labelled on a branch, Dan on main: the merge (the driver joins both sides'
+    labels) read "bob: labels [monitor, screen] -> [monitor, screen, flicker]", a label Alice
+    added, and log --action labels counted three changes for two."""
+    desk.run("hooks", "install")
+    desk.at("2026-12-07T11:00:00Z")
+    ticket = desk.new("Monitor flickers", "-q", "it-helpdesk", "-l", "monitor")
+    desk.git("switch", "-qc", "tag-work")
+    desk.at("2026-12-07T11:01:00Z")
+    desk.run("--as", "alice", "label", ticket, "+flicker")
+    desk.git("switch", "-q", "main")
+    desk.at("2026-12-07T11:02:00Z")
+    desk.run("--as", "dana", "label", ticket, "+screen")
+    env = {**os.environ, "GIT_AUTHOR_NAME": "Bob Agent", "GIT_AUTHOR_EMAIL": "bob@example.com"}
+    subprocess.run(["git", "merge", "-q", "--no-edit", "tag-work"], cwd=desk.path, env=env, check=True)
+    assert all(label in desk.text(ticket) for label in ("flicker", "screen")), "the driver kept both"
+    desk.at("2026-12-07T12:00:00Z")
+    labelled = [entry["who"] for entry in log(desk, ticket) if any("labels" in c for c in entry["changes"])]
+    assert sorted(labelled) == ["alice", "dana"], labelled

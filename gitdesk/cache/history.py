@@ -293,12 +293,26 @@ def _merge_events(parents: Sequence[Ticket | None], new: Ticket) -> Iterator[tup
         return
     first = known[0]
     for change in changes.field_changes(first, new):
-        if all(changes.show(p.field_value(change.field)) != changes.show(change.after) for p in known):
+        values = [p.field_value(change.field) for p in known]
+        if all(changes.show(value) != changes.show(change.after) for value in values) \
+                and not _combined(values, new.field_value(change.field)):
             yield "field", change.field, changes.show(change.before), changes.show(change.after), None, None
     seen = {(e.at, e.author, e.kind, e.text) for p in known for e in p.entries}
     for entry in new.entries:
         if (entry.at, entry.author, entry.kind, entry.text) not in seen:
             yield "entry", entry.kind, None, changes.first_line(entry.text), entry.author, entry.detail or None
+
+
+def _combined(values: Sequence[Any], merged: Any) -> bool:
+    """Whether a merged list only joins its parents' (labels each side added, the merge
+    driver's union of Message-IDs): each item is one side's, and each item it lacks one side
+    dropped. The sides' own commits said those changes; the merge decided nothing."""
+    if not isinstance(merged, (list, tuple)) or not all(isinstance(value, (list, tuple)) for value in values):
+        return False
+    sides = [{changes.show(item) for item in value} for value in values]
+    everything = set().union(*sides)
+    return {changes.show(item) for item in merged} <= everything and not any(
+        all(item in side for side in sides) for item in everything - {changes.show(item) for item in merged})
 
 
 LOG_PART = 5000  # new commits per `git log`: parts keep every core busy and mark the progress
