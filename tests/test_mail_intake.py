@@ -618,7 +618,14 @@ def test_a_malformed_message_is_named_by_position_and_the_rest_still_go_in(mail_
         ("message 1", "new"), ("message 2", "skipped"), ("message 3", "new")]
     assert result["messages"][1]["detail"] == "malformed: no sender address (From:)"
     minimal = mail_desk.text(result["messages"][2]["ticket"])
-    assert "title: (no subject)" in minimal and "VPN drops every 10 minutes." in minimal
+    assert "title: VPN drops every 10 minutes." in minimal, "no subject: the mail's first words title it"
+    long_line = ("From: hal@fernhill.example\nTo: help@fernhill.example\nMessage-ID: <ns@f.example>\n\n\n"
+                 "Since the update this morning none of the printers on the third floor accept jobs from laptops\n")
+    (item,) = intake(mail_desk, "eml", eml(tmp_path, long_line.encode(), "long.eml"))["messages"]
+    assert ticket(mail_desk, item["ticket"])["title"] == "Since the update this morning none of the printers on the…"
+    empty = b"From: ivy@fernhill.example\nTo: help@fernhill.example\nMessage-ID: <ns2@f.example>\n\n\n"
+    (item,) = intake(mail_desk, "eml", eml(tmp_path, empty, "empty.eml"))["messages"]
+    assert ticket(mail_desk, item["ticket"])["title"] == "(no subject)", "nothing to title it"
 
 
 def test_broken_encodings_and_missing_headers_still_give_a_readable_ticket(mail_desk: Desk, tmp_path: Path) -> None:

@@ -75,6 +75,17 @@ class Bounce:
     reason: str
 
 
+NO_SUBJECT_ROOM = 60  # characters of a mail's first line that title it when it has no subject
+
+
+def _cut(text: str, room: int) -> str:
+    """``text`` in ``room`` characters, cut at a word (if one ends in its second half), with "…"."""
+    if len(text) <= room:
+        return text
+    cut = text[:room - 1]
+    return (cut.rsplit(" ", 1)[0] if " " in cut[room // 2:] else cut).rstrip() + "…"
+
+
 @dataclass(frozen=True, slots=True)
 class Incoming:
     message_id: str  # "<...>"; made up from the bytes when the message has none
@@ -111,9 +122,11 @@ class Incoming:
         a title (intake keeps it whole in the description) is cut at a word, with "…"."""
         subject = without_reply_prefix(self.subject)
         if len(subject) > TITLE_ROOM:
-            cut = subject[:TITLE_ROOM - 1]
-            subject = (cut.rsplit(" ", 1)[0] if " " in cut[TITLE_ROOM // 2:] else cut).rstrip() + "…"
-        return subject or "(no subject)"
+            return _cut(subject, TITLE_ROOM)
+        if not subject:  # the first words of the mail: a queue of "(no subject)" rows says nothing
+            first = next((clean_line(line) for line in self.text.split("\n") if clean_line(line)), "")
+            return _cut(first, NO_SUBJECT_ROOM) if first else "(no subject)"
+        return subject
 
     @property
     def long_subject(self) -> str | None:
