@@ -442,6 +442,14 @@ def test_html_tables_keep_their_cells_apart_and_numbered_lists_their_numbers() -
     form = ("<table><tr><th>PC</th><td>LT-0042</td></tr><tr><th>User</th><td>olga</td></tr></table>"
             "<ol><li>restart</li><li>new cable</li></ol>")
     assert to_text(form) == "PC | LT-0042\nUser | olga\n\n1. restart\n2. new cable"
+    outlook = ("<table class=MsoTableGrid><tr><td width=200><p class=MsoNormal>Asset<o:p></o:p></p></td>"
+               "<td><p class=MsoNormal>LT-0042<o:p></o:p></p></td></tr><tr><td><p class=MsoNormal>Windows</p></td>"
+               "<td><p class=MsoNormal>11 23H2</p></td></tr></table>")
+    gmail = "<table><tr><td><div>Asset</div></td><td><div dir=ltr>LT-0042</div></td></tr></table>"
+    assert (to_text(outlook), to_text(gmail)) == ("Asset | LT-0042\nWindows | 11 23H2", "Asset | LT-0042")
+    layout = ("<table><tr><td><p>" + "Dear team, the printer on the second floor jams. " * 3 + "</p>"
+              "<p>Regards, Olga</p></td></tr></table>")
+    assert "jams.\n\nRegards, Olga" in to_text(layout), "a layout's column keeps its paragraphs"
 
 
 def test_a_pasted_stack_trace_in_html_mail_keeps_its_lines_and_indentation() -> None:

@@ -23,6 +23,7 @@ class _Text(html.parser.HTMLParser):
         self.lists: list[int | None] = []  # open lists, innermost last: an <ol>'s item count, None for <ul>
         self.cells = 0  # cells so far in the table row: "PC | LT-0042", not "PCLT-0042"
         self.pre = 0  # inside <pre>: a pasted log or stack trace keeps its lines and indentation
+        self.open_cells: list[int] = []  # where each open cell's text starts in parts, innermost last
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _SKIP:
@@ -36,6 +37,7 @@ class _Text(html.parser.HTMLParser):
         elif tag in ("td", "th"):
             self.parts.append(" | " if self.cells else "")
             self.cells += 1
+            self.open_cells.append(len(self.parts))
         elif tag in _BLOCKS:
             if tag == "pre":
                 self.pre += 1
@@ -59,10 +61,21 @@ class _Text(html.parser.HTMLParser):
         elif tag == "pre":
             self.pre = max(0, self.pre - 1)
             self.parts.append("\n")
+        elif tag in ("td", "th") and self.open_cells:
+            self._close_cell(self.open_cells.pop())
         elif tag in ("p", "div", "h1", "h2", "h3", "table", "blockquote", "ul", "ol"):
             if tag in ("ul", "ol") and self.lists:
                 self.lists.pop()
             self.parts.append("\n")  # what follows a list is not its last item
+
+    def _close_cell(self, start: int) -> None:
+        """A short cell on one line: Outlook writes each cell's text in a <p class=MsoNormal>,
+        Gmail in a <div>, which read as "Asset / | / LT-0042" on lines of their own. A cell with
+        more text (a layout's whole column) keeps its paragraphs."""
+        text = "".join(self.parts[start:])
+        words = " ".join(text.split())
+        if len(words) <= CELL_ON_A_LINE and sum(1 for line in text.split("\n") if line.strip()) <= 3:
+            self.parts[start:] = [words]
 
     def handle_data(self, data: str) -> None:
         if self.skipping:
@@ -74,6 +87,7 @@ class _Text(html.parser.HTMLParser):
         self.parts.append(text)
 
 
+CELL_ON_A_LINE = 100  # characters of a table cell's text that are one value, put on one line
 _KEPT = "\ue000"  # a space of a <pre> block, until each line has been trimmed
 MAX_HTML = 2 * 1024 * 1024  # html.parser is slow on some malformed input; no real mail's text is this long
 
