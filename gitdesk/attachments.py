@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import urllib.parse
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 
 ATTACHMENTS = "attachments"
@@ -95,14 +95,41 @@ def blocked(root: Path, ticket_id: str) -> str | None:
     return None
 
 
+def same_file(root: Path, ticket_id: str, files: Mapping[str, bytes]) -> Callable[[bytes], str | None]:
+    """Finds the file of the ticket (saved, or in ``files`` to be written) holding these bytes:
+    an Outlook signature's logo comes with every reply, and was kept again each time."""
+    prefix = path_of(ticket_id, "")
+    folder = root / ATTACHMENTS / ticket_id
+
+    def find(data: bytes) -> str | None:
+        for path, content in files.items():
+            if path.startswith(prefix) and content == data:
+                return path[len(prefix):]
+        if folder.is_symlink() or not folder.is_dir():
+            return None
+        for entry in sorted(folder.iterdir()):
+            if not entry.is_symlink() and entry.is_file() and entry.stat().st_size == len(data) \
+                    and entry.read_bytes() == data:
+                return entry.name
+        return None
+
+    return find
+
+
 def attach(ticket_id: str, text: str, items: Sequence[tuple[str, bytes]], taken: set[str], limit: int,
-           files: dict[str, bytes], refused: str | None = None) -> str:
+           files: dict[str, bytes], refused: str | None = None,
+           same: Callable[[bytes], str | None] | None = None) -> str:
     """``text`` followed by links to ``items`` (name as given, bytes), each saved into
     ``files`` under a safe name not in ``taken`` (which gains it); those over ``limit``
-    bytes are named but not kept, and so is every one when ``refused`` says why."""
+    bytes are named but not kept, and so is every one when ``refused`` says why. ``same``
+    finds a file the ticket already holds with the same bytes: linked, not kept twice."""
     lines = []
     dropped = max(0, len(items) - MAX_PER_MESSAGE)  # each is a line in the ticket: thousands would overflow it
     for given, data in items[:MAX_PER_MESSAGE]:
+        earlier = same(data) if same is not None and refused is None and data else None
+        if earlier is not None:
+            lines.append(f"- {link(ticket_id, earlier)} ({size_text(len(data))}, already on the ticket)")
+            continue
         name = safe_name(given, taken)
         if refused is not None:
             lines.append(f"- {name} ({size_text(len(data))}): not kept: {refused}")

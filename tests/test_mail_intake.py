@@ -1365,3 +1365,21 @@ def test_a_thank_you_that_names_the_old_problem_as_gone_does_not_reopen(answer: 
     from gitdesk.mail.intake import just_thanks
 
     assert just_thanks(answer) is thanks
+
+
+def test_a_signature_logo_in_every_reply_is_kept_once(mail_desk: Desk, tmp_path: Path) -> None:
+    """Outlook sends the signature's logo with each reply: image001.png, image001-2.png,
+    image001-3.png… piled up in the ticket's folder."""
+    def mail(n: int, subject: str, text: str) -> bytes:
+        logo = base64.b64encode(b"\x89PNG logo bytes").decode()
+        return (f"From: olga@cust.example\nTo: help@fernhill.example\nSubject: {subject}\n"
+                f"Message-ID: <logo{n}@cust.example>\nContent-Type: multipart/related; boundary=b\n\n--b\n"
+                f"Content-Type: text/plain\n\n{text}\n--b\nContent-Type: image/png\nContent-ID: <image001>\n"
+                "Content-Disposition: inline; filename=image001.png\nContent-Transfer-Encoding: base64\n\n"
+                f"{logo}\n--b--\n").encode()
+
+    (first,) = intake(mail_desk, "eml", eml(tmp_path, mail(1, "Scanner offline", "It is offline.")))["messages"]
+    found = first["ticket"]
+    intake(mail_desk, "eml", eml(tmp_path, mail(2, f"Re: Scanner offline [{found}]", "Still offline."), "2.eml"))
+    assert sorted(path.name for path in (mail_desk.path / "attachments" / found).iterdir()) == ["image001.png"]
+    assert "[image001.png](../attachments/" in mail_desk.text(found).split("Still offline.")[1]

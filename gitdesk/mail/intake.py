@@ -399,7 +399,7 @@ def _body_with_attachments(state: _State, ticket_id: str, text: str, incoming: I
     # rather than failing its whole chunk on every run.
     refused = attachments.blocked(state.desk.root, ticket_id) if items else None
     return attachments.attach(ticket_id, text, items, names, state.desk.config.mail.max_attachment_bytes, files,
-                              refused)
+                              refused, attachments.same_file(state.desk.root, ticket_id, files))
 
 
 def _new(state: _State, incoming: Incoming, files: dict[str, bytes], related: str | None = None,
