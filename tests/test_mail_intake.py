@@ -540,6 +540,10 @@ def test_a_pasted_stack_trace_in_html_mail_keeps_its_lines_and_indentation() -> 
      "To: Hans <h@c.example>\nSubject: RE: Printer\n\nIt jams", None),
     ("Thanks\n\nFrom: Acme <help@x.example>\nSubject: Printer broken\n"
      "Date: 1 December 2026 at 10:00:00 CET\nTo: Jane <j@c.example>\n\nIt jams", None),  # Apple Mail's order
+    ("Thanks\n\nSent from my iPhone\n\nOn Mon, Nov 23, 2026 at 9:00 AM Bob <bob@x.example> wrote:\n> It jams", None),
+    ("Thanks\n\nVon meinem Galaxy gesendet\n\nAm 23.11.2026 um 09:00 schrieb Bob <bob@x.example>:\n> It jams", None),
+    ("Thanks\n\nGet Outlook for Android\n________________________________\nFrom: Bob\nIt jams", None),
+    ("I sent from my laptop the log you asked for.", "sent from my laptop"),  # the requester's own words
 ])
 def test_quoted_mail_is_cut_and_the_requester_s_own_words_are_not(body: str, kept: str | None) -> None:
     from gitdesk.mail.message import strip_quoted

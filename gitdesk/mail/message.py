@@ -707,7 +707,7 @@ def _parse(raw: bytes) -> Incoming:
         sender_name=sender_name,
         recipients=recipients,
         date=_date(message),
-        text=body.strip(),
+        text=without_device_line(body.strip()),
         attachments=tuple(parts.attachments),
         forwarded_from=forwarded_from,
         forwarded_name=forwarded_name or None,
@@ -867,6 +867,27 @@ _BLOCK_HEADER = re.compile(r"^\*?[^\W\d][\w -]{0,24}\s*[:：]")  # "Email: …",
 _ATTRIBUTION = re.compile(r"[0-9@<]")
 
 
+# What a phone or a mail app signs every mail with: no word of the requester's.
+_DEVICE_LINE = re.compile(
+    r"^\W{0,3}(sent from (my|mail for|outlook for|yahoo mail (for|on)) .{1,40}|get outlook for (ios|android)"
+    r"|von meinem .{1,40} gesendet|(envoyé|envoye) (de|depuis) mon .{1,40}|enviado desde mi .{1,40}"
+    r"|enviado do meu .{1,40}|inviato da(l mio)? .{1,40}|verzonden (vanaf|met) mijn .{1,40}"
+    r"|skickat från min .{1,40}|sendt fra min .{1,40}|wysłane z mojego .{1,40}|iphoneから送信"
+    r"|从我的 ?iphone ?发送|发自我的 ?iphone)\W{0,3}$", re.IGNORECASE)
+
+
+def without_device_line(text: str) -> str:
+    """``text`` without the "Sent from my iPhone" its last lines may be (before the quotation
+    of a top-posted reply, or at the end), unless it is all there is."""
+    lines = text.split("\n")
+    end = len(lines)
+    while end > 0 and (not lines[end - 1].strip() or _DEVICE_LINE.match(lines[end - 1].strip())):
+        end -= 1
+    if end == len(lines) or end == 0:
+        return text
+    return "\n".join(lines[:end]).rstrip()
+
+
 def strip_quoted(text: str) -> str:
     """A reply without the earlier mail it quotes (Gmail's "On … wrote:", Outlook's
     "From:/Sent:" block or "Original Message" rule, trailing "> " lines)."""
@@ -897,7 +918,7 @@ def strip_quoted(text: str) -> str:
     kept = lines[:cut]
     while kept and (kept[-1].startswith(">") or not kept[-1].strip()):
         kept.pop()
-    result = "\n".join(kept).strip()
+    result = without_device_line("\n".join(kept).strip())
     # A bottom- or inline-poster writes nothing above the quotation but a greeting; a top-poster's
     # words are above it, and what is below (a disclaimer, a list's footer, a quotation a client
     # wrapped without "> ") is not theirs to keep.
