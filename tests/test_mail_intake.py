@@ -1387,3 +1387,13 @@ def test_a_signature_logo_in_every_reply_is_kept_once(mail_desk: Desk, tmp_path:
     intake(mail_desk, "eml", eml(tmp_path, mail(2, f"Re: Scanner offline [{found}]", "Still offline."), "2.eml"))
     assert sorted(path.name for path in (mail_desk.path / "attachments" / found).iterdir()) == ["image001.png"]
     assert "[image001.png](../attachments/" in mail_desk.text(found).split("Still offline.")[1]
+
+
+def test_a_mailing_list_s_tag_does_not_title_the_ticket(mail_desk: Desk, tmp_path: Path) -> None:
+    raw = (b"From: pat@fernhill.example\nTo: it-users@fernhill.example\nSubject: [it-users] Scanner offline\n"
+           b"Message-ID: <tag@fernhill.example>\nList-Id: IT users <it-users.fernhill.example>\n\nIt is offline.\n")
+    (item,) = intake(mail_desk, "eml", eml(tmp_path, raw))["messages"]
+    assert ticket(mail_desk, item["ticket"])["title"] == "Scanner offline"
+    other = raw.replace(b"<tag@", b"<tag2@").replace(b"[it-users]", b"[urgent]")
+    (item,) = intake(mail_desk, "eml", eml(tmp_path, other, "2.eml"))["messages"]
+    assert ticket(mail_desk, item["ticket"])["title"] == "[urgent] Scanner offline", "not the list's: the sender's"

@@ -225,10 +225,16 @@ def _tag(desk: Desk) -> re.Pattern[str]:
     return ids.tag_pattern(desk.config.id_prefix)
 
 
+_LIST_TAG = re.compile(r"\[([^\[\]\s]{1,60})\]\s*")  # the tag a mailing list puts before each subject
+
+
 def _title(state: _State, incoming: Incoming) -> str:
     """A new ticket's title: the subject without Re:, the ``[GD-…]`` tag, and the words the
     desk's own subjects put before the title ("Re: Solved: Printer jams" is "Printer jams")."""
     title = _tag(state.desk).sub("", incoming.title).strip()
+    listed = _LIST_TAG.match(title)
+    if listed and incoming.list_id and listed.group(1).casefold() in incoming.list_id.casefold():
+        title = without_reply_prefix(title[listed.end():]) or title  # "[it-users] Scanner offline"
     if state.prefixes is None:
         state.prefixes = _own_prefixes(state.desk)
     own = state.prefixes
