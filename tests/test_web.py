@@ -414,7 +414,7 @@ def test_the_escalate_form_names_the_queues_target_or_asks_where(desk: Desk) -> 
         page = client.get(f"/t/{ticket}?token=secret", base_url="http://127.0.0.1:8765", follow_redirects=True)
         return page.get_data(as_text=True).split('id="escalate"', 1)[1].split("</select>", 1)[0]
 
-    assert "the queue's escalation target (it-infra)" in form(helpdesk)
+    assert "it-infra (the queue's escalation target)" in form(helpdesk)
     assert "choose where (this queue has no escalation target)" in form(office) and "disabled" in form(office)
 
 
