@@ -449,6 +449,36 @@ def test_spam_is_rejected_without_a_word_to_the_sender_and_the_forms_say_what_is
     assert "no ticket" in missing and "gitdesk list" not in missing, "no command line on a web page"
 
 
+def test_a_ticket_is_closed_as_a_duplicate_from_its_page_as_the_cli_does_it(desk: Desk) -> None:
+    """An agent's daily "this is the same as that one" had to go to the command line."""
+    from gitdesk.web.app import create_app
+    from gitdesk.web.security import Guard
+
+    desk.configure(desk.config + "mail:\n  address: help@example.com\n", "the desk answers mail")
+    original = desk.new("VPN drops every hour", "-q", "it-helpdesk", "-r", "carol@customer.example")
+    desk.run("--as", "alice", "resolve", original, "--note", "New VPN profile pushed.")
+    again = desk.new("VPN keeps disconnecting", "-q", "it-helpdesk", "-r", "dave@customer.example")
+    client = create_app(desk.path, "alice", Guard.for_address("secret", "127.0.0.1", 8765)).test_client()
+    client.get("/?token=secret", base_url="http://127.0.0.1:8765")
+    page = client.get(f"/t/{again}", base_url="http://127.0.0.1:8765").get_data(as_text=True)
+    assert "Close as duplicate" in page
+    token = re.search(r'name="csrf" value="([0-9a-f]+)"', page)
+    assert token is not None
+
+    def duplicate(of: str) -> Any:
+        return client.post(f"/t/{again}/duplicate", base_url="http://127.0.0.1:8765",
+                           data={"csrf": token.group(1), "of": of, "text": "We know this one."},
+                           headers={"Origin": "http://127.0.0.1:8765"})
+
+    wrong = duplicate("GD-NOPE")
+    assert wrong.status_code == 200 and "no ticket" in wrong.get_data(as_text=True)
+    assert 'value="GD-NOPE"' in wrong.get_data(as_text=True), "the form keeps what was typed"
+    assert duplicate(original).status_code == 303
+    shown = json.loads(desk.run("show", again, "--format", "json").stdout)["ticket"]
+    assert (shown["status"], shown["duplicate_of"]) == ("resolved", original)
+    assert [path for path in desk.git("ls-files", "outbox").split() if again in path], "the requester is told"
+
+
 def test_the_ticket_page_lists_the_fields_show_lists(desk: Desk) -> None:
     """The name mail knows the requester by goes with their address, as in show; the
     bookkeeping fields (requester_name, message_ids) are not listed as fields of their own."""

@@ -87,6 +87,14 @@ def _reject(desk: Desk, ticket_id: str, form: Mapping[str, str], actor: Actor) -
     return actions.reject(desk, ticket_id, form.get("text") or None, actor, mailer=_mailer(desk, form))
 
 
+def _duplicate(desk: Desk, ticket_id: str, form: Mapping[str, str], actor: Actor) -> Outcome:
+    from gitdesk.cache import history
+
+    return actions.close_as_duplicate(desk, ticket_id, form.get("of", "").strip(), actor, form.get("text") or None,
+                                      mailer=_mailer(desk),
+                                      unsolved=lambda other: history.finished_by_a_rule(desk, other))
+
+
 def _set(desk: Desk, ticket_id: str, form: Mapping[str, str], actor: Actor) -> Outcome:
     return actions.set_field(desk, ticket_id, form.get("field", "").strip(), form.get("value", ""), actor,
                              mailer=_mailer(desk))
@@ -102,7 +110,7 @@ def _label(desk: Desk, ticket_id: str, form: Mapping[str, str], actor: Actor) ->
 VERBS: dict[str, Callable[[Desk, str, Mapping[str, str], Actor], Outcome]] = {
     "take": _take, "assign": _assign, "unassign": _unassign, "reply": _reply, "note": _note, "ask": _ask,
     "escalate": _escalate, "resolve": _resolve, "close": _close, "reopen": _reopen, "reject": _reject,
-    "set": _set, "label": _label,
+    "duplicate": _duplicate, "set": _set, "label": _label,
 }
 
 
