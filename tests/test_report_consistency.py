@@ -429,3 +429,23 @@ def test_a_figure_is_rounded_as_a_manager_rounds_it_by_hand() -> None:
     assert Cell("rate", {"rate": 0.125, "count": 1, "of": 8}).text == "13% (1/8)"
     assert Cell("rate", {"rate": 0.0625, "count": 1, "of": 16}).text == "6% (1/16)"
     assert (figure(3.75), figure(4.0), figure(2.5)) == ("3.75", "4.0", "2.5")
+
+
+def test_what_happens_at_the_very_moment_a_report_is_run_counts_in_its_stock_too(desk: Desk) -> None:
+    """A ticket resolved at the report's own moment (a fixed clock in a demo, or the same
+    second) was counted as resolved, and still open in the backlog and the queue's open count,
+    while list showed it closed."""
+    desk.at("2026-12-01T08:00:00Z")
+    stays = desk.new("Printer jams", "-q", "it-helpdesk")
+    goes = desk.new("Chair broken", "-q", "it-helpdesk")
+    desk.at("2026-12-01T09:00:00Z")
+    desk.run("--as", "alice", "resolve", goes, "--note", "Replaced the gas lift.")
+
+    def section(kind: str, key: str) -> list[dict]:  # type: ignore[type-arg]
+        report = json.loads(desk.run("report", kind, "--format", "json").stdout)
+        return next(found["rows"] for found in report["sections"] if found["key"] == key)  # type: ignore[no-any-return]
+
+    (queue,) = [row for row in section("queues", "by_queue") if row["queue"]["value"] == "it-helpdesk"]
+    assert queue["open"]["value"] == 1 and queue["open"]["ids"] == [stays]
+    last = section("workload", "by_period")[-1]
+    assert (last["resolved"]["value"], last["backlog_at_end"]["value"]) == (1, 1)

@@ -558,13 +558,14 @@ class Facts:
         found: list[tuple[Ticket, datetime]] = self._timeline("reopened", tickets).within(period)
         return found
 
-    def backlog(self, moment: datetime, tickets: Iterable[Ticket] | None = None) -> list[str]:
+    def backlog(self, moment: datetime, tickets: Iterable[Ticket] | None = None, *, through: bool = False) -> list[str]:
         """Tickets not finished just before ``moment`` (a stock): a period includes its start and
         excludes its end, so what happens at the stroke of ``moment`` (a ticket resolved at
-        midnight) is the next period's, in its counts and not yet in this one's closing stock."""
+        midnight) is the next period's, in its counts and not yet in this one's closing stock.
+        ``through``: a period that runs to now holds its end (``Period.through``), its stock too."""
         # Asked at every period's end for every ticket: after its last status change, a ticket's
         # status is its last one, so only tickets still changing then need their clocks read.
-        before = moment - timedelta(microseconds=1)  # times are whole seconds
+        before = moment if through else moment - timedelta(microseconds=1)  # times are whole seconds
         return [ticket.id for ticket, clocks, created, last, done in self._ends(tickets)
                 if created <= before and (clocks.unfinished_at(before) if last >= before else not done)]
 
@@ -635,8 +636,9 @@ class Facts:
         return found
 
     def _judged(self, period: Period) -> datetime:
-        # Just before the end, as the backlog is: what happens at the stroke of it is the next period's.
-        return min(period.until - timedelta(microseconds=1), self.now)
+        # Just before the end, as the backlog is: what happens at the stroke of it is the next period's
+        # (for a period that runs to now, there is no next one: it holds its end).
+        return min(period.until - (timedelta(0) if period.through else timedelta(microseconds=1)), self.now)
 
     def _alive(self, ticket: Ticket, period: Period) -> bool:
         """Whether any clock of the ticket can stop or pass its target in the period."""

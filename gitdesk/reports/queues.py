@@ -44,7 +44,8 @@ def build(facts: Facts, period: Period) -> Report:
                       "escalated out")
     by_queue = Section("by_queue", "By queue", [*columns("queue"), *figures], chart=1)
     active = facts.active(period)  # unfinished at the end means unfinished at the start, or changed within
-    backlog = set(facts.backlog(end, active))  # once: inside the comprehension it was read per ticket
+    # Once: inside the comprehension it was read per ticket.
+    backlog = set(facts.backlog(end, active, through=period.through and end == period.until))
     open_tickets = [t for t in facts.tickets if t.id in backlog]
     queues: dict[str, list[Ticket]] = {}
     people: dict[str, list[Ticket]] = {}

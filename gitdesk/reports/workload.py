@@ -79,7 +79,7 @@ def build(facts: Facts, whole: Period, buckets: list[Period]) -> Report:
         opened = facts.opened(period, active)
         resolved = facts.resolved(period, active)
         reopened = facts.reopened(period, active)
-        backlog = facts.backlog(period.until, active)
+        backlog = facts.backlog(period.until, active, through=period.through)
         logged: dict[str, int] = defaultdict(int)
         for ticket, entry in facts.time_logged(period, active):
             logged[ticket.id] += entry.seconds
