@@ -233,6 +233,10 @@ def test_a_list_changed_by_hand_says_what_came_and_went_in_its_trailer(hooked: D
     path.write_text(path.read_text().replace("labels: [paper, tray]", "labels: [paper, vip, urgent]"))
     assert commit(hooked, "labels", "-a").returncode == 0
     assert "Gitdesk-Action: labels +vip +urgent -tray\n" in hooked.last_message()
+    bare = hooked.new("Mouse", "-q", "it-helpdesk")
+    hooked.file(bare).write_text(hooked.text(bare).replace("labels: []", "labels: [mouse]"))
+    assert commit(hooked, "a first label", "-a").returncode == 0
+    assert "Gitdesk-Action: labels +mouse\n" in hooked.last_message(), "as docs/hooks.md writes it, not 'set labels'"
     hooked.run("note", ticket, "-m", "Called the vendor")
     hooked.run("resolve", ticket, "--note", "Replaced the roller")
     text = path.read_text()

@@ -207,7 +207,7 @@ def _field_action(change: changes.FieldChange) -> str:
         shown = changes.show(value)
         return shown if len(shown) <= SHOWN else shown[:SHOWN - 1] + "…"
 
-    if isinstance(change.before, (list, tuple)) and isinstance(change.after, (list, tuple)) and change.before:
+    if isinstance(change.before, (list, tuple)) and isinstance(change.after, (list, tuple)):
         # A list (labels, cc, a thread's message_ids) by what came and went: cut whole, the two
         # sides of a long list looked alike ("[<GD-…@example…->[<GD-…@example…").
         came = [f"+{short(item)}" for item in change.after if item not in change.before]
