@@ -1228,7 +1228,8 @@ def edit_problems(desk: Desk, loaded: LoadedTicket, text: str) -> list[GitdeskEr
     lines = {key: span.line for key, span in document.front.spans.items()}
     # Strict on purpose: whoever edits the whole file can fix whatever is wrong in it.
     return [*ticketfile.entries_in_resolution(document),
-            *workflow.change_findings(desk.config, loaded.ticket, ticket, loaded.path, lines)]
+            *workflow.change_findings(desk.config, loaded.ticket, ticket, loaded.path, lines),
+            *changes.mailed_removed(loaded.ticket, ticket, desk.committed_under, desk.prefix, loaded.path)]
 
 
 def check_edit(desk: Desk, loaded: LoadedTicket, text: str) -> Ticket:

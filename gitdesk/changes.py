@@ -7,10 +7,14 @@ history timeline, so hand edits and CLI actions are described alike.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gitdesk.model import Entry, Ticket
+from gitdesk.clock import format_utc
+from gitdesk.errors import ValidationError
+from gitdesk.model import QUESTION, REPLY, Entry, Ticket
+from gitdesk.paths import OUTBOX, SENT
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +76,37 @@ def corrected(old: Ticket, entry: Entry) -> bool:
     return any(earlier.heading == entry.heading
                or (earlier.author, earlier.kind, earlier.text) == (entry.author, entry.kind, entry.text)
                for earlier in old.entries)
+
+
+def mailed_removed(old: Ticket, new: Ticket, listing: Callable[[Sequence[str]], Sequence[str]], prefix: str = "",
+                   path: str | None = None) -> list[ValidationError]:
+    """A reply or question a change takes off the thread while its mail is still in outbox/
+    (it would go out all the same) or was sent: an editor's copy saved over the file after
+    ``gitdesk reply`` wrote to it drops the reply without a word. Its words kept under another
+    time (re-dated) are no removal; taking back an unsent one together with its outbox file is
+    consistent, and fine. ``listing``: the mail files under the folders given (outbox/ and
+    all of sent/, whatever month it went in), of the state the change leaves."""
+    kept = {entry.heading for entry in new.entries}
+    said = {(entry.author, entry.kind, entry.text) for entry in new.entries}
+    removed = [entry for entry in old.entries if entry.kind in (REPLY, QUESTION) and entry.heading not in kept
+               and (entry.author, entry.kind, entry.text) not in said]
+    if not removed:
+        return []
+    outbox = f"{prefix}{OUTBOX}/"
+    mails = [name for name in listing([outbox, f"{prefix}{SENT}/"]) if name.endswith(".eml")]
+    found = []
+    for entry in removed:
+        start = f"{entry.at:%Y%m%dT%H%M%SZ}-{old.id}-"
+        mail = next((name for name in mails if name.rsplit("/", 1)[-1].startswith(start)), None)
+        if mail is None:
+            continue
+        where = "waits in outbox/ to be mailed" if mail.startswith(outbox) else "was mailed"
+        found.append(ValidationError(
+            f"the change removes {entry.author}'s {entry.kind} of {format_utc(entry.at)}, which {where} to the "
+            "requester", path=path, hint="put it back: an editor's copy older than the file drops what was added "
+                                         "since (reload the file); to take back an unsent one, git rm its outbox "
+                                         "file too"))
+    return found
 
 
 def not_mailed(old: Ticket | None, new: Ticket) -> str | None:

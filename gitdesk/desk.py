@@ -327,6 +327,10 @@ class Desk:
         if changed:
             raise self.dirty(sorted(changed)[0])
 
+    def committed_under(self, folders: Sequence[str]) -> list[str]:
+        """The repository-relative paths of the files HEAD holds under ``folders`` (repository-relative)."""
+        return [name for _, _, name in git.tree_entries(self.repo, "HEAD", folders)]
+
     def dirty_paths(self, desk_paths: list[str]) -> set[str]:
         """The desk-relative files under ``desk_paths`` that differ from HEAD (one git call)."""
         changed = git.changed_paths(self.repo, [self.repo_path(path) for path in desk_paths])

@@ -15,6 +15,8 @@ from gitdesk import git
 from gitdesk.errors import NotADesk, UnsafePath
 
 TICKETS = "tickets"
+OUTBOX = "outbox"  # mail waiting to be sent (gitdesk.mail.outbox)
+SENT = "sent"  # mail sent, by month
 CONFIG_PATH = ".gitdesk/config.yml"
 MAX_NAME_BYTES = 200  # per path component; file systems allow 255, and temp names add a suffix
 

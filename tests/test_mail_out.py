@@ -489,7 +489,7 @@ def test_an_editor_copy_saved_over_a_reply_is_refused_while_its_mail_waits(mail_
     result = subprocess.run(["git", "commit", "-qam", "lower priority"], cwd=mail_desk.path, capture_output=True,
                             text=True)
     assert result.returncode == 1 and mail_desk.head() == head
-    assert ("the commit removes alice's reply of 2026-11-23T12:10:00Z, which waits in outbox/ to be mailed to "
+    assert ("the change removes alice's reply of 2026-11-23T12:10:00Z, which waits in outbox/ to be mailed to "
             "the requester") in result.stderr
     mail_desk.git("rm", "-q", mail)  # taking back the unsent reply with its mail is consistent
     mail_desk.git("commit", "-qam", "take back the reply")
@@ -510,3 +510,31 @@ def test_a_command_s_reply_recommitted_by_hand_with_its_mail_is_not_said_unmaile
     path.write_text(path.read_text() + "\n### 2026-11-23T12:30:00Z alice — reply\nTry the other charger.\n")
     by_hand = subprocess.run(["git", "commit", "-qam", "typed in"], cwd=mail_desk.path, capture_output=True, text=True)
     assert f"{ticket}: the reply written by hand is not mailed" in by_hand.stderr, "a reply typed in still is"
+
+
+def test_a_reply_mailed_the_next_month_cannot_leave_the_thread_by_hand_or_by_gitdesk_edit(
+        mail_desk: Desk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Written at 23:55 on the last of the month, sent at 00:05: the check looked in the month
+    it was written; gitdesk edit did not look at all."""
+    from test_editor import fake_editor
+
+    mail_desk.run("hooks", "install")
+    mail_desk.at("2026-11-30T23:50:00Z")
+    ticket = mail_desk.new("Monitor flickers", "-q", "it-helpdesk", "-r", "gina@example.org")
+    buffer = mail_desk.text(ticket)
+    mail_desk.at("2026-11-30T23:55:00Z")
+    mail_desk.run("--as", "alice", "reply", ticket, "-m", "Please try another cable.")
+    (queued,) = [name for name in mail_desk.git("ls-files", "outbox").split() if f"T235500Z-{ticket}-" in name]
+    (mail_desk.path / "sent" / "2026-12").mkdir(parents=True)
+    mail_desk.git("mv", queued, f"sent/2026-12/{queued.split('/')[-1]}")  # as mail send files it, at 00:05
+    mail_desk.git("commit", "-qm", "mail send", "--no-verify")
+    mail_desk.file(ticket).write_text(buffer.replace("priority: normal", "priority: low"))
+    stale = subprocess.run(["git", "commit", "-qam", "lower priority"], cwd=mail_desk.path, capture_output=True,
+                           text=True)
+    assert stale.returncode == 1 and "which was mailed to the requester" in stale.stderr
+    mail_desk.git("checkout", "--", ".")
+    reply = mail_desk.text(ticket).split("## Conversation", 1)[1].split("### ")[1].rstrip("\n")
+    fake_editor(tmp_path, monkeypatch, ("### " + reply, ""))
+    edited = mail_desk.run("--as", "alice", "edit", ticket, input="n\n", ok=False)
+    assert edited.exit_code == 1 and "which was mailed to the requester" in edited.output
+    assert "Please try another cable." in mail_desk.text(ticket)

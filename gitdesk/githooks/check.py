@@ -18,10 +18,10 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from gitdesk import clock, git, ids, paths, templates, ticketfile, workflow
+from gitdesk import changes, clock, git, ids, paths, templates, ticketfile, workflow
 from gitdesk.config import parse_config
 from gitdesk.errors import GitdeskError
-from gitdesk.model import QUESTION, REPLY, Config, Ticket
+from gitdesk.model import Config, Ticket
 from gitdesk.paths import CONFIG_PATH
 from gitdesk.templates import MAIL_TEMPLATES, REPLIES, RULES_PATH
 from gitdesk.text import one_line
@@ -271,37 +271,9 @@ def judge(snapshot: Snapshot, change: git.RawChange, old_bytes: bytes | None,
     findings += [_finding(problem_, path, commit)
                  for problem_ in workflow.change_findings(config, old, new, path, lines)]
     if old is not None:
-        findings += _mailed_removed(snapshot, path, old, new)
+        findings += [_finding(problem_, path, commit) for problem_ in changes.mailed_removed(
+            old, new, lambda folders: [name for _, _, name in snapshot.entries(folders)], snapshot.prefix, path)]
     return findings + _unknown_links(snapshot, path, old, new, lines, prefix)
-
-
-def _mailed_removed(snapshot: Snapshot, path: str, old: Ticket, new: Ticket) -> list[Finding]:
-    """A reply or question the commit takes off the thread while its mail is still in outbox/
-    (it would go out all the same) or was sent: an editor's copy saved over the file after
-    ``gitdesk reply`` wrote to it drops the reply without a word. Taking back an unsent one
-    together with its outbox file is consistent, and fine."""
-    from gitdesk.mail.outbox import OUTBOX, SENT  # here: the mail code costs every hook 25 ms
-
-    kept = {entry.heading for entry in new.entries}
-    removed = [entry for entry in old.entries if entry.heading not in kept and entry.kind in (REPLY, QUESTION)]
-    if not removed:
-        return []
-    outbox = f"{snapshot.prefix}{OUTBOX}/"
-    folders = [outbox, *dict.fromkeys(f"{snapshot.prefix}{SENT}/{entry.at:%Y-%m}/" for entry in removed)]
-    mails = [name for _, _, name in snapshot.entries(folders) if name.endswith(".eml")]
-    found = []
-    for entry in removed:
-        start = f"{entry.at:%Y%m%dT%H%M%SZ}-{old.id}-"
-        mail = next((name for name in mails if name.rsplit("/", 1)[-1].startswith(start)), None)
-        if mail is None:
-            continue
-        where = "waits in outbox/ to be mailed" if mail.startswith(outbox) else "was mailed"
-        found.append(Finding(path, f"the commit removes {entry.author}'s {entry.kind} of {clock.format_utc(entry.at)}, "
-                                   f"which {where} to the requester",
-                             hint="put it back: an editor's copy older than the file drops what was added since "
-                                  "(reload the file); to take back an unsent one, git rm its outbox file too",
-                             commit=snapshot.label))
-    return found
 
 
 def _unknown_links(snapshot: Snapshot, path: str, old: Ticket | None, new: Ticket, lines: dict[str, int],

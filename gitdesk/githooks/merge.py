@@ -340,8 +340,8 @@ def _one_digest(repo: git.Repo, path: str, *versions: bytes) -> bool:
     """Whether both sides queued the same digest (``rules run`` on two clones whose unpushed
     work differed): one name, one Message-ID, so one is delivered; ours is kept, as either
     could be. Anything else under outbox/ merges line by line."""
-    from gitdesk.mail.outbox import OUTBOX, message_id_of
-    from gitdesk.paths import CONFIG_PATH
+    from gitdesk.mail.outbox import message_id_of
+    from gitdesk.paths import CONFIG_PATH, OUTBOX
 
     base, ours, theirs = versions
     parts = path.split("/")

@@ -64,9 +64,7 @@ from gitdesk.mail.outbox import (
     JOURNAL,
     KEEP,
     MAX_MESSAGE_BYTES,
-    OUTBOX,
     REGULAR,
-    SENT,
     UNDELIVERABLE,
     WITHDRAWN,
     Accepted,
@@ -81,6 +79,7 @@ from gitdesk.mail.outbox import (
     tree,
 )
 from gitdesk.mail.smtp import Connection, Rejected, SenderRefused, Smtp, smtp_settings, status_code
+from gitdesk.paths import OUTBOX, SENT
 
 ACK_WITHDRAWN = "its ticket was rejected"  # why an acknowledgement with a .withdrawn marker is dropped
 

@@ -30,8 +30,9 @@ from gitdesk.errors import GitdeskError, RejectedSender, ValidationError
 from gitdesk.mail import compose, outbox, waiting
 from gitdesk.mail.compose import audience as compose_audience
 from gitdesk.mail.message import thread_ids, with_thread_id
-from gitdesk.mail.outbox import OUTBOX, outbox_path
+from gitdesk.mail.outbox import outbox_path
 from gitdesk.model import ESCALATION, QUESTION, REJECTION, REOPEN, REPLY, Config, Ticket
+from gitdesk.paths import OUTBOX
 from gitdesk.text import address_key, clean_line
 
 FEEDBACK_TAG = "[feedback]"  # in the subject of older feedback requests: an answer with a score is feedback

@@ -24,13 +24,12 @@ from gitdesk.clock import format_utc
 from gitdesk.desk import Desk, read_regular
 from gitdesk.errors import GitdeskError, ValidationError
 from gitdesk.model import Config
+from gitdesk.paths import OUTBOX, SENT
 from gitdesk.text import address_key, clean_line
 
 if TYPE_CHECKING:
     pass
 
-OUTBOX = "outbox"
-SENT = "sent"
 UNDELIVERABLE = "undeliverable"
 RETRY_FIRST = timedelta(minutes=5)  # the first wait after a temporary failure; doubled each time
 RETRY_LONGEST = timedelta(hours=6)

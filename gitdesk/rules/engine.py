@@ -848,7 +848,7 @@ def _digest_seed(config: Config, rule: Rule, occurrence: datetime) -> str:
 
 
 def _digest_path(config: Config, rule: Rule, occurrence: datetime) -> str:
-    from gitdesk.mail.outbox import OUTBOX
+    from gitdesk.paths import OUTBOX
 
     unique = hashlib.sha256(_digest_seed(config, rule, occurrence).encode()).hexdigest()[:6]
     return f"{OUTBOX}/{occurrence.strftime('%Y%m%dT%H%M%SZ')}-digest-{rule.name}-{unique}.eml"
@@ -859,10 +859,11 @@ def _digest_sent(desk: Desk, rule: Rule, occurrence: datetime) -> bool:
     also under the seed older versions made from the moment alone."""
     from gitdesk import git
     from gitdesk.mail import outbox
+    from gitdesk.paths import OUTBOX
 
     seeds = (_digest_seed(desk.config, rule, occurrence), f"digest:{rule.name}:{format_utc(occurrence)}")
     endings = {f"-digest-{rule.name}-{hashlib.sha256(seed.encode()).hexdigest()[:6]}.eml" for seed in seeds}
-    folder = desk.root / outbox.OUTBOX
+    folder = desk.root / OUTBOX
     if folder.is_dir() and any(path.name.endswith(tuple(endings)) for path in folder.iterdir()):
         return True
     head = git.head(desk.repo)[1]
