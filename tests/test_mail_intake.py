@@ -258,11 +258,16 @@ def test_mail_that_names_no_charset_is_read_as_its_mailer_wrote_it(mail_desk: De
              unlabelled(4, "text/html; charset=us-ascii", b'<meta charset="euc-jp"><p>'
                         + "プリンター修理のお願い".encode("euc_jp")),
              unlabelled(5, "text/plain", "Grüße aus Köln, der Drucker ist kaputt.".encode("latin-1")),
+             unlabelled(7, "text/plain; charset=utf-8", "Dzień dobry, drukarka w księgowości \u2013 Łukasz".encode()
+                        .replace("\u2013".encode(), b"\x96")),  # UTF-8 with one stray Windows byte
+             unlabelled(8, "text/plain", "Dzień dobry, drukarka w księgowości \u2013 Łukasz".encode()
+                        .replace("\u2013".encode(), b"\x96")),
              unlabelled(6, "text/plain", jam.encode("cp932"), name="見積書.xlsx".encode("cp932"))]
     made = [m["ticket"] for m in intake(mail_desk, "mbox", mbox(tmp_path, *mails))["messages"]]
     assert [ticket(mail_desk, found)["description"].split("\n\nAttachments:")[0] for found in made] == [
-        jam, jam, jam, "プリンター修理のお願い", "Grüße aus Köln, der Drucker ist kaputt.", jam]
-    assert (mail_desk.path / "attachments" / made[5] / "見積書.xlsx").exists()
+        jam, jam, jam, "プリンター修理のお願い", "Grüße aus Köln, der Drucker ist kaputt.",
+        "Dzień dobry, drukarka w księgowości \ufffd Łukasz", "Dzień dobry, drukarka w księgowości \ufffd Łukasz", jam]
+    assert (mail_desk.path / "attachments" / made[-1] / "見積書.xlsx").exists()
 
 
 def test_html_mail_keeps_its_lists_apart_from_what_follows(mail_desk: Desk, tmp_path: Path) -> None:
@@ -544,6 +549,10 @@ def test_a_pasted_stack_trace_in_html_mail_keeps_its_lines_and_indentation() -> 
     ("Thanks\n\nVon meinem Galaxy gesendet\n\nAm 23.11.2026 um 09:00 schrieb Bob <bob@x.example>:\n> It jams", None),
     ("Thanks\n\nGet Outlook for Android\n________________________________\nFrom: Bob\nIt jams", None),
     ("I sent from my laptop the log you asked for.", "sent from my laptop"),  # the requester's own words
+    ("Still broken.\nSent from my laptop, still not working.", "Sent from my laptop, still not working."),
+    ("Still broken.\nSent from my Gmail account too: same bounce.", "Sent from my Gmail account too"),
+    ("Sigue roto.\nEnviado desde mi portátil, sigue sin funcionar.", "Enviado desde mi portátil"),
+    ("Still broken.\nSent from my phone still broken", "Sent from my phone still broken"),
 ])
 def test_quoted_mail_is_cut_and_the_requester_s_own_words_are_not(body: str, kept: str | None) -> None:
     from gitdesk.mail.message import strip_quoted

@@ -181,7 +181,11 @@ def _unlabelled(data: bytes) -> str:
     """Bytes that are neither UTF-8 nor Windows-1252 (which leaves 81 8D 8F 90 9D undefined),
     with no usable label: East Asian text from an older mailer, read by the charset under which
     most of what it reads is that charset's own script (Shift_JIS text read as anything else is
-    half-width katakana or fails), else UTF-8 with U+FFFD for what cannot be read."""
+    half-width katakana or fails), else UTF-8 with U+FFFD for what cannot be read. Mostly valid
+    UTF-8 (a Polish mail with one stray byte) is UTF-8."""
+    loose = data.decode("utf-8", errors="replace")
+    if loose.count("\ufffd") * 10 <= sum(1 for char in loose if ord(char) > 0x7F):
+        return loose
     best, score = None, 0.5
     for candidate, script in _LEGACY:
         try:
@@ -321,10 +325,11 @@ def _decoded(part: Message) -> str:
     if charset in (None, "us-ascii") and part.get_content_type() == "text/html":
         meta = _META_CHARSET.search(payload[:4096])
         charset = meta.group(1).decode("ascii").lower() if meta else charset
-    return _TEXT_CONTROLS.sub("", _as_text(payload, charset or "utf-8"))
+    # Guessed only for text that names no charset: UTF-8 with a stray byte stays UTF-8.
+    return _TEXT_CONTROLS.sub("", _as_text(payload, charset or "utf-8", guess=charset in (None, "us-ascii")))
 
 
-def _as_text(payload: bytes, charset: str) -> str:
+def _as_text(payload: bytes, charset: str, *, guess: bool = False) -> str:
     if payload[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) or _looks_utf16(payload):
         for candidate in ("utf-16", "utf-16-le", "utf-16-be"):
             try:
@@ -338,7 +343,7 @@ def _as_text(payload: bytes, charset: str) -> str:
             return _SURROGATES.sub("\ufffd", payload.decode(candidate))
         except (LookupError, UnicodeError):
             continue
-    return _unlabelled(payload)
+    return _unlabelled(payload) if guess else payload.decode("utf-8", errors="replace")
 
 
 def _looks_utf16(payload: bytes) -> bool:
@@ -867,13 +872,18 @@ _BLOCK_HEADER = re.compile(r"^\*?[^\W\d][\w -]{0,24}\s*[:：]")  # "Email: …",
 _ATTRIBUTION = re.compile(r"[0-9@<]")
 
 
-# What a phone or a mail app signs every mail with: no word of the requester's.
-_DEVICE_LINE = re.compile(
-    r"^\W{0,3}(sent from (my|mail for|outlook for|yahoo mail (for|on)) .{1,40}|get outlook for (ios|android)"
-    r"|von meinem .{1,40} gesendet|(envoyé|envoye) (de|depuis) mon .{1,40}|enviado desde mi .{1,40}"
-    r"|enviado do meu .{1,40}|inviato da(l mio)? .{1,40}|verzonden (vanaf|met) mijn .{1,40}"
-    r"|skickat från min .{1,40}|sendt fra min .{1,40}|wysłane z mojego .{1,40}|iphoneから送信"
-    r"|从我的 ?iphone ?发送|发自我的 ?iphone)\W{0,3}$", re.IGNORECASE)
+_DEVICE = (r"(iphone|ipad|ipod|android|samsung|galaxy|pixel|huawei|honor|xiaomi|redmi|oneplus|oppo|motorola|nokia|"
+           r"xperia|blackberry|mobile|mobil|handy|smartphone|phone|tablet|t[ée]l[ée]phone|telefone|tel[ée]fono|"
+           r"m[óo]vil|cellulare|telefoon|mobiel|telefon|smartfon)( (?-i:[A-Z0-9][\w.-]*)){0,3}")  # "Galaxy S23 Ultra"
+_SIGNED = (r"sent from (my )?" + _DEVICE, r"sent from (mail|outlook) for (windows|ios|android|mac)( \d+)?",
+           r"sent from yahoo mail (for|on) (iphone|android)", r"get outlook for (ios|android)",
+           r"von meinem " + _DEVICE + " gesendet", r"envoy[ée] (de|depuis) mon " + _DEVICE,
+           r"enviado desde mi " + _DEVICE, r"enviado do meu " + _DEVICE, r"inviato da(l mio)? " + _DEVICE,
+           r"verzonden (vanaf|met) mijn " + _DEVICE, r"skickat från min " + _DEVICE, r"sendt fra min " + _DEVICE,
+           r"wysłane z mojego " + _DEVICE, r"iphoneから送信", r"从我的 ?iphone ?发送", r"发自我的 ?iphone")
+# What a phone or a mail app signs every mail with: no word of the requester's. A device it names,
+# and nothing more: "Sent from my laptop, still not working" is the requester's own sentence.
+_DEVICE_LINE = re.compile(r"^\W{0,3}(" + "|".join(_SIGNED) + r")\W{0,3}$", re.IGNORECASE)
 
 
 def without_device_line(text: str) -> str:
