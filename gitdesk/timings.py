@@ -163,6 +163,7 @@ class Timings:
     day: int = 86400
     unknown: tuple[str, ...] = field(default=())  # values from history the config does not know
     first_response_unknown: bool = False  # imported without its replies: when it was answered is not known
+    resolution_unknown: str | None = None  # why the resolution shown has no time: a date no one knows
 
     def as_dict(self) -> dict[str, object]:
         from gitdesk.clock import format_utc
@@ -221,10 +222,19 @@ class Clocks:
         if not statuses or statuses[-1][1] != ticket.status:  # uncommitted or history-less: the file has the last word
             statuses.append((max(statuses[-1][0], ticket.created) if statuses else ticket.created, ticket.status, None))
         self._done = config.done_statuses
+        undated = ticket.undated
+        # A first finish at a date nobody knows: the import's (its source lacked a date), or one
+        # the history never saw (below). It counts where it stands; its time counts nowhere.
+        self._finish_unknown = "closed" in undated
+        self._start_unknown = "created" in undated  # so a finish at the import itself is unknown too
         if statuses[0][0] > ticket.created and self.finished(statuses[0][1]):
-            # First committed already finished, after its creation (a squashed pull request, a file
-            # written by hand and committed later): it was unfinished until it reached the history.
-            statuses.insert(0, (ticket.created, config.initial_status, None))
+            # First committed already finished, after its creation (a desk copied into a new
+            # repository, a squashed pull request): when it finished is not known. It was being
+            # worked on until its last activity, and finished from then on.
+            at, status, who = statuses[0]
+            last = max([ticket.created, *(entry.at for entry in ticket.entries if entry.at <= at)])
+            statuses[0:1] = [(ticket.created, config.initial_status, None), (last, status, who)]
+            self._finish_unknown = True
         self.statuses = statuses
         self._times = [at for at, _, _ in statuses]
         self._changes: dict[str, list[Change]] = {}
@@ -498,9 +508,10 @@ class Clocks:
             return None
         answered = self.first_response_entry()
         imported = IMPORTED_FROM in self.ticket.extra
-        if imported and (answered is None or "created" in self.ticket.undated):
+        if imported and (answered is None or (self._start_unknown and answered[0] <= created)):
             # History brought in without its replies (a CSV row, an issue tracker's record), or
-            # without the date it began: when it was first answered is not known.
+            # answered in a source that lacked the date it began: when it was first answered is
+            # not known. One without a date that the desk answered is timed from its import.
             return None
         finished = self.finishes()
         stopped: datetime | None = None
@@ -530,7 +541,7 @@ class Clocks:
                 start = at
             elif self.finished(status) and (previous is None or not self.finished(previous)) and start is not None:
                 measure = self._measure(RESOLUTION, start, max(at, start), status, as_of, who)
-                if not found and self.ticket.undated:  # the import's own finish, from or to a guessed date
+                if not found and (self._finish_unknown or (self._start_unknown and at <= self.ticket.created)):
                     measure = replace(measure, target=None, due=None, late=False, known=False)
                 found.append(measure)
                 start = None
@@ -580,6 +591,8 @@ class Clocks:
             day=clock.day_seconds,
             unknown=tuple(dict.fromkeys(self.unknown)),
             first_response_unknown=first is None and now >= self.ticket.created,
+            resolution_unknown=None if last is None or last.measure.known else (
+                "its source lacked a date" if self.ticket.undated else "it was first committed already finished"),
         )
 
     def steady_until(self, now: datetime, timings: Timings) -> datetime | None:

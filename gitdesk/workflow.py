@@ -16,6 +16,7 @@ from gitdesk.errors import GitdeskError, TransitionError, ValidationError
 from gitdesk.ids import id_pattern
 from gitdesk.model import (
     ENTRY_KINDS,
+    IMPORTED_FROM,
     IMPORTED_UNDATED,
     MAIL_SYSTEM,
     QUESTION,
@@ -223,6 +224,10 @@ def change_findings(config: Config, old: Ticket | None, new: Ticket, path: str |
                                  line=(line_of or {}).get("created"), hint="write when it was created, in UTC")
                  ] if new.created > ahead else []
         dated += [_in_the_future(entry, path) for entry in new.entries if entry.at > ahead]
+        if new.undated and IMPORTED_FROM not in new.extra:
+            dated.append(ValidationError(f"{IMPORTED_UNDATED} is written by gitdesk import, with imported_from",
+                                         path=path, line=(line_of or {}).get(IMPORTED_UNDATED),
+                                         hint="remove the line: a new ticket's own dates stand"))
         return dated + findings(config, new, path, line_of)
     lines = line_of or {}
     problems: list[GitdeskError] = []
@@ -257,6 +262,11 @@ def change_findings(config: Config, old: Ticket | None, new: Ticket, path: str |
         # ran ahead must not stop every other clone's work on the ticket (or their pushes).
         if entry.at > ahead:
             problems.append(_in_the_future(entry, path))
+    if not new.undated <= old.undated:  # it takes a ticket's clocks out of the figures: the import's word only
+        problems.append(ValidationError(f"{IMPORTED_UNDATED} is written by gitdesk import, for dates its source "
+                                        "lacked; a ticket's own dates stand", path=path,
+                                        line=lines.get(IMPORTED_UNDATED),
+                                        hint=f"put back {IMPORTED_UNDATED} as it was, or remove the line"))
     if new.assignee and new.assignee != old.assignee and new.assignee in config.people \
             and not config.is_agent(new.assignee):  # as gitdesk assign refuses it, for a hand edit too
         problems.append(works_no_queue(new.assignee, "be given tickets", path, lines.get("assignee")))

@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 from conftest import Desk
@@ -677,7 +679,9 @@ def test_a_ticket_that_reached_main_late_is_timed_from_its_creation(desk: Desk) 
     timings = {ticket: json.loads(desk.run("show", ticket, "--format", "json").stdout)["ticket"]["timings"]
                for ticket in (squashed, late)}
     assert (timings[squashed]["first_response_seconds"], timings[squashed]["resolution_seconds"]) == (
-        2 * 3600, 24 * 3600), "answered in the branch at 11:00, resolved on main the next day"
+        2 * 3600, None), "answered in the branch at 11:00; resolved when, the squash does not say"
+    assert timings[squashed]["resolved_at"] == "2026-11-10T11:00:00Z", "at its last entry, not at the squash"
+    assert "it was first committed already finished" in desk.run("show", squashed).stdout
     assert (timings[late]["first_response_seconds"], timings[late]["resolution_seconds"]) == (39 * 3600, 40 * 3600)
     sla = json.loads(desk.run("report", "sla", "--since", "2026-10-01", "--until", "2026-11-30",
                               "--format", "json").stdout)
@@ -704,3 +708,30 @@ def test_a_merge_that_joins_each_side_s_labels_is_not_credited_with_them(desk: D
     desk.at("2026-12-07T12:00:00Z")
     labelled = [entry["who"] for entry in log(desk, ticket) if any("labels" in c for c in entry["changes"])]
     assert sorted(labelled) == ["alice", "dana"], labelled
+
+
+def test_a_desk_copied_into_a_new_repository_keeps_its_finished_tickets_finished(desk: Desk,
+                                                                                 tmp_path: Path) -> None:
+    """Every ticket's first commit is the copy's: a ticket resolved in an hour in October read
+    as open until the copy, with a 46-day resolution and missed targets."""
+    desk.at("2026-10-05T09:00:00Z")
+    ticket = desk.new("Printer jams", "-q", "it-helpdesk", "-r", "carol")
+    desk.at("2026-10-05T09:30:00Z")
+    desk.run("--as", "alice", "reply", ticket, "-m", "Cleared the tray.", "--no-send")
+    desk.at("2026-10-05T10:00:00Z")
+    desk.run("--as", "alice", "resolve", ticket, "--note", "Cleared the tray.", "--no-send")
+    copy = tmp_path / "copy"
+    shutil.copytree(desk.path, copy, ignore=shutil.ignore_patterns(".git"))
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=copy, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=copy, check=True)
+    env = {**os.environ, "GIT_AUTHOR_DATE": "2026-11-20T09:00:00Z", "GIT_COMMITTER_DATE": "2026-11-20T09:00:00Z"}
+    subprocess.run(["git", "commit", "-qm", "the desk, moved", "--no-verify"], cwd=copy, env=env, check=True)
+    desk.at("2026-12-01T09:00:00Z")
+    shown = json.loads(desk.run("--desk", str(copy), "show", ticket, "--format", "json").stdout)["ticket"]["timings"]
+    assert (shown["first_response_seconds"], shown["resolved_at"], shown["resolution_seconds"]) == (
+        1800, "2026-10-05T09:30:00Z", None), "answered from its entries; resolved at its last one, untimed"
+    report = json.loads(desk.run("--desk", str(copy), "report", "workload", "--since", "2026-10-01", "--until",
+                                 "2026-11-30", "--period", "month", "--format", "json").stdout)
+    (periods,) = [section["rows"] for section in report["sections"] if section["key"] == "by_period"]
+    assert [(row["resolved"]["value"], row["backlog_at_end"]["value"]) for row in periods] == [(1, 0), (0, 0)]
+    assert all(row["sla_breaches"]["value"] is None or row["sla_breaches"]["value"]["count"] == 0 for row in periods)

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -744,3 +745,36 @@ def test_a_closing_or_creation_date_the_source_lacked_times_nothing(desk: Desk, 
     desk.git("add", str(path))
     checked = desk.run("check", ok=False)
     assert checked.exit_code == 1 and "imported_undated must be a list of created, closed" in checked.output
+
+
+def test_no_hand_can_take_a_ticket_s_clocks_out_of_the_figures(desk: Desk) -> None:
+    """One line, imported_undated: [closed], on an urgent ticket resolved two days late took
+    its breach out of the SLA report, and the hook, check and the server let it in."""
+    ticket = desk.new("Payroll export fails", "-q", "it-helpdesk")
+    desk.run("hooks", "install")
+    path = desk.file(ticket)
+    path.write_text(path.read_text().replace("labels: []", "labels: []\nimported_undated: [closed]"))
+    committed = subprocess.run(["git", "commit", "-qam", "hide it"], cwd=desk.path, capture_output=True, text=True)
+    assert committed.returncode == 1 and "imported_undated is written by gitdesk import" in committed.stderr
+    desk.git("checkout", "--", ".")
+    fresh = desk.path / "tickets" / "GD-01M8RDA4M0EG37GJR7.md"
+    fresh.write_text(path.read_text().replace(ticket, "GD-01M8RDA4M0EG37GJR7")
+                     .replace("labels: []", "labels: []\nimported_undated: [created]"))
+    desk.git("add", str(fresh))
+    made = subprocess.run(["git", "commit", "-qm", "by hand"], cwd=desk.path, capture_output=True, text=True)
+    assert made.returncode == 1 and "imported_undated is written by gitdesk import, with imported_from" in made.stderr
+
+
+def test_an_undated_import_the_desk_then_works_is_timed_from_its_import(desk: Desk, tmp_path: Path) -> None:
+    """Imported open with no creation date, it is the desk's from the import on: its answer and
+    resolution at the desk are timed (they read "as imported" and lost their breach)."""
+    desk.at("2026-11-02T09:00:00Z")
+    rows = tmp_path / "open.csv"
+    rows.write_text("Key,Subject,E-mail,State\n7,Scanner offline,x@example.com,Open\n", encoding="utf-8")
+    (item,) = imported(desk, "csv", rows, "-q", "it-helpdesk")["items"]
+    desk.at("2026-11-02T11:00:00Z")
+    desk.run("--as", "alice", "reply", item["ticket"], "-m", "Which scanner?")
+    desk.at("2026-11-13T09:00:00Z")
+    desk.run("--as", "alice", "resolve", item["ticket"], "--note", "New driver.")
+    timings = shown(desk, item["ticket"])["timings"]
+    assert (timings["first_response_seconds"], timings["resolution_seconds"]) == (2 * 3600, 11 * 86400)

@@ -257,8 +257,8 @@ def timing_lines(derived: Timings, now: datetime, status: str | None = None) -> 
         lines.append(("resolved", f"{local_time(derived.resolved_at)}, "
                                   f"{shown(derived.resolution_seconds)}{working}{since} excluding waiting"
                       if derived.resolution_seconds is not None else
-                      f"{local_time(derived.resolved_at)} as imported: how long it took is not known "
-                      "(its source lacked a date)"))
+                      f"{local_time(derived.resolved_at)}: how long it took is not known "
+                      f"({derived.resolution_unknown or 'a date is missing'})"))
     if derived.reopen_count:
         lines.append(("reopened", counted(derived.reopen_count, "time")))
     if derived.escalation_count:
@@ -297,7 +297,7 @@ def ticket_detail(ticket: Ticket, now: datetime, fmt: str, derived: Timings | No
         facts += timing_lines(derived, now, ticket.status)
     for name, value in facts:
         if value:
-            label, shown = f"{one_line(name) + ':':<16}", one_line(str(value))
+            label, shown = f"{one_line(name) + ':':<15} ", one_line(str(value))  # a long name keeps its space
             if room is not None and len(label) == 16 and output.cells(shown) > room - 16 >= 20:  # lists of IDs, labels
                 first, *rest = output.wrap(shown, room - 16)
                 if max(output.cells(part) for part in (first, *rest)) > room - 16:
