@@ -709,6 +709,19 @@ def test_a_merge_that_joins_each_side_s_labels_is_not_credited_with_them(desk: D
     labelled = [entry["who"] for entry in log(desk, ticket) if any("labels" in c for c in entry["changes"])]
     assert sorted(labelled) == ["alice", "dana"], labelled
 
+    desk.git("switch", "-q", "tag-work")
+    desk.run("--as", "alice", "label", ticket, "+urgent", "+printer")
+    desk.git("switch", "-q", "main")
+    desk.run("--as", "dana", "label", ticket, "+laptop")
+    subprocess.run(["git", "merge", "-q", "--no-commit", "tag-work"], cwd=desk.path, env=env, check=True)
+    text = desk.text(ticket)
+    desk.file(ticket).write_text(re.sub(r"labels: \[.*\]", "labels: [monitor, screen, flicker, laptop, printer]", text))
+    desk.git("add", "-A")
+    subprocess.run(["git", "commit", "-qm", "Merge; not urgent"], cwd=desk.path, env=env, check=True)
+    merged = [entry for entry in log(desk, ticket) if entry["who"] == "bob"]
+    assert any("labels" in change for entry in merged for change in entry["changes"]), \
+        "leaving out the label one side added is the merger's doing"
+
 
 def test_a_desk_copied_into_a_new_repository_keeps_its_finished_tickets_finished(desk: Desk,
                                                                                  tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from gitdesk.desk import Desk
 
 FILE = "cache.sqlite"
-SCHEMA_VERSION = "19"  # bump whenever the tables or what they hold change
+SCHEMA_VERSION = "20"  # bump whenever the tables or what they hold change
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

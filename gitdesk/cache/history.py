@@ -304,15 +304,13 @@ def _merge_events(parents: Sequence[Ticket | None], new: Ticket) -> Iterator[tup
 
 
 def _combined(values: Sequence[Any], merged: Any) -> bool:
-    """Whether a merged list only joins its parents' (labels each side added, the merge
-    driver's union of Message-IDs): each item is one side's, and each item it lacks one side
-    dropped. The sides' own commits said those changes; the merge decided nothing."""
+    """Whether a merged list is exactly its parents' joined (labels each side added, the merge
+    driver's union of Message-IDs): the sides' own commits said those changes, the merge decided
+    nothing. One that also left an item out is the merge's doing (without the merge base, an
+    item one side lacks may be one the other added)."""
     if not isinstance(merged, (list, tuple)) or not all(isinstance(value, (list, tuple)) for value in values):
         return False
-    sides = [{changes.show(item) for item in value} for value in values]
-    everything = set().union(*sides)
-    return {changes.show(item) for item in merged} <= everything and not any(
-        all(item in side for side in sides) for item in everything - {changes.show(item) for item in merged})
+    return {changes.show(item) for item in merged} == {changes.show(item) for value in values for item in value}
 
 
 LOG_PART = 5000  # new commits per `git log`: parts keep every core busy and mark the progress
