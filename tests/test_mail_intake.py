@@ -455,6 +455,12 @@ def test_html_tables_keep_their_cells_apart_and_numbered_lists_their_numbers() -
     layout = ("<table><tr><td><p>" + "Dear team, the printer on the second floor jams. " * 3 + "</p>"
               "<p>Regards, Olga</p></td></tr></table>")
     assert "jams.\n\nRegards, Olga" in to_text(layout), "a layout's column keeps its paragraphs"
+    nested = ("<table><tr><td><table><tr><td>Asset</td><td>LT-0042</td></tr><tr><td>User</td><td>bob</td></tr>"
+              "</table></td><td>Notes</td></tr></table><table><tr><td><pre>error 1\nerror 2</pre></td><td>log</td>"
+              "</tr></table><table><tr><td>Steps</td><td><ol><li>Open app</li><li>Crash</li></ol></td></tr></table>")
+    kept = to_text(nested)
+    assert all(line in kept.split("\n") for line in ("Asset | LT-0042", "User | bob", "error 1", "error 2",
+                                                      "1. Open app", "2. Crash")), "rows, logs and lists keep lines"
 
 
 def test_a_pasted_stack_trace_in_html_mail_keeps_its_lines_and_indentation() -> None:

@@ -23,12 +23,16 @@ class _Text(html.parser.HTMLParser):
         self.lists: list[int | None] = []  # open lists, innermost last: an <ol>'s item count, None for <ul>
         self.cells = 0  # cells so far in the table row: "PC | LT-0042", not "PCLT-0042"
         self.pre = 0  # inside <pre>: a pasted log or stack trace keeps its lines and indentation
-        self.open_cells: list[int] = []  # where each open cell's text starts in parts, innermost last
+        # Each open cell, innermost last: where its text starts in parts, and whether it holds
+        # lines of its own (rows of a table inside it, list items, a <pre>) that must stay lines.
+        self.open_cells: list[list[int | bool]] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _SKIP:
             self.skipping += 1
         elif tag == "li":
+            for cell in self.open_cells:
+                cell[1] = True
             if self.lists and self.lists[-1] is not None:
                 self.lists[-1] += 1
                 self.parts.append(f"\n{self.lists[-1]}. ")
@@ -37,8 +41,11 @@ class _Text(html.parser.HTMLParser):
         elif tag in ("td", "th"):
             self.parts.append(" | " if self.cells else "")
             self.cells += 1
-            self.open_cells.append(len(self.parts))
+            self.open_cells.append([len(self.parts), False])
         elif tag in _BLOCKS:
+            if tag in _STRUCTURE:
+                for cell in self.open_cells:
+                    cell[1] = True
             if tag == "pre":
                 self.pre += 1
             if tag in ("ol", "ul"):
@@ -62,7 +69,9 @@ class _Text(html.parser.HTMLParser):
             self.pre = max(0, self.pre - 1)
             self.parts.append("\n")
         elif tag in ("td", "th") and self.open_cells:
-            self._close_cell(self.open_cells.pop())
+            start, structured = self.open_cells.pop()
+            if not structured:
+                self._close_cell(int(start))
         elif tag in ("p", "div", "h1", "h2", "h3", "table", "blockquote", "ul", "ol"):
             if tag in ("ul", "ol") and self.lists:
                 self.lists.pop()
@@ -87,6 +96,7 @@ class _Text(html.parser.HTMLParser):
         self.parts.append(text)
 
 
+_STRUCTURE = frozenset({"tr", "table", "pre", "ul", "ol", "blockquote", "hr"})  # lines a cell keeps
 CELL_ON_A_LINE = 100  # characters of a table cell's text that are one value, put on one line
 _KEPT = "\ue000"  # a space of a <pre> block, until each line has been trimmed
 MAX_HTML = 2 * 1024 * 1024  # html.parser is slow on some malformed input; no real mail's text is this long
