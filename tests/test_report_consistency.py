@@ -428,6 +428,9 @@ def test_a_figure_is_rounded_as_a_manager_rounds_it_by_hand() -> None:
     said "average 3.8" where its table said 3.75."""
     assert Cell("rate", {"rate": 0.125, "count": 1, "of": 8}).text == "13% (1/8)"
     assert Cell("rate", {"rate": 0.0625, "count": 1, "of": 16}).text == "6% (1/16)"
+    assert Cell("rate", {"rate": 0.575, "count": 23, "of": 40}).text == "58% (23/40)", "0.575 * 100 is 57.4999…"
+    assert Cell("rate", {"rate": 0.505, "count": 51, "of": 101}).text == "50% (51/101)", "not from the rounded rate"
+    assert Cell("rate", {"rate": 0.005, "count": 1, "of": 201.18}).text == "0% (1/201.18)"
     assert (figure(3.75), figure(4.0), figure(2.5)) == ("3.75", "4.0", "2.5")
 
 
