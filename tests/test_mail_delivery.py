@@ -555,6 +555,22 @@ def test_without_the_remote_nothing_is_sent(team: tuple[Desk, Desk, Path], serve
     assert not server.accepted and alice.head() == head and outbox(alice) == queued
 
 
+def test_an_edit_in_progress_holds_the_run_and_the_dry_run_says_so(team: tuple[Desk, Desk, Path], server: Server,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The dry run listed the mail as would-send; the run sent nothing and said to sync again."""
+    alice, _, _ = team
+    ticket, queued = queue(alice, "Hello")
+    alice.run("sync")
+    alice.file(ticket).write_text(alice.text(ticket) + "\nhalf-written\n")
+    use(monkeypatch, server.env())
+    dry = alice.fails("mail", "send", "--dry-run")
+    assert dry == (f"gitdesk: error: tickets/{ticket}.md has uncommitted changes (commit or stash them, then run "
+                   "gitdesk mail send (it syncs first); nothing would be sent until then)")
+    sent = alice.fails("mail", "send")
+    assert sent.endswith("then run gitdesk mail send again (it syncs first); nothing was sent)")
+    assert not server.accepted and outbox(alice) == queued
+
+
 def test_a_clone_killed_after_its_claim_finishes_its_own_claims_from_its_journal(
         team: tuple[Desk, Desk, Path], server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
     alice, dan, origin = team

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from gitdesk import clock, git
 from gitdesk.desk import Desk
-from gitdesk.errors import GitdeskError, GitError
+from gitdesk.errors import DirtyWorktree, GitdeskError, GitError
 from gitdesk.githooks import check, handlers
 from gitdesk.githooks import install as hookscripts
 from gitdesk.githooks import merge as mergefile
@@ -74,6 +74,15 @@ def _upstream(repo: git.Repo) -> tuple[str, str, str]:
 def _tracked_changes(repo: git.Repo) -> list[str]:
     out = git.run(repo, "status", "--porcelain", "-z", "--untracked-files=no")
     return [record[3:].decode("utf-8", "replace") for record in out.split(b"\0") if len(record) > 3]
+
+
+def refuse_uncommitted(repo: git.Repo, then: str) -> None:
+    """Sync integrates and pushes: an uncommitted edit of any tracked file stops it (``then``:
+    what to do once it is committed, for the command that syncs)."""
+    dirty = _tracked_changes(repo)
+    if dirty:
+        more = f" (and {len(dirty) - 1} more)" if len(dirty) > 1 else ""
+        raise DirtyWorktree(f"{dirty[0]} has uncommitted changes{more}", hint=f"commit or stash them, {then}")
 
 
 def _ensure_attributes(repo: git.Repo) -> None:
@@ -249,10 +258,7 @@ def sync(desk: Desk, *, strategy: str | None = None, attempts: int = 5) -> SyncR
     upstream = f"{remote}/{remote_branch}"
     result = SyncResult(upstream)
     with desk.writing():
-        dirty = _tracked_changes(repo)
-        if dirty:
-            raise GitdeskError(f"{dirty[0]} has uncommitted changes", path=None,
-                               hint="commit or stash them, then sync again")
+        refuse_uncommitted(repo, "then sync again")
         _ensure_attributes(repo)
         last = ""  # the remote's answer to the last push that raced
         for attempt in range(1, attempts + 1):
