@@ -162,6 +162,17 @@ def test_escalate_needs_a_reason_flag(desk: Desk) -> None:
     assert result.exit_code == 2 and "--reason" in result.stderr
 
 
+def test_the_words_why_are_given_with_m_or_reason_on_every_verb_that_asks_why(desk: Desk) -> None:
+    """escalate took only --reason, reopen and reject only -m: a guess got "No such option"."""
+    ticket = desk.new("VPN drops", "-q", "it-helpdesk")
+    desk.run("--as", "alice", "escalate", ticket, "--to", "it-infra", "-m", "Needs the firewall team")
+    desk.run("--as", "alice", "resolve", ticket, "-m", "Firewall rule fixed.")
+    desk.run("--as", "alice", "reopen", ticket, "--reason", "Dropping again")
+    desk.run("--as", "alice", "reject", ticket, "--reason", "Duplicate of the outage")
+    text = desk.text(ticket)
+    assert all(words in text for words in ("Needs the firewall team", "Dropping again", "Duplicate of the outage"))
+
+
 def test_resolve_without_note_is_refused_and_writes_nothing(desk: Desk) -> None:
     ticket = desk.new("VPN slow", "-q", "it-helpdesk")
     before, head = desk.text(ticket), desk.head()

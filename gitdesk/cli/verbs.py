@@ -225,7 +225,8 @@ def ask(session: Session, ticket_id: str, message: str | None, message_file: IO[
 @click.command()
 @ticket_id
 @click.option("--to", "to", metavar="QUEUE|PERSON", help="Where to (default: the queue's escalation target).")
-@click.option("--reason", required=True, help="Why: what you tried and what you need.")
+@click.option("--reason", "-m", "--message", "reason", required=True,
+              help="Why: what you tried and what you need (-m as the other verbs take it).")
 @common
 def escalate(session: Session, ticket_id: str, to: str | None, reason: str, fmt: str) -> None:
     """Hand a ticket to another queue or person, with a reason on record.
@@ -288,7 +289,8 @@ def close(session: Session, ticket_id: str, fmt: str) -> None:
 
 @click.command()
 @ticket_id
-@message_option("-m", "--message", help="Why it is reopened; the requester is told (required if the desk says so).")
+@message_option("-m", "--message", "--reason", "message",
+                help="Why it is reopened; the requester is told (required if the desk says so).")
 @send_option
 @common
 def reopen(session: Session, ticket_id: str, message: str | None, send: bool | None, fmt: str) -> None:
@@ -310,7 +312,7 @@ def reopen(session: Session, ticket_id: str, message: str | None, send: bool | N
 
 @click.command()
 @ticket_id
-@message_option("-m", "--message", help="Why; the requester is told, unless --no-send.")
+@message_option("-m", "--message", "--reason", "message", help="Why; the requester is told, unless --no-send.")
 @send_option
 @common
 def reject(session: Session, ticket_id: str, message: str | None, send: bool | None, fmt: str) -> None:
