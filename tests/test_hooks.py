@@ -6,6 +6,7 @@ to a local bare repository with the server-side hook.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -702,3 +703,14 @@ def test_a_reply_re_dated_by_hand_is_an_edit_and_was_mailed(hooked: Desk) -> Non
     made = commit(hooked, "fix the time of my reply", "-a")
     assert made.returncode == 0 and "not mailed" not in made.stderr
     assert "Gitdesk-Action: reply edited" in hooked.last_message()
+
+
+def test_a_clone_without_its_hooks_is_told_and_a_script_can_ask(desk: Desk) -> None:
+    """hooks status printed "missing" and exited 0, with no JSON: a script could not tell."""
+    missing = desk.run("hooks", "status", ok=False)
+    assert missing.exit_code == 1 and "pre-commit: missing" in missing.stdout
+    assert "run gitdesk hooks install" in missing.stderr
+    desk.run("hooks", "install")
+    said = json.loads(desk.run("hooks", "status", "--format", "json").stdout)
+    assert said["installed"] is True and said["merge_drivers"] == "installed"
+    assert {hook["state"] for hook in said["hooks"]} == {"installed"}

@@ -170,23 +170,42 @@ def _change_hooks(session: Session, server: bool, *, installing: bool) -> None:
 
 @hooks.command(name="status")
 @server_option
+@format_option("table", "json")
 @desk_options
 @pass_session
-def hooks_status(session: Session, server: bool) -> None:
-    """Show which gitdesk hooks are installed.
+def hooks_status(session: Session, server: bool, fmt: str) -> None:
+    """Show which gitdesk hooks are installed; exit 1 when any is not.
+
+    A clone whose hooks were never installed, or are outdated, commits and
+    pushes unchecked: a script or CI can ask here.
 
     \b
     Example:
       gitdesk hooks status
+      gitdesk hooks status --format json
     """
     from gitdesk.githooks import install
     from gitdesk.render import output
 
     repo = _repository(session)
-    for state in install.status(repo, server=server):
-        output.info(state.describe())
-    if not server:
-        output.info(install.driver_state(repo))
+    states = install.status(repo, server=server)
+    drivers = None if server else install.driver_state(repo)
+    ready = all(state.state == "installed" for state in states) and (
+        drivers is None or drivers.endswith(": installed"))
+    if fmt == "json":
+        output.write_json({"hooks": [{"name": state.name, "state": state.state,
+                                      "chains_to_legacy": state.chains_to_legacy} for state in states],
+                           "merge_drivers": None if drivers is None else drivers.split(": ", 1)[1].split(" ")[0],
+                           "installed": ready})
+    else:
+        for state in states:
+            output.info(state.describe())
+        if drivers is not None:
+            output.info(drivers)
+    if not ready:
+        if fmt != "json":
+            output.note(f"gitdesk: run gitdesk hooks install{' --server' if server else ''} to install them")
+        raise SystemExit(1)
 
 
 @click.command(name="sync")
