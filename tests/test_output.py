@@ -492,6 +492,8 @@ def test_a_report_too_wide_for_its_chart_shows_the_chart_on_lines_of_its_own(wid
     assert any("█" in line for line in lines), "reports show charts on an 80-column terminal too"
     charted = [line for line in lines if "█" in line]
     assert all(line.rstrip().split()[-1].isdigit() for line in charted), "each bar with its figure"
+    whole = wide.run("report", "workload").stdout.splitlines()
+    assert not [line for line in whole if "█" in line and "…" in line], "a period's name is not cut beside its bar"
 
 
 def test_a_dumb_terminal_gets_no_colour(monkeypatch: pytest.MonkeyPatch) -> None:

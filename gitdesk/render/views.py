@@ -645,8 +645,9 @@ def _chart_below(section: Any, shown: Sequence[Sequence[str]], room: int) -> lis
     names = [row[0] for row in shown]
     figures = [row[index] for row in shown]
     values = [row[index].magnitude for row in section.rows]
-    name_room = min(max(map(output.cells, names), default=0), room // 3)
     figure_room = max(map(output.cells, figures), default=0)
+    # A name (a period, an address) is cut only when a ten-cell bar would not fit beside it whole.
+    name_room = max(min(max(map(output.cells, names), default=0), room - figure_room - 8 - 10), room // 3)
     size = max(5, min(30, room - name_room - figure_room - 8))
     top = max(values, default=0)
     lines = ["", f"  {section.columns[index].label}:"]
