@@ -1412,3 +1412,6 @@ def test_a_mailing_list_s_tag_does_not_title_the_ticket(mail_desk: Desk, tmp_pat
     other = raw.replace(b"<tag@", b"<tag2@").replace(b"[it-users]", b"[urgent]")
     (item,) = intake(mail_desk, "eml", eml(tmp_path, other, "2.eml"))["messages"]
     assert ticket(mail_desk, item["ticket"])["title"] == "[urgent] Scanner offline", "not the list's: the sender's"
+    part = raw.replace(b"<tag@", b"<tag3@").replace(b"[it-users]", b"[it]")
+    (item,) = intake(mail_desk, "eml", eml(tmp_path, part, "3.eml"))["messages"]
+    assert ticket(mail_desk, item["ticket"])["title"] == "[it] Scanner offline", "a part of its name is not its name"

@@ -233,7 +233,9 @@ def _title(state: _State, incoming: Incoming) -> str:
     desk's own subjects put before the title ("Re: Solved: Printer jams" is "Printer jams")."""
     title = _tag(state.desk).sub("", incoming.title).strip()
     listed = _LIST_TAG.match(title)
-    if listed and incoming.list_id and listed.group(1).casefold() in incoming.list_id.casefold():
+    # The list's own name: the first label of its List-Id ("IT users <it-users.fernhill.example>").
+    named = incoming.list_id.rsplit("<", 1)[-1].strip(" >").split(".", 1)[0].casefold()
+    if listed and named and listed.group(1).casefold() == named:
         title = without_reply_prefix(title[listed.end():]) or title  # "[it-users] Scanner offline"
     if state.prefixes is None:
         state.prefixes = _own_prefixes(state.desk)
