@@ -262,11 +262,14 @@ def test_mail_that_names_no_charset_is_read_as_its_mailer_wrote_it(mail_desk: De
                         .replace("\u2013".encode(), b"\x96")),  # UTF-8 with one stray Windows byte
              unlabelled(8, "text/plain", "Dzień dobry, drukarka w księgowości \u2013 Łukasz".encode()
                         .replace("\u2013".encode(), b"\x96")),
+             unlabelled(9, "text/plain; charset=iso-2022-jp", jam.encode("cp932")),  # mislabelled
+             unlabelled(10, "text/plain; charset=utf-8", jam.encode("cp932")),
              unlabelled(6, "text/plain", jam.encode("cp932"), name="見積書.xlsx".encode("cp932"))]
     made = [m["ticket"] for m in intake(mail_desk, "mbox", mbox(tmp_path, *mails))["messages"]]
     assert [ticket(mail_desk, found)["description"].split("\n\nAttachments:")[0] for found in made] == [
         jam, jam, jam, "プリンター修理のお願い", "Grüße aus Köln, der Drucker ist kaputt.",
-        "Dzień dobry, drukarka w księgowości \ufffd Łukasz", "Dzień dobry, drukarka w księgowości \ufffd Łukasz", jam]
+        "Dzień dobry, drukarka w księgowości \ufffd Łukasz", "Dzień dobry, drukarka w księgowości \ufffd Łukasz", jam,
+        jam, jam]
     assert (mail_desk.path / "attachments" / made[-1] / "見積書.xlsx").exists()
 
 
@@ -461,6 +464,12 @@ def test_html_tables_keep_their_cells_apart_and_numbered_lists_their_numbers() -
     kept = to_text(nested)
     assert all(line in kept.split("\n") for line in ("Asset | LT-0042", "User | bob", "error 1", "error 2",
                                                       "1. Open app", "2. Crash")), "rows, logs and lists keep lines"
+    outlook_lines = ("<table><tr><td><p class=MsoNormal>Ship to</p></td><td><p class=MsoNormal>Fernhill Ltd<br>"
+                     "12 Mill Lane</p></td></tr><tr><td><p class=MsoNormal>Steps</p></td><td>"
+                     "<p class=MsoListParagraph>1. Open the app</p><p class=MsoListParagraph>2. It crashes</p>"
+                     "</td></tr></table>")
+    lines = to_text(outlook_lines).split("\n")
+    assert "12 Mill Lane" in lines and "2. It crashes" in lines, "an address's and a list's lines stay lines"
 
 
 def test_a_pasted_stack_trace_in_html_mail_keeps_its_lines_and_indentation() -> None:
@@ -559,6 +568,12 @@ def test_a_pasted_stack_trace_in_html_mail_keeps_its_lines_and_indentation() -> 
     ("Still broken.\nSent from my Gmail account too: same bounce.", "Sent from my Gmail account too"),
     ("Sigue roto.\nEnviado desde mi portátil, sigue sin funcionar.", "Enviado desde mi portátil"),
     ("Still broken.\nSent from my phone still broken", "Sent from my phone still broken"),
+    ("Thanks\n\nSent from my Samsung Galaxy smartphone.\n\nOn Mon, Nov 23, 2026 at 9:00 AM Bob <bob@x.example> wrote:"
+     "\n> It jams", None),
+    ("Thanks\n\nSent from my Xiaomi Redmi Note 8 Pro\n\nOn Mon, Nov 23, 2026 at 9:00 AM Bob <bob@x.example> wrote:"
+     "\n> It jams", None),
+    ("Thanks\n\nSent from my Android device\n\nOn Mon, Nov 23, 2026 at 9:00 AM Bob <bob@x.example> wrote:"
+     "\n> It jams", None),
 ])
 def test_quoted_mail_is_cut_and_the_requester_s_own_words_are_not(body: str, kept: str | None) -> None:
     from gitdesk.mail.message import strip_quoted
@@ -1415,3 +1430,6 @@ def test_a_mailing_list_s_tag_does_not_title_the_ticket(mail_desk: Desk, tmp_pat
     part = raw.replace(b"<tag@", b"<tag3@").replace(b"[it-users]", b"[it]")
     (item,) = intake(mail_desk, "eml", eml(tmp_path, part, "3.eml"))["messages"]
     assert ticket(mail_desk, item["ticket"])["title"] == "[it] Scanner offline", "a part of its name is not its name"
+    shown = raw.replace(b"<tag@", b"<tag4@").replace(b"[it-users]", b"[IT users]")
+    (item,) = intake(mail_desk, "eml", eml(tmp_path, shown, "4.eml"))["messages"]
+    assert ticket(mail_desk, item["ticket"])["title"] == "Scanner offline", "the list's name as it shows it"

@@ -78,12 +78,13 @@ class _Text(html.parser.HTMLParser):
             self.parts.append("\n")  # what follows a list is not its last item
 
     def _close_cell(self, start: int) -> None:
-        """A short cell on one line: Outlook writes each cell's text in a <p class=MsoNormal>,
-        Gmail in a <div>, which read as "Asset / | / LT-0042" on lines of their own. A cell with
-        more text (a layout's whole column) keeps its paragraphs."""
+        """A cell of one short line, on its row's line: Outlook writes each cell's text in a
+        <p class=MsoNormal>, Gmail in a <div>, which read as "Asset / | / LT-0042" on lines of
+        their own. A cell of several lines (an address, Outlook's list paragraphs, a layout's
+        column) keeps them."""
         text = "".join(self.parts[start:])
         words = " ".join(text.split())
-        if len(words) <= CELL_ON_A_LINE and sum(1 for line in text.split("\n") if line.strip()) <= 3:
+        if len(words) <= CELL_ON_A_LINE and sum(1 for line in text.split("\n") if line.strip()) <= 1:
             self.parts[start:] = [words]
 
     def handle_data(self, data: str) -> None:

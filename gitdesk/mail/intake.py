@@ -225,7 +225,7 @@ def _tag(desk: Desk) -> re.Pattern[str]:
     return ids.tag_pattern(desk.config.id_prefix)
 
 
-_LIST_TAG = re.compile(r"\[([^\[\]\s]{1,60})\]\s*")  # the tag a mailing list puts before each subject
+_LIST_TAG = re.compile(r"\[([^\[\]\n]{1,60})\]\s*")  # the tag a mailing list puts before each subject
 
 
 def _title(state: _State, incoming: Incoming) -> str:
@@ -233,9 +233,11 @@ def _title(state: _State, incoming: Incoming) -> str:
     desk's own subjects put before the title ("Re: Solved: Printer jams" is "Printer jams")."""
     title = _tag(state.desk).sub("", incoming.title).strip()
     listed = _LIST_TAG.match(title)
-    # The list's own name: the first label of its List-Id ("IT users <it-users.fernhill.example>").
-    named = incoming.list_id.rsplit("<", 1)[-1].strip(" >").split(".", 1)[0].casefold()
-    if listed and named and listed.group(1).casefold() == named:
+    # The list's own name: the first label of its List-Id, or the name before it ("IT users
+    # <it-users.fernhill.example>" writes [it-users] or [IT users]).
+    shown, _, address = incoming.list_id.rpartition("<")
+    names = {address.strip(" >").split(".", 1)[0].casefold(), shown.strip(' "').casefold()} - {""}
+    if listed and listed.group(1).strip().casefold() in names:
         title = without_reply_prefix(title[listed.end():]) or title  # "[it-users] Scanner offline"
     if state.prefixes is None:
         state.prefixes = _own_prefixes(state.desk)

@@ -179,12 +179,14 @@ _LEGACY = (("cp932", _JAPANESE), ("euc_jp", _JAPANESE), ("cp949", _HANGUL), ("bi
 
 def _unlabelled(data: bytes) -> str:
     """Bytes that are neither UTF-8 nor Windows-1252 (which leaves 81 8D 8F 90 9D undefined),
-    with no usable label: East Asian text from an older mailer, read by the charset under which
+    nor what their label says: East Asian text from an older mailer, read by the charset under which
     most of what it reads is that charset's own script (Shift_JIS text read as anything else is
     half-width katakana or fails), else UTF-8 with U+FFFD for what cannot be read. Mostly valid
     UTF-8 (a Polish mail with one stray byte) is UTF-8."""
     loose = data.decode("utf-8", errors="replace")
-    if loose.count("\ufffd") * 10 <= sum(1 for char in loose if ord(char) > 0x7F):
+    # Text of another charset read as UTF-8 is nearly all U+FFFD past ASCII; UTF-8 with a stray
+    # byte or two has its own characters too.
+    if loose.count("\ufffd") * 2 <= sum(1 for char in loose if ord(char) > 0x7F):
         return loose
     best, score = None, 0.5
     for candidate, script in _LEGACY:
@@ -325,11 +327,10 @@ def _decoded(part: Message) -> str:
     if charset in (None, "us-ascii") and part.get_content_type() == "text/html":
         meta = _META_CHARSET.search(payload[:4096])
         charset = meta.group(1).decode("ascii").lower() if meta else charset
-    # Guessed only for text that names no charset: UTF-8 with a stray byte stays UTF-8.
-    return _TEXT_CONTROLS.sub("", _as_text(payload, charset or "utf-8", guess=charset in (None, "us-ascii")))
+    return _TEXT_CONTROLS.sub("", _as_text(payload, charset or "utf-8"))
 
 
-def _as_text(payload: bytes, charset: str, *, guess: bool = False) -> str:
+def _as_text(payload: bytes, charset: str) -> str:
     if payload[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) or _looks_utf16(payload):
         for candidate in ("utf-16", "utf-16-le", "utf-16-be"):
             try:
@@ -343,7 +344,7 @@ def _as_text(payload: bytes, charset: str, *, guess: bool = False) -> str:
             return _SURROGATES.sub("\ufffd", payload.decode(candidate))
         except (LookupError, UnicodeError):
             continue
-    return _unlabelled(payload) if guess else payload.decode("utf-8", errors="replace")
+    return _unlabelled(payload)  # mislabelled (Shift_JIS sent as ISO-2022-JP) or labelled nothing
 
 
 def _looks_utf16(payload: bytes) -> bool:
@@ -874,7 +875,9 @@ _ATTRIBUTION = re.compile(r"[0-9@<]")
 
 _DEVICE = (r"(iphone|ipad|ipod|android|samsung|galaxy|pixel|huawei|honor|xiaomi|redmi|oneplus|oppo|motorola|nokia|"
            r"xperia|blackberry|mobile|mobil|handy|smartphone|phone|tablet|t[ée]l[ée]phone|telefone|tel[ée]fono|"
-           r"m[óo]vil|cellulare|telefoon|mobiel|telefon|smartfon)( (?-i:[A-Z0-9][\w.-]*)){0,3}")  # "Galaxy S23 Ultra"
+           r"m[óo]vil|cellulare|telefoon|mobiel|telefon|smartfon)"
+           # its model and kind: "Galaxy S23 Ultra", "Redmi Note 8 Pro", "10 smartphone", "device"
+           r"( ((?-i:[A-Z0-9][\w.-]*)|smartphone|phone|device|tablet|handy|mobile)){0,4}")
 _SIGNED = (r"sent from (my )?" + _DEVICE, r"sent from (mail|outlook) for (windows|ios|android|mac)( \d+)?",
            r"sent from yahoo mail (for|on) (iphone|android)", r"get outlook for (ios|android)",
            r"von meinem " + _DEVICE + " gesendet", r"envoy[ée] (de|depuis) mon " + _DEVICE,
