@@ -267,6 +267,13 @@ def change_findings(config: Config, old: Ticket | None, new: Ticket, path: str |
                                         "lacked; a ticket's own dates stand", path=path,
                                         line=lines.get(IMPORTED_UNDATED),
                                         hint=f"put back {IMPORTED_UNDATED} as it was, or remove the line"))
+    imported = new.extra.get(IMPORTED_FROM)
+    if imported is not None and imported != old.extra.get(IMPORTED_FROM):
+        # An imported ticket's first response is judged against no target: set on a desk's own
+        # ticket, it would take a late answer out of the SLA report.
+        problems.append(ValidationError(f"{IMPORTED_FROM} is written by gitdesk import; a desk's own ticket has "
+                                        "none", path=path, line=lines.get(IMPORTED_FROM),
+                                        hint=f"put back {IMPORTED_FROM} as it was, or remove the line"))
     if new.assignee and new.assignee != old.assignee and new.assignee in config.people \
             and not config.is_agent(new.assignee):  # as gitdesk assign refuses it, for a hand edit too
         problems.append(works_no_queue(new.assignee, "be given tickets", path, lines.get("assignee")))

@@ -763,6 +763,10 @@ def test_no_hand_can_take_a_ticket_s_clocks_out_of_the_figures(desk: Desk) -> No
     desk.git("add", str(fresh))
     made = subprocess.run(["git", "commit", "-qm", "by hand"], cwd=desk.path, capture_output=True, text=True)
     assert made.returncode == 1 and "imported_undated is written by gitdesk import, with imported_from" in made.stderr
+    desk.git("reset", "-q", "--hard")
+    desk.git("clean", "-qfd", "tickets")
+    said = desk.fails("set", ticket, "imported_from", "csv:99")
+    assert "imported_from is written by gitdesk import" in said, "nor a late answer taken out of the SLA report"
 
 
 def test_an_undated_import_the_desk_then_works_is_timed_from_its_import(desk: Desk, tmp_path: Path) -> None:
