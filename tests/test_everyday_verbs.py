@@ -165,12 +165,14 @@ def test_escalate_needs_a_reason_flag(desk: Desk) -> None:
 def test_the_words_why_are_given_with_m_or_reason_on_every_verb_that_asks_why(desk: Desk) -> None:
     """escalate took only --reason, reopen and reject only -m: a guess got "No such option"."""
     ticket = desk.new("VPN drops", "-q", "it-helpdesk")
-    desk.run("--as", "alice", "escalate", ticket, "--to", "it-infra", "-m", "Needs the firewall team")
+    desk.run("--as", "alice", "escalate", ticket, "--to", "it-infra", "-m", "Tried the VPN gateway.", "-m",
+             "Needs the firewall team")
     desk.run("--as", "alice", "resolve", ticket, "-m", "Firewall rule fixed.")
     desk.run("--as", "alice", "reopen", ticket, "--reason", "Dropping again")
     desk.run("--as", "alice", "reject", ticket, "--reason", "Duplicate of the outage")
     text = desk.text(ticket)
-    assert all(words in text for words in ("Needs the firewall team", "Dropping again", "Duplicate of the outage"))
+    assert all(words in text for words in ("Tried the VPN gateway.\n\nNeeds the firewall team", "Dropping again",
+                                           "Duplicate of the outage")), "several -m are paragraphs, as elsewhere"
 
 
 def test_resolve_without_note_is_refused_and_writes_nothing(desk: Desk) -> None:

@@ -114,10 +114,10 @@ def _paragraphs(context: click.Context, parameter: click.Parameter, values: tupl
     return "\n\n".join(values) if values else None
 
 
-def message_option(*names: str, help: str) -> Callable[[F], F]:
+def message_option(*names: str, help: str, required: bool = False) -> Callable[[F], F]:
     """``-m TEXT``, which may be given more than once: the texts are joined as paragraphs, as
     ``git commit -m A -m B`` joins them (click would otherwise keep only the last)."""
-    return click.option(*names, multiple=True, callback=_paragraphs,
+    return click.option(*names, multiple=True, callback=_paragraphs, required=required,
                         help=f"{help} Several -m are joined as paragraphs.")
 
 

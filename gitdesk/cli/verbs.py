@@ -225,8 +225,8 @@ def ask(session: Session, ticket_id: str, message: str | None, message_file: IO[
 @click.command()
 @ticket_id
 @click.option("--to", "to", metavar="QUEUE|PERSON", help="Where to (default: the queue's escalation target).")
-@click.option("--reason", "-m", "--message", "reason", required=True,
-              help="Why: what you tried and what you need (-m as the other verbs take it).")
+@message_option("--reason", "-m", "--message", "reason", required=True,
+                help="Why: what you tried and what you need.")
 @common
 def escalate(session: Session, ticket_id: str, to: str | None, reason: str, fmt: str) -> None:
     """Hand a ticket to another queue or person, with a reason on record.
