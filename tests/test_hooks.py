@@ -714,3 +714,20 @@ def test_a_clone_without_its_hooks_is_told_and_a_script_can_ask(desk: Desk) -> N
     said = json.loads(desk.run("hooks", "status", "--format", "json").stdout)
     assert said["installed"] is True and said["merge_drivers"] == "installed"
     assert {hook["state"] for hook in said["hooks"]} == {"installed"}
+
+
+def test_hooks_installed_by_another_path_to_the_same_python_are_installed(desk: Desk, tmp_path: Path) -> None:
+    """python3 beside python (or a pipx gitdesk beside a venv one) called every hook and both
+    merge drivers outdated, and status now exits 1 on that."""
+    desk.run("hooks", "install")
+    other = tmp_path / "bin" / "python-other"
+    other.parent.mkdir()
+    other.symlink_to(sys.executable)
+    said = subprocess.run([str(other), "-m", "gitdesk", "hooks", "status", "--desk", str(desk.path)],
+                          capture_output=True, text=True)
+    assert said.returncode == 0 and "outdated" not in said.stdout, said.stdout + said.stderr
+    (desk.path / ".git" / "hooks" / "pre-commit").write_text(
+        (desk.path / ".git" / "hooks" / "pre-commit").read_text().replace(sys.executable, "/nowhere/python"))
+    gone = subprocess.run([str(other), "-m", "gitdesk", "hooks", "status", "--desk", str(desk.path)],
+                          capture_output=True, text=True)
+    assert gone.returncode == 1 and "pre-commit: outdated" in gone.stdout, "a hook whose Python is gone is not fine"

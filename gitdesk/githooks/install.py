@@ -161,6 +161,24 @@ def _unwritable(where: Path, error: OSError) -> GitdeskError:
                         hint="make it writable (or free some disk space), then run gitdesk hooks install again")
 
 
+_HOOK_PYTHON = re.compile(r"^GITDESK_PYTHON='(.*)'$", re.MULTILINE)
+
+
+def _runs(python: str) -> bool:
+    """Whether the interpreter a hook or driver names is there to run ('' names none: fine)."""
+    return not python or os.access(python, os.X_OK)
+
+
+def _interpreter(command: str) -> str:
+    """The interpreter a configured driver command starts with (as driver_command quotes it)."""
+    if not command.startswith("'"):
+        return ""
+    end = command.find("' ", 1)
+    while end != -1 and command[end - 4:end + 1] == "'\"'\"'":  # a quote inside the path
+        end = command.find("' ", end + 1)
+    return command[1:end].replace("'\"'\"'", "'") if end != -1 else ""
+
+
 def status(repo: git.Repo, *, server: bool = False) -> list[HookState]:
     directory = git.hooks_dir(repo)
     python = sys.executable
@@ -172,10 +190,14 @@ def status(repo: git.Repo, *, server: bool = False) -> list[HookState]:
             state = "missing"
         elif not is_ours(path):
             state = "foreign"
-        elif path.read_text(encoding="utf-8", errors="replace") != script(name, python):
-            state = "outdated"
         else:
-            state = "installed"
+            text = path.read_text(encoding="utf-8", errors="replace")
+            # Installed by another path to a Python (python3 beside python, a pipx and a venv
+            # gitdesk): the same hook, if that Python is still there.
+            named = _HOOK_PYTHON.search(text)
+            written = named.group(1).replace("'\"'\"'", "'") if named else python
+            current = text in (script(name, python), script(name, written)) and _runs(written)
+            state = "installed" if current else "outdated"
         states.append(HookState(name, state, legacy and state != "missing", path))
     return states
 
@@ -394,7 +416,9 @@ def driver_state(repo: git.Repo) -> str:
     present = _attribute_lines(_attributes_file(repo))
     listed = all(line in present for line in ATTRIBUTE_LINES)
     kb_configured = git.run(repo, "config", "--get", f"merge.{KB_DRIVER}.driver", check=False).decode().strip()
-    if configured == driver_command() and kb_configured == kb_driver_command() and listed:
+    written = _interpreter(configured)  # installed by another path to a Python: the same drivers
+    if listed and written and _runs(written) and configured == driver_command(written) \
+            and kb_configured == kb_driver_command(written):
         return "merge drivers: installed"
     if configured or listed:
         return "merge drivers: outdated (run gitdesk hooks install)"
