@@ -718,6 +718,7 @@ def test_a_closing_or_creation_date_the_source_lacked_times_nothing(desk: Desk, 
     items = [item["ticket"] for item in imported(desk, "csv", rows, "-q", "it-helpdesk")["items"]]
     undated = [shown(desk, ticket).get("imported_undated") for ticket in items]
     assert undated == [None, ["closed"], ["created"]]
+    assert shown(desk, items[2])["created"] == "2026-10-07T09:00:00Z", "at its first dated event, not the import's"
     assert shown(desk, items[1])["timings"]["resolution_seconds"] is None
     assert "how long it took is not known" in desk.run("show", items[1]).stdout
     assert shown(desk, items[0])["timings"]["resolution_seconds"] == 24 * 3600

@@ -311,6 +311,13 @@ def test_sync_refuses_uncommitted_work(team) -> None:  # type: ignore[no-untyped
     path = bob.path / "tickets" / f"{ticket}.md"
     path.write_text(path.read_text() + "hand edit\n")
     assert "has uncommitted changes" in bob.run("sync", ok=False)
+    bob.git("checkout", "--", ".")
+    (bob.path / "NOTES.md").write_text("team notes\n")
+    bob.git("add", "NOTES.md")
+    bob.git("commit", "-qm", "notes", "--no-verify")
+    bob.git("mv", "NOTES.md", "TEAM.md")
+    said = bob.run("sync", ok=False)
+    assert "TEAM.md has uncommitted changes (commit" in said, "a rename is one change, not two"
 
 
 # --- plain Git, without the driver ----------------------------------------------------------

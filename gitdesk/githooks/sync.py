@@ -73,7 +73,16 @@ def _upstream(repo: git.Repo) -> tuple[str, str, str]:
 
 def _tracked_changes(repo: git.Repo) -> list[str]:
     out = git.run(repo, "status", "--porcelain", "-z", "--untracked-files=no")
-    return [record[3:].decode("utf-8", "replace") for record in out.split(b"\0") if len(record) > 3]
+    fields, found = out.split(b"\0"), []
+    index = 0
+    while index < len(fields):
+        record = fields[index]
+        if len(record) > 3:
+            found.append(record[3:].decode("utf-8", "replace"))
+            if b"R" in record[:2] or b"C" in record[:2]:
+                index += 1  # a rename's or copy's second field is the path it came from, not a change
+        index += 1
+    return found
 
 
 def refuse_uncommitted(repo: git.Repo, then: str) -> None:

@@ -253,9 +253,13 @@ class _Builder:
             if what == "closed" and when is not None and record.created is not None and when < record.created:
                 raise ValidationError(f"closed {clock.format_utc(when)} is before it was created "
                                       f"({clock.format_utc(record.created)})", hint="correct the date in the source")
-        created = record.created or self.now
+        # Without a creation date, the first date the source gives (a comment's, its closing):
+        # a row closed on 5 November belongs to November's figures, not to the import's day.
+        dated = [when for when in (record.closed, *(comment.at for comment in record.comments)) if when is not None]
+        created = record.created or min(dated, default=self.now)
         if record.created is None:
-            record.notes.append("no creation date in the source: created now")
+            record.notes.append("no creation date in the source: created "
+                                + ("at its first dated event" if dated else "now"))
         requester_actor = Actor(self.actor.id, self.actor.person, self.actor.email)
         ticket = actions.new_ticket(desk, self._spec(record), requester_actor, created, self.taken,
                                     None)  # a queue's round-robin would credit someone with old work
