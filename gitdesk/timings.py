@@ -106,8 +106,9 @@ class Measure:
     # what stops it came later (an urgent ticket at 16:00 on Friday, answered on Monday), or it
     # passed it in an earlier queue or priority than the one it is measured by now.
     late: bool = False
-    # False when it started or stopped at a date an import guessed (its source had none): it is
-    # counted where it stopped, but its time is in no median and its target is not judged.
+    # False when it started or stopped at a date nobody knows (an import's source had none, or the
+    # ticket's first commit has it already finished): it counts where it stopped, but its time is
+    # in no median and its target is not judged.
     known: bool = True
 
     @property
@@ -138,7 +139,7 @@ class Resolution:
 
     @property
     def timed(self) -> int | None:
-        """Its seconds, rounded; None when a date it ran from or to was guessed by an import."""
+        """Its seconds, rounded; None when a date it ran from or to is not known (``Measure.known``)."""
         return round(self.measure.seconds) if self.measure.known else None
 
 
