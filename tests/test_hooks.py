@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -723,11 +724,13 @@ def test_hooks_installed_by_another_path_to_the_same_python_are_installed(desk: 
     other = tmp_path / "bin" / "python-other"
     other.parent.mkdir()
     other.symlink_to(sys.executable)
+    # Outside the venv's bin/, the same interpreter finds the venv's packages only when told.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), sysconfig.get_paths()["purelib"]])}
     said = subprocess.run([str(other), "-m", "gitdesk", "hooks", "status", "--desk", str(desk.path)],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, env=env)
     assert said.returncode == 0 and "outdated" not in said.stdout, said.stdout + said.stderr
     (desk.path / ".git" / "hooks" / "pre-commit").write_text(
         (desk.path / ".git" / "hooks" / "pre-commit").read_text().replace(sys.executable, "/nowhere/python"))
     gone = subprocess.run([str(other), "-m", "gitdesk", "hooks", "status", "--desk", str(desk.path)],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, env=env)
     assert gone.returncode == 1 and "pre-commit: outdated" in gone.stdout, "a hook whose Python is gone is not fine"
