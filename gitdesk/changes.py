@@ -104,8 +104,8 @@ def mailed_removed(old: Ticket, new: Ticket, listing: Callable[[Sequence[str]], 
         found.append(ValidationError(
             f"the change removes {entry.author}'s {entry.kind} of {format_utc(entry.at)}, which {where} to the "
             "requester", path=path, hint="put it back: an editor's copy older than the file drops what was added "
-                                         "since (reload the file); to take back an unsent one, git rm its outbox "
-                                         "file too"))
+                                         "since, so reload the file; to take back an unsent one, git rm its "
+                                         "outbox file too"))
     return found
 
 
