@@ -23,16 +23,12 @@ class _Text(html.parser.HTMLParser):
         self.lists: list[int | None] = []  # open lists, innermost last: an <ol>'s item count, None for <ul>
         self.cells = 0  # cells so far in the table row: "PC | LT-0042", not "PCLT-0042"
         self.pre = 0  # inside <pre>: a pasted log or stack trace keeps its lines and indentation
-        # Each open cell, innermost last: where its text starts in parts, and whether it holds
-        # lines of its own (rows of a table inside it, list items, a <pre>) that must stay lines.
-        self.open_cells: list[list[int | bool]] = []
+        self.open_cells: list[int] = []  # where each open cell's text starts in parts, innermost last
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _SKIP:
             self.skipping += 1
         elif tag == "li":
-            for cell in self.open_cells:
-                cell[1] = True
             if self.lists and self.lists[-1] is not None:
                 self.lists[-1] += 1
                 self.parts.append(f"\n{self.lists[-1]}. ")
@@ -41,11 +37,8 @@ class _Text(html.parser.HTMLParser):
         elif tag in ("td", "th"):
             self.parts.append(" | " if self.cells else "")
             self.cells += 1
-            self.open_cells.append([len(self.parts), False])
+            self.open_cells.append(len(self.parts))
         elif tag in _BLOCKS:
-            if tag in _STRUCTURE:
-                for cell in self.open_cells:
-                    cell[1] = True
             if tag == "pre":
                 self.pre += 1
             if tag in ("ol", "ul"):
@@ -69,9 +62,7 @@ class _Text(html.parser.HTMLParser):
             self.pre = max(0, self.pre - 1)
             self.parts.append("\n")
         elif tag in ("td", "th") and self.open_cells:
-            start, structured = self.open_cells.pop()
-            if not structured:
-                self._close_cell(int(start))
+            self._close_cell(self.open_cells.pop())
         elif tag in ("p", "div", "h1", "h2", "h3", "table", "blockquote", "ul", "ol"):
             if tag in ("ul", "ol") and self.lists:
                 self.lists.pop()
@@ -80,8 +71,8 @@ class _Text(html.parser.HTMLParser):
     def _close_cell(self, start: int) -> None:
         """A cell of one short line, on its row's line: Outlook writes each cell's text in a
         <p class=MsoNormal>, Gmail in a <div>, which read as "Asset / | / LT-0042" on lines of
-        their own. A cell of several lines (an address, Outlook's list paragraphs, a layout's
-        column) keeps them."""
+        their own. A cell of several lines (an address, a list, rows of a table in it, a log, a
+        layout's column) keeps them."""
         text = "".join(self.parts[start:])
         words = " ".join(text.split())
         if len(words) <= CELL_ON_A_LINE and sum(1 for line in text.split("\n") if line.strip()) <= 1:
@@ -97,7 +88,6 @@ class _Text(html.parser.HTMLParser):
         self.parts.append(text)
 
 
-_STRUCTURE = frozenset({"tr", "table", "pre", "ul", "ol", "blockquote", "hr"})  # lines a cell keeps
 CELL_ON_A_LINE = 100  # characters of a table cell's text that are one value, put on one line
 _KEPT = "\ue000"  # a space of a <pre> block, until each line has been trimmed
 MAX_HTML = 2 * 1024 * 1024  # html.parser is slow on some malformed input; no real mail's text is this long
