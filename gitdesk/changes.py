@@ -14,7 +14,7 @@ from typing import Any
 from gitdesk.clock import format_utc
 from gitdesk.errors import ValidationError
 from gitdesk.model import QUESTION, REPLY, Entry, Ticket
-from gitdesk.paths import OUTBOX, SENT
+from gitdesk.paths import OUTBOX, SENT, stamped
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +96,7 @@ def mailed_removed(old: Ticket, new: Ticket, listing: Callable[[Sequence[str]], 
     mails = [name for name in listing([outbox, f"{prefix}{SENT}/"]) if name.endswith(".eml")]
     found = []
     for entry in removed:
-        start = f"{entry.at:%Y%m%dT%H%M%SZ}-{old.id}-"
+        start = stamped(entry.at, old.id)
         mail = next((name for name in mails if name.rsplit("/", 1)[-1].startswith(start)), None)
         if mail is None:
             continue

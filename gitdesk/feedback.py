@@ -17,6 +17,7 @@ from pathlib import Path
 from gitdesk import clock, frontmatter, workflow
 from gitdesk.desk import Actor, Desk
 from gitdesk.errors import GitdeskError, ValidationError
+from gitdesk.paths import stamped
 from gitdesk.text import clean_line
 
 FEEDBACK = "feedback"
@@ -62,7 +63,7 @@ def record(ticket_id: str, score: int, comment: str | None, now: datetime, statu
     check_score(score)
     text = clean_line(comment or "")
     folder = f"{FEEDBACK}/{now.strftime('%Y-%m')}"
-    same = f"{now.strftime('%Y%m%dT%H%M%SZ')}-{ticket_id}-"
+    same = stamped(now, ticket_id)
     earlier = [path for path in pending if path.startswith(f"{folder}/{same}")]
     if root is not None and (root / folder).is_dir():
         earlier += [path.name for path in (root / folder).glob(f"{same}*.yml")]

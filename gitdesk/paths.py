@@ -9,6 +9,7 @@ its root and any symbolic link on the way, so no value can reach outside.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from gitdesk import git
@@ -19,6 +20,14 @@ OUTBOX = "outbox"  # mail waiting to be sent (gitdesk.mail.outbox)
 SENT = "sent"  # mail sent, by month
 CONFIG_PATH = ".gitdesk/config.yml"
 MAX_NAME_BYTES = 200  # per path component; file systems allow 255, and temp names add a suffix
+# How a file written for one event begins (a mail in outbox/ and sent/, a score in feedback/):
+# the moment, so that names sort by time, then whose it is: "20261201T091000Z-GD-01M…-".
+STAMP = "%Y%m%dT%H%M%SZ"
+
+
+def stamped(when: datetime, whose: str) -> str:
+    """The start of an event file's name: ``<time>-<whose>-`` (a ticket's ID, or ``digest``)."""
+    return f"{when.strftime(STAMP)}-{whose}-"
 
 
 @dataclass(frozen=True, slots=True)

@@ -139,7 +139,6 @@ def _not_mailed(repo: git.Repo, tickets: dict[str, list[Pair]] | None, mailed: s
 
 def _mailed(staged: check.Staged) -> set[str]:
     """The tickets a staged message added to outbox/ is for (named ``<stamp>-<ID>-<hex>.eml``)."""
-
     found = set()
     for prefix in staged.prefixes:
         for change in git.parse_raw(git.raw_under(staged.raw[prefix], f"{prefix}{OUTBOX}/")):

@@ -32,7 +32,7 @@ from gitdesk.mail.compose import audience as compose_audience
 from gitdesk.mail.message import thread_ids, with_thread_id
 from gitdesk.mail.outbox import outbox_path
 from gitdesk.model import ESCALATION, QUESTION, REJECTION, REOPEN, REPLY, Config, Ticket
-from gitdesk.paths import OUTBOX
+from gitdesk.paths import OUTBOX, STAMP
 from gitdesk.text import address_key, clean_line
 
 FEEDBACK_TAG = "[feedback]"  # in the subject of older feedback requests: an answer with a score is feedback
@@ -317,7 +317,7 @@ def recent_acknowledgements(desk: Desk, since: datetime) -> dict[str, list[datet
     found: dict[str, list[datetime]] = {}
     folders = [desk.root / OUTBOX, desk.root / SENT / since.strftime("%Y-%m"),
                desk.root / SENT / datetime.now(since.tzinfo).strftime("%Y-%m")]
-    first = since.strftime("%Y%m%dT%H%M%SZ")
+    first = since.strftime(STAMP)
     for folder in dict.fromkeys(folders):
         if folder.is_symlink() or not folder.is_dir():
             continue
@@ -329,7 +329,7 @@ def recent_acknowledgements(desk: Desk, since: datetime) -> dict[str, list[datet
             if headers.get(compose.EVENT_HEADER) != "acknowledgement":
                 continue
             try:
-                at = datetime.strptime(path.name[:16], "%Y%m%dT%H%M%SZ").replace(tzinfo=since.tzinfo)
+                at = datetime.strptime(path.name[:16], STAMP).replace(tzinfo=since.tzinfo)
             except ValueError:
                 continue
             for address in recipients(headers):

@@ -24,7 +24,7 @@ from gitdesk.clock import format_utc
 from gitdesk.desk import Desk, read_regular
 from gitdesk.errors import GitdeskError, ValidationError
 from gitdesk.model import Config
-from gitdesk.paths import OUTBOX, SENT
+from gitdesk.paths import OUTBOX, SENT, STAMP, stamped
 from gitdesk.text import address_key, clean_line
 
 if TYPE_CHECKING:
@@ -489,7 +489,7 @@ def ticket_mail(desk: Desk, since: dict[str, datetime], now: datetime) -> dict[s
     if not since or (not (desk.root / SENT).is_dir() and not (desk.root / UNDELIVERABLE).is_dir()):
         return found  # a desk that has never delivered mail (it queues it for people to read): nothing known
     first = min(since.values()).strftime("%Y-%m")
-    stamps = {ticket_id: when.strftime("%Y%m%dT%H%M%SZ") for ticket_id, when in since.items()}  # as file names start
+    stamps = {ticket_id: when.strftime(STAMP) for ticket_id, when in since.items()}  # as file names start
     length = len(next(iter(stamps)))  # every ID of a desk is as long; a record may end -2.eml (_record_path)
     candidates: dict[str, list[tuple[str, str, str]]] = {}  # ID -> (queued stamp, folder, desk path)
     for kind in (OUTBOX, SENT, UNDELIVERABLE):
@@ -547,4 +547,4 @@ def outbox_path(ticket_id: str, now: datetime, message_id: str) -> str:
     """``outbox/<time>-<ID>-<6 hex>.eml``: sorted by when it was written; the hex is the
     Message-ID's own random part, so a file and its message are known by each other."""
     random = message_id.strip("<>").split("@", 1)[0].rsplit(".", 1)[-1][:6]
-    return f"{OUTBOX}/{now.strftime('%Y%m%dT%H%M%SZ')}-{ticket_id}-{random}.eml"
+    return f"{OUTBOX}/{stamped(now, ticket_id)}{random}.eml"

@@ -31,6 +31,7 @@ from gitdesk.clock import format_utc
 from gitdesk.desk import Actor, Desk
 from gitdesk.errors import GitdeskError, ValidationError
 from gitdesk.model import NOTE, RULES_AUTHOR, Config, Entry, Person, Ticket
+from gitdesk.paths import OUTBOX, stamped
 from gitdesk.rules.spec import Rule, Step, read_rules
 from gitdesk.text import address_key, clean_line, counted
 from gitdesk.timings import Change, Clocks
@@ -848,10 +849,8 @@ def _digest_seed(config: Config, rule: Rule, occurrence: datetime) -> str:
 
 
 def _digest_path(config: Config, rule: Rule, occurrence: datetime) -> str:
-    from gitdesk.paths import OUTBOX
-
     unique = hashlib.sha256(_digest_seed(config, rule, occurrence).encode()).hexdigest()[:6]
-    return f"{OUTBOX}/{occurrence.strftime('%Y%m%dT%H%M%SZ')}-digest-{rule.name}-{unique}.eml"
+    return f"{OUTBOX}/{stamped(occurrence, 'digest')}{rule.name}-{unique}.eml"
 
 
 def _digest_sent(desk: Desk, rule: Rule, occurrence: datetime) -> bool:
@@ -859,7 +858,6 @@ def _digest_sent(desk: Desk, rule: Rule, occurrence: datetime) -> bool:
     also under the seed older versions made from the moment alone."""
     from gitdesk import git
     from gitdesk.mail import outbox
-    from gitdesk.paths import OUTBOX
 
     seeds = (_digest_seed(desk.config, rule, occurrence), f"digest:{rule.name}:{format_utc(occurrence)}")
     endings = {f"-digest-{rule.name}-{hashlib.sha256(seed.encode()).hexdigest()[:6]}.eml" for seed in seeds}
