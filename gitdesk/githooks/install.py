@@ -70,16 +70,37 @@ _COMMIT_MSG_FROM_PRE_COMMIT = [
 ]
 
 
+_QUOTE = "'\"'\"'"  # a ' inside a shell's '…': close it, a quoted ', open again
+
+
+def _quoted(text: str) -> str:
+    """``text`` as one single-quoted shell word."""
+    return "'" + text.replace("'", _QUOTE) + "'"
+
+
+def _unquoted(inside: str) -> str:
+    """What ``_quoted`` wrote between its outer quotes, as it was."""
+    return inside.replace(_QUOTE, "'")
+
+
+_HOOK_PYTHON = re.compile(r"^GITDESK_PYTHON='(.*)'$", re.MULTILINE)
+
+
+def _hook_python(text: str) -> str | None:
+    """The interpreter a hook ``script`` wrote names ('' for none), or None if it names none."""
+    found = _HOOK_PYTHON.search(text)
+    return _unquoted(found.group(1)) if found else None
+
+
 def script(name: str, python: str = "") -> str:
     """The text of hook ``name``; ``python`` is the interpreter to prefer ('' for none)."""
     if name not in CLIENT_HOOKS + SERVER_HOOKS:
         raise GitdeskError(f"unknown hook {name!r}")
-    quoted = python.replace("'", "'\"'\"'")
     reads_stdin = name in STDIN_HOOKS
     lines = [
         "#!/bin/sh",
         f"{MARKER} {name}, installed by 'gitdesk hooks install'; 'gitdesk hooks uninstall' restores what was here.",
-        f"GITDESK_PYTHON='{quoted}'",
+        f"GITDESK_PYTHON={_quoted(python)}",
         'here=$(dirname "$0")',
     ]
     if reads_stdin:
@@ -161,9 +182,6 @@ def _unwritable(where: Path, error: OSError) -> GitdeskError:
                         hint="make it writable (or free some disk space), then run gitdesk hooks install again")
 
 
-_HOOK_PYTHON = re.compile(r"^GITDESK_PYTHON='(.*)'$", re.MULTILINE)
-
-
 def _runs(python: str) -> bool:
     """Whether the interpreter a hook or driver names is there to run ('' names none: fine)."""
     return not python or os.access(python, os.X_OK)
@@ -174,9 +192,9 @@ def _interpreter(command: str) -> str:
     if not command.startswith("'"):
         return ""
     end = command.find("' ", 1)
-    while end != -1 and command[end - 4:end + 1] == "'\"'\"'":  # a quote inside the path
+    while end != -1 and command[end - len(_QUOTE) + 1:end + 1] == _QUOTE:  # a quote inside the path
         end = command.find("' ", end + 1)
-    return command[1:end].replace("'\"'\"'", "'") if end != -1 else ""
+    return _unquoted(command[1:end]) if end != -1 else ""
 
 
 def status(repo: git.Repo, *, server: bool = False) -> list[HookState]:
@@ -194,8 +212,8 @@ def status(repo: git.Repo, *, server: bool = False) -> list[HookState]:
             text = path.read_text(encoding="utf-8", errors="replace")
             # Installed by another path to a Python (python3 beside python, a pipx and a venv
             # gitdesk): the same hook, if that Python is still there.
-            named = _HOOK_PYTHON.search(text)
-            written = named.group(1).replace("'\"'\"'", "'") if named else python
+            named = _hook_python(text)
+            written = python if named is None else named
             current = text in (script(name, python), script(name, written)) and _runs(written)
             state = "installed" if current else "outdated"
         states.append(HookState(name, state, legacy and state != "missing", path))
@@ -284,8 +302,8 @@ def replace_unsafe(repo: git.Repo) -> list[str]:
     unsafe = _unsafe_hooks(directory)
     try:
         for name, text in unsafe.items():  # with the interpreter it names: the same hook, made safe
-            recorded = re.search(r"^GITDESK_PYTHON='(.*)'$", text, re.MULTILINE)
-            python = recorded.group(1).replace("'\"'\"'", "'") if recorded else sys.executable
+            recorded = _hook_python(text)
+            python = sys.executable if recorded is None else recorded
             _write_executable(directory / name, script(name, python))
     except OSError as error:
         done.append(f"warning: hooks written by an older gitdesk could run code committed to the repository, "
@@ -337,18 +355,14 @@ ATTRIBUTE_LINES = (ATTRIBUTE_LINE, KB_ATTRIBUTE_LINE, DIGEST_ATTRIBUTE_LINE)
 
 def driver_command(python: str | None = None) -> str:
     """The ``merge.gitdesk.driver`` value: Git fills in the temporary files."""
-    interpreter = python or sys.executable
-    quoted = "'" + interpreter.replace("'", "'\"'\"'") + "'"
     # "--": a path is a path, even one a hostile .gitattributes names "--generated".
-    return f"{quoted} {RUN} merge-file --marker-size %L -- %O %A %B %P"
+    return f"{_quoted(python or sys.executable)} {RUN} merge-file --marker-size %L -- %O %A %B %P"
 
 
 def kb_driver_command(python: str | None = None) -> str:
     """The knowledge base's files are generated: a merge keeps ours and marks kb/ for a rebuild
     (only for files gitdesk wrote, judged by path and content; others merge line by line)."""
-    interpreter = python or sys.executable
-    quoted = "'" + interpreter.replace("'", "'\"'\"'") + "'"
-    return f"{quoted} {RUN} merge-file --generated --marker-size %L -- %O %A %B %P"
+    return f"{_quoted(python or sys.executable)} {RUN} merge-file --generated --marker-size %L -- %O %A %B %P"
 
 
 def driver_config(python: str | None = None) -> list[str]:
