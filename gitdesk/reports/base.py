@@ -248,6 +248,12 @@ def percentile90(values: Sequence[float]) -> float | None:
     return float(ordered[max(0, math.ceil(0.9 * len(ordered)) - 1)])
 
 
+def resolution_times(resolved: Iterable[tuple[Ticket, Resolution]]) -> dict[str, float]:
+    """``stat``'s samples of resolutions: each one's seconds by ``id@time`` (a ticket resolved
+    twice gives two); one whose time is not known (``Measure.known``) gives none."""
+    return {f"{ticket.id}@{done.at.isoformat()}": done.seconds for ticket, done in resolved if done.measure.known}
+
+
 def stat(samples: dict[str, float], *, day: int = 86400) -> Cell:
     """Median and 90th percentile of durations (seconds), with n and the tickets behind them.
     A sample's key is a ticket id, or ``id@time`` when a ticket gives several."""

@@ -51,8 +51,7 @@ def build(facts: base.Facts, period: base.Period) -> base.Report:
         first[measure.priority][ticket.id] = measure.seconds
     resolution: dict[str | None, dict[str, float]] = defaultdict(dict)
     for ticket, done in facts.resolved(period, active):
-        if done.measure.known:
-            resolution[done.measure.priority][f"{ticket.id}@{done.at.isoformat()}"] = done.seconds
+        resolution[done.measure.priority].update(base.resolution_times([(ticket, done)]))
     missed: dict[tuple[str | None, str], list[str]] = defaultdict(list)
     listed: list[tuple[Ticket, Measure]] = []
     decided = facts.decided(period, active)

@@ -23,6 +23,7 @@ from gitdesk.reports.base import (
     events,
     median,
     number,
+    resolution_times,
     stat,
     text,
 )
@@ -84,7 +85,7 @@ def build(facts: Facts, whole: Period, buckets: list[Period]) -> Report:
         for ticket, entry in facts.time_logged(period, active):
             logged[ticket.id] += entry.seconds
         first = {t.id: m.seconds for t, m in facts.first_responses(period, active)}
-        resolution = {f"{t.id}@{r.at.isoformat()}": r.seconds for t, r in resolved if r.measure.known}
+        resolution = resolution_times(resolved)
         decided = facts.decided(period, active)
         missed = [(t, m) for t, m in decided if m.breached]
         by_period.rows.append([
@@ -195,8 +196,7 @@ def _people(facts: Facts, whole: Period) -> dict[str, _Work]:
     for ticket, resolution in facts.resolved(whole, facts.active(whole)):
         who = facts.person(resolution.by)
         people[who].resolved.append(ticket.id)
-        if resolution.measure.known:
-            people[who].resolution_times[f"{ticket.id}@{resolution.at.isoformat()}"] = resolution.seconds
+        people[who].resolution_times.update(resolution_times([(ticket, resolution)]))
         people[who].handled.add(ticket.id)
     for ticket, measure in facts.first_responses(whole, facts.active(whole)):
         people[facts.person(measure.by)].first.append(ticket.id)
