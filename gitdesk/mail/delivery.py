@@ -203,8 +203,6 @@ def _sync(desk: Desk, upstream: Upstream, *, before: bool) -> None:
     from gitdesk.githooks import sync
 
     try:
-        if before:
-            sync.refuse_uncommitted(desk.repo, "then run gitdesk mail send again (it syncs first); nothing was sent")
         sync.sync(desk)
     except sync.SyncConflict:
         raise
@@ -685,14 +683,15 @@ def _claimed_plan(desk: Desk, upstream: Upstream | None, journal: Journal, wante
     an open connection, or None when there is nothing to do (``result`` then lists why)."""
     connection: Connection | None = None
     raced: list[str] = []  # the remote's answers to claims that lost a race
+    if upstream is not None:
+        from gitdesk.githooks import sync
+
+        # The run syncs first, and sync stops at an uncommitted edit: said for mail send, dry or not.
+        sync.refuse_uncommitted(desk.repo, "then run gitdesk mail send " + (
+            "(it syncs first); nothing would be sent until then" if dry_run else
+            "again (it syncs first); nothing was sent"))
     try:
         for _attempt in range(CLAIM_ATTEMPTS):
-            if upstream is not None and dry_run:
-                from gitdesk.githooks import sync
-
-                # The run syncs first, and sync stops at an uncommitted edit: so would the run.
-                sync.refuse_uncommitted(desk.repo, "then run gitdesk mail send (it syncs first); nothing would "
-                                                   "be sent until then")
             if upstream is not None and not dry_run:
                 _sync(desk, upstream, before=True)
             now = clock.now()
