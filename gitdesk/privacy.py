@@ -39,8 +39,12 @@ _PHONE = re.compile(
     rf"(?:{_GAP}\d{{2,8}}){{1,6}})"  # groups
     r"(?:-\d{1,5}(?!\d))?(?![\w/-]|\.\w)")  # an extension (-0), then no more of a word
 _NORTH_AMERICAN = re.compile(r"(?:1[ .-])?\d{3}[ .-]\d{3}[ .-]\d{4}")
-_SAID = re.compile(r"(?i)(?:\b(?:tel|phone|fon|mobile?|mob|handy|cell|call|ruf|fax)\b|☎|📞|电话|電話|手机|手機|携帯|"
-                   r"传真|傳真)(?:\W+\w{1,4}){0,2}\W{0,4}$")
+# The word, then up to three short ones or words for "number" ("Phone number:", "My mobile
+# number is", "Telefon komórkowy:"), in the 40 characters before it; "the cell count" is not one.
+_SAID = re.compile(r"(?i)(?:\b(?:t[eé]l(?:[eé](?:phone|fon\w{0,6}))?|(?:cell|smart|tele)?phone|fon|mobile?|"
+                   r"mobil\w{0,6}|mob|handy\w{0,6}|cell(?:ular)?|call|ruf\w{0,6}|fax)\b|☎|📞|"
+                   r"(?:电话|電話|手机|手機|携帯|传真|傳真|致电|致電)\w{0,4})"
+                   r"(?:\W+(?:\w{1,4}|numb?er\w{0,2}|nummer|num[eéú]ro|telefon\w{0,3}|kom[oó]rkow\w{1,2})){0,3}\W{0,4}$")
 # A date with a four-digit year, or a time range, inside the run: a log's time stamp or office
 # hours, not a number to call. What stands before or after it is judged on its own.
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,2}[./]\d{1,2}[./]\d{4}|\d{1,2}[.:]\d{2}\s*-\s*\d{1,2}[.:]\d{2}")
@@ -99,7 +103,7 @@ def _private(text: str) -> str:
             return _phones(found[:date.start()]) + date.group(0) + _phones(found[date.end():])
         if sum(char.isdigit() for char in found) < 7:
             return found
-        said = _SAID.search(match.string, max(0, match.start() - 24), match.start())
+        said = _SAID.search(match.string, max(0, match.start() - 40), match.start())
         if found[0] in "+(0" or _NORTH_AMERICAN.fullmatch(found) or said:
             return "[phone removed]"
         return found

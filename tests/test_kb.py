@@ -281,6 +281,10 @@ def test_phone_numbers_and_opted_out_categories_stay_out(desk: Desk) -> None:
     "555.123.4567", "0171.123.4567", "+49\u00a030\u00a01234567", "2025-03-12 030 1234567", "T.+49 30 1234567",
     "Tel. 030 - 123 45 67", "Tel: 912 345 678", "call me on 22 123 45 67",
     "电话：138 1234 5678", "手机 138-1234-5678", "+49 (0) 30 / 123 456-0", "1-800-555-0199",
+    # labels of a word or three, as people write them
+    "Telephone: 912 345 678", "Phone number: 912 345 678", "my phone number is 912 345 679", "Telefon: 512 345 678",
+    "Mobile number: 7700 900123", "numer telefonu: 512 345 678", "Téléphone : 612 345 678", "Rufnummer 512 345 678",
+    "请致电：138 1234 5678", "手机号：138 1234 5678", "電話番号: 090 1234 5678",
     # character references render as the characters they name
     "victim@ex&#97;mple.com", "&#118;&#105;&#99;@example.com", "victim@&#x65;xample.com", "+1&#x20;555&#x20;123&#x20;4567",
     "Tel&nbsp;030&nbsp;1234567"])
@@ -518,6 +522,23 @@ def test_symptoms_leave_out_the_mails_greeting_and_signature(desk: Desk) -> None
     (article,) = [text for path, text in kb_files(desk).items() if made.lower() in path]
     symptoms = article.split("## Symptoms", 1)[1].split("## Resolution", 1)[0].strip()
     assert symptoms == "Outlook asks for my password every hour since Monday.", "people's names are not the problem"
+
+
+@pytest.mark.parametrize(("description", "symptoms"), [
+    ("お疲れ様です。\n\nホテルからVPNに接続すると5分で切れます。\n\nよろしくお願いします。\n佐藤\n",
+     "ホテルからVPNに接続すると5分で切れます。"),
+    ("您好，\n\n打印机无法连接到网络。\n\n谢谢\n李伟\n", "打印机无法连接到网络。"),
+    ("Dzień dobry,\n\nskaner nie zapisuje do folderu.\n\nZ poważaniem\nEwa Nowak\n", "skaner nie zapisuje do folderu."),
+    ("Sehr geehrte Damen und Herren,\n\nder Drucker druckt nicht.\n\nMit besten Grüßen\nJan Maier\n",
+     "der Drucker druckt nicht."),
+    ("Buongiorno,\n\nla stampante non stampa.\n\nCordiali saluti\nLuca\n", "la stampante non stampa."),
+    ("Hej,\n\nskrivaren skriver inte.\n\nMed vänliga hälsningar\nAnna\n", "skrivaren skriver inte."),
+    ("Здравствуйте,\n\nпринтер не печатает.\n\nС уважением,\nИван\n", "принтер не печатает."),
+])
+def test_symptoms_leave_out_greetings_and_sign_offs_in_other_languages(description: str, symptoms: str) -> None:
+    from gitdesk.knowledge.kb import without_salutations
+
+    assert without_salutations(description) == symptoms
 
 
 @pytest.mark.parametrize(("description", "symptoms"), [

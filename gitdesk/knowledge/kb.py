@@ -95,7 +95,14 @@ _LOG_LINE = re.compile(r"\b(FATAL|ERROR|WARN(ING)?|INFO|DEBUG|Traceback|exit (co
 _SIGN_OFF = re.compile(r"^\s*(--\s*|(many |thanks and )?thanks?( you)?( (a lot|so much|in advance))?|"
                        r"(best|kind|warm)?\s*regards|best( wishes)?|cheers|sincerely|"
                        r"(viele|liebe|beste) gr(ü|ue)(ß|ss)e|mit freundlichen gr(ü|ue)(ß|ss)en|merci|cordialement|"
-                       r"saluti|un saludo|pozdrawiam)[\s,.!]*$", re.IGNORECASE)
+                       r"saluti|un saludo|pozdrawiam|"
+                       r"mit (besten|freundlichen|herzlichen) gr(ü|ue)(ß|ss)en|(liebe |viele |beste )?gr(ü|ue)(ß|ss)e|"
+                       r"gru(ß|ss)|bien (à vous|cordialement)|salutations|(cordiali|distinti) saluti|"
+                       r"saludos( cordiales)?|atentamente|atenciosamente|obrigad[oa]|abra[çc]os|"
+                       r"met vriendelijke groet(en)?|groet(jes|en)|med vänliga? hälsningar?|hälsningar|mvh|"
+                       r"z poważaniem|dziękuję|dzięki|с уважением|спасибо|"
+                       r"よろしくお願い(します|いたします|致します)|宜しくお願い(します|いたします)|谢谢|謝謝|感谢|感謝|此致敬礼)"
+                       r"[\s,.!，。！]*$", re.IGNORECASE)
 SIGNATURE_LINES = 6  # a sign-off this close to the end starts a signature: name, title, phone…
 
 
