@@ -210,6 +210,15 @@ def test_kb_search_finds_articles_not_internal_notes(desk: Desk, desk_with_answe
         "nothing found is said, as search says it, with where the same problem in other words is found"
 
 
+def test_kb_search_finds_what_gitdesk_search_finds_with_or_without_accents(desk: Desk) -> None:
+    made = desk.new("Café machine shows error E42", "-q", "it-helpdesk", "-c", "facilities")
+    desk.run("resolve", made, "--note", "Descaled the café machine.")
+    for words in ("cafe", "café", "CAFE"):
+        assert [hit["tickets"] for hit in json.loads(desk.run("kb", "search", words, "--format", "json").stdout)
+                ["articles"]] == [[made]], words
+        assert made in desk.run("search", words).stdout, words
+
+
 def test_two_branches_that_resolve_tickets_merge_without_kb_conflicts(tmp_path: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     desk = make_desk(tmp_path / "desk", monkeypatch)

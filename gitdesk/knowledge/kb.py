@@ -1031,6 +1031,7 @@ def search(desk: Desk, text: str, limit: int = 20) -> list[KbHit]:
     resolution), of the tickets that have one; best first, one hit per article."""
     from gitdesk import listing
     from gitdesk.knowledge import search as ticket_search
+    from gitdesk.knowledge.meaning import fold
 
     articles = {ticket.id: article for article in collect(desk) for ticket in article.tickets}
     hits = ticket_search.search(desk, text, listing.Filters(statuses=RESOLVED), limit=limit * 3,
@@ -1039,12 +1040,13 @@ def search(desk: Desk, text: str, limit: int = 20) -> list[KbHit]:
     seen: set[str] = set()
     # What a hit must show in its article: the words searched for. The index holds every
     # ticket's whole text (a duplicate's, a greeting and signature the article leaves out).
-    words = [word.casefold() for word in re.findall(r"\w+", text) if word not in ("AND", "OR", "NOT", "NEAR")]
+    # Without accents, as the index matches them: "cafe" finds "Café".
+    words = [fold(word) for word in re.findall(r"\w+", text) if word not in ("AND", "OR", "NOT", "NEAR")]
     for hit in hits:
         article = articles.get(hit.ticket.id)
         if article is None or article.path in seen or hit.ticket.id != article.root.id:
             continue
-        shown = f"{article.title}\n{article.symptoms}\n{article.resolution}".casefold()
+        shown = fold(f"{article.title}\n{article.symptoms}\n{article.resolution}")
         if not all(word in shown for word in words):
             continue
         seen.add(article.path)
