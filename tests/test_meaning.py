@@ -370,6 +370,8 @@ def test_show_of_an_open_ticket_lists_what_solved_problems_like_it(desk: Desk, s
     assert first["id"] == solved["printer"] and first["article"].startswith("kb/hardware/")
     assert record["solved_before_layer"] == "desk" and record["solved_before_threshold"] == pytest.approx(search.DESK_FUSION.threshold)
     assert solved["heating"] not in out, "only what is similar enough"
+    assert json.loads(desk.run("show", later, "--as", "bob", "--format", "json").stdout)["solved_before"] == \
+        record["solved_before"], "an agent reading as themself sees what worked too"
     assert json.loads(desk.run("show", solved["printer"], "--format", "json").stdout)["solved_before"] == [], \
         "a solved ticket needs no suggestions"
 
