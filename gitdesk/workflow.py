@@ -16,6 +16,7 @@ from gitdesk.errors import GitdeskError, TransitionError, ValidationError
 from gitdesk.ids import id_pattern
 from gitdesk.model import (
     ENTRY_KINDS,
+    IMPORTED_ACTOR,
     IMPORTED_FROM,
     IMPORTED_UNDATED,
     MAIL_SYSTEM,
@@ -252,7 +253,8 @@ def change_findings(config: Config, old: Ticket | None, new: Ticket, path: str |
                 problems.append(ValidationError(f"the time at {format_utc(entry.at)}: {error.message}", path=path,
                                                 hint="write it like 45m, 1h30m or 8h after '— time'"))
         if not (entry.author in config.people or entry.author in (RULES_AUTHOR, MAIL_SYSTEM)
-                or is_email(entry.author, local=config.mail.local_senders)):
+                or is_email(entry.author, local=config.mail.local_senders)
+                or (entry.author == IMPORTED_ACTOR and new.extra.get(IMPORTED_FROM) is not None)):
             problems.append(ValidationError(
                 f"unknown author {entry.author!r} of the {entry.kind} at {format_utc(entry.at)}", path=path,
                 hint="write a handle listed under people:, or the writer's email address"))

@@ -173,15 +173,19 @@ def test_imported_resolutions_are_credited_to_who_worked_them_not_to_who_importe
     """Dana runs the import: the workload by person must not show her resolving a year of
     someone else's tickets (a manager quotes it when asking for staff)."""
     rows = tmp_path / "closed.csv"
-    rows.write_text("ID,Subject,State,Assigned to,E-mail,Created at,Closed at\n"
-                    "1,Printer,Closed,bob,x@example.com,2026-10-05T09:00:00Z,2026-10-06T09:00:00Z\n"
-                    "2,VPN,Closed,,y@example.com,2026-10-05T09:00:00Z,2026-10-07T09:00:00Z\n", encoding="utf-8")
+    rows.write_text("ID,Subject,State,Assigned to,E-mail,Created at,Closed at,Notes\n"
+                    "1,Printer,Closed,bob,x@example.com,2026-10-05T09:00:00Z,2026-10-06T09:00:00Z,Called back\n"
+                    "2,VPN,Closed,,y@example.com,2026-10-05T09:00:00Z,2026-10-07T09:00:00Z,Logs checked\n",
+                    encoding="utf-8")
     imported(desk, "csv", rows, "-q", "it-helpdesk")
     report = json.loads(desk.run("report", "workload", "--since", "2026-10-01", "--until", "2026-10-31",
                                  "--format", "json").stdout)
     (people,) = [section for section in report["sections"] if section["key"] == "by_person"]
     resolved = {row["person"]["value"]: (row["team"]["value"], row["resolved"]["value"]) for row in people["rows"]}
     assert resolved == {"bob": ("it", 1), "(imported)": ("(imported)", 1)}, resolved
+    assert not any(row["entries_written"]["value"] for row in people["rows"]), \
+        "a Notes column names no writer: nobody is credited with writing it, least of all who imported"
+    assert desk.run("check").exit_code == 0
     log = json.loads(desk.run("log", "--format", "json").stdout)["entries"]
     assert {entry["who"] for entry in log if entry["action"] == "import" and "created (open)" in entry["changes"]} \
         == {"alice"}, "the creation is the import's, as the commit's author says"

@@ -168,14 +168,15 @@ class _Builder:
             person.handle.casefold(), " ".join((person.name or "").split()).casefold())]
 
     def _author(self, who: str | None) -> str:
-        """An entry author: a person's handle, else an email."""
+        """An entry author: a person's handle, else an email, else nobody the desk knows (never
+        whoever runs the import: the workload would credit them with every imported comment)."""
         if who:
             person = self._person(who)
             if person is not None:
                 return person.handle
             if workflow.is_email(who):
                 return who
-        return self.actor.id
+        return IMPORTED_ACTOR
 
     def _requester(self, record: Record) -> tuple[str, str | None]:
         """The requester's address or handle, and the name a ``Name <address>`` gave (the way
@@ -296,8 +297,8 @@ class _Builder:
         for at, _, comment in sorted(events, key=lambda event: (event[0], event[1])):
             if comment is not None:
                 text = ticketfile.escape_text(comment.text.replace("\r\n", "\n")) or "(empty comment)"
-                # Nobody is named as its author (a CSV's Notes column): an internal note by whoever
-                # imports, not a public reply by them at creation, which would be a first response.
+                # Nobody is named as its author (a CSV's Notes column): an internal note, not a public
+                # reply at creation, which would be a first response.
                 kind = REPLY if comment.author else NOTE
                 ticket = replace(ticket, entries=(*ticket.entries, Entry(at, self._author(comment.author), kind, text)))
                 history.append((at, ticket, f"import {ticket.id}: a comment"))
