@@ -1158,7 +1158,7 @@ def close_as_duplicate(desk: Desk, typed_id: str, of: str, actor: Actor, text: s
             # Written to another requester, it may name them ("Lena (0171 1234567) confirmed it"):
             # this one reads it as the knowledge base shows it.
             solved = other.ticket.resolution or ""
-            solved = solved if same and not copied else privacy.without_private(solved)
+            solved = solved if same and not copied else privacy.without_private(solved, privacy.desks_own(desk.config))
             answer = f"{lead}\n\n{solved}"
         else:
             # Promise only what will happen: nobody works a ticket closed for want of an answer, and

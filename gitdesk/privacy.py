@@ -5,7 +5,11 @@ requester's ticket to another all use it, so what counts as an address is decide
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gitdesk.model import Config
 
 # An address however it is spelt in Markdown or HTML: "bob\@example.com" and
 # "dave&#64;example&#46;com" render as addresses on a Git host and in a browser.
@@ -84,18 +88,29 @@ def without_addresses(text: str) -> str:
     return _addresses(_revealed(text, _addresses))
 
 
-def _addresses(text: str) -> str:
+def _addresses(text: str, kept: Collection[str] = ()) -> str:
     if not _AT_SIGN.search(text):  # the pattern is slow on long text without one: it tries each word
         return text
-    return _EMAIL.sub("[email removed]", text)
+    return _EMAIL.sub(lambda match: match.group(0) if match.group(0).lower() in kept else "[email removed]", text)
 
 
-def without_private(text: str) -> str:
-    """``text`` without addresses and without phone numbers (seven digits or more, not a date)."""
-    return _private(_revealed(text, _private))
+def without_private(text: str, kept: Collection[str] = ()) -> str:
+    """``text`` without addresses and without phone numbers (seven digits or more, not a date);
+    ``kept``: addresses that stay, lower case (the desk's own, in mail to its requesters)."""
+    def private(part: str) -> str:
+        return _private(part, kept)
+
+    return private(_revealed(text, private))
 
 
-def _private(text: str) -> str:
+def desks_own(config: Config) -> frozenset[str]:
+    """The addresses a requester may read in another's answer: the desk's own and its agents'."""
+    own = [config.mail.address, *(person.email for handle, person in config.people.items()
+                                   if config.is_agent(handle))]
+    return frozenset(address.lower() for address in own if address)
+
+
+def _private(text: str, kept: Collection[str] = ()) -> str:
     def phone(match: re.Match[str]) -> str:
         found = match.group(0)
         date = _DATE.search(found)
@@ -111,4 +126,4 @@ def _private(text: str) -> str:
     def _phones(part: str) -> str:
         return _PHONE.sub(phone, part)
 
-    return _phones(_addresses(text))
+    return _phones(_addresses(text, kept))

@@ -123,6 +123,12 @@ class Mailer:
                     else "add an email for them under people: in .gitdesk/config.yml")
             return []
         text = (new.resolution or "") if event == "resolution" or verb == "duplicate" else _added_text(old, new, kind)
+        if verb == "duplicate" and event == "resolution":
+            # The answer came from another ticket: no satisfaction question (the reports leave a
+            # duplicate's score out), said as the mail to a duplicate that waited for it says it.
+            event = "reply"
+            greeting = templates.values(new, config)["greeting"]
+            text = f"{greeting}\n\n{text.strip()}\n\n{waiting.still_wrong(new)}"
         found = compose.addressed(new, to, audience)
         if found is None:
             return []

@@ -43,7 +43,7 @@ def tell(desk: Desk, verb: str, new: Ticket, actor: Actor, now: datetime, send: 
         except GitdeskError:
             return None
     # Written to the holder's requester, it may name them: others read it as the knowledge base shows it.
-    answer = privacy.without_private((holder.resolution or "").strip())
+    answer = privacy.without_private((holder.resolution or "").strip(), privacy.desks_own(config))
     if not answer:
         return None
     if send is False:
@@ -56,12 +56,6 @@ def tell(desk: Desk, verb: str, new: Ticket, actor: Actor, now: datetime, send: 
     said = (templates.wrap_prose(f"the problem you reported is solved: it was the same as {holder.id}.")
             + f"\n\n{answer}\n\n")  # the resolution stays as its writer typed it
 
-    def again(waiting_ticket: Ticket) -> str:  # a closed one is not reopened by mail: a follow-up starts
-        then = "we take it up again as a new request" if waiting_ticket.status == workflow.CLOSED else \
-            "your request opens again"
-        return templates.wrap_prose(f"If it still goes wrong for you, reply to this mail and say what happens: "
-                                    f"{then}.")
-
     for ticket_id in waiting:
         loaded = _waiting_duplicate(desk, ticket_id, new.id)
         if loaded is None or loaded.path == desk.path_of(holder.id):
@@ -72,7 +66,7 @@ def tell(desk: Desk, verb: str, new: Ticket, actor: Actor, now: datetime, send: 
             notes.append(f"{ticket_id} has uncommitted changes: not told yet")
             continue
         greeting = templates.values(loaded.ticket, config)["greeting"]  # the desk's words greet
-        text = f"{greeting}\n\n{said}{again(loaded.ticket)}"
+        text = f"{greeting}\n\n{said}{still_wrong(loaded.ticket)}"
         letter = _told(desk, loaded.ticket, text, None if seed else actor, send)
         if letter is None:
             notes.append(f"{ticket_id}: the desk does not mail its requester: not told")
@@ -97,6 +91,13 @@ def tell(desk: Desk, verb: str, new: Ticket, actor: Actor, now: datetime, send: 
         notes.append(f"mail to {', '.join((letter.to, *letter.cc))} queued in {path} (told on {ticket_id})")
         also.append((loaded, told))
     return Mail(with_waiting(new, kept), files, tuple(notes), tuple(ids), tuple(also))
+
+
+def still_wrong(ticket: Ticket) -> str:
+    """What a requester told the answer on their duplicate does if it still goes wrong: a
+    closed ticket is not reopened by mail, a follow-up starts."""
+    then = "we take it up again as a new request" if ticket.status == workflow.CLOSED else "your request opens again"
+    return templates.wrap_prose(f"If it still goes wrong for you, reply to this mail and say what happens: {then}.")
 
 
 def _told(desk: Desk, duplicate: Ticket, text: str, actor: Actor | None, send: bool | None) -> compose.Letter | None:
