@@ -518,6 +518,8 @@ def test_duplicate_closes_links_and_tells_the_requester_where_the_answer_is(desk
         "no score is asked (the reports leave a duplicate's out); what to do if it still goes wrong is said"
     assert "first response: none: its resolution was the first answer" in desk.run("show", again).output, \
         "not 'none yet' on a ticket that will never get one"
+    assert f"duplicates:     {again}\n" in desk.run("show", first).output, "the original names what repeated it"
+    assert json.loads(desk.run("show", first, "--format", "json").stdout)["duplicates"] == [again]
     desk.run("kb", "build")
     article = next((desk.path / "kb").rglob(f"*{first.lower()}*.md")).read_text()
     assert "**Reported:** 2 times" in article, "the duplicate counts in the article"

@@ -42,6 +42,7 @@ CREATE TABLE IF NOT EXISTS tickets (
 );
 CREATE INDEX IF NOT EXISTS tickets_by_status ON tickets (status);
 CREATE INDEX IF NOT EXISTS tickets_with_problem ON tickets (name) WHERE problem IS NOT NULL;
+CREATE INDEX IF NOT EXISTS tickets_by_duplicate_of ON tickets (json_extract(front, '$.duplicate_of'));
 CREATE TABLE IF NOT EXISTS texts (
     rowid INTEGER PRIMARY KEY, name TEXT, title TEXT, description TEXT, conversation TEXT, notes TEXT,
     resolution TEXT
@@ -578,6 +579,18 @@ def ids_with_field(connection: sqlite3.Connection, name: str) -> list[str]:
     return [row[0] for row in connection.execute(
         "SELECT id FROM tickets WHERE problem IS NULL AND id IS NOT NULL AND json_extract(front, ?) IS NOT NULL "
         "ORDER BY id", (f'$."{name}"',))]
+
+
+def duplicates_of(desk: Desk, ticket_id: str) -> list[str] | None:
+    """The tickets whose ``duplicate_of`` names ``ticket_id``, from the index as the last command
+    left it (``show`` stays instant: no look at every file; the verbs and hooks keep it up to
+    date); None when the index was never built."""
+    with db.connect(desk) as connection:
+        if not db.get_meta(connection, "index_refreshed_ns"):
+            return None
+        return [row[0] for row in connection.execute(
+            "SELECT id FROM tickets WHERE json_extract(front, '$.duplicate_of') = ? AND problem IS NULL "
+            "AND id IS NOT NULL ORDER BY id", (ticket_id,))]
 
 
 def all_ids(connection: sqlite3.Connection) -> list[str]:

@@ -239,7 +239,7 @@ def show(session: Session, ticket_id: str, fmt: str) -> None:
       gitdesk show GD-01JD8X4K
     """
     from gitdesk import clock, workflow
-    from gitdesk.cache import history
+    from gitdesk.cache import history, index
     from gitdesk.render import views
 
     desk = session.desk
@@ -254,7 +254,7 @@ def show(session: Session, ticket_id: str, fmt: str) -> None:
 
         solved = finding.solved_before(desk, ticket)
         articles = {item.ticket.id: kb.article_of(desk, item.ticket.id) for item in (solved.found if solved else [])}
-    views.ticket_detail(ticket, now, fmt, derived, solved, articles)
+    views.ticket_detail(ticket, now, fmt, derived, solved, articles, index.duplicates_of(desk, ticket.id))
 
 
 def _merged(original: str, edited: str, current: str, path: str) -> tuple[str, tuple[str, ...]]:

@@ -173,10 +173,12 @@ _KINDS = {
 _PLUMBING = frozenset({"message_ids"})
 
 
-def ticket_facts(ticket: Ticket, now: datetime, shown: Callable[[str], Any]) -> list[tuple[str, Any]]:
+def ticket_facts(ticket: Ticket, now: datetime, shown: Callable[[str], Any],
+                 duplicates: Sequence[str] = ()) -> list[tuple[str, Any]]:
     """A ticket's fields as ``show`` and the web desk list them, each extra field's value made
     ``shown`` (a table cell, a page's text): the requester with the name mail knows them by,
-    not the plumbing (the mail thread, the duplicates' bookkeeping, a name already shown)."""
+    not the plumbing (the mail thread, the duplicates' bookkeeping, a name already shown).
+    ``duplicates``: the tickets closed as duplicates of this one."""
     ago = format_age((now - ticket.created).total_seconds())
     known_name = templates.name_to_greet(ticket.extra.get(REQUESTER_NAME))
     facts: list[tuple[str, Any]] = [
@@ -186,23 +188,28 @@ def ticket_facts(ticket: Ticket, now: datetime, shown: Callable[[str], Any]) -> 
         ("category", ticket.category), ("asset", ticket.asset),
         ("labels", ", ".join(ticket.labels) or None), ("duplicate of", ticket.duplicate_of),
         ("related", ", ".join(ticket.related) or None),
-        ("duplicates", _waiting(ticket)),
+        ("duplicates", _duplicates(ticket, duplicates)),
         ("created", f"{local_time(ticket.created, zone=True)} ({'just now' if ago == 'now' else ago + ' ago'})"),
     ]
     return facts + [(key, shown(records.json_value(value))) for key, value in ticket.extra.items()
                     if key not in _PLUMBING and key != WAITING and not (key == REQUESTER_NAME and known_name)]
 
 
-def _waiting(ticket: Ticket) -> str | None:
+def _duplicates(ticket: Ticket, linked: Sequence[str]) -> str | None:
+    """Every duplicate of the ticket, and what those that wait for its answer are told."""
     value = ticket.extra.get(WAITING)
-    if not isinstance(value, list) or not value:
+    waiting = [str(item) for item in value] if isinstance(value, list) else []
+    every = list(dict.fromkeys([*linked, *waiting]))
+    if not every:
         return None
+    if not waiting:
+        return ", ".join(every)
+    said = ", ".join(every) if every == waiting else f"{', '.join(every)}; waiting: {', '.join(waiting)}"
     if ticket.status == "rejected":  # no answer will come (docs/kb.md)
-        return ", ".join(str(item) for item in value) + " (not told: answer them on their tickets)"
+        return said + " (not told: answer them on their tickets)"
     if ticket.status in ("resolved", "closed"):  # solved by a rule, a hand edit or on another clone
-        return ", ".join(str(item) for item in value) + (" (not told yet: the next gitdesk rules run tells them, "
-                                                          "unless a rule finished it unsolved)")
-    return ", ".join(str(item) for item in value) + " (told the answer when this is solved)"
+        return said + " (not told yet: the next gitdesk rules run tells them, unless a rule finished it unsolved)"
+    return said + " (told the answer when this is solved)"
 
 
 def _paint(text: str, code: str) -> str:
@@ -277,13 +284,15 @@ def resolution_heading(derived: Timings | None) -> str:
 
 
 def ticket_detail(ticket: Ticket, now: datetime, fmt: str, derived: Timings | None = None,
-                  solved: Suggestions | None = None, articles: Mapping[str, str | None] | None = None) -> None:
+                  solved: Suggestions | None = None, articles: Mapping[str, str | None] | None = None,
+                  duplicates: Sequence[str] | None = None) -> None:
     """``gitdesk show``: the fields, the timings and the whole thread, internal parts marked;
-    under an open ticket, what solved problems like it and their knowledge-base articles."""
+    under an open ticket, what solved problems like it and their knowledge-base articles.
+    ``duplicates``: the tickets closed as duplicates of it (None: not known, no index yet)."""
     articles = articles or {}
     found = solved.found if solved is not None else []
     if fmt == "json":
-        write_json({"ticket": records.whole_ticket(ticket, derived),
+        write_json({"ticket": records.whole_ticket(ticket, derived), "duplicates": duplicates,
                     "solved_before": [{**item.as_record(), "article": articles.get(item.ticket.id)}
                                       for item in found],
                     # show ranks with the desk layer (it must stay instant), whatever the desk's model
@@ -292,7 +301,7 @@ def ticket_detail(ticket: Ticket, now: datetime, fmt: str, derived: Timings | No
         return
     room = width() if output.is_terminal() else None
     lines = [*_title_lines(visible(ticket.id), one_line(ticket.title), room), ""]
-    facts = ticket_facts(ticket, now, field_text)
+    facts = ticket_facts(ticket, now, field_text, duplicates or ())
     if derived is not None:
         facts += timing_lines(derived, now, ticket.status)
     for name, value in facts:

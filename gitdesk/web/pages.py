@@ -279,12 +279,12 @@ def ticket_page(desk: Desk, typed_id: str, md: Any) -> TicketPage:
     """Everything ``gitdesk show`` shows (fields, timings, the whole thread with internal
     parts marked), with solved tickets like it beside it."""
     from gitdesk import markup, templates
-    from gitdesk.cache import history
+    from gitdesk.cache import history, index
 
     ticket = desk.find(typed_id).ticket
     now = clock.now()
     derived = history.timings(desk, [ticket], now)[ticket.id]
-    facts = ticket_facts(ticket, now, field_text)
+    facts = ticket_facts(ticket, now, field_text, index.duplicates_of(desk, ticket.id) or ())
     facts += timing_lines(derived, now, ticket.status)
     facts.append(("warning", history.cut_short(desk)))  # None (not shown) on a whole history
     try:
