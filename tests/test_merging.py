@@ -405,6 +405,8 @@ def test_a_rule_that_raced_the_requesters_answer_is_dropped_and_judged_again(tea
     ticket = json.loads(alice.run("new", "VPN broken", "-q", "it-helpdesk", "-r", "carol@example.com",
                                   "--format", "json"))["id"]
     alice.run("ask", ticket, "-m", "Which VPN client version?")
+    at(monkeypatch, "2026-11-24T10:00:00Z")
+    alice.run("rules", "run")  # the reminder
     alice.run("sync")
     bob.run("sync")
     at(monkeypatch, "2026-12-04T10:00:00Z")  # long unanswered: resolve-unanswered is due

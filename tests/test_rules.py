@@ -155,6 +155,8 @@ def test_who_waits_for_a_ticket_a_rule_closed_unanswered_is_not_told_it_is_solve
     made = pending_ticket(desk)
     again = desk.new("VPN keeps disconnecting", "-q", "it-helpdesk", "-r", "gina@customer.example")
     desk.run("duplicate", again, "--of", made, "--as", "alice")
+    desk.at("2026-11-26T10:00:00Z")
+    run(desk)  # the reminder
     desk.at("2026-12-02T10:00:00Z")
     report = run(desk)
     assert ("resolve-unanswered", made) in done(report) and ("(duplicates waiting)", made) not in done(report)
@@ -530,19 +532,38 @@ def test_a_reminder_never_quotes_a_question_already_answered_or_one_never_asked(
     assert "Which office?" in body(reminder) and "at home" not in body(reminder)
 
 
-def test_after_weeks_without_a_run_the_requester_is_not_reminded_and_closed_at_once(desk: Desk) -> None:
+def test_after_weeks_without_a_run_the_requester_is_reminded_before_the_ticket_is_closed(desk: Desk) -> None:
+    """The scheduler was down while both the reminder (2 days pending) and the closing (9 days)
+    fell due: "we have not heard back" must not reach a requester the desk never reminded."""
+    from test_mail_delivery import Server
+
+    def send() -> None:
+        server = Server().start()
+        try:
+            for name, value in server.env().items():
+                desk.monkeypatch.setenv(name, value)
+            desk.run("mail", "send")
+        finally:
+            server.stop()
+
     made = pending_ticket(desk)
+    send()  # the question reached them: a desk that delivers its mail
     desk.at("2026-12-21T10:00:00Z")  # the schedule was down for four weeks
     report = run(desk)
-    assert done(report) == [("resolve-unanswered", made)]
-    (skipped,) = [item for item in report["actions"] if item["rule"] == "remind-pending"]
-    assert skipped["skipped"] == "not sent: resolve-unanswered finishes the ticket in this run"
-    assert [mail["X-Gitdesk-Event"] for mail in outbox(desk)] == ["question", "reply"], "the question, then one: the closing"
-    assert done(run(desk)) == [], "and the reminder does not come after it"
+    assert done(report) == [("remind-pending", made)], "the reminder goes; the closing waits for it"
+    events = [mail["X-Gitdesk-Event"] for mail in outbox(desk)]  # sent ones too
+    assert events.count("reminder") == 1 and "reply" not in events, "one mail: the reminder, no closing"
+    send()
+    desk.at("2026-12-24T10:00:00Z")
+    assert done(run(desk)) == [], "no sooner after the reminder than the rules promise (7 days after it)"
+    desk.at("2026-12-28T10:30:00Z")
+    assert done(run(desk)) == [("resolve-unanswered", made)]
 
 
 def test_a_new_duplicate_of_a_ticket_a_rule_closed_unanswered_waits_for_a_real_answer(desk: Desk) -> None:
     made = pending_ticket(desk)
+    desk.at("2026-11-26T10:00:00Z")
+    run(desk)  # the reminder
     desk.at("2026-12-07T10:00:00Z")
     assert ("resolve-unanswered", made) in done(run(desk))
     again = desk.new("VPN keeps dropping", "-q", "it-helpdesk", "-r", "frank@customer.example")
@@ -1047,6 +1068,8 @@ def test_a_working_day_digest_keeps_its_local_hour_across_daylight_saving_and_sk
 
 def test_what_the_rules_did_reads_as_the_desks_own_work_in_the_workload_report(desk: Desk) -> None:
     made = pending_ticket(desk)
+    desk.at("2026-11-26T10:00:00Z")
+    run(desk)  # the reminder
     desk.at("2026-12-08T09:00:00Z")  # nine working days later: resolved as unanswered by the rule
     assert ("resolve-unanswered", made) in done(run(desk))
     report = json.loads(desk.run("report", "workload", "--since", "2026-11-23", "--until", "2026-12-09",
@@ -1117,6 +1140,8 @@ def test_a_ticket_pending_without_a_question_is_neither_reminded_nor_closed_for_
     by_hand = desk.new("Docking station", "-q", "it-helpdesk", "-r", REQUESTER)
     desk.run("set", by_hand, "status", "pending", "--as", "alice")
     asked = pending_ticket(desk)
+    desk.at("2026-11-26T10:00:00Z")
+    run(desk)  # the reminder
     desk.at("2026-12-10T10:00:00Z")
     report = run(desk)
     closed = [ticket for rule, ticket in done(report) if rule == "resolve-unanswered"]

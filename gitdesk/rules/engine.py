@@ -263,7 +263,30 @@ def plan(desk: Desk, rules: Sequence[Rule], now: datetime, *, every: Sequence[Ru
             found.due.append(Due(rule, occurrence, occurrence))
     found.due.sort(key=_in_order)
     _hold_back(desk, found, now, later, rules if every is None else every)
+    _reminder_first(config, found, now, rules if every is None else every)
     return found
+
+
+def _reminder_first(config: Config, found: Plan, now: datetime, rules: Sequence[Rule]) -> None:
+    """A closing for want of an answer due in the same run as the reminder before it (the
+    scheduler was off while both fell due): the reminder goes, and the closing comes no
+    sooner after it than the rules promise (9 working days pending, the reminder after 2: 7
+    after it). Closing a ticket "we have not heard back" on a requester never reminded broke
+    the promise of the desk's own rules."""
+    reminded = {item.ticket.id for item in found.due if item.ticket is not None and not _finishes(item.rule)
+                and any(_reminds(step) for step in item.rule.steps)}
+    if not reminded:
+        return
+    kept = []
+    for item in found.due:
+        gap = _reminder_gap(config, item, rules) if item.ticket is not None and item.ticket.id in reminded else None
+        if gap is None or item.ticket is None:
+            kept.append(item)
+            continue
+        calendar = _calendar(config, item.rule, item.ticket)
+        assert calendar is not None
+        _sooner(config, found, item, calendar.add(now, gap))
+    found.due = kept
 
 
 def _sooner(config: Config, found: Plan, item: Due, due: datetime) -> None:
