@@ -425,6 +425,39 @@ def test_a_rule_that_raced_the_requesters_answer_is_dropped_and_judged_again(tea
     assert alice.git("rev-parse", "HEAD") == alice.git("rev-parse", "origin/main")
 
 
+def test_an_answer_taken_in_before_a_rule_pushed_its_closing_reopens_the_ticket(team, monkeypatch,  # type: ignore[no-untyped-def]
+                                                                                 tmp_path) -> None:
+    """Bob's clone takes in the requester's answer at 09:55 and has not pushed; at 10:00 the
+    cron clone closes the ticket as unanswered and pushes first. Bob's sync must not stop for
+    ever on 'status: open here, resolved on origin/main': the answer reopens it."""
+    alice, bob, _, _ = team
+    at(monkeypatch, "2026-11-20T10:00:00Z")
+    ticket = json.loads(alice.run("new", "VPN broken", "-q", "it-helpdesk", "-r", "carol@example.com",
+                                  "--format", "json"))["id"]
+    alice.run("ask", ticket, "-m", "Which VPN client version?")
+    at(monkeypatch, "2026-11-24T10:00:00Z")
+    alice.run("rules", "run")  # the reminder
+    alice.run("sync")
+    bob.run("sync")
+    at(monkeypatch, "2026-12-04T09:55:00Z")
+    answer = tmp_path / "answer.eml"
+    answer.write_bytes(f"From: Carol <carol@example.com>\nTo: help@example.com\nSubject: Re: VPN broken [{ticket}]\n"
+                       "Message-ID: <carol-answer@example.com>\nDate: Fri, 04 Dec 2026 09:55:00 +0000\n\n"
+                       "It is version 5.2.1.\n".encode())
+    bob.run("intake", "eml", str(answer))
+    at(monkeypatch, "2026-12-04T10:00:00Z")
+    assert "resolve-unanswered" in alice.run("rules", "run")
+    alice.run("sync")
+    out = bob.run("sync")
+    assert f"{ticket}: the requester's answer taken in here reopens what a rule on origin/main closed" in out
+    shown = bob.ticket(ticket)
+    assert shown["status"] == "open" and shown["timings"]["reopen_count"] == 1
+    assert [entry["text"] for entry in shown["conversation"]][-1] == "It is version 5.2.1."
+    assert bob.git("rev-parse", "HEAD") == bob.git("rev-parse", "origin/main"), "pushed"
+    alice.run("sync")
+    assert alice.ticket(ticket)["status"] == "open" and "resolve-unanswered" not in alice.run("rules", "run")
+
+
 def test_a_branch_that_answers_and_resolves_merges_into_a_main_that_got_a_note(team, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     alice, _, ticket, _ = team
     alice.git("switch", "-qc", "fix")

@@ -15,6 +15,7 @@ conflict resolved with ``git pull --rebase``) never reach the remote when
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from gitdesk import clock, git
@@ -127,6 +128,48 @@ def _rule_commit_stopped(repo: git.Repo, conflicted: dict[str, set[int]]) -> str
     return f"rule {clean_line(rules) or '?'}" + (f" on {clean_line(tickets)}" if tickets else "")
 
 
+_CONFLICT = re.compile(r"^<<<<<<< [^\n]*\n(?P<ours>(?:(?!=======\n).*\n)*?)"
+                       r"(?:\|\|\|\|\|\|\|[^\n]*\n(?:.*\n)*?)?=======\n(?P<theirs>(?:.*\n)*?)>>>>>>> [^\n]*\n",
+                       re.MULTILINE)
+
+
+def _answer_over_rule(repo: git.Repo, conflicted: dict[str, set[int]], details: dict[str, str]) -> list[str]:
+    """The tickets whose requester's answer, taken in on this clone (the commit the rebase
+    stopped on is an intake), conflicts only in ``status`` with a rule that finished the
+    ticket upstream meanwhile ("not heard back"): each written with the answer's status, as
+    an answer taken in after the rule would have reopened it; [] (nothing touched) otherwise."""
+    from gitdesk import ticketfile
+
+    stopped = git.run(repo, "rev-parse", "-q", "--verify", "REBASE_HEAD^{commit}", check=False).decode().strip()
+    if not stopped or not conflicted or any(details.get(path) != "status" or stages != {1, 2, 3}
+                                            for path, stages in conflicted.items()):
+        return []
+    if git.run(repo, "log", "-1", "--format=%(trailers:key=Gitdesk-Action,valueonly,separator=%x2c)",
+               stopped).decode().strip() != "intake":
+        return []
+    written: dict[str, str] = {}
+    for path in conflicted:
+        upstream = git.run(repo, "log", "-1", "--format=%(trailers:key=Gitdesk-Action,valueonly,separator=%x2c)",
+                           "HEAD", "--", path).decode().strip()
+        try:
+            # In a rebase, stage 2 ("ours") is the upstream's side, 3 ("theirs") the commit replayed.
+            answered, closed = (ticketfile.parse(git.run(repo, "show", f":{stage}:{path}").decode("utf-8"), path)[0]
+                                .front_matter().get("status") for stage in (3, 2))
+            text = (repo.top / path).read_text(encoding="utf-8")
+        except (GitdeskError, OSError, UnicodeDecodeError):
+            return []
+        if upstream != "rule" or closed not in ("resolved", "closed") or answered in ("resolved", "closed", None):
+            return []
+        kept, found = _CONFLICT.subn(lambda match: match.group("theirs"), text)
+        if found != 1 or "<<<<<<<" in kept or ">>>>>>>" in kept:
+            return []
+        written[path] = kept
+    for path, kept in written.items():
+        (repo.top / path).write_text(kept, encoding="utf-8")
+        git.run(repo, "add", "--", path)
+    return [path.rsplit("/", 1)[-1].removesuffix(".md") for path in written]
+
+
 def _integrate(repo: git.Repo, tracking: str, strategy: str) -> list[str]:
     """Integrate ``tracking``; the notes say what sync did beyond that (a rule's commit dropped)."""
     notes: list[str] = []
@@ -145,12 +188,21 @@ def _integrate(repo: git.Repo, tracking: str, strategy: str) -> list[str]:
                                 env={**SYNC_ENV, "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date})
         abort = ["merge", "--abort"]
     while result.returncode != 0 and strategy == "rebase":
-        rule = _rule_commit_stopped(repo, git.unmerged(repo))
-        if rule is None:
+        conflicted = git.unmerged(repo)
+        rule = _rule_commit_stopped(repo, conflicted)
+        if rule is not None:
+            notes.append(f"dropped this clone's commit of {rule}: the ticket changed on "
+                         f"{tracking.removeprefix('refs/remotes/')} meanwhile; the rule judges it again on its next run")
+            result = git.run_result(repo, *with_driver, "rebase", "--skip",
+                                    env={**SYNC_ENV, "GIT_COMMITTER_DATE": date})
+            continue
+        reopened = _answer_over_rule(repo, conflicted, _driver_conflicts(result.stderr + result.stdout))
+        if not reopened:
             break
-        notes.append(f"dropped this clone's commit of {rule}: the ticket changed on "
-                     f"{tracking.removeprefix('refs/remotes/')} meanwhile; the rule judges it again on its next run")
-        result = git.run_result(repo, *with_driver, "rebase", "--skip", env={**SYNC_ENV, "GIT_COMMITTER_DATE": date})
+        notes.append(f"{', '.join(reopened)}: the requester's answer taken in here reopens what a rule on "
+                     f"{tracking.removeprefix('refs/remotes/')} closed meanwhile for want of one")
+        result = git.run_result(repo, *with_driver, "rebase", "--continue",
+                                env={**SYNC_ENV, "GIT_COMMITTER_DATE": date, "GIT_EDITOR": "true"})
     if result.returncode == 0:
         return notes
     conflicted = git.unmerged(repo)
