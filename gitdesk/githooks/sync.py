@@ -192,7 +192,8 @@ def _integrate(repo: git.Repo, tracking: str, strategy: str) -> list[str]:
         rule = _rule_commit_stopped(repo, conflicted)
         if rule is not None:
             notes.append(f"dropped this clone's commit of {rule}: the ticket changed on "
-                         f"{tracking.removeprefix('refs/remotes/')} meanwhile; the rule judges it again on its next run")
+                         f"{tracking.removeprefix('refs/remotes/')} meanwhile; the rule judges it again on its "
+                         "next run")
             result = git.run_result(repo, *with_driver, "rebase", "--skip",
                                     env={**SYNC_ENV, "GIT_COMMITTER_DATE": date})
             continue
