@@ -197,6 +197,12 @@ def test_a_real_browser_searches_and_follows_a_result(served: str) -> None:
             page.goto(f"{served}/{href}")  # the hostile article among them: no dialog may open
             # Long tokens and a wide table in a resolution note never push the page sideways.
             assert page.evaluate("document.documentElement.scrollWidth") <= 390, href
+            # …and a table's words are not cut to fit ("Rig|hts"): the table scrolls in its own box.
+            cut = page.evaluate("Array.from(document.querySelectorAll('main table:not(.board) td')).filter(td => {"
+                                " const r = document.createRange(); r.selectNodeContents(td);"
+                                " return !/\\s/.test(td.textContent.trim()) && r.getClientRects().length > 1;"
+                                "}).map(td => td.textContent)")
+            assert cut == [], (href, cut)
         page.goto(served + "/boards/facilities.html")
         card = page.locator("table.board td.title").first.bounding_box()
         assert card is not None and card["width"] > 250, "a board row is a card across the phone"
