@@ -399,16 +399,22 @@ def test_check_in_ci_catches_a_bad_merge_made_by_a_host(team, monkeypatch) -> No
     assert "unknown category 'network'" in findings and f"[in commit {merge[:10]}]" in findings
 
 
-def test_a_rule_that_raced_the_requesters_answer_is_dropped_and_judged_again(team, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    alice, bob, _, _ = team
+def asked_and_reminded(alice: Clone, bob: Clone, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A ticket asked a question on 20 November and reminded on the 24th, on both clones."""
     at(monkeypatch, "2026-11-20T10:00:00Z")
-    ticket = json.loads(alice.run("new", "VPN broken", "-q", "it-helpdesk", "-r", "carol@example.com",
-                                  "--format", "json"))["id"]
+    ticket: str = json.loads(alice.run("new", "VPN broken", "-q", "it-helpdesk", "-r", "carol@example.com",
+                                       "--format", "json"))["id"]
     alice.run("ask", ticket, "-m", "Which VPN client version?")
     at(monkeypatch, "2026-11-24T10:00:00Z")
     alice.run("rules", "run")  # the reminder
     alice.run("sync")
     bob.run("sync")
+    return ticket
+
+
+def test_a_rule_that_raced_the_requesters_answer_is_dropped_and_judged_again(team, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    alice, bob, _, _ = team
+    ticket = asked_and_reminded(alice, bob, monkeypatch)
     at(monkeypatch, "2026-12-04T10:00:00Z")  # long unanswered: resolve-unanswered is due
     bob.run("reply", ticket, "--as", "carol@example.com", "-m", "It is version 5.2.1.")  # intake on bob's clone
     bob.run("sync")
@@ -431,14 +437,7 @@ def test_an_answer_taken_in_before_a_rule_pushed_its_closing_reopens_the_ticket(
     cron clone closes the ticket as unanswered and pushes first. Bob's sync must not stop for
     ever on 'status: open here, resolved on origin/main': the answer reopens it."""
     alice, bob, _, _ = team
-    at(monkeypatch, "2026-11-20T10:00:00Z")
-    ticket = json.loads(alice.run("new", "VPN broken", "-q", "it-helpdesk", "-r", "carol@example.com",
-                                  "--format", "json"))["id"]
-    alice.run("ask", ticket, "-m", "Which VPN client version?")
-    at(monkeypatch, "2026-11-24T10:00:00Z")
-    alice.run("rules", "run")  # the reminder
-    alice.run("sync")
-    bob.run("sync")
+    ticket = asked_and_reminded(alice, bob, monkeypatch)
     at(monkeypatch, "2026-12-04T09:55:00Z")
     answer = tmp_path / "answer.eml"
     answer.write_bytes(f"From: Carol <carol@example.com>\nTo: help@example.com\nSubject: Re: VPN broken [{ticket}]\n"

@@ -87,6 +87,21 @@ def outbox(desk: Desk) -> list[EmailMessage]:
     return [parse((desk.path / path).read_bytes()) for path in sorted(desk.git("ls-files", "outbox", "*.eml").split())]
 
 
+def sent_through_smtp(desk: Desk) -> Any:
+    """``gitdesk mail send`` to a real SMTP server on 127.0.0.1; the server, stopped, with
+    what it accepted."""
+    from test_mail_delivery import Server
+
+    server = Server().start()
+    try:
+        for name, value in server.env().items():
+            desk.monkeypatch.setenv(name, value)
+        desk.run("mail", "send")
+    finally:
+        server.stop()
+    return server
+
+
 def pending_ticket(desk: Desk) -> str:
     made = desk.new("VPN drops every hour", "-q", "it-helpdesk", "-r", REQUESTER)
     desk.run("take", made, "--as", "alice")
@@ -535,25 +550,14 @@ def test_a_reminder_never_quotes_a_question_already_answered_or_one_never_asked(
 def test_after_weeks_without_a_run_the_requester_is_reminded_before_the_ticket_is_closed(desk: Desk) -> None:
     """The scheduler was down while both the reminder (2 days pending) and the closing (9 days)
     fell due: "we have not heard back" must not reach a requester the desk never reminded."""
-    from test_mail_delivery import Server
-
-    def send() -> None:
-        server = Server().start()
-        try:
-            for name, value in server.env().items():
-                desk.monkeypatch.setenv(name, value)
-            desk.run("mail", "send")
-        finally:
-            server.stop()
-
     made = pending_ticket(desk)
-    send()  # the question reached them: a desk that delivers its mail
+    sent_through_smtp(desk)  # the question reached them: a desk that delivers its mail
     desk.at("2026-12-21T10:00:00Z")  # the schedule was down for four weeks
     report = run(desk)
     assert done(report) == [("remind-pending", made)], "the reminder goes; the closing waits for it"
     events = [mail["X-Gitdesk-Event"] for mail in outbox(desk)]  # sent ones too
     assert events.count("reminder") == 1 and "reply" not in events, "one mail: the reminder, no closing"
-    send()
+    sent_through_smtp(desk)
     desk.at("2026-12-24T10:00:00Z")
     assert done(run(desk)) == [], "no sooner after the reminder than the rules promise (7 days after it)"
     desk.at("2026-12-28T10:30:00Z")
@@ -695,8 +699,6 @@ def test_a_daily_digest_covers_each_day_once_across_the_spring_change_of_clocks(
 
 def test_the_weekly_digest_reaches_the_lead_through_smtp_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                                                                ) -> None:
-    from test_mail_delivery import Server
-
     desk = rules_desk(tmp_path / "desk", monkeypatch, CALENDAR_RULES + DIGEST_RULE)
     made = desk.new("Printer on 2F jams", "-q", "it-helpdesk", "-r", REQUESTER)
     desk.run("resolve", made, "--note", "Replaced the roller.", "--as", "alice")
@@ -707,13 +709,7 @@ def test_the_weekly_digest_reaches_the_lead_through_smtp_once(tmp_path: Path, mo
     (digest_commit,) = [item["commit"] for item in report["actions"] if item["rule"] == "weekly-digest"]
     assert "Gitdesk-Actor: gitdesk\n" in desk.git("log", "-1", "--format=%B", digest_commit), "as a ticket rule's"
     assert done(run(desk)) == [] or ("weekly-digest", None) not in done(run(desk)), "once a week"
-    server = Server().start()
-    try:
-        for name, value in server.env().items():
-            desk.monkeypatch.setenv(name, value)
-        desk.run("mail", "send")
-    finally:
-        server.stop()
+    server = sent_through_smtp(desk)
     digests = [parse(envelope.original_content) for envelope in server.accepted
                if parse(envelope.original_content)["X-Gitdesk-Event"] == "digest"]
     assert len(digests) == 1 and digests[0]["To"] == "Dana Lead <dana@example.com>", "named, as every other mail"
