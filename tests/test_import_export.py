@@ -440,6 +440,8 @@ def test_a_csv_export_read_back_by_import_csv_keeps_its_conversation_and_solved_
     desk.run("--as", "alice", "ask", ticket, "-m", "Which client?")
     desk.at("2026-11-03T10:00:00Z")
     desk.run("--as", "alice", "resolve", ticket, "--note", "New profile.")
+    desk.run("set", ticket, "kb_title", "VPN drops every hour")
+    desk.run("set", ticket, "requester_name", "Bob Builder")
     out = tmp_path / "export.csv"
     desk.run("export", "csv", "-o", str(out))
     other = make_desk(tmp_path / "other", monkeypatch)
@@ -449,6 +451,8 @@ def test_a_csv_export_read_back_by_import_csv_keeps_its_conversation_and_solved_
     assert copy["status"] == "resolved" and copy["resolution"] == "New profile."
     assert "Which client?" in copy["conversation"][0]["text"], "the conversation became one note"
     assert copy["timings"]["resolved_at"] == "2026-11-03T10:00:00Z"
+    assert (copy["kb_title"], copy["requester_name"]) == ("VPN drops every hour", "Bob Builder"), \
+        "the article keeps its title and the requester their name"
 
 
 @pytest.mark.parametrize("kind", ["github", "csv", "backlog"])

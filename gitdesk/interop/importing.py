@@ -68,6 +68,7 @@ class Record:
     labels: list[str] = field(default_factory=list)
     comments: list[Comment] = field(default_factory=list)
     resolution: str | None = None
+    kb_title: str | None = None  # the title its knowledge-base article is published under
     notes: list[str] = field(default_factory=list)  # what could not be carried over, said in the result
 
 
@@ -239,7 +240,8 @@ class _Builder:
             title=title[:TITLE_MOST] or "(no title)",
             requester=requester, queue=queue, priority=priority, category=category,
             asset=record.asset, labels=labels, assignee=assignee,
-            extra=((IMPORTED_FROM, record.key), *(((REQUESTER_NAME, name),) if name else ())),
+            extra=((IMPORTED_FROM, record.key), *(((REQUESTER_NAME, name),) if name else ()),
+                   *((("kb_title", kb_title),) if (kb_title := clean_line(record.kb_title or "")) else ())),
         )
 
     def add(self, record: Record, order: int) -> Ticket:

@@ -23,7 +23,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "body": ("body", "description", "details", "text", "message"),
     "requester": ("requester", "requestors", "requestor", "email", "e-mail", "e mail", "from email",
                   "requester email", "customer email", "contact email", "from", "reporter", "requested by",
-                  "customer", "contact"),
+                  "customer", "contact", "requester_name", "requester name"),  # the last: gitdesk's export
     "status": ("status", "state", "current status", "ticket status"),
     "priority": ("priority", "urgency"),
     "queue": ("queue", "team", "group", "department", "help topic"),
@@ -38,6 +38,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
                "timings.resolved_at"),  # gitdesk's own export
     "resolution": ("resolution", "solution", "fix", "resolution note"),
     "comments": ("comments", "notes", "history", "conversation"),
+    "kb_title": ("kb_title", "article title"),  # gitdesk's own export: an article's published title
 }
 STATUS_WORDS: dict[str, tuple[str, ...]] = {
     "new": ("new", "unassigned", "triage", "untriaged", "draft"),
@@ -223,7 +224,7 @@ def _record(row: list[str], number: int, columns: Mapping[str, int], statuses: M
             record.notes.append(f"status {cell('status')!r} means nothing here: imported as open")
     elif record.closed is not None:
         record.status = "closed" if "closed" in statuses else None
-    for field in ("priority", "queue", "assignee", "category", "asset", "resolution"):
+    for field in ("priority", "queue", "assignee", "category", "asset", "resolution", "kb_title"):
         setattr(record, field, cell(field) or None)
     if record.resolution:
         record.resolution = _as_text(record.resolution)
