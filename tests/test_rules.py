@@ -557,6 +557,8 @@ def test_after_weeks_without_a_run_the_requester_is_reminded_before_the_ticket_i
     assert done(report) == [("remind-pending", made)], "the reminder goes; the closing waits for it"
     events = [mail["X-Gitdesk-Event"] for mail in outbox(desk)]  # sent ones too
     assert events.count("reminder") == 1 and "reply" not in events, "one mail: the reminder, no closing"
+    desk.at("2026-12-21T10:15:00Z")
+    assert done(run(desk)) == [], "a run before mail send: the reminder queued a quarter of an hour ago holds it"
     sent_through_smtp(desk)
     desk.at("2026-12-24T10:00:00Z")
     assert done(run(desk)) == [], "no sooner after the reminder than the rules promise (7 days after it)"

@@ -560,7 +560,7 @@ def _hold_back(desk: Desk, found: Plan, now: datetime, later: Sequence[Due] = ()
     kept = []
     for item in found.due:
         mail = asked.get(item.ticket.id) if item.ticket is not None else None
-        why = _not_yet_asked(desk.config, item, mail, rules, now) if mail is not None else None
+        why = _not_yet_asked(desk, item, mail, rules, now) if mail is not None else None
         if why is not None:
             found.held.append((item, why))
             continue
@@ -623,11 +623,14 @@ def _reminds(step: Step) -> bool:
     return step.verb == "mail" and str(step.value) == templates.REMINDER
 
 
-def _not_yet_asked(config: Config, item: Due, mail: TicketMail, rules: Sequence[Rule], now: datetime) -> str | None:
+def _not_yet_asked(desk: Desk, item: Due, mail: TicketMail, rules: Sequence[Rule], now: datetime) -> str | None:
     """Why a rule on a ticket waiting on its requester (a reminder, "not heard back") must wait
     for the desk's question to reach them (and a closing, for the reminder), or None. A
-    reminder still in outbox/ holds the closing for as long as the rules promise after it, no
-    longer: one that can never go (refused by mail send) must not keep the ticket open for ever."""
+    reminder still in outbox/ holds the closing for as long as the rules promise after it
+    (counted from when it was queued, if that is later: a run after an outage queues a reminder
+    dated when it fell due), no longer: one that can never go (refused by mail send) must not
+    keep the ticket open for ever."""
+    config = desk.config
     if not _waits_on_requester(item):
         return None
     if mail.reminder_held and _finishes(item.rule):
@@ -638,7 +641,9 @@ def _not_yet_asked(config: Config, item: Due, mail: TicketMail, rules: Sequence[
                     "reach them another way")
         gap = _reminder_gap(config, item, rules)
         calendar = _calendar(config, item.rule, item.ticket) if item.ticket is not None else None
-        longest = calendar.add(item.at, gap) if gap is not None and calendar is not None else None
+        queued = _committed_at(desk, mail.reminder_held)
+        start = max(item.at, queued) if queued is not None else item.at
+        longest = calendar.add(start, gap) if gap is not None and calendar is not None else None
         if longest is not None and now < longest:
             return (f"the reminder to the requester has not gone out yet ({mail.reminder_held}): the wait counts "
                     f"from then, until {format_utc(longest)} at most")
@@ -648,6 +653,13 @@ def _not_yet_asked(config: Config, item: Due, mail: TicketMail, rules: Sequence[
         return (f"its mail to the requester could not be delivered ({mail.undeliverable}): "
                 "reach them another way")
     return None
+
+
+def _committed_at(desk: Desk, path: str) -> datetime | None:
+    """When the commit that added ``path`` (a desk path) was made; None when it is not committed."""
+    out = git.run(desk.repo, "log", "-1", "--diff-filter=A", "--format=%ct", "--", desk.repo_path(path),
+                  check=False).decode().strip()
+    return datetime.fromtimestamp(int(out), timezone.utc) if out.isdigit() else None
 
 
 def _due_counted_from(config: Config, item: Due, moment: datetime | None) -> datetime | None:
