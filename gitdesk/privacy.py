@@ -45,9 +45,9 @@ _PHONE = re.compile(
 _NORTH_AMERICAN = re.compile(r"(?:1[ .-])?\d{3}[ .-]\d{3}[ .-]\d{4}")
 # The word, then up to three short ones or words for "number" ("Phone number:", "My mobile
 # number is", "Telefon komórkowy:"), in the 40 characters before it; "the cell count" is not one.
-_SAID = re.compile(r"(?i)(?:\b(?:t[eé]l(?:[eé](?:phone|fon\w{0,6}))?|(?:cell|smart|tele)?phone|fon|mobile?|"
-                   r"mobil\w{0,6}|mob|handy\w{0,6}|cell(?:ular)?|call|ruf\w{0,6}|fax)\b|☎|📞|"
-                   r"(?:电话|電話|手机|手機|携帯|传真|傳真|致电|致電)\w{0,4})"
+_SAID = re.compile(r"(?i)(?:\b(?:t[eé]l(?:[eé](?:phone|fon(?:o|e|u|a|nummer|nr)?))?|(?:cell|tele)?phone|fon|mobile?|"
+                   r"mobil(?:nummer|telefon|nr)?|mob|handy(?:nummer|nr)?|cell(?:ular)?|call|ruf(?:nummer|nr)?|fax)\b|"
+                   r"☎|📞|(?:电话|電話|手机|手機|携帯|传真|傳真|致电|致電)(?:号码|號碼|番号|号|號)?)"
                    r"(?:\W+(?:\w{1,4}|numb?er\w{0,2}|nummer|num[eéú]ro|telefon\w{0,3}|kom[oó]rkow\w{1,2})){0,3}\W{0,4}$")
 # A date with a four-digit year, or a time range, inside the run: a log's time stamp or office
 # hours, not a number to call. What stands before or after it is judged on its own.

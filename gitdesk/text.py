@@ -63,7 +63,7 @@ GREETING_LINE = re.compile(r"^\s*(hi|hello|hey|dear|good (morning|afternoon|even
                            r"ol[aá]|bom dia|moin|hej|hoi|goedemorgen|dzie[nń] dobry|cze[sś][cć]|witam|szanown\w+|"
                            r"здравствуйте|добрый день|привет|"
                            r"お疲れ様です|お世話になっております|こんにちは|您好|你好|大家好)"
-                           r"((\s+[^\s,!:;.]+){0,4}\s*[,!，、！。]|(\s+[^\s,!:;.]+)?[，、！。]?)\s*$",
+                           r"((\s+[^\s,!:;.，、！。：；]+){0,3}\s*[,!，、！。]|(\s+[^\s,!:;.，、！。：；]+)?[，、！。]?)\s*$",
                            re.IGNORECASE)
 
 

@@ -323,7 +323,9 @@ def test_addresses_of_machines_and_versions_are_kept_they_are_the_problem() -> N
     kept = ("Pinged 192.168.10.254 after build 19045.3803 on 2026-11-20 at 10:30; serial 015112345678; "
             "opened ports 8080 8443 9000 3389; ERROR 404 500 503; SN 1234 5678 9012; express code 163 594 958 23; "
             "log 2026-12-01 10:00:00 and 01.12.2026 10:00; order 2026-00123\n10\n20\n30\n40; "
-            "office hours 08.00-17.00; the cell count 1234 5678 9012")
+            "office hours 08.00-17.00; the cell count 1234 5678 9012; 电话会议号 123 456 789; "
+            "手机订单 1234 5678 9012; 携帯アプリ ビルド 2026 1103 45; Handymodell 1234 5678 90; "
+            "Mobility plan ID 1234 5678 90; Rufus ISO 1234 5678 90; smartphone app v 2026 1103 45")
     assert without_private(kept) == kept
     html = ("a &lt;b&gt; &#60;script&#62; &#39;x&#39; &#x22;y&#x22; &amp;\nPut `&nbsp;` between; a slash is `&#47;`."
             "\n<td>Alice&nbsp;Martin&#32;(IT)</td>")
@@ -571,6 +573,10 @@ def test_the_requester_s_name_alone_on_the_last_line_is_not_a_symptom(descriptio
     "The backup log:\nok\nThanks\nFATAL: disk full\nexit code 28",
     "Error after the update:\nWindows Update",
     "The screen stays black after login\nDell",
+    "Hey the printer jams again!\nSince Monday.",
+    "Hi my Outlook keeps crashing!\nEvery hour.",
+    "Hola el portátil no arranca!\nDesde ayer.",
+    "您好 VPN连接后马上断开，错误代码 809。\n从昨天开始。",
 ])
 def test_symptoms_keep_what_only_looks_like_a_greeting_or_a_signature(description: str) -> None:
     from gitdesk.knowledge.kb import without_salutations
