@@ -525,6 +525,26 @@ def test_duplicate_closes_links_and_tells_the_requester_where_the_answer_is(desk
     assert "**Reported:** 2 times" in article, "the duplicate counts in the article"
 
 
+def test_a_desk_that_mails_resolutions_and_not_replies_tells_every_duplicate_its_answer(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Closed into a solved ticket at once, or told when the original is solved later: one
+    policy, the resolution's (the duplicate's own request is being solved either way)."""
+    desk = mail_desk(tmp_path, monkeypatch, CONFIG.replace("  name: Fernhill IT\n",
+                                                           "  name: Fernhill IT\n  notify: {reply: []}\n"))
+    solved = desk.new("Teams freezes", "-q", "it-helpdesk", "-r", "max@customer.example")
+    desk.run("resolve", solved, "--note", "Cleared the Teams cache folder.")
+    late = desk.new("Teams hangs", "-q", "it-helpdesk", "-r", "ute@customer.example")
+    desk.run("duplicate", late, "--of", solved)
+    told = {to(mail): text_of(mail) for mail in queued(desk)}
+    waiting_on = desk.new("Teams crashes", "-q", "it-helpdesk", "-r", "kim@customer.example")
+    early = desk.new("Teams is stuck", "-q", "it-helpdesk", "-r", "ida@customer.example")
+    desk.run("duplicate", early, "--of", waiting_on)
+    desk.run("resolve", waiting_on, "--note", "Reinstalled Teams.")
+    told |= {to(mail): text_of(mail) for mail in queued(desk)}
+    assert "Cleared the Teams cache folder." in told["ute@customer.example"]
+    assert "Reinstalled Teams." in told["ida@customer.example"], "the waiting one is told too"
+
+
 def test_another_requesters_contact_details_in_a_resolution_are_not_mailed_to_a_duplicates_requester(
         desk: Desk) -> None:
     note = "New AP firmware. Lena Vogt (lena.vogt@example.com, +49 171 1234567) confirmed it works."

@@ -106,7 +106,7 @@ def _told(desk: Desk, duplicate: Ticket, text: str, actor: Actor | None, send: b
     Without ``actor`` (the rules) the desk signs it."""
     config = desk.config
     to = requester_address(config, duplicate)
-    audience = compose.audience(config, duplicate, "reply", forced=send is True)
+    audience = compose.audience(config, duplicate, "resolution", forced=send is True)  # as duplicate --of a solved one
     if to is None or not config.mail.address or not audience:
         return None
     found = compose.addressed(duplicate, to, audience)
