@@ -91,7 +91,11 @@ def without_addresses(text: str) -> str:
 def _addresses(text: str, kept: Collection[str] = ()) -> str:
     if not _AT_SIGN.search(text):  # the pattern is slow on long text without one: it tries each word
         return text
-    return _EMAIL.sub(lambda match: match.group(0) if match.group(0).lower() in kept else "[email removed]", text)
+
+    def removed(match: re.Match[str]) -> str:  # "help\@example.com", as Markdown escapes it: the desk's too
+        return match.group(0) if kept and match.group(0).replace("\\", "").lower() in kept else "[email removed]"
+
+    return _EMAIL.sub(removed, text)
 
 
 def without_private(text: str, kept: Collection[str] = ()) -> str:
@@ -105,8 +109,8 @@ def without_private(text: str, kept: Collection[str] = ()) -> str:
 
 def desks_own(config: Config) -> frozenset[str]:
     """The addresses a requester may read in another's answer: the desk's own and its agents'."""
-    own = [config.mail.address, *(person.email for handle, person in config.people.items()
-                                   if config.is_agent(handle))]
+    own = [config.mail.address, *config.mail.aliases,
+           *(person.email for handle, person in config.people.items() if config.is_agent(handle))]
     return frozenset(address.lower() for address in own if address)
 
 

@@ -501,7 +501,7 @@ def test_a_reply_from_an_article_opens_in_the_editor_on_a_terminal(desk: Desk, m
 def test_duplicate_closes_links_and_tells_the_requester_where_the_answer_is(desk: Desk) -> None:
     first = desk.new("Outlook asks for my password", "-q", "it-helpdesk", "-c", "email", "-r", "carol@example.com")
     desk.run("resolve", first, "--note", "Removed stale credentials in Credential Manager. Still asked? Write to "
-                                       "help@fernhill.example, or to carol@example.com who saw it first.")
+                                       "help@fernhill.example, it\\@fernhill.example or to carol@example.com who saw it first.")
     again = desk.new("Mail keeps prompting for credentials", "-q", "it-helpdesk", "-c", "email",
                      "-r", "erin@example.com")
     desk.run("duplicate", again, "--of", first, "-m", "Thanks for the report.")
@@ -513,7 +513,8 @@ def test_duplicate_closes_links_and_tells_the_requester_where_the_answer_is(desk
     body = text_of(mail)
     assert "Thanks for the report." in body and first in body and "Removed stale credentials" in body
     assert "Outlook asks for my password" not in body, "carol's title is hers: erin is told its ID"
-    assert "Write to help@fernhill.example, or to [email removed] who saw" in body, "the desk's own address stays"
+    assert "Write to help@fernhill.example, it\\@fernhill.example or to [email removed] who saw" in body, \
+        "the desk's own addresses stay (its alias too, however it is spelt)"
     assert "How did we do?" not in body and "reply to this mail" in body, \
         "no score is asked (the reports leave a duplicate's out); what to do if it still goes wrong is said"
     assert "first response: none: its resolution was the first answer" in desk.run("show", again).output, \
