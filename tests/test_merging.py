@@ -448,7 +448,8 @@ def test_an_answer_taken_in_before_a_rule_pushed_its_closing_reopens_the_ticket(
     assert "resolve-unanswered" in alice.run("rules", "run")
     alice.run("sync")
     out = bob.run("sync")
-    assert f"{ticket}: the requester's answer taken in here reopens what a rule on origin/main closed" in out
+    assert f"kept the requester's answer taken in here over rule resolve-unanswered on {ticket} on origin/main: " \
+        "it came before the rule acted, so the ticket stays open" in out
     shown = bob.ticket(ticket)
     assert shown["status"] == "open" and shown["timings"]["reopen_count"] == 1
     assert [entry["text"] for entry in shown["conversation"]][-1] == "It is version 5.2.1."

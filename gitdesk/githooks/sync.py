@@ -136,21 +136,29 @@ _CONFLICT = re.compile(r"^<<<<<<< [^\n]*\n(?P<ours>(?:(?!=======\n).*\n)*?)"
 def _answer_over_rule(repo: git.Repo, conflicted: dict[str, set[int]], details: dict[str, str]) -> list[str]:
     """The tickets whose requester's answer, taken in on this clone (the commit the rebase
     stopped on is an intake), conflicts only in ``status`` with a rule that finished the
-    ticket upstream meanwhile ("not heard back"): each written with the answer's status, as
-    an answer taken in after the rule would have reopened it; [] (nothing touched) otherwise."""
+    ticket upstream later ("not heard back", or closed after the wait): each written with the
+    answer's status, as the rule would have left it open had it seen the answer ("rule NAME
+    on ID"); [] (nothing touched) otherwise, as when the answer came after the rule acted
+    (that one is a person's to settle: to a closed ticket it starts a follow-up)."""
     from gitdesk import ticketfile
 
     stopped = git.run(repo, "rev-parse", "-q", "--verify", "REBASE_HEAD^{commit}", check=False).decode().strip()
     if not stopped or not conflicted or any(details.get(path) != "status" or stages != {1, 2, 3}
                                             for path, stages in conflicted.items()):
         return []
-    if git.run(repo, "log", "-1", "--format=%(trailers:key=Gitdesk-Action,valueonly,separator=%x2c)",
-               stopped).decode().strip() != "intake":
+    action, taken = [*git.run(repo, "log", "-1", "--format=%(trailers:key=Gitdesk-Action,valueonly,separator=%x2c)"
+                                                 "%x1f%at", stopped).decode().strip().split("\x1f"), ""][:2]
+    if action != "intake":
         return []
     written: dict[str, str] = {}
+    names: dict[str, str] = {}
     for path in conflicted:
-        upstream = git.run(repo, "log", "-1", "--format=%(trailers:key=Gitdesk-Action,valueonly,separator=%x2c)",
-                           "HEAD", "--", path).decode().strip()
+        upstream, rule, acted = [*git.run(repo, "log", "-1", "--format=%(trailers:key=Gitdesk-Action,valueonly,"
+                                                             "separator=%x2c)%x1f%(trailers:key=Gitdesk-Rule,valueonly,"
+                                                             "separator=%x2c)%x1f%at", "HEAD", "--", path)
+                                 .decode().strip().split("\x1f"), "", ""][:3]
+        if not (taken.isdigit() and acted.isdigit() and int(taken) <= int(acted)):
+            return []
         try:
             # In a rebase, stage 2 ("ours") is the upstream's side, 3 ("theirs") the commit replayed.
             answered, closed = (ticketfile.parse(git.run(repo, "show", f":{stage}:{path}").decode("utf-8"), path)[0]
@@ -164,10 +172,11 @@ def _answer_over_rule(repo: git.Repo, conflicted: dict[str, set[int]], details: 
         if found != 1 or "<<<<<<<" in kept or ">>>>>>>" in kept:
             return []
         written[path] = kept
+        names[path] = f"rule {clean_line(rule) or '?'} on {path.rsplit('/', 1)[-1].removesuffix('.md')}"
     for path, kept in written.items():
         (repo.top / path).write_text(kept, encoding="utf-8")
         git.run(repo, "add", "--", path)
-    return [path.rsplit("/", 1)[-1].removesuffix(".md") for path in written]
+    return list(names.values())
 
 
 def _integrate(repo: git.Repo, tracking: str, strategy: str) -> list[str]:
@@ -200,8 +209,9 @@ def _integrate(repo: git.Repo, tracking: str, strategy: str) -> list[str]:
         reopened = _answer_over_rule(repo, conflicted, _driver_conflicts(result.stderr + result.stdout))
         if not reopened:
             break
-        notes.append(f"{', '.join(reopened)}: the requester's answer taken in here reopens what a rule on "
-                     f"{tracking.removeprefix('refs/remotes/')} closed meanwhile for want of one")
+        notes.append(f"kept the requester's answer taken in here over {', '.join(reopened)} on "
+                     f"{tracking.removeprefix('refs/remotes/')}: it came before the rule acted, so the ticket "
+                     "stays open")
         result = git.run_result(repo, *with_driver, "rebase", "--continue",
                                 env={**SYNC_ENV, "GIT_COMMITTER_DATE": date, "GIT_EDITOR": "true"})
     if result.returncode == 0:
