@@ -544,6 +544,14 @@ def test_a_desk_that_mails_resolutions_and_not_replies_tells_every_duplicate_its
     told |= {to(mail): text_of(mail) for mail in queued(desk)}
     assert "Cleared the Teams cache folder." in told["ute@customer.example"]
     assert "Reinstalled Teams." in told["ida@customer.example"], "the waiting one is told too"
+    quiet = CONFIG.replace("  name: Fernhill IT\n", "  name: Fernhill IT\n  notify: {resolution: []}\n")
+    desk.configure(quiet, "resolutions mail no one")
+    other = desk.new("Teams is slow", "-q", "it-helpdesk", "-r", "kim@customer.example")
+    later = desk.new("Teams lags", "-q", "it-helpdesk", "-r", "ida@customer.example")
+    desk.run("duplicate", later, "--of", other)
+    desk.run("resolve", other, "--note", "Turned off GPU acceleration.")
+    assert "which was solved:\n\nTurned off GPU acceleration." in ticket(desk, later)["resolution"], \
+        "not mailed by the policy, but its record says what solved it"
 
 
 def test_another_requesters_contact_details_in_a_resolution_are_not_mailed_to_a_duplicates_requester(
@@ -745,8 +753,10 @@ def test_a_duplicate_of_a_duplicate_waits_for_the_first_and_a_loop_is_refused(de
     fourth = desk.new("VPN gone", "-q", "it-helpdesk", "-r", "p5@example.com")
     assert "was rejected: no answer will come from it" in desk.fails("duplicate", fourth, "--of", rejected)
     desk.run("resolve", first, "--note", "New VPN profile pushed.", "--no-send")
-    assert queued(desk) == [] and "not told, as --no-send says" in desk.last_message()
+    assert queued(desk) == [] and "not told (as --no-send says)" in desk.last_message()
     assert "duplicates_waiting" not in ticket(desk, first)
+    assert "which was solved:\n\nNew VPN profile pushed." in ticket(desk, second)["resolution"], \
+        "not mailed, but its record says what solved it"
 
 
 def test_links_made_by_hand_never_carry_someone_else_s_words_to_who_waits(desk: Desk) -> None:

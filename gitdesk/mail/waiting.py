@@ -46,8 +46,6 @@ def tell(desk: Desk, verb: str, new: Ticket, actor: Actor, now: datetime, send: 
     answer = privacy.without_private((holder.resolution or "").strip(), privacy.desks_own(config))
     if not answer:
         return None
-    if send is False:
-        return Mail(with_waiting(new, []), {}, (f"not told, as --no-send says: {', '.join(waiting)}",))
     kept: list[str] = []
     files: dict[str, bytes | None] = {}
     notes: list[str] = []
@@ -67,29 +65,32 @@ def tell(desk: Desk, verb: str, new: Ticket, actor: Actor, now: datetime, send: 
             continue
         greeting = templates.values(loaded.ticket, config)["greeting"]  # the desk's words greet
         text = f"{greeting}\n\n{said}{still_wrong(loaded.ticket)}"
-        letter = _told(desk, loaded.ticket, text, None if seed else actor, send)
-        if letter is None:
-            notes.append(f"{ticket_id}: the desk does not mail its requester: not told")
-            continue
-        message = compose.message(config, desk.root, letter, now, thread_ids(loaded.ticket),
-                                  seed=f"{seed}:{ticket_id}" if seed else None)
-        message_id = str(message["Message-ID"])
-        entry = Entry(now, actor.id, REPLY, ticketfile.escape_text(text))
-        # Its resolution said "we are working on it there": now it says what solved it.
+        letter = None if send is False else _told(desk, loaded.ticket, text, None if seed else actor, send)
+        # Its resolution said "we are working on it there": now it says what solved it, mailed or not.
         solved = ticketfile.escape_text(f"This is the same problem as {holder.id}, which was solved:\n\n{answer}")
-        told = with_thread_id(replace(loaded.ticket, duplicate_of=holder.id, resolution=solved,
-                                      entries=(*loaded.ticket.entries, entry)), message_id)
+        told = replace(loaded.ticket, duplicate_of=holder.id, resolution=solved)
+        message = None
+        if letter is not None:
+            message = compose.message(config, desk.root, letter, now, thread_ids(loaded.ticket),
+                                      seed=f"{seed}:{ticket_id}" if seed else None)
+            entry = Entry(now, actor.id, REPLY, ticketfile.escape_text(text))
+            told = with_thread_id(replace(told, entries=(*told.entries, entry)), str(message["Message-ID"]))
         try:
             validate_change(desk, loaded.ticket, told, loaded.path, strict=False)
         except GitdeskError as error:  # its file needs a fix first: that must not stop this answer
             kept.append(ticket_id)
             notes.append(f"{ticket_id} not told yet: {error}")
             continue
+        also.append((loaded, told))
+        if letter is None or message is None:
+            why = "as --no-send says" if send is False else "the desk does not mail its requester"
+            notes.append(f"{ticket_id} not told ({why}); its resolution now names what solved it")
+            continue
+        message_id = str(message["Message-ID"])
         path = outbox_path(loaded.ticket.id, now, message_id)
         files[path] = message.as_bytes()
         ids.append(message_id)
         notes.append(f"mail to {', '.join((letter.to, *letter.cc))} queued in {path} (told on {ticket_id})")
-        also.append((loaded, told))
     return Mail(with_waiting(new, kept), files, tuple(notes), tuple(ids), tuple(also))
 
 
