@@ -191,6 +191,28 @@ def test_imported_resolutions_are_credited_to_who_worked_them_not_to_who_importe
         == {"alice"}, "the creation is the import's, as the commit's author says"
 
 
+def test_a_requester_name_column_names_the_requester_and_changes_no_row_s_identity(desk: Desk,
+                                                                                  tmp_path: Path) -> None:
+    """A key-less sheet is known again by its rows' title, date and requester: a "Requester
+    Name" column before the address must not make every row new on the next import."""
+    from gitdesk.interop.readers import csvfile
+
+    rows = tmp_path / "sheet.csv"
+    header = "Subject,Requester Name,Email,Created at\n"
+    first = "Printer jams,Bob Smith,bob.smith@customer.example,2026-11-02 09:00\n"
+    rows.write_text(header + first, encoding="utf-8")
+    (item,) = imported(desk, "csv", rows)["items"]
+    assert shown(desk, item["ticket"])["requester_name"] == "Bob Smith"
+    rows.write_text(header + first + "VPN drops,Ann Lee,ann.lee@customer.example,2026-11-03 09:00\n",
+                    encoding="utf-8")
+    assert imported(desk, "csv", rows)["counts"] == {"imported": 1, "skipped": 1}
+    names_only = tmp_path / "names.csv"  # no address column at all: the name is no requester's identity
+    names_only.write_text("Title,Requester Name,Created\nScanner offline,Cy Young,2026-10-03\n", encoding="utf-8")
+    key = imported(desk, "csv", names_only)["items"][0]["key"]
+    assert key == "csv:" + csvfile._digest("Scanner offline", "2026-10-03", ""), \
+        "the row is known by what it was known by before (title, date, no requester)"
+
+
 def test_a_windows_csv_with_a_bad_mapping_is_refused_or_read(desk: Desk, tmp_path: Path) -> None:
     path = tmp_path / "excel.csv"
     path.write_bytes("Subject,Email\r\nCaf\xe9 printer,erin@example.com\r\n".encode("cp1252"))

@@ -23,7 +23,9 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "body": ("body", "description", "details", "text", "message"),
     "requester": ("requester", "requestors", "requestor", "email", "e-mail", "e mail", "from email",
                   "requester email", "customer email", "contact email", "from", "reporter", "requested by",
-                  "customer", "contact", "requester_name", "requester name"),  # the last: gitdesk's export
+                  "customer", "contact"),
+    # The name a requester is greeted by (gitdesk's own export): never part of a key-less row's identity.
+    "requester_name": ("requester_name", "requester name"),
     "status": ("status", "state", "current status", "ticket status"),
     "priority": ("priority", "urgency"),
     "queue": ("queue", "team", "group", "department", "help topic"),
@@ -209,6 +211,9 @@ def _record(row: list[str], number: int, columns: Mapping[str, int], statuses: M
     if record.body != cell("body"):
         record.notes.append("the description was HTML: read as text")
     record.requester = _requester(cells("requester"), record) or None
+    name = " ".join(cell("requester_name").split())
+    if name and record.requester and "@" in record.requester and "<" not in record.requester:
+        record.requester = _requester([record.requester, name], record)  # "Name" <address>
     created = "" if cell("created").casefold() in _NO_DATE else cell("created")
     closed = [value for value in cells("closed") if value.casefold() not in _NO_DATE | _NOT_CLOSED]
     record.created = parse_when(created)
