@@ -43,12 +43,16 @@ _PHONE = re.compile(
     rf"(?:{_GAP}\d{{2,8}}){{1,6}})"  # groups
     r"(?:-\d{1,5}(?!\d))?(?![\w/-]|\.\w)")  # an extension (-0), then no more of a word
 _NORTH_AMERICAN = re.compile(r"(?:1[ .-])?\d{3}[ .-]\d{3}[ .-]\d{4}")
-# The word, then up to three short ones or words for "number" ("Phone number:", "My mobile
-# number is", "Telefon komórkowy:"), in the 40 characters before it; "the cell count" is not one.
-_SAID = re.compile(r"(?i)(?:\b(?:t[eé]l(?:[eé](?:phone|fon(?:o|e|u|a|nummer|nr)?))?|(?:cell|tele)?phone|fon|mobile?|"
-                   r"mobil(?:nummer|telefon|nr)?|mob|handy(?:nummer|nr)?|cell(?:ular)?|call|ruf(?:nummer|nr)?|fax)\b|"
-                   r"☎|📞|(?:电话|電話|手机|手機|携帯|传真|傳真|致电|致電)(?:号码|號碼|番号|号|號)?)"
-                   r"(?:\W+(?:\w{1,4}|numb?er\w{0,2}|nummer|num[eéú]ro|telefon\w{0,3}|kom[oó]rkow\w{1,2})){0,3}\W{0,4}$")
+# The word (its words for "number" joined to it: "Rufnummer", 手机号是, but not "Handymodell" or
+# 手机订单), then up to three short ones or words for "number" ("Phone number:", "My mobile number
+# is", "Telefon komórkowy:"), in the 40 characters before it; "the cell count" is not one.
+_SAID = re.compile(r"(?i)(?:\b(?:t[eé]l(?:[eé](?:phone|fon(?:o|e|u|a|nummer|nr)?|foon(?:nummer)?))?|"
+                   r"(?:cell|tele)?phone|fon|mobile?|mobil(?:nummer|telefon|nr)?|mobiel(?:e nummer)?|m[oó]vil|celular|whats ?app|mob|"
+                   r"handy(?:nummer|nr)?|cell(?:ular)?|call|ruf(?:nummer|nr)?|fax)\b|"
+                   r"☎|📞|(?:电话|電話|手机|手機|携帯|传真|傳真)(?:号码|號碼|番号|号|號)?(?:是|为|為)?|"
+                   r"(?:请|請)?致[电電](?:给我|給我)?)"
+                   r"(?:\W+(?:\w{1,4}|numb?er\w{0,2}|nummer|num[eéú]ro|telefon\w{0,3}|kom[oó]rkow\w{1,2}|"
+                   r"m[oó]vil)){0,3}\W{0,4}$")
 # A date with a four-digit year, or a time range, inside the run: a log's time stamp or office
 # hours, not a number to call. What stands before or after it is judged on its own.
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,2}[./]\d{1,2}[./]\d{4}|\d{1,2}[.:]\d{2}\s*-\s*\d{1,2}[.:]\d{2}")

@@ -294,6 +294,8 @@ def test_phone_numbers_and_opted_out_categories_stay_out(desk: Desk) -> None:
     "Telephone: 912 345 678", "Phone number: 912 345 678", "my phone number is 912 345 679", "Telefon: 512 345 678",
     "Mobile number: 7700 900123", "numer telefonu: 512 345 678", "Téléphone : 612 345 678", "Rufnummer 512 345 678",
     "请致电：138 1234 5678", "手机号：138 1234 5678", "電話番号: 090 1234 5678",
+    "我的手机号是 138 1234 5678", "电话号码是 138 1234 5678", "请致电给我 138 1234 5678", "Móvil: 612 345 678",
+    "Mi móvil es 612 345 678", "Celular: 11 2345 6789", "WhatsApp: 612 345 678", "Telefoonnummer: 612 345 678",
     # character references render as the characters they name
     "victim@ex&#97;mple.com", "&#118;&#105;&#99;@example.com", "victim@&#x65;xample.com", "+1&#x20;555&#x20;123&#x20;4567",
     "Tel&nbsp;030&nbsp;1234567"])
@@ -577,6 +579,10 @@ def test_the_requester_s_name_alone_on_the_last_line_is_not_a_symptom(descriptio
     "Hi my Outlook keeps crashing!\nEvery hour.",
     "Hola el portátil no arranca!\nDesde ayer.",
     "您好 VPN连接后马上断开，错误代码 809。\n从昨天开始。",
+    "Hi Outlook keeps crashing!\nEvery hour.",
+    "Hey VPN keeps dropping!\nSince Monday.",
+    "Hallo Drucker druckt nicht!\nSeit Montag.",
+    "你好 打印机卡纸了！\n从昨天开始。",
 ])
 def test_symptoms_keep_what_only_looks_like_a_greeting_or_a_signature(description: str) -> None:
     from gitdesk.knowledge.kb import without_salutations
