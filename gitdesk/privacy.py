@@ -47,8 +47,8 @@ _NORTH_AMERICAN = re.compile(r"(?:1[ .-])?\d{3}[ .-]\d{3}[ .-]\d{4}")
 # 手机订单), then up to three short ones or words for "number" ("Phone number:", "My mobile number
 # is", "Telefon komórkowy:"), in the 40 characters before it; "the cell count" is not one.
 _SAID = re.compile(r"(?i)(?:\b(?:t[eé]l(?:[eé](?:phone|fon(?:o|e|u|a|nummer|nr)?|foon(?:nummer)?))?|"
-                   r"(?:cell|tele)?phone|fon|mobile?|mobil(?:nummer|telefon|nr)?|mobiel(?:e nummer)?|m[oó]vil|celular|whats ?app|mob|"
-                   r"handy(?:nummer|nr)?|cell(?:ular)?|call|ruf(?:nummer|nr)?|fax)\b|"
+                   r"(?:cell|tele)?phone|fon|mobile?|mobil(?:nummer|telefon|nr)?|mobiel(?:e nummer)?|m[oó]vil|celular|"
+                   r"whats ?app|mob|handy(?:nummer|nr)?|cell(?:ular)?|call|ruf(?:nummer|nr)?|fax)\b|"
                    r"☎|📞|(?:电话|電話|手机|手機|携帯|传真|傳真)(?:号码|號碼|番号|号|號)?(?:是|为|為)?|"
                    r"(?:请|請)?致[电電](?:给我|給我)?)"
                    r"(?:\W+(?:\w{1,4}|numb?er\w{0,2}|nummer|num[eéú]ro|telefon\w{0,3}|kom[oó]rkow\w{1,2}|"
