@@ -59,14 +59,14 @@ def visible(text: str) -> str:
 # A greeting is a line of its own: the word, at most three more ("Dear IT team"), and a comma or
 # "!" ("Hi Anna,"); "Hi, the printer jams" and "hi-res display flickers" are the problem.
 _WORD = r"\s+[^\s,!:;.，、！。：；]+"
-# "Hi Anna," or "Sehr geehrte Damen und Herren,": up to three words before a comma; before "!"
-# one ("Hi team!"; "Hey VPN keeps dropping!" is the problem); a word or none alone. A greeting
-# in Chinese or Japanese only alone on its line: a sentence there has no spaces to count words by.
+# "Hi Anna," "Hallo Frau Schmidt!" or "Sehr geehrte Damen und Herren,": up to three words before a
+# comma or "!" ("Hey the printer jams again!" is the problem); a word or none alone. A greeting in
+# Chinese or Japanese only alone on its line: a sentence there has no spaces to count words by.
 GREETING_LINE = re.compile(r"^\s*(?:(?:hi|hello|hey|dear|good (?:morning|afternoon|evening)|hallo|guten (?:morgen|tag)|"
                            r"sehr geehrte[rs]?|bonjour|ciao|buongiorno|hola|buen[oa]s (?:d[ií]as|tardes)|estimad[oa]s?|"
                            r"ol[aá]|bom dia|moin|hej|hoi|goedemorgen|dzie[nń] dobry|cze[sś][cć]|witam|szanown\w+|"
                            r"здравствуйте|добрый день|привет)"
-                           rf"(?:(?:{_WORD}){{0,3}}\s*[,，]|(?:{_WORD})?\s*[!！]|(?:{_WORD})?)"
+                           rf"(?:(?:{_WORD}){{0,3}}\s*[,，!！]|(?:{_WORD})?)"
                            r"|(?:お疲れ様です|お世話になっております|こんにちは|您好|你好|大家好)[，、！。,!]?)\s*$",
                            re.IGNORECASE)
 

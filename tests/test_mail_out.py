@@ -375,6 +375,7 @@ def test_a_score_from_a_colleague_in_the_cc_is_a_reply_and_does_not_reopen(mail_
     # after a greeting, as phones and Outlook start a mail
     ("Hi Dan,\n\n5 - thanks, works great!", (5, "thanks, works great!")), ("Hi Dan,\n\n5 great service", (5, "great service")),
     ("Hi Dan,\n\n2 laptops need it too", None), ("Hello,\nthe printer is broken", None),
+    ("Hi there Ravi!\n5 thanks", (5, "thanks")), ("Hallo Frau Schmidt!\n\n4 danke", (4, "danke")),
     ("Hi, the printer jams again since this morning\n\n5 - thanks for the quick help", None),
     ("Dear Dan, please also reset my VPN token\n\n5 - great service", None),
 ])
