@@ -35,21 +35,26 @@ _EMAIL = re.compile(rf"(?:[\w+-]|{_DOT}|\\[_+-]|{_FILL}){{1,64}}{_AT}{_FILL}{{0,
 # American number), or follows a word that says it is one ("Tel", "phone", "call", "mobile").
 # A bare run of digits (015112345678) is left: it is as often an order or serial number.
 _GAP = r"(?:[ \t\u00a0]*[./-][ \t\u00a0]*|[ \t\u00a0]+)"
+# What a number must not touch to be one: Latin letters and digits. Chinese and Japanese write a
+# number straight after a word (我的手机号是13812345678, 電話番号は03-1234-5678).
+_LATIN = r"0-9A-Za-z_\u00c0-\u024f"
 _PHONE = re.compile(
-    rf"(?:(?<![\w/.-])|(?<=[.:])(?=\+))"  # not inside a word or version; "T.+49" is a phone's start
+    rf"(?:(?<![{_LATIN}/.-])|(?<=[.:])(?=\+))"  # not inside a word or version; "T.+49" is a phone's start
     rf"(?:\+\d{{8,15}}"  # international, written whole
     rf"|1[ .-]\d{{3}}[ .-]\d{{3}}[ .-]\d{{4}}"  # 1-800-555-0199
     rf"|(?:\+\d{{1,3}}{_GAP}?(?:\(\d{{1,5}}\){_GAP}?)?\d{{1,5}}|(?:\(\d{{1,5}}\){_GAP}?)?\d{{2,5}})"
-    rf"(?:{_GAP}\d{{2,8}}){{1,6}})"  # groups
-    r"(?:-\d{1,5}(?!\d))?(?![\w/-]|\.\w)")  # an extension (-0), then no more of a word
+    rf"(?:{_GAP}\d{{2,8}}){{1,6}}"  # groups
+    rf"|\d{{8,15}})"  # a bare run: a phone number only after a word that says so (13812345678)
+    rf"(?:-\d{{1,5}}(?!\d))?(?![{_LATIN}/-]|\.[{_LATIN}])")  # an extension (-0), then no more of a word
 _NORTH_AMERICAN = re.compile(r"(?:1[ .-])?\d{3}[ .-]\d{3}[ .-]\d{4}")
 # The word (its words for "number" joined to it: "Rufnummer", 手机号是, but not "Handymodell" or
 # 手机订单), then up to three short ones or words for "number" ("Phone number:", "My mobile number
 # is", "Telefon komórkowy:"), in the 40 characters before it; "the cell count" is not one.
 _SAID = re.compile(r"(?i)(?:\b(?:t[eé]l(?:[eé](?:phone|fon(?:o|e|u|a|nummer|nr)?|foon(?:nummer)?))?|"
                    r"(?:cell|tele)?phone|fon|mobile?|mobil(?:nummer|telefon|nr)?|mobiel(?:e nummer)?|m[oó]vil|celular|"
-                   r"whats ?app|mob|handy(?:nummer|nr)?|cell(?:ular)?|call|ruf(?:nummer|nr)?|fax)\b|"
-                   r"☎|📞|(?:电话|電話|手机|手機|携帯|传真|傳真)(?:号码|號碼|番号|号|號)?(?:是|为|為)?|"
+                   r"whats ?app|mob|handy(?:nummer|nr)?|телефон\w{0,2}|тел|мобильн\w{1,3}|kom[oó]rk\w{1,2}|"
+                   r"cellulare|ph|contact ?(?:no|nr|number)|portable|cell(?:ular)?|call|ruf(?:nummer|nr)?|fax)\b|"
+                   r"☎|📞|(?:电话|電話|手机|手機|携帯|传真|傳真)(?:号码|號碼|番号|号|號)?(?:是|为|為|は)?|"
                    r"(?:请|請)?致[电電](?:给我|給我)?)"
                    r"(?:\W+(?:\w{1,4}|numb?er\w{0,2}|nummer|num[eéú]ro|telefon\w{0,3}|kom[oó]rkow\w{1,2}|"
                    r"m[oó]vil)){0,3}\W{0,4}$")
@@ -127,6 +132,8 @@ def _private(text: str, kept: Collection[str] = ()) -> str:
         if sum(char.isdigit() for char in found) < 7:
             return found
         said = _SAID.search(match.string, max(0, match.start() - 40), match.start())
+        if found.isdigit():  # a bare run of digits is as often an order or serial number
+            return "[phone removed]" if said else found
         if found[0] in "+(0" or _NORTH_AMERICAN.fullmatch(found) or said:
             return "[phone removed]"
         return found

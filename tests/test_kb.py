@@ -296,6 +296,9 @@ def test_phone_numbers_and_opted_out_categories_stay_out(desk: Desk) -> None:
     "请致电：138 1234 5678", "手机号：138 1234 5678", "電話番号: 090 1234 5678",
     "我的手机号是 138 1234 5678", "电话号码是 138 1234 5678", "请致电给我 138 1234 5678", "Móvil: 612 345 678",
     "Mi móvil es 612 345 678", "Celular: 11 2345 6789", "WhatsApp: 612 345 678", "Telefoonnummer: 612 345 678",
+    # written straight after the word, as Chinese and Japanese do; a bare run only after a label
+    "我的手机号是13812345678", "手机：13912345678", "我的电话是010-62345678", "電話番号は03-1234-5678",
+    "Il mio cellulare è 333 1234567", "Komórka: 512 345 678", "Contact no: 98765 43210",
     # character references render as the characters they name
     "victim@ex&#97;mple.com", "&#118;&#105;&#99;@example.com", "victim@&#x65;xample.com", "+1&#x20;555&#x20;123&#x20;4567",
     "Tel&nbsp;030&nbsp;1234567"])
@@ -327,7 +330,8 @@ def test_addresses_of_machines_and_versions_are_kept_they_are_the_problem() -> N
             "log 2026-12-01 10:00:00 and 01.12.2026 10:00; order 2026-00123\n10\n20\n30\n40; "
             "office hours 08.00-17.00; the cell count 1234 5678 9012; 电话会议号 123 456 789; "
             "手机订单 1234 5678 9012; 携帯アプリ ビルド 2026 1103 45; Handymodell 1234 5678 90; "
-            "Mobility plan ID 1234 5678 90; Rufus ISO 1234 5678 90; smartphone app v 2026 1103 45")
+            "Mobility plan ID 1234 5678 90; Rufus ISO 1234 5678 90; smartphone app v 2026 1103 45; "
+            "版本2026 1103 45; 工单号2024 1234 567; order 123456789012; IMEI 356938035643809")
     assert without_private(kept) == kept
     html = ("a &lt;b&gt; &#60;script&#62; &#39;x&#39; &#x22;y&#x22; &amp;\nPut `&nbsp;` between; a slash is `&#47;`."
             "\n<td>Alice&nbsp;Martin&#32;(IT)</td>")
@@ -579,9 +583,6 @@ def test_the_requester_s_name_alone_on_the_last_line_is_not_a_symptom(descriptio
     "Hi my Outlook keeps crashing!\nEvery hour.",
     "Hola el portátil no arranca!\nDesde ayer.",
     "您好 VPN连接后马上断开，错误代码 809。\n从昨天开始。",
-    "Hi Outlook keeps crashing!\nEvery hour.",
-    "Hey VPN keeps dropping!\nSince Monday.",
-    "Hallo Drucker druckt nicht!\nSeit Montag.",
     "你好 打印机卡纸了！\n从昨天开始。",
 ])
 def test_symptoms_keep_what_only_looks_like_a_greeting_or_a_signature(description: str) -> None:
