@@ -208,7 +208,9 @@ def test_a_requester_name_column_names_the_requester_and_changes_no_row_s_identi
     assert imported(desk, "csv", rows)["counts"] == {"imported": 1, "skipped": 1}
     names_only = tmp_path / "names.csv"  # no address column at all: the name is no requester's identity
     names_only.write_text("Title,Requester Name,Created\nScanner offline,Cy Young,2026-10-03\n", encoding="utf-8")
-    key = imported(desk, "csv", names_only)["items"][0]["key"]
+    (item,) = imported(desk, "csv", names_only)["items"]
+    key = item["key"]
+    assert "requester name 'Cy Young' without an address beside it: not kept" in item["detail"], "said, not dropped"
     assert key == "csv:" + csvfile._digest("Scanner offline", "2026-10-03", ""), \
         "the row is known by what it was known by before (title, date, no requester)"
 

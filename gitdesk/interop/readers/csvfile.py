@@ -214,6 +214,8 @@ def _record(row: list[str], number: int, columns: Mapping[str, int], statuses: M
     name = " ".join(cell("requester_name").split())
     if name and record.requester and "@" in record.requester and "<" not in record.requester:
         record.requester = _requester([record.requester, name], record)  # "Name" <address>
+    elif name and not record.requester:
+        record.notes.append(f"requester name {name!r} without an address beside it: not kept")
     created = "" if cell("created").casefold() in _NO_DATE else cell("created")
     closed = [value for value in cells("closed") if value.casefold() not in _NO_DATE | _NOT_CLOSED]
     record.created = parse_when(created)
