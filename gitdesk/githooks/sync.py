@@ -110,6 +110,14 @@ def _driver_conflicts(output: bytes) -> dict[str, str]:
     return found
 
 
+def _commit_facts(repo: git.Repo, revision: str, *keys: str, path: str | None = None) -> list[str]:
+    """The values of trailers ``keys`` of commit ``revision`` (or of its last commit that
+    touched ``path``), each comma-joined ('' when absent), then its author time in Unix seconds."""
+    fields = "%x1f".join(f"%(trailers:key={key},valueonly,separator=%x2c)" for key in keys)
+    out = git.run(repo, "log", "-1", f"--format={fields}%x1f%at", revision, *(("--", path) if path else ()))
+    return [*out.decode("utf-8", "replace").strip().split("\x1f"), *[""] * len(keys)][:len(keys) + 1]
+
+
 def _rule_commit_stopped(repo: git.Repo, conflicted: dict[str, set[int]]) -> str | None:
     """"rule NAME on TICKET" when the rebase stopped on a commit of ``gitdesk rules run`` whose
     conflicts are all in ticket files, else None. Such a commit is the desk's own judgement of
@@ -119,10 +127,7 @@ def _rule_commit_stopped(repo: git.Repo, conflicted: dict[str, set[int]]) -> str
     if not stopped or not conflicted or not all(path.startswith("tickets/") or "/tickets/" in path  # a desk in a folder
                                                 for path in conflicted):
         return None
-    trailers = git.run(repo, "log", "-1", "--format=%(trailers:key=Gitdesk-Action,valueonly,separator=%x2c)%x1f"
-                       "%(trailers:key=Gitdesk-Rule,valueonly,separator=%x2c)%x1f"
-                       "%(trailers:key=Gitdesk-Ticket,valueonly,separator=%x2c)", stopped).decode("utf-8", "replace")
-    actions, rules, tickets = [*trailers.rstrip("\n").split("\x1f"), "", ""][:3]
+    actions, rules, tickets, _ = _commit_facts(repo, stopped, "Gitdesk-Action", "Gitdesk-Rule", "Gitdesk-Ticket")
     if actions.split(",") != ["rule"]:
         return None
     return f"rule {clean_line(rules) or '?'}" + (f" on {clean_line(tickets)}" if tickets else "")
@@ -146,17 +151,13 @@ def _answer_over_rule(repo: git.Repo, conflicted: dict[str, set[int]], details: 
     if not stopped or not conflicted or any(details.get(path) != "status" or stages != {1, 2, 3}
                                             for path, stages in conflicted.items()):
         return []
-    action, taken = [*git.run(repo, "log", "-1", "--format=%(trailers:key=Gitdesk-Action,valueonly,separator=%x2c)"
-                                                 "%x1f%at", stopped).decode().strip().split("\x1f"), ""][:2]
+    action, taken = _commit_facts(repo, stopped, "Gitdesk-Action")
     if action != "intake":
         return []
     written: dict[str, str] = {}
     names: dict[str, str] = {}
     for path in conflicted:
-        upstream, rule, acted = [*git.run(repo, "log", "-1", "--format=%(trailers:key=Gitdesk-Action,valueonly,"
-                                                             "separator=%x2c)%x1f%(trailers:key=Gitdesk-Rule,valueonly,"
-                                                             "separator=%x2c)%x1f%at", "HEAD", "--", path)
-                                 .decode().strip().split("\x1f"), "", ""][:3]
+        upstream, rule, acted = _commit_facts(repo, "HEAD", "Gitdesk-Action", "Gitdesk-Rule", path=path)
         if not (taken.isdigit() and acted.isdigit() and int(taken) <= int(acted)):
             return []
         try:

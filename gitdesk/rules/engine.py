@@ -641,7 +641,7 @@ def _not_yet_asked(desk: Desk, item: Due, mail: TicketMail, rules: Sequence[Rule
                     "reach them another way")
         gap = _reminder_gap(config, item, rules)
         calendar = _calendar(config, item.rule, item.ticket) if item.ticket is not None else None
-        queued = _committed_at(desk, mail.reminder_held)
+        queued = git.first_added(desk.repo, desk.repo_path(mail.reminder_held))
         start = max(item.at, queued) if queued is not None else item.at
         longest = calendar.add(start, gap) if gap is not None and calendar is not None else None
         if longest is not None and now < longest:
@@ -653,13 +653,6 @@ def _not_yet_asked(desk: Desk, item: Due, mail: TicketMail, rules: Sequence[Rule
         return (f"its mail to the requester could not be delivered ({mail.undeliverable}): "
                 "reach them another way")
     return None
-
-
-def _committed_at(desk: Desk, path: str) -> datetime | None:
-    """When the commit that added ``path`` (a desk path) was made; None when it is not committed."""
-    out = git.run(desk.repo, "log", "-1", "--diff-filter=A", "--format=%ct", "--", desk.repo_path(path),
-                  check=False).decode().strip()
-    return datetime.fromtimestamp(int(out), timezone.utc) if out.isdigit() else None
 
 
 def _due_counted_from(config: Config, item: Due, moment: datetime | None) -> datetime | None:
