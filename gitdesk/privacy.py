@@ -33,7 +33,8 @@ _EMAIL = re.compile(rf"(?:[\w+-]|{_DOT}|\\[_+-]|{_FILL}){{1,64}}{_AT}{_FILL}{{0,
 # addresses, log times), so a run of groups counts as a phone number only when it starts as one
 # does (with +, a bracketed area code, a 0 for a trunk or international prefix, or as a North
 # American number), or follows a word that says it is one ("Tel", "phone", "call", "mobile").
-# A bare run of digits (015112345678) is left: it is as often an order or serial number.
+# A bare run of digits (015112345678) is left unless such a word comes before it: it is as often
+# an order or serial number.
 _GAP = r"(?:[ \t\u00a0]*[./-][ \t\u00a0]*|[ \t\u00a0]+)"
 # What a number must not touch to be one: Latin letters and digits. Chinese and Japanese write a
 # number straight after a word (我的手机号是13812345678, 電話番号は03-1234-5678).

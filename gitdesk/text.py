@@ -56,12 +56,11 @@ def visible(text: str) -> str:
     return _UNSAFE.sub(_show, text)
 
 
-# A greeting is a line of its own: the word, at most three more ("Dear IT team"), and a comma or
-# "!" ("Hi Anna,"); "Hi, the printer jams" and "hi-res display flickers" are the problem.
+# A greeting is a line of its own: the word, at most three more and a comma or "!" ("Hi Anna,",
+# "Hallo Frau Schmidt!", "Sehr geehrte Damen und Herren,"), or a word or none alone; "Hi, the
+# printer jams", "Hey the printer jams again!" and "hi-res display flickers" are the problem. A
+# Chinese or Japanese greeting only alone on its line: a sentence there has no spaces to count words by.
 _WORD = r"\s+[^\s,!:;.，、！。：；]+"
-# "Hi Anna," "Hallo Frau Schmidt!" or "Sehr geehrte Damen und Herren,": up to three words before a
-# comma or "!" ("Hey the printer jams again!" is the problem); a word or none alone. A greeting in
-# Chinese or Japanese only alone on its line: a sentence there has no spaces to count words by.
 GREETING_LINE = re.compile(r"^\s*(?:(?:hi|hello|hey|dear|good (?:morning|afternoon|evening)|hallo|guten (?:morgen|tag)|"
                            r"sehr geehrte[rs]?|bonjour|ciao|buongiorno|hola|buen[oa]s (?:d[ií]as|tardes)|estimad[oa]s?|"
                            r"ol[aá]|bom dia|moin|hej|hoi|goedemorgen|dzie[nń] dobry|cze[sś][cć]|witam|szanown\w+|"

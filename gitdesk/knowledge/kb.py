@@ -94,9 +94,8 @@ class Article:
 _LOG_LINE = re.compile(r"\b(FATAL|ERROR|WARN(ING)?|INFO|DEBUG|Traceback|exit (code|status))\b")
 _SIGN_OFF = re.compile(r"^\s*(--\s*|(many |thanks and )?thanks?( you)?( (a lot|so much|in advance))?|"
                        r"(best|kind|warm)?\s*regards|best( wishes)?|cheers|sincerely|"
-                       r"(viele|liebe|beste) gr(ü|ue)(ß|ss)e|mit freundlichen gr(ü|ue)(ß|ss)en|merci|cordialement|"
-                       r"saluti|un saludo|pozdrawiam|"
                        r"mit (besten|freundlichen|herzlichen) gr(ü|ue)(ß|ss)en|(liebe |viele |beste )?gr(ü|ue)(ß|ss)e|"
+                       r"merci|cordialement|saluti|un saludo|pozdrawiam|"
                        r"gru(ß|ss)|bien (à vous|cordialement)|salutations|(cordiali|distinti) saluti|"
                        r"saludos( cordiales)?|atentamente|atenciosamente|obrigad[oa]|abra[çc]os|"
                        r"met vriendelijke groet(en)?|groet(jes|en)|med vänliga? hälsningar?|hälsningar|mvh|"
