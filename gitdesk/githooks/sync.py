@@ -145,7 +145,7 @@ def _answer_over_rule(repo: git.Repo, conflicted: dict[str, set[int]], details: 
     answer's status, as the rule would have left it open had it seen the answer ("rule NAME
     on ID"); [] (nothing touched) otherwise, as when the answer came after the rule acted
     (that one is a person's to settle: to a closed ticket it starts a follow-up)."""
-    from gitdesk import ticketfile
+    from gitdesk import paths, ticketfile
 
     stopped = git.run(repo, "rev-parse", "-q", "--verify", "REBASE_HEAD^{commit}", check=False).decode().strip()
     if not stopped or not conflicted or any(details.get(path) != "status" or stages != {1, 2, 3}
@@ -164,7 +164,7 @@ def _answer_over_rule(repo: git.Repo, conflicted: dict[str, set[int]], details: 
             # In a rebase, stage 2 ("ours") is the upstream's side, 3 ("theirs") the commit replayed.
             answered, closed = (ticketfile.parse(git.run(repo, "show", f":{stage}:{path}").decode("utf-8"), path)[0]
                                 .front_matter().get("status") for stage in (3, 2))
-            text = (repo.top / path).read_text(encoding="utf-8")
+            text = paths.inside(repo.top, path).read_text(encoding="utf-8")  # never through a link
         except (GitdeskError, OSError, UnicodeDecodeError):
             return []
         if upstream != "rule" or closed not in ("resolved", "closed") or answered in ("resolved", "closed", None):
@@ -175,7 +175,7 @@ def _answer_over_rule(repo: git.Repo, conflicted: dict[str, set[int]], details: 
         written[path] = kept
         names[path] = f"rule {clean_line(rule) or '?'} on {path.rsplit('/', 1)[-1].removesuffix('.md')}"
     for path, kept in written.items():
-        (repo.top / path).write_text(kept, encoding="utf-8")
+        paths.inside(repo.top, path).write_text(kept, encoding="utf-8")
         git.run(repo, "add", "--", path)
     return list(names.values())
 
