@@ -56,18 +56,39 @@ def visible(text: str) -> str:
     return _UNSAFE.sub(_show, text)
 
 
-# A greeting is a line of its own: the word, at most three more and a comma or "!" ("Hi Anna,",
-# "Hallo Frau Schmidt!", "Sehr geehrte Damen und Herren,"), or a word or none alone; "Hi, the
-# printer jams", "Hey the printer jams again!" and "hi-res display flickers" are the problem. A
-# Chinese or Japanese greeting only alone on its line: a sentence there has no spaces to count words by.
+# A greeting is a line of its own: the word, at most three more and a comma, "!" or ":" ("Hi Anna,",
+# "Hallo Frau Schmidt!", "Sehr geehrte Damen und Herren,", "Hello, Dan!"), or a word or none alone;
+# "Hi, the printer jams", "Hey the printer jams again!" and "hi-res display flickers" are the problem.
+# More than one word after it must each be a name (a capital) or a word greetings use ("Hi team and
+# Anna,"): "Hey VPN down again," reports a problem. A Chinese or Japanese greeting only alone on its
+# line, or after a name or title ("王老师，您好！"): a sentence there has no spaces to count words by.
 _WORD = r"\s+[^\s,!:;.，、！。：；]+"
-GREETING_LINE = re.compile(r"^\s*(?:(?:hi|hello|hey|dear|good (?:morning|afternoon|evening)|hallo|guten (?:morgen|tag)|"
-                           r"sehr geehrte[rs]?|bonjour|ciao|buongiorno|hola|buen[oa]s (?:d[ií]as|tardes)|estimad[oa]s?|"
-                           r"ol[aá]|bom dia|moin|hej|hoi|goedemorgen|dzie[nń] dobry|cze[sś][cć]|witam|szanown\w+|"
-                           r"здравствуйте|добрый день|привет)"
-                           rf"(?:(?:{_WORD}){{0,3}}\s*[,，!！]|(?:{_WORD})?)"
-                           r"|(?:お疲れ様です|お世話になっております|こんにちは|您好|你好|大家好)[，、！。,!]?)\s*$",
-                           re.IGNORECASE)
+_GREETING_LINE = re.compile(
+    r"^\s*(?:¡?(?:hi|hello|hey|dear|good (?:morning|afternoon|evening)|hallo|guten (?:morgen|tag)|"
+    r"sehr geehrte[rs]?|bonjour|ciao|buongiorno|hola|buen[oa]s (?:d[ií]as|tardes)|estimad[oa]s?|"
+    r"ol[aá]|bom dia|moin|hej|hoi|goedemorgen|dzie[nń] dobry|cze[sś][cć]|witam|szanown\w+|"
+    r"здравствуйте|добрый день|привет)"
+    rf"(?:(?P<comma>\s*[,，])?(?P<who>(?:{_WORD}){{0,3}})\s*[,，!！:：]|(?:{_WORD})?)"
+    r"|(?:[\u3040-\u30ff\u4e00-\u9fff]{1,8}[，,、]\s*)?"
+    r"(?:お疲れ様です|お世話になっております|こんにちは|您好|你好|大家好)[，、！。,!]?)\s*$",
+    re.IGNORECASE)
+_GREETING_FILLERS = frozenset(
+    "all team there everyone everybody folks guys both again and or und oder y o e et i a à van von der de "
+    "da del di le la it support helpdesk desk service colleagues sir madam liebe liebes lieber zusammen "
+    "allemaal alla todos todas tous tutti wszystkim señores señor señora senhores signori messieurs "
+    "monsieur madame mesdames equipo équipe коллеги все всем".split())
+
+
+def is_greeting(line: str) -> bool:
+    """Whether ``line`` is only a greeting ("Hi Anna,", "Guten Tag zusammen!"), not a problem
+    that opens with one ("Hey VPN down again,")."""
+    match = _GREETING_LINE.match(line)
+    if match is None:
+        return False
+    words = (match.group("who") or "").split()
+    if len(words) < 2 and not match.group("comma"):
+        return True  # "Hi anna," written small is still a name
+    return all(word[0].isupper() or word.casefold() in _GREETING_FILLERS for word in words)
 
 
 def clean_line(text: str) -> str:

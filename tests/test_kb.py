@@ -551,6 +551,11 @@ def test_symptoms_leave_out_the_mails_greeting_and_signature(desk: Desk) -> None
     ("Buongiorno,\n\nla stampante non stampa.\n\nCordiali saluti\nLuca\n", "la stampante non stampa."),
     ("Hej,\n\nskrivaren skriver inte.\n\nMed vänliga hälsningar\nAnna\n", "skrivaren skriver inte."),
     ("Здравствуйте,\n\nпринтер не печатает.\n\nС уважением,\nИван\n", "принтер не печатает."),
+    ("¡Hola Juan!\n\nel portátil no arranca.", "el portátil no arranca."),
+    ("Hi Dan:\n\nThe VPN drops every hour.", "The VPN drops every hour."),
+    ("王老师，您好！\n\n打印机无法连接到网络。", "打印机无法连接到网络。"),
+    ("Добрый день, Иван!\n\nпринтер не печатает.", "принтер не печатает."),
+    ("Hi team and Anna,\n\nthe scanner is offline.", "the scanner is offline."),
 ])
 def test_symptoms_leave_out_greetings_and_sign_offs_in_other_languages(description: str, symptoms: str) -> None:
     from gitdesk.knowledge.kb import without_salutations
@@ -584,6 +589,8 @@ def test_the_requester_s_name_alone_on_the_last_line_is_not_a_symptom(descriptio
     "Hola el portátil no arranca!\nDesde ayer.",
     "您好 VPN连接后马上断开，错误代码 809。\n从昨天开始。",
     "你好 打印机卡纸了！\n从昨天开始。",
+    "Hey VPN down again,\nsince the update this morning.",
+    "Hi, VPN down!\nSince Monday.",
 ])
 def test_symptoms_keep_what_only_looks_like_a_greeting_or_a_signature(description: str) -> None:
     from gitdesk.knowledge.kb import without_salutations

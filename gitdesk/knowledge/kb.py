@@ -33,7 +33,7 @@ from gitdesk.errors import AmbiguousId, GitdeskError, NotFound, ValidationError
 from gitdesk.ids import is_valid as is_valid_id
 from gitdesk.model import Config, Ticket
 from gitdesk.privacy import without_addresses, without_private
-from gitdesk.text import GREETING_LINE, asset_key, counted, unreordered
+from gitdesk.text import asset_key, counted, is_greeting, unreordered
 
 if TYPE_CHECKING:
     from gitdesk.knowledge import meaning
@@ -125,7 +125,7 @@ def without_salutations(text: str, names: Sequence[str] = ()) -> str:
     signature ("Thanks,\nKim Schmidt\nAccounts, ext. 2291"), which name people, not the problem.
     ``names``: what the requester signs with (folded); a last line that is one of them goes too."""
     lines = text.strip("\n").split("\n")
-    if len(lines) > 1 and GREETING_LINE.match(lines[0]):
+    if len(lines) > 1 and is_greeting(lines[0]):
         lines = lines[1:]
     start = max(1, len(lines) - SIGNATURE_LINES)
     end = next((start + at for at, line in enumerate(lines[start:]) if _SIGN_OFF.match(line)), len(lines))

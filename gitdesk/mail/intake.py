@@ -51,7 +51,7 @@ from gitdesk.mail.message import (
 from gitdesk.mail.outbox import outbox_path
 from gitdesk.model import MAIL_SYSTEM, NOTE, REOPEN, REPLY, REQUESTER_NAME, Config, Entry, Person, Route, Ticket
 from gitdesk.paths import TICKETS
-from gitdesk.text import GREETING_LINE, address_key, counted, unmailable
+from gitdesk.text import address_key, counted, is_greeting, unmailable
 
 if TYPE_CHECKING:
     from gitdesk.rules.engine import EventRules
@@ -755,7 +755,7 @@ _STILL_BROKEN = re.compile(r"\b(still|not work\w*|n[o']t fixed|doesn'?t|does not
 
 
 # A bare number and words is a score when every word judges the help ("5 great service", "4 good",
-# "3 ok", "5 Great, thanks!"); one word that is not ("2 quick questions", "1 top priority: …",
+# "3 ok", "5 Great, thanks!", "5 thanks, works now"); one word that is not ("2 quick questions", "1 top priority: …",
 # "3 ok, but can you…") makes it a reply, which reaches the ticket and an agent.
 _JUDGING = frozenset("""
 great good ok okay fine excellent perfect super fast quick slow poor bad terrible awful awesome amazing nice
@@ -767,6 +767,7 @@ veloce lento grazie mille dobrze bardzo świetnie swietnie szybko dziękuję dzi
 would recommend recommended definitely professional kind polite patient competent efficient quickly slowly
 unfriendly rude unhelpful impolite late freundlich unfreundlich hilfsbereit kompetent professionell aimable
 efficace servicio atención atencion rápida rapida amable eficiente servizio assistenza gentile cortese
+now again fixed solved resolved working jetzt wieder geht funktioniert gelöst behoben
 obsługa obsluga miły mily uprzejmy ありがとう ありがとうございました ありがとうございます 谢谢 謝謝 感谢 非常感谢 很好
 """.split())
 _JUDGED = re.compile(r"^\W*([1-5])(?:\s*/\s*5)?\s+(?:(?:out of|of|von|sur|de|su|na)\s+5\s+)?(\w[^?]*)$",
@@ -852,7 +853,7 @@ def feedback_score(text: str) -> tuple[int, str] | None:
     # greeting ("Hi Dan," then "5 - thanks, works great!").
     while lines and (not lines[0].strip() or lines[0].lstrip().startswith(">")):
         lines.pop(0)
-    if len(lines) > 1 and GREETING_LINE.match(lines[0].strip()):  # "Hi Dan," alone; "Hi, it jams" says more
+    if len(lines) > 1 and is_greeting(lines[0].strip()):  # "Hi Dan," alone; "Hi, it jams" says more
         below = [line for line in lines[1:] if line.strip()]
         if below and _scored(_opening(below[0])) is not None:
             lines = lines[lines.index(below[0]):]
