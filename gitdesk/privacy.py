@@ -39,11 +39,15 @@ _GAP = r"(?:[ \t\u00a0]*[./-][ \t\u00a0]*|[ \t\u00a0]+)"
 # What a number must not touch to be one: Latin letters and digits. Chinese and Japanese write a
 # number straight after a word (我的手机号是13812345678, 電話番号は03-1234-5678).
 _LATIN = r"0-9A-Za-z_\u00c0-\u024f"
+# A one-digit trunk prefix right after a label's colon ("Телефон: 8 916 123-45-67"): part of it.
+_TRUNK = r"(?:(?<=[:：] )|(?<=[:：]))\d[ \t\u00a0]+"
+_LEAD = re.compile(r"\d[ \t\u00a0]+")
 _PHONE = re.compile(
     rf"(?:(?<![{_LATIN}/.-])|(?<=[.:])(?=\+))"  # not inside a word or version; "T.+49" is a phone's start
     rf"(?:\+\d{{8,15}}"  # international, written whole
     rf"|1[ .-]\d{{3}}[ .-]\d{{3}}[ .-]\d{{4}}"  # 1-800-555-0199
-    rf"|(?:\+\d{{1,3}}{_GAP}?(?:\(\d{{1,5}}\){_GAP}?)?\d{{1,5}}|(?:\(\d{{1,5}}\){_GAP}?)?\d{{2,5}})"
+    rf"|(?:\+\d{{1,3}}{_GAP}?(?:\(\d{{1,5}}\){_GAP}?)?\d{{1,5}}"
+    rf"|(?:{_TRUNK})?(?:\(\d{{1,5}}\){_GAP}?)?\d{{2,5}})"
     rf"(?:{_GAP}\d{{2,8}}){{1,6}}"  # groups
     rf"|\d{{8,15}})"  # a bare run: a phone number only after a word that says so (13812345678)
     rf"(?:-\d{{1,5}}(?!\d))?(?![{_LATIN}/-]|\.[{_LATIN}])")  # an extension (-0), then no more of a word
@@ -137,7 +141,8 @@ def _private(text: str, kept: Collection[str] = ()) -> str:
             return "[phone removed]" if said else found
         if found[0] in "+(0" or _NORTH_AMERICAN.fullmatch(found) or said:
             return "[phone removed]"
-        return found
+        lead = _LEAD.match(found)  # "Room: 4 0171 1234567": the number after the digit is one
+        return found[:lead.end()] + _phones(found[lead.end():]) if lead else found
 
     def _phones(part: str) -> str:
         return _PHONE.sub(phone, part)

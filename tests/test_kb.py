@@ -296,6 +296,7 @@ def test_phone_numbers_and_opted_out_categories_stay_out(desk: Desk) -> None:
     "请致电：138 1234 5678", "手机号：138 1234 5678", "電話番号: 090 1234 5678",
     "我的手机号是 138 1234 5678", "电话号码是 138 1234 5678", "请致电给我 138 1234 5678", "Móvil: 612 345 678",
     "Mi móvil es 612 345 678", "Celular: 11 2345 6789", "WhatsApp: 612 345 678", "Telefoonnummer: 612 345 678",
+    "Телефон: 8 916 123-45-67",  # a trunk digit after the label is the number's
     # written straight after the word, as Chinese and Japanese do; a bare run only after a label
     "我的手机号是13812345678", "手机：13912345678", "我的电话是010-62345678", "電話番号は03-1234-5678",
     "Il mio cellulare è 333 1234567", "Komórka: 512 345 678", "Contact no: 98765 43210",
@@ -331,8 +332,10 @@ def test_addresses_of_machines_and_versions_are_kept_they_are_the_problem() -> N
             "office hours 08.00-17.00; the cell count 1234 5678 9012; 电话会议号 123 456 789; "
             "手机订单 1234 5678 9012; 携帯アプリ ビルド 2026 1103 45; Handymodell 1234 5678 90; "
             "Mobility plan ID 1234 5678 90; Rufus ISO 1234 5678 90; smartphone app v 2026 1103 45; "
-            "版本2026 1103 45; 工单号2024 1234 567; order 123456789012; IMEI 356938035643809")
+            "版本2026 1103 45; 工单号2024 1234 567; order 123456789012; IMEI 356938035643809; "
+            "Steps: 3 1234 5678 90")
     assert without_private(kept) == kept
+    assert without_private("Notes: 4 0171 1234567") == "Notes: 4 [phone removed]", "a digit before a number"
     html = ("a &lt;b&gt; &#60;script&#62; &#39;x&#39; &#x22;y&#x22; &amp;\nPut `&nbsp;` between; a slash is `&#47;`."
             "\n<td>Alice&nbsp;Martin&#32;(IT)</td>")
     assert without_private(html) == html, "references are read as written only where they hide an address or number"
