@@ -728,6 +728,7 @@ GOOD = ("From: Fernhill IT <help@fernhill.example>\nTo: {to}\nSubject: Re: print
 def test_one_recipient_refused_is_noted_and_the_others_get_the_mail(mail_desk: Desk, server: Server,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     ticket_id, _ = queue(mail_desk)
+    mail_desk.run("--as", "alice", "cc", ticket_id, "+gone@fernhill.example")
     name = f"outbox/20261123T120000Z-{ticket_id}-abcdef.eml"
     commit_file(mail_desk, name, handmade(GOOD.format(to=REQUESTER, mid="two") + "Cc: gone@fernhill.example\n"))
     use(monkeypatch, server.env())
@@ -792,7 +793,9 @@ def test_a_hostile_outbox_file_is_refused_alone_and_the_rest_goes(mail_desk: Des
         "outbox/bcc.eml": (handmade(good.format(mid="b") + "Bcc: everyone@evil.example\n"),
                            "it has a Bcc header; the desk sends only to To and Cc"),
         "outbox/forged.eml": (handmade(good.format(mid="f").replace("help@fernhill.example", "ceo@fernhill.example")),
-                              "its From is not the desk's mail.address (the desk sends only as itself)"),
+                              "its From is not the desk's mail.address (the desk sends only as itself; mail "
+                              "queued before mail.address changed goes once the old address is listed under "
+                              "mail.aliases)"),
         "outbox/not-an-address.eml": (handmade(good.format(mid="n").replace(REQUESTER, "root")),
                                       "it has a recipient that is not an address: 'root'"),
         "outbox/nested/inner.eml": (handmade(good.format(mid="i")), "not a plain file name directly in outbox/"),
@@ -816,6 +819,37 @@ def test_a_hostile_outbox_file_is_refused_alone_and_the_rest_goes(mail_desk: Des
     assert details["outbox/link.eml"] == "is a symbolic link; never sent"
     assert [e.rcpt_tos for e in server.accepted] == [[REQUESTER]], "only the real reply went out"
     assert sorted(outbox(mail_desk)) == sorted([*hostile, "outbox/link.eml"]), "refused files stay for a person"
+
+
+def test_a_message_added_by_hand_to_a_stranger_is_never_sent_from_the_desk(mail_desk: Desk, server: Server,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """An outbox file could come from a pull request: the desk mails only its people and,
+    about a ticket, that ticket's requester and Cc, whatever the file says."""
+    ticket_id, _ = queue(mail_desk, "The real reply.")
+    phishing = GOOD.format(to="victim@elsewhere.example", mid="p")
+    strangers = {
+        f"outbox/20261201T090000Z-{ticket_id}-aaaaaa.eml": phishing + f"X-Gitdesk-Ticket: {ticket_id}\n",
+        f"outbox/20261201T090000Z-{ticket_id}-bbbbbb.eml":
+            GOOD.format(to=REQUESTER, mid="q") + "Cc: victim@elsewhere.example\n",
+        "outbox/20261201T090000Z-digest-cccccc.eml": GOOD.format(to="victim@elsewhere.example", mid="d"),
+        "outbox/20261201T090000Z-GD-01M8RDA4M07QCZ4NPA-dddddd.eml":
+            GOOD.format(to="victim@elsewhere.example", mid="g") + "X-Gitdesk-Ticket: GD-01M8RDA4M07QCZ4NPA\n",
+    }
+    for path, headers in strangers.items():
+        commit_file(mail_desk, path, handmade(headers))
+    commit_file(mail_desk, "outbox/20261201T090000Z-lead-eeeeee.eml",
+                handmade(GOOD.format(to="dana@example.com", mid="e")), "mail to one of the desk's people")
+    use(monkeypatch, server.env())
+    report = send(mail_desk, ok=False)
+    details = {item["file"]: (item["outcome"], item["detail"]) for item in report["messages"]}
+    for path in strangers:
+        assert details[path][0] == "refused", path
+    assert details[next(iter(strangers))][1] == (
+        "it is addressed to victim@elsewhere.example, who is neither one of the desk's people nor the requester or "
+        f"in the Cc of {ticket_id}; never sent (remove it: git rm)")
+    assert details["outbox/20261201T090000Z-GD-01M8RDA4M07QCZ4NPA-dddddd.eml"][1] == (
+        "its ticket GD-01M8RDA4M07QCZ4NPA is not on the desk or cannot be read; never sent")
+    assert sorted(rcpt for e in server.accepted for rcpt in e.rcpt_tos) == [REQUESTER, "dana@example.com"]
 
 
 def test_mail_goes_only_from_the_mail_branch_and_only_as_committed(mail_desk: Desk, server: Server,

@@ -76,6 +76,7 @@ from gitdesk.mail.outbox import (
     clone_id,
     delivered_ids,
     known_clone_id,
+    stranger,
     tree,
 )
 from gitdesk.mail.smtp import Connection, Rejected, SenderRefused, Smtp, smtp_settings, status_code
@@ -321,10 +322,40 @@ def _plan(desk: Desk, accepted: Mapping[str, Accepted], only: set[str] | None, n
                                        f"{retry.attempts} failed: {retry.last_answer})"))
             continue
         plan.due.append(_Due(queued, retry, claim))
+    strangers = _strangers(desk, head, [due.queued for due in plan.due])
+    plan.items += [Delivery.of(due.queued, "refused", strangers[due.queued.name]) for due in plan.due
+                   if due.queued.name in strangers]
+    plan.due = [due for due in plan.due if due.queued.name not in strangers]
     answered = _answered_reminders(desk, head, [due.queued for due in plan.due])
     plan.withdrawn += [(due.queued, answered[due.queued.name]) for due in plan.due if due.queued.name in answered]
     plan.due = _in_thread_order([due for due in plan.due if due.queued.name not in answered])
     return plan
+
+
+def _strangers(desk: Desk, head: str, queued: list[Queued]) -> dict[str, str]:
+    """File name -> why, for each message in ``queued`` to an address the desk has no business
+    mailing: not one of its people, nor (for mail about a ticket) that ticket's requester or Cc
+    in ``head``. gitdesk writes no other; a file added by hand or in a pull request could name
+    anyone, and would go out from the desk's address."""
+    about = {desk.repo_path(paths.ticket_path(item.ticket)): item.ticket for item in queued if item.ticket}
+    tickets: dict[str, Ticket] = {}
+    for path, data in git.regular_files_at(desk.repo, head, sorted(about)).items() if about else ():
+        with contextlib.suppress(GitdeskError):
+            read = ticketfile.parse_front(ticketfile.decode(data, path), path)
+            if read.id == about.get(path):
+                tickets[read.id] = read
+    why: dict[str, str] = {}
+    for item in queued:
+        ticket = tickets.get(item.ticket) if item.ticket else None
+        if item.ticket and ticket is None:
+            why[item.name] = f"its ticket {item.ticket} is not on the desk or cannot be read; never sent"
+            continue
+        unknown = stranger(item, desk.config, ticket)
+        if unknown is not None:
+            whose = f"the requester or in the Cc of {ticket.id}" if ticket else "about a ticket"
+            why[item.name] = (f"it is addressed to {unknown}, who is neither one of the desk's people nor "
+                              f"{whose}; never sent (remove it: git rm)")
+    return why
 
 
 def _answered_reminders(desk: Desk, head: str, queued: list[Queued]) -> dict[str, str]:

@@ -23,7 +23,7 @@ from gitdesk import clock, git, ids, transaction, workflow
 from gitdesk.clock import format_utc
 from gitdesk.desk import Desk, read_regular
 from gitdesk.errors import GitdeskError, ValidationError
-from gitdesk.model import Config
+from gitdesk.model import Config, Ticket
 from gitdesk.paths import OUTBOX, SENT, STAMP, stamped
 from gitdesk.text import address_key, clean_line
 
@@ -140,7 +140,8 @@ def check_message(name: str, data: bytes, config: Config) -> Queued:
         ours = {address_key(address) for address in (config.mail.address or "", *config.mail.aliases) if address}
         if len(senders) != 1 or address_key(senders[0][1]) not in ours:
             raise ValidationError("its From is not the desk's mail.address",
-                                  hint="the desk sends only as itself")
+                                  hint="the desk sends only as itself; mail queued before mail.address changed "
+                                       "goes once the old address is listed under mail.aliases")
         recipients: dict[str, str] = {}
         for _, address in email.utils.getaddresses([str(value) for header in ("To", "Cc")
                                                     for value in message.get_all(header, [])]):
@@ -162,6 +163,17 @@ def check_message(name: str, data: bytes, config: Config) -> Queued:
         raise ValidationError(f"it is not a message that can be read ({type(error).__name__})") from None
     return Queued(name, data, message_id, tuple(recipients.values()), ticket, event,
                   in_reply_to if _MESSAGE_ID.match(in_reply_to) else None)
+
+
+def stranger(queued: Queued, config: Config, ticket: Ticket | None) -> str | None:
+    """The first recipient of ``queued`` the desk has no business mailing: not one of its
+    people, nor the requester or in the Cc of ``ticket`` (the one the message is about), or None."""
+    from gitdesk.actions import cc_of, requester_address
+
+    known = {address_key(person.email) for person in config.people.values() if person.email}
+    if ticket is not None:
+        known |= {address_key(address) for address in (requester_address(config, ticket) or "", *cc_of(ticket))}
+    return next((address for address in queued.recipients if address_key(address) not in known), None)
 
 
 def _ticket_of(name: str, header: str, prefix: str) -> str | None:
