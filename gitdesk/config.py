@@ -501,20 +501,24 @@ def parse_config(text: str, path: str = CONFIG_PATH, loaded: Any = None) -> Conf
         read.name(handle, key)
         if handle in (RULES_AUTHOR, MAIL_SYSTEM):
             raise read.fail(key, f"{handle!r} is gitdesk's own name in ticket threads", "choose another handle")
-        fields = read.mapping(value, key, ("name", "email", "team", "away", "notify", "agent", "hours_per_week",
-                                           "support_share"))
+        fields = read.mapping(value, key, ("name", "email", "former_emails", "team", "away", "notify", "agent",
+                                           "hours_per_week", "support_share"))
         email = read.text(fields.get("email"), f"{key}.email")
-        if email is not None:
-            if "@" not in email or any(c.isspace() for c in email):
-                raise read.fail(f"{key}.email", f"{email!r} is not an email address")
-            if address_key(email) in emails:
-                raise read.fail(f"{key}.email", f"{email} is also the email of {emails[address_key(email)]}",
+        former = read.names(fields.get("former_emails"), f"{key}.former_emails")
+        for address, where in ((email, f"{key}.email"), *((item, f"{key}.former_emails") for item in former)):
+            if address is None:
+                continue
+            if "@" not in address or any(c.isspace() for c in address):
+                raise read.fail(where, f"{address!r} is not an email address")
+            if address_key(address) in emails:
+                raise read.fail(where, f"{address} is also the email of {emails[address_key(address)]}",
                                 "each person needs their own address")
-            emails[address_key(email)] = handle
+            emails[address_key(address)] = handle
         people[handle] = Person(
             handle=handle,
             name=read.text(fields.get("name"), f"{key}.name", handle) or handle,
             email=email,
+            former_emails=former,
             team=read.text(fields.get("team"), f"{key}.team"),
             away=read.flag(fields.get("away"), f"{key}.away"),
             notify=read.flag(fields.get("notify"), f"{key}.notify"),

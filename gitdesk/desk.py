@@ -71,7 +71,8 @@ class Actor:
         if self.person is None:
             raise ValidationError(
                 f"{self.id} is not one of the desk's people, so cannot {verb}",
-                hint="add yourself under people: in .gitdesk/config.yml or pass --as HANDLE",
+                hint="add yourself under people: in .gitdesk/config.yml (an address you had before goes under "
+                     "former_emails:) or pass --as HANDLE",
             )
         return self.person.handle
 
@@ -286,6 +287,9 @@ class Desk:
                 data = read_regular(os.path.join(directory, ticket_id + ".md"), path)
                 text = ticketfile.decode(data, path)
                 ticket = ticketfile.parse_ticket(text, path) if body else ticketfile.parse_front(text, path)
+                if ticket.id != ticket_id:  # a copy of another ticket, or an id edited: never two with one id
+                    raise GitdeskError(f"file name says {ticket_id} but its id is {ticket.id}", path=path,
+                                       hint=f"put back id: {ticket_id}")
             except GitdeskError as error:
                 problems.append(error)
                 continue

@@ -146,6 +146,9 @@ class Person:
     name: str
     email: str | None = None
     team: str | None = None
+    # Addresses they had before (a mail domain moved): still them as Git author, requester and
+    # sender, so past work keeps its person; never mailed.
+    former_emails: tuple[str, ...] = ()
     away: bool = False  # skipped by automatic assignment
     notify: bool = False  # mail me about tickets I watch, and tickets escalated or assigned to me
     agent: bool = False  # works tickets though in no queue (a lead, a specialist escalated to)
@@ -293,8 +296,8 @@ class Config:
 
     def __post_init__(self) -> None:
         # Listings ask once per ticket: a dict, not a scan of every person.
-        by_email = {address_key(person.email): person for person in reversed(list(self.people.values()))
-                    if person.email}
+        by_email = {address_key(email): person for person in reversed(list(self.people.values()))
+                    for email in (*person.former_emails, *((person.email,) if person.email else ()))}
         object.__setattr__(self, "_by_email", by_email)
         # Asked for every ticket's clocks (a report makes thousands): made once.
         object.__setattr__(self, "done_statuses", frozenset(name for name, status in self.statuses.items()

@@ -98,6 +98,36 @@ def test_renaming_a_person_who_answered_tickets_is_refused_for_it_would_rewrite_
             "handle is a new person (docs/config.md))") in result.stderr
 
 
+def test_a_mail_domain_move_keeps_past_work_with_its_people_through_their_former_emails(hooked: Desk) -> None:
+    """Git authors and requesters name the old address: changing it alone would hand last
+    quarter's work to nobody, so it is refused until the old one is kept."""
+    ticket = hooked.new("Printer", "-q", "it-helpdesk", "-r", "carol@example.com")  # by alice, as Git author
+    hooked.run("take", ticket)
+    hooked.run("resolve", ticket, "-m", "Cleared tray 2.")
+    config = hooked.path / ".gitdesk" / "config.yml"
+    moved = config.read_text().replace("@example.com", "@example.org")
+    config.write_text(moved)
+    result = commit(hooked, "mail moved to example.org", "-a")
+    assert result.returncode == 1
+    assert (".gitdesk/config.yml: changes the email of 'carol' (carol@example.com), which 1 ticket names as "
+            "requester: reports would stop counting that as carol's (keep the old address too: "
+            "people.carol.former_emails: [carol@example.com])") in result.stderr
+    assert "changes the email of 'alice' (alice@example.com), which commits name as author" in result.stderr
+    assert "'fred'" not in result.stderr, "nothing names fred's address yet: a typo put right is no loss"
+    for handle in ("alice", "carol"):
+        moved = moved.replace(f"email: {handle}@example.org,",
+                              f"email: {handle}@example.org, former_emails: [{handle}@example.com],")
+    config.write_text(moved)
+    assert commit(hooked, "mail moved to example.org", "-a").returncode == 0
+    report = json.loads(hooked.run("report", "workload", "--format", "json").output)
+    people = next(section for section in report["sections"] if section["key"] == "by_person")["rows"]
+    assert [(row["person"]["value"], row["resolved"]["value"]) for row in people] == [("alice", 1)], "still alice's"
+    assert hooked.run("note", ticket, "-m", "done").exit_code == 0, "her Git address is still hers"
+    broken = moved.replace("former_emails: [carol@example.com]", "former_emails: [alice@example.org]")
+    config.write_text(broken)
+    assert "also the email of alice" in hooked.run("list", ok=False).output
+
+
 def test_sync_on_a_desk_with_nowhere_to_push_says_to_add_the_shared_repository(hooked: Desk) -> None:
     branch = hooked.git("branch", "--show-current").strip()
     assert hooked.fails("sync") == (
@@ -432,6 +462,10 @@ def test_a_link_where_gitdesk_writes_files_is_refused_at_commit_and_in_a_whole_c
     hooked.git("add", "outbox")
     found = [line.split(":", 1)[0] for line in check_lines(hooked, "--all") if "symbolic link" in line]
     assert found == [f"attachments/{ticket}", "outbox/held/p.txt"], "the index is judged, as committed"
+    (hooked.path / "kb").mkdir()
+    (hooked.path / "kb" / "hardware").symlink_to(tmp_path, target_is_directory=True)  # kb build refuses it
+    hooked.git("add", "kb")
+    assert any(line.startswith("kb/hardware: is a symbolic link") for line in check_lines(hooked, "--staged"))
 
 
 def test_reopening_without_a_reason_is_caught_where_config_requires_one(desk: Desk) -> None:

@@ -730,7 +730,8 @@ def desk_log(desk: Desk, filters: LogFilter) -> list[LogEntry]:
     if filters.author:
         wanted = address_key(filters.author)
         person = desk.config.person(filters.author)
-        names = {wanted} | ({address_key(person.handle), address_key(person.email or "")} if person else set())
+        names = {wanted} | ({address_key(person.handle), address_key(person.email or ""),
+                             *map(address_key, person.former_emails)} if person else set())
         # Or an entry they wrote: a requester's mail reopening a ticket is committed by whoever ran intake.
         entries = [e for e in entries if address_key(e.who) in names or address_key(e.author) in names
                    or any(event.kind == "entry" and address_key(event.who or "") in names for event in e.events)]

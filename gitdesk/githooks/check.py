@@ -150,10 +150,10 @@ def _desk_configs(repo: git.Repo, commit: str) -> dict[str, list[tuple[str, str,
 
 # --- judging one file -------------------------------------------------------------
 
-# Where gitdesk reads and writes files (.gitdesk, tickets/, attachments/, outbox/, sent/, undeliverable/, feedback/):
-# kb/ is left out, its README a team's own and links there harmless to gitdesk. In those it only
-# writes into, check looks for links alone: their contents are no business of its.
-_LINKS_ONLY = frozenset({"attachments", "outbox", "sent", "undeliverable", "feedback"})
+# Where gitdesk reads and writes files (.gitdesk, tickets/, attachments/, outbox/, sent/, undeliverable/, feedback/,
+# kb/). In those it only writes into, check looks for links alone: their contents are no business
+# of its (kb/ is rebuilt from the tickets, its README a team's own); kb build refuses a link there.
+_LINKS_ONLY = frozenset({"attachments", "outbox", "sent", "undeliverable", "feedback", "kb"})
 _WRITTEN_FOLDERS = frozenset({".gitdesk", TICKETS.rstrip("/"), *_LINKS_ONLY})
 
 
@@ -317,7 +317,7 @@ def _still_used(snapshot: Snapshot, path: str, old_bytes: bytes) -> list[Finding
                "assignee": gone_people, "requester": gone_people,  # a person without an email is a handle
                "category": sorted(set(old.categories) - set(new.categories)) if new.categories else [],
                "priority": sorted(set(old.priorities) - set(new.priorities))}
-    fixes = {"status": "set a known one with gitdesk edit ID", "queue": "gitdesk set ID queue NAME",
+    fixes = {"status": "gitdesk set ID status NAME", "queue": "gitdesk set ID queue NAME",
              "assignee": "gitdesk assign ID HANDLE (a person who left stays listed, with away: true)",
              "requester": "gitdesk set ID requester ADDRESS (or keep them listed, with away: true)",
              "category": "gitdesk set ID category NAME", "priority": "gitdesk set ID priority NAME"}
@@ -343,6 +343,35 @@ def _still_used(snapshot: Snapshot, path: str, old_bytes: bytes) -> list[Finding
                                           "would stop counting that work and those first responses",
                                     hint="keep them under people: with away: true; a new handle is a new "
                                          "person (docs/config.md)", commit=snapshot.label))
+    findings += _emails_dropped(snapshot, path, old, new)
+    return findings
+
+
+def _emails_dropped(snapshot: Snapshot, path: str, old: Config, new: Config) -> list[Finding]:
+    """A person's address changed (a mail domain moved) with the old one kept nowhere: their
+    commits and the tickets they asked for name the old one, so reports would stop counting
+    that work as theirs. Refused while the history names it, with the one-line fix."""
+    findings: list[Finding] = []
+    for handle, before in old.people.items():
+        after = new.people.get(handle)
+        if after is None or not before.email:
+            continue  # a person removed is judged above
+        kept = new.person(before.email)
+        if kept is not None and kept.handle == handle:
+            continue  # kept: as their email or a former one
+        asked = _tickets_with(snapshot, "requester", before.email)
+        committed = git.run_result(snapshot.repo, "log", "-1", "--format=%h", "-F", "-i",
+                                   f"--author=<{before.email}>", snapshot.label or "HEAD", "--")
+        if not asked and not (committed.returncode == 0 and committed.stdout.strip()):
+            continue  # nothing names it yet: a typo put right
+        where = f"{len(asked)} {'ticket names' if len(asked) == 1 else 'tickets name'} as requester" \
+            if asked else "commits name as author"
+        now = f"gives {kept.handle!r} the email of {handle!r}" if kept is not None else \
+            f"changes the email of {handle!r}"
+        findings.append(Finding(path, f"{now} ({before.email}), which {where}: reports would stop counting "
+                                      f"that as {handle}'s",
+                                hint=f"keep the old address too: people.{handle}.former_emails: [{before.email}]",
+                                commit=snapshot.label))
     return findings
 
 
