@@ -536,6 +536,14 @@ def test_an_export_that_would_lack_a_ticket_says_so_and_writes_nothing(desk: Des
     exported = json.loads(backup.read_text())
     assert exported["left_out"] == [f"tickets/{odd}.md"] and len(exported["tickets"]) == 1
     assert f"tickets/{odd}.md" in asked.stderr
+    first = exported["tickets"][0]["id"]
+    copy = desk.new("A copy of another ticket", "-q", "it-helpdesk")
+    desk.file(copy).write_text(desk.text(copy).replace(f"id: {copy}", f"id: {first}", 1))
+    desk.git("commit", "-qam", "one file claims another's id", "--no-verify")
+    asked = desk.run("export", "json", "--skip-unreadable", "-o", str(backup))
+    exported = json.loads(backup.read_text())
+    assert [ticket["id"] for ticket in exported["tickets"]] == [first], "never two records with one id"
+    assert f"tickets/{copy}.md: file name says {copy} but its id is {first}" in asked.stderr
 
 
 def test_an_imported_ticket_without_replies_has_no_first_response_to_judge(desk: Desk, tmp_path: Path) -> None:

@@ -104,6 +104,13 @@ def test_a_ticket_naming_a_queue_the_config_lacks_is_left_off_the_boards_and_sai
     assert "Heating is off" in (tmp_path / "site" / "boards" / "facilities.html").read_text()
     assert not list((tmp_path / "site").rglob("*nosuch*")) and "Fan loud" not in "".join(
         path.read_text() for path in (tmp_path / "site" / "boards").glob("*.html"))
+    site_desk.file(odd).write_text(site_desk.text(odd).replace("queue: ../nosuch", "queue: facilities")
+                                   .replace("title: Fan loud", "title: [Fan, loud]"))
+    site_desk.git("commit", "-qam", "a title that is no text", "--no-verify")
+    result = site_desk.run("site", "build", str(tmp_path / "site"))
+    assert f"tickets/{odd}.md:4: title must be text, not a list" in result.stderr, "a file not read is said too"
+    assert "1 ticket file could not be read and is on no board" in (
+        tmp_path / "site" / "boards" / "index.html").read_text()
 
 
 def test_a_board_counts_a_ticket_kept_out_of_the_knowledge_base_but_keeps_its_title_private(

@@ -297,8 +297,9 @@ def build(desk: Desk, directory: Path) -> SiteResult:
                          hint="give an empty or new directory; a previous site there is replaced")
     articles = kb.collect(desk)
     with db.connect(desk) as connection:
-        tickets, _ = index.tickets(desk, connection, list(desk.config.open_statuses), with_facts=False)
+        tickets, unreadable = index.tickets(desk, connection, list(desk.config.open_statuses), with_facts=False)
     boards, left_off = _boards(desk, tickets)
+    left_off += [f"{problem}; left off the boards" for problem in unreadable]  # never a board that looks whole
     related = kb.related_articles(articles)
     md = _markdown()
     name = desk.config.desk_name
@@ -315,7 +316,10 @@ def build(desk: Desk, directory: Path) -> SiteResult:
         pages[f"boards/{queue}.html"] = _board_page(queue, title, members, priorities, name, desk.config)
         links.append(f"<li><a href=\"{e(queue)}.html\">{e(title)}</a> <small>{len(members)}</small></li>")
     pages["reports.html"] = _reports_page(desk, name)
-    pages["boards/index.html"] = page("Queues", "<h1>Queues</h1><ul>" + "".join(links) + "</ul>", 1, name)
+    missing = (f"<p class=\"error\" role=\"alert\">{e(counted(len(unreadable), 'ticket file'))} could not be read "
+               "and {} on no board (gitdesk check names them).</p>".format("is" if len(unreadable) == 1 else "are")
+               if unreadable else "")
+    pages["boards/index.html"] = page("Queues", f"<h1>Queues</h1>{missing}<ul>" + "".join(links) + "</ul>", 1, name)
     pages["assets/search-index.js"] = _search_index(articles)
     resources = Path(__file__).parent / "resources"
     for asset in ("style.css", "search.js", "favicon.svg"):
