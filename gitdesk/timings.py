@@ -83,7 +83,7 @@ class TimeEntry:
 class Escalation:
     at: datetime
     by: str
-    source: str | None  # the queue it left (None: intake or unknown)
+    source: str | None  # the queue it left, by the name it had then (None: intake)
     target: str | None  # the queue it went to (None: a person in the same queue)
 
 
@@ -373,9 +373,11 @@ class Clocks:
         for entry in self.ticket.entries:
             if entry.kind != ESCALATION:
                 continue
-            source = self.queue_at(entry.at, before=True)
+            # By the names the queues had then: one renamed since keeps its past escalations.
+            source = self.queue_at(entry.at, before=True) or self.value_at("queue", entry.at, before=True)
             named = entry.detail.removeprefix("to ").strip() if entry.detail.startswith("to ") else ""
-            target = named if named in self.config.queues else self.queue_at(entry.at)
+            target = named if named in self.config.queues else \
+                self.queue_at(entry.at) or self.value_at("queue", entry.at)
             found.append(Escalation(entry.at, entry.author, source, target if target != source else None))
         return found
 

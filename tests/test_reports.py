@@ -197,6 +197,18 @@ def test_queues_count_escalations_not_tickets(desk: Desk) -> None:
     assert queues["it-infra"]["escalated_in"] == {"kind": "count", "value": 2, "ids": [ticket]}
     assert queues["it-helpdesk"]["escalated_out"] == {"kind": "count", "value": 2, "ids": [ticket]}
     assert queues["it-helpdesk"]["escalated_in"]["value"] == 1 and queues["it-infra"]["escalated_out"]["value"] == 1
+    before = desk.run("report", "queues", "--since", "2026-11-02", "--until", "2026-11-02", "--format", "json").stdout
+    waiting = desk.new("Printer jams", "-q", "it-helpdesk")  # created after that period: in none of its rows
+    desk.at("2026-11-04T09:00:00Z")
+    desk.file(waiting).write_text(desk.text(waiting).replace("queue: it-helpdesk", "queue: it-support"))
+    (desk.path / ".gitdesk" / "config.yml").write_text(desk.config.replace("it-helpdesk", "it-support"))
+    desk.git("commit", "-qam", "it-helpdesk is it-support now")
+    after = json.loads(desk.run("report", "queues", "--since", "2026-11-02", "--until", "2026-11-02",
+                                "--format", "json").stdout)
+    old = {name: row for name, row in rows(after, "by_queue").items() if name != "it-support"}
+    assert old == rows(json.loads(before), "by_queue"), "a queue renamed since keeps its past rows, by its name then"
+    assert "Not known to the config (reported, not used as such): unknown queue 'it-helpdesk'" in " ".join(
+        after["definitions"])
 
 
 def test_a_report_says_it_left_out_a_ticket_file_it_cannot_read(desk: Desk) -> None:

@@ -50,7 +50,10 @@ def build(facts: Facts, period: Period) -> Report:
     queues: dict[str, list[Ticket]] = {}
     people: dict[str, list[Ticket]] = {}
     for ticket in open_tickets:
-        queues.setdefault(facts.queue_at(ticket, end) or "(intake)", []).append(ticket)
+        # Where it waited then, by the name it had: a queue renamed since keeps its past rows (the
+        # definitions name it as not in the config), never added to the tickets in no queue.
+        known = facts.queue_at(ticket, end)
+        queues.setdefault(known or facts.clocks(ticket).value_at("queue", end) or "(intake)", []).append(ticket)
         assignee = facts.clocks(ticket).value_at("assignee", end)
         if assignee:
             people.setdefault(facts.person(assignee), []).append(ticket)

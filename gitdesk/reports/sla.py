@@ -16,6 +16,10 @@ OUTCOMES = {"response": "answered", "resolved": "resolved", "closed": "closed", 
 def definitions(facts: base.Facts) -> list[str]:
     return [
         f"The SLA clock is {facts.clock.describe()}; a queue with its own hours (sla.queues) is measured by them.",
+        "Every period is measured with the targets, business hours, holidays and time zone the config holds "
+        "today: changing them re-measures past periods too (save a period's report when it closes to quote it "
+        "later). A priority or queue the config no longer knows is measured by the default priority and the "
+        "desk's hours.",
         "Targets come from the priorities in .gitdesk/config.yml: the priority the ticket had when the clock "
         "stopped (or at the end of the period, while it runs), else the default one; a target the clock passed "
         "while the ticket had an earlier priority, or in an earlier queue with its own hours, stays missed when "
