@@ -373,7 +373,8 @@ class Desk:
                    for path, data in files.items()}
         commit = git.create_commit(self.repo, parent, encoded, message, self.identity(), clock.git_date(when),
                                    sign=self.commit_settings().sign)
-        taken = [name[len(prefix):] for name in git.branches(self.repo, prefix + "*")]
+        # Pushed drafts count too: a draft dropped here after its push must not be reborn under its name.
+        taken = [name[len(prefix):] for name in git.branches(self.repo, prefix + "*", remotes=True)]
         branch = prefix + str(1 + max((int(n) for n in taken if n.isdigit()), default=0))
         git.create_branch(self.repo, branch, commit, f"gitdesk: {message.splitlines()[0]}")
         return branch, commit, base.removeprefix("refs/heads/")

@@ -778,10 +778,14 @@ def move_head(repo: Repo, new: str, old: str | None, reason: str) -> None:
     run(repo, "update-ref", "-m", reason, "HEAD", new, old or "")
 
 
-def branches(repo: Repo, pattern: str) -> list[str]:
-    """Local branch names matching ``pattern`` (a for-each-ref glob such as ``drafts/GD-01M8-*``)."""
-    out = run(repo, "for-each-ref", "--format=%(refname:strip=2)", f"refs/heads/{pattern}")
-    return [line for line in out.decode("utf-8", "surrogateescape").splitlines() if line]
+def branches(repo: Repo, pattern: str, *, remotes: bool = False) -> list[str]:
+    """Local branch names matching ``pattern`` (a for-each-ref glob such as ``drafts/GD-01M8-*``);
+    ``remotes``: the remote-tracking ones too, without their remote's name."""
+    out = run(repo, "for-each-ref", "--format=%(refname)", f"refs/heads/{pattern}",
+              *((f"refs/remotes/*/{pattern}",) if remotes else ()))
+    names = out.decode("utf-8", "surrogateescape").splitlines()
+    return [name.removeprefix("refs/heads/") if name.startswith("refs/heads/") else name.split("/", 3)[3]
+            for name in names if name]
 
 
 def create_branch(repo: Repo, name: str, commit: str, reason: str) -> None:

@@ -13,6 +13,7 @@ stdout is the protocol: nothing here prints, and the library never does.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -26,7 +27,7 @@ from mcp.types.jsonrpc import INTERNAL_ERROR
 from pydantic import Field
 
 from gitdesk import privacy
-from gitdesk.assistants.tools import Assistant, thread_text
+from gitdesk.assistants.tools import Assistant, Refused, thread_text
 from gitdesk.errors import GitdeskError, NotFound
 from gitdesk.text import one_line
 
@@ -96,7 +97,7 @@ class DeskServer(MCPServer):
         try:
             pages = await anyio.to_thread.run_sync(self._pages)
         except GitdeskError as error:  # a broken config, say: the client shows why
-            raise MCPError(INTERNAL_ERROR, f"gitdesk: error: {error}") from None
+            raise MCPError(INTERNAL_ERROR, refusal(error)) from None
         return [*listed, *pages]
 
     def _pages(self) -> list[Resource]:
@@ -114,6 +115,19 @@ class DeskServer(MCPServer):
                                   mime_type="text/markdown") for article in articles)]
 
 
+_COMMAND = re.compile(r"\bgit(?:desk)? [a-z]|--[a-z]")  # a hint that names a command line's command or option
+
+
+def refusal(error: GitdeskError) -> str:
+    """A refusal as the assistant reads it: the CLI's one line, its fix marked as a person's.
+    Hints name commands and options of the command line (git restore, gitdesk label), which the
+    assistant does not have and, with a shell of its own, must not run on a person's work."""
+    if isinstance(error, Refused) or not _COMMAND.search(error.hint or ""):
+        return f"gitdesk: error: {error}"  # "expected one of: urgent, high…" is the assistant's to use
+    where = str(GitdeskError(error.message, path=error.path, line=error.line))
+    return f"gitdesk: error: {where} (for a person at the desk: {one_line(str(error.hint))})"
+
+
 def _answer(work: Callable[[], dict[str, Any] | str]) -> CallToolResult:
     """Run one call. A problem the user can fix is a tool error worded exactly as the CLI's
     one line (returned, not raised: the SDK would put its own words in front)."""
@@ -121,7 +135,7 @@ def _answer(work: Callable[[], dict[str, Any] | str]) -> CallToolResult:
         try:
             result = work()
         except GitdeskError as error:
-            return CallToolResult(content=[TextContent(type="text", text=f"gitdesk: error: {error}")], is_error=True)
+            return CallToolResult(content=[TextContent(type="text", text=refusal(error))], is_error=True)
         except OSError as error:  # the machine's (a read-only mount, a full disk): said, as the CLI says it
             said = one_line(f"gitdesk: error: {error.filename or ''}{': ' if error.filename else ''}"
                             f"{error.strerror or error}")
@@ -132,7 +146,7 @@ def _answer(work: Callable[[], dict[str, Any] | str]) -> CallToolResult:
             return CallToolResult(content=[TextContent(type="text", text=said)], is_error=True)
     if isinstance(result, str):
         return CallToolResult(content=[TextContent(type="text", text=result)])
-    text = json.dumps(result, ensure_ascii=False, indent=1)
+    text = json.dumps(result, ensure_ascii=False, separators=(",", ":"))  # an assistant's context is small
     return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=result)
 
 
@@ -207,7 +221,7 @@ def build(assistant: Assistant) -> MCPServer:
             except NotFound as error:
                 raise ResourceNotFoundError(str(error)) from None
             except GitdeskError as error:
-                raise ResourceError(f"gitdesk: error: {error}") from None
+                raise ResourceError(refusal(error)) from None
 
     return server
 

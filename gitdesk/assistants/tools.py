@@ -23,11 +23,17 @@ from gitdesk.text import clean_line, one_line, visible
 VIA = "mcp"  # what Gitdesk-Via says on every commit an assistant makes
 DEFAULT_HANDLE = "assistant"  # the person an assistant acts as, unless --as names another
 MAX_LIMIT = 100
+# What list_tickets keeps of a ticket's timings: enough to choose what to work on next.
+LISTED_TIMINGS = ("first_response_at", "next_due", "next_due_at", "resolved_at", "reopen_count", "escalation_count")
 # Who hears of a ticket is a person's decision: text in a ticket must not be able to talk an
 # assistant into sending the thread somewhere else.
 WHO_HEARS = ("requester", "cc", "watchers", "message_ids", "duplicate_of", WAITING)
 # Nor what is published, what mail calls the requester, or where an import's ticket came from.
 PEOPLE_DECIDE = ("kb", "kb_title", "requester_name", "imported_from")
+
+
+class Refused(ValidationError):
+    """A refusal worded for the assistant (its hint in the tools' terms, not the CLI's)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +53,20 @@ class Assistant:
 
     def actor(self, desk: Desk) -> Actor:
         return replace(desk.actor(self.handle), via=VIA)
+
+    def desk_to_write(self) -> Desk:
+        """The desk, for a write: refused while a review branch is checked out, where a note or a
+        field would land on the draft (and be dropped with it) instead of the desk's branch."""
+        from gitdesk import git
+
+        desk = self.desk()
+        branch, _ = git.head(desk.repo)
+        if branch is not None and branch.startswith(f"refs/heads/{actions.DRAFTS}/"):
+            name = branch.removeprefix("refs/heads/")
+            raise Refused(f"the desk has the review branch {name} checked out: an assistant writes only "
+                                  "on the desk's own branch",
+                                  hint="a person switches back first: git switch main, or the desk's branch")
+        return desk
 
     def can_write(self) -> str | None:
         """Why this assistant's writes will be refused, or None when they will not be."""
@@ -68,7 +88,7 @@ class Assistant:
         desk = self.desk()
         limit = _limit(limit)
         if not text.strip() and not ticket.strip():
-            raise ValidationError("nothing to find", hint="give words to look for, or a ticket ID to find tickets like")
+            raise Refused("nothing to find", hint="give words to look for, or a ticket ID to find tickets like")
         found: dict[str, Any] = {}
         if text.strip():
             hits = search.search(desk, text, listing.Filters(statuses=(listing.ALL,)), limit=limit)
@@ -106,16 +126,21 @@ class Assistant:
         filters = listing.Filters(statuses=statuses, queue=queue or None, assignee=assignee or None,
                                   unassigned=unassigned)
         ids, problems = index.query_ids(desk, filters, "priority")
-        shown = ids[:_limit(limit)]  # the records list --format json gives, timings included
-        return {"total": len(ids), "shown": len(shown),
-                "tickets": [json.loads(text) for text in listed.ticket_records(desk, shown, clock.now())],
+        shown = ids[:_limit(limit)]
+        # The records list --format json gives, with only the timings a queue is worked by (the
+        # whole of them was over half of a long listing: read_ticket has them all).
+        records = [json.loads(text) for text in listed.ticket_records(desk, shown, clock.now())]
+        for record in records:
+            timings = record.pop("timings", None) or {}
+            record["timings"] = {key: timings[key] for key in LISTED_TIMINGS if timings.get(key) is not None}
+        return {"total": len(ids), "shown": len(shown), "tickets": records,
                 "problems": [str(problem) for problem in problems]}
 
     # --- writing ------------------------------------------------------------------
 
     def note(self, ticket: str, text: str) -> dict[str, Any]:
         """An internal note (``gitdesk note``): one commit, never shown to the requester."""
-        desk = self.desk()
+        desk = self.desk_to_write()
         return _done(desk, actions.note(desk, ticket, _written(text, "note"), self.actor(desk)))
 
     def set_field(self, ticket: str, field: str, value: str) -> dict[str, Any]:
@@ -126,20 +151,23 @@ class Assistant:
 
         name = field.strip().lower()
         if name in WHO_HEARS:
-            raise ValidationError(f"an assistant cannot change {name}: it decides who hears of the ticket",
+            raise Refused(f"an assistant cannot change {name}: it decides who hears of the ticket",
                                   hint=f"a person can, with gitdesk set ID {name} VALUE")
         if name in PEOPLE_DECIDE:
             what = {"kb": "whether the ticket is published in the knowledge base",
                     "kb_title": "the title it is published under", "requester_name": "what mail calls the requester",
                     "imported_from": "which record of an import it is"}[name]
-            raise ValidationError(f"an assistant cannot change {name}: it decides {what}",
+            raise Refused(f"an assistant cannot change {name}: it decides {what}",
                                   hint=f"a person can, with gitdesk set ID {name} VALUE")
-        desk = self.desk()
+        desk = self.desk_to_write()
         meant = clean_line(value)  # as the field will hold it: invisible characters dropped
+        if name == "assignee" and meant and desk.config.person(meant) is self.actor(desk).person:
+            raise Refused("an assistant cannot take a ticket: it drafts, a person answers",
+                                  hint="give it to one of the desk's agents")
         if name == "status" and meant == workflow.PENDING:
             # Pending is a wait on the requester that rules answer unattended (a reminder, then
             # "we have not heard back", both mailed): only a question a person asks starts one.
-            raise ValidationError("an assistant cannot set a ticket pending: the desk's rules would then mail "
+            raise Refused("an assistant cannot set a ticket pending: the desk's rules would then mail "
                                   "the requester and resolve it unanswered", hint="a person asks with gitdesk ask")
         if name == "status" and workflow.is_done(desk.config, meant):
             # Finishing is a person's word to the requester (and to the duplicates' requesters,
@@ -147,17 +175,17 @@ class Assistant:
             verb = {workflow.REJECTED: "rejects it with gitdesk reject ID -m REASON",
                     workflow.CLOSED: "closes it with gitdesk close ID"}.get(meant, "resolves it with gitdesk resolve "
                                                                                 "ID --note TEXT")
-            raise ValidationError(f"an assistant cannot set a ticket {meant}: a person finishes it",
+            raise Refused(f"an assistant cannot set a ticket {meant}: a person finishes it",
                                   hint=f"a person {verb}")
         if name == "status" and workflow.is_done(desk.config, desk.read(ticket).status):
             # Undoing a finish is a person's word too: reopen says why, and tells the requester.
-            raise ValidationError("an assistant cannot reopen a finished ticket: a person reopens it, with a reason",
+            raise Refused("an assistant cannot reopen a finished ticket: a person reopens it, with a reason",
                                   hint="a person reopens it with gitdesk reopen ID -m REASON")
         if name == "category":
             excluded = desk.config.kb_excluded_categories
             current = desk.read(ticket).category
             if (current in excluded) != (meant in excluded):
-                raise ValidationError("an assistant cannot move a ticket into or out of a category kept out of "
+                raise Refused("an assistant cannot move a ticket into or out of a category kept out of "
                                       "the knowledge base: it decides whether the ticket is published",
                                       hint=f"a person can, with gitdesk set ID {name} VALUE")
         return _done(desk, actions.set_field(desk, ticket, field, value, self.actor(desk),
@@ -167,13 +195,12 @@ class Assistant:
         """A public reply on a review branch, not sent; says how a person reviews and sends it."""
         from gitdesk.mail import notify
 
-        desk = self.desk()
+        desk = self.desk_to_write()
         try:
             draft = actions.draft_reply(desk, ticket, _written(text, "reply"), self.actor(desk),
                                         mailer=notify.Mailer(desk))
         except RejectedSender as error:  # the command line's choices (--send, --no-send) are a person's
-            raise RejectedSender(error.message, hint="a person reopens it first if the requester is to hear "
-                                                     "more") from None
+            raise Refused(error.message, hint="a person reopens it first if the requester is to hear more") from None
         outbox = [path for path in draft.files if path != draft.path]
         return {
             "action": "draft-reply", "id": draft.ticket.id, "branch": draft.branch, "base": draft.base,
@@ -188,9 +215,9 @@ MOST_WRITTEN = 100_000  # characters an assistant writes at once: a ticket lives
 def _written(text: str, what: str) -> str:
     """What an assistant writes, said in its own terms (the CLI's say "-m TEXT")."""
     if not clean_line(text):
-        raise ValidationError(f"the {what} is empty", hint=f"give the {what}'s words as text")
+        raise Refused(f"the {what} is empty", hint=f"give the {what}'s words as text")
     if len(text) > MOST_WRITTEN:
-        raise ValidationError(f"the {what} is {len(text):,} characters; an assistant writes at most "
+        raise Refused(f"the {what} is {len(text):,} characters; an assistant writes at most "
                               f"{MOST_WRITTEN:,} at once", hint="shorten it; a long log belongs in an attachment")
     return text
 
@@ -247,7 +274,7 @@ def _block(text: str, *, section: bool = True) -> str:
 
 def _limit(value: int) -> int:
     if value < 1:
-        raise ValidationError(f"limit must be at least 1, not {value}")
+        raise Refused(f"limit must be at least 1, not {value}")
     return min(value, MAX_LIMIT)
 
 
