@@ -103,6 +103,25 @@ def test_new_opens_the_category_template(desk: Desk, tmp_path: Path, monkeypatch
     assert "Asset tag:\nWhat broke: the fan is loud" in text
 
 
+def test_what_was_written_in_the_editor_survives_a_mistyped_option(desk: Desk, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The options are checked once the editor is closed: a --queue typo must not cost the
+    description typed meanwhile. Edit again fixes it; no keeps the text in a file."""
+    head = desk.head()
+    fake_editor(tmp_path, monkeypatch, ("What happened, and what did you expect?", "My Outlook asks every hour."),
+                ("queue: it-hepldesk", "queue: it-helpdesk"))
+    result = desk.run("new", "Outlook asks for my password", "--edit", "-q", "it-hepldesk", input="y\n")
+    assert "unknown queue 'it-hepldesk'" in result.stderr and "Edit again?" in result.stderr
+    (made,) = [path.stem for path in (desk.path / "tickets").glob("*.md")]
+    assert "My Outlook asks every hour." in desk.text(made) and "queue: it-helpdesk" in desk.text(made)
+    head = desk.head()
+    fake_editor(tmp_path, monkeypatch, ("What happened, and what did you expect?", "It drops at home."))
+    refused = desk.run("new", "VPN drops", "--edit", "-c", "mail", input="n\n", ok=False)
+    assert refused.exit_code == 1 and desk.head() == head
+    kept = refused.stderr.split("what you wrote is kept in ", 1)[1].split(")")[0].replace("\n", "").replace(" ", "")
+    assert "It drops at home." in Path(kept).read_text() and Path(kept).parent.name == "gitdesk"
+
+
 def test_new_in_the_editor_with_an_empty_title_cancels(desk: Desk, tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     head = desk.head()

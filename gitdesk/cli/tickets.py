@@ -97,19 +97,35 @@ def new(session: Session, title: str | None, requester: str | None, queue: str |
     given = actions.NewTicket(title=title or "", requester=requester, queue=queue, priority=priority,
                               category=category, asset=asset, labels=labels, body=text or "", assignee=assignee)
     spec: actions.NewTicket | None = given
-    if text is None and (force_edit or (sys.stdin.isatty() and sys.stdout.isatty())):
-        spec = _drafted(desk.root, given)
-        if spec is None:
-            output.info("Cancelled: empty title, nothing created.")
-            return
-    if spec is None or not spec.title:
-        raise click.UsageError("a TITLE is required (or run on a terminal to use the editor)")
-    if attach:
-        spec = replace(spec, attach=tuple((path.name, path.read_bytes()) for path in attach))
+    drafting = text is None and (force_edit or (sys.stdin.isatty() and sys.stdout.isatty()))
     from gitdesk.rules.engine import EventRules
 
     rules = EventRules(desk)
-    result = actions.create(desk, spec, actor, automation=rules)
+    written: str | None = None
+    while True:
+        if drafting:
+            drafted = _drafted(desk.root, given, desk.repo.state_dir, written)
+            if drafted is None:
+                output.info("Cancelled: empty title, nothing created.")
+                return
+            spec, written = drafted
+        if spec is None or not spec.title:
+            raise click.UsageError("a TITLE is required (or run on a terminal to use the editor)")
+        if attach:
+            spec = replace(spec, attach=tuple((path.name, path.read_bytes()) for path in attach))
+        try:
+            result = actions.create(desk, spec, actor, automation=rules)
+            break
+        except GitdeskError as error:
+            if written is None:
+                raise
+            # Checked once the editor is closed (a --queue typo, a template's bad priority): what
+            # the person wrote is never thrown away with the error.
+            output.error(str(error))
+            if _edit_again():
+                continue
+            kept = _kept(desk.repo.state_dir, written)
+            raise GitdeskError("nothing was created", hint=f"what you wrote is kept in {kept}") from None
     output.rules_not_applied(rules.problem)
     index.written(desk, result.ticket_files)
     similar: search.Suggestions | None
@@ -128,12 +144,34 @@ def new(session: Session, title: str | None, requester: str | None, queue: str |
         output.note("note: no description given (-m TEXT or --body-file FILE adds one; gitdesk note ID adds to it)")
 
 
-def _drafted(root: Path, given: NewTicket) -> NewTicket | None:
-    """The ticket the person wrote in $EDITOR, starting from a template and ``given``;
-    None when they left the title empty."""
+def _edit_again() -> bool:
+    """Whether the person wants the editor again; no (as Ctrl-D, or no terminal to ask) keeps
+    what they wrote rather than losing it with click's "Aborted!"."""
+    try:
+        return click.confirm("Edit again?", default=True, err=True)  # stdout stays the result
+    except click.Abort:
+        click.echo(err=True)  # the answer's line, which the end of input never ended
+        return False
+
+
+def _kept(folder: Path, written: str) -> Path:
+    """``written`` saved where it survives a refusal: the repository's gitdesk folder."""
+    from gitdesk import clock
+
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = clock.now().strftime("%Y%m%dT%H%M%S")
+    kept = next(path for n in range(1, 10_000) if not (path := folder / f"new-ticket-{stamp}-{n}.md").exists())
+    kept.write_text(written, encoding="utf-8")
+    return kept
+
+
+def _drafted(root: Path, given: NewTicket, keep: Path, written: str | None = None) -> tuple[NewTicket, str] | None:
+    """The ticket the person wrote in $EDITOR, starting from a template and ``given`` (or from
+    what they ``written`` before), with the text they left; None when they left the title empty.
+    Text that cannot be read, and is not edited again, is kept in the folder ``keep``."""
     from gitdesk import actions, templates
 
-    text = templates.draft_text(root, given.draft_fields())
+    text = written if written is not None else templates.draft_text(root, given.draft_fields())
     while True:
         edited = in_editor(text)
         if edited is None:
@@ -142,11 +180,13 @@ def _drafted(root: Path, given: NewTicket) -> NewTicket | None:
             draft = templates.read_draft(edited)
         except GitdeskError as error:
             click.echo(f"gitdesk: error: {error}", err=True)
-            if not click.confirm("Edit again?", default=True):
-                raise click.Abort() from None
+            if not _edit_again():
+                raise GitdeskError("nothing was created", hint=f"what you wrote is kept in {_kept(keep, edited)}") \
+                    from None
             text = edited
             continue
-        return actions.NewTicket.from_draft(draft)
+        spec = actions.NewTicket.from_draft(draft)
+        return None if spec is None else (spec, edited)
 
 
 @click.command(name="list")
