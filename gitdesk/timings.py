@@ -269,10 +269,10 @@ class Clocks:
                 return change.before
         return current
 
-    def priority_at(self, moment: datetime) -> str | None:
-        """The priority at ``moment`` checked against the config: an unknown one is noted and the
-        default used (None when the desk has no default)."""
-        value = self.value_at("priority", moment)
+    def priority_at(self, moment: datetime, *, before: bool = False) -> str | None:
+        """The priority at ``moment`` (or just before the changes made then) checked against the
+        config: an unknown one is noted and the default used (None when the desk has no default)."""
+        value = self.value_at("priority", moment, before=before)
         if value in self.config.priorities:
             return value
         if value:
@@ -403,7 +403,9 @@ class Clocks:
         running = self._running(start, end)
         pieces = self._pieces(running)
         seconds = sum(calendar.elapsed(a, b) for a, b, calendar in pieces)
-        priority = self.priority_at(end)
+        # A stopped clock ran under the priority it had until the stop: one raised in the very second
+        # of the answer (reply, then set priority, by a script) did not make the answer late.
+        priority = self.priority_at(end, before=stopped is not None)
         target = self._target(kind, clock, priority)
         due = None
         late = False

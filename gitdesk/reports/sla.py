@@ -20,8 +20,9 @@ def definitions(facts: base.Facts) -> list[str]:
         "today: changing them re-measures past periods too (save a period's report when it closes to quote it "
         "later). A priority or queue the config no longer knows is measured by the default priority and the "
         "desk's hours.",
-        "Targets come from the priorities in .gitdesk/config.yml: the priority the ticket had when the clock "
-        "stopped (or at the end of the period, while it runs), else the default one; a target the clock passed "
+        "Targets come from the priorities in .gitdesk/config.yml: the priority the ticket had until the clock "
+        "stopped (a change in the very second of the stop, as a script answers and raises it, does not count; "
+        "at the end of the period, while it runs), else the default one; a target the clock passed "
         "while the ticket had an earlier priority, or in an earlier queue with its own hours, stays missed when "
         "the priority is lowered or the ticket moved later.",
         "First response: the first public reply or question by one of the desk's agents (not the requester, a "
