@@ -201,16 +201,22 @@ def test_moving_queue_drops_an_assignee_who_is_not_a_member(desk: Desk) -> None:
     assert shown["queue"] == "facilities" and shown["assignee"] == "fred"
 
 
-def test_on_a_terminal_the_table_fits_the_width_and_truncates_titles(desk: Desk, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_on_a_terminal_the_table_fits_the_width_and_long_titles_read_whole(desk: Desk, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from gitdesk.render import output
 
-    desk.new("A very long title " * 10, "-q", "it-helpdesk")
+    desk.new("Need access to the finance share for the Q4 close", "-q", "it-helpdesk")
+    desk.new("Need access to the HR share for onboarding files", "-q", "it-helpdesk")
     monkeypatch.setattr(output, "is_terminal", lambda: True)
     monkeypatch.setenv("COLUMNS", "80")
     out = desk.run("list").stdout
     lines = [line for line in out.splitlines() if line.strip()]
     assert all(len(line) <= 80 for line in lines), lines
-    assert "…" in out and "\x1b[" not in out, "NO_COLOR is honoured"
+    assert "\x1b[" not in out, "NO_COLOR is honoured"
+    # Cut to the 20 cells left beside the other columns, both read "Need access to the …".
+    assert "    Need access to the finance share for the Q4 close" in lines, "under its row, whole"
+    monkeypatch.setenv("COLUMNS", "120")
+    wide = desk.run("list").stdout
+    assert any(line.endswith("Need access to the finance share for the Q4 close") for line in wide.splitlines())
 
 
 def test_a_status_typo_is_named_by_list_instead_of_hiding_the_ticket(desk: Desk) -> None:

@@ -158,7 +158,7 @@ def test_noise_does_not_inflate_training_flags(story: Desk) -> None:
     assert matrix["bernard"]["tickets"]["value"] == 6
     assert rows(found, "teams")["sales"]["tickets"]["value"] == 7, "bernard's six and carol's one"
     text, ids = said(found, "Left out as noise, not demand: ")
-    assert text.startswith("Left out as noise, not demand: 2 duplicate (") and "1 rejected (spam or refused)" in text
+    assert text.startswith("Left out as noise, not demand: 2 duplicates (") and "1 rejected (spam or refused)" in text
     assert set(ids) == {*t["duplicates"], t["spam"]}
 
 
@@ -188,7 +188,7 @@ def test_each_report_says_what_it_left_out_and_why(story: Desk, name: str) -> No
     t = story.ids  # type: ignore[attr-defined]
     found = report(story, name)
     text, ids = said(found, "Left out as noise, not demand: ")
-    assert text == (f"Left out as noise, not demand: 2 duplicate ({', '.join(sorted(t['duplicates']))}); "
+    assert text == (f"Left out as noise, not demand: 2 duplicates ({', '.join(sorted(t['duplicates']))}); "
                     f"1 rejected (spam or refused) ({t['spam']}).")
     assert ids == sorted([*t["duplicates"], t["spam"]])
     shown = {i for section in found["sections"] for row in section["rows"] for cell in row.values()

@@ -30,7 +30,7 @@ from gitdesk.text import one_line, visible
 
 GAP = "  "
 INDENT = "    "
-MIN_SHRUNK = 20  # a title cut shorter than this says too little: it goes on a line of its own
+MIN_SHRUNK = 28  # a title cut shorter says too little ("Need access to the …" twice): it goes on a line of its own
 
 
 def is_terminal() -> bool:

@@ -489,8 +489,9 @@ class Facts:
         found = self.left_out(period)
         if not found:
             return None
-        parts = [f"{len(ids)} {'rejected (spam or refused)' if reason == 'rejected' else 'duplicate'}"
-                 f" ({', '.join(sorted(ids))})" for reason, ids in sorted(found.items())]
+        parts = [f"{len(ids)} " + ("rejected (spam or refused)" if reason == "rejected" else
+                                   "duplicate" if len(ids) == 1 else "duplicates")
+                 + f" ({', '.join(sorted(ids))})" for reason, ids in sorted(found.items())]
         return ("Left out as noise, not demand: " + "; ".join(parts) + ".")
 
     # --- states -------------------------------------------------------------------
