@@ -39,9 +39,10 @@ _GAP = r"(?:[ \t\u00a0]*[./-][ \t\u00a0]*|[ \t\u00a0]+)"
 # What a number must not touch to be one: Latin letters and digits. Chinese and Japanese write a
 # number straight after a word (我的手机号是13812345678, 電話番号は03-1234-5678).
 _LATIN = r"0-9A-Za-z_\u00c0-\u024f"
-# A one-digit trunk prefix right after a label's colon ("Телефон: 8 916 123-45-67"): part of it.
-_TRUNK = r"(?:(?<=[:：] )|(?<=[:：]))\d[ \t\u00a0]+"
-_LEAD = re.compile(r"\d[ \t\u00a0]+")
+# A one-digit trunk prefix ("Телефон: 8 916 123-45-67", "8-916-…", "8(916)…"): part of the number
+# when the run is one; a digit before a run that is not ("Room 4 0171 1234567") is split off again.
+_TRUNK = r"\d(?:[ \t\u00a0]*[./-][ \t\u00a0]*|[ \t\u00a0]+|(?=\())"
+_LEAD = re.compile(_TRUNK)
 _PHONE = re.compile(
     rf"(?:(?<![{_LATIN}/.-])|(?<=[.:])(?=\+))"  # not inside a word or version; "T.+49" is a phone's start
     rf"(?:\+\d{{8,15}}"  # international, written whole
@@ -49,6 +50,7 @@ _PHONE = re.compile(
     rf"|(?:\+\d{{1,3}}{_GAP}?(?:\(\d{{1,5}}\){_GAP}?)?\d{{1,5}}"
     rf"|(?:{_TRUNK})?(?:\(\d{{1,5}}\){_GAP}?)?\d{{2,5}})"
     rf"(?:{_GAP}\d{{2,8}}){{1,6}}"  # groups
+    rf"|(?:{_TRUNK})?\(\d{{1,5}}\){_GAP}?\d{{5,10}}"  # an area code in brackets, then one run: (030)1234567
     rf"|\d{{8,15}})"  # a bare run: a phone number only after a word that says so (13812345678)
     rf"(?:-\d{{1,5}}(?!\d))?(?![{_LATIN}/-]|\.[{_LATIN}])")  # an extension (-0), then no more of a word
 _NORTH_AMERICAN = re.compile(r"(?:1[ .-])?\d{3}[ .-]\d{3}[ .-]\d{4}")
@@ -57,7 +59,7 @@ _NORTH_AMERICAN = re.compile(r"(?:1[ .-])?\d{3}[ .-]\d{3}[ .-]\d{4}")
 # is", "Telefon komórkowy:"), in the 40 characters before it; "the cell count" is not one.
 _SAID = re.compile(r"(?i)(?:\b(?:t[eé]l(?:[eé](?:phone|fon(?:o|e|u|a|nummer|nr)?|foon(?:nummer)?))?|"
                    r"(?:cell|tele)?phone|fon|mobile?|mobil(?:nummer|telefon|nr)?|mobiel(?:e nummer)?|m[oó]vil|celular|"
-                   r"whats ?app|mob|handy(?:nummer|nr)?|телефон\w{0,2}|тел|мобильн\w{1,3}|kom[oó]rk\w{1,2}|"
+                   r"whats ?app|mob|моб|handy(?:nummer|nr)?|телефон\w{0,2}|тел|мобильн\w{1,3}|kom[oó]rk\w{1,2}|"
                    r"cellulare|ph|contact ?(?:no|nr|number)|portable|cell(?:ular)?|call|ruf(?:nummer|nr)?|fax)\b|"
                    r"☎|📞|(?:电话|電話|手机|手機|携帯|传真|傳真)(?:号码|號碼|番号|号|號)?(?:是|为|為|は)?|"
                    r"(?:请|請)?致[电電](?:给我|給我)?)"

@@ -69,7 +69,8 @@ _GREETING_LINE = re.compile(
     r"ol[aá]|bom dia|moin|hej|hoi|goedemorgen|dzie[nń] dobry|cze[sś][cć]|witam|szanown\w+|"
     r"здравствуйте|добрый день|привет)"
     rf"(?:(?P<comma>\s*[,，])?(?P<who>(?:{_WORD}){{0,3}})\s*[,，!！:：]|(?:{_WORD})?)"
-    r"|(?:[\u3040-\u30ff\u4e00-\u9fff]{1,8}[，,、]\s*)?"
+    # A name or a title before it: 王老师, 张先生, 佐藤さん (not "打印机坏了，您好").
+    r"|(?:(?:[\u4e00-\u9fff]{1,3}(?:老师|先生|女士|经理|老板|小姐|同学)?|[\u4e00-\u9fff]{1,4}(?:さん|様|さま))[，,、]\s*)?"
     r"(?:お疲れ様です|お世話になっております|こんにちは|您好|你好|大家好)[，、！。,!]?)\s*$",
     re.IGNORECASE)
 _GREETING_FILLERS = frozenset(
@@ -86,9 +87,16 @@ def is_greeting(line: str) -> bool:
     if match is None:
         return False
     words = (match.group("who") or "").split()
-    if len(words) < 2 and not match.group("comma"):
+    if match.group("comma"):  # "Hello, Dan!": one name, not "Hey, URGENT!" or "Hi, Outlook Error!"
+        return len(words) == 1 and (_name_like(words[0]) or words[0].casefold() in _GREETING_FILLERS)
+    if len(words) < 2:
         return True  # "Hi anna," written small is still a name
-    return all(word[0].isupper() or word.casefold() in _GREETING_FILLERS for word in words)
+    return all(_name_like(word) or word.casefold() in _GREETING_FILLERS for word in words)
+
+
+def _name_like(word: str) -> bool:
+    """Written as a name is: a capital, then small letters ("Anna", "Müller"), not "URGENT"."""
+    return word[0].isupper() and not (len(word) > 1 and word.isupper())
 
 
 def clean_line(text: str) -> str:

@@ -296,7 +296,8 @@ def test_phone_numbers_and_opted_out_categories_stay_out(desk: Desk) -> None:
     "请致电：138 1234 5678", "手机号：138 1234 5678", "電話番号: 090 1234 5678",
     "我的手机号是 138 1234 5678", "电话号码是 138 1234 5678", "请致电给我 138 1234 5678", "Móvil: 612 345 678",
     "Mi móvil es 612 345 678", "Celular: 11 2345 6789", "WhatsApp: 612 345 678", "Telefoonnummer: 612 345 678",
-    "Телефон: 8 916 123-45-67",  # a trunk digit after the label is the number's
+    "Телефон: 8 916 123-45-67", "Tel: 8-916-123-45-67", "Моб.: 8 916 123 45 67",  # a trunk digit is the number's
+    "мой телефон 8(916)1234567", "(030)1234567",
     # written straight after the word, as Chinese and Japanese do; a bare run only after a label
     "我的手机号是13812345678", "手机：13912345678", "我的电话是010-62345678", "電話番号は03-1234-5678",
     "Il mio cellulare è 333 1234567", "Komórka: 512 345 678", "Contact no: 98765 43210",
@@ -559,6 +560,8 @@ def test_symptoms_leave_out_the_mails_greeting_and_signature(desk: Desk) -> None
     ("王老师，您好！\n\n打印机无法连接到网络。", "打印机无法连接到网络。"),
     ("Добрый день, Иван!\n\nпринтер не печатает.", "принтер не печатает."),
     ("Hi team and Anna,\n\nthe scanner is offline.", "the scanner is offline."),
+    ("Hello, Dan!\n\nthe scanner is offline.", "the scanner is offline."),
+    ("张先生，您好！\n\n打印机无法连接到网络。", "打印机无法连接到网络。"),
 ])
 def test_symptoms_leave_out_greetings_and_sign_offs_in_other_languages(description: str, symptoms: str) -> None:
     from gitdesk.knowledge.kb import without_salutations
@@ -594,6 +597,8 @@ def test_the_requester_s_name_alone_on_the_last_line_is_not_a_symptom(descriptio
     "你好 打印机卡纸了！\n从昨天开始。",
     "Hey VPN down again,\nsince the update this morning.",
     "Hi, VPN down!\nSince Monday.",
+    "Hey, URGENT!\nThe server room is flooding.", "Hi, Outlook Error!\n0x800CCC0E since Monday.",
+    "Hallo, Server Ausfall!\nSeit 8 Uhr.", "打印机坏了，您好！\n从昨天开始。",
 ])
 def test_symptoms_keep_what_only_looks_like_a_greeting_or_a_signature(description: str) -> None:
     from gitdesk.knowledge.kb import without_salutations

@@ -106,6 +106,16 @@ def test_without_smtp_the_mail_is_committed_to_the_outbox_and_the_answer_threads
     assert looped["messages"][0]["detail"] == "sent by this desk (a mail loop)"
 
 
+def test_a_reply_goes_to_a_person_s_address_now_not_the_one_they_had(mail_desk: Desk) -> None:
+    """The ticket names the address carol asked from; her mail moved since (former_emails)."""
+    ticket_id = mail_desk.new("Printer jams", "-q", "it-helpdesk", "-r", "carol@example.com")
+    mail_desk.configure(mail_desk.config.replace(
+        "email: carol@example.com,", "email: carol@example.org, former_emails: [carol@example.com],"), "moved")
+    mail_desk.run("--as", "alice", "reply", ticket_id, "-m", "Cleared tray 2.", "--send")
+    (queued,) = [path for path in mail_desk.committed_files() if path.startswith("outbox/")]
+    assert parse((mail_desk.path / queued).read_bytes())["To"] == "Carol Requester <carol@example.org>"
+
+
 def test_a_reply_with_a_pasted_log_line_keeps_mail_lines_short_and_its_text_whole(mail_desk: Desk,
                                                                                  tmp_path: Path) -> None:
     ticket_id = from_mail(mail_desk, tmp_path)
@@ -380,6 +390,8 @@ def test_a_score_from_a_colleague_in_the_cc_is_a_reply_and_does_not_reopen(mail_
     ("Dear Dan, please also reset my VPN token\n\n5 - great service", None),
     ("Hi Dan:\n\n4 thanks", (4, "thanks")), ("5 thanks, works now", (5, "thanks, works now")),
     ("5 geht wieder, danke", (5, "geht wieder, danke")), ("1 now fails", None), ("4 now the scanner too", None),
+    ("1 - geht jetzt wieder nicht", None), ("1 is it fixed now", None), ("5 is great", (5, "is great")),
+    ("Hey, URGENT!\n1 - Drucker im 2. Stock brennt", None), ("Hello, Dan!\n\n4 thanks", (4, "thanks")),
 ])
 def test_scores_are_read_only_from_the_start_of_the_answer(text: str, expected: tuple[int, str] | None) -> None:
     from gitdesk.mail.intake import feedback_score

@@ -748,6 +748,7 @@ _SCORE = re.compile(r"^\W*(?:(?:score|rating|note|bewertung|punkte|notation)\s*[
 _STILL_BROKEN = re.compile(r"\b(still|not work\w*|n[o']t fixed|doesn'?t|does not|don'?t work|didn'?t|won'?t|"
                            r"can'?t|cannot|fail\w*|broken|broke|again and again|"
                            r"immer noch|noch nicht|geht nicht|funktioniert nicht|kaputt|"
+                           r"(?:geht|funktioniert|läuft)\b[^.!?]{0,20}\bnicht|nicht mehr|"
                            r"toujours|ne marche pas|ne fonctionne pas|todav[ií]a|sigue|no funciona|"
                            r"ancora|non funziona|nadal|nie dzia[łl]a|ainda|n[ãa]o funciona|"
                            # a new problem, not a judgement of the help: "1: urgent, server down"
@@ -842,6 +843,9 @@ _REQUEST = re.compile(r"\b(?:needs?|needed|another|install|set ?up|missing|stopp
 
 
 _NUMBERED = re.compile(r"([1-5])[.)]\s+\S")
+# A question without its mark: "1 is it fixed now", "2 can you look again" (not "5 is great").
+_ASKED = re.compile(r"^\W*[1-5]\W+(?:is|are|was|does|did|do|can|could|will|would|should|ist|kann|können)\s+"
+                    r"(?:it|this|that|you|he|she|they|there|the|es|das|man|sie|ihr)\b", re.IGNORECASE)
 
 
 def feedback_score(text: str) -> tuple[int, str] | None:
@@ -859,7 +863,7 @@ def feedback_score(text: str) -> tuple[int, str] | None:
             lines = lines[lines.index(below[0]):]
     first = _opening(lines[0]) if lines else ""
     match = _scored(first)
-    if match is None or _STILL_BROKEN.search(first) or "?" in first:  # a question asks for an answer
+    if match is None or _STILL_BROKEN.search(first) or "?" in first or _ASKED.match(first):  # a question
         return None
     numbered = _NUMBERED.match(first)
     if numbered:  # "1. Please also…", or then "2. …": a request, or the first of a list of them
