@@ -48,11 +48,12 @@ WATCHERS = "watchers"  # agents who asked to hear when the ticket is answered or
 
 
 def requester_address(config: Config, ticket: Ticket) -> str | None:
-    """The requester's mail address; a requester known only by handle needs an email in config."""
-    if workflow.is_email(ticket.requester):
-        return ticket.requester
+    """The requester's mail address; a requester known only by handle needs an email in config.
+    An address a person had (``former_emails``) is never mailed: their email now is."""
     person = config.person(ticket.requester)
-    return person.email if person is not None and person.email else None
+    if person is not None and person.email:
+        return person.email
+    return ticket.requester if workflow.is_email(ticket.requester) else None
 
 
 def _strings(ticket: Ticket, name: str) -> tuple[str, ...]:

@@ -123,6 +123,11 @@ def test_a_mail_domain_move_keeps_past_work_with_its_people_through_their_former
     people = next(section for section in report["sections"] if section["key"] == "by_person")["rows"]
     assert [(row["person"]["value"], row["resolved"]["value"]) for row in people] == [("alice", 1)], "still alice's"
     assert hooked.run("note", ticket, "-m", "done").exit_code == 0, "her Git address is still hers"
+    config.write_text(moved.replace("former_emails: [carol@example.com], ", ""))
+    dropped = commit(hooked, "tidy: no more former addresses", "-a")
+    assert dropped.returncode == 1 and "drops a former email of 'carol' (carol@example.com), which 1 ticket names" \
+        in dropped.stderr, "dropped later is the same loss"
+    hooked.git("checkout", "--", ".gitdesk/config.yml")
     broken = moved.replace("former_emails: [carol@example.com]", "former_emails: [alice@example.org]")
     config.write_text(broken)
     assert "also the email of alice" in hooked.run("list", ok=False).output

@@ -353,25 +353,27 @@ def _emails_dropped(snapshot: Snapshot, path: str, old: Config, new: Config) -> 
     that work as theirs. Refused while the history names it, with the one-line fix."""
     findings: list[Finding] = []
     for handle, before in old.people.items():
-        after = new.people.get(handle)
-        if after is None or not before.email:
+        if handle not in new.people:
             continue  # a person removed is judged above
-        kept = new.person(before.email)
-        if kept is not None and kept.handle == handle:
-            continue  # kept: as their email or a former one
-        asked = _tickets_with(snapshot, "requester", before.email)
-        committed = git.run_result(snapshot.repo, "log", "-1", "--format=%h", "-F", "-i",
-                                   f"--author=<{before.email}>", snapshot.label or "HEAD", "--")
-        if not asked and not (committed.returncode == 0 and committed.stdout.strip()):
-            continue  # nothing names it yet: a typo put right
-        where = f"{len(asked)} {'ticket names' if len(asked) == 1 else 'tickets name'} as requester" \
-            if asked else "commits name as author"
-        now = f"gives {kept.handle!r} the email of {handle!r}" if kept is not None else \
-            f"changes the email of {handle!r}"
-        findings.append(Finding(path, f"{now} ({before.email}), which {where}: reports would stop counting "
-                                      f"that as {handle}'s",
-                                hint=f"keep the old address too: people.{handle}.former_emails: [{before.email}]",
-                                commit=snapshot.label))
+        for address in (*((before.email,) if before.email else ()), *before.former_emails):
+            kept = new.person(address)
+            if kept is not None and kept.handle == handle:
+                continue  # kept: as their email or a former one
+            asked = _tickets_with(snapshot, "requester", address)
+            committed = git.run_result(snapshot.repo, "log", "-1", "--format=%h", "-F", "-i",
+                                       f"--author=<{address}>", snapshot.label or "HEAD", "--")
+            if not asked and not (committed.returncode == 0 and committed.stdout.strip()):
+                continue  # nothing names it yet: a typo put right
+            where = f"{len(asked)} {'ticket names' if len(asked) == 1 else 'tickets name'} as requester" \
+                if asked else "commits name as author"
+            now = f"gives {kept.handle!r} an address of {handle!r}" if kept is not None else \
+                f"{'changes the email' if address == before.email else 'drops a former email'} of {handle!r}"
+            findings.append(Finding(path, f"{now} ({address}), which {where}: reports would stop counting that "
+                                          f"as {handle}'s",
+                                    hint=f"an address stays with its person: give {kept.handle} another one"
+                                    if kept is not None else
+                                    f"keep the old address too: people.{handle}.former_emails: [{address}]",
+                                    commit=snapshot.label))
     return findings
 
 
