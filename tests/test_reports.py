@@ -209,6 +209,10 @@ def test_queues_count_escalations_not_tickets(desk: Desk) -> None:
     assert old == rows(json.loads(before), "by_queue"), "a queue renamed since keeps its past rows, by its name then"
     assert "Not known to the config (reported, not used as such): unknown queue 'it-helpdesk'" in " ".join(
         after["definitions"])
+    scoped = json.loads(desk.run("report", "queues", "--since", "2026-11-03", "--until", "2026-11-03",
+                                 "--queue", "it-support", "--format", "json").stdout)
+    assert {name: row["open"]["value"] for name, row in rows(scoped, "by_queue").items()} == {
+        "it-helpdesk": 1, "it-support": 0}, "in it-support now, counted where it waited then, as the findings say"
 
 
 def test_a_report_says_it_left_out_a_ticket_file_it_cannot_read(desk: Desk) -> None:

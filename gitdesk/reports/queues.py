@@ -63,9 +63,11 @@ def build(facts: Facts, period: Period) -> Report:
         if escalation.target:
             went_in.setdefault(escalation.target, []).append(ticket.id)
         went_out.setdefault(escalation.source or "(intake)", []).append(ticket.id)
-    for name in sorted(set(facts.config.queues) | set(queues) | set(went_in) | set(went_out)):
-        if facts.scope.queue and name != facts.scope.queue:
-            continue
+    # Scoped (--queue), the tickets are those in that queue now, each counted where it was then:
+    # one moved in since (or a queue renamed) shows in its row then, as the findings count it.
+    names = set(queues) | ({facts.scope.queue} if facts.scope.queue else
+                           set(facts.config.queues) | set(went_in) | set(went_out))
+    for name in sorted(names):
         by_queue.rows.append(_row(name, queues.get(name, []), facts, end, went_in.get(name, []),
                                   went_out.get(name, [])))
     # A person's tickets are assigned by definition, and escalations are counted per queue: no
