@@ -50,6 +50,8 @@ def test_every_command_exists_and_its_help_has_an_example_that_fits_80_columns()
         assert "Example" in result.output, f"gitdesk {name} --help has no example"
         assert max(map(len, result.output.splitlines())) <= 80, f"gitdesk {name} --help is wider than 80 columns"
         assert f"gitdesk {name}" in result.output, name
+        if "Commands:" in result.output:
+            assert "..." not in result.output.split("Commands:", 1)[1], f"a summary cut short: gitdesk {name} --help"
         if len(words) > 1 or not isinstance(command(name), click.Group):
             assert "--desk" in result.output and "--as" in result.output, name
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from gitdesk.cli.options import CONTEXT, Session, desk_options, format_option, pass_session, ticket_id, when
+from gitdesk.cli.options import CONTEXT, Commands, Session, desk_options, format_option, pass_session, ticket_id, when
 
 REPORTS = ("queues", "workload", "training", "assets", "sla", "feedback")
 
@@ -125,7 +125,7 @@ def _verbs(context: click.Context) -> set[str]:
     return names
 
 
-@click.group(name="feedback", context_settings=CONTEXT)
+@click.group(name="feedback", cls=Commands, context_settings=CONTEXT)
 def feedback() -> None:
     """Satisfaction feedback: stored apart from tickets, collated per team.
 

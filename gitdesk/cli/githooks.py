@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from gitdesk.cli.options import CONTEXT, Session, desk_options, format_option, one_of, pass_session
+from gitdesk.cli.options import CONTEXT, Commands, Session, desk_options, format_option, one_of, pass_session
 from gitdesk.errors import GitdeskError
 
 if TYPE_CHECKING:
@@ -100,7 +100,7 @@ def _say_if_the_model_is_unusable(session: Session) -> None:
         output.note(f"gitdesk: warning: {error}; similar and new rank without the model")
 
 
-@click.group(name="hooks", context_settings=CONTEXT)
+@click.group(name="hooks", cls=Commands, context_settings=CONTEXT)
 def hooks() -> None:
     """Install, remove or inspect gitdesk's Git hooks in this clone.
 

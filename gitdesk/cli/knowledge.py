@@ -6,12 +6,12 @@ from pathlib import Path
 
 import click
 
-from gitdesk.cli.options import CONTEXT, LIMIT_TYPE, Session, desk_options, format_option, pass_session
+from gitdesk.cli.options import CONTEXT, LIMIT_TYPE, Commands, Session, desk_options, format_option, pass_session
 from gitdesk.errors import GitdeskError
 from gitdesk.text import counted
 
 
-@click.group(name="kb", context_settings=CONTEXT)
+@click.group(name="kb", cls=Commands, context_settings=CONTEXT)
 def kb() -> None:
     """The knowledge base: resolution notes as Markdown articles in kb/.
 
@@ -113,7 +113,7 @@ def kb_search(session: Session, query: tuple[str, ...], limit: int, fmt: str) ->
     views.kb_hits(hits[:limit], fmt, more=len(hits) > limit, query=" ".join(query))
 
 
-@click.group(name="site", context_settings=CONTEXT)
+@click.group(name="site", cls=Commands, context_settings=CONTEXT)
 def site() -> None:
     """A static website of the knowledge base and the queue boards.
 

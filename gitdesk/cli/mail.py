@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from gitdesk.cli.options import CONTEXT, Session, desk_options, format_option, pass_session
+from gitdesk.cli.options import CONTEXT, Commands, Session, desk_options, format_option, pass_session
 from gitdesk.errors import GitdeskError
 
 
@@ -60,7 +60,7 @@ def intake(session: Session, kind: str, path: Path, fmt: str) -> None:
                            hint=hint)
 
 
-@click.group(name="mail", context_settings=CONTEXT)
+@click.group(name="mail", cls=Commands, context_settings=CONTEXT)
 def mail() -> None:
     """Mail out: deliver what the desk's actions queued in outbox/.
 

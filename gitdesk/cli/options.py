@@ -22,6 +22,18 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 LIMIT = 1_000_000  # a --limit above this means all: SQLite holds no larger number than 2**63
 
 
+class Commands(click.Group):
+    """A group of subcommands (mail, kb, …) whose list says each one's first sentence whole, as
+    the root's does: click's cut at 45 characters left "each message..." in the middle of it."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, command.get_short_help_str(limit=150)) for name in self.list_commands(ctx)
+                if (command := self.get_command(ctx, name)) is not None and not command.hidden]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
 class _Limit(click.IntRange):
     """A whole number from 1 up, where a huge one means all."""
 

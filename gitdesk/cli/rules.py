@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 
-from gitdesk.cli.options import CONTEXT, Session, desk_options, format_option, pass_session
+from gitdesk.cli.options import CONTEXT, Commands, Session, desk_options, format_option, pass_session
 from gitdesk.errors import GitdeskError
 
 
-@click.group(name="rules", context_settings=CONTEXT, invoke_without_command=True)
+@click.group(name="rules", cls=Commands, context_settings=CONTEXT, invoke_without_command=True)
 @format_option()
 @desk_options
 @pass_session
