@@ -50,7 +50,8 @@ _PHONE = re.compile(
     rf"|(?:\+\d{{1,3}}{_GAP}?(?:\(\d{{1,5}}\){_GAP}?)?\d{{1,5}}"
     rf"|(?:{_TRUNK})?(?:\(\d{{1,5}}\){_GAP}?)?\d{{2,5}})"
     rf"(?:{_GAP}\d{{2,8}}){{1,6}}"  # groups
-    rf"|(?:{_TRUNK})?\(\d{{1,5}}\){_GAP}?\d{{5,10}}"  # an area code in brackets, then one run: (030)1234567
+    # An area code in brackets, then one run: (030)1234567, 8(916)1234567; not "(2025) 1234567 EUR".
+    rf"|(?:{_TRUNK}\(\d{{1,5}}\)|\(0\d{{1,4}}\)){_GAP}?\d{{5,10}}"
     rf"|\d{{8,15}})"  # a bare run: a phone number only after a word that says so (13812345678)
     rf"(?:-\d{{1,5}}(?!\d))?(?![{_LATIN}/-]|\.[{_LATIN}])")  # an extension (-0), then no more of a word
 _NORTH_AMERICAN = re.compile(r"(?:1[ .-])?\d{3}[ .-]\d{3}[ .-]\d{4}")

@@ -56,8 +56,8 @@ def visible(text: str) -> str:
     return _UNSAFE.sub(_show, text)
 
 
-# A greeting is a line of its own: the word, at most three more and a comma, "!" or ":" ("Hi Anna,",
-# "Hallo Frau Schmidt!", "Sehr geehrte Damen und Herren,", "Hello, Dan!"), or a word or none alone;
+# A greeting is a line of its own: the word, at most three more and a comma or "!" ("Hi Anna,",
+# "Hallo Frau Schmidt!", "Sehr geehrte Damen und Herren,", "Добрый день, Иван!"), or a word or none alone;
 # "Hi, the printer jams", "Hey the printer jams again!" and "hi-res display flickers" are the problem.
 # More than one word after it must each be a name (a capital) or a word greetings use ("Hi team and
 # Anna,"): "Hey VPN down again," reports a problem. A Chinese or Japanese greeting only alone on its
@@ -68,7 +68,7 @@ _GREETING_LINE = re.compile(
     r"sehr geehrte[rs]?|bonjour|ciao|buongiorno|hola|buen[oa]s (?:d[ií]as|tardes)|estimad[oa]s?|"
     r"ol[aá]|bom dia|moin|hej|hoi|goedemorgen|dzie[nń] dobry|cze[sś][cć]|witam|szanown\w+|"
     r"здравствуйте|добрый день|привет)"
-    rf"(?:(?P<comma>\s*[,，])?(?P<who>(?:{_WORD}){{0,3}})\s*[,，!！:：]|(?:{_WORD})?)"
+    rf"(?:(?P<comma>\s*[,，])?(?P<who>(?:{_WORD}){{0,3}})\s*[,，!！]|(?:{_WORD})?)"
     # A name or a title before it: 王老师, 张先生, 佐藤さん (not "打印机坏了，您好").
     r"|(?:(?:[\u4e00-\u9fff]{1,3}(?:老师|先生|女士|经理|老板|小姐|同学)?|[\u4e00-\u9fff]{1,4}(?:さん|様|さま))[，,、]\s*)?"
     r"(?:お疲れ様です|お世話になっております|こんにちは|您好|你好|大家好)[，、！。,!]?)\s*$",
@@ -87,11 +87,15 @@ def is_greeting(line: str) -> bool:
     if match is None:
         return False
     words = (match.group("who") or "").split()
-    if match.group("comma"):  # "Hello, Dan!": one name, not "Hey, URGENT!" or "Hi, Outlook Error!"
-        return len(words) == 1 and (_name_like(words[0]) or words[0].casefold() in _GREETING_FILLERS)
+    if match.group("comma"):  # "Добрый день, Иван!", "Hi, all!"; not "Hallo, Notfall!" (German nouns have capitals)
+        return len(words) == 1 and (words[0].casefold() in _GREETING_FILLERS or (
+            _name_like(words[0]) and _CYRILLIC.match(words[0]) is not None))
     if len(words) < 2:
         return True  # "Hi anna," written small is still a name
     return all(_name_like(word) or word.casefold() in _GREETING_FILLERS for word in words)
+
+
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")  # where only names have a capital
 
 
 def _name_like(word: str) -> bool:

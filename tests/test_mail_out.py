@@ -388,10 +388,13 @@ def test_a_score_from_a_colleague_in_the_cc_is_a_reply_and_does_not_reopen(mail_
     ("Hi there Ravi!\n5 thanks", (5, "thanks")), ("Hallo Frau Schmidt!\n\n4 danke", (4, "danke")),
     ("Hi, the printer jams again since this morning\n\n5 - thanks for the quick help", None),
     ("Dear Dan, please also reset my VPN token\n\n5 - great service", None),
-    ("Hi Dan:\n\n4 thanks", (4, "thanks")), ("5 thanks, works now", (5, "thanks, works now")),
+("5 thanks, works now", (5, "thanks, works now")),
     ("5 geht wieder, danke", (5, "geht wieder, danke")), ("1 now fails", None), ("4 now the scanner too", None),
     ("1 - geht jetzt wieder nicht", None), ("1 is it fixed now", None), ("5 is great", (5, "is great")),
-    ("Hey, URGENT!\n1 - Drucker im 2. Stock brennt", None), ("Hello, Dan!\n\n4 thanks", (4, "thanks")),
+    ("Hey, URGENT!\n1 - Drucker im 2. Stock brennt", None), ("Hallo, Notfall!\n1 - Drucker brennt", None),
+    ("Добрый день, Иван!\n\n5 - спасибо", (5, "спасибо")), ("5 - Problem tritt nicht mehr auf", (5, "Problem tritt "
+     "nicht mehr auf")), ("5 - did the trick", (5, "did the trick")), ("5 - kann man nicht meckern", (5, "kann man "
+     "nicht meckern")),
 ])
 def test_scores_are_read_only_from_the_start_of_the_answer(text: str, expected: tuple[int, str] | None) -> None:
     from gitdesk.mail.intake import feedback_score
