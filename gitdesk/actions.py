@@ -51,9 +51,18 @@ def requester_address(config: Config, ticket: Ticket) -> str | None:
     """The requester's mail address; a requester known only by handle needs an email in config.
     An address a person had (``former_emails``) is never mailed: their email now is."""
     person = config.person(ticket.requester)
-    if person is not None and person.email:
-        return person.email
+    if person is not None:
+        return person.email or None  # an address they had is theirs no more: none when they have none now
     return ticket.requester if workflow.is_email(ticket.requester) else None
+
+
+def address_now(config: Config, address: str) -> str | None:
+    """The address to mail for ``address``: itself, or for one a person had (``former_emails``)
+    their email now (None when they have none)."""
+    person = config.person(address)
+    if person is None or address_key(address) == address_key(person.email or ""):
+        return address
+    return person.email or None
 
 
 def _strings(ticket: Ticket, name: str) -> tuple[str, ...]:
@@ -728,6 +737,10 @@ def cc(desk: Desk, typed_id: str, edits: Sequence[str], actor: Actor) -> Outcome
         reason = unmailable(address) if add else None  # taking one out must always work
         if reason is not None:
             raise ValidationError(f"cannot copy {address!r}: {reason}", hint="give an address mail can carry")
+        now = address_now(desk.config, address) if add else address
+        if now != address:
+            raise ValidationError(f"cannot copy {address}: an address {desk.config.person(address).handle} had "  # type: ignore[union-attr]
+                                  "(former_emails)", hint=f"copy {now}" if now else "they have no email now")
 
     def mutate(ticket: Ticket) -> Ticket:
         current = [str(item) for item in ticket.extra.get(CC) or [] if isinstance(item, str)]

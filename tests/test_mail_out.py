@@ -114,6 +114,16 @@ def test_a_reply_goes_to_a_person_s_address_now_not_the_one_they_had(mail_desk: 
     mail_desk.run("--as", "alice", "reply", ticket_id, "-m", "Cleared tray 2.", "--send")
     (queued,) = [path for path in mail_desk.committed_files() if path.startswith("outbox/")]
     assert parse((mail_desk.path / queued).read_bytes())["To"] == "Carol Requester <carol@example.org>"
+    assert "cannot copy carol@example.com: an address carol had (former_emails) (copy carol@example.org)" in \
+        mail_desk.fails("--as", "alice", "cc", ticket_id, "+carol@example.com")
+    copied = mail_desk.new("Scanner offline", "-q", "it-helpdesk", "-r", "bob.meyer@gmail.com")
+    mail_desk.file(copied).write_text(mail_desk.text(copied).replace("labels: []", "labels: []\ncc: [carol@example.com]"))
+    mail_desk.git("commit", "-qam", "copied by hand, as it was then")
+    mail_desk.run("--as", "alice", "reply", copied, "-m", "On it.", "--send")
+    (cc_mail,) = [path for path in mail_desk.committed_files() if path.startswith("outbox/")]
+    assert parse((mail_desk.path / cc_mail).read_bytes())["Cc"] == "carol@example.org", "her address now"
+    mail_desk.configure(mail_desk.config.replace("email: carol@example.org, ", ""), "carol has no mail now")
+    assert "cannot mail the requester" in mail_desk.fails("--as", "alice", "reply", ticket_id, "-m", "Hi", "--send")
 
 
 def test_a_reply_with_a_pasted_log_line_keeps_mail_lines_short_and_its_text_whole(mail_desk: Desk,

@@ -24,7 +24,7 @@ import hashlib
 import mimetypes
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from gitdesk import attachments, frontmatter, markup, paths, templates, ticketfile
-from gitdesk.actions import cc_of
+from gitdesk.actions import address_now, cc_of
 from gitdesk.errors import GitdeskError, TicketFormatError, ValidationError
 from gitdesk.mail.message import LOOP_HEADER
 from gitdesk.model import MAIL_EVENTS, Config, Person, Ticket
@@ -156,6 +156,10 @@ def message(config: Config, root: Path, letter: Letter, now: datetime, thread: S
     body = templates.fill_mail(found.body, values).strip("\n")
     signature = f"{agent_name}\n{desk_name}" if named is not None else desk_name
     mail = EmailMessage(policy=_HEADERS)
+    # A colleague copied by an address they had: their address now, never the old one (former_emails).
+    copied = (address_now(config, address) for address in letter.cc)
+    letter = replace(letter, cc=tuple(dict.fromkeys(address for address in copied
+                                                    if address and address_key(address) != address_key(letter.to))))
     for address in (letter.to, *letter.cc):
         reason = unmailable(address)
         if reason is not None:
