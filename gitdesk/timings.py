@@ -398,7 +398,9 @@ class Clocks:
     def _measure(self, kind: str, start: datetime, stopped: datetime | None, stop: str, as_of: datetime,
                  by: str | None) -> Measure:
         end = stopped if stopped is not None else as_of
-        queue = self.queue_at(end)
+        # A stopped clock ran in the queue it was in until the stop: answered, then moved to a queue
+        # with a shorter working day in the same second, it is judged by the day it waited in.
+        queue = self.queue_at(end, before=stopped is not None)
         clock = Calendar.for_queue(self.config, queue)
         running = self._running(start, end)
         pieces = self._pieces(running)
