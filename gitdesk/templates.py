@@ -75,6 +75,16 @@ def read_draft(text: str) -> Draft:
     labels = fields.get("labels") or []
     if not isinstance(labels, list):
         raise TicketFormatError("labels must be a list", path="draft", hint="write labels: [a, b]")
+    for key in ("title", "requester", "queue", "priority", "category", "asset", "assignee"):
+        value = fields.get(key)
+        if value is None or isinstance(value, str):
+            continue
+        # As in a ticket file: YAML read "asset: 0042" as the number 34; kept as text it is what was typed.
+        span = front.spans.get(key)
+        typed = normal[span.start:span.end].split(":", 1)[-1].strip() if span else str(value)
+        kind, hint = frontmatter.not_text(key, value)
+        raise TicketFormatError(f"{key} must be text, not {kind}", path="draft", line=span.line if span else None,
+                                hint=hint if isinstance(value, (bool, list, dict)) else f"quote it: {key}: '{typed}'")
     return Draft(fields, normal[front.body_start:].strip("\n"))
 
 

@@ -120,6 +120,21 @@ def test_what_was_written_in_the_editor_survives_a_mistyped_option(desk: Desk, t
     assert refused.exit_code == 1 and desk.head() == head
     kept = refused.stderr.split("what you wrote is kept in ", 1)[1].split(")")[0].replace("\n", "").replace(" ", "")
     assert "It drops at home." in Path(kept).read_text() and Path(kept).parent.name == "gitdesk"
+    # The editor fails the second time (vim's :cq): the first round's words are kept all the same.
+    fake_editor(tmp_path, monkeypatch, ("What happened, and what did you expect?", "The fan is loud."),
+                ("not in the text", "so the editor exits 1"))
+    failed = desk.run("new", "Loud fan", "--edit", "-c", "mail", input="y\n", ok=False)
+    kept = failed.stderr.split("what you wrote is kept in ", 1)[1].split("\ngitdesk")[0].replace("\n", "").strip()
+    assert failed.exit_code == 1 and "The fan is loud." in Path(kept).read_text()
+
+
+def test_an_asset_tag_typed_with_leading_zeros_is_asked_to_be_quoted_not_read_as_octal(
+        desk: Desk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_editor(tmp_path, monkeypatch, ("asset:", "asset: 0042"), ("asset: 0042", "asset: '0042'"))
+    result = desk.run("new", "Laptop slow", "--edit", "-q", "it-helpdesk", input="y\n")
+    assert "asset must be text, not a number (quote it: asset: '0042')" in result.stderr, "YAML reads 0042 as 34"
+    (made,) = [path.stem for path in (desk.path / "tickets").glob("*.md")]
+    assert json.loads(desk.run("show", made, "--format", "json").stdout)["ticket"]["asset"] == "0042"
 
 
 def test_new_in_the_editor_with_an_empty_title_cancels(desk: Desk, tmp_path: Path,

@@ -102,30 +102,36 @@ def new(session: Session, title: str | None, requester: str | None, queue: str |
 
     rules = EventRules(desk)
     written: str | None = None
-    while True:
-        if drafting:
-            drafted = _drafted(desk.root, given, desk.repo.state_dir, written)
-            if drafted is None:
-                output.info("Cancelled: empty title, nothing created.")
-                return
-            spec, written = drafted
-        if spec is None or not spec.title:
-            raise click.UsageError("a TITLE is required (or run on a terminal to use the editor)")
-        if attach:
-            spec = replace(spec, attach=tuple((path.name, path.read_bytes()) for path in attach))
-        try:
-            result = actions.create(desk, spec, actor, automation=rules)
-            break
-        except GitdeskError as error:
-            if written is None:
-                raise
-            # Checked once the editor is closed (a --queue typo, a template's bad priority): what
-            # the person wrote is never thrown away with the error.
-            output.error(str(error))
-            if _edit_again():
-                continue
-            kept = _kept(desk.repo.state_dir, written)
-            raise GitdeskError("nothing was created", hint=f"what you wrote is kept in {kept}") from None
+    try:
+        result = None
+        while result is None:
+            if drafting:
+                drafted = _drafted(desk.root, given, desk.repo.state_dir, written)
+                if drafted is None:
+                    output.info("Cancelled: empty title, nothing created.")
+                    return
+                spec, written = drafted
+            if spec is None or not spec.title:
+                raise click.UsageError("a TITLE is required (or run on a terminal to use the editor)")
+            if attach:
+                spec = replace(spec, attach=tuple((path.name, path.read_bytes()) for path in attach))
+            try:
+                result = actions.create(desk, spec, actor, automation=rules)
+            except GitdeskError as error:
+                if written is None:
+                    raise
+                # Checked once the editor is closed (a --queue typo, a template's bad priority): what
+                # the person wrote is never thrown away with the error.
+                output.error(str(error))
+                if not _edit_again():
+                    kept = _kept(desk.repo.state_dir, written)
+                    raise _Kept("nothing was created", hint=f"what you wrote is kept in {kept}") from None
+    except _Kept:
+        raise
+    except (GitdeskError, KeyboardInterrupt, OSError):  # the editor failing the second time, Ctrl-C, a file gone
+        if written is not None:
+            output.note(f"gitdesk: note: what you wrote is kept in {_kept(desk.repo.state_dir, written)}")
+        raise
     output.rules_not_applied(rules.problem)
     index.written(desk, result.ticket_files)
     similar: search.Suggestions | None
@@ -142,6 +148,10 @@ def new(session: Session, title: str | None, requester: str | None, queue: str |
     if spec is given and text is None and sys.stdout.isatty():  # a person, whose stdin is not a terminal:
         # no editor opened, which may surprise them (a script gets no such line)
         output.note("note: no description given (-m TEXT or --body-file FILE adds one; gitdesk note ID adds to it)")
+
+
+class _Kept(GitdeskError):
+    """Nothing was created, and what the person wrote is kept (the message says where)."""
 
 
 def _edit_again() -> bool:
@@ -181,7 +191,7 @@ def _drafted(root: Path, given: NewTicket, keep: Path, written: str | None = Non
         except GitdeskError as error:
             click.echo(f"gitdesk: error: {error}", err=True)
             if not _edit_again():
-                raise GitdeskError("nothing was created", hint=f"what you wrote is kept in {_kept(keep, edited)}") \
+                raise _Kept("nothing was created", hint=f"what you wrote is kept in {_kept(keep, edited)}") \
                     from None
             text = edited
             continue
