@@ -23,6 +23,8 @@ from gitdesk.model import (
     FIELD_ORDER,
     GITDESK_EXTRA_FIELDS,
     IMMUTABLE_FIELDS,
+    IMPORTED_ACTOR,
+    IMPORTED_FROM,
     KNOWN_FIELDS,
     NOTE,
     OPTIONAL_LINK_FIELDS,
@@ -514,7 +516,9 @@ def new_ticket(desk: Desk, spec: NewTicket, actor: Actor, now: datetime, existin
         title=title,
         status=config.initial_status,
         created=now,
-        requester=requester_value(desk, spec.requester, actor),
+        # An import's requester the source named without an address: not known, and said so.
+        requester=IMPORTED_ACTOR if spec.requester == IMPORTED_ACTOR and dict(spec.extra).get(IMPORTED_FROM)
+        else requester_value(desk, spec.requester, actor),
         priority=spec.priority or config.default_priority,
         category=spec.category or None,
         asset=clean_line(spec.asset) if spec.asset else None,

@@ -135,7 +135,8 @@ def findings(config: Config, ticket: Ticket, path: str | None = None,
     if ticket.category is not None and config.categories and ticket.category not in config.categories:
         add(ValidationError, "category", f"unknown category {ticket.category!r}",
             f"expected one of: {', '.join(config.categories)}; gitdesk set {ticket.id} category NAME fixes it")
-    if not is_email(ticket.requester, local=config.mail.local_senders) and ticket.requester not in config.people:
+    if not is_email(ticket.requester, local=config.mail.local_senders) and ticket.requester not in config.people \
+            and not (ticket.requester == IMPORTED_ACTOR and ticket.extra.get(IMPORTED_FROM) is not None):
         add(ValidationError, "requester", f"unknown requester {ticket.requester!r}",
             "use an email address or a handle listed under people:")
     for field, value in (("title", ticket.title), ("asset", ticket.asset),

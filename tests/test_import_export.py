@@ -71,10 +71,10 @@ def test_a_thin_gh_dump_and_rest_issue_objects_import_what_they_can(desk: Desk) 
     thin = by_key(imported(desk, "github", IMPORTS / "gh-few-fields.json"))
     wifi = thin["github#1"]
     assert wifi["outcome"] == "imported"
-    assert "no requester in the source: dana instead" in wifi["detail"]
+    assert "no requester in the source: (imported)" in wifi["detail"], "never whoever runs the import"
     assert "no state in the export: imported as open" in wifi["detail"]
     assert "no creation date in the source: created now" in wifi["detail"]
-    assert shown(desk, wifi["ticket"])["requester"] == "dana@example.com"
+    assert shown(desk, wifi["ticket"])["requester"] == "(imported)"
 
     rest = by_key(imported(desk, "github", IMPORTS / "rest-issues.json"))
     checkout = rest["github:fernhill/shop#7"]
@@ -110,7 +110,9 @@ def test_a_csv_file_with_its_own_column_names(desk: Desk) -> None:
     quote = items["csv:HD-104"]
     assert shown(desk, quote["ticket"])["title"] == 'Quote "café" menu; printer'
     assert shown(desk, quote["ticket"])["status"] == "pending"
-    assert "requester 'not-an-email' is neither a person nor an email" in quote["detail"]
+    assert ("requester 'not-an-email' has no address and is none of the desk's people: kept as a name, requester "
+            "(imported)") in quote["detail"]
+    assert shown(desk, quote["ticket"])["requester_name"] == "not-an-email"
     assert "assignee 'ghost' is not one of the desk's people" in quote["detail"]
     assert "priority 'urgent' is not one of this desk's" not in quote["detail"], "urgent exists here"
     assert "status 'Someday' means nothing here: imported as open" in items["csv:HD-105"]["detail"]
@@ -582,10 +584,11 @@ def test_exports_of_request_tracker_zammad_and_osticket_arrive_as_they_were(desk
         "closed", "2024-01-05T14:03:00Z", "jose@example.com", "bob")
     assert printer["requester_name"] == "Jose Nunez" and "columns not read" not in item["detail"]
     unread = tmp_path / "unread.csv"
-    unread.write_text("Subject,Mood,Shoe size,Created at\nMonitor,odd,41,9/14/2026\nKeyboard,calm,42,\n",
+    unread.write_text("Subject,Mood,Shoe size,Created at\nMonitor,odd,41,9/10/2026\nKeyboard,calm,42,\n",
                       encoding="utf-8")
     skipped, item = imported(desk, "csv", unread, "-q", "it-helpdesk")["items"]
-    assert skipped["outcome"] == "skipped", "row 2's date is no date"
+    assert skipped["outcome"] == "skipped", "row 2's date could be 9 October or 10 September: never guessed"
+    assert "could be day/month or month/day" in skipped["detail"]
     assert skipped["key"] is not None, "a skipped row keeps its key, for a script to find it in the file"
     assert "columns not read: 'Mood', 'Shoe size' (name a field's column with --map FIELD=COLUMN)" in item["detail"], \
         "said with the first ticket, whichever row it is"
@@ -823,3 +826,34 @@ def test_an_undated_import_the_desk_then_works_is_timed_from_its_import(desk: De
     desk.run("--as", "alice", "resolve", item["ticket"], "--note", "New driver.")
     timings = shown(desk, item["ticket"])["timings"]
     assert (timings["first_response_seconds"], timings["resolution_seconds"]) == (2 * 3600, 11 * 86400)
+
+
+def test_a_helpdesk_export_as_zammad_and_rt_write_it_keeps_who_asked_where_and_how_urgent(
+        desk: Desk, tmp_path: Path) -> None:
+    """Customers by name only, departments by their title, Zammad's "3 high", RT's "Not set",
+    dates as spreadsheets write them: nothing credited to whoever runs the import."""
+    desk.at("2026-11-20T10:00:00Z")
+    export = tmp_path / "zammad.csv"
+    export.write_text(
+        "Number,Title,State,Priority,Group,Customer,Created at,Closed at\n"
+        "1,Printer jams,closed,3 high,Facilities,Carol Requester,5 Mar 2026,2026-03-05 9:05\n"
+        "2,VPN drops,open,2 normal,it helpdesk,Tom Nguyen,2026-03-06 09:05:00 CET,Not set\n"
+        "3,Mail full,open,1 low,IT helpdesk,Tom Nguyen,\"Mar 7, 2026\",0000-00-00 00:00:00\n", encoding="utf-8")
+    items = by_key(imported(desk, "csv", export, "--source", "zammad"))
+    printer, vpn, mail = (shown(desk, items[f"csv:zammad:{n}"]["ticket"]) for n in (1, 2, 3))
+    assert (printer["requester"], printer["queue"], printer["priority"]) == ("carol@example.com", "facilities", "high")
+    assert (printer["created"], printer["timings"]["resolved_at"]) == ("2026-03-05T00:00:00Z", "2026-03-05T09:05:00Z")
+    assert (vpn["requester"], vpn["requester_name"], vpn["queue"], vpn["status"]) == (
+        "(imported)", "Tom Nguyen", "it-helpdesk", "open"), "a name without an address: kept, not dana's"
+    assert vpn["created"] == "2026-03-06T08:05:00Z" and (mail["priority"], mail["status"]) == ("low", "open")
+    assert desk.run("check").exit_code == 0
+    training = json.loads(desk.run("report", "training", "--since", "2026-03-01", "--until", "2026-03-31",
+                                   "--format", "json").stdout)
+    asked = {row["requester"]["value"] for row in next(s for s in training["sections"] if s["key"] == "requesters")["rows"]}
+    assert "dana" not in asked and "carol" in asked
+    # The same number from another system, same title, another day: said, never taken for this one.
+    other = tmp_path / "sheet.csv"
+    other.write_text("Number,Title,Customer,Created at\n1,Printer jams,bob.meyer@gmail.com,2025-01-10\n",
+                     encoding="utf-8")
+    (again,) = imported(desk, "csv", other, "--source", "zammad")["items"]
+    assert again["outcome"] == "skipped" and "another system's number?" in again["detail"]

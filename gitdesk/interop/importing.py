@@ -20,7 +20,7 @@ import unicodedata
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from gitdesk import actions, clock, ids, ticketfile, workflow
 from gitdesk.cache import db, index
@@ -37,7 +37,7 @@ from gitdesk.model import (
     Person,
     Ticket,
 )
-from gitdesk.text import clean_line
+from gitdesk.text import address_key, clean_line
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +147,8 @@ class _Builder:
             existing, _ = index.tickets(desk, connection)
         self.known = {str(t.extra[IMPORTED_FROM]): t.id for t in existing if t.extra.get(IMPORTED_FROM)}
         self.titles = {t.id: t.title for t in existing if t.extra.get(IMPORTED_FROM)}
+        # Who asked, and when: a "Password reset" of another system with the same number has its own.
+        self.origins = {t.id: (t.requester, t.created) for t in existing if t.extra.get(IMPORTED_FROM)}
         self.taken = ids.Taken(t.id for t in existing)
         self.steps: list[tuple[datetime, int, dict[str, str | bytes | None], str]] = []
         from gitdesk.rules.engine import EventRules
@@ -185,21 +187,32 @@ class _Builder:
         given = record.requester
         if given and (self.desk.config.person(given) or workflow.is_email(given)):
             return given, None
+        named = self._person(given) if given and "<" not in given and "@" not in given else None
+        if named is not None:  # a helpdesk's "Tom Nguyen" who is one of the desk's people
+            return named.email or named.handle, None
         if given and "<" in given:
             from email.utils import parseaddr
 
             name, address = parseaddr(given)
             if address and workflow.is_email(address):
                 return address, clean_line(name).strip(" '\"") or None
+        # Not known: never whoever runs the import (the reports would make them the desk's busiest
+        # requester); the name the source gave is kept to greet and to read.
         if given:
-            record.notes.append(f"requester {given!r} is neither a person nor an email: {self.actor.id} instead")
-        else:
-            record.notes.append(f"no requester in the source: {self.actor.id} instead")
-        return self.actor.email or self.actor.id, None
+            record.notes.append(f"requester {given!r} has no address and is none of the desk's people: "
+                                f"kept as a name, requester {IMPORTED_ACTOR}")
+            return IMPORTED_ACTOR, clean_line(given).strip(" '\"") or None
+        record.notes.append(f"no requester in the source: {IMPORTED_ACTOR}")
+        return IMPORTED_ACTOR, None
 
     def _spec(self, record: Record) -> actions.NewTicket:
         config = self.desk.config
         queue = record.queue if record.queue in config.queues else None
+        if record.queue and queue is None:  # "Facilities" for facilities, or the queue's title: one queue alone
+            folded = " ".join(record.queue.split()).casefold()
+            matching = [name for name, found in config.queues.items()
+                        if folded in (name.casefold(), found.title.casefold())]
+            queue = matching[0] if len(matching) == 1 else None
         if record.queue and queue is None:
             record.notes.append(f"queue {record.queue!r} is not one of this desk's")
         if queue is None and record.status != config.initial_status:  # drafts and the like wait in intake
@@ -228,6 +241,9 @@ class _Builder:
         category = record.category if record.category in config.categories else None
         if record.category and category is None:
             record.notes.append(f"category {record.category!r} is not one of this desk's")
+        if record.priority and record.priority not in config.priorities:  # Zammad's "3 high", "P2 normal"
+            bare = re.sub(r"^(?:p?\d+)[\s.:-]+", "", record.priority.strip(), flags=re.IGNORECASE).casefold()
+            record.priority = bare if bare in config.priorities else record.priority
         priority = record.priority if record.priority in config.priorities else None
         if record.priority and priority is None:
             record.notes.append(f"priority {record.priority!r} is not one of this desk's: the default instead")
@@ -243,6 +259,16 @@ class _Builder:
             extra=((IMPORTED_FROM, record.key), *(((REQUESTER_NAME, name),) if name else ()),
                    *((("kb_title", kb_title),) if (kb_title := clean_line(record.kb_title or "")) else ())),
         )
+
+    def same_origin(self, holder: str, record: Record) -> bool:
+        """Whether the ticket ``holder`` may be what ``record`` describes: created the same day
+        and by the same requester, where the record says (its title is compared apart)."""
+        requester, created = self.origins.get(holder, (None, None))
+        if record.created is not None and created is not None and abs(record.created - created) > timedelta(days=1):
+            return False
+        given = (record.requester or "").rpartition("<")[2].rstrip(">").strip()
+        return not (given and requester and "@" in given and "@" in requester
+                    and address_key(given) != address_key(requester))
 
     def add(self, record: Record, order: int) -> Ticket:
         desk = self.desk
@@ -345,6 +371,7 @@ class _Builder:
                                message[:72] + source_line + trailers))
         self.known[record.key] = ticket.id
         self.titles[ticket.id] = ticket.title
+        self.origins[ticket.id] = (ticket.requester, ticket.created)
         return ticket
 
 
@@ -392,7 +419,8 @@ def _read(desk: Desk, items: Iterable[Record | Skip], source: str, actor: Actor,
                 title = builder.titles.get(holder)
                 detail = ("in the file twice: the first was imported" if earlier == item.position else
                           f"the same key as {earlier}" if earlier else "already imported")
-                if not earlier and title is not None and title.casefold() != clean_line(item.title).casefold():
+                if not earlier and title is not None and (title.casefold() != clean_line(item.title).casefold()
+                                                          or not builder.same_origin(holder, item)):
                     # Another system's ticket with the same number, most likely: said, never merged silently.
                     detail += (f" (as {title[:60]!r}, not {clean_line(item.title)[:60]!r}: another system's "
                                "number? see --source in docs/import-export.md)")

@@ -7,7 +7,7 @@ import re
 from collections import Counter, defaultdict
 
 from gitdesk.errors import GitdeskError
-from gitdesk.model import Ticket
+from gitdesk.model import IMPORTED_ACTOR, Ticket
 from gitdesk.reports.base import (
     NO_CATEGORY,
     Facts,
@@ -119,13 +119,15 @@ def build(facts: Facts, period: Period) -> Report:
     # The whole desk's people: everyone in config and everyone else who asked in the window. An IT
     # desk lists its agents, not every colleague, so dividing by config alone made the average of a
     # category (whose tickets come from everyone) too high for anyone to stand out.
-    desk_size = len({*facts.config.people, *(requester(ticket) for ticket in recent)})
+    desk_size = len({*facts.config.people, *(requester(ticket) for ticket in recent
+                                             if ticket.requester != IMPORTED_ACTOR)})
     by_pair: dict[tuple[str, str], list[Ticket]] = defaultdict(list)
     by_team_category: dict[tuple[str, str], int] = defaultdict(int)
     by_category_total: dict[str, int] = defaultdict(int)
     for ticket in recent:
         category = ticket.category or NO_CATEGORY
-        by_pair[(requester(ticket), category)].append(ticket)
+        if ticket.requester != IMPORTED_ACTOR:  # an import's unknown requesters are nobody to train
+            by_pair[(requester(ticket), category)].append(ticket)
         by_team_category[(team(ticket), category)] += 1
         by_category_total[category] += 1
     flags = Section("flags", "Flags", columns("requester", "category", "tickets", "average", ("basis", "compared with"),

@@ -40,9 +40,69 @@ def parse_when(value: Any) -> datetime | None:
 
 
 def _zone_word(text: str) -> datetime | None:
-    """Zammad's "2024-03-01 08:00:00 UTC"."""
+    """Zammad's "2024-03-01 08:00:00 UTC", or a zone's name ("… 09:05:00 CET")."""
     plain = re.sub(r"\s+(?:UTC|GMT|Z)$", "", text, flags=re.IGNORECASE)
-    return clock.parse_time(plain + "Z") if plain != text else None
+    if plain != text:
+        return clock.parse_time(plain + "Z")
+    named = re.fullmatch(r"(.+?)\s+([A-Z]{3,4})", text)
+    if named and named.group(2) in _ZONES:
+        offset = _ZONES[named.group(2)]
+        return clock.parse_time(f"{_loose(named.group(1)) or named.group(1)}{offset[:3]}:{offset[3:]}")
+    return None
+
+
+_LOOSE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?")
+
+
+def _loose(text: str) -> str | None:
+    """"2026-03-05 9:05" as gitdesk writes it ("2026-03-05T09:05:00"), or None."""
+    found = _LOOSE.fullmatch(text)
+    if not found:
+        return None
+    year, month, day, hour, minute, second = found.groups()
+    return f"{year}-{int(month):02d}-{int(day):02d}T{int(hour):02d}:{minute}:{second or '00'}"
+
+
+def _loose_time(text: str) -> datetime | None:
+    loose = _loose(text)
+    return clock.parse_time(loose + "Z") if loose else None
+
+
+def _worded(text: str) -> datetime | None:
+    """"5 Mar 2026", "Mar 5, 2026", "5 March 2026 14:05" (English month names, UTC)."""
+    for form in ("%d %b %Y", "%b %d, %Y", "%d %B %Y", "%B %d, %Y", "%d %b %Y %H:%M", "%b %d, %Y %H:%M",
+                 "%d %B %Y %H:%M", "%B %d, %Y %H:%M", "%b %d %Y", "%d-%b-%Y", "%d-%b-%Y %H:%M"):
+        try:
+            return clock.as_utc(datetime.strptime(text, form).replace(tzinfo=timezone.utc))
+        except ValueError:
+            continue
+    return None
+
+
+_SLASHED = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:,? (\d{1,2}):(\d{2})(?::(\d{2}))?)?")
+
+
+def ambiguous(text: str) -> bool:
+    """Whether ``text`` is a slashed date either way round ("03/05/2026": 3 May or 5 March)."""
+    found = _SLASHED.fullmatch(" ".join(text.split()))
+    return found is not None and int(found.group(1)) <= 12 and int(found.group(2)) <= 12
+
+
+def _slashed(text: str) -> datetime | None:
+    """"13/05/2026 14:05" or "05/13/2026": read only when one part is past 12 (which is the
+    day then says itself); "03/05/2026" could be either, and is not guessed."""
+    found = _SLASHED.fullmatch(text)
+    if not found:
+        return None
+    first, second, year, hour, minute, seconds = found.groups()
+    if int(first) > 12 >= int(second):
+        day, month = first, second
+    elif int(second) > 12 >= int(first):
+        day, month = second, first
+    else:
+        return None
+    return clock.as_utc(datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0),
+                                 int(seconds or 0), tzinfo=timezone.utc))
 
 
 def _ctime(text: str) -> datetime | None:
@@ -82,7 +142,8 @@ def _mail_date(text: str) -> datetime | None:
     return clock.as_utc(found if found.tzinfo else found.replace(tzinfo=timezone.utc))
 
 
-_OTHER_FORMS: tuple[Callable[[str], datetime | None], ...] = (_zone_word, _ctime, _mail_date)
+_OTHER_FORMS: tuple[Callable[[str], datetime | None], ...] = (_zone_word, _loose_time, _ctime, _mail_date, _worded,
+                                                             _slashed)
 
 
 def guarded(position: str, read: Callable[..., Record | Skip], *args: Any) -> Record | Skip:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from gitdesk.errors import ValidationError
 from gitdesk.interop.importing import Comment, Record, Skip
-from gitdesk.interop.readers import guarded, parse_when
+from gitdesk.interop.readers import ambiguous, guarded, parse_when
 
 # Column names as the tools teams leave write them (Request Tracker, Zammad, osTicket, Zendesk,
 # Freshdesk, a spreadsheet), each field's in order of preference (BY_CONTENT's: all are read).
@@ -223,7 +223,8 @@ def _record(row: list[str], number: int, columns: Mapping[str, int], statuses: M
     for field, given, value in (("created", created, record.created), ("closed", closed[0] if closed else "",
                                                                        record.closed)):
         if given and value is None:  # a date nobody can read: not "now", and not "never closed"
-            return Skip(position, f"{field} {given!r} is not a date (write it like 2026-03-01 or 2026-03-01 14:05)",
+            why = "could be day/month or month/day" if ambiguous(given) else "is not a date"
+            return Skip(position, f"{field} {given!r} {why} (write it like 2026-03-01 or 2026-03-01 14:05)",
                         record.key)
     if cell("status"):
         record.status = status_of(cell("status"), statuses)
@@ -248,7 +249,9 @@ def _record(row: list[str], number: int, columns: Mapping[str, int], statuses: M
 
 
 # What a spreadsheet writes in a date's cell for "none" (and, for a closing, a flag's yes or no).
-_NO_DATE = frozenset({"n/a", "na", "-", "—", "–", "0", "none", "null", "nil", "never"})
+# Request Tracker writes "Not set"; MySQL-backed desks (osTicket) a zero date; RT's database the epoch.
+_NO_DATE = frozenset({"n/a", "na", "-", "—", "–", "0", "none", "null", "nil", "never", "not set", "0000-00-00",
+                      "0000-00-00 00:00:00", "1970-01-01 00:00:00"})
 _NOT_CLOSED = frozenset({"yes", "no", "y", "n", "true", "false", "x", "open"})
 
 
