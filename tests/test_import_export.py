@@ -851,6 +851,12 @@ def test_a_helpdesk_export_as_zammad_and_rt_write_it_keeps_who_asked_where_and_h
                                    "--format", "json").stdout)
     asked = {row["requester"]["value"] for row in next(s for s in training["sections"] if s["key"] == "requesters")["rows"]}
     assert "dana" not in asked and "carol" in asked
+    # Closed there without a word of how: "Closed in zammad.csv before the import." is no knowledge.
+    assert printer["resolution"] == "Closed in zammad.csv before the import."
+    desk.run("kb", "build")
+    assert not [path for path in (desk.path / "kb").rglob("*.md") if printer["id"].lower() in path.name.lower()]
+    similar = json.loads(desk.run("similar", "--text", "Printer jams", "--format", "json").stdout)
+    assert printer["id"] not in [item["id"] for item in similar["similar"]]
     # The same number from another system, same title, another day: said, never taken for this one.
     other = tmp_path / "sheet.csv"
     other.write_text("Number,Title,Customer,Created at\n1,Printer jams,bob.meyer@gmail.com,2025-01-10\n",

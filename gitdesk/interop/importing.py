@@ -30,6 +30,7 @@ from gitdesk.model import (
     IMPORTED_ACTOR,
     IMPORTED_FROM,
     IMPORTED_UNDATED,
+    IMPORTED_WITHOUT_RESOLUTION,
     NOTE,
     REPLY,
     REQUESTER_NAME,
@@ -332,7 +333,8 @@ class _Builder:
                 history.append((at, ticket, f"import {ticket.id}: a comment"))
                 continue
             if workflow.RESOLUTION in _requirements(desk, goal) or goal in (workflow.RESOLVED, workflow.CLOSED):
-                resolution = (record.resolution or "").strip() or f"Closed in {self.source} before the import."
+                resolution = (record.resolution or "").strip() or \
+                    IMPORTED_WITHOUT_RESOLUTION.format(source=self.source)
                 ticket = replace(ticket, resolution=ticketfile.escape_text(resolution))
             elif (record.resolution or "").strip() and workflow.is_done(desk.config, goal):
                 # "Won't fix" with its reason: the words are kept where a finished ticket's go

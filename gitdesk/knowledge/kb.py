@@ -31,7 +31,7 @@ from gitdesk.cache import db, index, memo
 from gitdesk.desk import Desk, read_regular
 from gitdesk.errors import AmbiguousId, GitdeskError, NotFound, ValidationError
 from gitdesk.ids import is_valid as is_valid_id
-from gitdesk.model import Config, Ticket
+from gitdesk.model import Config, Ticket, imported_without_resolution
 from gitdesk.privacy import without_addresses, without_private
 from gitdesk.text import asset_key, counted, is_greeting, unreordered
 
@@ -326,7 +326,8 @@ def slug(text: str) -> str:
 
 
 def _eligible(ticket: Ticket) -> bool:
-    return ticket.status in RESOLVED and bool((ticket.resolution or "").strip())
+    return ticket.status in RESOLVED and bool((ticket.resolution or "").strip()) \
+        and not imported_without_resolution(ticket.resolution)
 
 
 def _title(root: Ticket) -> str:

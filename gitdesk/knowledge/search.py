@@ -19,7 +19,7 @@ from gitdesk import listing, workflow
 from gitdesk.cache import db, index
 from gitdesk.desk import Desk
 from gitdesk.errors import ConfigError, GitdeskError, ValidationError
-from gitdesk.model import Ticket
+from gitdesk.model import Ticket, imported_without_resolution
 from gitdesk.paths import ticket_path
 from gitdesk.text import asset_key
 
@@ -288,7 +288,9 @@ def similar(desk: Desk, *, ticket: Ticket | None = None, text: str | None = None
         if layer == "words":
             found = _by_words(connection, ticket, source)
             best = found[0].score if found else None
-            return Suggestions(_fold(connection, found)[:limit], "words", 0.0, best, warning)
+            return Suggestions([item for item in _fold(connection, found)
+                                if not imported_without_resolution(item.ticket.resolution)][:limit],
+                               "words", 0.0, best, warning)
         meaning.refresh(desk, connection, vocab)
         try:
             found, why = _fused(desk, connection, vocab, ticket, text, source, fusion, loaded, max(60, limit),
@@ -300,7 +302,9 @@ def similar(desk: Desk, *, ticket: Ticket | None = None, text: str | None = None
             threshold = _threshold(desk, fusion, given)
             found, why = _fused(desk, connection, vocab, ticket, text, source, fusion, None, max(60, limit),
                                 candidates)
-        families = _fold(connection, found)
+        # An import's "Closed in … before the import." says nothing that fixed anything.
+        families = [item for item in _fold(connection, found)
+                    if not imported_without_resolution(item.ticket.resolution)]
         shown = why.explained(connection, [item for item in families if item.score >= threshold][:limit])
     best = families[0].score if families else None
     return Suggestions(shown, layer, threshold, best, warning)
