@@ -599,7 +599,9 @@ class Clocks:
             unknown=tuple(dict.fromkeys(self.unknown)),
             first_response_unknown=first is None and now >= self.ticket.created,
             resolution_unknown=None if last is None or last.measure.known else (
-                "its source lacked a date" if self.ticket.undated else "it was first committed already finished"),
+                ("its source gave no closing date: the date is the last the source gave, a guess"
+                 if "closed" in self.ticket.undated else "its source gave no creation date")
+                if self.ticket.undated else "it was first committed already finished"),
         )
 
     def steady_until(self, now: datetime, timings: Timings) -> datetime | None:
