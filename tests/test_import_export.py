@@ -280,12 +280,18 @@ def test_backlog_md_tasks_from_every_folder(desk: Desk, tmp_path: Path) -> None:
         "## Description\nThe cookie expires.\n\n## Implementation Notes\nFixed the cookie path.\n")
     (nested / "task-9 - Bad-date.md").write_text(
         "---\nid: task-9\ntitle: Bad date\nstatus: Done\ncreated_date: '2026-01-11 25:00'\n---\n")
+    (project / "backlog" / "drafts" / "task-10 - Assigned-idea.md").write_text(
+        "---\nid: task-10\ntitle: A kiosk for visitors\nstatus: To Do\nassignee: ['@bob']\n---\nSomeday.\n")
     result = imported(desk, "backlog", project)
     items = {item["position"]: item for item in result["items"]}
     under_way = shown(desk, items.pop("tasks/sub/task-8 - Under-way.md")["ticket"])
     assert "Fixed the cookie path." in under_way["description"], "notes of unfinished work are kept"
     bad_date = items.pop("tasks/sub/task-9 - Bad-date.md")
     assert (bad_date["outcome"], bad_date["detail"]) == ("skipped", "created_date '2026-01-11 25:00' is not a date")
+    assigned = items.pop("drafts/task-10 - Assigned-idea.md")
+    assert "a draft: stays in intake, unassigned (the source named bob)" in assigned["detail"]
+    idea = shown(desk, assigned["ticket"])
+    assert (idea["status"], idea["queue"], idea["assignee"]) == ("new", None, None), "not bob's open work"
     assert sorted(items) == ["completed/task-3 - Replace-router.md", "drafts/task-4 - Idea.md",
                              "tasks/sub/task-2 - Nested-task.md", "tasks/sub/task-7 - Odd-values.md",
                              "tasks/task-1 - Fix-the-label-printer.md",

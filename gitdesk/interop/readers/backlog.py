@@ -136,7 +136,9 @@ def _record(file: Path, folder: str, position: str) -> Record | Skip:
             record.status = "new"
             record.labels.append("draft")
     assignees = _names(data.get("assignee"))
-    if assignees:
+    if assignees and folder == "drafts":  # given to someone, it would leave intake as their open work
+        notes.append(f"a draft: stays in intake, unassigned (the source named {assignees[0]})")
+    elif assignees:
         record.assignee = assignees[0]
     reporters = _names(data.get("reporter"))
     record.requester = reporters[0] if reporters else None
