@@ -836,7 +836,7 @@ def test_an_undated_import_the_desk_then_works_is_timed_from_its_import(desk: De
 
 
 def test_a_helpdesk_export_as_zammad_and_rt_write_it_keeps_who_asked_where_and_how_urgent(
-        desk: Desk, tmp_path: Path) -> None:
+        desk: Desk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Customers by name only, departments by their title, Zammad's "3 high", RT's "Not set",
     dates as spreadsheets write them: nothing credited to whoever runs the import."""
     desk.at("2026-11-20T10:00:00Z")
@@ -845,7 +845,8 @@ def test_a_helpdesk_export_as_zammad_and_rt_write_it_keeps_who_asked_where_and_h
         "Number,Title,State,Priority,Group,Customer,Created at,Closed at\n"
         "1,Printer jams,closed,3 high,Facilities,Carol Requester,5 Mar 2026,2026-03-05 9:05\n"
         "2,VPN drops,open,2 normal,it helpdesk,Tom Nguyen,2026-03-06 09:05:00 CET,Not set\n"
-        "3,Mail full,open,1 low,IT helpdesk,Tom Nguyen,\"Mar 7, 2026\",0000-00-00 00:00:00\n", encoding="utf-8")
+        "3,Mail full,open,1 low,IT helpdesk,Tom Nguyen,\"Mar 7, 2026\",0000-00-00 00:00:00\n"
+        "4,Badge broken,open,2 normal,Facilities,Bob,1970-01-01T00:00:00Z,1970-01-01 01:00:00\n", encoding="utf-8")
     items = by_key(imported(desk, "csv", export, "--source", "zammad"))
     printer, vpn, mail = (shown(desk, items[f"csv:zammad:{n}"]["ticket"]) for n in (1, 2, 3))
     assert (printer["requester"], printer["queue"], printer["priority"]) == ("carol@example.com", "facilities", "high")
@@ -853,6 +854,14 @@ def test_a_helpdesk_export_as_zammad_and_rt_write_it_keeps_who_asked_where_and_h
     assert (vpn["requester"], vpn["requester_name"], vpn["queue"], vpn["status"]) == (
         "(imported)", "Tom Nguyen", "it-helpdesk", "open"), "a name without an address: kept, not dana's"
     assert vpn["created"] == "2026-03-06T08:05:00Z" and (mail["priority"], mail["status"]) == ("low", "open")
+    badge = shown(desk, items["csv:zammad:4"]["ticket"])
+    assert (badge["requester"], badge["requester_name"]) == ("(imported)", "Bob"), "a customer Bob is not the desk's bob"
+    assert badge["created"] == "2026-11-20T10:00:00Z", "the epoch is no date: created at the import, and said"
+    out = tmp_path / "export.csv"
+    desk.run("export", "csv", "-o", str(out))
+    other = make_desk(tmp_path / "other", monkeypatch)
+    copies = {item["detail"].split(";")[0]: item["ticket"] for item in imported(other, "csv", out)["items"]}
+    assert shown(other, copies["VPN drops"])["requester_name"] == "Tom Nguyen", "kept through a round trip"
     assert desk.run("check").exit_code == 0
     training = json.loads(desk.run("report", "training", "--since", "2026-03-01", "--until", "2026-03-31",
                                    "--format", "json").stdout)

@@ -402,7 +402,9 @@ def test_a_score_from_a_colleague_in_the_cc_is_a_reply_and_does_not_reopen(mail_
     ("5 geht wieder, danke", (5, "geht wieder, danke")), ("1 now fails", None), ("4 now the scanner too", None),
     ("1 - geht jetzt wieder nicht", None), ("1 is it fixed now", None), ("5 is great", (5, "is great")),
     ("Hey, URGENT!\n1 - Drucker im 2. Stock brennt", None), ("Hallo, Notfall!\n1 - Drucker brennt", None),
-    ("Добрый день, Иван!\n\n5 - спасибо", (5, "спасибо")), ("5 - Problem tritt nicht mehr auf", (5, "Problem tritt "
+    ("Добрый день, Иван!\n\n5 - спасибо", (5, "спасибо")), ("1 - Outlook startet nicht mehr", None),
+    ("1 – seit gestern läuft der Scanner nicht", None), ("2 was it fixed", None),
+    ("5 - es läuft nicht mehr langsam", (5, "es läuft nicht mehr langsam")), ("5 - Problem tritt nicht mehr auf", (5, "Problem tritt "
      "nicht mehr auf")), ("5 - did the trick", (5, "did the trick")), ("5 - kann man nicht meckern", (5, "kann man "
      "nicht meckern")),
 ])

@@ -70,6 +70,7 @@ class Record:
     comments: list[Comment] = field(default_factory=list)
     resolution: str | None = None
     kb_title: str | None = None  # the title its knowledge-base article is published under
+    requester_name: str | None = None  # for a requester not known (gitdesk's own export): what greets them
     notes: list[str] = field(default_factory=list)  # what could not be carried over, said in the result
 
 
@@ -171,6 +172,16 @@ class _Builder:
         return [person for person in self.desk.config.people.values() if folded in (
             person.handle.casefold(), " ".join((person.name or "").split()).casefold())]
 
+    def _full_name(self, who: str) -> Person | None:
+        """The one person whose full name (of two words or more) is ``who``: a customer called
+        "Paul" is not the desk's paul."""
+        folded = " ".join(who.split()).casefold()
+        if len(folded.split()) < 2:
+            return None
+        found = [person for person in self.desk.config.people.values()
+                 if " ".join((person.name or "").split()).casefold() == folded]
+        return found[0] if len(found) == 1 else None
+
     def _author(self, who: str | None) -> str:
         """An entry author: a person's handle, else an email, else nobody the desk knows (never
         whoever runs the import: the workload would credit them with every imported comment)."""
@@ -186,10 +197,12 @@ class _Builder:
         """The requester's address or handle, and the name a ``Name <address>`` gave (the way
         Outlook and most helpdesks export people)."""
         given = record.requester
+        if given == IMPORTED_ACTOR:  # gitdesk's own export of a requester not known: as it was
+            return IMPORTED_ACTOR, record.requester_name
         if given and (self.desk.config.person(given) or workflow.is_email(given)):
             return given, None
-        named = self._person(given) if given and "<" not in given and "@" not in given else None
-        if named is not None:  # a helpdesk's "Tom Nguyen" who is one of the desk's people
+        named = self._full_name(given) if given and "<" not in given and "@" not in given else None
+        if named is not None:  # a helpdesk's "Dana Kowalski" who is one of the desk's people
             return named.email or named.handle, None
         if given and "<" in given:
             from email.utils import parseaddr

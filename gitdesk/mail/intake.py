@@ -748,8 +748,9 @@ _SCORE = re.compile(r"^\W*(?:(?:score|rating|note|bewertung|punkte|notation)\s*[
 _STILL_BROKEN = re.compile(r"\b(still|not work\w*|n[o']t fixed|doesn'?t|does not|don'?t work|didn'?t|won'?t|"
                            r"can'?t|cannot|fail\w*|broken|broke|again and again|"
                            r"immer noch|noch nicht|geht nicht|funktioniert nicht|kaputt|"
-                           r"(?:geht|funktioniert)(?:\s+(?:jetzt|wieder|immer|noch|schon|heute)){1,3}\s+nicht\b"
-                           r"(?!\s+mehr)|"
+                           # "startet nicht mehr", "läuft der Scanner nicht"; not "läuft nicht mehr langsam"
+                           r"(?:startet|druckt|geht|funktioniert|läuft|lädt|öffnet|verbindet|reagiert|bootet|"
+                           r"scannt|klappt)(?:\s+\w+){0,3}\s+nicht\b(?!\s+mehr\s+(?:langsam|ab)\b)|"
                            r"toujours|ne marche pas|ne fonctionne pas|todav[ií]a|sigue|no funciona|"
                            r"ancora|non funziona|nadal|nie dzia[łl]a|ainda|n[ãa]o funciona|"
                            # a new problem, not a judgement of the help: "1: urgent, server down"
@@ -845,8 +846,9 @@ _REQUEST = re.compile(r"\b(?:needs?|needed|another|install|set ?up|missing|stopp
 
 _NUMBERED = re.compile(r"([1-5])[.)]\s+\S")
 # A question without its mark: "1 is it fixed now", "2 can you look again" (not "5 is great").
-_ASKED = re.compile(r"^\W*[1-5]\s+(?:is|are|can|could|will|would|should|ist|kann|können)\s+"
-                    r"(?:it|this|that|you|he|she|they|there|the|es|das|man|sie|ihr)\b", re.IGNORECASE)
+_ASKED = re.compile(r"^\W*[1-5]\s+(?:(?:is|are|can|could|will|would|should|ist|kann|können)\s+"
+                    r"(?:it|this|that|you|he|she|they|there|the|es|das|man|sie|ihr)"
+                    r"|(?:was|does|did|do)\s+(?:it|this|that|you|he|she|they|there))\b", re.IGNORECASE)
 
 
 def feedback_score(text: str) -> tuple[int, str] | None:

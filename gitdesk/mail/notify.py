@@ -120,7 +120,7 @@ class Mailer:
                                                                if not config.mail.address else
                                                                f"({new.requester!r} has no email address)"),
                     hint="set mail.address in .gitdesk/config.yml" if not config.mail.address
-                    else "add an email for them under people: in .gitdesk/config.yml")
+                    else _no_address_hint(config, new))
             return []
         text = (new.resolution or "") if event == "resolution" or verb == "duplicate" else _added_text(old, new, kind)
         if verb == "duplicate" and event == "resolution":
@@ -225,6 +225,14 @@ def _added_text(old: Ticket, new: Ticket, kind: str | None) -> str:
     return added[-1].text if added else ""
 
 
+def _no_address_hint(config: Config, ticket: Ticket) -> str:
+    """How to give a requester without an address one: in people:, or on the ticket (an import's
+    requester not known, a handle of nobody)."""
+    if config.person(ticket.requester) is not None:
+        return "add an email for them under people: in .gitdesk/config.yml"
+    return f"set their address on the ticket: gitdesk set {ticket.id} requester ADDRESS"
+
+
 # --- mail without an action: the acknowledgement, a request for feedback -------------
 
 
@@ -277,7 +285,7 @@ def request_feedback(desk: Desk, typed_id: str, actor: Actor) -> Requested:
         to = requester_address(config, ticket)
         if to is None:
             raise ValidationError(f"{ticket.id}: the requester {ticket.requester!r} has no email address",
-                                  hint="add an email for them under people: in .gitdesk/config.yml")
+                                  hint=_no_address_hint(config, ticket))
         from gitdesk import feedback
 
         scores = [rating for rating in feedback.load_all(desk)[0] if rating.ticket == ticket.id]

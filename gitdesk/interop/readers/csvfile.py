@@ -9,11 +9,13 @@ import hashlib
 import io
 import re
 from collections.abc import Iterator, Mapping
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from gitdesk.errors import ValidationError
 from gitdesk.interop.importing import Comment, Record, Skip
 from gitdesk.interop.readers import ambiguous, guarded, parse_when
+from gitdesk.model import IMPORTED_ACTOR
 
 # Column names as the tools teams leave write them (Request Tracker, Zammad, osTicket, Zendesk,
 # Freshdesk, a spreadsheet), each field's in order of preference (BY_CONTENT's: all are read).
@@ -212,12 +214,14 @@ def _record(row: list[str], number: int, columns: Mapping[str, int], statuses: M
         record.notes.append("the description was HTML: read as text")
     record.requester = _requester(cells("requester"), record) or None
     name = " ".join(cell("requester_name").split())
-    if name and record.requester and "@" in record.requester and "<" not in record.requester:
+    if record.requester == IMPORTED_ACTOR:  # gitdesk's own export of a requester not known, and their name
+        record.requester_name = name or None
+    elif name and record.requester and "@" in record.requester and "<" not in record.requester:
         record.requester = _requester([record.requester, name], record)  # "Name" <address>
     elif name and not record.requester:
         record.notes.append(f"requester name {name!r} without an address beside it: not kept")
-    created = "" if cell("created").casefold() in _NO_DATE else cell("created")
-    closed = [value for value in cells("closed") if value.casefold() not in _NO_DATE | _NOT_CLOSED]
+    created = "" if _no_date(cell("created")) else cell("created")
+    closed = [value for value in cells("closed") if not _no_date(value) and value.casefold() not in _NOT_CLOSED]
     record.created = parse_when(created)
     record.closed = next((when for when in map(parse_when, closed) if when is not None), None)
     for field, given, value in (("created", created, record.created), ("closed", closed[0] if closed else "",
@@ -249,9 +253,18 @@ def _record(row: list[str], number: int, columns: Mapping[str, int], statuses: M
 
 
 # What a spreadsheet writes in a date's cell for "none" (and, for a closing, a flag's yes or no).
-# Request Tracker writes "Not set"; MySQL-backed desks (osTicket) a zero date; RT's database the epoch.
-_NO_DATE = frozenset({"n/a", "na", "-", "—", "–", "0", "none", "null", "nil", "never", "not set", "0000-00-00",
-                      "0000-00-00 00:00:00", "1970-01-01 00:00:00"})
+# Request Tracker writes "Not set"; MySQL-backed desks (osTicket) a zero date 0000-00-00; RT's
+# database the epoch (1970-01-01, in any form or zone: no ticket was made then).
+_NO_DATE = frozenset({"n/a", "na", "-", "—", "–", "0", "none", "null", "nil", "never", "not set"})
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def _no_date(text: str) -> bool:
+    """Whether a date's cell says there is none: a word for none, a zero date, the epoch."""
+    if text.casefold() in _NO_DATE or text.startswith("0000-00-00"):
+        return True
+    when = parse_when(text) if text.startswith(("1969", "1970", "31.12.1969", "01.01.1970", "1.1.1970")) else None
+    return when is not None and abs(when - _EPOCH) <= timedelta(days=1)
 _NOT_CLOSED = frozenset({"yes", "no", "y", "n", "true", "false", "x", "open"})
 
 
