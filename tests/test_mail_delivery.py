@@ -852,6 +852,18 @@ def test_a_message_added_by_hand_to_a_stranger_is_never_sent_from_the_desk(mail_
     assert sorted(rcpt for e in server.accepted for rcpt in e.rcpt_tos) == [REQUESTER, "dana@example.com"]
 
 
+def test_mail_queued_before_a_requester_s_address_moved_is_not_sent_to_the_old_one(
+        mail_desk: Desk, server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    _, queued = queue(mail_desk, "The reply, written before the move.")
+    mail_desk.configure(mail_desk.config.replace("people:\n", "people:\n  bobm: {name: Bob Meyer, email: "
+                                                 f"bob@meyer.example, former_emails: [{REQUESTER}]}}\n", 1), "moved")
+    use(monkeypatch, server.env())
+    (message,) = send(mail_desk, ok=False)["messages"]
+    assert (message["outcome"], message["detail"]) == ("refused", (
+        f"it is addressed to {REQUESTER}, an address bobm had (former_emails), which is never mailed; never sent "
+        "(answer again to reach them at bob@meyer.example; remove it: git rm)")) and not server.accepted
+
+
 def test_mail_goes_only_from_the_mail_branch_and_only_as_committed(mail_desk: Desk, server: Server,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     ticket_id = mail_desk.new("Outlook asks for my password", "-q", "it-helpdesk", "--requester", REQUESTER)

@@ -351,7 +351,12 @@ def _strangers(desk: Desk, head: str, queued: list[Queued]) -> dict[str, str]:
             why[item.name] = f"its ticket {item.ticket} is not on the desk or cannot be read; never sent"
             continue
         unknown = stranger(item, desk.config, ticket)
-        if unknown is not None:
+        person = desk.config.person(unknown) if unknown is not None else None
+        if unknown is not None and person is not None:  # queued before their mail moved (former_emails)
+            now = f"answer again to reach them at {person.email}" if person.email else "they have no address now"
+            why[item.name] = (f"it is addressed to {unknown}, an address {person.handle} had (former_emails), "
+                              f"which is never mailed; never sent ({now}; remove it: git rm)")
+        elif unknown is not None:
             whose = f"the requester or in the Cc of {ticket.id}" if ticket else "about a ticket"
             why[item.name] = (f"it is addressed to {unknown}, who is neither one of the desk's people nor "
                               f"{whose}; never sent (remove it: git rm)")
