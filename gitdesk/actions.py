@@ -1006,8 +1006,11 @@ def setting(desk: Desk, field: str, value: str, actor: Actor, at: datetime | Non
             return replace(ticket, duplicate_of=other)
         if name == "requester":
             requester = requester_value(desk, value.strip(), actor, mailable=True)
-            extra = {key: item for key, item in ticket.extra.items()  # the name was the old requester's
-                     if key != REQUESTER_NAME or address_key(requester) == address_key(ticket.requester)}
+            # The name was the old requester's; an import's requester not known keeps it: the
+            # address given is theirs at last.
+            extra = {key: item for key, item in ticket.extra.items()
+                     if key != REQUESTER_NAME or address_key(requester) == address_key(ticket.requester)
+                     or ticket.requester == IMPORTED_ACTOR}
             return replace(ticket, requester=requester, extra=extra)
         if name == "title":
             return replace(ticket, title=_one_line(value, "title"))
@@ -1292,7 +1295,8 @@ def save_edit(desk: Desk, typed_id: str, original: str, text: str, actor: Actor,
             raise GitdeskError("nothing to change: the file was saved unchanged")
         ticket = check_edit(desk, loaded, text)
         if (address_key(ticket.requester) != address_key(loaded.ticket.requester) and REQUESTER_NAME in ticket.extra
-                and ticket.extra[REQUESTER_NAME] == loaded.ticket.extra.get(REQUESTER_NAME)):
+                and ticket.extra[REQUESTER_NAME] == loaded.ticket.extra.get(REQUESTER_NAME)
+                and loaded.ticket.requester != IMPORTED_ACTOR):
             # The kept name was the previous requester's (as set requester drops it): greeting the
             # new one by it would be wrong. A name edited along with the requester stays.
             renamed = replace(ticket, extra={key: item for key, item in ticket.extra.items() if key != REQUESTER_NAME})

@@ -110,7 +110,7 @@ def test_a_csv_file_with_its_own_column_names(desk: Desk) -> None:
     quote = items["csv:HD-104"]
     assert shown(desk, quote["ticket"])["title"] == 'Quote "café" menu; printer'
     assert shown(desk, quote["ticket"])["status"] == "pending"
-    assert ("requester 'not-an-email' has no address and is none of the desk's people: kept as a name, requester "
+    assert ("requester 'not-an-email' has no address and is no full name of the desk's people: kept as a name, requester "
             "(imported)") in quote["detail"]
     assert shown(desk, quote["ticket"])["requester_name"] == "not-an-email"
     assert "assignee 'ghost' is not one of the desk's people" in quote["detail"]
@@ -846,7 +846,9 @@ def test_a_helpdesk_export_as_zammad_and_rt_write_it_keeps_who_asked_where_and_h
         "1,Printer jams,closed,3 high,Facilities,Carol Requester,5 Mar 2026,2026-03-05 9:05\n"
         "2,VPN drops,open,2 normal,it helpdesk,Tom Nguyen,2026-03-06 09:05:00 CET,Not set\n"
         "3,Mail full,open,1 low,IT helpdesk,Tom Nguyen,\"Mar 7, 2026\",0000-00-00 00:00:00\n"
-        "4,Badge broken,open,2 normal,Facilities,Bob,1970-01-01T00:00:00Z,1970-01-01 01:00:00\n", encoding="utf-8")
+        "4,Badge broken,open,2 normal,Facilities,Bob,1970-01-01T00:00:00Z,1970-01-01 01:00:00\n"
+        "5,Door stuck,open,2 normal,Facilities,Bob,\"Jan 1, 1970\",1969-12-31 19:00:00 EST\n"
+        "6,Heating,open,2 normal,Facilities,Bob,01/01/2026,\n", encoding="utf-8")
     items = by_key(imported(desk, "csv", export, "--source", "zammad"))
     printer, vpn, mail = (shown(desk, items[f"csv:zammad:{n}"]["ticket"]) for n in (1, 2, 3))
     assert (printer["requester"], printer["queue"], printer["priority"]) == ("carol@example.com", "facilities", "high")
@@ -857,6 +859,10 @@ def test_a_helpdesk_export_as_zammad_and_rt_write_it_keeps_who_asked_where_and_h
     badge = shown(desk, items["csv:zammad:4"]["ticket"])
     assert (badge["requester"], badge["requester_name"]) == ("(imported)", "Bob"), "a customer Bob is not the desk's bob"
     assert badge["created"] == "2026-11-20T10:00:00Z", "the epoch is no date: created at the import, and said"
+    assert shown(desk, items["csv:zammad:5"]["ticket"])["created"] == "2026-11-20T10:00:00Z", "in any form or zone"
+    assert shown(desk, items["csv:zammad:6"]["ticket"])["created"] == "2026-01-01T00:00:00Z", "the same both ways"
+    desk.run("set", badge["id"], "requester", "bob.k@client.example")
+    assert shown(desk, badge["id"])["requester_name"] == "Bob", "the address the hint asks for is theirs: name kept"
     out = tmp_path / "export.csv"
     desk.run("export", "csv", "-o", str(out))
     other = make_desk(tmp_path / "other", monkeypatch)

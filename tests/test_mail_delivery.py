@@ -854,7 +854,7 @@ def test_a_message_added_by_hand_to_a_stranger_is_never_sent_from_the_desk(mail_
 
 def test_mail_queued_before_a_requester_s_address_moved_is_not_sent_to_the_old_one(
         mail_desk: Desk, server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
-    _, queued = queue(mail_desk, "The reply, written before the move.")
+    queue(mail_desk, "The reply, written before the move.")
     mail_desk.configure(mail_desk.config.replace("people:\n", "people:\n  bobm: {name: Bob Meyer, email: "
                                                  f"bob@meyer.example, former_emails: [{REQUESTER}]}}\n", 1), "moved")
     use(monkeypatch, server.env())

@@ -404,7 +404,11 @@ def test_a_score_from_a_colleague_in_the_cc_is_a_reply_and_does_not_reopen(mail_
     ("Hey, URGENT!\n1 - Drucker im 2. Stock brennt", None), ("Hallo, Notfall!\n1 - Drucker brennt", None),
     ("Добрый день, Иван!\n\n5 - спасибо", (5, "спасибо")), ("1 - Outlook startet nicht mehr", None),
     ("1 – seit gestern läuft der Scanner nicht", None), ("2 was it fixed", None),
-    ("5 - es läuft nicht mehr langsam", (5, "es läuft nicht mehr langsam")), ("5 - Problem tritt nicht mehr auf", (5, "Problem tritt "
+    ("5 - es läuft nicht mehr langsam", (5, "es läuft nicht mehr langsam")),
+    # the same words say praise with a high score and a complaint with a low one
+    ("5 - Besser geht es nicht!", (5, "Besser geht es nicht!")), ("5 - Laptop startet nicht mehr ständig neu",
+     (5, "Laptop startet nicht mehr ständig neu")), ("1 - it isn't fixed", None), ("1 - das Problem ist wieder da",
+     None), ("1 - it happened again today", None), ("1 - ça ne marche plus", None), ("5 - Problem tritt nicht mehr auf", (5, "Problem tritt "
      "nicht mehr auf")), ("5 - did the trick", (5, "did the trick")), ("5 - kann man nicht meckern", (5, "kann man "
      "nicht meckern")),
 ])

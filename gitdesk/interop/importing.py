@@ -197,8 +197,9 @@ class _Builder:
         """The requester's address or handle, and the name a ``Name <address>`` gave (the way
         Outlook and most helpdesks export people)."""
         given = record.requester
-        if given == IMPORTED_ACTOR:  # gitdesk's own export of a requester not known: as it was
-            return IMPORTED_ACTOR, record.requester_name
+        if given == IMPORTED_ACTOR:  # gitdesk's own export of a requester not known: as it was, or
+            named = self._full_name(record.requester_name or "")  # one of this desk's people by name
+            return (named.email or named.handle, None) if named else (IMPORTED_ACTOR, record.requester_name)
         if given and (self.desk.config.person(given) or workflow.is_email(given)):
             return given, None
         named = self._full_name(given) if given and "<" not in given and "@" not in given else None
@@ -213,7 +214,7 @@ class _Builder:
         # Not known: never whoever runs the import (the reports would make them the desk's busiest
         # requester); the name the source gave is kept to greet and to read.
         if given:
-            record.notes.append(f"requester {given!r} has no address and is none of the desk's people: "
+            record.notes.append(f"requester {given!r} has no address and is no full name of the desk's people: "
                                 f"kept as a name, requester {IMPORTED_ACTOR}")
             return IMPORTED_ACTOR, clean_line(given).strip(" '\"") or None
         record.notes.append(f"no requester in the source: {IMPORTED_ACTOR}")

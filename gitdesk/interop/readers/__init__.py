@@ -85,7 +85,8 @@ _SLASHED = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:,? (\d{1,2}):(\d{2})(?::(\
 def ambiguous(text: str) -> bool:
     """Whether ``text`` is a slashed date either way round ("03/05/2026": 3 May or 5 March)."""
     found = _SLASHED.fullmatch(" ".join(text.split()))
-    return found is not None and int(found.group(1)) <= 12 and int(found.group(2)) <= 12
+    return found is not None and int(found.group(1)) <= 12 and int(found.group(2)) <= 12 \
+        and int(found.group(1)) != int(found.group(2))
 
 
 def _slashed(text: str) -> datetime | None:
@@ -95,7 +96,7 @@ def _slashed(text: str) -> datetime | None:
     if not found:
         return None
     first, second, year, hour, minute, seconds = found.groups()
-    if int(first) > 12 >= int(second):
+    if int(first) > 12 >= int(second) or first == second:  # 01/01/2026 reads the same both ways
         day, month = first, second
     elif int(second) > 12 >= int(first):
         day, month = second, first

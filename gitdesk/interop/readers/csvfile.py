@@ -259,12 +259,23 @@ _NO_DATE = frozenset({"n/a", "na", "-", "—", "–", "0", "none", "null", "nil"
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
+# Other systems' "no date": MySQL's zero date, .NET's DateTime.MinValue, Excel's day zero.
+_ZERO_DATES = ("0000-00-00", "0001-01-01", "1899-12-30", "1899-12-31", "1900-01-00")
+
+
 def _no_date(text: str) -> bool:
-    """Whether a date's cell says there is none: a word for none, a zero date, the epoch."""
-    if text.casefold() in _NO_DATE or text.startswith("0000-00-00"):
+    """Whether a date's cell says there is none: a word for none, a zero date, the epoch (in
+    any form or zone: "Jan 1, 1970", "1969-12-31 19:00:00 EST" are it too)."""
+    if text.casefold() in _NO_DATE or text.startswith(_ZERO_DATES):
         return True
-    when = parse_when(text) if text.startswith(("1969", "1970", "31.12.1969", "01.01.1970", "1.1.1970")) else None
-    return when is not None and abs(when - _EPOCH) <= timedelta(days=1)
+    if "1970" not in text and "1969" not in text:
+        return False
+    when = parse_when(text)
+    if when is None:
+        return "1969" in text  # the epoch west of Greenwich: before the first moment gitdesk reads
+    return abs(when - _EPOCH) <= timedelta(days=1)
+
+
 _NOT_CLOSED = frozenset({"yes", "no", "y", "n", "true", "false", "x", "open"})
 
 
