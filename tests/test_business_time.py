@@ -189,10 +189,12 @@ def test_a_move_to_a_queue_with_a_shorter_working_day_dates_the_breach_at_the_mo
     assert first_response_breaches(desk, "2026-11-30", "2026-12-06", "normal") == [ticket], "missed at the move"
 
 
-def test_an_answer_then_a_move_in_the_same_second_is_judged_by_the_day_it_waited_in(tmp_path, monkeypatch
-                                                                                     ) -> None:  # type: ignore[no-untyped-def]
-    """Answered after 5 working hours of helpdesk's 8-hour day (normal: 1 day), then moved by
-    the same script to a queue whose day is 4 hours: not late, as a second later it is not."""
+@pytest.mark.parametrize(("field", "value"), [("priority", "high"), ("queue", "facilities")])
+def test_an_answer_then_a_change_in_the_same_second_is_judged_by_what_it_waited_under(
+        tmp_path, monkeypatch, field: str, value: str) -> None:  # type: ignore[no-untyped-def]
+    """Answered after 5 working hours (normal: 1 day of helpdesk's 8-hour day), then, by the
+    same script in the same second, raised to high (4 hours) or moved to a queue whose day is
+    4 hours: not late, as a second later it is not."""
     desk: Desk = make_desk(tmp_path / "desk", monkeypatch, TEST_CONFIG + "sla:\n  clock: business\n"
                            "  business_hours: '09:00-17:00'\n"
                            "  queues:\n    facilities: {business_hours: '09:00-13:00'}\n")
@@ -200,9 +202,10 @@ def test_an_answer_then_a_move_in_the_same_second_is_judged_by_the_day_it_waited
     ticket = desk.new("Laptop slow", "-q", "it-helpdesk", "-r", "carol")
     desk.at("2026-11-30T14:00:00Z")
     desk.run("reply", ticket, "-m", "Looking into it.")
-    desk.run("set", ticket, "queue", "facilities")
+    desk.run("set", ticket, field, value)
     desk.at("2026-12-01T12:00:00Z")
     assert first_response_breaches(desk, "2026-11-30", "2026-12-01", "normal") == []
+    assert first_response_breaches(desk, "2026-11-30", "2026-12-01", "high") == []
 
 
 def test_a_target_reached_this_very_second_at_closing_time_is_due_now_not_on_monday(
