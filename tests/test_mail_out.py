@@ -126,6 +126,18 @@ def test_a_reply_goes_to_a_person_s_address_now_not_the_one_they_had(mail_desk: 
     assert "cannot mail the requester" in mail_desk.fails("--as", "alice", "reply", ticket_id, "-m", "Hi", "--send")
 
 
+def test_a_question_nobody_can_receive_is_said_before_the_ticket_waits_for_an_answer(mail_desk: Desk) -> None:
+    """The rules would remind no one and then close it as unanswered."""
+    mail_desk.configure(mail_desk.config.replace("people:\n", "people:\n  zoe: {name: Zoe Visitor}\n", 1), "zoe")
+    ticket_id = mail_desk.new("Badge broken", "-q", "it-helpdesk", "-r", "zoe")
+    refused = mail_desk.fails("--as", "alice", "ask", ticket_id, "-m", "Which door?")
+    assert refused == (f"gitdesk: error: {ticket_id}: the question cannot reach the requester ('zoe' has no email "
+                       "address) (add an email for them under people: in .gitdesk/config.yml; or --no-send to "
+                       "record it unmailed)")
+    mail_desk.run("--as", "alice", "ask", ticket_id, "-m", "Which door?", "--no-send")
+    assert json.loads(mail_desk.run("show", ticket_id, "--format", "json").stdout)["ticket"]["status"] == "pending"
+
+
 def test_a_reply_with_a_pasted_log_line_keeps_mail_lines_short_and_its_text_whole(mail_desk: Desk,
                                                                                  tmp_path: Path) -> None:
     ticket_id = from_mail(mail_desk, tmp_path)

@@ -113,6 +113,12 @@ class Mailer:
             raise RejectedSender(f"{old.id} is rejected: the reply would be mailed to its sender",
                                   hint=f"reopen it first: gitdesk reopen {old.id} -m TEXT; or --no-send to record it "
                                        "unmailed, --send to mail it anyway")
+        if to is None and config.mail.address and event == QUESTION and self.send is None and "requester" in audience:
+            # A question nobody can receive leaves the ticket pending, and the rules would remind
+            # no one and then close it as unanswered: said now, as --send would say it.
+            raise ValidationError(f"{new.id}: the question cannot reach the requester ({new.requester!r} has no "
+                                  "email address)", hint=f"{_no_address_hint(config, new)}; or --no-send to record it "
+                                                         "unmailed")
         if to is None or not config.mail.address:
             if self.send:
                 raise ValidationError(
