@@ -1010,7 +1010,7 @@ def setting(desk: Desk, field: str, value: str, actor: Actor, at: datetime | Non
             # address given is theirs at last.
             extra = {key: item for key, item in ticket.extra.items()
                      if key != REQUESTER_NAME or address_key(requester) == address_key(ticket.requester)
-                     or ticket.requester == IMPORTED_ACTOR}
+                     or (ticket.requester == IMPORTED_ACTOR and desk.config.person(requester) is None)}
             return replace(ticket, requester=requester, extra=extra)
         if name == "title":
             return replace(ticket, title=_one_line(value, "title"))

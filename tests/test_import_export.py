@@ -848,7 +848,8 @@ def test_a_helpdesk_export_as_zammad_and_rt_write_it_keeps_who_asked_where_and_h
         "3,Mail full,open,1 low,IT helpdesk,Tom Nguyen,\"Mar 7, 2026\",0000-00-00 00:00:00\n"
         "4,Badge broken,open,2 normal,Facilities,Bob,1970-01-01T00:00:00Z,1970-01-01 01:00:00\n"
         "5,Door stuck,open,2 normal,Facilities,Bob,\"Jan 1, 1970\",1969-12-31 19:00:00 EST\n"
-        "6,Heating,open,2 normal,Facilities,Bob,01/01/2026,\n", encoding="utf-8")
+        "6,Heating,open,2 normal,Facilities,Bob,1/01/2026,\n"
+        "7,Lift,open,2 normal,Facilities,Bob,2026-01-05,1969-07-20\n", encoding="utf-8")
     items = by_key(imported(desk, "csv", export, "--source", "zammad"))
     printer, vpn, mail = (shown(desk, items[f"csv:zammad:{n}"]["ticket"]) for n in (1, 2, 3))
     assert (printer["requester"], printer["queue"], printer["priority"]) == ("carol@example.com", "facilities", "high")
@@ -861,6 +862,7 @@ def test_a_helpdesk_export_as_zammad_and_rt_write_it_keeps_who_asked_where_and_h
     assert badge["created"] == "2026-11-20T10:00:00Z", "the epoch is no date: created at the import, and said"
     assert shown(desk, items["csv:zammad:5"]["ticket"])["created"] == "2026-11-20T10:00:00Z", "in any form or zone"
     assert shown(desk, items["csv:zammad:6"]["ticket"])["created"] == "2026-01-01T00:00:00Z", "the same both ways"
+    assert items["csv:zammad:7"]["outcome"] == "skipped", "a 1969 that is no epoch is a mistake, said, not no date"
     desk.run("set", badge["id"], "requester", "bob.k@client.example")
     assert shown(desk, badge["id"])["requester_name"] == "Bob", "the address the hint asks for is theirs: name kept"
     out = tmp_path / "export.csv"

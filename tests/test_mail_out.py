@@ -132,8 +132,8 @@ def test_a_question_nobody_can_receive_is_said_before_the_ticket_waits_for_an_an
     ticket_id = mail_desk.new("Badge broken", "-q", "it-helpdesk", "-r", "zoe")
     refused = mail_desk.fails("--as", "alice", "ask", ticket_id, "-m", "Which door?")
     assert refused == (f"gitdesk: error: {ticket_id}: the question cannot reach the requester ('zoe' has no email "
-                       "address) (add an email for them under people: in .gitdesk/config.yml; or --no-send to "
-                       "record it unmailed)")
+                       "address) (add an email for them under people: in .gitdesk/config.yml; or, asked another "
+                       "way, --no-send to record it (the rules still close it unanswered when the wait runs out))")
     mail_desk.run("--as", "alice", "ask", ticket_id, "-m", "Which door?", "--no-send")
     assert json.loads(mail_desk.run("show", ticket_id, "--format", "json").stdout)["ticket"]["status"] == "pending"
 
@@ -420,7 +420,9 @@ def test_a_score_from_a_colleague_in_the_cc_is_a_reply_and_does_not_reopen(mail_
     # the same words say praise with a high score and a complaint with a low one
     ("5 - Besser geht es nicht!", (5, "Besser geht es nicht!")), ("5 - Laptop startet nicht mehr ständig neu",
      (5, "Laptop startet nicht mehr ständig neu")), ("1 - it isn't fixed", None), ("1 - das Problem ist wieder da",
-     None), ("1 - it happened again today", None), ("1 - ça ne marche plus", None), ("5 - Problem tritt nicht mehr auf", (5, "Problem tritt "
+     None), ("1 - it happened again today", None), ("1 - ça ne marche plus", None),
+    ("3 - Outlook startet nicht mehr", None), ("4 - klappt nicht schlecht", (4, "klappt nicht schlecht")),
+    ("1 - le problème persiste", None), ("1 - the problem is back", None), ("1 - werkt nog steeds niet", None), ("5 - Problem tritt nicht mehr auf", (5, "Problem tritt "
      "nicht mehr auf")), ("5 - did the trick", (5, "did the trick")), ("5 - kann man nicht meckern", (5, "kann man "
      "nicht meckern")),
 ])

@@ -520,6 +520,8 @@ def test_an_error_page_drops_a_flag_the_form_replaces_but_keeps_a_fix_made_elsew
     from gitdesk.web.app import _on_a_form
 
     assert _on_a_form(GitdeskError("no text", hint="give the reply with -m TEXT")) == "no text"
+    assert _on_a_form(GitdeskError("cannot reach them", hint="add an email under people:; or --no-send")) == \
+        "cannot reach them (add an email under people:)", "the fix a person at a form can make stays"
     merge = "finish the merge first with git commit (or git merge --continue), or stop it with git merge --abort"
     assert _on_a_form(GitdeskError("a merge is in progress", hint=merge)) == f"a merge is in progress ({merge})"
     assert _on_a_form(GitdeskError("locked", hint="wait for the other gitdesk command to finish")).endswith("finish)")

@@ -845,15 +845,17 @@ _REQUEST = re.compile(r"\b(?:needs?|needed|another|install|set ?up|missing|stopp
 
 _NUMBERED = re.compile(r"([1-5])[.)]\s+\S")
 # A question without its mark: "1 is it fixed now", "2 can you look again" (not "5 is great").
-# With a low score only, words that say it broke again ("1 - Outlook startet nicht mehr", "1 - it
-# isn't fixed", "2 - das Problem ist wieder da"): a 5 says the same words in praise ("5 - Besser
-# geht es nicht!", "5 - startet nicht mehr ständig neu"), where they are a score.
+# With a score of 3 or less only, words that say it broke again ("1 - Outlook startet nicht mehr",
+# "1 - it isn't fixed", "3 - das Problem ist wieder da"): a 5 (or a 4) says the same words in praise
+# ("5 - Besser geht es nicht!", "4 - klappt nicht schlecht"), where they are a score.
 _LOW_BROKEN = re.compile(r"(?:startet|druckt|geht|funktioniert|läuft|lädt|öffnet|verbindet|reagiert|bootet|"
                          r"scannt|klappt)(?:\s+\w+){0,3}\s+nicht\b|nicht gelöst|nicht behoben|wieder da\b|"
                          r"tritt\s+(?:\w+\s+)?wieder auf|n[o']?t (?:fixed|solved|resolved)|"
                          r"isn'?t (?:fixed|solved|working)|"
                          r"\bagain\b|ne marche plus|ne fonctionne plus|werkt niet|niet opgelost|"
-                         r"no se (?:ha )?(?:resuelto|solucionado)|non (?:è )?risolto", re.IGNORECASE)
+                         r"no se (?:ha )?(?:resuelto|solucionado)|non (?:è )?risolto|(?:is|came|come) back\b|"
+                         r"persist|weiterhin|nog steeds niet|werkt\b(?:\s+\w+){0,2}\s+niet|est revenu|volvió|"
+                         r"pas résolu|no está resuelto|nothing (?:has )?changed", re.IGNORECASE)
 _ASKED = re.compile(r"^\W*[1-5]\s+(?:(?:is|are|can|could|will|would|should|ist|kann|können)\s+"
                     r"(?:it|this|that|you|he|she|they|there|the|es|das|man|sie|ihr)"
                     r"|(?:was|does|did|do)\s+(?:it|this|that|you|he|she|they|there))\b", re.IGNORECASE)
@@ -876,7 +878,7 @@ def feedback_score(text: str) -> tuple[int, str] | None:
     match = _scored(first)
     if match is None or _STILL_BROKEN.search(first) or "?" in first or _ASKED.match(first):  # a question
         return None
-    if int(match.group(1)) <= 2 and _LOW_BROKEN.search(first):
+    if int(match.group(1)) <= 3 and _LOW_BROKEN.search(first):
         return None
     numbered = _NUMBERED.match(first)
     if numbered:  # "1. Please also…", or then "2. …": a request, or the first of a list of them

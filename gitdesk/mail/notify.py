@@ -117,8 +117,9 @@ class Mailer:
             # A question nobody can receive leaves the ticket pending, and the rules would remind
             # no one and then close it as unanswered: said now, as --send would say it.
             raise ValidationError(f"{new.id}: the question cannot reach the requester ({new.requester!r} has no "
-                                  "email address)", hint=f"{_no_address_hint(config, new)}; or --no-send to record it "
-                                                         "unmailed")
+                                  "email address)", hint=f"{_no_address_hint(config, new)}; or, asked another way, "
+                                                         "--no-send to record it (the rules still close it "
+                                                         "unanswered when the wait runs out)")
         if to is None or not config.mail.address:
             if self.send:
                 raise ValidationError(

@@ -254,7 +254,9 @@ def _on_a_form(error: GitdeskError) -> str:
     flag ("give the reply with -m TEXT"): on a form, the message and the form are the fix.
     A fix outside gitdesk's verbs ("git merge --abort", "wait for …") is kept."""
     if error.hint and _FLAG.search(error.hint) and not _ELSEWHERE.search(error.hint):
-        return str(GitdeskError(error.message, path=error.path, line=error.line))
+        # "add an email for them under people: …; or --no-send …": the part that is no flag stays
+        kept = "; ".join(part for part in error.hint.split("; ") if not _FLAG.search(part)) or None
+        return str(GitdeskError(error.message, path=error.path, line=error.line, hint=kept))
     return str(error)
 
 

@@ -96,7 +96,7 @@ def _slashed(text: str) -> datetime | None:
     if not found:
         return None
     first, second, year, hour, minute, seconds = found.groups()
-    if int(first) > 12 >= int(second) or first == second:  # 01/01/2026 reads the same both ways
+    if int(first) > 12 >= int(second) or int(first) == int(second):  # 01/01/2026 reads the same both ways
         day, month = first, second
     elif int(second) > 12 >= int(first):
         day, month = second, first

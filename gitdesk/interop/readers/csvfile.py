@@ -271,9 +271,9 @@ def _no_date(text: str) -> bool:
     if "1970" not in text and "1969" not in text:
         return False
     when = parse_when(text)
-    if when is None:
-        return "1969" in text  # the epoch west of Greenwich: before the first moment gitdesk reads
-    return abs(when - _EPOCH) <= timedelta(days=1)
+    if when is None:  # the epoch west of Greenwich, before the first moment gitdesk reads: 31 December 1969
+        return "1969" in text and any(day in text for day in ("12-31", "12/31", "31.12", "31/12", "Dec 31", "31 Dec"))
+    return abs(when - _EPOCH) <= timedelta(hours=14)  # the widest offset from UTC
 
 
 _NOT_CLOSED = frozenset({"yes", "no", "y", "n", "true", "false", "x", "open"})
