@@ -422,7 +422,11 @@ def test_a_score_from_a_colleague_in_the_cc_is_a_reply_and_does_not_reopen(mail_
      (5, "Laptop startet nicht mehr ständig neu")), ("1 - it isn't fixed", None), ("1 - das Problem ist wieder da",
      None), ("1 - it happened again today", None), ("1 - ça ne marche plus", None),
     ("3 - Outlook startet nicht mehr", None), ("4 - klappt nicht schlecht", (4, "klappt nicht schlecht")),
-    ("1 - le problème persiste", None), ("1 - the problem is back", None), ("1 - werkt nog steeds niet", None), ("5 - Problem tritt nicht mehr auf", (5, "Problem tritt "
+    ("1 - le problème persiste", None), ("1 - the problem is back", None), ("1 - werkt nog steeds niet", None),
+    # praise that holds a word of breakage, after a 4 or 5
+    ("5 - still works perfectly", (5, "still works perfectly")), ("5 - no more crashes, thanks",
+     (5, "no more crashes, thanks")), ("5 - Besser geht nicht!", (5, "Besser geht nicht!")),
+    ("5 - no errors, but the printer is down", None), ("4 - still not working", None), ("5 - Problem tritt nicht mehr auf", (5, "Problem tritt "
      "nicht mehr auf")), ("5 - did the trick", (5, "did the trick")), ("5 - kann man nicht meckern", (5, "kann man "
      "nicht meckern")),
 ])

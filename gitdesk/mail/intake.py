@@ -845,6 +845,14 @@ _REQUEST = re.compile(r"\b(?:needs?|needed|another|install|set ?up|missing|stopp
 
 _NUMBERED = re.compile(r"([1-5])[.)]\s+\S")
 # A question without its mark: "1 is it fixed now", "2 can you look again" (not "5 is great").
+# After a 4 or 5, praise that holds a word of breakage: "5 - still works perfectly", "5 - no more
+# crashes, thanks", "5 - Besser geht nicht!" (left out before the breakage words are looked for).
+_PRAISE = re.compile(r"\bstill (?:works?|working|running|fine|great|perfect\w*|good)\b|"
+                     r"\bno (?:more )?(?:crash\w*|errors?|problems?|issues?|drops?)\b|"
+                     r"\bwithout (?:any )?(?:crash\w*|errors?|problems?)\b|can'?t thank|"
+                     r"keine (?:Fehler|Abstürze|Probleme) mehr|(?:besser|schneller) geht'?s?(?: es)? nicht|"
+                     r"toujours (?:aussi|au top|parfait)\w*|sigue funcionando(?: bien| perfect\w*)?",
+                     re.IGNORECASE)
 # With a score of 3 or less only, words that say it broke again ("1 - Outlook startet nicht mehr",
 # "1 - it isn't fixed", "3 - das Problem ist wieder da"): a 5 (or a 4) says the same words in praise
 # ("5 - Besser geht es nicht!", "4 - klappt nicht schlecht"), where they are a score.
@@ -876,7 +884,8 @@ def feedback_score(text: str) -> tuple[int, str] | None:
             lines = lines[lines.index(below[0]):]
     first = _opening(lines[0]) if lines else ""
     match = _scored(first)
-    if match is None or _STILL_BROKEN.search(first) or "?" in first or _ASKED.match(first):  # a question
+    judged = _PRAISE.sub(" ", first) if match is not None and int(match.group(1)) >= 4 else first
+    if match is None or _STILL_BROKEN.search(judged) or "?" in first or _ASKED.match(first):  # a question
         return None
     if int(match.group(1)) <= 3 and _LOW_BROKEN.search(first):
         return None
