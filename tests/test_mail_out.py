@@ -426,7 +426,10 @@ def test_a_score_from_a_colleague_in_the_cc_is_a_reply_and_does_not_reopen(mail_
     # praise that holds a word of breakage, after a 4 or 5
     ("5 - still works perfectly", (5, "still works perfectly")), ("5 - no more crashes, thanks",
      (5, "no more crashes, thanks")), ("5 - Besser geht nicht!", (5, "Besser geht nicht!")),
-    ("5 - no errors, but the printer is down", None), ("4 - still not working", None), ("5 - Problem tritt nicht mehr auf", (5, "Problem tritt "
+    ("5 - no errors, but the printer is down", None), ("4 - still not working", None),
+    ("2 - it's worse now", None), ("1 - nichts hat sich geändert", None), ("1 - encore en panne", None),
+    ("1 - otra vez lo mismo", None), ("2 - het probleem is terug", None),
+    ("5 - todavía funciona perfecto", (5, "todavía funciona perfecto")), ("5 - Problem tritt nicht mehr auf", (5, "Problem tritt "
      "nicht mehr auf")), ("5 - did the trick", (5, "did the trick")), ("5 - kann man nicht meckern", (5, "kann man "
      "nicht meckern")),
 ])

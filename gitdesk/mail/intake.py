@@ -851,7 +851,8 @@ _PRAISE = re.compile(r"\bstill (?:works?|working|running|fine|great|perfect\w*|g
                      r"\bno (?:more )?(?:crash\w*|errors?|problems?|issues?|drops?)\b|"
                      r"\bwithout (?:any )?(?:crash\w*|errors?|problems?)\b|can'?t thank|"
                      r"keine (?:Fehler|Abstürze|Probleme) mehr|(?:besser|schneller) geht'?s?(?: es)? nicht|"
-                     r"toujours (?:aussi|au top|parfait)\w*|sigue funcionando(?: bien| perfect\w*)?",
+                     r"toujours (?:aussi|au top|parfait)\w*|(?:sigue|todavía) funcionando(?: bien| perfect\w*)?|"
+                     r"todavía funciona(?: bien| perfect\w*)",
                      re.IGNORECASE)
 # With a score of 3 or less only, words that say it broke again ("1 - Outlook startet nicht mehr",
 # "1 - it isn't fixed", "3 - das Problem ist wieder da"): a 5 (or a 4) says the same words in praise
@@ -863,7 +864,9 @@ _LOW_BROKEN = re.compile(r"(?:startet|druckt|geht|funktioniert|läuft|lädt|öff
                          r"\bagain\b|ne marche plus|ne fonctionne plus|werkt niet|niet opgelost|"
                          r"no se (?:ha )?(?:resuelto|solucionado)|non (?:è )?risolto|(?:is|came|come) back\b|"
                          r"persist|weiterhin|nog steeds niet|werkt\b(?:\s+\w+){0,2}\s+niet|est revenu|volvió|"
-                         r"pas résolu|no está resuelto|nothing (?:has )?changed", re.IGNORECASE)
+                         r"pas résolu|no está resuelto|nothing (?:has )?changed|\bworse\b|"
+                         r"nichts (?:hat sich )?geändert|kommt wieder|en panne|otra vez|\bis (?:er )?nog\b|is terug",
+                         re.IGNORECASE)
 _ASKED = re.compile(r"^\W*[1-5]\s+(?:(?:is|are|can|could|will|would|should|ist|kann|können)\s+"
                     r"(?:it|this|that|you|he|she|they|there|the|es|das|man|sie|ihr)"
                     r"|(?:was|does|did|do)\s+(?:it|this|that|you|he|she|they|there))\b", re.IGNORECASE)
