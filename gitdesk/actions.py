@@ -50,21 +50,17 @@ WATCHERS = "watchers"  # agents who asked to hear when the ticket is answered or
 
 
 def requester_address(config: Config, ticket: Ticket) -> str | None:
-    """The requester's mail address; a requester known only by handle needs an email in config.
-    An address a person had (``former_emails``) is never mailed: their email now is."""
-    person = config.person(ticket.requester)
-    if person is not None:
-        return person.email or None  # an address they had is theirs no more: none when they have none now
-    return ticket.requester if workflow.is_email(ticket.requester) else None
+    """The requester's mail address; a requester known only by handle needs an email in config."""
+    address = address_now(config, ticket.requester)
+    return address if address is not None and workflow.is_email(address) else None
 
 
 def address_now(config: Config, address: str) -> str | None:
-    """The address to mail for ``address``: itself, or for one a person had (``former_emails``)
-    their email now (None when they have none)."""
+    """The address to mail for ``address`` (an address or a handle): one of the desk's people's
+    email now (None when they have none; an address they had, ``former_emails``, is never
+    mailed), else itself."""
     person = config.person(address)
-    if person is None or address_key(address) == address_key(person.email or ""):
-        return address
-    return person.email or None
+    return address if person is None else person.email or None
 
 
 def _strings(ticket: Ticket, name: str) -> tuple[str, ...]:
@@ -742,7 +738,7 @@ def cc(desk: Desk, typed_id: str, edits: Sequence[str], actor: Actor) -> Outcome
         if reason is not None:
             raise ValidationError(f"cannot copy {address!r}: {reason}", hint="give an address mail can carry")
         now = address_now(desk.config, address) if add else address
-        if now != address:
+        if now is None or address_key(now) != address_key(address):
             raise ValidationError(f"cannot copy {address}: an address {desk.config.person(address).handle} had "  # type: ignore[union-attr]
                                   "(former_emails)", hint=f"copy {now}" if now else "they have no email now")
 

@@ -34,13 +34,6 @@ MAIL_SYSTEM = "mail-system"
 # What an import writes as the resolution of a ticket its source closed without one (a finished
 # status needs one): not knowledge, so no article and no "what fixed it".
 IMPORTED_WITHOUT_RESOLUTION = "Closed in {source} before the import."
-
-
-def imported_without_resolution(text: str | None) -> bool:
-    stripped = (text or "").strip()
-    return stripped.startswith("Closed in ") and stripped.endswith(" before the import.") and "\n" not in stripped
-
-
 IMPORTED_ACTOR = "(imported)"  # who moved an imported ticket the source gave no assignee: nobody the desk knows
 # Duplicates closed while this ticket was unsolved: each requester is told its answer in a mail
 # of their own, on their own ticket. Not the Cc: that would show them the other person's thread.
@@ -148,6 +141,13 @@ class Ticket:
 
 
 # --- config ------------------------------------------------------------------
+
+
+def imported_without_resolution(text: str | None) -> bool:
+    """Whether a resolution is only what an import wrote for a source that gave none."""
+    before, after = IMPORTED_WITHOUT_RESOLUTION.split("{source}")
+    said = (text or "").strip()
+    return said.startswith(before) and said.endswith(after) and "\n" not in said
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,8 +64,8 @@ class Assistant:
         if branch is not None and branch.startswith(f"refs/heads/{actions.DRAFTS}/"):
             name = branch.removeprefix("refs/heads/")
             raise Refused(f"the desk has the review branch {name} checked out: an assistant writes only "
-                                  "on the desk's own branch",
-                                  hint="a person switches back first: git switch main, or the desk's branch")
+                          "on the desk's own branch",
+                          hint="a person switches back first: git switch main, or the desk's branch")
         return desk
 
     def can_write(self) -> str | None:
@@ -152,23 +152,23 @@ class Assistant:
         name = field.strip().lower()
         if name in WHO_HEARS:
             raise Refused(f"an assistant cannot change {name}: it decides who hears of the ticket",
-                                  hint=f"a person can, with gitdesk set ID {name} VALUE")
+                          hint=f"a person can, with gitdesk set ID {name} VALUE")
         if name in PEOPLE_DECIDE:
             what = {"kb": "whether the ticket is published in the knowledge base",
                     "kb_title": "the title it is published under", "requester_name": "what mail calls the requester",
                     "imported_from": "which record of an import it is"}[name]
             raise Refused(f"an assistant cannot change {name}: it decides {what}",
-                                  hint=f"a person can, with gitdesk set ID {name} VALUE")
+                          hint=f"a person can, with gitdesk set ID {name} VALUE")
         desk = self.desk_to_write()
         meant = clean_line(value)  # as the field will hold it: invisible characters dropped
         if name == "assignee" and meant and desk.config.person(meant) is self.actor(desk).person:
             raise Refused("an assistant cannot take a ticket: it drafts, a person answers",
-                                  hint="give it to one of the desk's agents")
+                          hint="give it to one of the desk's agents")
         if name == "status" and meant == workflow.PENDING:
             # Pending is a wait on the requester that rules answer unattended (a reminder, then
             # "we have not heard back", both mailed): only a question a person asks starts one.
             raise Refused("an assistant cannot set a ticket pending: the desk's rules would then mail "
-                                  "the requester and resolve it unanswered", hint="a person asks with gitdesk ask")
+                          "the requester and resolve it unanswered", hint="a person asks with gitdesk ask")
         if name == "status" and workflow.is_done(desk.config, meant):
             # Finishing is a person's word to the requester (and to the duplicates' requesters,
             # promised the answer), with the note the knowledge base keeps.
@@ -176,18 +176,18 @@ class Assistant:
                     workflow.CLOSED: "closes it with gitdesk close ID"}.get(meant, "resolves it with gitdesk resolve "
                                                                                 "ID --note TEXT")
             raise Refused(f"an assistant cannot set a ticket {meant}: a person finishes it",
-                                  hint=f"a person {verb}")
+                          hint=f"a person {verb}")
         if name == "status" and workflow.is_done(desk.config, desk.read(ticket).status):
             # Undoing a finish is a person's word too: reopen says why, and tells the requester.
             raise Refused("an assistant cannot reopen a finished ticket: a person reopens it, with a reason",
-                                  hint="a person reopens it with gitdesk reopen ID -m REASON")
+                          hint="a person reopens it with gitdesk reopen ID -m REASON")
         if name == "category":
             excluded = desk.config.kb_excluded_categories
             current = desk.read(ticket).category
             if (current in excluded) != (meant in excluded):
                 raise Refused("an assistant cannot move a ticket into or out of a category kept out of "
-                                      "the knowledge base: it decides whether the ticket is published",
-                                      hint=f"a person can, with gitdesk set ID {name} VALUE")
+                              "the knowledge base: it decides whether the ticket is published",
+                              hint=f"a person can, with gitdesk set ID {name} VALUE")
         return _done(desk, actions.set_field(desk, ticket, field, value, self.actor(desk),
                                              mailer=notify.Mailer(desk, False)))
 
@@ -218,7 +218,7 @@ def _written(text: str, what: str) -> str:
         raise Refused(f"the {what} is empty", hint=f"give the {what}'s words as text")
     if len(text) > MOST_WRITTEN:
         raise Refused(f"the {what} is {len(text):,} characters; an assistant writes at most "
-                              f"{MOST_WRITTEN:,} at once", hint="shorten it; a long log belongs in an attachment")
+                      f"{MOST_WRITTEN:,} at once", hint="shorten it; a long log belongs in an attachment")
     return text
 
 

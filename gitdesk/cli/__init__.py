@@ -18,7 +18,7 @@ from typing import Any, NoReturn
 
 import click
 
-from gitdesk.cli.options import CONTEXT, Session
+from gitdesk.cli.options import CONTEXT, Commands, Session
 from gitdesk.errors import GitdeskError
 
 # The commands people see in `gitdesk --help`, by what they are for; each is
@@ -47,7 +47,7 @@ HIDDEN = {"hook": "githooks:hook", "merge-file": "githooks:merge_file"}  # what 
 COMMANDS = {name: where for _, commands in SECTIONS for name, where in commands.items()} | HIDDEN
 
 
-class Gitdesk(click.Group):
+class Gitdesk(Commands):
     """The root group: lazy subcommands, help by section, and errors mapped to exit statuses."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -74,13 +74,8 @@ class Gitdesk(click.Group):
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         for title, commands in SECTIONS:
-            rows = []
-            for name in commands:
-                command = self.get_command(ctx, name)
-                if command is not None and not command.hidden:
-                    rows.append((name, command.get_short_help_str(limit=150)))
             with formatter.section(title):
-                formatter.write_dl(rows)
+                formatter.write_dl(self.summaries(ctx, commands))
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

@@ -5,7 +5,7 @@ filters that ``list`` and ``search`` both take. Only click is imported here."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -27,11 +27,15 @@ class Commands(click.Group):
     the root's does: click's cut at 45 characters left "each message..." in the middle of it."""
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = [(name, command.get_short_help_str(limit=150)) for name in self.list_commands(ctx)
-                if (command := self.get_command(ctx, name)) is not None and not command.hidden]
+        rows = self.summaries(ctx, self.list_commands(ctx))
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
+
+    def summaries(self, ctx: click.Context, names: Iterable[str]) -> list[tuple[str, str]]:
+        """(name, first sentence, whole) of each shown subcommand among ``names``."""
+        return [(name, command.get_short_help_str(limit=150)) for name in names
+                if (command := self.get_command(ctx, name)) is not None and not command.hidden]
 
 
 class _Limit(click.IntRange):

@@ -360,9 +360,7 @@ def _emails_dropped(snapshot: Snapshot, path: str, old: Config, new: Config) -> 
             if kept is not None and kept.handle == handle:
                 continue  # kept: as their email or a former one
             asked = _tickets_with(snapshot, "requester", address)
-            committed = git.run_result(snapshot.repo, "log", "-1", "--format=%h", "-F", "-i",
-                                       f"--author=<{address}>", snapshot.label or "HEAD", "--")
-            if not asked and not (committed.returncode == 0 and committed.stdout.strip()):
+            if not asked and not _authored(snapshot, address):
                 continue  # nothing names it yet: a typo put right
             where = f"{len(asked)} {'ticket names' if len(asked) == 1 else 'tickets name'} as requester" \
                 if asked else "commits name as author"
@@ -375,6 +373,13 @@ def _emails_dropped(snapshot: Snapshot, path: str, old: Config, new: Config) -> 
                                     f"keep the old address too: people.{handle}.former_emails: [{address}]",
                                     commit=snapshot.label))
     return findings
+
+
+def _authored(snapshot: Snapshot, address: str) -> bool:
+    """Whether a commit up to the snapshot has ``address`` as its author (the first found is enough)."""
+    found = git.run_result(snapshot.repo, "log", "-1", "--format=%h", "-F", "-i", f"--author=<{address}>",
+                           snapshot.label or "HEAD", "--")
+    return found.returncode == 0 and bool(found.stdout.strip())
 
 
 def _tickets_with(snapshot: Snapshot, field_name: str, value: str, *, authored: bool = False) -> list[str]:

@@ -136,6 +136,11 @@ def status_path(desk: Desk, start: str, goal: str, ticket: Ticket, *, satisfied:
     return None
 
 
+def _folded(text: str) -> str:
+    """A name as it is compared: one space between words, any case."""
+    return " ".join(text.split()).casefold()
+
+
 class _Builder:
     """Turns records into ticket histories: (time, order, files, message) steps."""
 
@@ -168,18 +173,17 @@ class _Builder:
 
     def _named(self, who: str) -> list[Person]:
         """The people a spreadsheet's "Dan" may mean: a handle in any case, or a full name."""
-        folded = " ".join(who.split()).casefold()
-        return [person for person in self.desk.config.people.values() if folded in (
-            person.handle.casefold(), " ".join((person.name or "").split()).casefold())]
+        folded = _folded(who)
+        return [person for person in self.desk.config.people.values()
+                if folded in (person.handle.casefold(), _folded(person.name or ""))]
 
     def _full_name(self, who: str) -> Person | None:
         """The one person whose full name (of two words or more) is ``who``: a customer called
         "Paul" is not the desk's paul."""
-        folded = " ".join(who.split()).casefold()
+        folded = _folded(who)
         if len(folded.split()) < 2:
             return None
-        found = [person for person in self.desk.config.people.values()
-                 if " ".join((person.name or "").split()).casefold() == folded]
+        found = [person for person in self.desk.config.people.values() if _folded(person.name or "") == folded]
         return found[0] if len(found) == 1 else None
 
     def _author(self, who: str | None) -> str:
@@ -224,9 +228,9 @@ class _Builder:
         config = self.desk.config
         queue = record.queue if record.queue in config.queues else None
         if record.queue and queue is None:  # "Facilities" for facilities, or the queue's title: one queue alone
-            folded = " ".join(record.queue.split()).casefold()
+            folded = _folded(record.queue)
             matching = [name for name, found in config.queues.items()
-                        if folded in (name.casefold(), found.title.casefold())]
+                        if folded in (name.casefold(), _folded(found.title))]
             queue = matching[0] if len(matching) == 1 else None
         if record.queue and queue is None:
             record.notes.append(f"queue {record.queue!r} is not one of this desk's")

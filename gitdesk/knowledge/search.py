@@ -288,9 +288,7 @@ def similar(desk: Desk, *, ticket: Ticket | None = None, text: str | None = None
         if layer == "words":
             found = _by_words(connection, ticket, source)
             best = found[0].score if found else None
-            return Suggestions([item for item in _fold(connection, found)
-                                if not imported_without_resolution(item.ticket.resolution)][:limit],
-                               "words", 0.0, best, warning)
+            return Suggestions(_fixes(connection, found)[:limit], "words", 0.0, best, warning)
         meaning.refresh(desk, connection, vocab)
         try:
             found, why = _fused(desk, connection, vocab, ticket, text, source, fusion, loaded, max(60, limit),
@@ -302,9 +300,7 @@ def similar(desk: Desk, *, ticket: Ticket | None = None, text: str | None = None
             threshold = _threshold(desk, fusion, given)
             found, why = _fused(desk, connection, vocab, ticket, text, source, fusion, None, max(60, limit),
                                 candidates)
-        # An import's "Closed in … before the import." says nothing that fixed anything.
-        families = [item for item in _fold(connection, found)
-                    if not imported_without_resolution(item.ticket.resolution)]
+        families = _fixes(connection, found)
         shown = why.explained(connection, [item for item in families if item.score >= threshold][:limit])
     best = families[0].score if families else None
     return Suggestions(shown, layer, threshold, best, warning)
@@ -608,6 +604,12 @@ def _tickets(connection: sqlite3.Connection, names: Sequence[str]) -> dict[str, 
                 chunk):
             found[str(name)] = index.ticket_from_row(front, entries, resolution)
     return found
+
+
+def _fixes(connection: sqlite3.Connection, scored: Sequence[Similar]) -> list[Similar]:
+    """``scored`` folded into families (``_fold``), without those whose resolution says nothing
+    that fixed anything (an import's "Closed in … before the import.")."""
+    return [item for item in _fold(connection, scored) if not imported_without_resolution(item.ticket.resolution)]
 
 
 def _fold(connection: sqlite3.Connection, scored: Sequence[Similar]) -> list[Similar]:
