@@ -254,11 +254,19 @@ def test_broken_config_names_file_key_and_fix(desk: Desk) -> None:
     assert desk.fails("list").startswith("gitdesk: error: .gitdesk/config.yml:1: queus: unknown section")
 
 
-def test_usage_errors_exit_2(desk: Desk) -> None:
+def test_usage_errors_exit_2_with_one_line_saying_the_fix(desk: Desk) -> None:
     result = desk.run("reply", ok=False)
     assert result.exit_code == 2
+    assert result.stderr == ("gitdesk: error: Missing argument 'ID' (usage: gitdesk reply [OPTIONS] ID; "
+                             "`gitdesk reply --help` says more)\n")
     result = desk.run("frobnicate", ok=False)
     assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and "No such command 'frobnicate'" in result.stderr
+    for args in (("list", "--frmat", "json"), ("--frmat",), ("search", "x", "-n", "0"), ("mail", "send", "-x")):
+        result = desk.run(*args, ok=False)
+        assert result.exit_code == 2 and result.stderr.count("\n") == 1, (args, result.stderr)
+        assert result.stderr.startswith("gitdesk: error: ") and "--help` says more)" in result.stderr, args
+    assert "'--format'" in desk.run("list", "--frmat", "json", ok=False).stderr, "click's suggestion kept"
 
 
 def test_hostile_text_cannot_forge_structure(desk: Desk) -> None:

@@ -3,8 +3,9 @@
 Subcommands load lazily (click's ``LazyGroup`` pattern): ``gitdesk --help``
 imports only click and the small ``cli`` modules, never YAML, Git, SQLite or
 rich. Errors become exit statuses here and nowhere else: a ``GitdeskError``
-is a one-line message and exit 1, click's usage errors exit 2, Ctrl-C exits
-130, anything else is a bug (exit 3, traceback with ``--debug``).
+is a one-line message and exit 1, click's usage errors are one line (with
+the usage) and exit 2, Ctrl-C exits 130, anything else is a bug (exit 3,
+traceback with ``--debug``).
 """
 
 from __future__ import annotations
@@ -72,6 +73,13 @@ class Gitdesk(Commands):
         assert isinstance(command, click.Command), where
         return command
 
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as error:  # `gitdesk --frmat`: before any command is chosen
+            raise _OneLineUsage(error) from None
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         for title, commands in SECTIONS:
             with formatter.section(title):
@@ -90,7 +98,7 @@ class Gitdesk(Commands):
             # line and exit 1 as intake's "no such eml" is, not a usage error of four lines.
             if isinstance(error, click.MissingParameter) or error.param is None \
                     or not isinstance(error.param.type, (click.Path, click.File)):
-                raise  # an argument left out is a usage error, with the usage line
+                raise _OneLineUsage(error) from None  # an argument left out: a usage error
             named = error.param.get_error_hint(ctx).replace("'", "")
             kind = error.param.type
             want = "a folder" if isinstance(kind, click.Path) and not kind.file_okay else \
@@ -101,6 +109,8 @@ class Gitdesk(Commands):
             click.echo(f"gitdesk: error: {named}: {error.message.rstrip('.')} "
                        f"(give the path of {want}{' that exists' if there else ''})", err=True)
             ctx.exit(1)
+        except click.UsageError as error:
+            raise _OneLineUsage(error) from None
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except KeyboardInterrupt:
@@ -136,6 +146,25 @@ class Gitdesk(Commands):
             click.echo("gitdesk: this is a bug in gitdesk, sorry; run the command again with "
                        f"--debug and report the traceback ({type(error).__name__}: {error})", err=True)
             ctx.exit(3)
+
+
+class _OneLineUsage(click.UsageError):
+    """A usage error said on one line with the fix, as every other error is: click's own form is
+    four lines (usage, a hint, a blank line, the error) for one mistake."""
+
+    def __init__(self, error: click.UsageError) -> None:
+        super().__init__(error.message, error.ctx)
+        self.error = error  # its own format_message says more ("Did you mean '--format'?")
+
+    def show(self, file: Any = None) -> None:
+        from gitdesk.text import one_line
+
+        ctx = self.ctx
+        where = ""
+        if ctx is not None:
+            usage = ctx.command.get_usage(ctx).removeprefix("Usage:").strip()
+            where = f" (usage: {usage}; `{ctx.command_path} --help` says more)"
+        click.echo(one_line(f"gitdesk: error: {self.error.format_message().rstrip('.')}{where}"), err=True)
 
 
 def _not_utf8(ctx: click.Context, surrogate: str) -> NoReturn:
