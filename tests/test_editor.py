@@ -205,3 +205,18 @@ def test_an_edit_that_collides_with_a_change_made_meanwhile_is_kept_in_a_file(de
     assert f"{ticket} changed while you were editing, in the same place as your edit (priority)" in said
     kept = Path(said.split("your text is kept in ", 1)[1].split(";", 1)[0])
     assert "priority: urgent" in kept.read_text() and "priority: low\n" in desk.text(ticket)
+
+
+def test_a_file_to_attach_moved_away_while_the_editor_is_open_is_attached_as_given(
+        desk: Desk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    screenshot = tmp_path / "error.png"
+    screenshot.write_bytes(b"\x89PNG the error")
+    fake_editor(tmp_path, monkeypatch, ("What happened, and what did you expect?", "It fails, see the picture."))
+    script = tmp_path / "editor.py"
+    script.write_text(script.read_text() + f"import os; os.remove({str(screenshot)!r})\n")
+    made = json.loads(desk.run("new", "Printer fails", "--edit", "-q", "it-helpdesk", "--attach", str(screenshot),
+                               "--format", "json").stdout)["id"]
+    assert (desk.path / "attachments" / made / "error.png").read_bytes() == b"\x89PNG the error"
+    assert "It fails, see the picture." in desk.text(made)
+    gone = desk.run("new", "Again", "-q", "it-helpdesk", "-m", "x", "--attach", str(screenshot), ok=False)
+    assert gone.exit_code == 1 and gone.stderr.startswith("gitdesk: error: --attach: ") and "\n" not in gone.stderr[:-1]

@@ -125,7 +125,7 @@ class Gitdesk(Commands):
                 click.echo(f"gitdesk: error: the output could not be written ({error.strerror or error})", err=True)
                 ctx.exit(1)
             if error.filename is None or error.errno not in _MACHINE_ERRORS:
-                raise
+                _bug(ctx, error)
             # A file of the machine's that gitdesk could not read or write: a read-only mount, a full
             # disk, a folder of another user. One line with the fix, not a traceback.
             from gitdesk.text import one_line
@@ -141,11 +141,16 @@ class Gitdesk(Commands):
                            f"({error}); delete .git/gitdesk/cache*.sqlite* and run the command again "
                            "(it is rebuilt from the files and Git; nothing is lost)", err=True)
                 ctx.exit(1)
-            if ctx.params.get("debug") or os.environ.get("GITDESK_DEBUG"):
-                raise
-            click.echo("gitdesk: this is a bug in gitdesk, sorry; run the command again with "
-                       f"--debug and report the traceback ({type(error).__name__}: {error})", err=True)
-            ctx.exit(3)
+            _bug(ctx, error)
+
+
+def _bug(ctx: click.Context, error: Exception) -> NoReturn:
+    """Exit 3 for what gitdesk did not foresee, with the traceback only when asked for it."""
+    if ctx.params.get("debug") or os.environ.get("GITDESK_DEBUG"):
+        raise error
+    click.echo("gitdesk: this is a bug in gitdesk, sorry; run the command again with "
+               f"--debug and report the traceback ({type(error).__name__}: {error})", err=True)
+    ctx.exit(3)
 
 
 class _OneLineUsage(click.UsageError):

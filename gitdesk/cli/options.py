@@ -155,6 +155,25 @@ def format_option(*choices: str) -> Callable[[F], F]:
 ticket_id = click.argument("ticket_id", metavar="ID")
 
 
+def _read_files(context: click.Context, parameter: click.Parameter,
+                paths: tuple[Path, ...]) -> tuple[tuple[str, bytes], ...]:
+    """Each file's name and bytes, read when the command starts: a file moved away while the
+    editor is open is still attached as it was given, and one that cannot be read is bad input."""
+    files = []
+    for path in paths:
+        try:
+            files.append((path.name, path.read_bytes()))
+        except OSError as error:
+            raise click.BadParameter(f"{path}: {error.strerror or error}", context, parameter) from None
+    return tuple(files)
+
+
+def attach_option(help: str) -> Callable[[F], F]:
+    """``--attach PATH`` (repeatable), given to the command as (file name, bytes) pairs."""
+    return click.option("--attach", "attach", multiple=True, callback=_read_files, help=help,
+                        type=click.Path(exists=True, dir_okay=False, path_type=Path))
+
+
 def read_text(message: str | None, message_file: IO[str] | None, what: str, *, required: bool = True) -> str | None:
     """Text given with ``-m TEXT`` or ``--file F`` (not both)."""
     if message is not None and message_file is not None:

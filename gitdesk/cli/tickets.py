@@ -12,6 +12,7 @@ import click
 from gitdesk.cli.options import (
     FilterOptions,
     Session,
+    attach_option,
     desk_options,
     format_option,
     in_editor,
@@ -63,8 +64,7 @@ def init(session: Session, directory: Path | None, name: str | None) -> None:
 @message_option("--body", "-m", help="Description text.")
 @click.option("--body-file", type=click.File("r", encoding="utf-8"),
               help="Read the description from a file ('-' for stdin).")
-@click.option("--attach", "attach", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Attach a file (repeatable): kept under attachments/<ID>/.")
+@attach_option("Attach a file (repeatable): kept under attachments/<ID>/.")
 @click.option("--edit", "force_edit", is_flag=True,
               help="Open $EDITOR on the template even when not on a terminal.")
 @format_option("table", "json")
@@ -72,7 +72,7 @@ def init(session: Session, directory: Path | None, name: str | None) -> None:
 @pass_session
 def new(session: Session, title: str | None, requester: str | None, queue: str | None,
         priority: str | None, category: str | None, asset: str | None, labels: tuple[str, ...],
-        assignee: str | None, body: str | None, body_file: IO[str] | None, attach: tuple[Path, ...],
+        assignee: str | None, body: str | None, body_file: IO[str] | None, attach: tuple[tuple[str, bytes], ...],
         force_edit: bool, fmt: str) -> None:
     """Create a ticket and commit it; show solved tickets like it.
 
@@ -114,7 +114,7 @@ def new(session: Session, title: str | None, requester: str | None, queue: str |
             if spec is None or not spec.title:
                 raise click.UsageError("a TITLE is required (or run on a terminal to use the editor)")
             if attach:
-                spec = replace(spec, attach=tuple((path.name, path.read_bytes()) for path in attach))
+                spec = replace(spec, attach=attach)
             try:
                 result = actions.create(desk, spec, actor, automation=rules)
             except GitdeskError as error:

@@ -7,13 +7,13 @@ typed arguments, tells the index what it wrote, and shows the outcome.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from gitdesk.cli.options import (
     Session,
+    attach_option,
     desk_options,
     format_option,
     in_editor,
@@ -45,9 +45,6 @@ def text_options(function: F) -> F:
 send_option = click.option("--send/--no-send", "send", default=None,
                            help="Mail the requester (and Cc) even if the desk's mail.notify says not to, and "
                                 "deliver it now when SMTP is set up here; --no-send: no mail this time.")
-attach_option = click.option("--attach", "attach", multiple=True, type=click.Path(exists=True, dir_okay=False,
-                                                                                 path_type=Path),
-                             help="Attach a file (repeatable): kept under attachments/<ID>/ and mailed.")
 
 
 def mailer(session: Session, send: bool | None = None, attach: Sequence[tuple[str, bytes]] = ()) -> Mailer:
@@ -69,10 +66,6 @@ def _done(session: Session, result: Outcome, fmt: str, send: bool | None = None)
 
         for line in notify.deliver_now(session.desk, result.mailed):
             output.hook_messages([line])
-
-
-def _files(paths: Sequence[Path]) -> list[tuple[str, bytes]]:
-    return [(path.name, path.read_bytes()) for path in paths]
 
 
 @click.command()
@@ -131,11 +124,11 @@ def unassign(session: Session, ticket_id: str, fmt: str) -> None:
 @click.option("--from-kb", "article", metavar="ARTICLE", help="Start from a knowledge-base article (its path "
                                                                "or a word of its name).")
 @click.option("--edit", "edit_first", is_flag=True, help="Adjust the text in $EDITOR before it is sent.")
-@attach_option
+@attach_option("Attach a file (repeatable): kept under attachments/<ID>/ and mailed.")
 @send_option
 @common
 def reply(session: Session, ticket_id: str, message: str | None, message_file: IO[str] | None,
-          canned_name: str | None, article: str | None, edit_first: bool, attach: tuple[Path, ...],
+          canned_name: str | None, article: str | None, edit_first: bool, attach: tuple[tuple[str, bytes], ...],
           send: bool | None, fmt: str) -> None:
     """Add a public reply to the conversation; it is mailed to the requester and Cc.
 
@@ -178,9 +171,8 @@ def reply(session: Session, ticket_id: str, message: str | None, message_file: I
         if edited is None or not edited.strip():
             raise click.Abort()
         text = edited
-    files = _files(attach)
-    result = actions.reply(desk, ticket_id, text, session.actor(), attach=files, fields=fields,
-                           mailer=mailer(session, send, files))
+    result = actions.reply(desk, ticket_id, text, session.actor(), attach=attach, fields=fields,
+                           mailer=mailer(session, send, attach))
     _done(session, result, fmt, send)
 
 
