@@ -291,8 +291,7 @@ REMINDER = "reminder"  # a rule reminds a requester who has not answered a quest
 
 _FEEDBACK_QUESTION = (
     "How did we do? Reply with a number from 1 (very unhappy) to 5 (very happy) on the first line, "
-    "and a comment below it if you like. Your answer goes to the desk's weekly review, not to the "
-    "person who helped you.")
+    "and a comment below it if you like. Your answer goes to the desk's weekly review.")
 
 MAIL_DEFAULTS: dict[str, str] = {
     "acknowledgement": """\
@@ -362,7 +361,7 @@ subject: "[{{id}}] {{headline}}: {{title}}"
 ---
 {{text}}
 
-You hear of {{id}} because you watch it, it was given to you, or you lead its queue or the desk.
+You hear of {{id}} because you watch it, it was given to you or your queue, or you lead its queue or the desk.
 """,
     REMINDER: """\
 ---

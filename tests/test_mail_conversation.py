@@ -294,6 +294,20 @@ def test_watchers_and_assignees_who_asked_hear_of_it(desk: Desk, tmp_path: Path)
     assert "And it happens on Wi-Fi." in text_of(told[0])
 
 
+def test_an_escalation_to_a_queue_that_assigns_by_hand_tells_its_people(desk: Desk, tmp_path: Path) -> None:
+    """The ticket waits there unassigned: without a word, its people first heard of it when a
+    target was missed days later."""
+    ticket_id = from_mail(desk, tmp_path)
+    desk.run("--as", "dana", "set", ticket_id, "queue", "it-infra")
+    queued(desk)
+    desk.run("--as", "dana", "escalate", ticket_id, "--to", "it-helpdesk", "--reason", "a desk printer, not ours")
+    assert ticket(desk, ticket_id)["assignee"] is None, "it-helpdesk assigns by hand"
+    (told,) = [mail for mail in queued(desk) if mail["X-Gitdesk-Event"] == "notification"]
+    assert told["To"] == "alice@fernhill.example", "bob did not ask to hear (notify), dana acted"
+    assert str(told["Subject"]).startswith(f"[{ticket_id}] Escalated to it-helpdesk by dana: ")
+    assert "a desk printer, not ours" in text_of(told) and f"gitdesk take {ticket_id}" in text_of(told)
+
+
 def test_canned_replies_answer_and_set_fields_in_one_commit(desk: Desk) -> None:
     ticket_id = desk.new("Outlook password", "-q", "it-helpdesk", "-r", "bob@customer.example")
     replies = desk.path / ".gitdesk" / "replies"

@@ -335,6 +335,32 @@ def test_a_rated_resolution_is_not_asked_again_and_a_second_score_on_a_closed_ti
         "a numbered list answering no rating question is a request, not a score"
 
 
+def test_a_score_given_unasked_that_only_judges_the_help_reaches_the_review(mail_desk: Desk, tmp_path: Path) -> None:
+    """A rule's "we have not heard back, so we marked it solved" asks no rating question: the
+    requester's "2 - slow and unfriendly" to it was a reply that neither reopened the ticket nor
+    reached the weekly review, so only the agent read the complaint."""
+    ticket_id = from_mail(mail_desk, tmp_path)
+    mail_desk.run("--as", "alice", "reply", ticket_id, "-m", "Does it still ask since the restart?")
+    question = parse((mail_desk.path / next(p for p in mail_desk.committed_files()
+                                                   if p.startswith("outbox/"))).read_bytes())
+    mail_desk.run("--as", "alice", "resolve", ticket_id, "--note", "No answer, marked solved.", "--no-send")
+    resolved = mail_desk.text(ticket_id)
+    (taken,) = intake(mail_desk, "eml", eml(tmp_path, answer_to(question, "2 - slow and unfriendly", 1),
+                                            "unasked.eml"))["messages"]
+    assert (taken["outcome"], taken["detail"]) == ("feedback", "score 2")
+    assert mail_desk.text(ticket_id) == resolved, "the agent is not told, and it is not reopened"
+    report = json.loads(mail_desk.run("report", "feedback", "--since", "2026-11-01", "--format", "json").stdout)
+    assert report["findings"][0] == "1 response, average 2.0 of 5; 1 scored 1 or 2."
+    (broken,) = intake(mail_desk, "eml", eml(tmp_path, answer_to(question, "2 - still broken", 2),
+                                             "broken.eml"))["messages"]
+    assert broken["outcome"] == "reply" and ticket(mail_desk, ticket_id)["status"] == "open", \
+        "a complaint that it still fails reopens it, as before"
+    mail_desk.run("--as", "alice", "reject", ticket_id, "-m", "Not ours.", "--no-send")
+    (rejected,) = intake(mail_desk, "eml", eml(tmp_path, answer_to(question, "1 - rude", 3),
+                                               "rejected.eml"))["messages"]
+    assert rejected["outcome"] != "feedback", "a rejected ticket had no help to rate"
+
+
 def test_an_answer_without_a_score_or_from_someone_else_is_not_feedback(mail_desk: Desk, tmp_path: Path) -> None:
     ticket_id = from_mail(mail_desk, tmp_path)
     mail_desk.run("--as", "alice", "resolve", ticket_id, "--note", "Re-entered the password.")

@@ -542,7 +542,7 @@ def test_a_ticket_rated_twice_counts_twice_and_a_week_reads_as_its_digest(desk: 
     found = json.loads(desk.run("report", "feedback", "--since", "2026-11-02", "--until", "2026-11-15",
                                 "--period", "week", "--format", "json").stdout)
     row = rows(found, "by_team")["it"]
-    assert row["average:week of 2026-11-02"]["value"] == 4.0 and row["average:week of 2026-11-09"]["value"] == 5.0
+    assert row["average:2026-11-02"]["value"] == 4.0 and row["average:2026-11-09"]["value"] == 5.0
     assert row["responses"]["value"] == 2, "each week's scores are the report's scores"
     found = json.loads(desk.run("report", "feedback", "--since", "2026-11-02", "--until", "2026-11-08",
                                 "--format", "json").stdout)

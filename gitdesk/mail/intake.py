@@ -907,12 +907,20 @@ def feedback_score(text: str) -> tuple[int, str] | None:
 
 def _feedback(state: _State, ticket: Ticket, incoming: Incoming, files: dict[str, bytes]) -> tuple[str, str] | None:
     """Take the mail in as feedback on ``ticket`` if it answers a feedback request with a
-    score from the requester: (outcome, detail), or None when it is not feedback."""
+    score from the requester (or gives one unasked that only judges the help): (outcome,
+    detail), or None when it is not feedback."""
     config = state.desk.config
-    if not _answers_rating(config, ticket, incoming) or not workflow.is_done(config, ticket.status):
+    if not workflow.is_done(config, ticket.status):
         return None
     found = feedback_score(incoming.text)
     if found is None:
+        return None
+    # A score its requester gives unasked, with nothing but words that judge the help ("2 - slow
+    # and unfriendly" to a rule's "we have not heard back, so we marked it solved"), is feedback
+    # too: as a reply it would neither reopen the ticket nor reach the review, only the agent.
+    if not _answers_rating(config, ticket, incoming) and not (
+            ticket.status != workflow.REJECTED  # no help to rate
+            and workflow.is_requester(config, ticket, incoming.sender) and _judgement_only(found[1])):
         return None
     # One score per resolution counts, the latest: a second answer that only judges the help
     # ("1 - slow, unfriendly") replaces the first, as the mail promised it goes to the review and

@@ -167,7 +167,8 @@ def withdrawn_acknowledgements(desk: Desk, old: Ticket, new: Ticket, now: dateti
 
 def agent_letters(config: Config, old: Ticket, new: Ticket, actor: Actor) -> list[compose.Letter]:
     """Word to agents who asked for it (``notify: true``): a ticket they watch or are assigned
-    was answered by its requester or reopened; a ticket was escalated or assigned to them.
+    was answered by its requester or reopened; a ticket was escalated or assigned to them, or
+    escalated unassigned to a queue they are a member or the lead of.
     Never to the one who acted."""
     if not config.mail.address:
         return []
@@ -183,10 +184,16 @@ def agent_letters(config: Config, old: Ticket, new: Ticket, actor: Actor) -> lis
                 f":\n\n{answer.text}" if answer and answer.text else ".")
         elif answer is not None:
             told[handle] = f"{answer.author} answered:\n\n{answer.text}"
+    escalation = next((e for e in added if e.kind == ESCALATION), None)
     if new.assignee and new.assignee != old.assignee:
-        escalation = next((e for e in added if e.kind == ESCALATION), None)
         told[new.assignee] = (f"Escalated to you by {actor.id}:\n\n{escalation.text}" if escalation is not None
                               else f"Assigned to you by {actor.id}.")
+    elif escalation is not None and not new.assignee and new.queue and (queue := config.queues.get(new.queue)):
+        # Escalated to a queue that assigns by hand: it waits there for one of its people, who
+        # would otherwise first hear of it when a target is missed.
+        for handle in (*queue.members, *([queue.lead] if queue.lead else [])):
+            told.setdefault(handle, f"Escalated to {new.queue} by {actor.id}:\n\n{escalation.text}\n\n"
+                                    f"Nobody in {new.queue} has it yet: gitdesk take {new.id}")
     letters = []
     for handle, why in told.items():
         person = config.people.get(handle)

@@ -96,6 +96,9 @@ def _add_months(moment: datetime, months: int) -> datetime:
     return moment.replace(year=moment.year + month // 12, month=month % 12 + 1, day=1)
 
 
+WEEK_OF = "week of "  # the label of a week, before the date of its Monday
+
+
 def periods(whole: Period, granularity: str | None) -> list[Period]:
     """The calendar weeks (Monday first) or months that cover ``whole``, clipped to it."""
     if granularity is None:
@@ -109,7 +112,7 @@ def periods(whole: Period, granularity: str | None) -> list[Period]:
         start = _midnight(whole.since).replace(day=1)
     while start < whole.until:
         if granularity == "week":
-            end, label = start + timedelta(weeks=1), f"week of {start.strftime('%Y-%m-%d')}"
+            end, label = start + timedelta(weeks=1), f"{WEEK_OF}{start.strftime('%Y-%m-%d')}"
         else:
             end, label = _add_months(start, 1), start.strftime("%Y-%m")
         found.append(Period(max(start, whole.since), min(end, whole.until), label,

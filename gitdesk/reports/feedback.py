@@ -12,6 +12,7 @@ from gitdesk.feedback import Feedback, load_all
 from gitdesk.model import MAIL_SYSTEM, RULES_AUTHOR, Ticket
 from gitdesk.reports.base import (
     NO_CATEGORY,
+    WEEK_OF,
     Facts,
     Findings,
     Period,
@@ -109,7 +110,8 @@ def build(facts: Facts, whole: Period, buckets: list[Period]) -> Report:
     by_group: dict[str, list[Feedback]] = defaultdict(list)
     for item in mine:
         by_group[group(item)].append(item)
-    weekly = [(f"average:{period.label}", period.label, f"{period.label}: average {{}}")
+    # Keyed by when the period starts ("average:2026-12-07", "average:2026-12"), not its label.
+    weekly = [(f"average:{period.label.removeprefix(WEEK_OF)}", period.label, f"{period.label}: average {{}}")
               for period in buckets] if len(buckets) > 1 else []
     summary = Section("by_team", "By team" if not name_agents else "By team and agent",
                       columns(("team", "team") if not name_agents else ("team", "team / agent"), "responses",

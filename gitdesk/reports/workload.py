@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from gitdesk.durations import HOURS_ONLY
 from gitdesk.model import IMPORTED_ACTOR, MAIL_SYSTEM, RULES_AUTHOR, TIME, Ticket
 from gitdesk.reports.base import (
+    WEEK_OF,
     Cell,
     Facts,
     Findings,
@@ -355,12 +356,11 @@ def _say_partial(said: Findings, buckets: Sequence[Period], unit: str) -> None:
 
 def _granularity(buckets: list[Period]) -> str:
     """``week`` or ``month`` when the report is by period (even one that fits in a single one), else ""."""
-    if not buckets or buckets[0].label.startswith("week of "):
+    if not buckets or buckets[0].label.startswith(WEEK_OF):
         return "week" if buckets else ""
     return "month" if len(buckets[0].label) == len("2026-11") else ""
 
 
-WEEK_OF = "week of "  # base.periods' label of a week
 TREND_SAMPLES = 3  # in each half, at least: one answer is no trend (and the sentence gives n)
 
 
