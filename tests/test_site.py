@@ -34,6 +34,7 @@ def site_desk(desk: Desk) -> Desk:
     desk.run("resolve", good, "--note", "Replaced the pickup roller of tray 2.")
     desk.new("Heating is off", "-q", "facilities", "-a", "ÜBERWACHUNGSKAMERA-0042")
     long = desk.new("Störung: VPN token rejected", "-q", "it-helpdesk", "-c", "network",
+                    "-a", "vpn-concentrator-frankfurt-datacenter-rack-4-unit-12-primary-node",
                     "-m", "Log says HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies\\Microsoft\\Windows\\NetworkConnections"
                           "\\ProhibitNetworkBridgingOnDomainNetworkAndEverythingElseTooLongToFit\n\n"
                           + "".join(f"2026-12-10 10:{n:02d} WARN vpnagent.exe token refused\n" for n in range(40)))

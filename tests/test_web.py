@@ -297,6 +297,40 @@ def test_a_hostile_ticket_runs_no_script_anywhere(served: Served, phone: tuple[A
     assert problems == []
 
 
+def _contrast(first: str, second: str) -> float:
+    """WCAG's contrast ratio of two CSS colours as the browser computes them ("rgb(r, g, b)")."""
+    def luminance(colour: str) -> float:
+        channels = [int(part) / 255 for part in re.findall(r"\d+", colour)[:3]]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    light, dark = sorted((luminance(first), luminance(second)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def test_large_text_and_dark_mode_stay_readable_on_a_phone(served: Served, browser: Any) -> None:
+    """A phone's "large text" enlarged the headings and widths but not the text, and pushed the
+    ticket page and the boards sideways; in dark mode the buttons were white on light blue (2.2:1)."""
+    desk = served.desk
+    ticket = desk.new("Label printer in the warehouse", "-q", "it-helpdesk", "-c", "hardware",
+                      "-a", "label-printer-warehouse-dock-3", "-r", "carol@example.com", "-m", "It prints blank.")
+    context = browser.new_context(viewport={"width": 390, "height": 844}, color_scheme="dark")
+    page = context.new_page()
+    context.new_cdp_session(page).send("Page.setFontSizes", {"fontSizes": {"standard": 24, "fixed": 20}})
+    page.goto(served.url)
+    for address in (f"/t/{ticket}", "/board/it-helpdesk", "/"):
+        page.goto(served.base + address)
+        fits_a_phone(page)
+        assert page.evaluate("getComputedStyle(document.body).fontSize") == "24px", f"the reader's size on {address}"
+    page.goto(f"{served.base}/t/{ticket}")
+    take = page.get_by_role("button", name="Take")
+    colour, background = take.evaluate("b => [getComputedStyle(b).color, getComputedStyle(b).backgroundColor]")
+    assert _contrast(colour, background) >= 4.5, (colour, background)
+    headings = page.evaluate("[...document.querySelectorAll('h1, h2, h3')].map(h => h.tagName)")
+    assert "H3" not in headings or headings.index("H2") < headings.index("H3"), f"no level skipped: {headings}"
+    context.close()
+
+
 def test_reports_and_the_knowledge_base_are_a_click_away(served: Served, phone: tuple[Any, list[str]]) -> None:
     page, problems = phone
     page.get_by_role("link", name="Reports").click()
@@ -603,8 +637,14 @@ def test_a_page_loaded_before_someone_finished_the_ticket_sends_nothing_and_keep
     shown = client.post(f"/t/{other}/resolve", base_url="http://127.0.0.1:8765",
                         data={"csrf": token, "text": "New VPN profile pushed"},
                         headers={"Origin": "http://127.0.0.1:8765"}).get_data(as_text=True)
-    assert "already resolved" in shown and "New VPN profile pushed" in shown
+    assert "is resolved now (finished since this page was loaded): nothing was changed" in shown
+    assert "New VPN profile pushed" in shown
     assert 'id="note"' in shown, "a finished ticket still takes an internal note, as gitdesk note does"
+    shown = client.post(f"/t/{other}/ask", base_url="http://127.0.0.1:8765",
+                        data={"csrf": token, "text": "Which VPN client?"},
+                        headers={"Origin": "http://127.0.0.1:8765"}).get_data(as_text=True)
+    assert "is resolved now (finished since this page was loaded): the question was not sent" in shown, \
+        "said as a stale page, not as the workflow's 'cannot move from resolved to pending'"
 
 
 def test_an_action_address_reloaded_later_is_the_ticket_again(desk: Desk) -> None:

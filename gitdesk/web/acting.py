@@ -38,15 +38,6 @@ def _unassign(desk: Desk, ticket_id: str, form: Mapping[str, str], actor: Actor)
 
 
 def _reply(desk: Desk, ticket_id: str, form: Mapping[str, str], actor: Actor) -> Outcome:
-    from gitdesk import workflow
-
-    ticket = desk.find(ticket_id).ticket
-    if workflow.is_done(desk.config, ticket.status):
-        # The page offers no reply on a finished ticket: this form was loaded before someone finished
-        # it (maybe rejected as spam, whose sender must never learn the address is read).
-        raise ValidationError(f"{ticket.id} is {ticket.status} now (finished since this page was loaded): the "
-                              "reply was not sent", hint="read the ticket again; reopen it first if the requester "
-                                                         "still needs this answer")
     fields = None
     if form.get("canned"):  # started from a canned reply: it may set fields too (reply --use NAME --edit)
         from gitdesk import templates
@@ -114,8 +105,24 @@ VERBS: dict[str, Callable[[Desk, str, Mapping[str, str], Actor], Outcome]] = {
 }
 
 
+# What the page offers only on an unfinished ticket, and what a stale form's refusal says of it.
+_OPEN_ONLY = {"reply": "the reply was not sent", "ask": "the question was not sent",
+              **dict.fromkeys(("take", "assign", "unassign", "resolve", "escalate", "duplicate", "reject"),
+                              "nothing was changed")}
 _POSTED = {"reply": "reply", "note": "note", "ask": "question"}  # verbs that add an entry, and its kind
 TWICE = 120  # seconds: the same words again this soon are the same form sent twice (reload, back, a slow click)
+
+
+def _refuse_on_a_finished_ticket(desk: Desk, ticket_id: str, said: str) -> None:
+    """A form the page offers only on an unfinished ticket, sent after someone finished it (maybe
+    rejected as spam, whose sender must never learn the address is read): said as a stale page,
+    not as the workflow's "cannot move from resolved to pending"."""
+    from gitdesk import workflow
+
+    ticket = desk.find(ticket_id).ticket
+    if workflow.is_done(desk.config, ticket.status):
+        raise ValidationError(f"{ticket.id} is {ticket.status} now (finished since this page was loaded): {said}",
+                              hint="read the ticket again; reopen it first if the requester still needs this")
 
 
 def _refuse_twice(desk: Desk, ticket_id: str, kind: str, text: str, actor: Actor) -> None:
@@ -144,6 +151,8 @@ def act(desk: Desk, ticket_id: str, verb: str, form: Mapping[str, Any], actor: A
 
     if verb not in VERBS:
         raise NotFound(f"no action {verb!r}", hint=f"expected one of: {', '.join(VERBS)}")
+    if verb in _OPEN_ONLY:
+        _refuse_on_a_finished_ticket(desk, ticket_id, _OPEN_ONLY[verb])
     if verb in _POSTED:
         _refuse_twice(desk, ticket_id, _POSTED[verb], str(form.get("text", "")), actor)
     result = VERBS[verb](desk, ticket_id, form, actor)
