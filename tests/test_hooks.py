@@ -328,9 +328,9 @@ def test_a_failing_user_hook_still_blocks_the_commit(desk: Desk) -> None:
 
 
 def test_install_respects_core_hooks_path(desk: Desk) -> None:
-    desk.git("config", "core.hooksPath", ".githooks")
+    desk.git("config", "core.hooksPath", "../my-hooks")  # outside the work tree: see the next test
     desk.run("hooks", "install")
-    assert (desk.path / ".githooks" / "pre-commit").exists()
+    assert (desk.path.parent / "my-hooks" / "pre-commit").exists()
     ticket = desk.new("x", "-q", "it-helpdesk")
     edit(desk, ticket, "status: open", "status: opne")
     result = commit(desk, "typo", "-a")
@@ -654,6 +654,67 @@ def test_the_pre_commit_framework_runs_gitdesk_check(desk: Desk, tmp_path: Path)
                             capture_output=True, text=True, env=env, timeout=600)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "unknown status 'opne'" in result.stdout
+
+
+def test_hooks_are_not_written_into_a_hooks_folder_the_repository_tracks(desk: Desk) -> None:
+    """core.hooksPath = .githooks (common in monorepos): the team's tracked hook was rewritten to
+    name this machine's Python, and once committed refused every commit on machines without it."""
+    team_hook = desk.path / ".githooks" / "pre-commit"
+    team_hook.parent.mkdir()
+    team_hook.write_text("#!/bin/sh\nexit 0\n")
+    team_hook.chmod(0o755)
+    desk.git("add", ".githooks")
+    desk.git("commit", "-qm", "the team's hooks")
+    desk.git("config", "core.hooksPath", ".githooks")
+    said = desk.fails("hooks", "install")
+    assert said.startswith("gitdesk: error: core.hooksPath is .githooks, a folder inside the repository") \
+        and "`gitdesk hook pre-commit`" in said
+    assert [path.name for path in team_hook.parent.iterdir()] == ["pre-commit"]
+    assert team_hook.read_text() == "#!/bin/sh\nexit 0\n" and desk.status() == ""
+
+
+def test_gitdesk_hooks_and_the_pre_commit_framework_share_a_clone_installed_in_either_order(
+        desk: Desk, tmp_path: Path) -> None:
+    """Installed after gitdesk's, the framework moved ours to pre-commit.legacy, which then ran
+    itself without end (a commit never finished); installed before, ours moved the framework's
+    script to pre-commit.legacy, which refused every commit ("installed in migration mode")."""
+    pre_commit = shutil.which("pre-commit") or str(Path(sys.executable).parent / "pre-commit")
+    if not Path(pre_commit).exists():
+        pytest.skip("the pre-commit framework is not installed here (pip install pre-commit)")
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home")}
+    (desk.path / ".pre-commit-config.yaml").write_text("repos: []\n")
+    desk.git("add", ".pre-commit-config.yaml")
+    desk.git("commit", "-qm", "the team's pre-commit config")
+    ticket = desk.new("x", "-q", "it-helpdesk")
+
+    def framework(*args: str) -> None:
+        subprocess.run([pre_commit, *args], cwd=desk.path, env=env, check=True, capture_output=True, timeout=120)
+
+    def commits_are_checked() -> None:
+        edit(desk, ticket, "status: open", "status: opne")
+        refused = subprocess.run(["git", "commit", "-qam", "typo"], cwd=desk.path, capture_output=True, text=True,
+                                 env=env, timeout=60)
+        assert refused.returncode == 1 and "unknown status 'opne'" in refused.stderr, refused.stderr
+        edit(desk, ticket, "status: opne", "status: open")
+        edit(desk, ticket, "priority: normal", "priority: high")
+        done = subprocess.run(["git", "commit", "-qam", "priority"], cwd=desk.path, capture_output=True, text=True,
+                              env=env, timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert "Gitdesk-Action: priority normal->high" in desk.last_message(), "commit-msg ran too"
+
+    desk.run("hooks", "install")
+    framework("install")  # after gitdesk's: it keeps ours as pre-commit.legacy and runs it first
+    commits_are_checked()
+    status = desk.run("hooks", "status").stdout
+    assert "pre-commit: installed (as pre-commit.legacy, which the pre-commit framework's hook runs first)" in status
+    desk.run("hooks", "uninstall")
+    assert not (desk.path / ".git" / "hooks" / "pre-commit.legacy").exists()
+    framework("install")  # before gitdesk's this time
+    said = desk.run("hooks", "install").stdout
+    assert "pre-commit: installed as pre-commit.legacy, which the pre-commit framework's hook runs first" in said
+    edit(desk, ticket, "priority: high", "priority: normal")
+    desk.git("commit", "-qam", "back")
+    commits_are_checked()
 
 
 def test_the_github_workflow_runs_the_range_check_that_catches_a_bad_pull_request(desk: Desk, tmp_path: Path) -> None:

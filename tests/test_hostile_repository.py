@@ -280,6 +280,37 @@ def test_an_upgraded_clone_is_made_safe_by_its_first_command_before_a_pull_bring
     assert bob.git("config", "merge.gitdesk.driver").strip() == install.driver_command(), "the drivers all the same"
 
 
+def test_a_merge_driver_whose_python_is_gone_leaves_conflict_markers_and_the_next_command_repairs_it(
+        team, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """gitdesk reinstalled in a new virtual environment, the old one deleted: a plain git pull
+    ran a driver that could not start, Git said CONFLICT, and the ticket was Bob's side alone,
+    with no marker, so a hasty `git add` dropped Alice's note."""
+    from gitdesk.githooks import install
+
+    alice, bob, ticket, _ = team
+    gone = str(tmp_path / "old-venv" / "bin" / "python")
+    bob.git("config", "merge.gitdesk.driver", install.driver_command(gone))
+    alice.run("note", ticket, "-m", "Alice: tray 2 roller ordered")
+    alice.run("sync")
+    bob.run("note", ticket, "-m", "Bob: called the vendor")
+    bob.git("config", "merge.gitdesk.driver", install.driver_command(gone))  # as it was before the command
+    without = {**os.environ, "PATH": "/usr/bin:/bin"}  # no gitdesk on PATH either
+    pulled = subprocess.run(["git", "pull", "-q", "--no-rebase"], cwd=bob.path, capture_output=True, text=True,
+                            env=without)
+    assert pulled.returncode != 0
+    text = bob.file(f"tickets/{ticket}.md").read_text()
+    assert "Alice: tray 2 roller ordered" in text and "Bob: called the vendor" in text and "<<<<<<<" in text, \
+        "Git's own line merge: both sides, with markers"
+    bob.git("merge", "--abort")
+    said = bob.run("list")  # the first gitdesk command puts this Python in
+    assert f"gitdesk: merge drivers rewritten: the Python they ran ({gone}) is gone" in said
+    assert bob.git("config", "merge.gitdesk.driver").strip() == install.driver_command()
+    assert "rewritten" not in bob.run("list"), "once"
+    bob.git("pull", "-q", "--no-rebase")
+    text = bob.file(f"tickets/{ticket}.md").read_text()
+    assert "Alice: tray 2 roller ordered" in text and "Bob: called the vendor" in text and "<<<<<<<" not in text
+
+
 def test_hooks_in_a_global_hooks_folder_an_older_gitdesk_wrote_are_made_safe(tmp_path: Path,
                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     from gitdesk.githooks import install

@@ -288,8 +288,8 @@ def hook(session: Session, name: str, args: tuple[str, ...]) -> None:
     from gitdesk.render import output
 
     repo = handlers.repository(session.start())
-    if install.unsafe_left(repo):
-        output.hook_messages([f"gitdesk: {line}" for line in install.replace_unsafe(repo)])
+    if install.repair_needed(repo):
+        output.hook_messages([f"gitdesk: {line}" for line in install.repair(repo)])
     if name == "pre-commit":
         result = handlers.pre_commit(repo)
     elif name == "commit-msg":

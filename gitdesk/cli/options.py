@@ -74,10 +74,10 @@ class Session:
             location = paths.locate(self.desk_path, explicit=self.desk_path is not None)
             from gitdesk.githooks import install
 
-            if install.unsafe_left(location.repo):  # before any pull can bring code they would run
+            if install.repair_needed(location.repo):  # before any pull runs them
                 from gitdesk.render import output
 
-                for line in install.replace_unsafe(location.repo):
+                for line in install.repair(location.repo):
                     output.note(f"gitdesk: {line}")
             from gitdesk.desk import finish_interrupted
 
