@@ -574,3 +574,19 @@ def test_a_person_away_now_is_named_where_their_capacity_is_counted(desk: Desk) 
     found = json.loads(desk.run("report", "workload", "--since", "2026-11-02", "--until", "2026-11-08",
                                 "--format", "json").stdout)
     assert any(line.startswith("Capacity counts bob (away now) for the whole period") for line in found["findings"])
+
+
+def test_a_report_says_when_it_counted_hand_edits_not_yet_committed(desk: Desk) -> None:
+    """An unstaged hand edit closing the only open ticket made "0 tickets open ... as of commit
+    X", where that commit holds one open ticket."""
+    ticket = desk.new("Printer jams", "-q", "it-helpdesk")
+
+    def source() -> str:
+        return str(json.loads(desk.run("report", "queues", "--format", "json").stdout)["source"])
+
+    assert "as of commit" in source() and "uncommitted" not in source()
+    path = desk.file(ticket)
+    path.write_text(path.read_text().replace("priority: normal", "priority: high"))
+    assert f"as of commit {desk.head()[:10]} with uncommitted edits to 1 ticket file;" in source()
+    desk.git("add", "-A")
+    assert "with uncommitted edits to 1 ticket file;" in source(), "staged is not committed either"
