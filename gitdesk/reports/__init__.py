@@ -88,15 +88,9 @@ def source(facts: Facts, files: int | None = None) -> str:
 
     _, head = git.head(facts.desk.repo)
     commit = f"commit {head[:10]}" if head else "no commit yet"
-    if head:
-        # The figures are the files as they are: a hand edit not yet committed counts, so the
-        # line says so rather than vouch for the commit alone.
-        listed = git.run(facts.desk.repo, "--literal-pathspecs", "status", "--porcelain", "-z",
-                         "--untracked-files=all", "--no-renames", "--", facts.desk.repo_path("tickets/"),
-                         check=False)
-        edited = sum(1 for entry in listed.split(b"\0") if entry.endswith(b".md"))
-        if edited:
-            commit += f" with uncommitted edits to {counted(edited, 'ticket file')}"
+    edited = facts.uncommitted()
+    if head and edited:  # the figures are the files as they are, not the commit alone
+        commit += f" with uncommitted edits to {counted(edited, 'ticket file')}"
     files = len(facts.everything) if files is None else files
     history = f"and {'its' if files == 1 else 'their'} Git history" if facts.history_read else "(no history needed)"
     left = len(facts.unreadable)
