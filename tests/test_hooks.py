@@ -836,3 +836,37 @@ def test_hooks_installed_by_another_path_to_the_same_python_are_installed(desk: 
     gone = subprocess.run([str(other), "-m", "gitdesk", "hooks", "status", "--desk", str(desk.path)],
                           capture_output=True, text=True, env=env)
     assert gone.returncode == 1 and "pre-commit: outdated" in gone.stdout, "a hook whose Python is gone is not fine"
+
+
+def test_a_branch_move_does_not_read_the_history_a_clone_never_read(hooked: Desk, tmp_path: Path) -> None:
+    """A clone that had only listed tickets read all 100,000 commits inside `git switch`
+    (two minutes, silent): post-checkout brings only what was built before up to date."""
+    import sqlite3
+
+    hooked.new("Printer", "-q", "it-helpdesk")
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(hooked.path), str(clone)], check=True)
+
+    def gitdesk(*args: str) -> None:
+        subprocess.run([sys.executable, "-m", "gitdesk", "--desk", str(clone), *args], check=True,
+                       capture_output=True)
+
+    gitdesk("hooks", "install")
+    gitdesk("list")
+
+    def history_read() -> bool:
+        (cache,) = (clone / ".git" / "gitdesk").glob("cache*.sqlite")
+        with sqlite3.connect(cache) as connection:
+            return connection.execute("SELECT 1 FROM meta WHERE key = 'scan_head'").fetchone() is not None
+
+    assert not history_read()
+    subprocess.run(["git", "switch", "-q", "-c", "topic"], cwd=clone, check=True)
+    assert not history_read(), "left to the first command that needs it"
+    gitdesk("log")
+    assert history_read()
+    git(clone, "commit", "-q", "--allow-empty", "-m", "later")
+    subprocess.run(["git", "switch", "-q", "main"], cwd=clone, check=True)
+    (cache,) = (clone / ".git" / "gitdesk").glob("cache*.sqlite")
+    with sqlite3.connect(cache) as connection:
+        (head,) = connection.execute("SELECT value FROM meta WHERE key = 'scan_head'").fetchone()
+    assert head == git(clone, "rev-parse", "HEAD").strip(), "a history read before is kept up to date"

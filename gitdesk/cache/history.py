@@ -600,6 +600,12 @@ def refresh(desk: Desk, connection: sqlite3.Connection) -> str | None:
     return head
 
 
+def ever_read(connection: sqlite3.Connection) -> bool:
+    """Whether this cache has read the history before (so bringing it up to date is a step,
+    not the first scan, which at 100,000 commits takes minutes)."""
+    return db.get_meta(connection, "scan_head") is not None
+
+
 def _scanned(connection: sqlite3.Connection, head: str) -> bool:
     return db.get_meta(connection, "reach_tip") == head and db.get_meta(connection, "scan_head") == head
 

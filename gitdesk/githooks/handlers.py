@@ -274,7 +274,10 @@ def refresh(repo: git.Repo, name: str, args: Sequence[str]) -> HookResult:
                 continue
             desk = Desk.open(repo.top / prefix, explicit=True)
             with db.open_cache(repo, prefix) as connection:
-                history.refresh(desk, connection)
+                # The history's part too only if it was ever read: a clone that only listed
+                # tickets would read 100,000 commits inside `git switch` (two minutes, silent).
+                if history.ever_read(connection):
+                    history.refresh(desk, connection)
                 index.refresh(desk, connection)
     except GitdeskError as error:
         return HookResult(0, [*messages, f"gitdesk: caches not refreshed: {error}"])
