@@ -870,3 +870,11 @@ def test_a_branch_move_does_not_read_the_history_a_clone_never_read(hooked: Desk
     with sqlite3.connect(cache) as connection:
         (head,) = connection.execute("SELECT value FROM meta WHERE key = 'scan_head'").fetchone()
     assert head == git(clone, "rev-parse", "HEAD").strip(), "a history read before is kept up to date"
+
+
+def test_a_clean_check_says_so(desk: Desk) -> None:
+    """`gitdesk check` of a clean desk printed nothing at all: after half a minute at 100,000
+    tickets, nothing said whether it had looked."""
+    desk.new("Printer", "-q", "it-helpdesk")
+    result = desk.run("check")
+    assert result.stdout == "" and result.stderr == "gitdesk check: no problems found\n"

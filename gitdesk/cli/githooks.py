@@ -67,7 +67,9 @@ def check(session: Session, staged: bool, all_: bool, revision_range: str | None
             output.note(recovered)
         findings = checking.check_staged(repo)
     else:
-        findings = checking.check_all(repo)
+        from gitdesk.render import progress
+
+        findings = checking.check_all(repo, progress.bar)
         _say_if_the_model_is_unusable(session)
         waiting = checking.not_staged(repo)
         if waiting:

@@ -882,8 +882,7 @@ def findings(found: Sequence[Finding], fmt: str) -> None:
         room = output.width() if output.is_terminal() else 0
         for finding in found:
             click.echo(output.fitted(str(finding), room))  # one visible line each when piped
-        if found:
-            note(f"gitdesk check: {counted(len(found), 'problem')}")
+        note(f"gitdesk check: {counted(len(found), 'problem')}" if found else "gitdesk check: no problems found")
 
     emit(fmt, "problems", [finding.as_dict() for finding in found], text=text)
 
