@@ -261,6 +261,29 @@ def test_a_long_ticket_pages_through_less_with_its_colours_shown_not_as_codes(
     assert ("\x1b[" in shown) == coloured
 
 
+def test_a_list_taller_than_the_terminal_pages_too(desk: Desk, tmp_path: Path) -> None:
+    """15,000 tickets scrolled past as 30,000 lines: a listing pages as show does."""
+    import os
+    import subprocess
+    import sys
+
+    for number in range(25):
+        desk.new(f"Printer {number} jams", "-q", "it-helpdesk")
+    pager = tmp_path / "less"
+    seen = tmp_path / "seen.txt"
+    pager.write_text(f'#!/bin/sh\ncat >> {seen}\n')
+    pager.chmod(0o755)
+    env = {key: value for key, value in os.environ.items() if key not in ("LESS", "NO_COLOR", "GITDESK_NO_PAGER")}
+    env.update({"PAGER": str(pager), "COLUMNS": "100", "LINES": "20"})
+    main, other = os.openpty()
+    subprocess.run([sys.executable, "-m", "gitdesk", "--desk", str(desk.path), "list"], stdin=other,
+                   stdout=other, stderr=other, env=env, check=True, timeout=60)
+    os.close(other)
+    os.close(main)
+    shown = re.sub(r"\x1b\[[0-9;]*m", "", seen.read_text())
+    assert shown.startswith("ID") and shown.count("Printer ") == 25
+
+
 def test_search_snippets_fit_the_terminal_and_keep_their_match(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
     words = " ".join(f"word{n}" for n in range(40))
     desk.new("Paper jam", "-m", f"{words} the printer on floor two {words}")

@@ -144,7 +144,8 @@ def table(columns: Sequence[Column], records: Sequence[Any]) -> None:
     by_column = [[one_line(show(record)) for record in records] for show in (column.show for column in columns)]
     rows = list(zip(*by_column, strict=True)) if by_column else []
     headers = [column.header for column in columns]
-    click.echo("\n".join(table_lines(columns, headers, rows, width() if is_terminal() else None)))
+    # Taller than the terminal (a list of 15,000 tickets): through the pager, as show is.
+    page("\n".join(table_lines(columns, headers, rows, width() if is_terminal() else None)) + "\n")
 
 
 def _widths(texts: Sequence[str]) -> list[int]:
