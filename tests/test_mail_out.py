@@ -355,10 +355,36 @@ def test_a_score_given_unasked_that_only_judges_the_help_reaches_the_review(mail
                                              "broken.eml"))["messages"]
     assert broken["outcome"] == "reply" and ticket(mail_desk, ticket_id)["status"] == "open", \
         "a complaint that it still fails reopens it, as before"
+    mail_desk.run("--as", "alice", "resolve", ticket_id, "--note", "Fixed again.", "--no-send")
+    mail_desk.at("2026-11-24T08:00:00Z")
+    mail_desk.run("feedback", "add", ticket_id, "--score", "5")
+    (second,) = intake(mail_desk, "eml", eml(tmp_path, answer_to(question, "1 - rude", 4), "second.eml"))["messages"]
+    assert second["outcome"] == "reply", "an unasked score never replaces one the resolution has"
+    mail_desk.run("--as", "alice", "reopen", ticket_id, "-m", "Again")
     mail_desk.run("--as", "alice", "reject", ticket_id, "-m", "Not ours.", "--no-send")
     (rejected,) = intake(mail_desk, "eml", eml(tmp_path, answer_to(question, "1 - rude", 3),
                                                "rejected.eml"))["messages"]
     assert rejected["outcome"] != "feedback", "a rejected ticket had no help to rate"
+
+
+def test_a_late_answer_to_a_question_is_never_taken_for_a_score(mail_desk: Desk, tmp_path: Path) -> None:
+    """Asked "Which floor?", the ticket solved by a rule for want of an answer, the requester's
+    late "2" was filed as a score of 2: the agent never saw the answer."""
+    for number, (question, answer) in enumerate([("Which floor is the printer on?", "2"),
+                                                 ("How many monitors do you need?", "2 thanks"),
+                                                 ("How slow is it, 1 to 5?", "5 - very slow")]):
+        raw = message("gmail-new.eml").replace(b"<CAH7x9+", f"<late{number}-".encode())
+        ticket_id = str(intake(mail_desk, "eml", eml(tmp_path, raw, f"new-{number}.eml"))["messages"][0]["ticket"])
+        mail_desk.run("--as", "alice", "set", ticket_id, "queue", "it-helpdesk")
+        mail_desk.run("--as", "alice", "ask", ticket_id, "-m", question)
+        asked = parse((mail_desk.path / max(p for p in mail_desk.committed_files() if p.startswith("outbox/")
+                                            and ticket_id in p)).read_bytes())
+        mail_desk.run("--as", "alice", "resolve", ticket_id, "--note", "No answer.", "--no-send")
+        (taken,) = intake(mail_desk, "eml", eml(tmp_path, answer_to(asked, answer, 10 + number),
+                                                f"late-{number}.eml"))["messages"]
+        assert taken["outcome"] == "reply", (question, answer)
+        assert answer in mail_desk.text(ticket_id)
+    assert not (mail_desk.path / "feedback").exists()
 
 
 def test_an_answer_without_a_score_or_from_someone_else_is_not_feedback(mail_desk: Desk, tmp_path: Path) -> None:

@@ -193,6 +193,7 @@ class _State:
     changed: set[str] = field(default_factory=set)  # tickets this chunk wrote to (new or replied)
     rendered: dict[str, bytes] = field(default_factory=dict)  # their files, checked to read back
     rated: dict[str, datetime] = field(default_factory=dict)  # ticket -> when it last had a score by mail
+    scored: dict[str, datetime] = field(default_factory=dict)  # ticket -> when it last had a score at all
     attachment_names: dict[str, set[str]] = field(default_factory=dict)
     acknowledged: dict[str, list[datetime]] = field(default_factory=dict)  # sender -> their recent ones
     prefixes: list[str] | None = None  # what the desk's subjects put before a title, read once a run
@@ -207,12 +208,14 @@ class _State:
             for message_id in thread_ids(ticket):
                 by_message[message_id] = ticket.id
         rated: dict[str, datetime] = {}
+        scored: dict[str, datetime] = {}
         for rating in feedback.load_all(desk)[0]:  # feedback by mail lives apart from its ticket
+            scored[rating.ticket] = max(rating.at, scored.get(rating.ticket, rating.at))
             if rating.message_id:
                 by_message[rating.message_id] = rating.ticket
                 rated[rating.ticket] = max(rating.at, rated.get(rating.ticket, rating.at))
         return cls(desk, {t.id: t for t in found}, by_message, ids.Taken(t.id for t in found),
-                   desk.dirty_paths([TICKETS]), rated=rated,
+                   desk.dirty_paths([TICKETS]), rated=rated, scored=scored,
                    acknowledged=notify.recent_acknowledgements(desk, clock.now() - ACK_INTERVAL))
 
     def others(self) -> list[Ticket]:
@@ -905,6 +908,35 @@ def feedback_score(text: str) -> tuple[int, str] | None:
     return int(match.group(1)), comment[:2000]
 
 
+# Words that judge the help itself, not thanks or filler: an unasked score needs one ("2 - slow
+# and unfriendly"), or a late "2" answering "Which floor?" would be filed as a score.
+_EVALUATIVE = frozenset("""
+great good ok okay fine excellent perfect super fast quick slow poor bad terrible awful awesome amazing nice
+helpful friendly brilliant happy satisfied pleased gut schnell prima toll langsam schlecht zufrieden bien bon
+rapide lent content bueno buena rapido rápido excelente contento ottimo buono veloce lento dobrze świetnie
+swietnie szybko recommend recommended professional kind polite patient competent efficient quickly slowly
+unfriendly rude unhelpful impolite late freundlich unfreundlich hilfsbereit kompetent professionell aimable
+efficace amable eficiente gentile cortese miły mily uprzejmy 很好
+""".split())
+
+
+def _rates_unasked(state: _State, ticket: Ticket, incoming: Incoming, comment: str) -> bool:
+    """Whether a score nobody asked for is the requester's feedback all the same: "2 - slow and
+    unfriendly" to a rule's "we have not heard back, so we marked it solved" (as a reply it
+    would neither reopen the ticket nor reach the review, only the agent). Only with words that
+    judge the help, not in answer to a question or a reminder of one (a late "2" to "Which
+    floor?" is an answer), and not over a score this resolution already has."""
+    if ticket.status == workflow.REJECTED or not workflow.is_requester(state.desk.config, ticket, incoming.sender):
+        return False  # a rejected ticket had no help to rate
+    if not _judgement_only(comment) or not _EVALUATIVE.intersection(re.findall(r"\w+", comment.casefold())):
+        return False
+    parent = incoming.references[-1] if incoming.references else ""
+    if any(compose.names_event(parent, ticket.id, event) for event in ("question", templates.REMINDER)):
+        return False
+    last = state.scored.get(ticket.id)
+    return last is None or not notify.rated_since(state.desk, ticket, last)
+
+
 def _feedback(state: _State, ticket: Ticket, incoming: Incoming, files: dict[str, bytes]) -> tuple[str, str] | None:
     """Take the mail in as feedback on ``ticket`` if it answers a feedback request with a
     score from the requester (or gives one unasked that only judges the help): (outcome,
@@ -915,12 +947,7 @@ def _feedback(state: _State, ticket: Ticket, incoming: Incoming, files: dict[str
     found = feedback_score(incoming.text)
     if found is None:
         return None
-    # A score its requester gives unasked, with nothing but words that judge the help ("2 - slow
-    # and unfriendly" to a rule's "we have not heard back, so we marked it solved"), is feedback
-    # too: as a reply it would neither reopen the ticket nor reach the review, only the agent.
-    if not _answers_rating(config, ticket, incoming) and not (
-            ticket.status != workflow.REJECTED  # no help to rate
-            and workflow.is_requester(config, ticket, incoming.sender) and _judgement_only(found[1])):
+    if not _answers_rating(config, ticket, incoming) and not _rates_unasked(state, ticket, incoming, found[1]):
         return None
     # One score per resolution counts, the latest: a second answer that only judges the help
     # ("1 - slow, unfriendly") replaces the first, as the mail promised it goes to the review and
@@ -929,7 +956,7 @@ def _feedback(state: _State, ticket: Ticket, incoming: Incoming, files: dict[str
     last = state.rated.get(ticket.id)
     if last is not None and notify.rated_since(state.desk, ticket, last) and not _judgement_only(found[1]):
         return None
-    state.rated[ticket.id] = clock.now()
+    state.rated[ticket.id] = state.scored[ticket.id] = clock.now()
     rating, body = feedback.record(ticket.id, found[0], found[1], clock.now(), ticket.status,
                                   incoming.message_id, root=state.desk.root, pending=list(files))
     files[rating.path] = body.encode("utf-8")
