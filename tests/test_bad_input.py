@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -267,6 +269,12 @@ def test_usage_errors_exit_2_with_one_line_saying_the_fix(desk: Desk) -> None:
         assert result.exit_code == 2 and result.stderr.count("\n") == 1, (args, result.stderr)
         assert result.stderr.startswith("gitdesk: error: ") and "--help` says more)" in result.stderr, args
     assert "'--format'" in desk.run("list", "--frmat", "json", ok=False).stderr, "click's suggestion kept"
+    assert "Choose from: queues, workload, training" in desk.run("report", ok=False).stderr
+    for group in ("mail", "kb"):  # no subcommand: the help, readable, as before
+        shown = desk.run(group, ok=False).output
+        assert shown.startswith(f"Usage: gitdesk {group} [OPTIONS] COMMAND") and shown.count("\n") > 5, group
+    bare = subprocess.run([sys.executable, "-m", "gitdesk"], capture_output=True, text=True, cwd=desk.path)
+    assert bare.stderr.startswith("Usage: gitdesk [OPTIONS] COMMAND") and bare.stderr.count("\n") > 20
 
 
 def test_hostile_text_cannot_forge_structure(desk: Desk) -> None:

@@ -78,7 +78,7 @@ class Gitdesk(Commands):
         try:
             return super().make_context(info_name, args, parent, **extra)
         except click.UsageError as error:  # `gitdesk --frmat`: before any command is chosen
-            raise _OneLineUsage(error) from None
+            raise _one_line(error) from None
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         for title, commands in SECTIONS:
@@ -98,7 +98,7 @@ class Gitdesk(Commands):
             # line and exit 1 as intake's "no such eml" is, not a usage error of four lines.
             if isinstance(error, click.MissingParameter) or error.param is None \
                     or not isinstance(error.param.type, (click.Path, click.File)):
-                raise _OneLineUsage(error) from None  # an argument left out: a usage error
+                raise _one_line(error) from None  # an argument left out: a usage error
             named = error.param.get_error_hint(ctx).replace("'", "")
             kind = error.param.type
             want = "a folder" if isinstance(kind, click.Path) and not kind.file_okay else \
@@ -110,7 +110,7 @@ class Gitdesk(Commands):
                        f"(give the path of {want}{' that exists' if there else ''})", err=True)
             ctx.exit(1)
         except click.UsageError as error:
-            raise _OneLineUsage(error) from None
+            raise _one_line(error) from None
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except KeyboardInterrupt:
@@ -153,6 +153,14 @@ def _bug(ctx: click.Context, error: Exception) -> NoReturn:
     ctx.exit(3)
 
 
+def _one_line(error: click.UsageError) -> click.UsageError:
+    """``error`` to be said on one line; `gitdesk` or `gitdesk mail` alone (click's "no
+    arguments: show the help", a usage error too) keeps its help as it is."""
+    if isinstance(error, getattr(click.exceptions, "NoArgsIsHelpError", ())):
+        return error
+    return _OneLineUsage(error)
+
+
 class _OneLineUsage(click.UsageError):
     """A usage error said on one line with the fix, as every other error is: click's own form is
     four lines (usage, a hint, a blank line, the error) for one mistake."""
@@ -169,7 +177,8 @@ class _OneLineUsage(click.UsageError):
         if ctx is not None:
             usage = ctx.command.get_usage(ctx).removeprefix("Usage:").strip()
             where = f" (usage: {usage}; `{ctx.command_path} --help` says more)"
-        click.echo(one_line(f"gitdesk: error: {self.error.format_message().rstrip('.')}{where}"), err=True)
+        said = " ".join(self.error.format_message().split()).rstrip(".")  # "Choose from:\n\tqueues,\n\t…"
+        click.echo(one_line(f"gitdesk: error: {said}{where}"), err=True)
 
 
 def _not_utf8(ctx: click.Context, surrogate: str) -> NoReturn:
