@@ -7,7 +7,7 @@ fields and every action carries them through untouched.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -319,6 +319,15 @@ class Config:
         if found is not None:
             return found
         return self._by_email.get(address_key(handle_or_email))
+
+    def present(self, *choices: Sequence[str]) -> list[str]:
+        """The first of ``choices`` with someone not away in it (those people); else the first
+        choice with anyone in it (when everyone is away, they are told all the same)."""
+        for choice in choices:
+            here = [handle for handle in choice if not (self.people.get(handle) and self.people[handle].away)]
+            if here:
+                return here
+        return list(next((choice for choice in choices if choice), []))
 
     def is_agent(self, handle: str) -> bool:
         """Whether a person works tickets, and so speaks for the desk (their reply is its first

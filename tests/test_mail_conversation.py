@@ -306,6 +306,14 @@ def test_an_escalation_to_a_queue_that_assigns_by_hand_tells_its_people(desk: De
     assert told["To"] == "alice@fernhill.example", "bob did not ask to hear (notify), dana acted"
     assert str(told["Subject"]).startswith(f"[{ticket_id}] Escalated to it-helpdesk by dana: ")
     assert "a desk printer, not ours" in text_of(told) and f"gitdesk take {ticket_id}" in text_of(told)
+    # Alice away, Bob acting: nobody of the queue is here to hear, so the desk's lead does.
+    desk.configure(desk.config.replace("  id_prefix: GD\n", "  id_prefix: GD\n  leads: [dana]\n")
+                   .replace("team: it, notify: true}", "team: it, notify: true, away: true}", 1), "alice away")
+    desk.run("--as", "dana", "escalate", ticket_id, "--to", "it-infra", "--reason", "back to infra")
+    queued(desk)
+    desk.run("--as", "bob", "escalate", ticket_id, "--to", "it-helpdesk", "--reason", "printer again")
+    (told,) = [mail for mail in queued(desk) if mail["X-Gitdesk-Event"] == "notification"]
+    assert told["To"] == "dana@example.com", "not alice, who is away"
 
 
 def test_canned_replies_answer_and_set_fields_in_one_commit(desk: Desk) -> None:

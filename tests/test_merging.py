@@ -20,6 +20,8 @@ from conftest import TEST_CONFIG, git, make_desk
 
 from gitdesk.cli import cli
 
+CLEAN = "gitdesk check: no problems found\n"  # what a clean check says (on stderr)
+
 
 class Clone:
     def __init__(self, path: Path, who: str) -> None:
@@ -85,7 +87,7 @@ def test_concurrent_replies_merge_cleanly_through_git_pull(team, monkeypatch, ho
     assert result.returncode == 0, result.stdout + result.stderr
     entries = bob.ticket(ticket)["conversation"]
     assert [e["text"] for e in entries] == ["Bob: tray 2 roller worn", "Alice: on my way"], "time order"
-    assert bob.run("check") == ""
+    assert bob.run("check") == CLEAN
 
 
 def test_concurrent_replies_merge_through_gitdesk_sync(team, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -168,7 +170,7 @@ def test_two_agents_closing_duplicates_into_one_ticket_both_wait_for_it(team, mo
     alice.git("push", "-q")
     bob.run("sync")
     assert len(bob.ticket(ticket)["duplicates_waiting"]) == 1, "told ones leave the list; the newcomer stays"
-    assert bob.run("check") == ""
+    assert bob.run("check") == CLEAN
 
 
 def test_a_duplicate_left_waiting_by_a_merge_is_told_once_by_both_clones_rules(
@@ -196,7 +198,7 @@ def test_a_duplicate_left_waiting_by_a_merge_is_told_once_by_both_clones_rules(
     assert "duplicates_waiting" not in bob.ticket(ticket)
     mails = [path for path in bob.git("ls-files", "outbox").splitlines() if late["id"] in path]
     assert len(mails) == 2, "'we are working on it' and the answer: the same from both clones, kept once"
-    assert bob.run("check") == ""
+    assert bob.run("check") == CLEAN
 
 
 def test_the_same_field_two_ways_conflicts_on_that_field_alone(team, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -380,7 +382,7 @@ def test_what_plain_git_merges_without_the_driver(tmp_path, monkeypatch, mine, t
         bob.git("add", "-A")
         assert "merge conflict markers" in bob.run("check", "--staged", ok=False)
     else:
-        assert bob.run("check") == ""
+        assert bob.run("check") == CLEAN
 
 
 def test_check_in_ci_catches_a_bad_merge_made_by_a_host(team, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -472,7 +474,7 @@ def test_a_branch_that_answers_and_resolves_merges_into_a_main_that_got_a_note(t
     shown = alice.ticket(ticket)
     assert shown["status"] == "resolved" and shown["resolution"] == "Replaced the tray 2 roller."
     assert [e["text"] for e in shown["conversation"]] == ["Try the other tray.", "Bob called again."]
-    assert alice.run("check", "--all") == ""
+    assert alice.run("check", "--all") == CLEAN
 
 
 def test_a_merge_that_brings_another_clones_reply_does_not_call_it_unmailed(team, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -531,4 +533,4 @@ def test_a_merge_that_keeps_only_one_side_s_reply_is_caught(team, monkeypatch) -
     # The driver's own merge keeps both: nothing to say.
     bob.git("reset", "-q", "--hard", base)
     assert bob.try_git("merge", "-q", "--no-edit", "origin/main").returncode == 0
-    assert bob.run("check", "--range", f"{base}..HEAD") == ""
+    assert bob.run("check", "--range", f"{base}..HEAD") == CLEAN

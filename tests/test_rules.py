@@ -1164,3 +1164,26 @@ def test_a_question_asked_on_a_ticket_already_pending_is_waited_on_from_when_it_
     assert done(run(desk)) == [], "ten minutes after the question: nothing"
     desk.at("2026-11-25T10:00:00Z")
     assert done(run(desk)) == [("remind-pending", ticket)], "two working days after the question"
+
+
+def test_a_rule_s_escalation_tells_whoever_it_handed_the_ticket_to(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rule escalating to a queue that assigns by hand committed the ticket alone: nobody
+    heard, as a person's escalation now tells the queue's people."""
+    desk = rules_desk(tmp_path / "desk", monkeypatch, """\
+rules:
+  - name: stale-to-helpdesk
+    when: {status: open, for: 1h}
+    if: {queue: it-infra}
+    do:
+      - escalate: {to: it-helpdesk, reason: Nobody in infra touched it.}
+""")
+    desk.configure(desk.config.replace("alice: {name: Alice Agent, email: alice@example.com, team: it}",
+                                       "alice: {name: Alice Agent, email: alice@example.com, team: it, notify: true}"),
+                   "alice hears")
+    made = desk.new("Switch in room 4 blinks", "-q", "it-infra", "-r", REQUESTER)
+    desk.at("2026-11-23T11:00:00Z")
+    report = run(desk)
+    assert done(report) == [("stale-to-helpdesk", made)] and "told alice" in report["actions"][0]["what"]
+    (told,) = [mail for mail in outbox(desk) if mail["X-Gitdesk-Event"] == "notification"]
+    assert told["To"] == "alice@example.com" and "Nobody in infra touched it." in body(told)

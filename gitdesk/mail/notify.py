@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage, Message
@@ -168,7 +168,8 @@ def withdrawn_acknowledgements(desk: Desk, old: Ticket, new: Ticket, now: dateti
 def agent_letters(config: Config, old: Ticket, new: Ticket, actor: Actor) -> list[compose.Letter]:
     """Word to agents who asked for it (``notify: true``): a ticket they watch or are assigned
     was answered by its requester or reopened; a ticket was escalated or assigned to them, or
-    escalated unassigned to a queue they are a member or the lead of.
+    escalated unassigned to a queue they are a member of (or, with none of them here, its lead's
+    or the desk's leads).
     Never to the one who acted."""
     if not config.mail.address:
         return []
@@ -190,8 +191,14 @@ def agent_letters(config: Config, old: Ticket, new: Ticket, actor: Actor) -> lis
                               else f"Assigned to you by {actor.id}.")
     elif escalation is not None and not new.assignee and new.queue and (queue := config.queues.get(new.queue)):
         # Escalated to a queue that assigns by hand: it waits there for one of its people, who
-        # would otherwise first hear of it when a target is missed.
-        for handle in (*queue.members, *([queue.lead] if queue.lead else [])):
+        # would otherwise first hear of it when a target is missed. Those away are passed over
+        # for the queue's lead, then the desk's leads, as the rules' warnings are.
+        def hearing(handles: Iterable[str]) -> list[str]:
+            return [handle for handle in handles if handle != actor.id and (person := config.people.get(handle))
+                    and person.notify and person.email]
+
+        for handle in config.present(hearing(queue.members), hearing([queue.lead] if queue.lead else []),
+                                     hearing(config.leads)):
             told.setdefault(handle, f"Escalated to {new.queue} by {actor.id}:\n\n{escalation.text}\n\n"
                                     f"Nobody in {new.queue} has it yet: gitdesk take {new.id}")
     letters = []

@@ -405,11 +405,11 @@ def _audience(config: Config, ticket: Ticket, who: object) -> list[str]:
         queue = config.queues.get(ticket.queue or "")
         lead = [queue.lead] if queue is not None and queue.lead else []
         if name == "assignee" and ticket.assignee:
-            found = _present(config, [ticket.assignee], lead, list(config.leads))
+            found = config.present([ticket.assignee], lead, list(config.leads))
         elif name in ("assignee", "lead"):
-            found = _present(config, lead, list(config.leads))
+            found = config.present(lead, list(config.leads))
         elif name == "leads":
-            found = _present(config, list(config.leads))
+            found = config.present(list(config.leads))
         elif name in config.queues:
             found = list(config.queues[name].members)
         else:
@@ -417,16 +417,6 @@ def _audience(config: Config, ticket: Ticket, who: object) -> list[str]:
             found = [person.handle] if person else []
         handles += [handle for handle in found if handle not in handles]
     return handles
-
-
-def _present(config: Config, *choices: list[str]) -> list[str]:
-    """The first of ``choices`` with someone not away in it (those people); else the first
-    choice with anyone in it."""
-    for choice in choices:
-        here = [handle for handle in choice if not (config.people.get(handle) and config.people[handle].away)]
-        if here:
-            return here
-    return next((choice for choice in choices if choice), [])
 
 
 def apply_steps(desk: Desk, rule: Rule, ticket: Ticket, stamp: datetime, *, mail: bool = True) -> _Made:
@@ -450,6 +440,17 @@ def apply_steps(desk: Desk, rule: Rule, ticket: Ticket, stamp: datetime, *, mail
         if step.verb not in ("mail", "reply", "notify"):
             what.append(step.describe())
     ticket = assignment.given_notes_kept_true(start, ticket)  # a later step gave it to someone else
+    if mail and any(step.verb in ("escalate", "assign") for step in rule.steps):
+        # Word to whoever the rule handed it to, as a person's escalate or assign gives: a rule's
+        # escalation to a queue that assigns by hand otherwise waited there unseen.
+        from gitdesk.mail import notify
+
+        told = {made.to for made in letters if isinstance(made, compose.Letter)}
+        for word in notify.agent_letters(desk.config, start, ticket, ACTOR):
+            if word.to not in told:
+                letters.append(word)
+                person = desk.config.person(word.to)
+                what.append(f"told {person.handle if person else word.to}")
     steps = "; ".join(what)
     note = f"Rule {rule.name} ({rule.trigger.describe()}): " + steps + ("" if steps.endswith((".", "…")) else ".")
     entry = Entry(stamp, RULES_AUTHOR, NOTE, ticketfile.escape_text(note), DETAIL.format(name=rule.name))
