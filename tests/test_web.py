@@ -316,12 +316,14 @@ def test_large_text_and_dark_mode_stay_readable_on_a_phone(served: Served, brows
                       "-a", "label-printer-warehouse-dock-3", "-r", "carol@example.com", "-m", "It prints blank.")
     context = browser.new_context(viewport={"width": 390, "height": 844}, color_scheme="dark")
     page = context.new_page()
-    context.new_cdp_session(page).send("Page.setFontSizes", {"fontSizes": {"standard": 24, "fixed": 20}})
+    fonts = context.new_cdp_session(page)
     page.goto(served.url)
-    for address in (f"/t/{ticket}", "/board/it-helpdesk", "/"):
-        page.goto(served.base + address)
-        fits_a_phone(page)
-        assert page.evaluate("getComputedStyle(document.body).fontSize") == "24px", f"the reader's size on {address}"
+    for size in (24, 32):  # 150 % and 200 %
+        fonts.send("Page.setFontSizes", {"fontSizes": {"standard": size, "fixed": size - 3}})
+        for address in (f"/t/{ticket}", f"/t/{ticket}/similar", "/board/it-helpdesk", "/"):
+            page.goto(served.base + address)
+            fits_a_phone(page)
+            assert page.evaluate("getComputedStyle(document.body).fontSize") == f"{size}px", address
     page.goto(f"{served.base}/t/{ticket}")
     take = page.get_by_role("button", name="Take")
     colour, background = take.evaluate("b => [getComputedStyle(b).color, getComputedStyle(b).backgroundColor]")
@@ -645,6 +647,32 @@ def test_a_page_loaded_before_someone_finished_the_ticket_sends_nothing_and_keep
                         headers={"Origin": "http://127.0.0.1:8765"}).get_data(as_text=True)
     assert "is resolved now (finished since this page was loaded): the question was not sent" in shown, \
         "said as a stale page, not as the workflow's 'cannot move from resolved to pending'"
+
+
+def test_every_form_from_a_page_of_another_status_says_the_page_is_stale(desk: Desk) -> None:
+    """Fields (set status), Close and Reopen from an out-of-date page met the workflow's
+    "cannot move from open to closed"; a reopen's reason was not kept on the page."""
+    ticket = desk.new("Dock 3 scanner", "-q", "it-helpdesk")
+    desk.run("resolve", ticket, "--note", "New cable.")
+    client, page, token = signed_in(desk, ticket)
+    assert 'name="seen" value="resolved"' in page
+    desk.run("reopen", ticket, "-m", "It fails again")  # meanwhile, at the command line
+    head = desk.head()
+
+    def post(verb: str, **data: str) -> str:
+        return client.post(f"/t/{ticket}/{verb}", base_url="http://127.0.0.1:8765",
+                           data={"csrf": token, "seen": "resolved", **data},
+                           headers={"Origin": "http://127.0.0.1:8765"}).get_data(as_text=True)
+
+    for verb, data in (("close", {}), ("set", {"field": "status", "value": "closed"}),
+                       ("reopen", {"text": "Customer called back"})):
+        shown = post(verb, **data)
+        assert "is open now (it was resolved when this page was loaded): nothing was changed" in shown, verb
+    assert "Customer called back" in shown, "the reason typed is there to copy"
+    post("note", text="Vendor ticket 4711")
+    assert "Vendor ticket 4711" in desk.text(ticket), \
+        "a note is right whatever happened meanwhile"
+    assert desk.git("rev-list", "--count", f"{head}..HEAD").strip() == "1"
 
 
 def test_an_action_address_reloaded_later_is_the_ticket_again(desk: Desk) -> None:
