@@ -220,3 +220,5 @@ def test_a_file_to_attach_moved_away_while_the_editor_is_open_is_attached_as_giv
     assert "It fails, see the picture." in desk.text(made)
     gone = desk.run("new", "Again", "-q", "it-helpdesk", "-m", "x", "--attach", str(screenshot), ok=False)
     assert gone.exit_code == 1 and gone.stderr.startswith("gitdesk: error: --attach: ") and "\n" not in gone.stderr[:-1]
+    endless = desk.run("new", "Disk image", "-q", "it-helpdesk", "-m", "x", "--attach", "/dev/zero", ok=False)
+    assert endless.exit_code == 1 and "larger than 100 MB" in endless.stderr, "never read whole, never exit 3"

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+ATTACH_MOST = 100_000_000  # bytes of one --attach file: every clone keeps it for ever
 LIMIT = 1_000_000  # a --limit above this means all: SQLite holds no larger number than 2**63
 
 
@@ -162,9 +163,16 @@ def _read_files(context: click.Context, parameter: click.Parameter,
     files = []
     for path in paths:
         try:
-            files.append((path.name, path.read_bytes()))
+            with open(path, "rb") as handle:
+                data = handle.read(ATTACH_MOST + 1)  # /dev/zero, a disk image: never all of it
         except OSError as error:
             raise click.BadParameter(f"{path}: {error.strerror or error}", context, parameter) from None
+        if len(data) > ATTACH_MOST:
+            from gitdesk.errors import ValidationError
+
+            raise ValidationError(f"{path} is larger than {ATTACH_MOST // 1_000_000} MB, too large to keep in the "
+                                  "desk's Git history", hint="put it on a file share and link to it")
+        files.append((path.name, data))
     return tuple(files)
 
 
