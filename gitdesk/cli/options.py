@@ -33,6 +33,18 @@ class Commands(click.Group):
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
 
+    def resolve_command(self, ctx: click.Context,
+                        args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0] if args else ""
+        if args and self.get_command(ctx, name) is None and not name.startswith("-"):
+            from gitdesk.text import closest
+
+            meant = closest(name, [command for command in self.list_commands(ctx)
+                                   if (found := self.get_command(ctx, command)) is not None and not found.hidden])
+            if meant is not None:
+                ctx.fail(f"No such command '{name}'. Did you mean '{meant}'?")
+        return super().resolve_command(ctx, args)
+
     def summaries(self, ctx: click.Context, names: Iterable[str]) -> list[tuple[str, str]]:
         """(name, first sentence, whole) of each shown subcommand among ``names``."""
         return [(name, command.get_short_help_str(limit=150)) for name in names
