@@ -671,6 +671,13 @@ def test_hooks_are_not_written_into_a_hooks_folder_the_repository_tracks(desk: D
         and "`gitdesk hook pre-commit`" in said
     assert [path.name for path in team_hook.parent.iterdir()] == ["pre-commit"]
     assert team_hook.read_text() == "#!/bin/sh\nexit 0\n" and desk.status() == ""
+    # gitdesk's own scripts copied there, naming a colleague's Python: no command rewrites them.
+    for name in hookscripts.CLIENT_HOOKS:
+        (team_hook.parent / name).write_text(hookscripts.script(name, "/home/bob/.venv/bin/python"))
+    desk.git("add", ".githooks")
+    desk.git("commit", "-qm", "gitdesk's hooks", "--no-verify")
+    listed = desk.run("list")
+    assert "rewritten" not in listed.stderr and desk.status() == ""
 
 
 def test_gitdesk_hooks_and_the_pre_commit_framework_share_a_clone_installed_in_either_order(
@@ -715,6 +722,24 @@ def test_gitdesk_hooks_and_the_pre_commit_framework_share_a_clone_installed_in_e
     edit(desk, ticket, "priority: high", "priority: normal")
     desk.git("commit", "-qam", "back")
     commits_are_checked()
+    # A team's own hook, then the framework (which keeps it as pre-commit.legacy), then gitdesk's:
+    # refused before ("both exist"); now ours runs it first, and uninstall puts it back.
+    desk.run("hooks", "uninstall")
+    framework("uninstall")
+    hooks = desk.path / ".git" / "hooks"
+    ran = tmp_path / "team-hook-ran"
+    (hooks / "pre-commit").write_text(f"#!/bin/sh\ntouch {ran}\n")
+    (hooks / "pre-commit").chmod(0o755)
+    framework("install")
+    said = desk.run("hooks", "install").stdout
+    assert "your previous hook runs before it as pre-commit.legacy.legacy" in said
+    edit(desk, ticket, "priority: high", "priority: normal")
+    desk.git("commit", "-qam", "again")
+    commits_are_checked()
+    assert ran.exists(), "the team's hook still runs"
+    desk.run("hooks", "uninstall")
+    assert (hooks / "pre-commit.legacy").read_text() == f"#!/bin/sh\ntouch {ran}\n"
+    assert not (hooks / "pre-commit.legacy.legacy").exists()
 
 
 def test_the_github_workflow_runs_the_range_check_that_catches_a_bad_pull_request(desk: Desk, tmp_path: Path) -> None:

@@ -309,6 +309,20 @@ def test_a_merge_driver_whose_python_is_gone_leaves_conflict_markers_and_the_nex
     bob.git("pull", "-q", "--no-rebase")
     text = bob.file(f"tickets/{ticket}.md").read_text()
     assert "Alice: tray 2 roller ordered" in text and "Bob: called the vendor" in text and "<<<<<<<" not in text
+    # A Python that is there but holds no gitdesk (uninstalled, a venv rebuilt in place): the same.
+    empty = tmp_path / "empty-venv" / "python"
+    empty.parent.mkdir()
+    base = Path(sys.base_prefix) / "bin" / "python3"  # the interpreter the virtual environment was made from
+    empty.write_text(f'#!/bin/sh\nexec {base} -I "$@"\n')  # -I: no PYTHONPATH, no user site
+    empty.chmod(0o755)
+    if subprocess.run([str(empty), "-c", "import gitdesk"], capture_output=True).returncode == 0:
+        pytest.skip("no Python without gitdesk to try")
+    bob.git("reset", "-q", "--hard", "HEAD~1")
+    bob.git("config", "merge.gitdesk.driver", install.driver_command(str(empty)))
+    pulled = subprocess.run(["git", "pull", "-q", "--no-rebase"], cwd=bob.path, capture_output=True, text=True,
+                            env=without)
+    text = bob.file(f"tickets/{ticket}.md").read_text()
+    assert "Alice: tray 2 roller ordered" in text and "Bob: called the vendor" in text, pulled.stderr
 
 
 def test_hooks_in_a_global_hooks_folder_an_older_gitdesk_wrote_are_made_safe(tmp_path: Path,

@@ -32,8 +32,13 @@ STDIN_HOOKS = frozenset({"post-rewrite", "pre-receive"})
 # sys.path, so a gitdesk/ folder, click.py or yaml.py committed to the repository would be
 # imported instead of the installed code, on every clone that checks it out or merges it.
 # (``-I`` would also drop PYTHONPATH and user site-packages; ``-P`` needs Python 3.11.)
+# A Python that is there but holds no gitdesk (uninstalled, a venv rebuilt in place) exits 127, as
+# a shell does for a command it cannot find: the scripts then try a gitdesk on PATH, the drivers
+# Git's own line merge, instead of failing (a driver's failure kept one side of a ticket).
 RUN = ("-c 'import sys; sys.path[:] = [p for p in sys.path if p not in (\"\", \".\")]; "
+       "import importlib.util; importlib.util.find_spec(\"gitdesk\") or sys.exit(127); "
        "from gitdesk.cli import main; main()'")
+NOT_THERE = 127
 # When gitdesk is missing: hooks that guard something refuse; the others only say so.
 BLOCKING = frozenset({"pre-commit", "commit-msg", "pre-receive"})
 
@@ -121,25 +126,17 @@ def script(name: str, python: str = "") -> str:
     if name == "commit-msg":
         lines += _COMMIT_MSG_FROM_PRE_COMMIT
     feed = "feed | " if reads_stdin else ""
-    if reads_stdin:
-        # `exec` cannot take a pipe; the hook's status is the last command's.
-        lines += [
-            'if [ -n "$GITDESK_PYTHON" ] && [ -x "$GITDESK_PYTHON" ]; then',
-            f'    {feed}"$GITDESK_PYTHON" {RUN} hook {name} "$@"; exit $?',
-            "fi",
-            "if command -v gitdesk >/dev/null 2>&1; then",
-            f'    {feed}gitdesk hook {name} "$@"; exit $?',
-            "fi",
-        ]
-    else:
-        lines += [
-            'if [ -n "$GITDESK_PYTHON" ] && [ -x "$GITDESK_PYTHON" ]; then',
-            f'    exec "$GITDESK_PYTHON" {RUN} hook {name} "$@"',
-            "fi",
-            "if command -v gitdesk >/dev/null 2>&1; then",
-            f'    exec gitdesk hook {name} "$@"',
-            "fi",
-        ]
+    # Not `exec` for the recorded Python: one without gitdesk exits 127 and the PATH's is tried.
+    # (`exec` cannot take a pipe either; the hook's status is the last command's.)
+    lines += [
+        'if [ -n "$GITDESK_PYTHON" ] && [ -x "$GITDESK_PYTHON" ]; then',
+        f'    {feed}"$GITDESK_PYTHON" {RUN} hook {name} "$@"',
+        f"    status=$?; [ $status -eq {NOT_THERE} ] || exit $status",
+        "fi",
+        "if command -v gitdesk >/dev/null 2>&1; then",
+        f'    {feed}gitdesk hook {name} "$@"; exit $?' if reads_stdin else f'    exec gitdesk hook {name} "$@"',
+        "fi",
+    ]
     if name in BLOCKING:
         lines += [f'echo "gitdesk: {_MISSING[name]}" >&2', "exit 1"]
     else:
@@ -177,7 +174,8 @@ class HookState:
     def describe(self) -> str:
         extra = f" (runs {self.name}.legacy first)" if self.chains_to_legacy else ""
         if self.by_framework:
-            extra = f" (as {self.name}.legacy, which the pre-commit framework's hook runs first)"
+            extra = f" (as {self.name}.legacy, which the pre-commit framework's hook runs first" + (
+                f"; it runs {self.name}.legacy.legacy first)" if self.chains_to_legacy else ")")
         if self.state == "outdated":  # a server's hook is never rewritten by a command run there
             extra += " (run gitdesk hooks install" + (" --server" if self.name in SERVER_HOOKS else "") + " again)"
         return f"{self.name}: {self.state}{extra}"
@@ -224,7 +222,8 @@ def status(repo: git.Repo, *, server: bool = False) -> list[HookState]:
         path = directory / name
         legacy = directory / f"{name}.legacy"
         if path.exists() and not is_ours(path) and is_ours(legacy) and _framework_runs_ours(path, legacy):
-            states.append(HookState(name, _current(legacy, name, python), False, legacy, by_framework=True))
+            states.append(HookState(name, _current(legacy, name, python),
+                                    (directory / f"{name}.legacy.legacy").exists(), legacy, by_framework=True))
             continue
         if not path.exists():
             state = "missing"
@@ -267,15 +266,13 @@ def _in_work_tree(repo: git.Repo, directory: Path) -> str | None:
     """``directory`` relative to the top of the work tree when it is inside it, not under .git."""
     if repo.top == repo.git_dir:
         return None
-    found = directory.resolve()
-    common = Path(git.run(repo, "rev-parse", "--git-common-dir").decode().strip())
-    for git_dir in (repo.git_dir, common if common.is_absolute() else repo.top / common):
-        if found.is_relative_to(git_dir.resolve()):
-            return None
-    try:
-        return found.relative_to(repo.top.resolve()).as_posix()
-    except ValueError:
+    try:  # by the paths alone: every command asks (repair_needed), so no Git process
+        inside = directory.resolve().relative_to(repo.top.resolve())
+    except (ValueError, OSError):
         return None
+    if directory.resolve().is_relative_to(repo.git_dir.resolve()) or ".git" in inside.parts:
+        return None  # .git/hooks, or a linked work tree's main repository's
+    return inside.as_posix()
 
 
 def _install(directory: Path, server: bool) -> list[str]:
@@ -284,6 +281,16 @@ def _install(directory: Path, server: bool) -> list[str]:
     for name in _names(server):
         path = directory / name
         legacy = directory / f"{name}.legacy"
+        older = directory / f"{name}.legacy.legacy"
+        if path.exists() and FRAMEWORK in _opening(path) and legacy.exists() and not is_ours(legacy) \
+                and not older.exists():
+            # The framework runs a team's own hook as NAME.legacy: ours goes there and runs it first,
+            # as NAME.legacy.legacy ("$0.legacy" from where ours is).
+            os.replace(legacy, older)
+            _write_executable(legacy, script(name, sys.executable))
+            done.append(f"{name}: installed as {name}.legacy, which the pre-commit framework's hook runs first; "
+                        f"your previous hook runs before it as {name}.legacy.legacy")
+            continue
         if path.exists() and not is_ours(path) and _framework_runs_ours(path, legacy):
             done.append(f"{name}: {'refreshed' if legacy.exists() else 'installed'} as {name}.legacy, which the "
                         "pre-commit framework's hook runs first")
@@ -305,6 +312,7 @@ def _install(directory: Path, server: bool) -> list[str]:
 
 _UNSAFE = " -m gitdesk "  # how hooks and drivers ran gitdesk before RUN: see there
 _FALLBACK = "; then exec "  # in drivers that fall back when their Python is gone (driver_command)
+_CURRENT = f"[ $status -eq {NOT_THERE} ]"  # in drivers that also fall back when it holds no gitdesk
 _DRIVER_PYTHON = re.compile(r"if \[ -x '([^']*)' \]")
 
 
@@ -326,13 +334,15 @@ def repair_needed(repo: git.Repo) -> bool:
         config = (common / "config").read_text(encoding="utf-8", errors="replace")
     except OSError:
         return False
-    return _drivers_stale(config) or _stale_hooks(repo.hooks or git.hooks_dir(repo)) != {}
+    directory = repo.hooks or git.hooks_dir(repo)
+    # Scripts in a folder the repository holds are the team's: never rewritten by a command.
+    return _drivers_stale(config) or (_in_work_tree(repo, directory) is None and _stale_hooks(directory) != {})
 
 
 def _drivers_stale(config: str) -> bool:
     if f'[merge "{DRIVER}"]' not in config:
         return False  # never installed here: nothing to repair
-    return _UNSAFE in config or _FALLBACK not in config or any(
+    return _UNSAFE in config or _CURRENT not in config or any(
         not _runs(python) for python in _DRIVER_PYTHON.findall(config))
 
 
@@ -350,7 +360,7 @@ def _stale_hooks(directory: Path) -> dict[str, str]:
             if MARKER not in text[:400]:
                 continue
             recorded = _hook_python(text)
-            if _UNSAFE in text or '"$here/' in text or (recorded is not None and not _runs(recorded)):
+            if _UNSAFE in text or _CURRENT not in text or (recorded is not None and not _runs(recorded)):
                 found[file] = text
     return found
 
@@ -374,13 +384,13 @@ def repair(repo: git.Repo) -> list[str]:
             install_driver(repo)
             done.append(f"merge drivers rewritten: the Python they ran ({written}) is gone, so a merge kept one "
                         "side of a ticket")
-        elif driver and (_FALLBACK not in driver or _FALLBACK not in kb_driver):
+        elif driver and (_CURRENT not in driver or _CURRENT not in kb_driver):
             install_driver(repo, written or None)
             done.append("merge drivers rewritten to the current form")
     except (OSError, GitdeskError) as error:
         done.append(f"warning: the merge drivers need rewriting and were not: {error} (run gitdesk hooks install)")
     directory = git.hooks_dir(repo)
-    stale = _stale_hooks(directory)
+    stale = _stale_hooks(directory) if _in_work_tree(repo, directory) is None else {}
     why = "could run code committed to the repository" if any(_UNSAFE in text for text in stale.values()) \
         else "were of an older form or named a Python that is gone"
     try:
@@ -413,7 +423,12 @@ def _uninstall(directory: Path, server: bool) -> list[str]:
         legacy = directory / f"{name}.legacy"
         if path.exists() and not is_ours(path) and is_ours(legacy) and _framework_runs_ours(path, legacy):
             legacy.unlink()
-            done.append(f"{name}: removed ({name}.legacy, which the pre-commit framework's hook ran)")
+            older = directory / f"{name}.legacy.legacy"
+            restored = older.exists()
+            if restored:
+                os.replace(older, legacy)
+            done.append(f"{name}: removed ({name}.legacy, which the pre-commit framework's hook ran)"
+                        + (f"; your previous hook is back as {name}.legacy" if restored else ""))
         elif path.exists() and is_ours(path):
             path.unlink()
             if legacy.exists():
@@ -455,7 +470,8 @@ def _driver(python: str | None, option: str) -> str:
     # "--": a path is a path, even one a hostile .gitattributes names "--generated".
     python = _quoted(python or sys.executable)
     work = f"merge-file{option} --marker-size %L -- %O %A %B %P"
-    return (f"if [ -x {python} ]{_FALLBACK}{python} {RUN} {work}; fi; "
+    return (f"if [ -x {python} ]; then {python} {RUN} {work}; status=$?; "
+            f"[ $status -eq {NOT_THERE} ] || exit $status; fi; "
             f"if command -v gitdesk >/dev/null 2>&1{_FALLBACK}gitdesk {work}; fi; "
             "git merge-file --marker-size=%L %A %O %B")
 
