@@ -282,6 +282,13 @@ def test_a_list_taller_than_the_terminal_pages_too(desk: Desk, tmp_path: Path) -
     os.close(main)
     shown = re.sub(r"\x1b\[[0-9;]*m", "", seen.read_text())
     assert shown.startswith("ID") and shown.count("Printer ") == 25
+    seen.unlink()
+    main, other = os.openpty()  # a report, drawn by its own renderer, pages the same way
+    subprocess.run([sys.executable, "-m", "gitdesk", "--desk", str(desk.path), "report", "workload"], stdin=other,
+                   stdout=other, stderr=other, env=env, check=True, timeout=60)
+    os.close(other)
+    os.close(main)
+    assert "Definitions" in seen.read_text()
 
 
 def test_search_snippets_fit_the_terminal_and_keep_their_match(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:

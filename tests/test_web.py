@@ -672,7 +672,13 @@ def test_every_form_from_a_page_of_another_status_says_the_page_is_stale(desk: D
     post("note", text="Vendor ticket 4711")
     assert "Vendor ticket 4711" in desk.text(ticket), \
         "a note is right whatever happened meanwhile"
-    assert desk.git("rev-list", "--count", f"{head}..HEAD").strip() == "1"
+    post("set", field="priority", value="high")
+    assert "priority: high" in desk.text(ticket), "so is a field other than the status"
+    assert desk.git("rev-list", "--count", f"{head}..HEAD").strip() == "2"
+    desk.run("resolve", ticket, "--note", "New cable again.")
+    desk.run("close", ticket)
+    post("reopen", text="Still broken")  # resolved when loaded, closed since: still a reopen
+    assert "status: open" in desk.text(ticket)
 
 
 def test_an_action_address_reloaded_later_is_the_ticket_again(desk: Desk) -> None:

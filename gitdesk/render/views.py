@@ -643,7 +643,7 @@ def report(built: Report, fmt: str) -> None:
     lines += [line for item in built.definitions for line in _wrapped(item, "  - ", room)]
     if built.source:
         lines += [line for line in _wrapped(f"Source: {built.source}", "  ", room)]
-    click.echo("\n".join(lines))
+    output.page("\n".join(lines) + "\n")  # taller than the terminal: the pager, as tables are
 
 
 def _chart_below(section: Any, shown: Sequence[Sequence[str]], room: int) -> list[str]:

@@ -109,7 +109,8 @@ VERBS: dict[str, Callable[[Desk, str, Mapping[str, str], Actor], Outcome]] = {
 _OPEN_ONLY = {"reply": "the reply was not sent", "ask": "the question was not sent",
               **dict.fromkeys(("take", "assign", "unassign", "resolve", "escalate", "duplicate", "reject"),
                               "nothing was changed")}
-_ANY_TIME = frozenset({"note", "label"})  # right whatever the ticket's status became meanwhile
+_ANY_TIME = frozenset({"note", "label"})  # right whatever the ticket's status became meanwhile (so is
+# setting a field other than the status)
 _POSTED = {"reply": "reply", "note": "note", "ask": "question"}  # verbs that add an entry, and its kind
 TWICE = 120  # seconds: the same words again this soon are the same form sent twice (reload, back, a slow click)
 
@@ -126,11 +127,16 @@ def _refuse_on_a_finished_ticket(desk: Desk, ticket_id: str, said: str) -> None:
                               hint="read the ticket again; reopen it first if the requester still needs this")
 
 
-def _refuse_a_stale_page(desk: Desk, ticket_id: str, seen: str, said: str) -> None:
+def _refuse_a_stale_page(desk: Desk, ticket_id: str, verb: str, seen: str, said: str) -> None:
     """A form sent from a page that showed the ticket in another status (a colleague reopened,
     resolved or rejected it meanwhile): "set status pending" or Close would otherwise meet the
-    workflow's "cannot move from open to closed", which does not say the page is stale."""
+    workflow's "cannot move from open to closed", which does not say the page is stale. A
+    reopen of a ticket finished either way (resolved, closed since) is what the page meant."""
+    from gitdesk import workflow
+
     ticket = desk.find(ticket_id).ticket
+    if verb == "reopen" and workflow.is_done(desk.config, ticket.status):
+        return
     if ticket.status != seen:
         raise ValidationError(f"{ticket.id} is {ticket.status} now (it was {seen} when this page was loaded): "
                               f"{said}", hint="read the ticket again, then act on what it is now")
@@ -162,8 +168,8 @@ def act(desk: Desk, ticket_id: str, verb: str, form: Mapping[str, Any], actor: A
 
     if verb not in VERBS:
         raise NotFound(f"no action {verb!r}", hint=f"expected one of: {', '.join(VERBS)}")
-    if form.get("seen") and verb not in _ANY_TIME:
-        _refuse_a_stale_page(desk, ticket_id, str(form["seen"]), _OPEN_ONLY.get(verb, "nothing was changed"))
+    if form.get("seen") and verb not in _ANY_TIME and not (verb == "set" and form.get("field", "").strip() != "status"):
+        _refuse_a_stale_page(desk, ticket_id, verb, str(form["seen"]), _OPEN_ONLY.get(verb, "nothing was changed"))
     if verb in _OPEN_ONLY:
         _refuse_on_a_finished_ticket(desk, ticket_id, _OPEN_ONLY[verb])
     if verb in _POSTED:
