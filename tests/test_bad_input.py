@@ -270,7 +270,8 @@ def test_usage_errors_exit_2_with_one_line_saying_the_fix(desk: Desk) -> None:
         assert result.stderr.startswith("gitdesk: error: ") and "--help` says more)" in result.stderr, args
     assert "'--format'" in desk.run("list", "--frmat", "json", ok=False).stderr, "click's suggestion kept"
     assert "Choose from: queues, workload, training" in desk.run("report", ok=False).stderr
-    assert "No such command 'lst'. Did you mean 'list'?" in desk.run("lst", ok=False).stderr
+    for typed in ("lst", "lsit", "LIST"):
+        assert f"No such command '{typed}'. Did you mean 'list'?" in desk.run(typed, ok=False).stderr, typed
     assert "No such command 'sned'. Did you mean 'send'?" in desk.run("mail", "sned", ok=False).stderr
     for group in ("mail", "kb"):  # no subcommand: the help, readable, as before
         shown = desk.run(group, ok=False).output

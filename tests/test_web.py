@@ -665,6 +665,7 @@ def test_every_form_from_a_page_of_another_status_says_the_page_is_stale(desk: D
                            headers={"Origin": "http://127.0.0.1:8765"}).get_data(as_text=True)
 
     for verb, data in (("close", {}), ("set", {"field": "status", "value": "closed"}),
+                       ("set", {"field": "Status", "value": "closed"}),  # as a phone's keyboard writes it
                        ("reopen", {"text": "Customer called back"})):
         shown = post(verb, **data)
         assert "is open now (it was resolved when this page was loaded): nothing was changed" in shown, verb

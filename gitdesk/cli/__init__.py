@@ -175,7 +175,7 @@ class _OneLineUsage(click.UsageError):
         ctx = self.ctx
         where = ""
         if ctx is not None:
-            usage = ctx.command.get_usage(ctx).removeprefix("Usage:").strip()
+            usage = " ".join([ctx.command_path, *ctx.command.collect_usage_pieces(ctx)])  # unwrapped
             where = f" (usage: {usage}; `{ctx.command_path} --help` says more)"
         said = " ".join(self.error.format_message().split()).rstrip(".")  # "Choose from:\n\tqueues,\n\t…"
         click.echo(one_line(f"gitdesk: error: {said}{where}"), err=True)

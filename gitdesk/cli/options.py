@@ -39,8 +39,12 @@ class Commands(click.Group):
         if args and self.get_command(ctx, name) is None and not name.startswith("-"):
             from gitdesk.text import closest
 
-            meant = closest(name, [command for command in self.list_commands(ctx)
-                                   if (found := self.get_command(ctx, command)) is not None and not found.hidden])
+            shown = [command for command in self.list_commands(ctx)
+                     if (found := self.get_command(ctx, command)) is not None and not found.hidden]
+            # "LIST" is list; "lsit" is list, not site (two letters swapped, as fingers do).
+            typed = name.casefold()
+            meant = next((command for command in shown if command == typed), None) or next(
+                (command for command in shown if sorted(command) == sorted(typed)), None) or closest(typed, shown)
             if meant is not None:
                 ctx.fail(f"No such command '{name}'. Did you mean '{meant}'?")
         return super().resolve_command(ctx, args)

@@ -168,7 +168,8 @@ def act(desk: Desk, ticket_id: str, verb: str, form: Mapping[str, Any], actor: A
 
     if verb not in VERBS:
         raise NotFound(f"no action {verb!r}", hint=f"expected one of: {', '.join(VERBS)}")
-    if form.get("seen") and verb not in _ANY_TIME and not (verb == "set" and form.get("field", "").strip() != "status"):
+    other_field = verb == "set" and str(form.get("field", "")).strip().lower() != "status"  # "Status" too
+    if form.get("seen") and verb not in _ANY_TIME and not other_field:
         _refuse_a_stale_page(desk, ticket_id, verb, str(form["seen"]), _OPEN_ONLY.get(verb, "nothing was changed"))
     if verb in _OPEN_ONLY:
         _refuse_on_a_finished_ticket(desk, ticket_id, _OPEN_ONLY[verb])
