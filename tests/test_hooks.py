@@ -630,8 +630,10 @@ def test_a_hook_without_gitdesk_says_what_to_do(tmp_path: Path) -> None:
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
     result = subprocess.run([str(script)], capture_output=True, text=True, env=env, cwd=tmp_path)
     assert result.returncode == 1
-    assert result.stderr.strip() == ("gitdesk: gitdesk is not installed, so this commit's tickets cannot be checked: "
-                                     "install it (pip install gitdesk) or commit with --no-verify to skip the check")
+    assert result.stderr.strip() == ("gitdesk: gitdesk is not installed (not for the Python these hooks name, nor "
+                                     "on PATH), so this commit's tickets cannot be checked: install it (pip install "
+                                     "gitdesk), or run gitdesk hooks install with the gitdesk you use, or commit with "
+                                     "--no-verify to skip the check")
     post = tmp_path / "post-merge"
     post.write_text(hookscripts.script("post-merge", ""))
     post.chmod(0o755)
@@ -678,6 +680,9 @@ def test_hooks_are_not_written_into_a_hooks_folder_the_repository_tracks(desk: D
     desk.git("commit", "-qm", "gitdesk's hooks", "--no-verify")
     listed = desk.run("list")
     assert "rewritten" not in listed.stderr and desk.status() == ""
+    status = desk.run("hooks", "status", ok=False)
+    assert status.exit_code == 1 and "run gitdesk hooks install" not in status.output
+    assert "the hooks folder .githooks is in the repository: call gitdesk from its scripts" in status.stderr
 
 
 def test_gitdesk_hooks_and_the_pre_commit_framework_share_a_clone_installed_in_either_order(
@@ -737,9 +742,27 @@ def test_gitdesk_hooks_and_the_pre_commit_framework_share_a_clone_installed_in_e
     desk.git("commit", "-qam", "again")
     commits_are_checked()
     assert ran.exists(), "the team's hook still runs"
+    # `pre-commit uninstall` first puts ours back at pre-commit: nothing ran the team's hook,
+    # left as pre-commit.legacy.legacy, until the next gitdesk command put it back in order.
+    framework("uninstall")
+    assert (hooks / "pre-commit.legacy.legacy").exists() and not (hooks / "pre-commit.legacy").exists()
+    assert "hooks put back in order (pre-commit)" in desk.run("list").stderr
+    ran.unlink()
+    edit(desk, ticket, "priority: high", "priority: normal")
+    desk.git("commit", "-qam", "once more")
+    assert ran.exists(), "the team's hook runs again"
     desk.run("hooks", "uninstall")
-    assert (hooks / "pre-commit.legacy").read_text() == f"#!/bin/sh\ntouch {ran}\n"
-    assert not (hooks / "pre-commit.legacy.legacy").exists()
+    assert (hooks / "pre-commit").read_text() == f"#!/bin/sh\ntouch {ran}\n"
+    # What an older gitdesk left after the framework: ours at pre-commit, the framework's moved
+    # aside (which then refused every commit). The next command puts them back in order.
+    (hooks / "pre-commit").unlink()
+    framework("install")
+    os.replace(hooks / "pre-commit", hooks / "pre-commit.legacy")
+    for name in hookscripts.CLIENT_HOOKS:
+        (hooks / name).write_text(hookscripts.script(name, sys.executable))
+        (hooks / name).chmod(0o755)
+    assert "hooks put back in order (pre-commit)" in desk.run("list").stderr
+    commits_are_checked()
 
 
 def test_the_github_workflow_runs_the_range_check_that_catches_a_bad_pull_request(desk: Desk, tmp_path: Path) -> None:

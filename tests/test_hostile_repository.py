@@ -323,6 +323,9 @@ def test_a_merge_driver_whose_python_is_gone_leaves_conflict_markers_and_the_nex
                             env=without)
     text = bob.file(f"tickets/{ticket}.md").read_text()
     assert "Alice: tray 2 roller ordered" in text and "Bob: called the vendor" in text, pulled.stderr
+    for name in install.CLIENT_HOOKS:  # hooks naming it refuse every commit: status says so
+        (bob.path / ".git" / "hooks" / name).write_text(install.script(name, str(empty)))
+    assert "pre-commit: outdated (run gitdesk hooks install again)" in bob.run("hooks", "status", code=1)
 
 
 def test_hooks_in_a_global_hooks_folder_an_older_gitdesk_wrote_are_made_safe(tmp_path: Path,

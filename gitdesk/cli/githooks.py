@@ -199,14 +199,18 @@ def hooks_status(session: Session, server: bool, fmt: str) -> None:
                                       "chains_to_legacy": state.chains_to_legacy} for state in states],
                            "merge_drivers": None if drivers is None else drivers.split(": ", 1)[1].split(" ")[0],
                            "installed": ready})
-    else:
+    tracked = None if server else install.tracked_folder(repo)
+    if fmt != "json":
         for state in states:
-            output.info(state.describe())
+            said = state.describe()
+            output.info(said.replace(" (run gitdesk hooks install again)", "") if tracked else said)
         if drivers is not None:
             output.info(drivers)
     if not ready:
         if fmt != "json":
-            output.note(f"gitdesk: run gitdesk hooks install{' --server' if server else ''} to install them")
+            output.note(f"gitdesk: the hooks folder {tracked} is in the repository: call gitdesk from its scripts "
+                        "as docs/hooks.md shows (gitdesk hooks install does not write there)" if tracked else
+                        f"gitdesk: run gitdesk hooks install{' --server' if server else ''} to install them")
         raise SystemExit(1)
 
 

@@ -12,6 +12,7 @@ aside instead, the framework's script would find itself as its own legacy.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import stat
@@ -43,10 +44,12 @@ NOT_THERE = 127
 BLOCKING = frozenset({"pre-commit", "commit-msg", "pre-receive"})
 
 _MISSING = {
-    "pre-commit": "gitdesk is not installed, so this commit's tickets cannot be checked: "
-                  "install it (pip install gitdesk) or commit with --no-verify to skip the check",
-    "commit-msg": "gitdesk is not installed, so the Gitdesk-* trailers cannot be added: "
-                  "install it (pip install gitdesk) or commit with --no-verify",
+    "pre-commit": "gitdesk is not installed (not for the Python these hooks name, nor on PATH), so this commit's "
+                  "tickets cannot be checked: install it (pip install gitdesk), or run gitdesk hooks install with the "
+                  "gitdesk you use, or commit with --no-verify to skip the check",
+    "commit-msg": "gitdesk is not installed (not for the Python these hooks name, nor on PATH), so the Gitdesk-* "
+                  "trailers cannot be added: install it (pip install gitdesk), or run gitdesk hooks install with "
+                  "the gitdesk you use, or commit with --no-verify",
     "pre-receive": "gitdesk is not installed on this server, so pushed tickets cannot be checked: "
                    "install it for the user running Git, then push again",
 }
@@ -242,7 +245,23 @@ def _current(path: Path, name: str, python: str) -> str:
     # the same hook, if that Python is still there.
     named = _hook_python(text)
     written = python if named is None else named
-    return "installed" if text in (script(name, python), script(name, written)) and _runs(written) else "outdated"
+    current = text in (script(name, python), script(name, written)) and _runs(written)
+    return "installed" if current and _holds_gitdesk(written) else "outdated"
+
+
+@functools.lru_cache(maxsize=8)
+def _holds_gitdesk(python: str) -> bool:
+    """Whether the Python a hook names can run gitdesk (asked only of another Python than this
+    one: one rebuilt without it runs, and the hooks then refuse every commit)."""
+    if not python or python == sys.executable:
+        return True
+    import subprocess
+
+    check = "import importlib.util, sys; sys.exit(0 if importlib.util.find_spec('gitdesk') else 1)"
+    try:
+        return subprocess.run([python, "-c", check], capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
 
 
 def install(repo: git.Repo, *, server: bool = False) -> list[str]:
@@ -262,6 +281,12 @@ def install(repo: git.Repo, *, server: bool = False) -> list[str]:
         raise _unwritable(directory, error) from None
 
 
+def tracked_folder(repo: git.Repo) -> str | None:
+    """The hooks folder, relative to the top of the work tree, when it is inside it (a team's
+    tracked .githooks): gitdesk never writes there."""
+    return _in_work_tree(repo, git.hooks_dir(repo))
+
+
 def _in_work_tree(repo: git.Repo, directory: Path) -> str | None:
     """``directory`` relative to the top of the work tree when it is inside it, not under .git."""
     if repo.top == repo.git_dir:
@@ -278,6 +303,9 @@ def _in_work_tree(repo: git.Repo, directory: Path) -> str | None:
 def _install(directory: Path, server: bool) -> list[str]:
     directory.mkdir(parents=True, exist_ok=True)
     done = []
+    for name in [] if server else _tangles(directory):
+        _untangle(directory, name)
+        done.append(f"{name}: put back in order beside the pre-commit framework's hook")
     for name in _names(server):
         path = directory / name
         legacy = directory / f"{name}.legacy"
@@ -316,6 +344,30 @@ _CURRENT = f"[ $status -eq {NOT_THERE} ]"  # in drivers that also fall back when
 _DRIVER_PYTHON = re.compile(r"if \[ -x '([^']*)' \]")
 
 
+def _tangles(directory: Path) -> list[str]:
+    """Hooks whose files sit where nothing runs them right: ours at NAME over the pre-commit
+    framework's script moved to NAME.legacy (an older gitdesk installed after the framework:
+    the framework then refuses every commit), or ours back at NAME with a team's hook left as
+    NAME.legacy.legacy (`pre-commit uninstall` put ours back: nothing runs the team's)."""
+    found = []
+    for name in CLIENT_HOOKS:
+        path, legacy, older = (directory / name, directory / f"{name}.legacy", directory / f"{name}.legacy.legacy")
+        if is_ours(path) and (FRAMEWORK in _opening(legacy) or (not legacy.exists() and older.exists())):
+            found.append(name)
+    return found
+
+
+def _untangle(directory: Path, name: str) -> None:
+    path, legacy, older = (directory / name, directory / f"{name}.legacy", directory / f"{name}.legacy.legacy")
+    if FRAMEWORK in _opening(legacy):  # the framework's script back at NAME, ours as the legacy it runs
+        aside = directory / f".{name}.gitdesk-swap"
+        os.replace(legacy, aside)
+        os.replace(path, legacy)
+        os.replace(aside, path)
+    elif not legacy.exists() and older.exists():
+        os.replace(older, legacy)
+
+
 def repair_needed(repo: git.Repo) -> bool:
     """Whether hooks or merge drivers need rewriting before anything runs them, judged from the
     files alone (every command asks, before a pull can bring code they would run or merges they
@@ -336,7 +388,8 @@ def repair_needed(repo: git.Repo) -> bool:
         return False
     directory = repo.hooks or git.hooks_dir(repo)
     # Scripts in a folder the repository holds are the team's: never rewritten by a command.
-    return _drivers_stale(config) or (_in_work_tree(repo, directory) is None and _stale_hooks(directory) != {})
+    return _drivers_stale(config) or (_in_work_tree(repo, directory) is None
+                                      and (_stale_hooks(directory) != {} or _tangles(directory) != []))
 
 
 def _drivers_stale(config: str) -> bool:
@@ -390,7 +443,19 @@ def repair(repo: git.Repo) -> list[str]:
     except (OSError, GitdeskError) as error:
         done.append(f"warning: the merge drivers need rewriting and were not: {error} (run gitdesk hooks install)")
     directory = git.hooks_dir(repo)
-    stale = _stale_hooks(directory) if _in_work_tree(repo, directory) is None else {}
+    ours = _in_work_tree(repo, directory) is None  # a folder the repository holds is the team's
+    try:
+        tangled = _tangles(directory) if ours else []
+        for name in tangled:
+            _untangle(directory, name)
+    except OSError as error:
+        done.append(f"warning: hooks in {directory} sit where nothing runs them right and were not moved: "
+                    f"{error.strerror or error} (gitdesk hooks install)")
+    else:
+        if tangled:
+            done.append(f"hooks put back in order ({', '.join(tangled)}): beside the pre-commit framework's, "
+                        "each runs the one before it again")
+    stale = _stale_hooks(directory) if ours else {}
     why = "could run code committed to the repository" if any(_UNSAFE in text for text in stale.values()) \
         else "were of an older form or named a Python that is gone"
     try:
