@@ -680,9 +680,13 @@ def test_hooks_are_not_written_into_a_hooks_folder_the_repository_tracks(desk: D
     desk.git("commit", "-qm", "gitdesk's hooks", "--no-verify")
     listed = desk.run("list")
     assert "rewritten" not in listed.stderr and desk.status() == ""
+    status = desk.run("hooks", "status")  # the drivers were installed all the same: ready
+    assert "merge drivers: installed" in status.stdout and "install" not in status.stderr
+    said = desk.run("hooks", "uninstall").stdout
+    assert "those in .githooks are the repository's: left as they are" in said and desk.status() == ""
+    assert "merge drivers: outdated" not in said
     status = desk.run("hooks", "status", ok=False)
-    assert status.exit_code == 1 and "run gitdesk hooks install" not in status.output
-    assert "the hooks folder .githooks is in the repository: call gitdesk from its scripts" in status.stderr
+    assert status.exit_code == 1 and "the hooks in .githooks are the repository's" in status.stderr
 
 
 def test_gitdesk_hooks_and_the_pre_commit_framework_share_a_clone_installed_in_either_order(
@@ -742,17 +746,25 @@ def test_gitdesk_hooks_and_the_pre_commit_framework_share_a_clone_installed_in_e
     desk.git("commit", "-qam", "again")
     commits_are_checked()
     assert ran.exists(), "the team's hook still runs"
-    # `pre-commit uninstall` first puts ours back at pre-commit: nothing ran the team's hook,
-    # left as pre-commit.legacy.legacy, until the next gitdesk command put it back in order.
+    # `pre-commit uninstall` first puts ours back at pre-commit and leaves the team's hook as
+    # pre-commit.legacy.legacy: ours runs it from there (nothing ran it before), and the
+    # framework's next install restores the whole chain without losing it.
     framework("uninstall")
     assert (hooks / "pre-commit.legacy.legacy").exists() and not (hooks / "pre-commit.legacy").exists()
-    assert "hooks put back in order (pre-commit)" in desk.run("list").stderr
     ran.unlink()
     edit(desk, ticket, "priority: high", "priority: normal")
     desk.git("commit", "-qam", "once more")
     assert ran.exists(), "the team's hook runs again"
+    assert "pre-commit: installed (runs" in desk.run("hooks", "status").stdout
+    framework("install")
+    ran.unlink()
+    commits_are_checked()
+    assert ran.exists() and (hooks / "pre-commit.legacy.legacy").exists(), "nothing lost to the framework's move"
+    framework("uninstall")
     desk.run("hooks", "uninstall")
     assert (hooks / "pre-commit").read_text() == f"#!/bin/sh\ntouch {ran}\n"
+    edit(desk, ticket, "priority: high", "priority: normal")
+    desk.git("commit", "-qam", "back again")
     # What an older gitdesk left after the framework: ours at pre-commit, the framework's moved
     # aside (which then refused every commit). The next command puts them back in order.
     (hooks / "pre-commit").unlink()

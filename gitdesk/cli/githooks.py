@@ -154,9 +154,11 @@ def _change_hooks(session: Session, server: bool, *, installing: bool) -> None:
     from gitdesk.render import output
 
     repo = _repository(session)
+    if not server and install.tracked_folder(repo):  # the drivers all the same; the hooks are the team's
+        output.info(install.install_driver(repo) if installing else install.uninstall_driver(repo))
     for line in (install.install if installing else install.uninstall)(repo, server=server):
         output.info(line)
-    if not server:
+    if not server and not install.tracked_folder(repo):
         output.info(install.install_driver(repo) if installing else install.uninstall_driver(repo))
     elif installing:
         from gitdesk.githooks.handlers import protected_branches
@@ -192,14 +194,16 @@ def hooks_status(session: Session, server: bool, fmt: str) -> None:
     repo = _repository(session)
     states = install.status(repo, server=server)
     drivers = None if server else install.driver_state(repo)
-    ready = all(state.state == "installed" for state in states) and (
+    tracked = None if server else install.tracked_folder(repo)
+    # In a folder the repository holds the hooks are the team's to write (calling gitdesk as
+    # hooks.md shows): only the drivers are gitdesk's to judge there.
+    ready = (tracked is not None or all(state.state == "installed" for state in states)) and (
         drivers is None or drivers.endswith(": installed"))
     if fmt == "json":
         output.write_json({"hooks": [{"name": state.name, "state": state.state,
                                       "chains_to_legacy": state.chains_to_legacy} for state in states],
                            "merge_drivers": None if drivers is None else drivers.split(": ", 1)[1].split(" ")[0],
                            "installed": ready})
-    tracked = None if server else install.tracked_folder(repo)
     if fmt != "json":
         for state in states:
             said = state.describe()
@@ -208,9 +212,9 @@ def hooks_status(session: Session, server: bool, fmt: str) -> None:
             output.info(drivers)
     if not ready:
         if fmt != "json":
-            output.note(f"gitdesk: the hooks folder {tracked} is in the repository: call gitdesk from its scripts "
-                        "as docs/hooks.md shows (gitdesk hooks install does not write there)" if tracked else
-                        f"gitdesk: run gitdesk hooks install{' --server' if server else ''} to install them")
+            output.note(f"gitdesk: run gitdesk hooks install{' --server' if server else ''} to install them"
+                        + (f" (the merge drivers; the hooks in {tracked} are the repository's: call gitdesk from "
+                           "them as docs/hooks.md shows)" if tracked else ""))
         raise SystemExit(1)
 
 

@@ -118,11 +118,15 @@ def script(name: str, python: str = "") -> str:
         lines += ['input=$(cat)', 'feed() { printf "%s\\n" "$input"; }']
     # "$0.legacy", not NAME.legacy beside it: a script run as NAME.legacy itself (the pre-commit
     # framework's hook runs it) would run itself again, without end.
-    run_legacy = '"$0.legacy" "$@"'
+    # And "$0.legacy.legacy" when that is all there is: a team's hook the framework's uninstall
+    # left there when it put ours back (moved to NAME.legacy, the framework's next install
+    # would move ours onto it).
+    run_legacy = '"$previous" "$@"'
     if reads_stdin:
         run_legacy = f"feed | {run_legacy}"
     lines += [
-        'if [ -x "$0.legacy" ]; then',
+        'previous="$0.legacy"; [ -e "$previous" ] || previous="$0.legacy.legacy"',
+        'if [ -x "$previous" ]; then',
         f"    {run_legacy} || exit $?",
         "fi",
     ]
@@ -234,7 +238,8 @@ def status(repo: git.Repo, *, server: bool = False) -> list[HookState]:
             state = "foreign"
         else:
             state = _current(path, name, python)
-        states.append(HookState(name, state, legacy.exists() and state != "missing", path))
+        previous = legacy.exists() or (directory / f"{name}.legacy.legacy").exists()
+        states.append(HookState(name, state, previous and state != "missing", path))
     return states
 
 
@@ -306,6 +311,9 @@ def _install(directory: Path, server: bool) -> list[str]:
     for name in [] if server else _tangles(directory):
         _untangle(directory, name)
         done.append(f"{name}: put back in order beside the pre-commit framework's hook")
+    for name in [] if server else CLIENT_HOOKS:  # the framework's script left as the legacy alone
+        if not (directory / name).exists() and FRAMEWORK in _opening(directory / f"{name}.legacy"):
+            os.replace(directory / f"{name}.legacy", directory / name)
     for name in _names(server):
         path = directory / name
         legacy = directory / f"{name}.legacy"
@@ -347,25 +355,27 @@ _DRIVER_PYTHON = re.compile(r"if \[ -x '([^']*)' \]")
 def _tangles(directory: Path) -> list[str]:
     """Hooks whose files sit where nothing runs them right: ours at NAME over the pre-commit
     framework's script moved to NAME.legacy (an older gitdesk installed after the framework:
-    the framework then refuses every commit), or ours back at NAME with a team's hook left as
-    NAME.legacy.legacy (`pre-commit uninstall` put ours back: nothing runs the team's)."""
+    the framework then refuses every commit), or a swap back that a kill cut short."""
     found = []
     for name in CLIENT_HOOKS:
-        path, legacy, older = (directory / name, directory / f"{name}.legacy", directory / f"{name}.legacy.legacy")
-        if is_ours(path) and (FRAMEWORK in _opening(legacy) or (not legacy.exists() and older.exists())):
+        path, legacy = directory / name, directory / f"{name}.legacy"
+        if (is_ours(path) and FRAMEWORK in _opening(legacy)) or (directory / f".{name}.gitdesk-swap").exists():
             found.append(name)
     return found
 
 
 def _untangle(directory: Path, name: str) -> None:
-    path, legacy, older = (directory / name, directory / f"{name}.legacy", directory / f"{name}.legacy.legacy")
-    if FRAMEWORK in _opening(legacy):  # the framework's script back at NAME, ours as the legacy it runs
-        aside = directory / f".{name}.gitdesk-swap"
+    """The framework's script back at NAME, ours as the legacy it runs; a swap a kill cut short
+    is finished first (each step a rename: at any moment every file is somewhere)."""
+    path, legacy, aside = directory / name, directory / f"{name}.legacy", directory / f".{name}.gitdesk-swap"
+    if not aside.exists():
+        if FRAMEWORK not in _opening(legacy):
+            return
         os.replace(legacy, aside)
+    if path.exists() and not legacy.exists():
         os.replace(path, legacy)
+    if not path.exists():
         os.replace(aside, path)
-    elif not legacy.exists() and older.exists():
-        os.replace(older, legacy)
 
 
 def repair_needed(repo: git.Repo) -> bool:
@@ -453,8 +463,8 @@ def repair(repo: git.Repo) -> list[str]:
                     f"{error.strerror or error} (gitdesk hooks install)")
     else:
         if tangled:
-            done.append(f"hooks put back in order ({', '.join(tangled)}): beside the pre-commit framework's, "
-                        "each runs the one before it again")
+            done.append(f"hooks put back in order ({', '.join(tangled)}): the pre-commit framework's script "
+                        "runs gitdesk's again")
     stale = _stale_hooks(directory) if ours else {}
     why = "could run code committed to the repository" if any(_UNSAFE in text for text in stale.values()) \
         else "were of an older form or named a Python that is gone"
@@ -475,6 +485,9 @@ def repair(repo: git.Repo) -> list[str]:
 def uninstall(repo: git.Repo, *, server: bool = False) -> list[str]:
     """Remove our hooks and put back what was there before."""
     directory = git.hooks_dir(repo)
+    inside = None if server else _in_work_tree(repo, directory)
+    if inside is not None:
+        return [f"hooks: those in {inside} are the repository's: left as they are"]
     try:
         return _uninstall(directory, server)
     except OSError as error:
@@ -496,6 +509,9 @@ def _uninstall(directory: Path, server: bool) -> list[str]:
                         + (f"; your previous hook is back as {name}.legacy" if restored else ""))
         elif path.exists() and is_ours(path):
             path.unlink()
+            older = directory / f"{name}.legacy.legacy"
+            if not legacy.exists() and older.exists():  # left there by the framework's uninstall
+                legacy = older
             if legacy.exists():
                 os.replace(legacy, path)
                 done.append(f"{name}: removed; your previous hook is back")
@@ -610,7 +626,7 @@ def driver_state(repo: git.Repo) -> str:
     kb_configured = git.run(repo, "config", "--get", f"merge.{KB_DRIVER}.driver", check=False).decode().strip()
     written = _interpreter(configured)  # installed by another path to a Python: the same drivers
     if listed and written and _runs(written) and configured == driver_command(written) \
-            and kb_configured == kb_driver_command(written):
+            and kb_configured == kb_driver_command(written) and _holds_gitdesk(written):
         return "merge drivers: installed"
     if configured or listed:
         return "merge drivers: outdated (run gitdesk hooks install)"
