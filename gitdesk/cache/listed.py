@@ -4,7 +4,8 @@ A ticket's record (``records.ticket_fields`` with its timings) stays the same
 until its file, its history or the config changes, or until a moment at which
 its timings move (a target falls due, a future-dated entry takes effect). So
 the record is kept in the cache as the JSON text a listing prints, with that
-moment; a ticket waiting on the requester is not kept (its waiting time grows).
+moment. A ticket waiting on the requester is kept with the wait as it was when
+made, and the wait since (on the ticket's clock) is added when it is read.
 The index drops a ticket's record when it re-reads the file, the history when a
 commit that changed the ticket becomes part of HEAD; a different config (or
 gitdesk's code) drops them all. Computing the timings of 12,000 open tickets
@@ -17,11 +18,12 @@ import hashlib
 import json
 import sqlite3
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-from gitdesk import records
+from gitdesk import records, workflow
 from gitdesk.cache import db, history, index
+from gitdesk.calendar import Calendar
 from gitdesk.model import Ticket
 from gitdesk.paths import CONFIG_PATH
 from gitdesk.timings import STEADY, Clocks
@@ -64,36 +66,58 @@ def ticket_records(desk: Desk, ids: Sequence[str], now: datetime) -> list[str]:
         found: dict[str, str] = {}
         for ticket_id, record, until in connection.execute(
                 "SELECT id, record, until FROM records WHERE id IN (SELECT value FROM json_each(?))", (wanted,)):
-            if until > moment:
-                found[ticket_id] = record
+            shown = record if record.startswith("{") else _waited(desk, record, now) if until > moment else None
+            if until > moment and shown is not None:
+                found[ticket_id] = shown
         missing = [ticket_id for ticket_id in ids if ticket_id not in found]
         stale = [index.ticket_from_row(front, entries, resolution) for front, entries, resolution in
                  connection.execute("SELECT front, entries, resolution FROM tickets WHERE id IN "
                                     "(SELECT value FROM json_each(?))", (_dumps(missing),))] if missing else []
         if stale:
             made = _make(desk, stale, now)
-            found.update((ticket_id, text) for ticket_id, (text, _) in made.items())
+            found.update((ticket_id, text) for ticket_id, (text, _, _) in made.items())
             _keep(connection, generation, key, made)
     return [found[ticket_id] for ticket_id in ids if ticket_id in found]
 
 
-def _make(desk: Desk, tickets: Sequence[Ticket], now: datetime) -> dict[str, tuple[str, int | None]]:
+def _waited(desk: Desk, kept: str, now: datetime) -> str | None:
+    """A waiting ticket's record, kept as "MADE<tab>SECONDS<tab>RECORD" (when it was made, its
+    wait then, unrounded), with the wait grown to ``now`` on the clock of the ticket's queue:
+    the same sum ``Clocks.pending_seconds`` makes, its last span ending now. None for a
+    ``now`` before it was made (a clock set back): it is made again."""
+    made, waited, text = kept.split("\t", 2)
+    start = datetime.fromtimestamp(float(made), timezone.utc)
+    if now < start:
+        return None
+    record = json.loads(text)
+    clock = Calendar.for_queue(desk.config, record.get("queue"))
+    record["timings"]["pending_seconds"] = round(float(waited) + clock.elapsed(start, now))
+    return _dumps(record)
+
+
+def _make(desk: Desk, tickets: Sequence[Ticket], now: datetime) -> dict[str, tuple[str, int | None, str]]:
+    """Each ticket's record at ``now``, until when it holds (None: not to be kept), and what to keep."""
     changes = history.tracked_changes(desk, [ticket.id for ticket in tickets])
-    made: dict[str, tuple[str, int | None]] = {}
+    made: dict[str, tuple[str, int | None, str]] = {}
     for ticket in tickets:
         clocks = Clocks(desk.config, ticket, changes.get(ticket.id, ()))
         timings = clocks.timings(now)
-        until = clocks.steady_until(now, timings)
+        until = clocks.steady_until(now, timings, waiting=True)
         kept = None if until is None else _FOREVER if until == STEADY else int(until.timestamp())
-        made[ticket.id] = (_dumps(records.ticket_fields(ticket, timings)), kept)
+        text = _dumps(records.ticket_fields(ticket, timings))
+        if clocks.status_at(now) == workflow.PENDING and kept is not None:
+            # Kept with the moment it was made and the wait then (the record's figure is rounded).
+            made[ticket.id] = (text, kept, f"{now.timestamp()!r}\t{clocks.pending_seconds(now)!r}\t{text}")
+        else:
+            made[ticket.id] = (text, kept, text)
     return made
 
 
 def _keep(connection: sqlite3.Connection, generation: str | None, key: str,
-          made: dict[str, tuple[str, int | None]]) -> None:
+          made: dict[str, tuple[str, int | None, str]]) -> None:
     """Store what was made, unless the index, the history or the config changed meanwhile
     (what was made may be of the old state; the next listing makes it again)."""
-    rows = [(ticket_id, until, text) for ticket_id, (text, until) in made.items() if until is not None]
+    rows = [(ticket_id, until, stored) for ticket_id, (_, until, stored) in made.items() if until is not None]
     if not rows:
         return
     try:
