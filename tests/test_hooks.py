@@ -755,7 +755,7 @@ def test_gitdesk_hooks_and_the_pre_commit_framework_share_a_clone_installed_in_e
     edit(desk, ticket, "priority: high", "priority: normal")
     desk.git("commit", "-qam", "once more")
     assert ran.exists(), "the team's hook runs again"
-    assert "pre-commit: installed (runs" in desk.run("hooks", "status").stdout
+    assert "pre-commit: installed (runs pre-commit.legacy.legacy first)" in desk.run("hooks", "status").stdout
     framework("install")
     ran.unlink()
     commits_are_checked()

@@ -177,9 +177,10 @@ class HookState:
     chains_to_legacy: bool
     path: Path
     by_framework: bool = False  # ours is NAME.legacy, run by the pre-commit framework's script
+    previous: str = ""  # the file ours runs first, when it is not NAME.legacy
 
     def describe(self) -> str:
-        extra = f" (runs {self.name}.legacy first)" if self.chains_to_legacy else ""
+        extra = f" (runs {self.previous or self.name + '.legacy'} first)" if self.chains_to_legacy else ""
         if self.by_framework:
             extra = f" (as {self.name}.legacy, which the pre-commit framework's hook runs first" + (
                 f"; it runs {self.name}.legacy.legacy first)" if self.chains_to_legacy else ")")
@@ -238,8 +239,9 @@ def status(repo: git.Repo, *, server: bool = False) -> list[HookState]:
             state = "foreign"
         else:
             state = _current(path, name, python)
-        previous = legacy.exists() or (directory / f"{name}.legacy.legacy").exists()
-        states.append(HookState(name, state, previous and state != "missing", path))
+        older = (directory / f"{name}.legacy.legacy").exists()  # where the framework's uninstall left one
+        states.append(HookState(name, state, (legacy.exists() or older) and state != "missing", path,
+                                previous="" if legacy.exists() or not older else f"{name}.legacy.legacy"))
     return states
 
 
