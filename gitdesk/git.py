@@ -261,17 +261,21 @@ def init(path: Path) -> Repo:
     return repo
 
 
+def common_dir(repo: Repo) -> Path:
+    """The repository's own .git, which a linked work tree shares (its config, hooks, info/,
+    ``shallow``): read from the work tree's ``commondir`` file, no Git process."""
+    try:
+        pointer = (repo.git_dir / "commondir").read_text(encoding="utf-8").strip()
+    except OSError:
+        return repo.git_dir
+    return (repo.git_dir / pointer).resolve()
+
+
 def shallow_boundary(repo: Repo) -> str:
     """The commits where a shallow clone's history is cut (Git's ``shallow`` file), or "" for a
     whole history: a cheap read that changes whenever the clone is deepened or unshallowed."""
-    common = repo.git_dir
     try:
-        pointer = (repo.git_dir / "commondir").read_text(encoding="utf-8").strip()
-        common = (repo.git_dir / pointer).resolve()
-    except OSError:
-        pass
-    try:
-        return (common / "shallow").read_text(encoding="utf-8").strip()
+        return (common_dir(repo) / "shallow").read_text(encoding="utf-8").strip()
     except OSError:
         return ""
 

@@ -604,13 +604,11 @@ class Clocks:
                 if self.ticket.undated else "it was first committed already finished"),
         )
 
-    def steady_until(self, now: datetime, timings: Timings, *, waiting: bool = False) -> datetime | None:
+    def steady_until(self, now: datetime, timings: Timings) -> datetime:
         """Until when ``timings`` (made at ``now``) stay what they are: the first moment after
         ``now`` at which a target falls due or a future-dated entry or change takes effect
-        (``STEADY`` when none does); None while waiting on the requester, whose wait grows
-        (with ``waiting``: until when all but that wait stay what they are)."""
-        if self.status_at(now) == workflow.PENDING and not waiting:
-            return None
+        (``STEADY`` when none does). All but the wait on the requester, which grows while it
+        lasts (``cache.listed`` adds it when it reads a kept record)."""
         moments = [self.ticket.created, *(entry.at for entry in self.ticket.entries), *self._times,
                    *(change.at for changes in self._changes.values() for change in changes)]
         due = timings.next_due.due if timings.next_due is not None else None

@@ -66,8 +66,10 @@ def ticket_records(desk: Desk, ids: Sequence[str], now: datetime) -> list[str]:
         found: dict[str, str] = {}
         for ticket_id, record, until in connection.execute(
                 "SELECT id, record, until FROM records WHERE id IN (SELECT value FROM json_each(?))", (wanted,)):
-            shown = record if record.startswith("{") else _waited(desk, record, now) if until > moment else None
-            if until > moment and shown is not None:
+            if until <= moment:
+                continue
+            shown = record if record.startswith("{") else _waited(desk, record, now)
+            if shown is not None:
                 found[ticket_id] = shown
         missing = [ticket_id for ticket_id in ids if ticket_id not in found]
         stale = [index.ticket_from_row(front, entries, resolution) for front, entries, resolution in
@@ -95,17 +97,17 @@ def _waited(desk: Desk, kept: str, now: datetime) -> str | None:
     return _dumps(record)
 
 
-def _make(desk: Desk, tickets: Sequence[Ticket], now: datetime) -> dict[str, tuple[str, int | None, str]]:
-    """Each ticket's record at ``now``, until when it holds (None: not to be kept), and what to keep."""
+def _make(desk: Desk, tickets: Sequence[Ticket], now: datetime) -> dict[str, tuple[str, int, str]]:
+    """Each ticket's record at ``now``, until when it holds, and what to keep of it."""
     changes = history.tracked_changes(desk, [ticket.id for ticket in tickets])
-    made: dict[str, tuple[str, int | None, str]] = {}
+    made: dict[str, tuple[str, int, str]] = {}
     for ticket in tickets:
         clocks = Clocks(desk.config, ticket, changes.get(ticket.id, ()))
         timings = clocks.timings(now)
-        until = clocks.steady_until(now, timings, waiting=True)
-        kept = None if until is None else _FOREVER if until == STEADY else int(until.timestamp())
+        until = clocks.steady_until(now, timings)
+        kept = _FOREVER if until == STEADY else int(until.timestamp())
         text = _dumps(records.ticket_fields(ticket, timings))
-        if clocks.status_at(now) == workflow.PENDING and kept is not None:
+        if clocks.status_at(now) == workflow.PENDING:
             # Kept with the moment it was made and the wait then (the record's figure is rounded).
             made[ticket.id] = (text, kept, f"{now.timestamp()!r}\t{clocks.pending_seconds(now)!r}\t{text}")
         else:
@@ -114,10 +116,10 @@ def _make(desk: Desk, tickets: Sequence[Ticket], now: datetime) -> dict[str, tup
 
 
 def _keep(connection: sqlite3.Connection, generation: str | None, key: str,
-          made: dict[str, tuple[str, int | None, str]]) -> None:
+          made: dict[str, tuple[str, int, str]]) -> None:
     """Store what was made, unless the index, the history or the config changed meanwhile
     (what was made may be of the old state; the next listing makes it again)."""
-    rows = [(ticket_id, until, stored) for ticket_id, (_, until, stored) in made.items() if until is not None]
+    rows = [(ticket_id, until, stored) for ticket_id, (_, until, stored) in made.items()]
     if not rows:
         return
     try:

@@ -154,11 +154,12 @@ def _change_hooks(session: Session, server: bool, *, installing: bool) -> None:
     from gitdesk.render import output
 
     repo = _repository(session)
-    if not server and install.tracked_folder(repo):  # the drivers all the same; the hooks are the team's
+    tracked = not server and install.tracked_folder(repo) is not None
+    if tracked:  # the drivers all the same, before install refuses the folder: the hooks are the team's
         output.info(install.install_driver(repo) if installing else install.uninstall_driver(repo))
     for line in (install.install if installing else install.uninstall)(repo, server=server):
         output.info(line)
-    if not server and not install.tracked_folder(repo):
+    if not server and not tracked:
         output.info(install.install_driver(repo) if installing else install.uninstall_driver(repo))
     elif installing:
         from gitdesk.githooks.handlers import protected_branches
@@ -204,7 +205,7 @@ def hooks_status(session: Session, server: bool, fmt: str) -> None:
                                       "chains_to_legacy": state.chains_to_legacy} for state in states],
                            "merge_drivers": None if drivers is None else drivers.split(": ", 1)[1].split(" ")[0],
                            "installed": ready})
-    if fmt != "json":
+    else:
         for state in states:
             said = state.describe()
             output.info(said.replace(" (run gitdesk hooks install again)", "") if tracked else said)

@@ -39,8 +39,7 @@ class Commands(click.Group):
         if args and self.get_command(ctx, name) is None and not name.startswith("-"):
             from gitdesk.text import closest
 
-            shown = [command for command in self.list_commands(ctx)
-                     if (found := self.get_command(ctx, command)) is not None and not found.hidden]
+            shown = [command for command, _ in self.summaries(ctx, self.list_commands(ctx))]
             # "LIST" is list; "lsit" is list, not site (two letters swapped, as fingers do).
             typed = name.casefold()
             meant = next((command for command in shown if command == typed), None) or next(

@@ -40,6 +40,7 @@ RUN = ("-c 'import sys; sys.path[:] = [p for p in sys.path if p not in (\"\", \"
        "import importlib.util; importlib.util.find_spec(\"gitdesk\") or sys.exit(127); "
        "from gitdesk.cli import main; main()'")
 NOT_THERE = 127
+_CURRENT = f"[ $status -eq {NOT_THERE} ]"  # in scripts and drivers that then fall back: their current form
 # When gitdesk is missing: hooks that guard something refuse; the others only say so.
 BLOCKING = frozenset({"pre-commit", "commit-msg", "pre-receive"})
 
@@ -138,7 +139,7 @@ def script(name: str, python: str = "") -> str:
     lines += [
         'if [ -n "$GITDESK_PYTHON" ] && [ -x "$GITDESK_PYTHON" ]; then',
         f'    {feed}"$GITDESK_PYTHON" {RUN} hook {name} "$@"',
-        f"    status=$?; [ $status -eq {NOT_THERE} ] || exit $status",
+        f"    status=$?; {_CURRENT} || exit $status",
         "fi",
         "if command -v gitdesk >/dev/null 2>&1; then",
         f'    {feed}gitdesk hook {name} "$@"; exit $?' if reads_stdin else f'    exec gitdesk hook {name} "$@"',
@@ -229,9 +230,9 @@ def status(repo: git.Repo, *, server: bool = False) -> list[HookState]:
     for name in _names(server):
         path = directory / name
         legacy = directory / f"{name}.legacy"
+        older = (directory / f"{name}.legacy.legacy").exists()  # where the framework's uninstall left one
         if path.exists() and not is_ours(path) and is_ours(legacy) and _framework_runs_ours(path, legacy):
-            states.append(HookState(name, _current(legacy, name, python),
-                                    (directory / f"{name}.legacy.legacy").exists(), legacy, by_framework=True))
+            states.append(HookState(name, _current(legacy, name, python), older, legacy, by_framework=True))
             continue
         if not path.exists():
             state = "missing"
@@ -239,7 +240,6 @@ def status(repo: git.Repo, *, server: bool = False) -> list[HookState]:
             state = "foreign"
         else:
             state = _current(path, name, python)
-        older = (directory / f"{name}.legacy.legacy").exists()  # where the framework's uninstall left one
         states.append(HookState(name, state, (legacy.exists() or older) and state != "missing", path,
                                 previous="" if legacy.exists() or not older else f"{name}.legacy.legacy"))
     return states
@@ -349,8 +349,6 @@ def _install(directory: Path, server: bool) -> list[str]:
 
 
 _UNSAFE = " -m gitdesk "  # how hooks and drivers ran gitdesk before RUN: see there
-_FALLBACK = "; then exec "  # in drivers that fall back when their Python is gone (driver_command)
-_CURRENT = f"[ $status -eq {NOT_THERE} ]"  # in drivers that also fall back when it holds no gitdesk
 _DRIVER_PYTHON = re.compile(r"if \[ -x '([^']*)' \]")
 
 
@@ -391,11 +389,8 @@ def repair_needed(repo: git.Repo) -> bool:
     end), or either naming a Python that is gone (a rebuilt virtual environment)."""
     if repo.top == repo.git_dir:
         return False  # a bare repository: no work tree to import from
-    pointer = repo.git_dir / "commondir"  # a linked work tree's hooks and config are the main one's
-    try:
-        common = (repo.git_dir / pointer.read_text(encoding="utf-8").strip()).resolve() if pointer.is_file() \
-            else repo.git_dir
-        config = (common / "config").read_text(encoding="utf-8", errors="replace")
+    try:  # a linked work tree's hooks and config are the main one's
+        config = (git.common_dir(repo) / "config").read_text(encoding="utf-8", errors="replace")
     except OSError:
         return False
     directory = repo.hooks or git.hooks_dir(repo)
@@ -553,9 +548,8 @@ def _driver(python: str | None, option: str) -> str:
     # "--": a path is a path, even one a hostile .gitattributes names "--generated".
     python = _quoted(python or sys.executable)
     work = f"merge-file{option} --marker-size %L -- %O %A %B %P"
-    return (f"if [ -x {python} ]; then {python} {RUN} {work}; status=$?; "
-            f"[ $status -eq {NOT_THERE} ] || exit $status; fi; "
-            f"if command -v gitdesk >/dev/null 2>&1{_FALLBACK}gitdesk {work}; fi; "
+    return (f"if [ -x {python} ]; then {python} {RUN} {work}; status=$?; {_CURRENT} || exit $status; fi; "
+            f"if command -v gitdesk >/dev/null 2>&1; then exec gitdesk {work}; fi; "
             "git merge-file --marker-size=%L %A %O %B")
 
 
@@ -575,8 +569,7 @@ DIRECTORY_RENAMES = "false"
 
 def _attributes_file(repo: git.Repo) -> Path:
     """.git/info/attributes, the one Git reads: a linked work tree's is the main repository's."""
-    out = Path(git.run(repo, "rev-parse", "--git-path", "info/attributes").decode().strip())
-    return out if out.is_absolute() else repo.top / out
+    return git.common_dir(repo) / "info" / "attributes"
 
 
 def install_driver(repo: git.Repo, python: str | None = None) -> str:

@@ -109,37 +109,35 @@ VERBS: dict[str, Callable[[Desk, str, Mapping[str, str], Actor], Outcome]] = {
 _OPEN_ONLY = {"reply": "the reply was not sent", "ask": "the question was not sent",
               **dict.fromkeys(("take", "assign", "unassign", "resolve", "escalate", "duplicate", "reject"),
                               "nothing was changed")}
-_ANY_TIME = frozenset({"note", "label"})  # right whatever the ticket's status became meanwhile (so is
-# setting a field other than the status)
+_ANY_TIME = frozenset({"note", "label"})  # right whatever the ticket's status became meanwhile
 _POSTED = {"reply": "reply", "note": "note", "ask": "question"}  # verbs that add an entry, and its kind
 TWICE = 120  # seconds: the same words again this soon are the same form sent twice (reload, back, a slow click)
 
 
-def _refuse_on_a_finished_ticket(desk: Desk, ticket_id: str, said: str) -> None:
-    """A form the page offers only on an unfinished ticket, sent after someone finished it (maybe
-    rejected as spam, whose sender must never learn the address is read): said as a stale page,
-    not as the workflow's "cannot move from resolved to pending"."""
+def _refuse_stale(desk: Desk, ticket_id: str, verb: str, form: Mapping[str, Any]) -> None:
+    """A form sent from a page that no longer shows the ticket as it is (a colleague reopened,
+    resolved or rejected it meanwhile), said as a stale page, not as the workflow's "cannot
+    move from open to closed": one whose page showed another status (``seen``), but for what
+    is right at any time (notes, labels, a field other than the status, a reopen of a ticket
+    finished either way); and one the page offers only on an unfinished ticket, sent after
+    someone finished it (maybe rejected as spam, whose sender must never learn the address is
+    read), from a page that did not say what it saw."""
     from gitdesk import workflow
 
-    ticket = desk.find(ticket_id).ticket
-    if workflow.is_done(desk.config, ticket.status):
-        raise ValidationError(f"{ticket.id} is {ticket.status} now (finished since this page was loaded): {said}",
-                              hint="read the ticket again; reopen it first if the requester still needs this")
-
-
-def _refuse_a_stale_page(desk: Desk, ticket_id: str, verb: str, seen: str, said: str) -> None:
-    """A form sent from a page that showed the ticket in another status (a colleague reopened,
-    resolved or rejected it meanwhile): "set status pending" or Close would otherwise meet the
-    workflow's "cannot move from open to closed", which does not say the page is stale. A
-    reopen of a ticket finished either way (resolved, closed since) is what the page meant."""
-    from gitdesk import workflow
-
-    ticket = desk.find(ticket_id).ticket
-    if verb == "reopen" and workflow.is_done(desk.config, ticket.status):
+    seen = str(form.get("seen") or "")
+    other_field = verb == "set" and str(form.get("field", "")).strip().lower() != "status"  # "Status" too
+    by_status = bool(seen) and verb not in _ANY_TIME and not other_field
+    if not by_status and verb not in _OPEN_ONLY:
         return
-    if ticket.status != seen:
+    ticket = desk.find(ticket_id).ticket
+    done = workflow.is_done(desk.config, ticket.status)
+    said = _OPEN_ONLY.get(verb, "nothing was changed")
+    if by_status and ticket.status != seen and not (verb == "reopen" and done):
         raise ValidationError(f"{ticket.id} is {ticket.status} now (it was {seen} when this page was loaded): "
                               f"{said}", hint="read the ticket again, then act on what it is now")
+    if verb in _OPEN_ONLY and done:
+        raise ValidationError(f"{ticket.id} is {ticket.status} now (finished since this page was loaded): {said}",
+                              hint="read the ticket again; reopen it first if the requester still needs this")
 
 
 def _refuse_twice(desk: Desk, ticket_id: str, kind: str, text: str, actor: Actor) -> None:
@@ -168,11 +166,7 @@ def act(desk: Desk, ticket_id: str, verb: str, form: Mapping[str, Any], actor: A
 
     if verb not in VERBS:
         raise NotFound(f"no action {verb!r}", hint=f"expected one of: {', '.join(VERBS)}")
-    other_field = verb == "set" and str(form.get("field", "")).strip().lower() != "status"  # "Status" too
-    if form.get("seen") and verb not in _ANY_TIME and not other_field:
-        _refuse_a_stale_page(desk, ticket_id, verb, str(form["seen"]), _OPEN_ONLY.get(verb, "nothing was changed"))
-    if verb in _OPEN_ONLY:
-        _refuse_on_a_finished_ticket(desk, ticket_id, _OPEN_ONLY[verb])
+    _refuse_stale(desk, ticket_id, verb, form)
     if verb in _POSTED:
         _refuse_twice(desk, ticket_id, _POSTED[verb], str(form.get("text", "")), actor)
     result = VERBS[verb](desk, ticket_id, form, actor)
