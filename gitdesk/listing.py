@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from gitdesk.clock import as_utc
 from gitdesk.errors import GitdeskError, ValidationError
 from gitdesk.model import KNOWN_FIELDS, Config, Ticket
 from gitdesk.text import asset_key
-from gitdesk.timings import Timings
+from gitdesk.timings import Due
 from gitdesk.workflow import is_requester
 
 ALL = "all"
@@ -120,24 +120,25 @@ def wants_due(key: str | None) -> bool:
     return key is not None and key.lstrip("-").strip().lower() == "due"
 
 
-def by_due(tickets: list[Ticket], timings: Mapping[str, Timings], key: str) -> list[Ticket]:
+_Listed = TypeVar("_Listed", Ticket, "Row")  # what a listing's table shows a row of
+
+def by_due(tickets: Sequence[_Listed], dues: Mapping[str, Due], key: str) -> list[_Listed]:
     """The most urgent first: by when the next target falls due (overdue ones first, the most
     overdue on top); tickets with no running target (paused, finished, none set) after, oldest first."""
-    def urgency(ticket: Ticket) -> tuple[int, float, float, str]:
-        due = timings[ticket.id].next_due
-        moment = due.due if due is not None else None
-        return (0, moment.timestamp(), 0.0, ticket.id) if moment else (1, 0.0, ticket.created.timestamp(), ticket.id)
+    def urgency(ticket: _Listed) -> tuple[int, float, float, str]:
+        due = dues[ticket.id]
+        return (0, due[1].timestamp(), 0.0, ticket.id) if due else (1, 0.0, ticket.created.timestamp(), ticket.id)
 
     ordered = sorted(tickets, key=urgency)
     return ordered[::-1] if key.startswith("-") else ordered
 
 
-def overdue(tickets: list[Ticket], timings: Mapping[str, Timings], now: datetime) -> list[Ticket]:
+def overdue(tickets: Sequence[_Listed], dues: Mapping[str, Due], now: datetime) -> list[_Listed]:
     """The tickets whose next target is already past, in the order given: a target met late
     is history, a paused clock (waiting on the requester) is not running."""
-    def missed(ticket: Ticket) -> bool:
-        due = timings[ticket.id].next_due
-        return due is not None and due.due is not None and due.due <= now
+    def missed(ticket: _Listed) -> bool:
+        due = dues[ticket.id]
+        return due is not None and due[1] <= now
 
     return [ticket for ticket in tickets if missed(ticket)]
 

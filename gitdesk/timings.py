@@ -198,6 +198,17 @@ class Timings:
 
 # The keys of ``Timings.as_dict``, for a CSV header that does not depend on the rows (a test
 # holds the two together).
+# A ticket's next target as listings order and show it: (first_response | resolution, when).
+Due = tuple[str, datetime] | None
+
+
+def next_due(timings: Timings) -> Due:
+    """The target that falls due next and when; None when no clock runs towards one
+    (paused, finished, none set, or met)."""
+    due = timings.next_due
+    return (due.kind, due.due) if due is not None and due.due is not None else None
+
+
 KEYS = ("created", "clock", "first_response_at", "first_response_by", "first_response_seconds", "pending_seconds",
         "first_resolved_at", "resolved_at", "first_resolution_seconds", "resolution_seconds", "resolutions",
         "reopen_count", "escalation_count", "time_spent_seconds", "time_entries", "next_due", "next_due_at")

@@ -268,6 +268,23 @@ def test_list_overdue_shows_only_the_targets_already_missed(desk: Desk) -> None:
     assert [item["id"] for item in records] == [late]
 
 
+def test_list_overdue_moves_with_the_clock_and_with_hand_edits(desk: Desk) -> None:
+    """Listings read kept records: one kept before a target falls due is not shown after it
+    as still in time, and a priority changed by hand (not yet committed) counts at once."""
+    desk.at("2026-11-02T09:00:00Z")
+    mail = desk.new("Mail down", "-q", "it-helpdesk", "-r", "carol", "-p", "urgent")    # answer due 10:00
+    printer = desk.new("Printer", "-q", "it-helpdesk", "-r", "carol")                   # due tomorrow 09:00
+    desk.at("2026-11-02T09:30:00Z")
+    assert desk.run("list", "--overdue").stdout.splitlines()[1:] == []
+    assert [line.split()[0] for line in desk.run("list", "--sort", "due").stdout.splitlines()[1:]] == [mail, printer]
+    desk.at("2026-11-02T10:30:00Z")
+    assert [line.split()[0] for line in desk.run("list", "--overdue").stdout.splitlines()[1:]] == [mail]
+    path = desk.file(printer)
+    path.write_text(desk.text(printer).replace("priority: normal", "priority: urgent"))  # due 10:00 too
+    listed = desk.run("list", "--overdue", "--sort", "due").stdout.splitlines()[1:]
+    assert [line.split()[0] for line in listed] == [mail, printer] and "FR late 30m" in listed[1]
+
+
 def test_list_sort_created_follows_the_created_time_not_the_id(desk: Desk) -> None:
     desk.at("2026-11-01T09:00:00Z")
     later = desk.new("Typed in first, happened later")

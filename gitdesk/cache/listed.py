@@ -21,12 +21,12 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-from gitdesk import records, workflow
+from gitdesk import listing, records, workflow
 from gitdesk.cache import db, history, index
 from gitdesk.calendar import Calendar
 from gitdesk.model import Ticket
 from gitdesk.paths import CONFIG_PATH
-from gitdesk.timings import STEADY, Clocks
+from gitdesk.timings import STEADY, Clocks, Due
 
 if TYPE_CHECKING:
     from gitdesk.desk import Desk
@@ -80,6 +80,24 @@ def ticket_records(desk: Desk, ids: Sequence[str], now: datetime) -> list[str]:
             found.update((ticket_id, text) for ticket_id, (text, _, _) in made.items())
             _keep(connection, generation, key, made)
     return [found[ticket_id] for ticket_id in ids if ticket_id in found]
+
+
+def due_rows(texts: Sequence[str]) -> list[tuple[listing.Row, Due, str]]:
+    """What ``list --sort due`` and ``--overdue`` need of each record: its table row, its
+    next target, and the record itself (for JSON and CSV)."""
+    found = []
+    for text in texts:
+        record = json.loads(text)
+        timings = record["timings"]
+        row = listing.Row(record["id"], record["status"], record.get("priority"), record.get("queue"),
+                          record.get("assignee"), _moment(record["created"]), record.get("title") or "")
+        kind, at = timings["next_due"], timings["next_due_at"]
+        found.append((row, (kind, _moment(at)) if kind and at else None, text))
+    return found
+
+
+def _moment(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def _waited(desk: Desk, kept: str, now: datetime) -> str | None:

@@ -224,7 +224,7 @@ def list_(session: Session, chosen: FilterOptions, all_: bool, overdue: bool, so
     """
     desk = session.indexed_desk
     from gitdesk import clock, listing
-    from gitdesk.cache import history, index
+    from gitdesk.cache import index, listed
     from gitdesk.ids import abbreviations
     from gitdesk.render import output, views
 
@@ -234,8 +234,6 @@ def list_(session: Session, chosen: FilterOptions, all_: bool, overdue: bool, so
     if fmt != "table" or due:  # records and the due order carry times read from the history
         _say_if_shallow(desk)
     if fmt != "table" and not due:  # records with their timings, kept ready in the cache
-        from gitdesk.cache import listed
-
         ids, problems = index.query_ids(desk, filters, sort_key)
         output.warnings(problems)
         views.ticket_records(listed.ticket_records(desk, ids, clock.now()), fmt)
@@ -247,19 +245,24 @@ def list_(session: Session, chosen: FilterOptions, all_: bool, overdue: bool, so
         shown = abbreviations([*every, *(row.id for row in rows)]) if terminal else None
         views.ticket_list(rows, now, shown_ids=shown, hide=chosen.constant_columns())
         return
-    # The next target first (or only those already missed): every listed ticket's clocks.
+    # The next target first (or only those already missed): every listed ticket's record, kept
+    # ready in the cache with its timings, says when its next target falls due.
     by_field = None if listing.wants_due(sort_key) else sort_key
-    found = index.query(desk, filters, by_field, with_facts=True, with_ids=terminal)
-    output.warnings(found.problems)
-    derived = history.timings(desk, found.tickets, now)
-    tickets = found.tickets if by_field else listing.by_due(found.tickets, derived, sort_key or "")
+    ids, problems = index.query_ids(desk, filters, by_field)
+    output.warnings(problems)
+    found = listed.due_rows(listed.ticket_records(desk, ids, now))
+    rows = [row for row, _, _ in found]
+    dues = {row.id: due for row, due, _ in found}
+    if not by_field:
+        rows = listing.by_due(rows, dues, sort_key or "")
     if overdue:
-        tickets = listing.overdue(tickets, derived, now)
+        rows = listing.overdue(rows, dues, now)
     if fmt != "table":
-        views.ticket_records_of(tickets, derived, fmt)
+        texts = {row.id: text for row, _, text in found}
+        views.ticket_records([texts[row.id] for row in rows], fmt)
         return
-    shown = abbreviations([*found.all_ids, *(t.id for t in tickets)]) if terminal else None
-    views.ticket_list(tickets, now, shown_ids=shown, timings=derived, hide=chosen.constant_columns(), due=True)
+    shown = abbreviations([*index.current_ids(desk), *(row.id for row in rows)]) if terminal else None
+    views.ticket_list(rows, now, shown_ids=shown, dues=dues, hide=chosen.constant_columns())
 
 
 def _say_if_shallow(desk: Desk) -> None:

@@ -56,7 +56,7 @@ if TYPE_CHECKING:
     from gitdesk.rules.engine import Plan, RunReport
     from gitdesk.rules.spec import Rule
     from gitdesk.templates import Canned
-    from gitdesk.timings import Timings
+    from gitdesk.timings import Due, Timings
 
 
 def local_time(value: datetime, *, zone: bool = False) -> str:
@@ -124,20 +124,20 @@ def field_text(value: Any) -> str:
 
 
 def ticket_list(tickets: Sequence[Ticket | Row], now: datetime, *, shown_ids: Mapping[str, str] | None = None,
-                timings: Mapping[str, Timings] | None = None, hide: Iterable[str] = (), due: bool = False) -> None:
+                dues: Mapping[str, Due] | None = None, hide: Iterable[str] = ()) -> None:
     """``gitdesk list``: a table that fits (titles give way); ``ticket_records`` gives JSON/CSV.
 
     ``shown_ids`` abbreviates IDs on a terminal (unique prefixes, as Git shows hashes);
     ``hide`` drops columns a filter made the same on every row (``--queue``, ``--mine``);
-    ``due`` adds when each ticket's next target falls due (``--sort due``)."""
+    ``dues`` adds when each ticket's next target falls due (``--sort due``)."""
     ids = shown_ids or {}
     columns = [Column("ID", lambda t: ids.get(t.id, t.id)), Column("STATUS", lambda t: field_text(t.status)),
                Column("PRIORITY", lambda t: field_text(t.priority)), Column("QUEUE", lambda t: field_text(t.queue)),
                Column("ASSIGNEE", lambda t: field_text(t.assignee)),
                Column("AGE", lambda t: format_age((now - t.created).total_seconds()), right=True),
                Column("TITLE", lambda t: field_text(t.title), fit="shrink")]
-    if due and timings is not None:
-        columns.insert(-1, Column("DUE", lambda t: due_text(timings[t.id], now, short=True)))
+    if dues is not None:
+        columns.insert(-1, Column("DUE", lambda t: due_words(dues[t.id], now, short=True)))
     hidden = {name.upper() for name in hide}
     emit("table", "tickets", [], columns=[column for column in columns if column.header not in hidden], rows=tickets)
     if output.is_terminal():
@@ -151,11 +151,6 @@ def ticket_records(texts: Sequence[str], fmt: str) -> None:
     else:
         emit(fmt, "tickets", [json.loads(text) for text in texts], flat=records.flat,
              csv_columns=records.LISTED_COLUMNS)
-
-
-def ticket_records_of(tickets: Sequence[Ticket], timings: Mapping[str, Timings], fmt: str) -> None:
-    """``gitdesk list --sort due --format json|csv``: records made here, in that order."""
-    emit(fmt, "tickets", records.tickets(tickets, timings), flat=records.flat, csv_columns=records.LISTED_COLUMNS)
 
 
 # --- one ticket ---------------------------------------------------------------------
@@ -223,18 +218,25 @@ _DUE_NAMES = {"first_response": "first response", "resolution": "resolution"}
 
 def due_text(derived: Timings, now: datetime, *, short: bool = False) -> str:
     """When the next target falls due: ``first response due 2026-11-21 09:00 (in 3h)``, or overdue."""
-    due = derived.next_due
-    if due is None or due.due is None:
+    from gitdesk.timings import next_due
+
+    return due_words(next_due(derived), now, short=short)
+
+
+def due_words(due: Due, now: datetime, *, short: bool = False) -> str:
+    """``due_text`` of a target's (kind, when); ``short``: the DUE column's ``FR in 3h``."""
+    if due is None:
         return "-" if short else ""
-    left = (due.due - now).total_seconds()
+    kind, at = due
+    left = (at - now).total_seconds()
     # Wall-clock time to the deadline, its two largest units rounded as every duration shown
     # ("late 6d22h", not "late 6d"); whole minutes, so a deadline this minute is "now".
     span = format_duration(round(abs(left) / 60) * 60) if abs(left) >= 30 else "now"
     if short:
-        kind = "FR" if due.kind == "first_response" else "RES"
-        return f"{kind} {'in ' + span if left > 0 else 'late ' + span}"
+        short_kind = "FR" if kind == "first_response" else "RES"
+        return f"{short_kind} {'in ' + span if left > 0 else 'late ' + span}"
     when = f"in {span}" if left > 0 else f"{span} overdue"
-    return f"{_DUE_NAMES.get(due.kind, due.kind)} due {local_time(due.due)} ({when})"
+    return f"{_DUE_NAMES.get(kind, kind)} due {local_time(at)} ({when})"
 
 
 def timing_lines(derived: Timings, now: datetime, status: str | None = None) -> list[tuple[str, str]]:
