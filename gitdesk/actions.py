@@ -319,7 +319,7 @@ def prepare_change(desk: Desk, loaded: LoadedTicket, new: Ticket, actor: Actor, 
     old = loaded.ticket
     if new == old:
         raise GitdeskError(f"nothing to change: {old.id} is already like that")
-    misplaced = ticketfile.entries_in_resolution(loaded.document)
+    misplaced = ticketfile.misplaced_entries(loaded.document)
     if misplaced:  # check refuses the file; a resolve would replace the entry with the section
         raise misplaced[0]
     validate_change(desk, old, new, loaded.path, _lines(loaded))
@@ -1244,7 +1244,7 @@ def edit_problems(desk: Desk, loaded: LoadedTicket, text: str) -> list[GitdeskEr
         return [error]
     lines = {key: span.line for key, span in document.front.spans.items()}
     # Strict on purpose: whoever edits the whole file can fix whatever is wrong in it.
-    return [*ticketfile.entries_in_resolution(document),
+    return [*ticketfile.misplaced_entries(document),
             *workflow.change_findings(desk.config, loaded.ticket, ticket, loaded.path, lines),
             *changes.mailed_removed(loaded.ticket, ticket, desk.committed_under, desk.prefix, loaded.path)]
 

@@ -127,31 +127,51 @@ def _whole(normal: str, front: frontmatter.FrontMatter, path: str | None) -> tup
     return ticket, layout, odd
 
 
-def entries_in_resolution(document: Document) -> list[TicketFormatError]:
-    """A problem for each conversation entry heading under ``## Resolution`` (outside code
-    fences): a hand edit that put a reply after the resolution, where it would be read, and
-    later rewritten, as resolution text. gitdesk escapes such lines in what it writes.
-    ``check``, ``edit`` and every verb refuse them with this one message."""
-    return [TicketFormatError("a conversation entry under '## Resolution' is read as resolution text",
-                              path=document.path, line=line,
-                              hint="move it above '## Resolution', to the end of '## Conversation'")
-            for line in _entry_lines_in_resolution(document)]
+def misplaced_entries(document: Document) -> list[TicketFormatError]:
+    """A problem for each conversation entry heading (or heading that begins with a date, as
+    one does) in the description or under ``## Resolution``, outside code fences: a hand edit
+    that typed a note or reply where it is read, published in the knowledge base, and later
+    rewritten, as that section's text (a new ticket has no ``## Conversation`` heading until
+    its first entry). gitdesk escapes such lines in what it writes. ``check``, ``edit`` and
+    every verb refuse them with these messages."""
+    problems: list[TicketFormatError] = []
+    parts = [("in the description", document.front.body_start, document.description_end,
+              "put a '## Conversation' heading above it" if document.conversation is None
+              else "move it to the end of '## Conversation'")]
+    if document.resolution is not None:
+        parts.append(("under '## Resolution'", *document.resolution,
+                      "move it above '## Resolution', to the end of '## Conversation'"))
+    for where, start, end, hint in parts:
+        section = "description" if where == "in the description" else "resolution"
+        for line, whole in _entry_lines(document.text, start, end):
+            if whole:
+                problems.append(TicketFormatError(
+                    f"a conversation entry {where} is read as {section} text", path=document.path,
+                    line=line, hint=hint))
+            else:
+                problems.append(TicketFormatError(
+                    f"a heading {where} begins with a date, as an entry's does, but is read as {section} text",
+                    path=document.path, line=line,
+                    hint="write an entry as '### 2026-11-20T09:40:00Z alice — note' under '## Conversation'; "
+                         "for a heading of the text, begin the line with a backslash (\\###)"))
+    return problems
 
 
-def _entry_lines_in_resolution(document: Document) -> list[int]:
-    if document.resolution is None:
-        return []
-    start, end = document.resolution
-    text = document.text
-    found: list[int] = []
+def _entry_lines(text: str, start: int, end: int) -> list[tuple[int, bool]]:
+    """The lines (outside code fences) from ``start`` to ``end`` that are entry headings (True)
+    or begin with a date as one does (False), with their numbers."""
+    found: list[tuple[int, bool]] = []
     fence: str | None = None
     line_number = text.count("\n", 0, start) + 1
     for line in text[start:end].split("\n"):
         outside = fence is None
         fence = _next_fence(line, fence)
-        match = _ENTRY.match(line) if outside and fence is None and line.startswith("### ") else None
-        if match is not None and _is_time(match.group(1)):  # "### Windows 11 — reinstall" is a heading
-            found.append(line_number)
+        if outside and fence is None and line.startswith("### "):
+            match = _ENTRY.match(line)
+            if match is not None and _is_time(match.group(1)):  # "### Windows 11 — reinstall" is a heading
+                found.append((line_number, True))
+            elif _ATTEMPTED_ENTRY.match(line):
+                found.append((line_number, False))
         line_number += 1
     return found
 

@@ -168,6 +168,30 @@ def test_a_reply_typed_after_the_resolution_is_refused_before_it_is_lost(hooked:
     assert commit(hooked, "a sub-heading in the resolution", "-a").returncode == 0, "a heading, not an entry"
 
 
+def test_a_note_typed_where_no_conversation_begins_is_refused_not_published(hooked: Desk) -> None:
+    """A new ticket has no '## Conversation' heading until its first entry: a note an agent
+    types at the end of the file in an editor would be read as the requester's description,
+    and published with it in the knowledge base. A heading with an ASCII hyphen under the
+    resolution would be resolution text. Both are refused, with the fix."""
+    ticket = hooked.new("Need the finance share", "-q", "it-helpdesk", "--body", "Read access, please.")
+    path = hooked.file(ticket)
+    path.write_text(path.read_text() + "\n### 2026-11-20T09:10:00Z alice — note\nTheir phone is in the HR sheet.\n")
+    line = path.read_text().split("\n").index("### 2026-11-20T09:10:00Z alice — note") + 1
+    result = commit(hooked, "note on the finance share", "-a")
+    assert result.returncode == 1 and (
+        f"tickets/{ticket}.md:{line}: a conversation entry in the description is read as description text "
+        "(put a '## Conversation' heading above it)") in result.stderr, result.stderr
+    hooked.git("commit", "-qam", "note on the finance share", "--no-verify")  # by a clone without hooks
+    assert "in the description" in hooked.fails("assign", ticket, "alice"), "the CLI refuses what check refuses"
+    path.write_text(path.read_text().replace("### 2026", "## Conversation\n\n### 2026"))
+    assert commit(hooked, "the note under its heading", "-a").returncode == 0
+    hooked.run("resolve", ticket, "--note", "Added them to FIN-READ.")
+    path.write_text(path.read_text() + "\n### 2026-11-20T09:35:00Z alice - note\nThe password is on the sticky note.\n")
+    result = commit(hooked, "note", "-a")
+    assert result.returncode == 1 and "a heading under '## Resolution' begins with a date, as an entry's does, but " \
+        "is read as resolution text" in result.stderr and "(\\###)" in result.stderr, result.stderr
+
+
 def test_hand_written_entries_name_a_known_writer_and_kind_and_moved_files_get_one_fix(hooked: Desk) -> None:
     ticket = hooked.new("Mail broken", "-q", "it-helpdesk")
     path = hooked.file(ticket)

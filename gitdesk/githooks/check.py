@@ -237,7 +237,7 @@ def judge(snapshot: Snapshot, change: git.RawChange, old_bytes: bytes | None,
     if document.open_fence_line is not None:
         findings.append(Finding(path, "a code block (```) opened here is never closed", document.open_fence_line,
                                 hint="close it, or the sections after it are read as code", commit=commit))
-    findings += [_finding(problem, path, commit) for problem in ticketfile.entries_in_resolution(document)]
+    findings += [_finding(problem, path, commit) for problem in ticketfile.misplaced_entries(document)]
     findings += [Finding(path, "looks like a conversation entry heading but is not one", line,
                          hint="write it as '### 2026-11-20T09:40:00Z alice — reply' (UTC time, em dash)",
                          commit=commit) for line in document.odd_headings]
