@@ -194,6 +194,20 @@ def test_auto_replies_bounces_and_our_own_mail_are_not_tickets(mail_desk: Desk, 
     assert mail_desk.head() == head
 
 
+def test_mail_from_another_gitdesk_desk_is_a_request_not_a_loop(mail_desk: Desk, tmp_path: Path) -> None:
+    """A partner's desk runs gitdesk too: its agent's mail carries its own loop header, which
+    names that desk. Only a header naming this desk (by address, or by name as older mail
+    did) is our own mail coming back."""
+    theirs = (b"From: Olga Other <olga@other.example>\nTo: help@fernhill.example\nSubject: Contract 4711\n"
+              b"X-Gitdesk-Desk: Other Support <support@other.example>\nMessage-ID: <GD-9.reply.1@other.example>\n\n"
+              b"Please renew contract 4711.\n")
+    ours = (b"From: someone@elsewhere.example\nTo: help@fernhill.example\nSubject: Fwd: x\n"
+            b"X-Gitdesk-Desk: Fernhill IT <HELP@fernhill.example>\nMessage-ID: <fwd@elsewhere.example>\n\nOurs.\n")
+    result = intake(mail_desk, "mbox", mbox(tmp_path, theirs, ours))
+    assert [m["outcome"] for m in result["messages"]] == ["new", "skipped"], result["messages"]
+    assert result["messages"][1]["detail"] == "sent by this desk (a mail loop)"
+
+
 @pytest.mark.parametrize("subject", ["Automatische Antwort: Re: Printer", "Absence du bureau : Re: Printer",
                                      "Respuesta automática: Printer", "Automatisch antwoord: Printer", "Out of office",
                                      "Odpowiedź automatyczna: Printer", "Automatiskt svar: Printer",

@@ -93,7 +93,7 @@ def test_without_smtp_the_mail_is_committed_to_the_outbox_and_the_answer_threads
     assert sent["Subject"] == f"Re: Outlook fragt ständig nach dem Passwort – every hour [{ticket_id}]"
     assert sent["In-Reply-To"].startswith(f"<{ticket_id}.acknowledgement."), "after the desk's acknowledgement"
     assert "<CAH7x9+Zq3vR1kYp0=u8dQm5TgW@mail.gmail.com>" in sent["References"]
-    assert sent["X-Gitdesk-Desk"] == "Fernhill IT"
+    assert sent["X-Gitdesk-Desk"] == "Fernhill IT <help@fernhill.example>", "names the desk, to know it again"
     body = text_of(sent)
     assert "Please restart Outlook." in body and "AD sync" not in body, "internal notes never go out"
     assert sent["Message-ID"] in mail_desk.text(ticket_id), "the ticket remembers its own mail"

@@ -53,6 +53,12 @@ class Template:
     body: str
 
 
+
+def loop_header(desk_name: str, desk_address: str) -> str:
+    """The loop header's value: the desk's name and address, so that intake knows its own mail
+    coming back from another gitdesk desk's (older mail names the desk alone)."""
+    return str(Address(display_name=desk_name, addr_spec=desk_address))
+
 def read_template(text: str, event: str, path: str) -> Template:
     """A mail template, checked: a subject, a body, and only known placeholders."""
     problems = template_problems(text, path)
@@ -183,7 +189,7 @@ def message(config: Config, root: Path, letter: Letter, now: datetime, thread: S
     if thread:
         mail["In-Reply-To"] = thread[-1]
         mail["References"] = " ".join(thread[-REFERENCES_KEPT:])
-    mail[LOOP_HEADER] = desk_name
+    mail[LOOP_HEADER] = loop_header(desk_name, desk_address)
     mail[TICKET_HEADER] = letter.ticket.id
     mail[EVENT_HEADER] = letter.event
     if letter.event in AUTOMATIC or letter.automatic:  # RFC 3834: no auto-reply answers it
@@ -235,7 +241,7 @@ def desk_message(config: Config, to: Sequence[str], subject: str, body: str, now
     mail["Date"] = email.utils.format_datetime(now)
     unique = hashlib.sha256(seed.encode()).hexdigest()[:16]
     mail["Message-ID"] = f"<desk.digest.{unique}@{desk_address.rsplit('@', 1)[-1]}>"
-    mail[LOOP_HEADER] = desk_name
+    mail[LOOP_HEADER] = loop_header(desk_name, desk_address)
     mail[EVENT_HEADER] = "digest"
     mail["Auto-Submitted"] = "auto-generated"
     mail.policy = _BODIES

@@ -15,6 +15,7 @@ only messages in a landed commit are reported as taken in.
 
 from __future__ import annotations
 
+import email.utils
 import itertools
 import mailbox
 import re
@@ -375,7 +376,7 @@ def _author_of_relayed(desk: Desk, incoming: Incoming) -> Incoming:
     senders whose domain forbids relaying: "'Yara' via Help" <help@…>), as from its author. It
     carries no agent's rights: the receiving server could judge only the group's address."""
     relayed = incoming.relayed_for
-    if relayed is None or incoming.desk_header is not None or not _ours(desk, incoming.sender) \
+    if relayed is None or _our_header(desk, incoming) or not _ours(desk, incoming.sender) \
             or _ours(desk, relayed[1]) or not workflow.is_email(relayed[1]):
         return incoming
     return replace(incoming, sender=relayed[1], sender_name=relayed[0])
@@ -397,7 +398,21 @@ def _ours(desk: Desk, address: str) -> bool:
 
 
 def _is_loop(desk: Desk, incoming: Incoming) -> bool:
-    return incoming.desk_header is not None or _ours(desk, incoming.sender)
+    return _our_header(desk, incoming) or _ours(desk, incoming.sender)
+
+
+def _our_header(desk: Desk, incoming: Incoming) -> bool:
+    """Whether the mail carries this desk's loop header: one naming this desk's address or
+    an alias (``Help <help@…>``), or, as older mail did, its name alone. Another gitdesk
+    desk's mail (a colleague's desk answering or copying ours) names its own: a request."""
+    value = incoming.desk_header
+    if value is None:
+        return False
+    address = email.utils.parseaddr(value)[1]
+    if address and "@" in address:
+        return _ours(desk, address)
+    names = {desk.config.mail.name, desk.config.desk_name}
+    return " ".join(value.split()).casefold() in {" ".join(known.split()).casefold() for known in names if known}
 
 
 # --- applying one message --------------------------------------------------------------------
