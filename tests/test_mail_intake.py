@@ -360,6 +360,24 @@ def test_a_request_the_desk_s_google_group_passed_on_under_its_own_address_is_it
     assert entry["kind"] == "note", "an agent's word in the agents' thread stays internal, relayed or not"
 
 
+def test_a_list_that_rewrites_from_to_its_own_address_is_not_the_requester(mail_desk: Desk, tmp_path: Path) -> None:
+    """Mailman and Google Groups send a member's post as "Yara Stone via Announce"
+    <announce@…> when her domain forbids relaying: the desk answers her, never the list."""
+    raw = (b"From: Yara Stone via Announce <announce@vendor.example>\nTo: announce@vendor.example\n"
+           b"Subject: [Announce] Printer driver broken on 4.2?\nMessage-ID: <f2@mk.example>\n"
+           b"List-Id: Vendor announcements <announce.vendor.example>\nList-Post: <mailto:announce@vendor.example>\n"
+           b"Reply-To: announce@vendor.example\nX-Original-From: Yara Stone <yara@vendor.example>\n\n"
+           b"Does anyone else see the driver fail on 4.2?\n")
+    (taken,) = intake(mail_desk, "eml", eml(tmp_path, raw, "list.eml"))["messages"]
+    made = ticket(mail_desk, taken["ticket"])
+    assert taken["outcome"] == "new" and made["requester"] == "yara@vendor.example", made
+    assert "cc" not in made and "the mailing list this came through" in mail_desk.text(taken["ticket"])
+    mail_desk.run("--as", "alice", "reply", taken["ticket"], "-m", "Use driver 4.2.1.")
+    queued = [path for path in mail_desk.git("ls-files", "outbox").split() if taken["ticket"] in path]
+    assert queued and all(b"announce@vendor.example" not in (mail_desk.path / path).read_bytes().split(b"\r\n\r\n")[0]
+                          for path in queued)
+
+
 def test_a_request_posted_to_a_list_that_copies_the_desk_never_mails_the_list(mail_desk: Desk, tmp_path: Path) -> None:
     raw = (b"From: Pat Lee <pat@lee.example>\nTo: it-users@lists.example\nCc: help@fernhill.example, "
            b"boss@lee.example\nSubject: Wifi down in building C\nMessage-ID: <l1@lee.example>\n"

@@ -372,12 +372,16 @@ def routed(routes: tuple[Route, ...], incoming: Incoming) -> tuple[Route, str] |
 
 
 def _author_of_relayed(desk: Desk, incoming: Incoming) -> Incoming:
-    """A mail the desk's own group passed on under the desk's address (Google Groups does for
-    senders whose domain forbids relaying: "'Yara' via Help" <help@…>), as from its author. It
-    carries no agent's rights: the receiving server could judge only the group's address."""
+    """A mail a group passed on under its own address (Google Groups and Mailman do for
+    senders whose domain forbids relaying: "'Yara' via Help" <help@…>), as from its author:
+    the desk's own group, or a mailing list the desk is on (answered at the list's address,
+    every answer would go to all its members). It carries no agent's rights: the receiving
+    server could judge only the group's address."""
     relayed = incoming.relayed_for
-    if relayed is None or _our_header(desk, incoming) or not _ours(desk, incoming.sender) \
-            or _ours(desk, relayed[1]) or not workflow.is_email(relayed[1]):
+    if relayed is None or _our_header(desk, incoming) or _ours(desk, relayed[1]) \
+            or not workflow.is_email(relayed[1]):
+        return incoming
+    if not _ours(desk, incoming.sender) and not _is_list_address(desk, incoming, incoming.sender):
         return incoming
     return replace(incoming, sender=relayed[1], sender_name=relayed[0])
 
@@ -564,12 +568,19 @@ def _list_addresses(desk: Desk, incoming: Incoming) -> list[str]:
     """The address of the mailing list ``incoming`` came through (not the desk's own group):
     copied on every answer, it would mail them to all its members. Its List-Post, or the
     address its List-Id names (it-users@lists.example is <it-users.lists.example>)."""
+    return [address for address in (*incoming.addressed, incoming.list_post or "")
+            if address and _is_list_address(desk, incoming, address)]
+
+
+def _is_list_address(desk: Desk, incoming: Incoming, address: str) -> bool:
+    """Whether ``address`` is that of the mailing list ``incoming`` came through (not the
+    desk's own group): its List-Post, or the address its List-Id names."""
     if not incoming.list_id or _own_list(desk.config, incoming.list_id):
-        return []
+        return False
     found = re.search(r"<([^<>]*)>", incoming.list_id)
     named = (found.group(1) if found else incoming.list_id).strip().casefold()
-    return [address for address in (*incoming.addressed, incoming.list_post or "")
-            if address and (address == incoming.list_post or address.casefold().replace("@", ".") == named)]
+    return address_key(address) == address_key(incoming.list_post or "") \
+        or address.casefold().replace("@", ".") == named
 
 
 ACK_INTERVAL = timedelta(hours=1)  # at most ACKS_PER_INTERVAL acknowledgements per sender in this time
