@@ -410,6 +410,27 @@ def test_three_acknowledgements_per_sender_per_hour(desk: Desk, tmp_path: Path) 
     assert len(queued(desk)) == 1, "the first of them is over an hour old"
 
 
+def test_an_acknowledger_that_answers_each_acknowledgement_anew_is_answered_ten_times_a_day(
+        desk: Desk, tmp_path: Path) -> None:
+    """Another desk answers every mail with a new one ("[OT#n] Your request has been received":
+    no In-Reply-To, no Auto-Submitted). Rounds an hour apart never meet the hour's cap; the
+    day's ends the loop."""
+    made, acknowledged = [], []
+    for hour in range(12):
+        desk.at(f"2026-11-23T{8 + hour:02d}:00:00Z")
+        raw = (f"From: service@other-desk.example\nTo: help@fernhill.example\nSubject: [OT#{hour}] Your request "
+               f"has been received\nMessage-ID: <ot{hour}@other-desk.example>\n\nWe will answer soon.\n").encode()
+        made.append(intake(desk, "eml", eml(tmp_path, raw, f"ot{hour}.eml"))["messages"][0]["ticket"])
+        acknowledged.append(len(queued(desk)))
+    assert acknowledged == [1] * 10 + [0, 0], "ten acknowledgements in the day, then none: the loop ends"
+    assert "service@other-desk.example had 10 within the day" in desk.text(made[10])
+    desk.at("2026-11-24T08:30:00Z")
+    raw = (b"From: service@other-desk.example\nTo: help@fernhill.example\nSubject: Real problem\n"
+           b"Message-ID: <real@other-desk.example>\n\nHelp.\n")
+    intake(desk, "eml", eml(tmp_path, raw, "real.eml"))
+    assert len(queued(desk)) == 1, "a day later, the first of them is over a day old"
+
+
 def test_strangers_copying_one_address_on_their_mail_get_it_three_acknowledgements_an_hour(
         desk: Desk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Six strangers' mails, each copied to the same victim: the desk must not become a relay

@@ -217,7 +217,7 @@ class _State:
                 rated[rating.ticket] = max(rating.at, rated.get(rating.ticket, rating.at))
         return cls(desk, {t.id: t for t in found}, by_message, ids.Taken(t.id for t in found),
                    desk.dirty_paths([TICKETS]), rated=rated, scored=scored,
-                   acknowledged=notify.recent_acknowledgements(desk, clock.now() - ACK_INTERVAL))
+                   acknowledged=notify.recent_acknowledgements(desk, clock.now() - ACK_DAY))
 
     def others(self) -> list[Ticket]:
         return list(self.tickets.values())
@@ -585,6 +585,11 @@ def _is_list_address(desk: Desk, incoming: Incoming, address: str) -> bool:
 
 ACK_INTERVAL = timedelta(hours=1)  # at most ACKS_PER_INTERVAL acknowledgements per sender in this time
 ACKS_PER_INTERVAL = 3  # RFC 3834's spirit: a loop or a flood is bounded; two real problems both get a number
+# And at most ACKS_PER_DAY in a day: another desk's acknowledger that answers each of ours with a new
+# mail (no In-Reply-To, no Auto-Submitted) loops at the pace of the rounds, which an hour's cap never
+# stops when they run hourly; the day's cap ends such a loop.
+ACK_DAY = timedelta(days=1)
+ACKS_PER_DAY = 10
 
 
 def _acknowledged(state: _State, ticket: Ticket, incoming: Incoming, files: dict[str, bytes]) -> Ticket:
@@ -599,8 +604,11 @@ def _acknowledged(state: _State, ticket: Ticket, incoming: Incoming, files: dict
     writer = incoming.sender if _in_cc(ticket, incoming.sender) else None
     to = writer or actions.requester_address(state.desk.config, ticket) or incoming.sender
 
-    def recent(address: str) -> int:
-        return len([at for at in state.acknowledged.get(address_key(address), []) if now - at < ACK_INTERVAL])
+    def recent(address: str, within: timedelta = ACK_INTERVAL) -> int:
+        return len([at for at in state.acknowledged.get(address_key(address), []) if now - at < within])
+
+    def flooded(address: str) -> bool:
+        return recent(address) >= ACKS_PER_INTERVAL or recent(address, ACK_DAY) >= ACKS_PER_DAY
 
     if incoming.no_auto_reply:  # an automatic answer to it is what its sender asked not to get
         return _noted(ticket, "No acknowledgement was sent: the mail asks for no automatic answers "
@@ -611,18 +619,18 @@ def _acknowledged(state: _State, ticket: Ticket, incoming: Incoming, files: dict
         # still acknowledges what reaches it through that group.
         return _noted(ticket, "No acknowledgement was sent: the mail came from a mailing list "
                               f"({incoming.list_id[:80]}). Tell them the ticket's number when you answer.")
-    had = recent(to)
-    if had >= ACKS_PER_INTERVAL:
+    if flooded(to):
+        had, within = (recent(to), "hour") if recent(to) >= ACKS_PER_INTERVAL else (recent(to, ACK_DAY), "day")
         return _noted(ticket, f"No acknowledgement was sent: {to} had {had} within the "
-                              "hour (a mail loop or a flood is answered a few times, not for ever). Tell them "
+                              f"{within} (a mail loop or a flood is answered a few times, not for ever). Tell them "
                               "the ticket's number when you answer.")
     copied = "cc" in compose.audience(state.desk.config, ticket, "acknowledgement", forced=False)
-    flooded = [address for address in actions.cc_of(ticket) if copied and recent(address) >= ACKS_PER_INTERVAL]
-    if flooded:
-        ticket = _noted(ticket, f"The acknowledgement left out of its Cc {', '.join(flooded)}: each had "
-                                f"{ACKS_PER_INTERVAL} within the hour.")
+    left_out = [address for address in actions.cc_of(ticket) if copied and flooded(address)]
+    if left_out:
+        ticket = _noted(ticket, f"The acknowledgement left out of its Cc {', '.join(left_out)}: each had "
+                                f"{ACKS_PER_INTERVAL} within the hour or {ACKS_PER_DAY} within the day.")
     try:
-        made = notify.acknowledgement(state.desk, ticket, now, leave_out=flooded,
+        made = notify.acknowledgement(state.desk, ticket, now, leave_out=left_out,
                                       first=ticket.requester == incoming.forwarded_from != incoming.sender,
                                       to=writer)
     except ValidationError as error:  # an address mail took in but cannot write back (üser@…)
