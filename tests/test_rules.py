@@ -653,6 +653,51 @@ def test_a_duplicate_waiting_for_a_ticket_solved_by_hand_is_told_once_by_two_clo
     assert alice.git("rev-parse", "HEAD") == bob.git("rev-parse", "HEAD")
 
 
+def test_a_requester_s_words_merged_under_a_resolution_reopen_the_ticket(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Alice resolves the ticket in a pull request; meanwhile the requester answers "still
+    broken" on main. The merge keeps both, and the status resolved: nobody would hear of it,
+    and close-resolved would close it. The next run reopens it, once for two clones, and
+    leaves a thank-you alone."""
+    seed, _, alice, bob = team(tmp_path, monkeypatch)
+    made = seed.new("Printer jams", "-q", "it-helpdesk", "-r", REQUESTER)
+    thanked = seed.new("Printer toner", "-q", "it-helpdesk", "-r", REQUESTER)
+    for ticket_id in (made, thanked):
+        seed.run("take", ticket_id, "--as", "alice")
+    seed.git("push", "-q", str(tmp_path / "origin.git"), "HEAD")
+    for clone in (alice, bob):
+        clone.run("sync")
+    alice.git("switch", "-q", "-c", "pr")
+    seed.at("2026-11-24T09:00:00Z")
+    alice.run("resolve", made, "--note", "Updated the VPN client.", "--as", "alice")
+    alice.run("resolve", thanked, "--note", "New toner is in.", "--as", "alice")
+    alice.git("push", "-q", "origin", "pr")
+    seed.at("2026-11-25T08:00:00Z")
+    for n, (ticket_id, said) in enumerate(((made, "It jammed again this morning."), (thanked, "Thanks, all good."))):
+        mail = tmp_path / f"answer{n}.eml"
+        mail.write_bytes(f"From: {REQUESTER}\nTo: help@example.com\nSubject: Re: x [{ticket_id}]\n"
+                         f"Message-ID: <answer{n}@customer.example>\n\n{said}\n".encode())
+        bob.run("intake", "eml", str(mail))
+    bob.git("fetch", "-q")
+    bob.git("merge", "-q", "--no-edit", "origin/pr")
+    assert bob.text(made).startswith("---\nid:") and "status: resolved" in bob.text(made), "the merge kept it resolved"
+    bob.run("sync")
+    alice.git("switch", "-q", "main")
+    alice.run("sync")
+    seed.at("2026-12-03T09:00:00Z")  # close-resolved is due on both: a week after the resolution
+    report = run(alice)
+    assert ("(answered after resolving)", made) in done(report) and ("close-resolved", thanked) in done(report)
+    assert ("close-resolved", made) not in done(report), "reopened, not closed"
+    assert "status: open" in alice.text(made) and "wrote at 2026-11-25T08:00:00Z, after it was resolved" in \
+        alice.text(made)
+    seed.at("2026-12-03T09:00:40Z")
+    assert ("(answered after resolving)", made) in done(run(bob))
+    alice.run("sync")
+    bob.run("sync")
+    assert alice.text(made).count("after it was resolved") == 1, "one change from two clones"
+    assert ("(answered after resolving)", made) not in done(run(bob)), "once"
+
+
 # --- the weekly digest, through a real SMTP server ---------------------------------------------------
 
 

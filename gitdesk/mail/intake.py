@@ -669,7 +669,7 @@ def _reply(state: _State, ticket: Ticket, incoming: Incoming, files: dict[str, b
     if may_open and ticket.status == workflow.PENDING:
         new = replace(new, entries=(*new.entries, Entry(clock.now(), author, REPLY, text)))
         return replace(new, status=workflow.OPEN)
-    if may_open and ticket.status == workflow.RESOLVED and not _asks_nothing(said):
+    if may_open and ticket.status == workflow.RESOLVED and not asks_nothing(said):
         # Like most desks: an answer to a resolved ticket from its requester's side (someone in its
         # Cc: a colleague, the requester of a duplicate) reopens it; their words are the reason.
         # A thank-you does not: most answers to "Solved" are one. Nor does a score ("5 - great
@@ -692,7 +692,7 @@ def _answers_rating(config: Config, ticket: Ticket, incoming: Incoming) -> bool:
     return asked and workflow.is_requester(config, ticket, incoming.sender)
 
 
-def _asks_nothing(said: str) -> bool:
+def asks_nothing(said: str) -> bool:
     """Whether a mail on a finished ticket asks for nothing, so it is noted there rather than
     reopening it or starting a follow-up: a thank-you, or a score and nothing but words that
     judge the help ("5 - great service!", a Cc's or a second one). "1. The new colleague needs
@@ -1060,7 +1060,7 @@ def _apply(state: _State, incoming: Incoming, files: dict[str, bytes]) -> tuple[
                 detail = f"{new.title} (answers {target}, but the sender is not trusted: {incoming.unauthenticated})"
                 outcome = "new"
             elif (workflow.is_done(desk.config, ticket.status) and ticket.status != workflow.RESOLVED
-                  and not (ticket.status != workflow.REJECTED and _asks_nothing(strip_quoted(incoming.text)))):
+                  and not (ticket.status != workflow.REJECTED and asks_nothing(strip_quoted(incoming.text)))):
                 # Still a problem, on a finished ticket: a new one, carrying the conversation on (a
                 # thank-you, or a score that is not feedback (a second one), is only noted on the
                 # finished ticket: it asks for nothing).

@@ -31,7 +31,7 @@ from gitdesk.mail import compose, outbox, waiting
 from gitdesk.mail.compose import audience as compose_audience
 from gitdesk.mail.message import thread_ids, with_thread_id
 from gitdesk.mail.outbox import outbox_path
-from gitdesk.model import ESCALATION, QUESTION, REJECTION, REOPEN, REPLY, Config, Ticket
+from gitdesk.model import ESCALATION, QUESTION, REJECTION, REOPEN, REPLY, RULES_AUTHOR, Config, Ticket
 from gitdesk.paths import OUTBOX, STAMP
 from gitdesk.text import address_key, clean_line
 
@@ -178,6 +178,9 @@ def agent_letters(config: Config, old: Ticket, new: Ticket, actor: Actor) -> lis
     answer = next((e for e in added if e.kind in (REPLY, REOPEN) and workflow.is_requester(config, new, e.author)),
                   None)
     reopened = workflow.is_done(config, old.status) and not workflow.is_done(config, new.status)
+    if reopened and answer is None and actor.id == RULES_AUTHOR:  # reopened for the requester's words already there
+        answer = next((e for e in reversed(new.entries) if e.kind in (REPLY, REOPEN)
+                       and workflow.is_requester(config, new, e.author)), None)
     # The assignee is the first to need the requester's answer: as a watcher, without asking.
     for handle in dict.fromkeys([*([old.assignee] if old.assignee else []), *watchers_of(new)]):
         if reopened:

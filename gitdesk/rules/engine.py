@@ -30,7 +30,7 @@ from gitdesk.calendar import Calendar
 from gitdesk.clock import format_utc
 from gitdesk.desk import Actor, Desk
 from gitdesk.errors import GitdeskError, ValidationError
-from gitdesk.model import NOTE, RULES_AUTHOR, Config, Entry, Person, Ticket
+from gitdesk.model import MAIL_SYSTEM, NOTE, RULES_AUTHOR, Config, Entry, Person, Ticket
 from gitdesk.paths import OUTBOX, stamped
 from gitdesk.rules.spec import Rule, Step, read_rules
 from gitdesk.text import address_key, clean_line, counted
@@ -680,6 +680,8 @@ def run(desk: Desk, now: datetime, *, dry_run: bool = False, only: str | None = 
     report = RunReport(dry_run=dry_run)
     # A dry run changes nothing: no lock (it may run where .git/gitdesk cannot be written).
     with contextlib.nullcontext() if dry_run else desk.writing():
+        if only is None:  # before the rules: a ticket reopened is not closed as resolved a moment later
+            _reopen_answered(desk, now, dry_run, report)
         found = plan(desk, rules, now, every=every)
         report.unreadable = found.unreadable
         report.upcoming = sorted(found.upcoming.values(), key=lambda item: (item.at, item.rule.name))
@@ -749,6 +751,95 @@ def _latest_moment(desk: Desk, solved: Ticket) -> datetime:
 
 
 WAITING_RULE = "(duplicates waiting)"  # in parentheses: no rule file can name itself so
+ANSWERED_RULE = "(answered after resolving)"
+
+
+def _reopen_answered(desk: Desk, now: datetime, dry_run: bool, report: RunReport) -> None:
+    """Reopen each resolved ticket whose requester (or someone in its Cc) wrote after it was
+    resolved, asking something, with nobody answering since: what intake does with such a
+    mail, undone by a merge (a clone took in "it jammed again" while a branch resolved the
+    ticket; the merge kept both, and the status resolved). Stamped with the latest moment
+    the file names, so two clones that both do it write the same commit."""
+    config = desk.config
+    solved_status = config.statuses.get(workflow.RESOLVED)
+    if solved_status is None or workflow.OPEN not in solved_status.next or workflow.OPEN not in config.statuses:
+        return
+    from gitdesk import listing
+    from gitdesk.mail.intake import asks_nothing
+
+    # The index's tickets carry their entries' headings, not their words: those are read from
+    # the files of the few whose last word is their requester's, after the resolution.
+    resolved = index.query(desk, listing.Filters(statuses=(workflow.RESOLVED,)), None).tickets
+    unheeded = {ticket.id: said for ticket in resolved if (said := _last_word(config, ticket)) is not None}
+    if not unheeded:
+        return
+    derived = history.timings(desk, [ticket for ticket in resolved if ticket.id in unheeded], now)
+    for ticket_id, heading in unheeded.items():
+        solved = derived[ticket_id].resolved_at
+        if solved is None or heading.at <= solved:
+            continue  # resolved after reading it
+        loaded = desk.load(ticket_id)
+        said = _last_word(config, loaded.ticket)
+        if said is None or asks_nothing(said.text):
+            continue  # a thank-you, as intake leaves one
+        if desk.dirty_paths([loaded.path]):
+            report.done.append(Done(ANSWERED_RULE, ticket_id, now, (), skipped=f"{loaded.path} has uncommitted "
+                                    "changes; commit or discard them"))
+            continue
+        start = loaded.ticket
+        stamp = max([start.created, *(entry.at for entry in start.entries)])
+        note = (f"Reopened: {said.author} wrote at {format_utc(said.at)}, after it was resolved at "
+                f"{format_utc(solved)}, and nobody has answered (the two met in a merge, which kept it "
+                "resolved). Answer them, or resolve it again.")
+        try:
+            ticket = actions.entering(desk, workflow.OPEN)(actions.no_longer_a_duplicate(start))
+            ticket = replace(ticket, entries=(*ticket.entries, Entry(stamp, RULES_AUTHOR, NOTE, note)))
+            ticket, files, what = _told_agents(desk, start, ticket, stamp, f"{ANSWERED_RULE}:{ticket_id}")
+            what = ("reopen", *what)
+            if dry_run:
+                actions.validate_change(desk, start, ticket, loaded.path)
+                report.done.append(Done(ANSWERED_RULE, ticket_id, stamp, what))
+                continue
+            outcome = actions.commit_change(desk, loaded, ticket, ACTOR, "rule", extra_files=files,
+                                            notes=[f"{ANSWERED_RULE}: {'; '.join(what)}"], rules=(ANSWERED_RULE,))
+        except GitdeskError as error:
+            report.done.append(Done(ANSWERED_RULE, ticket_id, stamp, (), error=str(error)))
+            continue
+        report.done.append(Done(ANSWERED_RULE, ticket_id, stamp, what, commit=outcome.commit))
+
+
+def _last_word(config: Config, ticket: Ticket) -> Entry | None:
+    """The reply of the ticket's requester (or of someone in its Cc) after which nobody but
+    gitdesk wrote, if its thread ends so."""
+    from gitdesk.model import REOPEN, REPLY
+
+    cc = {address_key(address) for address in actions.cc_of(ticket)}
+    for entry in reversed(ticket.entries):
+        theirs = workflow.is_requester(config, ticket, entry.author) or address_key(entry.author) in cc
+        if theirs and entry.kind in (REPLY, REOPEN):
+            return entry
+        if entry.author not in (RULES_AUTHOR, MAIL_SYSTEM):
+            return None
+    return None
+
+
+def _told_agents(desk: Desk, start: Ticket, ticket: Ticket, stamp: datetime,
+                 seed: str) -> tuple[Ticket, dict[str, bytes], tuple[str, ...]]:
+    """Word of the change to the agents who hear of it (``notify``), queued in outbox/."""
+    from gitdesk.mail import compose, notify
+    from gitdesk.mail.message import thread_ids
+    from gitdesk.mail.outbox import outbox_path
+
+    files: dict[str, bytes] = {}
+    what: list[str] = []
+    if not desk.config.mail.address:
+        return ticket, files, ()
+    for number, letter in enumerate(notify.agent_letters(desk.config, start, ticket, ACTOR)):
+        message = compose.message(desk.config, desk.root, letter, stamp, thread_ids(ticket), seed=f"{seed}:{number}")
+        files[outbox_path(start.id, stamp, str(message["Message-ID"]))] = message.as_bytes()
+        person = desk.config.person(letter.to)
+        what.append(f"told {person.handle if person else letter.to}")
+    return ticket, files, tuple(what)
 
 
 def _tell_waiting(desk: Desk, now: datetime, dry_run: bool, report: RunReport) -> None:
