@@ -248,7 +248,7 @@ def test_training_makes_the_case_with_the_topic(story: Desk) -> None:
     found = report(story, "training")
     # Team sales has four people and seven email tickets: 1.75 each; bernard's six are 3.4 times that.
     text, ids = said(found, "bernard opened 6 email tickets in 14 days")
-    assert text.startswith("bernard opened 6 email tickets in 14 days, 3.4 times the average of team sales (1.75); "
+    assert text.startswith("bernard opened 6 email tickets in 14 days (2026-11-02 to 2026-11-15), 3.4 times the average of team sales (1.75); "
                            "4 of them about outlook: ")
     assert set(ids) == set(t["bernard"])
     flag = rows(found, "flags")["bernard"]

@@ -238,11 +238,30 @@ def test_training_flags_a_repeat_asker(week: Desk) -> None:
     # carol's team (sales) has one person: too small to compare with, so the whole desk is the yardstick
     # (3 email tickets among 6 people: 0.5 each).
     assert report["findings"] == [
-        f"carol opened 3 email tickets in 5 days, 6.0 times the average of the whole desk (0.5): "
-        f"{', '.join(sorted([t['T1'], t['T3'], t['T4']]))}"]
+        f"carol opened 3 email tickets in 5 days (2026-11-02 to 2026-11-06), 6.0 times the average of the whole "
+        f"desk (0.5): {', '.join(sorted([t['T1'], t['T3'], t['T4']]))}"]
     assert report["evidence"] == [sorted([t["T1"], t["T3"], t["T4"]])]
     matrix = rows(report, "requesters")
     assert matrix["carol"]["category:email"] == count(t["T1"], t["T3"], t["T4"])
+
+
+def test_a_quarter_s_training_review_sees_every_month_not_only_the_last(desk: Desk) -> None:
+    """The manager's quarterly review: carol's October burst of email questions is flagged as
+    well as a customer's December one, each with the days it happened in."""
+    for day in range(5, 10):
+        desk.at(f"2026-10-{day:02d}T09:00:00Z")
+        desk.new(f"Outlook again {day}", "-q", "it-helpdesk", "-c", "email", "-r", "carol")
+    for day in range(7, 12):
+        desk.at(f"2026-12-{day:02d}T09:00:00Z")
+        desk.new(f"VPN again {day}", "-q", "it-helpdesk", "-c", "network", "-r", "dan@cust.example")
+    desk.at("2027-01-04T09:00:00Z")
+    report = json.loads(desk.run("report", "training", "--since", "2026-10-01", "--until", "2026-12-31",
+                                 "--format", "json").stdout)
+    flagged = [tuple(row[key]["value"] for key in ("requester", "category", "tickets", "days"))
+               for row in report["sections"][0]["rows"]]
+    assert flagged == [("dan@cust.example", "network", 5, "2026-12-02 to 2026-12-31"),
+                       ("carol", "email", 5, "2026-10-03 to 2026-11-01")]
+    assert report["findings"][1].startswith("carol opened 5 email tickets in 30 days (2026-10-03 to 2026-11-01)")
 
 
 def test_requesters_outside_config_count_among_the_people_the_desk_average_divides_by(desk: Desk) -> None:
@@ -256,8 +275,8 @@ def test_requesters_outside_config_count_among_the_people_the_desk_average_divid
     desk.at("2026-11-23T09:00:00Z")
     report = json.loads(desk.run("report", "training", "--format", "json").stdout)
     # 13 email tickets among 6 people in config and 11 outside (kim once): 0.8 each, so carol's 3 stand out.
-    assert report["findings"][0].startswith("carol opened 3 email tickets in 30 days, 3.9 times the average of the "
-                                            "whole desk (0.76)")
+    assert report["findings"][0].startswith("carol opened 3 email tickets in 30 days (2026-10-25 to 2026-11-23), 3.9 "
+                                            "times the average of the whole desk (0.76)")
     assert report["evidence"][0] == sorted(repeats)
     assert report["evidence"][1] == sorted(spelt), "kim is one person however the address is capitalised"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter, defaultdict
+from datetime import datetime, timedelta
 
 from gitdesk.errors import GitdeskError
 from gitdesk.model import IMPORTED_ACTOR, Ticket
@@ -62,7 +63,7 @@ def _rank(name: str) -> int:
 
 
 def topic(facts: Facts, tickets: list[Ticket]) -> tuple[str, list[str]] | None:
-    """What most of these tickets are about: the commonest topic shared by two or more."""
+    """What these tickets are most about: the commonest topic shared by two or more."""
     each = {t.id: topics(facts, t) for t in tickets}
     seen: Counter[str] = Counter(name for names in each.values() for name in names)
     if not seen:
@@ -71,6 +72,18 @@ def topic(facts: Facts, tickets: list[Ticket]) -> tuple[str, list[str]] | None:
     if times < 2:
         return None
     return name, [t.id for t in tickets if name in each[t.id]]
+
+
+def windows(period: Period, window: timedelta) -> list[tuple[datetime, datetime]]:
+    """The stretches the flags look at, newest first: the period cut into windows of ``window``
+    from its end (the oldest may be shorter); the whole period when it is shorter."""
+    found: list[tuple[datetime, datetime]] = []
+    end = period.until
+    while end > period.since:
+        start = max(period.since, end - window)
+        found.append((start, end))
+        end = start
+    return found or [(period.since, period.until)]
 
 
 def build(facts: Facts, period: Period) -> Report:
@@ -110,46 +123,53 @@ def build(facts: Facts, period: Period) -> Report:
     for name in sorted(per_team):
         teams.rows.append([text(name), count(i for ids in per_team[name].values() for i in ids),
                            *[count(per_team[name].get(category, [])) for category in categories]])
-    # Flags: within the last training window of the period, one requester and one category,
-    # at least min_tickets and at least factor x their team's average per member (the desk's for small teams).
-    recent = [t for t in asked if t.created >= period.until - settings.training_window]
+    # Flags: within one training window, one requester and one category, at least min_tickets
+    # and at least factor x their team's average per member (the desk's for small teams). The
+    # period is cut into windows from its end, so a quarter's review sees October's as well.
     members: dict[str, int] = defaultdict(int)
     for person in facts.config.people.values():
         members[person.team or "(outside)"] += 1
-    # The whole desk's people: everyone in config and everyone else who asked in the window. An IT
-    # desk lists its agents, not every colleague, so dividing by config alone made the average of a
-    # category (whose tickets come from everyone) too high for anyone to stand out.
-    desk_size = len({*facts.config.people, *(requester(ticket) for ticket in recent
-                                             if ticket.requester != IMPORTED_ACTOR)})
-    by_pair: dict[tuple[str, str], list[Ticket]] = defaultdict(list)
-    by_team_category: dict[tuple[str, str], int] = defaultdict(int)
-    by_category_total: dict[str, int] = defaultdict(int)
-    for ticket in recent:
-        category = ticket.category or NO_CATEGORY
-        if ticket.requester != IMPORTED_ACTOR:  # an import's unknown requesters are nobody to train
-            by_pair[(requester(ticket), category)].append(ticket)
-        by_team_category[(team(ticket), category)] += 1
-        by_category_total[category] += 1
     flags = Section("flags", "Flags", columns("requester", "category", "tickets", "average", ("basis", "compared with"),
-                                              "topic"))
+                                              "topic", ("days", "in the days")))
     said = Findings()
-    for (who, category), found in sorted(by_pair.items(), key=lambda item: (-len(item[1]), item[0])):
-        ids = [t.id for t in found]
-        ticket_team = team(found[0])
-        size = members.get(ticket_team, 0) if ticket_team != "(outside)" else 0
-        if size >= SMALL_TEAM:
-            average, basis = by_team_category[(ticket_team, category)] / size, f"team {ticket_team}"
-        else:
-            average, basis = (by_category_total[category] / desk_size if desk_size else 0.0), "the whole desk"
-        if len(ids) < settings.training_min_tickets or (average and len(ids) < settings.training_factor * average):
-            continue
-        about = topic(facts, found)
-        flags.rows.append([text(who), text(category), count(ids), number(average), text(basis),
-                           text(about[0] if about else None)])
-        times = f", {len(ids) / average:.1f} times the average of {basis} ({figure(average)})" if average else ""
-        words = f"; {len(about[1])} of them about {about[0]}" if about else ""
-        said.say(f"{who} opened {len(ids)} {category} tickets in {window_days} days{times}{words}: "
-                 f"{', '.join(sorted(ids))}", ids)
+    for start, end in windows(period, settings.training_window):
+        last = end == period.until
+        recent = [t for t in asked if start <= t.created < end or (last and t.created == end)]
+        # The whole desk's people: everyone in config and everyone else who asked in the window. An
+        # IT desk lists its agents, not every colleague, so dividing by config alone made the average
+        # of a category (whose tickets come from everyone) too high for anyone to stand out.
+        desk_size = len({*facts.config.people, *(requester(ticket) for ticket in recent
+                                                 if ticket.requester != IMPORTED_ACTOR)})
+        by_pair: dict[tuple[str, str], list[Ticket]] = defaultdict(list)
+        by_team_category: dict[tuple[str, str], int] = defaultdict(int)
+        by_category_total: dict[str, int] = defaultdict(int)
+        for ticket in recent:
+            category = ticket.category or NO_CATEGORY
+            if ticket.requester != IMPORTED_ACTOR:  # an import's unknown requesters are nobody to train
+                by_pair[(requester(ticket), category)].append(ticket)
+            by_team_category[(team(ticket), category)] += 1
+            by_category_total[category] += 1
+        days = math.ceil((end - start).total_seconds() / 86400) or 1
+        first_day = start.strftime("%Y-%m-%d")
+        last_day = (end if last and period.through else end - timedelta(microseconds=1)).strftime("%Y-%m-%d")
+        stretch = f"{first_day} to {last_day}"
+        for (who, category), found in sorted(by_pair.items(), key=lambda item: (-len(item[1]), item[0])):
+            ids = [t.id for t in found]
+            ticket_team = team(found[0])
+            size = members.get(ticket_team, 0) if ticket_team != "(outside)" else 0
+            if size >= SMALL_TEAM:
+                average, basis = by_team_category[(ticket_team, category)] / size, f"team {ticket_team}"
+            else:
+                average, basis = (by_category_total[category] / desk_size if desk_size else 0.0), "the whole desk"
+            if len(ids) < settings.training_min_tickets or (average and len(ids) < settings.training_factor * average):
+                continue
+            about = topic(facts, found)
+            flags.rows.append([text(who), text(category), count(ids), number(average), text(basis),
+                               text(about[0] if about else None), text(stretch)])
+            times = f", {len(ids) / average:.1f} times the average of {basis} ({figure(average)})" if average else ""
+            words = f"; {len(about[1])} of them about {about[0]}" if about else ""
+            said.say(f"{who} opened {len(ids)} {category} tickets in {days} days ({stretch}){times}{words}: "
+                     f"{', '.join(sorted(ids))}", ids)
     if not said.texts:
         said.say("Nobody stands out: no requester crossed the thresholds.")
     noise = facts.left_out_sentence(period)
@@ -162,13 +182,15 @@ def build(facts: Facts, period: Period) -> Report:
         f"to its tickets) and the {TOP_REQUESTERS} requesters who asked most; the flags look at everyone and every "
         "category.",
         f"A flag: one requester with at least {settings.training_min_tickets} tickets in one category within "
-        f"the last {window_days} days of the period, and at least {settings.training_factor:g} times the average: "
+        f"{window_days} days, and at least {settings.training_factor:g} times the average of those days: the "
+        f"period is cut into windows of {window_days} days from its end (the oldest may be shorter), each judged "
+        "on its own, so one requester may be flagged in more than one. The average: "
         "that category's tickets from their team divided by the team's people in config, or, for a team of fewer "
         f"than {SMALL_TEAM} people (and requesters outside config), the whole desk's divided by its people: everyone "
         "in config and everyone else who opened a ticket in those days. "
         "Thresholds: reports.training in .gitdesk/config.yml.",
-        "Topic: what most of the flagged tickets share (at least two): a knowledge-base article they were answered "
-        "with (a kb/ link in a reply, or a related ticket that makes one), a label, or an asset.",
+        "Topic: the commonest thing the flagged tickets share (at least two): a knowledge-base article they were "
+        "answered with (a kb/ link in a reply, or a related ticket that makes one), a label, or an asset.",
     ]
     return Report("training", "Training needs", period, [flags, matrix, teams], said.texts, definitions,
                   evidence=said.ids)
