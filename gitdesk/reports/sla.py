@@ -48,8 +48,8 @@ def build(facts: base.Facts, period: base.Period) -> base.Report:
                                         "first response breaches", "resolution target",
                                         ("resolution", "resolution (med / p90)"), "resolution breaches"), chart=3)
     breaches = base.Section("breaches", "Breaches",
-                            base.columns("ticket", "priority", "kind", "target", "took", ("due", "target passed"),
-                                         ("status", "outcome")))
+                            base.columns("ticket", "priority", "kind", "target", ("took", "on the clock"),
+                                         ("due", "target passed"), ("status", "outcome")))
     active = facts.active(period)  # the tickets anything in the period can be about
     first: dict[str | None, dict[str, float]] = defaultdict(dict)
     for ticket, measure in facts.first_responses(period, active):
@@ -91,8 +91,10 @@ def build(facts: base.Facts, period: base.Period) -> base.Report:
                 f"{'was' if len(listed) == 1 else 'were'} missed")
         said.say(f"{lost} ({', '.join(parts)}).", [t.id for t, _ in listed])
         if still:
+            tickets = len(set(still))
             on = ("It is on a ticket" if len(listed) == 1 else
-                  f"{len(still)} of the missed targets {'is on a ticket' if len(still) == 1 else 'are on tickets'}")
+                  f"{len(still)} of the missed targets {'is' if len(still) == 1 else 'are'} on "
+                  f"{'a ticket' if tickets == 1 else f'{tickets} tickets'}")
             said.say(f"{on} still unfinished at the end of the period.", still)
         finished = [t.id for t, m in listed if m.stopped is not None]
         if finished:

@@ -274,9 +274,14 @@ def _findings(facts: Facts, whole: Period, buckets: list[Period], trend: list[di
         if halves is None:
             continue
         (early, early_ids, early_span), (late, late_ids, late_span) = halves
-        way = "rose" if late > early * 1.2 else "fell" if late < early / 1.2 else "held"
+        way = ("rose" if late > early * 1.2 else "rose slightly" if late > early * 1.05 else
+               "fell" if late < early / 1.2 else "fell slightly" if late < early / 1.05 else "held")
+        # The latest period alone, when the second half holds more than one: a worsening December
+        # must not hide in "held" between October and November-to-December.
+        latest = _halves(trend[-1:], key, whole=True) if len(trend) - len(trend) // 2 > 1 else None
+        alone = f"; in {latest[0][2].split(',')[0]} alone, {facts.clock.format(latest[0][0])}" if latest else ""
         said.say(f"The median {name} {way} from {facts.clock.format(early)} ({early_span}) to "
-                 f"{facts.clock.format(late)} ({late_span}).", [*early_ids, *late_ids])
+                 f"{facts.clock.format(late)} ({late_span}){alone}.", [*early_ids, *late_ids])
     agents = sorted(people.items(), key=lambda item: (-len(item[1].handled), item[0]))
     for who, work in agents[:8]:
         capacity = _capacity(facts, who, weeks)
@@ -314,13 +319,15 @@ def _say_breaches(said: Findings, trend: list[dict[str, object]], facts: Facts, 
     missed = [i for row in trend for i in row["missed"]]  # type: ignore[attr-defined]
     # Still waiting at the end of the whole period, as gitdesk report sla says it: a target missed
     # in October and met late in November is no longer waiting in a report through November.
-    waiting = list(dict.fromkeys(t.id for t, m in facts.decided(whole, facts.active(whole))
-                                 if m.breached and m.stopped is None))
+    running = [t.id for t, m in facts.decided(whole, facts.active(whole)) if m.breached and m.stopped is None]
+    waiting = list(dict.fromkeys(running))
     if not missed:
         return
+    # Tickets and targets both (two targets may be missed on one ticket), as report sla says it.
+    targets = f" ({counted(len(running), 'target')})" if len(running) != len(waiting) else ""
     said.say(f"{len(missed)} of {decided} response and resolution targets that fell due "
              f"{'was' if len(missed) == 1 else 'were'} missed" + (
-                 f", and {counted(len(waiting), 'ticket')} with a missed target "
+                 f", and {counted(len(waiting), 'ticket')} with a missed target{targets} "
                  f"{'is' if len(waiting) == 1 else 'are'} still waiting: {_some(waiting)}"
                  if waiting else "") + " (gitdesk report sla lists them).", missed)
 
@@ -364,15 +371,16 @@ def _granularity(buckets: list[Period]) -> str:
 TREND_SAMPLES = 3  # in each half, at least: one answer is no trend (and the sentence gives n)
 
 
-def _halves(trend: list[dict[str, object]], key: str) -> tuple[tuple[float, list[str], str], ...] | None:
+def _halves(trend: list[dict[str, object]], key: str, *,
+            whole: bool = False) -> tuple[tuple[float, list[str], str], ...] | None:
     """(median, ids, "span, n=samples") of the first and the second half of the periods, when each half
     holds TREND_SAMPLES samples or more; None otherwise (no sentence is better than a trend
-    read from one ticket)."""
-    if len(trend) < 2:
+    read from one ticket). ``whole``: of all the periods given, as one."""
+    if len(trend) < (1 if whole else 2):
         return None
     middle = len(trend) // 2
     found = []
-    for half in (trend[:middle], trend[middle:]):
+    for half in ((trend,) if whole else (trend[:middle], trend[middle:])):
         samples = {k: v for row in half for k, v in row[key].items()}  # type: ignore[attr-defined]
         value = median(list(samples.values()))
         if value is None or len(samples) < TREND_SAMPLES:
@@ -385,7 +393,7 @@ def _halves(trend: list[dict[str, object]], key: str) -> tuple[tuple[float, list
         else:  # months, or days: "2026-10-26 to 2026-11-01" … "… to 2026-11-15"
             span = f"{first.split(' to ')[0]} to {last.split(' to ')[-1]}"
         found.append((value, sorted({k.split("@", 1)[0] for k in samples}), f"{span}, n={len(samples)}"))
-    return found[0], found[1]
+    return tuple(found)
 
 
 def _hours(seconds: float) -> str:
