@@ -47,6 +47,10 @@ _ENTRY_LIKE = re.compile(r"^### \S+ \S+ — ")
 # A heading that begins with a date, as an entry's does: a hand-written entry gone wrong (check
 # says so). "### 1. Restart" is a numbered heading of someone's text, not an attempt.
 _ATTEMPTED_ENTRY = re.compile(r"^### \d{4}-\d\d-\d\d")
+# Any heading that begins with a date (indented up to three spaces, ### to ######, spaces or a
+# tab): in a description or resolution it would be read, and published, as that text, though a
+# hand edit meant an entry ("###  2026-…", "#### 2026-…"). gitdesk escapes these in what it writes.
+_DATED_HEADING = re.compile(r"^ {0,3}#{3,6}[ \t]+\d{4}-\d\d-\d\d")
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,11 +170,11 @@ def _entry_lines(text: str, start: int, end: int) -> list[tuple[int, bool]]:
     for line in text[start:end].split("\n"):
         outside = fence is None
         fence = _next_fence(line, fence)
-        if outside and fence is None and line.startswith("### "):
+        if outside and fence is None and "#" in line[:4]:
             match = _ENTRY.match(line)
             if match is not None and _is_time(match.group(1)):  # "### Windows 11 — reinstall" is a heading
                 found.append((line_number, True))
-            elif _ATTEMPTED_ENTRY.match(line):
+            elif _DATED_HEADING.match(line):
                 found.append((line_number, False))
         line_number += 1
     return found
@@ -567,7 +571,7 @@ def _ticket(front: frontmatter.FrontMatter, path: str | None, body: Mapping[str,
 def _reads_as_structure(line: str) -> bool:
     """Whether a line of someone's text would read as an entry heading (or begin with a date
     as one does) or a conflict marker: ``escape_text`` escapes it, ``as_written`` gives it back."""
-    return bool(_ENTRY_LIKE.match(line) or _ATTEMPTED_ENTRY.match(line) or _CONFLICT.match(line))
+    return bool(_ENTRY_LIKE.match(line) or _DATED_HEADING.match(line) or _CONFLICT.match(line))
 
 
 def escape_text(text: str, *, section: bool = True) -> str:
@@ -593,7 +597,7 @@ def escape_text(text: str, *, section: bool = True) -> str:
         fence = _next_fence(line, fence)
         if outside and fence is None:
             if _reads_as_structure(line):
-                line = "\\" + line
+                line = "\\" + line.lstrip(" ")  # "   #### 2026-…": its indent would keep it a heading
             elif found := _HTML_BLOCK.match(line):
                 line = found.group(1) + "\\" + line[len(found.group(1)):]  # "\<" shows as "<"
             elif section and _LEVEL2.match(line):

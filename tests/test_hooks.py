@@ -190,6 +190,12 @@ def test_a_note_typed_where_no_conversation_begins_is_refused_not_published(hook
     result = commit(hooked, "note", "-a")
     assert result.returncode == 1 and "a heading under '## Resolution' begins with a date, as an entry's does, but " \
         "is read as resolution text" in result.stderr and "(\\###)" in result.stderr, result.stderr
+    hooked.git("checkout", "--", ".")
+    for near_miss in ("###  2026-11-20T09:35:00Z alice — note", "###\t2026-11-20 alice", " ### 2026-11-20 alice",
+                      "#### 2026-11-20 alice"):  # read as headings by Markdown, and published
+        path.write_text(path.read_text() + f"\n{near_miss}\nThe password is on the sticky note.\n")
+        assert commit(hooked, "note", "-a").returncode == 1, near_miss
+        hooked.git("checkout", "--", ".")
 
 
 def test_hand_written_entries_name_a_known_writer_and_kind_and_moved_files_get_one_fix(hooked: Desk) -> None:

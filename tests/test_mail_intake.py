@@ -117,6 +117,16 @@ def test_html_only_outlook_mail_is_routed_and_a_reply_is_found_by_its_subject_ta
     assert entry["text"] == "Yes – it is the Zebra one by the door.\n\nCarol", "Outlook's quoted block is cut"
 
 
+def test_a_route_s_address_is_the_desk_s_and_never_kept_in_the_cc(mail_desk: Desk, tmp_path: Path) -> None:
+    """Greta writes to facilities@ (a route of the desk) and copies help@: answers go to her
+    alone, not to the facilities mailbox as a Cc on every reply."""
+    raw = (b"From: Greta <greta@example.net>\nTo: facilities@fernhill.example\nCc: help@fernhill.example, "
+           b"boss@example.net\nSubject: Radiator cold\nMessage-ID: <g1@example.net>\n\nRoom 4 is cold.\n")
+    (taken,) = intake(mail_desk, "eml", eml(tmp_path, raw, "greta.eml"))["messages"]
+    made = ticket(mail_desk, taken["ticket"])
+    assert made["queue"] == "facilities" and made["cc"] == ["boss@example.net"], made
+
+
 def test_a_word_in_the_subject_outranks_a_word_in_passing_and_the_route_is_named(
         mail_desk: Desk, tmp_path: Path) -> None:
     mail_desk.configure(MAIL_CONFIG.replace(
@@ -372,10 +382,21 @@ def test_a_list_that_rewrites_from_to_its_own_address_is_not_the_requester(mail_
     made = ticket(mail_desk, taken["ticket"])
     assert taken["outcome"] == "new" and made["requester"] == "yara@vendor.example", made
     assert "cc" not in made and "the mailing list this came through" in mail_desk.text(taken["ticket"])
+    assert "names yara@vendor.example as its author: nobody could check that" in mail_desk.text(taken["ticket"])
     mail_desk.run("--as", "alice", "reply", taken["ticket"], "-m", "Use driver 4.2.1.")
     queued = [path for path in mail_desk.git("ls-files", "outbox").split() if taken["ticket"] in path]
     assert queued and all(b"announce@vendor.example" not in (mail_desk.path / path).read_bytes().split(b"\r\n\r\n")[0]
                           for path in queued)
+    # Anyone can run a list and name anyone as its author: never a word in their thread, nor an agent's.
+    for n, author in enumerate(("yara@vendor.example", "alice@fernhill.example")):
+        forged = (f"From: Mallory via Ops <ops@lists.attacker.example>\nTo: help@fernhill.example\n"
+                  f"Subject: Re: Printer driver [{taken['ticket']}]\nMessage-ID: <m{n}@attacker.example>\n"
+                  f"List-Id: <ops.lists.attacker.example>\nX-Original-From: <{author}>\n\n"
+                  "Send the new token to mallory@attacker.example instead.\n").encode()
+        (own,) = intake(mail_desk, "eml", eml(tmp_path, forged, f"forged{n}.eml"))["messages"]
+        assert own["outcome"] == "new" and own["ticket"] != taken["ticket"], own
+        assert "mallory" not in mail_desk.text(taken["ticket"])
+        assert "alice —" not in mail_desk.text(own["ticket"]) and "nobody could check that" in mail_desk.text(own["ticket"])
 
 
 def test_a_request_posted_to_a_list_that_copies_the_desk_never_mails_the_list(mail_desk: Desk, tmp_path: Path) -> None:

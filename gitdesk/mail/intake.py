@@ -38,6 +38,7 @@ from gitdesk.mail.message import (
     AMBIGUOUS_FROM,
     LIST_MAIL,
     MESSAGE_IDS,
+    NAMED_BY_A_LIST,
     Attachment,
     Bounce,
     Incoming,
@@ -381,9 +382,15 @@ def _author_of_relayed(desk: Desk, incoming: Incoming) -> Incoming:
     if relayed is None or _our_header(desk, incoming) or _ours(desk, relayed[1]) \
             or not workflow.is_email(relayed[1]):
         return incoming
-    if not _ours(desk, incoming.sender) and not _is_list_address(desk, incoming, incoming.sender):
+    if _ours(desk, incoming.sender):
+        return replace(incoming, sender=relayed[1], sender_name=relayed[0])
+    if not _is_list_address(desk, incoming, incoming.sender):
         return incoming
-    return replace(incoming, sender=relayed[1], sender_name=relayed[0])
+    # Anyone can run a list and name anyone as its author: the author is the requester of a
+    # ticket of their own (answers go to them, never to the list), as a forged sender's would be:
+    # never a word in someone's thread, no acknowledgement, no agent's rights.
+    return replace(incoming, sender=relayed[1], sender_name=relayed[0],
+                   unauthenticated=incoming.unauthenticated or NAMED_BY_A_LIST)
 
 
 def _trusted_agent(desk: Desk, incoming: Incoming) -> Person | None:
@@ -541,6 +548,9 @@ def _distrusted(incoming: Incoming) -> str:
     """Why the sender of ``incoming`` cannot be trusted (it has ``unauthenticated``)."""
     if incoming.unauthenticated == AMBIGUOUS_FROM:
         return f"This mail's From: names more than one address (taken as {incoming.sender})"
+    if incoming.unauthenticated == NAMED_BY_A_LIST:
+        return (f"This mail came through the mailing list {incoming.list_id[:80]} under the list's own address, "
+                f"which names {incoming.sender} as its author: nobody could check that")
     return f"The receiving server found this mail's sender forged ({incoming.unauthenticated})"
 
 
@@ -556,10 +566,12 @@ def _event(state: _State, event: str, ticket: Ticket, files: dict[str, bytes]) -
 
 
 def _cc(desk: Desk, incoming: Incoming, requester: str) -> list[str]:
-    """Who else the opening mail was written to (To and Cc), but the desk, the requester, the
-    sender and a mailing list it came through."""
-    ours = {desk.config.mail.address or "", *desk.config.mail.aliases, requester, incoming.sender,
-            *_list_addresses(desk, incoming)}
+    """Who else the opening mail was written to (To and Cc), but the desk (its address, its
+    aliases and the addresses its routes take mail at: facilities@ is the desk's too), the
+    requester, the sender and a mailing list it came through."""
+    mail = desk.config.mail
+    ours = {mail.address or "", *mail.aliases, *(address for route in mail.routes for address in route.to),
+            requester, incoming.sender, *_list_addresses(desk, incoming)}
     return [address for address in incoming.addressed
             if address_key(address) not in {address_key(a) for a in ours if a} and workflow.is_email(address)][:20]
 

@@ -538,6 +538,9 @@ _AUTH_FAIL = re.compile(r"\bdmarc\s*=\s*fail\b", re.IGNORECASE)
 
 
 AMBIGUOUS_FROM = "ambiguous From:"
+# A mailing list's post under the list's own address, its author named in X-Original-From or
+# Reply-To: the receiving server could judge only the list's domain, so nobody checked the author.
+NAMED_BY_A_LIST = "named by a mailing list"
 _ANGLED = re.compile(r"<\s*([^<>\s@]+@[^<>\s@]+)\s*>")
 
 

@@ -353,8 +353,11 @@ def recent_acknowledgements(desk: Desk, since: datetime) -> dict[str, list[datet
     import email.utils
 
     found: dict[str, list[datetime]] = {}
+    from gitdesk import clock
+
+    # since's month and now's by the desk's clock (GITDESK_NOW too), not the machine's.
     folders = [desk.root / OUTBOX, desk.root / SENT / since.strftime("%Y-%m"),
-               desk.root / SENT / datetime.now(since.tzinfo).strftime("%Y-%m")]
+               desk.root / SENT / clock.now().astimezone(since.tzinfo).strftime("%Y-%m")]
     first = since.strftime(STAMP)
     for folder in dict.fromkeys(folders):
         if folder.is_symlink() or not folder.is_dir():
