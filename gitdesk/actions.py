@@ -849,6 +849,9 @@ _HOURS_HINT = "log hours and minutes, like 45m, 1h30m, or 8h for a working day"
 def log_time(desk: Desk, typed_id: str, duration: str, text: str | None, actor: Actor,
              *, mailer: Mailer | None = None) -> Outcome:
     actor.require_person("log time")
+    if duration.strip().isdigit():  # "2" meant hours to one agent and minutes to the next
+        raise ValidationError(f"{duration.strip()!r} has no unit",
+                              hint=f"write {duration.strip()}h for hours or {duration.strip()}m for minutes")
     try:
         span = parse_span(duration)
     except ValidationError as error:  # its hint offers "1d", which logged time refuses

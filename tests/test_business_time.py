@@ -228,6 +228,7 @@ def test_logged_time_reads_the_same_in_every_row_and_a_day_of_work_is_logged_in_
     assert "'1d' would log 1d of work: in logged time a d is 24 hours (log hours and minutes, like 45m, " \
            "1h30m, or 8h for a working day)" in refused, "a day of work read as 24 hours tripled the capacity figures"
     assert "1d" not in desk.fails("time", ticket, "a day").split("(", 1)[1], "the hint offers only what it takes"
+    assert desk.fails("time", ticket, "2") == "gitdesk: error: '2' has no unit (write 2h for hours or 2m for minutes)"
     desk.run("time", ticket, "8h")
     assert "(time 20h by alice)" in desk.run("time", ticket, "20h").stdout, \
         "a second entry in the same second is a change"  # a long weekend of work, as typed
