@@ -931,6 +931,18 @@ def round_trip(clone: Desk, env: dict[str, str]) -> subprocess.CompletedProcess[
                           env={**os.environ, "PATH": path, **env})
 
 
+def test_the_round_under_cron_s_path_or_without_a_maildir_says_so(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cron's PATH is /usr/bin:/bin, and the documented line once set no Maildir: a round that
+    took no mail in exited 0 without a word, for ever."""
+    _, _, alice, _ = team(tmp_path, monkeypatch)
+    bare = subprocess.run(["sh", str(ROUND)], cwd=alice.path, capture_output=True, text=True, check=False,
+                          env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    assert bare.returncode == 1 and "gitdesk is not on PATH (/usr/bin:/bin): set PATH in the crontab" in bare.stderr
+    ran = round_trip(alice, {"GITDESK_NOW": "2026-11-25T10:00:00Z"})
+    assert ran.returncode == 0 and "GITDESK_MAILDIR is not set: no mail taken in this round" in ran.stderr, ran.stderr
+
+
 def test_the_scheduled_round_takes_mail_in_applies_rules_and_pushes_on_two_clones(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import mailbox

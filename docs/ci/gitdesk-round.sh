@@ -15,9 +15,16 @@
 #                       mail.smtp.host in the config; with neither the outbox waits
 #                       for the next round that has one
 #
-# Cron, every 15 minutes, in a clone of the desk with its hooks installed:
-#   */15 * * * *  cd /srv/helpdesk && sh docs/ci/gitdesk-round.sh >> .git/gitdesk-round.log 2>&1
+# Cron, every 15 minutes, in a clone of the desk with its hooks installed. Cron's PATH is
+# /usr/bin:/bin: name where gitdesk is (pipx puts it in ~/.local/bin), and the Maildir:
+#   */15 * * * *  cd /srv/helpdesk && PATH=$HOME/.local/bin:$PATH GITDESK_MAILDIR=$HOME/Maildir sh docs/ci/gitdesk-round.sh >> .git/gitdesk-round.log 2>&1
 set -u
+
+if ! command -v gitdesk >/dev/null 2>&1; then
+    echo "gitdesk-round: gitdesk is not on PATH ($PATH): set PATH in the crontab line, e.g." \
+         "PATH=\$HOME/.local/bin:\$PATH (where pipx installs it)" >&2
+    exit 1
+fi
 
 # Each step on its own: a broken rules file must not keep the mail that came in from being
 # pushed, nor the agents' replies in the outbox from being sent. A failed step is said, the
@@ -38,6 +45,8 @@ if [ -n "${GITDESK_FETCH_MAIL:-}" ]; then
 fi
 if [ -n "${GITDESK_MAILDIR:-}" ]; then
     step gitdesk intake maildir "$GITDESK_MAILDIR"
+else  # said each round: a desk whose mail is taken in elsewhere can ignore it
+    echo "gitdesk-round: GITDESK_MAILDIR is not set: no mail taken in this round" >&2
 fi
 step gitdesk rules run
 step gitdesk sync
