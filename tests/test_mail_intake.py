@@ -127,6 +127,22 @@ def test_a_route_s_address_is_the_desk_s_and_never_kept_in_the_cc(mail_desk: Des
     assert made["queue"] == "facilities" and made["cc"] == ["boss@example.net"], made
 
 
+def test_the_log_names_who_wrote_the_mail_not_who_ran_intake(mail_desk: Desk, tmp_path: Path) -> None:
+    """Lena's clone runs intake: the audit log must not say Lena opened Greta's ticket, nor
+    that Lena answered the question Carol (a person in config) answered."""
+    raw = (b"From: Greta <greta@example.net>\nTo: help@fernhill.example\nSubject: Radiator cold\n"
+           b"Message-ID: <g2@example.net>\n\nRoom 4 is cold.\n")
+    (taken,) = intake(mail_desk, "eml", eml(tmp_path, raw, "greta.eml"))["messages"]
+    asked = mail_desk.new("Printer", "-q", "it-helpdesk", "-r", "carol")
+    mail_desk.run("--as", "alice", "ask", asked, "-m", "Which floor?")
+    answer = (f"From: carol@example.com\nTo: help@fernhill.example\nSubject: Re: Printer [{asked}]\n"
+              "Message-ID: <c9@example.com>\n\nSecond floor.\n").encode()
+    intake(mail_desk, "eml", eml(tmp_path, answer, "carol.eml"))
+    entries = json.loads(mail_desk.run("log", "--format", "json").stdout)["entries"]
+    who = {(entry["ticket"], entry["action"]): entry["who"] for entry in entries}
+    assert who[(taken["ticket"], "intake")] == "greta@example.net" and who[(asked, "intake")] == "carol", entries
+
+
 def test_a_word_in_the_subject_outranks_a_word_in_passing_and_the_route_is_named(
         mail_desk: Desk, tmp_path: Path) -> None:
     mail_desk.configure(MAIL_CONFIG.replace(

@@ -27,7 +27,7 @@ from gitdesk.cache import db, merges, workers
 from gitdesk.clock import format_utc
 from gitdesk.desk import Desk, Progress, quiet
 from gitdesk.errors import GitdeskError, ShallowHistory
-from gitdesk.model import ENTRY_KINDS, KNOWN_FIELDS, RULES_AUTHOR, Entry, Ticket
+from gitdesk.model import ENTRY_KINDS, KNOWN_FIELDS, MAIL_SYSTEM, RULES_AUTHOR, Entry, Ticket
 from gitdesk.text import address_key
 from gitdesk.timings import TRACKED, Change, Clocks, Timings
 
@@ -645,6 +645,7 @@ _SUBJECT_TICKET = re.compile(r"[a-z-]+ ([A-Za-z0-9]+-[0-9A-Z]+): ")
 def _entries_from_rows(desk: Desk, rows: Iterable[tuple[Any, ...]],
                        dropped: dict[tuple[str, str, str], str]) -> list[LogEntry]:
     who_of = _who_resolver(desk)
+    requesters: dict[str, str] = {}
     grouped: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
     for row in rows:
         grouped.setdefault((row[0], row[1]), []).append(row)
@@ -658,6 +659,8 @@ def _entries_from_rows(desk: Desk, rows: Iterable[tuple[Any, ...]],
                        for row in items)
         who = who_of(first[11], first[12], first[10])
         action = (first[13] or "edit").split(",")[0].strip().split(" ")[0]
+        if action == "intake" and not first[11]:  # the mail's sender acted, not whoever ran intake
+            who = _sender(desk, ticket, events, requesters) or who
         said = []
         for event in events:
             before = last.get(ticket)
@@ -670,6 +673,26 @@ def _entries_from_rows(desk: Desk, rows: Iterable[tuple[Any, ...]],
         result.append(LogEntry(commit, events[0].time, who, first[10], action, ticket, tuple(said), events,
                                side_effect=subject is not None and subject.group(1) != ticket))
     return result
+
+
+def _sender(desk: Desk, ticket: str, events: Sequence[Event], requesters: dict[str, str]) -> str | None:
+    """Who wrote the mail an intake commit took in for ``ticket``: the author of the entry it
+    added (a reply, a reopening), else, for a ticket it opened, its requester (as the person
+    config knows them by, if any). ``requesters`` is filled from the index once."""
+    said = next((event.who for event in events if event.kind == "entry" and event.who
+                 and event.who not in (MAIL_SYSTEM, RULES_AUTHOR)), None)
+    if said is None and any(event.kind == "new" for event in events):
+        if not requesters:
+            with db.connect(desk) as connection:
+                requesters.update((str(row[0]), str(row[1])) for row in connection.execute(
+                    "SELECT id, json_extract(front, '$.requester') FROM tickets WHERE id IS NOT NULL "
+                    "AND json_extract(front, '$.requester') IS NOT NULL"))
+            requesters.setdefault("", "")  # read once, even when no ticket has a requester
+        said = requesters.get(ticket)
+    if not said:
+        return None
+    person = desk.config.person(said)
+    return person.handle if person is not None else said
 
 
 # Events of commits reachable from HEAD now, and the order they happened in (a topological

@@ -56,7 +56,7 @@ def report(session: Session, name: str, since: str | None, until: str | None, pe
 @click.option("--since", metavar="DATE", help="Only changes at or after this time (ISO date or time).")
 @click.option("--until", metavar="DATE", help="Only changes before this time (a date means: up to its end).")
 @click.option("--author", metavar="WHO", help="Only changes by this person (handle, email or Git author name), "
-              "and entries they wrote (a requester's mail, taken in by whoever ran intake).")
+              "and entries they wrote (a requester's mail taken in by intake names its sender).")
 @click.option("--action", metavar="VERB", help="Only this action (reply, resolve, reopen, status, assignee, …); "
               "a hand-made commit that does the same counts too.")
 @format_option()
