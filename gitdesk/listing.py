@@ -127,7 +127,7 @@ def by_due(tickets: Sequence[_Listed], dues: Mapping[str, Due], key: str) -> lis
     overdue on top); tickets with no running target (paused, finished, none set) after, oldest first."""
     def urgency(ticket: _Listed) -> tuple[int, float, float, str]:
         due = dues[ticket.id]
-        return (0, due[1].timestamp(), 0.0, ticket.id) if due else (1, 0.0, ticket.created.timestamp(), ticket.id)
+        return (0, due.at.timestamp(), 0.0, ticket.id) if due else (1, 0.0, ticket.created.timestamp(), ticket.id)
 
     ordered = sorted(tickets, key=urgency)
     return ordered[::-1] if key.startswith("-") else ordered
@@ -138,7 +138,7 @@ def overdue(tickets: Sequence[_Listed], dues: Mapping[str, Due], now: datetime) 
     is history, a paused clock (waiting on the requester) is not running."""
     def missed(ticket: _Listed) -> bool:
         due = dues[ticket.id]
-        return due is not None and due[1] <= now
+        return due is not None and due.at <= now
 
     return [ticket for ticket in tickets if missed(ticket)]
 

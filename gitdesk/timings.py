@@ -165,6 +165,7 @@ class Timings:
     unknown: tuple[str, ...] = field(default=())  # values from history the config does not know
     first_response_unknown: bool = False  # imported without its replies: when it was answered is not known
     resolution_unknown: str | None = None  # why the resolution shown has no time: a date no one knows
+    next_due_in: NextDue | None = None  # next_due as listings show it, judged at the moment made
 
     def as_dict(self) -> dict[str, object]:
         from gitdesk.clock import format_utc
@@ -198,15 +199,31 @@ class Timings:
 
 # The keys of ``Timings.as_dict``, for a CSV header that does not depend on the rows (a test
 # holds the two together).
-# A ticket's next target as listings order and show it: (first_response | resolution, when).
-Due = tuple[str, datetime] | None
+@dataclass(frozen=True, slots=True)
+class NextDue:
+    """A ticket's next target as listings order and show it."""
+
+    kind: str  # first_response | resolution
+    at: datetime  # when it falls due
+    left: float  # seconds on the ticket's clock from the moment judged to ``at``; below 0: overdue
+    day: int = 86400  # a day on that clock, for showing it
+    working: bool = False  # the clock counts working time (a business calendar)
+
+
+Due = NextDue | None
+
+
+def due_on(calendar: Calendar, kind: str, at: datetime, now: datetime) -> NextDue:
+    """The target ``kind`` due ``at``, judged ``now`` on ``calendar``: how much of the ticket's
+    clock is left (or past), as the SLA report counts it (working time on a business desk)."""
+    left = calendar.elapsed(now, at) if at > now else -calendar.elapsed(at, now)
+    return NextDue(kind, at, left, calendar.day_seconds, calendar.business)
 
 
 def next_due(timings: Timings) -> Due:
     """The target that falls due next and when; None when no clock runs towards one
     (paused, finished, none set, or met)."""
-    due = timings.next_due
-    return (due.kind, due.due) if due is not None and due.due is not None else None
+    return timings.next_due_in
 
 
 KEYS = ("created", "clock", "first_response_at", "first_response_by", "first_response_seconds", "pending_seconds",
@@ -589,6 +606,7 @@ class Clocks:
                    if m is not None and m.stopped is None and m.due is not None]
         entries = self.time_entries()
         clock = Calendar.for_queue(self.config, self.ticket.queue)
+        upcoming = min(running, key=lambda m: m.due or now) if running else None
         return Timings(
             created=self.ticket.created,
             first_response_at=answered.stopped if answered else None,
@@ -604,7 +622,9 @@ class Clocks:
             time_entries=tuple(entries),
             first_response_by=answered.by if answered else None,
             resolutions=tuple(resolutions),
-            next_due=min(running, key=lambda m: m.due or now) if running else None,
+            next_due=upcoming,
+            next_due_in=due_on(Calendar.for_queue(self.config, upcoming.queue), upcoming.kind, upcoming.due, now)
+            if upcoming is not None and upcoming.due is not None else None,
             clock="business" if clock.business else "calendar",
             day=clock.day_seconds,
             unknown=tuple(dict.fromkeys(self.unknown)),

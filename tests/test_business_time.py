@@ -243,3 +243,30 @@ def test_logged_time_reads_the_same_in_every_row_and_a_day_of_work_is_logged_in_
     assert "time spent:     52h" in desk.run("show", ticket).stdout, "never '2d4h', read as two working days"
     first = rows[0].index("first_response")
     assert rows[1][first] == "", "no figure is an empty cell, not '-"
+
+
+def test_how_late_a_ticket_is_counts_working_time_everywhere(tmp_path, monkeypatch  # type: ignore[no-untyped-def]
+                                                              ) -> None:
+    """A lead quoting `list` must not overstate lateness twice over: on a business desk show,
+    list and report sla all count working days, and the warning mail says when it falls due."""
+    config = TEST_CONFIG + "sla:\n  clock: business\n  business_hours: '08:00-17:00'\n" + \
+        "mail:\n  address: help@example.com\n"
+    desk: Desk = make_desk(tmp_path / "desk", monkeypatch, config)
+    (desk.path / ".gitdesk" / "rules.yml").write_text(
+        "rules:\n  - name: warn\n    when: {target: first_response, used: 50%}\n    do:\n      - notify: alice\n")
+    desk.git("add", ".gitdesk/rules.yml")
+    desk.git("commit", "-qm", "a warning")
+    desk.at("2026-11-06T15:00:00Z")  # a Friday afternoon: a day's target falls due on Monday 15:00
+    ticket = desk.new("Nobody takes me", "-q", "it-helpdesk", "-r", "carol")
+    desk.at("2026-11-09T11:00:00Z")  # half of it was used at 10:30, the warning's moment
+    desk.run("rules", "run")
+    mail = next(p for p in desk.committed_files() if p.startswith("outbox/"))
+    assert "It falls due 2026-11-09 15:00 UTC: 4h30m working time left." in (desk.path / mail).read_text()
+    desk.at("2026-11-16T09:00:00Z")  # the Monday after: 4d3h late in working time, 6d18h on the wall clock
+    assert "(4d3h working time overdue)" in desk.run("show", ticket).stdout
+    assert "FR late 4d3h" in desk.run("list", "--sort", "due").stdout
+    report = json.loads(desk.run("report", "sla", "--since", "2026-11-02", "--format", "json").stdout)
+    (row,) = [r for r in next(s for s in report["sections"] if s["key"] == "breaches")["rows"]
+              if r["kind"]["value"] == "first response"]
+    assert row["took"]["value"] - row["target"]["value"] == (4 * 9 + 3) * 3600, "the same lateness as list says"
+

@@ -26,7 +26,7 @@ from gitdesk.cache import db, history, index
 from gitdesk.calendar import Calendar
 from gitdesk.model import Ticket
 from gitdesk.paths import CONFIG_PATH
-from gitdesk.timings import STEADY, Clocks, Due
+from gitdesk.timings import STEADY, Clocks, Due, due_on
 
 if TYPE_CHECKING:
     from gitdesk.desk import Desk
@@ -82,9 +82,9 @@ def ticket_records(desk: Desk, ids: Sequence[str], now: datetime) -> list[str]:
     return [found[ticket_id] for ticket_id in ids if ticket_id in found]
 
 
-def due_rows(texts: Sequence[str]) -> list[tuple[listing.Row, Due, str]]:
+def due_rows(desk: Desk, texts: Sequence[str], now: datetime) -> list[tuple[listing.Row, Due, str]]:
     """What ``list --sort due`` and ``--overdue`` need of each record: its table row, its
-    next target, and the record itself (for JSON and CSV)."""
+    next target judged ``now`` on the ticket's clock, and the record itself (for JSON and CSV)."""
     found = []
     for text in texts:
         record = json.loads(text)
@@ -92,7 +92,8 @@ def due_rows(texts: Sequence[str]) -> list[tuple[listing.Row, Due, str]]:
         row = listing.Row(record["id"], record["status"], record.get("priority"), record.get("queue"),
                           record.get("assignee"), _moment(record["created"]), record.get("title") or "")
         kind, at = timings["next_due"], timings["next_due_at"]
-        found.append((row, (kind, _moment(at)) if kind and at else None, text))
+        due = due_on(Calendar.for_queue(desk.config, row.queue), kind, _moment(at), now) if kind and at else None
+        found.append((row, due, text))
     return found
 
 

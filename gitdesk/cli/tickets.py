@@ -250,7 +250,7 @@ def list_(session: Session, chosen: FilterOptions, all_: bool, overdue: bool, so
     by_field = None if listing.wants_due(sort_key) else sort_key
     ids, problems = index.query_ids(desk, filters, by_field)
     output.warnings(problems)
-    found = listed.due_rows(listed.ticket_records(desk, ids, now))
+    found = listed.due_rows(desk, listed.ticket_records(desk, ids, now), now)
     rows = [row for row, _, _ in found]
     dues = {row.id: due for row, due, _ in found}
     if not by_field:

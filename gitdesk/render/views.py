@@ -224,19 +224,20 @@ def due_text(derived: Timings, now: datetime, *, short: bool = False) -> str:
 
 
 def due_words(due: Due, now: datetime, *, short: bool = False) -> str:
-    """``due_text`` of a target's (kind, when); ``short``: the DUE column's ``FR in 3h``."""
+    """``due_text`` of a target; ``short``: the DUE column's ``FR in 3h``."""
     if due is None:
         return "-" if short else ""
-    kind, at = due
-    left = (at - now).total_seconds()
-    # Wall-clock time to the deadline, its two largest units rounded as every duration shown
+    # Time to the deadline on the ticket's clock (working time on a business desk, as the SLA
+    # report counts "took" and targets), its two largest units rounded as every duration shown
     # ("late 6d22h", not "late 6d"); whole minutes, so a deadline this minute is "now".
-    span = format_duration(round(abs(left) / 60) * 60) if abs(left) >= 30 else "now"
+    left = due.left if due.at > now else min(due.left, -1.0)  # past it: late, even outside working hours
+    span = format_duration(round(abs(left) / 60) * 60, day=due.day) if abs(left) >= 30 else "now"
     if short:
-        short_kind = "FR" if kind == "first_response" else "RES"
+        short_kind = "FR" if due.kind == "first_response" else "RES"
         return f"{short_kind} {'in ' + span if left > 0 else 'late ' + span}"
-    when = f"in {span}" if left > 0 else f"{span} overdue"
-    return f"{_DUE_NAMES.get(kind, kind)} due {local_time(at)} ({when})"
+    working = " working time" if due.working and span != "now" else ""
+    when = f"in {span}{working}" if left > 0 else f"{span}{working} overdue"
+    return f"{_DUE_NAMES.get(due.kind, due.kind)} due {local_time(due.at)} ({when})"
 
 
 def timing_lines(derived: Timings, now: datetime, status: str | None = None) -> list[tuple[str, str]]:

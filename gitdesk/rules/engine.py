@@ -329,9 +329,12 @@ class _Made:
     what: list[str]
 
 
-def _letters_for(desk: Desk, rule: Rule, step: Step, ticket: Ticket) -> tuple[list[object], list[str]]:
+def _letters_for(desk: Desk, rule: Rule, step: Step, ticket: Ticket,
+                 stamp: datetime) -> tuple[list[object], list[str]]:
     """The mail one step sends, and what to say of it."""
     from gitdesk.mail import compose, notify
+
+    when: str | None = None  # a target rule's due moment, worked out for the first one told
 
     config = desk.config
     letters: list[object] = []
@@ -378,10 +381,41 @@ def _letters_for(desk: Desk, rule: Rule, step: Step, ticket: Ticket) -> tuple[li
         # itself follows, in notify.about.
         happened = rule.trigger.describe()
         why = f"{happened[:1].upper()}{happened[1:]} (rule {rule.name})."
-        letters.append(compose.Letter(templates.NOTIFICATION, ticket, f"{why}\n\n{notify.about(config, ticket)}",
-                                      person.email))
+        if when is None:
+            when = _target_words(desk, rule, ticket, stamp)
+        body = "\n\n".join(part for part in (why, when, notify.about(config, ticket)) if part)
+        letters.append(compose.Letter(templates.NOTIFICATION, ticket, body, person.email))
         said.append(f"told {handle}")
     return letters, said
+
+
+def _target_words(desk: Desk, rule: Rule, ticket: Ticket, stamp: datetime) -> str:
+    """When the target a target rule warns of falls (or fell) due, in the desk's time zone and
+    UTC, and how much of the ticket's clock is left: a lead in New York reading a Berlin desk's
+    warning must not have to work it out. Empty for other rules."""
+    if rule.trigger.kind != "target":
+        return ""
+    from gitdesk.calendar import zone
+    from gitdesk.timings import due_on
+
+    clocks = Clocks(desk.config, ticket, history.tracked_changes(desk, [ticket.id]).get(ticket.id, ()))
+    measures = [clocks.first_response(stamp)] if rule.trigger.target == "first_response" else \
+        clocks.resolution_clocks(stamp)[-1:]
+    measure = measures[0] if measures else None
+    if measure is None or measure.due is None:
+        return ""
+    calendar = Calendar.for_queue(desk.config, measure.queue)
+    hours = desk.config.sla.queues.get(measure.queue or "") or desk.config.sla.hours
+    local = measure.due.astimezone(zone(hours.timezone))
+    moment = f"{local:%Y-%m-%d %H:%M} {hours.timezone}" + (
+        f" ({measure.due:%H:%M} UTC)" if hours.timezone != "UTC" else "")
+    due = due_on(calendar, measure.kind, measure.due, stamp)
+    if due.left <= 0:
+        return f"It fell due {moment}."
+    from gitdesk.durations import format_duration
+
+    working = " working time" if due.working else ""
+    return f"It falls due {moment}: {format_duration(round(due.left / 60) * 60, day=due.day)}{working} left."
 
 
 def _readers(config: Config, names: Sequence[str]) -> list[str]:
@@ -432,7 +466,7 @@ def apply_steps(desk: Desk, rule: Rule, ticket: Ticket, stamp: datetime, *, mail
         ticket = _change(desk, step, stamp)(ticket)
         if step.verb in ("mail", "reply", "notify", "resolve"):
             if mail:
-                made, said = _letters_for(desk, rule, step, ticket)
+                made, said = _letters_for(desk, rule, step, ticket, stamp)
                 letters += made
                 what += said
             elif step.verb in ("mail", "reply", "notify"):
