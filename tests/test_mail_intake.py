@@ -237,7 +237,8 @@ def test_mail_from_another_gitdesk_desk_is_a_request_not_a_loop(mail_desk: Desk,
 @pytest.mark.parametrize("subject", ["Automatische Antwort: Re: Printer", "Absence du bureau : Re: Printer",
                                      "Respuesta automática: Printer", "Automatisch antwoord: Printer", "Out of office",
                                      "Odpowiedź automatyczna: Printer", "Automatiskt svar: Printer",
-                                     "Automatisk svar: Printer", "Out of Office AutoReply: Printer"])
+                                     "Automatisk svar: Printer", "Out of Office AutoReply: Printer",
+                                     "Absent : Re: Printer", "[Auto-Reply] Re: Printer", "Out of Office Re: Printer"])
 def test_an_out_of_office_in_another_language_neither_opens_nor_reopens(mail_desk: Desk, tmp_path: Path,
                                                                         subject: str) -> None:
     solved = mail_desk.new("Printer", "-q", "it-helpdesk", "--requester", "carol@example.com")
@@ -675,13 +676,14 @@ def test_chinese_and_japanese_reply_prefixes_and_auto_replies_are_read_as_such()
     from gitdesk.mail.message import _AUTO_SUBJECT, without_reply_prefix
 
     assert without_reply_prefix("回复：Re: 打印机坏了") == without_reply_prefix("転送: 打印机坏了") == "打印机坏了"
+    assert without_reply_prefix("SV: Odp: Antw: R: RES: ENC: 回复: Keyboard broken") == "Keyboard broken", "Portuguese too"
     assert _AUTO_SUBJECT.match("自动回复: Re: Printer") and _AUTO_SUBJECT.match("自動応答：プリンター")
 
 
 @pytest.mark.parametrize("subject", ["Fuera de la oficina no puedo conectarme a la VPN",
                                      "Abwesende Kollegen im Kalender nicht sichtbar",
                                      "Automatische Antwort einrichten funktioniert nicht",
-                                     "Out of office printer does not print"])
+                                     "Out of office printer does not print", "Absent from the meeting: notes"])
 def test_a_request_about_out_of_office_things_is_a_request(mail_desk: Desk, tmp_path: Path, subject: str) -> None:
     raw = f"From: carol@example.com\nTo: help@fernhill.example\nSubject: {subject}\nMessage-ID: <r@example.com>\n\nHelp.\n"
     (item,) = intake(mail_desk, "eml", eml(tmp_path, raw.encode()))["messages"]

@@ -97,6 +97,13 @@ def test_without_smtp_the_mail_is_committed_to_the_outbox_and_the_answer_threads
     body = text_of(sent)
     assert "Please restart Outlook." in body and "AD sync" not in body, "internal notes never go out"
     assert sent["Message-ID"] in mail_desk.text(ticket_id), "the ticket remembers its own mail"
+    for n in range(12):  # a long thread: References is shortened, but keeps its root
+        mail_desk.run("--as", "alice", "reply", ticket_id, "-m", f"Step {n}.")
+    last = parse((mail_desk.path / next(path for path in mail_desk.committed_files() if path.startswith("outbox/")))
+                 .read_bytes())
+    references = last["References"].split()
+    assert references[0] == "<CAH7x9+Zq3vR1kYp0=u8dQm5TgW@mail.gmail.com>" and len(references) == 10, references
+    assert references[-1] == last["In-Reply-To"]
 
     answer = (f"From: bob.meyer@gmail.com\nTo: help@fernhill.example\nSubject: Re: your mail\n"
               f"In-Reply-To: {sent['Message-ID']}\nMessage-ID: <answer-1@mail.gmail.com>\n\nDone, works.\n").encode()

@@ -44,7 +44,9 @@ EVENTS = (*MAIL_EVENTS, FEEDBACK_REQUEST, NOTIFICATION, REMINDER)
 AUTOMATIC = frozenset({"acknowledgement", NOTIFICATION, REMINDER})
 TICKET_HEADER = "X-Gitdesk-Ticket"
 EVENT_HEADER = "X-Gitdesk-Event"
-REFERENCES_KEPT = 10  # References grows with a thread; mail programs need only the recent ones
+# References grows with a thread: the first (the thread's root) and the most recent ones are kept,
+# as RFC 5322 3.6.4 suggests when it must be shortened; mail programs thread by the root.
+REFERENCES_KEPT = 10
 
 @dataclass(frozen=True, slots=True)
 class Template:
@@ -188,7 +190,8 @@ def message(config: Config, root: Path, letter: Letter, now: datetime, thread: S
     mail["Message-ID"] = new_message_id(letter.ticket.id, letter.event, desk_address, seed)
     if thread:
         mail["In-Reply-To"] = thread[-1]
-        mail["References"] = " ".join(thread[-REFERENCES_KEPT:])
+        mail["References"] = " ".join(thread if len(thread) <= REFERENCES_KEPT
+                                      else [thread[0], *thread[-(REFERENCES_KEPT - 1):]])
     mail[LOOP_HEADER] = loop_header(desk_name, desk_address)
     mail[TICKET_HEADER] = letter.ticket.id
     mail[EVENT_HEADER] = letter.event

@@ -31,7 +31,7 @@ from gitdesk.text import address_key, clean_line
 
 LOOP_HEADER = "X-Gitdesk-Desk"  # set on every mail gitdesk sends; seen coming back, it is a loop
 MESSAGE_IDS = "message_ids"  # front-matter field: every Message-ID of a ticket's mail thread
-_REPLY_PREFIX = re.compile(r"^\s*((re|fwd?|aw|wg|sv|vs|antw|tr|r|rif|odp|pd|rv|vb|doorst|fs|"
+_REPLY_PREFIX = re.compile(r"^\s*((re|fwd?|aw|wg|sv|vs|antw|tr|r|rif|odp|pd|rv|vb|doorst|fs|res|enc|"
                            r"回复|回覆|答复|转发|轉寄|返信|転送)"
                            r"\s*(\[\d+\])?\s*[:：]\s*)+", re.IGNORECASE)
 _MESSAGE_ID = re.compile(r"<[^<>\s]{1,500}>")
@@ -42,16 +42,17 @@ _TEXT_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # never text; a
 # the whole subject: never a prefix of a word or a request ("Abwesende Kollegen im Kalender",
 # "Automatische Antwort einrichten funktioniert nicht", "Fuera de la oficina no puedo …").
 # Outlook's words in each language it writes them in (Exchange 2003: "Out of Office AutoReply:").
-_AUTO_SUBJECT = re.compile(r"^\s*(automatic reply|auto(matic)?[- ]?reply|out of (the )?office( auto ?reply)?|"
+_AUTO_SUBJECT = re.compile(r"^\s*\[?(automatic reply|auto(matic)?[- ]?reply|out of (the )?office( auto ?reply)?|"
                            r"autosvar|automatiskt? svar|automaattinen vastaus|"
-                           r"abwesenheitsnotiz|automatische antwort|abwesend|réponse automatique|"
+                           r"abwesenheitsnotiz|automatische antwort|abwesend|réponse automatique|absent(?=\s+:)|"
                            r"absen(ce|t) du bureau|respuesta automática|fuera de la oficina|risposta automatica|"
                            r"fuori (sede|ufficio)|automatisch antwoord|afwezig|automatyczna odpowiedź|"
                            r"odpowiedź automatyczna|resposta automática|automatická odpověď|otomatik yanıt|"
                            r"автоматический ответ|"
                            r"自动回复|自動回覆|自動応答|自動返信|"
                            r"undeliver(able|ed)|delivery status notification|mail delivery (failed|subsystem))"
-                           r"\s*(:|：|\(|\[|-|$)", re.IGNORECASE)
+                           # "[Auto-Reply] …", "Out of Office Re: …" (the subject it answers follows)
+                           r"\]?\s*(:|：|\(|\[|-|$|(?<=\])|(re|aw|antw|sv|r)\s*:)", re.IGNORECASE)
 
 
 class MalformedMessage(Exception):
