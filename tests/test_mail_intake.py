@@ -1467,7 +1467,7 @@ def test_a_thank_you_that_names_the_old_problem_as_gone_does_not_reopen(answer: 
     """Requesters thank in the words of their problem ("no more errors"): that is not the
     problem back, and a resolved ticket must not reopen (nor a closed one start a follow-up,
     with its acknowledgement and a missed first-response target)."""
-    from gitdesk.mail.intake import just_thanks
+    from gitdesk.mail.words import just_thanks
 
     assert just_thanks(answer) is thanks
 

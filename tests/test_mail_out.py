@@ -493,7 +493,7 @@ def test_a_score_from_a_colleague_in_the_cc_is_a_reply_and_does_not_reopen(mail_
      "nicht meckern")),
 ])
 def test_scores_are_read_only_from_the_start_of_the_answer(text: str, expected: tuple[int, str] | None) -> None:
-    from gitdesk.mail.intake import feedback_score
+    from gitdesk.mail.words import feedback_score
 
     assert feedback_score(text) == expected
 

@@ -799,7 +799,7 @@ def _reopen_answered(desk: Desk, now: datetime, dry_run: bool, report: RunReport
     if solved_status is None or workflow.OPEN not in solved_status.next or workflow.OPEN not in config.statuses:
         return
     from gitdesk import listing
-    from gitdesk.mail.intake import asks_nothing
+    from gitdesk.mail.words import asks_nothing
 
     # The index's tickets carry their entries' headings, not their words: those are read from
     # the files of the few whose last word is their requester's, after the resolution.
