@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from gitdesk import assignment, attachments, changes, clock, ids, paths, privacy, templates, ticketfile, workflow
+from gitdesk import assignment, attachments, changes, clock, git, ids, paths, privacy, templates, ticketfile, workflow
 from gitdesk.desk import Actor, Desk, LoadedTicket
 from gitdesk.durations import HOURS_ONLY, format_duration, parse_span
 from gitdesk.errors import GitdeskError, TransitionError, UnsafePath, ValidationError
@@ -199,6 +199,32 @@ def validate_change(desk: Desk, old: Ticket | None, new: Ticket, path: str,
         raise problems[0]
 
 
+def validate_for_the_remote(desk: Desk, old: Ticket | None, new: Ticket, path: str) -> None:
+    """Refuse a person's change that only an uncommitted edit of the config allows (a queue
+    added there, not yet committed): the commit would pass here, and the push be refused by
+    every clone's hooks and the server, which judge it by the committed config."""
+    from gitdesk.paths import CONFIG_PATH
+
+    if not desk.dirty_paths([CONFIG_PATH]):
+        return
+    from gitdesk.config import parse_config
+
+    shown = desk.repo_path(CONFIG_PATH)
+    try:
+        text = git.regular_files_at(desk.repo, "HEAD", [shown]).get(shown)
+        committed = parse_config(text.decode("utf-8")) if text is not None else None
+    except (GitdeskError, UnicodeDecodeError):
+        return  # no committed config, or a broken one: nothing to judge by but the file
+    if committed is None:
+        return
+    for problem in workflow.change_findings(committed, old, new, path, {}):
+        if problem.message in {known.message for known in workflow.change_findings(desk.config, old, new, path, {})}:
+            continue
+        raise ValidationError(f"{problem.message}, by the committed config: only your uncommitted {shown} allows "
+                              "it, and the push would be refused", path=path,
+                              hint=f"commit the config first (git commit {shown}), then do it again")
+
+
 def _lines(loaded: LoadedTicket) -> dict[str, int]:
     return {key: span.line for key, span in loaded.document.front.spans.items()}
 
@@ -323,6 +349,8 @@ def prepare_change(desk: Desk, loaded: LoadedTicket, new: Ticket, actor: Actor, 
     if misplaced:  # check refuses the file; a resolve would replace the entry with the section
         raise misplaced[0]
     validate_change(desk, old, new, loaded.path, _lines(loaded))
+    if actor.person is not None and actor.id != RULES_AUTHOR:
+        validate_for_the_remote(desk, old, new, loaded.path)
     mail = mailer(verb, old, new, actor) if mailer is not None else None
     added: dict[str, bytes | None] = dict(extra_files or {})
     if mail is not None:
@@ -465,6 +493,8 @@ def create(desk: Desk, spec: NewTicket, actor: Actor, *, automation: Automation 
             ticket = automated.ticket
             validate_change(desk, None, ticket, path)
             files.update(automated.files)
+        if actor.person is not None:
+            validate_for_the_remote(desk, None, ticket, path)
         if spec.attach:
             stored: dict[str, bytes] = {}
             description = attachments.attach(ticket.id, ticket.description, spec.attach, set(),

@@ -209,3 +209,20 @@ def test_an_emptied_config_is_refused_by_every_command_not_read_as_no_rules(desk
     for args in (["list"], ["show", ticket], ["kb", "build"], ["report", "workload"]):
         assert "the config is empty (restore it from Git" in desk.fails(*args), args
     assert desk.head() == head, "kb build committed nothing"
+
+
+def test_a_change_only_an_uncommitted_config_allows_is_refused_before_the_push_is(desk: Desk) -> None:
+    """Dana adds a queue in the config and, before committing it, moves a ticket there: every
+    clone's hooks and the server judge by the committed config, so the push would be refused
+    until someone noticed why."""
+    made = desk.new("VPN down", "-q", "it-helpdesk")
+    config = desk.path / ".gitdesk" / "config.yml"
+    config.write_text(config.read_text().replace("queues:\n", "queues:\n  support:\n    name: Support\n", 1))
+    refused = desk.fails("set", made, "queue", "support")
+    assert refused == (f"gitdesk: error: tickets/{made}.md: unknown queue 'support', by the committed config: only "
+                       "your uncommitted .gitdesk/config.yml allows it, and the push would be refused (commit the "
+                       "config first (git commit .gitdesk/config.yml), then do it again)")
+    assert "refused" in desk.fails("new", "Another", "-q", "support")
+    desk.run("set", made, "priority", "high")  # what the committed config allows goes on
+    desk.git("commit", "-qm", "A support queue", "--", ".gitdesk/config.yml")
+    desk.run("set", made, "queue", "support")
