@@ -755,6 +755,14 @@ def _with_fields(desk: Desk, ticket: Ticket, fields: Mapping[str, Any], actor: A
     return ticket
 
 
+def desk_addresses(config: Config) -> list[str]:
+    """Every address of the desk's own: mail.address, its aliases, and the addresses its routes
+    take mail at (facilities@ is the desk's too). Mail to them comes back to the desk."""
+    mail = config.mail
+    return [address for address in (mail.address or "", *mail.aliases, *(a for route in mail.routes for a in route.to))
+            if address]
+
+
 def cc(desk: Desk, typed_id: str, edits: Sequence[str], actor: Actor) -> Outcome:
     """``edits`` like ``+carol@example.com -dave@example.com``: who else hears of every public step."""
     actor.require_person("change who is in Cc")
@@ -765,6 +773,9 @@ def cc(desk: Desk, typed_id: str, edits: Sequence[str], actor: Actor) -> Outcome
         if not workflow.is_email(address):
             raise ValidationError(f"not an email address: {address!r}", hint="e.g. +carol@example.com")
         reason = unmailable(address) if add else None  # taking one out must always work
+        if add and address_key(address) in {address_key(own) for own in desk_addresses(desk.config)}:
+            raise ValidationError(f"cannot copy {address!r}: it is the desk's own address",
+                                  hint="mail to it comes back to the desk; copy a person's address")
         if reason is not None:
             raise ValidationError(f"cannot copy {address!r}: {reason}", hint="give an address mail can carry")
         now = address_now(desk.config, address) if add else address

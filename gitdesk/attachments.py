@@ -15,6 +15,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 
 ATTACHMENTS = "attachments"
+_LISTED = "Attachments:"  # heads the list of a message's attachments in its entry
 MAX_NAME = 100
 MAX_PER_MESSAGE = 200  # attachments kept from one mail or one command; the rest are counted, not kept
 MAX_NAME_BYTES = 150  # in UTF-8, with room for "-2" and the writer's temp suffix under the 255-byte limit
@@ -58,6 +59,16 @@ def unlinked(text: str) -> str:
     """``text`` with links to attachments reduced to their names: in a mail, which carries the
     files themselves, a link into the repository leads nowhere (and shows its layout)."""
     return _LINKED.sub(lambda match: match.group(1), text) if ATTACHMENTS in text else text
+
+
+def without_list(text: str) -> str:
+    """``text`` without the list of attachments ``attach`` put at its end: the words alone, as
+    mail intake judged them ("Thanks!" with a screenshot is a thank-you)."""
+    found = text.rfind(f"{_LISTED}\n- ")
+    if found < 0 or (found and text[found - 1] != "\n"):
+        return text
+    listed = text[found + len(_LISTED) + 1:].split("\n")
+    return text[:found].rstrip() if all(line.startswith("- ") for line in listed if line) else text
 
 
 def link(ticket_id: str, name: str) -> str:
@@ -145,4 +156,4 @@ def attach(ticket_id: str, text: str, items: Sequence[tuple[str, bytes]], taken:
         lines.append(f"- {dropped} more: not kept, over {MAX_PER_MESSAGE} attachments in one message")
     if not lines:
         return text
-    return f"{text}\n\nAttachments:\n" + "\n".join(lines) if text else "Attachments:\n" + "\n".join(lines)
+    return f"{text}\n\n{_LISTED}\n" + "\n".join(lines) if text else f"{_LISTED}\n" + "\n".join(lines)

@@ -824,6 +824,16 @@ def test_links_made_by_hand_never_carry_someone_else_s_words_to_who_waits(desk: 
     assert "which this desk does not have" in desk.fails("duplicate", gone, "--of", again)
 
 
+def test_the_desk_s_own_address_cannot_be_copied(desk: Desk) -> None:
+    """Copied, the desk would mail itself on every answer (and take the copy in as a loop)."""
+    made = desk.new("Printer", "-q", "it-helpdesk", "-r", "carol")
+    for own in ("help@fernhill.example", "HELP@fernhill.example"):
+        assert desk.fails("--as", "alice", "cc", made, f"+{own}") == (
+            f"gitdesk: error: cannot copy {own!r}: it is the desk's own address (mail to it comes back to the "
+            "desk; copy a person's address)")
+    desk.run("--as", "alice", "cc", made, "+boss@example.net")
+
+
 def test_a_colleague_in_the_cc_of_a_duplicate_hears_the_answer_too(desk: Desk) -> None:
     first = desk.new("Kim's salary review with HR is wrong", "-q", "it-helpdesk", "-r", "kim@example.com")
     again = desk.new("Payroll", "-q", "it-helpdesk", "-r", "kim@example.com")

@@ -141,6 +141,12 @@ def test_the_log_names_who_wrote_the_mail_not_who_ran_intake(mail_desk: Desk, tm
     entries = json.loads(mail_desk.run("log", "--format", "json").stdout)["entries"]
     who = {(entry["ticket"], entry["action"]): entry["who"] for entry in entries}
     assert who[(taken["ticket"], "intake")] == "greta@example.net" and who[(asked, "intake")] == "carol", entries
+    mail_desk.run("--as", "alice", "set", taken["ticket"], "requester", "bob@example.net")
+    entries = json.loads(mail_desk.run("log", taken["ticket"], "--format", "json").stdout)["entries"]
+    assert entries[0]["who"] == "greta@example.net", "who opened it then, not the requester of today"
+    ran = json.loads(mail_desk.run("log", "--author", mail_desk.git("config", "user.name").strip(),
+                                   "--format", "json").stdout)["entries"]
+    assert all(entry["action"] != "intake" for entry in ran), "running intake is not writing the mail"
 
 
 def test_a_word_in_the_subject_outranks_a_word_in_passing_and_the_route_is_named(

@@ -257,7 +257,7 @@ def test_a_quarter_s_training_review_sees_every_month_not_only_the_last(desk: De
     desk.at("2027-01-04T09:00:00Z")
     report = json.loads(desk.run("report", "training", "--since", "2026-10-01", "--until", "2026-12-31",
                                  "--format", "json").stdout)
-    flagged = [tuple(row[key]["value"] for key in ("requester", "category", "tickets", "days"))
+    flagged = [tuple(row[key]["value"] for key in ("requester", "category", "tickets", "window"))
                for row in report["sections"][0]["rows"]]
     assert flagged == [("dan@cust.example", "network", 5, "2026-12-02 to 2026-12-31"),
                        ("carol", "email", 5, "2026-10-03 to 2026-11-01")]

@@ -675,8 +675,13 @@ def test_a_requester_s_words_merged_under_a_resolution_reopen_the_ticket(tmp_pat
     seed.at("2026-11-25T08:00:00Z")
     for n, (ticket_id, said) in enumerate(((made, "It jammed again this morning."), (thanked, "Thanks, all good."))):
         mail = tmp_path / f"answer{n}.eml"
+        # The thank-you carries a screenshot, as mail often does: its entry lists it after the words.
         mail.write_bytes(f"From: {REQUESTER}\nTo: help@example.com\nSubject: Re: x [{ticket_id}]\n"
-                         f"Message-ID: <answer{n}@customer.example>\n\n{said}\n".encode())
+                         f"Message-ID: <answer{n}@customer.example>\nMIME-Version: 1.0\n"
+                         "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\n"
+                         f"{said}\n--b\nContent-Type: image/png\nContent-Disposition: attachment; "
+                         "filename=Screenshot_printer_queue_working_again.png\nContent-Transfer-Encoding: base64"
+                         "\n\niVBORw0KGgo=\n--b--\n".encode())
         bob.run("intake", "eml", str(mail))
     bob.git("fetch", "-q")
     bob.git("merge", "-q", "--no-edit", "origin/pr")

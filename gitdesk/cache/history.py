@@ -683,10 +683,17 @@ def _sender(desk: Desk, ticket: str, events: Sequence[Event], requesters: dict[s
                  and event.who not in (MAIL_SYSTEM, RULES_AUTHOR)), None)
     if said is None and any(event.kind == "new" for event in events):
         if not requesters:
+            # The requester it was opened with: before its first change (the audit log keeps
+            # each), else the one it has now.
             with db.connect(desk) as connection:
                 requesters.update((str(row[0]), str(row[1])) for row in connection.execute(
                     "SELECT id, json_extract(front, '$.requester') FROM tickets WHERE id IS NOT NULL "
                     "AND json_extract(front, '$.requester') IS NOT NULL"))
+                changed = connection.execute(
+                    "SELECT e.ticket, e.before FROM events e JOIN commits c ON c.id = e.commit_id AND c.pos "
+                    "IS NOT NULL WHERE e.kind = 'field' AND e.field = 'requester' ORDER BY e.time DESC, "
+                    "c.pos DESC, e.seq DESC").fetchall()
+                requesters.update((str(row[0]), str(row[1])) for row in changed if row[1])  # the earliest last
             requesters.setdefault("", "")  # read once, even when no ticket has a requester
         said = requesters.get(ticket)
     if not said:
@@ -761,8 +768,10 @@ def desk_log(desk: Desk, filters: LogFilter) -> list[LogEntry]:
         person = desk.config.person(filters.author)
         names = {wanted} | ({address_key(person.handle), address_key(person.email or ""),
                              *map(address_key, person.former_emails)} if person else set())
-        # Or an entry they wrote: a requester's mail reopening a ticket is committed by whoever ran intake.
-        entries = [e for e in entries if address_key(e.who) in names or address_key(e.author) in names
+        # Or an entry they wrote. Mail intake acts for the mail's sender (WHO), not for whoever ran it,
+        # the commit's author: their intake rounds are not their changes.
+        entries = [e for e in entries if address_key(e.who) in names
+                   or (address_key(e.author) in names and e.action != "intake")
                    or any(event.kind == "entry" and address_key(event.who or "") in names for event in e.events)]
     if filters.action:
         wanted = filters.action.casefold()

@@ -570,9 +570,7 @@ def _cc(desk: Desk, incoming: Incoming, requester: str) -> list[str]:
     """Who else the opening mail was written to (To and Cc), but the desk (its address, its
     aliases and the addresses its routes take mail at: facilities@ is the desk's too), the
     requester, the sender and a mailing list it came through."""
-    mail = desk.config.mail
-    ours = {mail.address or "", *mail.aliases, *(address for route in mail.routes for address in route.to),
-            requester, incoming.sender, *_list_addresses(desk, incoming)}
+    ours = {*actions.desk_addresses(desk.config), requester, incoming.sender, *_list_addresses(desk, incoming)}
     return [address for address in incoming.addressed
             if address_key(address) not in {address_key(a) for a in ours if a} and workflow.is_email(address)][:20]
 

@@ -78,7 +78,11 @@ def windows(period: Period, window: timedelta) -> list[tuple[datetime, datetime]
     """The stretches the flags look at, newest first: the period cut into windows of ``window``
     from its end (the oldest may be shorter); the whole period when it is shorter."""
     found: list[tuple[datetime, datetime]] = []
+    # Cut from the end of the period's last UTC day: a report until now gives the same windows
+    # at 08:00 as at 17:00 (the figures, not the moment, decide what is flagged).
     end = period.until
+    if period.through and (end.hour, end.minute, end.second, end.microsecond) != (0, 0, 0, 0):
+        end = end.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
     while end > period.since:
         start = max(period.since, end - window)
         found.append((start, end))
@@ -130,10 +134,10 @@ def build(facts: Facts, period: Period) -> Report:
     for person in facts.config.people.values():
         members[person.team or "(outside)"] += 1
     flags = Section("flags", "Flags", columns("requester", "category", "tickets", "average", ("basis", "compared with"),
-                                              "topic", ("days", "in the days")))
+                                              "topic", ("window", "in the days")))
     said = Findings()
     for start, end in windows(period, settings.training_window):
-        last = end == period.until
+        last = end >= period.until
         recent = [t for t in asked if start <= t.created < end or (last and t.created == end)]
         # The whole desk's people: everyone in config and everyone else who asked in the window. An
         # IT desk lists its agents, not every colleague, so dividing by config alone made the average
@@ -151,7 +155,7 @@ def build(facts: Facts, period: Period) -> Report:
             by_category_total[category] += 1
         days = math.ceil((end - start).total_seconds() / 86400) or 1
         first_day = start.strftime("%Y-%m-%d")
-        last_day = (end if last and period.through else end - timedelta(microseconds=1)).strftime("%Y-%m-%d")
+        last_day = (end - timedelta(microseconds=1)).strftime("%Y-%m-%d")
         stretch = f"{first_day} to {last_day}"
         for (who, category), found in sorted(by_pair.items(), key=lambda item: (-len(item[1]), item[0])):
             ids = [t.id for t in found]

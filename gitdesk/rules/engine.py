@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import TYPE_CHECKING
 
-from gitdesk import actions, assignment, clock, git, templates, ticketfile, workflow
+from gitdesk import actions, assignment, attachments, clock, git, templates, ticketfile, workflow
 from gitdesk.actions import Automated
 from gitdesk.cache import db, history, index
 from gitdesk.calendar import Calendar
@@ -814,8 +814,8 @@ def _reopen_answered(desk: Desk, now: datetime, dry_run: bool, report: RunReport
             continue  # resolved after reading it
         loaded = desk.load(ticket_id)
         said = _last_word(config, loaded.ticket)
-        if said is None or asks_nothing(said.text):
-            continue  # a thank-you, as intake leaves one
+        if said is None or asks_nothing(attachments.without_list(said.text)):
+            continue  # a thank-you (with a screenshot, a logo), as intake leaves one
         if desk.dirty_paths([loaded.path]):
             report.done.append(Done(ANSWERED_RULE, ticket_id, now, (), skipped=f"{loaded.path} has uncommitted "
                                     "changes; commit or discard them"))
@@ -823,8 +823,8 @@ def _reopen_answered(desk: Desk, now: datetime, dry_run: bool, report: RunReport
         start = loaded.ticket
         stamp = max([start.created, *(entry.at for entry in start.entries)])
         note = (f"Reopened: {said.author} wrote at {format_utc(said.at)}, after it was resolved at "
-                f"{format_utc(solved)}, and nobody has answered (the two met in a merge, which kept it "
-                "resolved). Answer them, or resolve it again.")
+                f"{format_utc(solved)}, and nobody has answered; their words came in where it stayed "
+                "resolved (a merge of two clones' work, or a hand edit). Answer them, or resolve it again.")
         try:
             ticket = actions.entering(desk, workflow.OPEN)(actions.no_longer_a_duplicate(start))
             ticket = replace(ticket, entries=(*ticket.entries, Entry(stamp, RULES_AUTHOR, NOTE, note)))
