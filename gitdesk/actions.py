@@ -8,9 +8,11 @@ commit containing only the files it wrote, with ``Gitdesk-*`` trailers.
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, Protocol
 
 from gitdesk import assignment, attachments, changes, clock, git, ids, paths, privacy, templates, ticketfile, workflow
@@ -220,9 +222,17 @@ def validate_for_the_remote(desk: Desk, old: Ticket | None, new: Ticket, path: s
     for problem in workflow.change_findings(committed, old, new, path, {}):
         if problem.message in {known.message for known in workflow.change_findings(desk.config, old, new, path, {})}:
             continue
+        operation = git.operation_in_progress(desk.repo)
+        if operation is not None:  # a teammate's config, staged by a merge: finish it, then act
+            raise ValidationError(f"{problem.message}, by the config committed so far: the {operation} in progress "
+                                  "brings it", path=path, hint=git.finish_hint(operation))
+        try:  # as typed where the person stands: in the desk (or above it), or anywhere with -C
+            command = f"git commit {shlex.quote(str((desk.root / CONFIG_PATH).relative_to(Path.cwd())))}"
+        except ValueError:
+            command = f"git -C {shlex.quote(str(desk.repo.top))} commit {shlex.quote(shown)}"
         raise ValidationError(f"{problem.message}, by the committed config: only your uncommitted {shown} allows "
                               "it, and the push would be refused", path=path,
-                              hint=f"commit the config first (git commit {shown}), then do it again")
+                              hint=f"commit the config first, then do it again: {command}")
 
 
 def _lines(loaded: LoadedTicket) -> dict[str, int]:

@@ -201,23 +201,24 @@ class Timings:
 # holds the two together).
 @dataclass(frozen=True, slots=True)
 class NextDue:
-    """A ticket's next target as listings order and show it."""
+    """A ticket's next target as listings order and show it, with the clock it runs on."""
 
     kind: str  # first_response | resolution
     at: datetime  # when it falls due
-    left: float  # seconds on the ticket's clock from the moment judged to ``at``; below 0: overdue
-    day: int = 86400  # a day on that clock, for showing it
-    working: bool = False  # the clock counts working time (a business calendar)
+    calendar: Calendar  # the ticket's clock: working time on a business desk
+
+    def left(self, now: datetime) -> float:
+        """Seconds on the ticket's clock from ``now`` to the target; below 0: overdue by that
+        much (as the SLA report counts it). Worked out when shown: a board kept for minutes
+        still counts down."""
+        return self.calendar.elapsed(now, self.at) if self.at > now else -self.calendar.elapsed(self.at, now)
 
 
 Due = NextDue | None
 
 
-def due_on(calendar: Calendar, kind: str, at: datetime, now: datetime) -> NextDue:
-    """The target ``kind`` due ``at``, judged ``now`` on ``calendar``: how much of the ticket's
-    clock is left (or past), as the SLA report counts it (working time on a business desk)."""
-    left = calendar.elapsed(now, at) if at > now else -calendar.elapsed(at, now)
-    return NextDue(kind, at, left, calendar.day_seconds, calendar.business)
+def due_on(calendar: Calendar, kind: str, at: datetime) -> NextDue:
+    return NextDue(kind, at, calendar)
 
 
 def next_due(timings: Timings) -> Due:
@@ -623,7 +624,7 @@ class Clocks:
             first_response_by=answered.by if answered else None,
             resolutions=tuple(resolutions),
             next_due=upcoming,
-            next_due_in=due_on(Calendar.for_queue(self.config, upcoming.queue), upcoming.kind, upcoming.due, now)
+            next_due_in=due_on(Calendar.for_queue(self.config, upcoming.queue), upcoming.kind, upcoming.due)
             if upcoming is not None and upcoming.due is not None else None,
             clock="business" if clock.business else "calendar",
             day=clock.day_seconds,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import datetime, timezone
 
 import pytest
@@ -261,7 +262,7 @@ def test_how_late_a_ticket_is_counts_working_time_everywhere(tmp_path, monkeypat
     desk.at("2026-11-09T11:00:00Z")  # half of it was used at 10:30, the warning's moment
     desk.run("rules", "run")
     mail = next(p for p in desk.committed_files() if p.startswith("outbox/"))
-    assert "It falls due 2026-11-09 15:00 UTC: 4h30m working time left." in (desk.path / mail).read_text()
+    assert "It falls due 2026-11-09 15:00 UTC." in (desk.path / mail).read_text()
     desk.at("2026-11-16T09:00:00Z")  # the Monday after: 4d3h late in working time, 6d18h on the wall clock
     assert "(4d3h working time overdue)" in desk.run("show", ticket).stdout
     assert "FR late 4d3h" in desk.run("list", "--sort", "due").stdout
@@ -270,3 +271,18 @@ def test_how_late_a_ticket_is_counts_working_time_everywhere(tmp_path, monkeypat
               if r["kind"]["value"] == "first response"]
     assert row["took"]["value"] - row["target"]["value"] == (4 * 9 + 3) * 3600, "the same lateness as list says"
 
+
+
+def test_a_target_missed_at_closing_time_reads_overdue_all_weekend(tmp_path, monkeypatch  # type: ignore[no-untyped-def]
+                                                                   ) -> None:
+    """Due at Friday 17:00, when the office closes: no working time passes until Monday, but
+    the ticket is late all weekend, not "late now"."""
+    desk: Desk = make_desk(tmp_path / "desk", monkeypatch,
+                           TEST_CONFIG + "sla:\n  clock: business\n  business_hours: '08:00-17:00'\n")
+    desk.at("2026-11-06T08:00:00Z")
+    ticket = desk.new("Nobody takes me", "-q", "it-helpdesk", "-r", "carol")  # a day's target: Friday 17:00
+    desk.at("2026-11-07T12:00:00Z")
+    assert "(overdue, no working time since)" in desk.run("show", ticket).stdout
+    assert re.search(r"FR late +Nobody", desk.run("list", "--sort", "due").stdout), "late, by no working time"
+    desk.at("2026-11-09T09:30:00Z")
+    assert "FR late 1h30m" in desk.run("list", "--overdue").stdout

@@ -221,7 +221,7 @@ def test_a_change_only_an_uncommitted_config_allows_is_refused_before_the_push_i
     refused = desk.fails("set", made, "queue", "support")
     assert refused == (f"gitdesk: error: tickets/{made}.md: unknown queue 'support', by the committed config: only "
                        "your uncommitted .gitdesk/config.yml allows it, and the push would be refused (commit the "
-                       "config first (git commit .gitdesk/config.yml), then do it again)")
+                       f"config first, then do it again: git -C {desk.path} commit .gitdesk/config.yml)")
     assert "refused" in desk.fails("new", "Another", "-q", "support")
     desk.run("set", made, "priority", "high")  # what the committed config allows goes on
     desk.git("commit", "-qm", "A support queue", "--", ".gitdesk/config.yml")

@@ -689,7 +689,10 @@ def test_chinese_and_japanese_reply_prefixes_and_auto_replies_are_read_as_such()
 @pytest.mark.parametrize("subject", ["Fuera de la oficina no puedo conectarme a la VPN",
                                      "Abwesende Kollegen im Kalender nicht sichtbar",
                                      "Automatische Antwort einrichten funktioniert nicht",
-                                     "Out of office printer does not print", "Absent from the meeting: notes"])
+                                     "Out of office printer does not print", "Absent from the meeting: notes",
+                                     "[Out of office] not showing to colleagues", "[Undeliverable] mails bounce",
+                                     "[Automatic reply] template missing in Outlook", "Absent : badge refusé",
+                                     "Out of officer: a new colleague"])
 def test_a_request_about_out_of_office_things_is_a_request(mail_desk: Desk, tmp_path: Path, subject: str) -> None:
     raw = f"From: carol@example.com\nTo: help@fernhill.example\nSubject: {subject}\nMessage-ID: <r@example.com>\n\nHelp.\n"
     (item,) = intake(mail_desk, "eml", eml(tmp_path, raw.encode()))["messages"]
@@ -1468,6 +1471,10 @@ def test_a_folder_given_as_dot_is_named_by_the_folder(mail_desk: Desk, tmp_path:
     ("Thanks, I no longer have the problem.", True),
     ("Thanks, we no longer need this.", True),
     ("Thanks, the printer no longer prints.", False),
+    ("Thanks. It jams again, see the photo.", False),  # the old problem back, in its own words
+    ("Thanks. The problem is back.", False),
+    ("Thanks, the printer no longer jams.", True),
+    ("Thank you, glad to be back online.", True),
 ])
 def test_a_thank_you_that_names_the_old_problem_as_gone_does_not_reopen(answer: str, thanks: bool) -> None:
     """Requesters thank in the words of their problem ("no more errors"): that is not the

@@ -92,7 +92,7 @@ def due_rows(desk: Desk, texts: Sequence[str], now: datetime) -> list[tuple[list
         row = listing.Row(record["id"], record["status"], record.get("priority"), record.get("queue"),
                           record.get("assignee"), _moment(record["created"]), record.get("title") or "")
         kind, at = timings["next_due"], timings["next_due_at"]
-        due = due_on(Calendar.for_queue(desk.config, row.queue), kind, _moment(at), now) if kind and at else None
+        due = due_on(Calendar.for_queue(desk.config, row.queue), kind, _moment(at)) if kind and at else None
         found.append((row, due, text))
     return found
 

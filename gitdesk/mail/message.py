@@ -42,17 +42,19 @@ _TEXT_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # never text; a
 # the whole subject: never a prefix of a word or a request ("Abwesende Kollegen im Kalender",
 # "Automatische Antwort einrichten funktioniert nicht", "Fuera de la oficina no puedo …").
 # Outlook's words in each language it writes them in (Exchange 2003: "Out of Office AutoReply:").
-_AUTO_SUBJECT = re.compile(r"^\s*\[?(automatic reply|auto(matic)?[- ]?reply|out of (the )?office( auto ?reply)?|"
+_AUTO_SUBJECT = re.compile(r"^\s*(\[(?=auto(matic)?[- ]?reply\]\s*(re|aw|antw|sv|r)\s*:))?"
+                           r"(automatic reply|auto(matic)?[- ]?reply|out of (the )?office( auto ?reply)?|"
                            r"autosvar|automatiskt? svar|automaattinen vastaus|"
-                           r"abwesenheitsnotiz|automatische antwort|abwesend|réponse automatique|absent(?=\s+:)|"
+                           r"abwesenheitsnotiz|automatische antwort|abwesend|réponse automatique|"
+                           r"absent(?=\s+:\s*(re|tr|fwd?)\s*:)|"
                            r"absen(ce|t) du bureau|respuesta automática|fuera de la oficina|risposta automatica|"
                            r"fuori (sede|ufficio)|automatisch antwoord|afwezig|automatyczna odpowiedź|"
                            r"odpowiedź automatyczna|resposta automática|automatická odpověď|otomatik yanıt|"
                            r"автоматический ответ|"
                            r"自动回复|自動回覆|自動応答|自動返信|"
                            r"undeliver(able|ed)|delivery status notification|mail delivery (failed|subsystem))"
-                           # "[Auto-Reply] …", "Out of Office Re: …" (the subject it answers follows)
-                           r"\]?\s*(:|：|\(|\[|-|$|(?<=\])|(re|aw|antw|sv|r)\s*:)", re.IGNORECASE)
+                           # "[Auto-Reply] Re: …", "Out of Office Re: …" (the subject it answers follows)
+                           r"(\]?\s+(re|aw|antw|sv|r)\s*:|\s*(:|：|\(|\[|-|$))", re.IGNORECASE)
 
 
 class MalformedMessage(Exception):

@@ -113,7 +113,9 @@ _STILL_BROKEN = re.compile(r"\b(still|not work\w*|n[o']t fixed|doesn'?t|does not
                            r"toujours|ne marche pas|ne fonctionne pas|todav[ií]a|sigue|no funciona|"
                            r"ancora|non funziona|nadal|nie dzia[łl]a|ainda|n[ãa]o funciona|"
                            # a new problem, not a judgement of the help: "1: urgent, server down"
-                           r"down|dead|crash\w*|drops?|error\w*|urgent|locked out)\b", re.IGNORECASE)
+                           r"down|dead|crash\w*|drops?|error\w*|urgent|locked out|jam\w*|"
+                           # the old problem returned: "the problem is back", "it's back again"
+                           r"(?:is|are|it'?s|came|comes) back)\b", re.IGNORECASE)
 
 
 # A bare number and words is a score when every word judges the help ("5 great service", "4 good",

@@ -230,13 +230,19 @@ def due_words(due: Due, now: datetime, *, short: bool = False) -> str:
     # Time to the deadline on the ticket's clock (working time on a business desk, as the SLA
     # report counts "took" and targets), its two largest units rounded as every duration shown
     # ("late 6d22h", not "late 6d"); whole minutes, so a deadline this minute is "now".
-    left = due.left if due.at > now else min(due.left, -1.0)  # past it: late, even outside working hours
-    span = format_duration(round(abs(left) / 60) * 60, day=due.day) if abs(left) >= 30 else "now"
+    left = due.left(now)
+    late = due.at <= now
+    working = " working time" if due.calendar.business else ""
+    if abs(left) >= 30:
+        span = format_duration(round(abs(left) / 60) * 60, day=due.calendar.day_seconds)
+        when = f"{span}{working} overdue" if late else f"in {span}{working}"
+        short_when = f"late {span}" if late else f"in {span}"
+    elif late and (now - due.at).total_seconds() >= 30:  # missed at closing time: no working time since
+        when, short_when = "overdue, no working time since", "late"
+    else:
+        when, short_when = ("now overdue" if late else "in now"), ("late now" if late else "in now")
     if short:
-        short_kind = "FR" if due.kind == "first_response" else "RES"
-        return f"{short_kind} {'in ' + span if left > 0 else 'late ' + span}"
-    working = " working time" if due.working and span != "now" else ""
-    when = f"in {span}{working}" if left > 0 else f"{span}{working} overdue"
+        return f"{'FR' if due.kind == 'first_response' else 'RES'} {short_when}"
     return f"{_DUE_NAMES.get(due.kind, due.kind)} due {local_time(due.at)} ({when})"
 
 

@@ -391,12 +391,11 @@ def _letters_for(desk: Desk, rule: Rule, step: Step, ticket: Ticket,
 
 def _target_words(desk: Desk, rule: Rule, ticket: Ticket, stamp: datetime) -> str:
     """When the target a target rule warns of falls (or fell) due, in the desk's time zone and
-    UTC, and how much of the ticket's clock is left: a lead in New York reading a Berlin desk's
-    warning must not have to work it out. Empty for other rules."""
+    UTC: a lead in New York reading a Berlin desk's warning must not have to work it out.
+    Empty for other rules."""
     if rule.trigger.kind != "target":
         return ""
     from gitdesk.calendar import zone
-    from gitdesk.timings import due_on
 
     clocks = Clocks(desk.config, ticket, history.tracked_changes(desk, [ticket.id]).get(ticket.id, ()))
     measures = [clocks.first_response(stamp)] if rule.trigger.target == "first_response" else \
@@ -404,18 +403,13 @@ def _target_words(desk: Desk, rule: Rule, ticket: Ticket, stamp: datetime) -> st
     measure = measures[0] if measures else None
     if measure is None or measure.due is None:
         return ""
-    calendar = Calendar.for_queue(desk.config, measure.queue)
     hours = desk.config.sla.queues.get(measure.queue or "") or desk.config.sla.hours
     local = measure.due.astimezone(zone(hours.timezone))
     moment = f"{local:%Y-%m-%d %H:%M} {hours.timezone}" + (
         f" ({measure.due:%H:%M} UTC)" if hours.timezone != "UTC" else "")
-    due = due_on(calendar, measure.kind, measure.due, stamp)
-    if due.left <= 0:
-        return f"It fell due {moment}."
-    from gitdesk.durations import format_duration
-
-    working = " working time" if due.working else ""
-    return f"It falls due {moment}: {format_duration(round(due.left / 60) * 60, day=due.day)}{working} left."
+    # The moment only, not the time left: the mail is made as of when the rule fell due (two clones
+    # write the same bytes), and a round that runs late would overstate what is left.
+    return f"It falls due {moment}." if measure.due > stamp else f"It fell due {moment}."
 
 
 def _readers(config: Config, names: Sequence[str]) -> list[str]:
