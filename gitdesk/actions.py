@@ -223,12 +223,17 @@ def validate_for_the_remote(desk: Desk, old: Ticket | None, new: Ticket, path: s
         if problem.message in {known.message for known in workflow.change_findings(desk.config, old, new, path, {})}:
             continue
         operation = git.operation_in_progress(desk.repo)
-        if operation is not None:  # a teammate's config, staged by a merge: finish it, then act
+        if operation is not None and git.staged_raw(desk.repo, [shown], "HEAD"):
+            # a teammate's config, staged by the merge (not one's own unstaged edit): finish it, then act
             raise ValidationError(f"{problem.message}, by the config committed so far: the {operation} in progress "
                                   "brings it", path=path, hint=git.finish_hint(operation))
-        try:  # as typed where the person stands: in the desk (or above it), or anywhere with -C
-            command = f"git commit {shlex.quote(str((desk.root / CONFIG_PATH).relative_to(Path.cwd())))}"
-        except ValueError:
+        here = Path.cwd()
+        if here == desk.repo.top or desk.repo.top in here.parents:  # inside the repository: as typed there
+            try:
+                command = f"git commit {shlex.quote(str((desk.root / CONFIG_PATH).relative_to(here)))}"
+            except ValueError:  # below the desk's folder (in tickets/): from the top
+                command = f"git -C {shlex.quote(str(desk.repo.top))} commit {shlex.quote(shown)}"
+        else:
             command = f"git -C {shlex.quote(str(desk.repo.top))} commit {shlex.quote(shown)}"
         raise ValidationError(f"{problem.message}, by the committed config: only your uncommitted {shown} allows "
                               "it, and the push would be refused", path=path,

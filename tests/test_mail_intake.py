@@ -244,7 +244,8 @@ def test_mail_from_another_gitdesk_desk_is_a_request_not_a_loop(mail_desk: Desk,
                                      "Respuesta automática: Printer", "Automatisch antwoord: Printer", "Out of office",
                                      "Odpowiedź automatyczna: Printer", "Automatiskt svar: Printer",
                                      "Automatisk svar: Printer", "Out of Office AutoReply: Printer",
-                                     "Absent : Re: Printer", "[Auto-Reply] Re: Printer", "Out of Office Re: Printer"])
+                                     "Absent : Re: Printer", "[Auto-Reply] Re: Printer", "Out of Office Re: Printer",
+                                     "[Out of Office] Solved: Printer"])
 def test_an_out_of_office_in_another_language_neither_opens_nor_reopens(mail_desk: Desk, tmp_path: Path,
                                                                         subject: str) -> None:
     solved = mail_desk.new("Printer", "-q", "it-helpdesk", "--requester", "carol@example.com")
@@ -1475,6 +1476,10 @@ def test_a_folder_given_as_dot_is_named_by_the_folder(mail_desk: Desk, tmp_path:
     ("Thanks. The problem is back.", False),
     ("Thanks, the printer no longer jams.", True),
     ("Thank you, glad to be back online.", True),
+    ("Thanks, the Wi-Fi is back!", True),  # good news that names no trouble
+    ("Thanks for clearing the paper jam!", True),
+    ("Thanks James, works now!", True),
+    ("Thanks. It happened again this morning.", False),
 ])
 def test_a_thank_you_that_names_the_old_problem_as_gone_does_not_reopen(answer: str, thanks: bool) -> None:
     """Requesters thank in the words of their problem ("no more errors"): that is not the

@@ -42,7 +42,7 @@ _TEXT_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # never text; a
 # the whole subject: never a prefix of a word or a request ("Abwesende Kollegen im Kalender",
 # "Automatische Antwort einrichten funktioniert nicht", "Fuera de la oficina no puedo …").
 # Outlook's words in each language it writes them in (Exchange 2003: "Out of Office AutoReply:").
-_AUTO_SUBJECT = re.compile(r"^\s*(\[(?=auto(matic)?[- ]?reply\]\s*(re|aw|antw|sv|r)\s*:))?"
+_AUTO_SUBJECT = re.compile(r"^\s*(\[(?=(auto(matic)?[- ]?reply|out of (the )?office)\]\s*[^\s:\]]{1,24}\s*:))?"
                            r"(automatic reply|auto(matic)?[- ]?reply|out of (the )?office( auto ?reply)?|"
                            r"autosvar|automatiskt? svar|automaattinen vastaus|"
                            r"abwesenheitsnotiz|automatische antwort|abwesend|réponse automatique|"
@@ -53,8 +53,9 @@ _AUTO_SUBJECT = re.compile(r"^\s*(\[(?=auto(matic)?[- ]?reply\]\s*(re|aw|antw|sv
                            r"автоматический ответ|"
                            r"自动回复|自動回覆|自動応答|自動返信|"
                            r"undeliver(able|ed)|delivery status notification|mail delivery (failed|subsystem))"
-                           # "[Auto-Reply] Re: …", "Out of Office Re: …" (the subject it answers follows)
-                           r"(\]?\s+(re|aw|antw|sv|r)\s*:|\s*(:|：|\(|\[|-|$))", re.IGNORECASE)
+                           # "[Auto-Reply] Re: …", "[Out of Office] Solved: …", "Out of Office Re: …":
+                           # the subject it answers follows (a reply's, or one of the desk's own)
+                           r"(\]\s*[^\s:\]]{1,24}\s*:|\s+(re|aw|antw|sv|r)\s*:|\s*(:|：|\(|\[|-|$))", re.IGNORECASE)
 
 
 class MalformedMessage(Exception):

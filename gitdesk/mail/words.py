@@ -52,6 +52,8 @@ _NOT_SINCE = re.compile(r"\b(?:has ?n[o']t|have ?n[o']t|did ?n[o']t|not)\s+(?:fa
 _TURNS = re.compile(r"\b(?:but|though|although|however|until|till|except|only|yet|now|aber|doch|jedoch|mais|pero)\b",
                     re.IGNORECASE)
 _NOT_NEEDED = re.compile(r"(?:needed|required|necessary|relevant|urgent|an? (?:issue|problem))\b", re.IGNORECASE)
+# Trouble that stopping is good news for: "the printer no longer jams", "it no longer freezes".
+_TROUBLE = re.compile(r"\b(?:jam\w*|freez\w*|froze|hang\w*|hung|overheat\w*|beep\w*|flicker\w*)\b", re.IGNORECASE)
 # What stopping is good news for: "I no longer have the problem", "we no longer need this".
 _GONE = re.compile(r"\b(?:problems?|issues?|need\w*|help|happens?|occurs?|appears?|bother\w*)\b", re.IGNORECASE)
 
@@ -65,7 +67,7 @@ def _without_good_news(said: str) -> str:
     ends on them and turns nowhere; "no longer prints" made a sign of trouble either way."""
     def gone(match: re.Match[str]) -> bool:
         return bool(_STILL_BROKEN.search(match.group(1)) or _NOT_NEEDED.match(match.group(1))
-                    or _GONE.search(match.group(1)))
+                    or _GONE.search(match.group(1)) or _TROUBLE.search(match.group(1)))
 
     good = [match for match in _NO_MORE.finditer(said) if gone(match)]
     good += [*_STILL_FINE.finditer(said), *_NOT_SINCE.finditer(said)]
@@ -113,9 +115,11 @@ _STILL_BROKEN = re.compile(r"\b(still|not work\w*|n[o']t fixed|doesn'?t|does not
                            r"toujours|ne marche pas|ne fonctionne pas|todav[ií]a|sigue|no funciona|"
                            r"ancora|non funziona|nadal|nie dzia[łl]a|ainda|n[ãa]o funciona|"
                            # a new problem, not a judgement of the help: "1: urgent, server down"
-                           r"down|dead|crash\w*|drops?|error\w*|urgent|locked out|jam\w*|"
-                           # the old problem returned: "the problem is back", "it's back again"
-                           r"(?:is|are|it'?s|came|comes) back)\b", re.IGNORECASE)
+                           r"down|dead|crash\w*|drops?|error\w*|urgent|locked out|"
+                           # the old problem returned: "it jams again", "the problem is back" ("the Wi-Fi
+                           # is back", "thanks for clearing the jam" are good news)
+                           r"(?:jam\w*|happen\w*|fail\w*|freez\w*|froze) again|"
+                           r"(?:problem|issue|error|fault)s? (?:is|are|came|comes) back)\b", re.IGNORECASE)
 
 
 # A bare number and words is a score when every word judges the help ("5 great service", "4 good",
