@@ -693,7 +693,9 @@ def test_chinese_and_japanese_reply_prefixes_and_auto_replies_are_read_as_such()
                                      "Out of office printer does not print", "Absent from the meeting: notes",
                                      "[Out of office] not showing to colleagues", "[Undeliverable] mails bounce",
                                      "[Automatic reply] template missing in Outlook", "Absent : badge refusé",
-                                     "Out of officer: a new colleague"])
+                                     "Out of officer: a new colleague", "Out of office: how do I set it up?",
+                                     "Automatic reply: stuck on, cannot disable",
+                                     "Undeliverable: all mails to acme.com bounce"])
 def test_a_request_about_out_of_office_things_is_a_request(mail_desk: Desk, tmp_path: Path, subject: str) -> None:
     raw = f"From: carol@example.com\nTo: help@fernhill.example\nSubject: {subject}\nMessage-ID: <r@example.com>\n\nHelp.\n"
     (item,) = intake(mail_desk, "eml", eml(tmp_path, raw.encode()))["messages"]

@@ -525,7 +525,7 @@ def _automatic(message: Message, sender: str, subject: str) -> str | None:
         return "a delivery report (bounce)"
     if _header(message, "Return-Path") == "<>":
         return "mail with an empty return path (bounce or auto-reply)"
-    if _AUTO_SUBJECT.match(subject):
+    if _AUTO_SUBJECT.match(subject) and _answers_something(message, subject):
         return "an automatic reply (by its subject)"
     if precedence == "list":  # last: intake takes it in when the list is the desk's own group
         return LIST_MAIL
@@ -533,6 +533,15 @@ def _automatic(message: Message, sender: str, subject: str) -> str | None:
 
 
 LIST_MAIL = "mailing-list mail (Precedence: list)"
+# A ticket's tag in a subject ("[GD-01M8…]"), whatever the desk's prefix.
+_ANY_TAG = re.compile(r"\[[A-Za-z0-9]{1,10}-[0-9A-Za-z]{4,}\]")
+
+
+def _answers_something(message: Message, subject: str) -> bool:
+    """Whether the mail answers another (In-Reply-To, References, or a ticket's tag in its
+    subject), as every automatic reply does. A new mail titled by its sender "Out of office:
+    how do I set it up?" answers nothing: a request, whatever its first words."""
+    return bool(_header(message, "In-Reply-To") or _header(message, "References") or _ANY_TAG.search(subject))
 
 
 # "OOF" alone asks for no out-of-office notices only (MS-OXCMAIL 2.1.3.2.20); an acknowledgement
