@@ -7,6 +7,7 @@ commit containing only the files it wrote, with ``Gitdesk-*`` trailers.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shlex
 from collections.abc import Callable, Mapping, Sequence
@@ -227,14 +228,13 @@ def validate_for_the_remote(desk: Desk, old: Ticket | None, new: Ticket, path: s
             # a teammate's config, staged by the merge (not one's own unstaged edit): finish it, then act
             raise ValidationError(f"{problem.message}, by the config committed so far: the {operation} in progress "
                                   "brings it", path=path, hint=git.finish_hint(operation))
+        # As typed where the person stands: inside the repository, above the desk's config, the
+        # path from there; anywhere else (in tickets/, outside the repository), from its top.
         here = Path.cwd()
-        if here == desk.repo.top or desk.repo.top in here.parents:  # inside the repository: as typed there
-            try:
+        command = f"git -C {shlex.quote(str(desk.repo.top))} commit {shlex.quote(shown)}"
+        if here == desk.repo.top or desk.repo.top in here.parents:
+            with contextlib.suppress(ValueError):
                 command = f"git commit {shlex.quote(str((desk.root / CONFIG_PATH).relative_to(here)))}"
-            except ValueError:  # below the desk's folder (in tickets/): from the top
-                command = f"git -C {shlex.quote(str(desk.repo.top))} commit {shlex.quote(shown)}"
-        else:
-            command = f"git -C {shlex.quote(str(desk.repo.top))} commit {shlex.quote(shown)}"
         raise ValidationError(f"{problem.message}, by the committed config: only your uncommitted {shown} allows "
                               "it, and the push would be refused", path=path,
                               hint=f"commit the config first, then do it again: {command}")
