@@ -122,6 +122,7 @@ def wants_due(key: str | None) -> bool:
 
 _Listed = TypeVar("_Listed", Ticket, "Row")  # what a listing's table shows a row of
 
+
 def by_due(tickets: Sequence[_Listed], dues: Mapping[str, Due], key: str) -> list[_Listed]:
     """The most urgent first: by when the next target falls due (overdue ones first, the most
     overdue on top); tickets with no running target (paused, finished, none set) after, oldest first."""

@@ -139,14 +139,13 @@ def misplaced_entries(document: Document) -> list[TicketFormatError]:
     its first entry). gitdesk escapes such lines in what it writes. ``check``, ``edit`` and
     every verb refuse them with these messages."""
     problems: list[TicketFormatError] = []
-    parts = [("in the description", document.front.body_start, document.description_end,
+    parts = [("in the description", "description", document.front.body_start, document.description_end,
               "put a '## Conversation' heading above it" if document.conversation is None
               else "move it to the end of '## Conversation'")]
     if document.resolution is not None:
-        parts.append(("under '## Resolution'", *document.resolution,
+        parts.append(("under '## Resolution'", "resolution", *document.resolution,
                       "move it above '## Resolution', to the end of '## Conversation'"))
-    for where, start, end, hint in parts:
-        section = "description" if where == "in the description" else "resolution"
+    for where, section, start, end, hint in parts:
         for line, whole in _entry_lines(document.text, start, end):
             if whole:
                 problems.append(TicketFormatError(

@@ -197,8 +197,6 @@ class Timings:
         }
 
 
-# The keys of ``Timings.as_dict``, for a CSV header that does not depend on the rows (a test
-# holds the two together).
 @dataclass(frozen=True, slots=True)
 class NextDue:
     """A ticket's next target as listings order and show it, with the clock it runs on."""
@@ -214,19 +212,11 @@ class NextDue:
         return self.calendar.elapsed(now, self.at) if self.at > now else -self.calendar.elapsed(self.at, now)
 
 
-Due = NextDue | None
+Due = NextDue | None  # None when no clock runs towards a target (paused, finished, none set, or met)
 
 
-def due_on(calendar: Calendar, kind: str, at: datetime) -> NextDue:
-    return NextDue(kind, at, calendar)
-
-
-def next_due(timings: Timings) -> Due:
-    """The target that falls due next and when; None when no clock runs towards one
-    (paused, finished, none set, or met)."""
-    return timings.next_due_in
-
-
+# The keys of ``Timings.as_dict``, for a CSV header that does not depend on the rows (a test
+# holds the two together).
 KEYS = ("created", "clock", "first_response_at", "first_response_by", "first_response_seconds", "pending_seconds",
         "first_resolved_at", "resolved_at", "first_resolution_seconds", "resolution_seconds", "resolutions",
         "reopen_count", "escalation_count", "time_spent_seconds", "time_entries", "next_due", "next_due_at")
@@ -624,7 +614,7 @@ class Clocks:
             first_response_by=answered.by if answered else None,
             resolutions=tuple(resolutions),
             next_due=upcoming,
-            next_due_in=due_on(Calendar.for_queue(self.config, upcoming.queue), upcoming.kind, upcoming.due)
+            next_due_in=NextDue(upcoming.kind, upcoming.due, Calendar.for_queue(self.config, upcoming.queue))
             if upcoming is not None and upcoming.due is not None else None,
             clock="business" if clock.business else "calendar",
             day=clock.day_seconds,

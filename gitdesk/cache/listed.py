@@ -26,7 +26,7 @@ from gitdesk.cache import db, history, index
 from gitdesk.calendar import Calendar
 from gitdesk.model import Ticket
 from gitdesk.paths import CONFIG_PATH
-from gitdesk.timings import STEADY, Clocks, Due, due_on
+from gitdesk.timings import STEADY, Clocks, Due, NextDue
 
 if TYPE_CHECKING:
     from gitdesk.desk import Desk
@@ -92,7 +92,7 @@ def due_rows(desk: Desk, texts: Sequence[str], now: datetime) -> list[tuple[list
         row = listing.Row(record["id"], record["status"], record.get("priority"), record.get("queue"),
                           record.get("assignee"), _moment(record["created"]), record.get("title") or "")
         kind, at = timings["next_due"], timings["next_due_at"]
-        due = due_on(Calendar.for_queue(desk.config, row.queue), kind, _moment(at)) if kind and at else None
+        due = NextDue(kind, _moment(at), Calendar.for_queue(desk.config, row.queue)) if kind and at else None
         found.append((row, due, text))
     return found
 

@@ -588,10 +588,8 @@ def _is_list_address(desk: Desk, incoming: Incoming, address: str) -> bool:
     desk's own group): its List-Post, or the address its List-Id names."""
     if not incoming.list_id or _own_list(desk.config, incoming.list_id):
         return False
-    found = re.search(r"<([^<>]*)>", incoming.list_id)
-    named = (found.group(1) if found else incoming.list_id).strip().casefold()
     return address_key(address) == address_key(incoming.list_post or "") \
-        or address.casefold().replace("@", ".") == named
+        or address.casefold().replace("@", ".") == _list_named(incoming.list_id)
 
 
 ACK_INTERVAL = timedelta(hours=1)  # at most ACKS_PER_INTERVAL acknowledgements per sender in this time
@@ -631,7 +629,8 @@ def _acknowledged(state: _State, ticket: Ticket, incoming: Incoming, files: dict
         return _noted(ticket, "No acknowledgement was sent: the mail came from a mailing list "
                               f"({incoming.list_id[:80]}). Tell them the ticket's number when you answer.")
     if flooded(to):
-        had, within = (recent(to), "hour") if recent(to) >= ACKS_PER_INTERVAL else (recent(to, ACK_DAY), "day")
+        hour = recent(to)
+        had, within = (hour, "hour") if hour >= ACKS_PER_INTERVAL else (recent(to, ACK_DAY), "day")
         return _noted(ticket, f"No acknowledgement was sent: {to} had {had} within the "
                               f"{within} (a mail loop or a flood is answered a few times, not for ever). Tell them "
                               "the ticket's number when you answer.")
@@ -949,10 +948,15 @@ def _own_list(config: Config, list_id: str) -> bool:
     """Whether ``list_id`` names the desk's own address or an alias (a group that is the desk)."""
     # The whole list identifier, not a part of it: <audit.example.com> is not the group
     # it@example.com, and a List-Unsubscribe link naming the desk's address is a newsletter's.
-    found = re.search(r"<([^<>]*)>", list_id)
-    named = (found.group(1) if found else list_id).strip().casefold()
+    named = _list_named(list_id)
     return any(address and named in (address.casefold(), address.casefold().replace("@", "."))
                for address in (config.mail.address, *config.mail.aliases))
+
+
+def _list_named(list_id: str) -> str:
+    """What a List-Id names, folded: its part in <>, else all of it (it-users.lists.example)."""
+    found = re.search(r"<([^<>]*)>", list_id)
+    return (found.group(1) if found else list_id).strip().casefold()
 
 
 def _noted(ticket: Ticket, text: str) -> Ticket:

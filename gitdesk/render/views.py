@@ -218,9 +218,7 @@ _DUE_NAMES = {"first_response": "first response", "resolution": "resolution"}
 
 def due_text(derived: Timings, now: datetime, *, short: bool = False) -> str:
     """When the next target falls due: ``first response due 2026-11-21 09:00 (in 3h)``, or overdue."""
-    from gitdesk.timings import next_due
-
-    return due_words(next_due(derived), now, short=short)
+    return due_words(derived.next_due_in, now, short=short)
 
 
 def due_words(due: Due, now: datetime, *, short: bool = False) -> str:

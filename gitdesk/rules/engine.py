@@ -37,6 +37,7 @@ from gitdesk.text import address_key, clean_line, counted
 from gitdesk.timings import Change, Clocks
 
 if TYPE_CHECKING:
+    from gitdesk.mail.compose import Letter
     from gitdesk.mail.outbox import TicketMail
 
 CATCH_UP_WEEKLY = timedelta(days=2)
@@ -330,14 +331,13 @@ class _Made:
 
 
 def _letters_for(desk: Desk, rule: Rule, step: Step, ticket: Ticket,
-                 stamp: datetime) -> tuple[list[object], list[str]]:
+                 stamp: datetime) -> tuple[list[Letter], list[str]]:
     """The mail one step sends, and what to say of it."""
     from gitdesk.mail import compose, notify
 
     when: str | None = None  # a target rule's due moment, worked out for the first one told
-
     config = desk.config
-    letters: list[object] = []
+    letters: list[Letter] = []
     said: list[str] = []
     if step.verb in ("mail", "reply", "resolve"):
         event = "resolution" if step.verb == "resolve" else ("reply" if step.verb == "reply" else str(step.value))
@@ -449,13 +449,9 @@ def _audience(config: Config, ticket: Ticket, who: object) -> list[str]:
 
 def apply_steps(desk: Desk, rule: Rule, ticket: Ticket, stamp: datetime, *, mail: bool = True) -> _Made:
     """``ticket`` as ``rule``'s steps leave it, with its note and the mail it sends (as files)."""
-    from gitdesk.mail import compose
-    from gitdesk.mail.message import thread_ids, with_thread_id
-    from gitdesk.mail.outbox import outbox_path
-
     start = ticket
     what: list[str] = []
-    letters: list[object] = []
+    letters: list[Letter] = []
     for step in rule.steps:
         ticket = _change(desk, step, stamp)(ticket)
         if step.verb in ("mail", "reply", "notify", "resolve"):
@@ -473,26 +469,41 @@ def apply_steps(desk: Desk, rule: Rule, ticket: Ticket, stamp: datetime, *, mail
         # escalation to a queue that assigns by hand otherwise waited there unseen.
         from gitdesk.mail import notify
 
-        told = {made.to for made in letters if isinstance(made, compose.Letter)}
+        told = {made.to for made in letters}
         for word in notify.agent_letters(desk.config, start, ticket, ACTOR):
             if word.to not in told:
                 letters.append(word)
-                person = desk.config.person(word.to)
-                what.append(f"told {person.handle if person else word.to}")
+                what.append(_told(desk.config, word.to))
     steps = "; ".join(what)
     note = f"Rule {rule.name} ({rule.trigger.describe()}): " + steps + ("" if steps.endswith((".", "…")) else ".")
     entry = Entry(stamp, RULES_AUTHOR, NOTE, ticketfile.escape_text(note), DETAIL.format(name=rule.name))
     ticket = replace(ticket, entries=(*ticket.entries, entry))
+    ticket, files = _queued(desk, ticket, letters, stamp, f"{rule.name}:{start.id}:{format_utc(stamp)}")
+    return _Made(ticket, files, what)
+
+
+def _queued(desk: Desk, ticket: Ticket, letters: Sequence[Letter], stamp: datetime,
+            seed: str) -> tuple[Ticket, dict[str, bytes]]:
+    """``letters`` as files in outbox/, dated ``stamp`` and made from ``seed`` (two clones write
+    the same bytes), and the ticket with the requester's mail in its thread."""
+    from gitdesk.mail import compose
+    from gitdesk.mail.message import thread_ids, with_thread_id
+    from gitdesk.mail.outbox import outbox_path
+
     files: dict[str, bytes] = {}
     for number, letter in enumerate(letters):
-        assert isinstance(letter, compose.Letter)
-        seed = f"{rule.name}:{start.id}:{format_utc(stamp)}:{number}"
-        message = compose.message(desk.config, desk.root, letter, stamp, thread_ids(ticket), seed=seed)
+        message = compose.message(desk.config, desk.root, letter, stamp, thread_ids(ticket), seed=f"{seed}:{number}")
         message_id = str(message["Message-ID"])
-        files[outbox_path(start.id, stamp, message_id)] = message.as_bytes()
+        files[outbox_path(ticket.id, stamp, message_id)] = message.as_bytes()
         if letter.event != templates.NOTIFICATION:
             ticket = with_thread_id(ticket, message_id)
-    return _Made(ticket, files, what)
+    return ticket, files
+
+
+def _told(config: Config, address: str) -> str:
+    """How a rule's note names someone it mailed: by handle, else by address."""
+    person = config.person(address)
+    return f"told {person.handle if person else address}"
 
 
 def _change(desk: Desk, step: Step, stamp: datetime) -> Callable[[Ticket], Ticket]:
@@ -793,6 +804,7 @@ def _reopen_answered(desk: Desk, now: datetime, dry_run: bool, report: RunReport
     if solved_status is None or workflow.OPEN not in solved_status.next or workflow.OPEN not in config.statuses:
         return
     from gitdesk import listing
+    from gitdesk.mail import notify
     from gitdesk.mail.words import asks_nothing
 
     # The index's tickets carry their entries' headings, not their words: those are read from
@@ -822,8 +834,9 @@ def _reopen_answered(desk: Desk, now: datetime, dry_run: bool, report: RunReport
         try:
             ticket = actions.entering(desk, workflow.OPEN)(actions.no_longer_a_duplicate(start))
             ticket = replace(ticket, entries=(*ticket.entries, Entry(stamp, RULES_AUTHOR, NOTE, note)))
-            ticket, files, what = _told_agents(desk, start, ticket, stamp, f"{ANSWERED_RULE}:{ticket_id}")
-            what = ("reopen", *what)
+            words = notify.agent_letters(config, start, ticket, ACTOR) if config.mail.address else []
+            ticket, files = _queued(desk, ticket, words, stamp, f"{ANSWERED_RULE}:{ticket_id}")
+            what = ("reopen", *(_told(config, word.to) for word in words))
             if dry_run:
                 actions.validate_change(desk, start, ticket, loaded.path)
                 report.done.append(Done(ANSWERED_RULE, ticket_id, stamp, what))
@@ -849,25 +862,6 @@ def _last_word(config: Config, ticket: Ticket) -> Entry | None:
         if entry.author not in (RULES_AUTHOR, MAIL_SYSTEM):
             return None
     return None
-
-
-def _told_agents(desk: Desk, start: Ticket, ticket: Ticket, stamp: datetime,
-                 seed: str) -> tuple[Ticket, dict[str, bytes], tuple[str, ...]]:
-    """Word of the change to the agents who hear of it (``notify``), queued in outbox/."""
-    from gitdesk.mail import compose, notify
-    from gitdesk.mail.message import thread_ids
-    from gitdesk.mail.outbox import outbox_path
-
-    files: dict[str, bytes] = {}
-    what: list[str] = []
-    if not desk.config.mail.address:
-        return ticket, files, ()
-    for number, letter in enumerate(notify.agent_letters(desk.config, start, ticket, ACTOR)):
-        message = compose.message(desk.config, desk.root, letter, stamp, thread_ids(ticket), seed=f"{seed}:{number}")
-        files[outbox_path(start.id, stamp, str(message["Message-ID"]))] = message.as_bytes()
-        person = desk.config.person(letter.to)
-        what.append(f"told {person.handle if person else letter.to}")
-    return ticket, files, tuple(what)
 
 
 def _tell_waiting(desk: Desk, now: datetime, dry_run: bool, report: RunReport) -> None:

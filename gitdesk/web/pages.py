@@ -170,10 +170,8 @@ _PARSE: Any = None
 
 def _urgent_first(desk: Desk, tickets: list[Ticket], now: datetime) -> tuple[list[Ticket], dict[str, Timings]]:
     """``gitdesk list --sort due``: overdue first, then the next target to fall due."""
-    from gitdesk.timings import next_due
-
     derived = _REMEMBERED.timings(desk, tickets, now)
-    return listing.by_due(tickets, {ticket.id: next_due(derived[ticket.id]) for ticket in tickets}, "due"), derived
+    return listing.by_due(tickets, {ticket.id: derived[ticket.id].next_due_in for ticket in tickets}, "due"), derived
 
 
 def queues(desk: Desk) -> list[tuple[str, str]]:
