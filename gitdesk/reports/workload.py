@@ -278,8 +278,8 @@ def _findings(facts: Facts, whole: Period, buckets: list[Period], trend: list[di
                "fell" if late < early / 1.2 else "fell slightly" if late < early / 1.05 else "held")
         # The latest period alone, when the second half holds more than one: a worsening December
         # must not hide in "held" between October and November-to-December.
-        latest = _halves(trend[-1:], key, whole=True) if len(trend) - len(trend) // 2 > 1 else None
-        alone = f"; in {latest[0][2].split(',')[0]} alone, {facts.clock.format(latest[0][0])}" if latest else ""
+        latest = _median_of(trend[-1:], key) if len(trend) - len(trend) // 2 > 1 else None
+        alone = f"; in {latest[2].split(',')[0]} alone, {facts.clock.format(latest[0])}" if latest else ""
         said.say(f"The median {name} {way} from {facts.clock.format(early)} ({early_span}) to "
                  f"{facts.clock.format(late)} ({late_span}){alone}.", [*early_ids, *late_ids])
     agents = sorted(people.items(), key=lambda item: (-len(item[1].handled), item[0]))
@@ -371,29 +371,35 @@ def _granularity(buckets: list[Period]) -> str:
 TREND_SAMPLES = 3  # in each half, at least: one answer is no trend (and the sentence gives n)
 
 
-def _halves(trend: list[dict[str, object]], key: str, *,
-            whole: bool = False) -> tuple[tuple[float, list[str], str], ...] | None:
-    """(median, ids, "span, n=samples") of the first and the second half of the periods, when each half
-    holds TREND_SAMPLES samples or more; None otherwise (no sentence is better than a trend
-    read from one ticket). ``whole``: of all the periods given, as one."""
-    if len(trend) < (1 if whole else 2):
+Median = tuple[float, list[str], str]  # (median, ids, "span, n=samples")
+
+
+def _halves(trend: list[dict[str, object]], key: str) -> tuple[Median, Median] | None:
+    """The medians of the first and the second half of the periods, when each half holds
+    TREND_SAMPLES samples or more; None otherwise (no sentence is better than a trend read
+    from one ticket)."""
+    if len(trend) < 2:
         return None
     middle = len(trend) // 2
-    found = []
-    for half in ((trend,) if whole else (trend[:middle], trend[middle:])):
-        samples = {k: v for row in half for k, v in row[key].items()}  # type: ignore[attr-defined]
-        value = median(list(samples.values()))
-        if value is None or len(samples) < TREND_SAMPLES:
-            return None
-        first, last = str(half[0]["period"].label), str(half[-1]["period"].label)  # type: ignore[attr-defined]
-        if first == last:
-            span = first
-        elif first.startswith(WEEK_OF) and last.startswith(WEEK_OF):
-            span = f"weeks of {first.removeprefix(WEEK_OF)} to {last.removeprefix(WEEK_OF)}"
-        else:  # months, or days: "2026-10-26 to 2026-11-01" … "… to 2026-11-15"
-            span = f"{first.split(' to ')[0]} to {last.split(' to ')[-1]}"
-        found.append((value, sorted({k.split("@", 1)[0] for k in samples}), f"{span}, n={len(samples)}"))
-    return tuple(found)
+    early, late = _median_of(trend[:middle], key), _median_of(trend[middle:], key)
+    return (early, late) if early is not None and late is not None else None
+
+
+def _median_of(periods: list[dict[str, object]], key: str) -> Median | None:
+    """The median of ``key`` over ``periods`` taken as one, with the tickets and the span it
+    covers; None with fewer than TREND_SAMPLES samples."""
+    samples = {k: v for row in periods for k, v in row[key].items()}  # type: ignore[attr-defined]
+    value = median(list(samples.values()))
+    if value is None or len(samples) < TREND_SAMPLES:
+        return None
+    first, last = str(periods[0]["period"].label), str(periods[-1]["period"].label)  # type: ignore[attr-defined]
+    if first == last:
+        span = first
+    elif first.startswith(WEEK_OF) and last.startswith(WEEK_OF):
+        span = f"weeks of {first.removeprefix(WEEK_OF)} to {last.removeprefix(WEEK_OF)}"
+    else:  # months, or days: "2026-10-26 to 2026-11-01" … "… to 2026-11-15"
+        span = f"{first.split(' to ')[0]} to {last.split(' to ')[-1]}"
+    return value, sorted({k.split("@", 1)[0] for k in samples}), f"{span}, n={len(samples)}"
 
 
 def _hours(seconds: float) -> str:

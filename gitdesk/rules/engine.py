@@ -833,7 +833,8 @@ def _reopen_answered(desk: Desk, now: datetime, dry_run: bool, report: RunReport
                 "resolved (a merge of two clones' work, or a hand edit). Answer them, or resolve it again.")
         try:
             ticket = actions.entering(desk, workflow.OPEN)(actions.no_longer_a_duplicate(start))
-            ticket = replace(ticket, entries=(*ticket.entries, Entry(stamp, RULES_AUTHOR, NOTE, note)))
+            ticket = replace(ticket, entries=(*ticket.entries,
+                                              Entry(stamp, RULES_AUTHOR, NOTE, ticketfile.escape_text(note))))
             words = notify.agent_letters(config, start, ticket, ACTOR) if config.mail.address else []
             ticket, files = _queued(desk, ticket, words, stamp, f"{ANSWERED_RULE}:{ticket_id}")
             what = ("reopen", *(_told(config, word.to) for word in words))
